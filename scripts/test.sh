@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The one test command (`npm test`, and `.ci/run`): typecheck, lint, then every test file
+# under test/ with node's built-in runner. Integration and end-to-end tests need the local
+# Temporal + MinIO stack: this script starts a dedicated one (own ports and state dir, so a
+# developer's `fineflow dev up` stack is left alone) and stops it afterwards.
+# Usage: scripts/test.sh [all|unit|integration] [extra test files…]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scope="${1:-all}"; shift || true
+
+export FINEFLOW_STACK_DIR="${FINEFLOW_TEST_STACK_DIR:-$PWD/.fineflow/test-stack}"
+export FINEFLOW_TEMPORAL_PORT="${FINEFLOW_TEST_TEMPORAL_PORT:-7244}"
+export FINEFLOW_TEMPORAL_UI_PORT="${FINEFLOW_TEST_TEMPORAL_UI_PORT:-8244}"
+export FINEFLOW_MINIO_PORT="${FINEFLOW_TEST_MINIO_PORT:-9244}"
+export FINEFLOW_MINIO_CONSOLE_PORT="${FINEFLOW_TEST_MINIO_CONSOLE_PORT:-9245}"
+export TEMPORAL_ADDRESS="127.0.0.1:${FINEFLOW_TEMPORAL_PORT}"
+export TEMPORAL_NAMESPACE="default"
+export FINEFLOW_S3_ENDPOINT="http://127.0.0.1:${FINEFLOW_MINIO_PORT}"
+export FINEFLOW_S3_ACCESS_KEY="${FINEFLOW_S3_ACCESS_KEY:-fineflow}"
+export FINEFLOW_S3_SECRET_KEY="${FINEFLOW_S3_SECRET_KEY:-fineflow-secret}"
+
+if [[ "$scope" != "integration" ]]; then
+  echo "== typecheck"; npx tsc -p .
+  echo "== lint"; npx eslint --max-warnings 0 .
+fi
+
+files=()
+if [[ $# -gt 0 ]]; then
+  files=("$@")
+else
+  case "$scope" in
+    unit) dirs=(test/unit) ;;
+    integration) dirs=(test/integration test/e2e) ;;
+    all) dirs=(test/unit test/integration test/e2e) ;;
+    *) echo "usage: scripts/test.sh [all|unit|integration] [files…]" >&2; exit 2 ;;
+  esac
+  while IFS= read -r f; do files+=("$f"); done < <(find "${dirs[@]}" -name '*.test.ts' 2>/dev/null | sort)
+fi
+
+needs_stack=0
+for f in "${files[@]}"; do [[ "$f" == test/integration/* || "$f" == test/e2e/* ]] && needs_stack=1; done
+started=0
+if [[ $needs_stack == 1 ]]; then
+  echo "== starting test stack (Temporal :$FINEFLOW_TEMPORAL_PORT, MinIO :$FINEFLOW_MINIO_PORT)"
+  bash infra/stack.sh up
+  started=1
+fi
+cleanup() { if [[ $started == 1 ]]; then bash infra/stack.sh down >/dev/null 2>&1 || true; fi; }
+trap cleanup EXIT
+
+echo "== tests (${#files[@]} files)"
+status=0
+node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}" || status=$?
+cleanup; started=0
+exit $status

@@ -1,0 +1,86 @@
+/**
+ * The plan: the normalised, validated, JSON-serialisable form of a pipeline that a run
+ * executes. `fineflow plan --json` prints it; `fineflow submit` passes it to the
+ * `pipelineRun` workflow, which validates it again as its first step.
+ *
+ * This file is the contract between the spec (src/spec) and the runtime (workflows/,
+ * activities/). It is pure data: importable from workflow code.
+ */
+
+export type JsonPrimitive = string | number | boolean | null;
+export type JsonValue = JsonPrimitive | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+export type JsonObject = { readonly [key: string]: JsonValue };
+
+/** Retry policy of one stage, in milliseconds so it maps directly onto Temporal's. */
+export interface PlannedRetry {
+  /** Attempts including the first; 1 means no retry. */
+  readonly maxAttempts: number;
+  readonly initialIntervalMs: number;
+  readonly backoffCoefficient: number;
+  /** Upper bound of the interval between attempts. */
+  readonly maximumIntervalMs: number;
+}
+
+export interface PlannedCache {
+  /** Whether a previous result with the same content key may be reused. */
+  readonly enabled: boolean;
+  /** Oldest cache entry that may be reused; absent = no age limit. */
+  readonly maxAgeMs?: number;
+}
+
+/** What happens when a stage has exhausted its retries. */
+export type OnFailure = 'pause' | 'fail';
+
+export interface PlannedStage {
+  /** Stage id: the key under `stages:` in the YAML. */
+  readonly id: string;
+  /** Stage type name, e.g. `fine-tune`. */
+  readonly uses: string;
+  /** Version of the stage type that validated this stage; part of the cache key. */
+  readonly typeVersion: string;
+  /**
+   * Inputs as written, with defaults of the stage type applied. Strings may contain
+   * `${{ … }}` expressions, resolved at run time from params and upstream outputs.
+   */
+  readonly with: JsonObject;
+  /** Every stage this one waits for: explicit `needs` plus those its expressions reference. Sorted. */
+  readonly needs: readonly string[];
+  /** A `${{ … }}` condition; the stage is skipped when it is false. */
+  readonly when?: string;
+  /** Worker pool that runs the stage; its task queue is `taskQueueForPool(pool)`. */
+  readonly pool: string;
+  /** Start-to-close timeout of one attempt. */
+  readonly timeoutMs: number;
+  /** The stage fails an attempt when no heartbeat arrives for this long. */
+  readonly heartbeatTimeoutMs?: number;
+  readonly retry: PlannedRetry;
+  readonly onFailure: OnFailure;
+  readonly cache: PlannedCache;
+  /** 1-based line of the stage in its source file, for messages at run time. */
+  readonly line?: number;
+}
+
+export interface PlannedParam {
+  readonly type: 'string' | 'number' | 'integer' | 'boolean' | 'array' | 'object';
+  /** The value this plan runs with: the YAML default, or a `--set` override. */
+  readonly value: JsonValue;
+  readonly description?: string;
+}
+
+export interface Plan {
+  readonly apiVersion: 'fineflow/v1';
+  readonly pipeline: {
+    readonly name: string;
+    readonly description?: string;
+    readonly labels?: { readonly [key: string]: string };
+  };
+  /** Path of the YAML the plan came from, as given to the CLI. */
+  readonly source?: string;
+  readonly params: { readonly [name: string]: PlannedParam };
+  /** Stages in a topological order (ties broken by id, so the order is stable). */
+  readonly stages: readonly PlannedStage[];
+  /** Topological levels: every stage of level N depends only on stages of levels < N. */
+  readonly levels: readonly (readonly string[])[];
+  readonly schedule?: JsonObject;
+  readonly triggers: readonly JsonObject[];
+}
