@@ -1,0 +1,125 @@
+/**
+ * Contract between the CLI/client, the `pipelineRun` workflow and its activities. Pure types
+ * plus constant names: importable from workflow code.
+ */
+import type { JsonObject, JsonValue, Plan } from '../spec/plan-types';
+
+/** Temporal workflow type names, in one place. */
+export const WORKFLOW_TYPES = {
+  pipelineRun: 'pipelineRun',
+  hyperparameterSweep: 'hyperparameterSweep',
+  dataWatcher: 'dataWatcher',
+} as const;
+
+/** Why a run started; recorded in its memo and search attributes. */
+export type RunTrigger =
+  | { readonly kind: 'manual'; readonly user?: string }
+  | { readonly kind: 'schedule'; readonly scheduleId: string }
+  | {
+      readonly kind: 'new-data';
+      readonly watcherId: string;
+      /** Prefix watched, e.g. s3://datasets/defects/ */
+      readonly path: string;
+      /** Fingerprint of the dataset version that started the run. */
+      readonly datasetVersion: string;
+    }
+  | { readonly kind: 'rerun'; readonly fromRunId: string; readonly fromStage: string };
+
+/** Outputs of a finished stage of an earlier run, reused without running it again. */
+export interface ReusedStageOutput {
+  readonly stageId: string;
+  readonly outputs: JsonObject;
+  /** Run that produced it. */
+  readonly fromRunId: string;
+}
+
+export interface PipelineRunInput {
+  readonly plan: Plan;
+  readonly trigger: RunTrigger;
+  /** For `rerun --from`: outputs of the stages that are not rerun. */
+  readonly reuse?: readonly ReusedStageOutput[];
+}
+
+export type StageStatus = 'pending' | 'running' | 'succeeded' | 'cached' | 'failed' | 'waiting' | 'skipped' | 'cancelled';
+
+/** Live progress a stage reports through heartbeats (epoch, trial, bytes …). */
+export interface StageProgress {
+  /** Short human text, e.g. `epoch 3/20 loss=0.41 acc=0.88`. */
+  readonly message?: string;
+  /** 0…1 when the stage knows its total. */
+  readonly fraction?: number;
+  readonly detail?: JsonObject;
+}
+
+export interface StageState {
+  readonly id: string;
+  readonly uses: string;
+  readonly pool: string;
+  readonly status: StageStatus;
+  readonly attempts: number;
+  readonly startedAt?: string;
+  readonly endedAt?: string;
+  readonly outputs?: JsonObject;
+  readonly error?: { readonly type: string; readonly message: string };
+  readonly progress?: StageProgress;
+  /** Why the stage was skipped or cached, e.g. `when was false`, `cache hit from run X`. */
+  readonly reason?: string;
+}
+
+export type RunStatus = 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface RunState {
+  readonly runId: string;
+  readonly pipeline: string;
+  readonly status: RunStatus;
+  readonly trigger: RunTrigger;
+  readonly startedAt: string;
+  readonly endedAt?: string;
+  readonly stages: readonly StageState[];
+  readonly params: { readonly [name: string]: JsonValue };
+}
+
+/** Result of a pipeline run workflow. */
+export interface PipelineRunResult {
+  readonly status: 'succeeded' | 'failed' | 'cancelled';
+  readonly stages: readonly StageState[];
+}
+
+/** Argument of the `retryStage` update (`fineflow retry RUN [--stage S] [--set k=v]`). */
+export interface RetryStageRequest {
+  /** Stage to retry; default: every stage that is waiting. */
+  readonly stageId?: string;
+  /** Param overrides, already type-checked by the client against plan.params. */
+  readonly params?: { readonly [name: string]: JsonValue };
+}
+
+export const RUN_QUERIES = { state: 'runState' } as const;
+export const RUN_UPDATES = { retryStage: 'retryStage' } as const;
+export const RUN_SIGNALS = { stageProgress: 'stageProgress' } as const;
+
+/** Context every stage activity receives next to its resolved inputs. */
+export interface StageContext {
+  readonly runId: string;
+  readonly pipeline: string;
+  readonly stageId: string;
+  readonly attempt: number;
+  /** s3://bucket/runs/<runId>/<stageId>/ — the only prefix this stage may write to. */
+  readonly outputPrefix: string;
+  /** The bucket of runs/, cache/ and models/. */
+  readonly bucket: string;
+  readonly trigger: RunTrigger;
+}
+
+/** What every stage activity receives. */
+export interface StageActivityInput {
+  readonly context: StageContext;
+  /** `with:` after `${{ }}` resolution. */
+  readonly inputs: JsonObject;
+}
+
+/** What every stage activity returns: small JSON (URIs, metrics), never bytes. */
+export interface StageActivityResult {
+  readonly outputs: JsonObject;
+  /** URIs + sha256 of the artifacts written, for the cache's existence check. */
+  readonly artifacts?: readonly { readonly uri: string; readonly sha256: string }[];
+}
