@@ -123,3 +123,14 @@ export interface StageActivityResult {
   /** URIs + sha256 of the artifacts written, for the cache's existence check. */
   readonly artifacts?: readonly { readonly uri: string; readonly sha256: string }[];
 }
+
+/**
+ * Custom search attributes, registered by `infra/stack.sh` on the dev server
+ * (`temporal server start-dev --search-attribute NAME=Keyword`) and by `temporal operator
+ * search-attribute create` on a real cluster.
+ */
+export const SEARCH_ATTRIBUTES = {
+  pipeline: 'FineflowPipeline',
+  status: 'FineflowStatus',
+  trigger: 'FineflowTrigger',
+} as const;
