@@ -2,7 +2,7 @@
  * Contract between the CLI/client, the `pipelineRun` workflow and its activities. Pure types
  * plus constant names: importable from workflow code.
  */
-import type { JsonObject, JsonValue, Plan } from '../spec/plan-types';
+import type { JsonObject, JsonValue, Plan, PlannedStage } from '../spec/plan-types';
 
 /** Temporal workflow type names, in one place. */
 export const WORKFLOW_TYPES = {
@@ -134,3 +134,35 @@ export const SEARCH_ATTRIBUTES = {
   status: 'FineflowStatus',
   trigger: 'FineflowTrigger',
 } as const;
+
+/**
+ * Stage cache (activities/cache.ts). The workflow asks before running a stage whose
+ * `cache.enabled` is true, and records after a success. Keys and entries live in the object
+ * store (s3://<bucket>/cache/<key>/), never in workflow history.
+ */
+export interface CacheLookupInput {
+  readonly runId: string;
+  readonly stage: PlannedStage;
+  /** `with:` after resolution (what the stage would receive). */
+  readonly resolvedInputs: JsonObject;
+  /** Outputs of the upstream stages this one needs, by stage id. */
+  readonly upstream: { readonly [stageId: string]: { readonly outputs: JsonObject; readonly digest?: string } };
+  /** Dataset version from a new-data trigger, part of the key. */
+  readonly datasetVersion?: string;
+}
+
+export type CacheLookupResult =
+  | { readonly hit: true; readonly key: string; readonly outputs: JsonObject; readonly digest: string; readonly fromRunId: string; readonly createdAt: string }
+  | { readonly hit: false; readonly key: string; readonly reason: string };
+
+export interface CacheRecordInput {
+  readonly key: string;
+  readonly runId: string;
+  readonly stage: PlannedStage;
+  readonly result: StageActivityResult;
+}
+
+export interface CacheRecordResult {
+  /** Content digest of the stage's outputs, fed into downstream keys. */
+  readonly digest: string;
+}
