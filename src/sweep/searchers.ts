@@ -1,0 +1,63 @@
+/** One entry point over the three search algorithms, dispatching on the state's `algorithm`. */
+import { createGridSearch, gridSearch, type GridSearchState } from './grid';
+import { createRandomSearch, randomSearch, type RandomSearchState } from './random';
+import type { Goal, Suggestion, TrialObservation } from './searcher';
+import type { SearchSpace } from './space';
+import { createTpeSearch, tpeSearch, type TpeOptions, type TpeSearchState } from './tpe';
+
+export type SearchAlgorithm = 'grid' | 'random' | 'tpe';
+export const SEARCH_ALGORITHMS: readonly SearchAlgorithm[] = ['grid', 'random', 'tpe'];
+
+export type SearcherState = GridSearchState | RandomSearchState | TpeSearchState;
+
+export interface SearcherOptions {
+  readonly seed: number;
+  /** Grid only: values per continuous parameter. */
+  readonly gridPointsPerParameter?: number;
+  /** TPE only. */
+  readonly tpe?: Partial<TpeOptions>;
+}
+
+export function createSearcher(algorithm: SearchAlgorithm, space: SearchSpace, goal: Goal, options: SearcherOptions): SearcherState {
+  switch (algorithm) {
+    case 'grid':
+      return createGridSearch(space, goal, options.gridPointsPerParameter);
+    case 'random':
+      return createRandomSearch(space, goal, options.seed);
+    case 'tpe':
+      return createTpeSearch(space, goal, options.seed, options.tpe);
+  }
+}
+
+export function suggestTrials(state: SearcherState, count: number): Suggestion<SearcherState> {
+  switch (state.algorithm) {
+    case 'grid':
+      return gridSearch.suggest(state, count);
+    case 'random':
+      return randomSearch.suggest(state, count);
+    case 'tpe':
+      return tpeSearch.suggest(state, count);
+  }
+}
+
+export function observeTrial(state: SearcherState, observation: TrialObservation): SearcherState {
+  switch (state.algorithm) {
+    case 'grid':
+      return gridSearch.observe(state, observation);
+    case 'random':
+      return randomSearch.observe(state, observation);
+    case 'tpe':
+      return tpeSearch.observe(state, observation);
+  }
+}
+
+export function remainingSuggestions(state: SearcherState): number {
+  switch (state.algorithm) {
+    case 'grid':
+      return gridSearch.remaining(state);
+    case 'random':
+      return randomSearch.remaining(state);
+    case 'tpe':
+      return tpeSearch.remaining(state);
+  }
+}

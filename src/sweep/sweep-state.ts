@@ -1,0 +1,451 @@
+/**
+ * The sweep controller: a pure reducer the `hyperparameterSweep` workflow drives.
+ *
+ *   let state = createSweep(parseSweepConfig(stage.with));
+ *   loop:
+ *     ({state, trials} = nextTrials(state));           // start these (≤ parallelism running)
+ *     on a trial's epoch report: ({state, stop} = recordIntermediate(state, id, epoch, value));
+ *                                 if (stop) cancel / tell the trial to stop
+ *     on a trial's end:           state = recordResult(state, id, result)
+ *   until isDone(state); output best(state) and resultsTable(state)
+ *
+ * Everything here is plain JSON and deterministic: the same config and the same sequence of
+ * calls give the same suggestions, and `JSON.parse(JSON.stringify(state))` continues exactly
+ * like `state` (for continue-as-new). No clock: durations come in with the results.
+ */
+import { InvalidInputError } from '../errors';
+import { ashaShouldStop, createAsha, type AshaState } from './asha';
+import { createMedianStopping, medianShouldStop, type MedianState } from './median';
+import type { Goal, TrialObservation } from './searcher';
+import { createSearcher, observeTrial, remainingSuggestions, SEARCH_ALGORITHMS, suggestTrials, type SearchAlgorithm, type SearcherState } from './searchers';
+import { DEFAULT_GRID_POINTS, gridSize, parseSearchSpace, type ParameterValues, type SearchSpace } from './space';
+import { DEFAULT_TPE_OPTIONS, type TpeOptions } from './tpe';
+
+export type EarlyStoppingConfig =
+  | { readonly type: 'none' }
+  | {
+      /** Asynchronous successive halving; see asha.ts. */
+      readonly type: 'asha';
+      /** η, default 3. */
+      readonly reductionFactor: number;
+      /** First rung, default 1. */
+      readonly minEpochs: number;
+    }
+  | {
+      /** Median stopping rule; see median.ts. */
+      readonly type: 'median';
+      readonly warmupEpochs: number;
+      readonly minTrials: number;
+    };
+
+export interface SweepConfig {
+  readonly algorithm: SearchAlgorithm;
+  readonly space: SearchSpace;
+  /** Metric the trials report (e.g. `validation.accuracy`) and whether to maximise it. */
+  readonly objective: { readonly metric: string; readonly goal: Goal };
+  /**
+   * Trials started in total, ≥ 1. Default: the grid size for `grid`, 10 otherwise. A grid
+   * smaller than this ends the sweep earlier.
+   */
+  readonly maxTrials: number;
+  /** No new trial starts once this many have failed; default = maxTrials (never). */
+  readonly maxFailedTrials: number;
+  /** Trials running at once, ≥ 1. Default 1. */
+  readonly parallelism: number;
+  /** Epoch budget of every trial; the last ASHA rung lies below it. */
+  readonly epochsPerTrial: number;
+  readonly earlyStopping: EarlyStoppingConfig;
+  /** Seed of random and TPE search. Default 0. */
+  readonly seed: number;
+  /** Grid values per continuous parameter. Default 5. */
+  readonly gridPointsPerParameter: number;
+  /** TPE tuning (Optuna's defaults). */
+  readonly tpe: TpeOptions;
+}
+
+export type SweepTrialStatus = 'running' | 'completed' | 'stopped' | 'failed';
+
+export interface EpochValue {
+  readonly epoch: number;
+  readonly value: number;
+}
+
+export interface SweepTrial {
+  readonly trialId: number;
+  readonly params: ParameterValues;
+  readonly status: SweepTrialStatus;
+  /** Objective value after each reported epoch, ascending epochs. */
+  readonly reports: readonly EpochValue[];
+  /** Set when early stopping decided the trial should end; it keeps its slot until its result arrives. */
+  readonly stopRequested?: { readonly epoch: number; readonly reason: string };
+  /** completed: final objective value; stopped: last reported value. */
+  readonly value?: number;
+  /** Epochs the trial trained. */
+  readonly epochs?: number;
+  readonly durationMs?: number;
+  readonly error?: string;
+}
+
+export type StopperState = { readonly type: 'none' } | AshaState | MedianState;
+
+export interface SweepState {
+  readonly version: 1;
+  readonly config: SweepConfig;
+  readonly searcher: SearcherState;
+  readonly stopper: StopperState;
+  /** Every started trial, in id order. */
+  readonly trials: readonly SweepTrial[];
+  /** Set by {@link stopLaunching} (time budget, cancellation): no new trials. */
+  readonly closedReason?: string;
+}
+
+/** How a trial ended, as the workflow learns it. */
+export type TrialResult =
+  | { readonly status: 'completed'; readonly value: number; readonly epochs?: number; readonly durationMs?: number }
+  /** The trial ended because early stopping asked it to (or was cancelled for it). */
+  | { readonly status: 'stopped'; readonly epochs?: number; readonly durationMs?: number }
+  | { readonly status: 'failed'; readonly error: string; readonly durationMs?: number };
+
+export interface StartedTrial {
+  readonly trialId: number;
+  readonly params: ParameterValues;
+}
+
+/**
+ * Validate and normalise the sweep part of a stage's inputs (plain JSON), applying defaults.
+ * Keys it does not know (model, data, …) are ignored: they belong to the stage.
+ * Throws {@link InvalidInputError} naming the field.
+ */
+export function parseSweepConfig(input: unknown): SweepConfig {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalid('sweep', 'must be an object');
+  const raw = input as Record<string, unknown>;
+  const algorithm = raw.algorithm ?? 'tpe';
+  if (typeof algorithm !== 'string' || !(SEARCH_ALGORITHMS as readonly string[]).includes(algorithm)) {
+    throw invalid('algorithm', `must be one of ${SEARCH_ALGORITHMS.join(', ')}, got ${JSON.stringify(algorithm)}`);
+  }
+  const space = parseSearchSpace(raw.space, 'space');
+  const objective = raw.objective;
+  if (typeof objective !== 'object' || objective === null || Array.isArray(objective)) throw invalid('objective', 'must be {metric, goal}');
+  const { metric, goal = 'maximize' } = objective as Record<string, unknown>;
+  if (typeof metric !== 'string' || metric === '') throw invalid('objective.metric', 'must be a non-empty string');
+  if (goal !== 'maximize' && goal !== 'minimize') throw invalid('objective.goal', `must be maximize or minimize, got ${JSON.stringify(goal)}`);
+  const gridPointsPerParameter = integer(raw.gridPointsPerParameter, 'gridPointsPerParameter', 1, DEFAULT_GRID_POINTS);
+  // A grid without maxTrials means "the whole grid"; other algorithms need a budget.
+  const maxTrials = integer(raw.maxTrials, 'maxTrials', 1, algorithm === 'grid' ? gridSize(space, gridPointsPerParameter) : 10);
+  const maxFailedTrials = integer(raw.maxFailedTrials, 'maxFailedTrials', 1, maxTrials);
+  const parallelism = integer(raw.parallelism, 'parallelism', 1, 1);
+  const epochsPerTrial = integer(raw.epochsPerTrial, 'epochsPerTrial', 1, 10);
+  const seed = integer(raw.seed, 'seed', -(2 ** 52), 0);
+  const tpeRaw = (raw.tpe ?? {}) as Record<string, unknown>;
+  if (typeof tpeRaw !== 'object' || Array.isArray(tpeRaw)) throw invalid('tpe', 'must be an object');
+  const tpe: TpeOptions = {
+    nStartupTrials: integer(tpeRaw.nStartupTrials, 'tpe.nStartupTrials', 0, DEFAULT_TPE_OPTIONS.nStartupTrials),
+    nEiCandidates: integer(tpeRaw.nEiCandidates, 'tpe.nEiCandidates', 1, DEFAULT_TPE_OPTIONS.nEiCandidates),
+    priorWeight: number(tpeRaw.priorWeight, 'tpe.priorWeight', 0, DEFAULT_TPE_OPTIONS.priorWeight),
+    constantLiar: boolean(tpeRaw.constantLiar, 'tpe.constantLiar', DEFAULT_TPE_OPTIONS.constantLiar),
+  };
+  return {
+    algorithm: algorithm as SearchAlgorithm,
+    space,
+    objective: { metric, goal },
+    maxTrials,
+    maxFailedTrials,
+    parallelism,
+    epochsPerTrial,
+    earlyStopping: parseEarlyStopping(raw.earlyStopping),
+    seed,
+    gridPointsPerParameter,
+    tpe,
+  };
+}
+
+function parseEarlyStopping(input: unknown): EarlyStoppingConfig {
+  if (input === undefined || input === null || input === 'none') return { type: 'none' };
+  if (typeof input !== 'object' || Array.isArray(input)) throw invalid('earlyStopping', 'must be {type: asha|median|none, …}');
+  const raw = input as Record<string, unknown>;
+  switch (raw.type) {
+    case 'none':
+      return { type: 'none' };
+    case 'asha':
+      return {
+        type: 'asha',
+        reductionFactor: integer(raw.reductionFactor, 'earlyStopping.reductionFactor', 2, 3),
+        minEpochs: integer(raw.minEpochs, 'earlyStopping.minEpochs', 1, 1),
+      };
+    case 'median':
+      return {
+        type: 'median',
+        warmupEpochs: integer(raw.warmupEpochs, 'earlyStopping.warmupEpochs', 0, 1),
+        minTrials: integer(raw.minTrials, 'earlyStopping.minTrials', 1, 5),
+      };
+    default:
+      throw invalid('earlyStopping.type', `must be asha, median or none, got ${JSON.stringify(raw.type)}`);
+  }
+}
+
+/** A fresh sweep. Throws {@link InvalidInputError} when the config is inconsistent. */
+export function createSweep(config: SweepConfig): SweepState {
+  const goal = config.objective.goal;
+  let stopper: StopperState;
+  switch (config.earlyStopping.type) {
+    case 'none':
+      stopper = { type: 'none' };
+      break;
+    case 'asha':
+      stopper = createAsha(
+        { reductionFactor: config.earlyStopping.reductionFactor, minEpochs: config.earlyStopping.minEpochs, maxEpochs: config.epochsPerTrial },
+        goal,
+      );
+      break;
+    case 'median':
+      stopper = createMedianStopping({ warmupEpochs: config.earlyStopping.warmupEpochs, minTrials: config.earlyStopping.minTrials }, goal);
+      break;
+  }
+  const searcher = createSearcher(config.algorithm, config.space, goal, {
+    seed: config.seed,
+    gridPointsPerParameter: config.gridPointsPerParameter,
+    tpe: config.tpe,
+  });
+  return { version: 1, config, searcher, stopper, trials: [] };
+}
+
+/** Trials currently holding a worker slot (including those asked to stop that have not ended yet). */
+export function runningTrials(state: SweepState): readonly SweepTrial[] {
+  return state.trials.filter((trial) => trial.status === 'running');
+}
+
+/** Why no further trial will start, or undefined while trials may still start. */
+export function launchBlockedReason(state: SweepState): string | undefined {
+  if (state.closedReason !== undefined) return state.closedReason;
+  const failed = state.trials.filter((trial) => trial.status === 'failed').length;
+  if (failed >= state.config.maxFailedTrials) return `${failed} trials failed (maxFailedTrials ${state.config.maxFailedTrials})`;
+  if (state.trials.length >= state.config.maxTrials) return `all ${state.config.maxTrials} trials started (maxTrials)`;
+  if (remainingSuggestions(state.searcher) <= 0) return 'the search space is exhausted';
+  return undefined;
+}
+
+/**
+ * Suggest as many new trials as free slots allow: at most `parallelism` running, at most
+ * `maxTrials` in total, none after `maxFailedTrials` failures or {@link stopLaunching}.
+ * The returned trials are recorded as running.
+ */
+export function nextTrials(state: SweepState): { readonly state: SweepState; readonly trials: readonly StartedTrial[] } {
+  if (launchBlockedReason(state) !== undefined) return { state, trials: [] };
+  const free = state.config.parallelism - runningTrials(state).length;
+  const budget = state.config.maxTrials - state.trials.length;
+  const count = Math.max(0, Math.min(free, budget, remainingSuggestions(state.searcher)));
+  if (count === 0) return { state, trials: [] };
+  const suggestion = suggestTrials(state.searcher, count);
+  const started = suggestion.trials.map((trial): SweepTrial => ({ trialId: trial.trialId, params: trial.params, status: 'running', reports: [] }));
+  return {
+    state: { ...state, searcher: suggestion.state, trials: [...state.trials, ...started] },
+    trials: suggestion.trials.map(({ trialId, params }) => ({ trialId, params })),
+  };
+}
+
+/**
+ * Record a trial's objective value after `epoch` (1-based) and ask early stopping whether it
+ * should end. Idempotent: a repeated or older epoch changes nothing (heartbeats can repeat),
+ * and a trial already asked to stop keeps getting `stop: true`.
+ */
+export function recordIntermediate(
+  state: SweepState,
+  trialId: number,
+  epoch: number,
+  value: number,
+): { readonly state: SweepState; readonly stop: boolean; readonly reason: string } {
+  const trial = findTrial(state, trialId);
+  if (trial.status !== 'running') return { state, stop: true, reason: `trial ${trialId} already ${trial.status}` };
+  if (trial.stopRequested) return { state, stop: true, reason: trial.stopRequested.reason };
+  const last = trial.reports[trial.reports.length - 1];
+  if (last !== undefined && epoch <= last.epoch) return { state, stop: false, reason: `epoch ${epoch} already recorded` };
+  let stopper = state.stopper;
+  let decision = { stop: false, reason: 'no early stopping' };
+  if (stopper.type === 'asha') {
+    const result = ashaShouldStop(stopper, trialId, epoch, value);
+    stopper = result.state;
+    decision = result;
+  } else if (stopper.type === 'median') {
+    const result = medianShouldStop(stopper, trialId, epoch, value);
+    stopper = result.state;
+    decision = result;
+  }
+  const updated: SweepTrial = {
+    ...trial,
+    reports: [...trial.reports, { epoch, value }],
+    ...(decision.stop ? { stopRequested: { epoch, reason: decision.reason } } : {}),
+  };
+  return { state: { ...state, stopper, trials: replaceTrial(state.trials, updated) }, stop: decision.stop, reason: decision.reason };
+}
+
+/**
+ * Record how a trial ended and tell the searcher. A trial that had been asked to stop is
+ * `stopped` even if it reports `completed` (it may have finished its last epoch meanwhile).
+ * A completed trial without a finite value counts as failed. Repeated results are ignored.
+ */
+export function recordResult(state: SweepState, trialId: number, result: TrialResult): SweepState {
+  const trial = findTrial(state, trialId);
+  if (trial.status !== 'running') return state;
+  const lastReport = trial.reports[trial.reports.length - 1];
+  const common = {
+    trialId: trial.trialId,
+    params: trial.params,
+    reports: trial.reports,
+    ...(trial.stopRequested ? { stopRequested: trial.stopRequested } : {}),
+    ...(result.durationMs !== undefined ? { durationMs: result.durationMs } : {}),
+  };
+  const epochs = result.status === 'failed' ? lastReport?.epoch : (result.epochs ?? lastReport?.epoch);
+  let ended: SweepTrial;
+  let observation: TrialObservation;
+  if (result.status === 'failed' || (result.status === 'completed' && !Number.isFinite(result.value) && !trial.stopRequested)) {
+    const error = result.status === 'failed' ? result.error : `objective ${state.config.objective.metric} is not a finite number: ${result.value}`;
+    ended = { ...common, status: 'failed', error, ...(epochs !== undefined ? { epochs } : {}) };
+    observation = { trialId, status: 'failed' };
+  } else if (result.status === 'stopped' || trial.stopRequested) {
+    ended = { ...common, status: 'stopped', ...(lastReport ? { value: lastReport.value } : {}), ...(epochs !== undefined ? { epochs } : {}) };
+    observation = { trialId, status: 'pruned', ...(lastReport ? { value: lastReport.value, epoch: lastReport.epoch } : {}) };
+  } else {
+    ended = { ...common, status: 'completed', value: result.value, ...(epochs !== undefined ? { epochs } : {}) };
+    observation = { trialId, status: 'completed', value: result.value };
+  }
+  return { ...state, searcher: observeTrial(state.searcher, observation), trials: replaceTrial(state.trials, ended) };
+}
+
+/** Start no new trials (time budget spent, cancellation); running ones finish normally. */
+export function stopLaunching(state: SweepState, reason: string): SweepState {
+  return state.closedReason !== undefined ? state : { ...state, closedReason: reason };
+}
+
+/** True when no trial runs and none will start. */
+export function isDone(state: SweepState): boolean {
+  return runningTrials(state).length === 0 && launchBlockedReason(state) !== undefined;
+}
+
+export interface BestTrial {
+  readonly trialId: number;
+  readonly params: ParameterValues;
+  readonly value: number;
+}
+
+/** Best completed trial (stopped and failed trials are not candidates); ties go to the earlier trial. */
+export function best(state: SweepState): BestTrial | undefined {
+  let winner: SweepTrial | undefined;
+  for (const trial of state.trials) {
+    if (trial.status !== 'completed' || trial.value === undefined) continue;
+    if (winner?.value === undefined || (state.config.objective.goal === 'maximize' ? trial.value > winner.value : trial.value < winner.value)) winner = trial;
+  }
+  return winner?.value === undefined ? undefined : { trialId: winner.trialId, params: winner.params, value: winner.value };
+}
+
+export interface ResultsRow {
+  readonly trialId: number;
+  readonly params: ParameterValues;
+  readonly status: SweepTrialStatus;
+  /** completed: final value; stopped: last reported value. */
+  readonly value?: number;
+  /** Objective at each ASHA rung epoch the trial reached, plus its last epoch; every epoch without ASHA. */
+  readonly metricByEpoch: readonly EpochValue[];
+  readonly epochs?: number;
+  readonly durationMs?: number;
+  readonly stopReason?: string;
+  readonly error?: string;
+}
+
+export interface ResultsTable {
+  readonly metric: string;
+  readonly goal: Goal;
+  readonly algorithm: SearchAlgorithm;
+  readonly earlyStopping: EarlyStoppingConfig['type'];
+  /** ASHA rung epochs (empty otherwise). */
+  readonly rungEpochs: readonly number[];
+  readonly bestTrialId?: number;
+  readonly rows: readonly ResultsRow[];
+}
+
+/** The results table the stage writes to the store (plain JSON). */
+export function resultsTable(state: SweepState): ResultsTable {
+  const rungEpochs = state.stopper.type === 'asha' ? state.stopper.rungEpochs : [];
+  const winner = best(state);
+  return {
+    metric: state.config.objective.metric,
+    goal: state.config.objective.goal,
+    algorithm: state.config.algorithm,
+    earlyStopping: state.config.earlyStopping.type,
+    rungEpochs,
+    ...(winner ? { bestTrialId: winner.trialId } : {}),
+    rows: state.trials.map((trial): ResultsRow => {
+      const last = trial.reports[trial.reports.length - 1];
+      const metricByEpoch =
+        rungEpochs.length === 0 ? trial.reports : trial.reports.filter((report) => rungEpochs.includes(report.epoch) || report === last);
+      return {
+        trialId: trial.trialId,
+        params: trial.params,
+        status: trial.status,
+        ...(trial.value !== undefined ? { value: trial.value } : {}),
+        metricByEpoch,
+        ...(trial.epochs !== undefined ? { epochs: trial.epochs } : {}),
+        ...(trial.durationMs !== undefined ? { durationMs: trial.durationMs } : {}),
+        ...(trial.stopRequested ? { stopReason: trial.stopRequested.reason } : {}),
+        ...(trial.error !== undefined ? { error: trial.error } : {}),
+      };
+    }),
+  };
+}
+
+export interface SweepProgress {
+  readonly started: number;
+  readonly running: number;
+  readonly completed: number;
+  readonly stopped: number;
+  readonly failed: number;
+  readonly maxTrials: number;
+  readonly bestValue?: number;
+  readonly bestTrialId?: number;
+}
+
+/** Counts for `fineflow status` and heartbeats. */
+export function sweepProgress(state: SweepState): SweepProgress {
+  const count = (status: SweepTrialStatus): number => state.trials.filter((trial) => trial.status === status).length;
+  const winner = best(state);
+  return {
+    started: state.trials.length,
+    running: count('running'),
+    completed: count('completed'),
+    stopped: count('stopped'),
+    failed: count('failed'),
+    maxTrials: state.config.maxTrials,
+    ...(winner ? { bestValue: winner.value, bestTrialId: winner.trialId } : {}),
+  };
+}
+
+function findTrial(state: SweepState, trialId: number): SweepTrial {
+  const trial = state.trials.find((candidate) => candidate.trialId === trialId);
+  if (!trial) throw new InvalidInputError(`sweep has no trial ${trialId} (started: ${state.trials.length})`, { trialId });
+  return trial;
+}
+
+function replaceTrial(trials: readonly SweepTrial[], updated: SweepTrial): SweepTrial[] {
+  return trials.map((trial) => (trial.trialId === updated.trialId ? updated : trial));
+}
+
+function integer(value: unknown, path: string, min: number, fallback: number): number {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) throw invalid(path, `must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function number(value: unknown, path: string, min: number, fallback: number): number {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) throw invalid(path, `must be a number ≥ ${min}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function boolean(value: unknown, path: string, fallback: boolean): boolean {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'boolean') throw invalid(path, `must be true or false, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function invalid(path: string, problem: string): InvalidInputError {
+  return new InvalidInputError(`${path}: ${problem}`, { path });
+}
