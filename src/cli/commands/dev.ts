@@ -1,0 +1,80 @@
+/**
+ * `fineflow dev up|down|status|logs`: drives infra/stack.sh (Temporal dev server + MinIO on
+ * loopback) and prints the endpoints and the environment a shell should export to use them.
+ */
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { EXIT, UsageError, type CliCommand, type CliIo } from '../command';
+
+const STACK_SCRIPT = resolve(__dirname, '../../../infra/stack.sh');
+const SUBCOMMANDS = ['up', 'down', 'status', 'logs'] as const;
+type Subcommand = (typeof SUBCOMMANDS)[number];
+
+/** Endpoints of the stack, computed from the same variables (and defaults) as infra/stack.sh. */
+export function stackEndpoints(env: CliIo['env']) {
+  const port = (name: string, fallback: number): number => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallback;
+    if (!/^\d+$/.test(raw)) throw new UsageError(`${name}=${raw} must be a port number`);
+    return Number(raw);
+  };
+  const temporalPort = port('FINEFLOW_TEMPORAL_PORT', 7233);
+  const minioPort = port('FINEFLOW_MINIO_PORT', 9000);
+  return {
+    temporal: { address: `127.0.0.1:${temporalPort}`, ui: `http://127.0.0.1:${port('FINEFLOW_TEMPORAL_UI_PORT', 8233)}` },
+    minio: { endpoint: `http://127.0.0.1:${minioPort}`, console: `http://127.0.0.1:${port('FINEFLOW_MINIO_CONSOLE_PORT', 9001)}` },
+    env: {
+      TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+      TEMPORAL_NAMESPACE: 'default',
+      FINEFLOW_S3_ENDPOINT: `http://127.0.0.1:${minioPort}`,
+      FINEFLOW_S3_ACCESS_KEY: env.FINEFLOW_S3_ACCESS_KEY?.trim() || 'fineflow',
+      FINEFLOW_S3_SECRET_KEY: env.FINEFLOW_S3_SECRET_KEY?.trim() || 'fineflow-secret',
+    },
+  };
+}
+
+/** Runs the stack script; its stdout goes to `out` (stderr in --json mode, to keep stdout JSON). */
+function runStackScript(args: readonly string[], io: CliIo, out: NodeJS.WritableStream): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('bash', [STACK_SCRIPT, ...args], { env: { ...io.env } as NodeJS.ProcessEnv, cwd: io.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.pipe(out, { end: false });
+    child.stderr.pipe(io.stderr, { end: false });
+    child.once('error', reject);
+    child.once('close', (code) => resolvePromise(code ?? EXIT.failure));
+  });
+}
+
+export const command: CliCommand = {
+  name: 'dev',
+  summary: 'start, stop or check the local Temporal + MinIO stack',
+  usage: 'dev up|down|status|logs [temporal|minio]',
+  description: `Runs infra/stack.sh. The first \`up\` builds the Temporal CLI and MinIO with \`go install\` into
+~/.cache/fineflow/bin (minutes, once); later starts take seconds. State (Temporal's SQLite file,
+MinIO data, logs) lives in .fineflow/dev, so runs survive a restart.
+Ports: FINEFLOW_TEMPORAL_PORT (7233), FINEFLOW_TEMPORAL_UI_PORT (8233), FINEFLOW_MINIO_PORT (9000),
+FINEFLOW_MINIO_CONSOLE_PORT (9001); state dir FINEFLOW_STACK_DIR.
+Exit codes: 0 ok / healthy, 1 not healthy, 3 the stack could not be started.`,
+  options: [],
+  async run(args, io) {
+    const [sub, ...rest] = args.positionals;
+    if (!sub || !(SUBCOMMANDS as readonly string[]).includes(sub)) {
+      throw new UsageError(`expected one of ${SUBCOMMANDS.join(', ')}${sub ? `, got '${sub}'` : ''}`);
+    }
+    const json = args.flags.json === true;
+    const endpoints = stackEndpoints(io.env);
+    const code = await runStackScript([sub as Subcommand, ...rest], io, json ? io.stderr : io.stdout);
+    if (sub === 'logs' || sub === 'down') {
+      if (json) io.stdout.write(`${JSON.stringify({ ok: code === 0 })}\n`);
+      return code === 0 ? EXIT.ok : EXIT.failure;
+    }
+    const healthy = code === 0;
+    if (json) {
+      io.stdout.write(`${JSON.stringify({ healthy, ...endpoints }, null, 2)}\n`);
+    } else if (healthy) {
+      const exports = Object.entries(endpoints.env).map(([name, value]) => `export ${name}=${value}`);
+      io.stdout.write(`\nTo use this stack from a shell:\n${exports.join('\n')}\n`);
+    }
+    if (healthy) return EXIT.ok;
+    return sub === 'up' ? EXIT.unavailable : EXIT.failure;
+  },
+};

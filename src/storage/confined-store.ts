@@ -1,0 +1,25 @@
+/**
+ * An {@link ObjectStore} view whose writes and removals must stay under one prefix (a stage's
+ * run directory), so a stage input such as `output: ../other-run/x` cannot overwrite another
+ * run (a violation rejects with InvalidInputError `outside-prefix`). Reads are not confined: a stage reads datasets and upstream outputs from anywhere.
+ */
+import type { ObjectStore } from './object-store';
+import { asPrefixUri, confineToPrefix, formatS3Uri } from './uri';
+
+export function confineWrites(store: ObjectStore, prefixUri: string): ObjectStore {
+  const prefix = asPrefixUri(prefixUri);
+  const inside = (uri: string): string => formatS3Uri(confineToPrefix(uri, prefix));
+  return {
+    ensureBucket: (bucket) => store.ensureBucket(bucket),
+    getStream: (uri) => store.getStream(uri),
+    getBytes: (uri) => store.getBytes(uri),
+    getJson: (uri) => store.getJson(uri),
+    stat: (uri) => store.stat(uri),
+    list: (uri) => store.list(uri),
+    putStream: async (uri, body, options) => store.putStream(inside(uri), body, options),
+    putBytes: async (uri, body, options) => store.putBytes(inside(uri), body, options),
+    putJson: async (uri, value) => store.putJson(inside(uri), value),
+    remove: async (uri) => store.remove(inside(uri)),
+    removePrefix: async (uri) => store.removePrefix(uri === prefix ? prefix : inside(uri)),
+  };
+}

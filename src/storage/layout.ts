@@ -1,0 +1,93 @@
+/**
+ * Where Fineflow keeps things in the object store (DESIGN.md, "Storage layout"):
+ *
+ * ```
+ * s3://<bucket>/runs/<runId>/<stageId>/…               stage outputs
+ * s3://<bucket>/runs/<runId>/<stageId>/logs/attempt-<n>.log
+ * s3://<bucket>/runs/<runId>/<stageId>/checkpoints/…
+ * s3://<bucket>/cache/<sha256 of stage key>/…          reusable stage outputs
+ * s3://<bucket>/models/<name>/<version>/…              registry: model.json, weights, card.json
+ * s3://<bucket>/models/<name>/_aliases/<alias>.json    alias → version pointer
+ * ```
+ *
+ * Every function validates its path segments, so an id can never smuggle a `/` or `..` into a
+ * key. Pure (no Node built-ins): workflow code may import it.
+ */
+import { InvalidInputError } from '../errors';
+import { formatS3Uri, parseS3Uri } from './uri';
+
+/** A path segment: letters, digits, `.`, `_`, `-`, `@`, `=`; not `.`/`..`; at most 200 characters. */
+const SEGMENT = /^[A-Za-z0-9_@=][A-Za-z0-9._@=-]{0,199}$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+function segment(value: string, what: string): string {
+  if (!SEGMENT.test(value) || value === '..') {
+    throw new InvalidInputError(`${what} '${value}' cannot be used in a storage key: use letters, digits, '.', '_', '-', '@', '=' (no '/')`, {
+      code: 'invalid-key-segment',
+      what,
+      value,
+    });
+  }
+  return value;
+}
+
+function uri(bucket: string, key: string): string {
+  // Parsing validates the bucket name.
+  return formatS3Uri(parseS3Uri(formatS3Uri({ bucket, key })));
+}
+
+/** `s3://bucket/runs/<runId>/` or, with a stage, `s3://bucket/runs/<runId>/<stageId>/`. */
+export function runPrefix(bucket: string, runId: string, stageId?: string): string {
+  const stagePart = stageId === undefined ? '' : `${segment(stageId, 'stage id')}/`;
+  return uri(bucket, `runs/${segment(runId, 'run id')}/${stagePart}`);
+}
+
+/** The log of one attempt of a stage (attempts count from 1, as in Temporal). */
+export function stageLogUri(bucket: string, runId: string, stageId: string, attempt: number): string {
+  if (!Number.isInteger(attempt) || attempt < 1) {
+    throw new InvalidInputError(`attempt must be a positive integer, got ${attempt}`, { code: 'invalid-key-segment', what: 'attempt' });
+  }
+  return `${runPrefix(bucket, runId, stageId)}logs/attempt-${attempt}.log`;
+}
+
+/** Prefix holding every log of a stage; list it to show `fineflow logs RUN --stage S`. */
+export function stageLogPrefix(bucket: string, runId: string, stageId: string): string {
+  return `${runPrefix(bucket, runId, stageId)}logs/`;
+}
+
+export function checkpointPrefix(bucket: string, runId: string, stageId: string): string {
+  return `${runPrefix(bucket, runId, stageId)}checkpoints/`;
+}
+
+/** `s3://bucket/cache/<cacheKey>/` where cacheKey is the sha256 hex of the stage key. */
+export function cachePrefix(bucket: string, cacheKey: string): string {
+  if (!SHA256_HEX.test(cacheKey)) {
+    throw new InvalidInputError(`cache key '${cacheKey}' must be a lowercase sha256 hex digest (64 characters)`, {
+      code: 'invalid-key-segment',
+      what: 'cache key',
+    });
+  }
+  return uri(bucket, `cache/${cacheKey}/`);
+}
+
+/** `s3://bucket/models/<name>/` (every version and alias of a model). */
+export function modelRootPrefix(bucket: string, name: string): string {
+  return uri(bucket, `models/${segment(name, 'model name')}/`);
+}
+
+/** `s3://bucket/models/<name>/<version>/`. Versions may not start with `_` (reserved for `_aliases`). */
+export function modelPrefix(bucket: string, name: string, version: string): string {
+  if (version.startsWith('_')) {
+    throw new InvalidInputError(`model version '${version}' may not start with '_'`, { code: 'invalid-key-segment', what: 'model version' });
+  }
+  return `${modelRootPrefix(bucket, name)}${segment(version, 'model version')}/`;
+}
+
+export function modelCardUri(bucket: string, name: string, version: string): string {
+  return `${modelPrefix(bucket, name, version)}card.json`;
+}
+
+/** The pointer object of an alias such as `champion` (its JSON names the version). */
+export function modelAliasUri(bucket: string, name: string, alias: string): string {
+  return `${modelRootPrefix(bucket, name)}_aliases/${segment(alias, 'model alias')}.json`;
+}

@@ -1,0 +1,56 @@
+/**
+ * The connection settings integration tests use, and a fast check that the local stack is up.
+ * `scripts/test.sh` (`npm test`) starts a dedicated stack on test ports and exports them in the
+ * environment this module reads; running an integration test file directly needs the same.
+ */
+import { connect } from 'node:net';
+import { loadConfig, type FineflowConfig } from '../../src/config';
+
+/** The config of the test stack, from the environment `scripts/test.sh` sets. */
+export function stackConfig(env: Readonly<Record<string, string | undefined>> = process.env): FineflowConfig {
+  return loadConfig(env);
+}
+
+function canConnect(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function minioLive(config: FineflowConfig, timeoutMs: number): Promise<boolean> {
+  const { endPoint, port, useSSL } = config.s3;
+  try {
+    const response = await fetch(`${useSSL ? 'https' : 'http'}://${endPoint}:${port}/minio/health/live`, { signal: AbortSignal.timeout(timeoutMs) });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Throws with instructions unless Temporal and MinIO answer. Call it in a `before` hook of every
+ * integration test file, so a missing stack fails in one clear line instead of a timeout.
+ */
+export async function requireStack(config: FineflowConfig = stackConfig(), timeoutMs = 2000): Promise<FineflowConfig> {
+  const [host = '', portText = ''] = config.temporal.address.split(/:(?=\d+$)/);
+  const [temporalUp, minioUp] = await Promise.all([canConnect(host, Number(portText), timeoutMs), minioLive(config, timeoutMs)]);
+  const missing = [
+    ...(temporalUp ? [] : [`Temporal at ${config.temporal.address}`]),
+    ...(minioUp ? [] : [`MinIO at ${config.s3.useSSL ? 'https' : 'http'}://${config.s3.endPoint}:${config.s3.port}`]),
+  ];
+  if (missing.length > 0) {
+    throw new Error(
+      `integration tests need the local stack, but ${missing.join(' and ')} did not answer. ` +
+        'Run them via `npm test` (or `bash scripts/test.sh integration <file>`), which starts the stack; ' +
+        'to run a file directly, start it with `bash infra/stack.sh up` and export the same TEMPORAL_ADDRESS / FINEFLOW_S3_* variables.',
+    );
+  }
+  return config;
+}

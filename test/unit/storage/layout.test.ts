@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { InvalidInputError } from '../../../src/errors';
+import { cachePrefix, checkpointPrefix, modelAliasUri, modelCardUri, modelPrefix, runPrefix, stageLogPrefix, stageLogUri } from '../../../src/storage/layout';
+import { confineToPrefix } from '../../../src/storage/uri';
+
+const sha = 'a'.repeat(64);
+
+void describe('storage layout', () => {
+  void it('places run, stage, log and checkpoint keys under runs/', () => {
+    assert.equal(runPrefix('fineflow', 'run-1'), 's3://fineflow/runs/run-1/');
+    assert.equal(runPrefix('fineflow', 'run-1', 'train'), 's3://fineflow/runs/run-1/train/');
+    assert.equal(stageLogUri('fineflow', 'run-1', 'train', 2), 's3://fineflow/runs/run-1/train/logs/attempt-2.log');
+    assert.equal(stageLogPrefix('fineflow', 'run-1', 'train'), 's3://fineflow/runs/run-1/train/logs/');
+    assert.equal(checkpointPrefix('fineflow', 'run-1', 'train'), 's3://fineflow/runs/run-1/train/checkpoints/');
+  });
+  void it('keeps every stage key inside its stage prefix', () => {
+    const stage = runPrefix('fineflow', 'run-1', 'train');
+    for (const uri of [stageLogUri('fineflow', 'run-1', 'train', 1), `${checkpointPrefix('fineflow', 'run-1', 'train')}epoch-3.json`]) {
+      assert.doesNotThrow(() => confineToPrefix(uri, stage));
+    }
+  });
+  void it('places cache entries and models', () => {
+    assert.equal(cachePrefix('fineflow', sha), `s3://fineflow/cache/${sha}/`);
+    assert.equal(modelPrefix('fineflow', 'digits-cnn', 'v3'), 's3://fineflow/models/digits-cnn/v3/');
+    assert.equal(modelCardUri('fineflow', 'digits-cnn', 'v3'), 's3://fineflow/models/digits-cnn/v3/card.json');
+    assert.equal(modelAliasUri('fineflow', 'digits-cnn', 'champion'), 's3://fineflow/models/digits-cnn/_aliases/champion.json');
+  });
+  void it('rejects ids that would add or escape a path segment', () => {
+    const bad: (() => unknown)[] = [
+      () => runPrefix('fineflow', '../x'),
+      () => runPrefix('fineflow', 'a/b'),
+      () => runPrefix('fineflow', 'r', '..'),
+      () => runPrefix('fineflow', 'r', ''),
+      () => runPrefix('fineflow', '.hidden'),
+      () => stageLogUri('fineflow', 'r', 's', 0),
+      () => stageLogUri('fineflow', 'r', 's', 1.5),
+      () => cachePrefix('fineflow', 'A'.repeat(64)),
+      () => cachePrefix('fineflow', 'abc'),
+      () => modelPrefix('fineflow', 'm', '_aliases'),
+      () => modelAliasUri('fineflow', 'm', 'a/b'),
+    ];
+    for (const fn of bad) assert.throws(fn, (error: unknown) => error instanceof InvalidInputError && error.details.code === 'invalid-key-segment');
+    assert.throws(() => runPrefix('Not_A_Bucket', 'r'), InvalidInputError);
+  });
+});
