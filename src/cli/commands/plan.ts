@@ -1,0 +1,96 @@
+/**
+ * `fineflow plan FILE [--set k=v] [--json]`: validate a pipeline and show the plan a run would
+ * execute: params with their values, stages with defaults applied, topological levels and the
+ * DAG. `--json` prints exactly the plan `fineflow submit` sends to the workflow.
+ */
+import { resolve } from 'node:path';
+import { compilePlan, formatDiagnostics, formatDuration, renderDag, type Diagnostic } from '../../spec';
+import type { Plan } from '../../spec/plan-types';
+import { PipelineFileNotFoundError, readPipelineFile } from '../../spec/read-file';
+import { EXIT, UsageError, type CliCommand, type CliIo, type OptionSpec } from '../command';
+import { STAGE_TYPES_OPTION, loadStageTypeOption } from './validate';
+
+/**
+ * Extra per-stage notes drawn next to the DAG, each switched on by its own boolean option.
+ * `--explain-cache` (cache hit/miss per stage) plugs in here: add `{ option, annotate }` to
+ * PLAN_ANNOTATORS; `annotate` returns stage id → note and may talk to Temporal/MinIO.
+ */
+export type PlanAnnotator = (plan: Plan, io: CliIo) => Promise<ReadonlyMap<string, string>>;
+
+const PLAN_ANNOTATORS: readonly { readonly option: OptionSpec; readonly annotate: PlanAnnotator }[] = [];
+
+const PLAN_OPTIONS: readonly OptionSpec[] = [
+  { name: 'set', kind: 'multi', valueName: 'NAME=VALUE', description: 'override a param (type-checked)' },
+  STAGE_TYPES_OPTION,
+  ...PLAN_ANNOTATORS.map((a) => a.option),
+];
+
+function describePlan(plan: Plan, notes: ReadonlyMap<string, string>): string {
+  const lines = [`pipeline ${plan.pipeline.name}${plan.pipeline.description ? ` — ${plan.pipeline.description}` : ''}`];
+  if (plan.source) lines.push(`source   ${plan.source}`);
+  const params = Object.entries(plan.params);
+  if (params.length) {
+    lines.push('', 'params:');
+    const width = Math.max(...params.map(([name]) => name.length));
+    for (const [name, p] of params) lines.push(`  ${name.padEnd(width)}  ${JSON.stringify(p.value)}  (${p.type})`);
+  }
+  if (plan.schedule) lines.push('', `schedule: ${JSON.stringify(plan.schedule)}`);
+  for (const t of plan.triggers) lines.push(`trigger:  ${JSON.stringify(t)}`);
+  lines.push('', `stages (${plan.stages.length}, ${plan.levels.length} level${plan.levels.length === 1 ? '' : 's'}):`);
+  for (const s of plan.stages) {
+    const retry = `retry ${s.retry.maxAttempts}× from ${formatDuration(s.retry.initialIntervalMs)}`;
+    const cache = s.cache.enabled ? `cache${s.cache.maxAgeMs !== undefined ? ` ≤ ${formatDuration(s.cache.maxAgeMs)}` : ''}` : 'no cache';
+    const heartbeat = s.heartbeatTimeoutMs !== undefined ? `, heartbeat ${formatDuration(s.heartbeatTimeoutMs)}` : '';
+    lines.push(`  ${s.id}: ${s.uses}@${s.typeVersion} on ${s.pool}, timeout ${formatDuration(s.timeoutMs)}${heartbeat}, ${retry}, on failure ${s.onFailure}, ${cache}`);
+  }
+  lines.push('');
+  return `${lines.join('\n')}\n${renderDag(plan, { annotate: (id) => notes.get(id) })}`;
+}
+
+export const command: CliCommand = {
+  name: 'plan',
+  summary: 'show the normalised plan and DAG a run of a pipeline would execute',
+  usage: 'plan FILE [--set NAME=VALUE]… [--json] [--stage-types MODULE]',
+  description: [
+    'Validates FILE, applies defaults and --set overrides, and prints the stages in topological',
+    'levels with the DAG drawn as text. --json prints the plan JSON that `fineflow submit` runs.',
+    '',
+    'exit codes: 0 ok, 1 invalid pipeline or --set value, 2 usage error',
+  ].join('\n'),
+  options: PLAN_OPTIONS,
+  async run(args, io) {
+    if (args.positionals.length !== 1) throw new UsageError('give exactly one pipeline file');
+    loadStageTypeOption(args.multi['stage-types'], io.cwd);
+    const file = args.positionals[0] as string;
+    let parsed;
+    try {
+      parsed = readPipelineFile(resolve(io.cwd, file));
+    } catch (error) {
+      if (error instanceof PipelineFileNotFoundError) {
+        io.stderr.write(`fineflow plan: ${error.message.replace(resolve(io.cwd, file), file)}\n`);
+        return EXIT.usage;
+      }
+      throw error;
+    }
+    const result = compilePlan({ ...parsed, file, diagnostics: parsed.diagnostics.map((d) => ({ ...d, file })) }, file, { set: args.multi.set ?? [] });
+    const diagnostics: readonly Diagnostic[] = result.diagnostics;
+    const color = Boolean(io.stdout.isTTY) && !io.env.NO_COLOR;
+    if (!result.plan) {
+      if (args.flags.json) io.stdout.write(`${JSON.stringify({ valid: false, diagnostics }, null, 2)}\n`);
+      else io.stderr.write(formatDiagnostics(diagnostics, result.validation.text, { color }));
+      return EXIT.failure;
+    }
+    if (diagnostics.length) io.stderr.write(formatDiagnostics(diagnostics, result.validation.text, { color }));
+    if (args.flags.json) {
+      io.stdout.write(`${JSON.stringify(result.plan, null, 2)}\n`);
+      return EXIT.ok;
+    }
+    const notes = new Map<string, string>();
+    for (const annotator of PLAN_ANNOTATORS) {
+      if (!args.flags[annotator.option.name]) continue;
+      for (const [id, note] of await annotator.annotate(result.plan, io)) notes.set(id, notes.has(id) ? `${notes.get(id)}; ${note}` : note);
+    }
+    io.stdout.write(describePlan(result.plan, notes));
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,208 @@
+/**
+ * Validated pipeline → Plan: params with `--set` overrides (type-checked), stage settings
+ * merged with `defaults` and built-in defaults, stage-type defaults filled into `with`,
+ * durations in milliseconds, dependencies and topological levels. Expressions in `with` and
+ * `when` stay verbatim: the run resolves them.
+ */
+import { errorCount, sortDiagnostics, type Diagnostic } from './diagnostics';
+import { topologicalLevels } from './dag';
+import { parseDuration } from './durations';
+import { resolveStageInputs } from './expressions';
+import { API_VERSION, STAGE_DEFAULTS } from './pipeline-schema';
+import type { JsonObject, JsonValue, Plan, PlannedCache, PlannedParam, PlannedRetry, PlannedStage } from './plan-types';
+import { applyDefaults } from './schema-language';
+import type { StageTypeDefinition } from './stage-types';
+import { closest } from './suggest';
+import { validatePipeline, type ValidatedPipeline, type ValidatedStage, type ValidationResult } from './validate';
+import type { ParsedPipeline } from './parse';
+import { validatePlan } from './validate-plan';
+
+export interface CompileOptions {
+  /** Param overrides: `['name=value', …]` as given on the command line, or a name → raw value map. */
+  readonly set?: Readonly<Record<string, string>> | readonly string[];
+  /** Stage types to validate against in addition to the global registry. */
+  readonly stageTypes?: readonly StageTypeDefinition[];
+}
+
+export interface CompileResult {
+  /** Present only when there are no errors. */
+  readonly plan?: Plan;
+  /** Sorted; warnings may accompany a plan. */
+  readonly diagnostics: Diagnostic[];
+  /** The validation underneath (source text, checked pipeline), for tools such as `fineflow plan`. */
+  readonly validation: ValidationResult;
+}
+
+function setDiagnostic(code: string, arg: string, message: string, hint: string): Diagnostic {
+  return { severity: 'error', code, path: `--set ${arg}`, line: 0, column: 0, message, hint, file: '--set' };
+}
+
+/** Parse a raw `--set` string as the param's type; undefined when it does not fit. */
+function coerce(raw: string, type: PlannedParam['type']): JsonValue | undefined {
+  switch (type) {
+    case 'string':
+      return raw;
+    case 'number':
+      return /^\s*-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(raw) ? Number(raw) : undefined;
+    case 'integer':
+      return /^\s*-?\d+\s*$/.test(raw) && Number.isSafeInteger(Number(raw)) ? Number(raw) : undefined;
+    case 'boolean':
+      return raw === 'true' ? true : raw === 'false' ? false : undefined;
+    case 'array':
+    case 'object': {
+      let value: unknown;
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        return undefined;
+      }
+      const isArray = Array.isArray(value);
+      if (type === 'array' ? !isArray : isArray || value === null || typeof value !== 'object') return undefined;
+      return value as JsonValue;
+    }
+  }
+}
+
+function applySet(pipeline: ValidatedPipeline, set: CompileOptions['set'], diagnostics: Diagnostic[], file: string): Record<string, PlannedParam> {
+  const params: Record<string, PlannedParam> = {};
+  const overrides = new Map<string, { raw: string; arg: string }>();
+  const entries: [string, string, string][] = [];
+  if (Array.isArray(set)) {
+    for (const arg of set as readonly string[]) {
+      const eq = arg.indexOf('=');
+      if (eq <= 0) {
+        diagnostics.push(setDiagnostic('set-syntax', arg, `--set ${arg}: expected name=value`, 'write e.g. --set minAccuracy=0.95'));
+        continue;
+      }
+      entries.push([arg.slice(0, eq).trim(), arg.slice(eq + 1), arg]);
+    }
+  } else if (set) {
+    for (const [name, raw] of Object.entries(set as Readonly<Record<string, string>>)) entries.push([name, raw, `${name}=${raw}`]);
+  }
+  const declared = new Map(pipeline.params.map((p) => [p.name, p]));
+  for (const [name, raw, arg] of entries) {
+    if (!declared.has(name)) {
+      const near = closest(name, declared.keys());
+      diagnostics.push(setDiagnostic('set-unknown-param', arg, `--set ${arg}: the pipeline has no param \`${name}\``, near ? `did you mean \`${near}\`?` : declared.size ? `params are: ${[...declared.keys()].join(', ')}` : 'the pipeline declares no params'));
+      continue;
+    }
+    overrides.set(name, { raw, arg });
+  }
+  for (const p of pipeline.params) {
+    const override = overrides.get(p.name);
+    let value = p.default;
+    if (override) {
+      const coerced = coerce(override.raw, p.type);
+      if (coerced === undefined) {
+        const example = p.default !== undefined ? (typeof p.default === 'string' ? p.default : JSON.stringify(p.default)) : { string: 'text', number: '0.95', integer: '20', boolean: 'true', array: '["a","b"]', object: '{"k":1}' }[p.type];
+        diagnostics.push(setDiagnostic('set-wrong-type', override.arg, `--set ${override.arg}: param \`${p.name}\` is ${p.type === 'integer' || p.type === 'array' || p.type === 'object' ? 'an' : 'a'} ${p.type}, and ${JSON.stringify(override.raw)} is not`, `write e.g. --set ${p.name}=${example}`));
+        continue;
+      }
+      value = coerced;
+    }
+    if (value === undefined) {
+      diagnostics.push({ severity: 'error', code: 'missing-param-value', path: `params.${p.name}`, line: 0, column: 0, message: `param \`${p.name}\` has no default and was not set`, hint: `pass --set ${p.name}=<${p.type}>`, file });
+      continue;
+    }
+    params[p.name] = { type: p.type, value, ...(p.description ? { description: p.description } : {}) };
+  }
+  return params;
+}
+
+function durationMs(value: JsonValue | undefined, fallback: string): number {
+  return parseDuration(typeof value === 'string' ? value : fallback) ?? (parseDuration(fallback) as number);
+}
+
+function plannedRetry(stage: JsonObject | undefined, defaults: JsonObject | undefined): PlannedRetry {
+  const pick = (key: string): JsonValue | undefined => stage?.[key] ?? defaults?.[key];
+  const initialIntervalMs = durationMs(pick('initialInterval'), STAGE_DEFAULTS.retry.initialInterval);
+  const maximum = pick('maximumInterval');
+  return {
+    maxAttempts: typeof pick('maxAttempts') === 'number' ? (pick('maxAttempts') as number) : STAGE_DEFAULTS.retry.maxAttempts,
+    initialIntervalMs,
+    backoffCoefficient: typeof pick('backoffCoefficient') === 'number' ? (pick('backoffCoefficient') as number) : STAGE_DEFAULTS.retry.backoffCoefficient,
+    maximumIntervalMs: typeof maximum === 'string' ? (parseDuration(maximum) ?? initialIntervalMs * STAGE_DEFAULTS.maximumIntervalFactor) : initialIntervalMs * STAGE_DEFAULTS.maximumIntervalFactor,
+  };
+}
+
+function plannedCache(value: JsonValue | undefined): PlannedCache {
+  if (typeof value === 'boolean') return { enabled: value };
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const v = value as JsonObject;
+    const maxAgeMs = typeof v.maxAge === 'string' ? parseDuration(v.maxAge) : undefined;
+    return { enabled: v.enabled !== false, ...(maxAgeMs !== undefined ? { maxAgeMs } : {}) };
+  }
+  return { enabled: STAGE_DEFAULTS.cache };
+}
+
+function planStage(stage: ValidatedStage, defaults: JsonObject): PlannedStage {
+  const s = stage.settings;
+  const get = (key: string): JsonValue | undefined => s[key] ?? defaults[key];
+  const heartbeat = get('heartbeatTimeout');
+  const type = stage.type as StageTypeDefinition;
+  return {
+    id: stage.id,
+    uses: stage.uses,
+    typeVersion: type.version,
+    with: applyDefaults(stage.with, type.inputs) as JsonObject,
+    needs: stage.dependsOn,
+    ...(stage.when !== undefined ? { when: stage.when } : {}),
+    pool: typeof get('pool') === 'string' ? (get('pool') as string) : STAGE_DEFAULTS.pool,
+    timeoutMs: durationMs(get('timeout'), STAGE_DEFAULTS.timeout),
+    ...(typeof heartbeat === 'string' && parseDuration(heartbeat) !== undefined ? { heartbeatTimeoutMs: parseDuration(heartbeat) as number } : {}),
+    retry: plannedRetry(s.retry as JsonObject | undefined, defaults.retry as JsonObject | undefined),
+    onFailure: get('onFailure') === 'pause' ? 'pause' : get('onFailure') === 'fail' ? 'fail' : STAGE_DEFAULTS.onFailure,
+    cache: plannedCache(get('cache')),
+    line: stage.line,
+  };
+}
+
+/** Resolve `${{ params.* }}` in schedule and triggers now: they act before any run exists. */
+function resolveParams(value: JsonObject, params: Record<string, PlannedParam>): JsonObject {
+  const ctx = { params: Object.fromEntries(Object.entries(params).map(([k, p]) => [k, p.value])), stages: {} };
+  return resolveStageInputs(value, ctx);
+}
+
+/** Build the plan from an already validated pipeline (no errors). */
+export function buildPlan(pipeline: ValidatedPipeline, params: Record<string, PlannedParam>, source?: string): Plan {
+  const byId = new Map(pipeline.stages.map((s) => [s.id, s]));
+  const topo = topologicalLevels([...byId.keys()], new Map(pipeline.stages.map((s) => [s.id, s.dependsOn])));
+  const schedule = pipeline.schedule ? { ...pipeline.schedule } : undefined;
+  if (schedule && typeof schedule.cron === 'string') schedule.cron = [schedule.cron];
+  return {
+    apiVersion: API_VERSION,
+    pipeline: { name: pipeline.name, ...(pipeline.description ? { description: pipeline.description } : {}), ...(pipeline.labels ? { labels: pipeline.labels } : {}) },
+    ...(source !== undefined ? { source } : {}),
+    params,
+    stages: topo.order.map((id) => planStage(byId.get(id) as ValidatedStage, pipeline.defaults)),
+    levels: topo.levels,
+    ...(schedule ? { schedule: resolveParams(schedule, params) } : {}),
+    triggers: pipeline.triggers.map((t) => resolveParams(t, params)),
+  };
+}
+
+/**
+ * Validate a pipeline and compile it to the plan a run executes. The plan is returned only
+ * when there are no errors; `--set` values are type-checked against the params.
+ */
+export function compilePlan(source: string | Uint8Array | ParsedPipeline, file = '<input>', options: CompileOptions = {}): CompileResult {
+  const validation = validatePipeline(source, file, options.stageTypes ? { stageTypes: options.stageTypes } : {});
+  const diagnostics = [...validation.diagnostics];
+  if (!validation.pipeline || !validation.valid) {
+    return { diagnostics: sortDiagnostics(diagnostics), validation };
+  }
+  const params = applySet(validation.pipeline, options.set, diagnostics, validation.file);
+  if (errorCount(diagnostics) > 0) return { diagnostics: sortDiagnostics(diagnostics), validation };
+  let plan: Plan;
+  try {
+    plan = buildPlan(validation.pipeline, params, validation.file);
+  } catch (error) {
+    diagnostics.push({ severity: 'error', code: 'set-wrong-type', path: 'triggers', line: 0, column: 0, message: `cannot resolve params in schedule/triggers: ${error instanceof Error ? error.message : String(error)}`, file: validation.file });
+    return { diagnostics: sortDiagnostics(diagnostics), validation };
+  }
+  // The plan must pass the same check the workflow runs first; a failure here is a compiler bug.
+  const recheck = validatePlan(plan);
+  diagnostics.push(...recheck);
+  if (errorCount(recheck) > 0) return { diagnostics: sortDiagnostics(diagnostics), validation };
+  return { plan, diagnostics: sortDiagnostics(diagnostics), validation };
+}

@@ -1,0 +1,274 @@
+/**
+ * YAML text (or bytes) → a {@link LocatedNode} tree that keeps every key's and value's
+ * position, plus diagnostics for input that is not a single, plain YAML document. Bad input
+ * (binary, non-UTF-8, huge, alias bombs, deep nesting) is refused before or instead of a full
+ * parse, always with a positioned diagnostic and never an exception.
+ */
+import { isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
+import { LineIndex, type Diagnostic } from './diagnostics';
+import { joinPath } from './expressions';
+import type { LocatedEntry, LocatedNode, Span } from './located';
+
+/** Pipelines are small; anything bigger is a mistake (or an attack) and is refused unread. */
+export const MAX_PIPELINE_BYTES = 1024 * 1024;
+/** Nesting deeper than this is refused before the YAML parser sees it. */
+export const MAX_NESTING = 64;
+
+export interface ParsedPipeline {
+  readonly file: string;
+  /** The decoded text ('' when it could not be decoded). */
+  readonly text: string;
+  readonly lines: LineIndex;
+  /** The document's root, when it parsed well enough to check further. */
+  readonly root?: LocatedNode;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+const CORE_TAGS = new Set(['tag:yaml.org,2002:str', 'tag:yaml.org,2002:int', 'tag:yaml.org,2002:float', 'tag:yaml.org,2002:bool', 'tag:yaml.org,2002:null', 'tag:yaml.org,2002:map', 'tag:yaml.org,2002:seq']);
+
+/** Offset of the first byte that is not valid UTF-8, or -1. */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i] as number;
+    let need: number;
+    if (b < 0x80) need = 0;
+    else if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b >= 0xe0 && b <= 0xef) need = 2;
+    else if (b >= 0xf0 && b <= 0xf4) need = 3;
+    else return i;
+    for (let k = 1; k <= need; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return i;
+    }
+    i += need + 1;
+  }
+  return -1;
+}
+
+function lineColumnOfByte(bytes: Uint8Array, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset; i++) {
+    if (bytes[i] === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+/** Offset of a control character that marks binary input (NUL and friends, not tab/CR/LF), or -1. */
+function firstBinaryCharacter(text: string): number {
+  const match = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.exec(text);
+  return match ? match.index : -1;
+}
+
+/** Offset where flow nesting (`[`/`{`) or block indentation gets deeper than MAX_NESTING, or -1. */
+function excessiveNesting(text: string): number {
+  let depth = 0;
+  let quote: string | undefined;
+  let comment = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '\n') {
+      comment = false;
+      if (quote === undefined) {
+        let indent = 0;
+        while (text[i + 1 + indent] === ' ') indent++;
+        if (indent / 2 > MAX_NESTING * 2) return i + 1;
+      }
+      continue;
+    }
+    if (comment) continue;
+    if (quote) {
+      if (ch === '\\' && quote === '"') i++;
+      else if (ch === quote) quote = undefined;
+      continue;
+    }
+    if (ch === '#' && (i === 0 || /\s/.test(text[i - 1] as string))) comment = true;
+    else if ((ch === '"' || ch === "'") && depth > 0) quote = ch;
+    else if (ch === '[' || ch === '{') {
+      if (++depth > MAX_NESTING) return i;
+    } else if ((ch === ']' || ch === '}') && depth > 0) depth--;
+  }
+  return -1;
+}
+
+const YAML_CODES: Readonly<Record<string, { code: string; hint?: string }>> = {
+  TAB_AS_INDENT: { code: 'yaml-tab', hint: 'indent with spaces; YAML does not allow tabs for indentation' },
+  DUPLICATE_KEY: { code: 'yaml-duplicate-key', hint: 'remove or rename one of the keys' },
+  MULTIPLE_DOCS: { code: 'yaml-multi-document', hint: 'put each pipeline in its own file' },
+  BAD_ALIAS: { code: 'yaml-alias', hint: 'write the value out instead of using anchors and aliases' },
+  MISSING_CHAR: { code: 'yaml-syntax', hint: 'close the quote or bracket' },
+  BAD_INDENT: { code: 'yaml-syntax', hint: 'align keys of the same mapping at the same column' },
+};
+
+/**
+ * Parse a pipeline file. `source` may be bytes (checked for UTF-8 and binary content) or
+ * already-decoded text.
+ */
+export function parsePipeline(source: string | Uint8Array, file: string): ParsedPipeline {
+  const diagnostics: Diagnostic[] = [];
+  const fail = (code: string, line: number, column: number, message: string, hint: string, text = ''): ParsedPipeline => ({
+    file,
+    text,
+    lines: new LineIndex(text),
+    diagnostics: [{ severity: 'error', code, path: '', line, column, message, hint, file }],
+  });
+  const size = typeof source === 'string' ? source.length : source.byteLength;
+  if (size > MAX_PIPELINE_BYTES) {
+    return fail('file-too-large', 1, 1, `the file is ${(size / 1024 / 1024).toFixed(1)} MiB; pipelines are limited to ${MAX_PIPELINE_BYTES / 1024} KiB`, 'is this the right file? Keep data out of the pipeline: reference it by URI');
+  }
+  let text: string;
+  if (typeof source === 'string') {
+    text = source;
+  } else {
+    const nul = source.indexOf(0);
+    const invalid = firstInvalidUtf8(source);
+    // Binary files are rarely valid UTF-8; a NUL before the first bad byte says "binary" better.
+    if (nul >= 0 && invalid >= 0 && nul < invalid) {
+      const at = lineColumnOfByte(source, nul);
+      return fail('file-binary', at.line, at.column, 'the file contains a NUL byte: it is binary, not YAML', 'pass a pipeline YAML file');
+    }
+    if (invalid >= 0) {
+      const at = lineColumnOfByte(source, invalid);
+      return fail('file-not-utf8', at.line, at.column, `byte 0x${(source[invalid] as number).toString(16).padStart(2, '0')} at offset ${invalid} is not valid UTF-8`, 'save the file as UTF-8');
+    }
+    text = new TextDecoder('utf-8').decode(source);
+  }
+  const lines = new LineIndex(text);
+  const binary = firstBinaryCharacter(text);
+  if (binary >= 0) {
+    const at = lines.position(binary);
+    return fail('file-binary', at.line, at.column, `control character U+${text.charCodeAt(binary).toString(16).padStart(4, '0')} in the file: it is binary, not YAML`, 'pass a pipeline YAML file', text);
+  }
+  if (text.replace(/^\uFEFF/, '').replace(/#.*$/gm, '').trim() === '') {
+    return fail('file-empty', 1, 1, 'the file is empty', 'start with `apiVersion: fineflow/v1` (see pipelines/quickstart.yaml)', text);
+  }
+  const deep = excessiveNesting(text);
+  if (deep >= 0) {
+    const at = lines.position(deep);
+    return fail('yaml-too-deep', at.line, at.column, `nesting deeper than ${MAX_NESTING} levels`, 'flatten the structure', text);
+  }
+
+  const push = (code: string, span: Span, message: string, hint?: string, path = '', severity: Diagnostic['severity'] = 'error'): void => {
+    const at = lines.position(span.offset);
+    diagnostics.push({ severity, code, path, line: at.line, column: at.column, length: Math.max(1, Math.min(span.end, text.length) - span.offset), message, hint, file });
+  };
+
+  let documents: Document.Parsed[];
+  try {
+    documents = parseAllDocuments(text, { uniqueKeys: false, prettyErrors: false, strict: true }) as unknown as Document.Parsed[];
+    if (!Array.isArray(documents)) documents = [];
+  } catch (error) {
+    push('yaml-syntax', { offset: 0, end: 1 }, `the YAML parser failed: ${error instanceof Error ? error.message : String(error)}`);
+    return { file, text, lines, diagnostics };
+  }
+  if (documents.length === 0) return fail('file-empty', 1, 1, 'the file holds no YAML document', 'start with `apiVersion: fineflow/v1`', text);
+  if (documents.length > 1) {
+    const second = documents[1] as Document.Parsed;
+    push('yaml-multi-document', { offset: second.range[0], end: second.range[0] + 3 }, `the file holds ${documents.length} YAML documents; a pipeline file holds exactly one`, 'put each pipeline in its own file and remove the `---` separator');
+  }
+  const doc = documents[0] as Document.Parsed;
+  const reportedLines = new Set<number>();
+  for (const error of doc.errors) {
+    // The parser often reports one mistake several times on the same line; once is enough.
+    const errorLine = lines.position(error.pos[0]).line;
+    if (reportedLines.has(errorLine)) continue;
+    reportedLines.add(errorLine);
+    const mapped = YAML_CODES[error.code] ?? { code: 'yaml-syntax' };
+    const lineText = lines.lineText(errorLine);
+    // `{min: ${{ params.x }}}` is the classic: braces of an unquoted expression inside a flow mapping.
+    const hint = mapped.code === 'yaml-syntax' && lineText.includes('${{') ? 'quote values that contain ${{ }}, e.g. min: "${{ params.x }}"' : (mapped.hint ?? 'fix the YAML syntax at this position');
+    push(mapped.code, { offset: error.pos[0], end: error.pos[1] }, error.message.split('\n')[0] as string, hint);
+  }
+  if (doc.errors.length > 0) return { file, text, lines, diagnostics };
+
+  let aliasFound = false;
+  const convert = (node: YamlNode | null | undefined, path: string, fallback: Span, depth: number, ownerKey?: Span): LocatedNode | undefined => {
+    if (node === null || node === undefined) return { kind: 'scalar', value: null, span: fallback };
+    const range = node.range ?? [fallback.offset, fallback.end, fallback.end];
+    const span: Span = { offset: range[0], end: range[1] };
+    if (depth > MAX_NESTING) {
+      push('yaml-too-deep', span, `nesting deeper than ${MAX_NESTING} levels`, 'flatten the structure', path);
+      return undefined;
+    }
+    if ((isScalar(node) || isMap(node) || isSeq(node)) && node.anchor) {
+      const at = text.lastIndexOf(`&${node.anchor}`, span.offset);
+      push('yaml-alias', at >= 0 ? { offset: at, end: at + node.anchor.length + 1 } : span, `anchor \`&${node.anchor}\`: pipelines do not use anchors and aliases`, 'write the value out (use `defaults:` for settings shared by stages)', path);
+    }
+    if (isAlias(node)) {
+      aliasFound = true;
+      push('yaml-alias', span, `alias \`*${node.source}\`: pipelines do not use anchors and aliases`, 'write the value out (use `defaults:` for settings shared by stages)', path);
+      return undefined;
+    }
+    if ((isScalar(node) || isMap(node) || isSeq(node)) && node.tag && !CORE_TAGS.has(node.tag)) {
+      push('yaml-tag', span, `tag \`${node.tag}\` is not supported`, 'remove the tag; write plain strings, numbers, booleans, lists and mappings', path);
+      return undefined;
+    }
+    if (isScalar(node)) {
+      const value = node.value;
+      if (typeof value === 'number' && !Number.isFinite(value)) {
+        push('bad-number', span, `${String(node.source ?? value)} is not a finite number`, 'write a finite number, or quote it to make it a string', path);
+        return undefined;
+      }
+      if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return { kind: 'scalar', value, span };
+      push('wrong-type', span, `unsupported scalar value`, 'write a string, number, boolean or null', path);
+      return undefined;
+    }
+    if (isSeq(node)) {
+      const items: LocatedNode[] = [];
+      node.items.forEach((item, index) => {
+        const converted = convert(item as YamlNode, joinPath(path, index), span, depth + 1);
+        if (converted) items.push(converted);
+      });
+      return { kind: 'seq', items, span };
+    }
+    if (isMap(node)) {
+      const entries: LocatedEntry[] = [];
+      const seen = new Map<string, Span>();
+      for (const pair of node.items) {
+        if (!isPair(pair)) continue;
+        const keyNode = pair.key as YamlNode | null;
+        if (!keyNode || !isScalar(keyNode) || keyNode.value === null || typeof keyNode.value === 'object') {
+          const at = keyNode?.range ? { offset: keyNode.range[0], end: keyNode.range[1] } : span;
+          if (keyNode && isAlias(keyNode)) {
+            push('yaml-alias', at, 'aliases are not allowed as keys', 'write the key out', path);
+          } else {
+            push('wrong-type', at, 'mapping keys must be plain strings', 'write `name: value`', path);
+          }
+          continue;
+        }
+        const key = String(keyNode.value);
+        const keySpan: Span = { offset: keyNode.range?.[0] ?? span.offset, end: keyNode.range?.[1] ?? span.offset };
+        const childPath = joinPath(path, key);
+        const previous = seen.get(key);
+        if (previous) {
+          const first = lines.position(previous.offset);
+          const isStage = path === 'stages';
+          push(
+            isStage ? 'duplicate-stage' : 'yaml-duplicate-key',
+            keySpan,
+            isStage ? `stage \`${key}\` is defined twice (first on line ${first.line})` : `key \`${key}\` appears twice in ${path || 'the document'} (first on line ${first.line})`,
+            isStage ? 'give each stage a unique id' : 'remove or merge one of them',
+            childPath,
+          );
+          continue;
+        }
+        seen.set(key, keySpan);
+        const value = convert(pair.value as YamlNode | null, childPath, { offset: keySpan.end, end: keySpan.end }, depth + 1, keySpan);
+        if (value) entries.push({ key, keySpan, value });
+      }
+      return { kind: 'map', entries, span, ...(ownerKey ? { keySpan: ownerKey } : {}) };
+    }
+    push('yaml-syntax', span, 'unsupported YAML node', undefined, path);
+    return undefined;
+  };
+  const root = convert(doc.contents as YamlNode | null, '', { offset: 0, end: 0 }, 0);
+  if (aliasFound || !root || (root.kind === 'scalar' && root.value === null)) {
+    if (!aliasFound && (!root || root.kind === 'scalar')) push('file-empty', { offset: 0, end: 0 }, 'the document is empty', 'start with `apiVersion: fineflow/v1`');
+    return { file, text, lines, diagnostics };
+  }
+  return { file, text, lines, root, diagnostics };
+}

@@ -1,0 +1,189 @@
+/**
+ * The pipeline file format, declared once in the schema language: the validator checks the
+ * YAML against it and the JSON Schema for editors is generated from it (plus the stage types'
+ * own input schemas for `with:`).
+ */
+import type { InputSchema, ObjectSchema } from './schema-language';
+
+export const API_VERSION = 'fineflow/v1';
+export const STAGE_ID_PATTERN = '^[A-Za-z_][A-Za-z0-9_-]*$';
+export const PARAM_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
+export const POOL_PATTERN = '^[a-z][a-z0-9-]*$';
+export const OVERLAP_POLICIES = ['skip', 'buffer-one', 'buffer-all', 'cancel-other', 'terminate-other', 'allow-all'] as const;
+export const PARAM_TYPES = ['string', 'number', 'integer', 'boolean', 'array', 'object'] as const;
+
+/** Built-in defaults for everything a stage may leave out. */
+export const STAGE_DEFAULTS = {
+  pool: 'cpu',
+  timeout: '1h',
+  retry: { maxAttempts: 3, initialInterval: '5s', backoffCoefficient: 2 },
+  /** Temporal's own default: 100 × the initial interval. */
+  maximumIntervalFactor: 100,
+  onFailure: 'fail',
+  cache: true,
+} as const;
+
+export const RETRY_SCHEMA: ObjectSchema = {
+  type: 'object',
+  description: 'retry policy of one stage attempt',
+  properties: {
+    maxAttempts: { type: 'integer', description: 'attempts including the first (1 = no retry), 1–100', default: STAGE_DEFAULTS.retry.maxAttempts },
+    initialInterval: { type: 'duration', description: 'wait before the first retry', default: STAGE_DEFAULTS.retry.initialInterval },
+    backoffCoefficient: { type: 'number', description: 'each wait is the previous × this, 1–100', default: STAGE_DEFAULTS.retry.backoffCoefficient },
+    maximumInterval: { type: 'duration', description: 'longest wait between attempts (default 100 × initialInterval)' },
+  },
+};
+
+const CACHE_SCHEMA: InputSchema = {
+  type: 'oneOf',
+  description: 'reuse a previous result with the same content key (stage type + version, resolved inputs, upstream digests): true, false, or {maxAge: 7d}',
+  variants: [
+    { type: 'boolean' },
+    {
+      type: 'object',
+      properties: {
+        enabled: { type: 'boolean', default: true, description: 'whether the cache may be used' },
+        maxAge: { type: 'duration', description: 'oldest reusable entry' },
+      },
+    },
+  ],
+};
+
+/** Settings every stage inherits unless it says otherwise. */
+const STAGE_SETTINGS: { readonly [name: string]: InputSchema } = {
+  pool: { type: 'string', pattern: POOL_PATTERN, description: 'worker pool (task queue fineflow-<pool>) that runs the stage' },
+  timeout: { type: 'duration', description: 'start-to-close timeout of one attempt' },
+  heartbeatTimeout: { type: 'duration', description: 'an attempt fails when no heartbeat arrives for this long' },
+  retry: RETRY_SCHEMA,
+  onFailure: { type: 'enum', values: ['pause', 'fail'], description: 'after the last attempt: pause (wait for `fineflow retry`) or fail the run' },
+  cache: CACHE_SCHEMA,
+};
+
+export const STAGE_SCHEMA: ObjectSchema = {
+  type: 'object',
+  description: 'one stage of the DAG',
+  properties: {
+    uses: { type: 'string', description: 'stage type, e.g. fine-tune (`fineflow schema` lists them)' },
+    description: { type: 'string', description: 'free text shown by `fineflow plan`' },
+    with: { type: 'object', additionalProperties: true, description: 'inputs of the stage type; values may be ${{ }} expressions' },
+    needs: {
+      type: 'oneOf',
+      description: 'stages that must finish first (stages referenced in `with`/`when` are added automatically)',
+      variants: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
+    },
+    when: {
+      type: 'oneOf',
+      description: 'condition; the stage is skipped when false, e.g. ${{ stages.evaluate.outputs.passed }}',
+      variants: [{ type: 'string' }, { type: 'boolean' }],
+    },
+    ...STAGE_SETTINGS,
+  },
+  required: ['uses'],
+};
+
+const PARAM_SCHEMA: InputSchema = {
+  type: 'oneOf',
+  description: 'a default value (type inferred), or {type, default, description}',
+  variants: [
+    { type: 'string' },
+    { type: 'number' },
+    { type: 'boolean' },
+    { type: 'array', items: { type: 'any' } },
+    {
+      type: 'object',
+      properties: {
+        type: { type: 'enum', values: [...PARAM_TYPES], description: 'type a `--set` value must have' },
+        default: { type: 'any', description: 'value used without `--set`; without one the param must be set' },
+        description: { type: 'string', description: 'shown by `fineflow plan`' },
+      },
+    },
+  ],
+};
+
+const CALENDAR_FIELD: InputSchema = {
+  type: 'oneOf',
+  variants: [{ type: 'integer', minimum: 0 }, { type: 'string' }, { type: 'array', items: { type: 'oneOf', variants: [{ type: 'integer', minimum: 0 }, { type: 'string' }] } }],
+};
+
+export const SCHEDULE_SCHEMA: ObjectSchema = {
+  type: 'object',
+  description: 'run the pipeline on a schedule (a Temporal Schedule); give cron, every or calendar',
+  properties: {
+    cron: {
+      type: 'oneOf',
+      description: 'cron expression(s): minute hour day-of-month month day-of-week, or @hourly/@daily/@weekly/@monthly/@yearly',
+      variants: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
+    },
+    every: { type: 'duration', description: 'fixed interval, e.g. 6h' },
+    calendar: {
+      type: 'array',
+      minItems: 1,
+      description: 'calendar specs (Temporal ScheduleCalendarSpec)',
+      items: {
+        type: 'object',
+        properties: {
+          second: CALENDAR_FIELD,
+          minute: CALENDAR_FIELD,
+          hour: CALENDAR_FIELD,
+          dayOfMonth: CALENDAR_FIELD,
+          month: CALENDAR_FIELD,
+          dayOfWeek: CALENDAR_FIELD,
+          year: CALENDAR_FIELD,
+          comment: { type: 'string' },
+        },
+      },
+    },
+    timezone: { type: 'string', description: 'IANA time zone of cron/calendar, e.g. Europe/Berlin (default UTC)' },
+    jitter: { type: 'duration', description: 'random delay added to each start' },
+    startAt: { type: 'string', description: 'ISO 8601 date-time before which nothing runs' },
+    endAt: { type: 'string', description: 'ISO 8601 date-time after which nothing runs' },
+    overlap: { type: 'enum', values: [...OVERLAP_POLICIES], default: 'skip', description: 'what to do when a run is still going at the next start' },
+    catchupWindow: { type: 'duration', description: 'how far back missed starts are caught up after downtime' },
+    pauseOnFailure: { type: 'boolean', default: false, description: 'pause the schedule when a run fails' },
+    paused: { type: 'boolean', default: false, description: 'create the schedule paused' },
+  },
+};
+
+export const TRIGGER_SCHEMA: ObjectSchema = {
+  type: 'object',
+  description: 'start a run when something happens',
+  properties: {
+    newData: {
+      type: 'object',
+      description: 'start a run when new objects land under a prefix',
+      properties: {
+        path: { type: 'uri', schemes: ['s3', 'file'], description: 'prefix to watch, e.g. s3://datasets/defects/ (may use ${{ params.* }})' },
+        debounce: { type: 'duration', default: '10m', description: 'wait until no new object arrived for this long' },
+        pollInterval: { type: 'duration', default: '1m', description: 'how often the prefix is listed' },
+        minObjects: { type: 'integer', minimum: 1, default: 1, description: 'new objects needed to start a run' },
+        overlap: { type: 'enum', values: [...OVERLAP_POLICIES], default: 'buffer-one', description: 'what to do when a run is still going' },
+      },
+      required: ['path'],
+    },
+  },
+  required: ['newData'],
+};
+
+export const PIPELINE_SCHEMA: ObjectSchema = {
+  type: 'object',
+  description: 'A Fineflow pipeline: a DAG of stages that fine-tune and ship models',
+  properties: {
+    apiVersion: { type: 'enum', values: [API_VERSION], description: 'format version' },
+    kind: { type: 'enum', values: ['Pipeline'], description: 'always Pipeline' },
+    metadata: {
+      type: 'object',
+      properties: {
+        name: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$', description: 'pipeline name: lower-case letters, digits and dashes, at most 63' },
+        description: { type: 'string', description: 'free text' },
+        labels: { type: 'object', additionalProperties: { type: 'string' }, description: 'key/value labels, recorded on every run' },
+      },
+      required: ['name'],
+    },
+    params: { type: 'object', additionalProperties: PARAM_SCHEMA, description: 'values a run may override with --set name=value; referenced as ${{ params.name }}' },
+    defaults: { type: 'object', properties: STAGE_SETTINGS, description: 'settings every stage inherits unless it sets them' },
+    schedule: SCHEDULE_SCHEMA,
+    triggers: { type: 'array', items: TRIGGER_SCHEMA, description: 'events that start runs' },
+    stages: { type: 'object', additionalProperties: STAGE_SCHEMA, minProperties: 1, description: 'stage id → stage' },
+  },
+  required: ['apiVersion', 'kind', 'metadata', 'stages'],
+};

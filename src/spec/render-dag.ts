@@ -1,0 +1,33 @@
+/**
+ * The DAG of a plan drawn as text for `fineflow plan`: one block per topological level, each
+ * stage with its type, pool and what it waits for, joined by connectors.
+ */
+import { formatDuration } from './durations';
+import type { Plan } from './plan-types';
+
+export interface RenderOptions {
+  /** Extra text after a stage's line, e.g. cache status from `--explain-cache`. */
+  readonly annotate?: (stageId: string) => string | undefined;
+}
+
+export function renderDag(plan: Plan, options: RenderOptions = {}): string {
+  const byId = new Map(plan.stages.map((s) => [s.id, s]));
+  const width = Math.max(...plan.stages.map((s) => s.id.length), 4);
+  const typeWidth = Math.max(...plan.stages.map((s) => `${s.uses}@${s.typeVersion}`.length), 4);
+  const lines: string[] = [];
+  plan.levels.forEach((level, index) => {
+    const last = index === plan.levels.length - 1;
+    lines.push(`${index === 0 ? '┌' : '├'}─ level ${index}${level.length > 1 ? ` (${level.length} in parallel)` : ''}`);
+    for (const id of level) {
+      const stage = byId.get(id);
+      if (!stage) continue;
+      const waits = stage.needs.length ? `  ◀ ${stage.needs.join(', ')}` : '';
+      const when = stage.when !== undefined ? `  if ${stage.when.replace(/^\$\{\{\s*|\s*\}\}$/g, '')}` : '';
+      const extra = options.annotate?.(id);
+      lines.push(`│  ● ${id.padEnd(width)}  ${`${stage.uses}@${stage.typeVersion}`.padEnd(typeWidth)}  [${stage.pool}, ${formatDuration(stage.timeoutMs)}]${waits}${when}${extra ? `  ${extra}` : ''}`);
+    }
+    if (!last) lines.push('│  ↓');
+  });
+  lines.push('└─ done');
+  return `${lines.join('\n')}\n`;
+}

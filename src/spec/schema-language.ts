@@ -1,0 +1,511 @@
+/**
+ * The small schema language stage types declare their inputs in. One definition drives three
+ * things: validation of `with:` (precise, positioned issues), the defaults a plan fills in,
+ * and the JSON Schema editors use. Any value may instead be a `${{ … }}` expression; the
+ * checker hands those to a callback so the caller can check references and types.
+ */
+import { DURATION_HINT, parseDuration } from './durations';
+import { describeNode, type LocatedNode, type Span } from './located';
+import type { JsonObject, JsonValue } from './plan-types';
+import { joinPath } from './expressions';
+import { unknownNameHint } from './suggest';
+
+interface SchemaCommon {
+  /** Shown in editors and in `fineflow plan`. */
+  readonly description?: string;
+  /** Filled into the plan when the key is absent. */
+  readonly default?: JsonValue;
+  readonly examples?: readonly JsonValue[];
+}
+
+export type InputSchema =
+  | (SchemaCommon & { readonly type: 'string'; readonly pattern?: string; readonly minLength?: number; readonly maxLength?: number })
+  | (SchemaCommon & {
+      readonly type: 'number' | 'integer';
+      readonly minimum?: number;
+      readonly maximum?: number;
+      readonly exclusiveMinimum?: number;
+      readonly exclusiveMaximum?: number;
+    })
+  | (SchemaCommon & { readonly type: 'boolean' })
+  | (SchemaCommon & { readonly type: 'enum'; readonly values: readonly (string | number | boolean)[] })
+  | (SchemaCommon & { readonly type: 'array'; readonly items: InputSchema; readonly minItems?: number; readonly maxItems?: number })
+  | ObjectSchema
+  | (SchemaCommon & {
+      readonly type: 'uri';
+      /** Allowed schemes without `://`, e.g. `['registry', 's3']`; absent = any. */
+      readonly schemes?: readonly string[];
+    })
+  | (SchemaCommon & { readonly type: 'duration' })
+  | (SchemaCommon & { readonly type: 'any' })
+  | (SchemaCommon & { readonly type: 'oneOf'; readonly variants: readonly InputSchema[] });
+
+export interface ObjectSchema extends SchemaCommon {
+  readonly type: 'object';
+  readonly properties?: { readonly [name: string]: InputSchema };
+  readonly required?: readonly string[];
+  /** false (default when `properties` is given): unknown keys are errors; a schema: the type of every other key. */
+  readonly additionalProperties?: boolean | InputSchema;
+  readonly minProperties?: number;
+}
+
+/** Declared type of a stage output, used to check expressions that reference it. */
+export type OutputType = 'string' | 'number' | 'integer' | 'boolean' | 'uri' | 'object' | 'array' | 'any';
+export const OUTPUT_TYPES: readonly OutputType[] = ['string', 'number', 'integer', 'boolean', 'uri', 'object', 'array', 'any'];
+
+export const SCHEMA_TYPES = ['string', 'number', 'integer', 'boolean', 'enum', 'array', 'object', 'uri', 'duration', 'any', 'oneOf'] as const;
+
+const patternCache = new Map<string, RegExp>();
+function compiledPattern(pattern: string): RegExp {
+  let compiled = patternCache.get(pattern);
+  if (!compiled) {
+    compiled = new RegExp(pattern);
+    patternCache.set(pattern, compiled);
+  }
+  return compiled;
+}
+
+/** A problem found by {@link checkValue}; `depth` is 0 for keys of the checked object itself. */
+export interface SchemaIssue {
+  readonly code: 'wrong-type' | 'out-of-range' | 'bad-value' | 'bad-uri' | 'bad-duration' | 'unknown-key' | 'missing-key';
+  readonly path: string;
+  readonly span: Span;
+  readonly message: string;
+  readonly hint?: string;
+  readonly depth: number;
+}
+
+/** Called for every string containing `${{`; the checker does not look at it further. */
+export type ExpressionCallback = (node: LocatedNode & { kind: 'scalar' }, schema: InputSchema, path: string) => void;
+
+const URI = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/;
+const REGISTRY_URI = /^[a-z0-9][a-z0-9._-]*(@[A-Za-z0-9._-]+)?$/;
+const S3_URI = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/;
+
+/** Why a URI is malformed for the given schemes, or undefined when it is fine. */
+export function checkUri(text: string, schemes?: readonly string[]): { message: string; hint: string } | undefined {
+  const match = URI.exec(text);
+  const allowed = schemes?.map((s) => `${s}://`).join(', ');
+  if (!match) return { message: `${JSON.stringify(text)} is not a URI`, hint: `write a URI${allowed ? ` starting with ${allowed}` : ''}, e.g. s3://datasets/path/` };
+  const [, scheme, rest] = match as unknown as [string, string, string];
+  if (schemes && !schemes.includes(scheme)) return { message: `scheme \`${scheme}://\` is not allowed here`, hint: `use one of ${allowed}` };
+  if (scheme === 'registry' && !REGISTRY_URI.test(rest)) {
+    return { message: `${JSON.stringify(text)} is not a registry URI`, hint: 'write registry://NAME@ALIAS or registry://NAME@VERSION, e.g. registry://digits-cnn@latest' };
+  }
+  if (scheme === 's3' && !S3_URI.test(rest)) return { message: `${JSON.stringify(text)} has no valid bucket name`, hint: 'write s3://bucket/key, e.g. s3://datasets/defects/' };
+  if ((scheme === 'http' || scheme === 'https' || scheme === 'file') && rest === '') return { message: `${JSON.stringify(text)} has no path`, hint: `write ${scheme}://…/model.json` };
+  return undefined;
+}
+
+/** `an integer ≥ 1`, `one of adam, sgd`, … for messages. */
+export function describeSchema(schema: InputSchema): string {
+  switch (schema.type) {
+    case 'string':
+      return 'a string';
+    case 'number':
+    case 'integer': {
+      const bounds: string[] = [];
+      if (schema.minimum !== undefined) bounds.push(`≥ ${schema.minimum}`);
+      if (schema.exclusiveMinimum !== undefined) bounds.push(`> ${schema.exclusiveMinimum}`);
+      if (schema.maximum !== undefined) bounds.push(`≤ ${schema.maximum}`);
+      if (schema.exclusiveMaximum !== undefined) bounds.push(`< ${schema.exclusiveMaximum}`);
+      return `${schema.type === 'integer' ? 'an integer' : 'a number'}${bounds.length ? ` ${bounds.join(' and ')}` : ''}`;
+    }
+    case 'boolean':
+      return 'true or false';
+    case 'enum':
+      return `one of ${schema.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'array': {
+      const items = schema.items;
+      if (items.type === 'enum') return `a list of values from ${items.values.map((v) => JSON.stringify(v)).join(', ')}`;
+      if (items.type === 'uri' || items.type === 'oneOf' || items.type === 'number' || items.type === 'integer') return `a list, each ${describeSchema(items)}`;
+      return `a list of ${describeSchema(items).replace(/^an? /, '')}s`;
+    }
+    case 'object':
+      return 'a mapping';
+    case 'uri':
+      return schema.schemes ? `a URI (${schema.schemes.map((s) => `${s}://`).join(', ')})` : 'a URI';
+    case 'duration':
+      return 'a duration such as 30s, 5m or 2h';
+    case 'any':
+      return 'any value';
+    case 'oneOf':
+      return schema.variants.map(describeSchema).join(', or ');
+  }
+}
+
+function kindMatches(schema: InputSchema, node: LocatedNode): boolean {
+  switch (schema.type) {
+    case 'object':
+      return node.kind === 'map';
+    case 'array':
+      return node.kind === 'seq';
+    case 'any':
+      return true;
+    case 'oneOf':
+      return schema.variants.some((v) => kindMatches(v, node));
+    case 'number':
+      return node.kind === 'scalar' && typeof node.value === 'number';
+    case 'integer':
+      return node.kind === 'scalar' && typeof node.value === 'number' && Number.isInteger(node.value);
+    case 'boolean':
+      return node.kind === 'scalar' && typeof node.value === 'boolean';
+    case 'enum':
+      return node.kind === 'scalar' && schema.values.some((v) => typeof v === typeof node.value);
+    case 'string':
+    case 'uri':
+    case 'duration':
+      return node.kind === 'scalar' && typeof node.value === 'string';
+  }
+}
+
+/** For a mapping checked against several object variants: how well its keys fit one. */
+function objectFit(schema: InputSchema, node: LocatedNode): number {
+  if (schema.type !== 'object' || node.kind !== 'map') return -1;
+  const props = schema.properties ?? {};
+  let fit = 0;
+  for (const e of node.entries) if (Object.prototype.hasOwnProperty.call(props, e.key)) fit += 2;
+  for (const name of schema.required ?? []) if (!node.entries.some((e) => e.key === name)) fit -= 1;
+  return fit;
+}
+
+/**
+ * Check a value against a schema; returns every issue. Strings holding `${{ … }}` are passed
+ * to `onExpression` instead of being checked.
+ */
+export function checkValue(node: LocatedNode, schema: InputSchema, path: string, onExpression?: ExpressionCallback, depth = 0): SchemaIssue[] {
+  const issues: SchemaIssue[] = [];
+  const wrongType = (): void => {
+    issues.push({ code: 'wrong-type', path, span: node.span, depth, message: `${path || 'value'} must be ${describeSchema(schema)}, not ${describeNode(node)}`, hint: typeHint(schema, node) });
+  };
+  if (node.kind === 'scalar' && typeof node.value === 'string' && node.value.includes('${{')) {
+    onExpression?.(node, schema, path);
+    return issues;
+  }
+  switch (schema.type) {
+    case 'any':
+      if (node.kind === 'map') for (const e of node.entries) issues.push(...checkValue(e.value, schema, joinPath(path, e.key), onExpression, depth + 1));
+      if (node.kind === 'seq') node.items.forEach((item, i) => issues.push(...checkValue(item, schema, joinPath(path, i), onExpression, depth + 1)));
+      return issues;
+    case 'string':
+      if (!kindMatches(schema, node)) return wrongType(), issues;
+      {
+        const text = (node as { value: string }).value;
+        if (schema.minLength !== undefined && text.length < schema.minLength) {
+          issues.push({ code: 'bad-value', path, span: node.span, depth, message: `${path} must have at least ${schema.minLength} character(s)` });
+        }
+        if (schema.maxLength !== undefined && text.length > schema.maxLength) {
+          issues.push({ code: 'bad-value', path, span: node.span, depth, message: `${path} must have at most ${schema.maxLength} characters` });
+        }
+        if (schema.pattern !== undefined && !compiledPattern(schema.pattern).test(text)) {
+          issues.push({ code: 'bad-value', path, span: node.span, depth, message: `${path}: ${JSON.stringify(text)} does not match ${schema.pattern}`, hint: schema.description });
+        }
+      }
+      return issues;
+    case 'number':
+    case 'integer': {
+      if (!kindMatches(schema, node)) return wrongType(), issues;
+      const value = (node as { value: number }).value;
+      const below = (schema.minimum !== undefined && value < schema.minimum) || (schema.exclusiveMinimum !== undefined && value <= schema.exclusiveMinimum);
+      const above = (schema.maximum !== undefined && value > schema.maximum) || (schema.exclusiveMaximum !== undefined && value >= schema.exclusiveMaximum);
+      if (below || above) {
+        issues.push({ code: 'out-of-range', path, span: node.span, depth, message: `${path} is ${value}; it must be ${describeSchema(schema)}` });
+      }
+      return issues;
+    }
+    case 'boolean':
+      if (!kindMatches(schema, node)) wrongType();
+      return issues;
+    case 'enum': {
+      const value = node.kind === 'scalar' ? node.value : undefined;
+      if (node.kind !== 'scalar' || !schema.values.some((v) => v === value)) {
+        const near = typeof value === 'string' ? unknownNameHint(value, schema.values.map(String), 'allowed values') : `allowed values: ${schema.values.map((v) => JSON.stringify(v)).join(', ')}`;
+        issues.push({ code: 'bad-value', path, span: node.span, depth, message: `${path} must be ${describeSchema(schema)}, not ${describeNode(node)}`, hint: near });
+      }
+      return issues;
+    }
+    case 'uri': {
+      if (!kindMatches(schema, node)) return wrongType(), issues;
+      const problem = checkUri((node as { value: string }).value, schema.schemes);
+      if (problem) issues.push({ code: 'bad-uri', path, span: node.span, depth, message: `${path}: ${problem.message}`, hint: problem.hint });
+      return issues;
+    }
+    case 'duration':
+      if (!kindMatches(schema, node)) {
+        issues.push({ code: 'bad-duration', path, span: node.span, depth, message: `${path} must be a duration, not ${describeNode(node)}`, hint: DURATION_HINT });
+      } else if (parseDuration((node as { value: string }).value) === undefined) {
+        issues.push({ code: 'bad-duration', path, span: node.span, depth, message: `${path}: ${JSON.stringify((node as { value: string }).value)} is not a duration`, hint: DURATION_HINT });
+      }
+      return issues;
+    case 'array':
+      if (node.kind !== 'seq') return wrongType(), issues;
+      if (schema.minItems !== undefined && node.items.length < schema.minItems) {
+        issues.push({ code: 'out-of-range', path, span: node.span, depth, message: `${path} needs at least ${schema.minItems} item(s), has ${node.items.length}` });
+      }
+      if (schema.maxItems !== undefined && node.items.length > schema.maxItems) {
+        issues.push({ code: 'out-of-range', path, span: node.span, depth, message: `${path} allows at most ${schema.maxItems} item(s), has ${node.items.length}` });
+      }
+      node.items.forEach((item, i) => issues.push(...checkValue(item, schema.items, joinPath(path, i), onExpression, depth + 1)));
+      return issues;
+    case 'object':
+      if (node.kind !== 'map') return wrongType(), issues;
+      return checkObject(node, schema, path, onExpression, depth);
+    case 'oneOf': {
+      const candidates = schema.variants.filter((v) => kindMatches(v, node));
+      if (candidates.length === 0) return wrongType(), issues;
+      let best = candidates[0] as InputSchema;
+      if (node.kind === 'map' && candidates.length > 1) {
+        best = candidates.reduce((a, b) => (objectFit(b, node) > objectFit(a, node) ? b : a));
+      } else if (candidates.length > 1) {
+        for (const candidate of candidates) {
+          if (checkValue(node, candidate, path, undefined, depth).length === 0) {
+            best = candidate;
+            break;
+          }
+        }
+      }
+      return checkValue(node, best, path, onExpression, depth);
+    }
+  }
+}
+
+function checkObject(node: LocatedNode & { kind: 'map' }, schema: ObjectSchema, path: string, onExpression: ExpressionCallback | undefined, depth: number): SchemaIssue[] {
+  const issues: SchemaIssue[] = [];
+  const props = schema.properties ?? {};
+  const extra = schema.additionalProperties ?? (schema.properties ? false : true);
+  for (const e of node.entries) {
+    const childPath = joinPath(path, e.key);
+    const propSchema = Object.prototype.hasOwnProperty.call(props, e.key) ? props[e.key] : undefined;
+    if (propSchema) issues.push(...checkValue(e.value, propSchema, childPath, onExpression, depth + 1));
+    else if (extra === false) {
+      issues.push({
+        code: 'unknown-key',
+        path: childPath,
+        span: e.keySpan,
+        depth,
+        message: `unknown key \`${e.key}\` in ${path || 'the mapping'}`,
+        hint: unknownNameHint(e.key, Object.keys(props), 'allowed keys'),
+      });
+    } else if (extra !== true) issues.push(...checkValue(e.value, extra, childPath, onExpression, depth + 1));
+  }
+  for (const name of schema.required ?? []) {
+    if (!node.entries.some((e) => e.key === name)) {
+      const prop = props[name];
+      issues.push({
+        code: 'missing-key',
+        path: joinPath(path, name),
+        span: node.keySpan ?? { offset: node.span.offset, end: node.span.offset + 1 },
+        depth,
+        message: `${path || 'the mapping'} is missing required key \`${name}\``,
+        hint: `add \`${name}:\`${prop ? ` (${describeSchema(prop)}${prop.description ? `: ${prop.description}` : ''})` : ''}`,
+      });
+    }
+  }
+  if (schema.minProperties !== undefined && node.entries.length < schema.minProperties) {
+    issues.push({ code: 'out-of-range', path, span: node.span, depth, message: `${path} needs at least ${schema.minProperties} key(s)` });
+  }
+  return issues;
+}
+
+function typeHint(schema: InputSchema, node: LocatedNode): string | undefined {
+  if (node.kind === 'scalar' && typeof node.value === 'string' && (schema.type === 'number' || schema.type === 'integer') && node.value.trim() !== '' && !Number.isNaN(Number(node.value))) {
+    return 'remove the quotes to write a number';
+  }
+  if (node.kind === 'scalar' && typeof node.value === 'number' && schema.type === 'integer') return 'write a whole number';
+  if (node.kind === 'scalar' && node.value === null) return 'the value is empty; write one or remove the key';
+  if (schema.type === 'array' && node.kind !== 'seq') return 'write a list, e.g. [a, b] or one `- item` per line';
+  if (schema.description) return schema.description;
+  return undefined;
+}
+
+/** Whether a value of the given output type may be used where the schema is expected. */
+export function acceptsOutputType(schema: InputSchema, type: OutputType): boolean {
+  if (type === 'any') return true;
+  switch (schema.type) {
+    case 'any':
+      return true;
+    case 'oneOf':
+      return schema.variants.some((v) => acceptsOutputType(v, type));
+    case 'string':
+      return type === 'string' || type === 'uri';
+    case 'uri':
+      return type === 'uri' || type === 'string';
+    case 'duration':
+      return type === 'string';
+    case 'enum':
+      return schema.values.some((v) => (typeof v === 'number' ? type === 'number' || type === 'integer' : typeof v === 'boolean' ? type === 'boolean' : type === 'string'));
+    case 'number':
+      return type === 'number' || type === 'integer';
+    case 'integer':
+      return type === 'integer' || type === 'number';
+    case 'boolean':
+      return type === 'boolean';
+    case 'array':
+      return type === 'array';
+    case 'object':
+      return type === 'object';
+  }
+}
+
+/** The output type of a JSON value (for params). */
+export function outputTypeOf(value: JsonValue): OutputType {
+  if (value === null) return 'any';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'object') return 'object';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
+  if (typeof value === 'boolean') return 'boolean';
+  return 'string';
+}
+
+/** The value with every absent property that has a schema default filled in (recursively). */
+export function applyDefaults(value: JsonValue, schema: InputSchema): JsonValue {
+  if (typeof value === 'string' && value.includes('${{')) return value;
+  if (schema.type === 'object' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const out: Record<string, JsonValue> = {};
+    const props = schema.properties ?? {};
+    for (const [key, item] of Object.entries(value as JsonObject)) {
+      const prop = props[key] ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+      out[key] = prop ? applyDefaults(item, prop) : item;
+    }
+    for (const [key, prop] of Object.entries(props)) {
+      if (!(key in out) && prop.default !== undefined) out[key] = applyDefaults(prop.default, prop);
+    }
+    return out;
+  }
+  if (schema.type === 'array' && Array.isArray(value)) return value.map((item: JsonValue) => applyDefaults(item, schema.items));
+  if (schema.type === 'oneOf') {
+    const node = value;
+    const fits = schema.variants.filter((v) => jsonKindMatches(v, node));
+    const objectVariant = fits.find((v) => v.type === 'object');
+    if (fits.length === 1) return applyDefaults(value, fits[0] as InputSchema);
+    if (objectVariant && value !== null && typeof value === 'object' && !Array.isArray(value)) return applyDefaults(value, objectVariant);
+  }
+  return value;
+}
+
+function jsonKindMatches(schema: InputSchema, value: JsonValue): boolean {
+  if (schema.type === 'object') return value !== null && typeof value === 'object' && !Array.isArray(value);
+  if (schema.type === 'array') return Array.isArray(value);
+  return false;
+}
+
+/** Check a schema definition itself (for stage types a team loads). Returns problems as text. */
+export function checkSchemaDefinition(schema: unknown, path: string): string[] {
+  const problems: string[] = [];
+  if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return [`${path} must be a schema object`];
+  const s = schema as Record<string, unknown>;
+  if (!SCHEMA_TYPES.includes(s.type as (typeof SCHEMA_TYPES)[number])) {
+    return [`${path}.type must be one of ${SCHEMA_TYPES.join(', ')}, not ${JSON.stringify(s.type)}`];
+  }
+  if (s.description !== undefined && typeof s.description !== 'string') problems.push(`${path}.description must be a string`);
+  switch (s.type) {
+    case 'enum':
+      if (!Array.isArray(s.values) || s.values.length === 0 || !s.values.every((v) => ['string', 'number', 'boolean'].includes(typeof v))) {
+        problems.push(`${path}.values must be a non-empty list of strings, numbers or booleans`);
+      }
+      break;
+    case 'array':
+      problems.push(...checkSchemaDefinition(s.items, `${path}.items`));
+      break;
+    case 'object':
+      if (s.properties !== undefined) {
+        if (s.properties === null || typeof s.properties !== 'object' || Array.isArray(s.properties)) problems.push(`${path}.properties must be a mapping`);
+        else for (const [k, v] of Object.entries(s.properties)) problems.push(...checkSchemaDefinition(v, `${path}.properties.${k}`));
+      }
+      if (s.required !== undefined) {
+        if (!Array.isArray(s.required) || !s.required.every((r) => typeof r === 'string')) problems.push(`${path}.required must be a list of names`);
+        else {
+          const props = (s.properties ?? {}) as Record<string, unknown>;
+          for (const r of s.required as string[]) if (!(r in props)) problems.push(`${path}.required names \`${r}\`, which is not in properties`);
+        }
+      }
+      if (s.additionalProperties !== undefined && typeof s.additionalProperties !== 'boolean') problems.push(...checkSchemaDefinition(s.additionalProperties, `${path}.additionalProperties`));
+      break;
+    case 'oneOf':
+      if (!Array.isArray(s.variants) || s.variants.length === 0) problems.push(`${path}.variants must be a non-empty list`);
+      else s.variants.forEach((v, i) => problems.push(...checkSchemaDefinition(v, `${path}.variants[${i}]`)));
+      break;
+    case 'uri':
+      if (s.schemes !== undefined && (!Array.isArray(s.schemes) || !s.schemes.every((x) => typeof x === 'string'))) problems.push(`${path}.schemes must be a list of strings`);
+      break;
+    default:
+      break;
+  }
+  if (problems.length === 0 && s.default !== undefined) {
+    const issues = checkValue(fromJsonForDefault(s.default as JsonValue), schema as InputSchema, `${path}.default`);
+    for (const issue of issues) problems.push(`default does not fit its own schema: ${issue.message}`);
+  }
+  return problems;
+}
+
+function fromJsonForDefault(value: JsonValue): LocatedNode {
+  const at = { offset: 0, end: 0 };
+  if (Array.isArray(value)) return { kind: 'seq', items: value.map(fromJsonForDefault), span: at };
+  if (value !== null && typeof value === 'object') return { kind: 'map', entries: Object.entries(value).map(([key, v]) => ({ key, keySpan: at, value: fromJsonForDefault(v) })), span: at };
+  return { kind: 'scalar', value, span: at };
+}
+
+// ---------------------------------------------------------------------------------------
+// JSON Schema
+
+/** Matches a string that is one `${{ … }}` expression (editors accept it for any type). */
+export const EXPRESSION_PATTERN = '^\\s*\\$\\{\\{.*\\}\\}\\s*$';
+const EXPRESSION_JSON_SCHEMA = { type: 'string', pattern: EXPRESSION_PATTERN, description: 'a ${{ … }} expression' };
+
+/**
+ * JSON Schema (draft 2020-12) for a schema of this language. `allowExpressions`: this value
+ * may be a `${{ }}` string instead; `nested`: the same for the values inside it.
+ */
+export function toJsonSchema(schema: InputSchema, allowExpressions = true, nested = allowExpressions): Record<string, unknown> {
+  const common: Record<string, unknown> = {};
+  if (schema.description) common.description = schema.description;
+  if (schema.default !== undefined) common.default = schema.default;
+  if (schema.examples) common.examples = schema.examples;
+  let core: Record<string, unknown>;
+  switch (schema.type) {
+    case 'string':
+      core = { type: 'string', ...(schema.pattern ? { pattern: schema.pattern } : {}), ...(schema.minLength !== undefined ? { minLength: schema.minLength } : {}), ...(schema.maxLength !== undefined ? { maxLength: schema.maxLength } : {}) };
+      return { ...core, ...common };
+    case 'number':
+    case 'integer':
+      core = { type: schema.type };
+      for (const k of ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'] as const) if (schema[k] !== undefined) core[k] = schema[k];
+      break;
+    case 'boolean':
+      core = { type: 'boolean' };
+      break;
+    case 'enum':
+      core = { enum: [...schema.values] };
+      break;
+    case 'array':
+      core = { type: 'array', items: toJsonSchema(schema.items, nested, nested) };
+      if (schema.minItems !== undefined) core.minItems = schema.minItems;
+      if (schema.maxItems !== undefined) core.maxItems = schema.maxItems;
+      break;
+    case 'object': {
+      core = { type: 'object' };
+      if (schema.properties) {
+        core.properties = Object.fromEntries(Object.entries(schema.properties).map(([k, v]) => [k, toJsonSchema(v, nested, nested)]));
+      }
+      if (schema.required?.length) core.required = [...schema.required];
+      const extra = schema.additionalProperties ?? (schema.properties ? false : true);
+      core.additionalProperties = typeof extra === 'boolean' ? extra : toJsonSchema(extra, nested, nested);
+      if (schema.minProperties !== undefined) core.minProperties = schema.minProperties;
+      break;
+    }
+    case 'uri':
+      core = { type: 'string', format: 'uri', pattern: schema.schemes ? `^(${schema.schemes.join('|')})://` : '^[a-z][a-z0-9+.-]*://' };
+      break;
+    case 'duration':
+      core = { type: 'string', pattern: '^(\\d+(\\.\\d+)?(ms|s|m|h|d|w))+$' };
+      break;
+    case 'any':
+      return { ...common };
+    case 'oneOf':
+      core = { anyOf: schema.variants.map((v) => toJsonSchema(v, false, nested)) };
+      break;
+  }
+  if (!allowExpressions) return { ...core, ...common };
+  return { anyOf: [core, EXPRESSION_JSON_SCHEMA], ...common };
+}
+

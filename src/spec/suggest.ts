@@ -1,0 +1,42 @@
+/** "Did you mean …?" suggestions by edit distance. Pure. */
+
+function editDistance(a: string, b: string): number {
+  const rows = a.length + 1;
+  const cols = b.length + 1;
+  let previous = Array.from({ length: cols }, (_, j) => j);
+  for (let i = 1; i < rows; i++) {
+    const current = [i];
+    for (let j = 1; j < cols; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + cost);
+    }
+    previous = current;
+  }
+  return previous[cols - 1] as number;
+}
+
+/** The candidate closest to `word` (case-insensitive), if it is close enough to be a likely typo. */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  const lower = word.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const distance = editDistance(lower, candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  if (best === undefined) return undefined;
+  const limit = Math.max(1, Math.min(3, Math.floor(Math.max(word.length, best.length) / 3)));
+  return bestDistance <= limit ? best : undefined;
+}
+
+/** A hint for an unknown name: "did you mean `x`?" or the list of allowed names. */
+export function unknownNameHint(word: string, candidates: readonly string[], what = 'allowed'): string {
+  const near = closest(word, candidates);
+  if (near) return `did you mean \`${near}\`?`;
+  if (candidates.length === 0) return `nothing is ${what} here`;
+  const shown = candidates.slice(0, 12).map((c) => `\`${c}\``).join(', ');
+  return `${what}: ${shown}${candidates.length > 12 ? ', …' : ''}`;
+}

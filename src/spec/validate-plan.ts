@@ -1,0 +1,181 @@
+/**
+ * Re-validation of a Plan JSON: the `pipelineRun` workflow calls this as its first step, so a
+ * plan edited by hand or produced by an older CLI fails fast with diagnostics instead of
+ * half-way through a run.
+ *
+ * PURE and workflow-safe: no `yaml`, no Node built-ins, no stage-type registry (the worker
+ * checks the stage type when it runs the activity). Checks structure, ids, dependencies,
+ * levels, expressions and policies.
+ */
+import type { Diagnostic } from './diagnostics';
+import { findCycles } from './dag';
+import { collectConditionReferences, collectReferences, parseCondition, parseTemplate, type ExpressionReference } from './expressions';
+import type { JsonValue, Plan } from './plan-types';
+
+const STAGE_ID = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+const PARAM_TYPES = ['string', 'number', 'integer', 'boolean', 'array', 'object'];
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function isPositiveNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0;
+}
+
+/** Strings with a malformed `${{ … }}` inside a value, with their paths. */
+function malformedExpressions(value: JsonValue, path: string, out: { path: string; message: string }[]): void {
+  if (typeof value === 'string') {
+    if (!value.includes('${{')) return;
+    try {
+      parseTemplate(value);
+    } catch (error) {
+      out.push({ path, message: error instanceof Error ? error.message : String(error) });
+    }
+  } else if (Array.isArray(value)) {
+    value.forEach((item: JsonValue, i) => malformedExpressions(item, `${path}[${i}]`, out));
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) malformedExpressions(v, `${path}.${k}`, out);
+  }
+}
+
+/** Every problem with a plan; empty when it can run. Never throws, whatever the input. */
+export function validatePlan(plan: Plan): Diagnostic[] {
+  const diagnostics: Diagnostic[] = [];
+  const file = isObject(plan) && typeof plan.source === 'string' ? plan.source : '<plan>';
+  const add = (code: string, path: string, message: string, line?: number, hint?: string): void => {
+    diagnostics.push({ severity: 'error', code, path, line: line ?? 0, column: 0, message, ...(hint ? { hint } : {}), file });
+  };
+  if (!isObject(plan)) {
+    add('plan-wrong-type', '', 'the plan is not an object', undefined, 'pass the output of `fineflow plan --json`');
+    return diagnostics;
+  }
+  const p = plan as unknown as Record<string, unknown>;
+  if (p.apiVersion !== 'fineflow/v1') add('plan-api-version', 'apiVersion', `unsupported plan apiVersion ${JSON.stringify(p.apiVersion)}`, undefined, 'compile the pipeline again with this version of fineflow');
+  if (!isObject(p.pipeline) || typeof p.pipeline.name !== 'string' || p.pipeline.name === '') add('plan-wrong-type', 'pipeline.name', 'the plan has no pipeline name');
+  const params = isObject(p.params) ? p.params : undefined;
+  if (!params) add('plan-wrong-type', 'params', 'params must be an object');
+  for (const [name, param] of Object.entries(params ?? {})) {
+    if (!isObject(param) || !PARAM_TYPES.includes(param.type as string) || !('value' in param)) add('plan-wrong-type', `params.${name}`, `param \`${name}\` must be {type, value}`);
+  }
+  if (!Array.isArray(p.triggers)) add('plan-wrong-type', 'triggers', 'triggers must be a list');
+  if (p.schedule !== undefined && !isObject(p.schedule)) add('plan-wrong-type', 'schedule', 'schedule must be an object');
+  if (!Array.isArray(p.stages) || !Array.isArray(p.levels)) {
+    add('plan-wrong-type', 'stages', 'stages and levels must be lists');
+    return diagnostics;
+  }
+  if (p.stages.length === 0) add('plan-wrong-type', 'stages', 'the plan has no stages');
+
+  const ids = new Set<string>();
+  const deps = new Map<string, string[]>();
+  const position = new Map<string, number>();
+  p.stages.forEach((raw: unknown, index: number) => {
+    if (!isObject(raw)) {
+      add('plan-wrong-type', `stages[${index}]`, 'a stage must be an object');
+      return;
+    }
+    const id = raw.id;
+    const line = typeof raw.line === 'number' ? raw.line : undefined;
+    if (typeof id !== 'string' || !STAGE_ID.test(id)) {
+      add('bad-stage-id', `stages[${index}].id`, `stage id ${JSON.stringify(id)} is not an identifier`, line);
+      return;
+    }
+    const path = `stages.${id}`;
+    if (ids.has(id)) add('duplicate-stage', path, `stage \`${id}\` appears twice`, line);
+    ids.add(id);
+    position.set(id, index);
+    if (typeof raw.uses !== 'string' || raw.uses === '') add('plan-wrong-type', `${path}.uses`, 'uses must name a stage type', line);
+    if (typeof raw.typeVersion !== 'string') add('plan-wrong-type', `${path}.typeVersion`, 'typeVersion must be a string', line);
+    if (typeof raw.pool !== 'string' || raw.pool === '') add('plan-wrong-type', `${path}.pool`, 'pool must be a non-empty string', line);
+    if (!isPositiveNumber(raw.timeoutMs)) add('bad-duration', `${path}.timeoutMs`, 'timeoutMs must be a positive number', line);
+    if (raw.heartbeatTimeoutMs !== undefined && !isPositiveNumber(raw.heartbeatTimeoutMs)) add('bad-duration', `${path}.heartbeatTimeoutMs`, 'heartbeatTimeoutMs must be a positive number', line);
+    if (raw.onFailure !== 'pause' && raw.onFailure !== 'fail') add('plan-wrong-type', `${path}.onFailure`, 'onFailure must be pause or fail', line);
+    const retry = raw.retry;
+    if (!isObject(retry)) add('plan-wrong-type', `${path}.retry`, 'retry must be an object', line);
+    else {
+      const attempts = retry.maxAttempts;
+      if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1 || attempts > 100) add('retry-bounds', `${path}.retry.maxAttempts`, 'maxAttempts must be an integer from 1 to 100', line);
+      if (!isPositiveNumber(retry.initialIntervalMs)) add('retry-bounds', `${path}.retry.initialIntervalMs`, 'initialIntervalMs must be positive', line);
+      if (typeof retry.backoffCoefficient !== 'number' || retry.backoffCoefficient < 1 || retry.backoffCoefficient > 100) add('retry-bounds', `${path}.retry.backoffCoefficient`, 'backoffCoefficient must be from 1 to 100', line);
+      if (!isPositiveNumber(retry.maximumIntervalMs) || (isPositiveNumber(retry.initialIntervalMs) && retry.maximumIntervalMs < retry.initialIntervalMs)) {
+        add('retry-bounds', `${path}.retry.maximumIntervalMs`, 'maximumIntervalMs must be positive and ≥ initialIntervalMs', line);
+      }
+    }
+    const cache = raw.cache;
+    if (!isObject(cache) || typeof cache.enabled !== 'boolean' || (cache.maxAgeMs !== undefined && !isPositiveNumber(cache.maxAgeMs))) add('plan-wrong-type', `${path}.cache`, 'cache must be {enabled, maxAgeMs?}', line);
+    if (!isObject(raw.with)) add('plan-wrong-type', `${path}.with`, 'with must be an object', line);
+    if (!Array.isArray(raw.needs) || !raw.needs.every((n) => typeof n === 'string')) {
+      add('plan-wrong-type', `${path}.needs`, 'needs must be a list of stage ids', line);
+      deps.set(id, []);
+    } else deps.set(id, raw.needs as string[]);
+    if (raw.when !== undefined) {
+      if (typeof raw.when !== 'string') add('plan-wrong-type', `${path}.when`, 'when must be a string', line);
+      else {
+        try {
+          parseCondition(raw.when);
+        } catch (error) {
+          add('bad-expression', `${path}.when`, `bad condition: ${error instanceof Error ? error.message : String(error)}`, line);
+        }
+      }
+    }
+    if (isObject(raw.with)) {
+      const bad: { path: string; message: string }[] = [];
+      malformedExpressions(raw.with as JsonValue, `${path}.with`, bad);
+      for (const b of bad) add('bad-expression', b.path, `bad expression: ${b.message}`, line);
+    }
+  });
+
+  // References must point at declared params and at stages the stage waits for.
+  for (const raw of p.stages as unknown[]) {
+    if (!isObject(raw) || typeof raw.id !== 'string' || !ids.has(raw.id)) continue;
+    const id = raw.id;
+    const line = typeof raw.line === 'number' ? raw.line : undefined;
+    const needs = new Set(deps.get(id) ?? []);
+    for (const need of needs) {
+      if (!ids.has(need)) add('unknown-needs', `stages.${id}.needs`, `needs \`${need}\`, which is not a stage of the plan`, line);
+    }
+    const refs: ExpressionReference[] = [
+      ...(isObject(raw.with) ? collectReferences(raw.with as JsonValue, `stages.${id}.with`) : []),
+      ...(typeof raw.when === 'string' ? collectConditionReferences(raw.when).map((r) => ({ ...r, path: `stages.${id}.when` })) : []),
+    ];
+    for (const ref of refs) {
+      if (ref.kind === 'param') {
+        if (params && !Object.prototype.hasOwnProperty.call(params, ref.name)) add('unknown-reference', ref.path, `\`${ref.text}\` refers to param \`${ref.name}\`, which the plan does not have`, line);
+      } else if (!ids.has(ref.stage as string)) {
+        add('unknown-reference', ref.path, `\`${ref.text}\` refers to stage \`${ref.stage}\`, which the plan does not have`, line);
+      } else if (!needs.has(ref.stage as string)) {
+        add('reference-not-in-needs', ref.path, `\`${ref.text}\` refers to stage \`${ref.stage}\`, which is not in needs of \`${id}\``, line, 'compile the pipeline again: needs include every referenced stage');
+      }
+    }
+  }
+  for (const cycle of findCycles([...ids], deps)) add('dependency-cycle', `stages.${cycle[0]}`, `dependency cycle: ${cycle.join(' -> ')}`);
+
+  // Order and levels must agree with the dependencies.
+  const level = new Map<string, number>();
+  p.levels.forEach((raw: unknown, index: number) => {
+    if (!Array.isArray(raw)) {
+      add('plan-levels', `levels[${index}]`, 'each level must be a list of stage ids');
+      return;
+    }
+    for (const id of raw) {
+      if (typeof id !== 'string' || !ids.has(id)) add('plan-levels', `levels[${index}]`, `level ${index} lists ${JSON.stringify(id)}, which is not a stage`);
+      else if (level.has(id)) add('plan-levels', `levels[${index}]`, `stage \`${id}\` appears in more than one level`);
+      else level.set(id, index);
+    }
+  });
+  for (const id of ids) {
+    const own = level.get(id);
+    if (own === undefined) {
+      add('plan-levels', 'levels', `stage \`${id}\` is in no level`);
+      continue;
+    }
+    for (const need of deps.get(id) ?? []) {
+      const theirs = level.get(need);
+      if (theirs !== undefined && theirs >= own) add('plan-levels', 'levels', `stage \`${id}\` (level ${own}) needs \`${need}\` (level ${theirs}), which is not in an earlier level`);
+      const a = position.get(id);
+      const b = position.get(need);
+      if (a !== undefined && b !== undefined && b > a) add('plan-order', 'stages', `stage \`${id}\` is listed before \`${need}\`, which it needs`);
+    }
+  }
+  return diagnostics;
+}

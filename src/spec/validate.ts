@@ -1,0 +1,601 @@
+/**
+ * Pipeline validation: a list of small named checks over the located YAML tree, each adding
+ * diagnostics; every problem is reported at once. The result also carries the checked
+ * pipeline as plain data for the plan compiler.
+ */
+import { errorCount, sortDiagnostics, type Diagnostic } from './diagnostics';
+import { dependentsOf, downstreamOf, findCycles } from './dag';
+import { checkCron, CRON_HINT } from './cron';
+import { parseDuration } from './durations';
+import {
+  ExpressionSyntaxError,
+  classifyReference,
+  hasExpression,
+  joinPath,
+  parseCondition,
+  parseTemplate,
+  referenceNodes,
+  wholeExpression,
+  type ExpressionNode,
+  type TemplatePart,
+} from './expressions';
+import { describeNode, entry, toJson, type LocatedMap, type LocatedNode, type Span } from './located';
+import { parsePipeline, type ParsedPipeline } from './parse';
+import { PARAM_NAME_PATTERN, PARAM_TYPES, PIPELINE_SCHEMA, STAGE_DEFAULTS, STAGE_ID_PATTERN } from './pipeline-schema';
+import type { JsonObject, JsonValue } from './plan-types';
+import { acceptsOutputType, checkValue, describeSchema, outputTypeOf, type InputSchema, type OutputType, type SchemaIssue } from './schema-language';
+import { stageTypeLookup, type StageTypeDefinition } from './stage-types';
+import { closest, unknownNameHint } from './suggest';
+
+export type ParamType = (typeof PARAM_TYPES)[number];
+
+export interface ValidatedParam {
+  readonly name: string;
+  readonly type: ParamType;
+  /** The default; absent when the param must be given with `--set`. */
+  readonly default?: JsonValue;
+  readonly description?: string;
+  readonly span: Span;
+}
+
+export interface ValidatedStage {
+  readonly id: string;
+  readonly uses: string;
+  readonly type?: StageTypeDefinition;
+  readonly with: JsonObject;
+  /** Stages this one waits for: explicit `needs` plus stages referenced in `with` and `when`. */
+  readonly dependsOn: readonly string[];
+  readonly when?: string;
+  /** Stage-level settings as written (pool, timeout, retry, …), merged with `defaults` by the compiler. */
+  readonly settings: JsonObject;
+  readonly description?: string;
+  readonly span: Span;
+  readonly line: number;
+}
+
+export interface ValidatedPipeline {
+  readonly name: string;
+  readonly description?: string;
+  readonly labels?: { readonly [key: string]: string };
+  readonly params: readonly ValidatedParam[];
+  readonly defaults: JsonObject;
+  readonly stages: readonly ValidatedStage[];
+  readonly schedule?: JsonObject;
+  readonly triggers: readonly JsonObject[];
+}
+
+export interface ValidationResult {
+  readonly file: string;
+  readonly text: string;
+  /** Sorted by position. */
+  readonly diagnostics: readonly Diagnostic[];
+  /** Present when the file parsed into a mapping (even with errors elsewhere). */
+  readonly pipeline?: ValidatedPipeline;
+  readonly valid: boolean;
+}
+
+export interface ValidateOptions {
+  /** Stage types to validate against in addition to the global registry. */
+  readonly stageTypes?: readonly StageTypeDefinition[];
+}
+
+const PARAM_VALUE_SCHEMAS: Readonly<Record<ParamType, InputSchema>> = {
+  string: { type: 'string' },
+  number: { type: 'number' },
+  integer: { type: 'integer' },
+  boolean: { type: 'boolean' },
+  array: { type: 'array', items: { type: 'any' } },
+  object: { type: 'object', additionalProperties: true },
+};
+
+const STAGE_SETTING_KEYS = ['pool', 'timeout', 'heartbeatTimeout', 'retry', 'onFailure', 'cache'];
+
+/** What the checks share: the source, the diagnostics so far, and lookups. */
+class Checker {
+  readonly diagnostics: Diagnostic[] = [];
+
+  constructor(readonly parsed: ParsedPipeline) {}
+
+  report(severity: Diagnostic['severity'], code: string, path: string, span: Span, message: string, hint?: string): void {
+    const at = this.parsed.lines.position(span.offset);
+    const length = Math.max(1, span.end - span.offset);
+    this.diagnostics.push({ severity, code, path, line: at.line, column: at.column, length, message, ...(hint ? { hint } : {}), file: this.parsed.file });
+  }
+
+  error(code: string, path: string, span: Span, message: string, hint?: string): void {
+    this.report('error', code, path, span, message, hint);
+  }
+
+  issue(issue: SchemaIssue, codes: Partial<Record<SchemaIssue['code'], string>> = {}): void {
+    this.error(codes[issue.code] ?? issue.code, issue.path, issue.span, issue.message, issue.hint);
+  }
+
+  /** Source offset of character `index` of a scalar's value (exact for plain and simply quoted scalars). */
+  charOffset(node: LocatedNode & { kind: 'scalar' }, index: number): number {
+    const raw = this.parsed.text.slice(node.span.offset, node.span.end);
+    const value = String(node.value);
+    if (raw === value) return node.span.offset + index;
+    if (raw.length === value.length + 2 && raw.slice(1, -1) === value) return node.span.offset + 1 + index;
+    return node.span.offset;
+  }
+}
+
+function mapAt(node: LocatedNode | undefined): LocatedMap | undefined {
+  return node?.kind === 'map' ? node : undefined;
+}
+
+function stringAt(node: LocatedNode | undefined): string | undefined {
+  return node?.kind === 'scalar' && typeof node.value === 'string' ? node.value : undefined;
+}
+
+/** Span of the node at a dotted path (`split.train`, `candidates[0]`) below `node`; the closest existing parent's key when absent. */
+function spanAtPath(node: LocatedNode, path: string): Span {
+  let current = node;
+  const closestSpan = (n: LocatedNode): Span => (n.kind === 'map' && n.keySpan ? n.keySpan : n.span);
+  for (const part of path.split(/\.|\[(\d+)\]/).filter((p) => p !== undefined && p !== '')) {
+    if (current.kind === 'map') {
+      const found = entry(current, part);
+      if (!found) return closestSpan(current);
+      current = found.value;
+    } else if (current.kind === 'seq' && /^\d+$/.test(part)) {
+      const item = current.items[Number(part)];
+      if (!item) return current.span;
+      current = item;
+    } else return current.span;
+  }
+  return current.span;
+}
+
+interface StageContext {
+  readonly id: string;
+  readonly node: LocatedMap;
+  readonly keySpan: Span;
+  readonly type?: StageTypeDefinition;
+  readonly explicitNeeds: { readonly id: string; readonly span: Span }[];
+  readonly withRefs: { readonly stage: string; readonly span: Span }[];
+  readonly whenRefs: { readonly stage: string; readonly span: Span }[];
+}
+
+/** Everything known about the pipeline that expression checks need. */
+interface Scope {
+  readonly params: ReadonlyMap<string, ValidatedParam>;
+  readonly stages: ReadonlyMap<string, StageContext>;
+  readonly usedParams: Set<string>;
+}
+
+type ExpressionPlace = 'with' | 'when' | 'trigger';
+
+/** Check the references of one parsed expression; returns the stages it references. */
+function checkReferences(
+  checker: Checker,
+  scope: Scope,
+  node: ExpressionNode,
+  scalar: LocatedNode & { kind: 'scalar' },
+  exprOffset: number,
+  path: string,
+  place: ExpressionPlace,
+  ownStage: string | undefined,
+): { stage: string; span: Span }[] {
+  const stages: { stage: string; span: Span }[] = [];
+  for (const ref of referenceNodes(node)) {
+    const span = { offset: checker.charOffset(scalar, exprOffset + ref.offset), end: checker.charOffset(scalar, exprOffset + ref.end) };
+    const classified = classifyReference(ref.segments);
+    if (!classified.ok) {
+      checker.error('bad-expression', path, span, `\`${ref.text}\`: ${classified.message}`, classified.hint);
+      continue;
+    }
+    if (classified.kind === 'param') {
+      if (!scope.params.has(classified.name)) {
+        checker.error('unknown-reference', path, span, `\`${ref.text}\` refers to param \`${classified.name}\`, which is not declared`, closest(classified.name, scope.params.keys()) ? `did you mean \`params.${closest(classified.name, scope.params.keys())}\`?` : `declare it under \`params:\``);
+      } else scope.usedParams.add(classified.name);
+      continue;
+    }
+    if (place === 'trigger') {
+      checker.error('expression-not-allowed', path, span, `\`${ref.text}\`: triggers run before any stage, so they can only reference params`, 'use `${{ params.<name> }}`');
+      continue;
+    }
+    const target = scope.stages.get(classified.stage);
+    if (!target) {
+      const near = closest(classified.stage, scope.stages.keys());
+      checker.error('unknown-reference', path, span, `\`${ref.text}\` refers to stage \`${classified.stage}\`, which does not exist`, near ? `did you mean \`stages.${near}.outputs.${classified.output}\`?` : `stages are: ${[...scope.stages.keys()].join(', ')}`);
+      continue;
+    }
+    if (classified.stage === ownStage) {
+      if (place === 'when') checker.error('when-reference-not-upstream', path, span, `\`${ref.text}\`: a stage's condition cannot depend on its own outputs`, 'reference an upstream stage');
+      else checker.error('self-reference', path, span, `\`${ref.text}\`: a stage cannot use its own outputs as inputs`, 'reference an upstream stage');
+      continue;
+    }
+    if (target.type && !Object.prototype.hasOwnProperty.call(target.type.outputs, classified.output)) {
+      const outputs = Object.keys(target.type.outputs);
+      checker.error('unknown-output', path, span, `stage \`${classified.stage}\` (${target.type.name}) has no output \`${classified.output}\``, unknownNameHint(classified.output, outputs, `outputs of ${target.type.name}`));
+      continue;
+    }
+    stages.push({ stage: classified.stage, span });
+  }
+  return stages;
+}
+
+/** Type of what a whole-string expression evaluates to, when it can be known statically. */
+function expressionType(node: ExpressionNode, scope: Scope): { type: OutputType; what: string } {
+  if (node.kind === 'literal') return { type: outputTypeOf(node.value), what: `the literal ${JSON.stringify(node.value)}` };
+  if (node.kind !== 'reference') return { type: 'boolean', what: 'a condition' };
+  const classified = classifyReference(node.segments);
+  if (!classified.ok || classified.subpath.length > 0) return { type: 'any', what: node.text };
+  if (classified.kind === 'param') {
+    const param = scope.params.get(classified.name);
+    return { type: param ? param.type : 'any', what: `\`${node.text}\`` };
+  }
+  const output = scope.stages.get(classified.stage)?.type?.outputs[classified.output];
+  return { type: output ? output.type : 'any', what: `\`${node.text}\`` };
+}
+
+function typeArticle(type: OutputType): string {
+  return type === 'uri' ? 'a URI' : type === 'integer' || type === 'object' || type === 'array' || type === 'any' ? `an ${type}` : `a ${type}`;
+}
+
+/** Check a string holding `${{ … }}` found at `path`; returns the parsed parts or undefined on a syntax error. */
+function parseExpressionString(checker: Checker, scalar: LocatedNode & { kind: 'scalar' }, path: string): TemplatePart[] | undefined {
+  try {
+    return parseTemplate(String(scalar.value));
+  } catch (error) {
+    if (!(error instanceof ExpressionSyntaxError)) throw error;
+    const offset = checker.charOffset(scalar, error.offset);
+    checker.error('bad-expression', path, { offset, end: offset + 1 }, `bad expression: ${error.message}`, error.hint ?? 'expressions look like ${{ params.name }} or ${{ stages.<id>.outputs.<name> }}');
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Checks
+
+function checkParams(checker: Checker, root: LocatedMap): ValidatedParam[] {
+  const params: ValidatedParam[] = [];
+  const paramsNode = mapAt(entry(root, 'params')?.value);
+  if (!paramsNode) return params;
+  for (const e of paramsNode.entries) {
+    const path = joinPath('params', e.key);
+    if (!new RegExp(PARAM_NAME_PATTERN).test(e.key)) {
+      checker.error('bad-param-name', path, e.keySpan, `param name \`${e.key}\` is not an identifier`, 'use letters, digits and _, starting with a letter (expressions read it as params.NAME)');
+    }
+    const node = e.value;
+    if (node.kind === 'map') {
+      const typeName = stringAt(entry(node, 'type')?.value);
+      const defaultNode = entry(node, 'default')?.value;
+      const description = stringAt(entry(node, 'description')?.value);
+      const declared = PARAM_TYPES.includes(typeName as ParamType) ? (typeName as ParamType) : undefined;
+      const inferred = defaultNode ? (outputTypeOf(toJson(defaultNode)) as ParamType | 'any' | 'uri') : undefined;
+      const type: ParamType = declared ?? (inferred === 'integer' ? 'number' : inferred && inferred !== 'any' && inferred !== 'uri' ? inferred : 'string');
+      if (!typeName && !defaultNode) {
+        checker.error('missing-key', path, e.keySpan, `param \`${e.key}\` needs a \`type\` or a \`default\``, 'add `type: string` (set it with --set) or `default: <value>`');
+      }
+      if (defaultNode && declared) {
+        if (defaultNode.kind === 'scalar' && defaultNode.value === null) {
+          checker.error('wrong-type', joinPath(path, 'default'), defaultNode.span, `default of param \`${e.key}\` is empty`, 'write a value, or remove `default` to require --set');
+        } else {
+          for (const issue of checkValue(defaultNode, PARAM_VALUE_SCHEMAS[declared], joinPath(path, 'default'))) checker.issue(issue);
+        }
+      }
+      params.push({ name: e.key, type, ...(defaultNode ? { default: toJson(defaultNode) } : {}), ...(description ? { description } : {}), span: e.keySpan });
+    } else if (node.kind === 'scalar' && node.value === null) {
+      checker.error('wrong-type', path, e.keySpan, `param \`${e.key}\` has no value`, 'write a default value, or `{type: string}` to require --set');
+    } else {
+      const value = toJson(node);
+      const inferred = outputTypeOf(value);
+      params.push({ name: e.key, type: inferred === 'integer' ? 'number' : (inferred as ParamType), default: value, span: e.keySpan });
+    }
+  }
+  return params;
+}
+
+function checkRetry(checker: Checker, node: LocatedNode | undefined, path: string): void {
+  const retry = mapAt(node);
+  if (!retry) return;
+  const num = (key: string): { value: number; span: Span } | undefined => {
+    const n = entry(retry, key)?.value;
+    return n?.kind === 'scalar' && typeof n.value === 'number' ? { value: n.value, span: n.span } : undefined;
+  };
+  const dur = (key: string): { value: number; span: Span } | undefined => {
+    const n = entry(retry, key)?.value;
+    const ms = n?.kind === 'scalar' && typeof n.value === 'string' ? parseDuration(n.value) : undefined;
+    return n && ms !== undefined ? { value: ms, span: n.span } : undefined;
+  };
+  const attempts = num('maxAttempts');
+  if (attempts && (attempts.value < 1 || attempts.value > 100)) {
+    checker.error('retry-bounds', joinPath(path, 'maxAttempts'), attempts.span, `maxAttempts is ${attempts.value}; it must be between 1 (no retry) and 100`, 'use 1 to disable retries; pause a failing stage with onFailure: pause instead of retrying forever');
+  }
+  const backoff = num('backoffCoefficient');
+  if (backoff && (backoff.value < 1 || backoff.value > 100)) {
+    checker.error('retry-bounds', joinPath(path, 'backoffCoefficient'), backoff.span, `backoffCoefficient is ${backoff.value}; it must be between 1 and 100`, 'use 1 for a constant interval, 2 to double it after each attempt');
+  }
+  const initial = dur('initialInterval');
+  const maximum = dur('maximumInterval');
+  if (initial && initial.value <= 0) checker.error('retry-bounds', joinPath(path, 'initialInterval'), initial.span, 'initialInterval must be longer than 0', 'write e.g. 5s');
+  if (initial && maximum && maximum.value < initial.value) {
+    checker.error('retry-bounds', joinPath(path, 'maximumInterval'), maximum.span, 'maximumInterval is shorter than initialInterval', 'make maximumInterval ≥ initialInterval');
+  }
+}
+
+function checkSettings(checker: Checker, node: LocatedMap, path: string, inherited: LocatedMap | undefined): void {
+  checkRetry(checker, entry(node, 'retry')?.value, joinPath(path, 'retry'));
+  const duration = (key: string): { ms: number; span: Span } | undefined => {
+    const n = entry(node, key)?.value ?? (inherited ? entry(inherited, key)?.value : undefined);
+    const ms = n?.kind === 'scalar' && typeof n.value === 'string' ? parseDuration(n.value) : undefined;
+    return n && ms !== undefined ? { ms, span: n.span } : undefined;
+  };
+  for (const key of ['timeout', 'heartbeatTimeout']) {
+    const own = entry(node, key);
+    const d = duration(key);
+    if (own && d && d.ms <= 0) checker.error('bad-duration', joinPath(path, key), d.span, `${key} must be longer than 0`, 'write e.g. 30m');
+  }
+  const timeout = duration('timeout');
+  const heartbeat = duration('heartbeatTimeout');
+  if (timeout && heartbeat && heartbeat.ms >= timeout.ms && entry(node, 'heartbeatTimeout')) {
+    checker.report('warning', 'heartbeat-exceeds-timeout', joinPath(path, 'heartbeatTimeout'), heartbeat.span, 'heartbeatTimeout is not shorter than timeout, so it can never fire', 'make heartbeatTimeout shorter than timeout (e.g. 2m against 2h)');
+  }
+}
+
+function checkSchedule(checker: Checker, root: LocatedMap): void {
+  const schedule = mapAt(entry(root, 'schedule')?.value);
+  const scheduleEntry = entry(root, 'schedule');
+  if (!schedule || !scheduleEntry) return;
+  if (!entry(schedule, 'cron') && !entry(schedule, 'every') && !entry(schedule, 'calendar')) {
+    checker.error('missing-key', 'schedule', scheduleEntry.keySpan, 'a schedule needs `cron`, `every` or `calendar`', 'add e.g. `cron: "0 3 * * *"` or `every: 6h`');
+  }
+  const cron = entry(schedule, 'cron')?.value;
+  const crons = cron?.kind === 'seq' ? cron.items.map((item, i) => ({ item, path: `schedule.cron[${i}]` })) : cron ? [{ item: cron, path: 'schedule.cron' }] : [];
+  for (const { item, path } of crons) {
+    if (item.kind !== 'scalar' || typeof item.value !== 'string') continue;
+    const problem = checkCron(item.value);
+    if (problem) checker.error('bad-cron', path, item.span, `bad cron expression ${JSON.stringify(item.value)}: ${problem}`, CRON_HINT);
+  }
+  const timezone = entry(schedule, 'timezone')?.value;
+  if (timezone?.kind === 'scalar' && typeof timezone.value === 'string') {
+    let ok = true;
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: timezone.value });
+    } catch {
+      ok = false;
+    }
+    if (!ok) checker.error('bad-timezone', 'schedule.timezone', timezone.span, `unknown time zone ${JSON.stringify(timezone.value)}`, 'use an IANA name such as UTC, Europe/Berlin or America/New_York');
+  }
+  const times: Record<string, number> = {};
+  for (const key of ['startAt', 'endAt']) {
+    const node = entry(schedule, key)?.value;
+    if (node?.kind !== 'scalar' || typeof node.value !== 'string') continue;
+    const ms = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(node.value) ? Date.parse(node.value) : NaN;
+    if (Number.isNaN(ms)) checker.error('bad-value', `schedule.${key}`, node.span, `${key} ${JSON.stringify(node.value)} is not an ISO 8601 date-time`, 'write e.g. 2026-01-31T00:00:00Z');
+    else times[key] = ms;
+  }
+  if (times.startAt !== undefined && times.endAt !== undefined && times.endAt <= times.startAt) {
+    const node = entry(schedule, 'endAt')?.value as LocatedNode;
+    checker.error('bad-value', 'schedule.endAt', node.span, 'endAt is not after startAt', 'make endAt later than startAt');
+  }
+}
+
+/** Run every check; `source` may be text, bytes or an already parsed file. */
+export function validatePipeline(source: string | Uint8Array | ParsedPipeline, file = '<input>', options: ValidateOptions = {}): ValidationResult {
+  const parsed = typeof source === 'string' || source instanceof Uint8Array ? parsePipeline(source, file) : source;
+  const checker = new Checker(parsed);
+  checker.diagnostics.push(...parsed.diagnostics);
+  const finish = (pipeline?: ValidatedPipeline): ValidationResult => {
+    const diagnostics = sortDiagnostics(checker.diagnostics);
+    return { file: parsed.file, text: parsed.text, diagnostics, valid: errorCount(diagnostics) === 0, ...(pipeline ? { pipeline } : {}) };
+  };
+  const root = parsed.root;
+  if (!root) return finish();
+  if (root.kind !== 'map') {
+    checker.error('wrong-type', '', root.span, `a pipeline is a mapping of keys, not ${describeNode(root)}`, 'start with `apiVersion: fineflow/v1` (see pipelines/quickstart.yaml)');
+    return finish();
+  }
+  const types = stageTypeLookup(options.stageTypes);
+
+  // Structure of every key except stage inputs; expressions outside `with` are handled below.
+  const pendingOutside: { scalar: LocatedNode & { kind: 'scalar' }; path: string }[] = [];
+  for (const issue of checkValue(root, PIPELINE_SCHEMA, '', (scalar, _schema, path) => pendingOutside.push({ scalar, path }))) {
+    checker.issue(issue, issue.path.includes('.retry.') && issue.code === 'out-of-range' ? { 'out-of-range': 'retry-bounds' } : {});
+  }
+
+  const params = checkParams(checker, root);
+  const defaultsNode = mapAt(entry(root, 'defaults')?.value);
+  if (defaultsNode) checkSettings(checker, defaultsNode, 'defaults', undefined);
+  checkSchedule(checker, root);
+
+  // Pass 1: stage ids and types, so references can be checked in any order.
+  const stageContexts = new Map<string, StageContext>();
+  const stagesNode = mapAt(entry(root, 'stages')?.value);
+  for (const e of stagesNode?.entries ?? []) {
+    const path = joinPath('stages', e.key);
+    if (!new RegExp(STAGE_ID_PATTERN).test(e.key)) {
+      checker.error('bad-stage-id', path, e.keySpan, `stage id \`${e.key}\` is not an identifier`, 'use letters, digits, _ and -, starting with a letter');
+    }
+    if (e.value.kind !== 'map') continue;
+    const usesEntry = entry(e.value, 'uses');
+    const uses = stringAt(usesEntry?.value);
+    let type: StageTypeDefinition | undefined;
+    if (uses !== undefined && usesEntry) {
+      type = types.lookup(uses);
+      if (!type) checker.error('unknown-stage-type', joinPath(path, 'uses'), usesEntry.value.span, `unknown stage type \`${uses}\``, unknownNameHint(uses, types.names(), 'stage types'));
+    }
+    stageContexts.set(e.key, { id: e.key, node: e.value, keySpan: e.keySpan, ...(type ? { type } : {}), explicitNeeds: [], withRefs: [], whenRefs: [] });
+  }
+  const scope: Scope = { params: new Map(params.map((p) => [p.name, p])), stages: stageContexts, usedParams: new Set() };
+
+  // Expressions outside stage inputs: `when` is handled per stage; triggers may use params.
+  for (const { scalar, path } of pendingOutside) {
+    if (/^stages\.[^.]+\.when$/.test(path) || /^stages\["[^"]*"\]\.when$/.test(path)) continue;
+    const parts = parseExpressionString(checker, scalar, path);
+    if (!parts) continue;
+    if (/^triggers\[\d+\]\.newData\.path$/.test(path)) {
+      for (const part of parts) if (part.kind === 'expression') checkReferences(checker, scope, part.node, scalar, part.offset, path, 'trigger', undefined);
+      continue;
+    }
+    checker.error('expression-not-allowed', path, scalar.span, `${path} cannot use \${{ }} expressions`, 'expressions are allowed in stage `with`, `when` and trigger paths; use a literal here');
+  }
+
+  // Pass 2: each stage's inputs, needs, condition and settings.
+  const stages: ValidatedStage[] = [];
+  for (const ctx of stageContexts.values()) {
+    const path = joinPath('stages', ctx.id);
+    const withEntry = entry(ctx.node, 'with');
+    const withNode = withEntry?.value;
+    if (ctx.type) {
+      const type = ctx.type;
+      const target = withNode?.kind === 'map' ? withNode : withNode === undefined || (withNode.kind === 'scalar' && withNode.value === null) ? ({ kind: 'map', entries: [], span: ctx.keySpan } as LocatedMap) : undefined;
+      if (target) {
+        const issues = checkValue(target, type.inputs, joinPath(path, 'with'), (scalar, schema, valuePath) => {
+          const parts = parseExpressionString(checker, scalar, valuePath);
+          if (!parts) return;
+          for (const part of parts) {
+            if (part.kind === 'expression') ctx.withRefs.push(...checkReferences(checker, scope, part.node, scalar, part.offset, valuePath, 'with', ctx.id));
+          }
+          const whole = wholeExpression(parts);
+          const produced = whole ? expressionType(whole.node, scope) : { type: 'string' as OutputType, what: 'an interpolated string' };
+          if (!acceptsOutputType(schema, produced.type)) {
+            checker.error('wrong-type', valuePath, scalar.span, `${valuePath} must be ${describeSchema(schema)}, but ${produced.what} is ${typeArticle(produced.type)}`, whole ? 'reference a value of the right type' : 'use a single ${{ }} expression as the whole value to keep its type');
+          }
+        });
+        const missingTarget = withEntry ? undefined : ctx.keySpan;
+        for (const issue of issues) {
+          const codes = issue.depth === 0 ? { 'unknown-key': 'unknown-input', 'missing-key': 'missing-input' } : {};
+          checker.issue(missingTarget && issue.code === 'missing-key' ? { ...issue, span: missingTarget, hint: `${issue.hint ?? ''}${issue.hint ? ' ' : ''}under \`with:\``.trim() } : issue, codes);
+        }
+        if (issues.length === 0 && type.checkInputs) {
+          let problems: ReturnType<NonNullable<StageTypeDefinition['checkInputs']>> = [];
+          try {
+            problems = type.checkInputs(toJson(target) as JsonObject);
+          } catch (error) {
+            checker.error('invalid-input', joinPath(path, 'with'), target.span, `stage type ${type.name} failed to check its inputs: ${error instanceof Error ? error.message : String(error)}`);
+          }
+          for (const problem of problems) {
+            checker.error('invalid-input', joinPath(joinPath(path, 'with'), problem.path), spanAtPath(target, problem.path), problem.message, problem.hint);
+          }
+        }
+      }
+    } else if (withNode?.kind === 'map') {
+      // Unknown type: still collect references so the graph and unused-param checks are right.
+      checkValue(withNode, { type: 'any' }, joinPath(path, 'with'), (scalar, _schema, valuePath) => {
+        const parts = parseExpressionString(checker, scalar, valuePath);
+        for (const part of parts ?? []) if (part.kind === 'expression') ctx.withRefs.push(...checkReferences(checker, scope, part.node, scalar, part.offset, valuePath, 'with', ctx.id));
+      });
+    }
+
+    const needsNode = entry(ctx.node, 'needs')?.value;
+    const needsItems = needsNode?.kind === 'seq' ? needsNode.items.map((item, i) => ({ item, path: `${path}.needs[${i}]` })) : needsNode ? [{ item: needsNode, path: `${path}.needs` }] : [];
+    const seenNeeds = new Set<string>();
+    for (const { item, path: needPath } of needsItems) {
+      const target = stringAt(item);
+      if (target === undefined) continue;
+      if (seenNeeds.has(target)) {
+        checker.report('warning', 'duplicate-needs', needPath, item.span, `\`${target}\` is listed twice in needs`, 'remove the repetition');
+        continue;
+      }
+      seenNeeds.add(target);
+      if (target === ctx.id) {
+        checker.error('dependency-cycle', needPath, item.span, `dependency cycle: ${ctx.id} -> ${ctx.id}`, 'a stage cannot wait for itself; remove it from `needs`');
+      } else if (!stageContexts.has(target)) {
+        const near = closest(target, stageContexts.keys());
+        checker.error('unknown-needs', needPath, item.span, `needs \`${target}\`, which is not a stage`, near ? `did you mean \`${near}\`?` : `stages are: ${[...stageContexts.keys()].join(', ')}`);
+      } else ctx.explicitNeeds.push({ id: target, span: item.span });
+    }
+
+    const whenNode = entry(ctx.node, 'when')?.value;
+    let when: string | undefined;
+    if (whenNode?.kind === 'scalar' && typeof whenNode.value === 'string') {
+      when = whenNode.value;
+      try {
+        const node = parseCondition(whenNode.value);
+        const wholeOffset = hasExpression(whenNode.value) ? whenNode.value.indexOf('${{') + 3 : 0;
+        ctx.whenRefs.push(...checkReferences(checker, scope, node, whenNode, wholeOffset, `${path}.when`, 'when', ctx.id));
+      } catch (error) {
+        if (!(error instanceof ExpressionSyntaxError)) throw error;
+        const offset = checker.charOffset(whenNode, error.offset);
+        checker.error('bad-expression', `${path}.when`, { offset, end: offset + 1 }, `bad condition: ${error.message}`, error.hint ?? 'write e.g. ${{ stages.evaluate.outputs.passed }} or ${{ params.x > 1 and stages.a.outputs.ok }}');
+      }
+    } else if (whenNode?.kind === 'scalar' && typeof whenNode.value === 'boolean') {
+      when = String(whenNode.value);
+    }
+
+    checkSettings(checker, ctx.node, path, defaultsNode);
+
+    const settings: Record<string, JsonValue> = {};
+    for (const key of STAGE_SETTING_KEYS) {
+      const node = entry(ctx.node, key)?.value;
+      if (node) settings[key] = toJson(node);
+    }
+    const description = stringAt(entry(ctx.node, 'description')?.value);
+    stages.push({
+      id: ctx.id,
+      uses: stringAt(entry(ctx.node, 'uses')?.value) ?? '',
+      ...(ctx.type ? { type: ctx.type } : {}),
+      with: withNode?.kind === 'map' ? (toJson(withNode) as JsonObject) : {},
+      dependsOn: [],
+      ...(when !== undefined ? { when } : {}),
+      settings,
+      ...(description ? { description } : {}),
+      span: ctx.keySpan,
+      line: parsed.lines.position(ctx.keySpan.offset).line,
+    });
+  }
+
+  // The graph: explicit needs and input references form the edges; a `when` may only look upstream.
+  const deps = new Map<string, string[]>();
+  const edgeSpans = new Map<string, Span>();
+  for (const ctx of stageContexts.values()) {
+    const own = new Set<string>();
+    for (const need of ctx.explicitNeeds) {
+      own.add(need.id);
+      if (!edgeSpans.has(`${ctx.id}\u0000${need.id}`)) edgeSpans.set(`${ctx.id}\u0000${need.id}`, need.span);
+    }
+    for (const ref of ctx.withRefs) {
+      own.add(ref.stage);
+      if (!edgeSpans.has(`${ctx.id}\u0000${ref.stage}`)) edgeSpans.set(`${ctx.id}\u0000${ref.stage}`, ref.span);
+    }
+    deps.set(ctx.id, [...own]);
+  }
+  // Judge `when` references against the graph without `when` edges, so their order does not matter.
+  const dependents = dependentsOf(deps);
+  for (const ctx of stageContexts.values()) {
+    if (ctx.whenRefs.length === 0) continue;
+    const downstream = downstreamOf(ctx.id, deps, dependents);
+    const own = deps.get(ctx.id) as string[];
+    for (const ref of ctx.whenRefs) {
+      if (downstream.has(ref.stage)) {
+        checker.error('when-reference-not-upstream', `stages.${ctx.id}.when`, ref.span, `the condition of \`${ctx.id}\` references \`${ref.stage}\`, which runs after \`${ctx.id}\` (it depends on it)`, `a condition can only use outputs of stages upstream of \`${ctx.id}\``);
+      } else if (!own.includes(ref.stage)) {
+        own.push(ref.stage);
+      }
+    }
+  }
+  for (const cycle of findCycles([...stageContexts.keys()], deps)) {
+    if (cycle.length === 2) continue; // a self-need is reported where it is written
+    const [from, to] = cycle as [string, string];
+    const span = edgeSpans.get(`${from}\u0000${to}`) ?? stageContexts.get(from)?.keySpan ?? { offset: 0, end: 0 };
+    checker.error('dependency-cycle', `stages.${from}`, span, `dependency cycle: ${cycle.join(' -> ')}`, `break the cycle: remove one of these needs or references (${from} waits for ${to})`);
+  }
+
+  // Unused params, counting trigger paths (checked above) and everything referenced.
+  for (const p of params) {
+    if (!scope.usedParams.has(p.name)) {
+      checker.report('warning', 'unused-param', `params.${p.name}`, p.span, `param \`${p.name}\` is never used`, `reference it as \${{ params.${p.name} }} or remove it`);
+    }
+  }
+
+  const metadata = mapAt(entry(root, 'metadata')?.value);
+  const labelsNode = metadata ? mapAt(entry(metadata, 'labels')?.value) : undefined;
+  const description = metadata ? stringAt(entry(metadata, 'description')?.value) : undefined;
+  const scheduleNode = mapAt(entry(root, 'schedule')?.value);
+  const triggersNode = entry(root, 'triggers')?.value;
+  const pipeline: ValidatedPipeline = {
+    name: (metadata && stringAt(entry(metadata, 'name')?.value)) ?? '',
+    ...(description ? { description } : {}),
+    ...(labelsNode ? { labels: toJson(labelsNode) as { [key: string]: string } } : {}),
+    params,
+    defaults: defaultsNode ? (toJson(defaultsNode) as JsonObject) : {},
+    stages: stages.map((s) => ({ ...s, dependsOn: [...(deps.get(s.id) ?? [])].sort() })),
+    ...(scheduleNode ? { schedule: toJson(scheduleNode) as JsonObject } : {}),
+    triggers: triggersNode?.kind === 'seq' ? triggersNode.items.filter((i) => i.kind === 'map').map((i) => toJson(i) as JsonObject) : [],
+  };
+  return finish(pipeline);
+}
+
+export { STAGE_DEFAULTS };

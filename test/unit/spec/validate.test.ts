@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { compilePlan, formatDiagnostics, validatePipeline } from '../../../src/spec';
+
+const fixture = readFileSync(join(__dirname, '../../fixtures/spec/many-errors.yaml'), 'utf8');
+
+test('every problem of a file is reported at once, in source order', () => {
+  const result = validatePipeline(fixture, 'many-errors.yaml');
+  assert.deepEqual(
+    result.diagnostics.map((d) => [d.code, d.line, d.column]),
+    [
+      ['bad-value', 3, 18],
+      ['unused-param', 6, 3],
+      ['bad-duration', 8, 12],
+      ['retry-bounds', 9, 24],
+      ['retry-bounds', 9, 47],
+      ['bad-cron', 10, 18],
+      ['bad-value', 10, 41],
+      ['unknown-stage-type', 13, 11],
+      ['unknown-reference', 14, 25],
+      ['unknown-key', 17, 5],
+      ['unknown-needs', 18, 13],
+      ['dependency-cycle', 18, 20],
+      ['unknown-output', 21, 17],
+      ['wrong-type', 22, 15],
+      ['unknown-input', 23, 7],
+      ['wrong-type', 24, 21],
+      ['bad-expression', 27, 55],
+    ],
+  );
+  const hints = new Map(result.diagnostics.map((d) => [d.code, d.hint]));
+  assert.equal(hints.get('unknown-key'), 'did you mean `needs`?');
+  assert.equal(hints.get('unknown-input'), 'did you mean `optimizer`?');
+  assert.equal(hints.get('unknown-stage-type'), 'did you mean `prepare-data`?');
+  assert.equal(hints.get('unknown-reference'), 'did you mean `params.dataset`?');
+  assert.equal(result.diagnostics.find((d) => d.code === 'wrong-type')?.hint, 'remove the quotes to write a number');
+});
+
+test('formatDiagnostics shows file:line:col, the line with a caret under the problem, and the hint', () => {
+  const result = validatePipeline(fixture, 'many-errors.yaml');
+  const text = formatDiagnostics(result.diagnostics.filter((d) => d.code === 'unknown-input'), fixture);
+  assert.equal(text, ['many-errors.yaml:23:7: error[unknown-input] unknown key `optimiser` in stages.train.with', '   |', '23 |       optimiser: adam', '   |       ^^^^^^^^^', '  hint: did you mean `optimizer`?', ''].join('\n'));
+});
+
+test('a cycle through three stages is named in order', () => {
+  const text = `apiVersion: fineflow/v1
+kind: Pipeline
+metadata: {name: loop}
+stages:
+  a: {uses: prepare-data, needs: [c], with: {source: "s3://datasets/x/", format: image-folder}}
+  b: {uses: prepare-data, needs: a, with: {source: "s3://datasets/x/", format: image-folder}}
+  c: {uses: prepare-data, needs: [b], with: {source: "s3://datasets/x/", format: image-folder}}
+`;
+  const result = compilePlan(text, 'loop.yaml');
+  assert.equal(result.plan, undefined);
+  const cycle = result.diagnostics.filter((d) => d.code === 'dependency-cycle');
+  assert.equal(cycle.length, 1);
+  assert.equal(cycle[0]?.message, 'dependency cycle: a -> c -> b -> a');
+  assert.equal(cycle[0]?.line, 5);
+});
+
+test('conditions may use params and upstream outputs; the referenced stages become needs', () => {
+  const text = `apiVersion: fineflow/v1
+kind: Pipeline
+metadata: {name: cond}
+params: {strict: true}
+stages:
+  prepare: {uses: prepare-data, with: {source: "s3://datasets/x/", format: image-folder}}
+  report:
+    uses: register-model
+    when: not params.strict or stages.prepare.outputs.counts.train > 100
+    with: {model: "registry://m@1", name: m}
+`;
+  const { plan, diagnostics } = compilePlan(text, 'cond.yaml');
+  assert.deepEqual(diagnostics, []);
+  assert.deepEqual(plan?.stages[1]?.needs, ['prepare']);
+});
