@@ -1,0 +1,82 @@
+/**
+ * `npm run bench`: every benchmark of the project, one after another, each in its own process
+ * (so one section's tfjs backend or Temporal worker cannot skew the next). Every section
+ * reports ratios against a baseline measured in the same invocation, never absolute targets.
+ *
+ *   npm run bench                       # all sections
+ *   npm run bench -- --only spec,sweep  # some sections
+ *
+ * Sections that need Temporal and MinIO get a dedicated local stack (own ports and state dir),
+ * started here and stopped at the end.
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+interface Section {
+  readonly name: string;
+  readonly script: string;
+  readonly args?: readonly string[];
+  readonly needsStack: boolean;
+  readonly what: string;
+}
+
+const SECTIONS: readonly Section[] = [
+  { name: 'spec', script: 'bench/spec-bench.ts', needsStack: false, what: 'validate + plan of a generated 500-stage pipeline' },
+  { name: 'sweep', script: 'bench/sweep-bench.ts', needsStack: false, what: 'epochs to target: TPE+ASHA vs random search without stopping' },
+  { name: 'backend', script: 'bench/backend-bench.ts', needsStack: false, what: 'training throughput: native vs pure-JS tfjs vs Keras' },
+  { name: 'ml', script: 'bench/ml-bench.ts', needsStack: false, what: 'fine-tuned vs from-scratch accuracy and time' },
+  { name: 'orchestration', script: 'bench/orchestration-bench.ts', needsStack: true, what: 'Fineflow vs a hand-written Temporal workflow' },
+  { name: 'cache', script: 'bench/cache-bench.ts', args: ['pipelines/quickstart.yaml'], needsStack: true, what: 'cached resubmit vs first run' },
+];
+
+const root = path.resolve(__dirname, '..');
+
+function stackEnv(): NodeJS.ProcessEnv {
+  const ports = { temporal: 7255, ui: 8255, minio: 9255, console: 9256 };
+  return {
+    ...process.env,
+    FINEFLOW_STACK_DIR: path.join(root, '.fineflow', 'bench-stack'),
+    FINEFLOW_TEMPORAL_PORT: String(ports.temporal),
+    FINEFLOW_TEMPORAL_UI_PORT: String(ports.ui),
+    FINEFLOW_MINIO_PORT: String(ports.minio),
+    FINEFLOW_MINIO_CONSOLE_PORT: String(ports.console),
+    TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
+    FINEFLOW_S3_ENDPOINT: `http://127.0.0.1:${ports.minio}`,
+  };
+}
+
+function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv): number {
+  const result = spawnSync(command, args, { cwd: root, env, stdio: 'inherit' });
+  return result.status ?? 1;
+}
+
+function main(argv: readonly string[]): number {
+  const onlyIndex = argv.indexOf('--only');
+  const only = onlyIndex >= 0 ? new Set((argv[onlyIndex + 1] ?? '').split(',').filter(Boolean)) : undefined;
+  const unknown = only ? [...only].filter((n) => !SECTIONS.some((s) => s.name === n)) : [];
+  if (unknown.length > 0) {
+    process.stderr.write(`bench: unknown section(s) ${unknown.join(', ')}; known: ${SECTIONS.map((s) => s.name).join(', ')}\n`);
+    return 2;
+  }
+  const chosen = SECTIONS.filter((s) => !only || only.has(s.name));
+  const env = stackEnv();
+  if (run('bash', ['scripts/bootstrap.sh'], env) !== 0) return 1;
+  const needsStack = chosen.some((s) => s.needsStack);
+  if (needsStack && run('bash', ['infra/stack.sh', 'up'], env) !== 0) return 1;
+  const outcomes: { name: string; status: number; seconds: number }[] = [];
+  try {
+    for (const section of chosen) {
+      process.stdout.write(`\n=== bench ${section.name}: ${section.what}\n`);
+      const started = process.hrtime.bigint();
+      const status = run(process.execPath, ['--import', 'tsx', section.script, ...(section.args ?? [])], env);
+      outcomes.push({ name: section.name, status, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
+    }
+  } finally {
+    if (needsStack) spawnSync('bash', ['infra/stack.sh', 'down'], { cwd: root, env, stdio: 'ignore' });
+  }
+  process.stdout.write('\n=== bench summary\n');
+  for (const o of outcomes) process.stdout.write(`  ${o.name.padEnd(14)} ${o.status === 0 ? 'ok    ' : 'FAILED'} ${o.seconds.toFixed(1)} s\n`);
+  return outcomes.every((o) => o.status === 0) ? 0 : 1;
+}
+
+process.exitCode = main(process.argv.slice(2));
