@@ -1,0 +1,214 @@
+/**
+ * `fineflow schedule apply|list|describe|pause|unpause|trigger|backfill|delete`: periodic
+ * retraining (a Temporal Schedule per pipeline) and retraining on new data (a durable watcher
+ * per `newData` trigger). See docs/scheduling.md.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { EXIT, UsageError, type CliCommand, type CliIo, type ParsedArgs } from '../command';
+import { loadConfig } from '../../config';
+import { DependencyUnavailableError, InvalidInputError, ensureError } from '../../errors';
+import { ScheduleService, parseOverlapName, type ApplyResult, type ScheduleDetails, type ScheduleListing } from '../../runtime/schedule-client';
+import { connectClient } from '../../runtime/temporal-connection';
+import { compilePlan } from '../../spec/compile';
+import { formatDiagnostics } from '../../spec/diagnostics';
+import { formatDuration } from '../../spec/durations';
+import type { Plan } from '../../spec/plan-types';
+import { loadStageTypeModules } from '../../spec/stage-types';
+
+const SUBCOMMANDS = ['apply', 'list', 'describe', 'pause', 'unpause', 'trigger', 'backfill', 'delete'] as const;
+type Subcommand = (typeof SUBCOMMANDS)[number];
+
+function isSubcommand(name: string | undefined): name is Subcommand {
+  return (SUBCOMMANDS as readonly (string | undefined)[]).includes(name);
+}
+
+function writeJson(io: CliIo, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Validate FILE like `fineflow validate`; diagnostics go to stderr (or stdout with --json). */
+async function compileFile(args: ParsedArgs, io: CliIo, file: string): Promise<Plan | number> {
+  const modules = (args.multi['stage-module'] ?? []).map((m) => path.resolve(io.cwd, m));
+  if (modules.length > 0) loadStageTypeModules(modules);
+  let text: string;
+  try {
+    text = await readFile(path.resolve(io.cwd, file), 'utf8');
+  } catch (error) {
+    io.stderr.write(`fineflow schedule: cannot read ${file}: ${ensureError(error).message}\n`);
+    return EXIT.usage;
+  }
+  const compiled = compilePlan(text, file, { set: args.multi.set ?? [] });
+  const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
+  if (!compiled.plan || errors.length > 0) {
+    if (args.flags.json) writeJson(io, { applied: false, diagnostics: compiled.diagnostics });
+    else io.stderr.write(`${formatDiagnostics(compiled.diagnostics, text)}\nnothing applied: ${errors.length} error(s)\n`);
+    return EXIT.failure;
+  }
+  if (compiled.diagnostics.length > 0 && !args.flags.json) io.stderr.write(`${formatDiagnostics(compiled.diagnostics, text)}\n`);
+  return compiled.plan;
+}
+
+function parseInstant(text: string | undefined, flag: string): Date {
+  if (!text) throw new UsageError(`backfill needs --${flag} ISO-TIME`);
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) throw new UsageError(`--${flag} ${text} is not a time; write ISO 8601, e.g. 2026-01-31T03:00:00Z`);
+  return new Date(ms);
+}
+
+function applyText(result: ApplyResult): string {
+  const lines: string[] = [];
+  if (result.schedule !== 'absent') lines.push(`schedule ${result.scheduleId}: ${result.schedule}`);
+  for (const w of result.watchers) lines.push(`watcher ${w.watcherId} (${w.path}): ${w.outcome}`);
+  lines.push(`plan ${result.planDigest.slice(0, 12)} params ${JSON.stringify(result.params)}`);
+  if (result.unchanged) lines.push('unchanged');
+  return `${lines.join('\n')}\n`;
+}
+
+function listText(schedules: readonly ScheduleListing[], watchers: readonly { watcherId: string; pipeline: string; startTime: string }[]): string {
+  if (schedules.length === 0 && watchers.length === 0) return 'no schedules or data watchers\n';
+  const lines = schedules.map((s) => `${s.pipeline.padEnd(24)} ${s.paused ? 'paused ' : 'active '} next ${s.nextRuns[0] ?? '—'}${s.note && s.paused ? `  (${s.note})` : ''}`);
+  for (const w of watchers) lines.push(`${w.pipeline.padEnd(24)} watcher ${w.watcherId} since ${w.startTime}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function describeText(details: ScheduleDetails): string {
+  const lines = [`pipeline ${details.pipeline}`];
+  const s = details.schedule;
+  if (s) {
+    lines.push(`schedule ${details.scheduleId}: ${s.paused ? 'PAUSED' : 'active'}${s.note ? ` — ${s.note}` : ''}`);
+    lines.push(`  spec ${JSON.stringify(s.spec)}`);
+    lines.push(`  overlap ${s.overlap ?? 'default'}, catch-up window ${formatDuration(s.catchupWindowMs)}, pause on failure ${s.pauseOnFailure ? 'yes' : 'no'}`);
+    if (s.planDigest) lines.push(`  plan ${s.planDigest.slice(0, 12)} from ${s.source ?? '?'} params ${JSON.stringify(s.params ?? {})}`);
+    lines.push(`  runs started ${s.runsTaken}, missed (catch-up window) ${s.missedCatchupWindow}, skipped (overlap) ${s.skippedOverlap}`);
+    if (s.nextRuns.length) lines.push(`  next ${s.nextRuns.slice(0, 3).join(', ')}`);
+    for (const r of s.recentRuns) lines.push(`  run ${r.runId}: scheduled ${r.scheduledAt}, started ${r.startedAt} (+${r.delayMs} ms)`);
+    for (const id of s.runningRuns) lines.push(`  running ${id}`);
+  }
+  for (const w of details.watchers) {
+    if ('error' in w) {
+      lines.push(`watcher ${w.watcherId}: state unavailable (${w.error})`);
+      continue;
+    }
+    lines.push(`watcher ${w.watcherId}: ${w.path} every ${formatDuration(w.pollIntervalMs)}, debounce ${formatDuration(w.debounceMs)}, overlap ${w.overlap}`);
+    if (w.lastObservation) lines.push(`  last look ${w.lastObservation.observedAt}: ${w.lastObservation.count} objects, ${w.lastObservation.bytes} bytes, version ${w.lastObservation.fingerprint.slice(0, 12)}`);
+    if (w.state.candidate) lines.push(`  new version ${w.state.candidate.version.slice(0, 12)} waiting out the debounce since ${new Date(w.state.candidate.sinceMs).toISOString()}`);
+    if (w.state.queuedVersion) lines.push(`  queued version ${w.state.queuedVersion.slice(0, 12)}`);
+    for (const r of w.recentRuns) lines.push(`  run ${r.runId}: ${r.status}, version ${r.datasetVersion.slice(0, 12)}, started ${r.startedAt}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function runSubcommand(sub: Subcommand, args: ParsedArgs, io: CliIo, service: ScheduleService, plan: Plan | undefined): Promise<number> {
+  const json = Boolean(args.flags.json);
+  const name = args.positionals[1] as string;
+  switch (sub) {
+    case 'apply': {
+      const result = await service.apply(plan as Plan);
+      if (json) writeJson(io, result);
+      else io.stdout.write(applyText(result));
+      return EXIT.ok;
+    }
+    case 'list': {
+      const [schedules, watchers] = await Promise.all([service.list(), service.watchers.list()]);
+      if (json) writeJson(io, { schedules, watchers });
+      else io.stdout.write(listText(schedules, watchers));
+      return EXIT.ok;
+    }
+    case 'describe': {
+      const details = await service.describe(name);
+      if (json) writeJson(io, details);
+      else io.stdout.write(describeText(details));
+      return EXIT.ok;
+    }
+    case 'pause':
+    case 'unpause': {
+      const note = args.values.note;
+      await (sub === 'pause' ? service.pause(name, note) : service.unpause(name, note));
+      if (json) writeJson(io, { pipeline: name, paused: sub === 'pause', ...(note ? { note } : {}) });
+      else io.stdout.write(`${sub}d ${name}\n`);
+      return EXIT.ok;
+    }
+    case 'trigger': {
+      const overlap = args.values.overlap ? parseOverlapName(args.values.overlap) : undefined;
+      await service.trigger(name, overlap);
+      if (json) writeJson(io, { pipeline: name, triggered: true });
+      else io.stdout.write(`triggered a run of ${name}\n`);
+      return EXIT.ok;
+    }
+    case 'backfill': {
+      const from = parseInstant(args.values.from, 'from');
+      const to = parseInstant(args.values.to, 'to');
+      const overlap = args.values.overlap ? parseOverlapName(args.values.overlap) : undefined;
+      await service.backfill(name, from, to, overlap);
+      if (json) writeJson(io, { pipeline: name, from: from.toISOString(), to: to.toISOString(), overlap: overlap ?? 'allow-all' });
+      else io.stdout.write(`backfilling ${name} from ${from.toISOString()} to ${to.toISOString()}\n`);
+      return EXIT.ok;
+    }
+    case 'delete': {
+      const result = await service.delete(name);
+      if (json) writeJson(io, { pipeline: name, ...result });
+      else io.stdout.write(`${result.schedule === 'deleted' ? `deleted schedule of ${name}` : `no schedule for ${name}`}; stopped ${result.watchers.length} watcher(s)\n`);
+      return EXIT.ok;
+    }
+  }
+}
+
+export const command: CliCommand = {
+  name: 'schedule',
+  summary: 'retrain on a schedule or when new data lands (Temporal Schedules + data watchers)',
+  usage: 'schedule apply FILE [--set k=v]… | list | describe NAME | pause NAME [--note T] | unpause NAME | trigger NAME | backfill NAME --from ISO --to ISO [--overlap P] | delete NAME',
+  description: [
+    'apply FILE     validate FILE, then create or update in place the schedule of its `schedule:` block',
+    '               (id fineflow-<pipeline>) and the data watchers of its `newData` triggers. Applying the',
+    '               same file again changes nothing ("unchanged"); a changed plan or --set value is what',
+    '               the next run executes. A paused schedule stays paused. What the file no longer has is removed.',
+    'list           schedules and running data watchers',
+    'describe NAME  spec, policies, plan digest and params, recent runs with scheduled vs. actual start, watchers',
+    'pause NAME     stop starting runs (--note says why); unpause NAME resumes without catching up the pause',
+    'trigger NAME   start one run now',
+    'backfill NAME  start the runs the schedule would have started between --from and --to (overlap allow-all',
+    '               unless --overlap says otherwise)',
+    'delete NAME    delete the schedule and stop the watchers; runs already started go on',
+    '',
+    'NAME is the pipeline name (metadata.name). Connection settings come from TEMPORAL_ADDRESS etc.',
+    'exit codes: 0 ok, 1 invalid pipeline or unknown schedule, 2 usage error, 3 Temporal unreachable',
+  ].join('\n'),
+  options: [
+    { name: 'set', kind: 'multi', valueName: 'k=v', description: 'apply: override a param' },
+    { name: 'stage-module', kind: 'multi', valueName: 'PATH', description: 'apply: load extra stage type definitions (a module exporting stageTypes)' },
+    { name: 'note', kind: 'string', valueName: 'TEXT', description: 'pause/unpause: why' },
+    { name: 'from', kind: 'string', valueName: 'ISO', description: 'backfill: start of the window' },
+    { name: 'to', kind: 'string', valueName: 'ISO', description: 'backfill: end of the window' },
+    { name: 'overlap', kind: 'string', valueName: 'POLICY', description: 'backfill/trigger: skip, buffer-one, buffer-all, cancel-other, terminate-other, allow-all' },
+  ],
+  async run(args, io) {
+    const sub = args.positionals[0];
+    if (!isSubcommand(sub)) throw new UsageError(sub ? `unknown sub-command '${sub}'; one of ${SUBCOMMANDS.join(', ')}` : `give a sub-command: ${SUBCOMMANDS.join(', ')}`);
+    const expected = sub === 'list' ? 1 : 2;
+    if (args.positionals.length !== expected) throw new UsageError(sub === 'list' ? 'list takes no arguments' : `${sub} takes exactly one ${sub === 'apply' ? 'FILE' : 'NAME'}`);
+    let plan: Plan | undefined;
+    if (sub === 'apply') {
+      const compiled = await compileFile(args, io, args.positionals[1] as string);
+      if (typeof compiled === 'number') return compiled;
+      plan = compiled;
+    }
+    let close: (() => Promise<void>) | undefined;
+    try {
+      const config = loadConfig(io.env);
+      const client = await connectClient(config.temporal);
+      close = () => client.connection.close();
+      return await runSubcommand(sub, args, io, new ScheduleService(client, { bucket: config.s3.bucket }), plan);
+    } catch (thrown) {
+      if (thrown instanceof UsageError) throw thrown;
+      const error = ensureError(thrown);
+      io.stderr.write(`fineflow schedule ${sub}: ${error.message}\n`);
+      if (io.env.FINEFLOW_DEBUG) io.stderr.write(`${error.stack ?? ''}\n`);
+      if (error instanceof DependencyUnavailableError) return EXIT.unavailable;
+      if (error instanceof InvalidInputError) return EXIT.failure;
+      return EXIT.failure;
+    } finally {
+      await close?.().catch(() => undefined);
+    }
+  },
+};

@@ -1,0 +1,188 @@
+/**
+ * Starting, reconfiguring and stopping the `dataWatcher` workflows of a pipeline's `newData`
+ * triggers. Used by `fineflow schedule apply|describe|delete`; receives a connected Client.
+ *
+ * Identity: one watcher per (pipeline, watched path), id `fineflow-<pipeline>-newdata-<8 hex of
+ * sha256(path)>`. A changed debounce, poll interval, overlap or plan is sent to the running
+ * watcher with the `configure` signal (it keeps its state: the versions it already ran); a
+ * changed path is a different watcher (the old one is stopped, the new one takes a baseline).
+ */
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { DependencyUnavailableError } from '../errors';
+import type { Plan } from '../spec/plan-types';
+import { readNewDataTriggers, type NewDataTrigger } from './schedule-block';
+import {
+  DATA_WATCHER_QUERIES,
+  DATA_WATCHER_SIGNALS,
+  WATCHER_MEMO_CONFIG_DIGEST,
+  type DataWatcherConfig,
+  type DataWatcherInput,
+  type DataWatcherStatus,
+} from './data-watch-types';
+import { WORKFLOW_TYPES } from './run-types';
+import { runningWatchersQuery, searchAttributesForWatcher } from './schedule-search-attributes';
+import { canonicalJson, planDigest, sha256Hex } from './schedules';
+import { CONTROL_POOL, taskQueueForPool } from './task-queues';
+
+export function watcherIdFor(pipeline: string, path: string): string {
+  return `fineflow-${pipeline}-newdata-${sha256Hex(path).slice(0, 8)}`;
+}
+
+export function buildWatcherConfig(plan: Plan, trigger: NewDataTrigger, options: { readonly bucket?: string } = {}): DataWatcherConfig {
+  const digest = planDigest(plan);
+  const timing = { path: trigger.path, pollIntervalMs: trigger.pollIntervalMs, debounceMs: trigger.debounceMs, overlap: trigger.overlap, minObjects: trigger.minObjects };
+  return {
+    plan,
+    planDigest: digest,
+    ...timing,
+    ...(options.bucket ? { bucket: options.bucket } : {}),
+    configDigest: sha256Hex(canonicalJson({ digest, ...timing, bucket: options.bucket ?? null })),
+  };
+}
+
+export type WatcherOutcome = 'started' | 'updated' | 'unchanged' | 'stopped';
+
+export interface WatcherChange {
+  readonly watcherId: string;
+  readonly path: string;
+  readonly outcome: WatcherOutcome;
+}
+
+export interface WatcherListing {
+  readonly watcherId: string;
+  readonly pipeline: string;
+  readonly startTime: string;
+}
+
+export interface DataWatchClientOptions {
+  /** Task queue of the watcher workflows; default the control pool's. Tests use their own. */
+  readonly workflowTaskQueue?: string;
+  readonly bucket?: string;
+  /** Polls per execution before continue-as-new (tests use a small number). */
+  readonly pollsPerExecution?: number;
+}
+
+export class DataWatchClient {
+  private readonly taskQueue: string;
+
+  constructor(
+    private readonly client: Client,
+    private readonly options: DataWatchClientOptions = {},
+  ) {
+    this.taskQueue = options.workflowTaskQueue ?? taskQueueForPool(CONTROL_POOL);
+  }
+
+  /** Memo digest of a running watcher, or undefined when it is not running. */
+  private async runningDigest(watcherId: string): Promise<{ running: boolean; digest?: string }> {
+    try {
+      const description = await this.client.workflow.getHandle(watcherId).describe();
+      if (description.status.name !== 'RUNNING') return { running: false };
+      const digest = description.memo?.[WATCHER_MEMO_CONFIG_DIGEST];
+      return { running: true, ...(typeof digest === 'string' ? { digest } : {}) };
+    } catch (thrown) {
+      if (thrown instanceof WorkflowNotFoundError) return { running: false };
+      throw thrown;
+    }
+  }
+
+  /** Make the running watchers of `plan.pipeline` match its `newData` triggers. */
+  async apply(plan: Plan): Promise<WatcherChange[]> {
+    const pipeline = plan.pipeline.name;
+    const desired = readNewDataTriggers(plan).map((trigger) => {
+      const config = buildWatcherConfig(plan, trigger, this.options.bucket ? { bucket: this.options.bucket } : {});
+      return { watcherId: watcherIdFor(pipeline, trigger.path), config };
+    });
+    const changes: WatcherChange[] = [];
+    for (const { watcherId, config } of desired) {
+      const current = await this.runningDigest(watcherId);
+      if (current.running && current.digest === config.configDigest) {
+        changes.push({ watcherId, path: config.path, outcome: 'unchanged' });
+      } else if (current.running) {
+        await this.client.workflow.getHandle(watcherId).signal(DATA_WATCHER_SIGNALS.configure, config);
+        changes.push({ watcherId, path: config.path, outcome: 'updated' });
+      } else {
+        changes.push({ watcherId, path: config.path, outcome: await this.start(pipeline, watcherId, config) });
+      }
+    }
+    const keep = new Set(desired.map((d) => d.watcherId));
+    for (const stopped of await this.stopAll(pipeline, keep, 'removed from the pipeline file')) changes.push(stopped);
+    return changes;
+  }
+
+  private async start(pipeline: string, watcherId: string, config: DataWatcherConfig): Promise<WatcherOutcome> {
+    const input: DataWatcherInput = { watcherId, config, ...(this.options.pollsPerExecution ? { pollsPerExecution: this.options.pollsPerExecution } : {}) };
+    try {
+      await this.client.workflow.start(WORKFLOW_TYPES.dataWatcher, {
+        workflowId: watcherId,
+        taskQueue: this.taskQueue,
+        args: [input],
+        memo: { pipeline, path: config.path, [WATCHER_MEMO_CONFIG_DIGEST]: config.configDigest, planDigest: config.planDigest },
+        typedSearchAttributes: searchAttributesForWatcher(pipeline),
+        staticSummary: `watch ${config.path} for new data`,
+      });
+      return 'started';
+    } catch (thrown) {
+      // Started by a concurrent apply in between: send it this config instead.
+      if (!(thrown instanceof WorkflowExecutionAlreadyStartedError)) throw thrown;
+      await this.client.workflow.getHandle(watcherId).signal(DATA_WATCHER_SIGNALS.configure, config);
+      return 'updated';
+    }
+  }
+
+  /** Terminate the running watchers of a pipeline, except `keep`. Runs they started go on. */
+  async stopAll(pipeline: string, keep: ReadonlySet<string> = new Set(), reason = 'fineflow schedule delete'): Promise<WatcherChange[]> {
+    const stopped: WatcherChange[] = [];
+    for (const watcher of await this.list(pipeline)) {
+      if (keep.has(watcher.watcherId)) continue;
+      try {
+        const handle = this.client.workflow.getHandle(watcher.watcherId);
+        const description = await handle.describe();
+        if (description.status.name !== 'RUNNING') continue;
+        const path = description.memo?.path;
+        await handle.terminate(reason);
+        stopped.push({ watcherId: watcher.watcherId, path: typeof path === 'string' ? path : '', outcome: 'stopped' });
+      } catch (thrown) {
+        if (!(thrown instanceof WorkflowNotFoundError)) throw thrown;
+      }
+    }
+    return stopped;
+  }
+
+  /** Stop the watchers of the triggers in `plan` by id (visibility may not list a just-started one yet), then any others. */
+  async stopForPlan(plan: Plan | undefined, pipeline: string): Promise<WatcherChange[]> {
+    const stopped: WatcherChange[] = [];
+    for (const trigger of plan ? readNewDataTriggers(plan) : []) {
+      const watcherId = watcherIdFor(pipeline, trigger.path);
+      if (!(await this.runningDigest(watcherId)).running) continue;
+      await this.client.workflow.getHandle(watcherId).terminate('fineflow schedule delete');
+      stopped.push({ watcherId, path: trigger.path, outcome: 'stopped' });
+    }
+    return [...stopped, ...(await this.stopAll(pipeline))];
+  }
+
+  /** Running watchers (of one pipeline, or all). */
+  async list(pipeline?: string): Promise<WatcherListing[]> {
+    const query = pipeline ? runningWatchersQuery(pipeline) : `WorkflowType = '${WORKFLOW_TYPES.dataWatcher}' AND ExecutionStatus = 'Running'`;
+    const found: WatcherListing[] = [];
+    for await (const info of this.client.workflow.list({ query })) {
+      const memoPipeline = info.memo?.pipeline;
+      found.push({ watcherId: info.workflowId, pipeline: typeof memoPipeline === 'string' ? memoPipeline : '', startTime: info.startTime.toISOString() });
+    }
+    return found;
+  }
+
+  /**
+   * Live state of a watcher. A query needs a control worker to answer; without one it fails
+   * after `timeoutMs` instead of hanging.
+   */
+  async status(watcherId: string, timeoutMs = 5000): Promise<DataWatcherStatus> {
+    const handle = this.client.workflow.getHandle(watcherId);
+    try {
+      return await this.client.connection.withDeadline(Date.now() + timeoutMs, () => handle.query<DataWatcherStatus>(DATA_WATCHER_QUERIES.status));
+    } catch (thrown) {
+      if (thrown instanceof WorkflowNotFoundError) throw thrown;
+      const reason = thrown instanceof Error ? thrown.message : String(thrown);
+      throw new DependencyUnavailableError(`watcher ${watcherId} did not answer in ${timeoutMs} ms (is a control worker running? \`fineflow worker --pool control\`): ${reason}`, { watcherId }, { cause: thrown });
+    }
+  }
+}

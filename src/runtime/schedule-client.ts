@@ -1,0 +1,279 @@
+/**
+ * `fineflow schedule …` against Temporal: apply a validated plan (the Temporal Schedule of its
+ * `schedule:` block and the data watchers of its `newData` triggers), list, describe, pause,
+ * unpause, trigger, backfill and delete. Receives a connected Client; the CLI opens it.
+ *
+ * `apply` is declarative: the file is the desired state. A schedule or watcher the file no longer
+ * has is removed; an existing schedule is updated in place (its id, history and paused state
+ * stay), and an identical file changes nothing.
+ */
+import { ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleHandle, type ScheduleOverlapPolicy } from '@temporalio/client';
+import { InvalidInputError } from '../errors';
+import type { JsonValue, Plan } from '../spec/plan-types';
+import { DataWatchClient, watcherIdFor, type DataWatchClientOptions, type WatcherChange } from './data-watch-client';
+import type { DataWatcherStatus } from './data-watch-types';
+import {
+  appliedDigestOf,
+  applyDigestOf,
+  buildScheduleOptions,
+  overlapPolicyName,
+  pipelineOfScheduleId,
+  planDigest,
+  scheduleIdForPipeline,
+  scheduleUpdateFor,
+  temporalOverlapPolicy,
+  type PipelineScheduleOptions,
+} from './schedules';
+import { OVERLAP_POLICY_NAMES, readNewDataTriggers, type OverlapPolicyName } from './schedule-block';
+
+export type ScheduleOutcome = 'created' | 'updated' | 'unchanged' | 'deleted' | 'absent';
+
+export interface ApplyResult {
+  readonly pipeline: string;
+  readonly scheduleId: string;
+  readonly schedule: ScheduleOutcome;
+  readonly planDigest: string;
+  readonly params: Record<string, JsonValue>;
+  readonly watchers: readonly WatcherChange[];
+  /** True when nothing changed anywhere: a second apply of the same file. */
+  readonly unchanged: boolean;
+}
+
+export interface ScheduleListing {
+  readonly pipeline: string;
+  readonly scheduleId: string;
+  readonly paused: boolean;
+  readonly note?: string;
+  readonly nextRuns: readonly string[];
+  readonly recentRuns: readonly { readonly runId: string; readonly scheduledAt: string; readonly startedAt: string }[];
+}
+
+export interface ScheduleDetails {
+  readonly pipeline: string;
+  readonly scheduleId: string;
+  /** Absent when the pipeline has only data watchers. */
+  readonly schedule?: {
+    readonly paused: boolean;
+    readonly note?: string;
+    readonly spec: unknown;
+    readonly overlap: OverlapPolicyName | undefined;
+    readonly catchupWindowMs: number;
+    readonly pauseOnFailure: boolean;
+    readonly planDigest?: string;
+    readonly params?: unknown;
+    readonly source?: string;
+    readonly runsTaken: number;
+    readonly missedCatchupWindow: number;
+    readonly skippedOverlap: number;
+    readonly createdAt: string;
+    readonly lastUpdatedAt?: string;
+    readonly nextRuns: readonly string[];
+    /** scheduledAt = the spec's time; startedAt = when Temporal started the run: the difference is the start delay. */
+    readonly recentRuns: readonly { readonly runId: string; readonly scheduledAt: string; readonly startedAt: string; readonly delayMs: number }[];
+    readonly runningRuns: readonly string[];
+  };
+  readonly watchers: readonly (DataWatcherStatus | { readonly watcherId: string; readonly error: string })[];
+}
+
+export function parseOverlapName(text: string): OverlapPolicyName {
+  const found = OVERLAP_POLICY_NAMES.find((name) => name === text.trim().toLowerCase());
+  if (!found) throw new InvalidInputError(`overlap '${text}' is not a policy; allowed: ${OVERLAP_POLICY_NAMES.join(', ')}`, { code: 'invalid-overlap' });
+  return found;
+}
+
+function notFound(pipeline: string, cause?: unknown): InvalidInputError {
+  return new InvalidInputError(
+    `no schedule for pipeline ${pipeline} (id ${scheduleIdForPipeline(pipeline)}); create it with \`fineflow schedule apply FILE\``,
+    { code: 'not-found', pipeline },
+    cause ? { cause } : undefined,
+  );
+}
+
+function recentRunsOf(description: Pick<ScheduleDescription, 'info'>): { runId: string; scheduledAt: string; startedAt: string; delayMs: number }[] {
+  return description.info.recentActions.map((action) => ({
+    runId: action.action.workflow.workflowId,
+    scheduledAt: action.scheduledAt.toISOString(),
+    startedAt: action.takenAt.toISOString(),
+    delayMs: action.takenAt.getTime() - action.scheduledAt.getTime(),
+  }));
+}
+
+export class ScheduleService {
+  readonly watchers: DataWatchClient;
+
+  constructor(
+    private readonly client: Client,
+    private readonly options: DataWatchClientOptions = {},
+  ) {
+    this.watchers = new DataWatchClient(client, options);
+  }
+
+  private handle(pipeline: string): ScheduleHandle {
+    return this.client.schedule.getHandle(scheduleIdForPipeline(pipeline));
+  }
+
+  private async describeOrUndefined(pipeline: string): Promise<ScheduleDescription | undefined> {
+    try {
+      return await this.handle(pipeline).describe();
+    } catch (thrown) {
+      if (thrown instanceof ScheduleNotFoundError) return undefined;
+      throw thrown;
+    }
+  }
+
+  private async applySchedule(plan: Plan, options: PipelineScheduleOptions | undefined): Promise<ScheduleOutcome> {
+    const existing = await this.describeOrUndefined(plan.pipeline.name);
+    if (!options) {
+      if (!existing) return 'absent';
+      await this.handle(plan.pipeline.name).delete();
+      return 'deleted';
+    }
+    if (!existing) {
+      await this.client.schedule.create(options);
+      return 'created';
+    }
+    if (appliedDigestOf(existing) === applyDigestOf(options)) return 'unchanged';
+    await this.handle(plan.pipeline.name).update((previous) => scheduleUpdateFor(options, previous));
+    return 'updated';
+  }
+
+  /** Create or update the schedule and watchers of a validated plan. */
+  async apply(plan: Plan): Promise<ApplyResult> {
+    const hasSchedule = plan.schedule !== undefined;
+    const hasTriggers = readNewDataTriggers(plan).length > 0;
+    if (!hasSchedule && !hasTriggers) {
+      throw new InvalidInputError(
+        `pipeline ${plan.pipeline.name} has neither a schedule: block nor a newData trigger; add one, or remove an existing schedule with \`fineflow schedule delete ${plan.pipeline.name}\``,
+        { code: 'nothing-to-schedule', pipeline: plan.pipeline.name },
+      );
+    }
+    // Build (and so check) everything before changing anything.
+    const options = hasSchedule
+      ? buildScheduleOptions(plan, {
+          ...(this.options.bucket ? { bucket: this.options.bucket } : {}),
+          ...(this.options.workflowTaskQueue ? { workflowTaskQueue: this.options.workflowTaskQueue } : {}),
+        })
+      : undefined;
+    const schedule = await this.applySchedule(plan, options);
+    const watchers = await this.watchers.apply(plan);
+    return {
+      pipeline: plan.pipeline.name,
+      scheduleId: scheduleIdForPipeline(plan.pipeline.name),
+      schedule,
+      planDigest: planDigest(plan),
+      params: Object.fromEntries(Object.entries(plan.params).map(([name, p]) => [name, p.value])),
+      watchers,
+      unchanged: (schedule === 'unchanged' || schedule === 'absent') && watchers.every((w) => w.outcome === 'unchanged'),
+    };
+  }
+
+  /** Fineflow's schedules (ids `fineflow-<pipeline>`). */
+  async list(): Promise<ScheduleListing[]> {
+    const listings: ScheduleListing[] = [];
+    for await (const summary of this.client.schedule.list()) {
+      const pipeline = pipelineOfScheduleId(summary.scheduleId);
+      if (pipeline === undefined) continue;
+      listings.push({
+        pipeline,
+        scheduleId: summary.scheduleId,
+        paused: summary.state.paused,
+        ...(summary.state.note ? { note: summary.state.note } : {}),
+        nextRuns: summary.info.nextActionTimes.map((t) => t.toISOString()),
+        recentRuns: summary.info.recentActions.map((a) => ({ runId: a.action.workflow.workflowId, scheduledAt: a.scheduledAt.toISOString(), startedAt: a.takenAt.toISOString() })),
+      });
+    }
+    return listings.sort((a, b) => (a.pipeline < b.pipeline ? -1 : a.pipeline > b.pipeline ? 1 : 0));
+  }
+
+  async describe(pipeline: string, plan?: Plan): Promise<ScheduleDetails> {
+    const description = await this.describeOrUndefined(pipeline);
+    const watcherIds = new Set((await this.watchers.list(pipeline)).map((w) => w.watcherId));
+    for (const trigger of plan ? readNewDataTriggers(plan) : []) watcherIds.add(watcherIdFor(pipeline, trigger.path));
+    if (!description && watcherIds.size === 0) throw notFound(pipeline);
+    const watchers = await Promise.all(
+      [...watcherIds].sort().map(async (watcherId) => {
+        try {
+          return await this.watchers.status(watcherId);
+        } catch (thrown) {
+          return { watcherId, error: thrown instanceof Error ? thrown.message : String(thrown) };
+        }
+      }),
+    );
+    const memo = description?.action.memo ?? {};
+    return {
+      pipeline,
+      scheduleId: scheduleIdForPipeline(pipeline),
+      ...(description
+        ? {
+            schedule: {
+              paused: description.state.paused,
+              ...(description.state.note ? { note: description.state.note } : {}),
+              spec: description.spec,
+              overlap: overlapPolicyName(description.policies.overlap),
+              catchupWindowMs: description.policies.catchupWindow,
+              pauseOnFailure: description.policies.pauseOnFailure,
+              ...(typeof memo.planDigest === 'string' ? { planDigest: memo.planDigest } : {}),
+              ...(memo.params !== undefined ? { params: memo.params } : {}),
+              ...(typeof memo.source === 'string' ? { source: memo.source } : {}),
+              runsTaken: description.info.numActionsTaken,
+              missedCatchupWindow: description.info.numActionsMissedCatchupWindow,
+              skippedOverlap: description.info.numActionsSkippedOverlap,
+              createdAt: description.info.createdAt.toISOString(),
+              ...(description.info.lastUpdatedAt ? { lastUpdatedAt: description.info.lastUpdatedAt.toISOString() } : {}),
+              nextRuns: description.info.nextActionTimes.map((t) => t.toISOString()),
+              recentRuns: recentRunsOf(description),
+              runningRuns: description.info.runningActions.map((a) => a.workflow.workflowId),
+            },
+          }
+        : {}),
+      watchers,
+    };
+  }
+
+  private async existing(pipeline: string): Promise<ScheduleHandle> {
+    if (!(await this.describeOrUndefined(pipeline))) throw notFound(pipeline);
+    return this.handle(pipeline);
+  }
+
+  async pause(pipeline: string, note?: string): Promise<void> {
+    await (await this.existing(pipeline)).pause(note ?? 'paused with fineflow schedule pause');
+  }
+
+  async unpause(pipeline: string, note?: string): Promise<void> {
+    await (await this.existing(pipeline)).unpause(note ?? 'unpaused with fineflow schedule unpause');
+  }
+
+  /** Start one run now (the schedule's overlap policy applies unless `overlap` says otherwise). */
+  async trigger(pipeline: string, overlap?: OverlapPolicyName): Promise<void> {
+    const handle = await this.existing(pipeline);
+    await handle.trigger(overlap ? temporalOverlapPolicy(overlap) : undefined);
+  }
+
+  /**
+   * Start the runs the schedule would have started between `from` and `to`, both included
+   * (Temporal's backfill; it works on a paused schedule too). Default overlap for a backfill is
+   * `allow-all`, so every missed time gets its run even though the runs overlap.
+   */
+  async backfill(pipeline: string, from: Date, to: Date, overlap: OverlapPolicyName = 'allow-all'): Promise<void> {
+    if (!(from.getTime() < to.getTime())) {
+      throw new InvalidInputError(`backfill window is empty: --from ${from.toISOString()} is not before --to ${to.toISOString()}`, { code: 'invalid-window' });
+    }
+    const handle = await this.existing(pipeline);
+    const policy: ScheduleOverlapPolicy = temporalOverlapPolicy(overlap);
+    await handle.backfill({ start: from, end: to, overlap: policy });
+  }
+
+  /** Delete the schedule and stop the pipeline's watchers; runs already started go on. */
+  async delete(pipeline: string, plan?: Plan): Promise<{ schedule: 'deleted' | 'absent'; watchers: WatcherChange[] }> {
+    let schedule: 'deleted' | 'absent' = 'absent';
+    try {
+      await this.handle(pipeline).delete();
+      schedule = 'deleted';
+    } catch (thrown) {
+      if (!(thrown instanceof ScheduleNotFoundError)) throw thrown;
+    }
+    const watchers = await this.watchers.stopForPlan(plan, pipeline);
+    if (schedule === 'absent' && watchers.length === 0) throw notFound(pipeline);
+    return { schedule, watchers };
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * `fineflow schedule …` end to end through the CLI entry point (in-process), on the real stack:
+ * output, --json and exit codes.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, before, it } from 'node:test';
+import { main } from '../../../src/cli/main';
+import { requireStack } from '../../helpers/stack';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'ff-schedule-cli-'));
+const suffix = Math.random().toString(36).slice(2, 8);
+const name = `cli-sched-${suffix}`;
+const file = path.join(dir, 'pipeline.yaml');
+const stageModule = path.resolve(__dirname, '../../stage-types/index.ts');
+
+async function fineflow(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  const code = await main(argv, { stdout, stderr, env: process.env, cwd: dir });
+  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+}
+
+before(async () => {
+  await requireStack();
+  writeFileSync(
+    file,
+    `apiVersion: fineflow/v1
+kind: Pipeline
+metadata: {name: ${name}}
+params: {tag: first}
+defaults: {pool: cpu, timeout: 1m}
+schedule: {cron: "0 3 * * *", timezone: Europe/Berlin, catchupWindow: 6h, overlap: buffer-one}
+stages:
+  echo: {uses: test-echo, with: {value: "\${{ params.tag }}"}}
+`,
+  );
+});
+after(async () => {
+  await fineflow('schedule', 'delete', name);
+});
+
+void it('apply, re-apply, update, pause, describe, delete — with --json and exit codes', { timeout: 60_000 }, async () => {
+  const created = await fineflow('schedule', 'apply', 'pipeline.yaml', '--stage-module', stageModule, '--json');
+  assert.equal(created.code, 0, created.stderr);
+  assert.equal(JSON.parse(created.stdout).schedule, 'created');
+
+  const again = await fineflow('schedule', 'apply', 'pipeline.yaml', '--stage-module', stageModule);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /schedule fineflow-cli-sched-\w+: unchanged/);
+  assert.match(again.stdout, /^unchanged$/m);
+
+  const updated = await fineflow('schedule', 'apply', 'pipeline.yaml', '--stage-module', stageModule, '--set', 'tag=second', '--json');
+  assert.equal(JSON.parse(updated.stdout).schedule, 'updated');
+
+  assert.equal((await fineflow('schedule', 'pause', name, '--note', 'data migration')).code, 0);
+  const described = await fineflow('schedule', 'describe', name, '--json');
+  assert.equal(described.code, 0, described.stderr);
+  const details = JSON.parse(described.stdout);
+  assert.equal(details.schedule.paused, true);
+  assert.equal(details.schedule.note, 'data migration');
+  assert.equal(details.schedule.overlap, 'buffer-one');
+  assert.equal(details.schedule.catchupWindowMs, 6 * 3_600_000);
+  assert.deepEqual(details.schedule.params, { tag: 'second' });
+
+  const listed = JSON.parse((await fineflow('schedule', 'list', '--json')).stdout);
+  assert.ok(listed.schedules.some((s: { pipeline: string; paused: boolean }) => s.pipeline === name && s.paused));
+
+  const deleted = await fineflow('schedule', 'delete', name);
+  assert.equal(deleted.code, 0);
+  const gone = await fineflow('schedule', 'describe', name);
+  assert.equal(gone.code, 1);
+  assert.match(gone.stderr, /no schedule for pipeline/);
+});
+
+void it('an invalid file applies nothing (exit 1); usage errors exit 2; no Temporal exits 3', async () => {
+  const bad = path.join(dir, 'bad.yaml');
+  writeFileSync(bad, `apiVersion: fineflow/v1\nkind: Pipeline\nmetadata: {name: bad-${suffix}}\nschedule: {every: soon}\nstages:\n  a: {uses: test-echo}\n`);
+  const invalid = await fineflow('schedule', 'apply', 'bad.yaml', '--stage-module', stageModule);
+  assert.equal(invalid.code, 1);
+  assert.match(invalid.stderr, /nothing applied/);
+  assert.equal((await fineflow('schedule', 'backfill', name, '--from', 'yesterday', '--to', '2026-01-01T00:00:00Z')).code, 2);
+  assert.equal((await fineflow('schedule', 'explode')).code, 2);
+  const saved = process.env.TEMPORAL_ADDRESS;
+  process.env.TEMPORAL_ADDRESS = '127.0.0.1:1';
+  try {
+    assert.equal((await fineflow('schedule', 'list')).code, 3);
+  } finally {
+    process.env.TEMPORAL_ADDRESS = saved;
+  }
+});

@@ -1,0 +1,144 @@
+/**
+ * In-process Fineflow for the schedule and data-watcher tests, against the real Temporal dev
+ * server and MinIO (scripts/test.sh starts them), with the runtime's own workers
+ * (src/worker/run-worker.ts: workflows/index.ts and activities/index.ts, which include the data
+ * watcher). Own task queues per harness (random suffix), so tests never pick up each other's tasks.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { DefaultLogger, Runtime, type NativeConnection } from '@temporalio/worker';
+import { loadConfig, type FineflowConfig } from '../../../src/config';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { PipelineRunInput, PipelineRunResult } from '../../../src/runtime/run-types';
+import { ScheduleService } from '../../../src/runtime/schedule-client';
+import type { DataWatchClientOptions } from '../../../src/runtime/data-watch-client';
+import { runsQuery } from '../../../src/runtime/schedule-search-attributes';
+import { taskQueueForPool } from '../../../src/runtime/task-queues';
+import { connectClient, connectWorker } from '../../../src/runtime/temporal-connection';
+import { compilePlan } from '../../../src/spec/compile';
+import type { Plan } from '../../../src/spec/plan-types';
+import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
+import type { ObjectStore } from '../../../src/storage/object-store';
+import { createWorker, type FineflowWorker } from '../../../src/worker/run-worker';
+import { registerTestStageTypes, stages as testStages } from '../../stage-types';
+import { requireStack } from '../../helpers/stack';
+
+export interface ScheduleHarness {
+  readonly config: FineflowConfig;
+  readonly suffix: string;
+  readonly store: ObjectStore;
+  readonly client: Client;
+  readonly schedules: ScheduleService;
+  /** Pool names of this harness: workflows on `control`, stages on `cpu`. */
+  readonly pools: { readonly control: string; readonly cpu: string };
+  /** Compile pipeline YAML with the real spec (test stage types registered); throws on diagnostics. */
+  compile(yaml: string, set?: readonly string[]): Plan;
+  /** Runs of a pipeline started by a trigger kind, from the visibility store, oldest first. */
+  runs(pipeline: string, trigger: 'schedule' | 'new-data'): Promise<WorkflowExecutionInfo[]>;
+  result(runId: string): Promise<PipelineRunResult>;
+  /** The input a run was started with (its first history event): what the schedule or watcher sent. */
+  runInput(runId: string): Promise<PipelineRunInput>;
+  /** Terminate the runs of a pipeline that are still going (test cleanup). */
+  terminateRuns(pipeline: string): Promise<void>;
+  /** Stop the control worker (workflows) and start a fresh one: a worker restart. */
+  restartControlWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+
+export async function startScheduleHarness(options: Pick<DataWatchClientOptions, 'pollsPerExecution'> = {}): Promise<ScheduleHarness> {
+  const config = await requireStack(loadConfig(process.env));
+  if (!runtimeInstalled) {
+    runtimeInstalled = true;
+    try {
+      Runtime.install({ logger: new DefaultLogger('WARN') });
+    } catch {
+      // Installed by another harness in this process.
+    }
+  }
+  registerTestStageTypes();
+  const suffix = randomBytes(4).toString('hex');
+  const pools = { control: `sctl-${suffix}`, cpu: `scpu-${suffix}` };
+  const store = createObjectStoreFromConfig(config);
+  await store.ensureBucket(config.s3.bucket);
+  const connection: NativeConnection = await connectWorker(config.temporal);
+  const client = await connectClient(config.temporal);
+
+  let control: { worker: FineflowWorker; running: Promise<void> } | undefined;
+  const startControl = async (): Promise<void> => {
+    const worker = await createWorker({ pool: pools.control, runsWorkflows: true, config, store, connection, extraStages: testStages, shutdownGraceMs: 2_000 });
+    control = { worker, running: worker.run() };
+  };
+  const stopControl = async (): Promise<void> => {
+    if (!control) return;
+    const { worker, running } = control;
+    control = undefined;
+    await worker.shutdown();
+    await running.catch(() => undefined);
+  };
+  await startControl();
+  const cpu: FineflowWorker = await createWorker({ pool: pools.cpu, config, store, connection, extraStages: testStages, runsWorkflows: false, shutdownGraceMs: 2_000, concurrency: 8 });
+  const cpuRunning = cpu.run();
+
+  return {
+    config,
+    suffix,
+    store,
+    client,
+    pools,
+    schedules: new ScheduleService(client, { bucket: config.s3.bucket, workflowTaskQueue: taskQueueForPool(pools.control), ...options }),
+    compile(yaml, set = []) {
+      const compiled = compilePlan(yaml, 'test.yaml', { set });
+      if (!compiled.plan) throw new Error(`test pipeline does not compile: ${JSON.stringify(compiled.diagnostics)}`);
+      return compiled.plan;
+    },
+    async runs(pipeline, trigger) {
+      const found: WorkflowExecutionInfo[] = [];
+      for await (const info of client.workflow.list({ query: runsQuery(pipeline, trigger) })) found.push(info);
+      return found.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+    },
+    result(runId) {
+      return client.workflow.getHandle(runId).result() as Promise<PipelineRunResult>;
+    },
+    async runInput(runId) {
+      const history = await client.workflow.getHandle(runId).fetchHistory();
+      const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+      if (!payload) throw new Error(`run ${runId} has no start input`);
+      return defaultPayloadConverter.fromPayload<PipelineRunInput>(payload);
+    },
+    async terminateRuns(pipeline) {
+      const query = `WorkflowType = 'pipelineRun' AND FineflowPipeline = '${pipeline}' AND ExecutionStatus = 'Running'`;
+      for await (const info of client.workflow.list({ query })) {
+        await client.workflow.getHandle(info.workflowId).terminate('schedule test cleanup').catch(() => undefined);
+      }
+    },
+    async restartControlWorker() {
+      await stopControl();
+      await startControl();
+    },
+    async close() {
+      await stopControl();
+      await cpu.shutdown();
+      await cpuRunning.catch(() => undefined);
+      await connection.close();
+      await client.connection.close();
+    },
+  };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Poll `probe` until it returns a value that passes `done`, or fail after `timeoutMs`. */
+export async function waitFor<T>(what: string, probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await probe();
+    if (done(last)) return last;
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
+}

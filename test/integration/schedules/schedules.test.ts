@@ -1,0 +1,181 @@
+/**
+ * Periodic retraining on the real stack: `schedule apply` creates a Temporal Schedule whose runs
+ * execute the plan; re-apply is a no-op; a changed param updates the schedule in place and the
+ * next run uses it; pause stops runs; backfill starts one run per missed time; delete removes it.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { InvalidInputError } from '../../../src/errors';
+import { scheduleIdForPipeline } from '../../../src/runtime/schedules';
+import { startScheduleHarness, sleep, waitFor, type ScheduleHarness } from './harness';
+
+let h: ScheduleHarness;
+before(async () => {
+  h = await startScheduleHarness();
+});
+after(async () => {
+  await h?.close();
+});
+
+function pipelineYaml(name: string, schedule: string): string {
+  return `apiVersion: fineflow/v1
+kind: Pipeline
+metadata: {name: ${name}}
+params:
+  tag: first
+defaults: {pool: ${h.pools.cpu}, timeout: 1m, retry: {maxAttempts: 1}, onFailure: fail}
+schedule: ${schedule}
+stages:
+  echo:
+    uses: test-echo
+    cache: false
+    with: {value: "\${{ params.tag }}"}
+`;
+}
+
+/** Delete the schedule and stop its runs when the test ends, passed or not. */
+function cleanUpAfter(t: { after(fn: () => Promise<void>): void }, name: string): void {
+  t.after(async () => {
+    await h.schedules.delete(name).catch(() => undefined);
+    await h.terminateRuns(name);
+  });
+}
+
+/** Scheduled time Temporal appended to the run id (`<pipeline>-scheduled-<ISO>`). */
+function scheduledTimeOf(runId: string): number {
+  const match = /-scheduled-(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)$/.exec(runId);
+  assert.ok(match, `run id ${runId} carries its scheduled time`);
+  return Date.parse(match[1] as string);
+}
+
+/** The `tag` param the run was started with, after checking it is a scheduled run of this schedule. */
+async function startedTag(runId: string, pipeline: string): Promise<unknown> {
+  const input = await h.runInput(runId);
+  assert.deepEqual(input.trigger, { kind: 'schedule', scheduleId: scheduleIdForPipeline(pipeline) });
+  assert.equal(input.bucket, h.config.s3.bucket);
+  return input.plan.params.tag?.value;
+}
+
+void describe('schedule apply on the real stack', () => {
+  void it('a 5s interval starts runs with the plan; same file again is unchanged; a changed param updates in place', { timeout: 90_000 }, async (t) => {
+    const name = `sched-every-${h.suffix}`;
+    cleanUpAfter(t, name);
+    const yaml = pipelineYaml(name, '{every: 5s, overlap: allow-all}');
+    const created = await h.schedules.apply(h.compile(yaml));
+    assert.equal(created.schedule, 'created');
+    assert.equal(created.scheduleId, scheduleIdForPipeline(name));
+
+    const firstRuns = await waitFor('two scheduled runs', () => h.runs(name, 'schedule'), (runs) => runs.length >= 2, 25_000);
+    for (const run of firstRuns.slice(0, 2)) assert.equal(await startedTag(run.workflowId, name), 'first');
+    // Scheduled time → start time, as recorded by the schedule.
+    const described = await h.schedules.describe(name);
+    assert.ok(described.schedule && described.schedule.recentRuns.length >= 2);
+    const delays = described.schedule.recentRuns.map((r) => r.delayMs);
+    console.log(`scheduled time → run start (ms): ${JSON.stringify(delays)}`);
+    assert.ok(delays.every((d) => d >= 0 && d < 3000), `start delays ${JSON.stringify(delays)}`);
+    assert.equal(described.schedule.params && (described.schedule.params as { tag: string }).tag, 'first');
+
+    const again = await h.schedules.apply(h.compile(yaml));
+    assert.equal(again.schedule, 'unchanged');
+    assert.equal(again.unchanged, true);
+
+    const updatedAt = Date.now();
+    const updated = await h.schedules.apply(h.compile(yaml, ['tag=second']));
+    assert.equal(updated.schedule, 'updated');
+    assert.notEqual(updated.planDigest, created.planDigest);
+    const describedAfter = await h.schedules.describe(name);
+    assert.equal(describedAfter.schedule?.createdAt, described.schedule.createdAt, 'same schedule, updated in place');
+    assert.deepEqual(describedAfter.schedule?.params, { tag: 'second' });
+
+    // The first run scheduled after the update executes the new param.
+    const later = await waitFor(
+      'a run scheduled after the update',
+      () => h.runs(name, 'schedule'),
+      (runs) => runs.some((r) => scheduledTimeOf(r.workflowId) > updatedAt + 1000),
+      20_000,
+    );
+    const next = later.filter((r) => scheduledTimeOf(r.workflowId) > updatedAt + 1000);
+    for (const run of next) assert.equal(await startedTag(run.workflowId, name), 'second');
+
+    await h.schedules.delete(name);
+    await h.terminateRuns(name);
+    await assert.rejects(() => h.schedules.describe(name), (error: unknown) => error instanceof InvalidInputError && error.details.code === 'not-found');
+  });
+
+  void it('pause stops runs; unpause resumes without replaying the paused times', { timeout: 60_000 }, async (t) => {
+    const name = `sched-pause-${h.suffix}`;
+    cleanUpAfter(t, name);
+    await h.schedules.apply(h.compile(pipelineYaml(name, '{every: 2s, overlap: allow-all, catchupWindow: 1m}')));
+    await waitFor('a first run', () => h.runs(name, 'schedule'), (runs) => runs.length >= 1, 15_000);
+    await h.schedules.pause(name, 'maintenance');
+    const pausedDetails = await h.schedules.describe(name);
+    assert.equal(pausedDetails.schedule?.paused, true);
+    assert.equal(pausedDetails.schedule?.note, 'maintenance');
+    const takenAtPause = pausedDetails.schedule?.runsTaken ?? -1;
+    await sleep(7000);
+    assert.equal((await h.schedules.describe(name)).schedule?.runsTaken, takenAtPause, 'no run while paused');
+
+    // Re-applying the file keeps it paused.
+    const reapplied = await h.schedules.apply(h.compile(pipelineYaml(name, '{every: 2s, overlap: allow-all, catchupWindow: 1m}')));
+    assert.equal(reapplied.schedule, 'unchanged');
+    assert.equal((await h.schedules.describe(name)).schedule?.paused, true);
+
+    await h.schedules.unpause(name);
+    await sleep(3000);
+    const resumed = (await h.schedules.describe(name)).schedule?.runsTaken ?? 0;
+    // 3 s at one run per 2 s: 1-2 runs; replaying the ~7 s pause would add 3 more.
+    assert.ok(resumed - takenAtPause >= 1 && resumed - takenAtPause <= 2, `runs after unpause: ${resumed - takenAtPause}`);
+    await h.schedules.delete(name);
+    await h.terminateRuns(name);
+  });
+
+  void it('backfill over a window starts one run per scheduled time in it', { timeout: 60_000 }, async (t) => {
+    const name = `sched-backfill-${h.suffix}`;
+    cleanUpAfter(t, name);
+    // Created paused: only the backfill starts runs (a backfill runs even while paused).
+    await h.schedules.apply(h.compile(pipelineYaml(name, '{every: 10s, paused: true, overlap: allow-all}')));
+    const from = new Date(Math.floor((Date.now() - 10 * 60_000) / 10_000) * 10_000);
+    const to = new Date(from.getTime() + 60_000);
+    await h.schedules.backfill(name, from, to);
+    await waitFor('backfilled runs', () => h.runs(name, 'schedule'), (found) => found.length >= 7, 30_000);
+    await sleep(3000);
+    const settled = await h.runs(name, 'schedule');
+    const times = settled.map((r) => scheduledTimeOf(r.workflowId)).sort((a, b) => a - b);
+    console.log(`backfill ${from.toISOString()}..${to.toISOString()} started ${settled.length} runs at ${times.map((t) => new Date(t).toISOString().slice(11, 19)).join(' ')}`);
+    // Both ends of the window are included: 60 s at one run per 10 s is 7 runs.
+    const expected = Array.from({ length: 7 }, (_, i) => from.getTime() + i * 10_000);
+    assert.deepEqual(times, expected, 'one run per 10 s step, window start and end included, nothing else');
+    for (const run of settled) assert.equal(await startedTag(run.workflowId, name), 'first');
+    await h.schedules.delete(name);
+    await h.terminateRuns(name);
+  });
+
+  void it('trigger starts one run now; unknown schedules are reported as not found', { timeout: 60_000 }, async (t) => {
+    const name = `sched-trigger-${h.suffix}`;
+    cleanUpAfter(t, name);
+    await h.schedules.apply(h.compile(pipelineYaml(name, '{cron: "0 3 1 1 *", timezone: Europe/Berlin}')));
+    await h.schedules.trigger(name);
+    const runs = await waitFor('the triggered run', () => h.runs(name, 'schedule'), (found) => found.length >= 1, 15_000);
+    assert.equal(runs.length, 1);
+    assert.equal(await startedTag(runs[0]?.workflowId as string, name), 'first');
+    await h.schedules.delete(name);
+    await h.terminateRuns(name);
+    await assert.rejects(() => h.schedules.pause(`nope-${h.suffix}`), /no schedule for pipeline nope-/);
+  });
+
+  // Temporal names a scheduled run `<action workflow id>-<scheduled time, ISO with colons>`;
+  // the run's storage prefix runs/<runId>/ must accept that id (src/storage/layout.ts).
+  void it('a scheduled run executes its stages to the end', { timeout: 60_000 }, async (t) => {
+    const name = `sched-complete-${h.suffix}`;
+    cleanUpAfter(t, name);
+    await h.schedules.apply(h.compile(pipelineYaml(name, '{cron: "0 3 1 1 *"}')));
+    await h.schedules.trigger(name);
+    const [run] = await waitFor('the triggered run', () => h.runs(name, 'schedule'), (found) => found.length >= 1, 15_000);
+    const outcome = await Promise.race([h.result(run?.workflowId as string), sleep(20_000).then(() => undefined)]);
+    await h.schedules.delete(name);
+    await h.terminateRuns(name);
+    assert.ok(outcome, `run ${run?.workflowId} did not finish in 20 s (is ':' accepted in run ids?)`);
+    assert.equal(outcome.status, 'succeeded');
+    assert.equal(outcome.stages.find((s) => s.id === 'echo')?.outputs?.value, 'first');
+  });
+});

@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { INITIAL_DATA_WATCH_STATE, replayDataWatch, runIdForDataVersion, stepDataWatch, type DataWatchEvent } from '../../../src/runtime/data-watch-state';
+
+const queue = { debounceMs: 10_000, overlap: 'queue' as const };
+const skip = { debounceMs: 10_000, overlap: 'skip' as const };
+
+/** Observations every `pollMs` of the given versions, starting at t=0. */
+function polls(versions: readonly string[], pollMs = 5000, startMs = 0): DataWatchEvent[] {
+  return versions.map((version, i) => ({ type: 'observed', version, count: version === 'empty' ? 0 : 1, atMs: startMs + i * pollMs }));
+}
+
+void describe('data watch state machine', () => {
+  void it('the first observation is the baseline: no run; no change, no run', () => {
+    assert.deepEqual(replayDataWatch(polls(['A', 'A', 'A', 'A', 'A']), queue).started, []);
+  });
+
+  void it('a new version starts one run once it stayed unchanged for the debounce', () => {
+    // A at 0; B seen at 5s; still B at 10s (5s < debounce), 15s (10s = debounce) → run.
+    const { started, state } = replayDataWatch(polls(['A', 'B', 'B', 'B', 'B', 'B']), queue);
+    assert.deepEqual(started, ['B']);
+    assert.equal(state.runningVersion, 'B');
+    assert.equal(state.runsStarted, 1);
+  });
+
+  void it('does not start before the debounce has passed', () => {
+    assert.deepEqual(replayDataWatch(polls(['A', 'B', 'B']), queue).started, []);
+  });
+
+  void it('a burst of uploads (a version per poll) gives one run, for the final version', () => {
+    const { started } = replayDataWatch(polls(['A', 'B', 'C', 'D', 'E', 'E', 'E', 'E']), queue);
+    assert.deepEqual(started, ['E']);
+  });
+
+  void it('reports when to check again: the end of the debounce window', () => {
+    const first = stepDataWatch(INITIAL_DATA_WATCH_STATE, { type: 'observed', version: 'A', count: 1, atMs: 0 }, queue);
+    const second = stepDataWatch(first.state, { type: 'observed', version: 'B', count: 1, atMs: 3000 }, queue);
+    assert.equal(second.recheckAtMs, 13_000);
+    const third = stepDataWatch(second.state, { type: 'observed', version: 'B', count: 1, atMs: 13_000 }, queue);
+    assert.deepEqual(third.actions, [{ type: 'start-run', version: 'B' }]);
+  });
+
+  void it('a version that reverts to the handled one starts nothing', () => {
+    assert.deepEqual(replayDataWatch(polls(['A', 'B', 'A', 'A', 'A', 'A']), queue).started, []);
+  });
+
+  void it('queue: a version ready during a run starts when the run ends; only the newest waits', () => {
+    const events: DataWatchEvent[] = [
+      ...polls(['A', 'B', 'B', 'B']),
+      ...polls(['C', 'C', 'C', 'D', 'D', 'D', 'D'], 5000, 20_000),
+      { type: 'run-finished', version: 'B', atMs: 60_000 },
+    ];
+    const { started, state } = replayDataWatch(events, queue);
+    assert.deepEqual(started, ['B', 'D']);
+    assert.equal(state.runningVersion, 'D');
+    assert.equal(state.queuedVersion, undefined);
+  });
+
+  void it('skip: a version ready during a run is dropped, and starts nothing afterwards', () => {
+    const events: DataWatchEvent[] = [
+      ...polls(['A', 'B', 'B', 'B']),
+      ...polls(['C', 'C', 'C', 'C'], 5000, 20_000),
+      { type: 'run-finished', version: 'B', atMs: 40_000 },
+      ...polls(['C', 'C', 'C'], 5000, 45_000),
+    ];
+    assert.deepEqual(replayDataWatch(events, skip).started, ['B']);
+  });
+
+  void it('a finished run with nothing queued leaves the watcher idle; the next version runs', () => {
+    const events: DataWatchEvent[] = [...polls(['A', 'B', 'B', 'B']), { type: 'run-finished', version: 'B', atMs: 16_000 }, ...polls(['C', 'C', 'C'], 5000, 20_000)];
+    assert.deepEqual(replayDataWatch(events, queue).started, ['B', 'C']);
+  });
+
+  void it('an emptied prefix starts nothing, and the next upload is new data', () => {
+    assert.deepEqual(replayDataWatch(polls(['A', 'empty', 'empty', 'empty', 'B', 'B', 'B']), queue).started, ['B']);
+  });
+
+  void it('minObjects: a version needs that many more objects than the last handled one', () => {
+    const at = (version: string, count: number, atMs: number): DataWatchEvent => ({ type: 'observed', version, count, atMs });
+    const config = { debounceMs: 0, overlap: 'queue' as const, minObjects: 3 };
+    // Baseline 10 objects; 11 and 12 are not enough; 13 is; after that the bar is 16.
+    const { started } = replayDataWatch([at('A', 10, 0), at('B', 11, 1), at('C', 12, 2), at('D', 13, 3), { type: 'run-finished', version: 'D', atMs: 4 }, at('E', 15, 5), at('F', 16, 6)], config);
+    assert.deepEqual(started, ['D', 'F']);
+    // minObjects 1: an object overwritten in place (same count) is a new version.
+    assert.deepEqual(replayDataWatch([at('A', 5, 0), at('B', 5, 1)], { debounceMs: 0, overlap: 'queue', minObjects: 1 }).started, ['B']);
+  });
+
+  void it('zero debounce starts on the first observation of a new version', () => {
+    assert.deepEqual(replayDataWatch(polls(['A', 'B']), { debounceMs: 0, overlap: 'queue' }).started, ['B']);
+  });
+
+  void it('the state carries across continue-as-new (replaying in two halves = in one go)', () => {
+    const events = polls(['A', 'B', 'B', 'C', 'C', 'C', 'C', 'D']);
+    const whole = replayDataWatch(events, queue);
+    const firstHalf = replayDataWatch(events.slice(0, 4), queue);
+    const carried = JSON.parse(JSON.stringify(firstHalf.state)) as typeof firstHalf.state;
+    const secondHalf = replayDataWatch(events.slice(4), queue, carried);
+    assert.deepEqual([...firstHalf.started, ...secondHalf.started], whole.started);
+    assert.deepEqual(secondHalf.state, whole.state);
+  });
+
+  void it('property: never two runs at once, never the same version twice in a row, no run without a change', () => {
+    const versions = fc.constantFrom('A', 'B', 'C', 'empty');
+    const event = fc.oneof(
+      fc.record({ type: fc.constant('observed' as const), version: versions, gapMs: fc.integer({ min: 0, max: 20_000 }) }),
+      fc.record({ type: fc.constant('run-finished' as const), gapMs: fc.integer({ min: 0, max: 20_000 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 60 }), fc.constantFrom(queue, skip), (script, config) => {
+        let state = INITIAL_DATA_WATCH_STATE;
+        let now = 0;
+        let lastStarted: string | undefined;
+        const observedVersions = new Set<string>();
+        for (const step of script) {
+          now += step.gapMs;
+          const input: DataWatchEvent =
+            step.type === 'observed'
+              ? { type: 'observed', version: step.version, count: step.version === 'empty' ? 0 : 1, atMs: now }
+              : { type: 'run-finished', version: state.runningVersion ?? 'none', atMs: now };
+          const wasRunning = state.runningVersion !== undefined;
+          const result = stepDataWatch(state, input, config);
+          assert.ok(result.actions.length <= 1);
+          for (const action of result.actions) {
+            assert.ok(!wasRunning || input.type === 'run-finished', 'a run started while another was going');
+            assert.notEqual(action.version, 'empty');
+            assert.notEqual(action.version, lastStarted);
+            assert.ok(observedVersions.has(action.version) || input.type === 'observed');
+            lastStarted = action.version;
+          }
+          if (input.type === 'observed') observedVersions.add(input.version);
+          state = result.state;
+        }
+      }),
+    );
+  });
+
+  void it('run ids derive from the watcher and the fingerprint', () => {
+    assert.equal(runIdForDataVersion('fineflow-defects-newdata-1a2b3c4d', 'f'.repeat(64)), `fineflow-defects-newdata-1a2b3c4d-${'f'.repeat(16)}`);
+  });
+});

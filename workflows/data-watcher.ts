@@ -1,0 +1,184 @@
+/**
+ * `dataWatcher`: one long-lived workflow per (pipeline, newData trigger). Every poll interval it
+ * fingerprints the watched prefix (activity), feeds the observation to the pure state machine
+ * in src/runtime/data-watch-state.ts, and starts a `pipelineRun` child for each version the
+ * machine releases. The run's workflow id derives from the fingerprint and duplicates are
+ * rejected, so a version never runs twice. Everything is workflow state: a worker or server
+ * restart resumes where it was. Continue-as-new (carrying the state) keeps the history small.
+ */
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import {
+  ParentClosePolicy,
+  WorkflowIdReusePolicy,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  log,
+  proxyActivities,
+  setHandler,
+  startChild,
+  upsertMemo,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { DataWatchActivities } from '../activities/data-watch';
+import { INITIAL_DATA_WATCH_STATE, runIdForDataVersion, stepDataWatch, type DataWatchEvent, type DataWatchState } from '../src/runtime/data-watch-state';
+import {
+  DATA_WATCHER_QUERIES,
+  DATA_WATCHER_SIGNALS,
+  DEFAULT_POLLS_PER_EXECUTION,
+  RECENT_RUNS_KEPT,
+  WATCHER_MEMO_CONFIG_DIGEST,
+  type DataWatchRunRecord,
+  type DataWatcherConfig,
+  type DataWatcherInput,
+  type DataWatcherStatus,
+} from '../src/runtime/data-watch-types';
+import { WORKFLOW_TYPES, type PipelineRunInput } from '../src/runtime/run-types';
+import { searchAttributesForRun } from '../src/runtime/schedule-search-attributes';
+
+const { fingerprintPrefix } = proxyActivities<DataWatchActivities>({
+  startToCloseTimeout: '2m',
+  // A listing that fails (MinIO down) is retried a few times, then this poll is skipped.
+  retry: { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2 },
+});
+
+export const configureSignal = defineSignal<[DataWatcherConfig]>(DATA_WATCHER_SIGNALS.configure);
+export const watcherStateQuery = defineQuery<DataWatcherStatus>(DATA_WATCHER_QUERIES.status);
+
+/** Stop polling (and only wait for the running child) when the history grows past this. */
+const HISTORY_EVENTS_SOFT_LIMIT = 10_000;
+
+export async function dataWatcher(input: DataWatcherInput): Promise<void> {
+  const { watcherId } = input;
+  const pollsPerExecution = input.pollsPerExecution ?? DEFAULT_POLLS_PER_EXECUTION;
+  let config = input.config;
+  let state: DataWatchState = input.state ?? INITIAL_DATA_WATCH_STATE;
+  let lastObservation = input.lastObservation;
+  let recentRuns: DataWatchRunRecord[] = [...(input.recentRuns ?? [])];
+  let polls = 0;
+  let reconfigured = false;
+  const finishedVersions: string[] = [];
+
+  setHandler(configureSignal, (next) => {
+    config = next;
+    reconfigured = true;
+    // `schedule apply` compares this digest to decide whether to signal at all.
+    upsertMemo({ [WATCHER_MEMO_CONFIG_DIGEST]: next.configDigest, planDigest: next.planDigest });
+  });
+  setHandler(watcherStateQuery, () => ({
+    watcherId,
+    path: config.path,
+    configDigest: config.configDigest,
+    planDigest: config.planDigest,
+    pollIntervalMs: config.pollIntervalMs,
+    debounceMs: config.debounceMs,
+    overlap: config.overlap,
+    minObjects: config.minObjects,
+    state,
+    ...(lastObservation ? { lastObservation } : {}),
+    recentRuns,
+    pollsThisExecution: polls,
+  }));
+
+  function record(run: DataWatchRunRecord): void {
+    recentRuns = [...recentRuns.filter((r) => r.runId !== run.runId), run].slice(-RECENT_RUNS_KEPT);
+  }
+
+  async function startRun(version: string, firstSeenAtMs: number | undefined): Promise<void> {
+    const runId = runIdForDataVersion(watcherId, version);
+    const startedAt = new Date(Date.now()).toISOString();
+    const firstSeenAt = firstSeenAtMs !== undefined ? new Date(firstSeenAtMs).toISOString() : undefined;
+    const base = { runId, datasetVersion: version, startedAt, ...(firstSeenAt ? { firstSeenAt } : {}) };
+    const runInput: PipelineRunInput = {
+      plan: config.plan,
+      trigger: { kind: 'new-data', watcherId, path: config.path, datasetVersion: version },
+      ...(config.bucket ? { bucket: config.bucket } : {}),
+    };
+    try {
+      const child = await startChild(WORKFLOW_TYPES.pipelineRun, {
+        workflowId: runId,
+        // Runs go where the watcher runs: the control pool's queue (or a test's own).
+        taskQueue: workflowInfo().taskQueue,
+        args: [runInput],
+        // The run outlives the watcher: deleting the trigger must not kill a training run.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        memo: {
+          pipeline: config.plan.pipeline.name,
+          trigger: 'new-data',
+          watcherId,
+          path: config.path,
+          datasetVersion: version,
+          planDigest: config.planDigest,
+          ...(lastObservation?.fingerprint === version ? { datasetObjects: lastObservation.count, datasetBytes: lastObservation.bytes } : {}),
+        },
+        typedSearchAttributes: searchAttributesForRun(config.plan.pipeline.name, 'new-data'),
+        staticSummary: `new data under ${config.path}`,
+      });
+      record({ ...base, status: 'running' });
+      log.info('started run for new data', { runId, datasetVersion: version });
+      child.result().then(
+        () => {
+          record({ ...base, status: 'completed' });
+          finishedVersions.push(version);
+        },
+        (error: unknown) => {
+          log.warn('run for new data did not succeed', { runId, error: String(error) });
+          record({ ...base, status: 'failed' });
+          finishedVersions.push(version);
+        },
+      );
+    } catch (error) {
+      // A run for this version exists already (this watcher before a reset, or a restarted
+      // watcher): it is not started twice. Any other start failure also frees the slot.
+      const already = error instanceof WorkflowExecutionAlreadyStartedError;
+      if (already) log.info('run for this dataset version already exists', { runId });
+      else log.error('could not start run for new data', { runId, error: String(error) });
+      record({ ...base, status: already ? 'already-started' : 'failed' });
+      finishedVersions.push(version);
+    }
+  }
+
+  async function apply(event: DataWatchEvent): Promise<number | undefined> {
+    const firstSeenAtMs = state.candidate?.sinceMs;
+    const step = stepDataWatch(state, event, config);
+    state = step.state;
+    for (const action of step.actions) await startRun(action.version, event.type === 'observed' ? firstSeenAtMs ?? event.atMs : undefined);
+    return step.recheckAtMs;
+  }
+
+  for (;;) {
+    let recheckAtMs: number | undefined;
+    try {
+      const seen = await fingerprintPrefix(config.path);
+      const atMs = Date.now();
+      lastObservation = { ...seen, observedAt: new Date(atMs).toISOString() };
+      recheckAtMs = await apply({ type: 'observed', version: seen.fingerprint, count: seen.count, atMs });
+    } catch (error) {
+      log.warn('could not list the watched prefix; trying again at the next poll', { path: config.path, error: String(error) });
+    }
+    polls++;
+
+    // Drain the finished runs (a queued version may start now).
+    while (finishedVersions.length > 0) {
+      const version = finishedVersions.shift() as string;
+      await apply({ type: 'run-finished', version, atMs: Date.now() });
+    }
+
+    const idle = state.runningVersion === undefined;
+    if (idle && (polls >= pollsPerExecution || workflowInfo().continueAsNewSuggested)) {
+      await continueAsNew<typeof dataWatcher>({ watcherId, config, state, recentRuns, pollsPerExecution, ...(lastObservation ? { lastObservation } : {}) });
+    }
+    if (!idle && workflowInfo().historyLength > HISTORY_EVENTS_SOFT_LIMIT) {
+      // Stop adding history: wait for the run, then continue-as-new at the next iteration.
+      await condition(() => finishedVersions.length > 0);
+      continue;
+    }
+
+    const now = Date.now();
+    const waitMs = Math.max(0, Math.min(config.pollIntervalMs, recheckAtMs !== undefined ? recheckAtMs - now : Infinity));
+    reconfigured = false;
+    await condition(() => finishedVersions.length > 0 || reconfigured, waitMs);
+  }
+}
