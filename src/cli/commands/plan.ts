@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { compilePlan, formatDiagnostics, formatDuration, renderDag, type Diagnostic } from '../../spec';
 import type { Plan } from '../../spec/plan-types';
 import { PipelineFileNotFoundError, readPipelineFile } from '../../spec/read-file';
+import { explainCacheAnnotator } from '../explain-cache';
 import { EXIT, UsageError, type CliCommand, type CliIo, type OptionSpec } from '../command';
 import { STAGE_TYPES_OPTION, loadStageTypeOption } from './validate';
 
@@ -17,7 +18,7 @@ import { STAGE_TYPES_OPTION, loadStageTypeOption } from './validate';
  */
 export type PlanAnnotator = (plan: Plan, io: CliIo) => Promise<ReadonlyMap<string, string>>;
 
-const PLAN_ANNOTATORS: readonly { readonly option: OptionSpec; readonly annotate: PlanAnnotator }[] = [];
+const PLAN_ANNOTATORS: readonly { readonly option: OptionSpec; readonly annotate: PlanAnnotator }[] = [explainCacheAnnotator];
 
 const PLAN_OPTIONS: readonly OptionSpec[] = [
   { name: 'set', kind: 'multi', valueName: 'NAME=VALUE', description: 'override a param (type-checked)' },
@@ -50,7 +51,7 @@ function describePlan(plan: Plan, notes: ReadonlyMap<string, string>): string {
 export const command: CliCommand = {
   name: 'plan',
   summary: 'show the normalised plan and DAG a run of a pipeline would execute',
-  usage: 'plan FILE [--set NAME=VALUE]… [--json] [--stage-types MODULE]',
+  usage: 'plan FILE [--set NAME=VALUE]… [--json] [--explain-cache] [--stage-types MODULE]',
   description: [
     'Validates FILE, applies defaults and --set overrides, and prints the stages in topological',
     'levels with the DAG drawn as text. --json prints the plan JSON that `fineflow submit` runs.',

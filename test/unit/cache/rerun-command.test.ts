@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { PassThrough } from 'node:stream';
+import { main } from '../../../src/cli/main';
+import { EXIT } from '../../../src/cli/command';
+
+async function run(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const code = await main(argv, { stdout, stderr, env, cwd: process.cwd() });
+  return { code, stdout: out, stderr: err };
+}
+
+void describe('fineflow rerun (command line)', () => {
+  void it('documents itself', async () => {
+    const help = await run(['rerun', '--help']);
+    assert.equal(help.code, EXIT.ok);
+    assert.match(help.stdout, /^usage: fineflow rerun RUN --from STAGE/);
+    assert.match(help.stdout, /--from STAGE/);
+    assert.match(help.stdout, /--set k=v/);
+  });
+
+  void it('rejects a command line without RUN or --from, or with a malformed --set (exit 2)', async () => {
+    const noRun = await run(['rerun']);
+    assert.equal(noRun.code, EXIT.usage);
+    assert.match(noRun.stderr, /missing RUN/);
+    const noFrom = await run(['rerun', 'r1']);
+    assert.equal(noFrom.code, EXIT.usage);
+    assert.match(noFrom.stderr, /missing --from STAGE/);
+    const badSet = await run(['rerun', 'r1', '--from', 'a', '--set', 'novalue']);
+    assert.equal(badSet.code, EXIT.usage);
+    assert.match(badSet.stderr, /--set novalue: expected name=value/);
+  });
+
+  void it('exits 3 when Temporal cannot be reached', async () => {
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    const down = await run(['rerun', 'r1', '--from', 'a', '--json'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    assert.equal(down.code, EXIT.unavailable);
+    assert.match(down.stderr, /cannot reach Temporal at 127\.0\.0\.1:1/);
+    assert.equal((JSON.parse(down.stdout) as { error: { type: string } }).error.type, 'FineflowDependencyUnavailable');
+  });
+});
