@@ -1,0 +1,484 @@
+/**
+ * prepare-data: raw CSV, JSONL or an image folder in the store → a cleaned, split, sharded
+ * dataset plus a data report. Two streaming passes keep memory bounded by the per-example
+ * bookkeeping (a label and a split byte per example, one hash per distinct example), never by
+ * the data itself:
+ *
+ * 1. scan: parse and validate every record, drop duplicates (sha256 of the content), quarantine
+ *    invalid ones, collect labels (and, for tables, categories).
+ * 2. write: assign each kept example its stratified, seeded split, encode it, append it to its
+ *    split's shard writer, and accumulate normalisation statistics over the training split only.
+ */
+import { createHash } from 'node:crypto';
+import { InvalidInputError } from '../../errors';
+import type { ObjectStore } from '../../storage/object-store';
+import { mulberry32, shuffleInPlace } from '../random';
+import { asPrefix, joinUri, relativeTo } from '../uri';
+import { decodeImage, imageFormatOf, toPixels } from './images';
+import { ShardWriter, SPLIT_NAMES, type DatasetManifest, type FeatureColumn, type InputTransform, type SplitManifest, type SplitName } from './shards';
+import { readCsvRecords, readLines } from './text-records';
+
+export type DataFormat = 'csv' | 'jsonl' | 'image-folder';
+
+export interface SplitOptions {
+  readonly train: number;
+  readonly validation: number;
+  readonly test: number;
+  /** Keep class proportions in every split. Default true. */
+  readonly stratify?: boolean;
+  readonly seed: number;
+}
+
+export interface CleanOptions {
+  /** Drop examples whose content (features) was already seen. Default true. */
+  readonly dropDuplicates?: boolean;
+  /** Quarantine unreadable / invalid records instead of failing. Default true. */
+  readonly dropInvalid?: boolean;
+  /** Missing numeric cells: `impute` (training mean) or `drop` the row. Default impute. */
+  readonly missing?: 'impute' | 'drop';
+}
+
+export interface ImageOptions {
+  /** [height, width] every image is resized to. */
+  readonly size: readonly [number, number];
+  readonly channels: 1 | 3;
+  /** Standardise pixels with the training split's per-channel mean/std when read. Default false ([0, 1]). */
+  readonly standardize?: boolean;
+}
+
+export interface PrepareDatasetOptions {
+  /** `s3://` prefix (a folder) or a single CSV/JSONL object. */
+  readonly source: string;
+  readonly format: DataFormat;
+  readonly image?: ImageOptions;
+  /** Label column (CSV/JSONL). Default `label`. */
+  readonly labelColumn?: string;
+  /** Feature columns (CSV/JSONL). Default every column but the label. */
+  readonly featureColumns?: readonly string[];
+  /** Fix the class list and its order (e.g. to match a model); other labels are invalid. */
+  readonly classes?: readonly string[];
+  readonly split: SplitOptions;
+  readonly clean?: CleanOptions;
+  /** Examples per shard. Default 1024. */
+  readonly shardSize?: number;
+  /** Where the manifest, shards and report go. */
+  readonly outputPrefix: string;
+}
+
+export interface QuarantinedRecord {
+  /** `file:line` or the object key. */
+  readonly where: string;
+  readonly reason: string;
+}
+
+export interface DataReport {
+  readonly source: string;
+  readonly format: DataFormat;
+  readonly records: number;
+  readonly kept: number;
+  readonly duplicates: number;
+  /** Duplicates whose label differed from the first copy's. */
+  readonly conflictingDuplicates: number;
+  readonly quarantined: { readonly count: number; readonly examples: readonly QuarantinedRecord[]; readonly uri?: string };
+  readonly classes: readonly { readonly name: string; readonly count: number; readonly train: number; readonly validation: number; readonly test: number }[];
+  /** Largest class count / smallest class count. */
+  readonly imbalanceRatio: number;
+  /** Missing cells per column (tables). */
+  readonly missing: Readonly<Record<string, number>>;
+  readonly splits: Readonly<Record<SplitName, number>>;
+  readonly inputTransform: InputTransform;
+}
+
+export interface PrepareProgress {
+  readonly pass: 'scan' | 'write';
+  readonly records: number;
+  /** Total records, known in the write pass. */
+  readonly total?: number;
+}
+
+export interface PreparedDataset {
+  readonly datasetUri: string;
+  readonly manifestUri: string;
+  readonly manifest: DatasetManifest;
+  readonly report: DataReport;
+  readonly reportUri: string;
+}
+
+/** One raw example before encoding. */
+interface RawRecord {
+  readonly where: string;
+  readonly label: string | undefined;
+  /** Tables: cell values by column; images: the object's bytes. */
+  readonly cells?: Readonly<Record<string, unknown>>;
+  readonly image?: { readonly bytes: Buffer; readonly format: 'png' | 'jpeg' };
+  /** Set when the record could not be parsed at all. */
+  readonly error?: string;
+}
+
+const EXAMPLES_KEPT = 20;
+const SCHEMA_SAMPLE_ROWS = 1000;
+
+async function sourceObjects(store: ObjectStore, options: PrepareDatasetOptions): Promise<string[]> {
+  const extension = options.format === 'csv' ? '.csv' : options.format === 'jsonl' ? '.jsonl' : undefined;
+  if (extension && options.source.endsWith(extension)) return [options.source];
+  const prefix = asPrefix(options.source);
+  const infos = await store.list(prefix);
+  const uris = infos.map((info) => `s3://${info.bucket}/${info.key}`);
+  const matching = extension ? uris.filter((uri) => uri.endsWith(extension) || (extension === '.jsonl' && uri.endsWith('.ndjson'))) : uris;
+  if (matching.length === 0) throw new InvalidInputError(`no ${options.format} data under ${options.source}`, { source: options.source });
+  return matching;
+}
+
+async function* csvRecords(store: ObjectStore, uri: string, labelColumn: string): AsyncGenerator<RawRecord> {
+  let header: readonly string[] | undefined;
+  const name = uri.slice(uri.lastIndexOf('/') + 1);
+  for await (const record of readCsvRecords(await store.getStream(uri))) {
+    if (!header) {
+      header = record.fields.map((field) => field.trim());
+      if (!header.includes(labelColumn)) throw new InvalidInputError(`${uri} has no label column ${labelColumn}; columns: ${header.join(', ')}`, { uri });
+      continue;
+    }
+    const where = `${name}:${record.line}`;
+    if (record.fields.length !== header.length) {
+      yield { where, label: undefined, error: `has ${record.fields.length} fields, the header has ${header.length}` };
+      continue;
+    }
+    const cells: Record<string, unknown> = {};
+    header.forEach((column, i) => {
+      cells[column] = record.fields[i];
+    });
+    const label = String(cells[labelColumn] ?? '').trim();
+    yield { where, label: label === '' ? undefined : label, cells };
+  }
+}
+
+async function* jsonlRecords(store: ObjectStore, uri: string, labelColumn: string): AsyncGenerator<RawRecord> {
+  const name = uri.slice(uri.lastIndexOf('/') + 1);
+  for await (const line of readLines(await store.getStream(uri))) {
+    const where = `${name}:${line.line}`;
+    let value: unknown;
+    try {
+      value = JSON.parse(line.text);
+    } catch {
+      yield { where, label: undefined, error: 'is not valid JSON' };
+      continue;
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      yield { where, label: undefined, error: 'is not a JSON object' };
+      continue;
+    }
+    const cells = value as Record<string, unknown>;
+    const raw = cells[labelColumn];
+    yield { where, label: raw === undefined || raw === null || raw === '' ? undefined : String(raw), cells };
+  }
+}
+
+async function* imageRecords(store: ObjectStore, uris: readonly string[], sourcePrefix: string): AsyncGenerator<RawRecord> {
+  for (const uri of uris) {
+    const relative = relativeTo(sourcePrefix, uri) ?? uri;
+    const format = imageFormatOf(relative);
+    if (!format) continue;
+    const parts = relative.split('/');
+    const label = parts.length >= 2 ? parts[parts.length - 2] : undefined;
+    yield { where: relative, label, image: { bytes: await store.getBytes(uri), format } };
+  }
+}
+
+/** Column types of a table, inferred from a sample of rows. */
+interface TableSchema {
+  readonly numeric: readonly string[];
+  readonly categorical: readonly string[];
+}
+
+function isMissing(value: unknown): boolean {
+  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+}
+
+function asNumber(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value === 'string' && value.trim() !== '') {
+    const parsed = Number(value);
+    return Number.isFinite(parsed) ? parsed : undefined;
+  }
+  return undefined;
+}
+
+function inferSchema(sample: readonly RawRecord[], featureColumns: readonly string[]): TableSchema {
+  const numeric: string[] = [];
+  const categorical: string[] = [];
+  for (const column of featureColumns) {
+    let present = 0;
+    let numbers = 0;
+    for (const record of sample) {
+      const value = record.cells?.[column];
+      if (isMissing(value)) continue;
+      present += 1;
+      if (asNumber(value) !== undefined) numbers += 1;
+    }
+    // A few stray words in a numeric column are bad cells, not a categorical column.
+    if (present > 0 && numbers / present >= 0.9) numeric.push(column);
+    else categorical.push(column);
+  }
+  return { numeric, categorical };
+}
+
+function contentHash(record: RawRecord, featureColumns: readonly string[]): string {
+  const hash = createHash('sha256');
+  if (record.image) hash.update(record.image.bytes);
+  else for (const column of featureColumns) hash.update(`${JSON.stringify(record.cells?.[column] ?? null)}\u0000`);
+  return hash.digest('hex');
+}
+
+/** Split sizes that sum to `count`, following the fractions (train takes the rounding remainder). */
+function splitCounts(count: number, options: SplitOptions): [number, number, number] {
+  const total = options.train + options.validation + options.test;
+  const validation = Math.round((count * options.validation) / total);
+  const test = Math.round((count * options.test) / total);
+  const train = Math.max(0, count - validation - test);
+  return [train, validation, test];
+}
+
+export async function prepareDataset(store: ObjectStore, options: PrepareDatasetOptions, onProgress?: (progress: PrepareProgress) => void): Promise<PreparedDataset> {
+  const labelColumn = options.labelColumn ?? 'label';
+  const dropDuplicates = options.clean?.dropDuplicates !== false;
+  const dropInvalid = options.clean?.dropInvalid !== false;
+  const missingPolicy = options.clean?.missing ?? 'impute';
+  const shardSize = options.shardSize ?? 1024;
+  if (options.split.train <= 0 || options.split.validation < 0 || options.split.test < 0) {
+    throw new InvalidInputError('split fractions must be train > 0, validation >= 0, test >= 0', { split: { ...options.split } });
+  }
+  if (options.format === 'image-folder' && !options.image) throw new InvalidInputError('image-folder data needs image: {size, channels}', {});
+  const objects = await sourceObjects(store, options);
+  const sourcePrefix = asPrefix(options.source);
+  const random = mulberry32(options.split.seed);
+  // Image files are separate objects: visiting them in a seeded random order spreads classes over every shard.
+  const imageOrder = options.format === 'image-folder' ? shuffleInPlace([...objects], random) : objects;
+
+  const records = async function* (): AsyncGenerator<RawRecord> {
+    if (options.format === 'image-folder') yield* imageRecords(store, imageOrder, sourcePrefix);
+    else for (const uri of objects) yield* options.format === 'csv' ? csvRecords(store, uri, labelColumn) : jsonlRecords(store, uri, labelColumn);
+  };
+
+  // Schema (tables): infer from the first rows.
+  let featureColumns: string[] = [];
+  let schema: TableSchema = { numeric: [], categorical: [] };
+  if (options.format !== 'image-folder') {
+    const sample: RawRecord[] = [];
+    for await (const record of records()) {
+      if (record.cells) sample.push(record);
+      if (sample.length >= SCHEMA_SAMPLE_ROWS) break;
+    }
+    const columns = [...new Set(sample.flatMap((record) => Object.keys(record.cells ?? {})))].filter((column) => column !== labelColumn);
+    featureColumns = options.featureColumns ? [...options.featureColumns] : columns;
+    const unknown = featureColumns.filter((column) => !columns.includes(column));
+    if (unknown.length > 0) throw new InvalidInputError(`feature columns ${unknown.join(', ')} are not in ${options.source}; columns: ${columns.join(', ')}`, { unknown });
+    schema = inferSchema(sample, featureColumns);
+  }
+
+  const quarantine: QuarantinedRecord[] = [];
+  const missing: Record<string, number> = {};
+  const categories = new Map<string, Set<string>>(schema.categorical.map((column) => [column, new Set<string>()]));
+  const seen = new Map<string, string | undefined>();
+  const labelNames: string[] = [];
+  const labelOf = new Map<string, number>();
+  // Per record: its label index, or -1 when dropped.
+  let recordLabels = new Int32Array(1024);
+  let recordCount = 0;
+  let duplicates = 0;
+  let conflictingDuplicates = 0;
+  const fixedClasses = options.classes ? new Set(options.classes) : undefined;
+
+  const validate = (record: RawRecord): string | undefined => {
+    if (record.error) return record.error;
+    if (record.label === undefined) return `has no label (${options.format === 'image-folder' ? 'file is not inside a class folder' : `column ${labelColumn} is empty`})`;
+    if (fixedClasses && !fixedClasses.has(record.label)) return `has label ${JSON.stringify(record.label)}, not one of ${[...fixedClasses].join(', ')}`;
+    if (record.image) {
+      try {
+        decodeImage(record.image.bytes, record.image.format);
+      } catch (error) {
+        return `is not a readable ${record.image.format.toUpperCase()} (${(error as Error).message})`;
+      }
+      return undefined;
+    }
+    for (const column of schema.numeric) {
+      const value = record.cells?.[column];
+      if (isMissing(value)) {
+        if (missingPolicy === 'drop') return `column ${column} is missing`;
+      } else if (asNumber(value) === undefined) return `column ${column} is ${JSON.stringify(value)}, not a number`;
+    }
+    return undefined;
+  };
+
+  // Pass 1: scan.
+  for await (const record of records()) {
+    if (recordCount === recordLabels.length) {
+      const grown = new Int32Array(recordLabels.length * 2);
+      grown.set(recordLabels);
+      recordLabels = grown;
+    }
+    const index = recordCount;
+    recordCount += 1;
+    recordLabels[index] = -1;
+    if (recordCount % 500 === 0) onProgress?.({ pass: 'scan', records: recordCount });
+    const problem = validate(record);
+    if (problem) {
+      if (!dropInvalid) throw new InvalidInputError(`${record.where} ${problem}`, { where: record.where });
+      quarantine.push({ where: record.where, reason: problem });
+      continue;
+    }
+    for (const column of featureColumns) if (isMissing(record.cells?.[column])) missing[column] = (missing[column] ?? 0) + 1;
+    if (dropDuplicates) {
+      const hash = contentHash(record, featureColumns);
+      if (seen.has(hash)) {
+        duplicates += 1;
+        if (seen.get(hash) !== record.label) conflictingDuplicates += 1;
+        continue;
+      }
+      seen.set(hash, record.label);
+    }
+    for (const column of schema.categorical) {
+      const value = record.cells?.[column];
+      if (!isMissing(value)) categories.get(column)?.add(String(value));
+    }
+    const label = record.label as string;
+    if (!labelOf.has(label)) {
+      labelOf.set(label, labelNames.length);
+      labelNames.push(label);
+    }
+    recordLabels[index] = labelOf.get(label) as number;
+  }
+  seen.clear();
+  onProgress?.({ pass: 'scan', records: recordCount });
+
+  const classes = options.classes ? [...options.classes] : [...labelNames].sort();
+  const remap = labelNames.map((name) => classes.indexOf(name));
+  for (let i = 0; i < recordCount; i += 1) if ((recordLabels[i] ?? -1) >= 0) recordLabels[i] = remap[recordLabels[i] as number] ?? -1;
+  const kept = Array.from({ length: recordCount }, (_, i) => i).filter((i) => (recordLabels[i] ?? -1) >= 0);
+  if (kept.length === 0) throw new InvalidInputError(`no usable examples in ${options.source} (${quarantine.length} quarantined)`, { source: options.source });
+
+  // Stratified, seeded split assignment.
+  const assignment = new Uint8Array(recordCount).fill(255);
+  const groups = options.split.stratify === false ? [kept] : classes.map((_, label) => kept.filter((i) => recordLabels[i] === label));
+  for (const group of groups) {
+    shuffleInPlace(group, random);
+    const [train, validation] = splitCounts(group.length, options.split);
+    group.forEach((recordIndex, position) => {
+      assignment[recordIndex] = position < train ? 0 : position < train + validation ? 1 : 2;
+    });
+  }
+
+  // Features of a record.
+  const categoryLists = schema.categorical.map((column) => [...(categories.get(column) ?? [])].sort());
+  const columns: FeatureColumn[] = [
+    ...schema.numeric.map((name): FeatureColumn => ({ name, kind: 'numeric' })),
+    ...schema.categorical.map((name, i): FeatureColumn => ({ name, kind: 'one-hot', categories: categoryLists[i] ?? [] })),
+  ];
+  const featureShape =
+    options.format === 'image-folder'
+      ? [options.image?.size[0] ?? 28, options.image?.size[1] ?? 28, options.image?.channels ?? 1]
+      : [schema.numeric.length + categoryLists.reduce((sum, list) => sum + list.length, 0)];
+  const length = featureShape.reduce((a, b) => a * b, 1);
+  if (length === 0) throw new InvalidInputError(`${options.source} has no feature columns`, { source: options.source });
+  const encode = (record: RawRecord): Float32Array => {
+    if (record.image && options.image) {
+      return toPixels(decodeImage(record.image.bytes, record.image.format), options.image.size[0], options.image.size[1], options.image.channels);
+    }
+    const features = new Float32Array(length);
+    schema.numeric.forEach((column, i) => {
+      features[i] = asNumber(record.cells?.[column]) ?? Number.NaN;
+    });
+    let offset = schema.numeric.length;
+    schema.categorical.forEach((column, i) => {
+      const list = categoryLists[i] ?? [];
+      const position = list.indexOf(String(record.cells?.[column] ?? ''));
+      if (position >= 0) features[offset + position] = 1;
+      offset += list.length;
+    });
+    return features;
+  };
+
+  // Pass 2: write shards; statistics from the training split only (Welford per group).
+  const groupsCount = options.format === 'image-folder' ? (options.image?.channels ?? 1) : length;
+  const statCount = new Float64Array(groupsCount);
+  const statMean = new Float64Array(groupsCount);
+  const statM2 = new Float64Array(groupsCount);
+  const writers = SPLIT_NAMES.map((split) => new ShardWriter(store, joinUri(options.outputPrefix, split), length, shardSize, classes.length));
+  let index = 0;
+  for await (const record of records()) {
+    const recordIndex = index;
+    index += 1;
+    if (index % 500 === 0) onProgress?.({ pass: 'write', records: index, total: recordCount });
+    const split = assignment[recordIndex] ?? 255;
+    if (split === 255) continue;
+    const features = encode(record);
+    if (split === 0) {
+      for (let i = 0; i < features.length; i += 1) {
+        const value = features[i] ?? Number.NaN;
+        if (Number.isNaN(value)) continue;
+        const group = i % groupsCount;
+        const n = (statCount[group] ?? 0) + 1;
+        statCount[group] = n;
+        const delta = value - (statMean[group] ?? 0);
+        statMean[group] = (statMean[group] ?? 0) + delta / n;
+        statM2[group] = (statM2[group] ?? 0) + delta * (value - (statMean[group] ?? 0));
+      }
+    }
+    await (writers[split] as ShardWriter).add(features, recordLabels[recordIndex] ?? 0);
+  }
+  if (index !== recordCount) throw new InvalidInputError(`${options.source} changed while it was being prepared (${recordCount} records, then ${index})`, { source: options.source });
+  const splits = await Promise.all(writers.map((writer) => writer.finish()));
+  onProgress?.({ pass: 'write', records: index, total: recordCount });
+  const mean = Array.from(statMean, (value) => Number(value.toFixed(6)));
+  const std = Array.from(statM2, (m2, i) => {
+    const n = statCount[i] ?? 0;
+    const deviation = n > 1 ? Math.sqrt(m2 / (n - 1)) : 1;
+    // One-hot columns and constant pixels have no spread: keep them as they are.
+    return Number((deviation > 1e-8 ? deviation : 1).toFixed(6));
+  });
+  const standardize = options.format !== 'image-folder' || options.image?.standardize === true;
+  const inputTransform: InputTransform = { kind: standardize ? 'standardize' : 'none', mean, std };
+  const [train, validation, test] = splits as [SplitManifest, SplitManifest, SplitManifest];
+  const manifest: DatasetManifest = {
+    format: 'fineflow-shards/v1',
+    featureShape,
+    classes,
+    ...(options.format !== 'image-folder' ? { columns } : {}),
+    inputTransform,
+    splits: { train, validation, test },
+    source: options.source,
+    createdAt: new Date().toISOString(),
+  };
+  const manifestUri = joinUri(options.outputPrefix, 'manifest.json');
+  await store.putJson(manifestUri, manifest);
+
+  let quarantineUri: string | undefined;
+  if (quarantine.length > 0) {
+    quarantineUri = joinUri(options.outputPrefix, 'quarantine.jsonl');
+    await store.putBytes(quarantineUri, quarantine.map((entry) => `${JSON.stringify(entry)}\n`).join(''), { contentType: 'application/x-ndjson' });
+  }
+  const classCounts = classes.map((_, label) => (train.classCounts[label] ?? 0) + (validation.classCounts[label] ?? 0) + (test.classCounts[label] ?? 0));
+  const nonZero = classCounts.filter((count) => count > 0);
+  const report: DataReport = {
+    source: options.source,
+    format: options.format,
+    records: recordCount,
+    kept: kept.length,
+    duplicates,
+    conflictingDuplicates,
+    quarantined: { count: quarantine.length, examples: quarantine.slice(0, EXAMPLES_KEPT), ...(quarantineUri ? { uri: quarantineUri } : {}) },
+    classes: classes.map((name, label) => ({
+      name,
+      count: classCounts[label] ?? 0,
+      train: train.classCounts[label] ?? 0,
+      validation: validation.classCounts[label] ?? 0,
+      test: test.classCounts[label] ?? 0,
+    })),
+    imbalanceRatio: nonZero.length > 0 ? Math.max(...nonZero) / Math.min(...nonZero) : 0,
+    missing,
+    splits: { train: train.count, validation: validation.count, test: test.count },
+    inputTransform,
+  };
+  const reportUri = joinUri(options.outputPrefix, 'data-report.json');
+  await store.putJson(reportUri, report);
+  return { datasetUri: manifestUri, manifestUri, manifest, report, reportUri };
+}

@@ -1,0 +1,130 @@
+/**
+ * evaluate: score a model on a prepared split, slice the metrics, compare with baselines
+ * (registry aliases, from-scratch models …), apply the gate, and write the JSON + HTML report.
+ * A baseline that cannot be loaded is reported, not fatal: the gate then has nothing to beat
+ * from it.
+ */
+import type { TfBackendPreference } from '../../config';
+import { ensureError, InvalidInputError } from '../../errors';
+import type { ObjectStore } from '../../storage/object-store';
+import { currentBackend, loadTf } from '../backend';
+import { loadSplit, readManifest, type DatasetManifest, type SplitName } from '../data/shards';
+import { featureLength, type LabelledSet } from '../generators/image-set';
+import { loadModel } from '../models/load-model';
+import type { EpochMetrics } from '../train/types';
+import { joinUri } from '../uri';
+import { applyGate, classificationMetrics, compareMetrics, sliceMetrics, type ClassificationMetrics, type GateSpec } from './metrics';
+import { predictProbabilities } from './predict';
+import { renderReportHtml, type EvaluationReport, type TrialPoint } from './report';
+
+export interface EvaluateOptions {
+  readonly modelUri: string;
+  readonly datasetUri: string;
+  /** Default `test`. */
+  readonly split?: SplitName;
+  /** `label`, or a one-hot column of a tabular dataset (e.g. `line`). */
+  readonly slices?: readonly string[];
+  /** Baselines by display name → model URI. */
+  readonly baselines?: Readonly<Record<string, string>>;
+  readonly gate?: GateSpec;
+  /** Where report.json and report.html go. */
+  readonly reportPrefix: string;
+  readonly registryBucket: string;
+  /** Learning curves to draw (the fine-tune stage's history). */
+  readonly history?: readonly EpochMetrics[];
+  readonly trials?: { readonly xLabel: string; readonly yLabel: string; readonly points: readonly TrialPoint[] };
+  readonly tfBackend?: TfBackendPreference;
+}
+
+export interface EvaluateResult {
+  readonly metrics: ClassificationMetrics;
+  readonly passed: boolean;
+  readonly reasons: readonly string[];
+  readonly reportUri: string;
+  readonly htmlUri: string;
+  readonly report: EvaluationReport;
+}
+
+function sliceKeys(manifest: DatasetManifest, raw: LabelledSet, attribute: string): (index: number) => string {
+  if (attribute === 'label') return (index) => manifest.classes[raw.labels[index] ?? 0] ?? '?';
+  const columns = manifest.columns ?? [];
+  let offset = 0;
+  for (const column of columns) {
+    const width = column.kind === 'one-hot' ? (column.categories?.length ?? 0) : 1;
+    if (column.name === attribute) {
+      if (column.kind !== 'one-hot') throw new InvalidInputError(`slice ${attribute} is a numeric column; slice by label or a categorical column`, { slice: attribute });
+      const length = featureLength(manifest.featureShape);
+      const start = offset;
+      return (index) => {
+        let best = -1;
+        let bestValue = 0;
+        for (let i = 0; i < width; i += 1) {
+          const value = raw.features[index * length + start + i] ?? 0;
+          if (value > bestValue) [best, bestValue] = [i, value];
+        }
+        return best >= 0 ? (column.categories?.[best] ?? '?') : '(missing)';
+      };
+    }
+    offset += width;
+  }
+  const known = ['label', ...columns.filter((column) => column.kind === 'one-hot').map((column) => column.name)];
+  throw new InvalidInputError(`cannot slice by ${attribute}; slices available for this dataset: ${known.join(', ')}`, { slice: attribute });
+}
+
+export async function evaluateModel(store: ObjectStore, options: EvaluateOptions): Promise<EvaluateResult> {
+  const { tf } = loadTf({ preference: options.tfBackend ?? 'auto' });
+  const manifest = await readManifest(store, options.datasetUri);
+  const split = options.split ?? 'test';
+  const set = await loadSplit(store, manifest, split);
+  if (set.labels.length === 0) throw new InvalidInputError(`dataset ${options.datasetUri} has no ${split} examples to evaluate on`, { split });
+  const model = await loadModel(tf, store, options.modelUri, { registryBucket: options.registryBucket });
+  const outputs = model.outputs[0]?.shape[1];
+  if (outputs !== manifest.classes.length) {
+    throw new InvalidInputError(`model ${options.modelUri} predicts ${outputs} classes but the dataset has ${manifest.classes.length}`, { modelUri: options.modelUri });
+  }
+  const probabilities = predictProbabilities(tf, model, set);
+  model.dispose();
+  const metrics = classificationMetrics(probabilities, set.labels, manifest.classes);
+
+  let slices: Record<string, Readonly<Record<string, ClassificationMetrics>>> | undefined;
+  if (options.slices && options.slices.length > 0) {
+    const raw = manifest.inputTransform.kind === 'none' ? set : await loadSplit(store, manifest, split, { transform: false });
+    slices = {};
+    for (const attribute of options.slices) slices[attribute] = sliceMetrics(probabilities, set.labels, manifest.classes, sliceKeys(manifest, raw, attribute));
+  }
+
+  const baselines: Record<string, { uri: string; metrics?: ClassificationMetrics; comparison?: ReturnType<typeof compareMetrics>; error?: string }> = {};
+  const baselineMetrics: Record<string, ClassificationMetrics> = {};
+  for (const [name, uri] of Object.entries(options.baselines ?? {})) {
+    try {
+      const baseline = await loadModel(tf, store, uri, { registryBucket: options.registryBucket });
+      if (baseline.outputs[0]?.shape[1] !== manifest.classes.length) throw new InvalidInputError(`predicts ${baseline.outputs[0]?.shape[1]} classes, the dataset has ${manifest.classes.length}`, {});
+      const baselineResult = classificationMetrics(predictProbabilities(tf, baseline, set), set.labels, manifest.classes);
+      baseline.dispose();
+      baselineMetrics[name] = baselineResult;
+      baselines[name] = { uri, metrics: baselineResult, comparison: compareMetrics(metrics, baselineResult) };
+    } catch (thrown) {
+      baselines[name] = { uri, error: ensureError(thrown).message };
+    }
+  }
+
+  const gate = options.gate ? applyGate(options.gate, metrics, baselineMetrics) : { passed: true, reasons: ['no gate'] };
+  const report: EvaluationReport = {
+    model: options.modelUri,
+    dataset: options.datasetUri,
+    split,
+    backend: currentBackend(tf),
+    metrics,
+    ...(slices ? { slices } : {}),
+    ...(Object.keys(baselines).length > 0 ? { baselines } : {}),
+    ...(options.gate ? { gate: { ...gate, spec: options.gate } } : {}),
+    ...(options.history ? { history: options.history } : {}),
+    ...(options.trials ? { trials: options.trials } : {}),
+    createdAt: new Date().toISOString(),
+  };
+  const reportUri = joinUri(options.reportPrefix, 'report.json');
+  const htmlUri = joinUri(options.reportPrefix, 'report.html');
+  await store.putJson(reportUri, report);
+  await store.putBytes(htmlUri, renderReportHtml(report), { contentType: 'text/html; charset=utf-8' });
+  return { metrics, passed: gate.passed, reasons: gate.reasons, reportUri, htmlUri, report };
+}

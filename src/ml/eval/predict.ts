@@ -1,0 +1,27 @@
+/** Class probabilities of a model over an in-memory set, in batches (inference mode). */
+import type { Tf } from '../backend';
+import { featureLength, type LabelledSet } from '../generators/image-set';
+import type { LayersModel } from '../models/architectures';
+
+export function predictProbabilities(tf: Tf, model: LayersModel, set: LabelledSet, batchSize = 256): Float32Array {
+  const length = featureLength(set.featureShape);
+  const count = set.labels.length;
+  const outputs: Float32Array[] = [];
+  for (let start = 0; start < count; start += batchSize) {
+    const end = Math.min(count, start + batchSize);
+    outputs.push(
+      tf.tidy(() => {
+        const input = tf.tensor(set.features.subarray(start * length, end * length), [end - start, ...set.featureShape]);
+        return (model.predict(input) as ReturnType<Tf['tensor']>).dataSync() as Float32Array;
+      }),
+    );
+  }
+  const total = outputs.reduce((sum, values) => sum + values.length, 0);
+  const probabilities = new Float32Array(total);
+  let offset = 0;
+  for (const values of outputs) {
+    probabilities.set(values, offset);
+    offset += values.length;
+  }
+  return probabilities;
+}

@@ -1,0 +1,233 @@
+/**
+ * select-model: rank candidate base models for a target dataset by how well their frozen
+ * penultimate features separate its classes, the cheap proxy for "will fine-tune well":
+ *
+ * - `linear-probe`: multinomial logistic regression on the features of a sample, scored by
+ *   accuracy on a held-out third of it;
+ * - `knn`: leave-one-out k-nearest-neighbour accuracy (cosine) on the sample.
+ *
+ * A candidate that fails to load or does not fit the data's shape is reported with its error;
+ * selection fails only when no candidate could be scored.
+ */
+import type { TfBackendPreference } from '../config';
+import { ensureError, InvalidInputError } from '../errors';
+import type { ObjectStore } from '../storage/object-store';
+import { currentBackend, loadTf, type Tf } from './backend';
+import { loadSplit, readManifest, type SplitName } from './data/shards';
+import { featureLength, type LabelledSet } from './generators/image-set';
+import { FEATURE_LAYER_NAME, HEAD_LAYER_NAME, type LayersModel } from './models/architectures';
+import { loadModel } from './models/load-model';
+import { resolveModelUri } from './models/registry';
+import { mulberry32, shuffleInPlace } from './random';
+import { takePerClass } from './train/fine-tune';
+
+export type RankMethod = 'linear-probe' | 'knn';
+
+export interface SelectModelOptions {
+  readonly candidates: readonly string[];
+  readonly datasetUri: string;
+  readonly method?: RankMethod;
+  /** Examples per class in the sample. Default 30. */
+  readonly samplePerClass?: number;
+  /** Split the sample comes from. Default train. */
+  readonly split?: SplitName;
+  readonly seed?: number;
+  readonly registryBucket: string;
+  readonly tfBackend?: TfBackendPreference;
+}
+
+export interface CandidateScore {
+  readonly uri: string;
+  /** The concrete location a registry URI resolved to. */
+  readonly resolvedUri: string;
+  readonly score: number;
+  readonly featureDimension: number;
+  readonly seconds: number;
+}
+
+export interface CandidateFailure {
+  readonly uri: string;
+  readonly error: string;
+}
+
+export interface SelectModelResult {
+  /** Best first. */
+  readonly ranking: readonly CandidateScore[];
+  readonly failures: readonly CandidateFailure[];
+  readonly best: CandidateScore;
+  readonly method: RankMethod;
+  readonly sampleSize: number;
+  readonly backend: string;
+}
+
+/** The model's penultimate activations (the `features` layer, or whatever feeds the head). */
+export function featureExtractor(tf: Tf, model: LayersModel): LayersModel {
+  const layers = model.layers.filter((layer) => layer.getClassName() !== 'InputLayer');
+  let layer = layers.find((candidate) => candidate.name === FEATURE_LAYER_NAME);
+  if (!layer) {
+    const headIndex = layers.findIndex((candidate) => candidate.name === HEAD_LAYER_NAME);
+    let index = (headIndex >= 0 ? headIndex : layers.length - 1) - 1;
+    while (index > 0 && layers[index]?.getClassName() === 'Dropout') index -= 1;
+    layer = layers[index];
+  }
+  if (!layer) throw new InvalidInputError('the model has no layer below its output to take features from', {});
+  return tf.model({ inputs: model.inputs, outputs: layer.output as ReturnType<Tf['input']> });
+}
+
+function standardize(features: Float32Array, count: number, dimension: number): Float32Array {
+  const out = new Float32Array(features.length);
+  for (let d = 0; d < dimension; d += 1) {
+    let mean = 0;
+    for (let i = 0; i < count; i += 1) mean += features[i * dimension + d] ?? 0;
+    mean /= Math.max(1, count);
+    let variance = 0;
+    for (let i = 0; i < count; i += 1) variance += ((features[i * dimension + d] ?? 0) - mean) ** 2;
+    const std = Math.sqrt(variance / Math.max(1, count)) || 1;
+    for (let i = 0; i < count; i += 1) out[i * dimension + d] = ((features[i * dimension + d] ?? 0) - mean) / std;
+  }
+  return out;
+}
+
+/** Softmax regression by full-batch gradient descent (L2 1e-3); accuracy on the held-out indices. */
+export function linearProbeAccuracy(features: Float32Array, labels: Int32Array, dimension: number, classes: number, trainIndices: readonly number[], testIndices: readonly number[]): number {
+  const weights = new Float64Array(dimension * classes);
+  const bias = new Float64Array(classes);
+  const rate = 0.5;
+  const l2 = 1e-3;
+  const logits = new Float64Array(classes);
+  const scores = (index: number): Float64Array => {
+    for (let c = 0; c < classes; c += 1) {
+      let sum = bias[c] ?? 0;
+      for (let d = 0; d < dimension; d += 1) sum += (features[index * dimension + d] ?? 0) * (weights[d * classes + c] ?? 0);
+      logits[c] = sum;
+    }
+    const max = Math.max(...logits);
+    let total = 0;
+    for (let c = 0; c < classes; c += 1) {
+      logits[c] = Math.exp((logits[c] ?? 0) - max);
+      total += logits[c] ?? 0;
+    }
+    for (let c = 0; c < classes; c += 1) logits[c] = (logits[c] ?? 0) / total;
+    return logits;
+  };
+  for (let iteration = 0; iteration < 150; iteration += 1) {
+    const gradW = new Float64Array(dimension * classes);
+    const gradB = new Float64Array(classes);
+    for (const index of trainIndices) {
+      const probabilities = scores(index);
+      for (let c = 0; c < classes; c += 1) {
+        const error = (probabilities[c] ?? 0) - (labels[index] === c ? 1 : 0);
+        gradB[c] = (gradB[c] ?? 0) + error;
+        for (let d = 0; d < dimension; d += 1) gradW[d * classes + c] = (gradW[d * classes + c] ?? 0) + error * (features[index * dimension + d] ?? 0);
+      }
+    }
+    const n = Math.max(1, trainIndices.length);
+    for (let i = 0; i < weights.length; i += 1) weights[i] = (weights[i] ?? 0) - rate * ((gradW[i] ?? 0) / n + l2 * (weights[i] ?? 0));
+    for (let c = 0; c < classes; c += 1) bias[c] = (bias[c] ?? 0) - rate * ((gradB[c] ?? 0) / n);
+  }
+  let correct = 0;
+  for (const index of testIndices) {
+    const probabilities = scores(index);
+    let best = 0;
+    for (let c = 1; c < classes; c += 1) if ((probabilities[c] ?? 0) > (probabilities[best] ?? 0)) best = c;
+    if (best === labels[index]) correct += 1;
+  }
+  return correct / Math.max(1, testIndices.length);
+}
+
+/** Leave-one-out k-NN accuracy with cosine similarity. */
+export function knnAccuracy(features: Float32Array, labels: Int32Array, dimension: number, classes: number, k = 5): number {
+  const count = labels.length;
+  const norms = Array.from({ length: count }, (_, i) => {
+    let sum = 0;
+    for (let d = 0; d < dimension; d += 1) sum += (features[i * dimension + d] ?? 0) ** 2;
+    return Math.sqrt(sum) || 1;
+  });
+  let correct = 0;
+  for (let i = 0; i < count; i += 1) {
+    const similarities: [number, number][] = [];
+    for (let j = 0; j < count; j += 1) {
+      if (j === i) continue;
+      let dot = 0;
+      for (let d = 0; d < dimension; d += 1) dot += (features[i * dimension + d] ?? 0) * (features[j * dimension + d] ?? 0);
+      similarities.push([dot / ((norms[i] ?? 1) * (norms[j] ?? 1)), labels[j] ?? 0]);
+    }
+    similarities.sort((a, b) => b[0] - a[0]);
+    const votes = new Array<number>(classes).fill(0);
+    for (const [similarity, label] of similarities.slice(0, k)) votes[label] = (votes[label] ?? 0) + 1 + similarity * 1e-3;
+    const predicted = votes.indexOf(Math.max(...votes));
+    if (predicted === labels[i]) correct += 1;
+  }
+  return correct / Math.max(1, count);
+}
+
+function extractFeatures(tf: Tf, extractor: LayersModel, set: LabelledSet): { features: Float32Array; dimension: number } {
+  const length = featureLength(set.featureShape);
+  const chunks: Float32Array[] = [];
+  let dimension = 0;
+  for (let start = 0; start < set.labels.length; start += 256) {
+    const end = Math.min(set.labels.length, start + 256);
+    chunks.push(
+      tf.tidy(() => {
+        const output = extractor.predict(tf.tensor(set.features.subarray(start * length, end * length), [end - start, ...set.featureShape])) as ReturnType<Tf['tensor']>;
+        const flat = output.reshape([end - start, -1]);
+        dimension = flat.shape[1] ?? 0;
+        return flat.dataSync() as Float32Array;
+      }),
+    );
+  }
+  const features = new Float32Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    features.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return { features, dimension };
+}
+
+export async function selectModel(store: ObjectStore, options: SelectModelOptions): Promise<SelectModelResult> {
+  if (options.candidates.length === 0) throw new InvalidInputError('select-model needs at least one candidate', {});
+  const { tf } = loadTf({ preference: options.tfBackend ?? 'auto' });
+  const method = options.method ?? 'linear-probe';
+  const seed = options.seed ?? 0;
+  const manifest = await readManifest(store, options.datasetUri);
+  const sample = takePerClass(await loadSplit(store, manifest, options.split ?? 'train'), options.samplePerClass ?? 30, seed);
+  if (sample.labels.length < 4) throw new InvalidInputError(`the ${options.split ?? 'train'} split has only ${sample.labels.length} examples; too few to rank models`, {});
+  const order = shuffleInPlace(
+    Array.from({ length: sample.labels.length }, (_, i) => i),
+    mulberry32(seed + 1),
+  );
+  const cut = Math.round((order.length * 2) / 3);
+  const trainIndices = order.slice(0, cut);
+  const testIndices = order.slice(cut);
+
+  const ranking: CandidateScore[] = [];
+  const failures: CandidateFailure[] = [];
+  for (const uri of options.candidates) {
+    const started = performance.now();
+    try {
+      const resolvedUri = await resolveModelUri(store, uri, options.registryBucket);
+      const model = await loadModel(tf, store, resolvedUri, { registryBucket: options.registryBucket });
+      const inputShape = model.inputs[0]?.shape.slice(1) ?? [];
+      if (inputShape.length !== sample.featureShape.length || inputShape.some((size, i) => size !== null && size !== sample.featureShape[i])) {
+        throw new InvalidInputError(`takes inputs of shape [${inputShape.join(', ')}], the data is [${sample.featureShape.join(', ')}]`, {});
+      }
+      const { features, dimension } = extractFeatures(tf, featureExtractor(tf, model), sample);
+      model.dispose();
+      const normalized = standardize(features, sample.labels.length, dimension);
+      const score =
+        method === 'knn'
+          ? knnAccuracy(normalized, sample.labels, dimension, sample.classes.length)
+          : linearProbeAccuracy(normalized, sample.labels, dimension, sample.classes.length, trainIndices, testIndices);
+      ranking.push({ uri, resolvedUri, score, featureDimension: dimension, seconds: (performance.now() - started) / 1000 });
+    } catch (thrown) {
+      failures.push({ uri, error: ensureError(thrown).message });
+    }
+  }
+  ranking.sort((a, b) => b.score - a.score || a.uri.localeCompare(b.uri));
+  const best = ranking[0];
+  if (!best) {
+    throw new InvalidInputError(`no candidate model could be scored: ${failures.map((failure) => `${failure.uri}: ${failure.error}`).join('; ')}`, { failures: failures.map((f) => f.uri) });
+  }
+  return { ranking, failures, best, method, sampleSize: sample.labels.length, backend: currentBackend(tf) };
+}

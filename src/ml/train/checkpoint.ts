@@ -1,0 +1,129 @@
+/**
+ * Training checkpoints in the store: model weights (including batch-norm statistics), optimizer
+ * state, the best weights so far, and the loop state (epoch, phase, history, early-stopping
+ * counters). A checkpoint is a directory; `latest.json` beside them names the newest one and is
+ * written last, so a crash mid-write leaves the previous checkpoint in force.
+ */
+import { createHash } from 'node:crypto';
+import { InvalidInputError } from '../../errors';
+import type { ObjectStore } from '../../storage/object-store';
+import { joinUri } from '../uri';
+import type { EpochMetrics } from './types';
+
+export interface NamedArray {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly values: Float32Array;
+}
+
+interface ArraySpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly offset: number;
+  readonly length: number;
+}
+
+export interface LoopState {
+  /** Epochs completed over all phases. */
+  readonly epochsDone: number;
+  readonly phaseIndex: number;
+  /** Epochs completed in the current phase. */
+  readonly epochsDoneInPhase: number;
+  readonly history: readonly EpochMetrics[];
+  readonly bestValue?: number;
+  readonly bestEpoch?: number;
+  readonly epochsWithoutImprovement: number;
+  readonly stoppedEarly: boolean;
+  /** Steps taken in the current phase (drives the learning-rate schedule). */
+  readonly stepInPhase: number;
+}
+
+export interface Checkpoint {
+  readonly state: LoopState;
+  readonly weights: readonly NamedArray[];
+  readonly optimizer: readonly NamedArray[];
+  readonly bestWeights?: readonly NamedArray[];
+  /** Fingerprint of the request, so a checkpoint is not resumed into a different run. */
+  readonly requestKey: string;
+}
+
+function packArrays(arrays: readonly NamedArray[]): { specs: ArraySpec[]; bytes: Buffer } {
+  const total = arrays.reduce((sum, array) => sum + array.values.length, 0);
+  const bytes = Buffer.alloc(total * 4);
+  const specs: ArraySpec[] = [];
+  let offset = 0;
+  for (const array of arrays) {
+    for (let i = 0; i < array.values.length; i += 1) bytes.writeFloatLE(array.values[i] ?? 0, (offset + i) * 4);
+    specs.push({ name: array.name, shape: array.shape, offset, length: array.values.length });
+    offset += array.values.length;
+  }
+  return { specs, bytes };
+}
+
+function unpackArrays(specs: readonly ArraySpec[], bytes: Buffer): NamedArray[] {
+  return specs.map((spec) => {
+    const values = new Float32Array(spec.length);
+    for (let i = 0; i < spec.length; i += 1) values[i] = bytes.readFloatLE((spec.offset + i) * 4);
+    return { name: spec.name, shape: spec.shape, values };
+  });
+}
+
+interface CheckpointIndex {
+  readonly format: 'fineflow-checkpoint/v1';
+  readonly requestKey: string;
+  readonly state: LoopState;
+  readonly parts: Readonly<Record<string, { readonly specs: readonly ArraySpec[]; readonly sha256: string }>>;
+}
+
+export function checkpointDirectory(prefixUri: string, epoch: number): string {
+  return joinUri(prefixUri, `epoch-${String(epoch).padStart(4, '0')}`);
+}
+
+export async function writeCheckpoint(store: ObjectStore, prefixUri: string, checkpoint: Checkpoint): Promise<string> {
+  const directory = checkpointDirectory(prefixUri, checkpoint.state.epochsDone);
+  const parts: Record<string, { specs: ArraySpec[]; sha256: string }> = {};
+  const groups: [string, readonly NamedArray[] | undefined][] = [
+    ['weights', checkpoint.weights],
+    ['optimizer', checkpoint.optimizer],
+    ['best-weights', checkpoint.bestWeights],
+  ];
+  for (const [name, arrays] of groups) {
+    if (!arrays) continue;
+    const { specs, bytes } = packArrays(arrays);
+    await store.putBytes(joinUri(directory, `${name}.bin`), bytes, { contentType: 'application/octet-stream' });
+    parts[name] = { specs, sha256: createHash('sha256').update(bytes).digest('hex') };
+  }
+  const index: CheckpointIndex = { format: 'fineflow-checkpoint/v1', requestKey: checkpoint.requestKey, state: checkpoint.state, parts };
+  await store.putJson(joinUri(directory, 'checkpoint.json'), index);
+  await store.putJson(joinUri(prefixUri, 'latest.json'), { uri: directory, epoch: checkpoint.state.epochsDone });
+  return directory;
+}
+
+/** A checkpoint directory, or a checkpoint prefix whose latest.json names one; undefined when there is none yet. */
+export async function findCheckpoint(store: ObjectStore, uri: string): Promise<string | undefined> {
+  if (await store.stat(joinUri(uri, 'checkpoint.json'))) return uri;
+  const latestUri = joinUri(uri, 'latest.json');
+  if (await store.stat(latestUri)) return (await store.getJson<{ uri: string }>(latestUri)).uri;
+  return undefined;
+}
+
+export async function readCheckpoint(store: ObjectStore, directory: string): Promise<Checkpoint> {
+  const index = await store.getJson<CheckpointIndex>(joinUri(directory, 'checkpoint.json'));
+  if (index.format !== 'fineflow-checkpoint/v1') throw new InvalidInputError(`${directory} is not a Fineflow checkpoint`, { uri: directory });
+  const read = async (name: string): Promise<NamedArray[] | undefined> => {
+    const part = index.parts[name];
+    if (!part) return undefined;
+    const bytes = await store.getBytes(joinUri(directory, `${name}.bin`));
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (sha256 !== part.sha256) throw new InvalidInputError(`checkpoint ${directory}/${name}.bin is corrupt (sha256 mismatch)`, { uri: directory });
+    return unpackArrays(part.specs, bytes);
+  };
+  const bestWeights = await read('best-weights');
+  return {
+    requestKey: index.requestKey,
+    state: index.state,
+    weights: (await read('weights')) ?? [],
+    optimizer: (await read('optimizer')) ?? [],
+    ...(bestWeights ? { bestWeights } : {}),
+  };
+}

@@ -1,0 +1,216 @@
+/**
+ * Fine-tune a base model on a prepared dataset, or train the same kind of model from scratch
+ * (the baseline). Both take a {@link TrainingRequest} and return a {@link TrainingResult}; they
+ * run in-process, and {@link runTrainingInChildProcess} runs them in a child.
+ */
+import { createHash } from 'node:crypto';
+import type * as TfModule from '@tensorflow/tfjs';
+import { InvalidInputError } from '../../errors';
+import type { ObjectStore } from '../../storage/object-store';
+import { currentBackend, loadTf, type Tf } from '../backend';
+import { loadSplit, readManifest, streamBatches, type DatasetManifest, type SplitName } from '../data/shards';
+import { featureLength, subsetOf, type LabelledSet } from '../generators/image-set';
+import { buildModel, HEAD_LAYER_NAME, headLayers, type LayersModel, type ModelArchitecture } from '../models/architectures';
+import { loadModel, saveModel } from '../models/load-model';
+import { mulberry32, shuffleInPlace } from '../random';
+import { findCheckpoint, readCheckpoint } from './checkpoint';
+import { memorySource, runTrainingLoop, type ExampleSource, type PhasePlan } from './loop';
+import type { Hyperparameters, TrainingProgress, TrainingRequest, TrainingResult } from './types';
+
+type Layer = TfModule.layers.Layer;
+
+export interface TrainingCallbacks {
+  readonly onEpoch?: (progress: TrainingProgress) => void | Promise<void>;
+  readonly signal?: AbortSignal;
+}
+
+/** Splits larger than this are streamed from their shards instead of loaded. */
+const IN_MEMORY_LIMIT_BYTES = 256 * 1024 * 1024;
+
+function shardSource(store: ObjectStore, manifest: DatasetManifest, split: SplitName): ExampleSource {
+  return {
+    count: manifest.splits[split].count,
+    featureShape: manifest.featureShape,
+    classCounts: manifest.splits[split].classCounts,
+    batches: ({ batchSize, shuffle, seed }) => streamBatches(store, manifest, split, { batchSize, shuffle, seed }),
+  };
+}
+
+/** The first `perClass` examples of each class after a seeded shuffle. */
+export function takePerClass(set: LabelledSet, perClass: number, seed: number): LabelledSet {
+  const order = shuffleInPlace(
+    Array.from({ length: set.labels.length }, (_, i) => i),
+    mulberry32(seed),
+  );
+  const taken = new Array<number>(set.classes.length).fill(0);
+  const picked: number[] = [];
+  for (const index of order) {
+    const label = set.labels[index] ?? 0;
+    if ((taken[label] ?? 0) < perClass) {
+      taken[label] = (taken[label] ?? 0) + 1;
+      picked.push(index);
+    }
+  }
+  return subsetOf(set, picked);
+}
+
+async function exampleSource(store: ObjectStore, manifest: DatasetManifest, split: SplitName, labelsPerClass: number | undefined, seed: number): Promise<ExampleSource> {
+  const bytes = manifest.splits[split].count * featureLength(manifest.featureShape) * 4;
+  if (labelsPerClass === undefined && bytes > IN_MEMORY_LIMIT_BYTES) return shardSource(store, manifest, split);
+  const set = await loadSplit(store, manifest, split);
+  return memorySource(labelsPerClass === undefined ? set : takePerClass(set, labelsPerClass, seed));
+}
+
+/** A model whose head (and the dropout before it) is replaced by a fresh one for `numClasses`. */
+export function replaceHead(tf: Tf, base: LayersModel, numClasses: number, dropout: number | undefined, seed?: number): LayersModel {
+  const layers = base.layers.filter((layer) => layer.getClassName() !== 'InputLayer');
+  let end = layers.length;
+  const headIndex = layers.findIndex((layer) => layer.name === HEAD_LAYER_NAME);
+  end = headIndex >= 0 ? headIndex : end - 1;
+  while (end > 0 && layers[end - 1]?.getClassName() === 'Dropout') end -= 1;
+  const body = layers.slice(0, end);
+  if (body.length === 0) throw new InvalidInputError('the base model has no layers below its head to fine-tune', {});
+  const model = tf.sequential({ name: 'fine_tuned' });
+  const inputShape = base.inputs[0]?.shape.slice(1) ?? [];
+  model.add(tf.layers.inputLayer({ inputShape: inputShape.map((size) => size ?? 1) }));
+  for (const layer of [...body, ...headLayers(tf, { numClasses, dropout, ...(seed !== undefined ? { seed } : {}) })]) model.add(layer);
+  return model;
+}
+
+function weightLayerNames(layers: readonly Layer[]): string[] {
+  return layers.filter((layer) => layer.weights.length > 0).map((layer) => layer.name);
+}
+
+/** The training phases a request asks for, with the layers each one trains. */
+export function planPhases(model: LayersModel, mode: TrainingRequest['mode'], hyperparameters: Hyperparameters): PhasePlan[] {
+  const layers = model.layers.filter((layer) => layer.getClassName() !== 'InputLayer');
+  const all = weightLayerNames(layers);
+  if (mode === 'from-scratch') return [{ name: 'scratch', epochs: hyperparameters.epochs, learningRate: hyperparameters.learningRate, trainableLayers: all }];
+  const base = all.filter((name) => name !== HEAD_LAYER_NAME);
+  const frozen = new Set(hyperparameters.freezeLayers ?? []);
+  const unfreeze = hyperparameters.unfreezeLayers ?? 0;
+  let unfrozen: string[];
+  if (typeof unfreeze === 'number') unfrozen = unfreeze <= 0 ? [] : base.slice(Math.max(0, base.length - unfreeze));
+  else {
+    const unknown = unfreeze.filter((name) => !base.includes(name));
+    if (unknown.length > 0) throw new InvalidInputError(`unfreezeLayers names ${unknown.join(', ')}, which the base model does not have; its weight layers are ${base.join(', ')}`, { unknown });
+    unfrozen = [...unfreeze];
+  }
+  const topTrainable = [...unfrozen.filter((name) => !frozen.has(name)), HEAD_LAYER_NAME];
+  const headEpochs = hyperparameters.headEpochs;
+  if (headEpochs !== undefined && headEpochs > 0 && unfrozen.length > 0 && headEpochs < hyperparameters.epochs) {
+    return [
+      { name: 'head', epochs: headEpochs, learningRate: hyperparameters.learningRate, trainableLayers: [HEAD_LAYER_NAME] },
+      {
+        name: 'fine-tune',
+        epochs: hyperparameters.epochs - headEpochs,
+        learningRate: hyperparameters.fineTuneLearningRate ?? hyperparameters.learningRate / 10,
+        trainableLayers: topTrainable,
+      },
+    ];
+  }
+  return [{ name: unfrozen.length > 0 ? 'fine-tune' : 'head', epochs: hyperparameters.epochs, learningRate: hyperparameters.learningRate, trainableLayers: topTrainable }];
+}
+
+function defaultArchitecture(shape: readonly number[]): ModelArchitecture {
+  if (shape.length === 3) return { kind: 'cnn', inputShape: [shape[0] ?? 28, shape[1] ?? 28, shape[2] ?? 1] };
+  return { kind: 'mlp', inputShape: [featureLength(shape)] };
+}
+
+/** Fingerprint of what determines a run's trajectory; a checkpoint only resumes into the same request. */
+export function requestKeyOf(request: TrainingRequest): string {
+  const identity = {
+    mode: request.mode,
+    baseModelUri: request.baseModelUri ?? null,
+    architecture: request.architecture ?? null,
+    datasetUri: request.datasetUri,
+    labelsPerClass: request.labelsPerClass ?? null,
+    hyperparameters: request.hyperparameters,
+  };
+  return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
+}
+
+function checkShape(model: LayersModel, shape: readonly number[], where: string): void {
+  const modelShape = model.inputs[0]?.shape.slice(1) ?? [];
+  if (modelShape.length !== shape.length || modelShape.some((size, i) => size !== null && size !== shape[i])) {
+    throw new InvalidInputError(`${where} takes inputs of shape [${modelShape.join(', ')}] but the dataset's examples are [${shape.join(', ')}]`, {
+      modelShape,
+      datasetShape: [...shape],
+    });
+  }
+}
+
+/** Train per `request` in this process: fine-tune a base model, or train from scratch. */
+export async function trainModel(store: ObjectStore, request: TrainingRequest, callbacks: TrainingCallbacks = {}): Promise<TrainingResult> {
+  const started = performance.now();
+  const { tf } = loadTf({ preference: request.tfBackend ?? 'auto' });
+  const hyperparameters = request.hyperparameters;
+  if (!(hyperparameters.epochs >= 1) || !(hyperparameters.batchSize >= 1) || !(hyperparameters.learningRate > 0)) {
+    throw new InvalidInputError('epochs and batchSize must be at least 1 and learningRate positive', { hyperparameters: { ...hyperparameters } });
+  }
+  const manifest = await readManifest(store, request.datasetUri);
+  const seed = hyperparameters.seed ?? 0;
+  const train = await exampleSource(store, manifest, 'train', request.labelsPerClass, seed);
+  if (train.count === 0) throw new InvalidInputError(`dataset ${request.datasetUri} has no training examples`, { uri: request.datasetUri });
+  const validation = manifest.splits.validation.count > 0 ? await exampleSource(store, manifest, 'validation', undefined, seed) : undefined;
+
+  let model: LayersModel;
+  if (request.mode === 'fine-tune') {
+    if (!request.baseModelUri) throw new InvalidInputError('fine-tune needs baseModelUri', {});
+    const base = await loadModel(tf, store, request.baseModelUri, { registryBucket: request.registryBucket });
+    checkShape(base, manifest.featureShape, `base model ${request.baseModelUri}`);
+    model = replaceHead(tf, base, manifest.classes.length, hyperparameters.dropout, hyperparameters.seed);
+  } else {
+    const architecture = request.architecture ?? defaultArchitecture(manifest.featureShape);
+    model = buildModel(tf, architecture, { numClasses: manifest.classes.length, dropout: hyperparameters.dropout, ...(hyperparameters.seed !== undefined ? { seed: hyperparameters.seed } : {}) });
+    checkShape(model, manifest.featureShape, `architecture ${architecture.kind}`);
+  }
+
+  const requestKey = requestKeyOf(request);
+  let resume;
+  if (request.resumeFrom) {
+    const directory = await findCheckpoint(store, request.resumeFrom);
+    if (directory) {
+      resume = await readCheckpoint(store, directory);
+      if (resume.requestKey !== requestKey) {
+        throw new InvalidInputError(`checkpoint ${directory} belongs to a different training request (inputs or hyperparameters changed); start without resumeFrom`, { uri: directory });
+      }
+    }
+  }
+
+  const loop = await runTrainingLoop({
+    tf,
+    model,
+    phases: planPhases(model, request.mode, hyperparameters),
+    hyperparameters,
+    train,
+    ...(validation ? { validation } : {}),
+    numClasses: manifest.classes.length,
+    requestKey,
+    ...(resume ? { resume } : {}),
+    ...(request.checkpoint ? { checkpoint: { store, uri: request.checkpoint.uri, everyEpochs: request.checkpoint.everyEpochs ?? 1 } } : {}),
+    ...(callbacks.onEpoch ? { onEpoch: callbacks.onEpoch } : {}),
+    ...(callbacks.signal ? { signal: callbacks.signal } : {}),
+  });
+
+  await saveModel(tf, store, model, request.outputUri);
+  const best = loop.history.find((epoch) => epoch.epoch === loop.bestEpoch) ?? loop.history[loop.history.length - 1];
+  model.dispose();
+  return {
+    modelUri: request.outputUri,
+    classes: manifest.classes,
+    epochs: loop.history,
+    bestEpoch: loop.bestEpoch,
+    stoppedEarly: loop.stoppedEarly,
+    resumedFromEpoch: loop.resumedFromEpoch,
+    backend: currentBackend(tf),
+    samplesPerSecond: loop.samplesPerSecond,
+    seconds: (performance.now() - started) / 1000,
+    trainExamples: train.count,
+    ...(loop.lastCheckpointUri ? { lastCheckpointUri: loop.lastCheckpointUri } : {}),
+    final: {
+      ...(best?.validationLoss !== undefined ? { validationLoss: best.validationLoss } : {}),
+      ...(best?.validationAccuracy !== undefined ? { validationAccuracy: best.validationAccuracy } : {}),
+    },
+  };
+}

@@ -1,0 +1,376 @@
+/**
+ * The training loop shared by fine-tuning and training from scratch: phases with their own
+ * trainable layers and learning rate, a custom step (class-weighted cross-entropy + L2) so frozen
+ * layers run in inference mode (their batch-norm statistics stay those of the base domain),
+ * warmup/decay, early stopping with best-weight restore, checkpoints, resume and cancellation.
+ */
+import type * as TfModule from '@tensorflow/tfjs';
+import { CancelledError } from '../../errors';
+import type { ObjectStore } from '../../storage/object-store';
+import type { Tf } from '../backend';
+import type { Batch } from '../data/shards';
+import { featureLength, type LabelledSet } from '../generators/image-set';
+import type { LayersModel } from '../models/architectures';
+import { deriveSeed, mulberry32, shuffleInPlace } from '../random';
+import { augmentBatch } from './augment';
+import { writeCheckpoint, type Checkpoint, type LoopState, type NamedArray } from './checkpoint';
+import { learningRateAt } from './schedule';
+import type { EpochMetrics, Hyperparameters, MonitoredMetric, TrainingProgress } from './types';
+
+type Tensor = TfModule.Tensor;
+type Layer = TfModule.layers.Layer;
+
+/** Examples to train or validate on: in memory, or streamed from shards. */
+export interface ExampleSource {
+  readonly count: number;
+  readonly featureShape: readonly number[];
+  readonly classCounts: readonly number[];
+  /** Present when the examples are in memory (enables caching frozen features). */
+  readonly inMemory?: LabelledSet;
+  batches(options: { readonly batchSize: number; readonly shuffle: boolean; readonly seed: number }): AsyncIterable<Batch>;
+}
+
+export function memorySource(set: LabelledSet): ExampleSource {
+  const length = featureLength(set.featureShape);
+  const classCounts = new Array<number>(set.classes.length).fill(0);
+  for (const label of set.labels) classCounts[label] = (classCounts[label] ?? 0) + 1;
+  return {
+    count: set.labels.length,
+    featureShape: set.featureShape,
+    classCounts,
+    inMemory: set,
+    async *batches({ batchSize, shuffle, seed }) {
+      const order = Array.from({ length: set.labels.length }, (_, i) => i);
+      if (shuffle) shuffleInPlace(order, mulberry32(seed));
+      for (let start = 0; start < order.length; start += batchSize) {
+        const indices = order.slice(start, start + batchSize);
+        const features = new Float32Array(indices.length * length);
+        const labels = new Int32Array(indices.length);
+        indices.forEach((source, target) => {
+          features.set(set.features.subarray(source * length, (source + 1) * length), target * length);
+          labels[target] = set.labels[source] ?? 0;
+        });
+        yield { features, labels };
+      }
+    },
+  };
+}
+
+export interface PhasePlan {
+  readonly name: string;
+  readonly epochs: number;
+  readonly learningRate: number;
+  /** Names of the layers that train in this phase; all others are frozen. */
+  readonly trainableLayers: readonly string[];
+}
+
+export interface LoopOptions {
+  readonly tf: Tf;
+  readonly model: LayersModel;
+  readonly phases: readonly PhasePlan[];
+  readonly hyperparameters: Hyperparameters;
+  readonly train: ExampleSource;
+  readonly validation?: ExampleSource;
+  readonly numClasses: number;
+  readonly requestKey: string;
+  readonly resume?: Checkpoint;
+  readonly checkpoint?: { readonly store: ObjectStore; readonly uri: string; readonly everyEpochs: number };
+  readonly onEpoch?: (progress: TrainingProgress) => void | Promise<void>;
+  readonly signal?: AbortSignal;
+}
+
+export interface LoopResult {
+  readonly history: readonly EpochMetrics[];
+  readonly bestEpoch: number;
+  readonly stoppedEarly: boolean;
+  readonly samplesPerSecond: number;
+  readonly resumedFromEpoch: number;
+  readonly lastCheckpointUri?: string;
+}
+
+function readWeights(model: LayersModel): NamedArray[] {
+  return model.weights.map((weight) => {
+    const tensor = weight.read();
+    return { name: weight.originalName, shape: tensor.shape, values: tensor.dataSync() as Float32Array };
+  });
+}
+
+function writeWeights(tf: Tf, model: LayersModel, arrays: readonly NamedArray[]): void {
+  const tensors = arrays.map((array) => tf.tensor(array.values, [...array.shape]));
+  model.setWeights(tensors);
+  tensors.forEach((tensor) => tensor.dispose());
+}
+
+function createOptimizer(tf: Tf, hyperparameters: Hyperparameters, learningRate: number): TfModule.Optimizer {
+  switch (hyperparameters.optimizer ?? 'adam') {
+    case 'sgd':
+      return tf.train.momentum(learningRate, hyperparameters.momentum ?? 0.9);
+    case 'rmsprop':
+      return tf.train.rmsprop(learningRate);
+    case 'adam':
+      return tf.train.adam(learningRate);
+  }
+}
+
+function setLearningRate(optimizer: TfModule.Optimizer, learningRate: number): void {
+  // tfjs optimizers read `learningRate` at every step; only SGD exposes a setter.
+  (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
+}
+
+function monitoredValue(metrics: EpochMetrics, monitor: MonitoredMetric): number | undefined {
+  switch (monitor) {
+    case 'validation.loss':
+      return metrics.validationLoss;
+    case 'validation.accuracy':
+      return metrics.validationAccuracy;
+    case 'train.loss':
+      return metrics.trainLoss;
+    case 'train.accuracy':
+      return metrics.trainAccuracy;
+  }
+}
+
+function classWeightsOf(hyperparameters: Hyperparameters, classCounts: readonly number[]): number[] | undefined {
+  const spec = hyperparameters.classWeights;
+  if (!spec) return undefined;
+  if (spec !== 'balanced') return [...spec];
+  const total = classCounts.reduce((a, b) => a + b, 0);
+  return classCounts.map((count) => (count > 0 ? total / (classCounts.length * count) : 0));
+}
+
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CancelledError('training was cancelled', { reason: String(signal.reason ?? 'aborted') });
+}
+
+export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult> {
+  const { tf, model, hyperparameters } = options;
+  const layers = model.layers.filter((layer) => layer.getClassName() !== 'InputLayer');
+  const totalEpochs = options.phases.reduce((sum, phase) => sum + phase.epochs, 0);
+  const seed = hyperparameters.seed ?? 0;
+  const l2 = hyperparameters.l2 ?? 0;
+  const classWeights = classWeightsOf(hyperparameters, options.train.classCounts);
+  const monitor = hyperparameters.earlyStopping?.monitor ?? (options.validation ? 'validation.loss' : 'train.loss');
+  const minimize = !monitor.endsWith('accuracy');
+  const minDelta = hyperparameters.earlyStopping?.minDelta ?? 0;
+  // As in Keras, best weights are restored only when early stopping is configured (and asks for it).
+  const restoreBest = hyperparameters.earlyStopping !== undefined && hyperparameters.earlyStopping.restoreBestWeights !== false;
+
+  let state: LoopState = options.resume?.state ?? {
+    epochsDone: 0,
+    phaseIndex: 0,
+    epochsDoneInPhase: 0,
+    history: [],
+    epochsWithoutImprovement: 0,
+    stoppedEarly: false,
+    stepInPhase: 0,
+  };
+  let bestWeights: readonly NamedArray[] | undefined = options.resume?.bestWeights;
+  if (options.resume) writeWeights(tf, model, options.resume.weights);
+  const resumedFromEpoch = state.epochsDone;
+  let lastCheckpointUri: string | undefined;
+  let trainedExamples = 0;
+  let trainingSeconds = 0;
+
+  const forward = (input: Tensor, from: number, training: boolean): Tensor => {
+    let output = input;
+    for (const layer of layers.slice(from)) output = layer.apply(output, { training: training && layer.trainable }) as Tensor;
+    return output;
+  };
+
+  /** Run layers [0, upTo) in inference mode over a whole in-memory set: the frozen features. */
+  const cacheFrozen = (set: LabelledSet, upTo: number): { features: Float32Array; shape: number[] } => {
+    const length = featureLength(set.featureShape);
+    const outputs: Float32Array[] = [];
+    let shape: number[] = [];
+    for (let start = 0; start < set.labels.length; start += 256) {
+      const end = Math.min(set.labels.length, start + 256);
+      const values = tf.tidy(() => {
+        let output: Tensor = tf.tensor(set.features.subarray(start * length, end * length), [end - start, ...set.featureShape]);
+        for (const layer of layers.slice(0, upTo)) output = layer.apply(output, { training: false }) as Tensor;
+        shape = output.shape.slice(1);
+        return output.dataSync() as Float32Array;
+      });
+      outputs.push(values);
+    }
+    const total = outputs.reduce((sum, values) => sum + values.length, 0);
+    const features = new Float32Array(total);
+    let offset = 0;
+    for (const values of outputs) {
+      features.set(values, offset);
+      offset += values.length;
+    }
+    return { features, shape };
+  };
+
+  const evaluate = async (source: ExampleSource, from: number, shape: readonly number[]): Promise<{ loss: number; accuracy: number }> => {
+    let lossSum = 0;
+    let correct = 0;
+    let count = 0;
+    for await (const batch of source.batches({ batchSize: 256, shuffle: false, seed: 0 })) {
+      const n = batch.labels.length;
+      const [loss, hits] = tf.tidy(() => {
+        const probabilities = forward(tf.tensor(batch.features, [n, ...shape]), from, false);
+        const labels = tf.tensor1d(batch.labels, 'int32');
+        const picked = tf.sum(tf.mul(probabilities, tf.oneHot(labels, options.numClasses)), -1);
+        const lossTotal = tf.sum(tf.neg(tf.log(tf.clipByValue(picked, 1e-7, 1))));
+        const hitsTotal = tf.sum(tf.cast(tf.equal(tf.argMax(probabilities, -1), labels), 'float32'));
+        return [lossTotal.dataSync()[0] ?? 0, hitsTotal.dataSync()[0] ?? 0];
+      });
+      lossSum += loss;
+      correct += hits;
+      count += n;
+    }
+    return { loss: lossSum / Math.max(1, count), accuracy: correct / Math.max(1, count) };
+  };
+
+  for (let phaseIndex = state.phaseIndex; phaseIndex < options.phases.length && !state.stoppedEarly; phaseIndex += 1) {
+    const phase = options.phases[phaseIndex] as PhasePlan;
+    const trainable = new Set(phase.trainableLayers);
+    // Weightless layers (dropout, pooling) stay "trainable" so dropout is active while training.
+    for (const layer of layers) layer.trainable = trainable.has(layer.name) || layer.weights.length === 0;
+    const resumingThisPhase = options.resume !== undefined && phaseIndex === options.resume.state.phaseIndex;
+    if (!resumingThisPhase) state = { ...state, phaseIndex, epochsDoneInPhase: 0, stepInPhase: 0, epochsWithoutImprovement: 0, bestValue: undefined };
+    const optimizer = createOptimizer(tf, hyperparameters, phase.learningRate);
+    if (resumingThisPhase && options.resume && options.resume.optimizer.length > 0) {
+      await optimizer.setWeights(options.resume.optimizer.map((array) => ({ name: array.name, tensor: tf.tensor(array.values, [...array.shape]) })));
+    }
+    const variables = layers.filter((layer) => layer.trainable).flatMap((layer) => layer.trainableWeights.map((weight) => weight.read() as TfModule.Variable));
+    const kernels = variables.filter((variable) => /kernel/.test(variable.name));
+    const firstTrainable = Math.max(0, layers.findIndex((layer: Layer) => layer.trainable && layer.trainableWeights.length > 0));
+    // With no augmentation and in-memory data, the frozen prefix gives the same output every
+    // epoch: compute it once (the head-only phase then trains as fast as a logistic regression).
+    const canCache = firstTrainable > 0 && !hyperparameters.augmentation && options.train.inMemory !== undefined && (!options.validation || options.validation.inMemory !== undefined);
+    let trainSource = options.train;
+    let validationSource = options.validation;
+    let from = 0;
+    let inputShape = options.train.featureShape;
+    if (canCache && options.train.inMemory) {
+      const cached = cacheFrozen(options.train.inMemory, firstTrainable);
+      trainSource = memorySource({ featureShape: cached.shape, classes: options.train.inMemory.classes, features: cached.features, labels: options.train.inMemory.labels });
+      if (options.validation?.inMemory) {
+        const cachedValidation = cacheFrozen(options.validation.inMemory, firstTrainable);
+        validationSource = memorySource({ featureShape: cachedValidation.shape, classes: options.validation.inMemory.classes, features: cachedValidation.features, labels: options.validation.inMemory.labels });
+      }
+      from = firstTrainable;
+      inputShape = cached.shape;
+    }
+    const stepsPerEpoch = Math.ceil(trainSource.count / hyperparameters.batchSize);
+    const weightTensor = classWeights ? tf.tensor1d(classWeights) : undefined;
+
+    for (let epochInPhase = state.epochsDoneInPhase; epochInPhase < phase.epochs; epochInPhase += 1) {
+      checkAborted(options.signal);
+      const epoch = state.epochsDone + 1;
+      const epochSeed = deriveSeed(seed, `epoch-${epoch}`);
+      const augmentRandom = mulberry32(deriveSeed(seed, `augment-${epoch}`));
+      const started = performance.now();
+      let lossSum = 0;
+      let correct = 0;
+      let seen = 0;
+      let step = state.stepInPhase;
+      let learningRate = phase.learningRate;
+      for await (const batch of trainSource.batches({ batchSize: hyperparameters.batchSize, shuffle: true, seed: epochSeed })) {
+        checkAborted(options.signal);
+        const n = batch.labels.length;
+        learningRate = learningRateAt({ baseRate: phase.learningRate, step, stepsPerEpoch, totalEpochs: phase.epochs, warmupEpochs: hyperparameters.warmupEpochs, decay: hyperparameters.decay });
+        setLearningRate(optimizer, learningRate);
+        const features = hyperparameters.augmentation && from === 0 ? augmentBatch(batch.features, n, inputShape, hyperparameters.augmentation, augmentRandom) : batch.features;
+        let predictions: Tensor | undefined;
+        const x = tf.tensor(features, [n, ...inputShape]);
+        const y = tf.tensor1d(batch.labels, 'int32');
+        const cost = optimizer.minimize(
+          () => {
+            const probabilities = forward(x, from, true);
+            predictions = tf.keep(tf.argMax(probabilities, -1));
+            const picked = tf.sum(tf.mul(probabilities, tf.oneHot(y, options.numClasses)), -1);
+            let perExample = tf.neg(tf.log(tf.clipByValue(picked, 1e-7, 1)));
+            if (weightTensor) perExample = tf.mul(perExample, tf.gather(weightTensor, y));
+            let loss = tf.mean(perExample) as TfModule.Scalar;
+            if (l2 > 0 && kernels.length > 0) loss = tf.add(loss, tf.mul(l2, tf.addN(kernels.map((kernel) => tf.sum(tf.square(kernel)))))) as TfModule.Scalar;
+            return loss;
+          },
+          true,
+          variables,
+        );
+        lossSum += (cost?.dataSync()[0] ?? 0) * n;
+        cost?.dispose();
+        if (predictions) {
+          const predicted = predictions.dataSync();
+          for (let i = 0; i < n; i += 1) if (predicted[i] === batch.labels[i]) correct += 1;
+          predictions.dispose();
+        }
+        x.dispose();
+        y.dispose();
+        seen += n;
+        step += 1;
+        // Yield to the event loop so IPC, heartbeats and abort signals are handled mid-epoch.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      const seconds = (performance.now() - started) / 1000;
+      trainedExamples += seen;
+      trainingSeconds += seconds;
+      const validation = validationSource ? await evaluate(validationSource, from, inputShape) : undefined;
+      const metrics: EpochMetrics = {
+        epoch,
+        phase: phase.name,
+        learningRate,
+        trainLoss: lossSum / Math.max(1, seen),
+        trainAccuracy: correct / Math.max(1, seen),
+        ...(validation ? { validationLoss: validation.loss, validationAccuracy: validation.accuracy } : {}),
+        seconds,
+        samplesPerSecond: seen / Math.max(seconds, 1e-9),
+      };
+      const value = monitoredValue(metrics, monitor);
+      let { bestValue, bestEpoch, epochsWithoutImprovement } = state;
+      if (value !== undefined && (bestValue === undefined || (minimize ? value < bestValue - minDelta : value > bestValue + minDelta))) {
+        bestValue = value;
+        bestEpoch = epoch;
+        epochsWithoutImprovement = 0;
+        if (restoreBest) bestWeights = readWeights(model);
+      } else epochsWithoutImprovement += 1;
+      const patience = hyperparameters.earlyStopping?.patience;
+      const stoppedEarly = patience !== undefined && epochsWithoutImprovement >= patience;
+      state = {
+        epochsDone: epoch,
+        phaseIndex,
+        epochsDoneInPhase: epochInPhase + 1,
+        history: [...state.history, metrics],
+        bestValue,
+        bestEpoch,
+        epochsWithoutImprovement,
+        stoppedEarly,
+        stepInPhase: step,
+      };
+      const lastEpoch = stoppedEarly || (phaseIndex === options.phases.length - 1 && epochInPhase + 1 === phase.epochs);
+      if (options.checkpoint && (epoch % Math.max(1, options.checkpoint.everyEpochs) === 0 || lastEpoch)) {
+        const optimizerWeights = await optimizer.getWeights();
+        const optimizerArrays = optimizerWeights.map((entry) => ({ name: entry.name, shape: entry.tensor.shape, values: entry.tensor.dataSync() as Float32Array }));
+        lastCheckpointUri = await writeCheckpoint(options.checkpoint.store, options.checkpoint.uri, {
+          requestKey: options.requestKey,
+          state,
+          weights: readWeights(model),
+          optimizer: optimizerArrays,
+          ...(bestWeights ? { bestWeights } : {}),
+        });
+      }
+      await options.onEpoch?.({ epoch, totalEpochs, phase: phase.name, metrics, ...(lastCheckpointUri ? { checkpointUri: lastCheckpointUri } : {}) });
+      if (stoppedEarly) break;
+    }
+    weightTensor?.dispose();
+    optimizer.dispose();
+    // Each phase ends on its best weights, so the next phase starts from them.
+    if (restoreBest && bestWeights) writeWeights(tf, model, bestWeights);
+    if (phaseIndex + 1 < options.phases.length && !state.stoppedEarly) {
+      state = { ...state, phaseIndex: phaseIndex + 1, epochsDoneInPhase: 0, stepInPhase: 0, epochsWithoutImprovement: 0, bestValue: undefined };
+      bestWeights = undefined;
+    }
+  }
+  for (const layer of layers) layer.trainable = true;
+  return {
+    history: state.history,
+    bestEpoch: state.bestEpoch ?? state.epochsDone,
+    stoppedEarly: state.stoppedEarly,
+    samplesPerSecond: trainedExamples / Math.max(trainingSeconds, 1e-9),
+    resumedFromEpoch,
+    ...(lastCheckpointUri ? { lastCheckpointUri } : {}),
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * What a training run takes and returns. All plain JSON, because the request crosses a process
+ * boundary (the training child) and the result becomes a stage output.
+ */
+import type { TfBackendPreference } from '../../config';
+import type { ModelArchitecture } from '../models/architectures';
+
+export type OptimizerName = 'adam' | 'sgd' | 'rmsprop';
+
+export type LearningRateDecay =
+  | { readonly kind: 'none' }
+  /** Cosine from the base rate down to 1% of it at the end of the phase. */
+  | { readonly kind: 'cosine' }
+  /** Multiply by `rate` every epoch. */
+  | { readonly kind: 'exponential'; readonly rate: number }
+  /** Multiply by `factor` every `everyEpochs` epochs. */
+  | { readonly kind: 'step'; readonly everyEpochs: number; readonly factor: number };
+
+export type MonitoredMetric = 'validation.loss' | 'validation.accuracy' | 'train.loss' | 'train.accuracy';
+
+export interface EarlyStopping {
+  readonly monitor: MonitoredMetric;
+  /** Epochs without improvement before stopping. */
+  readonly patience: number;
+  /** Smallest change that counts as an improvement. Default 0. */
+  readonly minDelta?: number;
+  /** Put back the weights of the best epoch when training ends. Default true. */
+  readonly restoreBestWeights?: boolean;
+}
+
+export interface Augmentation {
+  /** Random translation of up to this many pixels in x and y (images only). */
+  readonly shift?: number;
+  /** Random horizontal flips. */
+  readonly flipHorizontal?: boolean;
+  /** Standard deviation of added Gaussian pixel noise. */
+  readonly noise?: number;
+}
+
+export interface Hyperparameters {
+  /** Total epochs over all phases. */
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  /** Default adam. */
+  readonly optimizer?: OptimizerName;
+  /** SGD momentum; default 0.9 for sgd. */
+  readonly momentum?: number;
+  /** Linear warmup from 0 over this many epochs (fractions allowed). */
+  readonly warmupEpochs?: number;
+  readonly decay?: LearningRateDecay;
+  /**
+   * Fine-tuning: how many of the base model's top weight layers (conv, batch-norm, dense) train
+   * besides the new head, or their names. 0 = only the head. Default 0.
+   */
+  readonly unfreezeLayers?: number | readonly string[];
+  /** Layers kept frozen whatever `unfreezeLayers` says. */
+  readonly freezeLayers?: readonly string[];
+  /**
+   * Two phases: train only the head for `headEpochs`, then unfreeze `unfreezeLayers` for the
+   * remaining epochs at `fineTuneLearningRate`. Absent = one phase.
+   */
+  readonly headEpochs?: number;
+  /** Learning rate of the second phase; default learningRate / 10. */
+  readonly fineTuneLearningRate?: number;
+  readonly earlyStopping?: EarlyStopping;
+  /** `balanced`: weight each class by total / (classes × count); or one weight per class. */
+  readonly classWeights?: 'balanced' | readonly number[];
+  readonly augmentation?: Augmentation;
+  /** Dropout before the head. Default 0. */
+  readonly dropout?: number;
+  /** L2 penalty on trainable kernels. Default 0. */
+  readonly l2?: number;
+  /** Seeds shuffling and augmentation. Default 0. */
+  readonly seed?: number;
+}
+
+export interface EpochMetrics {
+  /** 1-based, counted over all phases. */
+  readonly epoch: number;
+  readonly phase: string;
+  readonly learningRate: number;
+  readonly trainLoss: number;
+  readonly trainAccuracy: number;
+  readonly validationLoss?: number;
+  readonly validationAccuracy?: number;
+  readonly seconds: number;
+  readonly samplesPerSecond: number;
+}
+
+/** What a training run reports after each epoch: heartbeat material. */
+export interface TrainingProgress {
+  readonly epoch: number;
+  readonly totalEpochs: number;
+  readonly phase: string;
+  readonly metrics: EpochMetrics;
+  /** The newest checkpoint, when one was written at this epoch or earlier. */
+  readonly checkpointUri?: string;
+}
+
+export interface CheckpointOptions {
+  /** Prefix under which checkpoints are written, e.g. s3://fineflow/runs/R/finetune/checkpoints. */
+  readonly uri: string;
+  /** Write a checkpoint every N epochs (and always after the last). Default 1. */
+  readonly everyEpochs?: number;
+}
+
+export interface TrainingRequest {
+  /** `fine-tune` starts from `baseModelUri`; `from-scratch` from random weights of `architecture`. */
+  readonly mode: 'fine-tune' | 'from-scratch';
+  readonly baseModelUri?: string;
+  /** From scratch: the architecture; default the CNN for 3-D examples and the MLP for 1-D. */
+  readonly architecture?: ModelArchitecture;
+  /** A prepared dataset: its manifest URI or its prefix. */
+  readonly datasetUri: string;
+  /** Use at most this many training examples per class (the "few labels" setting); seeded. */
+  readonly labelsPerClass?: number;
+  /** Directory URI where the trained model is saved (model.json + weights.bin). */
+  readonly outputUri: string;
+  readonly checkpoint?: CheckpointOptions;
+  /** A checkpoint directory, or the checkpoint prefix (its latest.json is followed). */
+  readonly resumeFrom?: string;
+  readonly hyperparameters: Hyperparameters;
+  /** Bucket of the model registry, for `registry://` base models. */
+  readonly registryBucket: string;
+  readonly tfBackend?: TfBackendPreference;
+}
+
+export interface TrainingResult {
+  readonly modelUri: string;
+  readonly classes: readonly string[];
+  readonly epochs: readonly EpochMetrics[];
+  /** Epoch whose weights the model has (after restoring the best). */
+  readonly bestEpoch: number;
+  readonly stoppedEarly: boolean;
+  /** Epochs already done by the checkpoint this run resumed from; 0 when it started fresh. */
+  readonly resumedFromEpoch: number;
+  readonly backend: string;
+  /** Training examples per second over the epochs this run executed. */
+  readonly samplesPerSecond: number;
+  /** Wall-clock seconds of this run, including loading and saving. */
+  readonly seconds: number;
+  readonly trainExamples: number;
+  readonly lastCheckpointUri?: string;
+  readonly final: { readonly validationLoss?: number; readonly validationAccuracy?: number };
+}

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { writeDataset } from '../../../src/ml/data/write-dataset';
+import { generateDefects } from '../../../src/ml/generators/defects';
+import { findCheckpoint } from '../../../src/ml/train/checkpoint';
+import { runTrainingInChildProcess, type StoreFactoryReference } from '../../../src/ml/train/child-runner';
+import type { TrainingProgress, TrainingRequest } from '../../../src/ml/train/types';
+import { createDirectoryObjectStore } from './helpers/directory-object-store';
+
+describe('training in a child process', () => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'fineflow-child-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
+  const store = createDirectoryObjectStore({ root });
+  const storeReference: StoreFactoryReference = { modulePath: path.join(__dirname, 'helpers', 'directory-object-store.ts'), exportName: 'createDirectoryObjectStore', options: { root } };
+
+  it('streams progress, is killed on abort mid-run, and a retry resumes at the checkpointed epoch and finishes', async () => {
+    const { manifestUri } = await writeDataset(store, 's3://b/data', { train: generateDefects({ perClass: 8, seed: 1 }), validation: generateDefects({ perClass: 2, seed: 2 }) });
+    const request: TrainingRequest = {
+      mode: 'from-scratch',
+      architecture: { kind: 'cnn', inputShape: [28, 28, 1], filters: [4, 4], featureUnits: 8, pooling: 'max' },
+      datasetUri: manifestUri,
+      outputUri: 's3://b/model',
+      checkpoint: { uri: 's3://b/checkpoints', everyEpochs: 1 },
+      registryBucket: 'b',
+      hyperparameters: { epochs: 5, batchSize: 8, learningRate: 0.01, seed: 1 },
+    };
+    const controller = new AbortController();
+    const firstRun: TrainingProgress[] = [];
+    await assert.rejects(
+      runTrainingInChildProcess(request, {
+        store: storeReference,
+        signal: controller.signal,
+        onProgress: (progress) => {
+          firstRun.push(progress);
+          if (progress.epoch === 2) controller.abort();
+        },
+      }),
+      { type: 'FineflowCancelled', message: /killed/ },
+    );
+    assert.ok(firstRun.length >= 2 && firstRun.length < 5, `killed mid-run after ${firstRun.length} epochs`);
+    const lastCheckpoint = firstRun[firstRun.length - 1]?.checkpointUri;
+    assert.ok(lastCheckpoint?.startsWith('s3://b/checkpoints/epoch-'));
+    const checkpoint = await findCheckpoint(store, 's3://b/checkpoints');
+    assert.ok(checkpoint);
+
+    // The retry resumes from the checkpoint the last heartbeat named.
+    const secondRun: number[] = [];
+    const result = await runTrainingInChildProcess({ ...request, resumeFrom: lastCheckpoint }, { store: storeReference, onProgress: (progress) => void secondRun.push(progress.epoch) });
+    const resumedAt = result.resumedFromEpoch;
+    assert.ok(resumedAt >= 2, `resumed at epoch ${resumedAt}`);
+    assert.deepEqual(secondRun, Array.from({ length: 5 - resumedAt }, (_, i) => resumedAt + i + 1));
+    assert.equal(result.epochs.length, 5);
+    assert.ok(['tensorflow', 'cpu'].includes(result.backend));
+    assert.ok(await store.stat('s3://b/model/model.json'));
+  });
+
+  it('maps an invalid request in the child to a non-retryable error', async () => {
+    await assert.rejects(
+      runTrainingInChildProcess(
+        { mode: 'from-scratch', datasetUri: 's3://b/missing', outputUri: 's3://b/x', registryBucket: 'b', hyperparameters: { epochs: 1, batchSize: 1, learningRate: 0.1 } },
+        { store: storeReference },
+      ),
+      { type: 'FineflowInvalidInput' },
+    );
+  });
+});

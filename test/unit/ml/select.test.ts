@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadTf } from '../../../src/ml/backend';
+import { writeDataset } from '../../../src/ml/data/write-dataset';
+import { generateDefects } from '../../../src/ml/generators/defects';
+import { buildModel } from '../../../src/ml/models/architectures';
+import { saveModel } from '../../../src/ml/models/load-model';
+import { knnAccuracy, linearProbeAccuracy, selectModel } from '../../../src/ml/select';
+import { createMemoryObjectStore } from './helpers/memory-object-store';
+
+describe('probes', () => {
+  // Class c sits near the c-th axis: perfectly separable.
+  const count = 30;
+  const features = new Float32Array(count * 3);
+  const labels = new Int32Array(count);
+  for (let i = 0; i < count; i += 1) {
+    labels[i] = i % 3;
+    for (let d = 0; d < 3; d += 1) features[i * 3 + d] = (d === i % 3 ? 2 : 0) + ((i * 7 + d * 3) % 5) * 0.05;
+  }
+  it('a linear probe and kNN separate separable features, and do not on shuffled labels', () => {
+    const indices = Array.from({ length: count }, (_, i) => i);
+    assert.equal(linearProbeAccuracy(features, labels, 3, 3, indices.slice(0, 20), indices.slice(20)), 1);
+    assert.equal(knnAccuracy(features, labels, 3, 3), 1);
+    const scrambled = Int32Array.from(labels, (_, i) => (i * 5 + Math.floor(i / 3)) % 3);
+    assert.ok(knnAccuracy(features, scrambled, 3, 3) < 0.7);
+  });
+});
+
+describe('selectModel', () => {
+  it('ranks the candidates that load and reports the ones that do not', async () => {
+    const { tf } = loadTf({ preference: 'auto' });
+    const store = createMemoryObjectStore();
+    const { manifestUri } = await writeDataset(store, 's3://b/d', { train: generateDefects({ perClass: 6, seed: 1 }) });
+    const cnn = { kind: 'cnn', inputShape: [28, 28, 1], filters: [2, 4], featureUnits: 6, pooling: 'max' } as const;
+    await saveModel(tf, store, buildModel(tf, cnn, { numClasses: 10 }), 's3://b/a');
+    await saveModel(tf, store, buildModel(tf, { ...cnn, pooling: 'flatten' }, { numClasses: 5 }), 's3://b/b');
+    await saveModel(tf, store, buildModel(tf, { kind: 'mlp', inputShape: [6] }, { numClasses: 2 }), 's3://b/tabular');
+    for (const method of ['linear-probe', 'knn'] as const) {
+      const result = await selectModel(store, {
+        candidates: ['s3://b/a', 's3://b/missing', 's3://b/b', 's3://b/tabular'],
+        datasetUri: manifestUri,
+        method,
+        samplePerClass: 6,
+        registryBucket: 'b',
+      });
+      assert.deepEqual(result.ranking.map((entry) => entry.uri).sort(), ['s3://b/a', 's3://b/b']);
+      assert.ok(result.ranking.every((entry) => entry.score >= 0 && entry.score <= 1));
+      assert.ok((result.ranking[0]?.score ?? 0) >= (result.ranking[1]?.score ?? 0));
+      assert.equal(result.best, result.ranking[0]);
+      assert.equal(result.ranking.find((entry) => entry.uri === 's3://b/a')?.featureDimension, 6);
+      assert.deepEqual(result.failures.map((failure) => failure.uri), ['s3://b/missing', 's3://b/tabular']);
+      assert.match(result.failures[1]?.error ?? '', /shape \[6\]/);
+      assert.equal(result.sampleSize, 24);
+    }
+    await assert.rejects(selectModel(store, { candidates: ['s3://b/missing'], datasetUri: manifestUri, registryBucket: 'b' }), /no candidate model could be scored/);
+  });
+});
