@@ -38,6 +38,8 @@ export interface PipelineRunInput {
   readonly trigger: RunTrigger;
   /** For `rerun --from`: outputs of the stages that are not rerun. */
   readonly reuse?: readonly ReusedStageOutput[];
+  /** Bucket of runs/, cache/ and models/ (the client's FINEFLOW_BUCKET); default `fineflow`. */
+  readonly bucket?: string;
 }
 
 export type StageStatus = 'pending' | 'running' | 'succeeded' | 'cached' | 'failed' | 'waiting' | 'skipped' | 'cancelled';
@@ -122,6 +124,8 @@ export interface StageActivityResult {
   readonly outputs: JsonObject;
   /** URIs + sha256 of the artifacts written, for the cache's existence check. */
   readonly artifacts?: readonly { readonly uri: string; readonly sha256: string }[];
+  /** Set by the stage runner: the attempt within the run that produced this result. */
+  readonly attempt?: number;
 }
 
 /**

@@ -1,0 +1,62 @@
+/**
+ * Every activity a Fineflow worker can run, built from injected services (the object store),
+ * as in Temporal's dependency-injection sample. Stage activities are keyed by stage type name
+ * (the `uses:` of a stage), which is the activity type the `pipelineRun` workflow schedules.
+ *
+ * To add a stage type: write `activities/<stage-type>.ts` exporting a `StageImplementation`
+ * (see ./stage-runner) and add one line to STAGE_IMPLEMENTATIONS below.
+ */
+import type { ObjectStore } from '../src/storage/object-store';
+import type { StageActivityInput, StageActivityResult } from '../src/runtime/run-types';
+import { createCacheActivities } from './cache';
+import { createDataWatchActivities } from './data-watch';
+import { fineTuneStage } from './fine-tune';
+import { prepareDataStage } from './prepare-data';
+import { registerModelStage } from './register-model';
+import { createSweepTrialActivities } from './sweep-trial';
+import { stageActivity, type StageImplementation, type StageRunnerDeps } from './stage-runner';
+
+/** Built-in stage types: type name → implementation. */
+export const STAGE_IMPLEMENTATIONS: { readonly [typeName: string]: StageImplementation } = {
+  'prepare-data': prepareDataStage,
+  'fine-tune': fineTuneStage,
+  'register-model': registerModelStage,
+};
+
+export interface ActivityDeps extends StageRunnerDeps {
+  readonly store: ObjectStore;
+  /** Bucket of runs/, cache/ and models/ (config.s3.bucket). */
+  readonly bucket: string;
+  /** Extra stage types (tests, plugins loaded with `fineflow worker --stage-module`). */
+  readonly extraStages?: { readonly [typeName: string]: StageImplementation };
+}
+
+export type StageActivity = (input: StageActivityInput) => Promise<StageActivityResult>;
+
+/** Names of the stage types a worker with these deps runs. */
+export function stageTypeNames(deps: Pick<ActivityDeps, 'extraStages'>): string[] {
+  return Object.keys({ ...STAGE_IMPLEMENTATIONS, ...deps.extraStages }).sort();
+}
+
+/** Stage activities (and the sweep's trial segments, which run on a stage's pool): what every pool's worker registers. */
+export function createStageActivities(deps: ActivityDeps): Record<string, (...args: never[]) => Promise<unknown>> {
+  const all = { ...STAGE_IMPLEMENTATIONS, ...deps.extraStages };
+  const stages: Record<string, StageActivity> = Object.fromEntries(
+    Object.entries(all).map(([typeName, implementation]) => [typeName, stageActivity(typeName, implementation, deps)]),
+  );
+  return { ...createSweepTrialActivities({ store: deps.store }), ...stages };
+}
+
+/** Runtime activities the workflows call on their own (control) task queue. */
+export function createRuntimeActivities(deps: ActivityDeps) {
+  return {
+    ...createCacheActivities(deps.store, deps.bucket),
+    ...createDataWatchActivities(deps.store),
+  };
+}
+
+/** Every activity: stage activities plus runtime activities. */
+export function createActivities(deps: ActivityDeps): Record<string, (...args: never[]) => Promise<unknown>> {
+  // Runtime activity names must not be shadowed by a stage type of the same name.
+  return { ...createStageActivities(deps), ...createRuntimeActivities(deps) };
+}

@@ -1,0 +1,227 @@
+/**
+ * Turns a stage implementation into a Temporal activity. Every stage type gets the same
+ * services: heartbeats (which also carry live progress, relayed to the run's workflow), an
+ * AbortSignal for cancellation, a log streamed to the object store, and errors mapped onto
+ * ApplicationFailure with the FineflowError `type` so retry policies can name them.
+ *
+ * A stage implementation lives in `activities/<stage-type>.ts` and is registered by type name
+ * in activities/index.ts.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ERROR_TYPES, FineflowError, ensureError } from '../src/errors';
+import { RUN_SIGNALS, type StageActivityInput, type StageActivityResult, type StageProgress } from '../src/runtime/run-types';
+import type { StageProgressSignal } from '../src/runtime/progress';
+import type { ObjectStore } from '../src/storage/object-store';
+import { confineWrites } from '../src/storage/confined-store';
+import { stageLogUri } from '../src/storage/layout';
+
+/** The services a stage implementation receives next to its input. */
+export interface StageRuntime {
+  /** The object store; writes and removals are confined to the stage's `context.outputPrefix`. */
+  readonly store: ObjectStore;
+  /** Unconfined store, for the few stage types that own another area (the model registry). */
+  readonly sharedStore: ObjectStore;
+  /** Report liveness and progress; cheap to call often (throttled here and by Temporal). */
+  heartbeat(progress?: StageProgress): void;
+  /** Aborted when the run is cancelled, the stage is cancelled, or the worker stops. */
+  readonly signal: AbortSignal;
+  /** Append a line to this attempt's log (`fineflow logs RUN --stage S`). */
+  log(line: string): void;
+  /** Attempt number within the run (1-based, counting attempts before a `fineflow retry`). */
+  readonly attempt: number;
+}
+
+export type StageImplementation = (input: StageActivityInput, runtime: StageRuntime) => Promise<StageActivityResult>;
+
+/** Services and tuning shared by every stage activity of a worker. */
+export interface StageRunnerDeps {
+  readonly store: ObjectStore;
+  /** How often the log of a running stage is written to the store. Default 2 s. */
+  readonly logFlushIntervalMs?: number;
+  /**
+   * Minimum time between progress signals to the workflow. Each signal costs about four
+   * history events, so a 2-hour stage at the default 10 s adds ~2,900 (the limit is 50k).
+   */
+  readonly progressSignalIntervalMs?: number;
+}
+
+/** Extra fields on an ApplicationFailure from a stage, in `details[0]`. */
+export interface StageFailureDetails {
+  /** Attempt (within the run) that failed. */
+  readonly attempt: number;
+  readonly [key: string]: unknown;
+}
+
+/** Log lines of one attempt, rewritten to the store as the stage runs (S3 has no append). */
+class StageLog {
+  private readonly lines: string[] = [];
+  private dirty = false;
+  private writing: Promise<void> = Promise.resolve();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly uri: string,
+    flushIntervalMs: number,
+  ) {
+    this.timer = setInterval(() => this.flush(), flushIntervalMs);
+    this.timer.unref();
+  }
+
+  append(line: string): void {
+    this.lines.push(`${new Date().toISOString()} ${line.replace(/\n+$/, '')}`);
+    this.dirty = true;
+  }
+
+  private flush(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    const text = `${this.lines.join('\n')}\n`;
+    // A failed log write must never fail the stage; the next flush tries again.
+    this.writing = this.writing
+      .then(() => this.store.putBytes(this.uri, text, { contentType: 'text/plain; charset=utf-8' }))
+      .then(
+        () => undefined,
+        () => {
+          this.dirty = true;
+        },
+      );
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.flush();
+    await this.writing;
+  }
+}
+
+/** Sends progress to the workflow as a signal, at most once per interval (the last value wins). */
+function progressRelay(context: Context, intervalMs: number, stageId: string, attempt: number): { send(progress: StageProgress): void; stop(): void } {
+  let client: Context['client'] | undefined;
+  try {
+    client = context.client;
+  } catch {
+    client = undefined; // A MockActivityEnvironment without a client: heartbeats only.
+  }
+  const workflowId = context.info.workflowExecution?.workflowId;
+  if (!workflowId) client = undefined; // not started by a workflow: nobody to tell
+  let lastSent = 0;
+  let lastText = '';
+  let pending: StageProgress | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const sendNow = (progress: StageProgress): void => {
+    const text = JSON.stringify(progress);
+    pending = undefined;
+    if (text === lastText) return; // nothing new to show
+    lastText = text;
+    lastSent = Date.now();
+    const payload: StageProgressSignal = { stageId, attempt, progress };
+    if (!client || !workflowId) return;
+    client.workflow
+      .getHandle(workflowId)
+      .signal(RUN_SIGNALS.stageProgress, payload)
+      .catch(() => undefined); // progress is best effort: the run may have ended
+  };
+  return {
+    send(progress) {
+      if (!client) return;
+      const wait = lastSent + intervalMs - Date.now();
+      if (wait <= 0) return sendNow(progress);
+      pending = progress;
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        if (pending) sendNow(pending);
+      }, wait);
+    },
+    stop() {
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
+
+function isWorkerShutdown(context: Context): boolean {
+  const reason: unknown = context.cancellationSignal.reason;
+  return Boolean(context.cancellationDetails?.workerShutdown) || (reason instanceof CancelledFailure && reason.message === 'WORKER_SHUTDOWN');
+}
+
+/**
+ * Map whatever a stage threw onto what Temporal understands:
+ * - cancellation by the workflow → CancelledFailure (the activity ends as cancelled);
+ * - the worker shutting down before the stage finished → a retryable failure, so the stage's
+ *   retry policy moves it to another worker;
+ * - a FineflowError → ApplicationFailure with its `type`, non-retryable when the class says so;
+ * - anything else → retryable ApplicationFailure of type FineflowInternal.
+ */
+export function toActivityFailure(thrown: unknown, context: Context | undefined, attempt: number): Error {
+  if (context?.cancellationSignal.aborted) {
+    if (isWorkerShutdown(context)) {
+      return ApplicationFailure.create({
+        message: 'the worker shut down before the stage finished; the stage is retried on another worker',
+        type: ERROR_TYPES.dependencyUnavailable,
+        nonRetryable: false,
+        details: [{ attempt } satisfies StageFailureDetails],
+      });
+    }
+    return thrown instanceof CancelledFailure ? thrown : new CancelledFailure('stage cancelled', [], ensureError(thrown));
+  }
+  if (thrown instanceof ApplicationFailure) return thrown;
+  const error = ensureError(thrown);
+  if (error instanceof FineflowError) {
+    return ApplicationFailure.create({
+      message: error.message,
+      type: error.type,
+      nonRetryable: !error.retryable,
+      details: [{ ...error.details, attempt } satisfies StageFailureDetails],
+      cause: error.cause instanceof Error ? error.cause : undefined,
+    });
+  }
+  return ApplicationFailure.create({ message: error.message, type: ERROR_TYPES.internal, nonRetryable: false, details: [{ attempt } satisfies StageFailureDetails], cause: error });
+}
+
+/** The Temporal activity for one stage type. */
+export function stageActivity(typeName: string, implementation: StageImplementation, deps: StageRunnerDeps): (input: StageActivityInput) => Promise<StageActivityResult> {
+  return async function runStage(input: StageActivityInput): Promise<StageActivityResult> {
+    const context = Context.current();
+    const { runId, stageId, bucket } = input.context;
+    // context.attempt is the first attempt of this activity execution within the run
+    // (a `fineflow retry` starts a new execution whose Temporal attempt counts from 1 again).
+    const attempt = input.context.attempt + context.info.attempt - 1;
+    const log = new StageLog(deps.store, stageLogUri(bucket, runId, stageId, attempt), deps.logFlushIntervalMs ?? 2_000);
+    const relay = progressRelay(context, deps.progressSignalIntervalMs ?? 10_000, stageId, attempt);
+    let lastProgress: StageProgress | undefined;
+    // Heartbeat on a timer too, so cancellation reaches stages that report no progress.
+    const heartbeatEveryMs = Math.max(200, Math.min(5_000, (context.info.heartbeatTimeoutMs ?? 15_000) / 3));
+    const keepAlive = setInterval(() => context.heartbeat(lastProgress), heartbeatEveryMs);
+    keepAlive.unref();
+    const started = Date.now();
+    log.append(`${typeName} ${stageId}: attempt ${attempt} started on ${context.info.taskQueue} (activity ${context.info.activityId})`);
+    const runtime: StageRuntime = {
+      store: confineWrites(deps.store, input.context.outputPrefix),
+      sharedStore: deps.store,
+      signal: context.cancellationSignal,
+      attempt,
+      log: (line) => log.append(line),
+      heartbeat(progress) {
+        if (progress) {
+          lastProgress = progress;
+          relay.send(progress);
+        }
+        context.heartbeat(lastProgress);
+      },
+    };
+    try {
+      const result = await implementation({ ...input, context: { ...input.context, attempt } }, runtime);
+      log.append(`${typeName} ${stageId}: attempt ${attempt} succeeded in ${Date.now() - started} ms`);
+      return { ...result, attempt };
+    } catch (thrown) {
+      const failure = toActivityFailure(thrown, context, attempt);
+      log.append(`${typeName} ${stageId}: attempt ${attempt} ended after ${Date.now() - started} ms: ${failure.name}: ${failure.message}`);
+      throw failure;
+    } finally {
+      clearInterval(keepAlive);
+      relay.stop();
+      await log.close();
+    }
+  };
+}

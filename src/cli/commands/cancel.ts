@@ -1,0 +1,21 @@
+/** `fineflow cancel RUN`: cancel running stages and end the run `cancelled`. */
+import { EXIT, UsageError, type CliCommand } from '../command';
+import { withRunClient } from '../../client/cli-support';
+
+export const command: CliCommand = {
+  name: 'cancel',
+  summary: 'cancel a run: running stages are stopped, the run ends cancelled',
+  usage: 'cancel RUN [--wait] [--json]',
+  options: [{ name: 'wait', kind: 'boolean', description: 'wait until the run has ended' }],
+  async run(args, io) {
+    const [runId, ...extra] = args.positionals;
+    if (!runId || extra.length > 0) throw new UsageError('expected exactly one RUN id');
+    return withRunClient(io, 'cancel', async ({ runs }) => {
+      await runs.cancel(runId);
+      const final = args.flags.wait ? await runs.result(runId) : undefined;
+      if (args.flags.json) io.stdout.write(`${JSON.stringify({ runId, cancelRequested: true, ...(final ? { status: final.status } : {}) })}\n`);
+      else io.stdout.write(final ? `run ${runId} ${final.status}\n` : `cancellation requested for run ${runId}\n`);
+      return EXIT.ok;
+    });
+  },
+};

@@ -1,0 +1,37 @@
+/** `fineflow logs RUN [--stage S] [--follow]`: stage logs from the object store. */
+import { EXIT, UsageError, type CliCommand } from '../command';
+import { withRunClient } from '../../client/cli-support';
+import { listStageLogs, printStageLogs } from '../../client/run-logs';
+import { createObjectStoreFromConfig } from '../../storage/minio-store';
+
+export const command: CliCommand = {
+  name: 'logs',
+  summary: "print a run's stage logs (every attempt)",
+  usage: 'logs RUN [--stage S] [--follow]',
+  options: [
+    { name: 'stage', kind: 'string', valueName: 'S', description: 'only this stage' },
+    { name: 'follow', short: 'f', kind: 'boolean', description: 'keep printing new lines until the run ends' },
+  ],
+  async run(args, io) {
+    const [runId, ...extra] = args.positionals;
+    if (!runId || extra.length > 0) throw new UsageError('expected exactly one RUN id');
+    return withRunClient(io, 'logs', async ({ config, runs }) => {
+      const store = createObjectStoreFromConfig(config);
+      const write = (text: string): void => {
+        io.stdout.write(text);
+      };
+      const stage = args.values.stage;
+      const printed = await printStageLogs(store, await listStageLogs(store, config.s3.bucket, runId, stage), write);
+      if (!args.flags.follow) {
+        if (printed.size === 0) io.stderr.write(`no logs for run ${runId}${stage ? ` stage ${stage}` : ''} yet\n`);
+        return EXIT.ok;
+      }
+      for (;;) {
+        const state = await runs.state(runId);
+        await printStageLogs(store, await listStageLogs(store, config.s3.bucket, runId, stage), write, printed);
+        if (state.endedAt !== undefined) return EXIT.ok;
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    });
+  },
+};

@@ -1,0 +1,35 @@
+/** `fineflow retry RUN [--stage S] [--set k=v]`: run waiting stages again (a validated Temporal update). */
+import { EXIT, UsageError, type CliCommand } from '../command';
+import { withRunClient } from '../../client/cli-support';
+import { parseSetPairs } from '../../runtime/params';
+
+export const command: CliCommand = {
+  name: 'retry',
+  summary: 'retry the waiting stages of a run, optionally with changed params',
+  usage: 'retry RUN [--stage S] [--set k=v]… [--json]',
+  description: [
+    'A stage with `onFailure: pause` that exhausted its retries leaves the run waiting. retry sets',
+    'it (or every waiting stage) back to pending; --set changes params first, typed by the',
+    "pipeline's declarations. The run checks the request: an unknown stage, a stage that is not",
+    'waiting, or a param of the wrong type is refused and nothing changes.',
+  ].join('\n'),
+  options: [
+    { name: 'stage', kind: 'string', valueName: 'S', description: 'retry only this stage (default: every waiting stage)' },
+    { name: 'set', kind: 'multi', valueName: 'k=v', description: 'change a param before retrying' },
+  ],
+  async run(args, io) {
+    const [runId, ...extra] = args.positionals;
+    if (!runId || extra.length > 0) throw new UsageError('expected exactly one RUN id');
+    let params: Record<string, string>;
+    try {
+      params = parseSetPairs(args.multi.set ?? []);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    return withRunClient(io, 'retry', async ({ runs }) => {
+      const result = await runs.retry(runId, { ...(args.values.stage ? { stageId: args.values.stage } : {}), ...(Object.keys(params).length > 0 ? { params } : {}) });
+      io.stdout.write(args.flags.json ? `${JSON.stringify(result)}\n` : `retrying ${result.retried.join(', ')} in run ${runId}\n`);
+      return EXIT.ok;
+    });
+  },
+};

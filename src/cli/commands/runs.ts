@@ -1,0 +1,29 @@
+/** `fineflow runs [--pipeline P] [--status S]`: recent runs, newest first, from Temporal visibility. */
+import { EXIT, UsageError, type CliCommand } from '../command';
+import { withRunClient } from '../../client/cli-support';
+import { renderRunList } from '../../client/render';
+
+export const command: CliCommand = {
+  name: 'runs',
+  summary: 'list pipeline runs, filtered by pipeline and status',
+  usage: 'runs [--pipeline P] [--status running|waiting|succeeded|failed|cancelled] [--limit N] [--json]',
+  options: [
+    { name: 'pipeline', short: 'p', kind: 'string', valueName: 'P', description: 'only runs of this pipeline' },
+    { name: 'status', short: 's', kind: 'string', valueName: 'S', description: 'only runs with this status' },
+    { name: 'limit', kind: 'string', valueName: 'N', description: 'at most N runs (default 50)' },
+  ],
+  async run(args, io) {
+    if (args.positionals.length > 0) throw new UsageError('runs takes no positional arguments');
+    const limit = args.values.limit === undefined ? 50 : Number(args.values.limit);
+    if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
+    return withRunClient(io, 'runs', async ({ runs }) => {
+      const list = await runs.list({
+        ...(args.values.pipeline ? { pipeline: args.values.pipeline } : {}),
+        ...(args.values.status ? { status: args.values.status } : {}),
+        limit,
+      });
+      io.stdout.write(args.flags.json ? `${JSON.stringify(list)}\n` : `${renderRunList(list)}\n`);
+      return EXIT.ok;
+    });
+  },
+};

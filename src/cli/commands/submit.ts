@@ -1,0 +1,67 @@
+/**
+ * `fineflow submit FILE [--set k=v] [--watch]`: validate the pipeline here (errors print
+ * diagnostics, exit 1, nothing starts), start a run, print its id; `--watch` follows it.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { EXIT, UsageError, type CliCommand } from '../command';
+import { exitCodeForRun, followRun, withRunClient } from '../../client/cli-support';
+import { RunClient } from '../../client/run-client';
+import { taskQueueForPool } from '../../runtime/task-queues';
+import { compilePlan } from '../../spec/compile';
+import { formatDiagnostics } from '../../spec/diagnostics';
+import { loadStageTypeModules } from '../../spec/stage-types';
+
+export const command: CliCommand = {
+  name: 'submit',
+  summary: 'validate a pipeline and start a run',
+  usage: 'submit FILE [--set k=v]… [--watch] [--json]',
+  description: [
+    'Validates FILE (the same checks as `fineflow validate`), then starts a run on the control',
+    'pool and prints its run id. With --watch, shows the live stage table until the run ends:',
+    'exit 0 when it succeeded, 1 when it failed, was cancelled or waits for `fineflow retry`.',
+  ].join('\n'),
+  options: [
+    { name: 'set', kind: 'multi', valueName: 'k=v', description: 'override a param' },
+    { name: 'watch', short: 'w', kind: 'boolean', description: 'follow the run until it ends' },
+    { name: 'stage-module', kind: 'multi', valueName: 'PATH', description: 'load extra stage type definitions (a module exporting stageTypes)' },
+    { name: 'control-pool', kind: 'string', valueName: 'P', description: 'pool whose workers run the workflow (default control)' },
+  ],
+  async run(args, io) {
+    const [file, ...extra] = args.positionals;
+    if (!file || extra.length > 0) throw new UsageError('expected exactly one pipeline FILE');
+    const modules = (args.multi['stage-module'] ?? []).map((m) => path.resolve(io.cwd, m));
+    if (modules.length > 0) loadStageTypeModules(modules);
+    const filePath = path.resolve(io.cwd, file);
+    let text: string;
+    try {
+      text = await readFile(filePath, 'utf8');
+    } catch (error) {
+      io.stderr.write(`fineflow submit: cannot read ${file}: ${(error as Error).message}\n`);
+      return EXIT.failure;
+    }
+    const compiled = compilePlan(text, file, { set: args.multi.set ?? [] });
+    const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
+    if (!compiled.plan || errors.length > 0) {
+      if (args.flags.json) io.stdout.write(`${JSON.stringify({ submitted: false, diagnostics: compiled.diagnostics })}\n`);
+      else io.stderr.write(`${formatDiagnostics(compiled.diagnostics, text)}\nnothing submitted: ${errors.length} error(s)\n`);
+      return EXIT.failure;
+    }
+    const plan = compiled.plan;
+    if (compiled.diagnostics.length > 0 && !args.flags.json) io.stderr.write(`${formatDiagnostics(compiled.diagnostics, text)}\n`);
+    const controlPool = args.values['control-pool'];
+    if (controlPool !== undefined && !/^[a-z][a-z0-9-]*$/.test(controlPool)) throw new UsageError(`--control-pool ${controlPool}: use lower-case letters, digits and dashes`);
+    return withRunClient(io, 'submit', async ({ runs: defaultRuns, config }) => {
+      const runs = controlPool ? new RunClient(defaultRuns.client, { bucket: config.s3.bucket, workflowTaskQueue: taskQueueForPool(controlPool) }) : defaultRuns;
+      const runId = await runs.submit(plan, { trigger: { kind: 'manual', ...(io.env.USER ? { user: io.env.USER } : {}) } });
+      if (!args.flags.watch) {
+        io.stdout.write(args.flags.json ? `${JSON.stringify({ submitted: true, runId })}\n` : `${runId}\n`);
+        return EXIT.ok;
+      }
+      if (!args.flags.json) io.stdout.write(`started run ${runId}\n`);
+      const final = args.flags.json ? await runs.watch(runId, () => undefined, { until: (s) => s.status === 'waiting' }) : await followRun(runs, runId, io);
+      if (args.flags.json) io.stdout.write(`${JSON.stringify(final)}\n`);
+      return exitCodeForRun(final);
+    });
+  },
+};

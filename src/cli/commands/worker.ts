@@ -1,0 +1,63 @@
+/** `fineflow worker --pool P`: run the activities of pool P (the control pool also runs workflows). */
+import path from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { EXIT, UsageError, type CliCommand } from '../command';
+import { loadConfig } from '../../config';
+import { DependencyUnavailableError, ensureError } from '../../errors';
+import { parseDuration } from '../../spec/durations';
+import { runWorker } from '../../worker/run-worker';
+
+export const command: CliCommand = {
+  name: 'worker',
+  summary: 'run a worker for a pool (the control pool also runs pipeline workflows)',
+  usage: 'worker --pool P [--concurrency N] [--stage-module PATH]… [--grace DURATION]',
+  description: [
+    'Polls the task queue of pool P (fineflow-P) and runs every stage type. The `control` pool also',
+    'runs the pipeline workflows and the runtime activities (stage cache). SIGINT/SIGTERM drain the',
+    'worker: it takes no new work, a running stage gets --grace to finish (default 30s), after that',
+    'it is cancelled and its retry policy moves it to another worker.',
+  ].join('\n'),
+  options: [
+    { name: 'pool', kind: 'string', valueName: 'P', description: 'pool name (required), e.g. control, cpu, train' },
+    { name: 'concurrency', kind: 'string', valueName: 'N', description: 'stages run at once (default 4)' },
+    { name: 'stage-module', kind: 'multi', valueName: 'PATH', description: 'also run the stage implementations a module exports as `stages`' },
+    { name: 'grace', kind: 'string', valueName: 'DURATION', description: 'time a running stage gets to finish on shutdown (default 30s)' },
+    { name: 'workflows', kind: 'boolean', description: 'run workflows too, whatever the pool name' },
+    { name: 'progress-interval', kind: 'string', valueName: 'DURATION', description: 'how often a stage sends live progress to its run (default 10s)' },
+  ],
+  async run(args, io) {
+    const pool = args.values.pool;
+    if (!pool) throw new UsageError('--pool is required');
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(pool)) throw new UsageError(`--pool ${pool}: use lower-case letters, digits and dashes`);
+    const concurrency = args.values.concurrency === undefined ? 4 : Number(args.values.concurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError('--concurrency must be a positive integer');
+    const graceMs = args.values.grace === undefined ? 30_000 : parseDuration(args.values.grace);
+    if (graceMs === undefined) throw new UsageError(`--grace ${args.values.grace}: write a duration such as 30s or 2m`);
+    const progressMs = args.values['progress-interval'] === undefined ? undefined : parseDuration(args.values['progress-interval']);
+    if (args.values['progress-interval'] !== undefined && progressMs === undefined) throw new UsageError(`--progress-interval ${args.values['progress-interval']}: write a duration such as 10s`);
+    const config = loadConfig(io.env);
+    // The SDK logs every worker state change at INFO; operators need warnings and errors.
+    Runtime.install({ logger: new DefaultLogger(io.env.FINEFLOW_DEBUG ? 'DEBUG' : 'WARN') });
+    try {
+      await runWorker({
+        pool,
+        config,
+        concurrency,
+        shutdownGraceMs: graceMs,
+        ...(progressMs !== undefined ? { progressSignalIntervalMs: progressMs } : {}),
+        stageModules: (args.multi['stage-module'] ?? []).map((m) => path.resolve(io.cwd, m)),
+        ...(args.flags.workflows ? { runsWorkflows: true } : {}),
+        onReady: (worker) => {
+          const line = { event: 'ready', pool, taskQueue: worker.taskQueue, pid: process.pid, stageTypes: worker.stageTypes };
+          io.stdout.write(args.flags.json ? `${JSON.stringify(line)}\n` : `worker ready: pool ${pool} (task queue ${worker.taskQueue}, pid ${process.pid}), stage types: ${worker.stageTypes.join(', ') || '(none)'}\n`);
+        },
+      });
+      io.stdout.write(args.flags.json ? `${JSON.stringify({ event: 'stopped', pool, pid: process.pid })}\n` : `worker stopped: pool ${pool}\n`);
+      return EXIT.ok;
+    } catch (thrown) {
+      const error = ensureError(thrown);
+      io.stderr.write(`fineflow worker: ${error.message}\n`);
+      return error instanceof DependencyUnavailableError ? EXIT.unavailable : EXIT.failure;
+    }
+  },
+};

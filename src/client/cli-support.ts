@@ -1,0 +1,102 @@
+/**
+ * What the run commands of the CLI share: opening a RunClient from the environment, mapping
+ * errors onto exit codes, and following a run in the terminal (redrawn table on a TTY, one
+ * line per change otherwise).
+ */
+import type { CliIo } from '../cli/command';
+import { EXIT } from '../cli/command';
+import { loadConfig, type FineflowConfig } from '../config';
+import { DependencyUnavailableError, InvalidInputError, ensureError } from '../errors';
+import type { RunState, StageState } from '../runtime/run-types';
+import { connectClient } from '../runtime/temporal-connection';
+import { renderRunState } from './render';
+import { RunClient } from './run-client';
+
+export interface OpenedRunClient {
+  readonly config: FineflowConfig;
+  readonly runs: RunClient;
+  close(): Promise<void>;
+}
+
+export async function openRunClient(io: CliIo): Promise<OpenedRunClient> {
+  const config = loadConfig(io.env);
+  const client = await connectClient(config.temporal);
+  return { config, runs: new RunClient(client, { bucket: config.s3.bucket }), close: () => client.connection.close() };
+}
+
+/** Run a command body with a RunClient; errors become a message and a meaningful exit code. */
+export async function withRunClient(io: CliIo, name: string, body: (opened: OpenedRunClient) => Promise<number>): Promise<number> {
+  let opened: OpenedRunClient | undefined;
+  try {
+    opened = await openRunClient(io);
+    return await body(opened);
+  } catch (thrown) {
+    const error = ensureError(thrown);
+    io.stderr.write(`fineflow ${name}: ${error.message}\n`);
+    if (io.env.FINEFLOW_DEBUG) io.stderr.write(`${error.stack ?? ''}\n`);
+    if (error instanceof DependencyUnavailableError) return EXIT.unavailable;
+    if (error instanceof InvalidInputError) return EXIT.failure;
+    return EXIT.failure;
+  } finally {
+    await opened?.close().catch(() => undefined);
+  }
+}
+
+/** Exit code for a run's final (or waiting) status. */
+export function exitCodeForRun(state: RunState): number {
+  return state.status === 'succeeded' ? EXIT.ok : EXIT.failure;
+}
+
+function stageLine(stage: StageState): string {
+  const progress = stage.status === 'running' && stage.progress ? ` ${stage.progress.message ?? ''}${stage.progress.fraction !== undefined ? ` (${Math.round(stage.progress.fraction * 100)}%)` : ''}` : '';
+  const error = stage.error && (stage.status === 'failed' || stage.status === 'waiting') ? ` ${stage.error.type}: ${stage.error.message}` : '';
+  const reason = stage.reason && (stage.status === 'skipped' || stage.status === 'cached') ? ` (${stage.reason})` : '';
+  return `${stage.id} ${stage.status}${stage.attempts > 1 ? ` after ${stage.attempts} attempts` : ''}${progress}${error}${reason}`;
+}
+
+/**
+ * Follow a run until it ends or waits for a retry. On a TTY the stage table is redrawn in
+ * place; otherwise every change prints one timestamped line (logs stay readable).
+ */
+export async function followRun(runs: RunClient, runId: string, io: CliIo): Promise<RunState> {
+  const tty = Boolean(io.stdout.isTTY);
+  let drawnLines = 0;
+  let shown: RunState | undefined;
+  const draw = (state: RunState): void => {
+    const table = renderRunState(state, new Date(), Number((io.stdout as { columns?: number }).columns ?? 120));
+    io.stdout.write(`${drawnLines > 0 ? `\u001b[${drawnLines}A\u001b[J` : ''}${table}\n`);
+    drawnLines = table.split('\n').length;
+  };
+  // Between changes, redraw once a second so elapsed times keep counting.
+  const ticker = tty ? setInterval(() => shown && shown.endedAt === undefined && draw(shown), 1_000) : undefined;
+  const seen = new Map<string, string>();
+  let lastRunStatus = '';
+  const final = await runs.watch(
+    runId,
+    (state) => {
+      if (tty) {
+        shown = state;
+        draw(state);
+        return;
+      }
+      const at = new Date().toISOString().slice(11, 19);
+      for (const stage of state.stages) {
+        const line = stageLine(stage);
+        if (seen.get(stage.id) !== line) {
+          seen.set(stage.id, line);
+          if (stage.status !== 'pending') io.stdout.write(`${at} ${line}\n`);
+        }
+      }
+      if (state.status !== lastRunStatus) {
+        lastRunStatus = state.status;
+        io.stdout.write(`${at} run ${state.status}\n`);
+      }
+    },
+    { intervalMs: tty ? 250 : 500, until: (state) => state.status === 'waiting' },
+  ).finally(() => clearInterval(ticker));
+  if (final.status === 'waiting') {
+    const waiting = final.stages.filter((s) => s.status === 'waiting').map((s) => s.id);
+    io.stderr.write(`run ${runId} is waiting: stage ${waiting.join(', ')} failed. Fix the cause, then \`fineflow retry ${runId}\` (add --set k=v to change params), or \`fineflow cancel ${runId}\`.\n`);
+  }
+  return final;
+}

@@ -1,0 +1,73 @@
+/**
+ * Text rendering of a run for the CLI: the stage table with progress bars (`status`,
+ * `submit --watch`) and the run list (`runs`). Pure string functions, so they are unit-tested.
+ */
+import type { RunState, StageState } from '../runtime/run-types';
+import type { RunSummary } from './run-client';
+
+const SYMBOL: { readonly [status: string]: string } = {
+  pending: '·',
+  running: '▶',
+  succeeded: '✓',
+  cached: '≡',
+  skipped: '↷',
+  failed: '✗',
+  waiting: '⏸',
+  cancelled: '⊘',
+};
+
+/** `[#######-------]  50%`; width counts the characters between the brackets. */
+export function progressBar(fraction: number, width = 16): string {
+  const clamped = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
+  const filled = Math.round(clamped * width);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.round(clamped * 100)).padStart(3)}%`;
+}
+
+function duration(from: string | undefined, to: string | undefined, now: Date): string {
+  if (!from) return '';
+  const ms = (to ? Date.parse(to) : now.getTime()) - Date.parse(from);
+  if (!Number.isFinite(ms) || ms < 0) return '';
+  if (ms < 1_000) return `${ms}ms`;
+  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)}s`;
+  const minutes = Math.floor(ms / 60_000);
+  return minutes < 60 ? `${minutes}m${Math.round((ms % 60_000) / 1_000)}s` : `${Math.floor(minutes / 60)}h${minutes % 60}m`;
+}
+
+function stageDetail(stage: StageState): string {
+  if (stage.status === 'running' && stage.progress) {
+    const bar = stage.progress.fraction !== undefined ? `${progressBar(stage.progress.fraction)} ` : '';
+    return `${bar}${stage.progress.message ?? ''}`.trimEnd();
+  }
+  if (stage.error) return `${stage.error.type}: ${stage.error.message}`;
+  return stage.reason ?? '';
+}
+
+/** The stage table of one run. */
+export function renderRunState(state: RunState, now: Date = new Date(), maxWidth = 120): string {
+  const header = `run ${state.runId}  pipeline ${state.pipeline}  ${state.status.toUpperCase()}  ${duration(state.startedAt, state.endedAt, now)}`;
+  const idWidth = Math.max(5, ...state.stages.map((s) => s.id.length));
+  const usesWidth = Math.max(4, ...state.stages.map((s) => s.uses.length));
+  const rows = state.stages.map((stage) => {
+    const line = [
+      `${SYMBOL[stage.status] ?? '?'} ${stage.id.padEnd(idWidth)}`,
+      stage.uses.padEnd(usesWidth),
+      stage.status.padEnd(9),
+      String(stage.attempts || '').padStart(3),
+      duration(stage.startedAt, stage.endedAt, now).padStart(7),
+      stageDetail(stage),
+    ].join('  ');
+    return line.length > maxWidth ? `${line.slice(0, maxWidth - 1)}…` : line;
+  });
+  const titles = `  ${'stage'.padEnd(idWidth)}  ${'uses'.padEnd(usesWidth)}  ${'status'.padEnd(9)}  ${'try'}  ${'time'.padStart(7)}  detail`;
+  return [header, titles, ...rows].join('\n');
+}
+
+/** The run list of `fineflow runs`. */
+export function renderRunList(runs: readonly RunSummary[]): string {
+  if (runs.length === 0) return 'no runs';
+  const idWidth = Math.max(6, ...runs.map((r) => r.runId.length));
+  const pipelineWidth = Math.max(8, ...runs.map((r) => r.pipeline.length));
+  const lines = [`${'run id'.padEnd(idWidth)}  ${'pipeline'.padEnd(pipelineWidth)}  ${'status'.padEnd(10)}  ${'started'.padEnd(24)}  trigger`];
+  for (const run of runs) lines.push(`${run.runId.padEnd(idWidth)}  ${run.pipeline.padEnd(pipelineWidth)}  ${run.status.padEnd(10)}  ${run.startedAt.padEnd(24)}  ${run.trigger}`);
+  return lines.join('\n');
+}

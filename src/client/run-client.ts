@@ -1,0 +1,263 @@
+/**
+ * The run client: submit a plan as a `pipelineRun` workflow, list runs, read a run's live
+ * state, retry a waiting stage, cancel. Used by the CLI and the tests; takes a connected
+ * Temporal Client (src/runtime/temporal-connection.ts opens one from config).
+ */
+import { randomBytes } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
+import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
+import { DependencyUnavailableError, InvalidInputError, ensureError } from '../errors';
+import { retryStageUpdate, runStateQuery, searchAttributeKeys, type RetryStageResult } from '../runtime/run-definitions';
+import { WORKFLOW_TYPES, type PipelineRunInput, type PipelineRunResult, type ReusedStageOutput, type RetryStageRequest, type RunState, type RunStatus, type RunTrigger } from '../runtime/run-types';
+import { CONTROL_POOL, taskQueueForPool } from '../runtime/task-queues';
+import type { Plan } from '../spec/plan-types';
+
+export interface RunClientOptions {
+  /** Bucket of runs/, cache/ and models/ (config.s3.bucket), passed to every run. */
+  readonly bucket: string;
+  /** Task queue of the workflows; default the control pool's. Tests use their own. */
+  readonly workflowTaskQueue?: string;
+}
+
+export interface SubmitOptions {
+  readonly trigger?: RunTrigger;
+  readonly reuse?: readonly ReusedStageOutput[];
+  /** Default: {@link newRunId}. */
+  readonly runId?: string;
+}
+
+/** One line of `fineflow runs`. */
+export interface RunSummary {
+  readonly runId: string;
+  readonly pipeline: string;
+  readonly status: RunStatus | 'terminated' | 'timed-out';
+  readonly trigger: string;
+  readonly startedAt: string;
+  readonly endedAt?: string;
+}
+
+export interface ListRunsFilter {
+  readonly pipeline?: string;
+  readonly status?: string;
+  /** Default 50. */
+  readonly limit?: number;
+}
+
+const RUN_STATUSES: readonly string[] = ['running', 'waiting', 'succeeded', 'failed', 'cancelled'];
+
+/** `<pipeline>-<yyyymmdd-hhmmss>-<4 random chars>`: readable, sortable by time, unique enough. */
+export function newRunId(pipeline: string, at: Date = new Date(), random: () => string = () => randomBytes(3).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, 'x').slice(0, 4)): string {
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  const stamp = `${at.getUTCFullYear()}${pad(at.getUTCMonth() + 1)}${pad(at.getUTCDate())}-${pad(at.getUTCHours())}${pad(at.getUTCMinutes())}${pad(at.getUTCSeconds())}`;
+  return `${pipeline}-${stamp}-${random()}`;
+}
+
+function triggerLabel(trigger: RunTrigger): string {
+  switch (trigger.kind) {
+    case 'manual':
+      return 'manual';
+    case 'schedule':
+      return `schedule:${trigger.scheduleId}`;
+    case 'new-data':
+      return `new-data:${trigger.watcherId}`;
+    case 'rerun':
+      return `rerun:${trigger.fromRunId}`;
+  }
+}
+
+function quote(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** Status of a closed execution, when the workflow could not say it itself. */
+function statusFromExecution(info: Pick<WorkflowExecutionInfo, 'status'>, recorded: string | undefined): RunSummary['status'] {
+  switch (info.status.name) {
+    case 'COMPLETED':
+      return 'succeeded';
+    case 'FAILED':
+      return 'failed';
+    case 'CANCELLED':
+      return 'cancelled';
+    case 'TERMINATED':
+      return 'terminated';
+    case 'TIMED_OUT':
+      return 'timed-out';
+    default:
+      return RUN_STATUSES.includes(recorded ?? '') ? (recorded as RunStatus) : 'running';
+  }
+}
+
+export class RunClient {
+  readonly workflowTaskQueue: string;
+
+  constructor(
+    readonly client: Client,
+    private readonly options: RunClientOptions,
+  ) {
+    this.workflowTaskQueue = options.workflowTaskQueue ?? taskQueueForPool(CONTROL_POOL);
+  }
+
+  /** Start a run of a (validated) plan; returns its id at once. */
+  async submit(plan: Plan, options: SubmitOptions = {}): Promise<string> {
+    const runId = options.runId ?? newRunId(plan.pipeline.name);
+    const trigger: RunTrigger = options.trigger ?? { kind: 'manual' };
+    const input: PipelineRunInput = { plan, trigger, bucket: this.options.bucket, ...(options.reuse ? { reuse: options.reuse } : {}) };
+    try {
+      await this.client.workflow.start(WORKFLOW_TYPES.pipelineRun, {
+        workflowId: runId,
+        taskQueue: this.workflowTaskQueue,
+        args: [input],
+        typedSearchAttributes: new TypedSearchAttributes([
+          { key: searchAttributeKeys.pipeline, value: plan.pipeline.name },
+          { key: searchAttributeKeys.status, value: 'running' },
+          { key: searchAttributeKeys.trigger, value: triggerLabel(trigger) },
+        ]),
+        memo: { pipeline: plan.pipeline.name, ...(plan.source ? { source: plan.source } : {}) },
+      });
+    } catch (thrown) {
+      if (thrown instanceof WorkflowExecutionAlreadyStartedError) throw new InvalidInputError(`a run with id ${runId} already exists`, { runId }, { cause: thrown });
+      throw thrown;
+    }
+    return runId;
+  }
+
+  /**
+   * The live state from the workflow's `runState` query. A query needs a control worker; when
+   * none answers within `timeoutMs`, an ended run's state is rebuilt from its history (input
+   * and result), and a running one is reported as unavailable.
+   */
+  async state(runId: string, options: { readonly timeoutMs?: number } = {}): Promise<RunState> {
+    const handle = this.client.workflow.getHandle(runId);
+    try {
+      return await this.client.withDeadline(Date.now() + (options.timeoutMs ?? 15_000), () => handle.query(runStateQuery));
+    } catch (thrown) {
+      if (thrown instanceof WorkflowNotFoundError) throw this.mapNotFound(thrown, runId);
+      const fromHistory = await this.stateFromHistory(runId).catch(() => undefined);
+      if (fromHistory) return fromHistory;
+      throw new DependencyUnavailableError(
+        `run ${runId} did not answer its state query (${ensureError(thrown).message}); is a control worker running? Start one with \`fineflow worker --pool control\``,
+        { runId },
+        { cause: thrown },
+      );
+    }
+  }
+
+  /** An ended run's state without a worker: its input and outcome as recorded in history. */
+  private async stateFromHistory(runId: string): Promise<RunState | undefined> {
+    const handle = this.client.workflow.getHandle(runId);
+    const description = await handle.describe();
+    if (description.status.name === 'RUNNING') return undefined;
+    const history = await handle.fetchHistory();
+    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    if (!payload) return undefined;
+    const input = this.client.workflow.options.loadedDataConverter.payloadConverter.fromPayload(payload) as PipelineRunInput;
+    let outcome: PipelineRunResult | undefined;
+    try {
+      outcome = (await handle.result()) as PipelineRunResult;
+    } catch (thrown) {
+      const details = thrown instanceof WorkflowFailedError && thrown.cause instanceof ApplicationFailure ? thrown.cause.details?.[0] : undefined;
+      if (details && typeof details === 'object' && 'stages' in details) outcome = details as PipelineRunResult;
+    }
+    const status = statusFromExecution(description, undefined);
+    return {
+      runId,
+      pipeline: input.plan.pipeline.name,
+      status: status === 'terminated' || status === 'timed-out' ? 'failed' : status,
+      trigger: input.trigger,
+      startedAt: description.startTime.toISOString(),
+      ...(description.closeTime ? { endedAt: description.closeTime.toISOString() } : {}),
+      stages:
+        outcome?.stages ??
+        input.plan.stages.map((stage) => ({ id: stage.id, uses: stage.uses, pool: stage.pool, status: 'pending' as const, attempts: 0, reason: 'state unknown: the run ended before it was recorded' })),
+      params: Object.fromEntries(Object.entries(input.plan.params).map(([name, param]) => [name, param.value])),
+    };
+  }
+
+  /** Wait for the run to end; failed and cancelled runs resolve too (with their stages when known). */
+  async result(runId: string): Promise<PipelineRunResult> {
+    try {
+      return await this.client.workflow.getHandle(runId).result();
+    } catch (thrown) {
+      if (thrown instanceof WorkflowFailedError) {
+        const cause = thrown.cause;
+        if (cause instanceof ApplicationFailure && cause.details?.[0] && typeof cause.details[0] === 'object') return cause.details[0] as PipelineRunResult;
+        if (cause?.name === 'CancelledFailure') return { status: 'cancelled', stages: await this.state(runId).then((s) => s.stages, () => []) };
+        return { status: 'failed', stages: [] };
+      }
+      throw this.mapNotFound(thrown, runId);
+    }
+  }
+
+  async list(filter: ListRunsFilter = {}): Promise<RunSummary[]> {
+    const clauses = [`WorkflowType = ${quote(WORKFLOW_TYPES.pipelineRun)}`];
+    if (filter.pipeline) clauses.push(`${searchAttributeKeys.pipeline.name} = ${quote(filter.pipeline)}`);
+    if (filter.status) {
+      if (!RUN_STATUSES.includes(filter.status)) throw new InvalidInputError(`--status ${filter.status}: expected one of ${RUN_STATUSES.join(', ')}`, { status: filter.status });
+      clauses.push(`${searchAttributeKeys.status.name} = ${quote(filter.status)}`);
+    }
+    const limit = filter.limit ?? 50;
+    const runs: RunSummary[] = [];
+    for await (const info of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: Math.min(limit, 100) })) {
+      const attributes = info.typedSearchAttributes;
+      const recorded = attributes.get(searchAttributeKeys.status);
+      runs.push({
+        runId: info.workflowId,
+        pipeline: attributes.get(searchAttributeKeys.pipeline) ?? '?',
+        status: statusFromExecution(info, recorded),
+        trigger: attributes.get(searchAttributeKeys.trigger) ?? '?',
+        startedAt: info.startTime.toISOString(),
+        ...(info.closeTime ? { endedAt: info.closeTime.toISOString() } : {}),
+      });
+      if (runs.length >= limit) break;
+    }
+    return runs;
+  }
+
+  /** Run waiting stages again (`fineflow retry`); rejected with the validator's reason when not possible. */
+  async retry(runId: string, request: RetryStageRequest = {}): Promise<RetryStageResult> {
+    try {
+      return await this.client.workflow.getHandle(runId).executeUpdate(retryStageUpdate, { args: [request] });
+    } catch (thrown) {
+      const error = ensureError(thrown);
+      const reason = error.cause instanceof Error ? error.cause.message : error.message;
+      if (thrown instanceof WorkflowNotFoundError) throw this.mapNotFound(thrown, runId);
+      throw new InvalidInputError(`cannot retry ${runId}: ${reason}`, { runId }, { cause: thrown });
+    }
+  }
+
+  /** Ask the run to cancel: running stages are cancelled, the run ends `cancelled`. */
+  async cancel(runId: string): Promise<void> {
+    try {
+      await this.client.workflow.getHandle(runId).cancel();
+    } catch (thrown) {
+      throw this.mapNotFound(thrown, runId);
+    }
+  }
+
+  /**
+   * Poll the run's state until it ends (or `until` says stop, e.g. on `waiting`), calling
+   * `onState` on every change; returns the last state. Ends early when `signal` aborts.
+   */
+  async watch(
+    runId: string,
+    onState: (state: RunState) => void,
+    options: { intervalMs?: number; signal?: AbortSignal; until?: (state: RunState) => boolean } = {},
+  ): Promise<RunState> {
+    let last = '';
+    for (;;) {
+      const state = await this.state(runId);
+      const text = JSON.stringify(state);
+      if (text !== last) {
+        last = text;
+        onState(state);
+      }
+      if (state.endedAt !== undefined || options.signal?.aborted || options.until?.(state)) return state;
+      await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 500));
+    }
+  }
+
+  private mapNotFound(thrown: unknown, runId: string): Error {
+    if (thrown instanceof WorkflowNotFoundError) return new InvalidInputError(`no run ${runId}; list runs with \`fineflow runs\``, { runId }, { cause: thrown });
+    return ensureError(thrown);
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The DAG scheduler of a pipeline run, as pure functions over the plan and the stage statuses:
+ * which stages can start, which must be skipped, and what the run's status is. Bundled into
+ * the `pipelineRun` workflow, so: no Node built-ins, no clock, no randomness.
+ *
+ * Skip propagation (the rule, in one place):
+ * - A stage becomes eligible when every stage in its `needs` has settled as `succeeded`,
+ *   `cached` or `skipped`.
+ * - If one of those upstreams was `skipped` AND the stage reads that upstream's outputs (a
+ *   `${{ stages.X.outputs… }}` reference in its `with` or `when`), the stage is skipped too:
+ *   the values it needs do not exist. A stage that only orders itself after a skipped stage
+ *   (an explicit `needs` without reading its outputs) runs: that is how a "cleanup" or
+ *   "notify" stage is written.
+ * - Its own `when` is evaluated afterwards, by the workflow (it needs the expression engine).
+ */
+import { collectConditionReferences, collectReferences } from '../spec/expressions';
+import type { Plan, PlannedStage } from '../spec/plan-types';
+import type { RunStatus, StageStatus } from './run-types';
+
+/** Statuses after which a stage never changes again unless retried. */
+export const SETTLED_OK: ReadonlySet<StageStatus> = new Set<StageStatus>(['succeeded', 'cached', 'skipped']);
+
+/**
+ * Current stage statuses: a record (tests, snapshots) or a lookup (the workflow's tracker,
+ * which avoids building an object on every scheduling step of a 200-stage fan-out).
+ */
+export type StageStatuses = { readonly [stageId: string]: StageStatus } | ((stageId: string) => StageStatus | undefined);
+
+export interface SkipDecision {
+  readonly stageId: string;
+  readonly reason: string;
+}
+
+export interface SchedulingStep {
+  /** Pending stages whose upstreams have all settled and that read no skipped output: start them (after `when`). */
+  readonly ready: readonly string[];
+  /** Pending stages that must be skipped because an upstream they read from was skipped. */
+  readonly skip: readonly SkipDecision[];
+}
+
+// Plans are immutable: parse each stage's expressions once, not on every scheduling step.
+const readsByStage = new WeakMap<PlannedStage, ReadonlySet<string>>();
+
+/** Ids of the stages whose outputs this stage's `with` or `when` reads. */
+export function stagesReadBy(stage: PlannedStage): ReadonlySet<string> {
+  let reads = readsByStage.get(stage);
+  if (!reads) {
+    const references = [...collectReferences(stage.with), ...(stage.when === undefined ? [] : collectConditionReferences(stage.when))];
+    reads = new Set(references.filter((ref) => ref.kind === 'stage-output').map((ref) => ref.name));
+    readsByStage.set(stage, reads);
+  }
+  return reads;
+}
+
+/** Status of a stage, `pending` when the map does not know it yet. */
+export function statusOf(statuses: StageStatuses, stageId: string): StageStatus {
+  return (typeof statuses === 'function' ? statuses(stageId) : statuses[stageId]) ?? 'pending';
+}
+
+/**
+ * One scheduling step: what to start and what to skip now. Stages are returned in plan order
+ * (topological, ties by id), so starting order is stable across replays.
+ */
+export function nextSchedulingStep(plan: Plan, statuses: StageStatuses): SchedulingStep {
+  const ready: string[] = [];
+  const skip: SkipDecision[] = [];
+  for (const stage of plan.stages) {
+    if (statusOf(statuses, stage.id) !== 'pending') continue;
+    if (!stage.needs.every((need) => SETTLED_OK.has(statusOf(statuses, need)))) continue;
+    const skippedReads = [...stagesReadBy(stage)].filter((id) => statusOf(statuses, id) === 'skipped').sort();
+    if (skippedReads.length > 0) {
+      skip.push({ stageId: stage.id, reason: `reads outputs of skipped stage${skippedReads.length > 1 ? 's' : ''} ${skippedReads.join(', ')}` });
+    } else {
+      ready.push(stage.id);
+    }
+  }
+  return { ready, skip };
+}
+
+/**
+ * The run's status from its stages:
+ * - `failed` as soon as a stage failed (only `onFailure: fail` stages end as `failed`; the
+ *   workflow still waits for running stages to be cancelled before it ends);
+ * - `cancelled` when a stage was cancelled and nothing failed;
+ * - `succeeded` when every stage settled as succeeded, cached or skipped;
+ * - `waiting` when a stage waits for `fineflow retry` and nothing else can make progress;
+ * - `running` otherwise.
+ */
+export function deriveRunStatus(plan: Plan, statuses: StageStatuses): RunStatus {
+  // One pass, no allocation: this runs after every stage completion.
+  let failed = false;
+  let cancelled = false;
+  let running = false;
+  let waiting = false;
+  let settled = 0;
+  for (const stage of plan.stages) {
+    const status = statusOf(statuses, stage.id);
+    if (status === 'failed') failed = true;
+    else if (status === 'cancelled') cancelled = true;
+    else if (status === 'running') running = true;
+    else if (status === 'waiting') waiting = true;
+    else if (SETTLED_OK.has(status)) settled++;
+  }
+  if (failed) return 'failed';
+  if (cancelled) return 'cancelled';
+  if (settled === plan.stages.length) return 'succeeded';
+  if (running || !waiting) return 'running';
+  const step = nextSchedulingStep(plan, statuses);
+  return step.ready.length > 0 || step.skip.length > 0 ? 'running' : 'waiting';
+}
+
+/** Stages downstream of `stageId` (transitively), in plan order. */
+export function downstreamOf(plan: Plan, stageId: string): string[] {
+  const reached = new Set<string>([stageId]);
+  const out: string[] = [];
+  for (const stage of plan.stages) {
+    if (stage.needs.some((need) => reached.has(need))) {
+      reached.add(stage.id);
+      out.push(stage.id);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,41 @@
+/**
+ * Reading a stage's failure back in the workflow: Temporal wraps what the activity threw as
+ * ActivityFailure → ApplicationFailure (type, details) or TimeoutFailure. Pure: workflow-safe.
+ */
+import { ActivityFailure, ApplicationFailure, CancelledFailure, TimeoutFailure, TemporalFailure } from '@temporalio/common';
+import { ERROR_TYPES, FineflowError } from '../errors';
+
+export interface DescribedFailure {
+  readonly error: { readonly type: string; readonly message: string };
+  /** Attempt within the run that failed, when the stage runner reported it. */
+  readonly attempt?: number;
+}
+
+function attemptFrom(details: readonly unknown[] | undefined | null): number | undefined {
+  const first = details?.[0];
+  if (first !== null && typeof first === 'object' && 'attempt' in first) {
+    const attempt = (first as { attempt: unknown }).attempt;
+    if (typeof attempt === 'number') return attempt;
+  }
+  return undefined;
+}
+
+/** The innermost meaningful failure of a chain, as `{type, message}` plus the attempt. */
+export function describeStageFailure(thrown: unknown): DescribedFailure {
+  let current: unknown = thrown;
+  // ActivityFailure says only "activity task failed"; the cause carries the real error.
+  while (current instanceof ActivityFailure && current.cause) current = current.cause;
+  if (current instanceof ApplicationFailure) {
+    const attempt = attemptFrom(current.details);
+    return { error: { type: current.type ?? ERROR_TYPES.internal, message: current.message }, ...(attempt !== undefined ? { attempt } : {}) };
+  }
+  if (current instanceof TimeoutFailure) {
+    const cause = current.cause instanceof ApplicationFailure ? `: last error ${current.cause.message}` : '';
+    return { error: { type: `Timeout${current.timeoutType !== undefined ? `:${String(current.timeoutType)}` : ''}`, message: `stage timed out${cause}` } };
+  }
+  if (current instanceof CancelledFailure) return { error: { type: ERROR_TYPES.cancelled, message: current.message || 'cancelled' } };
+  if (current instanceof FineflowError) return { error: { type: current.type, message: current.message } };
+  if (current instanceof TemporalFailure) return { error: { type: current.name, message: current.message } };
+  if (current instanceof Error) return { error: { type: ERROR_TYPES.internal, message: current.message } };
+  return { error: { type: ERROR_TYPES.internal, message: String(current) } };
+}

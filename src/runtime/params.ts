@@ -1,0 +1,80 @@
+/**
+ * Param overrides at run time (`fineflow retry RUN --set k=v`): checked against the plan's
+ * declared param types. Pure: used by the workflow's update validator and by the client.
+ */
+import { InvalidInputError } from '../errors';
+import type { JsonValue, Plan, PlannedParam } from '../spec/plan-types';
+
+export type ParamValues = { readonly [name: string]: JsonValue };
+
+export type ParamCheck = { readonly ok: true; readonly values: ParamValues } | { readonly ok: false; readonly problems: readonly string[] };
+
+function matchesType(type: PlannedParam['type'], value: JsonValue): boolean {
+  switch (type) {
+    case 'string':
+      return typeof value === 'string';
+    case 'number':
+      return typeof value === 'number' && Number.isFinite(value);
+    case 'integer':
+      return typeof value === 'number' && Number.isInteger(value);
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'array':
+      return Array.isArray(value);
+    case 'object':
+      return value !== null && typeof value === 'object' && !Array.isArray(value);
+  }
+}
+
+/**
+ * A command line gives strings; a non-string param accepts its JSON text (`--set lr=0.01`,
+ * `--set tags=["a"]`, `--set fast=true`). Values that already have the right type pass as is.
+ */
+function coerce(type: PlannedParam['type'], value: JsonValue): JsonValue | undefined {
+  if (matchesType(type, value)) return value;
+  if (typeof value !== 'string' || type === 'string') return undefined;
+  let parsed: JsonValue;
+  try {
+    parsed = JSON.parse(value) as JsonValue;
+  } catch {
+    return undefined;
+  }
+  return matchesType(type, parsed) ? parsed : undefined;
+}
+
+/** Check overrides: every name is a declared param and every value has (or parses to) its type. */
+export function checkParamOverrides(plan: Plan, overrides: ParamValues): ParamCheck {
+  const problems: string[] = [];
+  const values: Record<string, JsonValue> = {};
+  const known = Object.keys(plan.params);
+  for (const [name, raw] of Object.entries(overrides)) {
+    const declared = plan.params[name];
+    if (!declared) {
+      problems.push(`params.${name}: unknown param; the pipeline declares ${known.length > 0 ? known.join(', ') : 'no params'}`);
+      continue;
+    }
+    const value = coerce(declared.type, raw);
+    if (value === undefined) {
+      problems.push(`params.${name}: ${JSON.stringify(raw)} is not ${/^[aeiou]/.test(declared.type) ? 'an' : 'a'} ${declared.type}`);
+      continue;
+    }
+    values[name] = value;
+  }
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, values };
+}
+
+/** Parse `k=v` pairs from the command line (values stay strings; {@link checkParamOverrides} types them). */
+export function parseSetPairs(pairs: readonly string[]): { readonly [name: string]: string } {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new InvalidInputError(`--set ${pair}: expected name=value`, { pair });
+    out[pair.slice(0, eq).trim()] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+/** The values a plan runs with, by name. */
+export function paramValues(plan: Plan): ParamValues {
+  return Object.fromEntries(Object.entries(plan.params).map(([name, param]) => [name, param.value]));
+}

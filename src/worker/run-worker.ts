@@ -1,0 +1,151 @@
+/**
+ * A Fineflow worker for one pool: polls `taskQueueForPool(pool)` and runs every stage
+ * activity; the control pool also runs the workflows and the runtime (cache) activities.
+ * SIGINT/SIGTERM drain it: no new tasks are taken, a running stage gets `shutdownGraceMs` to
+ * finish, then it is cancelled and its retry policy moves it to another worker.
+ */
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { DefaultLogger, Worker, bundleWorkflowCode, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createActivities, createStageActivities, stageTypeNames } from '../../activities';
+import type { StageImplementation } from '../../activities/stage-runner';
+import type { FineflowConfig } from '../config';
+import { InvalidInputError } from '../errors';
+import { connectWorker } from '../runtime/temporal-connection';
+import { CONTROL_POOL, taskQueueForPool } from '../runtime/task-queues';
+import { createObjectStoreFromConfig } from '../storage/minio-store';
+import type { ObjectStore } from '../storage/object-store';
+
+export const WORKFLOWS_PATH = path.resolve(__dirname, '../../workflows/index.ts');
+
+export interface WorkerOptions {
+  /** Pool name; the task queue is `taskQueueForPool(pool)`. */
+  readonly pool: string;
+  readonly config: FineflowConfig;
+  /** Stage activities run at once (default 4; the control pool's workflows are not limited by it). */
+  readonly concurrency?: number;
+  /** Modules exporting `stages: {[typeName]: StageImplementation}` (test or team stage types). */
+  readonly stageModules?: readonly string[];
+  /** Extra stage implementations given directly (in-process tests). */
+  readonly extraStages?: { readonly [typeName: string]: StageImplementation };
+  /** Run workflows and runtime activities too. Default: pool is `control`. */
+  readonly runsWorkflows?: boolean;
+  /** How long a running stage may finish after SIGTERM before it is cancelled. Default 30 s. */
+  readonly shutdownGraceMs?: number;
+  /** Inject a store (tests); default: MinIO from config, bucket ensured. */
+  readonly store?: ObjectStore;
+  /** Reuse a connection (tests running several workers); default: a new one from config. */
+  readonly connection?: NativeConnection;
+  readonly identity?: string;
+  /** Minimum time between live-progress signals of one stage to its run (default 10 s). */
+  readonly progressSignalIntervalMs?: number;
+  /** Plain activities registered as they are (benchmarks, runtime extensions). */
+  readonly extraActivities?: { readonly [name: string]: (...args: never[]) => Promise<unknown> };
+  /** Workflow module to bundle instead of workflows/index.ts (benchmarks add their own workflows). */
+  readonly workflowsPath?: string;
+}
+
+const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
+
+/** The workflow bundle, built once per process (a few seconds) and shared by every worker. */
+export function workflowBundle(workflowsPath = WORKFLOWS_PATH): Promise<WorkflowBundleWithSourceMap> {
+  let bundle = bundles.get(workflowsPath);
+  if (!bundle) {
+    bundle = bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+    bundles.set(workflowsPath, bundle);
+  }
+  return bundle;
+}
+
+/** Load `stages` from each module path (resolved against the current directory). */
+export function loadStageModules(paths: readonly string[], cwd = process.cwd()): { [typeName: string]: StageImplementation } {
+  const stages: Record<string, StageImplementation> = {};
+  for (const modulePath of paths) {
+    const resolved = path.resolve(cwd, modulePath);
+    let mod: { stages?: unknown };
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      mod = require(resolved) as { stages?: unknown };
+    } catch (error) {
+      throw new InvalidInputError(`cannot load stage module ${modulePath}: ${error instanceof Error ? error.message : String(error)}`, { module: modulePath }, { cause: error });
+    }
+    if (!mod.stages || typeof mod.stages !== 'object') {
+      throw new InvalidInputError(`stage module ${modulePath} must export \`stages\`: an object of stage type name → implementation`, { module: modulePath });
+    }
+    for (const [name, implementation] of Object.entries(mod.stages as Record<string, unknown>)) {
+      if (typeof implementation !== 'function') throw new InvalidInputError(`stage module ${modulePath}: stages['${name}'] is not a function`, { module: modulePath });
+      stages[name] = implementation as StageImplementation;
+    }
+  }
+  return stages;
+}
+
+export interface FineflowWorker {
+  readonly worker: Worker;
+  readonly taskQueue: string;
+  /** Stage types this worker runs. */
+  readonly stageTypes: readonly string[];
+  /** Resolves when the worker stopped (after shutdown); rejects on a fatal worker error. */
+  run(): Promise<void>;
+  /** Drain and stop; resolves when `run()` has ended. */
+  shutdown(): Promise<void>;
+}
+
+/** Create (not start) a worker for a pool. */
+export async function createWorker(options: WorkerOptions): Promise<FineflowWorker> {
+  const runsWorkflows = options.runsWorkflows ?? options.pool === CONTROL_POOL;
+  const taskQueue = taskQueueForPool(options.pool);
+  let store = options.store;
+  if (!store) {
+    store = createObjectStoreFromConfig(options.config);
+    await store.ensureBucket(options.config.s3.bucket);
+  }
+  const extraStages = { ...loadStageModules(options.stageModules ?? []), ...options.extraStages };
+  const deps = {
+    store,
+    bucket: options.config.s3.bucket,
+    extraStages,
+    ...(options.progressSignalIntervalMs !== undefined ? { progressSignalIntervalMs: options.progressSignalIntervalMs } : {}),
+  };
+  const activities = { ...(runsWorkflows ? createActivities(deps) : createStageActivities(deps)), ...options.extraActivities };
+  const ownsConnection = !options.connection;
+  const connection = options.connection ?? (await connectWorker(options.config.temporal));
+  const worker = await Worker.create({
+    connection,
+    namespace: options.config.temporal.namespace,
+    taskQueue,
+    identity: options.identity ?? `${options.pool}@${hostname()}:${process.pid}`,
+    activities,
+    ...(runsWorkflows ? { workflowBundle: await workflowBundle(options.workflowsPath) } : {}),
+    maxConcurrentActivityTaskExecutions: options.concurrency ?? 4,
+    shutdownGraceTime: options.shutdownGraceMs ?? 30_000,
+  });
+  let running: Promise<void> | undefined;
+  const run = (): Promise<void> => {
+    running ??= worker.run().finally(async () => {
+      if (ownsConnection) await connection.close();
+    });
+    return running;
+  };
+  return {
+    worker,
+    taskQueue,
+    stageTypes: stageTypeNames(deps),
+    run,
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+  };
+}
+
+/**
+ * Run a worker until SIGINT/SIGTERM (the Temporal runtime turns those into a graceful
+ * `shutdown()` of every worker in the process). `onReady` is called once it polls.
+ */
+export async function runWorker(options: WorkerOptions & { readonly onReady?: (worker: FineflowWorker) => void }): Promise<void> {
+  const created = await createWorker(options);
+  const done = created.run();
+  options.onReady?.(created);
+  await done;
+}

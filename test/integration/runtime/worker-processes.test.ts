@@ -1,0 +1,83 @@
+/**
+ * Several `fineflow worker` processes on one pool: both take work, and SIGTERM drains a
+ * worker (a stage that finishes within the grace period completes there; one that does not
+ * is cancelled and retried on the other worker).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RunState } from '../../../src/runtime/run-types';
+import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
+import { spawnWorker, type WorkerProcess } from '../../fixtures/runtime/worker-process';
+
+let h: RuntimeHarness;
+const processes: WorkerProcess[] = [];
+before(async () => {
+  h = await startRuntimeHarness({ cpuWorker: false });
+});
+after(async () => {
+  await Promise.all(processes.map((p) => p.stop('SIGKILL')));
+  await h?.close();
+});
+
+async function workers(pool: string, count: number, graceMs: number): Promise<WorkerProcess[]> {
+  const started = await Promise.all(Array.from({ length: count }, () => spawnWorker({ pool, graceMs, concurrency: 2 })));
+  processes.push(...started);
+  return started;
+}
+
+async function waitForState(runId: string, predicate: (state: RunState) => boolean, timeoutMs = 30_000): Promise<RunState> {
+  const deadline = Date.now() + timeoutMs;
+  let last: RunState | undefined;
+  while (Date.now() < deadline) {
+    last = await h.runs.state(runId);
+    if (predicate(last)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting; last state ${JSON.stringify(last)}`);
+}
+
+const retry = { maxAttempts: 3, initialIntervalMs: 100, backoffCoefficient: 1, maximumIntervalMs: 200 };
+
+test('two worker processes on one pool both take work', async () => {
+  const pool = `shared-${randomSuffix()}`;
+  const [a, b] = await workers(pool, 2, 1_000);
+  const stages = Array.from({ length: 8 }, (_, i) => ({ id: `s${i}`, pool, with: { value: i, sleepMs: 1_000, steps: 2 } }));
+  const result = await h.runs.result(await h.runs.submit(h.plan('fan-out', stages)));
+  assert.equal(result.status, 'succeeded');
+  const pids = new Set(result.stages.map((s) => s.outputs?.pid));
+  assert.deepEqual([...pids].sort(), [a!.pid, b!.pid].sort(), `both workers ran stages: ${JSON.stringify([...pids])}`);
+});
+
+test('SIGTERM mid-stage: a stage longer than the grace period moves to the other worker', async () => {
+  const pool = `move-${randomSuffix()}`;
+  const [a, b] = await workers(pool, 2, 1_000);
+  const plan = h.plan('sigterm-move', [{ id: 'long', pool, with: { value: 'v', sleepMs: 6_000, steps: 12 }, retry, heartbeatTimeoutMs: 3_000 }]);
+  const runId = await h.runs.submit(plan);
+  const running = await waitForState(runId, (s) => typeof s.stages[0]?.progress?.detail?.pid === 'number');
+  const firstPid = running.stages[0]?.progress?.detail?.pid;
+  const victim = [a!, b!].find((p) => p.pid === firstPid);
+  const survivor = [a!, b!].find((p) => p.pid !== firstPid);
+  assert.ok(victim && survivor, `the stage runs on one of our workers (pid ${String(firstPid)})`);
+  const stoppedAt = Date.now();
+  const code = await victim.stop('SIGTERM');
+  assert.equal(code, 0, `the worker drains and exits cleanly:\n${victim.output()}`);
+  assert.ok(Date.now() - stoppedAt < 10_000, 'it did not wait for the 6 s stage');
+  const result = await h.runs.result(runId);
+  assert.equal(result.status, 'succeeded');
+  assert.equal(result.stages[0]?.outputs?.pid, survivor.pid, 'the stage finished on the other worker');
+  assert.equal(result.stages[0]?.attempts, 2);
+});
+
+test('SIGTERM mid-stage: a stage within the grace period finishes on the draining worker', async () => {
+  const pool = `drain-${randomSuffix()}`;
+  const [only] = await workers(pool, 1, 20_000);
+  const plan = h.plan('sigterm-drain', [{ id: 'short', pool, with: { value: 'v', sleepMs: 3_000, steps: 6 }, retry }]);
+  const runId = await h.runs.submit(plan);
+  await waitForState(runId, (s) => typeof s.stages[0]?.progress?.detail?.pid === 'number');
+  const code = await only!.stop('SIGTERM');
+  assert.equal(code, 0, only!.output());
+  const result = await h.runs.result(runId);
+  assert.equal(result.status, 'succeeded');
+  assert.equal(result.stages[0]?.outputs?.pid, only!.pid);
+  assert.equal(result.stages[0]?.attempts, 1);
+});

@@ -1,0 +1,134 @@
+/**
+ * Stage types that exist only to test the runtime: each has a spec definition (so pipelines
+ * using it validate) and an implementation (so workers run it). Load both with
+ * `fineflow worker --stage-module test/stage-types/index.ts` and
+ * `loadStageTypeModules(['…/test/stage-types'])` (or `registerTestStageTypes()` in-process).
+ *
+ * | type | does |
+ * |---|---|
+ * | test-noop | returns `{}` at once (the orchestration benchmark's stage) |
+ * | test-echo | returns `{value}`; with `sleepMs` it sleeps first, heartbeating progress in `steps` |
+ * | test-flaky | fails its first `failTimes` attempts (retryable), then succeeds |
+ * | test-invalid | always fails with InvalidInputError (non-retryable) |
+ * | test-fail-until-param | fails (non-retryable) unless `value` equals `expected` |
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DependencyUnavailableError, InvalidInputError } from '../../src/errors';
+import type { JsonObject, JsonValue } from '../../src/spec/plan-types';
+import { registerStageType, type StageTypeDefinition } from '../../src/spec/stage-types';
+import type { StageImplementation } from '../../activities/stage-runner';
+
+const timingOutputs = {
+  value: { type: 'any', description: 'the `value` input, unchanged' },
+  startedAt: { type: 'number', description: 'epoch ms when the attempt started' },
+  endedAt: { type: 'number', description: 'epoch ms when the attempt ended' },
+  pid: { type: 'integer', description: 'process id of the worker that ran it' },
+  attempt: { type: 'integer', description: 'attempt within the run' },
+} as const;
+
+export const stageTypes: readonly StageTypeDefinition[] = [
+  {
+    name: 'test-noop',
+    version: '1.0.0',
+    description: 'Does nothing; measures orchestration overhead.',
+    inputs: { type: 'object', properties: { index: { type: 'integer', description: 'position in a benchmark' } } },
+    outputs: {},
+  },
+  {
+    name: 'test-echo',
+    version: '1.0.0',
+    description: 'Returns its value, optionally after sleeping with progress heartbeats.',
+    inputs: {
+      type: 'object',
+      properties: {
+        value: { type: 'any', description: 'returned as output `value`' },
+        sleepMs: { type: 'integer', minimum: 0, default: 0, description: 'sleep before returning' },
+        steps: { type: 'integer', minimum: 1, default: 4, description: 'progress reports while sleeping' },
+      },
+    },
+    outputs: timingOutputs,
+  },
+  {
+    name: 'test-flaky',
+    version: '1.0.0',
+    description: 'Fails its first `failTimes` attempts with a retryable error, then succeeds.',
+    inputs: {
+      type: 'object',
+      properties: { failTimes: { type: 'integer', minimum: 0, description: 'attempts that fail' }, value: { type: 'any', description: 'returned on success' } },
+      required: ['failTimes'],
+    },
+    outputs: timingOutputs,
+  },
+  {
+    name: 'test-invalid',
+    version: '1.0.0',
+    description: 'Always fails with a non-retryable invalid-input error.',
+    inputs: { type: 'object', properties: { value: { type: 'any', description: 'ignored' } } },
+    outputs: timingOutputs,
+  },
+  {
+    name: 'test-fail-until-param',
+    version: '1.0.0',
+    description: 'Fails (non-retryable) unless `value` equals `expected`; fixed by `fineflow retry --set`.',
+    inputs: {
+      type: 'object',
+      properties: { value: { type: 'any', description: 'usually a `${{ params.x }}`' }, expected: { type: 'any', description: 'what value must be' } },
+      required: ['value', 'expected'],
+    },
+    outputs: timingOutputs,
+  },
+];
+
+function timing(inputs: JsonObject, startedAt: number, attempt: number): JsonObject {
+  return { value: inputs.value ?? null, startedAt, endedAt: Date.now(), pid: process.pid, attempt };
+}
+
+const noop: StageImplementation = async () => ({ outputs: {} });
+
+const echo: StageImplementation = async ({ inputs }, runtime) => {
+  const startedAt = Date.now();
+  const sleepMs = typeof inputs.sleepMs === 'number' ? inputs.sleepMs : 0;
+  const steps = typeof inputs.steps === 'number' ? inputs.steps : 4;
+  runtime.log(`sleeping ${sleepMs} ms in ${steps} steps (pid ${process.pid})`);
+  for (let step = 1; sleepMs > 0 && step <= steps; step++) {
+    await sleep(sleepMs / steps, undefined, { signal: runtime.signal });
+    runtime.heartbeat({ message: `step ${step}/${steps}`, fraction: step / steps, detail: { step, pid: process.pid } });
+  }
+  return { outputs: timing(inputs, startedAt, runtime.attempt) };
+};
+
+const flaky: StageImplementation = async ({ inputs }, runtime) => {
+  const startedAt = Date.now();
+  const failTimes = Number(inputs.failTimes);
+  if (runtime.attempt <= failTimes) {
+    runtime.log(`failing attempt ${runtime.attempt} of ${failTimes} planned failures`);
+    throw new DependencyUnavailableError(`planned failure ${runtime.attempt}/${failTimes}`, { attempt: runtime.attempt });
+  }
+  return { outputs: timing(inputs, startedAt, runtime.attempt) };
+};
+
+const invalid: StageImplementation = async ({ inputs }, runtime) => {
+  runtime.log('rejecting the input');
+  throw new InvalidInputError(`test-invalid never accepts its input (${JSON.stringify(inputs.value ?? null)})`, { code: 'test-invalid' });
+};
+
+const failUntilParam: StageImplementation = async ({ inputs }, runtime) => {
+  const startedAt = Date.now();
+  const same = JSON.stringify(inputs.value as JsonValue) === JSON.stringify(inputs.expected as JsonValue);
+  if (!same) throw new InvalidInputError(`value ${JSON.stringify(inputs.value)} is not the expected ${JSON.stringify(inputs.expected)}`, { code: 'test-unexpected-value' });
+  return { outputs: timing(inputs, startedAt, runtime.attempt) };
+};
+
+/** Implementations by type name: what `fineflow worker --stage-module` registers. */
+export const stages: { readonly [typeName: string]: StageImplementation } = {
+  'test-noop': noop,
+  'test-echo': echo,
+  'test-flaky': flaky,
+  'test-invalid': invalid,
+  'test-fail-until-param': failUntilParam,
+};
+
+/** Register the spec definitions in this process (idempotent). */
+export function registerTestStageTypes(): void {
+  for (const definition of stageTypes) registerStageType(definition);
+}

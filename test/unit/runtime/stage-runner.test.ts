@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ActivityCancellationDetails, ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stageActivity, type StageImplementation } from '../../../activities/stage-runner';
+import { ERROR_TYPES, InvalidInputError } from '../../../src/errors';
+import type { StageActivityInput, StageActivityResult } from '../../../src/runtime/run-types';
+import { createMemoryObjectStore } from '../../../src/storage/memory-store';
+
+const input = (attempt = 1): StageActivityInput => ({
+  context: { runId: 'r-1', pipeline: 'p', stageId: 'train', attempt, outputPrefix: 's3://fineflow/runs/r-1/train/', bucket: 'fineflow', trigger: { kind: 'manual' } },
+  inputs: { x: 1 },
+});
+
+function setup(implementation: StageImplementation, info: { attempt?: number } = {}) {
+  const store = createMemoryObjectStore({ buckets: ['fineflow'] });
+  const activity = stageActivity('test-type', implementation, { store, logFlushIntervalMs: 20 });
+  const env = new MockActivityEnvironment({ attempt: info.attempt ?? 1, heartbeatTimeoutMs: 3_000 });
+  const heartbeats: unknown[] = [];
+  env.on('heartbeat', (details: unknown) => heartbeats.push(details));
+  return { store, activity, env, heartbeats };
+}
+
+test('a stage runs with its inputs, heartbeats progress and writes its log to the store', async () => {
+  const { store, activity, env, heartbeats } = setup(async ({ inputs, context }, runtime) => {
+    runtime.log(`got x=${String(inputs.x)}`);
+    runtime.heartbeat({ message: 'epoch 1/2', fraction: 0.5 });
+    await runtime.store.putJson(`${context.outputPrefix}result.json`, { ok: true });
+    return { outputs: { y: 2 } };
+  });
+  const result = await env.run(activity, input());
+  assert.deepEqual(result, { outputs: { y: 2 }, attempt: 1 });
+  assert.deepEqual(heartbeats[0], { message: 'epoch 1/2', fraction: 0.5 });
+  const log = (await store.getBytes('s3://fineflow/runs/r-1/train/logs/attempt-1.log')).toString();
+  assert.match(log, /test-type train: attempt 1 started/);
+  assert.match(log, /got x=1/);
+  assert.match(log, /attempt 1 succeeded/);
+  assert.deepEqual(await store.getJson('s3://fineflow/runs/r-1/train/result.json'), { ok: true });
+});
+
+test('attempts count across a `fineflow retry`: the context says where this execution starts', async () => {
+  const { store, activity, env } = setup(async (_input, runtime) => ({ outputs: { attempt: runtime.attempt } }), { attempt: 2 });
+  const result: StageActivityResult = await env.run(activity, input(3));
+  assert.equal(result.attempt, 4);
+  assert.ok(await store.stat('s3://fineflow/runs/r-1/train/logs/attempt-4.log'));
+});
+
+test('writes outside the stage prefix are refused; the shared store is not confined', async () => {
+  const { activity, env } = setup(async (_input, runtime) => {
+    await runtime.store.putJson('s3://fineflow/runs/other-run/x.json', {});
+    return { outputs: {} };
+  });
+  await assert.rejects(env.run(activity, input()), (error: unknown) => error instanceof ApplicationFailure && error.type === ERROR_TYPES.invalidInput);
+});
+
+test('InvalidInputError becomes a non-retryable ApplicationFailure of its type, with the attempt', async () => {
+  const { activity, env, store } = setup(async () => {
+    throw new InvalidInputError('bad column', { column: 'label' });
+  });
+  await assert.rejects(env.run(activity, input()), (error: unknown) => {
+    assert.ok(error instanceof ApplicationFailure);
+    assert.equal(error.type, ERROR_TYPES.invalidInput);
+    assert.equal(error.nonRetryable, true);
+    assert.deepEqual(error.details?.[0], { column: 'label', attempt: 1 });
+    return true;
+  });
+  assert.match((await store.getBytes('s3://fineflow/runs/r-1/train/logs/attempt-1.log')).toString(), /ended after \d+ ms: ApplicationFailure: bad column/);
+});
+
+test('an unexpected error is retryable and typed internal', async () => {
+  const { activity, env } = setup(async () => {
+    throw new TypeError('oops');
+  });
+  await assert.rejects(env.run(activity, input()), (error: unknown) => error instanceof ApplicationFailure && error.type === ERROR_TYPES.internal && !error.nonRetryable);
+});
+
+test('cancellation by the workflow reaches the stage through its AbortSignal and ends it cancelled', async () => {
+  const { activity, env } = setup(async (_input, runtime) => {
+    await sleep(10_000, undefined, { signal: runtime.signal });
+    return { outputs: {} };
+  });
+  const running = env.run(activity, input());
+  setTimeout(() => env.cancel('CANCELLED'), 50);
+  await assert.rejects(running, (error: unknown) => error instanceof CancelledFailure);
+});
+
+test('a worker shutdown mid-stage is a retryable failure, so the retry policy moves the stage', async () => {
+  const { activity, env } = setup(async (_input, runtime) => {
+    await sleep(10_000, undefined, { signal: runtime.signal });
+    return { outputs: {} };
+  });
+  const running = env.run(activity, input());
+  setTimeout(() => env.cancel('WORKER_SHUTDOWN', new ActivityCancellationDetails({ workerShutdown: true })), 50);
+  await assert.rejects(running, (error: unknown) => {
+    assert.ok(error instanceof ApplicationFailure);
+    assert.equal(error.type, ERROR_TYPES.dependencyUnavailable);
+    assert.equal(error.nonRetryable, false);
+    return true;
+  });
+});

@@ -1,0 +1,2 @@
+export * from './pipeline-run';
+export * from './data-watcher';

@@ -1,0 +1,287 @@
+/**
+ * The `pipelineRun` workflow: executes one plan. Validates it again, then repeatedly starts
+ * every ready stage (src/runtime/dag.ts) as an activity on its pool's task queue, with `${{ }}`
+ * inputs resolved from params and upstream outputs, until every stage settled, a stage failed
+ * (`onFailure: fail`), or the run is cancelled. A stage with `onFailure: pause` that exhausts
+ * its retries waits for the `retryStage` update. Deterministic: state lives in RunTracker.
+ */
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { ERROR_TYPES, NON_RETRYABLE_ERROR_TYPES } from '../src/errors';
+import { nextSchedulingStep } from '../src/runtime/dag';
+import { describeStageFailure } from '../src/runtime/failures';
+import { checkParamOverrides } from '../src/runtime/params';
+import { retryStageUpdate, runStateQuery, searchAttributeKeys, stageProgressSignal } from '../src/runtime/run-definitions';
+import { RunTracker } from '../src/runtime/run-tracker';
+import type {
+  CacheLookupInput,
+  CacheLookupResult,
+  CacheRecordInput,
+  CacheRecordResult,
+  PipelineRunInput,
+  PipelineRunResult,
+  RetryStageRequest,
+  RunStatus,
+  StageActivityInput,
+  StageActivityResult,
+} from '../src/runtime/run-types';
+import { taskQueueForPool } from '../src/runtime/task-queues';
+import { evaluateCondition, resolveStageInputs } from '../src/spec/expressions';
+import type { JsonObject, PlannedStage } from '../src/spec/plan-types';
+import { validatePlan } from '../src/spec/validate-plan';
+import { runPrefix } from '../src/storage/layout';
+
+type StageActivities = Record<string, (input: StageActivityInput) => Promise<StageActivityResult>>;
+
+/** The cache activities (activities/cache.ts) also take the pipeline name and params, to explain misses. */
+interface CacheActivities {
+  lookupStageCache(input: CacheLookupInput & { readonly pipeline: string; readonly params: JsonObject }): Promise<CacheLookupResult>;
+  recordStageCache(input: CacheRecordInput & { readonly pipeline: string }): Promise<CacheRecordResult>;
+}
+
+const now = (): string => new Date().toISOString();
+
+function stageActivities(stage: PlannedStage): StageActivities {
+  return proxyActivities<StageActivities>({
+    taskQueue: taskQueueForPool(stage.pool),
+    startToCloseTimeout: stage.timeoutMs,
+    ...(stage.heartbeatTimeoutMs !== undefined ? { heartbeatTimeout: stage.heartbeatTimeoutMs } : {}),
+    retry: {
+      maximumAttempts: stage.retry.maxAttempts,
+      initialInterval: stage.retry.initialIntervalMs,
+      backoffCoefficient: Math.max(1, stage.retry.backoffCoefficient),
+      maximumInterval: Math.max(stage.retry.maximumIntervalMs, stage.retry.initialIntervalMs),
+      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+    },
+    // The stage sees the cancellation on its next heartbeat; the run does not wait for it.
+    cancellationType: ActivityCancellationType.TRY_CANCEL,
+  });
+}
+
+/**
+ * Cache activities run on the workflow's own task queue (the control worker registers them).
+ * A cache that cannot answer must not stop a run: few attempts, then the stage just runs.
+ */
+const cache = proxyActivities<CacheActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 3, initialInterval: '1 second' },
+});
+
+export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunResult> {
+  const problems = validatePlan(input.plan).filter((d) => d.severity === 'error');
+  if (problems.length > 0) {
+    upsertSearchAttributes([{ key: searchAttributeKeys.status, value: 'failed' }]);
+    throw ApplicationFailure.create({
+      type: ERROR_TYPES.invalidInput,
+      nonRetryable: true,
+      message: `the plan is invalid: ${problems.map((d) => `${d.path || '<root>'}: ${d.message} [${d.code}]`).join('; ')}`,
+      details: [problems],
+    });
+  }
+  const info = workflowInfo();
+  const bucket = input.bucket ?? 'fineflow';
+  const run = new RunTracker(input, info.workflowId, now());
+
+  setHandler(runStateQuery, () => run.snapshot());
+  setHandler(stageProgressSignal, ({ stageId, attempt, progress }) => {
+    if (run.plan.stages.some((s) => s.id === stageId) && attempt > run.stage(stageId).attempts) run.recordProgress(stageId, progress);
+  });
+  setHandler(
+    retryStageUpdate,
+    (request: RetryStageRequest) => {
+      const check = checkParamOverrides(run.plan, request.params ?? {});
+      const retried = request.stageId !== undefined ? [request.stageId] : run.waitingStages();
+      run.retry(retried, check.ok ? check.values : {});
+      return { retried, params: run.currentParams() };
+    },
+    { validator: (request: RetryStageRequest) => validateRetry(run, request) },
+  );
+
+  // The client sets FineflowStatus=running at start; upsert only real changes (each is a history event).
+  let published: string | undefined = info.typedSearchAttributes.get(searchAttributeKeys.status);
+  const publishStatus = (status: RunStatus): void => {
+    if (status === published) return;
+    published = status;
+    upsertSearchAttributes([{ key: searchAttributeKeys.status, value: status }]);
+  };
+
+  const scopes = new Map<string, CancellationScope>();
+  const tasks = new Set<Promise<void>>();
+  const start = (stage: PlannedStage): void => {
+    const scope = new CancellationScope();
+    scopes.set(stage.id, scope);
+    const task: Promise<void> = scope
+      .run(() => executeStage(run, stage, bucket, input))
+      .finally(() => {
+        scopes.delete(stage.id);
+        tasks.delete(task);
+      });
+    tasks.add(task);
+  };
+
+  try {
+    for (;;) {
+      scheduleReadyStages(run, start);
+      const status = run.status();
+      publishStatus(status);
+      if (status === 'succeeded') {
+        run.end(now(), 'succeeded');
+        return { status: 'succeeded', stages: run.snapshot().stages };
+      }
+      if (status === 'failed') {
+        // A stage failed for good: stop the others cleanly before ending the run.
+        for (const scope of scopes.values()) scope.cancel();
+        await Promise.all(tasks);
+        run.end(now(), 'failed');
+        const failed = run.snapshot().stages.find((s) => s.status === 'failed');
+        throw ApplicationFailure.create({
+          type: failed?.error?.type ?? ERROR_TYPES.internal,
+          nonRetryable: true,
+          message: `stage ${failed?.id ?? '?'} failed after ${failed?.attempts ?? 0} attempt(s): ${failed?.error?.message ?? 'unknown error'}`,
+          details: [{ status: 'failed', stages: run.snapshot().stages } satisfies PipelineRunResult],
+        });
+      }
+      const seen = run.changeCount;
+      await condition(() => run.changeCount !== seen);
+    }
+  } catch (error) {
+    if (!isCancellation(error)) throw error;
+    await CancellationScope.nonCancellable(async () => {
+      await Promise.all(tasks);
+      run.end(now(), 'cancelled');
+      publishStatus('cancelled');
+    });
+    log.info('pipeline run cancelled', { runId: run.runId });
+    throw error;
+  }
+}
+
+/** Skip what must be skipped, evaluate `when`, and start the rest; repeats until nothing changes. */
+function scheduleReadyStages(run: RunTracker, start: (stage: PlannedStage) => void): void {
+  for (let changed = true; changed; ) {
+    changed = false;
+    const step = nextSchedulingStep(run.plan, run.statuses());
+    for (const { stageId, reason } of step.skip) {
+      run.markSkipped(stageId, now(), reason);
+      changed = true;
+    }
+    for (const stageId of step.ready) {
+      const stage = run.plannedStage(stageId);
+      if (stage.when !== undefined) {
+        let pass: boolean;
+        try {
+          pass = evaluateCondition(stage.when, run.expressionContext());
+        } catch (error) {
+          run.markFailed(stageId, now(), stage.onFailure === 'pause' ? 'waiting' : 'failed', describeStageFailure(error).error, 0);
+          changed = true;
+          continue;
+        }
+        if (!pass) {
+          run.markSkipped(stageId, now(), `when was false: ${stage.when}`);
+          changed = true;
+          continue;
+        }
+      }
+      run.markRunning(stageId, now());
+      start(stage);
+    }
+  }
+}
+
+function validateRetry(run: RunTracker, request: RetryStageRequest): void {
+  if (request.stageId !== undefined) {
+    if (!run.plan.stages.some((s) => s.id === request.stageId)) {
+      throw new Error(`no stage ${request.stageId} in pipeline ${run.plan.pipeline.name}; stages: ${run.plan.stages.map((s) => s.id).join(', ')}`);
+    }
+    const status = run.stage(request.stageId).status;
+    if (status !== 'waiting') throw new Error(`stage ${request.stageId} is ${status}; only a waiting stage can be retried`);
+  } else if (run.waitingStages().length === 0) {
+    throw new Error(`no stage is waiting for a retry (run is ${run.status()})`);
+  }
+  const check = checkParamOverrides(run.plan, request.params ?? {});
+  if (!check.ok) throw new Error(check.problems.join('; '));
+}
+
+async function executeStage(run: RunTracker, stage: PlannedStage, bucket: string, input: PipelineRunInput): Promise<void> {
+  const priorAttempts = run.stage(stage.id).attempts;
+  let inputs: JsonObject;
+  try {
+    inputs = resolveStageInputs(stage.with, run.expressionContext());
+  } catch (error) {
+    run.markFailed(stage.id, now(), stage.onFailure === 'pause' ? 'waiting' : 'failed', describeStageFailure(error).error, 0);
+    return;
+  }
+  const upstream = Object.fromEntries(
+    stage.needs.map((id) => {
+      const digest = run.digestOf(id);
+      return [id, { outputs: run.stage(id).outputs ?? {}, ...(digest ? { digest } : {}) }];
+    }),
+  );
+  let cacheKey: string | undefined;
+  if (stage.cache.enabled) {
+    try {
+      const datasetVersion = input.trigger.kind === 'new-data' ? input.trigger.datasetVersion : undefined;
+      const found = await cache.lookupStageCache({
+        runId: run.runId,
+        pipeline: run.plan.pipeline.name,
+        params: run.currentParams(),
+        stage,
+        resolvedInputs: inputs,
+        upstream,
+        ...(datasetVersion ? { datasetVersion } : {}),
+      });
+      cacheKey = found.key;
+      if (found.hit) {
+        run.markCached(stage.id, now(), found.outputs, found.digest, `cache hit from run ${found.fromRunId} (${found.createdAt})`);
+        return;
+      }
+    } catch (error) {
+      if (isCancellation(error)) {
+        run.markCancelled(stage.id, now(), 0);
+        return;
+      }
+      log.warn('stage cache lookup failed; running the stage', { stageId: stage.id, error: describeStageFailure(error).error.message });
+    }
+  }
+  const context = {
+    runId: run.runId,
+    pipeline: run.plan.pipeline.name,
+    stageId: stage.id,
+    attempt: priorAttempts + 1,
+    outputPrefix: runPrefix(bucket, run.runId, stage.id),
+    bucket,
+    trigger: input.trigger,
+  };
+  let result: StageActivityResult;
+  try {
+    const activity = stageActivities(stage)[stage.uses];
+    if (!activity) throw new Error(`no activity for stage type ${stage.uses}`);
+    result = await activity({ context, inputs });
+  } catch (error) {
+    const failure = describeStageFailure(error);
+    const attempts = failure.attempt !== undefined ? failure.attempt - priorAttempts : stage.retry.maxAttempts;
+    if (isCancellation(error)) run.markCancelled(stage.id, now(), Math.max(1, attempts));
+    else run.markFailed(stage.id, now(), stage.onFailure === 'pause' ? 'waiting' : 'failed', failure.error, Math.max(1, attempts));
+    return;
+  }
+  let digest: string | undefined;
+  if (cacheKey !== undefined) {
+    try {
+      digest = (await cache.recordStageCache({ key: cacheKey, runId: run.runId, pipeline: run.plan.pipeline.name, stage, result })).digest;
+    } catch (error) {
+      if (!isCancellation(error)) log.warn('stage cache record failed', { stageId: stage.id, error: describeStageFailure(error).error.message });
+    }
+  }
+  const attempts = result.attempt !== undefined ? result.attempt - priorAttempts : 1;
+  run.markSucceeded(stage.id, now(), result.outputs, attempts, digest);
+}
