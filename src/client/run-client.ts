@@ -52,17 +52,13 @@ export function newRunId(pipeline: string, at: Date = new Date(), random: () => 
   return `${pipeline}-${stamp}-${random()}`;
 }
 
+/**
+ * The FineflowTrigger search attribute holds only the kind (manual, schedule, new-data, rerun),
+ * the same labels schedules and data watchers set, so `runs` can filter on one value; the ids
+ * (schedule, watcher, source run) are in the run's input.
+ */
 function triggerLabel(trigger: RunTrigger): string {
-  switch (trigger.kind) {
-    case 'manual':
-      return 'manual';
-    case 'schedule':
-      return `schedule:${trigger.scheduleId}`;
-    case 'new-data':
-      return `new-data:${trigger.watcherId}`;
-    case 'rerun':
-      return `rerun:${trigger.fromRunId}`;
-  }
+  return trigger.kind;
 }
 
 function quote(value: string): string {
