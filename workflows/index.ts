@@ -1,2 +1,3 @@
 export * from './pipeline-run';
 export * from './data-watcher';
+export * from './hyperparameter-sweep';

@@ -10,6 +10,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  executeChild,
   isCancellation,
   log,
   proxyActivities,
@@ -36,6 +37,7 @@ import type {
   StageActivityResult,
 } from '../src/runtime/run-types';
 import { taskQueueForPool } from '../src/runtime/task-queues';
+import { hyperparameterSweep } from './hyperparameter-sweep';
 import { evaluateCondition, resolveStageInputs } from '../src/spec/expressions';
 import type { JsonObject, PlannedStage } from '../src/spec/plan-types';
 import { validatePlan } from '../src/spec/validate-plan';
@@ -264,9 +266,13 @@ async function executeStage(run: RunTracker, stage: PlannedStage, bucket: string
   };
   let result: StageActivityResult;
   try {
-    const activity = stageActivities(stage)[stage.uses];
-    if (!activity) throw new Error(`no activity for stage type ${stage.uses}`);
-    result = await activity({ context, inputs });
+    if (stage.uses === 'hyperparameter-sweep') {
+      result = await runSweepStage(stage, context, inputs);
+    } else {
+      const activity = stageActivities(stage)[stage.uses];
+      if (!activity) throw new Error(`no activity for stage type ${stage.uses}`);
+      result = await activity({ context, inputs });
+    }
   } catch (error) {
     const failure = describeStageFailure(error);
     const attempts = failure.attempt !== undefined ? failure.attempt - priorAttempts : stage.retry.maxAttempts;
@@ -284,4 +290,28 @@ async function executeStage(run: RunTracker, stage: PlannedStage, bucket: string
   }
   const attempts = result.attempt !== undefined ? result.attempt - priorAttempts : 1;
   run.markSucceeded(stage.id, now(), result.outputs, attempts, digest);
+}
+
+/**
+ * The sweep is a child workflow, not one activity: its trials are activities of their own,
+ * spread over the stage's pool, and its state must survive worker crashes. One child per
+ * attempt of the stage, so a `retry` after a failed sweep starts a fresh one.
+ */
+async function runSweepStage(stage: PlannedStage, context: StageActivityInput['context'], inputs: JsonObject): Promise<StageActivityResult> {
+  return executeChild(hyperparameterSweep, {
+    workflowId: `${context.runId}.${stage.id}.sweep-${context.attempt}`,
+    taskQueue: workflowInfo().taskQueue,
+    args: [
+      {
+        context,
+        inputs,
+        execution: {
+          pool: stage.pool,
+          segmentTimeoutMs: stage.timeoutMs,
+          heartbeatTimeoutMs: stage.heartbeatTimeoutMs ?? 60_000,
+          retry: stage.retry,
+        },
+      },
+    ],
+  });
 }

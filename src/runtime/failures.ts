@@ -1,8 +1,9 @@
 /**
  * Reading a stage's failure back in the workflow: Temporal wraps what the activity threw as
- * ActivityFailure → ApplicationFailure (type, details) or TimeoutFailure. Pure: workflow-safe.
+ * ActivityFailure (or ChildWorkflowFailure) → ApplicationFailure (type, details) or TimeoutFailure.
+ * Pure: workflow-safe.
  */
-import { ActivityFailure, ApplicationFailure, CancelledFailure, TimeoutFailure, TemporalFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, CancelledFailure, TimeoutFailure, TemporalFailure } from '@temporalio/common';
 import { ERROR_TYPES, FineflowError } from '../errors';
 
 export interface DescribedFailure {
@@ -24,7 +25,8 @@ function attemptFrom(details: readonly unknown[] | undefined | null): number | u
 export function describeStageFailure(thrown: unknown): DescribedFailure {
   let current: unknown = thrown;
   // ActivityFailure says only "activity task failed"; the cause carries the real error.
-  while (current instanceof ActivityFailure && current.cause) current = current.cause;
+  // Likewise ChildWorkflowFailure for stages that run as a child workflow (hyperparameter-sweep).
+  while ((current instanceof ActivityFailure || current instanceof ChildWorkflowFailure) && current.cause) current = current.cause;
   if (current instanceof ApplicationFailure) {
     const attempt = attemptFrom(current.details);
     return { error: { type: current.type ?? ERROR_TYPES.internal, message: current.message }, ...(attempt !== undefined ? { attempt } : {}) };

@@ -1,0 +1,155 @@
+/**
+ * Pure helpers of the `hyperparameterSweep` workflow: translate the `hyperparameter-sweep`
+ * stage's inputs (the spec's names, src/spec/stage-types.ts) into the sweep controller's config
+ * (src/sweep), decide how far each trial segment trains, and read the objective from a
+ * trial's epoch metrics. Deterministic, no Node built-ins: workflow code imports it.
+ *
+ * Spec → controller mapping:
+ * - `maxFailedTrials` (failed trials *tolerated*, default 3) → the controller stops launching
+ *   after `maxFailedTrials + 1` failures, and the workflow then fails the stage.
+ * - `tpe.startupTrials` / `tpe.candidates` → `nStartupTrials` / `nEiCandidates`. `tpe.gamma` is
+ *   not honoured: the searcher uses Optuna's default split `min(⌈0.1·n⌉, 25)`.
+ * - the trial budget (`epochsPerTrial`) is `earlyStopping.maxEpochs`, else `trial.epochs`, else 10;
+ *   ASHA rungs lie below it.
+ * - `space` entries `{int: [a, b], step: s}` become `{int: {low: a, high: b, step: s}}`.
+ * - `timeBudget` (a duration) → milliseconds.
+ */
+import { InvalidInputError } from '../errors';
+import { parseDuration } from '../spec/durations';
+import type { JsonObject, JsonValue } from '../spec/plan-types';
+import { createSweep, parseSweepConfig, type ParameterValues, type SweepConfig, type SweepState } from '../sweep';
+
+/** Objective metrics a trial can report: what the training loop measures every epoch. */
+export const OBJECTIVE_METRICS = ['validation.accuracy', 'validation.loss', 'train.accuracy', 'train.loss'] as const;
+export type ObjectiveMetric = (typeof OBJECTIVE_METRICS)[number];
+
+export interface SweepPlan {
+  readonly config: SweepConfig;
+  /** fine-tune inputs shared by every trial; the sampled values are laid over them. */
+  readonly trialSettings: JsonObject;
+  /** Stop starting trials this long after the sweep started. */
+  readonly timeBudgetMs?: number;
+  /** Failed trials the stage tolerates; one more fails it. */
+  readonly toleratedFailures: number;
+}
+
+/**
+ * Read the stage's resolved inputs. Throws {@link InvalidInputError} naming the field; the plan
+ * was validated before `${{ }}` values existed, so this checks again what the sweep relies on.
+ */
+export function planSweep(inputs: JsonObject): SweepPlan {
+  const model = inputs.model;
+  const data = inputs.data;
+  if (typeof model !== 'string' || model === '') throw invalid('model', 'must be the URI of the base model every trial fine-tunes');
+  if (typeof data !== 'string' || data === '') throw invalid('data', 'must be the URI of a prepared dataset');
+  const objective = asObject(inputs.objective, 'objective');
+  if (!(OBJECTIVE_METRICS as readonly JsonValue[]).includes(objective.metric ?? null)) {
+    throw invalid('objective.metric', `must be one of ${OBJECTIVE_METRICS.join(', ')} (what a trial measures every epoch), got ${JSON.stringify(objective.metric)}`);
+  }
+  const trial = inputs.trial === undefined || inputs.trial === null ? {} : asObject(inputs.trial, 'trial');
+  const stopping = inputs.earlyStopping === undefined || inputs.earlyStopping === null ? { type: 'none' } : asObject(inputs.earlyStopping, 'earlyStopping');
+  const epochsPerTrial = stopping.maxEpochs ?? trial.epochs ?? 10;
+  const tolerated = inputs.maxFailedTrials ?? 3;
+  if (typeof tolerated !== 'number' || !Number.isInteger(tolerated) || tolerated < 0) throw invalid('maxFailedTrials', `must be an integer ≥ 0, got ${JSON.stringify(tolerated)}`);
+  const space = asObject(inputs.space, 'space');
+  if ('epochs' in space) throw invalid('space.epochs', 'the trial budget cannot be searched; set trial.epochs (or earlyStopping.maxEpochs) and let early stopping shorten weak trials');
+  const tpe = inputs.tpe === undefined || inputs.tpe === null ? {} : asObject(inputs.tpe, 'tpe');
+  const { maxEpochs: _maxEpochs, ...stoppingRest } = stopping;
+  const config = parseSweepConfig({
+    algorithm: inputs.algorithm ?? 'tpe',
+    space: normaliseSpace(space),
+    objective: { metric: objective.metric, goal: objective.goal ?? 'maximize' },
+    ...(inputs.maxTrials !== undefined ? { maxTrials: inputs.maxTrials } : {}),
+    maxFailedTrials: tolerated + 1,
+    ...(inputs.parallelism !== undefined ? { parallelism: inputs.parallelism } : {}),
+    epochsPerTrial,
+    earlyStopping: stoppingRest,
+    ...(inputs.seed !== undefined ? { seed: inputs.seed } : {}),
+    tpe: {
+      ...(tpe.startupTrials !== undefined ? { nStartupTrials: tpe.startupTrials } : {}),
+      ...(tpe.candidates !== undefined ? { nEiCandidates: tpe.candidates } : {}),
+    },
+  });
+  createSweep(config); // surfaces inconsistencies (e.g. minEpochs above the budget) now, naming the field
+  let timeBudgetMs: number | undefined;
+  if (inputs.timeBudget !== undefined && inputs.timeBudget !== null) {
+    timeBudgetMs = typeof inputs.timeBudget === 'string' ? parseDuration(inputs.timeBudget) : undefined;
+    if (timeBudgetMs === undefined || timeBudgetMs <= 0) throw invalid('timeBudget', `must be a positive duration such as 30m or 2h, got ${JSON.stringify(inputs.timeBudget)}`);
+  }
+  const { epochs: _epochs, checkpoint: _checkpoint, ...trialRest } = trial;
+  return {
+    config,
+    // Every segment ends on a checkpoint: the next segment (or a retry) resumes from it.
+    trialSettings: { ...trialRest, model, data, epochs: config.epochsPerTrial, checkpoint: { everyEpochs: 1 } },
+    ...(timeBudgetMs !== undefined ? { timeBudgetMs } : {}),
+    toleratedFailures: tolerated,
+  };
+}
+
+/** The fine-tune inputs of one trial: the shared settings with its sampled values laid over them. */
+export function trialSettings(plan: Pick<SweepPlan, 'trialSettings'>, params: ParameterValues, baseModel?: string): JsonObject {
+  return { ...plan.trialSettings, ...params, ...(baseModel !== undefined ? { model: baseModel } : {}) };
+}
+
+/**
+ * The epoch the next segment of a trial trains through: the next ASHA rung above `epochsDone`,
+ * the next epoch the median rule judges, or the whole budget without early stopping.
+ */
+export function nextSegmentEnd(state: SweepState, epochsDone: number): number {
+  const budget = state.config.epochsPerTrial;
+  const stopper = state.stopper;
+  if (stopper.type === 'asha') return stopper.rungEpochs.find((epoch) => epoch > epochsDone) ?? budget;
+  if (stopper.type === 'median') return Math.min(budget, Math.max(epochsDone + 1, stopper.config.warmupEpochs + 1));
+  return budget;
+}
+
+/** The objective's value in one epoch's metrics; undefined when the epoch did not measure it (no validation split). */
+export function objectiveValue(
+  metric: string,
+  metrics: { readonly trainLoss: number; readonly trainAccuracy: number; readonly validationLoss?: number; readonly validationAccuracy?: number },
+): number | undefined {
+  switch (metric as ObjectiveMetric) {
+    case 'validation.accuracy':
+      return metrics.validationAccuracy;
+    case 'validation.loss':
+      return metrics.validationLoss;
+    case 'train.accuracy':
+      return metrics.trainAccuracy;
+    case 'train.loss':
+      return metrics.trainLoss;
+    default:
+      throw invalid('objective.metric', `must be one of ${OBJECTIVE_METRICS.join(', ')}, got ${JSON.stringify(metric)}`);
+  }
+}
+
+/** `<outputPrefix>trials/trial-0007/`: everything one trial writes (checkpoints, model). */
+export function trialPrefix(outputPrefix: string, trialId: number): string {
+  if (!Number.isInteger(trialId) || trialId < 0) throw invalid('trialId', `must be an integer ≥ 0, got ${trialId}`);
+  const base = outputPrefix.endsWith('/') ? outputPrefix : `${outputPrefix}/`;
+  return `${base}trials/trial-${String(trialId).padStart(4, '0')}/`;
+}
+
+function normaliseSpace(space: JsonObject): JsonObject {
+  const out: { [name: string]: JsonValue } = {};
+  for (const [name, entry] of Object.entries(space)) {
+    const domain = entry !== null && typeof entry === 'object' && !Array.isArray(entry) ? (entry as JsonObject) : undefined;
+    if (domain && Array.isArray(domain.int)) {
+      const [low, high] = domain.int as readonly JsonValue[];
+      const { int: _int, step, ...rest } = domain;
+      // Any other key stays beside `int`, so the domain parser names it.
+      out[name] = { int: { low: low ?? null, high: high ?? null, ...(step !== undefined ? { step } : {}) }, ...rest };
+    } else {
+      out[name] = entry;
+    }
+  }
+  return out;
+}
+
+function asObject(value: JsonValue | undefined, path: string): JsonObject {
+  if (value === null || value === undefined || typeof value !== 'object' || Array.isArray(value)) throw invalid(path, `must be an object, got ${JSON.stringify(value ?? null)}`);
+  return value as JsonObject;
+}
+
+function invalid(path: string, problem: string): InvalidInputError {
+  return new InvalidInputError(`hyperparameter-sweep ${path}: ${problem}`, { field: path });
+}

@@ -1,0 +1,58 @@
+/**
+ * The sweep's results table as the stage writes it (`results.json`, `results.csv`) and as its
+ * `trials` output carries it: one row per trial with its parameters, the objective at each
+ * rung, status, duration and the workers that ran it. Pure: the workflow builds the JSON, the
+ * `writeSweepResults` activity renders the CSV.
+ */
+import type { JsonObject, JsonValue } from '../spec/plan-types';
+import type { ResultsTable } from '../sweep';
+import type { SegmentRecord } from './sweep-types';
+
+/** `results.json`: the controller's table plus where every segment ran. */
+export interface SweepResultsDocument extends ResultsTable {
+  readonly format: 'fineflow-sweep-results/v1';
+  readonly segments: readonly SegmentRecord[];
+}
+
+/** The `trials` output: one small object per trial (what `fineflow status` and reports show). */
+export function trialsOutput(table: ResultsTable, segments: readonly SegmentRecord[]): JsonObject[] {
+  return table.rows.map((row) => {
+    const workers = [...new Set(segments.filter((segment) => segment.trialId === row.trialId).map((segment) => segment.worker))];
+    return {
+      trialId: row.trialId,
+      status: row.status,
+      params: row.params as JsonObject,
+      ...(row.value !== undefined ? { value: row.value } : {}),
+      metricByEpoch: row.metricByEpoch.map(({ epoch, value }) => ({ epoch, value })),
+      ...(row.epochs !== undefined ? { epochs: row.epochs } : {}),
+      ...(row.durationMs !== undefined ? { durationMs: row.durationMs } : {}),
+      workers,
+      ...(row.stopReason !== undefined ? { stopReason: row.stopReason } : {}),
+      ...(row.error !== undefined ? { error: row.error } : {}),
+    };
+  });
+}
+
+/** RFC 4180 CSV of the table: fixed columns, one per parameter, one per epoch with a recorded value. */
+export function resultsCsv(table: ResultsTable, segments: readonly SegmentRecord[]): string {
+  const paramNames = [...new Set(table.rows.flatMap((row) => Object.keys(row.params)))].sort();
+  const epochs = [...new Set(table.rows.flatMap((row) => row.metricByEpoch.map((report) => report.epoch)))].sort((a, b) => a - b);
+  const header = ['trialId', 'status', table.metric, 'epochs', 'durationMs', ...paramNames.map((name) => `param.${name}`), ...epochs.map((epoch) => `${table.metric}@${epoch}`), 'workers', 'stopReason', 'error'];
+  const lines = [header.map(cell).join(',')];
+  for (const row of table.rows) {
+    const workers = [...new Set(segments.filter((segment) => segment.trialId === row.trialId).map((segment) => segment.worker))].join(' ');
+    const byEpoch = new Map(row.metricByEpoch.map((report) => [report.epoch, report.value]));
+    lines.push(
+      [row.trialId, row.status, row.value, row.epochs, row.durationMs, ...paramNames.map((name) => row.params[name]), ...epochs.map((epoch) => byEpoch.get(epoch)), workers, row.stopReason, row.error]
+        .map(cell)
+        .join(','),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function cell(value: JsonValue | undefined): string {
+  if (value === undefined || value === null) return '';
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}

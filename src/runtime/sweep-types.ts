@@ -1,0 +1,162 @@
+/**
+ * Contract of the `hyperparameterSweep` child workflow and its activities: what the
+ * `pipelineRun` workflow passes in, what a trial segment activity takes and returns, and what
+ * the `sweepState` query answers. Pure types and constant names: importable from workflow code.
+ */
+import type { JsonObject } from '../spec/plan-types';
+import type { ResultsTable, SweepProgress, SweepState } from '../sweep';
+import type { StageActivityInput, StageContext } from './run-types';
+
+/** How the trials of a sweep run: taken from the planned stage by the `pipelineRun` workflow. */
+export interface SweepExecution {
+  /** Worker pool whose task queue runs the trial segments (`taskQueueForPool(pool)`), e.g. `train`. */
+  readonly pool: string;
+  /** Start-to-close timeout of one trial segment attempt (one ASHA rung's epochs at most). */
+  readonly segmentTimeoutMs: number;
+  /** A segment attempt fails when no heartbeat arrives for this long. Default 60 s. */
+  readonly heartbeatTimeoutMs?: number;
+  /** Retry policy of a segment (a retry resumes from the segment's last checkpoint). */
+  readonly retry?: {
+    readonly maxAttempts: number;
+    readonly initialIntervalMs: number;
+    readonly backoffCoefficient: number;
+    readonly maximumIntervalMs: number;
+  };
+  /**
+   * Continue-as-new once the history holds this many events (or when Temporal suggests it).
+   * Default 4000; tests set it low to exercise the hand-over.
+   */
+  readonly continueAsNewAfterEvents?: number;
+}
+
+/** Progress of a trial that is still running, carried across continue-as-new. */
+export interface InFlightTrial {
+  readonly trialId: number;
+  /** Epochs trained and checkpointed so far (the next segment resumes from this epoch's checkpoint). */
+  readonly epochsDone: number;
+  /** The base model pinned by the first segment (`registry://name@3`), so later segments resume the same request. */
+  readonly baseModel?: string;
+  /** Wall-clock milliseconds spent in this trial's segments so far. */
+  readonly durationMs: number;
+}
+
+/** Where each segment of each trial ran: evidence of spreading over the pool, kept in the results table. */
+export interface SegmentRecord {
+  readonly trialId: number;
+  readonly fromEpoch: number;
+  readonly toEpoch: number;
+  /** Identity of the worker that ran the segment's last attempt. */
+  readonly worker: string;
+  /** Epoch milliseconds (worker clock) when the successful attempt started and ended. */
+  readonly startedAtMs: number;
+  readonly endedAtMs: number;
+  readonly attempt: number;
+  /** Epoch the successful attempt started from: above `fromEpoch` when a retry resumed a crashed attempt's checkpoint. */
+  readonly resumedFromEpoch: number;
+}
+
+/** Everything a sweep carries into its next run when it continues as new. */
+export interface SweepCarry {
+  readonly state: SweepState;
+  readonly inFlight: readonly InFlightTrial[];
+  readonly segments: readonly SegmentRecord[];
+  /** Epoch milliseconds (workflow clock) after which no trial starts; absent without a time budget. */
+  readonly deadlineMs?: number;
+  /** How many runs of this workflow came before (continue-as-new count). */
+  readonly generation: number;
+}
+
+/** Input of the `hyperparameterSweep` workflow: a stage activity's input plus how to run trials. */
+export interface HyperparameterSweepInput extends StageActivityInput {
+  readonly execution: SweepExecution;
+  /** Set only by the workflow itself when it continues as new. */
+  readonly carry?: SweepCarry;
+}
+
+/** One objective value reported by a trial after an epoch, with the epoch's other metrics. */
+export interface TrialEpochReport {
+  readonly epoch: number;
+  /** The objective metric's value after this epoch. */
+  readonly value: number;
+  readonly metrics: {
+    readonly trainLoss: number;
+    readonly trainAccuracy: number;
+    readonly validationLoss?: number;
+    readonly validationAccuracy?: number;
+  };
+}
+
+/** Input of the `sweepTrialSegment` activity. */
+export interface SweepTrialSegmentInput {
+  /** The sweep stage's context; the trial writes under `<outputPrefix>trials/trial-<id>/`. */
+  readonly context: StageContext;
+  readonly trialId: number;
+  /** fine-tune inputs of this trial: model, data, the stage's `trial` settings, the sampled values, `epochs` = the trial budget. */
+  readonly settings: JsonObject;
+  /** Objective metric, e.g. `validation.accuracy`. */
+  readonly metric: string;
+  /** Epochs already trained (0 = fresh); the segment resumes from that epoch's checkpoint. */
+  readonly fromEpoch: number;
+  /** Train through this epoch, then return (the whole budget for the last segment). */
+  readonly untilEpoch: number;
+}
+
+export interface SweepTrialSegmentResult {
+  readonly trialId: number;
+  /** Reports of the epochs this segment trained (fromEpoch+1 … ), ascending. */
+  readonly reports: readonly TrialEpochReport[];
+  readonly epochsDone: number;
+  /** True when training ended: the budget is spent or the trial's own early stopping ended it. */
+  readonly finished: boolean;
+  /** When finished: the trained model (`…/model.json`) and the objective value of its weights. */
+  readonly model?: string;
+  readonly finalValue?: number;
+  readonly baseModel?: string;
+  readonly backend?: string;
+  readonly worker: string;
+  readonly startedAtMs: number;
+  readonly endedAtMs: number;
+  readonly attempt: number;
+  /** Epoch this attempt resumed from (see {@link SegmentRecord.resumedFromEpoch}). */
+  readonly resumedFromEpoch: number;
+}
+
+/** Input of the `writeSweepResults` activity. */
+export interface SweepResultsInput {
+  readonly context: StageContext;
+  readonly table: ResultsTable;
+  readonly segments: readonly SegmentRecord[];
+  /** The best trial's `model.json`: its files are listed as artifacts for the stage cache. */
+  readonly bestModel?: string;
+}
+
+export interface SweepResultsOutput {
+  /** `…/results.json` */
+  readonly json: string;
+  readonly csv: string;
+  readonly artifacts: readonly { readonly uri: string; readonly sha256: string }[];
+}
+
+/** What the `sweepState` query answers: counts for `fineflow status` plus each trial's line. */
+export interface SweepStatus {
+  readonly progress: SweepProgress;
+  /** Why no more trials start, once that is so. */
+  readonly closedReason?: string;
+  readonly generation: number;
+  readonly trials: readonly {
+    readonly trialId: number;
+    readonly status: string;
+    readonly params: JsonObject;
+    readonly epochs: number;
+    readonly value?: number;
+    readonly worker?: string;
+  }[];
+}
+
+/** Activity type names of the sweep, registered by every pool worker. */
+export const SWEEP_ACTIVITIES = {
+  trialSegment: 'sweepTrialSegment',
+  writeResults: 'writeSweepResults',
+} as const;
+
+export const SWEEP_QUERIES = { state: 'sweepState' } as const;

@@ -1,0 +1,88 @@
+/**
+ * What the sweep tests share: a tiny real dataset (MNIST digits 0–2) and a tiny base model (an
+ * MLP pre-trained for one epoch) in the test MinIO, a workflow bundle built once, and helpers to
+ * start a sweep on the real Temporal dev server.
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { loadTf } from '../../../src/ml/backend';
+import { writeDataset } from '../../../src/ml/data/write-dataset';
+import type { LabelledSet } from '../../../src/ml/generators/image-set';
+import { loadMnist } from '../../../src/ml/generators/mnist';
+import { buildModel } from '../../../src/ml/models/architectures';
+import { saveModel } from '../../../src/ml/models/load-model';
+import type { StageActivityResult, StageContext } from '../../../src/runtime/run-types';
+import type { HyperparameterSweepInput, SweepExecution } from '../../../src/runtime/sweep-types';
+import type { JsonObject } from '../../../src/spec/plan-types';
+import type { ObjectStore } from '../../../src/storage/object-store';
+
+export function randomSuffix(): string {
+  return randomBytes(4).toString('hex');
+}
+
+let quiet = false;
+/** Keep the SDK's INFO lines out of test output. */
+export function quietTemporalRuntime(): void {
+  if (quiet) return;
+  quiet = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+  } catch {
+    // installed by an earlier test in this process
+  }
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** The sweep workflow bundled once per process (bundling takes seconds). */
+export function sweepWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: path.join(__dirname, 'sweep-workflows.ts'), logger: new DefaultLogger('WARN') });
+  return bundle;
+}
+
+export interface SweepData {
+  readonly dataset: string;
+  readonly baseModel: string;
+}
+
+/** A 3-class MNIST dataset (20 train / 10 validation per class) and an untrained-ish MLP base model. */
+export async function writeSweepData(store: ObjectStore, bucket: string, prefix: string): Promise<SweepData> {
+  await store.ensureBucket(bucket);
+  const digits = [0, 1, 2];
+  // Flattened to 784 features so a tiny MLP (fast on either tfjs backend) can train on them.
+  const flat = (set: LabelledSet): LabelledSet => ({ ...set, featureShape: [28 * 28] });
+  const { manifestUri } = await writeDataset(store, `s3://${bucket}/${prefix}/data`, {
+    train: flat(loadMnist({ perClass: 20, seed: 1, digits })),
+    validation: flat(loadMnist({ perClass: 10, offset: 20, seed: 2, digits })),
+    test: flat(loadMnist({ perClass: 5, offset: 30, seed: 3, digits })),
+  });
+  const { tf } = loadTf({ preference: 'auto', warn: () => undefined });
+  const model = buildModel(tf, { kind: 'mlp', inputShape: [28 * 28], hidden: [16, 8] }, { numClasses: 3 });
+  const baseModel = `s3://${bucket}/${prefix}/base`;
+  await saveModel(tf, store, model, baseModel);
+  model.dispose();
+  return { dataset: manifestUri, baseModel: `${baseModel}/model.json` };
+}
+
+export function sweepContext(bucket: string, runId: string, stageId = 'sweep'): StageContext {
+  return {
+    runId,
+    pipeline: 'sweep-test',
+    stageId,
+    attempt: 1,
+    outputPrefix: `s3://${bucket}/runs/${runId}/${stageId}/`,
+    bucket,
+    trigger: { kind: 'manual' },
+  };
+}
+
+export async function startSweep(
+  client: Client,
+  options: { readonly taskQueue: string; readonly runId: string; readonly bucket: string; readonly inputs: JsonObject; readonly execution: SweepExecution },
+): Promise<{ readonly workflowId: string; readonly firstRunId: string; result(): Promise<StageActivityResult> }> {
+  const workflowId = `${options.runId}.sweep.sweep`;
+  const input: HyperparameterSweepInput = { context: sweepContext(options.bucket, options.runId), inputs: options.inputs, execution: options.execution };
+  const handle = await client.workflow.start('hyperparameterSweep', { taskQueue: options.taskQueue, workflowId, args: [input], workflowExecutionTimeout: '10 minutes' });
+  return { workflowId, firstRunId: handle.firstExecutionRunId, result: () => handle.result() as Promise<StageActivityResult> };
+}

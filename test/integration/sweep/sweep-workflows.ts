@@ -1,0 +1,2 @@
+/** Workflow entry the sweep tests bundle: only the sweep workflow, as the coordinator's workflows/index.ts will re-export it. */
+export { hyperparameterSweep } from '../../../workflows/hyperparameter-sweep';

@@ -1,0 +1,289 @@
+/**
+ * The `hyperparameterSweep` workflow: runs a `hyperparameter-sweep` stage as a child workflow of
+ * `pipelineRun` (id `<runId>.<stageId>.sweep`, control task queue). It takes and returns what a
+ * stage activity does, so the parent treats it like any stage.
+ *
+ * The pure controller (src/sweep) decides which trials to start and which to stop; this
+ * workflow only carries its JSON state and drives it:
+ * - Trials run as `sweepTrialSegment` activities on the stage's pool queue, at most
+ *   `parallelism` at once, so they spread over every worker polling that queue.
+ * - A trial trains in segments: up to its next ASHA rung (or the next epoch the median rule
+ *   judges, or its whole budget without early stopping), then returns its per-epoch objective.
+ *   The workflow feeds `recordIntermediate` and either starts the next segment (which resumes
+ *   from the checkpoint the last one ended on) or stops the trial. Decisions are therefore
+ *   workflow state, identical on replay, and a worker crash costs at most one segment's
+ *   unfinished epoch (the retry resumes from the segment's newest checkpoint).
+ * - A failed trial (its segment exhausted its retries) is recorded, not fatal; one failure more
+ *   than `maxFailedTrials` cancels the running trials and fails the stage.
+ * - `timeBudget` is a workflow timer: when it fires no new trial starts; running ones finish.
+ * - When the history grows past `execution.continueAsNewAfterEvents` (or Temporal suggests it),
+ *   the workflow stops starting segments, lets the running ones finish, and continues as new
+ *   with the controller state and each running trial's epoch: finished trials never rerun.
+ * - The `sweepState` query answers live progress; each finished segment also signals the parent
+ *   run (`stageProgress`), so `fineflow status` shows the trial counts.
+ * Outputs (the stage type's declared names): `best`, `bestModel`, `bestMetric`, `trials`, `results`.
+ */
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  defineQuery,
+  getExternalWorkflowHandle,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { SweepTrialActivities } from '../activities/sweep-trial';
+import { ERROR_TYPES, FineflowError, NON_RETRYABLE_ERROR_TYPES } from '../src/errors';
+import type { StageProgressSignal } from '../src/runtime/progress';
+import { RUN_SIGNALS, type StageActivityResult } from '../src/runtime/run-types';
+import { nextSegmentEnd, planSweep, trialPrefix, trialSettings, type SweepPlan } from '../src/runtime/sweep-plan';
+import { trialsOutput } from '../src/runtime/sweep-results';
+import {
+  SWEEP_QUERIES,
+  type HyperparameterSweepInput,
+  type InFlightTrial,
+  type SegmentRecord,
+  type SweepStatus,
+  type SweepTrialSegmentResult,
+} from '../src/runtime/sweep-types';
+import { taskQueueForPool } from '../src/runtime/task-queues';
+import type { JsonObject } from '../src/spec/plan-types';
+import { best, createSweep, isDone, launchBlockedReason, nextTrials, recordIntermediate, recordResult, resultsTable, stopLaunching, sweepProgress, type SweepState } from '../src/sweep';
+
+export const sweepStateQuery = defineQuery<SweepStatus>(SWEEP_QUERIES.state);
+
+const DEFAULT_CONTINUE_AS_NEW_EVENTS = 4_000;
+
+export async function hyperparameterSweep(input: HyperparameterSweepInput): Promise<StageActivityResult> {
+  let plan: SweepPlan;
+  try {
+    plan = planSweep(input.inputs);
+  } catch (error) {
+    throw asFailure(error);
+  }
+  const { context, execution } = input;
+  const carry = input.carry;
+  const generation = carry?.generation ?? 0;
+  let state: SweepState = carry?.state ?? createSweep(plan.config);
+  const inFlight = new Map<number, InFlightTrial>((carry?.inFlight ?? []).map((trial) => [trial.trialId, trial]));
+  const segments: SegmentRecord[] = [...(carry?.segments ?? [])];
+  const deadlineMs = carry?.deadlineMs ?? (plan.timeBudgetMs !== undefined ? Date.now() + plan.timeBudgetMs : undefined);
+  const lastWorker = new Map<number, string>(segments.map((segment) => [segment.trialId, segment.worker]));
+
+  const trials = proxyActivities<SweepTrialActivities>({
+    taskQueue: taskQueueForPool(execution.pool),
+    startToCloseTimeout: execution.segmentTimeoutMs,
+    heartbeatTimeout: execution.heartbeatTimeoutMs ?? 60_000,
+    retry: {
+      maximumAttempts: execution.retry?.maxAttempts ?? 3,
+      initialInterval: execution.retry?.initialIntervalMs ?? 1_000,
+      backoffCoefficient: Math.max(1, execution.retry?.backoffCoefficient ?? 2),
+      maximumInterval: Math.max(execution.retry?.maximumIntervalMs ?? 30_000, execution.retry?.initialIntervalMs ?? 1_000),
+      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+    },
+    cancellationType: ActivityCancellationType.TRY_CANCEL,
+  });
+  const bookkeeping = proxyActivities<SweepTrialActivities>({
+    taskQueue: taskQueueForPool(execution.pool),
+    startToCloseTimeout: '2 minutes',
+    retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
+  });
+
+  let changes = 0;
+  const running = new Map<number, { readonly scope: CancellationScope; readonly done: Promise<void> }>();
+  let aborting = false;
+
+  setHandler(sweepStateQuery, (): SweepStatus => status(state, generation, lastWorker, inFlight));
+
+  if (deadlineMs !== undefined) {
+    const closeLaunching = (): void => {
+      state = stopLaunching(state, `time budget spent (${plan.timeBudgetMs ?? 0} ms)`);
+      changes += 1;
+    };
+    const remaining = deadlineMs - Date.now();
+    if (remaining <= 0) closeLaunching();
+    // Cancelled together with the workflow; nothing to do then.
+    else sleep(remaining).then(closeLaunching, () => undefined);
+  }
+
+  const onSegmentEnd = (trialId: number, result: SweepTrialSegmentResult): void => {
+    const trial = inFlight.get(trialId);
+    if (!trial) return;
+    segments.push({ trialId, fromEpoch: trial.epochsDone, toEpoch: result.epochsDone, worker: result.worker, startedAtMs: result.startedAtMs, endedAtMs: result.endedAtMs, attempt: result.attempt, resumedFromEpoch: result.resumedFromEpoch });
+    lastWorker.set(trialId, result.worker);
+    const durationMs = trial.durationMs + Math.max(0, result.endedAtMs - result.startedAtMs);
+    let stop = false;
+    for (const report of result.reports) {
+      const decision = recordIntermediate(state, trialId, report.epoch, report.value);
+      state = decision.state;
+      if (decision.stop) {
+        stop = true;
+        break;
+      }
+    }
+    if (stop) {
+      state = recordResult(state, trialId, { status: 'stopped', epochs: result.epochsDone, durationMs });
+      inFlight.delete(trialId);
+    } else if (result.finished) {
+      const value = result.finalValue ?? result.reports[result.reports.length - 1]?.value ?? Number.NaN;
+      state = recordResult(state, trialId, { status: 'completed', value, epochs: result.epochsDone, durationMs });
+      inFlight.delete(trialId);
+    } else {
+      inFlight.set(trialId, { ...trial, epochsDone: result.epochsDone, durationMs, ...(result.baseModel !== undefined ? { baseModel: result.baseModel } : {}) });
+    }
+  };
+
+  const onSegmentFailure = (trialId: number, error: unknown): void => {
+    if (aborting && isCancellation(error)) return;
+    const trial = inFlight.get(trialId);
+    state = recordResult(state, trialId, { status: 'failed', error: failureMessage(error), ...(trial ? { durationMs: trial.durationMs } : {}) });
+    inFlight.delete(trialId);
+  };
+
+  const startSegment = (trialId: number): void => {
+    const trial = inFlight.get(trialId);
+    const params = state.trials.find((candidate) => candidate.trialId === trialId)?.params;
+    if (!trial || !params) return;
+    const scope = new CancellationScope();
+    const done = scope
+      .run(() =>
+        trials.sweepTrialSegment({
+          context,
+          trialId,
+          settings: trialSettings(plan, params, trial.baseModel),
+          metric: state.config.objective.metric,
+          fromEpoch: trial.epochsDone,
+          untilEpoch: nextSegmentEnd(state, trial.epochsDone),
+        }),
+      )
+      .then(
+        (result) => onSegmentEnd(trialId, result),
+        (error: unknown) => onSegmentFailure(trialId, error),
+      )
+      .finally(() => {
+        running.delete(trialId);
+        changes += 1;
+        reportToParent(input, state);
+      });
+    running.set(trialId, { scope, done });
+  };
+
+  const failedCount = (): number => state.trials.filter((trial) => trial.status === 'failed').length;
+  const continueAsNewAfter = execution.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_EVENTS;
+  let draining = false;
+
+  for (;;) {
+    if (failedCount() > plan.toleratedFailures) break;
+    if (!draining) {
+      for (const trialId of inFlight.keys()) if (!running.has(trialId)) startSegment(trialId);
+      const next = nextTrials(state);
+      state = next.state;
+      for (const trial of next.trials) {
+        inFlight.set(trial.trialId, { trialId: trial.trialId, epochsDone: 0, durationMs: 0 });
+        startSegment(trial.trialId);
+      }
+    }
+    if (running.size === 0) {
+      if (isDone(state)) break;
+      if (draining) {
+        await continueAsNew<typeof hyperparameterSweep>({
+          ...input,
+          carry: { state, inFlight: [...inFlight.values()], segments, ...(deadlineMs !== undefined ? { deadlineMs } : {}), generation: generation + 1 },
+        });
+      }
+      throw ApplicationFailure.create({ type: ERROR_TYPES.internal, nonRetryable: true, message: `sweep stalled: nothing runs but the controller is not done (${launchBlockedReason(state) ?? 'trials may start'})` });
+    }
+    const seen = changes;
+    await condition(() => changes !== seen);
+    const info = workflowInfo();
+    if (!draining && (info.historyLength >= continueAsNewAfter || info.continueAsNewSuggested)) draining = true;
+  }
+
+  const failedTooOften = failedCount() > plan.toleratedFailures;
+  if (failedTooOften) {
+    aborting = true;
+    for (const { scope } of running.values()) scope.cancel();
+    await Promise.all([...running.values()].map(({ done }) => done));
+  }
+  const table = resultsTable(state);
+  const winner = best(state);
+  const bestModel = winner ? `${trialPrefix(context.outputPrefix, winner.trialId)}model/model.json` : undefined;
+  const written = await bookkeeping.writeSweepResults({ context, table, segments, ...(bestModel ? { bestModel } : {}) });
+  const counts = sweepProgress(state);
+  const summary = `${counts.completed} completed, ${counts.stopped} stopped early, ${counts.failed} failed of ${counts.started} started`;
+  if (failedTooOften || !winner || !bestModel) {
+    throw ApplicationFailure.create({
+      type: ERROR_TYPES.invalidInput,
+      nonRetryable: true,
+      message: failedTooOften
+        ? `${counts.failed} trial(s) failed, more than maxFailedTrials (${plan.toleratedFailures}); ${summary}; results in ${written.json}. Last error: ${state.trials.filter((t) => t.status === 'failed').pop()?.error ?? '?'}`
+        : `no trial completed (${summary}); results in ${written.json}`,
+      details: [{ results: written.json }],
+    });
+  }
+  return {
+    outputs: {
+      best: winner.params as JsonObject,
+      bestModel,
+      bestMetric: winner.value,
+      trials: trialsOutput(table, segments),
+      results: written.json,
+    },
+    artifacts: written.artifacts,
+  };
+}
+
+function status(state: SweepState, generation: number, lastWorker: ReadonlyMap<number, string>, inFlight: ReadonlyMap<number, InFlightTrial>): SweepStatus {
+  return {
+    progress: sweepProgress(state),
+    ...(state.closedReason !== undefined ? { closedReason: state.closedReason } : {}),
+    generation,
+    trials: state.trials.map((trial) => {
+      const worker = lastWorker.get(trial.trialId);
+      return {
+        trialId: trial.trialId,
+        status: trial.status,
+        params: trial.params as JsonObject,
+        epochs: trial.epochs ?? inFlight.get(trial.trialId)?.epochsDone ?? 0,
+        ...(trial.value !== undefined ? { value: trial.value } : trial.reports.length > 0 ? { value: trial.reports[trial.reports.length - 1]?.value as number } : {}),
+        ...(worker !== undefined ? { worker } : {}),
+      };
+    }),
+  };
+}
+
+/** Best effort: tell the parent run how far the sweep is, for `fineflow status`. */
+function reportToParent(input: HyperparameterSweepInput, state: SweepState): void {
+  const parent = workflowInfo().parent;
+  if (!parent) return;
+  const counts = sweepProgress(state);
+  const signal: StageProgressSignal = {
+    stageId: input.context.stageId,
+    attempt: input.context.attempt,
+    progress: {
+      message: `trials ${counts.completed + counts.stopped + counts.failed}/${counts.maxTrials} done (${counts.running} running, ${counts.stopped} stopped early, ${counts.failed} failed)${counts.bestValue !== undefined ? ` best ${state.config.objective.metric}=${Number(counts.bestValue.toPrecision(4))} (trial ${counts.bestTrialId})` : ''}`,
+      fraction: (counts.completed + counts.stopped + counts.failed) / Math.max(1, counts.maxTrials),
+      detail: { ...counts },
+    },
+  };
+  getExternalWorkflowHandle(parent.workflowId, parent.runId)
+    .signal(RUN_SIGNALS.stageProgress, signal)
+    .catch(() => undefined);
+}
+
+function failureMessage(error: unknown): string {
+  let current: unknown = error;
+  // ActivityFailure → ApplicationFailure (the trial's error): report the innermost message.
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(error);
+}
+
+function asFailure(error: unknown): Error {
+  if (error instanceof FineflowError) return ApplicationFailure.create({ type: error.type, nonRetryable: !error.retryable, message: error.message, details: [{ ...error.details }] });
+  return error instanceof Error ? error : new Error(String(error));
+}
