@@ -10,16 +10,20 @@ import type { ObjectStore } from '../src/storage/object-store';
 import type { StageActivityInput, StageActivityResult } from '../src/runtime/run-types';
 import { createCacheActivities } from './cache';
 import { createDataWatchActivities } from './data-watch';
+import { evaluateStage } from './evaluate';
 import { fineTuneStage } from './fine-tune';
 import { prepareDataStage } from './prepare-data';
 import { registerModelStage } from './register-model';
+import { selectModelStage } from './select-model';
 import { createSweepTrialActivities } from './sweep-trial';
 import { stageActivity, type StageImplementation, type StageRunnerDeps } from './stage-runner';
 
 /** Built-in stage types: type name → implementation. */
 export const STAGE_IMPLEMENTATIONS: { readonly [typeName: string]: StageImplementation } = {
+  'select-model': selectModelStage,
   'prepare-data': prepareDataStage,
   'fine-tune': fineTuneStage,
+  evaluate: evaluateStage,
   'register-model': registerModelStage,
 };
 

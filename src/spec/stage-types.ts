@@ -273,8 +273,9 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
         model: modelUri('base model to start from (give this or `architecture`)'),
         architecture: {
           type: 'enum',
-          values: ['small-cnn', 'mlp'],
-          description: 'train from random weights with this built-in architecture instead of a base model (pretraining); give this or `model`',
+          values: ['small-cnn', 'small-cnn-global-pool', 'mlp'],
+          description:
+            'train from random weights with this built-in architecture instead of a base model (pretraining); give this or `model`. small-cnn-global-pool ends in global max pooling, so its features do not depend on where a pattern sits (defects, textures)',
         },
         data: datasetUri('prepared dataset (a prepare-data `dataset`)'),
         hyperparameters: { type: 'object', additionalProperties: { type: 'any' }, description: 'overrides of the training settings below, e.g. a sweep\'s `best`' },

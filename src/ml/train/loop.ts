@@ -88,17 +88,31 @@ export interface LoopResult {
   readonly lastCheckpointUri?: string;
 }
 
+/**
+ * Weights in layer order, matched by name. `model.weights` lists trainable weights first, so
+ * its order changes when layers are frozen: a checkpoint written with frozen layers and
+ * restored into a fresh (all-trainable) model would put kernels in the wrong slots.
+ */
+function weightsInLayerOrder(model: LayersModel): TfModule.LayerVariable[] {
+  return model.layers.flatMap((layer) => layer.weights);
+}
+
 function readWeights(model: LayersModel): NamedArray[] {
-  return model.weights.map((weight) => {
+  return weightsInLayerOrder(model).map((weight) => {
     const tensor = weight.read();
     return { name: weight.originalName, shape: tensor.shape, values: tensor.dataSync() as Float32Array };
   });
 }
 
 function writeWeights(tf: Tf, model: LayersModel, arrays: readonly NamedArray[]): void {
-  const tensors = arrays.map((array) => tf.tensor(array.values, [...array.shape]));
-  model.setWeights(tensors);
-  tensors.forEach((tensor) => tensor.dispose());
+  const byName = new Map(arrays.map((array) => [array.name, array]));
+  for (const weight of weightsInLayerOrder(model)) {
+    const array = byName.get(weight.originalName);
+    if (!array) throw new Error(`the saved weights have no ${weight.originalName}`);
+    const tensor = tf.tensor(array.values, [...array.shape]);
+    weight.write(tensor);
+    tensor.dispose();
+  }
 }
 
 function createOptimizer(tf: Tf, hyperparameters: Hyperparameters, learningRate: number): TfModule.Optimizer {

@@ -1,0 +1,444 @@
+/**
+ * Stage `fine-tune`: adapts a base model to a prepared dataset (new head, freeze/unfreeze, two
+ * phases, early stopping), or trains an architecture from random weights (`architecture:`, the
+ * pretraining pipelines).
+ *
+ * Training runs in a child process (src/ml's runner), so this worker keeps heartbeating and
+ * polling while the CPU is busy. Checkpoints go to `<outputPrefix>checkpoints/` every N epochs
+ * and the newest one rides in the heartbeat details; a retry of the activity reads it from
+ * `Context.current().info.heartbeatDetails` and resumes there, so finished epochs are not
+ * trained again. (A retry started by `fineflow retry`, a new activity execution without
+ * heartbeat details, falls back to the checkpoint prefix's `latest.json`; the ML library refuses
+ * a checkpoint whose request fingerprint differs.) Cancellation kills the child at once.
+ *
+ * Next to the model it writes `training.json` (a {@link TrainingRecord}): what register-model
+ * copies into the model card as lineage.
+ */
+import { Context } from '@temporalio/activity';
+import { InvalidInputError } from '../src/errors';
+import { readManifest } from '../src/ml/data/shards';
+import { modelJsonUri } from '../src/ml/models/model-io';
+import { parseRegistryUri, resolveVersion } from '../src/ml/models/registry';
+import { findCheckpoint } from '../src/ml/train/checkpoint';
+import { runTrainingInChildProcess, type ChildRunOptions } from '../src/ml/train/child-runner';
+import { requestKeyOf } from '../src/ml/train/fine-tune';
+import type { Augmentation, EarlyStopping, Hyperparameters, LearningRateDecay, MonitoredMetric, OptimizerName, TrainingProgress, TrainingRequest, TrainingResult } from '../src/ml/train/types';
+import type { ModelArchitecture } from '../src/ml/models/architectures';
+import type { JsonObject, JsonValue } from '../src/spec/plan-types';
+import type { StageActivityInput, StageActivityResult, StageProgress } from '../src/runtime/run-types';
+import type { ObjectStore } from '../src/storage/object-store';
+import { joinS3Uri } from '../src/storage/uri';
+import type { StageImplementation, StageRuntime } from './stage-runner';
+import { checkStageInputs, formatMetrics, listStageArtifacts, objectInput, optionalNumber, optionalString, requiredString, toJsonValue } from './ml-stage-support';
+
+/** Written beside every model this stage trains. */
+export const TRAINING_RECORD_FILE = 'training.json';
+
+/** Lineage and results of a training run, kept beside the model (register-model reads it). */
+export interface TrainingRecord {
+  readonly format: 'fineflow-training/v1';
+  readonly runId: string;
+  readonly stageId: string;
+  readonly mode: 'fine-tune' | 'from-scratch';
+  /** The base model as given, and as resolved (`registry://name@version`). */
+  readonly baseModel?: string;
+  readonly baseModelResolved?: string;
+  readonly architecture?: string;
+  readonly dataset: string;
+  readonly datasetVersion?: string;
+  /** The stage's training settings after `hyperparameters` overrides and defaults. */
+  readonly hyperparameters: JsonObject;
+  readonly classes: readonly string[];
+  readonly inputShape: readonly number[];
+  readonly backend: string;
+  readonly metrics: JsonObject;
+  readonly history: readonly JsonObject[];
+}
+
+/** The training record beside a model (`…/model.json` or its directory), when there is one. */
+export async function readTrainingRecord(store: ObjectStore, modelUri: string): Promise<TrainingRecord | undefined> {
+  const jsonUri = modelJsonUri(modelUri);
+  const recordUri = `${jsonUri.slice(0, jsonUri.lastIndexOf('/'))}/${TRAINING_RECORD_FILE}`;
+  if (!(await store.stat(recordUri))) return undefined;
+  const record = await store.getJson<TrainingRecord>(recordUri);
+  return record.format === 'fineflow-training/v1' ? record : undefined;
+}
+
+/** What the heartbeat details of this stage carry (inside StageProgress.detail). */
+export interface FineTuneHeartbeatDetail {
+  readonly epoch: number;
+  readonly totalEpochs: number;
+  readonly checkpoint?: string;
+  /** The base model pinned to a version (`registry://name@3`), so a retry fine-tunes the same one. */
+  readonly baseModel?: string;
+  readonly [key: string]: JsonValue | undefined;
+}
+
+/** The checkpoint and pinned base model in the last heartbeat of a previous attempt of this activity, if any. */
+export function resumeFromHeartbeat(details: unknown): { readonly checkpoint?: string; readonly baseModel?: string } {
+  if (details === null || typeof details !== 'object') return {};
+  const detail = (details as StageProgress).detail ?? {};
+  const { checkpoint, baseModel } = detail;
+  return {
+    ...(typeof checkpoint === 'string' && checkpoint.startsWith('s3://') ? { checkpoint } : {}),
+    ...(typeof baseModel === 'string' ? { baseModel } : {}),
+  };
+}
+
+const OPTIMIZERS: Readonly<Record<string, { optimizer: OptimizerName; defaultMomentum?: number } | undefined>> = {
+  adam: { optimizer: 'adam' },
+  sgd: { optimizer: 'sgd', defaultMomentum: 0 },
+  momentum: { optimizer: 'sgd', defaultMomentum: 0.9 },
+  rmsprop: { optimizer: 'rmsprop' },
+};
+
+const MONITORED: readonly MonitoredMetric[] = ['validation.loss', 'validation.accuracy', 'train.loss', 'train.accuracy'];
+
+/** Keras-style names of layers that hold weights, bottom to top, without the head being replaced. */
+const WEIGHT_LAYER_CLASSES = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'BatchNormalization', 'Dense', 'Conv1D']);
+
+interface TopologyLayer {
+  readonly class_name?: string;
+  readonly config?: { readonly name?: string };
+}
+
+/** Names of the base model's weight layers (bottom to top), excluding its `head`. */
+export function baseWeightLayers(modelJson: unknown): string[] {
+  const topology = (modelJson as { modelTopology?: { config?: { layers?: TopologyLayer[] }; model_config?: { config?: { layers?: TopologyLayer[] } } } }).modelTopology;
+  const layers = topology?.config?.layers ?? topology?.model_config?.config?.layers ?? [];
+  return layers.filter((layer) => WEIGHT_LAYER_CLASSES.has(layer.class_name ?? '') && layer.config?.name && layer.config.name !== 'head').map((layer) => layer.config?.name as string);
+}
+
+/** A number of layers that is at least every layer of any model we train: "all of them". */
+const ALL_LAYERS = 1_000_000;
+
+export interface TrainingPlan {
+  readonly hyperparameters: Hyperparameters;
+  /** Inputs that the training loop cannot honour; logged, not fatal. */
+  readonly ignored: readonly string[];
+}
+
+/**
+ * Translate the stage's training settings (the spec's names) into the ML library's
+ * hyperparameters. Throws InvalidInputError naming the field for a value the loop cannot run.
+ */
+export function trainingPlan(settings: JsonObject, context: { readonly classes: readonly string[]; readonly featureShape: readonly number[]; readonly baseLayers: readonly string[] | undefined; readonly fromScratch: boolean }): TrainingPlan {
+  const ignored: string[] = [];
+  const epochs = settings.epochs as number;
+  const learningRate = settings.learningRate as number;
+  const optimizerName = String(settings.optimizer ?? 'adam');
+  const optimizer = OPTIMIZERS[optimizerName];
+  if (!optimizer) throw new InvalidInputError(`optimizer ${optimizerName} is not supported by the training loop; use adam, sgd, momentum or rmsprop`, { field: 'optimizer', value: optimizerName });
+  const momentum = optionalNumber(settings, 'momentum') ?? optimizer.defaultMomentum;
+
+  let decay: LearningRateDecay | undefined;
+  const decayInput = objectInput(settings, 'decay');
+  switch (decayInput.type) {
+    case 'exponential':
+      decay = { kind: 'exponential', rate: (decayInput.rate as number | undefined) ?? 0.5 };
+      break;
+    case 'cosine':
+      decay = { kind: 'cosine' };
+      break;
+    case 'step':
+      decay = { kind: 'step', everyEpochs: (decayInput.everyEpochs as number | undefined) ?? 1, factor: (decayInput.rate as number | undefined) ?? 0.5 };
+      break;
+    default:
+      decay = undefined;
+  }
+  if (typeof decayInput.minLearningRate === 'number' && decayInput.minLearningRate > 0) ignored.push('decay.minLearningRate');
+
+  // Freezing. The loop trains the new head plus `unfreezeLayers` top weight layers, never `freezeLayers`.
+  let unfreezeLayers: number | readonly string[] = 0;
+  let freezeLayers: readonly string[] | undefined;
+  const freeze = settings.freeze ?? 'all';
+  const unfreeze = settings.unfreeze;
+  if (context.fromScratch) {
+    unfreezeLayers = ALL_LAYERS;
+  } else if (freeze === 'none') {
+    unfreezeLayers = ALL_LAYERS;
+  } else if (freeze === 'all') {
+    unfreezeLayers = typeof unfreeze === 'number' ? unfreeze : Array.isArray(unfreeze) ? (unfreeze as string[]) : 0;
+  } else if (typeof freeze === 'number') {
+    if (!context.baseLayers) throw new InvalidInputError('freeze: a layer count needs a base model in the store (s3:// or registry://) to count its layers; give layer names instead', { field: 'freeze' });
+    unfreezeLayers = Math.max(0, context.baseLayers.length - freeze);
+  } else if (Array.isArray(freeze)) {
+    const names = freeze as string[];
+    const unknown = context.baseLayers ? names.filter((name) => !context.baseLayers?.includes(name)) : [];
+    if (unknown.length > 0) throw new InvalidInputError(`freeze: the base model has no weight layer ${unknown.join(', ')}; its layers are ${context.baseLayers?.join(', ')}`, { field: 'freeze', unknown });
+    freezeLayers = names;
+    unfreezeLayers = ALL_LAYERS;
+  }
+
+  let headEpochs: number | undefined;
+  let fineTuneLearningRate: number | undefined;
+  const twoPhase = settings.twoPhase;
+  if (twoPhase === true || (twoPhase !== null && typeof twoPhase === 'object' && !Array.isArray(twoPhase))) {
+    const options = twoPhase === true ? {} : (twoPhase as JsonObject);
+    headEpochs = (options.headEpochs as number | undefined) ?? 3;
+    if (headEpochs >= epochs) throw new InvalidInputError(`twoPhase.headEpochs (${headEpochs}) must be less than epochs (${epochs}), or there is no second phase`, { field: 'twoPhase.headEpochs' });
+    const phaseTwoUnfreeze = options.unfreeze ?? 2;
+    unfreezeLayers = typeof phaseTwoUnfreeze === 'number' ? phaseTwoUnfreeze : (phaseTwoUnfreeze as string[]);
+    fineTuneLearningRate = learningRate * ((options.learningRateFactor as number | undefined) ?? 0.1);
+  }
+
+  let earlyStopping: EarlyStopping | undefined;
+  if (settings.earlyStopping !== undefined && settings.earlyStopping !== null) {
+    const stopping = objectInput(settings, 'earlyStopping');
+    const monitor = String(stopping.monitor ?? 'validation.loss');
+    if (!(MONITORED as readonly string[]).includes(monitor)) {
+      throw new InvalidInputError(`earlyStopping.monitor ${monitor} is not tracked by the training loop; use one of ${MONITORED.join(', ')}`, { field: 'earlyStopping.monitor', value: monitor });
+    }
+    earlyStopping = {
+      monitor: monitor as MonitoredMetric,
+      patience: (stopping.patience as number | undefined) ?? 3,
+      minDelta: (stopping.minDelta as number | undefined) ?? 0,
+      restoreBestWeights: stopping.restoreBest !== false,
+    };
+  }
+
+  let classWeights: Hyperparameters['classWeights'];
+  const weights = settings.classWeights;
+  if (weights === 'balanced') classWeights = 'balanced';
+  else if (weights !== null && typeof weights === 'object' && !Array.isArray(weights)) {
+    const byName = weights as JsonObject;
+    const unknown = Object.keys(byName).filter((name) => !context.classes.includes(name));
+    if (unknown.length > 0) throw new InvalidInputError(`classWeights names unknown classes ${unknown.join(', ')}; the dataset's classes are ${context.classes.join(', ')}`, { field: 'classWeights', unknown });
+    classWeights = context.classes.map((name) => (typeof byName[name] === 'number' ? (byName[name] as number) : 1));
+  }
+
+  let augmentation: Augmentation | undefined;
+  const augment = objectInput(settings, 'augmentation');
+  if (Object.keys(augment).length > 0) {
+    const imageSize = Math.min(context.featureShape[0] ?? 0, context.featureShape[1] ?? 0);
+    const translate = typeof augment.translate === 'number' ? augment.translate : 0;
+    augmentation = {
+      ...(translate > 0 ? { shift: Math.max(1, Math.round(translate * imageSize)) } : {}),
+      ...(augment.flipHorizontal === true ? { flipHorizontal: true } : {}),
+      ...(typeof augment.noise === 'number' && augment.noise > 0 ? { noise: augment.noise } : {}),
+    };
+    for (const unsupported of ['flipVertical', 'rotate', 'zoom', 'brightness']) {
+      const value = augment[unsupported];
+      if (value !== undefined && value !== false && value !== 0) ignored.push(`augmentation.${unsupported}`);
+    }
+  }
+  const headUnits = settings.headUnits;
+  if (Array.isArray(headUnits) && headUnits.length > 0) ignored.push('headUnits');
+
+  const hyperparameters: Hyperparameters = {
+    epochs,
+    batchSize: settings.batchSize as number,
+    learningRate,
+    optimizer: optimizer.optimizer,
+    ...(momentum !== undefined && optimizer.optimizer !== 'adam' ? { momentum } : {}),
+    ...(typeof settings.warmupEpochs === 'number' && settings.warmupEpochs > 0 ? { warmupEpochs: settings.warmupEpochs } : {}),
+    ...(decay ? { decay } : {}),
+    unfreezeLayers,
+    ...(freezeLayers ? { freezeLayers } : {}),
+    ...(headEpochs !== undefined ? { headEpochs } : {}),
+    ...(fineTuneLearningRate !== undefined ? { fineTuneLearningRate } : {}),
+    ...(earlyStopping ? { earlyStopping } : {}),
+    ...(classWeights ? { classWeights } : {}),
+    ...(augmentation && Object.keys(augmentation).length > 0 ? { augmentation } : {}),
+    ...(typeof settings.dropout === 'number' && settings.dropout > 0 ? { dropout: settings.dropout } : {}),
+    ...(typeof settings.l2 === 'number' && settings.l2 > 0 ? { l2: settings.l2 } : {}),
+    seed: (settings.seed as number | undefined) ?? 0,
+  };
+  return { hyperparameters, ignored };
+}
+
+/** `fine-tune` inputs with `hyperparameters` merged over the top-level settings, validated again. */
+export function effectiveSettings(rawInputs: JsonObject): JsonObject {
+  const checked = checkStageInputs('fine-tune', rawInputs);
+  const overrides = objectInput(checked, 'hyperparameters');
+  if (Object.keys(overrides).length === 0) return checked;
+  const { hyperparameters: _overrides, ...rest } = checked;
+  // Validate the merged settings, so a bad override (e.g. from a sweep) is named like any input.
+  return checkStageInputs('fine-tune', { ...rest, ...overrides });
+}
+
+async function resolveBase(store: ObjectStore, model: string, bucket: string): Promise<{ pinned: string; modelJsonUri?: string }> {
+  if (!model.startsWith('registry://')) return { pinned: model, ...(model.startsWith('s3://') ? { modelJsonUri: modelJsonUri(model) } : {}) };
+  const reference = parseRegistryUri(model);
+  const version = await resolveVersion(store, bucket, reference);
+  // Pin the version: a retry must fine-tune the same base even if the alias moved meanwhile.
+  return { pinned: `registry://${reference.name}@${version}`, modelJsonUri: `s3://${bucket}/models/${reference.name}/${version}/model.json` };
+}
+
+function heartbeatDetails(): unknown {
+  try {
+    return Context.current().info.heartbeatDetails;
+  } catch {
+    return undefined; // not inside an activity (direct calls in tests)
+  }
+}
+
+/** The request fingerprint a checkpoint was written for (its `checkpoint.json`), or undefined when unreadable. */
+async function checkpointRequestKey(store: ObjectStore, directory: string): Promise<string | undefined> {
+  try {
+    return (await store.getJson<{ requestKey?: string }>(`${directory.replace(/\/+$/, '')}/checkpoint.json`)).requestKey;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs a training request to completion (the production runner forks a child process). */
+export type TrainingRunner = (request: TrainingRequest, options: ChildRunOptions) => Promise<TrainingResult>;
+
+export interface FineTuneStageOptions {
+  /** Default: {@link runTrainingInChildProcess}. Tests with an in-memory store train in-process. */
+  readonly runTraining?: TrainingRunner;
+}
+
+/** The fine-tune stage, with its training runner injected. */
+export function createFineTuneStage(options: FineTuneStageOptions = {}): StageImplementation {
+  const runTraining = options.runTraining ?? runTrainingInChildProcess;
+  return async (input: StageActivityInput, runtime: StageRuntime): Promise<StageActivityResult> => {
+    const settings = effectiveSettings(input.inputs);
+    const { context } = input;
+    const store = runtime.store;
+    const datasetUri = requiredString(settings, 'data');
+    const manifest = await readManifest(store, datasetUri);
+    const baseInput = optionalString(settings, 'model');
+    const architectureInput = optionalString(settings, 'architecture');
+    const fromScratch = baseInput === undefined;
+    const previous = resumeFromHeartbeat(heartbeatDetails());
+
+    let base: { pinned: string; modelJsonUri?: string } | undefined;
+    let baseLayers: string[] | undefined;
+    if (baseInput !== undefined) {
+      base = await resolveBase(store, previous.baseModel ?? baseInput, context.bucket);
+      if (base.modelJsonUri) {
+        if (!(await store.stat(base.modelJsonUri))) throw new InvalidInputError(`base model ${baseInput} does not exist (${base.modelJsonUri})`, { field: 'model', uri: baseInput });
+        baseLayers = baseWeightLayers(await store.getJson(base.modelJsonUri));
+      }
+    }
+    let architecture: ModelArchitecture | undefined;
+    if (architectureInput === 'small-cnn' || architectureInput === 'small-cnn-global-pool') {
+      const [height, width, channels] = manifest.featureShape;
+      if (manifest.featureShape.length !== 3 || height === undefined || width === undefined || channels === undefined) {
+        throw new InvalidInputError(`architecture small-cnn needs image data ([height, width, channels]); ${datasetUri} has examples of shape [${manifest.featureShape.join(', ')}]`, { field: 'architecture' });
+      }
+      architecture =
+        architectureInput === 'small-cnn'
+          ? { kind: 'cnn', inputShape: [height, width, channels] }
+          : // Global max pooling: a defect counts wherever it sits on the surface.
+            { kind: 'cnn', inputShape: [height, width, channels], filters: [8, 16], featureUnits: 32, pooling: 'max' };
+    } else if (architectureInput === 'mlp') {
+      architecture = { kind: 'mlp', inputShape: [manifest.featureShape.reduce((a, b) => a * b, 1)] };
+    }
+
+    const plan = trainingPlan(settings, { classes: manifest.classes, featureShape: manifest.featureShape, baseLayers, fromScratch });
+    for (const name of plan.ignored) runtime.log(`note: ${name} is not supported by the training loop and is ignored`);
+    const checkpointOptions = objectInput(settings, 'checkpoint');
+    const checkpointPrefix = `${context.outputPrefix}checkpoints`;
+    const modelDirectory = joinS3Uri(context.outputPrefix, 'model/');
+    const request: TrainingRequest = {
+      mode: fromScratch ? 'from-scratch' : 'fine-tune',
+      ...(base ? { baseModelUri: base.pinned } : {}),
+      ...(architecture ? { architecture } : {}),
+      datasetUri,
+      outputUri: modelDirectory.replace(/\/$/, ''),
+      checkpoint: { uri: checkpointPrefix, everyEpochs: (checkpointOptions.everyEpochs as number | undefined) ?? 1 },
+      hyperparameters: plan.hyperparameters,
+      registryBucket: context.bucket,
+    };
+
+    // Resume: the checkpoint named by the last heartbeat of an earlier attempt, else the newest
+    // on record (a `fineflow retry` has no heartbeat details) — only if it was written for this
+    // very request: after `--set epochs=…` the old checkpoints do not apply.
+    let resumeFrom: string | undefined;
+    const candidate = previous.checkpoint ?? (await findCheckpoint(store, checkpointPrefix));
+    if (candidate) {
+      const directory = await findCheckpoint(store, candidate);
+      if (directory && (await checkpointRequestKey(store, directory)) === requestKeyOf(request)) {
+        resumeFrom = directory;
+        runtime.log(`resuming from checkpoint ${directory} (${previous.checkpoint ? 'named by the last heartbeat of the previous attempt' : 'the latest checkpoint in the store'})`);
+      } else {
+        runtime.log(`not resuming from ${candidate}: it was written for different inputs or is unreadable; training from the start`);
+      }
+    }
+
+    let lastCheckpoint: string | undefined = resumeFrom;
+    const totalEpochs = plan.hyperparameters.epochs;
+    const pinned: JsonObject = base ? { baseModel: base.pinned } : {};
+    runtime.heartbeat({
+      message: resumeFrom ? `resuming from ${resumeFrom}` : `starting ${request.mode} (${totalEpochs} epochs)`,
+      fraction: 0,
+      detail: { epoch: 0, totalEpochs, ...pinned, ...(lastCheckpoint ? { checkpoint: lastCheckpoint } : {}) },
+    });
+    const onProgress = (progress: TrainingProgress): void => {
+      if (progress.checkpointUri) lastCheckpoint = progress.checkpointUri;
+      const m = progress.metrics;
+      const detail: FineTuneHeartbeatDetail = {
+        epoch: progress.epoch,
+        totalEpochs: progress.totalEpochs,
+        phase: progress.phase,
+        trainLoss: m.trainLoss,
+        trainAccuracy: m.trainAccuracy,
+        ...(m.validationLoss !== undefined ? { validationLoss: m.validationLoss } : {}),
+        ...(m.validationAccuracy !== undefined ? { validationAccuracy: m.validationAccuracy } : {}),
+        samplesPerSecond: m.samplesPerSecond,
+        ...pinned,
+        ...(lastCheckpoint ? { checkpoint: lastCheckpoint } : {}),
+      };
+      const message = `epoch ${progress.epoch}/${progress.totalEpochs} ${progress.phase} ${formatMetrics({ loss: m.trainLoss, acc: m.trainAccuracy, val_loss: m.validationLoss, val_acc: m.validationAccuracy })}`;
+      runtime.log(message + (progress.checkpointUri ? ` checkpoint ${progress.checkpointUri}` : ''));
+      runtime.heartbeat({ message, fraction: Math.min(1, progress.epoch / Math.max(1, progress.totalEpochs)), detail: toJsonValue(detail) as JsonObject });
+    };
+
+    const result = await runTraining({ ...request, ...(resumeFrom ? { resumeFrom } : {}) }, { onProgress, signal: runtime.signal, onLog: (line: string) => runtime.log(`[training] ${line}`) });
+
+    const best = result.epochs.find((epoch) => epoch.epoch === result.bestEpoch) ?? result.epochs[result.epochs.length - 1];
+    const metrics: JsonObject = toJsonValue({
+      train: { loss: best?.trainLoss, accuracy: best?.trainAccuracy },
+      validation: { loss: result.final.validationLoss, accuracy: result.final.validationAccuracy },
+      bestEpoch: result.bestEpoch,
+      epochs: result.epochs.length,
+      epochsTrained: result.epochs.length - result.resumedFromEpoch,
+      resumedFromEpoch: result.resumedFromEpoch,
+      stoppedEarly: result.stoppedEarly,
+      trainExamples: result.trainExamples,
+      trainSeconds: result.epochs.reduce((sum, epoch) => sum + epoch.seconds, 0),
+      seconds: result.seconds,
+      samplesPerSecond: result.samplesPerSecond,
+    }) as JsonObject;
+    const history = result.epochs.map((epoch) => toJsonValue(epoch) as JsonObject);
+    const record: TrainingRecord = {
+      format: 'fineflow-training/v1',
+      runId: context.runId,
+      stageId: context.stageId,
+      mode: request.mode,
+      ...(baseInput ? { baseModel: baseInput } : {}),
+      ...(base ? { baseModelResolved: base.pinned } : {}),
+      ...(architectureInput ? { architecture: architectureInput } : {}),
+      dataset: datasetUri,
+      ...(context.trigger.kind === 'new-data' ? { datasetVersion: context.trigger.datasetVersion } : {}),
+      hyperparameters: toJsonValue({ ...settings, data: undefined, model: undefined, architecture: undefined }) as JsonObject,
+      classes: result.classes,
+      inputShape: manifest.featureShape,
+      backend: result.backend,
+      metrics,
+      history,
+    };
+    await store.putJson(joinS3Uri(modelDirectory, TRAINING_RECORD_FILE), record);
+    runtime.log(
+      `trained ${result.epochs.length - result.resumedFromEpoch} epoch(s)${result.resumedFromEpoch ? ` after resuming at epoch ${result.resumedFromEpoch}` : ''} on ${result.backend} in ${result.seconds.toFixed(1)} s; model ${result.modelUri}`,
+    );
+    runtime.heartbeat({ message: `trained on ${result.backend}: ${formatMetrics({ val_acc: result.final.validationAccuracy, val_loss: result.final.validationLoss })}`, fraction: 1 });
+
+    const checkpoint = result.lastCheckpointUri ?? lastCheckpoint;
+    return {
+      outputs: {
+        model: modelJsonUri(result.modelUri),
+        metrics,
+        history,
+        backend: result.backend,
+        ...(checkpoint ? { checkpoint } : {}),
+      },
+      artifacts: await listStageArtifacts(store, context.outputPrefix),
+    };
+  };
+}
+
+export const fineTuneStage: StageImplementation = createFineTuneStage();

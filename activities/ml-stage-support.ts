@@ -1,0 +1,107 @@
+/**
+ * What the five ML stage implementations (select-model, prepare-data, fine-tune, evaluate,
+ * register-model) share: their resolved inputs are checked again against the stage type's
+ * declared schema (the plan was validated before `${{ }}` values existed), and the objects a
+ * stage wrote are listed with their sha256 for the stage cache.
+ */
+import { InvalidInputError } from '../src/errors';
+import { fromJson } from '../src/spec/located';
+import type { JsonObject, JsonValue } from '../src/spec/plan-types';
+import { applyDefaults, checkValue } from '../src/spec/schema-language';
+import { getStageType } from '../src/spec/stage-types';
+import type { ObjectStore } from '../src/storage/object-store';
+import { asPrefixUri, formatS3Uri } from '../src/storage/uri';
+
+/** One written object, as `StageActivityResult.artifacts` lists it. */
+export interface StageArtifact {
+  readonly uri: string;
+  readonly sha256: string;
+}
+
+/**
+ * The stage's inputs with the type's defaults filled in. Throws InvalidInputError (non-retryable)
+ * naming the first bad field in `details.field` and every problem in the message.
+ */
+export function checkStageInputs(stageType: string, inputs: JsonObject): JsonObject {
+  const definition = getStageType(stageType);
+  if (!definition) throw new InvalidInputError(`unknown stage type ${stageType}`, { stageType });
+  const issues = checkValue(fromJson(inputs), definition.inputs, '');
+  const problems = [...issues.map((issue) => ({ path: issue.path, message: issue.message }))];
+  for (const problem of definition.checkInputs?.(inputs) ?? []) problems.push({ path: problem.path, message: problem.message });
+  const first = problems[0];
+  if (first) {
+    throw new InvalidInputError(`${stageType}: invalid input ${problems.map((p) => p.message).join('; ')}`, {
+      code: 'invalid-stage-input',
+      stageType,
+      field: first.path,
+      fields: problems.map((p) => p.path),
+    });
+  }
+  return applyDefaults(inputs, definition.inputs) as JsonObject;
+}
+
+/** `inputs[name]` when it is a plain object, else an empty object. */
+export function objectInput(inputs: JsonObject, name: string): JsonObject {
+  const value = inputs[name];
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject) : {};
+}
+
+export function optionalString(inputs: JsonObject, name: string): string | undefined {
+  const value = inputs[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function optionalNumber(inputs: JsonObject, name: string): number | undefined {
+  const value = inputs[name];
+  return typeof value === 'number' ? value : undefined;
+}
+
+export function optionalBoolean(inputs: JsonObject, name: string): boolean | undefined {
+  const value = inputs[name];
+  return typeof value === 'boolean' ? value : undefined;
+}
+
+/** A required string input; checkStageInputs has already enforced presence and type. */
+export function requiredString(inputs: JsonObject, name: string): string {
+  const value = inputs[name];
+  if (typeof value !== 'string') throw new InvalidInputError(`input \`${name}\` is required`, { field: name });
+  return value;
+}
+
+/** Sub-prefixes of a stage's directory that are not outputs: logs are rewritten while it runs; checkpoints are working state. */
+const NOT_ARTIFACTS = ['logs/', 'checkpoints/'];
+
+/**
+ * Every object under `prefixUri` (minus the excluded sub-prefixes) with the sha256 the store
+ * recorded when it was written. Listings carry no user metadata, so each object is stat'ed;
+ * objects without a recorded sha256 are skipped (the cache could not verify them).
+ */
+export async function listArtifacts(store: ObjectStore, prefixUri: string, exclude: readonly string[] = []): Promise<StageArtifact[]> {
+  const prefix = asPrefixUri(prefixUri);
+  const artifacts: StageArtifact[] = [];
+  for (const object of await store.list(prefix)) {
+    const uri = formatS3Uri(object);
+    if (exclude.some((excluded) => uri.slice(prefix.length).startsWith(excluded))) continue;
+    const sha256 = object.sha256 ?? (await store.stat(uri))?.sha256;
+    if (sha256) artifacts.push({ uri, sha256 });
+  }
+  return artifacts;
+}
+
+/** The outputs a stage wrote under its prefix: everything except logs and checkpoints. */
+export function listStageArtifacts(store: ObjectStore, outputPrefix: string): Promise<StageArtifact[]> {
+  return listArtifacts(store, outputPrefix, NOT_ARTIFACTS);
+}
+
+/** JSON-safe copy of a value (drops undefined, turns non-finite numbers into null). */
+export function toJsonValue(value: unknown): JsonValue {
+  return JSON.parse(JSON.stringify(value, (_key, item: unknown) => (typeof item === 'number' && !Number.isFinite(item) ? null : item))) as JsonValue;
+}
+
+/** A short `k=v` rendering of metrics for progress messages, e.g. `loss=0.412 acc=0.875`. */
+export function formatMetrics(metrics: Readonly<Record<string, number | undefined>>): string {
+  return Object.entries(metrics)
+    .filter((entry): entry is [string, number] => typeof entry[1] === 'number' && Number.isFinite(entry[1]))
+    .map(([name, value]) => `${name}=${Number(value.toPrecision(3))}`)
+    .join(' ');
+}

@@ -1,0 +1,142 @@
+/**
+ * Stage `prepare-data`: raw CSV, JSONL or an image folder in the store → a cleaned, stratified,
+ * seeded train/validation/test split written as shards plus a manifest and a data report, under
+ * `<outputPrefix>dataset/` (src/ml/data/prepare.ts does the streaming work; memory stays bounded
+ * whatever the dataset's size). `limitPerClass` then keeps the first N training examples of
+ * each class, streaming the training shards once more: the "small labelled set" setting.
+ *
+ * Progress: bytes of source data and records scanned / written.
+ */
+import { CancelledError, InvalidInputError } from '../src/errors';
+import { prepareDataset, type DataReport, type PrepareDatasetOptions, type PrepareProgress } from '../src/ml/data/prepare';
+import { ShardWriter, streamBatches, type DatasetManifest } from '../src/ml/data/shards';
+import type { JsonObject } from '../src/spec/plan-types';
+import type { StageActivityInput, StageActivityResult } from '../src/runtime/run-types';
+import type { ObjectStore } from '../src/storage/object-store';
+import { asPrefixUri, joinS3Uri } from '../src/storage/uri';
+import type { StageImplementation, StageRuntime } from './stage-runner';
+import { checkStageInputs, listStageArtifacts, objectInput, optionalBoolean, optionalNumber, requiredString, toJsonValue } from './ml-stage-support';
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** The stage's inputs as src/ml's prepare options. */
+export function prepareOptions(inputs: JsonObject, outputPrefix: string): PrepareDatasetOptions {
+  const source = requiredString(inputs, 'source');
+  if (!source.startsWith('s3://')) {
+    throw new InvalidInputError(`source ${source}: prepare-data reads raw data from the object store; push local files with \`fineflow data push DIR s3://bucket/prefix/\``, { field: 'source', source });
+  }
+  const format = requiredString(inputs, 'format') as PrepareDatasetOptions['format'];
+  const split = objectInput(inputs, 'split');
+  const clean = objectInput(inputs, 'clean');
+  const image = objectInput(inputs, 'image');
+  const size = Array.isArray(image.size) ? (image.size as number[]) : [32, 32];
+  const normalize = optionalBoolean(inputs, 'normalize') ?? true;
+  return {
+    source,
+    format,
+    ...(format === 'image-folder'
+      ? { image: { size: [size[0] ?? 32, size[1] ?? 32] as [number, number], channels: (image.channels === 3 ? 3 : 1) as 1 | 3, standardize: normalize } }
+      : {}),
+    ...(typeof inputs.labelColumn === 'string' ? { labelColumn: inputs.labelColumn } : {}),
+    ...(Array.isArray(inputs.featureColumns) ? { featureColumns: inputs.featureColumns as string[] } : {}),
+    split: {
+      train: (split.train as number | undefined) ?? 0.7,
+      validation: (split.validation as number | undefined) ?? 0.15,
+      test: (split.test as number | undefined) ?? 0.15,
+      stratify: split.stratify !== false,
+      seed: (split.seed as number | undefined) ?? 0,
+    },
+    clean: { dropDuplicates: clean.dropDuplicates !== false, dropInvalid: clean.dropInvalid !== false },
+    shardSize: optionalNumber(inputs, 'shardSize') ?? 1024,
+    outputPrefix: joinS3Uri(outputPrefix, 'dataset'),
+  };
+}
+
+/**
+ * Keep at most `perClass` training examples of each class (the first ones in the shards, whose
+ * order prepare already shuffled with the split seed), rewriting the training split's shards.
+ */
+export async function limitTrainingPerClass(store: ObjectStore, manifest: DatasetManifest, manifestUri: string, perClass: number, shardSize: number): Promise<DatasetManifest> {
+  const train = manifest.splits.train;
+  if (train.classCounts.every((count) => count <= perClass)) return manifest;
+  const length = manifest.featureShape.reduce((a, b) => a * b, 1);
+  const directory = manifestUri.slice(0, manifestUri.lastIndexOf('/'));
+  const writer = new ShardWriter(store, `${directory}/train-limited`, length, shardSize, manifest.classes.length);
+  const kept = new Array<number>(manifest.classes.length).fill(0);
+  // Raw features (no transform): the shards hold them that way; the manifest's transform applies on read.
+  for await (const batch of streamBatches(store, manifest, 'train', { batchSize: 256, transform: false })) {
+    for (let i = 0; i < batch.labels.length; i += 1) {
+      const label = batch.labels[i] ?? 0;
+      if ((kept[label] ?? 0) >= perClass) continue;
+      kept[label] = (kept[label] ?? 0) + 1;
+      await writer.add(batch.features.subarray(i * length, (i + 1) * length), label);
+    }
+  }
+  const limited: DatasetManifest = { ...manifest, splits: { ...manifest.splits, train: await writer.finish() } };
+  for (const shard of train.shards) await store.remove(shard.uri);
+  await store.putJson(manifestUri, limited);
+  return limited;
+}
+
+function countsOf(manifest: DatasetManifest): JsonObject {
+  const bySplit = (split: 'train' | 'validation' | 'test'): JsonObject => Object.fromEntries(manifest.classes.map((name, label) => [name, manifest.splits[split].classCounts[label] ?? 0]));
+  return {
+    train: bySplit('train'),
+    validation: bySplit('validation'),
+    test: bySplit('test'),
+    total: { train: manifest.splits.train.count, validation: manifest.splits.validation.count, test: manifest.splits.test.count },
+  };
+}
+
+export const prepareDataStage: StageImplementation = async (input: StageActivityInput, runtime: StageRuntime): Promise<StageActivityResult> => {
+  const inputs = checkStageInputs('prepare-data', input.inputs);
+  const options = prepareOptions(inputs, input.context.outputPrefix);
+  const store = runtime.store;
+  const objects = options.source.endsWith('.csv') || options.source.endsWith('.jsonl') ? [await store.stat(options.source)] : await store.list(asPrefixUri(options.source));
+  const sourceBytes = objects.reduce((sum, object) => sum + (object?.size ?? 0), 0);
+  const sourceFiles = objects.filter(Boolean).length;
+  runtime.log(`reading ${sourceFiles} object(s), ${formatBytes(sourceBytes)}, from ${options.source} as ${options.format}`);
+  runtime.heartbeat({ message: `reading ${sourceFiles} files (${formatBytes(sourceBytes)})`, fraction: 0, detail: { files: sourceFiles, bytes: sourceBytes } });
+
+  const onProgress = (progress: PrepareProgress): void => {
+    // prepareDataset has no signal of its own: a throw from its progress callback stops it.
+    if (runtime.signal.aborted) throw new CancelledError('prepare-data was cancelled', { records: progress.records });
+    // Scan and write each cover every record once: the scan is the first half of the work.
+    const fraction = progress.total ? 0.5 + (0.5 * progress.records) / progress.total : undefined;
+    runtime.heartbeat({
+      message: `${progress.pass === 'scan' ? 'scanned' : 'wrote'} ${progress.records}${progress.total ? `/${progress.total}` : ''} records of ${formatBytes(sourceBytes)}`,
+      ...(fraction !== undefined ? { fraction } : {}),
+      detail: { pass: progress.pass, records: progress.records, ...(progress.total ? { total: progress.total } : {}), bytes: sourceBytes },
+    });
+  };
+  const prepared = await prepareDataset(store, options, onProgress);
+  let manifest = prepared.manifest;
+  const limitPerClass = optionalNumber(inputs, 'limitPerClass');
+  if (limitPerClass !== undefined) {
+    manifest = await limitTrainingPerClass(store, manifest, prepared.manifestUri, limitPerClass, options.shardSize ?? 1024);
+    runtime.log(`limitPerClass ${limitPerClass}: kept ${manifest.splits.train.count} of ${prepared.manifest.splits.train.count} training examples`);
+  }
+  const report: DataReport = prepared.report;
+  runtime.log(
+    `kept ${report.kept} of ${report.records} records (${report.duplicates} duplicates, ${report.quarantined.count} quarantined); ` +
+      `splits train ${manifest.splits.train.count} / validation ${manifest.splits.validation.count} / test ${manifest.splits.test.count}; classes ${manifest.classes.join(', ')}`,
+  );
+  for (const quarantined of report.quarantined.examples.slice(0, 5)) runtime.log(`quarantined ${quarantined.where}: ${quarantined.reason}`);
+  if (limitPerClass !== undefined) {
+    await store.putJson(prepared.reportUri, { ...report, limitPerClass, splits: { ...report.splits, train: manifest.splits.train.count } });
+  }
+  runtime.heartbeat({ message: `prepared ${manifest.splits.train.count + manifest.splits.validation.count + manifest.splits.test.count} examples in ${manifest.classes.length} classes`, fraction: 1 });
+  return {
+    outputs: {
+      dataset: prepared.manifestUri,
+      report: prepared.reportUri,
+      classes: [...manifest.classes],
+      counts: toJsonValue(countsOf(manifest)) as JsonObject,
+    },
+    artifacts: await listStageArtifacts(store, input.context.outputPrefix),
+  };
+};

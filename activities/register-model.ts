@@ -1,0 +1,115 @@
+/**
+ * Stage `register-model`: copies a model into the registry (s3://<bucket>/models/<name>/<version>/)
+ * as the next version, with a model card that records its lineage (run, stage, dataset, base
+ * model), metrics and hyperparameters, and moves the given aliases (e.g. `champion`) to it.
+ *
+ * Lineage comes from the `training.json` that `fine-tune` writes next to every model it trains,
+ * plus the `lineage` input. A retry after a registration that succeeded but was not reported
+ * (worker lost) finds the version this run already registered instead of adding another one.
+ */
+import { InvalidInputError } from '../src/errors';
+import { readTrainingRecord, type TrainingRecord } from './fine-tune';
+import { modelJsonUri } from '../src/ml/models/model-io';
+import { promoteModel, registerModel, resolveModelUri, showModel, type ModelCard, type ModelLineage } from '../src/ml/models/registry';
+import type { JsonObject, JsonValue } from '../src/spec/plan-types';
+import type { ObjectStore } from '../src/storage/object-store';
+import type { StageActivityInput, StageActivityResult } from '../src/runtime/run-types';
+import type { StageImplementation } from './stage-runner';
+import { checkStageInputs, listArtifacts, objectInput, optionalString, requiredString } from './ml-stage-support';
+
+/** `latest` always names the newest version; it is implicit and never stored as an alias. */
+const IMPLICIT_ALIAS = 'latest';
+
+/** Numeric leaves of a metrics object as `a.b.c` → number (the card keeps numbers only; matrices are skipped). */
+export function flattenMetrics(value: JsonValue, prefix = '', out: Record<string, number> = {}): Record<string, number> {
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    if (prefix !== '') out[prefix] = value;
+  } else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [key, item] of Object.entries(value)) flattenMetrics(item, prefix === '' ? key : `${prefix}.${key}`, out);
+  }
+  return out;
+}
+
+function aliasesOf(inputs: JsonObject): string[] {
+  const alias = inputs.alias;
+  if (typeof alias === 'string') return [alias];
+  if (Array.isArray(alias)) return alias.filter((a): a is string => typeof a === 'string');
+  return [];
+}
+
+/** The version this run and stage registered already (an earlier attempt), if any. */
+async function alreadyRegistered(store: ObjectStore, bucket: string, name: string, runId: string, stageId: string, source: string): Promise<ModelCard | undefined> {
+  let cards: readonly ModelCard[];
+  try {
+    cards = (await showModel(store, bucket, name)).versions;
+  } catch (error) {
+    if (error instanceof InvalidInputError) return undefined; // the name is not registered yet
+    throw error;
+  }
+  return cards.find((card) => card.lineage.runId === runId && card.lineage.stage === stageId && card.source === source);
+}
+
+export const registerModelStage: StageImplementation = async (input: StageActivityInput, runtime): Promise<StageActivityResult> => {
+  const inputs = checkStageInputs('register-model', input.inputs);
+  const { context } = input;
+  const registry = runtime.sharedStore;
+  const name = requiredString(inputs, 'name');
+  const requestedAliases = aliasesOf(inputs);
+  const aliases = requestedAliases.filter((alias) => alias !== IMPLICIT_ALIAS);
+  if (aliases.length < requestedAliases.length) runtime.log(`alias '${IMPLICIT_ALIAS}' is implicit (the newest version); not stored`);
+  const modelInput = requiredString(inputs, 'model');
+  const source = await resolveModelUri(registry, modelInput, context.bucket);
+  if (!source.startsWith('s3://')) {
+    throw new InvalidInputError(`register-model copies models within the store; model ${modelInput} is not an s3:// or registry:// URI`, { field: 'model', uri: modelInput });
+  }
+  const sourceJson = modelJsonUri(source);
+  if (!(await registry.stat(sourceJson))) throw new InvalidInputError(`model ${modelInput} does not exist (${sourceJson})`, { field: 'model', uri: modelInput });
+  runtime.heartbeat({ message: `registering ${modelInput} as ${name}`, fraction: 0.1 });
+
+  const training: TrainingRecord | undefined = await readTrainingRecord(registry, source);
+  const extraLineage = objectInput(inputs, 'lineage');
+  const lineage: ModelLineage & Record<string, JsonValue> = {
+    ...(training?.dataset ? { dataset: training.dataset } : {}),
+    ...(training?.datasetVersion ? { datasetVersion: training.datasetVersion } : {}),
+    ...(training?.baseModel ? { baseModel: training.baseModel } : {}),
+    ...(training?.runId ? { trainedInRun: training.runId, trainedByStage: training.stageId } : {}),
+    ...extraLineage,
+    runId: context.runId,
+    stage: context.stageId,
+  };
+  const metrics = { ...flattenMetrics(training?.metrics ?? {}), ...flattenMetrics(objectInput(inputs, 'metrics')) };
+  const description = optionalString(inputs, 'description');
+  const tags = objectInput(inputs, 'tags');
+
+  const previous = await alreadyRegistered(registry, context.bucket, name, context.runId, context.stageId, sourceJson);
+  let version: number;
+  let card: ModelCard;
+  if (previous) {
+    runtime.log(`version ${previous.version} of ${name} was registered by an earlier attempt of this stage; reusing it`);
+    version = previous.version;
+    card = previous;
+    for (const alias of aliases) await promoteModel(registry, context.bucket, name, version, alias);
+  } else {
+    const registered = await registerModel(registry, {
+      bucket: context.bucket,
+      name,
+      modelUri: sourceJson,
+      aliases,
+      ...(description ? { description } : {}),
+      lineage,
+      metrics,
+      ...(training?.hyperparameters ? { hyperparameters: training.hyperparameters } : {}),
+      ...(training?.classes ? { classes: training.classes } : {}),
+      ...(training?.inputShape ? { inputShape: training.inputShape } : {}),
+      ...(training?.backend ? { backend: training.backend } : {}),
+    });
+    version = registered.version;
+    card = registered.card;
+  }
+  const versionDirectory = modelJsonUri(await resolveModelUri(registry, `registry://${name}@${version}`, context.bucket)).replace(/model\.json$/, '');
+  // The registry's card has no tag field: tags live beside the card, in the version's directory.
+  if (Object.keys(tags).length > 0) await registry.putJson(`${versionDirectory}tags.json`, tags);
+  runtime.heartbeat({ message: `registered ${name} version ${version}${aliases.length ? ` (${aliases.join(', ')})` : ''}`, fraction: 1 });
+  runtime.log(`registered registry://${name}@${version} from ${sourceJson}; aliases: ${aliases.join(', ') || 'none'}; card lineage ${JSON.stringify(card.lineage)}`);
+  return { outputs: { model: `registry://${name}@${version}`, version }, artifacts: await listArtifacts(registry, versionDirectory) };
+};

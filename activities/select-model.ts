@@ -1,0 +1,94 @@
+/**
+ * Stage `select-model`: ranks candidate base models (registry://, s3://, file://, http(s)://)
+ * for the target data by a linear probe (or kNN) on their frozen features over a seeded sample
+ * (src/ml/select.ts), and picks the best. A candidate that fails to load or does not fit the data
+ * is listed in the ranking with its error; the stage fails only when none can be scored. Without
+ * `data`, the first candidate that loads wins.
+ *
+ * The winner is output pinned to a version (`registry://name@3`), so downstream stages and
+ * retries use the model that was ranked even if the alias moves.
+ */
+import { CancelledError, ensureError, InvalidInputError } from '../src/errors';
+import { loadTf } from '../src/ml/backend';
+import { readManifest } from '../src/ml/data/shards';
+import { loadModel } from '../src/ml/models/load-model';
+import { parseRegistryUri, resolveVersion } from '../src/ml/models/registry';
+import { selectModel, type RankMethod } from '../src/ml/select';
+import type { JsonObject } from '../src/spec/plan-types';
+import type { StageActivityInput, StageActivityResult } from '../src/runtime/run-types';
+import type { ObjectStore } from '../src/storage/object-store';
+import type { StageImplementation, StageRuntime } from './stage-runner';
+import { checkStageInputs, optionalNumber, optionalString, toJsonValue } from './ml-stage-support';
+
+/** `registry://name@alias` → `registry://name@<version>`; other URIs unchanged. */
+async function pinned(store: ObjectStore, uri: string, bucket: string): Promise<string> {
+  if (!uri.startsWith('registry://')) return uri;
+  const reference = parseRegistryUri(uri);
+  return `registry://${reference.name}@${await resolveVersion(store, bucket, reference)}`;
+}
+
+function errorMessage(thrown: unknown, uri: string): string {
+  // selectModel names the candidate again in its "none could be scored" message: keep the reason only.
+  return ensureError(thrown).message.replace(`no candidate model could be scored: ${uri}: `, '');
+}
+
+export const selectModelStage: StageImplementation = async (input: StageActivityInput, runtime: StageRuntime): Promise<StageActivityResult> => {
+  const inputs = checkStageInputs('select-model', input.inputs);
+  const { context } = input;
+  const store = runtime.store;
+  const candidates = (inputs.candidates as string[]) ?? [];
+  const datasetUri = optionalString(inputs, 'data');
+  const method = (optionalString(inputs, 'rankBy') ?? 'linear-probe') as RankMethod;
+  const seed = optionalNumber(inputs, 'seed') ?? 0;
+  const k = optionalNumber(inputs, 'k') ?? 5;
+  if (method === 'knn' && k !== 5) runtime.log(`note: k=${k} is not supported by the ranking (it uses k=5)`);
+  const ranking: JsonObject[] = [];
+  const failures: JsonObject[] = [];
+
+  if (!datasetUri) {
+    // No data to rank on: the first candidate that loads wins.
+    const { tf } = loadTf({ preference: 'auto' });
+    for (const [index, uri] of candidates.entries()) {
+      runtime.heartbeat({ message: `loading candidate ${index + 1}/${candidates.length}: ${uri}`, fraction: index / candidates.length, detail: { candidate: index + 1, candidates: candidates.length } });
+      try {
+        const model = await loadModel(tf, store, uri, { registryBucket: context.bucket });
+        model.dispose();
+        const winner = await pinned(store, uri, context.bucket);
+        ranking.push({ uri, model: winner, score: null, note: 'no data given: the first candidate that loads is chosen' });
+        runtime.log(`no data to rank on; chose the first loadable candidate ${uri} (${winner})`);
+        return { outputs: { model: winner, ranking: [...ranking, ...failures] }, artifacts: [] };
+      } catch (thrown) {
+        failures.push({ uri, error: errorMessage(thrown, uri) });
+        runtime.log(`candidate ${uri} failed to load: ${errorMessage(thrown, uri)}`);
+      }
+    }
+    throw new InvalidInputError(`no candidate model could be loaded: ${failures.map((f) => `${String(f.uri)}: ${String(f.error)}`).join('; ')}`, { field: 'candidates' });
+  }
+
+  const manifest = await readManifest(store, datasetUri);
+  // The stage's sampleSize counts examples in total; the ranking samples per class.
+  const samplePerClass = Math.max(2, Math.ceil((optionalNumber(inputs, 'sampleSize') ?? 512) / Math.max(1, manifest.classes.length)));
+  for (const [index, uri] of candidates.entries()) {
+    if (runtime.signal.aborted) throw new CancelledError('select-model was cancelled', { candidate: uri });
+    runtime.heartbeat({ message: `ranking candidate ${index + 1}/${candidates.length}: ${uri} (${method})`, fraction: index / candidates.length, detail: { candidate: index + 1, candidates: candidates.length } });
+    try {
+      // One candidate at a time, for progress; the sample is the same for each (same seed).
+      const result = await selectModel(store, { candidates: [uri], datasetUri, method, samplePerClass, seed, registryBucket: context.bucket });
+      const scored = result.best;
+      ranking.push(
+        toJsonValue({ uri, model: await pinned(store, uri, context.bucket), score: scored.score, method, sampleSize: result.sampleSize, featureDimension: scored.featureDimension, seconds: scored.seconds }) as JsonObject,
+      );
+      runtime.log(`candidate ${uri}: ${method} accuracy ${scored.score.toFixed(3)} on a sample of ${result.sampleSize} (${scored.featureDimension} features, ${scored.seconds.toFixed(1)} s)`);
+    } catch (thrown) {
+      failures.push({ uri, error: errorMessage(thrown, uri) });
+      runtime.log(`candidate ${uri} could not be scored: ${errorMessage(thrown, uri)}`);
+    }
+  }
+  ranking.sort((a, b) => (b.score as number) - (a.score as number) || String(a.uri).localeCompare(String(b.uri)));
+  const best = ranking[0];
+  if (!best) {
+    throw new InvalidInputError(`no candidate model could be scored: ${failures.map((f) => `${String(f.uri)}: ${String(f.error)}`).join('; ')}`, { field: 'candidates' });
+  }
+  runtime.heartbeat({ message: `chose ${String(best.model)} (${method} ${(best.score as number).toFixed(3)})`, fraction: 1, detail: { candidate: candidates.length, candidates: candidates.length } });
+  return { outputs: { model: best.model as string, ranking: [...ranking, ...failures] }, artifacts: [] };
+};

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The demo (`npm run demo`): a base model pretrained on one domain (MNIST digits), fine-tuned on
+# a small labelled set of another, against a model trained from scratch on the same examples.
+#   1. bootstrap (dependencies, native TensorFlow binding, Temporal + MinIO binaries)
+#   2. the local stack on the dev ports (infra/stack.sh up; state in .fineflow/dev)
+#   3. src/demo/main.ts: worker pools control, cpu and train in the background (logs in
+#      .fineflow/dev/logs), pretrain the base model when the registry lacks it, push the target
+#      dataset, submit pipelines/quickstart.yaml --watch, print the headline, stop the workers.
+# The stack stays up afterwards; stop it with `fineflow dev down` (or `npm run dev:down`).
+# Idempotent: run it again and it reuses the base model and the stack.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/bootstrap.sh
+
+# The dev stack's endpoints (infra/stack.sh defaults unless overridden), for every child process.
+export FINEFLOW_STACK_DIR="${FINEFLOW_STACK_DIR:-$PWD/.fineflow/dev}"
+export TEMPORAL_ADDRESS="127.0.0.1:${FINEFLOW_TEMPORAL_PORT:-7233}"
+export TEMPORAL_NAMESPACE="${TEMPORAL_NAMESPACE:-default}"
+export FINEFLOW_S3_ENDPOINT="http://127.0.0.1:${FINEFLOW_MINIO_PORT:-9000}"
+export FINEFLOW_S3_ACCESS_KEY="${FINEFLOW_S3_ACCESS_KEY:-fineflow}"
+export FINEFLOW_S3_SECRET_KEY="${FINEFLOW_S3_SECRET_KEY:-fineflow-secret}"
+
+bash infra/stack.sh up
+
+exec node --import tsx src/demo/main.ts "$@"

@@ -1,0 +1,137 @@
+/**
+ * `fineflow models list | show NAME[@VERSION|@ALIAS] | promote NAME VERSION --alias A`: the model
+ * registry in the object store (s3://<FINEFLOW_BUCKET>/models/), as register-model writes it.
+ */
+import { loadConfig } from '../../config';
+import { DependencyUnavailableError, InvalidInputError } from '../../errors';
+import { listModels, parseRegistryUri, promoteModel, resolveVersion, showModel, type ModelCard, type ModelDetails } from '../../ml/models/registry';
+import { createObjectStoreFromConfig } from '../../storage/minio-store';
+import type { ObjectStore } from '../../storage/object-store';
+import { EXIT, UsageError, type CliCommand, type CliIo } from '../command';
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('  ')).join('\n');
+}
+
+function aliasesOf(details: { readonly aliases: Readonly<Record<string, number>> }, version: number): string[] {
+  return Object.entries(details.aliases)
+    .filter(([, v]) => v === version)
+    .map(([alias]) => alias)
+    .sort();
+}
+
+function headlineMetric(card: ModelCard): string {
+  const metrics = card.metrics ?? {};
+  const accuracy = metrics.accuracy ?? metrics['test.accuracy'] ?? metrics['validation.accuracy'];
+  return accuracy === undefined ? '' : `accuracy ${accuracy.toFixed(3)}`;
+}
+
+function renderCard(card: ModelCard, aliases: readonly string[]): string {
+  const lines = [`${card.name} version ${card.version}${aliases.length ? ` (${aliases.join(', ')})` : ''}`, `  created     ${card.createdAt}`];
+  if (card.description) lines.push(`  description ${card.description}`);
+  lines.push(`  source      ${card.source}`);
+  if (card.backend) lines.push(`  backend     ${card.backend}`);
+  if (card.classes) lines.push(`  classes     ${card.classes.join(', ')}`);
+  if (card.inputShape) lines.push(`  input shape [${card.inputShape.join(', ')}]`);
+  const lineage = Object.entries(card.lineage);
+  if (lineage.length) lines.push('  lineage', ...lineage.map(([key, value]) => `    ${key.padEnd(14)} ${typeof value === 'string' ? value : JSON.stringify(value)}`));
+  const metrics = Object.entries(card.metrics ?? {});
+  if (metrics.length) lines.push('  metrics', ...metrics.map(([key, value]) => `    ${key.padEnd(28)} ${Number(value.toPrecision(4))}`));
+  if (card.hyperparameters && Object.keys(card.hyperparameters).length) lines.push(`  hyperparameters ${JSON.stringify(card.hyperparameters)}`);
+  return lines.join('\n');
+}
+
+function renderVersions(details: ModelDetails): string {
+  const rows = [['VERSION', 'ALIASES', 'CREATED', 'METRIC', 'RUN']];
+  for (const card of details.versions) {
+    rows.push([String(card.version), aliasesOf(details, card.version).join(',') || '-', card.createdAt, headlineMetric(card) || '-', card.lineage.runId ?? '-']);
+  }
+  return table(rows);
+}
+
+async function withStore(io: CliIo, work: (store: ObjectStore, bucket: string) => Promise<number>): Promise<number> {
+  const config = loadConfig(io.env);
+  const store = createObjectStoreFromConfig(config);
+  try {
+    return await work(store, config.s3.bucket);
+  } catch (error) {
+    if (error instanceof DependencyUnavailableError) {
+      io.stderr.write(`fineflow models: ${error.message}\nIs MinIO running? Start the local stack with \`fineflow dev up\`, or set FINEFLOW_S3_ENDPOINT.\n`);
+      return EXIT.unavailable;
+    }
+    if (error instanceof InvalidInputError) {
+      io.stderr.write(`fineflow models: ${error.message}\n`);
+      return EXIT.failure;
+    }
+    throw error;
+  }
+}
+
+export const command: CliCommand = {
+  name: 'models',
+  summary: 'list registered models, show a model card, or move an alias',
+  usage: 'models list | models show NAME[@VERSION|@ALIAS] | models promote NAME VERSION --alias A',
+  description: `list     every registered model: versions, latest, aliases.
+show     every version of NAME; with @VERSION or @ALIAS, that version's model card (lineage,
+         metrics, hyperparameters, backend).
+promote  point alias A (e.g. champion) at VERSION (a number, another alias, or latest).
+The registry lives in s3://<FINEFLOW_BUCKET>/models/; register-model stages write it.
+Exit codes: 0 ok, 1 no such model / version / alias, 2 usage, 3 MinIO unreachable.`,
+  options: [{ name: 'alias', short: 'a', kind: 'string', valueName: 'A', description: 'alias to move (promote)' }],
+  async run(args, io) {
+    const [sub, ...rest] = args.positionals;
+    const json = args.flags.json === true;
+    if (sub === 'list') {
+      if (rest.length > 0) throw new UsageError('list takes no arguments');
+      return withStore(io, async (store, bucket) => {
+        const models = await listModels(store, bucket);
+        if (json) io.stdout.write(`${JSON.stringify(models, null, 2)}\n`);
+        else if (models.length === 0) io.stdout.write(`no models in s3://${bucket}/models/ yet (a register-model stage adds them)\n`);
+        else {
+          const rows = [['NAME', 'VERSIONS', 'LATEST', 'ALIASES', 'UPDATED']];
+          for (const m of models) {
+            const aliases = Object.entries(m.aliases).map(([alias, version]) => `${alias}=${version}`);
+            rows.push([m.name, String(m.versions), String(m.latest), aliases.join(',') || '-', m.latestCreatedAt ?? '-']);
+          }
+          io.stdout.write(`${table(rows)}\n`);
+        }
+        return EXIT.ok;
+      });
+    }
+    if (sub === 'show') {
+      const [target, extra] = rest;
+      if (!target || extra !== undefined) throw new UsageError('show takes one NAME or NAME@VERSION');
+      return withStore(io, async (store, bucket) => {
+        const reference = parseRegistryUri(`registry://${target}`);
+        const details = await showModel(store, bucket, reference.name);
+        if (!target.includes('@')) {
+          io.stdout.write(json ? `${JSON.stringify(details, null, 2)}\n` : `${details.name}\n${renderVersions(details)}\n`);
+          return EXIT.ok;
+        }
+        const version = await resolveVersion(store, bucket, reference);
+        const card = details.versions.find((c) => c.version === version);
+        if (!card) throw new InvalidInputError(`model ${reference.name} has no card for version ${version}`, { name: reference.name });
+        const aliases = aliasesOf(details, version);
+        io.stdout.write(json ? `${JSON.stringify({ ...card, aliases }, null, 2)}\n` : `${renderCard(card, aliases)}\n`);
+        return EXIT.ok;
+      });
+    }
+    if (sub === 'promote') {
+      const [name, version, extra] = rest;
+      const alias = args.values.alias;
+      if (!name || !version || extra !== undefined) throw new UsageError('promote takes NAME and VERSION');
+      if (!alias) throw new UsageError('promote needs --alias A (e.g. --alias champion)');
+      return withStore(io, async (store, bucket) => {
+        const result = await promoteModel(store, bucket, name, version, alias);
+        if (json) io.stdout.write(`${JSON.stringify(result)}\n`);
+        else {
+          const from = result.previous === undefined ? '' : ` (was version ${result.previous})`;
+          io.stdout.write(`${result.name}@${result.alias} → version ${result.version}${from}\n`);
+        }
+        return EXIT.ok;
+      });
+    }
+    throw new UsageError(`expected list, show or promote${sub ? `, got '${sub}'` : ''}`);
+  },
+};

@@ -1,0 +1,144 @@
+/**
+ * Kill the training child process mid-run and watch the retry resume: a `fine-tune` stage runs
+ * on an in-process worker (real Temporal dev server, real MinIO, training in a forked child
+ * process as in production). Once the stage reports a checkpoint, the test SIGKILLs the training
+ * child; the attempt fails (retryable), Temporal retries it, and the second attempt reads the
+ * checkpoint from the heartbeat details of the first and trains only the remaining epochs.
+ *
+ * Run with: bash scripts/test.sh integration test/e2e/fine-tune-resume.test.ts
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fineTuneStage } from '../../activities/fine-tune';
+import { loadMnist } from '../../src/ml/generators/mnist';
+import { writeDataset } from '../../src/ml/data/write-dataset';
+import { listStageLogs } from '../../src/client/run-logs';
+import type { RunState } from '../../src/runtime/run-types';
+import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../fixtures/runtime/harness';
+import { requireStack } from '../helpers/stack';
+
+const EPOCHS = 10;
+
+let h: RuntimeHarness;
+let trainPool: string;
+let dataset: string;
+
+before(async () => {
+  await requireStack();
+  h = await startRuntimeHarness({ cpuWorker: false });
+  trainPool = `train-${randomSuffix()}`;
+  await h.addWorker({ pool: trainPool, extraStages: { 'fine-tune': fineTuneStage }, concurrency: 1 });
+  // Enough MNIST digits that an epoch takes a noticeable moment on either backend.
+  ({ manifestUri: dataset } = await writeDataset(h.store, `s3://${h.config.s3.bucket}/e2e-data/resume-${randomSuffix()}`, {
+    train: loadMnist({ perClass: 150, seed: 1 }),
+    validation: loadMnist({ perClass: 20, offset: 150, seed: 2 }),
+    test: loadMnist({ perClass: 20, offset: 170, seed: 3 }),
+  }));
+});
+
+after(async () => {
+  await h?.close();
+});
+
+/** Pids of this process's children running the training worker (the fork of src/ml's child runner). */
+function trainingChildren(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== process.pid) continue;
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('training-worker')) pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
+async function waitFor(runId: string, predicate: (state: RunState) => boolean, timeoutMs: number): Promise<RunState> {
+  const deadline = Date.now() + timeoutMs;
+  let last: RunState | undefined;
+  while (Date.now() < deadline) {
+    last = await h.runs.state(runId);
+    if (predicate(last)) return last;
+    if (last.endedAt) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const logs = await listStageLogs(h.store, h.config.s3.bucket, runId);
+  const texts = await Promise.all(logs.map(async (log) => `--- ${log.stageId}#${log.attempt}\n${(await h.store.getBytes(log.uri)).toString('utf8')}`));
+  throw new Error(`condition not reached; last state ${JSON.stringify(last?.stages)}\n${texts.join('\n')}`);
+}
+
+test('killing the training child mid-run: the retry resumes at the checkpointed epoch and finishes', { timeout: 300_000 }, async () => {
+  const plan = h.plan('ft-resume', [
+    {
+      id: 'finetune',
+      uses: 'fine-tune',
+      pool: trainPool,
+      with: { architecture: 'small-cnn', data: dataset, epochs: EPOCHS, batchSize: 32, learningRate: 0.002, freeze: 'none', checkpoint: { everyEpochs: 1 }, seed: 1 },
+      timeoutMs: 240_000,
+      heartbeatTimeoutMs: 20_000,
+      retry: { maxAttempts: 3, initialIntervalMs: 200, backoffCoefficient: 1, maximumIntervalMs: 500 },
+    },
+  ]);
+  const runId = await h.runs.submit(plan);
+  const checkpointed = await waitFor(
+    runId,
+    (state) => {
+      const detail = state.stages[0]?.progress?.detail;
+      return typeof detail?.checkpoint === 'string' && typeof detail.epoch === 'number' && detail.epoch >= 2;
+    },
+    180_000,
+  );
+  const killedAtEpoch = checkpointed.stages[0]?.progress?.detail?.epoch as number;
+  assert.ok(killedAtEpoch < EPOCHS, `training must still be running when we kill it (epoch ${killedAtEpoch})`);
+  const children = trainingChildren();
+  assert.equal(children.length, 1, 'exactly one training child process runs');
+  process.kill(children[0] as number, 'SIGKILL');
+
+  const result = await h.runs.result(runId);
+  assert.equal(result.status, 'succeeded', JSON.stringify(result.stages));
+  const stage = result.stages[0];
+  assert.equal(stage?.attempts, 2, 'the killed attempt failed and the retry succeeded');
+  const metrics = stage?.outputs?.metrics as { resumedFromEpoch: number; epochsTrained: number };
+  assert.ok(metrics.resumedFromEpoch >= 2, `resumed from epoch ${metrics.resumedFromEpoch}`);
+  assert.ok(metrics.resumedFromEpoch <= killedAtEpoch + 1);
+  assert.ok(metrics.epochsTrained < EPOCHS, `the retry trained ${metrics.epochsTrained} of ${EPOCHS} epochs`);
+  assert.equal(metrics.epochsTrained, EPOCHS - metrics.resumedFromEpoch);
+  assert.equal((stage?.outputs?.history as unknown[]).length, EPOCHS, 'the history covers every epoch');
+  assert.ok(['tensorflow', 'cpu'].includes(String(stage?.outputs?.backend)));
+  // The second attempt says where its checkpoint came from: the first attempt's last heartbeat.
+  const logs = await listStageLogs(h.store, h.config.s3.bucket, runId);
+  const second = logs.find((log) => log.stageId === 'finetune' && log.attempt === 2);
+  assert.ok(second, `logs: ${JSON.stringify(logs.map((l) => `${l.stageId}#${l.attempt}`))}`);
+  const text = (await h.store.getBytes(second.uri)).toString('utf8');
+  assert.match(text, /resuming from checkpoint s3:\/\/\S+\/checkpoints\/epoch-\d{4} \(named by the last heartbeat of the previous attempt\)/);
+  assert.deepEqual(trainingChildren(), [], 'no training process is left behind');
+});
+
+test('cancelling the run while it trains kills the training child promptly', { timeout: 300_000 }, async () => {
+  const plan = h.plan('ft-cancel', [
+    {
+      id: 'finetune',
+      uses: 'fine-tune',
+      pool: trainPool,
+      with: { architecture: 'small-cnn', data: dataset, epochs: 50, batchSize: 32, learningRate: 0.002, freeze: 'none', seed: 2 },
+      timeoutMs: 240_000,
+      heartbeatTimeoutMs: 10_000,
+    },
+  ]);
+  const runId = await h.runs.submit(plan);
+  await waitFor(runId, (state) => typeof state.stages[0]?.progress?.detail?.epoch === 'number' && (state.stages[0].progress.detail.epoch as number) >= 1, 180_000);
+  assert.equal(trainingChildren().length, 1);
+  const cancelledAt = Date.now();
+  await h.runs.cancel(runId);
+  const deadline = Date.now() + 30_000;
+  while (trainingChildren().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.deepEqual(trainingChildren(), [], 'the training child is gone');
+  const result = await h.runs.result(runId);
+  assert.equal(result.status, 'cancelled');
+  assert.ok(Date.now() - cancelledAt < 30_000, `stopped ${Date.now() - cancelledAt} ms after the cancel`);
+});

@@ -1,0 +1,68 @@
+/**
+ * Small raw datasets for the example pipelines, pushed into the store the way
+ * `fineflow data push` lays them out: image folders (one directory per class, PNG files) from
+ * the src/ml generators, and a churn CSV with the columns pipelines/tabular.yaml reads.
+ * Everything is seeded, so a test run pushes the same bytes every time.
+ */
+import { generateDefects } from '../../../src/ml/generators/defects';
+import { loadMnist } from '../../../src/ml/generators/mnist';
+import { generateShapes } from '../../../src/ml/generators/shapes';
+import { csvFile, imageFolderFiles, writeFilesToStore } from '../../../src/ml/generators/writers';
+import { mulberry32, randomInt, randomNormal, type Random } from '../../../src/ml/random';
+import type { ObjectStore } from '../../../src/storage/object-store';
+
+/** Push MNIST digits (digit folders `0`…`9`) under `prefixUri`; resolves to the file count. */
+export async function pushDigits(store: ObjectStore, prefixUri: string, perClass: number): Promise<number> {
+  const files = imageFolderFiles(loadMnist({ perClass, seed: 1 }));
+  await writeFilesToStore(store, prefixUri, files);
+  return files.length;
+}
+
+export async function pushShapes(store: ObjectStore, prefixUri: string, perClass: number): Promise<number> {
+  const files = imageFolderFiles(generateShapes({ perClass, seed: 7 }));
+  await writeFilesToStore(store, prefixUri, files);
+  return files.length;
+}
+
+export async function pushDefects(store: ObjectStore, prefixUri: string, perClass: number, seed = 5, surface: 'brushed' | 'cast' = 'brushed'): Promise<number> {
+  const files = imageFolderFiles(generateDefects({ perClass, seed, surface }));
+  await writeFilesToStore(store, prefixUri, files);
+  return files.length;
+}
+
+export const CHURN_PLANS = ['basic', 'plus', 'pro'] as const;
+export const CHURN_REGIONS = ['north', 'south', 'east', 'west'] as const;
+
+/** One customer of the churn export pipelines/tabular.yaml reads. */
+export interface ChurnRow {
+  readonly tenureMonths: number;
+  readonly monthlySpend: number;
+  readonly supportTickets: number;
+  readonly plan: string;
+  readonly region: string;
+  readonly churned: 'yes' | 'no';
+}
+
+function churnRow(random: Random, quarterShift: number): ChurnRow {
+  const tenureMonths = 1 + randomInt(random, 72);
+  const plan = CHURN_PLANS[randomInt(random, CHURN_PLANS.length)] as string;
+  const region = CHURN_REGIONS[randomInt(random, CHURN_REGIONS.length)] as string;
+  const monthlySpend = Math.round((30 + 25 * CHURN_PLANS.indexOf(plan as (typeof CHURN_PLANS)[number]) + 10 * randomNormal(random) + 8 * quarterShift) * 100) / 100;
+  const supportTickets = Math.max(0, Math.round(1.5 + 1.5 * randomNormal(random) + quarterShift));
+  // Short tenure, many tickets and a high bill make a customer leave; the later quarter's
+  // customers are more price-sensitive (the shift a fine-tune adapts to).
+  const score = 1.2 - tenureMonths / 18 + 0.7 * supportTickets + (0.02 + 0.02 * quarterShift) * (monthlySpend - 55) + 0.5 * randomNormal(random);
+  return { tenureMonths, monthlySpend, supportTickets, plan, region, churned: score > 0 ? 'yes' : 'no' };
+}
+
+/** `rows` customers of a quarter; `quarterShift` 0 is the older quarter, 1 the shifted newer one. */
+export function generateChurn(rows: number, seed: number, quarterShift: number): ChurnRow[] {
+  const random = mulberry32(seed);
+  return Array.from({ length: rows }, () => churnRow(random, quarterShift));
+}
+
+/** Push a churn CSV to exactly `uri` (`s3://bucket/…/name.csv`). */
+export async function pushChurnCsv(store: ObjectStore, uri: string, rows: readonly ChurnRow[]): Promise<void> {
+  const slash = uri.lastIndexOf('/');
+  await writeFilesToStore(store, uri.slice(0, slash + 1), [csvFile(rows, uri.slice(slash + 1))]);
+}

@@ -1,0 +1,165 @@
+/**
+ * fine-tune through MockActivityEnvironment with the in-memory store. Training runs in-process
+ * here (the child process cannot see an in-memory store); the e2e tests run the child process
+ * against MinIO. Covers: outputs and the training record, heartbeat progress with the checkpoint
+ * URI, cancellation, resuming from the checkpoint named in the previous attempt's heartbeat
+ * details, the translation of the stage's settings, and inputs that can never succeed.
+ */
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createFineTuneStage, readTrainingRecord, trainingPlan, effectiveSettings, baseWeightLayers, type TrainingRunner } from '../../../activities/fine-tune';
+import { trainModel } from '../../../src/ml/train/fine-tune';
+import type { StageProgress } from '../../../src/runtime/run-types';
+import type { MemoryObjectStore } from '../../../src/storage/memory-store';
+import { BUCKET, memoryStore, runStage, stageContext, stageFailure } from './helpers';
+import { CLASSES, preparedBars, registeredBase } from './fixtures';
+
+let store: MemoryObjectStore;
+let dataset: string;
+let base: string;
+
+/** Trains in this process on the given store; the production runner forks a child instead. */
+function inProcess(target: MemoryObjectStore): TrainingRunner {
+  return (request, options) => trainModel(target, { ...request, tfBackend: 'cpu' }, { ...(options.onProgress ? { onEpoch: options.onProgress } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+}
+
+before(async () => {
+  store = memoryStore();
+  dataset = await preparedBars(store, `s3://${BUCKET}/runs/prep/prepare/dataset`);
+  base = await registeredBase(store);
+});
+
+const baseInputs = () => ({ data: dataset, epochs: 4, batchSize: 8, learningRate: 0.01, freeze: 'none', checkpoint: { everyEpochs: 1 }, seed: 3 });
+
+test('fine-tunes a registry base: outputs, history, backend, checkpoint, training record and progress heartbeats', async () => {
+  const stage = createFineTuneStage({ runTraining: inProcess(store) });
+  const context = stageContext('finetune', { runId: 'ft-1' });
+  const { result, heartbeats } = await runStage('fine-tune', stage, store, context, { ...baseInputs(), model: base });
+  const outputs = result.outputs as Record<string, unknown>;
+  assert.equal(outputs.model, `s3://${BUCKET}/runs/ft-1/finetune/model/model.json`);
+  assert.equal(outputs.backend, 'cpu');
+  assert.equal((outputs.history as unknown[]).length, 4);
+  assert.match(String(outputs.checkpoint), /^s3:\/\/fineflow\/runs\/ft-1\/finetune\/checkpoints\/epoch-0004$/);
+  const metrics = outputs.metrics as Record<string, Record<string, number> | number>;
+  assert.equal(metrics.epochsTrained, 4);
+  assert.equal(metrics.resumedFromEpoch, 0);
+  assert.ok(typeof (metrics.validation as Record<string, number>).accuracy === 'number');
+  // Progress: one heartbeat per epoch with epoch/loss/metrics and the newest checkpoint.
+  const epochBeats = heartbeats.filter((h) => typeof h.detail?.epoch === 'number' && (h.detail.epoch as number) > 0 && h.message?.startsWith('epoch'));
+  assert.deepEqual([...new Set(epochBeats.map((h) => h.detail?.epoch))], [1, 2, 3, 4]);
+  assert.match(String(epochBeats[1]?.detail?.checkpoint), /checkpoints\/epoch-0002$/);
+  assert.match(epochBeats[0]?.message ?? '', /^epoch 1\/4 \S+ loss=/);
+  assert.equal(epochBeats[0]?.detail?.baseModel, 'registry://tiny-base@1', 'the base is pinned to a version');
+  // The training record beside the model carries the lineage register-model needs.
+  const record = await readTrainingRecord(store, String(outputs.model));
+  assert.equal(record?.baseModel, base);
+  assert.equal(record?.baseModelResolved, 'registry://tiny-base@1');
+  assert.equal(record?.dataset, dataset);
+  assert.deepEqual(record?.classes, [...CLASSES]);
+  assert.equal(record?.hyperparameters.learningRate, 0.01);
+  // Artifacts: the model files with sha256, never checkpoints or logs.
+  const uris = (result.artifacts ?? []).map((a) => a.uri);
+  assert.ok(uris.some((u) => u.endsWith('/model/weights.bin')));
+  assert.ok(!uris.some((u) => u.includes('/checkpoints/') || u.includes('/logs/')));
+});
+
+test('a cancelled attempt stops at once; the retry resumes from the checkpoint in its heartbeat details and trains only the rest', async () => {
+  const stage = createFineTuneStage({ runTraining: inProcess(store) });
+  const context = stageContext('finetune', { runId: 'ft-resume' });
+  const inputs = { ...baseInputs(), epochs: 5, model: base };
+  let last: StageProgress | undefined;
+  const failure = await stageFailure(
+    runStage('fine-tune', stage, store, context, inputs, {
+      onEnvironment: (env) => {
+        env.on('heartbeat', (details: StageProgress) => {
+          last = details;
+          if (details.detail?.epoch === 2 && typeof details.detail.checkpoint === 'string') env.cancel();
+        });
+      },
+    }),
+  );
+  assert.match(failure.message, /cancel/i);
+  assert.match(String(last?.detail?.checkpoint), /epoch-0002$/);
+  assert.ok(!(await store.stat(`s3://${BUCKET}/runs/ft-resume/finetune/model/model.json`)), 'the cancelled attempt saved no model');
+
+  const { result } = await runStage('fine-tune', stage, store, { ...context, attempt: 1 }, inputs, { info: { attempt: 2, heartbeatDetails: last } });
+  const metrics = result.outputs.metrics as Record<string, number>;
+  assert.equal(metrics.resumedFromEpoch, 2);
+  assert.equal(metrics.epochsTrained, 3, 'only the epochs after the checkpoint were trained');
+  assert.equal((result.outputs.history as unknown[]).length, 5, 'the history still covers every epoch');
+});
+
+test('a checkpoint written for other settings is not resumed (a retry with --set epochs=… starts over)', async () => {
+  const stage = createFineTuneStage({ runTraining: inProcess(store) });
+  const context = stageContext('finetune', { runId: 'ft-resume' });
+  const { result } = await runStage('fine-tune', stage, store, context, { ...baseInputs(), epochs: 2, learningRate: 0.02, model: base });
+  assert.equal((result.outputs.metrics as Record<string, number>).resumedFromEpoch, 0);
+});
+
+test('trains an architecture from scratch (pretraining) without a base model', async () => {
+  const stage = createFineTuneStage({ runTraining: inProcess(store) });
+  const { result } = await runStage('fine-tune', stage, store, stageContext('pretrain', { runId: 'ft-scratch' }), { data: dataset, architecture: 'small-cnn', epochs: 2, batchSize: 8, freeze: 'none' });
+  assert.equal((result.outputs.history as unknown[]).length, 2);
+  const record = await readTrainingRecord(store, String(result.outputs.model));
+  assert.equal(record?.mode, 'from-scratch');
+  assert.equal(record?.architecture, 'small-cnn');
+});
+
+test('inputs that can never succeed fail non-retryably, naming the field', async () => {
+  const stage = createFineTuneStage({ runTraining: inProcess(store) });
+  const cases: [Record<string, unknown>, string][] = [
+    [{ ...baseInputs(), model: base, epochs: 0 }, 'epochs'],
+    [{ ...baseInputs(), model: base, optimizer: 'adagrad' }, 'optimizer'],
+    [{ ...baseInputs(), model: base, earlyStopping: { monitor: 'validation.f1' } }, 'earlyStopping.monitor'],
+    [{ ...baseInputs(), model: base, twoPhase: { headEpochs: 4 } }, 'twoPhase.headEpochs'],
+    [{ ...baseInputs(), model: base, classWeights: { nope: 2 } }, 'classWeights'],
+    [{ ...baseInputs(), model: base, hyperparameters: { learningRate: -1 } }, 'learningRate'],
+    [{ ...baseInputs(), model: 'registry://no-such-model@latest' }, 'model'],
+  ];
+  for (const [inputs, field] of cases) {
+    const failure = await stageFailure(runStage('fine-tune', stage, store, stageContext('finetune', { runId: 'ft-bad' }), inputs as never));
+    assert.equal(failure.type, 'FineflowInvalidInput', `${field}: ${failure.message}`);
+    assert.equal(failure.nonRetryable, true);
+    if (field !== 'model') assert.equal(failure.details.field, field, failure.message);
+  }
+});
+
+test('trainingPlan translates the stage settings into the training loop hyperparameters', () => {
+  const context = { classes: ['a', 'b', 'c'], featureShape: [28, 28, 1], baseLayers: ['conv1', 'bn1', 'conv2', 'bn2', 'features'], fromScratch: false };
+  const settings = effectiveSettings({
+    model: 'registry://m@latest',
+    data: 's3://bkt/d/manifest.json',
+    epochs: 8,
+    learningRate: 0.001,
+    optimizer: 'momentum',
+    twoPhase: { headEpochs: 3, unfreeze: 2, learningRateFactor: 0.1 },
+    earlyStopping: { monitor: 'validation.accuracy', patience: 3, restoreBest: true },
+    augmentation: { rotate: 10, translate: 0.1 },
+    classWeights: { b: 2 },
+    decay: { type: 'step', rate: 0.5, everyEpochs: 2 },
+  });
+  const plan = trainingPlan(settings, context);
+  const h = plan.hyperparameters;
+  assert.equal(h.optimizer, 'sgd');
+  assert.equal(h.momentum, 0.9);
+  assert.equal(h.headEpochs, 3);
+  assert.equal(h.unfreezeLayers, 2);
+  assert.ok(Math.abs((h.fineTuneLearningRate ?? 0) - 0.0001) < 1e-12);
+  assert.deepEqual(h.earlyStopping, { monitor: 'validation.accuracy', patience: 3, minDelta: 0, restoreBestWeights: true });
+  assert.deepEqual(h.augmentation, { shift: 3 });
+  assert.deepEqual(h.classWeights, [1, 2, 1]);
+  assert.deepEqual(h.decay, { kind: 'step', everyEpochs: 2, factor: 0.5 });
+  assert.deepEqual(plan.ignored, ['augmentation.rotate']);
+  // freeze: a count from the bottom leaves the rest of the base trainable; names are kept frozen.
+  assert.equal(trainingPlan(effectiveSettings({ model: 'registry://m@1', data: 's3://bkt/d', freeze: 2 }), context).hyperparameters.unfreezeLayers, 3);
+  const byName = trainingPlan(effectiveSettings({ model: 'registry://m@1', data: 's3://bkt/d', freeze: ['conv1'] }), context).hyperparameters;
+  assert.deepEqual(byName.freezeLayers, ['conv1']);
+  assert.equal(trainingPlan(effectiveSettings({ model: 'registry://m@1', data: 's3://bkt/d' }), context).hyperparameters.unfreezeLayers, 0, 'default: only the new head trains');
+  // A sweep's `best` overrides the stage's own settings.
+  assert.equal(trainingPlan(effectiveSettings({ model: 'registry://m@1', data: 's3://bkt/d', learningRate: 0.1, hyperparameters: { learningRate: 0.003 } }), context).hyperparameters.learningRate, 0.003);
+});
+
+test('baseWeightLayers lists the weight layers of a saved model below its head', async () => {
+  const json = await store.getJson(`s3://${BUCKET}/models/tiny-base/1/model.json`);
+  assert.deepEqual(baseWeightLayers(json), ['conv1', 'bn1', 'features']);
+});
