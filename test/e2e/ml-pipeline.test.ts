@@ -56,7 +56,7 @@ before(async () => {
   await h.store.ensureBucket(bucket);
   runs = new RunClient(h.client, { bucket, workflowTaskQueue: taskQueueForPool(h.pools.control) });
 
-  // The base model the quickstart selects: a small CNN pretrained on MNIST digits, in this test's registry.
+  // The base model the quickstart selects: a small CNN (pretrained here on MNIST digits, standing in for surface-cnn), in this test's registry.
   const { manifestUri } = await writeDataset(h.store, `s3://${bucket}/pretrain/dataset`, {
     train: loadMnist({ perClass: 100, seed: 1 }),
     validation: loadMnist({ perClass: 10, offset: 100, seed: 2 }),
@@ -68,7 +68,7 @@ before(async () => {
     hyperparameters: { epochs: 3, batchSize: 32, learningRate: 0.003, seed: 1 },
     registryBucket: bucket,
   });
-  await registerModel(h.store, { bucket, name: 'digits-cnn', modelUri: `${pretrained.modelUri}/model.json`, description: 'e2e base' });
+  await registerModel(h.store, { bucket, name: 'surface-cnn', modelUri: `${pretrained.modelUri}/model.json`, description: 'e2e base' });
 
   // The target domain: a small labelled set of surface-defect images, pushed as PNG files.
   await writeFilesToStore(h.store, `s3://${bucket}/datasets/target/`, imageFolderFiles(generateDefects({ perClass: 30, seed: 5 })));
@@ -108,7 +108,7 @@ test('quickstart: select, prepare, fine-tune, evaluate (with from-scratch compar
   assert.equal(result.status, 'succeeded', JSON.stringify(state.stages.map((s) => ({ id: s.id, status: s.status, error: s.error }))));
 
   const select = byUses(state, 'select-model');
-  assert.equal(select.outputs?.model, 'registry://digits-cnn@1');
+  assert.equal(select.outputs?.model, 'registry://surface-cnn@1');
   const prepare = byUses(state, 'prepare-data');
   assert.deepEqual(prepare.outputs?.classes, ['crack', 'ok', 'scratch', 'spot']);
   assert.deepEqual((prepare.outputs?.counts as { train: Record<string, number> }).train, { crack: 12, ok: 12, scratch: 12, spot: 12 }, 'limitPerClass kept 12 per class');
@@ -129,23 +129,23 @@ test('quickstart: select, prepare, fine-tune, evaluate (with from-scratch compar
 
   const register = byUses(state, 'register-model');
   assert.equal(register.status, 'succeeded');
-  assert.deepEqual(register.outputs, { model: 'registry://shapes-classifier@1', version: 1 });
-  const details = await showModel(h.store, bucket, 'shapes-classifier');
+  assert.deepEqual(register.outputs, { model: 'registry://surface-defects@1', version: 1 });
+  const details = await showModel(h.store, bucket, 'surface-defects');
   assert.deepEqual(details.aliases, { champion: 1 });
   const card = details.versions[0];
   assert.equal(card?.lineage.runId, runId);
-  assert.equal(card?.lineage.baseModel, 'registry://digits-cnn@1');
+  assert.equal(card?.lineage.baseModel, 'registry://surface-cnn@1');
   assert.equal(card?.lineage.dataset, prepare.outputs?.dataset);
   assert.equal(card?.metrics?.accuracy, (evaluate.outputs?.metrics as { accuracy: number }).accuracy);
   assert.equal(card?.backend, finetune.outputs?.backend);
 
   // The CLI reads the same registry.
-  const shown = JSON.parse((await cli(['models', 'show', 'shapes-classifier@champion', '--json'])).stdout) as { version: number; aliases: string[] };
+  const shown = JSON.parse((await cli(['models', 'show', 'surface-defects@champion', '--json'])).stdout) as { version: number; aliases: string[] };
   assert.equal(shown.version, 1);
   assert.deepEqual(shown.aliases, ['champion']);
-  assert.match((await cli(['models', 'list'])).stdout, /shapes-classifier\s+1\s+1\s+champion=1/);
-  assert.match((await cli(['models', 'promote', 'shapes-classifier', '1', '--alias', 'staging'])).stdout, /shapes-classifier@staging → version 1/);
-  assert.deepEqual((await showModel(h.store, bucket, 'shapes-classifier')).aliases, { champion: 1, staging: 1 });
+  assert.match((await cli(['models', 'list'])).stdout, /surface-defects\s+1\s+1\s+champion=1/);
+  assert.match((await cli(['models', 'promote', 'surface-defects', '1', '--alias', 'staging'])).stdout, /surface-defects@staging → version 1/);
+  assert.deepEqual((await showModel(h.store, bucket, 'surface-defects')).aliases, { champion: 1, staging: 1 });
 });
 
 test('a gate the model cannot pass: evaluate says why, and register-model is skipped', { timeout: 600_000 }, async () => {
@@ -157,5 +157,5 @@ test('a gate the model cannot pass: evaluate says why, and register-model is ski
   assert.equal(evaluate.outputs?.passed, false);
   assert.ok((evaluate.outputs?.comparison as { gate: { reasons: string[] } }).gate.reasons.some((r) => /< min 1.01/.test(r)));
   assert.equal(byUses(state, 'register-model').status, 'skipped');
-  assert.equal((await showModel(h.store, bucket, 'shapes-classifier')).versions.length, 1, 'no new version');
+  assert.equal((await showModel(h.store, bucket, 'surface-defects')).versions.length, 1, 'no new version');
 });

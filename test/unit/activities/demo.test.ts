@@ -12,13 +12,14 @@ import type { RunState } from '../../../src/runtime/run-types';
 
 const REPO = path.resolve(__dirname, '../../..');
 
-test('the quickstart needs digits-cnn, which pipelines/pretrain-digits.yaml registers from s3://datasets/mnist/', () => {
+test('the quickstart needs surface-cnn, which pipelines/pretrain-surface.yaml registers from s3://datasets/surface-brushed/', () => {
   const compiled = compilePlan(readFileSync(path.join(REPO, 'pipelines/quickstart.yaml'), 'utf8'), 'pipelines/quickstart.yaml');
   assert.ok(compiled.plan);
-  assert.deepEqual(baseModelsOf(compiled.plan), ['digits-cnn']);
-  const pretrain = pretrainPipelineFor('digits-cnn');
-  assert.equal(pretrain?.file, 'pipelines/pretrain-digits.yaml');
-  assert.equal(pretrain?.dataset, 's3://datasets/mnist/');
+  assert.deepEqual(baseModelsOf(compiled.plan), ['surface-cnn']);
+  const pretrain = pretrainPipelineFor('surface-cnn');
+  assert.equal(pretrain?.file, 'pipelines/pretrain-surface.yaml');
+  assert.equal(pretrain?.dataset, 's3://datasets/surface-brushed/');
+  assert.equal(pretrainPipelineFor('digits-cnn')?.file, 'pipelines/pretrain-digits.yaml');
   assert.equal(pretrainPipelineFor('no-such-model'), undefined);
 });
 
