@@ -102,7 +102,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string }> {
 }
 
 test('quickstart: select, prepare, fine-tune, evaluate (with from-scratch comparison) and register, end to end', { timeout: 600_000 }, async () => {
-  const runId = await runs.submit(quickstart({ dataset: `s3://${bucket}/datasets/target/`, examplesPerClass: '12', epochs: '5', minAccuracy: '0' }));
+  const runId = await runs.submit(quickstart({ dataset: `s3://${bucket}/datasets/target/`, examplesPerClass: '12', epochs: '12', minAccuracy: '0' }));
   const result = await runs.result(runId);
   const state: RunState = await runs.state(runId);
   assert.equal(result.status, 'succeeded', JSON.stringify(state.stages.map((s) => ({ id: s.id, status: s.status, error: s.error }))));
@@ -149,7 +149,7 @@ test('quickstart: select, prepare, fine-tune, evaluate (with from-scratch compar
 });
 
 test('a gate the model cannot pass: evaluate says why, and register-model is skipped', { timeout: 600_000 }, async () => {
-  const runId = await runs.submit(quickstart({ dataset: `s3://${bucket}/datasets/target/`, examplesPerClass: '6', epochs: '4', minAccuracy: '1.01' }));
+  const runId = await runs.submit(quickstart({ dataset: `s3://${bucket}/datasets/target/`, examplesPerClass: '6', epochs: '11', minAccuracy: '1.01' }));
   const result = await runs.result(runId);
   const state = await runs.state(runId);
   assert.equal(result.status, 'succeeded', JSON.stringify(state.stages.map((s) => ({ id: s.id, status: s.status, error: s.error }))));

@@ -144,7 +144,7 @@ test('pretrain-surface: trains small-cnn-global-pool on line A, evaluates with i
 });
 
 test('quickstart: selects surface-cnn, fine-tunes it on line B, reports its accuracy next to from-scratch, registers surface-defects', TIMEOUT, async (t) => {
-  const run = await rt.run(rt.plan({ file: 'pipelines/quickstart.yaml' }, { dataset: datasets.surfaceCast, examplesPerClass: '15', epochs: '10', minAccuracy: '0' }));
+  const run = await rt.run(rt.plan({ file: 'pipelines/quickstart.yaml' }, { dataset: datasets.surfaceCast, examplesPerClass: '15', epochs: '14', minAccuracy: '0' }));
   assertSucceeded(run);
   assertStages(run, { select: 'succeeded', prepare: 'succeeded', finetune: 'succeeded', evaluate: 'succeeded', register: 'succeeded' });
   assert.equal(run.stage('select').outputs?.model, 'registry://surface-cnn@1');
