@@ -14,12 +14,8 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 
 # The dev stack's endpoints (infra/stack.sh defaults unless overridden), for every child process.
-export FINEFLOW_STACK_DIR="${FINEFLOW_STACK_DIR:-$PWD/.fineflow/dev}"
-export TEMPORAL_ADDRESS="127.0.0.1:${FINEFLOW_TEMPORAL_PORT:-7233}"
-export TEMPORAL_NAMESPACE="${TEMPORAL_NAMESPACE:-default}"
-export FINEFLOW_S3_ENDPOINT="http://127.0.0.1:${FINEFLOW_MINIO_PORT:-9000}"
-export FINEFLOW_S3_ACCESS_KEY="${FINEFLOW_S3_ACCESS_KEY:-fineflow}"
-export FINEFLOW_S3_SECRET_KEY="${FINEFLOW_S3_SECRET_KEY:-fineflow-secret}"
+# shellcheck source=../infra/stack-env.sh
+source infra/stack-env.sh
 
 bash infra/stack.sh up
 

@@ -10,16 +10,14 @@ scope="${1:-all}"; shift || true
 
 bash scripts/bootstrap.sh
 
+# A dedicated stack for tests; FINEFLOW_TEST_* choose another one (e.g. two test runs at once).
 export FINEFLOW_STACK_DIR="${FINEFLOW_TEST_STACK_DIR:-$PWD/.fineflow/test-stack}"
 export FINEFLOW_TEMPORAL_PORT="${FINEFLOW_TEST_TEMPORAL_PORT:-7244}"
 export FINEFLOW_TEMPORAL_UI_PORT="${FINEFLOW_TEST_TEMPORAL_UI_PORT:-8244}"
 export FINEFLOW_MINIO_PORT="${FINEFLOW_TEST_MINIO_PORT:-9244}"
 export FINEFLOW_MINIO_CONSOLE_PORT="${FINEFLOW_TEST_MINIO_CONSOLE_PORT:-9245}"
-export TEMPORAL_ADDRESS="127.0.0.1:${FINEFLOW_TEMPORAL_PORT}"
-export TEMPORAL_NAMESPACE="default"
-export FINEFLOW_S3_ENDPOINT="http://127.0.0.1:${FINEFLOW_MINIO_PORT}"
-export FINEFLOW_S3_ACCESS_KEY="${FINEFLOW_S3_ACCESS_KEY:-fineflow}"
-export FINEFLOW_S3_SECRET_KEY="${FINEFLOW_S3_SECRET_KEY:-fineflow-secret}"
+# shellcheck source=../infra/stack-env.sh
+source infra/stack-env.sh
 
 if [[ "$scope" != "integration" ]]; then
   echo "== typecheck"; npx tsc -p .
