@@ -3,6 +3,7 @@
  * prepare → fine-tune → evaluate → register chains with cross references). Target: well
  * under a second. `npm run bench` calls benchSpec(); run this file directly for a quick look.
  */
+import { parse as parseYaml } from 'yaml';
 import { compilePlan, validatePipeline } from '../src/spec';
 
 export interface SpecBenchResult {
@@ -72,7 +73,7 @@ export async function benchSpec(): Promise<SpecBenchResult[]> {
     throw new Error(`bench pipeline did not compile: ${check.diagnostics.map((d) => `${d.code} ${d.message}`).join('; ')}`);
   }
   compilePlan(text, 'bench.yaml'); // warm-up
-  const times = { validate: [] as number[], plan: [] as number[], validateCpu: [] as number[], planCpu: [] as number[] };
+  const times = { parse: [] as number[], parseCpu: [] as number[], validate: [] as number[], plan: [] as number[], validateCpu: [] as number[], planCpu: [] as number[] };
   const measure = (action: () => void, wall: number[], cpu: number[]): void => {
     const startedCpu = process.cpuUsage();
     const started = performance.now();
@@ -82,11 +83,14 @@ export async function benchSpec(): Promise<SpecBenchResult[]> {
     cpu.push((used.user + used.system) / 1000);
   };
   for (let i = 0; i < runs; i++) {
+    // Baseline: what merely parsing the same YAML costs, so the figures read as a ratio.
+    measure(() => parseYaml(text), times.parse, times.parseCpu);
     measure(() => validatePipeline(text, 'bench.yaml'), times.validate, times.validateCpu);
     measure(() => compilePlan(text, 'bench.yaml'), times.plan, times.planCpu);
   }
   const bytes = Buffer.byteLength(text);
   return [
+    { name: 'baseline: YAML.parse of the same file', ms: round(median(times.parse)), cpuMs: round(median(times.parseCpu)), stages: 500, bytes, runs },
     { name: 'spec: validate 500-stage pipeline', ms: round(median(times.validate)), cpuMs: round(median(times.validateCpu)), stages: 500, bytes, runs },
     { name: 'spec: validate + plan 500-stage pipeline', ms: round(median(times.plan)), cpuMs: round(median(times.planCpu)), stages: 500, bytes, runs },
   ];
@@ -95,7 +99,10 @@ export async function benchSpec(): Promise<SpecBenchResult[]> {
 if (require.main === module) {
   benchSpec()
     .then((results) => {
-      for (const r of results) process.stdout.write(`${r.name.padEnd(44)} ${String(r.ms).padStart(8)} ms (cpu ${r.cpuMs} ms)  (${r.stages} stages, ${(r.bytes / 1024).toFixed(0)} KiB, median of ${r.runs})\n`);
+      const baseline = results[0]?.ms ?? 1;
+      for (const r of results) {
+        process.stdout.write(`${r.name.padEnd(44)} ${String(r.ms).padStart(8)} ms (cpu ${r.cpuMs} ms)  ${(r.ms / baseline).toFixed(2)}x baseline  (${r.stages} stages, ${(r.bytes / 1024).toFixed(0)} KiB, median of ${r.runs})\n`);
+      }
     })
     .catch((error: unknown) => {
       process.stderr.write(`${String(error)}\n`);
