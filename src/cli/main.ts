@@ -81,7 +81,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
 }
 
-if (require.main === module || process.argv[1]?.endsWith('fineflow.js')) {
+/** Run the command line of this process and set its exit code (bin/fineflow.js calls this). */
+export function runCli(): void {
   main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() })
     .then((code) => {
       process.exitCode = code;
@@ -91,3 +92,5 @@ if (require.main === module || process.argv[1]?.endsWith('fineflow.js')) {
       process.exitCode = EXIT.failure;
     });
 }
+
+if (require.main === module) runCli();
