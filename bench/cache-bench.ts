@@ -17,7 +17,7 @@ import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { RunClient } from '../src/client/run-client';
 import { loadConfig, type FineflowConfig } from '../src/config';
-import { REFRESH_MAX_AGE_MS } from '../src/runtime/cache-rerun';
+import { refreshCache } from '../src/runtime/cache-rerun';
 import type { PipelineRunResult, StageStatus } from '../src/runtime/run-types';
 import { CONTROL_POOL, taskQueueForPool } from '../src/runtime/task-queues';
 import { connectClient, connectWorker } from '../src/runtime/temporal-connection';
@@ -61,7 +61,7 @@ function withPools(plan: Plan, poolName: (pool: string) => string): Plan {
 }
 
 function refreshed(plan: Plan): Plan {
-  return { ...plan, stages: plan.stages.map((stage) => (stage.cache.enabled ? { ...stage, cache: { ...stage.cache, maxAgeMs: REFRESH_MAX_AGE_MS } } : stage)) };
+  return { ...plan, stages: plan.stages.map(refreshCache) };
 }
 
 async function timedRun(runs: RunClient, plan: Plan): Promise<{ runId: string; ms: number; result: PipelineRunResult }> {

@@ -67,7 +67,8 @@ export function upstreamOf(plan: Plan, stageId: string): Set<string> {
   return found;
 }
 
-function refreshCache(stage: PlannedStage): PlannedStage {
+/** The stage with its cache bypassed: no earlier entry is young enough, and its new result replaces them. */
+export function refreshCache(stage: PlannedStage): PlannedStage {
   return stage.cache.enabled ? { ...stage, cache: { ...stage.cache, maxAgeMs: REFRESH_MAX_AGE_MS } } : stage;
 }
 
