@@ -211,6 +211,7 @@ export function createEvaluateStage(options: EvaluateStageOptions = {}): StageIm
         epochs: scratch.epochs.length,
         trainExamples: scratch.trainExamples,
         backend: scratch.backend,
+        engine: scratch.engine,
       });
     }
     comparison.gate = toJsonValue({ passed: result.passed, reasons: result.reasons });

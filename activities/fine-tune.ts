@@ -51,6 +51,9 @@ export interface TrainingRecord {
   readonly classes: readonly string[];
   readonly inputShape: readonly number[];
   readonly backend: string;
+  /** Training engine: graph or eager (src/ml/train/engine.ts). */
+  readonly engine: string;
+  readonly engineFallbackReason?: string;
   readonly metrics: JsonObject;
   readonly history: readonly JsonObject[];
 }
@@ -418,13 +421,16 @@ export function createFineTuneStage(options: FineTuneStageOptions = {}): StageIm
       classes: result.classes,
       inputShape: manifest.featureShape,
       backend: result.backend,
+      engine: result.engine,
+      ...(result.engineFallbackReason ? { engineFallbackReason: result.engineFallbackReason } : {}),
       metrics,
       history,
     };
     await store.putJson(joinS3Uri(modelDirectory, TRAINING_RECORD_FILE), record);
     runtime.log(
-      `trained ${result.epochs.length - result.resumedFromEpoch} epoch(s)${result.resumedFromEpoch ? ` after resuming at epoch ${result.resumedFromEpoch}` : ''} on ${result.backend} in ${result.seconds.toFixed(1)} s; model ${result.modelUri}`,
+      `trained ${result.epochs.length - result.resumedFromEpoch} epoch(s)${result.resumedFromEpoch ? ` after resuming at epoch ${result.resumedFromEpoch}` : ''} on ${result.backend} (${result.engine} engine, ${Math.round(result.samplesPerSecond)} examples/s) in ${result.seconds.toFixed(1)} s; model ${result.modelUri}`,
     );
+    if (result.engineFallbackReason) runtime.log(`graph engine not used: ${result.engineFallbackReason}`);
     runtime.heartbeat({ message: `trained on ${result.backend}: ${formatMetrics({ val_acc: result.final.validationAccuracy, val_loss: result.final.validationLoss })}`, fraction: 1 });
 
     const checkpoint = result.lastCheckpointUri ?? lastCheckpoint;
@@ -434,6 +440,7 @@ export function createFineTuneStage(options: FineTuneStageOptions = {}): StageIm
         metrics,
         history,
         backend: result.backend,
+        engine: result.engine,
         ...(checkpoint ? { checkpoint } : {}),
       },
       artifacts: await listStageArtifacts(store, context.outputPrefix),

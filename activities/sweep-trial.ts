@@ -208,6 +208,7 @@ export function createSweepTrialActivities(deps: SweepTrialDeps) {
         model: modelJsonUri(result.modelUri),
         ...(finalValue !== undefined ? { finalValue } : {}),
         backend: result.backend,
+        engine: result.engine,
         endedAtMs: Date.now(),
       };
     } catch (thrown) {

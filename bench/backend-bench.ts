@@ -1,9 +1,13 @@
 /**
- * Training throughput of the reference models on the three ways Fineflow can train:
- * libtensorflow through tfjs-node (`native`), tfjs's pure-JS backend (`pure-js`) and Keras in
- * Python on the same TensorFlow release from PyPI (`keras`). Each run is a child process, one
- * at a time, with the same batch size, thread count, optimizer (Adam 1e-3) and model. Prints a
- * table with ratios and the achieved GFLOP/s against an estimate of the machine's peak.
+ * Training throughput of the reference models through Fineflow's own training loop
+ * (src/ml/train/loop.ts, what the fine-tune stage runs) on each way it can execute, against
+ * Keras in Python on the same TensorFlow release from PyPI (`keras`, model.fit):
+ *   - `native`: libtensorflow, graph engine (one TensorFlow session call per training step);
+ *   - `native-eager`: libtensorflow through tfjs-node's eager ops (the engine before the graph one);
+ *   - `pure-js`: tfjs's pure-JS backend (eager).
+ * Each run is a child process, one at a time, with the same batch size, thread count, optimizer
+ * (Adam 1e-3) and model. Prints a table with ratios and the achieved GFLOP/s against an estimate
+ * of the machine's peak.
  *
  *   node --import tsx bench/backend-bench.ts            # whole benchmark
  *   benchBackends()                                      # the same, from bench/bench.ts
@@ -13,9 +17,10 @@ import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadTf, type Tf } from '../src/ml/backend';
+import { memorySource, runTrainingLoop } from '../src/ml/train/loop';
 
 export type BenchModelName = 'mlp' | 'cnn';
-export type BenchBackendName = 'native' | 'pure-js' | 'keras';
+export type BenchBackendName = 'native' | 'native-eager' | 'pure-js' | 'keras';
 
 /** How many batches each backend trains: the pure-JS one is kept short, it is slow. */
 export interface BatchPlan {
@@ -46,13 +51,14 @@ export const defaultBenchOptions: BenchOptions = {
   batchSize: { mlp: 128, cnn: 64 },
   batches: {
     native: { mlp: { warmup: 5, timed: 200 }, cnn: { warmup: 3, timed: 40 } },
+    'native-eager': { mlp: { warmup: 5, timed: 200 }, cnn: { warmup: 3, timed: 40 } },
     keras: { mlp: { warmup: 5, timed: 200 }, cnn: { warmup: 3, timed: 40 } },
     // The pure-JS CNN trains about one sample per second: one timed batch, no warm-up.
     'pure-js': { mlp: { warmup: 1, timed: 10 }, cnn: { warmup: 0, timed: 1 } },
   },
-  repeats: { native: 3, keras: 3, 'pure-js': 1 },
+  repeats: { native: 3, 'native-eager': 2, keras: 3, 'pure-js': 1 },
   models: ['mlp', 'cnn'],
-  backends: ['native', 'pure-js', 'keras'],
+  backends: ['native', 'native-eager', 'pure-js', 'keras'],
 };
 
 export interface ThroughputResult {
@@ -142,7 +148,6 @@ export function buildBenchModel(tf: Tf, name: BenchModelName): ReturnType<Tf['se
     else if (layer.kind === 'pool') model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
     else model.add(tf.layers.flatten());
   });
-  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
   return model;
 }
 
@@ -409,31 +414,52 @@ function seededValues(count: number, seed: number): Float32Array {
   return values;
 }
 
+/**
+ * One model on one tfjs backend and engine, through runTrainingLoop (shuffling, batching and
+ * metrics included, as in a fine-tune stage). With a warm-up, the loop trains two epochs over the
+ * same data and only the second is timed: the first pays for building the graph and TensorFlow's
+ * first-run optimisations, as Keras's warm-up fit pays for tracing.
+ */
 async function runWorker(argv: readonly string[]): Promise<void> {
   const [backend, model, batchSizeText, warmupText, timedText] = argv;
-  if ((backend !== 'native' && backend !== 'pure-js') || (model !== 'mlp' && model !== 'cnn')) {
-    throw new Error(`usage: backend-bench.ts --worker native|pure-js mlp|cnn BATCH WARMUP TIMED (got ${argv.join(' ')})`);
+  if ((backend !== 'native' && backend !== 'native-eager' && backend !== 'pure-js') || (model !== 'mlp' && model !== 'cnn')) {
+    throw new Error(`usage: backend-bench.ts --worker native|native-eager|pure-js mlp|cnn BATCH WARMUP TIMED (got ${argv.join(' ')})`);
   }
   const batchSize = Number(batchSizeText);
   const warmup = Number(warmupText);
   const timed = Number(timedText);
-  const { tf, backend: ran } = loadTf({ preference: backend === 'native' ? 'native' : 'cpu' });
+  const { tf, backend: ran } = loadTf({ preference: backend === 'pure-js' ? 'cpu' : 'native' });
   const shape = modelInputs[model];
   const samples = timed * batchSize;
-  const xs = tf.tensor(seededValues(samples * shape.reduce((a, b) => a * b, 1), 7), [samples, ...shape]);
-  const labels = Array.from(seededValues(samples, 11), (v) => Math.floor(((v + 1) / 2) * CLASSES) % CLASSES);
-  const ys = tf.oneHot(tf.tensor1d(labels, 'int32'), CLASSES);
+  const labels = Int32Array.from(seededValues(samples, 11), (v) => Math.floor(((v + 1) / 2) * CLASSES) % CLASSES);
+  const set = { featureShape: [...shape], classes: Array.from({ length: CLASSES }, (_, i) => String(i)), features: seededValues(samples * shape.reduce((a, b) => a * b, 1), 7), labels };
   const net = buildBenchModel(tf, model);
-  const fitOptions = { batchSize, epochs: 1, shuffle: false, verbose: 0 } as const;
-  const warmRows = Math.min(samples, warmup * batchSize);
-  if (warmRows > 0) await net.fit(xs.slice(0, warmRows), ys.slice(0, warmRows), fitOptions);
-  const start = process.hrtime.bigint();
-  const cpuStart = process.cpuUsage(); // all threads, libtensorflow's pools included
-  await net.fit(xs, ys, fitOptions);
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  const cpu = process.cpuUsage(cpuStart);
-  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  process.stdout.write(`${JSON.stringify({ samples, seconds, cpuSeconds, samplesPerSecond: samples / seconds, detail: `tfjs ${tf.version.tfjs} on ${ran}` })}\n`);
+  const trainableLayers = net.layers.filter((layer) => layer.weights.length > 0).map((layer) => layer.name);
+  const epochs = warmup > 0 ? 2 : 1;
+  let mark = { at: process.hrtime.bigint(), cpu: process.cpuUsage() }; // cpuUsage: all threads, libtensorflow's pools included
+  let timedEpoch: { seconds: number; cpuSeconds: number } | undefined;
+  const result = await runTrainingLoop({
+    tf,
+    model: net,
+    phases: [{ name: 'bench', epochs, learningRate: 1e-3, trainableLayers }],
+    hyperparameters: { epochs, batchSize, learningRate: 1e-3, optimizer: 'adam' },
+    train: memorySource(set),
+    numClasses: CLASSES,
+    requestKey: 'bench',
+    engine: backend === 'native' ? 'graph' : 'eager',
+    onEpoch: ({ epoch }) => {
+      const now = { at: process.hrtime.bigint(), cpu: process.cpuUsage() };
+      if (epoch === epochs) {
+        const cpu = process.cpuUsage(mark.cpu);
+        timedEpoch = { seconds: Number(now.at - mark.at) / 1e9, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+      }
+      mark = now;
+    },
+  });
+  if (!timedEpoch) throw new Error('the timed epoch did not run');
+  const { seconds, cpuSeconds } = timedEpoch;
+  const detail = `tfjs ${tf.version.tfjs} on ${ran}, ${result.engine} engine`;
+  process.stdout.write(`${JSON.stringify({ samples, seconds, cpuSeconds, samplesPerSecond: samples / seconds, detail })}\n`);
 }
 
 async function main(argv: readonly string[]): Promise<void> {

@@ -14,6 +14,11 @@
 # It never fails the install: when no route works it prints a warning and exits 0, and Fineflow
 # runs on the pure-JS backend (src/ml/backend.ts says so at run time).
 #
+# Once the binding loads, it also compiles Fineflow's graph addon (src/ml/graph/native, ~5 s,
+# cached) against the same libtensorflow: the graph training engine runs a whole training step
+# per TensorFlow session call instead of one tfjs call per op. Without it training still runs
+# natively, on the slower eager engine (src/ml/train/engine.ts).
+#
 # Environment:
 #   FINEFLOW_CACHE_DIR           cache root (default ~/.cache/fineflow); this uses <root>/tfjs-native
 #   FINEFLOW_TF_WHEEL            PyPI distribution carrying libtensorflow (default tensorflow-cpu)
@@ -44,10 +49,78 @@ binding_loads() {
     if (tf.getBackend() !== 'tensorflow') throw new Error('backend is ' + tf.getBackend());
   " >/dev/null 2>"$cache_dir/last-load-error.txt")
 }
+# Node headers, without node-gyp's download from the Node.js site (sets $nodedir).
+resolve_nodedir() {
+  # Node headers, without node-gyp's download from the Node.js site: the ones installed with node,
+  # else node-gyp's cache, else the Node-API headers package from the npm registry (the binding
+  # uses only Node-API, so those suffice).
+  node_version=$(node -p 'process.versions.node')
+  node_prefix=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
+  nodedir=""
+  for candidate in "$node_prefix" "${npm_config_devdir:-$HOME/.cache/node-gyp}/$node_version"; do
+    [[ -f "$candidate/include/node/common.gypi" && -f "$candidate/include/node/node_api.h" ]] && nodedir="$candidate" && break
+  done
+  if [[ -z "$nodedir" ]]; then
+    nodedir="$cache_dir/node-api-headers"
+    if [[ ! -f "$nodedir/include/node/common.gypi" ]]; then
+      say "no Node.js headers installed; fetching node-api-headers from the npm registry"
+      rm -rf "$nodedir" && mkdir -p "$nodedir/include/node" &&
+        tarball=$(cd "$nodedir" && npm pack --silent node-api-headers@1 2>/dev/null | tail -1) &&
+        tar -xzf "$nodedir/$tarball" -C "$nodedir" &&
+        cp "$nodedir"/package/include/*.h "$nodedir/include/node/" ||
+        { say "could not get Node.js headers (none installed, node-api-headers not fetched)"; return 1; }
+      # node-gyp wants a common.gypi beside the headers; Node-API addons need only its build configurations.
+      printf "%s\n" "{ 'target_defaults': { 'default_configuration': 'Release'," \
+        "  'configurations': { 'Release': { 'cflags': ['-O3'] }, 'Debug': {} } } }" > "$nodedir/include/node/common.gypi"
+    fi
+  fi
+}
+
+# Fineflow's graph addon (src/ml/graph/native/fineflow_tf_graph.c) -> build/native/, compiled
+# against tfjs-node's libtensorflow (deps/, whichever route provided it) and cached by the hash
+# of its source and the library it links. Failure only costs speed: training uses the eager engine.
+build_graph_addon() {
+  local source="$repo_dir/src/ml/graph/native/fineflow_tf_graph.c" out="$repo_dir/build/native/fineflow_tf_graph.node"
+  local deps lib include compiler key cached
+  deps=$(readlink -f "$package_dir/deps") || { say "WARNING: no tfjs-node deps/; skipping the graph addon"; return 0; }
+  lib="$deps/lib" include="$deps/include"
+  if [[ ! -f "$include/tensorflow/c/c_api.h" ]]; then
+    say "WARNING: $include has no tensorflow/c/c_api.h; skipping the graph addon (training uses the slower eager engine)"
+    return 0
+  fi
+  compiler=$(command -v cc || command -v gcc || command -v clang) || { say "WARNING: no C compiler; skipping the graph addon (training uses the slower eager engine)"; return 0; }
+  key=$( (cat "$source"; echo "$lib"; ls -l "$lib") | sha256sum | cut -c1-16)
+  cached="$cache_dir/graph-addon/$key/fineflow_tf_graph.node"
+  if [[ -f "$cached" ]]; then
+    mkdir -p "$(dirname "$out")" && cp "$cached" "$out.$$" && mv "$out.$$" "$out"
+    graph_addon_loads && { say "graph addon restored from the cache ($cached)"; return 0; }
+  fi
+  resolve_nodedir || { say "WARNING: skipping the graph addon (no Node.js headers)"; return 0; }
+  mkdir -p "$(dirname "$cached")" "$(dirname "$out")"
+  if ! "$compiler" -shared -fPIC -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -DNODE_GYP_MODULE_NAME=fineflow_tf_graph \
+    -I"$nodedir/include/node" -I"$include" "$source" -L"$lib" -ltensorflow -Wl,-rpath,"$lib" \
+    -o "$cached.$$" >"$cache_dir/graph-addon-build.log" 2>&1; then
+    rm -f "$cached.$$"
+    say "WARNING: compiling the graph addon failed ($(head -c 300 "$cache_dir/graph-addon-build.log")); training uses the slower eager engine"
+    return 0
+  fi
+  mv "$cached.$$" "$cached" && cp "$cached" "$out.$$" && mv "$out.$$" "$out"
+  if graph_addon_loads; then say "graph addon built ($out)"; else say "WARNING: the graph addon does not load: $(head -c 300 "$cache_dir/last-load-error.txt")"; fi
+}
+
+graph_addon_loads() {
+  (cd "$repo_dir" && TF_CPP_MIN_LOG_LEVEL=3 node -e "
+    require('@tensorflow/tfjs-node');
+    const addon = require('./build/native/fineflow_tf_graph.node');
+    if (typeof addon.sessionRun !== 'function') throw new Error('no sessionRun');
+  " >/dev/null 2>"$cache_dir/last-load-error.txt")
+}
+
 loaded() {
   local version
   version=$(cd "$repo_dir" && TF_CPP_MIN_LOG_LEVEL=3 node -p "require('@tensorflow/tfjs-node').version.tfjs" 2>/dev/null)
   say "native binding loads (tfjs $version, via $1) in $((SECONDS - started_at))s"
+  build_graph_addon
   exit 0
 }
 
@@ -154,30 +227,7 @@ done
 [[ -n "$node_gyp" ]] || give_up "node-gyp not found (it ships with npm)"
 command -v make >/dev/null && command -v g++ >/dev/null || give_up "a C++ toolchain (make, g++) is needed to build the binding"
 
-# Node headers, without node-gyp's download from the Node.js site: the ones installed with node,
-# else node-gyp's cache, else the Node-API headers package from the npm registry (the binding
-# uses only Node-API, so those suffice).
-node_version=$(node -p 'process.versions.node')
-node_prefix=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
-nodedir=""
-for candidate in "$node_prefix" "${npm_config_devdir:-$HOME/.cache/node-gyp}/$node_version"; do
-  [[ -f "$candidate/include/node/common.gypi" && -f "$candidate/include/node/node_api.h" ]] && nodedir="$candidate" && break
-done
-if [[ -z "$nodedir" ]]; then
-  nodedir="$cache_dir/node-api-headers"
-  if [[ ! -f "$nodedir/include/node/common.gypi" ]]; then
-    say "no Node.js headers installed; fetching node-api-headers from the npm registry"
-    rm -rf "$nodedir" && mkdir -p "$nodedir/include/node" &&
-      tarball=$(cd "$nodedir" && npm pack --silent node-api-headers@1 2>/dev/null | tail -1) &&
-      tar -xzf "$nodedir/$tarball" -C "$nodedir" &&
-      cp "$nodedir"/package/include/*.h "$nodedir/include/node/" ||
-      give_up "could not get Node.js headers (none installed, node-api-headers not fetched)"
-    # node-gyp wants a common.gypi beside the headers; Node-API addons need only its build configurations.
-    printf "%s\n" "{ 'target_defaults': { 'default_configuration': 'Release'," \
-      "  'configurations': { 'Release': { 'cflags': ['-O3'] }, 'Debug': {} } } }" > "$nodedir/include/node/common.gypi"
-  fi
-fi
-
+resolve_nodedir || give_up "could not get Node.js headers (none installed, node-api-headers not fetched)"
 say "building tfjs_binding.node against $wheel_name $wheel_version (node headers: $nodedir)"
 link_deps || give_up "cannot link $package_dir/deps to $lib_dir"
 napi_build_version=${napi_dir#napi-v}

@@ -113,6 +113,8 @@ export interface SweepTrialSegmentResult {
   readonly finalValue?: number;
   readonly baseModel?: string;
   readonly backend?: string;
+  /** Training engine of the segment: graph or eager. */
+  readonly engine?: string;
   readonly worker: string;
   readonly startedAtMs: number;
   readonly endedAtMs: number;

@@ -288,6 +288,7 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
       metrics: { type: 'object', description: 'final train and validation metrics' },
       history: { type: 'array', description: 'metrics per epoch' },
       backend: { type: 'string', description: 'tfjs backend that trained the model (tensorflow or cpu)' },
+      engine: { type: 'string', description: 'how training steps ran: graph (one TensorFlow graph per step) or eager (tfjs op by op)' },
       checkpoint: { type: 'uri', description: 'last checkpoint written' },
     },
     checkInputs(inputs) {

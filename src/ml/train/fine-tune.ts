@@ -191,6 +191,7 @@ export async function trainModel(store: ObjectStore, request: TrainingRequest, c
     ...(request.checkpoint ? { checkpoint: { store, uri: request.checkpoint.uri, everyEpochs: request.checkpoint.everyEpochs ?? 1 } } : {}),
     ...(callbacks.onEpoch ? { onEpoch: callbacks.onEpoch } : {}),
     ...(callbacks.signal ? { signal: callbacks.signal } : {}),
+    ...(request.engine ? { engine: request.engine } : {}),
   });
 
   await saveModel(tf, store, model, request.outputUri);
@@ -204,6 +205,8 @@ export async function trainModel(store: ObjectStore, request: TrainingRequest, c
     stoppedEarly: loop.stoppedEarly,
     resumedFromEpoch: loop.resumedFromEpoch,
     backend: currentBackend(tf),
+    engine: loop.engine,
+    ...(loop.engineFallbackReason ? { engineFallbackReason: loop.engineFallbackReason } : {}),
     samplesPerSecond: loop.samplesPerSecond,
     seconds: (performance.now() - started) / 1000,
     trainExamples: train.count,

@@ -6,6 +6,8 @@
  */
 import type * as TfModule from '@tensorflow/tfjs';
 import { CancelledError } from '../../errors';
+import { currentBackend } from '../backend';
+import { createGraphEngine, graphEngineSupport } from '../graph/train-graph';
 import type { ObjectStore } from '../../storage/object-store';
 import type { Tf } from '../backend';
 import type { Batch } from '../data/shards';
@@ -14,6 +16,7 @@ import type { LayersModel } from '../models/architectures';
 import { deriveSeed, mulberry32, shuffleInPlace } from '../random';
 import { augmentBatch } from './augment';
 import { writeCheckpoint, type Checkpoint, type LoopState, type NamedArray } from './checkpoint';
+import { createEagerEngine, type EngineKind, type EngineOptions, type EnginePreference, type StepEngine } from './engine';
 import { learningRateAt } from './schedule';
 import type { EpochMetrics, Hyperparameters, MonitoredMetric, TrainingProgress } from './types';
 
@@ -77,6 +80,8 @@ export interface LoopOptions {
   readonly checkpoint?: { readonly store: ObjectStore; readonly uri: string; readonly everyEpochs: number };
   readonly onEpoch?: (progress: TrainingProgress) => void | Promise<void>;
   readonly signal?: AbortSignal;
+  /** How steps execute; default FINEFLOW_TRAIN_ENGINE, else `auto` (graph when it can). */
+  readonly engine?: EnginePreference;
 }
 
 export interface LoopResult {
@@ -86,6 +91,31 @@ export interface LoopResult {
   readonly samplesPerSecond: number;
   readonly resumedFromEpoch: number;
   readonly lastCheckpointUri?: string;
+  /** The engine of the last phase that ran. */
+  readonly engine: EngineKind;
+  /** Why `auto` fell back to the eager engine, when it did. */
+  readonly engineFallbackReason?: string;
+}
+
+/** The engine preference from FINEFLOW_TRAIN_ENGINE (graph | eager | auto), default auto. */
+export function enginePreferenceFromEnv(env: NodeJS.ProcessEnv = process.env): EnginePreference {
+  const value = env.FINEFLOW_TRAIN_ENGINE?.trim();
+  if (value === undefined || value === '' || value === 'auto') return 'auto';
+  if (value === 'graph' || value === 'eager') return value;
+  throw new Error(`FINEFLOW_TRAIN_ENGINE=${value} is not one of graph, eager, auto`);
+}
+
+/**
+ * The engine for a phase: `graph` when preferred or possible, else `eager`. A `graph`
+ * preference that cannot be met is an error, so a benchmark or test never silently measures
+ * the other engine.
+ */
+export function createEngine(preference: EnginePreference, options: EngineOptions): { engine: StepEngine; fallbackReason?: string } {
+  if (preference === 'eager') return { engine: createEagerEngine(options) };
+  const support = graphEngineSupport(currentBackend(options.tf), options.layers);
+  if (support.supported) return { engine: createGraphEngine(options) };
+  if (preference === 'graph') throw new Error(`FINEFLOW_TRAIN_ENGINE=graph, but ${support.reason}`);
+  return { engine: createEagerEngine(options), fallbackReason: support.reason };
 }
 
 /**
@@ -113,22 +143,6 @@ function writeWeights(tf: Tf, model: LayersModel, arrays: readonly NamedArray[])
     weight.write(tensor);
     tensor.dispose();
   }
-}
-
-function createOptimizer(tf: Tf, hyperparameters: Hyperparameters, learningRate: number): TfModule.Optimizer {
-  switch (hyperparameters.optimizer ?? 'adam') {
-    case 'sgd':
-      return tf.train.momentum(learningRate, hyperparameters.momentum ?? 0.9);
-    case 'rmsprop':
-      return tf.train.rmsprop(learningRate);
-    case 'adam':
-      return tf.train.adam(learningRate);
-  }
-}
-
-function setLearningRate(optimizer: TfModule.Optimizer, learningRate: number): void {
-  // tfjs optimizers read `learningRate` at every step; only SGD exposes a setter.
-  (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
 }
 
 function monitoredValue(metrics: EpochMetrics, monitor: MonitoredMetric): number | undefined {
@@ -161,7 +175,7 @@ export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult>
   const layers = model.layers.filter((layer) => layer.getClassName() !== 'InputLayer');
   const totalEpochs = options.phases.reduce((sum, phase) => sum + phase.epochs, 0);
   const seed = hyperparameters.seed ?? 0;
-  const l2 = hyperparameters.l2 ?? 0;
+  const enginePreference = options.engine ?? enginePreferenceFromEnv();
   const classWeights = classWeightsOf(hyperparameters, options.train.classCounts);
   const monitor = hyperparameters.earlyStopping?.monitor ?? (options.validation ? 'validation.loss' : 'train.loss');
   const minimize = !monitor.endsWith('accuracy');
@@ -184,12 +198,6 @@ export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult>
   let lastCheckpointUri: string | undefined;
   let trainedExamples = 0;
   let trainingSeconds = 0;
-
-  const forward = (input: Tensor, from: number, training: boolean): Tensor => {
-    let output = input;
-    for (const layer of layers.slice(from)) output = layer.apply(output, { training: training && layer.trainable }) as Tensor;
-    return output;
-  };
 
   /** Run layers [0, upTo) in inference mode over a whole in-memory set: the frozen features. */
   const cacheFrozen = (set: LabelledSet, upTo: number): { features: Float32Array; shape: number[] } => {
@@ -216,27 +224,21 @@ export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult>
     return { features, shape };
   };
 
-  const evaluate = async (source: ExampleSource, from: number, shape: readonly number[]): Promise<{ loss: number; accuracy: number }> => {
+  const evaluate = async (engine: StepEngine, source: ExampleSource): Promise<{ loss: number; accuracy: number }> => {
     let lossSum = 0;
     let correct = 0;
     let count = 0;
     for await (const batch of source.batches({ batchSize: 256, shuffle: false, seed: 0 })) {
-      const n = batch.labels.length;
-      const [loss, hits] = tf.tidy(() => {
-        const probabilities = forward(tf.tensor(batch.features, [n, ...shape]), from, false);
-        const labels = tf.tensor1d(batch.labels, 'int32');
-        const picked = tf.sum(tf.mul(probabilities, tf.oneHot(labels, options.numClasses)), -1);
-        const lossTotal = tf.sum(tf.neg(tf.log(tf.clipByValue(picked, 1e-7, 1))));
-        const hitsTotal = tf.sum(tf.cast(tf.equal(tf.argMax(probabilities, -1), labels), 'float32'));
-        return [lossTotal.dataSync()[0] ?? 0, hitsTotal.dataSync()[0] ?? 0];
-      });
-      lossSum += loss;
-      correct += hits;
-      count += n;
+      const result = engine.evaluateBatch(batch.features, batch.labels);
+      lossSum += result.lossSum;
+      correct += result.hits;
+      count += batch.labels.length;
     }
     return { loss: lossSum / Math.max(1, count), accuracy: correct / Math.max(1, count) };
   };
 
+  let engineKind: EngineKind = 'eager';
+  let engineFallbackReason: string | undefined;
   for (let phaseIndex = state.phaseIndex; phaseIndex < options.phases.length && !state.stoppedEarly; phaseIndex += 1) {
     const phase = options.phases[phaseIndex] as PhasePlan;
     const trainable = new Set(phase.trainableLayers);
@@ -244,12 +246,6 @@ export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult>
     for (const layer of layers) layer.trainable = trainable.has(layer.name) || layer.weights.length === 0;
     const resumingThisPhase = options.resume !== undefined && phaseIndex === options.resume.state.phaseIndex;
     if (!resumingThisPhase) state = { ...state, phaseIndex, epochsDoneInPhase: 0, stepInPhase: 0, epochsWithoutImprovement: 0, bestValue: undefined };
-    const optimizer = createOptimizer(tf, hyperparameters, phase.learningRate);
-    if (resumingThisPhase && options.resume && options.resume.optimizer.length > 0) {
-      await optimizer.setWeights(options.resume.optimizer.map((array) => ({ name: array.name, tensor: tf.tensor(array.values, [...array.shape]) })));
-    }
-    const variables = layers.filter((layer) => layer.trainable).flatMap((layer) => layer.trainableWeights.map((weight) => weight.read() as TfModule.Variable));
-    const kernels = variables.filter((variable) => /kernel/.test(variable.name));
     const firstTrainable = Math.max(0, layers.findIndex((layer: Layer) => layer.trainable && layer.trainableWeights.length > 0));
     // With no augmentation and in-memory data, the frozen prefix gives the same output every
     // epoch: compute it once (the head-only phase then trains as fast as a logistic regression).
@@ -269,108 +265,101 @@ export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult>
       inputShape = cached.shape;
     }
     const stepsPerEpoch = Math.ceil(trainSource.count / hyperparameters.batchSize);
-    const weightTensor = classWeights ? tf.tensor1d(classWeights) : undefined;
+    const { engine, fallbackReason } = createEngine(enginePreference, {
+      tf,
+      layers: layers.slice(from),
+      inputShape,
+      numClasses: options.numClasses,
+      hyperparameters,
+      learningRate: phase.learningRate,
+      ...(classWeights ? { classWeights } : {}),
+    });
+    engineKind = engine.kind;
+    engineFallbackReason = fallbackReason;
+    try {
+      if (resumingThisPhase && options.resume && options.resume.optimizer.length > 0) await engine.setOptimizerWeights(options.resume.optimizer);
 
-    for (let epochInPhase = state.epochsDoneInPhase; epochInPhase < phase.epochs; epochInPhase += 1) {
-      checkAborted(options.signal);
-      const epoch = state.epochsDone + 1;
-      const epochSeed = deriveSeed(seed, `epoch-${epoch}`);
-      const augmentRandom = mulberry32(deriveSeed(seed, `augment-${epoch}`));
-      const started = performance.now();
-      let lossSum = 0;
-      let correct = 0;
-      let seen = 0;
-      let step = state.stepInPhase;
-      let learningRate = phase.learningRate;
-      for await (const batch of trainSource.batches({ batchSize: hyperparameters.batchSize, shuffle: true, seed: epochSeed })) {
+      for (let epochInPhase = state.epochsDoneInPhase; epochInPhase < phase.epochs; epochInPhase += 1) {
         checkAborted(options.signal);
-        const n = batch.labels.length;
-        learningRate = learningRateAt({ baseRate: phase.learningRate, step, stepsPerEpoch, totalEpochs: phase.epochs, warmupEpochs: hyperparameters.warmupEpochs, decay: hyperparameters.decay });
-        setLearningRate(optimizer, learningRate);
-        const features = hyperparameters.augmentation && from === 0 ? augmentBatch(batch.features, n, inputShape, hyperparameters.augmentation, augmentRandom) : batch.features;
-        let predictions: Tensor | undefined;
-        const x = tf.tensor(features, [n, ...inputShape]);
-        const y = tf.tensor1d(batch.labels, 'int32');
-        const cost = optimizer.minimize(
-          () => {
-            const probabilities = forward(x, from, true);
-            predictions = tf.keep(tf.argMax(probabilities, -1));
-            const picked = tf.sum(tf.mul(probabilities, tf.oneHot(y, options.numClasses)), -1);
-            let perExample = tf.neg(tf.log(tf.clipByValue(picked, 1e-7, 1)));
-            if (weightTensor) perExample = tf.mul(perExample, tf.gather(weightTensor, y));
-            let loss = tf.mean(perExample) as TfModule.Scalar;
-            if (l2 > 0 && kernels.length > 0) loss = tf.add(loss, tf.mul(l2, tf.addN(kernels.map((kernel) => tf.sum(tf.square(kernel)))))) as TfModule.Scalar;
-            return loss;
-          },
-          true,
-          variables,
-        );
-        lossSum += (cost?.dataSync()[0] ?? 0) * n;
-        cost?.dispose();
-        if (predictions) {
-          const predicted = predictions.dataSync();
-          for (let i = 0; i < n; i += 1) if (predicted[i] === batch.labels[i]) correct += 1;
-          predictions.dispose();
+        const epoch = state.epochsDone + 1;
+        const epochSeed = deriveSeed(seed, `epoch-${epoch}`);
+        const augmentRandom = mulberry32(deriveSeed(seed, `augment-${epoch}`));
+        const started = performance.now();
+        let lossSum = 0;
+        let correct = 0;
+        let seen = 0;
+        let step = state.stepInPhase;
+        let learningRate = phase.learningRate;
+        for await (const batch of trainSource.batches({ batchSize: hyperparameters.batchSize, shuffle: true, seed: epochSeed })) {
+          checkAborted(options.signal);
+          const n = batch.labels.length;
+          learningRate = learningRateAt({ baseRate: phase.learningRate, step, stepsPerEpoch, totalEpochs: phase.epochs, warmupEpochs: hyperparameters.warmupEpochs, decay: hyperparameters.decay });
+          const features = hyperparameters.augmentation && from === 0 ? augmentBatch(batch.features, n, inputShape, hyperparameters.augmentation, augmentRandom) : batch.features;
+          const result = engine.trainBatch(features, batch.labels, learningRate);
+          lossSum += result.loss * n;
+          correct += result.correct;
+          seen += n;
+          step += 1;
+          // Yield to the event loop so IPC, heartbeats and abort signals are handled mid-epoch.
+          await new Promise<void>((resolve) => setImmediate(resolve));
         }
-        x.dispose();
-        y.dispose();
-        seen += n;
-        step += 1;
-        // Yield to the event loop so IPC, heartbeats and abort signals are handled mid-epoch.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        const seconds = (performance.now() - started) / 1000;
+        trainedExamples += seen;
+        trainingSeconds += seconds;
+        const validation = validationSource ? await evaluate(engine, validationSource) : undefined;
+        const metrics: EpochMetrics = {
+          epoch,
+          phase: phase.name,
+          learningRate,
+          trainLoss: lossSum / Math.max(1, seen),
+          trainAccuracy: correct / Math.max(1, seen),
+          ...(validation ? { validationLoss: validation.loss, validationAccuracy: validation.accuracy } : {}),
+          seconds,
+          samplesPerSecond: seen / Math.max(seconds, 1e-9),
+        };
+        const value = monitoredValue(metrics, monitor);
+        let { bestValue, bestEpoch, epochsWithoutImprovement } = state;
+        if (value !== undefined && (bestValue === undefined || (minimize ? value < bestValue - minDelta : value > bestValue + minDelta))) {
+          bestValue = value;
+          bestEpoch = epoch;
+          epochsWithoutImprovement = 0;
+          if (restoreBest) {
+            engine.syncToModel();
+            bestWeights = readWeights(model);
+          }
+        } else epochsWithoutImprovement += 1;
+        const patience = hyperparameters.earlyStopping?.patience;
+        const stoppedEarly = patience !== undefined && epochsWithoutImprovement >= patience;
+        state = {
+          epochsDone: epoch,
+          phaseIndex,
+          epochsDoneInPhase: epochInPhase + 1,
+          history: [...state.history, metrics],
+          bestValue,
+          bestEpoch,
+          epochsWithoutImprovement,
+          stoppedEarly,
+          stepInPhase: step,
+        };
+        const lastEpoch = stoppedEarly || (phaseIndex === options.phases.length - 1 && epochInPhase + 1 === phase.epochs);
+        if (options.checkpoint && (epoch % Math.max(1, options.checkpoint.everyEpochs) === 0 || lastEpoch)) {
+          engine.syncToModel();
+          const optimizerArrays = await engine.optimizerWeights();
+          lastCheckpointUri = await writeCheckpoint(options.checkpoint.store, options.checkpoint.uri, {
+            requestKey: options.requestKey,
+            state,
+            weights: readWeights(model),
+            optimizer: optimizerArrays,
+            ...(bestWeights ? { bestWeights } : {}),
+          });
+        }
+        await options.onEpoch?.({ epoch, totalEpochs, phase: phase.name, metrics, ...(lastCheckpointUri ? { checkpointUri: lastCheckpointUri } : {}) });
+        if (stoppedEarly) break;
       }
-      const seconds = (performance.now() - started) / 1000;
-      trainedExamples += seen;
-      trainingSeconds += seconds;
-      const validation = validationSource ? await evaluate(validationSource, from, inputShape) : undefined;
-      const metrics: EpochMetrics = {
-        epoch,
-        phase: phase.name,
-        learningRate,
-        trainLoss: lossSum / Math.max(1, seen),
-        trainAccuracy: correct / Math.max(1, seen),
-        ...(validation ? { validationLoss: validation.loss, validationAccuracy: validation.accuracy } : {}),
-        seconds,
-        samplesPerSecond: seen / Math.max(seconds, 1e-9),
-      };
-      const value = monitoredValue(metrics, monitor);
-      let { bestValue, bestEpoch, epochsWithoutImprovement } = state;
-      if (value !== undefined && (bestValue === undefined || (minimize ? value < bestValue - minDelta : value > bestValue + minDelta))) {
-        bestValue = value;
-        bestEpoch = epoch;
-        epochsWithoutImprovement = 0;
-        if (restoreBest) bestWeights = readWeights(model);
-      } else epochsWithoutImprovement += 1;
-      const patience = hyperparameters.earlyStopping?.patience;
-      const stoppedEarly = patience !== undefined && epochsWithoutImprovement >= patience;
-      state = {
-        epochsDone: epoch,
-        phaseIndex,
-        epochsDoneInPhase: epochInPhase + 1,
-        history: [...state.history, metrics],
-        bestValue,
-        bestEpoch,
-        epochsWithoutImprovement,
-        stoppedEarly,
-        stepInPhase: step,
-      };
-      const lastEpoch = stoppedEarly || (phaseIndex === options.phases.length - 1 && epochInPhase + 1 === phase.epochs);
-      if (options.checkpoint && (epoch % Math.max(1, options.checkpoint.everyEpochs) === 0 || lastEpoch)) {
-        const optimizerWeights = await optimizer.getWeights();
-        const optimizerArrays = optimizerWeights.map((entry) => ({ name: entry.name, shape: entry.tensor.shape, values: entry.tensor.dataSync() as Float32Array }));
-        lastCheckpointUri = await writeCheckpoint(options.checkpoint.store, options.checkpoint.uri, {
-          requestKey: options.requestKey,
-          state,
-          weights: readWeights(model),
-          optimizer: optimizerArrays,
-          ...(bestWeights ? { bestWeights } : {}),
-        });
-      }
-      await options.onEpoch?.({ epoch, totalEpochs, phase: phase.name, metrics, ...(lastCheckpointUri ? { checkpointUri: lastCheckpointUri } : {}) });
-      if (stoppedEarly) break;
+      engine.syncToModel();
+    } finally {
+      engine.dispose();
     }
-    weightTensor?.dispose();
-    optimizer.dispose();
     // Each phase ends on its best weights, so the next phase starts from them.
     if (restoreBest && bestWeights) writeWeights(tf, model, bestWeights);
     if (phaseIndex + 1 < options.phases.length && !state.stoppedEarly) {
@@ -386,5 +375,7 @@ export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult>
     samplesPerSecond: trainedExamples / Math.max(trainingSeconds, 1e-9),
     resumedFromEpoch,
     ...(lastCheckpointUri ? { lastCheckpointUri } : {}),
+    engine: engineKind,
+    ...(engineFallbackReason ? { engineFallbackReason } : {}),
   };
 }

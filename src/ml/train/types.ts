@@ -124,6 +124,8 @@ export interface TrainingRequest {
   /** Bucket of the model registry, for `registry://` base models. */
   readonly registryBucket: string;
   readonly tfBackend?: TfBackendPreference;
+  /** Training engine (src/ml/train/engine.ts); default FINEFLOW_TRAIN_ENGINE, else auto. */
+  readonly engine?: 'graph' | 'eager' | 'auto';
 }
 
 export interface TrainingResult {
@@ -136,6 +138,13 @@ export interface TrainingResult {
   /** Epochs already done by the checkpoint this run resumed from; 0 when it started fresh. */
   readonly resumedFromEpoch: number;
   readonly backend: string;
+  /**
+   * How training steps ran: `graph` (one TensorFlow graph per step, native backend) or `eager`
+   * (tfjs ops one at a time). See src/ml/train/engine.ts.
+   */
+  readonly engine: 'graph' | 'eager';
+  /** Why the graph engine was not used, when it was not. */
+  readonly engineFallbackReason?: string;
   /** Training examples per second over the epochs this run executed. */
   readonly samplesPerSecond: number;
   /** Wall-clock seconds of this run, including loading and saving. */

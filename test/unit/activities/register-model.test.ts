@@ -26,6 +26,7 @@ async function trainedModelFixture(store: MemoryObjectStore, runId: string): Pro
     runId,
     stageId: 'finetune',
     mode: 'fine-tune',
+    engine: 'graph',
     baseModel: 'registry://digits-cnn@latest',
     baseModelResolved: 'registry://digits-cnn@3',
     dataset: `s3://${BUCKET}/runs/${runId}/prepare/dataset/manifest.json`,

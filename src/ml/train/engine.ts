@@ -1,0 +1,153 @@
+/**
+ * How a training phase executes its batches. The loop (loop.ts) owns epochs, schedules, early
+ * stopping and checkpoints; an engine owns the step itself:
+ *   - `graph`: the whole step (forward, gradients, optimizer update) is one TensorFlow graph run
+ *     through the C API (src/ml/graph/train-graph.ts): native backend only, Keras-like speed;
+ *   - `eager`: tfjs ops one at a time (`optimizer.minimize`): every backend, every layer type.
+ * Both compute the same loss (class-weighted cross-entropy + L2 on trainable kernels), update
+ * batch-norm statistics the same way and name optimizer state as tfjs does, so a checkpoint
+ * written by one resumes in the other.
+ */
+import type * as TfModule from '@tensorflow/tfjs';
+import type { Tf } from '../backend';
+import type { NamedArray } from './checkpoint';
+import type { Hyperparameters } from './types';
+
+type Tensor = TfModule.Tensor;
+type Layer = TfModule.layers.Layer;
+
+export type EngineKind = 'graph' | 'eager';
+/** `auto`: graph when the native backend, the graph addon and every layer support it. */
+export type EnginePreference = EngineKind | 'auto';
+
+export interface StepResult {
+  /** Mean loss over the batch (including the L2 term). */
+  readonly loss: number;
+  /** Examples whose arg-max prediction equals the label. */
+  readonly correct: number;
+}
+
+export interface EvaluationResult {
+  /** Sum over the batch of the unweighted cross-entropy. */
+  readonly lossSum: number;
+  readonly hits: number;
+}
+
+export interface StepEngine {
+  readonly kind: EngineKind;
+  /** One optimizer step on a batch of `labels.length` examples. */
+  trainBatch(features: Float32Array, labels: Int32Array, learningRate: number): StepResult;
+  /** Inference-mode loss and hits on a batch (no update). */
+  evaluateBatch(features: Float32Array, labels: Int32Array): EvaluationResult;
+  /** Makes the tfjs model's weights current (the graph engine keeps its own copy while training). */
+  syncToModel(): void;
+  /** Optimizer state, tfjs-style: `iter`, then the slots of each variable in training order. */
+  optimizerWeights(): Promise<NamedArray[]>;
+  setOptimizerWeights(arrays: readonly NamedArray[]): Promise<void>;
+  dispose(): void;
+}
+
+export interface EngineOptions {
+  readonly tf: Tf;
+  /** The layers this phase runs, input to output (the frozen prefix may have been cached away). */
+  readonly layers: readonly Layer[];
+  /** Shape of one example entering `layers[0]`. */
+  readonly inputShape: readonly number[];
+  readonly numClasses: number;
+  readonly hyperparameters: Hyperparameters;
+  readonly learningRate: number;
+  readonly classWeights?: readonly number[];
+}
+
+/** The variables a phase trains, in the order optimizers see them. */
+export function trainableVariables(layers: readonly Layer[]): TfModule.LayerVariable[] {
+  return layers.filter((layer) => layer.trainable).flatMap((layer) => layer.trainableWeights);
+}
+
+function createOptimizer(tf: Tf, hyperparameters: Hyperparameters, learningRate: number): TfModule.Optimizer {
+  switch (hyperparameters.optimizer ?? 'adam') {
+    case 'sgd':
+      return tf.train.momentum(learningRate, hyperparameters.momentum ?? 0.9);
+    case 'rmsprop':
+      return tf.train.rmsprop(learningRate);
+    case 'adam':
+      return tf.train.adam(learningRate);
+  }
+}
+
+/** tfjs ops, one at a time: the reference implementation and the fallback. */
+export function createEagerEngine(options: EngineOptions): StepEngine {
+  const { tf, layers, inputShape, numClasses, hyperparameters } = options;
+  const l2 = hyperparameters.l2 ?? 0;
+  const optimizer = createOptimizer(tf, hyperparameters, options.learningRate);
+  const variables = trainableVariables(layers).map((weight) => weight.read() as TfModule.Variable);
+  const kernels = variables.filter((variable) => /kernel/.test(variable.name));
+  const weightTensor = options.classWeights ? tf.tensor1d([...options.classWeights]) : undefined;
+
+  const forward = (input: Tensor, training: boolean): Tensor => {
+    let output = input;
+    for (const layer of layers) output = layer.apply(output, { training: training && layer.trainable }) as Tensor;
+    return output;
+  };
+
+  return {
+    kind: 'eager',
+    trainBatch(features, labels, learningRate) {
+      const n = labels.length;
+      // tfjs optimizers read `learningRate` at every step; only SGD exposes a setter.
+      (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
+      let predictions: Tensor | undefined;
+      const x = tf.tensor(features, [n, ...inputShape]);
+      const y = tf.tensor1d(labels, 'int32');
+      const cost = optimizer.minimize(
+        () => {
+          const probabilities = forward(x, true);
+          predictions = tf.keep(tf.argMax(probabilities, -1));
+          const picked = tf.sum(tf.mul(probabilities, tf.oneHot(y, numClasses)), -1);
+          let perExample = tf.neg(tf.log(tf.clipByValue(picked, 1e-7, 1)));
+          if (weightTensor) perExample = tf.mul(perExample, tf.gather(weightTensor, y));
+          let loss = tf.mean(perExample) as TfModule.Scalar;
+          if (l2 > 0 && kernels.length > 0) loss = tf.add(loss, tf.mul(l2, tf.addN(kernels.map((kernel) => tf.sum(tf.square(kernel)))))) as TfModule.Scalar;
+          return loss;
+        },
+        true,
+        variables,
+      );
+      const loss = cost?.dataSync()[0] ?? 0;
+      cost?.dispose();
+      let correct = 0;
+      if (predictions) {
+        const predicted = predictions.dataSync();
+        for (let i = 0; i < n; i += 1) if (predicted[i] === labels[i]) correct += 1;
+        predictions.dispose();
+      }
+      x.dispose();
+      y.dispose();
+      return { loss, correct };
+    },
+    evaluateBatch(features, labels) {
+      const n = labels.length;
+      const [lossSum, hits] = tf.tidy(() => {
+        const probabilities = forward(tf.tensor(features, [n, ...inputShape]), false);
+        const y = tf.tensor1d(labels, 'int32');
+        const picked = tf.sum(tf.mul(probabilities, tf.oneHot(y, numClasses)), -1);
+        const lossTotal = tf.sum(tf.neg(tf.log(tf.clipByValue(picked, 1e-7, 1))));
+        const hitsTotal = tf.sum(tf.cast(tf.equal(tf.argMax(probabilities, -1), y), 'float32'));
+        return [lossTotal.dataSync()[0] ?? 0, hitsTotal.dataSync()[0] ?? 0];
+      });
+      return { lossSum, hits };
+    },
+    syncToModel() {},
+    async optimizerWeights() {
+      const weights = await optimizer.getWeights();
+      return weights.map((entry) => ({ name: entry.name, shape: entry.tensor.shape, values: Float32Array.from(entry.tensor.dataSync()) }));
+    },
+    async setOptimizerWeights(arrays) {
+      await optimizer.setWeights(arrays.map((array) => ({ name: array.name, tensor: tf.tensor(array.values, [...array.shape]) })));
+    },
+    dispose() {
+      weightTensor?.dispose();
+      optimizer.dispose();
+    },
+  };
+}
