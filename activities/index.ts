@@ -48,7 +48,7 @@ export function createStageActivities(deps: ActivityDeps): Record<string, (...ar
   const stages: Record<string, StageActivity> = Object.fromEntries(
     Object.entries(all).map(([typeName, implementation]) => [typeName, stageActivity(typeName, implementation, deps)]),
   );
-  return { ...createSweepTrialActivities({ store: deps.store }), ...stages };
+  return { ...createSweepTrialActivities({ store: deps.store, ...(deps.ml ? { ml: deps.ml } : {}) }), ...stages };
 }
 
 /** Runtime activities the workflows call on their own (control) task queue. */

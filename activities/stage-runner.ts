@@ -7,6 +7,7 @@
  * A stage implementation lives in `activities/<stage-type>.ts` and is registered by type name
  * in activities/index.ts.
  */
+import type { TfBackendPreference, TrainEnginePreference } from '../src/config';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { ERROR_TYPES, FineflowError, ensureError } from '../src/errors';
@@ -30,7 +31,17 @@ export interface StageRuntime {
   log(line: string): void;
   /** Attempt number within the run (1-based, counting attempts before a `fineflow retry`). */
   readonly attempt: number;
+  /** The worker's training settings (FINEFLOW_TF_BACKEND, FINEFLOW_TRAIN_ENGINE). */
+  readonly ml: MlSettings;
 }
+
+/** How this worker trains: from its config (FineflowConfig), passed to every training request. */
+export interface MlSettings {
+  readonly tfBackend: TfBackendPreference;
+  readonly trainEngine: TrainEnginePreference;
+}
+
+export const DEFAULT_ML_SETTINGS: MlSettings = { tfBackend: 'auto', trainEngine: 'auto' };
 
 export type StageImplementation = (input: StageActivityInput, runtime: StageRuntime) => Promise<StageActivityResult>;
 
@@ -44,6 +55,8 @@ export interface StageRunnerDeps {
    * history events, so a 2-hour stage at the default 10 s adds ~2,900 (the limit is 50k).
    */
   readonly progressSignalIntervalMs?: number;
+  /** Training settings from the worker's config; default auto / auto. */
+  readonly ml?: MlSettings;
 }
 
 /** Extra fields on an ApplicationFailure from a stage, in `details[0]`. */
@@ -201,6 +214,7 @@ export function stageActivity(typeName: string, implementation: StageImplementat
       sharedStore: deps.store,
       signal: context.cancellationSignal,
       attempt,
+      ml: deps.ml ?? DEFAULT_ML_SETTINGS,
       log: (line) => log.append(line),
       heartbeat(progress) {
         if (progress) {

@@ -44,11 +44,14 @@ export interface S3Config {
 }
 
 export type TfBackendPreference = 'auto' | 'native' | 'cpu';
+/** How training steps execute (src/ml/train/engine.ts): `auto` = graph when possible. */
+export type TrainEnginePreference = 'auto' | 'graph' | 'eager';
 
 export interface FineflowConfig {
   readonly temporal: TemporalConfig;
   readonly s3: S3Config;
   readonly tfBackend: TfBackendPreference;
+  readonly trainEngine: TrainEnginePreference;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -104,6 +107,10 @@ export function loadConfig(env: Env = process.env): FineflowConfig {
   if (!['auto', 'native', 'cpu'].includes(tfBackend)) {
     throw new InvalidInputError(`FINEFLOW_TF_BACKEND=${tfBackend} must be auto, native or cpu`, { variable: 'FINEFLOW_TF_BACKEND' });
   }
+  const trainEngine = (nonEmpty(env, 'FINEFLOW_TRAIN_ENGINE') ?? 'auto') as TrainEnginePreference;
+  if (!['auto', 'graph', 'eager'].includes(trainEngine)) {
+    throw new InvalidInputError(`FINEFLOW_TRAIN_ENGINE=${trainEngine} must be auto, graph or eager`, { variable: 'FINEFLOW_TRAIN_ENGINE' });
+  }
   return Object.freeze({
     temporal: Object.freeze({
       address,
@@ -119,5 +126,6 @@ export function loadConfig(env: Env = process.env): FineflowConfig {
       bucket,
     }),
     tfBackend,
+    trainEngine,
   });
 }

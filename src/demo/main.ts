@@ -133,7 +133,7 @@ export function headline(state: RunState): string {
     const points = (ftAccuracy - scratchAccuracy) * 100;
     lines.push(` → fine-tuning is ${points >= 0 ? `${points.toFixed(1)} accuracy points better` : `${(-points).toFixed(1)} points WORSE`} than training from scratch.`);
   }
-  lines.push(` TensorFlow backend: ${String(ftOutputs.backend ?? 'unknown')}`);
+  lines.push(` TensorFlow backend: ${String(ftOutputs.backend ?? 'unknown')}${typeof ftOutputs.engine === 'string' ? ` (${ftOutputs.engine} engine)` : ''}`);
   if (finetune?.status === 'cached' || evaluate?.status === 'cached') lines.push(` (stages reused from the cache: ${finetune?.reason ?? evaluate?.reason ?? ''})`);
   lines.push(` Gate: ${evalOutputs.passed === true ? 'passed' : evalOutputs.passed === false ? 'NOT passed' : 'n/a'}`);
   if (typeof evalOutputs.report === 'string') lines.push(` Report: ${evalOutputs.report}  (HTML: report.html, JSON: report.json beside it)`);

@@ -105,6 +105,7 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
     store,
     bucket: options.config.s3.bucket,
     extraStages,
+    ml: { tfBackend: options.config.tfBackend, trainEngine: options.config.trainEngine },
     ...(options.progressSignalIntervalMs !== undefined ? { progressSignalIntervalMs: options.progressSignalIntervalMs } : {}),
   };
   const activities = { ...(runsWorkflows ? createActivities(deps) : createStageActivities(deps)), ...options.extraActivities };

@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fineTuneStage } from '../../activities/fine-tune';
+import { loadGraphAddon } from '../../src/ml/graph/tf-graph';
 import { loadMnist } from '../../src/ml/generators/mnist';
 import { writeDataset } from '../../src/ml/data/write-dataset';
 import { listStageLogs } from '../../src/client/run-logs';
@@ -18,7 +19,7 @@ import type { RunState } from '../../src/runtime/run-types';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../fixtures/runtime/harness';
 import { requireStack } from '../helpers/stack';
 
-const EPOCHS = 10;
+const EPOCHS = 15;
 
 let h: RuntimeHarness;
 let trainPool: string;
@@ -28,8 +29,11 @@ before(async () => {
   await requireStack();
   h = await startRuntimeHarness({ cpuWorker: false });
   trainPool = `train-${randomSuffix()}`;
-  await h.addWorker({ pool: trainPool, extraStages: { 'fine-tune': fineTuneStage }, concurrency: 1 });
-  // Enough MNIST digits that an epoch takes a noticeable moment on either backend.
+  // Progress reaches the run state every 200 ms (default 10 s), so the test sees each epoch's
+  // checkpoint while training still runs, however fast the engine trains.
+  await h.addWorker({ pool: trainPool, extraStages: { 'fine-tune': fineTuneStage }, concurrency: 1, progressSignalIntervalMs: 200 });
+  // Enough MNIST digits, in batches of 8, that an epoch takes a noticeable moment (~0.6 s) even
+  // on the graph engine, so the test can kill training between two checkpoints.
   ({ manifestUri: dataset } = await writeDataset(h.store, `s3://${h.config.s3.bucket}/e2e-data/resume-${randomSuffix()}`, {
     train: loadMnist({ perClass: 150, seed: 1 }),
     validation: loadMnist({ perClass: 20, offset: 150, seed: 2 }),
@@ -78,7 +82,7 @@ test('killing the training child mid-run: the retry resumes at the checkpointed 
       id: 'finetune',
       uses: 'fine-tune',
       pool: trainPool,
-      with: { architecture: 'small-cnn', data: dataset, epochs: EPOCHS, batchSize: 32, learningRate: 0.002, freeze: 'none', checkpoint: { everyEpochs: 1 }, seed: 1 },
+      with: { architecture: 'small-cnn', data: dataset, epochs: EPOCHS, batchSize: 8, learningRate: 0.001, freeze: 'none', checkpoint: { everyEpochs: 1 }, seed: 1 },
       timeoutMs: 240_000,
       heartbeatTimeoutMs: 20_000,
       retry: { maxAttempts: 3, initialIntervalMs: 200, backoffCoefficient: 1, maximumIntervalMs: 500 },
@@ -110,6 +114,8 @@ test('killing the training child mid-run: the retry resumes at the checkpointed 
   assert.equal(metrics.epochsTrained, EPOCHS - metrics.resumedFromEpoch);
   assert.equal((stage?.outputs?.history as unknown[]).length, EPOCHS, 'the history covers every epoch');
   assert.ok(['tensorflow', 'cpu'].includes(String(stage?.outputs?.backend)));
+  // On the native backend both attempts ran the graph engine: the retry resumed its checkpoint.
+  assert.equal(stage?.outputs?.engine, stage?.outputs?.backend === 'tensorflow' && loadGraphAddon().addon ? 'graph' : 'eager');
   // The second attempt says where its checkpoint came from: the first attempt's last heartbeat.
   const logs = await listStageLogs(h.store, h.config.s3.bucket, runId);
   const second = logs.find((log) => log.stageId === 'finetune' && log.attempt === 2);

@@ -17,6 +17,7 @@ import { fineTuneStage } from '../../activities/fine-tune';
 import { prepareDataStage } from '../../activities/prepare-data';
 import { registerModelStage } from '../../activities/register-model';
 import { selectModelStage } from '../../activities/select-model';
+import { loadGraphAddon } from '../../src/ml/graph/tf-graph';
 import { main } from '../../src/cli/main';
 import { RunClient } from '../../src/client/run-client';
 import { writeDataset } from '../../src/ml/data/write-dataset';
@@ -115,6 +116,8 @@ test('quickstart: select, prepare, fine-tune, evaluate (with from-scratch compar
 
   const finetune = byUses(state, 'fine-tune');
   assert.ok(['tensorflow', 'cpu'].includes(String(finetune.outputs?.backend)));
+  // Native backend with the graph addon built → the graph engine trained (src/ml/train/engine.ts).
+  assert.equal(finetune.outputs?.engine, finetune.outputs?.backend === 'tensorflow' && loadGraphAddon().addon ? 'graph' : 'eager');
   assert.equal((finetune.outputs?.history as unknown[]).length > 0, true);
 
   const evaluate = byUses(state, 'evaluate');

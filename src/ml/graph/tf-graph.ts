@@ -64,7 +64,7 @@ let cached: { addon?: NativeAddon; error?: string } | undefined;
  */
 export function loadGraphAddon(): { addon?: NativeAddon; error?: string } {
   if (cached) return cached;
-  const file = process.env.FINEFLOW_TF_GRAPH_ADDON ?? ADDON_PATH;
+  const file = ADDON_PATH;
   if (!existsSync(file)) {
     cached = { error: `${file} does not exist (built by npm run setup:tf)` };
     return cached;
@@ -139,8 +139,8 @@ export class Graph {
     return count === 0 ? base : `${base}_${count}`;
   }
 
-  /** Adds an operation; returns all its outputs. */
-  op(type: string, inputs: readonly (Output | readonly Output[])[], attrs: Readonly<Record<string, AttrValue>> = {}, options: OpOptions = {}): Output[] {
+  /** Adds an operation under a unique name; returns the name and how many outputs it has. */
+  private add(type: string, inputs: readonly (Output | readonly Output[])[], attrs: Readonly<Record<string, AttrValue>>, options: OpOptions): { name: string; outputs: number } {
     const name = this.uniqueName(options.name ?? type);
     const outputs = this.addon.graphAddOp(
       this.handle,
@@ -150,6 +150,12 @@ export class Graph {
       Object.entries(attrs).map(([key, value]) => nativeAttr(key, value)),
       [...(options.control ?? [])],
     );
+    return { name, outputs };
+  }
+
+  /** Adds an operation; returns all its outputs. */
+  op(type: string, inputs: readonly (Output | readonly Output[])[], attrs: Readonly<Record<string, AttrValue>> = {}, options: OpOptions = {}): Output[] {
+    const { name, outputs } = this.add(type, inputs, attrs, options);
     return Array.from({ length: outputs }, (_, index) => ({ op: name, index }));
   }
 
@@ -160,18 +166,9 @@ export class Graph {
     return first;
   }
 
-  /** An op with no outputs used as a target (e.g. a grouped update); returns its name. */
+  /** An op run for its effect (a variable update, a grouped NoOp): returns its name, for targets. */
   target(type: string, inputs: readonly (Output | readonly Output[])[], attrs: Readonly<Record<string, AttrValue>> = {}, options: OpOptions = {}): string {
-    const name = this.uniqueName(options.name ?? type);
-    this.addon.graphAddOp(
-      this.handle,
-      type,
-      name,
-      inputs.map((input) => (Array.isArray(input) ? (input as readonly Output[]).map(nativeOutput) : nativeOutput(input as Output))),
-      Object.entries(attrs).map(([key, value]) => nativeAttr(key, value)),
-      [...(options.control ?? [])],
-    );
-    return name;
+    return this.add(type, inputs, attrs, options).name;
   }
 
   /** A NoOp depending on `ops`: one target that runs them all. */

@@ -92,7 +92,11 @@ interface GraphVariable {
   readonly assign: string;
 }
 
-function threadsFromEnv(name: string): number {
+/**
+ * TensorFlow's own thread variables, which libtensorflow's eager runtime (tfjs-node) reads when it
+ * loads: graph sessions follow them too, so both engines use the same pools' sizes.
+ */
+function threadsFromEnv(name: 'TF_NUM_INTRAOP_THREADS' | 'TF_NUM_INTEROP_THREADS'): number {
   const value = Number(process.env[name] ?? 0);
   return Number.isInteger(value) && value > 0 ? value : 0;
 }

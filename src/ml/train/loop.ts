@@ -5,7 +5,7 @@
  * warmup/decay, early stopping with best-weight restore, checkpoints, resume and cancellation.
  */
 import type * as TfModule from '@tensorflow/tfjs';
-import { CancelledError } from '../../errors';
+import { CancelledError, DependencyUnavailableError } from '../../errors';
 import { currentBackend } from '../backend';
 import { createGraphEngine, graphEngineSupport } from '../graph/train-graph';
 import type { ObjectStore } from '../../storage/object-store';
@@ -80,7 +80,7 @@ export interface LoopOptions {
   readonly checkpoint?: { readonly store: ObjectStore; readonly uri: string; readonly everyEpochs: number };
   readonly onEpoch?: (progress: TrainingProgress) => void | Promise<void>;
   readonly signal?: AbortSignal;
-  /** How steps execute; default FINEFLOW_TRAIN_ENGINE, else `auto` (graph when it can). */
+  /** How steps execute; default `auto` (graph when it can). */
   readonly engine?: EnginePreference;
 }
 
@@ -97,14 +97,6 @@ export interface LoopResult {
   readonly engineFallbackReason?: string;
 }
 
-/** The engine preference from FINEFLOW_TRAIN_ENGINE (graph | eager | auto), default auto. */
-export function enginePreferenceFromEnv(env: NodeJS.ProcessEnv = process.env): EnginePreference {
-  const value = env.FINEFLOW_TRAIN_ENGINE?.trim();
-  if (value === undefined || value === '' || value === 'auto') return 'auto';
-  if (value === 'graph' || value === 'eager') return value;
-  throw new Error(`FINEFLOW_TRAIN_ENGINE=${value} is not one of graph, eager, auto`);
-}
-
 /**
  * The engine for a phase: `graph` when preferred or possible, else `eager`. A `graph`
  * preference that cannot be met is an error, so a benchmark or test never silently measures
@@ -114,7 +106,7 @@ export function createEngine(preference: EnginePreference, options: EngineOption
   if (preference === 'eager') return { engine: createEagerEngine(options) };
   const support = graphEngineSupport(currentBackend(options.tf), options.layers);
   if (support.supported) return { engine: createGraphEngine(options) };
-  if (preference === 'graph') throw new Error(`FINEFLOW_TRAIN_ENGINE=graph, but ${support.reason}`);
+  if (preference === 'graph') throw new DependencyUnavailableError(`the graph training engine was required (FINEFLOW_TRAIN_ENGINE=graph), but ${support.reason}`, { reason: support.reason });
   return { engine: createEagerEngine(options), fallbackReason: support.reason };
 }
 
@@ -175,7 +167,7 @@ export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult>
   const layers = model.layers.filter((layer) => layer.getClassName() !== 'InputLayer');
   const totalEpochs = options.phases.reduce((sum, phase) => sum + phase.epochs, 0);
   const seed = hyperparameters.seed ?? 0;
-  const enginePreference = options.engine ?? enginePreferenceFromEnv();
+  const enginePreference = options.engine ?? 'auto';
   const classWeights = classWeightsOf(hyperparameters, options.train.classCounts);
   const monitor = hyperparameters.earlyStopping?.monitor ?? (options.validation ? 'validation.loss' : 'train.loss');
   const minimize = !monitor.endsWith('accuracy');

@@ -6,7 +6,7 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Info } from '@temporalio/activity';
 import { DefaultLogger } from '@temporalio/worker';
-import { stageActivity, type StageImplementation } from '../../../activities/stage-runner';
+import { stageActivity, type MlSettings, type StageImplementation } from '../../../activities/stage-runner';
 import type { StageActivityInput, StageActivityResult, StageContext, StageProgress } from '../../../src/runtime/run-types';
 import type { JsonObject } from '../../../src/spec/plan-types';
 import { createMemoryObjectStore, type MemoryObjectStore } from '../../../src/storage/memory-store';
@@ -37,6 +37,8 @@ export interface StageRun {
 }
 
 export interface RunStageOptions {
+  /** The worker's training settings (what run-worker takes from FINEFLOW_TF_BACKEND / FINEFLOW_TRAIN_ENGINE). */
+  readonly ml?: MlSettings;
   readonly info?: Partial<Info>;
   /** Called with the environment before the stage starts (e.g. to cancel it later). */
   readonly onEnvironment?: (env: MockActivityEnvironment) => void;
@@ -62,7 +64,7 @@ export async function runStage(
     }
   });
   options.onEnvironment?.(env);
-  const activity = stageActivity(typeName, implementation, { store, logFlushIntervalMs: 20, progressSignalIntervalMs: 10 });
+  const activity = stageActivity(typeName, implementation, { store, logFlushIntervalMs: 20, progressSignalIntervalMs: 10, ...(options.ml ? { ml: options.ml } : {}) });
   const input: StageActivityInput = { context, inputs };
   const result: StageActivityResult = await env.run<[StageActivityInput], StageActivityResult, typeof activity>(activity, input);
   return { result, heartbeats };

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
+import { loadConfig } from '../../../src/config';
 import { currentBackend, loadTf } from '../../../src/ml/backend';
 import { writeDataset } from '../../../src/ml/data/write-dataset';
 import { generateDefects } from '../../../src/ml/generators/defects';
@@ -19,7 +20,7 @@ import { mulberry32, randomNormal } from '../../../src/ml/random';
 import { readCheckpoint, findCheckpoint } from '../../../src/ml/train/checkpoint';
 import type { EngineKind } from '../../../src/ml/train/engine';
 import { trainModel } from '../../../src/ml/train/fine-tune';
-import { createEngine, enginePreferenceFromEnv, memorySource, runTrainingLoop, type LoopResult } from '../../../src/ml/train/loop';
+import { createEngine, memorySource, runTrainingLoop, type LoopResult } from '../../../src/ml/train/loop';
 import type { Hyperparameters } from '../../../src/ml/train/types';
 import { createMemoryObjectStore } from './helpers/memory-object-store';
 
@@ -125,11 +126,11 @@ describe('graph engine: what it compiles', () => {
     assert.deepEqual(graphEngineSupport('cpu', recurrent.layers), { supported: false, reason: 'the cpu backend has no graph runtime' });
   });
 
-  it('reads FINEFLOW_TRAIN_ENGINE and rejects unknown values', () => {
-    assert.equal(enginePreferenceFromEnv({}), 'auto');
-    assert.equal(enginePreferenceFromEnv({ FINEFLOW_TRAIN_ENGINE: 'eager' }), 'eager');
-    assert.equal(enginePreferenceFromEnv({ FINEFLOW_TRAIN_ENGINE: ' graph ' }), 'graph');
-    assert.throws(() => enginePreferenceFromEnv({ FINEFLOW_TRAIN_ENGINE: 'xla' }), /FINEFLOW_TRAIN_ENGINE=xla is not one of graph, eager, auto/);
+  it('reads FINEFLOW_TRAIN_ENGINE into the config and rejects unknown values', () => {
+    assert.equal(loadConfig({}).trainEngine, 'auto');
+    assert.equal(loadConfig({ FINEFLOW_TRAIN_ENGINE: 'eager' }).trainEngine, 'eager');
+    assert.equal(loadConfig({ FINEFLOW_TRAIN_ENGINE: ' graph ' }).trainEngine, 'graph');
+    assert.throws(() => loadConfig({ FINEFLOW_TRAIN_ENGINE: 'xla' }), /FINEFLOW_TRAIN_ENGINE=xla must be auto, graph or eager/);
   });
 
   it('auto falls back to eager with the reason; an explicit graph preference fails instead', () => {
@@ -139,7 +140,7 @@ describe('graph engine: what it compiles', () => {
     assert.equal(auto.engine.kind, 'eager');
     assert.match(auto.fallbackReason ?? '', currentBackend(tf) === 'tensorflow' && graphUnavailable() === undefined ? /SimpleRNN/ : /./);
     auto.engine.dispose();
-    assert.throws(() => createEngine('graph', options), /FINEFLOW_TRAIN_ENGINE=graph, but/);
+    assert.throws(() => createEngine('graph', options), /the graph training engine was required \(FINEFLOW_TRAIN_ENGINE=graph\), but/);
   });
 });
 
