@@ -7,6 +7,7 @@
  * process, like fine-tune); applies the gate; writes report.html and report.json under
  * `<outputPrefix>report/`.
  */
+import type { TfBackendPreference } from '../src/config';
 import { CancelledError, InvalidInputError } from '../src/errors';
 import { readManifest } from '../src/ml/data/shards';
 import { evaluateModel } from '../src/ml/eval/evaluate';
@@ -95,12 +96,15 @@ async function baselineExists(store: ObjectStore, uri: string, bucket: string): 
 export interface EvaluateStageOptions {
   /** Trains the from-scratch comparison; default: in a child process. */
   readonly runTraining?: TrainingRunner;
+  /** TensorFlow backend of the from-scratch training and the scoring. Default: the worker's (`runtime.ml.tfBackend`). */
+  readonly tfBackend?: TfBackendPreference;
 }
 
 export function createEvaluateStage(options: EvaluateStageOptions = {}): StageImplementation {
   const runTraining = options.runTraining ?? runTrainingInChildProcess;
   return async (input: StageActivityInput, runtime: StageRuntime): Promise<StageActivityResult> => {
     const inputs = checkStageInputs('evaluate', input.inputs);
+    const tfBackend = options.tfBackend ?? runtime.ml.tfBackend;
     const { context } = input;
     const store = runtime.store;
     const modelUri = requiredString(inputs, 'model');
@@ -144,6 +148,8 @@ export function createEvaluateStage(options: EvaluateStageOptions = {}): StageIm
           seed: optionalNumber(settings, 'seed') ?? optionalNumber(inputs, 'seed') ?? 0,
         },
         registryBucket: context.bucket,
+        tfBackend,
+        engine: runtime.ml.trainEngine,
       };
       // A retry continues the from-scratch training where the failed attempt left it.
       const resumeFrom = await findCheckpoint(store, checkpointPrefix);
@@ -177,6 +183,7 @@ export function createEvaluateStage(options: EvaluateStageOptions = {}): StageIm
       ...(gate ? { gate } : {}),
       reportPrefix: joinS3Uri(context.outputPrefix, 'report'),
       registryBucket: context.bucket,
+      tfBackend,
       ...(record ? { history: record.history as unknown as EpochMetrics[] } : {}),
     });
 

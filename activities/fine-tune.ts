@@ -15,6 +15,7 @@
  * copies into the model card as lineage.
  */
 import { Context } from '@temporalio/activity';
+import type { TfBackendPreference } from '../src/config';
 import { InvalidInputError } from '../src/errors';
 import { readManifest } from '../src/ml/data/shards';
 import { modelJsonUri } from '../src/ml/models/model-io';
@@ -23,7 +24,7 @@ import { findCheckpoint } from '../src/ml/train/checkpoint';
 import { runTrainingInChildProcess, type ChildRunOptions } from '../src/ml/train/child-runner';
 import { requestKeyOf } from '../src/ml/train/fine-tune';
 import type { Augmentation, EarlyStopping, Hyperparameters, LearningRateDecay, MonitoredMetric, OptimizerName, TrainingProgress, TrainingRequest, TrainingResult } from '../src/ml/train/types';
-import type { ModelArchitecture } from '../src/ml/models/architectures';
+import { isHeadLayerName, type ModelArchitecture } from '../src/ml/models/architectures';
 import type { JsonObject, JsonValue } from '../src/spec/plan-types';
 import type { StageActivityInput, StageActivityResult, StageProgress } from '../src/runtime/run-types';
 import type { ObjectStore } from '../src/storage/object-store';
@@ -105,11 +106,11 @@ interface TopologyLayer {
   readonly config?: { readonly name?: string };
 }
 
-/** Names of the base model's weight layers (bottom to top), excluding its `head`. */
+/** Names of the base model's weight layers (bottom to top), excluding its head (`head` and `head_hidden…`). */
 export function baseWeightLayers(modelJson: unknown): string[] {
   const topology = (modelJson as { modelTopology?: { config?: { layers?: TopologyLayer[] }; model_config?: { config?: { layers?: TopologyLayer[] } } } }).modelTopology;
   const layers = topology?.config?.layers ?? topology?.model_config?.config?.layers ?? [];
-  return layers.filter((layer) => WEIGHT_LAYER_CLASSES.has(layer.class_name ?? '') && layer.config?.name && layer.config.name !== 'head').map((layer) => layer.config?.name as string);
+  return layers.filter((layer) => WEIGHT_LAYER_CLASSES.has(layer.class_name ?? '') && layer.config?.name && !isHeadLayerName(layer.config.name)).map((layer) => layer.config?.name as string);
 }
 
 /** A number of layers that is at least every layer of any model we train: "all of them". */
@@ -117,8 +118,6 @@ const ALL_LAYERS = 1_000_000;
 
 export interface TrainingPlan {
   readonly hyperparameters: Hyperparameters;
-  /** Inputs that the training loop cannot honour; logged, not fatal. */
-  readonly ignored: readonly string[];
 }
 
 /**
@@ -126,7 +125,6 @@ export interface TrainingPlan {
  * hyperparameters. Throws InvalidInputError naming the field for a value the loop cannot run.
  */
 export function trainingPlan(settings: JsonObject, context: { readonly classes: readonly string[]; readonly featureShape: readonly number[]; readonly baseLayers: readonly string[] | undefined; readonly fromScratch: boolean }): TrainingPlan {
-  const ignored: string[] = [];
   const epochs = settings.epochs as number;
   const learningRate = settings.learningRate as number;
   const optimizerName = String(settings.optimizer ?? 'adam');
@@ -136,20 +134,21 @@ export function trainingPlan(settings: JsonObject, context: { readonly classes: 
 
   let decay: LearningRateDecay | undefined;
   const decayInput = objectInput(settings, 'decay');
+  // Absent: cosine ends at 1% of the rate, exponential and step have no floor (src/ml/train/schedule.ts).
+  const floor = typeof decayInput.minLearningRate === 'number' ? { minLearningRate: decayInput.minLearningRate } : {};
   switch (decayInput.type) {
     case 'exponential':
-      decay = { kind: 'exponential', rate: (decayInput.rate as number | undefined) ?? 0.5 };
+      decay = { kind: 'exponential', rate: (decayInput.rate as number | undefined) ?? 0.5, ...floor };
       break;
     case 'cosine':
-      decay = { kind: 'cosine' };
+      decay = { kind: 'cosine', ...floor };
       break;
     case 'step':
-      decay = { kind: 'step', everyEpochs: (decayInput.everyEpochs as number | undefined) ?? 1, factor: (decayInput.rate as number | undefined) ?? 0.5 };
+      decay = { kind: 'step', everyEpochs: (decayInput.everyEpochs as number | undefined) ?? 1, factor: (decayInput.rate as number | undefined) ?? 0.5, ...floor };
       break;
     default:
       decay = undefined;
   }
-  if (typeof decayInput.minLearningRate === 'number' && decayInput.minLearningRate > 0) ignored.push('decay.minLearningRate');
 
   // Freezing. The loop trains the new head plus `unfreezeLayers` top weight layers, never `freezeLayers`.
   let unfreezeLayers: number | readonly string[] = 0;
@@ -215,18 +214,21 @@ export function trainingPlan(settings: JsonObject, context: { readonly classes: 
   if (Object.keys(augment).length > 0) {
     const imageSize = Math.min(context.featureShape[0] ?? 0, context.featureShape[1] ?? 0);
     const translate = typeof augment.translate === 'number' ? augment.translate : 0;
+    const positive = (name: 'rotate' | 'zoom' | 'brightness' | 'noise'): { [key: string]: number } => {
+      const value = augment[name];
+      return typeof value === 'number' && value > 0 ? { [name]: value } : {};
+    };
     augmentation = {
       ...(translate > 0 ? { shift: Math.max(1, Math.round(translate * imageSize)) } : {}),
       ...(augment.flipHorizontal === true ? { flipHorizontal: true } : {}),
-      ...(typeof augment.noise === 'number' && augment.noise > 0 ? { noise: augment.noise } : {}),
+      ...(augment.flipVertical === true ? { flipVertical: true } : {}),
+      ...positive('rotate'),
+      ...positive('zoom'),
+      ...positive('brightness'),
+      ...positive('noise'),
     };
-    for (const unsupported of ['flipVertical', 'rotate', 'zoom', 'brightness']) {
-      const value = augment[unsupported];
-      if (value !== undefined && value !== false && value !== 0) ignored.push(`augmentation.${unsupported}`);
-    }
   }
-  const headUnits = settings.headUnits;
-  if (Array.isArray(headUnits) && headUnits.length > 0) ignored.push('headUnits');
+  const headUnits = Array.isArray(settings.headUnits) ? (settings.headUnits as number[]) : [];
 
   const hyperparameters: Hyperparameters = {
     epochs,
@@ -245,9 +247,10 @@ export function trainingPlan(settings: JsonObject, context: { readonly classes: 
     ...(augmentation && Object.keys(augmentation).length > 0 ? { augmentation } : {}),
     ...(typeof settings.dropout === 'number' && settings.dropout > 0 ? { dropout: settings.dropout } : {}),
     ...(typeof settings.l2 === 'number' && settings.l2 > 0 ? { l2: settings.l2 } : {}),
+    ...(headUnits.length > 0 ? { headUnits } : {}),
     seed: (settings.seed as number | undefined) ?? 0,
   };
-  return { hyperparameters, ignored };
+  return { hyperparameters };
 }
 
 /** `fine-tune` inputs with `hyperparameters` merged over the top-level settings, validated again. */
@@ -291,6 +294,8 @@ export type TrainingRunner = (request: TrainingRequest, options: ChildRunOptions
 export interface FineTuneStageOptions {
   /** Default: {@link runTrainingInChildProcess}. Tests with an in-memory store train in-process. */
   readonly runTraining?: TrainingRunner;
+  /** TensorFlow backend training runs on. Default: the worker's (`runtime.ml.tfBackend`). */
+  readonly tfBackend?: TfBackendPreference;
 }
 
 /** The fine-tune stage, with its training runner injected. */
@@ -332,7 +337,6 @@ export function createFineTuneStage(options: FineTuneStageOptions = {}): StageIm
     }
 
     const plan = trainingPlan(settings, { classes: manifest.classes, featureShape: manifest.featureShape, baseLayers, fromScratch });
-    for (const name of plan.ignored) runtime.log(`note: ${name} is not supported by the training loop and is ignored`);
     const checkpointOptions = objectInput(settings, 'checkpoint');
     const checkpointPrefix = `${context.outputPrefix}checkpoints`;
     const modelDirectory = joinS3Uri(context.outputPrefix, 'model/');
@@ -345,6 +349,8 @@ export function createFineTuneStage(options: FineTuneStageOptions = {}): StageIm
       checkpoint: { uri: checkpointPrefix, everyEpochs: (checkpointOptions.everyEpochs as number | undefined) ?? 1 },
       hyperparameters: plan.hyperparameters,
       registryBucket: context.bucket,
+      tfBackend: options.tfBackend ?? runtime.ml.tfBackend,
+      engine: runtime.ml.trainEngine,
     };
 
     // Resume: the checkpoint named by the last heartbeat of an earlier attempt, else the newest

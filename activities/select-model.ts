@@ -41,13 +41,13 @@ export const selectModelStage: StageImplementation = async (input: StageActivity
   const method = (optionalString(inputs, 'rankBy') ?? 'linear-probe') as RankMethod;
   const seed = optionalNumber(inputs, 'seed') ?? 0;
   const k = optionalNumber(inputs, 'k') ?? 5;
-  if (method === 'knn' && k !== 5) runtime.log(`note: k=${k} is not supported by the ranking (it uses k=5)`);
+  const tfBackend = runtime.ml.tfBackend;
   const ranking: JsonObject[] = [];
   const failures: JsonObject[] = [];
 
   if (!datasetUri) {
     // No data to rank on: the first candidate that loads wins.
-    const { tf } = loadTf({ preference: 'auto' });
+    const { tf } = loadTf({ preference: tfBackend });
     for (const [index, uri] of candidates.entries()) {
       runtime.heartbeat({ message: `loading candidate ${index + 1}/${candidates.length}: ${uri}`, fraction: index / candidates.length, detail: { candidate: index + 1, candidates: candidates.length } });
       try {
@@ -73,10 +73,10 @@ export const selectModelStage: StageImplementation = async (input: StageActivity
     runtime.heartbeat({ message: `ranking candidate ${index + 1}/${candidates.length}: ${uri} (${method})`, fraction: index / candidates.length, detail: { candidate: index + 1, candidates: candidates.length } });
     try {
       // One candidate at a time, for progress; the sample is the same for each (same seed).
-      const result = await selectModel(store, { candidates: [uri], datasetUri, method, samplePerClass, seed, registryBucket: context.bucket });
+      const result = await selectModel(store, { candidates: [uri], datasetUri, method, samplePerClass, seed, k, registryBucket: context.bucket, tfBackend });
       const scored = result.best;
       ranking.push(
-        toJsonValue({ uri, model: await pinned(store, uri, context.bucket), score: scored.score, method, sampleSize: result.sampleSize, featureDimension: scored.featureDimension, seconds: scored.seconds }) as JsonObject,
+        toJsonValue({ uri, model: await pinned(store, uri, context.bucket), score: scored.score, method, ...(method === 'knn' ? { k } : {}), sampleSize: result.sampleSize, featureDimension: scored.featureDimension, seconds: scored.seconds }) as JsonObject,
       );
       runtime.log(`candidate ${uri}: ${method} accuracy ${scored.score.toFixed(3)} on a sample of ${result.sampleSize} (${scored.featureDimension} features, ${scored.seconds.toFixed(1)} s)`);
     } catch (thrown) {

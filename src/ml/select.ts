@@ -4,7 +4,7 @@
  *
  * - `linear-probe`: multinomial logistic regression on the features of a sample, scored by
  *   accuracy on a held-out third of it;
- * - `knn`: leave-one-out k-nearest-neighbour accuracy (cosine) on the sample.
+ * - `knn`: leave-one-out k-nearest-neighbour accuracy (cosine, `k` neighbours) on the sample.
  *
  * A candidate that fails to load or does not fit the data's shape is reported with its error;
  * selection fails only when no candidate could be scored.
@@ -15,7 +15,7 @@ import type { ObjectStore } from '../storage/object-store';
 import { currentBackend, loadTf, type Tf } from './backend';
 import { loadSplit, readManifest, type SplitName } from './data/shards';
 import { featureLength, type LabelledSet } from './generators/image-set';
-import { FEATURE_LAYER_NAME, HEAD_LAYER_NAME, type LayersModel } from './models/architectures';
+import { FEATURE_LAYER_NAME, HEAD_LAYER_NAME, isHeadLayerName, type LayersModel } from './models/architectures';
 import { loadModel } from './models/load-model';
 import { resolveModelUri } from './models/registry';
 import { mulberry32, shuffleInPlace } from './random';
@@ -32,6 +32,8 @@ export interface SelectModelOptions {
   /** Split the sample comes from. Default train. */
   readonly split?: SplitName;
   readonly seed?: number;
+  /** Neighbours that vote in the `knn` ranking. Default 5. */
+  readonly k?: number;
   readonly registryBucket: string;
   readonly tfBackend?: TfBackendPreference;
 }
@@ -67,7 +69,8 @@ export function featureExtractor(tf: Tf, model: LayersModel): LayersModel {
   if (!layer) {
     const headIndex = layers.findIndex((candidate) => candidate.name === HEAD_LAYER_NAME);
     let index = (headIndex >= 0 ? headIndex : layers.length - 1) - 1;
-    while (index > 0 && layers[index]?.getClassName() === 'Dropout') index -= 1;
+    // The head's own hidden layers and dropout are not the base model's features.
+    while (index > 0 && (layers[index]?.getClassName() === 'Dropout' || isHeadLayerName(layers[index]?.name ?? ''))) index -= 1;
     layer = layers[index];
   }
   if (!layer) throw new InvalidInputError('the model has no layer below its output to take features from', {});
@@ -135,8 +138,14 @@ export function linearProbeAccuracy(features: Float32Array, labels: Int32Array, 
   return correct / Math.max(1, testIndices.length);
 }
 
-/** Leave-one-out k-NN accuracy with cosine similarity. */
-export function knnAccuracy(features: Float32Array, labels: Int32Array, dimension: number, classes: number, k = 5): number {
+const DEFAULT_NEIGHBOURS = 5;
+
+/**
+ * Leave-one-out k-NN accuracy with cosine similarity: each example is predicted by the majority
+ * of its `k` most similar others (ties go to the more similar side). `k` above the sample size
+ * minus one means every other example votes.
+ */
+export function knnAccuracy(features: Float32Array, labels: Int32Array, dimension: number, classes: number, k = DEFAULT_NEIGHBOURS): number {
   const count = labels.length;
   const norms = Array.from({ length: count }, (_, i) => {
     let sum = 0;
@@ -189,6 +198,8 @@ export async function selectModel(store: ObjectStore, options: SelectModelOption
   if (options.candidates.length === 0) throw new InvalidInputError('select-model needs at least one candidate', {});
   const { tf } = loadTf({ preference: options.tfBackend ?? 'auto' });
   const method = options.method ?? 'linear-probe';
+  const k = options.k ?? DEFAULT_NEIGHBOURS;
+  if (!Number.isInteger(k) || k < 1) throw new InvalidInputError(`k must be a whole number of neighbours of at least 1, got ${k}`, { field: 'k' });
   const seed = options.seed ?? 0;
   const manifest = await readManifest(store, options.datasetUri);
   const sample = takePerClass(await loadSplit(store, manifest, options.split ?? 'train'), options.samplePerClass ?? 30, seed);
@@ -217,7 +228,7 @@ export async function selectModel(store: ObjectStore, options: SelectModelOption
       const normalized = standardize(features, sample.labels.length, dimension);
       const score =
         method === 'knn'
-          ? knnAccuracy(normalized, sample.labels, dimension, sample.classes.length)
+          ? knnAccuracy(normalized, sample.labels, dimension, sample.classes.length, k)
           : linearProbeAccuracy(normalized, sample.labels, dimension, sample.classes.length, trainIndices, testIndices);
       ranking.push({ uri, resolvedUri, score, featureDimension: dimension, seconds: (performance.now() - started) / 1000 });
     } catch (thrown) {

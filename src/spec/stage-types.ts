@@ -70,7 +70,7 @@ const TRAINING_PROPERTIES: { readonly [name: string]: InputSchema } = {
       type: { type: 'enum', values: ['none', 'exponential', 'cosine', 'step'], default: 'none', description: 'decay curve' },
       rate: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.5, description: 'factor per `everyEpochs` (exponential, step)' },
       everyEpochs: { type: 'integer', minimum: 1, default: 1, description: 'epochs between decays (step)' },
-      minLearningRate: { type: 'number', minimum: 0, default: 0, description: 'floor of the learning rate' },
+      minLearningRate: { type: 'number', minimum: 0, description: 'floor the decayed learning rate never goes below (capped at the phase\'s starting rate; default: 1% of it for cosine, none otherwise)' },
     },
   },
   freeze: {
@@ -132,16 +132,16 @@ const TRAINING_PROPERTIES: { readonly [name: string]: InputSchema } = {
     properties: {
       flipHorizontal: { type: 'boolean', default: false, description: 'mirror left-right' },
       flipVertical: { type: 'boolean', default: false, description: 'mirror top-bottom' },
-      rotate: { type: 'number', minimum: 0, maximum: 180, default: 0, description: 'maximum rotation in degrees' },
+      rotate: { type: 'number', minimum: 0, maximum: 180, default: 0, description: 'maximum rotation in degrees either way, about the centre (bilinear, edges replicated)' },
       translate: fraction('maximum shift as a fraction of the image size', 0),
-      zoom: fraction('maximum zoom in or out as a fraction', 0),
-      brightness: fraction('maximum brightness change as a fraction', 0),
+      zoom: fraction('maximum zoom in or out as a fraction: scale in [1 - zoom, 1 + zoom] about the centre (bilinear, edges replicated)', 0),
+      brightness: fraction('maximum brightness change as a fraction: intensities × a factor in [1 - brightness, 1 + brightness]', 0),
       noise: fraction('standard deviation of added Gaussian noise', 0),
     },
   },
   dropout: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0, description: 'dropout rate before the new head' },
   l2: { type: 'number', minimum: 0, default: 0, description: 'L2 weight regularisation of the new head' },
-  headUnits: { type: 'array', items: { type: 'integer', minimum: 1 }, default: [], description: 'hidden layer sizes of the new head (empty: a single dense softmax layer)' },
+  headUnits: { type: 'array', items: { type: 'integer', minimum: 1 }, default: [], description: 'hidden relu layer sizes of the new head (head_hidden1, …), trained with it (empty: a single dense softmax layer)' },
   seed: { type: 'integer', minimum: 0, default: 0, description: 'seed of weight init, shuffling and augmentation' },
 };
 
@@ -182,7 +182,7 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
         data: datasetUri('prepared dataset (a prepare-data `dataset`) to rank the candidates on; without it the first loadable candidate wins'),
         rankBy: { type: 'enum', values: ['linear-probe', 'knn'], default: 'linear-probe', description: 'score of a candidate: accuracy of a linear probe or of kNN on its frozen features' },
         sampleSize: { type: 'integer', minimum: 1, maximum: 100_000, default: 512, description: 'examples sampled from the training split for ranking' },
-        k: { type: 'integer', minimum: 1, default: 5, description: 'neighbours for rankBy: knn' },
+        k: { type: 'integer', minimum: 1, default: 5, description: 'neighbours that vote for rankBy: knn (leave-one-out on the sample)' },
         seed: { type: 'integer', minimum: 0, default: 0, description: 'seed of the sample' },
       },
       required: ['candidates'],

@@ -1,10 +1,12 @@
 /**
  * The model families Fineflow trains: a small CNN for 28×28×1 images and an MLP for tabular
  * rows. Layers have stable names so fine-tuning can freeze or unfreeze by name, and the last
- * layer is always the classification head (`head`), preceded by the feature layer
- * (`features`) whose activations the linear probe and kNN ranking use.
+ * layer is always the classification head (`head`). Below it sit the head's optional hidden
+ * layers (`head_hidden1`, …) and dropout (`head_dropout`), then the feature layer (`features`)
+ * whose activations the linear probe and kNN ranking use.
  */
 import type * as TfModule from '@tensorflow/tfjs';
+import { InvalidInputError } from '../../errors';
 import type { Tf } from '../backend';
 
 export type LayersModel = TfModule.LayersModel;
@@ -41,14 +43,32 @@ export interface HeadOptions {
   readonly numClasses: number;
   /** Seeds the weight initialisers, so a run with the same seed starts from the same weights. */
   readonly seed?: number;
-  /** Dropout before the head; 0 = none. (L2 is applied by the training loop, not stored in the model.) */
+  /** Dropout before the softmax `head` layer; 0 = none. (L2 is applied by the training loop, not stored in the model.) */
   readonly dropout?: number;
+  /** Units of hidden dense relu layers between the features and the softmax (`head_hidden1`, …). Default none. */
+  readonly headUnits?: readonly number[];
 }
 
-/** A classification head (dropout → dense softmax) for `numClasses`. */
+/** Name of the `index`-th (1-based) hidden layer of a head. */
+export function headHiddenLayerName(index: number): string {
+  return `${HEAD_LAYER_NAME}_hidden${index}`;
+}
+
+export const HEAD_DROPOUT_LAYER_NAME = `${HEAD_LAYER_NAME}_dropout`;
+
+/** Whether a layer belongs to the classification head (replaced and trained as a whole when fine-tuning). */
+export function isHeadLayerName(name: string): boolean {
+  return name === HEAD_LAYER_NAME || name === HEAD_DROPOUT_LAYER_NAME || /^head_hidden\d+$/.test(name);
+}
+
+/** A classification head (hidden dense relu layers → dropout → dense softmax) for `numClasses`. */
 export function headLayers(tf: Tf, options: HeadOptions): TfModule.layers.Layer[] {
   const layers: TfModule.layers.Layer[] = [];
-  if (options.dropout && options.dropout > 0) layers.push(tf.layers.dropout({ rate: options.dropout, name: 'head_dropout' }));
+  (options.headUnits ?? []).forEach((units, index) => {
+    if (!Number.isInteger(units) || units < 1) throw new InvalidInputError(`headUnits[${index}] must be a positive whole number of units, got ${units}`, { field: 'headUnits' });
+    layers.push(tf.layers.dense({ units, activation: 'relu', name: headHiddenLayerName(index + 1), ...initializer(tf, options.seed, 100 + index) }));
+  });
+  if (options.dropout && options.dropout > 0) layers.push(tf.layers.dropout({ rate: options.dropout, name: HEAD_DROPOUT_LAYER_NAME }));
   layers.push(tf.layers.dense({ units: options.numClasses, activation: 'softmax', name: HEAD_LAYER_NAME, ...initializer(tf, options.seed, 99) }));
   return layers;
 }

@@ -10,7 +10,7 @@ import type { ObjectStore } from '../../storage/object-store';
 import { currentBackend, loadTf, type Tf } from '../backend';
 import { loadSplit, readManifest, streamBatches, type DatasetManifest, type SplitName } from '../data/shards';
 import { featureLength, subsetOf, type LabelledSet } from '../generators/image-set';
-import { buildModel, HEAD_LAYER_NAME, headLayers, type LayersModel, type ModelArchitecture } from '../models/architectures';
+import { buildModel, HEAD_LAYER_NAME, headLayers, isHeadLayerName, type HeadOptions, type LayersModel, type ModelArchitecture } from '../models/architectures';
 import { loadModel, saveModel } from '../models/load-model';
 import { mulberry32, shuffleInPlace } from '../random';
 import { findCheckpoint, readCheckpoint } from './checkpoint';
@@ -61,20 +61,34 @@ async function exampleSource(store: ObjectStore, manifest: DatasetManifest, spli
   return memorySource(labelsPerClass === undefined ? set : takePerClass(set, labelsPerClass, seed));
 }
 
-/** A model whose head (and the dropout before it) is replaced by a fresh one for `numClasses`. */
-export function replaceHead(tf: Tf, base: LayersModel, numClasses: number, dropout: number | undefined, seed?: number): LayersModel {
+/**
+ * A model whose head is replaced by a fresh one described by `head`. The old head goes whole:
+ * the `head` layer (or, in a model without one, its last layer) and, below it, any head hidden
+ * layers and dropout (`head_hidden1`…, `head_dropout`, or unnamed Dropout layers).
+ */
+export function replaceHead(tf: Tf, base: LayersModel, head: HeadOptions): LayersModel {
   const layers = base.layers.filter((layer) => layer.getClassName() !== 'InputLayer');
-  let end = layers.length;
   const headIndex = layers.findIndex((layer) => layer.name === HEAD_LAYER_NAME);
-  end = headIndex >= 0 ? headIndex : end - 1;
-  while (end > 0 && layers[end - 1]?.getClassName() === 'Dropout') end -= 1;
+  let end = headIndex >= 0 ? headIndex : layers.length - 1;
+  const belongsToOldHead = (layer: Layer | undefined): boolean => layer !== undefined && (layer.getClassName() === 'Dropout' || isHeadLayerName(layer.name));
+  while (end > 0 && belongsToOldHead(layers[end - 1])) end -= 1;
   const body = layers.slice(0, end);
   if (body.length === 0) throw new InvalidInputError('the base model has no layers below its head to fine-tune', {});
   const model = tf.sequential({ name: 'fine_tuned' });
   const inputShape = base.inputs[0]?.shape.slice(1) ?? [];
   model.add(tf.layers.inputLayer({ inputShape: inputShape.map((size) => size ?? 1) }));
-  for (const layer of [...body, ...headLayers(tf, { numClasses, dropout, ...(seed !== undefined ? { seed } : {}) })]) model.add(layer);
+  for (const layer of [...body, ...headLayers(tf, head)]) model.add(layer);
   return model;
+}
+
+/** The head options a request's hyperparameters describe. */
+function headOptionsOf(hyperparameters: Hyperparameters, numClasses: number): HeadOptions {
+  return {
+    numClasses,
+    ...(hyperparameters.dropout !== undefined ? { dropout: hyperparameters.dropout } : {}),
+    ...(hyperparameters.seed !== undefined ? { seed: hyperparameters.seed } : {}),
+    ...(hyperparameters.headUnits && hyperparameters.headUnits.length > 0 ? { headUnits: hyperparameters.headUnits } : {}),
+  };
 }
 
 function weightLayerNames(layers: readonly Layer[]): string[] {
@@ -86,7 +100,9 @@ export function planPhases(model: LayersModel, mode: TrainingRequest['mode'], hy
   const layers = model.layers.filter((layer) => layer.getClassName() !== 'InputLayer');
   const all = weightLayerNames(layers);
   if (mode === 'from-scratch') return [{ name: 'scratch', epochs: hyperparameters.epochs, learningRate: hyperparameters.learningRate, trainableLayers: all }];
-  const base = all.filter((name) => name !== HEAD_LAYER_NAME);
+  // The new head (hidden layers and softmax) always trains; `unfreezeLayers` counts base layers only.
+  const head = all.filter(isHeadLayerName);
+  const base = all.filter((name) => !isHeadLayerName(name));
   const frozen = new Set(hyperparameters.freezeLayers ?? []);
   const unfreeze = hyperparameters.unfreezeLayers ?? 0;
   let unfrozen: string[];
@@ -96,11 +112,11 @@ export function planPhases(model: LayersModel, mode: TrainingRequest['mode'], hy
     if (unknown.length > 0) throw new InvalidInputError(`unfreezeLayers names ${unknown.join(', ')}, which the base model does not have; its weight layers are ${base.join(', ')}`, { unknown });
     unfrozen = [...unfreeze];
   }
-  const topTrainable = [...unfrozen.filter((name) => !frozen.has(name)), HEAD_LAYER_NAME];
+  const topTrainable = [...unfrozen.filter((name) => !frozen.has(name)), ...head];
   const headEpochs = hyperparameters.headEpochs;
   if (headEpochs !== undefined && headEpochs > 0 && unfrozen.length > 0 && headEpochs < hyperparameters.epochs) {
     return [
-      { name: 'head', epochs: headEpochs, learningRate: hyperparameters.learningRate, trainableLayers: [HEAD_LAYER_NAME] },
+      { name: 'head', epochs: headEpochs, learningRate: hyperparameters.learningRate, trainableLayers: head },
       {
         name: 'fine-tune',
         epochs: hyperparameters.epochs - headEpochs,
@@ -159,10 +175,10 @@ export async function trainModel(store: ObjectStore, request: TrainingRequest, c
     if (!request.baseModelUri) throw new InvalidInputError('fine-tune needs baseModelUri', {});
     const base = await loadModel(tf, store, request.baseModelUri, { registryBucket: request.registryBucket });
     checkShape(base, manifest.featureShape, `base model ${request.baseModelUri}`);
-    model = replaceHead(tf, base, manifest.classes.length, hyperparameters.dropout, hyperparameters.seed);
+    model = replaceHead(tf, base, headOptionsOf(hyperparameters, manifest.classes.length));
   } else {
     const architecture = request.architecture ?? defaultArchitecture(manifest.featureShape);
-    model = buildModel(tf, architecture, { numClasses: manifest.classes.length, dropout: hyperparameters.dropout, ...(hyperparameters.seed !== undefined ? { seed: hyperparameters.seed } : {}) });
+    model = buildModel(tf, architecture, headOptionsOf(hyperparameters, manifest.classes.length));
     checkShape(model, manifest.featureShape, `architecture ${architecture.kind}`);
   }
 

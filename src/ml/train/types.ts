@@ -2,19 +2,23 @@
  * What a training run takes and returns. All plain JSON, because the request crosses a process
  * boundary (the training child) and the result becomes a stage output.
  */
-import type { TfBackendPreference } from '../../config';
+import type { TfBackendPreference, TrainEnginePreference } from '../../config';
 import type { ModelArchitecture } from '../models/architectures';
 
 export type OptimizerName = 'adam' | 'sgd' | 'rmsprop';
 
+/**
+ * Learning-rate decay after warmup. `minLearningRate` is a floor for every kind: the rate never
+ * decays below it (a floor above a phase's base rate is capped at that base rate).
+ */
 export type LearningRateDecay =
   | { readonly kind: 'none' }
-  /** Cosine from the base rate down to 1% of it at the end of the phase. */
-  | { readonly kind: 'cosine' }
+  /** Cosine from the base rate down to `minLearningRate` (default 1% of the base rate) at the end of the phase. */
+  | { readonly kind: 'cosine'; readonly minLearningRate?: number }
   /** Multiply by `rate` every epoch. */
-  | { readonly kind: 'exponential'; readonly rate: number }
+  | { readonly kind: 'exponential'; readonly rate: number; readonly minLearningRate?: number }
   /** Multiply by `factor` every `everyEpochs` epochs. */
-  | { readonly kind: 'step'; readonly everyEpochs: number; readonly factor: number };
+  | { readonly kind: 'step'; readonly everyEpochs: number; readonly factor: number; readonly minLearningRate?: number };
 
 export type MonitoredMetric = 'validation.loss' | 'validation.accuracy' | 'train.loss' | 'train.accuracy';
 
@@ -33,6 +37,17 @@ export interface Augmentation {
   readonly shift?: number;
   /** Random horizontal flips. */
   readonly flipHorizontal?: boolean;
+  /** Random vertical flips. */
+  readonly flipVertical?: boolean;
+  /** Random rotation about the centre by up to this many degrees either way. */
+  readonly rotate?: number;
+  /** Random magnification by a factor in [1 - zoom, 1 + zoom] about the centre. */
+  readonly zoom?: number;
+  /**
+   * Random brightness: every intensity of an example is multiplied by one factor in
+   * [1 - brightness, 1 + brightness] (as torchvision's ColorJitter and PIL's ImageEnhance do).
+   */
+  readonly brightness?: number;
   /** Standard deviation of added Gaussian pixel noise. */
   readonly noise?: number;
 }
@@ -69,6 +84,11 @@ export interface Hyperparameters {
   readonly augmentation?: Augmentation;
   /** Dropout before the head. Default 0. */
   readonly dropout?: number;
+  /**
+   * Hidden dense relu layers of the new head (`head_hidden1`, …) between the features and the
+   * softmax `head`; they train with the head. Default none.
+   */
+  readonly headUnits?: readonly number[];
   /** L2 penalty on trainable kernels. Default 0. */
   readonly l2?: number;
   /** Seeds shuffling and augmentation. Default 0. */
@@ -124,8 +144,8 @@ export interface TrainingRequest {
   /** Bucket of the model registry, for `registry://` base models. */
   readonly registryBucket: string;
   readonly tfBackend?: TfBackendPreference;
-  /** Training engine (src/ml/train/engine.ts); default FINEFLOW_TRAIN_ENGINE, else auto. */
-  readonly engine?: 'graph' | 'eager' | 'auto';
+  /** Training engine (src/ml/train/engine.ts; FINEFLOW_TRAIN_ENGINE via the worker's config); default auto. */
+  readonly engine?: TrainEnginePreference;
 }
 
 export interface TrainingResult {

@@ -9,6 +9,7 @@ import { createEvaluateStage, gateSpec } from '../../../activities/evaluate';
 import { createFineTuneStage, type TrainingRunner } from '../../../activities/fine-tune';
 import { registerModelStage } from '../../../activities/register-model';
 import { trainModel } from '../../../src/ml/train/fine-tune';
+import type { TrainingRequest } from '../../../src/ml/train/types';
 import type { MemoryObjectStore } from '../../../src/storage/memory-store';
 import { BUCKET, memoryStore, runStage, stageContext, stageFailure } from './helpers';
 import { preparedBars, registeredBase } from './fixtures';
@@ -110,4 +111,19 @@ test('gate inputs that can never be checked fail non-retryably, naming the field
     assert.equal(failure.details.field, field);
   }
   assert.deepEqual(gateSpec({ metric: 'calibrationError', max: 0.2 }), { metric: 'expectedCalibrationError', min: 0.2 });
+});
+
+test("the from-scratch comparison trains with the worker's training settings (backend, engine)", async () => {
+  const requests: TrainingRequest[] = [];
+  const runner: TrainingRunner = (request, options) => {
+    requests.push(request);
+    return trainModel(store, request, { ...(options.onProgress ? { onEpoch: options.onProgress } : {}) });
+  };
+  const ml = { tfBackend: 'cpu', trainEngine: 'eager' } as const;
+  const { result } = await runStage('evaluate', createEvaluateStage({ runTraining: runner }), store, stageContext('evaluate', { runId: 'ev-backend' }), { model, data: dataset, fromScratch: { epochs: 1, seed: 1 } }, { ml });
+  assert.equal(requests[0]?.tfBackend, 'cpu');
+  assert.equal(requests[0]?.engine, 'eager');
+  const fromScratch = (result.outputs.comparison as { fromScratch: { backend: string; engine: string } }).fromScratch;
+  assert.equal(fromScratch.backend, 'cpu');
+  assert.equal(fromScratch.engine, 'eager');
 });

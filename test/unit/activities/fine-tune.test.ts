@@ -8,6 +8,9 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createFineTuneStage, readTrainingRecord, trainingPlan, effectiveSettings, baseWeightLayers, type TrainingRunner } from '../../../activities/fine-tune';
+import { loadTf } from '../../../src/ml/backend';
+import { loadModel } from '../../../src/ml/models/load-model';
+import type { TrainingRequest } from '../../../src/ml/train/types';
 import { trainModel } from '../../../src/ml/train/fine-tune';
 import type { StageProgress } from '../../../src/runtime/run-types';
 import type { MemoryObjectStore } from '../../../src/storage/memory-store';
@@ -146,10 +149,9 @@ test('trainingPlan translates the stage settings into the training loop hyperpar
   assert.equal(h.unfreezeLayers, 2);
   assert.ok(Math.abs((h.fineTuneLearningRate ?? 0) - 0.0001) < 1e-12);
   assert.deepEqual(h.earlyStopping, { monitor: 'validation.accuracy', patience: 3, minDelta: 0, restoreBestWeights: true });
-  assert.deepEqual(h.augmentation, { shift: 3 });
+  assert.deepEqual(h.augmentation, { shift: 3, rotate: 10 });
   assert.deepEqual(h.classWeights, [1, 2, 1]);
   assert.deepEqual(h.decay, { kind: 'step', everyEpochs: 2, factor: 0.5 });
-  assert.deepEqual(plan.ignored, ['augmentation.rotate']);
   // freeze: a count from the bottom leaves the rest of the base trainable; names are kept frozen.
   assert.equal(trainingPlan(effectiveSettings({ model: 'registry://m@1', data: 's3://bkt/d', freeze: 2 }), context).hyperparameters.unfreezeLayers, 3);
   const byName = trainingPlan(effectiveSettings({ model: 'registry://m@1', data: 's3://bkt/d', freeze: ['conv1'] }), context).hyperparameters;
@@ -162,4 +164,61 @@ test('trainingPlan translates the stage settings into the training loop hyperpar
 test('baseWeightLayers lists the weight layers of a saved model below its head', async () => {
   const json = await store.getJson(`s3://${BUCKET}/models/tiny-base/1/model.json`);
   assert.deepEqual(baseWeightLayers(json), ['conv1', 'bn1', 'features']);
+});
+
+test('the augmentation, decay floor and head settings reach the training loop (nothing is left as an ignored note)', () => {
+  const context = { classes: ['a', 'b'], featureShape: [20, 20, 1], baseLayers: ['conv1', 'features'], fromScratch: false };
+  const h = trainingPlan(
+    effectiveSettings({
+      model: 'registry://m@1',
+      data: 's3://bkt/d',
+      augmentation: { flipVertical: true, rotate: 15, zoom: 0.1, brightness: 0.2, translate: 0.1, flipHorizontal: false },
+      decay: { type: 'cosine', minLearningRate: 0.0001 },
+      headUnits: [16, 8],
+    }),
+    context,
+  ).hyperparameters;
+  assert.deepEqual(h.augmentation, { shift: 2, flipVertical: true, rotate: 15, zoom: 0.1, brightness: 0.2 });
+  assert.deepEqual(h.decay, { kind: 'cosine', minLearningRate: 0.0001 });
+  assert.deepEqual(h.headUnits, [16, 8]);
+  const plain = trainingPlan(effectiveSettings({ model: 'registry://m@1', data: 's3://bkt/d', decay: { type: 'exponential' } }), context).hyperparameters;
+  assert.deepEqual(plain.decay, { kind: 'exponential', rate: 0.5 }, 'no floor unless one is given');
+  assert.equal(plain.headUnits, undefined);
+  assert.equal(plain.augmentation, undefined);
+});
+
+test('baseWeightLayers leaves out the hidden layers of an old head', () => {
+  const layer = (className: string, name: string) => ({ class_name: className, config: { name } });
+  const json = { modelTopology: { config: { layers: [layer('Conv2D', 'conv1'), layer('Dense', 'features'), layer('Dense', 'head_hidden1'), layer('Dropout', 'head_dropout'), layer('Dense', 'head')] } } };
+  assert.deepEqual(baseWeightLayers(json), ['conv1', 'features']);
+});
+
+test('headUnits: the fine-tuned model has the hidden head layers', async () => {
+  const stage = createFineTuneStage({ runTraining: inProcess(store) });
+  const { result } = await runStage('fine-tune', stage, store, stageContext('finetune', { runId: 'ft-head' }), { ...baseInputs(), epochs: 2, model: base, freeze: 'all', headUnits: [6] });
+  const { tf } = loadTf({ preference: 'cpu' });
+  const model = await loadModel(tf, store, String(result.outputs.model), { registryBucket: BUCKET });
+  assert.deepEqual(
+    model.layers.map((layer) => layer.name).filter((name) => name.startsWith('head')),
+    ['head_hidden1', 'head'],
+  );
+  model.dispose();
+});
+
+test("the worker's training settings reach the training request: cpu trains on the pure-JS backend, eager engine", async () => {
+  const requests: TrainingRequest[] = [];
+  // Unlike inProcess(), this runner keeps the request's own backend preference.
+  const runner: TrainingRunner = (request, options) => {
+    requests.push(request);
+    return trainModel(store, request, { ...(options.onProgress ? { onEpoch: options.onProgress } : {}) });
+  };
+  const ml = { tfBackend: 'cpu', trainEngine: 'eager' } as const;
+  const { result } = await runStage('fine-tune', createFineTuneStage({ runTraining: runner }), store, stageContext('finetune', { runId: 'ft-backend' }), { ...baseInputs(), epochs: 1, model: base }, { ml });
+  assert.equal(requests[0]?.tfBackend, 'cpu');
+  assert.equal(requests[0]?.engine, 'eager');
+  assert.equal(result.outputs.backend, 'cpu');
+  assert.equal(result.outputs.engine, 'eager');
+  // An injected preference wins over the worker's.
+  await runStage('fine-tune', createFineTuneStage({ runTraining: runner, tfBackend: 'native' }), store, stageContext('finetune', { runId: 'ft-backend-2' }), { ...baseInputs(), epochs: 1, model: base }, { ml }).catch(() => undefined);
+  assert.equal(requests[1]?.tfBackend, 'native');
 });

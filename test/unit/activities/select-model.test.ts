@@ -55,6 +55,17 @@ test('kNN ranking works too', async () => {
   assert.equal(result.outputs.model, 'registry://tiny-base@2');
 });
 
+test('rankBy knn uses k: with every other example voting, leave-one-out on balanced classes always loses', async () => {
+  const scoreAt = async (k: number): Promise<{ score: number; k: number }> => {
+    const { result } = await runStage('select-model', selectModelStage, store, stageContext('select', { runId: `sel-k${k}` }), { candidates: ['registry://tiny-base@2'], data: dataset, rankBy: 'knn', k });
+    return (result.outputs.ranking as { score: number; k: number }[])[0] ?? { score: NaN, k: NaN };
+  };
+  const everyone = await scoreAt(1_000);
+  assert.equal(everyone.score, 0);
+  assert.equal(everyone.k, 1_000);
+  assert.ok((await scoreAt(1)).score > 0);
+});
+
 test('without data the first candidate that loads wins', async () => {
   const { result } = await runStage('select-model', selectModelStage, store, stageContext('select', { runId: 'sel-nodata' }), { candidates: ['registry://missing-model@latest', 'registry://tiny-base@latest'] });
   assert.equal(result.outputs.model, 'registry://tiny-base@2');

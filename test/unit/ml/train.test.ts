@@ -41,6 +41,25 @@ describe('learning-rate schedule', () => {
     assert.equal(learningRateAt({ ...base, step: 35, decay: { kind: 'step', everyEpochs: 2, factor: 0.1 } }), 0.1 * 0.1);
     assert.ok(learningRateAt({ ...base, step: 99, decay: { kind: 'cosine' } }) < 0.002);
   });
+
+  it('never decays below minLearningRate, for every kind', () => {
+    const base = { baseRate: 0.1, stepsPerEpoch: 10, totalEpochs: 10 };
+    const close = (actual: number, expected: number): void => assert.ok(Math.abs(actual - expected) < 1e-12, `${actual} vs ${expected}`);
+    // Without a floor cosine ends at 1% of the base rate (the behaviour before floors existed); exponential and step have none.
+    close(learningRateAt({ ...base, step: 100, decay: { kind: 'cosine' } }), 0.001);
+    close(learningRateAt({ ...base, step: 100, decay: { kind: 'step', everyEpochs: 1, factor: 0.1 } }), 0.1 * 0.1 ** 10);
+    // With one, cosine ends exactly on it and passes through the midpoint between it and the base.
+    close(learningRateAt({ ...base, step: 100, decay: { kind: 'cosine', minLearningRate: 0.02 } }), 0.02);
+    close(learningRateAt({ ...base, step: 50, decay: { kind: 'cosine', minLearningRate: 0.02 } }), 0.06);
+    close(learningRateAt({ ...base, step: 100, decay: { kind: 'cosine', minLearningRate: 0 } }), 0);
+    close(learningRateAt({ ...base, step: 90, decay: { kind: 'exponential', rate: 0.5, minLearningRate: 0.01 } }), 0.01);
+    close(learningRateAt({ ...base, step: 10, decay: { kind: 'exponential', rate: 0.5, minLearningRate: 0.01 } }), 0.05);
+    close(learningRateAt({ ...base, step: 60, decay: { kind: 'step', everyEpochs: 2, factor: 0.1, minLearningRate: 0.005 } }), 0.005);
+    // A floor above a phase's base rate (the lower rate of a second phase) holds it, never raises it.
+    close(learningRateAt({ ...base, baseRate: 0.001, step: 50, decay: { kind: 'exponential', rate: 0.5, minLearningRate: 0.01 } }), 0.001);
+    // Warmup is not floored: it starts low by design.
+    close(learningRateAt({ ...base, step: 0, warmupEpochs: 1, decay: { kind: 'cosine', minLearningRate: 0.05 } }), 0.01);
+  });
 });
 
 describe('training', () => {
