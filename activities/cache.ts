@@ -42,12 +42,16 @@ export function createCacheActivities(store: ObjectStore, bucket: string, option
         await storeKeyDocument(store, bucket, stageKey);
         return { hit: false, key: stageKey.key, reason: 'cache disabled for this stage' };
       }
-      const check = await checkCacheEntry(store, bucket, stageKey.key, input.stage, now());
+      // A refresh (rerun) or an unfingerprintable input answers before any entry is read.
+      const check = await checkCacheEntry(store, bucket, stageKey, input.stage, now());
       if (check.usable) {
         const { entry } = check;
         return { hit: true, key: stageKey.key, outputs: entry.outputs, digest: entry.digest, fromRunId: entry.runId, createdAt: entry.createdAt };
       }
+      // Still recorded after the stage ran: a refresh replaces the entry, and every digest feeds downstream keys.
       await storeKeyDocument(store, bucket, stageKey);
+      const bypassed = input.stage.cache.refresh === true || stageKey.uncacheable !== undefined;
+      if (bypassed) return { hit: false, key: stageKey.key, reason: check.reason, bypassed };
       const comparison = check.entry || !input.pipeline ? undefined : await compareWithLastEntry(store, bucket, input.pipeline, input.stage.id, stageKey.document);
       return { hit: false, key: stageKey.key, reason: describeMiss(check.reason, comparison) };
     },

@@ -24,6 +24,7 @@ import { describeStageFailure } from '../src/runtime/failures';
 import { checkParamOverrides } from '../src/runtime/params';
 import { retryStageUpdate, runStateQuery, searchAttributeKeys, stageProgressSignal } from '../src/runtime/run-definitions';
 import { RunTracker } from '../src/runtime/run-tracker';
+import { datasetVersionOf, stageTriggerOf } from '../src/runtime/run-trigger';
 import type {
   CacheLookupInput,
   CacheLookupResult,
@@ -232,7 +233,8 @@ async function executeStage(run: RunTracker, stage: PlannedStage, bucket: string
   let cacheKey: string | undefined;
   if (stage.cache.enabled) {
     try {
-      const datasetVersion = input.trigger.kind === 'new-data' ? input.trigger.datasetVersion : undefined;
+      // A rerun keeps the dataset version of the run it reruns: same key, so its new result replaces that entry.
+      const datasetVersion = datasetVersionOf(input.trigger);
       const found = await cache.lookupStageCache({
         runId: run.runId,
         pipeline: run.plan.pipeline.name,
@@ -247,6 +249,7 @@ async function executeStage(run: RunTracker, stage: PlannedStage, bucket: string
         run.markCached(stage.id, now(), found.outputs, found.digest, `cache hit from run ${found.fromRunId} (${found.createdAt})`);
         return;
       }
+      if (found.bypassed === true) run.noteReason(stage.id, found.reason);
     } catch (error) {
       if (isCancellation(error)) {
         run.markCancelled(stage.id, now(), 0);
@@ -262,7 +265,7 @@ async function executeStage(run: RunTracker, stage: PlannedStage, bucket: string
     attempt: priorAttempts + 1,
     outputPrefix: runPrefix(bucket, run.runId, stage.id),
     bucket,
-    trigger: input.trigger,
+    ...stageTriggerOf(input.trigger),
   };
   let result: StageActivityResult;
   try {
@@ -275,7 +278,10 @@ async function executeStage(run: RunTracker, stage: PlannedStage, bucket: string
     }
   } catch (error) {
     const failure = describeStageFailure(error);
-    const attempts = failure.attempt !== undefined ? failure.attempt - priorAttempts : stage.retry.maxAttempts;
+    // A failure without an attempt number exhausted the retry policy, except a sweep child
+    // (it runs once; its trials retry inside it) and a cancellation (it stopped the attempt running).
+    const unnumbered = stage.uses === 'hyperparameter-sweep' || isCancellation(error) ? 1 : stage.retry.maxAttempts;
+    const attempts = failure.attempt !== undefined ? failure.attempt - priorAttempts : unnumbered;
     if (isCancellation(error)) run.markCancelled(stage.id, now(), Math.max(1, attempts));
     else run.markFailed(stage.id, now(), stage.onFailure === 'pause' ? 'waiting' : 'failed', failure.error, Math.max(1, attempts));
     return;

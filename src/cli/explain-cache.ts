@@ -104,6 +104,10 @@ export async function explainCache(plan: Plan, store: ObjectStore, bucket: strin
       params,
       ...(options.datasetVersion === undefined ? {} : { datasetVersion: options.datasetVersion }),
     });
+    if (stageKey.uncacheable) {
+      explanations.push({ stageId: stage.id, prediction: 'miss', reason: stageKey.uncacheable, key: stageKey.key, changes: [] });
+      continue;
+    }
     const last = await compareWithLastEntry(store, bucket, plan.pipeline.name, stage.id, stageKey.document);
 
     if (pendingUpstreams.length > 0) {
@@ -126,7 +130,7 @@ export async function explainCache(plan: Plan, store: ObjectStore, bucket: strin
       continue;
     }
 
-    const check = await checkCacheEntry(store, bucket, stageKey.key, stage, now);
+    const check = await checkCacheEntry(store, bucket, stageKey, stage, now);
     if (check.usable) {
       hits.set(stage.id, { outputs: check.entry.outputs, digest: check.entry.digest });
       explanations.push({ stageId: stage.id, prediction: 'hit', reason: `cached by run ${check.entry.runId} (${check.entry.createdAt})`, key: stageKey.key, fromRunId: check.entry.runId, changes: [] });

@@ -11,6 +11,7 @@ import { retryStageUpdate, runStateQuery, searchAttributeKeys, type RetryStageRe
 import { WORKFLOW_TYPES, type PipelineRunInput, type PipelineRunResult, type ReusedStageOutput, type RetryStageRequest, type RunState, type RunStatus, type RunTrigger } from '../runtime/run-types';
 import { CONTROL_POOL, taskQueueForPool } from '../runtime/task-queues';
 import type { Plan } from '../spec/plan-types';
+import { WorkerPresence } from './worker-presence';
 
 export interface RunClientOptions {
   /** Bucket of runs/, cache/ and models/ (config.s3.bucket), passed to every run. */
@@ -85,12 +86,15 @@ function statusFromExecution(info: Pick<WorkflowExecutionInfo, 'status'>, record
 
 export class RunClient {
   readonly workflowTaskQueue: string;
+  /** Marks running stages of pools without a worker (`waiting for a worker on pool X`). */
+  private readonly workers: WorkerPresence;
 
   constructor(
     readonly client: Client,
     private readonly options: RunClientOptions,
   ) {
     this.workflowTaskQueue = options.workflowTaskQueue ?? taskQueueForPool(CONTROL_POOL);
+    this.workers = new WorkerPresence(client);
   }
 
   /** Start a run of a (validated) plan; returns its id at once. */
@@ -120,12 +124,14 @@ export class RunClient {
   /**
    * The live state from the workflow's `runState` query. A query needs a control worker; when
    * none answers within `timeoutMs`, an ended run's state is rebuilt from its history (input
-   * and result), and a running one is reported as unavailable.
+   * and result), and a running one is reported as unavailable. A running stage whose pool no
+   * worker polls says so in its `reason` (src/client/worker-presence.ts).
    */
   async state(runId: string, options: { readonly timeoutMs?: number } = {}): Promise<RunState> {
     const handle = this.client.workflow.getHandle(runId);
+    let state: RunState;
     try {
-      return await this.client.withDeadline(Date.now() + (options.timeoutMs ?? 15_000), () => handle.query(runStateQuery));
+      state = await this.client.withDeadline(Date.now() + (options.timeoutMs ?? 15_000), () => handle.query(runStateQuery));
     } catch (thrown) {
       if (thrown instanceof WorkflowNotFoundError) throw this.mapNotFound(thrown, runId);
       const fromHistory = await this.stateFromHistory(runId).catch(() => undefined);
@@ -136,6 +142,7 @@ export class RunClient {
         { cause: thrown },
       );
     }
+    return this.workers.annotate(state);
   }
 
   /** An ended run's state without a worker: its input and outcome as recorded in history. */

@@ -10,8 +10,9 @@
  *   new run leaves the key unchanged;
  * - the values of the params it references;
  * - the dataset version of a new-data trigger;
- * - a fingerprint of every external object its inputs point at (`s3://…`, `registry://…`),
- *   so data replaced in place is never served from a stale entry.
+ * - a fingerprint of every external object its inputs point at (`s3://…`, `registry://…`,
+ *   `file://…`, `http(s)://…`), so data replaced in place is never served from a stale entry.
+ *   An input that cannot be fingerprinted makes the stage uncacheable ({@link uncacheableReason}).
  *
  * The key is the sha256 of the canonical JSON (sorted keys) of that document. The document
  * is stored with the cache entry, so `fineflow plan --explain-cache` can say which part
@@ -22,6 +23,7 @@
 import { createHash } from 'node:crypto';
 import { collectReferences, hasExpression, joinPath, parseTemplate } from '../spec/expressions';
 import type { JsonObject, JsonValue, PlannedStage } from '../spec/plan-types';
+import { unfingerprintableReason } from './cache-uri-fingerprint';
 
 /** Bump when the shape of the key document or of the output digest changes: old entries then miss. */
 export const CACHE_FORMAT_VERSION = 1;
@@ -147,12 +149,12 @@ export function substituteUpstreamInputs(
   return { inputs: visit(template, resolved) as JsonObject, observedParams };
 }
 
-/** URIs whose content lives outside the run: `s3://…` and `registry://…` strings of the (substituted) inputs. */
+/** URIs whose content lives outside the run: `s3://`, `registry://`, `file://` and `http(s)://` strings of the (substituted) inputs. */
 export function externalUrisOf(inputs: JsonValue): string[] {
   const found = new Set<string>();
   const visit = (value: JsonValue): void => {
     if (typeof value === 'string') {
-      if (/^(s3|registry):\/\/\S+$/.test(value)) found.add(value);
+      if (/^(s3|registry|file|https?):\/\/\S+$/i.test(value)) found.add(value);
     } else if (Array.isArray(value)) {
       value.forEach((item: JsonValue) => visit(item));
     } else if (isPlainObject(value)) {
@@ -194,6 +196,17 @@ export function buildKeyDocument(parts: KeyDocumentParts): CacheKeyDocument {
     datasetVersion: parts.datasetVersion ?? null,
     external: { ...parts.external },
   };
+}
+
+/**
+ * Why a key cannot vouch for the stage's inputs (an external input without a stable
+ * fingerprint, see src/runtime/cache-uri-fingerprint.ts), or undefined when it can.
+ */
+export function uncacheableReason(document: Pick<CacheKeyDocument, 'external'>): string | undefined {
+  const reasons = Object.values(document.external ?? {})
+    .map(unfingerprintableReason)
+    .filter((reason): reason is string => reason !== undefined);
+  return reasons.length > 0 ? `not cacheable: ${reasons.join('; ')}` : undefined;
 }
 
 /**

@@ -3,9 +3,8 @@
  * again. Pure: the CLI fetches the original run, this decides, the CLI starts the new run.
  *
  * - STAGE and every stage downstream of it run again, with the cache bypassed: their plan
- *   entry gets `maxAgeMs: REFRESH_MAX_AGE_MS`, so no earlier entry is young enough, and their
- *   new results replace the entries. That is the point of a rerun: the user wants them
- *   recomputed. (A plan's maxAge must be positive, hence 1 ms rather than 0.)
+ *   entry gets `cache.refresh: true`, so the lookup is skipped and their new results replace
+ *   the entries. That is the point of a rerun: the user wants them recomputed.
  * - Every other stage that succeeded (or was served from the cache) is reused with its
  *   outputs, so nothing upstream runs again.
  * - An upstream of STAGE that did not succeed has no outputs to reuse: that is an error
@@ -48,9 +47,6 @@ export interface RerunSelection {
   readonly notes: readonly string[];
 }
 
-/** maxAge given to rerun stages: every existing entry is older, so the stage runs and re-records. */
-export const REFRESH_MAX_AGE_MS = 1;
-
 const REUSABLE = new Set<StageState['status']>(['succeeded', 'cached']);
 
 /** Every stage `stageId` depends on, transitively. */
@@ -67,9 +63,9 @@ export function upstreamOf(plan: Plan, stageId: string): Set<string> {
   return found;
 }
 
-/** The stage with its cache bypassed: no earlier entry is young enough, and its new result replaces them. */
+/** The stage with its cache bypassed (`cache.refresh`): it runs again, and its new result replaces the entry. */
 export function refreshCache(stage: PlannedStage): PlannedStage {
-  return stage.cache.enabled ? { ...stage, cache: { ...stage.cache, maxAgeMs: REFRESH_MAX_AGE_MS } } : stage;
+  return stage.cache.enabled ? { ...stage, cache: { ...stage.cache, refresh: true } } : stage;
 }
 
 export function selectRerun(request: RerunRequest): RerunSelection {

@@ -16,6 +16,7 @@ import {
   formatKeyChanges,
   s3UrisIn,
   substituteUpstreamInputs,
+  uncacheableReason,
   type CacheKeyDocument,
   type KeyChange,
 } from './cache-key';
@@ -49,7 +50,12 @@ export interface StageKeyRequest {
 export interface StageKey {
   readonly key: string;
   readonly document: CacheKeyDocument;
+  /** Set when an external input has no stable fingerprint: the stage is never served from the cache. */
+  readonly uncacheable?: string;
 }
+
+/** Why a stage with `cache.refresh` (set by `fineflow rerun`) runs although an entry may exist. */
+export const REFRESH_REASON = 'refresh requested by rerun: the stage runs again and its new result replaces the cached one';
 
 /** Digest of outputs whose artifacts were not declared: hash whatever their s3 strings name. */
 export async function digestOfOutputs(store: ObjectStore, outputs: JsonObject, declared: readonly CachedArtifact[] = []): Promise<{ digest: string; artifacts: readonly CachedArtifact[] }> {
@@ -75,18 +81,30 @@ export async function computeStageKey(store: ObjectStore, bucket: string, reques
     ...(request.datasetVersion === undefined ? {} : { datasetVersion: request.datasetVersion }),
     external,
   });
-  return { key: cacheKeyOf(document), document };
+  const uncacheable = uncacheableReason(document);
+  return { key: cacheKeyOf(document), document, ...(uncacheable ? { uncacheable } : {}) };
 }
 
 export type EntryCheck =
   | { readonly usable: true; readonly entry: CacheEntry }
   | { readonly usable: false; readonly reason: string; readonly entry?: CacheEntry };
 
-/** Whether the entry at `key` may be reused now: present, young enough, every artifact intact. */
-export async function checkCacheEntry(store: ObjectStore, bucket: string, key: string, stage: PlannedStage, now: Date): Promise<EntryCheck> {
-  const entry = await readCacheEntry(store, bucket, key);
-  if (!entry) return { usable: false, reason: `no cache entry for key ${key.slice(0, 12)}` };
+/**
+ * Whether the entry at `key` may be reused now: not refreshed, every input fingerprinted,
+ * present, young enough, every artifact intact. Pass the {@link StageKey} rather than its key
+ * string, so an unfingerprintable input is reported even when no entry exists.
+ */
+export async function checkCacheEntry(store: ObjectStore, bucket: string, key: string | StageKey, stage: PlannedStage, now: Date): Promise<EntryCheck> {
+  if (stage.cache.refresh === true) return { usable: false, reason: REFRESH_REASON };
+  const stageKey = typeof key === 'string' ? undefined : key;
+  if (stageKey?.uncacheable) return { usable: false, reason: stageKey.uncacheable };
+  const keyText = typeof key === 'string' ? key : key.key;
+  const entry = await readCacheEntry(store, bucket, keyText);
+  if (!entry) return { usable: false, reason: `no cache entry for key ${keyText.slice(0, 12)}` };
   if (entry.formatVersion !== CACHE_FORMAT_VERSION) return { usable: false, reason: `entry has cache format ${entry.formatVersion}, this version reads ${CACHE_FORMAT_VERSION}`, entry };
+  // The same key from a caller that passed only the string: the entry's own document says it.
+  const recordedUncacheable = entry.keyDocument ? uncacheableReason(entry.keyDocument) : undefined;
+  if (recordedUncacheable) return { usable: false, reason: recordedUncacheable, entry };
   const old = tooOld(entry, stage.cache.maxAgeMs, now);
   if (old) return { usable: false, reason: old, entry };
   const broken = await verifyArtifacts(store, entry.artifacts);

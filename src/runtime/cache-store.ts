@@ -18,6 +18,7 @@ import { cachePrefix, modelAliasUri, modelPrefix, modelRootPrefix } from '../sto
 import type { ObjectInfo, ObjectStore } from '../storage/object-store';
 import { asPrefixUri, formatS3Uri, parseS3Uri } from '../storage/uri';
 import { canonicalJson, sha256Hex, type CacheKeyDocument } from './cache-key';
+import { fingerprintLocalOrWebUri, isLocalOrWebUri, type UriFingerprintOptions } from './cache-uri-fingerprint';
 
 export interface CachedArtifact {
   readonly uri: string;
@@ -179,10 +180,12 @@ export async function hashOutputContent(store: ObjectStore, uris: readonly strin
 /**
  * Fingerprint of data that a stage reads from outside the run: an object's sha256 (or etag and
  * size when it was not written by Fineflow), a prefix's listing, or for `registry://NAME@…` the
- * listing of the model's versions and aliases. Not stream-hashed: external datasets can be large,
+ * listing of the model's versions and aliases; for `file://` and `http(s)://` see
+ * src/runtime/cache-uri-fingerprint.ts. Not stream-hashed: external datasets can be large,
  * and an in-place rewrite changes the etag anyway.
  */
-export async function fingerprintExternal(store: ObjectStore, bucket: string, uri: string): Promise<string> {
+export async function fingerprintExternal(store: ObjectStore, bucket: string, uri: string, options: UriFingerprintOptions = {}): Promise<string> {
+  if (isLocalOrWebUri(uri)) return fingerprintLocalOrWebUri(uri, options);
   const registry = /^registry:\/\/([^@/\s]+)(?:@(\S+))?$/.exec(uri);
   let prefix: string;
   if (registry?.[1]) {
@@ -233,8 +236,6 @@ export async function readIndexPointer(store: ObjectStore, bucket: string, pipel
 /** Age check: undefined when the entry is young enough, else the reason it is too old. */
 export function tooOld(entry: Pick<CacheEntry, 'createdAt'>, maxAgeMs: number | undefined, now: Date): string | undefined {
   if (maxAgeMs === undefined) return undefined;
-  // `rerun --from` gives the stages it reruns a 1 ms maxAge (REFRESH_MAX_AGE_MS): say why plainly.
-  if (maxAgeMs <= 1) return 'cache refresh requested (rerun): the stage runs again';
   const created = Date.parse(entry.createdAt);
   if (Number.isNaN(created)) return `entry has no valid creation time (${entry.createdAt})`;
   const age = now.getTime() - created;

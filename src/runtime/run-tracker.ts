@@ -104,6 +104,11 @@ export class RunTracker {
     this.update(stageId, { status: 'running', startedAt: now, endedAt: undefined, error: undefined, progress: undefined, reason: undefined });
   }
 
+  /** Why a running stage runs although it could have been cached (refresh, unfingerprintable input); kept when it succeeds. */
+  noteReason(stageId: string, reason: string): void {
+    this.update(stageId, { reason });
+  }
+
   markSucceeded(stageId: string, now: string, outputs: JsonObject, attempts: number, digest?: string): void {
     if (digest) this.digests.set(stageId, digest);
     this.update(stageId, { status: 'succeeded', endedAt: now, outputs, attempts: this.stage(stageId).attempts + attempts, progress: undefined });

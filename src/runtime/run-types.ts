@@ -11,8 +11,8 @@ export const WORKFLOW_TYPES = {
   dataWatcher: 'dataWatcher',
 } as const;
 
-/** Why a run started; recorded in its memo and search attributes. */
-export type RunTrigger =
+/** What started a run that is not a rerun: a user, a schedule, or new data. */
+export type OriginTrigger =
   | { readonly kind: 'manual'; readonly user?: string }
   | { readonly kind: 'schedule'; readonly scheduleId: string }
   | {
@@ -22,8 +22,22 @@ export type RunTrigger =
       readonly path: string;
       /** Fingerprint of the dataset version that started the run. */
       readonly datasetVersion: string;
-    }
-  | { readonly kind: 'rerun'; readonly fromRunId: string; readonly fromStage: string };
+    };
+
+/** Why a run started; recorded in its memo and search attributes. */
+export type RunTrigger =
+  | OriginTrigger
+  | {
+      readonly kind: 'rerun';
+      readonly fromRunId: string;
+      readonly fromStage: string;
+      /**
+       * The trigger of the run this one reruns (for a rerun of a rerun, of the first run), so
+       * a rerun of a new-data run retrains on the same dataset version. Absent in reruns
+       * started before this field existed. See src/runtime/run-trigger.ts.
+       */
+      readonly origin?: OriginTrigger;
+    };
 
 /** Outputs of a finished stage of an earlier run, reused without running it again. */
 export interface ReusedStageOutput {
@@ -109,7 +123,14 @@ export interface StageContext {
   readonly outputPrefix: string;
   /** The bucket of runs/, cache/ and models/. */
   readonly bucket: string;
+  /**
+   * What started the data this stage works on: the run's trigger, or for a rerun the trigger of
+   * the original run (its `origin`), so a stage of a rerun of a new-data run sees the same
+   * `datasetVersion`. A rerun whose original trigger is unknown passes its rerun trigger.
+   */
   readonly trigger: RunTrigger;
+  /** Set when the run is a `fineflow rerun`: the run and stage it reruns from. */
+  readonly rerunOf?: { readonly fromRunId: string; readonly fromStage: string };
 }
 
 /** What every stage activity receives. */
@@ -157,7 +178,16 @@ export interface CacheLookupInput {
 
 export type CacheLookupResult =
   | { readonly hit: true; readonly key: string; readonly outputs: JsonObject; readonly digest: string; readonly fromRunId: string; readonly createdAt: string }
-  | { readonly hit: false; readonly key: string; readonly reason: string };
+  | {
+      readonly hit: false;
+      readonly key: string;
+      readonly reason: string;
+      /**
+       * True when no entry was consulted on purpose (`cache.refresh` from a rerun, or an input
+       * without a stable fingerprint): the run shows the reason on the stage. Absent = false.
+       */
+      readonly bypassed?: boolean;
+    };
 
 export interface CacheRecordInput {
   readonly key: string;

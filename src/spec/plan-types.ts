@@ -26,6 +26,12 @@ export interface PlannedCache {
   readonly enabled: boolean;
   /** Oldest cache entry that may be reused; absent = no age limit. */
   readonly maxAgeMs?: number;
+  /**
+   * Recompute instead of reusing: the lookup is skipped (status says `refresh requested by
+   * rerun`), and the new result is still recorded, replacing the entry under the same key.
+   * Set by `fineflow rerun` on the stages it reruns; absent = false. Ignored when `enabled` is false.
+   */
+  readonly refresh?: boolean;
 }
 
 /** What happens when a stage has exhausted its retries. */

@@ -102,7 +102,9 @@ export function validatePlan(plan: Plan): Diagnostic[] {
       }
     }
     const cache = raw.cache;
-    if (!isObject(cache) || typeof cache.enabled !== 'boolean' || (cache.maxAgeMs !== undefined && !isPositiveNumber(cache.maxAgeMs))) add('plan-wrong-type', `${path}.cache`, 'cache must be {enabled, maxAgeMs?}', line);
+    if (!isObject(cache) || typeof cache.enabled !== 'boolean' || (cache.maxAgeMs !== undefined && !isPositiveNumber(cache.maxAgeMs)) || (cache.refresh !== undefined && typeof cache.refresh !== 'boolean')) {
+      add('plan-wrong-type', `${path}.cache`, 'cache must be {enabled, maxAgeMs?, refresh?}', line);
+    }
     if (!isObject(raw.with)) add('plan-wrong-type', `${path}.with`, 'with must be an object', line);
     if (!Array.isArray(raw.needs) || !raw.needs.every((n) => typeof n === 'string')) {
       add('plan-wrong-type', `${path}.needs`, 'needs must be a list of stage ids', line);

@@ -1,8 +1,10 @@
 /**
  * `fineflow rerun RUN --from STAGE [--set k=v]`: a new run of an ended run's plan that reuses
  * the outputs of every stage not downstream of STAGE and runs STAGE and its descendants again.
- * Lineage: the new run's trigger is `{kind: 'rerun', fromRunId, fromStage}` (its search attribute
- * FineflowTrigger reads `rerun:<RUN>`), and its reused stages say `reused from run <RUN>`.
+ * Lineage: the new run's trigger is `{kind: 'rerun', fromRunId, fromStage, origin}` where origin is
+ * the trigger of the first run of the lineage (a new-data trigger keeps its dataset version, so
+ * the rerun stages retrain on the same data); its search attribute FineflowTrigger reads `rerun`,
+ * and its reused stages say `reused from run <RUN>`.
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
@@ -15,6 +17,7 @@ import { selectRerun, type RerunSelection } from '../../runtime/cache-rerun';
 import { missingOutput } from '../../runtime/cache-store';
 import { checkParamOverrides, paramValues, parseSetPairs } from '../../runtime/params';
 import { runStateQuery } from '../../runtime/run-definitions';
+import { rerunTrigger } from '../../runtime/run-trigger';
 import { RUN_UPDATES, WORKFLOW_TYPES, type PipelineRunInput, type RetryStageRequest, type RunState, type StageState } from '../../runtime/run-types';
 import { connectClient } from '../../runtime/temporal-connection';
 import type { JsonValue, Plan } from '../../spec/plan-types';
@@ -162,7 +165,8 @@ export async function startRerun(runs: RunClient, store: ObjectStore, request: R
     ...(original.params ? { params: original.params } : {}),
     overrides: overrides.values,
   });
-  const trigger = { kind: 'rerun', fromRunId: original.runId, fromStage: request.fromStage } as const;
+  // Keep what started the original run (a new-data trigger's dataset version above all).
+  const trigger = rerunTrigger(original.input.trigger, original.runId, request.fromStage);
   const runId = await runs.submit(selection.plan, { trigger, reuse: selection.reuse, ...(request.newRunId ? { runId: request.newRunId } : {}) });
   return { runId, fromRunId: original.runId, fromStage: request.fromStage, selection };
 }
@@ -201,7 +205,8 @@ export const command: CliCommand = {
     'Reads the plan and the final stage states of RUN, then starts a new run that reuses the outputs',
     'of every stage not downstream of STAGE and executes STAGE and everything downstream of it.',
     'The rerun stages bypass the stage cache (their new results replace the cached ones).',
-    'The new run records its origin: trigger {kind: rerun, fromRunId, fromStage}.',
+    'The new run records its origin: trigger {kind: rerun, fromRunId, fromStage, origin}, where origin',
+    'is the trigger of the original run; a run started by new data is rerun on the same dataset version.',
     '',
     'Use `fineflow retry RUN` instead when the run is still waiting on a failed stage.',
     '',

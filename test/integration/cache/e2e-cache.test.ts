@@ -200,7 +200,7 @@ void describe('stage cache end to end (Temporal + MinIO)', () => {
     assert.equal(byId.c?.outputs?.file, `s3://${config.s3.bucket}/runs/${started.runId}/c/out.json`);
     // Lineage: the new run names the original run and stage.
     const state = await runs.state(started.runId);
-    assert.deepEqual(state.trigger, { kind: 'rerun', fromRunId: intactRunId, fromStage: 'b' });
+    assert.deepEqual(state.trigger, { kind: 'rerun', fromRunId: intactRunId, fromStage: 'b', origin: { kind: 'manual' } });
   });
 
   void it('rerun does not reuse a stage whose artifact was deleted: it runs again (here served by the cache)', async () => {

@@ -40,8 +40,10 @@ void describe('selectRerun', () => {
 
   void it('bypasses the cache for exactly the rerun stages', () => {
     const selection = selectRerun({ plan: designPlan(), fromRunId: 'r1', fromStage: 'evaluate', stages: allSucceeded });
+    const refresh = Object.fromEntries(selection.plan.stages.map((s) => [s.id, s.cache.refresh]));
+    assert.deepEqual(refresh, { prepare: undefined, select: undefined, finetune: undefined, evaluate: true, register: true });
     const maxAges = Object.fromEntries(selection.plan.stages.map((s) => [s.id, s.cache.maxAgeMs]));
-    assert.deepEqual(maxAges, { prepare: undefined, select: undefined, finetune: undefined, evaluate: 1, register: 1 });
+    assert.deepEqual(maxAges, { prepare: undefined, select: undefined, finetune: undefined, evaluate: undefined, register: undefined }, 'maxAge is left as the user wrote it');
   });
 
   void it('applies --set overrides on top of the params the run ended with, and warns about reused readers', () => {
@@ -96,7 +98,7 @@ void describe('selectRerun', () => {
       selection.reuse.map((r) => r.stageId),
       ['select', 'finetune'],
     );
-    assert.equal(selection.plan.stages.find((s) => s.id === 'prepare')?.cache.maxAgeMs, undefined);
+    assert.equal(selection.plan.stages.find((s) => s.id === 'prepare')?.cache.refresh, undefined);
     assert.deepEqual(selection.notes, ['stage prepare cannot be reused from run r1 (artifact s3://fineflow/runs/r1/prepare/out.json missing): it runs again, unless the cache holds a valid result']);
   });
 

@@ -1,0 +1,77 @@
+/**
+ * "Waiting for a worker on pool X": a stage whose pool has no worker would otherwise sit in
+ * `running` with no sign of why. The run client asks Temporal which activity task queues have
+ * pollers (DescribeTaskQueue lists those seen in the last minutes) and marks the running stages
+ * of pools nobody polls. Client side only: the workflow and its history are untouched.
+ */
+import type { Client } from '@temporalio/client';
+import type { RunState, StageState } from '../runtime/run-types';
+import { taskQueueForPool } from '../runtime/task-queues';
+
+/** temporal.api.enums.v1 values (the proto package is not a direct dependency). */
+const TASK_QUEUE_KIND_NORMAL = 1;
+const TASK_QUEUE_TYPE_ACTIVITY = 2;
+
+/** Status text of a running stage no worker can pick up. */
+export function waitingForWorkerReason(pool: string): string {
+  return `waiting for a worker on pool ${pool}: nothing polls task queue ${taskQueueForPool(pool)}; start one with \`fineflow worker --pool ${pool}\``;
+}
+
+/** Pools of the running stages, in first-seen order. */
+export function poolsOfRunningStages(state: RunState): string[] {
+  return [...new Set(state.stages.filter((s) => s.status === 'running').map((s) => s.pool))];
+}
+
+/** The state with every running stage of an unpolled pool marked (pure). Live progress wins: a stage that reports progress has a worker. */
+export function markStagesWaitingForWorkers(state: RunState, unpolledPools: ReadonlySet<string>): RunState {
+  if (unpolledPools.size === 0) return state;
+  const stages = state.stages.map((stage): StageState => (stage.status === 'running' && !stage.progress && unpolledPools.has(stage.pool) ? { ...stage, reason: waitingForWorkerReason(stage.pool) } : stage));
+  return { ...state, stages };
+}
+
+/** Whether any worker polls the pool's activity task queue. */
+export async function poolHasWorker(client: Client, pool: string): Promise<boolean> {
+  const response = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name: taskQueueForPool(pool), kind: TASK_QUEUE_KIND_NORMAL },
+    taskQueueType: TASK_QUEUE_TYPE_ACTIVITY,
+  });
+  return (response.pollers ?? []).length > 0;
+}
+
+/** Remembers each pool's answer for `ttlMs`, so `watch` polling does not ask Temporal twice a second. */
+export class WorkerPresence {
+  private readonly seen = new Map<string, { readonly at: number; readonly polled: boolean }>();
+
+  constructor(
+    private readonly client: Client,
+    private readonly ttlMs = 5_000,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async unpolledPools(pools: readonly string[]): Promise<Set<string>> {
+    const unpolled = new Set<string>();
+    for (const pool of pools) {
+      const cached = this.seen.get(pool);
+      let polled = cached && this.clock() - cached.at < this.ttlMs ? cached.polled : undefined;
+      if (polled === undefined) {
+        polled = await poolHasWorker(this.client, pool);
+        this.seen.set(pool, { at: this.clock(), polled });
+      }
+      if (!polled) unpolled.add(pool);
+    }
+    return unpolled;
+  }
+
+  /** Best effort: a failed lookup leaves the state as it was. */
+  async annotate(state: RunState): Promise<RunState> {
+    if (state.endedAt !== undefined) return state;
+    const pools = poolsOfRunningStages(state);
+    if (pools.length === 0) return state;
+    try {
+      return markStagesWaitingForWorkers(state, await this.unpolledPools(pools));
+    } catch {
+      return state;
+    }
+  }
+}
