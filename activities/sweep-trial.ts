@@ -9,7 +9,9 @@
  *   and each segment resumes from the checkpoint the previous one ended on. The workflow decides
  *   between segments whether the trial continues: early-stopping decisions are workflow state
  *   (deterministic, replayable), and a crash loses at most the current segment's unfinished epoch.
- * - `writeSweepResults` writes `results.json` and `results.csv` beside the trials.
+ * - `writeSweepResults` writes `results.json` and `results.csv` beside the trials (marked
+ *   partial when the sweep was cancelled or failed: the trials it finished are kept).
+ * - `appendSweepLog` appends the workflow's lines to the stage log (src/runtime/sweep-log.ts).
  *
  * Training runs in a child process by default (src/ml's child runner), so this worker keeps
  * heartbeating while the CPU is busy; the segment stops the child right after the checkpoint of
@@ -31,14 +33,16 @@ import { checkpointDirectory } from '../src/ml/train/checkpoint';
 import { runTrainingInChildProcess } from '../src/ml/train/child-runner';
 import { requestKeyOf, trainModel } from '../src/ml/train/fine-tune';
 import type { EpochMetrics, TrainingProgress, TrainingRequest, TrainingResult } from '../src/ml/train/types';
+import { appendLogText } from '../src/runtime/sweep-log';
 import { objectiveValue, trialPrefix } from '../src/runtime/sweep-plan';
 import { resultsCsv, type SweepResultsDocument } from '../src/runtime/sweep-results';
-import type { SweepResultsInput, SweepResultsOutput, SweepTrialSegmentInput, SweepTrialSegmentResult, TrialEpochReport } from '../src/runtime/sweep-types';
+import type { SweepLogInput, SweepLogOutput, SweepResultsInput, SweepResultsOutput, SweepTrialSegmentInput, SweepTrialSegmentResult, TrialEpochReport } from '../src/runtime/sweep-types';
 import { confineWrites } from '../src/storage/confined-store';
+import { stageLogUri } from '../src/storage/layout';
 import type { ObjectStore } from '../src/storage/object-store';
 import { baseWeightLayers, effectiveSettings, trainingPlan, type TrainingRunner } from './fine-tune';
 import { listArtifacts, requiredString } from './ml-stage-support';
-import { toActivityFailure } from './stage-runner';
+import { toActivityFailure, type MlSettings } from './stage-runner';
 
 export interface SweepTrialDeps {
   readonly store: ObjectStore;
@@ -46,6 +50,8 @@ export interface SweepTrialDeps {
   readonly runTraining?: TrainingRunner;
   /** Recorded with every segment; default `<pid>@<hostname>`, Temporal's default worker identity. */
   readonly workerIdentity?: string;
+  /** The worker's training settings (config.tfBackend, config.trainEngine); default auto / auto. */
+  readonly ml?: MlSettings;
 }
 
 /** Trains in this process (no child): for tests with an in-memory store and the bench. */
@@ -163,6 +169,8 @@ export function createSweepTrialActivities(deps: SweepTrialDeps) {
         checkpoint: { uri: checkpoints, everyEpochs: 1 },
         hyperparameters: plan.hyperparameters,
         registryBucket: input.context.bucket,
+        // Not part of the request key: a segment may resume another worker's checkpoint on another backend.
+        ...(deps.ml ? { tfBackend: deps.ml.tfBackend, engine: deps.ml.trainEngine } : {}),
       };
       // Resume from the newest checkpoint inside this segment (what a crashed attempt got to),
       // else from the one the previous segment ended on. The store, not the heartbeat, is the
@@ -221,14 +229,25 @@ export function createSweepTrialActivities(deps: SweepTrialDeps) {
 
   async function writeSweepResults(input: SweepResultsInput): Promise<SweepResultsOutput> {
     const store = confineWrites(deps.store, input.context.outputPrefix);
-    const document: SweepResultsDocument = { format: 'fineflow-sweep-results/v1', ...input.table, segments: input.segments };
+    const outcome = input.outcome ?? 'completed';
+    const document: SweepResultsDocument = { format: 'fineflow-sweep-results/v1', outcome, partial: outcome !== 'completed', ...input.table, segments: input.segments };
     const json = await store.putJson(`${input.context.outputPrefix}results.json`, document);
     const csv = await store.putBytes(`${input.context.outputPrefix}results.csv`, resultsCsv(input.table, input.segments), { contentType: 'text/csv; charset=utf-8' });
     const modelFiles = input.bestModel ? await listArtifacts(deps.store, input.bestModel.slice(0, input.bestModel.lastIndexOf('/') + 1)) : [];
     return { json: json.uri, csv: csv.uri, artifacts: [...[json, csv].map(({ uri, sha256 }) => ({ uri, sha256 })), ...modelFiles] };
   }
 
-  return { sweepTrialSegment, writeSweepResults };
+  /** S3 has no append: read, keep the lines the workflow counted, add the new ones, write back. */
+  async function appendSweepLog(input: SweepLogInput): Promise<SweepLogOutput> {
+    const { bucket, runId, stageId, attempt } = input.context;
+    const uri = stageLogUri(bucket, runId, stageId, attempt);
+    const existing = input.fromLine > 0 && (await deps.store.stat(uri)) ? (await deps.store.getBytes(uri)).toString('utf8') : '';
+    const { text, lineCount } = appendLogText(existing, input.fromLine, input.lines);
+    await confineWrites(deps.store, input.context.outputPrefix).putBytes(uri, text, { contentType: 'text/plain; charset=utf-8' });
+    return { lineCount };
+  }
+
+  return { sweepTrialSegment, writeSweepResults, appendSweepLog };
 }
 
 export type SweepTrialActivities = ReturnType<typeof createSweepTrialActivities>;

@@ -21,6 +21,12 @@
  *   with the controller state and each running trial's epoch: finished trials never rerun.
  * - The `sweepState` query answers live progress; each finished segment also signals the parent
  *   run (`stageProgress`), so `fineflow status` shows the trial counts.
+ * - The workflow writes the stage log (src/runtime/sweep-log.ts): it is the only writer, one
+ *   `appendSweepLog` at a time, so concurrent trials never interleave or clobber lines.
+ * - Cancelled (the run or the sweep), it still records what it learned: running segments are
+ *   cancelled, and in a non-cancellable scope the results (finished trials kept, running ones
+ *   marked `cancelled`, the document marked partial) and the log's last lines are written
+ *   before the cancellation propagates.
  * Outputs (the stage type's declared names): `best`, `bestModel`, `bestMetric`, `trials`, `results`.
  */
 import {
@@ -42,7 +48,8 @@ import { ERROR_TYPES, FineflowError, NON_RETRYABLE_ERROR_TYPES } from '../src/er
 import type { StageProgressSignal } from '../src/runtime/progress';
 import { RUN_SIGNALS, type StageActivityResult } from '../src/runtime/run-types';
 import { nextSegmentEnd, planSweep, trialPrefix, trialSettings, type SweepPlan } from '../src/runtime/sweep-plan';
-import { trialsOutput } from '../src/runtime/sweep-results';
+import { failedLine, finishedLine, prunedLine, segmentLines, segmentStartedLine, stampLine, sweepEndedLine, sweepStartedLine } from '../src/runtime/sweep-log';
+import { cancelledResultsTable, trialsOutput, type SweepOutcome } from '../src/runtime/sweep-results';
 import {
   SWEEP_QUERIES,
   type HyperparameterSweepInput,
@@ -96,9 +103,52 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
 
   let changes = 0;
   const running = new Map<number, { readonly scope: CancellationScope; readonly done: Promise<void> }>();
-  let aborting = false;
+  let outcome: SweepOutcome | undefined;
 
-  setHandler(sweepStateQuery, (): SweepStatus => status(state, generation, lastWorker, inFlight));
+  setHandler(sweepStateQuery, (): SweepStatus => status(state, generation, lastWorker, inFlight, outcome));
+
+  // The stage log: lines queue here and go out one append at a time, never cancelled half-way
+  // (a cancelled append still running on a worker could overwrite the one after it).
+  let logLines = carry?.logLines ?? 0;
+  const pendingLog: string[] = [];
+  let logFlush: Promise<void> | undefined;
+  const flushLog = (): void => {
+    if (logFlush !== undefined || pendingLog.length === 0) return;
+    const lines = pendingLog.splice(0);
+    logFlush = CancellationScope.nonCancellable(() => bookkeeping.appendSweepLog({ context, fromLine: logLines, lines }))
+      .then(
+        (written) => {
+          logLines = written.lineCount;
+        },
+        // The log is best effort: losing lines must not fail the sweep.
+        () => undefined,
+      )
+      .finally(() => {
+        logFlush = undefined;
+        flushLog();
+      });
+  };
+  const log = (...lines: string[]): void => {
+    const at = Date.now();
+    pendingLog.push(...lines.map((line) => stampLine(at, line)));
+    flushLog();
+  };
+  const drainLog = async (): Promise<void> => {
+    flushLog();
+    while (logFlush !== undefined) await logFlush;
+  };
+  log(
+    sweepStartedLine({
+      algorithm: plan.config.algorithm,
+      earlyStopping: plan.config.earlyStopping.type,
+      maxTrials: plan.config.maxTrials,
+      parallelism: plan.config.parallelism,
+      metric: plan.config.objective.metric,
+      goal: plan.config.objective.goal,
+      epochsPerTrial: plan.config.epochsPerTrial,
+      generation,
+    }),
+  );
 
   if (deadlineMs !== undefined) {
     const closeLaunching = (): void => {
@@ -117,12 +167,15 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
     segments.push({ trialId, fromEpoch: trial.epochsDone, toEpoch: result.epochsDone, worker: result.worker, startedAtMs: result.startedAtMs, endedAtMs: result.endedAtMs, attempt: result.attempt, resumedFromEpoch: result.resumedFromEpoch });
     lastWorker.set(trialId, result.worker);
     const durationMs = trial.durationMs + Math.max(0, result.endedAtMs - result.startedAtMs);
+    const metric = state.config.objective.metric;
+    log(...segmentLines(metric, trial.epochsDone, result));
     let stop = false;
     for (const report of result.reports) {
       const decision = recordIntermediate(state, trialId, report.epoch, report.value);
       state = decision.state;
       if (decision.stop) {
         stop = true;
+        log(prunedLine(trialId, report.epoch, decision.reason));
         break;
       }
     }
@@ -133,22 +186,30 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
       const value = result.finalValue ?? result.reports[result.reports.length - 1]?.value ?? Number.NaN;
       state = recordResult(state, trialId, { status: 'completed', value, epochs: result.epochsDone, durationMs });
       inFlight.delete(trialId);
+      const recorded = state.trials.find((candidate) => candidate.trialId === trialId);
+      log(recorded?.status === 'failed' ? failedLine(trialId, recorded.error ?? 'no objective value') : finishedLine(trialId, metric, value, result.epochsDone, result));
     } else {
       inFlight.set(trialId, { ...trial, epochsDone: result.epochsDone, durationMs, ...(result.baseModel !== undefined ? { baseModel: result.baseModel } : {}) });
     }
   };
 
   const onSegmentFailure = (trialId: number, error: unknown): void => {
-    if (aborting && isCancellation(error)) return;
+    // Segments are only cancelled by this workflow (aborting, or being cancelled itself): the
+    // trial did not fail, it stays in flight and is recorded as cancelled.
+    if (isCancellation(error)) return;
     const trial = inFlight.get(trialId);
-    state = recordResult(state, trialId, { status: 'failed', error: failureMessage(error), ...(trial ? { durationMs: trial.durationMs } : {}) });
+    const message = failureMessage(error);
+    state = recordResult(state, trialId, { status: 'failed', error: message, ...(trial ? { durationMs: trial.durationMs } : {}) });
     inFlight.delete(trialId);
+    log(failedLine(trialId, message));
   };
 
   const startSegment = (trialId: number): void => {
     const trial = inFlight.get(trialId);
     const params = state.trials.find((candidate) => candidate.trialId === trialId)?.params;
     if (!trial || !params) return;
+    const untilEpoch = nextSegmentEnd(state, trial.epochsDone);
+    log(segmentStartedLine(trialId, params as JsonObject, trial.epochsDone, untilEpoch));
     const scope = new CancellationScope();
     const done = scope
       .run(() =>
@@ -158,7 +219,7 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
           settings: trialSettings(plan, params, trial.baseModel),
           metric: state.config.objective.metric,
           fromEpoch: trial.epochsDone,
-          untilEpoch: nextSegmentEnd(state, trial.epochsDone),
+          untilEpoch,
         }),
       )
       .then(
@@ -177,45 +238,79 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
   const continueAsNewAfter = execution.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_EVENTS;
   let draining = false;
 
-  for (;;) {
-    if (failedCount() > plan.toleratedFailures) break;
-    if (!draining) {
-      for (const trialId of inFlight.keys()) if (!running.has(trialId)) startSegment(trialId);
-      const next = nextTrials(state);
-      state = next.state;
-      for (const trial of next.trials) {
-        inFlight.set(trial.trialId, { trialId: trial.trialId, epochsDone: 0, durationMs: 0 });
-        startSegment(trial.trialId);
+  const winnerModel = (): { readonly winner?: ReturnType<typeof best>; readonly bestModel?: string } => {
+    const winner = best(state);
+    return winner ? { winner, bestModel: `${trialPrefix(context.outputPrefix, winner.trialId)}model/model.json` } : {};
+  };
+  const summarise = (): string => {
+    const counts = sweepProgress(state);
+    return `${counts.completed} completed, ${counts.stopped} stopped early, ${counts.failed} failed of ${counts.started} started`;
+  };
+
+  try {
+    for (;;) {
+      if (failedCount() > plan.toleratedFailures) break;
+      if (!draining) {
+        for (const trialId of inFlight.keys()) if (!running.has(trialId)) startSegment(trialId);
+        const next = nextTrials(state);
+        state = next.state;
+        for (const trial of next.trials) {
+          inFlight.set(trial.trialId, { trialId: trial.trialId, epochsDone: 0, durationMs: 0 });
+          startSegment(trial.trialId);
+        }
       }
-    }
-    if (running.size === 0) {
-      if (isDone(state)) break;
-      if (draining) {
-        await continueAsNew<typeof hyperparameterSweep>({
-          ...input,
-          carry: { state, inFlight: [...inFlight.values()], segments, ...(deadlineMs !== undefined ? { deadlineMs } : {}), generation: generation + 1 },
-        });
+      if (running.size === 0) {
+        if (isDone(state)) break;
+        if (draining) {
+          await drainLog();
+          await continueAsNew<typeof hyperparameterSweep>({
+            ...input,
+            carry: { state, inFlight: [...inFlight.values()], segments, ...(deadlineMs !== undefined ? { deadlineMs } : {}), generation: generation + 1, logLines },
+          });
+        }
+        throw ApplicationFailure.create({ type: ERROR_TYPES.internal, nonRetryable: true, message: `sweep stalled: nothing runs but the controller is not done (${launchBlockedReason(state) ?? 'trials may start'})` });
       }
-      throw ApplicationFailure.create({ type: ERROR_TYPES.internal, nonRetryable: true, message: `sweep stalled: nothing runs but the controller is not done (${launchBlockedReason(state) ?? 'trials may start'})` });
+      const seen = changes;
+      await condition(() => changes !== seen);
+      const info = workflowInfo();
+      if (!draining && (info.historyLength >= continueAsNewAfter || info.continueAsNewSuggested)) draining = true;
     }
-    const seen = changes;
-    await condition(() => changes !== seen);
-    const info = workflowInfo();
-    if (!draining && (info.historyLength >= continueAsNewAfter || info.continueAsNewSuggested)) draining = true;
+  } catch (error) {
+    if (!isCancellation(error)) throw error;
+    // Keep what the sweep learned: the cancellation propagates only after the record is written.
+    await CancellationScope.nonCancellable(async () => {
+      await Promise.all([...running.values()].map(({ done }) => done));
+      outcome = 'cancelled';
+      state = stopLaunching(state, 'sweep cancelled');
+      const { winner, bestModel } = winnerModel();
+      const cancelledTrials = state.trials.filter((trial) => trial.status === 'running').map((trial) => trial.trialId);
+      try {
+        const written = await bookkeeping.writeSweepResults({ context, table: cancelledResultsTable(resultsTable(state), [...inFlight.values()]), segments, outcome, ...(bestModel ? { bestModel } : {}) });
+        log(
+          `${cancelledTrials.length} running trial(s) cancelled${cancelledTrials.length > 0 ? `: ${cancelledTrials.join(', ')}` : ''}`,
+          sweepEndedLine('cancelled', summarise(), written.json, winner ? { ...winner, metric: state.config.objective.metric } : undefined),
+        );
+      } catch (writeError) {
+        log(`sweep cancelled; writing the partial results failed: ${failureMessage(writeError)}`);
+      }
+      await drainLog();
+    });
+    throw error;
   }
 
   const failedTooOften = failedCount() > plan.toleratedFailures;
   if (failedTooOften) {
-    aborting = true;
     for (const { scope } of running.values()) scope.cancel();
     await Promise.all([...running.values()].map(({ done }) => done));
   }
-  const table = resultsTable(state);
-  const winner = best(state);
-  const bestModel = winner ? `${trialPrefix(context.outputPrefix, winner.trialId)}model/model.json` : undefined;
-  const written = await bookkeeping.writeSweepResults({ context, table, segments, ...(bestModel ? { bestModel } : {}) });
+  outcome = failedTooOften ? 'failed' : 'completed';
+  const table = failedTooOften ? cancelledResultsTable(resultsTable(state), [...inFlight.values()]) : resultsTable(state);
+  const { winner, bestModel } = winnerModel();
+  const written = await bookkeeping.writeSweepResults({ context, table, segments, outcome, ...(bestModel ? { bestModel } : {}) });
   const counts = sweepProgress(state);
-  const summary = `${counts.completed} completed, ${counts.stopped} stopped early, ${counts.failed} failed of ${counts.started} started`;
+  const summary = summarise();
+  log(sweepEndedLine(outcome, summary, written.json, winner ? { ...winner, metric: state.config.objective.metric } : undefined));
+  await drainLog();
   if (failedTooOften || !winner || !bestModel) {
     throw ApplicationFailure.create({
       type: ERROR_TYPES.invalidInput,
@@ -238,11 +333,14 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
   };
 }
 
-function status(state: SweepState, generation: number, lastWorker: ReadonlyMap<number, string>, inFlight: ReadonlyMap<number, InFlightTrial>): SweepStatus {
+function status(state: SweepState, generation: number, lastWorker: ReadonlyMap<number, string>, inFlight: ReadonlyMap<number, InFlightTrial>, outcome: SweepOutcome | undefined): SweepStatus {
   return {
     progress: sweepProgress(state),
     ...(state.closedReason !== undefined ? { closedReason: state.closedReason } : {}),
     generation,
+    metric: state.config.objective.metric,
+    goal: state.config.objective.goal,
+    ...(outcome !== undefined ? { outcome } : {}),
     trials: state.trials.map((trial) => {
       const worker = lastWorker.get(trial.trialId);
       return {

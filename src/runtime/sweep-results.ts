@@ -5,17 +5,57 @@
  * `writeSweepResults` activity renders the CSV.
  */
 import type { JsonObject, JsonValue } from '../spec/plan-types';
-import type { ResultsTable } from '../sweep';
-import type { SegmentRecord } from './sweep-types';
+import type { ResultsRow, ResultsTable, SweepTrialStatus } from '../sweep';
+import type { InFlightTrial, SegmentRecord } from './sweep-types';
+
+/** A trial's status as recorded: the controller's, or `cancelled` when the sweep was cancelled while it ran. */
+export type RecordedTrialStatus = SweepTrialStatus | 'cancelled';
+
+export interface RecordedResultsRow extends Omit<ResultsRow, 'status'> {
+  readonly status: RecordedTrialStatus;
+}
+
+/** The controller's table, possibly with cancelled rows (a partial record). */
+export interface RecordedResultsTable extends Omit<ResultsTable, 'rows'> {
+  readonly rows: readonly RecordedResultsRow[];
+}
+
+/** How the sweep ended: `completed` (its trials ran out), `failed` (too many failed trials) or `cancelled`. */
+export type SweepOutcome = 'completed' | 'failed' | 'cancelled';
 
 /** `results.json`: the controller's table plus where every segment ran. */
-export interface SweepResultsDocument extends ResultsTable {
+export interface SweepResultsDocument extends RecordedResultsTable {
   readonly format: 'fineflow-sweep-results/v1';
+  /** Absent in documents written before outcomes were recorded: read as `completed`. */
+  readonly outcome?: SweepOutcome;
+  /** True when the sweep did not run to its end: the rows are what it learned before it stopped. */
+  readonly partial?: boolean;
   readonly segments: readonly SegmentRecord[];
 }
 
+/**
+ * The table of a cancelled sweep: trials that were still running become `cancelled`, with the
+ * epochs they had checkpointed; finished, pruned and failed trials keep what they recorded.
+ */
+export function cancelledResultsTable(table: ResultsTable, inFlight: readonly InFlightTrial[]): RecordedResultsTable {
+  const epochsDone = new Map(inFlight.map((trial) => [trial.trialId, trial]));
+  return {
+    ...table,
+    rows: table.rows.map((row): RecordedResultsRow => {
+      if (row.status !== 'running') return row;
+      const trial = epochsDone.get(row.trialId);
+      return {
+        ...row,
+        status: 'cancelled',
+        ...(row.epochs === undefined && trial ? { epochs: trial.epochsDone } : {}),
+        ...(row.durationMs === undefined && trial ? { durationMs: trial.durationMs } : {}),
+      };
+    }),
+  };
+}
+
 /** The `trials` output: one small object per trial (what `fineflow status` and reports show). */
-export function trialsOutput(table: ResultsTable, segments: readonly SegmentRecord[]): JsonObject[] {
+export function trialsOutput(table: RecordedResultsTable, segments: readonly SegmentRecord[]): JsonObject[] {
   return table.rows.map((row) => {
     const workers = [...new Set(segments.filter((segment) => segment.trialId === row.trialId).map((segment) => segment.worker))];
     return {
@@ -34,7 +74,7 @@ export function trialsOutput(table: ResultsTable, segments: readonly SegmentReco
 }
 
 /** RFC 4180 CSV of the table: fixed columns, one per parameter, one per epoch with a recorded value. */
-export function resultsCsv(table: ResultsTable, segments: readonly SegmentRecord[]): string {
+export function resultsCsv(table: RecordedResultsTable, segments: readonly SegmentRecord[]): string {
   const paramNames = [...new Set(table.rows.flatMap((row) => Object.keys(row.params)))].sort();
   const epochs = [...new Set(table.rows.flatMap((row) => row.metricByEpoch.map((report) => report.epoch)))].sort((a, b) => a - b);
   const header = ['trialId', 'status', table.metric, 'epochs', 'durationMs', ...paramNames.map((name) => `param.${name}`), ...epochs.map((epoch) => `${table.metric}@${epoch}`), 'workers', 'stopReason', 'error'];

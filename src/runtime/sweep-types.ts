@@ -4,7 +4,8 @@
  * the `sweepState` query answers. Pure types and constant names: importable from workflow code.
  */
 import type { JsonObject } from '../spec/plan-types';
-import type { ResultsTable, SweepProgress, SweepState } from '../sweep';
+import type { SweepProgress, SweepState } from '../sweep';
+import type { RecordedResultsTable, SweepOutcome } from './sweep-results';
 import type { StageActivityInput, StageContext } from './run-types';
 
 /** How the trials of a sweep run: taken from the planned stage by the `pipelineRun` workflow. */
@@ -64,6 +65,8 @@ export interface SweepCarry {
   readonly deadlineMs?: number;
   /** How many runs of this workflow came before (continue-as-new count). */
   readonly generation: number;
+  /** Lines of the stage log written so far (the next append keeps exactly these). */
+  readonly logLines?: number;
 }
 
 /** Input of the `hyperparameterSweep` workflow: a stage activity's input plus how to run trials. */
@@ -126,8 +129,10 @@ export interface SweepTrialSegmentResult {
 /** Input of the `writeSweepResults` activity. */
 export interface SweepResultsInput {
   readonly context: StageContext;
-  readonly table: ResultsTable;
+  readonly table: RecordedResultsTable;
   readonly segments: readonly SegmentRecord[];
+  /** Default `completed`; any other outcome marks the document partial. */
+  readonly outcome?: SweepOutcome;
   /** The best trial's `model.json`: its files are listed as artifacts for the stage cache. */
   readonly bestModel?: string;
 }
@@ -139,12 +144,31 @@ export interface SweepResultsOutput {
   readonly artifacts: readonly { readonly uri: string; readonly sha256: string }[];
 }
 
+/** Input of the `appendSweepLog` activity: lines for the sweep stage's log. */
+export interface SweepLogInput {
+  readonly context: StageContext;
+  /** Lines the workflow knows are already written; the activity keeps these and drops any others (a retried append). */
+  readonly fromLine: number;
+  /** Timestamped lines, without newlines. */
+  readonly lines: readonly string[];
+}
+
+export interface SweepLogOutput {
+  /** Lines in the log after the append. */
+  readonly lineCount: number;
+}
+
 /** What the `sweepState` query answers: counts for `fineflow status` plus each trial's line. */
 export interface SweepStatus {
   readonly progress: SweepProgress;
   /** Why no more trials start, once that is so. */
   readonly closedReason?: string;
   readonly generation: number;
+  /** The objective, so a trial table can name it. */
+  readonly metric?: string;
+  readonly goal?: string;
+  /** Set once the sweep ended (a query of a closed sweep): running trials were then cancelled. */
+  readonly outcome?: SweepOutcome;
   readonly trials: readonly {
     readonly trialId: number;
     readonly status: string;
@@ -159,6 +183,7 @@ export interface SweepStatus {
 export const SWEEP_ACTIVITIES = {
   trialSegment: 'sweepTrialSegment',
   writeResults: 'writeSweepResults',
+  appendLog: 'appendSweepLog',
 } as const;
 
 export const SWEEP_QUERIES = { state: 'sweepState' } as const;

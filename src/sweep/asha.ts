@@ -81,11 +81,13 @@ export function ashaShouldStop(
     const values = entries.map((entry) => entry.value);
     if (!isPromotable(value, values, state.config.reductionFactor, state.goal)) {
       const keep = Math.max(1, Math.floor(values.length / state.config.reductionFactor));
+      const ranked = [...values].sort((a, b) => (state.goal === 'maximize' ? b - a : a - b));
+      const cutoff = ranked[keep - 1];
       return {
         state: { ...state, rungs },
         stop: true,
         rung: k,
-        reason: `rung ${k} (epoch ${state.rungEpochs[k]}): ${value} is not in the top ${keep} of ${values.length}`,
+        reason: `rung ${k} (epoch ${state.rungEpochs[k]}): ${readable(value)} is not in the top ${keep} of ${values.length}${cutoff !== undefined ? ` (needs ${state.goal === 'maximize' ? '≥' : '≤'} ${readable(cutoff)})` : ''}`,
       };
     }
   }
@@ -106,4 +108,9 @@ export function isPromotable(value: number, values: readonly number[], reduction
   const ordered = [...values].sort((a, b) => (goal === 'maximize' ? b - a : a - b));
   const threshold = ordered[keep - 1] as number;
   return goal === 'maximize' ? value >= threshold : value <= threshold;
+}
+
+/** Four significant digits: reasons are read by people (`fineflow logs`, results.csv). */
+function readable(value: number): string {
+  return String(Number(value.toPrecision(4)));
 }

@@ -58,7 +58,9 @@ export function medianShouldStop(state: MedianState, trialId: number, epoch: num
     state: next,
     stop: worse,
     rung: -1,
-    reason: worse ? `best ${best} is worse than the median ${middle} of ${others.length} trials at epoch ${epoch}` : `best ${best} is not worse than the median ${middle}`,
+    reason: worse
+      ? `best ${readable(best)} is worse than the median ${readable(middle)} of ${others.length} trials at epoch ${epoch}`
+      : `best ${readable(best)} is not worse than the median ${readable(middle)}`,
   };
 }
 
@@ -66,4 +68,9 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** Four significant digits: reasons are read by people (`fineflow logs`, results.csv). */
+function readable(value: number): string {
+  return String(Number(value.toPrecision(4)));
 }

@@ -1,21 +1,34 @@
-/** `fineflow status RUN [--watch]`: every stage's state, attempts, times and live progress. */
+/**
+ * `fineflow status RUN [--watch]`: every stage's state, attempts, times and live progress, and
+ * under each sweep stage its trial table (src/runtime/sweep-trial-table.ts).
+ */
 import { EXIT, UsageError, type CliCommand } from '../command';
 import { exitCodeForRun, followRun, withRunClient } from '../../client/cli-support';
 import { renderRunState } from '../../client/render';
+import { renderTrialTable } from '../../runtime/sweep-trial-table';
+import { sweepTrialTables } from '../../runtime/sweep-trials-lookup';
+import { createObjectStoreFromConfig } from '../../storage/minio-store';
+
+/** Status lines stay readable in a 100-column terminal. */
+const MAX_WIDTH = 100;
 
 export const command: CliCommand = {
   name: 'status',
-  summary: 'show a run: stage states, attempts, times, progress',
+  summary: 'show a run: stage states, attempts, times, progress, sweep trials',
   usage: 'status RUN [--watch] [--json]',
-  description: 'Without --watch: exit 0 whatever the run status. With --watch: follow until the run ends or waits; exit 0 only if it succeeded.',
+  description:
+    'Without --watch: exit 0 whatever the run status. With --watch: follow until the run ends or waits; exit 0 only if it succeeded. ' +
+    'A hyperparameter-sweep stage also shows its trials (id, state, epochs, objective, params; * marks the best); --json adds them as `sweeps`.',
   options: [{ name: 'watch', short: 'w', kind: 'boolean', description: 'follow the run until it ends' }],
   async run(args, io) {
     const [runId, ...extra] = args.positionals;
     if (!runId || extra.length > 0) throw new UsageError('expected exactly one RUN id');
-    return withRunClient(io, 'status', async ({ runs }) => {
+    return withRunClient(io, 'status', async ({ config, runs }) => {
       if (args.flags.watch && !args.flags.json) return exitCodeForRun(await followRun(runs, runId, io));
       const state = args.flags.watch ? await runs.watch(runId, () => undefined, { until: (s) => s.status === 'waiting' }) : await runs.state(runId);
-      io.stdout.write(args.flags.json ? `${JSON.stringify(state)}\n` : `${renderRunState(state)}\n`);
+      const sweeps = await sweepTrialTables(runs.client, createObjectStoreFromConfig(config), config.s3.bucket, state);
+      if (args.flags.json) io.stdout.write(`${JSON.stringify({ ...state, sweeps })}\n`);
+      else io.stdout.write(`${[renderRunState(state, new Date(), MAX_WIDTH), ...sweeps.map((table) => renderTrialTable(table, MAX_WIDTH))].join('\n\n')}\n`);
       return args.flags.watch ? exitCodeForRun(state) : EXIT.ok;
     });
   },

@@ -81,7 +81,8 @@ export async function startSweep(
   client: Client,
   options: { readonly taskQueue: string; readonly runId: string; readonly bucket: string; readonly inputs: JsonObject; readonly execution: SweepExecution },
 ): Promise<{ readonly workflowId: string; readonly firstRunId: string; result(): Promise<StageActivityResult> }> {
-  const workflowId = `${options.runId}.sweep.sweep`;
+  // The id `pipelineRun` gives the sweep of attempt 1 of stage `sweep` (what `fineflow status` looks up).
+  const workflowId = `${options.runId}.sweep.sweep-1`;
   const input: HyperparameterSweepInput = { context: sweepContext(options.bucket, options.runId), inputs: options.inputs, execution: options.execution };
   const handle = await client.workflow.start('hyperparameterSweep', { taskQueue: options.taskQueue, workflowId, args: [input], workflowExecutionTimeout: '10 minutes' });
   return { workflowId, firstRunId: handle.firstExecutionRunId, result: () => handle.result() as Promise<StageActivityResult> };

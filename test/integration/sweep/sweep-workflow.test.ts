@@ -9,11 +9,15 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { listStageLogs, printStageLogs } from '../../../src/client/run-logs';
+import type { RunState, StageState } from '../../../src/runtime/run-types';
 import { createSweepTrialActivities, inProcessTrainingRunner } from '../../../activities/sweep-trial';
 import type { FineflowConfig } from '../../../src/config';
 import { connectClient, connectWorker } from '../../../src/runtime/temporal-connection';
 import { taskQueueForPool } from '../../../src/runtime/task-queues';
 import type { SweepResultsDocument } from '../../../src/runtime/sweep-results';
+import { renderTrialTable } from '../../../src/runtime/sweep-trial-table';
+import { sweepTrialTables } from '../../../src/runtime/sweep-trials-lookup';
 import { SWEEP_QUERIES, type SweepExecution, type SweepStatus } from '../../../src/runtime/sweep-types';
 import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
 import type { ObjectStore } from '../../../src/storage/object-store';
@@ -65,6 +69,28 @@ after(async () => {
   await connection?.close();
   await client?.connection.close();
 });
+
+/** The stage log as `fineflow logs RUN --stage sweep` prints it. */
+async function stageLog(runId: string): Promise<string> {
+  let text = '';
+  await printStageLogs(store, await listStageLogs(store, config.s3.bucket, runId, 'sweep'), (chunk) => (text += chunk));
+  return text;
+}
+
+/** A run whose only stage is this sweep, as the run workflow would report it. */
+function runWith(runId: string, stage: Pick<StageState, 'status' | 'attempts'> & Partial<StageState>): RunState {
+  return {
+    runId,
+    pipeline: 'sweep-test',
+    status: stage.status === 'running' ? 'running' : 'cancelled',
+    trigger: { kind: 'manual' },
+    startedAt: new Date().toISOString(),
+    stages: [{ id: 'sweep', uses: 'hyperparameter-sweep', pool: pools.train, ...stage }],
+    params: {},
+  };
+}
+
+const LOG_LINE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (sweep|trial \d+|\d+ running trial)/;
 
 function sweepInputs(extra: Record<string, unknown>) {
   return {
@@ -137,6 +163,85 @@ test('TPE + ASHA sweep of real trials: outputs, results table, segments end on t
   // The trial's checkpoints and model live under the stage's trials/ prefix.
   const listed = await store.list(`s3://${config.s3.bucket}/runs/${runId}/sweep/trials/`);
   assert.ok(listed.some((object) => /trial-0000\/checkpoints\/epoch-0001\//.test(object.key)));
+  assert.equal(document.outcome, 'completed');
+  assert.equal(document.partial, false);
+
+  // The stage log tells each trial's story, one whole line at a time although trials ran two at once.
+  const log = await stageLog(runId);
+  assert.match(log, /^==> sweep attempt 1 <==\n/);
+  const lines = log.trim().split('\n').slice(1);
+  for (const line of lines) assert.match(line, LOG_LINE);
+  assert.match(log, /sweep started: tpe search, asha early stopping, up to 5 trials, 2 at a time/);
+  for (const trial of outputs.trials) {
+    assert.match(log, new RegExp(`trial ${trial.trialId} started with batchSize=(8|16) learningRate=`));
+    assert.match(log, new RegExp(`trial ${trial.trialId} epoch 1: validation.accuracy=[\\d.]+ \\(train loss [\\d.]+ accuracy [\\d.]+, validation loss`));
+    if (trial.status === 'completed') assert.match(log, new RegExp(`trial ${trial.trialId} finished with validation.accuracy=[\\d.]+ after 4 epoch\\(s\\) \\(backend [\\w-]+, engine (graph|eager)\\)`));
+    else assert.match(log, new RegExp(`trial ${trial.trialId} pruned at epoch ${trial.epochs ?? '?'}: `));
+  }
+  assert.match(log, /sweep completed: .*; best trial \d+ with validation.accuracy=/);
+
+  // `fineflow status` reads an ended sweep's trials from its results.
+  const [table] = await sweepTrialTables(client, store, config.s3.bucket, runWith(runId, { status: 'succeeded', attempts: 1, outputs: { results: outputs.results } }));
+  assert.equal(table?.source, 'results');
+  assert.equal(table?.rows.length, 5);
+  const rendered = renderTrialTable(table!);
+  assert.match(rendered, /^trials of sweep: /);
+  assert.match(rendered, new RegExp(`\\* best trial ${document.bestTrialId}$`));
+});
+
+test('a cancelled sweep records the trials it finished, marked partial, and logs it', { timeout: 240_000 }, async () => {
+  const runId = `sweep-cancel-${suffix}`;
+  const sweep = await startSweep(client, {
+    taskQueue: taskQueueForPool(pools.control),
+    runId,
+    bucket: config.s3.bucket,
+    execution,
+    inputs: sweepInputs({ algorithm: 'random', maxTrials: 8, parallelism: 2, seed: 11, space: { learningRate: { logUniform: [0.001, 0.03] } }, trial: { epochs: 3, batchSize: 16, freeze: 'none', seed: 1 } }),
+  });
+  const handle = client.workflow.getHandle(sweep.workflowId);
+  // Cancel once a trial has finished while another one trains.
+  let live: SweepStatus | undefined;
+  for (let i = 0; i < 1_200; i++) {
+    live = await handle.query<SweepStatus>(SWEEP_QUERIES.state);
+    if (live.progress.completed >= 1 && live.progress.running >= 1) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.ok(live && live.progress.completed >= 1 && live.progress.running >= 1, JSON.stringify(live?.progress));
+  // While it runs, `fineflow status` asks the sweep itself.
+  const [liveTable] = await sweepTrialTables(client, store, config.s3.bucket, runWith(runId, { status: 'running', attempts: 0 }));
+  assert.equal(liveTable?.source, 'live');
+  assert.ok(liveTable?.rows.some((row) => row.state === 'running'), JSON.stringify(liveTable));
+  assert.match(renderTrialTable(liveTable!), /\n\s+\d+\s+running\s+\d+/);
+
+  await handle.cancel();
+  await assert.rejects(sweep.result(), (error: unknown) => {
+    assert.ok(error instanceof WorkflowFailedError);
+    assert.equal(error.cause?.name, 'CancelledFailure');
+    return true;
+  });
+  const document = await store.getJson<SweepResultsDocument>(`s3://${config.s3.bucket}/runs/${runId}/sweep/results.json`);
+  assert.equal(document.outcome, 'cancelled');
+  assert.equal(document.partial, true);
+  const finished = document.rows.filter((row) => row.status === 'completed');
+  const cancelled = document.rows.filter((row) => row.status === 'cancelled');
+  assert.ok(finished.length >= 1, JSON.stringify(document.rows));
+  assert.ok(cancelled.length >= 1, JSON.stringify(document.rows));
+  assert.ok(document.rows.every((row) => row.status !== 'running'));
+  for (const row of finished) assert.ok(row.value !== undefined && row.epochs === 3, JSON.stringify(row));
+  assert.ok(document.bestTrialId !== undefined && finished.some((row) => row.trialId === document.bestTrialId));
+  assert.ok(await store.stat(`s3://${config.s3.bucket}/runs/${runId}/sweep/results.csv`));
+
+  const log = await stageLog(runId);
+  assert.match(log, /running trial\(s\) cancelled: \d+/);
+  assert.match(log, /sweep cancelled: .*results in s3:\/\/.*results\.json \(partial\)/);
+
+  // After the end, `fineflow status` shows the partial record.
+  const [table] = await sweepTrialTables(client, store, config.s3.bucket, runWith(runId, { status: 'cancelled', attempts: 1 }));
+  assert.equal(table?.partial, true);
+  const rendered = renderTrialTable(table!);
+  assert.match(rendered, /^trials of sweep \(PARTIAL: sweep cancelled\)/);
+  assert.match(rendered, /\n\*\s+\d+\s+finished\s+3\s+/);
+  assert.match(rendered, /\n\s+\d+\s+cancelled\s+\d+\s+/);
 });
 
 test('continue-as-new mid-sweep: the new run resumes in-flight trials and nothing reruns', { timeout: 240_000 }, async () => {

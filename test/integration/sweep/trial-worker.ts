@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: taskQueueForPool(values.pool),
     identity: values.identity,
-    activities: createSweepTrialActivities({ store, workerIdentity: values.identity }),
+    activities: createSweepTrialActivities({ store, workerIdentity: values.identity, ml: { tfBackend: config.tfBackend, trainEngine: config.trainEngine } }),
     maxConcurrentActivityTaskExecutions: Number(values.concurrency),
     shutdownGraceTime: '1s',
   });

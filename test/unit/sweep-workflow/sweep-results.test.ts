@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { resultsCsv, trialsOutput } from '../../../src/runtime/sweep-results';
+import { cancelledResultsTable, resultsCsv, trialsOutput } from '../../../src/runtime/sweep-results';
 import type { SegmentRecord } from '../../../src/runtime/sweep-types';
 import type { ResultsTable } from '../../../src/sweep';
 
@@ -44,5 +44,14 @@ describe('sweep results', () => {
     assert.equal(second, '1,stopped,0.2,1,300,0.1,adam,0.2,,,w1,rung 0: not in the top 1/3,');
     assert.ok(csv.includes('2,failed,,,,0.01,"a,""b""",,,,,,"optimizer ""a,b""\nis unknown"'), csv);
     assert.ok(csv.endsWith('\n'));
+  });
+
+  it('a cancelled sweep keeps finished trials and marks running ones cancelled with their checkpointed epochs', () => {
+    const running: ResultsTable = { ...table, rows: [...table.rows, { trialId: 3, params: { learningRate: 0.003, optimizer: 'sgd' }, status: 'running', value: 0.4, metricByEpoch: [{ epoch: 1, value: 0.4 }] }] };
+    const partial = cancelledResultsTable(running, [{ trialId: 3, epochsDone: 2, durationMs: 500 }]);
+    assert.deepEqual(partial.rows.slice(0, 3), table.rows);
+    assert.deepEqual(partial.rows[3], { trialId: 3, params: { learningRate: 0.003, optimizer: 'sgd' }, status: 'cancelled', value: 0.4, metricByEpoch: [{ epoch: 1, value: 0.4 }], epochs: 2, durationMs: 500 });
+    assert.equal(partial.bestTrialId, 0);
+    assert.match(resultsCsv(partial, segments), /\n3,cancelled,0\.4,2,500,/);
   });
 });

@@ -6,8 +6,9 @@ import { it } from 'node:test';
 const ROOT = join(__dirname, '../../..');
 /** The sweep workflow and every module it imports at run time (type-only imports are erased). */
 const FILES: { readonly [file: string]: readonly string[] } = {
-  'workflows/hyperparameter-sweep.ts': ['@temporalio/workflow', '../src/errors', '../src/runtime/sweep-plan', '../src/runtime/sweep-results', '../src/runtime/sweep-types', '../src/runtime/task-queues', '../src/runtime/run-types', '../src/sweep'],
+  'workflows/hyperparameter-sweep.ts': ['@temporalio/workflow', '../src/errors', '../src/runtime/sweep-log', '../src/runtime/sweep-plan', '../src/runtime/sweep-results', '../src/runtime/sweep-types', '../src/runtime/task-queues', '../src/runtime/run-types', '../src/sweep'],
   'src/runtime/sweep-plan.ts': ['../errors', '../spec/durations', '../sweep'],
+  'src/runtime/sweep-log.ts': [],
   'src/runtime/sweep-results.ts': [],
   'src/runtime/sweep-types.ts': [],
 };

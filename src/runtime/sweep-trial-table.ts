@@ -1,0 +1,135 @@
+/**
+ * The per-trial table `fineflow status RUN` prints under a sweep stage: id, state, epochs,
+ * objective and parameters, the best trial marked. Built from the sweep's live `sweepState`
+ * query while it runs, or from its `results.json` once it ended (a cancelled sweep's partial
+ * record included). Pure: unit-tested without Temporal.
+ */
+import type { JsonObject } from '../spec/plan-types';
+import { formatNumber, formatParams } from './sweep-log';
+import type { SweepOutcome, SweepResultsDocument } from './sweep-results';
+import type { SweepStatus } from './sweep-types';
+
+/** A trial's state in words users know from Optuna and Katib. */
+export type TrialState = 'running' | 'finished' | 'pruned' | 'failed' | 'cancelled';
+
+export interface TrialTableRow {
+  readonly trialId: number;
+  readonly state: TrialState;
+  readonly params: JsonObject;
+  readonly epochs: number;
+  /** completed: the final objective; otherwise the last reported value. */
+  readonly objective?: number;
+  readonly best: boolean;
+  readonly error?: string;
+}
+
+/** The trials of one sweep stage: what `status` renders and what `status --json` carries. */
+export interface SweepTrialTable {
+  readonly stageId: string;
+  /** `live` from the running workflow's query, `results` from the stored results.json. */
+  readonly source: 'live' | 'results';
+  readonly metric?: string;
+  readonly goal?: string;
+  readonly outcome?: SweepOutcome;
+  /** The trials are what a sweep learned before it was cancelled or failed. */
+  readonly partial: boolean;
+  readonly bestTrialId?: number;
+  readonly rows: readonly TrialTableRow[];
+}
+
+/** Controller statuses (src/sweep) and recorded ones → table states. */
+export function trialState(status: string, sweepOutcome?: SweepOutcome): TrialState {
+  switch (status) {
+    case 'completed':
+      return 'finished';
+    case 'stopped':
+      return 'pruned';
+    case 'failed':
+      return 'failed';
+    case 'cancelled':
+      return 'cancelled';
+    default:
+      // A trial still `running` in a sweep that ended did not get to finish.
+      return sweepOutcome !== undefined ? 'cancelled' : 'running';
+  }
+}
+
+export function trialTableFromStatus(stageId: string, status: SweepStatus): SweepTrialTable {
+  const bestTrialId = status.progress.bestTrialId;
+  return {
+    stageId,
+    source: 'live',
+    ...(status.metric !== undefined ? { metric: status.metric } : {}),
+    ...(status.goal !== undefined ? { goal: status.goal } : {}),
+    ...(status.outcome !== undefined ? { outcome: status.outcome } : {}),
+    partial: status.outcome !== undefined && status.outcome !== 'completed',
+    ...(bestTrialId !== undefined ? { bestTrialId } : {}),
+    rows: status.trials.map((trial) => ({
+      trialId: trial.trialId,
+      state: trialState(trial.status, status.outcome),
+      params: trial.params,
+      epochs: trial.epochs,
+      ...(trial.value !== undefined ? { objective: trial.value } : {}),
+      best: trial.trialId === bestTrialId,
+    })),
+  };
+}
+
+export function trialTableFromResults(stageId: string, document: SweepResultsDocument): SweepTrialTable {
+  const outcome = document.outcome ?? 'completed';
+  return {
+    stageId,
+    source: 'results',
+    metric: document.metric,
+    goal: document.goal,
+    outcome,
+    partial: document.partial ?? outcome !== 'completed',
+    ...(document.bestTrialId !== undefined ? { bestTrialId: document.bestTrialId } : {}),
+    rows: document.rows.map((row) => ({
+      trialId: row.trialId,
+      state: trialState(row.status, outcome),
+      params: row.params as JsonObject,
+      epochs: row.epochs ?? row.metricByEpoch[row.metricByEpoch.length - 1]?.epoch ?? 0,
+      ...objectiveOf(row.value, row.metricByEpoch),
+      best: row.trialId === document.bestTrialId,
+      ...(row.error !== undefined ? { error: row.error } : {}),
+    })),
+  };
+}
+
+/** A cancelled trial has no final value: show the last one it reported. */
+function objectiveOf(value: number | undefined, reports: readonly { readonly value: number }[]): { objective?: number } {
+  const objective = value ?? reports[reports.length - 1]?.value;
+  return objective !== undefined ? { objective } : {};
+}
+
+const STATE_WIDTH = 9;
+
+/**
+ * Fixed columns (best mark, trial, state, epochs, objective), then the parameters, cut with `…`
+ * so no line is wider than `maxWidth`.
+ */
+export function renderTrialTable(table: SweepTrialTable, maxWidth = 100): string {
+  const metric = table.metric ?? 'objective';
+  const counts = new Map<TrialState, number>();
+  for (const row of table.rows) counts.set(row.state, (counts.get(row.state) ?? 0) + 1);
+  const tally = [...counts.entries()].map(([state, count]) => `${count} ${state}`).join(', ');
+  const header = `trials of ${table.stageId}${table.partial ? ` (PARTIAL: sweep ${table.outcome ?? 'ended'})` : ''}: ${tally || 'none yet'}`;
+  // The objective's column says which way is better: ↑ maximize, ↓ minimize.
+  const title = `${metric}${table.goal === 'maximize' ? ' ↑' : table.goal === 'minimize' ? ' ↓' : ''}`;
+  const objectiveWidth = Math.max(9, Math.min(24, title.length));
+  const titles = `  ${'trial'.padStart(5)}  ${'state'.padEnd(STATE_WIDTH)}  ${'epochs'.padStart(6)}  ${title.slice(0, objectiveWidth).padStart(objectiveWidth)}  params`;
+  const lines = [clip(header, maxWidth), clip(titles, maxWidth)];
+  for (const row of table.rows) {
+    const objective = row.objective !== undefined ? formatNumber(row.objective) : '-';
+    const detail = row.state === 'failed' && row.error !== undefined ? `${formatParams(row.params)}  error: ${row.error}` : formatParams(row.params);
+    const line = `${row.best ? '*' : ' '} ${String(row.trialId).padStart(5)}  ${row.state.padEnd(STATE_WIDTH)}  ${String(row.epochs).padStart(6)}  ${objective.padStart(objectiveWidth)}  ${detail}`;
+    lines.push(clip(line, maxWidth));
+  }
+  if (table.bestTrialId !== undefined) lines.push(clip(`* best trial ${table.bestTrialId}`, maxWidth));
+  return lines.join('\n');
+}
+
+function clip(line: string, maxWidth: number): string {
+  return line.length > maxWidth ? `${line.slice(0, maxWidth - 1)}…` : line;
+}

@@ -1,0 +1,72 @@
+/**
+ * Where `fineflow status` finds the trials of a run's sweep stages: a running sweep answers its
+ * `sweepState` query (child workflow `<runId>.<stageId>.sweep-<attempt>`); an ended one left
+ * `results.json` in its stage prefix (partial when it was cancelled), and the query of its
+ * closed workflow is the fallback. Client-side only (Temporal client, object store).
+ */
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { ObjectStore } from '../storage/object-store';
+import { runPrefix } from '../storage/layout';
+import type { RunState, StageState } from './run-types';
+import type { SweepResultsDocument } from './sweep-results';
+import { trialTableFromResults, trialTableFromStatus, type SweepTrialTable } from './sweep-trial-table';
+import { SWEEP_QUERIES, type SweepStatus } from './sweep-types';
+
+const SWEEP_STAGE_TYPE = 'hyperparameter-sweep';
+
+/** Stage states whose sweep may have trials to show. */
+const HAS_TRIALS: readonly string[] = ['running', 'succeeded', 'failed', 'waiting', 'cancelled'];
+
+export interface SweepLookupOptions {
+  /** How long one query may wait for a worker; default 5 s. */
+  readonly queryTimeoutMs?: number;
+}
+
+/** The trial table of every sweep stage of the run that started; a stage whose trials cannot be read is left out. */
+export async function sweepTrialTables(client: Client, store: ObjectStore, bucket: string, state: RunState, options: SweepLookupOptions = {}): Promise<SweepTrialTable[]> {
+  const tables: SweepTrialTable[] = [];
+  for (const stage of state.stages) {
+    if (stage.uses !== SWEEP_STAGE_TYPE || !HAS_TRIALS.includes(stage.status)) continue;
+    const table = stage.status === 'running' ? await fromQuery(client, state.runId, stage, options) : ((await fromResults(store, bucket, state.runId, stage)) ?? (await fromQuery(client, state.runId, stage, options)));
+    if (table) tables.push(table);
+  }
+  return tables;
+}
+
+/**
+ * Child workflow ids the stage's sweep may have: the attempt running now is the one after those
+ * recorded; an ended stage counted its own attempt.
+ */
+export function sweepWorkflowIds(runId: string, stage: Pick<StageState, 'id' | 'attempts' | 'status'>): string[] {
+  // An ended stage may count more attempts than sweeps ran (a cancelled one is charged its
+  // whole retry budget), so the earlier ids are candidates too, newest first.
+  const first = stage.status === 'running' ? stage.attempts + 1 : stage.attempts;
+  const attempts = [first, ...Array.from({ length: MAX_EARLIER_ATTEMPTS }, (_, i) => first - 1 - i)];
+  if (stage.status !== 'running') attempts.push(stage.attempts + 1);
+  return [...new Set(attempts.filter((attempt) => attempt >= 1))].map((attempt) => `${runId}.${stage.id}.sweep-${attempt}`);
+}
+
+const MAX_EARLIER_ATTEMPTS = 4;
+
+async function fromQuery(client: Client, runId: string, stage: StageState, options: SweepLookupOptions): Promise<SweepTrialTable | undefined> {
+  for (const workflowId of sweepWorkflowIds(runId, stage)) {
+    try {
+      const status = await client.withDeadline(Date.now() + (options.queryTimeoutMs ?? 5_000), () => client.workflow.getHandle(workflowId).query<SweepStatus>(SWEEP_QUERIES.state));
+      return trialTableFromStatus(stage.id, status);
+    } catch (thrown) {
+      if (thrown instanceof WorkflowNotFoundError) continue;
+      return undefined; // no worker answered: the stage table still shows the counts
+    }
+  }
+  return undefined;
+}
+
+async function fromResults(store: ObjectStore, bucket: string, runId: string, stage: StageState): Promise<SweepTrialTable | undefined> {
+  const uri = typeof stage.outputs?.results === 'string' ? stage.outputs.results : `${runPrefix(bucket, runId, stage.id)}results.json`;
+  try {
+    if (!(await store.stat(uri))) return undefined;
+    return trialTableFromResults(stage.id, await store.getJson<SweepResultsDocument>(uri));
+  } catch {
+    return undefined;
+  }
+}

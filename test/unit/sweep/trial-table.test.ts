@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { SweepResultsDocument } from '../../../src/runtime/sweep-results';
+import { renderTrialTable, trialState, trialTableFromResults, trialTableFromStatus } from '../../../src/runtime/sweep-trial-table';
+import { sweepWorkflowIds } from '../../../src/runtime/sweep-trials-lookup';
+import type { SweepStatus } from '../../../src/runtime/sweep-types';
+
+const live: SweepStatus = {
+  progress: { started: 4, running: 1, completed: 1, stopped: 1, failed: 1, maxTrials: 8, bestValue: 0.91, bestTrialId: 0 },
+  generation: 0,
+  metric: 'validation.accuracy',
+  goal: 'maximize',
+  trials: [
+    { trialId: 0, status: 'completed', params: { learningRate: 0.001, batchSize: 32 }, epochs: 9, value: 0.91 },
+    { trialId: 1, status: 'stopped', params: { learningRate: 0.1, batchSize: 16 }, epochs: 1, value: 0.2 },
+    { trialId: 2, status: 'failed', params: { learningRate: 0.01, batchSize: 16 }, epochs: 0 },
+    { trialId: 3, status: 'running', params: { learningRate: 0.003, batchSize: 32, note: 'x'.repeat(200) }, epochs: 3, value: 0.7 },
+  ],
+};
+
+describe('sweep trial table', () => {
+  it('maps controller statuses to trial states', () => {
+    assert.deepEqual(['completed', 'stopped', 'failed', 'running', 'cancelled'].map((status) => trialState(status)), ['finished', 'pruned', 'failed', 'running', 'cancelled']);
+    assert.equal(trialState('running', 'cancelled'), 'cancelled');
+  });
+
+  it('renders every trial with state, epochs, objective and params, best marked, within 100 columns', () => {
+    const text = renderTrialTable(trialTableFromStatus('sweep', live));
+    const lines = text.split('\n');
+    for (const line of lines) assert.ok(line.length <= 100, `${line.length} columns: ${line}`);
+    assert.match(lines[0] ?? '', /^trials of sweep: 1 finished, 1 pruned, 1 failed, 1 running$/);
+    assert.match(lines[1] ?? '', /trial\s+state\s+epochs\s+validation.accuracy ↑\s+params/);
+    assert.match(lines[2] ?? '', /^\*\s+0\s+finished\s+9\s+0\.91\s+batchSize=32 learningRate=0\.001$/);
+    assert.match(lines[3] ?? '', /^\s+1\s+pruned\s+1\s+0\.2\s+batchSize=16 learningRate=0\.1$/);
+    assert.match(lines[4] ?? '', /^\s+2\s+failed\s+0\s+-\s+/);
+    assert.match(lines[5] ?? '', /^\s+3\s+running\s+3\s+0\.7\s+batchSize=32 .*…$/);
+    assert.equal(lines[6], '* best trial 0');
+  });
+
+  it('a live query of a cancelled sweep shows its running trials as cancelled and the table as partial', () => {
+    const table = trialTableFromStatus('sweep', { ...live, outcome: 'cancelled' });
+    assert.equal(table.partial, true);
+    assert.equal(table.rows[3]?.state, 'cancelled');
+    assert.match(renderTrialTable(table), /^trials of sweep \(PARTIAL: sweep cancelled\)/);
+  });
+
+  it('reads a partial results document', () => {
+    const document: SweepResultsDocument = {
+      format: 'fineflow-sweep-results/v1',
+      outcome: 'cancelled',
+      partial: true,
+      metric: 'validation.loss',
+      goal: 'minimize',
+      algorithm: 'random',
+      earlyStopping: 'none',
+      rungEpochs: [],
+      bestTrialId: 1,
+      rows: [
+        { trialId: 0, params: { lr: 0.1 }, status: 'cancelled', metricByEpoch: [{ epoch: 1, value: 0.9 }], epochs: 1 },
+        { trialId: 1, params: { lr: 0.01 }, status: 'completed', value: 0.3, metricByEpoch: [{ epoch: 1, value: 0.5 }, { epoch: 2, value: 0.3 }] },
+        { trialId: 2, params: { lr: 1 }, status: 'failed', metricByEpoch: [], error: 'loss is NaN' },
+      ],
+      segments: [],
+    };
+    const table = trialTableFromResults('sweep', document);
+    assert.equal(table.partial, true);
+    assert.deepEqual(
+      table.rows.map((row) => [row.trialId, row.state, row.epochs, row.objective, row.best]),
+      [
+        [0, 'cancelled', 1, 0.9, false],
+        [1, 'finished', 2, 0.3, true],
+        [2, 'failed', 0, undefined, false],
+      ],
+    );
+    assert.match(renderTrialTable(table), /failed\s+0\s+-\s+lr=1  error: loss is NaN/);
+    // A document written before outcomes were recorded is a complete one.
+    const { outcome: _outcome, partial: _partial, ...older } = document;
+    assert.equal(trialTableFromResults('sweep', older).partial, false);
+  });
+
+  it('looks for the running attempt first, the recorded one for an ended stage', () => {
+    assert.deepEqual(sweepWorkflowIds('r', { id: 's', attempts: 0, status: 'running' }), ['r.s.sweep-1']);
+    assert.deepEqual(sweepWorkflowIds('r', { id: 's', attempts: 1, status: 'running' }), ['r.s.sweep-2', 'r.s.sweep-1']);
+    assert.deepEqual(sweepWorkflowIds('r', { id: 's', attempts: 1, status: 'cancelled' }), ['r.s.sweep-1', 'r.s.sweep-2']);
+    assert.deepEqual(sweepWorkflowIds('r', { id: 's', attempts: 3, status: 'cancelled' }), ['r.s.sweep-3', 'r.s.sweep-2', 'r.s.sweep-1', 'r.s.sweep-4']);
+  });
+});
