@@ -100,14 +100,29 @@ export interface LoopResult {
 /**
  * The engine for a phase: `graph` when preferred or possible, else `eager`. A `graph`
  * preference that cannot be met is an error, so a benchmark or test never silently measures
- * the other engine.
+ * the other engine. Under `auto`, a graph that fails to build (say, a libtensorflow without a
+ * gradient the model needs) also falls back, with TensorFlow's message as the reason.
  */
-export function createEngine(preference: EnginePreference, options: EngineOptions): { engine: StepEngine; fallbackReason?: string } {
+export function createEngine(
+  preference: EnginePreference,
+  options: EngineOptions,
+  buildGraphEngine: (options: EngineOptions) => StepEngine = createGraphEngine,
+): { engine: StepEngine; fallbackReason?: string } {
   if (preference === 'eager') return { engine: createEagerEngine(options) };
+  const required = (reason: string): DependencyUnavailableError =>
+    new DependencyUnavailableError(`the graph training engine was required (FINEFLOW_TRAIN_ENGINE=graph), but ${reason}`, { reason });
   const support = graphEngineSupport(currentBackend(options.tf), options.layers);
-  if (support.supported) return { engine: createGraphEngine(options) };
-  if (preference === 'graph') throw new DependencyUnavailableError(`the graph training engine was required (FINEFLOW_TRAIN_ENGINE=graph), but ${support.reason}`, { reason: support.reason });
-  return { engine: createEagerEngine(options), fallbackReason: support.reason };
+  if (!support.supported) {
+    if (preference === 'graph') throw required(support.reason);
+    return { engine: createEagerEngine(options), fallbackReason: support.reason };
+  }
+  try {
+    return { engine: buildGraphEngine(options) };
+  } catch (error) {
+    const reason = `building the training graph failed: ${error instanceof Error ? error.message : String(error)}`;
+    if (preference === 'graph') throw required(reason);
+    return { engine: createEagerEngine(options), fallbackReason: reason };
+  }
 }
 
 /**

@@ -142,6 +142,21 @@ describe('graph engine: what it compiles', () => {
     auto.engine.dispose();
     assert.throws(() => createEngine('graph', options), /the graph training engine was required \(FINEFLOW_TRAIN_ENGINE=graph\), but/);
   });
+
+  it('a graph that fails to build falls back to eager under auto, and fails under graph', (t) => {
+    if (skipWithoutGraph(t)) return;
+    const model = buildModel(tf, { kind: 'mlp', inputShape: [4] }, { numClasses: 2 });
+    const options = { tf, layers: model.layers, inputShape: [4], numClasses: 2, hyperparameters: { epochs: 1, batchSize: 2, learningRate: 0.1 }, learningRate: 0.1 };
+    const broken = (): never => {
+      throw new Error('No gradient defined for op: FusedBatchNormV3');
+    };
+    const auto = createEngine('auto', options, broken);
+    assert.equal(auto.engine.kind, 'eager');
+    assert.equal(auto.fallbackReason, 'building the training graph failed: No gradient defined for op: FusedBatchNormV3');
+    auto.engine.dispose();
+    assert.throws(() => createEngine('graph', options, broken), /required \(FINEFLOW_TRAIN_ENGINE=graph\), but building the training graph failed: No gradient/);
+    model.dispose();
+  });
 });
 
 describe('graph engine trains exactly as the eager engine', () => {
