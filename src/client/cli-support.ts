@@ -54,18 +54,47 @@ function stageLine(stage: StageState): string {
   return `${stage.id} ${stage.status}${stage.attempts > 1 ? ` after ${stage.attempts} attempts` : ''}${progress}${error}${reason}`;
 }
 
+export interface FollowOptions {
+  /**
+   * Extra sections drawn under the stage table on a TTY (e.g. sweep trial tables), fetched at
+   * most once per `sectionsEveryMs` while the run is live, and once more when it ends.
+   */
+  readonly sections?: (state: RunState, width: number) => Promise<readonly string[]>;
+  readonly sectionsEveryMs?: number;
+}
+
 /**
  * Follow a run until it ends or waits for a retry. On a TTY the stage table is redrawn in
  * place; otherwise every change prints one timestamped line (logs stay readable).
  */
-export async function followRun(runs: RunClient, runId: string, io: CliIo): Promise<RunState> {
+export async function followRun(runs: RunClient, runId: string, io: CliIo, options: FollowOptions = {}): Promise<RunState> {
   const tty = Boolean(io.stdout.isTTY);
+  const width = Number((io.stdout as { columns?: number }).columns ?? 120);
   let drawnLines = 0;
   let shown: RunState | undefined;
+  let sections: readonly string[] = [];
+  let sectionsFetchedAt = 0;
+  let fetching: Promise<void> | undefined;
   const draw = (state: RunState): void => {
-    const table = renderRunState(state, new Date(), Number((io.stdout as { columns?: number }).columns ?? 120));
-    io.stdout.write(`${drawnLines > 0 ? `\u001b[${drawnLines}A\u001b[J` : ''}${table}\n`);
-    drawnLines = table.split('\n').length;
+    const text = [renderRunState(state, new Date(), width), ...sections].join('\n\n');
+    io.stdout.write(`${drawnLines > 0 ? `\u001b[${drawnLines}A\u001b[J` : ''}${text}\n`);
+    drawnLines = text.split('\n').length;
+  };
+  /** Refreshes the extra sections in the background; a failed fetch keeps the last ones. */
+  const refreshSections = (state: RunState, force = false): Promise<void> | undefined => {
+    if (!options.sections || fetching || (!force && Date.now() - sectionsFetchedAt < (options.sectionsEveryMs ?? 2_000))) return fetching;
+    sectionsFetchedAt = Date.now();
+    fetching = options
+      .sections(state, width)
+      .then((fetched) => {
+        sections = fetched;
+        if (shown) draw(shown);
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        fetching = undefined;
+      });
+    return fetching;
   };
   // Between changes, redraw once a second so elapsed times keep counting.
   const ticker = tty ? setInterval(() => shown && shown.endedAt === undefined && draw(shown), 1_000) : undefined;
@@ -77,6 +106,7 @@ export async function followRun(runs: RunClient, runId: string, io: CliIo): Prom
       if (tty) {
         shown = state;
         draw(state);
+        void refreshSections(state);
         return;
       }
       const at = new Date().toISOString().slice(11, 19);
@@ -94,6 +124,12 @@ export async function followRun(runs: RunClient, runId: string, io: CliIo): Prom
     },
     { intervalMs: tty ? 250 : 500, until: (state) => state.status === 'waiting' },
   ).finally(() => clearInterval(ticker));
+  if (tty && options.sections) {
+    // The final view: trials as the run ended (a fetch in flight may predate the end).
+    await fetching;
+    shown = final;
+    await refreshSections(final, true);
+  }
   if (final.status === 'waiting') {
     const waiting = final.stages.filter((s) => s.status === 'waiting').map((s) => s.id);
     io.stderr.write(`run ${runId} is waiting: stage ${waiting.join(', ')} failed. Fix the cause, then \`fineflow retry ${runId}\` (add --set k=v to change params), or \`fineflow cancel ${runId}\`.\n`);

@@ -5,12 +5,13 @@
 import { EXIT, UsageError, type CliCommand } from '../command';
 import { exitCodeForRun, followRun, withRunClient } from '../../client/cli-support';
 import { renderRunState } from '../../client/render';
+import { sweepSections, TRIAL_TABLE_MAX_WIDTH } from '../sweep-sections';
 import { renderTrialTable } from '../../runtime/sweep-trial-table';
 import { sweepTrialTables } from '../../runtime/sweep-trials-lookup';
 import { createObjectStoreFromConfig } from '../../storage/minio-store';
 
 /** Status lines stay readable in a 100-column terminal. */
-const MAX_WIDTH = 100;
+const MAX_WIDTH = TRIAL_TABLE_MAX_WIDTH;
 
 export const command: CliCommand = {
   name: 'status',
@@ -24,7 +25,7 @@ export const command: CliCommand = {
     const [runId, ...extra] = args.positionals;
     if (!runId || extra.length > 0) throw new UsageError('expected exactly one RUN id');
     return withRunClient(io, 'status', async ({ config, runs }) => {
-      if (args.flags.watch && !args.flags.json) return exitCodeForRun(await followRun(runs, runId, io));
+      if (args.flags.watch && !args.flags.json) return exitCodeForRun(await followRun(runs, runId, io, { sections: sweepSections(runs, config) }));
       const state = args.flags.watch ? await runs.watch(runId, () => undefined, { until: (s) => s.status === 'waiting' }) : await runs.state(runId);
       const sweeps = await sweepTrialTables(runs.client, createObjectStoreFromConfig(config), config.s3.bucket, state);
       if (args.flags.json) io.stdout.write(`${JSON.stringify({ ...state, sweeps })}\n`);

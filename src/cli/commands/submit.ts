@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EXIT, UsageError, type CliCommand } from '../command';
 import { exitCodeForRun, followRun, withRunClient } from '../../client/cli-support';
+import { sweepSections } from '../sweep-sections';
 import { RunClient } from '../../client/run-client';
 import { taskQueueForPool } from '../../runtime/task-queues';
 import { compilePlan } from '../../spec/compile';
@@ -59,7 +60,7 @@ export const command: CliCommand = {
         return EXIT.ok;
       }
       if (!args.flags.json) io.stdout.write(`started run ${runId}\n`);
-      const final = args.flags.json ? await runs.watch(runId, () => undefined, { until: (s) => s.status === 'waiting' }) : await followRun(runs, runId, io);
+      const final = args.flags.json ? await runs.watch(runId, () => undefined, { until: (s) => s.status === 'waiting' }) : await followRun(runs, runId, io, { sections: sweepSections(runs, config) });
       if (args.flags.json) io.stdout.write(`${JSON.stringify(final)}\n`);
       return exitCodeForRun(final);
     });

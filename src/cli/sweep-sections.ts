@@ -1,0 +1,19 @@
+/**
+ * The sweep trial tables drawn under the stage table by `status --watch` and `submit --watch`
+ * (src/client/cli-support.ts `followRun`), one per hyperparameter-sweep stage that has trials.
+ */
+import type { FollowOptions } from '../client/cli-support';
+import type { RunClient } from '../client/run-client';
+import type { FineflowConfig } from '../config';
+import { renderTrialTable } from '../runtime/sweep-trial-table';
+import { sweepTrialTables } from '../runtime/sweep-trials-lookup';
+import { createObjectStoreFromConfig } from '../storage/minio-store';
+
+/** Trial tables stay readable in a 100-column terminal. */
+export const TRIAL_TABLE_MAX_WIDTH = 100;
+
+export function sweepSections(runs: RunClient, config: FineflowConfig): NonNullable<FollowOptions['sections']> {
+  const store = createObjectStoreFromConfig(config);
+  return async (state, width) =>
+    (await sweepTrialTables(runs.client, store, config.s3.bucket, state)).map((table) => renderTrialTable(table, Math.min(width, TRIAL_TABLE_MAX_WIDTH)));
+}

@@ -1,0 +1,89 @@
+/**
+ * `followRun` (src/client/cli-support.ts), the live view of `status --watch` and `submit --watch`:
+ * on a TTY it redraws the stage table in place with extra sections (the sweep trial tables)
+ * under it, refreshed while the run is live and once more when it ends.
+ */
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import { followRun } from '../../../src/client/cli-support';
+import type { RunClient } from '../../../src/client/run-client';
+import type { CliIo } from '../../../src/cli/command';
+import type { RunState } from '../../../src/runtime/run-types';
+
+function runState(status: RunState['status'], sweepStatus: 'running' | 'succeeded'): RunState {
+  return {
+    runId: 'r-1',
+    pipeline: 'p',
+    status,
+    trigger: { kind: 'manual' },
+    startedAt: '2026-01-01T00:00:00.000Z',
+    ...(status === 'running' ? {} : { endedAt: '2026-01-01T00:00:05.000Z' }),
+    params: {},
+    stages: [{ id: 'sweep', uses: 'hyperparameter-sweep', pool: 'train', status: sweepStatus, attempts: sweepStatus === 'running' ? 0 : 1, startedAt: '2026-01-01T00:00:00.000Z' }],
+  };
+}
+
+function ttyIo(): { io: CliIo; output: () => string } {
+  const chunks: string[] = [];
+  const stdout = Object.assign(
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        chunks.push(chunk.toString());
+        callback();
+      },
+    }),
+    { isTTY: true, columns: 100 },
+  );
+  const stderr = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+  return { io: { stdout, stderr, env: {}, cwd: '/' }, output: () => chunks.join('') };
+}
+
+test('on a TTY, the trial tables are drawn under the stage table and redrawn as the run ends', async () => {
+  const states = [runState('running', 'running'), runState('running', 'running'), runState('succeeded', 'succeeded')];
+  const runs = {
+    async watch(_runId: string, onState: (state: RunState) => void): Promise<RunState> {
+      for (const state of states) {
+        onState(state);
+        await new Promise((resolve) => setTimeout(resolve, 15));
+      }
+      return states[states.length - 1] as RunState;
+    },
+  } as unknown as RunClient;
+  const fetched: string[] = [];
+  const { io, output } = ttyIo();
+  const final = await followRun(runs, 'r-1', io, {
+    sectionsEveryMs: 0,
+    sections: async (state, width) => {
+      fetched.push(state.stages[0]?.status ?? '');
+      return [`trials of sweep (${state.stages[0]?.status}) width ${width}`];
+    },
+  });
+  assert.equal(final.status, 'succeeded');
+  assert.ok(fetched.includes('running'), `fetched while live: ${fetched.join(', ')}`);
+  assert.equal(fetched.at(-1), 'succeeded', 'the last fetch is of the ended run');
+  const text = output();
+  assert.match(text, /trials of sweep \(running\) width 100/);
+  // The last frame (after the final cursor-up/clear) ends with the ended run's trial table.
+  const lastFrame = text.split('\u001b[J').at(-1) ?? '';
+  assert.match(lastFrame, /SUCCEEDED/);
+  assert.match(lastFrame, /trials of sweep \(succeeded\)/);
+});
+
+test('a failing section fetch keeps the stage table going', async () => {
+  const runs = {
+    async watch(_runId: string, onState: (state: RunState) => void): Promise<RunState> {
+      const state = runState('succeeded', 'succeeded');
+      onState(state);
+      return state;
+    },
+  } as unknown as RunClient;
+  const { io, output } = ttyIo();
+  const final = await followRun(runs, 'r-1', io, {
+    sections: async () => {
+      throw new Error('Temporal unreachable');
+    },
+  });
+  assert.equal(final.status, 'succeeded');
+  assert.match(output(), /SUCCEEDED/);
+});
