@@ -23,9 +23,8 @@ import type { SweepResultsDocument } from '../../src/runtime/sweep-results';
 import type { SegmentRecord, SweepExecution } from '../../src/runtime/sweep-types';
 import { createObjectStoreFromConfig } from '../../src/storage/minio-store';
 import type { ObjectStore } from '../../src/storage/object-store';
-import { listStageLogs, printStageLogs } from '../../src/client/run-logs';
 import { requireStack } from '../helpers/stack';
-import { quietTemporalRuntime, randomSuffix, startSweep, sweepWorkflowBundle, writeSweepData, type SweepData } from '../integration/sweep/sweep-fixture';
+import { quietTemporalRuntime, randomSuffix, startSweep, sweepStageLog, sweepWorkflowBundle, writeSweepData, type SweepData } from '../integration/sweep/sweep-fixture';
 
 const TRIAL_WORKER = path.join(__dirname, '../integration/sweep/trial-worker.ts');
 
@@ -82,12 +81,6 @@ after(async () => {
   await client?.connection.close();
 });
 
-/** The sweep stage's log as `fineflow logs RUN --stage sweep` prints it. */
-async function stageLog(runId: string): Promise<string> {
-  let text = '';
-  await printStageLogs(store, await listStageLogs(store, config.s3.bucket, runId, 'sweep'), (chunk) => (text += chunk));
-  return text;
-}
 
 function overlaps(a: SegmentRecord, b: SegmentRecord): boolean {
   return a.startedAtMs < b.endedAtMs && b.startedAtMs < a.endedAtMs;
@@ -132,7 +125,7 @@ test('trials spread over two worker processes and run in parallel', { timeout: 3
   const busy = document.segments.reduce((sum, segment) => sum + (segment.endedAtMs - segment.startedAtMs), 0);
   const wall = Math.max(...document.segments.map((s) => s.endedAtMs)) - Math.min(...document.segments.map((s) => s.startedAtMs));
   // One log for the stage, written by the workflow alone: whole lines, naming where each segment ran.
-  const log = await stageLog(runId);
+  const log = await sweepStageLog(store, config.s3.bucket, runId);
   for (const line of log.trim().split('\n').slice(1)) assert.match(line, /^\d{4}-\d\d-\d\dT[\d:.]+Z (sweep|trial \d+) /);
   for (const worker of workers) assert.match(log, new RegExp(`segment epochs \\d+-\\d+ ran on ${worker.identity} in [\\d.]+ s`));
   assert.match(log, /finished with validation\.accuracy=[\d.]+ after 3 epoch\(s\) \(backend [\w-]+, engine (graph|eager)\)/);
@@ -187,6 +180,6 @@ test('a worker killed mid-sweep: its segment is retried on the other worker, eve
     assert.equal(segment.worker, survivor?.identity, JSON.stringify(segment));
     assert.ok(segment.resumedFromEpoch >= 2, `the retry resumed from a checkpoint, not from scratch: ${JSON.stringify(segment)}`);
   }
-  assert.match(await stageLog(runId), new RegExp(`ran on ${survivor?.identity ?? '?'} \\(attempt [2-9], resumed from epoch \\d+\\)`));
+  assert.match(await sweepStageLog(store, config.s3.bucket, runId), new RegExp(`ran on ${survivor?.identity ?? '?'} \\(attempt [2-9], resumed from epoch \\d+\\)`));
   process.stdout.write(`# retried after the kill: ${JSON.stringify(retried)}\n`);
 });

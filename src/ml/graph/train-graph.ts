@@ -13,6 +13,7 @@
 import type * as TfModule from '@tensorflow/tfjs';
 import type { NamedArray } from '../train/checkpoint';
 import { trainableVariables, type EngineOptions, type StepEngine } from '../train/engine';
+import { featureLength as size } from '../generators/image-set';
 import { createGraph, loadGraphAddon, type Graph, type HostTensor, type Output, type Session } from './tf-graph';
 
 type Layer = TfModule.layers.Layer;
@@ -106,10 +107,6 @@ function variableName(weight: LayerVariable): string {
   return (weight.read() as TfModule.Variable).name;
 }
 
-function size(shape: readonly number[]): number {
-  return shape.reduce((product, dim) => product * dim, 1);
-}
-
 function floats(shape: readonly number[], data: Float32Array): HostTensor {
   return { dtype: 'float32', shape, data };
 }
@@ -127,8 +124,9 @@ class GraphCompiler {
   /** A resource variable with an init placeholder and assign op; reads once per step. */
   variable(name: string, shape: readonly number[]): GraphVariable {
     const g = this.graph;
+    // One unique scope per variable; its ops are named inside it (and so are unique too).
     const scope = g.uniqueName(name.replace(/[^A-Za-z0-9_./-]/g, '_'));
-    const handle = g.op1('VarHandleOp', [], { dtype: { type: 'float32' }, shape: { shape: [...shape] }, shared_name: { string: scope } }, { name: scope });
+    const handle = g.op1('VarHandleOp', [], { dtype: { type: 'float32' }, shape: { shape: [...shape] }, shared_name: { string: scope } }, { name: `${scope}/handle` });
     const initValue = g.placeholder('float32', shape, `${scope}/init_value`);
     const assign = g.target('AssignVariableOp', [handle, initValue], { dtype: { type: 'float32' } }, { name: `${scope}/assign` });
     const read = g.op1('ReadVariableOp', [handle], { dtype: { type: 'float32' } }, { name: `${scope}/read` });
@@ -406,6 +404,8 @@ export function createGraphEngine(options: EngineOptions): StepEngine {
   const layerVariables = [...compiler.mapping().entries()];
   let iterations = 0;
   let closed = false;
+  /** Whether a step ran since the tfjs model last got the graph's weights. */
+  let modelStale = false;
 
   /** Copies the tfjs weights into the graph's variables and zeroes the optimizer state. */
   const loadFromModel = (): void => {
@@ -432,6 +432,7 @@ export function createGraphEngine(options: EngineOptions): StepEngine {
         feeds.push([beta1Power, scalarFeed(ADAM.beta1 ** iterations)], [beta2Power, scalarFeed(beta2)], [adamEpsilon, scalarFeed(TFJS_EPSILON * Math.sqrt(1 - beta2))]);
       }
       const [lossValue, hits] = session.run(feeds, [loss, trainHits], [trainStep]);
+      modelStale = true;
       return { loss: lossValue?.data[0] as number, correct: hits?.data[0] as number };
     },
     evaluateBatch(features, labels) {
@@ -439,6 +440,9 @@ export function createGraphEngine(options: EngineOptions): StepEngine {
       return { lossSum: lossSum?.data[0] as number, hits: hits?.data[0] as number };
     },
     syncToModel() {
+      // Best-weight capture and a checkpoint often ask in the same epoch: fetch once.
+      if (!modelStale) return;
+      modelStale = false;
       const values = session.run([], layerVariables.map(([, variable]) => variable.read));
       layerVariables.forEach(([weight, variable], index) => {
         const tensor = tf.tensor((values[index] as HostTensor).data as Float32Array, [...variable.shape]);

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
+import { listStageLogs, printStageLogs } from '../../../src/client/run-logs';
 import { loadTf } from '../../../src/ml/backend';
 import { writeDataset } from '../../../src/ml/data/write-dataset';
 import type { LabelledSet } from '../../../src/ml/generators/image-set';
@@ -86,4 +87,11 @@ export async function startSweep(
   const input: HyperparameterSweepInput = { context: sweepContext(options.bucket, options.runId), inputs: options.inputs, execution: options.execution };
   const handle = await client.workflow.start('hyperparameterSweep', { taskQueue: options.taskQueue, workflowId, args: [input], workflowExecutionTimeout: '10 minutes' });
   return { workflowId, firstRunId: handle.firstExecutionRunId, result: () => handle.result() as Promise<StageActivityResult> };
+}
+
+/** The sweep stage's log as `fineflow logs RUN sweep` prints it. */
+export async function sweepStageLog(store: ObjectStore, bucket: string, runId: string, stageId = 'sweep'): Promise<string> {
+  let text = '';
+  await printStageLogs(store, await listStageLogs(store, bucket, runId, stageId), (chunk) => (text += chunk));
+  return text;
 }

@@ -9,7 +9,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { listStageLogs, printStageLogs } from '../../../src/client/run-logs';
 import type { RunState, StageState } from '../../../src/runtime/run-types';
 import { createSweepTrialActivities, inProcessTrainingRunner } from '../../../activities/sweep-trial';
 import type { FineflowConfig } from '../../../src/config';
@@ -22,7 +21,7 @@ import { SWEEP_QUERIES, type SweepExecution, type SweepStatus } from '../../../s
 import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
 import type { ObjectStore } from '../../../src/storage/object-store';
 import { requireStack } from '../../helpers/stack';
-import { quietTemporalRuntime, randomSuffix, startSweep, sweepWorkflowBundle, writeSweepData, type SweepData } from './sweep-fixture';
+import { quietTemporalRuntime, randomSuffix, startSweep, sweepStageLog, sweepWorkflowBundle, writeSweepData, type SweepData } from './sweep-fixture';
 
 let config: FineflowConfig;
 let store: ObjectStore;
@@ -70,12 +69,6 @@ after(async () => {
   await client?.connection.close();
 });
 
-/** The stage log as `fineflow logs RUN --stage sweep` prints it. */
-async function stageLog(runId: string): Promise<string> {
-  let text = '';
-  await printStageLogs(store, await listStageLogs(store, config.s3.bucket, runId, 'sweep'), (chunk) => (text += chunk));
-  return text;
-}
 
 /** A run whose only stage is this sweep, as the run workflow would report it. */
 function runWith(runId: string, stage: Pick<StageState, 'status' | 'attempts'> & Partial<StageState>): RunState {
@@ -167,7 +160,7 @@ test('TPE + ASHA sweep of real trials: outputs, results table, segments end on t
   assert.equal(document.partial, false);
 
   // The stage log tells each trial's story, one whole line at a time although trials ran two at once.
-  const log = await stageLog(runId);
+  const log = await sweepStageLog(store, config.s3.bucket, runId);
   assert.match(log, /^==> sweep attempt 1 <==\n/);
   const lines = log.trim().split('\n').slice(1);
   for (const line of lines) assert.match(line, LOG_LINE);
@@ -231,7 +224,7 @@ test('a cancelled sweep records the trials it finished, marked partial, and logs
   assert.ok(document.bestTrialId !== undefined && finished.some((row) => row.trialId === document.bestTrialId));
   assert.ok(await store.stat(`s3://${config.s3.bucket}/runs/${runId}/sweep/results.csv`));
 
-  const log = await stageLog(runId);
+  const log = await sweepStageLog(store, config.s3.bucket, runId);
   assert.match(log, /running trial\(s\) cancelled: \d+/);
   assert.match(log, /sweep cancelled: .*results in s3:\/\/.*results\.json \(partial\)/);
 
