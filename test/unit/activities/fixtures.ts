@@ -55,7 +55,9 @@ export async function rawBars(store: ObjectStore, prefix: string, perClass: numb
 /** A small CNN for 8×8×1 inputs with a 2-class head, registered as `name` (version 1, alias `latest` implicit). */
 export async function registeredBase(store: ObjectStore, name = 'tiny-base'): Promise<string> {
   const { tf } = loadTf({ preference: 'cpu' });
-  const model = buildModel(tf, { kind: 'cnn', inputShape: [SIZE, SIZE, 1], filters: [4], featureUnits: 8 }, { numClasses: 2 });
+  // Seeded: registering the same name twice gives two versions with identical weights, so tests
+  // that compare versions see a real tie instead of two random initialisations.
+  const model = buildModel(tf, { kind: 'cnn', inputShape: [SIZE, SIZE, 1], filters: [4], featureUnits: 8 }, { numClasses: 2, seed: 11 });
   const staging = `s3://${BUCKET}/staging/${name}`;
   await saveModel(tf, store, model, staging);
   model.dispose();
