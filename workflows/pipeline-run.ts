@@ -14,6 +14,7 @@ import {
   isCancellation,
   log,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -38,6 +39,7 @@ import type {
   StageActivityResult,
 } from '../src/runtime/run-types';
 import { taskQueueForPool } from '../src/runtime/task-queues';
+import { runDetails, stageSummary } from '../src/runtime/temporal-summaries';
 import { hyperparameterSweep } from './hyperparameter-sweep';
 import { evaluateCondition, resolveStageInputs } from '../src/spec/expressions';
 import type { JsonObject, PlannedStage } from '../src/spec/plan-types';
@@ -57,6 +59,8 @@ const now = (): string => new Date().toISOString();
 function stageActivities(stage: PlannedStage): StageActivities {
   return proxyActivities<StageActivities>({
     taskQueue: taskQueueForPool(stage.pool),
+    // What the Temporal UI shows for the activity instead of the bare stage type.
+    summary: stageSummary(stage),
     startToCloseTimeout: stage.timeoutMs,
     ...(stage.heartbeatTimeoutMs !== undefined ? { heartbeatTimeout: stage.heartbeatTimeoutMs } : {}),
     retry: {
@@ -137,6 +141,8 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
       scheduleReadyStages(run, start);
       const status = run.status();
       publishStatus(status);
+      // The stage table in the Temporal UI (metadata only: no history event).
+      setCurrentDetails(runDetails({ status, stages: run.snapshot().stages }));
       if (status === 'succeeded') {
         run.end(now(), 'succeeded');
         return { status: 'succeeded', stages: run.snapshot().stages };
@@ -307,6 +313,7 @@ async function runSweepStage(stage: PlannedStage, context: StageActivityInput['c
   return executeChild(hyperparameterSweep, {
     workflowId: `${context.runId}.${stage.id}.sweep-${context.attempt}`,
     taskQueue: workflowInfo().taskQueue,
+    staticSummary: `${stageSummary(stage)} · attempt ${context.attempt}`,
     args: [
       {
         context,
