@@ -3,7 +3,7 @@
  * fingerprint. Built from an injected ObjectStore (the worker passes the MinIO one).
  */
 import { createHash } from 'node:crypto';
-import { FineflowError } from '../src/errors';
+import { NotFoundError } from '../src/errors';
 import type { ObjectInfo, ObjectStore } from '../src/storage/object-store';
 import { asPrefixUri } from '../src/storage/uri';
 
@@ -49,7 +49,7 @@ export function createDataWatchActivities(store: ObjectStore): DataWatchActiviti
         return fingerprintObjects(await store.list(asPrefixUri(prefixUri)));
       } catch (thrown) {
         // A dataset bucket that does not exist yet is an empty dataset, not a broken watcher.
-        if (thrown instanceof FineflowError && thrown.details.code === 'bucket-not-found') return fingerprintObjects([]);
+        if (thrown instanceof NotFoundError && thrown.details.code === 'bucket-not-found') return fingerprintObjects([]);
         throw thrown;
       }
     },

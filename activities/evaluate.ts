@@ -2,13 +2,14 @@
  * Stage `evaluate`: scores a model on a held-out split (src/ml/eval/evaluate.ts): accuracy,
  * precision/recall/F1 (macro and per class), confusion matrix, ROC-AUC, calibration error, per
  * slice; compares it with a baseline (e.g. `registry://NAME@champion`; a baseline that does not
- * exist yet, as on a first run, is reported and is not an error) and, with `fromScratch`, with
+ * exist yet, as on a first run, is reported and is not an error; one that exists but cannot be read
+ * fails the stage with the reason) and, with `fromScratch`, with
  * the same architecture trained from random weights on the same training examples (in a child
  * process, like fine-tune); applies the gate; writes report.html and report.json under
  * `<outputPrefix>report/`.
  */
 import type { TfBackendPreference } from '../src/config';
-import { CancelledError, InvalidInputError } from '../src/errors';
+import { CancelledError, InvalidInputError, NotFoundError } from '../src/errors';
 import { readManifest } from '../src/ml/data/shards';
 import { evaluateModel } from '../src/ml/eval/evaluate';
 import { higherIsBetter, metricValue, type ClassificationMetrics, type GateSpec } from '../src/ml/eval/metrics';
@@ -81,14 +82,18 @@ function headline(m: ClassificationMetrics): JsonObject {
   return toJsonValue({ accuracy: m.accuracy, f1: m.f1Macro, rocAuc: m.rocAucMacro, calibrationError: m.expectedCalibrationError, count: m.count }) as JsonObject;
 }
 
-/** Whether a registry baseline exists (a missing name or alias is the normal state of a first run). */
+/**
+ * Whether a registry baseline exists (a missing name or alias is the normal state of a first run).
+ * Only NotFoundError means "not yet": a registry that cannot be read (access denied, corrupt
+ * aliases, store down) fails the stage, so a gate never passes because the champion was unreadable.
+ */
 async function baselineExists(store: ObjectStore, uri: string, bucket: string): Promise<{ exists: boolean; reason?: string }> {
   if (!uri.startsWith('registry://')) return { exists: true };
   try {
     await resolveVersion(store, bucket, parseRegistryUri(uri));
     return { exists: true };
   } catch (error) {
-    if (error instanceof InvalidInputError) return { exists: false, reason: error.message };
+    if (error instanceof NotFoundError) return { exists: false, reason: error.message };
     throw error;
   }
 }

@@ -7,7 +7,7 @@
  * plus the `lineage` input. A retry after a registration that succeeded but was not reported
  * (worker lost) finds the version this run already registered instead of adding another one.
  */
-import { InvalidInputError } from '../src/errors';
+import { InvalidInputError, NotFoundError } from '../src/errors';
 import { readTrainingRecord, type TrainingRecord } from './fine-tune';
 import { modelJsonUri } from '../src/ml/models/model-io';
 import { promoteModel, registerModel, resolveModelUri, showModel, type ModelCard, type ModelLineage } from '../src/ml/models/registry';
@@ -43,7 +43,7 @@ async function alreadyRegistered(store: ObjectStore, bucket: string, name: strin
   try {
     cards = (await showModel(store, bucket, name)).versions;
   } catch (error) {
-    if (error instanceof InvalidInputError) return undefined; // the name is not registered yet
+    if (error instanceof NotFoundError) return undefined; // the name is not registered yet
     throw error;
   }
   return cards.find((card) => card.lineage.runId === runId && card.lineage.stage === stageId && card.source === source);

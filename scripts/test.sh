@@ -30,15 +30,15 @@ if [[ $# -gt 0 ]]; then
 else
   case "$scope" in
     unit) dirs=(test/unit) ;;
-    integration) dirs=(test/integration test/e2e) ;;
-    all) dirs=(test/unit test/integration test/e2e) ;;
+    integration) dirs=(test/integration test/security test/e2e) ;;
+    all) dirs=(test/unit test/integration test/security test/e2e) ;;
     *) echo "usage: scripts/test.sh [all|unit|integration] [files…]" >&2; exit 2 ;;
   esac
   while IFS= read -r f; do files+=("$f"); done < <(find "${dirs[@]}" -name '*.test.ts' 2>/dev/null | sort)
 fi
 
 needs_stack=0
-for f in "${files[@]}"; do [[ "$f" == test/integration/* || "$f" == test/e2e/* ]] && needs_stack=1; done
+for f in "${files[@]}"; do [[ "$f" == test/integration/* || "$f" == test/security/* || "$f" == test/e2e/* ]] && needs_stack=1; done
 started=0
 if [[ $needs_stack == 1 ]]; then
   echo "== starting test stack (Temporal :$FINEFLOW_TEMPORAL_PORT, MinIO :$FINEFLOW_MINIO_PORT)"

@@ -12,7 +12,7 @@
  * must still exist and hash to the recorded sha256.
  */
 import { createHash } from 'node:crypto';
-import { InvalidInputError, FineflowError } from '../errors';
+import { InvalidInputError, NotFoundError } from '../errors';
 import type { JsonObject } from '../spec/plan-types';
 import { cachePrefix, modelAliasUri, modelPrefix, modelRootPrefix } from '../storage/layout';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store';
@@ -69,8 +69,9 @@ export function cacheIndexUri(bucket: string, pipeline: string, stageId: string)
   return formatS3Uri({ bucket: parseS3Uri(`s3://${bucket}/`).bucket, key: `cache/index/${indexSegment(pipeline)}/${indexSegment(stageId)}/latest.json` });
 }
 
+/** Only a missing object (or bucket) is "no entry": a denied or corrupt read fails the lookup. */
 function isNotFound(thrown: unknown): boolean {
-  return thrown instanceof FineflowError && (thrown.details.code === 'not-found' || thrown.details.code === 'bucket-not-found');
+  return thrown instanceof NotFoundError;
 }
 
 /** A JSON object, or undefined when it does not exist (also when it vanished between stat and get). */

@@ -18,7 +18,7 @@ export function confineWrites(store: ObjectStore, prefixUri: string): ObjectStor
     list: (uri) => store.list(uri),
     putStream: async (uri, body, options) => store.putStream(inside(uri), body, options),
     putBytes: async (uri, body, options) => store.putBytes(inside(uri), body, options),
-    putJson: async (uri, value) => store.putJson(inside(uri), value),
+    putJson: async (uri, value, options) => store.putJson(inside(uri), value, options),
     remove: async (uri) => store.remove(inside(uri)),
     removePrefix: async (uri) => store.removePrefix(uri === prefix ? prefix : inside(uri)),
   };

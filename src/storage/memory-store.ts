@@ -1,12 +1,12 @@
 /**
  * An in-memory {@link ObjectStore} for unit tests of activities and the CLI, so they run without
  * MinIO. TEST-ONLY: never wire it into a worker or the CLI. It follows the MinIO store's contract
- * (buckets must exist, InvalidInputError `not-found` / `bucket-not-found`, sha256 recorded on every
+ * (buckets must exist, NotFoundError `not-found` / `bucket-not-found`, sha256 recorded on every
  * put, lists in key order); the integration tests hold the real store to the same behaviour.
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { InvalidInputError } from '../errors';
+import { ConflictError, InvalidInputError, NotFoundError } from '../errors';
 import type { ObjectInfo, ObjectStore, PutOptions, PutResult } from './object-store';
 import { formatS3Uri, parseS3Uri, type S3Location } from './uri';
 
@@ -36,19 +36,25 @@ export function createMemoryObjectStore(options: { readonly buckets?: readonly s
   }
   function requireBucket(location: S3Location, uri: string): void {
     if (!buckets.has(location.bucket)) {
-      throw new InvalidInputError(`${uri}: the bucket does not exist (create it with ensureBucket, or \`fineflow data push\`)`, { uri, code: 'bucket-not-found' });
+      throw new NotFoundError(`${uri}: the bucket does not exist (create it with ensureBucket, or \`fineflow data push\`)`, { uri, code: 'bucket-not-found' });
     }
   }
   function find(uri: string): StoredObject {
     const location = objectLocation(uri);
     requireBucket(location, uri);
     const found = objects.get(formatS3Uri(location));
-    if (!found) throw new InvalidInputError(`${uri} does not exist`, { uri, code: 'not-found' });
+    if (!found) throw new NotFoundError(`${uri} does not exist`, { uri, code: 'not-found' });
     return found;
+  }
+  function checkCondition(uri: string, current: StoredObject | undefined, condition: PutOptions['condition']): void {
+    if (!condition) return;
+    const holds = 'ifNoneMatch' in condition ? current === undefined : current?.etag === condition.ifMatch.replace(/"/g, '');
+    if (!holds) throw new ConflictError(`put ${uri}: changed concurrently (PreconditionFailed); read it again and retry`, { uri, code: 'precondition-failed' });
   }
   function store(uri: string, bytes: Buffer, putOptions: PutOptions): PutResult {
     const location = objectLocation(uri);
     requireBucket(location, uri);
+    checkCondition(uri, objects.get(formatS3Uri(location)), putOptions.condition);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const etag = createHash('md5').update(bytes).digest('hex');
     objects.set(formatS3Uri(location), { bytes, contentType: putOptions.contentType ?? 'application/octet-stream', sha256, etag, lastModified: new Date() });
@@ -80,8 +86,8 @@ export function createMemoryObjectStore(options: { readonly buckets?: readonly s
     async putBytes(uri, body, putOptions = {}) {
       return store(uri, typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body), putOptions);
     },
-    async putJson(uri, value) {
-      return store(uri, Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8'), { contentType: 'application/json' });
+    async putJson(uri, value, putOptions = {}) {
+      return store(uri, Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8'), { contentType: 'application/json', ...putOptions });
     },
     async getStream(uri) {
       return Readable.from([find(uri).bytes]);

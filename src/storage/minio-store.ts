@@ -15,8 +15,8 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Client, CopyDestinationOptions, CopySourceOptions, S3Error, type BucketItem } from 'minio';
 import type { S3Config } from '../config';
-import { DependencyUnavailableError, FineflowError, InternalError, InvalidInputError, ensureError } from '../errors';
-import type { ObjectInfo, ObjectStore, PutOptions, PutResult } from './object-store';
+import { AccessDeniedError, ConflictError, CorruptDataError, DependencyUnavailableError, FineflowError, InternalError, InvalidInputError, NotFoundError, ensureError } from '../errors';
+import type { ObjectInfo, ObjectStore, PutOptions, PutResult, WriteCondition } from './object-store';
 import { formatS3Uri, parseS3Uri, type S3Location } from './uri';
 
 /**
@@ -40,13 +40,16 @@ export function mapS3Error(thrown: unknown, uri: string, operation: string): Fin
   const code = error instanceof S3Error ? error.code : (error as NodeJS.ErrnoException).code;
   const context = { uri, operation, s3Code: code };
   if (code && NOT_FOUND_CODES.has(code)) {
-    return new InvalidInputError(`${uri} does not exist`, { ...context, code: 'not-found' }, { cause: error });
+    return new NotFoundError(`${uri} does not exist`, { ...context, code: 'not-found' }, { cause: error });
+  }
+  if (code === 'PreconditionFailed' || code === 'ConditionalRequestConflict') {
+    return new ConflictError(`${operation} ${uri}: changed concurrently (${code}); read it again and retry`, { ...context, code: 'precondition-failed' }, { cause: error });
   }
   if (code === 'NoSuchBucket') {
-    return new InvalidInputError(`${uri}: the bucket does not exist (create it with ensureBucket, or \`fineflow data push\`)`, { ...context, code: 'bucket-not-found' }, { cause: error });
+    return new NotFoundError(`${uri}: the bucket does not exist (create it with ensureBucket, or \`fineflow data push\`)`, { ...context, code: 'bucket-not-found' }, { cause: error });
   }
   if (code && ACCESS_CODES.has(code)) {
-    return new InvalidInputError(`${operation} ${uri}: access denied (${code}); check FINEFLOW_S3_ACCESS_KEY / FINEFLOW_S3_SECRET_KEY`, { ...context, code: 'access-denied' }, { cause: error });
+    return new AccessDeniedError(`${operation} ${uri}: access denied (${code}); check FINEFLOW_S3_ACCESS_KEY / FINEFLOW_S3_SECRET_KEY`, { ...context, code: 'access-denied' }, { cause: error });
   }
   if ((code && (NETWORK_ERRNOS.has(code) || UNAVAILABLE_CODES.has(code))) || /Retryable HTTP status|socket hang up|timed? ?out/i.test(error.message)) {
     return new DependencyUnavailableError(`${operation} ${uri}: object store unavailable (${code ?? error.message})`, { ...context, code: 'unavailable' }, { cause: error });
@@ -85,8 +88,14 @@ class Sha256Verifier extends Transform {
   override _flush(callback: TransformCallback): void {
     const actual = this.hash.digest('hex');
     if (actual === this.expected) callback();
-    else callback(new InvalidInputError(`${this.uri} is corrupt: sha256 ${actual} does not match the recorded ${this.expected}`, { uri: this.uri, code: 'checksum-mismatch', expected: this.expected, actual }));
+    else callback(new CorruptDataError(`${this.uri} is corrupt: sha256 ${actual} does not match the recorded ${this.expected}`, { uri: this.uri, code: 'checksum-mismatch', expected: this.expected, actual }));
   }
+}
+
+/** S3's conditional-write headers; the minio client passes If-None-Match / If-Match through unprefixed. */
+function conditionHeaders(condition: WriteCondition | undefined): Record<string, string> {
+  if (!condition) return {};
+  return 'ifNoneMatch' in condition ? { 'If-None-Match': condition.ifNoneMatch } : { 'If-Match': `"${condition.ifMatch.replace(/"/g, '')}"` };
 }
 
 function toObjectInfo(location: S3Location, stat: { size: number; etag: string; lastModified: Date; metaData?: Record<string, unknown> }): ObjectInfo {
@@ -116,6 +125,8 @@ export interface MinioStoreOptions {
    * otherwise stall forever). Default 120 s: long enough for a slow consumer of a download.
    */
   readonly idleTimeoutMs?: number;
+  /** Session token of temporary (STS) credentials, e.g. a session narrowed by a policy. */
+  readonly sessionToken?: string;
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
@@ -165,6 +176,7 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
     useSSL: s3.useSSL,
     accessKey: s3.accessKey,
     secretKey: s3.secretKey,
+    ...(storeOptions.sessionToken ? { sessionToken: storeOptions.sessionToken } : {}),
     region: s3.region,
     partSize: PART_SIZE,
     transportAgent: objectStoreAgent(s3.useSSL, storeOptions.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS),
@@ -185,11 +197,12 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
     return (await client.statObject(location.bucket, location.key)).etag;
   }
 
-  async function putBuffer(location: S3Location, bytes: Buffer, contentType: string, sha256: string): Promise<PutResult> {
+  async function putBuffer(location: S3Location, bytes: Buffer, contentType: string, sha256: string, condition?: WriteCondition): Promise<PutResult> {
     try {
       const uploaded = await client.putObject(location.bucket, location.key, bytes, bytes.length, {
         'Content-Type': contentType,
         [SHA256_METADATA]: sha256,
+        ...conditionHeaders(condition),
       });
       return { uri: formatS3Uri(location), size: bytes.length, sha256, etag: uploaded.etag };
     } catch (thrown) {
@@ -222,7 +235,11 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
     } catch (thrown) {
       throw mapS3Error(thrown, uri, 'put (reading the source)');
     }
-    if (ended) return putBuffer(location, Buffer.concat(head), contentType, counter.hash.digest('hex'));
+    if (ended) return putBuffer(location, Buffer.concat(head), contentType, counter.hash.digest('hex'), options.condition);
+    if (options.condition) {
+      counter.destroy();
+      throw new InvalidInputError(`put ${uri}: conditional writes are single-part only (at most ${PART_SIZE} bytes)`, { uri, code: 'condition-too-large' });
+    }
 
     const rest = Readable.from(
       (async function* () {
@@ -260,7 +277,7 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
     const location = objectKey(uri);
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     // In memory already, so the hash is known up front and goes in with the object.
-    const result = await putBuffer(location, bytes, options.contentType ?? DEFAULT_CONTENT_TYPE, createHash('sha256').update(bytes).digest('hex'));
+    const result = await putBuffer(location, bytes, options.contentType ?? DEFAULT_CONTENT_TYPE, createHash('sha256').update(bytes).digest('hex'), options.condition);
     options.onProgress?.(bytes.length);
     return result;
   }
@@ -303,8 +320,8 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
     },
     putStream,
     putBytes,
-    putJson(uri, value) {
-      return putBytes(uri, `${JSON.stringify(value, null, 2)}\n`, { contentType: 'application/json' });
+    putJson(uri, value, options = {}) {
+      return putBytes(uri, `${JSON.stringify(value, null, 2)}\n`, { contentType: 'application/json', ...options });
     },
     getStream,
     getBytes: readAll,
@@ -322,7 +339,7 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
         return toObjectInfo(location, await client.statObject(location.bucket, location.key));
       } catch (thrown) {
         const mapped = mapS3Error(thrown, uri, 'stat');
-        if (mapped.details.code === 'not-found') return undefined;
+        if (mapped instanceof NotFoundError && mapped.details.code === 'not-found') return undefined;
         throw mapped;
       }
     },

@@ -23,8 +23,16 @@ export interface PutResult {
   readonly etag: string;
 }
 
+/**
+ * A conditional write (S3 `If-None-Match: *` / `If-Match: <etag>`): the put fails with
+ * ConflictError (code `precondition-failed`) when the object is not in the expected state, so a
+ * read-modify-write cannot lose a concurrent update. Single-part objects only (up to one part, 6 MiB).
+ */
+export type WriteCondition = { readonly ifNoneMatch: '*' } | { readonly ifMatch: string };
+
 export interface PutOptions {
   readonly contentType?: string;
+  readonly condition?: WriteCondition;
   /** Called as bytes are uploaded, for progress reporting. */
   readonly onProgress?: (bytesSoFar: number) => void;
 }
@@ -35,16 +43,17 @@ export interface ObjectStore {
   /** Stream an object in; memory stays flat whatever the size. Records sha256 as metadata. */
   putStream(uri: string, body: Readable, options?: PutOptions): Promise<PutResult>;
   putBytes(uri: string, body: Uint8Array | string, options?: PutOptions): Promise<PutResult>;
-  putJson(uri: string, value: unknown): Promise<PutResult>;
+  putJson(uri: string, value: unknown, options?: Pick<PutOptions, 'condition'>): Promise<PutResult>;
   /**
-   * Stream an object out. Throws InvalidInputError (code `not-found`) when it is missing. When the
-   * object has a recorded sha256 the stream verifies it and fails at its end on a mismatch
-   * (InvalidInputError, code `checksum-mismatch`).
+   * Stream an object out. Throws NotFoundError (code `not-found`, or `bucket-not-found`) when it is
+   * missing, AccessDeniedError when the credentials may not read it, DependencyUnavailableError when
+   * the store does not answer. When the object has a recorded sha256 the stream verifies it and fails
+   * at its end on a mismatch (CorruptDataError, code `checksum-mismatch`).
    */
   getStream(uri: string): Promise<Readable>;
   getBytes(uri: string): Promise<Buffer>;
   getJson<T = unknown>(uri: string): Promise<T>;
-  /** Metadata, or undefined when the object does not exist. */
+  /** Metadata, or undefined when the object does not exist (any other failure throws, as for getStream). */
   stat(uri: string): Promise<ObjectInfo | undefined>;
   /**
    * Every object under a prefix URI (`s3://bucket/prefix/`), recursively, in key order.

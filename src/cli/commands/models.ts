@@ -3,7 +3,7 @@
  * registry in the object store (s3://<FINEFLOW_BUCKET>/models/), as register-model writes it.
  */
 import { loadConfig } from '../../config';
-import { DependencyUnavailableError, InvalidInputError } from '../../errors';
+import { DependencyUnavailableError, FineflowError, NotFoundError } from '../../errors';
 import { listModels, parseRegistryUri, promoteModel, resolveVersion, showModel, type ModelCard, type ModelDetails } from '../../ml/models/registry';
 import { createObjectStoreFromConfig } from '../../storage/minio-store';
 import type { ObjectStore } from '../../storage/object-store';
@@ -60,7 +60,7 @@ async function withStore(io: CliIo, work: (store: ObjectStore, bucket: string) =
       io.stderr.write(`fineflow models: ${error.message}\nIs MinIO running? Start the local stack with \`fineflow dev up\`, or set FINEFLOW_S3_ENDPOINT.\n`);
       return EXIT.unavailable;
     }
-    if (error instanceof InvalidInputError) {
+    if (error instanceof FineflowError && !error.retryable) {
       io.stderr.write(`fineflow models: ${error.message}\n`);
       return EXIT.failure;
     }
@@ -111,7 +111,7 @@ Exit codes: 0 ok, 1 no such model / version / alias, 2 usage, 3 MinIO unreachabl
         }
         const version = await resolveVersion(store, bucket, reference);
         const card = details.versions.find((c) => c.version === version);
-        if (!card) throw new InvalidInputError(`model ${reference.name} has no card for version ${version}`, { name: reference.name });
+        if (!card) throw new NotFoundError(`model ${reference.name} has no card for version ${version}`, { name: reference.name });
         const aliases = aliasesOf(details, version);
         io.stdout.write(json ? `${JSON.stringify({ ...card, aliases }, null, 2)}\n` : `${renderCard(card, aliases)}\n`);
         return EXIT.ok;

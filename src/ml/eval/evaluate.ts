@@ -5,7 +5,7 @@
  * from it.
  */
 import type { TfBackendPreference } from '../../config';
-import { ensureError, InvalidInputError } from '../../errors';
+import { ensureError, errorOfType, FineflowError, InvalidInputError } from '../../errors';
 import type { ObjectStore } from '../../storage/object-store';
 import { currentBackend, loadTf } from '../backend';
 import { loadSplit, readManifest, type DatasetManifest, type SplitName } from '../data/shards';
@@ -71,6 +71,18 @@ function sliceKeys(manifest: DatasetManifest, raw: LabelledSet, attribute: strin
   throw new InvalidInputError(`cannot slice by ${attribute}; slices available for this dataset: ${known.join(', ')}`, { slice: attribute });
 }
 
+/**
+ * The error that ends an evaluation whose gate needs a baseline that could not be read: same class
+ * as the cause (access denied, corrupt and invalid stay non-retryable; an unavailable store stays
+ * retryable), with a message that names the baseline and why.
+ */
+function baselineUnreadable(name: string, uri: string, thrown: unknown): FineflowError {
+  const cause = ensureError(thrown);
+  const message = `the gate compares with baseline ${name} (${uri}), which could not be read: ${cause.message}`;
+  const details = { baseline: name, uri, ...(cause instanceof FineflowError ? cause.details : {}) };
+  return (cause instanceof FineflowError ? errorOfType(cause.type, message, details, { cause }) : undefined) ?? new InvalidInputError(message, details, { cause });
+}
+
 export async function evaluateModel(store: ObjectStore, options: EvaluateOptions): Promise<EvaluateResult> {
   const { tf } = loadTf({ preference: options.tfBackend ?? 'auto' });
   const manifest = await readManifest(store, options.datasetUri);
@@ -104,6 +116,8 @@ export async function evaluateModel(store: ObjectStore, options: EvaluateOptions
       baselineMetrics[name] = baselineResult;
       baselines[name] = { uri, metrics: baselineResult, comparison: compareMetrics(metrics, baselineResult) };
     } catch (thrown) {
+      // A gate that compares with baselines never passes because one could not be read.
+      if (options.gate?.beatBaseline) throw baselineUnreadable(name, uri, thrown);
       baselines[name] = { uri, error: ensureError(thrown).message };
     }
   }

@@ -2,7 +2,7 @@
  * Load a LayersModel from any URI Fineflow accepts: `s3://` (the store), `registry://NAME@ALIAS`,
  * `file://` and `http(s)://`; and save one to `s3://` or `file://`.
  */
-import { DependencyUnavailableError, InvalidInputError } from '../../errors';
+import { FineflowError, InvalidInputError } from '../../errors';
 import type { ObjectStore } from '../../storage/object-store';
 import type { Tf } from '../backend';
 import type { LayersModel } from './architectures';
@@ -25,7 +25,8 @@ export async function loadModel(tf: Tf, store: ObjectStore, uri: string, options
   try {
     return await tf.loadLayersModel(handler);
   } catch (error) {
-    if (error instanceof InvalidInputError || error instanceof DependencyUnavailableError) throw error;
+    // Keep the class: a denied or corrupt read must not turn into "not a model".
+    if (error instanceof FineflowError) throw error;
     throw new InvalidInputError(`${uri} is not a loadable tfjs LayersModel: ${(error as Error).message}`, { uri }, { cause: error });
   }
 }

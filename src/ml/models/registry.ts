@@ -2,18 +2,29 @@
  * The model registry: versioned models in the store.
  *
  * ```
+ * s3://<bucket>/models/<name>/<version>/claim.json   who took this version number (written first)
  * s3://<bucket>/models/<name>/<version>/model.json   tfjs LayersModel
  * s3://<bucket>/models/<name>/<version>/weights.bin
- * s3://<bucket>/models/<name>/<version>/card.json    model card: lineage, metrics, hyperparameters
+ * s3://<bucket>/models/<name>/<version>/card.json    model card: lineage, metrics, hyperparameters (written last)
  * s3://<bucket>/models/<name>/aliases.json           {"champion": 3, …}
  * ```
  *
  * Versions are integers from 1. `registry://NAME@ALIAS`, `registry://NAME@VERSION` and
- * `registry://NAME` (= latest) name a model. S3 has no compare-and-swap, so two registrations
- * of the same name at the same instant can race; the registry re-checks the version it picked
- * just before writing, which narrows (not closes) that window.
+ * `registry://NAME` (= latest) name a model; a version exists once its card does.
+ *
+ * Concurrency: registrations and promotes of one name may run at the same time (two runs, a run
+ * and `fineflow models promote`). Both use S3 conditional writes, which the pinned MinIO and the
+ * `minio` client support (If-None-Match / If-Match on PUT; a lost race is ConflictError):
+ * - a registration claims its version by creating `<version>/claim.json` with `If-None-Match: *`
+ *   and moves to the next number when someone else holds it, so every registration gets its own
+ *   directory (a registration that dies after its claim leaves a gap in the numbers, never a
+ *   shared version);
+ * - aliases.json is a read-modify-write guarded by `If-Match: <etag>` (or `If-None-Match: *`
+ *   while it does not exist), redone on conflict, so a concurrent promote is never overwritten.
+ * One object per alias would also avoid lost updates but makes `aliases` a listing plus N reads;
+ * a serialising workflow per name would put the registry on Temporal's critical path for the CLI.
  */
-import { InvalidInputError } from '../../errors';
+import { ConflictError, InvalidInputError, NotFoundError } from '../../errors';
 import type { JsonObject } from '../../spec/plan-types';
 import type { ObjectStore } from '../../storage/object-store';
 import { joinUri, parseS3Uri, uriOf } from '../uri';
@@ -82,9 +93,59 @@ export function parseRegistryUri(uri: string): RegistryReference {
   return { name: match[1], selector: match[2] ?? 'latest' };
 }
 
+function aliasesUri(bucket: string, name: string): string {
+  return joinUri(modelPrefix(bucket, name), 'aliases.json');
+}
+
 export async function readAliases(store: ObjectStore, bucket: string, name: string): Promise<Aliases> {
-  const uri = joinUri(modelPrefix(bucket, name), 'aliases.json');
+  const uri = aliasesUri(bucket, name);
   return (await store.stat(uri)) ? store.getJson<Aliases>(uri) : {};
+}
+
+/** Conditional writes tried before a registry update gives up (ConflictError, retryable by the stage). */
+const MAX_WRITE_ATTEMPTS = 100;
+
+/** Random backoff between conflicting attempts, so racing writers spread out instead of colliding again. */
+async function conflictBackoff(attempt: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(250, 5 * 2 ** Math.min(attempt, 6))));
+}
+
+/** Apply `change` to aliases.json without losing a concurrent update (optimistic, etag-guarded). */
+async function updateAliases(store: ObjectStore, bucket: string, name: string, change: (current: Aliases) => Aliases): Promise<{ before: Aliases; after: Aliases }> {
+  const uri = aliasesUri(bucket, name);
+  for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+    const info = await store.stat(uri);
+    const before = info ? await store.getJson<Aliases>(uri) : {};
+    const after = change(before);
+    try {
+      await store.putJson(uri, after, { condition: info ? { ifMatch: info.etag } : { ifNoneMatch: '*' } });
+      return { before, after };
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      await conflictBackoff(attempt);
+    }
+  }
+  throw new ConflictError(`aliases of model ${name} kept changing concurrently (${MAX_WRITE_ATTEMPTS} attempts); retry`, { name });
+}
+
+const VERSION_FILE = /^models\/[^/]+\/(\d+)\/(?:card|claim)\.json$/;
+
+/** Take the next free version number of `name` by creating its claim object (If-None-Match: *). */
+async function claimVersion(store: ObjectStore, bucket: string, name: string, claim: Record<string, string>): Promise<number> {
+  let highest = 0;
+  for (const info of await store.list(`${modelPrefix(bucket, name)}/`)) {
+    const match = VERSION_FILE.exec(info.key);
+    if (match?.[1]) highest = Math.max(highest, Number(match[1]));
+  }
+  for (let version = highest + 1, attempt = 0; attempt < MAX_WRITE_ATTEMPTS; version++, attempt++) {
+    try {
+      await store.putJson(joinUri(versionPrefix(bucket, name, version), 'claim.json'), claim, { condition: { ifNoneMatch: '*' } });
+      return version;
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error; // taken: try the next number
+    }
+  }
+  throw new ConflictError(`model ${name}: ${MAX_WRITE_ATTEMPTS} version numbers were taken concurrently; retry`, { name });
 }
 
 /** Registered versions of `name`, ascending. */
@@ -101,18 +162,18 @@ export async function listVersions(store: ObjectStore, bucket: string, name: str
 /** The version a registry reference points at. */
 export async function resolveVersion(store: ObjectStore, bucket: string, reference: RegistryReference): Promise<number> {
   const versions = await listVersions(store, bucket, reference.name);
-  if (versions.length === 0) throw new InvalidInputError(`model ${reference.name} is not in the registry (s3://${bucket}/models/)`, { name: reference.name });
+  if (versions.length === 0) throw new NotFoundError(`model ${reference.name} is not in the registry (s3://${bucket}/models/)`, { name: reference.name });
   if (reference.selector === 'latest') return versions[versions.length - 1] as number;
   if (/^\d+$/.test(reference.selector)) {
     const version = Number(reference.selector);
-    if (!versions.includes(version)) throw new InvalidInputError(`model ${reference.name} has no version ${version}; versions: ${versions.join(', ')}`, { name: reference.name });
+    if (!versions.includes(version)) throw new NotFoundError(`model ${reference.name} has no version ${version}; versions: ${versions.join(', ')}`, { name: reference.name });
     return version;
   }
   const aliases = await readAliases(store, bucket, reference.name);
   const version = aliases[reference.selector];
   if (version === undefined) {
     const known = Object.keys(aliases);
-    throw new InvalidInputError(`model ${reference.name} has no alias ${reference.selector}; aliases: ${known.length ? known.join(', ') : 'none'}`, {
+    throw new NotFoundError(`model ${reference.name} has no alias ${reference.selector}; aliases: ${known.length ? known.join(', ') : 'none'}`, {
       name: reference.name,
       alias: reference.selector,
     });
@@ -166,12 +227,9 @@ export async function registerModel(store: ObjectStore, options: RegisterModelOp
   const modelJson = await store.getJson<{ weightsManifest?: { paths: string[] }[] }>(sourceJsonUri);
   const sourceDirectory = sourceJsonUri.slice(0, sourceJsonUri.lastIndexOf('/'));
 
-  const existing = await listVersions(store, options.bucket, options.name);
-  const version = (existing[existing.length - 1] ?? 0) + 1;
+  const createdAt = (options.now ?? new Date()).toISOString();
+  const version = await claimVersion(store, options.bucket, options.name, { createdAt, source: options.modelUri, ...(options.lineage?.runId ? { runId: options.lineage.runId } : {}) });
   const target = versionPrefix(options.bucket, options.name, version);
-  if (await store.stat(joinUri(target, 'card.json'))) {
-    throw new InvalidInputError(`model ${options.name} version ${version} was registered concurrently; retry`, { name: options.name, version });
-  }
   // Copy weights first and the card last: a version exists once its card does.
   const paths = (modelJson.weightsManifest ?? []).flatMap((group) => group.paths);
   const weights = await Promise.all(paths.map((relative) => store.getBytes(joinUri(sourceDirectory, relative))));
@@ -182,7 +240,7 @@ export async function registerModel(store: ObjectStore, options: RegisterModelOp
   const card: ModelCard = {
     name: options.name,
     version,
-    createdAt: (options.now ?? new Date()).toISOString(),
+    createdAt,
     ...(options.description ? { description: options.description } : {}),
     source: options.modelUri,
     lineage: options.lineage ?? {},
@@ -193,11 +251,11 @@ export async function registerModel(store: ObjectStore, options: RegisterModelOp
     ...(options.backend ? { backend: options.backend } : {}),
   };
   await store.putJson(joinUri(target, 'card.json'), card);
-  let aliases = await readAliases(store, options.bucket, options.name);
-  if (options.aliases && options.aliases.length > 0) {
-    aliases = { ...aliases, ...Object.fromEntries(options.aliases.map((alias) => [alias, version])) };
-    await store.putJson(joinUri(modelPrefix(options.bucket, options.name), 'aliases.json'), aliases);
-  }
+  const requested = options.aliases ?? [];
+  const aliases =
+    requested.length > 0
+      ? (await updateAliases(store, options.bucket, options.name, (current) => ({ ...current, ...Object.fromEntries(requested.map((alias) => [alias, version])) }))).after
+      : await readAliases(store, options.bucket, options.name);
   return { name: options.name, version, uri: `registry://${options.name}@${version}`, modelUri: joinUri(target, MODEL_JSON), card, aliases };
 }
 
@@ -235,7 +293,7 @@ export interface ModelDetails {
 export async function showModel(store: ObjectStore, bucket: string, name: string): Promise<ModelDetails> {
   checkName(name);
   const versions = await listVersions(store, bucket, name);
-  if (versions.length === 0) throw new InvalidInputError(`model ${name} is not in the registry (s3://${bucket}/models/)`, { name });
+  if (versions.length === 0) throw new NotFoundError(`model ${name} is not in the registry (s3://${bucket}/models/)`, { name });
   const cards = await Promise.all(versions.map((version) => store.getJson<ModelCard>(joinUri(versionPrefix(bucket, name, version), 'card.json'))));
   return { name, aliases: await readAliases(store, bucket, name), versions: cards };
 }
@@ -253,8 +311,7 @@ export async function promoteModel(store: ObjectStore, bucket: string, name: str
   checkName(name);
   checkAlias(alias);
   const version = await resolveVersion(store, bucket, { name, selector: String(selector) });
-  const aliases = await readAliases(store, bucket, name);
-  const previous = aliases[alias];
-  await store.putJson(joinUri(modelPrefix(bucket, name), 'aliases.json'), { ...aliases, [alias]: version });
+  const { before } = await updateAliases(store, bucket, name, (current) => ({ ...current, [alias]: version }));
+  const previous = before[alias];
   return { name, alias, version, ...(previous !== undefined ? { previous } : {}) };
 }

@@ -6,7 +6,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { CancelledError, DependencyUnavailableError, InternalError, InvalidInputError, ERROR_TYPES, type FineflowError } from '../../errors';
+import { CancelledError, InternalError, errorOfType, type FineflowError } from '../../errors';
 import type { TrainingProgress, TrainingRequest, TrainingResult } from './types';
 
 /**
@@ -40,16 +40,7 @@ export const TRAINING_WORKER_PATH = path.join(__dirname, 'training-worker.ts');
 
 function errorFrom(error: { readonly type?: string; readonly message: string; readonly details?: Record<string, unknown> }): FineflowError {
   const details = error.details ?? {};
-  switch (error.type) {
-    case ERROR_TYPES.invalidInput:
-      return new InvalidInputError(error.message, details);
-    case ERROR_TYPES.dependencyUnavailable:
-      return new DependencyUnavailableError(error.message, details);
-    case ERROR_TYPES.cancelled:
-      return new CancelledError(error.message, details);
-    default:
-      return new InternalError(`training failed: ${error.message}`, details);
-  }
+  return errorOfType(error.type, error.message, details) ?? new InternalError(`training failed: ${error.message}`, details);
 }
 
 function forwardLines(stream: NodeJS.ReadableStream | null, onLog: ((line: string) => void) | undefined): void {

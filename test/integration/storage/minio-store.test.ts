@@ -8,13 +8,13 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from 'minio';
 import { pushDirectory } from '../../../src/cli/commands/data';
 import type { FineflowConfig } from '../../../src/config';
-import { InvalidInputError } from '../../../src/errors';
+import { ConflictError, CorruptDataError, FineflowError, NotFoundError } from '../../../src/errors';
 import { createMinioObjectStore } from '../../../src/storage/minio-store';
 import type { ObjectStore } from '../../../src/storage/object-store';
 import { requireStack } from '../../helpers/stack';
 
 const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
-const isCode = (code: string) => (error: unknown) => error instanceof InvalidInputError && error.details.code === code;
+const isCode = (code: string) => (error: unknown) => error instanceof FineflowError && error.details.code === code;
 /** The plain minio client, for what the ObjectStore interface deliberately lacks (bucket removal, foreign writes). */
 const rawClient = (config: FineflowConfig): Client =>
   new Client({ endPoint: config.s3.endPoint, port: config.s3.port, useSSL: config.s3.useSSL, accessKey: config.s3.accessKey, secretKey: config.s3.secretKey });
@@ -75,7 +75,7 @@ void describe('MinIO object store (real MinIO)', () => {
     // Write with the raw client, as a tool that mislabels an object would.
     const raw = rawClient(config);
     await raw.putObject(bucket, 'corrupt.bin', Buffer.from('actual bytes'), 12, { sha256: sha256('other bytes') });
-    await assert.rejects(store.getBytes(`${root}corrupt.bin`), isCode('checksum-mismatch'));
+    await assert.rejects(store.getBytes(`${root}corrupt.bin`), (error: unknown) => error instanceof CorruptDataError && error.details.code === 'checksum-mismatch');
     // Objects written by other tools (no sha256) are read as they are.
     await raw.putObject(bucket, 'foreign.bin', Buffer.from('foreign'), 7);
     assert.equal((await store.getBytes(`${root}foreign.bin`)).toString(), 'foreign');
@@ -100,8 +100,18 @@ void describe('MinIO object store (real MinIO)', () => {
 
   void it('maps a missing object to not-found, and stat to undefined', async () => {
     await assert.rejects(store.getBytes(`${root}nope`), isCode('not-found'));
-    await assert.rejects(store.getStream(`${root}nope`), isCode('not-found'));
+    await assert.rejects(store.getStream(`${root}nope`), NotFoundError);
     assert.equal(await store.stat(`${root}nope`), undefined);
+  });
+
+  void it('supports conditional writes (If-None-Match: *, If-Match: etag) on the pinned MinIO', async () => {
+    const uri = `${root}cond/a.json`;
+    const first = await store.putJson(uri, { n: 1 }, { condition: { ifNoneMatch: '*' } });
+    await assert.rejects(store.putJson(uri, { n: 2 }, { condition: { ifNoneMatch: '*' } }), ConflictError);
+    const second = await store.putJson(uri, { n: 2 }, { condition: { ifMatch: (await store.stat(uri))?.etag ?? '' } });
+    await assert.rejects(store.putJson(uri, { n: 3 }, { condition: { ifMatch: first.etag } }), ConflictError);
+    assert.deepEqual(await store.getJson(uri), { n: 2 });
+    assert.equal((await store.stat(uri))?.etag, second.etag);
   });
 
   void it('lists recursively in key order and removes only the prefix', async () => {

@@ -121,7 +121,8 @@ test('inputs that can never succeed fail non-retryably, naming the field', async
   ];
   for (const [inputs, field] of cases) {
     const failure = await stageFailure(runStage('fine-tune', stage, store, stageContext('finetune', { runId: 'ft-bad' }), inputs as never));
-    assert.equal(failure.type, 'FineflowInvalidInput', `${field}: ${failure.message}`);
+    // A base model that is not in the registry is NotFound; the rest are invalid inputs. Both are final.
+    assert.equal(failure.type, field === 'model' ? 'FineflowNotFound' : 'FineflowInvalidInput', `${field}: ${failure.message}`);
     assert.equal(failure.nonRetryable, true);
     if (field !== 'model') assert.equal(failure.details.field, field, failure.message);
   }

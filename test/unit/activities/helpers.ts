@@ -10,6 +10,7 @@ import { stageActivity, type MlSettings, type StageImplementation } from '../../
 import type { StageActivityInput, StageActivityResult, StageContext, StageProgress } from '../../../src/runtime/run-types';
 import type { JsonObject } from '../../../src/spec/plan-types';
 import { createMemoryObjectStore, type MemoryObjectStore } from '../../../src/storage/memory-store';
+import type { ObjectStore } from '../../../src/storage/object-store';
 
 export const BUCKET = 'fineflow';
 
@@ -49,7 +50,7 @@ export interface RunStageOptions {
 export async function runStage(
   typeName: string,
   implementation: StageImplementation,
-  store: MemoryObjectStore,
+  store: ObjectStore,
   context: StageContext,
   inputs: JsonObject,
   options: RunStageOptions = {},

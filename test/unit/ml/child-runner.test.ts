@@ -57,13 +57,13 @@ describe('training in a child process', () => {
     assert.ok(await store.stat('s3://b/model/model.json'));
   });
 
-  it('maps an invalid request in the child to a non-retryable error', async () => {
+  it('maps a request for a missing dataset in the child to a non-retryable not-found error', async () => {
     await assert.rejects(
       runTrainingInChildProcess(
         { mode: 'from-scratch', datasetUri: 's3://b/missing', outputUri: 's3://b/x', registryBucket: 'b', hyperparameters: { epochs: 1, batchSize: 1, learningRate: 0.1 } },
         { store: storeReference },
       ),
-      { type: 'FineflowInvalidInput' },
+      { type: 'FineflowNotFound', retryable: false },
     );
   });
 });

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { InvalidInputError } from '../../../src/errors';
+import { ConflictError, FineflowError, NotFoundError } from '../../../src/errors';
 import { confineWrites } from '../../../src/storage/confined-store';
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
-const isCode = (code: string) => (error: unknown) => error instanceof InvalidInputError && error.details.code === code;
+const isCode = (code: string) => (error: unknown) => error instanceof FineflowError && error.details.code === code;
 
 void describe('memory object store (test double of the MinIO store)', () => {
   void it('needs the bucket to exist, like S3', async () => {
@@ -34,8 +34,17 @@ void describe('memory object store (test double of the MinIO store)', () => {
   void it('reports missing objects as not-found, and stat as undefined', async () => {
     const store = createMemoryObjectStore({ buckets: ['data'] });
     await assert.rejects(store.getBytes('s3://data/missing'), isCode('not-found'));
-    await assert.rejects(store.getStream('s3://data/missing'), isCode('not-found'));
+    await assert.rejects(store.getStream('s3://data/missing'), NotFoundError);
     assert.equal(await store.stat('s3://data/missing'), undefined);
+  });
+  void it('honours conditional writes like S3 (If-None-Match: *, If-Match: etag)', async () => {
+    const store = createMemoryObjectStore({ buckets: ['data'] });
+    const first = await store.putJson('s3://data/a.json', { n: 1 }, { condition: { ifNoneMatch: '*' } });
+    await assert.rejects(store.putJson('s3://data/a.json', { n: 2 }, { condition: { ifNoneMatch: '*' } }), ConflictError);
+    const second = await store.putJson('s3://data/a.json', { n: 2 }, { condition: { ifMatch: first.etag } });
+    await assert.rejects(store.putJson('s3://data/a.json', { n: 3 }, { condition: { ifMatch: first.etag } }), ConflictError);
+    assert.deepEqual(await store.getJson('s3://data/a.json'), { n: 2 });
+    assert.equal((await store.stat('s3://data/a.json'))?.etag, second.etag);
   });
   void it('lists recursively in key order and removes a prefix only', async () => {
     const store = createMemoryObjectStore({ buckets: ['data'] });

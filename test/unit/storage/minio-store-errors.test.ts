@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { S3Error } from 'minio';
-import { DependencyUnavailableError, InternalError, InvalidInputError } from '../../../src/errors';
+import { AccessDeniedError, ConflictError, DependencyUnavailableError, InternalError, NON_RETRYABLE_ERROR_TYPES, NotFoundError } from '../../../src/errors';
 import { createMinioObjectStore, mapS3Error } from '../../../src/storage/minio-store';
 
 function s3Error(code: string): S3Error {
@@ -23,13 +23,30 @@ async function closedPort(): Promise<number> {
 void describe('mapS3Error', () => {
   void it('maps S3 codes to error classes that say whether a retry helps', () => {
     const notFound = mapS3Error(s3Error('NoSuchKey'), 's3://b1b/k', 'get');
-    assert.ok(notFound instanceof InvalidInputError);
+    assert.ok(notFound instanceof NotFoundError);
     assert.equal(notFound.details.code, 'not-found');
-    assert.equal(mapS3Error(s3Error('NoSuchBucket'), 's3://b1b/k', 'get').details.code, 'bucket-not-found');
-    assert.ok(mapS3Error(s3Error('AccessDenied'), 's3://b1b/k', 'get') instanceof InvalidInputError);
+    const noBucket = mapS3Error(s3Error('NoSuchBucket'), 's3://b1b/k', 'get');
+    assert.ok(noBucket instanceof NotFoundError);
+    assert.equal(noBucket.details.code, 'bucket-not-found');
+    const denied = mapS3Error(s3Error('AccessDenied'), 's3://b1b/k', 'get');
+    assert.ok(denied instanceof AccessDeniedError && !(denied instanceof NotFoundError));
+    assert.ok(mapS3Error(s3Error('PreconditionFailed'), 's3://b1b/k', 'put') instanceof ConflictError);
     assert.ok(mapS3Error(s3Error('SlowDown'), 's3://b1b/k', 'put') instanceof DependencyUnavailableError);
     assert.ok(mapS3Error(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 's3://b1b/k', 'get') instanceof DependencyUnavailableError);
     assert.ok(mapS3Error(new Error('something odd'), 's3://b1b/k', 'get') instanceof InternalError);
+  });
+
+  void it('keeps the stage retry policy right: only unavailable (and conflicts) are retried', () => {
+    const classes = ['NoSuchKey', 'AccessDenied', 'SlowDown', 'PreconditionFailed'].map((code) => mapS3Error(s3Error(code), 's3://b1b/k', 'get'));
+    assert.deepEqual(
+      classes.map((error) => [error.type, error.retryable, NON_RETRYABLE_ERROR_TYPES.includes(error.type)]),
+      [
+        ['FineflowNotFound', false, true],
+        ['FineflowAccessDenied', false, true],
+        ['FineflowDependencyUnavailable', true, false],
+        ['FineflowConflict', true, false],
+      ],
+    );
   });
 });
 

@@ -8,7 +8,7 @@ import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { InvalidInputError } from '../../../../src/errors';
+import { NotFoundError } from '../../../../src/errors';
 import type { ObjectInfo, ObjectStore, PutOptions, PutResult } from '../../../../src/storage/object-store';
 import { parseS3Uri, uriOf } from '../../../../src/ml/uri';
 
@@ -77,12 +77,12 @@ export function createDirectoryObjectStore(options: { readonly root: string }): 
     putJson: (uri, value) => putStream(uri, Readable.from([Buffer.from(JSON.stringify(value))]), { contentType: 'application/json' }),
     async getStream(uri) {
       const file = fileOf(uri);
-      if (!(await exists(file))) throw new InvalidInputError(`${uri} does not exist`, { uri, code: 'not-found' });
+      if (!(await exists(file))) throw new NotFoundError(`${uri} does not exist`, { uri, code: 'not-found' });
       return createReadStream(file);
     },
     async getBytes(uri) {
       const file = fileOf(uri);
-      if (!(await exists(file))) throw new InvalidInputError(`${uri} does not exist`, { uri, code: 'not-found' });
+      if (!(await exists(file))) throw new NotFoundError(`${uri} does not exist`, { uri, code: 'not-found' });
       return fs.readFile(file);
     },
     async getJson<T>(uri: string): Promise<T> {

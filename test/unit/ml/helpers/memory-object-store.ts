@@ -1,7 +1,7 @@
 /** An in-memory ObjectStore for fast ML unit tests. */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { InvalidInputError } from '../../../../src/errors';
+import { NotFoundError } from '../../../../src/errors';
 import type { ObjectInfo, ObjectStore, PutResult } from '../../../../src/storage/object-store';
 import { parseS3Uri } from '../../../../src/ml/uri';
 
@@ -15,7 +15,7 @@ export function createMemoryObjectStore(): ObjectStore & { readonly objects: Map
   };
   const get = (uri: string): Buffer => {
     const bytes = objects.get(uri);
-    if (!bytes) throw new InvalidInputError(`${uri} does not exist`, { uri, code: 'not-found' });
+    if (!bytes) throw new NotFoundError(`${uri} does not exist`, { uri, code: 'not-found' });
     return bytes;
   };
   const info = (uri: string, bytes: Buffer): ObjectInfo => {
