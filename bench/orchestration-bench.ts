@@ -18,8 +18,8 @@ import { connectClient, connectWorker } from '../src/runtime/temporal-connection
 import type { Plan, PlannedStage } from '../src/spec/plan-types';
 import { createObjectStoreFromConfig } from '../src/storage/minio-store';
 import { createWorker } from '../src/worker/run-worker';
-import { stages as testStages } from '../test/stage-types';
 import type { HandWrittenInput } from './orchestration-workflows';
+import type { StageImplementation } from '../activities/stage-runner';
 
 export interface OrchestrationBenchOptions {
   /** Timed runs of each variant per shape (after one warm-up). Default 5. */
@@ -39,6 +39,9 @@ export type ActivityVariant = 'bare' | 'stage-runner';
 
 /** Activity type name per variant; both are registered on the benchmark's stage pool. */
 const ACTIVITY_TYPE: { readonly [variant in ActivityVariant]: string } = { bare: 'bench-bare-noop', 'stage-runner': 'test-noop' };
+
+/** The `test-noop` stage's implementation: returns at once, so only the stage runner's own cost is measured. */
+const noopStage: StageImplementation = async () => ({ outputs: {} });
 
 export interface ShapeResult {
   readonly activity: ActivityVariant;
@@ -113,7 +116,7 @@ export async function benchOrchestration(options: OrchestrationBenchOptions = {}
   await store.ensureBucket(config.s3.bucket);
   const connection = await connectWorker(config.temporal);
   const client = await connectClient(config.temporal);
-  const common = { config, store, connection, extraStages: { 'test-noop': testStages['test-noop']! }, shutdownGraceMs: 1_000 };
+  const common = { config, store, connection, extraStages: { 'test-noop': noopStage }, shutdownGraceMs: 1_000 };
   const workers = [
     await createWorker({ ...common, pool: pools.control, runsWorkflows: true, workflowsPath: path.join(__dirname, 'orchestration-workflows.ts') }),
     await createWorker({ ...common, pool: pools.cpu, concurrency: 100, extraActivities: { [ACTIVITY_TYPE.bare]: async () => ({ outputs: {} }) } }),

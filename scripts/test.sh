@@ -22,6 +22,7 @@ source infra/stack-env.sh
 if [[ "$scope" != "integration" ]]; then
   echo "== typecheck"; npx tsc -p .
   echo "== lint"; npx eslint --max-warnings 0 .
+  echo "== imports (cycles, layers)"; npx depcruise --config .dependency-cruiser.cjs src workflows activities bench test
 fi
 
 files=()

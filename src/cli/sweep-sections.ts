@@ -1,8 +1,8 @@
 /**
  * The sweep trial tables drawn under the stage table by `status --watch` and `submit --watch`
- * (src/client/cli-support.ts `followRun`), one per hyperparameter-sweep stage that has trials.
+ * (src/cli/run-support.ts `followRun`), one per hyperparameter-sweep stage that has trials.
  */
-import type { FollowOptions } from '../client/cli-support';
+import type { FollowOptions } from './run-support';
 import type { RunClient } from '../client/run-client';
 import type { FineflowConfig } from '../config';
 import { renderTrialTable } from '../runtime/sweep-trial-table';

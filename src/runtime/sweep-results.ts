@@ -5,23 +5,10 @@
  * `writeSweepResults` activity renders the CSV.
  */
 import type { JsonObject, JsonValue } from '../spec/plan-types';
-import type { ResultsRow, ResultsTable, SweepTrialStatus } from '../sweep';
-import type { InFlightTrial, SegmentRecord } from './sweep-types';
+import type { ResultsTable } from '../sweep';
+import type { InFlightTrial, RecordedResultsRow, RecordedResultsTable, SegmentRecord, SweepOutcome } from './sweep-types';
 
-/** A trial's status as recorded: the controller's, or `cancelled` when the sweep was cancelled while it ran. */
-export type RecordedTrialStatus = SweepTrialStatus | 'cancelled';
-
-export interface RecordedResultsRow extends Omit<ResultsRow, 'status'> {
-  readonly status: RecordedTrialStatus;
-}
-
-/** The controller's table, possibly with cancelled rows (a partial record). */
-export interface RecordedResultsTable extends Omit<ResultsTable, 'rows'> {
-  readonly rows: readonly RecordedResultsRow[];
-}
-
-/** How the sweep ended: `completed` (its trials ran out), `failed` (too many failed trials) or `cancelled`. */
-export type SweepOutcome = 'completed' | 'failed' | 'cancelled';
+export type { RecordedResultsRow, RecordedResultsTable, RecordedTrialStatus, SweepOutcome } from './sweep-types';
 
 /** `results.json`: the controller's table plus where every segment ran. */
 export interface SweepResultsDocument extends RecordedResultsTable {

@@ -4,9 +4,23 @@
  * the `sweepState` query answers. Pure types and constant names: importable from workflow code.
  */
 import type { JsonObject } from '../spec/plan-types';
-import type { SweepProgress, SweepState } from '../sweep';
-import type { RecordedResultsTable, SweepOutcome } from './sweep-results';
+import type { ResultsRow, ResultsTable, SweepProgress, SweepState, SweepTrialStatus } from '../sweep';
 import type { StageActivityInput, StageContext } from './run-types';
+
+/** A trial's status as recorded: the controller's, or `cancelled` when the sweep was cancelled while it ran. */
+export type RecordedTrialStatus = SweepTrialStatus | 'cancelled';
+
+export interface RecordedResultsRow extends Omit<ResultsRow, 'status'> {
+  readonly status: RecordedTrialStatus;
+}
+
+/** The controller's table, possibly with cancelled rows (a partial record). */
+export interface RecordedResultsTable extends Omit<ResultsTable, 'rows'> {
+  readonly rows: readonly RecordedResultsRow[];
+}
+
+/** How the sweep ended: `completed` (its trials ran out), `failed` (too many failed trials) or `cancelled`. */
+export type SweepOutcome = 'completed' | 'failed' | 'cancelled';
 
 /** How the trials of a sweep run: taken from the planned stage by the `pipelineRun` workflow. */
 export interface SweepExecution {

@@ -1,6 +1,6 @@
 /** `fineflow cancel RUN`: cancel running stages and end the run `cancelled`. */
 import { EXIT, UsageError, type CliCommand } from '../command';
-import { withRunClient } from '../../client/cli-support';
+import { withRunClient } from '../run-support';
 
 export const command: CliCommand = {
   name: 'cancel',

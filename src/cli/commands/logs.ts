@@ -4,7 +4,7 @@
  * it reads the same: one line per trial event.
  */
 import { EXIT, UsageError, type CliCommand } from '../command';
-import { withRunClient } from '../../client/cli-support';
+import { withRunClient } from '../run-support';
 import { listStageLogs, printStageLogs } from '../../client/run-logs';
 import { createObjectStoreFromConfig } from '../../storage/minio-store';
 

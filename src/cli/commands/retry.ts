@@ -1,6 +1,6 @@
 /** `fineflow retry RUN [--stage S] [--set k=v]`: run waiting stages again (a validated Temporal update). */
 import { EXIT, UsageError, type CliCommand } from '../command';
-import { withRunClient } from '../../client/cli-support';
+import { withRunClient } from '../run-support';
 import { parseSetPairs } from '../../runtime/params';
 
 export const command: CliCommand = {

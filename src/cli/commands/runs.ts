@@ -1,6 +1,6 @@
 /** `fineflow runs [--pipeline P] [--status S]`: recent runs, newest first, from Temporal visibility. */
 import { EXIT, UsageError, type CliCommand } from '../command';
-import { withRunClient } from '../../client/cli-support';
+import { withRunClient } from '../run-support';
 import { renderRunList } from '../../client/render';
 
 export const command: CliCommand = {

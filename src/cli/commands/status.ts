@@ -3,7 +3,7 @@
  * under each sweep stage its trial table (src/runtime/sweep-trial-table.ts).
  */
 import { EXIT, UsageError, type CliCommand } from '../command';
-import { exitCodeForRun, followRun, withRunClient } from '../../client/cli-support';
+import { exitCodeForRun, followRun, withRunClient } from '../run-support';
 import { renderRunState } from '../../client/render';
 import { sweepSections, TRIAL_TABLE_MAX_WIDTH } from '../sweep-sections';
 import { renderTrialTable } from '../../runtime/sweep-trial-table';

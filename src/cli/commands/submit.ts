@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EXIT, UsageError, type CliCommand } from '../command';
-import { exitCodeForRun, followRun, withRunClient } from '../../client/cli-support';
+import { exitCodeForRun, followRun, withRunClient } from '../run-support';
 import { sweepSections } from '../sweep-sections';
 import { RunClient } from '../../client/run-client';
 import { taskQueueForPool } from '../../runtime/task-queues';

@@ -1,12 +1,12 @@
 /**
- * `followRun` (src/client/cli-support.ts), the live view of `status --watch` and `submit --watch`:
+ * `followRun` (src/cli/run-support.ts), the live view of `status --watch` and `submit --watch`:
  * on a TTY it redraws the stage table in place with extra sections (the sweep trial tables)
  * under it, refreshed while the run is live and once more when it ends.
  */
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { followRun } from '../../../src/client/cli-support';
+import { followRun } from '../../../src/cli/run-support';
 import type { RunClient } from '../../../src/client/run-client';
 import type { CliIo } from '../../../src/cli/command';
 import type { RunState } from '../../../src/runtime/run-types';

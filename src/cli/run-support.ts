@@ -3,14 +3,14 @@
  * errors onto exit codes, and following a run in the terminal (redrawn table on a TTY, one
  * line per change otherwise).
  */
-import type { CliIo } from '../cli/command';
-import { EXIT } from '../cli/command';
+import type { CliIo } from './command';
+import { EXIT } from './command';
 import { loadConfig, type FineflowConfig } from '../config';
 import { DependencyUnavailableError, InvalidInputError, ensureError } from '../errors';
 import type { RunState, StageState } from '../runtime/run-types';
 import { connectClient } from '../runtime/temporal-connection';
-import { renderRunState } from './render';
-import { RunClient } from './run-client';
+import { renderRunState } from '../client/render';
+import { RunClient } from '../client/run-client';
 
 export interface OpenedRunClient {
   readonly config: FineflowConfig;
