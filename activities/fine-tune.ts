@@ -5,11 +5,10 @@
  *
  * Training runs in a child process (src/ml's runner), so this worker keeps heartbeating and
  * polling while the CPU is busy. Checkpoints go to `<outputPrefix>checkpoints/` every N epochs
- * and the newest one rides in the heartbeat details; a retry of the activity reads it from
- * `Context.current().info.heartbeatDetails` and resumes there, so finished epochs are not
- * trained again. (A retry started by `fineflow retry`, a new activity execution without
- * heartbeat details, falls back to the checkpoint prefix's `latest.json`; the ML library refuses
- * a checkpoint whose request fingerprint differs.) Cancellation kills the child at once.
+ * (the newest `keepLast` and the best epoch's are kept). Every attempt, whether Temporal's retry
+ * or `fineflow retry`, resumes from the newest checkpoint in that prefix that verifies (complete,
+ * same request fingerprint, sha256 of every part): at most the epoch in flight is trained again,
+ * however far behind the throttled heartbeat details are. Cancellation kills the child at once.
  *
  * Next to the model it writes `training.json` (a {@link TrainingRecord}): what register-model
  * copies into the model card as lineage.
@@ -20,7 +19,7 @@ import { InvalidInputError } from '../src/errors';
 import { readManifest } from '../src/ml/data/shards';
 import { modelJsonUri } from '../src/ml/models/model-io';
 import { parseRegistryUri, resolveVersion } from '../src/ml/models/registry';
-import { findCheckpoint } from '../src/ml/train/checkpoint';
+import { newestVerifiedCheckpoint } from '../src/ml/train/checkpoint';
 import { runTrainingInChildProcess, type ChildRunOptions } from '../src/ml/train/child-runner';
 import { requestKeyOf } from '../src/ml/train/fine-tune';
 import type { Augmentation, EarlyStopping, Hyperparameters, LearningRateDecay, MonitoredMetric, OptimizerName, TrainingProgress, TrainingRequest, TrainingResult } from '../src/ml/train/types';
@@ -279,15 +278,6 @@ function heartbeatDetails(): unknown {
   }
 }
 
-/** The request fingerprint a checkpoint was written for (its `checkpoint.json`), or undefined when unreadable. */
-async function checkpointRequestKey(store: ObjectStore, directory: string): Promise<string | undefined> {
-  try {
-    return (await store.getJson<{ requestKey?: string }>(`${directory.replace(/\/+$/, '')}/checkpoint.json`)).requestKey;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Runs a training request to completion (the production runner forks a child process). */
 export type TrainingRunner = (request: TrainingRequest, options: ChildRunOptions) => Promise<TrainingResult>;
 
@@ -346,26 +336,24 @@ export function createFineTuneStage(options: FineTuneStageOptions = {}): StageIm
       ...(architecture ? { architecture } : {}),
       datasetUri,
       outputUri: modelDirectory.replace(/\/$/, ''),
-      checkpoint: { uri: checkpointPrefix, everyEpochs: (checkpointOptions.everyEpochs as number | undefined) ?? 1 },
+      checkpoint: { uri: checkpointPrefix, everyEpochs: (checkpointOptions.everyEpochs as number | undefined) ?? 1, keepLast: (checkpointOptions.keepLast as number | undefined) ?? 2 },
       hyperparameters: plan.hyperparameters,
       registryBucket: context.bucket,
       tfBackend: options.tfBackend ?? runtime.ml.tfBackend,
       engine: runtime.ml.trainEngine,
     };
 
-    // Resume: the checkpoint named by the last heartbeat of an earlier attempt, else the newest
-    // on record (a `fineflow retry` has no heartbeat details) — only if it was written for this
-    // very request: after `--set epochs=…` the old checkpoints do not apply.
-    let resumeFrom: string | undefined;
-    const candidate = previous.checkpoint ?? (await findCheckpoint(store, checkpointPrefix));
-    if (candidate) {
-      const directory = await findCheckpoint(store, candidate);
-      if (directory && (await checkpointRequestKey(store, directory)) === requestKeyOf(request)) {
-        resumeFrom = directory;
-        runtime.log(`resuming from checkpoint ${directory} (${previous.checkpoint ? 'named by the last heartbeat of the previous attempt' : 'the latest checkpoint in the store'})`);
-      } else {
-        runtime.log(`not resuming from ${candidate}: it was written for different inputs or is unreadable; training from the start`);
-      }
+    // Resume from the newest verified checkpoint this stage wrote for this very request (after
+    // `--set epochs=…` the old checkpoints do not apply). The last heartbeat only hints: heartbeats
+    // are throttled, so the one that reached Temporal can be many epochs behind the store.
+    const requestKey = requestKeyOf(request);
+    const found = await newestVerifiedCheckpoint(store, checkpointPrefix, { requestKey, ...(previous.checkpoint ? { hint: previous.checkpoint } : {}) });
+    const resumeFrom = found?.directory;
+    if (found) {
+      const hinted = previous.checkpoint ? `; the last heartbeat of the previous attempt named ${previous.checkpoint}` : '';
+      runtime.log(`resuming from checkpoint ${found.directory} at epoch ${found.state.epochsDone} (the newest verified checkpoint in the store${hinted})`);
+    } else if (previous.checkpoint) {
+      runtime.log(`not resuming from ${previous.checkpoint}: no checkpoint in the store verifies for these inputs; training from the start`);
     }
 
     let lastCheckpoint: string | undefined = resumeFrom;
@@ -398,10 +386,13 @@ export function createFineTuneStage(options: FineTuneStageOptions = {}): StageIm
 
     const result = await runTraining({ ...request, ...(resumeFrom ? { resumeFrom } : {}) }, { onProgress, signal: runtime.signal, onLog: (line: string) => runtime.log(`[training] ${line}`) });
 
-    const best = result.epochs.find((epoch) => epoch.epoch === result.bestEpoch) ?? result.epochs[result.epochs.length - 1];
+    // Every metric describes the saved weights (weightsEpoch): the best epoch's when early
+    // stopping restored them, else the last epoch's. bestEpoch is the monitor's best, for reference.
+    const saved = result.epochs.find((epoch) => epoch.epoch === result.weightsEpoch) ?? result.epochs[result.epochs.length - 1];
     const metrics: JsonObject = toJsonValue({
-      train: { loss: best?.trainLoss, accuracy: best?.trainAccuracy },
+      train: { loss: saved?.trainLoss, accuracy: saved?.trainAccuracy },
       validation: { loss: result.final.validationLoss, accuracy: result.final.validationAccuracy },
+      weightsEpoch: result.weightsEpoch,
       bestEpoch: result.bestEpoch,
       epochs: result.epochs.length,
       epochsTrained: result.epochs.length - result.resumedFromEpoch,

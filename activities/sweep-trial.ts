@@ -29,7 +29,7 @@ import { CancelledError, InvalidInputError } from '../src/errors';
 import { readManifest } from '../src/ml/data/shards';
 import { modelJsonUri } from '../src/ml/models/model-io';
 import { parseRegistryUri, resolveVersion } from '../src/ml/models/registry';
-import { checkpointDirectory } from '../src/ml/train/checkpoint';
+import { newestVerifiedCheckpoint } from '../src/ml/train/checkpoint';
 import { runTrainingInChildProcess } from '../src/ml/train/child-runner';
 import { requestKeyOf, trainModel } from '../src/ml/train/fine-tune';
 import type { EpochMetrics, TrainingProgress, TrainingRequest, TrainingResult } from '../src/ml/train/types';
@@ -82,7 +82,7 @@ function pinnedByPreviousAttempt(details: unknown, input: SweepTrialSegmentInput
 }
 
 /**
- * Where a segment starts: the newest checkpoint of this trial with an epoch in
+ * Where a segment starts: the newest verified checkpoint of this trial with an epoch in
  * [fromEpoch, untilEpoch] written for the same request, with the loop state it holds.
  */
 async function resumePoint(
@@ -92,17 +92,8 @@ async function resumePoint(
   untilEpoch: number,
   requestKey: string,
 ): Promise<{ readonly directory: string; readonly epochsDone: number; readonly history: readonly EpochMetrics[] } | undefined> {
-  const latestUri = `${checkpoints}/latest.json`;
-  const latest = (await store.stat(latestUri)) ? (await store.getJson<{ epoch?: number }>(latestUri)).epoch : undefined;
-  const candidates = [...new Set([Math.min(latest ?? 0, untilEpoch), fromEpoch])].filter((epoch) => epoch > 0 && epoch >= fromEpoch).sort((a, b) => b - a);
-  for (const epoch of candidates) {
-    const directory = checkpointDirectory(checkpoints, epoch);
-    const indexUri = `${directory}/checkpoint.json`;
-    if (!(await store.stat(indexUri))) continue;
-    const index = await store.getJson<{ requestKey?: string; state?: { epochsDone: number; history: readonly EpochMetrics[] } }>(indexUri);
-    if (index.requestKey === requestKey && index.state) return { directory, epochsDone: index.state.epochsDone, history: index.state.history };
-  }
-  return undefined;
+  const found = await newestVerifiedCheckpoint(store, checkpoints, { requestKey, minEpoch: Math.max(1, fromEpoch), maxEpoch: untilEpoch });
+  return found ? { directory: found.directory, epochsDone: found.state.epochsDone, history: found.state.history } : undefined;
 }
 
 /** `registry://name@alias` pinned to a version, so every segment of every trial fine-tunes the same base. */
@@ -207,7 +198,7 @@ export function createSweepTrialActivities(deps: SweepTrialDeps) {
       }
       if (!result) return { ...common, epochsDone: heartbeat.epochsDone, finished: false, endedAtMs: Date.now() };
       // The model holds the best epoch's weights when the trial's own early stopping restores them.
-      const best = result.epochs.find((epoch) => epoch.epoch === result.bestEpoch) ?? result.epochs[result.epochs.length - 1];
+      const best = result.epochs.find((epoch) => epoch.epoch === result.weightsEpoch) ?? result.epochs[result.epochs.length - 1];
       const finalValue = best ? objectiveValue(input.metric, best) : undefined;
       return {
         ...common,

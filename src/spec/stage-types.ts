@@ -112,10 +112,10 @@ const TRAINING_PROPERTIES: { readonly [name: string]: InputSchema } = {
   },
   checkpoint: {
     type: 'object',
-    description: 'checkpoints (weights, optimizer state, epoch) in the store; a retry resumes from the last one',
+    description: 'checkpoints (weights, optimizer state, epoch) in the store; a retry resumes from the newest one that verifies',
     properties: {
       everyEpochs: { type: 'integer', minimum: 1, default: 1, description: 'epochs between checkpoints' },
-      keepLast: { type: 'integer', minimum: 1, default: 2, description: 'checkpoints kept' },
+      keepLast: { type: 'integer', minimum: 1, default: 2, description: 'checkpoints kept: the newest N, plus the best epoch' },
     },
   },
   classWeights: {
@@ -285,7 +285,7 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
     },
     outputs: {
       model: { type: 'uri', description: 'the fine-tuned model (tfjs LayersModel) in the store' },
-      metrics: { type: 'object', description: 'final train and validation metrics' },
+      metrics: { type: 'object', description: 'train and validation metrics of the saved weights (epoch weightsEpoch: the best one when early stopping restores it, else the last); bestEpoch is the best by the monitored metric' },
       history: { type: 'array', description: 'metrics per epoch' },
       backend: { type: 'string', description: 'tfjs backend that trained the model (tensorflow or cpu)' },
       engine: { type: 'string', description: 'how training steps ran: graph (one TensorFlow graph per step) or eager (tfjs op by op)' },

@@ -3,11 +3,17 @@
  * state, the best weights so far, and the loop state (epoch, phase, history, early-stopping
  * counters). A checkpoint is a directory; `latest.json` beside them names the newest one and is
  * written last, so a crash mid-write leaves the previous checkpoint in force.
+ *
+ * Resume trusts the store, not a pointer: {@link newestVerifiedCheckpoint} lists the checkpoint
+ * directories, newest first, and takes the first whose index names the same request and whose
+ * parts hash to what the index recorded (a kill mid-write leaves a directory without an index,
+ * or parts that do not match). `latest.json` and heartbeat details are hints only: heartbeats
+ * are throttled, so the newest one that reached Temporal can name a checkpoint many epochs old.
  */
 import { createHash } from 'node:crypto';
 import { InvalidInputError } from '../../errors';
 import type { ObjectStore } from '../../storage/object-store';
-import { joinUri } from '../uri';
+import { asPrefix, joinUri } from '../uri';
 import type { EpochMetrics } from './types';
 
 export interface NamedArray {
@@ -77,6 +83,82 @@ interface CheckpointIndex {
 
 export function checkpointDirectory(prefixUri: string, epoch: number): string {
   return joinUri(prefixUri, `epoch-${String(epoch).padStart(4, '0')}`);
+}
+
+const CHECKPOINT_DIRECTORY = /\/epoch-(\d+)\/checkpoint\.json$/;
+
+/** Epochs that have a checkpoint index under `prefixUri`, newest first. */
+export async function listCheckpointEpochs(store: ObjectStore, prefixUri: string): Promise<number[]> {
+  const objects = await store.list(asPrefix(prefixUri));
+  const epochs = objects.map((object) => CHECKPOINT_DIRECTORY.exec(`/${object.key}`)?.[1]).filter((epoch): epoch is string => epoch !== undefined);
+  return [...new Set(epochs.map(Number))].sort((a, b) => b - a);
+}
+
+/**
+ * The loop state of the checkpoint in `directory` when it is complete, was written for
+ * `requestKey`, and every part's bytes hash to what its index recorded; otherwise undefined.
+ */
+export async function verifyCheckpoint(store: ObjectStore, directory: string, requestKey: string): Promise<LoopState | undefined> {
+  try {
+    const index = await store.getJson<CheckpointIndex>(joinUri(directory, 'checkpoint.json'));
+    if (index.format !== 'fineflow-checkpoint/v1' || index.requestKey !== requestKey) return undefined;
+    for (const [name, part] of Object.entries(index.parts)) {
+      const bytes = await store.getBytes(joinUri(directory, `${name}.bin`));
+      if (createHash('sha256').update(bytes).digest('hex') !== part.sha256) return undefined;
+    }
+    return index.state;
+  } catch (error) {
+    // A missing or unparsable part is an unverified checkpoint; an unreachable store is not.
+    if (error instanceof InvalidInputError || error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+}
+
+export interface VerifiedCheckpoint {
+  readonly directory: string;
+  readonly state: LoopState;
+}
+
+/**
+ * The newest checkpoint under `prefixUri` that {@link verifyCheckpoint} accepts, optionally
+ * with an epoch in [minEpoch, maxEpoch]; `hint` (a checkpoint directory named by a heartbeat)
+ * is only a further candidate, never preferred over a newer verified one.
+ */
+export async function newestVerifiedCheckpoint(
+  store: ObjectStore,
+  prefixUri: string,
+  options: { readonly requestKey: string; readonly minEpoch?: number; readonly maxEpoch?: number; readonly hint?: string },
+): Promise<VerifiedCheckpoint | undefined> {
+  const listed = (await listCheckpointEpochs(store, prefixUri)).map((epoch) => checkpointDirectory(prefixUri, epoch));
+  const hinted = options.hint && !listed.includes(options.hint.replace(/\/+$/, '')) ? [options.hint.replace(/\/+$/, '')] : [];
+  const epochOf = (directory: string): number => Number(/epoch-(\d+)$/.exec(directory)?.[1] ?? 0);
+  const candidates = [...listed, ...hinted]
+    .filter((directory) => epochOf(directory) >= (options.minEpoch ?? 0) && epochOf(directory) <= (options.maxEpoch ?? Number.POSITIVE_INFINITY))
+    .sort((a, b) => epochOf(b) - epochOf(a));
+  for (const directory of candidates) {
+    const state = await verifyCheckpoint(store, directory, options.requestKey);
+    if (state) return { directory, state };
+  }
+  return undefined;
+}
+
+/**
+ * Remove checkpoints under `prefixUri` beyond the newest `keepLast`, never one in `keep`
+ * (the best epoch's, a segment boundary). Returns the removed directories.
+ */
+export async function pruneCheckpoints(store: ObjectStore, prefixUri: string, options: { readonly keepLast: number; readonly keep?: readonly number[] }): Promise<string[]> {
+  const epochs = await listCheckpointEpochs(store, prefixUri);
+  const keep = new Set([...epochs.slice(0, Math.max(1, options.keepLast)), ...(options.keep ?? [])]);
+  const removed: string[] = [];
+  for (const epoch of epochs) {
+    if (keep.has(epoch)) continue;
+    const directory = checkpointDirectory(prefixUri, epoch);
+    // The index goes first: a half-removed checkpoint is then merely unverified, never resumed.
+    await store.remove(joinUri(directory, 'checkpoint.json'));
+    await store.removePrefix(asPrefix(directory));
+    removed.push(directory);
+  }
+  return removed;
 }
 
 export async function writeCheckpoint(store: ObjectStore, prefixUri: string, checkpoint: Checkpoint): Promise<string> {

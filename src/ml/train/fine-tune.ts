@@ -204,20 +204,22 @@ export async function trainModel(store: ObjectStore, request: TrainingRequest, c
     numClasses: manifest.classes.length,
     requestKey,
     ...(resume ? { resume } : {}),
-    ...(request.checkpoint ? { checkpoint: { store, uri: request.checkpoint.uri, everyEpochs: request.checkpoint.everyEpochs ?? 1 } } : {}),
+    ...(request.checkpoint ? { checkpoint: { store, uri: request.checkpoint.uri, everyEpochs: request.checkpoint.everyEpochs ?? 1, ...(request.checkpoint.keepLast !== undefined ? { keepLast: request.checkpoint.keepLast } : {}) } } : {}),
     ...(callbacks.onEpoch ? { onEpoch: callbacks.onEpoch } : {}),
     ...(callbacks.signal ? { signal: callbacks.signal } : {}),
     ...(request.engine ? { engine: request.engine } : {}),
   });
 
   await saveModel(tf, store, model, request.outputUri);
-  const best = loop.history.find((epoch) => epoch.epoch === loop.bestEpoch) ?? loop.history[loop.history.length - 1];
+  // The metrics reported are those of the weights just saved, whichever epoch they come from.
+  const saved = loop.history.find((epoch) => epoch.epoch === loop.weightsEpoch) ?? loop.history[loop.history.length - 1];
   model.dispose();
   return {
     modelUri: request.outputUri,
     classes: manifest.classes,
     epochs: loop.history,
     bestEpoch: loop.bestEpoch,
+    weightsEpoch: loop.weightsEpoch,
     stoppedEarly: loop.stoppedEarly,
     resumedFromEpoch: loop.resumedFromEpoch,
     backend: currentBackend(tf),
@@ -228,8 +230,8 @@ export async function trainModel(store: ObjectStore, request: TrainingRequest, c
     trainExamples: train.count,
     ...(loop.lastCheckpointUri ? { lastCheckpointUri: loop.lastCheckpointUri } : {}),
     final: {
-      ...(best?.validationLoss !== undefined ? { validationLoss: best.validationLoss } : {}),
-      ...(best?.validationAccuracy !== undefined ? { validationAccuracy: best.validationAccuracy } : {}),
+      ...(saved?.validationLoss !== undefined ? { validationLoss: saved.validationLoss } : {}),
+      ...(saved?.validationAccuracy !== undefined ? { validationAccuracy: saved.validationAccuracy } : {}),
     },
   };
 }

@@ -15,7 +15,7 @@ import { featureLength, type LabelledSet } from '../generators/image-set';
 import type { LayersModel } from '../models/architectures';
 import { deriveSeed, mulberry32, shuffleInPlace } from '../random';
 import { augmentBatch } from './augment';
-import { writeCheckpoint, type Checkpoint, type LoopState, type NamedArray } from './checkpoint';
+import { pruneCheckpoints, writeCheckpoint, type Checkpoint, type LoopState, type NamedArray } from './checkpoint';
 import { createEagerEngine, type EngineKind, type EngineOptions, type EnginePreference, type StepEngine } from './engine';
 import { learningRateAt } from './schedule';
 import type { EpochMetrics, Hyperparameters, MonitoredMetric, TrainingProgress } from './types';
@@ -77,7 +77,8 @@ export interface LoopOptions {
   readonly numClasses: number;
   readonly requestKey: string;
   readonly resume?: Checkpoint;
-  readonly checkpoint?: { readonly store: ObjectStore; readonly uri: string; readonly everyEpochs: number };
+  /** `keepLast`: after each checkpoint, remove all but the newest N and the best epoch's; absent = keep all. */
+  readonly checkpoint?: { readonly store: ObjectStore; readonly uri: string; readonly everyEpochs: number; readonly keepLast?: number };
   readonly onEpoch?: (progress: TrainingProgress) => void | Promise<void>;
   readonly signal?: AbortSignal;
   /** How steps execute; default `auto` (graph when it can). */
@@ -86,7 +87,10 @@ export interface LoopOptions {
 
 export interface LoopResult {
   readonly history: readonly EpochMetrics[];
+  /** Epoch with the best monitored value (of the last phase). */
   readonly bestEpoch: number;
+  /** Epoch whose weights the model holds at the end: bestEpoch when they were restored, else the last one trained. */
+  readonly weightsEpoch: number;
   readonly stoppedEarly: boolean;
   readonly samplesPerSecond: number;
   readonly resumedFromEpoch: number;
@@ -173,6 +177,18 @@ function classWeightsOf(hyperparameters: Hyperparameters, classCounts: readonly 
   return classCounts.map((count) => (count > 0 ? total / (classCounts.length * count) : 0));
 }
 
+/**
+ * Apply `keepLast` (the best epoch's checkpoint stays too). Retention must never fail training:
+ * what a failed removal leaves behind the next checkpoint's pruning, or `fineflow gc`, removes.
+ */
+async function pruneQuietly(checkpoint: NonNullable<LoopOptions['checkpoint']>, bestEpoch: number | undefined): Promise<void> {
+  try {
+    await pruneCheckpoints(checkpoint.store, checkpoint.uri, { keepLast: checkpoint.keepLast ?? 1, keep: bestEpoch !== undefined ? [bestEpoch] : [] });
+  } catch {
+    // see above
+  }
+}
+
 function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CancelledError('training was cancelled', { reason: String(signal.reason ?? 'aborted') });
 }
@@ -246,6 +262,7 @@ export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult>
 
   let engineKind: EngineKind = 'eager';
   let engineFallbackReason: string | undefined;
+  let weightsEpoch = state.epochsDone;
   for (let phaseIndex = state.phaseIndex; phaseIndex < options.phases.length && !state.stoppedEarly; phaseIndex += 1) {
     const phase = options.phases[phaseIndex] as PhasePlan;
     const trainable = new Set(phase.trainableLayers);
@@ -359,6 +376,7 @@ export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult>
             optimizer: optimizerArrays,
             ...(bestWeights ? { bestWeights } : {}),
           });
+          if (options.checkpoint.keepLast !== undefined) await pruneQuietly(options.checkpoint, state.bestEpoch);
         }
         await options.onEpoch?.({ epoch, totalEpochs, phase: phase.name, metrics, ...(lastCheckpointUri ? { checkpointUri: lastCheckpointUri } : {}) });
         if (stoppedEarly) break;
@@ -368,7 +386,11 @@ export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult>
       engine.dispose();
     }
     // Each phase ends on its best weights, so the next phase starts from them.
-    if (restoreBest && bestWeights) writeWeights(tf, model, bestWeights);
+    weightsEpoch = state.epochsDone;
+    if (restoreBest && bestWeights) {
+      writeWeights(tf, model, bestWeights);
+      weightsEpoch = state.bestEpoch ?? state.epochsDone;
+    }
     if (phaseIndex + 1 < options.phases.length && !state.stoppedEarly) {
       state = { ...state, phaseIndex: phaseIndex + 1, epochsDoneInPhase: 0, stepInPhase: 0, epochsWithoutImprovement: 0, bestValue: undefined };
       bestWeights = undefined;
@@ -378,6 +400,7 @@ export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult>
   return {
     history: state.history,
     bestEpoch: state.bestEpoch ?? state.epochsDone,
+    weightsEpoch,
     stoppedEarly: state.stoppedEarly,
     samplesPerSecond: trainedExamples / Math.max(trainingSeconds, 1e-9),
     resumedFromEpoch,

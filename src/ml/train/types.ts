@@ -123,6 +123,8 @@ export interface CheckpointOptions {
   readonly uri: string;
   /** Write a checkpoint every N epochs (and always after the last). Default 1. */
   readonly everyEpochs?: number;
+  /** Keep the newest N checkpoints and the best epoch's, removing older ones; absent = keep every one. */
+  readonly keepLast?: number;
 }
 
 export interface TrainingRequest {
@@ -152,8 +154,14 @@ export interface TrainingResult {
   readonly modelUri: string;
   readonly classes: readonly string[];
   readonly epochs: readonly EpochMetrics[];
-  /** Epoch whose weights the model has (after restoring the best). */
+  /** Epoch with the best monitored value (early stopping's monitor, else validation or train loss). */
   readonly bestEpoch: number;
+  /**
+   * Epoch whose weights the saved model has: `bestEpoch` when early stopping restored the best
+   * weights (as Keras does, only with early stopping), otherwise the last epoch trained.
+   * `final` describes this epoch.
+   */
+  readonly weightsEpoch: number;
   readonly stoppedEarly: boolean;
   /** Epochs already done by the checkpoint this run resumed from; 0 when it started fresh. */
   readonly resumedFromEpoch: number;
@@ -171,5 +179,6 @@ export interface TrainingResult {
   readonly seconds: number;
   readonly trainExamples: number;
   readonly lastCheckpointUri?: string;
+  /** Metrics of `weightsEpoch`, the weights that were saved. */
   readonly final: { readonly validationLoss?: number; readonly validationAccuracy?: number };
 }
