@@ -3,7 +3,7 @@
 # under test/ with node's built-in runner. Integration and end-to-end tests need the local
 # Temporal + MinIO stack: this script starts a dedicated one (own ports and state dir, so a
 # developer's `fineflow dev up` stack is left alone) and stops it afterwards.
-# Usage: scripts/test.sh [all|unit|integration] [extra test files…]
+# Usage: scripts/test.sh [all|unit|integration|security] [extra test files…]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scope="${1:-all}"; shift || true
@@ -32,8 +32,9 @@ else
   case "$scope" in
     unit) dirs=(test/unit) ;;
     integration) dirs=(test/integration test/security test/e2e) ;;
+    security) dirs=(test/security) ;;
     all) dirs=(test/unit test/integration test/security test/e2e) ;;
-    *) echo "usage: scripts/test.sh [all|unit|integration] [files…]" >&2; exit 2 ;;
+    *) echo "usage: scripts/test.sh [all|unit|integration|security] [files…]" >&2; exit 2 ;;
   esac
   while IFS= read -r f; do files+=("$f"); done < <(find "${dirs[@]}" -name '*.test.ts' 2>/dev/null | sort)
 fi

@@ -17,7 +17,13 @@
  * | FINEFLOW_S3_REGION | us-east-1 | region |
  * | FINEFLOW_BUCKET | fineflow | bucket for runs, cache and the model registry |
  * | FINEFLOW_TF_BACKEND | auto | `auto` (native when it loads), `native` (fail without it), `cpu` (pure JS) |
+ * | FINEFLOW_OUTBOUND_ALLOW | — (none) | comma-separated URL prefixes that `http(s)://` sources (models, data, cache fingerprints) may start with, e.g. `https://models.example.com/v1/`; none: every http(s) source is refused (docs/security.md) |
+ * | FINEFLOW_OUTBOUND_ALLOW_ADDRESSES | — (none) | comma-separated IPs or CIDR ranges that allowed URLs may resolve to although they are loopback, private or link-local, e.g. `127.0.0.1/32`; a cloud-metadata address only when named exactly |
+ * | FINEFLOW_FILE_ROOTS | — (none) | comma-separated absolute directories that `file://` sources may lie in (symlinks resolved); none: every file:// source is refused |
+ * | FINEFLOW_OUTBOUND_MAX_BYTES | 536870912 | cap on one download or file read from an http(s)/file source (bytes) |
  */
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { isIP } from 'node:net';
 import { InvalidInputError } from './errors';
 
 export interface TemporalConfig {
@@ -47,11 +53,24 @@ export type TfBackendPreference = 'auto' | 'native' | 'cpu';
 /** How training steps execute (src/ml/train/engine.ts): `auto` = graph when possible. */
 export type TrainEnginePreference = 'auto' | 'graph' | 'eager';
 
+/** What `http(s)://` and `file://` sources may reach (src/security/outbound.ts); empty lists refuse all. */
+export interface OutboundConfig {
+  /** Normalised URL prefixes (FINEFLOW_OUTBOUND_ALLOW). */
+  readonly allowUrlPrefixes: readonly string[];
+  /** IPs or CIDR ranges allowed although not public (FINEFLOW_OUTBOUND_ALLOW_ADDRESSES). */
+  readonly allowAddresses: readonly string[];
+  /** Absolute directories for `file://` sources (FINEFLOW_FILE_ROOTS). */
+  readonly fileRoots: readonly string[];
+  /** Cap on one download or file read (FINEFLOW_OUTBOUND_MAX_BYTES). */
+  readonly maxDownloadBytes: number;
+}
+
 export interface FineflowConfig {
   readonly temporal: TemporalConfig;
   readonly s3: S3Config;
   readonly tfBackend: TfBackendPreference;
   readonly trainEngine: TrainEnginePreference;
+  readonly outbound: OutboundConfig;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -74,6 +93,64 @@ export function parseS3Endpoint(raw: string, variable = 'FINEFLOW_S3_ENDPOINT'):
   const useSSL = url.protocol === 'https:';
   const port = url.port ? Number(url.port) : useSSL ? 443 : 80;
   return { endPoint: url.hostname, port, useSSL };
+}
+
+function listOf(env: Env, name: string): string[] {
+  return (nonEmpty(env, name) ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+/** A URL prefix in the form the policy compares against (`new URL(…).href`). */
+export function normaliseUrlPrefix(raw: string, variable = 'FINEFLOW_OUTBOUND_ALLOW'): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new InvalidInputError(`${variable}: ${raw} is not a URL; expected a prefix such as https://models.example.com/v1/`, { variable });
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    throw new InvalidInputError(`${variable}: ${raw} must be an http:// or https:// URL with a host`, { variable });
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    throw new InvalidInputError(`${variable}: ${raw} must not carry credentials, a query or a fragment`, { variable });
+  }
+  return url.href;
+}
+
+export const DEFAULT_OUTBOUND_MAX_BYTES = 512 * 1024 * 1024;
+
+export function loadOutboundConfig(env: Env = process.env): OutboundConfig {
+  const allowUrlPrefixes = listOf(env, 'FINEFLOW_OUTBOUND_ALLOW').map((raw) => normaliseUrlPrefix(raw));
+  const allowAddresses = listOf(env, 'FINEFLOW_OUTBOUND_ALLOW_ADDRESSES');
+  for (const entry of allowAddresses) {
+    const [address = '', bits, extra] = entry.split('/');
+    const family = isIP(address);
+    const prefix = bits === undefined ? undefined : Number(bits);
+    if (family === 0 || extra !== undefined || (prefix !== undefined && !(Number.isInteger(prefix) && prefix >= 0 && prefix <= (family === 4 ? 32 : 128)))) {
+      throw new InvalidInputError(`FINEFLOW_OUTBOUND_ALLOW_ADDRESSES: ${entry} is not an IP address or CIDR range (e.g. 127.0.0.1/32, 10.0.0.0/8, ::1/128)`, {
+        variable: 'FINEFLOW_OUTBOUND_ALLOW_ADDRESSES',
+      });
+    }
+  }
+  const fileRoots = listOf(env, 'FINEFLOW_FILE_ROOTS').map((root) => {
+    if (!isAbsolute(root)) {
+      throw new InvalidInputError(`FINEFLOW_FILE_ROOTS: ${root} must be an absolute directory`, { variable: 'FINEFLOW_FILE_ROOTS' });
+    }
+    return resolvePath(root);
+  });
+  const rawMax = nonEmpty(env, 'FINEFLOW_OUTBOUND_MAX_BYTES');
+  const maxDownloadBytes = rawMax === undefined ? DEFAULT_OUTBOUND_MAX_BYTES : Number(rawMax);
+  if (!Number.isSafeInteger(maxDownloadBytes) || maxDownloadBytes < 1) {
+    throw new InvalidInputError(`FINEFLOW_OUTBOUND_MAX_BYTES=${rawMax} must be a positive number of bytes`, { variable: 'FINEFLOW_OUTBOUND_MAX_BYTES' });
+  }
+  return Object.freeze({
+    allowUrlPrefixes: Object.freeze(allowUrlPrefixes),
+    allowAddresses: Object.freeze(allowAddresses),
+    fileRoots: Object.freeze(fileRoots),
+    maxDownloadBytes,
+  });
 }
 
 export function loadConfig(env: Env = process.env): FineflowConfig {
@@ -127,5 +204,6 @@ export function loadConfig(env: Env = process.env): FineflowConfig {
     }),
     tfBackend,
     trainEngine,
+    outbound: loadOutboundConfig(env),
   });
 }

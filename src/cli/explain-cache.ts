@@ -18,6 +18,7 @@ import type { JsonObject, JsonValue, Plan, PlannedStage } from '../spec/plan-typ
 import type { ObjectStore } from '../storage/object-store';
 import type * as MinioStoreModule from '../storage/minio-store';
 import { loadConfig } from '../config';
+import { createOutboundPolicy, installOutboundPolicy } from '../security/outbound';
 import { DependencyUnavailableError, ensureError } from '../errors';
 import type { CliIo, OptionSpec } from './command';
 
@@ -195,6 +196,8 @@ function noteFor(explanation: StageCacheExplanation): string {
  */
 export async function annotateCache(plan: Plan, io: CliIo): Promise<ReadonlyMap<string, string>> {
   const config = loadConfig(io.env);
+  // Fingerprints of file/http inputs obey the same outbound policy as the workers.
+  installOutboundPolicy(createOutboundPolicy(config.outbound));
   // Loaded here so `fineflow plan` without the option never loads the MinIO client.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { createObjectStoreFromConfig } = require('../storage/minio-store') as typeof MinioStoreModule;

@@ -10,13 +10,17 @@
  * - anything that gives no stable fingerprint (no validator headers, HEAD refused, network
  *   error, unreadable path) yields `unfingerprintable: <why>`: the stage is then never served
  *   from the cache ({@link unfingerprintableReason}).
+ * - both go through the outbound policy (src/security/outbound.ts) first: a URI the operator did
+ *   not allow is never touched (no HEAD, no stat) and is unfingerprintable with the refusal as
+ *   the reason, which reveals nothing about whether it exists.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ensureError } from '../errors';
+import { ensureError, NotFoundError } from '../errors';
+import { outboundPolicy, type OutboundPolicy } from '../security/outbound';
+import { redactUri } from '../security/redact';
 
 /** Prefix of a fingerprint that cannot vouch for the content; such a key is never a hit. */
 export const UNFINGERPRINTABLE = 'unfingerprintable:';
@@ -28,6 +32,8 @@ export interface UriFingerprintOptions {
   readonly maxDirectoryEntries?: number;
   /** Timeout of the HEAD request. Default 10 s. */
   readonly headTimeoutMs?: number;
+  /** What may be reached; default the process's installed policy. */
+  readonly outbound?: OutboundPolicy;
 }
 
 const DEFAULTS = { hashFilesUpToBytes: 4 * 1024 * 1024, maxDirectoryEntries: 10_000, headTimeoutMs: 10_000 } as const;
@@ -51,23 +57,19 @@ async function hashFile(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-function isNotFound(error: unknown): boolean {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
-}
-
 export async function fingerprintFileUri(uri: string, options: UriFingerprintOptions = {}): Promise<string> {
   const limits = { ...DEFAULTS, ...options };
   let path: string;
   try {
-    path = fileURLToPath(uri);
+    path = await (options.outbound ?? outboundPolicy()).resolveFile(uri);
   } catch (error) {
-    return unfingerprintable(`${uri} is not a local file URI (${ensureError(error).message})`);
+    if (error instanceof NotFoundError) return 'missing';
+    return unfingerprintable(ensureError(error).message);
   }
   try {
     const info = await stat(path);
     if (info.isFile()) return info.size <= limits.hashFilesUpToBytes ? `sha256:${await hashFile(path)}` : `stat:${info.size}:${info.mtimeMs}`;
-    if (!info.isDirectory()) return unfingerprintable(`${uri} is neither a file nor a directory`);
+    if (!info.isDirectory()) return unfingerprintable(`${redactUri(uri)} is neither a file nor a directory`);
     const lines: string[] = [];
     const pending = [path];
     while (pending.length > 0) {
@@ -76,38 +78,40 @@ export async function fingerprintFileUri(uri: string, options: UriFingerprintOpt
         const full = join(dir, entry.name);
         if (entry.isDirectory()) pending.push(full);
         else {
-          const entryInfo = await stat(full);
+          // lstat: a symlink inside a root is listed as a link, never followed out of the root.
+          const entryInfo = await lstat(full);
           lines.push(`${relative(path, full)}\t${entryInfo.size}\t${entryInfo.mtimeMs}`);
         }
-        if (lines.length > limits.maxDirectoryEntries) return unfingerprintable(`${uri} holds more than ${limits.maxDirectoryEntries} files`);
+        if (lines.length > limits.maxDirectoryEntries) return unfingerprintable(`${redactUri(uri)} holds more than ${limits.maxDirectoryEntries} files`);
       }
     }
     lines.sort();
     return `listing:${createHash('sha256').update(lines.join('\n')).digest('hex')}`;
   } catch (error) {
-    if (isNotFound(error)) return 'missing';
-    return unfingerprintable(`cannot read ${uri}: ${ensureError(error).message}`);
+    return unfingerprintable(`cannot read ${redactUri(uri)} (${(error as { code?: string }).code ?? 'error'})`);
   }
 }
 
 export async function fingerprintHttpUri(uri: string, options: UriFingerprintOptions = {}): Promise<string> {
   const { headTimeoutMs } = { ...DEFAULTS, ...options };
-  let response: Response;
+  const shown = redactUri(uri);
+  let response;
   try {
-    response = await fetch(uri, { method: 'HEAD', redirect: 'follow', signal: AbortSignal.timeout(headTimeoutMs) });
+    // Redirects are followed by the policy, each hop checked; no body is read.
+    response = await (options.outbound ?? outboundPolicy()).request(uri, { method: 'HEAD', timeoutMs: headTimeoutMs });
   } catch (error) {
-    const cause = ensureError(error);
-    return unfingerprintable(`HEAD ${uri} failed: ${cause.cause instanceof Error ? cause.cause.message : cause.message}`);
+    // The policy's messages name the method and the redacted URL already.
+    return unfingerprintable(ensureError(error).message);
   }
   if (response.status === 404 || response.status === 410) return 'missing';
-  if (!response.ok) return unfingerprintable(`HEAD ${uri} answered ${response.status}`);
-  const etag = response.headers.get('etag');
-  const modified = response.headers.get('last-modified');
-  const length = response.headers.get('content-length');
-  const sized = length !== null ? `:${length}` : '';
+  if (response.status < 200 || response.status >= 300) return unfingerprintable(`HEAD ${shown} answered ${response.status}`);
+  const etag = response.headers.etag;
+  const modified = response.headers['last-modified'];
+  const length = response.headers['content-length'];
+  const sized = length !== undefined ? `:${length}` : '';
   if (etag) return `etag:${etag}${sized}`;
   if (modified) return `modified:${modified}${sized}`;
-  return unfingerprintable(`HEAD ${uri} gave neither ETag nor Last-Modified`);
+  return unfingerprintable(`HEAD ${shown} gave neither ETag nor Last-Modified`);
 }
 
 /** Fingerprint of a `file://` or `http(s)://` URI. */

@@ -15,6 +15,7 @@ import { connectWorker } from '../runtime/temporal-connection';
 import { CONTROL_POOL, taskQueueForPool } from '../runtime/task-queues';
 import { createObjectStoreFromConfig } from '../storage/minio-store';
 import type { ObjectStore } from '../storage/object-store';
+import { createOutboundPolicy, installOutboundPolicy, type OutboundPolicy } from '../security/outbound';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../../workflows/index.ts');
 
@@ -43,6 +44,8 @@ export interface WorkerOptions {
   readonly extraActivities?: { readonly [name: string]: (...args: never[]) => Promise<unknown> };
   /** Workflow module to bundle instead of workflows/index.ts (benchmarks add their own workflows). */
   readonly workflowsPath?: string;
+  /** Outbound policy for this process (tests inject a resolver); default: built from `config.outbound`. */
+  readonly outbound?: OutboundPolicy;
 }
 
 const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
@@ -100,6 +103,8 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
     store = createObjectStoreFromConfig(options.config);
     await store.ensureBucket(options.config.s3.bucket);
   }
+  // Every http(s)/file access of stage code in this process goes through this policy.
+  installOutboundPolicy(options.outbound ?? createOutboundPolicy(options.config.outbound));
   const extraStages = { ...loadStageModules(options.stageModules ?? []), ...options.extraStages };
   const deps = {
     store,

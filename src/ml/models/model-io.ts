@@ -6,8 +6,11 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type * as TfModule from '@tensorflow/tfjs';
-import { DependencyUnavailableError, InvalidInputError } from '../../errors';
+import { InvalidInputError } from '../../errors';
+import { OUTBOUND_REFUSED, outboundPolicy, type OutboundPolicy } from '../../security/outbound';
+import { redactUri } from '../../security/redact';
 import type { ObjectStore } from '../../storage/object-store';
 import type { Tf } from '../backend';
 import { joinUri } from '../uri';
@@ -54,16 +57,50 @@ function saveResultOf(json: ModelJson, weights: Buffer): TfModule.io.SaveResult 
   };
 }
 
+/**
+ * A weights path from a (possibly untrusted) model.json must name a file next to it: relative,
+ * no scheme, no `..` or `.` segment (also percent-encoded), no backslash. Anything else could
+ * point the loader at another host or another directory (docs/security.md, item 1).
+ */
+export function checkWeightsPath(relativePath: unknown, where: string): string {
+  const text = typeof relativePath === 'string' ? relativePath : '';
+  let decoded = text;
+  try {
+    decoded = decodeURIComponent(text);
+  } catch {
+    decoded = '';
+  }
+  const segments = decoded.split('/');
+  const bad =
+    text === '' ||
+    decoded === '' ||
+    /^[a-z][a-z0-9+.-]*:/i.test(decoded) ||
+    decoded.startsWith('/') ||
+    /[\\\0?#]/.test(decoded) ||
+    segments.some((segment) => segment === '..' || segment === '.' || segment === '');
+  if (bad) {
+    throw new InvalidInputError(`${redactUri(where)}: weights path ${JSON.stringify(text.slice(0, 200))} must be a relative path next to model.json (no scheme, no leading /, no ..)`, {
+      uri: redactUri(where),
+      code: OUTBOUND_REFUSED,
+    });
+  }
+  return decoded;
+}
+
 /** Assemble artifacts from a model.json and a function that fetches a path next to it. */
 async function artifactsFrom(json: ModelJson, where: string, fetchRelative: (relativePath: string) => Promise<Uint8Array>): Promise<ModelArtifacts> {
   if (!json || typeof json !== 'object' || !json.modelTopology) {
-    throw new InvalidInputError(`${where} is not a tfjs LayersModel (no modelTopology)`, { uri: where });
+    throw new InvalidInputError(`${redactUri(where)} is not a tfjs LayersModel (no modelTopology)`, { uri: redactUri(where) });
   }
   const weightSpecs: TfModule.io.WeightsManifestEntry[] = [];
   const buffers: Uint8Array[] = [];
   for (const group of json.weightsManifest ?? []) {
     weightSpecs.push(...group.weights);
-    for (const relativePath of group.paths) buffers.push(await fetchRelative(relativePath));
+    // Every path is checked before any is fetched: one bad entry refuses the whole model.
+    for (const relativePath of group.paths) checkWeightsPath(relativePath, where);
+  }
+  for (const group of json.weightsManifest ?? []) {
+    for (const relativePath of group.paths) buffers.push(await fetchRelative(checkWeightsPath(relativePath, where)));
   }
   return {
     modelTopology: json.modelTopology,
@@ -103,8 +140,21 @@ function filePathOf(uri: string): string {
   return decodeURIComponent(new URL(uri).pathname);
 }
 
-/** model.json + weights.bin on the local file system (`file:///abs/dir` or `file:///abs/dir/model.json`). */
-export function fileModelHandler(tf: Tf, uri: string): IOHandler {
+/** Parse model.json text without ever quoting it in an error (it may be any file). */
+function parseModelJson(bytes: Uint8Array, where: string): ModelJson {
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8')) as ModelJson;
+  } catch {
+    throw new InvalidInputError(`${redactUri(where)} is not a tfjs model.json (not JSON)`, { uri: redactUri(where) });
+  }
+}
+
+/**
+ * model.json + weights.bin on the local file system (`file:///abs/dir` or `file:///abs/dir/model.json`).
+ * Loading goes through the outbound policy (FINEFLOW_FILE_ROOTS); saving is the operator's own
+ * code path (the demo, tests), not reachable from a pipeline.
+ */
+export function fileModelHandler(tf: Tf, uri: string, policy: OutboundPolicy = outboundPolicy()): IOHandler {
   const jsonPath = modelJsonUri(filePathOf(uri));
   const directory = path.dirname(jsonPath);
   return {
@@ -116,16 +166,15 @@ export function fileModelHandler(tf: Tf, uri: string): IOHandler {
       return saveResultOf(json, weights);
     },
     async load() {
-      let text: string;
-      try {
-        text = await fs.readFile(jsonPath, 'utf8');
-      } catch (error) {
-        throw new InvalidInputError(`cannot read ${jsonPath}: ${(error as Error).message}`, { uri });
-      }
-      return artifactsFrom(JSON.parse(text) as ModelJson, uri, (relativePath) => fs.readFile(path.join(directory, relativePath)));
+      const jsonUri = pathToFileURL(jsonPath).href;
+      const json = parseModelJson(await policy.readFile(jsonUri), jsonUri);
+      return artifactsFrom(json, jsonUri, (relativePath) => policy.readFile(pathToFileURL(path.join(directory, relativePath)).href));
     },
   };
 }
+
+/** model.json is topology and a manifest: far smaller than this, whatever the model. */
+const MAX_MODEL_JSON_BYTES = 16 * 1024 * 1024;
 
 export interface HttpLoadOptions {
   /** Per-request timeout; default 30 s. */
@@ -133,34 +182,20 @@ export interface HttpLoadOptions {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-async function httpGet(url: string, options: HttpLoadOptions): Promise<Uint8Array> {
-  let response: Response;
-  try {
-    response = await fetch(url, { headers: { ...options.headers }, signal: AbortSignal.timeout(options.timeoutMs ?? 30_000) });
-  } catch (error) {
-    throw new DependencyUnavailableError(`GET ${url} failed: ${(error as Error).message}`, { url }, { cause: error });
-  }
-  if (!response.ok) {
-    const retryable = response.status >= 500 || response.status === 429;
-    const message = `GET ${url} answered ${response.status} ${response.statusText}`;
-    throw retryable ? new DependencyUnavailableError(message, { url, status: response.status }) : new InvalidInputError(message, { url, status: response.status });
-  }
-  return new Uint8Array(await response.arrayBuffer());
-}
-
-/** Read-only: a model served over HTTP(S); weights paths are resolved relative to model.json. */
-export function httpModelHandler(uri: string, options: HttpLoadOptions = {}): IOHandler {
+/** Read-only: a model served over HTTP(S); weights paths are resolved relative to model.json, same origin. */
+export function httpModelHandler(uri: string, options: HttpLoadOptions = {}, policy: OutboundPolicy = outboundPolicy()): IOHandler {
   const jsonUrl = new URL(uri.endsWith('.json') ? uri : `${uri.replace(/\/+$/, '')}/${MODEL_JSON}`);
+  const request = { ...(options.headers ? { headers: options.headers } : {}), timeoutMs: options.timeoutMs ?? 30_000 };
   return {
     async load() {
-      const bytes = await httpGet(jsonUrl.href, options);
-      let json: ModelJson;
-      try {
-        json = JSON.parse(Buffer.from(bytes).toString('utf8')) as ModelJson;
-      } catch {
-        throw new InvalidInputError(`${jsonUrl.href} is not JSON`, { url: jsonUrl.href });
-      }
-      return artifactsFrom(json, jsonUrl.href, (relativePath) => httpGet(new URL(relativePath, jsonUrl).href, options));
+      const json = parseModelJson(await policy.fetchBytes(jsonUrl.href, { ...request, maxBytes: MAX_MODEL_JSON_BYTES }), jsonUrl.href);
+      return artifactsFrom(json, jsonUrl.href, (relativePath) => {
+        const weightsUrl = new URL(relativePath, jsonUrl);
+        if (weightsUrl.origin !== jsonUrl.origin) {
+          throw new InvalidInputError(`${redactUri(jsonUrl.href)}: weights must come from the same origin as model.json`, { uri: redactUri(jsonUrl.href), code: OUTBOUND_REFUSED });
+        }
+        return policy.fetchBytes(weightsUrl.href, request);
+      });
     },
   };
 }

@@ -7,6 +7,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { CancelledError, InternalError, errorOfType, type FineflowError } from '../../errors';
+import type { OutboundConfig } from '../../config';
+import { outboundPolicy } from '../../security/outbound';
 import type { TrainingProgress, TrainingRequest, TrainingResult } from './types';
 
 /**
@@ -30,7 +32,13 @@ export interface ChildRunOptions {
 }
 
 /** Messages between parent and child. */
-export type ParentMessage = { readonly type: 'start'; readonly request: TrainingRequest; readonly store?: StoreFactoryReference };
+export type ParentMessage = {
+  readonly type: 'start';
+  readonly request: TrainingRequest;
+  readonly store?: StoreFactoryReference;
+  /** The parent's outbound policy (src/security/outbound.ts): the child loads base models under the same rules. */
+  readonly outbound?: OutboundConfig;
+};
 export type ChildMessage =
   | { readonly type: 'progress'; readonly progress: TrainingProgress }
   | { readonly type: 'result'; readonly result: TrainingResult }
@@ -94,7 +102,7 @@ export function runTrainingInChildProcess(request: TrainingRequest, options: Chi
     child.on('exit', (code, signal) => {
       settle(() => reject(new InternalError(`training process exited (${signal ? `signal ${signal}` : `code ${code}`}) before returning a result`, { code, signal })));
     });
-    const start: ParentMessage = { type: 'start', request, ...(options.store ? { store: options.store } : {}) };
+    const start: ParentMessage = { type: 'start', request, ...(options.store ? { store: options.store } : {}), outbound: outboundPolicy().config };
     child.send(start);
   });
 }

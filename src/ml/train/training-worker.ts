@@ -6,6 +6,7 @@
 import { loadConfig } from '../../config';
 import { ensureError, FineflowError } from '../../errors';
 import { createObjectStoreFromConfig } from '../../storage/minio-store';
+import { createOutboundPolicy, installOutboundPolicy } from '../../security/outbound';
 import type { ObjectStore } from '../../storage/object-store';
 import type { ChildMessage, ParentMessage, StoreFactoryReference } from './child-runner';
 import { trainModel } from './fine-tune';
@@ -29,6 +30,8 @@ async function openStore(reference: StoreFactoryReference | undefined): Promise<
 
 async function run(message: ParentMessage): Promise<void> {
   try {
+    // The parent's policy, else this process's config: never an open one by default.
+    installOutboundPolicy(createOutboundPolicy(message.outbound ?? loadConfig().outbound));
     const store = await openStore(message.store);
     const result = await trainModel(store, message.request, {
       onEpoch: (progress) => send({ type: 'progress', progress }),

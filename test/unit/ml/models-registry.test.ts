@@ -10,6 +10,7 @@ import { loadTf } from '../../../src/ml/backend';
 import { buildModel } from '../../../src/ml/models/architectures';
 import { loadModel, saveModel } from '../../../src/ml/models/load-model';
 import { listModels, promoteModel, registerModel, resolveModelUri, showModel } from '../../../src/ml/models/registry';
+import { createOutboundPolicy, installOutboundPolicy } from '../../../src/security/outbound';
 import { createMemoryObjectStore } from './helpers/memory-object-store';
 
 const { tf } = loadTf({ preference: 'auto' });
@@ -44,6 +45,10 @@ describe('model save/load', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // The operator's decision (docs/security.md): this local server, the closed port 9 and the temp directory.
+    installOutboundPolicy(
+      createOutboundPolicy({ allowUrlPrefixes: [`${baseUrl}/`, 'http://127.0.0.1:9/'], allowAddresses: ['127.0.0.1/32'], fileRoots: [directory], maxDownloadBytes: 1 << 20 }),
+    );
   });
   after(async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -61,7 +66,7 @@ describe('model save/load', () => {
   });
 
   it('reports a missing HTTP model as invalid input and an unreachable host as unavailable', async () => {
-    await assert.rejects(loadModel(tf, store, `${baseUrl}/nothing/model.json`, { registryBucket: 'models' }), { type: 'FineflowInvalidInput', message: /404/ });
+    await assert.rejects(loadModel(tf, store, `${baseUrl}/nothing/model.json`, { registryBucket: 'models' }), { type: 'FineflowNotFound', message: /404/ });
     await assert.rejects(loadModel(tf, store, 'http://127.0.0.1:9/model.json', { registryBucket: 'models', http: { timeoutMs: 2000 } }), { type: 'FineflowDependencyUnavailable' });
     await assert.rejects(loadModel(tf, store, 'ftp://x/model.json', { registryBucket: 'models' }), /use s3:\/\/, registry:\/\//);
   });

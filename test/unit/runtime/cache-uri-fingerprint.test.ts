@@ -10,6 +10,7 @@ import { createCacheActivities } from '../../../activities/cache';
 import { externalUrisOf } from '../../../src/runtime/cache-key';
 import { fingerprintExternal } from '../../../src/runtime/cache-store';
 import { fingerprintFileUri, fingerprintHttpUri, unfingerprintableReason } from '../../../src/runtime/cache-uri-fingerprint';
+import { createOutboundPolicy, installOutboundPolicy } from '../../../src/security/outbound';
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
 import { plannedStage } from '../cache/stage-fixtures';
 
@@ -34,7 +35,13 @@ before(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  allowOutbound(`${base}/`);
 });
+
+/** Fingerprints obey the outbound policy: the operator allows these local URLs and the temp directory. */
+function allowOutbound(...prefixes: string[]): void {
+  installOutboundPolicy(createOutboundPolicy({ allowUrlPrefixes: prefixes, allowAddresses: ['127.0.0.1/32'], fileRoots: [tmpdir()], maxDownloadBytes: 1 << 20 }));
+}
 after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 void describe('file:// fingerprints', () => {
@@ -105,6 +112,7 @@ void describe('http(s):// fingerprints (local server)', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
+    allowOutbound(`${base}/`, `http://127.0.0.1:${port}/`);
     assert.match(unfingerprintableReason(await fingerprintHttpUri(`http://127.0.0.1:${port}/x`)) ?? '', /HEAD .* failed/);
   });
 });
