@@ -136,6 +136,22 @@ void describe('SSRF: http(s) sources', () => {
     assert.deepEqual(internal.requests, []);
   });
 
+  void it('never sends credentials across a redirect to another origin', async () => {
+    const seen: (string | undefined)[] = [];
+    const other = await localServer((request, response) => {
+      seen.push(request.headers.authorization);
+      response.end('other');
+    });
+    try {
+      modelRoutes.set('/to-other', (response) => response.writeHead(302, { location: `${other.base}/landing` }).end());
+      const policy = createOutboundPolicy(config({ allowUrlPrefixes: [`${models.base}/`, `${other.base}/`], allowAddresses: ['127.0.0.1/32'] }));
+      assert.equal(Buffer.from(await policy.fetchBytes(`${models.base}/to-other`, { headers: { authorization: 'Bearer CANARY-TOKEN' } })).toString(), 'other');
+      assert.deepEqual(seen, [undefined]);
+    } finally {
+      await other.close();
+    }
+  });
+
   void it('refuses a model whose manifest names weights by absolute URL, absolute path or ..', async () => {
     const policy = createOutboundPolicy(config({ allowUrlPrefixes: [`${models.base}/`], allowAddresses: ['127.0.0.1/32'] }));
     const store = createMemoryObjectStore({ buckets: ['models'] });
