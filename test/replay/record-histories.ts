@@ -1,0 +1,329 @@
+/**
+ * Records the event histories that test/unit/replay/replay-histories.test.ts replays against the
+ * current workflow code. Each scenario drives one workflow type or feature to completion on the
+ * real stack (Temporal dev server + MinIO named by the environment), with the runtime's own
+ * workers and the test stage types, then writes every execution's history (each run of a
+ * continue-as-new chain) to test/replay/histories/<scenario>--<n>.json in Temporal's JSON form.
+ *
+ * Run: `npm run record-histories` (scripts/record-histories.sh starts and stops a test stack).
+ * Only re-record deliberately: see docs/operations.md ("Re-recording histories").
+ * Usage: node --import tsx test/replay/record-histories.ts [scenario…]   (default: all)
+ */
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { DefaultLogger, Runtime, type NativeConnection } from '@temporalio/worker';
+import { RunClient } from '../../src/client/run-client';
+import { loadConfig } from '../../src/config';
+import { watcherIdFor } from '../../src/runtime/data-watch-client';
+import type { RunState } from '../../src/runtime/run-types';
+import { ScheduleService } from '../../src/runtime/schedule-client';
+import { runsQuery } from '../../src/runtime/schedule-search-attributes';
+import type { HyperparameterSweepInput } from '../../src/runtime/sweep-types';
+import { taskQueueForPool } from '../../src/runtime/task-queues';
+import { connectClient, connectWorker } from '../../src/runtime/temporal-connection';
+import { compilePlan } from '../../src/spec/compile';
+import type { JsonObject, Plan } from '../../src/spec/plan-types';
+import { createObjectStoreFromConfig } from '../../src/storage/minio-store';
+import type { ObjectStore } from '../../src/storage/object-store';
+import { createWorker, type FineflowWorker } from '../../src/worker/run-worker';
+import { makePlan, type StageSketch } from '../fixtures/runtime/plans';
+import { requireStack } from '../helpers/stack';
+import { writeSweepData } from '../integration/sweep/sweep-fixture';
+import { registerTestStageTypes, stages as testStages } from '../stage-types';
+
+export const HISTORIES_DIR = path.join(__dirname, 'histories');
+
+interface Recorder {
+  readonly client: Client;
+  readonly store: ObjectStore;
+  readonly bucket: string;
+  readonly runs: RunClient;
+  readonly schedules: ScheduleService;
+  readonly pools: { readonly control: string; readonly cpu: string };
+  readonly suffix: string;
+  plan(name: string, stages: readonly StageSketch[], params?: JsonObject): Plan;
+  compile(yaml: string): Plan;
+}
+
+type Scenario = (r: Recorder) => Promise<readonly string[]>;
+
+const fastRetry = (maxAttempts: number) => ({ maxAttempts, initialIntervalMs: 100, backoffCoefficient: 1, maximumIntervalMs: 200 });
+
+async function until<T>(what: string, probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await probe().catch(() => undefined);
+    if (last !== undefined && done(last)) return last;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+}
+
+/** The run's result; a long poll that fails under load (a shared machine) is asked again. */
+async function settled(r: Recorder, runId: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await r.runs.result(runId);
+      return;
+    } catch (error) {
+      if (attempt >= 10) throw error;
+    }
+  }
+}
+
+const runState = (r: Recorder, runId: string, done: (state: RunState) => boolean): Promise<RunState> => until(`run ${runId}`, () => r.runs.state(runId), done);
+
+/** Every execution of a workflow id, oldest first, following continue-as-new links from the first run. */
+async function executionsOf(client: Client, workflowId: string, firstRunId: string): Promise<{ runId: string; json: string }[]> {
+  const out: { runId: string; json: string }[] = [];
+  for (let runId: string | undefined = firstRunId; runId; ) {
+    const history: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>> = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    // The workflow id is part of what replays (workflowInfo().workflowId names children and runs).
+    out.push({ runId, json: `{"workflowId":${JSON.stringify(workflowId)},"runId":${JSON.stringify(runId)},"history":${historyToStoredJson(history)}}` });
+    const last = history.events?.[history.events.length - 1];
+    runId = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+  return out;
+}
+
+/**
+ * Protobuf's canonical JSON of the history (int64 as strings, enums by name, bytes base64), read
+ * back by `History.fromObject` in the replay test. Not `historyToJSON` of @temporalio/common: in
+ * this install it sees a second copy of protobufjs and throws "type must be a Type". The
+ * round trip is checked byte for byte before the file is written.
+ */
+function historyToStoredJson(history: temporal.api.history.v1.IHistory): string {
+  const message = temporal.api.history.v1.History.fromObject(history);
+  const json = JSON.stringify(message.toJSON());
+  const back = temporal.api.history.v1.History.fromObject(JSON.parse(json) as Record<string, unknown>);
+  const same = Buffer.from(temporal.api.history.v1.History.encode(back).finish()).equals(Buffer.from(temporal.api.history.v1.History.encode(message).finish()));
+  if (!same) throw new Error('the stored JSON of a history does not decode to the same history');
+  return json;
+}
+
+async function firstRunIdOf(client: Client, workflowId: string): Promise<string> {
+  const description = await client.workflow.getHandle(workflowId).describe();
+  // The chain starts at the first execution; describe() of the id gives the latest.
+  const history = await client.workflow.getHandle(workflowId, description.runId).fetchHistory();
+  const first = history.events?.[0]?.workflowExecutionStartedEventAttributes?.firstExecutionRunId;
+  return first || description.runId;
+}
+
+const scenarios: Record<string, Scenario> = {
+  /** Parallel branches, a stage that fails twice then succeeds, live progress signals, `when: false` skips. */
+  async 'pipeline-run-retries-when'(r) {
+    const plan = r.plan('replay-retries', [
+      { id: 'root', with: { value: 'seed' } },
+      { id: 'slow', needs: ['root'], with: { value: '${{ stages.root.outputs.value }}', sleepMs: 2_000, steps: 4 } },
+      { id: 'flaky', needs: ['root'], uses: 'test-flaky', with: { failTimes: 2, value: 'ok' }, retry: fastRetry(3) },
+      { id: 'gate', needs: ['slow', 'flaky'], with: { value: false } },
+      { id: 'deploy', needs: ['gate'], when: '${{ stages.gate.outputs.value }}', with: { value: 'deployed' } },
+    ]);
+    const runId = await r.runs.submit(plan);
+    await settled(r, runId);
+    return [runId];
+  },
+  /** onFailure: pause, then the retryStage update with a param override; the run continues. */
+  async 'pipeline-run-pause-retry'(r) {
+    const plan = r.plan(
+      'replay-pause',
+      [
+        { id: 'check', uses: 'test-fail-until-param', with: { value: '${{ params.threshold }}', expected: 7 }, onFailure: 'pause' },
+        { id: 'next', needs: ['check'], with: { value: '${{ stages.check.outputs.value }}' } },
+      ],
+      { threshold: 3 },
+    );
+    const runId = await r.runs.submit(plan);
+    await runState(r, runId, (s) => s.status === 'waiting');
+    await r.runs.retry(runId, { params: { threshold: '7' } });
+    await settled(r, runId);
+    return [runId];
+  },
+  /** The same cacheable stage twice: a miss that records, then a hit. */
+  async 'pipeline-run-cache'(r) {
+    const plan = r.plan('replay-cache', [
+      { id: 'cached', with: { value: `v-${r.suffix}` }, cache: { enabled: true } },
+      { id: 'after', needs: ['cached'], with: { value: '${{ stages.cached.outputs.value }}' } },
+    ]);
+    const first = await r.runs.submit(plan);
+    await settled(r, first);
+    const second = await r.runs.submit(plan);
+    await settled(r, second);
+    return [first, second];
+  },
+  /** Cancel while a stage runs: the running stage is cancelled, the run ends cancelled. */
+  async 'pipeline-run-cancel'(r) {
+    const plan = r.plan('replay-cancel', [
+      { id: 'long', with: { sleepMs: 60_000, steps: 60 }, heartbeatTimeoutMs: 5_000 },
+      { id: 'after', needs: ['long'] },
+    ]);
+    const runId = await r.runs.submit(plan);
+    await runState(r, runId, (s) => s.stages[0]?.progress !== undefined);
+    await r.runs.cancel(runId);
+    await settled(r, runId);
+    return [runId];
+  },
+  /** A run with a sweep stage (the child workflow), and a sweep that continues as new mid-way. */
+  async 'hyperparameter-sweep'(r) {
+    const data = await writeSweepData(r.store, r.bucket, `replay-sweep-${r.suffix}`);
+    const inputs: JsonObject = {
+      model: data.baseModel,
+      data: data.dataset,
+      objective: { metric: 'validation.accuracy', goal: 'maximize' },
+      trial: { epochs: 3, batchSize: 16, freeze: 'none', seed: 1 },
+      algorithm: 'random',
+      earlyStopping: { type: 'median', reductionFactor: 3, minEpochs: 1 },
+      maxTrials: 3,
+      parallelism: 2,
+      seed: 5,
+      space: { learningRate: { logUniform: [0.001, 0.03] } },
+    };
+    const plan = r.plan('replay-sweep', [{ id: 'sweep', uses: 'hyperparameter-sweep', with: inputs, timeoutMs: 300_000 }]);
+    const runId = await r.runs.submit(plan);
+    await settled(r, runId);
+    const childId = `${runId}.sweep.sweep-1`;
+    // Directly, with a tiny history threshold, so the recorded chain has continue-as-new in it.
+    const chainRunId = `replay-sweep-can-${r.suffix}`;
+    const input: HyperparameterSweepInput = {
+      context: { runId: chainRunId, pipeline: 'replay-sweep', stageId: 'sweep', attempt: 1, outputPrefix: `s3://${r.bucket}/runs/${chainRunId}/sweep/`, bucket: r.bucket, trigger: { kind: 'manual' } },
+      inputs: { ...inputs, maxTrials: 4 },
+      execution: { pool: r.pools.cpu, segmentTimeoutMs: 120_000, heartbeatTimeoutMs: 30_000, retry: fastRetry(2), continueAsNewAfterEvents: 40 },
+    };
+    const chainId = `${chainRunId}.sweep.sweep-1`;
+    const handle = await r.client.workflow.start('hyperparameterSweep', { taskQueue: taskQueueForPool(r.pools.control), workflowId: chainId, args: [input] });
+    for (let attempt = 1; ; attempt++) {
+      const done = await handle.result().then(() => true, (error: unknown) => {
+        if (attempt >= 10) throw error;
+        return false;
+      });
+      if (done) break;
+    }
+    return [runId, childId, chainId];
+  },
+  /** A newData watcher: baseline, a push, the run it starts, and continue-as-new after a few polls. */
+  async 'data-watcher'(r) {
+    const name = `replay-watch-${r.suffix}`;
+    const bucket = `ffreplay-${r.suffix}`;
+    await r.store.ensureBucket(bucket);
+    const prefix = `s3://${bucket}/incoming/`;
+    await r.store.putBytes(`${prefix}existing.csv`, 'a,b\n1,2\n');
+    await r.schedules.apply(r.compile(`apiVersion: fineflow/v1
+kind: Pipeline
+metadata: {name: ${name}}
+params: {dataset: ${prefix}}
+defaults: {pool: ${r.pools.cpu}, timeout: 1m, retry: {maxAttempts: 1}, onFailure: fail}
+triggers:
+  - newData: {path: "\${{ params.dataset }}", debounce: 1s, pollInterval: 1s}
+stages:
+  echo: {uses: test-echo, cache: false, with: {value: new-data}}
+`));
+    const watcherId = watcherIdFor(name, prefix);
+    await until('the baseline', () => r.schedules.watchers.status(watcherId), (s) => s.lastObservation !== undefined);
+    await r.store.putBytes(`${prefix}batch-1.csv`, 'a,b\n3,4\n');
+    const runs = await until('a run for the push', () => listIds(r.client, runsQuery(name, 'new-data')), (ids) => ids.length >= 1);
+    await settled(r, runs[0] as string);
+    // Let the watcher see the run end and continue as new (pollsPerExecution is small here).
+    const firstRunId = await firstRunIdOf(r.client, watcherId);
+    await until('the watcher to continue as new', () => r.client.workflow.getHandle(watcherId).describe(), (d) => d.runId !== firstRunId);
+    await r.schedules.delete(name);
+    return [watcherId, runs[0] as string];
+  },
+  /** A run started by a schedule (trigger now). */
+  async 'schedule-run'(r) {
+    const name = `replay-sched-${r.suffix}`;
+    await r.schedules.apply(r.compile(`apiVersion: fineflow/v1
+kind: Pipeline
+metadata: {name: ${name}}
+defaults: {pool: ${r.pools.cpu}, timeout: 1m, retry: {maxAttempts: 1}, onFailure: fail}
+schedule: {cron: "0 3 1 1 *", overlap: skip}
+stages:
+  echo: {uses: test-echo, cache: false, with: {value: scheduled}}
+`));
+    await r.schedules.trigger(name);
+    const runs = await until('the scheduled run', () => listIds(r.client, runsQuery(name, 'schedule')), (ids) => ids.length >= 1);
+    await settled(r, runs[0] as string);
+    await r.schedules.delete(name);
+    return [runs[0] as string];
+  },
+};
+
+async function listIds(client: Client, query: string): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const info of client.workflow.list({ query })) ids.push(info.workflowId);
+  return ids;
+}
+
+async function writeScenario(r: Recorder, name: string, workflowIds: readonly string[]): Promise<number> {
+  for (const file of await readdir(HISTORIES_DIR)) if (file.startsWith(`${name}--`)) await rm(path.join(HISTORIES_DIR, file));
+  let n = 0;
+  for (const workflowId of workflowIds) {
+    for (const execution of await executionsOf(r.client, workflowId, await firstRunIdOf(r.client, workflowId))) {
+      n += 1;
+      await writeFile(path.join(HISTORIES_DIR, `${name}--${n}.json`), `${execution.json}\n`);
+    }
+  }
+  return n;
+}
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  registerTestStageTypes();
+  const config = await requireStack(loadConfig(process.env));
+  const suffix = randomBytes(4).toString('hex');
+  const pools = { control: `replay-control-${suffix}`, cpu: `replay-cpu-${suffix}` };
+  const store = createObjectStoreFromConfig(config);
+  await store.ensureBucket(config.s3.bucket);
+  const connection: NativeConnection = await connectWorker(config.temporal);
+  const client = await connectClient(config.temporal);
+  const common = { config, store, connection, extraStages: testStages, shutdownGraceMs: 2_000, progressSignalIntervalMs: 300 };
+  const workers: FineflowWorker[] = [
+    await createWorker({ ...common, pool: pools.control, runsWorkflows: true }),
+    await createWorker({ ...common, pool: pools.cpu, runsWorkflows: false, concurrency: 4 }),
+  ];
+  const running = workers.map((w) => w.run());
+  const workflowTaskQueue = taskQueueForPool(pools.control);
+  const recorder: Recorder = {
+    client,
+    store,
+    bucket: config.s3.bucket,
+    runs: new RunClient(client, { bucket: config.s3.bucket, workflowTaskQueue }),
+    schedules: new ScheduleService(client, { bucket: config.s3.bucket, workflowTaskQueue, pollsPerExecution: 4 }),
+    pools,
+    suffix,
+    plan: (name, stages, params) => makePlan(name, stages.map((s) => ({ pool: pools.cpu, ...s })), params),
+    compile(yaml) {
+      const compiled = compilePlan(yaml, 'replay.yaml', { set: [] });
+      if (!compiled.plan) throw new Error(`replay pipeline does not compile: ${JSON.stringify(compiled.diagnostics)}`);
+      return compiled.plan;
+    },
+  };
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((name) => !(name in scenarios));
+  if (unknown.length > 0) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(scenarios).join(', ')}`);
+  await mkdir(HISTORIES_DIR, { recursive: true });
+  try {
+    for (const [name, scenario] of Object.entries(scenarios)) {
+      if (wanted.length > 0 && !wanted.includes(name)) continue;
+      const started = Date.now();
+      const ids = await scenario(recorder);
+      const count = await writeScenario(recorder, name, ids);
+      console.log(`${name}: ${count} histor${count === 1 ? 'y' : 'ies'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    await Promise.all(workers.map((w) => w.shutdown()));
+    await Promise.allSettled(running);
+    await connection.close();
+    await client.connection.close();
+  }
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exit(1);
+  });
+}
