@@ -11,7 +11,7 @@
  * are throttled, so the newest one that reached Temporal can name a checkpoint many epochs old.
  */
 import { createHash } from 'node:crypto';
-import { InvalidInputError } from '../../errors';
+import { CorruptDataError, InvalidInputError, NotFoundError } from '../../errors';
 import type { ObjectStore } from '../../storage/object-store';
 import { asPrefix, joinUri } from '../uri';
 import type { EpochMetrics } from './types';
@@ -109,7 +109,7 @@ export async function verifyCheckpoint(store: ObjectStore, directory: string, re
     return index.state;
   } catch (error) {
     // A missing or unparsable part is an unverified checkpoint; an unreachable store is not.
-    if (error instanceof InvalidInputError || error instanceof SyntaxError) return undefined;
+    if (error instanceof NotFoundError || error instanceof CorruptDataError || error instanceof InvalidInputError || error instanceof SyntaxError) return undefined;
     throw error;
   }
 }
