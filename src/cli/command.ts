@@ -3,6 +3,7 @@
  * and exports `command: CliCommand`; `main.ts` loads only the one being run, so `fineflow
  * validate` never loads tfjs or the Temporal worker.
  */
+import { closest } from '../spec/suggest';
 
 /** Exit codes mean the same thing for every command. */
 export const EXIT = {
@@ -82,12 +83,12 @@ export function parseArgs(argv: readonly string[], options: readonly OptionSpec[
       inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
       spec = byName.get(name);
       if (!spec) {
-        const near = [...byName.keys()].find((k) => k.startsWith(name.slice(0, 3)));
+        const near = closest(name, byName.keys());
         throw new UsageError(`unknown option --${name}${near ? ` (did you mean --${near}?)` : ''}`);
       }
     } else if (arg.startsWith('-') && arg.length === 2) {
       spec = byShort.get(arg.slice(1));
-      if (!spec) throw new UsageError(`unknown option ${arg}`);
+      if (!spec) throw new UsageError(`unknown option ${arg}; options: ${[...byShort.keys()].map((k) => `-${k}`).join(', ')}`);
     } else {
       positionals.push(arg);
       continue;

@@ -4,6 +4,7 @@
  */
 import { EXIT, UsageError, formatHelp, parseArgs, type CliCommand, type CliIo } from './command';
 import { ensureError } from '../errors';
+import { closest } from '../spec/suggest';
 
 /** Sub-command name → module under ./commands. Order is the order of `fineflow --help`. */
 const COMMANDS: readonly (readonly [string, string])[] = [
@@ -24,6 +25,29 @@ const COMMANDS: readonly (readonly [string, string])[] = [
   ['schema', 'schema'],
 ];
 
+/**
+ * One-line summaries for `fineflow --help`, so the command list loads no command module (some
+ * pull in the Temporal worker and tfjs). test/unit/cli/main.test.ts keeps them equal to each
+ * module's own `summary`; a command missing here is loaded to read it.
+ */
+const SUMMARIES: { readonly [moduleName: string]: string } = {
+  cancel: 'cancel a run: running stages are stopped, the run ends cancelled',
+  data: 'push a directory of data to the object store, or list a prefix',
+  dev: 'start, stop or check the local Temporal + MinIO stack',
+  logs: "print a run's stage logs (every attempt)",
+  models: 'list registered models, show a model card, or move an alias',
+  plan: 'show the normalised plan and DAG a run of a pipeline would execute',
+  rerun: 'start a new run from an ended one, rerunning a stage and its descendants and reusing the rest',
+  retry: 'retry the waiting stages of a run, optionally with changed params',
+  runs: 'list pipeline runs, filtered by pipeline and status',
+  schedule: 'retrain on a schedule or when new data lands (Temporal Schedules + data watchers)',
+  schema: 'print the JSON Schema of pipeline files (for editors)',
+  status: 'show a run: stage states, attempts, times, progress, sweep trials',
+  submit: 'validate a pipeline and start a run',
+  validate: 'check pipeline files and report every problem',
+  worker: 'run a worker for a pool (the control pool also runs pipeline workflows)',
+};
+
 function loadCommand(moduleName: string): CliCommand | undefined {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -37,13 +61,17 @@ function loadCommand(moduleName: string): CliCommand | undefined {
   }
 }
 
+/** Exported for tests: the summaries `fineflow --help` prints without loading command modules. */
+export const COMMAND_SUMMARIES = SUMMARIES;
+export const COMMAND_MODULES = COMMANDS;
+
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     const lines = ['usage: fineflow <command> [options]', '', 'commands:'];
     for (const [cmdName, moduleName] of COMMANDS) {
-      const cmd = loadCommand(moduleName);
-      if (cmd) lines.push(`  ${cmdName.padEnd(10)} ${cmd.summary}`);
+      const summary = Object.hasOwn(SUMMARIES, moduleName) ? SUMMARIES[moduleName] : loadCommand(moduleName)?.summary;
+      if (summary !== undefined) lines.push(`  ${cmdName.padEnd(10)} ${summary}`);
     }
     lines.push('', 'Run `fineflow <command> --help` for the options of one command.');
     io.stdout.write(`${lines.join('\n')}\n`);
@@ -57,8 +85,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   const entry = COMMANDS.find(([cmdName]) => cmdName === name);
   const command = entry ? loadCommand(entry[1]) : undefined;
   if (!command) {
-    const known = COMMANDS.map(([n]) => n);
-    const near = known.find((k) => k.startsWith(name.slice(0, 2)));
+    const near = closest(name, COMMANDS.map(([n]) => n));
     io.stderr.write(`fineflow: unknown command '${name}'${near ? ` (did you mean '${near}'?)` : ''}; run 'fineflow --help'\n`);
     return EXIT.usage;
   }
@@ -83,6 +110,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 
 /** Run the command line of this process and set its exit code (bin/fineflow.js calls this). */
 export function runCli(): void {
+  // `fineflow schema | head`: the reader left; stop quietly, as Unix tools do.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      process.exit(process.exitCode ?? 0);
+    });
+  }
   main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() })
     .then((code) => {
       process.exitCode = code;

@@ -1,15 +1,19 @@
 /** "Did you mean …?" suggestions by edit distance. Pure. */
 
+/** Optimal-string-alignment distance: Levenshtein plus adjacent transpositions (`lgos` → `logs` is 1). */
 function editDistance(a: string, b: string): number {
-  const rows = a.length + 1;
   const cols = b.length + 1;
+  let beforePrevious: number[] = [];
   let previous = Array.from({ length: cols }, (_, j) => j);
-  for (let i = 1; i < rows; i++) {
+  for (let i = 1; i <= a.length; i++) {
     const current = [i];
     for (let j = 1; j < cols; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current[j] = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + cost);
+      let best = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, (beforePrevious[j - 2] as number) + 1);
+      current[j] = best;
     }
+    beforePrevious = previous;
     previous = current;
   }
   return previous[cols - 1] as number;
