@@ -10,5 +10,11 @@ export FINEFLOW_MINIO_CONSOLE_PORT="${FINEFLOW_MINIO_CONSOLE_PORT:-9001}"
 export TEMPORAL_ADDRESS="127.0.0.1:${FINEFLOW_TEMPORAL_PORT}"
 export TEMPORAL_NAMESPACE="${TEMPORAL_NAMESPACE:-default}"
 export FINEFLOW_S3_ENDPOINT="http://127.0.0.1:${FINEFLOW_MINIO_PORT}"
-export FINEFLOW_S3_ACCESS_KEY="${FINEFLOW_S3_ACCESS_KEY:-fineflow}"
-export FINEFLOW_S3_SECRET_KEY="${FINEFLOW_S3_SECRET_KEY:-fineflow-secret}"
+# Never the MinIO root user: the CLI user for the CLI and tests, the worker user for worker processes
+# (infra/stack-users.sh; `infra/stack.sh up` creates both with their policies).
+# shellcheck source=stack-users.sh
+source "$(dirname "${BASH_SOURCE[0]}")/stack-users.sh"
+export FINEFLOW_S3_ACCESS_KEY="${FINEFLOW_S3_ACCESS_KEY:-$FINEFLOW_STACK_CLI_USER}"
+export FINEFLOW_S3_SECRET_KEY="${FINEFLOW_S3_SECRET_KEY:-$(fineflow_stack_user_secret "$FINEFLOW_STACK_CLI_USER")}"
+export FINEFLOW_WORKER_S3_ACCESS_KEY="${FINEFLOW_WORKER_S3_ACCESS_KEY:-$FINEFLOW_STACK_WORKER_USER}"
+export FINEFLOW_WORKER_S3_SECRET_KEY="${FINEFLOW_WORKER_S3_SECRET_KEY:-$(fineflow_stack_user_secret "$FINEFLOW_STACK_WORKER_USER")}"

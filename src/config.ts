@@ -12,8 +12,9 @@
  * | TEMPORAL_TLS_SERVER_NAME | — | override the TLS server name |
  * | TEMPORAL_API_KEY | — | API key (Temporal Cloud); implies TLS |
  * | FINEFLOW_S3_ENDPOINT | http://127.0.0.1:9000 | S3 / MinIO endpoint URL |
- * | FINEFLOW_S3_ACCESS_KEY | fineflow | access key |
- * | FINEFLOW_S3_SECRET_KEY | fineflow-secret | secret key |
+ * | FINEFLOW_S3_ACCESS_KEY | fineflow (loopback endpoint only) | access key; required for any other endpoint |
+ * | FINEFLOW_S3_SECRET_KEY | fineflow-secret (loopback endpoint only) | secret key; required for any other endpoint |
+ * | FINEFLOW_S3_CA | — | PEM CA bundle that signs an `https://` endpoint's certificate (private CA) |
  * | FINEFLOW_S3_REGION | us-east-1 | region |
  * | FINEFLOW_BUCKET | fineflow | bucket for runs, cache and the model registry |
  * | FINEFLOW_TF_BACKEND | auto | `auto` (native when it loads), `native` (fail without it), `cpu` (pure JS) |
@@ -44,6 +45,8 @@ export interface S3Config {
   readonly useSSL: boolean;
   readonly accessKey: string;
   readonly secretKey: string;
+  /** PEM CA bundle path for an https endpoint signed by a private CA. */
+  readonly caPath?: string;
   readonly region: string;
   /** Bucket holding runs/, cache/ and models/. */
   readonly bucket: string;
@@ -153,6 +156,25 @@ export function loadOutboundConfig(env: Env = process.env): OutboundConfig {
   });
 }
 
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/**
+ * The S3 credentials. The well-known local defaults apply only to a loopback endpoint (the local
+ * stack), so a deployment that forgot its credentials fails at start instead of trying them.
+ */
+function s3Credentials(env: Env, endPoint: string): Pick<S3Config, 'accessKey' | 'secretKey'> {
+  const accessKey = nonEmpty(env, 'FINEFLOW_S3_ACCESS_KEY');
+  const secretKey = nonEmpty(env, 'FINEFLOW_S3_SECRET_KEY');
+  if (accessKey && secretKey) return { accessKey, secretKey };
+  if (!LOOPBACK_HOSTS.has(endPoint)) {
+    const missing = accessKey ? 'FINEFLOW_S3_SECRET_KEY' : 'FINEFLOW_S3_ACCESS_KEY';
+    throw new InvalidInputError(`${missing} is not set: the S3 endpoint ${endPoint} is not local, so there are no default credentials; set FINEFLOW_S3_ACCESS_KEY and FINEFLOW_S3_SECRET_KEY`, {
+      variable: missing,
+    });
+  }
+  return { accessKey: accessKey ?? 'fineflow', secretKey: secretKey ?? 'fineflow-secret' };
+}
+
 export function loadConfig(env: Env = process.env): FineflowConfig {
   const address = nonEmpty(env, 'TEMPORAL_ADDRESS') ?? '127.0.0.1:7233';
   if (!/^[^\s:]+:\d+$/.test(address)) {
@@ -174,6 +196,12 @@ export function loadConfig(env: Env = process.env): FineflowConfig {
       : undefined;
 
   const endpoint = parseS3Endpoint(nonEmpty(env, 'FINEFLOW_S3_ENDPOINT') ?? 'http://127.0.0.1:9000');
+  const s3CaPath = nonEmpty(env, 'FINEFLOW_S3_CA');
+  if (s3CaPath && !endpoint.useSSL) {
+    throw new InvalidInputError('FINEFLOW_S3_CA is set but FINEFLOW_S3_ENDPOINT is not https://; use an https endpoint or unset FINEFLOW_S3_CA', {
+      variable: 'FINEFLOW_S3_CA',
+    });
+  }
   const bucket = nonEmpty(env, 'FINEFLOW_BUCKET') ?? 'fineflow';
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
     throw new InvalidInputError(`FINEFLOW_BUCKET=${bucket} is not a valid bucket name (3-63 lowercase letters, digits, dots, dashes)`, {
@@ -197,8 +225,8 @@ export function loadConfig(env: Env = process.env): FineflowConfig {
     }),
     s3: Object.freeze({
       ...endpoint,
-      accessKey: nonEmpty(env, 'FINEFLOW_S3_ACCESS_KEY') ?? 'fineflow',
-      secretKey: nonEmpty(env, 'FINEFLOW_S3_SECRET_KEY') ?? 'fineflow-secret',
+      ...s3Credentials(env, endpoint.endPoint),
+      ...(s3CaPath ? { caPath: s3CaPath } : {}),
       region: nonEmpty(env, 'FINEFLOW_S3_REGION') ?? 'us-east-1',
       bucket,
     }),

@@ -74,6 +74,15 @@ export async function stopRecordedWorkers(pidFile: string, log: (line: string) =
   rmSync(pidFile, { force: true });
 }
 
+/**
+ * Workers run as the stack's least-privilege worker user when infra/stack-env.sh exported it
+ * (FINEFLOW_WORKER_S3_*), not as the CLI user the demo itself uses.
+ */
+function workerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { FINEFLOW_WORKER_S3_ACCESS_KEY: accessKey, FINEFLOW_WORKER_S3_SECRET_KEY: secretKey } = env;
+  return accessKey && secretKey ? { ...env, FINEFLOW_S3_ACCESS_KEY: accessKey, FINEFLOW_S3_SECRET_KEY: secretKey } : env;
+}
+
 /** Start one worker per pool and resolve once every one of them polls its task queue. */
 export async function startWorkers(options: StartWorkersOptions): Promise<WorkerProcess[]> {
   mkdirSync(options.logDir, { recursive: true });
@@ -84,7 +93,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     const out = createWriteStream(logFile, { flags: 'a' });
     const child = spawn(process.execPath, [path.join(options.repoDir, 'bin/fineflow.js'), 'worker', '--pool', pool, '--grace', '10s', '--json', ...(options.stageModules ?? []).flatMap((module) => ['--stage-module', module])], {
       cwd: options.repoDir,
-      env: options.env,
+      env: workerEnv(options.env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     if (child.pid === undefined) throw new DependencyUnavailableError(`could not start the ${pool} worker`, { pool });

@@ -8,6 +8,7 @@
  * objects carrying a sha256 are verified as they stream: a mismatch fails the stream at its end.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Socket } from 'node:net';
@@ -137,13 +138,24 @@ const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
  */
 const FREE_SOCKET_TIMEOUT_MS = 4_000;
 
+/** The operator's CA bundle (FINEFLOW_S3_CA), read once when the store is created. */
+function readS3Ca(caPath: string): Buffer {
+  try {
+    return readFileSync(caPath);
+  } catch (error) {
+    throw new InvalidInputError(`FINEFLOW_S3_CA=${caPath}: cannot read the CA bundle (${ensureError(error).message})`, { variable: 'FINEFLOW_S3_CA' }, { cause: error });
+  }
+}
+
 /**
  * A keep-alive HTTP(S) agent with two timeouts: a socket in use that sees no traffic for
  * `idleTimeoutMs` is destroyed with ETIMEDOUT (failing the call), and a pooled free socket is
  * dropped after FREE_SOCKET_TIMEOUT_MS (Node destroys free sockets on their timeout itself).
  */
-function objectStoreAgent(useSSL: boolean, idleTimeoutMs: number): HttpAgent {
-  const agent = useSSL ? new HttpsAgent({ keepAlive: true, timeout: idleTimeoutMs }) : new HttpAgent({ keepAlive: true, timeout: idleTimeoutMs });
+function objectStoreAgent(useSSL: boolean, idleTimeoutMs: number, caPath?: string): HttpAgent {
+  const agent = useSSL
+    ? new HttpsAgent({ keepAlive: true, timeout: idleTimeoutMs, ...(caPath ? { ca: readS3Ca(caPath) } : {}) })
+    : new HttpAgent({ keepAlive: true, timeout: idleTimeoutMs });
   const isFree = (socket: Socket): boolean => Object.values(agent.freeSockets).some((sockets) => sockets?.includes(socket));
   const createConnection = agent.createConnection.bind(agent);
   agent.createConnection = (options, callback) => {
@@ -179,7 +191,7 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
     ...(storeOptions.sessionToken ? { sessionToken: storeOptions.sessionToken } : {}),
     region: s3.region,
     partSize: PART_SIZE,
-    transportAgent: objectStoreAgent(s3.useSSL, storeOptions.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS),
+    transportAgent: objectStoreAgent(s3.useSSL, storeOptions.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, s3.caPath),
   });
 
   async function setSha256(location: S3Location, sha256: string, contentType: string): Promise<string> {

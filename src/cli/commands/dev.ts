@@ -1,6 +1,8 @@
 /**
  * `fineflow dev up|down|status|logs`: drives infra/stack.sh (Temporal dev server + MinIO on
  * loopback) and prints the endpoints and the environment a shell should export to use them.
+ * The stack's S3 user is the least-privilege CLI user, never root, and its secret key is never
+ * printed: the output shows the command that reads it (`infra/stack.sh secret-key cli`).
  */
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -27,9 +29,10 @@ export function stackEndpoints(env: CliIo['env']) {
       TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
       TEMPORAL_NAMESPACE: 'default',
       FINEFLOW_S3_ENDPOINT: `http://127.0.0.1:${minioPort}`,
-      FINEFLOW_S3_ACCESS_KEY: env.FINEFLOW_S3_ACCESS_KEY?.trim() || 'fineflow',
-      FINEFLOW_S3_SECRET_KEY: env.FINEFLOW_S3_SECRET_KEY?.trim() || 'fineflow-secret',
+      FINEFLOW_S3_ACCESS_KEY: env.FINEFLOW_S3_ACCESS_KEY?.trim() || 'fineflow-cli',
     },
+    /** A shell command that prints the secret key of FINEFLOW_S3_ACCESS_KEY (the key itself is never shown). */
+    secretKeyCommand: `bash ${STACK_SCRIPT} secret-key cli`,
   };
 }
 
@@ -72,6 +75,7 @@ Exit codes: 0 ok / healthy, 1 not healthy, 3 the stack could not be started.`,
       io.stdout.write(`${JSON.stringify({ healthy, ...endpoints }, null, 2)}\n`);
     } else if (healthy) {
       const exports = Object.entries(endpoints.env).map(([name, value]) => `export ${name}=${value}`);
+      exports.push(`export FINEFLOW_S3_SECRET_KEY="$(${endpoints.secretKeyCommand})"`);
       io.stdout.write(`\nTo use this stack from a shell:\n${exports.join('\n')}\n`);
     }
     if (healthy) return EXIT.ok;

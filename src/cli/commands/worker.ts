@@ -1,11 +1,30 @@
 /** `fineflow worker --pool P`: run the activities of pool P (the control pool also runs workflows). */
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { EXIT, UsageError, type CliCommand } from '../command';
 import { loadConfig } from '../../config';
 import { DependencyUnavailableError, ensureError } from '../../errors';
 import { parseDuration } from '../../spec/durations';
-import { runWorker } from '../../worker/run-worker';
+import { runWorker, type FineflowWorker } from '../../worker/run-worker';
+
+/** How often the health file is rewritten; probes treat a file older than a minute as dead. */
+const HEALTH_FILE_INTERVAL_MS = 10_000;
+
+/**
+ * Rewrites `file` every 10 s while the worker polls, so an exec probe (`find FILE -mmin -1`) can
+ * tell a live worker from a stuck or stopped one without a port. Returns the stop function.
+ */
+function keepHealthFile(file: string, worker: FineflowWorker, pool: string): () => void {
+  const write = (): void => {
+    const state = worker.worker.getState();
+    if (state === 'RUNNING') writeFileSync(file, `${JSON.stringify({ pool, state, pid: process.pid, at: new Date().toISOString() })}\n`);
+  };
+  write();
+  const timer = setInterval(write, HEALTH_FILE_INTERVAL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
 
 export const command: CliCommand = {
   name: 'worker',
@@ -24,6 +43,7 @@ export const command: CliCommand = {
     { name: 'grace', kind: 'string', valueName: 'DURATION', description: 'time a running stage gets to finish on shutdown (default 30s)' },
     { name: 'workflows', kind: 'boolean', description: 'run workflows too, whatever the pool name' },
     { name: 'progress-interval', kind: 'string', valueName: 'DURATION', description: 'how often a stage sends live progress to its run (default 10s)' },
+    { name: 'health-file', kind: 'string', valueName: 'PATH', description: 'rewrite PATH every 10s while polling, for liveness probes (find PATH -mmin -1)' },
   ],
   async run(args, io) {
     const pool = args.values.pool;
@@ -38,6 +58,8 @@ export const command: CliCommand = {
     const config = loadConfig(io.env);
     // The SDK logs every worker state change at INFO; operators need warnings and errors.
     Runtime.install({ logger: new DefaultLogger(io.env.FINEFLOW_DEBUG ? 'DEBUG' : 'WARN') });
+    let stopHealthFile = (): void => undefined;
+    const healthFile = args.values['health-file'];
     try {
       await runWorker({
         pool,
@@ -48,6 +70,7 @@ export const command: CliCommand = {
         stageModules: (args.multi['stage-module'] ?? []).map((m) => path.resolve(io.cwd, m)),
         ...(args.flags.workflows ? { runsWorkflows: true } : {}),
         onReady: (worker) => {
+          if (healthFile) stopHealthFile = keepHealthFile(path.resolve(io.cwd, healthFile), worker, pool);
           const line = { event: 'ready', pool, taskQueue: worker.taskQueue, pid: process.pid, stageTypes: worker.stageTypes };
           io.stdout.write(args.flags.json ? `${JSON.stringify(line)}\n` : `worker ready: pool ${pool} (task queue ${worker.taskQueue}, pid ${process.pid}), stage types: ${worker.stageTypes.join(', ') || '(none)'}\n`);
         },
@@ -58,6 +81,8 @@ export const command: CliCommand = {
       const error = ensureError(thrown);
       io.stderr.write(`fineflow worker: ${error.message}\n`);
       return error instanceof DependencyUnavailableError ? EXIT.unavailable : EXIT.failure;
+    } finally {
+      stopHealthFile();
     }
   },
 };
