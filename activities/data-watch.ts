@@ -1,15 +1,25 @@
 /**
- * The data watcher's one side effect: look at what is under a watched prefix and reduce it to a
- * fingerprint. Built from an injected ObjectStore (the worker passes the MinIO one).
+ * The data watcher's one side effect: look at what is under a watched prefix and name it as a
+ * dataset version (src/datasets): the same id `fineflow data push` prints for the same bytes,
+ * with its manifest recorded in the store so the run it starts reads exactly that version.
+ * Built from an injected ObjectStore (the worker passes the MinIO one) and the bucket of manifests.
+ *
+ * A poll lists the prefix; only when the listing changed (keys, sizes, ETags) is it sealed again,
+ * and objects already hashed are not read again, so an unchanged prefix costs one listing.
  */
 import { createHash } from 'node:crypto';
+import { datasetVersionId } from '../src/datasets/dataset-version';
+import { sealDatasetVersion, type Sha256Memo } from '../src/datasets/version-store';
 import { NotFoundError } from '../src/errors';
 import type { ObjectInfo, ObjectStore } from '../src/storage/object-store';
 import { asPrefixUri } from '../src/storage/uri';
 
 /** One observation of a prefix: small JSON that crosses Temporal. */
 export interface PrefixFingerprint {
-  /** sha256 over the sorted (key, size, etag) of every object under the prefix. */
+  /**
+   * The dataset version id of what is under the prefix (its manifest is in the store). From
+   * {@link fingerprintObjects} alone: the listing's sha256 over (key, size, etag).
+   */
   readonly fingerprint: string;
   readonly count: number;
   readonly bytes: number;
@@ -42,16 +52,35 @@ export interface DataWatchActivities {
   fingerprintPrefix(prefixUri: string): Promise<PrefixFingerprint>;
 }
 
-export function createDataWatchActivities(store: ObjectStore): DataWatchActivities {
+/** Listings remembered per prefix; a watcher worker serves few prefixes, so this stays small. */
+const REMEMBERED_PREFIXES = 256;
+/** Hashes remembered across polls; cleared when it grows past this (then objects are stat'ed again). */
+const REMEMBERED_HASHES = 200_000;
+
+export function createDataWatchActivities(store: ObjectStore, bucket: string): DataWatchActivities {
+  const lastSeal = new Map<string, { listing: string; seen: PrefixFingerprint }>();
+  const memo: Sha256Memo = new Map();
   return {
     async fingerprintPrefix(prefixUri: string): Promise<PrefixFingerprint> {
+      const prefix = asPrefixUri(prefixUri);
+      let listed: ObjectInfo[];
       try {
-        return fingerprintObjects(await store.list(asPrefixUri(prefixUri)));
+        listed = await store.list(prefix);
       } catch (thrown) {
         // A dataset bucket that does not exist yet is an empty dataset, not a broken watcher.
-        if (thrown instanceof NotFoundError && thrown.details.code === 'bucket-not-found') return fingerprintObjects([]);
-        throw thrown;
+        if (thrown instanceof NotFoundError && thrown.details.code === 'bucket-not-found') listed = [];
+        else throw thrown;
       }
+      const listing = fingerprintObjects(listed);
+      const known = lastSeal.get(prefix);
+      if (known?.listing === listing.fingerprint) return known.seen;
+      if (listed.length === 0) return { ...listing, fingerprint: datasetVersionId([]) };
+      if (memo.size > REMEMBERED_HASHES) memo.clear();
+      const manifest = await sealDatasetVersion(store, bucket, prefix, { createdBy: 'watcher', memo, listed });
+      const seen: PrefixFingerprint = { ...listing, fingerprint: manifest.id, count: manifest.count, bytes: manifest.bytes };
+      if (lastSeal.size >= REMEMBERED_PREFIXES) lastSeal.clear();
+      lastSeal.set(prefix, { listing: listing.fingerprint, seen });
+      return seen;
     },
   };
 }

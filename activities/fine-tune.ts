@@ -25,6 +25,7 @@ import { requestKeyOf } from '../src/ml/train/fine-tune';
 import type { Augmentation, EarlyStopping, Hyperparameters, LearningRateDecay, MonitoredMetric, OptimizerName, TrainingProgress, TrainingRequest, TrainingResult } from '../src/ml/train/types';
 import { isHeadLayerName, type ModelArchitecture } from '../src/ml/models/architectures';
 import type { JsonObject, JsonValue } from '../src/spec/plan-types';
+import { datasetVersionOf } from '../src/runtime/run-trigger';
 import type { StageActivityInput, StageActivityResult, StageProgress } from '../src/runtime/run-types';
 import type { ObjectStore } from '../src/storage/object-store';
 import { joinS3Uri } from '../src/storage/uri';
@@ -404,6 +405,8 @@ export function createFineTuneStage(options: FineTuneStageOptions = {}): StageIm
       samplesPerSecond: result.samplesPerSecond,
     }) as JsonObject;
     const history = result.epochs.map((epoch) => toJsonValue(epoch) as JsonObject);
+    // The version prepare-data actually read (a run's trigger only says which one it asked for).
+    const datasetVersion = manifest.sourceVersion ?? datasetVersionOf(context.trigger);
     const record: TrainingRecord = {
       format: 'fineflow-training/v1',
       runId: context.runId,
@@ -413,7 +416,7 @@ export function createFineTuneStage(options: FineTuneStageOptions = {}): StageIm
       ...(base ? { baseModelResolved: base.pinned } : {}),
       ...(architectureInput ? { architecture: architectureInput } : {}),
       dataset: datasetUri,
-      ...(context.trigger.kind === 'new-data' ? { datasetVersion: context.trigger.datasetVersion } : {}),
+      ...(datasetVersion ? { datasetVersion } : {}),
       hyperparameters: toJsonValue({ ...settings, data: undefined, model: undefined, architecture: undefined }) as JsonObject,
       classes: result.classes,
       inputShape: manifest.featureShape,

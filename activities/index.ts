@@ -55,7 +55,7 @@ export function createStageActivities(deps: ActivityDeps): Record<string, (...ar
 export function createRuntimeActivities(deps: ActivityDeps) {
   return {
     ...createCacheActivities(deps.store, deps.bucket),
-    ...createDataWatchActivities(deps.store),
+    ...createDataWatchActivities(deps.store, deps.bucket),
   };
 }
 

@@ -7,15 +7,24 @@
  *
  * Progress: bytes of source data and records scanned / written.
  */
+import { pinnedSourceProblem } from '../src/datasets/dataset-source';
+import { pinnedDatasetStore, resolveDatasetSource, type DatasetPin } from '../src/datasets/version-store';
 import { CancelledError, InvalidInputError } from '../src/errors';
 import { prepareDataset, type DataReport, type PrepareDatasetOptions, type PrepareProgress } from '../src/ml/data/prepare';
 import { ShardWriter, streamBatches, type DatasetManifest } from '../src/ml/data/shards';
 import type { JsonObject } from '../src/spec/plan-types';
+import { originOf } from '../src/runtime/run-trigger';
 import type { StageActivityInput, StageActivityResult } from '../src/runtime/run-types';
 import type { ObjectStore } from '../src/storage/object-store';
 import { asPrefixUri, joinS3Uri } from '../src/storage/uri';
 import type { StageImplementation, StageRuntime } from './stage-runner';
 import { checkStageInputs, listStageArtifacts, objectInput, optionalBoolean, optionalNumber, requiredString, toJsonValue } from './ml-stage-support';
+
+const PIN_WORDS: Readonly<Record<DatasetPin, string>> = {
+  pinned: 'pinned in the pipeline',
+  trigger: 'the version that triggered this run',
+  sealed: 'sealed from the prefix as it is now',
+};
 
 function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -92,10 +101,22 @@ function countsOf(manifest: DatasetManifest): JsonObject {
   };
 }
 
+/** The new-data trigger behind the run (through reruns), whose version a source under its path reads. */
+function newDataTrigger(trigger: StageActivityInput['context']['trigger']): { path: string; datasetVersion: string } | undefined {
+  const origin = originOf(trigger);
+  return origin?.kind === 'new-data' ? { path: origin.path, datasetVersion: origin.datasetVersion } : undefined;
+}
+
 export const prepareDataStage: StageImplementation = async (input: StageActivityInput, runtime: StageRuntime): Promise<StageActivityResult> => {
   const inputs = checkStageInputs('prepare-data', input.inputs);
-  const options = prepareOptions(inputs, input.context.outputPrefix);
-  const store = runtime.store;
+  const pinProblem = pinnedSourceProblem(requiredString(inputs, 'source'));
+  if (pinProblem) throw new InvalidInputError(`source ${requiredString(inputs, 'source')}: ${pinProblem}`, { field: 'source' });
+  const requested = prepareOptions(inputs, input.context.outputPrefix);
+  // Read exactly one dataset version, whatever is written to the prefix while this stage runs.
+  const pin = await resolveDatasetSource(runtime.sharedStore, input.context.bucket, requested.source, newDataTrigger(input.context.trigger));
+  const options: PrepareDatasetOptions = { ...requested, source: pin.source, sourceVersion: pin.manifest.id };
+  const store = pinnedDatasetStore(runtime.store, pin.manifest);
+  runtime.log(`dataset version ${pin.manifest.id} of ${pin.manifest.prefix} (${PIN_WORDS[pin.how]}): ${pin.manifest.count} object(s)`);
   const objects = options.source.endsWith('.csv') || options.source.endsWith('.jsonl') ? [await store.stat(options.source)] : await store.list(asPrefixUri(options.source));
   const sourceBytes = objects.reduce((sum, object) => sum + (object?.size ?? 0), 0);
   const sourceFiles = objects.filter(Boolean).length;
@@ -136,6 +157,7 @@ export const prepareDataStage: StageImplementation = async (input: StageActivity
       report: prepared.reportUri,
       classes: [...manifest.classes],
       counts: toJsonValue(countsOf(manifest)) as JsonObject,
+      datasetVersion: pin.manifest.id,
     },
     artifacts: await listStageArtifacts(store, input.context.outputPrefix),
   };

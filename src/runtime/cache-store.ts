@@ -12,6 +12,7 @@
  * must still exist and hash to the recorded sha256.
  */
 import { createHash } from 'node:crypto';
+import { parseDatasetSource } from '../datasets/dataset-source';
 import { InvalidInputError, NotFoundError } from '../errors';
 import type { JsonObject } from '../spec/plan-types';
 import { cachePrefix, modelAliasUri, modelPrefix, modelRootPrefix } from '../storage/layout';
@@ -208,6 +209,9 @@ export async function fingerprintExternal(store: ObjectStore, bucket: string, ur
       if (thrown instanceof InvalidInputError && thrown.details.code === 'invalid-key-segment') return 'unaddressable';
       throw thrown;
     }
+  } else if (parseDatasetSource(uri).version) {
+    // A pinned dataset version is immutable: its id is its fingerprint.
+    return `dataset-version:${parseDatasetSource(uri).version}`;
   } else {
     let location;
     try {

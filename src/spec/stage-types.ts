@@ -4,6 +4,7 @@
  * key. Built-ins are registered here; a team adds its own with {@link registerStageType} or by
  * listing modules for {@link loadStageTypeModules}, and they are validated the same way.
  */
+import { pinnedSourceProblem } from '../datasets/dataset-source';
 import { InvalidInputError } from '../errors';
 import type { JsonObject } from './plan-types';
 import { OUTPUT_TYPES, checkSchemaDefinition, type InputSchema, type ObjectSchema, type OutputType } from './schema-language';
@@ -194,12 +195,13 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
   },
   {
     name: 'prepare-data',
-    version: '1.0.0',
+    // 1.1: reads exactly one dataset version (entries of 1.0 read whatever the prefix held).
+    version: '1.1.0',
     description: 'Read, clean, encode and split a dataset, and write sharded tensors plus a manifest to the store.',
     inputs: {
       type: 'object',
       properties: {
-        source: datasetUri('where the raw data lives, e.g. s3://datasets/defects/'),
+        source: datasetUri('where the raw data lives, e.g. s3://datasets/defects/; pin a dataset version with s3://datasets/defects/@<version> (`fineflow data versions`)'),
         format: { type: 'enum', values: ['image-folder', 'csv', 'jsonl'], description: 'image-folder: one folder per label; csv / jsonl: one example per row' },
         image: {
           type: 'object',
@@ -241,9 +243,12 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
       report: { type: 'uri', description: 'data report: class balance, missing values, dropped examples' },
       classes: { type: 'array', description: 'label names, in encoding order' },
       counts: { type: 'object', description: 'examples per split and class' },
+      datasetVersion: { type: 'string', description: 'id of the dataset version read (pinned, the new-data trigger\'s, or the source sealed at the start)' },
     },
     checkInputs(inputs) {
       const problems: StageInputProblem[] = [];
+      const pinProblem = typeof inputs.source === 'string' ? pinnedSourceProblem(inputs.source) : undefined;
+      if (pinProblem) problems.push({ path: 'source', message: pinProblem, hint: 'list the versions of the prefix with `fineflow data versions s3://bucket/prefix/`' });
       const split = inputs.split;
       if (split && typeof split === 'object' && !Array.isArray(split)) {
         const s = split as JsonObject;

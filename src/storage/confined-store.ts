@@ -10,11 +10,11 @@ export function confineWrites(store: ObjectStore, prefixUri: string): ObjectStor
   const prefix = asPrefixUri(prefixUri);
   const inside = (uri: string): string => formatS3Uri(confineToPrefix(uri, prefix));
   return {
-    ensureBucket: (bucket) => store.ensureBucket(bucket),
-    getStream: (uri) => store.getStream(uri),
+    ensureBucket: (bucket, options) => store.ensureBucket(bucket, options),
+    getStream: (uri, options) => store.getStream(uri, options),
     getBytes: (uri) => store.getBytes(uri),
     getJson: (uri) => store.getJson(uri),
-    stat: (uri) => store.stat(uri),
+    stat: (uri, options) => store.stat(uri, options),
     list: (uri) => store.list(uri),
     putStream: async (uri, body, options) => store.putStream(inside(uri), body, options),
     putBytes: async (uri, body, options) => store.putBytes(inside(uri), body, options),

@@ -89,7 +89,9 @@ export function createMemoryObjectStore(options: { readonly buckets?: readonly s
     async putJson(uri, value, putOptions = {}) {
       return store(uri, Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8'), { contentType: 'application/json', ...putOptions });
     },
-    async getStream(uri) {
+    async getStream(uri, readOptions = {}) {
+      // Keeps no versions: a version id can only name what is not here.
+      if (readOptions.versionId) throw new NotFoundError(`${uri} version ${readOptions.versionId} does not exist (the memory store keeps no versions)`, { uri, code: 'not-found' });
       return Readable.from([find(uri).bytes]);
     },
     async getBytes(uri) {
@@ -103,9 +105,10 @@ export function createMemoryObjectStore(options: { readonly buckets?: readonly s
         throw new InvalidInputError(`${uri} is not valid JSON: ${(error as Error).message}`, { uri, code: 'invalid-json' });
       }
     },
-    async stat(uri) {
+    async stat(uri, readOptions = {}) {
       const location = objectLocation(uri);
       requireBucket(location, uri);
+      if (readOptions.versionId) return undefined;
       const found = objects.get(formatS3Uri(location));
       return found ? info(formatS3Uri(location), found) : undefined;
     },

@@ -17,7 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import { Client, CopyDestinationOptions, CopySourceOptions, S3Error, type BucketItem } from 'minio';
 import type { S3Config } from '../config';
 import { AccessDeniedError, ConflictError, CorruptDataError, DependencyUnavailableError, FineflowError, InternalError, InvalidInputError, NotFoundError, ensureError } from '../errors';
-import type { ObjectInfo, ObjectStore, PutOptions, PutResult, WriteCondition } from './object-store';
+import type { ObjectInfo, ObjectStore, PutOptions, PutResult, ReadOptions, WriteCondition } from './object-store';
 import { formatS3Uri, parseS3Uri, type S3Location } from './uri';
 
 /**
@@ -29,7 +29,7 @@ const PART_SIZE = 6 * 1024 * 1024;
 const SHA256_METADATA = 'sha256';
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 
-const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject']);
+const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject', 'NoSuchVersion']);
 const ACCESS_CODES = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken']);
 const UNAVAILABLE_CODES = new Set(['InternalError', 'ServiceUnavailable', 'SlowDown', 'RequestTimeout', 'XMinioServerNotInitialized', 'XMinioStorageFull']);
 const NETWORK_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET']);
@@ -74,7 +74,7 @@ class HashingCounter extends Transform {
 }
 
 /** Passes bytes through and fails at the end when their sha256 differs from the recorded one. */
-class Sha256Verifier extends Transform {
+export class Sha256Verifier extends Transform {
   private readonly hash = createHash('sha256');
   constructor(
     private readonly expected: string,
@@ -99,7 +99,7 @@ function conditionHeaders(condition: WriteCondition | undefined): Record<string,
   return 'ifNoneMatch' in condition ? { 'If-None-Match': condition.ifNoneMatch } : { 'If-Match': `"${condition.ifMatch.replace(/"/g, '')}"` };
 }
 
-function toObjectInfo(location: S3Location, stat: { size: number; etag: string; lastModified: Date; metaData?: Record<string, unknown> }): ObjectInfo {
+function toObjectInfo(location: S3Location, stat: { size: number; etag: string; lastModified: Date; metaData?: Record<string, unknown>; versionId?: string | null }): ObjectInfo {
   const sha256 = stat.metaData?.[SHA256_METADATA];
   return {
     bucket: location.bucket,
@@ -108,6 +108,8 @@ function toObjectInfo(location: S3Location, stat: { size: number; etag: string; 
     etag: stat.etag,
     lastModified: stat.lastModified,
     ...(typeof sha256 === 'string' && sha256 !== '' ? { sha256 } : {}),
+    // MinIO reports the version `null` for objects written while versioning was off.
+    ...(stat.versionId && stat.versionId !== 'null' ? { versionId: stat.versionId } : {}),
   };
 }
 
@@ -194,7 +196,7 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
     transportAgent: objectStoreAgent(s3.useSSL, storeOptions.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, s3.caPath),
   });
 
-  async function setSha256(location: S3Location, sha256: string, contentType: string): Promise<string> {
+  async function setSha256(location: S3Location, sha256: string, contentType: string): Promise<{ etag: string; versionId?: string }> {
     await client.copyObject(
       new CopySourceOptions({ Bucket: location.bucket, Object: location.key }),
       new CopyDestinationOptions({
@@ -206,7 +208,8 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
       }),
     );
     // The copy result's etag field differs between S3 flavours; a HEAD reads it reliably.
-    return (await client.statObject(location.bucket, location.key)).etag;
+    const { etag, versionId } = toObjectInfo(location, await client.statObject(location.bucket, location.key));
+    return { etag, ...(versionId ? { versionId } : {}) };
   }
 
   async function putBuffer(location: S3Location, bytes: Buffer, contentType: string, sha256: string, condition?: WriteCondition): Promise<PutResult> {
@@ -216,7 +219,8 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
         [SHA256_METADATA]: sha256,
         ...conditionHeaders(condition),
       });
-      return { uri: formatS3Uri(location), size: bytes.length, sha256, etag: uploaded.etag };
+      const versionId = uploaded.versionId && uploaded.versionId !== 'null' ? uploaded.versionId : undefined;
+      return { uri: formatS3Uri(location), size: bytes.length, sha256, etag: uploaded.etag, ...(versionId ? { versionId } : {}) };
     } catch (thrown) {
       throw mapS3Error(thrown, formatS3Uri(location), 'put');
     }
@@ -276,13 +280,13 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
       throw mapS3Error(thrown, uri, 'put');
     }
     const sha256 = counter.hash.digest('hex');
-    let etag: string;
+    let written: { etag: string; versionId?: string };
     try {
-      etag = await setSha256(location, sha256, contentType);
+      written = await setSha256(location, sha256, contentType);
     } catch (thrown) {
       throw mapS3Error(thrown, uri, 'put (recording sha256)');
     }
-    return { uri: formatS3Uri(location), size: counter.bytes, sha256, etag };
+    return { uri: formatS3Uri(location), size: counter.bytes, sha256, ...written };
   }
 
   async function putBytes(uri: string, body: Uint8Array | string, options: PutOptions = {}): Promise<PutResult> {
@@ -294,11 +298,11 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
     return result;
   }
 
-  async function getStream(uri: string): Promise<Readable> {
+  async function getStream(uri: string, options: ReadOptions = {}): Promise<Readable> {
     const location = objectKey(uri);
     let response: Readable;
     try {
-      response = await client.getObject(location.bucket, location.key);
+      response = await client.getObject(location.bucket, location.key, options.versionId ? { versionId: options.versionId } : {});
     } catch (thrown) {
       throw mapS3Error(thrown, uri, 'get');
     }
@@ -318,12 +322,13 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
   }
 
   return {
-    async ensureBucket(bucket) {
+    async ensureBucket(bucket, bucketOptions = {}) {
       const uri = formatS3Uri({ bucket, key: '' });
       parseS3Uri(uri);
       try {
         if (await client.bucketExists(bucket)) return;
         await client.makeBucket(bucket, s3.region);
+        if (bucketOptions.versioned) await client.setBucketVersioning(bucket, { Status: 'Enabled' });
       } catch (thrown) {
         // Two workers bootstrapping at once: the loser sees the bucket already there.
         if (thrown instanceof S3Error && thrown.code === 'BucketAlreadyOwnedByYou') return;
@@ -345,10 +350,10 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
         throw new InvalidInputError(`${uri} is not valid JSON: ${ensureError(error).message}`, { uri, code: 'invalid-json' });
       }
     },
-    async stat(uri) {
+    async stat(uri, options = {}) {
       const location = objectKey(uri);
       try {
-        return toObjectInfo(location, await client.statObject(location.bucket, location.key));
+        return toObjectInfo(location, await client.statObject(location.bucket, location.key, options.versionId ? { versionId: options.versionId } : {}));
       } catch (thrown) {
         const mapped = mapS3Error(thrown, uri, 'stat');
         if (mapped instanceof NotFoundError && mapped.details.code === 'not-found') return undefined;

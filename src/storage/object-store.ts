@@ -14,6 +14,8 @@ export interface ObjectInfo {
   readonly lastModified: Date;
   /** sha256 hex of the content, when Fineflow wrote the object (metadata `x-amz-meta-sha256`); from `stat` only. */
   readonly sha256?: string;
+  /** S3 version id, in a versioned bucket; from `stat` only. */
+  readonly versionId?: string;
 }
 
 export interface PutResult {
@@ -21,6 +23,22 @@ export interface PutResult {
   readonly size: number;
   readonly sha256: string;
   readonly etag: string;
+  /** S3 version id of what was written, in a versioned bucket. */
+  readonly versionId?: string;
+}
+
+/** Which version of an object to read; default the current one. */
+export interface ReadOptions {
+  /** S3 version id (a versioned bucket keeps overwritten and deleted objects readable by it). */
+  readonly versionId?: string;
+}
+
+export interface BucketOptions {
+  /**
+   * Turn on S3 versioning when the bucket is created (dataset buckets: a dataset version then
+   * stays readable after its objects are overwritten or deleted). An existing bucket is left as is.
+   */
+  readonly versioned?: boolean;
 }
 
 /**
@@ -39,7 +57,7 @@ export interface PutOptions {
 
 export interface ObjectStore {
   /** Create the bucket when it does not exist. Idempotent. */
-  ensureBucket(bucket: string): Promise<void>;
+  ensureBucket(bucket: string, options?: BucketOptions): Promise<void>;
   /** Stream an object in; memory stays flat whatever the size. Records sha256 as metadata. */
   putStream(uri: string, body: Readable, options?: PutOptions): Promise<PutResult>;
   putBytes(uri: string, body: Uint8Array | string, options?: PutOptions): Promise<PutResult>;
@@ -48,13 +66,14 @@ export interface ObjectStore {
    * Stream an object out. Throws NotFoundError (code `not-found`, or `bucket-not-found`) when it is
    * missing, AccessDeniedError when the credentials may not read it, DependencyUnavailableError when
    * the store does not answer. When the object has a recorded sha256 the stream verifies it and fails
-   * at its end on a mismatch (CorruptDataError, code `checksum-mismatch`).
+   * at its end on a mismatch (CorruptDataError, code `checksum-mismatch`). With `versionId`,
+   * that version (NotFoundError when it no longer exists).
    */
-  getStream(uri: string): Promise<Readable>;
+  getStream(uri: string, options?: ReadOptions): Promise<Readable>;
   getBytes(uri: string): Promise<Buffer>;
   getJson<T = unknown>(uri: string): Promise<T>;
-  /** Metadata, or undefined when the object does not exist (any other failure throws, as for getStream). */
-  stat(uri: string): Promise<ObjectInfo | undefined>;
+  /** Metadata, or undefined when the object (or that version of it) does not exist (any other failure throws, as for getStream). */
+  stat(uri: string, options?: ReadOptions): Promise<ObjectInfo | undefined>;
   /**
    * Every object under a prefix URI (`s3://bucket/prefix/`), recursively, in key order.
    * Entries carry no `sha256`: S3 listings do not return user metadata; `stat` an object for it.

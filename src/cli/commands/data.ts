@@ -1,17 +1,21 @@
 /**
- * `fineflow data push DIR s3://bucket/prefix/` and `fineflow data ls s3://bucket/prefix/`.
+ * `fineflow data push|versions|diff|pull|ls`: datasets as immutable versions (src/datasets).
  *
- * A push streams every regular file under DIR (memory flat in file size), creating the bucket
- * when needed, and prints the dataset version: the sha256 of the sorted lines
- * `<relative path> <sha256 of the file>\n`. The version depends only on the files' paths and
- * contents, so pushing the same directory twice, or to another prefix, gives the same version.
+ * A push streams every regular file under DIR to the prefix (memory flat in file size), creating
+ * the bucket when needed (with S3 versioning on, so a version stays readable after its objects
+ * are overwritten or deleted), then seals what the prefix holds into a dataset version and prints
+ * its id: the sha256 of the sorted lines `<key relative to the prefix> <sha256>\n`. The id depends
+ * only on the objects' relative keys and contents; the new-data watcher computes the same id for
+ * the same bytes, so the id a push prints is the one on the run it triggers and on the model card.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { loadConfig } from '../../config';
-import { DependencyUnavailableError } from '../../errors';
+import { diffDatasetVersions, parseDatasetSource, type DatasetVersionManifest } from '../../datasets/dataset-version';
+import { listDatasetVersions, readDatasetVersion, readVersionedObject, sealDatasetVersion } from '../../datasets/version-store';
+import { DependencyUnavailableError, FineflowError, InvalidInputError } from '../../errors';
 import { createObjectStoreFromConfig } from '../../storage/minio-store';
 import type { ObjectStore } from '../../storage/object-store';
 import { asPrefixUri, confineToPrefix, formatS3Uri, parseS3Uri } from '../../storage/uri';
@@ -29,8 +33,10 @@ export interface PushResult {
   readonly prefix: string;
   readonly files: readonly PushedFile[];
   readonly bytes: number;
-  /** sha256 over the sorted `<path> <sha256>` lines. */
+  /** Id of the dataset version the prefix holds after the push (its manifest is in the store). */
   readonly version: string;
+  /** Objects in that version (the pushed files plus any that were there before and not replaced). */
+  readonly objects: number;
 }
 
 /** Every regular file under `dir`, as paths relative to it with `/` separators, sorted. */
@@ -47,11 +53,6 @@ export async function listFilesRecursively(dir: string): Promise<string[]> {
   return found.sort();
 }
 
-export function datasetVersion(files: readonly { readonly path: string; readonly sha256: string }[]): string {
-  const lines = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)).map((file) => `${file.path} ${file.sha256}\n`);
-  return createHash('sha256').update(lines.join('')).digest('hex');
-}
-
 function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
@@ -64,15 +65,15 @@ function formatBytes(bytes: number): string {
   return `${value.toFixed(1)} ${units[unit]}`;
 }
 
-/** Streams a directory to a prefix; progress lines go to `progress`. */
-export async function pushDirectory(store: ObjectStore, dir: string, prefixUri: string, progress: (line: string) => void): Promise<PushResult> {
+/** Streams a directory to a prefix and seals the prefix into a version (manifest under `bucket`); progress lines go to `progress`. */
+export async function pushDirectory(store: ObjectStore, bucket: string, dir: string, prefixUri: string, progress: (line: string) => void): Promise<PushResult> {
   const prefix = asPrefixUri(prefixUri);
   const paths = await listFilesRecursively(dir);
   // Validate every key before the first byte moves.
   const uris = paths.map((path) => formatS3Uri(confineToPrefix(path, prefix)));
   const sizes = await Promise.all(paths.map(async (path) => (await stat(join(dir, path))).size));
   const total = sizes.reduce((sum, size) => sum + size, 0);
-  await store.ensureBucket(parseS3Uri(prefix).bucket);
+  await store.ensureBucket(parseS3Uri(prefix).bucket, { versioned: true });
   const files: PushedFile[] = [];
   let done = 0;
   let lastReport = 0;
@@ -91,7 +92,34 @@ export async function pushDirectory(store: ObjectStore, dir: string, prefixUri: 
     files.push({ path, uri: result.uri, size: result.size, sha256: result.sha256 });
     progress(`[${index + 1}/${paths.length}] ${path} ${formatBytes(result.size)}`);
   }
-  return { prefix, files, bytes: done, version: datasetVersion(files) };
+  await store.ensureBucket(bucket);
+  const manifest = await sealDatasetVersion(store, bucket, prefix, { createdBy: 'data push' });
+  return { prefix, files, bytes: done, version: manifest.id, objects: manifest.count };
+}
+
+/** `s3://b/p/@<id>` → that version's manifest; usage error for an unpinned URI. */
+async function versionNamed(store: ObjectStore, bucket: string, ref: string, what: string): Promise<DatasetVersionManifest> {
+  const source = parseDatasetSource(ref);
+  if (!source.version) throw new UsageError(`${what} must name a version: s3://bucket/prefix/@<version> (see \`fineflow data versions s3://bucket/prefix/\`), got ${ref}`);
+  return readDatasetVersion(store, bucket, source.uri, source.version);
+}
+
+/** Writes every object of a version under `dir` (keys as relative paths), verifying each against the manifest. */
+export async function pullDatasetVersion(store: ObjectStore, manifest: DatasetVersionManifest, dir: string, progress: (line: string) => void): Promise<number> {
+  let bytes = 0;
+  for (const [index, object] of manifest.objects.entries()) {
+    const target = resolve(dir, ...object.key.split('/'));
+    if (!target.startsWith(resolve(dir) + sep)) throw new InvalidInputError(`key ${object.key} of version ${manifest.id} would be written outside ${dir}`, { code: 'outside-prefix', key: object.key });
+    await mkdir(dirname(target), { recursive: true });
+    await pipeline(await readVersionedObject(store, manifest, object), createWriteStream(target));
+    bytes += object.size;
+    progress(`[${index + 1}/${manifest.count}] ${object.key} ${formatBytes(object.size)}`);
+  }
+  return bytes;
+}
+
+function shortId(id: string): string {
+  return id.slice(0, 12);
 }
 
 async function withUnavailableExit(io: CliIo, work: () => Promise<number>): Promise<number> {
@@ -102,18 +130,57 @@ async function withUnavailableExit(io: CliIo, work: () => Promise<number>): Prom
       io.stderr.write(`fineflow data: ${error.message}\nIs MinIO running? Start the local stack with \`fineflow dev up\`, or set FINEFLOW_S3_ENDPOINT.\n`);
       return EXIT.unavailable;
     }
+    if (error instanceof FineflowError && !error.retryable) {
+      io.stderr.write(`fineflow data: ${error.message}\n`);
+      return EXIT.failure;
+    }
     throw error;
   }
 }
 
+function writeVersions(io: CliIo, prefix: string, versions: readonly DatasetVersionManifest[], json: boolean): void {
+  if (json) {
+    io.stdout.write(`${JSON.stringify(versions.map(({ objects: _objects, ...header }) => header), null, 2)}\n`);
+    return;
+  }
+  for (const v of versions) io.stdout.write(`${v.id}  ${v.createdAt}  ${String(v.count).padStart(6)} objects  ${formatBytes(v.bytes).padStart(10)}  ${v.createdBy}\n`);
+  io.stderr.write(`${versions.length} version(s) of ${prefix}; pin one in a pipeline with source: ${prefix}@<version>\n`);
+}
+
+function writeDiff(io: CliIo, before: DatasetVersionManifest, after: DatasetVersionManifest, json: boolean): number {
+  const diff = diffDatasetVersions(before, after);
+  if (json) {
+    io.stdout.write(`${JSON.stringify({ from: before.id, to: after.id, ...diff }, null, 2)}\n`);
+  } else {
+    for (const o of diff.added) io.stdout.write(`+ ${o.key}  ${formatBytes(o.size)}\n`);
+    for (const o of diff.removed) io.stdout.write(`- ${o.key}  ${formatBytes(o.size)}\n`);
+    for (const c of diff.changed) io.stdout.write(`~ ${c.key}  ${formatBytes(c.before.size)} -> ${formatBytes(c.after.size)}  sha256 ${c.before.sha256.slice(0, 12)} -> ${c.after.sha256.slice(0, 12)}\n`);
+    io.stderr.write(`${shortId(before.id)} -> ${shortId(after.id)}: ${diff.added.length} added, ${diff.removed.length} removed, ${diff.changed.length} changed, ${diff.unchanged} unchanged\n`);
+  }
+  return EXIT.ok;
+}
+
 export const command: CliCommand = {
   name: 'data',
-  summary: 'push a directory of data to the object store, or list a prefix',
-  usage: 'data push DIR s3://bucket/prefix/ | data ls s3://bucket/prefix/',
-  description: `push  streams every file under DIR to the prefix (keeping relative paths), creates the bucket
-      if needed, and prints the dataset version: sha256 over the sorted "<path> <sha256>" lines.
-ls    lists every object under the prefix (size, time, URI).
-Connection: FINEFLOW_S3_ENDPOINT, FINEFLOW_S3_ACCESS_KEY, FINEFLOW_S3_SECRET_KEY, FINEFLOW_S3_REGION.`,
+  summary: 'push data as an immutable dataset version; list, compare and pull versions',
+  usage: 'data push DIR s3://bucket/prefix/ | versions s3://bucket/prefix/ | diff A B | pull s3://bucket/prefix/@V DIR | ls s3://bucket/prefix/',
+  description: `push      streams every file under DIR to the prefix (keeping relative paths), creates the bucket if
+          needed (S3 versioning on), seals what the prefix then holds into a dataset version and prints
+          its id: sha256 over the sorted "<relative key> <sha256>" lines. The new-data watcher, the run it
+          starts, prepare-data and the model card use the same id.
+versions  lists the recorded versions of a prefix, oldest first (pushed, seen by a watcher, or read by a run).
+diff      compares two versions, A and B as s3://bucket/prefix/@<version> (B may be a bare id of the same
+          prefix): + added, - removed, ~ changed objects.
+pull      writes every object of a version under DIR, checking each against the manifest's sha256.
+ls        lists every object under the prefix now (size, time, URI).
+Pin a version in a pipeline: prepare-data's source: s3://bucket/prefix/@<version>.
+Examples:
+  fineflow data push ./defects s3://datasets/defects/
+  fineflow data versions s3://datasets/defects/
+  fineflow data diff s3://datasets/defects/@<A> <B>
+  fineflow data pull s3://datasets/defects/@<A> ./defects-a
+Connection: FINEFLOW_S3_ENDPOINT, FINEFLOW_S3_ACCESS_KEY, FINEFLOW_S3_SECRET_KEY, FINEFLOW_S3_REGION; manifests
+live in FINEFLOW_BUCKET under datasets/<bucket>/<prefix>_versions/.`,
   options: [],
   async run(args, io) {
     const [sub, ...rest] = args.positionals;
@@ -125,11 +192,49 @@ Connection: FINEFLOW_S3_ENDPOINT, FINEFLOW_S3_ACCESS_KEY, FINEFLOW_S3_SECRET_KEY
       const info = await stat(dir).catch(() => undefined);
       if (!info?.isDirectory()) throw new UsageError(`${dirArg} is not a directory`);
       parseS3Uri(target);
-      const store = createObjectStoreFromConfig(loadConfig(io.env));
+      const config = loadConfig(io.env);
+      const store = createObjectStoreFromConfig(config);
       return withUnavailableExit(io, async () => {
-        const result = await pushDirectory(store, dir, target, (line) => io.stderr.write(`${line}\n`));
+        const result = await pushDirectory(store, config.s3.bucket, dir, target, (line) => io.stderr.write(`${line}\n`));
         if (json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-        else io.stdout.write(`pushed ${result.files.length} files (${formatBytes(result.bytes)}) to ${result.prefix}\nversion ${result.version}\n`);
+        else {
+          const others = result.objects - result.files.length;
+          const note = others > 0 ? ` (the prefix holds ${others} other object(s) too: they are part of the version)` : '';
+          io.stdout.write(`pushed ${result.files.length} files (${formatBytes(result.bytes)}) to ${result.prefix}${note}\nversion ${result.version}\n`);
+        }
+        return EXIT.ok;
+      });
+    }
+    if (sub === 'versions' || sub === 'diff' || sub === 'pull') {
+      const config = loadConfig(io.env);
+      const store = createObjectStoreFromConfig(config);
+      const bucket = config.s3.bucket;
+      if (sub === 'versions') {
+        const [target, extra] = rest;
+        if (!target || extra !== undefined) throw new UsageError('versions takes one s3://bucket/prefix/');
+        const prefix = asPrefixUri(parseDatasetSource(target).uri);
+        return withUnavailableExit(io, async () => {
+          writeVersions(io, prefix, await listDatasetVersions(store, bucket, prefix), json);
+          return EXIT.ok;
+        });
+      }
+      if (sub === 'diff') {
+        const [a, b, extra] = rest;
+        if (!a || !b || extra !== undefined) throw new UsageError('diff takes two versions: s3://bucket/prefix/@<A> and s3://bucket/prefix/@<B> (or a bare <B>)');
+        return withUnavailableExit(io, async () => {
+          const before = await versionNamed(store, bucket, a, 'A');
+          const after = await versionNamed(store, bucket, b.startsWith('s3://') ? b : `${before.prefix}@${b}`, 'B');
+          return writeDiff(io, before, after, json);
+        });
+      }
+      const [ref, dirArg, extra] = rest;
+      if (!ref || !dirArg || extra !== undefined) throw new UsageError('pull takes s3://bucket/prefix/@<version> and DIR');
+      return withUnavailableExit(io, async () => {
+        const manifest = await versionNamed(store, bucket, ref, 'the version to pull');
+        const dir = resolve(io.cwd, dirArg);
+        const bytes = await pullDatasetVersion(store, manifest, dir, (line) => io.stderr.write(`${line}\n`));
+        if (json) io.stdout.write(`${JSON.stringify({ version: manifest.id, prefix: manifest.prefix, dir, objects: manifest.count, bytes }, null, 2)}\n`);
+        else io.stdout.write(`pulled ${manifest.count} objects (${formatBytes(bytes)}) of version ${manifest.id} to ${dir}\n`);
         return EXIT.ok;
       });
     }
@@ -149,6 +254,6 @@ Connection: FINEFLOW_S3_ENDPOINT, FINEFLOW_S3_ACCESS_KEY, FINEFLOW_S3_SECRET_KEY
         return EXIT.ok;
       });
     }
-    throw new UsageError(`expected push or ls${sub ? `, got '${sub}'` : ''}`);
+    throw new UsageError(`expected push, versions, diff, pull or ls${sub ? `, got '${sub}'` : ''}`);
   },
 };

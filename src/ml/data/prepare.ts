@@ -49,6 +49,8 @@ export interface ImageOptions {
 export interface PrepareDatasetOptions {
   /** `s3://` prefix (a folder) or a single CSV/JSONL object. */
   readonly source: string;
+  /** Id of the dataset version `source` was read at (src/datasets), recorded in the manifest for lineage. */
+  readonly sourceVersion?: string;
   readonly format: DataFormat;
   readonly image?: ImageOptions;
   /** Label column (CSV/JSONL). Default `label`. */
@@ -446,6 +448,7 @@ export async function prepareDataset(store: ObjectStore, options: PrepareDataset
     inputTransform,
     splits: { train, validation, test },
     source: options.source,
+    ...(options.sourceVersion ? { sourceVersion: options.sourceVersion } : {}),
     createdAt: new Date().toISOString(),
   };
   const manifestUri = joinUri(options.outputPrefix, 'manifest.json');

@@ -69,6 +69,8 @@ export interface DatasetManifest {
   readonly inputTransform: InputTransform;
   readonly splits: Readonly<Record<SplitName, SplitManifest>>;
   readonly source?: string;
+  /** Dataset version the source was read at (src/datasets/dataset-version.ts): the model card's lineage. */
+  readonly sourceVersion?: string;
   readonly createdAt?: string;
 }
 

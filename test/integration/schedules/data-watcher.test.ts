@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { fingerprintObjects } from '../../../activities/data-watch';
+import { sealDatasetVersion } from '../../../src/datasets/version-store';
 import { InvalidInputError } from '../../../src/errors';
 import { watcherIdFor } from '../../../src/runtime/data-watch-client';
 import { ScheduleService } from '../../../src/runtime/schedule-client';
@@ -42,8 +42,9 @@ stages:
 `;
 }
 
+/** The dataset version id of what the prefix holds now: what `data push` prints and the watcher records. */
 async function currentVersion(prefix: string): Promise<string> {
-  return fingerprintObjects(await h.store.list(prefix)).fingerprint;
+  return (await sealDatasetVersion(h.store, h.config.s3.bucket, prefix, { createdBy: 'test' })).id;
 }
 
 async function push(prefix: string, key: string, body: string): Promise<number> {

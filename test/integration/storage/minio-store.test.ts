@@ -131,16 +131,16 @@ void describe('MinIO object store (real MinIO)', () => {
       await writeFile(join(dir, 'train', 'defect', '001.png'), randomBytes(1000));
       await writeFile(join(dir, 'labels.csv'), 'file,label\n001.png,defect\n');
       const lines: string[] = [];
-      const first = await pushDirectory(store, dir, `${root}datasets/v1`, (line) => lines.push(line));
+      const first = await pushDirectory(store, bucket, dir, `${root}datasets/v1`, (line) => lines.push(line));
       assert.deepEqual(first.files.map((f) => f.uri), [`${root}datasets/v1/labels.csv`, `${root}datasets/v1/train/defect/001.png`]);
       assert.ok(lines.some((line) => line.includes('[2/2]')));
-      const second = await pushDirectory(store, dir, `${root}datasets/copy/`, () => undefined);
+      const second = await pushDirectory(store, bucket, dir, `${root}datasets/copy/`, () => undefined);
       assert.equal(second.version, first.version);
       assert.match(first.version, /^[0-9a-f]{64}$/);
       const listed = await store.list(`${root}datasets/v1/`);
       assert.deepEqual(listed.map((o) => o.size), first.files.map((f) => f.size));
       await writeFile(join(dir, 'labels.csv'), 'file,label\n001.png,ok\n');
-      assert.notEqual((await pushDirectory(store, dir, `${root}datasets/v2/`, () => undefined)).version, first.version);
+      assert.notEqual((await pushDirectory(store, bucket, dir, `${root}datasets/v2/`, () => undefined)).version, first.version);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createDataWatchActivities, fingerprintObjects } from '../../../activities/data-watch';
+import { createHash } from 'node:crypto';
+import { datasetVersionId } from '../../../src/datasets/dataset-version';
+import { readDatasetVersion } from '../../../src/datasets/version-store';
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
 
 const at = new Date('2026-01-01T00:00:00Z');
@@ -29,14 +32,19 @@ void describe('fingerprintPrefix', () => {
   });
 
   void it('lists only under the prefix, and treats a missing bucket as empty', async () => {
-    const store = createMemoryObjectStore({ buckets: ['datasets'] });
+    const store = createMemoryObjectStore({ buckets: ['datasets', 'fineflow'] });
     await store.putBytes('s3://datasets/defects/a.png', 'aaa');
     await store.putBytes('s3://datasets/defects/sub/b.png', 'bb');
     await store.putBytes('s3://datasets/other/c.png', 'c');
-    const { fingerprintPrefix } = createDataWatchActivities(store);
+    const { fingerprintPrefix } = createDataWatchActivities(store, 'fineflow');
     const seen = await fingerprintPrefix('s3://datasets/defects');
     assert.equal(seen.count, 2);
     assert.equal(seen.bytes, 5);
+    // The observation is the dataset version `data push` would print, and its manifest is recorded.
+    const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
+    assert.equal(seen.fingerprint, datasetVersionId([{ key: 'a.png', sha256: sha('aaa') }, { key: 'sub/b.png', sha256: sha('bb') }]));
+    const manifest = await readDatasetVersion(store, 'fineflow', 's3://datasets/defects/', seen.fingerprint);
+    assert.deepEqual(manifest.objects.map((o) => [o.key, o.size]), [['a.png', 3], ['sub/b.png', 2]]);
     assert.equal((await fingerprintPrefix('s3://datasets/defects/')).fingerprint, seen.fingerprint);
     await store.putBytes('s3://datasets/defects/a.png', 'aaaa');
     assert.notEqual((await fingerprintPrefix('s3://datasets/defects/')).fingerprint, seen.fingerprint, 'an overwritten object is a new version');

@@ -1,0 +1,243 @@
+/**
+ * Dataset versions in the object store: seal the objects under a prefix into a manifest, read
+ * and list manifests, and read a version back exactly (src/datasets/dataset-version.ts says what
+ * a version is). Used by `fineflow data push|versions|diff|pull`, the new-data watcher's
+ * activity and the `prepare-data` stage.
+ */
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { NotFoundError } from '../errors';
+import { Sha256Verifier } from '../storage/minio-store';
+import type { ObjectInfo, ObjectStore, ReadOptions } from '../storage/object-store';
+import { asPrefixUri, formatS3Uri, parseS3Uri } from '../storage/uri';
+import {
+  buildDatasetManifest,
+  checkDatasetManifest,
+  datasetManifestUri,
+  datasetVersionsPrefix,
+  parseDatasetSource,
+  relativeKey,
+  type DatasetObject,
+  type DatasetVersionManifest,
+} from './dataset-version';
+
+/** sha256 of objects already hashed, by `<uri>\0<etag>\0<size>`: a watcher re-seals without re-reading unchanged objects. */
+export type Sha256Memo = Map<string, string>;
+
+export interface SealOptions {
+  /** Recorded in the manifest: `data push`, `watcher`, `prepare-data`. */
+  readonly createdBy: string;
+  readonly now?: Date;
+  /** Only these keys (relative to the prefix); default every object under it. */
+  readonly only?: ReadonlySet<string>;
+  readonly memo?: Sha256Memo;
+  /** The listing to seal, when the caller has just made it (what it saw is what gets sealed). */
+  readonly listed?: readonly ObjectInfo[];
+}
+
+function memoKey(info: Pick<ObjectInfo, 'bucket' | 'key' | 'etag' | 'size'>): string {
+  return `${formatS3Uri(info)}\0${info.etag}\0${info.size}`;
+}
+
+async function hashObject(store: ObjectStore, uri: string, options: ReadOptions): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of await store.getStream(uri, options)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** One listed object as a manifest entry: its sha256 (recorded by Fineflow, remembered, or read) and S3 version. */
+async function describeObject(store: ObjectStore, prefix: string, listed: ObjectInfo, memo: Sha256Memo | undefined): Promise<DatasetObject | undefined> {
+  const uri = formatS3Uri(listed);
+  // Listings carry no user metadata and no version: a HEAD has both.
+  const info = await store.stat(uri);
+  if (!info) return undefined; // deleted since the listing
+  const versionRead: ReadOptions = info.versionId ? { versionId: info.versionId } : {};
+  const sha256 = info.sha256 ?? memo?.get(memoKey(info)) ?? (await hashObject(store, uri, versionRead));
+  memo?.set(memoKey(info), sha256);
+  const key = relativeKey(prefix, uri) ?? listed.key;
+  return { key, size: info.size, sha256, etag: info.etag.replace(/"/g, ''), ...(info.versionId ? { versionId: info.versionId } : {}) };
+}
+
+/**
+ * Seal what is under `prefix` now into a version and record its manifest under `bucket`. Sealing
+ * the same contents again rewrites the manifest with the objects' current S3 versions (same id:
+ * same bytes), so a re-push never leaves a manifest pointing at purged versions.
+ */
+export async function sealDatasetVersion(store: ObjectStore, bucket: string, prefix: string, options: SealOptions): Promise<DatasetVersionManifest> {
+  const dataPrefix = asPrefixUri(prefix);
+  const listed = (options.listed ?? (await store.list(dataPrefix))).filter((info) => {
+    const key = relativeKey(dataPrefix, formatS3Uri(info));
+    return key !== undefined && !key.endsWith('/') && (!options.only || options.only.has(key));
+  });
+  const objects: DatasetObject[] = [];
+  for (const info of listed) {
+    const object = await describeObject(store, dataPrefix, info, options.memo);
+    if (object) objects.push(object);
+  }
+  const manifest = buildDatasetManifest(dataPrefix, objects, options.createdBy, options.now ?? new Date());
+  const uri = datasetManifestUri(bucket, dataPrefix, manifest.id);
+  // Same id = same contents; the newer manifest's version ids are the current ones, so it replaces the old.
+  await store.putJson(uri, manifest);
+  return manifest;
+}
+
+/** The manifest of `id` under `prefix`; NotFoundError `dataset-version-not-found` when there is none. */
+export async function readDatasetVersion(store: ObjectStore, bucket: string, prefix: string, id: string): Promise<DatasetVersionManifest> {
+  const uri = datasetManifestUri(bucket, prefix, id);
+  if (!(await store.stat(uri))) {
+    throw new NotFoundError(
+      `dataset version ${id} of ${asPrefixUri(prefix)} does not exist (no ${uri}); list the versions with \`fineflow data versions ${asPrefixUri(prefix)}\``,
+      { code: 'dataset-version-not-found', prefix: asPrefixUri(prefix), id },
+    );
+  }
+  return checkDatasetManifest(await store.getJson(uri), uri);
+}
+
+/** Every recorded version of `prefix`, oldest first. */
+export async function listDatasetVersions(store: ObjectStore, bucket: string, prefix: string): Promise<DatasetVersionManifest[]> {
+  const versionsPrefix = datasetVersionsPrefix(bucket, prefix);
+  let listed: ObjectInfo[];
+  try {
+    listed = await store.list(versionsPrefix);
+  } catch (thrown) {
+    if (thrown instanceof NotFoundError) return []; // no bucket yet: no versions
+    throw thrown;
+  }
+  const manifests: DatasetVersionManifest[] = [];
+  for (const info of listed) {
+    const name = relativeKey(versionsPrefix, formatS3Uri(info));
+    // Versions of a nested prefix live deeper (`…/sub/_versions/`): not these.
+    if (!name || name.includes('/') || !name.endsWith('.json')) continue;
+    manifests.push(checkDatasetManifest(await store.getJson(formatS3Uri(info)), formatS3Uri(info)));
+  }
+  return manifests.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+}
+
+function objectGone(manifest: DatasetVersionManifest, object: DatasetObject, why: string): NotFoundError {
+  return new NotFoundError(
+    `dataset version ${manifest.id} of ${manifest.prefix} cannot be read: ${object.key} ${why}. ` +
+      'Push the data again (`fineflow data push`) and use the version it prints, or pin another one (`fineflow data versions PREFIX`)',
+    { code: 'dataset-object-gone', prefix: manifest.prefix, version: manifest.id, key: object.key },
+  );
+}
+
+/**
+ * A stream of exactly the bytes `object` had when the version was sealed: its S3 version when
+ * recorded, otherwise the current object if it still has the same ETag. The content is checked
+ * against the manifest's sha256 as it streams (the stream fails at its end on a mismatch).
+ */
+export async function readVersionedObject(store: ObjectStore, manifest: DatasetVersionManifest, object: DatasetObject): Promise<Readable> {
+  const uri = `${manifest.prefix}${object.key}`;
+  let source: Readable;
+  if (object.versionId) {
+    try {
+      source = await store.getStream(uri, { versionId: object.versionId });
+    } catch (thrown) {
+      if (thrown instanceof NotFoundError) throw objectGone(manifest, object, `(S3 version ${object.versionId}) no longer exists`);
+      throw thrown;
+    }
+  } else {
+    const current = await store.stat(uri);
+    if (!current) throw objectGone(manifest, object, 'was deleted, and the bucket keeps no object versions');
+    if (current.etag.replace(/"/g, '') !== object.etag || (current.sha256 && current.sha256 !== object.sha256)) {
+      throw objectGone(manifest, object, 'was overwritten since, and the bucket keeps no object versions');
+    }
+    source = await store.getStream(uri);
+  }
+  const verified = new Sha256Verifier(object.sha256, uri);
+  source.on('error', (error) => verified.destroy(error));
+  verified.on('close', () => source.destroy());
+  return source.pipe(verified);
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * A store in which the version's prefix holds exactly the version's objects: listing, stat and
+ * reads under it answer from the manifest, whatever was written to the prefix since. Everything
+ * else (a stage's own outputs) goes to `store` unchanged.
+ */
+export function pinnedDatasetStore(store: ObjectStore, manifest: DatasetVersionManifest): ObjectStore {
+  const byUri = new Map(manifest.objects.map((object) => [`${manifest.prefix}${object.key}`, object]));
+  const createdAt = new Date(manifest.createdAt);
+  const underVersion = (uri: string): boolean => uri.startsWith(manifest.prefix);
+  const bucket = parseS3Uri(manifest.prefix).bucket;
+  const info = (uri: string, object: DatasetObject): ObjectInfo => ({
+    bucket,
+    key: parseS3Uri(uri).key,
+    size: object.size,
+    etag: object.etag,
+    lastModified: createdAt,
+    sha256: object.sha256,
+    ...(object.versionId ? { versionId: object.versionId } : {}),
+  });
+  const lookup = (uri: string): DatasetObject => {
+    const object = byUri.get(uri);
+    if (!object) throw new NotFoundError(`${uri} is not in dataset version ${manifest.id} of ${manifest.prefix}`, { uri, code: 'not-found', version: manifest.id });
+    return object;
+  };
+  const getStream = (uri: string, options?: ReadOptions): Promise<Readable> => (underVersion(uri) ? readVersionedObject(store, manifest, lookup(uri)) : store.getStream(uri, options));
+  return {
+    ...store,
+    getStream,
+    async getBytes(uri) {
+      return underVersion(uri) ? readAll(await getStream(uri)) : store.getBytes(uri);
+    },
+    async getJson<T = unknown>(uri: string): Promise<T> {
+      if (!underVersion(uri)) return store.getJson<T>(uri);
+      return JSON.parse((await readAll(await getStream(uri))).toString('utf8')) as T;
+    },
+    async stat(uri, options) {
+      if (!underVersion(uri)) return store.stat(uri, options);
+      const object = byUri.get(uri);
+      return object ? info(uri, object) : undefined;
+    },
+    async list(prefixUri) {
+      // A prefix above the version's (the bucket root) still sees only the version under it.
+      if (!underVersion(prefixUri) && !manifest.prefix.startsWith(prefixUri)) return store.list(prefixUri);
+      return [...byUri.entries()].filter(([uri]) => uri.startsWith(prefixUri)).map(([uri, object]) => info(uri, object));
+    },
+  };
+}
+
+/** How a stage's source was pinned to a version. */
+export type DatasetPin = 'pinned' | 'trigger' | 'sealed';
+
+export interface ResolvedDatasetSource {
+  /** The source without its `@<version>`. */
+  readonly source: string;
+  readonly manifest: DatasetVersionManifest;
+  /** `pinned`: `@<version>` in the pipeline; `trigger`: the new-data trigger's version; `sealed`: the prefix as it is now. */
+  readonly how: DatasetPin;
+}
+
+/**
+ * The exact version a stage reads for `source`: its own `@<version>`; else, when the source lies
+ * under the prefix a new-data trigger watched, the version that triggered the run; else what is
+ * there now, sealed into a version first so the run records what it read.
+ */
+export async function resolveDatasetSource(
+  store: ObjectStore,
+  bucket: string,
+  source: string,
+  trigger: { readonly path: string; readonly datasetVersion: string } | undefined,
+): Promise<ResolvedDatasetSource> {
+  const parsed = parseDatasetSource(source);
+  if (parsed.version) return { source: parsed.uri, manifest: await readDatasetVersion(store, bucket, parsed.uri, parsed.version), how: 'pinned' };
+  if (trigger && (source === trigger.path || relativeKey(trigger.path, source) !== undefined)) {
+    return { source, manifest: await readDatasetVersion(store, bucket, trigger.path, trigger.datasetVersion), how: 'trigger' };
+  }
+  if (source.endsWith('/') || parseS3Uri(source).key === '') {
+    return { source, manifest: await sealDatasetVersion(store, bucket, source, { createdBy: 'prepare-data' }), how: 'sealed' };
+  }
+  // One object: a version of its folder holding only it.
+  const folder = source.slice(0, source.lastIndexOf('/') + 1);
+  const only = new Set([source.slice(folder.length)]);
+  const manifest = await sealDatasetVersion(store, bucket, folder, { createdBy: 'prepare-data', only });
+  if (manifest.count === 0) throw new NotFoundError(`${source} does not exist`, { code: 'not-found', uri: source });
+  return { source, manifest, how: 'sealed' };
+}
