@@ -23,7 +23,7 @@ import type { ObjectStore } from '../src/storage/object-store';
 import { joinS3Uri } from '../src/storage/uri';
 import { readTrainingRecord, type TrainingRunner } from './fine-tune';
 import type { StageImplementation, StageRuntime } from './stage-runner';
-import { checkStageInputs, formatMetrics, listStageArtifacts, objectInput, optionalNumber, optionalString, requiredString, toJsonValue } from './ml-stage-support';
+import { checkStageInputs, formatMetrics, listStageArtifacts, memoryLimit, objectInput, optionalNumber, optionalString, requiredString, toJsonValue } from './ml-stage-support';
 
 /** The stage's metric names → src/ml's. */
 const METRIC_NAMES: Readonly<Record<string, string>> = {
@@ -166,12 +166,12 @@ export function createEvaluateStage(options: EvaluateStageOptions = {}): StageIm
         runtime.heartbeat({ message, fraction: 0.1 + (0.7 * progress.epoch) / Math.max(1, progress.totalEpochs), detail: { fromScratchEpoch: progress.epoch, totalEpochs: progress.totalEpochs } });
       };
       try {
-        scratch = await runTraining({ ...request, ...(resumeFrom ? { resumeFrom } : {}) }, { onProgress, signal: runtime.signal, onLog: (line) => runtime.log(`[from-scratch] ${line}`) });
+        scratch = await runTraining({ ...request, ...(resumeFrom ? { resumeFrom } : {}) }, { onProgress, signal: runtime.signal, onLog: (line) => runtime.log(`[from-scratch] ${line}`), ...memoryLimit(runtime.ml) });
       } catch (error) {
         // A checkpoint from different settings (a retry with other inputs) is not reused: start over once.
         if (!(error instanceof InvalidInputError) || !resumeFrom || !/different training request/.test(error.message)) throw error;
         await store.removePrefix(`${checkpointPrefix}/`);
-        scratch = await runTraining(request, { onProgress, signal: runtime.signal, onLog: (line) => runtime.log(`[from-scratch] ${line}`) });
+        scratch = await runTraining(request, { onProgress, signal: runtime.signal, onLog: (line) => runtime.log(`[from-scratch] ${line}`), ...memoryLimit(runtime.ml) });
       }
       baselines[FROM_SCRATCH] = `${scratch.modelUri}/model.json`;
     }

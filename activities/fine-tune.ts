@@ -30,7 +30,7 @@ import type { StageActivityInput, StageActivityResult, StageProgress } from '../
 import type { ObjectStore } from '../src/storage/object-store';
 import { joinS3Uri } from '../src/storage/uri';
 import type { StageImplementation, StageRuntime } from './stage-runner';
-import { checkStageInputs, formatMetrics, listStageArtifacts, objectInput, optionalNumber, optionalString, requiredString, toJsonValue } from './ml-stage-support';
+import { checkStageInputs, formatMetrics, listStageArtifacts, memoryLimit, objectInput, optionalNumber, optionalString, requiredString, toJsonValue } from './ml-stage-support';
 
 /** Written beside every model this stage trains. */
 export const TRAINING_RECORD_FILE = 'training.json';
@@ -385,7 +385,7 @@ export function createFineTuneStage(options: FineTuneStageOptions = {}): StageIm
       runtime.heartbeat({ message, fraction: Math.min(1, progress.epoch / Math.max(1, progress.totalEpochs)), detail: toJsonValue(detail) as JsonObject });
     };
 
-    const result = await runTraining({ ...request, ...(resumeFrom ? { resumeFrom } : {}) }, { onProgress, signal: runtime.signal, onLog: (line: string) => runtime.log(`[training] ${line}`) });
+    const result = await runTraining({ ...request, ...(resumeFrom ? { resumeFrom } : {}) }, { onProgress, signal: runtime.signal, onLog: (line: string) => runtime.log(`[training] ${line}`), ...memoryLimit(runtime.ml) });
 
     // Every metric describes the saved weights (weightsEpoch): the best epoch's when early
     // stopping restored them, else the last epoch's. bestEpoch is the monitor's best, for reference.

@@ -105,3 +105,8 @@ export function formatMetrics(metrics: Readonly<Record<string, number | undefine
     .map(([name, value]) => `${name}=${Number(value.toPrecision(3))}`)
     .join(' ');
 }
+
+/** The training child's memory cap from the worker's settings, as child-runner options. */
+export function memoryLimit(ml: { readonly trainMemoryMb?: number }): { memoryLimitMb?: number } {
+  return ml.trainMemoryMb ? { memoryLimitMb: ml.trainMemoryMb } : {};
+}

@@ -39,6 +39,8 @@ export interface StageRuntime {
 export interface MlSettings {
   readonly tfBackend: TfBackendPreference;
   readonly trainEngine: TrainEnginePreference;
+  /** Memory cap of training child processes in MiB (config.trainMemoryMb); default: child-runner's. */
+  readonly trainMemoryMb?: number;
 }
 
 export const DEFAULT_ML_SETTINGS: MlSettings = { tfBackend: 'auto', trainEngine: 'auto' };

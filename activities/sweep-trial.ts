@@ -41,7 +41,7 @@ import { confineWrites } from '../src/storage/confined-store';
 import { stageLogUri } from '../src/storage/layout';
 import type { ObjectStore } from '../src/storage/object-store';
 import { baseWeightLayers, effectiveSettings, trainingPlan, type TrainingRunner } from './fine-tune';
-import { listArtifacts, requiredString } from './ml-stage-support';
+import { listArtifacts, memoryLimit, requiredString } from './ml-stage-support';
 import { toActivityFailure, type MlSettings } from './stage-runner';
 
 export interface SweepTrialDeps {
@@ -192,7 +192,7 @@ export function createSweepTrialActivities(deps: SweepTrialDeps) {
       };
       let result: TrainingResult | undefined;
       try {
-        result = await runTraining({ ...request, ...(resumeFrom ? { resumeFrom } : {}) }, { onProgress, signal: segment.signal, onLog: (line) => context.log.debug(line) });
+        result = await runTraining({ ...request, ...(resumeFrom ? { resumeFrom } : {}) }, { onProgress, signal: segment.signal, onLog: (line) => context.log.debug(line), ...(deps.ml ? memoryLimit(deps.ml) : {}) });
       } catch (error) {
         if (!reachedSegmentEnd || context.cancellationSignal.aborted) throw error;
       }

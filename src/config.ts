@@ -74,6 +74,8 @@ export interface FineflowConfig {
   readonly tfBackend: TfBackendPreference;
   readonly trainEngine: TrainEnginePreference;
   readonly outbound: OutboundConfig;
+  /** Memory cap of each training child process in MiB (FINEFLOW_TRAIN_MEMORY_MB, default 4096). */
+  readonly trainMemoryMb?: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -216,6 +218,11 @@ export function loadConfig(env: Env = process.env): FineflowConfig {
   if (!['auto', 'graph', 'eager'].includes(trainEngine)) {
     throw new InvalidInputError(`FINEFLOW_TRAIN_ENGINE=${trainEngine} must be auto, graph or eager`, { variable: 'FINEFLOW_TRAIN_ENGINE' });
   }
+  const trainMemoryText = nonEmpty(env, 'FINEFLOW_TRAIN_MEMORY_MB') ?? '4096';
+  const trainMemoryMb = Number(trainMemoryText);
+  if (!/^\d+$/.test(trainMemoryText) || trainMemoryMb < 256 || trainMemoryMb > 1_048_576) {
+    throw new InvalidInputError(`FINEFLOW_TRAIN_MEMORY_MB=${trainMemoryText} must be a whole number of MiB from 256 to 1048576`, { variable: 'FINEFLOW_TRAIN_MEMORY_MB' });
+  }
   return Object.freeze({
     temporal: Object.freeze({
       address,
@@ -233,5 +240,6 @@ export function loadConfig(env: Env = process.env): FineflowConfig {
     tfBackend,
     trainEngine,
     outbound: loadOutboundConfig(env),
+    trainMemoryMb,
   });
 }

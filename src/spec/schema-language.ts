@@ -209,7 +209,8 @@ export function checkValue(node: LocatedNode, schema: InputSchema, path: string,
       const below = (schema.minimum !== undefined && value < schema.minimum) || (schema.exclusiveMinimum !== undefined && value <= schema.exclusiveMinimum);
       const above = (schema.maximum !== undefined && value > schema.maximum) || (schema.exclusiveMaximum !== undefined && value >= schema.exclusiveMaximum);
       if (below || above) {
-        issues.push({ code: 'out-of-range', path, span: node.span, depth, message: `${path} is ${value}; it must be ${describeSchema(schema)}` });
+        // Every numeric input is bounded (pipeline authors are untrusted): the hint names the allowed range.
+        issues.push({ code: 'out-of-range', path, span: node.span, depth, message: `${path} is ${value}; it must be ${describeSchema(schema)}`, hint: `allowed: ${describeSchema(schema)}${schema.description ? ` (${schema.description})` : ''}` });
       }
       return issues;
     }

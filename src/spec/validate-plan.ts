@@ -10,6 +10,7 @@
 import type { Diagnostic } from './diagnostics';
 import { findCycles } from './dag';
 import { collectConditionReferences, collectReferences, parseCondition, parseTemplate, type ExpressionReference } from './expressions';
+import { MAX_STAGES, MAX_STAGES_HINT } from './pipeline-schema';
 import type { JsonValue, Plan } from './plan-types';
 
 const STAGE_ID = /^[A-Za-z_][A-Za-z0-9_-]*$/;
@@ -65,6 +66,10 @@ export function validatePlan(plan: Plan): Diagnostic[] {
     return diagnostics;
   }
   if (p.stages.length === 0) add('plan-wrong-type', 'stages', 'the plan has no stages');
+  if (p.stages.length > MAX_STAGES) {
+    add('too-many-stages', 'stages', `the plan has ${p.stages.length} stages; at most ${MAX_STAGES} are allowed`, undefined, MAX_STAGES_HINT);
+    return diagnostics;
+  }
 
   const ids = new Set<string>();
   const deps = new Map<string, string[]>();

@@ -21,7 +21,7 @@ import {
 } from './expressions';
 import { describeNode, entry, toJson, type LocatedMap, type LocatedNode, type Span } from './located';
 import { parsePipeline, type ParsedPipeline } from './parse';
-import { PARAM_NAME_PATTERN, PARAM_TYPES, PIPELINE_SCHEMA, STAGE_DEFAULTS, STAGE_ID_PATTERN } from './pipeline-schema';
+import { MAX_STAGES, MAX_STAGES_HINT, PARAM_NAME_PATTERN, PARAM_TYPES, PIPELINE_SCHEMA, STAGE_DEFAULTS, STAGE_ID_PATTERN } from './pipeline-schema';
 import type { JsonObject, JsonValue } from './plan-types';
 import { acceptsOutputType, checkValue, describeSchema, outputTypeOf, type InputSchema, type OutputType, type SchemaIssue } from './schema-language';
 import { stageTypeLookup, type StageTypeDefinition } from './stage-types';
@@ -403,6 +403,11 @@ export function validatePipeline(source: string | Uint8Array | ParsedPipeline, f
   // Pass 1: stage ids and types, so references can be checked in any order.
   const stageContexts = new Map<string, StageContext>();
   const stagesNode = mapAt(entry(root, 'stages')?.value);
+  if (stagesNode && stagesNode.entries.length > MAX_STAGES) {
+    // Bounded work: nothing more is checked per stage for a pipeline that can never run.
+    checker.error('too-many-stages', 'stages', entry(root, 'stages')?.keySpan ?? stagesNode.span, `the pipeline has ${stagesNode.entries.length} stages; at most ${MAX_STAGES} are allowed`, MAX_STAGES_HINT);
+    return finish();
+  }
   for (const e of stagesNode?.entries ?? []) {
     const path = joinPath('stages', e.key);
     if (!new RegExp(STAGE_ID_PATTERN).test(e.key)) {

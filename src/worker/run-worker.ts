@@ -110,7 +110,7 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
     store,
     bucket: options.config.s3.bucket,
     extraStages,
-    ml: { tfBackend: options.config.tfBackend, trainEngine: options.config.trainEngine },
+    ml: { tfBackend: options.config.tfBackend, trainEngine: options.config.trainEngine, ...(options.config.trainMemoryMb ? { trainMemoryMb: options.config.trainMemoryMb } : {}) },
     ...(options.progressSignalIntervalMs !== undefined ? { progressSignalIntervalMs: options.progressSignalIntervalMs } : {}),
   };
   const activities = { ...(runsWorkflows ? createActivities(deps) : createStageActivities(deps)), ...options.extraActivities };

@@ -3,10 +3,18 @@
  * polling and answering cancellation while the child keeps the CPU busy. Progress streams back
  * over IPC after every epoch; aborting the signal kills the child at once (the last checkpoint
  * is what a retry resumes from).
+ *
+ * Bounds: the child is its own process group (so a cancel kills whatever it started too) and
+ * runs under a memory cap: V8's heap flag plus RLIMIT_DATA through `prlimit`. RLIMIT_AS is not
+ * usable: V8 reserves many GB of address space for WebAssembly guard regions (tsx's parser fails to
+ * start under 8 GB), while RLIMIT_DATA counts only writable private memory, which is where native
+ * TensorFlow's tensors live. Running out of memory is a ResourceLimitError (non-retryable: the
+ * same request would run out again) that says what to reduce.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { CancelledError, InternalError, errorOfType, type FineflowError } from '../../errors';
+import { CancelledError, InternalError, ResourceLimitError, errorOfType, type FineflowError } from '../../errors';
 import type { OutboundConfig } from '../../config';
 import { outboundPolicy } from '../../security/outbound';
 import type { TrainingProgress, TrainingRequest, TrainingResult } from './types';
@@ -29,6 +37,42 @@ export interface ChildRunOptions {
   readonly store?: StoreFactoryReference;
   /** Extra environment for the child (it inherits the parent's). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Memory cap of the child in MiB (heap + native tensors); default {@link DEFAULT_TRAIN_MEMORY_MB}. */
+  readonly memoryLimitMb?: number;
+}
+
+/** Default memory cap of a training child: FINEFLOW_TRAIN_MEMORY_MB overrides it on the worker. */
+export const DEFAULT_TRAIN_MEMORY_MB = 4096;
+
+/** Where `prlimit` (util-linux) is; without it only the V8 heap is capped. */
+const PRLIMIT = ['/usr/bin/prlimit', '/bin/prlimit'].find((candidate) => existsSync(candidate));
+
+/** What a child that ran out of memory leaves behind: V8, ArrayBuffer, C++ and TensorFlow allocator messages. */
+const OUT_OF_MEMORY = /heap out of memory|Array buffer allocation failed|std::bad_alloc|Cannot allocate memory|OOM when allocating|out of memory|Reached heap limit/i;
+
+function outOfMemory(limitMb: number, evidence: string): ResourceLimitError {
+  return new ResourceLimitError(
+    `training ran out of memory (limit ${limitMb} MiB: ${evidence}); reduce batchSize, the image size (prepare-data image.size) or headUnits, or raise FINEFLOW_TRAIN_MEMORY_MB on the worker`,
+    { code: 'out-of-memory', limitMb },
+  );
+}
+
+/** How to start the child under the cap: fork's execPath/execArgv, `prlimit --data=… -- node …` when available. */
+function cappedLaunch(limitMb: number): { execPath: string; execArgv: string[] } {
+  // The heap gets most of the cap; tensors and buffers live outside it but inside RLIMIT_DATA.
+  const nodeArgs = [`--max-old-space-size=${Math.max(128, Math.floor(limitMb * 0.75))}`, '--import', 'tsx'];
+  if (!PRLIMIT) return { execPath: process.execPath, execArgv: nodeArgs };
+  return { execPath: PRLIMIT, execArgv: [`--data=${limitMb * 1024 * 1024}`, '--', process.execPath, ...nodeArgs] };
+}
+
+/** Kill the child's whole process group (it is its leader); quiet when it is gone already. */
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
 }
 
 /** Messages between parent and child. */
@@ -51,11 +95,12 @@ function errorFrom(error: { readonly type?: string; readonly message: string; re
   return errorOfType(error.type, error.message, details) ?? new InternalError(`training failed: ${error.message}`, details);
 }
 
-function forwardLines(stream: NodeJS.ReadableStream | null, onLog: ((line: string) => void) | undefined): void {
+function forwardLines(stream: NodeJS.ReadableStream | null, onLog: ((line: string) => void) | undefined, onChunk?: (chunk: string) => void): void {
   if (!stream) return;
   let pending = '';
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => {
+    onChunk?.(chunk);
     pending += chunk;
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
@@ -74,14 +119,20 @@ export function runTrainingInChildProcess(request: TrainingRequest, options: Chi
       return;
     }
     let settled = false;
+    const limitMb = options.memoryLimitMb ?? DEFAULT_TRAIN_MEMORY_MB;
     const child: ChildProcess = fork(TRAINING_WORKER_PATH, [], {
-      execArgv: ['--import', 'tsx'],
+      ...cappedLaunch(limitMb),
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, ...options.env },
       serialization: 'advanced',
+      // Its own process group, so cancelling kills everything it started.
+      detached: true,
     });
+    let stderrTail = '';
     forwardLines(child.stdout, options.onLog);
-    forwardLines(child.stderr, options.onLog);
+    forwardLines(child.stderr, options.onLog, (chunk) => {
+      stderrTail = (stderrTail + chunk).slice(-4096);
+    });
     const settle = (outcome: () => void): void => {
       if (settled) return;
       settled = true;
@@ -89,17 +140,24 @@ export function runTrainingInChildProcess(request: TrainingRequest, options: Chi
       outcome();
     };
     const onAbort = (): void => {
-      child.kill('SIGKILL');
+      killGroup(child);
       settle(() => reject(new CancelledError('training was cancelled; the child process was killed', { pid: child.pid ?? null })));
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
     child.on('message', (message: ChildMessage) => {
       if (message.type === 'progress') options.onProgress?.(message.progress);
       else if (message.type === 'result') settle(() => resolve(message.result));
-      else if (message.type === 'error') settle(() => reject(errorFrom(message.error)));
+      else if (message.type === 'error') {
+        const oom = OUT_OF_MEMORY.exec(message.error.message);
+        settle(() => reject(oom ? outOfMemory(limitMb, oom[0]) : errorFrom(message.error)));
+      }
     });
     child.on('error', (error) => settle(() => reject(new InternalError(`training process failed: ${error.message}`, {}, { cause: error }))));
     child.on('exit', (code, signal) => {
+      killGroup(child); // anything the child started dies with it
+      const oom = OUT_OF_MEMORY.exec(stderrTail);
+      if (oom) settle(() => reject(outOfMemory(limitMb, oom[0])));
+      else if (signal === 'SIGKILL') settle(() => reject(outOfMemory(limitMb, 'killed by SIGKILL, most likely the kernel out-of-memory killer')));
       settle(() => reject(new InternalError(`training process exited (${signal ? `signal ${signal}` : `code ${code}`}) before returning a result`, { code, signal })));
     });
     const start: ParentMessage = { type: 'start', request, ...(options.store ? { store: options.store } : {}), outbound: outboundPolicy().config };
