@@ -134,7 +134,7 @@ async function sourceObjects(store: ObjectStore, options: PrepareDatasetOptions)
 async function* csvRecords(store: ObjectStore, uri: string, labelColumn: string): AsyncGenerator<RawRecord> {
   let header: readonly string[] | undefined;
   const name = uri.slice(uri.lastIndexOf('/') + 1);
-  for await (const record of readCsvRecords(await store.getStream(uri))) {
+  for await (const record of readCsvRecords(await store.getStream(uri), { source: name })) {
     if (!header) {
       header = record.fields.map((field) => field.trim());
       if (!header.includes(labelColumn)) throw new InvalidInputError(`${uri} has no label column ${labelColumn}; columns: ${header.join(', ')}`, { uri });
@@ -156,7 +156,7 @@ async function* csvRecords(store: ObjectStore, uri: string, labelColumn: string)
 
 async function* jsonlRecords(store: ObjectStore, uri: string, labelColumn: string): AsyncGenerator<RawRecord> {
   const name = uri.slice(uri.lastIndexOf('/') + 1);
-  for await (const line of readLines(await store.getStream(uri))) {
+  for await (const line of readLines(await store.getStream(uri), { source: name })) {
     const where = `${name}:${line.line}`;
     let value: unknown;
     try {
@@ -272,7 +272,8 @@ export async function prepareDataset(store: ObjectStore, options: PrepareDataset
     }
     const columns = [...new Set(sample.flatMap((record) => Object.keys(record.cells ?? {})))].filter((column) => column !== labelColumn);
     featureColumns = options.featureColumns ? [...options.featureColumns] : columns;
-    const unknown = featureColumns.filter((column) => !columns.includes(column));
+    const known = new Set(columns); // a Set: wide tables must not make this quadratic
+    const unknown = featureColumns.filter((column) => !known.has(column));
     if (unknown.length > 0) throw new InvalidInputError(`feature columns ${unknown.join(', ')} are not in ${options.source}; columns: ${columns.join(', ')}`, { unknown });
     schema = inferSchema(sample, featureColumns);
   }

@@ -2,8 +2,31 @@
  * Streaming record readers for CSV (RFC 4180: quoted fields, doubled quotes, newlines inside
  * quotes, CRLF) and JSONL. Both consume a byte stream chunk by chunk, so a file of any size
  * is read with memory bounded by its longest record.
+ *
+ * The data is untrusted, so both are linear in the input (every character is looked at once)
+ * and bounded: at most `maxFields` fields per CSV record, `maxRecordChars` characters per record
+ * or line, `maxRecords` records per file; going over is a ResourceLimitError naming the line.
  */
 import { StringDecoder } from 'node:string_decoder';
+import { ResourceLimitError } from '../../errors';
+
+export interface RecordLimits {
+  /** Fields (columns) per CSV record; default {@link DEFAULT_RECORD_LIMITS}.maxFields. */
+  readonly maxFields?: number;
+  /** Characters in one record (CSV) or line (JSONL). */
+  readonly maxRecordChars?: number;
+  /** Records (lines) per file. */
+  readonly maxRecords?: number;
+  /** Named in error messages, e.g. the file name. */
+  readonly source?: string;
+}
+
+export const DEFAULT_RECORD_LIMITS = { maxFields: 10_000, maxRecordChars: 1024 * 1024, maxRecords: 10_000_000 } as const;
+
+function limitError(limits: RecordLimits, line: number, what: string, field: string): ResourceLimitError {
+  const where = `${limits.source ? `${limits.source}:` : 'line '}${line}`;
+  return new ResourceLimitError(`${where}: ${what}; split the data or drop columns before pushing it`, { code: 'record-limit', line, limit: field, ...(limits.source ? { source: limits.source } : {}) });
+}
 
 export interface CsvRecord {
   readonly fields: readonly string[];
@@ -12,7 +35,12 @@ export interface CsvRecord {
 }
 
 /** Parse CSV records from chunks; the header is just the first record. */
-export async function* readCsvRecords(chunks: AsyncIterable<Buffer | string>): AsyncGenerator<CsvRecord> {
+export async function* readCsvRecords(chunks: AsyncIterable<Buffer | string>, limits: RecordLimits = {}): AsyncGenerator<CsvRecord> {
+  const maxFields = limits.maxFields ?? DEFAULT_RECORD_LIMITS.maxFields;
+  const maxRecordChars = limits.maxRecordChars ?? DEFAULT_RECORD_LIMITS.maxRecordChars;
+  const maxRecords = limits.maxRecords ?? DEFAULT_RECORD_LIMITS.maxRecords;
+  let records = 0;
+  let recordChars = 0;
   const decoder = new StringDecoder('utf8');
   let fields: string[] = [];
   let field = '';
@@ -21,17 +49,24 @@ export async function* readCsvRecords(chunks: AsyncIterable<Buffer | string>): A
   let line = 1;
   let recordLine = 1;
   let sawAny = false;
-  const endRecord = (): CsvRecord | undefined => {
+  const pushField = (): void => {
+    if (fields.length >= maxFields) throw limitError(limits, recordLine, `more than ${maxFields} columns`, 'maxFields');
     fields.push(field);
     field = '';
+  };
+  const endRecord = (): CsvRecord | undefined => {
+    pushField();
+    recordChars = 0;
     const record = { fields, line: recordLine };
     fields = [];
     const empty = record.fields.length === 1 && record.fields[0] === '';
+    if (!empty && ++records > maxRecords) throw limitError(limits, recordLine, `more than ${maxRecords} records`, 'maxRecords');
     return empty ? undefined : record;
   };
   const consume = function* (text: string): Generator<CsvRecord> {
     for (let i = 0; i < text.length; i += 1) {
       const char = text[i] as string;
+      if (++recordChars > maxRecordChars) throw limitError(limits, sawAny || inQuotes ? recordLine : line, `a record longer than ${maxRecordChars} characters`, 'maxRecordChars');
       if (quotePending) {
         quotePending = false;
         if (char === '"') {
@@ -53,10 +88,8 @@ export async function* readCsvRecords(chunks: AsyncIterable<Buffer | string>): A
         recordLine = line;
       }
       if (char === '"' && field === '') inQuotes = true;
-      else if (char === ',') {
-        fields.push(field);
-        field = '';
-      } else if (char === '\n') {
+      else if (char === ',') pushField();
+      else if (char === '\n') {
         const record = endRecord();
         if (record) yield record;
         line += 1;
@@ -79,30 +112,38 @@ export interface TextLine {
   readonly line: number;
 }
 
-/** Split chunks into lines (LF or CRLF); empty lines are skipped. */
-export async function* readLines(chunks: AsyncIterable<Buffer | string>): AsyncGenerator<TextLine> {
+/** Split chunks into lines (LF or CRLF); empty lines are skipped. Linear: each character is scanned once. */
+export async function* readLines(chunks: AsyncIterable<Buffer | string>, limits: RecordLimits = {}): AsyncGenerator<TextLine> {
+  const maxRecordChars = limits.maxRecordChars ?? DEFAULT_RECORD_LIMITS.maxRecordChars;
+  const maxRecords = limits.maxRecords ?? DEFAULT_RECORD_LIMITS.maxRecords;
   const decoder = new StringDecoder('utf8');
   let pending = '';
   let line = 0;
-  const flush = function* (final: boolean): Generator<TextLine> {
-    let newline = pending.indexOf('\n');
-    while (newline >= 0) {
-      line += 1;
-      const text = pending.slice(0, newline).replace(/\r$/, '');
-      pending = pending.slice(newline + 1);
-      if (text.trim() !== '') yield { text, line };
-      newline = pending.indexOf('\n');
-    }
-    if (final && pending.trim() !== '') {
-      line += 1;
-      yield { text: pending.replace(/\r$/, ''), line };
-      pending = '';
-    }
+  let lines = 0;
+  const emit = (text: string): TextLine | undefined => {
+    line += 1;
+    if (text.length > maxRecordChars) throw limitError(limits, line, `a line longer than ${maxRecordChars} characters`, 'maxRecordChars');
+    if (text.trim() === '') return undefined;
+    if (++lines > maxRecords) throw limitError(limits, line, `more than ${maxRecords} lines`, 'maxRecords');
+    return { text: text.replace(/\r$/, ''), line };
   };
-  for await (const chunk of chunks) {
-    pending += typeof chunk === 'string' ? chunk : decoder.write(chunk);
-    yield* flush(false);
+  const split = function* (text: string): Generator<TextLine> {
+    let start = 0;
+    for (let newline = text.indexOf('\n'); newline >= 0; newline = text.indexOf('\n', start)) {
+      const found = emit(pending + text.slice(start, newline));
+      pending = '';
+      start = newline + 1;
+      if (found) yield found;
+    }
+    // Only the unterminated tail is kept; a line that never ends is refused once over the cap.
+    pending += text.slice(start);
+    if (pending.length > maxRecordChars) throw limitError(limits, line + 1, `a line longer than ${maxRecordChars} characters`, 'maxRecordChars');
+  };
+  for await (const chunk of chunks) yield* split(typeof chunk === 'string' ? chunk : decoder.write(chunk));
+  yield* split(decoder.end());
+  if (pending !== '') {
+    const found = emit(pending);
+    pending = '';
+    if (found) yield found;
   }
-  pending += decoder.end();
-  yield* flush(true);
 }
