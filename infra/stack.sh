@@ -17,6 +17,8 @@
 #   FINEFLOW_STACK_DATASET_BUCKETS  buckets workers may read and the CLI may write, space-separated (* = all)
 #   FINEFLOW_STACK_TIMEOUT       seconds to wait for each service to become healthy (60)
 #
+# `up` also writes a payload encryption key to <state dir>/codec-keys (infra/codec-key.sh) unless one is there.
+#
 # Binaries: `temporal` and `minio` from PATH or the cache when they run; otherwise built once with
 # `go install` into the cache (a flock serialises concurrent installs, and a build already running
 # from another shell is waited for instead of duplicated).
@@ -289,6 +291,8 @@ with_state_lock() {
 cmd_up() {
   TEMPORAL_BIN="$(resolve_binary temporal)"; MINIO_BIN="$(resolve_binary minio)"; MC_BIN="$(resolve_binary mc)"
   with_state_lock
+  # Payload encryption key for every process using this stack (src/config.ts finds it here).
+  bash "$REPO_DIR/infra/codec-key.sh" ensure "$STATE_DIR/codec-keys"
   start_minio
   provision_minio_users
   start_temporal
@@ -296,6 +300,7 @@ cmd_up() {
 Fineflow stack is up (state: $STATE_DIR)
   Temporal  127.0.0.1:$TEMPORAL_PORT   UI http://127.0.0.1:$TEMPORAL_UI_PORT
   MinIO     http://127.0.0.1:$MINIO_PORT   console http://127.0.0.1:$MINIO_CONSOLE_PORT
+  payload encryption keys  $STATE_DIR/codec-keys
 EOF
 }
 

@@ -22,10 +22,18 @@
  * | FINEFLOW_OUTBOUND_ALLOW_ADDRESSES | — (none) | comma-separated IPs or CIDR ranges that allowed URLs may resolve to although they are loopback, private or link-local, e.g. `127.0.0.1/32`; a cloud-metadata address only when named exactly |
  * | FINEFLOW_FILE_ROOTS | — (none) | comma-separated absolute directories that `file://` sources may lie in (symlinks resolved); none: every file:// source is refused |
  * | FINEFLOW_OUTBOUND_MAX_BYTES | 536870912 | cap on one download or file read from an http(s)/file source (bytes) |
+ * | FINEFLOW_CODEC_KEYS | — | payload encryption keys `id:base64key`, comma-separated, newest first (the first encrypts) |
+ * | FINEFLOW_CODEC_KEY_FILE | — | the same, one key a line, in a file (mode 600) |
+ * | FINEFLOW_CODEC | on | `off`: no payload encryption, an explicit opt-out; otherwise a missing key refuses to connect |
+ * | FINEFLOW_CODEC_SERVER_TOKEN | — | bearer token `fineflow codec-server` requires (at least 24 characters; it refuses to start without) |
+ * | FINEFLOW_CODEC_SERVER_ORIGINS | http://127.0.0.1:8233,http://localhost:8233 | Temporal UI origins the codec server's CORS allows (port from FINEFLOW_TEMPORAL_UI_PORT) |
+ * | FINEFLOW_STACK_DIR | .fineflow/dev | the local stack's state dir; with no key set and a loopback Temporal, its `codec-keys` file (written by `dev up`) is used |
  */
+import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { isIP } from 'node:net';
 import { InvalidInputError } from './errors';
+import { parseCodecKeys, type CodecKeyRing } from './security/payload-codec';
 
 export interface TemporalConfig {
   readonly address: string;
@@ -37,7 +45,14 @@ export interface TemporalConfig {
     readonly serverName?: string;
   };
   readonly apiKey?: string;
+  /** Payload encryption (src/security/payload-codec.ts): keys, an explicit opt-out, or missing. */
+  readonly codec: CodecSetting;
 }
+
+export type CodecSetting =
+  | { readonly mode: 'encrypt'; readonly keys: CodecKeyRing; /** variable or file the keys came from */ readonly source: string }
+  | { readonly mode: 'off' }
+  | { readonly mode: 'missing' };
 
 export interface S3Config {
   readonly endPoint: string;
@@ -177,6 +192,46 @@ function s3Credentials(env: Env, endPoint: string): Pick<S3Config, 'accessKey' |
   return { accessKey: accessKey ?? 'fineflow', secretKey: secretKey ?? 'fineflow-secret' };
 }
 
+function readKeyFile(path: string, variable: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (thrown) {
+    const code = (thrown as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new InvalidInputError(`${variable}=${path} cannot be read (${code}); point it at a file of id:base64key lines`, { variable });
+  }
+}
+
+const LOOPBACK_ADDRESS = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+$/;
+
+/**
+ * Keys from FINEFLOW_CODEC_KEYS or FINEFLOW_CODEC_KEY_FILE; failing both, the local stack's key
+ * file, but only for a loopback Temporal (the stack `dev up` and `npm test` start), so a local
+ * stack is encrypted with no setup and a remote cluster never borrows a developer's key.
+ */
+export function loadCodecSetting(env: Env, temporalAddress: string, cwd = process.cwd()): CodecSetting {
+  const mode = nonEmpty(env, 'FINEFLOW_CODEC') ?? 'on';
+  if (mode !== 'on' && mode !== 'off') throw new InvalidInputError(`FINEFLOW_CODEC=${mode} must be on or off`, { variable: 'FINEFLOW_CODEC' });
+  const inline = nonEmpty(env, 'FINEFLOW_CODEC_KEYS');
+  const file = nonEmpty(env, 'FINEFLOW_CODEC_KEY_FILE');
+  if (mode === 'off') {
+    if (inline || file) throw new InvalidInputError('FINEFLOW_CODEC=off contradicts the keys set in FINEFLOW_CODEC_KEYS / FINEFLOW_CODEC_KEY_FILE; unset one side', { variable: 'FINEFLOW_CODEC' });
+    return { mode: 'off' };
+  }
+  if (inline && file) throw new InvalidInputError('set FINEFLOW_CODEC_KEYS or FINEFLOW_CODEC_KEY_FILE, not both', { variable: 'FINEFLOW_CODEC_KEYS' });
+  if (inline) return { mode: 'encrypt', keys: parseCodecKeys(inline, 'FINEFLOW_CODEC_KEYS'), source: 'FINEFLOW_CODEC_KEYS' };
+  if (file) return { mode: 'encrypt', keys: parseCodecKeys(readKeyFile(file, 'FINEFLOW_CODEC_KEY_FILE'), `FINEFLOW_CODEC_KEY_FILE=${file}`), source: file };
+  if (!LOOPBACK_ADDRESS.test(temporalAddress)) return { mode: 'missing' };
+  const stackDir = nonEmpty(env, 'FINEFLOW_STACK_DIR') ?? '.fineflow/dev';
+  const stackKeys = resolvePath(isAbsolute(stackDir) ? stackDir : resolvePath(cwd, stackDir), 'codec-keys');
+  let text: string;
+  try {
+    text = readFileSync(stackKeys, 'utf8');
+  } catch {
+    return { mode: 'missing' };
+  }
+  return { mode: 'encrypt', keys: parseCodecKeys(text, stackKeys), source: stackKeys };
+}
+
 export function loadConfig(env: Env = process.env): FineflowConfig {
   const address = nonEmpty(env, 'TEMPORAL_ADDRESS') ?? '127.0.0.1:7233';
   if (!/^[^\s:]+:\d+$/.test(address)) {
@@ -229,6 +284,7 @@ export function loadConfig(env: Env = process.env): FineflowConfig {
       namespace: nonEmpty(env, 'TEMPORAL_NAMESPACE') ?? 'default',
       ...(tls ? { tls: Object.freeze(tls) } : {}),
       ...(apiKey ? { apiKey } : {}),
+      codec: Object.freeze(loadCodecSetting(env, address)),
     }),
     s3: Object.freeze({
       ...endpoint,
@@ -242,4 +298,42 @@ export function loadConfig(env: Env = process.env): FineflowConfig {
     outbound: loadOutboundConfig(env),
     trainMemoryMb,
   });
+}
+
+export interface CodecServerConfig {
+  readonly token: string;
+  readonly allowedOrigins: readonly string[];
+}
+
+const MIN_TOKEN_LENGTH = 24;
+
+function parseOrigin(raw: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== raw) {
+    throw new InvalidInputError(`FINEFLOW_CODEC_SERVER_ORIGINS: '${raw}' is not an origin; write scheme://host[:port], e.g. https://temporal.example.com`, {
+      variable: 'FINEFLOW_CODEC_SERVER_ORIGINS',
+    });
+  }
+  return raw;
+}
+
+/** Settings of `fineflow codec-server`; it refuses to start without a token. */
+export function loadCodecServerConfig(env: Env = process.env): CodecServerConfig {
+  const token = nonEmpty(env, 'FINEFLOW_CODEC_SERVER_TOKEN');
+  if (!token || token.length < MIN_TOKEN_LENGTH) {
+    throw new InvalidInputError(
+      `FINEFLOW_CODEC_SERVER_TOKEN must be set to a random token of at least ${MIN_TOKEN_LENGTH} characters ` +
+        '(e.g. `head -c 32 /dev/urandom | base64`): the codec server decrypts payloads for whoever presents it',
+      { variable: 'FINEFLOW_CODEC_SERVER_TOKEN' },
+    );
+  }
+  const uiPort = nonEmpty(env, 'FINEFLOW_TEMPORAL_UI_PORT') ?? '8233';
+  const origins = nonEmpty(env, 'FINEFLOW_CODEC_SERVER_ORIGINS') ?? `http://127.0.0.1:${uiPort},http://localhost:${uiPort}`;
+  const allowedOrigins = origins.split(',').map((origin) => origin.trim()).filter((origin) => origin !== '').map(parseOrigin);
+  return Object.freeze({ token, allowedOrigins: Object.freeze(allowedOrigins) });
 }

@@ -19,6 +19,7 @@ const COMMANDS: readonly (readonly [string, string])[] = [
   ['cancel', 'cancel'],
   ['schedule', 'schedule'],
   ['worker', 'worker'],
+  ['codec-server', 'codec-server'],
   ['dev', 'dev'],
   ['models', 'models'],
   ['data', 'data'],

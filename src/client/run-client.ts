@@ -10,6 +10,7 @@ import { DependencyUnavailableError, InvalidInputError, ensureError } from '../e
 import { retryStageUpdate, runStateQuery, searchAttributeKeys, type RetryStageResult } from '../runtime/run-definitions';
 import { WORKFLOW_TYPES, type PipelineRunInput, type PipelineRunResult, type ReusedStageOutput, type RetryStageRequest, type RunState, type RunStatus, type RunTrigger } from '../runtime/run-types';
 import { CONTROL_POOL, taskQueueForPool } from '../runtime/task-queues';
+import { decodeHistoryPayload } from '../runtime/temporal-connection';
 import type { Plan } from '../spec/plan-types';
 import { WorkerPresence } from './worker-presence';
 
@@ -153,7 +154,7 @@ export class RunClient {
     const history = await handle.fetchHistory();
     const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
     if (!payload) return undefined;
-    const input = this.client.workflow.options.loadedDataConverter.payloadConverter.fromPayload(payload) as PipelineRunInput;
+    const input = (await decodeHistoryPayload(this.client, payload)) as PipelineRunInput;
     let outcome: PipelineRunResult | undefined;
     try {
       outcome = (await handle.result()) as PipelineRunResult;

@@ -1,12 +1,16 @@
 /**
  * Opening connections to Temporal from the config (src/config.ts). Only the CLI/client and
- * the worker entry call these; libraries receive a Client.
+ * the worker entry call these; libraries receive a Client. Both sides use the same data converter
+ * ({@link dataConverterFor}): payloads are encrypted unless the operator opted out, and a missing
+ * key refuses to connect (why: src/security/payload-codec.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import type { DataConverter, Payload } from '@temporalio/common';
 import type { TemporalConfig } from '../config';
-import { DependencyUnavailableError, ensureError } from '../errors';
+import { DependencyUnavailableError, InvalidInputError, ensureError } from '../errors';
+import { AesGcmPayloadCodec } from '../security/payload-codec';
 
 async function tlsOptions(config: TemporalConfig): Promise<ConnectionOptions['tls']> {
   if (!config.tls && !config.apiKey) return undefined;
@@ -33,7 +37,40 @@ function unavailable(config: TemporalConfig, thrown: unknown): DependencyUnavail
   );
 }
 
+/**
+ * The data converter every client and worker passes to Temporal (`Worker.create({dataConverter})`,
+ * `new Client({dataConverter})`). Throws when no key is configured and encryption was not turned off.
+ */
+export function dataConverterFor(config: TemporalConfig): DataConverter {
+  const codec = config.codec;
+  if (codec.mode === 'off') return {};
+  if (codec.mode === 'missing') {
+    throw new InvalidInputError(
+      'no payload encryption key is configured, so Fineflow will not talk to Temporal (payloads would reach its history ' +
+        'in plaintext). Set FINEFLOW_CODEC_KEYS=<id>:<base64 of 32 random bytes> or FINEFLOW_CODEC_KEY_FILE (the same ' +
+        'key for every worker and client; `head -c 32 /dev/urandom | base64` makes one), start the local stack with ' +
+        '`fineflow dev up` (it writes one to its state dir), or set FINEFLOW_CODEC=off to opt out explicitly.',
+      { variable: 'FINEFLOW_CODEC_KEYS' },
+    );
+  }
+  return { payloadCodecs: [new AesGcmPayloadCodec(codec.keys)] };
+}
+
+/**
+ * A payload read from raw history (`fetchHistory()`), decoded as the SDK decodes arguments:
+ * through the client's codecs (decryption), then its payload converter.
+ */
+export async function decodeHistoryPayload(client: Client, payload: Payload): Promise<unknown> {
+  const { payloadCodecs, payloadConverter } = client.options.loadedDataConverter;
+  let payloads = [payload];
+  // Codecs encode in order, so they decode in reverse.
+  for (const codec of [...payloadCodecs].reverse()) payloads = await codec.decode(payloads);
+  const [decoded] = payloads;
+  return decoded === undefined ? undefined : payloadConverter.fromPayload(decoded);
+}
+
 export async function connectClient(config: TemporalConfig): Promise<Client> {
+  const dataConverter = dataConverterFor(config);
   try {
     const connection = await Connection.connect({
       address: config.address,
@@ -41,13 +78,15 @@ export async function connectClient(config: TemporalConfig): Promise<Client> {
       ...(config.apiKey ? { apiKey: config.apiKey } : {}),
       connectTimeout: '10s',
     });
-    return new Client({ connection, namespace: config.namespace });
+    return new Client({ connection, namespace: config.namespace, dataConverter });
   } catch (thrown) {
     throw unavailable(config, thrown);
   }
 }
 
+/** A worker connection; pass `dataConverterFor(config)` to `Worker.create` with it. */
 export async function connectWorker(config: TemporalConfig): Promise<NativeConnection> {
+  dataConverterFor(config); // refuse before connecting, with the message that names the fix
   try {
     const tls = (await tlsOptions(config)) as NativeConnectionOptions['tls'];
     return await NativeConnection.connect({

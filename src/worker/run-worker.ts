@@ -11,7 +11,7 @@ import { createActivities, createStageActivities, stageTypeNames } from '../../a
 import type { StageImplementation } from '../../activities/stage-runner';
 import type { FineflowConfig } from '../config';
 import { InvalidInputError } from '../errors';
-import { connectWorker } from '../runtime/temporal-connection';
+import { connectWorker, dataConverterFor } from '../runtime/temporal-connection';
 import { CONTROL_POOL, taskQueueForPool } from '../runtime/task-queues';
 import { createObjectStoreFromConfig } from '../storage/minio-store';
 import type { ObjectStore } from '../storage/object-store';
@@ -120,6 +120,7 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
     connection,
     namespace: options.config.temporal.namespace,
     taskQueue,
+    dataConverter: dataConverterFor(options.config.temporal),
     identity: options.identity ?? `${options.pool}@${hostname()}:${process.pid}`,
     activities,
     ...(runsWorkflows ? { workflowBundle: await workflowBundle(options.workflowsPath) } : {}),

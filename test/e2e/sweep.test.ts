@@ -17,7 +17,7 @@ import { createInterface } from 'node:readline';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import type { FineflowConfig } from '../../src/config';
-import { connectClient, connectWorker } from '../../src/runtime/temporal-connection';
+import { connectClient, connectWorker, dataConverterFor } from '../../src/runtime/temporal-connection';
 import { taskQueueForPool } from '../../src/runtime/task-queues';
 import type { SweepResultsDocument } from '../../src/runtime/sweep-results';
 import type { SegmentRecord, SweepExecution } from '../../src/runtime/sweep-types';
@@ -68,7 +68,13 @@ before(async () => {
   data = await writeSweepData(store, config.s3.bucket, `sweep-e2e-${suffix}`);
   connection = await connectWorker(config.temporal);
   client = await connectClient(config.temporal);
-  control = await Worker.create({ connection, namespace: config.temporal.namespace, taskQueue: taskQueueForPool(controlPool), workflowBundle: await sweepWorkflowBundle() });
+  control = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: dataConverterFor(config.temporal),
+    taskQueue: taskQueueForPool(controlPool),
+    workflowBundle: await sweepWorkflowBundle(),
+  });
   controlRunning = control.run();
 });
 

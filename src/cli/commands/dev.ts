@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { EXIT, UsageError, type CliCommand, type CliIo } from '../command';
 
 const STACK_SCRIPT = resolve(__dirname, '../../../infra/stack.sh');
+const DEFAULT_STACK_DIR = resolve(__dirname, '../../../.fineflow/dev');
 const SUBCOMMANDS = ['up', 'down', 'status', 'logs'] as const;
 type Subcommand = (typeof SUBCOMMANDS)[number];
 
@@ -22,6 +23,7 @@ export function stackEndpoints(env: CliIo['env']) {
   };
   const temporalPort = port('FINEFLOW_TEMPORAL_PORT', 7233);
   const minioPort = port('FINEFLOW_MINIO_PORT', 9000);
+  const stackDir = resolve(env.FINEFLOW_STACK_DIR?.trim() || DEFAULT_STACK_DIR);
   return {
     temporal: { address: `127.0.0.1:${temporalPort}`, ui: `http://127.0.0.1:${port('FINEFLOW_TEMPORAL_UI_PORT', 8233)}` },
     minio: { endpoint: `http://127.0.0.1:${minioPort}`, console: `http://127.0.0.1:${port('FINEFLOW_MINIO_CONSOLE_PORT', 9001)}` },
@@ -30,6 +32,8 @@ export function stackEndpoints(env: CliIo['env']) {
       TEMPORAL_NAMESPACE: 'default',
       FINEFLOW_S3_ENDPOINT: `http://127.0.0.1:${minioPort}`,
       FINEFLOW_S3_ACCESS_KEY: env.FINEFLOW_S3_ACCESS_KEY?.trim() || 'fineflow-cli',
+      // The payload encryption key `up` writes (the path only: the key stays in the file).
+      FINEFLOW_CODEC_KEY_FILE: resolve(stackDir, 'codec-keys'),
     },
     /** A shell command that prints the secret key of FINEFLOW_S3_ACCESS_KEY (the key itself is never shown). */
     secretKeyCommand: `bash ${STACK_SCRIPT} secret-key cli`,
@@ -53,7 +57,8 @@ export const command: CliCommand = {
   usage: 'dev up|down|status|logs [temporal|minio]',
   description: `Runs infra/stack.sh. The first \`up\` builds the Temporal CLI and MinIO with \`go install\` into
 ~/.cache/fineflow/bin (minutes, once); later starts take seconds. State (Temporal's SQLite file,
-MinIO data, logs) lives in .fineflow/dev, so runs survive a restart.
+MinIO data, logs, the payload encryption key \`codec-keys\`) lives in .fineflow/dev, so runs
+survive a restart.
 Ports: FINEFLOW_TEMPORAL_PORT (7233), FINEFLOW_TEMPORAL_UI_PORT (8233), FINEFLOW_MINIO_PORT (9000),
 FINEFLOW_MINIO_CONSOLE_PORT (9001); state dir FINEFLOW_STACK_DIR.
 Exit codes: 0 ok / healthy, 1 not healthy, 3 the stack could not be started.`,

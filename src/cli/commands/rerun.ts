@@ -19,7 +19,7 @@ import { checkParamOverrides, paramValues, parseSetPairs } from '../../runtime/p
 import { runStateQuery } from '../../runtime/run-definitions';
 import { rerunTrigger } from '../../runtime/run-trigger';
 import { RUN_UPDATES, WORKFLOW_TYPES, type PipelineRunInput, type RetryStageRequest, type RunState, type StageState } from '../../runtime/run-types';
-import { connectClient } from '../../runtime/temporal-connection';
+import { connectClient, decodeHistoryPayload } from '../../runtime/temporal-connection';
 import type { JsonValue, Plan } from '../../spec/plan-types';
 import { createObjectStoreFromConfig } from '../../storage/minio-store';
 import type { ObjectStore } from '../../storage/object-store';
@@ -100,17 +100,16 @@ export async function fetchOriginalRun(client: Client, runId: string): Promise<O
     );
   }
   const history = await handle.fetchHistory();
-  const converter = client.workflow.options.loadedDataConverter.payloadConverter;
   const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
   if (!payload) throw new InvalidInputError(`run ${runId} has no recorded input`, { runId });
-  const input = readRunInput(runId, converter.fromPayload(payload));
+  const input = readRunInput(runId, await decodeHistoryPayload(client, payload));
   // Params changed by `fineflow retry --set` are in the accepted retryStage updates, in order.
   let params: Record<string, JsonValue> | undefined;
   for (const event of history.events ?? []) {
     const request = event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
     const argument = request?.name === RUN_UPDATES.retryStage ? request.args?.payloads?.[0] : undefined;
     if (!argument) continue;
-    const retry: unknown = converter.fromPayload(argument);
+    const retry: unknown = await decodeHistoryPayload(client, argument);
     if (!isObject(retry) || !isObject(retry.params)) continue;
     // Decoded JSON, so every value is a JsonValue; the workflow applied these after the same check
     // (which also coerces `--set` text to the param types).

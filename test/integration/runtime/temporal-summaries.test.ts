@@ -5,6 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { workflowMetadataQuery } from '@temporalio/workflow';
+import { decodeHistoryPayload } from '../../../src/runtime/temporal-connection';
 import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 
 let h: RuntimeHarness;
@@ -21,11 +22,8 @@ test('stage activities carry a summary and the run publishes its stage table as 
   assert.equal((await h.runs.result(runId)).status, 'succeeded');
   const handle = h.client.workflow.getHandle(runId);
   const history = await handle.fetchHistory();
-  const converter = h.client.workflow.options.loadedDataConverter.payloadConverter;
-  const summaries = (history.events ?? [])
-    .map((event) => event.userMetadata?.summary)
-    .filter((payload) => payload !== undefined && payload !== null)
-    .map((payload) => converter.fromPayload(payload));
+  const payloads = (history.events ?? []).map((event) => event.userMetadata?.summary).filter((payload) => payload !== undefined && payload !== null);
+  const summaries = await Promise.all(payloads.map((payload) => decodeHistoryPayload(h.client, payload)));
   assert.deepEqual(summaries, [`first · test-echo · pool ${h.pools.cpu}`, `second · test-echo · pool ${h.pools.cpu}`]);
   const metadata = await handle.query(workflowMetadataQuery);
   assert.match(metadata.currentDetails ?? '', /\*\*run succeeded\*\*/);

@@ -8,13 +8,12 @@ import { randomBytes } from 'node:crypto';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { DefaultLogger, Runtime, type NativeConnection } from '@temporalio/worker';
 import { loadConfig, type FineflowConfig } from '../../../src/config';
-import { defaultPayloadConverter } from '@temporalio/common';
 import type { PipelineRunInput, PipelineRunResult } from '../../../src/runtime/run-types';
 import { ScheduleService } from '../../../src/runtime/schedule-client';
 import type { DataWatchClientOptions } from '../../../src/runtime/data-watch-client';
 import { runsQuery } from '../../../src/runtime/schedule-search-attributes';
 import { taskQueueForPool } from '../../../src/runtime/task-queues';
-import { connectClient, connectWorker } from '../../../src/runtime/temporal-connection';
+import { connectClient, connectWorker, decodeHistoryPayload } from '../../../src/runtime/temporal-connection';
 import { compilePlan } from '../../../src/spec/compile';
 import type { Plan } from '../../../src/spec/plan-types';
 import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
@@ -105,7 +104,7 @@ export async function startScheduleHarness(options: Pick<DataWatchClientOptions,
       const history = await client.workflow.getHandle(runId).fetchHistory();
       const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
       if (!payload) throw new Error(`run ${runId} has no start input`);
-      return defaultPayloadConverter.fromPayload<PipelineRunInput>(payload);
+      return (await decodeHistoryPayload(client, payload)) as PipelineRunInput;
     },
     async terminateRuns(pipeline) {
       const query = `WorkflowType = 'pipelineRun' AND FineflowPipeline = '${pipeline}' AND ExecutionStatus = 'Running'`;

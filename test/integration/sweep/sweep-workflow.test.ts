@@ -12,7 +12,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { RunState, StageState } from '../../../src/runtime/run-types';
 import { createSweepTrialActivities, inProcessTrainingRunner } from '../../../activities/sweep-trial';
 import type { FineflowConfig } from '../../../src/config';
-import { connectClient, connectWorker } from '../../../src/runtime/temporal-connection';
+import { connectClient, connectWorker, dataConverterFor } from '../../../src/runtime/temporal-connection';
 import { taskQueueForPool } from '../../../src/runtime/task-queues';
 import type { SweepResultsDocument } from '../../../src/runtime/sweep-results';
 import { renderTrialTable } from '../../../src/runtime/sweep-trial-table';
@@ -48,10 +48,17 @@ before(async () => {
   connection = await connectWorker(config.temporal);
   client = await connectClient(config.temporal);
   const bundle = await sweepWorkflowBundle();
-  const control = await Worker.create({ connection, namespace: config.temporal.namespace, taskQueue: taskQueueForPool(pools.control), workflowBundle: bundle });
+  const control = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: dataConverterFor(config.temporal),
+    taskQueue: taskQueueForPool(pools.control),
+    workflowBundle: bundle,
+  });
   const train = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
+    dataConverter: dataConverterFor(config.temporal),
     taskQueue: taskQueueForPool(pools.train),
     activities: createSweepTrialActivities({ store, runTraining: inProcessTrainingRunner(store), workerIdentity: 'in-process-trainer' }),
     maxConcurrentActivityTaskExecutions: 2,

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { createSweepTrialActivities } from '../../../activities/sweep-trial';
 import { loadConfig } from '../../../src/config';
-import { connectWorker } from '../../../src/runtime/temporal-connection';
+import { connectWorker, dataConverterFor } from '../../../src/runtime/temporal-connection';
 import { taskQueueForPool } from '../../../src/runtime/task-queues';
 import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
 
@@ -20,6 +20,7 @@ async function main(): Promise<void> {
   const store = createObjectStoreFromConfig(config);
   const worker = await Worker.create({
     connection: await connectWorker(config.temporal),
+    dataConverter: dataConverterFor(config.temporal),
     namespace: config.temporal.namespace,
     taskQueue: taskQueueForPool(values.pool),
     identity: values.identity,
