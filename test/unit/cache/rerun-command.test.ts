@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { PassThrough } from 'node:stream';
 import { main } from '../../../src/cli/main';
@@ -38,7 +39,9 @@ void describe('fineflow rerun (command line)', () => {
 
   void it('exits 3 when Temporal cannot be reached', async () => {
     // Port 1 on loopback: nothing listens, the connection is refused at once.
-    const down = await run(['rerun', 'r1', '--from', 'a', '--json'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    // With a payload key, so the refusal is the connection's, not the missing key's.
+    const key = `k:${randomBytes(32).toString('base64')}`;
+    const down = await run(['rerun', 'r1', '--from', 'a', '--json'], { TEMPORAL_ADDRESS: '127.0.0.1:1', FINEFLOW_CODEC_KEYS: key });
     assert.equal(down.code, EXIT.unavailable);
     assert.match(down.stderr, /cannot reach Temporal at 127\.0\.0\.1:1/);
     assert.equal((JSON.parse(down.stdout) as { error: { type: string } }).error.type, 'FineflowDependencyUnavailable');
