@@ -10,7 +10,7 @@
 import type { TfBackendPreference, TrainEnginePreference } from '../src/config';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { ERROR_TYPES, FineflowError, ensureError } from '../src/errors';
+import { ERROR_TYPES, FineflowError, ResourceLimitError, ensureError } from '../src/errors';
 import { RUN_SIGNALS, type StageActivityInput, type StageActivityResult, type StageProgress } from '../src/runtime/run-types';
 import type { StageProgressSignal } from '../src/runtime/progress';
 import type { ObjectStore } from '../src/storage/object-store';
@@ -194,6 +194,23 @@ export function toActivityFailure(thrown: unknown, context: Context | undefined,
   return ApplicationFailure.create({ message: error.message, type: ERROR_TYPES.internal, nonRetryable: false, details: [{ attempt } satisfies StageFailureDetails], cause: error });
 }
 
+/**
+ * Largest stage result sent back through Temporal. The server refuses payloads over 2 MB (and the
+ * codec adds a little); refused, a completion would surface as a confusing timeout, so an
+ * oversized result fails here, non-retryably, with the reason.
+ */
+export const MAX_STAGE_RESULT_BYTES = 1536 * 1024;
+
+function checkResultSize(typeName: string, stageId: string, result: StageActivityResult): void {
+  const bytes = Buffer.byteLength(JSON.stringify(result), 'utf8');
+  if (bytes > MAX_STAGE_RESULT_BYTES) {
+    throw new ResourceLimitError(
+      `stage ${stageId} (${typeName}) returned ${bytes} bytes of outputs; Temporal refuses payloads over 2 MB, and stage results are capped at ${MAX_STAGE_RESULT_BYTES} bytes: write large values to the store and return their s3:// URI`,
+      { code: 'payload-too-large', bytes, limit: MAX_STAGE_RESULT_BYTES },
+    );
+  }
+}
+
 /** The Temporal activity for one stage type. */
 export function stageActivity(typeName: string, implementation: StageImplementation, deps: StageRunnerDeps): (input: StageActivityInput) => Promise<StageActivityResult> {
   return async function runStage(input: StageActivityInput): Promise<StageActivityResult> {
@@ -228,6 +245,7 @@ export function stageActivity(typeName: string, implementation: StageImplementat
     };
     try {
       const result = await implementation({ ...input, context: { ...input.context, attempt } }, runtime);
+      checkResultSize(typeName, stageId, result);
       log.append(`${typeName} ${stageId}: attempt ${attempt} succeeded in ${Date.now() - started} ms`);
       return { ...result, attempt };
     } catch (thrown) {

@@ -12,8 +12,8 @@ export function confineWrites(store: ObjectStore, prefixUri: string): ObjectStor
   return {
     ensureBucket: (bucket, options) => store.ensureBucket(bucket, options),
     getStream: (uri, options) => store.getStream(uri, options),
-    getBytes: (uri) => store.getBytes(uri),
-    getJson: (uri) => store.getJson(uri),
+    getBytes: (uri, limit) => store.getBytes(uri, limit),
+    getJson: (uri, limit) => store.getJson(uri, limit),
     stat: (uri, options) => store.stat(uri, options),
     list: (uri) => store.list(uri),
     putStream: async (uri, body, options) => store.putStream(inside(uri), body, options),

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors';
-import type { ObjectInfo, ObjectStore, PutOptions, PutResult } from './object-store';
+import { DEFAULT_MAX_JSON_BYTES, DEFAULT_MAX_READ_BYTES, objectTooLarge, type ObjectInfo, type ObjectStore, type PutOptions, type PutResult, type ReadLimit } from './object-store';
 import { formatS3Uri, parseS3Uri, type S3Location } from './uri';
 
 interface StoredObject {
@@ -61,6 +61,11 @@ export function createMemoryObjectStore(options: { readonly buckets?: readonly s
     putOptions.onProgress?.(bytes.length);
     return { uri: formatS3Uri(location), size: bytes.length, sha256, etag };
   }
+  function capped(uri: string, maxBytes: number): Buffer {
+    const bytes = find(uri).bytes;
+    if (bytes.length > maxBytes) throw objectTooLarge(uri, maxBytes);
+    return bytes;
+  }
   function info(uri: string, object: StoredObject): ObjectInfo {
     const { bucket, key } = parseS3Uri(uri);
     return { bucket, key, size: object.bytes.length, etag: object.etag, lastModified: object.lastModified, sha256: object.sha256 };
@@ -94,11 +99,11 @@ export function createMemoryObjectStore(options: { readonly buckets?: readonly s
       if (readOptions.versionId) throw new NotFoundError(`${uri} version ${readOptions.versionId} does not exist (the memory store keeps no versions)`, { uri, code: 'not-found' });
       return Readable.from([find(uri).bytes]);
     },
-    async getBytes(uri) {
-      return Buffer.from(find(uri).bytes);
+    async getBytes(uri, limit = {}) {
+      return Buffer.from(capped(uri, limit.maxBytes ?? DEFAULT_MAX_READ_BYTES));
     },
-    async getJson<T = unknown>(uri: string): Promise<T> {
-      const text = find(uri).bytes.toString('utf8');
+    async getJson<T = unknown>(uri: string, limit: ReadLimit = {}): Promise<T> {
+      const text = capped(uri, limit.maxBytes ?? DEFAULT_MAX_JSON_BYTES).toString('utf8');
       try {
         return JSON.parse(text) as T;
       } catch (error) {

@@ -17,7 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import { Client, CopyDestinationOptions, CopySourceOptions, S3Error, type BucketItem } from 'minio';
 import type { S3Config } from '../config';
 import { AccessDeniedError, ConflictError, CorruptDataError, DependencyUnavailableError, FineflowError, InternalError, InvalidInputError, NotFoundError, ensureError } from '../errors';
-import type { ObjectInfo, ObjectStore, PutOptions, PutResult, ReadOptions, WriteCondition } from './object-store';
+import { DEFAULT_MAX_JSON_BYTES, DEFAULT_MAX_READ_BYTES, objectTooLarge, type ObjectInfo, type ObjectStore, type PutOptions, type PutResult, type ReadOptions, type WriteCondition, type ReadLimit } from './object-store';
 import { formatS3Uri, parseS3Uri, type S3Location } from './uri';
 
 /**
@@ -315,9 +315,19 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
     return output;
   }
 
-  async function readAll(uri: string): Promise<Buffer> {
+  async function readAll(uri: string, maxBytes: number): Promise<Buffer> {
+    const stream = await getStream(uri);
     const chunks: Buffer[] = [];
-    for await (const chunk of await getStream(uri)) chunks.push(chunk as Buffer);
+    let bytes = 0;
+    for await (const chunk of stream) {
+      bytes += (chunk as Buffer).length;
+      // Counted as it arrives (not from a header a server or proxy could get wrong); stop at once.
+      if (bytes > maxBytes) {
+        stream.destroy();
+        throw objectTooLarge(uri, maxBytes);
+      }
+      chunks.push(chunk as Buffer);
+    }
     return Buffer.concat(chunks);
   }
 
@@ -341,9 +351,9 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
       return putBytes(uri, `${JSON.stringify(value, null, 2)}\n`, { contentType: 'application/json', ...options });
     },
     getStream,
-    getBytes: readAll,
-    async getJson<T = unknown>(uri: string): Promise<T> {
-      const text = (await readAll(uri)).toString('utf8');
+    getBytes: (uri, limit = {}) => readAll(uri, limit.maxBytes ?? DEFAULT_MAX_READ_BYTES),
+    async getJson<T = unknown>(uri: string, limit: ReadLimit = {}): Promise<T> {
+      const text = (await readAll(uri, limit.maxBytes ?? DEFAULT_MAX_JSON_BYTES)).toString('utf8');
       try {
         return JSON.parse(text) as T;
       } catch (error) {

@@ -5,6 +5,7 @@
  * `createMinioObjectStore` over the `minio` client. URIs are `s3://bucket/key`.
  */
 import type { Readable } from 'node:stream';
+import { ResourceLimitError } from '../errors';
 
 export interface ObjectInfo {
   readonly bucket: string;
@@ -31,6 +32,21 @@ export interface PutResult {
 export interface ReadOptions {
   /** S3 version id (a versioned bucket keeps overwritten and deleted objects readable by it). */
   readonly versionId?: string;
+}
+
+/** A cap on what one call reads into memory; over it is ResourceLimitError (code `object-too-large`). */
+export interface ReadLimit {
+  /** Default {@link DEFAULT_MAX_READ_BYTES} for getBytes, {@link DEFAULT_MAX_JSON_BYTES} for getJson. */
+  readonly maxBytes?: number;
+}
+
+/** Objects are untrusted input: getBytes reads at most this much into memory unless told otherwise (stream larger ones). */
+export const DEFAULT_MAX_READ_BYTES = 1024 * 1024 * 1024;
+/** JSON documents (manifests, cards, checkpoints' metadata) are small; a 64 MiB one is an attack or a bug. */
+export const DEFAULT_MAX_JSON_BYTES = 64 * 1024 * 1024;
+
+export function objectTooLarge(uri: string, maxBytes: number): ResourceLimitError {
+  return new ResourceLimitError(`${uri} is larger than ${maxBytes} bytes, the most read into memory at once here`, { uri, code: 'object-too-large', maxBytes });
 }
 
 export interface BucketOptions {
@@ -70,8 +86,8 @@ export interface ObjectStore {
    * that version (NotFoundError when it no longer exists).
    */
   getStream(uri: string, options?: ReadOptions): Promise<Readable>;
-  getBytes(uri: string): Promise<Buffer>;
-  getJson<T = unknown>(uri: string): Promise<T>;
+  getBytes(uri: string, limit?: ReadLimit): Promise<Buffer>;
+  getJson<T = unknown>(uri: string, limit?: ReadLimit): Promise<T>;
   /** Metadata, or undefined when the object (or that version of it) does not exist (any other failure throws, as for getStream). */
   stat(uri: string, options?: ReadOptions): Promise<ObjectInfo | undefined>;
   /**

@@ -26,6 +26,9 @@ export function imageFormatOf(name: string): ImageFormat | undefined {
   return undefined;
 }
 
+/** Largest image file read into memory (its bytes, before any decoding). */
+export const MAX_IMAGE_FILE_BYTES = 64 * 1024 * 1024;
+
 /** Largest image accepted, so a hostile file cannot exhaust memory while decoding. */
 export const MAX_IMAGE_PIXELS = 4096 * 4096;
 /** Largest inflated PNG data (pixels × channels × bytes per sample, plus a filter byte per row): 16-bit RGBA at the pixel cap. */

@@ -14,7 +14,7 @@ import { InvalidInputError } from '../../errors';
 import type { ObjectStore } from '../../storage/object-store';
 import { mulberry32, shuffleInPlace } from '../random';
 import { asPrefix, joinUri, relativeTo } from '../uri';
-import { decodeImage, imageFormatOf, toPixels } from './images';
+import { decodeImage, imageFormatOf, MAX_IMAGE_FILE_BYTES, toPixels } from './images';
 import { ShardWriter, SPLIT_NAMES, type DatasetManifest, type FeatureColumn, type InputTransform, type SplitManifest, type SplitName } from './shards';
 import { readCsvRecords, readLines } from './text-records';
 
@@ -182,7 +182,7 @@ async function* imageRecords(store: ObjectStore, uris: readonly string[], source
     if (!format) continue;
     const parts = relative.split('/');
     const label = parts.length >= 2 ? parts[parts.length - 2] : undefined;
-    yield { where: relative, label, image: { bytes: await store.getBytes(uri), format } };
+    yield { where: relative, label, image: { bytes: await store.getBytes(uri, { maxBytes: MAX_IMAGE_FILE_BYTES }), format } };
   }
 }
 

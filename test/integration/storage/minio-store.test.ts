@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from 'minio';
 import { pushDirectory } from '../../../src/cli/commands/data';
 import type { FineflowConfig } from '../../../src/config';
-import { ConflictError, CorruptDataError, FineflowError, NotFoundError } from '../../../src/errors';
+import { ConflictError, CorruptDataError, FineflowError, NotFoundError, ResourceLimitError } from '../../../src/errors';
 import { createMinioObjectStore } from '../../../src/storage/minio-store';
 import type { ObjectStore } from '../../../src/storage/object-store';
 import { requireStack } from '../../helpers/stack';
@@ -102,6 +102,13 @@ void describe('MinIO object store (real MinIO)', () => {
     await assert.rejects(store.getBytes(`${root}nope`), isCode('not-found'));
     await assert.rejects(store.getStream(`${root}nope`), NotFoundError);
     assert.equal(await store.stat(`${root}nope`), undefined);
+  });
+
+  void it('refuses to read an object over the in-memory cap, counting bytes as they arrive', async () => {
+    await store.putBytes(`${root}cap/big.json`, `[${'1,'.repeat(50_000)}1]`);
+    await assert.rejects(store.getJson(`${root}cap/big.json`, { maxBytes: 64 * 1024 }), (error: unknown) => error instanceof ResourceLimitError && error.details.code === 'object-too-large');
+    await assert.rejects(store.getBytes(`${root}cap/big.json`, { maxBytes: 1000 }), ResourceLimitError);
+    assert.equal((await store.getJson<number[]>(`${root}cap/big.json`)).length, 50_001);
   });
 
   void it('supports conditional writes (If-None-Match: *, If-Match: etag) on the pinned MinIO', async () => {

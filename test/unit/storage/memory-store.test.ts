@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { ConflictError, FineflowError, NotFoundError } from '../../../src/errors';
+import { ConflictError, FineflowError, NotFoundError, ResourceLimitError } from '../../../src/errors';
 import { confineWrites } from '../../../src/storage/confined-store';
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
 
@@ -36,6 +36,13 @@ void describe('memory object store (test double of the MinIO store)', () => {
     await assert.rejects(store.getBytes('s3://data/missing'), isCode('not-found'));
     await assert.rejects(store.getStream('s3://data/missing'), NotFoundError);
     assert.equal(await store.stat('s3://data/missing'), undefined);
+  });
+  void it('refuses to read an object over the in-memory cap', async () => {
+    const store = createMemoryObjectStore({ buckets: ['data'] });
+    await store.putBytes('s3://data/big', Buffer.alloc(2048));
+    await assert.rejects(store.getBytes('s3://data/big', { maxBytes: 1024 }), ResourceLimitError);
+    await assert.rejects(store.getJson('s3://data/big', { maxBytes: 1024 }), isCode('object-too-large'));
+    assert.equal((await store.getBytes('s3://data/big')).length, 2048);
   });
   void it('honours conditional writes like S3 (If-None-Match: *, If-Match: etag)', async () => {
     const store = createMemoryObjectStore({ buckets: ['data'] });
