@@ -20,7 +20,7 @@ export FINEFLOW_MINIO_CONSOLE_PORT="${FINEFLOW_TEST_MINIO_CONSOLE_PORT:-9245}"
 source infra/stack-env.sh
 
 if [[ "$scope" != "integration" ]]; then
-  echo "== typecheck"; npx tsc -p .
+  echo "== typecheck"; npx tsc -p . && npx tsc -p src/ui/web
   echo "== lint"; npx eslint --max-warnings 0 .
   echo "== imports (cycles, layers)"; npx depcruise --config .dependency-cruiser.cjs src workflows activities bench test
 fi
@@ -43,6 +43,7 @@ needs_stack=0
 for f in "${files[@]}"; do [[ "$f" == test/integration/* || "$f" == test/security/* || "$f" == test/e2e/* ]] && needs_stack=1; done
 started=0
 if [[ $needs_stack == 1 ]]; then
+  bash scripts/ensure-chromium.sh
   echo "== starting test stack (Temporal :$FINEFLOW_TEMPORAL_PORT, MinIO :$FINEFLOW_MINIO_PORT)"
   bash infra/stack.sh up
   started=1

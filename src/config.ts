@@ -28,6 +28,8 @@
  * | FINEFLOW_CODEC_SERVER_TOKEN | — | bearer token `fineflow codec-server` requires (at least 24 characters; it refuses to start without) |
  * | FINEFLOW_CODEC_SERVER_ORIGINS | http://127.0.0.1:8233,http://localhost:8233 | Temporal UI origins the codec server's CORS allows (port from FINEFLOW_TEMPORAL_UI_PORT) |
  * | FINEFLOW_STACK_DIR | .fineflow/dev | the local stack's state dir; with no key set and a loopback Temporal, its `codec-keys` file (written by `dev up`) is used |
+ * | FINEFLOW_UI_TOKEN | — | token `fineflow ui` requires on every request; mandatory when it listens beyond loopback |
+ * | FINEFLOW_TEMPORAL_UI_URL | — | base URL of the Temporal UI, for links from `fineflow ui` to a run's workflow |
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
@@ -91,6 +93,8 @@ export interface FineflowConfig {
   readonly outbound: OutboundConfig;
   /** Memory cap of each training child process in MiB (FINEFLOW_TRAIN_MEMORY_MB, default 4096). */
   readonly trainMemoryMb?: number;
+  /** `fineflow ui`: access token and the Temporal UI to link to. */
+  readonly ui: { readonly token?: string; readonly temporalUiUrl?: string };
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -232,6 +236,16 @@ export function loadCodecSetting(env: Env, temporalAddress: string, cwd = proces
   return { mode: 'encrypt', keys: parseCodecKeys(text, stackKeys), source: stackKeys };
 }
 
+function uiConfig(env: Env): FineflowConfig['ui'] {
+  const token = nonEmpty(env, 'FINEFLOW_UI_TOKEN');
+  if (token !== undefined && token.length < 16) throw new InvalidInputError('FINEFLOW_UI_TOKEN must be at least 16 characters', { variable: 'FINEFLOW_UI_TOKEN' });
+  const temporalUiUrl = nonEmpty(env, 'FINEFLOW_TEMPORAL_UI_URL');
+  if (temporalUiUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(temporalUiUrl)) {
+    throw new InvalidInputError(`FINEFLOW_TEMPORAL_UI_URL=${temporalUiUrl} must be an http(s) URL, e.g. http://127.0.0.1:8233`, { variable: 'FINEFLOW_TEMPORAL_UI_URL' });
+  }
+  return { ...(token ? { token } : {}), ...(temporalUiUrl ? { temporalUiUrl } : {}) };
+}
+
 export function loadConfig(env: Env = process.env): FineflowConfig {
   const address = nonEmpty(env, 'TEMPORAL_ADDRESS') ?? '127.0.0.1:7233';
   if (!/^[^\s:]+:\d+$/.test(address)) {
@@ -297,6 +311,7 @@ export function loadConfig(env: Env = process.env): FineflowConfig {
     trainEngine,
     outbound: loadOutboundConfig(env),
     trainMemoryMb,
+    ui: Object.freeze(uiConfig(env)),
   });
 }
 

@@ -22,6 +22,7 @@ const COMMANDS: readonly (readonly [string, string])[] = [
   ['codec-server', 'codec-server'],
   ['dev', 'dev'],
   ['models', 'models'],
+  ['ui', 'ui'],
   ['data', 'data'],
   ['schema', 'schema'],
 ];

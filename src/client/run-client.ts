@@ -41,11 +41,14 @@ export interface RunSummary {
 export interface ListRunsFilter {
   readonly pipeline?: string;
   readonly status?: string;
+  /** What started the runs: manual, schedule, new-data or rerun (the FineflowTrigger search attribute). */
+  readonly trigger?: string;
   /** Default 50. */
   readonly limit?: number;
 }
 
 const RUN_STATUSES: readonly string[] = ['running', 'waiting', 'succeeded', 'failed', 'cancelled'];
+const RUN_TRIGGERS: readonly string[] = ['manual', 'schedule', 'new-data', 'rerun'];
 
 /** `<pipeline>-<yyyymmdd-hhmmss>-<4 random chars>`: readable, sortable by time, unique enough. */
 export function newRunId(pipeline: string, at: Date = new Date(), random: () => string = () => randomBytes(3).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, 'x').slice(0, 4)): string {
@@ -198,6 +201,10 @@ export class RunClient {
     if (filter.status) {
       if (!RUN_STATUSES.includes(filter.status)) throw new InvalidInputError(`--status ${filter.status}: expected one of ${RUN_STATUSES.join(', ')}`, { status: filter.status });
       clauses.push(`${searchAttributeKeys.status.name} = ${quote(filter.status)}`);
+    }
+    if (filter.trigger) {
+      if (!RUN_TRIGGERS.includes(filter.trigger)) throw new InvalidInputError(`trigger ${filter.trigger}: expected one of ${RUN_TRIGGERS.join(', ')}`, { trigger: filter.trigger });
+      clauses.push(`${searchAttributeKeys.trigger.name} = ${quote(filter.trigger)}`);
     }
     const limit = filter.limit ?? 50;
     const runs: RunSummary[] = [];

@@ -408,6 +408,14 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
         throw mapS3Error(thrown, prefixUri, 'remove prefix');
       }
     },
+    async presignGet(uri, expirySeconds) {
+      const location = objectKey(uri);
+      try {
+        return await client.presignedGetObject(location.bucket, location.key, expirySeconds);
+      } catch (thrown) {
+        throw mapS3Error(thrown, uri, 'presign');
+      }
+    },
   };
 }
 

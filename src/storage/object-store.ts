@@ -98,4 +98,9 @@ export interface ObjectStore {
   remove(uri: string): Promise<void>;
   /** Remove every object under a prefix. */
   removePrefix(prefixUri: string): Promise<void>;
+  /**
+   * A time-limited GET URL for one object (the UI's artifact downloads), signed with the store's
+   * credentials without revealing them. Optional: stores without signing (test doubles) omit it.
+   */
+  presignGet?(uri: string, expirySeconds: number): Promise<string>;
 }

@@ -1,0 +1,73 @@
+/**
+ * `fineflow ui [--host H] [--port P] [--read-only] [--token T]`: the web app over the same run
+ * client, registry, schedule service and spec compiler as the other commands (src/ui/).
+ */
+import { RunClient } from '../../client/run-client';
+import { loadConfig } from '../../config';
+import { DependencyUnavailableError, ensureError } from '../../errors';
+import { ScheduleService } from '../../runtime/schedule-client';
+import { connectClient } from '../../runtime/temporal-connection';
+import { createObjectStoreFromConfig } from '../../storage/minio-store';
+import { startUiServer } from '../../ui/server';
+import { EXIT, UsageError, type CliCommand } from '../command';
+
+export const DEFAULT_UI_PORT = 8090;
+
+export const command: CliCommand = {
+  name: 'ui',
+  summary: 'serve the web app: runs with live DAGs and logs, models, schedules, pipeline validation',
+  usage: 'ui [--host H] [--port P] [--read-only] [--token T]',
+  description: [
+    `Listens on 127.0.0.1:${DEFAULT_UI_PORT} by default. Any other --host needs a token (--token or`,
+    'FINEFLOW_UI_TOKEN): open http://HOST:PORT/?token=… once, or send Authorization: Bearer …;',
+    'or keep the loopback default and put an authenticating proxy in front.',
+    '--read-only disables every action (retry, cancel, rerun, promote, schedule changes, submit).',
+    'FINEFLOW_TEMPORAL_UI_URL (e.g. http://127.0.0.1:8233) adds links to each run in the Temporal UI.',
+    'Runs until interrupted (Ctrl-C). This command has no --json output.',
+    '',
+    'Examples:',
+    '  fineflow ui',
+    '  FINEFLOW_UI_TOKEN=$(openssl rand -hex 16) fineflow ui --host 0.0.0.0 --read-only',
+    '',
+    'exit codes: 0 stopped, 1 could not start, 2 usage error, 3 Temporal unreachable',
+  ].join('\n'),
+  options: [
+    { name: 'host', kind: 'string', valueName: 'H', description: 'address to listen on (default 127.0.0.1)' },
+    { name: 'port', kind: 'string', valueName: 'P', description: `port (default ${DEFAULT_UI_PORT}; 0 = any free port)` },
+    { name: 'read-only', kind: 'boolean', description: 'show everything, change nothing' },
+    { name: 'token', kind: 'string', valueName: 'T', description: 'require this token (default FINEFLOW_UI_TOKEN)' },
+  ],
+  async run(args, io) {
+    if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
+    const port = args.values.port === undefined ? DEFAULT_UI_PORT : Number(args.values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${args.values.port}: expected a port number 0-65535`);
+    try {
+      const config = loadConfig(io.env);
+      const client = await connectClient(config.temporal);
+      const token = args.values.token ?? config.ui.token;
+      const ui = await startUiServer(
+        {
+          runs: new RunClient(client, { bucket: config.s3.bucket }),
+          store: createObjectStoreFromConfig(config),
+          bucket: config.s3.bucket,
+          schedules: new ScheduleService(client, { bucket: config.s3.bucket }),
+          namespace: config.temporal.namespace,
+          ...(config.ui.temporalUiUrl ? { temporalUiUrl: config.ui.temporalUiUrl } : {}),
+        },
+        { host: args.values.host ?? '127.0.0.1', port, readOnly: args.flags['read-only'] === true, ...(token ? { token } : {}) },
+      );
+      io.stdout.write(`fineflow ui: ${ui.url}${args.flags['read-only'] ? ' (read-only)' : ''}${token ? ' (token required)' : ''}\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await ui.close();
+      await client.connection.close();
+      return EXIT.ok;
+    } catch (thrown) {
+      const error = ensureError(thrown);
+      io.stderr.write(`${error.message.startsWith('fineflow ui') ? '' : 'fineflow ui: '}${error.message}\n`);
+      return error instanceof DependencyUnavailableError ? EXIT.unavailable : EXIT.failure;
+    }
+  },
+};

@@ -1,0 +1,169 @@
+/**
+ * Rerun (`fineflow rerun`, and the UI's "rerun from a stage"): a new run of an ended run's plan that
+ * reuses the outputs of every stage not downstream of STAGE and runs STAGE and its descendants again.
+ * Lineage: the new run's trigger is `{kind: 'rerun', fromRunId, fromStage, origin}` where origin is
+ * the trigger of the first run of the lineage (a new-data trigger keeps its dataset version, so
+ * the rerun stages retrain on the same data); its search attribute FineflowTrigger reads `rerun`,
+ * and its reused stages say `reused from run <RUN>`.
+ */
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { RunClient } from './run-client';
+import { DependencyUnavailableError, ensureError, InvalidInputError } from '../errors';
+import { s3UrisIn } from '../runtime/cache-key';
+import { selectRerun, type RerunSelection } from '../runtime/cache-rerun';
+import { missingOutput } from '../runtime/cache-store';
+import { checkParamOverrides, paramValues } from '../runtime/params';
+import { runStateQuery } from '../runtime/run-definitions';
+import { rerunTrigger } from '../runtime/run-trigger';
+import { RUN_UPDATES, WORKFLOW_TYPES, type PipelineRunInput, type RetryStageRequest, type RunState, type StageState } from '../runtime/run-types';
+import { decodeHistoryPayload } from '../runtime/temporal-connection';
+import type { JsonValue, Plan } from '../spec/plan-types';
+import type { ObjectStore } from '../storage/object-store';
+
+/** What rerun needs to know about the original run. */
+export interface OriginalRun {
+  readonly runId: string;
+  readonly input: PipelineRunInput;
+  /** Temporal's execution status, e.g. COMPLETED, FAILED. */
+  readonly executionStatus: string;
+  readonly stages: readonly StageState[];
+  /** Param values the run ended with: from its state, or its start input plus accepted `retry --set` updates. */
+  readonly params?: { readonly [name: string]: JsonValue };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** The workflow input as recorded in history is ours, but check its shape before trusting it. */
+function readRunInput(runId: string, value: unknown): PipelineRunInput {
+  if (!isObject(value) || !isObject(value.plan) || !Array.isArray(value.plan.stages) || !isObject(value.plan.pipeline) || !isObject(value.trigger)) {
+    throw new InvalidInputError(`run ${runId} was not started with a pipeline plan: its first history event has no {plan, trigger} input`, { runId });
+  }
+  return value as unknown as PipelineRunInput;
+}
+
+function stagesOf(value: unknown): StageState[] | undefined {
+  return isObject(value) && Array.isArray(value.stages) ? (value.stages as StageState[]) : undefined;
+}
+
+/** Final stage states: the result (succeeded), the failure details (failed), else the runState query. */
+async function finalState(handle: WorkflowHandle, executionStatus: string): Promise<{ stages?: StageState[]; params?: RunState['params'] }> {
+  if (executionStatus === 'COMPLETED' || executionStatus === 'FAILED') {
+    try {
+      const stages = stagesOf(await handle.result());
+      if (stages) return { stages };
+    } catch (error) {
+      if (error instanceof WorkflowFailedError && error.cause instanceof ApplicationFailure) {
+        const stages = stagesOf(error.cause.details?.[0]);
+        if (stages) return { stages };
+      }
+    }
+  }
+  // Cancelled or terminated runs: the workflow's own state (needs a control worker to answer).
+  try {
+    const state = await handle.query(runStateQuery);
+    return { stages: [...state.stages], params: state.params };
+  } catch (error) {
+    throw new DependencyUnavailableError(
+      `cannot read the final stage states of run ${handle.workflowId} (${executionStatus}): ${ensureError(error).message}. ` +
+        'A cancelled run answers only while a control worker runs: start one with `fineflow worker --pool control`.',
+      { runId: handle.workflowId },
+      { cause: error },
+    );
+  }
+}
+
+export async function fetchOriginalRun(client: Client, runId: string): Promise<OriginalRun> {
+  const handle = client.workflow.getHandle(runId);
+  let description;
+  try {
+    description = await handle.describe();
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) throw new InvalidInputError(`no run ${runId}; list runs with \`fineflow runs\``, { runId, code: 'not-found' });
+    throw error;
+  }
+  if (description.type !== WORKFLOW_TYPES.pipelineRun) {
+    throw new InvalidInputError(`${runId} is a ${description.type} workflow, not a pipeline run`, { runId });
+  }
+  const executionStatus = description.status.name;
+  if (executionStatus === 'RUNNING') {
+    throw new InvalidInputError(
+      `run ${runId} has not ended: rerun starts a new run from an ended one. ` +
+        `A run waiting on a failed stage continues with \`fineflow retry ${runId}\`; or stop it with \`fineflow cancel ${runId}\` first.`,
+      { runId, code: 'still-running' },
+    );
+  }
+  const history = await handle.fetchHistory();
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  if (!payload) throw new InvalidInputError(`run ${runId} has no recorded input`, { runId });
+  const input = readRunInput(runId, await decodeHistoryPayload(client, payload));
+  // Params changed by `fineflow retry --set` are in the accepted retryStage updates, in order.
+  let params: Record<string, JsonValue> | undefined;
+  for (const event of history.events ?? []) {
+    const request = event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
+    const argument = request?.name === RUN_UPDATES.retryStage ? request.args?.payloads?.[0] : undefined;
+    if (!argument) continue;
+    const retry: unknown = await decodeHistoryPayload(client, argument);
+    if (!isObject(retry) || !isObject(retry.params)) continue;
+    // Decoded JSON, so every value is a JsonValue; the workflow applied these after the same check
+    // (which also coerces `--set` text to the param types).
+    const checked = checkParamOverrides(input.plan, retry.params as RetryStageRequest['params'] & object);
+    if (checked.ok) params = { ...(params ?? paramValues(input.plan)), ...checked.values };
+  }
+  const state = await finalState(handle, executionStatus);
+  const finalParams = state.params ?? params;
+  return { runId, input, executionStatus, stages: state.stages ?? [], ...(finalParams ? { params: finalParams } : {}) };
+}
+
+export interface RerunRequest {
+  readonly runId: string;
+  readonly fromStage: string;
+  /** `--set` pairs as given on the command line. */
+  readonly set?: { readonly [name: string]: string };
+  /** Id of the new run; default: the run client's `<pipeline>-<time>-<random>`. */
+  readonly newRunId?: string;
+}
+
+export interface RerunStarted {
+  readonly runId: string;
+  readonly fromRunId: string;
+  readonly fromStage: string;
+  readonly selection: RerunSelection;
+}
+
+/** Succeeded stages of the original run whose outputs point at objects that are gone. */
+export async function unavailableOutputs(store: ObjectStore, stages: readonly StageState[]): Promise<{ [stageId: string]: string }> {
+  const found: Record<string, string> = {};
+  for (const stage of stages) {
+    if ((stage.status !== 'succeeded' && stage.status !== 'cached') || !stage.outputs) continue;
+    const reason = await missingOutput(store, s3UrisIn(stage.outputs));
+    if (reason) found[stage.id] = reason;
+  }
+  return found;
+}
+
+/** Build the new run's input from the original run and start it with the run client. */
+export async function startRerun(runs: RunClient, store: ObjectStore, request: RerunRequest): Promise<RerunStarted> {
+  const original = await fetchOriginalRun(runs.client, request.runId);
+  const plan: Plan = original.input.plan;
+  const overrides = checkParamOverrides(plan, request.set ?? {});
+  if (!overrides.ok) throw new InvalidInputError(`--set: ${overrides.problems.join('; ')}`, { code: 'bad-param' });
+  const unavailable = await unavailableOutputs(store, original.stages);
+  const selection = selectRerun({
+    unavailable,
+    plan,
+    fromRunId: original.runId,
+    fromStage: request.fromStage,
+    stages: original.stages,
+    ...(original.params ? { params: original.params } : {}),
+    overrides: overrides.values,
+  });
+  // Keep what started the original run (a new-data trigger's dataset version above all).
+  const trigger = rerunTrigger(original.input.trigger, original.runId, request.fromStage);
+  const runId = await runs.submit(selection.plan, { trigger, reuse: selection.reuse, ...(request.newRunId ? { runId: request.newRunId } : {}) });
+  return { runId, fromRunId: original.runId, fromStage: request.fromStage, selection };
+}
+

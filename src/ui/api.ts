@@ -1,0 +1,211 @@
+/**
+ * The JSON API behind `fineflow ui`. Every answer comes from the modules the CLI uses — the run
+ * client, `startRerun`, the stage logs, the sweep trial tables, the model registry, the schedule
+ * service and the spec compiler — so the UI holds no rule of its own. Handlers return data; the
+ * server (server.ts) applies access checks, redaction and the wire format.
+ */
+import { InvalidInputError } from '../errors';
+import type { RunClient } from '../client/run-client';
+import { listStageLogs } from '../client/run-logs';
+import { startRerun } from '../client/rerun';
+import { listModels, promoteModel, showModel } from '../ml/models/registry';
+import type { ScheduleService } from '../runtime/schedule-client';
+import type { RunState } from '../runtime/run-types';
+import { sweepTrialTables } from '../runtime/sweep-trials-lookup';
+import { compilePlan } from '../spec';
+import type { JsonValue, Plan } from '../spec/plan-types';
+import { runPrefix } from '../storage/layout';
+import type { ObjectStore } from '../storage/object-store';
+import { planGraph, readRunInput, readStageInputs, type PlanGraph } from './run-plan';
+
+export interface UiServices {
+  readonly runs: RunClient;
+  readonly store: ObjectStore;
+  readonly bucket: string;
+  readonly schedules: ScheduleService;
+  readonly namespace: string;
+  /** Base URL of the Temporal UI, for links to a run's workflow; absent = no links. */
+  readonly temporalUiUrl?: string;
+}
+
+/** Bounds on what a request may ask for. */
+export const LIMITS = {
+  runs: 500,
+  yamlBytes: 256 * 1024,
+  bodyBytes: 512 * 1024,
+  logBytes: 4 * 1024 * 1024,
+  artifacts: 500,
+  presignSeconds: 15 * 60,
+} as const;
+
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
+
+export function checkId(value: string | undefined, what: string): string {
+  if (!value || !ID_PATTERN.test(value)) throw new InvalidInputError(`${what} ${JSON.stringify(value ?? '')} is not a valid id`, { what });
+  return value;
+}
+
+function stringRecord(value: unknown, what: string): Record<string, string> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidInputError(`${what} must be an object of name → text`, { what });
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > 100) throw new InvalidInputError(`${what}: at most 100 entries`, { what });
+  return Object.fromEntries(entries.map(([key, item]) => [key, typeof item === 'string' ? item : JSON.stringify(item)]));
+}
+
+export function temporalWorkflowUrl(services: Pick<UiServices, 'temporalUiUrl' | 'namespace'>, workflowId: string): string | undefined {
+  if (!services.temporalUiUrl) return undefined;
+  return `${services.temporalUiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(services.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+export class UiApi {
+  /** Plans never change during a run; the DAG of a run page is read once. */
+  private readonly graphs = new Map<string, PlanGraph>();
+
+  constructor(readonly services: UiServices) {}
+
+  async listRuns(query: URLSearchParams): Promise<unknown> {
+    const limit = Math.min(Number(query.get('limit') ?? 100) || 100, LIMITS.runs);
+    const pipeline = query.get('pipeline') || undefined;
+    const status = query.get('status') || undefined;
+    const trigger = query.get('trigger') || undefined;
+    const runs = await this.services.runs.list({ ...(pipeline ? { pipeline } : {}), ...(status ? { status } : {}), ...(trigger ? { trigger } : {}), limit });
+    return { runs };
+  }
+
+  async graph(runId: string): Promise<PlanGraph> {
+    const known = this.graphs.get(runId);
+    if (known) return known;
+    const graph = planGraph((await readRunInput(this.services.runs.client, runId)).plan);
+    if (this.graphs.size > 1000) this.graphs.clear();
+    this.graphs.set(runId, graph);
+    return graph;
+  }
+
+  async run(runId: string): Promise<unknown> {
+    const state = await this.services.runs.state(checkId(runId, 'run'));
+    return { state, graph: await this.graph(runId), sweeps: await this.sweeps(state), temporalUrl: temporalWorkflowUrl(this.services, runId) };
+  }
+
+  state(runId: string): Promise<RunState> {
+    return this.services.runs.state(checkId(runId, 'run'));
+  }
+
+  async sweeps(state: RunState): Promise<unknown> {
+    if (!state.stages.some((stage) => stage.uses === 'hyperparameter-sweep')) return [];
+    return sweepTrialTables(this.services.runs.client, this.services.store, this.services.bucket, state, { queryTimeoutMs: 3_000 });
+  }
+
+  async logs(runId: string, stageId: string): Promise<unknown> {
+    const logs = await listStageLogs(this.services.store, this.services.bucket, checkId(runId, 'run'), checkId(stageId, 'stage'));
+    return { logs: logs.map(({ attempt, size }) => ({ attempt, size })) };
+  }
+
+  /** The log of one attempt from byte `from` on (the page follows it by asking again). */
+  async logText(runId: string, stageId: string, attempt: number, from: number): Promise<{ text: string; size: number }> {
+    const logs = await listStageLogs(this.services.store, this.services.bucket, checkId(runId, 'run'), checkId(stageId, 'stage'));
+    const log = logs.find((entry) => entry.attempt === attempt);
+    if (!log || log.size <= from) return { text: '', size: log?.size ?? 0 };
+    const start = Math.max(from, log.size - LIMITS.logBytes);
+    const bytes = await this.services.store.getBytes(log.uri);
+    return { text: bytes.subarray(start).toString('utf8'), size: bytes.length };
+  }
+
+  async inputs(runId: string, stageId: string): Promise<unknown> {
+    const attempts = await readStageInputs(this.services.runs.client, checkId(runId, 'run'), checkId(stageId, 'stage'));
+    return { attempts, ...(attempts.length === 0 ? { note: 'not scheduled yet, served from the cache, or skipped: nothing was resolved for an attempt' } : {}) };
+  }
+
+  async artifacts(runId: string, stageId: string): Promise<unknown> {
+    const prefix = runPrefix(this.services.bucket, checkId(runId, 'run'), checkId(stageId, 'stage'));
+    const objects = (await this.services.store.list(prefix)).slice(0, LIMITS.artifacts);
+    const presign = this.services.store.presignGet?.bind(this.services.store);
+    const artifacts = await Promise.all(
+      objects.map(async (object) => {
+        const uri = `s3://${object.bucket}/${object.key}`;
+        return { path: object.key.slice(prefix.length - `s3://${object.bucket}/`.length), size: object.size, ...(presign ? { url: await presign(uri, LIMITS.presignSeconds) } : {}) };
+      }),
+    );
+    return { artifacts };
+  }
+
+  /** An evaluate stage's HTML report, only from the run's own prefix. */
+  async report(runId: string, stageId: string): Promise<string> {
+    const state = await this.state(runId);
+    const stage = state.stages.find((s) => s.id === stageId);
+    const uri = stage?.outputs?.report;
+    const prefix = runPrefix(this.services.bucket, runId, stageId);
+    if (typeof uri !== 'string' || !uri.startsWith(prefix)) throw new InvalidInputError(`stage ${stageId} of run ${runId} has no report`, { code: 'not-found' });
+    return (await this.services.store.getBytes(uri)).toString('utf8');
+  }
+
+  async retry(runId: string, body: Record<string, unknown>): Promise<unknown> {
+    const params = stringRecord(body.params, 'params');
+    const stageId = typeof body.stageId === 'string' ? checkId(body.stageId, 'stage') : undefined;
+    return this.services.runs.retry(checkId(runId, 'run'), { ...(stageId ? { stageId } : {}), ...(Object.keys(params).length > 0 ? { params } : {}) });
+  }
+
+  async cancel(runId: string): Promise<unknown> {
+    await this.services.runs.cancel(checkId(runId, 'run'));
+    return { cancelled: runId };
+  }
+
+  async rerun(runId: string, body: Record<string, unknown>): Promise<unknown> {
+    const fromStage = checkId(typeof body.fromStage === 'string' ? body.fromStage : undefined, 'stage');
+    const started = await startRerun(this.services.runs, this.services.store, { runId: checkId(runId, 'run'), fromStage, set: stringRecord(body.set, 'set') });
+    return { runId: started.runId, rerun: started.selection.rerun, reused: started.selection.reuse.map((r) => r.stageId), notes: started.selection.notes };
+  }
+
+  async models(): Promise<unknown> {
+    return { models: await listModels(this.services.store, this.services.bucket) };
+  }
+
+  async model(name: string): Promise<unknown> {
+    return showModel(this.services.store, this.services.bucket, name);
+  }
+
+  async promote(name: string, body: Record<string, unknown>): Promise<unknown> {
+    const version = body.version;
+    if (typeof version !== 'number' && typeof version !== 'string') throw new InvalidInputError('promote needs a version (number, alias or latest)', { field: 'version' });
+    if (typeof body.alias !== 'string') throw new InvalidInputError('promote needs an alias', { field: 'alias' });
+    return promoteModel(this.services.store, this.services.bucket, name, version, body.alias);
+  }
+
+  async schedules(): Promise<unknown> {
+    const schedules = await this.services.schedules.list();
+    const watchers = await this.services.schedules.watchers.list();
+    return { schedules, watchers };
+  }
+
+  async scheduleAction(pipeline: string, action: string): Promise<unknown> {
+    checkId(pipeline, 'pipeline');
+    if (action === 'pause') await this.services.schedules.pause(pipeline, 'paused from fineflow ui');
+    else if (action === 'unpause') await this.services.schedules.unpause(pipeline, 'unpaused from fineflow ui');
+    else if (action === 'trigger') await this.services.schedules.trigger(pipeline);
+    else throw new InvalidInputError(`unknown schedule action ${action}; expected pause, unpause or trigger`, { action });
+    return { pipeline, action };
+  }
+
+  /** `fineflow validate` + `fineflow plan` on pasted text: every diagnostic, and the DAG when valid. */
+  compile(body: Record<string, unknown>): { plan?: Plan; result: unknown } {
+    const yaml = body.yaml;
+    if (typeof yaml !== 'string') throw new InvalidInputError('validate needs {"yaml": "…"}', { field: 'yaml' });
+    if (Buffer.byteLength(yaml) > LIMITS.yamlBytes) throw new InvalidInputError(`the pipeline is larger than ${LIMITS.yamlBytes / 1024} KiB`, { field: 'yaml' });
+    const compiled = compilePlan(yaml, typeof body.file === 'string' ? body.file.slice(0, 200) : 'pipeline.yaml', { set: stringRecord(body.set, 'set') });
+    const plan = compiled.plan;
+    return {
+      ...(plan ? { plan } : {}),
+      result: {
+        valid: plan !== undefined,
+        diagnostics: compiled.diagnostics,
+        ...(plan ? { graph: planGraph(plan), params: Object.fromEntries(Object.entries(plan.params).map(([k, p]) => [k, p.value as JsonValue])) } : {}),
+      },
+    };
+  }
+
+  async submit(body: Record<string, unknown>): Promise<unknown> {
+    const { plan, result } = this.compile(body);
+    if (!plan) return { submitted: false, ...(result as object) };
+    return { submitted: true, runId: await this.services.runs.submit(plan) };
+  }
+}

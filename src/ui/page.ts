@@ -1,0 +1,44 @@
+/**
+ * The one HTML page of `fineflow ui`: it carries the per-process CSRF token and the settings the
+ * frontend needs (read-only, Temporal UI link), escaped, in meta tags; the app itself is the
+ * bundled /assets/app.js.
+ */
+export interface PageSettings {
+  readonly csrfToken: string;
+  readonly readOnly: boolean;
+  readonly temporalUiUrl: string | undefined;
+  readonly namespace: string;
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+}
+
+export function indexHtml(settings: PageSettings): string {
+  const meta = (name: string, value: string): string => `<meta name="${name}" content="${escapeHtml(value)}">`;
+  return [
+    '<!doctype html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    '<meta name="color-scheme" content="light dark">',
+    meta('fineflow-csrf', settings.csrfToken),
+    meta('fineflow-read-only', String(settings.readOnly)),
+    meta('fineflow-temporal-ui', settings.temporalUiUrl ?? ''),
+    meta('fineflow-namespace', settings.namespace),
+    '<title>Fineflow</title>',
+    '<link rel="icon" href="data:,">',
+    '<link rel="stylesheet" href="/assets/app.css">',
+    '</head>',
+    '<body>',
+    '<a class="skip" href="#main">Skip to content</a>',
+    '<header class="top"><a class="brand" href="#/runs">Fineflow</a><nav aria-label="Main">',
+    '<a href="#/runs">Runs</a><a href="#/compare">Compare</a><a href="#/models">Models</a><a href="#/schedules">Schedules</a><a href="#/pipelines">Pipelines</a>',
+    '</nav><span id="mode"></span></header>',
+    '<main id="main" tabindex="-1"></main>',
+    '<script src="/assets/app.js"></script>',
+    '</body>',
+    '</html>',
+  ].join('\n');
+}

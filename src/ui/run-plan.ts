@@ -1,0 +1,70 @@
+/**
+ * The plan a run executes, read from the first event of its workflow history (its input), for
+ * the run page's DAG: the live state carries stage states, not the edges. Decoded like every
+ * history payload (`decodeHistoryPayload`), so the client's payload codec applies. Plans do
+ * not change during a run: callers cache them by run id.
+ */
+import type { Client } from '@temporalio/client';
+import { InvalidInputError } from '../errors';
+import { decodeHistoryPayload } from '../runtime/temporal-connection';
+import type { PipelineRunInput } from '../runtime/run-types';
+import type { Plan } from '../spec/plan-types';
+
+/** Nodes and edges of a plan, the shape the frontend lays out. */
+export interface PlanGraph {
+  readonly nodes: readonly { readonly id: string; readonly uses: string; readonly pool: string; readonly line?: number }[];
+  readonly edges: readonly { readonly from: string; readonly to: string }[];
+}
+
+export function planGraph(plan: Plan): PlanGraph {
+  return {
+    nodes: plan.stages.map((stage) => ({ id: stage.id, uses: stage.uses, pool: stage.pool, ...(stage.line !== undefined ? { line: stage.line } : {}) })),
+    edges: plan.stages.flatMap((stage) => stage.needs.map((from) => ({ from, to: stage.id }))),
+  };
+}
+
+export async function readRunInput(client: Client, runId: string): Promise<PipelineRunInput> {
+  const response = await client.workflowService.getWorkflowExecutionHistory({
+    namespace: client.options.namespace,
+    execution: { workflowId: runId },
+    maximumPageSize: 1,
+  });
+  const payload = response.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  if (!payload) throw new InvalidInputError(`run ${runId} has no recorded input`, { runId });
+  const input: unknown = await decodeHistoryPayload(client, payload);
+  if (input === null || typeof input !== 'object' || !('plan' in input) || !('trigger' in input)) {
+    throw new InvalidInputError(`${runId} was not started with a pipeline plan`, { runId });
+  }
+  return input as PipelineRunInput;
+}
+
+/** Bound on the history read for one stage panel: a run with a longer history shows the first attempts only. */
+const MAX_HISTORY_EVENTS = 20_000;
+
+/**
+ * The inputs a stage's attempts received after `${{ }}` resolution, as scheduled in the run's
+ * history (activity inputs, or the sweep child's input), decoded like any payload of the client.
+ */
+export async function readStageInputs(client: Client, runId: string, stageId: string): Promise<{ attempt: number; inputs: unknown }[]> {
+  const found: { attempt: number; inputs: unknown }[] = [];
+  let nextPageToken: Uint8Array | undefined;
+  let seen = 0;
+  do {
+    const page = await client.workflowService.getWorkflowExecutionHistory({
+      namespace: client.options.namespace,
+      execution: { workflowId: runId },
+      ...(nextPageToken ? { nextPageToken } : {}),
+    });
+    for (const event of page.history?.events ?? []) {
+      const payload = (event.activityTaskScheduledEventAttributes?.input?.payloads ?? event.startChildWorkflowExecutionInitiatedEventAttributes?.input?.payloads)?.[0];
+      if (!payload) continue;
+      const input: unknown = await decodeHistoryPayload(client, payload);
+      const context = input && typeof input === 'object' && 'context' in input ? (input as { context?: { stageId?: unknown; attempt?: unknown } }).context : undefined;
+      if (context?.stageId !== stageId || !('inputs' in (input as object))) continue;
+      found.push({ attempt: typeof context.attempt === 'number' ? context.attempt : found.length + 1, inputs: (input as { inputs: unknown }).inputs });
+    }
+    seen += page.history?.events?.length ?? 0;
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken && seen < MAX_HISTORY_EVENTS);
+  return found;
+}

@@ -1,0 +1,247 @@
+/**
+ * `fineflow ui`'s HTTP server: the page, its bundled assets, the JSON API (api.ts) and
+ * server-sent events for live run state and logs. Every request passes the access checks of
+ * access.ts first; every JSON answer goes through `redactSecrets`. No framework: node:http and a
+ * small route table keep the dependency list short.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DependencyUnavailableError, InvalidInputError, ensureError } from '../errors';
+import { checkBindAddress, checkRequest, newSecret, redactSecrets, sameSecret, TOKEN_COOKIE, type AccessPolicy } from './access';
+import { LIMITS, UiApi, type UiServices } from './api';
+import { buildFrontend, type FrontendBundle } from './bundle';
+import { indexHtml } from './page';
+
+export interface UiServerOptions {
+  readonly host?: string;
+  /** 0 = any free port. */
+  readonly port?: number;
+  readonly token?: string;
+  readonly readOnly?: boolean;
+  /** How often live views poll the run client; default 500 ms. */
+  readonly pollMs?: number;
+}
+
+export interface RunningUi {
+  readonly url: string;
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+type Handler = (request: IncomingMessage, match: RegExpExecArray, url: URL, response: ServerResponse) => Promise<unknown>;
+
+interface Route {
+  readonly method: 'GET' | 'POST';
+  readonly pattern: RegExp;
+  readonly handler: Handler;
+}
+
+const SEGMENT = '([^/]+)';
+
+function send(response: ServerResponse, status: number, body: string | Buffer, type: string, extra: Record<string, string> = {}): void {
+  response.writeHead(status, {
+    'Content-Type': type,
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    ...extra,
+  });
+  response.end(body);
+}
+
+function sendJson(response: ServerResponse, status: number, value: unknown): void {
+  send(response, status, JSON.stringify(redactSecrets(value)), 'application/json; charset=utf-8');
+}
+
+function statusOf(error: Error): number {
+  if (error instanceof InvalidInputError) return (error as { details?: { code?: unknown } }).details?.code === 'not-found' ? 404 : 400;
+  if (error instanceof DependencyUnavailableError) return 503;
+  return 500;
+}
+
+async function readJsonBody(request: IncomingMessage): Promise<Record<string, unknown>> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > LIMITS.bodyBytes) throw new InvalidInputError(`request body larger than ${LIMITS.bodyBytes / 1024} KiB`, { field: 'body' });
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  let value: unknown;
+  try {
+    value = text.trim() === '' ? {} : JSON.parse(text);
+  } catch {
+    throw new InvalidInputError('the request body is not JSON', { field: 'body' });
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidInputError('the request body must be a JSON object', { field: 'body' });
+  return value as Record<string, unknown>;
+}
+
+/**
+ * A server-sent event stream fed by polling `read` every `pollMs`: an event goes out only when
+ * the value changed. Stops when the client goes away or `read` says the stream is done.
+ */
+function streamEvents(
+  request: IncomingMessage,
+  response: ServerResponse,
+  pollMs: number,
+  read: () => Promise<{ event: string; data: unknown; done?: boolean } | undefined>,
+): Promise<void> {
+  response.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+  response.write('retry: 2000\n\n');
+  let closed = false;
+  request.on('close', () => {
+    closed = true;
+  });
+  return (async () => {
+    let last = '';
+    let failures = 0;
+    while (!closed) {
+      try {
+        const next = await read();
+        failures = 0;
+        if (next) {
+          const text = JSON.stringify(redactSecrets(next.data));
+          if (text !== last || next.event === 'log') {
+            last = text;
+            response.write(`event: ${next.event}\ndata: ${text}\n\n`);
+          }
+          if (next.done) break;
+        }
+      } catch (thrown) {
+        failures += 1;
+        response.write(`event: problem\ndata: ${JSON.stringify({ message: ensureError(thrown).message })}\n\n`);
+        if (failures > 20) break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+    response.end();
+  })();
+}
+
+function routes(api: UiApi, pollMs: number): Route[] {
+  const get = (pattern: string, handler: Handler): Route => ({ method: 'GET', pattern: new RegExp(`^${pattern}$`), handler });
+  const post = (pattern: string, handler: (body: Record<string, unknown>, match: RegExpExecArray) => Promise<unknown>): Route => ({
+    method: 'POST',
+    pattern: new RegExp(`^${pattern}$`),
+    handler: async (request, match) => handler(await readJsonBody(request), match),
+  });
+  const at = (match: RegExpExecArray, index: number): string => decodeURIComponent(match[index] ?? '');
+  return [
+    get('/api/runs', (_r, _m, url) => api.listRuns(url.searchParams)),
+    get(`/api/runs/${SEGMENT}`, (_r, m) => api.run(at(m, 1))),
+    get(`/api/runs/${SEGMENT}/events`, async (request, m, _url, response) => {
+      await streamEvents(request, response, pollMs, async () => {
+        const state = await api.state(at(m, 1));
+        return { event: 'state', data: state };
+      });
+      return undefined;
+    }),
+    get(`/api/runs/${SEGMENT}/sweeps`, async (_r, m) => ({ sweeps: await api.sweeps(await api.state(at(m, 1))) })),
+    get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/logs`, (_r, m) => api.logs(at(m, 1), at(m, 2))),
+    get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/logs/(\\d+)`, (_r, m, url) => api.logText(at(m, 1), at(m, 2), Number(m[3]), Number(url.searchParams.get('from') ?? 0) || 0)),
+    get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/logs/(\\d+)/events`, async (request, m, url, response) => {
+      let from = Number(url.searchParams.get('from') ?? 0) || 0;
+      await streamEvents(request, response, pollMs, async () => {
+        const chunk = await api.logText(at(m, 1), at(m, 2), Number(m[3]), from);
+        if (chunk.text === '') return undefined;
+        from = chunk.size;
+        return { event: 'log', data: chunk };
+      });
+      return undefined;
+    }),
+    get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/inputs`, (_r, m) => api.inputs(at(m, 1), at(m, 2))),
+    get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/artifacts`, (_r, m) => api.artifacts(at(m, 1), at(m, 2))),
+    get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/report`, async (_r, m, _url, response) => {
+      // The report is the stage's own HTML: shown in a sandboxed frame, never with the app's origin.
+      send(response, 200, await api.report(at(m, 1), at(m, 2)), 'text/html; charset=utf-8', { 'Content-Security-Policy': "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:" });
+      return undefined;
+    }),
+    post(`/api/runs/${SEGMENT}/retry`, (body, m) => api.retry(at(m, 1), body)),
+    post(`/api/runs/${SEGMENT}/cancel`, (_body, m) => api.cancel(at(m, 1))),
+    post(`/api/runs/${SEGMENT}/rerun`, (body, m) => api.rerun(at(m, 1), body)),
+    get('/api/models', () => api.models()),
+    get(`/api/models/${SEGMENT}`, (_r, m) => api.model(at(m, 1))),
+    post(`/api/models/${SEGMENT}/promote`, (body, m) => api.promote(at(m, 1), body)),
+    get('/api/schedules', () => api.schedules()),
+    post(`/api/schedules/${SEGMENT}/(pause|unpause|trigger)`, (_body, m) => api.scheduleAction(at(m, 1), at(m, 2))),
+    post('/api/validate', async (body) => api.compile(body).result),
+    post('/api/submit', (body) => api.submit(body)),
+  ];
+}
+
+const CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/** Start the server; the frontend is bundled once at start (bundle.ts), so a fresh clone needs no build step. */
+export async function startUiServer(services: UiServices, options: UiServerOptions = {}): Promise<RunningUi> {
+  const host = options.host ?? '127.0.0.1';
+  checkBindAddress(host, options.token);
+  const frontend: FrontendBundle = await buildFrontend();
+  const api = new UiApi(services);
+  const table = routes(api, options.pollMs ?? 500);
+  const policy: { -readonly [K in keyof AccessPolicy]: AccessPolicy[K] } = {
+    host,
+    port: options.port ?? 0,
+    csrfToken: newSecret(),
+    readOnly: options.readOnly ?? false,
+    ...(options.token ? { token: options.token } : {}),
+  };
+
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const url = new URL(request.url ?? '/', 'http://ui.invalid');
+    const method = request.method ?? 'GET';
+    // `/?token=…` exchanges the token for a cookie, so it is not kept in the address bar.
+    const offered = url.searchParams.get('token');
+    if (url.pathname === '/' && offered !== null && policy.token && sameSecret(offered, policy.token)) {
+      send(response, 303, '', 'text/plain', { Location: '/', 'Set-Cookie': `${TOKEN_COOKIE}=${encodeURIComponent(offered)}; HttpOnly; SameSite=Strict; Path=/` });
+      return;
+    }
+    const decision = checkRequest(policy, { method, path: url.pathname, headers: request.headers });
+    if (!decision.ok) return sendJson(response, decision.status, { error: { message: decision.message } });
+    if (method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) {
+      return send(response, 200, indexHtml({ csrfToken: policy.csrfToken, readOnly: policy.readOnly, temporalUiUrl: services.temporalUiUrl, namespace: services.namespace }), 'text/html; charset=utf-8', {
+        'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+        'X-Frame-Options': 'DENY',
+      });
+    }
+    const asset = method === 'GET' ? frontend.assets.get(url.pathname) : undefined;
+    if (asset) return send(response, 200, asset.body, asset.type, { 'Cache-Control': 'no-cache' });
+    if (method === 'GET' && url.pathname === '/healthz') return sendJson(response, 200, { ok: true });
+    for (const route of table) {
+      if (route.method !== method) continue;
+      const match = route.pattern.exec(url.pathname);
+      if (!match) continue;
+      const result = await route.handler(request, match, url, response);
+      if (result !== undefined) sendJson(response, 200, result);
+      return;
+    }
+    sendJson(response, 404, { error: { message: `no route ${method} ${url.pathname}` } });
+  };
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((thrown: unknown) => {
+      const error = ensureError(thrown);
+      if (response.headersSent) {
+        response.end();
+        return;
+      }
+      sendJson(response, statusOf(error), { error: { type: (error as { type?: string }).type ?? 'error', message: error.message } });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  policy.port = (server.address() as AddressInfo).port;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${shownHost}:${policy.port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * Charts of the run page: epoch curves (uPlot) with the best epoch and phase boundaries marked,
+ * a sweep's best-objective-so-far against epochs spent (uPlot), and a parallel-coordinates plot
+ * of its trials (SVG: uPlot draws x/y series only). Colours come from CSS variables, so light and
+ * dark themes both read.
+ */
+import uPlot from 'uplot';
+
+function cssVar(name: string, fallback: string): string {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
+}
+
+const PALETTE = ['--series-1', '--series-2', '--series-3', '--series-4'];
+
+export interface Marker {
+  readonly x: number;
+  readonly label: string;
+}
+
+export interface LineSeries {
+  readonly label: string;
+  readonly values: readonly (number | null)[];
+}
+
+function axis(label: string): uPlot.Axis {
+  const ink = cssVar('--muted', '#666');
+  return { label, stroke: ink, grid: { stroke: cssVar('--grid', '#ddd'), width: 1 }, ticks: { stroke: cssVar('--grid', '#ddd'), width: 1 } };
+}
+
+/** Vertical dashed lines with labels, drawn after the series. */
+function markerPlugin(markers: readonly Marker[]): uPlot.Plugin {
+  return {
+    hooks: {
+      draw: [
+        (u: uPlot) => {
+          const ctx = u.ctx;
+          ctx.save();
+          ctx.strokeStyle = cssVar('--accent', '#b35c00');
+          ctx.fillStyle = cssVar('--accent', '#b35c00');
+          ctx.setLineDash([5, 4]);
+          ctx.lineWidth = 1.5 * devicePixelRatio;
+          ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
+          for (const marker of markers) {
+            const x = u.valToPos(marker.x, 'x', true);
+            ctx.beginPath();
+            ctx.moveTo(x, u.bbox.top);
+            ctx.lineTo(x, u.bbox.top + u.bbox.height);
+            ctx.stroke();
+            ctx.fillText(marker.label, x + 4 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio);
+          }
+          ctx.restore();
+        },
+      ],
+    },
+  };
+}
+
+export function lineChart(target: HTMLElement, title: string, xLabel: string, xs: readonly number[], series: readonly LineSeries[], markers: readonly Marker[] = []): uPlot {
+  const width = Math.max(280, Math.min(target.clientWidth || 480, 640));
+  const options: uPlot.Options = {
+    title,
+    width,
+    height: 220,
+    scales: { x: { time: false } },
+    axes: [axis(xLabel), axis('')],
+    series: [{ label: xLabel }, ...series.map((s, i) => ({ label: s.label, stroke: cssVar(PALETTE[i % PALETTE.length] ?? '--series-1', '#2563eb'), width: 2, points: { show: xs.length < 40 } }))],
+    plugins: [markerPlugin(markers)],
+    legend: { show: true },
+  };
+  const data = [xs as number[], ...series.map((s) => s.values as (number | null)[])] as uPlot.AlignedData;
+  const chart = new uPlot(options, data, target);
+  chart.root.setAttribute('role', 'img');
+  chart.root.setAttribute('aria-label', `${title}: ${series.map((s) => s.label).join(', ')} over ${xs.length} ${xLabel} values`);
+  return chart;
+}
+
+export interface TrialPoint {
+  readonly trialId: number;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly objective?: number;
+  readonly best: boolean;
+  readonly state: string;
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+function svg<K extends keyof SVGElementTagNameMap>(tag: K, attributes: Record<string, string | number>): SVGElementTagNameMap[K] {
+  const element = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
+  return element;
+}
+
+interface AxisScale {
+  readonly name: string;
+  position(value: unknown): number | undefined;
+  readonly ticks: readonly { readonly at: number; readonly label: string }[];
+}
+
+function scaleFor(name: string, values: readonly unknown[]): AxisScale {
+  const numbers = values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  if (numbers.length === values.filter((v) => v !== undefined).length && numbers.length > 0) {
+    const min = Math.min(...numbers);
+    const max = Math.max(...numbers);
+    const log = min > 0 && max / min > 50;
+    const f = (v: number): number => (log ? Math.log10(v) : v);
+    const span = f(max) - f(min) || 1;
+    const position = (v: unknown): number | undefined => (typeof v === 'number' ? (f(v) - f(min)) / span : undefined);
+    const fmt = (v: number): string => (Number.isInteger(v) ? String(v) : v.toPrecision(3));
+    return { name: log ? `${name} (log)` : name, position, ticks: [{ at: 0, label: fmt(min) }, { at: 1, label: fmt(max) }] };
+  }
+  const categories = [...new Set(values.filter((v) => v !== undefined).map((v) => JSON.stringify(v)))].sort();
+  const position = (v: unknown): number | undefined => {
+    const index = categories.indexOf(JSON.stringify(v));
+    return index < 0 ? undefined : categories.length === 1 ? 0.5 : index / (categories.length - 1);
+  };
+  return { name, position, ticks: categories.map((c, i) => ({ at: categories.length === 1 ? 0.5 : i / (categories.length - 1), label: c.replace(/^"|"$/g, '') })) };
+}
+
+/** One polyline per trial across an axis per parameter and the objective; the best trial drawn on top. */
+export function parallelCoordinates(trials: readonly TrialPoint[], metric: string): SVGSVGElement {
+  const names = [...new Set(trials.flatMap((t) => Object.keys(t.params)))].sort();
+  const axes = [...names.map((name) => scaleFor(name, trials.map((t) => t.params[name]))), scaleFor(metric, trials.map((t) => t.objective))];
+  const width = Math.max(480, axes.length * 150);
+  const height = 260;
+  const top = 30;
+  const bottom = 24;
+  const left = 70;
+  const right = 90;
+  const stepX = axes.length > 1 ? (width - left - right) / (axes.length - 1) : 0;
+  const y = (p: number): number => top + (1 - p) * (height - top - bottom);
+  const root = svg('svg', { class: 'parallel', viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': `Parallel coordinates of ${trials.length} trials` });
+  const objectiveScale = axes[axes.length - 1];
+  const ordered = [...trials].sort((a, b) => Number(a.best) - Number(b.best));
+  for (const trial of ordered) {
+    const points: string[] = [];
+    axes.forEach((axisScale, i) => {
+      const value = i < names.length ? trial.params[names[i] ?? ''] : trial.objective;
+      const p = axisScale.position(value);
+      if (p !== undefined) points.push(`${(left + i * stepX).toFixed(1)},${y(p).toFixed(1)}`);
+    });
+    const shade = objectiveScale?.position(trial.objective);
+    const line = svg('polyline', { points: points.join(' '), class: `trial${trial.best ? ' best' : ''} state-${trial.state}`, 'data-trial': trial.trialId });
+    // Through the CSSOM, not a style attribute: the page's CSP allows no inline styles.
+    line.style.setProperty('--shade', String(shade ?? 0));
+    const title = svg('title', {});
+    title.textContent = `trial ${trial.trialId} (${trial.state}): ${metric}=${trial.objective ?? '-'}`;
+    line.appendChild(title);
+    root.appendChild(line);
+  }
+  axes.forEach((axisScale, i) => {
+    const x = left + i * stepX;
+    root.appendChild(svg('line', { x1: x, x2: x, y1: top, y2: height - bottom, class: 'axis' }));
+    const label = svg('text', { x, y: 14, class: 'axis-label', 'text-anchor': 'middle' });
+    label.textContent = axisScale.name;
+    root.appendChild(label);
+    for (const tick of axisScale.ticks.slice(0, 8)) {
+      const text = svg('text', { x: x + 4, y: y(tick.at) + 4, class: 'tick' });
+      text.textContent = tick.label;
+      root.appendChild(text);
+    }
+  });
+  return root;
+}
+
+/** Best objective so far after each trial, against the epochs spent by then (trials in id order). */
+export function bestSoFar(trials: readonly TrialPoint[] & readonly { readonly epochs?: number }[], goal: string | undefined): { epochs: number[]; best: number[] } {
+  const epochs: number[] = [];
+  const best: number[] = [];
+  let spent = 0;
+  let current: number | undefined;
+  for (const trial of [...trials].sort((a, b) => a.trialId - b.trialId)) {
+    spent += (trial as { epochs?: number }).epochs ?? 0;
+    if (trial.objective !== undefined && (trial.state === 'finished' || trial.state === 'pruned')) {
+      if (current === undefined || (goal === 'minimize' ? trial.objective < current : trial.objective > current)) current = trial.objective;
+    }
+    if (current !== undefined) {
+      epochs.push(spent);
+      best.push(current);
+    }
+  }
+  return { epochs, best };
+}

@@ -1,0 +1,120 @@
+/**
+ * A run: header with actions, the DAG recoloured live from server-sent events, and the panel of
+ * the selected stage (stage-panel.ts). Every action asks for confirmation first.
+ */
+import { drawDag, type DagView } from '../dag';
+import type { RunDetails, RunState } from '../types';
+import { confirmAction, errorBox, formatDuration, formatTime, getJson, h, postJson, settings, statusBadge, temporalLink, toast, type Page } from '../util';
+import { StagePanel } from './stage-panel';
+
+const ENDED = ['succeeded', 'failed', 'cancelled'];
+
+function triggerText(state: RunState): string {
+  const trigger = state.trigger;
+  if (trigger.kind === 'rerun') return `rerun of ${trigger.fromRunId} from ${trigger.fromStage}`;
+  if (trigger.kind === 'schedule') return `schedule ${trigger.scheduleId}`;
+  if (trigger.kind === 'new-data') return `new data at ${trigger.path}`;
+  return 'manual';
+}
+
+/** The stage to show first: one that needs attention, else the one running, else the first. */
+function defaultStage(state: RunState): string | undefined {
+  const pick = (status: string): string | undefined => state.stages.find((s) => s.status === status)?.id;
+  return pick('waiting') ?? pick('failed') ?? pick('running') ?? state.stages[0]?.id;
+}
+
+export function runPage(runId: string, params: URLSearchParams): Page {
+  const header = h('div', { class: 'run-header' });
+  const dagBox = h('div', { class: 'dag-box', 'aria-live': 'off' });
+  const panelBox = h('div', { class: 'panel-box' });
+  const problem = h('div');
+  let dag: DagView | undefined;
+  let panel: StagePanel | undefined;
+  let selected = params.get('stage') ?? undefined;
+  let events: EventSource | undefined;
+  let latest: RunState | undefined;
+
+  const select = (stageId: string): void => {
+    selected = stageId;
+    dag?.select(stageId);
+    history.replaceState(null, '', `#/runs/${encodeURIComponent(runId)}?stage=${encodeURIComponent(stageId)}`);
+    if (latest) panel?.show(latest, stageId);
+  };
+
+  const cancel = async (): Promise<void> => {
+    if (!(await confirmAction('Cancel this run?', [`Run ${runId} stops its running stages and ends cancelled.`], 'Cancel run'))) return;
+    try {
+      await postJson(`/api/runs/${encodeURIComponent(runId)}/cancel`, {});
+      toast(`cancelling ${runId}`);
+    } catch (error) {
+      toast(error instanceof Error ? error.message : String(error), 'error');
+    }
+  };
+
+  const drawHeader = (state: RunState): void => {
+    const ended = ENDED.includes(state.status);
+    header.replaceChildren(
+      h('h1', {}, h('span', { class: 'run-id' }, state.runId), ' ', h('span', { id: 'run-status', 'data-status': state.status }, statusBadge(state.status))),
+      h(
+        'dl',
+        { class: 'facts' },
+        h('dt', {}, 'Pipeline'),
+        h('dd', {}, h('a', { href: `#/runs?pipeline=${encodeURIComponent(state.pipeline)}` }, state.pipeline)),
+        h('dt', {}, 'Trigger'),
+        h('dd', {}, triggerText(state)),
+        h('dt', {}, 'Started'),
+        h('dd', {}, formatTime(state.startedAt)),
+        h('dt', {}, 'Duration'),
+        h('dd', {}, formatDuration(state.startedAt, state.endedAt)),
+        h('dt', {}, 'Params'),
+        h('dd', {}, h('code', {}, JSON.stringify(state.params))),
+      ),
+      h(
+        'div',
+        { class: 'actions' },
+        temporalLink(runId),
+        h('a', { href: `#/compare?runs=${encodeURIComponent(runId)}` }, 'Compare…'),
+        !ended && !settings.readOnly ? h('button', { type: 'button', class: 'danger', onclick: () => void cancel() }, 'Cancel run') : undefined,
+      ),
+    );
+  };
+
+  const apply = (state: RunState): void => {
+    latest = state;
+    drawHeader(state);
+    dag?.update(new Map(state.stages.map((s) => [s.id, { status: s.status, ...(s.progress?.message ? { detail: s.progress.message } : {}) }])));
+    if (selected) panel?.update(state);
+  };
+
+  const load = async (): Promise<void> => {
+    try {
+      const details = await getJson<RunDetails>(`/api/runs/${encodeURIComponent(runId)}`);
+      dag = drawDag(details.graph, select);
+      dagBox.replaceChildren(dag.element);
+      panel = new StagePanel(runId, panelBox, details.sweeps);
+      selected ??= defaultStage(details.state);
+      apply(details.state);
+      if (selected) select(selected);
+      if (!ENDED.includes(details.state.status)) {
+        events = new EventSource(`/api/runs/${encodeURIComponent(runId)}/events`);
+        events.addEventListener('state', (event) => {
+          const state = JSON.parse((event as MessageEvent<string>).data) as RunState;
+          apply(state);
+          if (ENDED.includes(state.status)) events?.close();
+        });
+        events.addEventListener('problem', (event) => problem.replaceChildren(errorBox(JSON.parse((event as MessageEvent<string>).data).message)));
+      }
+    } catch (error) {
+      problem.replaceChildren(errorBox(error));
+    }
+  };
+  void load();
+
+  return {
+    element: h('section', { class: 'page run' }, header, problem, h('h2', { class: 'sr-only' }, 'Stages'), dagBox, panelBox),
+    dispose() {
+      events?.close();
+      panel?.dispose();
+    },
+  };
+}

@@ -1,0 +1,322 @@
+/**
+ * The selected stage of a run: state, attempts, progress, error; actions (retry a waiting stage
+ * with changed params, rerun from it); its log following live; resolved inputs; outputs;
+ * artifacts with presigned download links; epoch curves for training stages; trials and charts
+ * for sweeps; the report of an evaluate stage.
+ */
+import type uPlot from 'uplot';
+import { lineChart, type Marker } from '../charts';
+import type { RunState, StageState, SweepTable } from '../types';
+import { confirmAction, errorBox, formatDuration, formatTime, getJson, h, postJson, replace, settings, statusBadge, toast } from '../util';
+import { sweepView } from './sweep-view';
+
+const RUN_ENDED = ['succeeded', 'failed', 'cancelled'];
+const SWEEP_REFRESH_MS = 2_000;
+
+interface EpochRecord {
+  readonly epoch: number;
+  readonly phase?: string;
+  readonly trainLoss?: number;
+  readonly trainAccuracy?: number;
+  readonly validationLoss?: number;
+  readonly validationAccuracy?: number;
+}
+
+function epochRecords(outputs: StageState['outputs']): EpochRecord[] {
+  const history = outputs?.history;
+  if (!Array.isArray(history)) return [];
+  return history.filter((e): e is Record<string, never> => e !== null && typeof e === 'object' && !Array.isArray(e) && typeof (e as { epoch?: unknown }).epoch === 'number') as unknown as EpochRecord[];
+}
+
+function bestEpochOf(outputs: StageState['outputs']): number | undefined {
+  const metrics = outputs?.metrics;
+  const best = metrics && typeof metrics === 'object' && !Array.isArray(metrics) ? (metrics as { bestEpoch?: unknown }).bestEpoch : undefined;
+  return typeof best === 'number' ? best : undefined;
+}
+
+/** Markers for the epoch charts: the best epoch, and every epoch where the training phase changed. */
+export function epochMarkers(records: readonly EpochRecord[], bestEpoch: number | undefined): Marker[] {
+  const markers: Marker[] = [];
+  for (let i = 1; i < records.length; i++) {
+    const previous = records[i - 1];
+    const record = records[i];
+    if (previous && record && previous.phase !== record.phase) markers.push({ x: record.epoch - 0.5, label: `phase: ${record.phase ?? ''}` });
+  }
+  if (bestEpoch !== undefined) markers.push({ x: bestEpoch, label: `best epoch ${bestEpoch}` });
+  return markers;
+}
+
+function json(value: unknown): HTMLElement {
+  return h('pre', { class: 'json' }, JSON.stringify(value, null, 2));
+}
+
+export class StagePanel {
+  private stageId: string | undefined;
+  private shownJson = '';
+  private shownStage: StageState | undefined;
+  private logEvents: EventSource | undefined;
+  private logAttempt: number | undefined;
+  private charts: uPlot[] = [];
+  private sweepTimer: number | undefined;
+  private sweepFetchedAt = 0;
+  private readonly info = h('div', { class: 'stage-info' });
+  private readonly logBox = h('pre', { class: 'log', id: 'stage-log', tabindex: 0, 'aria-label': 'Stage log', 'aria-live': 'off' });
+  private readonly logHeader = h('div', { class: 'log-header' });
+  private readonly extras = h('div', { class: 'stage-extras' });
+
+  constructor(
+    private readonly runId: string,
+    private readonly root: HTMLElement,
+    private sweeps: readonly SweepTable[],
+  ) {}
+
+  private get base(): string {
+    return `/api/runs/${encodeURIComponent(this.runId)}/stages/${encodeURIComponent(this.stageId ?? '')}`;
+  }
+
+  show(state: RunState, stageId: string): void {
+    if (stageId !== this.stageId) {
+      this.dispose();
+      this.stageId = stageId;
+      this.shownJson = '';
+      this.shownStage = undefined;
+      this.logAttempt = undefined;
+      this.logBox.textContent = '';
+      this.root.replaceChildren(
+        h('section', { class: 'stage-panel', 'aria-labelledby': 'stage-title', 'data-stage': stageId }, this.info, h('h3', {}, 'Log'), this.logHeader, this.logBox, this.extras),
+      );
+    }
+    this.update(state);
+  }
+
+  update(state: RunState): void {
+    const stage = state.stages.find((s) => s.id === this.stageId);
+    if (!stage) return;
+    const text = `${state.status} ${JSON.stringify(stage)}`;
+    if (text === this.shownJson) return;
+    const before = this.shownStage;
+    this.shownJson = text;
+    this.shownStage = stage;
+    this.drawInfo(state, stage);
+    if (stage.status !== 'pending' && stage.status !== 'skipped' && (this.logAttempt === undefined || before?.attempts !== stage.attempts || before?.status !== stage.status)) void this.followLog();
+    if (!before || before.status !== stage.status || stage.uses === 'hyperparameter-sweep') this.drawExtras(state, stage);
+  }
+
+  private drawInfo(state: RunState, stage: StageState): void {
+    const progress = stage.status === 'running' && stage.progress;
+    replace(
+      this.info,
+      h('h2', { id: 'stage-title' }, `Stage ${stage.id} `, h('span', { id: 'stage-status', 'data-status': stage.status }, statusBadge(stage.status))),
+      h(
+        'dl',
+        { class: 'facts' },
+        h('dt', {}, 'Type'),
+        h('dd', {}, stage.uses),
+        h('dt', {}, 'Pool'),
+        h('dd', {}, stage.pool),
+        h('dt', {}, 'Attempts'),
+        // `attempts` counts ended attempts; a running stage is on the next one.
+        h('dd', { id: 'stage-attempts' }, stage.status === 'running' ? `${stage.attempts + 1} (running)` : String(stage.attempts)),
+        h('dt', {}, 'Started'),
+        h('dd', {}, formatTime(stage.startedAt)),
+        h('dt', {}, 'Duration'),
+        h('dd', {}, formatDuration(stage.startedAt, stage.endedAt)),
+        stage.reason ? [h('dt', {}, 'Note'), h('dd', {}, stage.reason)] : undefined,
+      ),
+      progress ? h('div', { class: 'progress' }, h('progress', { max: 1, value: progress.fraction ?? 0, 'aria-label': 'stage progress' }), ' ', progress.message ?? '') : undefined,
+      stage.error ? h('p', { class: 'error', role: 'alert' }, `${stage.error.type}: ${stage.error.message}`) : undefined,
+      this.actions(state, stage),
+    );
+  }
+
+  private actions(state: RunState, stage: StageState): HTMLElement | undefined {
+    if (settings.readOnly) return undefined;
+    if (stage.status === 'waiting' && state.status === 'waiting') return this.retryForm(state, stage);
+    if (RUN_ENDED.includes(state.status)) {
+      const button = h('button', { type: 'button', id: 'rerun-stage' }, `Rerun from ${stage.id}`);
+      button.addEventListener('click', () => void this.rerun(stage.id));
+      return h('div', { class: 'actions' }, button);
+    }
+    return undefined;
+  }
+
+  private retryForm(state: RunState, stage: StageState): HTMLElement {
+    const inputs = Object.entries(state.params).map(([name, value]) => {
+      const id = `param-${name}`;
+      return h('label', { for: id }, name, h('input', { id, name, 'data-param': name, value: typeof value === 'string' ? value : JSON.stringify(value), autocomplete: 'off' }));
+    });
+    const form = h('form', { class: 'retry', 'aria-label': `Retry ${stage.id}` }, h('h3', {}, 'Retry with params'), ...inputs, h('button', { type: 'submit', class: 'primary', id: 'retry-stage' }, `Retry ${stage.id}`));
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const changed: Record<string, string> = {};
+      for (const input of form.querySelectorAll<HTMLInputElement>('input[data-param]')) {
+        const name = input.dataset.param ?? '';
+        const old = state.params[name];
+        if (input.value !== (typeof old === 'string' ? old : JSON.stringify(old))) changed[name] = input.value;
+      }
+      void this.retry(stage.id, changed);
+    });
+    return form;
+  }
+
+  private async retry(stageId: string, params: Record<string, string>): Promise<void> {
+    const detail = Object.keys(params).length ? Object.entries(params).map(([k, v]) => h('div', {}, h('code', {}, `${k} = ${v}`))) : ['No param changes.'];
+    if (!(await confirmAction(`Retry stage ${stageId}?`, detail, 'Retry'))) return;
+    try {
+      const result = await postJson<{ retried: string[] }>(`/api/runs/${encodeURIComponent(this.runId)}/retry`, { stageId, params });
+      toast(`retrying ${result.retried.join(', ')}`);
+    } catch (error) {
+      toast(error instanceof Error ? error.message : String(error), 'error');
+    }
+  }
+
+  private async rerun(stageId: string): Promise<void> {
+    if (!(await confirmAction(`Rerun from ${stageId}?`, [`A new run reuses the outputs of the stages before ${stageId} and runs ${stageId} and everything downstream of it again.`], 'Start rerun'))) return;
+    try {
+      const started = await postJson<{ runId: string }>(`/api/runs/${encodeURIComponent(this.runId)}/rerun`, { fromStage: stageId });
+      toast(`started ${started.runId}`);
+      location.hash = `#/runs/${encodeURIComponent(started.runId)}`;
+    } catch (error) {
+      toast(error instanceof Error ? error.message : String(error), 'error');
+    }
+  }
+
+  /** Show the newest attempt's log and follow it (server-sent events carry what was appended). */
+  private async followLog(): Promise<void> {
+    const stageId = this.stageId;
+    const { logs } = await getJson<{ logs: { attempt: number; size: number }[] }>(`${this.base}/logs`).catch(() => ({ logs: [] }));
+    if (stageId !== this.stageId) return;
+    const newest = logs[logs.length - 1];
+    if (!newest) {
+      if (this.logAttempt === undefined) this.logBox.textContent = '(no log yet)';
+      return;
+    }
+    this.drawLogHeader(logs.map((l) => l.attempt), newest.attempt);
+    if (newest.attempt === this.logAttempt && this.logEvents) return;
+    this.openLog(newest.attempt);
+  }
+
+  private drawLogHeader(attempts: readonly number[], current: number): void {
+    if (attempts.length < 2) {
+      this.logHeader.replaceChildren(h('span', { class: 'muted' }, `attempt ${current}`));
+      return;
+    }
+    const chooser = h('select', { id: 'log-attempt', 'aria-label': 'Attempt' }, ...attempts.map((a) => h('option', { value: a, selected: a === current }, `attempt ${a}`)));
+    chooser.addEventListener('change', () => this.openLog(Number(chooser.value)));
+    this.logHeader.replaceChildren(chooser);
+  }
+
+  private openLog(attempt: number): void {
+    this.logEvents?.close();
+    this.logAttempt = attempt;
+    this.logBox.textContent = '';
+    this.logBox.dataset.attempt = String(attempt);
+    this.logEvents = new EventSource(`${this.base}/logs/${attempt}/events?from=0`);
+    this.logEvents.addEventListener('log', (event) => {
+      const chunk = JSON.parse((event as MessageEvent<string>).data) as { text: string };
+      const atBottom = this.logBox.scrollTop + this.logBox.clientHeight >= this.logBox.scrollHeight - 8;
+      this.logBox.append(chunk.text);
+      if (atBottom) this.logBox.scrollTop = this.logBox.scrollHeight;
+    });
+  }
+
+  private drawExtras(state: RunState, stage: StageState): void {
+    for (const chart of this.charts) chart.destroy();
+    this.charts = [];
+    const sections: HTMLElement[] = [];
+    if (stage.uses === 'hyperparameter-sweep') sections.push(this.sweepSection(stage));
+    const records = epochRecords(stage.outputs);
+    if (records.length > 0) sections.push(this.curves(records, bestEpochOf(stage.outputs)));
+    if (typeof stage.outputs?.report === 'string') {
+      sections.push(h('section', {}, h('h3', {}, 'Report'), h('iframe', { class: 'report', title: `Report of ${stage.id}`, sandbox: '', src: `${this.base}/report` })));
+    }
+    if (stage.outputs) sections.push(h('details', { open: records.length === 0 }, h('summary', {}, 'Outputs'), json(stage.outputs)));
+    sections.push(this.lazySection('Resolved inputs', 'inputs', (body: { attempts: { attempt: number; inputs: unknown }[]; note?: string }) => [
+      ...body.attempts.map((a) => h('div', {}, h('h4', {}, `attempt ${a.attempt}`), json(a.inputs))),
+      body.note ? h('p', { class: 'muted' }, body.note) : undefined,
+    ]));
+    if (stage.status !== 'pending' && stage.status !== 'skipped') {
+      sections.push(
+        this.lazySection('Artifacts', 'artifacts', (body: { artifacts: { path: string; size: number; url?: string }[] }) => [
+          body.artifacts.length === 0
+            ? h('p', { class: 'muted' }, 'No objects under this stage yet.')
+            : h(
+                'table',
+                { class: 'grid compact artifacts' },
+                h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Object'), h('th', { scope: 'col' }, 'Size'))),
+                h('tbody', {}, ...body.artifacts.map((a) => h('tr', {}, h('td', {}, a.url ? h('a', { href: a.url, download: '', rel: 'noopener noreferrer' }, a.path) : a.path), h('td', { class: 'num' }, `${a.size} B`)))),
+              ),
+        ]),
+      );
+    }
+    this.extras.replaceChildren(...sections);
+    void state;
+  }
+
+  /** A collapsed section whose content is fetched when it is opened. */
+  private lazySection<T>(title: string, path: string, render: (body: T) => (HTMLElement | undefined)[]): HTMLElement {
+    const content = h('div', {}, 'Loading…');
+    const details = h('details', { 'data-section': path }, h('summary', {}, title), content);
+    let loaded = false;
+    details.addEventListener('toggle', () => {
+      if (!details.open || loaded) return;
+      loaded = true;
+      getJson<T>(`${this.base}/${path}`)
+        .then((body) => content.replaceChildren(...render(body).filter((e): e is HTMLElement => e !== undefined)))
+        .catch((error: unknown) => content.replaceChildren(errorBox(error)));
+    });
+    return details;
+  }
+
+  private curves(records: readonly EpochRecord[], bestEpoch: number | undefined): HTMLElement {
+    const section = h('section', { class: 'curves' }, h('h3', {}, 'Epoch curves'));
+    const lossBox = h('div', { class: 'chart', 'data-chart': 'loss' });
+    const accuracyBox = h('div', { class: 'chart', 'data-chart': 'accuracy' });
+    section.append(h('div', { class: 'charts' }, lossBox, accuracyBox));
+    const xs = records.map((r) => r.epoch);
+    const markers = epochMarkers(records, bestEpoch);
+    const values = (pick: (r: EpochRecord) => number | undefined): (number | null)[] => records.map((r) => pick(r) ?? null);
+    // Charts need their box in the document to measure it.
+    requestAnimationFrame(() => {
+      this.charts.push(
+        lineChart(lossBox, 'Loss', 'epoch', xs, [{ label: 'train', values: values((r) => r.trainLoss) }, { label: 'validation', values: values((r) => r.validationLoss) }], markers),
+        lineChart(accuracyBox, 'Accuracy', 'epoch', xs, [{ label: 'train', values: values((r) => r.trainAccuracy) }, { label: 'validation', values: values((r) => r.validationAccuracy) }], markers),
+      );
+    });
+    return section;
+  }
+
+  private sweepSection(stage: StageState): HTMLElement {
+    const box = h('section', { class: 'sweep', 'data-sweep': stage.id });
+    const draw = (): void => {
+      for (const chart of this.charts) chart.destroy();
+      this.charts = [];
+      const table = this.sweeps.find((s) => s.stageId === stage.id);
+      box.replaceChildren(...(table ? sweepView(table, this.charts) : [h('p', { class: 'muted' }, 'No trials yet.')]));
+    };
+    draw();
+    // A live sweep's trials come from its workflow's query: refresh them at most every 2 s.
+    if (Date.now() - this.sweepFetchedAt > SWEEP_REFRESH_MS || stage.status !== 'running') {
+      this.sweepFetchedAt = Date.now();
+      window.clearTimeout(this.sweepTimer);
+      this.sweepTimer = window.setTimeout(() => {
+        getJson<{ sweeps: SweepTable[] }>(`/api/runs/${encodeURIComponent(this.runId)}/sweeps`)
+          .then((body) => {
+            this.sweeps = body.sweeps;
+            if (this.stageId === stage.id) draw();
+          })
+          .catch(() => undefined);
+      }, stage.status === 'running' ? SWEEP_REFRESH_MS : 0);
+    }
+    return box;
+  }
+
+  dispose(): void {
+    this.logEvents?.close();
+    this.logEvents = undefined;
+    window.clearTimeout(this.sweepTimer);
+    for (const chart of this.charts) chart.destroy();
+    this.charts = [];
+  }
+}
+

@@ -1,0 +1,46 @@
+/** A sweep stage's trials: the table (best marked), a parallel-coordinates plot and best-so-far against epochs spent. */
+import type uPlot from 'uplot';
+import { bestSoFar, lineChart, parallelCoordinates } from '../charts';
+import type { SweepTable } from '../types';
+import { formatNumber, h } from '../util';
+
+export function sweepView(table: SweepTable, charts: uPlot[]): HTMLElement[] {
+  const metric = table.metric ?? 'objective';
+  const arrow = table.goal === 'maximize' ? ' ↑' : table.goal === 'minimize' ? ' ↓' : '';
+  const names = [...new Set(table.rows.flatMap((row) => Object.keys(row.params)))].sort();
+  const counts = new Map<string, number>();
+  for (const row of table.rows) counts.set(row.state, (counts.get(row.state) ?? 0) + 1);
+  const summary = [...counts.entries()].map(([state, n]) => `${n} ${state}`).join(', ');
+  const trialTable = h(
+    'table',
+    { class: 'grid compact trials', 'data-trials': table.rows.length, 'aria-label': `Trials of ${table.stageId}` },
+    h('thead', {}, h('tr', {}, ...['', 'Trial', 'State', 'Epochs', `${metric}${arrow}`, ...names].map((title) => h('th', { scope: 'col' }, title)))),
+    h(
+      'tbody',
+      {},
+      ...table.rows.map((row) =>
+        h(
+          'tr',
+          { class: row.best ? 'best' : undefined, 'data-trial': row.trialId },
+          h('td', {}, row.best ? h('span', { title: 'best trial', 'aria-label': 'best trial' }, '★') : ''),
+          h('td', { class: 'num' }, row.trialId),
+          h('td', {}, row.state),
+          h('td', { class: 'num' }, row.epochs),
+          h('td', { class: 'num' }, row.objective !== undefined ? formatNumber(row.objective) : '–'),
+          ...names.map((name) => h('td', {}, formatNumber(row.params[name]))),
+        ),
+      ),
+    ),
+  );
+  const progressBox = h('div', { class: 'chart', 'data-chart': 'best-so-far' });
+  const curve = bestSoFar(table.rows, table.goal);
+  requestAnimationFrame(() => {
+    if (curve.epochs.length > 0) charts.push(lineChart(progressBox, `Best ${metric} so far`, 'epochs spent', curve.epochs, [{ label: `best ${metric}`, values: curve.best }]));
+  });
+  return [
+    h('h3', {}, `Trials${table.partial ? ` (partial: sweep ${table.outcome ?? 'ended'})` : ''}`),
+    h('p', { class: 'muted' }, `${table.rows.length} trials: ${summary || 'none yet'}${table.bestTrialId !== undefined ? `; best trial ${table.bestTrialId}` : ''}`),
+    h('div', { class: 'charts' }, h('div', { class: 'chart parallel-box' }, parallelCoordinates(table.rows, metric)), progressBox),
+    h('div', { class: 'scroll' }, trialTable),
+  ];
+}

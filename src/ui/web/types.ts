@@ -1,0 +1,74 @@
+/** Shapes of the JSON API's answers (src/ui/api.ts); run state types come from the runtime itself. */
+import type { RunState, StageState } from '../../runtime/run-types';
+import type { GraphData } from './dag';
+
+export type { RunState, StageState };
+
+export interface RunSummary {
+  readonly runId: string;
+  readonly pipeline: string;
+  readonly status: string;
+  readonly trigger: string;
+  readonly startedAt: string;
+  readonly endedAt?: string;
+}
+
+export interface TrialRow {
+  readonly trialId: number;
+  readonly state: string;
+  readonly params: Record<string, unknown>;
+  readonly epochs: number;
+  readonly objective?: number;
+  readonly best: boolean;
+  readonly error?: string;
+}
+
+export interface SweepTable {
+  readonly stageId: string;
+  readonly source: string;
+  readonly metric?: string;
+  readonly goal?: string;
+  readonly outcome?: string;
+  readonly partial: boolean;
+  readonly bestTrialId?: number;
+  readonly rows: readonly TrialRow[];
+}
+
+export interface RunDetails {
+  readonly state: RunState;
+  readonly graph: GraphData;
+  readonly sweeps: readonly SweepTable[];
+  readonly temporalUrl?: string;
+}
+
+export interface Diagnostic {
+  readonly severity: 'error' | 'warning';
+  readonly code: string;
+  readonly path: string;
+  readonly line: number;
+  readonly column: number;
+  readonly length?: number;
+  readonly message: string;
+  readonly hint?: string;
+}
+
+export interface ModelCard {
+  readonly name: string;
+  readonly version: number;
+  readonly createdAt: string;
+  readonly description?: string;
+  readonly source: string;
+  readonly lineage: { readonly dataset?: string; readonly datasetVersion?: string; readonly runId?: string; readonly stage?: string; readonly baseModel?: string };
+  readonly metrics?: Record<string, number>;
+  readonly hyperparameters?: Record<string, unknown>;
+  readonly classes?: readonly string[];
+  readonly backend?: string;
+}
+
+export interface ModelSummary {
+  readonly name: string;
+  readonly versions: number;
+  readonly latest: number;
+  readonly aliases: Record<string, number>;
+  readonly latestCreatedAt?: string;
+}

@@ -1,0 +1,141 @@
+/**
+ * Small DOM and fetch helpers of the browser app: an element builder (text only through
+ * textContent, never innerHTML, so nothing a pipeline author wrote becomes markup), the API
+ * client that sends the CSRF header, and a confirmation dialog for every action.
+ */
+
+type Child = Node | string | number | false | null | undefined;
+type Attributes = Record<string, string | number | boolean | ((event: Event) => void) | undefined>;
+
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Attributes = {}, ...children: (Child | Child[])[]): HTMLElementTagNameMap[K] {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === false) continue;
+    if (typeof value === 'function') element.addEventListener(name.replace(/^on/, '').toLowerCase(), value);
+    else if (value === true) element.setAttribute(name, '');
+    else element.setAttribute(name, String(value));
+  }
+  append(element, children);
+  return element;
+}
+
+export function append(parent: Node, children: (Child | Child[])[]): void {
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    parent.appendChild(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child);
+  }
+}
+
+/** replaceChildren that skips absent children. */
+export function replace(parent: Element, ...children: (Child | Child[])[]): void {
+  parent.replaceChildren();
+  append(parent, children);
+}
+
+export function meta(name: string): string {
+  return document.querySelector<HTMLMetaElement>(`meta[name="${name}"]`)?.content ?? '';
+}
+
+export const settings = {
+  csrf: meta('fineflow-csrf'),
+  readOnly: meta('fineflow-read-only') === 'true',
+  temporalUi: meta('fineflow-temporal-ui'),
+  namespace: meta('fineflow-namespace'),
+};
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+async function parse<T>(response: Response): Promise<T> {
+  const body = (await response.json().catch(() => ({}))) as { error?: { message?: string } };
+  if (!response.ok) throw new ApiError(body.error?.message ?? `${response.status} ${response.statusText}`, response.status);
+  return body as T;
+}
+
+export async function getJson<T>(path: string): Promise<T> {
+  return parse<T>(await fetch(path, { headers: { Accept: 'application/json' } }));
+}
+
+export async function postJson<T>(path: string, body: unknown): Promise<T> {
+  return parse<T>(await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Fineflow-Csrf': settings.csrf }, body: JSON.stringify(body) }));
+}
+
+/** A modal confirmation; resolves true only on an explicit "confirm". Focus returns where it was. */
+export function confirmAction(title: string, detail: Child | Child[], confirmLabel = 'Confirm'): Promise<boolean> {
+  const previous = document.activeElement as HTMLElement | null;
+  return new Promise((resolve) => {
+    const dialog = h('dialog', { class: 'confirm', 'aria-labelledby': 'confirm-title' });
+    const close = (answer: boolean): void => {
+      dialog.close();
+      dialog.remove();
+      previous?.focus();
+      resolve(answer);
+    };
+    const cancel = h('button', { type: 'button', onclick: () => close(false) }, 'Cancel');
+    append(dialog, [
+      h('h2', { id: 'confirm-title' }, title),
+      h('div', { class: 'confirm-detail' }, ...[detail].flat()),
+      h('div', { class: 'buttons' }, cancel, h('button', { type: 'button', class: 'primary', 'data-action': 'confirm', onclick: () => close(true) }, confirmLabel)),
+    ]);
+    dialog.addEventListener('cancel', (event) => {
+      event.preventDefault();
+      close(false);
+    });
+    document.body.appendChild(dialog);
+    dialog.showModal();
+    cancel.focus();
+  });
+}
+
+export function toast(message: string, kind: 'ok' | 'error' = 'ok'): void {
+  const region = document.getElementById('toasts') ?? document.body.appendChild(h('div', { id: 'toasts', role: 'status', 'aria-live': 'polite' }));
+  const item = h('div', { class: `toast ${kind}` }, message);
+  region.appendChild(item);
+  setTimeout(() => item.remove(), kind === 'error' ? 10_000 : 4_000);
+}
+
+export function formatTime(iso: string | undefined): string {
+  if (!iso) return '';
+  const date = new Date(iso);
+  return `${date.toISOString().slice(0, 10)} ${date.toISOString().slice(11, 19)}`;
+}
+
+export function formatDuration(startIso: string | undefined, endIso: string | undefined): string {
+  if (!startIso) return '';
+  const ms = (endIso ? Date.parse(endIso) : Date.now()) - Date.parse(startIso);
+  if (ms < 1000) return `${ms} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  return `${Math.floor(s / 60)} m ${Math.round(s % 60)} s`;
+}
+
+export function formatNumber(value: unknown): string {
+  if (typeof value !== 'number') return value === undefined ? '' : JSON.stringify(value);
+  return Number.isInteger(value) ? String(value) : value.toPrecision(4);
+}
+
+export function statusBadge(status: string): HTMLElement {
+  return h('span', { class: `badge status-${status}` }, status);
+}
+
+export function temporalLink(workflowId: string): HTMLElement | undefined {
+  if (!settings.temporalUi) return undefined;
+  const href = `${settings.temporalUi.replace(/\/$/, '')}/namespaces/${encodeURIComponent(settings.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return h('a', { href, target: '_blank', rel: 'noopener noreferrer', class: 'external' }, 'Open in Temporal UI');
+}
+
+export function errorBox(error: unknown): HTMLElement {
+  return h('p', { class: 'error', role: 'alert' }, error instanceof Error ? error.message : String(error));
+}
+
+/** A live view is torn down when the route changes: EventSources, timers, charts. */
+export interface Page {
+  readonly element: HTMLElement;
+  dispose?(): void;
+}

@@ -1,0 +1,54 @@
+/**
+ * The browser side of the UI tests: Debian's Chromium (scripts/ensure-chromium.sh installs it)
+ * driven by playwright-core, and a `fineflow ui` server over a runtime harness's clients.
+ * Screenshots go to test-artifacts/ui/ (gitignored).
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ScheduleService } from '../../../src/runtime/schedule-client';
+import { startUiServer, type RunningUi, type UiServerOptions } from '../../../src/ui/server';
+import type { RuntimeHarness } from '../../fixtures/runtime/harness';
+
+export const SCREENSHOTS = path.join(__dirname, '../../../test-artifacts/ui');
+const CHROMIUM = process.env.FINEFLOW_CHROMIUM ?? '/usr/bin/chromium';
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+export function startUiFor(h: RuntimeHarness, options: UiServerOptions = {}): Promise<RunningUi> {
+  return startUiServer(
+    {
+      runs: h.runs,
+      store: h.store,
+      bucket: h.config.s3.bucket,
+      schedules: new ScheduleService(h.client, { bucket: h.config.s3.bucket }),
+      namespace: h.config.temporal.namespace,
+      temporalUiUrl: `http://127.0.0.1:${process.env.FINEFLOW_TEMPORAL_UI_PORT ?? '8233'}`,
+    },
+    { pollMs: 250, ...options },
+  );
+}
+
+/** A laptop-sized page that fails the test on any script error. */
+export async function openPage(browser: Browser, colorScheme: 'light' | 'dark' = 'light'): Promise<{ page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 800 }, colorScheme });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  return { page, errors };
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const file = path.join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
