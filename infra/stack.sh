@@ -3,7 +3,8 @@
 # and a MinIO server, both on loopback, started detached with pid files and logs in a state dir.
 # `up` also creates the MinIO users Fineflow runs as (never root; see infra/stack-users.sh).
 #
-# Usage: infra/stack.sh up|down|status|logs [temporal|minio] [-f]|install|secret-key cli|worker
+# Usage: infra/stack.sh up|down [temporal|minio] | status | logs [temporal|minio] [-f] | install | secret-key cli|worker
+#   up/down with a service name start or stop only that one (outage tests: `down minio`, then `up minio`).
 #
 # Environment (all optional):
 #   FINEFLOW_STACK_DIR           state dir: pid files, logs, temporal.db, minio data (default <repo>/.fineflow/dev)
@@ -288,11 +289,30 @@ with_state_lock() {
   flock 9
 }
 
+# The services named on the command line (none: both).
+services_of() {
+  local arg names=()
+  for arg in "$@"; do
+    case "$arg" in
+      temporal|minio) names+=("$arg") ;;
+      *) die "unknown service $arg (expected temporal or minio)" ;;
+    esac
+  done
+  (( ${#names[@]} )) || names=(minio temporal)
+  echo "${names[@]}"
+}
+
 cmd_up() {
-  TEMPORAL_BIN="$(resolve_binary temporal)"; MINIO_BIN="$(resolve_binary minio)"; MC_BIN="$(resolve_binary mc)"
+  local services; services="$(services_of "$@")"
   with_state_lock
   # Payload encryption key for every process using this stack (src/config.ts finds it here).
   bash "$REPO_DIR/infra/codec-key.sh" ensure "$STATE_DIR/codec-keys"
+  if [[ "$services" != "minio temporal" ]]; then
+    [[ " $services " == *" minio "* ]] && { MINIO_BIN="$(resolve_binary minio)"; start_minio; }
+    [[ " $services " == *" temporal "* ]] && { TEMPORAL_BIN="$(resolve_binary temporal)"; start_temporal; }
+    return 0
+  fi
+  TEMPORAL_BIN="$(resolve_binary temporal)"; MINIO_BIN="$(resolve_binary minio)"; MC_BIN="$(resolve_binary mc)"
   start_minio
   provision_minio_users
   start_temporal
@@ -305,9 +325,12 @@ EOF
 }
 
 cmd_down() {
+  local services name; services="$(services_of "$@")"
   with_state_lock
-  stop_service temporal
-  stop_service minio
+  for name in temporal minio; do
+    [[ " $services " == *" $name "* ]] && stop_service "$name"
+  done
+  return 0
 }
 
 cmd_status() {
@@ -343,8 +366,8 @@ cmd_logs() {
 }
 
 case "${1:-}" in
-  up) cmd_up ;;
-  down) cmd_down ;;
+  up) shift; cmd_up "$@" ;;
+  down) shift; cmd_down "$@" ;;
   status) cmd_status ;;
   logs) shift; cmd_logs "$@" ;;
   install) cmd_install ;;
@@ -354,5 +377,5 @@ case "${1:-}" in
       cli|worker) fineflow_stack_user_secret "fineflow-$2" ;;
       *) die "secret-key: expected cli or worker" ;;
     esac ;;
-  *) echo "usage: infra/stack.sh up|down|status|logs [temporal|minio] [-f]|install|secret-key cli|worker" >&2; exit 2 ;;
+  *) echo "usage: infra/stack.sh up|down [temporal|minio] | status | logs [temporal|minio] [-f] | install | secret-key cli|worker" >&2; exit 2 ;;
 esac

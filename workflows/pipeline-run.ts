@@ -16,12 +16,14 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { ERROR_TYPES, NON_RETRYABLE_ERROR_TYPES } from '../src/errors';
 import { nextSchedulingStep } from '../src/runtime/dag';
 import { describeStageFailure } from '../src/runtime/failures';
+import { nextOutageRetry, remainingOwnAttempts, type OutageState } from '../src/runtime/outage-retry';
 import { checkParamOverrides } from '../src/runtime/params';
 import { retryStageUpdate, runStateQuery, searchAttributeKeys, stageProgressSignal } from '../src/runtime/run-definitions';
 import { RunTracker } from '../src/runtime/run-tracker';
@@ -56,7 +58,11 @@ interface CacheActivities {
 
 const now = (): string => new Date().toISOString();
 
-function stageActivities(stage: PlannedStage): StageActivities {
+/**
+ * `maxAttempts` is what is left of the stage's own retry budget. Dependency-unavailable failures
+ * end the activity at once: the workflow retries them under the outage budget (src/runtime/outage-retry.ts).
+ */
+function stageActivities(stage: PlannedStage, maxAttempts: number): StageActivities {
   return proxyActivities<StageActivities>({
     taskQueue: taskQueueForPool(stage.pool),
     // What the Temporal UI shows for the activity instead of the bare stage type.
@@ -64,11 +70,11 @@ function stageActivities(stage: PlannedStage): StageActivities {
     startToCloseTimeout: stage.timeoutMs,
     ...(stage.heartbeatTimeoutMs !== undefined ? { heartbeatTimeout: stage.heartbeatTimeoutMs } : {}),
     retry: {
-      maximumAttempts: stage.retry.maxAttempts,
+      maximumAttempts: maxAttempts,
       initialInterval: stage.retry.initialIntervalMs,
       backoffCoefficient: Math.max(1, stage.retry.backoffCoefficient),
       maximumInterval: Math.max(stage.retry.maximumIntervalMs, stage.retry.initialIntervalMs),
-      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES, ERROR_TYPES.dependencyUnavailable],
     },
     // The stage sees the cancellation on its next heartbeat; the run does not wait for it.
     cancellationType: ActivityCancellationType.TRY_CANCEL,
@@ -274,24 +280,52 @@ async function executeStage(run: RunTracker, stage: PlannedStage, bucket: string
     ...stageTriggerOf(input.trigger),
   };
   let result: StageActivityResult;
-  try {
-    if (stage.uses === 'hyperparameter-sweep') {
-      result = await runSweepStage(stage, context, inputs);
-    } else {
-      const activity = stageActivities(stage)[stage.uses];
-      if (!activity) throw new Error(`no activity for stage type ${stage.uses}`);
-      result = await activity({ context, inputs });
+  // First attempt number (within the run) of the current activity execution; the stage's own
+  // failures so far; the outage being ridden out, if any.
+  let attemptBase = priorAttempts + 1;
+  let ownFailures = 0;
+  let outage: OutageState | undefined;
+  for (;;) {
+    try {
+      if (stage.uses === 'hyperparameter-sweep') {
+        result = await runSweepStage(stage, context, inputs);
+      } else {
+        const activity = stageActivities(stage, remainingOwnAttempts(stage.retry, ownFailures))[stage.uses];
+        if (!activity) throw new Error(`no activity for stage type ${stage.uses}`);
+        result = await activity({ context: { ...context, attempt: attemptBase }, inputs });
+      }
+      break;
+    } catch (error) {
+      let failure = describeStageFailure(error);
+      if (stage.uses !== 'hyperparameter-sweep' && !isCancellation(error) && failure.error.type === ERROR_TYPES.dependencyUnavailable && failure.attempt !== undefined) {
+        const decision = nextOutageRetry(stage.retry, outage, Date.now(), failure.error.message);
+        if (decision.retry) {
+          // The execution's earlier attempts failed on their own; its last one met the outage.
+          ownFailures += failure.attempt - attemptBase;
+          attemptBase = failure.attempt + 1;
+          outage = decision.state;
+          run.noteReason(stage.id, decision.note);
+          try {
+            await sleep(decision.waitMs);
+          } catch (cancelled) {
+            if (!isCancellation(cancelled)) throw cancelled;
+            run.markCancelled(stage.id, now(), attemptBase - 1 - priorAttempts);
+            return;
+          }
+          continue;
+        }
+        failure = { ...failure, error: { type: failure.error.type, message: decision.message } };
+      }
+      // A failure without an attempt number exhausted the retry policy, except a sweep child
+      // (it runs once; its trials retry inside it) and a cancellation (it stopped the attempt running).
+      const unnumbered = stage.uses === 'hyperparameter-sweep' || isCancellation(error) ? 1 : attemptBase - 1 - priorAttempts + remainingOwnAttempts(stage.retry, ownFailures);
+      const attempts = failure.attempt !== undefined ? failure.attempt - priorAttempts : unnumbered;
+      if (isCancellation(error)) run.markCancelled(stage.id, now(), Math.max(1, attempts));
+      else run.markFailed(stage.id, now(), stage.onFailure === 'pause' ? 'waiting' : 'failed', failure.error, Math.max(1, attempts));
+      return;
     }
-  } catch (error) {
-    const failure = describeStageFailure(error);
-    // A failure without an attempt number exhausted the retry policy, except a sweep child
-    // (it runs once; its trials retry inside it) and a cancellation (it stopped the attempt running).
-    const unnumbered = stage.uses === 'hyperparameter-sweep' || isCancellation(error) ? 1 : stage.retry.maxAttempts;
-    const attempts = failure.attempt !== undefined ? failure.attempt - priorAttempts : unnumbered;
-    if (isCancellation(error)) run.markCancelled(stage.id, now(), Math.max(1, attempts));
-    else run.markFailed(stage.id, now(), stage.onFailure === 'pause' ? 'waiting' : 'failed', failure.error, Math.max(1, attempts));
-    return;
   }
+  if (outage) run.noteReason(stage.id, `rode out a dependency outage (${outage.retries} retries)`);
   let digest: string | undefined;
   if (cacheKey !== undefined) {
     try {

@@ -122,6 +122,7 @@ function plannedRetry(stage: JsonObject | undefined, defaults: JsonObject | unde
     initialIntervalMs,
     backoffCoefficient: typeof pick('backoffCoefficient') === 'number' ? (pick('backoffCoefficient') as number) : STAGE_DEFAULTS.retry.backoffCoefficient,
     maximumIntervalMs: typeof maximum === 'string' ? (parseDuration(maximum) ?? initialIntervalMs * STAGE_DEFAULTS.maximumIntervalFactor) : initialIntervalMs * STAGE_DEFAULTS.maximumIntervalFactor,
+    outageBudgetMs: durationMs(pick('outageBudget'), STAGE_DEFAULTS.retry.outageBudget),
   };
 }
 

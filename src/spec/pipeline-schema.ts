@@ -24,7 +24,12 @@ export const PARAM_TYPES = ['string', 'number', 'integer', 'boolean', 'array', '
 export const STAGE_DEFAULTS = {
   pool: 'cpu',
   timeout: '1h',
-  retry: { maxAttempts: 3, initialInterval: '5s', backoffCoefficient: 2 },
+  /**
+   * `outageBudget`: how long failures of type dependency-unavailable (object store, Temporal, a
+   * worker shutting down) are retried, apart from maxAttempts: generous, so an outage of a few
+   * minutes never fails a stage.
+   */
+  retry: { maxAttempts: 3, initialInterval: '5s', backoffCoefficient: 2, outageBudget: '15m' },
   /** Temporal's own default: 100 × the initial interval. */
   maximumIntervalFactor: 100,
   onFailure: 'fail',
@@ -39,6 +44,11 @@ export const RETRY_SCHEMA: ObjectSchema = {
     initialInterval: { type: 'duration', description: 'wait before the first retry', default: STAGE_DEFAULTS.retry.initialInterval },
     backoffCoefficient: { type: 'number', description: 'each wait is the previous × this, 1–100', default: STAGE_DEFAULTS.retry.backoffCoefficient },
     maximumInterval: { type: 'duration', description: 'longest wait between attempts (default 100 × initialInterval)' },
+    outageBudget: {
+      type: 'duration',
+      description: 'how long failures because a dependency is unavailable (object store, Temporal, worker shutdown) are retried, apart from maxAttempts; 0–24h',
+      default: STAGE_DEFAULTS.retry.outageBudget,
+    },
   },
 };
 

@@ -11,6 +11,9 @@ export type JsonPrimitive = string | number | boolean | null;
 export type JsonValue = JsonPrimitive | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 export type JsonObject = { readonly [key: string]: JsonValue };
 
+/** Upper bound of `retry.outageBudget` (24 h). */
+export const MAX_OUTAGE_BUDGET_MS = 24 * 3_600_000;
+
 /** Retry policy of one stage, in milliseconds so it maps directly onto Temporal's. */
 export interface PlannedRetry {
   /** Attempts including the first; 1 means no retry. */
@@ -19,6 +22,11 @@ export interface PlannedRetry {
   readonly backoffCoefficient: number;
   /** Upper bound of the interval between attempts. */
   readonly maximumIntervalMs: number;
+  /**
+   * How long dependency-unavailable failures are retried, on top of (not counted in) maxAttempts.
+   * Absent in plans compiled before it existed: the workflow uses the default (15 min).
+   */
+  readonly outageBudgetMs?: number;
 }
 
 export interface PlannedCache {

@@ -11,7 +11,7 @@ import type { Diagnostic } from './diagnostics';
 import { findCycles } from './dag';
 import { collectConditionReferences, collectReferences, parseCondition, parseTemplate, type ExpressionReference } from './expressions';
 import { MAX_STAGES, MAX_STAGES_HINT } from './pipeline-schema';
-import type { JsonValue, Plan } from './plan-types';
+import { MAX_OUTAGE_BUDGET_MS, type JsonValue, type Plan } from './plan-types';
 
 const STAGE_ID = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const PARAM_TYPES = ['string', 'number', 'integer', 'boolean', 'array', 'object'];
@@ -102,6 +102,8 @@ export function validatePlan(plan: Plan): Diagnostic[] {
       if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1 || attempts > 100) add('retry-bounds', `${path}.retry.maxAttempts`, 'maxAttempts must be an integer from 1 to 100', line);
       if (!isPositiveNumber(retry.initialIntervalMs)) add('retry-bounds', `${path}.retry.initialIntervalMs`, 'initialIntervalMs must be positive', line);
       if (typeof retry.backoffCoefficient !== 'number' || retry.backoffCoefficient < 1 || retry.backoffCoefficient > 100) add('retry-bounds', `${path}.retry.backoffCoefficient`, 'backoffCoefficient must be from 1 to 100', line);
+      const outage = retry.outageBudgetMs;
+      if (outage !== undefined && (typeof outage !== 'number' || outage < 0 || outage > MAX_OUTAGE_BUDGET_MS)) add('retry-bounds', `${path}.retry.outageBudgetMs`, 'outageBudgetMs must be from 0 to 24 h', line);
       if (!isPositiveNumber(retry.maximumIntervalMs) || (isPositiveNumber(retry.initialIntervalMs) && retry.maximumIntervalMs < retry.initialIntervalMs)) {
         add('retry-bounds', `${path}.retry.maximumIntervalMs`, 'maximumIntervalMs must be positive and ≥ initialIntervalMs', line);
       }

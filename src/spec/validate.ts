@@ -22,7 +22,7 @@ import {
 import { describeNode, entry, toJson, type LocatedMap, type LocatedNode, type Span } from './located';
 import { parsePipeline, type ParsedPipeline } from './parse';
 import { MAX_STAGES, MAX_STAGES_HINT, PARAM_NAME_PATTERN, PARAM_TYPES, PIPELINE_SCHEMA, STAGE_DEFAULTS, STAGE_ID_PATTERN } from './pipeline-schema';
-import type { JsonObject, JsonValue } from './plan-types';
+import { MAX_OUTAGE_BUDGET_MS, type JsonObject, type JsonValue } from './plan-types';
 import { acceptsOutputType, checkValue, describeSchema, outputTypeOf, type InputSchema, type OutputType, type SchemaIssue } from './schema-language';
 import { stageTypeLookup, type StageTypeDefinition } from './stage-types';
 import { closest, unknownNameHint } from './suggest';
@@ -310,6 +310,10 @@ function checkRetry(checker: Checker, node: LocatedNode | undefined, path: strin
   const initial = dur('initialInterval');
   const maximum = dur('maximumInterval');
   if (initial && initial.value <= 0) checker.error('retry-bounds', joinPath(path, 'initialInterval'), initial.span, 'initialInterval must be longer than 0', 'write e.g. 5s');
+  const outage = dur('outageBudget');
+  if (outage && outage.value > MAX_OUTAGE_BUDGET_MS) {
+    checker.error('retry-bounds', joinPath(path, 'outageBudget'), outage.span, 'outageBudget is longer than 24h', 'an outage longer than a day needs an operator: use onFailure: pause and `fineflow retry`');
+  }
   if (initial && maximum && maximum.value < initial.value) {
     checker.error('retry-bounds', joinPath(path, 'maximumInterval'), maximum.span, 'maximumInterval is shorter than initialInterval', 'make maximumInterval ≥ initialInterval');
   }

@@ -7,13 +7,13 @@
  * | type | does |
  * |---|---|
  * | test-noop | returns `{}` at once (the orchestration benchmark's stage) |
- * | test-echo | returns `{value}`; with `sleepMs` it sleeps first, heartbeating progress in `steps` |
- * | test-flaky | fails its first `failTimes` attempts (retryable), then succeeds |
+ * | test-echo | returns `{value}`; with `sleepMs` it sleeps first, heartbeating progress in `steps` (and writing each step to the store with `storeSteps`) |
+ * | test-flaky | fails its first `failTimes` attempts (retryable, its own fault: not an outage), then succeeds |
  * | test-invalid | always fails with InvalidInputError (non-retryable) |
  * | test-fail-until-param | fails (non-retryable) unless `value` equals `expected` |
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DependencyUnavailableError, InvalidInputError } from '../../src/errors';
+import { InternalError, InvalidInputError } from '../../src/errors';
 import type { JsonObject, JsonValue } from '../../src/spec/plan-types';
 import { registerStageType, type StageTypeDefinition } from '../../src/spec/stage-types';
 import type { StageImplementation } from '../../activities/stage-runner';
@@ -44,6 +44,7 @@ export const stageTypes: readonly StageTypeDefinition[] = [
         value: { type: 'any', description: 'returned as output `value`' },
         sleepMs: { type: 'integer', minimum: 0, default: 0, description: 'sleep before returning' },
         steps: { type: 'integer', minimum: 1, default: 4, description: 'progress reports while sleeping' },
+        storeSteps: { type: 'boolean', default: false, description: 'write each step to the object store (fails while it is down)' },
       },
     },
     outputs: timingOutputs,
@@ -85,13 +86,14 @@ function timing(inputs: JsonObject, startedAt: number, attempt: number): JsonObj
 
 const noop: StageImplementation = async () => ({ outputs: {} });
 
-const echo: StageImplementation = async ({ inputs }, runtime) => {
+const echo: StageImplementation = async ({ inputs, context }, runtime) => {
   const startedAt = Date.now();
   const sleepMs = typeof inputs.sleepMs === 'number' ? inputs.sleepMs : 0;
   const steps = typeof inputs.steps === 'number' ? inputs.steps : 4;
   runtime.log(`sleeping ${sleepMs} ms in ${steps} steps (pid ${process.pid})`);
   for (let step = 1; sleepMs > 0 && step <= steps; step++) {
     await sleep(sleepMs / steps, undefined, { signal: runtime.signal });
+    if (inputs.storeSteps === true) await runtime.store.putBytes(`${context.outputPrefix}step-${step}.txt`, `attempt ${runtime.attempt} step ${step}\n`);
     runtime.heartbeat({ message: `step ${step}/${steps}`, fraction: step / steps, detail: { step, pid: process.pid } });
   }
   return { outputs: timing(inputs, startedAt, runtime.attempt) };
@@ -102,7 +104,7 @@ const flaky: StageImplementation = async ({ inputs }, runtime) => {
   const failTimes = Number(inputs.failTimes);
   if (runtime.attempt <= failTimes) {
     runtime.log(`failing attempt ${runtime.attempt} of ${failTimes} planned failures`);
-    throw new DependencyUnavailableError(`planned failure ${runtime.attempt}/${failTimes}`, { attempt: runtime.attempt });
+    throw new InternalError(`planned failure ${runtime.attempt}/${failTimes}`, { attempt: runtime.attempt });
   }
   return { outputs: timing(inputs, startedAt, runtime.attempt) };
 };

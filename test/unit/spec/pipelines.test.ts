@@ -47,7 +47,7 @@ test('quickstart: needs come from references, defaults are filled in, expression
   assert.equal(finetune.pool, 'train');
   assert.equal(finetune.timeoutMs, 20 * 60_000);
   assert.equal(finetune.heartbeatTimeoutMs, 2 * 60_000);
-  assert.deepEqual(finetune.retry, { maxAttempts: 3, initialIntervalMs: 5000, backoffCoefficient: 2, maximumIntervalMs: 500_000 });
+  assert.deepEqual(finetune.retry, { maxAttempts: 3, initialIntervalMs: 5000, backoffCoefficient: 2, maximumIntervalMs: 500_000, outageBudgetMs: 900_000 });
   const register = byId.get('register');
   assert.equal(register?.when, '${{ stages.evaluate.outputs.passed }}');
   assert.deepEqual(register?.needs, ['evaluate', 'finetune']);
