@@ -12,6 +12,9 @@ export FINEFLOW_MINIO_PORT="${FINEFLOW_TEST_MINIO_PORT:-9244}"
 export FINEFLOW_MINIO_CONSOLE_PORT="${FINEFLOW_TEST_MINIO_CONSOLE_PORT:-9245}"
 # shellcheck source=../infra/stack-env.sh
 source infra/stack-env.sh
+# Recorded without payload encryption: the histories are test data in the repository, replayed
+# by a worker without keys (docs/operations.md).
+export FINEFLOW_CODEC=off
 bash infra/stack.sh up
 trap 'bash infra/stack.sh down >/dev/null 2>&1 || true' EXIT
 node --import tsx test/replay/record-histories.ts "$@"
