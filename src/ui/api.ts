@@ -64,6 +64,20 @@ export class UiApi {
 
   constructor(readonly services: UiServices) {}
 
+  /** Readiness: Temporal answers and the bucket can be listed (the probes of a deployment). */
+  async ready(): Promise<{ ok: boolean; temporal: string; store: string }> {
+    const check = (work: Promise<unknown>): Promise<string> =>
+      work.then(
+        () => 'ok',
+        (thrown: unknown) => (thrown instanceof Error ? thrown.message : String(thrown)),
+      );
+    const [temporal, store] = await Promise.all([
+      check(this.services.runs.client.workflowService.getSystemInfo({})),
+      check(this.services.store.list(`s3://${this.services.bucket}/models/`)),
+    ]);
+    return { ok: temporal === 'ok' && store === 'ok', temporal, store };
+  }
+
   async listRuns(query: URLSearchParams): Promise<unknown> {
     const limit = Math.min(Number(query.get('limit') ?? 100) || 100, LIMITS.runs);
     const pipeline = query.get('pipeline') || undefined;

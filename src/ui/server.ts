@@ -208,6 +208,10 @@ export async function startUiServer(services: UiServices, options: UiServerOptio
     const asset = method === 'GET' ? frontend.assets.get(url.pathname) : undefined;
     if (asset) return send(response, 200, asset.body, asset.type, { 'Cache-Control': 'no-cache' });
     if (method === 'GET' && url.pathname === '/healthz') return sendJson(response, 200, { ok: true });
+    if (method === 'GET' && url.pathname === '/readyz') {
+      const ready = await api.ready();
+      return sendJson(response, ready.ok ? 200 : 503, ready);
+    }
     for (const route of table) {
       if (route.method !== method) continue;
       const match = route.pattern.exec(url.pathname);
