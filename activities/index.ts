@@ -6,6 +6,8 @@
  * To add a stage type: write `activities/<stage-type>.ts` exporting a `StageImplementation`
  * (see ./stage-runner) and add one line to STAGE_IMPLEMENTATIONS below.
  */
+import { InvalidInputError } from '../src/errors';
+import { STAGE_TYPE_NAME } from '../src/spec/validate-plan';
 import type { ObjectStore } from '../src/storage/object-store';
 import type { StageActivityInput, StageActivityResult } from '../src/runtime/run-types';
 import { createCacheActivities } from './cache';
@@ -45,6 +47,9 @@ export function stageTypeNames(deps: Pick<ActivityDeps, 'extraStages'>): string[
 /** Stage activities (and the sweep's trial segments, which run on a stage's pool): what every pool's worker registers. */
 export function createStageActivities(deps: ActivityDeps): Record<string, (...args: never[]) => Promise<unknown>> {
   const all = { ...STAGE_IMPLEMENTATIONS, ...deps.extraStages };
+  // A stage module must not register a name the workflow would refuse, nor shadow a runtime activity.
+  const misnamed = Object.keys(all).filter((name) => !STAGE_TYPE_NAME.test(name));
+  if (misnamed.length > 0) throw new InvalidInputError(`stage type names must be lower-case letters, digits and dashes: ${misnamed.join(', ')}`, { stageTypes: misnamed });
   const stages: Record<string, StageActivity> = Object.fromEntries(
     Object.entries(all).map(([typeName, implementation]) => [typeName, stageActivity(typeName, implementation, deps)]),
   );

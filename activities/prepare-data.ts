@@ -9,7 +9,7 @@
  */
 import { pinnedSourceProblem } from '../src/datasets/dataset-source';
 import { pinnedDatasetStore, resolveDatasetSource, type DatasetPin } from '../src/datasets/version-store';
-import { CancelledError, InvalidInputError } from '../src/errors';
+import { CancelledError, InternalError, InvalidInputError } from '../src/errors';
 import { prepareDataset, type DataReport, type PrepareDatasetOptions, type PrepareProgress } from '../src/ml/data/prepare';
 import { ShardWriter, streamBatches, type DatasetManifest } from '../src/ml/data/shards';
 import type { JsonObject } from '../src/spec/plan-types';
@@ -113,7 +113,8 @@ export const prepareDataStage: StageImplementation = async (input: StageActivity
   if (pinProblem) throw new InvalidInputError(`source ${requiredString(inputs, 'source')}: ${pinProblem}`, { field: 'source' });
   const requested = prepareOptions(inputs, input.context.outputPrefix);
   // Read exactly one dataset version, whatever is written to the prefix while this stage runs.
-  const pin = await resolveDatasetSource(runtime.sharedStore, input.context.bucket, requested.source, newDataTrigger(input.context.trigger));
+  if (!runtime.datasetVersions) throw new InternalError('prepare-data ran without the dataset-version writer (activities/stage-runner.ts privilegedWriters)');
+  const pin = await resolveDatasetSource(runtime.datasetVersions, input.context.bucket, requested.source, newDataTrigger(input.context.trigger));
   const options: PrepareDatasetOptions = { ...requested, source: pin.source, sourceVersion: pin.manifest.id };
   const store = pinnedDatasetStore(runtime.store, pin.manifest);
   runtime.log(`dataset version ${pin.manifest.id} of ${pin.manifest.prefix} (${PIN_WORDS[pin.how]}): ${pin.manifest.count} object(s)`);

@@ -7,7 +7,7 @@
  * plus the `lineage` input. A retry after a registration that succeeded but was not reported
  * (worker lost) finds the version this run already registered instead of adding another one.
  */
-import { InvalidInputError, NotFoundError } from '../src/errors';
+import { InternalError, InvalidInputError, NotFoundError } from '../src/errors';
 import { readTrainingRecord, type TrainingRecord } from './fine-tune';
 import { modelJsonUri } from '../src/ml/models/model-io';
 import { promoteModel, registerModel, resolveModelUri, showModel, type ModelCard, type ModelLineage } from '../src/ml/models/registry';
@@ -52,7 +52,8 @@ async function alreadyRegistered(store: ObjectStore, bucket: string, name: strin
 export const registerModelStage: StageImplementation = async (input: StageActivityInput, runtime): Promise<StageActivityResult> => {
   const inputs = checkStageInputs('register-model', input.inputs);
   const { context } = input;
-  const registry = runtime.sharedStore;
+  const registry = runtime.registry;
+  if (!registry) throw new InternalError('register-model ran without the registry writer (activities/stage-runner.ts privilegedWriters)');
   const name = requiredString(inputs, 'name');
   const requestedAliases = aliasesOf(inputs);
   const aliases = requestedAliases.filter((alias) => alias !== IMPLICIT_ALIAS);

@@ -19,10 +19,12 @@ import { stageLogUri } from '../src/storage/layout';
 
 /** The services a stage implementation receives next to its input. */
 export interface StageRuntime {
-  /** The object store; writes and removals are confined to the stage's `context.outputPrefix`. */
+  /** The object store: reads anywhere; writes and removals confined to the stage's `context.outputPrefix`. */
   readonly store: ObjectStore;
-  /** Unconfined store, for the few stage types that own another area (the model registry). */
-  readonly sharedStore: ObjectStore;
+  /** `register-model` only: the store with writes confined to the registry (`s3://<bucket>/models/`). */
+  readonly registry?: ObjectStore;
+  /** `prepare-data` only: the store with writes confined to dataset version manifests (`s3://<bucket>/datasets/`). */
+  readonly datasetVersions?: ObjectStore;
   /** Report liveness and progress; cheap to call often (throttled here and by Temporal). */
   heartbeat(progress?: StageProgress): void;
   /** Aborted when the run is cancelled, the stage is cancelled, or the worker stops. */
@@ -211,6 +213,16 @@ function checkResultSize(typeName: string, stageId: string, result: StageActivit
   }
 }
 
+/**
+ * Least privilege: every stage writes only under its run prefix, except the two stage types that
+ * own another area, and only there (docs/security.md §8).
+ */
+export function privilegedWriters(typeName: string, store: ObjectStore, bucket: string): Pick<StageRuntime, 'registry' | 'datasetVersions'> {
+  if (typeName === 'register-model') return { registry: confineWrites(store, `s3://${bucket}/models/`) };
+  if (typeName === 'prepare-data') return { datasetVersions: confineWrites(store, `s3://${bucket}/datasets/`) };
+  return {};
+}
+
 /** The Temporal activity for one stage type. */
 export function stageActivity(typeName: string, implementation: StageImplementation, deps: StageRunnerDeps): (input: StageActivityInput) => Promise<StageActivityResult> {
   return async function runStage(input: StageActivityInput): Promise<StageActivityResult> {
@@ -230,7 +242,7 @@ export function stageActivity(typeName: string, implementation: StageImplementat
     log.append(`${typeName} ${stageId}: attempt ${attempt} started on ${context.info.taskQueue} (activity ${context.info.activityId})`);
     const runtime: StageRuntime = {
       store: confineWrites(deps.store, input.context.outputPrefix),
-      sharedStore: deps.store,
+      ...privilegedWriters(typeName, deps.store, bucket),
       signal: context.cancellationSignal,
       attempt,
       ml: deps.ml ?? DEFAULT_ML_SETTINGS,

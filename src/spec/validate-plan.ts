@@ -14,6 +14,14 @@ import { MAX_STAGES, MAX_STAGES_HINT } from './pipeline-schema';
 import { MAX_OUTAGE_BUDGET_MS, type JsonValue, type Plan } from './plan-types';
 
 const STAGE_ID = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+/**
+ * The shape every registered stage type name has (registerStageType in src/spec/stage-types.ts
+ * enforces it; so does the worker for stage modules). The worker's other activities — the stage
+ * cache, data watchers, sweep trial segments — are camelCase, so a hand-made plan whose `uses:`
+ * names one of them is refused here, before the workflow could schedule it as a "stage" with
+ * author-controlled input (test/unit/spec/stage-type-names.test.ts keeps the two sets apart).
+ */
+export const STAGE_TYPE_NAME = /^[a-z][a-z0-9-]*$/;
 const PARAM_TYPES = ['string', 'number', 'integer', 'boolean', 'array', 'object'];
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -90,6 +98,9 @@ export function validatePlan(plan: Plan): Diagnostic[] {
     ids.add(id);
     position.set(id, index);
     if (typeof raw.uses !== 'string' || raw.uses === '') add('plan-wrong-type', `${path}.uses`, 'uses must name a stage type', line);
+    else if (!STAGE_TYPE_NAME.test(raw.uses)) {
+      add('plan-unknown-stage-type', `${path}.uses`, `\`${raw.uses.slice(0, 64)}\` is not a registered stage type`, line, 'stage types are lower-case names such as fine-tune; `fineflow validate` lists the known ones');
+    }
     if (typeof raw.typeVersion !== 'string') add('plan-wrong-type', `${path}.typeVersion`, 'typeVersion must be a string', line);
     if (typeof raw.pool !== 'string' || raw.pool === '') add('plan-wrong-type', `${path}.pool`, 'pool must be a non-empty string', line);
     if (!isPositiveNumber(raw.timeoutMs)) add('bad-duration', `${path}.timeoutMs`, 'timeoutMs must be a positive number', line);

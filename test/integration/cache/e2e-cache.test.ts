@@ -39,7 +39,7 @@ import { stages as testStages } from '../../stage-types';
  */
 const writeStage: StageImplementation = async ({ context, inputs }, runtime) => {
   const expand = async (value: JsonValue): Promise<JsonValue> => {
-    if (typeof value === 'string' && value.startsWith('s3://')) return (await runtime.sharedStore.getBytes(value)).toString('utf8');
+    if (typeof value === 'string' && value.startsWith('s3://')) return (await runtime.store.getBytes(value)).toString('utf8');
     if (Array.isArray(value)) return Promise.all(value.map((item: JsonValue) => expand(item)));
     if (value !== null && typeof value === 'object') {
       const out: Record<string, JsonValue> = {};
