@@ -34,7 +34,8 @@ const COMMANDS: readonly (readonly [string, string])[] = [
  */
 const SUMMARIES: { readonly [moduleName: string]: string } = {
   cancel: 'cancel a run: running stages are stopped, the run ends cancelled',
-  data: 'push a directory of data to the object store, or list a prefix',
+  'codec-server': 'serve /encode and /decode so the Temporal UI can show encrypted payloads',
+  data: 'push data as an immutable dataset version; list, compare and pull versions',
   dev: 'start, stop or check the local Temporal + MinIO stack',
   logs: "print a run's stage logs (every attempt)",
   models: 'list registered models, show a model card, or move an alias',
@@ -46,6 +47,7 @@ const SUMMARIES: { readonly [moduleName: string]: string } = {
   schema: 'print the JSON Schema of pipeline files (for editors)',
   status: 'show a run: stage states, attempts, times, progress, sweep trials',
   submit: 'validate a pipeline and start a run',
+  ui: 'serve the web app: runs with live DAGs and logs, models, schedules, pipeline validation',
   validate: 'check pipeline files and report every problem',
   worker: 'run a worker for a pool (the control pool also runs pipeline workflows)',
 };
@@ -73,7 +75,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const lines = ['usage: fineflow <command> [options]', '', 'commands:'];
     for (const [cmdName, moduleName] of COMMANDS) {
       const summary = Object.hasOwn(SUMMARIES, moduleName) ? SUMMARIES[moduleName] : loadCommand(moduleName)?.summary;
-      if (summary !== undefined) lines.push(`  ${cmdName.padEnd(10)} ${summary}`);
+      if (summary !== undefined) lines.push(`  ${cmdName.padEnd(13)} ${summary}`);
     }
     lines.push('', 'Run `fineflow <command> --help` for the options of one command.');
     io.stdout.write(`${lines.join('\n')}\n`);
