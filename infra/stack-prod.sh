@@ -301,7 +301,7 @@ provision_users() {
 worker_env() {
   echo "TEMPORAL_ADDRESS=$SERVICE_IP:$TEMPORAL_PORT" "TEMPORAL_NAMESPACE=default" \
     "FINEFLOW_S3_ENDPOINT=http://$SERVICE_IP:$MINIO_PORT" "FINEFLOW_BUCKET=$BUCKET" \
-    "FINEFLOW_S3_ACCESS_KEY=$FINEFLOW_STACK_WORKER_USER" \
+    "FINEFLOW_S3_ACCESS_KEY=$FINEFLOW_STACK_WORKER_USER" "FINEFLOW_CODEC_KEY_FILE=$STATE_DIR/codec-keys" \
     "FINEFLOW_S3_SECRET_KEY=$(fineflow_stack_user_secret "$FINEFLOW_STACK_WORKER_USER")"
 }
 
@@ -343,6 +343,7 @@ export FINEFLOW_S3_ACCESS_KEY=$FINEFLOW_STACK_CLI_USER
 export FINEFLOW_S3_SECRET_KEY=$(fineflow_stack_user_secret "$FINEFLOW_STACK_CLI_USER")
 export FINEFLOW_WORKER_S3_ACCESS_KEY=$FINEFLOW_STACK_WORKER_USER
 export FINEFLOW_WORKER_S3_SECRET_KEY=$(fineflow_stack_user_secret "$FINEFLOW_STACK_WORKER_USER")
+export FINEFLOW_CODEC_KEY_FILE=$STATE_DIR/codec-keys
 export FINEFLOW_PROD_STATE_DIR=$STATE_DIR
 export FINEFLOW_PROD_MINIO_DRIVES="$(printf '%s ' "$STATE_DIR"/minio/d{1,2,3,4} | sed 's/ $//')"
 EOF
@@ -351,6 +352,8 @@ EOF
 cmd_up() {
   mkdir -p "$STATE_DIR"
   exec 9>"$STATE_DIR/stack.lock"; flock 9
+  # Payload encryption: Temporal is not on loopback here, so every process names the key file.
+  bash "$REPO_DIR/infra/codec-key.sh" ensure "$STATE_DIR/codec-keys"
   network_up
   start_postgresql
   start_minio
