@@ -6,14 +6,6 @@
 import type { InputSchema, ObjectSchema } from './schema-language';
 
 export const API_VERSION = 'fineflow/v1';
-/**
- * Most stages one pipeline may have. Each stage costs workflow history events, activities and a
- * row in every status table; a generated pipeline with thousands of stages is refused up front
- * (checked by validatePipeline and again by validatePlan in the workflow).
- */
-export const MAX_STAGES = 1000;
-export const MAX_STAGES_HINT = `split the pipeline (at most ${MAX_STAGES} stages), or sweep over values with hyperparameter-sweep instead of one stage per value`;
-
 export const STAGE_ID_PATTERN = '^[A-Za-z_][A-Za-z0-9_-]*$';
 export const PARAM_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
 export const POOL_PATTERN = '^[a-z][a-z0-9-]*$';

@@ -10,7 +10,6 @@
 import type { Diagnostic } from './diagnostics';
 import { findCycles } from './dag';
 import { collectConditionReferences, collectReferences, parseCondition, parseTemplate, type ExpressionReference } from './expressions';
-import { MAX_STAGES, MAX_STAGES_HINT } from './pipeline-schema';
 import { MAX_OUTAGE_BUDGET_MS, type JsonValue, type Plan } from './plan-types';
 
 const STAGE_ID = /^[A-Za-z_][A-Za-z0-9_-]*$/;
@@ -47,6 +46,14 @@ function malformedExpressions(value: JsonValue, path: string, out: { path: strin
     for (const [k, v] of Object.entries(value)) malformedExpressions(v, `${path}.${k}`, out);
   }
 }
+
+/**
+ * Most stages one pipeline may have. Each stage costs workflow history events, activities and a
+ * row in every status table; a generated pipeline with thousands of stages is refused up front
+ * (checked by validatePipeline and again by validatePlan in the workflow).
+ */
+export const MAX_STAGES = 1000;
+export const MAX_STAGES_HINT = `split the pipeline (at most ${MAX_STAGES} stages), or sweep over values with hyperparameter-sweep instead of one stage per value`;
 
 /** Every problem with a plan; empty when it can run. Never throws, whatever the input. */
 export function validatePlan(plan: Plan): Diagnostic[] {

@@ -21,10 +21,11 @@ import {
 } from './expressions';
 import { describeNode, entry, toJson, type LocatedMap, type LocatedNode, type Span } from './located';
 import { parsePipeline, type ParsedPipeline } from './parse';
-import { MAX_STAGES, MAX_STAGES_HINT, PARAM_NAME_PATTERN, PARAM_TYPES, PIPELINE_SCHEMA, STAGE_DEFAULTS, STAGE_ID_PATTERN } from './pipeline-schema';
+import { PARAM_NAME_PATTERN, PARAM_TYPES, PIPELINE_SCHEMA, STAGE_DEFAULTS, STAGE_ID_PATTERN } from './pipeline-schema';
 import { MAX_OUTAGE_BUDGET_MS, type JsonObject, type JsonValue } from './plan-types';
 import { acceptsOutputType, checkValue, describeSchema, outputTypeOf, type InputSchema, type OutputType, type SchemaIssue } from './schema-language';
 import { stageTypeLookup, type StageTypeDefinition } from './stage-types';
+import { MAX_STAGES, MAX_STAGES_HINT } from './validate-plan';
 import { closest, unknownNameHint } from './suggest';
 
 export type ParamType = (typeof PARAM_TYPES)[number];

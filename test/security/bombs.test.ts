@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { crc32, createDeflate } from 'node:zlib';
+import jpeg from 'jpeg-js';
 import { describe, it } from 'node:test';
 import { ResourceLimitError } from '../../src/errors';
 import { decodeImage, pngHeader } from '../../src/ml/data/images';
@@ -50,6 +51,17 @@ void describe('decompression bombs', () => {
     const after = process.memoryUsage();
     assert.ok(after.rss - before.rss < 100 * 1024 * 1024, `rss grew by ${after.rss - before.rss} bytes`);
     assert.ok(after.arrayBuffers - before.arrayBuffers < 10 * 1024 * 1024, `array buffers grew by ${after.arrayBuffers - before.arrayBuffers} bytes`);
+  });
+
+  void it('a JPEG declaring 20000×20000 pixels is refused at its frame header', () => {
+    const small = Buffer.from(jpeg.encode({ data: Buffer.alloc(8 * 8 * 4, 128), width: 8, height: 8 }, 90).data);
+    const sof = small.indexOf(Buffer.from([0xff, 0xc0]));
+    assert.ok(sof > 0);
+    small.writeUInt16BE(20_000, sof + 5); // scan lines
+    small.writeUInt16BE(20_000, sof + 7); // samples per line
+    const before = process.memoryUsage().rss;
+    assert.throws(() => decodeImage(small, 'jpeg'), /maxResolutionInMP limit exceeded/);
+    assert.ok(process.memoryUsage().rss - before < 100 * 1024 * 1024);
   });
 
   void it('a small PNG still decodes', async () => {

@@ -6,10 +6,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compilePlan, validatePipeline } from '../../../src/spec';
-import { MAX_STAGES } from '../../../src/spec/pipeline-schema';
 import type { InputSchema } from '../../../src/spec/schema-language';
 import { listStageTypes } from '../../../src/spec/stage-types';
-import { validatePlan } from '../../../src/spec/validate-plan';
+import { MAX_STAGES, validatePlan } from '../../../src/spec/validate-plan';
 
 const finetune = (extra: string): string => `apiVersion: fineflow/v1
 kind: Pipeline
