@@ -70,6 +70,14 @@ function quote(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
+/** A gRPC call cut by `withDeadline` (status DEADLINE_EXCEEDED, 4), however the SDK wrapped it. */
+function isDeadlineExceeded(thrown: unknown): boolean {
+  for (let current: unknown = thrown; current instanceof Error; current = current.cause) {
+    if ((current as { code?: unknown }).code === 4 || /deadline exceeded/i.test(current.message)) return true;
+  }
+  return false;
+}
+
 /** Status of a closed execution, when the workflow could not say it itself. */
 function statusFromExecution(info: Pick<WorkflowExecutionInfo, 'status'>, recorded: string | undefined): RunSummary['status'] {
   switch (info.status.name) {
@@ -224,20 +232,53 @@ export class RunClient {
     return runs;
   }
 
-  /** Run waiting stages again (`fineflow retry`); rejected with the validator's reason when not possible. */
-  async retry(runId: string, request: RetryStageRequest = {}): Promise<RetryStageResult> {
+  /**
+   * Whether the run exists and how it stands, from Temporal alone (no worker needed): `ended` is
+   * its final status once it closed. Unknown ids throw InvalidInputError ("no run X").
+   */
+  async execution(runId: string): Promise<{ readonly ended?: RunSummary['status']; readonly taskQueue: string }> {
+    let description;
     try {
-      return await this.client.workflow.getHandle(runId).executeUpdate(retryStageUpdate, { args: [request] });
+      description = await this.client.workflow.getHandle(runId).describe();
+    } catch (thrown) {
+      throw this.mapNotFound(thrown, runId);
+    }
+    const status = statusFromExecution(description, undefined);
+    return { taskQueue: description.taskQueue, ...(description.status.name !== 'RUNNING' ? { ended: status } : {}) };
+  }
+
+  /**
+   * Run waiting stages again (`fineflow retry`); rejected with the validator's reason when not
+   * possible, with "already ended" for a closed run, and after `timeoutMs` (default 15 s) when no
+   * control worker takes the update, naming the task queue nothing polls.
+   */
+  async retry(runId: string, request: RetryStageRequest = {}, options: { readonly timeoutMs?: number } = {}): Promise<RetryStageResult> {
+    const { ended, taskQueue } = await this.execution(runId);
+    if (ended) {
+      throw new InvalidInputError(`cannot retry ${runId}: the run already ended ${ended}; only a run with a waiting stage can be retried. Run it again from a stage with \`fineflow rerun ${runId} --from STAGE\``, { runId, code: 'run-ended', status: ended });
+    }
+    const timeoutMs = options.timeoutMs ?? 15_000;
+    try {
+      return await this.client.withDeadline(Date.now() + timeoutMs, () => this.client.workflow.getHandle(runId).executeUpdate(retryStageUpdate, { args: [request] }));
     } catch (thrown) {
       const error = ensureError(thrown);
-      const reason = error.cause instanceof Error ? error.cause.message : error.message;
       if (thrown instanceof WorkflowNotFoundError) throw this.mapNotFound(thrown, runId);
+      if (isDeadlineExceeded(thrown)) {
+        throw new DependencyUnavailableError(
+          `run ${runId} did not take the retry within ${Math.round(timeoutMs / 1000)} s: no control worker polls ${taskQueue}? Start one with \`fineflow worker --pool control\`; the retry was not applied`,
+          { runId, taskQueue },
+          { cause: thrown },
+        );
+      }
+      const reason = error.cause instanceof Error ? error.cause.message : error.message;
       throw new InvalidInputError(`cannot retry ${runId}: ${reason}`, { runId }, { cause: thrown });
     }
   }
 
-  /** Ask the run to cancel: running stages are cancelled, the run ends `cancelled`. */
+  /** Ask the run to cancel: running stages are cancelled, the run ends `cancelled`. An ended run is refused. */
   async cancel(runId: string): Promise<void> {
+    const { ended } = await this.execution(runId);
+    if (ended) throw new InvalidInputError(`cannot cancel ${runId}: the run already ended ${ended}`, { runId, code: 'run-ended', status: ended });
     try {
       await this.client.workflow.getHandle(runId).cancel();
     } catch (thrown) {

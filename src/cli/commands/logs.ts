@@ -30,7 +30,11 @@ export const command: CliCommand = {
       const stage = args.values.stage ?? positionalStage;
       const printed = await printStageLogs(store, await listStageLogs(store, config.s3.bucket, runId, stage), write);
       if (!args.flags.follow) {
-        if (printed.size === 0) io.stderr.write(`no logs for run ${runId}${stage ? ` stage ${stage}` : ''} yet\n`);
+        // No logs: say whether the run exists at all (an unknown id is an error, not an empty log).
+        if (printed.size === 0) {
+          await runs.execution(runId);
+          io.stderr.write(`no logs for run ${runId}${stage ? ` stage ${stage}` : ''} yet\n`);
+        }
         return EXIT.ok;
       }
       for (;;) {

@@ -1,0 +1,66 @@
+/**
+ * What the client and CLI say about ended and unknown runs, and a retry with no control worker:
+ * each answers at once with what is true and a non-zero exit, instead of "no run X",
+ * "cancellation requested" (exit 0), silence, or a hang.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import { InvalidInputError, DependencyUnavailableError } from '../../../src/errors';
+import type { RunState } from '../../../src/runtime/run-types';
+import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
+
+const REPO = path.resolve(__dirname, '../../..');
+let h: RuntimeHarness;
+before(async () => {
+  h = await startRuntimeHarness();
+});
+after(async () => {
+  await h?.close();
+});
+
+async function waitForState(runId: string, predicate: (state: RunState) => boolean): Promise<RunState> {
+  for (let i = 0; ; i++) {
+    const state = await h.runs.state(runId);
+    if (predicate(state)) return state;
+    if (i > 200) throw new Error(`timed out; last state ${JSON.stringify(state)}`);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+}
+
+test('retry and cancel of a succeeded run say it ended; an unknown run is "no run"', async () => {
+  const runId = await h.runs.submit(h.plan('ended', [{ id: 'only', with: { value: 1 } }]));
+  assert.equal((await h.runs.result(runId)).status, 'succeeded');
+  await assert.rejects(h.runs.retry(runId), (error: unknown) => error instanceof InvalidInputError && /already ended succeeded/.test(error.message) && /fineflow rerun/.test(error.message));
+  await assert.rejects(h.runs.cancel(runId), (error: unknown) => error instanceof InvalidInputError && /cannot cancel .*: the run already ended succeeded/.test(error.message));
+  await assert.rejects(h.runs.retry('no-such-run-x1'), /no run no-such-run-x1/);
+  await assert.rejects(h.runs.cancel('no-such-run-x1'), /no run no-such-run-x1/);
+});
+
+test('fineflow logs of an unknown run exits non-zero and says so', async () => {
+  const result = await promisify(execFile)(process.execPath, [path.join(REPO, 'bin/fineflow.js'), 'logs', 'no-such-run-x2'], { cwd: REPO, env: process.env }).then(
+    () => ({ code: 0, stderr: '' }),
+    (error: { code?: number; stderr?: string }) => ({ code: error.code ?? -1, stderr: error.stderr ?? '' }),
+  );
+  assert.notEqual(result.code, 0);
+  assert.match(result.stderr, /no run no-such-run-x2/);
+});
+
+test('a retry with no control worker gives up after its deadline and names the queue nothing polls', { timeout: 60_000 }, async () => {
+  const runId = await h.runs.submit(
+    h.plan('no-control', [{ id: 'check', uses: 'test-fail-until-param', with: { value: 1, expected: 2 }, onFailure: 'pause' }]),
+  );
+  await waitForState(runId, (s) => s.status === 'waiting');
+  const control = h.workers[0];
+  assert.ok(control);
+  await control.shutdown();
+  const started = Date.now();
+  await assert.rejects(
+    h.runs.retry(runId, {}, { timeoutMs: 3_000 }),
+    (error: unknown) => error instanceof DependencyUnavailableError && /did not take the retry within 3 s: no control worker polls fineflow-control-/.test(error.message),
+  );
+  assert.ok(Date.now() - started < 15_000, `gave up in ${Date.now() - started} ms`);
+  await h.client.workflow.getHandle(runId).terminate('test cleanup');
+});
