@@ -15,6 +15,7 @@ import {
   defineQuery,
   defineSignal,
   log,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -22,7 +23,15 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { DataWatchActivities } from '../activities/data-watch';
-import { INITIAL_DATA_WATCH_STATE, runIdForDataVersion, stepDataWatch, type DataWatchEvent, type DataWatchState } from '../src/runtime/data-watch-state';
+import {
+  INITIAL_DATA_WATCH_STATE,
+  runIdForDataVersion,
+  runIdForRestart,
+  stepDataWatch,
+  type DataWatchAction,
+  type DataWatchEvent,
+  type DataWatchState,
+} from '../src/runtime/data-watch-state';
 import {
   DATA_WATCHER_QUERIES,
   DATA_WATCHER_SIGNALS,
@@ -45,6 +54,15 @@ const { fingerprintPrefix } = proxyActivities<DataWatchActivities>({
 
 export const configureSignal = defineSignal<[DataWatcherConfig]>(DATA_WATCHER_SIGNALS.configure);
 export const watcherStateQuery = defineQuery<DataWatcherStatus>(DATA_WATCHER_QUERIES.status);
+export const pauseSignal = defineSignal<[string | undefined]>(DATA_WATCHER_SIGNALS.pause);
+export const unpauseSignal = defineSignal<[]>(DATA_WATCHER_SIGNALS.unpause);
+export const triggerSignal = defineSignal<[]>(DATA_WATCHER_SIGNALS.trigger);
+
+/**
+ * Revert detection changes which runs start: histories recorded before it replay without it
+ * (docs/operations.md, "Lifecycle of a versioned change").
+ */
+const REVERTS_PATCH = 'fineflow-19-data-watch-reverts';
 
 /** Stop polling (and only wait for the running child) when the history grows past this. */
 const HISTORY_EVENTS_SOFT_LIMIT = 10_000;
@@ -58,13 +76,30 @@ export async function dataWatcher(input: DataWatcherInput): Promise<void> {
   let recentRuns: DataWatchRunRecord[] = [...(input.recentRuns ?? [])];
   let polls = 0;
   let reconfigured = false;
+  let paused = input.paused;
+  let triggerRequested = false;
   const finishedVersions: string[] = [];
+  /** Versions whose start Temporal refused: drained with the finished ones, their count taken back. */
+  const notStarted = new Set<string>();
+  const detectReverts = patched(REVERTS_PATCH);
 
   setHandler(configureSignal, (next) => {
     config = next;
     reconfigured = true;
     // `schedule apply` compares this digest to decide whether to signal at all.
     upsertMemo({ [WATCHER_MEMO_CONFIG_DIGEST]: next.configDigest, planDigest: next.planDigest });
+  });
+  setHandler(pauseSignal, (note) => {
+    paused = note ? { note } : {};
+    reconfigured = true;
+  });
+  setHandler(unpauseSignal, () => {
+    paused = undefined;
+    reconfigured = true;
+  });
+  setHandler(triggerSignal, () => {
+    triggerRequested = true;
+    reconfigured = true;
   });
   setHandler(watcherStateQuery, () => ({
     watcherId,
@@ -79,20 +114,26 @@ export async function dataWatcher(input: DataWatcherInput): Promise<void> {
     ...(lastObservation ? { lastObservation } : {}),
     recentRuns,
     pollsThisExecution: polls,
+    ...(config.appliedAt ? { appliedAt: config.appliedAt } : {}),
+    ...(config.onRevert ? { onRevert: config.onRevert } : {}),
+    ...(paused ? { paused } : {}),
   }));
 
   function record(run: DataWatchRunRecord): void {
     recentRuns = [...recentRuns.filter((r) => r.runId !== run.runId), run].slice(-RECENT_RUNS_KEPT);
   }
 
-  async function startRun(version: string, firstSeenAtMs: number | undefined): Promise<void> {
-    const runId = runIdForDataVersion(watcherId, version);
+  async function startRun(action: DataWatchAction, firstSeenAtMs: number | undefined): Promise<void> {
+    const { version } = action;
+    const restart = action.kind === 'revert' || action.kind === 'manual' ? action.kind : undefined;
+    const runId = restart ? runIdForRestart(watcherId, version, restart, Date.now()) : runIdForDataVersion(watcherId, version);
     const startedAt = new Date(Date.now()).toISOString();
     const firstSeenAt = firstSeenAtMs !== undefined ? new Date(firstSeenAtMs).toISOString() : undefined;
-    const base = { runId, datasetVersion: version, startedAt, ...(firstSeenAt ? { firstSeenAt } : {}) };
+    const base = { runId, datasetVersion: version, startedAt, ...(firstSeenAt ? { firstSeenAt } : {}), ...(restart ? { kind: restart } : {}) };
+    const triggerKind = restart === 'manual' ? 'manual' : 'new-data';
     const runInput: PipelineRunInput = {
       plan: config.plan,
-      trigger: { kind: 'new-data', watcherId, path: config.path, datasetVersion: version },
+      trigger: { kind: 'new-data', watcherId, path: config.path, datasetVersion: version, ...(restart === 'manual' ? { manual: true } : restart === 'revert' ? { revert: true } : {}) },
       ...(config.bucket ? { bucket: config.bucket } : {}),
     };
     try {
@@ -106,15 +147,15 @@ export async function dataWatcher(input: DataWatcherInput): Promise<void> {
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         memo: {
           pipeline: config.plan.pipeline.name,
-          trigger: 'new-data',
+          trigger: triggerKind,
           watcherId,
           path: config.path,
           datasetVersion: version,
           planDigest: config.planDigest,
           ...(lastObservation?.fingerprint === version ? { datasetObjects: lastObservation.count, datasetBytes: lastObservation.bytes } : {}),
         },
-        typedSearchAttributes: searchAttributesForRun(config.plan.pipeline.name, 'new-data'),
-        staticSummary: `new data under ${config.path}`,
+        typedSearchAttributes: searchAttributesForRun(config.plan.pipeline.name, triggerKind),
+        staticSummary: restart === 'manual' ? `manual trigger: data under ${config.path}` : `${restart === 'revert' ? 'data returned to an earlier version' : 'new data'} under ${config.path}`,
       });
       record({ ...base, status: 'running' });
       log.info('started run for new data', { runId, datasetVersion: version });
@@ -136,15 +177,16 @@ export async function dataWatcher(input: DataWatcherInput): Promise<void> {
       if (already) log.info('run for this dataset version already exists', { runId });
       else log.error('could not start run for new data', { runId, error: String(error) });
       record({ ...base, status: already ? 'already-started' : 'failed' });
+      notStarted.add(version);
       finishedVersions.push(version);
     }
   }
 
   async function apply(event: DataWatchEvent): Promise<number | undefined> {
     const firstSeenAtMs = state.candidate?.sinceMs;
-    const step = stepDataWatch(state, event, config);
+    const step = stepDataWatch(state, event, { ...config, detectReverts });
     state = step.state;
-    for (const action of step.actions) await startRun(action.version, event.type === 'observed' ? firstSeenAtMs ?? event.atMs : undefined);
+    for (const action of step.actions) await startRun(action, event.type === 'observed' ? firstSeenAtMs ?? event.atMs : undefined);
     return step.recheckAtMs;
   }
 
@@ -154,7 +196,13 @@ export async function dataWatcher(input: DataWatcherInput): Promise<void> {
       const seen = await fingerprintPrefix(config.path);
       const atMs = Date.now();
       lastObservation = { ...seen, observedAt: new Date(atMs).toISOString() };
-      recheckAtMs = await apply({ type: 'observed', version: seen.fingerprint, count: seen.count, atMs });
+      // Paused: keep looking (describe shows the data), decide nothing; unpausing picks up what changed.
+      if (!paused) recheckAtMs = await apply({ type: 'observed', version: seen.fingerprint, count: seen.count, atMs });
+      if (triggerRequested) {
+        triggerRequested = false;
+        if (seen.count > 0) await apply({ type: 'triggered', version: seen.fingerprint, count: seen.count, atMs });
+        else log.warn('trigger ignored: the watched prefix is empty', { path: config.path });
+      }
     } catch (error) {
       log.warn('could not list the watched prefix; trying again at the next poll', { path: config.path, error: String(error) });
     }
@@ -163,12 +211,13 @@ export async function dataWatcher(input: DataWatcherInput): Promise<void> {
     // Drain the finished runs (a queued version may start now).
     while (finishedVersions.length > 0) {
       const version = finishedVersions.shift() as string;
-      await apply({ type: 'run-finished', version, atMs: Date.now() });
+      const started = !notStarted.delete(version);
+      await apply({ type: 'run-finished', version, atMs: Date.now(), ...(started ? {} : { started: false }) });
     }
 
     const idle = state.runningVersion === undefined;
     if (idle && (polls >= pollsPerExecution || workflowInfo().continueAsNewSuggested)) {
-      await continueAsNew<typeof dataWatcher>({ watcherId, config, state, recentRuns, pollsPerExecution, ...(lastObservation ? { lastObservation } : {}) });
+      await continueAsNew<typeof dataWatcher>({ watcherId, config, state, recentRuns, pollsPerExecution, ...(lastObservation ? { lastObservation } : {}), ...(paused ? { paused } : {}) });
     }
     if (!idle && workflowInfo().historyLength > HISTORY_EVENTS_SOFT_LIMIT) {
       // Stop adding history: wait for the run, then continue-as-new at the next iteration.

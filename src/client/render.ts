@@ -2,6 +2,7 @@
  * Text rendering of a run for the CLI: the stage table with progress bars (`status`,
  * `submit --watch`) and the run list (`runs`). Pure string functions, so they are unit-tested.
  */
+import { describeTrigger } from '../runtime/run-trigger';
 import type { RunState, StageState } from '../runtime/run-types';
 import type { RunSummary } from './run-client';
 
@@ -59,7 +60,7 @@ export function renderRunState(state: RunState, now: Date = new Date(), maxWidth
     return line.length > maxWidth ? `${line.slice(0, maxWidth - 1)}…` : line;
   });
   const titles = `  ${'stage'.padEnd(idWidth)}  ${'uses'.padEnd(usesWidth)}  ${'status'.padEnd(9)}  ${'try'}  ${'time'.padStart(7)}  detail`;
-  return [header, titles, ...rows].join('\n');
+  return [header, titles, ...rows, `trigger: ${describeTrigger(state.trigger)}`].join('\n');
 }
 
 /** The run list of `fineflow runs`. */

@@ -30,13 +30,22 @@ export function watcherIdFor(pipeline: string, path: string): string {
 
 export function buildWatcherConfig(plan: Plan, trigger: NewDataTrigger, options: { readonly bucket?: string } = {}): DataWatcherConfig {
   const digest = planDigest(plan);
-  const timing = { path: trigger.path, pollIntervalMs: trigger.pollIntervalMs, debounceMs: trigger.debounceMs, overlap: trigger.overlap, minObjects: trigger.minObjects };
+  const timing = {
+    path: trigger.path,
+    pollIntervalMs: trigger.pollIntervalMs,
+    debounceMs: trigger.debounceMs,
+    overlap: trigger.overlap,
+    minObjects: trigger.minObjects,
+    // Only when written, so the digests of existing watchers stay as they were.
+    ...(trigger.onRevert ? { onRevert: trigger.onRevert } : {}),
+  };
   return {
     plan,
     planDigest: digest,
     ...timing,
     ...(options.bucket ? { bucket: options.bucket } : {}),
     configDigest: sha256Hex(canonicalJson({ digest, ...timing, bucket: options.bucket ?? null })),
+    appliedAt: new Date().toISOString(),
   };
 }
 
@@ -169,6 +178,11 @@ export class DataWatchClient {
       found.push({ watcherId: info.workflowId, pipeline: typeof memoPipeline === 'string' ? memoPipeline : '', startTime: info.startTime.toISOString() });
     }
     return found;
+  }
+
+  /** Send a running watcher one of its signals (`pause`, `unpause`, `trigger`). */
+  async signal(watcherId: string, name: (typeof DATA_WATCHER_SIGNALS)['pause' | 'unpause' | 'trigger'], ...args: unknown[]): Promise<void> {
+    await this.client.workflow.getHandle(watcherId).signal(name, ...args);
   }
 
   /**

@@ -3,7 +3,7 @@
  * `dataWatcher` workflow (workflows/data-watcher.ts). Pure types and names: workflow-safe.
  */
 import type { Plan } from '../spec/plan-types';
-import type { DataWatchOverlap, DataWatchState } from './data-watch-state';
+import type { DataWatchOverlap, DataWatchRevertPolicy, DataWatchState } from './data-watch-state';
 
 /** What a watcher does; `apply` replaces it in a running watcher with the `configure` signal. */
 export interface DataWatcherConfig {
@@ -17,10 +17,14 @@ export interface DataWatcherConfig {
   readonly overlap: DataWatchOverlap;
   /** Objects that must have been added since the last run; 1 = any change. */
   readonly minObjects: number;
+  /** A return to a version that already ran: run again, or only record it (absent = ignore). */
+  readonly onRevert?: DataWatchRevertPolicy;
   /** Bucket of runs/, cache/ and models/ passed to each run (the client's FINEFLOW_BUCKET). */
   readonly bucket?: string;
   /** Digest of this config (plan digest + timing + path): equal means `apply` has nothing to send. */
   readonly configDigest: string;
+  /** When `schedule apply` sent this config, ISO 8601 (not part of the digest). */
+  readonly appliedAt?: string;
 }
 
 /** Last look at the prefix, for `schedule describe`. */
@@ -42,6 +46,8 @@ export interface DataWatchRunRecord {
   /** When this version was first observed, ISO 8601: startedAt − firstSeenAt ≈ debounce. */
   readonly firstSeenAt?: string;
   readonly status: 'running' | 'completed' | 'failed' | 'already-started';
+  /** Why it started: new data (default), a return to a version that ran (`revert`), or `manual`. */
+  readonly kind?: 'revert' | 'manual';
 }
 
 export interface DataWatcherInput {
@@ -52,6 +58,8 @@ export interface DataWatcherInput {
   readonly state?: DataWatchState;
   readonly lastObservation?: DataWatchObservation;
   readonly recentRuns?: readonly DataWatchRunRecord[];
+  /** `fineflow schedule pause` (carried across continue-as-new): look, but start no run. */
+  readonly paused?: { readonly note?: string };
   /** Polls per workflow execution before continue-as-new (history stays small). Default 200. */
   readonly pollsPerExecution?: number;
 }
@@ -71,12 +79,17 @@ export interface DataWatcherStatus {
   readonly recentRuns: readonly DataWatchRunRecord[];
   /** Polls in this execution (resets at continue-as-new). */
   readonly pollsThisExecution: number;
+  /** When the running config was applied, ISO 8601 (watchers started before this field: absent). */
+  readonly appliedAt?: string;
+  readonly onRevert?: DataWatchRevertPolicy;
+  /** Present while paused: it looks but starts no run (a manual trigger still runs). */
+  readonly paused?: { readonly note?: string };
 }
 
 /** Memo key holding the config digest; the watcher rewrites it when a `configure` signal lands. */
 export const WATCHER_MEMO_CONFIG_DIGEST = 'configDigest';
 
-export const DATA_WATCHER_SIGNALS = { configure: 'configure' } as const;
+export const DATA_WATCHER_SIGNALS = { configure: 'configure', pause: 'pause', unpause: 'unpause', trigger: 'trigger' } as const;
 export const DATA_WATCHER_QUERIES = { status: 'watcherState' } as const;
 
 export const DEFAULT_POLLS_PER_EXECUTION = 200;

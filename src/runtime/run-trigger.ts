@@ -37,11 +37,13 @@ export function stageTriggerOf(trigger: RunTrigger): { readonly trigger: RunTrig
 export function describeTrigger(trigger: RunTrigger): string {
   switch (trigger.kind) {
     case 'manual':
-      return trigger.user ? `manual (${trigger.user})` : 'manual';
+      return `manual${trigger.scheduleId ? ` trigger of schedule ${trigger.scheduleId}` : ''}${trigger.user ? ` (${trigger.user})` : ''}`;
     case 'schedule':
       return `schedule ${trigger.scheduleId}`;
-    case 'new-data':
-      return `new data at ${trigger.path} (version ${trigger.datasetVersion})`;
+    case 'new-data': {
+      const why = trigger.manual ? 'manual trigger, data' : trigger.revert ? 'data returned to an earlier version' : 'new data';
+      return `${why} at ${trigger.path} (dataset version ${trigger.datasetVersion})`;
+    }
     case 'rerun':
       return `rerun of ${trigger.fromRunId} from ${trigger.fromStage}${trigger.origin ? `; originally ${describeTrigger(trigger.origin)}` : ''}`;
   }

@@ -13,15 +13,24 @@ export const WORKFLOW_TYPES = {
 
 /** What started a run that is not a rerun: a user, a schedule, or new data. */
 export type OriginTrigger =
-  | { readonly kind: 'manual'; readonly user?: string }
+  | {
+      readonly kind: 'manual';
+      readonly user?: string;
+      /** Set by `fineflow schedule trigger`: the schedule whose plan ran. */
+      readonly scheduleId?: string;
+    }
   | { readonly kind: 'schedule'; readonly scheduleId: string }
   | {
       readonly kind: 'new-data';
       readonly watcherId: string;
       /** Prefix watched, e.g. s3://datasets/defects/ */
       readonly path: string;
-      /** Fingerprint of the dataset version that started the run. */
+      /** Id of the dataset version that started the run (src/datasets); prepare-data reads exactly it. */
       readonly datasetVersion: string;
+      /** Started by `fineflow schedule trigger` (for the version there), not by a change. */
+      readonly manual?: boolean;
+      /** The prefix returned to this version after it had run (`onRevert: retrain`). */
+      readonly revert?: boolean;
     };
 
 /** Why a run started; recorded in its memo and search attributes. */

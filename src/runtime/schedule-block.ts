@@ -81,6 +81,8 @@ export interface NewDataTrigger {
   readonly overlap: NewDataOverlapPolicy;
   /** Objects that must have been added since the last run; 1 = any change starts a run. */
   readonly minObjects: number;
+  /** A return to a version that already ran: `retrain`, or only recorded (absent = `ignore`). */
+  readonly onRevert?: 'ignore' | 'retrain';
 }
 
 /** Same defaults as the spec's TRIGGER_SCHEMA. */
@@ -329,6 +331,7 @@ export function readNewDataTriggers(plan: Plan): NewDataTrigger[] {
       pollIntervalMs,
       overlap: readNewDataOverlap(body.overlap, `${path}.overlap`),
       minObjects: readMinObjects(body.minObjects, `${path}.minObjects`),
+      ...(body.onRevert === 'retrain' || body.onRevert === 'ignore' ? { onRevert: body.onRevert } : {}),
     });
   });
   return triggers;

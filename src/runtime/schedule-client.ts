@@ -7,11 +7,13 @@
  * has is removed; an existing schedule is updated in place (its id, history and paused state
  * stay), and an identical file changes nothing.
  */
-import { ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleHandle, type ScheduleOverlapPolicy } from '@temporalio/client';
+import { ScheduleNotFoundError, WorkflowNotFoundError, type Client, type ScheduleDescription, type ScheduleHandle, type ScheduleOverlapPolicy } from '@temporalio/client';
 import { InvalidInputError } from '../errors';
 import type { JsonValue, Plan } from '../spec/plan-types';
 import { DataWatchClient, watcherIdFor, type DataWatchClientOptions, type WatcherChange } from './data-watch-client';
-import type { DataWatcherStatus } from './data-watch-types';
+import { DATA_WATCHER_SIGNALS, type DataWatcherStatus } from './data-watch-types';
+import { WORKFLOW_TYPES, type PipelineRunInput } from './run-types';
+import { searchAttributesForRun } from './schedule-search-attributes';
 import {
   appliedDigestOf,
   applyDigestOf,
@@ -44,8 +46,19 @@ export interface ScheduleListing {
   readonly scheduleId: string;
   readonly paused: boolean;
   readonly note?: string;
+  /** Future start times; none while paused (Temporal still computes them). */
   readonly nextRuns: readonly string[];
   readonly recentRuns: readonly { readonly runId: string; readonly scheduledAt: string; readonly startedAt: string }[];
+  /** When the schedule was last applied (created or updated), ISO 8601. */
+  readonly appliedAt?: string;
+  /** The newest run and how it ended (`running`, `completed`, `failed`, …), when there is one. */
+  readonly lastRun?: RunOutcome;
+}
+
+export interface RunOutcome {
+  readonly runId: string;
+  readonly startedAt: string;
+  readonly result: string;
 }
 
 export interface ScheduleDetails {
@@ -87,6 +100,11 @@ function notFound(pipeline: string, cause?: unknown): InvalidInputError {
     { code: 'not-found', pipeline },
     cause ? { cause } : undefined,
   );
+}
+
+/** Start times still ahead (a schedule's cached next times can lag behind the clock). */
+function futureTimes(times: readonly Date[], now = Date.now()): string[] {
+  return times.filter((t) => t.getTime() > now).map((t) => t.toISOString());
 }
 
 function recentRunsOf(description: Pick<ScheduleDescription, 'info'>): { runId: string; scheduledAt: string; startedAt: string; delayMs: number }[] {
@@ -173,16 +191,33 @@ export class ScheduleService {
     for await (const summary of this.client.schedule.list()) {
       const pipeline = pipelineOfScheduleId(summary.scheduleId);
       if (pipeline === undefined) continue;
+      const recentRuns = summary.info.recentActions.map((a) => ({ runId: a.action.workflow.workflowId, scheduledAt: a.scheduledAt.toISOString(), startedAt: a.takenAt.toISOString() }));
+      const description = await this.describeOrUndefined(pipeline);
+      const appliedAt = description ? (description.info.lastUpdatedAt ?? description.info.createdAt).toISOString() : undefined;
+      const newest = recentRuns[recentRuns.length - 1];
+      const lastRun = newest ? { runId: newest.runId, startedAt: newest.startedAt, result: await this.runResult(newest.runId) } : undefined;
       listings.push({
         pipeline,
         scheduleId: summary.scheduleId,
         paused: summary.state.paused,
         ...(summary.state.note ? { note: summary.state.note } : {}),
-        nextRuns: summary.info.nextActionTimes.map((t) => t.toISOString()),
-        recentRuns: summary.info.recentActions.map((a) => ({ runId: a.action.workflow.workflowId, scheduledAt: a.scheduledAt.toISOString(), startedAt: a.takenAt.toISOString() })),
+        nextRuns: summary.state.paused ? [] : futureTimes(summary.info.nextActionTimes),
+        recentRuns,
+        ...(appliedAt ? { appliedAt } : {}),
+        ...(lastRun ? { lastRun } : {}),
       });
     }
     return listings.sort((a, b) => (a.pipeline < b.pipeline ? -1 : a.pipeline > b.pipeline ? 1 : 0));
+  }
+
+  /** How a run ended, in lower case (`completed`, `failed`, `running`, …), or `unknown` when Temporal no longer has it. */
+  async runResult(runId: string): Promise<string> {
+    try {
+      return (await this.client.workflow.getHandle(runId).describe()).status.name.toLowerCase();
+    } catch (thrown) {
+      if (thrown instanceof WorkflowNotFoundError) return 'unknown';
+      throw thrown;
+    }
   }
 
   async describe(pipeline: string, plan?: Plan): Promise<ScheduleDetails> {
@@ -220,7 +255,7 @@ export class ScheduleService {
               skippedOverlap: description.info.numActionsSkippedOverlap,
               createdAt: description.info.createdAt.toISOString(),
               ...(description.info.lastUpdatedAt ? { lastUpdatedAt: description.info.lastUpdatedAt.toISOString() } : {}),
-              nextRuns: description.info.nextActionTimes.map((t) => t.toISOString()),
+              nextRuns: description.state.paused ? [] : futureTimes(description.info.nextActionTimes),
               recentRuns: recentRunsOf(description),
               runningRuns: description.info.runningActions.map((a) => a.workflow.workflowId),
             },
@@ -235,18 +270,63 @@ export class ScheduleService {
     return this.handle(pipeline);
   }
 
-  async pause(pipeline: string, note?: string): Promise<void> {
-    await (await this.existing(pipeline)).pause(note ?? 'paused with fineflow schedule pause');
+  /** The schedule (if any) and running watchers of a pipeline; not found when it has neither. */
+  private async targets(pipeline: string, plan?: Plan): Promise<{ schedule?: ScheduleDescription; watcherIds: string[] }> {
+    const schedule = await this.describeOrUndefined(pipeline);
+    const watcherIds = new Set((await this.watchers.list(pipeline)).map((w) => w.watcherId));
+    for (const trigger of plan ? readNewDataTriggers(plan) : []) watcherIds.add(watcherIdFor(pipeline, trigger.path));
+    if (!schedule && watcherIds.size === 0) throw notFound(pipeline);
+    return { ...(schedule ? { schedule } : {}), watcherIds: [...watcherIds].sort() };
   }
 
-  async unpause(pipeline: string, note?: string): Promise<void> {
-    await (await this.existing(pipeline)).unpause(note ?? 'unpaused with fineflow schedule unpause');
+  /** Pause the schedule and the data watchers: no new run starts (watchers keep looking; `describe` shows what they see). */
+  async pause(pipeline: string, note?: string, plan?: Plan): Promise<void> {
+    const { schedule, watcherIds } = await this.targets(pipeline, plan);
+    const text = note ?? 'paused with fineflow schedule pause';
+    if (schedule) await this.handle(pipeline).pause(text);
+    for (const watcherId of watcherIds) await this.watchers.signal(watcherId, DATA_WATCHER_SIGNALS.pause, text);
   }
 
-  /** Start one run now (the schedule's overlap policy applies unless `overlap` says otherwise). */
-  async trigger(pipeline: string, overlap?: OverlapPolicyName): Promise<void> {
-    const handle = await this.existing(pipeline);
-    await handle.trigger(overlap ? temporalOverlapPolicy(overlap) : undefined);
+  /** Unpause both; a watcher then runs the newest version if it changed while paused. */
+  async unpause(pipeline: string, note?: string, plan?: Plan): Promise<void> {
+    const { schedule, watcherIds } = await this.targets(pipeline, plan);
+    if (schedule) await this.handle(pipeline).unpause(note ?? 'unpaused with fineflow schedule unpause');
+    for (const watcherId of watcherIds) await this.watchers.signal(watcherId, DATA_WATCHER_SIGNALS.unpause);
+  }
+
+  /**
+   * Start one run now, named and labelled as manual (`<schedule id>-manual-<time>`, trigger
+   * `manual`), so it never shares an id or `runs/<id>/` with a scheduled start in the same second.
+   * With a schedule: its plan, refused while a run of it is going unless `overlap` is `allow-all`.
+   * With only data watchers: each runs the version its prefix holds (after the going run, if any).
+   */
+  async trigger(pipeline: string, overlap?: OverlapPolicyName, plan?: Plan): Promise<{ runIds: string[]; watcherIds: string[] }> {
+    const { schedule, watcherIds } = await this.targets(pipeline, plan);
+    if (!schedule) {
+      for (const watcherId of watcherIds) await this.watchers.signal(watcherId, DATA_WATCHER_SIGNALS.trigger);
+      return { runIds: [], watcherIds };
+    }
+    const going = schedule.info.runningActions.map((a) => a.workflow.workflowId);
+    const policy = overlap ?? overlapPolicyName(schedule.policies.overlap) ?? 'skip';
+    if (going.length > 0 && policy !== 'allow-all') {
+      throw new InvalidInputError(`a run of ${pipeline} is going (${going.join(', ')}) and the overlap policy is ${policy}: nothing started`, { code: 'run-going', pipeline });
+    }
+    const action = schedule.action;
+    if (action.type !== 'startWorkflow') throw new InvalidInputError(`schedule ${schedule.scheduleId} does not start a workflow`, { code: 'not-a-run-schedule' });
+    const scheduled = action.args?.[0] as PipelineRunInput | undefined;
+    if (!scheduled?.plan) throw new InvalidInputError(`schedule ${schedule.scheduleId} has no pipeline run input; apply the file again`, { code: 'not-a-run-schedule' });
+    const now = new Date();
+    const runId = `${schedule.scheduleId}-manual-${now.toISOString().replace(/[:.]/g, '-')}-${Math.random().toString(16).slice(2, 6)}`;
+    const input: PipelineRunInput = { ...scheduled, trigger: { kind: 'manual', scheduleId: schedule.scheduleId } };
+    await this.client.workflow.start(WORKFLOW_TYPES.pipelineRun, {
+      workflowId: runId,
+      taskQueue: action.taskQueue,
+      args: [input],
+      memo: { ...(action.memo ?? {}), trigger: 'manual' },
+      typedSearchAttributes: searchAttributesForRun(pipeline, 'manual'),
+      staticSummary: `manual trigger of schedule ${schedule.scheduleId}`,
+    });
+    return { runIds: [runId], watcherIds: [] };
   }
 
   /**

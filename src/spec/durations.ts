@@ -32,4 +32,33 @@ export function formatDuration(ms: number): string {
   return out;
 }
 
+const HUMAN_UNITS: readonly (readonly [number, string])[] = [
+  [86_400_000, 'd'],
+  [3_600_000, 'h'],
+  [60_000, 'm'],
+  [1000, 's'],
+];
+
+/**
+ * Render milliseconds for people, to the two largest units: `536315` → `8m 56s`, `90000000` →
+ * `1d 1h`, 365 days → `1 year` (not `52w1d`), `1500` → `1.5 s`, `40` → `40 ms`.
+ */
+export function formatHumanDuration(ms: number): string {
+  const sign = ms < 0 ? '-' : '';
+  const rest = Math.abs(Math.round(ms));
+  if (rest < 1000) return `${sign}${rest} ms`;
+  if (rest < 60_000) return `${sign}${Number((rest / 1000).toFixed(rest < 10_000 ? 1 : 0))} s`;
+  const days = rest / 86_400_000;
+  if (Number.isInteger(days) && days % 365 === 0) return `${sign}${days / 365} year${days === 365 ? '' : 's'}`;
+  const parts: string[] = [];
+  let left = rest;
+  for (const [size, unit] of HUMAN_UNITS) {
+    const count = Math.floor(left / size);
+    left -= count * size;
+    if (count > 0 || parts.length > 0) parts.push(`${count}${unit}`);
+    if (parts.length === 2) break;
+  }
+  return `${sign}${parts.filter((part) => !part.startsWith('0')).join(' ')}`;
+}
+
 export const DURATION_HINT = 'write a number with a unit: 500ms, 30s, 5m, 2h, 7d, or combined like 1h30m';

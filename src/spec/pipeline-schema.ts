@@ -167,6 +167,12 @@ export const TRIGGER_SCHEMA: ObjectSchema = {
         pollInterval: { type: 'duration', default: '1m', description: 'how often the prefix is listed' },
         minObjects: { type: 'integer', minimum: 1, default: 1, description: 'new objects needed to start a run' },
         overlap: { type: 'enum', values: [...OVERLAP_POLICIES], default: 'buffer-one', description: 'what to do when a run is still going' },
+        onRevert: {
+          type: 'enum',
+          values: ['ignore', 'retrain'],
+          default: 'ignore',
+          description: 'when objects are deleted and the prefix returns to a version that already ran: record it (ignore) or run again (retrain)',
+        },
       },
       required: ['path'],
     },

@@ -375,6 +375,19 @@ function checkSchedule(checker: Checker, root: LocatedMap): void {
     const node = entry(schedule, 'endAt')?.value as LocatedNode;
     checker.error('bad-value', 'schedule.endAt', node.span, 'endAt is not after startAt', 'make endAt later than startAt');
   }
+  checkCatchupWindow(checker, entry(schedule, 'catchupWindow')?.value);
+}
+
+/** Temporal raises any schedule catch-up window below 10 s to 10 s; say so instead of silently running late starts. */
+const TEMPORAL_MIN_CATCHUP_MS = 10_000;
+
+function checkCatchupWindow(checker: Checker, node: LocatedNode | undefined): void {
+  if (node?.kind !== 'scalar' || typeof node.value !== 'string') return;
+  const ms = parseDuration(node.value);
+  // A malformed duration is the schema check's to report.
+  if (ms !== undefined && ms < TEMPORAL_MIN_CATCHUP_MS) {
+    checker.error('bad-value', 'schedule.catchupWindow', node.span, `catchupWindow ${node.value} is below Temporal's minimum of 10s (Temporal would use 10s)`, 'write 10s or more, e.g. catchupWindow: 1m');
+  }
 }
 
 /** Run every check; `source` may be text, bytes or an already parsed file. */

@@ -12,7 +12,8 @@ import { ScheduleService, parseOverlapName, type ApplyResult, type ScheduleDetai
 import { connectClient } from '../../runtime/temporal-connection';
 import { compilePlan } from '../../spec/compile';
 import { formatDiagnostics } from '../../spec/diagnostics';
-import { formatDuration } from '../../spec/durations';
+import { formatHumanDuration } from '../../spec/durations';
+import type { DataWatcherStatus } from '../../runtime/data-watch-types';
 import type { Plan } from '../../spec/plan-types';
 import { loadStageTypeModules } from '../../spec/stage-types';
 
@@ -65,10 +66,31 @@ function applyText(result: ApplyResult): string {
   return `${lines.join('\n')}\n`;
 }
 
-function listText(schedules: readonly ScheduleListing[], watchers: readonly { watcherId: string; pipeline: string; startTime: string }[]): string {
+/** A watcher in `schedule list`: its live state when a control worker answers, else what visibility knows. */
+export type WatcherRow = DataWatcherStatus | { readonly watcherId: string; readonly pipeline: string; readonly error: string };
+
+function short(version: string | undefined): string {
+  return version ? version.slice(0, 12) : 'none';
+}
+
+function lastRunText(run: { readonly runId: string; readonly result?: string; readonly status?: string } | undefined): string {
+  return run ? `last run ${run.runId} ${run.result ?? run.status ?? ''}`.trimEnd() : 'no run yet';
+}
+
+function watcherLine(pipeline: string, w: WatcherRow): string {
+  if ('error' in w) return `${pipeline.padEnd(24)} watcher ${w.watcherId}: state unavailable (${w.error})`;
+  const look = w.lastObservation ? `last look ${w.lastObservation.observedAt} (version ${short(w.lastObservation.fingerprint)})` : 'no look yet';
+  const paused = w.paused ? 'paused ' : 'active ';
+  return `${pipeline.padEnd(24)} ${paused}watcher ${w.path}  applied ${w.appliedAt ?? 'unknown'}  ${look}  queued ${short(w.state.queuedVersion)}  ${lastRunText(w.recentRuns[w.recentRuns.length - 1])}`;
+}
+
+function listText(schedules: readonly ScheduleListing[], watchers: readonly { readonly pipeline: string; readonly row: WatcherRow }[]): string {
   if (schedules.length === 0 && watchers.length === 0) return 'no schedules or data watchers\n';
-  const lines = schedules.map((s) => `${s.pipeline.padEnd(24)} ${s.paused ? 'paused ' : 'active '} next ${s.nextRuns[0] ?? '—'}${s.note && s.paused ? `  (${s.note})` : ''}`);
-  for (const w of watchers) lines.push(`${w.pipeline.padEnd(24)} watcher ${w.watcherId} since ${w.startTime}`);
+  const lines = schedules.map((s) => {
+    const next = s.paused ? `paused${s.note ? ` (${s.note})` : ''}, no next run` : `active  next ${s.nextRuns[0] ?? 'none'}`;
+    return `${s.pipeline.padEnd(24)} ${next}  applied ${s.appliedAt ?? 'unknown'}  ${lastRunText(s.lastRun)}`;
+  });
+  for (const w of watchers) lines.push(watcherLine(w.pipeline, w.row));
   return `${lines.join('\n')}\n`;
 }
 
@@ -78,11 +100,13 @@ function describeText(details: ScheduleDetails): string {
   if (s) {
     lines.push(`schedule ${details.scheduleId}: ${s.paused ? 'PAUSED' : 'active'}${s.note ? ` — ${s.note}` : ''}`);
     lines.push(`  spec ${JSON.stringify(s.spec)}`);
-    lines.push(`  overlap ${s.overlap ?? 'default'}, catch-up window ${formatDuration(s.catchupWindowMs)}, pause on failure ${s.pauseOnFailure ? 'yes' : 'no'}`);
+    lines.push(`  overlap ${s.overlap ?? 'default'}, catch-up window ${formatHumanDuration(s.catchupWindowMs)}, pause on failure ${s.pauseOnFailure ? 'yes' : 'no'}`);
+    lines.push(`  applied ${s.lastUpdatedAt ?? s.createdAt}`);
     if (s.planDigest) lines.push(`  plan ${s.planDigest.slice(0, 12)} from ${s.source ?? '?'} params ${JSON.stringify(s.params ?? {})}`);
     lines.push(`  runs started ${s.runsTaken}, missed (catch-up window) ${s.missedCatchupWindow}, skipped (overlap) ${s.skippedOverlap}`);
-    if (s.nextRuns.length) lines.push(`  next ${s.nextRuns.slice(0, 3).join(', ')}`);
-    for (const r of s.recentRuns) lines.push(`  run ${r.runId}: scheduled ${r.scheduledAt}, started ${r.startedAt} (+${r.delayMs} ms)`);
+    if (s.paused) lines.push('  next: none while paused');
+    else if (s.nextRuns.length) lines.push(`  next ${s.nextRuns.slice(0, 3).join(', ')}`);
+    for (const r of s.recentRuns) lines.push(`  run ${r.runId}: scheduled ${r.scheduledAt}, started ${r.startedAt} (${formatHumanDuration(r.delayMs)} after its time)`);
     for (const id of s.runningRuns) lines.push(`  running ${id}`);
   }
   for (const w of details.watchers) {
@@ -90,11 +114,18 @@ function describeText(details: ScheduleDetails): string {
       lines.push(`watcher ${w.watcherId}: state unavailable (${w.error})`);
       continue;
     }
-    lines.push(`watcher ${w.watcherId}: ${w.path} every ${formatDuration(w.pollIntervalMs)}, debounce ${formatDuration(w.debounceMs)}, overlap ${w.overlap}`);
+    lines.push(`watcher ${w.watcherId}: ${w.path} every ${formatHumanDuration(w.pollIntervalMs)}, debounce ${formatHumanDuration(w.debounceMs)}, overlap ${w.overlap}${w.appliedAt ? `, applied ${w.appliedAt}` : ''}`);
     if (w.lastObservation) lines.push(`  last look ${w.lastObservation.observedAt}: ${w.lastObservation.count} objects, ${w.lastObservation.bytes} bytes, version ${w.lastObservation.fingerprint.slice(0, 12)}`);
     if (w.state.candidate) lines.push(`  new version ${w.state.candidate.version.slice(0, 12)} waiting out the debounce since ${new Date(w.state.candidate.sinceMs).toISOString()}`);
-    if (w.state.queuedVersion) lines.push(`  queued version ${w.state.queuedVersion.slice(0, 12)}`);
-    for (const r of w.recentRuns) lines.push(`  run ${r.runId}: ${r.status}, version ${r.datasetVersion.slice(0, 12)}, started ${r.startedAt}`);
+    if (w.paused) lines.push(`  PAUSED${w.paused.note ? ` — ${w.paused.note}` : ''}: looking, starting no run`);
+    lines.push(`  runs started ${w.state.runsStarted}, returns to an earlier version ${w.state.reverts ?? 0} (on revert: ${w.onRevert ?? 'ignore'})`);
+    const revert = w.state.lastRevert;
+    if (revert) {
+      const outcome = revert.retrained ? 'retrained' : 'not retrained';
+      lines.push(`  data returned to version ${revert.version.slice(0, 12)}${revert.from ? ` from ${revert.from.slice(0, 12)}` : ''} (objects deleted) at ${new Date(revert.atMs).toISOString()}: ${outcome}`);
+    }
+    if (w.state.queuedVersion) lines.push(`  queued version ${w.state.queuedVersion.slice(0, 12)}${w.state.queuedManual ? ' (manual trigger)' : ''}`);
+    for (const r of w.recentRuns) lines.push(`  run ${r.runId}: ${r.status}, version ${r.datasetVersion.slice(0, 12)}, started ${r.startedAt}${r.kind ? ` (${r.kind})` : ''}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -110,8 +141,17 @@ async function runSubcommand(sub: Subcommand, args: ParsedArgs, io: CliIo, servi
       return EXIT.ok;
     }
     case 'list': {
-      const [schedules, watchers] = await Promise.all([service.list(), service.watchers.list()]);
-      if (json) writeJson(io, { schedules, watchers });
+      const [schedules, listed] = await Promise.all([service.list(), service.watchers.list()]);
+      const watchers = await Promise.all(
+        listed.map(async (w) => ({
+          pipeline: w.pipeline,
+          row: await service.watchers.status(w.watcherId, 3000).then(
+            (status): WatcherRow => status,
+            (thrown: unknown): WatcherRow => ({ watcherId: w.watcherId, pipeline: w.pipeline, error: ensureError(thrown).message }),
+          ),
+        })),
+      );
+      if (json) writeJson(io, { schedules, watchers: watchers.map((w) => ({ pipeline: w.pipeline, ...w.row })) });
       else io.stdout.write(listText(schedules, watchers));
       return EXIT.ok;
     }
@@ -131,9 +171,10 @@ async function runSubcommand(sub: Subcommand, args: ParsedArgs, io: CliIo, servi
     }
     case 'trigger': {
       const overlap = args.values.overlap ? parseOverlapName(args.values.overlap) : undefined;
-      await service.trigger(name, overlap);
-      if (json) writeJson(io, { pipeline: name, triggered: true });
-      else io.stdout.write(`triggered a run of ${name}\n`);
+      const started = await service.trigger(name, overlap);
+      if (json) writeJson(io, { pipeline: name, triggered: true, ...started });
+      else if (started.runIds.length > 0) io.stdout.write(`started manual run ${started.runIds.join(', ')} of ${name}\n`);
+      else io.stdout.write(`asked ${started.watcherIds.join(', ')} to run the version its prefix holds now (see \`fineflow schedule describe ${name}\`)\n`);
       return EXIT.ok;
     }
     case 'backfill': {
@@ -163,10 +204,14 @@ export const command: CliCommand = {
     '               (id fineflow-<pipeline>) and the data watchers of its `newData` triggers. Applying the',
     '               same file again changes nothing ("unchanged"); a changed plan or --set value is what',
     '               the next run executes. A paused schedule stays paused. What the file no longer has is removed.',
-    'list           schedules and running data watchers',
+    'list           schedules (applied, next run, last run and its result) and data watchers (applied, last look,',
+    '               queued version, last run and its result)',
     'describe NAME  spec, policies, plan digest and params, recent runs with scheduled vs. actual start, watchers',
-    'pause NAME     stop starting runs (--note says why); unpause NAME resumes without catching up the pause',
-    'trigger NAME   start one run now',
+    'pause NAME     stop starting runs, schedule and data watchers alike (--note says why); unpause NAME resumes',
+    '               without catching up the pause (a watcher then runs the newest version if it changed)',
+    'trigger NAME   start one run now, named and labelled manual (<schedule id>-manual-<time>); refused while a',
+    '               scheduled run is going unless --overlap allow-all. Without a schedule, each data watcher runs',
+    '               the version its prefix holds now (after the going run, if any)',
     'backfill NAME  start the runs the schedule would have started between --from and --to (overlap allow-all',
     '               unless --overlap says otherwise)',
     'delete NAME    delete the schedule and stop the watchers; runs already started go on',

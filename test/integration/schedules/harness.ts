@@ -33,7 +33,7 @@ export interface ScheduleHarness {
   /** Compile pipeline YAML with the real spec (test stage types registered); throws on diagnostics. */
   compile(yaml: string, set?: readonly string[]): Plan;
   /** Runs of a pipeline started by a trigger kind, from the visibility store, oldest first. */
-  runs(pipeline: string, trigger: 'schedule' | 'new-data'): Promise<WorkflowExecutionInfo[]>;
+  runs(pipeline: string, trigger: 'schedule' | 'new-data' | 'manual'): Promise<WorkflowExecutionInfo[]>;
   result(runId: string): Promise<PipelineRunResult>;
   /** The input a run was started with (its first history event): what the schedule or watcher sent. */
   runInput(runId: string): Promise<PipelineRunInput>;

@@ -111,6 +111,10 @@ void describe('schedule apply on the real stack', () => {
     const pausedDetails = await h.schedules.describe(name);
     assert.equal(pausedDetails.schedule?.paused, true);
     assert.equal(pausedDetails.schedule?.note, 'maintenance');
+    assert.deepEqual(pausedDetails.schedule?.nextRuns, [], 'a paused schedule lists no next runs');
+    const listed = (await h.schedules.list()).find((l) => l.pipeline === name);
+    assert.deepEqual([listed?.paused, listed?.nextRuns], [true, []]);
+    assert.ok(listed?.appliedAt, 'list says when the schedule was applied');
     const takenAtPause = pausedDetails.schedule?.runsTaken ?? -1;
     await sleep(7000);
     assert.equal((await h.schedules.describe(name)).schedule?.runsTaken, takenAtPause, 'no run while paused');
@@ -154,10 +158,17 @@ void describe('schedule apply on the real stack', () => {
     const name = `sched-trigger-${h.suffix}`;
     cleanUpAfter(t, name);
     await h.schedules.apply(h.compile(pipelineYaml(name, '{cron: "0 3 1 1 *", timezone: Europe/Berlin}')));
-    await h.schedules.trigger(name);
-    const runs = await waitFor('the triggered run', () => h.runs(name, 'schedule'), (found) => found.length >= 1, 15_000);
-    assert.equal(runs.length, 1);
-    assert.equal(await startedTag(runs[0]?.workflowId as string, name), 'first');
+    // Two manual starts in the same second never share a run id (nor runs/<id>/), and are labelled manual.
+    const first = await h.schedules.trigger(name, 'allow-all');
+    const second = await h.schedules.trigger(name, 'allow-all');
+    assert.equal(first.runIds.length, 1);
+    assert.notEqual(first.runIds[0], second.runIds[0]);
+    assert.match(first.runIds[0] ?? '', /^fineflow-sched-trigger-[0-9a-f]+-manual-/);
+    const runs = await waitFor('the triggered runs', () => h.runs(name, 'manual'), (found) => found.length >= 2, 15_000);
+    assert.deepEqual(runs.map((r) => r.workflowId).sort(), [...first.runIds, ...second.runIds].sort());
+    assert.equal((await h.runs(name, 'schedule')).length, 0, 'not labelled as scheduled');
+    assert.deepEqual((await h.runInput(first.runIds[0] as string)).trigger, { kind: 'manual', scheduleId: `fineflow-${name}` });
+    assert.equal((await h.runInput(runs[0]?.workflowId as string)).plan.params.tag?.value, 'first');
     await h.schedules.delete(name);
     await h.terminateRuns(name);
     await assert.rejects(() => h.schedules.pause(`nope-${h.suffix}`), /no schedule for pipeline nope-/);
@@ -169,8 +180,10 @@ void describe('schedule apply on the real stack', () => {
     const name = `sched-complete-${h.suffix}`;
     cleanUpAfter(t, name);
     await h.schedules.apply(h.compile(pipelineYaml(name, '{cron: "0 3 1 1 *"}')));
-    await h.schedules.trigger(name);
-    const [run] = await waitFor('the triggered run', () => h.runs(name, 'schedule'), (found) => found.length >= 1, 15_000);
+    // A backfill starts a scheduled run (trigger starts a manual one): its id has the scheduled time, with colons.
+    await h.schedules.backfill(name, new Date('2026-01-01T02:59:00Z'), new Date('2026-01-01T03:01:00Z'));
+    const [run] = await waitFor('the backfilled run', () => h.runs(name, 'schedule'), (found) => found.length >= 1, 15_000);
+    assert.match(run?.workflowId ?? '', /2026-01-01T03:00:00Z$/);
     const outcome = await Promise.race([h.result(run?.workflowId as string), sleep(20_000).then(() => undefined)]);
     await h.schedules.delete(name);
     await h.terminateRuns(name);

@@ -36,6 +36,6 @@ void describe('run triggers through reruns', () => {
   });
 
   void it('describes a rerun with its origin', () => {
-    assert.equal(describeTrigger(rerunTrigger(newData, 'run-1', 'finetune')), 'rerun of run-1 from finetune; originally new data at s3://datasets/defects/ (version v-abc)');
+    assert.equal(describeTrigger(rerunTrigger(newData, 'run-1', 'finetune')), 'rerun of run-1 from finetune; originally new data at s3://datasets/defects/ (dataset version v-abc)');
   });
 });

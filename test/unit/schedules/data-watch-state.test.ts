@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { INITIAL_DATA_WATCH_STATE, replayDataWatch, runIdForDataVersion, stepDataWatch, type DataWatchEvent } from '../../../src/runtime/data-watch-state';
+import { INITIAL_DATA_WATCH_STATE, replayDataWatch, runIdForDataVersion, runIdForRestart, stepDataWatch, type DataWatchAction, type DataWatchEvent } from '../../../src/runtime/data-watch-state';
 
 const queue = { debounceMs: 10_000, overlap: 'queue' as const };
 const skip = { debounceMs: 10_000, overlap: 'skip' as const };
@@ -137,5 +137,71 @@ void describe('data watch state machine', () => {
 
   void it('run ids derive from the watcher and the fingerprint', () => {
     assert.equal(runIdForDataVersion('fineflow-defects-newdata-1a2b3c4d', 'f'.repeat(64)), `fineflow-defects-newdata-1a2b3c4d-${'f'.repeat(16)}`);
+  });
+});
+
+void describe('reverts, manual triggers and counters (issue 19)', () => {
+  const finished = (version: string, atMs: number, started?: boolean): DataWatchEvent => ({ type: 'run-finished', version, atMs, ...(started === false ? { started } : {}) });
+  // A ran, B ran, then B's objects were deleted: the prefix is A again.
+  const events: DataWatchEvent[] = [
+    ...polls(['base', 'A', 'A', 'A']),
+    finished('A', 16_000),
+    ...polls(['B', 'B', 'B'], 5000, 20_000),
+    finished('B', 31_000),
+    ...polls(['A', 'A', 'A'], 5000, 40_000),
+  ];
+
+  void it('a return to a version that ran is recorded, and not run again by default', () => {
+    const { started, state } = replayDataWatch(events, queue);
+    assert.deepEqual(started, ['A', 'B']);
+    assert.equal(state.runsStarted, 2);
+    assert.equal(state.reverts, 1);
+    assert.deepEqual(state.lastRevert, { version: 'A', from: 'B', atMs: 40_000, retrained: false });
+    assert.equal(state.handledVersion, 'A');
+  });
+
+  void it('onRevert: retrain runs it again, as a run of its own kind', () => {
+    let state = INITIAL_DATA_WATCH_STATE;
+    const actions: DataWatchAction[] = [];
+    for (const event of events) {
+      const step = stepDataWatch(state, event, { ...queue, onRevert: 'retrain' });
+      state = step.state;
+      actions.push(...step.actions);
+    }
+    assert.deepEqual(actions, [{ type: 'start-run', version: 'A' }, { type: 'start-run', version: 'B' }, { type: 'start-run', version: 'A', kind: 'revert' }]);
+    assert.equal(state.runsStarted, 3);
+    assert.equal(state.lastRevert?.retrained, true);
+  });
+
+  void it('without revert detection (histories from before it) the old decision stands', () => {
+    assert.deepEqual(replayDataWatch(events, { ...queue, detectReverts: false }).started, ['A', 'B', 'A']);
+  });
+
+  void it('a revert under minObjects > 1 (fewer objects) still counts as one', () => {
+    const withCounts = events.map((e) => (e.type === 'observed' ? { ...e, count: e.version === 'B' ? 30 : e.version === 'A' ? 20 : 10 } : e));
+    const { state } = replayDataWatch(withCounts, { ...queue, minObjects: 5 });
+    assert.equal(state.reverts, 1);
+  });
+
+  void it('a start Temporal refused is taken back from the counter', () => {
+    const { state } = replayDataWatch([...polls(['base', 'A', 'A', 'A']), finished('A', 16_000, false)], queue);
+    assert.equal(state.runsStarted, 0);
+    assert.equal(state.runningVersion, undefined);
+  });
+
+  void it('a manual trigger runs the current version now, or after the going run', () => {
+    const idle = stepDataWatch(replayDataWatch(polls(['base']), queue).state, { type: 'triggered', version: 'base', count: 1, atMs: 1 }, queue);
+    assert.deepEqual(idle.actions, [{ type: 'start-run', version: 'base', kind: 'manual' }]);
+    const busy = stepDataWatch(idle.state, { type: 'triggered', version: 'base', count: 1, atMs: 2 }, skip);
+    assert.deepEqual(busy.actions, [], 'waits: a run is going');
+    assert.equal(busy.state.queuedManual, true);
+    const after = stepDataWatch(busy.state, finished('base', 3), skip);
+    assert.deepEqual(after.actions, [{ type: 'start-run', version: 'base', kind: 'manual' }]);
+    assert.equal(after.state.runsStarted, 2);
+  });
+
+  void it('restart run ids are unique per start', () => {
+    assert.notEqual(runIdForRestart('w', 'v'.repeat(64), 'manual', 1000), runIdForRestart('w', 'v'.repeat(64), 'manual', 1001));
+    assert.match(runIdForRestart('w', 'a'.repeat(64), 'revert', 5), /^w-a{16}-revert-5$/);
   });
 });
