@@ -15,7 +15,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { TfBackendPreference } from '../src/config';
-import { InvalidInputError } from '../src/errors';
+import { CancelledError, InvalidInputError } from '../src/errors';
 import { readManifest } from '../src/ml/data/shards';
 import { modelJsonUri } from '../src/ml/models/model-io';
 import { parseRegistryUri, resolveVersion } from '../src/ml/models/registry';
@@ -386,6 +386,8 @@ export function createFineTuneStage(options: FineTuneStageOptions = {}): StageIm
     };
 
     const result = await runTraining({ ...request, ...(resumeFrom ? { resumeFrom } : {}) }, { onProgress, signal: runtime.signal, onLog: (line: string) => runtime.log(`[training] ${line}`), ...memoryLimit(runtime.ml) });
+    // Cancelled as training returned: write nothing more (the run is ending).
+    if (runtime.signal.aborted) throw new CancelledError(`training finished but the stage was cancelled: ${String(runtime.signal.reason)}`, {});
 
     // Every metric describes the saved weights (weightsEpoch): the best epoch's when early
     // stopping restored them, else the last epoch's. bestEpoch is the monitor's best, for reference.

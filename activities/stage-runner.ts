@@ -10,12 +10,13 @@
 import type { TfBackendPreference, TrainEnginePreference } from '../src/config';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { ERROR_TYPES, FineflowError, ResourceLimitError, ensureError } from '../src/errors';
+import { CancelledError, ERROR_TYPES, FineflowError, ResourceLimitError, ensureError } from '../src/errors';
 import { RUN_SIGNALS, type StageActivityInput, type StageActivityResult, type StageProgress } from '../src/runtime/run-types';
 import type { StageProgressSignal } from '../src/runtime/progress';
 import type { ObjectStore } from '../src/storage/object-store';
 import { confineWrites } from '../src/storage/confined-store';
 import { stageLogUri } from '../src/storage/layout';
+import { watchCancelRequest } from './cancel-watch';
 
 /** The services a stage implementation receives next to its input. */
 export interface StageRuntime {
@@ -240,10 +241,12 @@ export function stageActivity(typeName: string, implementation: StageImplementat
     keepAlive.unref();
     const started = Date.now();
     log.append(`${typeName} ${stageId}: attempt ${attempt} started on ${context.info.taskQueue} (activity ${context.info.activityId})`);
+    // The run's history tells a cancel at once; the SDK only at the next (throttled) heartbeat.
+    const cancelWatch = watchCancelRequest(context);
     const runtime: StageRuntime = {
       store: confineWrites(deps.store, input.context.outputPrefix),
       ...privilegedWriters(typeName, deps.store, bucket),
-      signal: context.cancellationSignal,
+      signal: AbortSignal.any([context.cancellationSignal, cancelWatch.signal]),
       attempt,
       ml: deps.ml ?? DEFAULT_ML_SETTINGS,
       log: (line) => log.append(line),
@@ -257,14 +260,20 @@ export function stageActivity(typeName: string, implementation: StageImplementat
     };
     try {
       const result = await implementation({ ...input, context: { ...input.context, attempt } }, runtime);
+      // A stage the run asked to cancel never reports success, even if it got to the end.
+      if (cancelWatch.signal.aborted) throw new CancelledError(String(cancelWatch.signal.reason), {});
       checkResultSize(typeName, stageId, result);
       log.append(`${typeName} ${stageId}: attempt ${attempt} succeeded in ${Date.now() - started} ms`);
       return { ...result, attempt };
     } catch (thrown) {
-      const failure = toActivityFailure(thrown, context, attempt);
+      // Stopped by the cancel watch before the SDK heard of it (next heartbeat): end now as a
+      // non-retryable cancellation, which the run records as cancelled.
+      const cancelled = cancelWatch.signal.aborted && !context.cancellationSignal.aborted;
+      const failure = toActivityFailure(cancelled ? new CancelledError(`stage cancelled: ${String(cancelWatch.signal.reason)}`, {}) : thrown, context, attempt);
       log.append(`${typeName} ${stageId}: attempt ${attempt} ended after ${Date.now() - started} ms: ${failure.name}: ${failure.message}`);
       throw failure;
     } finally {
+      cancelWatch.stop();
       clearInterval(keepAlive);
       relay.stop();
       await log.close();

@@ -13,6 +13,7 @@ import {
   executeChild,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -58,6 +59,9 @@ interface CacheActivities {
 
 const now = (): string => new Date().toISOString();
 
+/** patched(): histories recorded before it replay with TRY_CANCEL (docs/operations.md, versioning). */
+const CANCEL_WAITS_FOR_STAGES_PATCH = 'fineflow-13-cancel-waits-for-stages';
+
 /**
  * `maxAttempts` is what is left of the stage's own retry budget. Dependency-unavailable failures
  * end the activity at once: the workflow retries them under the outage budget (src/runtime/outage-retry.ts).
@@ -76,8 +80,11 @@ function stageActivities(stage: PlannedStage, maxAttempts: number): StageActivit
       maximumInterval: Math.max(stage.retry.maximumIntervalMs, stage.retry.initialIntervalMs),
       nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES, ERROR_TYPES.dependencyUnavailable],
     },
-    // The stage sees the cancellation on its next heartbeat; the run does not wait for it.
-    cancellationType: ActivityCancellationType.TRY_CANCEL,
+    // A stage with a heartbeat timeout stops within a second of the cancel (activities/cancel-watch.ts)
+    // and the run waits for it, so nothing is written after the run ended; without one a dead
+    // worker could hold the cancel until startToClose, so the run does not wait.
+    cancellationType:
+      stage.heartbeatTimeoutMs !== undefined && patched(CANCEL_WAITS_FOR_STAGES_PATCH) ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED : ActivityCancellationType.TRY_CANCEL,
   });
 }
 
@@ -318,9 +325,11 @@ async function executeStage(run: RunTracker, stage: PlannedStage, bucket: string
       }
       // A failure without an attempt number exhausted the retry policy, except a sweep child
       // (it runs once; its trials retry inside it) and a cancellation (it stopped the attempt running).
-      const unnumbered = stage.uses === 'hyperparameter-sweep' || isCancellation(error) ? 1 : attemptBase - 1 - priorAttempts + remainingOwnAttempts(stage.retry, ownFailures);
+      // A stage its cancel watch stopped (activities/cancel-watch.ts) ends with a FineflowCancelled failure.
+      const cancelled = isCancellation(error) || failure.error.type === ERROR_TYPES.cancelled;
+      const unnumbered = stage.uses === 'hyperparameter-sweep' || cancelled ? 1 : attemptBase - 1 - priorAttempts + remainingOwnAttempts(stage.retry, ownFailures);
       const attempts = failure.attempt !== undefined ? failure.attempt - priorAttempts : unnumbered;
-      if (isCancellation(error)) run.markCancelled(stage.id, now(), Math.max(1, attempts));
+      if (cancelled) run.markCancelled(stage.id, now(), Math.max(1, attempts));
       else run.markFailed(stage.id, now(), stage.onFailure === 'pause' ? 'waiting' : 'failed', failure.error, Math.max(1, attempts));
       return;
     }

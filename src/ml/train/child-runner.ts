@@ -39,6 +39,8 @@ export interface ChildRunOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Memory cap of the child in MiB (heap + native tensors); default {@link DEFAULT_TRAIN_MEMORY_MB}. */
   readonly memoryLimitMb?: number;
+  /** Called with the forked child (tests await its `exit` event). */
+  readonly onSpawn?: (child: ChildProcess) => void;
 }
 
 /** Default memory cap of a training child: FINEFLOW_TRAIN_MEMORY_MB overrides it on the worker. */
@@ -129,6 +131,7 @@ export function runTrainingInChildProcess(request: TrainingRequest, options: Chi
       detached: true,
     });
     let stderrTail = '';
+    options.onSpawn?.(child);
     forwardLines(child.stdout, options.onLog);
     forwardLines(child.stderr, options.onLog, (chunk) => {
       stderrTail = (stderrTail + chunk).slice(-4096);
