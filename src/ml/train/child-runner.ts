@@ -160,7 +160,10 @@ export function runTrainingInChildProcess(request: TrainingRequest, options: Chi
       killGroup(child); // anything the child started dies with it
       const oom = OUT_OF_MEMORY.exec(stderrTail);
       if (oom) settle(() => reject(outOfMemory(limitMb, oom[0])));
-      else if (signal === 'SIGKILL') settle(() => reject(outOfMemory(limitMb, 'killed by SIGKILL, most likely the kernel out-of-memory killer')));
+      // A bare SIGKILL (no allocation failure in stderr: the cap makes allocations fail first) is
+      // an operator, a node drain or the kernel's OOM killer: retryable, the retry resumes from
+      // the newest checkpoint (issue 13: kill -9 of training redoes at most one epoch).
+      else if (signal === 'SIGKILL') settle(() => reject(new InternalError(`training process was killed (SIGKILL: by an operator, or the kernel's out-of-memory killer if the machine ran out of memory below the ${limitMb} MiB cap); the retry resumes from the newest checkpoint`, { code, signal })));
       settle(() => reject(new InternalError(`training process exited (${signal ? `signal ${signal}` : `code ${code}`}) before returning a result`, { code, signal })));
     });
     const start: ParentMessage = { type: 'start', request, ...(options.store ? { store: options.store } : {}), outbound: outboundPolicy().config };
