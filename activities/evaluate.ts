@@ -23,7 +23,7 @@ import type { ObjectStore } from '../src/storage/object-store';
 import { joinS3Uri } from '../src/storage/uri';
 import { readTrainingRecord, type TrainingRunner } from './fine-tune';
 import type { StageImplementation, StageRuntime } from './stage-runner';
-import { checkStageInputs, formatMetrics, listStageArtifacts, memoryLimit, objectInput, optionalNumber, optionalString, requiredString, toJsonValue } from './ml-stage-support';
+import { checkStageInputs, formatMetrics, listStageArtifacts, modelHttpOptions, memoryLimit, objectInput, optionalNumber, optionalString, requiredString, toJsonValue } from './ml-stage-support';
 
 /** The stage's metric names → src/ml's. */
 const METRIC_NAMES: Readonly<Record<string, string>> = {
@@ -188,6 +188,7 @@ export function createEvaluateStage(options: EvaluateStageOptions = {}): StageIm
       ...(gate ? { gate } : {}),
       reportPrefix: joinS3Uri(context.outputPrefix, 'report'),
       registryBucket: context.bucket,
+      ...(modelHttpOptions(inputs) ? { modelHttp: modelHttpOptions(inputs) } : {}),
       tfBackend,
       ...(record ? { history: record.history as unknown as EpochMetrics[] } : {}),
     });

@@ -30,7 +30,7 @@ import type { StageActivityInput, StageActivityResult, StageProgress } from '../
 import type { ObjectStore } from '../src/storage/object-store';
 import { joinS3Uri } from '../src/storage/uri';
 import type { StageImplementation, StageRuntime } from './stage-runner';
-import { checkStageInputs, formatMetrics, listStageArtifacts, memoryLimit, objectInput, optionalNumber, optionalString, requiredString, toJsonValue } from './ml-stage-support';
+import { checkStageInputs, formatMetrics, listStageArtifacts, modelHttpOptions, memoryLimit, objectInput, optionalNumber, optionalString, requiredString, toJsonValue } from './ml-stage-support';
 
 /** Written beside every model this stage trains. */
 export const TRAINING_RECORD_FILE = 'training.json';
@@ -340,6 +340,7 @@ export function createFineTuneStage(options: FineTuneStageOptions = {}): StageIm
       checkpoint: { uri: checkpointPrefix, everyEpochs: (checkpointOptions.everyEpochs as number | undefined) ?? 1, keepLast: (checkpointOptions.keepLast as number | undefined) ?? 2 },
       hyperparameters: plan.hyperparameters,
       registryBucket: context.bucket,
+      ...(modelHttpOptions(input.inputs) ? { modelHttp: modelHttpOptions(input.inputs) } : {}),
       tfBackend: options.tfBackend ?? runtime.ml.tfBackend,
       engine: runtime.ml.trainEngine,
     };

@@ -25,7 +25,8 @@ export interface StageArtifact {
 export function checkStageInputs(stageType: string, inputs: JsonObject): JsonObject {
   const definition = getStageType(stageType);
   if (!definition) throw new InvalidInputError(`unknown stage type ${stageType}`, { stageType });
-  const issues = checkValue(fromJson(inputs), definition.inputs, '');
+  // Secret inputs arrive resolved (the stage runner swapped the reference for the value on this worker).
+  const issues = checkValue(fromJson(inputs), definition.inputs, '').filter((issue) => issue.code !== 'secret-literal');
   const problems = [...issues.map((issue) => ({ path: issue.path, message: issue.message }))];
   for (const problem of definition.checkInputs?.(inputs) ?? []) problems.push({ path: problem.path, message: problem.message });
   const first = problems[0];
@@ -44,6 +45,12 @@ export function checkStageInputs(stageType: string, inputs: JsonObject): JsonObj
 export function objectInput(inputs: JsonObject, name: string): JsonObject {
   const value = inputs[name];
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject) : {};
+}
+
+/** HTTP options for model sources from the stage's secret `auth` input (already resolved by the stage runner). */
+export function modelHttpOptions(inputs: JsonObject): { headers: { authorization: string } } | undefined {
+  const auth = inputs.auth;
+  return typeof auth === 'string' && auth !== '' ? { headers: { authorization: auth } } : undefined;
 }
 
 export function optionalString(inputs: JsonObject, name: string): string | undefined {

@@ -18,7 +18,7 @@ import type { JsonObject } from '../src/spec/plan-types';
 import type { StageActivityInput, StageActivityResult } from '../src/runtime/run-types';
 import type { ObjectStore } from '../src/storage/object-store';
 import type { StageImplementation, StageRuntime } from './stage-runner';
-import { checkStageInputs, optionalNumber, optionalString, toJsonValue } from './ml-stage-support';
+import { checkStageInputs, modelHttpOptions, optionalNumber, optionalString, toJsonValue } from './ml-stage-support';
 
 /** `registry://name@alias` → `registry://name@<version>`; other URIs unchanged. */
 async function pinned(store: ObjectStore, uri: string, bucket: string): Promise<string> {
@@ -42,6 +42,7 @@ export const selectModelStage: StageImplementation = async (input: StageActivity
   const seed = optionalNumber(inputs, 'seed') ?? 0;
   const k = optionalNumber(inputs, 'k') ?? 5;
   const tfBackend = runtime.ml.tfBackend;
+  const modelHttp = modelHttpOptions(inputs);
   const ranking: JsonObject[] = [];
   const failures: JsonObject[] = [];
 
@@ -51,7 +52,7 @@ export const selectModelStage: StageImplementation = async (input: StageActivity
     for (const [index, uri] of candidates.entries()) {
       runtime.heartbeat({ message: `loading candidate ${index + 1}/${candidates.length}: ${uri}`, fraction: index / candidates.length, detail: { candidate: index + 1, candidates: candidates.length } });
       try {
-        const model = await loadModel(tf, store, uri, { registryBucket: context.bucket });
+        const model = await loadModel(tf, store, uri, { registryBucket: context.bucket, ...(modelHttp ? { http: modelHttp } : {}) });
         model.dispose();
         const winner = await pinned(store, uri, context.bucket);
         ranking.push({ uri, model: winner, score: null, note: 'no data given: the first candidate that loads is chosen' });
@@ -73,7 +74,7 @@ export const selectModelStage: StageImplementation = async (input: StageActivity
     runtime.heartbeat({ message: `ranking candidate ${index + 1}/${candidates.length}: ${uri} (${method})`, fraction: index / candidates.length, detail: { candidate: index + 1, candidates: candidates.length } });
     try {
       // One candidate at a time, for progress; the sample is the same for each (same seed).
-      const result = await selectModel(store, { candidates: [uri], datasetUri, method, samplePerClass, seed, k, registryBucket: context.bucket, tfBackend });
+      const result = await selectModel(store, { candidates: [uri], datasetUri, method, samplePerClass, seed, k, registryBucket: context.bucket, tfBackend, ...(modelHttp ? { modelHttp } : {}) });
       const scored = result.best;
       ranking.push(
         toJsonValue({ uri, model: await pinned(store, uri, context.bucket), score: scored.score, method, ...(method === 'knn' ? { k } : {}), sampleSize: result.sampleSize, featureDimension: scored.featureDimension, seconds: scored.seconds }) as JsonObject,

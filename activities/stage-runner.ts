@@ -17,6 +17,8 @@ import type { ObjectStore } from '../src/storage/object-store';
 import { confineWrites } from '../src/storage/confined-store';
 import { stageLogUri } from '../src/storage/layout';
 import { watchCancelRequest } from './cancel-watch';
+import { redactUrisIn } from '../src/security/redact';
+import { createSecretResolver, scrubError, scrubSecrets, type SecretResolver } from '../src/security/secrets';
 
 /** The services a stage implementation receives next to its input. */
 export interface StageRuntime {
@@ -62,7 +64,11 @@ export interface StageRunnerDeps {
   readonly progressSignalIntervalMs?: number;
   /** Training settings from the worker's config; default auto / auto. */
   readonly ml?: MlSettings;
+  /** Opens `${{ secrets.X }}` references on this worker; default: none allowed (src/security/secrets.ts). */
+  readonly secrets?: SecretResolver;
 }
+
+const NO_SECRETS = createSecretResolver({ allowEnv: [], fileRoots: [] }, {});
 
 /** Extra fields on an ApplicationFailure from a stage, in `details[0]`. */
 export interface StageFailureDetails {
@@ -240,6 +246,7 @@ export function stageActivity(typeName: string, implementation: StageImplementat
     const keepAlive = setInterval(() => context.heartbeat(lastProgress), heartbeatEveryMs);
     keepAlive.unref();
     const started = Date.now();
+    let secretValues: readonly string[] = [];
     log.append(`${typeName} ${stageId}: attempt ${attempt} started on ${context.info.taskQueue} (activity ${context.info.activityId})`);
     // The run's history tells a cancel at once; the SDK only at the next (throttled) heartbeat.
     const cancelWatch = watchCancelRequest(context);
@@ -249,7 +256,8 @@ export function stageActivity(typeName: string, implementation: StageImplementat
       signal: AbortSignal.any([context.cancellationSignal, cancelWatch.signal]),
       attempt,
       ml: deps.ml ?? DEFAULT_ML_SETTINGS,
-      log: (line) => log.append(line),
+      // URIs lose credentials and query strings; secret values (once opened) are scrubbed.
+      log: (line) => log.append(scrubSecrets(redactUrisIn(line), secretValues)),
       heartbeat(progress) {
         if (progress) {
           lastProgress = progress;
@@ -259,17 +267,21 @@ export function stageActivity(typeName: string, implementation: StageImplementat
       },
     };
     try {
-      const result = await implementation({ ...input, context: { ...input.context, attempt } }, runtime);
+      // The only place a secret's value exists: this call's inputs, in this worker's memory.
+      const opened = await (deps.secrets ?? NO_SECRETS).open(input.inputs);
+      secretValues = opened.values;
+      const result = await implementation({ ...input, inputs: opened.inputs, context: { ...input.context, attempt } }, runtime);
       // A stage the run asked to cancel never reports success, even if it got to the end.
       if (cancelWatch.signal.aborted) throw new CancelledError(String(cancelWatch.signal.reason), {});
       checkResultSize(typeName, stageId, result);
       log.append(`${typeName} ${stageId}: attempt ${attempt} succeeded in ${Date.now() - started} ms`);
-      return { ...result, attempt };
+      const recorded = secretValues.length > 0 ? (JSON.parse(scrubSecrets(JSON.stringify(result), secretValues)) as StageActivityResult) : result;
+      return { ...recorded, attempt };
     } catch (thrown) {
       // Stopped by the cancel watch before the SDK heard of it (next heartbeat): end now as a
       // non-retryable cancellation, which the run records as cancelled.
       const cancelled = cancelWatch.signal.aborted && !context.cancellationSignal.aborted;
-      const failure = toActivityFailure(cancelled ? new CancelledError(`stage cancelled: ${String(cancelWatch.signal.reason)}`, {}) : thrown, context, attempt);
+      const failure = toActivityFailure(cancelled ? new CancelledError(`stage cancelled: ${String(cancelWatch.signal.reason)}`, {}) : scrubError(thrown, secretValues), context, attempt);
       log.append(`${typeName} ${stageId}: attempt ${attempt} ended after ${Date.now() - started} ms: ${failure.name}: ${failure.message}`);
       throw failure;
     } finally {

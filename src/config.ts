@@ -30,6 +30,8 @@
  * | FINEFLOW_STACK_DIR | .fineflow/dev | the local stack's state dir; with no key set and a loopback Temporal, its `codec-keys` file (written by `dev up`) is used |
  * | FINEFLOW_UI_TOKEN | — | token `fineflow ui` requires on every request; mandatory when it listens beyond loopback |
  * | FINEFLOW_TEMPORAL_UI_URL | — | base URL of the Temporal UI, for links from `fineflow ui` to a run's workflow |
+ * | FINEFLOW_SECRET_ENV | — (none) | comma-separated environment variables of the worker that a pipeline's `secrets: {env: …}` may name (`PREFIX_*` allowed) |
+ * | FINEFLOW_SECRET_FILE_ROOTS | — (none) | comma-separated absolute directories that a pipeline's `secrets: {file: …}` may lie in (e.g. /run/secrets) |
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
@@ -85,6 +87,14 @@ export interface OutboundConfig {
   readonly maxDownloadBytes: number;
 }
 
+/** Where `secrets:` references may point on this worker (src/security/secrets.ts); empty lists allow none. */
+export interface SecretsConfig {
+  /** Variable names, or prefixes ending in `*` (FINEFLOW_SECRET_ENV). */
+  readonly allowEnv: readonly string[];
+  /** Absolute directories (FINEFLOW_SECRET_FILE_ROOTS). */
+  readonly fileRoots: readonly string[];
+}
+
 export interface FineflowConfig {
   readonly temporal: TemporalConfig;
   readonly s3: S3Config;
@@ -95,6 +105,7 @@ export interface FineflowConfig {
   readonly trainMemoryMb?: number;
   /** `fineflow ui`: access token and the Temporal UI to link to. */
   readonly ui: { readonly token?: string; readonly temporalUiUrl?: string };
+  readonly secrets: SecretsConfig;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -246,6 +257,20 @@ function uiConfig(env: Env): FineflowConfig['ui'] {
   return { ...(token ? { token } : {}), ...(temporalUiUrl ? { temporalUiUrl } : {}) };
 }
 
+export function loadSecretsConfig(env: Env = process.env): SecretsConfig {
+  const allowEnv = listOf(env, 'FINEFLOW_SECRET_ENV');
+  for (const name of allowEnv) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*\*?$/.test(name)) {
+      throw new InvalidInputError(`FINEFLOW_SECRET_ENV: ${name} is not a variable name or a PREFIX_* pattern`, { variable: 'FINEFLOW_SECRET_ENV' });
+    }
+  }
+  const fileRoots = listOf(env, 'FINEFLOW_SECRET_FILE_ROOTS').map((root) => {
+    if (!isAbsolute(root)) throw new InvalidInputError(`FINEFLOW_SECRET_FILE_ROOTS: ${root} must be an absolute directory`, { variable: 'FINEFLOW_SECRET_FILE_ROOTS' });
+    return resolvePath(root);
+  });
+  return Object.freeze({ allowEnv: Object.freeze(allowEnv), fileRoots: Object.freeze(fileRoots) });
+}
+
 export function loadConfig(env: Env = process.env): FineflowConfig {
   const address = nonEmpty(env, 'TEMPORAL_ADDRESS') ?? '127.0.0.1:7233';
   if (!/^[^\s:]+:\d+$/.test(address)) {
@@ -312,6 +337,7 @@ export function loadConfig(env: Env = process.env): FineflowConfig {
     outbound: loadOutboundConfig(env),
     trainMemoryMb,
     ui: Object.freeze(uiConfig(env)),
+    secrets: loadSecretsConfig(env),
   });
 }
 

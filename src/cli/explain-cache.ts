@@ -44,14 +44,14 @@ export interface ExplainCacheOptions {
 }
 
 /** Resolve params in `with:`; strings reading upstream outputs become null (the key replaces them anyway). */
-function resolveStatically(stage: PlannedStage, params: { readonly [name: string]: JsonValue }): JsonObject {
+function resolveStatically(stage: PlannedStage, params: { readonly [name: string]: JsonValue }, secrets: Plan['secrets']): JsonObject {
   const blank = (value: JsonValue): JsonValue => {
     if (typeof value === 'string') return hasExpression(value) && collectReferences(value).some((ref) => ref.kind === 'stage-output') ? null : value;
     if (Array.isArray(value)) return value.map((item: JsonValue) => blank(item));
     if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value as JsonObject).map(([k, v]) => [k, blank(v)]));
     return value;
   };
-  return resolveStageInputs(blank(stage.with) as JsonObject, { params, stages: {} });
+  return resolveStageInputs(blank(stage.with) as JsonObject, { params, stages: {}, ...(secrets ? { secrets } : {}) });
 }
 
 export async function explainCache(plan: Plan, store: ObjectStore, bucket: string, options: ExplainCacheOptions = {}): Promise<StageCacheExplanation[]> {
@@ -91,7 +91,7 @@ export async function explainCache(plan: Plan, store: ObjectStore, bucket: strin
     }
     let resolvedInputs: JsonObject;
     try {
-      resolvedInputs = resolveStatically(stage, params);
+      resolvedInputs = resolveStatically(stage, params, plan.secrets);
     } catch (error) {
       explanations.push({ stageId: stage.id, prediction: 'unknown', reason: `inputs cannot be resolved before the run: ${ensureError(error).message}`, changes: [] });
       continue;

@@ -17,6 +17,7 @@ import { loadSplit, readManifest, type SplitName } from './data/shards';
 import { featureLength, type LabelledSet } from './generators/image-set';
 import { FEATURE_LAYER_NAME, HEAD_LAYER_NAME, isHeadLayerName, type LayersModel } from './models/architectures';
 import { loadModel } from './models/load-model';
+import type { HttpLoadOptions } from './models/model-io';
 import { resolveModelUri } from './models/registry';
 import { mulberry32, shuffleInPlace } from './random';
 import { takePerClass } from './train/fine-tune';
@@ -35,6 +36,8 @@ export interface SelectModelOptions {
   /** Neighbours that vote in the `knn` ranking. Default 5. */
   readonly k?: number;
   readonly registryBucket: string;
+  /** Headers for http(s):// candidates (a secret `auth` input, resolved on the worker). */
+  readonly modelHttp?: HttpLoadOptions;
   readonly tfBackend?: TfBackendPreference;
 }
 
@@ -218,7 +221,7 @@ export async function selectModel(store: ObjectStore, options: SelectModelOption
     const started = performance.now();
     try {
       const resolvedUri = await resolveModelUri(store, uri, options.registryBucket);
-      const model = await loadModel(tf, store, resolvedUri, { registryBucket: options.registryBucket });
+      const model = await loadModel(tf, store, resolvedUri, { registryBucket: options.registryBucket, ...(options.modelHttp ? { http: options.modelHttp } : {}) });
       const inputShape = model.inputs[0]?.shape.slice(1) ?? [];
       if (inputShape.length !== sample.featureShape.length || inputShape.some((size, i) => size !== null && size !== sample.featureShape[i])) {
         throw new InvalidInputError(`takes inputs of shape [${inputShape.join(', ')}], the data is [${sample.featureShape.join(', ')}]`, {});

@@ -87,7 +87,8 @@ export class RunTracker {
     for (const [id, state] of this.stages) {
       if (state.outputs) stages[id] = { outputs: state.outputs, status: state.status };
     }
-    return { params: this.params, stages };
+    // Secret references (never values) resolve to sealed references the stage runner opens on the worker.
+    return { params: this.params, stages, ...(this.plan.secrets ? { secrets: this.plan.secrets } : {}) };
   }
 
   private update(stageId: string, patch: Partial<MutableStageState>, bump = true): void {

@@ -179,6 +179,7 @@ export function buildPlan(pipeline: ValidatedPipeline, params: Record<string, Pl
     levels: topo.levels,
     ...(schedule ? { schedule: resolveParams(schedule, params) } : {}),
     triggers: pipeline.triggers.map((t) => resolveParams(t, params)),
+    ...(Object.keys(pipeline.secrets).length > 0 ? { secrets: pipeline.secrets } : {}),
   };
 }
 

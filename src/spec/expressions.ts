@@ -19,12 +19,28 @@
  *     literal    := number | 'string' | "string" | true | false | null
  */
 import { InvalidInputError } from '../errors';
-import type { JsonObject, JsonValue } from './plan-types';
+import type { JsonObject, JsonValue, SecretReference } from './plan-types';
 
 /** What an expression can see at run time. */
 export interface ExpressionContext {
   readonly params: Readonly<Record<string, JsonValue>>;
   readonly stages: Readonly<Record<string, { readonly outputs: JsonObject; readonly status?: string }>>;
+  /** The plan's secret references (never values): `${{ secrets.X }}` resolves to a {@link SealedSecret}. */
+  readonly secrets?: Readonly<Record<string, SecretReference>>;
+}
+
+/**
+ * What `${{ secrets.X }}` becomes in a stage's resolved inputs: the reference, never the value.
+ * It crosses Temporal and enters the cache key as is; the stage runner swaps in the value on the
+ * worker (src/security/secrets.ts).
+ */
+export interface SealedSecret {
+  readonly $secret: string;
+  readonly reference: SecretReference;
+}
+
+export function isSealedSecret(value: unknown): value is SealedSecret {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && typeof (value as { $secret?: unknown }).$secret === 'string';
 }
 
 /** One property step of a reference: a key (`.name`, `['name']`) or an index (`[0]`). */
@@ -42,7 +58,7 @@ export type ExpressionNode =
 
 /** A reference found in a value, as used by validation and by the DAG. */
 export interface ExpressionReference {
-  readonly kind: 'param' | 'stage-output';
+  readonly kind: 'param' | 'stage-output' | 'secret';
   /** The param name, or for a stage output the stage id (same as `stage`). */
   readonly name: string;
   /** Stage id, for `stage-output`. */
@@ -350,6 +366,7 @@ export function parseExpression(source: string): ExpressionNode {
 export type ClassifiedReference =
   | { readonly ok: true; readonly kind: 'param'; readonly name: string; readonly subpath: readonly PathSegment[] }
   | { readonly ok: true; readonly kind: 'stage-output'; readonly stage: string; readonly output: string; readonly subpath: readonly PathSegment[] }
+  | { readonly ok: true; readonly kind: 'secret'; readonly name: string; readonly subpath: readonly PathSegment[] }
   | { readonly ok: false; readonly message: string; readonly hint: string };
 
 /** Decide whether a reference names a param or a stage output. */
@@ -367,7 +384,12 @@ export function classifyReference(segments: readonly PathSegment[]): ClassifiedR
     if (typeof fourth !== 'string') return { ok: false, message: `\`stages.${second}.outputs\` must be followed by an output name`, hint: `write \`stages.${second}.outputs.<name>\`` };
     return { ok: true, kind: 'stage-output', stage: second, output: fourth, subpath: rest };
   }
-  const hint = root === 'param' ? 'did you mean `params`?' : root === 'stage' || root === 'steps' ? 'did you mean `stages`?' : 'references start with `params.` or `stages.`';
+  if (root === 'secrets') {
+    if (typeof second !== 'string' || segments.length > 2) return { ok: false, message: '`secrets` must be followed by exactly one secret name', hint: 'write `secrets.<name>`' };
+    return { ok: true, kind: 'secret', name: second, subpath: [] };
+  }
+  const hint =
+    root === 'param' ? 'did you mean `params`?' : root === 'stage' || root === 'steps' ? 'did you mean `stages`?' : root === 'secret' ? 'did you mean `secrets`?' : 'references start with `params.`, `stages.` or `secrets.`';
   return { ok: false, message: `unknown reference root \`${String(root)}\``, hint };
 }
 
@@ -417,8 +439,8 @@ export function collectReferences(value: JsonValue, basePath = ''): ExpressionRe
         for (const ref of referenceNodes(part.node)) {
           const classified = classifyReference(ref.segments);
           if (!classified.ok) continue;
-          if (classified.kind === 'param') {
-            found.push({ kind: 'param', name: classified.name, subpath: classified.subpath, text: ref.text, path, whole: isWhole });
+          if (classified.kind === 'param' || classified.kind === 'secret') {
+            found.push({ kind: classified.kind, name: classified.name, subpath: classified.subpath, text: ref.text, path, whole: isWhole });
           } else {
             found.push({
               kind: 'stage-output',
@@ -469,7 +491,7 @@ export function collectConditionReferences(source: string): ExpressionReference[
   for (const ref of referenceNodes(node)) {
     const classified = classifyReference(ref.segments);
     if (!classified.ok) continue;
-    if (classified.kind === 'param') found.push({ kind: 'param', name: classified.name, subpath: classified.subpath, text: ref.text, path: '', whole: false });
+    if (classified.kind === 'param' || classified.kind === 'secret') found.push({ kind: classified.kind, name: classified.name, subpath: classified.subpath, text: ref.text, path: '', whole: false });
     else found.push({ kind: 'stage-output', name: classified.stage, stage: classified.stage, output: classified.output, subpath: classified.subpath, text: ref.text, path: '', whole: false });
   }
   return found;
@@ -504,6 +526,11 @@ function resolveReference(node: Extract<ExpressionNode, { kind: 'reference' }>, 
       throw new InvalidInputError(`\`${node.text}\`: no param \`${classified.name}\``, { expression: node.text });
     }
     return lookup(ctx.params[classified.name] as JsonValue, classified.subpath, node.text);
+  }
+  if (classified.kind === 'secret') {
+    const reference = ctx.secrets && Object.prototype.hasOwnProperty.call(ctx.secrets, classified.name) ? ctx.secrets[classified.name] : undefined;
+    if (!reference) throw new InvalidInputError(`\`${node.text}\`: no secret \`${classified.name}\` in the plan's \`secrets:\``, { expression: node.text });
+    return { $secret: classified.name, reference: { ...reference } } satisfies SealedSecret as unknown as JsonValue;
   }
   const stage = Object.prototype.hasOwnProperty.call(ctx.stages, classified.stage) ? ctx.stages[classified.stage] : undefined;
   if (!stage) throw new InvalidInputError(`\`${node.text}\`: stage \`${classified.stage}\` has no outputs (it has not run)`, { expression: node.text });

@@ -8,6 +8,9 @@ import type { InputSchema, ObjectSchema } from './schema-language';
 export const API_VERSION = 'fineflow/v1';
 export const STAGE_ID_PATTERN = '^[A-Za-z_][A-Za-z0-9_-]*$';
 export const PARAM_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
+/** Secret names are read as `secrets.NAME`, like params. */
+export const SECRET_NAME_PATTERN = PARAM_NAME_PATTERN;
+export const SECRET_ENV_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
 export const POOL_PATTERN = '^[a-z][a-z0-9-]*$';
 export const OVERLAP_POLICIES = ['skip', 'buffer-one', 'buffer-all', 'cancel-other', 'terminate-other', 'allow-all'] as const;
 export const PARAM_TYPES = ['string', 'number', 'integer', 'boolean', 'array', 'object'] as const;
@@ -180,6 +183,17 @@ export const TRIGGER_SCHEMA: ObjectSchema = {
   required: ['newData'],
 };
 
+/** Where the worker finds a secret: exactly one of `env` and `file` (checked by the validator). */
+export const SECRET_REFERENCE_SCHEMA: ObjectSchema = {
+  type: 'object',
+  description: 'where the worker reads the secret: {env: VARIABLE} or {file: /mounted/path}; the operator allows which (FINEFLOW_SECRET_ENV, FINEFLOW_SECRET_FILE_ROOTS)',
+  properties: {
+    env: { type: 'string', pattern: SECRET_ENV_PATTERN, description: 'environment variable of the worker holding the value' },
+    file: { type: 'string', pattern: '^/', description: 'absolute path of a file on the worker holding the value (trailing newline dropped)' },
+  },
+  minProperties: 1,
+};
+
 export const PIPELINE_SCHEMA: ObjectSchema = {
   type: 'object',
   description: 'A Fineflow pipeline: a DAG of stages that fine-tune and ship models',
@@ -197,6 +211,11 @@ export const PIPELINE_SCHEMA: ObjectSchema = {
     },
     params: { type: 'object', additionalProperties: PARAM_SCHEMA, description: 'values a run may override with --set name=value; referenced as ${{ params.name }}' },
     defaults: { type: 'object', properties: STAGE_SETTINGS, description: 'settings every stage inherits unless it sets them' },
+    secrets: {
+      type: 'object',
+      additionalProperties: SECRET_REFERENCE_SCHEMA,
+      description: 'secret name → where the worker reads it; usable only as ${{ secrets.NAME }} in stage inputs marked secret (e.g. `auth`); values never enter the plan, history, logs or cache keys',
+    },
     schedule: SCHEDULE_SCHEMA,
     triggers: { type: 'array', items: TRIGGER_SCHEMA, description: 'events that start runs' },
     stages: { type: 'object', additionalProperties: STAGE_SCHEMA, minProperties: 1, description: 'stage id → stage' },

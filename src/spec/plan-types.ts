@@ -81,6 +81,14 @@ export interface PlannedParam {
   readonly description?: string;
 }
 
+/**
+ * Where a worker finds a secret's value (`secrets:` in the YAML): an environment variable or a
+ * mounted file of the worker. Only the reference is ever part of a plan; which variables and
+ * directories a pipeline may name is the operator's decision (FINEFLOW_SECRET_ENV,
+ * FINEFLOW_SECRET_FILE_ROOTS in src/config.ts).
+ */
+export type SecretReference = { readonly env: string } | { readonly file: string };
+
 export interface Plan {
   readonly apiVersion: 'fineflow/v1';
   readonly pipeline: {
@@ -97,4 +105,6 @@ export interface Plan {
   readonly levels: readonly (readonly string[])[];
   readonly schedule?: JsonObject;
   readonly triggers: readonly JsonObject[];
+  /** Secret name → reference (never a value); absent when the pipeline declares none. */
+  readonly secrets?: { readonly [name: string]: SecretReference };
 }

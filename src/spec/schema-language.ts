@@ -16,6 +16,12 @@ interface SchemaCommon {
   /** Filled into the plan when the key is absent. */
   readonly default?: JsonValue;
   readonly examples?: readonly JsonValue[];
+  /**
+   * The value is a credential (docs/security.md, item 2): it must be written as
+   * `${{ secrets.NAME }}`, never as a literal, and only such inputs may use secrets. The plan and
+   * the workflow carry the reference; the stage runner resolves it on the worker.
+   */
+  readonly secret?: boolean;
 }
 
 export type InputSchema =
@@ -67,13 +73,15 @@ function compiledPattern(pattern: string): RegExp {
 
 /** A problem found by {@link checkValue}; `depth` is 0 for keys of the checked object itself. */
 export interface SchemaIssue {
-  readonly code: 'wrong-type' | 'out-of-range' | 'bad-value' | 'bad-uri' | 'bad-duration' | 'unknown-key' | 'missing-key';
+  readonly code: 'wrong-type' | 'out-of-range' | 'bad-value' | 'bad-uri' | 'bad-duration' | 'unknown-key' | 'missing-key' | 'secret-literal';
   readonly path: string;
   readonly span: Span;
   readonly message: string;
   readonly hint?: string;
   readonly depth: number;
 }
+
+export const SECRET_HINT = 'declare the secret under `secrets:` (e.g. `secrets: {modelToken: {env: MODEL_TOKEN}}`) and write `${{ secrets.modelToken }}`';
 
 /** Called for every string containing `${{`; the checker does not look at it further. */
 export type ExpressionCallback = (node: LocatedNode & { kind: 'scalar' }, schema: InputSchema, path: string) => void;
@@ -99,6 +107,7 @@ export function checkUri(text: string, schemes?: readonly string[]): { message: 
 
 /** `an integer ≥ 1`, `one of adam, sgd`, … for messages. */
 export function describeSchema(schema: InputSchema): string {
+  if (schema.secret) return 'a secret: ${{ secrets.NAME }}';
   switch (schema.type) {
     case 'string':
       return 'a string';
@@ -180,6 +189,11 @@ export function checkValue(node: LocatedNode, schema: InputSchema, path: string,
   };
   if (node.kind === 'scalar' && typeof node.value === 'string' && node.value.includes('${{')) {
     onExpression?.(node, schema, path);
+    return issues;
+  }
+  if (schema.secret) {
+    // A literal credential would be recorded in the plan, the history and the cache key.
+    issues.push({ code: 'secret-literal', path, span: node.span, depth, message: `${path} is a secret input: it takes a \`\${{ secrets.NAME }}\` reference, never the value itself`, hint: SECRET_HINT });
     return issues;
   }
   switch (schema.type) {
@@ -399,6 +413,7 @@ export function checkSchemaDefinition(schema: unknown, path: string): string[] {
     return [`${path}.type must be one of ${SCHEMA_TYPES.join(', ')}, not ${JSON.stringify(s.type)}`];
   }
   if (s.description !== undefined && typeof s.description !== 'string') problems.push(`${path}.description must be a string`);
+  if (s.secret !== undefined && (s.secret !== true || s.type !== 'string')) problems.push(`${path}.secret must be true, on a string input`);
   switch (s.type) {
     case 'enum':
       if (!Array.isArray(s.values) || s.values.length === 0 || !s.values.every((v) => ['string', 'number', 'boolean'].includes(typeof v))) {
@@ -451,6 +466,8 @@ function fromJsonForDefault(value: JsonValue): LocatedNode {
 
 /** Matches a string that is one `${{ … }}` expression (editors accept it for any type). */
 export const EXPRESSION_PATTERN = '^\\s*\\$\\{\\{.*\\}\\}\\s*$';
+/** Matches `${{ secrets.NAME }}`: the only value a secret input takes. */
+export const SECRET_EXPRESSION_PATTERN = '^\\s*\\$\\{\\{\\s*secrets\\.[A-Za-z_][A-Za-z0-9_]*\\s*\\}\\}\\s*$';
 const EXPRESSION_JSON_SCHEMA = { type: 'string', pattern: EXPRESSION_PATTERN, description: 'a ${{ … }} expression' };
 
 /**
@@ -460,6 +477,7 @@ const EXPRESSION_JSON_SCHEMA = { type: 'string', pattern: EXPRESSION_PATTERN, de
 export function toJsonSchema(schema: InputSchema, allowExpressions = true, nested = allowExpressions): Record<string, unknown> {
   const common: Record<string, unknown> = {};
   if (schema.description) common.description = schema.description;
+  if (schema.secret) return { type: 'string', pattern: SECRET_EXPRESSION_PATTERN, ...common };
   if (schema.default !== undefined) common.default = schema.default;
   if (schema.examples) common.examples = schema.examples;
   let core: Record<string, unknown>;

@@ -171,6 +171,13 @@ function checkRange(entry: JsonObject, key: string, name: string): StageInputPro
   return [];
 }
 
+/** Credential for http(s):// model sources: a secret, sent as the Authorization header to their origin only. */
+const MODEL_AUTH_INPUT: InputSchema = {
+  type: 'string',
+  secret: true,
+  description: 'Authorization header value (e.g. `Bearer …`) for http(s):// models of this stage, sent only to their origin; must be ${{ secrets.NAME }}',
+};
+
 export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
   {
     name: 'select-model',
@@ -185,6 +192,7 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
         sampleSize: { type: 'integer', minimum: 1, maximum: 100_000, default: 512, description: 'examples sampled from the training split for ranking' },
         k: { type: 'integer', minimum: 1, maximum: 100_000, default: 5, description: 'neighbours that vote for rankBy: knn (leave-one-out on the sample)' },
         seed: { type: 'integer', minimum: 0, maximum: 4_294_967_295, default: 0, description: 'seed of the sample' },
+        auth: MODEL_AUTH_INPUT,
       },
       required: ['candidates'],
     },
@@ -284,6 +292,7 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
         },
         data: datasetUri('prepared dataset (a prepare-data `dataset`)'),
         hyperparameters: { type: 'object', additionalProperties: { type: 'any' }, description: 'overrides of the training settings below, e.g. a sweep\'s `best`' },
+        auth: MODEL_AUTH_INPUT,
         ...TRAINING_PROPERTIES,
       },
       required: ['data'],
@@ -322,6 +331,7 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
         },
         slices: { type: 'array', items: { type: 'string', minLength: 1 }, default: [], description: 'columns or metadata to compute metrics per group, for bias checks' },
         baseline: modelUri('model to compare with, e.g. registry://NAME@champion; a missing alias is reported, not fatal'),
+        auth: MODEL_AUTH_INPUT,
         fromScratch: {
           type: 'oneOf',
           description: 'also train the same architecture from random weights on the same data, for comparison',

@@ -71,6 +71,15 @@ export function validatePlan(plan: Plan): Diagnostic[] {
   if (!isObject(p.pipeline) || typeof p.pipeline.name !== 'string' || p.pipeline.name === '') add('plan-wrong-type', 'pipeline.name', 'the plan has no pipeline name');
   const params = isObject(p.params) ? p.params : undefined;
   if (!params) add('plan-wrong-type', 'params', 'params must be an object');
+  const secrets = p.secrets === undefined ? {} : isObject(p.secrets) ? p.secrets : undefined;
+  if (!secrets) add('plan-wrong-type', 'secrets', 'secrets must be an object');
+  for (const [name, reference] of Object.entries(secrets ?? {})) {
+    const keys = isObject(reference) ? Object.keys(reference) : [];
+    const value = isObject(reference) ? reference[keys[0] ?? ''] : undefined;
+    if (keys.length !== 1 || !['env', 'file'].includes(keys[0] ?? '') || typeof value !== 'string') {
+      add('plan-wrong-type', `secrets.${name}`, `secret \`${name}\` must be {env: VARIABLE} or {file: /path}`);
+    }
+  }
   for (const [name, param] of Object.entries(params ?? {})) {
     if (!isObject(param) || !PARAM_TYPES.includes(param.type as string) || !('value' in param)) add('plan-wrong-type', `params.${name}`, `param \`${name}\` must be {type, value}`);
   }
@@ -166,7 +175,9 @@ export function validatePlan(plan: Plan): Diagnostic[] {
       ...(typeof raw.when === 'string' ? collectConditionReferences(raw.when).map((r) => ({ ...r, path: `stages.${id}.when` })) : []),
     ];
     for (const ref of refs) {
-      if (ref.kind === 'param') {
+      if (ref.kind === 'secret') {
+        if (secrets && !Object.prototype.hasOwnProperty.call(secrets, ref.name)) add('unknown-secret', ref.path, `\`${ref.text}\` refers to secret \`${ref.name}\`, which the plan does not have`, line);
+      } else if (ref.kind === 'param') {
         if (params && !Object.prototype.hasOwnProperty.call(params, ref.name)) add('unknown-reference', ref.path, `\`${ref.text}\` refers to param \`${ref.name}\`, which the plan does not have`, line);
       } else if (!ids.has(ref.stage as string)) {
         add('unknown-reference', ref.path, `\`${ref.text}\` refers to stage \`${ref.stage}\`, which the plan does not have`, line);

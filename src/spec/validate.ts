@@ -21,9 +21,9 @@ import {
 } from './expressions';
 import { describeNode, entry, toJson, type LocatedMap, type LocatedNode, type Span } from './located';
 import { parsePipeline, type ParsedPipeline } from './parse';
-import { PARAM_NAME_PATTERN, PARAM_TYPES, PIPELINE_SCHEMA, STAGE_DEFAULTS, STAGE_ID_PATTERN } from './pipeline-schema';
-import { MAX_OUTAGE_BUDGET_MS, type JsonObject, type JsonValue } from './plan-types';
-import { acceptsOutputType, checkValue, describeSchema, outputTypeOf, type InputSchema, type OutputType, type SchemaIssue } from './schema-language';
+import { PARAM_NAME_PATTERN, PARAM_TYPES, PIPELINE_SCHEMA, SECRET_NAME_PATTERN, STAGE_DEFAULTS, STAGE_ID_PATTERN } from './pipeline-schema';
+import { MAX_OUTAGE_BUDGET_MS, type JsonObject, type JsonValue, type SecretReference } from './plan-types';
+import { acceptsOutputType, checkValue, describeSchema, outputTypeOf, SECRET_HINT, type InputSchema, type OutputType, type SchemaIssue } from './schema-language';
 import { stageTypeLookup, type StageTypeDefinition } from './stage-types';
 import { MAX_STAGES, MAX_STAGES_HINT } from './validate-plan';
 import { closest, unknownNameHint } from './suggest';
@@ -63,6 +63,8 @@ export interface ValidatedPipeline {
   readonly stages: readonly ValidatedStage[];
   readonly schedule?: JsonObject;
   readonly triggers: readonly JsonObject[];
+  /** Secret name → reference (env variable or file of the worker); never a value. */
+  readonly secrets: { readonly [name: string]: SecretReference };
 }
 
 export interface ValidationResult {
@@ -162,6 +164,8 @@ interface Scope {
   readonly params: ReadonlyMap<string, ValidatedParam>;
   readonly stages: ReadonlyMap<string, StageContext>;
   readonly usedParams: Set<string>;
+  readonly secrets: ReadonlyMap<string, { readonly reference: SecretReference; readonly span: Span }>;
+  readonly usedSecrets: Set<string>;
 }
 
 type ExpressionPlace = 'with' | 'when' | 'trigger';
@@ -183,6 +187,15 @@ function checkReferences(
     const classified = classifyReference(ref.segments);
     if (!classified.ok) {
       checker.error('bad-expression', path, span, `\`${ref.text}\`: ${classified.message}`, classified.hint);
+      continue;
+    }
+    if (classified.kind === 'secret') {
+      if (place !== 'with') {
+        checker.error('secret-not-allowed', path, span, `\`${ref.text}\`: secrets can only be used in stage inputs that the stage type marks as secret`, 'pass the secret through a secret input such as `auth`');
+      } else if (!scope.secrets.has(classified.name)) {
+        const near = closest(classified.name, scope.secrets.keys());
+        checker.error('unknown-secret', path, span, `\`${ref.text}\` refers to secret \`${classified.name}\`, which is not declared`, near ? `did you mean \`secrets.${near}\`?` : SECRET_HINT);
+      } else scope.usedSecrets.add(classified.name);
       continue;
     }
     if (classified.kind === 'param') {
@@ -226,6 +239,7 @@ function expressionType(node: ExpressionNode, scope: Scope): { type: OutputType;
     const param = scope.params.get(classified.name);
     return { type: param ? param.type : 'any', what: `\`${node.text}\`` };
   }
+  if (classified.kind === 'secret') return { type: 'string', what: `\`${node.text}\`` };
   const output = scope.stages.get(classified.stage)?.type?.outputs[classified.output];
   return { type: output ? output.type : 'any', what: `\`${node.text}\`` };
 }
@@ -246,8 +260,67 @@ function parseExpressionString(checker: Checker, scalar: LocatedNode & { kind: '
   }
 }
 
+/** Whether a reference node names a secret. */
+function isSecretReference(node: ExpressionNode): boolean {
+  if (node.kind !== 'reference') return false;
+  const classified = classifyReference(node.segments);
+  return classified.ok && classified.kind === 'secret';
+}
+
+/**
+ * A secret input takes exactly `${{ secrets.NAME }}`; any other input takes no secret at all
+ * (it would be recorded in outputs, logs or cards). Returns false when the value was reported.
+ */
+function checkSecretUse(checker: Checker, scalar: LocatedNode & { kind: 'scalar' }, parts: readonly TemplatePart[], schema: InputSchema, path: string, type: StageTypeDefinition): boolean {
+  const whole = wholeExpression(parts);
+  if (schema.secret) {
+    if (whole && isSecretReference(whole.node)) return true;
+    checker.error('secret-literal', path, scalar.span, `${path} is a secret input: it takes exactly one \`\${{ secrets.NAME }}\` reference`, SECRET_HINT);
+    return false;
+  }
+  const usesSecret = parts.some((part) => part.kind === 'expression' && referenceNodes(part.node).some(isSecretReference));
+  if (!usesSecret) return true;
+  const secretInputs = secretInputNames(type.inputs, '');
+  checker.error(
+    'secret-in-non-secret-input',
+    path,
+    scalar.span,
+    `${path} is not a secret input of ${type.name}: a secret used here would be recorded in plain text`,
+    secretInputs.length > 0 ? `secret inputs of ${type.name}: ${secretInputs.join(', ')}` : `${type.name} has no secret input`,
+  );
+  return false;
+}
+
+function secretInputNames(schema: InputSchema, prefix: string): string[] {
+  if (schema.secret) return [prefix];
+  if (schema.type !== 'object' || !schema.properties) return [];
+  return Object.entries(schema.properties).flatMap(([key, value]) => secretInputNames(value, prefix ? `${prefix}.${key}` : key));
+}
+
 // ---------------------------------------------------------------------------------------
 // Checks
+
+/** The `secrets:` block: names are identifiers, each reference names exactly one of env and file. */
+function checkSecrets(checker: Checker, root: LocatedMap): Map<string, { reference: SecretReference; span: Span }> {
+  const secrets = new Map<string, { reference: SecretReference; span: Span }>();
+  const node = mapAt(entry(root, 'secrets')?.value);
+  for (const e of node?.entries ?? []) {
+    const path = joinPath('secrets', e.key);
+    if (!new RegExp(SECRET_NAME_PATTERN).test(e.key)) {
+      checker.error('bad-secret-name', path, e.keySpan, `secret name \`${e.key}\` is not an identifier`, 'use letters, digits and _, starting with a letter (expressions read it as secrets.NAME)');
+      continue;
+    }
+    if (e.value.kind !== 'map') continue; // reported by the schema check
+    const env = stringAt(entry(e.value, 'env')?.value);
+    const file = stringAt(entry(e.value, 'file')?.value);
+    if ((env === undefined) === (file === undefined)) {
+      checker.error('bad-secret-reference', path, e.value.span, `secret \`${e.key}\` must name exactly one of \`env\` and \`file\``, 'write e.g. {env: MODEL_TOKEN} or {file: /run/secrets/model-token}');
+      continue;
+    }
+    secrets.set(e.key, { reference: env !== undefined ? { env } : { file: file as string }, span: e.keySpan });
+  }
+  return secrets;
+}
 
 function checkParams(checker: Checker, root: LocatedMap): ValidatedParam[] {
   const params: ValidatedParam[] = [];
@@ -441,7 +514,7 @@ export function validatePipeline(source: string | Uint8Array | ParsedPipeline, f
     }
     stageContexts.set(e.key, { id: e.key, node: e.value, keySpan: e.keySpan, ...(type ? { type } : {}), explicitNeeds: [], withRefs: [], whenRefs: [] });
   }
-  const scope: Scope = { params: new Map(params.map((p) => [p.name, p])), stages: stageContexts, usedParams: new Set() };
+  const scope: Scope = { params: new Map(params.map((p) => [p.name, p])), stages: stageContexts, usedParams: new Set(), secrets: checkSecrets(checker, root), usedSecrets: new Set() };
 
   // Expressions outside stage inputs: `when` is handled per stage; triggers may use params.
   for (const { scalar, path } of pendingOutside) {
@@ -472,6 +545,7 @@ export function validatePipeline(source: string | Uint8Array | ParsedPipeline, f
             if (part.kind === 'expression') ctx.withRefs.push(...checkReferences(checker, scope, part.node, scalar, part.offset, valuePath, 'with', ctx.id));
           }
           const whole = wholeExpression(parts);
+          if (!checkSecretUse(checker, scalar, parts, schema, valuePath, type)) return;
           const produced = whole ? expressionType(whole.node, scope) : { type: 'string' as OutputType, what: 'an interpolated string' };
           if (!acceptsOutputType(schema, produced.type)) {
             checker.error('wrong-type', valuePath, scalar.span, `${valuePath} must be ${describeSchema(schema)}, but ${produced.what} is ${typeArticle(produced.type)}`, whole ? 'reference a value of the right type' : 'use a single ${{ }} expression as the whole value to keep its type');
@@ -603,6 +677,10 @@ export function validatePipeline(source: string | Uint8Array | ParsedPipeline, f
     }
   }
 
+  for (const [name, secret] of scope.secrets) {
+    if (!scope.usedSecrets.has(name)) checker.report('warning', 'unused-secret', `secrets.${name}`, secret.span, `secret \`${name}\` is never used`, `use it as \${{ secrets.${name} }} in a secret input, or remove it`);
+  }
+
   const metadata = mapAt(entry(root, 'metadata')?.value);
   const labelsNode = metadata ? mapAt(entry(metadata, 'labels')?.value) : undefined;
   const description = metadata ? stringAt(entry(metadata, 'description')?.value) : undefined;
@@ -617,6 +695,7 @@ export function validatePipeline(source: string | Uint8Array | ParsedPipeline, f
     stages: stages.map((s) => ({ ...s, dependsOn: [...(deps.get(s.id) ?? [])].sort() })),
     ...(scheduleNode ? { schedule: toJson(scheduleNode) as JsonObject } : {}),
     triggers: triggersNode?.kind === 'seq' ? triggersNode.items.filter((i) => i.kind === 'map').map((i) => toJson(i) as JsonObject) : [],
+    secrets: Object.fromEntries([...scope.secrets].map(([name, secret]) => [name, secret.reference])),
   };
   return finish(pipeline);
 }

@@ -16,6 +16,7 @@ import { CONTROL_POOL, taskQueueForPool } from '../runtime/task-queues';
 import { createObjectStoreFromConfig } from '../storage/minio-store';
 import type { ObjectStore } from '../storage/object-store';
 import { createOutboundPolicy, installOutboundPolicy, type OutboundPolicy } from '../security/outbound';
+import { createSecretResolver } from '../security/secrets';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../../workflows/index.ts');
 
@@ -44,6 +45,8 @@ export interface WorkerOptions {
   readonly extraActivities?: { readonly [name: string]: (...args: never[]) => Promise<unknown> };
   /** Workflow module to bundle instead of workflows/index.ts (benchmarks add their own workflows). */
   readonly workflowsPath?: string;
+  /** Environment that `secrets: {env: …}` read (tests); default process.env. */
+  readonly secretEnv?: Readonly<Record<string, string | undefined>>;
   /** Outbound policy for this process (tests inject a resolver); default: built from `config.outbound`. */
   readonly outbound?: OutboundPolicy;
 }
@@ -111,6 +114,8 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
     bucket: options.config.s3.bucket,
     extraStages,
     ml: { tfBackend: options.config.tfBackend, trainEngine: options.config.trainEngine, ...(options.config.trainMemoryMb ? { trainMemoryMb: options.config.trainMemoryMb } : {}) },
+    // Secret values come from this worker's environment and mounted files, as the operator allows.
+    secrets: createSecretResolver(options.config.secrets, options.secretEnv ?? process.env),
     ...(options.progressSignalIntervalMs !== undefined ? { progressSignalIntervalMs: options.progressSignalIntervalMs } : {}),
   };
   const activities = { ...(runsWorkflows ? createActivities(deps) : createStageActivities(deps)), ...options.extraActivities };

@@ -11,6 +11,7 @@ import { currentBackend, loadTf } from '../backend';
 import { loadSplit, readManifest, type DatasetManifest, type SplitName } from '../data/shards';
 import { featureLength, type LabelledSet } from '../generators/image-set';
 import { loadModel } from '../models/load-model';
+import type { HttpLoadOptions } from '../models/model-io';
 import type { EpochMetrics } from '../train/types';
 import { joinUri } from '../uri';
 import { applyGate, classificationMetrics, compareMetrics, sliceMetrics, type ClassificationMetrics, type GateSpec } from './metrics';
@@ -30,6 +31,8 @@ export interface EvaluateOptions {
   /** Where report.json and report.html go. */
   readonly reportPrefix: string;
   readonly registryBucket: string;
+  /** Headers for http(s):// models (a secret `auth` input, resolved on the worker). */
+  readonly modelHttp?: HttpLoadOptions;
   /** Learning curves to draw (the fine-tune stage's history). */
   readonly history?: readonly EpochMetrics[];
   readonly trials?: { readonly xLabel: string; readonly yLabel: string; readonly points: readonly TrialPoint[] };
@@ -89,7 +92,8 @@ export async function evaluateModel(store: ObjectStore, options: EvaluateOptions
   const split = options.split ?? 'test';
   const set = await loadSplit(store, manifest, split);
   if (set.labels.length === 0) throw new InvalidInputError(`dataset ${options.datasetUri} has no ${split} examples to evaluate on`, { split });
-  const model = await loadModel(tf, store, options.modelUri, { registryBucket: options.registryBucket });
+  const location = { registryBucket: options.registryBucket, ...(options.modelHttp ? { http: options.modelHttp } : {}) };
+  const model = await loadModel(tf, store, options.modelUri, location);
   const outputs = model.outputs[0]?.shape[1];
   if (outputs !== manifest.classes.length) {
     throw new InvalidInputError(`model ${options.modelUri} predicts ${outputs} classes but the dataset has ${manifest.classes.length}`, { modelUri: options.modelUri });
@@ -109,7 +113,7 @@ export async function evaluateModel(store: ObjectStore, options: EvaluateOptions
   const baselineMetrics: Record<string, ClassificationMetrics> = {};
   for (const [name, uri] of Object.entries(options.baselines ?? {})) {
     try {
-      const baseline = await loadModel(tf, store, uri, { registryBucket: options.registryBucket });
+      const baseline = await loadModel(tf, store, uri, location);
       if (baseline.outputs[0]?.shape[1] !== manifest.classes.length) throw new InvalidInputError(`predicts ${baseline.outputs[0]?.shape[1]} classes, the dataset has ${manifest.classes.length}`, {});
       const baselineResult = classificationMetrics(predictProbabilities(tf, baseline, set), set.labels, manifest.classes);
       baseline.dispose();

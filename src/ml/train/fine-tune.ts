@@ -173,7 +173,7 @@ export async function trainModel(store: ObjectStore, request: TrainingRequest, c
   let model: LayersModel;
   if (request.mode === 'fine-tune') {
     if (!request.baseModelUri) throw new InvalidInputError('fine-tune needs baseModelUri', {});
-    const base = await loadModel(tf, store, request.baseModelUri, { registryBucket: request.registryBucket });
+    const base = await loadModel(tf, store, request.baseModelUri, { registryBucket: request.registryBucket, ...(request.modelHttp ? { http: request.modelHttp } : {}) });
     checkShape(base, manifest.featureShape, `base model ${request.baseModelUri}`);
     model = replaceHead(tf, base, headOptionsOf(hyperparameters, manifest.classes.length));
   } else {

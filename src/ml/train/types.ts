@@ -145,6 +145,8 @@ export interface TrainingRequest {
   readonly hyperparameters: Hyperparameters;
   /** Bucket of the model registry, for `registry://` base models. */
   readonly registryBucket: string;
+  /** Headers for an http(s):// base model (a secret `auth` input); not part of the request key, never stored. */
+  readonly modelHttp?: { readonly headers?: Readonly<Record<string, string>>; readonly timeoutMs?: number };
   readonly tfBackend?: TfBackendPreference;
   /** Training engine (src/ml/train/engine.ts; FINEFLOW_TRAIN_ENGINE via the worker's config); default auto. */
   readonly engine?: TrainEnginePreference;
