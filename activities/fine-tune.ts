@@ -31,6 +31,7 @@ import type { ObjectStore } from '../src/storage/object-store';
 import { joinS3Uri } from '../src/storage/uri';
 import type { StageImplementation, StageRuntime } from './stage-runner';
 import { checkStageInputs, formatMetrics, listStageArtifacts, modelHttpOptions, memoryLimit, objectInput, optionalNumber, optionalString, requiredString, toJsonValue } from './ml-stage-support';
+import { ownValue } from '../src/spec/reserved';
 
 /** Written beside every model this stage trains. */
 export const TRAINING_RECORD_FILE = 'training.json';
@@ -206,7 +207,8 @@ export function trainingPlan(settings: JsonObject, context: { readonly classes: 
     const byName = weights as JsonObject;
     const unknown = Object.keys(byName).filter((name) => !context.classes.includes(name));
     if (unknown.length > 0) throw new InvalidInputError(`classWeights names unknown classes ${unknown.join(', ')}; the dataset's classes are ${context.classes.join(', ')}`, { field: 'classWeights', unknown });
-    classWeights = context.classes.map((name) => (typeof byName[name] === 'number' ? (byName[name] as number) : 1));
+    // Class names come from the dataset: look them up as own keys only (a class named `constructor`).
+    classWeights = context.classes.map((name) => (typeof ownValue(byName, name) === 'number' ? (ownValue(byName, name) as number) : 1));
   }
 
   let augmentation: Augmentation | undefined;

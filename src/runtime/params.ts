@@ -4,6 +4,7 @@
  */
 import { InvalidInputError } from '../errors';
 import type { JsonValue, Plan, PlannedParam } from '../spec/plan-types';
+import { ownValue } from '../spec/reserved';
 
 export type ParamValues = { readonly [name: string]: JsonValue };
 
@@ -48,7 +49,7 @@ export function checkParamOverrides(plan: Plan, overrides: ParamValues): ParamCh
   const values: Record<string, JsonValue> = {};
   const known = Object.keys(plan.params);
   for (const [name, raw] of Object.entries(overrides)) {
-    const declared = plan.params[name];
+    const declared = ownValue(plan.params, name);
     if (!declared) {
       problems.push(`params.${name}: unknown param; the pipeline declares ${known.length > 0 ? known.join(', ') : 'no params'}`);
       continue;

@@ -7,6 +7,7 @@
 import { InvalidInputError } from '../errors';
 import type { JsonObject, JsonValue, Plan } from '../spec/plan-types';
 import { parseDuration } from '../spec/durations';
+import { ownValue } from '../spec/reserved';
 
 /** How a schedule treats an action that falls due while the previous run is still going. */
 export type OverlapPolicyName = 'skip' | 'buffer-one' | 'buffer-all' | 'cancel-other' | 'terminate-other' | 'allow-all';
@@ -277,7 +278,7 @@ const PARAM_REFERENCE = /\$\{\{\s*params\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}/g;
 /** Replace `${{ params.x }}` in a trigger field with the plan's value of `x`. */
 export function resolveParamReferences(text: string, plan: Plan, path: string): string {
   return text.replace(PARAM_REFERENCE, (_whole, name: string) => {
-    const param = plan.params[name];
+    const param = ownValue(plan.params, name);
     if (!param) throw invalid(path, `refers to params.${name}, which the pipeline does not declare`, `declare it under params: or write the path`);
     if (typeof param.value !== 'string' && typeof param.value !== 'number') {
       throw invalid(path, `params.${name} is ${describe(param.value)}, not text`, 'a path parameter must be a string');

@@ -16,6 +16,7 @@ import { closest } from './suggest';
 import { validatePipeline, type ValidatedPipeline, type ValidatedStage, type ValidationResult } from './validate';
 import type { ParsedPipeline } from './parse';
 import { validatePlan } from './validate-plan';
+import { isReservedKey, RESERVED_KEY_HINT } from './reserved';
 
 export interface CompileOptions {
   /** Param overrides: `['name=value', …]` as given on the command line, or a name → raw value map. */
@@ -81,6 +82,10 @@ function applySet(pipeline: ValidatedPipeline, set: CompileOptions['set'], diagn
   }
   const declared = new Map(pipeline.params.map((p) => [p.name, p]));
   for (const [name, raw, arg] of entries) {
+    if (isReservedKey(name)) {
+      diagnostics.push(setDiagnostic('reserved-key', arg, `--set ${arg}: \`${name}\` is a reserved name, never a param`, RESERVED_KEY_HINT));
+      continue;
+    }
     if (!declared.has(name)) {
       const near = closest(name, declared.keys());
       diagnostics.push(setDiagnostic('set-unknown-param', arg, `--set ${arg}: the pipeline has no param \`${name}\``, near ? `did you mean \`${near}\`?` : declared.size ? `params are: ${[...declared.keys()].join(', ')}` : 'the pipeline declares no params'));

@@ -49,7 +49,8 @@ export function toJson(node: LocatedNode): JsonValue {
       return node.items.map(toJson);
     case 'map': {
       const out: Record<string, JsonValue> = {};
-      for (const entry of node.entries) out[entry.key] = toJson(entry.value);
+      // defineProperty: a `__proto__` key (refused by validation) stays data, never a prototype.
+      for (const entry of node.entries) Object.defineProperty(out, entry.key, { value: toJson(entry.value), enumerable: true, writable: true, configurable: true });
       return out;
     }
   }

@@ -8,6 +8,7 @@ import { DURATION_HINT, parseDuration } from './durations';
 import { describeNode, type LocatedNode, type Span } from './located';
 import type { JsonObject, JsonValue } from './plan-types';
 import { joinPath } from './expressions';
+import { isReservedKey, ownValue, RESERVED_KEY_HINT } from './reserved';
 import { unknownNameHint } from './suggest';
 
 interface SchemaCommon {
@@ -379,7 +380,7 @@ export function applyDefaults(value: JsonValue, schema: InputSchema): JsonValue 
     const out: Record<string, JsonValue> = {};
     const props = schema.properties ?? {};
     for (const [key, item] of Object.entries(value as JsonObject)) {
-      const prop = props[key] ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+      const prop = ownValue(props, key) ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
       out[key] = prop ? applyDefaults(item, prop) : item;
     }
     for (const [key, prop] of Object.entries(props)) {
@@ -426,7 +427,12 @@ export function checkSchemaDefinition(schema: unknown, path: string): string[] {
     case 'object':
       if (s.properties !== undefined) {
         if (s.properties === null || typeof s.properties !== 'object' || Array.isArray(s.properties)) problems.push(`${path}.properties must be a mapping`);
-        else for (const [k, v] of Object.entries(s.properties)) problems.push(...checkSchemaDefinition(v, `${path}.properties.${k}`));
+        else {
+          for (const [k, v] of Object.entries(s.properties)) {
+            if (isReservedKey(k)) problems.push(`${path}.properties.${k}: \`${k}\` is a reserved name; ${RESERVED_KEY_HINT}`);
+            problems.push(...checkSchemaDefinition(v, `${path}.properties.${k}`));
+          }
+        }
       }
       if (s.required !== undefined) {
         if (!Array.isArray(s.required) || !s.required.every((r) => typeof r === 'string')) problems.push(`${path}.required must be a list of names`);

@@ -8,6 +8,7 @@ import { pinnedSourceProblem } from '../datasets/dataset-source';
 import { InvalidInputError } from '../errors';
 import type { JsonObject } from './plan-types';
 import { OUTPUT_TYPES, checkSchemaDefinition, type InputSchema, type ObjectSchema, type OutputType } from './schema-language';
+import { isReservedKey, RESERVED_KEY_HINT } from './reserved';
 
 export interface StageOutput {
   readonly type: OutputType;
@@ -506,6 +507,7 @@ export function checkStageTypeDefinition(candidate: unknown): string[] {
   if (def.outputs === null || typeof def.outputs !== 'object' || Array.isArray(def.outputs)) problems.push(`${label}: outputs must map output names to {type, description}`);
   else {
     for (const [name, output] of Object.entries(def.outputs as Record<string, unknown>)) {
+      if (isReservedKey(name)) problems.push(`${label}.outputs.${name}: \`${name}\` is a reserved name; ${RESERVED_KEY_HINT}`);
       const o = output as Record<string, unknown> | null;
       if (!o || !OUTPUT_TYPES.includes(o.type as OutputType)) problems.push(`${label}.outputs.${name}.type must be one of ${OUTPUT_TYPES.join(', ')}`);
       if (!o || typeof o.description !== 'string') problems.push(`${label}.outputs.${name}.description must be a string`);

@@ -26,6 +26,7 @@ import { MAX_OUTAGE_BUDGET_MS, type JsonObject, type JsonValue, type SecretRefer
 import { acceptsOutputType, checkValue, describeSchema, outputTypeOf, SECRET_HINT, type InputSchema, type OutputType, type SchemaIssue } from './schema-language';
 import { stageTypeLookup, type StageTypeDefinition } from './stage-types';
 import { MAX_STAGES, MAX_STAGES_HINT } from './validate-plan';
+import { isReservedKey, RESERVED_KEY_HINT } from './reserved';
 import { closest, unknownNameHint } from './suggest';
 
 export type ParamType = (typeof PARAM_TYPES)[number];
@@ -300,6 +301,17 @@ function secretInputNames(schema: InputSchema, prefix: string): string[] {
 // ---------------------------------------------------------------------------------------
 // Checks
 
+/** Every mapping key of the file, at any depth: reserved names are refused wherever they appear. */
+function checkReservedKeys(checker: Checker, node: LocatedNode, path: string): void {
+  if (node.kind === 'seq') node.items.forEach((item, i) => checkReservedKeys(checker, item, joinPath(path, i)));
+  if (node.kind !== 'map') return;
+  for (const e of node.entries) {
+    const childPath = joinPath(path, e.key);
+    if (isReservedKey(e.key)) checker.error('reserved-key', childPath, e.keySpan, `\`${e.key}\` cannot be used as a key, stage id, param, secret or input name`, RESERVED_KEY_HINT);
+    checkReservedKeys(checker, e.value, childPath);
+  }
+}
+
 /** The `secrets:` block: names are identifiers, each reference names exactly one of env and file. */
 function checkSecrets(checker: Checker, root: LocatedMap): Map<string, { reference: SecretReference; span: Span }> {
   const secrets = new Map<string, { reference: SecretReference; span: Span }>();
@@ -479,6 +491,7 @@ export function validatePipeline(source: string | Uint8Array | ParsedPipeline, f
     return finish();
   }
   const types = stageTypeLookup(options.stageTypes);
+  checkReservedKeys(checker, root, '');
 
   // Structure of every key except stage inputs; expressions outside `with` are handled below.
   const pendingOutside: { scalar: LocatedNode & { kind: 'scalar' }; path: string }[] = [];
