@@ -15,6 +15,8 @@ export function redactUri(uri: string): string {
   const match = URI_WITH_AUTHORITY.exec(uri);
   if (!match) return uri;
   const [, scheme = '', authority = '', path = '', query, fragment = ''] = match;
+  // `registry://name@alias` names a model version: its `@` is not user info, and it carries no secret.
+  if (scheme.toLowerCase() === 'registry://') return uri;
   const at = authority.lastIndexOf('@');
   const host = at >= 0 ? `${REDACTED}@${authority.slice(at + 1)}` : authority;
   return `${scheme}${host}${path}${query !== undefined ? `?${REDACTED}` : ''}${fragment}`;

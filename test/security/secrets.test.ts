@@ -119,6 +119,8 @@ void describe('URI redaction', () => {
   void it('drops user info and query strings wherever a URI is recorded', () => {
     assert.equal(redactUri('https://user:pw@models.example.com/m/model.json?X-Amz-Signature=abc#f'), 'https://redacted@models.example.com/m/model.json?redacted#f');
     assert.equal(redactUri('s3://bucket/key'), 's3://bucket/key');
+    // A registry URI's `@` names the version, not a user: stage logs must keep it readable.
+    assert.equal(redactUrisIn('fine-tuning registry://surface-cnn@latest on s3://d/x/'), 'fine-tuning registry://surface-cnn@latest on s3://d/x/');
     assert.equal(redactUrisIn('loading http://u:p@h:8080/x?token=t failed'), 'loading http://redacted@h:8080/x?redacted failed');
   });
 });

@@ -29,6 +29,7 @@ import type { JsonObject } from '../../spec/plan-types';
 import type { ObjectStore } from '../../storage/object-store';
 import { joinUri, parseS3Uri, uriOf } from '../uri';
 import { MODEL_JSON, modelJsonUri, WEIGHTS_BIN } from './model-io';
+import { redactUrisDeep } from '../../security/redact';
 
 export interface ModelLineage {
   /** Dataset manifest URI (and its version/fingerprint when known). */
@@ -243,7 +244,8 @@ export async function registerModel(store: ObjectStore, options: RegisterModelOp
     createdAt,
     ...(options.description ? { description: options.description } : {}),
     source: options.modelUri,
-    lineage: options.lineage ?? {},
+    // Lineage names sources the author wrote (a base model's URL with a token in its query): never record credentials.
+    lineage: redactUrisDeep(options.lineage ?? {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.hyperparameters ? { hyperparameters: options.hyperparameters } : {}),
     ...(options.classes ? { classes: options.classes } : {}),

@@ -73,6 +73,21 @@ describe('model save/load', () => {
 });
 
 describe('registry', () => {
+  it('records lineage without credentials: user info and query strings of URIs are redacted in the card', async () => {
+    const store = createMemoryObjectStore();
+    await saveModel(tf, store, tinyModel(), 's3://runs/r1/finetune/model');
+    const registered = await registerModel(store, {
+      bucket: 'fineflow',
+      name: 'redacted-lineage',
+      modelUri: 's3://runs/r1/finetune/model',
+      lineage: { runId: 'r1', baseModel: 'https://alice:hunter2@models.example/base/model.json?token=canary-123', dataset: 's3://d/x/' },
+    });
+    const cardText = (await store.getBytes(`s3://fineflow/models/redacted-lineage/${registered.version}/card.json`)).toString('utf8');
+    assert.ok(!cardText.includes('hunter2') && !cardText.includes('canary-123'), cardText);
+    assert.match(cardText, /https:\/\/redacted@models\.example\/base\/model\.json\?redacted/);
+    assert.match(cardText, /"dataset":\s*"s3:\/\/d\/x\/"/);
+  });
+
   it('registers versions with cards and aliases, resolves, lists, shows and promotes', async () => {
     const store = createMemoryObjectStore();
     await saveModel(tf, store, tinyModel(), 's3://runs/r1/finetune/model');
