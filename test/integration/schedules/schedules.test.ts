@@ -108,6 +108,7 @@ void describe('schedule apply on the real stack', () => {
     await h.schedules.apply(h.compile(pipelineYaml(name, '{every: 2s, overlap: allow-all, catchupWindow: 1m}')));
     await waitFor('a first run', () => h.runs(name, 'schedule'), (runs) => runs.length >= 1, 15_000);
     await h.schedules.pause(name, 'maintenance');
+    const pausedFrom = Date.now();
     const pausedDetails = await h.schedules.describe(name);
     assert.equal(pausedDetails.schedule?.paused, true);
     assert.equal(pausedDetails.schedule?.note, 'maintenance');
@@ -124,11 +125,15 @@ void describe('schedule apply on the real stack', () => {
     assert.equal(reapplied.schedule, 'unchanged');
     assert.equal((await h.schedules.describe(name)).schedule?.paused, true);
 
+    // Replaying the paused times would start runs scheduled inside the pause; resuming starts only
+    // times after the unpause. Run ids carry their scheduled time, so this needs no timing window.
+    const pausedUntil = Date.now();
     await h.schedules.unpause(name);
-    await sleep(3000);
-    const resumed = (await h.schedules.describe(name)).schedule?.runsTaken ?? 0;
-    // 3 s at one run per 2 s: 1-2 runs; replaying the ~7 s pause would add 3 more.
-    assert.ok(resumed - takenAtPause >= 1 && resumed - takenAtPause <= 2, `runs after unpause: ${resumed - takenAtPause}`);
+    await waitFor('a run after unpause', () => h.schedules.describe(name), (d) => (d.schedule?.runsTaken ?? 0) > takenAtPause, 15_000);
+    const scheduledTimes = (await h.runs(name, 'schedule')).map((r) => scheduledTimeOf(r.workflowId));
+    const replayed = scheduledTimes.filter((time) => time > pausedFrom + 2_000 && time < pausedUntil - 2_000);
+    assert.deepEqual(replayed.map((time) => new Date(time).toISOString()), [], 'no run for a time inside the pause');
+    assert.ok(scheduledTimes.some((time) => time >= pausedUntil - 2_000), 'a run for a time after the unpause');
     await h.schedules.delete(name);
     await h.terminateRuns(name);
   });
