@@ -240,6 +240,15 @@ temporal_cli() { env -i PATH="$PATH" HOME="$HOME" "$TEMPORAL_CLI" "$@" --address
 temporal_ready() { temporal_cli operator namespace describe --namespace default --command-timeout 3s 2>/dev/null | grep -q default; }
 frontend_serving() { temporal_cli operator cluster health --command-timeout 3s | grep -q SERVING; }
 
+ensure_search_attributes() {
+  local attr existing
+  existing="$(temporal_cli operator search-attribute list --namespace default)" || return 1
+  for attr in "${SEARCH_ATTRIBUTES[@]}"; do
+    grep -qw "$attr" <<<"$existing" && continue
+    temporal_cli operator search-attribute create --namespace default --name "$attr" --type Keyword || return 1
+  done
+}
+
 start_temporal() {
   TEMPORAL_CLI="$(resolve temporal)"
   alive temporal && frontend_serving && return
@@ -250,11 +259,9 @@ start_temporal() {
   wait_for "Temporal server" temporal frontend_serving
   temporal_ready || temporal_cli operator namespace create --namespace default --retention 72h >/dev/null 2>&1 || true
   wait_for "namespace default" temporal temporal_ready
-  local attr existing
-  existing="$(temporal_cli operator search-attribute list --namespace default 2>/dev/null || true)"
-  for attr in "${SEARCH_ATTRIBUTES[@]}"; do
-    grep -qw "$attr" <<<"$existing" || temporal_cli operator search-attribute create --namespace default --name "$attr" --type Keyword >/dev/null
-  done
+  # The frontend can describe a new namespace before every service's namespace cache has it
+  # ("Namespace default is not found" from search-attribute calls): retry until they all agree.
+  wait_for "search attributes" temporal ensure_search_attributes
   log "temporal up: $SERVICE_IP:$TEMPORAL_PORT (server $TEMPORAL_SERVER_VERSION on PostgreSQL, SQL visibility)"
 }
 
