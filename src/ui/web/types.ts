@@ -1,8 +1,9 @@
 /** Shapes of the JSON API's answers (src/ui/api.ts); run state types come from the runtime itself. */
 import type { RunState, StageState } from '../../runtime/run-types';
+import type { Diagnostic } from '../../spec/diagnostics';
 import type { GraphData } from './dag';
 
-export type { RunState, StageState };
+export type { Diagnostic, RunState, StageState };
 
 export interface RunSummary {
   readonly runId: string;
@@ -39,17 +40,6 @@ export interface RunDetails {
   readonly graph: GraphData;
   readonly sweeps: readonly SweepTable[];
   readonly temporalUrl?: string;
-}
-
-export interface Diagnostic {
-  readonly severity: 'error' | 'warning';
-  readonly code: string;
-  readonly path: string;
-  readonly line: number;
-  readonly column: number;
-  readonly length?: number;
-  readonly message: string;
-  readonly hint?: string;
 }
 
 export interface ModelCard {
