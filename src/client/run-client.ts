@@ -70,10 +70,15 @@ function quote(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-/** A gRPC call cut by `withDeadline` (status DEADLINE_EXCEEDED, 4), however the SDK wrapped it. */
-function isDeadlineExceeded(thrown: unknown): boolean {
+/**
+ * A gRPC call cut by `withDeadline`, however the SDK wrapped it: DEADLINE_EXCEEDED (4), or, once the
+ * deadline has passed, CANCELLED (1, "Call cancelled"), which the client reports when it cut the call itself.
+ */
+function isDeadlineExceeded(thrown: unknown, deadline: number): boolean {
   for (let current: unknown = thrown; current instanceof Error; current = current.cause) {
-    if ((current as { code?: unknown }).code === 4 || /deadline exceeded/i.test(current.message)) return true;
+    const code = (current as { code?: unknown }).code;
+    if (code === 4 || /deadline exceeded/i.test(current.message)) return true;
+    if (Date.now() >= deadline && (code === 1 || /call cancelled/i.test(current.message))) return true;
   }
   return false;
 }
@@ -258,12 +263,13 @@ export class RunClient {
       throw new InvalidInputError(`cannot retry ${runId}: the run already ended ${ended}; only a run with a waiting stage can be retried. Run it again from a stage with \`fineflow rerun ${runId} --from STAGE\``, { runId, code: 'run-ended', status: ended });
     }
     const timeoutMs = options.timeoutMs ?? 15_000;
+    const deadline = Date.now() + timeoutMs;
     try {
-      return await this.client.withDeadline(Date.now() + timeoutMs, () => this.client.workflow.getHandle(runId).executeUpdate(retryStageUpdate, { args: [request] }));
+      return await this.client.withDeadline(deadline, () => this.client.workflow.getHandle(runId).executeUpdate(retryStageUpdate, { args: [request] }));
     } catch (thrown) {
       const error = ensureError(thrown);
       if (thrown instanceof WorkflowNotFoundError) throw this.mapNotFound(thrown, runId);
-      if (isDeadlineExceeded(thrown)) {
+      if (isDeadlineExceeded(thrown, deadline)) {
         throw new DependencyUnavailableError(
           `run ${runId} did not take the retry within ${Math.round(timeoutMs / 1000)} s: no control worker polls ${taskQueue}? Start one with \`fineflow worker --pool control\`; the retry was not applied`,
           { runId, taskQueue },
