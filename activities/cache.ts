@@ -2,12 +2,12 @@
  * Stage cache activities. The `pipelineRun` workflow calls `lookupStageCache` before running a
  * stage whose cache is enabled, and `recordStageCache` after it succeeded. Entries live in the
  * object store (s3://<bucket>/cache/<key>/), never in workflow history; see
- * src/runtime/cache-key.ts for what the key covers.
+ * src/cache/cache-key.ts for what the key covers.
  */
-import type { JsonValue } from '../src/spec/plan-types';
+import type { JsonValue } from '../src/core/spec/plan-types';
 import type { ObjectStore } from '../src/storage/object-store';
-import { checkCacheEntry, compareWithLastEntry, computeStageKey, describeMiss, recordCacheEntry, storeKeyDocument } from '../src/runtime/cache-service';
-import type { CacheLookupInput, CacheLookupResult, CacheRecordInput, CacheRecordResult } from '../src/runtime/run-types';
+import { checkCacheEntry, compareWithLastEntry, computeStageKey, describeMiss, recordCacheEntry, storeKeyDocument } from '../src/cache/cache-service';
+import type { CacheLookupInput, CacheLookupResult, CacheRecordInput, CacheRecordResult } from '../src/core/run/run-types';
 
 /**
  * Optional context beyond the contract: the pipeline name keys the "last entry" index that

@@ -10,9 +10,9 @@
 import { createHash } from 'node:crypto';
 import { datasetVersionId } from '../src/datasets/dataset-version';
 import { sealDatasetVersion, type Sha256Memo } from '../src/datasets/version-store';
-import { NotFoundError } from '../src/errors';
+import { NotFoundError } from '../src/core/errors';
 import type { ObjectInfo, ObjectStore } from '../src/storage/object-store';
-import { asPrefixUri } from '../src/storage/uri';
+import { asPrefixUri } from '../src/core/storage/uri';
 
 /** One observation of a prefix: small JSON that crosses Temporal. */
 export interface PrefixFingerprint {

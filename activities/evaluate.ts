@@ -9,7 +9,7 @@
  * `<outputPrefix>report/`.
  */
 import type { TfBackendPreference } from '../src/config';
-import { CancelledError, InvalidInputError, NotFoundError } from '../src/errors';
+import { CancelledError, InvalidInputError, NotFoundError } from '../src/core/errors';
 import { readManifest } from '../src/ml/data/shards';
 import { evaluateModel } from '../src/ml/eval/evaluate';
 import { higherIsBetter, metricValue, type ClassificationMetrics, type GateSpec } from '../src/ml/eval/metrics';
@@ -17,10 +17,10 @@ import { parseRegistryUri, resolveVersion } from '../src/ml/models/registry';
 import { findCheckpoint } from '../src/ml/train/checkpoint';
 import { runTrainingInChildProcess } from '../src/ml/train/child-runner';
 import type { EpochMetrics, TrainingProgress, TrainingRequest, TrainingResult } from '../src/ml/train/types';
-import type { JsonObject, JsonValue } from '../src/spec/plan-types';
-import type { StageActivityInput, StageActivityResult } from '../src/runtime/run-types';
+import type { JsonObject, JsonValue } from '../src/core/spec/plan-types';
+import type { StageActivityInput, StageActivityResult } from '../src/core/run/run-types';
 import type { ObjectStore } from '../src/storage/object-store';
-import { joinS3Uri } from '../src/storage/uri';
+import { joinS3Uri } from '../src/core/storage/uri';
 import { readTrainingRecord, type TrainingRunner } from './fine-tune';
 import type { StageImplementation, StageRuntime } from './stage-runner';
 import { checkStageInputs, formatMetrics, listStageArtifacts, modelHttpOptions, memoryLimit, objectInput, optionalNumber, optionalString, requiredString, toJsonValue } from './ml-stage-support';

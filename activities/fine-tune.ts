@@ -15,7 +15,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { TfBackendPreference } from '../src/config';
-import { CancelledError, InvalidInputError } from '../src/errors';
+import { CancelledError, InvalidInputError } from '../src/core/errors';
 import { readManifest } from '../src/ml/data/shards';
 import { modelJsonUri } from '../src/ml/models/model-io';
 import { parseRegistryUri, resolveVersion } from '../src/ml/models/registry';
@@ -24,14 +24,14 @@ import { runTrainingInChildProcess, type ChildRunOptions } from '../src/ml/train
 import { requestKeyOf } from '../src/ml/train/fine-tune';
 import type { Augmentation, EarlyStopping, Hyperparameters, LearningRateDecay, MonitoredMetric, OptimizerName, TrainingProgress, TrainingRequest, TrainingResult } from '../src/ml/train/types';
 import { isHeadLayerName, type ModelArchitecture } from '../src/ml/models/architectures';
-import type { JsonObject, JsonValue } from '../src/spec/plan-types';
-import { datasetVersionOf } from '../src/runtime/run-trigger';
-import type { StageActivityInput, StageActivityResult, StageProgress } from '../src/runtime/run-types';
+import type { JsonObject, JsonValue } from '../src/core/spec/plan-types';
+import { datasetVersionOf } from '../src/core/run/run-trigger';
+import type { StageActivityInput, StageActivityResult, StageProgress } from '../src/core/run/run-types';
 import type { ObjectStore } from '../src/storage/object-store';
-import { joinS3Uri } from '../src/storage/uri';
+import { joinS3Uri } from '../src/core/storage/uri';
 import type { StageImplementation, StageRuntime } from './stage-runner';
 import { checkStageInputs, formatMetrics, listStageArtifacts, modelHttpOptions, memoryLimit, objectInput, optionalNumber, optionalString, requiredString, toJsonValue } from './ml-stage-support';
-import { ownValue } from '../src/spec/reserved';
+import { ownValue } from '../src/core/spec/reserved';
 
 /** Written beside every model this stage trains. */
 export const TRAINING_RECORD_FILE = 'training.json';

@@ -6,10 +6,10 @@
  * To add a stage type: write `activities/<stage-type>.ts` exporting a `StageImplementation`
  * (see ./stage-runner) and add one line to STAGE_IMPLEMENTATIONS below.
  */
-import { InvalidInputError } from '../src/errors';
-import { STAGE_TYPE_NAME } from '../src/spec/validate-plan';
+import { InvalidInputError } from '../src/core/errors';
+import { STAGE_TYPE_NAME } from '../src/core/spec/validate-plan';
 import type { ObjectStore } from '../src/storage/object-store';
-import type { StageActivityInput, StageActivityResult } from '../src/runtime/run-types';
+import type { StageActivityInput, StageActivityResult } from '../src/core/run/run-types';
 import { createCacheActivities } from './cache';
 import { createDataWatchActivities } from './data-watch';
 import { evaluateStage } from './evaluate';

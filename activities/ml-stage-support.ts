@@ -4,13 +4,13 @@
  * declared schema (the plan was validated before `${{ }}` values existed), and the objects a
  * stage wrote are listed with their sha256 for the stage cache.
  */
-import { InvalidInputError } from '../src/errors';
+import { InvalidInputError } from '../src/core/errors';
 import { fromJson } from '../src/spec/located';
-import type { JsonObject, JsonValue } from '../src/spec/plan-types';
+import type { JsonObject, JsonValue } from '../src/core/spec/plan-types';
 import { applyDefaults, checkValue } from '../src/spec/schema-language';
 import { getStageType } from '../src/spec/stage-types';
 import type { ObjectStore } from '../src/storage/object-store';
-import { asPrefixUri, formatS3Uri } from '../src/storage/uri';
+import { asPrefixUri, formatS3Uri } from '../src/core/storage/uri';
 
 /** One written object, as `StageActivityResult.artifacts` lists it. */
 export interface StageArtifact {

@@ -9,14 +9,14 @@
  */
 import { pinnedSourceProblem } from '../src/datasets/dataset-source';
 import { pinnedDatasetStore, resolveDatasetSource, type DatasetPin } from '../src/datasets/version-store';
-import { CancelledError, InternalError, InvalidInputError } from '../src/errors';
+import { CancelledError, InternalError, InvalidInputError } from '../src/core/errors';
 import { prepareDataset, type DataReport, type PrepareDatasetOptions, type PrepareProgress } from '../src/ml/data/prepare';
 import { ShardWriter, streamBatches, type DatasetManifest } from '../src/ml/data/shards';
-import type { JsonObject } from '../src/spec/plan-types';
-import { originOf } from '../src/runtime/run-trigger';
-import type { StageActivityInput, StageActivityResult } from '../src/runtime/run-types';
+import type { JsonObject } from '../src/core/spec/plan-types';
+import { originOf } from '../src/core/run/run-trigger';
+import type { StageActivityInput, StageActivityResult } from '../src/core/run/run-types';
 import type { ObjectStore } from '../src/storage/object-store';
-import { asPrefixUri, joinS3Uri } from '../src/storage/uri';
+import { asPrefixUri, joinS3Uri } from '../src/core/storage/uri';
 import type { StageImplementation, StageRuntime } from './stage-runner';
 import { checkStageInputs, listStageArtifacts, objectInput, optionalBoolean, optionalNumber, requiredString, toJsonValue } from './ml-stage-support';
 

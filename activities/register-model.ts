@@ -7,13 +7,13 @@
  * plus the `lineage` input. A retry after a registration that succeeded but was not reported
  * (worker lost) finds the version this run already registered instead of adding another one.
  */
-import { InternalError, InvalidInputError, NotFoundError } from '../src/errors';
+import { InternalError, InvalidInputError, NotFoundError } from '../src/core/errors';
 import { readTrainingRecord, type TrainingRecord } from './fine-tune';
 import { modelJsonUri } from '../src/ml/models/model-io';
 import { promoteModel, registerModel, resolveModelUri, showModel, type ModelCard, type ModelLineage } from '../src/ml/models/registry';
-import type { JsonObject, JsonValue } from '../src/spec/plan-types';
+import type { JsonObject, JsonValue } from '../src/core/spec/plan-types';
 import type { ObjectStore } from '../src/storage/object-store';
-import type { StageActivityInput, StageActivityResult } from '../src/runtime/run-types';
+import type { StageActivityInput, StageActivityResult } from '../src/core/run/run-types';
 import type { StageImplementation } from './stage-runner';
 import { checkStageInputs, listArtifacts, objectInput, optionalString, requiredString } from './ml-stage-support';
 

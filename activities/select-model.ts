@@ -8,14 +8,14 @@
  * The winner is output pinned to a version (`registry://name@3`), so downstream stages and
  * retries use the model that was ranked even if the alias moves.
  */
-import { CancelledError, ensureError, InvalidInputError } from '../src/errors';
+import { CancelledError, ensureError, InvalidInputError } from '../src/core/errors';
 import { loadTf } from '../src/ml/backend';
 import { readManifest } from '../src/ml/data/shards';
 import { loadModel } from '../src/ml/models/load-model';
 import { parseRegistryUri, resolveVersion } from '../src/ml/models/registry';
 import { selectModel, type RankMethod } from '../src/ml/select';
-import type { JsonObject } from '../src/spec/plan-types';
-import type { StageActivityInput, StageActivityResult } from '../src/runtime/run-types';
+import type { JsonObject } from '../src/core/spec/plan-types';
+import type { StageActivityInput, StageActivityResult } from '../src/core/run/run-types';
 import type { ObjectStore } from '../src/storage/object-store';
 import type { StageImplementation, StageRuntime } from './stage-runner';
 import { checkStageInputs, modelHttpOptions, optionalNumber, optionalString, toJsonValue } from './ml-stage-support';

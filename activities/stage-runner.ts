@@ -10,12 +10,12 @@
 import type { TfBackendPreference, TrainEnginePreference } from '../src/config';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { CancelledError, ERROR_TYPES, FineflowError, ResourceLimitError, ensureError } from '../src/errors';
-import { RUN_SIGNALS, type StageActivityInput, type StageActivityResult, type StageProgress } from '../src/runtime/run-types';
-import type { StageProgressSignal } from '../src/runtime/progress';
+import { CancelledError, ERROR_TYPES, FineflowError, ResourceLimitError, ensureError } from '../src/core/errors';
+import { RUN_SIGNALS, type StageActivityInput, type StageActivityResult, type StageProgress } from '../src/core/run/run-types';
+import type { StageProgressSignal } from '../src/core/run/progress';
 import type { ObjectStore } from '../src/storage/object-store';
 import { confineWrites } from '../src/storage/confined-store';
-import { stageLogUri } from '../src/storage/layout';
+import { stageLogUri } from '../src/core/storage/layout';
 import { watchCancelRequest } from './cancel-watch';
 import { redactUrisIn } from '../src/security/redact';
 import { createSecretResolver, scrubError, scrubSecrets, type SecretResolver } from '../src/security/secrets';

@@ -11,7 +11,7 @@
  *   (deterministic, replayable), and a crash loses at most the current segment's unfinished epoch.
  * - `writeSweepResults` writes `results.json` and `results.csv` beside the trials (marked
  *   partial when the sweep was cancelled or failed: the trials it finished are kept).
- * - `appendSweepLog` appends the workflow's lines to the stage log (src/runtime/sweep-log.ts).
+ * - `appendSweepLog` appends the workflow's lines to the stage log (src/core/sweep/sweep-log.ts).
  *
  * Training runs in a child process by default (src/ml's child runner), so this worker keeps
  * heartbeating while the CPU is busy; the segment stops the child right after the checkpoint of
@@ -25,7 +25,7 @@
  */
 import { hostname } from 'node:os';
 import { Context } from '@temporalio/activity';
-import { CancelledError, InvalidInputError } from '../src/errors';
+import { CancelledError, InvalidInputError } from '../src/core/errors';
 import { readManifest } from '../src/ml/data/shards';
 import { modelJsonUri } from '../src/ml/models/model-io';
 import { parseRegistryUri, resolveVersion } from '../src/ml/models/registry';
@@ -33,12 +33,12 @@ import { newestVerifiedCheckpoint } from '../src/ml/train/checkpoint';
 import { runTrainingInChildProcess } from '../src/ml/train/child-runner';
 import { requestKeyOf, trainModel } from '../src/ml/train/fine-tune';
 import type { EpochMetrics, TrainingProgress, TrainingRequest, TrainingResult } from '../src/ml/train/types';
-import { appendLogText } from '../src/runtime/sweep-log';
-import { objectiveValue, trialPrefix } from '../src/runtime/sweep-plan';
-import { resultsCsv, type SweepResultsDocument } from '../src/runtime/sweep-results';
-import type { SweepLogInput, SweepLogOutput, SweepResultsInput, SweepResultsOutput, SweepTrialSegmentInput, SweepTrialSegmentResult, TrialEpochReport } from '../src/runtime/sweep-types';
+import { appendLogText } from '../src/core/sweep/sweep-log';
+import { objectiveValue, trialPrefix } from '../src/core/sweep/sweep-plan';
+import { resultsCsv, type SweepResultsDocument } from '../src/core/sweep/sweep-results';
+import type { SweepLogInput, SweepLogOutput, SweepResultsInput, SweepResultsOutput, SweepTrialSegmentInput, SweepTrialSegmentResult, TrialEpochReport } from '../src/core/sweep/sweep-types';
 import { confineWrites } from '../src/storage/confined-store';
-import { stageLogUri } from '../src/storage/layout';
+import { stageLogUri } from '../src/core/storage/layout';
 import type { ObjectStore } from '../src/storage/object-store';
 import { baseWeightLayers, effectiveSettings, trainingPlan, type TrainingRunner } from './fine-tune';
 import { listArtifacts, memoryLimit, requiredString } from './ml-stage-support';

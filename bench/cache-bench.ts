@@ -17,12 +17,12 @@ import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { RunClient } from '../src/client/run-client';
 import { loadConfig, type FineflowConfig } from '../src/config';
-import { refreshCache } from '../src/runtime/cache-rerun';
-import type { PipelineRunResult, StageStatus } from '../src/runtime/run-types';
-import { CONTROL_POOL, taskQueueForPool } from '../src/runtime/task-queues';
-import { connectClient, connectWorker } from '../src/runtime/temporal-connection';
+import { refreshCache } from '../src/cache/cache-rerun';
+import type { PipelineRunResult, StageStatus } from '../src/core/run/run-types';
+import { CONTROL_POOL, taskQueueForPool } from '../src/core/run/task-queues';
+import { connectClient, connectWorker } from '../src/client/temporal-connection';
 import { compilePlan, formatDiagnostics } from '../src/spec';
-import type { Plan } from '../src/spec/plan-types';
+import type { Plan } from '../src/core/spec/plan-types';
 import { createObjectStoreFromConfig } from '../src/storage/minio-store';
 import { createWorker, type FineflowWorker } from '../src/worker/run-worker';
 

@@ -4,7 +4,7 @@
  * activity at a time (chain) or one Promise.all (fan-out), calling the same stage activity.
  */
 import { proxyActivities } from '@temporalio/workflow';
-import type { StageActivityInput, StageActivityResult } from '../src/runtime/run-types';
+import type { StageActivityInput, StageActivityResult } from '../src/core/run/run-types';
 
 export * from '../workflows';
 

@@ -10,7 +10,7 @@
  * comparison with real tfjs training (an MLP on MNIST digits), driven segment by segment as the
  * `hyperparameterSweep` workflow drives its trials.
  *
- * The sweep is driven exactly as the workflow drives it (src/sweep/sweep-state.ts): up to
+ * The sweep is driven exactly as the workflow drives it (src/core/sweep/sweep-state.ts): up to
  * `parallelism` trials run at once and each running trial trains one epoch per tick.
  */
 import { loadTf } from '../src/ml/backend';
@@ -21,12 +21,12 @@ import { buildModel } from '../src/ml/models/architectures';
 import { saveModel } from '../src/ml/models/load-model';
 import { trainModel } from '../src/ml/train/fine-tune';
 import type { TrainingRequest } from '../src/ml/train/types';
-import { nextSegmentEnd } from '../src/runtime/sweep-plan';
+import { nextSegmentEnd } from '../src/core/sweep/sweep-plan';
 import { createMemoryObjectStore, type MemoryObjectStore } from '../src/storage/memory-store';
-import { median } from '../src/sweep/median';
-import { RandomSource, seedRandomState } from '../src/sweep/random-source';
-import type { ParameterValues } from '../src/sweep/space';
-import { createSweep, isDone, nextTrials, parseSweepConfig, recordIntermediate, recordResult, runningTrials } from '../src/sweep/sweep-state';
+import { median } from '../src/core/sweep/median';
+import { RandomSource, seedRandomState } from '../src/core/sweep/random-source';
+import type { ParameterValues } from '../src/core/sweep/space';
+import { createSweep, isDone, nextTrials, parseSweepConfig, recordIntermediate, recordResult, runningTrials } from '../src/core/sweep/sweep-state';
 
 export interface SweepBenchOptions {
   /** Seeds, one sweep per algorithm each. Default 1…5. */

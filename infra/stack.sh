@@ -59,7 +59,7 @@ FINEFLOW_BUCKET_NAME="${FINEFLOW_BUCKET:-fineflow}"
 DATASET_BUCKETS="${FINEFLOW_STACK_DATASET_BUCKETS:-*}"
 HEALTH_TIMEOUT="${FINEFLOW_STACK_TIMEOUT:-60}"
 
-# Search attributes the runtime sets on every run (keep in sync with SEARCH_ATTRIBUTES in src/runtime/run-types.ts).
+# Search attributes the runtime sets on every run (keep in sync with SEARCH_ATTRIBUTES in src/core/run/run-types.ts).
 SEARCH_ATTRIBUTES=(FineflowPipeline FineflowStatus FineflowTrigger)
 
 log() { printf 'stack: %s\n' "$*" >&2; }

@@ -36,7 +36,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { isIP } from 'node:net';
-import { InvalidInputError } from './errors';
+import { InvalidInputError } from './core/errors';
 import { parseCodecKeys, type CodecKeyRing } from './security/payload-codec';
 
 export interface TemporalConfig {

@@ -1,7 +1,7 @@
 /**
  * `dataWatcher`: one long-lived workflow per (pipeline, newData trigger). Every poll interval it
  * fingerprints the watched prefix (activity), feeds the observation to the pure state machine
- * in src/runtime/data-watch-state.ts, and starts a `pipelineRun` child for each version the
+ * in src/core/schedules/data-watch-state.ts, and starts a `pipelineRun` child for each version the
  * machine releases. The run's workflow id derives from the fingerprint and duplicates are
  * rejected, so a version never runs twice. Everything is workflow state: a worker or server
  * restart resumes where it was. Continue-as-new (carrying the state) keeps the history small.
@@ -31,7 +31,7 @@ import {
   type DataWatchAction,
   type DataWatchEvent,
   type DataWatchState,
-} from '../src/runtime/data-watch-state';
+} from '../src/core/schedules/data-watch-state';
 import {
   DATA_WATCHER_QUERIES,
   DATA_WATCHER_SIGNALS,
@@ -42,9 +42,9 @@ import {
   type DataWatcherConfig,
   type DataWatcherInput,
   type DataWatcherStatus,
-} from '../src/runtime/data-watch-types';
-import { WORKFLOW_TYPES, type PipelineRunInput } from '../src/runtime/run-types';
-import { searchAttributesForRun } from '../src/runtime/schedule-search-attributes';
+} from '../src/core/schedules/data-watch-types';
+import { WORKFLOW_TYPES, type PipelineRunInput } from '../src/core/run/run-types';
+import { searchAttributesForRun } from '../src/core/schedules/schedule-search-attributes';
 
 const { fingerprintPrefix } = proxyActivities<DataWatchActivities>({
   startToCloseTimeout: '2m',

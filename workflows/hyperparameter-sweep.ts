@@ -3,7 +3,7 @@
  * `pipelineRun` (id `<runId>.<stageId>.sweep`, control task queue). It takes and returns what a
  * stage activity does, so the parent treats it like any stage.
  *
- * The pure controller (src/sweep) decides which trials to start and which to stop; this
+ * The pure controller (src/core/sweep) decides which trials to start and which to stop; this
  * workflow only carries its JSON state and drives it:
  * - Trials run as `sweepTrialSegment` activities on the stage's pool queue, at most
  *   `parallelism` at once, so they spread over every worker polling that queue.
@@ -21,7 +21,7 @@
  *   with the controller state and each running trial's epoch: finished trials never rerun.
  * - The `sweepState` query answers live progress; each finished segment also signals the parent
  *   run (`stageProgress`), so `fineflow status` shows the trial counts.
- * - The workflow writes the stage log (src/runtime/sweep-log.ts): it is the only writer, one
+ * - The workflow writes the stage log (src/core/sweep/sweep-log.ts): it is the only writer, one
  *   `appendSweepLog` at a time, so concurrent trials never interleave or clobber lines.
  * - Cancelled (the run or the sweep), it still records what it learned: running segments are
  *   cancelled, and in a non-cancellable scope the results (finished trials kept, running ones
@@ -44,12 +44,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SweepTrialActivities } from '../activities/sweep-trial';
-import { ERROR_TYPES, FineflowError, NON_RETRYABLE_ERROR_TYPES } from '../src/errors';
-import type { StageProgressSignal } from '../src/runtime/progress';
-import { RUN_SIGNALS, type StageActivityResult } from '../src/runtime/run-types';
-import { nextSegmentEnd, planSweep, trialPrefix, trialSettings, type SweepPlan } from '../src/runtime/sweep-plan';
-import { failedLine, finishedLine, prunedLine, segmentLines, segmentStartedLine, stampLine, sweepEndedLine, sweepStartedLine } from '../src/runtime/sweep-log';
-import { cancelledResultsTable, trialsOutput, type SweepOutcome } from '../src/runtime/sweep-results';
+import { ERROR_TYPES, FineflowError, NON_RETRYABLE_ERROR_TYPES } from '../src/core/errors';
+import type { StageProgressSignal } from '../src/core/run/progress';
+import { RUN_SIGNALS, type StageActivityResult } from '../src/core/run/run-types';
+import { nextSegmentEnd, planSweep, trialPrefix, trialSettings, type SweepPlan } from '../src/core/sweep/sweep-plan';
+import { failedLine, finishedLine, prunedLine, segmentLines, segmentStartedLine, stampLine, sweepEndedLine, sweepStartedLine } from '../src/core/sweep/sweep-log';
+import { cancelledResultsTable, trialsOutput, type SweepOutcome } from '../src/core/sweep/sweep-results';
 import {
   SWEEP_QUERIES,
   type HyperparameterSweepInput,
@@ -57,10 +57,10 @@ import {
   type SegmentRecord,
   type SweepStatus,
   type SweepTrialSegmentResult,
-} from '../src/runtime/sweep-types';
-import { taskQueueForPool } from '../src/runtime/task-queues';
-import type { JsonObject } from '../src/spec/plan-types';
-import { best, createSweep, isDone, launchBlockedReason, nextTrials, recordIntermediate, recordResult, resultsTable, stopLaunching, sweepProgress, type SweepState } from '../src/sweep';
+} from '../src/core/sweep/sweep-types';
+import { taskQueueForPool } from '../src/core/run/task-queues';
+import type { JsonObject } from '../src/core/spec/plan-types';
+import { best, createSweep, isDone, launchBlockedReason, nextTrials, recordIntermediate, recordResult, resultsTable, stopLaunching, sweepProgress, type SweepState } from '../src/core/sweep';
 
 export const sweepStateQuery = defineQuery<SweepStatus>(SWEEP_QUERIES.state);
 

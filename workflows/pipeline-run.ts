@@ -1,6 +1,6 @@
 /**
  * The `pipelineRun` workflow: executes one plan. Validates it again, then repeatedly starts
- * every ready stage (src/runtime/dag.ts) as an activity on its pool's task queue, with `${{ }}`
+ * every ready stage (src/core/run/dag.ts) as an activity on its pool's task queue, with `${{ }}`
  * inputs resolved from params and upstream outputs, until every stage settled, a stage failed
  * (`onFailure: fail`), or the run is cancelled. A stage with `onFailure: pause` that exhausts
  * its retries waits for the `retryStage` update. Deterministic: state lives in RunTracker.
@@ -21,14 +21,14 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { ERROR_TYPES, NON_RETRYABLE_ERROR_TYPES } from '../src/errors';
-import { nextSchedulingStep } from '../src/runtime/dag';
-import { describeStageFailure } from '../src/runtime/failures';
-import { nextOutageRetry, remainingOwnAttempts, type OutageState } from '../src/runtime/outage-retry';
-import { checkParamOverrides } from '../src/runtime/params';
-import { retryStageUpdate, runStateQuery, searchAttributeKeys, stageProgressSignal } from '../src/runtime/run-definitions';
-import { RunTracker } from '../src/runtime/run-tracker';
-import { datasetVersionOf, stageTriggerOf } from '../src/runtime/run-trigger';
+import { ERROR_TYPES, NON_RETRYABLE_ERROR_TYPES } from '../src/core/errors';
+import { nextSchedulingStep } from '../src/core/run/dag';
+import { describeStageFailure } from '../src/core/run/failures';
+import { nextOutageRetry, remainingOwnAttempts, type OutageState } from '../src/core/run/outage-retry';
+import { checkParamOverrides } from '../src/core/run/params';
+import { retryStageUpdate, runStateQuery, searchAttributeKeys, stageProgressSignal } from '../src/core/run/run-definitions';
+import { RunTracker } from '../src/core/run/run-tracker';
+import { datasetVersionOf, stageTriggerOf } from '../src/core/run/run-trigger';
 import type {
   CacheLookupInput,
   CacheLookupResult,
@@ -40,14 +40,14 @@ import type {
   RunStatus,
   StageActivityInput,
   StageActivityResult,
-} from '../src/runtime/run-types';
-import { taskQueueForPool } from '../src/runtime/task-queues';
-import { runDetails, stageSummary } from '../src/runtime/temporal-summaries';
+} from '../src/core/run/run-types';
+import { taskQueueForPool } from '../src/core/run/task-queues';
+import { runDetails, stageSummary } from '../src/core/run/temporal-summaries';
 import { hyperparameterSweep } from './hyperparameter-sweep';
-import { evaluateCondition, resolveStageInputs } from '../src/spec/expressions';
-import type { JsonObject, PlannedStage } from '../src/spec/plan-types';
-import { validatePlan } from '../src/spec/validate-plan';
-import { runPrefix } from '../src/storage/layout';
+import { evaluateCondition, resolveStageInputs } from '../src/core/spec/expressions';
+import type { JsonObject, PlannedStage } from '../src/core/spec/plan-types';
+import { validatePlan } from '../src/core/spec/validate-plan';
+import { runPrefix } from '../src/core/storage/layout';
 
 type StageActivities = Record<string, (input: StageActivityInput) => Promise<StageActivityResult>>;
 
@@ -64,7 +64,7 @@ const CANCEL_WAITS_FOR_STAGES_PATCH = 'fineflow-13-cancel-waits-for-stages';
 
 /**
  * `maxAttempts` is what is left of the stage's own retry budget. Dependency-unavailable failures
- * end the activity at once: the workflow retries them under the outage budget (src/runtime/outage-retry.ts).
+ * end the activity at once: the workflow retries them under the outage budget (src/core/run/outage-retry.ts).
  */
 function stageActivities(stage: PlannedStage, maxAttempts: number): StageActivities {
   return proxyActivities<StageActivities>({

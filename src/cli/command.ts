@@ -3,7 +3,7 @@
  * and exports `command: CliCommand`; `main.ts` loads only the one being run, so `fineflow
  * validate` never loads tfjs or the Temporal worker.
  */
-import { closest } from '../spec/suggest';
+import { closest } from '../core/spec/suggest';
 
 /** Exit codes mean the same thing for every command. */
 export const EXIT = {

@@ -9,17 +9,17 @@
  * upstream reproduces identical outputs: `depends`, unless another part of its key already
  * changed, which makes it a certain miss.
  */
-import type { KeyChange } from '../runtime/cache-key';
-import { explainKeyChanges, formatKeyChanges } from '../runtime/cache-key';
-import { checkCacheEntry, compareWithLastEntry, computeStageKey } from '../runtime/cache-service';
-import { stagesReadBy } from '../runtime/dag';
-import { collectReferences, evaluateCondition, hasExpression, resolveStageInputs } from '../spec/expressions';
-import type { JsonObject, JsonValue, Plan, PlannedStage } from '../spec/plan-types';
+import type { KeyChange } from '../cache/cache-key';
+import { explainKeyChanges, formatKeyChanges } from '../cache/cache-key';
+import { checkCacheEntry, compareWithLastEntry, computeStageKey } from '../cache/cache-service';
+import { stagesReadBy } from '../core/run/dag';
+import { collectReferences, evaluateCondition, hasExpression, resolveStageInputs } from '../core/spec/expressions';
+import type { JsonObject, JsonValue, Plan, PlannedStage } from '../core/spec/plan-types';
 import type { ObjectStore } from '../storage/object-store';
 import type * as MinioStoreModule from '../storage/minio-store';
 import { loadConfig } from '../config';
 import { createOutboundPolicy, installOutboundPolicy } from '../security/outbound';
-import { DependencyUnavailableError, ensureError } from '../errors';
+import { DependencyUnavailableError, ensureError } from '../core/errors';
 import type { CliIo, OptionSpec } from './command';
 
 export type CachePrediction = 'hit' | 'miss' | 'depends' | 'skip' | 'disabled' | 'unknown';

@@ -3,8 +3,8 @@
  * settings are read from the environment by the commands that need them (src/config.ts).
  */
 import { EXIT, UsageError, formatHelp, parseArgs, type CliCommand, type CliIo } from './command';
-import { ensureError } from '../errors';
-import { closest } from '../spec/suggest';
+import { ensureError } from '../core/errors';
+import { closest } from '../core/spec/suggest';
 
 /** Sub-command name → module under ./commands. Order is the order of `fineflow --help`. */
 const COMMANDS: readonly (readonly [string, string])[] = [

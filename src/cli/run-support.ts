@@ -6,9 +6,9 @@
 import type { CliIo } from './command';
 import { EXIT } from './command';
 import { loadConfig, type FineflowConfig } from '../config';
-import { DependencyUnavailableError, InvalidInputError, ensureError } from '../errors';
-import type { RunState, StageState } from '../runtime/run-types';
-import { connectClient } from '../runtime/temporal-connection';
+import { DependencyUnavailableError, InvalidInputError, ensureError } from '../core/errors';
+import type { RunState, StageState } from '../core/run/run-types';
+import { connectClient } from '../client/temporal-connection';
 import { renderRunState } from '../client/render';
 import { RunClient } from '../client/run-client';
 

@@ -5,8 +5,8 @@
 import type { FollowOptions } from './run-support';
 import type { RunClient } from '../client/run-client';
 import type { FineflowConfig } from '../config';
-import { renderTrialTable } from '../runtime/sweep-trial-table';
-import { sweepTrialTables } from '../runtime/sweep-trials-lookup';
+import { renderTrialTable } from '../client/sweep-trial-table';
+import { sweepTrialTables } from '../client/sweep-trials-lookup';
 import { createObjectStoreFromConfig } from '../storage/minio-store';
 
 /** Trial tables stay readable in a 100-column terminal. */

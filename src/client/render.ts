@@ -2,8 +2,8 @@
  * Text rendering of a run for the CLI: the stage table with progress bars (`status`,
  * `submit --watch`) and the run list (`runs`). Pure string functions, so they are unit-tested.
  */
-import { describeTrigger } from '../runtime/run-trigger';
-import type { RunState, StageState } from '../runtime/run-types';
+import { describeTrigger } from '../core/run/run-trigger';
+import type { RunState, StageState } from '../core/run/run-types';
 import type { RunSummary } from './run-client';
 
 const SYMBOL: { readonly [status: string]: string } = {

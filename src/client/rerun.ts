@@ -10,16 +10,16 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RunClient } from './run-client';
-import { DependencyUnavailableError, ensureError, InvalidInputError } from '../errors';
-import { s3UrisIn } from '../runtime/cache-key';
-import { selectRerun, type RerunSelection } from '../runtime/cache-rerun';
-import { missingOutput } from '../runtime/cache-store';
-import { checkParamOverrides, paramValues } from '../runtime/params';
-import { runStateQuery } from '../runtime/run-definitions';
-import { rerunTrigger } from '../runtime/run-trigger';
-import { RUN_UPDATES, WORKFLOW_TYPES, type PipelineRunInput, type RetryStageRequest, type RunState, type StageState } from '../runtime/run-types';
-import { decodeHistoryPayload } from '../runtime/temporal-connection';
-import type { JsonValue, Plan } from '../spec/plan-types';
+import { DependencyUnavailableError, ensureError, InvalidInputError } from '../core/errors';
+import { s3UrisIn } from '../cache/cache-key';
+import { selectRerun, type RerunSelection } from '../cache/cache-rerun';
+import { missingOutput } from '../cache/cache-store';
+import { checkParamOverrides, paramValues } from '../core/run/params';
+import { runStateQuery } from '../core/run/run-definitions';
+import { rerunTrigger } from '../core/run/run-trigger';
+import { RUN_UPDATES, WORKFLOW_TYPES, type PipelineRunInput, type RetryStageRequest, type RunState, type StageState } from '../core/run/run-types';
+import { decodeHistoryPayload } from './temporal-connection';
+import type { JsonValue, Plan } from '../core/spec/plan-types';
 import type { ObjectStore } from '../storage/object-store';
 
 /** What rerun needs to know about the original run. */

@@ -1,17 +1,17 @@
 /**
  * The run client: submit a plan as a `pipelineRun` workflow, list runs, read a run's live
  * state, retry a waiting stage, cancel. Used by the CLI and the tests; takes a connected
- * Temporal Client (src/runtime/temporal-connection.ts opens one from config).
+ * Temporal Client (src/client/temporal-connection.ts opens one from config).
  */
 import { randomBytes } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
-import { DependencyUnavailableError, InvalidInputError, ensureError } from '../errors';
-import { retryStageUpdate, runStateQuery, searchAttributeKeys, type RetryStageResult } from '../runtime/run-definitions';
-import { WORKFLOW_TYPES, type PipelineRunInput, type PipelineRunResult, type ReusedStageOutput, type RetryStageRequest, type RunState, type RunStatus, type RunTrigger } from '../runtime/run-types';
-import { CONTROL_POOL, taskQueueForPool } from '../runtime/task-queues';
-import { decodeHistoryPayload } from '../runtime/temporal-connection';
-import type { Plan } from '../spec/plan-types';
+import { DependencyUnavailableError, InvalidInputError, ensureError } from '../core/errors';
+import { retryStageUpdate, runStateQuery, searchAttributeKeys, type RetryStageResult } from '../core/run/run-definitions';
+import { WORKFLOW_TYPES, type PipelineRunInput, type PipelineRunResult, type ReusedStageOutput, type RetryStageRequest, type RunState, type RunStatus, type RunTrigger } from '../core/run/run-types';
+import { CONTROL_POOL, taskQueueForPool } from '../core/run/task-queues';
+import { decodeHistoryPayload } from './temporal-connection';
+import type { Plan } from '../core/spec/plan-types';
 import { WorkerPresence } from './worker-presence';
 
 export interface RunClientOptions {

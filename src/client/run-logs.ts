@@ -4,7 +4,7 @@
  * polls and prints what was appended since.
  */
 import type { ObjectStore } from '../storage/object-store';
-import { runPrefix, stageLogPrefix } from '../storage/layout';
+import { runPrefix, stageLogPrefix } from '../core/storage/layout';
 
 export interface StageLogFile {
   readonly stageId: string;

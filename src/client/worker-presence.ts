@@ -5,8 +5,8 @@
  * of pools nobody polls. Client side only: the workflow and its history are untouched.
  */
 import type { Client } from '@temporalio/client';
-import type { RunState, StageState } from '../runtime/run-types';
-import { taskQueueForPool } from '../runtime/task-queues';
+import type { RunState, StageState } from '../core/run/run-types';
+import { taskQueueForPool } from '../core/run/task-queues';
 
 /** temporal.api.enums.v1 values (the proto package is not a direct dependency). */
 const TASK_QUEUE_KIND_NORMAL = 1;

@@ -3,7 +3,7 @@
  * Pure and free of Node built-ins: the spec's stage-input checks import it, and the spec is
  * bundled into workflows. What a version is: src/datasets/dataset-version.ts.
  */
-import { asPrefixUri, formatS3Uri, parseS3Uri } from '../storage/uri';
+import { asPrefixUri, formatS3Uri, parseS3Uri } from '../core/storage/uri';
 
 const VERSION_ID = /^[0-9a-f]{64}$/;
 /** `s3://bucket/prefix/@<id>` (or `…/prefix@<id>`): a source pinned to one version. */

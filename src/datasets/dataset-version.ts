@@ -13,8 +13,8 @@
  * `s3://<fineflow bucket>/datasets/<data bucket>/<prefix key>_versions/<id>.json`.
  */
 import { createHash } from 'node:crypto';
-import { InvalidInputError } from '../errors';
-import { asPrefixUri, formatS3Uri, parseS3Uri } from '../storage/uri';
+import { InvalidInputError } from '../core/errors';
+import { asPrefixUri, formatS3Uri, parseS3Uri } from '../core/storage/uri';
 import { isDatasetVersionId } from './dataset-source';
 
 export { isDatasetVersionId, parseDatasetSource, pinnedSourceProblem, relativeKey, type DatasetSource } from './dataset-source';

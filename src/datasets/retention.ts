@@ -5,9 +5,9 @@
  * {@link datasetObjectsRegisteredModelsNeed} and keeps every URI it returns.
  */
 import { listModels, showModel } from '../ml/models/registry';
-import { NotFoundError } from '../errors';
+import { NotFoundError } from '../core/errors';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store';
-import { formatS3Uri, parseS3Uri } from '../storage/uri';
+import { formatS3Uri, parseS3Uri } from '../core/storage/uri';
 import { checkDatasetManifest } from './dataset-version';
 
 export interface NeededDatasetObject {

@@ -6,10 +6,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { NotFoundError } from '../errors';
+import { NotFoundError } from '../core/errors';
 import { Sha256Verifier } from '../storage/minio-store';
 import type { ObjectInfo, ObjectStore, ReadOptions } from '../storage/object-store';
-import { asPrefixUri, formatS3Uri, parseS3Uri } from '../storage/uri';
+import { asPrefixUri, formatS3Uri, parseS3Uri } from '../core/storage/uri';
 import {
   buildDatasetManifest,
   checkDatasetManifest,

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DependencyUnavailableError } from '../errors';
+import { DependencyUnavailableError } from '../core/errors';
 
 export interface WorkerProcess {
   readonly pool: string;

@@ -10,7 +10,7 @@
 import type * as TfModule from '@tensorflow/tfjs';
 import type { TensorInfo } from '@tensorflow/tfjs';
 import type { TfBackendPreference } from '../config';
-import { DependencyUnavailableError } from '../errors';
+import { DependencyUnavailableError } from '../core/errors';
 
 export type Tf = typeof TfModule;
 /** `tensorflow` = native libtensorflow; `cpu` = pure JavaScript. */

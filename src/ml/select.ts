@@ -10,7 +10,7 @@
  * selection fails only when no candidate could be scored.
  */
 import type { TfBackendPreference } from '../config';
-import { ensureError, InvalidInputError } from '../errors';
+import { ensureError, InvalidInputError } from '../core/errors';
 import type { ObjectStore } from '../storage/object-store';
 import { currentBackend, loadTf, type Tf } from './backend';
 import { loadSplit, readManifest, type SplitName } from './data/shards';

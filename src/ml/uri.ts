@@ -1,7 +1,7 @@
 /**
  * `s3://bucket/key` addressing used by every ML function that reads or writes the store.
  */
-import { InvalidInputError } from '../errors';
+import { InvalidInputError } from '../core/errors';
 
 export interface S3Location {
   readonly bucket: string;

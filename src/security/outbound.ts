@@ -27,7 +27,7 @@ import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { dirname, isAbsolute, relative, resolve as resolvePath, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { OutboundConfig } from '../config';
-import { AccessDeniedError, CancelledError, DependencyUnavailableError, InvalidInputError, NotFoundError, ResourceLimitError } from '../errors';
+import { AccessDeniedError, CancelledError, DependencyUnavailableError, InvalidInputError, NotFoundError, ResourceLimitError } from '../core/errors';
 import { redactUri } from './redact';
 
 /** `details.code` of every refusal, so callers and tests can tell it from other invalid input. */

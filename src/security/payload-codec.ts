@@ -15,9 +15,9 @@
  * listed. Payloads without the encrypted encoding pass through decode unchanged: history written
  * before the codec was enabled (and payloads Temporal itself creates) stay readable. Search
  * attributes never pass through a codec, which is why only the pipeline name, run status and
- * trigger kind are stored there (src/runtime/schedule-search-attributes.ts).
+ * trigger kind are stored there (src/core/schedules/schedule-search-attributes.ts).
  *
- * When no key is configured, connecting to Temporal fails (src/runtime/temporal-connection.ts)
+ * When no key is configured, connecting to Temporal fails (src/client/temporal-connection.ts)
  * unless `FINEFLOW_CODEC=off` opts out explicitly: a worker or client that silently wrote plaintext
  * would undo the encryption of every other process, and a missing key is a deployment mistake
  * best caught at start. The local stack (`fineflow dev up`, `npm test`) generates a key into its
@@ -28,7 +28,7 @@
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { InvalidInputError } from '../errors';
+import { InvalidInputError } from '../core/errors';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';

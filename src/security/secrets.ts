@@ -1,6 +1,6 @@
 /**
  * The worker side of `secrets:` (docs/security.md, item 2). A stage's resolved inputs carry
- * sealed references (`{$secret, reference}`, see src/spec/expressions.ts) where the pipeline
+ * sealed references (`{$secret, reference}`, see src/core/spec/expressions.ts) where the pipeline
  * wrote `${{ secrets.NAME }}`; the stage runner calls {@link SecretResolver.open} just before the
  * stage implementation runs, so the value exists only in this process's memory: never in the
  * plan, the workflow history, the cache key or anything the runner records (it also scrubs the
@@ -13,9 +13,9 @@
  */
 import { pathToFileURL } from 'node:url';
 import type { SecretsConfig } from '../config';
-import { InvalidInputError } from '../errors';
-import { isSealedSecret, type SealedSecret } from '../spec/expressions';
-import type { JsonObject, JsonValue } from '../spec/plan-types';
+import { InvalidInputError } from '../core/errors';
+import { isSealedSecret, type SealedSecret } from '../core/spec/expressions';
+import type { JsonObject, JsonValue } from '../core/spec/plan-types';
 import { createOutboundPolicy } from './outbound';
 
 /** A secret file is a token or a password, not a dataset. */

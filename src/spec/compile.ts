@@ -5,18 +5,18 @@
  * `when` stay verbatim: the run resolves them.
  */
 import { errorCount, sortDiagnostics, type Diagnostic } from './diagnostics';
-import { topologicalLevels } from './dag';
-import { parseDuration } from './durations';
-import { resolveStageInputs } from './expressions';
-import { API_VERSION, STAGE_DEFAULTS } from './pipeline-schema';
-import type { JsonObject, JsonValue, Plan, PlannedCache, PlannedParam, PlannedRetry, PlannedStage } from './plan-types';
+import { topologicalLevels } from '../core/spec/dag';
+import { parseDuration } from '../core/spec/durations';
+import { resolveStageInputs } from '../core/spec/expressions';
+import { API_VERSION, STAGE_DEFAULTS } from '../core/spec/pipeline-schema';
+import type { JsonObject, JsonValue, Plan, PlannedCache, PlannedParam, PlannedRetry, PlannedStage } from '../core/spec/plan-types';
 import { applyDefaults } from './schema-language';
 import type { StageTypeDefinition } from './stage-types';
-import { closest } from './suggest';
+import { closest } from '../core/spec/suggest';
 import { validatePipeline, type ValidatedPipeline, type ValidatedStage, type ValidationResult } from './validate';
 import type { ParsedPipeline } from './parse';
-import { validatePlan } from './validate-plan';
-import { isReservedKey, RESERVED_KEY_HINT } from './reserved';
+import { validatePlan } from '../core/spec/validate-plan';
+import { isReservedKey, RESERVED_KEY_HINT } from '../core/spec/reserved';
 
 export interface CompileOptions {
   /** Param overrides: `['name=value', …]` as given on the command line, or a name → raw value map. */

@@ -4,7 +4,7 @@
  * by `uses`. `fineflow schema` prints it; schema/pipeline.schema.json is the committed copy
  * that the yaml-language-server modeline in each example points at.
  */
-import { PIPELINE_SCHEMA, STAGE_SCHEMA, TRIGGER_SCHEMA } from './pipeline-schema';
+import { PIPELINE_SCHEMA, STAGE_SCHEMA, TRIGGER_SCHEMA } from '../core/spec/pipeline-schema';
 import { toJsonSchema, type ObjectSchema } from './schema-language';
 import { listStageTypes, type StageTypeDefinition } from './stage-types';
 

@@ -3,7 +3,7 @@
  * can point at the exact key or value. Offsets are character offsets into the source text;
  * `toJson` drops the positions. Pure.
  */
-import type { JsonPrimitive, JsonValue } from './plan-types';
+import type { JsonPrimitive, JsonValue } from '../core/spec/plan-types';
 
 /** Half-open character range `[offset, end)` in the source text. */
 export interface Span {

@@ -6,7 +6,7 @@
  */
 import { isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
 import { LineIndex, type Diagnostic } from './diagnostics';
-import { joinPath } from './expressions';
+import { joinPath } from '../core/spec/expressions';
 import type { LocatedEntry, LocatedNode, Span } from './located';
 
 /** Pipelines are small; anything bigger is a mistake (or an attack) and is refused unread. */

@@ -2,8 +2,8 @@
  * The DAG of a plan drawn as text for `fineflow plan`: one block per topological level, each
  * stage with its type, pool and what it waits for, joined by connectors.
  */
-import { formatDuration } from './durations';
-import type { Plan } from './plan-types';
+import { formatDuration } from '../core/spec/durations';
+import type { Plan } from '../core/spec/plan-types';
 
 export interface RenderOptions {
   /** Extra text after a stage's line, e.g. cache status from `--explain-cache`. */

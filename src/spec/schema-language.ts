@@ -4,12 +4,12 @@
  * and the JSON Schema editors use. Any value may instead be a `${{ … }}` expression; the
  * checker hands those to a callback so the caller can check references and types.
  */
-import { DURATION_HINT, parseDuration } from './durations';
+import { DURATION_HINT, parseDuration } from '../core/spec/durations';
 import { describeNode, type LocatedNode, type Span } from './located';
-import type { JsonObject, JsonValue } from './plan-types';
-import { joinPath } from './expressions';
-import { isReservedKey, ownValue, RESERVED_KEY_HINT } from './reserved';
-import { unknownNameHint } from './suggest';
+import type { JsonObject, JsonValue } from '../core/spec/plan-types';
+import { joinPath } from '../core/spec/expressions';
+import { isReservedKey, ownValue, RESERVED_KEY_HINT } from '../core/spec/reserved';
+import { unknownNameHint } from '../core/spec/suggest';
 
 interface SchemaCommon {
   /** Shown in editors and in `fineflow plan`. */

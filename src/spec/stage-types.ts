@@ -5,10 +5,10 @@
  * listing modules for {@link loadStageTypeModules}, and they are validated the same way.
  */
 import { pinnedSourceProblem } from '../datasets/dataset-source';
-import { InvalidInputError } from '../errors';
-import type { JsonObject } from './plan-types';
+import { InvalidInputError } from '../core/errors';
+import type { JsonObject } from '../core/spec/plan-types';
 import { OUTPUT_TYPES, checkSchemaDefinition, type InputSchema, type ObjectSchema, type OutputType } from './schema-language';
-import { isReservedKey, RESERVED_KEY_HINT } from './reserved';
+import { isReservedKey, RESERVED_KEY_HINT } from '../core/spec/reserved';
 
 export interface StageOutput {
   readonly type: OutputType;

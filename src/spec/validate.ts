@@ -4,9 +4,9 @@
  * pipeline as plain data for the plan compiler.
  */
 import { errorCount, sortDiagnostics, type Diagnostic } from './diagnostics';
-import { dependentsOf, downstreamOf, findCycles } from './dag';
+import { dependentsOf, downstreamOf, findCycles } from '../core/spec/dag';
 import { checkCron, CRON_HINT } from './cron';
-import { parseDuration } from './durations';
+import { parseDuration } from '../core/spec/durations';
 import {
   ExpressionSyntaxError,
   classifyReference,
@@ -18,16 +18,16 @@ import {
   wholeExpression,
   type ExpressionNode,
   type TemplatePart,
-} from './expressions';
+} from '../core/spec/expressions';
 import { describeNode, entry, toJson, type LocatedMap, type LocatedNode, type Span } from './located';
 import { parsePipeline, type ParsedPipeline } from './parse';
-import { PARAM_NAME_PATTERN, PARAM_TYPES, PIPELINE_SCHEMA, SECRET_NAME_PATTERN, STAGE_DEFAULTS, STAGE_ID_PATTERN } from './pipeline-schema';
-import { MAX_OUTAGE_BUDGET_MS, type JsonObject, type JsonValue, type SecretReference } from './plan-types';
+import { PARAM_NAME_PATTERN, PARAM_TYPES, PIPELINE_SCHEMA, SECRET_NAME_PATTERN, STAGE_DEFAULTS, STAGE_ID_PATTERN } from '../core/spec/pipeline-schema';
+import { MAX_OUTAGE_BUDGET_MS, type JsonObject, type JsonValue, type SecretReference } from '../core/spec/plan-types';
 import { acceptsOutputType, checkValue, describeSchema, outputTypeOf, SECRET_HINT, type InputSchema, type OutputType, type SchemaIssue } from './schema-language';
 import { stageTypeLookup, type StageTypeDefinition } from './stage-types';
-import { MAX_STAGES, MAX_STAGES_HINT } from './validate-plan';
-import { isReservedKey, RESERVED_KEY_HINT } from './reserved';
-import { closest, unknownNameHint } from './suggest';
+import { MAX_STAGES, MAX_STAGES_HINT } from '../core/spec/validate-plan';
+import { isReservedKey, RESERVED_KEY_HINT } from '../core/spec/reserved';
+import { closest, unknownNameHint } from '../core/spec/suggest';
 
 export type ParamType = (typeof PARAM_TYPES)[number];
 

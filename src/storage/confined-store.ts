@@ -4,7 +4,7 @@
  * run (a violation rejects with InvalidInputError `outside-prefix`). Reads are not confined: a stage reads datasets and upstream outputs from anywhere.
  */
 import type { ObjectStore } from './object-store';
-import { asPrefixUri, confineToPrefix, formatS3Uri } from './uri';
+import { asPrefixUri, confineToPrefix, formatS3Uri } from '../core/storage/uri';
 
 export function confineWrites(store: ObjectStore, prefixUri: string): ObjectStore {
   const prefix = asPrefixUri(prefixUri);

@@ -6,9 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { ConflictError, InvalidInputError, NotFoundError } from '../errors';
+import { ConflictError, InvalidInputError, NotFoundError } from '../core/errors';
 import { DEFAULT_MAX_JSON_BYTES, DEFAULT_MAX_READ_BYTES, objectTooLarge, type ObjectInfo, type ObjectStore, type PutOptions, type PutResult, type ReadLimit } from './object-store';
-import { formatS3Uri, parseS3Uri, type S3Location } from './uri';
+import { formatS3Uri, parseS3Uri, type S3Location } from '../core/storage/uri';
 
 interface StoredObject {
   readonly bytes: Buffer;

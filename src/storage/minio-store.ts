@@ -16,9 +16,9 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Client, CopyDestinationOptions, CopySourceOptions, S3Error, type BucketItem } from 'minio';
 import type { S3Config } from '../config';
-import { AccessDeniedError, ConflictError, CorruptDataError, DependencyUnavailableError, FineflowError, InternalError, InvalidInputError, NotFoundError, ensureError } from '../errors';
+import { AccessDeniedError, ConflictError, CorruptDataError, DependencyUnavailableError, FineflowError, InternalError, InvalidInputError, NotFoundError, ensureError } from '../core/errors';
 import { DEFAULT_MAX_JSON_BYTES, DEFAULT_MAX_READ_BYTES, objectTooLarge, type ObjectInfo, type ObjectStore, type PutOptions, type PutResult, type ReadOptions, type WriteCondition, type ReadLimit } from './object-store';
-import { formatS3Uri, parseS3Uri, type S3Location } from './uri';
+import { formatS3Uri, parseS3Uri, type S3Location } from '../core/storage/uri';
 
 /**
  * Multipart part size. Memory per upload is a few parts (the client buffers one while uploading another); with 10,000 parts per upload

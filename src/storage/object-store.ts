@@ -5,7 +5,7 @@
  * `createMinioObjectStore` over the `minio` client. URIs are `s3://bucket/key`.
  */
 import type { Readable } from 'node:stream';
-import { ResourceLimitError } from '../errors';
+import { ResourceLimitError } from '../core/errors';
 
 export interface ObjectInfo {
   readonly bucket: string;

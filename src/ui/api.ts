@@ -4,17 +4,17 @@
  * service and the spec compiler — so the UI holds no rule of its own. Handlers return data; the
  * server (server.ts) applies access checks, redaction and the wire format.
  */
-import { InvalidInputError } from '../errors';
+import { InvalidInputError } from '../core/errors';
 import type { RunClient } from '../client/run-client';
 import { listStageLogs } from '../client/run-logs';
 import { startRerun } from '../client/rerun';
 import { listModels, promoteModel, showModel } from '../ml/models/registry';
-import type { ScheduleService } from '../runtime/schedule-client';
-import type { RunState } from '../runtime/run-types';
-import { sweepTrialTables } from '../runtime/sweep-trials-lookup';
+import type { ScheduleService } from '../schedules/schedule-client';
+import type { RunState } from '../core/run/run-types';
+import { sweepTrialTables } from '../client/sweep-trials-lookup';
 import { compilePlan } from '../spec';
-import type { JsonValue, Plan } from '../spec/plan-types';
-import { runPrefix } from '../storage/layout';
+import type { JsonValue, Plan } from '../core/spec/plan-types';
+import { runPrefix } from '../core/storage/layout';
 import type { ObjectStore } from '../storage/object-store';
 import { planGraph, readRunInput, readStageInputs, type PlanGraph } from './run-plan';
 

@@ -5,10 +5,10 @@
  * not change during a run: callers cache them by run id.
  */
 import type { Client } from '@temporalio/client';
-import { InvalidInputError } from '../errors';
-import { decodeHistoryPayload } from '../runtime/temporal-connection';
-import type { PipelineRunInput } from '../runtime/run-types';
-import type { Plan } from '../spec/plan-types';
+import { InvalidInputError } from '../core/errors';
+import { decodeHistoryPayload } from '../client/temporal-connection';
+import type { PipelineRunInput } from '../core/run/run-types';
+import type { Plan } from '../core/spec/plan-types';
 
 /** Nodes and edges of a plan, the shape the frontend lays out. */
 export interface PlanGraph {

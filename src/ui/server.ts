@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DependencyUnavailableError, InvalidInputError, ensureError } from '../errors';
+import { DependencyUnavailableError, InvalidInputError, ensureError } from '../core/errors';
 import { checkBindAddress, checkRequest, newSecret, redactSecrets, sameSecret, TOKEN_COOKIE, type AccessPolicy } from './access';
 import { LIMITS, UiApi, type UiServices } from './api';
 import { buildFrontend, type FrontendBundle } from './bundle';

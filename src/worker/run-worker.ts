@@ -10,9 +10,9 @@ import { DefaultLogger, Worker, bundleWorkflowCode, type NativeConnection, type 
 import { createActivities, createStageActivities, stageTypeNames } from '../../activities';
 import type { StageImplementation } from '../../activities/stage-runner';
 import type { FineflowConfig } from '../config';
-import { InvalidInputError } from '../errors';
-import { connectWorker, dataConverterFor } from '../runtime/temporal-connection';
-import { CONTROL_POOL, taskQueueForPool } from '../runtime/task-queues';
+import { InvalidInputError } from '../core/errors';
+import { connectWorker, dataConverterFor } from '../client/temporal-connection';
+import { CONTROL_POOL, taskQueueForPool } from '../core/run/task-queues';
 import { createObjectStoreFromConfig } from '../storage/minio-store';
 import type { ObjectStore } from '../storage/object-store';
 import { createOutboundPolicy, installOutboundPolicy, type OutboundPolicy } from '../security/outbound';

@@ -19,7 +19,7 @@ import { loadGraphAddon } from '../../src/ml/graph/tf-graph';
 import { loadMnist } from '../../src/ml/generators/mnist';
 import { writeDataset } from '../../src/ml/data/write-dataset';
 import { listStageLogs } from '../../src/client/run-logs';
-import type { RunState } from '../../src/runtime/run-types';
+import type { RunState } from '../../src/core/run/run-types';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../fixtures/runtime/harness';
 import { requireStack } from '../helpers/stack';
 

@@ -26,10 +26,10 @@ import { loadMnist } from '../../src/ml/generators/mnist';
 import { imageFolderFiles, writeFilesToStore } from '../../src/ml/generators/writers';
 import { registerModel, showModel } from '../../src/ml/models/registry';
 import { trainModel } from '../../src/ml/train/fine-tune';
-import type { RunState, StageState } from '../../src/runtime/run-types';
-import { taskQueueForPool } from '../../src/runtime/task-queues';
+import type { RunState, StageState } from '../../src/core/run/run-types';
+import { taskQueueForPool } from '../../src/core/run/task-queues';
 import { compilePlan } from '../../src/spec/compile';
-import type { Plan } from '../../src/spec/plan-types';
+import type { Plan } from '../../src/core/spec/plan-types';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../fixtures/runtime/harness';
 import { requireStack } from '../helpers/stack';
 

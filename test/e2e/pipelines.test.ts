@@ -22,8 +22,8 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseRegistryUri, promoteModel, registerModel, resolveVersion, showModel, versionPrefix } from '../../src/ml/models/registry';
-import { joinS3Uri } from '../../src/storage/uri';
-import type { JsonObject, Plan } from '../../src/spec/plan-types';
+import { joinS3Uri } from '../../src/core/storage/uri';
+import type { JsonObject, Plan } from '../../src/core/spec/plan-types';
 import { generateChurn, pushChurnCsv, pushDefects, pushDigits, pushShapes } from './helpers/example-data';
 import { assertStages, assertSucceeded, REPO, startExampleRuntime, type ExampleRuntime, type FinishedRun } from './helpers/example-runtime';
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { crc32, createDeflate } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { describe, it } from 'node:test';
-import { ResourceLimitError } from '../../src/errors';
+import { ResourceLimitError } from '../../src/core/errors';
 import { decodeImage, pngHeader } from '../../src/ml/data/images';
 import { prepareDataset } from '../../src/ml/data/prepare';
 import { readCsvRecords, readLines } from '../../src/ml/data/text-records';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { ERROR_TYPES } from '../../src/errors';
+import { ERROR_TYPES } from '../../src/core/errors';
 import { startRuntimeHarness, type RuntimeHarness } from '../fixtures/runtime/harness';
 
 let h: RuntimeHarness;

@@ -15,7 +15,7 @@ import { loadOutboundConfig, type OutboundConfig } from '../../src/config';
 import { loadTf } from '../../src/ml/backend';
 import { buildModel } from '../../src/ml/models/architectures';
 import { loadModel, saveModel } from '../../src/ml/models/load-model';
-import { fingerprintFileUri, fingerprintHttpUri, unfingerprintableReason } from '../../src/runtime/cache-uri-fingerprint';
+import { fingerprintFileUri, fingerprintHttpUri, unfingerprintableReason } from '../../src/cache/cache-uri-fingerprint';
 import { createOutboundPolicy, OUTBOUND_REFUSED, type Resolver } from '../../src/security/outbound';
 import { createMemoryObjectStore } from '../../src/storage/memory-store';
 

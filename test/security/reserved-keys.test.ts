@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkParamOverrides } from '../../src/runtime/params';
+import { checkParamOverrides } from '../../src/core/run/params';
 import { compilePlan, validatePipeline } from '../../src/spec';
 import { toJson, type LocatedNode } from '../../src/spec/located';
-import { ownValue } from '../../src/spec/reserved';
+import { ownValue } from '../../src/core/spec/reserved';
 import { checkStageTypeDefinition } from '../../src/spec/stage-types';
 
 const PIPELINE = `apiVersion: fineflow/v1

@@ -12,7 +12,7 @@ import { loadSecretsConfig } from '../../src/config';
 import { redactUri, redactUrisIn } from '../../src/security/redact';
 import { createSecretResolver, scrubError, scrubSecrets } from '../../src/security/secrets';
 import { compilePlan, validatePipeline } from '../../src/spec';
-import { resolveStageInputs } from '../../src/spec/expressions';
+import { resolveStageInputs } from '../../src/core/spec/expressions';
 
 const CANARY = 'CANARY-8f2c1e-secret-value';
 

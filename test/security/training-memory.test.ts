@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CancelledError, ResourceLimitError } from '../../src/errors';
+import { CancelledError, ResourceLimitError } from '../../src/core/errors';
 import { writeDataset } from '../../src/ml/data/write-dataset';
 import { generateDefects } from '../../src/ml/generators/defects';
 import { runTrainingInChildProcess, type StoreFactoryReference } from '../../src/ml/train/child-runner';

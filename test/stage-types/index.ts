@@ -13,8 +13,8 @@
  * | test-fail-until-param | fails (non-retryable) unless `value` equals `expected` |
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InternalError, InvalidInputError } from '../../src/errors';
-import type { JsonObject, JsonValue } from '../../src/spec/plan-types';
+import { InternalError, InvalidInputError } from '../../src/core/errors';
+import type { JsonObject, JsonValue } from '../../src/core/spec/plan-types';
 import { registerStageType, type StageTypeDefinition } from '../../src/spec/stage-types';
 import type { StageImplementation } from '../../activities/stage-runner';
 

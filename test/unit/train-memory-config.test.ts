@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config';
-import { InvalidInputError } from '../../src/errors';
+import { InvalidInputError } from '../../src/core/errors';
 
 test('FINEFLOW_TRAIN_MEMORY_MB caps training children: default 4096, bad values fail naming the variable', () => {
   assert.equal(loadConfig({}).trainMemoryMb, 4096);

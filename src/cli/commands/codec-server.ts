@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { EXIT, UsageError, type CliCommand } from '../command';
 import { loadCodecServerConfig, loadConfig } from '../../config';
-import { InvalidInputError } from '../../errors';
+import { InvalidInputError } from '../../core/errors';
 import { AesGcmPayloadCodec } from '../../security/payload-codec';
 import { createCodecServer } from '../../security/codec-server';
 

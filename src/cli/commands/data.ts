@@ -15,10 +15,10 @@ import { pipeline } from 'node:stream/promises';
 import { loadConfig } from '../../config';
 import { diffDatasetVersions, parseDatasetSource, type DatasetVersionManifest } from '../../datasets/dataset-version';
 import { listDatasetVersions, readDatasetVersion, readVersionedObject, sealDatasetVersion } from '../../datasets/version-store';
-import { DependencyUnavailableError, FineflowError, InvalidInputError } from '../../errors';
+import { DependencyUnavailableError, FineflowError, InvalidInputError } from '../../core/errors';
 import { createObjectStoreFromConfig } from '../../storage/minio-store';
 import type { ObjectStore } from '../../storage/object-store';
-import { asPrefixUri, confineToPrefix, formatS3Uri, parseS3Uri } from '../../storage/uri';
+import { asPrefixUri, confineToPrefix, formatS3Uri, parseS3Uri } from '../../core/storage/uri';
 import { EXIT, UsageError, type CliCommand, type CliIo } from '../command';
 
 /** One pushed file. */

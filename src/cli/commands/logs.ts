@@ -1,6 +1,6 @@
 /**
  * `fineflow logs RUN [STAGE] [--stage S] [--follow]`: stage logs from the object store. A sweep
- * stage's log is written by its workflow (src/runtime/sweep-log.ts) where every stage's is, so
+ * stage's log is written by its workflow (src/core/sweep/sweep-log.ts) where every stage's is, so
  * it reads the same: one line per trial event.
  */
 import { EXIT, UsageError, type CliCommand } from '../command';

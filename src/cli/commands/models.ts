@@ -3,7 +3,7 @@
  * registry in the object store (s3://<FINEFLOW_BUCKET>/models/), as register-model writes it.
  */
 import { loadConfig } from '../../config';
-import { DependencyUnavailableError, FineflowError, NotFoundError } from '../../errors';
+import { DependencyUnavailableError, FineflowError, NotFoundError } from '../../core/errors';
 import { listModels, parseRegistryUri, promoteModel, resolveVersion, showModel, type ModelCard, type ModelDetails } from '../../ml/models/registry';
 import { createObjectStoreFromConfig } from '../../storage/minio-store';
 import type { ObjectStore } from '../../storage/object-store';

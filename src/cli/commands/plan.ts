@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { compilePlan, formatDiagnostics, formatDuration, renderDag, type Diagnostic } from '../../spec';
-import type { Plan } from '../../spec/plan-types';
+import type { Plan } from '../../core/spec/plan-types';
 import { PipelineFileNotFoundError, readPipelineFile } from '../../spec/read-file';
 import { explainCacheAnnotator } from '../explain-cache';
 import { EXIT, UsageError, type CliCommand, type CliIo, type OptionSpec } from '../command';

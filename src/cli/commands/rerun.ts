@@ -5,9 +5,9 @@
 import { RunClient } from '../../client/run-client';
 import { startRerun, type RerunStarted } from '../../client/rerun';
 import { loadConfig } from '../../config';
-import { DependencyUnavailableError, ensureError, InvalidInputError } from '../../errors';
-import { parseSetPairs } from '../../runtime/params';
-import { connectClient } from '../../runtime/temporal-connection';
+import { DependencyUnavailableError, ensureError, InvalidInputError } from '../../core/errors';
+import { parseSetPairs } from '../../core/run/params';
+import { connectClient } from '../../client/temporal-connection';
 import { createObjectStoreFromConfig } from '../../storage/minio-store';
 import { EXIT, UsageError, type CliCommand, type CliIo } from '../command';
 

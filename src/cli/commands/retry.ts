@@ -1,7 +1,7 @@
 /** `fineflow retry RUN [--stage S] [--set k=v]`: run waiting stages again (a validated Temporal update). */
 import { EXIT, UsageError, type CliCommand } from '../command';
 import { withRunClient } from '../run-support';
-import { parseSetPairs } from '../../runtime/params';
+import { parseSetPairs } from '../../core/run/params';
 
 export const command: CliCommand = {
   name: 'retry',

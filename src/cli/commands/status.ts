@@ -1,13 +1,13 @@
 /**
  * `fineflow status RUN [--watch]`: every stage's state, attempts, times and live progress, and
- * under each sweep stage its trial table (src/runtime/sweep-trial-table.ts).
+ * under each sweep stage its trial table (src/client/sweep-trial-table.ts).
  */
 import { EXIT, UsageError, type CliCommand } from '../command';
 import { exitCodeForRun, followRun, withRunClient } from '../run-support';
 import { renderRunState } from '../../client/render';
 import { sweepSections, TRIAL_TABLE_MAX_WIDTH } from '../sweep-sections';
-import { renderTrialTable } from '../../runtime/sweep-trial-table';
-import { sweepTrialTables } from '../../runtime/sweep-trials-lookup';
+import { renderTrialTable } from '../../client/sweep-trial-table';
+import { sweepTrialTables } from '../../client/sweep-trials-lookup';
 import { createObjectStoreFromConfig } from '../../storage/minio-store';
 
 /** Status lines stay readable in a 100-column terminal. */

@@ -8,7 +8,7 @@ import { EXIT, UsageError, type CliCommand } from '../command';
 import { exitCodeForRun, followRun, withRunClient } from '../run-support';
 import { sweepSections } from '../sweep-sections';
 import { RunClient } from '../../client/run-client';
-import { taskQueueForPool } from '../../runtime/task-queues';
+import { taskQueueForPool } from '../../core/run/task-queues';
 import { compilePlan } from '../../spec/compile';
 import { formatDiagnostics } from '../../spec/diagnostics';
 import { loadStageTypeModules } from '../../spec/stage-types';

@@ -4,9 +4,9 @@
  */
 import { RunClient } from '../../client/run-client';
 import { loadConfig } from '../../config';
-import { DependencyUnavailableError, ensureError } from '../../errors';
-import { ScheduleService } from '../../runtime/schedule-client';
-import { connectClient } from '../../runtime/temporal-connection';
+import { DependencyUnavailableError, ensureError } from '../../core/errors';
+import { ScheduleService } from '../../schedules/schedule-client';
+import { connectClient } from '../../client/temporal-connection';
 import { createObjectStoreFromConfig } from '../../storage/minio-store';
 import { startUiServer } from '../../ui/server';
 import { EXIT, UsageError, type CliCommand } from '../command';

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { EXIT, UsageError, type CliCommand } from '../command';
 import { loadConfig } from '../../config';
-import { DependencyUnavailableError, ensureError } from '../../errors';
-import { parseDuration } from '../../spec/durations';
+import { DependencyUnavailableError, ensureError } from '../../core/errors';
+import { parseDuration } from '../../core/spec/durations';
 import { runWorker, type FineflowWorker } from '../../worker/run-worker';
 
 /** How often the health file is rewritten; probes treat a file older than a minute as dead. */

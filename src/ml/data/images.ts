@@ -8,7 +8,7 @@
  */
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { ResourceLimitError } from '../../errors';
+import { ResourceLimitError } from '../../core/errors';
 
 export interface DecodedImage {
   readonly width: number;

@@ -10,7 +10,7 @@
  *    split's shard writer, and accumulate normalisation statistics over the training split only.
  */
 import { createHash } from 'node:crypto';
-import { InvalidInputError } from '../../errors';
+import { InvalidInputError } from '../../core/errors';
 import type { ObjectStore } from '../../storage/object-store';
 import { mulberry32, shuffleInPlace } from '../random';
 import { asPrefix, joinUri, relativeTo } from '../uri';

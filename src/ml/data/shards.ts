@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import { endianness } from 'node:os';
-import { InvalidInputError } from '../../errors';
+import { InvalidInputError } from '../../core/errors';
 import type { ObjectStore } from '../../storage/object-store';
 import type { LabelledSet } from '../generators/image-set';
 import { mulberry32, shuffleInPlace } from '../random';

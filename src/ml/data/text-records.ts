@@ -8,7 +8,7 @@
  * or line, `maxRecords` records per file; going over is a ResourceLimitError naming the line.
  */
 import { StringDecoder } from 'node:string_decoder';
-import { ResourceLimitError } from '../../errors';
+import { ResourceLimitError } from '../../core/errors';
 
 export interface RecordLimits {
   /** Fields (columns) per CSV record; default {@link DEFAULT_RECORD_LIMITS}.maxFields. */

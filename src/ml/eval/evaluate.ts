@@ -5,7 +5,7 @@
  * from it.
  */
 import type { TfBackendPreference } from '../../config';
-import { ensureError, errorOfType, FineflowError, InvalidInputError } from '../../errors';
+import { ensureError, errorOfType, FineflowError, InvalidInputError } from '../../core/errors';
 import type { ObjectStore } from '../../storage/object-store';
 import { currentBackend, loadTf } from '../backend';
 import { loadSplit, readManifest, type DatasetManifest, type SplitName } from '../data/shards';

@@ -3,7 +3,7 @@
  * shipped as JSON), so base models can be pre-trained without downloads. Selection is by
  * per-class index ranges, so a pre-training set and a held-out set never overlap.
  */
-import { InvalidInputError } from '../../errors';
+import { InvalidInputError } from '../../core/errors';
 import { mulberry32, shuffleInPlace } from '../random';
 import type { LabelledSet } from './image-set';
 

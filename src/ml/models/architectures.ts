@@ -6,7 +6,7 @@
  * whose activations the linear probe and kNN ranking use.
  */
 import type * as TfModule from '@tensorflow/tfjs';
-import { InvalidInputError } from '../../errors';
+import { InvalidInputError } from '../../core/errors';
 import type { Tf } from '../backend';
 
 export type LayersModel = TfModule.LayersModel;

@@ -2,7 +2,7 @@
  * Load a LayersModel from any URI Fineflow accepts: `s3://` (the store), `registry://NAME@ALIAS`,
  * `file://` and `http(s)://`; and save one to `s3://` or `file://`.
  */
-import { FineflowError, InvalidInputError } from '../../errors';
+import { FineflowError, InvalidInputError } from '../../core/errors';
 import { outboundPolicy, type OutboundPolicy } from '../../security/outbound';
 import { redactUri } from '../../security/redact';
 import type { ObjectStore } from '../../storage/object-store';

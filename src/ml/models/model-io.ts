@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as TfModule from '@tensorflow/tfjs';
-import { InvalidInputError } from '../../errors';
+import { InvalidInputError } from '../../core/errors';
 import { OUTBOUND_REFUSED, outboundPolicy, type OutboundPolicy } from '../../security/outbound';
 import { redactUri } from '../../security/redact';
 import type { ObjectStore } from '../../storage/object-store';

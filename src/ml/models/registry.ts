@@ -24,8 +24,8 @@
  * One object per alias would also avoid lost updates but makes `aliases` a listing plus N reads;
  * a serialising workflow per name would put the registry on Temporal's critical path for the CLI.
  */
-import { ConflictError, InvalidInputError, NotFoundError } from '../../errors';
-import type { JsonObject } from '../../spec/plan-types';
+import { ConflictError, InvalidInputError, NotFoundError } from '../../core/errors';
+import type { JsonObject } from '../../core/spec/plan-types';
 import type { ObjectStore } from '../../storage/object-store';
 import { joinUri, parseS3Uri, uriOf } from '../uri';
 import { MODEL_JSON, modelJsonUri, WEIGHTS_BIN } from './model-io';

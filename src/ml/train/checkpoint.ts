@@ -11,7 +11,7 @@
  * are throttled, so the newest one that reached Temporal can name a checkpoint many epochs old.
  */
 import { createHash } from 'node:crypto';
-import { CorruptDataError, InvalidInputError, NotFoundError } from '../../errors';
+import { CorruptDataError, InvalidInputError, NotFoundError } from '../../core/errors';
 import type { ObjectStore } from '../../storage/object-store';
 import { asPrefix, joinUri } from '../uri';
 import type { EpochMetrics } from './types';

@@ -14,7 +14,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { CancelledError, InternalError, ResourceLimitError, errorOfType, type FineflowError } from '../../errors';
+import { CancelledError, InternalError, ResourceLimitError, errorOfType, type FineflowError } from '../../core/errors';
 import type { OutboundConfig } from '../../config';
 import { outboundPolicy } from '../../security/outbound';
 import type { TrainingProgress, TrainingRequest, TrainingResult } from './types';

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type * as TfModule from '@tensorflow/tfjs';
-import { InvalidInputError } from '../../errors';
+import { InvalidInputError } from '../../core/errors';
 import type { ObjectStore } from '../../storage/object-store';
 import { currentBackend, loadTf, type Tf } from '../backend';
 import { loadSplit, readManifest, streamBatches, type DatasetManifest, type SplitName } from '../data/shards';

@@ -5,7 +5,7 @@
  * warmup/decay, early stopping with best-weight restore, checkpoints, resume and cancellation.
  */
 import type * as TfModule from '@tensorflow/tfjs';
-import { CancelledError, DependencyUnavailableError } from '../../errors';
+import { CancelledError, DependencyUnavailableError } from '../../core/errors';
 import { currentBackend } from '../backend';
 import { createGraphEngine, graphEngineSupport } from '../graph/train-graph';
 import type { ObjectStore } from '../../storage/object-store';

@@ -4,7 +4,7 @@
  * the parent names a store factory.
  */
 import { loadConfig } from '../../config';
-import { ensureError, FineflowError } from '../../errors';
+import { ensureError, FineflowError } from '../../core/errors';
 import { createObjectStoreFromConfig } from '../../storage/minio-store';
 import { createOutboundPolicy, installOutboundPolicy } from '../../security/outbound';
 import type { ObjectStore } from '../../storage/object-store';

@@ -1,5 +1,5 @@
 /** Shapes of the JSON API's answers (src/ui/api.ts); run state types come from the runtime itself. */
-import type { RunState, StageState } from '../../runtime/run-types';
+import type { RunState, StageState } from '../../core/run/run-types';
 import type { Diagnostic } from '../../spec/diagnostics';
 import type { GraphData } from './dag';
 

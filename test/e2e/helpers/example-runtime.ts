@@ -16,10 +16,10 @@ import { prepareDataStage } from '../../../activities/prepare-data';
 import { registerModelStage } from '../../../activities/register-model';
 import { selectModelStage } from '../../../activities/select-model';
 import { RunClient } from '../../../src/client/run-client';
-import type { PipelineRunResult, RunState, StageState } from '../../../src/runtime/run-types';
-import { taskQueueForPool } from '../../../src/runtime/task-queues';
+import type { PipelineRunResult, RunState, StageState } from '../../../src/core/run/run-types';
+import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import { compilePlan } from '../../../src/spec/compile';
-import type { Plan } from '../../../src/spec/plan-types';
+import type { Plan } from '../../../src/core/spec/plan-types';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 
 export const REPO = path.resolve(__dirname, '../../..');

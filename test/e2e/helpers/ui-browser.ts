@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { ScheduleService } from '../../../src/runtime/schedule-client';
+import { ScheduleService } from '../../../src/schedules/schedule-client';
 import { startUiServer, type RunningUi, type UiServerOptions } from '../../../src/ui/server';
 import type { RuntimeHarness } from '../../fixtures/runtime/harness';
 

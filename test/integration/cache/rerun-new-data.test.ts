@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { StageImplementation } from '../../../activities/stage-runner';
 import { startRerun } from '../../../src/cli/commands/rerun';
-import { REFRESH_REASON } from '../../../src/runtime/cache-service';
-import type { RunTrigger } from '../../../src/runtime/run-types';
-import type { Plan } from '../../../src/spec/plan-types';
+import { REFRESH_REASON } from '../../../src/cache/cache-service';
+import type { RunTrigger } from '../../../src/core/run/run-types';
+import type { Plan } from '../../../src/core/spec/plan-types';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { stages as testStages } from '../../stage-types';
 

@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { RunState } from '../../../src/runtime/run-types';
+import type { RunState } from '../../../src/core/run/run-types';
 import type { RunSummary } from '../../../src/client/run-client';
 import { randomSuffix } from '../../fixtures/runtime/harness';
 import { requireStack } from '../../helpers/stack';

@@ -9,9 +9,9 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { ERROR_TYPES } from '../../../src/errors';
+import { ERROR_TYPES } from '../../../src/core/errors';
 import { compilePlan } from '../../../src/spec/compile';
-import type { RunState } from '../../../src/runtime/run-types';
+import type { RunState } from '../../../src/core/run/run-types';
 import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { registerTestStageTypes } from '../../stage-types';
 

@@ -8,8 +8,8 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { InvalidInputError, DependencyUnavailableError } from '../../../src/errors';
-import type { RunState } from '../../../src/runtime/run-types';
+import { InvalidInputError, DependencyUnavailableError } from '../../../src/core/errors';
+import type { RunState } from '../../../src/core/run/run-types';
 import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 
 const REPO = path.resolve(__dirname, '../../..');

@@ -6,8 +6,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { ERROR_TYPES } from '../../../src/errors';
-import type { RunState, StageState } from '../../../src/runtime/run-types';
+import { ERROR_TYPES } from '../../../src/core/errors';
+import type { RunState, StageState } from '../../../src/core/run/run-types';
 import { listStageLogs } from '../../../src/client/run-logs';
 import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 

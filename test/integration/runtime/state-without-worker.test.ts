@@ -5,9 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RunClient } from '../../../src/client/run-client';
-import { DependencyUnavailableError } from '../../../src/errors';
-import { connectClient } from '../../../src/runtime/temporal-connection';
-import { taskQueueForPool } from '../../../src/runtime/task-queues';
+import { DependencyUnavailableError } from '../../../src/core/errors';
+import { connectClient } from '../../../src/client/temporal-connection';
+import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import { makePlan } from '../../fixtures/runtime/plans';
 import { randomSuffix, startRuntimeHarness } from '../../fixtures/runtime/harness';
 

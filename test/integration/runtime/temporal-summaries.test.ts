@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { workflowMetadataQuery } from '@temporalio/workflow';
-import { decodeHistoryPayload } from '../../../src/runtime/temporal-connection';
+import { decodeHistoryPayload } from '../../../src/client/temporal-connection';
 import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 
 let h: RuntimeHarness;

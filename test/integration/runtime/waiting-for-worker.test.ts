@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RunClient } from '../../../src/client/run-client';
 import { waitingForWorkerReason } from '../../../src/client/worker-presence';
-import type { RunState } from '../../../src/runtime/run-types';
+import type { RunState } from '../../../src/core/run/run-types';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 
 async function stateUntil(runs: RunClient, runId: string, done: (state: RunState) => boolean, timeoutMs: number): Promise<RunState> {

@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RunState } from '../../../src/runtime/run-types';
+import type { RunState } from '../../../src/core/run/run-types';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { spawnWorker, type WorkerProcess } from '../../fixtures/runtime/worker-process';
 

@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sealDatasetVersion } from '../../../src/datasets/version-store';
-import { InvalidInputError } from '../../../src/errors';
-import { watcherIdFor } from '../../../src/runtime/data-watch-client';
-import { ScheduleService } from '../../../src/runtime/schedule-client';
-import { taskQueueForPool } from '../../../src/runtime/task-queues';
+import { InvalidInputError } from '../../../src/core/errors';
+import { watcherIdFor } from '../../../src/schedules/data-watch-client';
+import { ScheduleService } from '../../../src/schedules/schedule-client';
+import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import { startScheduleHarness, sleep, waitFor, type ScheduleHarness } from './harness';
 
 let h: ScheduleHarness;

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { InvalidInputError } from '../../../src/errors';
-import { scheduleIdForPipeline } from '../../../src/runtime/schedules';
+import { InvalidInputError } from '../../../src/core/errors';
+import { scheduleIdForPipeline } from '../../../src/schedules/schedules';
 import { startScheduleHarness, sleep, waitFor, type ScheduleHarness } from './harness';
 
 let h: ScheduleHarness;
@@ -180,7 +180,7 @@ void describe('schedule apply on the real stack', () => {
   });
 
   // Temporal names a scheduled run `<action workflow id>-<scheduled time, ISO with colons>`;
-  // the run's storage prefix runs/<runId>/ must accept that id (src/storage/layout.ts).
+  // the run's storage prefix runs/<runId>/ must accept that id (src/core/storage/layout.ts).
   void it('a scheduled run executes its stages to the end', { timeout: 60_000 }, async (t) => {
     const name = `sched-complete-${h.suffix}`;
     cleanUpAfter(t, name);

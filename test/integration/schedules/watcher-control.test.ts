@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sealDatasetVersion } from '../../../src/datasets/version-store';
-import { watcherIdFor } from '../../../src/runtime/data-watch-client';
-import type { DataWatcherStatus } from '../../../src/runtime/data-watch-types';
+import { watcherIdFor } from '../../../src/schedules/data-watch-client';
+import type { DataWatcherStatus } from '../../../src/core/schedules/data-watch-types';
 import { startScheduleHarness, waitFor, type ScheduleHarness } from './harness';
 
 let h: ScheduleHarness;

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from 'minio';
 import { pushDirectory } from '../../../src/cli/commands/data';
 import type { FineflowConfig } from '../../../src/config';
-import { ConflictError, CorruptDataError, FineflowError, NotFoundError, ResourceLimitError } from '../../../src/errors';
+import { ConflictError, CorruptDataError, FineflowError, NotFoundError, ResourceLimitError } from '../../../src/core/errors';
 import { createMinioObjectStore } from '../../../src/storage/minio-store';
 import type { ObjectStore } from '../../../src/storage/object-store';
 import { requireStack } from '../../helpers/stack';

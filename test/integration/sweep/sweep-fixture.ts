@@ -14,9 +14,9 @@ import type { LabelledSet } from '../../../src/ml/generators/image-set';
 import { loadMnist } from '../../../src/ml/generators/mnist';
 import { buildModel } from '../../../src/ml/models/architectures';
 import { saveModel } from '../../../src/ml/models/load-model';
-import type { StageActivityResult, StageContext } from '../../../src/runtime/run-types';
-import type { HyperparameterSweepInput, SweepExecution } from '../../../src/runtime/sweep-types';
-import type { JsonObject } from '../../../src/spec/plan-types';
+import type { StageActivityResult, StageContext } from '../../../src/core/run/run-types';
+import type { HyperparameterSweepInput, SweepExecution } from '../../../src/core/sweep/sweep-types';
+import type { JsonObject } from '../../../src/core/spec/plan-types';
 import type { ObjectStore } from '../../../src/storage/object-store';
 
 export function randomSuffix(): string {

@@ -8,8 +8,8 @@ import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { createSweepTrialActivities } from '../../../activities/sweep-trial';
 import { loadConfig } from '../../../src/config';
-import { connectWorker, dataConverterFor } from '../../../src/runtime/temporal-connection';
-import { taskQueueForPool } from '../../../src/runtime/task-queues';
+import { connectWorker, dataConverterFor } from '../../../src/client/temporal-connection';
+import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
 
 async function main(): Promise<void> {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { baseModelsOf, headline, pretrainPipelineFor } from '../../../src/demo/main';
 import { compilePlan } from '../../../src/spec/compile';
-import type { RunState } from '../../../src/runtime/run-types';
+import type { RunState } from '../../../src/core/run/run-types';
 
 const REPO = path.resolve(__dirname, '../../..');
 

@@ -12,7 +12,7 @@ import { loadTf } from '../../../src/ml/backend';
 import { loadModel } from '../../../src/ml/models/load-model';
 import type { TrainingRequest } from '../../../src/ml/train/types';
 import { trainModel } from '../../../src/ml/train/fine-tune';
-import type { StageProgress } from '../../../src/runtime/run-types';
+import type { StageProgress } from '../../../src/core/run/run-types';
 import type { MemoryObjectStore } from '../../../src/storage/memory-store';
 import { BUCKET, memoryStore, runStage, stageContext, stageFailure } from './helpers';
 import { CLASSES, preparedBars, registeredBase } from './fixtures';

@@ -7,8 +7,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Info } from '@temporalio/activity';
 import { DefaultLogger } from '@temporalio/worker';
 import { stageActivity, type MlSettings, type StageImplementation } from '../../../activities/stage-runner';
-import type { StageActivityInput, StageActivityResult, StageContext, StageProgress } from '../../../src/runtime/run-types';
-import type { JsonObject } from '../../../src/spec/plan-types';
+import type { StageActivityInput, StageActivityResult, StageContext, StageProgress } from '../../../src/core/run/run-types';
+import type { JsonObject } from '../../../src/core/spec/plan-types';
 import { createMemoryObjectStore, type MemoryObjectStore } from '../../../src/storage/memory-store';
 import type { ObjectStore } from '../../../src/storage/object-store';
 

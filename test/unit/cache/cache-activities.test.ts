@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { createCacheActivities, type CacheActivities } from '../../../activities/cache';
-import { cacheEntryUri, cacheIndexUri, type CacheEntry } from '../../../src/runtime/cache-store';
+import { cacheEntryUri, cacheIndexUri, type CacheEntry } from '../../../src/cache/cache-store';
 import { createMemoryObjectStore, type MemoryObjectStore } from '../../../src/storage/memory-store';
-import type { JsonObject, PlannedStage } from '../../../src/spec/plan-types';
-import { resolveStageInputs } from '../../../src/spec/expressions';
+import type { JsonObject, PlannedStage } from '../../../src/core/spec/plan-types';
+import { resolveStageInputs } from '../../../src/core/spec/expressions';
 import { designPlan, stageOf } from './stage-fixtures';
 
 const BUCKET = 'fineflow';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
-import { fingerprintExternal, hashOutputContent } from '../../../src/runtime/cache-store';
+import { fingerprintExternal, hashOutputContent } from '../../../src/cache/cache-store';
 import { createMemoryObjectStore, type MemoryObjectStore } from '../../../src/storage/memory-store';
 
 const BUCKET = 'fineflow';

@@ -11,9 +11,9 @@ import {
   formatKeyChanges,
   substituteUpstreamInputs,
   type CacheKeyDocument,
-} from '../../../src/runtime/cache-key';
-import { resolveStageInputs } from '../../../src/spec/expressions';
-import type { JsonObject, JsonValue, PlannedStage } from '../../../src/spec/plan-types';
+} from '../../../src/cache/cache-key';
+import { resolveStageInputs } from '../../../src/core/spec/expressions';
+import type { JsonObject, JsonValue, PlannedStage } from '../../../src/core/spec/plan-types';
 import { designPlan, plannedStage, stageOf } from './stage-fixtures';
 
 /** Shuffle object keys at every level (same value, different insertion order). */

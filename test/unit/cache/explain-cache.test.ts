@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { createCacheActivities } from '../../../activities/cache';
 import { explainCache, formatCacheExplanation } from '../../../src/cli/explain-cache';
-import { canonicalJson, paramsReferencedBy } from '../../../src/runtime/cache-key';
-import { evaluateCondition, resolveStageInputs } from '../../../src/spec/expressions';
-import type { JsonObject, Plan } from '../../../src/spec/plan-types';
+import { canonicalJson, paramsReferencedBy } from '../../../src/cache/cache-key';
+import { evaluateCondition, resolveStageInputs } from '../../../src/core/spec/expressions';
+import type { JsonObject, Plan } from '../../../src/core/spec/plan-types';
 import { createMemoryObjectStore, type MemoryObjectStore } from '../../../src/storage/memory-store';
 import { designPlan } from './stage-fixtures';
 

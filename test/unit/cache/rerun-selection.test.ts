@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { selectRerun, upstreamOf } from '../../../src/runtime/cache-rerun';
-import type { StageState, StageStatus } from '../../../src/runtime/run-types';
-import { InvalidInputError } from '../../../src/errors';
+import { selectRerun, upstreamOf } from '../../../src/cache/cache-rerun';
+import type { StageState, StageStatus } from '../../../src/core/run/run-types';
+import { InvalidInputError } from '../../../src/core/errors';
 import { designPlan } from './stage-fixtures';
 
 function states(statuses: { [id: string]: StageStatus }): StageState[] {

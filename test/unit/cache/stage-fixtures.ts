@@ -1,5 +1,5 @@
 /** Planned stages and plans for the cache tests, shaped like the spec's output. */
-import type { JsonObject, Plan, PlannedStage } from '../../../src/spec/plan-types';
+import type { JsonObject, Plan, PlannedStage } from '../../../src/core/spec/plan-types';
 
 export function plannedStage(id: string, uses: string, withValue: JsonObject, needs: readonly string[] = [], overrides: Partial<PlannedStage> = {}): PlannedStage {
   return {

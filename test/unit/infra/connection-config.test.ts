@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stackEndpoints } from '../../../src/cli/commands/dev';
 import { loadConfig } from '../../../src/config';
-import { InvalidInputError } from '../../../src/errors';
+import { InvalidInputError } from '../../../src/core/errors';
 import { createMinioObjectStore } from '../../../src/storage/minio-store';
 
 test('a remote S3 endpoint without credentials refuses to start, naming the variable', () => {

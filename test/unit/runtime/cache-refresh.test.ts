@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createCacheActivities } from '../../../activities/cache';
-import { refreshCache } from '../../../src/runtime/cache-rerun';
-import { REFRESH_REASON } from '../../../src/runtime/cache-service';
-import { cacheEntryUri, type CacheEntry } from '../../../src/runtime/cache-store';
-import type { PlannedStage } from '../../../src/spec/plan-types';
-import { validatePlan } from '../../../src/spec/validate-plan';
+import { refreshCache } from '../../../src/cache/cache-rerun';
+import { REFRESH_REASON } from '../../../src/cache/cache-service';
+import { cacheEntryUri, type CacheEntry } from '../../../src/cache/cache-store';
+import type { PlannedStage } from '../../../src/core/spec/plan-types';
+import { validatePlan } from '../../../src/core/spec/validate-plan';
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
 import { designPlan } from '../cache/stage-fixtures';
 

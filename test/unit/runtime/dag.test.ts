@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deriveRunStatus, downstreamOf, nextSchedulingStep, stagesReadBy } from '../../../src/runtime/dag';
+import { deriveRunStatus, downstreamOf, nextSchedulingStep, stagesReadBy } from '../../../src/core/run/dag';
 import { makePlan } from '../../fixtures/runtime/plans';
 
 const diamond = makePlan('diamond', [

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { followRun } from '../../../src/cli/run-support';
 import type { RunClient } from '../../../src/client/run-client';
 import type { CliIo } from '../../../src/cli/command';
-import type { RunState } from '../../../src/runtime/run-types';
+import type { RunState } from '../../../src/core/run/run-types';
 
 function runState(status: RunState['status'], sweepStatus: 'running' | 'succeeded'): RunState {
   return {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_OUTAGE_BUDGET_MS, OUTAGE_MAX_WAIT_MS, nextOutageRetry, remainingOwnAttempts } from '../../../src/runtime/outage-retry';
-import type { PlannedRetry } from '../../../src/spec/plan-types';
+import { DEFAULT_OUTAGE_BUDGET_MS, OUTAGE_MAX_WAIT_MS, nextOutageRetry, remainingOwnAttempts } from '../../../src/core/run/outage-retry';
+import type { PlannedRetry } from '../../../src/core/spec/plan-types';
 
 const defaults: PlannedRetry = { maxAttempts: 3, initialIntervalMs: 5_000, backoffCoefficient: 2, maximumIntervalMs: 500_000, outageBudgetMs: 15 * 60_000 };
 

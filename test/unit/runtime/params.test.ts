@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkParamOverrides, parseSetPairs } from '../../../src/runtime/params';
+import { checkParamOverrides, parseSetPairs } from '../../../src/core/run/params';
 import { makePlan } from '../../fixtures/runtime/plans';
 
 const plan = makePlan('p', [{ id: 'a' }], { name: 'x', rate: 0.5, epochs: 3, fast: false, tags: ['a'] });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newRunId } from '../../../src/client/run-client';
 import { progressBar, renderRunList, renderRunState } from '../../../src/client/render';
-import type { RunState } from '../../../src/runtime/run-types';
+import type { RunState } from '../../../src/core/run/run-types';
 
 test('run ids are readable, time-stamped and unique by their random tail', () => {
   assert.equal(newRunId('defects', new Date('2026-03-04T05:06:07Z'), () => 'ab12'), 'defects-20260304-050607-ab12');

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ActivityFailure, ApplicationFailure, RetryState, TimeoutFailure, TimeoutType } from '@temporalio/common';
-import { describeStageFailure } from '../../../src/runtime/failures';
-import { RunTracker } from '../../../src/runtime/run-tracker';
-import { ERROR_TYPES, InvalidInputError } from '../../../src/errors';
+import { describeStageFailure } from '../../../src/core/run/failures';
+import { RunTracker } from '../../../src/core/run/run-tracker';
+import { ERROR_TYPES, InvalidInputError } from '../../../src/core/errors';
 import { makePlan } from '../../fixtures/runtime/plans';
 
 const plan = makePlan('t', [{ id: 'a' }, { id: 'b', needs: ['a'], onFailure: 'pause' }], { lr: 0.1 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { datasetVersionOf, describeTrigger, originOf, rerunTrigger, stageTriggerOf } from '../../../src/runtime/run-trigger';
-import type { RunTrigger } from '../../../src/runtime/run-types';
+import { datasetVersionOf, describeTrigger, originOf, rerunTrigger, stageTriggerOf } from '../../../src/core/run/run-trigger';
+import type { RunTrigger } from '../../../src/core/run/run-types';
 
 const newData: RunTrigger = { kind: 'new-data', watcherId: 'w-1', path: 's3://datasets/defects/', datasetVersion: 'v-abc' };
 

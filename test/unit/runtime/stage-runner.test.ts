@@ -4,8 +4,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { ActivityCancellationDetails, ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stageActivity, type StageImplementation } from '../../../activities/stage-runner';
-import { ERROR_TYPES, InvalidInputError } from '../../../src/errors';
-import type { StageActivityInput, StageActivityResult } from '../../../src/runtime/run-types';
+import { ERROR_TYPES, InvalidInputError } from '../../../src/core/errors';
+import type { StageActivityInput, StageActivityResult } from '../../../src/core/run/run-types';
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
 
 const input = (attempt = 1): StageActivityInput => ({

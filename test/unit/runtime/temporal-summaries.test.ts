@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runDetails, stageSummary } from '../../../src/runtime/temporal-summaries';
+import { runDetails, stageSummary } from '../../../src/core/run/temporal-summaries';
 
 test('a stage summary names the stage, its type and its pool', () => {
   assert.equal(stageSummary({ id: 'finetune', uses: 'fine-tune', pool: 'train' }), 'finetune · fine-tune · pool train');

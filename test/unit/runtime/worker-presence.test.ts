@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { markStagesWaitingForWorkers, poolsOfRunningStages, waitingForWorkerReason } from '../../../src/client/worker-presence';
 import { renderRunState } from '../../../src/client/render';
-import type { RunState } from '../../../src/runtime/run-types';
+import type { RunState } from '../../../src/core/run/run-types';
 
 const state: RunState = {
   runId: 'r1',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { INITIAL_DATA_WATCH_STATE, replayDataWatch, runIdForDataVersion, runIdForRestart, stepDataWatch, type DataWatchAction, type DataWatchEvent } from '../../../src/runtime/data-watch-state';
+import { INITIAL_DATA_WATCH_STATE, replayDataWatch, runIdForDataVersion, runIdForRestart, stepDataWatch, type DataWatchAction, type DataWatchEvent } from '../../../src/core/schedules/data-watch-state';
 
 const queue = { debounceMs: 10_000, overlap: 'queue' as const };
 const skip = { debounceMs: 10_000, overlap: 'skip' as const };

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { it } from 'node:test';
-import { readNewDataTriggers } from '../../../src/runtime/schedule-block';
-import { buildScheduleOptions } from '../../../src/runtime/schedules';
+import { readNewDataTriggers } from '../../../src/schedules/schedule-block';
+import { buildScheduleOptions } from '../../../src/schedules/schedules';
 import { compilePlan } from '../../../src/spec/compile';
 
 void it('pipelines/scheduled-retrain.yaml becomes a nightly Berlin-time schedule and one new-data watcher', () => {

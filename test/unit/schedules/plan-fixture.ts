@@ -1,5 +1,5 @@
 /** A minimal valid plan for schedule tests: one stage, one param, a schedule and triggers as given. */
-import type { JsonObject, Plan } from '../../../src/spec/plan-types';
+import type { JsonObject, Plan } from '../../../src/core/spec/plan-types';
 
 export function planWith(options: { name?: string; schedule?: JsonObject; triggers?: JsonObject[]; params?: Record<string, string | number> } = {}): Plan {
   const params = options.params ?? { dataset: 's3://datasets/defects/', minAccuracy: 0.9 };

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { renderRunState } from '../../../src/client/render';
-import type { RunState } from '../../../src/runtime/run-types';
+import type { RunState } from '../../../src/core/run/run-types';
 import { compilePlan } from '../../../src/spec';
-import { formatHumanDuration } from '../../../src/spec/durations';
+import { formatHumanDuration } from '../../../src/core/spec/durations';
 
 void describe('schedule findings', () => {
   void it('durations print in human units', () => {

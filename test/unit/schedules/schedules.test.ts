@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidInputError } from '../../../src/errors';
-import { readNewDataTriggers, readScheduleBlock } from '../../../src/runtime/schedule-block';
+import { InvalidInputError } from '../../../src/core/errors';
+import { readNewDataTriggers, readScheduleBlock } from '../../../src/schedules/schedule-block';
 import {
   appliedDigestOf,
   applyDigestOf,
@@ -10,7 +10,7 @@ import {
   scheduleIdForPipeline,
   scheduleUpdateFor,
   temporalCalendar,
-} from '../../../src/runtime/schedules';
+} from '../../../src/schedules/schedules';
 import { planWith } from './plan-fixture';
 
 function codeAndPath(error: unknown): { code: unknown; path: unknown } {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createActivities, createStageActivities, stageTypeNames } from '../../../activities';
 import { privilegedWriters, type StageImplementation } from '../../../activities/stage-runner';
-import { STAGE_TYPE_NAME, validatePlan } from '../../../src/spec/validate-plan';
+import { STAGE_TYPE_NAME, validatePlan } from '../../../src/core/spec/validate-plan';
 import { makePlan } from '../../fixtures/runtime/plans';
 import { BUCKET, memoryStore, runStage, stageContext } from '../activities/helpers';
 

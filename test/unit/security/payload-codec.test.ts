@@ -7,8 +7,8 @@ import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { loadCodecSetting } from '../../../src/config';
-import { InvalidInputError } from '../../../src/errors';
-import { connectClient, connectWorker, dataConverterFor } from '../../../src/runtime/temporal-connection';
+import { InvalidInputError } from '../../../src/core/errors';
+import { connectClient, connectWorker, dataConverterFor } from '../../../src/client/temporal-connection';
 import { AesGcmPayloadCodec, ENCRYPTED_ENCODING, KEY_ID_METADATA, parseCodecKeys } from '../../../src/security/payload-codec';
 
 const entry = (id: string): string => `${id}:${randomBytes(32).toString('base64')}`;

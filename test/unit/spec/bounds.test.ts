@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { compilePlan, validatePipeline } from '../../../src/spec';
 import type { InputSchema } from '../../../src/spec/schema-language';
 import { listStageTypes } from '../../../src/spec/stage-types';
-import { MAX_STAGES, validatePlan } from '../../../src/spec/validate-plan';
+import { MAX_STAGES, validatePlan } from '../../../src/core/spec/validate-plan';
 
 const finetune = (extra: string): string => `apiVersion: fineflow/v1
 kind: Pipeline

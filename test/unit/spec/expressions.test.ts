@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InvalidInputError } from '../../../src/errors';
+import { InvalidInputError } from '../../../src/core/errors';
 import {
   ExpressionSyntaxError,
   collectConditionReferences,
@@ -10,7 +10,7 @@ import {
   parseTemplate,
   resolveStageInputs,
   type ExpressionContext,
-} from '../../../src/spec/expressions';
+} from '../../../src/core/spec/expressions';
 
 const ctx: ExpressionContext = {
   params: { dataset: 's3://datasets/defects/', minAccuracy: 0.9, epochs: 20, tags: ['a', 'b'], nested: { lr: 0.01 } },

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidInputError } from '../../../src/errors';
+import { InvalidInputError } from '../../../src/core/errors';
 import { BUILTIN_STAGE_TYPES, checkStageTypeDefinition, getStageType, listStageTypes, loadStageTypeModules, registerStageType, validatePipeline, type StageTypeDefinition } from '../../../src/spec';
 
 const labelAudit: StageTypeDefinition = {

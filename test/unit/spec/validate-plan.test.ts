@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compilePlan } from '../../../src/spec';
-import type { Plan } from '../../../src/spec/plan-types';
-import { validatePlan } from '../../../src/spec/validate-plan';
+import type { Plan } from '../../../src/core/spec/plan-types';
+import { validatePlan } from '../../../src/core/spec/validate-plan';
 
 function quickstartPlan(): Plan {
   const { plan } = compilePlan(readFileSync(join(__dirname, '../../../pipelines/quickstart.yaml'), 'utf8'), 'quickstart.yaml');
@@ -57,7 +57,7 @@ test('validate-plan stays workflow-safe: no yaml, no Node built-ins in its impor
       visit(join(file, '..', `${spec}.ts`));
     }
   };
-  visit(join(__dirname, '../../../src/spec/validate-plan.ts'));
-  visit(join(__dirname, '../../../src/spec/expressions.ts'));
+  visit(join(__dirname, '../../../src/core/spec/validate-plan.ts'));
+  visit(join(__dirname, '../../../src/core/spec/expressions.ts'));
   assert.ok(seen.size >= 3);
 });

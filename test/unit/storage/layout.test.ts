@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidInputError } from '../../../src/errors';
-import { cachePrefix, checkpointPrefix, modelAliasUri, modelCardUri, modelPrefix, runPrefix, stageLogPrefix, stageLogUri } from '../../../src/storage/layout';
-import { confineToPrefix } from '../../../src/storage/uri';
+import { InvalidInputError } from '../../../src/core/errors';
+import { cachePrefix, checkpointPrefix, modelAliasUri, modelCardUri, modelPrefix, runPrefix, stageLogPrefix, stageLogUri } from '../../../src/core/storage/layout';
+import { confineToPrefix } from '../../../src/core/storage/uri';
 
 const sha = 'a'.repeat(64);
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { ConflictError, FineflowError, NotFoundError, ResourceLimitError } from '../../../src/errors';
+import { ConflictError, FineflowError, NotFoundError, ResourceLimitError } from '../../../src/core/errors';
 import { confineWrites } from '../../../src/storage/confined-store';
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
 

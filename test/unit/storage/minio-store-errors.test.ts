@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { S3Error } from 'minio';
-import { AccessDeniedError, ConflictError, DependencyUnavailableError, InternalError, NON_RETRYABLE_ERROR_TYPES, NotFoundError } from '../../../src/errors';
+import { AccessDeniedError, ConflictError, DependencyUnavailableError, InternalError, NON_RETRYABLE_ERROR_TYPES, NotFoundError } from '../../../src/core/errors';
 import { createMinioObjectStore, mapS3Error } from '../../../src/storage/minio-store';
 
 function s3Error(code: string): S3Error {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidInputError } from '../../../src/errors';
-import { asPrefixUri, confineToPrefix, formatS3Uri, joinS3Uri, parseS3Uri } from '../../../src/storage/uri';
+import { InvalidInputError } from '../../../src/core/errors';
+import { asPrefixUri, confineToPrefix, formatS3Uri, joinS3Uri, parseS3Uri } from '../../../src/core/storage/uri';
 
 function codeOf(fn: () => unknown): unknown {
   try {

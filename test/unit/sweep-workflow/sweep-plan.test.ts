@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidInputError } from '../../../src/errors';
-import { nextSegmentEnd, objectiveValue, planSweep, trialPrefix, trialSettings } from '../../../src/runtime/sweep-plan';
-import type { JsonObject } from '../../../src/spec/plan-types';
-import { createSweep, recordIntermediate, nextTrials } from '../../../src/sweep';
+import { InvalidInputError } from '../../../src/core/errors';
+import { nextSegmentEnd, objectiveValue, planSweep, trialPrefix, trialSettings } from '../../../src/core/sweep/sweep-plan';
+import type { JsonObject } from '../../../src/core/spec/plan-types';
+import { createSweep, recordIntermediate, nextTrials } from '../../../src/core/sweep';
 
 const base: JsonObject = {
   model: 's3://fineflow/models/base/model.json',

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cancelledResultsTable, resultsCsv, trialsOutput } from '../../../src/runtime/sweep-results';
-import type { SegmentRecord } from '../../../src/runtime/sweep-types';
-import type { ResultsTable } from '../../../src/sweep';
+import { cancelledResultsTable, resultsCsv, trialsOutput } from '../../../src/core/sweep/sweep-results';
+import type { SegmentRecord } from '../../../src/core/sweep/sweep-types';
+import type { ResultsTable } from '../../../src/core/sweep';
 
 const table: ResultsTable = {
   metric: 'validation.accuracy',

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidInputError } from '../../../src/errors';
-import { ashaRungEpochs, ashaShouldStop, createAsha, isPromotable, type AshaState } from '../../../src/sweep/asha';
-import { createMedianStopping, medianShouldStop, type MedianState } from '../../../src/sweep/median';
-import { RandomSource, seedRandomState } from '../../../src/sweep/random-source';
+import { InvalidInputError } from '../../../src/core/errors';
+import { ashaRungEpochs, ashaShouldStop, createAsha, isPromotable, type AshaState } from '../../../src/core/sweep/asha';
+import { createMedianStopping, medianShouldStop, type MedianState } from '../../../src/core/sweep/median';
+import { RandomSource, seedRandomState } from '../../../src/core/sweep/random-source';
 
 /** Report `value` for each trial in order at `epoch`; returns the trials that continue. */
 function reportRung(state: AshaState, epoch: number, reports: readonly [number, number][]): { state: AshaState; continuing: number[] } {

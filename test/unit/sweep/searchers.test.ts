@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { median } from '../../../src/sweep/median';
-import { RandomSource, seedRandomState } from '../../../src/sweep/random-source';
-import type { Goal } from '../../../src/sweep/searcher';
-import { createSearcher, observeTrial, remainingSuggestions, suggestTrials, type SearchAlgorithm, type SearcherState } from '../../../src/sweep/searchers';
-import { parseSearchSpace, type ParameterValues, type SearchSpace } from '../../../src/sweep/space';
-import { defaultGamma, splitTrials, type TpeTrial } from '../../../src/sweep/tpe';
+import { median } from '../../../src/core/sweep/median';
+import { RandomSource, seedRandomState } from '../../../src/core/sweep/random-source';
+import type { Goal } from '../../../src/core/sweep/searcher';
+import { createSearcher, observeTrial, remainingSuggestions, suggestTrials, type SearchAlgorithm, type SearcherState } from '../../../src/core/sweep/searchers';
+import { parseSearchSpace, type ParameterValues, type SearchSpace } from '../../../src/core/sweep/space';
+import { defaultGamma, splitTrials, type TpeTrial } from '../../../src/core/sweep/tpe';
 
 /** Run a sequential search of `budget` evaluations; returns the best value found. */
 function optimise(algorithm: SearchAlgorithm, space: SearchSpace, goal: Goal, objective: (p: ParameterValues) => number, seed: number, budget: number): number {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidInputError } from '../../../src/errors';
-import { RandomSource, seedRandomState } from '../../../src/sweep/random-source';
-import { gridPoint, gridSize, gridValues, parseSearchSpace, sampleFromPrior } from '../../../src/sweep/space';
+import { InvalidInputError } from '../../../src/core/errors';
+import { RandomSource, seedRandomState } from '../../../src/core/sweep/random-source';
+import { gridPoint, gridSize, gridValues, parseSearchSpace, sampleFromPrior } from '../../../src/core/sweep/space';
 
 function invalidAt(path: string): (error: unknown) => boolean {
   return (error) => {

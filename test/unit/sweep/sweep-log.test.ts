@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { appendLogText, epochLine, finishedLine, formatParams, prunedLine, segmentLines, segmentStartedLine, stampLine, sweepEndedLine, sweepStartedLine } from '../../../src/runtime/sweep-log';
-import type { SweepTrialSegmentResult } from '../../../src/runtime/sweep-types';
+import { appendLogText, epochLine, finishedLine, formatParams, prunedLine, segmentLines, segmentStartedLine, stampLine, sweepEndedLine, sweepStartedLine } from '../../../src/core/sweep/sweep-log';
+import type { SweepTrialSegmentResult } from '../../../src/core/sweep/sweep-types';
 
 const segment: SweepTrialSegmentResult = {
   trialId: 3,

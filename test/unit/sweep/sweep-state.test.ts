@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidInputError } from '../../../src/errors';
+import { InvalidInputError } from '../../../src/core/errors';
 import {
   best,
   createSweep,
@@ -15,8 +15,8 @@ import {
   stopLaunching,
   sweepProgress,
   type SweepState,
-} from '../../../src/sweep/sweep-state';
-import type { ParameterValues } from '../../../src/sweep/space';
+} from '../../../src/core/sweep/sweep-state';
+import type { ParameterValues } from '../../../src/core/sweep/space';
 
 const baseInput = {
   model: 'registry://digits-cnn@latest', // stage keys the sweep ignores

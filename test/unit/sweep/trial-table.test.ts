@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { SweepResultsDocument } from '../../../src/runtime/sweep-results';
-import { renderTrialTable, trialState, trialTableFromResults, trialTableFromStatus } from '../../../src/runtime/sweep-trial-table';
-import { sweepWorkflowIds } from '../../../src/runtime/sweep-trials-lookup';
-import type { SweepStatus } from '../../../src/runtime/sweep-types';
+import type { SweepResultsDocument } from '../../../src/core/sweep/sweep-results';
+import { renderTrialTable, trialState, trialTableFromResults, trialTableFromStatus } from '../../../src/client/sweep-trial-table';
+import { sweepWorkflowIds } from '../../../src/client/sweep-trials-lookup';
+import type { SweepStatus } from '../../../src/core/sweep/sweep-types';
 
 const live: SweepStatus = {
   progress: { started: 4, running: 1, completed: 1, stopped: 1, failed: 1, maxTrials: 8, bestValue: 0.91, bestTrialId: 0 },

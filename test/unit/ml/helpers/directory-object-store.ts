@@ -8,7 +8,7 @@ import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { NotFoundError } from '../../../../src/errors';
+import { NotFoundError } from '../../../../src/core/errors';
 import type { ObjectInfo, ObjectStore, PutOptions, PutResult } from '../../../../src/storage/object-store';
 import { parseS3Uri, uriOf } from '../../../../src/ml/uri';
 

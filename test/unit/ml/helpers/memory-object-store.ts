@@ -1,7 +1,7 @@
 /** An in-memory ObjectStore for fast ML unit tests. */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { NotFoundError } from '../../../../src/errors';
+import { NotFoundError } from '../../../../src/core/errors';
 import type { ObjectInfo, ObjectStore, PutResult } from '../../../../src/storage/object-store';
 import { parseS3Uri } from '../../../../src/ml/uri';
 

@@ -14,12 +14,12 @@
  *   reused either: it runs again with the cache allowed, so a valid entry from another run can
  *   still serve it. Reusing it would hand its downstream a URI that no longer exists.
  */
-import { InvalidInputError } from '../errors';
-import type { JsonValue, Plan, PlannedStage } from '../spec/plan-types';
-import { closest } from '../spec/suggest';
-import { downstreamOf } from './dag';
+import { InvalidInputError } from '../core/errors';
+import type { JsonValue, Plan, PlannedStage } from '../core/spec/plan-types';
+import { closest } from '../core/spec/suggest';
+import { downstreamOf } from '../core/run/dag';
 import { paramsReferencedBy } from './cache-key';
-import type { ReusedStageOutput, StageState } from './run-types';
+import type { ReusedStageOutput, StageState } from '../core/run/run-types';
 
 export interface RerunRequest {
   /** The original run's plan. */

@@ -1,7 +1,7 @@
 /**
  * Pure helpers of the `hyperparameterSweep` workflow: translate the `hyperparameter-sweep`
  * stage's inputs (the spec's names, src/spec/stage-types.ts) into the sweep controller's config
- * (src/sweep), decide how far each trial segment trains, and read the objective from a
+ * (src/core/sweep), decide how far each trial segment trains, and read the objective from a
  * trial's epoch metrics. Deterministic, no Node built-ins: workflow code imports it.
  *
  * Spec → controller mapping:
@@ -17,7 +17,7 @@
 import { InvalidInputError } from '../errors';
 import { parseDuration } from '../spec/durations';
 import type { JsonObject, JsonValue } from '../spec/plan-types';
-import { createSweep, parseSweepConfig, type ParameterValues, type SweepConfig, type SweepState } from '../sweep';
+import { createSweep, parseSweepConfig, type ParameterValues, type SweepConfig, type SweepState } from './';
 
 /** Objective metrics a trial can report: what the training loop measures every epoch. */
 export const OBJECTIVE_METRICS = ['validation.accuracy', 'validation.loss', 'train.accuracy', 'train.loss'] as const;

@@ -8,8 +8,8 @@
  * changed path is a different watcher (the old one is stopped, the new one takes a baseline).
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { DependencyUnavailableError } from '../errors';
-import type { Plan } from '../spec/plan-types';
+import { DependencyUnavailableError } from '../core/errors';
+import type { Plan } from '../core/spec/plan-types';
 import { readNewDataTriggers, type NewDataTrigger } from './schedule-block';
 import {
   DATA_WATCHER_QUERIES,
@@ -18,11 +18,11 @@ import {
   type DataWatcherConfig,
   type DataWatcherInput,
   type DataWatcherStatus,
-} from './data-watch-types';
-import { WORKFLOW_TYPES } from './run-types';
-import { runningWatchersQuery, searchAttributesForWatcher } from './schedule-search-attributes';
+} from '../core/schedules/data-watch-types';
+import { WORKFLOW_TYPES } from '../core/run/run-types';
+import { runningWatchersQuery, searchAttributesForWatcher } from '../core/schedules/schedule-search-attributes';
 import { canonicalJson, planDigest, sha256Hex } from './schedules';
-import { CONTROL_POOL, taskQueueForPool } from './task-queues';
+import { CONTROL_POOL, taskQueueForPool } from '../core/run/task-queues';
 
 export function watcherIdFor(pipeline: string, path: string): string {
   return `fineflow-${pipeline}-newdata-${sha256Hex(path).slice(0, 8)}`;

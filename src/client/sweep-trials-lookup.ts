@@ -6,11 +6,11 @@
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ObjectStore } from '../storage/object-store';
-import { runPrefix } from '../storage/layout';
-import type { RunState, StageState } from './run-types';
-import type { SweepResultsDocument } from './sweep-results';
+import { runPrefix } from '../core/storage/layout';
+import type { RunState, StageState } from '../core/run/run-types';
+import type { SweepResultsDocument } from '../core/sweep/sweep-results';
 import { trialTableFromResults, trialTableFromStatus, type SweepTrialTable } from './sweep-trial-table';
-import { SWEEP_QUERIES, type SweepStatus } from './sweep-types';
+import { SWEEP_QUERIES, type SweepStatus } from '../core/sweep/sweep-types';
 
 const SWEEP_STAGE_TYPE = 'hyperparameter-sweep';
 

@@ -4,7 +4,7 @@
  * `fineflow plan --explain-cache` uses the same functions, so the plan predicts exactly what a
  * run would do.
  */
-import type { JsonObject, JsonValue, PlannedStage } from '../spec/plan-types';
+import type { JsonObject, JsonValue, PlannedStage } from '../core/spec/plan-types';
 import type { ObjectStore } from '../storage/object-store';
 import {
   buildKeyDocument,

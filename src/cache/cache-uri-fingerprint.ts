@@ -1,6 +1,6 @@
 /**
  * Fingerprints of stage inputs that live outside the object store: `file://` paths and
- * `http(s)://` resources. They go into the cache key (src/runtime/cache-key.ts), so a file or
+ * `http(s)://` resources. They go into the cache key (src/cache/cache-key.ts), so a file or
  * a web resource replaced behind the same URI is never served from a stale entry.
  *
  * - file: a small file's sha256; a larger one's size and mtime (hashing a big local dataset on
@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { ensureError, NotFoundError } from '../errors';
+import { ensureError, NotFoundError } from '../core/errors';
 import { outboundPolicy, type OutboundPolicy } from '../security/outbound';
 import { redactUri } from '../security/redact';
 

@@ -4,10 +4,10 @@
  * query while it runs, or from its `results.json` once it ended (a cancelled sweep's partial
  * record included). Pure: unit-tested without Temporal.
  */
-import type { JsonObject } from '../spec/plan-types';
-import { formatNumber, formatParams } from './sweep-log';
-import type { SweepOutcome, SweepResultsDocument } from './sweep-results';
-import type { SweepStatus } from './sweep-types';
+import type { JsonObject } from '../core/spec/plan-types';
+import { formatNumber, formatParams } from '../core/sweep/sweep-log';
+import type { SweepOutcome, SweepResultsDocument } from '../core/sweep/sweep-results';
+import type { SweepStatus } from '../core/sweep/sweep-types';
 
 /** A trial's state in words users know from Optuna and Katib. */
 export type TrialState = 'running' | 'finished' | 'pruned' | 'failed' | 'cancelled';
@@ -37,7 +37,7 @@ export interface SweepTrialTable {
   readonly rows: readonly TrialTableRow[];
 }
 
-/** Controller statuses (src/sweep) and recorded ones → table states. */
+/** Controller statuses (src/core/sweep) and recorded ones → table states. */
 export function trialState(status: string, sweepOutcome?: SweepOutcome): TrialState {
   switch (status) {
     case 'completed':

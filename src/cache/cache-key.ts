@@ -21,8 +21,8 @@
  * Not workflow code: it hashes with node:crypto, and runs in activities and the CLI.
  */
 import { createHash } from 'node:crypto';
-import { collectReferences, hasExpression, joinPath, parseTemplate } from '../spec/expressions';
-import type { JsonObject, JsonValue, PlannedStage } from '../spec/plan-types';
+import { collectReferences, hasExpression, joinPath, parseTemplate } from '../core/spec/expressions';
+import type { JsonObject, JsonValue, PlannedStage } from '../core/spec/plan-types';
 import { unfingerprintableReason } from './cache-uri-fingerprint';
 
 /** Bump when the shape of the key document or of the output digest changes: old entries then miss. */
@@ -200,7 +200,7 @@ export function buildKeyDocument(parts: KeyDocumentParts): CacheKeyDocument {
 
 /**
  * Why a key cannot vouch for the stage's inputs (an external input without a stable
- * fingerprint, see src/runtime/cache-uri-fingerprint.ts), or undefined when it can.
+ * fingerprint, see src/cache/cache-uri-fingerprint.ts), or undefined when it can.
  */
 export function uncacheableReason(document: Pick<CacheKeyDocument, 'external'>): string | undefined {
   const reasons = Object.values(document.external ?? {})

@@ -4,8 +4,8 @@
  * the `sweepState` query answers. Pure types and constant names: importable from workflow code.
  */
 import type { JsonObject } from '../spec/plan-types';
-import type { ResultsRow, ResultsTable, SweepProgress, SweepState, SweepTrialStatus } from '../sweep';
-import type { StageActivityInput, StageContext } from './run-types';
+import type { ResultsRow, ResultsTable, SweepProgress, SweepState, SweepTrialStatus } from './';
+import type { StageActivityInput, StageContext } from '../run/run-types';
 
 /** A trial's status as recorded: the controller's, or `cancelled` when the sweep was cancelled while it ran. */
 export type RecordedTrialStatus = SweepTrialStatus | 'cancelled';

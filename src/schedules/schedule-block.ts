@@ -4,10 +4,10 @@
  * the types below without casting, so a plan written by hand (or by an older spec) that does
  * not fit still fails with a message naming the field. Pure: workflow code may import it.
  */
-import { InvalidInputError } from '../errors';
-import type { JsonObject, JsonValue, Plan } from '../spec/plan-types';
-import { parseDuration } from '../spec/durations';
-import { ownValue } from '../spec/reserved';
+import { InvalidInputError } from '../core/errors';
+import type { JsonObject, JsonValue, Plan } from '../core/spec/plan-types';
+import { parseDuration } from '../core/spec/durations';
+import { ownValue } from '../core/spec/reserved';
 
 /** How a schedule treats an action that falls due while the previous run is still going. */
 export type OverlapPolicyName = 'skip' | 'buffer-one' | 'buffer-all' | 'cancel-other' | 'terminate-other' | 'allow-all';

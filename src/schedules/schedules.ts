@@ -25,13 +25,13 @@ import {
   type ScheduleDescription,
 } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
-import { InvalidInputError } from '../errors';
-import type { JsonValue, Plan } from '../spec/plan-types';
-import type { PipelineRunInput } from './run-types';
-import { WORKFLOW_TYPES } from './run-types';
+import { InvalidInputError } from '../core/errors';
+import type { JsonValue, Plan } from '../core/spec/plan-types';
+import type { PipelineRunInput } from '../core/run/run-types';
+import { WORKFLOW_TYPES } from '../core/run/run-types';
 import { readScheduleBlock, type CalendarEntry, type CalendarFieldValue, type OverlapPolicyName, type ScheduleBlock } from './schedule-block';
-import { searchAttributesForRun } from './schedule-search-attributes';
-import { CONTROL_POOL, taskQueueForPool } from './task-queues';
+import { searchAttributesForRun } from '../core/schedules/schedule-search-attributes';
+import { CONTROL_POOL, taskQueueForPool } from '../core/run/task-queues';
 
 export const SCHEDULE_ID_PREFIX = 'fineflow-';
 

@@ -1,5 +1,5 @@
 /**
- * Contract between `fineflow schedule apply` (src/runtime/data-watch-client.ts) and the
+ * Contract between `fineflow schedule apply` (src/schedules/data-watch-client.ts) and the
  * `dataWatcher` workflow (workflows/data-watcher.ts). Pure types and names: workflow-safe.
  */
 import type { Plan } from '../spec/plan-types';

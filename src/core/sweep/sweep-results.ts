@@ -5,7 +5,7 @@
  * `writeSweepResults` activity renders the CSV.
  */
 import type { JsonObject, JsonValue } from '../spec/plan-types';
-import type { ResultsTable } from '../sweep';
+import type { ResultsTable } from './';
 import type { InFlightTrial, RecordedResultsRow, RecordedResultsTable, SegmentRecord, SweepOutcome } from './sweep-types';
 
 export type { RecordedResultsRow, RecordedResultsTable, RecordedTrialStatus, SweepOutcome } from './sweep-types';

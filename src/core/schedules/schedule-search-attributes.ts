@@ -4,8 +4,8 @@
  * in the run's input and memo). Pure: workflow code imports it.
  */
 import type { SearchAttributePair } from '@temporalio/common';
-import { searchAttributeKeys } from './run-definitions';
-import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES, type RunTrigger } from './run-types';
+import { searchAttributeKeys } from '../run/run-definitions';
+import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES, type RunTrigger } from '../run/run-types';
 
 export function searchAttributesForRun(pipeline: string, trigger: RunTrigger['kind']): SearchAttributePair[] {
   return [

@@ -13,11 +13,11 @@
  */
 import { createHash } from 'node:crypto';
 import { parseDatasetSource } from '../datasets/dataset-source';
-import { InvalidInputError, NotFoundError } from '../errors';
-import type { JsonObject } from '../spec/plan-types';
-import { cachePrefix, modelAliasUri, modelPrefix, modelRootPrefix } from '../storage/layout';
+import { InvalidInputError, NotFoundError } from '../core/errors';
+import type { JsonObject } from '../core/spec/plan-types';
+import { cachePrefix, modelAliasUri, modelPrefix, modelRootPrefix } from '../core/storage/layout';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store';
-import { asPrefixUri, formatS3Uri, parseS3Uri } from '../storage/uri';
+import { asPrefixUri, formatS3Uri, parseS3Uri } from '../core/storage/uri';
 import { canonicalJson, sha256Hex, type CacheKeyDocument } from './cache-key';
 import { fingerprintLocalOrWebUri, isLocalOrWebUri, type UriFingerprintOptions } from './cache-uri-fingerprint';
 
@@ -183,7 +183,7 @@ export async function hashOutputContent(store: ObjectStore, uris: readonly strin
  * Fingerprint of data that a stage reads from outside the run: an object's sha256 (or etag and
  * size when it was not written by Fineflow), a prefix's listing, or for `registry://NAME@…` the
  * listing of the model's versions and aliases; for `file://` and `http(s)://` see
- * src/runtime/cache-uri-fingerprint.ts. Not stream-hashed: external datasets can be large,
+ * src/cache/cache-uri-fingerprint.ts. Not stream-hashed: external datasets can be large,
  * and an in-place rewrite changes the etag anyway.
  */
 export async function fingerprintExternal(store: ObjectStore, bucket: string, uri: string, options: UriFingerprintOptions = {}): Promise<string> {

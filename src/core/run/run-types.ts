@@ -43,7 +43,7 @@ export type RunTrigger =
       /**
        * The trigger of the run this one reruns (for a rerun of a rerun, of the first run), so
        * a rerun of a new-data run retrains on the same dataset version. Absent in reruns
-       * started before this field existed. See src/runtime/run-trigger.ts.
+       * started before this field existed. See src/core/run/run-trigger.ts.
        */
       readonly origin?: OriginTrigger;
     };

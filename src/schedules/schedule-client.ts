@@ -8,12 +8,12 @@
  * stay), and an identical file changes nothing.
  */
 import { ScheduleNotFoundError, WorkflowNotFoundError, type Client, type ScheduleDescription, type ScheduleHandle, type ScheduleOverlapPolicy } from '@temporalio/client';
-import { InvalidInputError } from '../errors';
-import type { JsonValue, Plan } from '../spec/plan-types';
+import { InvalidInputError } from '../core/errors';
+import type { JsonValue, Plan } from '../core/spec/plan-types';
 import { DataWatchClient, watcherIdFor, type DataWatchClientOptions, type WatcherChange } from './data-watch-client';
-import { DATA_WATCHER_SIGNALS, type DataWatcherStatus } from './data-watch-types';
-import { WORKFLOW_TYPES, type PipelineRunInput } from './run-types';
-import { searchAttributesForRun } from './schedule-search-attributes';
+import { DATA_WATCHER_SIGNALS, type DataWatcherStatus } from '../core/schedules/data-watch-types';
+import { WORKFLOW_TYPES, type PipelineRunInput } from '../core/run/run-types';
+import { searchAttributesForRun } from '../core/schedules/schedule-search-attributes';
 import {
   appliedDigestOf,
   applyDigestOf,

@@ -7,7 +7,7 @@
  * checks the stage type when it runs the activity). Checks structure, ids, dependencies,
  * levels, expressions and policies.
  */
-import type { Diagnostic } from './diagnostics';
+import type { Diagnostic } from '../../spec/diagnostics';
 import { findCycles } from './dag';
 import { collectConditionReferences, collectReferences, parseCondition, parseTemplate, type ExpressionReference } from './expressions';
 import { MAX_OUTAGE_BUDGET_MS, type JsonValue, type Plan } from './plan-types';

@@ -9,7 +9,7 @@ import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { DataConverter, Payload } from '@temporalio/common';
 import type { TemporalConfig } from '../config';
-import { DependencyUnavailableError, InvalidInputError, ensureError } from '../errors';
+import { DependencyUnavailableError, InvalidInputError, ensureError } from '../core/errors';
 import { AesGcmPayloadCodec } from '../security/payload-codec';
 
 async function tlsOptions(config: TemporalConfig): Promise<ConnectionOptions['tls']> {

@@ -3,7 +3,7 @@
  * YAML against it and the JSON Schema for editors is generated from it (plus the stage types'
  * own input schemas for `with:`).
  */
-import type { InputSchema, ObjectSchema } from './schema-language';
+import type { InputSchema, ObjectSchema } from '../../spec/schema-language';
 
 export const API_VERSION = 'fineflow/v1';
 export const STAGE_ID_PATTERN = '^[A-Za-z_][A-Za-z0-9_-]*$';
