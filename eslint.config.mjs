@@ -7,8 +7,24 @@ import tseslint from 'typescript-eslint';
 const workflowSafe = JSON.parse(readFileSync(new URL('./workflow-safe.json', import.meta.url), 'utf8'));
 
 const nodeBuiltins = [
-  'fs', 'fs/promises', 'path', 'os', 'child_process', 'crypto', 'http', 'https', 'net', 'stream',
-  'worker_threads', 'process', 'timers', 'dns', 'zlib', 'url', 'util', 'events',
+  'fs',
+  'fs/promises',
+  'path',
+  'os',
+  'child_process',
+  'crypto',
+  'http',
+  'https',
+  'net',
+  'stream',
+  'worker_threads',
+  'process',
+  'timers',
+  'dns',
+  'zlib',
+  'url',
+  'util',
+  'events',
 ];
 
 export default tseslint.config(
@@ -21,9 +37,14 @@ export default tseslint.config(
     },
     rules: {
       // node:test's describe/it/test return promises the runner itself awaits.
-      '@typescript-eslint/no-floating-promises': ['error', {
-        allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] }],
-      }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] },
+          ],
+        },
+      ],
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',
@@ -35,11 +56,21 @@ export default tseslint.config(
   {
     files: [...workflowSafe.dirs.map((dir) => `${dir}**/*.ts`), ...workflowSafe.files],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [...nodeBuiltins, ...nodeBuiltins.map((m) => `node:${m}`), '@tensorflow/tfjs', '@tensorflow/tfjs-node', 'minio'].map((name) => ({
-          name, message: 'Workflow code must be deterministic: no Node built-ins, tfjs or network clients.',
-        })),
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ...nodeBuiltins,
+            ...nodeBuiltins.map((m) => `node:${m}`),
+            '@tensorflow/tfjs',
+            '@tensorflow/tfjs-node',
+            'minio',
+          ].map((name) => ({
+            name,
+            message: 'Workflow code must be deterministic: no Node built-ins, tfjs or network clients.',
+          })),
+        },
+      ],
     },
   },
 );

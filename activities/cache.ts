@@ -6,8 +6,20 @@
  */
 import type { JsonValue } from '../src/core/spec/plan-types';
 import type { ObjectStore } from '../src/storage/object-store';
-import { checkCacheEntry, compareWithLastEntry, computeStageKey, describeMiss, recordCacheEntry, storeKeyDocument } from '../src/cache/cache-service';
-import type { CacheLookupInput, CacheLookupResult, CacheRecordInput, CacheRecordResult } from '../src/core/run/run-types';
+import {
+  checkCacheEntry,
+  compareWithLastEntry,
+  computeStageKey,
+  describeMiss,
+  recordCacheEntry,
+  storeKeyDocument,
+} from '../src/cache/cache-service';
+import type {
+  CacheLookupInput,
+  CacheLookupResult,
+  CacheRecordInput,
+  CacheRecordResult,
+} from '../src/core/run/run-types';
 
 /**
  * Optional context beyond the contract: the pipeline name keys the "last entry" index that
@@ -46,13 +58,23 @@ export function createCacheActivities(store: ObjectStore, bucket: string, option
       const check = await checkCacheEntry(store, bucket, stageKey, input.stage, now());
       if (check.usable) {
         const { entry } = check;
-        return { hit: true, key: stageKey.key, outputs: entry.outputs, digest: entry.digest, fromRunId: entry.runId, createdAt: entry.createdAt };
+        return {
+          hit: true,
+          key: stageKey.key,
+          outputs: entry.outputs,
+          digest: entry.digest,
+          fromRunId: entry.runId,
+          createdAt: entry.createdAt,
+        };
       }
       // Still recorded after the stage ran: a refresh replaces the entry, and every digest feeds downstream keys.
       await storeKeyDocument(store, bucket, stageKey);
       const bypassed = input.stage.cache.refresh === true || stageKey.uncacheable !== undefined;
       if (bypassed) return { hit: false, key: stageKey.key, reason: check.reason, bypassed };
-      const comparison = check.entry || !input.pipeline ? undefined : await compareWithLastEntry(store, bucket, input.pipeline, input.stage.id, stageKey.document);
+      const comparison =
+        check.entry || !input.pipeline
+          ? undefined
+          : await compareWithLastEntry(store, bucket, input.pipeline, input.stage.id, stageKey.document);
       return { hit: false, key: stageKey.key, reason: describeMiss(check.reason, comparison) };
     },
 

@@ -22,16 +22,18 @@ export interface CancelWatch {
 /** Pause after a failed poll (Temporal restarting): the watch is best effort, heartbeats remain. */
 const RETRY_AFTER_MS = 1_000;
 
-type HistoryEvent = NonNullable<NonNullable<Awaited<ReturnType<Client['workflowService']['getWorkflowExecutionHistory']>>['history']>['events']>[number];
+type HistoryEvent = NonNullable<
+  NonNullable<Awaited<ReturnType<Client['workflowService']['getWorkflowExecutionHistory']>>['history']>['events']
+>[number];
 
 function runEnded(event: HistoryEvent): boolean {
   return Boolean(
     event.workflowExecutionCompletedEventAttributes ??
-      event.workflowExecutionFailedEventAttributes ??
-      event.workflowExecutionTimedOutEventAttributes ??
-      event.workflowExecutionCanceledEventAttributes ??
-      event.workflowExecutionTerminatedEventAttributes ??
-      event.workflowExecutionContinuedAsNewEventAttributes,
+    event.workflowExecutionFailedEventAttributes ??
+    event.workflowExecutionTimedOutEventAttributes ??
+    event.workflowExecutionCanceledEventAttributes ??
+    event.workflowExecutionTerminatedEventAttributes ??
+    event.workflowExecutionContinuedAsNewEventAttributes,
   );
 }
 
@@ -46,7 +48,8 @@ export function watchCancelRequest(context: Context): CancelWatch {
     client = undefined; // MockActivityEnvironment without a client
   }
   const execution = context.info.workflowExecution;
-  if (!client || !execution?.workflowId || !execution.runId) return { signal: controller.signal, stop: () => undefined };
+  if (!client || !execution?.workflowId || !execution.runId)
+    return { signal: controller.signal, stop: () => undefined };
   const { activityId, workflowNamespace: namespace } = context.info;
   const poll = async (watching: Client): Promise<void> => {
     let nextPageToken: Uint8Array | undefined;
@@ -55,7 +58,12 @@ export function watchCancelRequest(context: Context): CancelWatch {
       let response;
       try {
         response = await watching.withAbortSignal(stopped.signal, () =>
-          watching.workflowService.getWorkflowExecutionHistory({ namespace, execution, waitNewEvent: true, ...(nextPageToken ? { nextPageToken } : {}) }),
+          watching.workflowService.getWorkflowExecutionHistory({
+            namespace,
+            execution,
+            waitNewEvent: true,
+            ...(nextPageToken ? { nextPageToken } : {}),
+          }),
         );
       } catch {
         if (stopped.signal.aborted) return;
@@ -63,7 +71,8 @@ export function watchCancelRequest(context: Context): CancelWatch {
         continue;
       }
       for (const event of response.history?.events ?? []) {
-        if (event.activityTaskScheduledEventAttributes?.activityId === activityId) scheduledEventId = String(event.eventId);
+        if (event.activityTaskScheduledEventAttributes?.activityId === activityId)
+          scheduledEventId = String(event.eventId);
         const requested = event.activityTaskCancelRequestedEventAttributes;
         if (requested && scheduledEventId !== undefined && String(requested.scheduledEventId) === scheduledEventId) {
           controller.abort('the run asked to cancel this stage');

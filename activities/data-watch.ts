@@ -28,7 +28,9 @@ export interface PrefixFingerprint {
 }
 
 /** Deterministic: the same objects give the same fingerprint whatever order the store lists them in. */
-export function fingerprintObjects(objects: readonly Pick<ObjectInfo, 'key' | 'size' | 'etag' | 'lastModified'>[]): PrefixFingerprint {
+export function fingerprintObjects(
+  objects: readonly Pick<ObjectInfo, 'key' | 'size' | 'etag' | 'lastModified'>[],
+): PrefixFingerprint {
   const sorted = [...objects].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const hash = createHash('sha256');
   let bytes = 0;
@@ -77,7 +79,12 @@ export function createDataWatchActivities(store: ObjectStore, bucket: string): D
       if (listed.length === 0) return { ...listing, fingerprint: datasetVersionId([]) };
       if (memo.size > REMEMBERED_HASHES) memo.clear();
       const manifest = await sealDatasetVersion(store, bucket, prefix, { createdBy: 'watcher', memo, listed });
-      const seen: PrefixFingerprint = { ...listing, fingerprint: manifest.id, count: manifest.count, bytes: manifest.bytes };
+      const seen: PrefixFingerprint = {
+        ...listing,
+        fingerprint: manifest.id,
+        count: manifest.count,
+        bytes: manifest.bytes,
+      };
       if (lastSeal.size >= REMEMBERED_PREFIXES) lastSeal.clear();
       lastSeal.set(prefix, { listing: listing.fingerprint, seen });
       return seen;

@@ -23,7 +23,18 @@ import type { ObjectStore } from '../src/storage/object-store';
 import { joinS3Uri } from '../src/core/storage/uri';
 import { readTrainingRecord, type TrainingRunner } from './fine-tune';
 import type { StageImplementation, StageRuntime } from './stage-runner';
-import { checkStageInputs, formatMetrics, listStageArtifacts, modelHttpOptions, memoryLimit, objectInput, optionalNumber, optionalString, requiredString, toJsonValue } from './ml-stage-support';
+import {
+  checkStageInputs,
+  formatMetrics,
+  listStageArtifacts,
+  modelHttpOptions,
+  memoryLimit,
+  objectInput,
+  optionalNumber,
+  optionalString,
+  requiredString,
+  toJsonValue,
+} from './ml-stage-support';
 
 /** The stage's metric names → src/ml's. */
 const METRIC_NAMES: Readonly<Record<string, string>> = {
@@ -45,19 +56,30 @@ export function gateSpec(gate: JsonObject): GateSpec | undefined {
   const metric = String(gate.metric ?? 'accuracy');
   const mlName = METRIC_NAMES[metric] ?? (Object.values(METRIC_NAMES).includes(metric) ? metric : undefined);
   if (mlName === undefined) {
-    throw new InvalidInputError(`gate.metric ${metric} is not a metric evaluate computes; use one of ${Object.keys(METRIC_NAMES).join(', ')}`, { field: 'gate.metric', value: metric });
+    throw new InvalidInputError(
+      `gate.metric ${metric} is not a metric evaluate computes; use one of ${Object.keys(METRIC_NAMES).join(', ')}`,
+      { field: 'gate.metric', value: metric },
+    );
   }
   const higher = higherIsBetter(mlName);
   const min = typeof gate.min === 'number' ? gate.min : undefined;
   const max = typeof gate.max === 'number' ? gate.max : undefined;
-  if (higher && max !== undefined) throw new InvalidInputError(`gate.max bounds ${metric} from above, but higher ${metric} is better; use gate.min`, { field: 'gate.max' });
-  if (!higher && min !== undefined) throw new InvalidInputError(`gate.min bounds ${metric} from below, but lower ${metric} is better; use gate.max`, { field: 'gate.min' });
+  if (higher && max !== undefined)
+    throw new InvalidInputError(`gate.max bounds ${metric} from above, but higher ${metric} is better; use gate.min`, {
+      field: 'gate.max',
+    });
+  if (!higher && min !== undefined)
+    throw new InvalidInputError(`gate.min bounds ${metric} from below, but lower ${metric} is better; use gate.max`, {
+      field: 'gate.min',
+    });
   const bound = higher ? min : max;
   return {
     metric: mlName,
     ...(bound !== undefined ? { min: bound } : {}),
     ...(gate.beatBaseline === true ? { beatBaseline: true } : {}),
-    ...(typeof gate.minImprovement === 'number' && gate.minImprovement > 0 ? { minImprovement: gate.minImprovement } : {}),
+    ...(typeof gate.minImprovement === 'number' && gate.minImprovement > 0
+      ? { minImprovement: gate.minImprovement }
+      : {}),
   };
 }
 
@@ -73,13 +95,28 @@ export function selectedMetrics(m: ClassificationMetrics, requested: readonly st
   }
   out.logLoss = m.logLoss;
   out.perClass = Object.fromEntries(
-    m.perClass.map((c) => [c.name, toJsonValue({ precision: c.precision, recall: c.recall, f1: c.f1, support: c.support, ...(c.rocAuc !== undefined ? { rocAuc: c.rocAuc } : {}) })]),
+    m.perClass.map((c) => [
+      c.name,
+      toJsonValue({
+        precision: c.precision,
+        recall: c.recall,
+        f1: c.f1,
+        support: c.support,
+        ...(c.rocAuc !== undefined ? { rocAuc: c.rocAuc } : {}),
+      }),
+    ]),
   );
   return out;
 }
 
 function headline(m: ClassificationMetrics): JsonObject {
-  return toJsonValue({ accuracy: m.accuracy, f1: m.f1Macro, rocAuc: m.rocAucMacro, calibrationError: m.expectedCalibrationError, count: m.count }) as JsonObject;
+  return toJsonValue({
+    accuracy: m.accuracy,
+    f1: m.f1Macro,
+    rocAuc: m.rocAucMacro,
+    calibrationError: m.expectedCalibrationError,
+    count: m.count,
+  }) as JsonObject;
 }
 
 /**
@@ -87,7 +124,11 @@ function headline(m: ClassificationMetrics): JsonObject {
  * Only NotFoundError means "not yet": a registry that cannot be read (access denied, corrupt
  * aliases, store down) fails the stage, so a gate never passes because the champion was unreadable.
  */
-async function baselineExists(store: ObjectStore, uri: string, bucket: string): Promise<{ exists: boolean; reason?: string }> {
+async function baselineExists(
+  store: ObjectStore,
+  uri: string,
+  bucket: string,
+): Promise<{ exists: boolean; reason?: string }> {
   if (!uri.startsWith('registry://')) return { exists: true };
   try {
     await resolveVersion(store, bucket, parseRegistryUri(uri));
@@ -115,12 +156,21 @@ export function createEvaluateStage(options: EvaluateStageOptions = {}): StageIm
     const modelUri = requiredString(inputs, 'model');
     const datasetUri = requiredString(inputs, 'data');
     const split = (optionalString(inputs, 'split') ?? 'test') as 'test' | 'validation';
-    const requested = Array.isArray(inputs.metrics) ? (inputs.metrics as string[]) : ['accuracy', 'f1', 'confusionMatrix'];
+    const requested = Array.isArray(inputs.metrics)
+      ? (inputs.metrics as string[])
+      : ['accuracy', 'f1', 'confusionMatrix'];
     const slices = Array.isArray(inputs.slices) ? (inputs.slices as string[]) : [];
     const gate = gateSpec(objectInput(inputs, 'gate'));
     const manifest = await readManifest(store, datasetUri);
-    if (manifest.splits[split].count === 0) throw new InvalidInputError(`dataset ${datasetUri} has no ${split} examples to evaluate on`, { field: 'split', split });
-    runtime.heartbeat({ message: `evaluating ${modelUri} on ${manifest.splits[split].count} ${split} examples`, fraction: 0.05 });
+    if (manifest.splits[split].count === 0)
+      throw new InvalidInputError(`dataset ${datasetUri} has no ${split} examples to evaluate on`, {
+        field: 'split',
+        split,
+      });
+    runtime.heartbeat({
+      message: `evaluating ${modelUri} on ${manifest.splits[split].count} ${split} examples`,
+      fraction: 0.05,
+    });
 
     const comparison: Record<string, JsonValue> = {};
     const baselines: Record<string, string> = {};
@@ -129,15 +179,24 @@ export function createEvaluateStage(options: EvaluateStageOptions = {}): StageIm
       const found = await baselineExists(store, baselineUri, context.bucket);
       if (found.exists) baselines[BASELINE] = baselineUri;
       else {
-        runtime.log(`baseline ${baselineUri} does not exist yet (${found.reason}); nothing to compare with, which is expected on a first run`);
-        comparison.baseline = { uri: baselineUri, found: false, note: `${baselineUri} does not exist yet (first run?): no comparison, and beatBaseline has nothing to beat` };
+        runtime.log(
+          `baseline ${baselineUri} does not exist yet (${found.reason}); nothing to compare with, which is expected on a first run`,
+        );
+        comparison.baseline = {
+          uri: baselineUri,
+          found: false,
+          note: `${baselineUri} does not exist yet (first run?): no comparison, and beatBaseline has nothing to beat`,
+        };
       }
     }
 
     // From scratch: the same (default) architecture, random weights, the same training examples.
     const fromScratchInput = inputs.fromScratch;
     let scratch: TrainingResult | undefined;
-    if (fromScratchInput === true || (fromScratchInput !== null && typeof fromScratchInput === 'object' && !Array.isArray(fromScratchInput))) {
+    if (
+      fromScratchInput === true ||
+      (fromScratchInput !== null && typeof fromScratchInput === 'object' && !Array.isArray(fromScratchInput))
+    ) {
       const settings = fromScratchInput === true ? {} : (fromScratchInput as JsonObject);
       const epochs = optionalNumber(settings, 'epochs') ?? 10;
       const checkpointPrefix = `${context.outputPrefix}checkpoints/from-scratch`;
@@ -158,26 +217,49 @@ export function createEvaluateStage(options: EvaluateStageOptions = {}): StageIm
       };
       // A retry continues the from-scratch training where the failed attempt left it.
       const resumeFrom = await findCheckpoint(store, checkpointPrefix);
-      runtime.log(`training the from-scratch comparison model: ${epochs} epochs${resumeFrom ? `, resuming from ${resumeFrom}` : ''}`);
+      runtime.log(
+        `training the from-scratch comparison model: ${epochs} epochs${resumeFrom ? `, resuming from ${resumeFrom}` : ''}`,
+      );
       const onProgress = (progress: TrainingProgress): void => {
         const m = progress.metrics;
         const message = `from-scratch epoch ${progress.epoch}/${progress.totalEpochs} ${formatMetrics({ loss: m.trainLoss, acc: m.trainAccuracy, val_acc: m.validationAccuracy })}`;
         runtime.log(message);
-        runtime.heartbeat({ message, fraction: 0.1 + (0.7 * progress.epoch) / Math.max(1, progress.totalEpochs), detail: { fromScratchEpoch: progress.epoch, totalEpochs: progress.totalEpochs } });
+        runtime.heartbeat({
+          message,
+          fraction: 0.1 + (0.7 * progress.epoch) / Math.max(1, progress.totalEpochs),
+          detail: { fromScratchEpoch: progress.epoch, totalEpochs: progress.totalEpochs },
+        });
       };
       try {
-        scratch = await runTraining({ ...request, ...(resumeFrom ? { resumeFrom } : {}) }, { onProgress, signal: runtime.signal, onLog: (line) => runtime.log(`[from-scratch] ${line}`), ...memoryLimit(runtime.ml) });
+        scratch = await runTraining(
+          { ...request, ...(resumeFrom ? { resumeFrom } : {}) },
+          {
+            onProgress,
+            signal: runtime.signal,
+            onLog: (line) => runtime.log(`[from-scratch] ${line}`),
+            ...memoryLimit(runtime.ml),
+          },
+        );
       } catch (error) {
         // A checkpoint from different settings (a retry with other inputs) is not reused: start over once.
-        if (!(error instanceof InvalidInputError) || !resumeFrom || !/different training request/.test(error.message)) throw error;
+        if (!(error instanceof InvalidInputError) || !resumeFrom || !/different training request/.test(error.message))
+          throw error;
         await store.removePrefix(`${checkpointPrefix}/`);
-        scratch = await runTraining(request, { onProgress, signal: runtime.signal, onLog: (line) => runtime.log(`[from-scratch] ${line}`), ...memoryLimit(runtime.ml) });
+        scratch = await runTraining(request, {
+          onProgress,
+          signal: runtime.signal,
+          onLog: (line) => runtime.log(`[from-scratch] ${line}`),
+          ...memoryLimit(runtime.ml),
+        });
       }
       baselines[FROM_SCRATCH] = `${scratch.modelUri}/model.json`;
     }
 
     if (runtime.signal.aborted) throw new CancelledError('evaluate was cancelled', {});
-    runtime.heartbeat({ message: `scoring ${modelUri}${Object.keys(baselines).length ? ` and ${Object.keys(baselines).join(', ')}` : ''}`, fraction: 0.85 });
+    runtime.heartbeat({
+      message: `scoring ${modelUri}${Object.keys(baselines).length ? ` and ${Object.keys(baselines).join(', ')}` : ''}`,
+      fraction: 0.85,
+    });
     const record = await readTrainingRecord(store, modelUri);
     const result = await evaluateModel(store, {
       modelUri,
@@ -196,12 +278,30 @@ export function createEvaluateStage(options: EvaluateStageOptions = {}): StageIm
     const metrics: Record<string, JsonValue> = selectedMetrics(result.metrics, requested);
     if (result.report.slices) {
       metrics.slices = Object.fromEntries(
-        Object.entries(result.report.slices).map(([attribute, groups]) => [attribute, Object.fromEntries(Object.entries(groups).map(([group, m]) => [group, selectedMetrics(m, requested.filter((name) => name !== 'confusionMatrix'))]))]),
+        Object.entries(result.report.slices).map(([attribute, groups]) => [
+          attribute,
+          Object.fromEntries(
+            Object.entries(groups).map(([group, m]) => [
+              group,
+              selectedMetrics(
+                m,
+                requested.filter((name) => name !== 'confusionMatrix'),
+              ),
+            ]),
+          ),
+        ]),
       );
     }
     if (record) {
       const trained = record.metrics as { trainSeconds?: number; epochs?: number; trainExamples?: number };
-      comparison.model = toJsonValue({ uri: modelUri, baseModel: record.baseModelResolved ?? record.baseModel, trainSeconds: trained.trainSeconds, epochs: trained.epochs, trainExamples: trained.trainExamples, backend: record.backend });
+      comparison.model = toJsonValue({
+        uri: modelUri,
+        baseModel: record.baseModelResolved ?? record.baseModel,
+        trainSeconds: trained.trainSeconds,
+        epochs: trained.epochs,
+        trainExamples: trained.trainExamples,
+        backend: record.backend,
+      });
     }
     const evaluatedBaseline = result.report.baselines?.[BASELINE];
     if (evaluatedBaseline) {
@@ -217,7 +317,9 @@ export function createEvaluateStage(options: EvaluateStageOptions = {}): StageIm
     if (scratch && evaluatedScratch) {
       comparison.fromScratch = toJsonValue({
         model: evaluatedScratch.uri,
-        ...(evaluatedScratch.metrics ? { metrics: headline(evaluatedScratch.metrics), accuracy: evaluatedScratch.metrics.accuracy } : {}),
+        ...(evaluatedScratch.metrics
+          ? { metrics: headline(evaluatedScratch.metrics), accuracy: evaluatedScratch.metrics.accuracy }
+          : {}),
         ...(evaluatedScratch.comparison ? { comparison: evaluatedScratch.comparison } : {}),
         ...(evaluatedScratch.error ? { error: evaluatedScratch.error } : {}),
         trainSeconds: scratch.epochs.reduce((sum, epoch) => sum + epoch.seconds, 0),
@@ -229,8 +331,13 @@ export function createEvaluateStage(options: EvaluateStageOptions = {}): StageIm
     }
     comparison.gate = toJsonValue({ passed: result.passed, reasons: result.reasons });
     for (const reason of result.reasons) runtime.log(`gate: ${reason}`);
-    runtime.log(`${modelUri}: ${formatMetrics({ accuracy: result.metrics.accuracy, f1: result.metrics.f1Macro })} on ${result.metrics.count} ${split} examples; gate ${result.passed ? 'passed' : 'not passed'}; report ${result.htmlUri}`);
-    runtime.heartbeat({ message: `accuracy ${result.metrics.accuracy.toFixed(3)}; gate ${result.passed ? 'passed' : 'not passed'}`, fraction: 1 });
+    runtime.log(
+      `${modelUri}: ${formatMetrics({ accuracy: result.metrics.accuracy, f1: result.metrics.f1Macro })} on ${result.metrics.count} ${split} examples; gate ${result.passed ? 'passed' : 'not passed'}; report ${result.htmlUri}`,
+    );
+    runtime.heartbeat({
+      message: `accuracy ${result.metrics.accuracy.toFixed(3)}; gate ${result.passed ? 'passed' : 'not passed'}`,
+      fraction: 1,
+    });
     return {
       outputs: { passed: result.passed, metrics, report: result.htmlUri, comparison },
       artifacts: await listStageArtifacts(store, context.outputPrefix),

@@ -22,7 +22,17 @@ import { parseRegistryUri, resolveVersion } from '../src/ml/models/registry';
 import { newestVerifiedCheckpoint } from '../src/ml/train/checkpoint';
 import { runTrainingInChildProcess, type ChildRunOptions } from '../src/ml/train/child-runner';
 import { requestKeyOf } from '../src/ml/train/fine-tune';
-import type { Augmentation, EarlyStopping, Hyperparameters, LearningRateDecay, MonitoredMetric, OptimizerName, TrainingProgress, TrainingRequest, TrainingResult } from '../src/ml/train/types';
+import type {
+  Augmentation,
+  EarlyStopping,
+  Hyperparameters,
+  LearningRateDecay,
+  MonitoredMetric,
+  OptimizerName,
+  TrainingProgress,
+  TrainingRequest,
+  TrainingResult,
+} from '../src/ml/train/types';
 import { isHeadLayerName, type ModelArchitecture } from '../src/ml/models/architectures';
 import type { JsonObject, JsonValue } from '../src/core/spec/plan-types';
 import { datasetVersionOf } from '../src/core/run/run-trigger';
@@ -30,7 +40,18 @@ import type { StageActivityInput, StageActivityResult, StageProgress } from '../
 import type { ObjectStore } from '../src/storage/object-store';
 import { joinS3Uri } from '../src/core/storage/uri';
 import type { StageImplementation, StageRuntime } from './stage-runner';
-import { checkStageInputs, formatMetrics, listStageArtifacts, modelHttpOptions, memoryLimit, objectInput, optionalNumber, optionalString, requiredString, toJsonValue } from './ml-stage-support';
+import {
+  checkStageInputs,
+  formatMetrics,
+  listStageArtifacts,
+  modelHttpOptions,
+  memoryLimit,
+  objectInput,
+  optionalNumber,
+  optionalString,
+  requiredString,
+  toJsonValue,
+} from './ml-stage-support';
 import { ownValue } from '../src/core/spec/reserved';
 
 /** Written beside every model this stage trains. */
@@ -97,10 +118,22 @@ const OPTIMIZERS: Readonly<Record<string, { optimizer: OptimizerName; defaultMom
   rmsprop: { optimizer: 'rmsprop' },
 };
 
-const MONITORED: readonly MonitoredMetric[] = ['validation.loss', 'validation.accuracy', 'train.loss', 'train.accuracy'];
+const MONITORED: readonly MonitoredMetric[] = [
+  'validation.loss',
+  'validation.accuracy',
+  'train.loss',
+  'train.accuracy',
+];
 
 /** Keras-style names of layers that hold weights, bottom to top, without the head being replaced. */
-const WEIGHT_LAYER_CLASSES = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'BatchNormalization', 'Dense', 'Conv1D']);
+const WEIGHT_LAYER_CLASSES = new Set([
+  'Conv2D',
+  'DepthwiseConv2D',
+  'SeparableConv2D',
+  'BatchNormalization',
+  'Dense',
+  'Conv1D',
+]);
 
 interface TopologyLayer {
   readonly class_name?: string;
@@ -109,9 +142,21 @@ interface TopologyLayer {
 
 /** Names of the base model's weight layers (bottom to top), excluding its head (`head` and `head_hidden…`). */
 export function baseWeightLayers(modelJson: unknown): string[] {
-  const topology = (modelJson as { modelTopology?: { config?: { layers?: TopologyLayer[] }; model_config?: { config?: { layers?: TopologyLayer[] } } } }).modelTopology;
+  const topology = (
+    modelJson as {
+      modelTopology?: {
+        config?: { layers?: TopologyLayer[] };
+        model_config?: { config?: { layers?: TopologyLayer[] } };
+      };
+    }
+  ).modelTopology;
   const layers = topology?.config?.layers ?? topology?.model_config?.config?.layers ?? [];
-  return layers.filter((layer) => WEIGHT_LAYER_CLASSES.has(layer.class_name ?? '') && layer.config?.name && !isHeadLayerName(layer.config.name)).map((layer) => layer.config?.name as string);
+  return layers
+    .filter(
+      (layer) =>
+        WEIGHT_LAYER_CLASSES.has(layer.class_name ?? '') && layer.config?.name && !isHeadLayerName(layer.config.name),
+    )
+    .map((layer) => layer.config?.name as string);
 }
 
 /** A number of layers that is at least every layer of any model we train: "all of them". */
@@ -125,12 +170,24 @@ export interface TrainingPlan {
  * Translate the stage's training settings (the spec's names) into the ML library's
  * hyperparameters. Throws InvalidInputError naming the field for a value the loop cannot run.
  */
-export function trainingPlan(settings: JsonObject, context: { readonly classes: readonly string[]; readonly featureShape: readonly number[]; readonly baseLayers: readonly string[] | undefined; readonly fromScratch: boolean }): TrainingPlan {
+export function trainingPlan(
+  settings: JsonObject,
+  context: {
+    readonly classes: readonly string[];
+    readonly featureShape: readonly number[];
+    readonly baseLayers: readonly string[] | undefined;
+    readonly fromScratch: boolean;
+  },
+): TrainingPlan {
   const epochs = settings.epochs as number;
   const learningRate = settings.learningRate as number;
   const optimizerName = String(settings.optimizer ?? 'adam');
   const optimizer = OPTIMIZERS[optimizerName];
-  if (!optimizer) throw new InvalidInputError(`optimizer ${optimizerName} is not supported by the training loop; use adam, sgd, momentum or rmsprop`, { field: 'optimizer', value: optimizerName });
+  if (!optimizer)
+    throw new InvalidInputError(
+      `optimizer ${optimizerName} is not supported by the training loop; use adam, sgd, momentum or rmsprop`,
+      { field: 'optimizer', value: optimizerName },
+    );
   const momentum = optionalNumber(settings, 'momentum') ?? optimizer.defaultMomentum;
 
   let decay: LearningRateDecay | undefined;
@@ -145,7 +202,12 @@ export function trainingPlan(settings: JsonObject, context: { readonly classes: 
       decay = { kind: 'cosine', ...floor };
       break;
     case 'step':
-      decay = { kind: 'step', everyEpochs: (decayInput.everyEpochs as number | undefined) ?? 1, factor: (decayInput.rate as number | undefined) ?? 0.5, ...floor };
+      decay = {
+        kind: 'step',
+        everyEpochs: (decayInput.everyEpochs as number | undefined) ?? 1,
+        factor: (decayInput.rate as number | undefined) ?? 0.5,
+        ...floor,
+      };
       break;
     default:
       decay = undefined;
@@ -163,12 +225,20 @@ export function trainingPlan(settings: JsonObject, context: { readonly classes: 
   } else if (freeze === 'all') {
     unfreezeLayers = typeof unfreeze === 'number' ? unfreeze : Array.isArray(unfreeze) ? (unfreeze as string[]) : 0;
   } else if (typeof freeze === 'number') {
-    if (!context.baseLayers) throw new InvalidInputError('freeze: a layer count needs a base model in the store (s3:// or registry://) to count its layers; give layer names instead', { field: 'freeze' });
+    if (!context.baseLayers)
+      throw new InvalidInputError(
+        'freeze: a layer count needs a base model in the store (s3:// or registry://) to count its layers; give layer names instead',
+        { field: 'freeze' },
+      );
     unfreezeLayers = Math.max(0, context.baseLayers.length - freeze);
   } else if (Array.isArray(freeze)) {
     const names = freeze as string[];
     const unknown = context.baseLayers ? names.filter((name) => !context.baseLayers?.includes(name)) : [];
-    if (unknown.length > 0) throw new InvalidInputError(`freeze: the base model has no weight layer ${unknown.join(', ')}; its layers are ${context.baseLayers?.join(', ')}`, { field: 'freeze', unknown });
+    if (unknown.length > 0)
+      throw new InvalidInputError(
+        `freeze: the base model has no weight layer ${unknown.join(', ')}; its layers are ${context.baseLayers?.join(', ')}`,
+        { field: 'freeze', unknown },
+      );
     freezeLayers = names;
     unfreezeLayers = ALL_LAYERS;
   }
@@ -179,7 +249,11 @@ export function trainingPlan(settings: JsonObject, context: { readonly classes: 
   if (twoPhase === true || (twoPhase !== null && typeof twoPhase === 'object' && !Array.isArray(twoPhase))) {
     const options = twoPhase === true ? {} : (twoPhase as JsonObject);
     headEpochs = (options.headEpochs as number | undefined) ?? 3;
-    if (headEpochs >= epochs) throw new InvalidInputError(`twoPhase.headEpochs (${headEpochs}) must be less than epochs (${epochs}), or there is no second phase`, { field: 'twoPhase.headEpochs' });
+    if (headEpochs >= epochs)
+      throw new InvalidInputError(
+        `twoPhase.headEpochs (${headEpochs}) must be less than epochs (${epochs}), or there is no second phase`,
+        { field: 'twoPhase.headEpochs' },
+      );
     const phaseTwoUnfreeze = options.unfreeze ?? 2;
     unfreezeLayers = typeof phaseTwoUnfreeze === 'number' ? phaseTwoUnfreeze : (phaseTwoUnfreeze as string[]);
     fineTuneLearningRate = learningRate * ((options.learningRateFactor as number | undefined) ?? 0.1);
@@ -190,7 +264,10 @@ export function trainingPlan(settings: JsonObject, context: { readonly classes: 
     const stopping = objectInput(settings, 'earlyStopping');
     const monitor = String(stopping.monitor ?? 'validation.loss');
     if (!(MONITORED as readonly string[]).includes(monitor)) {
-      throw new InvalidInputError(`earlyStopping.monitor ${monitor} is not tracked by the training loop; use one of ${MONITORED.join(', ')}`, { field: 'earlyStopping.monitor', value: monitor });
+      throw new InvalidInputError(
+        `earlyStopping.monitor ${monitor} is not tracked by the training loop; use one of ${MONITORED.join(', ')}`,
+        { field: 'earlyStopping.monitor', value: monitor },
+      );
     }
     earlyStopping = {
       monitor: monitor as MonitoredMetric,
@@ -206,9 +283,15 @@ export function trainingPlan(settings: JsonObject, context: { readonly classes: 
   else if (weights !== null && typeof weights === 'object' && !Array.isArray(weights)) {
     const byName = weights as JsonObject;
     const unknown = Object.keys(byName).filter((name) => !context.classes.includes(name));
-    if (unknown.length > 0) throw new InvalidInputError(`classWeights names unknown classes ${unknown.join(', ')}; the dataset's classes are ${context.classes.join(', ')}`, { field: 'classWeights', unknown });
+    if (unknown.length > 0)
+      throw new InvalidInputError(
+        `classWeights names unknown classes ${unknown.join(', ')}; the dataset's classes are ${context.classes.join(', ')}`,
+        { field: 'classWeights', unknown },
+      );
     // Class names come from the dataset: look them up as own keys only (a class named `constructor`).
-    classWeights = context.classes.map((name) => (typeof ownValue(byName, name) === 'number' ? (ownValue(byName, name) as number) : 1));
+    classWeights = context.classes.map((name) =>
+      typeof ownValue(byName, name) === 'number' ? (ownValue(byName, name) as number) : 1,
+    );
   }
 
   let augmentation: Augmentation | undefined;
@@ -238,7 +321,9 @@ export function trainingPlan(settings: JsonObject, context: { readonly classes: 
     learningRate,
     optimizer: optimizer.optimizer,
     ...(momentum !== undefined && optimizer.optimizer !== 'adam' ? { momentum } : {}),
-    ...(typeof settings.warmupEpochs === 'number' && settings.warmupEpochs > 0 ? { warmupEpochs: settings.warmupEpochs } : {}),
+    ...(typeof settings.warmupEpochs === 'number' && settings.warmupEpochs > 0
+      ? { warmupEpochs: settings.warmupEpochs }
+      : {}),
     ...(decay ? { decay } : {}),
     unfreezeLayers,
     ...(freezeLayers ? { freezeLayers } : {}),
@@ -265,12 +350,20 @@ export function effectiveSettings(rawInputs: JsonObject): JsonObject {
   return checkStageInputs('fine-tune', { ...rest, ...overrides });
 }
 
-async function resolveBase(store: ObjectStore, model: string, bucket: string): Promise<{ pinned: string; modelJsonUri?: string }> {
-  if (!model.startsWith('registry://')) return { pinned: model, ...(model.startsWith('s3://') ? { modelJsonUri: modelJsonUri(model) } : {}) };
+async function resolveBase(
+  store: ObjectStore,
+  model: string,
+  bucket: string,
+): Promise<{ pinned: string; modelJsonUri?: string }> {
+  if (!model.startsWith('registry://'))
+    return { pinned: model, ...(model.startsWith('s3://') ? { modelJsonUri: modelJsonUri(model) } : {}) };
   const reference = parseRegistryUri(model);
   const version = await resolveVersion(store, bucket, reference);
   // Pin the version: a retry must fine-tune the same base even if the alias moved meanwhile.
-  return { pinned: `registry://${reference.name}@${version}`, modelJsonUri: `s3://${bucket}/models/${reference.name}/${version}/model.json` };
+  return {
+    pinned: `registry://${reference.name}@${version}`,
+    modelJsonUri: `s3://${bucket}/models/${reference.name}/${version}/model.json`,
+  };
 }
 
 function heartbeatDetails(): unknown {
@@ -310,7 +403,11 @@ export function createFineTuneStage(options: FineTuneStageOptions = {}): StageIm
     if (baseInput !== undefined) {
       base = await resolveBase(store, previous.baseModel ?? baseInput, context.bucket);
       if (base.modelJsonUri) {
-        if (!(await store.stat(base.modelJsonUri))) throw new InvalidInputError(`base model ${baseInput} does not exist (${base.modelJsonUri})`, { field: 'model', uri: baseInput });
+        if (!(await store.stat(base.modelJsonUri)))
+          throw new InvalidInputError(`base model ${baseInput} does not exist (${base.modelJsonUri})`, {
+            field: 'model',
+            uri: baseInput,
+          });
         baseLayers = baseWeightLayers(await store.getJson(base.modelJsonUri));
       }
     }
@@ -318,7 +415,10 @@ export function createFineTuneStage(options: FineTuneStageOptions = {}): StageIm
     if (architectureInput === 'small-cnn' || architectureInput === 'small-cnn-global-pool') {
       const [height, width, channels] = manifest.featureShape;
       if (manifest.featureShape.length !== 3 || height === undefined || width === undefined || channels === undefined) {
-        throw new InvalidInputError(`architecture small-cnn needs image data ([height, width, channels]); ${datasetUri} has examples of shape [${manifest.featureShape.join(', ')}]`, { field: 'architecture' });
+        throw new InvalidInputError(
+          `architecture small-cnn needs image data ([height, width, channels]); ${datasetUri} has examples of shape [${manifest.featureShape.join(', ')}]`,
+          { field: 'architecture' },
+        );
       }
       architecture =
         architectureInput === 'small-cnn'
@@ -329,7 +429,12 @@ export function createFineTuneStage(options: FineTuneStageOptions = {}): StageIm
       architecture = { kind: 'mlp', inputShape: [manifest.featureShape.reduce((a, b) => a * b, 1)] };
     }
 
-    const plan = trainingPlan(settings, { classes: manifest.classes, featureShape: manifest.featureShape, baseLayers, fromScratch });
+    const plan = trainingPlan(settings, {
+      classes: manifest.classes,
+      featureShape: manifest.featureShape,
+      baseLayers,
+      fromScratch,
+    });
     const checkpointOptions = objectInput(settings, 'checkpoint');
     const checkpointPrefix = `${context.outputPrefix}checkpoints`;
     const modelDirectory = joinS3Uri(context.outputPrefix, 'model/');
@@ -339,7 +444,11 @@ export function createFineTuneStage(options: FineTuneStageOptions = {}): StageIm
       ...(architecture ? { architecture } : {}),
       datasetUri,
       outputUri: modelDirectory.replace(/\/$/, ''),
-      checkpoint: { uri: checkpointPrefix, everyEpochs: (checkpointOptions.everyEpochs as number | undefined) ?? 1, keepLast: (checkpointOptions.keepLast as number | undefined) ?? 2 },
+      checkpoint: {
+        uri: checkpointPrefix,
+        everyEpochs: (checkpointOptions.everyEpochs as number | undefined) ?? 1,
+        keepLast: (checkpointOptions.keepLast as number | undefined) ?? 2,
+      },
       hyperparameters: plan.hyperparameters,
       registryBucket: context.bucket,
       ...(modelHttpOptions(input.inputs) ? { modelHttp: modelHttpOptions(input.inputs) } : {}),
@@ -351,13 +460,22 @@ export function createFineTuneStage(options: FineTuneStageOptions = {}): StageIm
     // `--set epochs=…` the old checkpoints do not apply). The last heartbeat only hints: heartbeats
     // are throttled, so the one that reached Temporal can be many epochs behind the store.
     const requestKey = requestKeyOf(request);
-    const found = await newestVerifiedCheckpoint(store, checkpointPrefix, { requestKey, ...(previous.checkpoint ? { hint: previous.checkpoint } : {}) });
+    const found = await newestVerifiedCheckpoint(store, checkpointPrefix, {
+      requestKey,
+      ...(previous.checkpoint ? { hint: previous.checkpoint } : {}),
+    });
     const resumeFrom = found?.directory;
     if (found) {
-      const hinted = previous.checkpoint ? `; the last heartbeat of the previous attempt named ${previous.checkpoint}` : '';
-      runtime.log(`resuming from checkpoint ${found.directory} at epoch ${found.state.epochsDone} (the newest verified checkpoint in the store${hinted})`);
+      const hinted = previous.checkpoint
+        ? `; the last heartbeat of the previous attempt named ${previous.checkpoint}`
+        : '';
+      runtime.log(
+        `resuming from checkpoint ${found.directory} at epoch ${found.state.epochsDone} (the newest verified checkpoint in the store${hinted})`,
+      );
     } else if (previous.checkpoint) {
-      runtime.log(`not resuming from ${previous.checkpoint}: no checkpoint in the store verifies for these inputs; training from the start`);
+      runtime.log(
+        `not resuming from ${previous.checkpoint}: no checkpoint in the store verifies for these inputs; training from the start`,
+      );
     }
 
     let lastCheckpoint: string | undefined = resumeFrom;
@@ -385,16 +503,30 @@ export function createFineTuneStage(options: FineTuneStageOptions = {}): StageIm
       };
       const message = `epoch ${progress.epoch}/${progress.totalEpochs} ${progress.phase} ${formatMetrics({ loss: m.trainLoss, acc: m.trainAccuracy, val_loss: m.validationLoss, val_acc: m.validationAccuracy })}`;
       runtime.log(message + (progress.checkpointUri ? ` checkpoint ${progress.checkpointUri}` : ''));
-      runtime.heartbeat({ message, fraction: Math.min(1, progress.epoch / Math.max(1, progress.totalEpochs)), detail: toJsonValue(detail) as JsonObject });
+      runtime.heartbeat({
+        message,
+        fraction: Math.min(1, progress.epoch / Math.max(1, progress.totalEpochs)),
+        detail: toJsonValue(detail) as JsonObject,
+      });
     };
 
-    const result = await runTraining({ ...request, ...(resumeFrom ? { resumeFrom } : {}) }, { onProgress, signal: runtime.signal, onLog: (line: string) => runtime.log(`[training] ${line}`), ...memoryLimit(runtime.ml) });
+    const result = await runTraining(
+      { ...request, ...(resumeFrom ? { resumeFrom } : {}) },
+      {
+        onProgress,
+        signal: runtime.signal,
+        onLog: (line: string) => runtime.log(`[training] ${line}`),
+        ...memoryLimit(runtime.ml),
+      },
+    );
     // Cancelled as training returned: write nothing more (the run is ending).
-    if (runtime.signal.aborted) throw new CancelledError(`training finished but the stage was cancelled: ${String(runtime.signal.reason)}`, {});
+    if (runtime.signal.aborted)
+      throw new CancelledError(`training finished but the stage was cancelled: ${String(runtime.signal.reason)}`, {});
 
     // Every metric describes the saved weights (weightsEpoch): the best epoch's when early
     // stopping restored them, else the last epoch's. bestEpoch is the monitor's best, for reference.
-    const saved = result.epochs.find((epoch) => epoch.epoch === result.weightsEpoch) ?? result.epochs[result.epochs.length - 1];
+    const saved =
+      result.epochs.find((epoch) => epoch.epoch === result.weightsEpoch) ?? result.epochs[result.epochs.length - 1];
     const metrics: JsonObject = toJsonValue({
       train: { loss: saved?.trainLoss, accuracy: saved?.trainAccuracy },
       validation: { loss: result.final.validationLoss, accuracy: result.final.validationAccuracy },
@@ -422,7 +554,12 @@ export function createFineTuneStage(options: FineTuneStageOptions = {}): StageIm
       ...(architectureInput ? { architecture: architectureInput } : {}),
       dataset: datasetUri,
       ...(datasetVersion ? { datasetVersion } : {}),
-      hyperparameters: toJsonValue({ ...settings, data: undefined, model: undefined, architecture: undefined }) as JsonObject,
+      hyperparameters: toJsonValue({
+        ...settings,
+        data: undefined,
+        model: undefined,
+        architecture: undefined,
+      }) as JsonObject,
       classes: result.classes,
       inputShape: manifest.featureShape,
       backend: result.backend,
@@ -436,7 +573,10 @@ export function createFineTuneStage(options: FineTuneStageOptions = {}): StageIm
       `trained ${result.epochs.length - result.resumedFromEpoch} epoch(s)${result.resumedFromEpoch ? ` after resuming at epoch ${result.resumedFromEpoch}` : ''} on ${result.backend} (${result.engine} engine, ${Math.round(result.samplesPerSecond)} examples/s) in ${result.seconds.toFixed(1)} s; model ${result.modelUri}`,
     );
     if (result.engineFallbackReason) runtime.log(`graph engine not used: ${result.engineFallbackReason}`);
-    runtime.heartbeat({ message: `trained on ${result.backend}: ${formatMetrics({ val_acc: result.final.validationAccuracy, val_loss: result.final.validationLoss })}`, fraction: 1 });
+    runtime.heartbeat({
+      message: `trained on ${result.backend}: ${formatMetrics({ val_acc: result.final.validationAccuracy, val_loss: result.final.validationLoss })}`,
+      fraction: 1,
+    });
 
     const checkpoint = result.lastCheckpointUri ?? lastCheckpoint;
     return {

@@ -49,7 +49,11 @@ export function createStageActivities(deps: ActivityDeps): Record<string, (...ar
   const all = { ...STAGE_IMPLEMENTATIONS, ...deps.extraStages };
   // A stage module must not register a name the workflow would refuse, nor shadow a runtime activity.
   const misnamed = Object.keys(all).filter((name) => !STAGE_TYPE_NAME.test(name));
-  if (misnamed.length > 0) throw new InvalidInputError(`stage type names must be lower-case letters, digits and dashes: ${misnamed.join(', ')}`, { stageTypes: misnamed });
+  if (misnamed.length > 0)
+    throw new InvalidInputError(
+      `stage type names must be lower-case letters, digits and dashes: ${misnamed.join(', ')}`,
+      { stageTypes: misnamed },
+    );
   const stages: Record<string, StageActivity> = Object.fromEntries(
     Object.entries(all).map(([typeName, implementation]) => [typeName, stageActivity(typeName, implementation, deps)]),
   );

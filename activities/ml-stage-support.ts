@@ -28,7 +28,8 @@ export function checkStageInputs(stageType: string, inputs: JsonObject): JsonObj
   // Secret inputs arrive resolved (the stage runner swapped the reference for the value on this worker).
   const issues = checkValue(fromJson(inputs), definition.inputs, '').filter((issue) => issue.code !== 'secret-literal');
   const problems = [...issues.map((issue) => ({ path: issue.path, message: issue.message }))];
-  for (const problem of definition.checkInputs?.(inputs) ?? []) problems.push({ path: problem.path, message: problem.message });
+  for (const problem of definition.checkInputs?.(inputs) ?? [])
+    problems.push({ path: problem.path, message: problem.message });
   const first = problems[0];
   if (first) {
     throw new InvalidInputError(`${stageType}: invalid input ${problems.map((p) => p.message).join('; ')}`, {
@@ -83,7 +84,11 @@ const NOT_ARTIFACTS = ['logs/', 'checkpoints/'];
  * recorded when it was written. Listings carry no user metadata, so each object is stat'ed;
  * objects without a recorded sha256 are skipped (the cache could not verify them).
  */
-export async function listArtifacts(store: ObjectStore, prefixUri: string, exclude: readonly string[] = []): Promise<StageArtifact[]> {
+export async function listArtifacts(
+  store: ObjectStore,
+  prefixUri: string,
+  exclude: readonly string[] = [],
+): Promise<StageArtifact[]> {
   const prefix = asPrefixUri(prefixUri);
   const artifacts: StageArtifact[] = [];
   for (const object of await store.list(prefix)) {
@@ -102,7 +107,9 @@ export function listStageArtifacts(store: ObjectStore, outputPrefix: string): Pr
 
 /** JSON-safe copy of a value (drops undefined, turns non-finite numbers into null). */
 export function toJsonValue(value: unknown): JsonValue {
-  return JSON.parse(JSON.stringify(value, (_key, item: unknown) => (typeof item === 'number' && !Number.isFinite(item) ? null : item))) as JsonValue;
+  return JSON.parse(
+    JSON.stringify(value, (_key, item: unknown) => (typeof item === 'number' && !Number.isFinite(item) ? null : item)),
+  ) as JsonValue;
 }
 
 /** A short `k=v` rendering of metrics for progress messages, e.g. `loss=0.412 acc=0.875`. */

@@ -10,7 +10,12 @@
 import { pinnedSourceProblem } from '../src/datasets/dataset-source';
 import { pinnedDatasetStore, resolveDatasetSource, type DatasetPin } from '../src/datasets/version-store';
 import { CancelledError, InternalError, InvalidInputError } from '../src/core/errors';
-import { prepareDataset, type DataReport, type PrepareDatasetOptions, type PrepareProgress } from '../src/ml/data/prepare';
+import {
+  prepareDataset,
+  type DataReport,
+  type PrepareDatasetOptions,
+  type PrepareProgress,
+} from '../src/ml/data/prepare';
 import { ShardWriter, streamBatches, type DatasetManifest } from '../src/ml/data/shards';
 import type { JsonObject } from '../src/core/spec/plan-types';
 import { originOf } from '../src/core/run/run-trigger';
@@ -18,7 +23,15 @@ import type { StageActivityInput, StageActivityResult } from '../src/core/run/ru
 import type { ObjectStore } from '../src/storage/object-store';
 import { asPrefixUri, joinS3Uri } from '../src/core/storage/uri';
 import type { StageImplementation, StageRuntime } from './stage-runner';
-import { checkStageInputs, listStageArtifacts, objectInput, optionalBoolean, optionalNumber, requiredString, toJsonValue } from './ml-stage-support';
+import {
+  checkStageInputs,
+  listStageArtifacts,
+  objectInput,
+  optionalBoolean,
+  optionalNumber,
+  requiredString,
+  toJsonValue,
+} from './ml-stage-support';
 
 const PIN_WORDS: Readonly<Record<DatasetPin, string>> = {
   pinned: 'pinned in the pipeline',
@@ -36,7 +49,10 @@ function formatBytes(bytes: number): string {
 export function prepareOptions(inputs: JsonObject, outputPrefix: string): PrepareDatasetOptions {
   const source = requiredString(inputs, 'source');
   if (!source.startsWith('s3://')) {
-    throw new InvalidInputError(`source ${source}: prepare-data reads raw data from the object store; push local files with \`fineflow data push DIR s3://bucket/prefix/\``, { field: 'source', source });
+    throw new InvalidInputError(
+      `source ${source}: prepare-data reads raw data from the object store; push local files with \`fineflow data push DIR s3://bucket/prefix/\``,
+      { field: 'source', source },
+    );
   }
   const format = requiredString(inputs, 'format') as PrepareDatasetOptions['format'];
   const split = objectInput(inputs, 'split');
@@ -48,7 +64,13 @@ export function prepareOptions(inputs: JsonObject, outputPrefix: string): Prepar
     source,
     format,
     ...(format === 'image-folder'
-      ? { image: { size: [size[0] ?? 32, size[1] ?? 32] as [number, number], channels: (image.channels === 3 ? 3 : 1) as 1 | 3, standardize: normalize } }
+      ? {
+          image: {
+            size: [size[0] ?? 32, size[1] ?? 32] as [number, number],
+            channels: (image.channels === 3 ? 3 : 1) as 1 | 3,
+            standardize: normalize,
+          },
+        }
       : {}),
     ...(typeof inputs.labelColumn === 'string' ? { labelColumn: inputs.labelColumn } : {}),
     ...(Array.isArray(inputs.featureColumns) ? { featureColumns: inputs.featureColumns as string[] } : {}),
@@ -69,7 +91,13 @@ export function prepareOptions(inputs: JsonObject, outputPrefix: string): Prepar
  * Keep at most `perClass` training examples of each class (the first ones in the shards, whose
  * order prepare already shuffled with the split seed), rewriting the training split's shards.
  */
-export async function limitTrainingPerClass(store: ObjectStore, manifest: DatasetManifest, manifestUri: string, perClass: number, shardSize: number): Promise<DatasetManifest> {
+export async function limitTrainingPerClass(
+  store: ObjectStore,
+  manifest: DatasetManifest,
+  manifestUri: string,
+  perClass: number,
+  shardSize: number,
+): Promise<DatasetManifest> {
   const train = manifest.splits.train;
   if (train.classCounts.every((count) => count <= perClass)) return manifest;
   const length = manifest.featureShape.reduce((a, b) => a * b, 1);
@@ -92,37 +120,67 @@ export async function limitTrainingPerClass(store: ObjectStore, manifest: Datase
 }
 
 function countsOf(manifest: DatasetManifest): JsonObject {
-  const bySplit = (split: 'train' | 'validation' | 'test'): JsonObject => Object.fromEntries(manifest.classes.map((name, label) => [name, manifest.splits[split].classCounts[label] ?? 0]));
+  const bySplit = (split: 'train' | 'validation' | 'test'): JsonObject =>
+    Object.fromEntries(manifest.classes.map((name, label) => [name, manifest.splits[split].classCounts[label] ?? 0]));
   return {
     train: bySplit('train'),
     validation: bySplit('validation'),
     test: bySplit('test'),
-    total: { train: manifest.splits.train.count, validation: manifest.splits.validation.count, test: manifest.splits.test.count },
+    total: {
+      train: manifest.splits.train.count,
+      validation: manifest.splits.validation.count,
+      test: manifest.splits.test.count,
+    },
   };
 }
 
 /** The new-data trigger behind the run (through reruns), whose version a source under its path reads. */
-function newDataTrigger(trigger: StageActivityInput['context']['trigger']): { path: string; datasetVersion: string } | undefined {
+function newDataTrigger(
+  trigger: StageActivityInput['context']['trigger'],
+): { path: string; datasetVersion: string } | undefined {
   const origin = originOf(trigger);
   return origin?.kind === 'new-data' ? { path: origin.path, datasetVersion: origin.datasetVersion } : undefined;
 }
 
-export const prepareDataStage: StageImplementation = async (input: StageActivityInput, runtime: StageRuntime): Promise<StageActivityResult> => {
+export const prepareDataStage: StageImplementation = async (
+  input: StageActivityInput,
+  runtime: StageRuntime,
+): Promise<StageActivityResult> => {
   const inputs = checkStageInputs('prepare-data', input.inputs);
   const pinProblem = pinnedSourceProblem(requiredString(inputs, 'source'));
-  if (pinProblem) throw new InvalidInputError(`source ${requiredString(inputs, 'source')}: ${pinProblem}`, { field: 'source' });
+  if (pinProblem)
+    throw new InvalidInputError(`source ${requiredString(inputs, 'source')}: ${pinProblem}`, { field: 'source' });
   const requested = prepareOptions(inputs, input.context.outputPrefix);
   // Read exactly one dataset version, whatever is written to the prefix while this stage runs.
-  if (!runtime.datasetVersions) throw new InternalError('prepare-data ran without the dataset-version writer (activities/stage-runner.ts privilegedWriters)');
-  const pin = await resolveDatasetSource(runtime.datasetVersions, input.context.bucket, requested.source, newDataTrigger(input.context.trigger));
+  if (!runtime.datasetVersions)
+    throw new InternalError(
+      'prepare-data ran without the dataset-version writer (activities/stage-runner.ts privilegedWriters)',
+    );
+  const pin = await resolveDatasetSource(
+    runtime.datasetVersions,
+    input.context.bucket,
+    requested.source,
+    newDataTrigger(input.context.trigger),
+  );
   const options: PrepareDatasetOptions = { ...requested, source: pin.source, sourceVersion: pin.manifest.id };
   const store = pinnedDatasetStore(runtime.store, pin.manifest);
-  runtime.log(`dataset version ${pin.manifest.id} of ${pin.manifest.prefix} (${PIN_WORDS[pin.how]}): ${pin.manifest.count} object(s)`);
-  const objects = options.source.endsWith('.csv') || options.source.endsWith('.jsonl') ? [await store.stat(options.source)] : await store.list(asPrefixUri(options.source));
+  runtime.log(
+    `dataset version ${pin.manifest.id} of ${pin.manifest.prefix} (${PIN_WORDS[pin.how]}): ${pin.manifest.count} object(s)`,
+  );
+  const objects =
+    options.source.endsWith('.csv') || options.source.endsWith('.jsonl')
+      ? [await store.stat(options.source)]
+      : await store.list(asPrefixUri(options.source));
   const sourceBytes = objects.reduce((sum, object) => sum + (object?.size ?? 0), 0);
   const sourceFiles = objects.filter(Boolean).length;
-  runtime.log(`reading ${sourceFiles} object(s), ${formatBytes(sourceBytes)}, from ${options.source} as ${options.format}`);
-  runtime.heartbeat({ message: `reading ${sourceFiles} files (${formatBytes(sourceBytes)})`, fraction: 0, detail: { files: sourceFiles, bytes: sourceBytes } });
+  runtime.log(
+    `reading ${sourceFiles} object(s), ${formatBytes(sourceBytes)}, from ${options.source} as ${options.format}`,
+  );
+  runtime.heartbeat({
+    message: `reading ${sourceFiles} files (${formatBytes(sourceBytes)})`,
+    fraction: 0,
+    detail: { files: sourceFiles, bytes: sourceBytes },
+  });
 
   const onProgress = (progress: PrepareProgress): void => {
     // prepareDataset has no signal of its own: a throw from its progress callback stops it.
@@ -132,26 +190,47 @@ export const prepareDataStage: StageImplementation = async (input: StageActivity
     runtime.heartbeat({
       message: `${progress.pass === 'scan' ? 'scanned' : 'wrote'} ${progress.records}${progress.total ? `/${progress.total}` : ''} records of ${formatBytes(sourceBytes)}`,
       ...(fraction !== undefined ? { fraction } : {}),
-      detail: { pass: progress.pass, records: progress.records, ...(progress.total ? { total: progress.total } : {}), bytes: sourceBytes },
+      detail: {
+        pass: progress.pass,
+        records: progress.records,
+        ...(progress.total ? { total: progress.total } : {}),
+        bytes: sourceBytes,
+      },
     });
   };
   const prepared = await prepareDataset(store, options, onProgress);
   let manifest = prepared.manifest;
   const limitPerClass = optionalNumber(inputs, 'limitPerClass');
   if (limitPerClass !== undefined) {
-    manifest = await limitTrainingPerClass(store, manifest, prepared.manifestUri, limitPerClass, options.shardSize ?? 1024);
-    runtime.log(`limitPerClass ${limitPerClass}: kept ${manifest.splits.train.count} of ${prepared.manifest.splits.train.count} training examples`);
+    manifest = await limitTrainingPerClass(
+      store,
+      manifest,
+      prepared.manifestUri,
+      limitPerClass,
+      options.shardSize ?? 1024,
+    );
+    runtime.log(
+      `limitPerClass ${limitPerClass}: kept ${manifest.splits.train.count} of ${prepared.manifest.splits.train.count} training examples`,
+    );
   }
   const report: DataReport = prepared.report;
   runtime.log(
     `kept ${report.kept} of ${report.records} records (${report.duplicates} duplicates, ${report.quarantined.count} quarantined); ` +
       `splits train ${manifest.splits.train.count} / validation ${manifest.splits.validation.count} / test ${manifest.splits.test.count}; classes ${manifest.classes.join(', ')}`,
   );
-  for (const quarantined of report.quarantined.examples.slice(0, 5)) runtime.log(`quarantined ${quarantined.where}: ${quarantined.reason}`);
+  for (const quarantined of report.quarantined.examples.slice(0, 5))
+    runtime.log(`quarantined ${quarantined.where}: ${quarantined.reason}`);
   if (limitPerClass !== undefined) {
-    await store.putJson(prepared.reportUri, { ...report, limitPerClass, splits: { ...report.splits, train: manifest.splits.train.count } });
+    await store.putJson(prepared.reportUri, {
+      ...report,
+      limitPerClass,
+      splits: { ...report.splits, train: manifest.splits.train.count },
+    });
   }
-  runtime.heartbeat({ message: `prepared ${manifest.splits.train.count + manifest.splits.validation.count + manifest.splits.test.count} examples in ${manifest.classes.length} classes`, fraction: 1 });
+  runtime.heartbeat({
+    message: `prepared ${manifest.splits.train.count + manifest.splits.validation.count + manifest.splits.test.count} examples in ${manifest.classes.length} classes`,
+    fraction: 1,
+  });
   return {
     outputs: {
       dataset: prepared.manifestUri,

@@ -10,7 +10,14 @@
 import { InternalError, InvalidInputError, NotFoundError } from '../src/core/errors';
 import { readTrainingRecord, type TrainingRecord } from './fine-tune';
 import { modelJsonUri } from '../src/ml/models/model-io';
-import { promoteModel, registerModel, resolveModelUri, showModel, type ModelCard, type ModelLineage } from '../src/ml/models/registry';
+import {
+  promoteModel,
+  registerModel,
+  resolveModelUri,
+  showModel,
+  type ModelCard,
+  type ModelLineage,
+} from '../src/ml/models/registry';
 import type { JsonObject, JsonValue } from '../src/core/spec/plan-types';
 import type { ObjectStore } from '../src/storage/object-store';
 import type { StageActivityInput, StageActivityResult } from '../src/core/run/run-types';
@@ -21,11 +28,16 @@ import { checkStageInputs, listArtifacts, objectInput, optionalString, requiredS
 const IMPLICIT_ALIAS = 'latest';
 
 /** Numeric leaves of a metrics object as `a.b.c` → number (the card keeps numbers only; matrices are skipped). */
-export function flattenMetrics(value: JsonValue, prefix = '', out: Record<string, number> = {}): Record<string, number> {
+export function flattenMetrics(
+  value: JsonValue,
+  prefix = '',
+  out: Record<string, number> = {},
+): Record<string, number> {
   if (typeof value === 'number' && Number.isFinite(value)) {
     if (prefix !== '') out[prefix] = value;
   } else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [key, item] of Object.entries(value)) flattenMetrics(item, prefix === '' ? key : `${prefix}.${key}`, out);
+    for (const [key, item] of Object.entries(value))
+      flattenMetrics(item, prefix === '' ? key : `${prefix}.${key}`, out);
   }
   return out;
 }
@@ -38,7 +50,14 @@ function aliasesOf(inputs: JsonObject): string[] {
 }
 
 /** The version this run and stage registered already (an earlier attempt), if any. */
-async function alreadyRegistered(store: ObjectStore, bucket: string, name: string, runId: string, stageId: string, source: string): Promise<ModelCard | undefined> {
+async function alreadyRegistered(
+  store: ObjectStore,
+  bucket: string,
+  name: string,
+  runId: string,
+  stageId: string,
+  source: string,
+): Promise<ModelCard | undefined> {
   let cards: readonly ModelCard[];
   try {
     cards = (await showModel(store, bucket, name)).versions;
@@ -49,22 +68,36 @@ async function alreadyRegistered(store: ObjectStore, bucket: string, name: strin
   return cards.find((card) => card.lineage.runId === runId && card.lineage.stage === stageId && card.source === source);
 }
 
-export const registerModelStage: StageImplementation = async (input: StageActivityInput, runtime): Promise<StageActivityResult> => {
+export const registerModelStage: StageImplementation = async (
+  input: StageActivityInput,
+  runtime,
+): Promise<StageActivityResult> => {
   const inputs = checkStageInputs('register-model', input.inputs);
   const { context } = input;
   const registry = runtime.registry;
-  if (!registry) throw new InternalError('register-model ran without the registry writer (activities/stage-runner.ts privilegedWriters)');
+  if (!registry)
+    throw new InternalError(
+      'register-model ran without the registry writer (activities/stage-runner.ts privilegedWriters)',
+    );
   const name = requiredString(inputs, 'name');
   const requestedAliases = aliasesOf(inputs);
   const aliases = requestedAliases.filter((alias) => alias !== IMPLICIT_ALIAS);
-  if (aliases.length < requestedAliases.length) runtime.log(`alias '${IMPLICIT_ALIAS}' is implicit (the newest version); not stored`);
+  if (aliases.length < requestedAliases.length)
+    runtime.log(`alias '${IMPLICIT_ALIAS}' is implicit (the newest version); not stored`);
   const modelInput = requiredString(inputs, 'model');
   const source = await resolveModelUri(registry, modelInput, context.bucket);
   if (!source.startsWith('s3://')) {
-    throw new InvalidInputError(`register-model copies models within the store; model ${modelInput} is not an s3:// or registry:// URI`, { field: 'model', uri: modelInput });
+    throw new InvalidInputError(
+      `register-model copies models within the store; model ${modelInput} is not an s3:// or registry:// URI`,
+      { field: 'model', uri: modelInput },
+    );
   }
   const sourceJson = modelJsonUri(source);
-  if (!(await registry.stat(sourceJson))) throw new InvalidInputError(`model ${modelInput} does not exist (${sourceJson})`, { field: 'model', uri: modelInput });
+  if (!(await registry.stat(sourceJson)))
+    throw new InvalidInputError(`model ${modelInput} does not exist (${sourceJson})`, {
+      field: 'model',
+      uri: modelInput,
+    });
   runtime.heartbeat({ message: `registering ${modelInput} as ${name}`, fraction: 0.1 });
 
   const training: TrainingRecord | undefined = await readTrainingRecord(registry, source);
@@ -86,7 +119,9 @@ export const registerModelStage: StageImplementation = async (input: StageActivi
   let version: number;
   let card: ModelCard;
   if (previous) {
-    runtime.log(`version ${previous.version} of ${name} was registered by an earlier attempt of this stage; reusing it`);
+    runtime.log(
+      `version ${previous.version} of ${name} was registered by an earlier attempt of this stage; reusing it`,
+    );
     version = previous.version;
     card = previous;
     for (const alias of aliases) await promoteModel(registry, context.bucket, name, version, alias);
@@ -107,10 +142,20 @@ export const registerModelStage: StageImplementation = async (input: StageActivi
     version = registered.version;
     card = registered.card;
   }
-  const versionDirectory = modelJsonUri(await resolveModelUri(registry, `registry://${name}@${version}`, context.bucket)).replace(/model\.json$/, '');
+  const versionDirectory = modelJsonUri(
+    await resolveModelUri(registry, `registry://${name}@${version}`, context.bucket),
+  ).replace(/model\.json$/, '');
   // The registry's card has no tag field: tags live beside the card, in the version's directory.
   if (Object.keys(tags).length > 0) await registry.putJson(`${versionDirectory}tags.json`, tags);
-  runtime.heartbeat({ message: `registered ${name} version ${version}${aliases.length ? ` (${aliases.join(', ')})` : ''}`, fraction: 1 });
-  runtime.log(`registered registry://${name}@${version} from ${sourceJson}; aliases: ${aliases.join(', ') || 'none'}; card lineage ${JSON.stringify(card.lineage)}`);
-  return { outputs: { model: `registry://${name}@${version}`, version }, artifacts: await listArtifacts(registry, versionDirectory) };
+  runtime.heartbeat({
+    message: `registered ${name} version ${version}${aliases.length ? ` (${aliases.join(', ')})` : ''}`,
+    fraction: 1,
+  });
+  runtime.log(
+    `registered registry://${name}@${version} from ${sourceJson}; aliases: ${aliases.join(', ') || 'none'}; card lineage ${JSON.stringify(card.lineage)}`,
+  );
+  return {
+    outputs: { model: `registry://${name}@${version}`, version },
+    artifacts: await listArtifacts(registry, versionDirectory),
+  };
 };

@@ -32,7 +32,10 @@ function errorMessage(thrown: unknown, uri: string): string {
   return ensureError(thrown).message.replace(`no candidate model could be scored: ${uri}: `, '');
 }
 
-export const selectModelStage: StageImplementation = async (input: StageActivityInput, runtime: StageRuntime): Promise<StageActivityResult> => {
+export const selectModelStage: StageImplementation = async (
+  input: StageActivityInput,
+  runtime: StageRuntime,
+): Promise<StageActivityResult> => {
   const inputs = checkStageInputs('select-model', input.inputs);
   const { context } = input;
   const store = runtime.store;
@@ -50,12 +53,24 @@ export const selectModelStage: StageImplementation = async (input: StageActivity
     // No data to rank on: the first candidate that loads wins.
     const { tf } = loadTf({ preference: tfBackend });
     for (const [index, uri] of candidates.entries()) {
-      runtime.heartbeat({ message: `loading candidate ${index + 1}/${candidates.length}: ${uri}`, fraction: index / candidates.length, detail: { candidate: index + 1, candidates: candidates.length } });
+      runtime.heartbeat({
+        message: `loading candidate ${index + 1}/${candidates.length}: ${uri}`,
+        fraction: index / candidates.length,
+        detail: { candidate: index + 1, candidates: candidates.length },
+      });
       try {
-        const model = await loadModel(tf, store, uri, { registryBucket: context.bucket, ...(modelHttp ? { http: modelHttp } : {}) });
+        const model = await loadModel(tf, store, uri, {
+          registryBucket: context.bucket,
+          ...(modelHttp ? { http: modelHttp } : {}),
+        });
         model.dispose();
         const winner = await pinned(store, uri, context.bucket);
-        ranking.push({ uri, model: winner, score: null, note: 'no data given: the first candidate that loads is chosen' });
+        ranking.push({
+          uri,
+          model: winner,
+          score: null,
+          note: 'no data given: the first candidate that loads is chosen',
+        });
         runtime.log(`no data to rank on; chose the first loadable candidate ${uri} (${winner})`);
         return { outputs: { model: winner, ranking: [...ranking, ...failures] }, artifacts: [] };
       } catch (thrown) {
@@ -63,23 +78,54 @@ export const selectModelStage: StageImplementation = async (input: StageActivity
         runtime.log(`candidate ${uri} failed to load: ${errorMessage(thrown, uri)}`);
       }
     }
-    throw new InvalidInputError(`no candidate model could be loaded: ${failures.map((f) => `${String(f.uri)}: ${String(f.error)}`).join('; ')}`, { field: 'candidates' });
+    throw new InvalidInputError(
+      `no candidate model could be loaded: ${failures.map((f) => `${String(f.uri)}: ${String(f.error)}`).join('; ')}`,
+      { field: 'candidates' },
+    );
   }
 
   const manifest = await readManifest(store, datasetUri);
   // The stage's sampleSize counts examples in total; the ranking samples per class.
-  const samplePerClass = Math.max(2, Math.ceil((optionalNumber(inputs, 'sampleSize') ?? 512) / Math.max(1, manifest.classes.length)));
+  const samplePerClass = Math.max(
+    2,
+    Math.ceil((optionalNumber(inputs, 'sampleSize') ?? 512) / Math.max(1, manifest.classes.length)),
+  );
   for (const [index, uri] of candidates.entries()) {
     if (runtime.signal.aborted) throw new CancelledError('select-model was cancelled', { candidate: uri });
-    runtime.heartbeat({ message: `ranking candidate ${index + 1}/${candidates.length}: ${uri} (${method})`, fraction: index / candidates.length, detail: { candidate: index + 1, candidates: candidates.length } });
+    runtime.heartbeat({
+      message: `ranking candidate ${index + 1}/${candidates.length}: ${uri} (${method})`,
+      fraction: index / candidates.length,
+      detail: { candidate: index + 1, candidates: candidates.length },
+    });
     try {
       // One candidate at a time, for progress; the sample is the same for each (same seed).
-      const result = await selectModel(store, { candidates: [uri], datasetUri, method, samplePerClass, seed, k, registryBucket: context.bucket, tfBackend, ...(modelHttp ? { modelHttp } : {}) });
+      const result = await selectModel(store, {
+        candidates: [uri],
+        datasetUri,
+        method,
+        samplePerClass,
+        seed,
+        k,
+        registryBucket: context.bucket,
+        tfBackend,
+        ...(modelHttp ? { modelHttp } : {}),
+      });
       const scored = result.best;
       ranking.push(
-        toJsonValue({ uri, model: await pinned(store, uri, context.bucket), score: scored.score, method, ...(method === 'knn' ? { k } : {}), sampleSize: result.sampleSize, featureDimension: scored.featureDimension, seconds: scored.seconds }) as JsonObject,
+        toJsonValue({
+          uri,
+          model: await pinned(store, uri, context.bucket),
+          score: scored.score,
+          method,
+          ...(method === 'knn' ? { k } : {}),
+          sampleSize: result.sampleSize,
+          featureDimension: scored.featureDimension,
+          seconds: scored.seconds,
+        }) as JsonObject,
       );
-      runtime.log(`candidate ${uri}: ${method} accuracy ${scored.score.toFixed(3)} on a sample of ${result.sampleSize} (${scored.featureDimension} features, ${scored.seconds.toFixed(1)} s)`);
+      runtime.log(
+        `candidate ${uri}: ${method} accuracy ${scored.score.toFixed(3)} on a sample of ${result.sampleSize} (${scored.featureDimension} features, ${scored.seconds.toFixed(1)} s)`,
+      );
     } catch (thrown) {
       failures.push({ uri, error: errorMessage(thrown, uri) });
       runtime.log(`candidate ${uri} could not be scored: ${errorMessage(thrown, uri)}`);
@@ -88,8 +134,15 @@ export const selectModelStage: StageImplementation = async (input: StageActivity
   ranking.sort((a, b) => (b.score as number) - (a.score as number) || String(a.uri).localeCompare(String(b.uri)));
   const best = ranking[0];
   if (!best) {
-    throw new InvalidInputError(`no candidate model could be scored: ${failures.map((f) => `${String(f.uri)}: ${String(f.error)}`).join('; ')}`, { field: 'candidates' });
+    throw new InvalidInputError(
+      `no candidate model could be scored: ${failures.map((f) => `${String(f.uri)}: ${String(f.error)}`).join('; ')}`,
+      { field: 'candidates' },
+    );
   }
-  runtime.heartbeat({ message: `chose ${String(best.model)} (${method} ${(best.score as number).toFixed(3)})`, fraction: 1, detail: { candidate: candidates.length, candidates: candidates.length } });
+  runtime.heartbeat({
+    message: `chose ${String(best.model)} (${method} ${(best.score as number).toFixed(3)})`,
+    fraction: 1,
+    detail: { candidate: candidates.length, candidates: candidates.length },
+  });
   return { outputs: { model: best.model as string, ranking: [...ranking, ...failures] }, artifacts: [] };
 };

@@ -11,7 +11,12 @@ import type { TfBackendPreference, TrainEnginePreference } from '../src/config';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { CancelledError, ERROR_TYPES, FineflowError, ResourceLimitError, ensureError } from '../src/core/errors';
-import { RUN_SIGNALS, type StageActivityInput, type StageActivityResult, type StageProgress } from '../src/core/run/run-types';
+import {
+  RUN_SIGNALS,
+  type StageActivityInput,
+  type StageActivityResult,
+  type StageProgress,
+} from '../src/core/run/run-types';
 import type { StageProgressSignal } from '../src/core/run/progress';
 import type { ObjectStore } from '../src/storage/object-store';
 import { confineWrites } from '../src/storage/confined-store';
@@ -121,7 +126,12 @@ class StageLog {
 }
 
 /** Sends progress to the workflow as a signal, at most once per interval (the last value wins). */
-function progressRelay(context: Context, intervalMs: number, stageId: string, attempt: number): { send(progress: StageProgress): void; stop(): void } {
+function progressRelay(
+  context: Context,
+  intervalMs: number,
+  stageId: string,
+  attempt: number,
+): { send(progress: StageProgress): void; stop(): void } {
   let client: Context['client'] | undefined;
   try {
     client = context.client;
@@ -166,7 +176,10 @@ function progressRelay(context: Context, intervalMs: number, stageId: string, at
 
 function isWorkerShutdown(context: Context): boolean {
   const reason: unknown = context.cancellationSignal.reason;
-  return Boolean(context.cancellationDetails?.workerShutdown) || (reason instanceof CancelledFailure && reason.message === 'WORKER_SHUTDOWN');
+  return (
+    Boolean(context.cancellationDetails?.workerShutdown) ||
+    (reason instanceof CancelledFailure && reason.message === 'WORKER_SHUTDOWN')
+  );
 }
 
 /**
@@ -187,7 +200,9 @@ export function toActivityFailure(thrown: unknown, context: Context | undefined,
         details: [{ attempt } satisfies StageFailureDetails],
       });
     }
-    return thrown instanceof CancelledFailure ? thrown : new CancelledFailure('stage cancelled', [], ensureError(thrown));
+    return thrown instanceof CancelledFailure
+      ? thrown
+      : new CancelledFailure('stage cancelled', [], ensureError(thrown));
   }
   if (thrown instanceof ApplicationFailure) return thrown;
   const error = ensureError(thrown);
@@ -200,7 +215,13 @@ export function toActivityFailure(thrown: unknown, context: Context | undefined,
       cause: error.cause instanceof Error ? error.cause : undefined,
     });
   }
-  return ApplicationFailure.create({ message: error.message, type: ERROR_TYPES.internal, nonRetryable: false, details: [{ attempt } satisfies StageFailureDetails], cause: error });
+  return ApplicationFailure.create({
+    message: error.message,
+    type: ERROR_TYPES.internal,
+    nonRetryable: false,
+    details: [{ attempt } satisfies StageFailureDetails],
+    cause: error,
+  });
 }
 
 /**
@@ -224,21 +245,33 @@ function checkResultSize(typeName: string, stageId: string, result: StageActivit
  * Least privilege: every stage writes only under its run prefix, except the two stage types that
  * own another area, and only there (docs/security.md §8).
  */
-export function privilegedWriters(typeName: string, store: ObjectStore, bucket: string): Pick<StageRuntime, 'registry' | 'datasetVersions'> {
+export function privilegedWriters(
+  typeName: string,
+  store: ObjectStore,
+  bucket: string,
+): Pick<StageRuntime, 'registry' | 'datasetVersions'> {
   if (typeName === 'register-model') return { registry: confineWrites(store, `s3://${bucket}/models/`) };
   if (typeName === 'prepare-data') return { datasetVersions: confineWrites(store, `s3://${bucket}/datasets/`) };
   return {};
 }
 
 /** The Temporal activity for one stage type. */
-export function stageActivity(typeName: string, implementation: StageImplementation, deps: StageRunnerDeps): (input: StageActivityInput) => Promise<StageActivityResult> {
+export function stageActivity(
+  typeName: string,
+  implementation: StageImplementation,
+  deps: StageRunnerDeps,
+): (input: StageActivityInput) => Promise<StageActivityResult> {
   return async function runStage(input: StageActivityInput): Promise<StageActivityResult> {
     const context = Context.current();
     const { runId, stageId, bucket } = input.context;
     // context.attempt is the first attempt of this activity execution within the run
     // (a `fineflow retry` starts a new execution whose Temporal attempt counts from 1 again).
     const attempt = input.context.attempt + context.info.attempt - 1;
-    const log = new StageLog(deps.store, stageLogUri(bucket, runId, stageId, attempt), deps.logFlushIntervalMs ?? 2_000);
+    const log = new StageLog(
+      deps.store,
+      stageLogUri(bucket, runId, stageId, attempt),
+      deps.logFlushIntervalMs ?? 2_000,
+    );
     const relay = progressRelay(context, deps.progressSignalIntervalMs ?? 10_000, stageId, attempt);
     let lastProgress: StageProgress | undefined;
     // Heartbeat on a timer too, so cancellation reaches stages that report no progress.
@@ -247,7 +280,9 @@ export function stageActivity(typeName: string, implementation: StageImplementat
     keepAlive.unref();
     const started = Date.now();
     let secretValues: readonly string[] = [];
-    log.append(`${typeName} ${stageId}: attempt ${attempt} started on ${context.info.taskQueue} (activity ${context.info.activityId})`);
+    log.append(
+      `${typeName} ${stageId}: attempt ${attempt} started on ${context.info.taskQueue} (activity ${context.info.activityId})`,
+    );
     // The run's history tells a cancel at once; the SDK only at the next (throttled) heartbeat.
     const cancelWatch = watchCancelRequest(context);
     const runtime: StageRuntime = {
@@ -270,19 +305,33 @@ export function stageActivity(typeName: string, implementation: StageImplementat
       // The only place a secret's value exists: this call's inputs, in this worker's memory.
       const opened = await (deps.secrets ?? NO_SECRETS).open(input.inputs);
       secretValues = opened.values;
-      const result = await implementation({ ...input, inputs: opened.inputs, context: { ...input.context, attempt } }, runtime);
+      const result = await implementation(
+        { ...input, inputs: opened.inputs, context: { ...input.context, attempt } },
+        runtime,
+      );
       // A stage the run asked to cancel never reports success, even if it got to the end.
       if (cancelWatch.signal.aborted) throw new CancelledError(String(cancelWatch.signal.reason), {});
       checkResultSize(typeName, stageId, result);
       log.append(`${typeName} ${stageId}: attempt ${attempt} succeeded in ${Date.now() - started} ms`);
-      const recorded = secretValues.length > 0 ? (JSON.parse(scrubSecrets(JSON.stringify(result), secretValues)) as StageActivityResult) : result;
+      const recorded =
+        secretValues.length > 0
+          ? (JSON.parse(scrubSecrets(JSON.stringify(result), secretValues)) as StageActivityResult)
+          : result;
       return { ...recorded, attempt };
     } catch (thrown) {
       // Stopped by the cancel watch before the SDK heard of it (next heartbeat): end now as a
       // non-retryable cancellation, which the run records as cancelled.
       const cancelled = cancelWatch.signal.aborted && !context.cancellationSignal.aborted;
-      const failure = toActivityFailure(cancelled ? new CancelledError(`stage cancelled: ${String(cancelWatch.signal.reason)}`, {}) : scrubError(thrown, secretValues), context, attempt);
-      log.append(`${typeName} ${stageId}: attempt ${attempt} ended after ${Date.now() - started} ms: ${failure.name}: ${failure.message}`);
+      const failure = toActivityFailure(
+        cancelled
+          ? new CancelledError(`stage cancelled: ${String(cancelWatch.signal.reason)}`, {})
+          : scrubError(thrown, secretValues),
+        context,
+        attempt,
+      );
+      log.append(
+        `${typeName} ${stageId}: attempt ${attempt} ended after ${Date.now() - started} ms: ${failure.name}: ${failure.message}`,
+      );
       throw failure;
     } finally {
       cancelWatch.stop();

@@ -36,7 +36,15 @@ import type { EpochMetrics, TrainingProgress, TrainingRequest, TrainingResult } 
 import { appendLogText } from '../src/core/sweep/sweep-log';
 import { objectiveValue, trialPrefix } from '../src/core/sweep/sweep-plan';
 import { resultsCsv, type SweepResultsDocument } from '../src/core/sweep/sweep-results';
-import type { SweepLogInput, SweepLogOutput, SweepResultsInput, SweepResultsOutput, SweepTrialSegmentInput, SweepTrialSegmentResult, TrialEpochReport } from '../src/core/sweep/sweep-types';
+import type {
+  SweepLogInput,
+  SweepLogOutput,
+  SweepResultsInput,
+  SweepResultsOutput,
+  SweepTrialSegmentInput,
+  SweepTrialSegmentResult,
+  TrialEpochReport,
+} from '../src/core/sweep/sweep-types';
 import { confineWrites } from '../src/storage/confined-store';
 import { stageLogUri } from '../src/core/storage/layout';
 import type { ObjectStore } from '../src/storage/object-store';
@@ -91,23 +99,42 @@ async function resumePoint(
   fromEpoch: number,
   untilEpoch: number,
   requestKey: string,
-): Promise<{ readonly directory: string; readonly epochsDone: number; readonly history: readonly EpochMetrics[] } | undefined> {
-  const found = await newestVerifiedCheckpoint(store, checkpoints, { requestKey, minEpoch: Math.max(1, fromEpoch), maxEpoch: untilEpoch });
-  return found ? { directory: found.directory, epochsDone: found.state.epochsDone, history: found.state.history } : undefined;
+): Promise<
+  { readonly directory: string; readonly epochsDone: number; readonly history: readonly EpochMetrics[] } | undefined
+> {
+  const found = await newestVerifiedCheckpoint(store, checkpoints, {
+    requestKey,
+    minEpoch: Math.max(1, fromEpoch),
+    maxEpoch: untilEpoch,
+  });
+  return found
+    ? { directory: found.directory, epochsDone: found.state.epochsDone, history: found.state.history }
+    : undefined;
 }
 
 /** `registry://name@alias` pinned to a version, so every segment of every trial fine-tunes the same base. */
-async function pinBaseModel(store: ObjectStore, model: string, bucket: string): Promise<{ pinned: string; modelJson?: string }> {
-  if (!model.startsWith('registry://')) return { pinned: model, ...(model.startsWith('s3://') ? { modelJson: modelJsonUri(model) } : {}) };
+async function pinBaseModel(
+  store: ObjectStore,
+  model: string,
+  bucket: string,
+): Promise<{ pinned: string; modelJson?: string }> {
+  if (!model.startsWith('registry://'))
+    return { pinned: model, ...(model.startsWith('s3://') ? { modelJson: modelJsonUri(model) } : {}) };
   const reference = parseRegistryUri(model);
   const version = await resolveVersion(store, bucket, reference);
-  return { pinned: `registry://${reference.name}@${version}`, modelJson: `s3://${bucket}/models/${reference.name}/${version}/model.json` };
+  return {
+    pinned: `registry://${reference.name}@${version}`,
+    modelJson: `s3://${bucket}/models/${reference.name}/${version}/model.json`,
+  };
 }
 
 function report(metric: string, metrics: EpochMetrics): TrialEpochReport {
   const value = objectiveValue(metric, metrics);
   if (value === undefined) {
-    throw new InvalidInputError(`objective ${metric} was not measured at epoch ${metrics.epoch}: the dataset has no validation examples`, { field: 'objective.metric' });
+    throw new InvalidInputError(
+      `objective ${metric} was not measured at epoch ${metrics.epoch}: the dataset has no validation examples`,
+      { field: 'objective.metric' },
+    );
   }
   return {
     epoch: metrics.epoch,
@@ -132,7 +159,10 @@ export function createSweepTrialActivities(deps: SweepTrialDeps) {
     const attempt = context.info.attempt;
     const { trialId, fromEpoch, untilEpoch } = input;
     let heartbeat: SegmentHeartbeat = { trialId, fromEpoch, untilEpoch, epochsDone: fromEpoch, reports: [] };
-    const keepAlive = setInterval(() => context.heartbeat(heartbeat), Math.max(200, Math.min(5_000, (context.info.heartbeatTimeoutMs ?? 30_000) / 3)));
+    const keepAlive = setInterval(
+      () => context.heartbeat(heartbeat),
+      Math.max(200, Math.min(5_000, (context.info.heartbeatTimeoutMs ?? 30_000) / 3)),
+    );
     keepAlive.unref();
     const segment = new AbortController();
     let reachedSegmentEnd = false;
@@ -144,11 +174,23 @@ export function createSweepTrialActivities(deps: SweepTrialDeps) {
       const manifest = await readManifest(deps.store, datasetUri);
       const pinned = pinnedByPreviousAttempt(context.info.heartbeatDetails, input);
       const base = await pinBaseModel(deps.store, pinned ?? requiredString(settings, 'model'), input.context.bucket);
-      const baseLayers = base.modelJson && (await deps.store.stat(base.modelJson)) ? baseWeightLayers(await deps.store.getJson(base.modelJson)) : undefined;
-      if (base.modelJson && !baseLayers) throw new InvalidInputError(`base model ${base.pinned} does not exist (${base.modelJson})`, { field: 'model' });
-      const plan = trainingPlan(settings, { classes: manifest.classes, featureShape: manifest.featureShape, baseLayers, fromScratch: false });
+      const baseLayers =
+        base.modelJson && (await deps.store.stat(base.modelJson))
+          ? baseWeightLayers(await deps.store.getJson(base.modelJson))
+          : undefined;
+      if (base.modelJson && !baseLayers)
+        throw new InvalidInputError(`base model ${base.pinned} does not exist (${base.modelJson})`, { field: 'model' });
+      const plan = trainingPlan(settings, {
+        classes: manifest.classes,
+        featureShape: manifest.featureShape,
+        baseLayers,
+        fromScratch: false,
+      });
       if (untilEpoch > plan.hyperparameters.epochs || untilEpoch <= fromEpoch) {
-        throw new InvalidInputError(`segment epochs ${fromEpoch}→${untilEpoch} do not fit the trial budget of ${plan.hyperparameters.epochs}`, { field: 'untilEpoch' });
+        throw new InvalidInputError(
+          `segment epochs ${fromEpoch}→${untilEpoch} do not fit the trial budget of ${plan.hyperparameters.epochs}`,
+          { field: 'untilEpoch' },
+        );
       }
       const prefix = trialPrefix(input.context.outputPrefix, trialId);
       const checkpoints = `${prefix}checkpoints`;
@@ -167,22 +209,48 @@ export function createSweepTrialActivities(deps: SweepTrialDeps) {
       // else from the one the previous segment ended on. The store, not the heartbeat, is the
       // record: heartbeats are throttled, checkpoints are written every epoch.
       const resume = await resumePoint(deps.store, checkpoints, fromEpoch, untilEpoch, requestKeyOf(request));
-      if (fromEpoch > 0 && !resume) throw new InvalidInputError(`trial ${trialId}: the checkpoint of epoch ${fromEpoch} to resume from is missing under ${checkpoints}`, { field: 'checkpoint' });
-      const reports = (resume?.history ?? []).filter((epoch) => epoch.epoch > fromEpoch).map((epoch) => report(input.metric, epoch));
-      heartbeat = { ...heartbeat, baseModel: base.pinned, reports, epochsDone: resume?.epochsDone ?? fromEpoch, ...(resume ? { checkpoint: resume.directory } : {}) };
+      if (fromEpoch > 0 && !resume)
+        throw new InvalidInputError(
+          `trial ${trialId}: the checkpoint of epoch ${fromEpoch} to resume from is missing under ${checkpoints}`,
+          { field: 'checkpoint' },
+        );
+      const reports = (resume?.history ?? [])
+        .filter((epoch) => epoch.epoch > fromEpoch)
+        .map((epoch) => report(input.metric, epoch));
+      heartbeat = {
+        ...heartbeat,
+        baseModel: base.pinned,
+        reports,
+        epochsDone: resume?.epochsDone ?? fromEpoch,
+        ...(resume ? { checkpoint: resume.directory } : {}),
+      };
       context.heartbeat(heartbeat);
       const resumeFrom = resume?.directory;
 
-      const common = { trialId, reports, baseModel: base.pinned, worker, startedAtMs, attempt, resumedFromEpoch: heartbeat.epochsDone };
+      const common = {
+        trialId,
+        reports,
+        baseModel: base.pinned,
+        worker,
+        startedAtMs,
+        attempt,
+        resumedFromEpoch: heartbeat.epochsDone,
+      };
       const isLastSegment = untilEpoch >= plan.hyperparameters.epochs;
       // A previous attempt reached the segment's end but did not get to return it.
-      if (!isLastSegment && heartbeat.epochsDone >= untilEpoch) return { ...common, epochsDone: heartbeat.epochsDone, finished: false, endedAtMs: Date.now() };
+      if (!isLastSegment && heartbeat.epochsDone >= untilEpoch)
+        return { ...common, epochsDone: heartbeat.epochsDone, finished: false, endedAtMs: Date.now() };
 
       const onProgress = (progress: TrainingProgress): void => {
         // Messages the killed child had already queued past the segment's end are not ours.
         if (reachedSegmentEnd || progress.epoch <= heartbeat.epochsDone || progress.epoch > untilEpoch) return;
         reports.push(report(input.metric, progress.metrics));
-        heartbeat = { ...heartbeat, epochsDone: progress.epoch, reports: [...reports], ...(progress.checkpointUri ? { checkpoint: progress.checkpointUri } : {}) };
+        heartbeat = {
+          ...heartbeat,
+          epochsDone: progress.epoch,
+          reports: [...reports],
+          ...(progress.checkpointUri ? { checkpoint: progress.checkpointUri } : {}),
+        };
         context.heartbeat(heartbeat);
         // The checkpoint of this epoch is written before progress is reported: stop here.
         if (progress.epoch >= untilEpoch && !isLastSegment) {
@@ -192,13 +260,22 @@ export function createSweepTrialActivities(deps: SweepTrialDeps) {
       };
       let result: TrainingResult | undefined;
       try {
-        result = await runTraining({ ...request, ...(resumeFrom ? { resumeFrom } : {}) }, { onProgress, signal: segment.signal, onLog: (line) => context.log.debug(line), ...(deps.ml ? memoryLimit(deps.ml) : {}) });
+        result = await runTraining(
+          { ...request, ...(resumeFrom ? { resumeFrom } : {}) },
+          {
+            onProgress,
+            signal: segment.signal,
+            onLog: (line) => context.log.debug(line),
+            ...(deps.ml ? memoryLimit(deps.ml) : {}),
+          },
+        );
       } catch (error) {
         if (!reachedSegmentEnd || context.cancellationSignal.aborted) throw error;
       }
       if (!result) return { ...common, epochsDone: heartbeat.epochsDone, finished: false, endedAtMs: Date.now() };
       // The model holds the best epoch's weights when the trial's own early stopping restores them.
-      const best = result.epochs.find((epoch) => epoch.epoch === result.weightsEpoch) ?? result.epochs[result.epochs.length - 1];
+      const best =
+        result.epochs.find((epoch) => epoch.epoch === result.weightsEpoch) ?? result.epochs[result.epochs.length - 1];
       const finalValue = best ? objectiveValue(input.metric, best) : undefined;
       return {
         ...common,
@@ -221,20 +298,39 @@ export function createSweepTrialActivities(deps: SweepTrialDeps) {
   async function writeSweepResults(input: SweepResultsInput): Promise<SweepResultsOutput> {
     const store = confineWrites(deps.store, input.context.outputPrefix);
     const outcome = input.outcome ?? 'completed';
-    const document: SweepResultsDocument = { format: 'fineflow-sweep-results/v1', outcome, partial: outcome !== 'completed', ...input.table, segments: input.segments };
+    const document: SweepResultsDocument = {
+      format: 'fineflow-sweep-results/v1',
+      outcome,
+      partial: outcome !== 'completed',
+      ...input.table,
+      segments: input.segments,
+    };
     const json = await store.putJson(`${input.context.outputPrefix}results.json`, document);
-    const csv = await store.putBytes(`${input.context.outputPrefix}results.csv`, resultsCsv(input.table, input.segments), { contentType: 'text/csv; charset=utf-8' });
-    const modelFiles = input.bestModel ? await listArtifacts(deps.store, input.bestModel.slice(0, input.bestModel.lastIndexOf('/') + 1)) : [];
-    return { json: json.uri, csv: csv.uri, artifacts: [...[json, csv].map(({ uri, sha256 }) => ({ uri, sha256 })), ...modelFiles] };
+    const csv = await store.putBytes(
+      `${input.context.outputPrefix}results.csv`,
+      resultsCsv(input.table, input.segments),
+      { contentType: 'text/csv; charset=utf-8' },
+    );
+    const modelFiles = input.bestModel
+      ? await listArtifacts(deps.store, input.bestModel.slice(0, input.bestModel.lastIndexOf('/') + 1))
+      : [];
+    return {
+      json: json.uri,
+      csv: csv.uri,
+      artifacts: [...[json, csv].map(({ uri, sha256 }) => ({ uri, sha256 })), ...modelFiles],
+    };
   }
 
   /** S3 has no append: read, keep the lines the workflow counted, add the new ones, write back. */
   async function appendSweepLog(input: SweepLogInput): Promise<SweepLogOutput> {
     const { bucket, runId, stageId, attempt } = input.context;
     const uri = stageLogUri(bucket, runId, stageId, attempt);
-    const existing = input.fromLine > 0 && (await deps.store.stat(uri)) ? (await deps.store.getBytes(uri)).toString('utf8') : '';
+    const existing =
+      input.fromLine > 0 && (await deps.store.stat(uri)) ? (await deps.store.getBytes(uri)).toString('utf8') : '';
     const { text, lineCount } = appendLogText(existing, input.fromLine, input.lines);
-    await confineWrites(deps.store, input.context.outputPrefix).putBytes(uri, text, { contentType: 'text/plain; charset=utf-8' });
+    await confineWrites(deps.store, input.context.outputPrefix).putBytes(uri, text, {
+      contentType: 'text/plain; charset=utf-8',
+    });
     return { lineCount };
   }
 

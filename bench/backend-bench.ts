@@ -102,7 +102,10 @@ export interface BackendBenchReport {
   readonly results: readonly ThroughputResult[];
   /** native ÷ keras and native ÷ pure-js per model, when both ran. */
   readonly ratios: Readonly<
-    Record<BenchModelName, { readonly nativeVsKeras?: number; readonly nativeVsKerasPerCpuSecond?: number; readonly nativeVsPureJs?: number }>
+    Record<
+      BenchModelName,
+      { readonly nativeVsKeras?: number; readonly nativeVsKerasPerCpuSecond?: number; readonly nativeVsPureJs?: number }
+    >
   >;
   /** 1-minute load average when the benchmark started: other work on the machine skews the numbers. */
   readonly loadAverageAtStart: number;
@@ -144,7 +147,8 @@ export function buildBenchModel(tf: Tf, name: BenchModelName): ReturnType<Tf['se
     const last = index === layers.length - 1;
     const units = layer.units ?? 0;
     if (layer.kind === 'dense') model.add(tf.layers.dense({ ...first, units, activation: last ? 'softmax' : 'relu' }));
-    else if (layer.kind === 'conv') model.add(tf.layers.conv2d({ ...first, filters: units, kernelSize: 3, activation: 'relu' }));
+    else if (layer.kind === 'conv')
+      model.add(tf.layers.conv2d({ ...first, filters: units, kernelSize: 3, activation: 'relu' }));
     else if (layer.kind === 'pool') model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
     else model.add(tf.layers.flatten());
   });
@@ -187,8 +191,12 @@ function lscpuField(text: string, field: string): string | undefined {
 
 export async function estimateMachinePeak(cores: number): Promise<MachinePeak> {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
-  const lscpu = await run('lscpu', [], {}).then((r) => r.stdout, () => '');
-  const field = (name: string): string | undefined => new RegExp(`^${name}\\s*:\\s*(.+)$`, 'm').exec(cpuinfo)?.[1]?.trim();
+  const lscpu = await run('lscpu', [], {}).then(
+    (r) => r.stdout,
+    () => '',
+  );
+  const field = (name: string): string | undefined =>
+    new RegExp(`^${name}\\s*:\\s*(.+)$`, 'm').exec(cpuinfo)?.[1]?.trim();
   const flags = new Set((field('flags') ?? '').split(/\s+/));
   const vendor = field('vendor_id') ?? '';
   const family = Number(field('cpu family') ?? 0);
@@ -222,10 +230,18 @@ interface RunOutput {
 
 function run(file: string, args: readonly string[], env: Readonly<Record<string, string>>): Promise<RunOutput> {
   return new Promise((resolve, reject) => {
-    execFile(file, [...args], { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${path.basename(file)} ${args.join(' ')} failed: ${lastLines(stderr || error.message, 3)}`));
-      else resolve({ stdout, stderr });
-    });
+    execFile(
+      file,
+      [...args],
+      { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error)
+          reject(
+            new Error(`${path.basename(file)} ${args.join(' ')} failed: ${lastLines(stderr || error.message, 3)}`),
+          );
+        else resolve({ stdout, stderr });
+      },
+    );
   });
 }
 
@@ -290,7 +306,17 @@ async function runOne(options: BenchOptions, backend: BenchBackendName, model: B
     args.push('--warmup-batches', String(plan.warmup), '--threads', String(options.threads));
     return parseWorkerOutput((await run(python, args, tfThreadEnv(options.threads))).stdout);
   }
-  const args = ['--import', 'tsx', __filename, '--worker', backend, model, String(batchSize), String(plan.warmup), String(plan.timed)];
+  const args = [
+    '--import',
+    'tsx',
+    __filename,
+    '--worker',
+    backend,
+    model,
+    String(batchSize),
+    String(plan.warmup),
+    String(plan.timed),
+  ];
   return parseWorkerOutput((await run(process.execPath, args, tfThreadEnv(options.threads))).stdout);
 }
 
@@ -316,7 +342,9 @@ export async function benchBackends(overrides: Partial<BenchOptions> = {}): Prom
           const result = await runOne(options, backend, model);
           entry.runs++;
           if (!entry.result || result.samplesPerSecond > entry.result.samplesPerSecond) entry.result = result;
-          log(`bench: ${model} on ${backend}: ${result.samplesPerSecond.toFixed(1)} samples/s, ${result.samplesPerCpuSecond.toFixed(1)} per CPU-second (${result.samples} samples in ${result.seconds.toFixed(2)} s)`);
+          log(
+            `bench: ${model} on ${backend}: ${result.samplesPerSecond.toFixed(1)} samples/s, ${result.samplesPerCpuSecond.toFixed(1)} per CPU-second (${result.samples} samples in ${result.seconds.toFixed(2)} s)`,
+          );
         } catch (error) {
           entry.error = error instanceof Error ? error.message : String(error);
           log(`bench: ${model} on ${backend} failed: ${entry.error}`);
@@ -325,9 +353,19 @@ export async function benchBackends(overrides: Partial<BenchOptions> = {}): Prom
     }
     for (const backend of options.backends) {
       const entry = best.get(backend);
-      const base = { model, backend, batchSize: options.batchSize[model], threads: options.threads, runs: entry?.runs ?? 0 };
+      const base = {
+        model,
+        backend,
+        batchSize: options.batchSize[model],
+        threads: options.threads,
+        runs: entry?.runs ?? 0,
+      };
       if (entry?.result) {
-        results.push({ ...base, ...entry.result, gflops: (entry.result.samplesPerSecond * trainingFlopsPerSample(model)) / 1e9 });
+        results.push({
+          ...base,
+          ...entry.result,
+          gflops: (entry.result.samplesPerSecond * trainingFlopsPerSample(model)) / 1e9,
+        });
       } else {
         results.push({ ...base, error: entry?.error ?? 'not run' });
       }
@@ -335,11 +373,13 @@ export async function benchBackends(overrides: Partial<BenchOptions> = {}): Prom
   }
   const speed = (model: BenchModelName, backend: BenchBackendName): number | undefined =>
     results.find((r) => r.model === model && r.backend === backend)?.samplesPerSecond;
-  const ratio = (a: number | undefined, b: number | undefined): number | undefined => (a !== undefined && b !== undefined ? a / b : undefined);
+  const ratio = (a: number | undefined, b: number | undefined): number | undefined =>
+    a !== undefined && b !== undefined ? a / b : undefined;
   const ratioFor = (model: BenchModelName) => {
     const nativeVsKeras = ratio(speed(model, 'native'), speed(model, 'keras'));
     const nativeVsPureJs = ratio(speed(model, 'native'), speed(model, 'pure-js'));
-    const perCpu = (backend: BenchBackendName) => results.find((r) => r.model === model && r.backend === backend)?.samplesPerCpuSecond;
+    const perCpu = (backend: BenchBackendName) =>
+      results.find((r) => r.model === model && r.backend === backend)?.samplesPerCpuSecond;
     const nativeVsKerasPerCpuSecond = ratio(perCpu('native'), perCpu('keras'));
     return {
       ...(nativeVsKeras !== undefined ? { nativeVsKeras } : {}),
@@ -349,7 +389,14 @@ export async function benchBackends(overrides: Partial<BenchOptions> = {}): Prom
   };
   const ratios = { mlp: ratioFor('mlp'), cnn: ratioFor('cnn') };
   const { log: _log, ...recordedOptions } = options;
-  return { options: recordedOptions, machine, results, ratios, loadAverageAtStart, table: formatTable(results, machine, speed, loadAverageAtStart) };
+  return {
+    options: recordedOptions,
+    machine,
+    results,
+    ratios,
+    loadAverageAtStart,
+    table: formatTable(results, machine, speed, loadAverageAtStart),
+  };
 }
 
 /** Two significant digits below 10 (0.73, 0.0019), whole numbers above. */
@@ -363,7 +410,21 @@ function formatTable(
   speed: (model: BenchModelName, backend: BenchBackendName) => number | undefined,
   loadAverage: number,
 ): string {
-  const header = ['model', 'backend', 'batch', 'threads', 'runs', 'samples/s', '× keras', '× pure-js', 'samples/cpu-s', '× keras (cpu)', 'GFLOP/s', '% peak', 'detail'];
+  const header = [
+    'model',
+    'backend',
+    'batch',
+    'threads',
+    'runs',
+    'samples/s',
+    '× keras',
+    '× pure-js',
+    'samples/cpu-s',
+    '× keras (cpu)',
+    'GFLOP/s',
+    '% peak',
+    'detail',
+  ];
   const rows = results.map((r) => {
     const keras = speed(r.model, 'keras');
     const kerasPerCpu = results.find((k) => k.model === r.model && k.backend === 'keras')?.samplesPerCpuSecond;
@@ -388,7 +449,9 @@ function formatTable(
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  const flops = (['mlp', 'cnn'] as const).map((m) => `${m} ${(trainingFlopsPerSample(m) / 1e6).toFixed(2)} MFLOP/sample`).join(', ');
+  const flops = (['mlp', 'cnn'] as const)
+    .map((m) => `${m} ${(trainingFlopsPerSample(m) / 1e6).toFixed(2)} MFLOP/sample`)
+    .join(', ');
   return [
     line(header),
     line(widths.map((w) => '-'.repeat(w))),
@@ -422,8 +485,13 @@ function seededValues(count: number, seed: number): Float32Array {
  */
 async function runWorker(argv: readonly string[]): Promise<void> {
   const [backend, model, batchSizeText, warmupText, timedText] = argv;
-  if ((backend !== 'native' && backend !== 'native-eager' && backend !== 'pure-js') || (model !== 'mlp' && model !== 'cnn')) {
-    throw new Error(`usage: backend-bench.ts --worker native|native-eager|pure-js mlp|cnn BATCH WARMUP TIMED (got ${argv.join(' ')})`);
+  if (
+    (backend !== 'native' && backend !== 'native-eager' && backend !== 'pure-js') ||
+    (model !== 'mlp' && model !== 'cnn')
+  ) {
+    throw new Error(
+      `usage: backend-bench.ts --worker native|native-eager|pure-js mlp|cnn BATCH WARMUP TIMED (got ${argv.join(' ')})`,
+    );
   }
   const batchSize = Number(batchSizeText);
   const warmup = Number(warmupText);
@@ -432,7 +500,12 @@ async function runWorker(argv: readonly string[]): Promise<void> {
   const shape = modelInputs[model];
   const samples = timed * batchSize;
   const labels = Int32Array.from(seededValues(samples, 11), (v) => Math.floor(((v + 1) / 2) * CLASSES) % CLASSES);
-  const set = { featureShape: [...shape], classes: Array.from({ length: CLASSES }, (_, i) => String(i)), features: seededValues(samples * shape.reduce((a, b) => a * b, 1), 7), labels };
+  const set = {
+    featureShape: [...shape],
+    classes: Array.from({ length: CLASSES }, (_, i) => String(i)),
+    features: seededValues(samples * shape.reduce((a, b) => a * b, 1), 7),
+    labels,
+  };
   const net = buildBenchModel(tf, model);
   const trainableLayers = net.layers.filter((layer) => layer.weights.length > 0).map((layer) => layer.name);
   const epochs = warmup > 0 ? 2 : 1;
@@ -459,7 +532,9 @@ async function runWorker(argv: readonly string[]): Promise<void> {
   if (!timedEpoch) throw new Error('the timed epoch did not run');
   const { seconds, cpuSeconds } = timedEpoch;
   const detail = `tfjs ${tf.version.tfjs} on ${ran}, ${result.engine} engine`;
-  process.stdout.write(`${JSON.stringify({ samples, seconds, cpuSeconds, samplesPerSecond: samples / seconds, detail })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ samples, seconds, cpuSeconds, samplesPerSecond: samples / seconds, detail })}\n`,
+  );
 }
 
 async function main(argv: readonly string[]): Promise<void> {

@@ -23,11 +23,31 @@ interface Section {
 }
 
 const SECTIONS: readonly Section[] = [
-  { name: 'spec', script: 'bench/spec-bench.ts', needsStack: false, what: 'validate + plan of a generated 500-stage pipeline' },
-  { name: 'sweep', script: 'bench/sweep-bench.ts', needsStack: false, what: 'epochs to target: TPE+ASHA vs random search without stopping' },
-  { name: 'backend', script: 'bench/backend-bench.ts', needsStack: false, what: 'training throughput: native vs pure-JS tfjs vs Keras' },
+  {
+    name: 'spec',
+    script: 'bench/spec-bench.ts',
+    needsStack: false,
+    what: 'validate + plan of a generated 500-stage pipeline',
+  },
+  {
+    name: 'sweep',
+    script: 'bench/sweep-bench.ts',
+    needsStack: false,
+    what: 'epochs to target: TPE+ASHA vs random search without stopping',
+  },
+  {
+    name: 'backend',
+    script: 'bench/backend-bench.ts',
+    needsStack: false,
+    what: 'training throughput: native vs pure-JS tfjs vs Keras',
+  },
   { name: 'ml', script: 'bench/ml-bench.ts', needsStack: false, what: 'fine-tuned vs from-scratch accuracy and time' },
-  { name: 'orchestration', script: 'bench/orchestration-bench.ts', needsStack: true, what: 'Fineflow vs a hand-written Temporal workflow' },
+  {
+    name: 'orchestration',
+    script: 'bench/orchestration-bench.ts',
+    needsStack: true,
+    what: 'Fineflow vs a hand-written Temporal workflow',
+  },
   {
     name: 'cache',
     script: 'bench/cache-bench.ts',
@@ -64,7 +84,9 @@ function main(argv: readonly string[]): number {
   const only = onlyIndex >= 0 ? new Set((argv[onlyIndex + 1] ?? '').split(',').filter(Boolean)) : undefined;
   const unknown = only ? [...only].filter((n) => !SECTIONS.some((s) => s.name === n)) : [];
   if (unknown.length > 0) {
-    process.stderr.write(`bench: unknown section(s) ${unknown.join(', ')}; known: ${SECTIONS.map((s) => s.name).join(', ')}\n`);
+    process.stderr.write(
+      `bench: unknown section(s) ${unknown.join(', ')}; known: ${SECTIONS.map((s) => s.name).join(', ')}\n`,
+    );
     return 2;
   }
   const chosen = SECTIONS.filter((s) => !only || only.has(s.name));
@@ -88,7 +110,8 @@ function main(argv: readonly string[]): number {
     if (needsStack) spawnSync('bash', ['infra/stack.sh', 'down'], { cwd: root, env, stdio: 'ignore' });
   }
   process.stdout.write('\n=== bench summary\n');
-  for (const o of outcomes) process.stdout.write(`  ${o.name.padEnd(14)} ${o.status === 0 ? 'ok    ' : 'FAILED'} ${o.seconds.toFixed(1)} s\n`);
+  for (const o of outcomes)
+    process.stdout.write(`  ${o.name.padEnd(14)} ${o.status === 0 ? 'ok    ' : 'FAILED'} ${o.seconds.toFixed(1)} s\n`);
   return outcomes.every((o) => o.status === 0) ? 0 : 1;
 }
 

@@ -64,14 +64,19 @@ function refreshed(plan: Plan): Plan {
   return { ...plan, stages: plan.stages.map(refreshCache) };
 }
 
-async function timedRun(runs: RunClient, plan: Plan): Promise<{ runId: string; ms: number; result: PipelineRunResult }> {
+async function timedRun(
+  runs: RunClient,
+  plan: Plan,
+): Promise<{ runId: string; ms: number; result: PipelineRunResult }> {
   const started = performance.now();
   const runId = await runs.submit(plan);
   const result = await runs.result(runId);
   const ms = performance.now() - started;
   if (result.status !== 'succeeded') {
     const failed = result.stages.find((s) => s.status === 'failed');
-    throw new Error(`run ${runId} of ${plan.pipeline.name} ended ${result.status}${failed ? `: stage ${failed.id}: ${failed.error?.message ?? ''}` : ''}`);
+    throw new Error(
+      `run ${runId} of ${plan.pipeline.name} ended ${result.status}${failed ? `: stage ${failed.id}: ${failed.error?.message ?? ''}` : ''}`,
+    );
   }
   return { runId, ms, result };
 }
@@ -102,8 +107,19 @@ export async function benchCache(options: CacheBenchOptions = {}): Promise<Cache
       plan = withPools(plan, poolName);
       workflowTaskQueue = taskQueueForPool(poolName(CONTROL_POOL));
       const stagePools = [...new Set(compiled.plan.stages.map((stage) => stage.pool))];
-      for (const [pool, runsWorkflows] of [[CONTROL_POOL, true] as const, ...stagePools.map((p) => [p, false] as const)]) {
-        const worker = await createWorker({ config, store, connection, pool: poolName(pool), runsWorkflows, stageModules: options.stageModules ?? [], shutdownGraceMs: 2_000 });
+      for (const [pool, runsWorkflows] of [
+        [CONTROL_POOL, true] as const,
+        ...stagePools.map((p) => [p, false] as const),
+      ]) {
+        const worker = await createWorker({
+          config,
+          store,
+          connection,
+          pool: poolName(pool),
+          runsWorkflows,
+          stageModules: options.stageModules ?? [],
+          shutdownGraceMs: 2_000,
+        });
         workers.push(worker);
         running.push(worker.run());
       }

@@ -58,7 +58,12 @@ export interface BenchRow {
 export interface BenchFineTuneResult {
   readonly backend: string;
   readonly classes: readonly string[];
-  readonly pretrain: { readonly seconds: number; readonly validationAccuracy: number; readonly samplesPerSecond: number; readonly examples: number };
+  readonly pretrain: {
+    readonly seconds: number;
+    readonly validationAccuracy: number;
+    readonly samplesPerSecond: number;
+    readonly examples: number;
+  };
   readonly rows: readonly BenchRow[];
   readonly totalSeconds: number;
 }
@@ -74,7 +79,13 @@ export async function benchFineTune(options: BenchFineTuneOptions = {}): Promise
   const store = createMemoryObjectStore({ buckets: [BUCKET] });
   const seed = options.seed ?? 1;
   // Global max pooling: a defect counts wherever it sits on the surface.
-  const architecture: CnnArchitecture = options.architecture ?? { kind: 'cnn', inputShape: [28, 28, 1], filters: [8, 16], featureUnits: 32, pooling: 'max' };
+  const architecture: CnnArchitecture = options.architecture ?? {
+    kind: 'cnn',
+    inputShape: [28, 28, 1],
+    filters: [8, 16],
+    featureUnits: 32,
+    pooling: 'max',
+  };
   const fineTuneEpochs = options.fineTuneEpochs ?? 20;
   const scratchEpochs = options.scratchEpochs ?? 30;
 
@@ -93,14 +104,20 @@ export async function benchFineTune(options: BenchFineTuneOptions = {}): Promise
     tfBackend: preference,
     hyperparameters: { epochs: options.pretrainEpochs ?? (native ? 15 : 4), batchSize: 32, learningRate: 0.003, seed },
   });
-  log(`base: validation accuracy ${(pretrain.final.validationAccuracy ?? 0).toFixed(3)} in ${pretrain.seconds.toFixed(1)} s on ${pretrain.backend}`);
+  log(
+    `base: validation accuracy ${(pretrain.final.validationAccuracy ?? 0).toFixed(3)} in ${pretrain.seconds.toFixed(1)} s on ${pretrain.backend}`,
+  );
 
   const testPerClass = options.testPerClass ?? 100;
   const rows: BenchRow[] = [];
   for (const labelsPerClass of options.labelsPerClass ?? (native ? [10, 50, 200] : [10, 50])) {
     const target = await writeDataset(store, `s3://${BUCKET}/target-${labelsPerClass}`, {
       train: generateDefects({ perClass: labelsPerClass, seed: seed * 7 + labelsPerClass, surface: 'cast' }),
-      validation: generateDefects({ perClass: Math.max(5, Math.round(labelsPerClass / 4)), seed: seed * 7 + labelsPerClass + 1, surface: 'cast' }),
+      validation: generateDefects({
+        perClass: Math.max(5, Math.round(labelsPerClass / 4)),
+        seed: seed * 7 + labelsPerClass + 1,
+        surface: 'cast',
+      }),
       test: generateDefects({ perClass: testPerClass, seed: seed * 13, surface: 'cast' }),
     });
     const test = await loadSplit(store, target.manifest, 'test');
@@ -108,7 +125,13 @@ export async function benchFineTune(options: BenchFineTuneOptions = {}): Promise
       const model = await loadModel(tf, store, result.modelUri, { registryBucket: BUCKET });
       const metrics = classificationMetrics(predictProbabilities(tf, model, test), test.labels, test.classes);
       model.dispose();
-      return { accuracy: metrics.accuracy, f1Macro: metrics.f1Macro, seconds: result.seconds, samplesPerSecond: result.samplesPerSecond, epochs: result.epochs.length };
+      return {
+        accuracy: metrics.accuracy,
+        f1Macro: metrics.f1Macro,
+        seconds: result.seconds,
+        samplesPerSecond: result.samplesPerSecond,
+        epochs: result.epochs.length,
+      };
     };
     // Same batch size and seed for both arms; no early stopping, so neither stops on a noisy validation set.
     const common: Omit<Hyperparameters, 'learningRate' | 'epochs'> = { batchSize: 16, seed };
@@ -121,7 +144,14 @@ export async function benchFineTune(options: BenchFineTuneOptions = {}): Promise
         registryBucket: BUCKET,
         tfBackend: preference,
         // Two phases: the new head alone, then every layer at a tenth of the rate.
-        hyperparameters: { ...common, epochs: fineTuneEpochs, learningRate: 0.05, headEpochs: Math.ceil(fineTuneEpochs / 2), unfreezeLayers: 5, fineTuneLearningRate: 0.005 },
+        hyperparameters: {
+          ...common,
+          epochs: fineTuneEpochs,
+          learningRate: 0.05,
+          headEpochs: Math.ceil(fineTuneEpochs / 2),
+          unfreezeLayers: 5,
+          fineTuneLearningRate: 0.005,
+        },
       }),
     );
     const fromScratch = await arm(
@@ -136,7 +166,13 @@ export async function benchFineTune(options: BenchFineTuneOptions = {}): Promise
       }),
     );
     const gainPoints = (fineTune.accuracy - fromScratch.accuracy) * 100;
-    rows.push({ labelsPerClass, fineTune, fromScratch, gainPoints, meetsTarget: gainPoints >= 10 && fineTune.seconds < fromScratch.seconds });
+    rows.push({
+      labelsPerClass,
+      fineTune,
+      fromScratch,
+      gainPoints,
+      meetsTarget: gainPoints >= 10 && fineTune.seconds < fromScratch.seconds,
+    });
     log(
       `${labelsPerClass}/class: fine-tuned ${(fineTune.accuracy * 100).toFixed(1)}% in ${fineTune.seconds.toFixed(1)} s, ` +
         `from scratch ${(fromScratch.accuracy * 100).toFixed(1)}% in ${fromScratch.seconds.toFixed(1)} s (${gainPoints >= 0 ? '+' : ''}${gainPoints.toFixed(1)} points)`,
@@ -157,5 +193,7 @@ export async function benchFineTune(options: BenchFineTuneOptions = {}): Promise
 }
 
 if (require.main === module) {
-  void benchFineTune({ log: (line) => process.stdout.write(`${line}\n`) }).then((result) => process.stdout.write(`${JSON.stringify(result, null, 2)}\n`));
+  void benchFineTune({ log: (line) => process.stdout.write(`${line}\n`) }).then((result) =>
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`),
+  );
 }

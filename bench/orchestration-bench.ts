@@ -38,7 +38,10 @@ export interface OrchestrationBenchOptions {
 export type ActivityVariant = 'bare' | 'stage-runner';
 
 /** Activity type name per variant; both are registered on the benchmark's stage pool. */
-const ACTIVITY_TYPE: { readonly [variant in ActivityVariant]: string } = { bare: 'bench-bare-noop', 'stage-runner': 'test-noop' };
+const ACTIVITY_TYPE: { readonly [variant in ActivityVariant]: string } = {
+  bare: 'bench-bare-noop',
+  'stage-runner': 'test-noop',
+};
 
 /** The `test-noop` stage's implementation: returns at once, so only the stage runner's own cost is measured. */
 const noopStage: StageImplementation = async () => ({ outputs: {} });
@@ -67,7 +70,9 @@ export interface OrchestrationBenchResult {
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
 /**
@@ -118,8 +123,18 @@ export async function benchOrchestration(options: OrchestrationBenchOptions = {}
   const client = await connectClient(config.temporal);
   const common = { config, store, connection, extraStages: { 'test-noop': noopStage }, shutdownGraceMs: 1_000 };
   const workers = [
-    await createWorker({ ...common, pool: pools.control, runsWorkflows: true, workflowsPath: path.join(__dirname, 'orchestration-workflows.ts') }),
-    await createWorker({ ...common, pool: pools.cpu, concurrency: 100, extraActivities: { [ACTIVITY_TYPE.bare]: async () => ({ outputs: {} }) } }),
+    await createWorker({
+      ...common,
+      pool: pools.control,
+      runsWorkflows: true,
+      workflowsPath: path.join(__dirname, 'orchestration-workflows.ts'),
+    }),
+    await createWorker({
+      ...common,
+      pool: pools.cpu,
+      concurrency: 100,
+      extraActivities: { [ACTIVITY_TYPE.bare]: async () => ({ outputs: {} }) },
+    }),
   ];
   const running = workers.map((w) => w.run());
   const runs = new RunClient(client, { bucket: config.s3.bucket, workflowTaskQueue: taskQueueForPool(pools.control) });
@@ -127,7 +142,9 @@ export async function benchOrchestration(options: OrchestrationBenchOptions = {}
 
   const fineflow = async (activity: ActivityVariant, shape: 'chain' | 'fan-out', count: number): Promise<number> => {
     const started = performance.now();
-    const runId = await runs.submit(benchPlan(shape, count, pools.cpu, ACTIVITY_TYPE[activity]), { runId: `bench-ff-${suffix}-${sequence++}` });
+    const runId = await runs.submit(benchPlan(shape, count, pools.cpu, ACTIVITY_TYPE[activity]), {
+      runId: `bench-ff-${suffix}-${sequence++}`,
+    });
     const result = await runs.result(runId);
     if (result.status !== 'succeeded') throw new Error(`fineflow ${shape} run ${runId} ended ${result.status}`);
     return performance.now() - started;
@@ -135,8 +152,19 @@ export async function benchOrchestration(options: OrchestrationBenchOptions = {}
   const handWritten = async (activity: ActivityVariant, shape: 'chain' | 'fan-out', count: number): Promise<number> => {
     const started = performance.now();
     const runId = `bench-hw-${suffix}-${sequence++}`;
-    const input: HandWrittenInput = { shape, stages: count, activityType: ACTIVITY_TYPE[activity], taskQueue: taskQueueForPool(pools.cpu), runId, bucket: config.s3.bucket };
-    await client.workflow.execute('handWrittenPipeline', { taskQueue: runs.workflowTaskQueue, workflowId: runId, args: [input] });
+    const input: HandWrittenInput = {
+      shape,
+      stages: count,
+      activityType: ACTIVITY_TYPE[activity],
+      taskQueue: taskQueueForPool(pools.cpu),
+      runId,
+      bucket: config.s3.bucket,
+    };
+    await client.workflow.execute('handWrittenPipeline', {
+      taskQueue: runs.workflowTaskQueue,
+      workflowId: runId,
+      args: [input],
+    });
     return performance.now() - started;
   };
 
@@ -189,7 +217,9 @@ export async function benchOrchestration(options: OrchestrationBenchOptions = {}
     await client.connection.close();
   }
   const worstRatio = Math.max(...results.map((r) => r.ratio));
-  log(`orchestration overhead: worst best-of-${repeats} ratio ${worstRatio.toFixed(2)}× (target ≤ 1.20×) — ${WORKFLOW_TYPES.pipelineRun} vs hand-written workflow`);
+  log(
+    `orchestration overhead: worst best-of-${repeats} ratio ${worstRatio.toFixed(2)}× (target ≤ 1.20×) — ${WORKFLOW_TYPES.pipelineRun} vs hand-written workflow`,
+  );
   return { results, worstRatio, target: 1.2 };
 }
 

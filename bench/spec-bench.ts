@@ -70,10 +70,19 @@ export async function benchSpec(): Promise<SpecBenchResult[]> {
   const runs = 7;
   const check = compilePlan(text, 'bench.yaml');
   if (!check.plan || check.plan.stages.length !== 500) {
-    throw new Error(`bench pipeline did not compile: ${check.diagnostics.map((d) => `${d.code} ${d.message}`).join('; ')}`);
+    throw new Error(
+      `bench pipeline did not compile: ${check.diagnostics.map((d) => `${d.code} ${d.message}`).join('; ')}`,
+    );
   }
   compilePlan(text, 'bench.yaml'); // warm-up
-  const times = { parse: [] as number[], parseCpu: [] as number[], validate: [] as number[], plan: [] as number[], validateCpu: [] as number[], planCpu: [] as number[] };
+  const times = {
+    parse: [] as number[],
+    parseCpu: [] as number[],
+    validate: [] as number[],
+    plan: [] as number[],
+    validateCpu: [] as number[],
+    planCpu: [] as number[],
+  };
   const measure = (action: () => void, wall: number[], cpu: number[]): void => {
     const startedCpu = process.cpuUsage();
     const started = performance.now();
@@ -90,9 +99,30 @@ export async function benchSpec(): Promise<SpecBenchResult[]> {
   }
   const bytes = Buffer.byteLength(text);
   return [
-    { name: 'baseline: YAML.parse of the same file', ms: round(median(times.parse)), cpuMs: round(median(times.parseCpu)), stages: 500, bytes, runs },
-    { name: 'spec: validate 500-stage pipeline', ms: round(median(times.validate)), cpuMs: round(median(times.validateCpu)), stages: 500, bytes, runs },
-    { name: 'spec: validate + plan 500-stage pipeline', ms: round(median(times.plan)), cpuMs: round(median(times.planCpu)), stages: 500, bytes, runs },
+    {
+      name: 'baseline: YAML.parse of the same file',
+      ms: round(median(times.parse)),
+      cpuMs: round(median(times.parseCpu)),
+      stages: 500,
+      bytes,
+      runs,
+    },
+    {
+      name: 'spec: validate 500-stage pipeline',
+      ms: round(median(times.validate)),
+      cpuMs: round(median(times.validateCpu)),
+      stages: 500,
+      bytes,
+      runs,
+    },
+    {
+      name: 'spec: validate + plan 500-stage pipeline',
+      ms: round(median(times.plan)),
+      cpuMs: round(median(times.planCpu)),
+      stages: 500,
+      bytes,
+      runs,
+    },
   ];
 }
 
@@ -101,7 +131,9 @@ if (require.main === module) {
     .then((results) => {
       const baseline = results[0]?.ms ?? 1;
       for (const r of results) {
-        process.stdout.write(`${r.name.padEnd(44)} ${String(r.ms).padStart(8)} ms (cpu ${r.cpuMs} ms)  ${(r.ms / baseline).toFixed(2)}x baseline  (${r.stages} stages, ${(r.bytes / 1024).toFixed(0)} KiB, median of ${r.runs})\n`);
+        process.stdout.write(
+          `${r.name.padEnd(44)} ${String(r.ms).padStart(8)} ms (cpu ${r.cpuMs} ms)  ${(r.ms / baseline).toFixed(2)}x baseline  (${r.stages} stages, ${(r.bytes / 1024).toFixed(0)} KiB, median of ${r.runs})\n`,
+        );
       }
     })
     .catch((error: unknown) => {

@@ -26,7 +26,15 @@ import { createMemoryObjectStore, type MemoryObjectStore } from '../src/storage/
 import { median } from '../src/core/sweep/median';
 import { RandomSource, seedRandomState } from '../src/core/sweep/random-source';
 import type { ParameterValues } from '../src/core/sweep/space';
-import { createSweep, isDone, nextTrials, parseSweepConfig, recordIntermediate, recordResult, runningTrials } from '../src/core/sweep/sweep-state';
+import {
+  createSweep,
+  isDone,
+  nextTrials,
+  parseSweepConfig,
+  recordIntermediate,
+  recordResult,
+  runningTrials,
+} from '../src/core/sweep/sweep-state';
 
 export interface SweepBenchOptions {
   /** Seeds, one sweep per algorithm each. Default 1…5. */
@@ -81,7 +89,12 @@ export function simulatedAccuracy(params: ParameterValues, epoch: number, random
   const distance = logLr - bestLogLr;
   const unfreezePenalty = params.unfreezeLayers === 2 ? 0 : params.unfreezeLayers === 4 ? 0.02 : 0.05;
   const dropout = params.dropout as number;
-  const ceiling = 0.975 - 0.045 * distance * distance - (distance > 0 ? 0.03 * distance : 0) - unfreezePenalty - 0.25 * (dropout - 0.2) ** 2;
+  const ceiling =
+    0.975 -
+    0.045 * distance * distance -
+    (distance > 0 ? 0.03 * distance : 0) -
+    unfreezePenalty -
+    0.25 * (dropout - 0.2) ** 2;
   const timeConstant = 3 * 10 ** (0.5 * Math.abs(distance - 0.3));
   const clean = 0.1 + (ceiling - 0.1) * (1 - Math.exp(-epoch / timeConstant));
   return Math.min(1, Math.max(0, clean + 0.006 * random.normal()));
@@ -90,7 +103,12 @@ export function simulatedAccuracy(params: ParameterValues, epoch: number, random
 export type SimulatedSweepSettings = Required<Omit<SweepBenchOptions, 'log' | 'seeds'>>;
 
 /** One simulated sweep; exported for ablations (e.g. TPE without stopping, random with ASHA). */
-export function runSimulatedSweep(algorithm: 'tpe' | 'random', earlyStopping: boolean, seed: number, options: SimulatedSweepSettings): SweepRunResult {
+export function runSimulatedSweep(
+  algorithm: 'tpe' | 'random',
+  earlyStopping: boolean,
+  seed: number,
+  options: SimulatedSweepSettings,
+): SweepRunResult {
   let state = createSweep(
     parseSweepConfig({
       algorithm,
@@ -110,7 +128,8 @@ export function runSimulatedSweep(algorithm: 'tpe' | 'random', earlyStopping: bo
   while (!isDone(state)) {
     const next = nextTrials(state);
     state = next.state;
-    for (const trial of next.trials) noise.set(trial.trialId, new RandomSource(seedRandomState(seed * 100003 + trial.trialId)));
+    for (const trial of next.trials)
+      noise.set(trial.trialId, new RandomSource(seedRandomState(seed * 100003 + trial.trialId)));
     for (const trial of runningTrials(state)) {
       const epoch = (epochsDone.get(trial.trialId) ?? 0) + 1;
       epochsDone.set(trial.trialId, epoch);
@@ -120,7 +139,8 @@ export function runSimulatedSweep(algorithm: 'tpe' | 'random', earlyStopping: bo
       const reported = recordIntermediate(state, trial.trialId, epoch, value);
       state = reported.state;
       if (reported.stop) state = recordResult(state, trial.trialId, { status: 'stopped', epochs: epoch });
-      else if (epoch >= options.epochsPerTrial) state = recordResult(state, trial.trialId, { status: 'completed', value, epochs: epoch });
+      else if (epoch >= options.epochsPerTrial)
+        state = recordResult(state, trial.trialId, { status: 'completed', value, epochs: epoch });
     }
   }
   return { seed, epochs: totalEpochs, reached: false, trials: state.trials.length };
@@ -135,7 +155,9 @@ export async function benchSweep(options: SweepBenchOptions = {}): Promise<Sweep
     parallelism: options.parallelism ?? 4,
     maxTrials: options.maxTrials ?? 300,
   };
-  log(`sweep bench (SIMULATED learning curves, not real training): epochs until validation.accuracy ≥ ${settings.target}`);
+  log(
+    `sweep bench (SIMULATED learning curves, not real training): epochs until validation.accuracy ≥ ${settings.target}`,
+  );
   log(`  ${settings.epochsPerTrial} epochs per trial, parallelism ${settings.parallelism}, seeds ${seeds.join(', ')}`);
   const tpeAsha = seeds.map((seed) => runSimulatedSweep('tpe', true, seed, settings));
   const randomNoStopping = seeds.map((seed) => runSimulatedSweep('random', false, seed, settings));
@@ -146,8 +168,18 @@ export async function benchSweep(options: SweepBenchOptions = {}): Promise<Sweep
   const medianEpochsTpeAsha = median(tpeAsha.map((run) => run.epochs));
   const medianEpochsRandom = median(randomNoStopping.map((run) => run.epochs));
   const ratio = medianEpochsTpeAsha / medianEpochsRandom;
-  log(`  median epochs: tpe+asha ${medianEpochsTpeAsha}, random ${medianEpochsRandom}; ratio ${ratio.toFixed(2)}× (target ≤ 0.50×)`);
-  return { simulated: true, target: settings.target, tpeAsha, randomNoStopping, medianEpochsTpeAsha, medianEpochsRandom, ratio };
+  log(
+    `  median epochs: tpe+asha ${medianEpochsTpeAsha}, random ${medianEpochsRandom}; ratio ${ratio.toFixed(2)}× (target ≤ 0.50×)`,
+  );
+  return {
+    simulated: true,
+    target: settings.target,
+    tpeAsha,
+    randomNoStopping,
+    medianEpochsTpeAsha,
+    medianEpochsRandom,
+    ratio,
+  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -216,7 +248,16 @@ async function realBenchData(): Promise<RealBenchData> {
 }
 
 /** Train one trial from `from` through `until` epochs (resuming from its checkpoint); validation accuracy per epoch. */
-async function trainSegment(data: RealBenchData, prefix: string, trialId: number, params: ParameterValues, from: number, until: number, seed: number, budget: number): Promise<{ epoch: number; value: number }[]> {
+async function trainSegment(
+  data: RealBenchData,
+  prefix: string,
+  trialId: number,
+  params: ParameterValues,
+  from: number,
+  until: number,
+  seed: number,
+  budget: number,
+): Promise<{ epoch: number; value: number }[]> {
   const checkpoints = `${prefix}/trial-${trialId}/checkpoints`;
   const request: TrainingRequest = {
     mode: 'fine-tune',
@@ -256,7 +297,13 @@ async function trainSegment(data: RealBenchData, prefix: string, trialId: number
  * ASHA rung (the whole budget without stopping), resuming from its checkpoint; the controller
  * decides between segments. Counts epochs trained by all trials until one reports the target.
  */
-export async function runRealSweep(data: RealBenchData, algorithm: 'tpe' | 'random', earlyStopping: boolean, seed: number, options: Required<Omit<RealSweepBenchOptions, 'log' | 'seeds'>>): Promise<SweepRunResult> {
+export async function runRealSweep(
+  data: RealBenchData,
+  algorithm: 'tpe' | 'random',
+  earlyStopping: boolean,
+  seed: number,
+  options: Required<Omit<RealSweepBenchOptions, 'log' | 'seeds'>>,
+): Promise<SweepRunResult> {
   let state = createSweep(
     parseSweepConfig({
       algorithm,
@@ -283,7 +330,16 @@ export async function runRealSweep(data: RealBenchData, algorithm: 'tpe' | 'rand
     for (const trial of runningTrials(state)) {
       let queue = pending.get(trial.trialId) ?? [];
       if (queue.length === 0) {
-        queue = await trainSegment(data, prefix, trial.trialId, trial.params, epochsDone.get(trial.trialId) ?? 0, nextSegmentEnd(state, epochsDone.get(trial.trialId) ?? 0), seed, options.epochsPerTrial);
+        queue = await trainSegment(
+          data,
+          prefix,
+          trial.trialId,
+          trial.params,
+          epochsDone.get(trial.trialId) ?? 0,
+          nextSegmentEnd(state, epochsDone.get(trial.trialId) ?? 0),
+          seed,
+          options.epochsPerTrial,
+        );
         epochsDone.set(trial.trialId, queue[queue.length - 1]?.epoch ?? options.epochsPerTrial);
       }
       const report = queue.shift();
@@ -293,11 +349,13 @@ export async function runRealSweep(data: RealBenchData, algorithm: 'tpe' | 'rand
         continue;
       }
       totalEpochs++;
-      if (report.value >= options.target) return { seed, epochs: totalEpochs, reached: true, trials: state.trials.length };
+      if (report.value >= options.target)
+        return { seed, epochs: totalEpochs, reached: true, trials: state.trials.length };
       const decision = recordIntermediate(state, trial.trialId, report.epoch, report.value);
       state = decision.state;
       if (decision.stop) state = recordResult(state, trial.trialId, { status: 'stopped', epochs: report.epoch });
-      else if (report.epoch >= options.epochsPerTrial) state = recordResult(state, trial.trialId, { status: 'completed', value: report.value, epochs: report.epoch });
+      else if (report.epoch >= options.epochsPerTrial)
+        state = recordResult(state, trial.trialId, { status: 'completed', value: report.value, epochs: report.epoch });
     }
   }
   return { seed, epochs: totalEpochs, reached: false, trials: state.trials.length };
@@ -312,10 +370,17 @@ export async function runRealSweep(data: RealBenchData, algorithm: 'tpe' | 'rand
 export async function benchSweepRealTraining(options: RealSweepBenchOptions = {}): Promise<RealSweepBenchResult> {
   const log = options.log ?? ((line: string) => console.log(line));
   const seeds = options.seeds ?? [1, 2, 3, 4, 5];
-  const settings = { target: options.target ?? 0.82, epochsPerTrial: options.epochsPerTrial ?? 27, parallelism: options.parallelism ?? 2, maxTrials: options.maxTrials ?? 40 };
+  const settings = {
+    target: options.target ?? 0.82,
+    epochsPerTrial: options.epochsPerTrial ?? 27,
+    parallelism: options.parallelism ?? 2,
+    maxTrials: options.maxTrials ?? 40,
+  };
   const started = performance.now();
   const data = await realBenchData();
-  log(`sweep bench (REAL training, tfjs ${data.backend}): epochs until validation.accuracy ≥ ${settings.target}, MLP on 10 MNIST digits (400 train / 200 validation)`);
+  log(
+    `sweep bench (REAL training, tfjs ${data.backend}): epochs until validation.accuracy ≥ ${settings.target}, MLP on 10 MNIST digits (400 train / 200 validation)`,
+  );
   log(`  ${settings.epochsPerTrial} epochs per trial, parallelism ${settings.parallelism}, seeds ${seeds.join(', ')}`);
   const tpeAsha: SweepRunResult[] = [];
   const randomNoStopping: SweepRunResult[] = [];
@@ -323,15 +388,28 @@ export async function benchSweepRealTraining(options: RealSweepBenchOptions = {}
     tpeAsha.push(await runRealSweep(data, 'tpe', true, seed, settings));
     randomNoStopping.push(await runRealSweep(data, 'random', false, seed, settings));
   }
-  const describeRuns = (runs: readonly SweepRunResult[]): string => runs.map((run) => `${run.epochs}${run.reached ? '' : '(not reached)'}/${run.trials}t`).join(' ');
+  const describeRuns = (runs: readonly SweepRunResult[]): string =>
+    runs.map((run) => `${run.epochs}${run.reached ? '' : '(not reached)'}/${run.trials}t`).join(' ');
   log(`  tpe+asha            epochs/trials per seed: ${describeRuns(tpeAsha)}`);
   log(`  random, no stopping epochs/trials per seed: ${describeRuns(randomNoStopping)}`);
   const medianEpochsTpeAsha = median(tpeAsha.map((run) => run.epochs));
   const medianEpochsRandom = median(randomNoStopping.map((run) => run.epochs));
   const ratio = medianEpochsTpeAsha / medianEpochsRandom;
   const seconds = (performance.now() - started) / 1000;
-  log(`  median epochs: tpe+asha ${medianEpochsTpeAsha}, random ${medianEpochsRandom}; ratio ${ratio.toFixed(2)}× (target ≤ 0.50×) in ${seconds.toFixed(0)} s`);
-  return { simulated: false, backend: data.backend, target: settings.target, tpeAsha, randomNoStopping, medianEpochsTpeAsha, medianEpochsRandom, ratio, seconds };
+  log(
+    `  median epochs: tpe+asha ${medianEpochsTpeAsha}, random ${medianEpochsRandom}; ratio ${ratio.toFixed(2)}× (target ≤ 0.50×) in ${seconds.toFixed(0)} s`,
+  );
+  return {
+    simulated: false,
+    backend: data.backend,
+    target: settings.target,
+    tpeAsha,
+    randomNoStopping,
+    medianEpochsTpeAsha,
+    medianEpochsRandom,
+    ratio,
+    seconds,
+  };
 }
 
 if (require.main === module) {

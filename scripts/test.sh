@@ -22,6 +22,7 @@ source infra/stack-env.sh
 if [[ "$scope" != "integration" ]]; then
   echo "== typecheck"; npx tsc -p . && npx tsc -p src/ui/web
   echo "== lint"; npx eslint --max-warnings 0 .
+  echo "== format (prettier, 120 columns; fix with npm run format)"; npx prettier --check --log-level warn .
   echo "== imports (cycles, layers)"; npx depcruise --config .dependency-cruiser.cjs src workflows activities bench test
 fi
 

@@ -54,7 +54,11 @@ export interface TemporalConfig {
 }
 
 export type CodecSetting =
-  | { readonly mode: 'encrypt'; readonly keys: CodecKeyRing; /** variable or file the keys came from */ readonly source: string }
+  | {
+      readonly mode: 'encrypt';
+      readonly keys: CodecKeyRing;
+      /** variable or file the keys came from */ readonly source: string;
+    }
   | { readonly mode: 'off' }
   | { readonly mode: 'missing' };
 
@@ -115,7 +119,10 @@ function nonEmpty(env: Env, name: string): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
-export function parseS3Endpoint(raw: string, variable = 'FINEFLOW_S3_ENDPOINT'): Pick<S3Config, 'endPoint' | 'port' | 'useSSL'> {
+export function parseS3Endpoint(
+  raw: string,
+  variable = 'FINEFLOW_S3_ENDPOINT',
+): Pick<S3Config, 'endPoint' | 'port' | 'useSSL'> {
   let url: URL;
   try {
     url = new URL(raw.includes('://') ? raw : `http://${raw}`);
@@ -143,7 +150,10 @@ export function normaliseUrlPrefix(raw: string, variable = 'FINEFLOW_OUTBOUND_AL
   try {
     url = new URL(raw);
   } catch {
-    throw new InvalidInputError(`${variable}: ${raw} is not a URL; expected a prefix such as https://models.example.com/v1/`, { variable });
+    throw new InvalidInputError(
+      `${variable}: ${raw} is not a URL; expected a prefix such as https://models.example.com/v1/`,
+      { variable },
+    );
   }
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
     throw new InvalidInputError(`${variable}: ${raw} must be an http:// or https:// URL with a host`, { variable });
@@ -163,22 +173,33 @@ export function loadOutboundConfig(env: Env = process.env): OutboundConfig {
     const [address = '', bits, extra] = entry.split('/');
     const family = isIP(address);
     const prefix = bits === undefined ? undefined : Number(bits);
-    if (family === 0 || extra !== undefined || (prefix !== undefined && !(Number.isInteger(prefix) && prefix >= 0 && prefix <= (family === 4 ? 32 : 128)))) {
-      throw new InvalidInputError(`FINEFLOW_OUTBOUND_ALLOW_ADDRESSES: ${entry} is not an IP address or CIDR range (e.g. 127.0.0.1/32, 10.0.0.0/8, ::1/128)`, {
-        variable: 'FINEFLOW_OUTBOUND_ALLOW_ADDRESSES',
-      });
+    if (
+      family === 0 ||
+      extra !== undefined ||
+      (prefix !== undefined && !(Number.isInteger(prefix) && prefix >= 0 && prefix <= (family === 4 ? 32 : 128)))
+    ) {
+      throw new InvalidInputError(
+        `FINEFLOW_OUTBOUND_ALLOW_ADDRESSES: ${entry} is not an IP address or CIDR range (e.g. 127.0.0.1/32, 10.0.0.0/8, ::1/128)`,
+        {
+          variable: 'FINEFLOW_OUTBOUND_ALLOW_ADDRESSES',
+        },
+      );
     }
   }
   const fileRoots = listOf(env, 'FINEFLOW_FILE_ROOTS').map((root) => {
     if (!isAbsolute(root)) {
-      throw new InvalidInputError(`FINEFLOW_FILE_ROOTS: ${root} must be an absolute directory`, { variable: 'FINEFLOW_FILE_ROOTS' });
+      throw new InvalidInputError(`FINEFLOW_FILE_ROOTS: ${root} must be an absolute directory`, {
+        variable: 'FINEFLOW_FILE_ROOTS',
+      });
     }
     return resolvePath(root);
   });
   const rawMax = nonEmpty(env, 'FINEFLOW_OUTBOUND_MAX_BYTES');
   const maxDownloadBytes = rawMax === undefined ? DEFAULT_OUTBOUND_MAX_BYTES : Number(rawMax);
   if (!Number.isSafeInteger(maxDownloadBytes) || maxDownloadBytes < 1) {
-    throw new InvalidInputError(`FINEFLOW_OUTBOUND_MAX_BYTES=${rawMax} must be a positive number of bytes`, { variable: 'FINEFLOW_OUTBOUND_MAX_BYTES' });
+    throw new InvalidInputError(`FINEFLOW_OUTBOUND_MAX_BYTES=${rawMax} must be a positive number of bytes`, {
+      variable: 'FINEFLOW_OUTBOUND_MAX_BYTES',
+    });
   }
   return Object.freeze({
     allowUrlPrefixes: Object.freeze(allowUrlPrefixes),
@@ -200,9 +221,12 @@ function s3Credentials(env: Env, endPoint: string): Pick<S3Config, 'accessKey' |
   if (accessKey && secretKey) return { accessKey, secretKey };
   if (!LOOPBACK_HOSTS.has(endPoint)) {
     const missing = accessKey ? 'FINEFLOW_S3_SECRET_KEY' : 'FINEFLOW_S3_ACCESS_KEY';
-    throw new InvalidInputError(`${missing} is not set: the S3 endpoint ${endPoint} is not local, so there are no default credentials; set FINEFLOW_S3_ACCESS_KEY and FINEFLOW_S3_SECRET_KEY`, {
-      variable: missing,
-    });
+    throw new InvalidInputError(
+      `${missing} is not set: the S3 endpoint ${endPoint} is not local, so there are no default credentials; set FINEFLOW_S3_ACCESS_KEY and FINEFLOW_S3_SECRET_KEY`,
+      {
+        variable: missing,
+      },
+    );
   }
   return { accessKey: accessKey ?? 'fineflow', secretKey: secretKey ?? 'fineflow-secret' };
 }
@@ -212,7 +236,10 @@ function readKeyFile(path: string, variable: string): string {
     return readFileSync(path, 'utf8');
   } catch (thrown) {
     const code = (thrown as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new InvalidInputError(`${variable}=${path} cannot be read (${code}); point it at a file of id:base64key lines`, { variable });
+    throw new InvalidInputError(
+      `${variable}=${path} cannot be read (${code}); point it at a file of id:base64key lines`,
+      { variable },
+    );
   }
 }
 
@@ -225,16 +252,30 @@ const LOOPBACK_ADDRESS = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+$/;
  */
 export function loadCodecSetting(env: Env, temporalAddress: string, cwd = process.cwd()): CodecSetting {
   const mode = nonEmpty(env, 'FINEFLOW_CODEC') ?? 'on';
-  if (mode !== 'on' && mode !== 'off') throw new InvalidInputError(`FINEFLOW_CODEC=${mode} must be on or off`, { variable: 'FINEFLOW_CODEC' });
+  if (mode !== 'on' && mode !== 'off')
+    throw new InvalidInputError(`FINEFLOW_CODEC=${mode} must be on or off`, { variable: 'FINEFLOW_CODEC' });
   const inline = nonEmpty(env, 'FINEFLOW_CODEC_KEYS');
   const file = nonEmpty(env, 'FINEFLOW_CODEC_KEY_FILE');
   if (mode === 'off') {
-    if (inline || file) throw new InvalidInputError('FINEFLOW_CODEC=off contradicts the keys set in FINEFLOW_CODEC_KEYS / FINEFLOW_CODEC_KEY_FILE; unset one side', { variable: 'FINEFLOW_CODEC' });
+    if (inline || file)
+      throw new InvalidInputError(
+        'FINEFLOW_CODEC=off contradicts the keys set in FINEFLOW_CODEC_KEYS / FINEFLOW_CODEC_KEY_FILE; unset one side',
+        { variable: 'FINEFLOW_CODEC' },
+      );
     return { mode: 'off' };
   }
-  if (inline && file) throw new InvalidInputError('set FINEFLOW_CODEC_KEYS or FINEFLOW_CODEC_KEY_FILE, not both', { variable: 'FINEFLOW_CODEC_KEYS' });
-  if (inline) return { mode: 'encrypt', keys: parseCodecKeys(inline, 'FINEFLOW_CODEC_KEYS'), source: 'FINEFLOW_CODEC_KEYS' };
-  if (file) return { mode: 'encrypt', keys: parseCodecKeys(readKeyFile(file, 'FINEFLOW_CODEC_KEY_FILE'), `FINEFLOW_CODEC_KEY_FILE=${file}`), source: file };
+  if (inline && file)
+    throw new InvalidInputError('set FINEFLOW_CODEC_KEYS or FINEFLOW_CODEC_KEY_FILE, not both', {
+      variable: 'FINEFLOW_CODEC_KEYS',
+    });
+  if (inline)
+    return { mode: 'encrypt', keys: parseCodecKeys(inline, 'FINEFLOW_CODEC_KEYS'), source: 'FINEFLOW_CODEC_KEYS' };
+  if (file)
+    return {
+      mode: 'encrypt',
+      keys: parseCodecKeys(readKeyFile(file, 'FINEFLOW_CODEC_KEY_FILE'), `FINEFLOW_CODEC_KEY_FILE=${file}`),
+      source: file,
+    };
   if (!LOOPBACK_ADDRESS.test(temporalAddress)) return { mode: 'missing' };
   const stackDir = nonEmpty(env, 'FINEFLOW_STACK_DIR') ?? '.fineflow/dev';
   const stackKeys = resolvePath(isAbsolute(stackDir) ? stackDir : resolvePath(cwd, stackDir), 'codec-keys');
@@ -249,10 +290,14 @@ export function loadCodecSetting(env: Env, temporalAddress: string, cwd = proces
 
 function uiConfig(env: Env): FineflowConfig['ui'] {
   const token = nonEmpty(env, 'FINEFLOW_UI_TOKEN');
-  if (token !== undefined && token.length < 16) throw new InvalidInputError('FINEFLOW_UI_TOKEN must be at least 16 characters', { variable: 'FINEFLOW_UI_TOKEN' });
+  if (token !== undefined && token.length < 16)
+    throw new InvalidInputError('FINEFLOW_UI_TOKEN must be at least 16 characters', { variable: 'FINEFLOW_UI_TOKEN' });
   const temporalUiUrl = nonEmpty(env, 'FINEFLOW_TEMPORAL_UI_URL');
   if (temporalUiUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(temporalUiUrl)) {
-    throw new InvalidInputError(`FINEFLOW_TEMPORAL_UI_URL=${temporalUiUrl} must be an http(s) URL, e.g. http://127.0.0.1:8233`, { variable: 'FINEFLOW_TEMPORAL_UI_URL' });
+    throw new InvalidInputError(
+      `FINEFLOW_TEMPORAL_UI_URL=${temporalUiUrl} must be an http(s) URL, e.g. http://127.0.0.1:8233`,
+      { variable: 'FINEFLOW_TEMPORAL_UI_URL' },
+    );
   }
   return { ...(token ? { token } : {}), ...(temporalUiUrl ? { temporalUiUrl } : {}) };
 }
@@ -261,11 +306,16 @@ export function loadSecretsConfig(env: Env = process.env): SecretsConfig {
   const allowEnv = listOf(env, 'FINEFLOW_SECRET_ENV');
   for (const name of allowEnv) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*\*?$/.test(name)) {
-      throw new InvalidInputError(`FINEFLOW_SECRET_ENV: ${name} is not a variable name or a PREFIX_* pattern`, { variable: 'FINEFLOW_SECRET_ENV' });
+      throw new InvalidInputError(`FINEFLOW_SECRET_ENV: ${name} is not a variable name or a PREFIX_* pattern`, {
+        variable: 'FINEFLOW_SECRET_ENV',
+      });
     }
   }
   const fileRoots = listOf(env, 'FINEFLOW_SECRET_FILE_ROOTS').map((root) => {
-    if (!isAbsolute(root)) throw new InvalidInputError(`FINEFLOW_SECRET_FILE_ROOTS: ${root} must be an absolute directory`, { variable: 'FINEFLOW_SECRET_FILE_ROOTS' });
+    if (!isAbsolute(root))
+      throw new InvalidInputError(`FINEFLOW_SECRET_FILE_ROOTS: ${root} must be an absolute directory`, {
+        variable: 'FINEFLOW_SECRET_FILE_ROOTS',
+      });
     return resolvePath(root);
   });
   return Object.freeze({ allowEnv: Object.freeze(allowEnv), fileRoots: Object.freeze(fileRoots) });
@@ -274,48 +324,71 @@ export function loadSecretsConfig(env: Env = process.env): SecretsConfig {
 export function loadConfig(env: Env = process.env): FineflowConfig {
   const address = nonEmpty(env, 'TEMPORAL_ADDRESS') ?? '127.0.0.1:7233';
   if (!/^[^\s:]+:\d+$/.test(address)) {
-    throw new InvalidInputError(`TEMPORAL_ADDRESS=${address} must be host:port, e.g. 127.0.0.1:7233`, { variable: 'TEMPORAL_ADDRESS' });
+    throw new InvalidInputError(`TEMPORAL_ADDRESS=${address} must be host:port, e.g. 127.0.0.1:7233`, {
+      variable: 'TEMPORAL_ADDRESS',
+    });
   }
   const cert = nonEmpty(env, 'TEMPORAL_TLS_CERT');
   const key = nonEmpty(env, 'TEMPORAL_TLS_KEY');
   if (Boolean(cert) !== Boolean(key)) {
-    throw new InvalidInputError('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together (mTLS client certificate and its key)', {
-      variable: cert ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT',
-    });
+    throw new InvalidInputError(
+      'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together (mTLS client certificate and its key)',
+      {
+        variable: cert ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT',
+      },
+    );
   }
   const ca = nonEmpty(env, 'TEMPORAL_TLS_CA');
   const serverName = nonEmpty(env, 'TEMPORAL_TLS_SERVER_NAME');
   const apiKey = nonEmpty(env, 'TEMPORAL_API_KEY');
   const tls =
     cert || ca || serverName || apiKey
-      ? { ...(cert ? { clientCertPath: cert } : {}), ...(key ? { clientKeyPath: key } : {}), ...(ca ? { caPath: ca } : {}), ...(serverName ? { serverName } : {}) }
+      ? {
+          ...(cert ? { clientCertPath: cert } : {}),
+          ...(key ? { clientKeyPath: key } : {}),
+          ...(ca ? { caPath: ca } : {}),
+          ...(serverName ? { serverName } : {}),
+        }
       : undefined;
 
   const endpoint = parseS3Endpoint(nonEmpty(env, 'FINEFLOW_S3_ENDPOINT') ?? 'http://127.0.0.1:9000');
   const s3CaPath = nonEmpty(env, 'FINEFLOW_S3_CA');
   if (s3CaPath && !endpoint.useSSL) {
-    throw new InvalidInputError('FINEFLOW_S3_CA is set but FINEFLOW_S3_ENDPOINT is not https://; use an https endpoint or unset FINEFLOW_S3_CA', {
-      variable: 'FINEFLOW_S3_CA',
-    });
+    throw new InvalidInputError(
+      'FINEFLOW_S3_CA is set but FINEFLOW_S3_ENDPOINT is not https://; use an https endpoint or unset FINEFLOW_S3_CA',
+      {
+        variable: 'FINEFLOW_S3_CA',
+      },
+    );
   }
   const bucket = nonEmpty(env, 'FINEFLOW_BUCKET') ?? 'fineflow';
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-    throw new InvalidInputError(`FINEFLOW_BUCKET=${bucket} is not a valid bucket name (3-63 lowercase letters, digits, dots, dashes)`, {
-      variable: 'FINEFLOW_BUCKET',
-    });
+    throw new InvalidInputError(
+      `FINEFLOW_BUCKET=${bucket} is not a valid bucket name (3-63 lowercase letters, digits, dots, dashes)`,
+      {
+        variable: 'FINEFLOW_BUCKET',
+      },
+    );
   }
   const tfBackend = (nonEmpty(env, 'FINEFLOW_TF_BACKEND') ?? 'auto') as TfBackendPreference;
   if (!['auto', 'native', 'cpu'].includes(tfBackend)) {
-    throw new InvalidInputError(`FINEFLOW_TF_BACKEND=${tfBackend} must be auto, native or cpu`, { variable: 'FINEFLOW_TF_BACKEND' });
+    throw new InvalidInputError(`FINEFLOW_TF_BACKEND=${tfBackend} must be auto, native or cpu`, {
+      variable: 'FINEFLOW_TF_BACKEND',
+    });
   }
   const trainEngine = (nonEmpty(env, 'FINEFLOW_TRAIN_ENGINE') ?? 'auto') as TrainEnginePreference;
   if (!['auto', 'graph', 'eager'].includes(trainEngine)) {
-    throw new InvalidInputError(`FINEFLOW_TRAIN_ENGINE=${trainEngine} must be auto, graph or eager`, { variable: 'FINEFLOW_TRAIN_ENGINE' });
+    throw new InvalidInputError(`FINEFLOW_TRAIN_ENGINE=${trainEngine} must be auto, graph or eager`, {
+      variable: 'FINEFLOW_TRAIN_ENGINE',
+    });
   }
   const trainMemoryText = nonEmpty(env, 'FINEFLOW_TRAIN_MEMORY_MB') ?? '4096';
   const trainMemoryMb = Number(trainMemoryText);
   if (!/^\d+$/.test(trainMemoryText) || trainMemoryMb < 256 || trainMemoryMb > 1_048_576) {
-    throw new InvalidInputError(`FINEFLOW_TRAIN_MEMORY_MB=${trainMemoryText} must be a whole number of MiB from 256 to 1048576`, { variable: 'FINEFLOW_TRAIN_MEMORY_MB' });
+    throw new InvalidInputError(
+      `FINEFLOW_TRAIN_MEMORY_MB=${trainMemoryText} must be a whole number of MiB from 256 to 1048576`,
+      { variable: 'FINEFLOW_TRAIN_MEMORY_MB' },
+    );
   }
   return Object.freeze({
     temporal: Object.freeze({
@@ -356,9 +429,12 @@ function parseOrigin(raw: string): string {
     url = undefined;
   }
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== raw) {
-    throw new InvalidInputError(`FINEFLOW_CODEC_SERVER_ORIGINS: '${raw}' is not an origin; write scheme://host[:port], e.g. https://temporal.example.com`, {
-      variable: 'FINEFLOW_CODEC_SERVER_ORIGINS',
-    });
+    throw new InvalidInputError(
+      `FINEFLOW_CODEC_SERVER_ORIGINS: '${raw}' is not an origin; write scheme://host[:port], e.g. https://temporal.example.com`,
+      {
+        variable: 'FINEFLOW_CODEC_SERVER_ORIGINS',
+      },
+    );
   }
   return raw;
 }
@@ -374,7 +450,12 @@ export function loadCodecServerConfig(env: Env = process.env): CodecServerConfig
     );
   }
   const uiPort = nonEmpty(env, 'FINEFLOW_TEMPORAL_UI_PORT') ?? '8233';
-  const origins = nonEmpty(env, 'FINEFLOW_CODEC_SERVER_ORIGINS') ?? `http://127.0.0.1:${uiPort},http://localhost:${uiPort}`;
-  const allowedOrigins = origins.split(',').map((origin) => origin.trim()).filter((origin) => origin !== '').map(parseOrigin);
+  const origins =
+    nonEmpty(env, 'FINEFLOW_CODEC_SERVER_ORIGINS') ?? `http://127.0.0.1:${uiPort},http://localhost:${uiPort}`;
+  const allowedOrigins = origins
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '')
+    .map(parseOrigin);
   return Object.freeze({ token, allowedOrigins: Object.freeze(allowedOrigins) });
 }

@@ -126,14 +126,28 @@ export async function dataWatcher(input: DataWatcherInput): Promise<void> {
   async function startRun(action: DataWatchAction, firstSeenAtMs: number | undefined): Promise<void> {
     const { version } = action;
     const restart = action.kind === 'revert' || action.kind === 'manual' ? action.kind : undefined;
-    const runId = restart ? runIdForRestart(watcherId, version, restart, Date.now()) : runIdForDataVersion(watcherId, version);
+    const runId = restart
+      ? runIdForRestart(watcherId, version, restart, Date.now())
+      : runIdForDataVersion(watcherId, version);
     const startedAt = new Date(Date.now()).toISOString();
     const firstSeenAt = firstSeenAtMs !== undefined ? new Date(firstSeenAtMs).toISOString() : undefined;
-    const base = { runId, datasetVersion: version, startedAt, ...(firstSeenAt ? { firstSeenAt } : {}), ...(restart ? { kind: restart } : {}) };
+    const base = {
+      runId,
+      datasetVersion: version,
+      startedAt,
+      ...(firstSeenAt ? { firstSeenAt } : {}),
+      ...(restart ? { kind: restart } : {}),
+    };
     const triggerKind = restart === 'manual' ? 'manual' : 'new-data';
     const runInput: PipelineRunInput = {
       plan: config.plan,
-      trigger: { kind: 'new-data', watcherId, path: config.path, datasetVersion: version, ...(restart === 'manual' ? { manual: true } : restart === 'revert' ? { revert: true } : {}) },
+      trigger: {
+        kind: 'new-data',
+        watcherId,
+        path: config.path,
+        datasetVersion: version,
+        ...(restart === 'manual' ? { manual: true } : restart === 'revert' ? { revert: true } : {}),
+      },
       ...(config.bucket ? { bucket: config.bucket } : {}),
     };
     try {
@@ -152,10 +166,15 @@ export async function dataWatcher(input: DataWatcherInput): Promise<void> {
           path: config.path,
           datasetVersion: version,
           planDigest: config.planDigest,
-          ...(lastObservation?.fingerprint === version ? { datasetObjects: lastObservation.count, datasetBytes: lastObservation.bytes } : {}),
+          ...(lastObservation?.fingerprint === version
+            ? { datasetObjects: lastObservation.count, datasetBytes: lastObservation.bytes }
+            : {}),
         },
         typedSearchAttributes: searchAttributesForRun(config.plan.pipeline.name, triggerKind),
-        staticSummary: restart === 'manual' ? `manual trigger: data under ${config.path}` : `${restart === 'revert' ? 'data returned to an earlier version' : 'new data'} under ${config.path}`,
+        staticSummary:
+          restart === 'manual'
+            ? `manual trigger: data under ${config.path}`
+            : `${restart === 'revert' ? 'data returned to an earlier version' : 'new data'} under ${config.path}`,
       });
       record({ ...base, status: 'running' });
       log.info('started run for new data', { runId, datasetVersion: version });
@@ -186,7 +205,8 @@ export async function dataWatcher(input: DataWatcherInput): Promise<void> {
     const firstSeenAtMs = state.candidate?.sinceMs;
     const step = stepDataWatch(state, event, { ...config, detectReverts });
     state = step.state;
-    for (const action of step.actions) await startRun(action, event.type === 'observed' ? firstSeenAtMs ?? event.atMs : undefined);
+    for (const action of step.actions)
+      await startRun(action, event.type === 'observed' ? (firstSeenAtMs ?? event.atMs) : undefined);
     return step.recheckAtMs;
   }
 
@@ -204,7 +224,10 @@ export async function dataWatcher(input: DataWatcherInput): Promise<void> {
         else log.warn('trigger ignored: the watched prefix is empty', { path: config.path });
       }
     } catch (error) {
-      log.warn('could not list the watched prefix; trying again at the next poll', { path: config.path, error: String(error) });
+      log.warn('could not list the watched prefix; trying again at the next poll', {
+        path: config.path,
+        error: String(error),
+      });
     }
     polls++;
 
@@ -217,7 +240,15 @@ export async function dataWatcher(input: DataWatcherInput): Promise<void> {
 
     const idle = state.runningVersion === undefined;
     if (idle && (polls >= pollsPerExecution || workflowInfo().continueAsNewSuggested)) {
-      await continueAsNew<typeof dataWatcher>({ watcherId, config, state, recentRuns, pollsPerExecution, ...(lastObservation ? { lastObservation } : {}), ...(paused ? { paused } : {}) });
+      await continueAsNew<typeof dataWatcher>({
+        watcherId,
+        config,
+        state,
+        recentRuns,
+        pollsPerExecution,
+        ...(lastObservation ? { lastObservation } : {}),
+        ...(paused ? { paused } : {}),
+      });
     }
     if (!idle && workflowInfo().historyLength > HISTORY_EVENTS_SOFT_LIMIT) {
       // Stop adding history: wait for the run, then continue-as-new at the next iteration.
@@ -226,7 +257,10 @@ export async function dataWatcher(input: DataWatcherInput): Promise<void> {
     }
 
     const now = Date.now();
-    const waitMs = Math.max(0, Math.min(config.pollIntervalMs, recheckAtMs !== undefined ? recheckAtMs - now : Infinity));
+    const waitMs = Math.max(
+      0,
+      Math.min(config.pollIntervalMs, recheckAtMs !== undefined ? recheckAtMs - now : Infinity),
+    );
     reconfigured = false;
     await condition(() => finishedVersions.length > 0 || reconfigured, waitMs);
   }

@@ -48,7 +48,16 @@ import { ERROR_TYPES, FineflowError, NON_RETRYABLE_ERROR_TYPES } from '../src/co
 import type { StageProgressSignal } from '../src/core/run/progress';
 import { RUN_SIGNALS, type StageActivityResult } from '../src/core/run/run-types';
 import { nextSegmentEnd, planSweep, trialPrefix, trialSettings, type SweepPlan } from '../src/core/sweep/sweep-plan';
-import { failedLine, finishedLine, prunedLine, segmentLines, segmentStartedLine, stampLine, sweepEndedLine, sweepStartedLine } from '../src/core/sweep/sweep-log';
+import {
+  failedLine,
+  finishedLine,
+  prunedLine,
+  segmentLines,
+  segmentStartedLine,
+  stampLine,
+  sweepEndedLine,
+  sweepStartedLine,
+} from '../src/core/sweep/sweep-log';
 import { cancelledResultsTable, trialsOutput, type SweepOutcome } from '../src/core/sweep/sweep-results';
 import {
   SWEEP_QUERIES,
@@ -60,7 +69,19 @@ import {
 } from '../src/core/sweep/sweep-types';
 import { taskQueueForPool } from '../src/core/run/task-queues';
 import type { JsonObject } from '../src/core/spec/plan-types';
-import { best, createSweep, isDone, launchBlockedReason, nextTrials, recordIntermediate, recordResult, resultsTable, stopLaunching, sweepProgress, type SweepState } from '../src/core/sweep';
+import {
+  best,
+  createSweep,
+  isDone,
+  launchBlockedReason,
+  nextTrials,
+  recordIntermediate,
+  recordResult,
+  resultsTable,
+  stopLaunching,
+  sweepProgress,
+  type SweepState,
+} from '../src/core/sweep';
 
 export const sweepStateQuery = defineQuery<SweepStatus>(SWEEP_QUERIES.state);
 
@@ -79,7 +100,8 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
   let state: SweepState = carry?.state ?? createSweep(plan.config);
   const inFlight = new Map<number, InFlightTrial>((carry?.inFlight ?? []).map((trial) => [trial.trialId, trial]));
   const segments: SegmentRecord[] = [...(carry?.segments ?? [])];
-  const deadlineMs = carry?.deadlineMs ?? (plan.timeBudgetMs !== undefined ? Date.now() + plan.timeBudgetMs : undefined);
+  const deadlineMs =
+    carry?.deadlineMs ?? (plan.timeBudgetMs !== undefined ? Date.now() + plan.timeBudgetMs : undefined);
   const lastWorker = new Map<number, string>(segments.map((segment) => [segment.trialId, segment.worker]));
 
   const trials = proxyActivities<SweepTrialActivities>({
@@ -90,7 +112,10 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
       maximumAttempts: execution.retry?.maxAttempts ?? 3,
       initialInterval: execution.retry?.initialIntervalMs ?? 1_000,
       backoffCoefficient: Math.max(1, execution.retry?.backoffCoefficient ?? 2),
-      maximumInterval: Math.max(execution.retry?.maximumIntervalMs ?? 30_000, execution.retry?.initialIntervalMs ?? 1_000),
+      maximumInterval: Math.max(
+        execution.retry?.maximumIntervalMs ?? 30_000,
+        execution.retry?.initialIntervalMs ?? 1_000,
+      ),
       nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
     },
     cancellationType: ActivityCancellationType.TRY_CANCEL,
@@ -115,7 +140,9 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
   const flushLog = (): void => {
     if (logFlush !== undefined || pendingLog.length === 0) return;
     const lines = pendingLog.splice(0);
-    logFlush = CancellationScope.nonCancellable(() => bookkeeping.appendSweepLog({ context, fromLine: logLines, lines }))
+    logFlush = CancellationScope.nonCancellable(() =>
+      bookkeeping.appendSweepLog({ context, fromLine: logLines, lines }),
+    )
       .then(
         (written) => {
           logLines = written.lineCount;
@@ -164,7 +191,16 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
   const onSegmentEnd = (trialId: number, result: SweepTrialSegmentResult): void => {
     const trial = inFlight.get(trialId);
     if (!trial) return;
-    segments.push({ trialId, fromEpoch: trial.epochsDone, toEpoch: result.epochsDone, worker: result.worker, startedAtMs: result.startedAtMs, endedAtMs: result.endedAtMs, attempt: result.attempt, resumedFromEpoch: result.resumedFromEpoch });
+    segments.push({
+      trialId,
+      fromEpoch: trial.epochsDone,
+      toEpoch: result.epochsDone,
+      worker: result.worker,
+      startedAtMs: result.startedAtMs,
+      endedAtMs: result.endedAtMs,
+      attempt: result.attempt,
+      resumedFromEpoch: result.resumedFromEpoch,
+    });
     lastWorker.set(trialId, result.worker);
     const durationMs = trial.durationMs + Math.max(0, result.endedAtMs - result.startedAtMs);
     const metric = state.config.objective.metric;
@@ -187,9 +223,18 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
       state = recordResult(state, trialId, { status: 'completed', value, epochs: result.epochsDone, durationMs });
       inFlight.delete(trialId);
       const recorded = state.trials.find((candidate) => candidate.trialId === trialId);
-      log(recorded?.status === 'failed' ? failedLine(trialId, recorded.error ?? 'no objective value') : finishedLine(trialId, metric, value, result.epochsDone, result));
+      log(
+        recorded?.status === 'failed'
+          ? failedLine(trialId, recorded.error ?? 'no objective value')
+          : finishedLine(trialId, metric, value, result.epochsDone, result),
+      );
     } else {
-      inFlight.set(trialId, { ...trial, epochsDone: result.epochsDone, durationMs, ...(result.baseModel !== undefined ? { baseModel: result.baseModel } : {}) });
+      inFlight.set(trialId, {
+        ...trial,
+        epochsDone: result.epochsDone,
+        durationMs,
+        ...(result.baseModel !== undefined ? { baseModel: result.baseModel } : {}),
+      });
     }
   };
 
@@ -199,7 +244,11 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
     if (isCancellation(error)) return;
     const trial = inFlight.get(trialId);
     const message = failureMessage(error);
-    state = recordResult(state, trialId, { status: 'failed', error: message, ...(trial ? { durationMs: trial.durationMs } : {}) });
+    state = recordResult(state, trialId, {
+      status: 'failed',
+      error: message,
+      ...(trial ? { durationMs: trial.durationMs } : {}),
+    });
     inFlight.delete(trialId);
     log(failedLine(trialId, message));
   };
@@ -265,10 +314,21 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
           await drainLog();
           await continueAsNew<typeof hyperparameterSweep>({
             ...input,
-            carry: { state, inFlight: [...inFlight.values()], segments, ...(deadlineMs !== undefined ? { deadlineMs } : {}), generation: generation + 1, logLines },
+            carry: {
+              state,
+              inFlight: [...inFlight.values()],
+              segments,
+              ...(deadlineMs !== undefined ? { deadlineMs } : {}),
+              generation: generation + 1,
+              logLines,
+            },
           });
         }
-        throw ApplicationFailure.create({ type: ERROR_TYPES.internal, nonRetryable: true, message: `sweep stalled: nothing runs but the controller is not done (${launchBlockedReason(state) ?? 'trials may start'})` });
+        throw ApplicationFailure.create({
+          type: ERROR_TYPES.internal,
+          nonRetryable: true,
+          message: `sweep stalled: nothing runs but the controller is not done (${launchBlockedReason(state) ?? 'trials may start'})`,
+        });
       }
       const seen = changes;
       await condition(() => changes !== seen);
@@ -285,10 +345,21 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
       const { winner, bestModel } = winnerModel();
       const cancelledTrials = state.trials.filter((trial) => trial.status === 'running').map((trial) => trial.trialId);
       try {
-        const written = await bookkeeping.writeSweepResults({ context, table: cancelledResultsTable(resultsTable(state), [...inFlight.values()]), segments, outcome, ...(bestModel ? { bestModel } : {}) });
+        const written = await bookkeeping.writeSweepResults({
+          context,
+          table: cancelledResultsTable(resultsTable(state), [...inFlight.values()]),
+          segments,
+          outcome,
+          ...(bestModel ? { bestModel } : {}),
+        });
         log(
           `${cancelledTrials.length} running trial(s) cancelled${cancelledTrials.length > 0 ? `: ${cancelledTrials.join(', ')}` : ''}`,
-          sweepEndedLine('cancelled', summarise(), written.json, winner ? { ...winner, metric: state.config.objective.metric } : undefined),
+          sweepEndedLine(
+            'cancelled',
+            summarise(),
+            written.json,
+            winner ? { ...winner, metric: state.config.objective.metric } : undefined,
+          ),
         );
       } catch (writeError) {
         log(`sweep cancelled; writing the partial results failed: ${failureMessage(writeError)}`);
@@ -304,12 +375,27 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
     await Promise.all([...running.values()].map(({ done }) => done));
   }
   outcome = failedTooOften ? 'failed' : 'completed';
-  const table = failedTooOften ? cancelledResultsTable(resultsTable(state), [...inFlight.values()]) : resultsTable(state);
+  const table = failedTooOften
+    ? cancelledResultsTable(resultsTable(state), [...inFlight.values()])
+    : resultsTable(state);
   const { winner, bestModel } = winnerModel();
-  const written = await bookkeeping.writeSweepResults({ context, table, segments, outcome, ...(bestModel ? { bestModel } : {}) });
+  const written = await bookkeeping.writeSweepResults({
+    context,
+    table,
+    segments,
+    outcome,
+    ...(bestModel ? { bestModel } : {}),
+  });
   const counts = sweepProgress(state);
   const summary = summarise();
-  log(sweepEndedLine(outcome, summary, written.json, winner ? { ...winner, metric: state.config.objective.metric } : undefined));
+  log(
+    sweepEndedLine(
+      outcome,
+      summary,
+      written.json,
+      winner ? { ...winner, metric: state.config.objective.metric } : undefined,
+    ),
+  );
   await drainLog();
   if (failedTooOften || !winner || !bestModel) {
     throw ApplicationFailure.create({
@@ -333,7 +419,13 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
   };
 }
 
-function status(state: SweepState, generation: number, lastWorker: ReadonlyMap<number, string>, inFlight: ReadonlyMap<number, InFlightTrial>, outcome: SweepOutcome | undefined): SweepStatus {
+function status(
+  state: SweepState,
+  generation: number,
+  lastWorker: ReadonlyMap<number, string>,
+  inFlight: ReadonlyMap<number, InFlightTrial>,
+  outcome: SweepOutcome | undefined,
+): SweepStatus {
   return {
     progress: sweepProgress(state),
     ...(state.closedReason !== undefined ? { closedReason: state.closedReason } : {}),
@@ -348,7 +440,11 @@ function status(state: SweepState, generation: number, lastWorker: ReadonlyMap<n
         status: trial.status,
         params: trial.params as JsonObject,
         epochs: trial.epochs ?? inFlight.get(trial.trialId)?.epochsDone ?? 0,
-        ...(trial.value !== undefined ? { value: trial.value } : trial.reports.length > 0 ? { value: trial.reports[trial.reports.length - 1]?.value as number } : {}),
+        ...(trial.value !== undefined
+          ? { value: trial.value }
+          : trial.reports.length > 0
+            ? { value: trial.reports[trial.reports.length - 1]?.value as number }
+            : {}),
         ...(worker !== undefined ? { worker } : {}),
       };
     }),
@@ -382,6 +478,12 @@ function failureMessage(error: unknown): string {
 }
 
 function asFailure(error: unknown): Error {
-  if (error instanceof FineflowError) return ApplicationFailure.create({ type: error.type, nonRetryable: !error.retryable, message: error.message, details: [{ ...error.details }] });
+  if (error instanceof FineflowError)
+    return ApplicationFailure.create({
+      type: error.type,
+      nonRetryable: !error.retryable,
+      message: error.message,
+      details: [{ ...error.details }],
+    });
   return error instanceof Error ? error : new Error(String(error));
 }

@@ -26,7 +26,12 @@ import { nextSchedulingStep } from '../src/core/run/dag';
 import { describeStageFailure } from '../src/core/run/failures';
 import { nextOutageRetry, remainingOwnAttempts, type OutageState } from '../src/core/run/outage-retry';
 import { checkParamOverrides } from '../src/core/run/params';
-import { retryStageUpdate, runStateQuery, searchAttributeKeys, stageProgressSignal } from '../src/core/run/run-definitions';
+import {
+  retryStageUpdate,
+  runStateQuery,
+  searchAttributeKeys,
+  stageProgressSignal,
+} from '../src/core/run/run-definitions';
 import { RunTracker } from '../src/core/run/run-tracker';
 import { datasetVersionOf, stageTriggerOf } from '../src/core/run/run-trigger';
 import type {
@@ -53,7 +58,9 @@ type StageActivities = Record<string, (input: StageActivityInput) => Promise<Sta
 
 /** The cache activities (activities/cache.ts) also take the pipeline name and params, to explain misses. */
 interface CacheActivities {
-  lookupStageCache(input: CacheLookupInput & { readonly pipeline: string; readonly params: JsonObject }): Promise<CacheLookupResult>;
+  lookupStageCache(
+    input: CacheLookupInput & { readonly pipeline: string; readonly params: JsonObject },
+  ): Promise<CacheLookupResult>;
   recordStageCache(input: CacheRecordInput & { readonly pipeline: string }): Promise<CacheRecordResult>;
 }
 
@@ -84,7 +91,9 @@ function stageActivities(stage: PlannedStage, maxAttempts: number): StageActivit
     // and the run waits for it, so nothing is written after the run ended; without one a dead
     // worker could hold the cancel until startToClose, so the run does not wait.
     cancellationType:
-      stage.heartbeatTimeoutMs !== undefined && patched(CANCEL_WAITS_FOR_STAGES_PATCH) ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED : ActivityCancellationType.TRY_CANCEL,
+      stage.heartbeatTimeoutMs !== undefined && patched(CANCEL_WAITS_FOR_STAGES_PATCH)
+        ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+        : ActivityCancellationType.TRY_CANCEL,
   });
 }
 
@@ -114,7 +123,8 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
 
   setHandler(runStateQuery, () => run.snapshot());
   setHandler(stageProgressSignal, ({ stageId, attempt, progress }) => {
-    if (run.plan.stages.some((s) => s.id === stageId) && attempt > run.stage(stageId).attempts) run.recordProgress(stageId, progress);
+    if (run.plan.stages.some((s) => s.id === stageId) && attempt > run.stage(stageId).attempts)
+      run.recordProgress(stageId, progress);
   });
   setHandler(
     retryStageUpdate,
@@ -190,7 +200,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
 
 /** Skip what must be skipped, evaluate `when`, and start the rest; repeats until nothing changes. */
 function scheduleReadyStages(run: RunTracker, start: (stage: PlannedStage) => void): void {
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     const step = nextSchedulingStep(run.plan, run.statuses());
     for (const { stageId, reason } of step.skip) {
@@ -204,7 +214,13 @@ function scheduleReadyStages(run: RunTracker, start: (stage: PlannedStage) => vo
         try {
           pass = evaluateCondition(stage.when, run.expressionContext());
         } catch (error) {
-          run.markFailed(stageId, now(), stage.onFailure === 'pause' ? 'waiting' : 'failed', describeStageFailure(error).error, 0);
+          run.markFailed(
+            stageId,
+            now(),
+            stage.onFailure === 'pause' ? 'waiting' : 'failed',
+            describeStageFailure(error).error,
+            0,
+          );
           changed = true;
           continue;
         }
@@ -223,10 +239,13 @@ function scheduleReadyStages(run: RunTracker, start: (stage: PlannedStage) => vo
 function validateRetry(run: RunTracker, request: RetryStageRequest): void {
   if (request.stageId !== undefined) {
     if (!run.plan.stages.some((s) => s.id === request.stageId)) {
-      throw new Error(`no stage ${request.stageId} in pipeline ${run.plan.pipeline.name}; stages: ${run.plan.stages.map((s) => s.id).join(', ')}`);
+      throw new Error(
+        `no stage ${request.stageId} in pipeline ${run.plan.pipeline.name}; stages: ${run.plan.stages.map((s) => s.id).join(', ')}`,
+      );
     }
     const status = run.stage(request.stageId).status;
-    if (status !== 'waiting') throw new Error(`stage ${request.stageId} is ${status}; only a waiting stage can be retried`);
+    if (status !== 'waiting')
+      throw new Error(`stage ${request.stageId} is ${status}; only a waiting stage can be retried`);
   } else if (run.waitingStages().length === 0) {
     throw new Error(`no stage is waiting for a retry (run is ${run.status()})`);
   }
@@ -234,13 +253,24 @@ function validateRetry(run: RunTracker, request: RetryStageRequest): void {
   if (!check.ok) throw new Error(check.problems.join('; '));
 }
 
-async function executeStage(run: RunTracker, stage: PlannedStage, bucket: string, input: PipelineRunInput): Promise<void> {
+async function executeStage(
+  run: RunTracker,
+  stage: PlannedStage,
+  bucket: string,
+  input: PipelineRunInput,
+): Promise<void> {
   const priorAttempts = run.stage(stage.id).attempts;
   let inputs: JsonObject;
   try {
     inputs = resolveStageInputs(stage.with, run.expressionContext());
   } catch (error) {
-    run.markFailed(stage.id, now(), stage.onFailure === 'pause' ? 'waiting' : 'failed', describeStageFailure(error).error, 0);
+    run.markFailed(
+      stage.id,
+      now(),
+      stage.onFailure === 'pause' ? 'waiting' : 'failed',
+      describeStageFailure(error).error,
+      0,
+    );
     return;
   }
   const upstream = Object.fromEntries(
@@ -265,7 +295,13 @@ async function executeStage(run: RunTracker, stage: PlannedStage, bucket: string
       });
       cacheKey = found.key;
       if (found.hit) {
-        run.markCached(stage.id, now(), found.outputs, found.digest, `cache hit from run ${found.fromRunId} (${found.createdAt})`);
+        run.markCached(
+          stage.id,
+          now(),
+          found.outputs,
+          found.digest,
+          `cache hit from run ${found.fromRunId} (${found.createdAt})`,
+        );
         return;
       }
       if (found.bypassed === true) run.noteReason(stage.id, found.reason);
@@ -274,7 +310,10 @@ async function executeStage(run: RunTracker, stage: PlannedStage, bucket: string
         run.markCancelled(stage.id, now(), 0);
         return;
       }
-      log.warn('stage cache lookup failed; running the stage', { stageId: stage.id, error: describeStageFailure(error).error.message });
+      log.warn('stage cache lookup failed; running the stage', {
+        stageId: stage.id,
+        error: describeStageFailure(error).error.message,
+      });
     }
   }
   const context = {
@@ -304,7 +343,12 @@ async function executeStage(run: RunTracker, stage: PlannedStage, bucket: string
       break;
     } catch (error) {
       let failure = describeStageFailure(error);
-      if (stage.uses !== 'hyperparameter-sweep' && !isCancellation(error) && failure.error.type === ERROR_TYPES.dependencyUnavailable && failure.attempt !== undefined) {
+      if (
+        stage.uses !== 'hyperparameter-sweep' &&
+        !isCancellation(error) &&
+        failure.error.type === ERROR_TYPES.dependencyUnavailable &&
+        failure.attempt !== undefined
+      ) {
         const decision = nextOutageRetry(stage.retry, outage, Date.now(), failure.error.message);
         if (decision.retry) {
           // The execution's earlier attempts failed on their own; its last one met the outage.
@@ -327,10 +371,20 @@ async function executeStage(run: RunTracker, stage: PlannedStage, bucket: string
       // (it runs once; its trials retry inside it) and a cancellation (it stopped the attempt running).
       // A stage its cancel watch stopped (activities/cancel-watch.ts) ends with a FineflowCancelled failure.
       const cancelled = isCancellation(error) || failure.error.type === ERROR_TYPES.cancelled;
-      const unnumbered = stage.uses === 'hyperparameter-sweep' || cancelled ? 1 : attemptBase - 1 - priorAttempts + remainingOwnAttempts(stage.retry, ownFailures);
+      const unnumbered =
+        stage.uses === 'hyperparameter-sweep' || cancelled
+          ? 1
+          : attemptBase - 1 - priorAttempts + remainingOwnAttempts(stage.retry, ownFailures);
       const attempts = failure.attempt !== undefined ? failure.attempt - priorAttempts : unnumbered;
       if (cancelled) run.markCancelled(stage.id, now(), Math.max(1, attempts));
-      else run.markFailed(stage.id, now(), stage.onFailure === 'pause' ? 'waiting' : 'failed', failure.error, Math.max(1, attempts));
+      else
+        run.markFailed(
+          stage.id,
+          now(),
+          stage.onFailure === 'pause' ? 'waiting' : 'failed',
+          failure.error,
+          Math.max(1, attempts),
+        );
       return;
     }
   }
@@ -338,9 +392,18 @@ async function executeStage(run: RunTracker, stage: PlannedStage, bucket: string
   let digest: string | undefined;
   if (cacheKey !== undefined) {
     try {
-      digest = (await cache.recordStageCache({ key: cacheKey, runId: run.runId, pipeline: run.plan.pipeline.name, stage, result })).digest;
+      digest = (
+        await cache.recordStageCache({
+          key: cacheKey,
+          runId: run.runId,
+          pipeline: run.plan.pipeline.name,
+          stage,
+          result,
+        })
+      ).digest;
     } catch (error) {
-      if (!isCancellation(error)) log.warn('stage cache record failed', { stageId: stage.id, error: describeStageFailure(error).error.message });
+      if (!isCancellation(error))
+        log.warn('stage cache record failed', { stageId: stage.id, error: describeStageFailure(error).error.message });
     }
   }
   const attempts = result.attempt !== undefined ? result.attempt - priorAttempts : 1;
@@ -352,7 +415,11 @@ async function executeStage(run: RunTracker, stage: PlannedStage, bucket: string
  * spread over the stage's pool, and its state must survive worker crashes. One child per
  * attempt of the stage, so a `retry` after a failed sweep starts a fresh one.
  */
-async function runSweepStage(stage: PlannedStage, context: StageActivityInput['context'], inputs: JsonObject): Promise<StageActivityResult> {
+async function runSweepStage(
+  stage: PlannedStage,
+  context: StageActivityInput['context'],
+  inputs: JsonObject,
+): Promise<StageActivityResult> {
   return executeChild(hyperparameterSweep, {
     workflowId: `${context.runId}.${stage.id}.sweep-${context.attempt}`,
     taskQueue: workflowInfo().taskQueue,

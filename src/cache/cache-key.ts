@@ -59,7 +59,8 @@ export function canonicalJson(value: unknown): string {
     if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: ${value} is not representable in JSON`);
     return JSON.stringify(value);
   }
-  if (Array.isArray(value)) return `[${value.map((item: unknown) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
+  if (Array.isArray(value))
+    return `[${value.map((item: unknown) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
   if (typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, item]) => item !== undefined)
@@ -83,7 +84,13 @@ function isPlainObject(value: JsonValue | undefined): value is JsonObject {
 
 /** Names of the params a stage's `with:` references (its `when:` decides whether it runs, not what it produces). */
 export function paramsReferencedBy(stage: PlannedStage): string[] {
-  return [...new Set(collectReferences(stage.with).filter((ref) => ref.kind === 'param').map((ref) => ref.name))].sort();
+  return [
+    ...new Set(
+      collectReferences(stage.with)
+        .filter((ref) => ref.kind === 'param')
+        .map((ref) => ref.name),
+    ),
+  ].sort();
 }
 
 /** `${{stages.a.outputs.x}}` and `${{ stages.a.outputs.x }}` are the same reference: trim inside the braces. */
@@ -131,7 +138,8 @@ export function substituteUpstreamInputs(
         return value ?? null;
       }
       const only = paramRefs[0];
-      if (paramRefs.length === 1 && only && only.whole && only.subpath.length === 0 && value !== undefined) observedParams[only.name] = value;
+      if (paramRefs.length === 1 && only && only.whole && only.subpath.length === 0 && value !== undefined)
+        observedParams[only.name] = value;
       return value ?? { $unresolved: tmpl };
     }
     if (Array.isArray(tmpl) && Array.isArray(value)) {
@@ -181,7 +189,10 @@ export interface KeyDocumentParts {
 export function buildKeyDocument(parts: KeyDocumentParts): CacheKeyDocument {
   const params: Record<string, JsonValue> = {};
   for (const name of paramsReferencedBy(parts.stage)) {
-    const value = parts.params && Object.prototype.hasOwnProperty.call(parts.params, name) ? parts.params[name] : parts.keyInputs.observedParams[name];
+    const value =
+      parts.params && Object.prototype.hasOwnProperty.call(parts.params, name)
+        ? parts.params[name]
+        : parts.keyInputs.observedParams[name];
     if (value !== undefined) params[name] = value;
   }
   const upstream: Record<string, string | null> = {};
@@ -261,14 +272,19 @@ function sameJson(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
 function diffValues(before: JsonValue | undefined, after: JsonValue | undefined, path: string, out: KeyChange[]): void {
   if (sameJson(before, after)) return;
   if (isPlainObject(before) && isPlainObject(after) && !('$fromUpstream' in before) && !('$fromUpstream' in after)) {
-    for (const key of [...new Set([...Object.keys(before), ...Object.keys(after)])].sort()) diffValues(before[key], after[key], joinPath(path, key), out);
+    for (const key of [...new Set([...Object.keys(before), ...Object.keys(after)])].sort())
+      diffValues(before[key], after[key], joinPath(path, key), out);
     return;
   }
   if (Array.isArray(before) && Array.isArray(after) && before.length === after.length) {
     before.forEach((item: JsonValue, index) => diffValues(item, after[index] as JsonValue, joinPath(path, index), out));
     return;
   }
-  out.push({ part: `with.${path}`, ...(before === undefined ? {} : { before }), ...(after === undefined ? {} : { after }) });
+  out.push({
+    part: `with.${path}`,
+    ...(before === undefined ? {} : { before }),
+    ...(after === undefined ? {} : { after }),
+  });
 }
 
 function change(part: string, before: JsonValue | undefined, after: JsonValue | undefined): KeyChange {
@@ -282,9 +298,11 @@ function change(part: string, before: JsonValue | undefined, after: JsonValue | 
  */
 export function explainKeyChanges(before: CacheKeyDocument, after: CacheKeyDocument): KeyChange[] {
   const out: KeyChange[] = [];
-  if (before.formatVersion !== after.formatVersion) out.push(change('cache format', before.formatVersion, after.formatVersion));
+  if (before.formatVersion !== after.formatVersion)
+    out.push(change('cache format', before.formatVersion, after.formatVersion));
   if (before.uses !== after.uses) out.push(change('stage type', before.uses, after.uses));
-  if (before.typeVersion !== after.typeVersion) out.push(change('stage type version', before.typeVersion, after.typeVersion));
+  if (before.typeVersion !== after.typeVersion)
+    out.push(change('stage type version', before.typeVersion, after.typeVersion));
   for (const name of [...new Set([...Object.keys(before.params ?? {}), ...Object.keys(after.params ?? {})])].sort()) {
     const a = before.params?.[name];
     const b = after.params?.[name];
@@ -295,11 +313,14 @@ export function explainKeyChanges(before: CacheKeyDocument, after: CacheKeyDocum
     const b = after.upstream?.[id];
     if (a !== b) out.push(change(`upstream ${id}`, a, b));
   }
-  if ((before.datasetVersion ?? null) !== (after.datasetVersion ?? null)) out.push(change('dataset version', before.datasetVersion, after.datasetVersion));
+  if ((before.datasetVersion ?? null) !== (after.datasetVersion ?? null))
+    out.push(change('dataset version', before.datasetVersion, after.datasetVersion));
   const inputChanges: KeyChange[] = [];
   diffValues(before.inputs, after.inputs, '', inputChanges);
   out.push(...inputChanges);
-  for (const uri of [...new Set([...Object.keys(before.external ?? {}), ...Object.keys(after.external ?? {})])].sort()) {
+  for (const uri of [
+    ...new Set([...Object.keys(before.external ?? {}), ...Object.keys(after.external ?? {})]),
+  ].sort()) {
     const a = before.external?.[uri];
     const b = after.external?.[uri];
     if (a !== undefined && b !== undefined && a !== b) out.push(change(`input ${uri}`, a, b));
@@ -316,6 +337,10 @@ function shortValue(value: JsonValue | undefined): string {
 /** `params.minAccuracy 0.9 → 0.95, with.gate.min 0.9 → 0.95` */
 export function formatKeyChanges(changes: readonly KeyChange[]): string {
   return changes
-    .map((c) => (c.part.startsWith('upstream ') || c.part.startsWith('input ') ? `${c.part} changed` : `${c.part} ${shortValue(c.before)} → ${shortValue(c.after)}`))
+    .map((c) =>
+      c.part.startsWith('upstream ') || c.part.startsWith('input ')
+        ? `${c.part} changed`
+        : `${c.part} ${shortValue(c.before)} → ${shortValue(c.after)}`,
+    )
     .join(', ');
 }

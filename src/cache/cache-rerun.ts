@@ -73,10 +73,13 @@ export function selectRerun(request: RerunRequest): RerunSelection {
   const ids = plan.stages.map((stage) => stage.id);
   if (!ids.includes(fromStage)) {
     const near = closest(fromStage, ids);
-    throw new InvalidInputError(`--from ${fromStage}: run ${fromRunId} (pipeline ${plan.pipeline.name}) has no stage ${fromStage}${near ? `; did you mean ${near}?` : ''} (stages: ${ids.join(', ')})`, {
-      code: 'unknown-stage',
-      stage: fromStage,
-    });
+    throw new InvalidInputError(
+      `--from ${fromStage}: run ${fromRunId} (pipeline ${plan.pipeline.name}) has no stage ${fromStage}${near ? `; did you mean ${near}?` : ''} (stages: ${ids.join(', ')})`,
+      {
+        code: 'unknown-stage',
+        stage: fromStage,
+      },
+    );
   }
   const states = new Map(request.stages.map((state) => [state.id, state]));
   const downstream = new Set([fromStage, ...downstreamOf(plan, fromStage)]);
@@ -111,19 +114,25 @@ export function selectRerun(request: RerunRequest): RerunSelection {
     }
     if (state && REUSABLE.has(state.status) && state.outputs && isUnavailable(stage.id)) {
       rerun.push(stage.id);
-      notes.push(`stage ${stage.id} cannot be reused from run ${fromRunId} (${unavailable[stage.id]}): it runs again, unless the cache holds a valid result`);
+      notes.push(
+        `stage ${stage.id} cannot be reused from run ${fromRunId} (${unavailable[stage.id]}): it runs again, unless the cache holds a valid result`,
+      );
       continue;
     }
     if (state && REUSABLE.has(state.status) && state.outputs) {
       reuse.push({ stageId: stage.id, outputs: state.outputs, fromRunId });
       const stale = paramsReferencedBy(stage).filter((name) => Object.prototype.hasOwnProperty.call(overrides, name));
       if (stale.length > 0) {
-        notes.push(`stage ${stage.id} is reused from run ${fromRunId} but reads ${stale.map((n) => `params.${n}`).join(', ')}, which --set changes; rerun --from ${stage.id} to apply it there too`);
+        notes.push(
+          `stage ${stage.id} is reused from run ${fromRunId} but reads ${stale.map((n) => `params.${n}`).join(', ')}, which --set changes; rerun --from ${stage.id} to apply it there too`,
+        );
       }
       continue;
     }
     rerun.push(stage.id);
-    notes.push(`stage ${stage.id} ${state ? `was ${state.status}` : 'never started'} in run ${fromRunId} and is not downstream of ${fromStage}: it runs again`);
+    notes.push(
+      `stage ${stage.id} ${state ? `was ${state.status}` : 'never started'} in run ${fromRunId} and is not downstream of ${fromStage}: it runs again`,
+    );
   }
 
   const baseParams = request.params ?? {};
@@ -138,6 +147,10 @@ export function selectRerun(request: RerunRequest): RerunSelection {
     }),
   );
   // Only the stages the user asked to rerun bypass the cache; the others run again for want of outputs.
-  const newPlan: Plan = { ...plan, params, stages: plan.stages.map((stage) => (downstream.has(stage.id) ? refreshCache(stage) : stage)) };
+  const newPlan: Plan = {
+    ...plan,
+    params,
+    stages: plan.stages.map((stage) => (downstream.has(stage.id) ? refreshCache(stage) : stage)),
+  };
   return { rerun, reuse, plan: newPlan, notes };
 }

@@ -55,10 +55,15 @@ export interface StageKey {
 }
 
 /** Why a stage with `cache.refresh` (set by `fineflow rerun`) runs although an entry may exist. */
-export const REFRESH_REASON = 'refresh requested by rerun: the stage runs again and its new result replaces the cached one';
+export const REFRESH_REASON =
+  'refresh requested by rerun: the stage runs again and its new result replaces the cached one';
 
 /** Digest of outputs whose artifacts were not declared: hash whatever their s3 strings name. */
-export async function digestOfOutputs(store: ObjectStore, outputs: JsonObject, declared: readonly CachedArtifact[] = []): Promise<{ digest: string; artifacts: readonly CachedArtifact[] }> {
+export async function digestOfOutputs(
+  store: ObjectStore,
+  outputs: JsonObject,
+  declared: readonly CachedArtifact[] = [],
+): Promise<{ digest: string; artifacts: readonly CachedArtifact[] }> {
   const content = await hashOutputContent(store, s3UrisIn(outputs), declared);
   return { digest: digestOutputs(outputs, content.hashes), artifacts: content.artifacts };
 }
@@ -94,14 +99,25 @@ export type EntryCheck =
  * present, young enough, every artifact intact. Pass the {@link StageKey} rather than its key
  * string, so an unfingerprintable input is reported even when no entry exists.
  */
-export async function checkCacheEntry(store: ObjectStore, bucket: string, key: string | StageKey, stage: PlannedStage, now: Date): Promise<EntryCheck> {
+export async function checkCacheEntry(
+  store: ObjectStore,
+  bucket: string,
+  key: string | StageKey,
+  stage: PlannedStage,
+  now: Date,
+): Promise<EntryCheck> {
   if (stage.cache.refresh === true) return { usable: false, reason: REFRESH_REASON };
   const stageKey = typeof key === 'string' ? undefined : key;
   if (stageKey?.uncacheable) return { usable: false, reason: stageKey.uncacheable };
   const keyText = typeof key === 'string' ? key : key.key;
   const entry = await readCacheEntry(store, bucket, keyText);
   if (!entry) return { usable: false, reason: `no cache entry for key ${keyText.slice(0, 12)}` };
-  if (entry.formatVersion !== CACHE_FORMAT_VERSION) return { usable: false, reason: `entry has cache format ${entry.formatVersion}, this version reads ${CACHE_FORMAT_VERSION}`, entry };
+  if (entry.formatVersion !== CACHE_FORMAT_VERSION)
+    return {
+      usable: false,
+      reason: `entry has cache format ${entry.formatVersion}, this version reads ${CACHE_FORMAT_VERSION}`,
+      entry,
+    };
   // The same key from a caller that passed only the string: the entry's own document says it.
   const recordedUncacheable = entry.keyDocument ? uncacheableReason(entry.keyDocument) : undefined;
   if (recordedUncacheable) return { usable: false, reason: recordedUncacheable, entry };
@@ -120,11 +136,18 @@ export interface LastEntryComparison {
 }
 
 /** Compare a key with the last one recorded for this pipeline stage ("what changed since the last run"). */
-export async function compareWithLastEntry(store: ObjectStore, bucket: string, pipeline: string, stageId: string, document: CacheKeyDocument): Promise<LastEntryComparison | undefined> {
+export async function compareWithLastEntry(
+  store: ObjectStore,
+  bucket: string,
+  pipeline: string,
+  stageId: string,
+  document: CacheKeyDocument,
+): Promise<LastEntryComparison | undefined> {
   const pointer = await readIndexPointer(store, bucket, pipeline, stageId);
   if (!pointer) return undefined;
   const entry = await readCacheEntry(store, bucket, pointer.key);
-  const previous = entry?.keyDocument ?? (await readJsonIfExists<CacheKeyDocument>(store, cacheKeyDocumentUri(bucket, pointer.key)));
+  const previous =
+    entry?.keyDocument ?? (await readJsonIfExists<CacheKeyDocument>(store, cacheKeyDocumentUri(bucket, pointer.key)));
   if (!previous) return { pointer, changes: [] };
   return { pointer, previous, changes: explainKeyChanges(previous, document) };
 }
@@ -150,9 +173,14 @@ export interface RecordRequest {
  * entry; entry.json goes last, then the pipeline/stage index, so a reader that finds an index
  * pointer always finds its entry.
  */
-export async function recordCacheEntry(store: ObjectStore, bucket: string, request: RecordRequest): Promise<CacheEntry> {
+export async function recordCacheEntry(
+  store: ObjectStore,
+  bucket: string,
+  request: RecordRequest,
+): Promise<CacheEntry> {
   const { digest, artifacts } = await digestOfOutputs(store, request.outputs, request.artifacts ?? []);
-  const keyDocument = (await readJsonIfExists<CacheKeyDocument>(store, cacheKeyDocumentUri(bucket, request.key))) ?? null;
+  const keyDocument =
+    (await readJsonIfExists<CacheKeyDocument>(store, cacheKeyDocumentUri(bucket, request.key))) ?? null;
   const entry: CacheEntry = {
     formatVersion: CACHE_FORMAT_VERSION,
     key: request.key,

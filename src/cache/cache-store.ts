@@ -54,7 +54,8 @@ export interface CacheIndexPointer {
 
 /** Pipeline and stage names may hold characters S3 keys dislike; encode them as one segment. */
 function indexSegment(value: string): string {
-  if (value === '') throw new InvalidInputError('an empty name cannot be used in a cache index key', { code: 'invalid-key-segment' });
+  if (value === '')
+    throw new InvalidInputError('an empty name cannot be used in a cache index key', { code: 'invalid-key-segment' });
   return encodeURIComponent(value).replace(/\./g, '%2E');
 }
 
@@ -67,7 +68,10 @@ export function cacheKeyDocumentUri(bucket: string, key: string): string {
 }
 
 export function cacheIndexUri(bucket: string, pipeline: string, stageId: string): string {
-  return formatS3Uri({ bucket: parseS3Uri(`s3://${bucket}/`).bucket, key: `cache/index/${indexSegment(pipeline)}/${indexSegment(stageId)}/latest.json` });
+  return formatS3Uri({
+    bucket: parseS3Uri(`s3://${bucket}/`).bucket,
+    key: `cache/index/${indexSegment(pipeline)}/${indexSegment(stageId)}/latest.json`,
+  });
 }
 
 /** Only a missing object (or bucket) is "no entry": a denied or corrupt read fails the lookup. */
@@ -122,12 +126,16 @@ function listingHash(prefixUri: string, objects: readonly { readonly key: string
 }
 
 /** Why an entry's artifacts cannot be trusted any more, or undefined when every one is intact. */
-export async function verifyArtifacts(store: ObjectStore, artifacts: readonly CachedArtifact[]): Promise<string | undefined> {
+export async function verifyArtifacts(
+  store: ObjectStore,
+  artifacts: readonly CachedArtifact[],
+): Promise<string | undefined> {
   for (const artifact of artifacts) {
     const info = await statIfExists(store, artifact.uri);
     if (!info) return `artifact ${artifact.uri} missing`;
     const actual = await objectSha256(store, info);
-    if (actual !== artifact.sha256) return `artifact ${artifact.uri} changed (sha256 ${actual.slice(0, 12)}…, cached ${artifact.sha256.slice(0, 12)}…)`;
+    if (actual !== artifact.sha256)
+      return `artifact ${artifact.uri} changed (sha256 ${actual.slice(0, 12)}…, cached ${artifact.sha256.slice(0, 12)}…)`;
   }
   return undefined;
 }
@@ -144,7 +152,11 @@ export interface OutputContent {
  * `s3://` string is stat'ed (an object) or listed (a prefix ending in `/`), so a stage that
  * returns a directory URI is covered too. Strings naming nothing stay as they are.
  */
-export async function hashOutputContent(store: ObjectStore, uris: readonly string[], declared: readonly CachedArtifact[] = []): Promise<OutputContent> {
+export async function hashOutputContent(
+  store: ObjectStore,
+  uris: readonly string[],
+  declared: readonly CachedArtifact[] = [],
+): Promise<OutputContent> {
   const hashes = new Map<string, string>();
   const artifacts = new Map<string, string>();
   for (const artifact of declared) {
@@ -176,7 +188,10 @@ export async function hashOutputContent(store: ObjectStore, uris: readonly strin
     hashes.set(uri, sha);
     artifacts.set(uri, sha);
   }
-  return { hashes, artifacts: [...artifacts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([uri, sha256]) => ({ uri, sha256 })) };
+  return {
+    hashes,
+    artifacts: [...artifacts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([uri, sha256]) => ({ uri, sha256 })),
+  };
 }
 
 /**
@@ -186,7 +201,12 @@ export async function hashOutputContent(store: ObjectStore, uris: readonly strin
  * src/cache/cache-uri-fingerprint.ts. Not stream-hashed: external datasets can be large,
  * and an in-place rewrite changes the etag anyway.
  */
-export async function fingerprintExternal(store: ObjectStore, bucket: string, uri: string, options: UriFingerprintOptions = {}): Promise<string> {
+export async function fingerprintExternal(
+  store: ObjectStore,
+  bucket: string,
+  uri: string,
+  options: UriFingerprintOptions = {},
+): Promise<string> {
   if (isLocalOrWebUri(uri)) return fingerprintLocalOrWebUri(uri, options);
   const registry = /^registry:\/\/([^@/\s]+)(?:@(\S+))?$/.exec(uri);
   let prefix: string;
@@ -201,7 +221,11 @@ export async function fingerprintExternal(store: ObjectStore, bucket: string, ur
         if (!ref.startsWith('_')) {
           const versionPrefix = modelPrefix(bucket, name, ref);
           const files = await listIfExists(store, versionPrefix);
-          if (files.length > 0) return `version:${listingHash(versionPrefix, files.map((info) => ({ key: info.key, hash: info.sha256 ?? `etag:${info.etag}:${info.size}` })))}`;
+          if (files.length > 0)
+            return `version:${listingHash(
+              versionPrefix,
+              files.map((info) => ({ key: info.key, hash: info.sha256 ?? `etag:${info.etag}:${info.size}` })),
+            )}`;
         }
       }
       prefix = modelRootPrefix(bucket, name);
@@ -227,24 +251,38 @@ export async function fingerprintExternal(store: ObjectStore, bucket: string, ur
   }
   const listed = await listIfExists(store, prefix);
   if (listed.length === 0) return 'missing';
-  return `listing:${listingHash(prefix, listed.map((info) => ({ key: info.key, hash: info.sha256 ?? `etag:${info.etag}:${info.size}` })))}`;
+  return `listing:${listingHash(
+    prefix,
+    listed.map((info) => ({ key: info.key, hash: info.sha256 ?? `etag:${info.etag}:${info.size}` })),
+  )}`;
 }
 
 export async function readCacheEntry(store: ObjectStore, bucket: string, key: string): Promise<CacheEntry | undefined> {
   return readJsonIfExists<CacheEntry>(store, cacheEntryUri(bucket, key));
 }
 
-export async function readIndexPointer(store: ObjectStore, bucket: string, pipeline: string, stageId: string): Promise<CacheIndexPointer | undefined> {
+export async function readIndexPointer(
+  store: ObjectStore,
+  bucket: string,
+  pipeline: string,
+  stageId: string,
+): Promise<CacheIndexPointer | undefined> {
   return readJsonIfExists<CacheIndexPointer>(store, cacheIndexUri(bucket, pipeline, stageId));
 }
 
 /** Age check: undefined when the entry is young enough, else the reason it is too old. */
-export function tooOld(entry: Pick<CacheEntry, 'createdAt'>, maxAgeMs: number | undefined, now: Date): string | undefined {
+export function tooOld(
+  entry: Pick<CacheEntry, 'createdAt'>,
+  maxAgeMs: number | undefined,
+  now: Date,
+): string | undefined {
   if (maxAgeMs === undefined) return undefined;
   const created = Date.parse(entry.createdAt);
   if (Number.isNaN(created)) return `entry has no valid creation time (${entry.createdAt})`;
   const age = now.getTime() - created;
-  return age > maxAgeMs ? `entry is ${formatDuration(age)} old, older than maxAge ${formatDuration(maxAgeMs)}` : undefined;
+  return age > maxAgeMs
+    ? `entry is ${formatDuration(age)} old, older than maxAge ${formatDuration(maxAgeMs)}`
+    : undefined;
 }
 
 function formatDuration(ms: number): string {
@@ -268,7 +306,10 @@ export async function missingOutput(store: ObjectStore, uris: readonly string[])
     } catch {
       continue;
     }
-    const exists = location.key === '' || location.key.endsWith('/') ? (await listIfExists(store, asPrefixUri(uri))).length > 0 : (await statIfExists(store, uri)) !== undefined;
+    const exists =
+      location.key === '' || location.key.endsWith('/')
+        ? (await listIfExists(store, asPrefixUri(uri))).length > 0
+        : (await statIfExists(store, uri)) !== undefined;
     if (!exists) return `artifact ${uri} missing`;
   }
   return undefined;

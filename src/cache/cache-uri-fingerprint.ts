@@ -68,7 +68,10 @@ export async function fingerprintFileUri(uri: string, options: UriFingerprintOpt
   }
   try {
     const info = await stat(path);
-    if (info.isFile()) return info.size <= limits.hashFilesUpToBytes ? `sha256:${await hashFile(path)}` : `stat:${info.size}:${info.mtimeMs}`;
+    if (info.isFile())
+      return info.size <= limits.hashFilesUpToBytes
+        ? `sha256:${await hashFile(path)}`
+        : `stat:${info.size}:${info.mtimeMs}`;
     if (!info.isDirectory()) return unfingerprintable(`${redactUri(uri)} is neither a file nor a directory`);
     const lines: string[] = [];
     const pending = [path];
@@ -82,7 +85,8 @@ export async function fingerprintFileUri(uri: string, options: UriFingerprintOpt
           const entryInfo = await lstat(full);
           lines.push(`${relative(path, full)}\t${entryInfo.size}\t${entryInfo.mtimeMs}`);
         }
-        if (lines.length > limits.maxDirectoryEntries) return unfingerprintable(`${redactUri(uri)} holds more than ${limits.maxDirectoryEntries} files`);
+        if (lines.length > limits.maxDirectoryEntries)
+          return unfingerprintable(`${redactUri(uri)} holds more than ${limits.maxDirectoryEntries} files`);
       }
     }
     lines.sort();
@@ -104,7 +108,8 @@ export async function fingerprintHttpUri(uri: string, options: UriFingerprintOpt
     return unfingerprintable(ensureError(error).message);
   }
   if (response.status === 404 || response.status === 410) return 'missing';
-  if (response.status < 200 || response.status >= 300) return unfingerprintable(`HEAD ${shown} answered ${response.status}`);
+  if (response.status < 200 || response.status >= 300)
+    return unfingerprintable(`HEAD ${shown} answered ${response.status}`);
   const etag = response.headers.etag;
   const modified = response.headers['last-modified'];
   const length = response.headers['content-length'];

@@ -88,7 +88,8 @@ export function parseArgs(argv: readonly string[], options: readonly OptionSpec[
       }
     } else if (arg.startsWith('-') && arg.length === 2) {
       spec = byShort.get(arg.slice(1));
-      if (!spec) throw new UsageError(`unknown option ${arg}; options: ${[...byShort.keys()].map((k) => `-${k}`).join(', ')}`);
+      if (!spec)
+        throw new UsageError(`unknown option ${arg}; options: ${[...byShort.keys()].map((k) => `-${k}`).join(', ')}`);
     } else {
       positionals.push(arg);
       continue;
@@ -103,7 +104,8 @@ export function parseArgs(argv: readonly string[], options: readonly OptionSpec[
       value = argv[i + 1];
       i++;
     }
-    if (value === undefined) throw new UsageError(`--${spec.name} needs a value${spec.valueName ? ` (${spec.valueName})` : ''}`);
+    if (value === undefined)
+      throw new UsageError(`--${spec.name} needs a value${spec.valueName ? ` (${spec.valueName})` : ''}`);
     if (spec.kind === 'multi') (multi[spec.name] ??= []).push(value);
     else values[spec.name] = value;
   }

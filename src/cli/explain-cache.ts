@@ -44,17 +44,28 @@ export interface ExplainCacheOptions {
 }
 
 /** Resolve params in `with:`; strings reading upstream outputs become null (the key replaces them anyway). */
-function resolveStatically(stage: PlannedStage, params: { readonly [name: string]: JsonValue }, secrets: Plan['secrets']): JsonObject {
+function resolveStatically(
+  stage: PlannedStage,
+  params: { readonly [name: string]: JsonValue },
+  secrets: Plan['secrets'],
+): JsonObject {
   const blank = (value: JsonValue): JsonValue => {
-    if (typeof value === 'string') return hasExpression(value) && collectReferences(value).some((ref) => ref.kind === 'stage-output') ? null : value;
+    if (typeof value === 'string')
+      return hasExpression(value) && collectReferences(value).some((ref) => ref.kind === 'stage-output') ? null : value;
     if (Array.isArray(value)) return value.map((item: JsonValue) => blank(item));
-    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value as JsonObject).map(([k, v]) => [k, blank(v)]));
+    if (value !== null && typeof value === 'object')
+      return Object.fromEntries(Object.entries(value as JsonObject).map(([k, v]) => [k, blank(v)]));
     return value;
   };
   return resolveStageInputs(blank(stage.with) as JsonObject, { params, stages: {}, ...(secrets ? { secrets } : {}) });
 }
 
-export async function explainCache(plan: Plan, store: ObjectStore, bucket: string, options: ExplainCacheOptions = {}): Promise<StageCacheExplanation[]> {
+export async function explainCache(
+  plan: Plan,
+  store: ObjectStore,
+  bucket: string,
+  options: ExplainCacheOptions = {},
+): Promise<StageCacheExplanation[]> {
   const now = options.now ?? new Date();
   const params = Object.fromEntries(Object.entries(plan.params).map(([name, param]) => [name, param.value]));
   /** Predicted outputs + digest of every stage that would hit. */
@@ -68,32 +79,55 @@ export async function explainCache(plan: Plan, store: ObjectStore, bucket: strin
     const readsSkipped = [...stagesReadBy(stage)].filter((id) => skipped.has(id)).sort();
     if (readsSkipped.length > 0) {
       skipped.add(stage.id);
-      explanations.push({ stageId: stage.id, prediction: 'skip', reason: `reads outputs of skipped stage ${readsSkipped.join(', ')}`, changes: [] });
+      explanations.push({
+        stageId: stage.id,
+        prediction: 'skip',
+        reason: `reads outputs of skipped stage ${readsSkipped.join(', ')}`,
+        changes: [],
+      });
       continue;
     }
     // A condition can be decided now when every stage it reads would be served by the cache.
     if (stage.when !== undefined && stage.needs.every((id) => hits.has(id) || skipped.has(id))) {
       let pass: boolean | undefined;
       try {
-        pass = evaluateCondition(stage.when, { params, stages: Object.fromEntries([...hits].map(([id, hit]) => [id, { outputs: hit.outputs }])) });
+        pass = evaluateCondition(stage.when, {
+          params,
+          stages: Object.fromEntries([...hits].map(([id, hit]) => [id, { outputs: hit.outputs }])),
+        });
       } catch {
         pass = undefined;
       }
       if (pass === false) {
         skipped.add(stage.id);
-        explanations.push({ stageId: stage.id, prediction: 'skip', reason: `when is false: ${stage.when}`, changes: [] });
+        explanations.push({
+          stageId: stage.id,
+          prediction: 'skip',
+          reason: `when is false: ${stage.when}`,
+          changes: [],
+        });
         continue;
       }
     }
     if (!stage.cache.enabled) {
-      explanations.push({ stageId: stage.id, prediction: 'disabled', reason: 'cache disabled for this stage', changes: [] });
+      explanations.push({
+        stageId: stage.id,
+        prediction: 'disabled',
+        reason: 'cache disabled for this stage',
+        changes: [],
+      });
       continue;
     }
     let resolvedInputs: JsonObject;
     try {
       resolvedInputs = resolveStatically(stage, params, plan.secrets);
     } catch (error) {
-      explanations.push({ stageId: stage.id, prediction: 'unknown', reason: `inputs cannot be resolved before the run: ${ensureError(error).message}`, changes: [] });
+      explanations.push({
+        stageId: stage.id,
+        prediction: 'unknown',
+        reason: `inputs cannot be resolved before the run: ${ensureError(error).message}`,
+        changes: [],
+      });
       continue;
     }
     const pendingUpstreams = stage.needs.filter((id) => !hits.has(id));
@@ -106,19 +140,38 @@ export async function explainCache(plan: Plan, store: ObjectStore, bucket: strin
       ...(options.datasetVersion === undefined ? {} : { datasetVersion: options.datasetVersion }),
     });
     if (stageKey.uncacheable) {
-      explanations.push({ stageId: stage.id, prediction: 'miss', reason: stageKey.uncacheable, key: stageKey.key, changes: [] });
+      explanations.push({
+        stageId: stage.id,
+        prediction: 'miss',
+        reason: stageKey.uncacheable,
+        key: stageKey.key,
+        changes: [],
+      });
       continue;
     }
     const last = await compareWithLastEntry(store, bucket, plan.pipeline.name, stage.id, stageKey.document);
 
     if (pendingUpstreams.length > 0) {
       const upstreamParts = new Set(pendingUpstreams.map((id) => `upstream ${id}`));
-      const otherChanges = last?.previous ? explainKeyChanges(last.previous, stageKey.document).filter((c) => !upstreamParts.has(c.part)) : [];
+      const otherChanges = last?.previous
+        ? explainKeyChanges(last.previous, stageKey.document).filter((c) => !upstreamParts.has(c.part))
+        : [];
       const runs = `upstream ${pendingUpstreams.join(', ')} will run`;
       if (!last?.previous) {
-        explanations.push({ stageId: stage.id, prediction: 'miss', reason: `${runs}, and no earlier run of ${plan.pipeline.name} recorded this stage`, changes: [] });
+        explanations.push({
+          stageId: stage.id,
+          prediction: 'miss',
+          reason: `${runs}, and no earlier run of ${plan.pipeline.name} recorded this stage`,
+          changes: [],
+        });
       } else if (otherChanges.length > 0) {
-        explanations.push({ stageId: stage.id, prediction: 'miss', reason: `changed since run ${last.pointer.runId}: ${formatKeyChanges(otherChanges)}`, fromRunId: last.pointer.runId, changes: otherChanges });
+        explanations.push({
+          stageId: stage.id,
+          prediction: 'miss',
+          reason: `changed since run ${last.pointer.runId}: ${formatKeyChanges(otherChanges)}`,
+          fromRunId: last.pointer.runId,
+          changes: otherChanges,
+        });
       } else {
         explanations.push({
           stageId: stage.id,
@@ -134,7 +187,14 @@ export async function explainCache(plan: Plan, store: ObjectStore, bucket: strin
     const check = await checkCacheEntry(store, bucket, stageKey, stage, now);
     if (check.usable) {
       hits.set(stage.id, { outputs: check.entry.outputs, digest: check.entry.digest });
-      explanations.push({ stageId: stage.id, prediction: 'hit', reason: `cached by run ${check.entry.runId} (${check.entry.createdAt})`, key: stageKey.key, fromRunId: check.entry.runId, changes: [] });
+      explanations.push({
+        stageId: stage.id,
+        prediction: 'hit',
+        reason: `cached by run ${check.entry.runId} (${check.entry.createdAt})`,
+        key: stageKey.key,
+        fromRunId: check.entry.runId,
+        changes: [],
+      });
       continue;
     }
     const changes = last?.changes ?? [];
@@ -155,13 +215,21 @@ export async function explainCache(plan: Plan, store: ObjectStore, bucket: strin
   return explanations;
 }
 
-const SYMBOL: { readonly [p in CachePrediction]: string } = { hit: 'hit', miss: 'run', depends: 'run?', skip: 'skip', disabled: 'run', unknown: '?' };
+const SYMBOL: { readonly [p in CachePrediction]: string } = {
+  hit: 'hit',
+  miss: 'run',
+  depends: 'run?',
+  skip: 'skip',
+  disabled: 'run',
+  unknown: '?',
+};
 
 /** A table for the terminal: `stage  cache  why`. */
 export function formatCacheExplanation(explanations: readonly StageCacheExplanation[]): string {
   const width = Math.max(5, ...explanations.map((e) => e.stageId.length));
   const lines = [`${'stage'.padEnd(width)}  cache  why`];
-  for (const e of explanations) lines.push(`${e.stageId.padEnd(width)}  ${SYMBOL[e.prediction].padEnd(5)}  ${e.reason}`);
+  for (const e of explanations)
+    lines.push(`${e.stageId.padEnd(width)}  ${SYMBOL[e.prediction].padEnd(5)}  ${e.reason}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -169,7 +237,8 @@ export function formatCacheExplanation(explanations: readonly StageCacheExplanat
 export const EXPLAIN_CACHE_OPTION: OptionSpec = {
   name: 'explain-cache',
   kind: 'boolean',
-  description: 'per stage: would a run now reuse a cached result, and if not which part of its key changed (reads MinIO)',
+  description:
+    'per stage: would a run now reuse a cached result, and if not which part of its key changed (reads MinIO)',
 };
 
 function noteFor(explanation: StageCacheExplanation): string {

@@ -58,7 +58,10 @@ function loadCommand(moduleName: string): CliCommand | undefined {
     const mod = require(`./commands/${moduleName}`) as { command?: CliCommand };
     return mod.command;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String((error as Error).message).includes(`commands/${moduleName}`)) {
+    if (
+      (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' &&
+      String((error as Error).message).includes(`commands/${moduleName}`)
+    ) {
       return undefined;
     }
     throw error;
@@ -89,8 +92,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   const entry = COMMANDS.find(([cmdName]) => cmdName === name);
   const command = entry ? loadCommand(entry[1]) : undefined;
   if (!command) {
-    const near = closest(name, COMMANDS.map(([n]) => n));
-    io.stderr.write(`fineflow: unknown command '${name}'${near ? ` (did you mean '${near}'?)` : ''}; run 'fineflow --help'\n`);
+    const near = closest(
+      name,
+      COMMANDS.map(([n]) => n),
+    );
+    io.stderr.write(
+      `fineflow: unknown command '${name}'${near ? ` (did you mean '${near}'?)` : ''}; run 'fineflow --help'\n`,
+    );
     return EXIT.usage;
   }
   try {

@@ -25,7 +25,11 @@ export async function openRunClient(io: CliIo): Promise<OpenedRunClient> {
 }
 
 /** Run a command body with a RunClient; errors become a message and a meaningful exit code. */
-export async function withRunClient(io: CliIo, name: string, body: (opened: OpenedRunClient) => Promise<number>): Promise<number> {
+export async function withRunClient(
+  io: CliIo,
+  name: string,
+  body: (opened: OpenedRunClient) => Promise<number>,
+): Promise<number> {
   let opened: OpenedRunClient | undefined;
   try {
     opened = await openRunClient(io);
@@ -48,8 +52,14 @@ export function exitCodeForRun(state: RunState): number {
 }
 
 function stageLine(stage: StageState): string {
-  const progress = stage.status === 'running' && stage.progress ? ` ${stage.progress.message ?? ''}${stage.progress.fraction !== undefined ? ` (${Math.round(stage.progress.fraction * 100)}%)` : ''}` : '';
-  const error = stage.error && (stage.status === 'failed' || stage.status === 'waiting') ? ` ${stage.error.type}: ${stage.error.message}` : '';
+  const progress =
+    stage.status === 'running' && stage.progress
+      ? ` ${stage.progress.message ?? ''}${stage.progress.fraction !== undefined ? ` (${Math.round(stage.progress.fraction * 100)}%)` : ''}`
+      : '';
+  const error =
+    stage.error && (stage.status === 'failed' || stage.status === 'waiting')
+      ? ` ${stage.error.type}: ${stage.error.message}`
+      : '';
   const reason = stage.reason && (stage.status === 'skipped' || stage.status === 'cached') ? ` (${stage.reason})` : '';
   return `${stage.id} ${stage.status}${stage.attempts > 1 ? ` after ${stage.attempts} attempts` : ''}${progress}${error}${reason}`;
 }
@@ -67,7 +77,12 @@ export interface FollowOptions {
  * Follow a run until it ends or waits for a retry. On a TTY the stage table is redrawn in
  * place; otherwise every change prints one timestamped line (logs stay readable).
  */
-export async function followRun(runs: RunClient, runId: string, io: CliIo, options: FollowOptions = {}): Promise<RunState> {
+export async function followRun(
+  runs: RunClient,
+  runId: string,
+  io: CliIo,
+  options: FollowOptions = {},
+): Promise<RunState> {
   const tty = Boolean(io.stdout.isTTY);
   const width = Number((io.stdout as { columns?: number }).columns ?? 120);
   let drawnLines = 0;
@@ -82,7 +97,12 @@ export async function followRun(runs: RunClient, runId: string, io: CliIo, optio
   };
   /** Refreshes the extra sections in the background; a failed fetch keeps the last ones. */
   const refreshSections = (state: RunState, force = false): Promise<void> | undefined => {
-    if (!options.sections || fetching || (!force && Date.now() - sectionsFetchedAt < (options.sectionsEveryMs ?? 2_000))) return fetching;
+    if (
+      !options.sections ||
+      fetching ||
+      (!force && Date.now() - sectionsFetchedAt < (options.sectionsEveryMs ?? 2_000))
+    )
+      return fetching;
     sectionsFetchedAt = Date.now();
     fetching = options
       .sections(state, width)
@@ -100,30 +120,32 @@ export async function followRun(runs: RunClient, runId: string, io: CliIo, optio
   const ticker = tty ? setInterval(() => shown && shown.endedAt === undefined && draw(shown), 1_000) : undefined;
   const seen = new Map<string, string>();
   let lastRunStatus = '';
-  const final = await runs.watch(
-    runId,
-    (state) => {
-      if (tty) {
-        shown = state;
-        draw(state);
-        void refreshSections(state);
-        return;
-      }
-      const at = new Date().toISOString().slice(11, 19);
-      for (const stage of state.stages) {
-        const line = stageLine(stage);
-        if (seen.get(stage.id) !== line) {
-          seen.set(stage.id, line);
-          if (stage.status !== 'pending') io.stdout.write(`${at} ${line}\n`);
+  const final = await runs
+    .watch(
+      runId,
+      (state) => {
+        if (tty) {
+          shown = state;
+          draw(state);
+          void refreshSections(state);
+          return;
         }
-      }
-      if (state.status !== lastRunStatus) {
-        lastRunStatus = state.status;
-        io.stdout.write(`${at} run ${state.status}\n`);
-      }
-    },
-    { intervalMs: tty ? 250 : 500, until: (state) => state.status === 'waiting' },
-  ).finally(() => clearInterval(ticker));
+        const at = new Date().toISOString().slice(11, 19);
+        for (const stage of state.stages) {
+          const line = stageLine(stage);
+          if (seen.get(stage.id) !== line) {
+            seen.set(stage.id, line);
+            if (stage.status !== 'pending') io.stdout.write(`${at} ${line}\n`);
+          }
+        }
+        if (state.status !== lastRunStatus) {
+          lastRunStatus = state.status;
+          io.stdout.write(`${at} run ${state.status}\n`);
+        }
+      },
+      { intervalMs: tty ? 250 : 500, until: (state) => state.status === 'waiting' },
+    )
+    .finally(() => clearInterval(ticker));
   if (tty && options.sections) {
     // The final view: trials as the run ended (a fetch in flight may predate the end).
     await fetching;
@@ -132,7 +154,9 @@ export async function followRun(runs: RunClient, runId: string, io: CliIo, optio
   }
   if (final.status === 'waiting') {
     const waiting = final.stages.filter((s) => s.status === 'waiting').map((s) => s.id);
-    io.stderr.write(`run ${runId} is waiting: stage ${waiting.join(', ')} failed. Fix the cause, then \`fineflow retry ${runId}\` (add --set k=v to change params), or \`fineflow cancel ${runId}\`.\n`);
+    io.stderr.write(
+      `run ${runId} is waiting: stage ${waiting.join(', ')} failed. Fix the cause, then \`fineflow retry ${runId}\` (add --set k=v to change params), or \`fineflow cancel ${runId}\`.\n`,
+    );
   }
   return final;
 }

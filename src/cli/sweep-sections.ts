@@ -15,5 +15,7 @@ export const TRIAL_TABLE_MAX_WIDTH = 100;
 export function sweepSections(runs: RunClient, config: FineflowConfig): NonNullable<FollowOptions['sections']> {
   const store = createObjectStoreFromConfig(config);
   return async (state, width) =>
-    (await sweepTrialTables(runs.client, store, config.s3.bucket, state)).map((table) => renderTrialTable(table, Math.min(width, TRIAL_TABLE_MAX_WIDTH)));
+    (await sweepTrialTables(runs.client, store, config.s3.bucket, state)).map((table) =>
+      renderTrialTable(table, Math.min(width, TRIAL_TABLE_MAX_WIDTH)),
+    );
 }

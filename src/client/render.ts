@@ -31,7 +31,9 @@ function duration(from: string | undefined, to: string | undefined, now: Date): 
   if (ms < 1_000) return `${ms}ms`;
   if (ms < 60_000) return `${(ms / 1_000).toFixed(1)}s`;
   const minutes = Math.floor(ms / 60_000);
-  return minutes < 60 ? `${minutes}m${Math.round((ms % 60_000) / 1_000)}s` : `${Math.floor(minutes / 60)}h${minutes % 60}m`;
+  return minutes < 60
+    ? `${minutes}m${Math.round((ms % 60_000) / 1_000)}s`
+    : `${Math.floor(minutes / 60)}h${minutes % 60}m`;
 }
 
 function stageDetail(stage: StageState): string {
@@ -68,7 +70,12 @@ export function renderRunList(runs: readonly RunSummary[]): string {
   if (runs.length === 0) return 'no runs';
   const idWidth = Math.max(6, ...runs.map((r) => r.runId.length));
   const pipelineWidth = Math.max(8, ...runs.map((r) => r.pipeline.length));
-  const lines = [`${'run id'.padEnd(idWidth)}  ${'pipeline'.padEnd(pipelineWidth)}  ${'status'.padEnd(10)}  ${'started'.padEnd(24)}  trigger`];
-  for (const run of runs) lines.push(`${run.runId.padEnd(idWidth)}  ${run.pipeline.padEnd(pipelineWidth)}  ${run.status.padEnd(10)}  ${run.startedAt.padEnd(24)}  ${run.trigger}`);
+  const lines = [
+    `${'run id'.padEnd(idWidth)}  ${'pipeline'.padEnd(pipelineWidth)}  ${'status'.padEnd(10)}  ${'started'.padEnd(24)}  trigger`,
+  ];
+  for (const run of runs)
+    lines.push(
+      `${run.runId.padEnd(idWidth)}  ${run.pipeline.padEnd(pipelineWidth)}  ${run.status.padEnd(10)}  ${run.startedAt.padEnd(24)}  ${run.trigger}`,
+    );
   return lines.join('\n');
 }

@@ -17,7 +17,14 @@ import { missingOutput } from '../cache/cache-store';
 import { checkParamOverrides, paramValues } from '../core/run/params';
 import { runStateQuery } from '../core/run/run-definitions';
 import { rerunTrigger } from '../core/run/run-trigger';
-import { RUN_UPDATES, WORKFLOW_TYPES, type PipelineRunInput, type RetryStageRequest, type RunState, type StageState } from '../core/run/run-types';
+import {
+  RUN_UPDATES,
+  WORKFLOW_TYPES,
+  type PipelineRunInput,
+  type RetryStageRequest,
+  type RunState,
+  type StageState,
+} from '../core/run/run-types';
 import { decodeHistoryPayload } from './temporal-connection';
 import type { JsonValue, Plan } from '../core/spec/plan-types';
 import type { ObjectStore } from '../storage/object-store';
@@ -39,8 +46,17 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** The workflow input as recorded in history is ours, but check its shape before trusting it. */
 function readRunInput(runId: string, value: unknown): PipelineRunInput {
-  if (!isObject(value) || !isObject(value.plan) || !Array.isArray(value.plan.stages) || !isObject(value.plan.pipeline) || !isObject(value.trigger)) {
-    throw new InvalidInputError(`run ${runId} was not started with a pipeline plan: its first history event has no {plan, trigger} input`, { runId });
+  if (
+    !isObject(value) ||
+    !isObject(value.plan) ||
+    !Array.isArray(value.plan.stages) ||
+    !isObject(value.plan.pipeline) ||
+    !isObject(value.trigger)
+  ) {
+    throw new InvalidInputError(
+      `run ${runId} was not started with a pipeline plan: its first history event has no {plan, trigger} input`,
+      { runId },
+    );
   }
   return value as unknown as PipelineRunInput;
 }
@@ -50,7 +66,10 @@ function stagesOf(value: unknown): StageState[] | undefined {
 }
 
 /** Final stage states: the result (succeeded), the failure details (failed), else the runState query. */
-async function finalState(handle: WorkflowHandle, executionStatus: string): Promise<{ stages?: StageState[]; params?: RunState['params'] }> {
+async function finalState(
+  handle: WorkflowHandle,
+  executionStatus: string,
+): Promise<{ stages?: StageState[]; params?: RunState['params'] }> {
   if (executionStatus === 'COMPLETED' || executionStatus === 'FAILED') {
     try {
       const stages = stagesOf(await handle.result());
@@ -82,7 +101,8 @@ export async function fetchOriginalRun(client: Client, runId: string): Promise<O
   try {
     description = await handle.describe();
   } catch (error) {
-    if (error instanceof WorkflowNotFoundError) throw new InvalidInputError(`no run ${runId}; list runs with \`fineflow runs\``, { runId, code: 'not-found' });
+    if (error instanceof WorkflowNotFoundError)
+      throw new InvalidInputError(`no run ${runId}; list runs with \`fineflow runs\``, { runId, code: 'not-found' });
     throw error;
   }
   if (description.type !== WORKFLOW_TYPES.pipelineRun) {
@@ -135,7 +155,10 @@ export interface RerunStarted {
 }
 
 /** Succeeded stages of the original run whose outputs point at objects that are gone. */
-export async function unavailableOutputs(store: ObjectStore, stages: readonly StageState[]): Promise<{ [stageId: string]: string }> {
+export async function unavailableOutputs(
+  store: ObjectStore,
+  stages: readonly StageState[],
+): Promise<{ [stageId: string]: string }> {
   const found: Record<string, string> = {};
   for (const stage of stages) {
     if ((stage.status !== 'succeeded' && stage.status !== 'cached') || !stage.outputs) continue;
@@ -163,7 +186,10 @@ export async function startRerun(runs: RunClient, store: ObjectStore, request: R
   });
   // Keep what started the original run (a new-data trigger's dataset version above all).
   const trigger = rerunTrigger(original.input.trigger, original.runId, request.fromStage);
-  const runId = await runs.submit(selection.plan, { trigger, reuse: selection.reuse, ...(request.newRunId ? { runId: request.newRunId } : {}) });
+  const runId = await runs.submit(selection.plan, {
+    trigger,
+    reuse: selection.reuse,
+    ...(request.newRunId ? { runId: request.newRunId } : {}),
+  });
   return { runId, fromRunId: original.runId, fromStage: request.fromStage, selection };
 }
-

@@ -4,11 +4,31 @@
  * Temporal Client (src/client/temporal-connection.ts opens one from config).
  */
 import { randomBytes } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowExecutionInfo,
+} from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
 import { DependencyUnavailableError, InvalidInputError, ensureError } from '../core/errors';
-import { retryStageUpdate, runStateQuery, searchAttributeKeys, type RetryStageResult } from '../core/run/run-definitions';
-import { WORKFLOW_TYPES, type PipelineRunInput, type PipelineRunResult, type ReusedStageOutput, type RetryStageRequest, type RunState, type RunStatus, type RunTrigger } from '../core/run/run-types';
+import {
+  retryStageUpdate,
+  runStateQuery,
+  searchAttributeKeys,
+  type RetryStageResult,
+} from '../core/run/run-definitions';
+import {
+  WORKFLOW_TYPES,
+  type PipelineRunInput,
+  type PipelineRunResult,
+  type ReusedStageOutput,
+  type RetryStageRequest,
+  type RunState,
+  type RunStatus,
+  type RunTrigger,
+} from '../core/run/run-types';
 import { CONTROL_POOL, taskQueueForPool } from '../core/run/task-queues';
 import { decodeHistoryPayload } from './temporal-connection';
 import type { Plan } from '../core/spec/plan-types';
@@ -51,7 +71,16 @@ const RUN_STATUSES: readonly string[] = ['running', 'waiting', 'succeeded', 'fai
 const RUN_TRIGGERS: readonly string[] = ['manual', 'schedule', 'new-data', 'rerun'];
 
 /** `<pipeline>-<yyyymmdd-hhmmss>-<4 random chars>`: readable, sortable by time, unique enough. */
-export function newRunId(pipeline: string, at: Date = new Date(), random: () => string = () => randomBytes(3).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, 'x').slice(0, 4)): string {
+export function newRunId(
+  pipeline: string,
+  at: Date = new Date(),
+  random: () => string = () =>
+    randomBytes(3)
+      .toString('base64url')
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, 'x')
+      .slice(0, 4),
+): string {
   const pad = (n: number): string => String(n).padStart(2, '0');
   const stamp = `${at.getUTCFullYear()}${pad(at.getUTCMonth() + 1)}${pad(at.getUTCDate())}-${pad(at.getUTCHours())}${pad(at.getUTCMinutes())}${pad(at.getUTCSeconds())}`;
   return `${pipeline}-${stamp}-${random()}`;
@@ -84,7 +113,10 @@ function isDeadlineExceeded(thrown: unknown, deadline: number): boolean {
 }
 
 /** Status of a closed execution, when the workflow could not say it itself. */
-function statusFromExecution(info: Pick<WorkflowExecutionInfo, 'status'>, recorded: string | undefined): RunSummary['status'] {
+function statusFromExecution(
+  info: Pick<WorkflowExecutionInfo, 'status'>,
+  recorded: string | undefined,
+): RunSummary['status'] {
   switch (info.status.name) {
     case 'COMPLETED':
       return 'succeeded';
@@ -118,7 +150,12 @@ export class RunClient {
   async submit(plan: Plan, options: SubmitOptions = {}): Promise<string> {
     const runId = options.runId ?? newRunId(plan.pipeline.name);
     const trigger: RunTrigger = options.trigger ?? { kind: 'manual' };
-    const input: PipelineRunInput = { plan, trigger, bucket: this.options.bucket, ...(options.reuse ? { reuse: options.reuse } : {}) };
+    const input: PipelineRunInput = {
+      plan,
+      trigger,
+      bucket: this.options.bucket,
+      ...(options.reuse ? { reuse: options.reuse } : {}),
+    };
     try {
       await this.client.workflow.start(WORKFLOW_TYPES.pipelineRun, {
         workflowId: runId,
@@ -132,7 +169,8 @@ export class RunClient {
         memo: { pipeline: plan.pipeline.name, ...(plan.source ? { source: plan.source } : {}) },
       });
     } catch (thrown) {
-      if (thrown instanceof WorkflowExecutionAlreadyStartedError) throw new InvalidInputError(`a run with id ${runId} already exists`, { runId }, { cause: thrown });
+      if (thrown instanceof WorkflowExecutionAlreadyStartedError)
+        throw new InvalidInputError(`a run with id ${runId} already exists`, { runId }, { cause: thrown });
       throw thrown;
     }
     return runId;
@@ -148,7 +186,9 @@ export class RunClient {
     const handle = this.client.workflow.getHandle(runId);
     let state: RunState;
     try {
-      state = await this.client.withDeadline(Date.now() + (options.timeoutMs ?? 15_000), () => handle.query(runStateQuery));
+      state = await this.client.withDeadline(Date.now() + (options.timeoutMs ?? 15_000), () =>
+        handle.query(runStateQuery),
+      );
     } catch (thrown) {
       if (thrown instanceof WorkflowNotFoundError) throw this.mapNotFound(thrown, runId);
       const fromHistory = await this.stateFromHistory(runId).catch(() => undefined);
@@ -175,7 +215,10 @@ export class RunClient {
     try {
       outcome = (await handle.result()) as PipelineRunResult;
     } catch (thrown) {
-      const details = thrown instanceof WorkflowFailedError && thrown.cause instanceof ApplicationFailure ? thrown.cause.details?.[0] : undefined;
+      const details =
+        thrown instanceof WorkflowFailedError && thrown.cause instanceof ApplicationFailure
+          ? thrown.cause.details?.[0]
+          : undefined;
       if (details && typeof details === 'object' && 'stages' in details) outcome = details as PipelineRunResult;
     }
     const status = statusFromExecution(description, undefined);
@@ -188,7 +231,14 @@ export class RunClient {
       ...(description.closeTime ? { endedAt: description.closeTime.toISOString() } : {}),
       stages:
         outcome?.stages ??
-        input.plan.stages.map((stage) => ({ id: stage.id, uses: stage.uses, pool: stage.pool, status: 'pending' as const, attempts: 0, reason: 'state unknown: the run ended before it was recorded' })),
+        input.plan.stages.map((stage) => ({
+          id: stage.id,
+          uses: stage.uses,
+          pool: stage.pool,
+          status: 'pending' as const,
+          attempts: 0,
+          reason: 'state unknown: the run ended before it was recorded',
+        })),
       params: Object.fromEntries(Object.entries(input.plan.params).map(([name, param]) => [name, param.value])),
     };
   }
@@ -200,8 +250,16 @@ export class RunClient {
     } catch (thrown) {
       if (thrown instanceof WorkflowFailedError) {
         const cause = thrown.cause;
-        if (cause instanceof ApplicationFailure && cause.details?.[0] && typeof cause.details[0] === 'object') return cause.details[0] as PipelineRunResult;
-        if (cause?.name === 'CancelledFailure') return { status: 'cancelled', stages: await this.state(runId).then((s) => s.stages, () => []) };
+        if (cause instanceof ApplicationFailure && cause.details?.[0] && typeof cause.details[0] === 'object')
+          return cause.details[0] as PipelineRunResult;
+        if (cause?.name === 'CancelledFailure')
+          return {
+            status: 'cancelled',
+            stages: await this.state(runId).then(
+              (s) => s.stages,
+              () => [],
+            ),
+          };
         return { status: 'failed', stages: [] };
       }
       throw this.mapNotFound(thrown, runId);
@@ -212,16 +270,25 @@ export class RunClient {
     const clauses = [`WorkflowType = ${quote(WORKFLOW_TYPES.pipelineRun)}`];
     if (filter.pipeline) clauses.push(`${searchAttributeKeys.pipeline.name} = ${quote(filter.pipeline)}`);
     if (filter.status) {
-      if (!RUN_STATUSES.includes(filter.status)) throw new InvalidInputError(`--status ${filter.status}: expected one of ${RUN_STATUSES.join(', ')}`, { status: filter.status });
+      if (!RUN_STATUSES.includes(filter.status))
+        throw new InvalidInputError(`--status ${filter.status}: expected one of ${RUN_STATUSES.join(', ')}`, {
+          status: filter.status,
+        });
       clauses.push(`${searchAttributeKeys.status.name} = ${quote(filter.status)}`);
     }
     if (filter.trigger) {
-      if (!RUN_TRIGGERS.includes(filter.trigger)) throw new InvalidInputError(`trigger ${filter.trigger}: expected one of ${RUN_TRIGGERS.join(', ')}`, { trigger: filter.trigger });
+      if (!RUN_TRIGGERS.includes(filter.trigger))
+        throw new InvalidInputError(`trigger ${filter.trigger}: expected one of ${RUN_TRIGGERS.join(', ')}`, {
+          trigger: filter.trigger,
+        });
       clauses.push(`${searchAttributeKeys.trigger.name} = ${quote(filter.trigger)}`);
     }
     const limit = filter.limit ?? 50;
     const runs: RunSummary[] = [];
-    for await (const info of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: Math.min(limit, 100) })) {
+    for await (const info of this.client.workflow.list({
+      query: clauses.join(' AND '),
+      pageSize: Math.min(limit, 100),
+    })) {
       const attributes = info.typedSearchAttributes;
       const recorded = attributes.get(searchAttributeKeys.status);
       runs.push({
@@ -257,15 +324,24 @@ export class RunClient {
    * possible, with "already ended" for a closed run, and after `timeoutMs` (default 15 s) when no
    * control worker takes the update, naming the task queue nothing polls.
    */
-  async retry(runId: string, request: RetryStageRequest = {}, options: { readonly timeoutMs?: number } = {}): Promise<RetryStageResult> {
+  async retry(
+    runId: string,
+    request: RetryStageRequest = {},
+    options: { readonly timeoutMs?: number } = {},
+  ): Promise<RetryStageResult> {
     const { ended, taskQueue } = await this.execution(runId);
     if (ended) {
-      throw new InvalidInputError(`cannot retry ${runId}: the run already ended ${ended}; only a run with a waiting stage can be retried. Run it again from a stage with \`fineflow rerun ${runId} --from STAGE\``, { runId, code: 'run-ended', status: ended });
+      throw new InvalidInputError(
+        `cannot retry ${runId}: the run already ended ${ended}; only a run with a waiting stage can be retried. Run it again from a stage with \`fineflow rerun ${runId} --from STAGE\``,
+        { runId, code: 'run-ended', status: ended },
+      );
     }
     const timeoutMs = options.timeoutMs ?? 15_000;
     const deadline = Date.now() + timeoutMs;
     try {
-      return await this.client.withDeadline(deadline, () => this.client.workflow.getHandle(runId).executeUpdate(retryStageUpdate, { args: [request] }));
+      return await this.client.withDeadline(deadline, () =>
+        this.client.workflow.getHandle(runId).executeUpdate(retryStageUpdate, { args: [request] }),
+      );
     } catch (thrown) {
       const error = ensureError(thrown);
       if (thrown instanceof WorkflowNotFoundError) throw this.mapNotFound(thrown, runId);
@@ -284,7 +360,12 @@ export class RunClient {
   /** Ask the run to cancel: running stages are cancelled, the run ends `cancelled`. An ended run is refused. */
   async cancel(runId: string): Promise<void> {
     const { ended } = await this.execution(runId);
-    if (ended) throw new InvalidInputError(`cannot cancel ${runId}: the run already ended ${ended}`, { runId, code: 'run-ended', status: ended });
+    if (ended)
+      throw new InvalidInputError(`cannot cancel ${runId}: the run already ended ${ended}`, {
+        runId,
+        code: 'run-ended',
+        status: ended,
+      });
     try {
       await this.client.workflow.getHandle(runId).cancel();
     } catch (thrown) {
@@ -315,7 +396,8 @@ export class RunClient {
   }
 
   private mapNotFound(thrown: unknown, runId: string): Error {
-    if (thrown instanceof WorkflowNotFoundError) return new InvalidInputError(`no run ${runId}; list runs with \`fineflow runs\``, { runId }, { cause: thrown });
+    if (thrown instanceof WorkflowNotFoundError)
+      return new InvalidInputError(`no run ${runId}; list runs with \`fineflow runs\``, { runId }, { cause: thrown });
     return ensureError(thrown);
   }
 }

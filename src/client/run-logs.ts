@@ -16,7 +16,12 @@ export interface StageLogFile {
 const LOG_KEY = /\/runs\/[^/]+\/([^/]+)\/logs\/attempt-(\d+)\.log$/;
 
 /** Every log of a run (or of one stage), ordered by stage then attempt. */
-export async function listStageLogs(store: ObjectStore, bucket: string, runId: string, stageId?: string): Promise<StageLogFile[]> {
+export async function listStageLogs(
+  store: ObjectStore,
+  bucket: string,
+  runId: string,
+  stageId?: string,
+): Promise<StageLogFile[]> {
   const prefix = stageId ? stageLogPrefix(bucket, runId, stageId) : runPrefix(bucket, runId);
   const objects = await store.list(prefix);
   const logs: StageLogFile[] = [];

@@ -98,7 +98,10 @@ export function trialTableFromResults(stageId: string, document: SweepResultsDoc
 }
 
 /** A cancelled trial has no final value: show the last one it reported. */
-function objectiveOf(value: number | undefined, reports: readonly { readonly value: number }[]): { objective?: number } {
+function objectiveOf(
+  value: number | undefined,
+  reports: readonly { readonly value: number }[],
+): { objective?: number } {
   const objective = value ?? reports[reports.length - 1]?.value;
   return objective !== undefined ? { objective } : {};
 }
@@ -122,7 +125,10 @@ export function renderTrialTable(table: SweepTrialTable, maxWidth = 100): string
   const lines = [clip(header, maxWidth), clip(titles, maxWidth)];
   for (const row of table.rows) {
     const objective = row.objective !== undefined ? formatNumber(row.objective) : '-';
-    const detail = row.state === 'failed' && row.error !== undefined ? `${formatParams(row.params)}  error: ${row.error}` : formatParams(row.params);
+    const detail =
+      row.state === 'failed' && row.error !== undefined
+        ? `${formatParams(row.params)}  error: ${row.error}`
+        : formatParams(row.params);
     const line = `${row.best ? '*' : ' '} ${String(row.trialId).padStart(5)}  ${row.state.padEnd(STATE_WIDTH)}  ${String(row.epochs).padStart(6)}  ${objective.padStart(objectiveWidth)}  ${detail}`;
     lines.push(clip(line, maxWidth));
   }

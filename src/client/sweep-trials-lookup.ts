@@ -23,11 +23,21 @@ export interface SweepLookupOptions {
 }
 
 /** The trial table of every sweep stage of the run that started; a stage whose trials cannot be read is left out. */
-export async function sweepTrialTables(client: Client, store: ObjectStore, bucket: string, state: RunState, options: SweepLookupOptions = {}): Promise<SweepTrialTable[]> {
+export async function sweepTrialTables(
+  client: Client,
+  store: ObjectStore,
+  bucket: string,
+  state: RunState,
+  options: SweepLookupOptions = {},
+): Promise<SweepTrialTable[]> {
   const tables: SweepTrialTable[] = [];
   for (const stage of state.stages) {
     if (stage.uses !== SWEEP_STAGE_TYPE || !HAS_TRIALS.includes(stage.status)) continue;
-    const table = stage.status === 'running' ? await fromQuery(client, state.runId, stage, options) : ((await fromResults(store, bucket, state.runId, stage)) ?? (await fromQuery(client, state.runId, stage, options)));
+    const table =
+      stage.status === 'running'
+        ? await fromQuery(client, state.runId, stage, options)
+        : ((await fromResults(store, bucket, state.runId, stage)) ??
+          (await fromQuery(client, state.runId, stage, options)));
     if (table) tables.push(table);
   }
   return tables;
@@ -43,15 +53,24 @@ export function sweepWorkflowIds(runId: string, stage: Pick<StageState, 'id' | '
   const first = stage.status === 'running' ? stage.attempts + 1 : stage.attempts;
   const attempts = [first, ...Array.from({ length: MAX_EARLIER_ATTEMPTS }, (_, i) => first - 1 - i)];
   if (stage.status !== 'running') attempts.push(stage.attempts + 1);
-  return [...new Set(attempts.filter((attempt) => attempt >= 1))].map((attempt) => `${runId}.${stage.id}.sweep-${attempt}`);
+  return [...new Set(attempts.filter((attempt) => attempt >= 1))].map(
+    (attempt) => `${runId}.${stage.id}.sweep-${attempt}`,
+  );
 }
 
 const MAX_EARLIER_ATTEMPTS = 4;
 
-async function fromQuery(client: Client, runId: string, stage: StageState, options: SweepLookupOptions): Promise<SweepTrialTable | undefined> {
+async function fromQuery(
+  client: Client,
+  runId: string,
+  stage: StageState,
+  options: SweepLookupOptions,
+): Promise<SweepTrialTable | undefined> {
   for (const workflowId of sweepWorkflowIds(runId, stage)) {
     try {
-      const status = await client.withDeadline(Date.now() + (options.queryTimeoutMs ?? 5_000), () => client.workflow.getHandle(workflowId).query<SweepStatus>(SWEEP_QUERIES.state));
+      const status = await client.withDeadline(Date.now() + (options.queryTimeoutMs ?? 5_000), () =>
+        client.workflow.getHandle(workflowId).query<SweepStatus>(SWEEP_QUERIES.state),
+      );
       return trialTableFromStatus(stage.id, status);
     } catch (thrown) {
       if (thrown instanceof WorkflowNotFoundError) continue;
@@ -61,8 +80,16 @@ async function fromQuery(client: Client, runId: string, stage: StageState, optio
   return undefined;
 }
 
-async function fromResults(store: ObjectStore, bucket: string, runId: string, stage: StageState): Promise<SweepTrialTable | undefined> {
-  const uri = typeof stage.outputs?.results === 'string' ? stage.outputs.results : `${runPrefix(bucket, runId, stage.id)}results.json`;
+async function fromResults(
+  store: ObjectStore,
+  bucket: string,
+  runId: string,
+  stage: StageState,
+): Promise<SweepTrialTable | undefined> {
+  const uri =
+    typeof stage.outputs?.results === 'string'
+      ? stage.outputs.results
+      : `${runPrefix(bucket, runId, stage.id)}results.json`;
   try {
     if (!(await store.stat(uri))) return undefined;
     return trialTableFromResults(stage.id, await store.getJson<SweepResultsDocument>(uri));

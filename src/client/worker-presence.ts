@@ -25,7 +25,11 @@ export function poolsOfRunningStages(state: RunState): string[] {
 /** The state with every running stage of an unpolled pool marked (pure). Live progress wins: a stage that reports progress has a worker. */
 export function markStagesWaitingForWorkers(state: RunState, unpolledPools: ReadonlySet<string>): RunState {
   if (unpolledPools.size === 0) return state;
-  const stages = state.stages.map((stage): StageState => (stage.status === 'running' && !stage.progress && unpolledPools.has(stage.pool) ? { ...stage, reason: waitingForWorkerReason(stage.pool) } : stage));
+  const stages = state.stages.map((stage): StageState =>
+    stage.status === 'running' && !stage.progress && unpolledPools.has(stage.pool)
+      ? { ...stage, reason: waitingForWorkerReason(stage.pool) }
+      : stage,
+  );
   return { ...state, stages };
 }
 

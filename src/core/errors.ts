@@ -100,7 +100,12 @@ export class ConflictError extends FineflowError {
 }
 
 /** Rebuild a FineflowError from its serialised `type` (child process messages, Temporal failures). */
-export function errorOfType(type: string | undefined, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }): FineflowError | undefined {
+export function errorOfType(
+  type: string | undefined,
+  message: string,
+  details: Record<string, unknown> = {},
+  options?: { cause?: unknown },
+): FineflowError | undefined {
   switch (type) {
     case ERROR_TYPES.invalidInput:
       return new InvalidInputError(message, details, options);

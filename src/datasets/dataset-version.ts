@@ -17,7 +17,13 @@ import { InvalidInputError } from '../core/errors';
 import { asPrefixUri, formatS3Uri, parseS3Uri } from '../core/storage/uri';
 import { isDatasetVersionId } from './dataset-source';
 
-export { isDatasetVersionId, parseDatasetSource, pinnedSourceProblem, relativeKey, type DatasetSource } from './dataset-source';
+export {
+  isDatasetVersionId,
+  parseDatasetSource,
+  pinnedSourceProblem,
+  relativeKey,
+  type DatasetSource,
+} from './dataset-source';
 
 /** Bump when the manifest's shape changes. */
 export const DATASET_MANIFEST_FORMAT = 1;
@@ -61,7 +67,12 @@ export function datasetVersionId(objects: readonly { readonly key: string; reado
 }
 
 /** A manifest for `objects` under `prefix` (sorted, totals and id computed). */
-export function buildDatasetManifest(prefix: string, objects: readonly DatasetObject[], createdBy: string, createdAt: Date): DatasetVersionManifest {
+export function buildDatasetManifest(
+  prefix: string,
+  objects: readonly DatasetObject[],
+  createdBy: string,
+  createdAt: Date,
+): DatasetVersionManifest {
   const sorted = [...objects].sort(byKey);
   return {
     format: DATASET_MANIFEST_FORMAT,
@@ -83,7 +94,10 @@ export function datasetVersionsPrefix(bucket: string, dataPrefix: string): strin
 
 export function datasetManifestUri(bucket: string, dataPrefix: string, id: string): string {
   if (!isDatasetVersionId(id)) {
-    throw new InvalidInputError(`dataset version '${id}' is not a version id (64 lowercase hex characters, as \`fineflow data push\` prints)`, { code: 'invalid-dataset-version', id });
+    throw new InvalidInputError(
+      `dataset version '${id}' is not a version id (64 lowercase hex characters, as \`fineflow data push\` prints)`,
+      { code: 'invalid-dataset-version', id },
+    );
   }
   return `${datasetVersionsPrefix(bucket, dataPrefix)}${id}.json`;
 }
@@ -115,16 +129,23 @@ export function diffDatasetVersions(before: DatasetVersionManifest, after: Datas
 /** Checks the shape of a manifest read from the store (it is data, not code). */
 export function checkDatasetManifest(value: unknown, uri: string): DatasetVersionManifest {
   const bad = (why: string): never => {
-    throw new InvalidInputError(`${uri} is not a dataset version manifest: ${why}`, { uri, code: 'invalid-dataset-manifest' });
+    throw new InvalidInputError(`${uri} is not a dataset version manifest: ${why}`, {
+      uri,
+      code: 'invalid-dataset-manifest',
+    });
   };
   if (value === null || typeof value !== 'object') return bad('not a JSON object');
   const manifest = value as Partial<DatasetVersionManifest>;
-  if (manifest.format !== DATASET_MANIFEST_FORMAT) bad(`format ${String(manifest.format)}, expected ${DATASET_MANIFEST_FORMAT}`);
-  if (typeof manifest.id !== 'string' || typeof manifest.prefix !== 'string' || !Array.isArray(manifest.objects)) bad('id, prefix or objects missing');
+  if (manifest.format !== DATASET_MANIFEST_FORMAT)
+    bad(`format ${String(manifest.format)}, expected ${DATASET_MANIFEST_FORMAT}`);
+  if (typeof manifest.id !== 'string' || typeof manifest.prefix !== 'string' || !Array.isArray(manifest.objects))
+    bad('id, prefix or objects missing');
   const objects = manifest.objects as readonly DatasetObject[];
   for (const object of objects) {
-    if (typeof object?.key !== 'string' || typeof object.sha256 !== 'string' || typeof object.size !== 'number') bad('an object lacks key, size or sha256');
+    if (typeof object?.key !== 'string' || typeof object.sha256 !== 'string' || typeof object.size !== 'number')
+      bad('an object lacks key, size or sha256');
   }
-  if (datasetVersionId(objects) !== manifest.id) bad(`its objects hash to ${datasetVersionId(objects)}, not its id ${String(manifest.id)}`);
+  if (datasetVersionId(objects) !== manifest.id)
+    bad(`its objects hash to ${datasetVersionId(objects)}, not its id ${String(manifest.id)}`);
   return manifest as DatasetVersionManifest;
 }

@@ -26,7 +26,10 @@ export interface DatasetRetention {
 }
 
 /** What registered models' dataset versions need, read from the registry and the manifests under `datasets/`. */
-export async function datasetObjectsRegisteredModelsNeed(store: ObjectStore, bucket: string): Promise<DatasetRetention> {
+export async function datasetObjectsRegisteredModelsNeed(
+  store: ObjectStore,
+  bucket: string,
+): Promise<DatasetRetention> {
   const versions = new Set<string>();
   for (const model of await listModels(store, bucket)) {
     for (const card of (await showModel(store, bucket, model.name)).versions) {
@@ -51,7 +54,10 @@ export async function datasetObjectsRegisteredModelsNeed(store: ObjectStore, buc
     manifests.push(uri);
     const prefix = parseS3Uri(manifest.prefix);
     for (const object of manifest.objects) {
-      objects.push({ uri: formatS3Uri({ bucket: prefix.bucket, key: `${prefix.key}${object.key}` }), ...(object.versionId ? { versionId: object.versionId } : {}) });
+      objects.push({
+        uri: formatS3Uri({ bucket: prefix.bucket, key: `${prefix.key}${object.key}` }),
+        ...(object.versionId ? { versionId: object.versionId } : {}),
+      });
     }
   }
   return { versions: [...versions].sort(), manifests, objects };

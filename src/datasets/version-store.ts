@@ -46,7 +46,12 @@ async function hashObject(store: ObjectStore, uri: string, options: ReadOptions)
 }
 
 /** One listed object as a manifest entry: its sha256 (recorded by Fineflow, remembered, or read) and S3 version. */
-async function describeObject(store: ObjectStore, prefix: string, listed: ObjectInfo, memo: Sha256Memo | undefined): Promise<DatasetObject | undefined> {
+async function describeObject(
+  store: ObjectStore,
+  prefix: string,
+  listed: ObjectInfo,
+  memo: Sha256Memo | undefined,
+): Promise<DatasetObject | undefined> {
   const uri = formatS3Uri(listed);
   // Listings carry no user metadata and no version: a HEAD has both.
   const info = await store.stat(uri);
@@ -55,7 +60,13 @@ async function describeObject(store: ObjectStore, prefix: string, listed: Object
   const sha256 = info.sha256 ?? memo?.get(memoKey(info)) ?? (await hashObject(store, uri, versionRead));
   memo?.set(memoKey(info), sha256);
   const key = relativeKey(prefix, uri) ?? listed.key;
-  return { key, size: info.size, sha256, etag: info.etag.replace(/"/g, ''), ...(info.versionId ? { versionId: info.versionId } : {}) };
+  return {
+    key,
+    size: info.size,
+    sha256,
+    etag: info.etag.replace(/"/g, ''),
+    ...(info.versionId ? { versionId: info.versionId } : {}),
+  };
 }
 
 /**
@@ -63,7 +74,12 @@ async function describeObject(store: ObjectStore, prefix: string, listed: Object
  * the same contents again rewrites the manifest with the objects' current S3 versions (same id:
  * same bytes), so a re-push never leaves a manifest pointing at purged versions.
  */
-export async function sealDatasetVersion(store: ObjectStore, bucket: string, prefix: string, options: SealOptions): Promise<DatasetVersionManifest> {
+export async function sealDatasetVersion(
+  store: ObjectStore,
+  bucket: string,
+  prefix: string,
+  options: SealOptions,
+): Promise<DatasetVersionManifest> {
   const dataPrefix = asPrefixUri(prefix);
   const listed = (options.listed ?? (await store.list(dataPrefix))).filter((info) => {
     const key = relativeKey(dataPrefix, formatS3Uri(info));
@@ -82,7 +98,12 @@ export async function sealDatasetVersion(store: ObjectStore, bucket: string, pre
 }
 
 /** The manifest of `id` under `prefix`; NotFoundError `dataset-version-not-found` when there is none. */
-export async function readDatasetVersion(store: ObjectStore, bucket: string, prefix: string, id: string): Promise<DatasetVersionManifest> {
+export async function readDatasetVersion(
+  store: ObjectStore,
+  bucket: string,
+  prefix: string,
+  id: string,
+): Promise<DatasetVersionManifest> {
   const uri = datasetManifestUri(bucket, prefix, id);
   if (!(await store.stat(uri))) {
     throw new NotFoundError(
@@ -94,7 +115,11 @@ export async function readDatasetVersion(store: ObjectStore, bucket: string, pre
 }
 
 /** Every recorded version of `prefix`, oldest first. */
-export async function listDatasetVersions(store: ObjectStore, bucket: string, prefix: string): Promise<DatasetVersionManifest[]> {
+export async function listDatasetVersions(
+  store: ObjectStore,
+  bucket: string,
+  prefix: string,
+): Promise<DatasetVersionManifest[]> {
   const versionsPrefix = datasetVersionsPrefix(bucket, prefix);
   let listed: ObjectInfo[];
   try {
@@ -126,14 +151,19 @@ function objectGone(manifest: DatasetVersionManifest, object: DatasetObject, why
  * recorded, otherwise the current object if it still has the same ETag. The content is checked
  * against the manifest's sha256 as it streams (the stream fails at its end on a mismatch).
  */
-export async function readVersionedObject(store: ObjectStore, manifest: DatasetVersionManifest, object: DatasetObject): Promise<Readable> {
+export async function readVersionedObject(
+  store: ObjectStore,
+  manifest: DatasetVersionManifest,
+  object: DatasetObject,
+): Promise<Readable> {
   const uri = `${manifest.prefix}${object.key}`;
   let source: Readable;
   if (object.versionId) {
     try {
       source = await store.getStream(uri, { versionId: object.versionId });
     } catch (thrown) {
-      if (thrown instanceof NotFoundError) throw objectGone(manifest, object, `(S3 version ${object.versionId}) no longer exists`);
+      if (thrown instanceof NotFoundError)
+        throw objectGone(manifest, object, `(S3 version ${object.versionId}) no longer exists`);
       throw thrown;
     }
   } else {
@@ -177,10 +207,16 @@ export function pinnedDatasetStore(store: ObjectStore, manifest: DatasetVersionM
   });
   const lookup = (uri: string): DatasetObject => {
     const object = byUri.get(uri);
-    if (!object) throw new NotFoundError(`${uri} is not in dataset version ${manifest.id} of ${manifest.prefix}`, { uri, code: 'not-found', version: manifest.id });
+    if (!object)
+      throw new NotFoundError(`${uri} is not in dataset version ${manifest.id} of ${manifest.prefix}`, {
+        uri,
+        code: 'not-found',
+        version: manifest.id,
+      });
     return object;
   };
-  const getStream = (uri: string, options?: ReadOptions): Promise<Readable> => (underVersion(uri) ? readVersionedObject(store, manifest, lookup(uri)) : store.getStream(uri, options));
+  const getStream = (uri: string, options?: ReadOptions): Promise<Readable> =>
+    underVersion(uri) ? readVersionedObject(store, manifest, lookup(uri)) : store.getStream(uri, options);
   return {
     ...store,
     getStream,
@@ -199,7 +235,9 @@ export function pinnedDatasetStore(store: ObjectStore, manifest: DatasetVersionM
     async list(prefixUri) {
       // A prefix above the version's (the bucket root) still sees only the version under it.
       if (!underVersion(prefixUri) && !manifest.prefix.startsWith(prefixUri)) return store.list(prefixUri);
-      return [...byUri.entries()].filter(([uri]) => uri.startsWith(prefixUri)).map(([uri, object]) => info(uri, object));
+      return [...byUri.entries()]
+        .filter(([uri]) => uri.startsWith(prefixUri))
+        .map(([uri, object]) => info(uri, object));
     },
   };
 }
@@ -227,12 +265,25 @@ export async function resolveDatasetSource(
   trigger: { readonly path: string; readonly datasetVersion: string } | undefined,
 ): Promise<ResolvedDatasetSource> {
   const parsed = parseDatasetSource(source);
-  if (parsed.version) return { source: parsed.uri, manifest: await readDatasetVersion(store, bucket, parsed.uri, parsed.version), how: 'pinned' };
+  if (parsed.version)
+    return {
+      source: parsed.uri,
+      manifest: await readDatasetVersion(store, bucket, parsed.uri, parsed.version),
+      how: 'pinned',
+    };
   if (trigger && (source === trigger.path || relativeKey(trigger.path, source) !== undefined)) {
-    return { source, manifest: await readDatasetVersion(store, bucket, trigger.path, trigger.datasetVersion), how: 'trigger' };
+    return {
+      source,
+      manifest: await readDatasetVersion(store, bucket, trigger.path, trigger.datasetVersion),
+      how: 'trigger',
+    };
   }
   if (source.endsWith('/') || parseS3Uri(source).key === '') {
-    return { source, manifest: await sealDatasetVersion(store, bucket, source, { createdBy: 'prepare-data' }), how: 'sealed' };
+    return {
+      source,
+      manifest: await sealDatasetVersion(store, bucket, source, { createdBy: 'prepare-data' }),
+      how: 'sealed',
+    };
   }
   // One object: a version of its folder holding only it.
   const folder = source.slice(0, source.lastIndexOf('/') + 1);

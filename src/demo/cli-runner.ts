@@ -12,10 +12,19 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-export function runFineflow(repoDir: string, args: readonly string[], env: NodeJS.ProcessEnv, options: { readonly echo?: boolean } = {}): Promise<CliRun> {
+export function runFineflow(
+  repoDir: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  options: { readonly echo?: boolean } = {},
+): Promise<CliRun> {
   const echo = options.echo ?? true;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoDir, 'bin/fineflow.js'), ...args], { cwd: repoDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(repoDir, 'bin/fineflow.js'), ...args], {
+      cwd: repoDir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {

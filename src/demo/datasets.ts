@@ -32,7 +32,9 @@ export function writeBaseDataset(modelName: string): DemoDataset {
       return {
         description: `line A surface-defect images (brushed metal, ${SURFACE_PER_CLASS} per class)`,
         async write(directory) {
-          const files = imageFolderFiles(generateDefects({ perClass: SURFACE_PER_CLASS, seed: 101, surface: 'brushed' }));
+          const files = imageFolderFiles(
+            generateDefects({ perClass: SURFACE_PER_CLASS, seed: 101, surface: 'brushed' }),
+          );
           await writeFilesToDirectory(directory, files);
           return files.length;
         },

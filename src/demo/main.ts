@@ -35,7 +35,10 @@ function say(line: string): void {
 
 function compile(file: string): Plan {
   const compiled = compilePlan(readFileSync(path.join(REPO_DIR, file), 'utf8'), file);
-  if (!compiled.plan) throw new Error(`${file} does not validate: ${compiled.diagnostics.map((d) => `${d.path}: ${d.message}`).join('; ')}`);
+  if (!compiled.plan)
+    throw new Error(
+      `${file} does not validate: ${compiled.diagnostics.map((d) => `${d.path}: ${d.message}`).join('; ')}`,
+    );
   return compiled.plan;
 }
 
@@ -55,7 +58,9 @@ export function baseModelsOf(plan: Plan): string[] {
 
 /** The pipelines/pretrain-*.yaml that registers model `name`, with the dataset param it reads. */
 export function pretrainPipelineFor(name: string): { file: string; plan: Plan; dataset: string } | undefined {
-  for (const file of readdirSync(path.join(REPO_DIR, 'pipelines')).filter((f) => /^pretrain-.*\.ya?ml$/.test(f)).sort()) {
+  for (const file of readdirSync(path.join(REPO_DIR, 'pipelines'))
+    .filter((f) => /^pretrain-.*\.ya?ml$/.test(f))
+    .sort()) {
     const plan = compile(`pipelines/${file}`);
     if (plan.stages.some((stage) => stage.uses === 'register-model' && stage.with.name === name)) {
       const dataset = plan.params.dataset?.value;
@@ -72,7 +77,10 @@ async function pushDataset(dataset: DemoDataset, target: string, env: NodeJS.Pro
     const written = await dataset.write(directory);
     say(`pushing ${dataset.description} (${written} files) to ${target} with \`fineflow data push\``);
     const pushed = await runFineflow(REPO_DIR, ['data', 'push', directory, target], env, { echo: false });
-    if (pushed.code !== 0) throw new Error(`fineflow data push failed (exit ${pushed.code}): ${pushed.stderr.trim().split('\n').slice(-3).join(' ')}`);
+    if (pushed.code !== 0)
+      throw new Error(
+        `fineflow data push failed (exit ${pushed.code}): ${pushed.stderr.trim().split('\n').slice(-3).join(' ')}`,
+      );
     process.stdout.write(pushed.stdout);
   } finally {
     rmSync(directory, { recursive: true, force: true });
@@ -84,7 +92,10 @@ async function submitAndWatch(file: string, env: NodeJS.ProcessEnv): Promise<str
   const submitted = await runFineflow(REPO_DIR, ['submit', file, '--watch'], env);
   const runId = /started run (\S+)/.exec(submitted.stdout)?.[1];
   if (!runId) throw new Error(`fineflow submit ${file} did not start a run (exit ${submitted.code})`);
-  if (submitted.code !== 0) throw new Error(`run ${runId} of ${file} did not succeed (exit ${submitted.code}); see \`fineflow status ${runId}\` and \`fineflow logs ${runId}\``);
+  if (submitted.code !== 0)
+    throw new Error(
+      `run ${runId} of ${file} did not succeed (exit ${submitted.code}); see \`fineflow status ${runId}\` and \`fineflow logs ${runId}\``,
+    );
   return runId;
 }
 
@@ -131,23 +142,34 @@ export function headline(state: RunState): string {
   ];
   if (ftAccuracy !== undefined && scratchAccuracy !== undefined) {
     const points = (ftAccuracy - scratchAccuracy) * 100;
-    lines.push(` → fine-tuning is ${points >= 0 ? `${points.toFixed(1)} accuracy points better` : `${(-points).toFixed(1)} points WORSE`} than training from scratch.`);
+    lines.push(
+      ` → fine-tuning is ${points >= 0 ? `${points.toFixed(1)} accuracy points better` : `${(-points).toFixed(1)} points WORSE`} than training from scratch.`,
+    );
   }
-  lines.push(` TensorFlow backend: ${String(ftOutputs.backend ?? 'unknown')}${typeof ftOutputs.engine === 'string' ? ` (${ftOutputs.engine} engine)` : ''}`);
-  if (finetune?.status === 'cached' || evaluate?.status === 'cached') lines.push(` (stages reused from the cache: ${finetune?.reason ?? evaluate?.reason ?? ''})`);
+  lines.push(
+    ` TensorFlow backend: ${String(ftOutputs.backend ?? 'unknown')}${typeof ftOutputs.engine === 'string' ? ` (${ftOutputs.engine} engine)` : ''}`,
+  );
+  if (finetune?.status === 'cached' || evaluate?.status === 'cached')
+    lines.push(` (stages reused from the cache: ${finetune?.reason ?? evaluate?.reason ?? ''})`);
   lines.push(` Gate: ${evalOutputs.passed === true ? 'passed' : evalOutputs.passed === false ? 'NOT passed' : 'n/a'}`);
-  if (typeof evalOutputs.report === 'string') lines.push(` Report: ${evalOutputs.report}  (HTML: report.html, JSON: report.json beside it)`);
+  if (typeof evalOutputs.report === 'string')
+    lines.push(` Report: ${evalOutputs.report}  (HTML: report.html, JSON: report.json beside it)`);
   if (register?.status === 'succeeded' || register?.status === 'cached') {
     const model = String(register.outputs?.model ?? '');
     const name = /^registry:\/\/([^@]+)@/.exec(model)?.[1];
     lines.push(` Registered: ${model}${name ? `  (fineflow models show ${name}@champion)` : ''}`);
-  }
-  else if (register) lines.push(` Registered: no (register stage ${register.status}${register.reason ? `: ${register.reason}` : ''})`);
+  } else if (register)
+    lines.push(` Registered: no (register stage ${register.status}${register.reason ? `: ${register.reason}` : ''})`);
   lines.push('================================================================================');
   return lines.join('\n');
 }
 
-async function ensureBaseModels(plan: Plan, store: ObjectStore, config: FineflowConfig, env: NodeJS.ProcessEnv): Promise<void> {
+async function ensureBaseModels(
+  plan: Plan,
+  store: ObjectStore,
+  config: FineflowConfig,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
   for (const name of baseModelsOf(plan)) {
     const versions = await listVersions(store, config.s3.bucket, name);
     if (versions.length > 0) {
@@ -155,11 +177,13 @@ async function ensureBaseModels(plan: Plan, store: ObjectStore, config: Fineflow
       continue;
     }
     const pretrain = pretrainPipelineFor(name);
-    if (!pretrain) throw new Error(`base model ${name} is not in the registry and no pipelines/pretrain-*.yaml registers it`);
+    if (!pretrain)
+      throw new Error(`base model ${name} is not in the registry and no pipelines/pretrain-*.yaml registers it`);
     say(`base model registry://${name} is missing: pretraining it with ${pretrain.file}`);
     await pushDataset(writeBaseDataset(name), pretrain.dataset, env);
     await submitAndWatch(pretrain.file, env);
-    if ((await listVersions(store, config.s3.bucket, name)).length === 0) throw new Error(`${pretrain.file} succeeded but did not register ${name} (its evaluate gate failed?)`);
+    if ((await listVersions(store, config.s3.bucket, name)).length === 0)
+      throw new Error(`${pretrain.file} succeeded but did not register ${name} (its evaluate gate failed?)`);
   }
 }
 
@@ -214,7 +238,9 @@ export async function runDemo(env: NodeJS.ProcessEnv = process.env): Promise<num
       say('stopping the workers');
       await stopWorkers(workers, pidFile);
     }
-    process.stdout.write('The local stack (Temporal + MinIO) is still running: `fineflow dev status`; stop it with `fineflow dev down`.\n');
+    process.stdout.write(
+      'The local stack (Temporal + MinIO) is still running: `fineflow dev status`; stop it with `fineflow dev down`.\n',
+    );
   }
 }
 

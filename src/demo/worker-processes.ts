@@ -80,7 +80,9 @@ export async function stopRecordedWorkers(pidFile: string, log: (line: string) =
  */
 function workerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const { FINEFLOW_WORKER_S3_ACCESS_KEY: accessKey, FINEFLOW_WORKER_S3_SECRET_KEY: secretKey } = env;
-  return accessKey && secretKey ? { ...env, FINEFLOW_S3_ACCESS_KEY: accessKey, FINEFLOW_S3_SECRET_KEY: secretKey } : env;
+  return accessKey && secretKey
+    ? { ...env, FINEFLOW_S3_ACCESS_KEY: accessKey, FINEFLOW_S3_SECRET_KEY: secretKey }
+    : env;
 }
 
 /** Start one worker per pool and resolve once every one of them polls its task queue. */
@@ -91,17 +93,39 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   for (const pool of options.pools) {
     const logFile = path.join(options.logDir, `worker-${pool}.log`);
     const out = createWriteStream(logFile, { flags: 'a' });
-    const child = spawn(process.execPath, [path.join(options.repoDir, 'bin/fineflow.js'), 'worker', '--pool', pool, '--grace', '10s', '--json', ...(options.stageModules ?? []).flatMap((module) => ['--stage-module', module])], {
-      cwd: options.repoDir,
-      env: workerEnv(options.env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(options.repoDir, 'bin/fineflow.js'),
+        'worker',
+        '--pool',
+        pool,
+        '--grace',
+        '10s',
+        '--json',
+        ...(options.stageModules ?? []).flatMap((module) => ['--stage-module', module]),
+      ],
+      {
+        cwd: options.repoDir,
+        env: workerEnv(options.env),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     if (child.pid === undefined) throw new DependencyUnavailableError(`could not start the ${pool} worker`, { pool });
     child.stderr?.pipe(out, { end: false });
     ready.push(
       new Promise<void>((resolve, reject) => {
         let buffered = '';
-        const timer = setTimeout(() => reject(new DependencyUnavailableError(`the ${pool} worker did not become ready; see ${logFile}`, { pool, logFile })), options.readyTimeoutMs ?? 120_000);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new DependencyUnavailableError(`the ${pool} worker did not become ready; see ${logFile}`, {
+                pool,
+                logFile,
+              }),
+            ),
+          options.readyTimeoutMs ?? 120_000,
+        );
         child.stdout?.on('data', (chunk: Buffer) => {
           out.write(chunk);
           buffered += chunk.toString('utf8');
@@ -111,14 +135,21 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
             buffered = buffered.slice(newline + 1);
             if (line.includes('"event":"ready"')) {
               clearTimeout(timer);
-              options.onLine?.(`worker ${pool} ready (pid ${child.pid}, log ${path.relative(options.repoDir, logFile)})`);
+              options.onLine?.(
+                `worker ${pool} ready (pid ${child.pid}, log ${path.relative(options.repoDir, logFile)})`,
+              );
               resolve();
             }
           }
         });
         child.once('exit', (code) => {
           clearTimeout(timer);
-          reject(new DependencyUnavailableError(`the ${pool} worker exited with code ${code}; see ${logFile}`, { pool, logFile }));
+          reject(
+            new DependencyUnavailableError(`the ${pool} worker exited with code ${code}; see ${logFile}`, {
+              pool,
+              logFile,
+            }),
+          );
         });
       }),
     );

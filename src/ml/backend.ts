@@ -56,7 +56,11 @@ function requireNative(): Tf | undefined {
 /** The part of tfjs-node's kernel backend used to run a TensorFlow op tfjs has no kernel for. */
 interface NativeOpRunner {
   readonly binding: { readonly TF_ATTR_TYPE: number; readonly TF_FLOAT: number };
-  executeSingleOutput(op: string, attrs: readonly { name: string; type: number; value: number }[], inputs: readonly TensorInfo[]): TensorInfo;
+  executeSingleOutput(
+    op: string,
+    attrs: readonly { name: string; type: number; value: number }[],
+    inputs: readonly TensorInfo[],
+  ): TensorInfo;
 }
 
 const NATIVE_RELU_GRAD_KERNEL = 'FineflowNativeReluGrad';
@@ -98,7 +102,10 @@ function activate(tf: Tf, backend: BackendName): void {
   // setBackend is async only for backends with async init; cpu and tensorflow switch synchronously.
   void tf.setBackend(backend);
   if (tf.getBackend() !== backend) {
-    throw new DependencyUnavailableError(`TensorFlow backend ${backend} did not activate (active: ${tf.getBackend()})`, { backend });
+    throw new DependencyUnavailableError(
+      `TensorFlow backend ${backend} did not activate (active: ${tf.getBackend()})`,
+      { backend },
+    );
   }
 }
 
@@ -133,14 +140,20 @@ export function loadTf(options: LoadTfOptions): LoadedTf {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const tf = require('@tensorflow/tfjs') as Tf;
   activate(tf, 'cpu');
-  return { tf, backend: 'cpu', ...(options.preference !== 'cpu' && nativeFailure ? { nativeUnavailableReason: nativeFailure } : {}) };
+  return {
+    tf,
+    backend: 'cpu',
+    ...(options.preference !== 'cpu' && nativeFailure ? { nativeUnavailableReason: nativeFailure } : {}),
+  };
 }
 
 /** The backend running `tf`'s tensors right now: what a training output records. */
 export function currentBackend(tf: Tf): BackendName {
   const name = tf.getBackend();
   if (name !== 'tensorflow' && name !== 'cpu') {
-    throw new DependencyUnavailableError(`unexpected TensorFlow backend ${name}; Fineflow runs on tensorflow or cpu`, { backend: name });
+    throw new DependencyUnavailableError(`unexpected TensorFlow backend ${name}; Fineflow runs on tensorflow or cpu`, {
+      backend: name,
+    });
   }
   return name;
 }

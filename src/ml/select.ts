@@ -73,7 +73,8 @@ export function featureExtractor(tf: Tf, model: LayersModel): LayersModel {
     const headIndex = layers.findIndex((candidate) => candidate.name === HEAD_LAYER_NAME);
     let index = (headIndex >= 0 ? headIndex : layers.length - 1) - 1;
     // The head's own hidden layers and dropout are not the base model's features.
-    while (index > 0 && (layers[index]?.getClassName() === 'Dropout' || isHeadLayerName(layers[index]?.name ?? ''))) index -= 1;
+    while (index > 0 && (layers[index]?.getClassName() === 'Dropout' || isHeadLayerName(layers[index]?.name ?? '')))
+      index -= 1;
     layer = layers[index];
   }
   if (!layer) throw new InvalidInputError('the model has no layer below its output to take features from', {});
@@ -95,7 +96,14 @@ function standardize(features: Float32Array, count: number, dimension: number): 
 }
 
 /** Softmax regression by full-batch gradient descent (L2 1e-3); accuracy on the held-out indices. */
-export function linearProbeAccuracy(features: Float32Array, labels: Int32Array, dimension: number, classes: number, trainIndices: readonly number[], testIndices: readonly number[]): number {
+export function linearProbeAccuracy(
+  features: Float32Array,
+  labels: Int32Array,
+  dimension: number,
+  classes: number,
+  trainIndices: readonly number[],
+  testIndices: readonly number[],
+): number {
   const weights = new Float64Array(dimension * classes);
   const bias = new Float64Array(classes);
   const rate = 0.5;
@@ -104,7 +112,8 @@ export function linearProbeAccuracy(features: Float32Array, labels: Int32Array, 
   const scores = (index: number): Float64Array => {
     for (let c = 0; c < classes; c += 1) {
       let sum = bias[c] ?? 0;
-      for (let d = 0; d < dimension; d += 1) sum += (features[index * dimension + d] ?? 0) * (weights[d * classes + c] ?? 0);
+      for (let d = 0; d < dimension; d += 1)
+        sum += (features[index * dimension + d] ?? 0) * (weights[d * classes + c] ?? 0);
       logits[c] = sum;
     }
     const max = Math.max(...logits);
@@ -124,11 +133,13 @@ export function linearProbeAccuracy(features: Float32Array, labels: Int32Array, 
       for (let c = 0; c < classes; c += 1) {
         const error = (probabilities[c] ?? 0) - (labels[index] === c ? 1 : 0);
         gradB[c] = (gradB[c] ?? 0) + error;
-        for (let d = 0; d < dimension; d += 1) gradW[d * classes + c] = (gradW[d * classes + c] ?? 0) + error * (features[index * dimension + d] ?? 0);
+        for (let d = 0; d < dimension; d += 1)
+          gradW[d * classes + c] = (gradW[d * classes + c] ?? 0) + error * (features[index * dimension + d] ?? 0);
       }
     }
     const n = Math.max(1, trainIndices.length);
-    for (let i = 0; i < weights.length; i += 1) weights[i] = (weights[i] ?? 0) - rate * ((gradW[i] ?? 0) / n + l2 * (weights[i] ?? 0));
+    for (let i = 0; i < weights.length; i += 1)
+      weights[i] = (weights[i] ?? 0) - rate * ((gradW[i] ?? 0) / n + l2 * (weights[i] ?? 0));
     for (let c = 0; c < classes; c += 1) bias[c] = (bias[c] ?? 0) - rate * ((gradB[c] ?? 0) / n);
   }
   let correct = 0;
@@ -148,7 +159,13 @@ const DEFAULT_NEIGHBOURS = 5;
  * of its `k` most similar others (ties go to the more similar side). `k` above the sample size
  * minus one means every other example votes.
  */
-export function knnAccuracy(features: Float32Array, labels: Int32Array, dimension: number, classes: number, k = DEFAULT_NEIGHBOURS): number {
+export function knnAccuracy(
+  features: Float32Array,
+  labels: Int32Array,
+  dimension: number,
+  classes: number,
+  k = DEFAULT_NEIGHBOURS,
+): number {
   const count = labels.length;
   const norms = Array.from({ length: count }, (_, i) => {
     let sum = 0;
@@ -161,19 +178,25 @@ export function knnAccuracy(features: Float32Array, labels: Int32Array, dimensio
     for (let j = 0; j < count; j += 1) {
       if (j === i) continue;
       let dot = 0;
-      for (let d = 0; d < dimension; d += 1) dot += (features[i * dimension + d] ?? 0) * (features[j * dimension + d] ?? 0);
+      for (let d = 0; d < dimension; d += 1)
+        dot += (features[i * dimension + d] ?? 0) * (features[j * dimension + d] ?? 0);
       similarities.push([dot / ((norms[i] ?? 1) * (norms[j] ?? 1)), labels[j] ?? 0]);
     }
     similarities.sort((a, b) => b[0] - a[0]);
     const votes = new Array<number>(classes).fill(0);
-    for (const [similarity, label] of similarities.slice(0, k)) votes[label] = (votes[label] ?? 0) + 1 + similarity * 1e-3;
+    for (const [similarity, label] of similarities.slice(0, k))
+      votes[label] = (votes[label] ?? 0) + 1 + similarity * 1e-3;
     const predicted = votes.indexOf(Math.max(...votes));
     if (predicted === labels[i]) correct += 1;
   }
   return correct / Math.max(1, count);
 }
 
-function extractFeatures(tf: Tf, extractor: LayersModel, set: LabelledSet): { features: Float32Array; dimension: number } {
+function extractFeatures(
+  tf: Tf,
+  extractor: LayersModel,
+  set: LabelledSet,
+): { features: Float32Array; dimension: number } {
   const length = featureLength(set.featureShape);
   const chunks: Float32Array[] = [];
   let dimension = 0;
@@ -181,7 +204,9 @@ function extractFeatures(tf: Tf, extractor: LayersModel, set: LabelledSet): { fe
     const end = Math.min(set.labels.length, start + 256);
     chunks.push(
       tf.tidy(() => {
-        const output = extractor.predict(tf.tensor(set.features.subarray(start * length, end * length), [end - start, ...set.featureShape])) as ReturnType<Tf['tensor']>;
+        const output = extractor.predict(
+          tf.tensor(set.features.subarray(start * length, end * length), [end - start, ...set.featureShape]),
+        ) as ReturnType<Tf['tensor']>;
         const flat = output.reshape([end - start, -1]);
         dimension = flat.shape[1] ?? 0;
         return flat.dataSync() as Float32Array;
@@ -202,11 +227,20 @@ export async function selectModel(store: ObjectStore, options: SelectModelOption
   const { tf } = loadTf({ preference: options.tfBackend ?? 'auto' });
   const method = options.method ?? 'linear-probe';
   const k = options.k ?? DEFAULT_NEIGHBOURS;
-  if (!Number.isInteger(k) || k < 1) throw new InvalidInputError(`k must be a whole number of neighbours of at least 1, got ${k}`, { field: 'k' });
+  if (!Number.isInteger(k) || k < 1)
+    throw new InvalidInputError(`k must be a whole number of neighbours of at least 1, got ${k}`, { field: 'k' });
   const seed = options.seed ?? 0;
   const manifest = await readManifest(store, options.datasetUri);
-  const sample = takePerClass(await loadSplit(store, manifest, options.split ?? 'train'), options.samplePerClass ?? 30, seed);
-  if (sample.labels.length < 4) throw new InvalidInputError(`the ${options.split ?? 'train'} split has only ${sample.labels.length} examples; too few to rank models`, {});
+  const sample = takePerClass(
+    await loadSplit(store, manifest, options.split ?? 'train'),
+    options.samplePerClass ?? 30,
+    seed,
+  );
+  if (sample.labels.length < 4)
+    throw new InvalidInputError(
+      `the ${options.split ?? 'train'} split has only ${sample.labels.length} examples; too few to rank models`,
+      {},
+    );
   const order = shuffleInPlace(
     Array.from({ length: sample.labels.length }, (_, i) => i),
     mulberry32(seed + 1),
@@ -221,10 +255,19 @@ export async function selectModel(store: ObjectStore, options: SelectModelOption
     const started = performance.now();
     try {
       const resolvedUri = await resolveModelUri(store, uri, options.registryBucket);
-      const model = await loadModel(tf, store, resolvedUri, { registryBucket: options.registryBucket, ...(options.modelHttp ? { http: options.modelHttp } : {}) });
+      const model = await loadModel(tf, store, resolvedUri, {
+        registryBucket: options.registryBucket,
+        ...(options.modelHttp ? { http: options.modelHttp } : {}),
+      });
       const inputShape = model.inputs[0]?.shape.slice(1) ?? [];
-      if (inputShape.length !== sample.featureShape.length || inputShape.some((size, i) => size !== null && size !== sample.featureShape[i])) {
-        throw new InvalidInputError(`takes inputs of shape [${inputShape.join(', ')}], the data is [${sample.featureShape.join(', ')}]`, {});
+      if (
+        inputShape.length !== sample.featureShape.length ||
+        inputShape.some((size, i) => size !== null && size !== sample.featureShape[i])
+      ) {
+        throw new InvalidInputError(
+          `takes inputs of shape [${inputShape.join(', ')}], the data is [${sample.featureShape.join(', ')}]`,
+          {},
+        );
       }
       const { features, dimension } = extractFeatures(tf, featureExtractor(tf, model), sample);
       model.dispose();
@@ -233,7 +276,13 @@ export async function selectModel(store: ObjectStore, options: SelectModelOption
         method === 'knn'
           ? knnAccuracy(normalized, sample.labels, dimension, sample.classes.length, k)
           : linearProbeAccuracy(normalized, sample.labels, dimension, sample.classes.length, trainIndices, testIndices);
-      ranking.push({ uri, resolvedUri, score, featureDimension: dimension, seconds: (performance.now() - started) / 1000 });
+      ranking.push({
+        uri,
+        resolvedUri,
+        score,
+        featureDimension: dimension,
+        seconds: (performance.now() - started) / 1000,
+      });
     } catch (thrown) {
       failures.push({ uri, error: ensureError(thrown).message });
     }
@@ -241,7 +290,10 @@ export async function selectModel(store: ObjectStore, options: SelectModelOption
   ranking.sort((a, b) => b.score - a.score || a.uri.localeCompare(b.uri));
   const best = ranking[0];
   if (!best) {
-    throw new InvalidInputError(`no candidate model could be scored: ${failures.map((failure) => `${failure.uri}: ${failure.error}`).join('; ')}`, { failures: failures.map((f) => f.uri) });
+    throw new InvalidInputError(
+      `no candidate model could be scored: ${failures.map((failure) => `${failure.uri}: ${failure.error}`).join('; ')}`,
+      { failures: failures.map((f) => f.uri) },
+    );
   }
   return { ranking, failures, best, method, sampleSize: sample.labels.length, backend: currentBackend(tf) };
 }

@@ -28,7 +28,11 @@ export function watcherIdFor(pipeline: string, path: string): string {
   return `fineflow-${pipeline}-newdata-${sha256Hex(path).slice(0, 8)}`;
 }
 
-export function buildWatcherConfig(plan: Plan, trigger: NewDataTrigger, options: { readonly bucket?: string } = {}): DataWatcherConfig {
+export function buildWatcherConfig(
+  plan: Plan,
+  trigger: NewDataTrigger,
+  options: { readonly bucket?: string } = {},
+): DataWatcherConfig {
   const digest = planDigest(plan);
   const timing = {
     path: trigger.path,
@@ -119,13 +123,22 @@ export class DataWatchClient {
   }
 
   private async start(pipeline: string, watcherId: string, config: DataWatcherConfig): Promise<WatcherOutcome> {
-    const input: DataWatcherInput = { watcherId, config, ...(this.options.pollsPerExecution ? { pollsPerExecution: this.options.pollsPerExecution } : {}) };
+    const input: DataWatcherInput = {
+      watcherId,
+      config,
+      ...(this.options.pollsPerExecution ? { pollsPerExecution: this.options.pollsPerExecution } : {}),
+    };
     try {
       await this.client.workflow.start(WORKFLOW_TYPES.dataWatcher, {
         workflowId: watcherId,
         taskQueue: this.taskQueue,
         args: [input],
-        memo: { pipeline, path: config.path, [WATCHER_MEMO_CONFIG_DIGEST]: config.configDigest, planDigest: config.planDigest },
+        memo: {
+          pipeline,
+          path: config.path,
+          [WATCHER_MEMO_CONFIG_DIGEST]: config.configDigest,
+          planDigest: config.planDigest,
+        },
         typedSearchAttributes: searchAttributesForWatcher(pipeline),
         staticSummary: `watch ${config.path} for new data`,
       });
@@ -139,7 +152,11 @@ export class DataWatchClient {
   }
 
   /** Terminate the running watchers of a pipeline, except `keep`. Runs they started go on. */
-  async stopAll(pipeline: string, keep: ReadonlySet<string> = new Set(), reason = 'fineflow schedule delete'): Promise<WatcherChange[]> {
+  async stopAll(
+    pipeline: string,
+    keep: ReadonlySet<string> = new Set(),
+    reason = 'fineflow schedule delete',
+  ): Promise<WatcherChange[]> {
     const stopped: WatcherChange[] = [];
     for (const watcher of await this.list(pipeline)) {
       if (keep.has(watcher.watcherId)) continue;
@@ -171,17 +188,27 @@ export class DataWatchClient {
 
   /** Running watchers (of one pipeline, or all). */
   async list(pipeline?: string): Promise<WatcherListing[]> {
-    const query = pipeline ? runningWatchersQuery(pipeline) : `WorkflowType = '${WORKFLOW_TYPES.dataWatcher}' AND ExecutionStatus = 'Running'`;
+    const query = pipeline
+      ? runningWatchersQuery(pipeline)
+      : `WorkflowType = '${WORKFLOW_TYPES.dataWatcher}' AND ExecutionStatus = 'Running'`;
     const found: WatcherListing[] = [];
     for await (const info of this.client.workflow.list({ query })) {
       const memoPipeline = info.memo?.pipeline;
-      found.push({ watcherId: info.workflowId, pipeline: typeof memoPipeline === 'string' ? memoPipeline : '', startTime: info.startTime.toISOString() });
+      found.push({
+        watcherId: info.workflowId,
+        pipeline: typeof memoPipeline === 'string' ? memoPipeline : '',
+        startTime: info.startTime.toISOString(),
+      });
     }
     return found;
   }
 
   /** Send a running watcher one of its signals (`pause`, `unpause`, `trigger`). */
-  async signal(watcherId: string, name: (typeof DATA_WATCHER_SIGNALS)['pause' | 'unpause' | 'trigger'], ...args: unknown[]): Promise<void> {
+  async signal(
+    watcherId: string,
+    name: (typeof DATA_WATCHER_SIGNALS)['pause' | 'unpause' | 'trigger'],
+    ...args: unknown[]
+  ): Promise<void> {
     await this.client.workflow.getHandle(watcherId).signal(name, ...args);
   }
 
@@ -192,11 +219,17 @@ export class DataWatchClient {
   async status(watcherId: string, timeoutMs = 5000): Promise<DataWatcherStatus> {
     const handle = this.client.workflow.getHandle(watcherId);
     try {
-      return await this.client.connection.withDeadline(Date.now() + timeoutMs, () => handle.query<DataWatcherStatus>(DATA_WATCHER_QUERIES.status));
+      return await this.client.connection.withDeadline(Date.now() + timeoutMs, () =>
+        handle.query<DataWatcherStatus>(DATA_WATCHER_QUERIES.status),
+      );
     } catch (thrown) {
       if (thrown instanceof WorkflowNotFoundError) throw thrown;
       const reason = thrown instanceof Error ? thrown.message : String(thrown);
-      throw new DependencyUnavailableError(`watcher ${watcherId} did not answer in ${timeoutMs} ms (is a control worker running? \`fineflow worker --pool control\`): ${reason}`, { watcherId }, { cause: thrown });
+      throw new DependencyUnavailableError(
+        `watcher ${watcherId} did not answer in ${timeoutMs} ms (is a control worker running? \`fineflow worker --pool control\`): ${reason}`,
+        { watcherId },
+        { cause: thrown },
+      );
     }
   }
 }

@@ -12,7 +12,14 @@ import { ownValue } from '../core/spec/reserved';
 /** How a schedule treats an action that falls due while the previous run is still going. */
 export type OverlapPolicyName = 'skip' | 'buffer-one' | 'buffer-all' | 'cancel-other' | 'terminate-other' | 'allow-all';
 
-export const OVERLAP_POLICY_NAMES: readonly OverlapPolicyName[] = ['skip', 'buffer-one', 'buffer-all', 'cancel-other', 'terminate-other', 'allow-all'];
+export const OVERLAP_POLICY_NAMES: readonly OverlapPolicyName[] = [
+  'skip',
+  'buffer-one',
+  'buffer-all',
+  'cancel-other',
+  'terminate-other',
+  'allow-all',
+];
 
 /** One calendar field: `*`, a value, a range with optional step, or a list of those. */
 export type CalendarFieldValue = '*' | readonly CalendarRange[];
@@ -87,7 +94,11 @@ export interface NewDataTrigger {
 }
 
 /** Same defaults as the spec's TRIGGER_SCHEMA. */
-export const NEW_DATA_DEFAULTS = { debounceMs: 600_000, pollIntervalMs: 60_000, overlap: 'queue' as NewDataOverlapPolicy };
+export const NEW_DATA_DEFAULTS = {
+  debounceMs: 600_000,
+  pollIntervalMs: 60_000,
+  overlap: 'queue' as NewDataOverlapPolicy,
+};
 
 /** Every `default` overlap when the YAML says nothing: like Argo's `concurrencyPolicy: Forbid`. */
 export const DEFAULT_SCHEDULE_OVERLAP: OverlapPolicyName = 'skip';
@@ -110,7 +121,11 @@ function readDuration(block: JsonObject, name: string, path: string): number | u
   if (value === undefined || value === null) return undefined;
   const ms = typeof value === 'number' ? value : typeof value === 'string' ? parseDuration(value) : undefined;
   if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
-    throw invalid(`${path}.${name}`, `${describe(value)} is not a duration`, 'write a number with a unit: 500ms, 30s, 5m, 2h, 7d');
+    throw invalid(
+      `${path}.${name}`,
+      `${describe(value)} is not a duration`,
+      'write a number with a unit: 500ms, 30s, 5m, 2h, 7d',
+    );
   }
   return ms;
 }
@@ -126,7 +141,8 @@ function readTimestamp(block: JsonObject, name: string, path: string): string | 
   const text = readString(block, name, path);
   if (text === undefined) return undefined;
   const ms = Date.parse(text);
-  if (Number.isNaN(ms)) throw invalid(`${path}.${name}`, `'${text}' is not a timestamp`, 'write ISO 8601, e.g. 2026-01-31T03:00:00Z');
+  if (Number.isNaN(ms))
+    throw invalid(`${path}.${name}`, `'${text}' is not a timestamp`, 'write ISO 8601, e.g. 2026-01-31T03:00:00Z');
   return new Date(ms).toISOString();
 }
 
@@ -135,7 +151,11 @@ function readStringList(value: JsonValue | undefined, path: string): string[] {
   const items = Array.isArray(value) ? value : [value];
   return items.map((item, i) => {
     if (typeof item !== 'string' || item.trim() === '') {
-      throw invalid(Array.isArray(value) ? `${path}[${i}]` : path, `${describe(item)} is not a cron expression`, 'write e.g. "0 3 * * *"');
+      throw invalid(
+        Array.isArray(value) ? `${path}[${i}]` : path,
+        `${describe(item)} is not a cron expression`,
+        'write e.g. "0 3 * * *"',
+      );
     }
     return item.trim();
   });
@@ -144,12 +164,18 @@ function readStringList(value: JsonValue | undefined, path: string): string[] {
 function readInterval(value: JsonValue, offsetMs: number, path: string): IntervalEntry {
   if (typeof value === 'string' || typeof value === 'number') {
     const everyMs = readDuration({ every: value }, 'every', path.replace(/\.every$/, ''));
-    if (everyMs === undefined || everyMs < 1000) throw invalid(path, `${describe(value)} is shorter than 1s`, 'Temporal schedules run at most once a second');
+    if (everyMs === undefined || everyMs < 1000)
+      throw invalid(path, `${describe(value)} is shorter than 1s`, 'Temporal schedules run at most once a second');
     return { everyMs, offsetMs };
   }
   if (isObject(value)) {
     const everyMs = readDuration(value, 'interval', path) ?? readDuration(value, 'every', path);
-    if (everyMs === undefined || everyMs < 1000) throw invalid(`${path}.interval`, `${describe(value.interval ?? value.every)} is not an interval of 1s or more`, 'write e.g. {interval: 1h, offset: 5m}');
+    if (everyMs === undefined || everyMs < 1000)
+      throw invalid(
+        `${path}.interval`,
+        `${describe(value.interval ?? value.every)} is not an interval of 1s or more`,
+        'write e.g. {interval: 1h, offset: 5m}',
+      );
     return { everyMs, offsetMs: readDuration(value, 'offset', path) ?? offsetMs };
   }
   throw invalid(path, `${describe(value)} is not an interval`, 'write a duration (6h) or {interval: 6h, offset: 30m}');
@@ -191,11 +217,16 @@ function readCalendarRange(value: JsonValue, field: CalendarField, path: string)
   }
   if (isObject(value) && (typeof value.start === 'number' || typeof value.start === 'string')) {
     const start = typeof value.start === 'string' ? calendarScalar(value.start) : value.start;
-    const end = typeof value.end === 'number' ? value.end : typeof value.end === 'string' ? calendarScalar(value.end) : start;
+    const end =
+      typeof value.end === 'number' ? value.end : typeof value.end === 'string' ? calendarScalar(value.end) : start;
     const step = typeof value.step === 'number' ? value.step : 1;
     return { start, end, step };
   }
-  throw invalid(path, `${describe(value)} is not a calendar value`, 'write a number, a name (MONDAY, JANUARY), a range "1-5", a step "*/15" or a list');
+  throw invalid(
+    path,
+    `${describe(value)} is not a calendar value`,
+    'write a number, a name (MONDAY, JANUARY), a range "1-5", a step "*/15" or a list',
+  );
 }
 
 function readCalendarField(value: JsonValue, field: CalendarField, path: string): CalendarFieldValue {
@@ -205,7 +236,8 @@ function readCalendarField(value: JsonValue, field: CalendarField, path: string)
 }
 
 function readCalendarEntry(value: JsonValue, path: string): CalendarEntry {
-  if (!isObject(value)) throw invalid(path, `${describe(value)} is not a calendar entry`, 'write e.g. {hour: 3, dayOfWeek: MONDAY-FRIDAY}');
+  if (!isObject(value))
+    throw invalid(path, `${describe(value)} is not a calendar entry`, 'write e.g. {hour: 3, dayOfWeek: MONDAY-FRIDAY}');
   const entry: { -readonly [K in keyof CalendarEntry]: CalendarEntry[K] } = {};
   for (const [key, fieldValue] of Object.entries(value)) {
     if (key === 'comment') {
@@ -228,10 +260,20 @@ function readList<T>(value: JsonValue | undefined, path: string, read: (item: Js
 
 function readOverlap(block: JsonObject, path: string): OverlapPolicyName {
   const value = block.overlap ?? DEFAULT_SCHEDULE_OVERLAP;
-  if (typeof value !== 'string') throw invalid(`${path}.overlap`, `${describe(value)} is not an overlap policy`, `allowed: ${OVERLAP_POLICY_NAMES.join(', ')}`);
+  if (typeof value !== 'string')
+    throw invalid(
+      `${path}.overlap`,
+      `${describe(value)} is not an overlap policy`,
+      `allowed: ${OVERLAP_POLICY_NAMES.join(', ')}`,
+    );
   const normalised = value.trim().toLowerCase().replace(/_/g, '-');
   const found = OVERLAP_POLICY_NAMES.find((name) => name === normalised);
-  if (!found) throw invalid(`${path}.overlap`, `'${value}' is not an overlap policy`, `allowed: ${OVERLAP_POLICY_NAMES.join(', ')}`);
+  if (!found)
+    throw invalid(
+      `${path}.overlap`,
+      `'${value}' is not an overlap policy`,
+      `allowed: ${OVERLAP_POLICY_NAMES.join(', ')}`,
+    );
   return found;
 }
 
@@ -239,19 +281,24 @@ function readOverlap(block: JsonObject, path: string): OverlapPolicyName {
 export function readScheduleBlock(block: JsonObject, path = 'schedule'): ScheduleBlock {
   const cron = readStringList(block.cron, `${path}.cron`);
   const topOffsetMs = readDuration(block, 'offset', path) ?? 0;
-  const intervals = readList(block.every ?? block.interval ?? block.intervals, `${path}.every`, (item, itemPath) => readInterval(item, topOffsetMs, itemPath));
+  const intervals = readList(block.every ?? block.interval ?? block.intervals, `${path}.every`, (item, itemPath) =>
+    readInterval(item, topOffsetMs, itemPath),
+  );
   const calendars = readList(block.calendar ?? block.calendars, `${path}.calendar`, readCalendarEntry);
   const skip = readList(block.skip, `${path}.skip`, readCalendarEntry);
   if (cron.length === 0 && intervals.length === 0 && calendars.length === 0) {
     throw invalid(path, 'says neither when nor how often to run', 'set cron, every or calendar');
   }
   const pauseOnFailure = block.pauseOnFailure ?? false;
-  if (typeof pauseOnFailure !== 'boolean') throw invalid(`${path}.pauseOnFailure`, `${describe(pauseOnFailure)} is not true or false`, 'write true or false');
+  if (typeof pauseOnFailure !== 'boolean')
+    throw invalid(`${path}.pauseOnFailure`, `${describe(pauseOnFailure)} is not true or false`, 'write true or false');
   const paused = block.paused ?? false;
-  if (typeof paused !== 'boolean') throw invalid(`${path}.paused`, `${describe(paused)} is not true or false`, 'write true or false');
+  if (typeof paused !== 'boolean')
+    throw invalid(`${path}.paused`, `${describe(paused)} is not true or false`, 'write true or false');
   const startAt = readTimestamp(block, 'startAt', path);
   const endAt = readTimestamp(block, 'endAt', path);
-  if (startAt && endAt && startAt >= endAt) throw invalid(`${path}.endAt`, `${endAt} is not after startAt ${startAt}`, 'end after the start');
+  if (startAt && endAt && startAt >= endAt)
+    throw invalid(`${path}.endAt`, `${endAt} is not after startAt ${startAt}`, 'end after the start');
   const timezone = readString(block, 'timezone', path);
   const jitterMs = readDuration(block, 'jitter', path);
   const catchupWindowMs = readDuration(block, 'catchupWindow', path);
@@ -279,7 +326,12 @@ const PARAM_REFERENCE = /\$\{\{\s*params\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}/g;
 export function resolveParamReferences(text: string, plan: Plan, path: string): string {
   return text.replace(PARAM_REFERENCE, (_whole, name: string) => {
     const param = ownValue(plan.params, name);
-    if (!param) throw invalid(path, `refers to params.${name}, which the pipeline does not declare`, `declare it under params: or write the path`);
+    if (!param)
+      throw invalid(
+        path,
+        `refers to params.${name}, which the pipeline does not declare`,
+        `declare it under params: or write the path`,
+      );
     if (typeof param.value !== 'string' && typeof param.value !== 'number') {
       throw invalid(path, `params.${name} is ${describe(param.value)}, not text`, 'a path parameter must be a string');
     }
@@ -316,15 +368,21 @@ export function readNewDataTriggers(plan: Plan): NewDataTrigger[] {
     const body = trigger.newData;
     if (body === undefined) return;
     const path = `triggers[${index}].newData`;
-    if (!isObject(body)) throw invalid(path, `${describe(body)} is not a mapping`, 'write {path: s3://bucket/prefix/, debounce: 10m}');
+    if (!isObject(body))
+      throw invalid(path, `${describe(body)} is not a mapping`, 'write {path: s3://bucket/prefix/, debounce: 10m}');
     const rawPath = readString(body, 'path', path);
     if (!rawPath) throw invalid(`${path}.path`, 'is missing', 'write the watched prefix, e.g. s3://datasets/defects/');
     const resolved = resolveParamReferences(rawPath, plan, `${path}.path`);
     if (!resolved.startsWith('s3://')) {
-      throw invalid(`${path}.path`, `'${resolved}' is not an s3:// prefix`, 'the watcher lists the object store; upload with `fineflow data push DIR s3://…` and watch that prefix');
+      throw invalid(
+        `${path}.path`,
+        `'${resolved}' is not an s3:// prefix`,
+        'the watcher lists the object store; upload with `fineflow data push DIR s3://…` and watch that prefix',
+      );
     }
     const pollIntervalMs = readDuration(body, 'pollInterval', path) ?? NEW_DATA_DEFAULTS.pollIntervalMs;
-    if (pollIntervalMs < 1000) throw invalid(`${path}.pollInterval`, `${pollIntervalMs}ms is shorter than 1s`, 'poll at most once a second');
+    if (pollIntervalMs < 1000)
+      throw invalid(`${path}.pollInterval`, `${pollIntervalMs}ms is shorter than 1s`, 'poll at most once a second');
     triggers.push({
       index,
       path: resolved.endsWith('/') ? resolved : `${resolved}/`,

@@ -7,7 +7,14 @@
  * has is removed; an existing schedule is updated in place (its id, history and paused state
  * stay), and an identical file changes nothing.
  */
-import { ScheduleNotFoundError, WorkflowNotFoundError, type Client, type ScheduleDescription, type ScheduleHandle, type ScheduleOverlapPolicy } from '@temporalio/client';
+import {
+  ScheduleNotFoundError,
+  WorkflowNotFoundError,
+  type Client,
+  type ScheduleDescription,
+  type ScheduleHandle,
+  type ScheduleOverlapPolicy,
+} from '@temporalio/client';
 import { InvalidInputError } from '../core/errors';
 import type { JsonValue, Plan } from '../core/spec/plan-types';
 import { DataWatchClient, watcherIdFor, type DataWatchClientOptions, type WatcherChange } from './data-watch-client';
@@ -82,7 +89,12 @@ export interface ScheduleDetails {
     readonly lastUpdatedAt?: string;
     readonly nextRuns: readonly string[];
     /** scheduledAt = the spec's time; startedAt = when Temporal started the run: the difference is the start delay. */
-    readonly recentRuns: readonly { readonly runId: string; readonly scheduledAt: string; readonly startedAt: string; readonly delayMs: number }[];
+    readonly recentRuns: readonly {
+      readonly runId: string;
+      readonly scheduledAt: string;
+      readonly startedAt: string;
+      readonly delayMs: number;
+    }[];
     readonly runningRuns: readonly string[];
   };
   readonly watchers: readonly (DataWatcherStatus | { readonly watcherId: string; readonly error: string })[];
@@ -90,7 +102,10 @@ export interface ScheduleDetails {
 
 export function parseOverlapName(text: string): OverlapPolicyName {
   const found = OVERLAP_POLICY_NAMES.find((name) => name === text.trim().toLowerCase());
-  if (!found) throw new InvalidInputError(`overlap '${text}' is not a policy; allowed: ${OVERLAP_POLICY_NAMES.join(', ')}`, { code: 'invalid-overlap' });
+  if (!found)
+    throw new InvalidInputError(`overlap '${text}' is not a policy; allowed: ${OVERLAP_POLICY_NAMES.join(', ')}`, {
+      code: 'invalid-overlap',
+    });
   return found;
 }
 
@@ -107,7 +122,9 @@ function futureTimes(times: readonly Date[], now = Date.now()): string[] {
   return times.filter((t) => t.getTime() > now).map((t) => t.toISOString());
 }
 
-function recentRunsOf(description: Pick<ScheduleDescription, 'info'>): { runId: string; scheduledAt: string; startedAt: string; delayMs: number }[] {
+function recentRunsOf(
+  description: Pick<ScheduleDescription, 'info'>,
+): { runId: string; scheduledAt: string; startedAt: string; delayMs: number }[] {
   return description.info.recentActions.map((action) => ({
     runId: action.action.workflow.workflowId,
     scheduledAt: action.scheduledAt.toISOString(),
@@ -181,7 +198,8 @@ export class ScheduleService {
       planDigest: planDigest(plan),
       params: Object.fromEntries(Object.entries(plan.params).map(([name, p]) => [name, p.value])),
       watchers,
-      unchanged: (schedule === 'unchanged' || schedule === 'absent') && watchers.every((w) => w.outcome === 'unchanged'),
+      unchanged:
+        (schedule === 'unchanged' || schedule === 'absent') && watchers.every((w) => w.outcome === 'unchanged'),
     };
   }
 
@@ -191,11 +209,19 @@ export class ScheduleService {
     for await (const summary of this.client.schedule.list()) {
       const pipeline = pipelineOfScheduleId(summary.scheduleId);
       if (pipeline === undefined) continue;
-      const recentRuns = summary.info.recentActions.map((a) => ({ runId: a.action.workflow.workflowId, scheduledAt: a.scheduledAt.toISOString(), startedAt: a.takenAt.toISOString() }));
+      const recentRuns = summary.info.recentActions.map((a) => ({
+        runId: a.action.workflow.workflowId,
+        scheduledAt: a.scheduledAt.toISOString(),
+        startedAt: a.takenAt.toISOString(),
+      }));
       const description = await this.describeOrUndefined(pipeline);
-      const appliedAt = description ? (description.info.lastUpdatedAt ?? description.info.createdAt).toISOString() : undefined;
+      const appliedAt = description
+        ? (description.info.lastUpdatedAt ?? description.info.createdAt).toISOString()
+        : undefined;
       const newest = recentRuns[recentRuns.length - 1];
-      const lastRun = newest ? { runId: newest.runId, startedAt: newest.startedAt, result: await this.runResult(newest.runId) } : undefined;
+      const lastRun = newest
+        ? { runId: newest.runId, startedAt: newest.startedAt, result: await this.runResult(newest.runId) }
+        : undefined;
       listings.push({
         pipeline,
         scheduleId: summary.scheduleId,
@@ -254,7 +280,9 @@ export class ScheduleService {
               missedCatchupWindow: description.info.numActionsMissedCatchupWindow,
               skippedOverlap: description.info.numActionsSkippedOverlap,
               createdAt: description.info.createdAt.toISOString(),
-              ...(description.info.lastUpdatedAt ? { lastUpdatedAt: description.info.lastUpdatedAt.toISOString() } : {}),
+              ...(description.info.lastUpdatedAt
+                ? { lastUpdatedAt: description.info.lastUpdatedAt.toISOString() }
+                : {}),
               nextRuns: description.state.paused ? [] : futureTimes(description.info.nextActionTimes),
               recentRuns: recentRunsOf(description),
               runningRuns: description.info.runningActions.map((a) => a.workflow.workflowId),
@@ -271,7 +299,10 @@ export class ScheduleService {
   }
 
   /** The schedule (if any) and running watchers of a pipeline; not found when it has neither. */
-  private async targets(pipeline: string, plan?: Plan): Promise<{ schedule?: ScheduleDescription; watcherIds: string[] }> {
+  private async targets(
+    pipeline: string,
+    plan?: Plan,
+  ): Promise<{ schedule?: ScheduleDescription; watcherIds: string[] }> {
     const schedule = await this.describeOrUndefined(pipeline);
     const watcherIds = new Set((await this.watchers.list(pipeline)).map((w) => w.watcherId));
     for (const trigger of plan ? readNewDataTriggers(plan) : []) watcherIds.add(watcherIdFor(pipeline, trigger.path));
@@ -300,7 +331,11 @@ export class ScheduleService {
    * With a schedule: its plan, refused while a run of it is going unless `overlap` is `allow-all`.
    * With only data watchers: each runs the version its prefix holds (after the going run, if any).
    */
-  async trigger(pipeline: string, overlap?: OverlapPolicyName, plan?: Plan): Promise<{ runIds: string[]; watcherIds: string[] }> {
+  async trigger(
+    pipeline: string,
+    overlap?: OverlapPolicyName,
+    plan?: Plan,
+  ): Promise<{ runIds: string[]; watcherIds: string[] }> {
     const { schedule, watcherIds } = await this.targets(pipeline, plan);
     if (!schedule) {
       for (const watcherId of watcherIds) await this.watchers.signal(watcherId, DATA_WATCHER_SIGNALS.trigger);
@@ -309,12 +344,21 @@ export class ScheduleService {
     const going = schedule.info.runningActions.map((a) => a.workflow.workflowId);
     const policy = overlap ?? overlapPolicyName(schedule.policies.overlap) ?? 'skip';
     if (going.length > 0 && policy !== 'allow-all') {
-      throw new InvalidInputError(`a run of ${pipeline} is going (${going.join(', ')}) and the overlap policy is ${policy}: nothing started`, { code: 'run-going', pipeline });
+      throw new InvalidInputError(
+        `a run of ${pipeline} is going (${going.join(', ')}) and the overlap policy is ${policy}: nothing started`,
+        { code: 'run-going', pipeline },
+      );
     }
     const action = schedule.action;
-    if (action.type !== 'startWorkflow') throw new InvalidInputError(`schedule ${schedule.scheduleId} does not start a workflow`, { code: 'not-a-run-schedule' });
+    if (action.type !== 'startWorkflow')
+      throw new InvalidInputError(`schedule ${schedule.scheduleId} does not start a workflow`, {
+        code: 'not-a-run-schedule',
+      });
     const scheduled = action.args?.[0] as PipelineRunInput | undefined;
-    if (!scheduled?.plan) throw new InvalidInputError(`schedule ${schedule.scheduleId} has no pipeline run input; apply the file again`, { code: 'not-a-run-schedule' });
+    if (!scheduled?.plan)
+      throw new InvalidInputError(`schedule ${schedule.scheduleId} has no pipeline run input; apply the file again`, {
+        code: 'not-a-run-schedule',
+      });
     const now = new Date();
     const runId = `${schedule.scheduleId}-manual-${now.toISOString().replace(/[:.]/g, '-')}-${Math.random().toString(16).slice(2, 6)}`;
     const input: PipelineRunInput = { ...scheduled, trigger: { kind: 'manual', scheduleId: schedule.scheduleId } };
@@ -336,7 +380,10 @@ export class ScheduleService {
    */
   async backfill(pipeline: string, from: Date, to: Date, overlap: OverlapPolicyName = 'allow-all'): Promise<void> {
     if (!(from.getTime() < to.getTime())) {
-      throw new InvalidInputError(`backfill window is empty: --from ${from.toISOString()} is not before --to ${to.toISOString()}`, { code: 'invalid-window' });
+      throw new InvalidInputError(
+        `backfill window is empty: --from ${from.toISOString()} is not before --to ${to.toISOString()}`,
+        { code: 'invalid-window' },
+      );
     }
     const handle = await this.existing(pipeline);
     const policy: ScheduleOverlapPolicy = temporalOverlapPolicy(overlap);

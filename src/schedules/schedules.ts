@@ -29,7 +29,13 @@ import { InvalidInputError } from '../core/errors';
 import type { JsonValue, Plan } from '../core/spec/plan-types';
 import type { PipelineRunInput } from '../core/run/run-types';
 import { WORKFLOW_TYPES } from '../core/run/run-types';
-import { readScheduleBlock, type CalendarEntry, type CalendarFieldValue, type OverlapPolicyName, type ScheduleBlock } from './schedule-block';
+import {
+  readScheduleBlock,
+  type CalendarEntry,
+  type CalendarFieldValue,
+  type OverlapPolicyName,
+  type ScheduleBlock,
+} from './schedule-block';
 import { searchAttributesForRun } from '../core/schedules/schedule-search-attributes';
 import { CONTROL_POOL, taskQueueForPool } from '../core/run/task-queues';
 
@@ -99,7 +105,10 @@ function monthName(value: number | string, path: string): Month {
     const name = MONTHS.find((m) => m === value || (value.length === 3 && m.startsWith(value)));
     if (name) return name;
   }
-  throw new InvalidInputError(`${path}: ${value} is not a month; write 1-12 or JANUARY…DECEMBER`, { path, code: 'invalid-schedule' });
+  throw new InvalidInputError(`${path}: ${value} is not a month; write 1-12 or JANUARY…DECEMBER`, {
+    path,
+    code: 'invalid-schedule',
+  });
 }
 
 function dayOfWeekName(value: number | string, path: string): DayOfWeek {
@@ -111,7 +120,10 @@ function dayOfWeekName(value: number | string, path: string): DayOfWeek {
     const name = DAYS_OF_WEEK.find((d) => d === value || (value.length === 3 && d.startsWith(value)));
     if (name) return name;
   }
-  throw new InvalidInputError(`${path}: ${value} is not a day of the week; write 0-6 (Sunday 0) or SUNDAY…SATURDAY`, { path, code: 'invalid-schedule' });
+  throw new InvalidInputError(`${path}: ${value} is not a day of the week; write 0-6 (Sunday 0) or SUNDAY…SATURDAY`, {
+    path,
+    code: 'invalid-schedule',
+  });
 }
 
 function numeric(value: number | string, path: string): number {
@@ -119,10 +131,18 @@ function numeric(value: number | string, path: string): number {
   throw new InvalidInputError(`${path}: '${value}' is not a number`, { path, code: 'invalid-schedule' });
 }
 
-function mapField<Unit>(field: CalendarFieldValue | undefined, unit: (value: number | string, path: string) => Unit, path: string): LooseRange<Unit>[] | '*' | undefined {
+function mapField<Unit>(
+  field: CalendarFieldValue | undefined,
+  unit: (value: number | string, path: string) => Unit,
+  path: string,
+): LooseRange<Unit>[] | '*' | undefined {
   if (field === undefined) return undefined;
   if (field === '*') return '*';
-  return field.map((range): Range<Unit> => ({ start: unit(range.start, path), end: unit(range.end, path), step: range.step }));
+  return field.map((range): Range<Unit> => ({
+    start: unit(range.start, path),
+    end: unit(range.end, path),
+    step: range.step,
+  }));
 }
 
 export function temporalCalendar(entry: CalendarEntry, path = 'schedule.calendar'): CalendarSpec {
@@ -150,8 +170,12 @@ export function temporalCalendar(entry: CalendarEntry, path = 'schedule.calendar
 export function temporalScheduleSpec(block: ScheduleBlock): ScheduleSpec {
   return {
     ...(block.cron.length > 0 ? { cronExpressions: [...block.cron] } : {}),
-    ...(block.intervals.length > 0 ? { intervals: block.intervals.map((i) => ({ every: i.everyMs, ...(i.offsetMs ? { offset: i.offsetMs } : {}) })) } : {}),
-    ...(block.calendars.length > 0 ? { calendars: block.calendars.map((c, i) => temporalCalendar(c, `schedule.calendar[${i}]`)) } : {}),
+    ...(block.intervals.length > 0
+      ? { intervals: block.intervals.map((i) => ({ every: i.everyMs, ...(i.offsetMs ? { offset: i.offsetMs } : {}) })) }
+      : {}),
+    ...(block.calendars.length > 0
+      ? { calendars: block.calendars.map((c, i) => temporalCalendar(c, `schedule.calendar[${i}]`)) }
+      : {}),
     ...(block.skip.length > 0 ? { skip: block.skip.map((c, i) => temporalCalendar(c, `schedule.skip[${i}]`)) } : {}),
     ...(block.timezone ? { timezone: block.timezone } : {}),
     ...(block.jitterMs !== undefined ? { jitter: block.jitterMs } : {}),
@@ -189,12 +213,19 @@ export interface BuildScheduleOptions {
 
 export function buildScheduleOptions(plan: Plan, options: BuildScheduleOptions = {}): PipelineScheduleOptions {
   if (!plan.schedule) {
-    throw new InvalidInputError(`pipeline ${plan.pipeline.name} has no schedule: block`, { code: 'no-schedule', pipeline: plan.pipeline.name });
+    throw new InvalidInputError(`pipeline ${plan.pipeline.name} has no schedule: block`, {
+      code: 'no-schedule',
+      pipeline: plan.pipeline.name,
+    });
   }
   const block = readScheduleBlock(plan.schedule);
   const pipeline = plan.pipeline.name;
   const scheduleId = scheduleIdForPipeline(pipeline);
-  const input: PipelineRunInput = { plan, trigger: { kind: 'schedule', scheduleId }, ...(options.bucket ? { bucket: options.bucket } : {}) };
+  const input: PipelineRunInput = {
+    plan,
+    trigger: { kind: 'schedule', scheduleId },
+    ...(options.bucket ? { bucket: options.bucket } : {}),
+  };
   const spec = temporalScheduleSpec(block);
   const policies = {
     overlap: temporalOverlapPolicy(block.overlap),
@@ -237,7 +268,10 @@ export function buildScheduleOptions(plan: Plan, options: BuildScheduleOptions =
  * The update that turns an existing schedule into `options`, keeping its paused state and note:
  * re-applying a file must not resume a schedule someone paused on purpose.
  */
-export function scheduleUpdateFor(options: PipelineScheduleOptions, previous: Pick<ScheduleDescription, 'state'>): ScheduleUpdateOptions<PipelineScheduleAction> {
+export function scheduleUpdateFor(
+  options: PipelineScheduleOptions,
+  previous: Pick<ScheduleDescription, 'state'>,
+): ScheduleUpdateOptions<PipelineScheduleAction> {
   return {
     spec: options.spec,
     action: options.action,
@@ -245,20 +279,27 @@ export function scheduleUpdateFor(options: PipelineScheduleOptions, previous: Pi
     ...(options.typedSearchAttributes ? { typedSearchAttributes: options.typedSearchAttributes } : {}),
     state: {
       paused: previous.state.paused,
-      ...(previous.state.note !== undefined ? { note: previous.state.note } : options.state?.note ? { note: options.state.note } : {}),
+      ...(previous.state.note !== undefined
+        ? { note: previous.state.note }
+        : options.state?.note
+          ? { note: options.state.note }
+          : {}),
       ...(previous.state.remainingActions !== undefined ? { remainingActions: previous.state.remainingActions } : {}),
     },
   };
 }
 
 /** The apply digest a schedule's action carries, or undefined for a schedule Fineflow did not write. */
-export function appliedDigestOf(description: { readonly action: { readonly memo?: Record<string, unknown> } }): string | undefined {
+export function appliedDigestOf(description: {
+  readonly action: { readonly memo?: Record<string, unknown> };
+}): string | undefined {
   const digest = description.action.memo?.applyDigest;
   return typeof digest === 'string' ? digest : undefined;
 }
 
 export function applyDigestOf(options: PipelineScheduleOptions): string {
   const digest = options.action.memo?.applyDigest;
-  if (typeof digest !== 'string') throw new InvalidInputError('schedule options carry no applyDigest', { scheduleId: options.scheduleId });
+  if (typeof digest !== 'string')
+    throw new InvalidInputError('schedule options carry no applyDigest', { scheduleId: options.scheduleId });
   return digest;
 }

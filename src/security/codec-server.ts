@@ -93,8 +93,12 @@ export function payloadsFromJson(body: unknown): Payload[] {
   return list.map((item: unknown, index) => {
     if (typeof item !== 'object' || item === null) throw new HttpError(400, `payloads[${index}] must be an object`);
     const { metadata = {}, data = '' } = item as { metadata?: unknown; data?: unknown };
-    if (typeof metadata !== 'object' || metadata === null) throw new HttpError(400, `payloads[${index}].metadata must be an object`);
-    const entries = Object.entries(metadata).map(([key, value]): [string, Uint8Array] => [key, base64Field(value, `payloads[${index}].metadata.${key}`)]);
+    if (typeof metadata !== 'object' || metadata === null)
+      throw new HttpError(400, `payloads[${index}].metadata must be an object`);
+    const entries = Object.entries(metadata).map(([key, value]): [string, Uint8Array] => [
+      key,
+      base64Field(value, `payloads[${index}].metadata.${key}`),
+    ]);
     return { metadata: Object.fromEntries(entries), data: base64Field(data, `payloads[${index}].data`) };
   });
 }
@@ -102,7 +106,12 @@ export function payloadsFromJson(body: unknown): Payload[] {
 export function payloadsToJson(payloads: readonly Payload[]): { payloads: JsonPayload[] } {
   return {
     payloads: payloads.map((payload) => ({
-      metadata: Object.fromEntries(Object.entries(payload.metadata ?? {}).map(([key, value]) => [key, Buffer.from(value ?? []).toString('base64')])),
+      metadata: Object.fromEntries(
+        Object.entries(payload.metadata ?? {}).map(([key, value]) => [
+          key,
+          Buffer.from(value ?? []).toString('base64'),
+        ]),
+      ),
       data: Buffer.from(payload.data ?? []).toString('base64'),
     })),
   };
@@ -136,7 +145,12 @@ async function handle(request: IncomingMessage, response: ServerResponse, option
   if (request.method === 'OPTIONS') return send(response, 204, cors);
   if (request.method !== 'POST') throw new HttpError(405, 'use POST');
   if (!tokenMatches(request.headers.authorization, options.token)) {
-    return send(response, 401, { ...cors, 'www-authenticate': 'Bearer' }, { error: 'a valid bearer token is required' });
+    return send(
+      response,
+      401,
+      { ...cors, 'www-authenticate': 'Bearer' },
+      { error: 'a valid bearer token is required' },
+    );
   }
   const raw = await readBody(request, options.maxBodyBytes ?? DEFAULT_MAX_BODY);
   let body: unknown;
@@ -158,7 +172,13 @@ export function createCodecServer(options: CodecServerOptions): Server {
       // Codec errors name key ids only (src/security/payload-codec.ts), never payload bytes.
       const message = thrown instanceof Error ? thrown.message : 'request failed';
       const close: Record<string, string> = status === 413 ? { connection: 'close' } : {};
-      if (!response.headersSent) send(response, status, { ...corsHeaders(request.headers.origin, options.allowedOrigins), ...close }, { error: message });
+      if (!response.headersSent)
+        send(
+          response,
+          status,
+          { ...corsHeaders(request.headers.origin, options.allowedOrigins), ...close },
+          { error: message },
+        );
       else response.destroy();
     });
   });

@@ -27,7 +27,14 @@ import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { dirname, isAbsolute, relative, resolve as resolvePath, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { OutboundConfig } from '../config';
-import { AccessDeniedError, CancelledError, DependencyUnavailableError, InvalidInputError, NotFoundError, ResourceLimitError } from '../core/errors';
+import {
+  AccessDeniedError,
+  CancelledError,
+  DependencyUnavailableError,
+  InvalidInputError,
+  NotFoundError,
+  ResourceLimitError,
+} from '../core/errors';
 import { redactUri } from './redact';
 
 /** `details.code` of every refusal, so callers and tests can tell it from other invalid input. */
@@ -90,13 +97,35 @@ function tooLarge(message: string, uri: string): ResourceLimitError {
 function nonPublicRanges(): BlockList {
   const list = new BlockList();
   for (const [network, bits] of [
-    ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-    ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15],
-    ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
-  ] as const) list.addSubnet(network, bits, 'ipv4');
+    ['0.0.0.0', 8],
+    ['10.0.0.0', 8],
+    ['100.64.0.0', 10],
+    ['127.0.0.0', 8],
+    ['169.254.0.0', 16],
+    ['172.16.0.0', 12],
+    ['192.0.0.0', 24],
+    ['192.0.2.0', 24],
+    ['192.88.99.0', 24],
+    ['192.168.0.0', 16],
+    ['198.18.0.0', 15],
+    ['198.51.100.0', 24],
+    ['203.0.113.0', 24],
+    ['224.0.0.0', 4],
+    ['240.0.0.0', 4],
+  ] as const)
+    list.addSubnet(network, bits, 'ipv4');
   for (const [network, bits] of [
-    ['::', 128], ['::1', 128], ['::ffff:0:0', 96], ['64:ff9b::', 96], ['100::', 64], ['2001:db8::', 32], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8],
-  ] as const) list.addSubnet(network, bits, 'ipv6');
+    ['::', 128],
+    ['::1', 128],
+    ['::ffff:0:0', 96],
+    ['64:ff9b::', 96],
+    ['100::', 64],
+    ['2001:db8::', 32],
+    ['fc00::', 7],
+    ['fe80::', 10],
+    ['ff00::', 8],
+  ] as const)
+    list.addSubnet(network, bits, 'ipv6');
   return list;
 }
 
@@ -150,12 +179,17 @@ function isInsideRoot(root: string, path: string): boolean {
 
 function headersOf(message: http.IncomingMessage): Record<string, string | undefined> {
   const result: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(message.headers)) result[name] = Array.isArray(value) ? value.join(', ') : value;
+  for (const [name, value] of Object.entries(message.headers))
+    result[name] = Array.isArray(value) ? value.join(', ') : value;
   return result;
 }
 
 function withoutCredentials(headers: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => !['authorization', 'cookie', 'proxy-authorization'].includes(name.toLowerCase())));
+  return Object.fromEntries(
+    Object.entries(headers).filter(
+      ([name]) => !['authorization', 'cookie', 'proxy-authorization'].includes(name.toLowerCase()),
+    ),
+  );
 }
 
 /** A `lookup` that answers with the address the policy checked, whatever DNS says now. */
@@ -166,7 +200,10 @@ function pinnedLookup(pinned: ResolvedAddress): LookupFunction {
   }) as LookupFunction;
 }
 
-export function createOutboundPolicy(config: OutboundConfig, deps: { readonly resolve?: Resolver } = {}): OutboundPolicy {
+export function createOutboundPolicy(
+  config: OutboundConfig,
+  deps: { readonly resolve?: Resolver } = {},
+): OutboundPolicy {
   const blocked = nonPublicRanges();
   const allowed = allowedRanges(config.allowAddresses);
   const resolveName = deps.resolve ?? systemResolver;
@@ -179,12 +216,19 @@ export function createOutboundPolicy(config: OutboundConfig, deps: { readonly re
     } catch {
       throw refused(`${redactUri(url)} is not a URL`, url);
     }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw refused(`${redactUri(url)}: only http:// and https:// URLs can be fetched`, url);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      throw refused(`${redactUri(url)}: only http:// and https:// URLs can be fetched`, url);
     if (config.allowUrlPrefixes.length === 0) {
-      throw refused(`${redactUri(url)}: http(s) sources are disabled on this worker; the operator enables them with FINEFLOW_OUTBOUND_ALLOW (docs/security.md)`, url);
+      throw refused(
+        `${redactUri(url)}: http(s) sources are disabled on this worker; the operator enables them with FINEFLOW_OUTBOUND_ALLOW (docs/security.md)`,
+        url,
+      );
     }
     if (!config.allowUrlPrefixes.some((prefix) => isUnder(prefix, parsed.href))) {
-      throw refused(`${redactUri(url)} is not under a URL prefix that FINEFLOW_OUTBOUND_ALLOW allows (${config.allowUrlPrefixes.join(', ')})`, url);
+      throw refused(
+        `${redactUri(url)} is not under a URL prefix that FINEFLOW_OUTBOUND_ALLOW allows (${config.allowUrlPrefixes.join(', ')})`,
+        url,
+      );
     }
     return parsed;
   }
@@ -206,7 +250,11 @@ export function createOutboundPolicy(config: OutboundConfig, deps: { readonly re
       try {
         addresses = await resolveName(host);
       } catch (error) {
-        throw new DependencyUnavailableError(`cannot resolve ${host}: ${(error as Error).message}`, { host }, { cause: error });
+        throw new DependencyUnavailableError(
+          `cannot resolve ${host}: ${(error as Error).message}`,
+          { host },
+          { cause: error },
+        );
       }
     }
     if (addresses.length === 0) throw new DependencyUnavailableError(`${host} has no address`, { host });
@@ -221,39 +269,66 @@ export function createOutboundPolicy(config: OutboundConfig, deps: { readonly re
     return addresses[0] as ResolvedAddress;
   }
 
-  function exchange(url: URL, pinned: ResolvedAddress, options: OutboundRequest, headers: Readonly<Record<string, string>>, signal: AbortSignal, maxBytes: number): Promise<OutboundResponse> {
+  function exchange(
+    url: URL,
+    pinned: ResolvedAddress,
+    options: OutboundRequest,
+    headers: Readonly<Record<string, string>>,
+    signal: AbortSignal,
+    maxBytes: number,
+  ): Promise<OutboundResponse> {
     const method = options.method ?? 'GET';
     const transport = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
-      const request = transport.request(url, { method, headers: { ...headers }, lookup: pinnedLookup(pinned), signal, agent: false }, (response) => {
-        const status = response.statusCode ?? 0;
-        const done = (body: Uint8Array): void =>
-          resolve({ status, statusText: response.statusMessage ?? '', headers: headersOf(response), body, url: url.href });
-        const declared = Number(response.headers['content-length']);
-        if (method === 'HEAD' || (status >= 300 && status < 400)) {
-          response.resume();
-          done(new Uint8Array(0));
-          return;
-        }
-        if (Number.isFinite(declared) && declared > maxBytes) {
-          response.destroy();
-          reject(tooLarge(`${redactUri(url.href)} is ${declared} bytes, over the ${maxBytes}-byte cap (FINEFLOW_OUTBOUND_MAX_BYTES)`, url.href));
-          return;
-        }
-        const chunks: Buffer[] = [];
-        let total = 0;
-        response.on('data', (chunk: Buffer) => {
-          total += chunk.length;
-          if (total > maxBytes) {
-            response.destroy();
-            reject(tooLarge(`${redactUri(url.href)} sent more than the ${maxBytes}-byte cap (FINEFLOW_OUTBOUND_MAX_BYTES)`, url.href));
+      const request = transport.request(
+        url,
+        { method, headers: { ...headers }, lookup: pinnedLookup(pinned), signal, agent: false },
+        (response) => {
+          const status = response.statusCode ?? 0;
+          const done = (body: Uint8Array): void =>
+            resolve({
+              status,
+              statusText: response.statusMessage ?? '',
+              headers: headersOf(response),
+              body,
+              url: url.href,
+            });
+          const declared = Number(response.headers['content-length']);
+          if (method === 'HEAD' || (status >= 300 && status < 400)) {
+            response.resume();
+            done(new Uint8Array(0));
             return;
           }
-          chunks.push(chunk);
-        });
-        response.on('end', () => done(new Uint8Array(Buffer.concat(chunks))));
-        response.on('error', reject);
-      });
+          if (Number.isFinite(declared) && declared > maxBytes) {
+            response.destroy();
+            reject(
+              tooLarge(
+                `${redactUri(url.href)} is ${declared} bytes, over the ${maxBytes}-byte cap (FINEFLOW_OUTBOUND_MAX_BYTES)`,
+                url.href,
+              ),
+            );
+            return;
+          }
+          const chunks: Buffer[] = [];
+          let total = 0;
+          response.on('data', (chunk: Buffer) => {
+            total += chunk.length;
+            if (total > maxBytes) {
+              response.destroy();
+              reject(
+                tooLarge(
+                  `${redactUri(url.href)} sent more than the ${maxBytes}-byte cap (FINEFLOW_OUTBOUND_MAX_BYTES)`,
+                  url.href,
+                ),
+              );
+              return;
+            }
+            chunks.push(chunk);
+          });
+          response.on('end', () => done(new Uint8Array(Buffer.concat(chunks))));
+          response.on('error', reject);
+        },
+      );
       request.on('error', reject);
       request.end();
     });
@@ -272,9 +347,14 @@ export function createOutboundPolicy(config: OutboundConfig, deps: { readonly re
         response = await exchange(current, pinned, options, headers, signal, maxBytes);
       } catch (error) {
         if (error instanceof InvalidInputError || error instanceof ResourceLimitError) throw error;
-        if (options.signal?.aborted) throw new CancelledError(`${options.method ?? 'GET'} ${redactUri(current.href)} was cancelled`, {});
+        if (options.signal?.aborted)
+          throw new CancelledError(`${options.method ?? 'GET'} ${redactUri(current.href)} was cancelled`, {});
         const reason = timeout.aborted ? 'timed out' : (error as Error).message;
-        throw new DependencyUnavailableError(`${options.method ?? 'GET'} ${redactUri(current.href)} failed: ${reason}`, { url: redactUri(current.href) }, { cause: error });
+        throw new DependencyUnavailableError(
+          `${options.method ?? 'GET'} ${redactUri(current.href)} failed: ${reason}`,
+          { url: redactUri(current.href) },
+          { cause: error },
+        );
       }
       const location = response.headers.location;
       if (response.status < 300 || response.status >= 400 || location === undefined) return response;
@@ -331,7 +411,10 @@ export function createOutboundPolicy(config: OutboundConfig, deps: { readonly re
       throw refused(`${redactUri(uri)} is not a local file URI (file:///absolute/path)`, uri);
     }
     if (config.fileRoots.length === 0) {
-      throw refused(`${redactUri(uri)}: file:// sources are disabled on this worker; the operator enables directories with FINEFLOW_FILE_ROOTS (docs/security.md)`, uri);
+      throw refused(
+        `${redactUri(uri)}: file:// sources are disabled on this worker; the operator enables directories with FINEFLOW_FILE_ROOTS (docs/security.md)`,
+        uri,
+      );
     }
     const outside = refused(`${redactUri(uri)} is outside the directories that FINEFLOW_FILE_ROOTS allows`, uri);
     // Lexical check first: a path outside every root is refused without touching the file system.
@@ -350,12 +433,19 @@ export function createOutboundPolicy(config: OutboundConfig, deps: { readonly re
     try {
       handle = await open(path, 'r');
     } catch (error) {
-      throw new InvalidInputError(`cannot open ${redactUri(uri)} (${(error as { code?: string }).code ?? 'error'})`, { uri: redactUri(uri) });
+      throw new InvalidInputError(`cannot open ${redactUri(uri)} (${(error as { code?: string }).code ?? 'error'})`, {
+        uri: redactUri(uri),
+      });
     }
     try {
       const info = await handle.stat();
-      if (!info.isFile()) throw new InvalidInputError(`${redactUri(uri)} is not a regular file`, { uri: redactUri(uri) });
-      if (info.size > maxBytes) throw tooLarge(`${redactUri(uri)} is ${info.size} bytes, over the ${maxBytes}-byte cap (FINEFLOW_OUTBOUND_MAX_BYTES)`, uri);
+      if (!info.isFile())
+        throw new InvalidInputError(`${redactUri(uri)} is not a regular file`, { uri: redactUri(uri) });
+      if (info.size > maxBytes)
+        throw tooLarge(
+          `${redactUri(uri)} is ${info.size} bytes, over the ${maxBytes}-byte cap (FINEFLOW_OUTBOUND_MAX_BYTES)`,
+          uri,
+        );
       return await handle.readFile();
     } finally {
       await handle.close();
@@ -365,7 +455,12 @@ export function createOutboundPolicy(config: OutboundConfig, deps: { readonly re
   return { config, checkUrl, request, fetchBytes, resolveFile, readFile };
 }
 
-const DENY_ALL: OutboundConfig = Object.freeze({ allowUrlPrefixes: [], allowAddresses: [], fileRoots: [], maxDownloadBytes: 1 });
+const DENY_ALL: OutboundConfig = Object.freeze({
+  allowUrlPrefixes: [],
+  allowAddresses: [],
+  fileRoots: [],
+  maxDownloadBytes: 1,
+});
 
 let installed: OutboundPolicy = createOutboundPolicy(DENY_ALL);
 

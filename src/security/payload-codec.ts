@@ -62,13 +62,18 @@ export function parseCodecKeys(text: string, source: string): CodecKeyRing {
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '' && !entry.startsWith('#'));
   if (entries.length === 0) {
-    throw new InvalidInputError(`${source} lists no key; expected entries like local-1:<base64 of 32 random bytes>, newest first`, { source });
+    throw new InvalidInputError(
+      `${source} lists no key; expected entries like local-1:<base64 of 32 random bytes>, newest first`,
+      { source },
+    );
   }
-  if (entries.length > MAX_KEYS) throw new InvalidInputError(`${source} lists ${entries.length} keys; at most ${MAX_KEYS}`, { source });
+  if (entries.length > MAX_KEYS)
+    throw new InvalidInputError(`${source} lists ${entries.length} keys; at most ${MAX_KEYS}`, { source });
   const keys = entries.map((entry, index) => parseEntry(entry, index + 1, source));
   const seen = new Set<string>();
   for (const { id } of keys) {
-    if (seen.has(id)) throw new InvalidInputError(`${source}: key id '${id}' is listed twice; give every key its own id`, { source });
+    if (seen.has(id))
+      throw new InvalidInputError(`${source}: key id '${id}' is listed twice; give every key its own id`, { source });
     seen.add(id);
   }
   return keys as unknown as CodecKeyRing;
@@ -165,6 +170,8 @@ export class AesGcmPayloadCodec implements PayloadCodec {
   }
 
   decode(payloads: Payload[]): Promise<Payload[]> {
-    return new Promise((resolve) => resolve(payloads.map((payload) => (isEncrypted(payload) ? decryptPayload(payload, this.ring) : payload))));
+    return new Promise((resolve) =>
+      resolve(payloads.map((payload) => (isEncrypted(payload) ? decryptPayload(payload, this.ring) : payload))),
+    );
   }
 }

@@ -33,31 +33,53 @@ export interface SecretResolver {
 }
 
 function envAllowed(config: SecretsConfig, name: string): boolean {
-  return config.allowEnv.some((pattern) => (pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern));
+  return config.allowEnv.some((pattern) =>
+    pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern,
+  );
 }
 
-export function createSecretResolver(config: SecretsConfig, env: Readonly<Record<string, string | undefined>>): SecretResolver {
-  const files = createOutboundPolicy({ allowUrlPrefixes: [], allowAddresses: [], fileRoots: config.fileRoots, maxDownloadBytes: MAX_SECRET_FILE_BYTES });
+export function createSecretResolver(
+  config: SecretsConfig,
+  env: Readonly<Record<string, string | undefined>>,
+): SecretResolver {
+  const files = createOutboundPolicy({
+    allowUrlPrefixes: [],
+    allowAddresses: [],
+    fileRoots: config.fileRoots,
+    maxDownloadBytes: MAX_SECRET_FILE_BYTES,
+  });
 
   async function valueOf(sealed: SealedSecret): Promise<string> {
     const reference = sealed.reference as { env?: unknown; file?: unknown };
     if (typeof reference.env === 'string') {
       if (!envAllowed(config, reference.env)) {
-        throw new InvalidInputError(`secret \`${sealed.$secret}\` names environment variable ${reference.env}, which this worker does not expose to pipelines; the operator lists allowed ones in FINEFLOW_SECRET_ENV`, { secret: sealed.$secret });
+        throw new InvalidInputError(
+          `secret \`${sealed.$secret}\` names environment variable ${reference.env}, which this worker does not expose to pipelines; the operator lists allowed ones in FINEFLOW_SECRET_ENV`,
+          { secret: sealed.$secret },
+        );
       }
       const value = env[reference.env];
-      if (value === undefined || value === '') throw new InvalidInputError(`secret \`${sealed.$secret}\`: environment variable ${reference.env} is not set on this worker`, { secret: sealed.$secret });
+      if (value === undefined || value === '')
+        throw new InvalidInputError(
+          `secret \`${sealed.$secret}\`: environment variable ${reference.env} is not set on this worker`,
+          { secret: sealed.$secret },
+        );
       return value;
     }
     if (typeof reference.file === 'string') {
       if (config.fileRoots.length === 0) {
-        throw new InvalidInputError(`secret \`${sealed.$secret}\` names a file, but this worker reads no secret files; the operator allows directories with FINEFLOW_SECRET_FILE_ROOTS`, { secret: sealed.$secret });
+        throw new InvalidInputError(
+          `secret \`${sealed.$secret}\` names a file, but this worker reads no secret files; the operator allows directories with FINEFLOW_SECRET_FILE_ROOTS`,
+          { secret: sealed.$secret },
+        );
       }
       // Same confinement as file:// sources: outside the roots is refused without saying whether it exists.
       const bytes = await files.readFile(pathToFileURL(reference.file).href);
       return bytes.toString('utf8').replace(/\r?\n$/, '');
     }
-    throw new InvalidInputError(`secret \`${sealed.$secret}\` has no env or file reference`, { secret: sealed.$secret });
+    throw new InvalidInputError(`secret \`${sealed.$secret}\` has no env or file reference`, {
+      secret: sealed.$secret,
+    });
   }
 
   return {

@@ -9,7 +9,15 @@ import { topologicalLevels } from '../core/spec/dag';
 import { parseDuration } from '../core/spec/durations';
 import { resolveStageInputs } from '../core/spec/expressions';
 import { API_VERSION, STAGE_DEFAULTS } from '../core/spec/pipeline-schema';
-import type { JsonObject, JsonValue, Plan, PlannedCache, PlannedParam, PlannedRetry, PlannedStage } from '../core/spec/plan-types';
+import type {
+  JsonObject,
+  JsonValue,
+  Plan,
+  PlannedCache,
+  PlannedParam,
+  PlannedRetry,
+  PlannedStage,
+} from '../core/spec/plan-types';
 import { applyDefaults } from './schema-language';
 import type { StageTypeDefinition } from './stage-types';
 import { closest } from '../core/spec/suggest';
@@ -64,7 +72,12 @@ function coerce(raw: string, type: PlannedParam['type']): JsonValue | undefined 
   }
 }
 
-function applySet(pipeline: ValidatedPipeline, set: CompileOptions['set'], diagnostics: Diagnostic[], file: string): Record<string, PlannedParam> {
+function applySet(
+  pipeline: ValidatedPipeline,
+  set: CompileOptions['set'],
+  diagnostics: Diagnostic[],
+  file: string,
+): Record<string, PlannedParam> {
   const params: Record<string, PlannedParam> = {};
   const overrides = new Map<string, { raw: string; arg: string }>();
   const entries: [string, string, string][] = [];
@@ -72,23 +85,44 @@ function applySet(pipeline: ValidatedPipeline, set: CompileOptions['set'], diagn
     for (const arg of set as readonly string[]) {
       const eq = arg.indexOf('=');
       if (eq <= 0) {
-        diagnostics.push(setDiagnostic('set-syntax', arg, `--set ${arg}: expected name=value`, 'write e.g. --set minAccuracy=0.95'));
+        diagnostics.push(
+          setDiagnostic('set-syntax', arg, `--set ${arg}: expected name=value`, 'write e.g. --set minAccuracy=0.95'),
+        );
         continue;
       }
       entries.push([arg.slice(0, eq).trim(), arg.slice(eq + 1), arg]);
     }
   } else if (set) {
-    for (const [name, raw] of Object.entries(set as Readonly<Record<string, string>>)) entries.push([name, raw, `${name}=${raw}`]);
+    for (const [name, raw] of Object.entries(set as Readonly<Record<string, string>>))
+      entries.push([name, raw, `${name}=${raw}`]);
   }
   const declared = new Map(pipeline.params.map((p) => [p.name, p]));
   for (const [name, raw, arg] of entries) {
     if (isReservedKey(name)) {
-      diagnostics.push(setDiagnostic('reserved-key', arg, `--set ${arg}: \`${name}\` is a reserved name, never a param`, RESERVED_KEY_HINT));
+      diagnostics.push(
+        setDiagnostic(
+          'reserved-key',
+          arg,
+          `--set ${arg}: \`${name}\` is a reserved name, never a param`,
+          RESERVED_KEY_HINT,
+        ),
+      );
       continue;
     }
     if (!declared.has(name)) {
       const near = closest(name, declared.keys());
-      diagnostics.push(setDiagnostic('set-unknown-param', arg, `--set ${arg}: the pipeline has no param \`${name}\``, near ? `did you mean \`${near}\`?` : declared.size ? `params are: ${[...declared.keys()].join(', ')}` : 'the pipeline declares no params'));
+      diagnostics.push(
+        setDiagnostic(
+          'set-unknown-param',
+          arg,
+          `--set ${arg}: the pipeline has no param \`${name}\``,
+          near
+            ? `did you mean \`${near}\`?`
+            : declared.size
+              ? `params are: ${[...declared.keys()].join(', ')}`
+              : 'the pipeline declares no params',
+        ),
+      );
       continue;
     }
     overrides.set(name, { raw, arg });
@@ -99,14 +133,37 @@ function applySet(pipeline: ValidatedPipeline, set: CompileOptions['set'], diagn
     if (override) {
       const coerced = coerce(override.raw, p.type);
       if (coerced === undefined) {
-        const example = p.default !== undefined ? (typeof p.default === 'string' ? p.default : JSON.stringify(p.default)) : { string: 'text', number: '0.95', integer: '20', boolean: 'true', array: '["a","b"]', object: '{"k":1}' }[p.type];
-        diagnostics.push(setDiagnostic('set-wrong-type', override.arg, `--set ${override.arg}: param \`${p.name}\` is ${p.type === 'integer' || p.type === 'array' || p.type === 'object' ? 'an' : 'a'} ${p.type}, and ${JSON.stringify(override.raw)} is not`, `write e.g. --set ${p.name}=${example}`));
+        const example =
+          p.default !== undefined
+            ? typeof p.default === 'string'
+              ? p.default
+              : JSON.stringify(p.default)
+            : { string: 'text', number: '0.95', integer: '20', boolean: 'true', array: '["a","b"]', object: '{"k":1}' }[
+                p.type
+              ];
+        diagnostics.push(
+          setDiagnostic(
+            'set-wrong-type',
+            override.arg,
+            `--set ${override.arg}: param \`${p.name}\` is ${p.type === 'integer' || p.type === 'array' || p.type === 'object' ? 'an' : 'a'} ${p.type}, and ${JSON.stringify(override.raw)} is not`,
+            `write e.g. --set ${p.name}=${example}`,
+          ),
+        );
         continue;
       }
       value = coerced;
     }
     if (value === undefined) {
-      diagnostics.push({ severity: 'error', code: 'missing-param-value', path: `params.${p.name}`, line: 0, column: 0, message: `param \`${p.name}\` has no default and was not set`, hint: `pass --set ${p.name}=<${p.type}>`, file });
+      diagnostics.push({
+        severity: 'error',
+        code: 'missing-param-value',
+        path: `params.${p.name}`,
+        line: 0,
+        column: 0,
+        message: `param \`${p.name}\` has no default and was not set`,
+        hint: `pass --set ${p.name}=<${p.type}>`,
+        file,
+      });
       continue;
     }
     params[p.name] = { type: p.type, value, ...(p.description ? { description: p.description } : {}) };
@@ -123,10 +180,17 @@ function plannedRetry(stage: JsonObject | undefined, defaults: JsonObject | unde
   const initialIntervalMs = durationMs(pick('initialInterval'), STAGE_DEFAULTS.retry.initialInterval);
   const maximum = pick('maximumInterval');
   return {
-    maxAttempts: typeof pick('maxAttempts') === 'number' ? (pick('maxAttempts') as number) : STAGE_DEFAULTS.retry.maxAttempts,
+    maxAttempts:
+      typeof pick('maxAttempts') === 'number' ? (pick('maxAttempts') as number) : STAGE_DEFAULTS.retry.maxAttempts,
     initialIntervalMs,
-    backoffCoefficient: typeof pick('backoffCoefficient') === 'number' ? (pick('backoffCoefficient') as number) : STAGE_DEFAULTS.retry.backoffCoefficient,
-    maximumIntervalMs: typeof maximum === 'string' ? (parseDuration(maximum) ?? initialIntervalMs * STAGE_DEFAULTS.maximumIntervalFactor) : initialIntervalMs * STAGE_DEFAULTS.maximumIntervalFactor,
+    backoffCoefficient:
+      typeof pick('backoffCoefficient') === 'number'
+        ? (pick('backoffCoefficient') as number)
+        : STAGE_DEFAULTS.retry.backoffCoefficient,
+    maximumIntervalMs:
+      typeof maximum === 'string'
+        ? (parseDuration(maximum) ?? initialIntervalMs * STAGE_DEFAULTS.maximumIntervalFactor)
+        : initialIntervalMs * STAGE_DEFAULTS.maximumIntervalFactor,
     outageBudgetMs: durationMs(pick('outageBudget'), STAGE_DEFAULTS.retry.outageBudget),
   };
 }
@@ -155,7 +219,9 @@ function planStage(stage: ValidatedStage, defaults: JsonObject): PlannedStage {
     ...(stage.when !== undefined ? { when: stage.when } : {}),
     pool: typeof get('pool') === 'string' ? (get('pool') as string) : STAGE_DEFAULTS.pool,
     timeoutMs: durationMs(get('timeout'), STAGE_DEFAULTS.timeout),
-    ...(typeof heartbeat === 'string' && parseDuration(heartbeat) !== undefined ? { heartbeatTimeoutMs: parseDuration(heartbeat) as number } : {}),
+    ...(typeof heartbeat === 'string' && parseDuration(heartbeat) !== undefined
+      ? { heartbeatTimeoutMs: parseDuration(heartbeat) as number }
+      : {}),
     retry: plannedRetry(s.retry as JsonObject | undefined, defaults.retry as JsonObject | undefined),
     onFailure: get('onFailure') === 'pause' ? 'pause' : get('onFailure') === 'fail' ? 'fail' : STAGE_DEFAULTS.onFailure,
     cache: plannedCache(get('cache')),
@@ -177,7 +243,11 @@ export function buildPlan(pipeline: ValidatedPipeline, params: Record<string, Pl
   if (schedule && typeof schedule.cron === 'string') schedule.cron = [schedule.cron];
   return {
     apiVersion: API_VERSION,
-    pipeline: { name: pipeline.name, ...(pipeline.description ? { description: pipeline.description } : {}), ...(pipeline.labels ? { labels: pipeline.labels } : {}) },
+    pipeline: {
+      name: pipeline.name,
+      ...(pipeline.description ? { description: pipeline.description } : {}),
+      ...(pipeline.labels ? { labels: pipeline.labels } : {}),
+    },
     ...(source !== undefined ? { source } : {}),
     params,
     stages: topo.order.map((id) => planStage(byId.get(id) as ValidatedStage, pipeline.defaults)),
@@ -192,7 +262,11 @@ export function buildPlan(pipeline: ValidatedPipeline, params: Record<string, Pl
  * Validate a pipeline and compile it to the plan a run executes. The plan is returned only
  * when there are no errors; `--set` values are type-checked against the params.
  */
-export function compilePlan(source: string | Uint8Array | ParsedPipeline, file = '<input>', options: CompileOptions = {}): CompileResult {
+export function compilePlan(
+  source: string | Uint8Array | ParsedPipeline,
+  file = '<input>',
+  options: CompileOptions = {},
+): CompileResult {
   const validation = validatePipeline(source, file, options.stageTypes ? { stageTypes: options.stageTypes } : {});
   const diagnostics = [...validation.diagnostics];
   if (!validation.pipeline || !validation.valid) {
@@ -204,7 +278,15 @@ export function compilePlan(source: string | Uint8Array | ParsedPipeline, file =
   try {
     plan = buildPlan(validation.pipeline, params, validation.file);
   } catch (error) {
-    diagnostics.push({ severity: 'error', code: 'set-wrong-type', path: 'triggers', line: 0, column: 0, message: `cannot resolve params in schedule/triggers: ${error instanceof Error ? error.message : String(error)}`, file: validation.file });
+    diagnostics.push({
+      severity: 'error',
+      code: 'set-wrong-type',
+      path: 'triggers',
+      line: 0,
+      column: 0,
+      message: `cannot resolve params in schedule/triggers: ${error instanceof Error ? error.message : String(error)}`,
+      file: validation.file,
+    });
     return { diagnostics: sortDiagnostics(diagnostics), validation };
   }
   // The plan must pass the same check the workflow runs first; a failure here is a compiler bug.

@@ -9,11 +9,17 @@ const FIELDS: readonly { name: string; min: number; max: number; names?: readonl
   { name: 'minute', min: 0, max: 59 },
   { name: 'hour', min: 0, max: 23 },
   { name: 'day-of-month', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12, names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'] },
+  {
+    name: 'month',
+    min: 1,
+    max: 12,
+    names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'],
+  },
   { name: 'day-of-week', min: 0, max: 7, names: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] },
 ];
 
-export const CRON_HINT = 'write five fields "minute hour day-of-month month day-of-week", e.g. "0 3 * * *" (03:00 daily), or @hourly / @daily / @weekly';
+export const CRON_HINT =
+  'write five fields "minute hour day-of-month month day-of-week", e.g. "0 3 * * *" (03:00 daily), or @hourly / @daily / @weekly';
 
 function value(text: string, field: (typeof FIELDS)[number]): number | undefined {
   if (/^\d+$/.test(text)) return Number(text);
@@ -31,15 +37,19 @@ export function checkCron(expression: string): string | undefined {
     const field = FIELDS[i] as (typeof FIELDS)[number];
     for (const item of (parts[i] as string).split(',')) {
       const [range, step, extra] = item.split('/');
-      if (extra !== undefined || range === undefined || range === '') return `${field.name} field: cannot read \`${item}\``;
-      if (step !== undefined && !(/^\d+$/.test(step) && Number(step) >= 1)) return `${field.name} field: step \`${step}\` must be a positive integer`;
+      if (extra !== undefined || range === undefined || range === '')
+        return `${field.name} field: cannot read \`${item}\``;
+      if (step !== undefined && !(/^\d+$/.test(step) && Number(step) >= 1))
+        return `${field.name} field: step \`${step}\` must be a positive integer`;
       if (range === '*' || range === '?') continue;
       const [lowText, highText, more] = range.split('-');
       if (more !== undefined) return `${field.name} field: cannot read \`${range}\``;
       const low = value(lowText ?? '', field);
       const high = highText === undefined ? low : value(highText, field);
-      if (low === undefined || high === undefined) return `${field.name} field: \`${range}\` is not a number${field.names ? ' or a name' : ''}`;
-      if (low < field.min || high > field.max) return `${field.name} field: ${range} is outside ${field.min}–${field.max}`;
+      if (low === undefined || high === undefined)
+        return `${field.name} field: \`${range}\` is not a number${field.names ? ' or a name' : ''}`;
+      if (low < field.min || high > field.max)
+        return `${field.name} field: ${range} is outside ${field.min}–${field.max}`;
       if (low > high) return `${field.name} field: range ${range} is backwards`;
     }
   }

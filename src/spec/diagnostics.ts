@@ -55,7 +55,9 @@ export function errorCount(diagnostics: readonly Diagnostic[]): number {
 
 /** Sort by file, line, column, then code, so output is stable. */
 export function sortDiagnostics(diagnostics: readonly Diagnostic[]): Diagnostic[] {
-  return [...diagnostics].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.code.localeCompare(b.code));
+  return [...diagnostics].sort(
+    (a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.code.localeCompare(b.code),
+  );
 }
 
 const MAX_EXCERPT = 160;
@@ -64,7 +66,11 @@ const MAX_EXCERPT = 160;
  * Human output: `file:line:col: error[code] message`, the source line with a caret under the
  * problem, and the hint.
  */
-export function formatDiagnostics(diagnostics: readonly Diagnostic[], sourceText?: string, options: { color?: boolean } = {}): string {
+export function formatDiagnostics(
+  diagnostics: readonly Diagnostic[],
+  sourceText?: string,
+  options: { color?: boolean } = {},
+): string {
   const index = sourceText !== undefined ? new LineIndex(sourceText) : undefined;
   const paint = (code: string, text: string): string => (options.color ? `\u001b[${code}m${text}\u001b[0m` : text);
   const blocks: string[] = [];
@@ -86,7 +92,9 @@ export function formatDiagnostics(diagnostics: readonly Diagnostic[], sourceText
       const width = Math.max(1, Math.min(d.length ?? 1, shown.length - column + 1));
       lines.push(`${' '.repeat(gutter)} |`);
       lines.push(`${d.line} | ${shown}`);
-      lines.push(`${' '.repeat(gutter)} | ${' '.repeat(Math.max(0, column - 1))}${paint(d.severity === 'error' ? '31' : '33', '^'.repeat(width))}`);
+      lines.push(
+        `${' '.repeat(gutter)} | ${' '.repeat(Math.max(0, column - 1))}${paint(d.severity === 'error' ? '31' : '33', '^'.repeat(width))}`,
+      );
     }
     if (d.hint) lines.push(`  ${paint('36', 'hint')}: ${d.hint}`);
     blocks.push(lines.join('\n'));

@@ -10,7 +10,9 @@ import { listStageTypes, type StageTypeDefinition } from './stage-types';
 
 export const SCHEMA_ID = 'https://fineflow.dev/schema/pipeline.schema.json';
 
-export function pipelineJsonSchema(stageTypes: readonly StageTypeDefinition[] = listStageTypes()): Record<string, unknown> {
+export function pipelineJsonSchema(
+  stageTypes: readonly StageTypeDefinition[] = listStageTypes(),
+): Record<string, unknown> {
   const root = toJsonSchema(PIPELINE_SCHEMA, false);
   const stage = toJsonSchema(STAGE_SCHEMA, false) as { properties: Record<string, unknown> };
   const types = [...stageTypes].sort((a, b) => a.name.localeCompare(b.name));
@@ -19,15 +21,25 @@ export function pipelineJsonSchema(stageTypes: readonly StageTypeDefinition[] = 
     ...stage,
     allOf: types.map((t) => ({
       if: { properties: { uses: { const: t.name } }, required: ['uses'] },
-      then: { properties: { with: { ...toJsonSchema(t.inputs, false, true), description: `${t.name} ${t.version}: ${t.description}` } } },
+      then: {
+        properties: {
+          with: { ...toJsonSchema(t.inputs, false, true), description: `${t.name} ${t.version}: ${t.description}` },
+        },
+      },
     })),
   };
   const properties = (root as { properties: Record<string, Record<string, unknown>> }).properties;
   // Trigger paths may use ${{ params.* }}: they are resolved when the plan is compiled.
   const newData = (TRIGGER_SCHEMA.properties?.newData ?? { type: 'any' }) as ObjectSchema;
-  const triggerItems = (properties.triggers as { items: { properties: { newData: { properties: Record<string, unknown> } } } }).items;
+  const triggerItems = (
+    properties.triggers as { items: { properties: { newData: { properties: Record<string, unknown> } } } }
+  ).items;
   triggerItems.properties.newData.properties.path = toJsonSchema(newData.properties?.path ?? { type: 'any' }, true);
-  properties.stages = { ...properties.stages, additionalProperties: { $ref: '#/$defs/stage' }, propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_-]*$' } };
+  properties.stages = {
+    ...properties.stages,
+    additionalProperties: { $ref: '#/$defs/stage' },
+    propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_-]*$' },
+  };
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     $id: SCHEMA_ID,

@@ -50,7 +50,13 @@ export function toJson(node: LocatedNode): JsonValue {
     case 'map': {
       const out: Record<string, JsonValue> = {};
       // defineProperty: a `__proto__` key (refused by validation) stays data, never a prototype.
-      for (const entry of node.entries) Object.defineProperty(out, entry.key, { value: toJson(entry.value), enumerable: true, writable: true, configurable: true });
+      for (const entry of node.entries)
+        Object.defineProperty(out, entry.key, {
+          value: toJson(entry.value),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       return out;
     }
   }
@@ -60,7 +66,11 @@ export function toJson(node: LocatedNode): JsonValue {
 export function fromJson(value: JsonValue, at: Span = NO_SPAN): LocatedNode {
   if (Array.isArray(value)) return { kind: 'seq', items: value.map((v: JsonValue) => fromJson(v, at)), span: at };
   if (value !== null && typeof value === 'object') {
-    return { kind: 'map', entries: Object.entries(value).map(([key, v]) => ({ key, keySpan: at, value: fromJson(v, at) })), span: at };
+    return {
+      kind: 'map',
+      entries: Object.entries(value).map(([key, v]) => ({ key, keySpan: at, value: fromJson(v, at) })),
+      span: at,
+    };
   }
   return { kind: 'scalar', value: value as JsonPrimitive, span: at };
 }

@@ -24,7 +24,15 @@ export interface ParsedPipeline {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-const CORE_TAGS = new Set(['tag:yaml.org,2002:str', 'tag:yaml.org,2002:int', 'tag:yaml.org,2002:float', 'tag:yaml.org,2002:bool', 'tag:yaml.org,2002:null', 'tag:yaml.org,2002:map', 'tag:yaml.org,2002:seq']);
+const CORE_TAGS = new Set([
+  'tag:yaml.org,2002:str',
+  'tag:yaml.org,2002:int',
+  'tag:yaml.org,2002:float',
+  'tag:yaml.org,2002:bool',
+  'tag:yaml.org,2002:null',
+  'tag:yaml.org,2002:map',
+  'tag:yaml.org,2002:seq',
+]);
 
 /** Offset of the first byte that is not valid UTF-8, or -1. */
 function firstInvalidUtf8(bytes: Uint8Array): number {
@@ -110,7 +118,14 @@ const YAML_CODES: Readonly<Record<string, { code: string; hint?: string }>> = {
  */
 export function parsePipeline(source: string | Uint8Array, file: string): ParsedPipeline {
   const diagnostics: Diagnostic[] = [];
-  const fail = (code: string, line: number, column: number, message: string, hint: string, text = ''): ParsedPipeline => ({
+  const fail = (
+    code: string,
+    line: number,
+    column: number,
+    message: string,
+    hint: string,
+    text = '',
+  ): ParsedPipeline => ({
     file,
     text,
     lines: new LineIndex(text),
@@ -118,7 +133,13 @@ export function parsePipeline(source: string | Uint8Array, file: string): Parsed
   });
   const size = typeof source === 'string' ? source.length : source.byteLength;
   if (size > MAX_PIPELINE_BYTES) {
-    return fail('file-too-large', 1, 1, `the file is ${(size / 1024 / 1024).toFixed(1)} MiB; pipelines are limited to ${MAX_PIPELINE_BYTES / 1024} KiB`, 'is this the right file? Keep data out of the pipeline: reference it by URI');
+    return fail(
+      'file-too-large',
+      1,
+      1,
+      `the file is ${(size / 1024 / 1024).toFixed(1)} MiB; pipelines are limited to ${MAX_PIPELINE_BYTES / 1024} KiB`,
+      'is this the right file? Keep data out of the pipeline: reference it by URI',
+    );
   }
   let text: string;
   if (typeof source === 'string') {
@@ -129,11 +150,23 @@ export function parsePipeline(source: string | Uint8Array, file: string): Parsed
     // Binary files are rarely valid UTF-8; a NUL before the first bad byte says "binary" better.
     if (nul >= 0 && invalid >= 0 && nul < invalid) {
       const at = lineColumnOfByte(source, nul);
-      return fail('file-binary', at.line, at.column, 'the file contains a NUL byte: it is binary, not YAML', 'pass a pipeline YAML file');
+      return fail(
+        'file-binary',
+        at.line,
+        at.column,
+        'the file contains a NUL byte: it is binary, not YAML',
+        'pass a pipeline YAML file',
+      );
     }
     if (invalid >= 0) {
       const at = lineColumnOfByte(source, invalid);
-      return fail('file-not-utf8', at.line, at.column, `byte 0x${(source[invalid] as number).toString(16).padStart(2, '0')} at offset ${invalid} is not valid UTF-8`, 'save the file as UTF-8');
+      return fail(
+        'file-not-utf8',
+        at.line,
+        at.column,
+        `byte 0x${(source[invalid] as number).toString(16).padStart(2, '0')} at offset ${invalid} is not valid UTF-8`,
+        'save the file as UTF-8',
+      );
     }
     text = new TextDecoder('utf-8').decode(source);
   }
@@ -141,34 +174,91 @@ export function parsePipeline(source: string | Uint8Array, file: string): Parsed
   const binary = firstBinaryCharacter(text);
   if (binary >= 0) {
     const at = lines.position(binary);
-    return fail('file-binary', at.line, at.column, `control character U+${text.charCodeAt(binary).toString(16).padStart(4, '0')} in the file: it is binary, not YAML`, 'pass a pipeline YAML file', text);
+    return fail(
+      'file-binary',
+      at.line,
+      at.column,
+      `control character U+${text.charCodeAt(binary).toString(16).padStart(4, '0')} in the file: it is binary, not YAML`,
+      'pass a pipeline YAML file',
+      text,
+    );
   }
-  if (text.replace(/^\uFEFF/, '').replace(/#.*$/gm, '').trim() === '') {
-    return fail('file-empty', 1, 1, 'the file is empty', 'start with `apiVersion: fineflow/v1` (see pipelines/quickstart.yaml)', text);
+  if (
+    text
+      .replace(/^\uFEFF/, '')
+      .replace(/#.*$/gm, '')
+      .trim() === ''
+  ) {
+    return fail(
+      'file-empty',
+      1,
+      1,
+      'the file is empty',
+      'start with `apiVersion: fineflow/v1` (see pipelines/quickstart.yaml)',
+      text,
+    );
   }
   const deep = excessiveNesting(text);
   if (deep >= 0) {
     const at = lines.position(deep);
-    return fail('yaml-too-deep', at.line, at.column, `nesting deeper than ${MAX_NESTING} levels`, 'flatten the structure', text);
+    return fail(
+      'yaml-too-deep',
+      at.line,
+      at.column,
+      `nesting deeper than ${MAX_NESTING} levels`,
+      'flatten the structure',
+      text,
+    );
   }
 
-  const push = (code: string, span: Span, message: string, hint?: string, path = '', severity: Diagnostic['severity'] = 'error'): void => {
+  const push = (
+    code: string,
+    span: Span,
+    message: string,
+    hint?: string,
+    path = '',
+    severity: Diagnostic['severity'] = 'error',
+  ): void => {
     const at = lines.position(span.offset);
-    diagnostics.push({ severity, code, path, line: at.line, column: at.column, length: Math.max(1, Math.min(span.end, text.length) - span.offset), message, hint, file });
+    diagnostics.push({
+      severity,
+      code,
+      path,
+      line: at.line,
+      column: at.column,
+      length: Math.max(1, Math.min(span.end, text.length) - span.offset),
+      message,
+      hint,
+      file,
+    });
   };
 
   let documents: Document.Parsed[];
   try {
-    documents = parseAllDocuments(text, { uniqueKeys: false, prettyErrors: false, strict: true }) as unknown as Document.Parsed[];
+    documents = parseAllDocuments(text, {
+      uniqueKeys: false,
+      prettyErrors: false,
+      strict: true,
+    }) as unknown as Document.Parsed[];
     if (!Array.isArray(documents)) documents = [];
   } catch (error) {
-    push('yaml-syntax', { offset: 0, end: 1 }, `the YAML parser failed: ${error instanceof Error ? error.message : String(error)}`);
+    push(
+      'yaml-syntax',
+      { offset: 0, end: 1 },
+      `the YAML parser failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
     return { file, text, lines, diagnostics };
   }
-  if (documents.length === 0) return fail('file-empty', 1, 1, 'the file holds no YAML document', 'start with `apiVersion: fineflow/v1`', text);
+  if (documents.length === 0)
+    return fail('file-empty', 1, 1, 'the file holds no YAML document', 'start with `apiVersion: fineflow/v1`', text);
   if (documents.length > 1) {
     const second = documents[1] as Document.Parsed;
-    push('yaml-multi-document', { offset: second.range[0], end: second.range[0] + 3 }, `the file holds ${documents.length} YAML documents; a pipeline file holds exactly one`, 'put each pipeline in its own file and remove the `---` separator');
+    push(
+      'yaml-multi-document',
+      { offset: second.range[0], end: second.range[0] + 3 },
+      `the file holds ${documents.length} YAML documents; a pipeline file holds exactly one`,
+      'put each pipeline in its own file and remove the `---` separator',
+    );
   }
   const doc = documents[0] as Document.Parsed;
   const reportedLines = new Set<number>();
@@ -180,13 +270,22 @@ export function parsePipeline(source: string | Uint8Array, file: string): Parsed
     const mapped = YAML_CODES[error.code] ?? { code: 'yaml-syntax' };
     const lineText = lines.lineText(errorLine);
     // `{min: ${{ params.x }}}` is the classic: braces of an unquoted expression inside a flow mapping.
-    const hint = mapped.code === 'yaml-syntax' && lineText.includes('${{') ? 'quote values that contain ${{ }}, e.g. min: "${{ params.x }}"' : (mapped.hint ?? 'fix the YAML syntax at this position');
+    const hint =
+      mapped.code === 'yaml-syntax' && lineText.includes('${{')
+        ? 'quote values that contain ${{ }}, e.g. min: "${{ params.x }}"'
+        : (mapped.hint ?? 'fix the YAML syntax at this position');
     push(mapped.code, { offset: error.pos[0], end: error.pos[1] }, error.message.split('\n')[0] as string, hint);
   }
   if (doc.errors.length > 0) return { file, text, lines, diagnostics };
 
   let aliasFound = false;
-  const convert = (node: YamlNode | null | undefined, path: string, fallback: Span, depth: number, ownerKey?: Span): LocatedNode | undefined => {
+  const convert = (
+    node: YamlNode | null | undefined,
+    path: string,
+    fallback: Span,
+    depth: number,
+    ownerKey?: Span,
+  ): LocatedNode | undefined => {
     if (node === null || node === undefined) return { kind: 'scalar', value: null, span: fallback };
     const range = node.range ?? [fallback.offset, fallback.end, fallback.end];
     const span: Span = { offset: range[0], end: range[1] };
@@ -196,24 +295,49 @@ export function parsePipeline(source: string | Uint8Array, file: string): Parsed
     }
     if ((isScalar(node) || isMap(node) || isSeq(node)) && node.anchor) {
       const at = text.lastIndexOf(`&${node.anchor}`, span.offset);
-      push('yaml-alias', at >= 0 ? { offset: at, end: at + node.anchor.length + 1 } : span, `anchor \`&${node.anchor}\`: pipelines do not use anchors and aliases`, 'write the value out (use `defaults:` for settings shared by stages)', path);
+      push(
+        'yaml-alias',
+        at >= 0 ? { offset: at, end: at + node.anchor.length + 1 } : span,
+        `anchor \`&${node.anchor}\`: pipelines do not use anchors and aliases`,
+        'write the value out (use `defaults:` for settings shared by stages)',
+        path,
+      );
     }
     if (isAlias(node)) {
       aliasFound = true;
-      push('yaml-alias', span, `alias \`*${node.source}\`: pipelines do not use anchors and aliases`, 'write the value out (use `defaults:` for settings shared by stages)', path);
+      push(
+        'yaml-alias',
+        span,
+        `alias \`*${node.source}\`: pipelines do not use anchors and aliases`,
+        'write the value out (use `defaults:` for settings shared by stages)',
+        path,
+      );
       return undefined;
     }
     if ((isScalar(node) || isMap(node) || isSeq(node)) && node.tag && !CORE_TAGS.has(node.tag)) {
-      push('yaml-tag', span, `tag \`${node.tag}\` is not supported`, 'remove the tag; write plain strings, numbers, booleans, lists and mappings', path);
+      push(
+        'yaml-tag',
+        span,
+        `tag \`${node.tag}\` is not supported`,
+        'remove the tag; write plain strings, numbers, booleans, lists and mappings',
+        path,
+      );
       return undefined;
     }
     if (isScalar(node)) {
       const value = node.value;
       if (typeof value === 'number' && !Number.isFinite(value)) {
-        push('bad-number', span, `${String(node.source ?? value)} is not a finite number`, 'write a finite number, or quote it to make it a string', path);
+        push(
+          'bad-number',
+          span,
+          `${String(node.source ?? value)} is not a finite number`,
+          'write a finite number, or quote it to make it a string',
+          path,
+        );
         return undefined;
       }
-      if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return { kind: 'scalar', value, span };
+      if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+        return { kind: 'scalar', value, span };
       push('wrong-type', span, `unsupported scalar value`, 'write a string, number, boolean or null', path);
       return undefined;
     }
@@ -250,14 +374,22 @@ export function parsePipeline(source: string | Uint8Array, file: string): Parsed
           push(
             isStage ? 'duplicate-stage' : 'yaml-duplicate-key',
             keySpan,
-            isStage ? `stage \`${key}\` is defined twice (first on line ${first.line})` : `key \`${key}\` appears twice in ${path || 'the document'} (first on line ${first.line})`,
+            isStage
+              ? `stage \`${key}\` is defined twice (first on line ${first.line})`
+              : `key \`${key}\` appears twice in ${path || 'the document'} (first on line ${first.line})`,
             isStage ? 'give each stage a unique id' : 'remove or merge one of them',
             childPath,
           );
           continue;
         }
         seen.set(key, keySpan);
-        const value = convert(pair.value as YamlNode | null, childPath, { offset: keySpan.end, end: keySpan.end }, depth + 1, keySpan);
+        const value = convert(
+          pair.value as YamlNode | null,
+          childPath,
+          { offset: keySpan.end, end: keySpan.end },
+          depth + 1,
+          keySpan,
+        );
         if (value) entries.push({ key, keySpan, value });
       }
       return { kind: 'map', entries, span, ...(ownerKey ? { keySpan: ownerKey } : {}) };
@@ -267,7 +399,8 @@ export function parsePipeline(source: string | Uint8Array, file: string): Parsed
   };
   const root = convert(doc.contents as YamlNode | null, '', { offset: 0, end: 0 }, 0);
   if (aliasFound || !root || (root.kind === 'scalar' && root.value === null)) {
-    if (!aliasFound && (!root || root.kind === 'scalar')) push('file-empty', { offset: 0, end: 0 }, 'the document is empty', 'start with `apiVersion: fineflow/v1`');
+    if (!aliasFound && (!root || root.kind === 'scalar'))
+      push('file-empty', { offset: 0, end: 0 }, 'the document is empty', 'start with `apiVersion: fineflow/v1`');
     return { file, text, lines, diagnostics };
   }
   return { file, text, lines, root, diagnostics };

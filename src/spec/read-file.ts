@@ -16,23 +16,27 @@ export function readPipelineFile(path: string): ParsedPipeline {
     size = stat.size;
   } catch (error) {
     if (error instanceof PipelineFileNotFoundError) throw error;
-    throw new PipelineFileNotFoundError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    throw new PipelineFileNotFoundError(
+      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
+    );
   }
   if (size > MAX_PIPELINE_BYTES) {
     return {
       file: path,
       text: '',
       lines: new LineIndex(''),
-      diagnostics: [{
-        severity: 'error',
-        code: 'file-too-large',
-        path: '',
-        line: 1,
-        column: 1,
-        message: `the file is ${(size / 1024 / 1024).toFixed(1)} MiB; pipelines are limited to ${MAX_PIPELINE_BYTES / 1024} KiB`,
-        hint: 'is this the right file? Keep data out of the pipeline: reference it by URI',
-        file: path,
-      }],
+      diagnostics: [
+        {
+          severity: 'error',
+          code: 'file-too-large',
+          path: '',
+          line: 1,
+          column: 1,
+          message: `the file is ${(size / 1024 / 1024).toFixed(1)} MiB; pipelines are limited to ${MAX_PIPELINE_BYTES / 1024} KiB`,
+          hint: 'is this the right file? Keep data out of the pipeline: reference it by URI',
+          file: path,
+        },
+      ],
     };
   }
   const bytes = new Uint8Array(size);

@@ -8,15 +8,28 @@ import { listStageTypes, type StageTypeDefinition } from './stage-types';
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-function inputRows(schema: InputSchema, prefix: string, required: readonly string[], depth: number, out: string[]): void {
+function inputRows(
+  schema: InputSchema,
+  prefix: string,
+  required: readonly string[],
+  depth: number,
+  out: string[],
+): void {
   if (schema.type !== 'object' || !schema.properties) return;
   for (const [key, value] of Object.entries(schema.properties)) {
     const name = `${prefix}${key}`;
-    const dflt = value.default !== undefined ? `\`${JSON.stringify(value.default)}\`` : required.includes(key) ? '**required**' : '';
+    const dflt =
+      value.default !== undefined
+        ? `\`${JSON.stringify(value.default)}\``
+        : required.includes(key)
+          ? '**required**'
+          : '';
     out.push(`| \`${name}\` | ${cell(describeSchema(value))} | ${cell(dflt)} | ${cell(value.description ?? '')} |`);
     if (depth >= 2) continue;
     if (value.type === 'object') inputRows(value, `${name}.`, value.required ?? [], depth + 1, out);
-    if (value.type === 'oneOf') for (const variant of value.variants) if (variant.type === 'object') inputRows(variant, `${name}.`, variant.required ?? [], depth + 1, out);
+    if (value.type === 'oneOf')
+      for (const variant of value.variants)
+        if (variant.type === 'object') inputRows(variant, `${name}.`, variant.required ?? [], depth + 1, out);
   }
 }
 
@@ -24,7 +37,9 @@ export function stageTypeMarkdown(types: readonly StageTypeDefinition[] = listSt
   const sections = types.map((t) => {
     const rows: string[] = [];
     inputRows(t.inputs, '', t.inputs.required ?? [], 0, rows);
-    const outputs = Object.entries(t.outputs).map(([name, o]) => `| \`${name}\` | ${o.type} | ${cell(o.description)} |`);
+    const outputs = Object.entries(t.outputs).map(
+      ([name, o]) => `| \`${name}\` | ${o.type} | ${cell(o.description)} |`,
+    );
     return [
       `### \`${t.name}\` (version ${t.version})`,
       '',

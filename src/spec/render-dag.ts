@@ -24,7 +24,9 @@ export function renderDag(plan: Plan, options: RenderOptions = {}): string {
       const waits = stage.needs.length ? `  ◀ ${stage.needs.join(', ')}` : '';
       const when = stage.when !== undefined ? `  if ${stage.when.replace(/^\$\{\{\s*|\s*\}\}$/g, '')}` : '';
       const extra = options.annotate?.(id);
-      lines.push(`│  ● ${id.padEnd(width)}  ${`${stage.uses}@${stage.typeVersion}`.padEnd(typeWidth)}  [${stage.pool}, ${formatDuration(stage.timeoutMs)}]${waits}${when}${extra ? `  ${extra}` : ''}`);
+      lines.push(
+        `│  ● ${id.padEnd(width)}  ${`${stage.uses}@${stage.typeVersion}`.padEnd(typeWidth)}  [${stage.pool}, ${formatDuration(stage.timeoutMs)}]${waits}${when}${extra ? `  ${extra}` : ''}`,
+      );
     }
     if (!last) lines.push('│  ↓');
   });

@@ -26,7 +26,12 @@ interface SchemaCommon {
 }
 
 export type InputSchema =
-  | (SchemaCommon & { readonly type: 'string'; readonly pattern?: string; readonly minLength?: number; readonly maxLength?: number })
+  | (SchemaCommon & {
+      readonly type: 'string';
+      readonly pattern?: string;
+      readonly minLength?: number;
+      readonly maxLength?: number;
+    })
   | (SchemaCommon & {
       readonly type: 'number' | 'integer';
       readonly minimum?: number;
@@ -36,7 +41,12 @@ export type InputSchema =
     })
   | (SchemaCommon & { readonly type: 'boolean' })
   | (SchemaCommon & { readonly type: 'enum'; readonly values: readonly (string | number | boolean)[] })
-  | (SchemaCommon & { readonly type: 'array'; readonly items: InputSchema; readonly minItems?: number; readonly maxItems?: number })
+  | (SchemaCommon & {
+      readonly type: 'array';
+      readonly items: InputSchema;
+      readonly minItems?: number;
+      readonly maxItems?: number;
+    })
   | ObjectSchema
   | (SchemaCommon & {
       readonly type: 'uri';
@@ -58,9 +68,30 @@ export interface ObjectSchema extends SchemaCommon {
 
 /** Declared type of a stage output, used to check expressions that reference it. */
 export type OutputType = 'string' | 'number' | 'integer' | 'boolean' | 'uri' | 'object' | 'array' | 'any';
-export const OUTPUT_TYPES: readonly OutputType[] = ['string', 'number', 'integer', 'boolean', 'uri', 'object', 'array', 'any'];
+export const OUTPUT_TYPES: readonly OutputType[] = [
+  'string',
+  'number',
+  'integer',
+  'boolean',
+  'uri',
+  'object',
+  'array',
+  'any',
+];
 
-export const SCHEMA_TYPES = ['string', 'number', 'integer', 'boolean', 'enum', 'array', 'object', 'uri', 'duration', 'any', 'oneOf'] as const;
+export const SCHEMA_TYPES = [
+  'string',
+  'number',
+  'integer',
+  'boolean',
+  'enum',
+  'array',
+  'object',
+  'uri',
+  'duration',
+  'any',
+  'oneOf',
+] as const;
 
 const patternCache = new Map<string, RegExp>();
 function compiledPattern(pattern: string): RegExp {
@@ -74,7 +105,15 @@ function compiledPattern(pattern: string): RegExp {
 
 /** A problem found by {@link checkValue}; `depth` is 0 for keys of the checked object itself. */
 export interface SchemaIssue {
-  readonly code: 'wrong-type' | 'out-of-range' | 'bad-value' | 'bad-uri' | 'bad-duration' | 'unknown-key' | 'missing-key' | 'secret-literal';
+  readonly code:
+    | 'wrong-type'
+    | 'out-of-range'
+    | 'bad-value'
+    | 'bad-uri'
+    | 'bad-duration'
+    | 'unknown-key'
+    | 'missing-key'
+    | 'secret-literal';
   readonly path: string;
   readonly span: Span;
   readonly message: string;
@@ -82,7 +121,8 @@ export interface SchemaIssue {
   readonly depth: number;
 }
 
-export const SECRET_HINT = 'declare the secret under `secrets:` (e.g. `secrets: {modelToken: {env: MODEL_TOKEN}}`) and write `${{ secrets.modelToken }}`';
+export const SECRET_HINT =
+  'declare the secret under `secrets:` (e.g. `secrets: {modelToken: {env: MODEL_TOKEN}}`) and write `${{ secrets.modelToken }}`';
 
 /** Called for every string containing `${{`; the checker does not look at it further. */
 export type ExpressionCallback = (node: LocatedNode & { kind: 'scalar' }, schema: InputSchema, path: string) => void;
@@ -95,14 +135,27 @@ const S3_URI = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/;
 export function checkUri(text: string, schemes?: readonly string[]): { message: string; hint: string } | undefined {
   const match = URI.exec(text);
   const allowed = schemes?.map((s) => `${s}://`).join(', ');
-  if (!match) return { message: `${JSON.stringify(text)} is not a URI`, hint: `write a URI${allowed ? ` starting with ${allowed}` : ''}, e.g. s3://datasets/path/` };
+  if (!match)
+    return {
+      message: `${JSON.stringify(text)} is not a URI`,
+      hint: `write a URI${allowed ? ` starting with ${allowed}` : ''}, e.g. s3://datasets/path/`,
+    };
   const [, scheme, rest] = match as unknown as [string, string, string];
-  if (schemes && !schemes.includes(scheme)) return { message: `scheme \`${scheme}://\` is not allowed here`, hint: `use one of ${allowed}` };
+  if (schemes && !schemes.includes(scheme))
+    return { message: `scheme \`${scheme}://\` is not allowed here`, hint: `use one of ${allowed}` };
   if (scheme === 'registry' && !REGISTRY_URI.test(rest)) {
-    return { message: `${JSON.stringify(text)} is not a registry URI`, hint: 'write registry://NAME@ALIAS or registry://NAME@VERSION, e.g. registry://digits-cnn@latest' };
+    return {
+      message: `${JSON.stringify(text)} is not a registry URI`,
+      hint: 'write registry://NAME@ALIAS or registry://NAME@VERSION, e.g. registry://digits-cnn@latest',
+    };
   }
-  if (scheme === 's3' && !S3_URI.test(rest)) return { message: `${JSON.stringify(text)} has no valid bucket name`, hint: 'write s3://bucket/key, e.g. s3://datasets/defects/' };
-  if ((scheme === 'http' || scheme === 'https' || scheme === 'file') && rest === '') return { message: `${JSON.stringify(text)} has no path`, hint: `write ${scheme}://…/model.json` };
+  if (scheme === 's3' && !S3_URI.test(rest))
+    return {
+      message: `${JSON.stringify(text)} has no valid bucket name`,
+      hint: 'write s3://bucket/key, e.g. s3://datasets/defects/',
+    };
+  if ((scheme === 'http' || scheme === 'https' || scheme === 'file') && rest === '')
+    return { message: `${JSON.stringify(text)} has no path`, hint: `write ${scheme}://…/model.json` };
   return undefined;
 }
 
@@ -127,8 +180,10 @@ export function describeSchema(schema: InputSchema): string {
       return `one of ${schema.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'array': {
       const items = schema.items;
-      if (items.type === 'enum') return `a list of values from ${items.values.map((v) => JSON.stringify(v)).join(', ')}`;
-      if (items.type === 'uri' || items.type === 'oneOf' || items.type === 'number' || items.type === 'integer') return `a list, each ${describeSchema(items)}`;
+      if (items.type === 'enum')
+        return `a list of values from ${items.values.map((v) => JSON.stringify(v)).join(', ')}`;
+      if (items.type === 'uri' || items.type === 'oneOf' || items.type === 'number' || items.type === 'integer')
+        return `a list, each ${describeSchema(items)}`;
       return `a list of ${describeSchema(items).replace(/^an? /, '')}s`;
     }
     case 'object':
@@ -183,10 +238,23 @@ function objectFit(schema: InputSchema, node: LocatedNode): number {
  * Check a value against a schema; returns every issue. Strings holding `${{ … }}` are passed
  * to `onExpression` instead of being checked.
  */
-export function checkValue(node: LocatedNode, schema: InputSchema, path: string, onExpression?: ExpressionCallback, depth = 0): SchemaIssue[] {
+export function checkValue(
+  node: LocatedNode,
+  schema: InputSchema,
+  path: string,
+  onExpression?: ExpressionCallback,
+  depth = 0,
+): SchemaIssue[] {
   const issues: SchemaIssue[] = [];
   const wrongType = (): void => {
-    issues.push({ code: 'wrong-type', path, span: node.span, depth, message: `${path || 'value'} must be ${describeSchema(schema)}, not ${describeNode(node)}`, hint: typeHint(schema, node) });
+    issues.push({
+      code: 'wrong-type',
+      path,
+      span: node.span,
+      depth,
+      message: `${path || 'value'} must be ${describeSchema(schema)}, not ${describeNode(node)}`,
+      hint: typeHint(schema, node),
+    });
   };
   if (node.kind === 'scalar' && typeof node.value === 'string' && node.value.includes('${{')) {
     onExpression?.(node, schema, path);
@@ -194,38 +262,80 @@ export function checkValue(node: LocatedNode, schema: InputSchema, path: string,
   }
   if (schema.secret) {
     // A literal credential would be recorded in the plan, the history and the cache key.
-    issues.push({ code: 'secret-literal', path, span: node.span, depth, message: `${path} is a secret input: it takes a \`\${{ secrets.NAME }}\` reference, never the value itself`, hint: SECRET_HINT });
+    issues.push({
+      code: 'secret-literal',
+      path,
+      span: node.span,
+      depth,
+      message: `${path} is a secret input: it takes a \`\${{ secrets.NAME }}\` reference, never the value itself`,
+      hint: SECRET_HINT,
+    });
     return issues;
   }
   switch (schema.type) {
     case 'any':
-      if (node.kind === 'map') for (const e of node.entries) issues.push(...checkValue(e.value, schema, joinPath(path, e.key), onExpression, depth + 1));
-      if (node.kind === 'seq') node.items.forEach((item, i) => issues.push(...checkValue(item, schema, joinPath(path, i), onExpression, depth + 1)));
+      if (node.kind === 'map')
+        for (const e of node.entries)
+          issues.push(...checkValue(e.value, schema, joinPath(path, e.key), onExpression, depth + 1));
+      if (node.kind === 'seq')
+        node.items.forEach((item, i) =>
+          issues.push(...checkValue(item, schema, joinPath(path, i), onExpression, depth + 1)),
+        );
       return issues;
     case 'string':
-      if (!kindMatches(schema, node)) return wrongType(), issues;
+      if (!kindMatches(schema, node)) return (wrongType(), issues);
       {
         const text = (node as { value: string }).value;
         if (schema.minLength !== undefined && text.length < schema.minLength) {
-          issues.push({ code: 'bad-value', path, span: node.span, depth, message: `${path} must have at least ${schema.minLength} character(s)` });
+          issues.push({
+            code: 'bad-value',
+            path,
+            span: node.span,
+            depth,
+            message: `${path} must have at least ${schema.minLength} character(s)`,
+          });
         }
         if (schema.maxLength !== undefined && text.length > schema.maxLength) {
-          issues.push({ code: 'bad-value', path, span: node.span, depth, message: `${path} must have at most ${schema.maxLength} characters` });
+          issues.push({
+            code: 'bad-value',
+            path,
+            span: node.span,
+            depth,
+            message: `${path} must have at most ${schema.maxLength} characters`,
+          });
         }
         if (schema.pattern !== undefined && !compiledPattern(schema.pattern).test(text)) {
-          issues.push({ code: 'bad-value', path, span: node.span, depth, message: `${path}: ${JSON.stringify(text)} does not match ${schema.pattern}`, hint: schema.description });
+          issues.push({
+            code: 'bad-value',
+            path,
+            span: node.span,
+            depth,
+            message: `${path}: ${JSON.stringify(text)} does not match ${schema.pattern}`,
+            hint: schema.description,
+          });
         }
       }
       return issues;
     case 'number':
     case 'integer': {
-      if (!kindMatches(schema, node)) return wrongType(), issues;
+      if (!kindMatches(schema, node)) return (wrongType(), issues);
       const value = (node as { value: number }).value;
-      const below = (schema.minimum !== undefined && value < schema.minimum) || (schema.exclusiveMinimum !== undefined && value <= schema.exclusiveMinimum);
-      const above = (schema.maximum !== undefined && value > schema.maximum) || (schema.exclusiveMaximum !== undefined && value >= schema.exclusiveMaximum);
+      const below =
+        (schema.minimum !== undefined && value < schema.minimum) ||
+        (schema.exclusiveMinimum !== undefined && value <= schema.exclusiveMinimum);
+      const above =
+        (schema.maximum !== undefined && value > schema.maximum) ||
+        (schema.exclusiveMaximum !== undefined && value >= schema.exclusiveMaximum);
       if (below || above) {
         // Every numeric input is bounded (pipeline authors are untrusted): the hint names the allowed range.
-        issues.push({ code: 'out-of-range', path, span: node.span, depth, message: `${path} is ${value}; it must be ${describeSchema(schema)}`, hint: `allowed: ${describeSchema(schema)}${schema.description ? ` (${schema.description})` : ''}` });
+        issues.push({
+          code: 'out-of-range',
+          path,
+          span: node.span,
+          depth,
+          message: `${path} is ${value}; it must be ${describeSchema(schema)}`,
+          hint: `allowed: ${describeSchema(schema)}${schema.description ? ` (${schema.description})` : ''}`,
+        });
       }
       return issues;
     }
@@ -235,40 +345,86 @@ export function checkValue(node: LocatedNode, schema: InputSchema, path: string,
     case 'enum': {
       const value = node.kind === 'scalar' ? node.value : undefined;
       if (node.kind !== 'scalar' || !schema.values.some((v) => v === value)) {
-        const near = typeof value === 'string' ? unknownNameHint(value, schema.values.map(String), 'allowed values') : `allowed values: ${schema.values.map((v) => JSON.stringify(v)).join(', ')}`;
-        issues.push({ code: 'bad-value', path, span: node.span, depth, message: `${path} must be ${describeSchema(schema)}, not ${describeNode(node)}`, hint: near });
+        const near =
+          typeof value === 'string'
+            ? unknownNameHint(value, schema.values.map(String), 'allowed values')
+            : `allowed values: ${schema.values.map((v) => JSON.stringify(v)).join(', ')}`;
+        issues.push({
+          code: 'bad-value',
+          path,
+          span: node.span,
+          depth,
+          message: `${path} must be ${describeSchema(schema)}, not ${describeNode(node)}`,
+          hint: near,
+        });
       }
       return issues;
     }
     case 'uri': {
-      if (!kindMatches(schema, node)) return wrongType(), issues;
+      if (!kindMatches(schema, node)) return (wrongType(), issues);
       const problem = checkUri((node as { value: string }).value, schema.schemes);
-      if (problem) issues.push({ code: 'bad-uri', path, span: node.span, depth, message: `${path}: ${problem.message}`, hint: problem.hint });
+      if (problem)
+        issues.push({
+          code: 'bad-uri',
+          path,
+          span: node.span,
+          depth,
+          message: `${path}: ${problem.message}`,
+          hint: problem.hint,
+        });
       return issues;
     }
     case 'duration':
       if (!kindMatches(schema, node)) {
-        issues.push({ code: 'bad-duration', path, span: node.span, depth, message: `${path} must be a duration, not ${describeNode(node)}`, hint: DURATION_HINT });
+        issues.push({
+          code: 'bad-duration',
+          path,
+          span: node.span,
+          depth,
+          message: `${path} must be a duration, not ${describeNode(node)}`,
+          hint: DURATION_HINT,
+        });
       } else if (parseDuration((node as { value: string }).value) === undefined) {
-        issues.push({ code: 'bad-duration', path, span: node.span, depth, message: `${path}: ${JSON.stringify((node as { value: string }).value)} is not a duration`, hint: DURATION_HINT });
+        issues.push({
+          code: 'bad-duration',
+          path,
+          span: node.span,
+          depth,
+          message: `${path}: ${JSON.stringify((node as { value: string }).value)} is not a duration`,
+          hint: DURATION_HINT,
+        });
       }
       return issues;
     case 'array':
-      if (node.kind !== 'seq') return wrongType(), issues;
+      if (node.kind !== 'seq') return (wrongType(), issues);
       if (schema.minItems !== undefined && node.items.length < schema.minItems) {
-        issues.push({ code: 'out-of-range', path, span: node.span, depth, message: `${path} needs at least ${schema.minItems} item(s), has ${node.items.length}` });
+        issues.push({
+          code: 'out-of-range',
+          path,
+          span: node.span,
+          depth,
+          message: `${path} needs at least ${schema.minItems} item(s), has ${node.items.length}`,
+        });
       }
       if (schema.maxItems !== undefined && node.items.length > schema.maxItems) {
-        issues.push({ code: 'out-of-range', path, span: node.span, depth, message: `${path} allows at most ${schema.maxItems} item(s), has ${node.items.length}` });
+        issues.push({
+          code: 'out-of-range',
+          path,
+          span: node.span,
+          depth,
+          message: `${path} allows at most ${schema.maxItems} item(s), has ${node.items.length}`,
+        });
       }
-      node.items.forEach((item, i) => issues.push(...checkValue(item, schema.items, joinPath(path, i), onExpression, depth + 1)));
+      node.items.forEach((item, i) =>
+        issues.push(...checkValue(item, schema.items, joinPath(path, i), onExpression, depth + 1)),
+      );
       return issues;
     case 'object':
-      if (node.kind !== 'map') return wrongType(), issues;
+      if (node.kind !== 'map') return (wrongType(), issues);
       return checkObject(node, schema, path, onExpression, depth);
     case 'oneOf': {
       const candidates = schema.variants.filter((v) => kindMatches(v, node));
-      if (candidates.length === 0) return wrongType(), issues;
+      if (candidates.length === 0) return (wrongType(), issues);
       let best = candidates[0] as InputSchema;
       if (node.kind === 'map' && candidates.length > 1) {
         best = candidates.reduce((a, b) => (objectFit(b, node) > objectFit(a, node) ? b : a));
@@ -285,7 +441,13 @@ export function checkValue(node: LocatedNode, schema: InputSchema, path: string,
   }
 }
 
-function checkObject(node: LocatedNode & { kind: 'map' }, schema: ObjectSchema, path: string, onExpression: ExpressionCallback | undefined, depth: number): SchemaIssue[] {
+function checkObject(
+  node: LocatedNode & { kind: 'map' },
+  schema: ObjectSchema,
+  path: string,
+  onExpression: ExpressionCallback | undefined,
+  depth: number,
+): SchemaIssue[] {
   const issues: SchemaIssue[] = [];
   const props = schema.properties ?? {};
   const extra = schema.additionalProperties ?? (schema.properties ? false : true);
@@ -318,16 +480,29 @@ function checkObject(node: LocatedNode & { kind: 'map' }, schema: ObjectSchema, 
     }
   }
   if (schema.minProperties !== undefined && node.entries.length < schema.minProperties) {
-    issues.push({ code: 'out-of-range', path, span: node.span, depth, message: `${path} needs at least ${schema.minProperties} key(s)` });
+    issues.push({
+      code: 'out-of-range',
+      path,
+      span: node.span,
+      depth,
+      message: `${path} needs at least ${schema.minProperties} key(s)`,
+    });
   }
   return issues;
 }
 
 function typeHint(schema: InputSchema, node: LocatedNode): string | undefined {
-  if (node.kind === 'scalar' && typeof node.value === 'string' && (schema.type === 'number' || schema.type === 'integer') && node.value.trim() !== '' && !Number.isNaN(Number(node.value))) {
+  if (
+    node.kind === 'scalar' &&
+    typeof node.value === 'string' &&
+    (schema.type === 'number' || schema.type === 'integer') &&
+    node.value.trim() !== '' &&
+    !Number.isNaN(Number(node.value))
+  ) {
     return 'remove the quotes to write a number';
   }
-  if (node.kind === 'scalar' && typeof node.value === 'number' && schema.type === 'integer') return 'write a whole number';
+  if (node.kind === 'scalar' && typeof node.value === 'number' && schema.type === 'integer')
+    return 'write a whole number';
   if (node.kind === 'scalar' && node.value === null) return 'the value is empty; write one or remove the key';
   if (schema.type === 'array' && node.kind !== 'seq') return 'write a list, e.g. [a, b] or one `- item` per line';
   if (schema.description) return schema.description;
@@ -349,7 +524,13 @@ export function acceptsOutputType(schema: InputSchema, type: OutputType): boolea
     case 'duration':
       return type === 'string';
     case 'enum':
-      return schema.values.some((v) => (typeof v === 'number' ? type === 'number' || type === 'integer' : typeof v === 'boolean' ? type === 'boolean' : type === 'string'));
+      return schema.values.some((v) =>
+        typeof v === 'number'
+          ? type === 'number' || type === 'integer'
+          : typeof v === 'boolean'
+            ? type === 'boolean'
+            : type === 'string',
+      );
     case 'number':
       return type === 'number' || type === 'integer';
     case 'integer':
@@ -380,7 +561,9 @@ export function applyDefaults(value: JsonValue, schema: InputSchema): JsonValue 
     const out: Record<string, JsonValue> = {};
     const props = schema.properties ?? {};
     for (const [key, item] of Object.entries(value as JsonObject)) {
-      const prop = ownValue(props, key) ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+      const prop =
+        ownValue(props, key) ??
+        (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
       out[key] = prop ? applyDefaults(item, prop) : item;
     }
     for (const [key, prop] of Object.entries(props)) {
@@ -388,13 +571,15 @@ export function applyDefaults(value: JsonValue, schema: InputSchema): JsonValue 
     }
     return out;
   }
-  if (schema.type === 'array' && Array.isArray(value)) return value.map((item: JsonValue) => applyDefaults(item, schema.items));
+  if (schema.type === 'array' && Array.isArray(value))
+    return value.map((item: JsonValue) => applyDefaults(item, schema.items));
   if (schema.type === 'oneOf') {
     const node = value;
     const fits = schema.variants.filter((v) => jsonKindMatches(v, node));
     const objectVariant = fits.find((v) => v.type === 'object');
     if (fits.length === 1) return applyDefaults(value, fits[0] as InputSchema);
-    if (objectVariant && value !== null && typeof value === 'object' && !Array.isArray(value)) return applyDefaults(value, objectVariant);
+    if (objectVariant && value !== null && typeof value === 'object' && !Array.isArray(value))
+      return applyDefaults(value, objectVariant);
   }
   return value;
 }
@@ -408,16 +593,23 @@ function jsonKindMatches(schema: InputSchema, value: JsonValue): boolean {
 /** Check a schema definition itself (for stage types a team loads). Returns problems as text. */
 export function checkSchemaDefinition(schema: unknown, path: string): string[] {
   const problems: string[] = [];
-  if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return [`${path} must be a schema object`];
+  if (schema === null || typeof schema !== 'object' || Array.isArray(schema))
+    return [`${path} must be a schema object`];
   const s = schema as Record<string, unknown>;
   if (!SCHEMA_TYPES.includes(s.type as (typeof SCHEMA_TYPES)[number])) {
     return [`${path}.type must be one of ${SCHEMA_TYPES.join(', ')}, not ${JSON.stringify(s.type)}`];
   }
-  if (s.description !== undefined && typeof s.description !== 'string') problems.push(`${path}.description must be a string`);
-  if (s.secret !== undefined && (s.secret !== true || s.type !== 'string')) problems.push(`${path}.secret must be true, on a string input`);
+  if (s.description !== undefined && typeof s.description !== 'string')
+    problems.push(`${path}.description must be a string`);
+  if (s.secret !== undefined && (s.secret !== true || s.type !== 'string'))
+    problems.push(`${path}.secret must be true, on a string input`);
   switch (s.type) {
     case 'enum':
-      if (!Array.isArray(s.values) || s.values.length === 0 || !s.values.every((v) => ['string', 'number', 'boolean'].includes(typeof v))) {
+      if (
+        !Array.isArray(s.values) ||
+        s.values.length === 0 ||
+        !s.values.every((v) => ['string', 'number', 'boolean'].includes(typeof v))
+      ) {
         problems.push(`${path}.values must be a non-empty list of strings, numbers or booleans`);
       }
       break;
@@ -426,29 +618,36 @@ export function checkSchemaDefinition(schema: unknown, path: string): string[] {
       break;
     case 'object':
       if (s.properties !== undefined) {
-        if (s.properties === null || typeof s.properties !== 'object' || Array.isArray(s.properties)) problems.push(`${path}.properties must be a mapping`);
+        if (s.properties === null || typeof s.properties !== 'object' || Array.isArray(s.properties))
+          problems.push(`${path}.properties must be a mapping`);
         else {
           for (const [k, v] of Object.entries(s.properties)) {
-            if (isReservedKey(k)) problems.push(`${path}.properties.${k}: \`${k}\` is a reserved name; ${RESERVED_KEY_HINT}`);
+            if (isReservedKey(k))
+              problems.push(`${path}.properties.${k}: \`${k}\` is a reserved name; ${RESERVED_KEY_HINT}`);
             problems.push(...checkSchemaDefinition(v, `${path}.properties.${k}`));
           }
         }
       }
       if (s.required !== undefined) {
-        if (!Array.isArray(s.required) || !s.required.every((r) => typeof r === 'string')) problems.push(`${path}.required must be a list of names`);
+        if (!Array.isArray(s.required) || !s.required.every((r) => typeof r === 'string'))
+          problems.push(`${path}.required must be a list of names`);
         else {
           const props = (s.properties ?? {}) as Record<string, unknown>;
-          for (const r of s.required as string[]) if (!(r in props)) problems.push(`${path}.required names \`${r}\`, which is not in properties`);
+          for (const r of s.required as string[])
+            if (!(r in props)) problems.push(`${path}.required names \`${r}\`, which is not in properties`);
         }
       }
-      if (s.additionalProperties !== undefined && typeof s.additionalProperties !== 'boolean') problems.push(...checkSchemaDefinition(s.additionalProperties, `${path}.additionalProperties`));
+      if (s.additionalProperties !== undefined && typeof s.additionalProperties !== 'boolean')
+        problems.push(...checkSchemaDefinition(s.additionalProperties, `${path}.additionalProperties`));
       break;
     case 'oneOf':
-      if (!Array.isArray(s.variants) || s.variants.length === 0) problems.push(`${path}.variants must be a non-empty list`);
+      if (!Array.isArray(s.variants) || s.variants.length === 0)
+        problems.push(`${path}.variants must be a non-empty list`);
       else s.variants.forEach((v, i) => problems.push(...checkSchemaDefinition(v, `${path}.variants[${i}]`)));
       break;
     case 'uri':
-      if (s.schemes !== undefined && (!Array.isArray(s.schemes) || !s.schemes.every((x) => typeof x === 'string'))) problems.push(`${path}.schemes must be a list of strings`);
+      if (s.schemes !== undefined && (!Array.isArray(s.schemes) || !s.schemes.every((x) => typeof x === 'string')))
+        problems.push(`${path}.schemes must be a list of strings`);
       break;
     default:
       break;
@@ -463,7 +662,12 @@ export function checkSchemaDefinition(schema: unknown, path: string): string[] {
 function fromJsonForDefault(value: JsonValue): LocatedNode {
   const at = { offset: 0, end: 0 };
   if (Array.isArray(value)) return { kind: 'seq', items: value.map(fromJsonForDefault), span: at };
-  if (value !== null && typeof value === 'object') return { kind: 'map', entries: Object.entries(value).map(([key, v]) => ({ key, keySpan: at, value: fromJsonForDefault(v) })), span: at };
+  if (value !== null && typeof value === 'object')
+    return {
+      kind: 'map',
+      entries: Object.entries(value).map(([key, v]) => ({ key, keySpan: at, value: fromJsonForDefault(v) })),
+      span: at,
+    };
   return { kind: 'scalar', value, span: at };
 }
 
@@ -480,7 +684,11 @@ const EXPRESSION_JSON_SCHEMA = { type: 'string', pattern: EXPRESSION_PATTERN, de
  * JSON Schema (draft 2020-12) for a schema of this language. `allowExpressions`: this value
  * may be a `${{ }}` string instead; `nested`: the same for the values inside it.
  */
-export function toJsonSchema(schema: InputSchema, allowExpressions = true, nested = allowExpressions): Record<string, unknown> {
+export function toJsonSchema(
+  schema: InputSchema,
+  allowExpressions = true,
+  nested = allowExpressions,
+): Record<string, unknown> {
   const common: Record<string, unknown> = {};
   if (schema.description) common.description = schema.description;
   if (schema.secret) return { type: 'string', pattern: SECRET_EXPRESSION_PATTERN, ...common };
@@ -489,12 +697,18 @@ export function toJsonSchema(schema: InputSchema, allowExpressions = true, neste
   let core: Record<string, unknown>;
   switch (schema.type) {
     case 'string':
-      core = { type: 'string', ...(schema.pattern ? { pattern: schema.pattern } : {}), ...(schema.minLength !== undefined ? { minLength: schema.minLength } : {}), ...(schema.maxLength !== undefined ? { maxLength: schema.maxLength } : {}) };
+      core = {
+        type: 'string',
+        ...(schema.pattern ? { pattern: schema.pattern } : {}),
+        ...(schema.minLength !== undefined ? { minLength: schema.minLength } : {}),
+        ...(schema.maxLength !== undefined ? { maxLength: schema.maxLength } : {}),
+      };
       return { ...core, ...common };
     case 'number':
     case 'integer':
       core = { type: schema.type };
-      for (const k of ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'] as const) if (schema[k] !== undefined) core[k] = schema[k];
+      for (const k of ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'] as const)
+        if (schema[k] !== undefined) core[k] = schema[k];
       break;
     case 'boolean':
       core = { type: 'boolean' };
@@ -510,7 +724,9 @@ export function toJsonSchema(schema: InputSchema, allowExpressions = true, neste
     case 'object': {
       core = { type: 'object' };
       if (schema.properties) {
-        core.properties = Object.fromEntries(Object.entries(schema.properties).map(([k, v]) => [k, toJsonSchema(v, nested, nested)]));
+        core.properties = Object.fromEntries(
+          Object.entries(schema.properties).map(([k, v]) => [k, toJsonSchema(v, nested, nested)]),
+        );
       }
       if (schema.required?.length) core.required = [...schema.required];
       const extra = schema.additionalProperties ?? (schema.properties ? false : true);
@@ -519,7 +735,11 @@ export function toJsonSchema(schema: InputSchema, allowExpressions = true, neste
       break;
     }
     case 'uri':
-      core = { type: 'string', format: 'uri', pattern: schema.schemes ? `^(${schema.schemes.join('|')})://` : '^[a-z][a-z0-9+.-]*://' };
+      core = {
+        type: 'string',
+        format: 'uri',
+        pattern: schema.schemes ? `^(${schema.schemes.join('|')})://` : '^[a-z][a-z0-9+.-]*://',
+      };
       break;
     case 'duration':
       core = { type: 'string', pattern: '^(\\d+(\\.\\d+)?(ms|s|m|h|d|w))+$' };
@@ -533,4 +753,3 @@ export function toJsonSchema(schema: InputSchema, allowExpressions = true, neste
   if (!allowExpressions) return { ...core, ...common };
   return { anyOf: [core, EXPRESSION_JSON_SCHEMA], ...common };
 }
-

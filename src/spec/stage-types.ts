@@ -7,7 +7,13 @@
 import { pinnedSourceProblem } from '../datasets/dataset-source';
 import { InvalidInputError } from '../core/errors';
 import type { JsonObject } from '../core/spec/plan-types';
-import { OUTPUT_TYPES, checkSchemaDefinition, type InputSchema, type ObjectSchema, type OutputType } from './schema-language';
+import {
+  OUTPUT_TYPES,
+  checkSchemaDefinition,
+  type InputSchema,
+  type ObjectSchema,
+  type OutputType,
+} from './schema-language';
 import { isReservedKey, RESERVED_KEY_HINT } from '../core/spec/reserved';
 
 export interface StageOutput {
@@ -47,7 +53,13 @@ const DATA_SCHEMES = ['s3', 'file', 'http', 'https'];
 
 const modelUri = (description: string): InputSchema => ({ type: 'uri', schemes: MODEL_SCHEMES, description });
 const datasetUri = (description: string): InputSchema => ({ type: 'uri', schemes: DATA_SCHEMES, description });
-const fraction = (description: string, dflt?: number): InputSchema => ({ type: 'number', minimum: 0, maximum: 1, description, ...(dflt !== undefined ? { default: dflt } : {}) });
+const fraction = (description: string, dflt?: number): InputSchema => ({
+  type: 'number',
+  minimum: 0,
+  maximum: 1,
+  description,
+  ...(dflt !== undefined ? { default: dflt } : {}),
+});
 const layerSelection = (description: string): InputSchema => ({
   type: 'oneOf',
   description,
@@ -61,18 +73,58 @@ const layerSelection = (description: string): InputSchema => ({
 const TRAINING_PROPERTIES: { readonly [name: string]: InputSchema } = {
   epochs: { type: 'integer', minimum: 1, maximum: 10_000, default: 10, description: 'passes over the training split' },
   batchSize: { type: 'integer', minimum: 1, maximum: 65_536, default: 32, description: 'examples per gradient step' },
-  learningRate: { type: 'number', exclusiveMinimum: 0, maximum: 10, default: 0.001, description: 'initial learning rate' },
-  optimizer: { type: 'enum', values: ['adam', 'sgd', 'momentum', 'rmsprop', 'adagrad', 'adamax'], default: 'adam', description: 'gradient optimizer' },
+  learningRate: {
+    type: 'number',
+    exclusiveMinimum: 0,
+    maximum: 10,
+    default: 0.001,
+    description: 'initial learning rate',
+  },
+  optimizer: {
+    type: 'enum',
+    values: ['adam', 'sgd', 'momentum', 'rmsprop', 'adagrad', 'adamax'],
+    default: 'adam',
+    description: 'gradient optimizer',
+  },
   momentum: { type: 'number', minimum: 0, exclusiveMaximum: 1, description: 'momentum for `momentum` and `rmsprop`' },
-  warmupEpochs: { type: 'integer', minimum: 0, maximum: 10_000, default: 0, description: 'epochs over which the learning rate rises linearly to `learningRate`' },
+  warmupEpochs: {
+    type: 'integer',
+    minimum: 0,
+    maximum: 10_000,
+    default: 0,
+    description: 'epochs over which the learning rate rises linearly to `learningRate`',
+  },
   decay: {
     type: 'object',
     description: 'learning-rate decay after warmup',
     properties: {
-      type: { type: 'enum', values: ['none', 'exponential', 'cosine', 'step'], default: 'none', description: 'decay curve' },
-      rate: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.5, description: 'factor per `everyEpochs` (exponential, step)' },
-      everyEpochs: { type: 'integer', minimum: 1, maximum: 10_000, default: 1, description: 'epochs between decays (step)' },
-      minLearningRate: { type: 'number', minimum: 0, maximum: 10, description: 'floor the decayed learning rate never goes below (capped at the phase\'s starting rate; default: 1% of it for cosine, none otherwise)' },
+      type: {
+        type: 'enum',
+        values: ['none', 'exponential', 'cosine', 'step'],
+        default: 'none',
+        description: 'decay curve',
+      },
+      rate: {
+        type: 'number',
+        exclusiveMinimum: 0,
+        maximum: 1,
+        default: 0.5,
+        description: 'factor per `everyEpochs` (exponential, step)',
+      },
+      everyEpochs: {
+        type: 'integer',
+        minimum: 1,
+        maximum: 10_000,
+        default: 1,
+        description: 'epochs between decays (step)',
+      },
+      minLearningRate: {
+        type: 'number',
+        minimum: 0,
+        maximum: 10,
+        description:
+          "floor the decayed learning rate never goes below (capped at the phase's starting rate; default: 1% of it for cosine, none otherwise)",
+      },
     },
   },
   freeze: {
@@ -94,9 +146,21 @@ const TRAINING_PROPERTIES: { readonly [name: string]: InputSchema } = {
       {
         type: 'object',
         properties: {
-          headEpochs: { type: 'integer', minimum: 1, maximum: 10_000, default: 3, description: 'epochs of phase one (head only)' },
+          headEpochs: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 10_000,
+            default: 3,
+            description: 'epochs of phase one (head only)',
+          },
           unfreeze: { ...layerSelection('layers unfrozen for phase two: a count from the top, or names'), default: 2 },
-          learningRateFactor: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.1, description: 'phase-two learning rate = learningRate × this' },
+          learningRateFactor: {
+            type: 'number',
+            exclusiveMinimum: 0,
+            maximum: 1,
+            default: 0.1,
+            description: 'phase-two learning rate = learningRate × this',
+          },
         },
       },
     ],
@@ -105,19 +169,54 @@ const TRAINING_PROPERTIES: { readonly [name: string]: InputSchema } = {
     type: 'object',
     description: 'stop when the monitored metric stops improving',
     properties: {
-      monitor: { type: 'string', default: 'validation.loss', pattern: '^(train|validation)\\.[A-Za-z0-9_]+$', description: 'metric to watch, e.g. validation.loss or validation.accuracy' },
-      patience: { type: 'integer', minimum: 0, maximum: 10_000, default: 3, description: 'epochs without improvement before stopping' },
-      minDelta: { type: 'number', minimum: 0, maximum: 1000, default: 0, description: 'smallest change that counts as an improvement' },
-      mode: { type: 'enum', values: ['auto', 'min', 'max'], default: 'auto', description: 'whether lower or higher is better (auto: loss → min, else max)' },
+      monitor: {
+        type: 'string',
+        default: 'validation.loss',
+        pattern: '^(train|validation)\\.[A-Za-z0-9_]+$',
+        description: 'metric to watch, e.g. validation.loss or validation.accuracy',
+      },
+      patience: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 10_000,
+        default: 3,
+        description: 'epochs without improvement before stopping',
+      },
+      minDelta: {
+        type: 'number',
+        minimum: 0,
+        maximum: 1000,
+        default: 0,
+        description: 'smallest change that counts as an improvement',
+      },
+      mode: {
+        type: 'enum',
+        values: ['auto', 'min', 'max'],
+        default: 'auto',
+        description: 'whether lower or higher is better (auto: loss → min, else max)',
+      },
       restoreBest: { type: 'boolean', default: true, description: 'end with the weights of the best epoch' },
     },
   },
   checkpoint: {
     type: 'object',
-    description: 'checkpoints (weights, optimizer state, epoch) in the store; a retry resumes from the newest one that verifies',
+    description:
+      'checkpoints (weights, optimizer state, epoch) in the store; a retry resumes from the newest one that verifies',
     properties: {
-      everyEpochs: { type: 'integer', minimum: 1, maximum: 10_000, default: 1, description: 'epochs between checkpoints' },
-      keepLast: { type: 'integer', minimum: 1, maximum: 1000, default: 2, description: 'checkpoints kept: the newest N, plus the best epoch' },
+      everyEpochs: {
+        type: 'integer',
+        minimum: 1,
+        maximum: 10_000,
+        default: 1,
+        description: 'epochs between checkpoints',
+      },
+      keepLast: {
+        type: 'integer',
+        minimum: 1,
+        maximum: 1000,
+        default: 2,
+        description: 'checkpoints kept: the newest N, plus the best epoch',
+      },
     },
   },
   classWeights: {
@@ -134,27 +233,101 @@ const TRAINING_PROPERTIES: { readonly [name: string]: InputSchema } = {
     properties: {
       flipHorizontal: { type: 'boolean', default: false, description: 'mirror left-right' },
       flipVertical: { type: 'boolean', default: false, description: 'mirror top-bottom' },
-      rotate: { type: 'number', minimum: 0, maximum: 180, default: 0, description: 'maximum rotation in degrees either way, about the centre (bilinear, edges replicated)' },
+      rotate: {
+        type: 'number',
+        minimum: 0,
+        maximum: 180,
+        default: 0,
+        description: 'maximum rotation in degrees either way, about the centre (bilinear, edges replicated)',
+      },
       translate: fraction('maximum shift as a fraction of the image size', 0),
-      zoom: fraction('maximum zoom in or out as a fraction: scale in [1 - zoom, 1 + zoom] about the centre (bilinear, edges replicated)', 0),
-      brightness: fraction('maximum brightness change as a fraction: intensities × a factor in [1 - brightness, 1 + brightness]', 0),
+      zoom: fraction(
+        'maximum zoom in or out as a fraction: scale in [1 - zoom, 1 + zoom] about the centre (bilinear, edges replicated)',
+        0,
+      ),
+      brightness: fraction(
+        'maximum brightness change as a fraction: intensities × a factor in [1 - brightness, 1 + brightness]',
+        0,
+      ),
       noise: fraction('standard deviation of added Gaussian noise', 0),
     },
   },
-  dropout: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0, description: 'dropout rate before the new head' },
+  dropout: {
+    type: 'number',
+    minimum: 0,
+    exclusiveMaximum: 1,
+    default: 0,
+    description: 'dropout rate before the new head',
+  },
   l2: { type: 'number', minimum: 0, maximum: 100, default: 0, description: 'L2 weight regularisation of the new head' },
-  headUnits: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 8192 }, maxItems: 8, default: [], description: 'hidden relu layer sizes of the new head (head_hidden1, …), trained with it (empty: a single dense softmax layer)' },
-  seed: { type: 'integer', minimum: 0, maximum: 4_294_967_295, default: 0, description: 'seed of weight init, shuffling and augmentation' },
+  headUnits: {
+    type: 'array',
+    items: { type: 'integer', minimum: 1, maximum: 8192 },
+    maxItems: 8,
+    default: [],
+    description:
+      'hidden relu layer sizes of the new head (head_hidden1, …), trained with it (empty: a single dense softmax layer)',
+  },
+  seed: {
+    type: 'integer',
+    minimum: 0,
+    maximum: 4_294_967_295,
+    default: 0,
+    description: 'seed of weight init, shuffling and augmentation',
+  },
 };
 
 const SPACE_ENTRY: InputSchema = {
   type: 'oneOf',
   description: 'a distribution to sample, or a fixed value',
   variants: [
-    { type: 'object', properties: { uniform: { type: 'array', items: { type: 'number', minimum: -1_000_000_000, maximum: 1_000_000_000 }, minItems: 2, maxItems: 2, description: '[low, high]' } }, required: ['uniform'] },
-    { type: 'object', properties: { logUniform: { type: 'array', items: { type: 'number', exclusiveMinimum: 0, maximum: 1_000_000_000 }, minItems: 2, maxItems: 2, description: '[low, high], both > 0' } }, required: ['logUniform'] },
-    { type: 'object', properties: { int: { type: 'array', items: { type: 'integer', minimum: -1_000_000_000, maximum: 1_000_000_000 }, minItems: 2, maxItems: 2, description: '[low, high] inclusive' }, step: { type: 'integer', minimum: 1, maximum: 1_000_000_000 } }, required: ['int'] },
-    { type: 'object', properties: { choice: { type: 'array', items: { type: 'any' }, minItems: 1, maxItems: 1000, description: 'candidate values' } }, required: ['choice'] },
+    {
+      type: 'object',
+      properties: {
+        uniform: {
+          type: 'array',
+          items: { type: 'number', minimum: -1_000_000_000, maximum: 1_000_000_000 },
+          minItems: 2,
+          maxItems: 2,
+          description: '[low, high]',
+        },
+      },
+      required: ['uniform'],
+    },
+    {
+      type: 'object',
+      properties: {
+        logUniform: {
+          type: 'array',
+          items: { type: 'number', exclusiveMinimum: 0, maximum: 1_000_000_000 },
+          minItems: 2,
+          maxItems: 2,
+          description: '[low, high], both > 0',
+        },
+      },
+      required: ['logUniform'],
+    },
+    {
+      type: 'object',
+      properties: {
+        int: {
+          type: 'array',
+          items: { type: 'integer', minimum: -1_000_000_000, maximum: 1_000_000_000 },
+          minItems: 2,
+          maxItems: 2,
+          description: '[low, high] inclusive',
+        },
+        step: { type: 'integer', minimum: 1, maximum: 1_000_000_000 },
+      },
+      required: ['int'],
+    },
+    {
+      type: 'object',
+      properties: {
+        choice: { type: 'array', items: { type: 'any' }, minItems: 1, maxItems: 1000, description: 'candidate values' },
+      },
+      required: ['choice'],
+    },
     { type: 'object', properties: { fixed: { type: 'any', description: 'a constant' } }, required: ['fixed'] },
     { type: 'number', minimum: -1_000_000_000, maximum: 1_000_000_000 },
     { type: 'string' },
@@ -167,7 +340,13 @@ function checkRange(entry: JsonObject, key: string, name: string): StageInputPro
   if (!Array.isArray(range) || range.length !== 2) return [];
   const [low, high] = range as readonly unknown[];
   if (typeof low === 'number' && typeof high === 'number' && !(low < high)) {
-    return [{ path: `space.${name}.${key}`, message: `space.${name}: ${key} [${low}, ${high}] is empty`, hint: 'write [low, high] with low < high' }];
+    return [
+      {
+        path: `space.${name}.${key}`,
+        message: `space.${name}: ${key} [${low}, ${high}] is empty`,
+        hint: 'write [low, high] with low < high',
+      },
+    ];
   }
   return [];
 }
@@ -176,22 +355,48 @@ function checkRange(entry: JsonObject, key: string, name: string): StageInputPro
 const MODEL_AUTH_INPUT: InputSchema = {
   type: 'string',
   secret: true,
-  description: 'Authorization header value (e.g. `Bearer …`) for http(s):// models of this stage, sent only to their origin; must be ${{ secrets.NAME }}',
+  description:
+    'Authorization header value (e.g. `Bearer …`) for http(s):// models of this stage, sent only to their origin; must be ${{ secrets.NAME }}',
 };
 
 export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
   {
     name: 'select-model',
     version: '1.0.0',
-    description: 'Rank candidate pre-trained models for the target data (linear probe or kNN on frozen features) and pick the best.',
+    description:
+      'Rank candidate pre-trained models for the target data (linear probe or kNN on frozen features) and pick the best.',
     inputs: {
       type: 'object',
       properties: {
-        candidates: { type: 'array', items: modelUri('a candidate base model'), minItems: 1, description: 'base models to choose from: registry://NAME@ALIAS, s3://, file://, http(s)://' },
-        data: datasetUri('prepared dataset (a prepare-data `dataset`) to rank the candidates on; without it the first loadable candidate wins'),
-        rankBy: { type: 'enum', values: ['linear-probe', 'knn'], default: 'linear-probe', description: 'score of a candidate: accuracy of a linear probe or of kNN on its frozen features' },
-        sampleSize: { type: 'integer', minimum: 1, maximum: 100_000, default: 512, description: 'examples sampled from the training split for ranking' },
-        k: { type: 'integer', minimum: 1, maximum: 100_000, default: 5, description: 'neighbours that vote for rankBy: knn (leave-one-out on the sample)' },
+        candidates: {
+          type: 'array',
+          items: modelUri('a candidate base model'),
+          minItems: 1,
+          description: 'base models to choose from: registry://NAME@ALIAS, s3://, file://, http(s)://',
+        },
+        data: datasetUri(
+          'prepared dataset (a prepare-data `dataset`) to rank the candidates on; without it the first loadable candidate wins',
+        ),
+        rankBy: {
+          type: 'enum',
+          values: ['linear-probe', 'knn'],
+          default: 'linear-probe',
+          description: 'score of a candidate: accuracy of a linear probe or of kNN on its frozen features',
+        },
+        sampleSize: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 100_000,
+          default: 512,
+          description: 'examples sampled from the training split for ranking',
+        },
+        k: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 100_000,
+          default: 5,
+          description: 'neighbours that vote for rankBy: knn (leave-one-out on the sample)',
+        },
         seed: { type: 'integer', minimum: 0, maximum: 4_294_967_295, default: 0, description: 'seed of the sample' },
         auth: MODEL_AUTH_INPUT,
       },
@@ -199,7 +404,10 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
     },
     outputs: {
       model: { type: 'uri', description: 'URI of the winning candidate' },
-      ranking: { type: 'array', description: 'every candidate with its score, or the reason it failed to load, best first' },
+      ranking: {
+        type: 'array',
+        description: 'every candidate with its score, or the reason it failed to load, best first',
+      },
     },
   },
   {
@@ -210,18 +418,36 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
     inputs: {
       type: 'object',
       properties: {
-        source: datasetUri('where the raw data lives, e.g. s3://datasets/defects/; pin a dataset version with s3://datasets/defects/@<version> (`fineflow data versions`)'),
-        format: { type: 'enum', values: ['image-folder', 'csv', 'jsonl'], description: 'image-folder: one folder per label; csv / jsonl: one example per row' },
+        source: datasetUri(
+          'where the raw data lives, e.g. s3://datasets/defects/; pin a dataset version with s3://datasets/defects/@<version> (`fineflow data versions`)',
+        ),
+        format: {
+          type: 'enum',
+          values: ['image-folder', 'csv', 'jsonl'],
+          description: 'image-folder: one folder per label; csv / jsonl: one example per row',
+        },
         image: {
           type: 'object',
           description: 'image decoding (image-folder)',
           properties: {
-            size: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 1024 }, minItems: 2, maxItems: 2, default: [32, 32], description: '[height, width] images are resized to' },
+            size: {
+              type: 'array',
+              items: { type: 'integer', minimum: 1, maximum: 1024 },
+              minItems: 2,
+              maxItems: 2,
+              default: [32, 32],
+              description: '[height, width] images are resized to',
+            },
             channels: { type: 'enum', values: [1, 3], default: 1, description: '1 = grayscale, 3 = RGB' },
           },
         },
         labelColumn: { type: 'string', minLength: 1, description: 'column (csv) or field (jsonl) holding the label' },
-        featureColumns: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, description: 'columns used as features (default: every column except the label)' },
+        featureColumns: {
+          type: 'array',
+          items: { type: 'string', minLength: 1 },
+          minItems: 1,
+          description: 'columns used as features (default: every column except the label)',
+        },
         split: {
           type: 'object',
           description: 'train / validation / test fractions, summing to 1',
@@ -238,12 +464,31 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           description: 'what to drop (dropped rows are counted in the report, with examples)',
           properties: {
             dropDuplicates: { type: 'boolean', default: true, description: 'drop exact duplicate examples' },
-            dropInvalid: { type: 'boolean', default: true, description: 'quarantine unreadable images and malformed rows instead of failing' },
+            dropInvalid: {
+              type: 'boolean',
+              default: true,
+              description: 'quarantine unreadable images and malformed rows instead of failing',
+            },
           },
         },
-        limitPerClass: { type: 'integer', minimum: 1, maximum: 10_000_000, description: 'keep at most this many training examples per class (small labelled sets)' },
-        normalize: { type: 'boolean', default: true, description: 'standardise features with statistics of the training split' },
-        shardSize: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 1024, description: 'examples per shard written to the store' },
+        limitPerClass: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 10_000_000,
+          description: 'keep at most this many training examples per class (small labelled sets)',
+        },
+        normalize: {
+          type: 'boolean',
+          default: true,
+          description: 'standardise features with statistics of the training split',
+        },
+        shardSize: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 1_000_000,
+          default: 1024,
+          description: 'examples per shard written to the store',
+        },
       },
       required: ['source', 'format'],
     },
@@ -252,27 +497,57 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
       report: { type: 'uri', description: 'data report: class balance, missing values, dropped examples' },
       classes: { type: 'array', description: 'label names, in encoding order' },
       counts: { type: 'object', description: 'examples per split and class' },
-      datasetVersion: { type: 'string', description: 'id of the dataset version read (pinned, the new-data trigger\'s, or the source sealed at the start)' },
+      datasetVersion: {
+        type: 'string',
+        description:
+          "id of the dataset version read (pinned, the new-data trigger's, or the source sealed at the start)",
+      },
     },
     checkInputs(inputs) {
       const problems: StageInputProblem[] = [];
       const pinProblem = typeof inputs.source === 'string' ? pinnedSourceProblem(inputs.source) : undefined;
-      if (pinProblem) problems.push({ path: 'source', message: pinProblem, hint: 'list the versions of the prefix with `fineflow data versions s3://bucket/prefix/`' });
+      if (pinProblem)
+        problems.push({
+          path: 'source',
+          message: pinProblem,
+          hint: 'list the versions of the prefix with `fineflow data versions s3://bucket/prefix/`',
+        });
       const split = inputs.split;
       if (split && typeof split === 'object' && !Array.isArray(split)) {
         const s = split as JsonObject;
         const parts = [s.train ?? 0.7, s.validation ?? 0.15, s.test ?? 0.15];
         if (parts.every((p) => typeof p === 'number')) {
           const sum = (parts as number[]).reduce((a, b) => a + b, 0);
-          if (Math.abs(sum - 1) > 1e-6) problems.push({ path: 'split', message: `split fractions sum to ${Number(sum.toFixed(6))}, not 1`, hint: 'make train + validation + test = 1' });
-          if (parts[0] === 0) problems.push({ path: 'split.train', message: 'the training split is empty', hint: 'give train a fraction > 0' });
+          if (Math.abs(sum - 1) > 1e-6)
+            problems.push({
+              path: 'split',
+              message: `split fractions sum to ${Number(sum.toFixed(6))}, not 1`,
+              hint: 'make train + validation + test = 1',
+            });
+          if (parts[0] === 0)
+            problems.push({
+              path: 'split.train',
+              message: 'the training split is empty',
+              hint: 'give train a fraction > 0',
+            });
         }
       }
       if ((inputs.format === 'csv' || inputs.format === 'jsonl') && inputs.labelColumn === undefined) {
-        problems.push({ path: 'labelColumn', message: `format ${String(inputs.format)} needs \`labelColumn\``, hint: 'add labelColumn: <name of the label column>' });
+        problems.push({
+          path: 'labelColumn',
+          message: `format ${String(inputs.format)} needs \`labelColumn\``,
+          hint: 'add labelColumn: <name of the label column>',
+        });
       }
-      if (inputs.format === 'image-folder' && (inputs.labelColumn !== undefined || inputs.featureColumns !== undefined)) {
-        problems.push({ path: inputs.labelColumn !== undefined ? 'labelColumn' : 'featureColumns', message: 'image-folder takes labels from folder names; columns do not apply', hint: 'remove labelColumn / featureColumns, or use format: csv' });
+      if (
+        inputs.format === 'image-folder' &&
+        (inputs.labelColumn !== undefined || inputs.featureColumns !== undefined)
+      ) {
+        problems.push({
+          path: inputs.labelColumn !== undefined ? 'labelColumn' : 'featureColumns',
+          message: 'image-folder takes labels from folder names; columns do not apply',
+          hint: 'remove labelColumn / featureColumns, or use format: csv',
+        });
       }
       return problems;
     },
@@ -280,7 +555,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
   {
     name: 'fine-tune',
     version: '1.0.0',
-    description: 'Adapt a base model to a prepared dataset: new head, freeze/unfreeze, optional two phases, early stopping, checkpoints that survive retries.',
+    description:
+      'Adapt a base model to a prepared dataset: new head, freeze/unfreeze, optional two phases, early stopping, checkpoints that survive retries.',
     inputs: {
       type: 'object',
       properties: {
@@ -292,7 +568,11 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
             'train from random weights with this built-in architecture instead of a base model (pretraining); give this or `model`. small-cnn-global-pool ends in global max pooling, so its features do not depend on where a pattern sits (defects, textures)',
         },
         data: datasetUri('prepared dataset (a prepare-data `dataset`)'),
-        hyperparameters: { type: 'object', additionalProperties: { type: 'any' }, description: 'overrides of the training settings below, e.g. a sweep\'s `best`' },
+        hyperparameters: {
+          type: 'object',
+          additionalProperties: { type: 'any' },
+          description: "overrides of the training settings below, e.g. a sweep's `best`",
+        },
         auth: MODEL_AUTH_INPUT,
         ...TRAINING_PROPERTIES,
       },
@@ -300,15 +580,31 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
     },
     outputs: {
       model: { type: 'uri', description: 'the fine-tuned model (tfjs LayersModel) in the store' },
-      metrics: { type: 'object', description: 'train and validation metrics of the saved weights (epoch weightsEpoch: the best one when early stopping restores it, else the last); bestEpoch is the best by the monitored metric' },
+      metrics: {
+        type: 'object',
+        description:
+          'train and validation metrics of the saved weights (epoch weightsEpoch: the best one when early stopping restores it, else the last); bestEpoch is the best by the monitored metric',
+      },
       history: { type: 'array', description: 'metrics per epoch' },
       backend: { type: 'string', description: 'tfjs backend that trained the model (tensorflow or cpu)' },
-      engine: { type: 'string', description: 'how training steps ran: graph (one TensorFlow graph per step) or eager (tfjs op by op)' },
+      engine: {
+        type: 'string',
+        description: 'how training steps ran: graph (one TensorFlow graph per step) or eager (tfjs op by op)',
+      },
       checkpoint: { type: 'uri', description: 'last checkpoint written' },
     },
     checkInputs(inputs) {
       if ((inputs.model === undefined) === (inputs.architecture === undefined)) {
-        return [{ path: inputs.model === undefined ? '' : 'architecture', message: inputs.model === undefined ? 'give `model` (a base to fine-tune) or `architecture` (train from scratch)' : 'give either `model` or `architecture`, not both', hint: 'model: registry://NAME@ALIAS to fine-tune; architecture: small-cnn to pretrain' }];
+        return [
+          {
+            path: inputs.model === undefined ? '' : 'architecture',
+            message:
+              inputs.model === undefined
+                ? 'give `model` (a base to fine-tune) or `architecture` (train from scratch)'
+                : 'give either `model` or `architecture`, not both',
+            hint: 'model: registry://NAME@ALIAS to fine-tune; architecture: small-cnn to pretrain',
+          },
+        ];
       }
       return [];
     },
@@ -316,7 +612,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
   {
     name: 'evaluate',
     version: '1.0.0',
-    description: 'Score a model on held-out data, per class and per slice, compare with baselines, and gate on a metric.',
+    description:
+      'Score a model on held-out data, per class and per slice, compare with baselines, and gate on a metric.',
     inputs: {
       type: 'object',
       properties: {
@@ -325,13 +622,23 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
         split: { type: 'enum', values: ['test', 'validation'], default: 'test', description: 'split to evaluate on' },
         metrics: {
           type: 'array',
-          items: { type: 'enum', values: ['accuracy', 'precision', 'recall', 'f1', 'confusionMatrix', 'rocAuc', 'calibrationError'] },
+          items: {
+            type: 'enum',
+            values: ['accuracy', 'precision', 'recall', 'f1', 'confusionMatrix', 'rocAuc', 'calibrationError'],
+          },
           minItems: 1,
           default: ['accuracy', 'f1', 'confusionMatrix'],
           description: 'metrics to compute (precision/recall/f1 macro and per class)',
         },
-        slices: { type: 'array', items: { type: 'string', minLength: 1 }, default: [], description: 'columns or metadata to compute metrics per group, for bias checks' },
-        baseline: modelUri('model to compare with, e.g. registry://NAME@champion; a missing alias is reported, not fatal'),
+        slices: {
+          type: 'array',
+          items: { type: 'string', minLength: 1 },
+          default: [],
+          description: 'columns or metadata to compute metrics per group, for bias checks',
+        },
+        baseline: modelUri(
+          'model to compare with, e.g. registry://NAME@champion; a missing alias is reported, not fatal',
+        ),
         auth: MODEL_AUTH_INPUT,
         fromScratch: {
           type: 'oneOf',
@@ -341,8 +648,20 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
             {
               type: 'object',
               properties: {
-                epochs: { type: 'integer', minimum: 1, maximum: 10_000, default: 10, description: 'epochs of the from-scratch model' },
-                learningRate: { type: 'number', exclusiveMinimum: 0, maximum: 10, default: 0.001, description: 'its learning rate' },
+                epochs: {
+                  type: 'integer',
+                  minimum: 1,
+                  maximum: 10_000,
+                  default: 10,
+                  description: 'epochs of the from-scratch model',
+                },
+                learningRate: {
+                  type: 'number',
+                  exclusiveMinimum: 0,
+                  maximum: 10,
+                  default: 0.001,
+                  description: 'its learning rate',
+                },
                 batchSize: { type: 'integer', minimum: 1, maximum: 65_536, default: 32, description: 'its batch size' },
                 seed: { type: 'integer', minimum: 0, maximum: 4_294_967_295, default: 0, description: 'its seed' },
               },
@@ -354,13 +673,39 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           description: 'what `passed` requires',
           properties: {
             metric: { type: 'string', default: 'accuracy', minLength: 1, description: 'metric the gate looks at' },
-            min: { type: 'number', minimum: -1_000_000_000, maximum: 1_000_000_000, description: 'lowest acceptable value' },
-            max: { type: 'number', minimum: -1_000_000_000, maximum: 1_000_000_000, description: 'highest acceptable value (for losses, error rates)' },
-            beatBaseline: { type: 'boolean', default: false, description: 'also require beating `baseline` (when it exists)' },
-            minImprovement: { type: 'number', minimum: 0, maximum: 1_000_000, default: 0, description: 'margin by which the baseline must be beaten' },
+            min: {
+              type: 'number',
+              minimum: -1_000_000_000,
+              maximum: 1_000_000_000,
+              description: 'lowest acceptable value',
+            },
+            max: {
+              type: 'number',
+              minimum: -1_000_000_000,
+              maximum: 1_000_000_000,
+              description: 'highest acceptable value (for losses, error rates)',
+            },
+            beatBaseline: {
+              type: 'boolean',
+              default: false,
+              description: 'also require beating `baseline` (when it exists)',
+            },
+            minImprovement: {
+              type: 'number',
+              minimum: 0,
+              maximum: 1_000_000,
+              default: 0,
+              description: 'margin by which the baseline must be beaten',
+            },
           },
         },
-        seed: { type: 'integer', minimum: 0, maximum: 4_294_967_295, default: 0, description: 'seed for anything random (calibration bins, from-scratch training)' },
+        seed: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 4_294_967_295,
+          default: 0,
+          description: 'seed for anything random (calibration bins, from-scratch training)',
+        },
       },
       required: ['model', 'data'],
     },
@@ -374,7 +719,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
   {
     name: 'hyperparameter-sweep',
     version: '1.0.0',
-    description: 'Search training settings with grid, random or TPE search, stopping weak trials early with ASHA or the median rule.',
+    description:
+      'Search training settings with grid, random or TPE search, stopping weak trials early with ASHA or the median rule.',
     inputs: {
       type: 'object',
       properties: {
@@ -384,7 +730,11 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           type: 'object',
           description: 'what the sweep optimises',
           properties: {
-            metric: { type: 'string', pattern: '^(train|validation)\\.[A-Za-z0-9_]+$', description: 'e.g. validation.accuracy' },
+            metric: {
+              type: 'string',
+              pattern: '^(train|validation)\\.[A-Za-z0-9_]+$',
+              description: 'e.g. validation.accuracy',
+            },
             goal: { type: 'enum', values: ['maximize', 'minimize'], default: 'maximize', description: 'direction' },
           },
           required: ['metric'],
@@ -394,34 +744,96 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           type: 'object',
           description: 'TPE settings',
           properties: {
-            startupTrials: { type: 'integer', minimum: 1, maximum: 10_000, default: 10, description: 'random trials before TPE takes over' },
-            candidates: { type: 'integer', minimum: 1, maximum: 4096, default: 24, description: 'samples scored by expected improvement per suggestion' },
-            gamma: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.25, description: 'fraction of trials considered good' },
+            startupTrials: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 10_000,
+              default: 10,
+              description: 'random trials before TPE takes over',
+            },
+            candidates: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 4096,
+              default: 24,
+              description: 'samples scored by expected improvement per suggestion',
+            },
+            gamma: {
+              type: 'number',
+              exclusiveMinimum: 0,
+              exclusiveMaximum: 1,
+              default: 0.25,
+              description: 'fraction of trials considered good',
+            },
           },
         },
         earlyStopping: {
           type: 'object',
           description: 'stop weak trials early',
           properties: {
-            type: { type: 'enum', values: ['asha', 'median', 'none'], default: 'none', description: 'asha: successive halving rungs; median: stop below the median of earlier trials' },
-            reductionFactor: { type: 'integer', minimum: 2, maximum: 100, default: 3, description: 'ASHA η: 1/η of the trials move up each rung' },
-            minEpochs: { type: 'integer', minimum: 1, maximum: 10_000, default: 1, description: 'first rung, in epochs' },
-            maxEpochs: { type: 'integer', minimum: 1, maximum: 10_000, description: 'last rung (default: the trial\'s epochs)' },
+            type: {
+              type: 'enum',
+              values: ['asha', 'median', 'none'],
+              default: 'none',
+              description: 'asha: successive halving rungs; median: stop below the median of earlier trials',
+            },
+            reductionFactor: {
+              type: 'integer',
+              minimum: 2,
+              maximum: 100,
+              default: 3,
+              description: 'ASHA η: 1/η of the trials move up each rung',
+            },
+            minEpochs: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 10_000,
+              default: 1,
+              description: 'first rung, in epochs',
+            },
+            maxEpochs: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 10_000,
+              description: "last rung (default: the trial's epochs)",
+            },
           },
         },
         maxTrials: { type: 'integer', minimum: 1, maximum: 10_000, default: 20, description: 'trials in total' },
-        maxFailedTrials: { type: 'integer', minimum: 0, maximum: 10_000, default: 3, description: 'failed trials tolerated before the sweep fails' },
-        parallelism: { type: 'integer', minimum: 1, maximum: 256, default: 2, description: 'trials running at once across the pool' },
+        maxFailedTrials: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 10_000,
+          default: 3,
+          description: 'failed trials tolerated before the sweep fails',
+        },
+        parallelism: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 256,
+          default: 2,
+          description: 'trials running at once across the pool',
+        },
         timeBudget: { type: 'duration', description: 'stop starting trials after this long' },
         seed: { type: 'integer', minimum: 0, maximum: 4_294_967_295, default: 0, description: 'seed of the search' },
-        space: { type: 'object', additionalProperties: SPACE_ENTRY, minProperties: 1, description: 'training setting → distribution: {uniform: [a, b]}, {logUniform: [a, b]}, {int: [a, b]}, {choice: [...]}, {fixed: v} or a value' },
-        trial: { type: 'object', properties: TRAINING_PROPERTIES, description: 'fine-tune settings of every trial (values in `space` override these)' },
+        space: {
+          type: 'object',
+          additionalProperties: SPACE_ENTRY,
+          minProperties: 1,
+          description:
+            'training setting → distribution: {uniform: [a, b]}, {logUniform: [a, b]}, {int: [a, b]}, {choice: [...]}, {fixed: v} or a value',
+        },
+        trial: {
+          type: 'object',
+          properties: TRAINING_PROPERTIES,
+          description: 'fine-tune settings of every trial (values in `space` override these)',
+        },
       },
       required: ['model', 'data', 'objective', 'space'],
     },
     outputs: {
-      best: { type: 'object', description: 'the best trial\'s hyperparameters (feed to fine-tune `hyperparameters`)' },
-      bestModel: { type: 'uri', description: 'the best trial\'s model' },
+      best: { type: 'object', description: "the best trial's hyperparameters (feed to fine-tune `hyperparameters`)" },
+      bestModel: { type: 'uri', description: "the best trial's model" },
       bestMetric: { type: 'number', description: 'the objective value of the best trial' },
       trials: { type: 'array', description: 'every trial: parameters, metric per rung, status, duration' },
       results: { type: 'uri', description: 'results table (JSON and CSV) in the store' },
@@ -433,21 +845,51 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
         for (const [name, entry] of Object.entries(space as JsonObject)) {
           if (!entry || typeof entry !== 'object' || Array.isArray(entry)) continue;
           const e = entry as JsonObject;
-          problems.push(...checkRange(e, 'uniform', name), ...checkRange(e, 'logUniform', name), ...checkRange(e, 'int', name));
+          problems.push(
+            ...checkRange(e, 'uniform', name),
+            ...checkRange(e, 'logUniform', name),
+            ...checkRange(e, 'int', name),
+          );
           if (inputs.algorithm === 'grid' && ('uniform' in e || 'logUniform' in e)) {
-            problems.push({ path: `space.${name}`, message: `grid search cannot enumerate the continuous range of space.${name}`, hint: 'use {choice: [...]} or {int: [a, b]} with algorithm: grid, or switch to random / tpe' });
+            problems.push({
+              path: `space.${name}`,
+              message: `grid search cannot enumerate the continuous range of space.${name}`,
+              hint: 'use {choice: [...]} or {int: [a, b]} with algorithm: grid, or switch to random / tpe',
+            });
           }
           if (!(name in TRAINING_PROPERTIES)) {
-            problems.push({ path: `space.${name}`, message: `space.${name} is not a training setting`, hint: `use one of ${Object.keys(TRAINING_PROPERTIES).join(', ')}` });
+            problems.push({
+              path: `space.${name}`,
+              message: `space.${name} is not a training setting`,
+              hint: `use one of ${Object.keys(TRAINING_PROPERTIES).join(', ')}`,
+            });
           }
         }
       }
       const stopping = inputs.earlyStopping as JsonObject | undefined;
-      if (stopping && typeof stopping === 'object' && typeof stopping.minEpochs === 'number' && typeof stopping.maxEpochs === 'number' && stopping.minEpochs > stopping.maxEpochs) {
-        problems.push({ path: 'earlyStopping.minEpochs', message: `earlyStopping.minEpochs (${stopping.minEpochs}) exceeds maxEpochs (${stopping.maxEpochs})`, hint: 'make minEpochs ≤ maxEpochs' });
+      if (
+        stopping &&
+        typeof stopping === 'object' &&
+        typeof stopping.minEpochs === 'number' &&
+        typeof stopping.maxEpochs === 'number' &&
+        stopping.minEpochs > stopping.maxEpochs
+      ) {
+        problems.push({
+          path: 'earlyStopping.minEpochs',
+          message: `earlyStopping.minEpochs (${stopping.minEpochs}) exceeds maxEpochs (${stopping.maxEpochs})`,
+          hint: 'make minEpochs ≤ maxEpochs',
+        });
       }
-      if (typeof inputs.parallelism === 'number' && typeof inputs.maxTrials === 'number' && inputs.parallelism > inputs.maxTrials) {
-        problems.push({ path: 'parallelism', message: `parallelism (${inputs.parallelism}) exceeds maxTrials (${inputs.maxTrials})`, hint: 'lower parallelism to at most maxTrials' });
+      if (
+        typeof inputs.parallelism === 'number' &&
+        typeof inputs.maxTrials === 'number' &&
+        inputs.parallelism > inputs.maxTrials
+      ) {
+        problems.push({
+          path: 'parallelism',
+          message: `parallelism (${inputs.parallelism}) exceeds maxTrials (${inputs.maxTrials})`,
+          hint: 'lower parallelism to at most maxTrials',
+        });
       }
       return problems;
     },
@@ -455,12 +897,17 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
   {
     name: 'register-model',
     version: '1.0.0',
-    description: 'Store a model in the registry as a new version with aliases and a model card (lineage, metrics, hyperparameters).',
+    description:
+      'Store a model in the registry as a new version with aliases and a model card (lineage, metrics, hyperparameters).',
     inputs: {
       type: 'object',
       properties: {
         model: modelUri('model to register'),
-        name: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]*$', description: 'registry name: lower-case letters, digits, . _ -' },
+        name: {
+          type: 'string',
+          pattern: '^[a-z0-9][a-z0-9._-]*$',
+          description: 'registry name: lower-case letters, digits, . _ -',
+        },
         alias: {
           type: 'oneOf',
           description: 'alias(es) moved to the new version, e.g. champion',
@@ -470,9 +917,17 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           ],
         },
         description: { type: 'string', description: 'free text for the model card' },
-        metrics: { type: 'object', additionalProperties: { type: 'any' }, description: 'metrics recorded in the card, e.g. an evaluate stage\'s `metrics`' },
+        metrics: {
+          type: 'object',
+          additionalProperties: { type: 'any' },
+          description: "metrics recorded in the card, e.g. an evaluate stage's `metrics`",
+        },
         tags: { type: 'object', additionalProperties: { type: 'string' }, description: 'key/value labels' },
-        lineage: { type: 'object', additionalProperties: { type: 'any' }, description: 'extra lineage (dataset version, base model…) added to what the run records' },
+        lineage: {
+          type: 'object',
+          additionalProperties: { type: 'any' },
+          description: 'extra lineage (dataset version, base model…) added to what the run records',
+        },
       },
       required: ['model', 'name'],
     },
@@ -494,26 +949,36 @@ const VERSION = /^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/;
 
 /** Problems with a stage type definition, as text; empty when it is valid. */
 export function checkStageTypeDefinition(candidate: unknown): string[] {
-  if (candidate === null || typeof candidate !== 'object' || Array.isArray(candidate)) return ['a stage type must be an object'];
+  if (candidate === null || typeof candidate !== 'object' || Array.isArray(candidate))
+    return ['a stage type must be an object'];
   const def = candidate as Record<string, unknown>;
   const label = typeof def.name === 'string' ? def.name : '<unnamed>';
   const problems: string[] = [];
-  if (typeof def.name !== 'string' || !NAME.test(def.name)) problems.push(`name must be lower-case letters, digits and dashes, got ${JSON.stringify(def.name)}`);
-  if (typeof def.version !== 'string' || !VERSION.test(def.version)) problems.push(`${label}: version must be semantic (1.2.3), got ${JSON.stringify(def.version)}`);
-  if (typeof def.description !== 'string' || def.description.trim() === '') problems.push(`${label}: description must be a non-empty string`);
+  if (typeof def.name !== 'string' || !NAME.test(def.name))
+    problems.push(`name must be lower-case letters, digits and dashes, got ${JSON.stringify(def.name)}`);
+  if (typeof def.version !== 'string' || !VERSION.test(def.version))
+    problems.push(`${label}: version must be semantic (1.2.3), got ${JSON.stringify(def.version)}`);
+  if (typeof def.description !== 'string' || def.description.trim() === '')
+    problems.push(`${label}: description must be a non-empty string`);
   const inputs = def.inputs as Record<string, unknown> | undefined;
-  if (!inputs || inputs.type !== 'object') problems.push(`${label}: inputs must be an object schema ({type: object, properties: …})`);
+  if (!inputs || inputs.type !== 'object')
+    problems.push(`${label}: inputs must be an object schema ({type: object, properties: …})`);
   else problems.push(...checkSchemaDefinition(inputs, `${label}.inputs`));
-  if (def.outputs === null || typeof def.outputs !== 'object' || Array.isArray(def.outputs)) problems.push(`${label}: outputs must map output names to {type, description}`);
+  if (def.outputs === null || typeof def.outputs !== 'object' || Array.isArray(def.outputs))
+    problems.push(`${label}: outputs must map output names to {type, description}`);
   else {
     for (const [name, output] of Object.entries(def.outputs as Record<string, unknown>)) {
-      if (isReservedKey(name)) problems.push(`${label}.outputs.${name}: \`${name}\` is a reserved name; ${RESERVED_KEY_HINT}`);
+      if (isReservedKey(name))
+        problems.push(`${label}.outputs.${name}: \`${name}\` is a reserved name; ${RESERVED_KEY_HINT}`);
       const o = output as Record<string, unknown> | null;
-      if (!o || !OUTPUT_TYPES.includes(o.type as OutputType)) problems.push(`${label}.outputs.${name}.type must be one of ${OUTPUT_TYPES.join(', ')}`);
-      if (!o || typeof o.description !== 'string') problems.push(`${label}.outputs.${name}.description must be a string`);
+      if (!o || !OUTPUT_TYPES.includes(o.type as OutputType))
+        problems.push(`${label}.outputs.${name}.type must be one of ${OUTPUT_TYPES.join(', ')}`);
+      if (!o || typeof o.description !== 'string')
+        problems.push(`${label}.outputs.${name}.description must be a string`);
     }
   }
-  if (def.checkInputs !== undefined && typeof def.checkInputs !== 'function') problems.push(`${label}: checkInputs must be a function`);
+  if (def.checkInputs !== undefined && typeof def.checkInputs !== 'function')
+    problems.push(`${label}: checkInputs must be a function`);
   return problems;
 }
 
@@ -523,7 +988,8 @@ export function checkStageTypeDefinition(candidate: unknown): string[] {
  */
 export function registerStageType(definition: StageTypeDefinition): void {
   const problems = checkStageTypeDefinition(definition);
-  if (problems.length > 0) throw new InvalidInputError(`invalid stage type: ${problems.join('; ')}`, { stageType: definition?.name });
+  if (problems.length > 0)
+    throw new InvalidInputError(`invalid stage type: ${problems.join('; ')}`, { stageType: definition?.name });
   registry.set(definition.name, definition);
 }
 
@@ -549,14 +1015,21 @@ export function loadStageTypeModules(paths: readonly string[]): StageTypeDefinit
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       exported = require(modulePath);
     } catch (error) {
-      throw new InvalidInputError(`cannot load stage type module ${modulePath}: ${error instanceof Error ? error.message : String(error)}`, { module: modulePath }, { cause: error });
+      throw new InvalidInputError(
+        `cannot load stage type module ${modulePath}: ${error instanceof Error ? error.message : String(error)}`,
+        { module: modulePath },
+        { cause: error },
+      );
     }
     const mod = exported as Record<string, unknown>;
     const candidate = mod.stageTypes ?? mod.stageType ?? mod.default ?? exported;
     const definitions = Array.isArray(candidate) ? candidate : [candidate];
     const problems = definitions.flatMap((d: unknown) => checkStageTypeDefinition(d));
     if (definitions.length === 0 || problems.length > 0) {
-      throw new InvalidInputError(`stage type module ${modulePath} is invalid: ${problems.join('; ') || 'it exports no definitions'}`, { module: modulePath });
+      throw new InvalidInputError(
+        `stage type module ${modulePath} is invalid: ${problems.join('; ') || 'it exports no definitions'}`,
+        { module: modulePath },
+      );
     }
     for (const definition of definitions as StageTypeDefinition[]) {
       registry.set(definition.name, definition);
@@ -569,7 +1042,10 @@ export function loadStageTypeModules(paths: readonly string[]): StageTypeDefinit
 /** A registry snapshot to validate against: the global one, or an explicit list (tests, tools). */
 export type StageTypeLookup = (name: string) => StageTypeDefinition | undefined;
 
-export function stageTypeLookup(extra?: readonly StageTypeDefinition[]): { lookup: StageTypeLookup; names: () => string[] } {
+export function stageTypeLookup(extra?: readonly StageTypeDefinition[]): {
+  lookup: StageTypeLookup;
+  names: () => string[];
+} {
   const local = new Map((extra ?? []).map((d) => [d.name, d]));
   return {
     lookup: (name) => local.get(name) ?? registry.get(name),

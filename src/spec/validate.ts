@@ -21,9 +21,25 @@ import {
 } from '../core/spec/expressions';
 import { describeNode, entry, toJson, type LocatedMap, type LocatedNode, type Span } from './located';
 import { parsePipeline, type ParsedPipeline } from './parse';
-import { PARAM_NAME_PATTERN, PARAM_TYPES, PIPELINE_SCHEMA, SECRET_NAME_PATTERN, STAGE_DEFAULTS, STAGE_ID_PATTERN } from '../core/spec/pipeline-schema';
+import {
+  PARAM_NAME_PATTERN,
+  PARAM_TYPES,
+  PIPELINE_SCHEMA,
+  SECRET_NAME_PATTERN,
+  STAGE_DEFAULTS,
+  STAGE_ID_PATTERN,
+} from '../core/spec/pipeline-schema';
 import { MAX_OUTAGE_BUDGET_MS, type JsonObject, type JsonValue, type SecretReference } from '../core/spec/plan-types';
-import { acceptsOutputType, checkValue, describeSchema, outputTypeOf, SECRET_HINT, type InputSchema, type OutputType, type SchemaIssue } from './schema-language';
+import {
+  acceptsOutputType,
+  checkValue,
+  describeSchema,
+  outputTypeOf,
+  SECRET_HINT,
+  type InputSchema,
+  type OutputType,
+  type SchemaIssue,
+} from './schema-language';
 import { stageTypeLookup, type StageTypeDefinition } from './stage-types';
 import { MAX_STAGES, MAX_STAGES_HINT } from '../core/spec/validate-plan';
 import { isReservedKey, RESERVED_KEY_HINT } from '../core/spec/reserved';
@@ -100,10 +116,27 @@ class Checker {
 
   constructor(readonly parsed: ParsedPipeline) {}
 
-  report(severity: Diagnostic['severity'], code: string, path: string, span: Span, message: string, hint?: string): void {
+  report(
+    severity: Diagnostic['severity'],
+    code: string,
+    path: string,
+    span: Span,
+    message: string,
+    hint?: string,
+  ): void {
     const at = this.parsed.lines.position(span.offset);
     const length = Math.max(1, span.end - span.offset);
-    this.diagnostics.push({ severity, code, path, line: at.line, column: at.column, length, message, ...(hint ? { hint } : {}), file: this.parsed.file });
+    this.diagnostics.push({
+      severity,
+      code,
+      path,
+      line: at.line,
+      column: at.column,
+      length,
+      message,
+      ...(hint ? { hint } : {}),
+      file: this.parsed.file,
+    });
   }
 
   error(code: string, path: string, span: Span, message: string, hint?: string): void {
@@ -184,7 +217,10 @@ function checkReferences(
 ): { stage: string; span: Span }[] {
   const stages: { stage: string; span: Span }[] = [];
   for (const ref of referenceNodes(node)) {
-    const span = { offset: checker.charOffset(scalar, exprOffset + ref.offset), end: checker.charOffset(scalar, exprOffset + ref.end) };
+    const span = {
+      offset: checker.charOffset(scalar, exprOffset + ref.offset),
+      end: checker.charOffset(scalar, exprOffset + ref.end),
+    };
     const classified = classifyReference(ref.segments);
     if (!classified.ok) {
       checker.error('bad-expression', path, span, `\`${ref.text}\`: ${classified.message}`, classified.hint);
@@ -192,37 +228,91 @@ function checkReferences(
     }
     if (classified.kind === 'secret') {
       if (place !== 'with') {
-        checker.error('secret-not-allowed', path, span, `\`${ref.text}\`: secrets can only be used in stage inputs that the stage type marks as secret`, 'pass the secret through a secret input such as `auth`');
+        checker.error(
+          'secret-not-allowed',
+          path,
+          span,
+          `\`${ref.text}\`: secrets can only be used in stage inputs that the stage type marks as secret`,
+          'pass the secret through a secret input such as `auth`',
+        );
       } else if (!scope.secrets.has(classified.name)) {
         const near = closest(classified.name, scope.secrets.keys());
-        checker.error('unknown-secret', path, span, `\`${ref.text}\` refers to secret \`${classified.name}\`, which is not declared`, near ? `did you mean \`secrets.${near}\`?` : SECRET_HINT);
+        checker.error(
+          'unknown-secret',
+          path,
+          span,
+          `\`${ref.text}\` refers to secret \`${classified.name}\`, which is not declared`,
+          near ? `did you mean \`secrets.${near}\`?` : SECRET_HINT,
+        );
       } else scope.usedSecrets.add(classified.name);
       continue;
     }
     if (classified.kind === 'param') {
       if (!scope.params.has(classified.name)) {
-        checker.error('unknown-reference', path, span, `\`${ref.text}\` refers to param \`${classified.name}\`, which is not declared`, closest(classified.name, scope.params.keys()) ? `did you mean \`params.${closest(classified.name, scope.params.keys())}\`?` : `declare it under \`params:\``);
+        checker.error(
+          'unknown-reference',
+          path,
+          span,
+          `\`${ref.text}\` refers to param \`${classified.name}\`, which is not declared`,
+          closest(classified.name, scope.params.keys())
+            ? `did you mean \`params.${closest(classified.name, scope.params.keys())}\`?`
+            : `declare it under \`params:\``,
+        );
       } else scope.usedParams.add(classified.name);
       continue;
     }
     if (place === 'trigger') {
-      checker.error('expression-not-allowed', path, span, `\`${ref.text}\`: triggers run before any stage, so they can only reference params`, 'use `${{ params.<name> }}`');
+      checker.error(
+        'expression-not-allowed',
+        path,
+        span,
+        `\`${ref.text}\`: triggers run before any stage, so they can only reference params`,
+        'use `${{ params.<name> }}`',
+      );
       continue;
     }
     const target = scope.stages.get(classified.stage);
     if (!target) {
       const near = closest(classified.stage, scope.stages.keys());
-      checker.error('unknown-reference', path, span, `\`${ref.text}\` refers to stage \`${classified.stage}\`, which does not exist`, near ? `did you mean \`stages.${near}.outputs.${classified.output}\`?` : `stages are: ${[...scope.stages.keys()].join(', ')}`);
+      checker.error(
+        'unknown-reference',
+        path,
+        span,
+        `\`${ref.text}\` refers to stage \`${classified.stage}\`, which does not exist`,
+        near
+          ? `did you mean \`stages.${near}.outputs.${classified.output}\`?`
+          : `stages are: ${[...scope.stages.keys()].join(', ')}`,
+      );
       continue;
     }
     if (classified.stage === ownStage) {
-      if (place === 'when') checker.error('when-reference-not-upstream', path, span, `\`${ref.text}\`: a stage's condition cannot depend on its own outputs`, 'reference an upstream stage');
-      else checker.error('self-reference', path, span, `\`${ref.text}\`: a stage cannot use its own outputs as inputs`, 'reference an upstream stage');
+      if (place === 'when')
+        checker.error(
+          'when-reference-not-upstream',
+          path,
+          span,
+          `\`${ref.text}\`: a stage's condition cannot depend on its own outputs`,
+          'reference an upstream stage',
+        );
+      else
+        checker.error(
+          'self-reference',
+          path,
+          span,
+          `\`${ref.text}\`: a stage cannot use its own outputs as inputs`,
+          'reference an upstream stage',
+        );
       continue;
     }
     if (target.type && !Object.prototype.hasOwnProperty.call(target.type.outputs, classified.output)) {
       const outputs = Object.keys(target.type.outputs);
-      checker.error('unknown-output', path, span, `stage \`${classified.stage}\` (${target.type.name}) has no output \`${classified.output}\``, unknownNameHint(classified.output, outputs, `outputs of ${target.type.name}`));
+      checker.error(
+        'unknown-output',
+        path,
+        span,
+        `stage \`${classified.stage}\` (${target.type.name}) has no output \`${classified.output}\``,
+        unknownNameHint(classified.output, outputs, `outputs of ${target.type.name}`),
+      );
       continue;
     }
     stages.push({ stage: classified.stage, span });
@@ -232,7 +322,8 @@ function checkReferences(
 
 /** Type of what a whole-string expression evaluates to, when it can be known statically. */
 function expressionType(node: ExpressionNode, scope: Scope): { type: OutputType; what: string } {
-  if (node.kind === 'literal') return { type: outputTypeOf(node.value), what: `the literal ${JSON.stringify(node.value)}` };
+  if (node.kind === 'literal')
+    return { type: outputTypeOf(node.value), what: `the literal ${JSON.stringify(node.value)}` };
   if (node.kind !== 'reference') return { type: 'boolean', what: 'a condition' };
   const classified = classifyReference(node.segments);
   if (!classified.ok || classified.subpath.length > 0) return { type: 'any', what: node.text };
@@ -246,17 +337,31 @@ function expressionType(node: ExpressionNode, scope: Scope): { type: OutputType;
 }
 
 function typeArticle(type: OutputType): string {
-  return type === 'uri' ? 'a URI' : type === 'integer' || type === 'object' || type === 'array' || type === 'any' ? `an ${type}` : `a ${type}`;
+  return type === 'uri'
+    ? 'a URI'
+    : type === 'integer' || type === 'object' || type === 'array' || type === 'any'
+      ? `an ${type}`
+      : `a ${type}`;
 }
 
 /** Check a string holding `${{ … }}` found at `path`; returns the parsed parts or undefined on a syntax error. */
-function parseExpressionString(checker: Checker, scalar: LocatedNode & { kind: 'scalar' }, path: string): TemplatePart[] | undefined {
+function parseExpressionString(
+  checker: Checker,
+  scalar: LocatedNode & { kind: 'scalar' },
+  path: string,
+): TemplatePart[] | undefined {
   try {
     return parseTemplate(String(scalar.value));
   } catch (error) {
     if (!(error instanceof ExpressionSyntaxError)) throw error;
     const offset = checker.charOffset(scalar, error.offset);
-    checker.error('bad-expression', path, { offset, end: offset + 1 }, `bad expression: ${error.message}`, error.hint ?? 'expressions look like ${{ params.name }} or ${{ stages.<id>.outputs.<name> }}');
+    checker.error(
+      'bad-expression',
+      path,
+      { offset, end: offset + 1 },
+      `bad expression: ${error.message}`,
+      error.hint ?? 'expressions look like ${{ params.name }} or ${{ stages.<id>.outputs.<name> }}',
+    );
     return undefined;
   }
 }
@@ -272,14 +377,29 @@ function isSecretReference(node: ExpressionNode): boolean {
  * A secret input takes exactly `${{ secrets.NAME }}`; any other input takes no secret at all
  * (it would be recorded in outputs, logs or cards). Returns false when the value was reported.
  */
-function checkSecretUse(checker: Checker, scalar: LocatedNode & { kind: 'scalar' }, parts: readonly TemplatePart[], schema: InputSchema, path: string, type: StageTypeDefinition): boolean {
+function checkSecretUse(
+  checker: Checker,
+  scalar: LocatedNode & { kind: 'scalar' },
+  parts: readonly TemplatePart[],
+  schema: InputSchema,
+  path: string,
+  type: StageTypeDefinition,
+): boolean {
   const whole = wholeExpression(parts);
   if (schema.secret) {
     if (whole && isSecretReference(whole.node)) return true;
-    checker.error('secret-literal', path, scalar.span, `${path} is a secret input: it takes exactly one \`\${{ secrets.NAME }}\` reference`, SECRET_HINT);
+    checker.error(
+      'secret-literal',
+      path,
+      scalar.span,
+      `${path} is a secret input: it takes exactly one \`\${{ secrets.NAME }}\` reference`,
+      SECRET_HINT,
+    );
     return false;
   }
-  const usesSecret = parts.some((part) => part.kind === 'expression' && referenceNodes(part.node).some(isSecretReference));
+  const usesSecret = parts.some(
+    (part) => part.kind === 'expression' && referenceNodes(part.node).some(isSecretReference),
+  );
   if (!usesSecret) return true;
   const secretInputs = secretInputNames(type.inputs, '');
   checker.error(
@@ -287,7 +407,9 @@ function checkSecretUse(checker: Checker, scalar: LocatedNode & { kind: 'scalar'
     path,
     scalar.span,
     `${path} is not a secret input of ${type.name}: a secret used here would be recorded in plain text`,
-    secretInputs.length > 0 ? `secret inputs of ${type.name}: ${secretInputs.join(', ')}` : `${type.name} has no secret input`,
+    secretInputs.length > 0
+      ? `secret inputs of ${type.name}: ${secretInputs.join(', ')}`
+      : `${type.name} has no secret input`,
   );
   return false;
 }
@@ -295,7 +417,9 @@ function checkSecretUse(checker: Checker, scalar: LocatedNode & { kind: 'scalar'
 function secretInputNames(schema: InputSchema, prefix: string): string[] {
   if (schema.secret) return [prefix];
   if (schema.type !== 'object' || !schema.properties) return [];
-  return Object.entries(schema.properties).flatMap(([key, value]) => secretInputNames(value, prefix ? `${prefix}.${key}` : key));
+  return Object.entries(schema.properties).flatMap(([key, value]) =>
+    secretInputNames(value, prefix ? `${prefix}.${key}` : key),
+  );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -307,7 +431,14 @@ function checkReservedKeys(checker: Checker, node: LocatedNode, path: string): v
   if (node.kind !== 'map') return;
   for (const e of node.entries) {
     const childPath = joinPath(path, e.key);
-    if (isReservedKey(e.key)) checker.error('reserved-key', childPath, e.keySpan, `\`${e.key}\` cannot be used as a key, stage id, param, secret or input name`, RESERVED_KEY_HINT);
+    if (isReservedKey(e.key))
+      checker.error(
+        'reserved-key',
+        childPath,
+        e.keySpan,
+        `\`${e.key}\` cannot be used as a key, stage id, param, secret or input name`,
+        RESERVED_KEY_HINT,
+      );
     checkReservedKeys(checker, e.value, childPath);
   }
 }
@@ -319,14 +450,26 @@ function checkSecrets(checker: Checker, root: LocatedMap): Map<string, { referen
   for (const e of node?.entries ?? []) {
     const path = joinPath('secrets', e.key);
     if (!new RegExp(SECRET_NAME_PATTERN).test(e.key)) {
-      checker.error('bad-secret-name', path, e.keySpan, `secret name \`${e.key}\` is not an identifier`, 'use letters, digits and _, starting with a letter (expressions read it as secrets.NAME)');
+      checker.error(
+        'bad-secret-name',
+        path,
+        e.keySpan,
+        `secret name \`${e.key}\` is not an identifier`,
+        'use letters, digits and _, starting with a letter (expressions read it as secrets.NAME)',
+      );
       continue;
     }
     if (e.value.kind !== 'map') continue; // reported by the schema check
     const env = stringAt(entry(e.value, 'env')?.value);
     const file = stringAt(entry(e.value, 'file')?.value);
     if ((env === undefined) === (file === undefined)) {
-      checker.error('bad-secret-reference', path, e.value.span, `secret \`${e.key}\` must name exactly one of \`env\` and \`file\``, 'write e.g. {env: MODEL_TOKEN} or {file: /run/secrets/model-token}');
+      checker.error(
+        'bad-secret-reference',
+        path,
+        e.value.span,
+        `secret \`${e.key}\` must name exactly one of \`env\` and \`file\``,
+        'write e.g. {env: MODEL_TOKEN} or {file: /run/secrets/model-token}',
+      );
       continue;
     }
     secrets.set(e.key, { reference: env !== undefined ? { env } : { file: file as string }, span: e.keySpan });
@@ -341,7 +484,13 @@ function checkParams(checker: Checker, root: LocatedMap): ValidatedParam[] {
   for (const e of paramsNode.entries) {
     const path = joinPath('params', e.key);
     if (!new RegExp(PARAM_NAME_PATTERN).test(e.key)) {
-      checker.error('bad-param-name', path, e.keySpan, `param name \`${e.key}\` is not an identifier`, 'use letters, digits and _, starting with a letter (expressions read it as params.NAME)');
+      checker.error(
+        'bad-param-name',
+        path,
+        e.keySpan,
+        `param name \`${e.key}\` is not an identifier`,
+        'use letters, digits and _, starting with a letter (expressions read it as params.NAME)',
+      );
     }
     const node = e.value;
     if (node.kind === 'map') {
@@ -350,24 +499,60 @@ function checkParams(checker: Checker, root: LocatedMap): ValidatedParam[] {
       const description = stringAt(entry(node, 'description')?.value);
       const declared = PARAM_TYPES.includes(typeName as ParamType) ? (typeName as ParamType) : undefined;
       const inferred = defaultNode ? (outputTypeOf(toJson(defaultNode)) as ParamType | 'any' | 'uri') : undefined;
-      const type: ParamType = declared ?? (inferred === 'integer' ? 'number' : inferred && inferred !== 'any' && inferred !== 'uri' ? inferred : 'string');
+      const type: ParamType =
+        declared ??
+        (inferred === 'integer'
+          ? 'number'
+          : inferred && inferred !== 'any' && inferred !== 'uri'
+            ? inferred
+            : 'string');
       if (!typeName && !defaultNode) {
-        checker.error('missing-key', path, e.keySpan, `param \`${e.key}\` needs a \`type\` or a \`default\``, 'add `type: string` (set it with --set) or `default: <value>`');
+        checker.error(
+          'missing-key',
+          path,
+          e.keySpan,
+          `param \`${e.key}\` needs a \`type\` or a \`default\``,
+          'add `type: string` (set it with --set) or `default: <value>`',
+        );
       }
       if (defaultNode && declared) {
         if (defaultNode.kind === 'scalar' && defaultNode.value === null) {
-          checker.error('wrong-type', joinPath(path, 'default'), defaultNode.span, `default of param \`${e.key}\` is empty`, 'write a value, or remove `default` to require --set');
+          checker.error(
+            'wrong-type',
+            joinPath(path, 'default'),
+            defaultNode.span,
+            `default of param \`${e.key}\` is empty`,
+            'write a value, or remove `default` to require --set',
+          );
         } else {
-          for (const issue of checkValue(defaultNode, PARAM_VALUE_SCHEMAS[declared], joinPath(path, 'default'))) checker.issue(issue);
+          for (const issue of checkValue(defaultNode, PARAM_VALUE_SCHEMAS[declared], joinPath(path, 'default')))
+            checker.issue(issue);
         }
       }
-      params.push({ name: e.key, type, ...(defaultNode ? { default: toJson(defaultNode) } : {}), ...(description ? { description } : {}), span: e.keySpan });
+      params.push({
+        name: e.key,
+        type,
+        ...(defaultNode ? { default: toJson(defaultNode) } : {}),
+        ...(description ? { description } : {}),
+        span: e.keySpan,
+      });
     } else if (node.kind === 'scalar' && node.value === null) {
-      checker.error('wrong-type', path, e.keySpan, `param \`${e.key}\` has no value`, 'write a default value, or `{type: string}` to require --set');
+      checker.error(
+        'wrong-type',
+        path,
+        e.keySpan,
+        `param \`${e.key}\` has no value`,
+        'write a default value, or `{type: string}` to require --set',
+      );
     } else {
       const value = toJson(node);
       const inferred = outputTypeOf(value);
-      params.push({ name: e.key, type: inferred === 'integer' ? 'number' : (inferred as ParamType), default: value, span: e.keySpan });
+      params.push({
+        name: e.key,
+        type: inferred === 'integer' ? 'number' : (inferred as ParamType),
+        default: value,
+        span: e.keySpan,
+      });
     }
   }
   return params;
@@ -387,21 +572,52 @@ function checkRetry(checker: Checker, node: LocatedNode | undefined, path: strin
   };
   const attempts = num('maxAttempts');
   if (attempts && (attempts.value < 1 || attempts.value > 100)) {
-    checker.error('retry-bounds', joinPath(path, 'maxAttempts'), attempts.span, `maxAttempts is ${attempts.value}; it must be between 1 (no retry) and 100`, 'use 1 to disable retries; pause a failing stage with onFailure: pause instead of retrying forever');
+    checker.error(
+      'retry-bounds',
+      joinPath(path, 'maxAttempts'),
+      attempts.span,
+      `maxAttempts is ${attempts.value}; it must be between 1 (no retry) and 100`,
+      'use 1 to disable retries; pause a failing stage with onFailure: pause instead of retrying forever',
+    );
   }
   const backoff = num('backoffCoefficient');
   if (backoff && (backoff.value < 1 || backoff.value > 100)) {
-    checker.error('retry-bounds', joinPath(path, 'backoffCoefficient'), backoff.span, `backoffCoefficient is ${backoff.value}; it must be between 1 and 100`, 'use 1 for a constant interval, 2 to double it after each attempt');
+    checker.error(
+      'retry-bounds',
+      joinPath(path, 'backoffCoefficient'),
+      backoff.span,
+      `backoffCoefficient is ${backoff.value}; it must be between 1 and 100`,
+      'use 1 for a constant interval, 2 to double it after each attempt',
+    );
   }
   const initial = dur('initialInterval');
   const maximum = dur('maximumInterval');
-  if (initial && initial.value <= 0) checker.error('retry-bounds', joinPath(path, 'initialInterval'), initial.span, 'initialInterval must be longer than 0', 'write e.g. 5s');
+  if (initial && initial.value <= 0)
+    checker.error(
+      'retry-bounds',
+      joinPath(path, 'initialInterval'),
+      initial.span,
+      'initialInterval must be longer than 0',
+      'write e.g. 5s',
+    );
   const outage = dur('outageBudget');
   if (outage && outage.value > MAX_OUTAGE_BUDGET_MS) {
-    checker.error('retry-bounds', joinPath(path, 'outageBudget'), outage.span, 'outageBudget is longer than 24h', 'an outage longer than a day needs an operator: use onFailure: pause and `fineflow retry`');
+    checker.error(
+      'retry-bounds',
+      joinPath(path, 'outageBudget'),
+      outage.span,
+      'outageBudget is longer than 24h',
+      'an outage longer than a day needs an operator: use onFailure: pause and `fineflow retry`',
+    );
   }
   if (initial && maximum && maximum.value < initial.value) {
-    checker.error('retry-bounds', joinPath(path, 'maximumInterval'), maximum.span, 'maximumInterval is shorter than initialInterval', 'make maximumInterval ≥ initialInterval');
+    checker.error(
+      'retry-bounds',
+      joinPath(path, 'maximumInterval'),
+      maximum.span,
+      'maximumInterval is shorter than initialInterval',
+      'make maximumInterval ≥ initialInterval',
+    );
   }
 }
 
@@ -415,12 +631,20 @@ function checkSettings(checker: Checker, node: LocatedMap, path: string, inherit
   for (const key of ['timeout', 'heartbeatTimeout']) {
     const own = entry(node, key);
     const d = duration(key);
-    if (own && d && d.ms <= 0) checker.error('bad-duration', joinPath(path, key), d.span, `${key} must be longer than 0`, 'write e.g. 30m');
+    if (own && d && d.ms <= 0)
+      checker.error('bad-duration', joinPath(path, key), d.span, `${key} must be longer than 0`, 'write e.g. 30m');
   }
   const timeout = duration('timeout');
   const heartbeat = duration('heartbeatTimeout');
   if (timeout && heartbeat && heartbeat.ms >= timeout.ms && entry(node, 'heartbeatTimeout')) {
-    checker.report('warning', 'heartbeat-exceeds-timeout', joinPath(path, 'heartbeatTimeout'), heartbeat.span, 'heartbeatTimeout is not shorter than timeout, so it can never fire', 'make heartbeatTimeout shorter than timeout (e.g. 2m against 2h)');
+    checker.report(
+      'warning',
+      'heartbeat-exceeds-timeout',
+      joinPath(path, 'heartbeatTimeout'),
+      heartbeat.span,
+      'heartbeatTimeout is not shorter than timeout, so it can never fire',
+      'make heartbeatTimeout shorter than timeout (e.g. 2m against 2h)',
+    );
   }
 }
 
@@ -429,14 +653,32 @@ function checkSchedule(checker: Checker, root: LocatedMap): void {
   const scheduleEntry = entry(root, 'schedule');
   if (!schedule || !scheduleEntry) return;
   if (!entry(schedule, 'cron') && !entry(schedule, 'every') && !entry(schedule, 'calendar')) {
-    checker.error('missing-key', 'schedule', scheduleEntry.keySpan, 'a schedule needs `cron`, `every` or `calendar`', 'add e.g. `cron: "0 3 * * *"` or `every: 6h`');
+    checker.error(
+      'missing-key',
+      'schedule',
+      scheduleEntry.keySpan,
+      'a schedule needs `cron`, `every` or `calendar`',
+      'add e.g. `cron: "0 3 * * *"` or `every: 6h`',
+    );
   }
   const cron = entry(schedule, 'cron')?.value;
-  const crons = cron?.kind === 'seq' ? cron.items.map((item, i) => ({ item, path: `schedule.cron[${i}]` })) : cron ? [{ item: cron, path: 'schedule.cron' }] : [];
+  const crons =
+    cron?.kind === 'seq'
+      ? cron.items.map((item, i) => ({ item, path: `schedule.cron[${i}]` }))
+      : cron
+        ? [{ item: cron, path: 'schedule.cron' }]
+        : [];
   for (const { item, path } of crons) {
     if (item.kind !== 'scalar' || typeof item.value !== 'string') continue;
     const problem = checkCron(item.value);
-    if (problem) checker.error('bad-cron', path, item.span, `bad cron expression ${JSON.stringify(item.value)}: ${problem}`, CRON_HINT);
+    if (problem)
+      checker.error(
+        'bad-cron',
+        path,
+        item.span,
+        `bad cron expression ${JSON.stringify(item.value)}: ${problem}`,
+        CRON_HINT,
+      );
   }
   const timezone = entry(schedule, 'timezone')?.value;
   if (timezone?.kind === 'scalar' && typeof timezone.value === 'string') {
@@ -446,19 +688,41 @@ function checkSchedule(checker: Checker, root: LocatedMap): void {
     } catch {
       ok = false;
     }
-    if (!ok) checker.error('bad-timezone', 'schedule.timezone', timezone.span, `unknown time zone ${JSON.stringify(timezone.value)}`, 'use an IANA name such as UTC, Europe/Berlin or America/New_York');
+    if (!ok)
+      checker.error(
+        'bad-timezone',
+        'schedule.timezone',
+        timezone.span,
+        `unknown time zone ${JSON.stringify(timezone.value)}`,
+        'use an IANA name such as UTC, Europe/Berlin or America/New_York',
+      );
   }
   const times: Record<string, number> = {};
   for (const key of ['startAt', 'endAt']) {
     const node = entry(schedule, key)?.value;
     if (node?.kind !== 'scalar' || typeof node.value !== 'string') continue;
-    const ms = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(node.value) ? Date.parse(node.value) : NaN;
-    if (Number.isNaN(ms)) checker.error('bad-value', `schedule.${key}`, node.span, `${key} ${JSON.stringify(node.value)} is not an ISO 8601 date-time`, 'write e.g. 2026-01-31T00:00:00Z');
+    const ms = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(node.value)
+      ? Date.parse(node.value)
+      : NaN;
+    if (Number.isNaN(ms))
+      checker.error(
+        'bad-value',
+        `schedule.${key}`,
+        node.span,
+        `${key} ${JSON.stringify(node.value)} is not an ISO 8601 date-time`,
+        'write e.g. 2026-01-31T00:00:00Z',
+      );
     else times[key] = ms;
   }
   if (times.startAt !== undefined && times.endAt !== undefined && times.endAt <= times.startAt) {
     const node = entry(schedule, 'endAt')?.value as LocatedNode;
-    checker.error('bad-value', 'schedule.endAt', node.span, 'endAt is not after startAt', 'make endAt later than startAt');
+    checker.error(
+      'bad-value',
+      'schedule.endAt',
+      node.span,
+      'endAt is not after startAt',
+      'make endAt later than startAt',
+    );
   }
   checkCatchupWindow(checker, entry(schedule, 'catchupWindow')?.value);
 }
@@ -471,23 +735,45 @@ function checkCatchupWindow(checker: Checker, node: LocatedNode | undefined): vo
   const ms = parseDuration(node.value);
   // A malformed duration is the schema check's to report.
   if (ms !== undefined && ms < TEMPORAL_MIN_CATCHUP_MS) {
-    checker.error('bad-value', 'schedule.catchupWindow', node.span, `catchupWindow ${node.value} is below Temporal's minimum of 10s (Temporal would use 10s)`, 'write 10s or more, e.g. catchupWindow: 1m');
+    checker.error(
+      'bad-value',
+      'schedule.catchupWindow',
+      node.span,
+      `catchupWindow ${node.value} is below Temporal's minimum of 10s (Temporal would use 10s)`,
+      'write 10s or more, e.g. catchupWindow: 1m',
+    );
   }
 }
 
 /** Run every check; `source` may be text, bytes or an already parsed file. */
-export function validatePipeline(source: string | Uint8Array | ParsedPipeline, file = '<input>', options: ValidateOptions = {}): ValidationResult {
+export function validatePipeline(
+  source: string | Uint8Array | ParsedPipeline,
+  file = '<input>',
+  options: ValidateOptions = {},
+): ValidationResult {
   const parsed = typeof source === 'string' || source instanceof Uint8Array ? parsePipeline(source, file) : source;
   const checker = new Checker(parsed);
   checker.diagnostics.push(...parsed.diagnostics);
   const finish = (pipeline?: ValidatedPipeline): ValidationResult => {
     const diagnostics = sortDiagnostics(checker.diagnostics);
-    return { file: parsed.file, text: parsed.text, diagnostics, valid: errorCount(diagnostics) === 0, ...(pipeline ? { pipeline } : {}) };
+    return {
+      file: parsed.file,
+      text: parsed.text,
+      diagnostics,
+      valid: errorCount(diagnostics) === 0,
+      ...(pipeline ? { pipeline } : {}),
+    };
   };
   const root = parsed.root;
   if (!root) return finish();
   if (root.kind !== 'map') {
-    checker.error('wrong-type', '', root.span, `a pipeline is a mapping of keys, not ${describeNode(root)}`, 'start with `apiVersion: fineflow/v1` (see pipelines/quickstart.yaml)');
+    checker.error(
+      'wrong-type',
+      '',
+      root.span,
+      `a pipeline is a mapping of keys, not ${describeNode(root)}`,
+      'start with `apiVersion: fineflow/v1` (see pipelines/quickstart.yaml)',
+    );
     return finish();
   }
   const types = stageTypeLookup(options.stageTypes);
@@ -495,8 +781,13 @@ export function validatePipeline(source: string | Uint8Array | ParsedPipeline, f
 
   // Structure of every key except stage inputs; expressions outside `with` are handled below.
   const pendingOutside: { scalar: LocatedNode & { kind: 'scalar' }; path: string }[] = [];
-  for (const issue of checkValue(root, PIPELINE_SCHEMA, '', (scalar, _schema, path) => pendingOutside.push({ scalar, path }))) {
-    checker.issue(issue, issue.path.includes('.retry.') && issue.code === 'out-of-range' ? { 'out-of-range': 'retry-bounds' } : {});
+  for (const issue of checkValue(root, PIPELINE_SCHEMA, '', (scalar, _schema, path) =>
+    pendingOutside.push({ scalar, path }),
+  )) {
+    checker.issue(
+      issue,
+      issue.path.includes('.retry.') && issue.code === 'out-of-range' ? { 'out-of-range': 'retry-bounds' } : {},
+    );
   }
 
   const params = checkParams(checker, root);
@@ -509,13 +800,25 @@ export function validatePipeline(source: string | Uint8Array | ParsedPipeline, f
   const stagesNode = mapAt(entry(root, 'stages')?.value);
   if (stagesNode && stagesNode.entries.length > MAX_STAGES) {
     // Bounded work: nothing more is checked per stage for a pipeline that can never run.
-    checker.error('too-many-stages', 'stages', entry(root, 'stages')?.keySpan ?? stagesNode.span, `the pipeline has ${stagesNode.entries.length} stages; at most ${MAX_STAGES} are allowed`, MAX_STAGES_HINT);
+    checker.error(
+      'too-many-stages',
+      'stages',
+      entry(root, 'stages')?.keySpan ?? stagesNode.span,
+      `the pipeline has ${stagesNode.entries.length} stages; at most ${MAX_STAGES} are allowed`,
+      MAX_STAGES_HINT,
+    );
     return finish();
   }
   for (const e of stagesNode?.entries ?? []) {
     const path = joinPath('stages', e.key);
     if (!new RegExp(STAGE_ID_PATTERN).test(e.key)) {
-      checker.error('bad-stage-id', path, e.keySpan, `stage id \`${e.key}\` is not an identifier`, 'use letters, digits, _ and -, starting with a letter');
+      checker.error(
+        'bad-stage-id',
+        path,
+        e.keySpan,
+        `stage id \`${e.key}\` is not an identifier`,
+        'use letters, digits, _ and -, starting with a letter',
+      );
     }
     if (e.value.kind !== 'map') continue;
     const usesEntry = entry(e.value, 'uses');
@@ -523,11 +826,32 @@ export function validatePipeline(source: string | Uint8Array | ParsedPipeline, f
     let type: StageTypeDefinition | undefined;
     if (uses !== undefined && usesEntry) {
       type = types.lookup(uses);
-      if (!type) checker.error('unknown-stage-type', joinPath(path, 'uses'), usesEntry.value.span, `unknown stage type \`${uses}\``, unknownNameHint(uses, types.names(), 'stage types'));
+      if (!type)
+        checker.error(
+          'unknown-stage-type',
+          joinPath(path, 'uses'),
+          usesEntry.value.span,
+          `unknown stage type \`${uses}\``,
+          unknownNameHint(uses, types.names(), 'stage types'),
+        );
     }
-    stageContexts.set(e.key, { id: e.key, node: e.value, keySpan: e.keySpan, ...(type ? { type } : {}), explicitNeeds: [], withRefs: [], whenRefs: [] });
+    stageContexts.set(e.key, {
+      id: e.key,
+      node: e.value,
+      keySpan: e.keySpan,
+      ...(type ? { type } : {}),
+      explicitNeeds: [],
+      withRefs: [],
+      whenRefs: [],
+    });
   }
-  const scope: Scope = { params: new Map(params.map((p) => [p.name, p])), stages: stageContexts, usedParams: new Set(), secrets: checkSecrets(checker, root), usedSecrets: new Set() };
+  const scope: Scope = {
+    params: new Map(params.map((p) => [p.name, p])),
+    stages: stageContexts,
+    usedParams: new Set(),
+    secrets: checkSecrets(checker, root),
+    usedSecrets: new Set(),
+  };
 
   // Expressions outside stage inputs: `when` is handled per stage; triggers may use params.
   for (const { scalar, path } of pendingOutside) {
@@ -535,10 +859,18 @@ export function validatePipeline(source: string | Uint8Array | ParsedPipeline, f
     const parts = parseExpressionString(checker, scalar, path);
     if (!parts) continue;
     if (/^triggers\[\d+\]\.newData\.path$/.test(path)) {
-      for (const part of parts) if (part.kind === 'expression') checkReferences(checker, scope, part.node, scalar, part.offset, path, 'trigger', undefined);
+      for (const part of parts)
+        if (part.kind === 'expression')
+          checkReferences(checker, scope, part.node, scalar, part.offset, path, 'trigger', undefined);
       continue;
     }
-    checker.error('expression-not-allowed', path, scalar.span, `${path} cannot use \${{ }} expressions`, 'expressions are allowed in stage `with`, `when` and trigger paths; use a literal here');
+    checker.error(
+      'expression-not-allowed',
+      path,
+      scalar.span,
+      `${path} cannot use \${{ }} expressions`,
+      'expressions are allowed in stage `with`, `when` and trigger paths; use a literal here',
+    );
   }
 
   // Pass 2: each stage's inputs, needs, condition and settings.
@@ -549,35 +881,73 @@ export function validatePipeline(source: string | Uint8Array | ParsedPipeline, f
     const withNode = withEntry?.value;
     if (ctx.type) {
       const type = ctx.type;
-      const target = withNode?.kind === 'map' ? withNode : withNode === undefined || (withNode.kind === 'scalar' && withNode.value === null) ? ({ kind: 'map', entries: [], span: ctx.keySpan } as LocatedMap) : undefined;
+      const target =
+        withNode?.kind === 'map'
+          ? withNode
+          : withNode === undefined || (withNode.kind === 'scalar' && withNode.value === null)
+            ? ({ kind: 'map', entries: [], span: ctx.keySpan } as LocatedMap)
+            : undefined;
       if (target) {
         const issues = checkValue(target, type.inputs, joinPath(path, 'with'), (scalar, schema, valuePath) => {
           const parts = parseExpressionString(checker, scalar, valuePath);
           if (!parts) return;
           for (const part of parts) {
-            if (part.kind === 'expression') ctx.withRefs.push(...checkReferences(checker, scope, part.node, scalar, part.offset, valuePath, 'with', ctx.id));
+            if (part.kind === 'expression')
+              ctx.withRefs.push(
+                ...checkReferences(checker, scope, part.node, scalar, part.offset, valuePath, 'with', ctx.id),
+              );
           }
           const whole = wholeExpression(parts);
           if (!checkSecretUse(checker, scalar, parts, schema, valuePath, type)) return;
-          const produced = whole ? expressionType(whole.node, scope) : { type: 'string' as OutputType, what: 'an interpolated string' };
+          const produced = whole
+            ? expressionType(whole.node, scope)
+            : { type: 'string' as OutputType, what: 'an interpolated string' };
           if (!acceptsOutputType(schema, produced.type)) {
-            checker.error('wrong-type', valuePath, scalar.span, `${valuePath} must be ${describeSchema(schema)}, but ${produced.what} is ${typeArticle(produced.type)}`, whole ? 'reference a value of the right type' : 'use a single ${{ }} expression as the whole value to keep its type');
+            checker.error(
+              'wrong-type',
+              valuePath,
+              scalar.span,
+              `${valuePath} must be ${describeSchema(schema)}, but ${produced.what} is ${typeArticle(produced.type)}`,
+              whole
+                ? 'reference a value of the right type'
+                : 'use a single ${{ }} expression as the whole value to keep its type',
+            );
           }
         });
         const missingTarget = withEntry ? undefined : ctx.keySpan;
         for (const issue of issues) {
           const codes = issue.depth === 0 ? { 'unknown-key': 'unknown-input', 'missing-key': 'missing-input' } : {};
-          checker.issue(missingTarget && issue.code === 'missing-key' ? { ...issue, span: missingTarget, hint: `${issue.hint ?? ''}${issue.hint ? ' ' : ''}under \`with:\``.trim() } : issue, codes);
+          checker.issue(
+            missingTarget && issue.code === 'missing-key'
+              ? {
+                  ...issue,
+                  span: missingTarget,
+                  hint: `${issue.hint ?? ''}${issue.hint ? ' ' : ''}under \`with:\``.trim(),
+                }
+              : issue,
+            codes,
+          );
         }
         if (issues.length === 0 && type.checkInputs) {
           let problems: ReturnType<NonNullable<StageTypeDefinition['checkInputs']>> = [];
           try {
             problems = type.checkInputs(toJson(target) as JsonObject);
           } catch (error) {
-            checker.error('invalid-input', joinPath(path, 'with'), target.span, `stage type ${type.name} failed to check its inputs: ${error instanceof Error ? error.message : String(error)}`);
+            checker.error(
+              'invalid-input',
+              joinPath(path, 'with'),
+              target.span,
+              `stage type ${type.name} failed to check its inputs: ${error instanceof Error ? error.message : String(error)}`,
+            );
           }
           for (const problem of problems) {
-            checker.error('invalid-input', joinPath(joinPath(path, 'with'), problem.path), spanAtPath(target, problem.path), problem.message, problem.hint);
+            checker.error(
+              'invalid-input',
+              joinPath(joinPath(path, 'with'), problem.path),
+              spanAtPath(target, problem.path),
+              problem.message,
+              problem.hint,
+            );
           }
         }
       }
@@ -585,26 +955,54 @@ export function validatePipeline(source: string | Uint8Array | ParsedPipeline, f
       // Unknown type: still collect references so the graph and unused-param checks are right.
       checkValue(withNode, { type: 'any' }, joinPath(path, 'with'), (scalar, _schema, valuePath) => {
         const parts = parseExpressionString(checker, scalar, valuePath);
-        for (const part of parts ?? []) if (part.kind === 'expression') ctx.withRefs.push(...checkReferences(checker, scope, part.node, scalar, part.offset, valuePath, 'with', ctx.id));
+        for (const part of parts ?? [])
+          if (part.kind === 'expression')
+            ctx.withRefs.push(
+              ...checkReferences(checker, scope, part.node, scalar, part.offset, valuePath, 'with', ctx.id),
+            );
       });
     }
 
     const needsNode = entry(ctx.node, 'needs')?.value;
-    const needsItems = needsNode?.kind === 'seq' ? needsNode.items.map((item, i) => ({ item, path: `${path}.needs[${i}]` })) : needsNode ? [{ item: needsNode, path: `${path}.needs` }] : [];
+    const needsItems =
+      needsNode?.kind === 'seq'
+        ? needsNode.items.map((item, i) => ({ item, path: `${path}.needs[${i}]` }))
+        : needsNode
+          ? [{ item: needsNode, path: `${path}.needs` }]
+          : [];
     const seenNeeds = new Set<string>();
     for (const { item, path: needPath } of needsItems) {
       const target = stringAt(item);
       if (target === undefined) continue;
       if (seenNeeds.has(target)) {
-        checker.report('warning', 'duplicate-needs', needPath, item.span, `\`${target}\` is listed twice in needs`, 'remove the repetition');
+        checker.report(
+          'warning',
+          'duplicate-needs',
+          needPath,
+          item.span,
+          `\`${target}\` is listed twice in needs`,
+          'remove the repetition',
+        );
         continue;
       }
       seenNeeds.add(target);
       if (target === ctx.id) {
-        checker.error('dependency-cycle', needPath, item.span, `dependency cycle: ${ctx.id} -> ${ctx.id}`, 'a stage cannot wait for itself; remove it from `needs`');
+        checker.error(
+          'dependency-cycle',
+          needPath,
+          item.span,
+          `dependency cycle: ${ctx.id} -> ${ctx.id}`,
+          'a stage cannot wait for itself; remove it from `needs`',
+        );
       } else if (!stageContexts.has(target)) {
         const near = closest(target, stageContexts.keys());
-        checker.error('unknown-needs', needPath, item.span, `needs \`${target}\`, which is not a stage`, near ? `did you mean \`${near}\`?` : `stages are: ${[...stageContexts.keys()].join(', ')}`);
+        checker.error(
+          'unknown-needs',
+          needPath,
+          item.span,
+          `needs \`${target}\`, which is not a stage`,
+          near ? `did you mean \`${near}\`?` : `stages are: ${[...stageContexts.keys()].join(', ')}`,
+        );
       } else ctx.explicitNeeds.push({ id: target, span: item.span });
     }
 
@@ -615,11 +1013,20 @@ export function validatePipeline(source: string | Uint8Array | ParsedPipeline, f
       try {
         const node = parseCondition(whenNode.value);
         const wholeOffset = hasExpression(whenNode.value) ? whenNode.value.indexOf('${{') + 3 : 0;
-        ctx.whenRefs.push(...checkReferences(checker, scope, node, whenNode, wholeOffset, `${path}.when`, 'when', ctx.id));
+        ctx.whenRefs.push(
+          ...checkReferences(checker, scope, node, whenNode, wholeOffset, `${path}.when`, 'when', ctx.id),
+        );
       } catch (error) {
         if (!(error instanceof ExpressionSyntaxError)) throw error;
         const offset = checker.charOffset(whenNode, error.offset);
-        checker.error('bad-expression', `${path}.when`, { offset, end: offset + 1 }, `bad condition: ${error.message}`, error.hint ?? 'write e.g. ${{ stages.evaluate.outputs.passed }} or ${{ params.x > 1 and stages.a.outputs.ok }}');
+        checker.error(
+          'bad-expression',
+          `${path}.when`,
+          { offset, end: offset + 1 },
+          `bad condition: ${error.message}`,
+          error.hint ??
+            'write e.g. ${{ stages.evaluate.outputs.passed }} or ${{ params.x > 1 and stages.a.outputs.ok }}',
+        );
       }
     } else if (whenNode?.kind === 'scalar' && typeof whenNode.value === 'boolean') {
       when = String(whenNode.value);
@@ -670,7 +1077,13 @@ export function validatePipeline(source: string | Uint8Array | ParsedPipeline, f
     const own = deps.get(ctx.id) as string[];
     for (const ref of ctx.whenRefs) {
       if (downstream.has(ref.stage)) {
-        checker.error('when-reference-not-upstream', `stages.${ctx.id}.when`, ref.span, `the condition of \`${ctx.id}\` references \`${ref.stage}\`, which runs after \`${ctx.id}\` (it depends on it)`, `a condition can only use outputs of stages upstream of \`${ctx.id}\``);
+        checker.error(
+          'when-reference-not-upstream',
+          `stages.${ctx.id}.when`,
+          ref.span,
+          `the condition of \`${ctx.id}\` references \`${ref.stage}\`, which runs after \`${ctx.id}\` (it depends on it)`,
+          `a condition can only use outputs of stages upstream of \`${ctx.id}\``,
+        );
       } else if (!own.includes(ref.stage)) {
         own.push(ref.stage);
       }
@@ -680,18 +1093,39 @@ export function validatePipeline(source: string | Uint8Array | ParsedPipeline, f
     if (cycle.length === 2) continue; // a self-need is reported where it is written
     const [from, to] = cycle as [string, string];
     const span = edgeSpans.get(`${from}\u0000${to}`) ?? stageContexts.get(from)?.keySpan ?? { offset: 0, end: 0 };
-    checker.error('dependency-cycle', `stages.${from}`, span, `dependency cycle: ${cycle.join(' -> ')}`, `break the cycle: remove one of these needs or references (${from} waits for ${to})`);
+    checker.error(
+      'dependency-cycle',
+      `stages.${from}`,
+      span,
+      `dependency cycle: ${cycle.join(' -> ')}`,
+      `break the cycle: remove one of these needs or references (${from} waits for ${to})`,
+    );
   }
 
   // Unused params, counting trigger paths (checked above) and everything referenced.
   for (const p of params) {
     if (!scope.usedParams.has(p.name)) {
-      checker.report('warning', 'unused-param', `params.${p.name}`, p.span, `param \`${p.name}\` is never used`, `reference it as \${{ params.${p.name} }} or remove it`);
+      checker.report(
+        'warning',
+        'unused-param',
+        `params.${p.name}`,
+        p.span,
+        `param \`${p.name}\` is never used`,
+        `reference it as \${{ params.${p.name} }} or remove it`,
+      );
     }
   }
 
   for (const [name, secret] of scope.secrets) {
-    if (!scope.usedSecrets.has(name)) checker.report('warning', 'unused-secret', `secrets.${name}`, secret.span, `secret \`${name}\` is never used`, `use it as \${{ secrets.${name} }} in a secret input, or remove it`);
+    if (!scope.usedSecrets.has(name))
+      checker.report(
+        'warning',
+        'unused-secret',
+        `secrets.${name}`,
+        secret.span,
+        `secret \`${name}\` is never used`,
+        `use it as \${{ secrets.${name} }} in a secret input, or remove it`,
+      );
   }
 
   const metadata = mapAt(entry(root, 'metadata')?.value);
@@ -707,7 +1141,10 @@ export function validatePipeline(source: string | Uint8Array | ParsedPipeline, f
     defaults: defaultsNode ? (toJson(defaultsNode) as JsonObject) : {},
     stages: stages.map((s) => ({ ...s, dependsOn: [...(deps.get(s.id) ?? [])].sort() })),
     ...(scheduleNode ? { schedule: toJson(scheduleNode) as JsonObject } : {}),
-    triggers: triggersNode?.kind === 'seq' ? triggersNode.items.filter((i) => i.kind === 'map').map((i) => toJson(i) as JsonObject) : [],
+    triggers:
+      triggersNode?.kind === 'seq'
+        ? triggersNode.items.filter((i) => i.kind === 'map').map((i) => toJson(i) as JsonObject)
+        : [],
     secrets: Object.fromEntries([...scope.secrets].map(([name, secret]) => [name, secret.reference])),
   };
   return finish(pipeline);

@@ -7,7 +7,16 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ConflictError, InvalidInputError, NotFoundError } from '../core/errors';
-import { DEFAULT_MAX_JSON_BYTES, DEFAULT_MAX_READ_BYTES, objectTooLarge, type ObjectInfo, type ObjectStore, type PutOptions, type PutResult, type ReadLimit } from './object-store';
+import {
+  DEFAULT_MAX_JSON_BYTES,
+  DEFAULT_MAX_READ_BYTES,
+  objectTooLarge,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+  type PutResult,
+  type ReadLimit,
+} from './object-store';
 import { formatS3Uri, parseS3Uri, type S3Location } from '../core/storage/uri';
 
 interface StoredObject {
@@ -36,7 +45,10 @@ export function createMemoryObjectStore(options: { readonly buckets?: readonly s
   }
   function requireBucket(location: S3Location, uri: string): void {
     if (!buckets.has(location.bucket)) {
-      throw new NotFoundError(`${uri}: the bucket does not exist (create it with ensureBucket, or \`fineflow data push\`)`, { uri, code: 'bucket-not-found' });
+      throw new NotFoundError(
+        `${uri}: the bucket does not exist (create it with ensureBucket, or \`fineflow data push\`)`,
+        { uri, code: 'bucket-not-found' },
+      );
     }
   }
   function find(uri: string): StoredObject {
@@ -48,8 +60,13 @@ export function createMemoryObjectStore(options: { readonly buckets?: readonly s
   }
   function checkCondition(uri: string, current: StoredObject | undefined, condition: PutOptions['condition']): void {
     if (!condition) return;
-    const holds = 'ifNoneMatch' in condition ? current === undefined : current?.etag === condition.ifMatch.replace(/"/g, '');
-    if (!holds) throw new ConflictError(`put ${uri}: changed concurrently (PreconditionFailed); read it again and retry`, { uri, code: 'precondition-failed' });
+    const holds =
+      'ifNoneMatch' in condition ? current === undefined : current?.etag === condition.ifMatch.replace(/"/g, '');
+    if (!holds)
+      throw new ConflictError(`put ${uri}: changed concurrently (PreconditionFailed); read it again and retry`, {
+        uri,
+        code: 'precondition-failed',
+      });
   }
   function store(uri: string, bytes: Buffer, putOptions: PutOptions): PutResult {
     const location = objectLocation(uri);
@@ -57,7 +74,13 @@ export function createMemoryObjectStore(options: { readonly buckets?: readonly s
     checkCondition(uri, objects.get(formatS3Uri(location)), putOptions.condition);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const etag = createHash('md5').update(bytes).digest('hex');
-    objects.set(formatS3Uri(location), { bytes, contentType: putOptions.contentType ?? 'application/octet-stream', sha256, etag, lastModified: new Date() });
+    objects.set(formatS3Uri(location), {
+      bytes,
+      contentType: putOptions.contentType ?? 'application/octet-stream',
+      sha256,
+      etag,
+      lastModified: new Date(),
+    });
     putOptions.onProgress?.(bytes.length);
     return { uri: formatS3Uri(location), size: bytes.length, sha256, etag };
   }
@@ -68,13 +91,22 @@ export function createMemoryObjectStore(options: { readonly buckets?: readonly s
   }
   function info(uri: string, object: StoredObject): ObjectInfo {
     const { bucket, key } = parseS3Uri(uri);
-    return { bucket, key, size: object.bytes.length, etag: object.etag, lastModified: object.lastModified, sha256: object.sha256 };
+    return {
+      bucket,
+      key,
+      size: object.bytes.length,
+      etag: object.etag,
+      lastModified: object.lastModified,
+      sha256: object.sha256,
+    };
   }
   function under(prefixUri: string): [string, StoredObject][] {
     const prefix = parseS3Uri(prefixUri);
     requireBucket(prefix, prefixUri);
     const start = formatS3Uri(prefix);
-    return [...objects.entries()].filter(([uri]) => uri.startsWith(start)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return [...objects.entries()]
+      .filter(([uri]) => uri.startsWith(start))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
   return {
@@ -92,11 +124,18 @@ export function createMemoryObjectStore(options: { readonly buckets?: readonly s
       return store(uri, typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body), putOptions);
     },
     async putJson(uri, value, putOptions = {}) {
-      return store(uri, Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8'), { contentType: 'application/json', ...putOptions });
+      return store(uri, Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8'), {
+        contentType: 'application/json',
+        ...putOptions,
+      });
     },
     async getStream(uri, readOptions = {}) {
       // Keeps no versions: a version id can only name what is not here.
-      if (readOptions.versionId) throw new NotFoundError(`${uri} version ${readOptions.versionId} does not exist (the memory store keeps no versions)`, { uri, code: 'not-found' });
+      if (readOptions.versionId)
+        throw new NotFoundError(
+          `${uri} version ${readOptions.versionId} does not exist (the memory store keeps no versions)`,
+          { uri, code: 'not-found' },
+        );
       return Readable.from([find(uri).bytes]);
     },
     async getBytes(uri, limit = {}) {
@@ -107,7 +146,10 @@ export function createMemoryObjectStore(options: { readonly buckets?: readonly s
       try {
         return JSON.parse(text) as T;
       } catch (error) {
-        throw new InvalidInputError(`${uri} is not valid JSON: ${(error as Error).message}`, { uri, code: 'invalid-json' });
+        throw new InvalidInputError(`${uri} is not valid JSON: ${(error as Error).message}`, {
+          uri,
+          code: 'invalid-json',
+        });
       }
     },
     async stat(uri, readOptions = {}) {

@@ -16,8 +16,29 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Client, CopyDestinationOptions, CopySourceOptions, S3Error, type BucketItem } from 'minio';
 import type { S3Config } from '../config';
-import { AccessDeniedError, ConflictError, CorruptDataError, DependencyUnavailableError, FineflowError, InternalError, InvalidInputError, NotFoundError, ensureError } from '../core/errors';
-import { DEFAULT_MAX_JSON_BYTES, DEFAULT_MAX_READ_BYTES, objectTooLarge, type ObjectInfo, type ObjectStore, type PutOptions, type PutResult, type ReadOptions, type WriteCondition, type ReadLimit } from './object-store';
+import {
+  AccessDeniedError,
+  ConflictError,
+  CorruptDataError,
+  DependencyUnavailableError,
+  FineflowError,
+  InternalError,
+  InvalidInputError,
+  NotFoundError,
+  ensureError,
+} from '../core/errors';
+import {
+  DEFAULT_MAX_JSON_BYTES,
+  DEFAULT_MAX_READ_BYTES,
+  objectTooLarge,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+  type PutResult,
+  type ReadOptions,
+  type WriteCondition,
+  type ReadLimit,
+} from './object-store';
 import { formatS3Uri, parseS3Uri, type S3Location } from '../core/storage/uri';
 
 /**
@@ -30,9 +51,33 @@ const SHA256_METADATA = 'sha256';
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 
 const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject', 'NoSuchVersion']);
-const ACCESS_CODES = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken']);
-const UNAVAILABLE_CODES = new Set(['InternalError', 'ServiceUnavailable', 'SlowDown', 'RequestTimeout', 'XMinioServerNotInitialized', 'XMinioStorageFull']);
-const NETWORK_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET']);
+const ACCESS_CODES = new Set([
+  'AccessDenied',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'InvalidToken',
+  'ExpiredToken',
+]);
+const UNAVAILABLE_CODES = new Set([
+  'InternalError',
+  'ServiceUnavailable',
+  'SlowDown',
+  'RequestTimeout',
+  'XMinioServerNotInitialized',
+  'XMinioStorageFull',
+]);
+const NETWORK_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+]);
 
 /** Turns a minio / network error into the Fineflow error class that says whether a retry can help. */
 export function mapS3Error(thrown: unknown, uri: string, operation: string): FineflowError {
@@ -44,16 +89,35 @@ export function mapS3Error(thrown: unknown, uri: string, operation: string): Fin
     return new NotFoundError(`${uri} does not exist`, { ...context, code: 'not-found' }, { cause: error });
   }
   if (code === 'PreconditionFailed' || code === 'ConditionalRequestConflict') {
-    return new ConflictError(`${operation} ${uri}: changed concurrently (${code}); read it again and retry`, { ...context, code: 'precondition-failed' }, { cause: error });
+    return new ConflictError(
+      `${operation} ${uri}: changed concurrently (${code}); read it again and retry`,
+      { ...context, code: 'precondition-failed' },
+      { cause: error },
+    );
   }
   if (code === 'NoSuchBucket') {
-    return new NotFoundError(`${uri}: the bucket does not exist (create it with ensureBucket, or \`fineflow data push\`)`, { ...context, code: 'bucket-not-found' }, { cause: error });
+    return new NotFoundError(
+      `${uri}: the bucket does not exist (create it with ensureBucket, or \`fineflow data push\`)`,
+      { ...context, code: 'bucket-not-found' },
+      { cause: error },
+    );
   }
   if (code && ACCESS_CODES.has(code)) {
-    return new AccessDeniedError(`${operation} ${uri}: access denied (${code}); check FINEFLOW_S3_ACCESS_KEY / FINEFLOW_S3_SECRET_KEY`, { ...context, code: 'access-denied' }, { cause: error });
+    return new AccessDeniedError(
+      `${operation} ${uri}: access denied (${code}); check FINEFLOW_S3_ACCESS_KEY / FINEFLOW_S3_SECRET_KEY`,
+      { ...context, code: 'access-denied' },
+      { cause: error },
+    );
   }
-  if ((code && (NETWORK_ERRNOS.has(code) || UNAVAILABLE_CODES.has(code))) || /Retryable HTTP status|socket hang up|timed? ?out/i.test(error.message)) {
-    return new DependencyUnavailableError(`${operation} ${uri}: object store unavailable (${code ?? error.message})`, { ...context, code: 'unavailable' }, { cause: error });
+  if (
+    (code && (NETWORK_ERRNOS.has(code) || UNAVAILABLE_CODES.has(code))) ||
+    /Retryable HTTP status|socket hang up|timed? ?out/i.test(error.message)
+  ) {
+    return new DependencyUnavailableError(
+      `${operation} ${uri}: object store unavailable (${code ?? error.message})`,
+      { ...context, code: 'unavailable' },
+      { cause: error },
+    );
   }
   return new InternalError(`${operation} ${uri} failed: ${error.message}`, context, { cause: error });
 }
@@ -89,17 +153,36 @@ export class Sha256Verifier extends Transform {
   override _flush(callback: TransformCallback): void {
     const actual = this.hash.digest('hex');
     if (actual === this.expected) callback();
-    else callback(new CorruptDataError(`${this.uri} is corrupt: sha256 ${actual} does not match the recorded ${this.expected}`, { uri: this.uri, code: 'checksum-mismatch', expected: this.expected, actual }));
+    else
+      callback(
+        new CorruptDataError(`${this.uri} is corrupt: sha256 ${actual} does not match the recorded ${this.expected}`, {
+          uri: this.uri,
+          code: 'checksum-mismatch',
+          expected: this.expected,
+          actual,
+        }),
+      );
   }
 }
 
 /** S3's conditional-write headers; the minio client passes If-None-Match / If-Match through unprefixed. */
 function conditionHeaders(condition: WriteCondition | undefined): Record<string, string> {
   if (!condition) return {};
-  return 'ifNoneMatch' in condition ? { 'If-None-Match': condition.ifNoneMatch } : { 'If-Match': `"${condition.ifMatch.replace(/"/g, '')}"` };
+  return 'ifNoneMatch' in condition
+    ? { 'If-None-Match': condition.ifNoneMatch }
+    : { 'If-Match': `"${condition.ifMatch.replace(/"/g, '')}"` };
 }
 
-function toObjectInfo(location: S3Location, stat: { size: number; etag: string; lastModified: Date; metaData?: Record<string, unknown>; versionId?: string | null }): ObjectInfo {
+function toObjectInfo(
+  location: S3Location,
+  stat: {
+    size: number;
+    etag: string;
+    lastModified: Date;
+    metaData?: Record<string, unknown>;
+    versionId?: string | null;
+  },
+): ObjectInfo {
   const sha256 = stat.metaData?.[SHA256_METADATA];
   return {
     bucket: location.bucket,
@@ -145,7 +228,11 @@ function readS3Ca(caPath: string): Buffer {
   try {
     return readFileSync(caPath);
   } catch (error) {
-    throw new InvalidInputError(`FINEFLOW_S3_CA=${caPath}: cannot read the CA bundle (${ensureError(error).message})`, { variable: 'FINEFLOW_S3_CA' }, { cause: error });
+    throw new InvalidInputError(
+      `FINEFLOW_S3_CA=${caPath}: cannot read the CA bundle (${ensureError(error).message})`,
+      { variable: 'FINEFLOW_S3_CA' },
+      { cause: error },
+    );
   }
 }
 
@@ -158,13 +245,19 @@ function objectStoreAgent(useSSL: boolean, idleTimeoutMs: number, caPath?: strin
   const agent = useSSL
     ? new HttpsAgent({ keepAlive: true, timeout: idleTimeoutMs, ...(caPath ? { ca: readS3Ca(caPath) } : {}) })
     : new HttpAgent({ keepAlive: true, timeout: idleTimeoutMs });
-  const isFree = (socket: Socket): boolean => Object.values(agent.freeSockets).some((sockets) => sockets?.includes(socket));
+  const isFree = (socket: Socket): boolean =>
+    Object.values(agent.freeSockets).some((sockets) => sockets?.includes(socket));
   const createConnection = agent.createConnection.bind(agent);
   agent.createConnection = (options, callback) => {
     const socket = createConnection(options, callback);
     if (socket instanceof Socket) {
       socket.on('timeout', () => {
-        if (!isFree(socket)) socket.destroy(Object.assign(new Error(`no response from the object store for ${idleTimeoutMs} ms`), { code: 'ETIMEDOUT' }));
+        if (!isFree(socket))
+          socket.destroy(
+            Object.assign(new Error(`no response from the object store for ${idleTimeoutMs} ms`), {
+              code: 'ETIMEDOUT',
+            }),
+          );
       });
     }
     return socket;
@@ -196,7 +289,11 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
     transportAgent: objectStoreAgent(s3.useSSL, storeOptions.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, s3.caPath),
   });
 
-  async function setSha256(location: S3Location, sha256: string, contentType: string): Promise<{ etag: string; versionId?: string }> {
+  async function setSha256(
+    location: S3Location,
+    sha256: string,
+    contentType: string,
+  ): Promise<{ etag: string; versionId?: string }> {
     await client.copyObject(
       new CopySourceOptions({ Bucket: location.bucket, Object: location.key }),
       new CopyDestinationOptions({
@@ -212,7 +309,13 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
     return { etag, ...(versionId ? { versionId } : {}) };
   }
 
-  async function putBuffer(location: S3Location, bytes: Buffer, contentType: string, sha256: string, condition?: WriteCondition): Promise<PutResult> {
+  async function putBuffer(
+    location: S3Location,
+    bytes: Buffer,
+    contentType: string,
+    sha256: string,
+    condition?: WriteCondition,
+  ): Promise<PutResult> {
     try {
       const uploaded = await client.putObject(location.bucket, location.key, bytes, bytes.length, {
         'Content-Type': contentType,
@@ -220,7 +323,13 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
         ...conditionHeaders(condition),
       });
       const versionId = uploaded.versionId && uploaded.versionId !== 'null' ? uploaded.versionId : undefined;
-      return { uri: formatS3Uri(location), size: bytes.length, sha256, etag: uploaded.etag, ...(versionId ? { versionId } : {}) };
+      return {
+        uri: formatS3Uri(location),
+        size: bytes.length,
+        sha256,
+        etag: uploaded.etag,
+        ...(versionId ? { versionId } : {}),
+      };
     } catch (thrown) {
       throw mapS3Error(thrown, formatS3Uri(location), 'put');
     }
@@ -251,10 +360,14 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
     } catch (thrown) {
       throw mapS3Error(thrown, uri, 'put (reading the source)');
     }
-    if (ended) return putBuffer(location, Buffer.concat(head), contentType, counter.hash.digest('hex'), options.condition);
+    if (ended)
+      return putBuffer(location, Buffer.concat(head), contentType, counter.hash.digest('hex'), options.condition);
     if (options.condition) {
       counter.destroy();
-      throw new InvalidInputError(`put ${uri}: conditional writes are single-part only (at most ${PART_SIZE} bytes)`, { uri, code: 'condition-too-large' });
+      throw new InvalidInputError(`put ${uri}: conditional writes are single-part only (at most ${PART_SIZE} bytes)`, {
+        uri,
+        code: 'condition-too-large',
+      });
     }
 
     const rest = Readable.from(
@@ -291,9 +404,16 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
 
   async function putBytes(uri: string, body: Uint8Array | string, options: PutOptions = {}): Promise<PutResult> {
     const location = objectKey(uri);
-    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    const bytes =
+      typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     // In memory already, so the hash is known up front and goes in with the object.
-    const result = await putBuffer(location, bytes, options.contentType ?? DEFAULT_CONTENT_TYPE, createHash('sha256').update(bytes).digest('hex'), options.condition);
+    const result = await putBuffer(
+      location,
+      bytes,
+      options.contentType ?? DEFAULT_CONTENT_TYPE,
+      createHash('sha256').update(bytes).digest('hex'),
+      options.condition,
+    );
     options.onProgress?.(bytes.length);
     return result;
   }
@@ -302,12 +422,19 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
     const location = objectKey(uri);
     let response: Readable;
     try {
-      response = await client.getObject(location.bucket, location.key, options.versionId ? { versionId: options.versionId } : {});
+      response = await client.getObject(
+        location.bucket,
+        location.key,
+        options.versionId ? { versionId: options.versionId } : {},
+      );
     } catch (thrown) {
       throw mapS3Error(thrown, uri, 'get');
     }
     const recorded = (response as Partial<IncomingMessage>).headers?.[`x-amz-meta-${SHA256_METADATA}`];
-    const output = typeof recorded === 'string' && recorded !== '' ? new Sha256Verifier(recorded, uri) : new Transform({ transform: (chunk, _e, cb) => cb(null, chunk) });
+    const output =
+      typeof recorded === 'string' && recorded !== ''
+        ? new Sha256Verifier(recorded, uri)
+        : new Transform({ transform: (chunk, _e, cb) => cb(null, chunk) });
     response.on('error', (error) => output.destroy(mapS3Error(error, uri, 'get')));
     // A consumer that stops early must not leave the HTTP response open.
     output.on('close', () => response.destroy());
@@ -357,13 +484,23 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
       try {
         return JSON.parse(text) as T;
       } catch (error) {
-        throw new InvalidInputError(`${uri} is not valid JSON: ${ensureError(error).message}`, { uri, code: 'invalid-json' });
+        throw new InvalidInputError(`${uri} is not valid JSON: ${ensureError(error).message}`, {
+          uri,
+          code: 'invalid-json',
+        });
       }
     },
     async stat(uri, options = {}) {
       const location = objectKey(uri);
       try {
-        return toObjectInfo(location, await client.statObject(location.bucket, location.key, options.versionId ? { versionId: options.versionId } : {}));
+        return toObjectInfo(
+          location,
+          await client.statObject(
+            location.bucket,
+            location.key,
+            options.versionId ? { versionId: options.versionId } : {},
+          ),
+        );
       } catch (thrown) {
         const mapped = mapS3Error(thrown, uri, 'stat');
         if (mapped instanceof NotFoundError && mapped.details.code === 'not-found') return undefined;
@@ -376,7 +513,12 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
       try {
         for await (const item of client.listObjectsV2(prefix.bucket, prefix.key, true) as AsyncIterable<BucketItem>) {
           if (!item.name) continue;
-          found.push(toObjectInfo({ bucket: prefix.bucket, key: item.name }, { size: item.size, etag: item.etag ?? '', lastModified: item.lastModified ?? new Date(0) }));
+          found.push(
+            toObjectInfo(
+              { bucket: prefix.bucket, key: item.name },
+              { size: item.size, etag: item.etag ?? '', lastModified: item.lastModified ?? new Date(0) },
+            ),
+          );
         }
       } catch (thrown) {
         throw mapS3Error(thrown, prefixUri, 'list');
@@ -399,10 +541,16 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
           if (item.name) keys.push(item.name);
         }
         if (keys.length === 0) return;
-        const failures = (await client.removeObjects(prefix.bucket, keys)) as unknown as readonly Record<string, unknown>[];
+        const failures = (await client.removeObjects(prefix.bucket, keys)) as unknown as readonly Record<
+          string,
+          unknown
+        >[];
         const failed = failures.filter((entry) => entry && (entry.Code ?? entry.code ?? entry.Error));
         if (failed.length > 0) {
-          throw new InternalError(`remove ${prefixUri}: ${failed.length} of ${keys.length} objects could not be removed`, { uri: prefixUri, first: JSON.stringify(failed[0]) });
+          throw new InternalError(
+            `remove ${prefixUri}: ${failed.length} of ${keys.length} objects could not be removed`,
+            { uri: prefixUri, first: JSON.stringify(failed[0]) },
+          );
         }
       } catch (thrown) {
         throw mapS3Error(thrown, prefixUri, 'remove prefix');

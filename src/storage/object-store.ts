@@ -46,7 +46,11 @@ export const DEFAULT_MAX_READ_BYTES = 1024 * 1024 * 1024;
 export const DEFAULT_MAX_JSON_BYTES = 64 * 1024 * 1024;
 
 export function objectTooLarge(uri: string, maxBytes: number): ResourceLimitError {
-  return new ResourceLimitError(`${uri} is larger than ${maxBytes} bytes, the most read into memory at once here`, { uri, code: 'object-too-large', maxBytes });
+  return new ResourceLimitError(`${uri} is larger than ${maxBytes} bytes, the most read into memory at once here`, {
+    uri,
+    code: 'object-too-large',
+    maxBytes,
+  });
 }
 
 export interface BucketOptions {

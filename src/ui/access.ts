@@ -28,7 +28,8 @@ export interface RequestFacts {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
-export type AccessDecision = { readonly ok: true } | { readonly ok: false; readonly status: 400 | 401 | 403; readonly message: string };
+export type AccessDecision =
+  { readonly ok: true } | { readonly ok: false; readonly status: 400 | 401 | 403; readonly message: string };
 
 export const TOKEN_COOKIE = 'fineflow_ui_token';
 export const CSRF_HEADER = 'x-fineflow-csrf';
@@ -51,7 +52,8 @@ export function checkBindAddress(host: string, token: string | undefined): void 
         'so every request must carry it, or keep the default 127.0.0.1 and put an authenticating proxy in front',
     );
   }
-  if (token !== undefined && token.length < 16) throw new Error('fineflow ui: the token must be at least 16 characters');
+  if (token !== undefined && token.length < 16)
+    throw new Error('fineflow ui: the token must be at least 16 characters');
 }
 
 export function sameSecret(given: string | undefined, expected: string): boolean {
@@ -88,23 +90,32 @@ export function isAction(facts: RequestFacts): boolean {
 
 /** The checks every request passes before a handler runs. */
 export function checkRequest(policy: AccessPolicy, facts: RequestFacts): AccessDecision {
-  if (!hostAllowed(policy, header(facts, 'host'))) return { ok: false, status: 400, message: 'unexpected Host header (DNS rebinding protection)' };
+  if (!hostAllowed(policy, header(facts, 'host')))
+    return { ok: false, status: 400, message: 'unexpected Host header (DNS rebinding protection)' };
   if (policy.token) {
     const bearer = /^Bearer (.+)$/.exec(header(facts, 'authorization') ?? '')?.[1];
     const cookie = cookieValue(header(facts, 'cookie'), TOKEN_COOKIE);
     if (!sameSecret(bearer, policy.token) && !sameSecret(cookie, policy.token)) {
-      return { ok: false, status: 401, message: 'this UI needs its token: open /?token=… once, or send Authorization: Bearer …' };
+      return {
+        ok: false,
+        status: 401,
+        message: 'this UI needs its token: open /?token=… once, or send Authorization: Bearer …',
+      };
     }
   }
   if (facts.method === 'GET' || facts.method === 'HEAD') return { ok: true };
-  if (!sameSecret(header(facts, CSRF_HEADER), policy.csrfToken)) return { ok: false, status: 403, message: 'missing or wrong CSRF token: reload the page' };
-  if (!(header(facts, 'content-type') ?? '').startsWith('application/json')) return { ok: false, status: 400, message: 'actions take a JSON body (Content-Type: application/json)' };
-  if (policy.readOnly && isAction(facts)) return { ok: false, status: 403, message: 'this UI runs with --read-only: actions are disabled' };
+  if (!sameSecret(header(facts, CSRF_HEADER), policy.csrfToken))
+    return { ok: false, status: 403, message: 'missing or wrong CSRF token: reload the page' };
+  if (!(header(facts, 'content-type') ?? '').startsWith('application/json'))
+    return { ok: false, status: 400, message: 'actions take a JSON body (Content-Type: application/json)' };
+  if (policy.readOnly && isAction(facts))
+    return { ok: false, status: 403, message: 'this UI runs with --read-only: actions are disabled' };
   return { ok: true };
 }
 
 /** Keys whose values never leave the server, whatever a stage put in its outputs. */
-const SECRET_KEY = /secret|password|passwd|credential|authorization|private[-_]?key|api[-_]?key|access[-_]?token|auth[-_]?token|^token$/i;
+const SECRET_KEY =
+  /secret|password|passwd|credential|authorization|private[-_]?key|api[-_]?key|access[-_]?token|auth[-_]?token|^token$/i;
 export const REDACTED = '***';
 
 /** A deep copy with the values of secret-looking keys replaced; applied to every API response. */
@@ -112,7 +123,12 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
   if (depth > 64) return REDACTED;
   if (Array.isArray(value)) return value.map((item) => redactSecrets(item, depth + 1));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, SECRET_KEY.test(key) ? REDACTED : redactSecrets(item, depth + 1)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [
+        key,
+        SECRET_KEY.test(key) ? REDACTED : redactSecrets(item, depth + 1),
+      ]),
+    );
   }
   return value;
 }

@@ -41,19 +41,26 @@ export const LIMITS = {
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 
 export function checkId(value: string | undefined, what: string): string {
-  if (!value || !ID_PATTERN.test(value)) throw new InvalidInputError(`${what} ${JSON.stringify(value ?? '')} is not a valid id`, { what });
+  if (!value || !ID_PATTERN.test(value))
+    throw new InvalidInputError(`${what} ${JSON.stringify(value ?? '')} is not a valid id`, { what });
   return value;
 }
 
 function stringRecord(value: unknown, what: string): Record<string, string> {
   if (value === undefined) return {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidInputError(`${what} must be an object of name → text`, { what });
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new InvalidInputError(`${what} must be an object of name → text`, { what });
   const entries = Object.entries(value as Record<string, unknown>);
   if (entries.length > 100) throw new InvalidInputError(`${what}: at most 100 entries`, { what });
-  return Object.fromEntries(entries.map(([key, item]) => [key, typeof item === 'string' ? item : JSON.stringify(item)]));
+  return Object.fromEntries(
+    entries.map(([key, item]) => [key, typeof item === 'string' ? item : JSON.stringify(item)]),
+  );
 }
 
-export function temporalWorkflowUrl(services: Pick<UiServices, 'temporalUiUrl' | 'namespace'>, workflowId: string): string | undefined {
+export function temporalWorkflowUrl(
+  services: Pick<UiServices, 'temporalUiUrl' | 'namespace'>,
+  workflowId: string,
+): string | undefined {
   if (!services.temporalUiUrl) return undefined;
   return `${services.temporalUiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(services.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
@@ -83,7 +90,12 @@ export class UiApi {
     const pipeline = query.get('pipeline') || undefined;
     const status = query.get('status') || undefined;
     const trigger = query.get('trigger') || undefined;
-    const runs = await this.services.runs.list({ ...(pipeline ? { pipeline } : {}), ...(status ? { status } : {}), ...(trigger ? { trigger } : {}), limit });
+    const runs = await this.services.runs.list({
+      ...(pipeline ? { pipeline } : {}),
+      ...(status ? { status } : {}),
+      ...(trigger ? { trigger } : {}),
+      limit,
+    });
     return { runs };
   }
 
@@ -98,7 +110,12 @@ export class UiApi {
 
   async run(runId: string): Promise<unknown> {
     const state = await this.services.runs.state(checkId(runId, 'run'));
-    return { state, graph: await this.graph(runId), sweeps: await this.sweeps(state), temporalUrl: temporalWorkflowUrl(this.services, runId) };
+    return {
+      state,
+      graph: await this.graph(runId),
+      sweeps: await this.sweeps(state),
+      temporalUrl: temporalWorkflowUrl(this.services, runId),
+    };
   }
 
   state(runId: string): Promise<RunState> {
@@ -107,17 +124,34 @@ export class UiApi {
 
   async sweeps(state: RunState): Promise<unknown> {
     if (!state.stages.some((stage) => stage.uses === 'hyperparameter-sweep')) return [];
-    return sweepTrialTables(this.services.runs.client, this.services.store, this.services.bucket, state, { queryTimeoutMs: 3_000 });
+    return sweepTrialTables(this.services.runs.client, this.services.store, this.services.bucket, state, {
+      queryTimeoutMs: 3_000,
+    });
   }
 
   async logs(runId: string, stageId: string): Promise<unknown> {
-    const logs = await listStageLogs(this.services.store, this.services.bucket, checkId(runId, 'run'), checkId(stageId, 'stage'));
+    const logs = await listStageLogs(
+      this.services.store,
+      this.services.bucket,
+      checkId(runId, 'run'),
+      checkId(stageId, 'stage'),
+    );
     return { logs: logs.map(({ attempt, size }) => ({ attempt, size })) };
   }
 
   /** The log of one attempt from byte `from` on (the page follows it by asking again). */
-  async logText(runId: string, stageId: string, attempt: number, from: number): Promise<{ text: string; size: number }> {
-    const logs = await listStageLogs(this.services.store, this.services.bucket, checkId(runId, 'run'), checkId(stageId, 'stage'));
+  async logText(
+    runId: string,
+    stageId: string,
+    attempt: number,
+    from: number,
+  ): Promise<{ text: string; size: number }> {
+    const logs = await listStageLogs(
+      this.services.store,
+      this.services.bucket,
+      checkId(runId, 'run'),
+      checkId(stageId, 'stage'),
+    );
     const log = logs.find((entry) => entry.attempt === attempt);
     if (!log || log.size <= from) return { text: '', size: log?.size ?? 0 };
     const start = Math.max(from, log.size - LIMITS.logBytes);
@@ -127,7 +161,12 @@ export class UiApi {
 
   async inputs(runId: string, stageId: string): Promise<unknown> {
     const attempts = await readStageInputs(this.services.runs.client, checkId(runId, 'run'), checkId(stageId, 'stage'));
-    return { attempts, ...(attempts.length === 0 ? { note: 'not scheduled yet, served from the cache, or skipped: nothing was resolved for an attempt' } : {}) };
+    return {
+      attempts,
+      ...(attempts.length === 0
+        ? { note: 'not scheduled yet, served from the cache, or skipped: nothing was resolved for an attempt' }
+        : {}),
+    };
   }
 
   async artifacts(runId: string, stageId: string): Promise<unknown> {
@@ -137,7 +176,11 @@ export class UiApi {
     const artifacts = await Promise.all(
       objects.map(async (object) => {
         const uri = `s3://${object.bucket}/${object.key}`;
-        return { path: object.key.slice(prefix.length - `s3://${object.bucket}/`.length), size: object.size, ...(presign ? { url: await presign(uri, LIMITS.presignSeconds) } : {}) };
+        return {
+          path: object.key.slice(prefix.length - `s3://${object.bucket}/`.length),
+          size: object.size,
+          ...(presign ? { url: await presign(uri, LIMITS.presignSeconds) } : {}),
+        };
       }),
     );
     return { artifacts };
@@ -149,14 +192,18 @@ export class UiApi {
     const stage = state.stages.find((s) => s.id === stageId);
     const uri = stage?.outputs?.report;
     const prefix = runPrefix(this.services.bucket, runId, stageId);
-    if (typeof uri !== 'string' || !uri.startsWith(prefix)) throw new InvalidInputError(`stage ${stageId} of run ${runId} has no report`, { code: 'not-found' });
+    if (typeof uri !== 'string' || !uri.startsWith(prefix))
+      throw new InvalidInputError(`stage ${stageId} of run ${runId} has no report`, { code: 'not-found' });
     return (await this.services.store.getBytes(uri)).toString('utf8');
   }
 
   async retry(runId: string, body: Record<string, unknown>): Promise<unknown> {
     const params = stringRecord(body.params, 'params');
     const stageId = typeof body.stageId === 'string' ? checkId(body.stageId, 'stage') : undefined;
-    return this.services.runs.retry(checkId(runId, 'run'), { ...(stageId ? { stageId } : {}), ...(Object.keys(params).length > 0 ? { params } : {}) });
+    return this.services.runs.retry(checkId(runId, 'run'), {
+      ...(stageId ? { stageId } : {}),
+      ...(Object.keys(params).length > 0 ? { params } : {}),
+    });
   }
 
   async cancel(runId: string): Promise<unknown> {
@@ -166,8 +213,17 @@ export class UiApi {
 
   async rerun(runId: string, body: Record<string, unknown>): Promise<unknown> {
     const fromStage = checkId(typeof body.fromStage === 'string' ? body.fromStage : undefined, 'stage');
-    const started = await startRerun(this.services.runs, this.services.store, { runId: checkId(runId, 'run'), fromStage, set: stringRecord(body.set, 'set') });
-    return { runId: started.runId, rerun: started.selection.rerun, reused: started.selection.reuse.map((r) => r.stageId), notes: started.selection.notes };
+    const started = await startRerun(this.services.runs, this.services.store, {
+      runId: checkId(runId, 'run'),
+      fromStage,
+      set: stringRecord(body.set, 'set'),
+    });
+    return {
+      runId: started.runId,
+      rerun: started.selection.rerun,
+      reused: started.selection.reuse.map((r) => r.stageId),
+      notes: started.selection.notes,
+    };
   }
 
   async models(): Promise<unknown> {
@@ -180,7 +236,8 @@ export class UiApi {
 
   async promote(name: string, body: Record<string, unknown>): Promise<unknown> {
     const version = body.version;
-    if (typeof version !== 'number' && typeof version !== 'string') throw new InvalidInputError('promote needs a version (number, alias or latest)', { field: 'version' });
+    if (typeof version !== 'number' && typeof version !== 'string')
+      throw new InvalidInputError('promote needs a version (number, alias or latest)', { field: 'version' });
     if (typeof body.alias !== 'string') throw new InvalidInputError('promote needs an alias', { field: 'alias' });
     return promoteModel(this.services.store, this.services.bucket, name, version, body.alias);
   }
@@ -196,7 +253,8 @@ export class UiApi {
     if (action === 'pause') await this.services.schedules.pause(pipeline, 'paused from fineflow ui');
     else if (action === 'unpause') await this.services.schedules.unpause(pipeline, 'unpaused from fineflow ui');
     else if (action === 'trigger') await this.services.schedules.trigger(pipeline);
-    else throw new InvalidInputError(`unknown schedule action ${action}; expected pause, unpause or trigger`, { action });
+    else
+      throw new InvalidInputError(`unknown schedule action ${action}; expected pause, unpause or trigger`, { action });
     return { pipeline, action };
   }
 
@@ -204,15 +262,23 @@ export class UiApi {
   compile(body: Record<string, unknown>): { plan?: Plan; result: unknown } {
     const yaml = body.yaml;
     if (typeof yaml !== 'string') throw new InvalidInputError('validate needs {"yaml": "…"}', { field: 'yaml' });
-    if (Buffer.byteLength(yaml) > LIMITS.yamlBytes) throw new InvalidInputError(`the pipeline is larger than ${LIMITS.yamlBytes / 1024} KiB`, { field: 'yaml' });
-    const compiled = compilePlan(yaml, typeof body.file === 'string' ? body.file.slice(0, 200) : 'pipeline.yaml', { set: stringRecord(body.set, 'set') });
+    if (Buffer.byteLength(yaml) > LIMITS.yamlBytes)
+      throw new InvalidInputError(`the pipeline is larger than ${LIMITS.yamlBytes / 1024} KiB`, { field: 'yaml' });
+    const compiled = compilePlan(yaml, typeof body.file === 'string' ? body.file.slice(0, 200) : 'pipeline.yaml', {
+      set: stringRecord(body.set, 'set'),
+    });
     const plan = compiled.plan;
     return {
       ...(plan ? { plan } : {}),
       result: {
         valid: plan !== undefined,
         diagnostics: compiled.diagnostics,
-        ...(plan ? { graph: planGraph(plan), params: Object.fromEntries(Object.entries(plan.params).map(([k, p]) => [k, p.value as JsonValue])) } : {}),
+        ...(plan
+          ? {
+              graph: planGraph(plan),
+              params: Object.fromEntries(Object.entries(plan.params).map(([k, p]) => [k, p.value as JsonValue])),
+            }
+          : {}),
       },
     };
   }

@@ -12,13 +12,23 @@ import type { Plan } from '../core/spec/plan-types';
 
 /** Nodes and edges of a plan, the shape the frontend lays out. */
 export interface PlanGraph {
-  readonly nodes: readonly { readonly id: string; readonly uses: string; readonly pool: string; readonly line?: number }[];
+  readonly nodes: readonly {
+    readonly id: string;
+    readonly uses: string;
+    readonly pool: string;
+    readonly line?: number;
+  }[];
   readonly edges: readonly { readonly from: string; readonly to: string }[];
 }
 
 export function planGraph(plan: Plan): PlanGraph {
   return {
-    nodes: plan.stages.map((stage) => ({ id: stage.id, uses: stage.uses, pool: stage.pool, ...(stage.line !== undefined ? { line: stage.line } : {}) })),
+    nodes: plan.stages.map((stage) => ({
+      id: stage.id,
+      uses: stage.uses,
+      pool: stage.pool,
+      ...(stage.line !== undefined ? { line: stage.line } : {}),
+    })),
     edges: plan.stages.flatMap((stage) => stage.needs.map((from) => ({ from, to: stage.id }))),
   };
 }
@@ -45,7 +55,11 @@ const MAX_HISTORY_EVENTS = 20_000;
  * The inputs a stage's attempts received after `${{ }}` resolution, as scheduled in the run's
  * history (activity inputs, or the sweep child's input), decoded like any payload of the client.
  */
-export async function readStageInputs(client: Client, runId: string, stageId: string): Promise<{ attempt: number; inputs: unknown }[]> {
+export async function readStageInputs(
+  client: Client,
+  runId: string,
+  stageId: string,
+): Promise<{ attempt: number; inputs: unknown }[]> {
   const found: { attempt: number; inputs: unknown }[] = [];
   let nextPageToken: Uint8Array | undefined;
   let seen = 0;
@@ -56,12 +70,19 @@ export async function readStageInputs(client: Client, runId: string, stageId: st
       ...(nextPageToken ? { nextPageToken } : {}),
     });
     for (const event of page.history?.events ?? []) {
-      const payload = (event.activityTaskScheduledEventAttributes?.input?.payloads ?? event.startChildWorkflowExecutionInitiatedEventAttributes?.input?.payloads)?.[0];
+      const payload = (event.activityTaskScheduledEventAttributes?.input?.payloads ??
+        event.startChildWorkflowExecutionInitiatedEventAttributes?.input?.payloads)?.[0];
       if (!payload) continue;
       const input: unknown = await decodeHistoryPayload(client, payload);
-      const context = input && typeof input === 'object' && 'context' in input ? (input as { context?: { stageId?: unknown; attempt?: unknown } }).context : undefined;
+      const context =
+        input && typeof input === 'object' && 'context' in input
+          ? (input as { context?: { stageId?: unknown; attempt?: unknown } }).context
+          : undefined;
       if (context?.stageId !== stageId || !('inputs' in (input as object))) continue;
-      found.push({ attempt: typeof context.attempt === 'number' ? context.attempt : found.length + 1, inputs: (input as { inputs: unknown }).inputs });
+      found.push({
+        attempt: typeof context.attempt === 'number' ? context.attempt : found.length + 1,
+        inputs: (input as { inputs: unknown }).inputs,
+      });
     }
     seen += page.history?.events?.length ?? 0;
     nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;

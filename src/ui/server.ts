@@ -7,7 +7,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DependencyUnavailableError, InvalidInputError, ensureError } from '../core/errors';
-import { checkBindAddress, checkRequest, newSecret, redactSecrets, sameSecret, TOKEN_COOKIE, type AccessPolicy } from './access';
+import {
+  checkBindAddress,
+  checkRequest,
+  newSecret,
+  redactSecrets,
+  sameSecret,
+  TOKEN_COOKIE,
+  type AccessPolicy,
+} from './access';
 import { LIMITS, UiApi, type UiServices } from './api';
 import { buildFrontend, type FrontendBundle } from './bundle';
 import { indexHtml } from './page';
@@ -28,7 +36,12 @@ export interface RunningUi {
   close(): Promise<void>;
 }
 
-type Handler = (request: IncomingMessage, match: RegExpExecArray, url: URL, response: ServerResponse) => Promise<unknown>;
+type Handler = (
+  request: IncomingMessage,
+  match: RegExpExecArray,
+  url: URL,
+  response: ServerResponse,
+) => Promise<unknown>;
 
 interface Route {
   readonly method: 'GET' | 'POST';
@@ -38,7 +51,13 @@ interface Route {
 
 const SEGMENT = '([^/]+)';
 
-function send(response: ServerResponse, status: number, body: string | Buffer, type: string, extra: Record<string, string> = {}): void {
+function send(
+  response: ServerResponse,
+  status: number,
+  body: string | Buffer,
+  type: string,
+  extra: Record<string, string> = {},
+): void {
   response.writeHead(status, {
     'Content-Type': type,
     'Cache-Control': 'no-store',
@@ -54,7 +73,8 @@ function sendJson(response: ServerResponse, status: number, value: unknown): voi
 }
 
 function statusOf(error: Error): number {
-  if (error instanceof InvalidInputError) return (error as { details?: { code?: unknown } }).details?.code === 'not-found' ? 404 : 400;
+  if (error instanceof InvalidInputError)
+    return (error as { details?: { code?: unknown } }).details?.code === 'not-found' ? 404 : 400;
   if (error instanceof DependencyUnavailableError) return 503;
   return 500;
 }
@@ -64,7 +84,8 @@ async function readJsonBody(request: IncomingMessage): Promise<Record<string, un
   const chunks: Buffer[] = [];
   for await (const chunk of request as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > LIMITS.bodyBytes) throw new InvalidInputError(`request body larger than ${LIMITS.bodyBytes / 1024} KiB`, { field: 'body' });
+    if (size > LIMITS.bodyBytes)
+      throw new InvalidInputError(`request body larger than ${LIMITS.bodyBytes / 1024} KiB`, { field: 'body' });
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8');
@@ -74,7 +95,8 @@ async function readJsonBody(request: IncomingMessage): Promise<Record<string, un
   } catch {
     throw new InvalidInputError('the request body is not JSON', { field: 'body' });
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidInputError('the request body must be a JSON object', { field: 'body' });
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new InvalidInputError('the request body must be a JSON object', { field: 'body' });
   return value as Record<string, unknown>;
 }
 
@@ -88,7 +110,12 @@ function streamEvents(
   pollMs: number,
   read: () => Promise<{ event: string; data: unknown; done?: boolean } | undefined>,
 ): Promise<void> {
-  response.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+  response.writeHead(200, {
+    'Content-Type': 'text/event-stream',
+    'Cache-Control': 'no-store',
+    Connection: 'keep-alive',
+    'X-Accel-Buffering': 'no',
+  });
   response.write('retry: 2000\n\n');
   let closed = false;
   request.on('close', () => {
@@ -121,8 +148,15 @@ function streamEvents(
 }
 
 function routes(api: UiApi, pollMs: number): Route[] {
-  const get = (pattern: string, handler: Handler): Route => ({ method: 'GET', pattern: new RegExp(`^${pattern}$`), handler });
-  const post = (pattern: string, handler: (body: Record<string, unknown>, match: RegExpExecArray) => Promise<unknown>): Route => ({
+  const get = (pattern: string, handler: Handler): Route => ({
+    method: 'GET',
+    pattern: new RegExp(`^${pattern}$`),
+    handler,
+  });
+  const post = (
+    pattern: string,
+    handler: (body: Record<string, unknown>, match: RegExpExecArray) => Promise<unknown>,
+  ): Route => ({
     method: 'POST',
     pattern: new RegExp(`^${pattern}$`),
     handler: async (request, match) => handler(await readJsonBody(request), match),
@@ -140,7 +174,9 @@ function routes(api: UiApi, pollMs: number): Route[] {
     }),
     get(`/api/runs/${SEGMENT}/sweeps`, async (_r, m) => ({ sweeps: await api.sweeps(await api.state(at(m, 1))) })),
     get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/logs`, (_r, m) => api.logs(at(m, 1), at(m, 2))),
-    get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/logs/(\\d+)`, (_r, m, url) => api.logText(at(m, 1), at(m, 2), Number(m[3]), Number(url.searchParams.get('from') ?? 0) || 0)),
+    get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/logs/(\\d+)`, (_r, m, url) =>
+      api.logText(at(m, 1), at(m, 2), Number(m[3]), Number(url.searchParams.get('from') ?? 0) || 0),
+    ),
     get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/logs/(\\d+)/events`, async (request, m, url, response) => {
       let from = Number(url.searchParams.get('from') ?? 0) || 0;
       await streamEvents(request, response, pollMs, async () => {
@@ -155,7 +191,9 @@ function routes(api: UiApi, pollMs: number): Route[] {
     get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/artifacts`, (_r, m) => api.artifacts(at(m, 1), at(m, 2))),
     get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/report`, async (_r, m, _url, response) => {
       // The report is the stage's own HTML: shown in a sandboxed frame, never with the app's origin.
-      send(response, 200, await api.report(at(m, 1), at(m, 2)), 'text/html; charset=utf-8', { 'Content-Security-Policy': "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:" });
+      send(response, 200, await api.report(at(m, 1), at(m, 2)), 'text/html; charset=utf-8', {
+        'Content-Security-Policy': "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+      });
       return undefined;
     }),
     post(`/api/runs/${SEGMENT}/retry`, (body, m) => api.retry(at(m, 1), body)),
@@ -171,7 +209,8 @@ function routes(api: UiApi, pollMs: number): Route[] {
   ];
 }
 
-const CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /** Start the server; the frontend is bundled once at start (bundle.ts), so a fresh clone needs no build step. */
 export async function startUiServer(services: UiServices, options: UiServerOptions = {}): Promise<RunningUi> {
@@ -194,16 +233,30 @@ export async function startUiServer(services: UiServices, options: UiServerOptio
     // `/?token=…` exchanges the token for a cookie, so it is not kept in the address bar.
     const offered = url.searchParams.get('token');
     if (url.pathname === '/' && offered !== null && policy.token && sameSecret(offered, policy.token)) {
-      send(response, 303, '', 'text/plain', { Location: '/', 'Set-Cookie': `${TOKEN_COOKIE}=${encodeURIComponent(offered)}; HttpOnly; SameSite=Strict; Path=/` });
+      send(response, 303, '', 'text/plain', {
+        Location: '/',
+        'Set-Cookie': `${TOKEN_COOKIE}=${encodeURIComponent(offered)}; HttpOnly; SameSite=Strict; Path=/`,
+      });
       return;
     }
     const decision = checkRequest(policy, { method, path: url.pathname, headers: request.headers });
     if (!decision.ok) return sendJson(response, decision.status, { error: { message: decision.message } });
     if (method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) {
-      return send(response, 200, indexHtml({ csrfToken: policy.csrfToken, readOnly: policy.readOnly, temporalUiUrl: services.temporalUiUrl, namespace: services.namespace }), 'text/html; charset=utf-8', {
-        'Content-Security-Policy': CONTENT_SECURITY_POLICY,
-        'X-Frame-Options': 'DENY',
-      });
+      return send(
+        response,
+        200,
+        indexHtml({
+          csrfToken: policy.csrfToken,
+          readOnly: policy.readOnly,
+          temporalUiUrl: services.temporalUiUrl,
+          namespace: services.namespace,
+        }),
+        'text/html; charset=utf-8',
+        {
+          'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+          'X-Frame-Options': 'DENY',
+        },
+      );
     }
     const asset = method === 'GET' ? frontend.assets.get(url.pathname) : undefined;
     if (asset) return send(response, 200, asset.body, asset.type, { 'Cache-Control': 'no-cache' });
@@ -230,7 +283,9 @@ export async function startUiServer(services: UiServices, options: UiServerOptio
         response.end();
         return;
       }
-      sendJson(response, statusOf(error), { error: { type: (error as { type?: string }).type ?? 'error', message: error.message } });
+      sendJson(response, statusOf(error), {
+        error: { type: (error as { type?: string }).type ?? 'error', message: error.message },
+      });
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -6,7 +6,13 @@
  */
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { DefaultLogger, Worker, bundleWorkflowCode, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  Worker,
+  bundleWorkflowCode,
+  type NativeConnection,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { createActivities, createStageActivities, stageTypeNames } from '../../activities';
 import type { StageImplementation } from '../../activities/stage-runner';
 import type { FineflowConfig } from '../config';
@@ -64,7 +70,10 @@ export function workflowBundle(workflowsPath = WORKFLOWS_PATH): Promise<Workflow
 }
 
 /** Load `stages` from each module path (resolved against the current directory). */
-export function loadStageModules(paths: readonly string[], cwd = process.cwd()): { [typeName: string]: StageImplementation } {
+export function loadStageModules(
+  paths: readonly string[],
+  cwd = process.cwd(),
+): { [typeName: string]: StageImplementation } {
   const stages: Record<string, StageImplementation> = {};
   for (const modulePath of paths) {
     const resolved = path.resolve(cwd, modulePath);
@@ -73,13 +82,23 @@ export function loadStageModules(paths: readonly string[], cwd = process.cwd()):
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       mod = require(resolved) as { stages?: unknown };
     } catch (error) {
-      throw new InvalidInputError(`cannot load stage module ${modulePath}: ${error instanceof Error ? error.message : String(error)}`, { module: modulePath }, { cause: error });
+      throw new InvalidInputError(
+        `cannot load stage module ${modulePath}: ${error instanceof Error ? error.message : String(error)}`,
+        { module: modulePath },
+        { cause: error },
+      );
     }
     if (!mod.stages || typeof mod.stages !== 'object') {
-      throw new InvalidInputError(`stage module ${modulePath} must export \`stages\`: an object of stage type name → implementation`, { module: modulePath });
+      throw new InvalidInputError(
+        `stage module ${modulePath} must export \`stages\`: an object of stage type name → implementation`,
+        { module: modulePath },
+      );
     }
     for (const [name, implementation] of Object.entries(mod.stages as Record<string, unknown>)) {
-      if (typeof implementation !== 'function') throw new InvalidInputError(`stage module ${modulePath}: stages['${name}'] is not a function`, { module: modulePath });
+      if (typeof implementation !== 'function')
+        throw new InvalidInputError(`stage module ${modulePath}: stages['${name}'] is not a function`, {
+          module: modulePath,
+        });
       stages[name] = implementation as StageImplementation;
     }
   }
@@ -113,12 +132,21 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
     store,
     bucket: options.config.s3.bucket,
     extraStages,
-    ml: { tfBackend: options.config.tfBackend, trainEngine: options.config.trainEngine, ...(options.config.trainMemoryMb ? { trainMemoryMb: options.config.trainMemoryMb } : {}) },
+    ml: {
+      tfBackend: options.config.tfBackend,
+      trainEngine: options.config.trainEngine,
+      ...(options.config.trainMemoryMb ? { trainMemoryMb: options.config.trainMemoryMb } : {}),
+    },
     // Secret values come from this worker's environment and mounted files, as the operator allows.
     secrets: createSecretResolver(options.config.secrets, options.secretEnv ?? process.env),
-    ...(options.progressSignalIntervalMs !== undefined ? { progressSignalIntervalMs: options.progressSignalIntervalMs } : {}),
+    ...(options.progressSignalIntervalMs !== undefined
+      ? { progressSignalIntervalMs: options.progressSignalIntervalMs }
+      : {}),
   };
-  const activities = { ...(runsWorkflows ? createActivities(deps) : createStageActivities(deps)), ...options.extraActivities };
+  const activities = {
+    ...(runsWorkflows ? createActivities(deps) : createStageActivities(deps)),
+    ...options.extraActivities,
+  };
   const ownsConnection = !options.connection;
   const connection = options.connection ?? (await connectWorker(options.config.temporal));
   const worker = await Worker.create({
@@ -155,7 +183,9 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
  * Run a worker until SIGINT/SIGTERM (the Temporal runtime turns those into a graceful
  * `shutdown()` of every worker in the process). `onReady` is called once it polls.
  */
-export async function runWorker(options: WorkerOptions & { readonly onReady?: (worker: FineflowWorker) => void }): Promise<void> {
+export async function runWorker(
+  options: WorkerOptions & { readonly onReady?: (worker: FineflowWorker) => void },
+): Promise<void> {
   const created = await createWorker(options);
   const done = created.run();
   options.onReady?.(created);

@@ -38,18 +38,35 @@ before(async () => {
   trainPool = `train-${randomSuffix()}`;
   // Progress reaches the run state every 200 ms (default 10 s), so the test sees each epoch's
   // checkpoint while training still runs, however fast the engine trains.
-  await h.addWorker({ pool: trainPool, extraStages: { 'fine-tune': fineTuneStage }, concurrency: 1, progressSignalIntervalMs: 200 });
+  await h.addWorker({
+    pool: trainPool,
+    extraStages: { 'fine-tune': fineTuneStage },
+    concurrency: 1,
+    progressSignalIntervalMs: 200,
+  });
   // The production stage, with the child-process runner told to hand over the child it forks.
   cancelPool = `train-cancel-${randomSuffix()}`;
-  const observed = createFineTuneStage({ runTraining: (request, options) => runTrainingInChildProcess(request, { ...options, onSpawn: (child) => onTrainingSpawn?.(child) }) });
-  await h.addWorker({ pool: cancelPool, extraStages: { 'fine-tune': observed }, concurrency: 1, progressSignalIntervalMs: 200 });
+  const observed = createFineTuneStage({
+    runTraining: (request, options) =>
+      runTrainingInChildProcess(request, { ...options, onSpawn: (child) => onTrainingSpawn?.(child) }),
+  });
+  await h.addWorker({
+    pool: cancelPool,
+    extraStages: { 'fine-tune': observed },
+    concurrency: 1,
+    progressSignalIntervalMs: 200,
+  });
   // Enough MNIST digits, in batches of 8, that an epoch takes a noticeable moment (~0.6 s) even
   // on the graph engine, so the test can kill training between two checkpoints.
-  ({ manifestUri: dataset } = await writeDataset(h.store, `s3://${h.config.s3.bucket}/e2e-data/resume-${randomSuffix()}`, {
-    train: loadMnist({ perClass: 150, seed: 1 }),
-    validation: loadMnist({ perClass: 20, offset: 150, seed: 2 }),
-    test: loadMnist({ perClass: 20, offset: 170, seed: 3 }),
-  }));
+  ({ manifestUri: dataset } = await writeDataset(
+    h.store,
+    `s3://${h.config.s3.bucket}/e2e-data/resume-${randomSuffix()}`,
+    {
+      train: loadMnist({ perClass: 150, seed: 1 }),
+      validation: loadMnist({ perClass: 20, offset: 150, seed: 2 }),
+      test: loadMnist({ perClass: 20, offset: 170, seed: 3 }),
+    },
+  ));
 });
 
 after(async () => {
@@ -83,7 +100,9 @@ async function waitFor(runId: string, predicate: (state: RunState) => boolean, t
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const logs = await listStageLogs(h.store, h.config.s3.bucket, runId);
-  const texts = await Promise.all(logs.map(async (log) => `--- ${log.stageId}#${log.attempt}\n${(await h.store.getBytes(log.uri)).toString('utf8')}`));
+  const texts = await Promise.all(
+    logs.map(async (log) => `--- ${log.stageId}#${log.attempt}\n${(await h.store.getBytes(log.uri)).toString('utf8')}`),
+  );
   throw new Error(`condition not reached; last state ${JSON.stringify(last?.stages)}\n${texts.join('\n')}`);
 }
 
@@ -92,95 +111,152 @@ function epochsLogged(text: string): number[] {
   return [...text.matchAll(/ epoch (\d+)\/\d+ /g)].map((match) => Number(match[1]));
 }
 
-test('killing the training child at a random epoch under heartbeat throttling: the retry redoes at most the epoch in flight', { timeout: 300_000 }, async () => {
-  // heartbeatTimeout 8 s: the SDK sends heartbeats at most every 6.4 s (0.8 × timeout), so the
-  // details Temporal holds lag the store by several ~0.6 s epochs when the child dies.
-  const killAt = 4 + Math.floor(Math.random() * (EPOCHS - 8));
-  const plan = h.plan('ft-resume', [
-    {
-      id: 'finetune',
-      uses: 'fine-tune',
-      pool: trainPool,
-      with: { architecture: 'small-cnn', data: dataset, epochs: EPOCHS, batchSize: 8, learningRate: 0.001, freeze: 'none', checkpoint: { everyEpochs: 1, keepLast: 2 }, seed: 1 },
-      timeoutMs: 240_000,
-      heartbeatTimeoutMs: 8_000,
-      retry: { maxAttempts: 3, initialIntervalMs: 200, backoffCoefficient: 1, maximumIntervalMs: 500 },
-    },
-  ]);
-  const runId = await h.runs.submit(plan);
-  const reached = await waitFor(runId, (state) => typeof state.stages[0]?.progress?.detail?.epoch === 'number' && (state.stages[0].progress.detail.epoch as number) >= killAt, 180_000);
-  const killedAtEpoch = reached.stages[0]?.progress?.detail?.epoch as number;
-  assert.ok(killedAtEpoch < EPOCHS, `training must still be running when we kill it (epoch ${killedAtEpoch})`);
-  const children = trainingChildren();
-  assert.equal(children.length, 1, 'exactly one training child process runs');
-  process.kill(children[0] as number, 'SIGKILL');
+test(
+  'killing the training child at a random epoch under heartbeat throttling: the retry redoes at most the epoch in flight',
+  { timeout: 300_000 },
+  async () => {
+    // heartbeatTimeout 8 s: the SDK sends heartbeats at most every 6.4 s (0.8 × timeout), so the
+    // details Temporal holds lag the store by several ~0.6 s epochs when the child dies.
+    const killAt = 4 + Math.floor(Math.random() * (EPOCHS - 8));
+    const plan = h.plan('ft-resume', [
+      {
+        id: 'finetune',
+        uses: 'fine-tune',
+        pool: trainPool,
+        with: {
+          architecture: 'small-cnn',
+          data: dataset,
+          epochs: EPOCHS,
+          batchSize: 8,
+          learningRate: 0.001,
+          freeze: 'none',
+          checkpoint: { everyEpochs: 1, keepLast: 2 },
+          seed: 1,
+        },
+        timeoutMs: 240_000,
+        heartbeatTimeoutMs: 8_000,
+        retry: { maxAttempts: 3, initialIntervalMs: 200, backoffCoefficient: 1, maximumIntervalMs: 500 },
+      },
+    ]);
+    const runId = await h.runs.submit(plan);
+    const reached = await waitFor(
+      runId,
+      (state) =>
+        typeof state.stages[0]?.progress?.detail?.epoch === 'number' &&
+        (state.stages[0].progress.detail.epoch as number) >= killAt,
+      180_000,
+    );
+    const killedAtEpoch = reached.stages[0]?.progress?.detail?.epoch as number;
+    assert.ok(killedAtEpoch < EPOCHS, `training must still be running when we kill it (epoch ${killedAtEpoch})`);
+    const children = trainingChildren();
+    assert.equal(children.length, 1, 'exactly one training child process runs');
+    process.kill(children[0] as number, 'SIGKILL');
 
-  const result = await h.runs.result(runId);
-  assert.equal(result.status, 'succeeded', JSON.stringify(result.stages));
-  const stage = result.stages[0];
-  assert.equal(stage?.attempts, 2, 'the killed attempt failed and the retry succeeded');
-  const logs = await listStageLogs(h.store, h.config.s3.bucket, runId);
-  const textOf = async (attempt: number): Promise<string> => {
-    const log = logs.find((entry) => entry.stageId === 'finetune' && entry.attempt === attempt);
-    assert.ok(log, `no log of attempt ${attempt}: ${JSON.stringify(logs.map((l) => `${l.stageId}#${l.attempt}`))}`);
-    return (await h.store.getBytes(log.uri)).toString('utf8');
-  };
-  const [first, second] = [epochsLogged(await textOf(1)), epochsLogged(await textOf(2))];
-  // Every epoch the first attempt finished (and so checkpointed) is not trained again; the one in
-  // flight at the kill may be. Together the attempts cover every epoch exactly once.
-  const lastFinished = Math.max(...first);
-  assert.ok(lastFinished >= killedAtEpoch, `attempt 1 logged epochs ${first.join(',')}`);
-  assert.deepEqual(second.filter((epoch) => first.includes(epoch)), [], `attempt 2 redid epochs: ${second.join(',')} after ${first.join(',')}`);
-  assert.deepEqual([...first, ...second], Array.from({ length: EPOCHS }, (_, i) => i + 1));
-  const metrics = stage?.outputs?.metrics as { resumedFromEpoch: number; epochsTrained: number };
-  assert.equal(metrics.resumedFromEpoch, lastFinished);
-  assert.equal(metrics.epochsTrained, EPOCHS - lastFinished);
-  assert.equal((stage?.outputs?.history as unknown[]).length, EPOCHS, 'the history covers every epoch');
-  assert.ok(['tensorflow', 'cpu'].includes(String(stage?.outputs?.backend)));
-  // On the native backend both attempts ran the graph engine: the retry resumed its checkpoint.
-  assert.equal(stage?.outputs?.engine, stage?.outputs?.backend === 'tensorflow' && loadGraphAddon().addon ? 'graph' : 'eager');
-  assert.match(await textOf(2), /resuming from checkpoint s3:\/\/\S+\/checkpoints\/epoch-\d{4} at epoch \d+ \(the newest verified checkpoint in the store/);
-  // keepLast: 2 — only the newest two checkpoints and the best epoch's remain.
-  const kept = new Set((await h.store.list(`s3://${h.config.s3.bucket}/runs/${runId}/finetune/checkpoints/`)).map((o) => /epoch-(\d+)\//.exec(o.key)?.[1]).filter(Boolean));
-  assert.ok(kept.size <= 3 && kept.has(String(EPOCHS).padStart(4, '0')), `checkpoints kept: ${[...kept].join(', ')}`);
-  assert.deepEqual(trainingChildren(), [], 'no training process is left behind');
-});
+    const result = await h.runs.result(runId);
+    assert.equal(result.status, 'succeeded', JSON.stringify(result.stages));
+    const stage = result.stages[0];
+    assert.equal(stage?.attempts, 2, 'the killed attempt failed and the retry succeeded');
+    const logs = await listStageLogs(h.store, h.config.s3.bucket, runId);
+    const textOf = async (attempt: number): Promise<string> => {
+      const log = logs.find((entry) => entry.stageId === 'finetune' && entry.attempt === attempt);
+      assert.ok(log, `no log of attempt ${attempt}: ${JSON.stringify(logs.map((l) => `${l.stageId}#${l.attempt}`))}`);
+      return (await h.store.getBytes(log.uri)).toString('utf8');
+    };
+    const [first, second] = [epochsLogged(await textOf(1)), epochsLogged(await textOf(2))];
+    // Every epoch the first attempt finished (and so checkpointed) is not trained again; the one in
+    // flight at the kill may be. Together the attempts cover every epoch exactly once.
+    const lastFinished = Math.max(...first);
+    assert.ok(lastFinished >= killedAtEpoch, `attempt 1 logged epochs ${first.join(',')}`);
+    assert.deepEqual(
+      second.filter((epoch) => first.includes(epoch)),
+      [],
+      `attempt 2 redid epochs: ${second.join(',')} after ${first.join(',')}`,
+    );
+    assert.deepEqual(
+      [...first, ...second],
+      Array.from({ length: EPOCHS }, (_, i) => i + 1),
+    );
+    const metrics = stage?.outputs?.metrics as { resumedFromEpoch: number; epochsTrained: number };
+    assert.equal(metrics.resumedFromEpoch, lastFinished);
+    assert.equal(metrics.epochsTrained, EPOCHS - lastFinished);
+    assert.equal((stage?.outputs?.history as unknown[]).length, EPOCHS, 'the history covers every epoch');
+    assert.ok(['tensorflow', 'cpu'].includes(String(stage?.outputs?.backend)));
+    // On the native backend both attempts ran the graph engine: the retry resumed its checkpoint.
+    assert.equal(
+      stage?.outputs?.engine,
+      stage?.outputs?.backend === 'tensorflow' && loadGraphAddon().addon ? 'graph' : 'eager',
+    );
+    assert.match(
+      await textOf(2),
+      /resuming from checkpoint s3:\/\/\S+\/checkpoints\/epoch-\d{4} at epoch \d+ \(the newest verified checkpoint in the store/,
+    );
+    // keepLast: 2 — only the newest two checkpoints and the best epoch's remain.
+    const kept = new Set(
+      (await h.store.list(`s3://${h.config.s3.bucket}/runs/${runId}/finetune/checkpoints/`))
+        .map((o) => /epoch-(\d+)\//.exec(o.key)?.[1])
+        .filter(Boolean),
+    );
+    assert.ok(kept.size <= 3 && kept.has(String(EPOCHS).padStart(4, '0')), `checkpoints kept: ${[...kept].join(', ')}`);
+    assert.deepEqual(trainingChildren(), [], 'no training process is left behind');
+  },
+);
 
-test('cancelling the run mid-epoch: the training child exits at once and nothing is written after', { timeout: 300_000 }, async (t) => {
-  const spawnedChild = new Promise<ChildProcess>((resolve) => (onTrainingSpawn = resolve));
-  const plan = h.plan('ft-cancel', [
-    {
-      id: 'finetune',
-      uses: 'fine-tune',
-      pool: cancelPool,
-      with: { architecture: 'small-cnn', data: dataset, epochs: 50, batchSize: 8, learningRate: 0.002, freeze: 'none', seed: 2 },
-      timeoutMs: 240_000,
-      // The SDK sends heartbeats at most every 48 s (0.8 × 60 s): a cancel that waited for the
-      // next heartbeat would leave training running that long.
-      heartbeatTimeoutMs: 60_000,
-    },
-  ]);
-  const runId = await h.runs.submit(plan);
-  const child = await spawnedChild;
-  const exited = once(child, 'exit');
-  await waitFor(runId, (state) => typeof state.stages[0]?.progress?.detail?.epoch === 'number' && (state.stages[0].progress.detail.epoch as number) >= 1, 180_000);
-  const cancelledAt = Date.now();
-  await h.runs.cancel(runId);
-  await exited;
-  const stoppedAfterMs = Date.now() - cancelledAt;
-  t.diagnostic(`training child exited ${stoppedAfterMs} ms after the cancel`);
-  // Far below the 48 s heartbeat throttle; generous for a shared 2-core machine.
-  assert.ok(stoppedAfterMs < 10_000, `the child exited ${stoppedAfterMs} ms after the cancel`);
-  const result = await h.runs.result(runId);
-  assert.equal(result.status, 'cancelled');
-  assert.equal(result.stages[0]?.status, 'cancelled');
-  // The run waited for the stage to stop, and the stage wrote no model nor training record.
-  const written = await h.store.list(`s3://${h.config.s3.bucket}/runs/${runId}/finetune/model/`);
-  assert.deepEqual(written.map((o) => o.key), []);
-  const [log] = await listStageLogs(h.store, h.config.s3.bucket, runId, 'finetune');
-  assert.ok(log);
-  const text = (await h.store.getBytes(log.uri)).toString('utf8');
-  assert.doesNotMatch(text, /succeeded/);
-  assert.match(text, /attempt 1 ended after \d+ ms: \w+: .*cancel/);
-  assert.deepEqual(trainingChildren(), [], 'no training process is left behind');
-});
+test(
+  'cancelling the run mid-epoch: the training child exits at once and nothing is written after',
+  { timeout: 300_000 },
+  async (t) => {
+    const spawnedChild = new Promise<ChildProcess>((resolve) => (onTrainingSpawn = resolve));
+    const plan = h.plan('ft-cancel', [
+      {
+        id: 'finetune',
+        uses: 'fine-tune',
+        pool: cancelPool,
+        with: {
+          architecture: 'small-cnn',
+          data: dataset,
+          epochs: 50,
+          batchSize: 8,
+          learningRate: 0.002,
+          freeze: 'none',
+          seed: 2,
+        },
+        timeoutMs: 240_000,
+        // The SDK sends heartbeats at most every 48 s (0.8 × 60 s): a cancel that waited for the
+        // next heartbeat would leave training running that long.
+        heartbeatTimeoutMs: 60_000,
+      },
+    ]);
+    const runId = await h.runs.submit(plan);
+    const child = await spawnedChild;
+    const exited = once(child, 'exit');
+    await waitFor(
+      runId,
+      (state) =>
+        typeof state.stages[0]?.progress?.detail?.epoch === 'number' &&
+        (state.stages[0].progress.detail.epoch as number) >= 1,
+      180_000,
+    );
+    const cancelledAt = Date.now();
+    await h.runs.cancel(runId);
+    await exited;
+    const stoppedAfterMs = Date.now() - cancelledAt;
+    t.diagnostic(`training child exited ${stoppedAfterMs} ms after the cancel`);
+    // Far below the 48 s heartbeat throttle; generous for a shared 2-core machine.
+    assert.ok(stoppedAfterMs < 10_000, `the child exited ${stoppedAfterMs} ms after the cancel`);
+    const result = await h.runs.result(runId);
+    assert.equal(result.status, 'cancelled');
+    assert.equal(result.stages[0]?.status, 'cancelled');
+    // The run waited for the stage to stop, and the stage wrote no model nor training record.
+    const written = await h.store.list(`s3://${h.config.s3.bucket}/runs/${runId}/finetune/model/`);
+    assert.deepEqual(
+      written.map((o) => o.key),
+      [],
+    );
+    const [log] = await listStageLogs(h.store, h.config.s3.bucket, runId, 'finetune');
+    assert.ok(log);
+    const text = (await h.store.getBytes(log.uri)).toString('utf8');
+    assert.doesNotMatch(text, /succeeded/);
+    assert.match(text, /attempt 1 ended after \d+ ms: \w+: .*cancel/);
+    assert.deepEqual(trainingChildren(), [], 'no training process is left behind');
+  },
+);

@@ -69,10 +69,19 @@ before(async () => {
     hyperparameters: { epochs: 3, batchSize: 32, learningRate: 0.003, seed: 1 },
     registryBucket: bucket,
   });
-  await registerModel(h.store, { bucket, name: 'surface-cnn', modelUri: `${pretrained.modelUri}/model.json`, description: 'e2e base' });
+  await registerModel(h.store, {
+    bucket,
+    name: 'surface-cnn',
+    modelUri: `${pretrained.modelUri}/model.json`,
+    description: 'e2e base',
+  });
 
   // The target domain: a small labelled set of surface-defect images, pushed as PNG files.
-  await writeFilesToStore(h.store, `s3://${bucket}/datasets/target/`, imageFolderFiles(generateDefects({ perClass: 30, seed: 5 })));
+  await writeFilesToStore(
+    h.store,
+    `s3://${bucket}/datasets/target/`,
+    imageFolderFiles(generateDefects({ perClass: 30, seed: 5 })),
+  );
 });
 
 after(async () => {
@@ -84,7 +93,14 @@ function quickstart(set: Record<string, string>): Plan {
   const compiled = compilePlan(readFileSync(path.join(REPO, file), 'utf8'), file, { set });
   assert.ok(compiled.plan, JSON.stringify(compiled.diagnostics));
   const pools: Record<string, string> = { cpu: h.pools.cpu, train: trainPool };
-  return { ...compiled.plan, stages: compiled.plan.stages.map((stage) => ({ ...stage, pool: pools[stage.pool] ?? stage.pool, cache: { enabled: false } })) };
+  return {
+    ...compiled.plan,
+    stages: compiled.plan.stages.map((stage) => ({
+      ...stage,
+      pool: pools[stage.pool] ?? stage.pool,
+      cache: { enabled: false },
+    })),
+  };
 }
 
 function byUses(state: { stages: readonly StageState[] }, uses: string): StageState {
@@ -96,69 +112,126 @@ function byUses(state: { stages: readonly StageState[] }, uses: string): StageSt
 async function cli(args: string[]): Promise<{ code: number; stdout: string }> {
   let stdout = '';
   let stderr = '';
-  const sink = (append: (text: string) => void) => ({ write: (chunk: string | Uint8Array) => (append(String(chunk)), true) }) as unknown as NodeJS.WritableStream;
-  const code = await main(args, { stdout: sink((t) => (stdout += t)), stderr: sink((t) => (stderr += t)), env: { ...process.env, FINEFLOW_BUCKET: bucket }, cwd: REPO });
+  const sink = (append: (text: string) => void) =>
+    ({ write: (chunk: string | Uint8Array) => (append(String(chunk)), true) }) as unknown as NodeJS.WritableStream;
+  const code = await main(args, {
+    stdout: sink((t) => (stdout += t)),
+    stderr: sink((t) => (stderr += t)),
+    env: { ...process.env, FINEFLOW_BUCKET: bucket },
+    cwd: REPO,
+  });
   assert.equal(code, 0, stderr);
   return { code, stdout };
 }
 
-test('quickstart: select, prepare, fine-tune, evaluate (with from-scratch comparison) and register, end to end', { timeout: 600_000 }, async () => {
-  const runId = await runs.submit(quickstart({ dataset: `s3://${bucket}/datasets/target/`, examplesPerClass: '12', epochs: '12', minAccuracy: '0' }));
-  const result = await runs.result(runId);
-  const state: RunState = await runs.state(runId);
-  assert.equal(result.status, 'succeeded', JSON.stringify(state.stages.map((s) => ({ id: s.id, status: s.status, error: s.error }))));
+test(
+  'quickstart: select, prepare, fine-tune, evaluate (with from-scratch comparison) and register, end to end',
+  { timeout: 600_000 },
+  async () => {
+    const runId = await runs.submit(
+      quickstart({
+        dataset: `s3://${bucket}/datasets/target/`,
+        examplesPerClass: '12',
+        epochs: '12',
+        minAccuracy: '0',
+      }),
+    );
+    const result = await runs.result(runId);
+    const state: RunState = await runs.state(runId);
+    assert.equal(
+      result.status,
+      'succeeded',
+      JSON.stringify(state.stages.map((s) => ({ id: s.id, status: s.status, error: s.error }))),
+    );
 
-  const select = byUses(state, 'select-model');
-  assert.equal(select.outputs?.model, 'registry://surface-cnn@1');
-  const prepare = byUses(state, 'prepare-data');
-  assert.deepEqual(prepare.outputs?.classes, ['crack', 'ok', 'scratch', 'spot']);
-  assert.deepEqual((prepare.outputs?.counts as { train: Record<string, number> }).train, { crack: 12, ok: 12, scratch: 12, spot: 12 }, 'limitPerClass kept 12 per class');
+    const select = byUses(state, 'select-model');
+    assert.equal(select.outputs?.model, 'registry://surface-cnn@1');
+    const prepare = byUses(state, 'prepare-data');
+    assert.deepEqual(prepare.outputs?.classes, ['crack', 'ok', 'scratch', 'spot']);
+    assert.deepEqual(
+      (prepare.outputs?.counts as { train: Record<string, number> }).train,
+      { crack: 12, ok: 12, scratch: 12, spot: 12 },
+      'limitPerClass kept 12 per class',
+    );
 
-  const finetune = byUses(state, 'fine-tune');
-  assert.ok(['tensorflow', 'cpu'].includes(String(finetune.outputs?.backend)));
-  // Native backend with the graph addon built → the graph engine trained (src/ml/train/engine.ts).
-  assert.equal(finetune.outputs?.engine, finetune.outputs?.backend === 'tensorflow' && loadGraphAddon().addon ? 'graph' : 'eager');
-  assert.equal((finetune.outputs?.history as unknown[]).length > 0, true);
+    const finetune = byUses(state, 'fine-tune');
+    assert.ok(['tensorflow', 'cpu'].includes(String(finetune.outputs?.backend)));
+    // Native backend with the graph addon built → the graph engine trained (src/ml/train/engine.ts).
+    assert.equal(
+      finetune.outputs?.engine,
+      finetune.outputs?.backend === 'tensorflow' && loadGraphAddon().addon ? 'graph' : 'eager',
+    );
+    assert.equal((finetune.outputs?.history as unknown[]).length > 0, true);
 
-  const evaluate = byUses(state, 'evaluate');
-  assert.equal(evaluate.outputs?.passed, true);
-  const comparison = evaluate.outputs?.comparison as { fromScratch: { accuracy: number; trainSeconds: number }; gate: { reasons: string[] } };
-  assert.ok(typeof comparison.fromScratch.accuracy === 'number' && comparison.fromScratch.trainSeconds > 0);
-  assert.ok(comparison.gate.reasons.some((r) => /accuracy .* >= min 0\b/.test(r)), JSON.stringify(comparison.gate));
-  const report = String(evaluate.outputs?.report);
-  assert.match(report, new RegExp(`^s3://${bucket}/runs/${runId}/evaluate/report/report\\.html$`));
-  assert.match((await h.store.getBytes(report)).toString('utf8'), /Confusion matrix/);
-  assert.ok(await h.store.stat(report.replace(/report\.html$/, 'report.json')));
+    const evaluate = byUses(state, 'evaluate');
+    assert.equal(evaluate.outputs?.passed, true);
+    const comparison = evaluate.outputs?.comparison as {
+      fromScratch: { accuracy: number; trainSeconds: number };
+      gate: { reasons: string[] };
+    };
+    assert.ok(typeof comparison.fromScratch.accuracy === 'number' && comparison.fromScratch.trainSeconds > 0);
+    assert.ok(
+      comparison.gate.reasons.some((r) => /accuracy .* >= min 0\b/.test(r)),
+      JSON.stringify(comparison.gate),
+    );
+    const report = String(evaluate.outputs?.report);
+    assert.match(report, new RegExp(`^s3://${bucket}/runs/${runId}/evaluate/report/report\\.html$`));
+    assert.match((await h.store.getBytes(report)).toString('utf8'), /Confusion matrix/);
+    assert.ok(await h.store.stat(report.replace(/report\.html$/, 'report.json')));
 
-  const register = byUses(state, 'register-model');
-  assert.equal(register.status, 'succeeded');
-  assert.deepEqual(register.outputs, { model: 'registry://surface-defects@1', version: 1 });
-  const details = await showModel(h.store, bucket, 'surface-defects');
-  assert.deepEqual(details.aliases, { champion: 1 });
-  const card = details.versions[0];
-  assert.equal(card?.lineage.runId, runId);
-  assert.equal(card?.lineage.baseModel, 'registry://surface-cnn@1');
-  assert.equal(card?.lineage.dataset, prepare.outputs?.dataset);
-  assert.equal(card?.metrics?.accuracy, (evaluate.outputs?.metrics as { accuracy: number }).accuracy);
-  assert.equal(card?.backend, finetune.outputs?.backend);
+    const register = byUses(state, 'register-model');
+    assert.equal(register.status, 'succeeded');
+    assert.deepEqual(register.outputs, { model: 'registry://surface-defects@1', version: 1 });
+    const details = await showModel(h.store, bucket, 'surface-defects');
+    assert.deepEqual(details.aliases, { champion: 1 });
+    const card = details.versions[0];
+    assert.equal(card?.lineage.runId, runId);
+    assert.equal(card?.lineage.baseModel, 'registry://surface-cnn@1');
+    assert.equal(card?.lineage.dataset, prepare.outputs?.dataset);
+    assert.equal(card?.metrics?.accuracy, (evaluate.outputs?.metrics as { accuracy: number }).accuracy);
+    assert.equal(card?.backend, finetune.outputs?.backend);
 
-  // The CLI reads the same registry.
-  const shown = JSON.parse((await cli(['models', 'show', 'surface-defects@champion', '--json'])).stdout) as { version: number; aliases: string[] };
-  assert.equal(shown.version, 1);
-  assert.deepEqual(shown.aliases, ['champion']);
-  assert.match((await cli(['models', 'list'])).stdout, /surface-defects\s+1\s+1\s+champion=1/);
-  assert.match((await cli(['models', 'promote', 'surface-defects', '1', '--alias', 'staging'])).stdout, /surface-defects@staging → version 1/);
-  assert.deepEqual((await showModel(h.store, bucket, 'surface-defects')).aliases, { champion: 1, staging: 1 });
-});
+    // The CLI reads the same registry.
+    const shown = JSON.parse((await cli(['models', 'show', 'surface-defects@champion', '--json'])).stdout) as {
+      version: number;
+      aliases: string[];
+    };
+    assert.equal(shown.version, 1);
+    assert.deepEqual(shown.aliases, ['champion']);
+    assert.match((await cli(['models', 'list'])).stdout, /surface-defects\s+1\s+1\s+champion=1/);
+    assert.match(
+      (await cli(['models', 'promote', 'surface-defects', '1', '--alias', 'staging'])).stdout,
+      /surface-defects@staging → version 1/,
+    );
+    assert.deepEqual((await showModel(h.store, bucket, 'surface-defects')).aliases, { champion: 1, staging: 1 });
+  },
+);
 
-test('a gate the model cannot pass: evaluate says why, and register-model is skipped', { timeout: 600_000 }, async () => {
-  const runId = await runs.submit(quickstart({ dataset: `s3://${bucket}/datasets/target/`, examplesPerClass: '6', epochs: '11', minAccuracy: '1.01' }));
-  const result = await runs.result(runId);
-  const state = await runs.state(runId);
-  assert.equal(result.status, 'succeeded', JSON.stringify(state.stages.map((s) => ({ id: s.id, status: s.status, error: s.error }))));
-  const evaluate = byUses(state, 'evaluate');
-  assert.equal(evaluate.outputs?.passed, false);
-  assert.ok((evaluate.outputs?.comparison as { gate: { reasons: string[] } }).gate.reasons.some((r) => /< min 1.01/.test(r)));
-  assert.equal(byUses(state, 'register-model').status, 'skipped');
-  assert.equal((await showModel(h.store, bucket, 'surface-defects')).versions.length, 1, 'no new version');
-});
+test(
+  'a gate the model cannot pass: evaluate says why, and register-model is skipped',
+  { timeout: 600_000 },
+  async () => {
+    const runId = await runs.submit(
+      quickstart({
+        dataset: `s3://${bucket}/datasets/target/`,
+        examplesPerClass: '6',
+        epochs: '11',
+        minAccuracy: '1.01',
+      }),
+    );
+    const result = await runs.result(runId);
+    const state = await runs.state(runId);
+    assert.equal(
+      result.status,
+      'succeeded',
+      JSON.stringify(state.stages.map((s) => ({ id: s.id, status: s.status, error: s.error }))),
+    );
+    const evaluate = byUses(state, 'evaluate');
+    assert.equal(evaluate.outputs?.passed, false);
+    assert.ok(
+      (evaluate.outputs?.comparison as { gate: { reasons: string[] } }).gate.reasons.some((r) => /< min 1.01/.test(r)),
+    );
+    assert.equal(byUses(state, 'register-model').status, 'skipped');
+    assert.equal((await showModel(h.store, bucket, 'surface-defects')).versions.length, 1, 'no new version');
+  },
+);

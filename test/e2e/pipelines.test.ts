@@ -21,21 +21,59 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { parseRegistryUri, promoteModel, registerModel, resolveVersion, showModel, versionPrefix } from '../../src/ml/models/registry';
+import {
+  parseRegistryUri,
+  promoteModel,
+  registerModel,
+  resolveVersion,
+  showModel,
+  versionPrefix,
+} from '../../src/ml/models/registry';
 import { joinS3Uri } from '../../src/core/storage/uri';
 import type { JsonObject, Plan } from '../../src/core/spec/plan-types';
 import { generateChurn, pushChurnCsv, pushDefects, pushDigits, pushShapes } from './helpers/example-data';
-import { assertStages, assertSucceeded, REPO, startExampleRuntime, type ExampleRuntime, type FinishedRun } from './helpers/example-runtime';
+import {
+  assertStages,
+  assertSucceeded,
+  REPO,
+  startExampleRuntime,
+  type ExampleRuntime,
+  type FinishedRun,
+} from './helpers/example-runtime';
 
-const TESTED = ['defect-detection.yaml', 'pretrain-digits.yaml', 'pretrain-surface.yaml', 'quickstart.yaml', 'scheduled-retrain.yaml', 'sweep.yaml', 'tabular.yaml'];
+const TESTED = [
+  'defect-detection.yaml',
+  'pretrain-digits.yaml',
+  'pretrain-surface.yaml',
+  'quickstart.yaml',
+  'scheduled-retrain.yaml',
+  'sweep.yaml',
+  'tabular.yaml',
+];
 const TIMEOUT = { timeout: 300_000 };
 let rt: ExampleRuntime;
-let datasets: { mnist: string; shapes: string; defects: string; surfaceBrushed: string; surfaceCast: string; churnQ2: string; churnQ3: string };
+let datasets: {
+  mnist: string;
+  shapes: string;
+  defects: string;
+  surfaceBrushed: string;
+  surfaceCast: string;
+  churnQ2: string;
+  churnQ3: string;
+};
 
 before(async () => {
   rt = await startExampleRuntime();
   const root = `s3://${rt.bucket}/datasets`;
-  datasets = { mnist: `${root}/mnist/`, shapes: `${root}/shapes/`, defects: `${root}/defects/`, surfaceBrushed: `${root}/surface-brushed/`, surfaceCast: `${root}/surface-cast/`, churnQ2: `${root}/churn/2026-q2.csv`, churnQ3: `${root}/churn/2026-q3.csv` };
+  datasets = {
+    mnist: `${root}/mnist/`,
+    shapes: `${root}/shapes/`,
+    defects: `${root}/defects/`,
+    surfaceBrushed: `${root}/surface-brushed/`,
+    surfaceCast: `${root}/surface-cast/`,
+    churnQ2: `${root}/churn/2026-q2.csv`,
+    churnQ3: `${root}/churn/2026-q3.csv`,
+  };
   await pushDigits(rt.harness.store, datasets.mnist, 150);
   await pushShapes(rt.harness.store, datasets.shapes, 30);
   await pushDefects(rt.harness.store, datasets.defects, 16);
@@ -51,7 +89,9 @@ after(async () => {
 
 /** The registry's model.json of `name` version `version` exists and has weights. */
 async function assertRegistered(name: string, version: number): Promise<void> {
-  const modelJson = await rt.harness.store.getJson<{ weightsManifest?: unknown[] }>(joinS3Uri(versionPrefix(rt.bucket, name, version), 'model.json'));
+  const modelJson = await rt.harness.store.getJson<{ weightsManifest?: unknown[] }>(
+    joinS3Uri(versionPrefix(rt.bucket, name, version), 'model.json'),
+  );
   assert.ok((modelJson.weightsManifest ?? []).length > 0, `${name}@${version} has no weights`);
 }
 
@@ -60,8 +100,12 @@ async function sweepDetails(run: FinishedRun, stageId = 'sweep'): Promise<string
   const where = /results in (s3:\/\/\S+\.json)/.exec(run.stage(stageId).error?.message ?? '')?.[1];
   if (!where) return '';
   try {
-    const results = await rt.harness.store.getJson<{ rows?: { trialId?: number; status?: string; error?: string }[] }>(where);
-    return JSON.stringify((results.rows ?? []).map((row) => ({ trialId: row.trialId, status: row.status, error: row.error })));
+    const results = await rt.harness.store.getJson<{ rows?: { trialId?: number; status?: string; error?: string }[] }>(
+      where,
+    );
+    return JSON.stringify(
+      (results.rows ?? []).map((row) => ({ trialId: row.trialId, status: row.status, error: row.error })),
+    );
   } catch (error) {
     return `(cannot read ${where}: ${String(error)})`;
   }
@@ -75,10 +119,16 @@ function latestVersion(name: string): Promise<number> {
 /** evaluate wrote its HTML report (and JSON beside it) under the run's prefix. */
 async function assertReport(run: FinishedRun, stageId = 'evaluate'): Promise<string> {
   const report = String(run.stage(stageId).outputs?.report);
-  assert.ok(report.startsWith(`s3://${rt.bucket}/runs/${run.runId}/${stageId}/`) && report.endsWith('report.html'), report);
+  assert.ok(
+    report.startsWith(`s3://${rt.bucket}/runs/${run.runId}/${stageId}/`) && report.endsWith('report.html'),
+    report,
+  );
   const html = (await rt.harness.store.getBytes(report)).toString('utf8');
   assert.match(html, /<html/i);
-  assert.ok(await rt.harness.store.stat(report.replace(/report\.html$/, 'report.json')), 'report.json beside report.html');
+  assert.ok(
+    await rt.harness.store.stat(report.replace(/report\.html$/, 'report.json')),
+    'report.json beside report.html',
+  );
   return html;
 }
 
@@ -93,96 +143,166 @@ function accuracyOf(run: FinishedRun): number {
 }
 
 test('every pipeline in pipelines/ has a run below', () => {
-  assert.deepEqual(readdirSync(path.join(REPO, 'pipelines')).filter((f) => f.endsWith('.yaml')).sort(), TESTED);
+  assert.deepEqual(
+    readdirSync(path.join(REPO, 'pipelines'))
+      .filter((f) => f.endsWith('.yaml'))
+      .sort(),
+    TESTED,
+  );
 });
 
-test('pretrain-digits: prepares MNIST, trains small-cnn from scratch, evaluates with its gate, registers digits-cnn when it passes', TIMEOUT, async (t) => {
-  const run = await rt.run(rt.plan({ file: 'pipelines/pretrain-digits.yaml' }, { dataset: datasets.mnist, epochs: '6' }));
-  assertSucceeded(run);
-  assertStages(run, { prepare: 'succeeded', pretrain: 'succeeded', evaluate: 'succeeded' });
-  assert.deepEqual(run.stage('prepare').outputs?.classes, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
-  const pretrained = String(run.stage('pretrain').outputs?.model);
-  assert.match(pretrained, new RegExp(`^s3://${rt.bucket}/runs/${run.runId}/pretrain/.*model\\.json$`));
-  await assertReport(run);
-  const accuracy = accuracyOf(run);
-  // The gate (accuracy >= 0.95) is fixed in the YAML; 150 digits per class for 6 epochs may or
-  // may not reach it, and the run must be consistent either way.
-  const passed = run.stage('evaluate').outputs?.passed;
-  t.diagnostic(`pretrain-digits accuracy ${accuracy.toFixed(3)} (gate 0.95): register ${run.stage('register').status}`);
-  assert.equal(passed, accuracy >= 0.95, `passed=${String(passed)} with accuracy ${accuracy}`);
-  if (passed) {
-    assertStages(run, { register: 'succeeded' });
-    assert.deepEqual(run.stage('register').outputs, { model: 'registry://digits-cnn@1', version: 1 });
-  } else {
-    assertStages(run, { register: 'skipped' });
-    // The later examples need digits-cnn: register this run's model, as `fineflow models register` would.
-    await registerModel(rt.harness.store, { bucket: rt.bucket, name: 'digits-cnn', modelUri: pretrained, description: 'pretrain-digits e2e (below the 0.95 gate)' });
-  }
-  await assertRegistered('digits-cnn', 1);
-  assert.equal(await latestVersion('digits-cnn'), 1);
-});
+test(
+  'pretrain-digits: prepares MNIST, trains small-cnn from scratch, evaluates with its gate, registers digits-cnn when it passes',
+  TIMEOUT,
+  async (t) => {
+    const run = await rt.run(
+      rt.plan({ file: 'pipelines/pretrain-digits.yaml' }, { dataset: datasets.mnist, epochs: '6' }),
+    );
+    assertSucceeded(run);
+    assertStages(run, { prepare: 'succeeded', pretrain: 'succeeded', evaluate: 'succeeded' });
+    assert.deepEqual(run.stage('prepare').outputs?.classes, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    const pretrained = String(run.stage('pretrain').outputs?.model);
+    assert.match(pretrained, new RegExp(`^s3://${rt.bucket}/runs/${run.runId}/pretrain/.*model\\.json$`));
+    await assertReport(run);
+    const accuracy = accuracyOf(run);
+    // The gate (accuracy >= 0.95) is fixed in the YAML; 150 digits per class for 6 epochs may or
+    // may not reach it, and the run must be consistent either way.
+    const passed = run.stage('evaluate').outputs?.passed;
+    t.diagnostic(
+      `pretrain-digits accuracy ${accuracy.toFixed(3)} (gate 0.95): register ${run.stage('register').status}`,
+    );
+    assert.equal(passed, accuracy >= 0.95, `passed=${String(passed)} with accuracy ${accuracy}`);
+    if (passed) {
+      assertStages(run, { register: 'succeeded' });
+      assert.deepEqual(run.stage('register').outputs, { model: 'registry://digits-cnn@1', version: 1 });
+    } else {
+      assertStages(run, { register: 'skipped' });
+      // The later examples need digits-cnn: register this run's model, as `fineflow models register` would.
+      await registerModel(rt.harness.store, {
+        bucket: rt.bucket,
+        name: 'digits-cnn',
+        modelUri: pretrained,
+        description: 'pretrain-digits e2e (below the 0.95 gate)',
+      });
+    }
+    await assertRegistered('digits-cnn', 1);
+    assert.equal(await latestVersion('digits-cnn'), 1);
+  },
+);
 
-test('pretrain-surface: trains small-cnn-global-pool on line A, evaluates with its gate, registers surface-cnn when it passes', TIMEOUT, async (t) => {
-  const run = await rt.run(rt.plan({ file: 'pipelines/pretrain-surface.yaml' }, { dataset: datasets.surfaceBrushed, epochs: '6' }));
-  assertSucceeded(run);
-  assertStages(run, { prepare: 'succeeded', pretrain: 'succeeded', evaluate: 'succeeded' });
-  assert.deepEqual(run.stage('prepare').outputs?.classes, ['crack', 'ok', 'scratch', 'spot']);
-  const pretrained = String(run.stage('pretrain').outputs?.model);
-  await assertReport(run);
-  const accuracy = accuracyOf(run);
-  const passed = run.stage('evaluate').outputs?.passed;
-  t.diagnostic(`pretrain-surface accuracy ${accuracy.toFixed(3)} (gate 0.8): register ${run.stage('register').status}`);
-  assert.equal(passed, accuracy >= 0.8, `passed=${String(passed)} with accuracy ${accuracy}`);
-  if (passed) {
-    assertStages(run, { register: 'succeeded' });
-  } else {
-    assertStages(run, { register: 'skipped' });
-    // The quickstart needs surface-cnn: register this run's model, as `fineflow models` would.
-    await registerModel(rt.harness.store, { bucket: rt.bucket, name: 'surface-cnn', modelUri: pretrained, description: 'pretrain-surface e2e (below the 0.8 gate)' });
-  }
-  await assertRegistered('surface-cnn', 1);
-});
+test(
+  'pretrain-surface: trains small-cnn-global-pool on line A, evaluates with its gate, registers surface-cnn when it passes',
+  TIMEOUT,
+  async (t) => {
+    const run = await rt.run(
+      rt.plan({ file: 'pipelines/pretrain-surface.yaml' }, { dataset: datasets.surfaceBrushed, epochs: '6' }),
+    );
+    assertSucceeded(run);
+    assertStages(run, { prepare: 'succeeded', pretrain: 'succeeded', evaluate: 'succeeded' });
+    assert.deepEqual(run.stage('prepare').outputs?.classes, ['crack', 'ok', 'scratch', 'spot']);
+    const pretrained = String(run.stage('pretrain').outputs?.model);
+    await assertReport(run);
+    const accuracy = accuracyOf(run);
+    const passed = run.stage('evaluate').outputs?.passed;
+    t.diagnostic(
+      `pretrain-surface accuracy ${accuracy.toFixed(3)} (gate 0.8): register ${run.stage('register').status}`,
+    );
+    assert.equal(passed, accuracy >= 0.8, `passed=${String(passed)} with accuracy ${accuracy}`);
+    if (passed) {
+      assertStages(run, { register: 'succeeded' });
+    } else {
+      assertStages(run, { register: 'skipped' });
+      // The quickstart needs surface-cnn: register this run's model, as `fineflow models` would.
+      await registerModel(rt.harness.store, {
+        bucket: rt.bucket,
+        name: 'surface-cnn',
+        modelUri: pretrained,
+        description: 'pretrain-surface e2e (below the 0.8 gate)',
+      });
+    }
+    await assertRegistered('surface-cnn', 1);
+  },
+);
 
-test('quickstart: selects surface-cnn, fine-tunes it on line B, reports its accuracy next to from-scratch, registers surface-defects', TIMEOUT, async (t) => {
-  const run = await rt.run(rt.plan({ file: 'pipelines/quickstart.yaml' }, { dataset: datasets.surfaceCast, examplesPerClass: '15', epochs: '14', minAccuracy: '0' }));
-  assertSucceeded(run);
-  assertStages(run, { select: 'succeeded', prepare: 'succeeded', finetune: 'succeeded', evaluate: 'succeeded', register: 'succeeded' });
-  assert.equal(run.stage('select').outputs?.model, 'registry://surface-cnn@1');
-  assert.deepEqual(run.stage('prepare').outputs?.classes, ['crack', 'ok', 'scratch', 'spot']);
-  const accuracy = accuracyOf(run);
-  const comparison = run.stage('evaluate').outputs?.comparison as { fromScratch?: { accuracy?: unknown } };
-  assert.equal(typeof comparison.fromScratch?.accuracy, 'number', 'the from-scratch model is scored too');
-  t.diagnostic(`quickstart accuracy: fine-tuned ${accuracy.toFixed(3)}, from scratch ${Number(comparison.fromScratch?.accuracy).toFixed(3)}`);
-  const history = (run.stage('finetune').outputs?.history ?? []) as { epoch?: number; phase?: string; validationAccuracy?: number }[];
-  t.diagnostic(`quickstart fine-tune validation accuracy by epoch: ${history.map((h) => `${h.epoch}/${h.phase}=${h.validationAccuracy?.toFixed(2)}`).join(' ')}`);
-  assert.equal(run.stage('evaluate').outputs?.passed, true);
-  const html = await assertReport(run);
-  assert.ok(html.includes(`<tr><td>accuracy</td><td>${accuracy.toFixed(3)}</td></tr>`), `the report shows the fine-tuned model's accuracy ${accuracy}`);
-  assert.deepEqual(run.stage('register').outputs, { model: 'registry://surface-defects@1', version: 1 });
-  await assertRegistered('surface-defects', 1);
-  const card = (await showModel(rt.harness.store, rt.bucket, 'surface-defects')).versions[0];
-  assert.equal(card?.metrics?.accuracy, accuracy, 'the card carries the reported accuracy');
-  assert.equal(card?.lineage.baseModel, 'registry://surface-cnn@1');
-});
+test(
+  'quickstart: selects surface-cnn, fine-tunes it on line B, reports its accuracy next to from-scratch, registers surface-defects',
+  TIMEOUT,
+  async (t) => {
+    const run = await rt.run(
+      rt.plan(
+        { file: 'pipelines/quickstart.yaml' },
+        { dataset: datasets.surfaceCast, examplesPerClass: '15', epochs: '14', minAccuracy: '0' },
+      ),
+    );
+    assertSucceeded(run);
+    assertStages(run, {
+      select: 'succeeded',
+      prepare: 'succeeded',
+      finetune: 'succeeded',
+      evaluate: 'succeeded',
+      register: 'succeeded',
+    });
+    assert.equal(run.stage('select').outputs?.model, 'registry://surface-cnn@1');
+    assert.deepEqual(run.stage('prepare').outputs?.classes, ['crack', 'ok', 'scratch', 'spot']);
+    const accuracy = accuracyOf(run);
+    const comparison = run.stage('evaluate').outputs?.comparison as { fromScratch?: { accuracy?: unknown } };
+    assert.equal(typeof comparison.fromScratch?.accuracy, 'number', 'the from-scratch model is scored too');
+    t.diagnostic(
+      `quickstart accuracy: fine-tuned ${accuracy.toFixed(3)}, from scratch ${Number(comparison.fromScratch?.accuracy).toFixed(3)}`,
+    );
+    const history = (run.stage('finetune').outputs?.history ?? []) as {
+      epoch?: number;
+      phase?: string;
+      validationAccuracy?: number;
+    }[];
+    t.diagnostic(
+      `quickstart fine-tune validation accuracy by epoch: ${history.map((h) => `${h.epoch}/${h.phase}=${h.validationAccuracy?.toFixed(2)}`).join(' ')}`,
+    );
+    assert.equal(run.stage('evaluate').outputs?.passed, true);
+    const html = await assertReport(run);
+    assert.ok(
+      html.includes(`<tr><td>accuracy</td><td>${accuracy.toFixed(3)}</td></tr>`),
+      `the report shows the fine-tuned model's accuracy ${accuracy}`,
+    );
+    assert.deepEqual(run.stage('register').outputs, { model: 'registry://surface-defects@1', version: 1 });
+    await assertRegistered('surface-defects', 1);
+    const card = (await showModel(rt.harness.store, rt.bucket, 'surface-defects')).versions[0];
+    assert.equal(card?.metrics?.accuracy, accuracy, 'the card carries the reported accuracy');
+    assert.equal(card?.lineage.baseModel, 'registry://surface-cnn@1');
+  },
+);
 
-test('sweep: TPE + ASHA trials on the train pool, then a full fine-tune with the best settings, evaluated against from-scratch', TIMEOUT, async () => {
-  const run = await rt.run(rt.plan({ file: 'pipelines/sweep.yaml' }, { dataset: datasets.shapes, maxTrials: '2', parallelism: '2' }));
-  assert.equal(run.stage('sweep').status, 'succeeded', `sweep trials: ${await sweepDetails(run)}`);
-  assertSucceeded(run);
-  assertStages(run, { prepare: 'succeeded', sweep: 'succeeded', finetune: 'succeeded', evaluate: 'succeeded' });
-  const sweep = run.stage('sweep').outputs as JsonObject;
-  assert.ok(sweep.best && typeof sweep.best === 'object', `best settings: ${JSON.stringify(sweep.best)}`);
-  assert.match(String(sweep.bestModel), /model\.json$/);
-  assert.match(String(run.stage('finetune').outputs?.model), new RegExp(`^s3://${rt.bucket}/runs/${run.runId}/finetune/`));
-  accuracyOf(run);
-  await assertReport(run);
-});
+test(
+  'sweep: TPE + ASHA trials on the train pool, then a full fine-tune with the best settings, evaluated against from-scratch',
+  TIMEOUT,
+  async () => {
+    const run = await rt.run(
+      rt.plan({ file: 'pipelines/sweep.yaml' }, { dataset: datasets.shapes, maxTrials: '2', parallelism: '2' }),
+    );
+    assert.equal(run.stage('sweep').status, 'succeeded', `sweep trials: ${await sweepDetails(run)}`);
+    assertSucceeded(run);
+    assertStages(run, { prepare: 'succeeded', sweep: 'succeeded', finetune: 'succeeded', evaluate: 'succeeded' });
+    const sweep = run.stage('sweep').outputs as JsonObject;
+    assert.ok(sweep.best && typeof sweep.best === 'object', `best settings: ${JSON.stringify(sweep.best)}`);
+    assert.match(String(sweep.bestModel), /model\.json$/);
+    assert.match(
+      String(run.stage('finetune').outputs?.model),
+      new RegExp(`^s3://${rt.bucket}/runs/${run.runId}/finetune/`),
+    );
+    accuracyOf(run);
+    await assertReport(run);
+  },
+);
 
 /** `[height, width]` the `prepare` stage of a plan resizes images to. */
 function preparedImageSize(plan: Plan): readonly [number, number] {
-  const image = plan.stages.find((stage) => stage.id === 'prepare')?.with.image as { size?: readonly number[] } | undefined;
+  const image = plan.stages.find((stage) => stage.id === 'prepare')?.with.image as
+    { size?: readonly number[] } | undefined;
   const [height, width] = image?.size ?? [];
-  assert.ok(typeof height === 'number' && typeof width === 'number', `prepare.with.image.size of ${plan.pipeline.name}`);
+  assert.ok(
+    typeof height === 'number' && typeof width === 'number',
+    `prepare.with.image.size of ${plan.pipeline.name}`,
+  );
   return [height, width];
 }
 
@@ -224,70 +344,122 @@ stages:
 `;
 }
 
-test('defect-detection: a candidate that does not fit is reported, not fatal; sweep, fine-tune, first-run gate, registers defect-detector@champion', TIMEOUT, async () => {
-  const plan = rt.plan({ file: 'pipelines/defect-detection.yaml' }, { dataset: datasets.defects, maxTrials: '2', minAccuracy: '0' });
-  // The second candidate, shapes-cnn, at the input size this pipeline prepares. digits-cnn
-  // (28×28, from pretrain-digits.yaml) fits only if that is 28×28; if not, select-model must
-  // list it with the reason and go on with shapes-cnn.
-  const size = preparedImageSize(plan);
-  const shapesCnn = await rt.run(rt.plan({ yaml: pretrainImagesYaml('shapes-cnn', size), name: 'pretrain-shapes-cnn.yaml' }, { dataset: datasets.shapes }));
-  assertSucceeded(shapesCnn);
-  assert.deepEqual(shapesCnn.stage('register').outputs, { model: 'registry://shapes-cnn@1', version: 1 });
+test(
+  'defect-detection: a candidate that does not fit is reported, not fatal; sweep, fine-tune, first-run gate, registers defect-detector@champion',
+  TIMEOUT,
+  async () => {
+    const plan = rt.plan(
+      { file: 'pipelines/defect-detection.yaml' },
+      { dataset: datasets.defects, maxTrials: '2', minAccuracy: '0' },
+    );
+    // The second candidate, shapes-cnn, at the input size this pipeline prepares. digits-cnn
+    // (28×28, from pretrain-digits.yaml) fits only if that is 28×28; if not, select-model must
+    // list it with the reason and go on with shapes-cnn.
+    const size = preparedImageSize(plan);
+    const shapesCnn = await rt.run(
+      rt.plan(
+        { yaml: pretrainImagesYaml('shapes-cnn', size), name: 'pretrain-shapes-cnn.yaml' },
+        { dataset: datasets.shapes },
+      ),
+    );
+    assertSucceeded(shapesCnn);
+    assert.deepEqual(shapesCnn.stage('register').outputs, { model: 'registry://shapes-cnn@1', version: 1 });
 
-  const run = await rt.run(plan);
-  const select = run.stage('select').outputs as { model: string; ranking: { uri: string; error?: string }[] } | undefined;
-  assert.ok(select, `select-model output: ${JSON.stringify(run.state.stages.map((s) => ({ id: s.id, status: s.status, error: s.error })))}`);
-  const digits = select.ranking.find((entry) => entry.uri === 'registry://digits-cnn@latest');
-  if (size[0] === 28 && size[1] === 28) {
-    assert.ok(['registry://digits-cnn@1', 'registry://shapes-cnn@1'].includes(select.model), select.model);
-    assert.deepEqual(select.ranking.filter((entry) => entry.error), [], 'both candidates were scored');
-  } else {
-    assert.equal(select.model, 'registry://shapes-cnn@1');
-    assert.match(String(digits?.error), new RegExp(`28, 28, 1.*${size[0]}, ${size[1]}, 1`), `digits-cnn is listed with why it does not fit: ${JSON.stringify(select.ranking)}`);
-  }
-  assert.deepEqual(run.stage('prepare').outputs?.classes, ['crack', 'ok', 'scratch', 'spot']);
-  assert.equal(run.stage('sweep').status, 'succeeded', `sweep trials: ${await sweepDetails(run)}`);
-  assertSucceeded(run);
-  assertStages(run, { select: 'succeeded', prepare: 'succeeded', sweep: 'succeeded', finetune: 'succeeded', evaluate: 'succeeded', register: 'succeeded' });
-  const comparison = run.stage('evaluate').outputs?.comparison as { baseline?: { found?: boolean } };
-  assert.equal(comparison.baseline?.found, false, 'no champion yet: nothing to beat on a first run');
-  accuracyOf(run);
-  await assertReport(run);
-  assert.deepEqual(run.stage('register').outputs, { model: 'registry://defect-detector@1', version: 1 });
-  await assertRegistered('defect-detector', 1);
-  assert.deepEqual((await showModel(rt.harness.store, rt.bucket, 'defect-detector')).aliases, { champion: 1 });
-});
+    const run = await rt.run(plan);
+    const select = run.stage('select').outputs as
+      { model: string; ranking: { uri: string; error?: string }[] } | undefined;
+    assert.ok(
+      select,
+      `select-model output: ${JSON.stringify(run.state.stages.map((s) => ({ id: s.id, status: s.status, error: s.error })))}`,
+    );
+    const digits = select.ranking.find((entry) => entry.uri === 'registry://digits-cnn@latest');
+    if (size[0] === 28 && size[1] === 28) {
+      assert.ok(['registry://digits-cnn@1', 'registry://shapes-cnn@1'].includes(select.model), select.model);
+      assert.deepEqual(
+        select.ranking.filter((entry) => entry.error),
+        [],
+        'both candidates were scored',
+      );
+    } else {
+      assert.equal(select.model, 'registry://shapes-cnn@1');
+      assert.match(
+        String(digits?.error),
+        new RegExp(`28, 28, 1.*${size[0]}, ${size[1]}, 1`),
+        `digits-cnn is listed with why it does not fit: ${JSON.stringify(select.ranking)}`,
+      );
+    }
+    assert.deepEqual(run.stage('prepare').outputs?.classes, ['crack', 'ok', 'scratch', 'spot']);
+    assert.equal(run.stage('sweep').status, 'succeeded', `sweep trials: ${await sweepDetails(run)}`);
+    assertSucceeded(run);
+    assertStages(run, {
+      select: 'succeeded',
+      prepare: 'succeeded',
+      sweep: 'succeeded',
+      finetune: 'succeeded',
+      evaluate: 'succeeded',
+      register: 'succeeded',
+    });
+    const comparison = run.stage('evaluate').outputs?.comparison as { baseline?: { found?: boolean } };
+    assert.equal(comparison.baseline?.found, false, 'no champion yet: nothing to beat on a first run');
+    accuracyOf(run);
+    await assertReport(run);
+    assert.deepEqual(run.stage('register').outputs, { model: 'registry://defect-detector@1', version: 1 });
+    await assertRegistered('defect-detector', 1);
+    assert.deepEqual((await showModel(rt.harness.store, rt.bucket, 'defect-detector')).aliases, { champion: 1 });
+  },
+);
 
-test('scheduled-retrain (one submitted run): re-reads the data, fine-tunes the champion, compares with it, promotes only a better model', TIMEOUT, async (t) => {
-  let before = (await showModel(rt.harness.store, rt.bucket, 'defect-detector').catch(() => undefined))?.aliases.champion;
-  if (before === undefined) {
-    // defect-detection did not register its champion (see its test): start from a small one
-    // trained on the same data, so this example still runs end to end.
-    t.diagnostic('defect-detector@champion missing after defect-detection; registering a from-scratch champion');
-    const size = preparedImageSize(rt.plan({ file: 'pipelines/scheduled-retrain.yaml' }, { dataset: datasets.defects }));
-    const seeded = await rt.run(rt.plan({ yaml: pretrainImagesYaml('defect-detector', size), name: 'pretrain-defect-detector.yaml' }, { dataset: datasets.defects }));
-    assertSucceeded(seeded);
-    const version = Number(seeded.stage('register').outputs?.version);
-    await promoteModel(rt.harness.store, rt.bucket, 'defect-detector', version, 'champion');
-    before = version;
-  }
-  const run = await rt.run(rt.plan({ file: 'pipelines/scheduled-retrain.yaml' }, { dataset: datasets.defects, minAccuracy: '0' }));
-  assertSucceeded(run);
-  assertStages(run, { prepare: 'succeeded', finetune: 'succeeded', evaluate: 'succeeded' });
-  await assertReport(run);
-  const evaluate = run.stage('evaluate').outputs as { passed: boolean; comparison: { baseline?: { found?: boolean } } };
-  assert.notEqual(evaluate.comparison.baseline?.found, false, `the champion is the baseline: ${JSON.stringify(evaluate.comparison.baseline)}`);
-  // Whether the retrained model beats the champion depends on training; the run must act on it either way.
-  const champion = (await showModel(rt.harness.store, rt.bucket, 'defect-detector')).aliases.champion;
-  if (evaluate.passed) {
-    assertStages(run, { register: 'succeeded' });
-    assert.equal(champion, before + 1);
-    await assertRegistered('defect-detector', before + 1);
-  } else {
-    assertStages(run, { register: 'skipped' });
-    assert.equal(champion, before);
-  }
-});
+test(
+  'scheduled-retrain (one submitted run): re-reads the data, fine-tunes the champion, compares with it, promotes only a better model',
+  TIMEOUT,
+  async (t) => {
+    let before = (await showModel(rt.harness.store, rt.bucket, 'defect-detector').catch(() => undefined))?.aliases
+      .champion;
+    if (before === undefined) {
+      // defect-detection did not register its champion (see its test): start from a small one
+      // trained on the same data, so this example still runs end to end.
+      t.diagnostic('defect-detector@champion missing after defect-detection; registering a from-scratch champion');
+      const size = preparedImageSize(
+        rt.plan({ file: 'pipelines/scheduled-retrain.yaml' }, { dataset: datasets.defects }),
+      );
+      const seeded = await rt.run(
+        rt.plan(
+          { yaml: pretrainImagesYaml('defect-detector', size), name: 'pretrain-defect-detector.yaml' },
+          { dataset: datasets.defects },
+        ),
+      );
+      assertSucceeded(seeded);
+      const version = Number(seeded.stage('register').outputs?.version);
+      await promoteModel(rt.harness.store, rt.bucket, 'defect-detector', version, 'champion');
+      before = version;
+    }
+    const run = await rt.run(
+      rt.plan({ file: 'pipelines/scheduled-retrain.yaml' }, { dataset: datasets.defects, minAccuracy: '0' }),
+    );
+    assertSucceeded(run);
+    assertStages(run, { prepare: 'succeeded', finetune: 'succeeded', evaluate: 'succeeded' });
+    await assertReport(run);
+    const evaluate = run.stage('evaluate').outputs as {
+      passed: boolean;
+      comparison: { baseline?: { found?: boolean } };
+    };
+    assert.notEqual(
+      evaluate.comparison.baseline?.found,
+      false,
+      `the champion is the baseline: ${JSON.stringify(evaluate.comparison.baseline)}`,
+    );
+    // Whether the retrained model beats the champion depends on training; the run must act on it either way.
+    const champion = (await showModel(rt.harness.store, rt.bucket, 'defect-detector')).aliases.champion;
+    if (evaluate.passed) {
+      assertStages(run, { register: 'succeeded' });
+      assert.equal(champion, before + 1);
+      await assertRegistered('defect-detector', before + 1);
+    } else {
+      assertStages(run, { register: 'skipped' });
+      assert.equal(champion, before);
+    }
+  },
+);
 
 /** Pretrains the churn base model tabular.yaml fine-tunes: a fine-tune `architecture: mlp` run on last quarter's export. */
 const PRETRAIN_CHURN = `
@@ -324,23 +496,30 @@ stages:
       alias: latest
 `;
 
-test('tabular: fine-tunes the churn MLP pretrained on last quarter on this quarter\'s shifted CSV, with per-region metrics', TIMEOUT, async () => {
-  const pretrain = await rt.run(rt.plan({ yaml: PRETRAIN_CHURN, name: 'pretrain-churn.yaml' }, { dataset: datasets.churnQ2 }));
-  assertSucceeded(pretrain);
-  assert.deepEqual(pretrain.stage('register').outputs, { model: 'registry://churn-mlp@1', version: 1 });
+test(
+  "tabular: fine-tunes the churn MLP pretrained on last quarter on this quarter's shifted CSV, with per-region metrics",
+  TIMEOUT,
+  async () => {
+    const pretrain = await rt.run(
+      rt.plan({ yaml: PRETRAIN_CHURN, name: 'pretrain-churn.yaml' }, { dataset: datasets.churnQ2 }),
+    );
+    assertSucceeded(pretrain);
+    assert.deepEqual(pretrain.stage('register').outputs, { model: 'registry://churn-mlp@1', version: 1 });
 
-  const run = await rt.run(rt.plan({ file: 'pipelines/tabular.yaml' }, { dataset: datasets.churnQ3, minF1: '0' }));
-  assertSucceeded(run);
-  assertStages(run, { prepare: 'succeeded', finetune: 'succeeded', evaluate: 'succeeded', register: 'succeeded' });
-  assert.deepEqual(run.stage('prepare').outputs?.classes, ['no', 'yes']);
-  const metrics = metricsOf(run);
-  assert.equal(typeof metrics.f1, 'number', JSON.stringify(metrics));
-  const html = await assertReport(run);
-  assert.match(html, /<h2>Slices by region<\/h2>/);
-  for (const region of ['north', 'south', 'east', 'west']) assert.ok(html.includes(`<tr><td>${region}</td>`), `the report has the ${region} slice`);
-  assert.deepEqual(run.stage('register').outputs, { model: 'registry://churn-mlp@2', version: 2 });
-  await assertRegistered('churn-mlp', 2);
-  // `latest` is not stored: it always names the newest version.
-  assert.deepEqual((await showModel(rt.harness.store, rt.bucket, 'churn-mlp')).aliases, { q3: 2 });
-  assert.equal(await latestVersion('churn-mlp'), 2);
-});
+    const run = await rt.run(rt.plan({ file: 'pipelines/tabular.yaml' }, { dataset: datasets.churnQ3, minF1: '0' }));
+    assertSucceeded(run);
+    assertStages(run, { prepare: 'succeeded', finetune: 'succeeded', evaluate: 'succeeded', register: 'succeeded' });
+    assert.deepEqual(run.stage('prepare').outputs?.classes, ['no', 'yes']);
+    const metrics = metricsOf(run);
+    assert.equal(typeof metrics.f1, 'number', JSON.stringify(metrics));
+    const html = await assertReport(run);
+    assert.match(html, /<h2>Slices by region<\/h2>/);
+    for (const region of ['north', 'south', 'east', 'west'])
+      assert.ok(html.includes(`<tr><td>${region}</td>`), `the report has the ${region} slice`);
+    assert.deepEqual(run.stage('register').outputs, { model: 'registry://churn-mlp@2', version: 2 });
+    await assertRegistered('churn-mlp', 2);
+    // `latest` is not stored: it always names the newest version.
+    assert.deepEqual((await showModel(rt.harness.store, rt.bucket, 'churn-mlp')).aliases, { q3: 2 });
+    assert.equal(await latestVersion('churn-mlp'), 2);
+  },
+);

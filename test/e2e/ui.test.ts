@@ -54,7 +54,8 @@ test('a run page recolours its DAG live, and the log of a running stage follows'
   const runId = await h.runs.submit(plan);
   const { page, errors } = await openPage(browser);
   await page.goto(`${ui.url}/#/runs/${runId}?stage=second`);
-  const node = (stage: string, status: string) => page.locator(`svg.dag g.node[data-stage="${stage}"][data-status="${status}"]`);
+  const node = (stage: string, status: string) =>
+    page.locator(`svg.dag g.node[data-stage="${stage}"][data-status="${status}"]`);
   await node('first', 'running').waitFor();
   await node('second', 'pending').waitFor({ state: 'attached' });
   await node('second', 'running').waitFor({ timeout: 20_000 });
@@ -70,7 +71,18 @@ test('a run page recolours its DAG live, and the log of a running stage follows'
 });
 
 test('a paused stage is retried from the UI with a changed param and the run succeeds', LONG, async () => {
-  const plan = h.plan('ui-retry', [{ id: 'check', uses: 'test-fail-until-param', onFailure: 'pause', with: { value: '${{ params.answer }}', expected: 42 } }], { answer: 1 });
+  const plan = h.plan(
+    'ui-retry',
+    [
+      {
+        id: 'check',
+        uses: 'test-fail-until-param',
+        onFailure: 'pause',
+        with: { value: '${{ params.answer }}', expected: 42 },
+      },
+    ],
+    { answer: 1 },
+  );
   const runId = await h.runs.submit(plan);
   const { page, errors } = await openPage(browser);
   await page.goto(`${ui.url}/#/runs/${runId}`);
@@ -92,10 +104,25 @@ test('a paused stage is retried from the UI with a changed param and the run suc
 test('a model version is promoted to an alias after confirmation', LONG, async () => {
   const name = `ui-model-${randomSuffix()}`;
   const source = `s3://${h.config.s3.bucket}/test-ui/${name}`;
-  await h.store.putJson(`${source}/model.json`, { format: 'layers-model', modelTopology: {}, weightsManifest: [{ paths: ['weights.bin'], weights: [] }] });
+  await h.store.putJson(`${source}/model.json`, {
+    format: 'layers-model',
+    modelTopology: {},
+    weightsManifest: [{ paths: ['weights.bin'], weights: [] }],
+  });
   await h.store.putBytes(`${source}/weights.bin`, new Uint8Array(4));
   for (const accuracy of [0.81, 0.87]) {
-    await registerModel(h.store, { bucket: h.config.s3.bucket, name, modelUri: source, aliases: accuracy < 0.85 ? ['champion'] : [], metrics: { accuracy }, lineage: { runId: 'ui-run-1', stage: 'finetune', dataset: `s3://${h.config.s3.bucket}/datasets/digits/manifest.json` } });
+    await registerModel(h.store, {
+      bucket: h.config.s3.bucket,
+      name,
+      modelUri: source,
+      aliases: accuracy < 0.85 ? ['champion'] : [],
+      metrics: { accuracy },
+      lineage: {
+        runId: 'ui-run-1',
+        stage: 'finetune',
+        dataset: `s3://${h.config.s3.bucket}/datasets/digits/manifest.json`,
+      },
+    });
   }
   const { page, errors } = await openPage(browser);
   await page.goto(`${ui.url}/#/models/${name}`);
@@ -106,7 +133,9 @@ test('a model version is promoted to an alias after confirmation', LONG, async (
   await page.locator('dialog.confirm [data-action="confirm"]').click();
   await page.locator('#model-aliases', { hasText: 'champion → 2' }).waitFor();
   await screenshot(page, 'model');
-  const aliases = await h.store.getJson<Record<string, number>>(`s3://${h.config.s3.bucket}/models/${name}/aliases.json`);
+  const aliases = await h.store.getJson<Record<string, number>>(
+    `s3://${h.config.s3.bucket}/models/${name}/aliases.json`,
+  );
   assert.equal(aliases.champion, 2);
   assert.deepEqual(errors, []);
   await page.context().close();
@@ -128,14 +157,22 @@ test('a pipeline with errors shows every diagnostic at its line', LONG, async ()
     '    with: {model: "${{ stages.nowhere.outputs.model }}", data: "x", epochs: 3}',
     '',
   ].join('\n');
-  const expected = compilePlan(yaml, 'pipeline.yaml').diagnostics.map((d) => `${d.line}:${d.code}`).sort();
+  const expected = compilePlan(yaml, 'pipeline.yaml')
+    .diagnostics.map((d) => `${d.line}:${d.code}`)
+    .sort();
   assert.ok(expected.length >= 3, JSON.stringify(expected));
   const { page, errors } = await openPage(browser);
   await page.goto(`${ui.url}/#/pipelines`);
   await page.locator('#pipeline-yaml').fill(yaml);
   await page.locator('#validate-pipeline').click();
   await page.locator('#validation-summary[data-valid="false"]').waitFor();
-  const shown = (await page.locator('.diag').evaluateAll((items) => items.map((item) => `${item.getAttribute('data-line')}:${item.getAttribute('data-code')}`))).sort();
+  const shown = (
+    await page
+      .locator('.diag')
+      .evaluateAll((items) =>
+        items.map((item) => `${item.getAttribute('data-line')}:${item.getAttribute('data-code')}`),
+      )
+  ).sort();
   assert.deepEqual(shown, expected);
   // Each diagnostic sits right under the source line it names.
   for (const diag of await page.locator('.diag').all()) {

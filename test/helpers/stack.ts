@@ -27,7 +27,9 @@ function canConnect(host: string, port: number, timeoutMs: number): Promise<bool
 async function minioLive(config: FineflowConfig, timeoutMs: number): Promise<boolean> {
   const { endPoint, port, useSSL } = config.s3;
   try {
-    const response = await fetch(`${useSSL ? 'https' : 'http'}://${endPoint}:${port}/minio/health/live`, { signal: AbortSignal.timeout(timeoutMs) });
+    const response = await fetch(`${useSSL ? 'https' : 'http'}://${endPoint}:${port}/minio/health/live`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     return response.ok;
   } catch {
     return false;
@@ -40,7 +42,10 @@ async function minioLive(config: FineflowConfig, timeoutMs: number): Promise<boo
  */
 export async function requireStack(config: FineflowConfig = stackConfig(), timeoutMs = 2000): Promise<FineflowConfig> {
   const [host = '', portText = ''] = config.temporal.address.split(/:(?=\d+$)/);
-  const [temporalUp, minioUp] = await Promise.all([canConnect(host, Number(portText), timeoutMs), minioLive(config, timeoutMs)]);
+  const [temporalUp, minioUp] = await Promise.all([
+    canConnect(host, Number(portText), timeoutMs),
+    minioLive(config, timeoutMs),
+  ]);
   const missing = [
     ...(temporalUp ? [] : [`Temporal at ${config.temporal.address}`]),
     ...(minioUp ? [] : [`MinIO at ${config.s3.useSSL ? 'https' : 'http'}://${config.s3.endPoint}:${config.s3.port}`]),

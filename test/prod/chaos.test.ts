@@ -11,7 +11,18 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import {
-  STATE_DIR, epochOf, epochsByAttempt, epochsRedone, fineTunePlan, hostTraining, report, sleep, stackProd, startProdHarness, waitForState, type ProdHarness,
+  STATE_DIR,
+  epochOf,
+  epochsByAttempt,
+  epochsRedone,
+  fineTunePlan,
+  hostTraining,
+  report,
+  sleep,
+  stackProd,
+  startProdHarness,
+  waitForState,
+  type ProdHarness,
 } from './harness';
 
 const EPOCHS = 12;
@@ -37,24 +48,38 @@ async function underChaos(name: string, disrupt: () => Promise<void> | void, atE
   const result = await h.runs.result(runId);
   assert.equal(result.status, 'succeeded', JSON.stringify(result.stages));
   const byAttempt = await epochsByAttempt(h, runId);
-  return { runId, result, byAttempt, figures: { epochAtDisruption, epochsRedone: epochsRedone(byAttempt), timeLostMs, attempts: result.stages[0]?.attempts ?? 0 } };
+  return {
+    runId,
+    result,
+    byAttempt,
+    figures: {
+      epochAtDisruption,
+      epochsRedone: epochsRedone(byAttempt),
+      timeLostMs,
+      attempts: result.stages[0]?.attempts ?? 0,
+    },
+  };
 }
 
-test('a worker host taken off the network mid fine-tune: the stage moves to the other host and resumes', { timeout: 600_000 }, async () => {
-  let host: string | undefined;
-  const { figures, byAttempt } = await underChaos('chaos-host-off', () => {
-    host = hostTraining();
-    assert.ok(host, 'a train worker runs the stage');
-    stackProd('host-down', host);
-  });
-  try {
-    assert.ok(figures.attempts >= 2, 'the heartbeat timed out and another host took the stage');
-    assert.ok(figures.epochsRedone <= 1, `at most the epoch in flight is redone: ${JSON.stringify([...byAttempt])}`);
-    report('worker host off the network', { host: host ?? '?', ...figures });
-  } finally {
-    if (host) stackProd('host-up', host);
-  }
-});
+test(
+  'a worker host taken off the network mid fine-tune: the stage moves to the other host and resumes',
+  { timeout: 600_000 },
+  async () => {
+    let host: string | undefined;
+    const { figures, byAttempt } = await underChaos('chaos-host-off', () => {
+      host = hostTraining();
+      assert.ok(host, 'a train worker runs the stage');
+      stackProd('host-down', host);
+    });
+    try {
+      assert.ok(figures.attempts >= 2, 'the heartbeat timed out and another host took the stage');
+      assert.ok(figures.epochsRedone <= 1, `at most the epoch in flight is redone: ${JSON.stringify([...byAttempt])}`);
+      report('worker host off the network', { host: host ?? '?', ...figures });
+    } finally {
+      if (host) stackProd('host-up', host);
+    }
+  },
+);
 
 test('the Temporal server restarted mid-run: the run finishes', { timeout: 600_000 }, async () => {
   const { figures } = await underChaos('chaos-temporal', () => stackProd('restart', 'temporal'));
@@ -66,46 +91,66 @@ test('PostgreSQL restarted mid-run: the run finishes', { timeout: 600_000 }, asy
   report('PostgreSQL restart', figures);
 });
 
-test('a MinIO drive removed mid-run: no artifact lost (sha256 verified), healed afterwards', { timeout: 600_000 }, async () => {
-  const drives = (process.env.FINEFLOW_PROD_MINIO_DRIVES ?? '').split(' ');
-  const drive = drives[2] ?? '';
-  assert.ok(existsSync(drive), `drive ${drive}`);
-  const removed = `${drive}.removed`;
-  const { runId, figures } = await underChaos('chaos-drive', () => renameSync(drive, removed));
-  const objects = await h.store.list(`s3://${h.config.s3.bucket}/runs/${runId}/`);
-  assert.ok(objects.length > 0);
-  let verified = 0;
-  for (const object of objects) {
-    const uri = `s3://${h.config.s3.bucket}/${object.key}`;
-    const recorded = (await h.store.stat(uri))?.sha256;
-    const bytes = await h.store.getBytes(uri);
-    if (recorded === undefined) continue;
-    assert.equal(createHash('sha256').update(bytes).digest('hex'), recorded, `${uri}: sha256 differs from the one recorded at upload`);
-    verified += 1;
-  }
-  assert.ok(verified > 0, 'artifacts carry a sha256 and were verified');
-  // Heal: a fresh, empty drive in the removed one's place, then MinIO's heal rebuilds its shards,
-  // including those of the dataset written before the drive was removed.
-  const datasetDir = new URL(h.dataset).pathname.split('/').filter(Boolean).slice(0, 2).join(path.sep);
-  rmSync(removed, { recursive: true, force: true });
-  mkdirSync(drive, { recursive: true });
-  const healStarted = Date.now();
-  let shards: string[] = [];
-  while (shards.length === 0 && Date.now() - healStarted < 120_000) {
-    stackProd('heal');
-    shards = readdirSync(drive, { recursive: true }).map(String).filter((entry) => entry.includes(datasetDir));
-    if (shards.length === 0) await sleep(2_000);
-  }
-  assert.ok(shards.length > 0, `the healed drive holds the dataset written before the removal (${datasetDir}) again`);
-  report('MinIO drive removed', { ...figures, objects: objects.length, sha256Verified: verified, healedEntries: shards.length, healMs: Date.now() - healStarted });
-});
+test(
+  'a MinIO drive removed mid-run: no artifact lost (sha256 verified), healed afterwards',
+  { timeout: 600_000 },
+  async () => {
+    const drives = (process.env.FINEFLOW_PROD_MINIO_DRIVES ?? '').split(' ');
+    const drive = drives[2] ?? '';
+    assert.ok(existsSync(drive), `drive ${drive}`);
+    const removed = `${drive}.removed`;
+    const { runId, figures } = await underChaos('chaos-drive', () => renameSync(drive, removed));
+    const objects = await h.store.list(`s3://${h.config.s3.bucket}/runs/${runId}/`);
+    assert.ok(objects.length > 0);
+    let verified = 0;
+    for (const object of objects) {
+      const uri = `s3://${h.config.s3.bucket}/${object.key}`;
+      const recorded = (await h.store.stat(uri))?.sha256;
+      const bytes = await h.store.getBytes(uri);
+      if (recorded === undefined) continue;
+      assert.equal(
+        createHash('sha256').update(bytes).digest('hex'),
+        recorded,
+        `${uri}: sha256 differs from the one recorded at upload`,
+      );
+      verified += 1;
+    }
+    assert.ok(verified > 0, 'artifacts carry a sha256 and were verified');
+    // Heal: a fresh, empty drive in the removed one's place, then MinIO's heal rebuilds its shards,
+    // including those of the dataset written before the drive was removed.
+    const datasetDir = new URL(h.dataset).pathname.split('/').filter(Boolean).slice(0, 2).join(path.sep);
+    rmSync(removed, { recursive: true, force: true });
+    mkdirSync(drive, { recursive: true });
+    const healStarted = Date.now();
+    let shards: string[] = [];
+    while (shards.length === 0 && Date.now() - healStarted < 120_000) {
+      stackProd('heal');
+      shards = readdirSync(drive, { recursive: true })
+        .map(String)
+        .filter((entry) => entry.includes(datasetDir));
+      if (shards.length === 0) await sleep(2_000);
+    }
+    assert.ok(shards.length > 0, `the healed drive holds the dataset written before the removal (${datasetDir}) again`);
+    report('MinIO drive removed', {
+      ...figures,
+      objects: objects.length,
+      sha256Verified: verified,
+      healedEntries: shards.length,
+      healMs: Date.now() - healStarted,
+    });
+  },
+);
 
-test("the control worker's host killed mid-run: the other host's control worker carries on", { timeout: 600_000 }, async () => {
-  const { figures } = await underChaos('chaos-control', () => stackProd('host-kill', 'h1'));
-  try {
-    report("control worker's host killed", figures);
-  } finally {
-    stackProd('host-start', 'h1');
-  }
-  assert.ok(STATE_DIR);
-});
+test(
+  "the control worker's host killed mid-run: the other host's control worker carries on",
+  { timeout: 600_000 },
+  async () => {
+    const { figures } = await underChaos('chaos-control', () => stackProd('host-kill', 'h1'));
+    try {
+      report("control worker's host killed", figures);
+    } finally {
+      stackProd('host-start', 'h1');
+    }
+    assert.ok(STATE_DIR);
+  },
+);

@@ -41,11 +41,15 @@ export async function startProdHarness(): Promise<ProdHarness> {
   const store = createObjectStoreFromConfig(config);
   const client = await connectClient(config.temporal);
   const runs = new RunClient(client, { bucket: config.s3.bucket, workflowTaskQueue: taskQueueForPool(CONTROL_POOL) });
-  const { manifestUri: dataset } = await writeDataset(store, `s3://${config.s3.bucket}/prod-test-data/mnist-${Date.now()}`, {
-    train: loadMnist({ perClass: 60, seed: 1 }),
-    validation: loadMnist({ perClass: 10, offset: 60, seed: 2 }),
-    test: loadMnist({ perClass: 10, offset: 70, seed: 3 }),
-  });
+  const { manifestUri: dataset } = await writeDataset(
+    store,
+    `s3://${config.s3.bucket}/prod-test-data/mnist-${Date.now()}`,
+    {
+      train: loadMnist({ perClass: 60, seed: 1 }),
+      validation: loadMnist({ perClass: 10, offset: 60, seed: 2 }),
+      test: loadMnist({ perClass: 10, offset: 70, seed: 3 }),
+    },
+  );
   return { config, store, client, runs, dataset, close: () => client.connection.close() };
 }
 
@@ -56,7 +60,16 @@ export function fineTunePlan(name: string, dataset: string, epochs: number, hear
       id: 'finetune',
       uses: 'fine-tune',
       pool: 'train',
-      with: { architecture: 'small-cnn', data: dataset, epochs, batchSize: 8, learningRate: 0.001, freeze: 'none', checkpoint: { everyEpochs: 1 }, seed: 1 },
+      with: {
+        architecture: 'small-cnn',
+        data: dataset,
+        epochs,
+        batchSize: 8,
+        learningRate: 0.001,
+        freeze: 'none',
+        checkpoint: { everyEpochs: 1 },
+        seed: 1,
+      },
       timeoutMs: 600_000,
       heartbeatTimeoutMs,
       retry: { maxAttempts: 4, initialIntervalMs: 500, backoffCoefficient: 1, maximumIntervalMs: 1_000 },
@@ -72,7 +85,12 @@ export function stackProd(...args: string[]): void {
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls the run state until `predicate` holds; throws with the stage logs when the run ends first or time runs out. */
-export async function waitForState(h: ProdHarness, runId: string, predicate: (state: RunState) => boolean, timeoutMs: number): Promise<RunState> {
+export async function waitForState(
+  h: ProdHarness,
+  runId: string,
+  predicate: (state: RunState) => boolean,
+  timeoutMs: number,
+): Promise<RunState> {
   const deadline = Date.now() + timeoutMs;
   let last: RunState | undefined;
   while (Date.now() < deadline) {
@@ -95,7 +113,9 @@ export const epochOf = (state: RunState): number => {
 
 export async function stageLogText(h: ProdHarness, runId: string): Promise<string> {
   const logs = await listStageLogs(h.store, h.config.s3.bucket, runId);
-  const texts = await Promise.all(logs.map(async (log) => `--- ${log.stageId}#${log.attempt}\n${(await h.store.getBytes(log.uri)).toString('utf8')}`));
+  const texts = await Promise.all(
+    logs.map(async (log) => `--- ${log.stageId}#${log.attempt}\n${(await h.store.getBytes(log.uri)).toString('utf8')}`),
+  );
   return texts.join('\n');
 }
 
@@ -104,7 +124,10 @@ export async function epochsByAttempt(h: ProdHarness, runId: string): Promise<Ma
   const byAttempt = new Map<number, number[]>();
   for (const log of await listStageLogs(h.store, h.config.s3.bucket, runId, 'finetune')) {
     const text = (await h.store.getBytes(log.uri)).toString('utf8');
-    byAttempt.set(log.attempt, [...text.matchAll(/ epoch (\d+)\/\d+ /g)].map((m) => Number(m[1])));
+    byAttempt.set(
+      log.attempt,
+      [...text.matchAll(/ epoch (\d+)\/\d+ /g)].map((m) => Number(m[1])),
+    );
   }
   return byAttempt;
 }
@@ -124,7 +147,8 @@ export function hostTraining(): string | undefined {
       try {
         const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
         const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
-        if (ppid === pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('training-worker')) return /^worker-(.+)-train\.pid$/.exec(file)?.[1];
+        if (ppid === pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('training-worker'))
+          return /^worker-(.+)-train\.pid$/.exec(file)?.[1];
       } catch {
         // the process ended while we looked
       }
@@ -135,5 +159,9 @@ export function hostTraining(): string | undefined {
 
 /** One scenario's figures, printed as a line the CI log and the note can quote. */
 export function report(scenario: string, figures: Record<string, number | string>): void {
-  process.stdout.write(`chaos: ${scenario}: ${Object.entries(figures).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
+  process.stdout.write(
+    `chaos: ${scenario}: ${Object.entries(figures)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}\n`,
+  );
 }

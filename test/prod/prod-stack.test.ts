@@ -23,7 +23,11 @@ test('the stack is the production shape: Temporal server on PostgreSQL, 4-drive 
   const namespaces = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
   assert.ok(namespaces.split('\n').filter((line) => /^ff\d+-h\d/.test(line)).length >= 2, namespaces);
   // A worker host has no route to the root namespace's loopback services: only the bridge.
-  const ns = namespaces.split('\n').find((line) => /^ff\d+-h1/.test(line))?.split(' ')[0] ?? '';
+  const ns =
+    namespaces
+      .split('\n')
+      .find((line) => /^ff\d+-h1/.test(line))
+      ?.split(' ')[0] ?? '';
   const routes = execFileSync('ip', ['-n', ns, 'route'], { encoding: 'utf8' });
   assert.match(routes, /10\.77\.\d+\.0\/24 dev eth0/);
   assert.doesNotMatch(routes, /default/);
@@ -34,5 +38,8 @@ test('a fine-tune pipeline runs on the worker hosts and its model is in MinIO', 
   const result = await h.runs.result(runId);
   assert.equal(result.status, 'succeeded', JSON.stringify(result.stages));
   const objects = await h.store.list(`s3://${h.config.s3.bucket}/runs/${runId}/finetune/`);
-  assert.ok(objects.some((o) => o.key.endsWith('model.json')), objects.map((o) => o.key).join(', '));
+  assert.ok(
+    objects.some((o) => o.key.endsWith('model.json')),
+    objects.map((o) => o.key).join(', '),
+  );
 });

@@ -50,9 +50,19 @@ interface Recorder {
 
 type Scenario = (r: Recorder) => Promise<readonly string[]>;
 
-const fastRetry = (maxAttempts: number) => ({ maxAttempts, initialIntervalMs: 100, backoffCoefficient: 1, maximumIntervalMs: 200 });
+const fastRetry = (maxAttempts: number) => ({
+  maxAttempts,
+  initialIntervalMs: 100,
+  backoffCoefficient: 1,
+  maximumIntervalMs: 200,
+});
 
-async function until<T>(what: string, probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   while (Date.now() < deadline) {
@@ -75,15 +85,24 @@ async function settled(r: Recorder, runId: string): Promise<void> {
   }
 }
 
-const runState = (r: Recorder, runId: string, done: (state: RunState) => boolean): Promise<RunState> => until(`run ${runId}`, () => r.runs.state(runId), done);
+const runState = (r: Recorder, runId: string, done: (state: RunState) => boolean): Promise<RunState> =>
+  until(`run ${runId}`, () => r.runs.state(runId), done);
 
 /** Every execution of a workflow id, oldest first, following continue-as-new links from the first run. */
-async function executionsOf(client: Client, workflowId: string, firstRunId: string): Promise<{ runId: string; json: string }[]> {
+async function executionsOf(
+  client: Client,
+  workflowId: string,
+  firstRunId: string,
+): Promise<{ runId: string; json: string }[]> {
   const out: { runId: string; json: string }[] = [];
-  for (let runId: string | undefined = firstRunId; runId; ) {
-    const history: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>> = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  for (let runId: string | undefined = firstRunId; runId;) {
+    const history: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>> =
+      await client.workflow.getHandle(workflowId, runId).fetchHistory();
     // The workflow id is part of what replays (workflowInfo().workflowId names children and runs).
-    out.push({ runId, json: `{"workflowId":${JSON.stringify(workflowId)},"runId":${JSON.stringify(runId)},"history":${historyToStoredJson(history)}}` });
+    out.push({
+      runId,
+      json: `{"workflowId":${JSON.stringify(workflowId)},"runId":${JSON.stringify(runId)},"history":${historyToStoredJson(history)}}`,
+    });
     const last = history.events?.[history.events.length - 1];
     runId = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }
@@ -100,7 +119,9 @@ function historyToStoredJson(history: temporal.api.history.v1.IHistory): string 
   const message = temporal.api.history.v1.History.fromObject(history);
   const json = JSON.stringify(message.toJSON());
   const back = temporal.api.history.v1.History.fromObject(JSON.parse(json) as Record<string, unknown>);
-  const same = Buffer.from(temporal.api.history.v1.History.encode(back).finish()).equals(Buffer.from(temporal.api.history.v1.History.encode(message).finish()));
+  const same = Buffer.from(temporal.api.history.v1.History.encode(back).finish()).equals(
+    Buffer.from(temporal.api.history.v1.History.encode(message).finish()),
+  );
   if (!same) throw new Error('the stored JSON of a history does not decode to the same history');
   return json;
 }
@@ -132,7 +153,12 @@ const scenarios: Record<string, Scenario> = {
     const plan = r.plan(
       'replay-pause',
       [
-        { id: 'check', uses: 'test-fail-until-param', with: { value: '${{ params.threshold }}', expected: 7 }, onFailure: 'pause' },
+        {
+          id: 'check',
+          uses: 'test-fail-until-param',
+          with: { value: '${{ params.threshold }}', expected: 7 },
+          onFailure: 'pause',
+        },
         { id: 'next', needs: ['check'], with: { value: '${{ stages.check.outputs.value }}' } },
       ],
       { threshold: 3 },
@@ -182,24 +208,47 @@ const scenarios: Record<string, Scenario> = {
       seed: 5,
       space: { learningRate: { logUniform: [0.001, 0.03] } },
     };
-    const plan = r.plan('replay-sweep', [{ id: 'sweep', uses: 'hyperparameter-sweep', with: inputs, timeoutMs: 300_000 }]);
+    const plan = r.plan('replay-sweep', [
+      { id: 'sweep', uses: 'hyperparameter-sweep', with: inputs, timeoutMs: 300_000 },
+    ]);
     const runId = await r.runs.submit(plan);
     await settled(r, runId);
     const childId = `${runId}.sweep.sweep-1`;
     // Directly, with a tiny history threshold, so the recorded chain has continue-as-new in it.
     const chainRunId = `replay-sweep-can-${r.suffix}`;
     const input: HyperparameterSweepInput = {
-      context: { runId: chainRunId, pipeline: 'replay-sweep', stageId: 'sweep', attempt: 1, outputPrefix: `s3://${r.bucket}/runs/${chainRunId}/sweep/`, bucket: r.bucket, trigger: { kind: 'manual' } },
+      context: {
+        runId: chainRunId,
+        pipeline: 'replay-sweep',
+        stageId: 'sweep',
+        attempt: 1,
+        outputPrefix: `s3://${r.bucket}/runs/${chainRunId}/sweep/`,
+        bucket: r.bucket,
+        trigger: { kind: 'manual' },
+      },
       inputs: { ...inputs, maxTrials: 4 },
-      execution: { pool: r.pools.cpu, segmentTimeoutMs: 120_000, heartbeatTimeoutMs: 30_000, retry: fastRetry(2), continueAsNewAfterEvents: 40 },
+      execution: {
+        pool: r.pools.cpu,
+        segmentTimeoutMs: 120_000,
+        heartbeatTimeoutMs: 30_000,
+        retry: fastRetry(2),
+        continueAsNewAfterEvents: 40,
+      },
     };
     const chainId = `${chainRunId}.sweep.sweep-1`;
-    const handle = await r.client.workflow.start('hyperparameterSweep', { taskQueue: taskQueueForPool(r.pools.control), workflowId: chainId, args: [input] });
+    const handle = await r.client.workflow.start('hyperparameterSweep', {
+      taskQueue: taskQueueForPool(r.pools.control),
+      workflowId: chainId,
+      args: [input],
+    });
     for (let attempt = 1; ; attempt++) {
-      const done = await handle.result().then(() => true, (error: unknown) => {
-        if (attempt >= 10) throw error;
-        return false;
-      });
+      const done = await handle.result().then(
+        () => true,
+        (error: unknown) => {
+          if (attempt >= 10) throw error;
+          return false;
+        },
+      );
       if (done) break;
     }
     return [runId, childId, chainId];
@@ -211,7 +260,8 @@ const scenarios: Record<string, Scenario> = {
     await r.store.ensureBucket(bucket);
     const prefix = `s3://${bucket}/incoming/`;
     await r.store.putBytes(`${prefix}existing.csv`, 'a,b\n1,2\n');
-    await r.schedules.apply(r.compile(`apiVersion: fineflow/v1
+    await r.schedules.apply(
+      r.compile(`apiVersion: fineflow/v1
 kind: Pipeline
 metadata: {name: ${name}}
 params: {dataset: ${prefix}}
@@ -220,31 +270,50 @@ triggers:
   - newData: {path: "\${{ params.dataset }}", debounce: 1s, pollInterval: 1s}
 stages:
   echo: {uses: test-echo, cache: false, with: {value: new-data}}
-`));
+`),
+    );
     const watcherId = watcherIdFor(name, prefix);
-    await until('the baseline', () => r.schedules.watchers.status(watcherId), (s) => s.lastObservation !== undefined);
+    await until(
+      'the baseline',
+      () => r.schedules.watchers.status(watcherId),
+      (s) => s.lastObservation !== undefined,
+    );
     await r.store.putBytes(`${prefix}batch-1.csv`, 'a,b\n3,4\n');
-    const runs = await until('a run for the push', () => listIds(r.client, runsQuery(name, 'new-data')), (ids) => ids.length >= 1);
+    const runs = await until(
+      'a run for the push',
+      () => listIds(r.client, runsQuery(name, 'new-data')),
+      (ids) => ids.length >= 1,
+    );
     await settled(r, runs[0] as string);
     // Let the watcher see the run end and continue as new (pollsPerExecution is small here).
     const firstRunId = await firstRunIdOf(r.client, watcherId);
-    await until('the watcher to continue as new', () => r.client.workflow.getHandle(watcherId).describe(), (d) => d.runId !== firstRunId);
+    await until(
+      'the watcher to continue as new',
+      () => r.client.workflow.getHandle(watcherId).describe(),
+      (d) => d.runId !== firstRunId,
+    );
     await r.schedules.delete(name);
     return [watcherId, runs[0] as string];
   },
   /** A run started by a schedule (trigger now). */
   async 'schedule-run'(r) {
     const name = `replay-sched-${r.suffix}`;
-    await r.schedules.apply(r.compile(`apiVersion: fineflow/v1
+    await r.schedules.apply(
+      r.compile(`apiVersion: fineflow/v1
 kind: Pipeline
 metadata: {name: ${name}}
 defaults: {pool: ${r.pools.cpu}, timeout: 1m, retry: {maxAttempts: 1}, onFailure: fail}
 schedule: {cron: "0 3 1 1 *", overlap: skip}
 stages:
   echo: {uses: test-echo, cache: false, with: {value: scheduled}}
-`));
+`),
+    );
     await r.schedules.trigger(name);
-    const runs = await until('the scheduled run', () => listIds(r.client, runsQuery(name, 'schedule')), (ids) => ids.length >= 1);
+    const runs = await until(
+      'the scheduled run',
+      () => listIds(r.client, runsQuery(name, 'schedule')),
+      (ids) => ids.length >= 1,
+    );
     await settled(r, runs[0] as string);
     await r.schedules.delete(name);
     return [runs[0] as string];
@@ -258,7 +327,8 @@ async function listIds(client: Client, query: string): Promise<string[]> {
 }
 
 async function writeScenario(r: Recorder, name: string, workflowIds: readonly string[]): Promise<number> {
-  for (const file of await readdir(HISTORIES_DIR)) if (file.startsWith(`${name}--`)) await rm(path.join(HISTORIES_DIR, file));
+  for (const file of await readdir(HISTORIES_DIR))
+    if (file.startsWith(`${name}--`)) await rm(path.join(HISTORIES_DIR, file));
   let n = 0;
   for (const workflowId of workflowIds) {
     for (const execution of await executionsOf(r.client, workflowId, await firstRunIdOf(r.client, workflowId))) {
@@ -279,7 +349,14 @@ async function main(): Promise<void> {
   await store.ensureBucket(config.s3.bucket);
   const connection: NativeConnection = await connectWorker(config.temporal);
   const client = await connectClient(config.temporal);
-  const common = { config, store, connection, extraStages: testStages, shutdownGraceMs: 2_000, progressSignalIntervalMs: 300 };
+  const common = {
+    config,
+    store,
+    connection,
+    extraStages: testStages,
+    shutdownGraceMs: 2_000,
+    progressSignalIntervalMs: 300,
+  };
   const workers: FineflowWorker[] = [
     await createWorker({ ...common, pool: pools.control, runsWorkflows: true }),
     await createWorker({ ...common, pool: pools.cpu, runsWorkflows: false, concurrency: 4 }),
@@ -294,7 +371,12 @@ async function main(): Promise<void> {
     schedules: new ScheduleService(client, { bucket: config.s3.bucket, workflowTaskQueue, pollsPerExecution: 4 }),
     pools,
     suffix,
-    plan: (name, stages, params) => makePlan(name, stages.map((s) => ({ pool: pools.cpu, ...s })), params),
+    plan: (name, stages, params) =>
+      makePlan(
+        name,
+        stages.map((s) => ({ pool: pools.cpu, ...s })),
+        params,
+      ),
     compile(yaml) {
       const compiled = compilePlan(yaml, 'replay.yaml', { set: [] });
       if (!compiled.plan) throw new Error(`replay pipeline does not compile: ${JSON.stringify(compiled.diagnostics)}`);
@@ -303,7 +385,8 @@ async function main(): Promise<void> {
   };
   const wanted = process.argv.slice(2);
   const unknown = wanted.filter((name) => !(name in scenarios));
-  if (unknown.length > 0) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(scenarios).join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(scenarios).join(', ')}`);
   await mkdir(HISTORIES_DIR, { recursive: true });
   try {
     for (const [name, scenario] of Object.entries(scenarios)) {
@@ -311,7 +394,9 @@ async function main(): Promise<void> {
       const started = Date.now();
       const ids = await scenario(recorder);
       const count = await writeScenario(recorder, name, ids);
-      console.log(`${name}: ${count} histor${count === 1 ? 'y' : 'ies'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      console.log(
+        `${name}: ${count} histor${count === 1 ? 'y' : 'ies'} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
     }
   } finally {
     await Promise.all(workers.map((w) => w.shutdown()));

@@ -35,10 +35,16 @@ async function pngBomb(size: number): Promise<Buffer> {
   deflate.on('data', (data: Buffer) => compressed.push(data));
   const done = new Promise((resolve) => deflate.on('end', resolve));
   const row = Buffer.alloc(size + 1); // filter byte 0 + zero pixels
-  for (let y = 0; y < size; y += 1) if (!deflate.write(row)) await new Promise((resolve) => deflate.once('drain', resolve));
+  for (let y = 0; y < size; y += 1)
+    if (!deflate.write(row)) await new Promise((resolve) => deflate.once('drain', resolve));
   deflate.end();
   await done;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', Buffer.concat(compressed)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', Buffer.concat(compressed)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 void describe('decompression bombs', () => {
@@ -47,10 +53,17 @@ void describe('decompression bombs', () => {
     assert.ok(bomb.length < 600_000, `the bomb is ${bomb.length} bytes`);
     assert.deepEqual(pngHeader(bomb), { width: 20_000, height: 20_000, channels: 1, rawBytes: 20_000 * 20_001 });
     const before = process.memoryUsage();
-    assert.throws(() => decodeImage(bomb, 'png'), (error: unknown) => error instanceof ResourceLimitError && /20000×20000.*at most 16777216 pixels/.test(error.message));
+    assert.throws(
+      () => decodeImage(bomb, 'png'),
+      (error: unknown) =>
+        error instanceof ResourceLimitError && /20000×20000.*at most 16777216 pixels/.test(error.message),
+    );
     const after = process.memoryUsage();
     assert.ok(after.rss - before.rss < 100 * 1024 * 1024, `rss grew by ${after.rss - before.rss} bytes`);
-    assert.ok(after.arrayBuffers - before.arrayBuffers < 10 * 1024 * 1024, `array buffers grew by ${after.arrayBuffers - before.arrayBuffers} bytes`);
+    assert.ok(
+      after.arrayBuffers - before.arrayBuffers < 10 * 1024 * 1024,
+      `array buffers grew by ${after.arrayBuffers - before.arrayBuffers} bytes`,
+    );
   });
 
   void it('a JPEG declaring 20000×20000 pixels is refused at its frame header', () => {
@@ -88,8 +101,14 @@ void describe('parsing bombs', () => {
     const row = `${Array(100_000).fill('1').join(',')},a\n`;
     await store.putBytes('s3://raw/wide/data.csv', header + row + row);
     await assert.rejects(
-      prepareDataset(store, { source: 's3://raw/wide/', format: 'csv', split: { train: 1, validation: 0, test: 0, seed: 1 }, outputPrefix: 's3://out/wide' }),
-      (error: unknown) => error instanceof ResourceLimitError && /data\.csv:1: more than 10000 columns/.test(error.message),
+      prepareDataset(store, {
+        source: 's3://raw/wide/',
+        format: 'csv',
+        split: { train: 1, validation: 0, test: 0, seed: 1 },
+        outputPrefix: 's3://out/wide',
+      }),
+      (error: unknown) =>
+        error instanceof ResourceLimitError && /data\.csv:1: more than 10000 columns/.test(error.message),
     );
   });
 
@@ -116,9 +135,19 @@ void describe('parsing bombs', () => {
         yield 'a'.repeat(64 * 1024);
       }
     }
-    await assert.rejects(drain(readLines(endless(), { maxRecordChars: 1024 * 1024, source: 'x.jsonl' })), /x\.jsonl:1: a line longer than 1048576 characters/);
+    await assert.rejects(
+      drain(readLines(endless(), { maxRecordChars: 1024 * 1024, source: 'x.jsonl' })),
+      /x\.jsonl:1: a line longer than 1048576 characters/,
+    );
     assert.equal(pulled, 17);
     await assert.rejects(drain(readLines(chunksOf(['{}\n{}\n{}\n']), { maxRecords: 2 })), /line 3: more than 2 lines/);
-    assert.deepEqual((await drain(readLines(chunksOf(['a\r\n\nb', 'c\n', 'd'])))).map((l) => [l.text, l.line]), [['a', 1], ['bc', 3], ['d', 4]]);
+    assert.deepEqual(
+      (await drain(readLines(chunksOf(['a\r\n\nb', 'c\n', 'd'])))).map((l) => [l.text, l.line]),
+      [
+        ['a', 1],
+        ['bc', 3],
+        ['d', 4],
+      ],
+    );
   });
 });

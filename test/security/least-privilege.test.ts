@@ -21,15 +21,21 @@ after(async () => {
 void it('a plan whose uses: names a runtime activity fails at once, non-retryable, with nothing scheduled', async () => {
   const plan = h.plan('uses-check', [{ id: 'sneaky', uses: 'lookupStageCache', with: { stage: 'x' } }]);
   const runId = await h.runs.submit(plan);
-  const failure = await h.client.workflow.getHandle(runId).result().then(
-    () => undefined,
-    (error: unknown) => error,
-  );
+  const failure = await h.client.workflow
+    .getHandle(runId)
+    .result()
+    .then(
+      () => undefined,
+      (error: unknown) => error,
+    );
   assert.ok(failure instanceof WorkflowFailedError);
   assert.ok(failure.cause instanceof ApplicationFailure);
   assert.equal(failure.cause.type, ERROR_TYPES.invalidInput);
   assert.equal(failure.cause.nonRetryable, true);
-  assert.match(failure.cause.message, /stages\.sneaky\.uses: `lookupStageCache` is not a registered stage type \[plan-unknown-stage-type\]/);
+  assert.match(
+    failure.cause.message,
+    /stages\.sneaky\.uses: `lookupStageCache` is not a registered stage type \[plan-unknown-stage-type\]/,
+  );
   const events = (await h.client.workflow.getHandle(runId).fetchHistory()).events ?? [];
   assert.equal(events.filter((event) => event.activityTaskScheduledEventAttributes).length, 0);
 });

@@ -71,19 +71,37 @@ async function awaitEvent(
 }
 
 function withKeys(config: FineflowConfig, keys: string): FineflowConfig {
-  return { ...config, temporal: { ...config.temporal, codec: { mode: 'encrypt', keys: parseCodecKeys(keys, 'test'), source: 'test' } } };
+  return {
+    ...config,
+    temporal: { ...config.temporal, codec: { mode: 'encrypt', keys: parseCodecKeys(keys, 'test'), source: 'test' } },
+  };
 }
 
 const keyEntry = (id: string): string => `${id}:${randomBytes(32).toString('base64')}`;
 
 /** Workers on their own pools with their own key ring. */
-async function workersWith(config: FineflowConfig): Promise<{ pools: { control: string; cpu: string }; stop(): Promise<void> }> {
+async function workersWith(
+  config: FineflowConfig,
+): Promise<{ pools: { control: string; cpu: string }; stop(): Promise<void> }> {
   const suffix = randomSuffix();
   const pools = { control: `control-${suffix}`, cpu: `cpu-${suffix}` };
   const connection = await connectWorker(config.temporal);
   const workers: FineflowWorker[] = [];
-  for (const [pool, runsWorkflows] of [[pools.control, true], [pools.cpu, false]] as const) {
-    workers.push(await createWorker({ config, store: harness.store, connection, extraStages: testStages, runsWorkflows, shutdownGraceMs: 1_000, pool }));
+  for (const [pool, runsWorkflows] of [
+    [pools.control, true],
+    [pools.cpu, false],
+  ] as const) {
+    workers.push(
+      await createWorker({
+        config,
+        store: harness.store,
+        connection,
+        extraStages: testStages,
+        runsWorkflows,
+        shutdownGraceMs: 1_000,
+        pool,
+      }),
+    );
   }
   const running = workers.map((worker) => worker.run());
   return {
@@ -99,7 +117,9 @@ async function workersWith(config: FineflowConfig): Promise<{ pools: { control: 
 before(async () => {
   harness = await startRuntimeHarness();
   raw = new Client({ connection: harness.client.connection, namespace: harness.config.temporal.namespace });
-  const plan = harness.plan(`enc-${randomSuffix()}`, [{ id: 'echo', with: { value: '${{ params.token }}' } }], { token: CANARY });
+  const plan = harness.plan(`enc-${randomSuffix()}`, [{ id: 'echo', with: { value: '${{ params.token }}' } }], {
+    token: CANARY,
+  });
   runId = await harness.runs.submit(plan);
   const result = await harness.runs.result(runId);
   assert.equal(result.status, 'succeeded');
@@ -127,15 +147,25 @@ void describe('payload encryption', () => {
       execution: { workflowId: runId },
     });
     const memo = Object.values(info?.memo?.fields ?? {});
-    assert.ok(memo.length > 0 && memo.every((payload) => text(payload.metadata?.encoding) === ENCRYPTED_ENCODING), 'the memo is encrypted');
+    assert.ok(
+      memo.length > 0 && memo.every((payload) => text(payload.metadata?.encoding) === ENCRYPTED_ENCODING),
+      'the memo is encrypted',
+    );
     // Search attributes bypass codecs: only the pipeline name, status and trigger kind (and Temporal's own BuildIds).
     const attributes = Object.keys(info?.searchAttributes?.indexedFields ?? {}).filter((name) => name !== 'BuildIds');
     assert.deepEqual(attributes.sort(), ['FineflowPipeline', 'FineflowStatus', 'FineflowTrigger']);
-    assert.equal(Buffer.from(temporal.api.workflow.v1.WorkflowExecutionInfo.encode(info ?? {}).finish()).indexOf(CANARY), -1);
+    assert.equal(
+      Buffer.from(temporal.api.workflow.v1.WorkflowExecutionInfo.encode(info ?? {}).finish()).indexOf(CANARY),
+      -1,
+    );
   });
 
   void it('Fineflow clients still read it: the CLI shows the param', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [path.join(REPO, 'bin/fineflow.js'), 'status', runId, '--json'], { cwd: REPO, env: process.env });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [path.join(REPO, 'bin/fineflow.js'), 'status', runId, '--json'],
+      { cwd: REPO, env: process.env },
+    );
     const state = JSON.parse(stdout) as { params?: Record<string, unknown>; status: string };
     assert.equal(state.status, 'succeeded');
     assert.equal(state.params?.token, CANARY);
@@ -149,16 +179,24 @@ void describe('payload encryption', () => {
     const newClient = await connectClient(withKeys(harness.config, `${newKey},${oldKey}`).temporal);
     try {
       const options = { bucket: harness.config.s3.bucket, workflowTaskQueue: taskQueueForPool(rotated.pools.control) };
-      const plan = harness.plan(`rot-${randomSuffix()}`, [{ id: 'echo', pool: rotated.pools.cpu, with: { value: '${{ params.token }}' } }], { token: CANARY });
+      const plan = harness.plan(
+        `rot-${randomSuffix()}`,
+        [{ id: 'echo', pool: rotated.pools.cpu, with: { value: '${{ params.token }}' } }],
+        { token: CANARY },
+      );
       const id = await new RunClient(oldClient, options).submit(plan);
       const result = await new RunClient(newClient, options).result(id);
       assert.equal(result.status, 'succeeded');
       const events = (await rawHistory(id)).events ?? [];
       const started = events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-      const completed = events.find((e) => e.workflowExecutionCompletedEventAttributes)?.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0];
+      const completed = events.find((e) => e.workflowExecutionCompletedEventAttributes)
+        ?.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0];
       assert.equal(text(started?.metadata?.[KEY_ID_METADATA]), oldKey.split(':')[0]);
       assert.equal(text(completed?.metadata?.[KEY_ID_METADATA]), newKey.split(':')[0]);
-      await assert.rejects(new RunClient(oldClient, options).result(id), /encrypted with key 'new-[0-9a-f]+', which is not in this process's key ring/);
+      await assert.rejects(
+        new RunClient(oldClient, options).result(id),
+        /encrypted with key 'new-[0-9a-f]+', which is not in this process's key ring/,
+      );
     } finally {
       await rotated.stop();
       await Promise.all([oldClient.connection.close(), newClient.connection.close()]);
@@ -170,13 +208,23 @@ void describe('payload encryption', () => {
     const wrong = await workersWith(withKeys(harness.config, keyEntry(wrongId)));
     let id: string | undefined;
     try {
-      const runs = new RunClient(harness.client, { bucket: harness.config.s3.bucket, workflowTaskQueue: taskQueueForPool(wrong.pools.control) });
-      id = await runs.submit(harness.plan(`wrong-${randomSuffix()}`, [{ id: 'echo', pool: wrong.pools.cpu, with: { value: 1 } }]));
+      const runs = new RunClient(harness.client, {
+        bucket: harness.config.s3.bucket,
+        workflowTaskQueue: taskQueueForPool(wrong.pools.control),
+      });
+      id = await runs.submit(
+        harness.plan(`wrong-${randomSuffix()}`, [{ id: 'echo', pool: wrong.pools.cpu, with: { value: 1 } }]),
+      );
       const failed = await awaitEvent(id, (event) => Boolean(event.workflowTaskFailedEventAttributes));
       const message = failed.workflowTaskFailedEventAttributes?.failure?.message ?? '';
       const codec = harness.config.temporal.codec;
       assert.ok(codec.mode === 'encrypt');
-      assert.match(message, new RegExp(`encrypted with key '${codec.keys[0].id}', which is not in this process's key ring \\(${wrongId}\\)`));
+      assert.match(
+        message,
+        new RegExp(
+          `encrypted with key '${codec.keys[0].id}', which is not in this process's key ring \\(${wrongId}\\)`,
+        ),
+      );
     } finally {
       if (id) await harness.client.workflow.getHandle(id).terminate('test over');
       await wrong.stop();
@@ -186,18 +234,29 @@ void describe('payload encryption', () => {
   void it('fineflow codec-server decrypts history payloads for the allowed origin with the token, and nothing else', async () => {
     const token = randomBytes(24).toString('base64');
     const origin = 'http://127.0.0.1:10399';
-    const child: ChildProcess = spawn(process.execPath, [path.join(REPO, 'bin/fineflow.js'), 'codec-server', '--port', '0', '--json'], {
-      cwd: REPO,
-      env: { ...process.env, FINEFLOW_CODEC_SERVER_TOKEN: token, FINEFLOW_CODEC_SERVER_ORIGINS: origin },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [path.join(REPO, 'bin/fineflow.js'), 'codec-server', '--port', '0', '--json'],
+      {
+        cwd: REPO,
+        env: { ...process.env, FINEFLOW_CODEC_SERVER_TOKEN: token, FINEFLOW_CODEC_SERVER_ORIGINS: origin },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     try {
-      const [line] = (await once(createInterface({ input: child.stdout as NodeJS.ReadableStream }), 'line')) as [string];
+      const [line] = (await once(createInterface({ input: child.stdout as NodeJS.ReadableStream }), 'line')) as [
+        string,
+      ];
       const { url } = JSON.parse(line) as { url: string };
-      const started = (await rawHistory(runId)).events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
+      const started =
+        (await rawHistory(runId)).events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
       const body = JSON.stringify(payloadsToJson(started));
       const post = (headers: Record<string, string>): Promise<Response> =>
-        fetch(`${url}/decode`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-namespace': 'default', ...headers }, body });
+        fetch(`${url}/decode`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-namespace': 'default', ...headers },
+          body,
+        });
       const ok = await post({ authorization: `Bearer ${token}`, origin });
       assert.equal(ok.status, 200);
       assert.equal(ok.headers.get('access-control-allow-origin'), origin);

@@ -38,10 +38,21 @@ void describe('registry under concurrent writers (real MinIO)', () => {
 
   void it(`${CONCURRENCY} concurrent registrations get ${CONCURRENCY} distinct versions, every card kept`, async () => {
     const registered = await Promise.all(
-      clients.map((client, index) => registerModel(client, { bucket, name, modelUri: source, description: `writer ${index}`, lineage: { runId: `run-${index}` } })),
+      clients.map((client, index) =>
+        registerModel(client, {
+          bucket,
+          name,
+          modelUri: source,
+          description: `writer ${index}`,
+          lineage: { runId: `run-${index}` },
+        }),
+      ),
     );
     const versions = registered.map((model) => model.version).sort((a, b) => a - b);
-    assert.deepEqual(versions, Array.from({ length: CONCURRENCY }, (_, i) => i + 1));
+    assert.deepEqual(
+      versions,
+      Array.from({ length: CONCURRENCY }, (_, i) => i + 1),
+    );
     const cards = (await showModel(store, bucket, name)).versions;
     assert.equal(cards.length, CONCURRENCY);
     for (const model of registered) {
@@ -52,14 +63,18 @@ void describe('registry under concurrent writers (real MinIO)', () => {
   });
 
   void it(`${CONCURRENCY} concurrent promotes of different aliases lose none`, async () => {
-    const results = await Promise.all(clients.map((client, index) => promoteModel(client, bucket, name, (index % CONCURRENCY) + 1, `alias-${index}`)));
+    const results = await Promise.all(
+      clients.map((client, index) => promoteModel(client, bucket, name, (index % CONCURRENCY) + 1, `alias-${index}`)),
+    );
     const aliases = await readAliases(store, bucket, name);
     for (const result of results) assert.equal(aliases[result.alias], result.version, `alias ${result.alias}`);
     assert.equal(Object.keys(aliases).length, CONCURRENCY);
   });
 
   void it(`${CONCURRENCY} concurrent promotes of one alias are applied one after another`, async () => {
-    const results = await Promise.all(clients.map((client, index) => promoteModel(client, bucket, name, index + 1, 'champion')));
+    const results = await Promise.all(
+      clients.map((client, index) => promoteModel(client, bucket, name, index + 1, 'champion')),
+    );
     // Serialised updates: exactly one saw no champion, and every other saw a different predecessor.
     const previous = results.map((result) => result.previous);
     assert.equal(previous.filter((value) => value === undefined).length, 1);

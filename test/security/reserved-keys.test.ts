@@ -44,19 +44,28 @@ void describe('reserved keys', () => {
   });
 
   void it('are refused as --set names with their own diagnostic', () => {
-    const ok = PIPELINE.replace(/ {2}__proto__: \{polluted: true\}\n {2}constructor: 1\n/, '').replace('prototype:', 'prepare:').replace('clean: {__proto__: {dropDuplicates: false}}', 'clean: {dropDuplicates: false}');
+    const ok = PIPELINE.replace(/ {2}__proto__: \{polluted: true\}\n {2}constructor: 1\n/, '')
+      .replace('prototype:', 'prepare:')
+      .replace('clean: {__proto__: {dropDuplicates: false}}', 'clean: {dropDuplicates: false}');
     assert.ok(compilePlan(ok, 'ok.yaml').plan, JSON.stringify(compilePlan(ok, 'ok.yaml').diagnostics));
     for (const name of ['constructor', '__proto__', 'prototype']) {
       const { plan, diagnostics } = compilePlan(ok, 'ok.yaml', { set: [`${name}=1`] });
       assert.equal(plan, undefined);
-      assert.deepEqual(diagnostics.filter((d) => d.severity === 'error').map((d) => d.code), ['reserved-key'], name);
+      assert.deepEqual(
+        diagnostics.filter((d) => d.severity === 'error').map((d) => d.code),
+        ['reserved-key'],
+        name,
+      );
     }
     // A retry's overrides (checked by the workflow) look params up as own keys only.
     const plan = compilePlan(ok, 'ok.yaml').plan;
     assert.ok(plan);
     const check = checkParamOverrides(plan, { constructor: '1', toString: '2' });
     assert.equal(check.ok, false);
-    assert.match(check.ok ? '' : check.problems.join('; '), /params\.constructor: unknown param.*params\.toString: unknown param/);
+    assert.match(
+      check.ok ? '' : check.problems.join('; '),
+      /params\.constructor: unknown param.*params\.toString: unknown param/,
+    );
   });
 
   void it('are refused as outputs and input names of a team stage type', () => {
@@ -67,13 +76,23 @@ void describe('reserved keys', () => {
       inputs: { type: 'object', properties: { prototype: { type: 'string' } } },
       outputs: { constructor: { type: 'string', description: 'x' } },
     });
-    assert.ok(problems.some((p) => /outputs\.constructor.*reserved/.test(p)), problems.join('\n'));
-    assert.ok(problems.some((p) => /properties\.prototype.*reserved/.test(p)), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => /outputs\.constructor.*reserved/.test(p)),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => /properties\.prototype.*reserved/.test(p)),
+      problems.join('\n'),
+    );
   });
 
   void it('stay plain data when converted, and lookups never see inherited properties', () => {
     const at = { offset: 0, end: 0 };
-    const node: LocatedNode = { kind: 'map', span: at, entries: [{ key: '__proto__', keySpan: at, value: { kind: 'scalar', value: 1, span: at } }] };
+    const node: LocatedNode = {
+      kind: 'map',
+      span: at,
+      entries: [{ key: '__proto__', keySpan: at, value: { kind: 'scalar', value: 1, span: at } }],
+    };
     const json = toJson(node) as Record<string, unknown>;
     assert.deepEqual(Object.keys(json), ['__proto__']);
     assert.equal(Object.getPrototypeOf(json), Object.prototype);

@@ -28,7 +28,12 @@ const authorizations: (string | undefined)[] = [];
 before(async () => {
   const { tf } = loadTf({ preference: 'auto' });
   const files = createMemoryObjectStore({ buckets: ['models'] });
-  await saveModel(tf, files, buildModel(tf, { kind: 'mlp', inputShape: [4], hidden: [3] }, { numClasses: 2 }), 's3://models/tiny');
+  await saveModel(
+    tf,
+    files,
+    buildModel(tf, { kind: 'mlp', inputShape: [4], hidden: [3] }, { numClasses: 2 }),
+    's3://models/tiny',
+  );
   server = createServer((request, response) => {
     authorizations.push(request.headers.authorization);
     if (request.headers.authorization !== `Bearer ${CANARY}`) {
@@ -47,7 +52,12 @@ before(async () => {
   // The operator's decisions: this model host may be reached, and this one variable may be a secret.
   const config = {
     ...h.config,
-    outbound: { allowUrlPrefixes: [`${base}/`], allowAddresses: ['127.0.0.1/32'], fileRoots: [], maxDownloadBytes: 1 << 20 },
+    outbound: {
+      allowUrlPrefixes: [`${base}/`],
+      allowAddresses: ['127.0.0.1/32'],
+      fileRoots: [],
+      maxDownloadBytes: 1 << 20,
+    },
     secrets: { allowEnv: [SECRET_VARIABLE], fileRoots: [] },
   };
   await h.addWorker({ pool: h.pools.cpu, config, secretEnv: { [SECRET_VARIABLE]: `Bearer ${CANARY}` } });
@@ -79,7 +89,13 @@ async function capturingOutput<T>(run: () => Promise<T>): Promise<{ value: T; ou
 
 /** JSON of anything, with byte arrays (Temporal payloads) spelled out as text so a search sees them. */
 function rawText(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) => (item instanceof Uint8Array ? Buffer.from(item).toString('latin1') : typeof item === 'bigint' ? item.toString() : item));
+  return JSON.stringify(value, (_key, item: unknown) =>
+    item instanceof Uint8Array
+      ? Buffer.from(item).toString('latin1')
+      : typeof item === 'bigint'
+        ? item.toString()
+        : item,
+  );
 }
 
 test('a canary secret is used by the stage and appears nowhere in history, status, worker output, logs or the store', async () => {
@@ -117,7 +133,10 @@ stages:
   assert.ok(!output.includes(CANARY), 'the worker printed no secret value');
 
   const written = (await h.store.list(`s3://${h.config.s3.bucket}/`)).filter((info) => info.lastModified >= started);
-  assert.ok(written.some((info) => info.key.startsWith(`runs/${runId}/select/`)), 'the run wrote its log and outputs');
+  assert.ok(
+    written.some((info) => info.key.startsWith(`runs/${runId}/select/`)),
+    'the run wrote its log and outputs',
+  );
   for (const info of written) {
     const bytes = await h.store.getBytes(`s3://${info.bucket}/${info.key}`);
     assert.ok(!bytes.includes(CANARY), `${info.key} holds no secret value`);

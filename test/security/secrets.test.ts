@@ -32,14 +32,21 @@ ${extra}`;
 void describe('secrets: validation', () => {
   void it('compiles a secret input to a plan that holds the reference, never a value', () => {
     const { plan, diagnostics } = compilePlan(
-      pipeline('secrets:\n  modelToken: {env: MODEL_TOKEN}', '      candidates: [https://models.example.com/m/model.json]\n      auth: ${{ secrets.modelToken }}'),
+      pipeline(
+        'secrets:\n  modelToken: {env: MODEL_TOKEN}',
+        '      candidates: [https://models.example.com/m/model.json]\n      auth: ${{ secrets.modelToken }}',
+      ),
       'p.yaml',
     );
     assert.deepEqual(diagnostics, []);
     assert.deepEqual(plan?.secrets, { modelToken: { env: 'MODEL_TOKEN' } });
     assert.equal(plan?.stages[0]?.with.auth, '${{ secrets.modelToken }}');
     // The workflow's resolution yields a sealed reference: still no value.
-    const resolved = resolveStageInputs(plan?.stages[0]?.with ?? {}, { params: {}, stages: {}, secrets: plan?.secrets ?? {} });
+    const resolved = resolveStageInputs(plan?.stages[0]?.with ?? {}, {
+      params: {},
+      stages: {},
+      secrets: plan?.secrets ?? {},
+    });
     assert.deepEqual(resolved.auth, { $secret: 'modelToken', reference: { env: 'MODEL_TOKEN' } });
   });
 
@@ -89,19 +96,37 @@ void describe('secrets: the worker-side resolver', () => {
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  const sealed = (reference: { env: string } | { file: string }) => ({ auth: { $secret: 'token', reference }, other: 'kept' });
+  const sealed = (reference: { env: string } | { file: string }) => ({
+    auth: { $secret: 'token', reference },
+    other: 'kept',
+  });
 
   void it('opens env and file references the operator allows', async () => {
-    const resolver = createSecretResolver(loadSecretsConfig({ FINEFLOW_SECRET_ENV: 'MODEL_*', FINEFLOW_SECRET_FILE_ROOTS: dir }), { MODEL_TOKEN: CANARY });
-    assert.deepEqual(await resolver.open(sealed({ env: 'MODEL_TOKEN' })), { inputs: { auth: CANARY, other: 'kept' }, values: [CANARY] });
+    const resolver = createSecretResolver(
+      loadSecretsConfig({ FINEFLOW_SECRET_ENV: 'MODEL_*', FINEFLOW_SECRET_FILE_ROOTS: dir }),
+      { MODEL_TOKEN: CANARY },
+    );
+    assert.deepEqual(await resolver.open(sealed({ env: 'MODEL_TOKEN' })), {
+      inputs: { auth: CANARY, other: 'kept' },
+      values: [CANARY],
+    });
     assert.deepEqual((await resolver.open(sealed({ file: join(dir, 'token') }))).inputs.auth, CANARY);
   });
 
-  void it('refuses what the operator did not expose: other variables (the worker\'s own keys), files outside the roots', async () => {
+  void it("refuses what the operator did not expose: other variables (the worker's own keys), files outside the roots", async () => {
     const env = { FINEFLOW_S3_SECRET_KEY: CANARY, MODEL_TOKEN: CANARY };
-    const resolver = createSecretResolver(loadSecretsConfig({ FINEFLOW_SECRET_ENV: 'MODEL_TOKEN', FINEFLOW_SECRET_FILE_ROOTS: join(dir, 'sub') }), env);
-    await assert.rejects(resolver.open(sealed({ env: 'FINEFLOW_S3_SECRET_KEY' })), { type: 'FineflowInvalidInput', message: /FINEFLOW_SECRET_ENV/ });
-    await assert.rejects(resolver.open(sealed({ file: join(dir, 'token') })), { type: 'FineflowInvalidInput', message: /outside the directories/ });
+    const resolver = createSecretResolver(
+      loadSecretsConfig({ FINEFLOW_SECRET_ENV: 'MODEL_TOKEN', FINEFLOW_SECRET_FILE_ROOTS: join(dir, 'sub') }),
+      env,
+    );
+    await assert.rejects(resolver.open(sealed({ env: 'FINEFLOW_S3_SECRET_KEY' })), {
+      type: 'FineflowInvalidInput',
+      message: /FINEFLOW_SECRET_ENV/,
+    });
+    await assert.rejects(resolver.open(sealed({ file: join(dir, 'token') })), {
+      type: 'FineflowInvalidInput',
+      message: /outside the directories/,
+    });
     const none = createSecretResolver(loadSecretsConfig({}), env);
     await assert.rejects(none.open(sealed({ env: 'MODEL_TOKEN' })), /FINEFLOW_SECRET_ENV/);
     await assert.rejects(none.open(sealed({ file: join(dir, 'token') })), /FINEFLOW_SECRET_FILE_ROOTS/);
@@ -117,10 +142,19 @@ void describe('secrets: the worker-side resolver', () => {
 
 void describe('URI redaction', () => {
   void it('drops user info and query strings wherever a URI is recorded', () => {
-    assert.equal(redactUri('https://user:pw@models.example.com/m/model.json?X-Amz-Signature=abc#f'), 'https://redacted@models.example.com/m/model.json?redacted#f');
+    assert.equal(
+      redactUri('https://user:pw@models.example.com/m/model.json?X-Amz-Signature=abc#f'),
+      'https://redacted@models.example.com/m/model.json?redacted#f',
+    );
     assert.equal(redactUri('s3://bucket/key'), 's3://bucket/key');
     // A registry URI's `@` names the version, not a user: stage logs must keep it readable.
-    assert.equal(redactUrisIn('fine-tuning registry://surface-cnn@latest on s3://d/x/'), 'fine-tuning registry://surface-cnn@latest on s3://d/x/');
-    assert.equal(redactUrisIn('loading http://u:p@h:8080/x?token=t failed'), 'loading http://redacted@h:8080/x?redacted failed');
+    assert.equal(
+      redactUrisIn('fine-tuning registry://surface-cnn@latest on s3://d/x/'),
+      'fine-tuning registry://surface-cnn@latest on s3://d/x/',
+    );
+    assert.equal(
+      redactUrisIn('loading http://u:p@h:8080/x?token=t failed'),
+      'loading http://redacted@h:8080/x?redacted failed',
+    );
   });
 });

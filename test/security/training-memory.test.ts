@@ -23,10 +23,17 @@ void describe('the training child runs under a memory cap', () => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'fineflow-oom-'));
   after(() => rmSync(root, { recursive: true, force: true }));
   const store = createDirectoryObjectStore({ root });
-  const storeReference: StoreFactoryReference = { modulePath: path.join(__dirname, '..', 'unit', 'ml', 'helpers', 'directory-object-store.ts'), exportName: 'createDirectoryObjectStore', options: { root } };
+  const storeReference: StoreFactoryReference = {
+    modulePath: path.join(__dirname, '..', 'unit', 'ml', 'helpers', 'directory-object-store.ts'),
+    exportName: 'createDirectoryObjectStore',
+    options: { root },
+  };
 
   void it('a model too large for the cap fails non-retryably, saying what to reduce', async () => {
-    const { manifestUri } = await writeDataset(store, 's3://b/data', { train: generateDefects({ perClass: 4, seed: 1 }), validation: generateDefects({ perClass: 2, seed: 2 }) });
+    const { manifestUri } = await writeDataset(store, 's3://b/data', {
+      train: generateDefects({ perClass: 4, seed: 1 }),
+      validation: generateDefects({ perClass: 2, seed: 2 }),
+    });
     // 14×14×4 features into 1,000,000 units: ~3 GB of float32 weights, against a 768 MiB cap.
     const request: TrainingRequest = {
       mode: 'from-scratch',
@@ -50,7 +57,10 @@ void describe('the training child runs under a memory cap', () => {
   });
 
   void it('cancelling kills the whole process group of the child', async () => {
-    const { manifestUri } = await writeDataset(store, 's3://b/cancel-data', { train: generateDefects({ perClass: 4, seed: 1 }), validation: generateDefects({ perClass: 2, seed: 2 }) });
+    const { manifestUri } = await writeDataset(store, 's3://b/cancel-data', {
+      train: generateDefects({ perClass: 4, seed: 1 }),
+      validation: generateDefects({ perClass: 2, seed: 2 }),
+    });
     const controller = new AbortController();
     const error = await runTrainingInChildProcess(
       {

@@ -23,7 +23,13 @@ import { runStage, stageContext, stageFailure } from '../unit/activities/helpers
 import { requireStack } from '../helpers/stack';
 
 const rawClient = (config: FineflowConfig): Client =>
-  new Client({ endPoint: config.s3.endPoint, port: config.s3.port, useSSL: config.s3.useSSL, accessKey: config.s3.accessKey, secretKey: config.s3.secretKey });
+  new Client({
+    endPoint: config.s3.endPoint,
+    port: config.s3.port,
+    useSSL: config.s3.useSSL,
+    accessKey: config.s3.accessKey,
+    secretKey: config.s3.secretKey,
+  });
 
 void describe('a gate whose baseline cannot be read fails the stage (real MinIO)', () => {
   let config: FineflowConfig;
@@ -41,12 +47,18 @@ void describe('a gate whose baseline cannot be read fails the stage (real MinIO)
   }
 
   function evaluate(target: ObjectStore, name: string, runId: string): ReturnType<typeof runStage> {
-    return runStage('evaluate', createEvaluateStage({ tfBackend: 'cpu' }), target, stageContext('evaluate', { runId }), {
-      model: candidate,
-      data: dataset,
-      baseline: `registry://${name}@champion`,
-      gate: { metric: 'accuracy', min: 0, beatBaseline: true },
-    });
+    return runStage(
+      'evaluate',
+      createEvaluateStage({ tfBackend: 'cpu' }),
+      target,
+      stageContext('evaluate', { runId }),
+      {
+        model: candidate,
+        data: dataset,
+        baseline: `registry://${name}@champion`,
+        gate: { metric: 'accuracy', min: 0, beatBaseline: true },
+      },
+    );
   }
 
   before(async () => {
@@ -56,7 +68,11 @@ void describe('a gate whose baseline cannot be read fails the stage (real MinIO)
     await store.ensureBucket('datasets');
     dataset = await preparedBars(store, `s3://fineflow/runs/sec-${tag}/prepare/dataset`);
     const { tf } = loadTf({ preference: 'cpu' });
-    const model = buildModel(tf, { kind: 'cnn', inputShape: [SIZE, SIZE, 1], filters: [4], featureUnits: 8 }, { numClasses: 3, seed: 5 });
+    const model = buildModel(
+      tf,
+      { kind: 'cnn', inputShape: [SIZE, SIZE, 1], filters: [4], featureUnits: 8 },
+      { numClasses: 3, seed: 5 },
+    );
     candidate = `s3://fineflow/runs/sec-${tag}/finetune/model/model.json`;
     await saveModel(tf, store, model, candidate.replace(/\/model\.json$/, ''));
     model.dispose();
@@ -98,8 +114,17 @@ void describe('a gate whose baseline cannot be read fails the stage (real MinIO)
       ],
     });
     const endpoint = `${config.s3.useSSL ? 'https' : 'http'}://${config.s3.endPoint}:${config.s3.port}`;
-    const session = await new AssumeRoleProvider({ stsEndpoint: endpoint, accessKey: config.s3.accessKey, secretKey: config.s3.secretKey, policy, durationSeconds: 900 }).getCredentials();
-    const narrowed = createMinioObjectStore({ ...config.s3, accessKey: session.getAccessKey(), secretKey: session.getSecretKey() }, { sessionToken: session.getSessionToken() });
+    const session = await new AssumeRoleProvider({
+      stsEndpoint: endpoint,
+      accessKey: config.s3.accessKey,
+      secretKey: config.s3.secretKey,
+      policy,
+      durationSeconds: 900,
+    }).getCredentials();
+    const narrowed = createMinioObjectStore(
+      { ...config.s3, accessKey: session.getAccessKey(), secretKey: session.getSecretKey() },
+      { sessionToken: session.getSessionToken() },
+    );
     const failure = await stageFailure(evaluate(narrowed, denied, `sec-${tag}-denied`));
     assert.equal(failure.type, 'FineflowAccessDenied', failure.message);
     assert.equal(failure.nonRetryable, true);

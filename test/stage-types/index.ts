@@ -44,7 +44,11 @@ export const stageTypes: readonly StageTypeDefinition[] = [
         value: { type: 'any', description: 'returned as output `value`' },
         sleepMs: { type: 'integer', minimum: 0, default: 0, description: 'sleep before returning' },
         steps: { type: 'integer', minimum: 1, default: 4, description: 'progress reports while sleeping' },
-        storeSteps: { type: 'boolean', default: false, description: 'write each step to the object store (fails while it is down)' },
+        storeSteps: {
+          type: 'boolean',
+          default: false,
+          description: 'write each step to the object store (fails while it is down)',
+        },
       },
     },
     outputs: timingOutputs,
@@ -55,7 +59,10 @@ export const stageTypes: readonly StageTypeDefinition[] = [
     description: 'Fails its first `failTimes` attempts with a retryable error, then succeeds.',
     inputs: {
       type: 'object',
-      properties: { failTimes: { type: 'integer', minimum: 0, description: 'attempts that fail' }, value: { type: 'any', description: 'returned on success' } },
+      properties: {
+        failTimes: { type: 'integer', minimum: 0, description: 'attempts that fail' },
+        value: { type: 'any', description: 'returned on success' },
+      },
       required: ['failTimes'],
     },
     outputs: timingOutputs,
@@ -73,7 +80,10 @@ export const stageTypes: readonly StageTypeDefinition[] = [
     description: 'Fails (non-retryable) unless `value` equals `expected`; fixed by `fineflow retry --set`.',
     inputs: {
       type: 'object',
-      properties: { value: { type: 'any', description: 'usually a `${{ params.x }}`' }, expected: { type: 'any', description: 'what value must be' } },
+      properties: {
+        value: { type: 'any', description: 'usually a `${{ params.x }}`' },
+        expected: { type: 'any', description: 'what value must be' },
+      },
       required: ['value', 'expected'],
     },
     outputs: timingOutputs,
@@ -93,7 +103,11 @@ const echo: StageImplementation = async ({ inputs, context }, runtime) => {
   runtime.log(`sleeping ${sleepMs} ms in ${steps} steps (pid ${process.pid})`);
   for (let step = 1; sleepMs > 0 && step <= steps; step++) {
     await sleep(sleepMs / steps, undefined, { signal: runtime.signal });
-    if (inputs.storeSteps === true) await runtime.store.putBytes(`${context.outputPrefix}step-${step}.txt`, `attempt ${runtime.attempt} step ${step}\n`);
+    if (inputs.storeSteps === true)
+      await runtime.store.putBytes(
+        `${context.outputPrefix}step-${step}.txt`,
+        `attempt ${runtime.attempt} step ${step}\n`,
+      );
     runtime.heartbeat({ message: `step ${step}/${steps}`, fraction: step / steps, detail: { step, pid: process.pid } });
   }
   return { outputs: timing(inputs, startedAt, runtime.attempt) };
@@ -111,13 +125,19 @@ const flaky: StageImplementation = async ({ inputs }, runtime) => {
 
 const invalid: StageImplementation = async ({ inputs }, runtime) => {
   runtime.log('rejecting the input');
-  throw new InvalidInputError(`test-invalid never accepts its input (${JSON.stringify(inputs.value ?? null)})`, { code: 'test-invalid' });
+  throw new InvalidInputError(`test-invalid never accepts its input (${JSON.stringify(inputs.value ?? null)})`, {
+    code: 'test-invalid',
+  });
 };
 
 const failUntilParam: StageImplementation = async ({ inputs }, runtime) => {
   const startedAt = Date.now();
   const same = JSON.stringify(inputs.value as JsonValue) === JSON.stringify(inputs.expected as JsonValue);
-  if (!same) throw new InvalidInputError(`value ${JSON.stringify(inputs.value)} is not the expected ${JSON.stringify(inputs.expected)}`, { code: 'test-unexpected-value' });
+  if (!same)
+    throw new InvalidInputError(
+      `value ${JSON.stringify(inputs.value)} is not the expected ${JSON.stringify(inputs.expected)}`,
+      { code: 'test-unexpected-value' },
+    );
   return { outputs: timing(inputs, startedAt, runtime.attempt) };
 };
 

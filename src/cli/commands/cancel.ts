@@ -13,7 +13,10 @@ export const command: CliCommand = {
     return withRunClient(io, 'cancel', async ({ runs }) => {
       await runs.cancel(runId);
       const final = args.flags.wait ? await runs.result(runId) : undefined;
-      if (args.flags.json) io.stdout.write(`${JSON.stringify({ runId, cancelRequested: true, ...(final ? { status: final.status } : {}) })}\n`);
+      if (args.flags.json)
+        io.stdout.write(
+          `${JSON.stringify({ runId, cancelRequested: true, ...(final ? { status: final.status } : {}) })}\n`,
+        );
       else io.stdout.write(final ? `run ${runId} ${final.status}\n` : `cancellation requested for run ${runId}\n`);
       return EXIT.ok;
     });

@@ -16,7 +16,7 @@ export const command: CliCommand = {
   summary: 'serve /encode and /decode so the Temporal UI can show encrypted payloads',
   usage: 'codec-server [--port N] [--host ADDRESS]',
   description: [
-    'Answers Temporal\'s codec-server protocol (POST …/encode, …/decode) with the payload keys of',
+    "Answers Temporal's codec-server protocol (POST …/encode, …/decode) with the payload keys of",
     'FINEFLOW_CODEC_KEYS / FINEFLOW_CODEC_KEY_FILE. Every request needs Authorization: Bearer',
     '$FINEFLOW_CODEC_SERVER_TOKEN; browsers are answered only from FINEFLOW_CODEC_SERVER_ORIGINS',
     '(default: the local Temporal UI). Listens on loopback unless --host says otherwise (then put',
@@ -28,16 +28,24 @@ export const command: CliCommand = {
     '  Temporal UI: Settings → Codec Server → http://127.0.0.1:8888',
   ].join('\n'),
   options: [
-    { name: 'port', kind: 'string', valueName: 'N', description: 'port to listen on (default 8888; 0 = any free port)' },
+    {
+      name: 'port',
+      kind: 'string',
+      valueName: 'N',
+      description: 'port to listen on (default 8888; 0 = any free port)',
+    },
     { name: 'host', kind: 'string', valueName: 'ADDRESS', description: 'address to bind (default 127.0.0.1)' },
   ],
   async run(args, io) {
     const port = args.values.port === undefined ? 8888 : Number(args.values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${args.values.port}: expected a port number`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new UsageError(`--port ${args.values.port}: expected a port number`);
     const host = args.values.host ?? '127.0.0.1';
     const { codec } = loadConfig(io.env).temporal;
     if (codec.mode !== 'encrypt') {
-      throw new InvalidInputError('the codec server needs the payload keys: set FINEFLOW_CODEC_KEYS or FINEFLOW_CODEC_KEY_FILE');
+      throw new InvalidInputError(
+        'the codec server needs the payload keys: set FINEFLOW_CODEC_KEYS or FINEFLOW_CODEC_KEY_FILE',
+      );
     }
     const server = createCodecServer({ codec: new AesGcmPayloadCodec(codec.keys), ...loadCodecServerConfig(io.env) });
     server.listen(port, host);
@@ -46,7 +54,10 @@ export const command: CliCommand = {
     const bound = typeof address === 'object' && address ? address.port : port;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
     if (args.flags.json) io.stdout.write(`${JSON.stringify({ event: 'ready', url, pid: process.pid })}\n`);
-    else io.stdout.write(`codec server listening on ${url}${LOOPBACK.has(host) ? '' : ' (not loopback: serve it behind TLS)'}\n`);
+    else
+      io.stdout.write(
+        `codec server listening on ${url}${LOOPBACK.has(host) ? '' : ' (not loopback: serve it behind TLS)'}\n`,
+      );
     await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
     server.close();
     server.closeAllConnections();

@@ -14,7 +14,12 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { loadConfig } from '../../config';
 import { diffDatasetVersions, parseDatasetSource, type DatasetVersionManifest } from '../../datasets/dataset-version';
-import { listDatasetVersions, readDatasetVersion, readVersionedObject, sealDatasetVersion } from '../../datasets/version-store';
+import {
+  listDatasetVersions,
+  readDatasetVersion,
+  readVersionedObject,
+  sealDatasetVersion,
+} from '../../datasets/version-store';
 import { DependencyUnavailableError, FineflowError, InvalidInputError } from '../../core/errors';
 import { createObjectStoreFromConfig } from '../../storage/minio-store';
 import type { ObjectStore } from '../../storage/object-store';
@@ -66,7 +71,13 @@ function formatBytes(bytes: number): string {
 }
 
 /** Streams a directory to a prefix and seals the prefix into a version (manifest under `bucket`); progress lines go to `progress`. */
-export async function pushDirectory(store: ObjectStore, bucket: string, dir: string, prefixUri: string, progress: (line: string) => void): Promise<PushResult> {
+export async function pushDirectory(
+  store: ObjectStore,
+  bucket: string,
+  dir: string,
+  prefixUri: string,
+  progress: (line: string) => void,
+): Promise<PushResult> {
   const prefix = asPrefixUri(prefixUri);
   const paths = await listFilesRecursively(dir);
   // Validate every key before the first byte moves.
@@ -98,18 +109,35 @@ export async function pushDirectory(store: ObjectStore, bucket: string, dir: str
 }
 
 /** `s3://b/p/@<id>` → that version's manifest; usage error for an unpinned URI. */
-async function versionNamed(store: ObjectStore, bucket: string, ref: string, what: string): Promise<DatasetVersionManifest> {
+async function versionNamed(
+  store: ObjectStore,
+  bucket: string,
+  ref: string,
+  what: string,
+): Promise<DatasetVersionManifest> {
   const source = parseDatasetSource(ref);
-  if (!source.version) throw new UsageError(`${what} must name a version: s3://bucket/prefix/@<version> (see \`fineflow data versions s3://bucket/prefix/\`), got ${ref}`);
+  if (!source.version)
+    throw new UsageError(
+      `${what} must name a version: s3://bucket/prefix/@<version> (see \`fineflow data versions s3://bucket/prefix/\`), got ${ref}`,
+    );
   return readDatasetVersion(store, bucket, source.uri, source.version);
 }
 
 /** Writes every object of a version under `dir` (keys as relative paths), verifying each against the manifest. */
-export async function pullDatasetVersion(store: ObjectStore, manifest: DatasetVersionManifest, dir: string, progress: (line: string) => void): Promise<number> {
+export async function pullDatasetVersion(
+  store: ObjectStore,
+  manifest: DatasetVersionManifest,
+  dir: string,
+  progress: (line: string) => void,
+): Promise<number> {
   let bytes = 0;
   for (const [index, object] of manifest.objects.entries()) {
     const target = resolve(dir, ...object.key.split('/'));
-    if (!target.startsWith(resolve(dir) + sep)) throw new InvalidInputError(`key ${object.key} of version ${manifest.id} would be written outside ${dir}`, { code: 'outside-prefix', key: object.key });
+    if (!target.startsWith(resolve(dir) + sep))
+      throw new InvalidInputError(`key ${object.key} of version ${manifest.id} would be written outside ${dir}`, {
+        code: 'outside-prefix',
+        key: object.key,
+      });
     await mkdir(dirname(target), { recursive: true });
     await pipeline(await readVersionedObject(store, manifest, object), createWriteStream(target));
     bytes += object.size;
@@ -127,7 +155,9 @@ async function withUnavailableExit(io: CliIo, work: () => Promise<number>): Prom
     return await work();
   } catch (error) {
     if (error instanceof DependencyUnavailableError) {
-      io.stderr.write(`fineflow data: ${error.message}\nIs MinIO running? Start the local stack with \`fineflow dev up\`, or set FINEFLOW_S3_ENDPOINT.\n`);
+      io.stderr.write(
+        `fineflow data: ${error.message}\nIs MinIO running? Start the local stack with \`fineflow dev up\`, or set FINEFLOW_S3_ENDPOINT.\n`,
+      );
       return EXIT.unavailable;
     }
     if (error instanceof FineflowError && !error.retryable) {
@@ -140,11 +170,22 @@ async function withUnavailableExit(io: CliIo, work: () => Promise<number>): Prom
 
 function writeVersions(io: CliIo, prefix: string, versions: readonly DatasetVersionManifest[], json: boolean): void {
   if (json) {
-    io.stdout.write(`${JSON.stringify(versions.map(({ objects: _objects, ...header }) => header), null, 2)}\n`);
+    io.stdout.write(
+      `${JSON.stringify(
+        versions.map(({ objects: _objects, ...header }) => header),
+        null,
+        2,
+      )}\n`,
+    );
     return;
   }
-  for (const v of versions) io.stdout.write(`${v.id}  ${v.createdAt}  ${String(v.count).padStart(6)} objects  ${formatBytes(v.bytes).padStart(10)}  ${v.createdBy}\n`);
-  io.stderr.write(`${versions.length} version(s) of ${prefix}; pin one in a pipeline with source: ${prefix}@<version>\n`);
+  for (const v of versions)
+    io.stdout.write(
+      `${v.id}  ${v.createdAt}  ${String(v.count).padStart(6)} objects  ${formatBytes(v.bytes).padStart(10)}  ${v.createdBy}\n`,
+    );
+  io.stderr.write(
+    `${versions.length} version(s) of ${prefix}; pin one in a pipeline with source: ${prefix}@<version>\n`,
+  );
 }
 
 function writeDiff(io: CliIo, before: DatasetVersionManifest, after: DatasetVersionManifest, json: boolean): number {
@@ -154,8 +195,13 @@ function writeDiff(io: CliIo, before: DatasetVersionManifest, after: DatasetVers
   } else {
     for (const o of diff.added) io.stdout.write(`+ ${o.key}  ${formatBytes(o.size)}\n`);
     for (const o of diff.removed) io.stdout.write(`- ${o.key}  ${formatBytes(o.size)}\n`);
-    for (const c of diff.changed) io.stdout.write(`~ ${c.key}  ${formatBytes(c.before.size)} -> ${formatBytes(c.after.size)}  sha256 ${c.before.sha256.slice(0, 12)} -> ${c.after.sha256.slice(0, 12)}\n`);
-    io.stderr.write(`${shortId(before.id)} -> ${shortId(after.id)}: ${diff.added.length} added, ${diff.removed.length} removed, ${diff.changed.length} changed, ${diff.unchanged} unchanged\n`);
+    for (const c of diff.changed)
+      io.stdout.write(
+        `~ ${c.key}  ${formatBytes(c.before.size)} -> ${formatBytes(c.after.size)}  sha256 ${c.before.sha256.slice(0, 12)} -> ${c.after.sha256.slice(0, 12)}\n`,
+      );
+    io.stderr.write(
+      `${shortId(before.id)} -> ${shortId(after.id)}: ${diff.added.length} added, ${diff.removed.length} removed, ${diff.changed.length} changed, ${diff.unchanged} unchanged\n`,
+    );
   }
   return EXIT.ok;
 }
@@ -163,7 +209,8 @@ function writeDiff(io: CliIo, before: DatasetVersionManifest, after: DatasetVers
 export const command: CliCommand = {
   name: 'data',
   summary: 'push data as an immutable dataset version; list, compare and pull versions',
-  usage: 'data push DIR s3://bucket/prefix/ | versions s3://bucket/prefix/ | diff A B | pull s3://bucket/prefix/@V DIR | ls s3://bucket/prefix/',
+  usage:
+    'data push DIR s3://bucket/prefix/ | versions s3://bucket/prefix/ | diff A B | pull s3://bucket/prefix/@V DIR | ls s3://bucket/prefix/',
   description: `push      streams every file under DIR to the prefix (keeping relative paths), creates the bucket if
           needed (S3 versioning on), seals what the prefix then holds into a dataset version and prints
           its id: sha256 over the sorted "<relative key> <sha256>" lines. The new-data watcher, the run it
@@ -195,12 +242,17 @@ live in FINEFLOW_BUCKET under datasets/<bucket>/<prefix>_versions/.`,
       const config = loadConfig(io.env);
       const store = createObjectStoreFromConfig(config);
       return withUnavailableExit(io, async () => {
-        const result = await pushDirectory(store, config.s3.bucket, dir, target, (line) => io.stderr.write(`${line}\n`));
+        const result = await pushDirectory(store, config.s3.bucket, dir, target, (line) =>
+          io.stderr.write(`${line}\n`),
+        );
         if (json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         else {
           const others = result.objects - result.files.length;
-          const note = others > 0 ? ` (the prefix holds ${others} other object(s) too: they are part of the version)` : '';
-          io.stdout.write(`pushed ${result.files.length} files (${formatBytes(result.bytes)}) to ${result.prefix}${note}\nversion ${result.version}\n`);
+          const note =
+            others > 0 ? ` (the prefix holds ${others} other object(s) too: they are part of the version)` : '';
+          io.stdout.write(
+            `pushed ${result.files.length} files (${formatBytes(result.bytes)}) to ${result.prefix}${note}\nversion ${result.version}\n`,
+          );
         }
         return EXIT.ok;
       });
@@ -220,7 +272,10 @@ live in FINEFLOW_BUCKET under datasets/<bucket>/<prefix>_versions/.`,
       }
       if (sub === 'diff') {
         const [a, b, extra] = rest;
-        if (!a || !b || extra !== undefined) throw new UsageError('diff takes two versions: s3://bucket/prefix/@<A> and s3://bucket/prefix/@<B> (or a bare <B>)');
+        if (!a || !b || extra !== undefined)
+          throw new UsageError(
+            'diff takes two versions: s3://bucket/prefix/@<A> and s3://bucket/prefix/@<B> (or a bare <B>)',
+          );
         return withUnavailableExit(io, async () => {
           const before = await versionNamed(store, bucket, a, 'A');
           const after = await versionNamed(store, bucket, b.startsWith('s3://') ? b : `${before.prefix}@${b}`, 'B');
@@ -228,13 +283,20 @@ live in FINEFLOW_BUCKET under datasets/<bucket>/<prefix>_versions/.`,
         });
       }
       const [ref, dirArg, extra] = rest;
-      if (!ref || !dirArg || extra !== undefined) throw new UsageError('pull takes s3://bucket/prefix/@<version> and DIR');
+      if (!ref || !dirArg || extra !== undefined)
+        throw new UsageError('pull takes s3://bucket/prefix/@<version> and DIR');
       return withUnavailableExit(io, async () => {
         const manifest = await versionNamed(store, bucket, ref, 'the version to pull');
         const dir = resolve(io.cwd, dirArg);
         const bytes = await pullDatasetVersion(store, manifest, dir, (line) => io.stderr.write(`${line}\n`));
-        if (json) io.stdout.write(`${JSON.stringify({ version: manifest.id, prefix: manifest.prefix, dir, objects: manifest.count, bytes }, null, 2)}\n`);
-        else io.stdout.write(`pulled ${manifest.count} objects (${formatBytes(bytes)}) of version ${manifest.id} to ${dir}\n`);
+        if (json)
+          io.stdout.write(
+            `${JSON.stringify({ version: manifest.id, prefix: manifest.prefix, dir, objects: manifest.count, bytes }, null, 2)}\n`,
+          );
+        else
+          io.stdout.write(
+            `pulled ${manifest.count} objects (${formatBytes(bytes)}) of version ${manifest.id} to ${dir}\n`,
+          );
         return EXIT.ok;
       });
     }
@@ -246,9 +308,18 @@ live in FINEFLOW_BUCKET under datasets/<bucket>/<prefix>_versions/.`,
       return withUnavailableExit(io, async () => {
         const objects = await store.list(target);
         if (json) {
-          io.stdout.write(`${JSON.stringify(objects.map((o) => ({ ...o, uri: formatS3Uri(o), lastModified: o.lastModified.toISOString() })), null, 2)}\n`);
+          io.stdout.write(
+            `${JSON.stringify(
+              objects.map((o) => ({ ...o, uri: formatS3Uri(o), lastModified: o.lastModified.toISOString() })),
+              null,
+              2,
+            )}\n`,
+          );
         } else {
-          for (const o of objects) io.stdout.write(`${formatBytes(o.size).padStart(10)}  ${o.lastModified.toISOString()}  ${formatS3Uri(o)}\n`);
+          for (const o of objects)
+            io.stdout.write(
+              `${formatBytes(o.size).padStart(10)}  ${o.lastModified.toISOString()}  ${formatS3Uri(o)}\n`,
+            );
           io.stderr.write(`${objects.length} objects, ${formatBytes(objects.reduce((sum, o) => sum + o.size, 0))}\n`);
         }
         return EXIT.ok;

@@ -25,8 +25,14 @@ export function stackEndpoints(env: CliIo['env']) {
   const minioPort = port('FINEFLOW_MINIO_PORT', 9000);
   const stackDir = resolve(env.FINEFLOW_STACK_DIR?.trim() || DEFAULT_STACK_DIR);
   return {
-    temporal: { address: `127.0.0.1:${temporalPort}`, ui: `http://127.0.0.1:${port('FINEFLOW_TEMPORAL_UI_PORT', 8233)}` },
-    minio: { endpoint: `http://127.0.0.1:${minioPort}`, console: `http://127.0.0.1:${port('FINEFLOW_MINIO_CONSOLE_PORT', 9001)}` },
+    temporal: {
+      address: `127.0.0.1:${temporalPort}`,
+      ui: `http://127.0.0.1:${port('FINEFLOW_TEMPORAL_UI_PORT', 8233)}`,
+    },
+    minio: {
+      endpoint: `http://127.0.0.1:${minioPort}`,
+      console: `http://127.0.0.1:${port('FINEFLOW_MINIO_CONSOLE_PORT', 9001)}`,
+    },
     env: {
       TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
       TEMPORAL_NAMESPACE: 'default',
@@ -43,7 +49,11 @@ export function stackEndpoints(env: CliIo['env']) {
 /** Runs the stack script; its stdout goes to `out` (stderr in --json mode, to keep stdout JSON). */
 function runStackScript(args: readonly string[], io: CliIo, out: NodeJS.WritableStream): Promise<number> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn('bash', [STACK_SCRIPT, ...args], { env: { ...io.env } as NodeJS.ProcessEnv, cwd: io.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [STACK_SCRIPT, ...args], {
+      env: { ...io.env } as NodeJS.ProcessEnv,
+      cwd: io.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout.pipe(out, { end: false });
     child.stderr.pipe(io.stderr, { end: false });
     child.once('error', reject);

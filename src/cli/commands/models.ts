@@ -4,14 +4,26 @@
  */
 import { loadConfig } from '../../config';
 import { DependencyUnavailableError, FineflowError, NotFoundError } from '../../core/errors';
-import { listModels, parseRegistryUri, promoteModel, resolveVersion, showModel, type ModelCard, type ModelDetails } from '../../ml/models/registry';
+import {
+  listModels,
+  parseRegistryUri,
+  promoteModel,
+  resolveVersion,
+  showModel,
+  type ModelCard,
+  type ModelDetails,
+} from '../../ml/models/registry';
 import { createObjectStoreFromConfig } from '../../storage/minio-store';
 import type { ObjectStore } from '../../storage/object-store';
 import { EXIT, UsageError, type CliCommand, type CliIo } from '../command';
 
 function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('  ')).join('\n');
+  return rows
+    .map((row) =>
+      row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('  '),
+    )
+    .join('\n');
 }
 
 function aliasesOf(details: { readonly aliases: Readonly<Record<string, number>> }, version: number): string[] {
@@ -28,24 +40,41 @@ function headlineMetric(card: ModelCard): string {
 }
 
 function renderCard(card: ModelCard, aliases: readonly string[]): string {
-  const lines = [`${card.name} version ${card.version}${aliases.length ? ` (${aliases.join(', ')})` : ''}`, `  created     ${card.createdAt}`];
+  const lines = [
+    `${card.name} version ${card.version}${aliases.length ? ` (${aliases.join(', ')})` : ''}`,
+    `  created     ${card.createdAt}`,
+  ];
   if (card.description) lines.push(`  description ${card.description}`);
   lines.push(`  source      ${card.source}`);
   if (card.backend) lines.push(`  backend     ${card.backend}`);
   if (card.classes) lines.push(`  classes     ${card.classes.join(', ')}`);
   if (card.inputShape) lines.push(`  input shape [${card.inputShape.join(', ')}]`);
   const lineage = Object.entries(card.lineage);
-  if (lineage.length) lines.push('  lineage', ...lineage.map(([key, value]) => `    ${key.padEnd(14)} ${typeof value === 'string' ? value : JSON.stringify(value)}`));
+  if (lineage.length)
+    lines.push(
+      '  lineage',
+      ...lineage.map(
+        ([key, value]) => `    ${key.padEnd(14)} ${typeof value === 'string' ? value : JSON.stringify(value)}`,
+      ),
+    );
   const metrics = Object.entries(card.metrics ?? {});
-  if (metrics.length) lines.push('  metrics', ...metrics.map(([key, value]) => `    ${key.padEnd(28)} ${Number(value.toPrecision(4))}`));
-  if (card.hyperparameters && Object.keys(card.hyperparameters).length) lines.push(`  hyperparameters ${JSON.stringify(card.hyperparameters)}`);
+  if (metrics.length)
+    lines.push('  metrics', ...metrics.map(([key, value]) => `    ${key.padEnd(28)} ${Number(value.toPrecision(4))}`));
+  if (card.hyperparameters && Object.keys(card.hyperparameters).length)
+    lines.push(`  hyperparameters ${JSON.stringify(card.hyperparameters)}`);
   return lines.join('\n');
 }
 
 function renderVersions(details: ModelDetails): string {
   const rows = [['VERSION', 'ALIASES', 'CREATED', 'METRIC', 'RUN']];
   for (const card of details.versions) {
-    rows.push([String(card.version), aliasesOf(details, card.version).join(',') || '-', card.createdAt, headlineMetric(card) || '-', card.lineage.runId ?? '-']);
+    rows.push([
+      String(card.version),
+      aliasesOf(details, card.version).join(',') || '-',
+      card.createdAt,
+      headlineMetric(card) || '-',
+      card.lineage.runId ?? '-',
+    ]);
   }
   return table(rows);
 }
@@ -57,7 +86,9 @@ async function withStore(io: CliIo, work: (store: ObjectStore, bucket: string) =
     return await work(store, config.s3.bucket);
   } catch (error) {
     if (error instanceof DependencyUnavailableError) {
-      io.stderr.write(`fineflow models: ${error.message}\nIs MinIO running? Start the local stack with \`fineflow dev up\`, or set FINEFLOW_S3_ENDPOINT.\n`);
+      io.stderr.write(
+        `fineflow models: ${error.message}\nIs MinIO running? Start the local stack with \`fineflow dev up\`, or set FINEFLOW_S3_ENDPOINT.\n`,
+      );
       return EXIT.unavailable;
     }
     if (error instanceof FineflowError && !error.retryable) {
@@ -87,12 +118,19 @@ Exit codes: 0 ok, 1 no such model / version / alias, 2 usage, 3 MinIO unreachabl
       return withStore(io, async (store, bucket) => {
         const models = await listModels(store, bucket);
         if (json) io.stdout.write(`${JSON.stringify(models, null, 2)}\n`);
-        else if (models.length === 0) io.stdout.write(`no models in s3://${bucket}/models/ yet (a register-model stage adds them)\n`);
+        else if (models.length === 0)
+          io.stdout.write(`no models in s3://${bucket}/models/ yet (a register-model stage adds them)\n`);
         else {
           const rows = [['NAME', 'VERSIONS', 'LATEST', 'ALIASES', 'UPDATED']];
           for (const m of models) {
             const aliases = Object.entries(m.aliases).map(([alias, version]) => `${alias}=${version}`);
-            rows.push([m.name, String(m.versions), String(m.latest), aliases.join(',') || '-', m.latestCreatedAt ?? '-']);
+            rows.push([
+              m.name,
+              String(m.versions),
+              String(m.latest),
+              aliases.join(',') || '-',
+              m.latestCreatedAt ?? '-',
+            ]);
           }
           io.stdout.write(`${table(rows)}\n`);
         }
@@ -106,12 +144,17 @@ Exit codes: 0 ok, 1 no such model / version / alias, 2 usage, 3 MinIO unreachabl
         const reference = parseRegistryUri(`registry://${target}`);
         const details = await showModel(store, bucket, reference.name);
         if (!target.includes('@')) {
-          io.stdout.write(json ? `${JSON.stringify(details, null, 2)}\n` : `${details.name}\n${renderVersions(details)}\n`);
+          io.stdout.write(
+            json ? `${JSON.stringify(details, null, 2)}\n` : `${details.name}\n${renderVersions(details)}\n`,
+          );
           return EXIT.ok;
         }
         const version = await resolveVersion(store, bucket, reference);
         const card = details.versions.find((c) => c.version === version);
-        if (!card) throw new NotFoundError(`model ${reference.name} has no card for version ${version}`, { name: reference.name });
+        if (!card)
+          throw new NotFoundError(`model ${reference.name} has no card for version ${version}`, {
+            name: reference.name,
+          });
         const aliases = aliasesOf(details, version);
         io.stdout.write(json ? `${JSON.stringify({ ...card, aliases }, null, 2)}\n` : `${renderCard(card, aliases)}\n`);
         return EXIT.ok;

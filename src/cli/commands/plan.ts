@@ -18,7 +18,9 @@ import { STAGE_TYPES_OPTION, loadStageTypeOption } from './validate';
  */
 export type PlanAnnotator = (plan: Plan, io: CliIo) => Promise<ReadonlyMap<string, string>>;
 
-const PLAN_ANNOTATORS: readonly { readonly option: OptionSpec; readonly annotate: PlanAnnotator }[] = [explainCacheAnnotator];
+const PLAN_ANNOTATORS: readonly { readonly option: OptionSpec; readonly annotate: PlanAnnotator }[] = [
+  explainCacheAnnotator,
+];
 
 const PLAN_OPTIONS: readonly OptionSpec[] = [
   { name: 'set', kind: 'multi', valueName: 'NAME=VALUE', description: 'override a param (type-checked)' },
@@ -40,9 +42,13 @@ function describePlan(plan: Plan, notes: ReadonlyMap<string, string>): string {
   lines.push('', `stages (${plan.stages.length}, ${plan.levels.length} level${plan.levels.length === 1 ? '' : 's'}):`);
   for (const s of plan.stages) {
     const retry = `retry ${s.retry.maxAttempts}× from ${formatDuration(s.retry.initialIntervalMs)}`;
-    const cache = s.cache.enabled ? `cache${s.cache.maxAgeMs !== undefined ? ` ≤ ${formatDuration(s.cache.maxAgeMs)}` : ''}` : 'no cache';
+    const cache = s.cache.enabled
+      ? `cache${s.cache.maxAgeMs !== undefined ? ` ≤ ${formatDuration(s.cache.maxAgeMs)}` : ''}`
+      : 'no cache';
     const heartbeat = s.heartbeatTimeoutMs !== undefined ? `, heartbeat ${formatDuration(s.heartbeatTimeoutMs)}` : '';
-    lines.push(`  ${s.id}: ${s.uses}@${s.typeVersion} on ${s.pool}, timeout ${formatDuration(s.timeoutMs)}${heartbeat}, ${retry}, on failure ${s.onFailure}, ${cache}`);
+    lines.push(
+      `  ${s.id}: ${s.uses}@${s.typeVersion} on ${s.pool}, timeout ${formatDuration(s.timeoutMs)}${heartbeat}, ${retry}, on failure ${s.onFailure}, ${cache}`,
+    );
   }
   lines.push('');
   return `${lines.join('\n')}\n${renderDag(plan, { annotate: (id) => notes.get(id) })}`;
@@ -73,7 +79,11 @@ export const command: CliCommand = {
       }
       throw error;
     }
-    const result = compilePlan({ ...parsed, file, diagnostics: parsed.diagnostics.map((d) => ({ ...d, file })) }, file, { set: args.multi.set ?? [] });
+    const result = compilePlan(
+      { ...parsed, file, diagnostics: parsed.diagnostics.map((d) => ({ ...d, file })) },
+      file,
+      { set: args.multi.set ?? [] },
+    );
     const diagnostics: readonly Diagnostic[] = result.diagnostics;
     const color = Boolean(io.stdout.isTTY) && !io.env.NO_COLOR;
     if (!result.plan) {
@@ -89,7 +99,8 @@ export const command: CliCommand = {
     const notes = new Map<string, string>();
     for (const annotator of PLAN_ANNOTATORS) {
       if (!args.flags[annotator.option.name]) continue;
-      for (const [id, note] of await annotator.annotate(result.plan, io)) notes.set(id, notes.has(id) ? `${notes.get(id)}; ${note}` : note);
+      for (const [id, note] of await annotator.annotate(result.plan, io))
+        notes.set(id, notes.has(id) ? `${notes.get(id)}; ${note}` : note);
     }
     io.stdout.write(describePlan(result.plan, notes));
     return EXIT.ok;

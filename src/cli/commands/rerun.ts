@@ -11,7 +11,14 @@ import { connectClient } from '../../client/temporal-connection';
 import { createObjectStoreFromConfig } from '../../storage/minio-store';
 import { EXIT, UsageError, type CliCommand, type CliIo } from '../command';
 
-export { fetchOriginalRun, startRerun, unavailableOutputs, type OriginalRun, type RerunRequest, type RerunStarted } from '../../client/rerun';
+export {
+  fetchOriginalRun,
+  startRerun,
+  unavailableOutputs,
+  type OriginalRun,
+  type RerunRequest,
+  type RerunStarted,
+} from '../../client/rerun';
 
 function report(started: RerunStarted, io: CliIo, json: boolean): void {
   const { selection } = started;
@@ -55,7 +62,12 @@ export const command: CliCommand = {
     'exit codes: 0 started, 1 the run or stage cannot be rerun, 2 bad command line, 3 Temporal unreachable',
   ].join('\n'),
   options: [
-    { name: 'from', kind: 'string', valueName: 'STAGE', description: 'first stage to run again (its descendants run too)' },
+    {
+      name: 'from',
+      kind: 'string',
+      valueName: 'STAGE',
+      description: 'first stage to run again (its descendants run too)',
+    },
     { name: 'set', kind: 'multi', valueName: 'k=v', description: 'override a param for the new run' },
   ],
   async run(args, io) {
@@ -83,7 +95,10 @@ export const command: CliCommand = {
       return EXIT.ok;
     } catch (thrown) {
       const error = ensureError(thrown);
-      if (json) io.stdout.write(`${JSON.stringify({ error: { type: error instanceof InvalidInputError || error instanceof DependencyUnavailableError ? error.type : 'error', message: error.message } })}\n`);
+      if (json)
+        io.stdout.write(
+          `${JSON.stringify({ error: { type: error instanceof InvalidInputError || error instanceof DependencyUnavailableError ? error.type : 'error', message: error.message } })}\n`,
+        );
       io.stderr.write(`fineflow rerun: ${error.message}\n`);
       return error instanceof DependencyUnavailableError ? EXIT.unavailable : EXIT.failure;
     }

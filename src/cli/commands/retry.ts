@@ -14,7 +14,12 @@ export const command: CliCommand = {
     'waiting, or a param of the wrong type is refused and nothing changes.',
   ].join('\n'),
   options: [
-    { name: 'stage', kind: 'string', valueName: 'S', description: 'retry only this stage (default: every waiting stage)' },
+    {
+      name: 'stage',
+      kind: 'string',
+      valueName: 'S',
+      description: 'retry only this stage (default: every waiting stage)',
+    },
     { name: 'set', kind: 'multi', valueName: 'k=v', description: 'change a param before retrying' },
   ],
   async run(args, io) {
@@ -27,8 +32,13 @@ export const command: CliCommand = {
       throw new UsageError((error as Error).message);
     }
     return withRunClient(io, 'retry', async ({ runs }) => {
-      const result = await runs.retry(runId, { ...(args.values.stage ? { stageId: args.values.stage } : {}), ...(Object.keys(params).length > 0 ? { params } : {}) });
-      io.stdout.write(args.flags.json ? `${JSON.stringify(result)}\n` : `retrying ${result.retried.join(', ')} in run ${runId}\n`);
+      const result = await runs.retry(runId, {
+        ...(args.values.stage ? { stageId: args.values.stage } : {}),
+        ...(Object.keys(params).length > 0 ? { params } : {}),
+      });
+      io.stdout.write(
+        args.flags.json ? `${JSON.stringify(result)}\n` : `retrying ${result.retried.join(', ')} in run ${runId}\n`,
+      );
       return EXIT.ok;
     });
   },

@@ -8,7 +8,13 @@ import path from 'node:path';
 import { EXIT, UsageError, type CliCommand, type CliIo, type ParsedArgs } from '../command';
 import { loadConfig } from '../../config';
 import { DependencyUnavailableError, InvalidInputError, ensureError } from '../../core/errors';
-import { ScheduleService, parseOverlapName, type ApplyResult, type ScheduleDetails, type ScheduleListing } from '../../schedules/schedule-client';
+import {
+  ScheduleService,
+  parseOverlapName,
+  type ApplyResult,
+  type ScheduleDetails,
+  type ScheduleListing,
+} from '../../schedules/schedule-client';
 import { connectClient } from '../../client/temporal-connection';
 import { compilePlan } from '../../spec/compile';
 import { formatDiagnostics } from '../../spec/diagnostics';
@@ -43,17 +49,20 @@ async function compileFile(args: ParsedArgs, io: CliIo, file: string): Promise<P
   const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
   if (!compiled.plan || errors.length > 0) {
     if (args.flags.json) writeJson(io, { applied: false, diagnostics: compiled.diagnostics });
-    else io.stderr.write(`${formatDiagnostics(compiled.diagnostics, text)}\nnothing applied: ${errors.length} error(s)\n`);
+    else
+      io.stderr.write(`${formatDiagnostics(compiled.diagnostics, text)}\nnothing applied: ${errors.length} error(s)\n`);
     return EXIT.failure;
   }
-  if (compiled.diagnostics.length > 0 && !args.flags.json) io.stderr.write(`${formatDiagnostics(compiled.diagnostics, text)}\n`);
+  if (compiled.diagnostics.length > 0 && !args.flags.json)
+    io.stderr.write(`${formatDiagnostics(compiled.diagnostics, text)}\n`);
   return compiled.plan;
 }
 
 function parseInstant(text: string | undefined, flag: string): Date {
   if (!text) throw new UsageError(`backfill needs --${flag} ISO-TIME`);
   const ms = Date.parse(text);
-  if (Number.isNaN(ms)) throw new UsageError(`--${flag} ${text} is not a time; write ISO 8601, e.g. 2026-01-31T03:00:00Z`);
+  if (Number.isNaN(ms))
+    throw new UsageError(`--${flag} ${text} is not a time; write ISO 8601, e.g. 2026-01-31T03:00:00Z`);
   return new Date(ms);
 }
 
@@ -67,27 +76,37 @@ function applyText(result: ApplyResult): string {
 }
 
 /** A watcher in `schedule list`: its live state when a control worker answers, else what visibility knows. */
-export type WatcherRow = DataWatcherStatus | { readonly watcherId: string; readonly pipeline: string; readonly error: string };
+export type WatcherRow =
+  DataWatcherStatus | { readonly watcherId: string; readonly pipeline: string; readonly error: string };
 
 function short(version: string | undefined): string {
   return version ? version.slice(0, 12) : 'none';
 }
 
-function lastRunText(run: { readonly runId: string; readonly result?: string; readonly status?: string } | undefined): string {
+function lastRunText(
+  run: { readonly runId: string; readonly result?: string; readonly status?: string } | undefined,
+): string {
   return run ? `last run ${run.runId} ${run.result ?? run.status ?? ''}`.trimEnd() : 'no run yet';
 }
 
 function watcherLine(pipeline: string, w: WatcherRow): string {
   if ('error' in w) return `${pipeline.padEnd(24)} watcher ${w.watcherId}: state unavailable (${w.error})`;
-  const look = w.lastObservation ? `last look ${w.lastObservation.observedAt} (version ${short(w.lastObservation.fingerprint)})` : 'no look yet';
+  const look = w.lastObservation
+    ? `last look ${w.lastObservation.observedAt} (version ${short(w.lastObservation.fingerprint)})`
+    : 'no look yet';
   const paused = w.paused ? 'paused ' : 'active ';
   return `${pipeline.padEnd(24)} ${paused}watcher ${w.path}  applied ${w.appliedAt ?? 'unknown'}  ${look}  queued ${short(w.state.queuedVersion)}  ${lastRunText(w.recentRuns[w.recentRuns.length - 1])}`;
 }
 
-function listText(schedules: readonly ScheduleListing[], watchers: readonly { readonly pipeline: string; readonly row: WatcherRow }[]): string {
+function listText(
+  schedules: readonly ScheduleListing[],
+  watchers: readonly { readonly pipeline: string; readonly row: WatcherRow }[],
+): string {
   if (schedules.length === 0 && watchers.length === 0) return 'no schedules or data watchers\n';
   const lines = schedules.map((s) => {
-    const next = s.paused ? `paused${s.note ? ` (${s.note})` : ''}, no next run` : `active  next ${s.nextRuns[0] ?? 'none'}`;
+    const next = s.paused
+      ? `paused${s.note ? ` (${s.note})` : ''}, no next run`
+      : `active  next ${s.nextRuns[0] ?? 'none'}`;
     return `${s.pipeline.padEnd(24)} ${next}  applied ${s.appliedAt ?? 'unknown'}  ${lastRunText(s.lastRun)}`;
   });
   for (const w of watchers) lines.push(watcherLine(w.pipeline, w.row));
@@ -100,13 +119,23 @@ function describeText(details: ScheduleDetails): string {
   if (s) {
     lines.push(`schedule ${details.scheduleId}: ${s.paused ? 'PAUSED' : 'active'}${s.note ? ` — ${s.note}` : ''}`);
     lines.push(`  spec ${JSON.stringify(s.spec)}`);
-    lines.push(`  overlap ${s.overlap ?? 'default'}, catch-up window ${formatHumanDuration(s.catchupWindowMs)}, pause on failure ${s.pauseOnFailure ? 'yes' : 'no'}`);
+    lines.push(
+      `  overlap ${s.overlap ?? 'default'}, catch-up window ${formatHumanDuration(s.catchupWindowMs)}, pause on failure ${s.pauseOnFailure ? 'yes' : 'no'}`,
+    );
     lines.push(`  applied ${s.lastUpdatedAt ?? s.createdAt}`);
-    if (s.planDigest) lines.push(`  plan ${s.planDigest.slice(0, 12)} from ${s.source ?? '?'} params ${JSON.stringify(s.params ?? {})}`);
-    lines.push(`  runs started ${s.runsTaken}, missed (catch-up window) ${s.missedCatchupWindow}, skipped (overlap) ${s.skippedOverlap}`);
+    if (s.planDigest)
+      lines.push(
+        `  plan ${s.planDigest.slice(0, 12)} from ${s.source ?? '?'} params ${JSON.stringify(s.params ?? {})}`,
+      );
+    lines.push(
+      `  runs started ${s.runsTaken}, missed (catch-up window) ${s.missedCatchupWindow}, skipped (overlap) ${s.skippedOverlap}`,
+    );
     if (s.paused) lines.push('  next: none while paused');
     else if (s.nextRuns.length) lines.push(`  next ${s.nextRuns.slice(0, 3).join(', ')}`);
-    for (const r of s.recentRuns) lines.push(`  run ${r.runId}: scheduled ${r.scheduledAt}, started ${r.startedAt} (${formatHumanDuration(r.delayMs)} after its time)`);
+    for (const r of s.recentRuns)
+      lines.push(
+        `  run ${r.runId}: scheduled ${r.scheduledAt}, started ${r.startedAt} (${formatHumanDuration(r.delayMs)} after its time)`,
+      );
     for (const id of s.runningRuns) lines.push(`  running ${id}`);
   }
   for (const w of details.watchers) {
@@ -114,23 +143,47 @@ function describeText(details: ScheduleDetails): string {
       lines.push(`watcher ${w.watcherId}: state unavailable (${w.error})`);
       continue;
     }
-    lines.push(`watcher ${w.watcherId}: ${w.path} every ${formatHumanDuration(w.pollIntervalMs)}, debounce ${formatHumanDuration(w.debounceMs)}, overlap ${w.overlap}${w.appliedAt ? `, applied ${w.appliedAt}` : ''}`);
-    if (w.lastObservation) lines.push(`  last look ${w.lastObservation.observedAt}: ${w.lastObservation.count} objects, ${w.lastObservation.bytes} bytes, version ${w.lastObservation.fingerprint.slice(0, 12)}`);
-    if (w.state.candidate) lines.push(`  new version ${w.state.candidate.version.slice(0, 12)} waiting out the debounce since ${new Date(w.state.candidate.sinceMs).toISOString()}`);
+    lines.push(
+      `watcher ${w.watcherId}: ${w.path} every ${formatHumanDuration(w.pollIntervalMs)}, debounce ${formatHumanDuration(w.debounceMs)}, overlap ${w.overlap}${w.appliedAt ? `, applied ${w.appliedAt}` : ''}`,
+    );
+    if (w.lastObservation)
+      lines.push(
+        `  last look ${w.lastObservation.observedAt}: ${w.lastObservation.count} objects, ${w.lastObservation.bytes} bytes, version ${w.lastObservation.fingerprint.slice(0, 12)}`,
+      );
+    if (w.state.candidate)
+      lines.push(
+        `  new version ${w.state.candidate.version.slice(0, 12)} waiting out the debounce since ${new Date(w.state.candidate.sinceMs).toISOString()}`,
+      );
     if (w.paused) lines.push(`  PAUSED${w.paused.note ? ` — ${w.paused.note}` : ''}: looking, starting no run`);
-    lines.push(`  runs started ${w.state.runsStarted}, returns to an earlier version ${w.state.reverts ?? 0} (on revert: ${w.onRevert ?? 'ignore'})`);
+    lines.push(
+      `  runs started ${w.state.runsStarted}, returns to an earlier version ${w.state.reverts ?? 0} (on revert: ${w.onRevert ?? 'ignore'})`,
+    );
     const revert = w.state.lastRevert;
     if (revert) {
       const outcome = revert.retrained ? 'retrained' : 'not retrained';
-      lines.push(`  data returned to version ${revert.version.slice(0, 12)}${revert.from ? ` from ${revert.from.slice(0, 12)}` : ''} (objects deleted) at ${new Date(revert.atMs).toISOString()}: ${outcome}`);
+      lines.push(
+        `  data returned to version ${revert.version.slice(0, 12)}${revert.from ? ` from ${revert.from.slice(0, 12)}` : ''} (objects deleted) at ${new Date(revert.atMs).toISOString()}: ${outcome}`,
+      );
     }
-    if (w.state.queuedVersion) lines.push(`  queued version ${w.state.queuedVersion.slice(0, 12)}${w.state.queuedManual ? ' (manual trigger)' : ''}`);
-    for (const r of w.recentRuns) lines.push(`  run ${r.runId}: ${r.status}, version ${r.datasetVersion.slice(0, 12)}, started ${r.startedAt}${r.kind ? ` (${r.kind})` : ''}`);
+    if (w.state.queuedVersion)
+      lines.push(
+        `  queued version ${w.state.queuedVersion.slice(0, 12)}${w.state.queuedManual ? ' (manual trigger)' : ''}`,
+      );
+    for (const r of w.recentRuns)
+      lines.push(
+        `  run ${r.runId}: ${r.status}, version ${r.datasetVersion.slice(0, 12)}, started ${r.startedAt}${r.kind ? ` (${r.kind})` : ''}`,
+      );
   }
   return `${lines.join('\n')}\n`;
 }
 
-async function runSubcommand(sub: Subcommand, args: ParsedArgs, io: CliIo, service: ScheduleService, plan: Plan | undefined): Promise<number> {
+async function runSubcommand(
+  sub: Subcommand,
+  args: ParsedArgs,
+  io: CliIo,
+  service: ScheduleService,
+  plan: Plan | undefined,
+): Promise<number> {
   const json = Boolean(args.flags.json);
   const name = args.positionals[1] as string;
   switch (sub) {
@@ -147,7 +200,11 @@ async function runSubcommand(sub: Subcommand, args: ParsedArgs, io: CliIo, servi
           pipeline: w.pipeline,
           row: await service.watchers.status(w.watcherId, 3000).then(
             (status): WatcherRow => status,
-            (thrown: unknown): WatcherRow => ({ watcherId: w.watcherId, pipeline: w.pipeline, error: ensureError(thrown).message }),
+            (thrown: unknown): WatcherRow => ({
+              watcherId: w.watcherId,
+              pipeline: w.pipeline,
+              error: ensureError(thrown).message,
+            }),
           ),
         })),
       );
@@ -173,8 +230,12 @@ async function runSubcommand(sub: Subcommand, args: ParsedArgs, io: CliIo, servi
       const overlap = args.values.overlap ? parseOverlapName(args.values.overlap) : undefined;
       const started = await service.trigger(name, overlap);
       if (json) writeJson(io, { pipeline: name, triggered: true, ...started });
-      else if (started.runIds.length > 0) io.stdout.write(`started manual run ${started.runIds.join(', ')} of ${name}\n`);
-      else io.stdout.write(`asked ${started.watcherIds.join(', ')} to run the version its prefix holds now (see \`fineflow schedule describe ${name}\`)\n`);
+      else if (started.runIds.length > 0)
+        io.stdout.write(`started manual run ${started.runIds.join(', ')} of ${name}\n`);
+      else
+        io.stdout.write(
+          `asked ${started.watcherIds.join(', ')} to run the version its prefix holds now (see \`fineflow schedule describe ${name}\`)\n`,
+        );
       return EXIT.ok;
     }
     case 'backfill': {
@@ -182,14 +243,23 @@ async function runSubcommand(sub: Subcommand, args: ParsedArgs, io: CliIo, servi
       const to = parseInstant(args.values.to, 'to');
       const overlap = args.values.overlap ? parseOverlapName(args.values.overlap) : undefined;
       await service.backfill(name, from, to, overlap);
-      if (json) writeJson(io, { pipeline: name, from: from.toISOString(), to: to.toISOString(), overlap: overlap ?? 'allow-all' });
+      if (json)
+        writeJson(io, {
+          pipeline: name,
+          from: from.toISOString(),
+          to: to.toISOString(),
+          overlap: overlap ?? 'allow-all',
+        });
       else io.stdout.write(`backfilling ${name} from ${from.toISOString()} to ${to.toISOString()}\n`);
       return EXIT.ok;
     }
     case 'delete': {
       const result = await service.delete(name);
       if (json) writeJson(io, { pipeline: name, ...result });
-      else io.stdout.write(`${result.schedule === 'deleted' ? `deleted schedule of ${name}` : `no schedule for ${name}`}; stopped ${result.watchers.length} watcher(s)\n`);
+      else
+        io.stdout.write(
+          `${result.schedule === 'deleted' ? `deleted schedule of ${name}` : `no schedule for ${name}`}; stopped ${result.watchers.length} watcher(s)\n`,
+        );
       return EXIT.ok;
     }
   }
@@ -198,7 +268,8 @@ async function runSubcommand(sub: Subcommand, args: ParsedArgs, io: CliIo, servi
 export const command: CliCommand = {
   name: 'schedule',
   summary: 'retrain on a schedule or when new data lands (Temporal Schedules + data watchers)',
-  usage: 'schedule apply FILE [--set k=v]… | list | describe NAME | pause NAME [--note T] | unpause NAME | trigger NAME | backfill NAME --from ISO --to ISO [--overlap P] | delete NAME',
+  usage:
+    'schedule apply FILE [--set k=v]… | list | describe NAME | pause NAME [--note T] | unpause NAME | trigger NAME | backfill NAME --from ISO --to ISO [--overlap P] | delete NAME',
   description: [
     'apply FILE     validate FILE, then create or update in place the schedule of its `schedule:` block',
     '               (id fineflow-<pipeline>) and the data watchers of its `newData` triggers. Applying the',
@@ -221,17 +292,35 @@ export const command: CliCommand = {
   ].join('\n'),
   options: [
     { name: 'set', kind: 'multi', valueName: 'k=v', description: 'apply: override a param' },
-    { name: 'stage-module', kind: 'multi', valueName: 'PATH', description: 'apply: load extra stage type definitions (a module exporting stageTypes)' },
+    {
+      name: 'stage-module',
+      kind: 'multi',
+      valueName: 'PATH',
+      description: 'apply: load extra stage type definitions (a module exporting stageTypes)',
+    },
     { name: 'note', kind: 'string', valueName: 'TEXT', description: 'pause/unpause: why' },
     { name: 'from', kind: 'string', valueName: 'ISO', description: 'backfill: start of the window' },
     { name: 'to', kind: 'string', valueName: 'ISO', description: 'backfill: end of the window' },
-    { name: 'overlap', kind: 'string', valueName: 'POLICY', description: 'backfill/trigger: skip, buffer-one, buffer-all, cancel-other, terminate-other, allow-all' },
+    {
+      name: 'overlap',
+      kind: 'string',
+      valueName: 'POLICY',
+      description: 'backfill/trigger: skip, buffer-one, buffer-all, cancel-other, terminate-other, allow-all',
+    },
   ],
   async run(args, io) {
     const sub = args.positionals[0];
-    if (!isSubcommand(sub)) throw new UsageError(sub ? `unknown sub-command '${sub}'; one of ${SUBCOMMANDS.join(', ')}` : `give a sub-command: ${SUBCOMMANDS.join(', ')}`);
+    if (!isSubcommand(sub))
+      throw new UsageError(
+        sub
+          ? `unknown sub-command '${sub}'; one of ${SUBCOMMANDS.join(', ')}`
+          : `give a sub-command: ${SUBCOMMANDS.join(', ')}`,
+      );
     const expected = sub === 'list' ? 1 : 2;
-    if (args.positionals.length !== expected) throw new UsageError(sub === 'list' ? 'list takes no arguments' : `${sub} takes exactly one ${sub === 'apply' ? 'FILE' : 'NAME'}`);
+    if (args.positionals.length !== expected)
+      throw new UsageError(
+        sub === 'list' ? 'list takes no arguments' : `${sub} takes exactly one ${sub === 'apply' ? 'FILE' : 'NAME'}`,
+      );
     let plan: Plan | undefined;
     if (sub === 'apply') {
       const compiled = await compileFile(args, io, args.positionals[1] as string);

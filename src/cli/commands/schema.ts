@@ -12,11 +12,16 @@ export const command: CliCommand = {
   name: 'schema',
   summary: 'print the JSON Schema of pipeline files (for editors)',
   usage: 'schema [--stage-types MODULE] [--list | --markdown]',
-  description: 'Save it and point the yaml-language-server modeline at it:\n  # yaml-language-server: $schema=../schema/pipeline.schema.json',
+  description:
+    'Save it and point the yaml-language-server modeline at it:\n  # yaml-language-server: $schema=../schema/pipeline.schema.json',
   options: [
     STAGE_TYPES_OPTION,
     { name: 'list', kind: 'boolean', description: 'list stage types with their inputs and outputs instead' },
-    { name: 'markdown', kind: 'boolean', description: 'print the stage-type reference (as in docs/pipeline-reference.md) instead' },
+    {
+      name: 'markdown',
+      kind: 'boolean',
+      description: 'print the stage-type reference (as in docs/pipeline-reference.md) instead',
+    },
   ],
   async run(args, io) {
     loadStageTypeOption(args.multi['stage-types'], io.cwd);
@@ -27,13 +32,33 @@ export const command: CliCommand = {
     if (args.flags.list) {
       const types = listStageTypes();
       if (args.flags.json) {
-        io.stdout.write(`${JSON.stringify(types.map((t) => ({ name: t.name, version: t.version, description: t.description, inputs: t.inputs, outputs: t.outputs })), null, 2)}\n`);
+        io.stdout.write(
+          `${JSON.stringify(
+            types.map((t) => ({
+              name: t.name,
+              version: t.version,
+              description: t.description,
+              inputs: t.inputs,
+              outputs: t.outputs,
+            })),
+            null,
+            2,
+          )}\n`,
+        );
         return EXIT.ok;
       }
       for (const t of types) {
         io.stdout.write(`${t.name}@${t.version}  ${t.description}\n`);
-        io.stdout.write(`  inputs:  ${Object.keys(t.inputs.properties ?? {}).map((k) => (t.inputs.required?.includes(k) ? `${k}*` : k)).join(', ')}\n`);
-        io.stdout.write(`  outputs: ${Object.entries(t.outputs).map(([k, o]) => `${k} (${o.type})`).join(', ')}\n\n`);
+        io.stdout.write(
+          `  inputs:  ${Object.keys(t.inputs.properties ?? {})
+            .map((k) => (t.inputs.required?.includes(k) ? `${k}*` : k))
+            .join(', ')}\n`,
+        );
+        io.stdout.write(
+          `  outputs: ${Object.entries(t.outputs)
+            .map(([k, o]) => `${k} (${o.type})`)
+            .join(', ')}\n\n`,
+        );
       }
       return EXIT.ok;
     }

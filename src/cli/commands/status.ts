@@ -25,11 +25,17 @@ export const command: CliCommand = {
     const [runId, ...extra] = args.positionals;
     if (!runId || extra.length > 0) throw new UsageError('expected exactly one RUN id');
     return withRunClient(io, 'status', async ({ config, runs }) => {
-      if (args.flags.watch && !args.flags.json) return exitCodeForRun(await followRun(runs, runId, io, { sections: sweepSections(runs, config) }));
-      const state = args.flags.watch ? await runs.watch(runId, () => undefined, { until: (s) => s.status === 'waiting' }) : await runs.state(runId);
+      if (args.flags.watch && !args.flags.json)
+        return exitCodeForRun(await followRun(runs, runId, io, { sections: sweepSections(runs, config) }));
+      const state = args.flags.watch
+        ? await runs.watch(runId, () => undefined, { until: (s) => s.status === 'waiting' })
+        : await runs.state(runId);
       const sweeps = await sweepTrialTables(runs.client, createObjectStoreFromConfig(config), config.s3.bucket, state);
       if (args.flags.json) io.stdout.write(`${JSON.stringify({ ...state, sweeps })}\n`);
-      else io.stdout.write(`${[renderRunState(state, new Date(), MAX_WIDTH), ...sweeps.map((table) => renderTrialTable(table, MAX_WIDTH))].join('\n\n')}\n`);
+      else
+        io.stdout.write(
+          `${[renderRunState(state, new Date(), MAX_WIDTH), ...sweeps.map((table) => renderTrialTable(table, MAX_WIDTH))].join('\n\n')}\n`,
+        );
       return args.flags.watch ? exitCodeForRun(state) : EXIT.ok;
     });
   },

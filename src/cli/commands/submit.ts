@@ -25,8 +25,18 @@ export const command: CliCommand = {
   options: [
     { name: 'set', kind: 'multi', valueName: 'k=v', description: 'override a param' },
     { name: 'watch', short: 'w', kind: 'boolean', description: 'follow the run until it ends' },
-    { name: 'stage-module', kind: 'multi', valueName: 'PATH', description: 'load extra stage type definitions (a module exporting stageTypes)' },
-    { name: 'control-pool', kind: 'string', valueName: 'P', description: 'pool whose workers run the workflow (default control)' },
+    {
+      name: 'stage-module',
+      kind: 'multi',
+      valueName: 'PATH',
+      description: 'load extra stage type definitions (a module exporting stageTypes)',
+    },
+    {
+      name: 'control-pool',
+      kind: 'string',
+      valueName: 'P',
+      description: 'pool whose workers run the workflow (default control)',
+    },
   ],
   async run(args, io) {
     const [file, ...extra] = args.positionals;
@@ -44,23 +54,38 @@ export const command: CliCommand = {
     const compiled = compilePlan(text, file, { set: args.multi.set ?? [] });
     const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
     if (!compiled.plan || errors.length > 0) {
-      if (args.flags.json) io.stdout.write(`${JSON.stringify({ submitted: false, diagnostics: compiled.diagnostics })}\n`);
-      else io.stderr.write(`${formatDiagnostics(compiled.diagnostics, text)}\nnothing submitted: ${errors.length} error(s)\n`);
+      if (args.flags.json)
+        io.stdout.write(`${JSON.stringify({ submitted: false, diagnostics: compiled.diagnostics })}\n`);
+      else
+        io.stderr.write(
+          `${formatDiagnostics(compiled.diagnostics, text)}\nnothing submitted: ${errors.length} error(s)\n`,
+        );
       return EXIT.failure;
     }
     const plan = compiled.plan;
-    if (compiled.diagnostics.length > 0 && !args.flags.json) io.stderr.write(`${formatDiagnostics(compiled.diagnostics, text)}\n`);
+    if (compiled.diagnostics.length > 0 && !args.flags.json)
+      io.stderr.write(`${formatDiagnostics(compiled.diagnostics, text)}\n`);
     const controlPool = args.values['control-pool'];
-    if (controlPool !== undefined && !/^[a-z][a-z0-9-]*$/.test(controlPool)) throw new UsageError(`--control-pool ${controlPool}: use lower-case letters, digits and dashes`);
+    if (controlPool !== undefined && !/^[a-z][a-z0-9-]*$/.test(controlPool))
+      throw new UsageError(`--control-pool ${controlPool}: use lower-case letters, digits and dashes`);
     return withRunClient(io, 'submit', async ({ runs: defaultRuns, config }) => {
-      const runs = controlPool ? new RunClient(defaultRuns.client, { bucket: config.s3.bucket, workflowTaskQueue: taskQueueForPool(controlPool) }) : defaultRuns;
-      const runId = await runs.submit(plan, { trigger: { kind: 'manual', ...(io.env.USER ? { user: io.env.USER } : {}) } });
+      const runs = controlPool
+        ? new RunClient(defaultRuns.client, {
+            bucket: config.s3.bucket,
+            workflowTaskQueue: taskQueueForPool(controlPool),
+          })
+        : defaultRuns;
+      const runId = await runs.submit(plan, {
+        trigger: { kind: 'manual', ...(io.env.USER ? { user: io.env.USER } : {}) },
+      });
       if (!args.flags.watch) {
         io.stdout.write(args.flags.json ? `${JSON.stringify({ submitted: true, runId })}\n` : `${runId}\n`);
         return EXIT.ok;
       }
       if (!args.flags.json) io.stdout.write(`started run ${runId}\n`);
-      const final = args.flags.json ? await runs.watch(runId, () => undefined, { until: (s) => s.status === 'waiting' }) : await followRun(runs, runId, io, { sections: sweepSections(runs, config) });
+      const final = args.flags.json
+        ? await runs.watch(runId, () => undefined, { until: (s) => s.status === 'waiting' })
+        : await followRun(runs, runId, io, { sections: sweepSections(runs, config) });
       if (args.flags.json) io.stdout.write(`${JSON.stringify(final)}\n`);
       return exitCodeForRun(final);
     });

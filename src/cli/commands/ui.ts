@@ -33,14 +33,20 @@ export const command: CliCommand = {
   ].join('\n'),
   options: [
     { name: 'host', kind: 'string', valueName: 'H', description: 'address to listen on (default 127.0.0.1)' },
-    { name: 'port', kind: 'string', valueName: 'P', description: `port (default ${DEFAULT_UI_PORT}; 0 = any free port)` },
+    {
+      name: 'port',
+      kind: 'string',
+      valueName: 'P',
+      description: `port (default ${DEFAULT_UI_PORT}; 0 = any free port)`,
+    },
     { name: 'read-only', kind: 'boolean', description: 'show everything, change nothing' },
     { name: 'token', kind: 'string', valueName: 'T', description: 'require this token (default FINEFLOW_UI_TOKEN)' },
   ],
   async run(args, io) {
     if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
     const port = args.values.port === undefined ? DEFAULT_UI_PORT : Number(args.values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${args.values.port}: expected a port number 0-65535`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new UsageError(`--port ${args.values.port}: expected a port number 0-65535`);
     try {
       const config = loadConfig(io.env);
       const client = await connectClient(config.temporal);
@@ -54,9 +60,16 @@ export const command: CliCommand = {
           namespace: config.temporal.namespace,
           ...(config.ui.temporalUiUrl ? { temporalUiUrl: config.ui.temporalUiUrl } : {}),
         },
-        { host: args.values.host ?? '127.0.0.1', port, readOnly: args.flags['read-only'] === true, ...(token ? { token } : {}) },
+        {
+          host: args.values.host ?? '127.0.0.1',
+          port,
+          readOnly: args.flags['read-only'] === true,
+          ...(token ? { token } : {}),
+        },
       );
-      io.stdout.write(`fineflow ui: ${ui.url}${args.flags['read-only'] ? ' (read-only)' : ''}${token ? ' (token required)' : ''}\n`);
+      io.stdout.write(
+        `fineflow ui: ${ui.url}${args.flags['read-only'] ? ' (read-only)' : ''}${token ? ' (token required)' : ''}\n`,
+      );
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

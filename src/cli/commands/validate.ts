@@ -47,20 +47,33 @@ export const command: CliCommand = {
         }
         throw error;
       }
-      const result = validatePipeline({ ...parsed, file, diagnostics: parsed.diagnostics.map((d) => ({ ...d, file })) });
+      const result = validatePipeline({
+        ...parsed,
+        file,
+        diagnostics: parsed.diagnostics.map((d) => ({ ...d, file })),
+      });
       results.push({ file, valid: result.valid, diagnostics: result.diagnostics, text: result.text });
     }
     const valid = results.every((r) => r.valid);
     if (args.flags.json) {
-      io.stdout.write(`${JSON.stringify({ valid, files: results.map(({ file, valid: v, diagnostics }) => ({ file, valid: v, diagnostics })) }, null, 2)}\n`);
+      io.stdout.write(
+        `${JSON.stringify({ valid, files: results.map(({ file, valid: v, diagnostics }) => ({ file, valid: v, diagnostics })) }, null, 2)}\n`,
+      );
     } else {
       const color = Boolean(io.stdout.isTTY) && !io.env.NO_COLOR;
       for (const r of results) {
         if (r.diagnostics.length) io.stdout.write(`${formatDiagnostics(r.diagnostics, r.text, { color })}\n`);
         const errors = r.diagnostics.filter((d) => d.severity === 'error').length;
         const warnings = r.diagnostics.length - errors;
-        const counts = [errors ? `${errors} error${errors > 1 ? 's' : ''}` : '', warnings ? `${warnings} warning${warnings > 1 ? 's' : ''}` : ''].filter(Boolean).join(', ');
-        io.stdout.write(`${r.valid ? '✓' : '✗'} ${r.file}${r.valid ? ' is valid' : ' is invalid'}${counts ? ` (${counts})` : ''}\n`);
+        const counts = [
+          errors ? `${errors} error${errors > 1 ? 's' : ''}` : '',
+          warnings ? `${warnings} warning${warnings > 1 ? 's' : ''}` : '',
+        ]
+          .filter(Boolean)
+          .join(', ');
+        io.stdout.write(
+          `${r.valid ? '✓' : '✗'} ${r.file}${r.valid ? ' is valid' : ' is invalid'}${counts ? ` (${counts})` : ''}\n`,
+        );
       }
     }
     return valid ? EXIT.ok : EXIT.failure;

@@ -18,7 +18,8 @@ const HEALTH_FILE_INTERVAL_MS = 10_000;
 function keepHealthFile(file: string, worker: FineflowWorker, pool: string): () => void {
   const write = (): void => {
     const state = worker.worker.getState();
-    if (state === 'RUNNING') writeFileSync(file, `${JSON.stringify({ pool, state, pid: process.pid, at: new Date().toISOString() })}\n`);
+    if (state === 'RUNNING')
+      writeFileSync(file, `${JSON.stringify({ pool, state, pid: process.pid, at: new Date().toISOString() })}\n`);
   };
   write();
   const timer = setInterval(write, HEALTH_FILE_INTERVAL_MS);
@@ -39,22 +40,46 @@ export const command: CliCommand = {
   options: [
     { name: 'pool', kind: 'string', valueName: 'P', description: 'pool name (required), e.g. control, cpu, train' },
     { name: 'concurrency', kind: 'string', valueName: 'N', description: 'stages run at once (default 4)' },
-    { name: 'stage-module', kind: 'multi', valueName: 'PATH', description: 'also run the stage implementations a module exports as `stages`' },
-    { name: 'grace', kind: 'string', valueName: 'DURATION', description: 'time a running stage gets to finish on shutdown (default 30s)' },
+    {
+      name: 'stage-module',
+      kind: 'multi',
+      valueName: 'PATH',
+      description: 'also run the stage implementations a module exports as `stages`',
+    },
+    {
+      name: 'grace',
+      kind: 'string',
+      valueName: 'DURATION',
+      description: 'time a running stage gets to finish on shutdown (default 30s)',
+    },
     { name: 'workflows', kind: 'boolean', description: 'run workflows too, whatever the pool name' },
-    { name: 'progress-interval', kind: 'string', valueName: 'DURATION', description: 'how often a stage sends live progress to its run (default 10s)' },
-    { name: 'health-file', kind: 'string', valueName: 'PATH', description: 'rewrite PATH every 10s while polling, for liveness probes (find PATH -mmin -1)' },
+    {
+      name: 'progress-interval',
+      kind: 'string',
+      valueName: 'DURATION',
+      description: 'how often a stage sends live progress to its run (default 10s)',
+    },
+    {
+      name: 'health-file',
+      kind: 'string',
+      valueName: 'PATH',
+      description: 'rewrite PATH every 10s while polling, for liveness probes (find PATH -mmin -1)',
+    },
   ],
   async run(args, io) {
     const pool = args.values.pool;
     if (!pool) throw new UsageError('--pool is required');
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(pool)) throw new UsageError(`--pool ${pool}: use lower-case letters, digits and dashes`);
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(pool))
+      throw new UsageError(`--pool ${pool}: use lower-case letters, digits and dashes`);
     const concurrency = args.values.concurrency === undefined ? 4 : Number(args.values.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError('--concurrency must be a positive integer');
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new UsageError('--concurrency must be a positive integer');
     const graceMs = args.values.grace === undefined ? 30_000 : parseDuration(args.values.grace);
     if (graceMs === undefined) throw new UsageError(`--grace ${args.values.grace}: write a duration such as 30s or 2m`);
-    const progressMs = args.values['progress-interval'] === undefined ? undefined : parseDuration(args.values['progress-interval']);
-    if (args.values['progress-interval'] !== undefined && progressMs === undefined) throw new UsageError(`--progress-interval ${args.values['progress-interval']}: write a duration such as 10s`);
+    const progressMs =
+      args.values['progress-interval'] === undefined ? undefined : parseDuration(args.values['progress-interval']);
+    if (args.values['progress-interval'] !== undefined && progressMs === undefined)
+      throw new UsageError(`--progress-interval ${args.values['progress-interval']}: write a duration such as 10s`);
     const config = loadConfig(io.env);
     // The SDK logs every worker state change at INFO; operators need warnings and errors.
     Runtime.install({ logger: new DefaultLogger(io.env.FINEFLOW_DEBUG ? 'DEBUG' : 'WARN') });
@@ -71,11 +96,25 @@ export const command: CliCommand = {
         ...(args.flags.workflows ? { runsWorkflows: true } : {}),
         onReady: (worker) => {
           if (healthFile) stopHealthFile = keepHealthFile(path.resolve(io.cwd, healthFile), worker, pool);
-          const line = { event: 'ready', pool, taskQueue: worker.taskQueue, pid: process.pid, stageTypes: worker.stageTypes };
-          io.stdout.write(args.flags.json ? `${JSON.stringify(line)}\n` : `worker ready: pool ${pool} (task queue ${worker.taskQueue}, pid ${process.pid}), stage types: ${worker.stageTypes.join(', ') || '(none)'}\n`);
+          const line = {
+            event: 'ready',
+            pool,
+            taskQueue: worker.taskQueue,
+            pid: process.pid,
+            stageTypes: worker.stageTypes,
+          };
+          io.stdout.write(
+            args.flags.json
+              ? `${JSON.stringify(line)}\n`
+              : `worker ready: pool ${pool} (task queue ${worker.taskQueue}, pid ${process.pid}), stage types: ${worker.stageTypes.join(', ') || '(none)'}\n`,
+          );
         },
       });
-      io.stdout.write(args.flags.json ? `${JSON.stringify({ event: 'stopped', pool, pid: process.pid })}\n` : `worker stopped: pool ${pool}\n`);
+      io.stdout.write(
+        args.flags.json
+          ? `${JSON.stringify({ event: 'stopped', pool, pid: process.pid })}\n`
+          : `worker stopped: pool ${pool}\n`,
+      );
       return EXIT.ok;
     } catch (thrown) {
       const error = ensureError(thrown);

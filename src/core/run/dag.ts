@@ -24,7 +24,8 @@ export const SETTLED_OK: ReadonlySet<StageStatus> = new Set<StageStatus>(['succe
  * Current stage statuses: a record (tests, snapshots) or a lookup (the workflow's tracker,
  * which avoids building an object on every scheduling step of a 200-stage fan-out).
  */
-export type StageStatuses = { readonly [stageId: string]: StageStatus } | ((stageId: string) => StageStatus | undefined);
+export type StageStatuses =
+  { readonly [stageId: string]: StageStatus } | ((stageId: string) => StageStatus | undefined);
 
 export interface SkipDecision {
   readonly stageId: string;
@@ -45,7 +46,10 @@ const readsByStage = new WeakMap<PlannedStage, ReadonlySet<string>>();
 export function stagesReadBy(stage: PlannedStage): ReadonlySet<string> {
   let reads = readsByStage.get(stage);
   if (!reads) {
-    const references = [...collectReferences(stage.with), ...(stage.when === undefined ? [] : collectConditionReferences(stage.when))];
+    const references = [
+      ...collectReferences(stage.with),
+      ...(stage.when === undefined ? [] : collectConditionReferences(stage.when)),
+    ];
     reads = new Set(references.filter((ref) => ref.kind === 'stage-output').map((ref) => ref.name));
     readsByStage.set(stage, reads);
   }
@@ -69,7 +73,10 @@ export function nextSchedulingStep(plan: Plan, statuses: StageStatuses): Schedul
     if (!stage.needs.every((need) => SETTLED_OK.has(statusOf(statuses, need)))) continue;
     const skippedReads = [...stagesReadBy(stage)].filter((id) => statusOf(statuses, id) === 'skipped').sort();
     if (skippedReads.length > 0) {
-      skip.push({ stageId: stage.id, reason: `reads outputs of skipped stage${skippedReads.length > 1 ? 's' : ''} ${skippedReads.join(', ')}` });
+      skip.push({
+        stageId: stage.id,
+        reason: `reads outputs of skipped stage${skippedReads.length > 1 ? 's' : ''} ${skippedReads.join(', ')}`,
+      });
     } else {
       ready.push(stage.id);
     }

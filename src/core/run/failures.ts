@@ -3,7 +3,14 @@
  * ActivityFailure (or ChildWorkflowFailure) → ApplicationFailure (type, details) or TimeoutFailure.
  * Pure: workflow-safe.
  */
-import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, CancelledFailure, TimeoutFailure, TemporalFailure } from '@temporalio/common';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  CancelledFailure,
+  TimeoutFailure,
+  TemporalFailure,
+} from '@temporalio/common';
 import { ERROR_TYPES, FineflowError } from '../errors';
 
 export interface DescribedFailure {
@@ -26,16 +33,26 @@ export function describeStageFailure(thrown: unknown): DescribedFailure {
   let current: unknown = thrown;
   // ActivityFailure says only "activity task failed"; the cause carries the real error.
   // Likewise ChildWorkflowFailure for stages that run as a child workflow (hyperparameter-sweep).
-  while ((current instanceof ActivityFailure || current instanceof ChildWorkflowFailure) && current.cause) current = current.cause;
+  while ((current instanceof ActivityFailure || current instanceof ChildWorkflowFailure) && current.cause)
+    current = current.cause;
   if (current instanceof ApplicationFailure) {
     const attempt = attemptFrom(current.details);
-    return { error: { type: current.type ?? ERROR_TYPES.internal, message: current.message }, ...(attempt !== undefined ? { attempt } : {}) };
+    return {
+      error: { type: current.type ?? ERROR_TYPES.internal, message: current.message },
+      ...(attempt !== undefined ? { attempt } : {}),
+    };
   }
   if (current instanceof TimeoutFailure) {
     const cause = current.cause instanceof ApplicationFailure ? `: last error ${current.cause.message}` : '';
-    return { error: { type: `Timeout${current.timeoutType !== undefined ? `:${String(current.timeoutType)}` : ''}`, message: `stage timed out${cause}` } };
+    return {
+      error: {
+        type: `Timeout${current.timeoutType !== undefined ? `:${String(current.timeoutType)}` : ''}`,
+        message: `stage timed out${cause}`,
+      },
+    };
   }
-  if (current instanceof CancelledFailure) return { error: { type: ERROR_TYPES.cancelled, message: current.message || 'cancelled' } };
+  if (current instanceof CancelledFailure)
+    return { error: { type: ERROR_TYPES.cancelled, message: current.message || 'cancelled' } };
   if (current instanceof FineflowError) return { error: { type: current.type, message: current.message } };
   if (current instanceof TemporalFailure) return { error: { type: current.name, message: current.message } };
   if (current instanceof Error) return { error: { type: ERROR_TYPES.internal, message: current.message } };

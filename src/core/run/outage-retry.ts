@@ -26,13 +26,21 @@ export type OutageDecision =
   | { readonly retry: false; readonly message: string };
 
 /** Whether a dependency-unavailable failure at `nowMs` is tried again, and after how long. */
-export function nextOutageRetry(retry: PlannedRetry, state: OutageState | undefined, nowMs: number, lastError: string): OutageDecision {
+export function nextOutageRetry(
+  retry: PlannedRetry,
+  state: OutageState | undefined,
+  nowMs: number,
+  lastError: string,
+): OutageDecision {
   const budgetMs = retry.outageBudgetMs ?? DEFAULT_OUTAGE_BUDGET_MS;
   const sinceMs = state?.sinceMs ?? nowMs;
   const retries = state?.retries ?? 0;
   const spentMs = nowMs - sinceMs;
   if (spentMs >= budgetMs) {
-    return { retry: false, message: `a dependency stayed unavailable for ${seconds(spentMs)} (retry.outageBudget ${seconds(budgetMs)}, ${retries} retries): ${lastError}` };
+    return {
+      retry: false,
+      message: `a dependency stayed unavailable for ${seconds(spentMs)} (retry.outageBudget ${seconds(budgetMs)}, ${retries} retries): ${lastError}`,
+    };
   }
   const backoff = retry.initialIntervalMs * Math.max(1, retry.backoffCoefficient) ** retries;
   const waitMs = Math.max(1, Math.min(backoff, OUTAGE_MAX_WAIT_MS, retry.maximumIntervalMs, budgetMs - spentMs));

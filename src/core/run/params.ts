@@ -8,7 +8,8 @@ import { ownValue } from '../spec/reserved';
 
 export type ParamValues = { readonly [name: string]: JsonValue };
 
-export type ParamCheck = { readonly ok: true; readonly values: ParamValues } | { readonly ok: false; readonly problems: readonly string[] };
+export type ParamCheck =
+  { readonly ok: true; readonly values: ParamValues } | { readonly ok: false; readonly problems: readonly string[] };
 
 function matchesType(type: PlannedParam['type'], value: JsonValue): boolean {
   switch (type) {
@@ -51,12 +52,16 @@ export function checkParamOverrides(plan: Plan, overrides: ParamValues): ParamCh
   for (const [name, raw] of Object.entries(overrides)) {
     const declared = ownValue(plan.params, name);
     if (!declared) {
-      problems.push(`params.${name}: unknown param; the pipeline declares ${known.length > 0 ? known.join(', ') : 'no params'}`);
+      problems.push(
+        `params.${name}: unknown param; the pipeline declares ${known.length > 0 ? known.join(', ') : 'no params'}`,
+      );
       continue;
     }
     const value = coerce(declared.type, raw);
     if (value === undefined) {
-      problems.push(`params.${name}: ${JSON.stringify(raw)} is not ${/^[aeiou]/.test(declared.type) ? 'an' : 'a'} ${declared.type}`);
+      problems.push(
+        `params.${name}: ${JSON.stringify(raw)} is not ${/^[aeiou]/.test(declared.type) ? 'an' : 'a'} ${declared.type}`,
+      );
       continue;
     }
     values[name] = value;

@@ -6,7 +6,14 @@
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { StageProgressSignal } from './progress';
-import { RUN_QUERIES, RUN_SIGNALS, RUN_UPDATES, SEARCH_ATTRIBUTES, type RetryStageRequest, type RunState } from './run-types';
+import {
+  RUN_QUERIES,
+  RUN_SIGNALS,
+  RUN_UPDATES,
+  SEARCH_ATTRIBUTES,
+  type RetryStageRequest,
+  type RunState,
+} from './run-types';
 
 /** What the `retryStage` update returns once the stages are queued again. */
 export interface RetryStageResult {

@@ -42,7 +42,11 @@ export class RunTracker {
     for (const reused of input.reuse ?? []) {
       const state = this.stages.get(reused.stageId);
       if (!state) continue;
-      Object.assign(state, { status: 'succeeded', outputs: reused.outputs, reason: `reused from run ${reused.fromRunId}` });
+      Object.assign(state, {
+        status: 'succeeded',
+        outputs: reused.outputs,
+        reason: `reused from run ${reused.fromRunId}`,
+      });
     }
   }
 
@@ -102,7 +106,14 @@ export class RunTracker {
   }
 
   markRunning(stageId: string, now: string): void {
-    this.update(stageId, { status: 'running', startedAt: now, endedAt: undefined, error: undefined, progress: undefined, reason: undefined });
+    this.update(stageId, {
+      status: 'running',
+      startedAt: now,
+      endedAt: undefined,
+      error: undefined,
+      progress: undefined,
+      reason: undefined,
+    });
   }
 
   /** Why a running stage runs although it could have been cached (refresh, unfingerprintable input); kept when it succeeds. */
@@ -112,12 +123,24 @@ export class RunTracker {
 
   markSucceeded(stageId: string, now: string, outputs: JsonObject, attempts: number, digest?: string): void {
     if (digest) this.digests.set(stageId, digest);
-    this.update(stageId, { status: 'succeeded', endedAt: now, outputs, attempts: this.stage(stageId).attempts + attempts, progress: undefined });
+    this.update(stageId, {
+      status: 'succeeded',
+      endedAt: now,
+      outputs,
+      attempts: this.stage(stageId).attempts + attempts,
+      progress: undefined,
+    });
   }
 
   markCached(stageId: string, now: string, outputs: JsonObject, digest: string, reason: string): void {
     this.digests.set(stageId, digest);
-    this.update(stageId, { status: 'cached', startedAt: this.stage(stageId).startedAt ?? now, endedAt: now, outputs, reason });
+    this.update(stageId, {
+      status: 'cached',
+      startedAt: this.stage(stageId).startedAt ?? now,
+      endedAt: now,
+      outputs,
+      reason,
+    });
   }
 
   markSkipped(stageId: string, now: string, reason: string): void {
@@ -125,12 +148,29 @@ export class RunTracker {
   }
 
   /** A failed stage: `failed` ends the run, `waiting` (onFailure: pause) waits for a retry. */
-  markFailed(stageId: string, now: string, status: Extract<StageStatus, 'failed' | 'waiting'>, error: StageError, attempts: number): void {
-    this.update(stageId, { status, endedAt: now, error, attempts: this.stage(stageId).attempts + attempts, progress: undefined });
+  markFailed(
+    stageId: string,
+    now: string,
+    status: Extract<StageStatus, 'failed' | 'waiting'>,
+    error: StageError,
+    attempts: number,
+  ): void {
+    this.update(stageId, {
+      status,
+      endedAt: now,
+      error,
+      attempts: this.stage(stageId).attempts + attempts,
+      progress: undefined,
+    });
   }
 
   markCancelled(stageId: string, now: string, attempts: number): void {
-    this.update(stageId, { status: 'cancelled', endedAt: now, attempts: this.stage(stageId).attempts + attempts, progress: undefined });
+    this.update(stageId, {
+      status: 'cancelled',
+      endedAt: now,
+      attempts: this.stage(stageId).attempts + attempts,
+      progress: undefined,
+    });
   }
 
   /** Live progress relayed from the activity's heartbeats; ignored once the stage stopped running. */
@@ -143,7 +183,8 @@ export class RunTracker {
   /** `fineflow retry`: waiting stages go back to pending, with param overrides applied first. */
   retry(stageIds: readonly string[], params: { readonly [name: string]: JsonValue }): void {
     this.params = { ...this.params, ...params };
-    for (const id of stageIds) this.update(id, { status: 'pending', reason: `retried after ${this.stage(id).attempts} attempt(s)` });
+    for (const id of stageIds)
+      this.update(id, { status: 'pending', reason: `retried after ${this.stage(id).attempts} attempt(s)` });
     this.version++;
   }
 

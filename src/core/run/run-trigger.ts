@@ -27,7 +27,10 @@ export function rerunTrigger(original: RunTrigger, fromRunId: string, fromStage:
  * The trigger a stage sees in its context: the origin for a rerun (stage code reads
  * `trigger.kind === 'new-data'` for the dataset version), plus where the rerun comes from.
  */
-export function stageTriggerOf(trigger: RunTrigger): { readonly trigger: RunTrigger; readonly rerunOf?: { readonly fromRunId: string; readonly fromStage: string } } {
+export function stageTriggerOf(trigger: RunTrigger): {
+  readonly trigger: RunTrigger;
+  readonly rerunOf?: { readonly fromRunId: string; readonly fromStage: string };
+} {
   if (trigger.kind !== 'rerun') return { trigger };
   const rerunOf = { fromRunId: trigger.fromRunId, fromStage: trigger.fromStage };
   return { trigger: trigger.origin ?? trigger, rerunOf };
@@ -41,7 +44,11 @@ export function describeTrigger(trigger: RunTrigger): string {
     case 'schedule':
       return `schedule ${trigger.scheduleId}`;
     case 'new-data': {
-      const why = trigger.manual ? 'manual trigger, data' : trigger.revert ? 'data returned to an earlier version' : 'new data';
+      const why = trigger.manual
+        ? 'manual trigger, data'
+        : trigger.revert
+          ? 'data returned to an earlier version'
+          : 'new data';
       return `${why} at ${trigger.path} (dataset version ${trigger.datasetVersion})`;
     }
     case 'rerun':

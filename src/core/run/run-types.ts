@@ -65,7 +65,8 @@ export interface PipelineRunInput {
   readonly bucket?: string;
 }
 
-export type StageStatus = 'pending' | 'running' | 'succeeded' | 'cached' | 'failed' | 'waiting' | 'skipped' | 'cancelled';
+export type StageStatus =
+  'pending' | 'running' | 'succeeded' | 'cached' | 'failed' | 'waiting' | 'skipped' | 'cancelled';
 
 /** Live progress a stage reports through heartbeats (epoch, trial, bytes …). */
 export interface StageProgress {
@@ -186,7 +187,14 @@ export interface CacheLookupInput {
 }
 
 export type CacheLookupResult =
-  | { readonly hit: true; readonly key: string; readonly outputs: JsonObject; readonly digest: string; readonly fromRunId: string; readonly createdAt: string }
+  | {
+      readonly hit: true;
+      readonly key: string;
+      readonly outputs: JsonObject;
+      readonly digest: string;
+      readonly fromRunId: string;
+      readonly createdAt: string;
+    }
   | {
       readonly hit: false;
       readonly key: string;

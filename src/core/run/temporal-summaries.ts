@@ -21,8 +21,19 @@ function cell(text: string): string {
 /** The stage table as markdown; the run's current details in the Temporal UI. */
 export function runDetails(state: Pick<RunState, 'status' | 'stages'>): string {
   const rows = state.stages.map((stage) => {
-    const progress = stage.status === 'running' ? (stage.progress?.message ?? '') : stage.status === 'waiting' || stage.status === 'failed' ? (stage.error?.message ?? '') : (stage.reason ?? '');
+    const progress =
+      stage.status === 'running'
+        ? (stage.progress?.message ?? '')
+        : stage.status === 'waiting' || stage.status === 'failed'
+          ? (stage.error?.message ?? '')
+          : (stage.reason ?? '');
     return `| ${cell(stage.id)} | ${cell(stage.uses)} | ${cell(stage.pool)} | ${stage.status} | ${stage.attempts} | ${cell(progress)} |`;
   });
-  return [`**run ${state.status}**`, '', '| stage | type | pool | status | attempts | detail |', '|---|---|---|---|---|---|', ...rows].join('\n');
+  return [
+    `**run ${state.status}**`,
+    '',
+    '| stage | type | pool | status | attempts | detail |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
 }

@@ -60,7 +60,12 @@ export interface DataWatchState {
   readonly ranVersions?: readonly string[];
   /** Returns to a version that already ran. */
   readonly reverts?: number;
-  readonly lastRevert?: { readonly version: string; readonly from?: string; readonly atMs: number; readonly retrained: boolean };
+  readonly lastRevert?: {
+    readonly version: string;
+    readonly from?: string;
+    readonly atMs: number;
+    readonly retrained: boolean;
+  };
   /** Set while the queued version is a manual trigger's. */
   readonly queuedManual?: boolean;
 }
@@ -73,7 +78,11 @@ export type DataWatchEvent =
   | { readonly type: 'triggered'; readonly version: string; readonly count: number; readonly atMs: number };
 
 /** `kind` decides the run's id: one per version (`new`), or one per start (`revert`, `manual`). */
-export type DataWatchAction = { readonly type: 'start-run'; readonly version: string; readonly kind?: 'new' | 'revert' | 'manual' };
+export type DataWatchAction = {
+  readonly type: 'start-run';
+  readonly version: string;
+  readonly kind?: 'new' | 'revert' | 'manual';
+};
 
 export interface DataWatchStep {
   readonly state: DataWatchState;
@@ -90,7 +99,12 @@ function without<K extends keyof DataWatchState>(state: DataWatchState, ...keys:
   return copy as DataWatchState;
 }
 
-function startRun(state: DataWatchState, version: string, count: number, kind: 'new' | 'revert' | 'manual' = 'new'): DataWatchStep {
+function startRun(
+  state: DataWatchState,
+  version: string,
+  count: number,
+  kind: 'new' | 'revert' | 'manual' = 'new',
+): DataWatchStep {
   const ran = [...(state.ranVersions ?? []).filter((v) => v !== version), version].slice(-RAN_VERSIONS_KEPT);
   return {
     state: {
@@ -107,26 +121,48 @@ function startRun(state: DataWatchState, version: string, count: number, kind: '
 
 function ready(state: DataWatchState, version: string, count: number, config: DataWatchConfig): DataWatchStep {
   const settled = without(state, 'candidate');
-  const isRevert = config.detectReverts !== false && version !== settled.handledVersion && (settled.ranVersions ?? []).includes(version);
+  const isRevert =
+    config.detectReverts !== false &&
+    version !== settled.handledVersion &&
+    (settled.ranVersions ?? []).includes(version);
   if (isRevert) {
     const retrain = config.onRevert === 'retrain';
-    const lastRevert = { version, ...(settled.handledVersion ? { from: settled.handledVersion } : {}), atMs: state.candidate?.sinceMs ?? 0, retrained: retrain && settled.runningVersion === undefined };
+    const lastRevert = {
+      version,
+      ...(settled.handledVersion ? { from: settled.handledVersion } : {}),
+      atMs: state.candidate?.sinceMs ?? 0,
+      retrained: retrain && settled.runningVersion === undefined,
+    };
     const noted: DataWatchState = { ...settled, reverts: (settled.reverts ?? 0) + 1, lastRevert };
-    if (!retrain || settled.runningVersion !== undefined) return { state: { ...noted, handledVersion: version, handledCount: count }, actions: [] };
+    if (!retrain || settled.runningVersion !== undefined)
+      return { state: { ...noted, handledVersion: version, handledCount: count }, actions: [] };
     return startRun(noted, version, count, 'revert');
   }
   if (settled.runningVersion === undefined) return startRun(settled, version, count);
-  if (config.overlap === 'queue') return { state: { ...settled, queuedVersion: version, queuedCount: count }, actions: [] };
+  if (config.overlap === 'queue')
+    return { state: { ...settled, queuedVersion: version, queuedCount: count }, actions: [] };
   return { state: { ...settled, handledVersion: version, handledCount: count }, actions: [] };
 }
 
-function observe(state: DataWatchState, event: Extract<DataWatchEvent, { type: 'observed' }>, config: DataWatchConfig): DataWatchStep {
+function observe(
+  state: DataWatchState,
+  event: Extract<DataWatchEvent, { type: 'observed' }>,
+  config: DataWatchConfig,
+): DataWatchStep {
   const { version, count, atMs } = event;
   if (state.handledVersion === undefined || count === 0) {
     // Baseline, or an emptied prefix: nothing to train on, and the next upload is new data.
-    return { state: { ...without(state, 'candidate', 'queuedVersion', 'queuedCount'), handledVersion: version, handledCount: count }, actions: [] };
+    return {
+      state: {
+        ...without(state, 'candidate', 'queuedVersion', 'queuedCount'),
+        handledVersion: version,
+        handledCount: count,
+      },
+      actions: [],
+    };
   }
-  if (version === state.handledVersion) return { state: without(state, 'candidate', 'queuedVersion', 'queuedCount'), actions: [] };
+  if (version === state.handledVersion)
+    return { state: without(state, 'candidate', 'queuedVersion', 'queuedCount'), actions: [] };
   if (version === state.queuedVersion) return { state: without(state, 'candidate'), actions: [] };
   const minObjects = config.minObjects ?? 1;
   // A return to a version that ran (objects deleted) is an event whatever its size.
@@ -148,13 +184,23 @@ function runFinished(state: DataWatchState, event: Extract<DataWatchEvent, { typ
   if (state.runningVersion !== event.version) return { state, actions: [] };
   const counted = event.started === false ? { ...state, runsStarted: Math.max(0, state.runsStarted - 1) } : state;
   const idle = without(counted, 'runningVersion');
-  if (idle.queuedVersion !== undefined) return startRun(idle, idle.queuedVersion, idle.queuedCount ?? 0, idle.queuedManual ? 'manual' : 'new');
+  if (idle.queuedVersion !== undefined)
+    return startRun(idle, idle.queuedVersion, idle.queuedCount ?? 0, idle.queuedManual ? 'manual' : 'new');
   return { state: idle, actions: [] };
 }
 
 function triggered(state: DataWatchState, event: Extract<DataWatchEvent, { type: 'triggered' }>): DataWatchStep {
   // A manual start waits for the going run whatever the overlap policy: it was asked for.
-  if (state.runningVersion !== undefined) return { state: { ...without(state, 'candidate'), queuedVersion: event.version, queuedCount: event.count, queuedManual: true }, actions: [] };
+  if (state.runningVersion !== undefined)
+    return {
+      state: {
+        ...without(state, 'candidate'),
+        queuedVersion: event.version,
+        queuedCount: event.count,
+        queuedManual: true,
+      },
+      actions: [],
+    };
   return startRun(state, event.version, event.count, 'manual');
 }
 
@@ -165,7 +211,11 @@ export function stepDataWatch(state: DataWatchState, event: DataWatchEvent, conf
 }
 
 /** Replay a sequence of events from the initial state; returns the versions that started runs, in order. */
-export function replayDataWatch(events: readonly DataWatchEvent[], config: DataWatchConfig, initial: DataWatchState = INITIAL_DATA_WATCH_STATE): { state: DataWatchState; started: string[] } {
+export function replayDataWatch(
+  events: readonly DataWatchEvent[],
+  config: DataWatchConfig,
+  initial: DataWatchState = INITIAL_DATA_WATCH_STATE,
+): { state: DataWatchState; started: string[] } {
   let state = initial;
   const started: string[] = [];
   for (const event of events) {

@@ -89,7 +89,12 @@ export interface DataWatcherStatus {
 /** Memo key holding the config digest; the watcher rewrites it when a `configure` signal lands. */
 export const WATCHER_MEMO_CONFIG_DIGEST = 'configDigest';
 
-export const DATA_WATCHER_SIGNALS = { configure: 'configure', pause: 'pause', unpause: 'unpause', trigger: 'trigger' } as const;
+export const DATA_WATCHER_SIGNALS = {
+  configure: 'configure',
+  pause: 'pause',
+  unpause: 'unpause',
+  trigger: 'trigger',
+} as const;
 export const DATA_WATCHER_QUERIES = { status: 'watcherState' } as const;
 
 export const DEFAULT_POLLS_PER_EXECUTION = 200;

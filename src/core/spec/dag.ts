@@ -13,7 +13,10 @@ export interface TopologicalResult {
 }
 
 /** Kahn's algorithm by levels. `deps` maps a stage to the stages it waits for; unknown ids are ignored. */
-export function topologicalLevels(ids: readonly string[], deps: ReadonlyMap<string, readonly string[]>): TopologicalResult {
+export function topologicalLevels(
+  ids: readonly string[],
+  deps: ReadonlyMap<string, readonly string[]>,
+): TopologicalResult {
   const known = new Set(ids);
   const remaining = new Map<string, number>();
   const dependents = new Map<string, string[]>();
@@ -149,7 +152,11 @@ export function dependentsOf(deps: ReadonlyMap<string, readonly string[]>): Map<
 }
 
 /** Every stage that (transitively) waits for `id`; pass `dependents` when asking repeatedly. */
-export function downstreamOf(id: string, deps: ReadonlyMap<string, readonly string[]>, dependents: ReadonlyMap<string, readonly string[]> = dependentsOf(deps)): Set<string> {
+export function downstreamOf(
+  id: string,
+  deps: ReadonlyMap<string, readonly string[]>,
+  dependents: ReadonlyMap<string, readonly string[]> = dependentsOf(deps),
+): Set<string> {
   const seen = new Set<string>();
   const queue = [id];
   while (queue.length > 0) {

@@ -40,7 +40,12 @@ export interface SealedSecret {
 }
 
 export function isSealedSecret(value: unknown): value is SealedSecret {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) && typeof (value as { $secret?: unknown }).$secret === 'string';
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    typeof (value as { $secret?: unknown }).$secret === 'string'
+  );
 }
 
 /** One property step of a reference: a key (`.name`, `['name']`) or an index (`[0]`). */
@@ -51,10 +56,30 @@ export type ComparisonOperator = '==' | '!=' | '<' | '<=' | '>' | '>=';
 /** Parsed expression tree. `offset`/`end` are character offsets inside the expression source. */
 export type ExpressionNode =
   | { readonly kind: 'literal'; readonly value: JsonValue; readonly offset: number; readonly end: number }
-  | { readonly kind: 'reference'; readonly segments: readonly PathSegment[]; readonly text: string; readonly offset: number; readonly end: number }
+  | {
+      readonly kind: 'reference';
+      readonly segments: readonly PathSegment[];
+      readonly text: string;
+      readonly offset: number;
+      readonly end: number;
+    }
   | { readonly kind: 'not'; readonly operand: ExpressionNode; readonly offset: number; readonly end: number }
-  | { readonly kind: 'logical'; readonly operator: 'and' | 'or'; readonly left: ExpressionNode; readonly right: ExpressionNode; readonly offset: number; readonly end: number }
-  | { readonly kind: 'compare'; readonly operator: ComparisonOperator; readonly left: ExpressionNode; readonly right: ExpressionNode; readonly offset: number; readonly end: number };
+  | {
+      readonly kind: 'logical';
+      readonly operator: 'and' | 'or';
+      readonly left: ExpressionNode;
+      readonly right: ExpressionNode;
+      readonly offset: number;
+      readonly end: number;
+    }
+  | {
+      readonly kind: 'compare';
+      readonly operator: ComparisonOperator;
+      readonly left: ExpressionNode;
+      readonly right: ExpressionNode;
+      readonly offset: number;
+      readonly end: number;
+    };
 
 /** A reference found in a value, as used by validation and by the DAG. */
 export interface ExpressionReference {
@@ -129,7 +154,8 @@ export function parseTemplate(text: string): TemplatePart[] {
     try {
       node = parseExpression(source);
     } catch (error) {
-      if (error instanceof ExpressionSyntaxError) throw new ExpressionSyntaxError(error.message, start + error.offset, error.hint);
+      if (error instanceof ExpressionSyntaxError)
+        throw new ExpressionSyntaxError(error.message, start + error.offset, error.hint);
       throw error;
     }
     parts.push({ kind: 'expression', source, offset: start, node });
@@ -156,7 +182,9 @@ function findClose(text: string, from: number): number {
 }
 
 /** The expression of a string that is exactly one `${{ … }}` (surrounding whitespace allowed), else undefined. */
-export function wholeExpression(parts: readonly TemplatePart[]): Extract<TemplatePart, { kind: 'expression' }> | undefined {
+export function wholeExpression(
+  parts: readonly TemplatePart[],
+): Extract<TemplatePart, { kind: 'expression' }> | undefined {
   const meaningful = parts.filter((p) => p.kind === 'expression' || p.text.trim() !== '');
   const only = meaningful[0];
   return meaningful.length === 1 && only?.kind === 'expression' ? only : undefined;
@@ -202,14 +230,23 @@ function tokenize(source: string): Token[] {
           value += source[j];
         }
       }
-      if (j >= source.length) throw new ExpressionSyntaxError('string literal is never closed', i, `close it with ${ch}`);
+      if (j >= source.length)
+        throw new ExpressionSyntaxError('string literal is never closed', i, `close it with ${ch}`);
       tokens.push({ type: 'string', value, offset: i, end: j + 1 });
       i = j + 1;
       continue;
     }
     const previous = tokens[tokens.length - 1];
-    const minusStartsNumber = ch === '-' && (!previous || previous.type === 'op' && previous.value !== ')' && previous.value !== ']');
-    if (/\d/.test(ch) || (ch === '.' && /\d/.test(source[i + 1] ?? '') && previous?.type !== 'name' && !(previous?.type === 'op' && previous.value === ']')) || minusStartsNumber) {
+    const minusStartsNumber =
+      ch === '-' && (!previous || (previous.type === 'op' && previous.value !== ')' && previous.value !== ']'));
+    if (
+      /\d/.test(ch) ||
+      (ch === '.' &&
+        /\d/.test(source[i + 1] ?? '') &&
+        previous?.type !== 'name' &&
+        !(previous?.type === 'op' && previous.value === ']')) ||
+      minusStartsNumber
+    ) {
       const match = NUMBER.exec(source.slice(i));
       if (!match) throw new ExpressionSyntaxError(`unexpected \`${ch}\``, i);
       tokens.push({ type: 'number', value: Number(match[0]), offset: i, end: i + match[0].length });
@@ -225,7 +262,14 @@ function tokenize(source: string): Token[] {
     }
     const op = OPERATORS.find((candidate) => source.startsWith(candidate, i));
     if (!op) {
-      const hint = ch === '=' ? 'compare with `==`' : ch === '&' ? 'use `&&` or `and`' : ch === '|' ? 'use `||` or `or`' : undefined;
+      const hint =
+        ch === '='
+          ? 'compare with `==`'
+          : ch === '&'
+            ? 'use `&&` or `and`'
+            : ch === '|'
+              ? 'use `||` or `or`'
+              : undefined;
       throw new ExpressionSyntaxError(`unexpected \`${ch}\``, i, hint);
     }
     tokens.push({ type: 'op', value: op, offset: i, end: i + op.length });
@@ -248,7 +292,8 @@ export function parseExpression(source: string): ExpressionNode {
   const isOp = (value: string): boolean => peek().type === 'op' && peek().value === value;
   const isWord = (value: string): boolean => peek().type === 'name' && peek().value === value;
 
-  const describe = (token: Token): string => (token.type === 'eof' ? 'the end of the expression' : `\`${source.slice(token.offset, token.end)}\``);
+  const describe = (token: Token): string =>
+    token.type === 'eof' ? 'the end of the expression' : `\`${source.slice(token.offset, token.end)}\``;
 
   function parseOr(): ExpressionNode {
     let left = parseAnd();
@@ -286,9 +331,20 @@ export function parseExpression(source: string): ExpressionNode {
       const right = parsePrimary();
       const after = peek();
       if (after.type === 'op' && COMPARISONS.includes(after.value)) {
-        throw new ExpressionSyntaxError(`comparisons cannot be chained at ${describe(after)}`, after.offset, 'combine comparisons with `and`');
+        throw new ExpressionSyntaxError(
+          `comparisons cannot be chained at ${describe(after)}`,
+          after.offset,
+          'combine comparisons with `and`',
+        );
       }
-      return { kind: 'compare', operator: token.value as ComparisonOperator, left, right, offset: left.offset, end: right.end };
+      return {
+        kind: 'compare',
+        operator: token.value as ComparisonOperator,
+        left,
+        right,
+        offset: left.offset,
+        end: right.end,
+      };
     }
     return left;
   }
@@ -300,7 +356,8 @@ export function parseExpression(source: string): ExpressionNode {
       case 'string':
         return { kind: 'literal', value: token.value, offset: token.offset, end: token.end };
       case 'name':
-        if (token.value === 'true' || token.value === 'false') return { kind: 'literal', value: token.value === 'true', offset: token.offset, end: token.end };
+        if (token.value === 'true' || token.value === 'false')
+          return { kind: 'literal', value: token.value === 'true', offset: token.offset, end: token.end };
         if (token.value === 'null') return { kind: 'literal', value: null, offset: token.offset, end: token.end };
         if (token.value === 'and' || token.value === 'or' || token.value === 'not') {
           throw new ExpressionSyntaxError(`expected a value, found \`${token.value}\``, token.offset);
@@ -312,7 +369,12 @@ export function parseExpression(source: string): ExpressionNode {
           const inner = parseOr();
           depth--;
           const close = next();
-          if (close.type !== 'op' || close.value !== ')') throw new ExpressionSyntaxError(`expected \`)\`, found ${describe(close)}`, close.offset, 'balance the parentheses');
+          if (close.type !== 'op' || close.value !== ')')
+            throw new ExpressionSyntaxError(
+              `expected \`)\`, found ${describe(close)}`,
+              close.offset,
+              'balance the parentheses',
+            );
           return inner;
         }
         throw new ExpressionSyntaxError(`expected a value, found ${describe(token)}`, token.offset);
@@ -331,7 +393,8 @@ export function parseExpression(source: string): ExpressionNode {
       if (isOp('.')) {
         next();
         const name = next();
-        if (name.type !== 'name') throw new ExpressionSyntaxError(`expected a property name after \`.\`, found ${describe(name)}`, name.offset);
+        if (name.type !== 'name')
+          throw new ExpressionSyntaxError(`expected a property name after \`.\`, found ${describe(name)}`, name.offset);
         segments.push(name.value);
         end = name.end;
       } else if (isOp('[')) {
@@ -339,9 +402,14 @@ export function parseExpression(source: string): ExpressionNode {
         const key = next();
         if (key.type === 'string') segments.push(key.value);
         else if (key.type === 'number' && Number.isInteger(key.value) && key.value >= 0) segments.push(key.value);
-        else throw new ExpressionSyntaxError(`expected a quoted key or an index inside \`[ ]\`, found ${describe(key)}`, key.offset);
+        else
+          throw new ExpressionSyntaxError(
+            `expected a quoted key or an index inside \`[ ]\`, found ${describe(key)}`,
+            key.offset,
+          );
         const close = next();
-        if (close.type !== 'op' || close.value !== ']') throw new ExpressionSyntaxError(`expected \`]\`, found ${describe(close)}`, close.offset);
+        if (close.type !== 'op' || close.value !== ']')
+          throw new ExpressionSyntaxError(`expected \`]\`, found ${describe(close)}`, close.offset);
         end = close.end;
       } else {
         break;
@@ -365,7 +433,13 @@ export function parseExpression(source: string): ExpressionNode {
 /** What a reference points at, or why it is malformed. */
 export type ClassifiedReference =
   | { readonly ok: true; readonly kind: 'param'; readonly name: string; readonly subpath: readonly PathSegment[] }
-  | { readonly ok: true; readonly kind: 'stage-output'; readonly stage: string; readonly output: string; readonly subpath: readonly PathSegment[] }
+  | {
+      readonly ok: true;
+      readonly kind: 'stage-output';
+      readonly stage: string;
+      readonly output: string;
+      readonly subpath: readonly PathSegment[];
+    }
   | { readonly ok: true; readonly kind: 'secret'; readonly name: string; readonly subpath: readonly PathSegment[] }
   | { readonly ok: false; readonly message: string; readonly hint: string };
 
@@ -373,23 +447,49 @@ export type ClassifiedReference =
 export function classifyReference(segments: readonly PathSegment[]): ClassifiedReference {
   const [root, second, third, fourth, ...rest] = segments;
   if (root === 'params') {
-    if (typeof second !== 'string') return { ok: false, message: '`params` must be followed by a param name', hint: 'write `params.<name>`' };
+    if (typeof second !== 'string')
+      return { ok: false, message: '`params` must be followed by a param name', hint: 'write `params.<name>`' };
     return { ok: true, kind: 'param', name: second, subpath: segments.slice(2) };
   }
   if (root === 'stages') {
-    if (typeof second !== 'string') return { ok: false, message: '`stages` must be followed by a stage id', hint: 'write `stages.<id>.outputs.<name>`' };
+    if (typeof second !== 'string')
+      return {
+        ok: false,
+        message: '`stages` must be followed by a stage id',
+        hint: 'write `stages.<id>.outputs.<name>`',
+      };
     if (third !== 'outputs') {
-      return { ok: false, message: `\`stages.${second}\` must be followed by \`.outputs.<name>\``, hint: `write \`stages.${second}.outputs.<name>\`` };
+      return {
+        ok: false,
+        message: `\`stages.${second}\` must be followed by \`.outputs.<name>\``,
+        hint: `write \`stages.${second}.outputs.<name>\``,
+      };
     }
-    if (typeof fourth !== 'string') return { ok: false, message: `\`stages.${second}.outputs\` must be followed by an output name`, hint: `write \`stages.${second}.outputs.<name>\`` };
+    if (typeof fourth !== 'string')
+      return {
+        ok: false,
+        message: `\`stages.${second}.outputs\` must be followed by an output name`,
+        hint: `write \`stages.${second}.outputs.<name>\``,
+      };
     return { ok: true, kind: 'stage-output', stage: second, output: fourth, subpath: rest };
   }
   if (root === 'secrets') {
-    if (typeof second !== 'string' || segments.length > 2) return { ok: false, message: '`secrets` must be followed by exactly one secret name', hint: 'write `secrets.<name>`' };
+    if (typeof second !== 'string' || segments.length > 2)
+      return {
+        ok: false,
+        message: '`secrets` must be followed by exactly one secret name',
+        hint: 'write `secrets.<name>`',
+      };
     return { ok: true, kind: 'secret', name: second, subpath: [] };
   }
   const hint =
-    root === 'param' ? 'did you mean `params`?' : root === 'stage' || root === 'steps' ? 'did you mean `stages`?' : root === 'secret' ? 'did you mean `secrets`?' : 'references start with `params.`, `stages.` or `secrets.`';
+    root === 'param'
+      ? 'did you mean `params`?'
+      : root === 'stage' || root === 'steps'
+        ? 'did you mean `stages`?'
+        : root === 'secret'
+          ? 'did you mean `secrets`?'
+          : 'references start with `params.`, `stages.` or `secrets.`';
   return { ok: false, message: `unknown reference root \`${String(root)}\``, hint };
 }
 
@@ -440,7 +540,14 @@ export function collectReferences(value: JsonValue, basePath = ''): ExpressionRe
           const classified = classifyReference(ref.segments);
           if (!classified.ok) continue;
           if (classified.kind === 'param' || classified.kind === 'secret') {
-            found.push({ kind: classified.kind, name: classified.name, subpath: classified.subpath, text: ref.text, path, whole: isWhole });
+            found.push({
+              kind: classified.kind,
+              name: classified.name,
+              subpath: classified.subpath,
+              text: ref.text,
+              path,
+              whole: isWhole,
+            });
           } else {
             found.push({
               kind: 'stage-output',
@@ -474,7 +581,11 @@ export function parseCondition(source: string): ExpressionNode {
   const parts = parseTemplate(source);
   const whole = wholeExpression(parts);
   if (!whole) {
-    throw new ExpressionSyntaxError('a condition must be one `${{ … }}` expression, not text with embedded expressions', 0, 'write the whole condition inside one `${{ … }}`');
+    throw new ExpressionSyntaxError(
+      'a condition must be one `${{ … }}` expression, not text with embedded expressions',
+      0,
+      'write the whole condition inside one `${{ … }}`',
+    );
   }
   return whole.node;
 }
@@ -491,8 +602,26 @@ export function collectConditionReferences(source: string): ExpressionReference[
   for (const ref of referenceNodes(node)) {
     const classified = classifyReference(ref.segments);
     if (!classified.ok) continue;
-    if (classified.kind === 'param' || classified.kind === 'secret') found.push({ kind: classified.kind, name: classified.name, subpath: classified.subpath, text: ref.text, path: '', whole: false });
-    else found.push({ kind: 'stage-output', name: classified.stage, stage: classified.stage, output: classified.output, subpath: classified.subpath, text: ref.text, path: '', whole: false });
+    if (classified.kind === 'param' || classified.kind === 'secret')
+      found.push({
+        kind: classified.kind,
+        name: classified.name,
+        subpath: classified.subpath,
+        text: ref.text,
+        path: '',
+        whole: false,
+      });
+    else
+      found.push({
+        kind: 'stage-output',
+        name: classified.stage,
+        stage: classified.stage,
+        output: classified.output,
+        subpath: classified.subpath,
+        text: ref.text,
+        path: '',
+        whole: false,
+      });
   }
   return found;
 }
@@ -509,7 +638,12 @@ function lookup(value: JsonValue, subpath: readonly PathSegment[], text: string)
       }
       current = current[segment] as JsonValue;
     } else {
-      if (current === null || typeof current !== 'object' || Array.isArray(current) || !Object.prototype.hasOwnProperty.call(current, segment)) {
+      if (
+        current === null ||
+        typeof current !== 'object' ||
+        Array.isArray(current) ||
+        !Object.prototype.hasOwnProperty.call(current, segment)
+      ) {
         throw new InvalidInputError(`\`${text}\`: no property \`${segment}\``, { expression: text });
       }
       current = (current as JsonObject)[segment] as JsonValue;
@@ -528,15 +662,29 @@ function resolveReference(node: Extract<ExpressionNode, { kind: 'reference' }>, 
     return lookup(ctx.params[classified.name] as JsonValue, classified.subpath, node.text);
   }
   if (classified.kind === 'secret') {
-    const reference = ctx.secrets && Object.prototype.hasOwnProperty.call(ctx.secrets, classified.name) ? ctx.secrets[classified.name] : undefined;
-    if (!reference) throw new InvalidInputError(`\`${node.text}\`: no secret \`${classified.name}\` in the plan's \`secrets:\``, { expression: node.text });
+    const reference =
+      ctx.secrets && Object.prototype.hasOwnProperty.call(ctx.secrets, classified.name)
+        ? ctx.secrets[classified.name]
+        : undefined;
+    if (!reference)
+      throw new InvalidInputError(`\`${node.text}\`: no secret \`${classified.name}\` in the plan's \`secrets:\``, {
+        expression: node.text,
+      });
     return { $secret: classified.name, reference: { ...reference } } satisfies SealedSecret as unknown as JsonValue;
   }
-  const stage = Object.prototype.hasOwnProperty.call(ctx.stages, classified.stage) ? ctx.stages[classified.stage] : undefined;
-  if (!stage) throw new InvalidInputError(`\`${node.text}\`: stage \`${classified.stage}\` has no outputs (it has not run)`, { expression: node.text });
+  const stage = Object.prototype.hasOwnProperty.call(ctx.stages, classified.stage)
+    ? ctx.stages[classified.stage]
+    : undefined;
+  if (!stage)
+    throw new InvalidInputError(`\`${node.text}\`: stage \`${classified.stage}\` has no outputs (it has not run)`, {
+      expression: node.text,
+    });
   if (!Object.prototype.hasOwnProperty.call(stage.outputs, classified.output)) {
     const status = stage.status ? ` (status ${stage.status})` : '';
-    throw new InvalidInputError(`\`${node.text}\`: stage \`${classified.stage}\` produced no output \`${classified.output}\`${status}`, { expression: node.text });
+    throw new InvalidInputError(
+      `\`${node.text}\`: stage \`${classified.stage}\` produced no output \`${classified.output}\`${status}`,
+      { expression: node.text },
+    );
   }
   return lookup(stage.outputs[classified.output] as JsonValue, classified.subpath, node.text);
 }
@@ -545,11 +693,15 @@ function jsonEqual(a: JsonValue, b: JsonValue): boolean {
   if (a === b) return true;
   if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item: JsonValue, i) => jsonEqual(item, b[i] as JsonValue));
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((item: JsonValue, i) => jsonEqual(item, b[i] as JsonValue));
   const ao = a as JsonObject;
   const bo = b as JsonObject;
   const keys = Object.keys(ao);
-  return keys.length === Object.keys(bo).length && keys.every((k) => Object.prototype.hasOwnProperty.call(bo, k) && jsonEqual(ao[k] as JsonValue, bo[k] as JsonValue));
+  return (
+    keys.length === Object.keys(bo).length &&
+    keys.every((k) => Object.prototype.hasOwnProperty.call(bo, k) && jsonEqual(ao[k] as JsonValue, bo[k] as JsonValue))
+  );
 }
 
 /** Truthiness for conditions: false, null, 0, NaN and '' are false; everything else true. */
@@ -622,11 +774,16 @@ function resolveString(text: string, ctx: ExpressionContext, path: string): Json
     parts = parseTemplate(text);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new InvalidInputError(`${path || 'value'}: bad expression in \`${text}\`: ${message}`, { expression: text, path });
+    throw new InvalidInputError(`${path || 'value'}: bad expression in \`${text}\`: ${message}`, {
+      expression: text,
+      path,
+    });
   }
   const whole = wholeExpression(parts);
   if (whole) return evaluateExpression(whole.node, ctx, whole.source);
-  return parts.map((part) => (part.kind === 'text' ? part.text : interpolate(evaluateExpression(part.node, ctx, part.source)))).join('');
+  return parts
+    .map((part) => (part.kind === 'text' ? part.text : interpolate(evaluateExpression(part.node, ctx, part.source))))
+    .join('');
 }
 
 /**

@@ -12,7 +12,14 @@ export const PARAM_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
 export const SECRET_NAME_PATTERN = PARAM_NAME_PATTERN;
 export const SECRET_ENV_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
 export const POOL_PATTERN = '^[a-z][a-z0-9-]*$';
-export const OVERLAP_POLICIES = ['skip', 'buffer-one', 'buffer-all', 'cancel-other', 'terminate-other', 'allow-all'] as const;
+export const OVERLAP_POLICIES = [
+  'skip',
+  'buffer-one',
+  'buffer-all',
+  'cancel-other',
+  'terminate-other',
+  'allow-all',
+] as const;
 export const PARAM_TYPES = ['string', 'number', 'integer', 'boolean', 'array', 'object'] as const;
 
 /** Built-in defaults for everything a stage may leave out. */
@@ -35,13 +42,26 @@ export const RETRY_SCHEMA: ObjectSchema = {
   type: 'object',
   description: 'retry policy of one stage attempt',
   properties: {
-    maxAttempts: { type: 'integer', description: 'attempts including the first (1 = no retry), 1–100', default: STAGE_DEFAULTS.retry.maxAttempts },
-    initialInterval: { type: 'duration', description: 'wait before the first retry', default: STAGE_DEFAULTS.retry.initialInterval },
-    backoffCoefficient: { type: 'number', description: 'each wait is the previous × this, 1–100', default: STAGE_DEFAULTS.retry.backoffCoefficient },
+    maxAttempts: {
+      type: 'integer',
+      description: 'attempts including the first (1 = no retry), 1–100',
+      default: STAGE_DEFAULTS.retry.maxAttempts,
+    },
+    initialInterval: {
+      type: 'duration',
+      description: 'wait before the first retry',
+      default: STAGE_DEFAULTS.retry.initialInterval,
+    },
+    backoffCoefficient: {
+      type: 'number',
+      description: 'each wait is the previous × this, 1–100',
+      default: STAGE_DEFAULTS.retry.backoffCoefficient,
+    },
     maximumInterval: { type: 'duration', description: 'longest wait between attempts (default 100 × initialInterval)' },
     outageBudget: {
       type: 'duration',
-      description: 'how long failures because a dependency is unavailable (object store, Temporal, worker shutdown) are retried, apart from maxAttempts; 0–24h',
+      description:
+        'how long failures because a dependency is unavailable (object store, Temporal, worker shutdown) are retried, apart from maxAttempts; 0–24h',
       default: STAGE_DEFAULTS.retry.outageBudget,
     },
   },
@@ -49,7 +69,8 @@ export const RETRY_SCHEMA: ObjectSchema = {
 
 const CACHE_SCHEMA: InputSchema = {
   type: 'oneOf',
-  description: 'reuse a previous result with the same content key (stage type + version, resolved inputs, upstream digests): true, false, or {maxAge: 7d}',
+  description:
+    'reuse a previous result with the same content key (stage type + version, resolved inputs, upstream digests): true, false, or {maxAge: 7d}',
   variants: [
     { type: 'boolean' },
     {
@@ -64,11 +85,19 @@ const CACHE_SCHEMA: InputSchema = {
 
 /** Settings every stage inherits unless it says otherwise. */
 const STAGE_SETTINGS: { readonly [name: string]: InputSchema } = {
-  pool: { type: 'string', pattern: POOL_PATTERN, description: 'worker pool (task queue fineflow-<pool>) that runs the stage' },
+  pool: {
+    type: 'string',
+    pattern: POOL_PATTERN,
+    description: 'worker pool (task queue fineflow-<pool>) that runs the stage',
+  },
   timeout: { type: 'duration', description: 'start-to-close timeout of one attempt' },
   heartbeatTimeout: { type: 'duration', description: 'an attempt fails when no heartbeat arrives for this long' },
   retry: RETRY_SCHEMA,
-  onFailure: { type: 'enum', values: ['pause', 'fail'], description: 'after the last attempt: pause (wait for `fineflow retry`) or fail the run' },
+  onFailure: {
+    type: 'enum',
+    values: ['pause', 'fail'],
+    description: 'after the last attempt: pause (wait for `fineflow retry`) or fail the run',
+  },
   cache: CACHE_SCHEMA,
 };
 
@@ -78,7 +107,11 @@ export const STAGE_SCHEMA: ObjectSchema = {
   properties: {
     uses: { type: 'string', description: 'stage type, e.g. fine-tune (`fineflow schema` lists them)' },
     description: { type: 'string', description: 'free text shown by `fineflow plan`' },
-    with: { type: 'object', additionalProperties: true, description: 'inputs of the stage type; values may be ${{ }} expressions' },
+    with: {
+      type: 'object',
+      additionalProperties: true,
+      description: 'inputs of the stage type; values may be ${{ }} expressions',
+    },
     needs: {
       type: 'oneOf',
       description: 'stages that must finish first (stages referenced in `with`/`when` are added automatically)',
@@ -115,7 +148,11 @@ const PARAM_SCHEMA: InputSchema = {
 
 const CALENDAR_FIELD: InputSchema = {
   type: 'oneOf',
-  variants: [{ type: 'integer', minimum: 0 }, { type: 'string' }, { type: 'array', items: { type: 'oneOf', variants: [{ type: 'integer', minimum: 0 }, { type: 'string' }] } }],
+  variants: [
+    { type: 'integer', minimum: 0 },
+    { type: 'string' },
+    { type: 'array', items: { type: 'oneOf', variants: [{ type: 'integer', minimum: 0 }, { type: 'string' }] } },
+  ],
 };
 
 export const SCHEDULE_SCHEMA: ObjectSchema = {
@@ -124,7 +161,8 @@ export const SCHEDULE_SCHEMA: ObjectSchema = {
   properties: {
     cron: {
       type: 'oneOf',
-      description: 'cron expression(s): minute hour day-of-month month day-of-week, or @hourly/@daily/@weekly/@monthly/@yearly',
+      description:
+        'cron expression(s): minute hour day-of-month month day-of-week, or @hourly/@daily/@weekly/@monthly/@yearly',
       variants: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
     },
     every: { type: 'duration', description: 'fixed interval, e.g. 6h' },
@@ -150,7 +188,12 @@ export const SCHEDULE_SCHEMA: ObjectSchema = {
     jitter: { type: 'duration', description: 'random delay added to each start' },
     startAt: { type: 'string', description: 'ISO 8601 date-time before which nothing runs' },
     endAt: { type: 'string', description: 'ISO 8601 date-time after which nothing runs' },
-    overlap: { type: 'enum', values: [...OVERLAP_POLICIES], default: 'skip', description: 'what to do when a run is still going at the next start' },
+    overlap: {
+      type: 'enum',
+      values: [...OVERLAP_POLICIES],
+      default: 'skip',
+      description: 'what to do when a run is still going at the next start',
+    },
     catchupWindow: { type: 'duration', description: 'how far back missed starts are caught up after downtime' },
     pauseOnFailure: { type: 'boolean', default: false, description: 'pause the schedule when a run fails' },
     paused: { type: 'boolean', default: false, description: 'create the schedule paused' },
@@ -165,16 +208,26 @@ export const TRIGGER_SCHEMA: ObjectSchema = {
       type: 'object',
       description: 'start a run when new objects land under a prefix',
       properties: {
-        path: { type: 'uri', schemes: ['s3', 'file'], description: 'prefix to watch, e.g. s3://datasets/defects/ (may use ${{ params.* }})' },
+        path: {
+          type: 'uri',
+          schemes: ['s3', 'file'],
+          description: 'prefix to watch, e.g. s3://datasets/defects/ (may use ${{ params.* }})',
+        },
         debounce: { type: 'duration', default: '10m', description: 'wait until no new object arrived for this long' },
         pollInterval: { type: 'duration', default: '1m', description: 'how often the prefix is listed' },
         minObjects: { type: 'integer', minimum: 1, default: 1, description: 'new objects needed to start a run' },
-        overlap: { type: 'enum', values: [...OVERLAP_POLICIES], default: 'buffer-one', description: 'what to do when a run is still going' },
+        overlap: {
+          type: 'enum',
+          values: [...OVERLAP_POLICIES],
+          default: 'buffer-one',
+          description: 'what to do when a run is still going',
+        },
         onRevert: {
           type: 'enum',
           values: ['ignore', 'retrain'],
           default: 'ignore',
-          description: 'when objects are deleted and the prefix returns to a version that already ran: record it (ignore) or run again (retrain)',
+          description:
+            'when objects are deleted and the prefix returns to a version that already ran: record it (ignore) or run again (retrain)',
         },
       },
       required: ['path'],
@@ -186,10 +239,19 @@ export const TRIGGER_SCHEMA: ObjectSchema = {
 /** Where the worker finds a secret: exactly one of `env` and `file` (checked by the validator). */
 export const SECRET_REFERENCE_SCHEMA: ObjectSchema = {
   type: 'object',
-  description: 'where the worker reads the secret: {env: VARIABLE} or {file: /mounted/path}; the operator allows which (FINEFLOW_SECRET_ENV, FINEFLOW_SECRET_FILE_ROOTS)',
+  description:
+    'where the worker reads the secret: {env: VARIABLE} or {file: /mounted/path}; the operator allows which (FINEFLOW_SECRET_ENV, FINEFLOW_SECRET_FILE_ROOTS)',
   properties: {
-    env: { type: 'string', pattern: SECRET_ENV_PATTERN, description: 'environment variable of the worker holding the value' },
-    file: { type: 'string', pattern: '^/', description: 'absolute path of a file on the worker holding the value (trailing newline dropped)' },
+    env: {
+      type: 'string',
+      pattern: SECRET_ENV_PATTERN,
+      description: 'environment variable of the worker holding the value',
+    },
+    file: {
+      type: 'string',
+      pattern: '^/',
+      description: 'absolute path of a file on the worker holding the value (trailing newline dropped)',
+    },
   },
   minProperties: 1,
 };
@@ -203,18 +265,35 @@ export const PIPELINE_SCHEMA: ObjectSchema = {
     metadata: {
       type: 'object',
       properties: {
-        name: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$', description: 'pipeline name: lower-case letters, digits and dashes, at most 63' },
+        name: {
+          type: 'string',
+          pattern: '^[a-z0-9][a-z0-9-]{0,62}$',
+          description: 'pipeline name: lower-case letters, digits and dashes, at most 63',
+        },
         description: { type: 'string', description: 'free text' },
-        labels: { type: 'object', additionalProperties: { type: 'string' }, description: 'key/value labels, recorded on every run' },
+        labels: {
+          type: 'object',
+          additionalProperties: { type: 'string' },
+          description: 'key/value labels, recorded on every run',
+        },
       },
       required: ['name'],
     },
-    params: { type: 'object', additionalProperties: PARAM_SCHEMA, description: 'values a run may override with --set name=value; referenced as ${{ params.name }}' },
-    defaults: { type: 'object', properties: STAGE_SETTINGS, description: 'settings every stage inherits unless it sets them' },
+    params: {
+      type: 'object',
+      additionalProperties: PARAM_SCHEMA,
+      description: 'values a run may override with --set name=value; referenced as ${{ params.name }}',
+    },
+    defaults: {
+      type: 'object',
+      properties: STAGE_SETTINGS,
+      description: 'settings every stage inherits unless it sets them',
+    },
     secrets: {
       type: 'object',
       additionalProperties: SECRET_REFERENCE_SCHEMA,
-      description: 'secret name → where the worker reads it; usable only as ${{ secrets.NAME }} in stage inputs marked secret (e.g. `auth`); values never enter the plan, history, logs or cache keys',
+      description:
+        'secret name → where the worker reads it; usable only as ${{ secrets.NAME }} in stage inputs marked secret (e.g. `auth`); values never enter the plan, history, logs or cache keys',
     },
     schedule: SCHEDULE_SCHEMA,
     triggers: { type: 'array', items: TRIGGER_SCHEMA, description: 'events that start runs' },

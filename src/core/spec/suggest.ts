@@ -9,8 +9,13 @@ function editDistance(a: string, b: string): number {
     const current = [i];
     for (let j = 1; j < cols; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, (beforePrevious[j - 2] as number) + 1);
+      let best = Math.min(
+        (previous[j] as number) + 1,
+        (current[j - 1] as number) + 1,
+        (previous[j - 1] as number) + cost,
+      );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        best = Math.min(best, (beforePrevious[j - 2] as number) + 1);
       current[j] = best;
     }
     beforePrevious = previous;
@@ -41,6 +46,9 @@ export function unknownNameHint(word: string, candidates: readonly string[], wha
   const near = closest(word, candidates);
   if (near) return `did you mean \`${near}\`?`;
   if (candidates.length === 0) return `nothing is ${what} here`;
-  const shown = candidates.slice(0, 12).map((c) => `\`${c}\``).join(', ');
+  const shown = candidates
+    .slice(0, 12)
+    .map((c) => `\`${c}\``)
+    .join(', ');
   return `${what}: ${shown}${candidates.length > 12 ? ', …' : ''}`;
 }

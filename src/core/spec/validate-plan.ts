@@ -9,7 +9,13 @@
  */
 import type { Diagnostic } from '../../spec/diagnostics';
 import { findCycles } from './dag';
-import { collectConditionReferences, collectReferences, parseCondition, parseTemplate, type ExpressionReference } from './expressions';
+import {
+  collectConditionReferences,
+  collectReferences,
+  parseCondition,
+  parseTemplate,
+  type ExpressionReference,
+} from './expressions';
 import { MAX_OUTAGE_BUDGET_MS, type JsonValue, type Plan } from './plan-types';
 
 const STAGE_ID = /^[A-Za-z_][A-Za-z0-9_-]*$/;
@@ -60,15 +66,32 @@ export function validatePlan(plan: Plan): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   const file = isObject(plan) && typeof plan.source === 'string' ? plan.source : '<plan>';
   const add = (code: string, path: string, message: string, line?: number, hint?: string): void => {
-    diagnostics.push({ severity: 'error', code, path, line: line ?? 0, column: 0, message, ...(hint ? { hint } : {}), file });
+    diagnostics.push({
+      severity: 'error',
+      code,
+      path,
+      line: line ?? 0,
+      column: 0,
+      message,
+      ...(hint ? { hint } : {}),
+      file,
+    });
   };
   if (!isObject(plan)) {
     add('plan-wrong-type', '', 'the plan is not an object', undefined, 'pass the output of `fineflow plan --json`');
     return diagnostics;
   }
   const p = plan as unknown as Record<string, unknown>;
-  if (p.apiVersion !== 'fineflow/v1') add('plan-api-version', 'apiVersion', `unsupported plan apiVersion ${JSON.stringify(p.apiVersion)}`, undefined, 'compile the pipeline again with this version of fineflow');
-  if (!isObject(p.pipeline) || typeof p.pipeline.name !== 'string' || p.pipeline.name === '') add('plan-wrong-type', 'pipeline.name', 'the plan has no pipeline name');
+  if (p.apiVersion !== 'fineflow/v1')
+    add(
+      'plan-api-version',
+      'apiVersion',
+      `unsupported plan apiVersion ${JSON.stringify(p.apiVersion)}`,
+      undefined,
+      'compile the pipeline again with this version of fineflow',
+    );
+  if (!isObject(p.pipeline) || typeof p.pipeline.name !== 'string' || p.pipeline.name === '')
+    add('plan-wrong-type', 'pipeline.name', 'the plan has no pipeline name');
   const params = isObject(p.params) ? p.params : undefined;
   if (!params) add('plan-wrong-type', 'params', 'params must be an object');
   const secrets = p.secrets === undefined ? {} : isObject(p.secrets) ? p.secrets : undefined;
@@ -81,17 +104,25 @@ export function validatePlan(plan: Plan): Diagnostic[] {
     }
   }
   for (const [name, param] of Object.entries(params ?? {})) {
-    if (!isObject(param) || !PARAM_TYPES.includes(param.type as string) || !('value' in param)) add('plan-wrong-type', `params.${name}`, `param \`${name}\` must be {type, value}`);
+    if (!isObject(param) || !PARAM_TYPES.includes(param.type as string) || !('value' in param))
+      add('plan-wrong-type', `params.${name}`, `param \`${name}\` must be {type, value}`);
   }
   if (!Array.isArray(p.triggers)) add('plan-wrong-type', 'triggers', 'triggers must be a list');
-  if (p.schedule !== undefined && !isObject(p.schedule)) add('plan-wrong-type', 'schedule', 'schedule must be an object');
+  if (p.schedule !== undefined && !isObject(p.schedule))
+    add('plan-wrong-type', 'schedule', 'schedule must be an object');
   if (!Array.isArray(p.stages) || !Array.isArray(p.levels)) {
     add('plan-wrong-type', 'stages', 'stages and levels must be lists');
     return diagnostics;
   }
   if (p.stages.length === 0) add('plan-wrong-type', 'stages', 'the plan has no stages');
   if (p.stages.length > MAX_STAGES) {
-    add('too-many-stages', 'stages', `the plan has ${p.stages.length} stages; at most ${MAX_STAGES} are allowed`, undefined, MAX_STAGES_HINT);
+    add(
+      'too-many-stages',
+      'stages',
+      `the plan has ${p.stages.length} stages; at most ${MAX_STAGES} are allowed`,
+      undefined,
+      MAX_STAGES_HINT,
+    );
     return diagnostics;
   }
 
@@ -113,30 +144,63 @@ export function validatePlan(plan: Plan): Diagnostic[] {
     if (ids.has(id)) add('duplicate-stage', path, `stage \`${id}\` appears twice`, line);
     ids.add(id);
     position.set(id, index);
-    if (typeof raw.uses !== 'string' || raw.uses === '') add('plan-wrong-type', `${path}.uses`, 'uses must name a stage type', line);
+    if (typeof raw.uses !== 'string' || raw.uses === '')
+      add('plan-wrong-type', `${path}.uses`, 'uses must name a stage type', line);
     else if (!STAGE_TYPE_NAME.test(raw.uses)) {
-      add('plan-unknown-stage-type', `${path}.uses`, `\`${raw.uses.slice(0, 64)}\` is not a registered stage type`, line, 'stage types are lower-case names such as fine-tune; `fineflow validate` lists the known ones');
+      add(
+        'plan-unknown-stage-type',
+        `${path}.uses`,
+        `\`${raw.uses.slice(0, 64)}\` is not a registered stage type`,
+        line,
+        'stage types are lower-case names such as fine-tune; `fineflow validate` lists the known ones',
+      );
     }
-    if (typeof raw.typeVersion !== 'string') add('plan-wrong-type', `${path}.typeVersion`, 'typeVersion must be a string', line);
-    if (typeof raw.pool !== 'string' || raw.pool === '') add('plan-wrong-type', `${path}.pool`, 'pool must be a non-empty string', line);
-    if (!isPositiveNumber(raw.timeoutMs)) add('bad-duration', `${path}.timeoutMs`, 'timeoutMs must be a positive number', line);
-    if (raw.heartbeatTimeoutMs !== undefined && !isPositiveNumber(raw.heartbeatTimeoutMs)) add('bad-duration', `${path}.heartbeatTimeoutMs`, 'heartbeatTimeoutMs must be a positive number', line);
-    if (raw.onFailure !== 'pause' && raw.onFailure !== 'fail') add('plan-wrong-type', `${path}.onFailure`, 'onFailure must be pause or fail', line);
+    if (typeof raw.typeVersion !== 'string')
+      add('plan-wrong-type', `${path}.typeVersion`, 'typeVersion must be a string', line);
+    if (typeof raw.pool !== 'string' || raw.pool === '')
+      add('plan-wrong-type', `${path}.pool`, 'pool must be a non-empty string', line);
+    if (!isPositiveNumber(raw.timeoutMs))
+      add('bad-duration', `${path}.timeoutMs`, 'timeoutMs must be a positive number', line);
+    if (raw.heartbeatTimeoutMs !== undefined && !isPositiveNumber(raw.heartbeatTimeoutMs))
+      add('bad-duration', `${path}.heartbeatTimeoutMs`, 'heartbeatTimeoutMs must be a positive number', line);
+    if (raw.onFailure !== 'pause' && raw.onFailure !== 'fail')
+      add('plan-wrong-type', `${path}.onFailure`, 'onFailure must be pause or fail', line);
     const retry = raw.retry;
     if (!isObject(retry)) add('plan-wrong-type', `${path}.retry`, 'retry must be an object', line);
     else {
       const attempts = retry.maxAttempts;
-      if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1 || attempts > 100) add('retry-bounds', `${path}.retry.maxAttempts`, 'maxAttempts must be an integer from 1 to 100', line);
-      if (!isPositiveNumber(retry.initialIntervalMs)) add('retry-bounds', `${path}.retry.initialIntervalMs`, 'initialIntervalMs must be positive', line);
-      if (typeof retry.backoffCoefficient !== 'number' || retry.backoffCoefficient < 1 || retry.backoffCoefficient > 100) add('retry-bounds', `${path}.retry.backoffCoefficient`, 'backoffCoefficient must be from 1 to 100', line);
+      if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1 || attempts > 100)
+        add('retry-bounds', `${path}.retry.maxAttempts`, 'maxAttempts must be an integer from 1 to 100', line);
+      if (!isPositiveNumber(retry.initialIntervalMs))
+        add('retry-bounds', `${path}.retry.initialIntervalMs`, 'initialIntervalMs must be positive', line);
+      if (
+        typeof retry.backoffCoefficient !== 'number' ||
+        retry.backoffCoefficient < 1 ||
+        retry.backoffCoefficient > 100
+      )
+        add('retry-bounds', `${path}.retry.backoffCoefficient`, 'backoffCoefficient must be from 1 to 100', line);
       const outage = retry.outageBudgetMs;
-      if (outage !== undefined && (typeof outage !== 'number' || outage < 0 || outage > MAX_OUTAGE_BUDGET_MS)) add('retry-bounds', `${path}.retry.outageBudgetMs`, 'outageBudgetMs must be from 0 to 24 h', line);
-      if (!isPositiveNumber(retry.maximumIntervalMs) || (isPositiveNumber(retry.initialIntervalMs) && retry.maximumIntervalMs < retry.initialIntervalMs)) {
-        add('retry-bounds', `${path}.retry.maximumIntervalMs`, 'maximumIntervalMs must be positive and ≥ initialIntervalMs', line);
+      if (outage !== undefined && (typeof outage !== 'number' || outage < 0 || outage > MAX_OUTAGE_BUDGET_MS))
+        add('retry-bounds', `${path}.retry.outageBudgetMs`, 'outageBudgetMs must be from 0 to 24 h', line);
+      if (
+        !isPositiveNumber(retry.maximumIntervalMs) ||
+        (isPositiveNumber(retry.initialIntervalMs) && retry.maximumIntervalMs < retry.initialIntervalMs)
+      ) {
+        add(
+          'retry-bounds',
+          `${path}.retry.maximumIntervalMs`,
+          'maximumIntervalMs must be positive and ≥ initialIntervalMs',
+          line,
+        );
       }
     }
     const cache = raw.cache;
-    if (!isObject(cache) || typeof cache.enabled !== 'boolean' || (cache.maxAgeMs !== undefined && !isPositiveNumber(cache.maxAgeMs)) || (cache.refresh !== undefined && typeof cache.refresh !== 'boolean')) {
+    if (
+      !isObject(cache) ||
+      typeof cache.enabled !== 'boolean' ||
+      (cache.maxAgeMs !== undefined && !isPositiveNumber(cache.maxAgeMs)) ||
+      (cache.refresh !== undefined && typeof cache.refresh !== 'boolean')
+    ) {
       add('plan-wrong-type', `${path}.cache`, 'cache must be {enabled, maxAgeMs?, refresh?}', line);
     }
     if (!isObject(raw.with)) add('plan-wrong-type', `${path}.with`, 'with must be an object', line);
@@ -150,7 +214,12 @@ export function validatePlan(plan: Plan): Diagnostic[] {
         try {
           parseCondition(raw.when);
         } catch (error) {
-          add('bad-expression', `${path}.when`, `bad condition: ${error instanceof Error ? error.message : String(error)}`, line);
+          add(
+            'bad-expression',
+            `${path}.when`,
+            `bad condition: ${error instanceof Error ? error.message : String(error)}`,
+            line,
+          );
         }
       }
     }
@@ -168,25 +237,52 @@ export function validatePlan(plan: Plan): Diagnostic[] {
     const line = typeof raw.line === 'number' ? raw.line : undefined;
     const needs = new Set(deps.get(id) ?? []);
     for (const need of needs) {
-      if (!ids.has(need)) add('unknown-needs', `stages.${id}.needs`, `needs \`${need}\`, which is not a stage of the plan`, line);
+      if (!ids.has(need))
+        add('unknown-needs', `stages.${id}.needs`, `needs \`${need}\`, which is not a stage of the plan`, line);
     }
     const refs: ExpressionReference[] = [
       ...(isObject(raw.with) ? collectReferences(raw.with as JsonValue, `stages.${id}.with`) : []),
-      ...(typeof raw.when === 'string' ? collectConditionReferences(raw.when).map((r) => ({ ...r, path: `stages.${id}.when` })) : []),
+      ...(typeof raw.when === 'string'
+        ? collectConditionReferences(raw.when).map((r) => ({ ...r, path: `stages.${id}.when` }))
+        : []),
     ];
     for (const ref of refs) {
       if (ref.kind === 'secret') {
-        if (secrets && !Object.prototype.hasOwnProperty.call(secrets, ref.name)) add('unknown-secret', ref.path, `\`${ref.text}\` refers to secret \`${ref.name}\`, which the plan does not have`, line);
+        if (secrets && !Object.prototype.hasOwnProperty.call(secrets, ref.name))
+          add(
+            'unknown-secret',
+            ref.path,
+            `\`${ref.text}\` refers to secret \`${ref.name}\`, which the plan does not have`,
+            line,
+          );
       } else if (ref.kind === 'param') {
-        if (params && !Object.prototype.hasOwnProperty.call(params, ref.name)) add('unknown-reference', ref.path, `\`${ref.text}\` refers to param \`${ref.name}\`, which the plan does not have`, line);
+        if (params && !Object.prototype.hasOwnProperty.call(params, ref.name))
+          add(
+            'unknown-reference',
+            ref.path,
+            `\`${ref.text}\` refers to param \`${ref.name}\`, which the plan does not have`,
+            line,
+          );
       } else if (!ids.has(ref.stage as string)) {
-        add('unknown-reference', ref.path, `\`${ref.text}\` refers to stage \`${ref.stage}\`, which the plan does not have`, line);
+        add(
+          'unknown-reference',
+          ref.path,
+          `\`${ref.text}\` refers to stage \`${ref.stage}\`, which the plan does not have`,
+          line,
+        );
       } else if (!needs.has(ref.stage as string)) {
-        add('reference-not-in-needs', ref.path, `\`${ref.text}\` refers to stage \`${ref.stage}\`, which is not in needs of \`${id}\``, line, 'compile the pipeline again: needs include every referenced stage');
+        add(
+          'reference-not-in-needs',
+          ref.path,
+          `\`${ref.text}\` refers to stage \`${ref.stage}\`, which is not in needs of \`${id}\``,
+          line,
+          'compile the pipeline again: needs include every referenced stage',
+        );
       }
     }
   }
-  for (const cycle of findCycles([...ids], deps)) add('dependency-cycle', `stages.${cycle[0]}`, `dependency cycle: ${cycle.join(' -> ')}`);
+  for (const cycle of findCycles([...ids], deps))
+    add('dependency-cycle', `stages.${cycle[0]}`, `dependency cycle: ${cycle.join(' -> ')}`);
 
   // Order and levels must agree with the dependencies.
   const level = new Map<string, number>();
@@ -196,7 +292,8 @@ export function validatePlan(plan: Plan): Diagnostic[] {
       return;
     }
     for (const id of raw) {
-      if (typeof id !== 'string' || !ids.has(id)) add('plan-levels', `levels[${index}]`, `level ${index} lists ${JSON.stringify(id)}, which is not a stage`);
+      if (typeof id !== 'string' || !ids.has(id))
+        add('plan-levels', `levels[${index}]`, `level ${index} lists ${JSON.stringify(id)}, which is not a stage`);
       else if (level.has(id)) add('plan-levels', `levels[${index}]`, `stage \`${id}\` appears in more than one level`);
       else level.set(id, index);
     }
@@ -209,10 +306,16 @@ export function validatePlan(plan: Plan): Diagnostic[] {
     }
     for (const need of deps.get(id) ?? []) {
       const theirs = level.get(need);
-      if (theirs !== undefined && theirs >= own) add('plan-levels', 'levels', `stage \`${id}\` (level ${own}) needs \`${need}\` (level ${theirs}), which is not in an earlier level`);
+      if (theirs !== undefined && theirs >= own)
+        add(
+          'plan-levels',
+          'levels',
+          `stage \`${id}\` (level ${own}) needs \`${need}\` (level ${theirs}), which is not in an earlier level`,
+        );
       const a = position.get(id);
       const b = position.get(need);
-      if (a !== undefined && b !== undefined && b > a) add('plan-order', 'stages', `stage \`${id}\` is listed before \`${need}\`, which it needs`);
+      if (a !== undefined && b !== undefined && b > a)
+        add('plan-order', 'stages', `stage \`${id}\` is listed before \`${need}\`, which it needs`);
     }
   }
   return diagnostics;

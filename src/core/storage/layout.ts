@@ -22,11 +22,14 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 function segment(value: string, what: string): string {
   if (!SEGMENT.test(value) || value === '..') {
-    throw new InvalidInputError(`${what} '${value}' cannot be used in a storage key: use letters, digits, '.', '_', '-', '@', '=' (no '/')`, {
-      code: 'invalid-key-segment',
-      what,
-      value,
-    });
+    throw new InvalidInputError(
+      `${what} '${value}' cannot be used in a storage key: use letters, digits, '.', '_', '-', '@', '=' (no '/')`,
+      {
+        code: 'invalid-key-segment',
+        what,
+        value,
+      },
+    );
   }
   return value;
 }
@@ -45,7 +48,10 @@ export function runPrefix(bucket: string, runId: string, stageId?: string): stri
 /** The log of one attempt of a stage (attempts count from 1, as in Temporal). */
 export function stageLogUri(bucket: string, runId: string, stageId: string, attempt: number): string {
   if (!Number.isInteger(attempt) || attempt < 1) {
-    throw new InvalidInputError(`attempt must be a positive integer, got ${attempt}`, { code: 'invalid-key-segment', what: 'attempt' });
+    throw new InvalidInputError(`attempt must be a positive integer, got ${attempt}`, {
+      code: 'invalid-key-segment',
+      what: 'attempt',
+    });
   }
   return `${runPrefix(bucket, runId, stageId)}logs/attempt-${attempt}.log`;
 }
@@ -78,7 +84,10 @@ export function modelRootPrefix(bucket: string, name: string): string {
 /** `s3://bucket/models/<name>/<version>/`. Versions may not start with `_` (reserved for `_aliases`). */
 export function modelPrefix(bucket: string, name: string, version: string): string {
   if (version.startsWith('_')) {
-    throw new InvalidInputError(`model version '${version}' may not start with '_'`, { code: 'invalid-key-segment', what: 'model version' });
+    throw new InvalidInputError(`model version '${version}' may not start with '_'`, {
+      code: 'invalid-key-segment',
+      what: 'model version',
+    });
   }
   return `${modelRootPrefix(bucket, name)}${segment(version, 'model version')}/`;
 }

@@ -31,10 +31,13 @@ export function parseS3Uri(uri: string): S3Location {
   const bucket = slash < 0 ? rest : rest.slice(0, slash);
   const key = slash < 0 ? '' : rest.slice(slash + 1);
   if (!BUCKET_NAME.test(bucket)) {
-    throw new InvalidInputError(`${uri}: '${bucket}' is not a valid bucket name (3-63 lowercase letters, digits, dots, dashes)`, {
-      uri,
-      code: 'invalid-uri',
-    });
+    throw new InvalidInputError(
+      `${uri}: '${bucket}' is not a valid bucket name (3-63 lowercase letters, digits, dots, dashes)`,
+      {
+        uri,
+        code: 'invalid-uri',
+      },
+    );
   }
   if (new TextEncoder().encode(key).length > MAX_KEY_BYTES) {
     throw new InvalidInputError(`${uri}: the key is longer than ${MAX_KEY_BYTES} bytes`, { uri, code: 'invalid-uri' });
@@ -88,7 +91,9 @@ function unsafeKeyReason(key: string): string | undefined {
  */
 export function confineToPrefix(uri: string, prefixUri: string): S3Location {
   const prefix = parseS3Uri(asPrefixUri(prefixUri));
-  const candidate = isS3Uri(uri) ? parseS3Uri(uri) : { bucket: prefix.bucket, key: uri.startsWith('/') ? uri : `${prefix.key}${uri}` };
+  const candidate = isS3Uri(uri)
+    ? parseS3Uri(uri)
+    : { bucket: prefix.bucket, key: uri.startsWith('/') ? uri : `${prefix.key}${uri}` };
   const refuse = (reason: string): never => {
     throw new InvalidInputError(`${uri} is outside ${formatS3Uri(prefix)}: ${reason}`, {
       uri,
@@ -99,6 +104,7 @@ export function confineToPrefix(uri: string, prefixUri: string): S3Location {
   if (candidate.bucket !== prefix.bucket) refuse(`it is in bucket '${candidate.bucket}', not '${prefix.bucket}'`);
   const reason = unsafeKeyReason(candidate.key);
   if (reason) refuse(reason);
-  if (!candidate.key.startsWith(prefix.key) || candidate.key === prefix.key) refuse('its key does not start with the prefix');
+  if (!candidate.key.startsWith(prefix.key) || candidate.key === prefix.key)
+    refuse('its key does not start with the prefix');
   return candidate;
 }

@@ -36,20 +36,33 @@ export interface AshaState {
 
 export function createAsha(config: AshaConfig, goal: Goal): AshaState {
   validateAshaConfig(config);
-  return { type: 'asha', config, goal, rungEpochs: ashaRungEpochs(config), rungs: ashaRungEpochs(config).map(() => []) };
+  return {
+    type: 'asha',
+    config,
+    goal,
+    rungEpochs: ashaRungEpochs(config),
+    rungs: ashaRungEpochs(config).map(() => []),
+  };
 }
 
 export function validateAshaConfig(config: AshaConfig, path = 'earlyStopping'): void {
   if (!Number.isInteger(config.reductionFactor) || config.reductionFactor < 2) {
-    throw new InvalidInputError(`${path}.reductionFactor: must be an integer ≥ 2, got ${config.reductionFactor}`, { path: `${path}.reductionFactor` });
+    throw new InvalidInputError(`${path}.reductionFactor: must be an integer ≥ 2, got ${config.reductionFactor}`, {
+      path: `${path}.reductionFactor`,
+    });
   }
   if (!Number.isInteger(config.minEpochs) || config.minEpochs < 1) {
-    throw new InvalidInputError(`${path}.minEpochs: must be an integer ≥ 1, got ${config.minEpochs}`, { path: `${path}.minEpochs` });
+    throw new InvalidInputError(`${path}.minEpochs: must be an integer ≥ 1, got ${config.minEpochs}`, {
+      path: `${path}.minEpochs`,
+    });
   }
   if (!Number.isInteger(config.maxEpochs) || config.maxEpochs < config.minEpochs) {
-    throw new InvalidInputError(`${path}.maxEpochs: must be an integer ≥ minEpochs (${config.minEpochs}), got ${config.maxEpochs}`, {
-      path: `${path}.maxEpochs`,
-    });
+    throw new InvalidInputError(
+      `${path}.maxEpochs: must be an integer ≥ minEpochs (${config.minEpochs}), got ${config.maxEpochs}`,
+      {
+        path: `${path}.maxEpochs`,
+      },
+    );
   }
 }
 
@@ -74,7 +87,13 @@ export function ashaShouldStop(
   let rungs = state.rungs;
   let completed = completedRung(state, trialId);
   for (let k = completed + 1; k < state.rungEpochs.length && epoch >= (state.rungEpochs[k] as number); k++) {
-    if (!Number.isFinite(value)) return { state: { ...state, rungs }, stop: true, rung: completed, reason: `value ${value} at epoch ${epoch} is not finite` };
+    if (!Number.isFinite(value))
+      return {
+        state: { ...state, rungs },
+        stop: true,
+        rung: completed,
+        reason: `value ${value} at epoch ${epoch} is not finite`,
+      };
     const entries = [...(rungs[k] ?? []), { trialId, value }];
     rungs = rungs.map((rung, i) => (i === k ? entries : rung));
     completed = k;
@@ -91,7 +110,12 @@ export function ashaShouldStop(
       };
     }
   }
-  return { state: { ...state, rungs }, stop: false, rung: completed, reason: completed < 0 ? 'before the first rung' : `promoted past rung ${completed}` };
+  return {
+    state: { ...state, rungs },
+    stop: false,
+    rung: completed,
+    reason: completed < 0 ? 'before the first rung' : `promoted past rung ${completed}`,
+  };
 }
 
 /** Highest rung the trial has a recorded value at, or -1. */

@@ -11,8 +11,19 @@ export interface GridSearchState extends SearcherStateBase {
   readonly size: number;
 }
 
-export function createGridSearch(space: SearchSpace, goal: Goal, pointsPerParameter = DEFAULT_GRID_POINTS): GridSearchState {
-  return { algorithm: 'grid', space, goal, nextTrialId: 0, pointsPerParameter, size: gridSize(space, pointsPerParameter) };
+export function createGridSearch(
+  space: SearchSpace,
+  goal: Goal,
+  pointsPerParameter = DEFAULT_GRID_POINTS,
+): GridSearchState {
+  return {
+    algorithm: 'grid',
+    space,
+    goal,
+    nextTrialId: 0,
+    pointsPerParameter,
+    size: gridSize(space, pointsPerParameter),
+  };
 }
 
 export const gridSearch: Searcher<GridSearchState> = {

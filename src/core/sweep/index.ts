@@ -43,11 +43,32 @@ export {
   type ParameterValues,
 } from './space';
 export type { Goal, ObservedStatus, Searcher, SuggestedTrial, Suggestion, TrialObservation } from './searcher';
-export { createSearcher, suggestTrials, observeTrial, remainingSuggestions, SEARCH_ALGORITHMS, type SearchAlgorithm, type SearcherState } from './searchers';
+export {
+  createSearcher,
+  suggestTrials,
+  observeTrial,
+  remainingSuggestions,
+  SEARCH_ALGORITHMS,
+  type SearchAlgorithm,
+  type SearcherState,
+} from './searchers';
 export { createGridSearch, gridSearch, type GridSearchState } from './grid';
 export { createRandomSearch, randomSearch, type RandomSearchState } from './random';
-export { createTpeSearch, tpeSearch, defaultGamma, DEFAULT_TPE_OPTIONS, type TpeOptions, type TpeSearchState } from './tpe';
+export {
+  createTpeSearch,
+  tpeSearch,
+  defaultGamma,
+  DEFAULT_TPE_OPTIONS,
+  type TpeOptions,
+  type TpeSearchState,
+} from './tpe';
 export { createAsha, ashaShouldStop, ashaRungEpochs, isPromotable, type AshaConfig, type AshaState } from './asha';
-export { createMedianStopping, medianShouldStop, DEFAULT_MEDIAN_CONFIG, type MedianConfig, type MedianState } from './median';
+export {
+  createMedianStopping,
+  medianShouldStop,
+  DEFAULT_MEDIAN_CONFIG,
+  type MedianConfig,
+  type MedianState,
+} from './median';
 export type { StopDecision } from './early-stopping';
 export { RandomSource, seedRandomState, type RandomState } from './random-source';

@@ -28,20 +28,30 @@ export interface MedianState {
 export function createMedianStopping(config: Partial<MedianConfig>, goal: Goal): MedianState {
   const full: MedianConfig = { ...DEFAULT_MEDIAN_CONFIG, ...config };
   if (!Number.isInteger(full.warmupEpochs) || full.warmupEpochs < 0) {
-    throw new InvalidInputError(`earlyStopping.warmupEpochs: must be an integer ≥ 0, got ${full.warmupEpochs}`, { path: 'earlyStopping.warmupEpochs' });
+    throw new InvalidInputError(`earlyStopping.warmupEpochs: must be an integer ≥ 0, got ${full.warmupEpochs}`, {
+      path: 'earlyStopping.warmupEpochs',
+    });
   }
   if (!Number.isInteger(full.minTrials) || full.minTrials < 1) {
-    throw new InvalidInputError(`earlyStopping.minTrials: must be an integer ≥ 1, got ${full.minTrials}`, { path: 'earlyStopping.minTrials' });
+    throw new InvalidInputError(`earlyStopping.minTrials: must be an integer ≥ 1, got ${full.minTrials}`, {
+      path: 'earlyStopping.minTrials',
+    });
   }
   return { type: 'median', config: full, goal, reports: {} };
 }
 
 /** Record a trial's value after `epoch` and decide whether it stops. */
-export function medianShouldStop(state: MedianState, trialId: number, epoch: number, value: number): StopDecision & { readonly state: MedianState } {
+export function medianShouldStop(
+  state: MedianState,
+  trialId: number,
+  epoch: number,
+  value: number,
+): StopDecision & { readonly state: MedianState } {
   const key = String(trialId);
   const own = { ...(state.reports[key] ?? {}), [String(epoch)]: value };
   const next: MedianState = { ...state, reports: { ...state.reports, [key]: own } };
-  if (!Number.isFinite(value)) return { state: next, stop: true, rung: -1, reason: `value ${value} at epoch ${epoch} is not finite` };
+  if (!Number.isFinite(value))
+    return { state: next, stop: true, rung: -1, reason: `value ${value} at epoch ${epoch} is not finite` };
   if (epoch <= state.config.warmupEpochs) return { state: next, stop: false, rung: -1, reason: 'warming up' };
   const others: number[] = [];
   for (const [otherId, reports] of Object.entries(state.reports)) {
@@ -67,7 +77,9 @@ export function medianShouldStop(state: MedianState, trialId: number, epoch: num
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** Four significant digits: reasons are read by people (`fineflow logs`, results.csv). */

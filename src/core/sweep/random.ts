@@ -16,7 +16,8 @@ export const randomSearch: Searcher<RandomSearchState> = {
   suggest(state, count) {
     const random = new RandomSource(state.random);
     const trials: SuggestedTrial[] = [];
-    for (let i = 0; i < count; i++) trials.push({ trialId: state.nextTrialId + i, params: sampleFromPrior(state.space, random) });
+    for (let i = 0; i < count; i++)
+      trials.push({ trialId: state.nextTrialId + i, params: sampleFromPrior(state.space, random) });
     return { trials, state: { ...state, nextTrialId: state.nextTrialId + trials.length, random: random.snapshot() } };
   },
   observe(state) {

@@ -18,7 +18,12 @@ export interface SearcherOptions {
   readonly tpe?: Partial<TpeOptions>;
 }
 
-export function createSearcher(algorithm: SearchAlgorithm, space: SearchSpace, goal: Goal, options: SearcherOptions): SearcherState {
+export function createSearcher(
+  algorithm: SearchAlgorithm,
+  space: SearchSpace,
+  goal: Goal,
+  options: SearcherOptions,
+): SearcherState {
   switch (algorithm) {
     case 'grid':
       return createGridSearch(space, goal, options.gridPointsPerParameter);

@@ -87,11 +87,17 @@ export function parseParameterDomain(input: unknown, path: string): ParameterDom
     return { kind: 'fixed', value: input };
   }
   if (Array.isArray(input)) {
-    throw invalid(path, 'a bare list is ambiguous', 'write {choice: [...]} to search over the values, or {fixed: [...]} for a constant list');
+    throw invalid(
+      path,
+      'a bare list is ambiguous',
+      'write {choice: [...]} to search over the values, or {fixed: [...]} for a constant list',
+    );
   }
   if (!isPlainObject(input)) throw invalid(path, `unsupported value ${describe(input)}`);
   const keys = Object.keys(input);
-  const domainKeys = keys.filter((key): key is (typeof DOMAIN_KEYS)[number] => (DOMAIN_KEYS as readonly string[]).includes(key));
+  const domainKeys = keys.filter((key): key is (typeof DOMAIN_KEYS)[number] =>
+    (DOMAIN_KEYS as readonly string[]).includes(key),
+  );
   if (domainKeys.length === 0) return { kind: 'fixed', value: toJsonValue(input, path) };
   if (keys.length !== 1) {
     throw invalid(path, `must have exactly one of ${DOMAIN_KEYS.join(', ')}, got keys ${keys.join(', ')}`);
@@ -103,19 +109,25 @@ export function parseParameterDomain(input: unknown, path: string): ParameterDom
     case 'fixed':
       return { kind: 'fixed', value: toJsonValue(body, at) };
     case 'choice': {
-      if (!Array.isArray(body) || body.length === 0) throw invalid(at, `must be a non-empty list of values, got ${describe(body)}`);
+      if (!Array.isArray(body) || body.length === 0)
+        throw invalid(at, `must be a non-empty list of values, got ${describe(body)}`);
       return { kind: 'choice', values: body.map((value, i) => toJsonValue(value, `${at}[${i}]`)) };
     }
     case 'uniform':
     case 'logUniform': {
       const { low, high } = parseBounds(body, at, ['low', 'high']);
       if (!(low < high)) throw invalid(at, `low (${low}) must be less than high (${high})`);
-      if (key === 'logUniform' && low <= 0) throw invalid(at, `low must be > 0 for a log scale, got ${low}`, 'use uniform for ranges that include 0');
+      if (key === 'logUniform' && low <= 0)
+        throw invalid(at, `low must be > 0 for a log scale, got ${low}`, 'use uniform for ranges that include 0');
       return { kind: key, low, high };
     }
     case 'int': {
       const { low, high, step, log } = parseBounds(body, at, ['low', 'high', 'step', 'log']);
-      for (const [name, value] of [['low', low], ['high', high], ['step', step]] as const) {
+      for (const [name, value] of [
+        ['low', low],
+        ['high', high],
+        ['step', step],
+      ] as const) {
         if (!Number.isInteger(value)) throw invalid(`${at}.${name}`, `must be an integer, got ${value}`);
       }
       if (step < 1) throw invalid(`${at}.step`, `must be ≥ 1, got ${step}`);
@@ -143,7 +155,8 @@ function parseBounds(
     [low, high] = body;
   } else if (isPlainObject(body)) {
     const unknownKeys = Object.keys(body).filter((key) => !allowed.includes(key));
-    if (unknownKeys.length > 0) throw invalid(path, `unknown key ${unknownKeys.join(', ')}; allowed: ${allowed.join(', ')}`);
+    if (unknownKeys.length > 0)
+      throw invalid(path, `unknown key ${unknownKeys.join(', ')}; allowed: ${allowed.join(', ')}`);
     low = body.low;
     high = body.high;
     if ('step' in body) step = body.step;
@@ -151,8 +164,13 @@ function parseBounds(
   } else {
     throw invalid(path, `must be [low, high] or {low, high}, got ${describe(body)}`);
   }
-  for (const [name, value] of [['low', low], ['high', high], ['step', step]] as const) {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(`${path}.${name}`, `must be a finite number, got ${describe(value)}`);
+  for (const [name, value] of [
+    ['low', low],
+    ['high', high],
+    ['step', step],
+  ] as const) {
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw invalid(`${path}.${name}`, `must be a finite number, got ${describe(value)}`);
   }
   if (typeof log !== 'boolean') throw invalid(`${path}.log`, `must be true or false, got ${describe(log)}`);
   return { low: low as number, high: high as number, step: step as number, log };
@@ -174,7 +192,11 @@ export function sampleDomain(domain: ParameterDomain, random: RandomSource): Jso
     case 'uniform':
       return Math.min(domain.high, random.uniformBetween(domain.low, domain.high));
     case 'logUniform':
-      return clamp(Math.exp(random.uniformBetween(Math.log(domain.low), Math.log(domain.high))), domain.low, domain.high);
+      return clamp(
+        Math.exp(random.uniformBetween(Math.log(domain.low), Math.log(domain.high))),
+        domain.low,
+        domain.high,
+      );
     case 'int': {
       if (domain.log) {
         const raw = Math.exp(random.uniformBetween(Math.log(domain.low - 0.5), Math.log(domain.high + 0.5)));
@@ -188,7 +210,8 @@ export function sampleDomain(domain: ParameterDomain, random: RandomSource): Jso
 
 /** The values a grid takes for one parameter; continuous domains become `points` evenly spaced values. */
 export function gridValues(domain: ParameterDomain, points = DEFAULT_GRID_POINTS): readonly JsonValue[] {
-  if (!Number.isInteger(points) || points < 1) throw new InvalidInputError(`grid points per parameter must be an integer ≥ 1, got ${points}`);
+  if (!Number.isInteger(points) || points < 1)
+    throw new InvalidInputError(`grid points per parameter must be an integer ≥ 1, got ${points}`);
   switch (domain.kind) {
     case 'fixed':
       return [domain.value];
@@ -207,7 +230,9 @@ export function gridValues(domain: ParameterDomain, points = DEFAULT_GRID_POINTS
       const raw = domain.log
         ? linspace(Math.log(domain.low), Math.log(domain.high), points).map(Math.exp)
         : linspace(domain.low, domain.high, points);
-      const snapped = raw.map((x) => clamp(domain.low + Math.round((x - domain.low) / domain.step) * domain.step, domain.low, domain.high));
+      const snapped = raw.map((x) =>
+        clamp(domain.low + Math.round((x - domain.low) / domain.step) * domain.step, domain.low, domain.high),
+      );
       return [...new Set(snapped)];
     }
   }
@@ -224,7 +249,8 @@ export function gridSize(space: SearchSpace, points = DEFAULT_GRID_POINTS): numb
  */
 export function gridPoint(space: SearchSpace, index: number, points = DEFAULT_GRID_POINTS): ParameterValues {
   const size = gridSize(space, points);
-  if (!Number.isInteger(index) || index < 0 || index >= size) throw new RangeError(`grid index ${index} outside [0, ${size})`);
+  if (!Number.isInteger(index) || index < 0 || index >= size)
+    throw new RangeError(`grid index ${index} outside [0, ${size})`);
   const values: Record<string, JsonValue> = {};
   let rest = index;
   for (let i = space.parameters.length - 1; i >= 0; i--) {

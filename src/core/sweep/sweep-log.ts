@@ -50,7 +50,8 @@ export function sweepStartedLine(summary: {
   readonly epochsPerTrial: number;
   readonly generation: number;
 }): string {
-  if (summary.generation > 0) return `sweep continues as new (run ${summary.generation + 1} of this workflow); finished trials are kept`;
+  if (summary.generation > 0)
+    return `sweep continues as new (run ${summary.generation + 1} of this workflow); finished trials are kept`;
   return `sweep started: ${summary.algorithm} search, ${summary.earlyStopping === 'none' ? 'no early stopping' : `${summary.earlyStopping} early stopping`}, up to ${summary.maxTrials} trials, ${summary.parallelism} at a time, ${summary.goal} ${summary.metric}, ${summary.epochsPerTrial} epochs per trial`;
 }
 
@@ -64,14 +65,22 @@ export function segmentStartedLine(trialId: number, params: JsonObject, fromEpoc
 export function segmentLines(metric: string, fromEpoch: number, result: SweepTrialSegmentResult): string[] {
   const lines = result.reports.map((report) => epochLine(result.trialId, metric, report));
   const where = `on ${result.worker}${result.attempt > 1 ? ` (attempt ${result.attempt}, resumed from epoch ${result.resumedFromEpoch})` : ''}`;
-  const engine = result.backend !== undefined ? `, backend ${result.backend}${result.engine !== undefined ? `, engine ${result.engine}` : ''}` : '';
-  lines.push(`trial ${result.trialId} segment epochs ${fromEpoch + 1}-${result.epochsDone} ran ${where} in ${formatSeconds(result.endedAtMs - result.startedAtMs)}${engine}`);
+  const engine =
+    result.backend !== undefined
+      ? `, backend ${result.backend}${result.engine !== undefined ? `, engine ${result.engine}` : ''}`
+      : '';
+  lines.push(
+    `trial ${result.trialId} segment epochs ${fromEpoch + 1}-${result.epochsDone} ran ${where} in ${formatSeconds(result.endedAtMs - result.startedAtMs)}${engine}`,
+  );
   return lines;
 }
 
 export function epochLine(trialId: number, metric: string, report: TrialEpochReport): string {
   const { trainLoss, trainAccuracy, validationLoss, validationAccuracy } = report.metrics;
-  const validation = validationLoss !== undefined || validationAccuracy !== undefined ? `, validation loss ${optional(validationLoss)} accuracy ${optional(validationAccuracy)}` : '';
+  const validation =
+    validationLoss !== undefined || validationAccuracy !== undefined
+      ? `, validation loss ${optional(validationLoss)} accuracy ${optional(validationAccuracy)}`
+      : '';
   return `trial ${trialId} epoch ${report.epoch}: ${metric}=${formatNumber(report.value)} (train loss ${formatNumber(trainLoss)} accuracy ${formatNumber(trainAccuracy)}${validation})`;
 }
 
@@ -80,8 +89,17 @@ export function prunedLine(trialId: number, epoch: number, reason: string): stri
   return `trial ${trialId} pruned at epoch ${epoch}: ${reason}`;
 }
 
-export function finishedLine(trialId: number, metric: string, value: number, epochs: number, result: Pick<SweepTrialSegmentResult, 'backend' | 'engine'>): string {
-  const how = [result.backend !== undefined ? `backend ${result.backend}` : undefined, result.engine !== undefined ? `engine ${result.engine}` : undefined].filter((part) => part !== undefined);
+export function finishedLine(
+  trialId: number,
+  metric: string,
+  value: number,
+  epochs: number,
+  result: Pick<SweepTrialSegmentResult, 'backend' | 'engine'>,
+): string {
+  const how = [
+    result.backend !== undefined ? `backend ${result.backend}` : undefined,
+    result.engine !== undefined ? `engine ${result.engine}` : undefined,
+  ].filter((part) => part !== undefined);
   return `trial ${trialId} finished with ${metric}=${formatNumber(value)} after ${epochs} epoch(s)${how.length > 0 ? ` (${how.join(', ')})` : ''}`;
 }
 
@@ -90,14 +108,23 @@ export function failedLine(trialId: number, error: string): string {
 }
 
 /** The sweep ended: counts, the winner and where the results are. */
-export function sweepEndedLine(outcome: 'completed' | 'cancelled' | 'failed', summary: string, results: string | undefined, winner?: { readonly trialId: number; readonly value: number; readonly metric: string }): string {
+export function sweepEndedLine(
+  outcome: 'completed' | 'cancelled' | 'failed',
+  summary: string,
+  results: string | undefined,
+  winner?: { readonly trialId: number; readonly value: number; readonly metric: string },
+): string {
   const best = winner ? `; best trial ${winner.trialId} with ${winner.metric}=${formatNumber(winner.value)}` : '';
   const where = results !== undefined ? `; results in ${results}${outcome === 'completed' ? '' : ' (partial)'}` : '';
   return `sweep ${outcome}: ${summary}${best}${where}`;
 }
 
 /** Append `lines` after the first `keepLines` lines of `existing` (a retry rewrites, never duplicates). */
-export function appendLogText(existing: string, keepLines: number, lines: readonly string[]): { readonly text: string; readonly lineCount: number } {
+export function appendLogText(
+  existing: string,
+  keepLines: number,
+  lines: readonly string[],
+): { readonly text: string; readonly lineCount: number } {
   const kept = existing === '' ? [] : existing.replace(/\n$/, '').split('\n').slice(0, Math.max(0, keepLines));
   const all = [...kept, ...lines];
   return { text: all.length > 0 ? `${all.join('\n')}\n` : '', lineCount: all.length };

@@ -40,19 +40,31 @@ export interface SweepPlan {
 export function planSweep(inputs: JsonObject): SweepPlan {
   const model = inputs.model;
   const data = inputs.data;
-  if (typeof model !== 'string' || model === '') throw invalid('model', 'must be the URI of the base model every trial fine-tunes');
+  if (typeof model !== 'string' || model === '')
+    throw invalid('model', 'must be the URI of the base model every trial fine-tunes');
   if (typeof data !== 'string' || data === '') throw invalid('data', 'must be the URI of a prepared dataset');
   const objective = asObject(inputs.objective, 'objective');
   if (!(OBJECTIVE_METRICS as readonly JsonValue[]).includes(objective.metric ?? null)) {
-    throw invalid('objective.metric', `must be one of ${OBJECTIVE_METRICS.join(', ')} (what a trial measures every epoch), got ${JSON.stringify(objective.metric)}`);
+    throw invalid(
+      'objective.metric',
+      `must be one of ${OBJECTIVE_METRICS.join(', ')} (what a trial measures every epoch), got ${JSON.stringify(objective.metric)}`,
+    );
   }
   const trial = inputs.trial === undefined || inputs.trial === null ? {} : asObject(inputs.trial, 'trial');
-  const stopping = inputs.earlyStopping === undefined || inputs.earlyStopping === null ? { type: 'none' } : asObject(inputs.earlyStopping, 'earlyStopping');
+  const stopping =
+    inputs.earlyStopping === undefined || inputs.earlyStopping === null
+      ? { type: 'none' }
+      : asObject(inputs.earlyStopping, 'earlyStopping');
   const epochsPerTrial = stopping.maxEpochs ?? trial.epochs ?? 10;
   const tolerated = inputs.maxFailedTrials ?? 3;
-  if (typeof tolerated !== 'number' || !Number.isInteger(tolerated) || tolerated < 0) throw invalid('maxFailedTrials', `must be an integer ≥ 0, got ${JSON.stringify(tolerated)}`);
+  if (typeof tolerated !== 'number' || !Number.isInteger(tolerated) || tolerated < 0)
+    throw invalid('maxFailedTrials', `must be an integer ≥ 0, got ${JSON.stringify(tolerated)}`);
   const space = asObject(inputs.space, 'space');
-  if ('epochs' in space) throw invalid('space.epochs', 'the trial budget cannot be searched; set trial.epochs (or earlyStopping.maxEpochs) and let early stopping shorten weak trials');
+  if ('epochs' in space)
+    throw invalid(
+      'space.epochs',
+      'the trial budget cannot be searched; set trial.epochs (or earlyStopping.maxEpochs) and let early stopping shorten weak trials',
+    );
   const tpe = inputs.tpe === undefined || inputs.tpe === null ? {} : asObject(inputs.tpe, 'tpe');
   const { maxEpochs: _maxEpochs, ...stoppingRest } = stopping;
   const config = parseSweepConfig({
@@ -74,7 +86,11 @@ export function planSweep(inputs: JsonObject): SweepPlan {
   let timeBudgetMs: number | undefined;
   if (inputs.timeBudget !== undefined && inputs.timeBudget !== null) {
     timeBudgetMs = typeof inputs.timeBudget === 'string' ? parseDuration(inputs.timeBudget) : undefined;
-    if (timeBudgetMs === undefined || timeBudgetMs <= 0) throw invalid('timeBudget', `must be a positive duration such as 30m or 2h, got ${JSON.stringify(inputs.timeBudget)}`);
+    if (timeBudgetMs === undefined || timeBudgetMs <= 0)
+      throw invalid(
+        'timeBudget',
+        `must be a positive duration such as 30m or 2h, got ${JSON.stringify(inputs.timeBudget)}`,
+      );
   }
   const { epochs: _epochs, checkpoint: _checkpoint, ...trialRest } = trial;
   return {
@@ -87,7 +103,11 @@ export function planSweep(inputs: JsonObject): SweepPlan {
 }
 
 /** The fine-tune inputs of one trial: the shared settings with its sampled values laid over them. */
-export function trialSettings(plan: Pick<SweepPlan, 'trialSettings'>, params: ParameterValues, baseModel?: string): JsonObject {
+export function trialSettings(
+  plan: Pick<SweepPlan, 'trialSettings'>,
+  params: ParameterValues,
+  baseModel?: string,
+): JsonObject {
   return { ...plan.trialSettings, ...params, ...(baseModel !== undefined ? { model: baseModel } : {}) };
 }
 
@@ -106,7 +126,12 @@ export function nextSegmentEnd(state: SweepState, epochsDone: number): number {
 /** The objective's value in one epoch's metrics; undefined when the epoch did not measure it (no validation split). */
 export function objectiveValue(
   metric: string,
-  metrics: { readonly trainLoss: number; readonly trainAccuracy: number; readonly validationLoss?: number; readonly validationAccuracy?: number },
+  metrics: {
+    readonly trainLoss: number;
+    readonly trainAccuracy: number;
+    readonly validationLoss?: number;
+    readonly validationAccuracy?: number;
+  },
 ): number | undefined {
   switch (metric as ObjectiveMetric) {
     case 'validation.accuracy':
@@ -118,7 +143,10 @@ export function objectiveValue(
     case 'train.loss':
       return metrics.trainLoss;
     default:
-      throw invalid('objective.metric', `must be one of ${OBJECTIVE_METRICS.join(', ')}, got ${JSON.stringify(metric)}`);
+      throw invalid(
+        'objective.metric',
+        `must be one of ${OBJECTIVE_METRICS.join(', ')}, got ${JSON.stringify(metric)}`,
+      );
   }
 }
 
@@ -132,7 +160,8 @@ export function trialPrefix(outputPrefix: string, trialId: number): string {
 function normaliseSpace(space: JsonObject): JsonObject {
   const out: { [name: string]: JsonValue } = {};
   for (const [name, entry] of Object.entries(space)) {
-    const domain = entry !== null && typeof entry === 'object' && !Array.isArray(entry) ? (entry as JsonObject) : undefined;
+    const domain =
+      entry !== null && typeof entry === 'object' && !Array.isArray(entry) ? (entry as JsonObject) : undefined;
     if (domain && Array.isArray(domain.int)) {
       const [low, high] = domain.int as readonly JsonValue[];
       const { int: _int, step, ...rest } = domain;
@@ -146,7 +175,8 @@ function normaliseSpace(space: JsonObject): JsonObject {
 }
 
 function asObject(value: JsonValue | undefined, path: string): JsonObject {
-  if (value === null || value === undefined || typeof value !== 'object' || Array.isArray(value)) throw invalid(path, `must be an object, got ${JSON.stringify(value ?? null)}`);
+  if (value === null || value === undefined || typeof value !== 'object' || Array.isArray(value))
+    throw invalid(path, `must be an object, got ${JSON.stringify(value ?? null)}`);
   return value as JsonObject;
 }
 

@@ -6,7 +6,13 @@
  */
 import type { JsonObject, JsonValue } from '../spec/plan-types';
 import type { ResultsTable } from './';
-import type { InFlightTrial, RecordedResultsRow, RecordedResultsTable, SegmentRecord, SweepOutcome } from './sweep-types';
+import type {
+  InFlightTrial,
+  RecordedResultsRow,
+  RecordedResultsTable,
+  SegmentRecord,
+  SweepOutcome,
+} from './sweep-types';
 
 export type { RecordedResultsRow, RecordedResultsTable, RecordedTrialStatus, SweepOutcome } from './sweep-types';
 
@@ -44,7 +50,9 @@ export function cancelledResultsTable(table: ResultsTable, inFlight: readonly In
 /** The `trials` output: one small object per trial (what `fineflow status` and reports show). */
 export function trialsOutput(table: RecordedResultsTable, segments: readonly SegmentRecord[]): JsonObject[] {
   return table.rows.map((row) => {
-    const workers = [...new Set(segments.filter((segment) => segment.trialId === row.trialId).map((segment) => segment.worker))];
+    const workers = [
+      ...new Set(segments.filter((segment) => segment.trialId === row.trialId).map((segment) => segment.worker)),
+    ];
     return {
       trialId: row.trialId,
       status: row.status,
@@ -63,14 +71,40 @@ export function trialsOutput(table: RecordedResultsTable, segments: readonly Seg
 /** RFC 4180 CSV of the table: fixed columns, one per parameter, one per epoch with a recorded value. */
 export function resultsCsv(table: RecordedResultsTable, segments: readonly SegmentRecord[]): string {
   const paramNames = [...new Set(table.rows.flatMap((row) => Object.keys(row.params)))].sort();
-  const epochs = [...new Set(table.rows.flatMap((row) => row.metricByEpoch.map((report) => report.epoch)))].sort((a, b) => a - b);
-  const header = ['trialId', 'status', table.metric, 'epochs', 'durationMs', ...paramNames.map((name) => `param.${name}`), ...epochs.map((epoch) => `${table.metric}@${epoch}`), 'workers', 'stopReason', 'error'];
+  const epochs = [...new Set(table.rows.flatMap((row) => row.metricByEpoch.map((report) => report.epoch)))].sort(
+    (a, b) => a - b,
+  );
+  const header = [
+    'trialId',
+    'status',
+    table.metric,
+    'epochs',
+    'durationMs',
+    ...paramNames.map((name) => `param.${name}`),
+    ...epochs.map((epoch) => `${table.metric}@${epoch}`),
+    'workers',
+    'stopReason',
+    'error',
+  ];
   const lines = [header.map(cell).join(',')];
   for (const row of table.rows) {
-    const workers = [...new Set(segments.filter((segment) => segment.trialId === row.trialId).map((segment) => segment.worker))].join(' ');
+    const workers = [
+      ...new Set(segments.filter((segment) => segment.trialId === row.trialId).map((segment) => segment.worker)),
+    ].join(' ');
     const byEpoch = new Map(row.metricByEpoch.map((report) => [report.epoch, report.value]));
     lines.push(
-      [row.trialId, row.status, row.value, row.epochs, row.durationMs, ...paramNames.map((name) => row.params[name]), ...epochs.map((epoch) => byEpoch.get(epoch)), workers, row.stopReason, row.error]
+      [
+        row.trialId,
+        row.status,
+        row.value,
+        row.epochs,
+        row.durationMs,
+        ...paramNames.map((name) => row.params[name]),
+        ...epochs.map((epoch) => byEpoch.get(epoch)),
+        workers,
+        row.stopReason,
+        row.error,
+      ]
         .map(cell)
         .join(','),
     );

@@ -17,7 +17,15 @@ import { InvalidInputError } from '../errors';
 import { ashaShouldStop, createAsha, type AshaState } from './asha';
 import { createMedianStopping, medianShouldStop, type MedianState } from './median';
 import type { Goal, TrialObservation } from './searcher';
-import { createSearcher, observeTrial, remainingSuggestions, SEARCH_ALGORITHMS, suggestTrials, type SearchAlgorithm, type SearcherState } from './searchers';
+import {
+  createSearcher,
+  observeTrial,
+  remainingSuggestions,
+  SEARCH_ALGORITHMS,
+  suggestTrials,
+  type SearchAlgorithm,
+  type SearcherState,
+} from './searchers';
 import { DEFAULT_GRID_POINTS, gridSize, parseSearchSpace, type ParameterValues, type SearchSpace } from './space';
 import { DEFAULT_TPE_OPTIONS, type TpeOptions } from './tpe';
 
@@ -125,13 +133,20 @@ export function parseSweepConfig(input: unknown): SweepConfig {
   }
   const space = parseSearchSpace(raw.space, 'space');
   const objective = raw.objective;
-  if (typeof objective !== 'object' || objective === null || Array.isArray(objective)) throw invalid('objective', 'must be {metric, goal}');
+  if (typeof objective !== 'object' || objective === null || Array.isArray(objective))
+    throw invalid('objective', 'must be {metric, goal}');
   const { metric, goal = 'maximize' } = objective as Record<string, unknown>;
   if (typeof metric !== 'string' || metric === '') throw invalid('objective.metric', 'must be a non-empty string');
-  if (goal !== 'maximize' && goal !== 'minimize') throw invalid('objective.goal', `must be maximize or minimize, got ${JSON.stringify(goal)}`);
+  if (goal !== 'maximize' && goal !== 'minimize')
+    throw invalid('objective.goal', `must be maximize or minimize, got ${JSON.stringify(goal)}`);
   const gridPointsPerParameter = integer(raw.gridPointsPerParameter, 'gridPointsPerParameter', 1, DEFAULT_GRID_POINTS);
   // A grid without maxTrials means "the whole grid"; other algorithms need a budget.
-  const maxTrials = integer(raw.maxTrials, 'maxTrials', 1, algorithm === 'grid' ? gridSize(space, gridPointsPerParameter) : 10);
+  const maxTrials = integer(
+    raw.maxTrials,
+    'maxTrials',
+    1,
+    algorithm === 'grid' ? gridSize(space, gridPointsPerParameter) : 10,
+  );
   const maxFailedTrials = integer(raw.maxFailedTrials, 'maxFailedTrials', 1, maxTrials);
   const parallelism = integer(raw.parallelism, 'parallelism', 1, 1);
   const epochsPerTrial = integer(raw.epochsPerTrial, 'epochsPerTrial', 1, 10);
@@ -161,7 +176,8 @@ export function parseSweepConfig(input: unknown): SweepConfig {
 
 function parseEarlyStopping(input: unknown): EarlyStoppingConfig {
   if (input === undefined || input === null || input === 'none') return { type: 'none' };
-  if (typeof input !== 'object' || Array.isArray(input)) throw invalid('earlyStopping', 'must be {type: asha|median|none, …}');
+  if (typeof input !== 'object' || Array.isArray(input))
+    throw invalid('earlyStopping', 'must be {type: asha|median|none, …}');
   const raw = input as Record<string, unknown>;
   switch (raw.type) {
     case 'none':
@@ -193,12 +209,19 @@ export function createSweep(config: SweepConfig): SweepState {
       break;
     case 'asha':
       stopper = createAsha(
-        { reductionFactor: config.earlyStopping.reductionFactor, minEpochs: config.earlyStopping.minEpochs, maxEpochs: config.epochsPerTrial },
+        {
+          reductionFactor: config.earlyStopping.reductionFactor,
+          minEpochs: config.earlyStopping.minEpochs,
+          maxEpochs: config.epochsPerTrial,
+        },
         goal,
       );
       break;
     case 'median':
-      stopper = createMedianStopping({ warmupEpochs: config.earlyStopping.warmupEpochs, minTrials: config.earlyStopping.minTrials }, goal);
+      stopper = createMedianStopping(
+        { warmupEpochs: config.earlyStopping.warmupEpochs, minTrials: config.earlyStopping.minTrials },
+        goal,
+      );
       break;
   }
   const searcher = createSearcher(config.algorithm, config.space, goal, {
@@ -218,7 +241,8 @@ export function runningTrials(state: SweepState): readonly SweepTrial[] {
 export function launchBlockedReason(state: SweepState): string | undefined {
   if (state.closedReason !== undefined) return state.closedReason;
   const failed = state.trials.filter((trial) => trial.status === 'failed').length;
-  if (failed >= state.config.maxFailedTrials) return `${failed} trials failed (maxFailedTrials ${state.config.maxFailedTrials})`;
+  if (failed >= state.config.maxFailedTrials)
+    return `${failed} trials failed (maxFailedTrials ${state.config.maxFailedTrials})`;
   if (state.trials.length >= state.config.maxTrials) return `all ${state.config.maxTrials} trials started (maxTrials)`;
   if (remainingSuggestions(state.searcher) <= 0) return 'the search space is exhausted';
   return undefined;
@@ -229,14 +253,22 @@ export function launchBlockedReason(state: SweepState): string | undefined {
  * `maxTrials` in total, none after `maxFailedTrials` failures or {@link stopLaunching}.
  * The returned trials are recorded as running.
  */
-export function nextTrials(state: SweepState): { readonly state: SweepState; readonly trials: readonly StartedTrial[] } {
+export function nextTrials(state: SweepState): {
+  readonly state: SweepState;
+  readonly trials: readonly StartedTrial[];
+} {
   if (launchBlockedReason(state) !== undefined) return { state, trials: [] };
   const free = state.config.parallelism - runningTrials(state).length;
   const budget = state.config.maxTrials - state.trials.length;
   const count = Math.max(0, Math.min(free, budget, remainingSuggestions(state.searcher)));
   if (count === 0) return { state, trials: [] };
   const suggestion = suggestTrials(state.searcher, count);
-  const started = suggestion.trials.map((trial): SweepTrial => ({ trialId: trial.trialId, params: trial.params, status: 'running', reports: [] }));
+  const started = suggestion.trials.map((trial): SweepTrial => ({
+    trialId: trial.trialId,
+    params: trial.params,
+    status: 'running',
+    reports: [],
+  }));
   return {
     state: { ...state, searcher: suggestion.state, trials: [...state.trials, ...started] },
     trials: suggestion.trials.map(({ trialId, params }) => ({ trialId, params })),
@@ -258,7 +290,8 @@ export function recordIntermediate(
   if (trial.status !== 'running') return { state, stop: true, reason: `trial ${trialId} already ${trial.status}` };
   if (trial.stopRequested) return { state, stop: true, reason: trial.stopRequested.reason };
   const last = trial.reports[trial.reports.length - 1];
-  if (last !== undefined && epoch <= last.epoch) return { state, stop: false, reason: `epoch ${epoch} already recorded` };
+  if (last !== undefined && epoch <= last.epoch)
+    return { state, stop: false, reason: `epoch ${epoch} already recorded` };
   let stopper = state.stopper;
   let decision = { stop: false, reason: 'no early stopping' };
   if (stopper.type === 'asha') {
@@ -275,7 +308,11 @@ export function recordIntermediate(
     reports: [...trial.reports, { epoch, value }],
     ...(decision.stop ? { stopRequested: { epoch, reason: decision.reason } } : {}),
   };
-  return { state: { ...state, stopper, trials: replaceTrial(state.trials, updated) }, stop: decision.stop, reason: decision.reason };
+  return {
+    state: { ...state, stopper, trials: replaceTrial(state.trials, updated) },
+    stop: decision.stop,
+    reason: decision.reason,
+  };
 }
 
 /**
@@ -297,13 +334,28 @@ export function recordResult(state: SweepState, trialId: number, result: TrialRe
   const epochs = result.status === 'failed' ? lastReport?.epoch : (result.epochs ?? lastReport?.epoch);
   let ended: SweepTrial;
   let observation: TrialObservation;
-  if (result.status === 'failed' || (result.status === 'completed' && !Number.isFinite(result.value) && !trial.stopRequested)) {
-    const error = result.status === 'failed' ? result.error : `objective ${state.config.objective.metric} is not a finite number: ${result.value}`;
+  if (
+    result.status === 'failed' ||
+    (result.status === 'completed' && !Number.isFinite(result.value) && !trial.stopRequested)
+  ) {
+    const error =
+      result.status === 'failed'
+        ? result.error
+        : `objective ${state.config.objective.metric} is not a finite number: ${result.value}`;
     ended = { ...common, status: 'failed', error, ...(epochs !== undefined ? { epochs } : {}) };
     observation = { trialId, status: 'failed' };
   } else if (result.status === 'stopped' || trial.stopRequested) {
-    ended = { ...common, status: 'stopped', ...(lastReport ? { value: lastReport.value } : {}), ...(epochs !== undefined ? { epochs } : {}) };
-    observation = { trialId, status: 'pruned', ...(lastReport ? { value: lastReport.value, epoch: lastReport.epoch } : {}) };
+    ended = {
+      ...common,
+      status: 'stopped',
+      ...(lastReport ? { value: lastReport.value } : {}),
+      ...(epochs !== undefined ? { epochs } : {}),
+    };
+    observation = {
+      trialId,
+      status: 'pruned',
+      ...(lastReport ? { value: lastReport.value, epoch: lastReport.epoch } : {}),
+    };
   } else {
     ended = { ...common, status: 'completed', value: result.value, ...(epochs !== undefined ? { epochs } : {}) };
     observation = { trialId, status: 'completed', value: result.value };
@@ -332,9 +384,15 @@ export function best(state: SweepState): BestTrial | undefined {
   let winner: SweepTrial | undefined;
   for (const trial of state.trials) {
     if (trial.status !== 'completed' || trial.value === undefined) continue;
-    if (winner?.value === undefined || (state.config.objective.goal === 'maximize' ? trial.value > winner.value : trial.value < winner.value)) winner = trial;
+    if (
+      winner?.value === undefined ||
+      (state.config.objective.goal === 'maximize' ? trial.value > winner.value : trial.value < winner.value)
+    )
+      winner = trial;
   }
-  return winner?.value === undefined ? undefined : { trialId: winner.trialId, params: winner.params, value: winner.value };
+  return winner?.value === undefined
+    ? undefined
+    : { trialId: winner.trialId, params: winner.params, value: winner.value };
 }
 
 export interface ResultsRow {
@@ -376,7 +434,9 @@ export function resultsTable(state: SweepState): ResultsTable {
     rows: state.trials.map((trial): ResultsRow => {
       const last = trial.reports[trial.reports.length - 1];
       const metricByEpoch =
-        rungEpochs.length === 0 ? trial.reports : trial.reports.filter((report) => rungEpochs.includes(report.epoch) || report === last);
+        rungEpochs.length === 0
+          ? trial.reports
+          : trial.reports.filter((report) => rungEpochs.includes(report.epoch) || report === last);
       return {
         trialId: trial.trialId,
         params: trial.params,
@@ -420,7 +480,8 @@ export function sweepProgress(state: SweepState): SweepProgress {
 
 function findTrial(state: SweepState, trialId: number): SweepTrial {
   const trial = state.trials.find((candidate) => candidate.trialId === trialId);
-  if (!trial) throw new InvalidInputError(`sweep has no trial ${trialId} (started: ${state.trials.length})`, { trialId });
+  if (!trial)
+    throw new InvalidInputError(`sweep has no trial ${trialId} (started: ${state.trials.length})`, { trialId });
   return trial;
 }
 
@@ -430,13 +491,15 @@ function replaceTrial(trials: readonly SweepTrial[], updated: SweepTrial): Sweep
 
 function integer(value: unknown, path: string, min: number, fallback: number): number {
   if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) throw invalid(path, `must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min)
+    throw invalid(path, `must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
   return value;
 }
 
 function number(value: unknown, path: string, min: number, fallback: number): number {
   if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) throw invalid(path, `must be a number ≥ ${min}, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min)
+    throw invalid(path, `must be a number ≥ ${min}, got ${JSON.stringify(value)}`);
   return value;
 }
 

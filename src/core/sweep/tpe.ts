@@ -30,7 +30,12 @@ export interface TpeOptions {
   readonly constantLiar: boolean;
 }
 
-export const DEFAULT_TPE_OPTIONS: TpeOptions = { nStartupTrials: 10, nEiCandidates: 24, priorWeight: 1, constantLiar: true };
+export const DEFAULT_TPE_OPTIONS: TpeOptions = {
+  nStartupTrials: 10,
+  nEiCandidates: 24,
+  priorWeight: 1,
+  constantLiar: true,
+};
 
 export interface TpeTrial {
   readonly trialId: number;
@@ -48,7 +53,12 @@ export interface TpeSearchState extends SearcherStateBase {
   readonly trials: readonly TpeTrial[];
 }
 
-export function createTpeSearch(space: SearchSpace, goal: Goal, seed: number, options: Partial<TpeOptions> = {}): TpeSearchState {
+export function createTpeSearch(
+  space: SearchSpace,
+  goal: Goal,
+  seed: number,
+  options: Partial<TpeOptions> = {},
+): TpeSearchState {
   return {
     algorithm: 'tpe',
     space,
@@ -69,7 +79,9 @@ export function defaultGamma(n: number): number {
 export function defaultWeights(n: number): number[] {
   if (n < 25) return Array.from({ length: n }, () => 1);
   const rampLength = n - 25;
-  const ramp = Array.from({ length: rampLength }, (_, i) => (rampLength === 1 ? 1 / n : 1 / n + ((1 - 1 / n) * i) / (rampLength - 1)));
+  const ramp = Array.from({ length: rampLength }, (_, i) =>
+    rampLength === 1 ? 1 / n : 1 / n + ((1 - 1 / n) * i) / (rampLength - 1),
+  );
   return [...ramp, ...Array.from({ length: 25 }, () => 1)];
 }
 
@@ -84,7 +96,10 @@ export const tpeSearch: Searcher<TpeSearchState> = {
       suggested.push({ trialId, params });
       trials = [...trials, { trialId, params, status: 'running' }];
     }
-    return { trials: suggested, state: { ...state, trials, nextTrialId: state.nextTrialId + count, random: random.snapshot() } };
+    return {
+      trials: suggested,
+      state: { ...state, trials, nextTrialId: state.nextTrialId + count, random: random.snapshot() },
+    };
   },
   observe(state, observation) {
     const trials = state.trials.map((trial): TpeTrial => {
@@ -137,7 +152,9 @@ export function splitTrials(finished: readonly TpeTrial[], goal: Goal): { below:
     if (trial.value === undefined) return Infinity;
     return goal === 'maximize' ? -trial.value : trial.value;
   };
-  const completed = finished.filter((trial) => trial.status === 'completed').sort((a, b) => loss(a) - loss(b) || a.trialId - b.trialId);
+  const completed = finished
+    .filter((trial) => trial.status === 'completed')
+    .sort((a, b) => loss(a) - loss(b) || a.trialId - b.trialId);
   const pruned = finished
     .filter((trial) => trial.status === 'pruned')
     .sort((a, b) => (b.epoch ?? -1) - (a.epoch ?? -1) || compareLoss(loss(a), loss(b)) || a.trialId - b.trialId);
@@ -162,14 +179,16 @@ function suggestParameter(
     case 'fixed':
       return domain.value;
     case 'choice': {
-      const indexOf = (value: JsonValue): number => domain.values.findIndex((choice) => JSON.stringify(choice) === JSON.stringify(value));
+      const indexOf = (value: JsonValue): number =>
+        domain.values.findIndex((choice) => JSON.stringify(choice) === JSON.stringify(value));
       const good = categoricalEstimator(below.map(indexOf), domain.values.length, options.priorWeight);
       const bad = categoricalEstimator(above.map(indexOf), domain.values.length, options.priorWeight);
       let bestIndex = 0;
       let bestScore = -Infinity;
       for (let i = 0; i < options.nEiCandidates; i++) {
         const candidate = sampleCategorical(good, random);
-        const score = Math.log(categoricalProbability(good, candidate)) - Math.log(categoricalProbability(bad, candidate));
+        const score =
+          Math.log(categoricalProbability(good, candidate)) - Math.log(categoricalProbability(bad, candidate));
         if (score > bestScore) [bestIndex, bestScore] = [candidate, score];
       }
       return domain.values[bestIndex] ?? null;
@@ -179,8 +198,18 @@ function suggestParameter(
     case 'int': {
       const numeric = numericTransform(domain);
       const toInternal = (value: JsonValue): number => numeric.forward(typeof value === 'number' ? value : NaN);
-      const good = numericEstimator(below.map(toInternal).filter(Number.isFinite), numeric.low, numeric.high, options.priorWeight);
-      const bad = numericEstimator(above.map(toInternal).filter(Number.isFinite), numeric.low, numeric.high, options.priorWeight);
+      const good = numericEstimator(
+        below.map(toInternal).filter(Number.isFinite),
+        numeric.low,
+        numeric.high,
+        options.priorWeight,
+      );
+      const bad = numericEstimator(
+        above.map(toInternal).filter(Number.isFinite),
+        numeric.low,
+        numeric.high,
+        options.priorWeight,
+      );
       let best = NaN;
       let bestScore = -Infinity;
       for (let i = 0; i < options.nEiCandidates; i++) {
@@ -204,7 +233,9 @@ interface NumericTransform {
   logMass(estimator: NumericEstimator, value: number): number;
 }
 
-function numericTransform(domain: Extract<ParameterDomain, { kind: 'uniform' | 'logUniform' | 'int' }>): NumericTransform {
+function numericTransform(
+  domain: Extract<ParameterDomain, { kind: 'uniform' | 'logUniform' | 'int' }>,
+): NumericTransform {
   const log = domain.kind === 'logUniform' || (domain.kind === 'int' && domain.log);
   const forward = (value: number): number => (log ? Math.log(value) : value);
   const backward = (value: number): number => (log ? Math.exp(value) : value);
@@ -214,7 +245,12 @@ function numericTransform(domain: Extract<ParameterDomain, { kind: 'uniform' | '
       low: forward(domain.low - half),
       high: forward(domain.high + half),
       forward,
-      snap: (internal) => clamp(domain.low + Math.round((backward(internal) - domain.low) / domain.step) * domain.step, domain.low, domain.high),
+      snap: (internal) =>
+        clamp(
+          domain.low + Math.round((backward(internal) - domain.low) / domain.step) * domain.step,
+          domain.low,
+          domain.high,
+        ),
       logMass: (estimator, value) => mixtureLogMass(estimator, forward(value - half), forward(value + half)),
     };
   }
@@ -236,7 +272,12 @@ interface NumericEstimator {
 }
 
 /** Parzen mixture over [low, high] with Optuna's bandwidths and a prior kernel at the centre. */
-function numericEstimator(observations: readonly number[], low: number, high: number, priorWeight: number): NumericEstimator {
+function numericEstimator(
+  observations: readonly number[],
+  low: number,
+  high: number,
+  priorWeight: number,
+): NumericEstimator {
   const range = high - low;
   const priorMu = 0.5 * (low + high);
   const n = observations.length;
@@ -248,10 +289,13 @@ function numericEstimator(observations: readonly number[], low: number, high: nu
   const points = [...observations, priorMu];
   const order = points.map((_, i) => i).sort((a, b) => (points[a] as number) - (points[b] as number) || a - b);
   const sorted = [low, ...order.map((i) => points[i] as number), high];
-  const sortedSigmas = order.map((_, k) => Math.max((sorted[k + 1] as number) - (sorted[k] as number), (sorted[k + 2] as number) - (sorted[k + 1] as number)));
+  const sortedSigmas = order.map((_, k) =>
+    Math.max((sorted[k + 1] as number) - (sorted[k] as number), (sorted[k + 2] as number) - (sorted[k + 1] as number)),
+  );
   if (sorted.length >= 4) {
     sortedSigmas[0] = (sorted[2] as number) - (sorted[1] as number);
-    sortedSigmas[sortedSigmas.length - 1] = (sorted[sorted.length - 2] as number) - (sorted[sorted.length - 3] as number);
+    sortedSigmas[sortedSigmas.length - 1] =
+      (sorted[sorted.length - 2] as number) - (sorted[sorted.length - 3] as number);
   }
   const sigmaOf: number[] = new Array<number>(points.length).fill(range);
   order.forEach((pointIndex, k) => (sigmaOf[pointIndex] = sortedSigmas[k] as number));

@@ -68,7 +68,12 @@ export function decodeImage(bytes: Uint8Array, format: ImageFormat): DecodedImag
     const png = PNG.sync.read(Buffer.from(bytes));
     return { width: png.width, height: png.height, rgba: png.data };
   }
-  const decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6, maxMemoryUsageInMB: 256 });
+  const decoded = jpeg.decode(bytes, {
+    useTArray: true,
+    formatAsRGBA: true,
+    maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
+    maxMemoryUsageInMB: 256,
+  });
   return { width: decoded.width, height: decoded.height, rgba: decoded.data };
 }
 

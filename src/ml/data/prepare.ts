@@ -15,7 +15,15 @@ import type { ObjectStore } from '../../storage/object-store';
 import { mulberry32, shuffleInPlace } from '../random';
 import { asPrefix, joinUri, relativeTo } from '../uri';
 import { decodeImage, imageFormatOf, MAX_IMAGE_FILE_BYTES, toPixels } from './images';
-import { ShardWriter, SPLIT_NAMES, type DatasetManifest, type FeatureColumn, type InputTransform, type SplitManifest, type SplitName } from './shards';
+import {
+  ShardWriter,
+  SPLIT_NAMES,
+  type DatasetManifest,
+  type FeatureColumn,
+  type InputTransform,
+  type SplitManifest,
+  type SplitName,
+} from './shards';
 import { readCsvRecords, readLines } from './text-records';
 
 export type DataFormat = 'csv' | 'jsonl' | 'image-folder';
@@ -81,8 +89,18 @@ export interface DataReport {
   readonly duplicates: number;
   /** Duplicates whose label differed from the first copy's. */
   readonly conflictingDuplicates: number;
-  readonly quarantined: { readonly count: number; readonly examples: readonly QuarantinedRecord[]; readonly uri?: string };
-  readonly classes: readonly { readonly name: string; readonly count: number; readonly train: number; readonly validation: number; readonly test: number }[];
+  readonly quarantined: {
+    readonly count: number;
+    readonly examples: readonly QuarantinedRecord[];
+    readonly uri?: string;
+  };
+  readonly classes: readonly {
+    readonly name: string;
+    readonly count: number;
+    readonly train: number;
+    readonly validation: number;
+    readonly test: number;
+  }[];
   /** Largest class count / smallest class count. */
   readonly imbalanceRatio: number;
   /** Missing cells per column (tables). */
@@ -126,8 +144,11 @@ async function sourceObjects(store: ObjectStore, options: PrepareDatasetOptions)
   const prefix = asPrefix(options.source);
   const infos = await store.list(prefix);
   const uris = infos.map((info) => `s3://${info.bucket}/${info.key}`);
-  const matching = extension ? uris.filter((uri) => uri.endsWith(extension) || (extension === '.jsonl' && uri.endsWith('.ndjson'))) : uris;
-  if (matching.length === 0) throw new InvalidInputError(`no ${options.format} data under ${options.source}`, { source: options.source });
+  const matching = extension
+    ? uris.filter((uri) => uri.endsWith(extension) || (extension === '.jsonl' && uri.endsWith('.ndjson')))
+    : uris;
+  if (matching.length === 0)
+    throw new InvalidInputError(`no ${options.format} data under ${options.source}`, { source: options.source });
   return matching;
 }
 
@@ -137,7 +158,10 @@ async function* csvRecords(store: ObjectStore, uri: string, labelColumn: string)
   for await (const record of readCsvRecords(await store.getStream(uri), { source: name })) {
     if (!header) {
       header = record.fields.map((field) => field.trim());
-      if (!header.includes(labelColumn)) throw new InvalidInputError(`${uri} has no label column ${labelColumn}; columns: ${header.join(', ')}`, { uri });
+      if (!header.includes(labelColumn))
+        throw new InvalidInputError(`${uri} has no label column ${labelColumn}; columns: ${header.join(', ')}`, {
+          uri,
+        });
       continue;
     }
     const where = `${name}:${record.line}`;
@@ -175,14 +199,22 @@ async function* jsonlRecords(store: ObjectStore, uri: string, labelColumn: strin
   }
 }
 
-async function* imageRecords(store: ObjectStore, uris: readonly string[], sourcePrefix: string): AsyncGenerator<RawRecord> {
+async function* imageRecords(
+  store: ObjectStore,
+  uris: readonly string[],
+  sourcePrefix: string,
+): AsyncGenerator<RawRecord> {
   for (const uri of uris) {
     const relative = relativeTo(sourcePrefix, uri) ?? uri;
     const format = imageFormatOf(relative);
     if (!format) continue;
     const parts = relative.split('/');
     const label = parts.length >= 2 ? parts[parts.length - 2] : undefined;
-    yield { where: relative, label, image: { bytes: await store.getBytes(uri, { maxBytes: MAX_IMAGE_FILE_BYTES }), format } };
+    yield {
+      where: relative,
+      label,
+      image: { bytes: await store.getBytes(uri, { maxBytes: MAX_IMAGE_FILE_BYTES }), format },
+    };
   }
 }
 
@@ -240,16 +272,23 @@ function splitCounts(count: number, options: SplitOptions): [number, number, num
   return [train, validation, test];
 }
 
-export async function prepareDataset(store: ObjectStore, options: PrepareDatasetOptions, onProgress?: (progress: PrepareProgress) => void): Promise<PreparedDataset> {
+export async function prepareDataset(
+  store: ObjectStore,
+  options: PrepareDatasetOptions,
+  onProgress?: (progress: PrepareProgress) => void,
+): Promise<PreparedDataset> {
   const labelColumn = options.labelColumn ?? 'label';
   const dropDuplicates = options.clean?.dropDuplicates !== false;
   const dropInvalid = options.clean?.dropInvalid !== false;
   const missingPolicy = options.clean?.missing ?? 'impute';
   const shardSize = options.shardSize ?? 1024;
   if (options.split.train <= 0 || options.split.validation < 0 || options.split.test < 0) {
-    throw new InvalidInputError('split fractions must be train > 0, validation >= 0, test >= 0', { split: { ...options.split } });
+    throw new InvalidInputError('split fractions must be train > 0, validation >= 0, test >= 0', {
+      split: { ...options.split },
+    });
   }
-  if (options.format === 'image-folder' && !options.image) throw new InvalidInputError('image-folder data needs image: {size, channels}', {});
+  if (options.format === 'image-folder' && !options.image)
+    throw new InvalidInputError('image-folder data needs image: {size, channels}', {});
   const objects = await sourceObjects(store, options);
   const sourcePrefix = asPrefix(options.source);
   const random = mulberry32(options.split.seed);
@@ -258,7 +297,9 @@ export async function prepareDataset(store: ObjectStore, options: PrepareDataset
 
   const records = async function* (): AsyncGenerator<RawRecord> {
     if (options.format === 'image-folder') yield* imageRecords(store, imageOrder, sourcePrefix);
-    else for (const uri of objects) yield* options.format === 'csv' ? csvRecords(store, uri, labelColumn) : jsonlRecords(store, uri, labelColumn);
+    else
+      for (const uri of objects)
+        yield* options.format === 'csv' ? csvRecords(store, uri, labelColumn) : jsonlRecords(store, uri, labelColumn);
   };
 
   // Schema (tables): infer from the first rows.
@@ -270,11 +311,17 @@ export async function prepareDataset(store: ObjectStore, options: PrepareDataset
       if (record.cells) sample.push(record);
       if (sample.length >= SCHEMA_SAMPLE_ROWS) break;
     }
-    const columns = [...new Set(sample.flatMap((record) => Object.keys(record.cells ?? {})))].filter((column) => column !== labelColumn);
+    const columns = [...new Set(sample.flatMap((record) => Object.keys(record.cells ?? {})))].filter(
+      (column) => column !== labelColumn,
+    );
     featureColumns = options.featureColumns ? [...options.featureColumns] : columns;
     const known = new Set(columns); // a Set: wide tables must not make this quadratic
     const unknown = featureColumns.filter((column) => !known.has(column));
-    if (unknown.length > 0) throw new InvalidInputError(`feature columns ${unknown.join(', ')} are not in ${options.source}; columns: ${columns.join(', ')}`, { unknown });
+    if (unknown.length > 0)
+      throw new InvalidInputError(
+        `feature columns ${unknown.join(', ')} are not in ${options.source}; columns: ${columns.join(', ')}`,
+        { unknown },
+      );
     schema = inferSchema(sample, featureColumns);
   }
 
@@ -293,8 +340,10 @@ export async function prepareDataset(store: ObjectStore, options: PrepareDataset
 
   const validate = (record: RawRecord): string | undefined => {
     if (record.error) return record.error;
-    if (record.label === undefined) return `has no label (${options.format === 'image-folder' ? 'file is not inside a class folder' : `column ${labelColumn} is empty`})`;
-    if (fixedClasses && !fixedClasses.has(record.label)) return `has label ${JSON.stringify(record.label)}, not one of ${[...fixedClasses].join(', ')}`;
+    if (record.label === undefined)
+      return `has no label (${options.format === 'image-folder' ? 'file is not inside a class folder' : `column ${labelColumn} is empty`})`;
+    if (fixedClasses && !fixedClasses.has(record.label))
+      return `has label ${JSON.stringify(record.label)}, not one of ${[...fixedClasses].join(', ')}`;
     if (record.image) {
       try {
         decodeImage(record.image.bytes, record.image.format);
@@ -329,7 +378,8 @@ export async function prepareDataset(store: ObjectStore, options: PrepareDataset
       quarantine.push({ where: record.where, reason: problem });
       continue;
     }
-    for (const column of featureColumns) if (isMissing(record.cells?.[column])) missing[column] = (missing[column] ?? 0) + 1;
+    for (const column of featureColumns)
+      if (isMissing(record.cells?.[column])) missing[column] = (missing[column] ?? 0) + 1;
     if (dropDuplicates) {
       const hash = contentHash(record, featureColumns);
       if (seen.has(hash)) {
@@ -355,13 +405,20 @@ export async function prepareDataset(store: ObjectStore, options: PrepareDataset
 
   const classes = options.classes ? [...options.classes] : [...labelNames].sort();
   const remap = labelNames.map((name) => classes.indexOf(name));
-  for (let i = 0; i < recordCount; i += 1) if ((recordLabels[i] ?? -1) >= 0) recordLabels[i] = remap[recordLabels[i] as number] ?? -1;
+  for (let i = 0; i < recordCount; i += 1)
+    if ((recordLabels[i] ?? -1) >= 0) recordLabels[i] = remap[recordLabels[i] as number] ?? -1;
   const kept = Array.from({ length: recordCount }, (_, i) => i).filter((i) => (recordLabels[i] ?? -1) >= 0);
-  if (kept.length === 0) throw new InvalidInputError(`no usable examples in ${options.source} (${quarantine.length} quarantined)`, { source: options.source });
+  if (kept.length === 0)
+    throw new InvalidInputError(`no usable examples in ${options.source} (${quarantine.length} quarantined)`, {
+      source: options.source,
+    });
 
   // Stratified, seeded split assignment.
   const assignment = new Uint8Array(recordCount).fill(255);
-  const groups = options.split.stratify === false ? [kept] : classes.map((_, label) => kept.filter((i) => recordLabels[i] === label));
+  const groups =
+    options.split.stratify === false
+      ? [kept]
+      : classes.map((_, label) => kept.filter((i) => recordLabels[i] === label));
   for (const group of groups) {
     shuffleInPlace(group, random);
     const [train, validation] = splitCounts(group.length, options.split);
@@ -374,7 +431,11 @@ export async function prepareDataset(store: ObjectStore, options: PrepareDataset
   const categoryLists = schema.categorical.map((column) => [...(categories.get(column) ?? [])].sort());
   const columns: FeatureColumn[] = [
     ...schema.numeric.map((name): FeatureColumn => ({ name, kind: 'numeric' })),
-    ...schema.categorical.map((name, i): FeatureColumn => ({ name, kind: 'one-hot', categories: categoryLists[i] ?? [] })),
+    ...schema.categorical.map((name, i): FeatureColumn => ({
+      name,
+      kind: 'one-hot',
+      categories: categoryLists[i] ?? [],
+    })),
   ];
   const featureShape =
     options.format === 'image-folder'
@@ -384,7 +445,12 @@ export async function prepareDataset(store: ObjectStore, options: PrepareDataset
   if (length === 0) throw new InvalidInputError(`${options.source} has no feature columns`, { source: options.source });
   const encode = (record: RawRecord): Float32Array => {
     if (record.image && options.image) {
-      return toPixels(decodeImage(record.image.bytes, record.image.format), options.image.size[0], options.image.size[1], options.image.channels);
+      return toPixels(
+        decodeImage(record.image.bytes, record.image.format),
+        options.image.size[0],
+        options.image.size[1],
+        options.image.channels,
+      );
     }
     const features = new Float32Array(length);
     schema.numeric.forEach((column, i) => {
@@ -405,7 +471,9 @@ export async function prepareDataset(store: ObjectStore, options: PrepareDataset
   const statCount = new Float64Array(groupsCount);
   const statMean = new Float64Array(groupsCount);
   const statM2 = new Float64Array(groupsCount);
-  const writers = SPLIT_NAMES.map((split) => new ShardWriter(store, joinUri(options.outputPrefix, split), length, shardSize, classes.length));
+  const writers = SPLIT_NAMES.map(
+    (split) => new ShardWriter(store, joinUri(options.outputPrefix, split), length, shardSize, classes.length),
+  );
   let index = 0;
   for await (const record of records()) {
     const recordIndex = index;
@@ -428,7 +496,11 @@ export async function prepareDataset(store: ObjectStore, options: PrepareDataset
     }
     await (writers[split] as ShardWriter).add(features, recordLabels[recordIndex] ?? 0);
   }
-  if (index !== recordCount) throw new InvalidInputError(`${options.source} changed while it was being prepared (${recordCount} records, then ${index})`, { source: options.source });
+  if (index !== recordCount)
+    throw new InvalidInputError(
+      `${options.source} changed while it was being prepared (${recordCount} records, then ${index})`,
+      { source: options.source },
+    );
   const splits = await Promise.all(writers.map((writer) => writer.finish()));
   onProgress?.({ pass: 'write', records: index, total: recordCount });
   const mean = Array.from(statMean, (value) => Number(value.toFixed(6)));
@@ -458,9 +530,14 @@ export async function prepareDataset(store: ObjectStore, options: PrepareDataset
   let quarantineUri: string | undefined;
   if (quarantine.length > 0) {
     quarantineUri = joinUri(options.outputPrefix, 'quarantine.jsonl');
-    await store.putBytes(quarantineUri, quarantine.map((entry) => `${JSON.stringify(entry)}\n`).join(''), { contentType: 'application/x-ndjson' });
+    await store.putBytes(quarantineUri, quarantine.map((entry) => `${JSON.stringify(entry)}\n`).join(''), {
+      contentType: 'application/x-ndjson',
+    });
   }
-  const classCounts = classes.map((_, label) => (train.classCounts[label] ?? 0) + (validation.classCounts[label] ?? 0) + (test.classCounts[label] ?? 0));
+  const classCounts = classes.map(
+    (_, label) =>
+      (train.classCounts[label] ?? 0) + (validation.classCounts[label] ?? 0) + (test.classCounts[label] ?? 0),
+  );
   const nonZero = classCounts.filter((count) => count > 0);
   const report: DataReport = {
     source: options.source,
@@ -469,7 +546,11 @@ export async function prepareDataset(store: ObjectStore, options: PrepareDataset
     kept: kept.length,
     duplicates,
     conflictingDuplicates,
-    quarantined: { count: quarantine.length, examples: quarantine.slice(0, EXAMPLES_KEPT), ...(quarantineUri ? { uri: quarantineUri } : {}) },
+    quarantined: {
+      count: quarantine.length,
+      examples: quarantine.slice(0, EXAMPLES_KEPT),
+      ...(quarantineUri ? { uri: quarantineUri } : {}),
+    },
     classes: classes.map((name, label) => ({
       name,
       count: classCounts[label] ?? 0,

@@ -76,7 +76,8 @@ export interface DatasetManifest {
 
 export function encodeShard(features: Float32Array, labels: Int32Array, featureLength: number): Buffer {
   const count = labels.length;
-  if (features.length !== count * featureLength) throw new Error(`shard has ${features.length} floats, expected ${count * featureLength}`);
+  if (features.length !== count * featureLength)
+    throw new Error(`shard has ${features.length} floats, expected ${count * featureLength}`);
   const buffer = Buffer.alloc(HEADER_BYTES + features.length * 4 + count * 4);
   buffer.write(SHARD_MAGIC, 0, 'ascii');
   buffer.writeUInt32LE(count, 4);
@@ -93,14 +94,19 @@ export function encodeShard(features: Float32Array, labels: Int32Array, featureL
   return buffer;
 }
 
-export function decodeShard(bytes: Uint8Array, where = 'shard'): { features: Float32Array; labels: Int32Array; featureLength: number } {
+export function decodeShard(
+  bytes: Uint8Array,
+  where = 'shard',
+): { features: Float32Array; labels: Int32Array; featureLength: number } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = Buffer.from(bytes.subarray(0, 4)).toString('ascii');
-  if (bytes.byteLength < HEADER_BYTES || magic !== SHARD_MAGIC) throw new InvalidInputError(`${where} is not a Fineflow shard (magic ${JSON.stringify(magic)})`, { where });
+  if (bytes.byteLength < HEADER_BYTES || magic !== SHARD_MAGIC)
+    throw new InvalidInputError(`${where} is not a Fineflow shard (magic ${JSON.stringify(magic)})`, { where });
   const count = view.getUint32(4, true);
   const featureLength = view.getUint32(8, true);
   const expected = HEADER_BYTES + count * featureLength * 4 + count * 4;
-  if (bytes.byteLength !== expected) throw new InvalidInputError(`${where} has ${bytes.byteLength} bytes, expected ${expected}`, { where });
+  if (bytes.byteLength !== expected)
+    throw new InvalidInputError(`${where} has ${bytes.byteLength} bytes, expected ${expected}`, { where });
   const features = new Float32Array(count * featureLength);
   const labels = new Int32Array(count);
   const labelOffset = HEADER_BYTES + features.length * 4;
@@ -147,7 +153,11 @@ export class ShardWriter {
 
   private async flush(): Promise<void> {
     if (this.filled === 0) return;
-    const bytes = encodeShard(this.features.subarray(0, this.filled * this.featureLength), this.labels.subarray(0, this.filled), this.featureLength);
+    const bytes = encodeShard(
+      this.features.subarray(0, this.filled * this.featureLength),
+      this.labels.subarray(0, this.filled),
+      this.featureLength,
+    );
     const uri = joinUri(this.prefixUri, `shard-${String(this.shards.length).padStart(5, '0')}.bin`);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     await this.store.putBytes(uri, bytes, { contentType: 'application/octet-stream' });
@@ -162,11 +172,17 @@ export class ShardWriter {
 }
 
 /** Read and verify one shard. */
-export async function readShard(store: ObjectStore, shard: ShardEntry): Promise<{ features: Float32Array; labels: Int32Array }> {
+export async function readShard(
+  store: ObjectStore,
+  shard: ShardEntry,
+): Promise<{ features: Float32Array; labels: Int32Array }> {
   const bytes = await store.getBytes(shard.uri);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (sha256 !== shard.sha256) {
-    throw new InvalidInputError(`shard ${shard.uri} is corrupt: sha256 ${sha256} does not match the manifest's ${shard.sha256}`, { uri: shard.uri });
+    throw new InvalidInputError(
+      `shard ${shard.uri} is corrupt: sha256 ${sha256} does not match the manifest's ${shard.sha256}`,
+      { uri: shard.uri },
+    );
   }
   return decodeShard(bytes, shard.uri);
 }
@@ -206,13 +222,24 @@ function featureLengthOf(manifest: DatasetManifest): number {
  * Batches of one split, streamed shard by shard: at most `shuffleWindowShards` shards are
  * resident at any time, whatever the dataset's size.
  */
-export async function* streamBatches(store: ObjectStore, manifest: DatasetManifest, split: SplitName, options: StreamOptions): AsyncGenerator<Batch> {
+export async function* streamBatches(
+  store: ObjectStore,
+  manifest: DatasetManifest,
+  split: SplitName,
+  options: StreamOptions,
+): AsyncGenerator<Batch> {
   const length = featureLengthOf(manifest);
   const random = mulberry32(options.seed ?? 0);
   const shards = [...manifest.splits[split].shards];
   if (options.shuffle) shuffleInPlace(shards, random);
   const window = Math.max(1, options.shuffleWindowShards ?? 2);
-  const emit = function* (features: Float32Array, labels: Int32Array, order: readonly number[], from: number, to: number): Generator<Batch> {
+  const emit = function* (
+    features: Float32Array,
+    labels: Int32Array,
+    order: readonly number[],
+    from: number,
+    to: number,
+  ): Generator<Batch> {
     for (let start = from; start < to; start += options.batchSize) {
       const end = Math.min(to, start + options.batchSize);
       const batchFeatures = new Float32Array((end - start) * length);
@@ -241,7 +268,8 @@ export async function* streamBatches(store: ObjectStore, manifest: DatasetManife
       labels.set(shard.labels, offset);
       offset += shard.labels.length;
     }
-    if (options.transform !== false) applyInputTransform(features.subarray(carryFeatures.length), manifest.inputTransform);
+    if (options.transform !== false)
+      applyInputTransform(features.subarray(carryFeatures.length), manifest.inputTransform);
     const order = Array.from({ length: count }, (_, i) => i);
     if (options.shuffle) shuffleInPlace(order, random);
     const last = start + window >= shards.length;
@@ -258,7 +286,12 @@ export async function* streamBatches(store: ObjectStore, manifest: DatasetManife
 }
 
 /** A whole split in memory, for splits that fit (fine-tuning on a small labelled set). */
-export async function loadSplit(store: ObjectStore, manifest: DatasetManifest, split: SplitName, options: { readonly transform?: boolean } = {}): Promise<LabelledSet> {
+export async function loadSplit(
+  store: ObjectStore,
+  manifest: DatasetManifest,
+  split: SplitName,
+  options: { readonly transform?: boolean } = {},
+): Promise<LabelledSet> {
   const length = featureLengthOf(manifest);
   const count = manifest.splits[split].count;
   const features = new Float32Array(count * length);
@@ -278,7 +311,10 @@ export async function readManifest(store: ObjectStore, uri: string): Promise<Dat
   const manifestUri = uri.endsWith('.json') ? uri : joinUri(uri, 'manifest.json');
   const manifest = await store.getJson<DatasetManifest>(manifestUri);
   if (manifest.format !== 'fineflow-shards/v1') {
-    throw new InvalidInputError(`${manifestUri} is not a Fineflow dataset manifest (format ${String(manifest.format)})`, { uri: manifestUri });
+    throw new InvalidInputError(
+      `${manifestUri} is not a Fineflow dataset manifest (format ${String(manifest.format)})`,
+      { uri: manifestUri },
+    );
   }
   return manifest;
 }

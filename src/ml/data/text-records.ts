@@ -21,11 +21,20 @@ export interface RecordLimits {
   readonly source?: string;
 }
 
-export const DEFAULT_RECORD_LIMITS = { maxFields: 10_000, maxRecordChars: 1024 * 1024, maxRecords: 10_000_000 } as const;
+export const DEFAULT_RECORD_LIMITS = {
+  maxFields: 10_000,
+  maxRecordChars: 1024 * 1024,
+  maxRecords: 10_000_000,
+} as const;
 
 function limitError(limits: RecordLimits, line: number, what: string, field: string): ResourceLimitError {
   const where = `${limits.source ? `${limits.source}:` : 'line '}${line}`;
-  return new ResourceLimitError(`${where}: ${what}; split the data or drop columns before pushing it`, { code: 'record-limit', line, limit: field, ...(limits.source ? { source: limits.source } : {}) });
+  return new ResourceLimitError(`${where}: ${what}; split the data or drop columns before pushing it`, {
+    code: 'record-limit',
+    line,
+    limit: field,
+    ...(limits.source ? { source: limits.source } : {}),
+  });
 }
 
 export interface CsvRecord {
@@ -35,7 +44,10 @@ export interface CsvRecord {
 }
 
 /** Parse CSV records from chunks; the header is just the first record. */
-export async function* readCsvRecords(chunks: AsyncIterable<Buffer | string>, limits: RecordLimits = {}): AsyncGenerator<CsvRecord> {
+export async function* readCsvRecords(
+  chunks: AsyncIterable<Buffer | string>,
+  limits: RecordLimits = {},
+): AsyncGenerator<CsvRecord> {
   const maxFields = limits.maxFields ?? DEFAULT_RECORD_LIMITS.maxFields;
   const maxRecordChars = limits.maxRecordChars ?? DEFAULT_RECORD_LIMITS.maxRecordChars;
   const maxRecords = limits.maxRecords ?? DEFAULT_RECORD_LIMITS.maxRecords;
@@ -60,13 +72,20 @@ export async function* readCsvRecords(chunks: AsyncIterable<Buffer | string>, li
     const record = { fields, line: recordLine };
     fields = [];
     const empty = record.fields.length === 1 && record.fields[0] === '';
-    if (!empty && ++records > maxRecords) throw limitError(limits, recordLine, `more than ${maxRecords} records`, 'maxRecords');
+    if (!empty && ++records > maxRecords)
+      throw limitError(limits, recordLine, `more than ${maxRecords} records`, 'maxRecords');
     return empty ? undefined : record;
   };
   const consume = function* (text: string): Generator<CsvRecord> {
     for (let i = 0; i < text.length; i += 1) {
       const char = text[i] as string;
-      if (++recordChars > maxRecordChars) throw limitError(limits, sawAny || inQuotes ? recordLine : line, `a record longer than ${maxRecordChars} characters`, 'maxRecordChars');
+      if (++recordChars > maxRecordChars)
+        throw limitError(
+          limits,
+          sawAny || inQuotes ? recordLine : line,
+          `a record longer than ${maxRecordChars} characters`,
+          'maxRecordChars',
+        );
       if (quotePending) {
         quotePending = false;
         if (char === '"') {
@@ -113,7 +132,10 @@ export interface TextLine {
 }
 
 /** Split chunks into lines (LF or CRLF); empty lines are skipped. Linear: each character is scanned once. */
-export async function* readLines(chunks: AsyncIterable<Buffer | string>, limits: RecordLimits = {}): AsyncGenerator<TextLine> {
+export async function* readLines(
+  chunks: AsyncIterable<Buffer | string>,
+  limits: RecordLimits = {},
+): AsyncGenerator<TextLine> {
   const maxRecordChars = limits.maxRecordChars ?? DEFAULT_RECORD_LIMITS.maxRecordChars;
   const maxRecords = limits.maxRecords ?? DEFAULT_RECORD_LIMITS.maxRecords;
   const decoder = new StringDecoder('utf8');
@@ -122,7 +144,8 @@ export async function* readLines(chunks: AsyncIterable<Buffer | string>, limits:
   let lines = 0;
   const emit = (text: string): TextLine | undefined => {
     line += 1;
-    if (text.length > maxRecordChars) throw limitError(limits, line, `a line longer than ${maxRecordChars} characters`, 'maxRecordChars');
+    if (text.length > maxRecordChars)
+      throw limitError(limits, line, `a line longer than ${maxRecordChars} characters`, 'maxRecordChars');
     if (text.trim() === '') return undefined;
     if (++lines > maxRecords) throw limitError(limits, line, `more than ${maxRecords} lines`, 'maxRecords');
     return { text: text.replace(/\r$/, ''), line };
@@ -137,7 +160,8 @@ export async function* readLines(chunks: AsyncIterable<Buffer | string>, limits:
     }
     // Only the unterminated tail is kept; a line that never ends is refused once over the cap.
     pending += text.slice(start);
-    if (pending.length > maxRecordChars) throw limitError(limits, line + 1, `a line longer than ${maxRecordChars} characters`, 'maxRecordChars');
+    if (pending.length > maxRecordChars)
+      throw limitError(limits, line + 1, `a line longer than ${maxRecordChars} characters`, 'maxRecordChars');
   };
   for await (const chunk of chunks) yield* split(typeof chunk === 'string' ? chunk : decoder.write(chunk));
   yield* split(decoder.end());

@@ -6,7 +6,14 @@
 import type { ObjectStore } from '../../storage/object-store';
 import { featureLength, type LabelledSet } from '../generators/image-set';
 import { joinUri } from '../uri';
-import { ShardWriter, SPLIT_NAMES, type DatasetManifest, type InputTransform, type SplitManifest, type SplitName } from './shards';
+import {
+  ShardWriter,
+  SPLIT_NAMES,
+  type DatasetManifest,
+  type InputTransform,
+  type SplitManifest,
+  type SplitName,
+} from './shards';
 
 export interface WriteDatasetOptions {
   readonly shardSize?: number;
@@ -27,9 +34,17 @@ export async function writeDataset(
   const length = featureLength(first.featureShape);
   const written: Partial<Record<SplitName, SplitManifest>> = {};
   for (const split of SPLIT_NAMES) {
-    const writer = new ShardWriter(store, joinUri(prefixUri, split), length, options.shardSize ?? 1024, first.classes.length);
+    const writer = new ShardWriter(
+      store,
+      joinUri(prefixUri, split),
+      length,
+      options.shardSize ?? 1024,
+      first.classes.length,
+    );
     const set = splits[split];
-    if (set) for (let i = 0; i < set.labels.length; i += 1) await writer.add(set.features.subarray(i * length, (i + 1) * length), set.labels[i] ?? 0);
+    if (set)
+      for (let i = 0; i < set.labels.length; i += 1)
+        await writer.add(set.features.subarray(i * length, (i + 1) * length), set.labels[i] ?? 0);
     written[split] = await writer.finish();
   }
   const manifest: DatasetManifest = {
@@ -37,7 +52,11 @@ export async function writeDataset(
     featureShape: first.featureShape,
     classes: first.classes,
     inputTransform: options.inputTransform ?? { kind: 'none', mean: [], std: [] },
-    splits: { train: written.train as SplitManifest, validation: written.validation as SplitManifest, test: written.test as SplitManifest },
+    splits: {
+      train: written.train as SplitManifest,
+      validation: written.validation as SplitManifest,
+      test: written.test as SplitManifest,
+    },
     ...(options.source ? { source: options.source } : {}),
   };
   const manifestUri = joinUri(prefixUri, 'manifest.json');

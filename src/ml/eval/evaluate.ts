@@ -14,7 +14,14 @@ import { loadModel } from '../models/load-model';
 import type { HttpLoadOptions } from '../models/model-io';
 import type { EpochMetrics } from '../train/types';
 import { joinUri } from '../uri';
-import { applyGate, classificationMetrics, compareMetrics, sliceMetrics, type ClassificationMetrics, type GateSpec } from './metrics';
+import {
+  applyGate,
+  classificationMetrics,
+  compareMetrics,
+  sliceMetrics,
+  type ClassificationMetrics,
+  type GateSpec,
+} from './metrics';
 import { predictProbabilities } from './predict';
 import { renderReportHtml, type EvaluationReport, type TrialPoint } from './report';
 
@@ -55,7 +62,10 @@ function sliceKeys(manifest: DatasetManifest, raw: LabelledSet, attribute: strin
   for (const column of columns) {
     const width = column.kind === 'one-hot' ? (column.categories?.length ?? 0) : 1;
     if (column.name === attribute) {
-      if (column.kind !== 'one-hot') throw new InvalidInputError(`slice ${attribute} is a numeric column; slice by label or a categorical column`, { slice: attribute });
+      if (column.kind !== 'one-hot')
+        throw new InvalidInputError(`slice ${attribute} is a numeric column; slice by label or a categorical column`, {
+          slice: attribute,
+        });
       const length = featureLength(manifest.featureShape);
       const start = offset;
       return (index) => {
@@ -71,7 +81,9 @@ function sliceKeys(manifest: DatasetManifest, raw: LabelledSet, attribute: strin
     offset += width;
   }
   const known = ['label', ...columns.filter((column) => column.kind === 'one-hot').map((column) => column.name)];
-  throw new InvalidInputError(`cannot slice by ${attribute}; slices available for this dataset: ${known.join(', ')}`, { slice: attribute });
+  throw new InvalidInputError(`cannot slice by ${attribute}; slices available for this dataset: ${known.join(', ')}`, {
+    slice: attribute,
+  });
 }
 
 /**
@@ -83,7 +95,10 @@ function baselineUnreadable(name: string, uri: string, thrown: unknown): Fineflo
   const cause = ensureError(thrown);
   const message = `the gate compares with baseline ${name} (${uri}), which could not be read: ${cause.message}`;
   const details = { baseline: name, uri, ...(cause instanceof FineflowError ? cause.details : {}) };
-  return (cause instanceof FineflowError ? errorOfType(cause.type, message, details, { cause }) : undefined) ?? new InvalidInputError(message, details, { cause });
+  return (
+    (cause instanceof FineflowError ? errorOfType(cause.type, message, details, { cause }) : undefined) ??
+    new InvalidInputError(message, details, { cause })
+  );
 }
 
 export async function evaluateModel(store: ObjectStore, options: EvaluateOptions): Promise<EvaluateResult> {
@@ -91,12 +106,19 @@ export async function evaluateModel(store: ObjectStore, options: EvaluateOptions
   const manifest = await readManifest(store, options.datasetUri);
   const split = options.split ?? 'test';
   const set = await loadSplit(store, manifest, split);
-  if (set.labels.length === 0) throw new InvalidInputError(`dataset ${options.datasetUri} has no ${split} examples to evaluate on`, { split });
-  const location = { registryBucket: options.registryBucket, ...(options.modelHttp ? { http: options.modelHttp } : {}) };
+  if (set.labels.length === 0)
+    throw new InvalidInputError(`dataset ${options.datasetUri} has no ${split} examples to evaluate on`, { split });
+  const location = {
+    registryBucket: options.registryBucket,
+    ...(options.modelHttp ? { http: options.modelHttp } : {}),
+  };
   const model = await loadModel(tf, store, options.modelUri, location);
   const outputs = model.outputs[0]?.shape[1];
   if (outputs !== manifest.classes.length) {
-    throw new InvalidInputError(`model ${options.modelUri} predicts ${outputs} classes but the dataset has ${manifest.classes.length}`, { modelUri: options.modelUri });
+    throw new InvalidInputError(
+      `model ${options.modelUri} predicts ${outputs} classes but the dataset has ${manifest.classes.length}`,
+      { modelUri: options.modelUri },
+    );
   }
   const probabilities = predictProbabilities(tf, model, set);
   model.dispose();
@@ -104,18 +126,36 @@ export async function evaluateModel(store: ObjectStore, options: EvaluateOptions
 
   let slices: Record<string, Readonly<Record<string, ClassificationMetrics>>> | undefined;
   if (options.slices && options.slices.length > 0) {
-    const raw = manifest.inputTransform.kind === 'none' ? set : await loadSplit(store, manifest, split, { transform: false });
+    const raw =
+      manifest.inputTransform.kind === 'none' ? set : await loadSplit(store, manifest, split, { transform: false });
     slices = {};
-    for (const attribute of options.slices) slices[attribute] = sliceMetrics(probabilities, set.labels, manifest.classes, sliceKeys(manifest, raw, attribute));
+    for (const attribute of options.slices)
+      slices[attribute] = sliceMetrics(
+        probabilities,
+        set.labels,
+        manifest.classes,
+        sliceKeys(manifest, raw, attribute),
+      );
   }
 
-  const baselines: Record<string, { uri: string; metrics?: ClassificationMetrics; comparison?: ReturnType<typeof compareMetrics>; error?: string }> = {};
+  const baselines: Record<
+    string,
+    { uri: string; metrics?: ClassificationMetrics; comparison?: ReturnType<typeof compareMetrics>; error?: string }
+  > = {};
   const baselineMetrics: Record<string, ClassificationMetrics> = {};
   for (const [name, uri] of Object.entries(options.baselines ?? {})) {
     try {
       const baseline = await loadModel(tf, store, uri, location);
-      if (baseline.outputs[0]?.shape[1] !== manifest.classes.length) throw new InvalidInputError(`predicts ${baseline.outputs[0]?.shape[1]} classes, the dataset has ${manifest.classes.length}`, {});
-      const baselineResult = classificationMetrics(predictProbabilities(tf, baseline, set), set.labels, manifest.classes);
+      if (baseline.outputs[0]?.shape[1] !== manifest.classes.length)
+        throw new InvalidInputError(
+          `predicts ${baseline.outputs[0]?.shape[1]} classes, the dataset has ${manifest.classes.length}`,
+          {},
+        );
+      const baselineResult = classificationMetrics(
+        predictProbabilities(tf, baseline, set),
+        set.labels,
+        manifest.classes,
+      );
       baseline.dispose();
       baselineMetrics[name] = baselineResult;
       baselines[name] = { uri, metrics: baselineResult, comparison: compareMetrics(metrics, baselineResult) };
@@ -126,7 +166,9 @@ export async function evaluateModel(store: ObjectStore, options: EvaluateOptions
     }
   }
 
-  const gate = options.gate ? applyGate(options.gate, metrics, baselineMetrics) : { passed: true, reasons: ['no gate'] };
+  const gate = options.gate
+    ? applyGate(options.gate, metrics, baselineMetrics)
+    : { passed: true, reasons: ['no gate'] };
   const report: EvaluationReport = {
     model: options.modelUri,
     dataset: options.datasetUri,

@@ -33,7 +33,9 @@ export interface ClassificationMetrics {
 
 /** Rank-based AUC (Mann-Whitney U), ties counted as half. */
 export function rocAuc(scores: readonly number[], positives: readonly boolean[]): number | undefined {
-  const order = scores.map((score, index) => ({ score, positive: positives[index] === true })).sort((a, b) => a.score - b.score);
+  const order = scores
+    .map((score, index) => ({ score, positive: positives[index] === true }))
+    .sort((a, b) => a.score - b.score);
   const positiveCount = order.filter((entry) => entry.positive).length;
   const negativeCount = order.length - positiveCount;
   if (positiveCount === 0 || negativeCount === 0) return undefined;
@@ -49,7 +51,11 @@ export function rocAuc(scores: readonly number[], positives: readonly boolean[])
   return (rankSum - (positiveCount * (positiveCount + 1)) / 2) / (positiveCount * negativeCount);
 }
 
-export function expectedCalibrationError(confidences: readonly number[], correct: readonly boolean[], bins = 15): number {
+export function expectedCalibrationError(
+  confidences: readonly number[],
+  correct: readonly boolean[],
+  bins = 15,
+): number {
   const binCount = new Array<number>(bins).fill(0);
   const binConfidence = new Array<number>(bins).fill(0);
   const binCorrect = new Array<number>(bins).fill(0);
@@ -72,7 +78,11 @@ export function expectedCalibrationError(confidences: readonly number[], correct
 /**
  * Metrics of `probabilities` (row-major, `labels.length × classes.length`) against `labels`.
  */
-export function classificationMetrics(probabilities: Float32Array | readonly number[], labels: ArrayLike<number>, classes: readonly string[]): ClassificationMetrics {
+export function classificationMetrics(
+  probabilities: Float32Array | readonly number[],
+  labels: ArrayLike<number>,
+  classes: readonly string[],
+): ClassificationMetrics {
   const k = classes.length;
   const n = labels.length;
   const confusion = classes.map(() => new Array<number>(k).fill(0));
@@ -102,7 +112,8 @@ export function classificationMetrics(probabilities: Float32Array | readonly num
     );
     return { name, precision, recall, f1, support, ...(auc !== undefined ? { rocAuc: auc } : {}) };
   });
-  const mean = (values: readonly number[]): number => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0);
+  const mean = (values: readonly number[]): number =>
+    values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0;
   const aucs = perClass.flatMap((entry) => (entry.rocAuc !== undefined ? [entry.rocAuc] : []));
   return {
     count: n,
@@ -188,13 +199,23 @@ export interface MetricComparison {
   readonly better: boolean;
 }
 
-export function compareMetrics(candidate: ClassificationMetrics, baseline: ClassificationMetrics, names: readonly string[] = ['accuracy', 'f1Macro', 'rocAucMacro', 'expectedCalibrationError']): MetricComparison[] {
+export function compareMetrics(
+  candidate: ClassificationMetrics,
+  baseline: ClassificationMetrics,
+  names: readonly string[] = ['accuracy', 'f1Macro', 'rocAucMacro', 'expectedCalibrationError'],
+): MetricComparison[] {
   const comparisons: MetricComparison[] = [];
   for (const name of names) {
     const a = metricValue(candidate, name);
     const b = metricValue(baseline, name);
     if (a === undefined || b === undefined) continue;
-    comparisons.push({ metric: name, candidate: a, baseline: b, delta: a - b, better: higherIsBetter(name) ? a > b : a < b });
+    comparisons.push({
+      metric: name,
+      candidate: a,
+      baseline: b,
+      delta: a - b,
+      better: higherIsBetter(name) ? a > b : a < b,
+    });
   }
   return comparisons;
 }
@@ -216,16 +237,26 @@ export interface GateResult {
   readonly reasons: readonly string[];
 }
 
-export function applyGate(gate: GateSpec, candidate: ClassificationMetrics, baselines: Readonly<Record<string, ClassificationMetrics>> = {}): GateResult {
+export function applyGate(
+  gate: GateSpec,
+  candidate: ClassificationMetrics,
+  baselines: Readonly<Record<string, ClassificationMetrics>> = {},
+): GateResult {
   const reasons: string[] = [];
   let passed = true;
   const value = metricValue(candidate, gate.metric);
-  if (value === undefined) return { passed: false, reasons: [`metric ${gate.metric} is not computed; use accuracy, f1, precision, recall, rocAuc, ece or logLoss`] };
+  if (value === undefined)
+    return {
+      passed: false,
+      reasons: [`metric ${gate.metric} is not computed; use accuracy, f1, precision, recall, rocAuc, ece or logLoss`],
+    };
   const higher = higherIsBetter(gate.metric);
   if (gate.min !== undefined) {
     const ok = higher ? value >= gate.min : value <= gate.min;
     passed &&= ok;
-    reasons.push(`${gate.metric} ${value.toFixed(4)} ${ok ? (higher ? '>=' : '<=') : higher ? '<' : '>'} ${higher ? 'min' : 'max'} ${gate.min}`);
+    reasons.push(
+      `${gate.metric} ${value.toFixed(4)} ${ok ? (higher ? '>=' : '<=') : higher ? '<' : '>'} ${higher ? 'min' : 'max'} ${gate.min}`,
+    );
   }
   if (gate.beatBaseline) {
     const names = Object.keys(baselines);
@@ -236,7 +267,9 @@ export function applyGate(gate: GateSpec, candidate: ClassificationMetrics, base
       const margin = gate.minImprovement ?? 0;
       const ok = higher ? value > baselineValue + margin : value < baselineValue - margin;
       passed &&= ok;
-      reasons.push(`${gate.metric} ${value.toFixed(4)} ${ok ? 'beats' : 'does not beat'} baseline ${name} (${baselineValue.toFixed(4)}${margin ? ` + margin ${margin}` : ''})`);
+      reasons.push(
+        `${gate.metric} ${value.toFixed(4)} ${ok ? 'beats' : 'does not beat'} baseline ${name} (${baselineValue.toFixed(4)}${margin ? ` + margin ${margin}` : ''})`,
+      );
     }
   }
   return { passed, reasons };

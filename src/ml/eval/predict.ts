@@ -11,7 +11,10 @@ export function predictProbabilities(tf: Tf, model: LayersModel, set: LabelledSe
     const end = Math.min(count, start + batchSize);
     outputs.push(
       tf.tidy(() => {
-        const input = tf.tensor(set.features.subarray(start * length, end * length), [end - start, ...set.featureShape]);
+        const input = tf.tensor(set.features.subarray(start * length, end * length), [
+          end - start,
+          ...set.featureShape,
+        ]);
         return (model.predict(input) as ReturnType<Tf['tensor']>).dataSync() as Float32Array;
       }),
     );

@@ -41,7 +41,12 @@ export interface DefectOptions {
 function castSurface(random: Random, noise: number): Float32Array {
   const pixels = new Float32Array(SIZE * SIZE);
   const level = 0.2 + random() * 0.2;
-  const waves = Array.from({ length: 3 }, () => ({ fx: (random() - 0.5) * 0.6, fy: (random() - 0.5) * 0.6, phase: random() * Math.PI * 2, amplitude: 0.04 + random() * 0.05 }));
+  const waves = Array.from({ length: 3 }, () => ({
+    fx: (random() - 0.5) * 0.6,
+    fy: (random() - 0.5) * 0.6,
+    phase: random() * Math.PI * 2,
+    amplitude: 0.04 + random() * 0.05,
+  }));
   for (let y = 0; y < SIZE; y += 1) {
     for (let x = 0; x < SIZE; x += 1) {
       let value = level;
@@ -72,7 +77,15 @@ function surface(random: Random, noise: number, kind: SurfaceKind): Float32Array
 }
 
 /** Add `amount` to pixels within `width` of segment (x0,y0)-(x1,y1), anti-aliased. */
-function strokeSegment(pixels: Float32Array, x0: number, y0: number, x1: number, y1: number, width: number, amount: number): void {
+function strokeSegment(
+  pixels: Float32Array,
+  x0: number,
+  y0: number,
+  x1: number,
+  y1: number,
+  width: number,
+  amount: number,
+): void {
   const minX = Math.max(0, Math.floor(Math.min(x0, x1) - width - 1));
   const maxX = Math.min(SIZE - 1, Math.ceil(Math.max(x0, x1) + width + 1));
   const minY = Math.max(0, Math.floor(Math.min(y0, y1) - width - 1));
@@ -86,7 +99,8 @@ function strokeSegment(pixels: Float32Array, x0: number, y0: number, x1: number,
       const index = y * SIZE + x;
       // Take the strongest coverage so overlapping segments do not stack up.
       const current = pixels[index] ?? 0;
-      pixels[index] = amount > 0 ? Math.max(current, current + amount * coverage) : Math.min(current, current + amount * coverage);
+      pixels[index] =
+        amount > 0 ? Math.max(current, current + amount * coverage) : Math.min(current, current + amount * coverage);
     }
   }
 }
@@ -125,7 +139,8 @@ function drawCrack(pixels: Float32Array, random: Random, contrast: number): void
       const nx = x + Math.cos(direction) * 2.5;
       const ny = y + Math.sin(direction) * 2.5;
       strokeSegment(pixels, x, y, nx, ny, 0.45, amount);
-      if (branch && step === Math.floor(steps / 2)) walk(nx, ny, direction + (random() < 0.5 ? 1 : -1) * (0.7 + random() * 0.6), 3, false);
+      if (branch && step === Math.floor(steps / 2))
+        walk(nx, ny, direction + (random() < 0.5 ? 1 : -1) * (0.7 + random() * 0.6), 3, false);
       x = nx;
       y = ny;
     }

@@ -25,22 +25,52 @@ type Point = readonly [number, number];
 function outline(kind: ShapeClass, random: Random): Point[][] {
   switch (kind) {
     case 'circle':
-      return [Array.from({ length: 25 }, (_, i) => {
-        const angle = (i / 24) * Math.PI * 2;
-        const radius = 1 + 0.08 * randomNormal(random);
-        return [Math.cos(angle) * radius, Math.sin(angle) * radius] as Point;
-      })];
+      return [
+        Array.from({ length: 25 }, (_, i) => {
+          const angle = (i / 24) * Math.PI * 2;
+          const radius = 1 + 0.08 * randomNormal(random);
+          return [Math.cos(angle) * radius, Math.sin(angle) * radius] as Point;
+        }),
+      ];
     case 'triangle':
-      return [[[-1, 0.85], [1, 0.85], [0, -0.95], [-1, 0.85]]];
+      return [
+        [
+          [-1, 0.85],
+          [1, 0.85],
+          [0, -0.95],
+          [-1, 0.85],
+        ],
+      ];
     case 'square':
-      return [[[-0.85, -0.85], [0.85, -0.85], [0.85, 0.85], [-0.85, 0.85], [-0.85, -0.85]]];
+      return [
+        [
+          [-0.85, -0.85],
+          [0.85, -0.85],
+          [0.85, 0.85],
+          [-0.85, 0.85],
+          [-0.85, -0.85],
+        ],
+      ];
     case 'cross':
       return [
-        [[-1, 0], [1, 0]],
-        [[0, -1], [0, 1]],
+        [
+          [-1, 0],
+          [1, 0],
+        ],
+        [
+          [0, -1],
+          [0, 1],
+        ],
       ];
     case 'zigzag':
-      return [[[-1, -0.8], [-0.33, 0.8], [0.33, -0.8], [1, 0.8]]];
+      return [
+        [
+          [-1, -0.8],
+          [-0.33, 0.8],
+          [0.33, -0.8],
+          [1, 0.8],
+        ],
+      ];
   }
 }
 
@@ -77,7 +107,10 @@ export function renderShape(kind: ShapeClass, random: Random, noise = 0.03): Flo
   const place = ([x, y]: Point): Point => {
     const sx = (x + shear * y) * scale * aspect;
     const sy = y * scale;
-    return [cx + sx * cos - sy * sin + randomNormal(random) * 0.35, cy + sx * sin + sy * cos + randomNormal(random) * 0.35];
+    return [
+      cx + sx * cos - sy * sin + randomNormal(random) * 0.35,
+      cy + sx * sin + sy * cos + randomNormal(random) * 0.35,
+    ];
   };
   for (const stroke of outline(kind, random)) {
     const points = stroke.map(place);
@@ -87,7 +120,8 @@ export function renderShape(kind: ShapeClass, random: Random, noise = 0.03): Flo
       drawSegment(pixels, points[i] as Point, points[i + 1] as Point, width);
     }
   }
-  for (let i = 0; i < pixels.length; i += 1) pixels[i] = Math.max(0, Math.min(1, (pixels[i] ?? 0) + noise * randomNormal(random)));
+  for (let i = 0; i < pixels.length; i += 1)
+    pixels[i] = Math.max(0, Math.min(1, (pixels[i] ?? 0) + noise * randomNormal(random)));
   return pixels;
 }
 

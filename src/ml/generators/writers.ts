@@ -36,7 +36,13 @@ export function encodePng(pixels: Float32Array, width: number, height: number, c
   return PNG.sync.write(png, { colorType: channels === 1 ? 0 : 2 });
 }
 
-export function encodeJpeg(pixels: Float32Array, width: number, height: number, channels: number, quality = 95): Buffer {
+export function encodeJpeg(
+  pixels: Float32Array,
+  width: number,
+  height: number,
+  channels: number,
+  quality = 95,
+): Buffer {
   return Buffer.from(jpeg.encode({ data: toRgba(pixels, width, height, channels), width, height }, quality).data);
 }
 
@@ -49,7 +55,8 @@ export function imageFolderFiles(set: LabelledSet, options: { readonly format?: 
   for (let index = 0; index < set.labels.length; index += 1) {
     const pixels = set.features.subarray(index * length, (index + 1) * length);
     const className = set.classes[set.labels[index] ?? 0] ?? 'unknown';
-    const bytes = format === 'png' ? encodePng(pixels, width, height, channels) : encodeJpeg(pixels, width, height, channels);
+    const bytes =
+      format === 'png' ? encodePng(pixels, width, height, channels) : encodeJpeg(pixels, width, height, channels);
     files.push({ path: `${className}/${String(index).padStart(5, '0')}.${format === 'png' ? 'png' : 'jpg'}`, bytes });
   }
   return files;
@@ -83,6 +90,10 @@ export async function writeFilesToDirectory(directory: string, files: readonly R
   }
 }
 
-export async function writeFilesToStore(store: ObjectStore, prefixUri: string, files: readonly RawFile[]): Promise<void> {
+export async function writeFilesToStore(
+  store: ObjectStore,
+  prefixUri: string,
+  files: readonly RawFile[],
+): Promise<void> {
   for (const file of files) await store.putBytes(joinUri(prefixUri, file.path), file.bytes);
 }

@@ -45,10 +45,22 @@ type NativeAttr = [string, string, unknown, unknown?];
 
 interface NativeAddon {
   graphCreate(): unknown;
-  graphAddOp(graph: unknown, type: string, name: string, inputs: (NativeOutput | NativeOutput[])[], attrs: NativeAttr[], control: string[]): number;
+  graphAddOp(
+    graph: unknown,
+    type: string,
+    name: string,
+    inputs: (NativeOutput | NativeOutput[])[],
+    attrs: NativeAttr[],
+    control: string[],
+  ): number;
   graphAddGradients(graph: unknown, prefix: string, ys: NativeOutput[], xs: NativeOutput[]): NativeOutput[];
   sessionCreate(graph: unknown, config: Uint8Array | null): unknown;
-  sessionRun(session: unknown, feeds: [string, number, number, number[], TensorData][], fetches: NativeOutput[], targets: string[]): [number, number[], TensorData][];
+  sessionRun(
+    session: unknown,
+    feeds: [string, number, number, number[], TensorData][],
+    fetches: NativeOutput[],
+    targets: string[],
+  ): [number, number[], TensorData][];
   sessionClose(session: unknown): void;
   version(): string;
 }
@@ -140,13 +152,20 @@ export class Graph {
   }
 
   /** Adds an operation under a unique name; returns the name and how many outputs it has. */
-  private add(type: string, inputs: readonly (Output | readonly Output[])[], attrs: Readonly<Record<string, AttrValue>>, options: OpOptions): { name: string; outputs: number } {
+  private add(
+    type: string,
+    inputs: readonly (Output | readonly Output[])[],
+    attrs: Readonly<Record<string, AttrValue>>,
+    options: OpOptions,
+  ): { name: string; outputs: number } {
     const name = this.uniqueName(options.name ?? type);
     const outputs = this.addon.graphAddOp(
       this.handle,
       type,
       name,
-      inputs.map((input) => (Array.isArray(input) ? (input as readonly Output[]).map(nativeOutput) : nativeOutput(input as Output))),
+      inputs.map((input) =>
+        Array.isArray(input) ? (input as readonly Output[]).map(nativeOutput) : nativeOutput(input as Output),
+      ),
       Object.entries(attrs).map(([key, value]) => nativeAttr(key, value)),
       [...(options.control ?? [])],
     );
@@ -154,20 +173,35 @@ export class Graph {
   }
 
   /** Adds an operation; returns all its outputs. */
-  op(type: string, inputs: readonly (Output | readonly Output[])[], attrs: Readonly<Record<string, AttrValue>> = {}, options: OpOptions = {}): Output[] {
+  op(
+    type: string,
+    inputs: readonly (Output | readonly Output[])[],
+    attrs: Readonly<Record<string, AttrValue>> = {},
+    options: OpOptions = {},
+  ): Output[] {
     const { name, outputs } = this.add(type, inputs, attrs, options);
     return Array.from({ length: outputs }, (_, index) => ({ op: name, index }));
   }
 
   /** The first output of a one-output op. */
-  op1(type: string, inputs: readonly (Output | readonly Output[])[], attrs: Readonly<Record<string, AttrValue>> = {}, options: OpOptions = {}): Output {
+  op1(
+    type: string,
+    inputs: readonly (Output | readonly Output[])[],
+    attrs: Readonly<Record<string, AttrValue>> = {},
+    options: OpOptions = {},
+  ): Output {
     const [first] = this.op(type, inputs, attrs, options);
     if (!first) throw new Error(`${type} has no outputs`);
     return first;
   }
 
   /** An op run for its effect (a variable update, a grouped NoOp): returns its name, for targets. */
-  target(type: string, inputs: readonly (Output | readonly Output[])[], attrs: Readonly<Record<string, AttrValue>> = {}, options: OpOptions = {}): string {
+  target(
+    type: string,
+    inputs: readonly (Output | readonly Output[])[],
+    attrs: Readonly<Record<string, AttrValue>> = {},
+    options: OpOptions = {},
+  ): string {
     return this.add(type, inputs, attrs, options).name;
   }
 
@@ -194,7 +228,12 @@ export class Graph {
 
   /** d(sum of ys)/d(xs), added to the graph under `prefix`. */
   gradients(ys: readonly Output[], xs: readonly Output[], prefix: string): Output[] {
-    const result = this.addon.graphAddGradients(this.handle, this.uniqueName(prefix), ys.map(nativeOutput), xs.map(nativeOutput));
+    const result = this.addon.graphAddGradients(
+      this.handle,
+      this.uniqueName(prefix),
+      ys.map(nativeOutput),
+      xs.map(nativeOutput),
+    );
     return result.map(([op, index]) => ({ op, index }));
   }
 
@@ -212,11 +251,21 @@ export class Session {
     private readonly handle: unknown,
   ) {}
 
-  run(feeds: readonly (readonly [Output, HostTensor])[], fetches: readonly Output[], targets: readonly string[] = []): HostTensor[] {
+  run(
+    feeds: readonly (readonly [Output, HostTensor])[],
+    fetches: readonly Output[],
+    targets: readonly string[] = [],
+  ): HostTensor[] {
     if (this.closed) throw new Error('the session is closed');
     const results = this.addon.sessionRun(
       this.handle,
-      feeds.map(([output, tensor]) => [output.op, output.index, DTYPE_CODES[tensor.dtype], [...tensor.shape], tensor.data]),
+      feeds.map(([output, tensor]) => [
+        output.op,
+        output.index,
+        DTYPE_CODES[tensor.dtype],
+        [...tensor.shape],
+        tensor.data,
+      ]),
       fetches.map(nativeOutput),
       [...targets],
     );

@@ -25,7 +25,15 @@ const ADAM = { beta1: 0.9, beta2: 0.999 } as const;
 const TFJS_EPSILON = 1e-7;
 
 type Activation = 'linear' | 'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'elu' | 'relu6';
-const ACTIVATIONS: ReadonlySet<string> = new Set<Activation>(['linear', 'relu', 'sigmoid', 'tanh', 'softmax', 'elu', 'relu6']);
+const ACTIVATIONS: ReadonlySet<string> = new Set<Activation>([
+  'linear',
+  'relu',
+  'sigmoid',
+  'tanh',
+  'softmax',
+  'elu',
+  'relu6',
+]);
 const SUPPORTED_LAYERS: ReadonlySet<string> = new Set([
   'Dense',
   'Conv2D',
@@ -61,14 +69,23 @@ export function graphEngineUnsupportedReason(layers: readonly Layer[]): string |
     const config = layer.getConfig() as Config;
     const activation = activationOf(config);
     if (!ACTIVATIONS.has(activation)) return `layer ${layer.name} uses activation ${activation}`;
-    if (activation === 'softmax' && index !== layers.length - 1) return `layer ${layer.name} applies softmax below the output`;
-    if (config.dataFormat !== undefined && config.dataFormat !== 'channelsLast') return `layer ${layer.name} is channelsFirst`;
-    if (kind === 'Conv2D' && pair(config.dilationRate, 1).some((rate) => rate !== 1)) return `layer ${layer.name} is dilated`;
-    if (kind === 'BatchNormalization' && config.axis !== -1 && config.axis !== undefined && !(Array.isArray(config.axis) && config.axis[0] === -1)) {
+    if (activation === 'softmax' && index !== layers.length - 1)
+      return `layer ${layer.name} applies softmax below the output`;
+    if (config.dataFormat !== undefined && config.dataFormat !== 'channelsLast')
+      return `layer ${layer.name} is channelsFirst`;
+    if (kind === 'Conv2D' && pair(config.dilationRate, 1).some((rate) => rate !== 1))
+      return `layer ${layer.name} is dilated`;
+    if (
+      kind === 'BatchNormalization' &&
+      config.axis !== -1 &&
+      config.axis !== undefined &&
+      !(Array.isArray(config.axis) && config.axis[0] === -1)
+    ) {
       return `layer ${layer.name} normalises axis ${JSON.stringify(config.axis)}`;
     }
     if (kind === 'Dropout' && Array.isArray(config.noiseShape)) return `layer ${layer.name} has a noise shape`;
-    for (const weight of layer.weights) if (weight.dtype !== 'float32') return `weight ${weight.originalName} is ${weight.dtype}`;
+    for (const weight of layer.weights)
+      if (weight.dtype !== 'float32') return `weight ${weight.originalName} is ${weight.dtype}`;
   }
   const last = layers[layers.length - 1] as Layer;
   if (activationOf(last.getConfig() as Config) !== 'softmax') return `the output layer ${last.name} is not a softmax`;
@@ -76,7 +93,10 @@ export function graphEngineUnsupportedReason(layers: readonly Layer[]): string |
 }
 
 /** Whether the graph engine can train `layers` here: native backend, addon built, layers supported. */
-export function graphEngineSupport(backend: string, layers: readonly Layer[]): { readonly supported: true } | { readonly supported: false; readonly reason: string } {
+export function graphEngineSupport(
+  backend: string,
+  layers: readonly Layer[],
+): { readonly supported: true } | { readonly supported: false; readonly reason: string } {
   if (backend !== 'tensorflow') return { supported: false, reason: `the ${backend} backend has no graph runtime` };
   const { addon, error } = loadGraphAddon();
   if (!addon) return { supported: false, reason: error ?? 'the graph addon does not load' };
@@ -126,9 +146,19 @@ class GraphCompiler {
     const g = this.graph;
     // One unique scope per variable; its ops are named inside it (and so are unique too).
     const scope = g.uniqueName(name.replace(/[^A-Za-z0-9_./-]/g, '_'));
-    const handle = g.op1('VarHandleOp', [], { dtype: { type: 'float32' }, shape: { shape: [...shape] }, shared_name: { string: scope } }, { name: `${scope}/handle` });
+    const handle = g.op1(
+      'VarHandleOp',
+      [],
+      { dtype: { type: 'float32' }, shape: { shape: [...shape] }, shared_name: { string: scope } },
+      { name: `${scope}/handle` },
+    );
     const initValue = g.placeholder('float32', shape, `${scope}/init_value`);
-    const assign = g.target('AssignVariableOp', [handle, initValue], { dtype: { type: 'float32' } }, { name: `${scope}/assign` });
+    const assign = g.target(
+      'AssignVariableOp',
+      [handle, initValue],
+      { dtype: { type: 'float32' } },
+      { name: `${scope}/assign` },
+    );
     const read = g.op1('ReadVariableOp', [handle], { dtype: { type: 'float32' } }, { name: `${scope}/read` });
     const created = { name, shape, handle, read, initValue, assign };
     this.variables.push(created);
@@ -186,7 +216,14 @@ function applyActivation(g: Graph, x: Output, activation: string, isOutput: bool
  * Builds the forward pass over `layers`. `training` selects batch statistics and dropout for
  * the layers that train; `shapes` tracks the per-example shape for reshapes.
  */
-function buildForward(compiler: GraphCompiler, layers: readonly Layer[], input: Output, inputShape: readonly number[], training: boolean, seed: number): Forward {
+function buildForward(
+  compiler: GraphCompiler,
+  layers: readonly Layer[],
+  input: Output,
+  inputShape: readonly number[],
+  training: boolean,
+  seed: number,
+): Forward {
   const g = compiler.graph;
   let x = input;
   let shape = [...inputShape];
@@ -200,7 +237,8 @@ function buildForward(compiler: GraphCompiler, layers: readonly Layer[], input: 
       case 'Dense': {
         const kernel = weightNamed(layer, 'kernel');
         if (!kernel) throw new Error(`dense layer ${layer.name} has no kernel`);
-        if (shape.length !== 1) throw new Error(`dense layer ${layer.name} gets rank-${shape.length + 1} input; flatten first`);
+        if (shape.length !== 1)
+          throw new Error(`dense layer ${layer.name} gets rank-${shape.length + 1} input; flatten first`);
         x = g.op1('MatMul', [x, compiler.layerVariable(kernel).read], F32, { name: `${scope}/MatMul` });
         const bias = weightNamed(layer, 'bias');
         if (bias) x = g.op1('BiasAdd', [x, compiler.layerVariable(bias).read], F32, { name: `${scope}/BiasAdd` });
@@ -214,12 +252,20 @@ function buildForward(compiler: GraphCompiler, layers: readonly Layer[], input: 
         const [sh, sw] = pair(config.strides, 1);
         const [kh, kw] = pair(config.kernelSize, 1);
         const padding = config.padding === 'same' ? 'SAME' : 'VALID';
-        x = g.op1('Conv2D', [x, compiler.layerVariable(kernel).read], { ...F32, strides: { ints: [1, sh, sw, 1] }, padding: { string: padding }, data_format: { string: 'NHWC' } }, { name: `${scope}/Conv2D` });
+        x = g.op1(
+          'Conv2D',
+          [x, compiler.layerVariable(kernel).read],
+          { ...F32, strides: { ints: [1, sh, sw, 1] }, padding: { string: padding }, data_format: { string: 'NHWC' } },
+          { name: `${scope}/Conv2D` },
+        );
         const bias = weightNamed(layer, 'bias');
         if (bias) x = g.op1('BiasAdd', [x, compiler.layerVariable(bias).read], F32, { name: `${scope}/BiasAdd` });
         x = applyActivation(g, x, activationOf(config), isOutput);
         const [h = 1, w = 1] = shape;
-        shape = padding === 'SAME' ? [Math.ceil(h / sh), Math.ceil(w / sw), Number(config.filters)] : [Math.ceil((h - kh + 1) / sh), Math.ceil((w - kw + 1) / sw), Number(config.filters)];
+        shape =
+          padding === 'SAME'
+            ? [Math.ceil(h / sh), Math.ceil(w / sw), Number(config.filters)]
+            : [Math.ceil((h - kh + 1) / sh), Math.ceil((w - kw + 1) / sw), Number(config.filters)];
         break;
       }
       case 'MaxPooling2D':
@@ -227,20 +273,44 @@ function buildForward(compiler: GraphCompiler, layers: readonly Layer[], input: 
         const [ph, pw] = pair(config.poolSize, 2);
         const [sh, sw] = config.strides === null || config.strides === undefined ? [ph, pw] : pair(config.strides, ph);
         const padding = config.padding === 'same' ? 'SAME' : 'VALID';
-        x = g.op1(kind === 'MaxPooling2D' ? 'MaxPool' : 'AvgPool', [x], { ...F32, ksize: { ints: [1, ph, pw, 1] }, strides: { ints: [1, sh, sw, 1] }, padding: { string: padding }, data_format: { string: 'NHWC' } }, { name: `${scope}/Pool` });
+        x = g.op1(
+          kind === 'MaxPooling2D' ? 'MaxPool' : 'AvgPool',
+          [x],
+          {
+            ...F32,
+            ksize: { ints: [1, ph, pw, 1] },
+            strides: { ints: [1, sh, sw, 1] },
+            padding: { string: padding },
+            data_format: { string: 'NHWC' },
+          },
+          { name: `${scope}/Pool` },
+        );
         const [h = 1, w = 1, c = 1] = shape;
-        shape = padding === 'SAME' ? [Math.ceil(h / sh), Math.ceil(w / sw), c] : [Math.floor((h - ph) / sh) + 1, Math.floor((w - pw) / sw) + 1, c];
+        shape =
+          padding === 'SAME'
+            ? [Math.ceil(h / sh), Math.ceil(w / sw), c]
+            : [Math.floor((h - ph) / sh) + 1, Math.floor((w - pw) / sw) + 1, c];
         break;
       }
       case 'GlobalMaxPooling2D':
       case 'GlobalAveragePooling2D': {
-        x = g.op1(kind === 'GlobalMaxPooling2D' ? 'Max' : 'Mean', [x, g.ints([1, 2])], { ...F32, Tidx: { type: 'int32' }, keep_dims: { bool: false } }, { name: `${scope}/Reduce` });
+        x = g.op1(
+          kind === 'GlobalMaxPooling2D' ? 'Max' : 'Mean',
+          [x, g.ints([1, 2])],
+          { ...F32, Tidx: { type: 'int32' }, keep_dims: { bool: false } },
+          { name: `${scope}/Reduce` },
+        );
         shape = [shape[2] ?? 1];
         break;
       }
       case 'Flatten': {
         const length = size(shape);
-        x = g.op1('Reshape', [x, g.ints([-1, length])], { ...F32, Tshape: { type: 'int32' } }, { name: `${scope}/Reshape` });
+        x = g.op1(
+          'Reshape',
+          [x, g.ints([-1, length])],
+          { ...F32, Tshape: { type: 'int32' } },
+          { name: `${scope}/Reshape` },
+        );
         shape = [length];
         break;
       }
@@ -252,7 +322,12 @@ function buildForward(compiler: GraphCompiler, layers: readonly Layer[], input: 
         const rate = Number(config.rate ?? 0);
         if (training && layer.trainable && rate > 0) {
           const keep = 1 - rate;
-          const noise = g.op1('RandomUniform', [g.op1('Shape', [x], { ...F32, out_type: { type: 'int32' } })], { dtype: { type: 'float32' }, T: { type: 'int32' }, seed: { int: seed }, seed2: { int: index + 1 } }, { name: `${scope}/Uniform` });
+          const noise = g.op1(
+            'RandomUniform',
+            [g.op1('Shape', [x], { ...F32, out_type: { type: 'int32' } })],
+            { dtype: { type: 'float32' }, T: { type: 'int32' }, seed: { int: seed }, seed2: { int: index + 1 } },
+            { name: `${scope}/Uniform` },
+          );
           const mask = g.op1('Floor', [g.op1('AddV2', [noise, g.scalar(keep)], F32)], F32);
           x = g.op1('Mul', [g.op1('Mul', [x, mask], F32), g.scalar(1 / keep)], F32, { name: `${scope}/Dropout` });
         }
@@ -267,35 +342,69 @@ function buildForward(compiler: GraphCompiler, layers: readonly Layer[], input: 
         const meanWeight = weightNamed(layer, 'moving_mean');
         const varianceWeight = weightNamed(layer, 'moving_variance');
         if (!meanWeight || !varianceWeight) throw new Error(`batch-norm layer ${layer.name} has no moving statistics`);
-        const gamma = gammaWeight ? compiler.layerVariable(gammaWeight).read : g.constant(floats([channels], new Float32Array(channels).fill(1)));
-        const beta = betaWeight ? compiler.layerVariable(betaWeight).read : g.constant(floats([channels], new Float32Array(channels)));
+        const gamma = gammaWeight
+          ? compiler.layerVariable(gammaWeight).read
+          : g.constant(floats([channels], new Float32Array(channels).fill(1)));
+        const beta = betaWeight
+          ? compiler.layerVariable(betaWeight).read
+          : g.constant(floats([channels], new Float32Array(channels)));
         const movingMean = compiler.layerVariable(meanWeight);
         const movingVariance = compiler.layerVariable(varianceWeight);
         if (training && layer.trainable) {
           const flat = shape.length !== 3;
-          const input4d = flat ? g.op1('Reshape', [x, g.ints([-1, 1, 1, channels])], { ...F32, Tshape: { type: 'int32' } }) : x;
+          const input4d = flat
+            ? g.op1('Reshape', [x, g.ints([-1, 1, 1, channels])], { ...F32, Tshape: { type: 'int32' } })
+            : x;
           const empty = g.constant(floats([0], new Float32Array(0)));
           const [normalized, batchMean, batchVariance] = g.op(
             'FusedBatchNormV3',
             [input4d, gamma, beta, empty, empty],
-            { ...F32, U: { type: 'float32' }, epsilon: { float: epsilon }, is_training: { bool: true }, data_format: { string: 'NHWC' } },
+            {
+              ...F32,
+              U: { type: 'float32' },
+              epsilon: { float: epsilon },
+              is_training: { bool: true },
+              data_format: { string: 'NHWC' },
+            },
             { name: `${scope}/FusedBatchNorm` },
           );
           if (!normalized || !batchMean || !batchVariance) throw new Error('FusedBatchNormV3 returned too few outputs');
-          x = flat ? g.op1('Reshape', [normalized, g.ints([-1, channels])], { ...F32, Tshape: { type: 'int32' } }) : normalized;
+          x = flat
+            ? g.op1('Reshape', [normalized, g.ints([-1, channels])], { ...F32, Tshape: { type: 'int32' } })
+            : normalized;
           // FusedBatchNorm reports the unbiased variance; tfjs-layers averages the biased one.
-          const elements = g.op1('Cast', [g.op1('Size', [input4d], { ...F32, out_type: { type: 'int32' } })], { SrcT: { type: 'int32' }, DstT: { type: 'float32' } });
+          const elements = g.op1('Cast', [g.op1('Size', [input4d], { ...F32, out_type: { type: 'int32' } })], {
+            SrcT: { type: 'int32' },
+            DstT: { type: 'float32' },
+          });
           const count = g.op1('RealDiv', [elements, g.scalar(channels)], F32);
-          const biased = g.op1('Mul', [batchVariance, g.op1('RealDiv', [g.op1('Sub', [count, g.scalar(1)], F32), count], F32)], F32);
+          const biased = g.op1(
+            'Mul',
+            [batchVariance, g.op1('RealDiv', [g.op1('Sub', [count, g.scalar(1)], F32), count], F32)],
+            F32,
+          );
           const decay = g.scalar(1 - momentum);
           const moving = (variable: GraphVariable, value: Output, name: string): string => {
-            const updated = g.op1('Sub', [variable.read, g.op1('Mul', [g.op1('Sub', [variable.read, value], F32), decay], F32)], F32);
-            return g.target('AssignVariableOp', [variable.handle, updated], { dtype: { type: 'float32' } }, { name: `${scope}/update_${name}` });
+            const updated = g.op1(
+              'Sub',
+              [variable.read, g.op1('Mul', [g.op1('Sub', [variable.read, value], F32), decay], F32)],
+              F32,
+            );
+            return g.target(
+              'AssignVariableOp',
+              [variable.handle, updated],
+              { dtype: { type: 'float32' } },
+              { name: `${scope}/update_${name}` },
+            );
           };
           updates.push(moving(movingMean, batchMean, 'mean'), moving(movingVariance, biased, 'variance'));
         } else {
           // Inference form with plain ops (differentiable w.r.t. the input when layers below train).
-          const scale = g.op1('Mul', [gamma, g.op1('Rsqrt', [g.op1('AddV2', [movingVariance.read, g.scalar(epsilon)], F32)], F32)], F32);
+          const scale = g.op1(
+            'Mul',
+            [gamma, g.op1('Rsqrt', [g.op1('AddV2', [movingVariance.read, g.scalar(epsilon)], F32)], F32)],
+            F32,
+          );
           const offset = g.op1('Sub', [beta, g.op1('Mul', [movingMean.read, scale], F32)], F32);
           x = g.op1('AddV2', [g.op1('Mul', [x, scale], F32), offset], F32, { name: `${scope}/BatchNorm` });
         }
@@ -338,45 +447,98 @@ export function createGraphEngine(options: EngineOptions): StepEngine {
   const train = buildForward(compiler, layers, x, inputShape, true, seed);
   const infer = buildForward(compiler, layers, x, inputShape, false, seed);
 
-  const labelsOneHot = (logits: Output): Output => g.op1('OneHot', [y, g.constant({ dtype: 'int32', shape: [], data: Int32Array.of(numClasses) }), g.scalar(1), g.scalar(0)], { ...F32, TI: { type: 'int32' }, axis: { int: -1 } }, { name: `${logits.op}/labels` });
+  const labelsOneHot = (logits: Output): Output =>
+    g.op1(
+      'OneHot',
+      [y, g.constant({ dtype: 'int32', shape: [], data: Int32Array.of(numClasses) }), g.scalar(1), g.scalar(0)],
+      { ...F32, TI: { type: 'int32' }, axis: { int: -1 } },
+      { name: `${logits.op}/labels` },
+    );
   const crossEntropy = (logits: Output): Output => {
     const [perExample] = g.op('SoftmaxCrossEntropyWithLogits', [logits, labelsOneHot(logits)], F32);
     if (!perExample) throw new Error('SoftmaxCrossEntropyWithLogits returned no loss');
     return perExample;
   };
   const hitsOf = (logits: Output): Output => {
-    const predicted = g.op1('ArgMax', [logits, g.constant({ dtype: 'int32', shape: [], data: Int32Array.of(1) })], { ...F32, Tidx: { type: 'int32' }, output_type: { type: 'int32' } });
+    const predicted = g.op1('ArgMax', [logits, g.constant({ dtype: 'int32', shape: [], data: Int32Array.of(1) })], {
+      ...F32,
+      Tidx: { type: 'int32' },
+      output_type: { type: 'int32' },
+    });
     const equal = g.op1('Equal', [predicted, y], { T: { type: 'int32' } });
-    return g.op1('Sum', [g.op1('Cast', [equal], { SrcT: { type: 'bool' }, DstT: { type: 'float32' } }), g.ints([0])], { ...F32, Tidx: { type: 'int32' }, keep_dims: { bool: false } });
+    return g.op1('Sum', [g.op1('Cast', [equal], { SrcT: { type: 'bool' }, DstT: { type: 'float32' } }), g.ints([0])], {
+      ...F32,
+      Tidx: { type: 'int32' },
+      keep_dims: { bool: false },
+    });
   };
 
   // Training loss.
   let perExample = crossEntropy(train.logits);
   if (options.classWeights) {
-    const weights = g.constant(floats([options.classWeights.length], Float32Array.from(options.classWeights)), 'class_weights');
-    perExample = g.op1('Mul', [perExample, g.op1('GatherV2', [weights, y, g.constant({ dtype: 'int32', shape: [], data: Int32Array.of(0) })], { Tparams: { type: 'float32' }, Tindices: { type: 'int32' }, Taxis: { type: 'int32' } })], F32);
+    const weights = g.constant(
+      floats([options.classWeights.length], Float32Array.from(options.classWeights)),
+      'class_weights',
+    );
+    perExample = g.op1(
+      'Mul',
+      [
+        perExample,
+        g.op1('GatherV2', [weights, y, g.constant({ dtype: 'int32', shape: [], data: Int32Array.of(0) })], {
+          Tparams: { type: 'float32' },
+          Tindices: { type: 'int32' },
+          Taxis: { type: 'int32' },
+        }),
+      ],
+      F32,
+    );
   }
-  let loss = g.op1('Mean', [perExample, g.ints([0])], { ...F32, Tidx: { type: 'int32' }, keep_dims: { bool: false } }, { name: 'loss' });
+  let loss = g.op1(
+    'Mean',
+    [perExample, g.ints([0])],
+    { ...F32, Tidx: { type: 'int32' }, keep_dims: { bool: false } },
+    { name: 'loss' },
+  );
   const trainables = trainableVariables(layers);
   const trainableGraphVariables = trainables.map((weight) => {
     const variable = compiler.mapping().get(weight);
     if (!variable) throw new Error(`trainable weight ${weight.originalName} is not used by the forward pass`);
     return variable;
   });
-  const kernels = trainables.map((weight, index) => ({ weight, variable: trainableGraphVariables[index] as GraphVariable })).filter(({ weight }) => /kernel/.test(variableName(weight)));
+  const kernels = trainables
+    .map((weight, index) => ({ weight, variable: trainableGraphVariables[index] as GraphVariable }))
+    .filter(({ weight }) => /kernel/.test(variableName(weight)));
   if (l2 > 0 && kernels.length > 0) {
-    const penalties = kernels.map(({ variable }) => g.op1('Sum', [g.op1('Square', [variable.read], F32), g.ints(variable.shape.map((_, i) => i))], { ...F32, Tidx: { type: 'int32' }, keep_dims: { bool: false } }));
-    const total = penalties.length === 1 ? (penalties[0] as Output) : g.op1('AddN', [penalties], { ...F32, N: { int: penalties.length } });
+    const penalties = kernels.map(({ variable }) =>
+      g.op1('Sum', [g.op1('Square', [variable.read], F32), g.ints(variable.shape.map((_, i) => i))], {
+        ...F32,
+        Tidx: { type: 'int32' },
+        keep_dims: { bool: false },
+      }),
+    );
+    const total =
+      penalties.length === 1
+        ? (penalties[0] as Output)
+        : g.op1('AddN', [penalties], { ...F32, N: { int: penalties.length } });
     loss = g.op1('AddV2', [loss, g.op1('Mul', [total, g.scalar(l2)], F32)], F32, { name: 'loss_with_l2' });
   }
   const trainHits = hitsOf(train.logits);
-  const gradients = trainableGraphVariables.length > 0 ? g.gradients([loss], trainableGraphVariables.map((variable) => variable.read), 'gradients') : [];
+  const gradients =
+    trainableGraphVariables.length > 0
+      ? g.gradients(
+          [loss],
+          trainableGraphVariables.map((variable) => variable.read),
+          'gradients',
+        )
+      : [];
   const gradientOps = [...new Set(gradients.map((gradient) => gradient.op))];
 
   // Optimizer slots and updates. Every update waits for every gradient, so no variable changes
   // while another's gradient still reads it.
   const slots = SLOTS[optimizerName];
-  const slotVariables = slots.suffixes.map((suffix) => trainableGraphVariables.map((variable) => compiler.variable(`${variable.name}/${suffix}`, variable.shape)));
+  const slotVariables = slots.suffixes.map((suffix) =>
+    trainableGraphVariables.map((variable) => compiler.variable(`${variable.name}/${suffix}`, variable.shape)),
+  );
   const beta1Power = g.placeholder('float32', [], 'beta1_power');
   const beta2Power = g.placeholder('float32', [], 'beta2_power');
   const adamEpsilon = g.placeholder('float32', [], 'adam_epsilon');
@@ -386,21 +548,64 @@ export function createGraphEngine(options: EngineOptions): StepEngine {
     const control = gradientOps;
     switch (optimizerName) {
       case 'adam':
-        return g.target('ResourceApplyAdam', [variable.handle, slot(0), slot(1), beta1Power, beta2Power, learningRate, g.scalar(ADAM.beta1), g.scalar(ADAM.beta2), adamEpsilon, gradient], F32, { name: `apply/${variable.name}`, control });
+        return g.target(
+          'ResourceApplyAdam',
+          [
+            variable.handle,
+            slot(0),
+            slot(1),
+            beta1Power,
+            beta2Power,
+            learningRate,
+            g.scalar(ADAM.beta1),
+            g.scalar(ADAM.beta2),
+            adamEpsilon,
+            gradient,
+          ],
+          F32,
+          { name: `apply/${variable.name}`, control },
+        );
       case 'sgd':
-        return g.target('ResourceApplyMomentum', [variable.handle, slot(0), learningRate, gradient, g.scalar(momentum)], { ...F32, use_nesterov: { bool: false } }, { name: `apply/${variable.name}`, control });
+        return g.target(
+          'ResourceApplyMomentum',
+          [variable.handle, slot(0), learningRate, gradient, g.scalar(momentum)],
+          { ...F32, use_nesterov: { bool: false } },
+          { name: `apply/${variable.name}`, control },
+        );
       case 'rmsprop':
         // tfjs.train.rmsprop defaults: decay 0.9, momentum 0.
-        return g.target('ResourceApplyRMSProp', [variable.handle, slot(0), slot(1), learningRate, g.scalar(0.9), g.scalar(0), g.scalar(TFJS_EPSILON), gradient], F32, { name: `apply/${variable.name}`, control });
+        return g.target(
+          'ResourceApplyRMSProp',
+          [
+            variable.handle,
+            slot(0),
+            slot(1),
+            learningRate,
+            g.scalar(0.9),
+            g.scalar(0),
+            g.scalar(TFJS_EPSILON),
+            gradient,
+          ],
+          F32,
+          { name: `apply/${variable.name}`, control },
+        );
     }
   });
   const trainStep = g.group([...applyOps, ...train.updates], 'train_step');
 
   // Inference: summed loss and hits.
-  const evalLoss = g.op1('Sum', [crossEntropy(infer.logits), g.ints([0])], { ...F32, Tidx: { type: 'int32' }, keep_dims: { bool: false } }, { name: 'eval_loss' });
+  const evalLoss = g.op1(
+    'Sum',
+    [crossEntropy(infer.logits), g.ints([0])],
+    { ...F32, Tidx: { type: 'int32' }, keep_dims: { bool: false } },
+    { name: 'eval_loss' },
+  );
   const evalHits = hitsOf(infer.logits);
 
-  const session: Session = graph.session({ intraOpThreads: threadsFromEnv('TF_NUM_INTRAOP_THREADS'), interOpThreads: threadsFromEnv('TF_NUM_INTEROP_THREADS') });
+  const session: Session = graph.session({
+    intraOpThreads: threadsFromEnv('TF_NUM_INTRAOP_THREADS'),
+    interOpThreads: threadsFromEnv('TF_NUM_INTEROP_THREADS'),
+  });
   const layerVariables = [...compiler.mapping().entries()];
   let iterations = 0;
   let closed = false;
@@ -409,9 +614,17 @@ export function createGraphEngine(options: EngineOptions): StepEngine {
 
   /** Copies the tfjs weights into the graph's variables and zeroes the optimizer state. */
   const loadFromModel = (): void => {
-    const feeds: [Output, HostTensor][] = layerVariables.map(([weight, variable]) => [variable.initValue, floats(variable.shape, Float32Array.from(weight.read().dataSync() as Float32Array))]);
-    for (const slot of slotVariables.flat()) feeds.push([slot.initValue, floats(slot.shape, new Float32Array(size(slot.shape)))]);
-    session.run(feeds, [], [...layerVariables.map(([, variable]) => variable.assign), ...slotVariables.flat().map((slot) => slot.assign)]);
+    const feeds: [Output, HostTensor][] = layerVariables.map(([weight, variable]) => [
+      variable.initValue,
+      floats(variable.shape, Float32Array.from(weight.read().dataSync() as Float32Array)),
+    ]);
+    for (const slot of slotVariables.flat())
+      feeds.push([slot.initValue, floats(slot.shape, new Float32Array(size(slot.shape)))]);
+    session.run(
+      feeds,
+      [],
+      [...layerVariables.map(([, variable]) => variable.assign), ...slotVariables.flat().map((slot) => slot.assign)],
+    );
   };
   loadFromModel();
 
@@ -429,7 +642,11 @@ export function createGraphEngine(options: EngineOptions): StepEngine {
       feeds.push([learningRate, scalarFeed(rate)]);
       if (optimizerName === 'adam') {
         // tfjs: w -= lr·m̂/(√v̂ + ε); TF's Adam uses ε against √v, so pass ε·√(1-β2^t).
-        feeds.push([beta1Power, scalarFeed(ADAM.beta1 ** iterations)], [beta2Power, scalarFeed(beta2)], [adamEpsilon, scalarFeed(TFJS_EPSILON * Math.sqrt(1 - beta2))]);
+        feeds.push(
+          [beta1Power, scalarFeed(ADAM.beta1 ** iterations)],
+          [beta2Power, scalarFeed(beta2)],
+          [adamEpsilon, scalarFeed(TFJS_EPSILON * Math.sqrt(1 - beta2))],
+        );
       }
       const [lossValue, hits] = session.run(feeds, [loss, trainHits], [trainStep]);
       modelStale = true;
@@ -443,7 +660,10 @@ export function createGraphEngine(options: EngineOptions): StepEngine {
       // Best-weight capture and a checkpoint often ask in the same epoch: fetch once.
       if (!modelStale) return;
       modelStale = false;
-      const values = session.run([], layerVariables.map(([, variable]) => variable.read));
+      const values = session.run(
+        [],
+        layerVariables.map(([, variable]) => variable.read),
+      );
       layerVariables.forEach(([weight, variable], index) => {
         const tensor = tf.tensor((values[index] as HostTensor).data as Float32Array, [...variable.shape]);
         weight.write(tensor);
@@ -452,26 +672,45 @@ export function createGraphEngine(options: EngineOptions): StepEngine {
     },
     async optimizerWeights(): Promise<NamedArray[]> {
       const slotList = slotVariables.flat();
-      const values = slotList.length > 0 ? session.run([], slotList.map((slot) => slot.read)) : [];
+      const values =
+        slotList.length > 0
+          ? session.run(
+              [],
+              slotList.map((slot) => slot.read),
+            )
+          : [];
       const names = slots.suffixes.flatMap((suffix) => trainables.map((weight) => `${variableName(weight)}/${suffix}`));
       return [
         { name: 'iter', shape: [], values: Float32Array.of(iterations) },
-        ...slotList.map((slot, index) => ({ name: names[index] as string, shape: slot.shape, values: (values[index] as HostTensor).data as Float32Array })),
+        ...slotList.map((slot, index) => ({
+          name: names[index] as string,
+          shape: slot.shape,
+          values: (values[index] as HostTensor).data as Float32Array,
+        })),
       ];
     },
     async setOptimizerWeights(arrays) {
       const [iter, ...rest] = arrays;
       const slotList = slotVariables.flat();
       if (!iter || rest.length !== slotList.length) {
-        throw new Error(`the checkpoint's optimizer state has ${arrays.length} arrays; this ${optimizerName} optimizer over ${trainables.length} variables needs ${slotList.length + 1}`);
+        throw new Error(
+          `the checkpoint's optimizer state has ${arrays.length} arrays; this ${optimizerName} optimizer over ${trainables.length} variables needs ${slotList.length + 1}`,
+        );
       }
       iterations = Math.round(iter.values[0] ?? 0);
       const feeds: [Output, HostTensor][] = slotList.map((slot, index) => {
         const array = rest[index] as NamedArray;
-        if (size(array.shape) !== size(slot.shape)) throw new Error(`optimizer state ${array.name} has shape [${array.shape.join(', ')}], expected [${slot.shape.join(', ')}]`);
+        if (size(array.shape) !== size(slot.shape))
+          throw new Error(
+            `optimizer state ${array.name} has shape [${array.shape.join(', ')}], expected [${slot.shape.join(', ')}]`,
+          );
         return [slot.initValue, floats(slot.shape, Float32Array.from(array.values))];
       });
-      session.run(feeds, [], slotList.map((slot) => slot.assign));
+      session.run(
+        feeds,
+        [],
+        slotList.map((slot) => slot.assign),
+      );
     },
     dispose() {
       if (closed) return;

@@ -65,16 +65,40 @@ export function isHeadLayerName(name: string): boolean {
 export function headLayers(tf: Tf, options: HeadOptions): TfModule.layers.Layer[] {
   const layers: TfModule.layers.Layer[] = [];
   (options.headUnits ?? []).forEach((units, index) => {
-    if (!Number.isInteger(units) || units < 1) throw new InvalidInputError(`headUnits[${index}] must be a positive whole number of units, got ${units}`, { field: 'headUnits' });
-    layers.push(tf.layers.dense({ units, activation: 'relu', name: headHiddenLayerName(index + 1), ...initializer(tf, options.seed, 100 + index) }));
+    if (!Number.isInteger(units) || units < 1)
+      throw new InvalidInputError(`headUnits[${index}] must be a positive whole number of units, got ${units}`, {
+        field: 'headUnits',
+      });
+    layers.push(
+      tf.layers.dense({
+        units,
+        activation: 'relu',
+        name: headHiddenLayerName(index + 1),
+        ...initializer(tf, options.seed, 100 + index),
+      }),
+    );
   });
-  if (options.dropout && options.dropout > 0) layers.push(tf.layers.dropout({ rate: options.dropout, name: HEAD_DROPOUT_LAYER_NAME }));
-  layers.push(tf.layers.dense({ units: options.numClasses, activation: 'softmax', name: HEAD_LAYER_NAME, ...initializer(tf, options.seed, 99) }));
+  if (options.dropout && options.dropout > 0)
+    layers.push(tf.layers.dropout({ rate: options.dropout, name: HEAD_DROPOUT_LAYER_NAME }));
+  layers.push(
+    tf.layers.dense({
+      units: options.numClasses,
+      activation: 'softmax',
+      name: HEAD_LAYER_NAME,
+      ...initializer(tf, options.seed, 99),
+    }),
+  );
   return layers;
 }
 
-function initializer(tf: Tf, seed: number | undefined, layerIndex: number): { kernelInitializer?: ReturnType<Tf["initializers"]["glorotUniform"]> } {
-  return seed === undefined ? {} : { kernelInitializer: tf.initializers.glorotUniform({ seed: seed * 1000 + layerIndex }) };
+function initializer(
+  tf: Tf,
+  seed: number | undefined,
+  layerIndex: number,
+): { kernelInitializer?: ReturnType<Tf['initializers']['glorotUniform']> } {
+  return seed === undefined
+    ? {}
+    : { kernelInitializer: tf.initializers.glorotUniform({ seed: seed * 1000 + layerIndex }) };
 }
 
 /** The architecture without its head: input → … → `features`. */
@@ -105,7 +129,14 @@ function bodyLayers(tf: Tf, architecture: ModelArchitecture, seed: number | unde
     if (pooling === 'max') layers.push(tf.layers.globalMaxPooling2d({ name: 'global_pool' }));
     else if (pooling === 'average') layers.push(tf.layers.globalAveragePooling2d({ name: 'global_pool' }));
     else layers.push(tf.layers.flatten({ name: 'flatten' }));
-    layers.push(tf.layers.dense({ units: architecture.featureUnits ?? 32, activation: 'relu', name: FEATURE_LAYER_NAME, ...initializer(tf, seed, 50) }));
+    layers.push(
+      tf.layers.dense({
+        units: architecture.featureUnits ?? 32,
+        activation: 'relu',
+        name: FEATURE_LAYER_NAME,
+        ...initializer(tf, seed, 50),
+      }),
+    );
     return layers;
   }
   const hidden = architecture.hidden ?? [32, 16];
@@ -126,7 +157,8 @@ function bodyLayers(tf: Tf, architecture: ModelArchitecture, seed: number | unde
 
 /** A freshly initialised model of `architecture` with a head for `numClasses`. */
 export function buildModel(tf: Tf, architecture: ModelArchitecture, options: HeadOptions): LayersModel {
-  if (architecture.kind === 'cnn' && architecture.inputShape.length !== 3) throw new Error('a cnn input shape is [height, width, channels]');
+  if (architecture.kind === 'cnn' && architecture.inputShape.length !== 3)
+    throw new Error('a cnn input shape is [height, width, channels]');
   const model = tf.sequential({ name: architecture.kind });
   for (const layer of [...bodyLayers(tf, architecture, options.seed), ...headLayers(tf, options)]) model.add(layer);
   return model;

@@ -19,20 +19,34 @@ export interface ModelLocationOptions {
   readonly outbound?: OutboundPolicy;
 }
 
-export async function loadModel(tf: Tf, store: ObjectStore, uri: string, options: ModelLocationOptions): Promise<LayersModel> {
+export async function loadModel(
+  tf: Tf,
+  store: ObjectStore,
+  uri: string,
+  options: ModelLocationOptions,
+): Promise<LayersModel> {
   const resolved = await resolveModelUri(store, uri, options.registryBucket);
   let handler;
   const policy = options.outbound ?? outboundPolicy();
   if (resolved.startsWith('s3://')) handler = storeModelHandler(tf, store, resolved);
   else if (resolved.startsWith('file://')) handler = fileModelHandler(tf, resolved, policy);
-  else if (resolved.startsWith('http://') || resolved.startsWith('https://')) handler = httpModelHandler(resolved, options.http, policy);
-  else throw new InvalidInputError(`cannot load a model from ${redactUri(uri)}; use s3://, registry://, file:// or http(s)://`, { uri: redactUri(uri) });
+  else if (resolved.startsWith('http://') || resolved.startsWith('https://'))
+    handler = httpModelHandler(resolved, options.http, policy);
+  else
+    throw new InvalidInputError(
+      `cannot load a model from ${redactUri(uri)}; use s3://, registry://, file:// or http(s)://`,
+      { uri: redactUri(uri) },
+    );
   try {
     return await tf.loadLayersModel(handler);
   } catch (error) {
     // Keep the class: a denied or corrupt read must not turn into "not a model".
     if (error instanceof FineflowError) throw error;
-    throw new InvalidInputError(`${redactUri(uri)} is not a loadable tfjs LayersModel: ${(error as Error).message}`, { uri: redactUri(uri) }, { cause: error });
+    throw new InvalidInputError(
+      `${redactUri(uri)} is not a loadable tfjs LayersModel: ${(error as Error).message}`,
+      { uri: redactUri(uri) },
+      { cause: error },
+    );
   }
 }
 

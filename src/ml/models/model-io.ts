@@ -32,7 +32,9 @@ function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
 }
 
 function modelJsonOf(tf: Tf, artifacts: ModelArtifacts): { json: ModelJson; weights: Buffer } {
-  const weights = artifacts.weightData ? Buffer.from(tf.io.CompositeArrayBuffer.join(artifacts.weightData)) : Buffer.alloc(0);
+  const weights = artifacts.weightData
+    ? Buffer.from(tf.io.CompositeArrayBuffer.join(artifacts.weightData))
+    : Buffer.alloc(0);
   const json: ModelJson = {
     modelTopology: artifacts.modelTopology ?? {},
     format: artifacts.format ?? 'layers-model',
@@ -79,18 +81,27 @@ export function checkWeightsPath(relativePath: unknown, where: string): string {
     /[\\\0?#]/.test(decoded) ||
     segments.some((segment) => segment === '..' || segment === '.' || segment === '');
   if (bad) {
-    throw new InvalidInputError(`${redactUri(where)}: weights path ${JSON.stringify(text.slice(0, 200))} must be a relative path next to model.json (no scheme, no leading /, no ..)`, {
-      uri: redactUri(where),
-      code: OUTBOUND_REFUSED,
-    });
+    throw new InvalidInputError(
+      `${redactUri(where)}: weights path ${JSON.stringify(text.slice(0, 200))} must be a relative path next to model.json (no scheme, no leading /, no ..)`,
+      {
+        uri: redactUri(where),
+        code: OUTBOUND_REFUSED,
+      },
+    );
   }
   return decoded;
 }
 
 /** Assemble artifacts from a model.json and a function that fetches a path next to it. */
-async function artifactsFrom(json: ModelJson, where: string, fetchRelative: (relativePath: string) => Promise<Uint8Array>): Promise<ModelArtifacts> {
+async function artifactsFrom(
+  json: ModelJson,
+  where: string,
+  fetchRelative: (relativePath: string) => Promise<Uint8Array>,
+): Promise<ModelArtifacts> {
   if (!json || typeof json !== 'object' || !json.modelTopology) {
-    throw new InvalidInputError(`${redactUri(where)} is not a tfjs LayersModel (no modelTopology)`, { uri: redactUri(where) });
+    throw new InvalidInputError(`${redactUri(where)} is not a tfjs LayersModel (no modelTopology)`, {
+      uri: redactUri(where),
+    });
   }
   const weightSpecs: TfModule.io.WeightsManifestEntry[] = [];
   const buffers: Uint8Array[] = [];
@@ -168,7 +179,9 @@ export function fileModelHandler(tf: Tf, uri: string, policy: OutboundPolicy = o
     async load() {
       const jsonUri = pathToFileURL(jsonPath).href;
       const json = parseModelJson(await policy.readFile(jsonUri), jsonUri);
-      return artifactsFrom(json, jsonUri, (relativePath) => policy.readFile(pathToFileURL(path.join(directory, relativePath)).href));
+      return artifactsFrom(json, jsonUri, (relativePath) =>
+        policy.readFile(pathToFileURL(path.join(directory, relativePath)).href),
+      );
     },
   };
 }
@@ -183,16 +196,26 @@ export interface HttpLoadOptions {
 }
 
 /** Read-only: a model served over HTTP(S); weights paths are resolved relative to model.json, same origin. */
-export function httpModelHandler(uri: string, options: HttpLoadOptions = {}, policy: OutboundPolicy = outboundPolicy()): IOHandler {
+export function httpModelHandler(
+  uri: string,
+  options: HttpLoadOptions = {},
+  policy: OutboundPolicy = outboundPolicy(),
+): IOHandler {
   const jsonUrl = new URL(uri.endsWith('.json') ? uri : `${uri.replace(/\/+$/, '')}/${MODEL_JSON}`);
   const request = { ...(options.headers ? { headers: options.headers } : {}), timeoutMs: options.timeoutMs ?? 30_000 };
   return {
     async load() {
-      const json = parseModelJson(await policy.fetchBytes(jsonUrl.href, { ...request, maxBytes: MAX_MODEL_JSON_BYTES }), jsonUrl.href);
+      const json = parseModelJson(
+        await policy.fetchBytes(jsonUrl.href, { ...request, maxBytes: MAX_MODEL_JSON_BYTES }),
+        jsonUrl.href,
+      );
       return artifactsFrom(json, jsonUrl.href, (relativePath) => {
         const weightsUrl = new URL(relativePath, jsonUrl);
         if (weightsUrl.origin !== jsonUrl.origin) {
-          throw new InvalidInputError(`${redactUri(jsonUrl.href)}: weights must come from the same origin as model.json`, { uri: redactUri(jsonUrl.href), code: OUTBOUND_REFUSED });
+          throw new InvalidInputError(
+            `${redactUri(jsonUrl.href)}: weights must come from the same origin as model.json`,
+            { uri: redactUri(jsonUrl.href), code: OUTBOUND_REFUSED },
+          );
         }
         return policy.fetchBytes(weightsUrl.href, request);
       });

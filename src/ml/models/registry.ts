@@ -64,12 +64,19 @@ const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,99}$/;
 const ALIAS_PATTERN = /^[a-z][a-z0-9._-]{0,62}$/;
 
 function checkName(name: string): void {
-  if (!NAME_PATTERN.test(name)) throw new InvalidInputError(`model name ${JSON.stringify(name)} must be lowercase letters, digits, '.', '_' or '-'`, { name });
+  if (!NAME_PATTERN.test(name))
+    throw new InvalidInputError(
+      `model name ${JSON.stringify(name)} must be lowercase letters, digits, '.', '_' or '-'`,
+      { name },
+    );
 }
 
 function checkAlias(alias: string): void {
   if (!ALIAS_PATTERN.test(alias) || alias === 'latest') {
-    throw new InvalidInputError(`alias ${JSON.stringify(alias)} must start with a letter, use lowercase letters, digits, '.', '_' or '-', and not be "latest"`, { alias });
+    throw new InvalidInputError(
+      `alias ${JSON.stringify(alias)} must start with a letter, use lowercase letters, digits, '.', '_' or '-', and not be "latest"`,
+      { alias },
+    );
   }
 }
 
@@ -89,7 +96,11 @@ export interface RegistryReference {
 
 export function parseRegistryUri(uri: string): RegistryReference {
   const match = /^registry:\/\/([^@/]+)(?:@([^/]+))?$/.exec(uri);
-  if (!match || !match[1]) throw new InvalidInputError(`${uri} is not a registry URI; expected registry://NAME@ALIAS or registry://NAME@VERSION`, { uri });
+  if (!match || !match[1])
+    throw new InvalidInputError(
+      `${uri} is not a registry URI; expected registry://NAME@ALIAS or registry://NAME@VERSION`,
+      { uri },
+    );
   checkName(match[1]);
   return { name: match[1], selector: match[2] ?? 'latest' };
 }
@@ -112,7 +123,12 @@ async function conflictBackoff(attempt: number): Promise<void> {
 }
 
 /** Apply `change` to aliases.json without losing a concurrent update (optimistic, etag-guarded). */
-async function updateAliases(store: ObjectStore, bucket: string, name: string, change: (current: Aliases) => Aliases): Promise<{ before: Aliases; after: Aliases }> {
+async function updateAliases(
+  store: ObjectStore,
+  bucket: string,
+  name: string,
+  change: (current: Aliases) => Aliases,
+): Promise<{ before: Aliases; after: Aliases }> {
   const uri = aliasesUri(bucket, name);
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const info = await store.stat(uri);
@@ -126,13 +142,21 @@ async function updateAliases(store: ObjectStore, bucket: string, name: string, c
       await conflictBackoff(attempt);
     }
   }
-  throw new ConflictError(`aliases of model ${name} kept changing concurrently (${MAX_WRITE_ATTEMPTS} attempts); retry`, { name });
+  throw new ConflictError(
+    `aliases of model ${name} kept changing concurrently (${MAX_WRITE_ATTEMPTS} attempts); retry`,
+    { name },
+  );
 }
 
 const VERSION_FILE = /^models\/[^/]+\/(\d+)\/(?:card|claim)\.json$/;
 
 /** Take the next free version number of `name` by creating its claim object (If-None-Match: *). */
-async function claimVersion(store: ObjectStore, bucket: string, name: string, claim: Record<string, string>): Promise<number> {
+async function claimVersion(
+  store: ObjectStore,
+  bucket: string,
+  name: string,
+  claim: Record<string, string>,
+): Promise<number> {
   let highest = 0;
   for (const info of await store.list(`${modelPrefix(bucket, name)}/`)) {
     const match = VERSION_FILE.exec(info.key);
@@ -140,13 +164,17 @@ async function claimVersion(store: ObjectStore, bucket: string, name: string, cl
   }
   for (let version = highest + 1, attempt = 0; attempt < MAX_WRITE_ATTEMPTS; version++, attempt++) {
     try {
-      await store.putJson(joinUri(versionPrefix(bucket, name, version), 'claim.json'), claim, { condition: { ifNoneMatch: '*' } });
+      await store.putJson(joinUri(versionPrefix(bucket, name, version), 'claim.json'), claim, {
+        condition: { ifNoneMatch: '*' },
+      });
       return version;
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error; // taken: try the next number
     }
   }
-  throw new ConflictError(`model ${name}: ${MAX_WRITE_ATTEMPTS} version numbers were taken concurrently; retry`, { name });
+  throw new ConflictError(`model ${name}: ${MAX_WRITE_ATTEMPTS} version numbers were taken concurrently; retry`, {
+    name,
+  });
 }
 
 /** Registered versions of `name`, ascending. */
@@ -161,23 +189,36 @@ export async function listVersions(store: ObjectStore, bucket: string, name: str
 }
 
 /** The version a registry reference points at. */
-export async function resolveVersion(store: ObjectStore, bucket: string, reference: RegistryReference): Promise<number> {
+export async function resolveVersion(
+  store: ObjectStore,
+  bucket: string,
+  reference: RegistryReference,
+): Promise<number> {
   const versions = await listVersions(store, bucket, reference.name);
-  if (versions.length === 0) throw new NotFoundError(`model ${reference.name} is not in the registry (s3://${bucket}/models/)`, { name: reference.name });
+  if (versions.length === 0)
+    throw new NotFoundError(`model ${reference.name} is not in the registry (s3://${bucket}/models/)`, {
+      name: reference.name,
+    });
   if (reference.selector === 'latest') return versions[versions.length - 1] as number;
   if (/^\d+$/.test(reference.selector)) {
     const version = Number(reference.selector);
-    if (!versions.includes(version)) throw new NotFoundError(`model ${reference.name} has no version ${version}; versions: ${versions.join(', ')}`, { name: reference.name });
+    if (!versions.includes(version))
+      throw new NotFoundError(`model ${reference.name} has no version ${version}; versions: ${versions.join(', ')}`, {
+        name: reference.name,
+      });
     return version;
   }
   const aliases = await readAliases(store, bucket, reference.name);
   const version = aliases[reference.selector];
   if (version === undefined) {
     const known = Object.keys(aliases);
-    throw new NotFoundError(`model ${reference.name} has no alias ${reference.selector}; aliases: ${known.length ? known.join(', ') : 'none'}`, {
-      name: reference.name,
-      alias: reference.selector,
-    });
+    throw new NotFoundError(
+      `model ${reference.name} has no alias ${reference.selector}; aliases: ${known.length ? known.join(', ') : 'none'}`,
+      {
+        name: reference.name,
+        alias: reference.selector,
+      },
+    );
   }
   return version;
 }
@@ -229,7 +270,11 @@ export async function registerModel(store: ObjectStore, options: RegisterModelOp
   const sourceDirectory = sourceJsonUri.slice(0, sourceJsonUri.lastIndexOf('/'));
 
   const createdAt = (options.now ?? new Date()).toISOString();
-  const version = await claimVersion(store, options.bucket, options.name, { createdAt, source: options.modelUri, ...(options.lineage?.runId ? { runId: options.lineage.runId } : {}) });
+  const version = await claimVersion(store, options.bucket, options.name, {
+    createdAt,
+    source: options.modelUri,
+    ...(options.lineage?.runId ? { runId: options.lineage.runId } : {}),
+  });
   const target = versionPrefix(options.bucket, options.name, version);
   // Copy weights first and the card last: a version exists once its card does.
   const paths = (modelJson.weightsManifest ?? []).flatMap((group) => group.paths);
@@ -237,7 +282,10 @@ export async function registerModel(store: ObjectStore, options: RegisterModelOp
   const merged = Buffer.concat(weights);
   await store.putBytes(joinUri(target, WEIGHTS_BIN), merged, { contentType: 'application/octet-stream' });
   const specs = (modelJson.weightsManifest ?? []).flatMap((group) => (group as { weights?: unknown[] }).weights ?? []);
-  await store.putJson(joinUri(target, MODEL_JSON), { ...modelJson, weightsManifest: [{ paths: [WEIGHTS_BIN], weights: specs }] });
+  await store.putJson(joinUri(target, MODEL_JSON), {
+    ...modelJson,
+    weightsManifest: [{ paths: [WEIGHTS_BIN], weights: specs }],
+  });
   const card: ModelCard = {
     name: options.name,
     version,
@@ -256,9 +304,21 @@ export async function registerModel(store: ObjectStore, options: RegisterModelOp
   const requested = options.aliases ?? [];
   const aliases =
     requested.length > 0
-      ? (await updateAliases(store, options.bucket, options.name, (current) => ({ ...current, ...Object.fromEntries(requested.map((alias) => [alias, version])) }))).after
+      ? (
+          await updateAliases(store, options.bucket, options.name, (current) => ({
+            ...current,
+            ...Object.fromEntries(requested.map((alias) => [alias, version])),
+          }))
+        ).after
       : await readAliases(store, options.bucket, options.name);
-  return { name: options.name, version, uri: `registry://${options.name}@${version}`, modelUri: joinUri(target, MODEL_JSON), card, aliases };
+  return {
+    name: options.name,
+    version,
+    uri: `registry://${options.name}@${version}`,
+    modelUri: joinUri(target, MODEL_JSON),
+    card,
+    aliases,
+  };
 }
 
 export interface ModelSummary {
@@ -280,7 +340,13 @@ export async function listModels(store: ObjectStore, bucket: string): Promise<Mo
     const versions = await listVersions(store, bucket, name);
     const latest = versions[versions.length - 1] as number;
     const card = await store.getJson<ModelCard>(joinUri(versionPrefix(bucket, name, latest), 'card.json'));
-    summaries.push({ name, versions: versions.length, latest, aliases: await readAliases(store, bucket, name), latestCreatedAt: card.createdAt });
+    summaries.push({
+      name,
+      versions: versions.length,
+      latest,
+      aliases: await readAliases(store, bucket, name),
+      latestCreatedAt: card.createdAt,
+    });
   }
   return summaries;
 }
@@ -295,8 +361,11 @@ export interface ModelDetails {
 export async function showModel(store: ObjectStore, bucket: string, name: string): Promise<ModelDetails> {
   checkName(name);
   const versions = await listVersions(store, bucket, name);
-  if (versions.length === 0) throw new NotFoundError(`model ${name} is not in the registry (s3://${bucket}/models/)`, { name });
-  const cards = await Promise.all(versions.map((version) => store.getJson<ModelCard>(joinUri(versionPrefix(bucket, name, version), 'card.json'))));
+  if (versions.length === 0)
+    throw new NotFoundError(`model ${name} is not in the registry (s3://${bucket}/models/)`, { name });
+  const cards = await Promise.all(
+    versions.map((version) => store.getJson<ModelCard>(joinUri(versionPrefix(bucket, name, version), 'card.json'))),
+  );
   return { name, aliases: await readAliases(store, bucket, name), versions: cards };
 }
 
@@ -309,7 +378,13 @@ export interface PromoteResult {
 }
 
 /** Point `alias` at `version` (a number, another alias, or `latest`). */
-export async function promoteModel(store: ObjectStore, bucket: string, name: string, selector: string | number, alias: string): Promise<PromoteResult> {
+export async function promoteModel(
+  store: ObjectStore,
+  bucket: string,
+  name: string,
+  selector: string | number,
+  alias: string,
+): Promise<PromoteResult> {
   checkName(name);
   checkAlias(alias);
   const version = await resolveVersion(store, bucket, { name, selector: String(selector) });

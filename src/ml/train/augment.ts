@@ -26,7 +26,13 @@ export interface ExampleTransform {
 }
 
 /** Writes `transform` of one HWC image (`source`, starting at `offset`) into `target` at `offset`. */
-export function transformExample(source: Float32Array, target: Float32Array, offset: number, shape: readonly [number, number, number], transform: ExampleTransform): void {
+export function transformExample(
+  source: Float32Array,
+  target: Float32Array,
+  offset: number,
+  shape: readonly [number, number, number],
+  transform: ExampleTransform,
+): void {
   const [height, width, channels] = shape;
   const centreX = (width - 1) / 2;
   const centreY = (height - 1) / 2;
@@ -80,7 +86,13 @@ function symmetric(random: Random, max: number): number {
  * unchanged). Draws happen in a fixed order per example and only for the options that are on,
  * so adding an option does not change the shifts and flips an older configuration drew.
  */
-export function augmentBatch(features: Float32Array, count: number, shape: readonly number[], augmentation: Augmentation, random: Random): Float32Array {
+export function augmentBatch(
+  features: Float32Array,
+  count: number,
+  shape: readonly number[],
+  augmentation: Augmentation,
+  random: Random,
+): Float32Array {
   if (shape.length !== 3) return features;
   const [height = 0, width = 0, channels = 1] = shape;
   const size = height * width * channels;
@@ -98,7 +110,15 @@ export function augmentBatch(features: Float32Array, count: number, shape: reado
     const scale = maxZoom ? 1 + symmetric(random, maxZoom) : 1;
     const brightnessFactor = maxBrightness ? Math.max(0, 1 + symmetric(random, maxBrightness)) : 1;
     const base = n * size;
-    transformExample(features, out, base, [height, width, channels], { dx, dy, flipHorizontal, flipVertical, rotateDegrees, scale, brightnessFactor });
+    transformExample(features, out, base, [height, width, channels], {
+      dx,
+      dy,
+      flipHorizontal,
+      flipVertical,
+      rotateDegrees,
+      scale,
+      brightnessFactor,
+    });
     if (augmentation.noise) {
       for (let i = base; i < base + size; i += 1) out[i] = (out[i] ?? 0) + augmentation.noise * randomNormal(random);
     }

@@ -90,7 +90,9 @@ const CHECKPOINT_DIRECTORY = /\/epoch-(\d+)\/checkpoint\.json$/;
 /** Epochs that have a checkpoint index under `prefixUri`, newest first. */
 export async function listCheckpointEpochs(store: ObjectStore, prefixUri: string): Promise<number[]> {
   const objects = await store.list(asPrefix(prefixUri));
-  const epochs = objects.map((object) => CHECKPOINT_DIRECTORY.exec(`/${object.key}`)?.[1]).filter((epoch): epoch is string => epoch !== undefined);
+  const epochs = objects
+    .map((object) => CHECKPOINT_DIRECTORY.exec(`/${object.key}`)?.[1])
+    .filter((epoch): epoch is string => epoch !== undefined);
   return [...new Set(epochs.map(Number))].sort((a, b) => b - a);
 }
 
@@ -98,7 +100,11 @@ export async function listCheckpointEpochs(store: ObjectStore, prefixUri: string
  * The loop state of the checkpoint in `directory` when it is complete, was written for
  * `requestKey`, and every part's bytes hash to what its index recorded; otherwise undefined.
  */
-export async function verifyCheckpoint(store: ObjectStore, directory: string, requestKey: string): Promise<LoopState | undefined> {
+export async function verifyCheckpoint(
+  store: ObjectStore,
+  directory: string,
+  requestKey: string,
+): Promise<LoopState | undefined> {
   try {
     const index = await store.getJson<CheckpointIndex>(joinUri(directory, 'checkpoint.json'));
     if (index.format !== 'fineflow-checkpoint/v1' || index.requestKey !== requestKey) return undefined;
@@ -109,7 +115,13 @@ export async function verifyCheckpoint(store: ObjectStore, directory: string, re
     return index.state;
   } catch (error) {
     // A missing or unparsable part is an unverified checkpoint; an unreachable store is not.
-    if (error instanceof NotFoundError || error instanceof CorruptDataError || error instanceof InvalidInputError || error instanceof SyntaxError) return undefined;
+    if (
+      error instanceof NotFoundError ||
+      error instanceof CorruptDataError ||
+      error instanceof InvalidInputError ||
+      error instanceof SyntaxError
+    )
+      return undefined;
     throw error;
   }
 }
@@ -127,13 +139,23 @@ export interface VerifiedCheckpoint {
 export async function newestVerifiedCheckpoint(
   store: ObjectStore,
   prefixUri: string,
-  options: { readonly requestKey: string; readonly minEpoch?: number; readonly maxEpoch?: number; readonly hint?: string },
+  options: {
+    readonly requestKey: string;
+    readonly minEpoch?: number;
+    readonly maxEpoch?: number;
+    readonly hint?: string;
+  },
 ): Promise<VerifiedCheckpoint | undefined> {
   const listed = (await listCheckpointEpochs(store, prefixUri)).map((epoch) => checkpointDirectory(prefixUri, epoch));
-  const hinted = options.hint && !listed.includes(options.hint.replace(/\/+$/, '')) ? [options.hint.replace(/\/+$/, '')] : [];
+  const hinted =
+    options.hint && !listed.includes(options.hint.replace(/\/+$/, '')) ? [options.hint.replace(/\/+$/, '')] : [];
   const epochOf = (directory: string): number => Number(/epoch-(\d+)$/.exec(directory)?.[1] ?? 0);
   const candidates = [...listed, ...hinted]
-    .filter((directory) => epochOf(directory) >= (options.minEpoch ?? 0) && epochOf(directory) <= (options.maxEpoch ?? Number.POSITIVE_INFINITY))
+    .filter(
+      (directory) =>
+        epochOf(directory) >= (options.minEpoch ?? 0) &&
+        epochOf(directory) <= (options.maxEpoch ?? Number.POSITIVE_INFINITY),
+    )
     .sort((a, b) => epochOf(b) - epochOf(a));
   for (const directory of candidates) {
     const state = await verifyCheckpoint(store, directory, options.requestKey);
@@ -146,7 +168,11 @@ export async function newestVerifiedCheckpoint(
  * Remove checkpoints under `prefixUri` beyond the newest `keepLast`, never one in `keep`
  * (the best epoch's, a segment boundary). Returns the removed directories.
  */
-export async function pruneCheckpoints(store: ObjectStore, prefixUri: string, options: { readonly keepLast: number; readonly keep?: readonly number[] }): Promise<string[]> {
+export async function pruneCheckpoints(
+  store: ObjectStore,
+  prefixUri: string,
+  options: { readonly keepLast: number; readonly keep?: readonly number[] },
+): Promise<string[]> {
   const epochs = await listCheckpointEpochs(store, prefixUri);
   const keep = new Set([...epochs.slice(0, Math.max(1, options.keepLast)), ...(options.keep ?? [])]);
   const removed: string[] = [];
@@ -175,7 +201,12 @@ export async function writeCheckpoint(store: ObjectStore, prefixUri: string, che
     await store.putBytes(joinUri(directory, `${name}.bin`), bytes, { contentType: 'application/octet-stream' });
     parts[name] = { specs, sha256: createHash('sha256').update(bytes).digest('hex') };
   }
-  const index: CheckpointIndex = { format: 'fineflow-checkpoint/v1', requestKey: checkpoint.requestKey, state: checkpoint.state, parts };
+  const index: CheckpointIndex = {
+    format: 'fineflow-checkpoint/v1',
+    requestKey: checkpoint.requestKey,
+    state: checkpoint.state,
+    parts,
+  };
   await store.putJson(joinUri(directory, 'checkpoint.json'), index);
   await store.putJson(joinUri(prefixUri, 'latest.json'), { uri: directory, epoch: checkpoint.state.epochsDone });
   return directory;
@@ -191,13 +222,17 @@ export async function findCheckpoint(store: ObjectStore, uri: string): Promise<s
 
 export async function readCheckpoint(store: ObjectStore, directory: string): Promise<Checkpoint> {
   const index = await store.getJson<CheckpointIndex>(joinUri(directory, 'checkpoint.json'));
-  if (index.format !== 'fineflow-checkpoint/v1') throw new InvalidInputError(`${directory} is not a Fineflow checkpoint`, { uri: directory });
+  if (index.format !== 'fineflow-checkpoint/v1')
+    throw new InvalidInputError(`${directory} is not a Fineflow checkpoint`, { uri: directory });
   const read = async (name: string): Promise<NamedArray[] | undefined> => {
     const part = index.parts[name];
     if (!part) return undefined;
     const bytes = await store.getBytes(joinUri(directory, `${name}.bin`));
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    if (sha256 !== part.sha256) throw new InvalidInputError(`checkpoint ${directory}/${name}.bin is corrupt (sha256 mismatch)`, { uri: directory });
+    if (sha256 !== part.sha256)
+      throw new InvalidInputError(`checkpoint ${directory}/${name}.bin is corrupt (sha256 mismatch)`, {
+        uri: directory,
+      });
     return unpackArrays(part.specs, bytes);
   };
   const bestWeights = await read('best-weights');

@@ -50,7 +50,8 @@ export const DEFAULT_TRAIN_MEMORY_MB = 4096;
 const PRLIMIT = ['/usr/bin/prlimit', '/bin/prlimit'].find((candidate) => existsSync(candidate));
 
 /** What a child that ran out of memory leaves behind: V8, ArrayBuffer, C++ and TensorFlow allocator messages. */
-const OUT_OF_MEMORY = /heap out of memory|Array buffer allocation failed|std::bad_alloc|Cannot allocate memory|OOM when allocating|out of memory|Reached heap limit/i;
+const OUT_OF_MEMORY =
+  /heap out of memory|Array buffer allocation failed|std::bad_alloc|Cannot allocate memory|OOM when allocating|out of memory|Reached heap limit/i;
 
 function outOfMemory(limitMb: number, evidence: string): ResourceLimitError {
   return new ResourceLimitError(
@@ -88,16 +89,29 @@ export type ParentMessage = {
 export type ChildMessage =
   | { readonly type: 'progress'; readonly progress: TrainingProgress }
   | { readonly type: 'result'; readonly result: TrainingResult }
-  | { readonly type: 'error'; readonly error: { readonly type?: string; readonly message: string; readonly details?: Record<string, unknown> } };
+  | {
+      readonly type: 'error';
+      readonly error: { readonly type?: string; readonly message: string; readonly details?: Record<string, unknown> };
+    };
 
 export const TRAINING_WORKER_PATH = path.join(__dirname, 'training-worker.ts');
 
-function errorFrom(error: { readonly type?: string; readonly message: string; readonly details?: Record<string, unknown> }): FineflowError {
+function errorFrom(error: {
+  readonly type?: string;
+  readonly message: string;
+  readonly details?: Record<string, unknown>;
+}): FineflowError {
   const details = error.details ?? {};
-  return errorOfType(error.type, error.message, details) ?? new InternalError(`training failed: ${error.message}`, details);
+  return (
+    errorOfType(error.type, error.message, details) ?? new InternalError(`training failed: ${error.message}`, details)
+  );
 }
 
-function forwardLines(stream: NodeJS.ReadableStream | null, onLog: ((line: string) => void) | undefined, onChunk?: (chunk: string) => void): void {
+function forwardLines(
+  stream: NodeJS.ReadableStream | null,
+  onLog: ((line: string) => void) | undefined,
+  onChunk?: (chunk: string) => void,
+): void {
   if (!stream) return;
   let pending = '';
   stream.setEncoding('utf8');
@@ -114,7 +128,10 @@ function forwardLines(stream: NodeJS.ReadableStream | null, onLog: ((line: strin
 }
 
 /** Fork the training worker, run `request`, and return its result. */
-export function runTrainingInChildProcess(request: TrainingRequest, options: ChildRunOptions = {}): Promise<TrainingResult> {
+export function runTrainingInChildProcess(
+  request: TrainingRequest,
+  options: ChildRunOptions = {},
+): Promise<TrainingResult> {
   return new Promise<TrainingResult>((resolve, reject) => {
     if (options.signal?.aborted) {
       reject(new CancelledError('training was cancelled before it started', {}));
@@ -144,7 +161,9 @@ export function runTrainingInChildProcess(request: TrainingRequest, options: Chi
     };
     const onAbort = (): void => {
       killGroup(child);
-      settle(() => reject(new CancelledError('training was cancelled; the child process was killed', { pid: child.pid ?? null })));
+      settle(() =>
+        reject(new CancelledError('training was cancelled; the child process was killed', { pid: child.pid ?? null })),
+      );
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
     child.on('message', (message: ChildMessage) => {
@@ -155,7 +174,9 @@ export function runTrainingInChildProcess(request: TrainingRequest, options: Chi
         settle(() => reject(oom ? outOfMemory(limitMb, oom[0]) : errorFrom(message.error)));
       }
     });
-    child.on('error', (error) => settle(() => reject(new InternalError(`training process failed: ${error.message}`, {}, { cause: error }))));
+    child.on('error', (error) =>
+      settle(() => reject(new InternalError(`training process failed: ${error.message}`, {}, { cause: error }))),
+    );
     child.on('exit', (code, signal) => {
       killGroup(child); // anything the child started dies with it
       const oom = OUT_OF_MEMORY.exec(stderrTail);
@@ -163,10 +184,30 @@ export function runTrainingInChildProcess(request: TrainingRequest, options: Chi
       // A bare SIGKILL (no allocation failure in stderr: the cap makes allocations fail first) is
       // an operator, a node drain or the kernel's OOM killer: retryable, the retry resumes from
       // the newest checkpoint (issue 13: kill -9 of training redoes at most one epoch).
-      else if (signal === 'SIGKILL') settle(() => reject(new InternalError(`training process was killed (SIGKILL: by an operator, or the kernel's out-of-memory killer if the machine ran out of memory below the ${limitMb} MiB cap); the retry resumes from the newest checkpoint`, { code, signal })));
-      settle(() => reject(new InternalError(`training process exited (${signal ? `signal ${signal}` : `code ${code}`}) before returning a result`, { code, signal })));
+      else if (signal === 'SIGKILL')
+        settle(() =>
+          reject(
+            new InternalError(
+              `training process was killed (SIGKILL: by an operator, or the kernel's out-of-memory killer if the machine ran out of memory below the ${limitMb} MiB cap); the retry resumes from the newest checkpoint`,
+              { code, signal },
+            ),
+          ),
+        );
+      settle(() =>
+        reject(
+          new InternalError(
+            `training process exited (${signal ? `signal ${signal}` : `code ${code}`}) before returning a result`,
+            { code, signal },
+          ),
+        ),
+      );
     });
-    const start: ParentMessage = { type: 'start', request, ...(options.store ? { store: options.store } : {}), outbound: outboundPolicy().config };
+    const start: ParentMessage = {
+      type: 'start',
+      request,
+      ...(options.store ? { store: options.store } : {}),
+      outbound: outboundPolicy().config,
+    };
     child.send(start);
   });
 }

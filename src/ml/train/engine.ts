@@ -107,7 +107,11 @@ export function createEagerEngine(options: EngineOptions): StepEngine {
           let perExample = tf.neg(tf.log(tf.clipByValue(picked, 1e-7, 1)));
           if (weightTensor) perExample = tf.mul(perExample, tf.gather(weightTensor, y));
           let loss = tf.mean(perExample) as TfModule.Scalar;
-          if (l2 > 0 && kernels.length > 0) loss = tf.add(loss, tf.mul(l2, tf.addN(kernels.map((kernel) => tf.sum(tf.square(kernel)))))) as TfModule.Scalar;
+          if (l2 > 0 && kernels.length > 0)
+            loss = tf.add(
+              loss,
+              tf.mul(l2, tf.addN(kernels.map((kernel) => tf.sum(tf.square(kernel))))),
+            ) as TfModule.Scalar;
           return loss;
         },
         true,
@@ -140,10 +144,16 @@ export function createEagerEngine(options: EngineOptions): StepEngine {
     syncToModel() {},
     async optimizerWeights() {
       const weights = await optimizer.getWeights();
-      return weights.map((entry) => ({ name: entry.name, shape: entry.tensor.shape, values: Float32Array.from(entry.tensor.dataSync()) }));
+      return weights.map((entry) => ({
+        name: entry.name,
+        shape: entry.tensor.shape,
+        values: Float32Array.from(entry.tensor.dataSync()),
+      }));
     },
     async setOptimizerWeights(arrays) {
-      await optimizer.setWeights(arrays.map((array) => ({ name: array.name, tensor: tf.tensor(array.values, [...array.shape]) })));
+      await optimizer.setWeights(
+        arrays.map((array) => ({ name: array.name, tensor: tf.tensor(array.values, [...array.shape]) })),
+      );
     },
     dispose() {
       weightTensor?.dispose();

@@ -10,7 +10,15 @@ import type { ObjectStore } from '../../storage/object-store';
 import { currentBackend, loadTf, type Tf } from '../backend';
 import { loadSplit, readManifest, streamBatches, type DatasetManifest, type SplitName } from '../data/shards';
 import { featureLength, subsetOf, type LabelledSet } from '../generators/image-set';
-import { buildModel, HEAD_LAYER_NAME, headLayers, isHeadLayerName, type HeadOptions, type LayersModel, type ModelArchitecture } from '../models/architectures';
+import {
+  buildModel,
+  HEAD_LAYER_NAME,
+  headLayers,
+  isHeadLayerName,
+  type HeadOptions,
+  type LayersModel,
+  type ModelArchitecture,
+} from '../models/architectures';
 import { loadModel, saveModel } from '../models/load-model';
 import { mulberry32, shuffleInPlace } from '../random';
 import { findCheckpoint, readCheckpoint } from './checkpoint';
@@ -54,7 +62,13 @@ export function takePerClass(set: LabelledSet, perClass: number, seed: number): 
   return subsetOf(set, picked);
 }
 
-async function exampleSource(store: ObjectStore, manifest: DatasetManifest, split: SplitName, labelsPerClass: number | undefined, seed: number): Promise<ExampleSource> {
+async function exampleSource(
+  store: ObjectStore,
+  manifest: DatasetManifest,
+  split: SplitName,
+  labelsPerClass: number | undefined,
+  seed: number,
+): Promise<ExampleSource> {
   const bytes = manifest.splits[split].count * featureLength(manifest.featureShape) * 4;
   if (labelsPerClass === undefined && bytes > IN_MEMORY_LIMIT_BYTES) return shardSource(store, manifest, split);
   const set = await loadSplit(store, manifest, split);
@@ -70,7 +84,8 @@ export function replaceHead(tf: Tf, base: LayersModel, head: HeadOptions): Layer
   const layers = base.layers.filter((layer) => layer.getClassName() !== 'InputLayer');
   const headIndex = layers.findIndex((layer) => layer.name === HEAD_LAYER_NAME);
   let end = headIndex >= 0 ? headIndex : layers.length - 1;
-  const belongsToOldHead = (layer: Layer | undefined): boolean => layer !== undefined && (layer.getClassName() === 'Dropout' || isHeadLayerName(layer.name));
+  const belongsToOldHead = (layer: Layer | undefined): boolean =>
+    layer !== undefined && (layer.getClassName() === 'Dropout' || isHeadLayerName(layer.name));
   while (end > 0 && belongsToOldHead(layers[end - 1])) end -= 1;
   const body = layers.slice(0, end);
   if (body.length === 0) throw new InvalidInputError('the base model has no layers below its head to fine-tune', {});
@@ -87,7 +102,9 @@ function headOptionsOf(hyperparameters: Hyperparameters, numClasses: number): He
     numClasses,
     ...(hyperparameters.dropout !== undefined ? { dropout: hyperparameters.dropout } : {}),
     ...(hyperparameters.seed !== undefined ? { seed: hyperparameters.seed } : {}),
-    ...(hyperparameters.headUnits && hyperparameters.headUnits.length > 0 ? { headUnits: hyperparameters.headUnits } : {}),
+    ...(hyperparameters.headUnits && hyperparameters.headUnits.length > 0
+      ? { headUnits: hyperparameters.headUnits }
+      : {}),
   };
 }
 
@@ -96,10 +113,22 @@ function weightLayerNames(layers: readonly Layer[]): string[] {
 }
 
 /** The training phases a request asks for, with the layers each one trains. */
-export function planPhases(model: LayersModel, mode: TrainingRequest['mode'], hyperparameters: Hyperparameters): PhasePlan[] {
+export function planPhases(
+  model: LayersModel,
+  mode: TrainingRequest['mode'],
+  hyperparameters: Hyperparameters,
+): PhasePlan[] {
   const layers = model.layers.filter((layer) => layer.getClassName() !== 'InputLayer');
   const all = weightLayerNames(layers);
-  if (mode === 'from-scratch') return [{ name: 'scratch', epochs: hyperparameters.epochs, learningRate: hyperparameters.learningRate, trainableLayers: all }];
+  if (mode === 'from-scratch')
+    return [
+      {
+        name: 'scratch',
+        epochs: hyperparameters.epochs,
+        learningRate: hyperparameters.learningRate,
+        trainableLayers: all,
+      },
+    ];
   // The new head (hidden layers and softmax) always trains; `unfreezeLayers` counts base layers only.
   const head = all.filter(isHeadLayerName);
   const base = all.filter((name) => !isHeadLayerName(name));
@@ -109,7 +138,11 @@ export function planPhases(model: LayersModel, mode: TrainingRequest['mode'], hy
   if (typeof unfreeze === 'number') unfrozen = unfreeze <= 0 ? [] : base.slice(Math.max(0, base.length - unfreeze));
   else {
     const unknown = unfreeze.filter((name) => !base.includes(name));
-    if (unknown.length > 0) throw new InvalidInputError(`unfreezeLayers names ${unknown.join(', ')}, which the base model does not have; its weight layers are ${base.join(', ')}`, { unknown });
+    if (unknown.length > 0)
+      throw new InvalidInputError(
+        `unfreezeLayers names ${unknown.join(', ')}, which the base model does not have; its weight layers are ${base.join(', ')}`,
+        { unknown },
+      );
     unfrozen = [...unfreeze];
   }
   const topTrainable = [...unfrozen.filter((name) => !frozen.has(name)), ...head];
@@ -125,7 +158,14 @@ export function planPhases(model: LayersModel, mode: TrainingRequest['mode'], hy
       },
     ];
   }
-  return [{ name: unfrozen.length > 0 ? 'fine-tune' : 'head', epochs: hyperparameters.epochs, learningRate: hyperparameters.learningRate, trainableLayers: topTrainable }];
+  return [
+    {
+      name: unfrozen.length > 0 ? 'fine-tune' : 'head',
+      epochs: hyperparameters.epochs,
+      learningRate: hyperparameters.learningRate,
+      trainableLayers: topTrainable,
+    },
+  ];
 }
 
 function defaultArchitecture(shape: readonly number[]): ModelArchitecture {
@@ -149,31 +189,47 @@ export function requestKeyOf(request: TrainingRequest): string {
 function checkShape(model: LayersModel, shape: readonly number[], where: string): void {
   const modelShape = model.inputs[0]?.shape.slice(1) ?? [];
   if (modelShape.length !== shape.length || modelShape.some((size, i) => size !== null && size !== shape[i])) {
-    throw new InvalidInputError(`${where} takes inputs of shape [${modelShape.join(', ')}] but the dataset's examples are [${shape.join(', ')}]`, {
-      modelShape,
-      datasetShape: [...shape],
-    });
+    throw new InvalidInputError(
+      `${where} takes inputs of shape [${modelShape.join(', ')}] but the dataset's examples are [${shape.join(', ')}]`,
+      {
+        modelShape,
+        datasetShape: [...shape],
+      },
+    );
   }
 }
 
 /** Train per `request` in this process: fine-tune a base model, or train from scratch. */
-export async function trainModel(store: ObjectStore, request: TrainingRequest, callbacks: TrainingCallbacks = {}): Promise<TrainingResult> {
+export async function trainModel(
+  store: ObjectStore,
+  request: TrainingRequest,
+  callbacks: TrainingCallbacks = {},
+): Promise<TrainingResult> {
   const started = performance.now();
   const { tf } = loadTf({ preference: request.tfBackend ?? 'auto' });
   const hyperparameters = request.hyperparameters;
   if (!(hyperparameters.epochs >= 1) || !(hyperparameters.batchSize >= 1) || !(hyperparameters.learningRate > 0)) {
-    throw new InvalidInputError('epochs and batchSize must be at least 1 and learningRate positive', { hyperparameters: { ...hyperparameters } });
+    throw new InvalidInputError('epochs and batchSize must be at least 1 and learningRate positive', {
+      hyperparameters: { ...hyperparameters },
+    });
   }
   const manifest = await readManifest(store, request.datasetUri);
   const seed = hyperparameters.seed ?? 0;
   const train = await exampleSource(store, manifest, 'train', request.labelsPerClass, seed);
-  if (train.count === 0) throw new InvalidInputError(`dataset ${request.datasetUri} has no training examples`, { uri: request.datasetUri });
-  const validation = manifest.splits.validation.count > 0 ? await exampleSource(store, manifest, 'validation', undefined, seed) : undefined;
+  if (train.count === 0)
+    throw new InvalidInputError(`dataset ${request.datasetUri} has no training examples`, { uri: request.datasetUri });
+  const validation =
+    manifest.splits.validation.count > 0
+      ? await exampleSource(store, manifest, 'validation', undefined, seed)
+      : undefined;
 
   let model: LayersModel;
   if (request.mode === 'fine-tune') {
     if (!request.baseModelUri) throw new InvalidInputError('fine-tune needs baseModelUri', {});
-    const base = await loadModel(tf, store, request.baseModelUri, { registryBucket: request.registryBucket, ...(request.modelHttp ? { http: request.modelHttp } : {}) });
+    const base = await loadModel(tf, store, request.baseModelUri, {
+      registryBucket: request.registryBucket,
+      ...(request.modelHttp ? { http: request.modelHttp } : {}),
+    });
     checkShape(base, manifest.featureShape, `base model ${request.baseModelUri}`);
     model = replaceHead(tf, base, headOptionsOf(hyperparameters, manifest.classes.length));
   } else {
@@ -189,7 +245,10 @@ export async function trainModel(store: ObjectStore, request: TrainingRequest, c
     if (directory) {
       resume = await readCheckpoint(store, directory);
       if (resume.requestKey !== requestKey) {
-        throw new InvalidInputError(`checkpoint ${directory} belongs to a different training request (inputs or hyperparameters changed); start without resumeFrom`, { uri: directory });
+        throw new InvalidInputError(
+          `checkpoint ${directory} belongs to a different training request (inputs or hyperparameters changed); start without resumeFrom`,
+          { uri: directory },
+        );
       }
     }
   }
@@ -204,7 +263,16 @@ export async function trainModel(store: ObjectStore, request: TrainingRequest, c
     numClasses: manifest.classes.length,
     requestKey,
     ...(resume ? { resume } : {}),
-    ...(request.checkpoint ? { checkpoint: { store, uri: request.checkpoint.uri, everyEpochs: request.checkpoint.everyEpochs ?? 1, ...(request.checkpoint.keepLast !== undefined ? { keepLast: request.checkpoint.keepLast } : {}) } } : {}),
+    ...(request.checkpoint
+      ? {
+          checkpoint: {
+            store,
+            uri: request.checkpoint.uri,
+            everyEpochs: request.checkpoint.everyEpochs ?? 1,
+            ...(request.checkpoint.keepLast !== undefined ? { keepLast: request.checkpoint.keepLast } : {}),
+          },
+        }
+      : {}),
     ...(callbacks.onEpoch ? { onEpoch: callbacks.onEpoch } : {}),
     ...(callbacks.signal ? { signal: callbacks.signal } : {}),
     ...(request.engine ? { engine: request.engine } : {}),
@@ -212,7 +280,8 @@ export async function trainModel(store: ObjectStore, request: TrainingRequest, c
 
   await saveModel(tf, store, model, request.outputUri);
   // The metrics reported are those of the weights just saved, whichever epoch they come from.
-  const saved = loop.history.find((epoch) => epoch.epoch === loop.weightsEpoch) ?? loop.history[loop.history.length - 1];
+  const saved =
+    loop.history.find((epoch) => epoch.epoch === loop.weightsEpoch) ?? loop.history[loop.history.length - 1];
   model.dispose();
   return {
     modelUri: request.outputUri,

@@ -16,7 +16,13 @@ import type { LayersModel } from '../models/architectures';
 import { deriveSeed, mulberry32, shuffleInPlace } from '../random';
 import { augmentBatch } from './augment';
 import { pruneCheckpoints, writeCheckpoint, type Checkpoint, type LoopState, type NamedArray } from './checkpoint';
-import { createEagerEngine, type EngineKind, type EngineOptions, type EnginePreference, type StepEngine } from './engine';
+import {
+  createEagerEngine,
+  type EngineKind,
+  type EngineOptions,
+  type EnginePreference,
+  type StepEngine,
+} from './engine';
 import { learningRateAt } from './schedule';
 import type { EpochMetrics, Hyperparameters, MonitoredMetric, TrainingProgress } from './types';
 
@@ -30,7 +36,11 @@ export interface ExampleSource {
   readonly classCounts: readonly number[];
   /** Present when the examples are in memory (enables caching frozen features). */
   readonly inMemory?: LabelledSet;
-  batches(options: { readonly batchSize: number; readonly shuffle: boolean; readonly seed: number }): AsyncIterable<Batch>;
+  batches(options: {
+    readonly batchSize: number;
+    readonly shuffle: boolean;
+    readonly seed: number;
+  }): AsyncIterable<Batch>;
 }
 
 export function memorySource(set: LabelledSet): ExampleSource {
@@ -78,7 +88,12 @@ export interface LoopOptions {
   readonly requestKey: string;
   readonly resume?: Checkpoint;
   /** `keepLast`: after each checkpoint, remove all but the newest N and the best epoch's; absent = keep all. */
-  readonly checkpoint?: { readonly store: ObjectStore; readonly uri: string; readonly everyEpochs: number; readonly keepLast?: number };
+  readonly checkpoint?: {
+    readonly store: ObjectStore;
+    readonly uri: string;
+    readonly everyEpochs: number;
+    readonly keepLast?: number;
+  };
   readonly onEpoch?: (progress: TrainingProgress) => void | Promise<void>;
   readonly signal?: AbortSignal;
   /** How steps execute; default `auto` (graph when it can). */
@@ -114,7 +129,10 @@ export function createEngine(
 ): { engine: StepEngine; fallbackReason?: string } {
   if (preference === 'eager') return { engine: createEagerEngine(options) };
   const required = (reason: string): DependencyUnavailableError =>
-    new DependencyUnavailableError(`the graph training engine was required (FINEFLOW_TRAIN_ENGINE=graph), but ${reason}`, { reason });
+    new DependencyUnavailableError(
+      `the graph training engine was required (FINEFLOW_TRAIN_ENGINE=graph), but ${reason}`,
+      { reason },
+    );
   const support = graphEngineSupport(currentBackend(options.tf), options.layers);
   if (!support.supported) {
     if (preference === 'graph') throw required(support.reason);
@@ -181,16 +199,23 @@ function classWeightsOf(hyperparameters: Hyperparameters, classCounts: readonly 
  * Apply `keepLast` (the best epoch's checkpoint stays too). Retention must never fail training:
  * what a failed removal leaves behind the next checkpoint's pruning, or `fineflow gc`, removes.
  */
-async function pruneQuietly(checkpoint: NonNullable<LoopOptions['checkpoint']>, bestEpoch: number | undefined): Promise<void> {
+async function pruneQuietly(
+  checkpoint: NonNullable<LoopOptions['checkpoint']>,
+  bestEpoch: number | undefined,
+): Promise<void> {
   try {
-    await pruneCheckpoints(checkpoint.store, checkpoint.uri, { keepLast: checkpoint.keepLast ?? 1, keep: bestEpoch !== undefined ? [bestEpoch] : [] });
+    await pruneCheckpoints(checkpoint.store, checkpoint.uri, {
+      keepLast: checkpoint.keepLast ?? 1,
+      keep: bestEpoch !== undefined ? [bestEpoch] : [],
+    });
   } catch {
     // see above
   }
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new CancelledError('training was cancelled', { reason: String(signal.reason ?? 'aborted') });
+  if (signal?.aborted)
+    throw new CancelledError('training was cancelled', { reason: String(signal.reason ?? 'aborted') });
 }
 
 export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult> {
@@ -204,7 +229,8 @@ export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult>
   const minimize = !monitor.endsWith('accuracy');
   const minDelta = hyperparameters.earlyStopping?.minDelta ?? 0;
   // As in Keras, best weights are restored only when early stopping is configured (and asks for it).
-  const restoreBest = hyperparameters.earlyStopping !== undefined && hyperparameters.earlyStopping.restoreBestWeights !== false;
+  const restoreBest =
+    hyperparameters.earlyStopping !== undefined && hyperparameters.earlyStopping.restoreBestWeights !== false;
 
   let state: LoopState = options.resume?.state ?? {
     epochsDone: 0,
@@ -230,7 +256,10 @@ export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult>
     for (let start = 0; start < set.labels.length; start += 256) {
       const end = Math.min(set.labels.length, start + 256);
       const values = tf.tidy(() => {
-        let output: Tensor = tf.tensor(set.features.subarray(start * length, end * length), [end - start, ...set.featureShape]);
+        let output: Tensor = tf.tensor(set.features.subarray(start * length, end * length), [
+          end - start,
+          ...set.featureShape,
+        ]);
         for (const layer of layers.slice(0, upTo)) output = layer.apply(output, { training: false }) as Tensor;
         shape = output.shape.slice(1);
         return output.dataSync() as Float32Array;
@@ -269,21 +298,46 @@ export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult>
     // Weightless layers (dropout, pooling) stay "trainable" so dropout is active while training.
     for (const layer of layers) layer.trainable = trainable.has(layer.name) || layer.weights.length === 0;
     const resumingThisPhase = options.resume !== undefined && phaseIndex === options.resume.state.phaseIndex;
-    if (!resumingThisPhase) state = { ...state, phaseIndex, epochsDoneInPhase: 0, stepInPhase: 0, epochsWithoutImprovement: 0, bestValue: undefined };
-    const firstTrainable = Math.max(0, layers.findIndex((layer: Layer) => layer.trainable && layer.trainableWeights.length > 0));
+    if (!resumingThisPhase)
+      state = {
+        ...state,
+        phaseIndex,
+        epochsDoneInPhase: 0,
+        stepInPhase: 0,
+        epochsWithoutImprovement: 0,
+        bestValue: undefined,
+      };
+    const firstTrainable = Math.max(
+      0,
+      layers.findIndex((layer: Layer) => layer.trainable && layer.trainableWeights.length > 0),
+    );
     // With no augmentation and in-memory data, the frozen prefix gives the same output every
     // epoch: compute it once (the head-only phase then trains as fast as a logistic regression).
-    const canCache = firstTrainable > 0 && !hyperparameters.augmentation && options.train.inMemory !== undefined && (!options.validation || options.validation.inMemory !== undefined);
+    const canCache =
+      firstTrainable > 0 &&
+      !hyperparameters.augmentation &&
+      options.train.inMemory !== undefined &&
+      (!options.validation || options.validation.inMemory !== undefined);
     let trainSource = options.train;
     let validationSource = options.validation;
     let from = 0;
     let inputShape = options.train.featureShape;
     if (canCache && options.train.inMemory) {
       const cached = cacheFrozen(options.train.inMemory, firstTrainable);
-      trainSource = memorySource({ featureShape: cached.shape, classes: options.train.inMemory.classes, features: cached.features, labels: options.train.inMemory.labels });
+      trainSource = memorySource({
+        featureShape: cached.shape,
+        classes: options.train.inMemory.classes,
+        features: cached.features,
+        labels: options.train.inMemory.labels,
+      });
       if (options.validation?.inMemory) {
         const cachedValidation = cacheFrozen(options.validation.inMemory, firstTrainable);
-        validationSource = memorySource({ featureShape: cachedValidation.shape, classes: options.validation.inMemory.classes, features: cachedValidation.features, labels: options.validation.inMemory.labels });
+        validationSource = memorySource({
+          featureShape: cachedValidation.shape,
+          classes: options.validation.inMemory.classes,
+          features: cachedValidation.features,
+          labels: options.validation.inMemory.labels,
+        });
       }
       from = firstTrainable;
       inputShape = cached.shape;
@@ -301,7 +355,8 @@ export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult>
     engineKind = engine.kind;
     engineFallbackReason = fallbackReason;
     try {
-      if (resumingThisPhase && options.resume && options.resume.optimizer.length > 0) await engine.setOptimizerWeights(options.resume.optimizer);
+      if (resumingThisPhase && options.resume && options.resume.optimizer.length > 0)
+        await engine.setOptimizerWeights(options.resume.optimizer);
 
       for (let epochInPhase = state.epochsDoneInPhase; epochInPhase < phase.epochs; epochInPhase += 1) {
         checkAborted(options.signal);
@@ -314,11 +369,25 @@ export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult>
         let seen = 0;
         let step = state.stepInPhase;
         let learningRate = phase.learningRate;
-        for await (const batch of trainSource.batches({ batchSize: hyperparameters.batchSize, shuffle: true, seed: epochSeed })) {
+        for await (const batch of trainSource.batches({
+          batchSize: hyperparameters.batchSize,
+          shuffle: true,
+          seed: epochSeed,
+        })) {
           checkAborted(options.signal);
           const n = batch.labels.length;
-          learningRate = learningRateAt({ baseRate: phase.learningRate, step, stepsPerEpoch, totalEpochs: phase.epochs, warmupEpochs: hyperparameters.warmupEpochs, decay: hyperparameters.decay });
-          const features = hyperparameters.augmentation && from === 0 ? augmentBatch(batch.features, n, inputShape, hyperparameters.augmentation, augmentRandom) : batch.features;
+          learningRate = learningRateAt({
+            baseRate: phase.learningRate,
+            step,
+            stepsPerEpoch,
+            totalEpochs: phase.epochs,
+            warmupEpochs: hyperparameters.warmupEpochs,
+            decay: hyperparameters.decay,
+          });
+          const features =
+            hyperparameters.augmentation && from === 0
+              ? augmentBatch(batch.features, n, inputShape, hyperparameters.augmentation, augmentRandom)
+              : batch.features;
           const result = engine.trainBatch(features, batch.labels, learningRate);
           lossSum += result.loss * n;
           correct += result.correct;
@@ -343,7 +412,10 @@ export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult>
         };
         const value = monitoredValue(metrics, monitor);
         let { bestValue, bestEpoch, epochsWithoutImprovement } = state;
-        if (value !== undefined && (bestValue === undefined || (minimize ? value < bestValue - minDelta : value > bestValue + minDelta))) {
+        if (
+          value !== undefined &&
+          (bestValue === undefined || (minimize ? value < bestValue - minDelta : value > bestValue + minDelta))
+        ) {
           bestValue = value;
           bestEpoch = epoch;
           epochsWithoutImprovement = 0;
@@ -365,7 +437,8 @@ export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult>
           stoppedEarly,
           stepInPhase: step,
         };
-        const lastEpoch = stoppedEarly || (phaseIndex === options.phases.length - 1 && epochInPhase + 1 === phase.epochs);
+        const lastEpoch =
+          stoppedEarly || (phaseIndex === options.phases.length - 1 && epochInPhase + 1 === phase.epochs);
         if (options.checkpoint && (epoch % Math.max(1, options.checkpoint.everyEpochs) === 0 || lastEpoch)) {
           engine.syncToModel();
           const optimizerArrays = await engine.optimizerWeights();
@@ -378,7 +451,13 @@ export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult>
           });
           if (options.checkpoint.keepLast !== undefined) await pruneQuietly(options.checkpoint, state.bestEpoch);
         }
-        await options.onEpoch?.({ epoch, totalEpochs, phase: phase.name, metrics, ...(lastCheckpointUri ? { checkpointUri: lastCheckpointUri } : {}) });
+        await options.onEpoch?.({
+          epoch,
+          totalEpochs,
+          phase: phase.name,
+          metrics,
+          ...(lastCheckpointUri ? { checkpointUri: lastCheckpointUri } : {}),
+        });
         if (stoppedEarly) break;
       }
       engine.syncToModel();
@@ -392,7 +471,14 @@ export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult>
       weightsEpoch = state.bestEpoch ?? state.epochsDone;
     }
     if (phaseIndex + 1 < options.phases.length && !state.stoppedEarly) {
-      state = { ...state, phaseIndex: phaseIndex + 1, epochsDoneInPhase: 0, stepInPhase: 0, epochsWithoutImprovement: 0, bestValue: undefined };
+      state = {
+        ...state,
+        phaseIndex: phaseIndex + 1,
+        epochsDoneInPhase: 0,
+        stepInPhase: 0,
+        epochsWithoutImprovement: 0,
+        bestValue: undefined,
+      };
       bestWeights = undefined;
     }
   }

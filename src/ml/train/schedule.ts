@@ -24,7 +24,10 @@ export function learningRateAt(input: ScheduleInput): number {
   const decay = input.decay ?? { kind: 'none' };
   if (decay.kind === 'none') return input.baseRate;
   const epoch = input.step / input.stepsPerEpoch;
-  const floor = Math.min(input.baseRate, decay.minLearningRate ?? (decay.kind === 'cosine' ? input.baseRate * DEFAULT_COSINE_FLOOR : 0));
+  const floor = Math.min(
+    input.baseRate,
+    decay.minLearningRate ?? (decay.kind === 'cosine' ? input.baseRate * DEFAULT_COSINE_FLOOR : 0),
+  );
   switch (decay.kind) {
     case 'cosine': {
       const totalSteps = Math.max(1, input.totalEpochs * input.stepsPerEpoch - warmupSteps);

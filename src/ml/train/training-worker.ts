@@ -21,8 +21,11 @@ function send(message: ChildMessage): Promise<void> {
 async function openStore(reference: StoreFactoryReference | undefined): Promise<ObjectStore> {
   if (reference) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const factory = (require(reference.modulePath) as Record<string, (options: unknown) => ObjectStore>)[reference.exportName];
-    if (typeof factory !== 'function') throw new Error(`${reference.modulePath} does not export a function ${reference.exportName}`);
+    const factory = (require(reference.modulePath) as Record<string, (options: unknown) => ObjectStore>)[
+      reference.exportName
+    ];
+    if (typeof factory !== 'function')
+      throw new Error(`${reference.modulePath} does not export a function ${reference.exportName}`);
     return factory(reference.options);
   }
   return createObjectStoreFromConfig(loadConfig());

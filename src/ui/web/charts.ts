@@ -24,7 +24,12 @@ export interface LineSeries {
 
 function axis(label: string): uPlot.Axis {
   const ink = cssVar('--muted', '#666');
-  return { label, stroke: ink, grid: { stroke: cssVar('--grid', '#ddd'), width: 1 }, ticks: { stroke: cssVar('--grid', '#ddd'), width: 1 } };
+  return {
+    label,
+    stroke: ink,
+    grid: { stroke: cssVar('--grid', '#ddd'), width: 1 },
+    ticks: { stroke: cssVar('--grid', '#ddd'), width: 1 },
+  };
 }
 
 /** Vertical dashed lines with labels, drawn after the series. */
@@ -55,7 +60,14 @@ function markerPlugin(markers: readonly Marker[]): uPlot.Plugin {
   };
 }
 
-export function lineChart(target: HTMLElement, title: string, xLabel: string, xs: readonly number[], series: readonly LineSeries[], markers: readonly Marker[] = []): uPlot {
+export function lineChart(
+  target: HTMLElement,
+  title: string,
+  xLabel: string,
+  xs: readonly number[],
+  series: readonly LineSeries[],
+  markers: readonly Marker[] = [],
+): uPlot {
   const width = Math.max(280, Math.min(target.clientWidth || 480, 640));
   const options: uPlot.Options = {
     title,
@@ -63,14 +75,25 @@ export function lineChart(target: HTMLElement, title: string, xLabel: string, xs
     height: 220,
     scales: { x: { time: false } },
     axes: [axis(xLabel), axis('')],
-    series: [{ label: xLabel }, ...series.map((s, i) => ({ label: s.label, stroke: cssVar(PALETTE[i % PALETTE.length] ?? '--series-1', '#2563eb'), width: 2, points: { show: xs.length < 40 } }))],
+    series: [
+      { label: xLabel },
+      ...series.map((s, i) => ({
+        label: s.label,
+        stroke: cssVar(PALETTE[i % PALETTE.length] ?? '--series-1', '#2563eb'),
+        width: 2,
+        points: { show: xs.length < 40 },
+      })),
+    ],
     plugins: [markerPlugin(markers)],
     legend: { show: true },
   };
   const data = [xs as number[], ...series.map((s) => s.values as (number | null)[])] as uPlot.AlignedData;
   const chart = new uPlot(options, data, target);
   chart.root.setAttribute('role', 'img');
-  chart.root.setAttribute('aria-label', `${title}: ${series.map((s) => s.label).join(', ')} over ${xs.length} ${xLabel} values`);
+  chart.root.setAttribute(
+    'aria-label',
+    `${title}: ${series.map((s) => s.label).join(', ')} over ${xs.length} ${xLabel} values`,
+  );
   return chart;
 }
 
@@ -84,7 +107,10 @@ export interface TrialPoint {
 
 const SVG = 'http://www.w3.org/2000/svg';
 
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attributes: Record<string, string | number>): SVGElementTagNameMap[K] {
+function svg<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attributes: Record<string, string | number>,
+): SVGElementTagNameMap[K] {
   const element = document.createElementNS(SVG, tag);
   for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
   return element;
@@ -106,20 +132,45 @@ function scaleFor(name: string, values: readonly unknown[]): AxisScale {
     const span = f(max) - f(min) || 1;
     const position = (v: unknown): number | undefined => (typeof v === 'number' ? (f(v) - f(min)) / span : undefined);
     const fmt = (v: number): string => (Number.isInteger(v) ? String(v) : v.toPrecision(3));
-    return { name: log ? `${name} (log)` : name, position, ticks: [{ at: 0, label: fmt(min) }, { at: 1, label: fmt(max) }] };
+    return {
+      name: log ? `${name} (log)` : name,
+      position,
+      ticks: [
+        { at: 0, label: fmt(min) },
+        { at: 1, label: fmt(max) },
+      ],
+    };
   }
   const categories = [...new Set(values.filter((v) => v !== undefined).map((v) => JSON.stringify(v)))].sort();
   const position = (v: unknown): number | undefined => {
     const index = categories.indexOf(JSON.stringify(v));
     return index < 0 ? undefined : categories.length === 1 ? 0.5 : index / (categories.length - 1);
   };
-  return { name, position, ticks: categories.map((c, i) => ({ at: categories.length === 1 ? 0.5 : i / (categories.length - 1), label: c.replace(/^"|"$/g, '') })) };
+  return {
+    name,
+    position,
+    ticks: categories.map((c, i) => ({
+      at: categories.length === 1 ? 0.5 : i / (categories.length - 1),
+      label: c.replace(/^"|"$/g, ''),
+    })),
+  };
 }
 
 /** One polyline per trial across an axis per parameter and the objective; the best trial drawn on top. */
 export function parallelCoordinates(trials: readonly TrialPoint[], metric: string): SVGSVGElement {
   const names = [...new Set(trials.flatMap((t) => Object.keys(t.params)))].sort();
-  const axes = [...names.map((name) => scaleFor(name, trials.map((t) => t.params[name]))), scaleFor(metric, trials.map((t) => t.objective))];
+  const axes = [
+    ...names.map((name) =>
+      scaleFor(
+        name,
+        trials.map((t) => t.params[name]),
+      ),
+    ),
+    scaleFor(
+      metric,
+      trials.map((t) => t.objective),
+    ),
+  ];
   const width = Math.max(480, axes.length * 150);
   const height = 260;
   const top = 30;
@@ -128,7 +179,14 @@ export function parallelCoordinates(trials: readonly TrialPoint[], metric: strin
   const right = 90;
   const stepX = axes.length > 1 ? (width - left - right) / (axes.length - 1) : 0;
   const y = (p: number): number => top + (1 - p) * (height - top - bottom);
-  const root = svg('svg', { class: 'parallel', viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': `Parallel coordinates of ${trials.length} trials` });
+  const root = svg('svg', {
+    class: 'parallel',
+    viewBox: `0 0 ${width} ${height}`,
+    width,
+    height,
+    role: 'img',
+    'aria-label': `Parallel coordinates of ${trials.length} trials`,
+  });
   const objectiveScale = axes[axes.length - 1];
   const ordered = [...trials].sort((a, b) => Number(a.best) - Number(b.best));
   for (const trial of ordered) {
@@ -139,7 +197,11 @@ export function parallelCoordinates(trials: readonly TrialPoint[], metric: strin
       if (p !== undefined) points.push(`${(left + i * stepX).toFixed(1)},${y(p).toFixed(1)}`);
     });
     const shade = objectiveScale?.position(trial.objective);
-    const line = svg('polyline', { points: points.join(' '), class: `trial${trial.best ? ' best' : ''} state-${trial.state}`, 'data-trial': trial.trialId });
+    const line = svg('polyline', {
+      points: points.join(' '),
+      class: `trial${trial.best ? ' best' : ''} state-${trial.state}`,
+      'data-trial': trial.trialId,
+    });
     // Through the CSSOM, not a style attribute: the page's CSP allows no inline styles.
     line.style.setProperty('--shade', String(shade ?? 0));
     const title = svg('title', {});
@@ -163,7 +225,10 @@ export function parallelCoordinates(trials: readonly TrialPoint[], metric: strin
 }
 
 /** Best objective so far after each trial, against the epochs spent by then (trials in id order). */
-export function bestSoFar(trials: readonly TrialPoint[] & readonly { readonly epochs?: number }[], goal: string | undefined): { epochs: number[]; best: number[] } {
+export function bestSoFar(
+  trials: readonly TrialPoint[] & readonly { readonly epochs?: number }[],
+  goal: string | undefined,
+): { epochs: number[]; best: number[] } {
   const epochs: number[] = [];
   const best: number[] = [];
   let spent = 0;
@@ -171,7 +236,8 @@ export function bestSoFar(trials: readonly TrialPoint[] & readonly { readonly ep
   for (const trial of [...trials].sort((a, b) => a.trialId - b.trialId)) {
     spent += (trial as { epochs?: number }).epochs ?? 0;
     if (trial.objective !== undefined && (trial.state === 'finished' || trial.state === 'pruned')) {
-      if (current === undefined || (goal === 'minimize' ? trial.objective < current : trial.objective > current)) current = trial.objective;
+      if (current === undefined || (goal === 'minimize' ? trial.objective < current : trial.objective > current))
+        current = trial.objective;
     }
     if (current !== undefined) {
       epochs.push(spent);

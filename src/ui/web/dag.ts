@@ -20,7 +20,10 @@ const SVG = 'http://www.w3.org/2000/svg';
 const NODE_WIDTH = 168;
 const NODE_HEIGHT = 46;
 
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attributes: Record<string, string | number>): SVGElementTagNameMap[K] {
+function svg<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attributes: Record<string, string | number>,
+): SVGElementTagNameMap[K] {
   const element = document.createElementNS(SVG, tag);
   for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
   return element;
@@ -42,9 +45,24 @@ export function drawDag(graph: GraphData, onSelect?: (stageId: string) => void):
   const size = layout.graph();
   const width = Math.max(size.width ?? 0, NODE_WIDTH + 16);
   const height = Math.max(size.height ?? 0, NODE_HEIGHT + 16);
-  const root = svg('svg', { class: 'dag', viewBox: `0 0 ${width} ${height}`, width, height, role: 'group', 'aria-label': 'Pipeline stages' });
+  const root = svg('svg', {
+    class: 'dag',
+    viewBox: `0 0 ${width} ${height}`,
+    width,
+    height,
+    role: 'group',
+    'aria-label': 'Pipeline stages',
+  });
   const defs = svg('defs', {});
-  const marker = svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
+  const marker = svg('marker', {
+    id: 'arrow',
+    viewBox: '0 0 10 10',
+    refX: 9,
+    refY: 5,
+    markerWidth: 7,
+    markerHeight: 7,
+    orient: 'auto-start-reverse',
+  });
   marker.appendChild(svg('path', { d: 'M 0 0 L 10 5 L 0 10 z', class: 'arrow' }));
   defs.appendChild(marker);
   root.appendChild(defs);
@@ -94,7 +112,10 @@ export function drawDag(graph: GraphData, onSelect?: (stageId: string) => void):
         if (!state) continue;
         group.setAttribute('data-status', state.status);
         const node = graph.nodes.find((n) => n.id === id);
-        group.setAttribute('aria-label', `stage ${id} (${node?.uses ?? ''}): ${state.status}${state.detail ? `, ${state.detail}` : ''}`);
+        group.setAttribute(
+          'aria-label',
+          `stage ${id} (${node?.uses ?? ''}): ${state.status}${state.detail ? `, ${state.detail}` : ''}`,
+        );
       }
     },
     select(stageId) {

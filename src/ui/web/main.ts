@@ -49,6 +49,7 @@ function render(): void {
 
 window.addEventListener('hashchange', render);
 window.addEventListener('DOMContentLoaded', () => {
-  if (settings.readOnly) document.getElementById('mode')?.appendChild(h('span', { class: 'badge read-only' }, 'read-only'));
+  if (settings.readOnly)
+    document.getElementById('mode')?.appendChild(h('span', { class: 'badge read-only' }, 'read-only'));
   render();
 });

@@ -48,7 +48,13 @@ export interface ModelCard {
   readonly createdAt: string;
   readonly description?: string;
   readonly source: string;
-  readonly lineage: { readonly dataset?: string; readonly datasetVersion?: string; readonly runId?: string; readonly stage?: string; readonly baseModel?: string };
+  readonly lineage: {
+    readonly dataset?: string;
+    readonly datasetVersion?: string;
+    readonly runId?: string;
+    readonly stage?: string;
+    readonly baseModel?: string;
+  };
   readonly metrics?: Record<string, number>;
   readonly hyperparameters?: Record<string, unknown>;
   readonly classes?: readonly string[];

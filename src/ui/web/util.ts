@@ -7,7 +7,11 @@
 type Child = Node | string | number | false | null | undefined;
 type Attributes = Record<string, string | number | boolean | ((event: Event) => void) | undefined>;
 
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Attributes = {}, ...children: (Child | Child[])[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attributes: Attributes = {},
+  ...children: (Child | Child[])[]
+): HTMLElementTagNameMap[K] {
   const element = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
     if (value === undefined || value === false) continue;
@@ -22,7 +26,9 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Att
 export function append(parent: Node, children: (Child | Child[])[]): void {
   for (const child of children.flat()) {
     if (child === undefined || child === null || child === false) continue;
-    parent.appendChild(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child);
+    parent.appendChild(
+      typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child,
+    );
   }
 }
 
@@ -54,7 +60,8 @@ export class ApiError extends Error {
 
 async function parse<T>(response: Response): Promise<T> {
   const body = (await response.json().catch(() => ({}))) as { error?: { message?: string } };
-  if (!response.ok) throw new ApiError(body.error?.message ?? `${response.status} ${response.statusText}`, response.status);
+  if (!response.ok)
+    throw new ApiError(body.error?.message ?? `${response.status} ${response.statusText}`, response.status);
   return body as T;
 }
 
@@ -63,7 +70,13 @@ export async function getJson<T>(path: string): Promise<T> {
 }
 
 export async function postJson<T>(path: string, body: unknown): Promise<T> {
-  return parse<T>(await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Fineflow-Csrf': settings.csrf }, body: JSON.stringify(body) }));
+  return parse<T>(
+    await fetch(path, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Fineflow-Csrf': settings.csrf },
+      body: JSON.stringify(body),
+    }),
+  );
 }
 
 /** A modal confirmation; resolves true only on an explicit "confirm". Focus returns where it was. */
@@ -81,7 +94,16 @@ export function confirmAction(title: string, detail: Child | Child[], confirmLab
     append(dialog, [
       h('h2', { id: 'confirm-title' }, title),
       h('div', { class: 'confirm-detail' }, ...[detail].flat()),
-      h('div', { class: 'buttons' }, cancel, h('button', { type: 'button', class: 'primary', 'data-action': 'confirm', onclick: () => close(true) }, confirmLabel)),
+      h(
+        'div',
+        { class: 'buttons' },
+        cancel,
+        h(
+          'button',
+          { type: 'button', class: 'primary', 'data-action': 'confirm', onclick: () => close(true) },
+          confirmLabel,
+        ),
+      ),
     ]);
     dialog.addEventListener('cancel', (event) => {
       event.preventDefault();
@@ -94,7 +116,9 @@ export function confirmAction(title: string, detail: Child | Child[], confirmLab
 }
 
 export function toast(message: string, kind: 'ok' | 'error' = 'ok'): void {
-  const region = document.getElementById('toasts') ?? document.body.appendChild(h('div', { id: 'toasts', role: 'status', 'aria-live': 'polite' }));
+  const region =
+    document.getElementById('toasts') ??
+    document.body.appendChild(h('div', { id: 'toasts', role: 'status', 'aria-live': 'polite' }));
   const item = h('div', { class: `toast ${kind}` }, message);
   region.appendChild(item);
   setTimeout(() => item.remove(), kind === 'error' ? 10_000 : 4_000);

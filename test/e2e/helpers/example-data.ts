@@ -24,7 +24,13 @@ export async function pushShapes(store: ObjectStore, prefixUri: string, perClass
   return files.length;
 }
 
-export async function pushDefects(store: ObjectStore, prefixUri: string, perClass: number, seed = 5, surface: 'brushed' | 'cast' = 'brushed'): Promise<number> {
+export async function pushDefects(
+  store: ObjectStore,
+  prefixUri: string,
+  perClass: number,
+  seed = 5,
+  surface: 'brushed' | 'cast' = 'brushed',
+): Promise<number> {
   const files = imageFolderFiles(generateDefects({ perClass, seed, surface }));
   await writeFilesToStore(store, prefixUri, files);
   return files.length;
@@ -47,11 +53,23 @@ function churnRow(random: Random, quarterShift: number): ChurnRow {
   const tenureMonths = 1 + randomInt(random, 72);
   const plan = CHURN_PLANS[randomInt(random, CHURN_PLANS.length)] as string;
   const region = CHURN_REGIONS[randomInt(random, CHURN_REGIONS.length)] as string;
-  const monthlySpend = Math.round((30 + 25 * CHURN_PLANS.indexOf(plan as (typeof CHURN_PLANS)[number]) + 10 * randomNormal(random) + 8 * quarterShift) * 100) / 100;
+  const monthlySpend =
+    Math.round(
+      (30 +
+        25 * CHURN_PLANS.indexOf(plan as (typeof CHURN_PLANS)[number]) +
+        10 * randomNormal(random) +
+        8 * quarterShift) *
+        100,
+    ) / 100;
   const supportTickets = Math.max(0, Math.round(1.5 + 1.5 * randomNormal(random) + quarterShift));
   // Short tenure, many tickets and a high bill make a customer leave; the later quarter's
   // customers are more price-sensitive (the shift a fine-tune adapts to).
-  const score = 1.2 - tenureMonths / 18 + 0.7 * supportTickets + (0.02 + 0.02 * quarterShift) * (monthlySpend - 55) + 0.5 * randomNormal(random);
+  const score =
+    1.2 -
+    tenureMonths / 18 +
+    0.7 * supportTickets +
+    (0.02 + 0.02 * quarterShift) * (monthlySpend - 55) +
+    0.5 * randomNormal(random);
   return { tenureMonths, monthlySpend, supportTickets, plan, region, churned: score > 0 ? 'yes' : 'no' };
 }
 

@@ -50,14 +50,27 @@ export interface ExampleRuntime {
   readonly bucket: string;
   readonly runs: RunClient;
   /** Compile a pipeline file (relative to the repository) or YAML text with `--set` overrides, pools renamed. */
-  plan(source: { readonly file: string } | { readonly yaml: string; readonly name: string }, set?: Readonly<Record<string, string>>): Plan;
+  plan(
+    source: { readonly file: string } | { readonly yaml: string; readonly name: string },
+    set?: Readonly<Record<string, string>>,
+  ): Plan;
   /** Submit and wait until the run ends; a run that pauses (onFailure: pause) is cancelled and returned at once. */
   run(plan: Plan, options?: { readonly timeoutMs?: number }): Promise<FinishedRun>;
   close(): Promise<void>;
 }
 
 function summary(stages: readonly StageState[]): string {
-  return JSON.stringify(stages.map((s) => ({ id: s.id, status: s.status, attempts: s.attempts, ...(s.error ? { error: s.error } : {}), ...(s.reason ? { reason: s.reason } : {}) })), null, 1);
+  return JSON.stringify(
+    stages.map((s) => ({
+      id: s.id,
+      status: s.status,
+      attempts: s.attempts,
+      ...(s.error ? { error: s.error } : {}),
+      ...(s.reason ? { reason: s.reason } : {}),
+    })),
+    null,
+    1,
+  );
 }
 
 export async function startExampleRuntime(): Promise<ExampleRuntime> {
@@ -77,12 +90,25 @@ export async function startExampleRuntime(): Promise<ExampleRuntime> {
     bucket,
     runs,
     plan(source, set = {}) {
-      const [text, file] = 'file' in source ? [readFileSync(path.join(REPO, source.file), 'utf8'), source.file] : [source.yaml, source.name];
+      const [text, file] =
+        'file' in source
+          ? [readFileSync(path.join(REPO, source.file), 'utf8'), source.file]
+          : [source.yaml, source.name];
       const compiled = compilePlan(text, file, { set });
-      assert.ok(compiled.plan, `${file} does not compile with --set ${JSON.stringify(set)}: ${JSON.stringify(compiled.diagnostics, null, 1)}`);
+      assert.ok(
+        compiled.plan,
+        `${file} does not compile with --set ${JSON.stringify(set)}: ${JSON.stringify(compiled.diagnostics, null, 1)}`,
+      );
       const unknownPools = compiled.plan.stages.filter((stage) => !(stage.pool in pools));
-      assert.deepEqual(unknownPools.map((s) => `${s.id}: ${s.pool}`), [], 'every example stage runs on pool cpu or train');
-      return { ...compiled.plan, stages: compiled.plan.stages.map((stage) => ({ ...stage, pool: pools[stage.pool] as string })) };
+      assert.deepEqual(
+        unknownPools.map((s) => `${s.id}: ${s.pool}`),
+        [],
+        'every example stage runs on pool cpu or train',
+      );
+      return {
+        ...compiled.plan,
+        stages: compiled.plan.stages.map((stage) => ({ ...stage, pool: pools[stage.pool] as string })),
+      };
     },
     async run(plan, options = {}) {
       const runId = await runs.submit(plan);
@@ -100,7 +126,10 @@ export async function startExampleRuntime(): Promise<ExampleRuntime> {
       const deadline = Date.now() + (options.timeoutMs ?? 300_000);
       const ended = runs.result(runId).then((result) => ({ result }));
       for (;;) {
-        const outcome = await Promise.race([ended, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 1_000))]);
+        const outcome = await Promise.race([
+          ended,
+          new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 1_000)),
+        ]);
         if (outcome) return finished(outcome.result, await runs.state(runId), false);
         const state = await runs.state(runId).catch(() => undefined);
         if (state?.status === 'waiting') {
@@ -110,8 +139,13 @@ export async function startExampleRuntime(): Promise<ExampleRuntime> {
           return finished((await ended).result, state, true);
         }
         if (Date.now() > deadline) {
-          await harness.client.workflow.getHandle(runId).cancel().catch(() => undefined);
-          assert.fail(`run ${runId} of ${plan.pipeline.name} did not end in ${options.timeoutMs ?? 300_000} ms: ${summary(state?.stages ?? [])}`);
+          await harness.client.workflow
+            .getHandle(runId)
+            .cancel()
+            .catch(() => undefined);
+          assert.fail(
+            `run ${runId} of ${plan.pipeline.name} did not end in ${options.timeoutMs ?? 300_000} ms: ${summary(state?.stages ?? [])}`,
+          );
         }
       }
     },
@@ -121,7 +155,11 @@ export async function startExampleRuntime(): Promise<ExampleRuntime> {
 
 /** Assert the run succeeded, with every stage summarised in the message when it did not. */
 export function assertSucceeded(run: FinishedRun): void {
-  assert.equal(run.paused ? 'paused' : run.result.status, 'succeeded', `run ${run.runId}: ${summary(run.state.stages)}`);
+  assert.equal(
+    run.paused ? 'paused' : run.result.status,
+    'succeeded',
+    `run ${run.runId}: ${summary(run.state.stages)}`,
+  );
 }
 
 /** Assert the status of each named stage (e.g. `{prepare: 'succeeded', register: 'skipped'}`). */

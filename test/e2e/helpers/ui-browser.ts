@@ -16,7 +16,15 @@ const CHROMIUM = process.env.FINEFLOW_CHROMIUM ?? '/usr/bin/chromium';
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }
 
@@ -35,7 +43,10 @@ export function startUiFor(h: RuntimeHarness, options: UiServerOptions = {}): Pr
 }
 
 /** A laptop-sized page that fails the test on any script error. */
-export async function openPage(browser: Browser, colorScheme: 'light' | 'dark' = 'light'): Promise<{ page: Page; errors: string[] }> {
+export async function openPage(
+  browser: Browser,
+  colorScheme: 'light' | 'dark' = 'light',
+): Promise<{ page: Page; errors: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1366, height: 800 }, colorScheme });
   const page = await context.newPage();
   const errors: string[] = [];

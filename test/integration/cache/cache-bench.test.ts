@@ -41,11 +41,17 @@ void describe('cache bench', () => {
         '',
       ].join('\n'),
     );
-    const result = await benchCache({ pipelineFile: file, stageModules: [path.resolve(__dirname, '../../stage-types')] });
+    const result = await benchCache({
+      pipelineFile: file,
+      stageModules: [path.resolve(__dirname, '../../stage-types')],
+    });
     assert.deepEqual(result.cachedRunStatuses, { one: 'cached', two: 'cached', three: 'cached' });
     assert.deepEqual(result.recomputed, []);
     assert.ok(result.firstRunMs >= 3600, `the first run slept through three stages (${result.firstRunMs} ms)`);
-    assert.ok(result.cachedRunMs < result.firstRunMs / 2, `cached ${result.cachedRunMs} ms vs first ${result.firstRunMs} ms`);
+    assert.ok(
+      result.cachedRunMs < result.firstRunMs / 2,
+      `cached ${result.cachedRunMs} ms vs first ${result.firstRunMs} ms`,
+    );
     assert.equal(result.stages, 3);
     t.diagnostic(`first run ${result.firstRunMs} ms, cached resubmit ${result.cachedRunMs} ms (${result.speedup}x)`);
   });

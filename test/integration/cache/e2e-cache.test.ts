@@ -39,7 +39,8 @@ import { stages as testStages } from '../../stage-types';
  */
 const writeStage: StageImplementation = async ({ context, inputs }, runtime) => {
   const expand = async (value: JsonValue): Promise<JsonValue> => {
-    if (typeof value === 'string' && value.startsWith('s3://')) return (await runtime.store.getBytes(value)).toString('utf8');
+    if (typeof value === 'string' && value.startsWith('s3://'))
+      return (await runtime.store.getBytes(value)).toString('utf8');
     if (Array.isArray(value)) return Promise.all(value.map((item: JsonValue) => expand(item)));
     if (value !== null && typeof value === 'object') {
       const out: Record<string, JsonValue> = {};
@@ -51,7 +52,10 @@ const writeStage: StageImplementation = async ({ context, inputs }, runtime) => 
   const content = canonicalJson({ stage: context.stageId, inputs: await expand(inputs) });
   const written = await runtime.store.putBytes(`${context.outputPrefix}out.json`, content);
   runtime.log(`wrote ${written.uri} (${written.size} bytes)`);
-  return { outputs: { file: written.uri, size: written.size }, artifacts: [{ uri: written.uri, sha256: written.sha256 }] };
+  return {
+    outputs: { file: written.uri, size: written.size },
+    artifacts: [{ uri: written.uri, sha256: written.sha256 }],
+  };
 };
 
 const cached = { enabled: true } as const;
@@ -68,8 +72,22 @@ function pipeline(name: string, pool: string, params: { p1: string; p2: number }
     name,
     [
       { id: 'a', uses: 'cache-e2e-write', pool, cache: cached, with: { salt, value: '${{ params.p1 }}' } },
-      { id: 'b', uses: 'cache-e2e-write', pool, cache: cached, needs: ['a'], with: { salt, from: '${{ stages.a.outputs.file }}', factor: '${{ params.p2 }}' } },
-      { id: 'c', uses: 'cache-e2e-write', pool, cache: cached, needs: ['b'], with: { salt, from: '${{ stages.b.outputs.file }}' } },
+      {
+        id: 'b',
+        uses: 'cache-e2e-write',
+        pool,
+        cache: cached,
+        needs: ['a'],
+        with: { salt, from: '${{ stages.a.outputs.file }}', factor: '${{ params.p2 }}' },
+      },
+      {
+        id: 'c',
+        uses: 'cache-e2e-write',
+        pool,
+        cache: cached,
+        needs: ['b'],
+        with: { salt, from: '${{ stages.b.outputs.file }}' },
+      },
       { id: 'd', uses: 'cache-e2e-write', pool, cache: cached, with: { salt, value: 'side-${{ params.p1 }}' } },
     ],
     params,
@@ -139,7 +157,8 @@ void describe('stage cache end to end (Temporal + MinIO)', () => {
     assert.deepEqual(statuses(first.result), { a: 'succeeded', b: 'succeeded', c: 'succeeded', d: 'succeeded' });
     const second = await submitAndWait(pipeline(name, pools.cpu, { p1: 'x', p2: 2 }));
     assert.deepEqual(statuses(second.result), { a: 'cached', b: 'cached', c: 'cached', d: 'cached' });
-    for (const stage of second.result.stages) assert.match(stage.reason ?? '', new RegExp(`^cache hit from run ${first.runId}`));
+    for (const stage of second.result.stages)
+      assert.match(stage.reason ?? '', new RegExp(`^cache hit from run ${first.runId}`));
     // The cached outputs are the first run's.
     const c = second.result.stages.find((s) => s.id === 'c');
     assert.equal(c?.outputs?.file, `s3://${config.s3.bucket}/runs/${first.runId}/c/out.json`);
@@ -159,7 +178,12 @@ void describe('stage cache end to end (Temporal + MinIO)', () => {
     );
     assert.match(explained[1]?.reason ?? '', /params\.p2 2 → 3, with\.factor 2 → 3/);
     // What `fineflow plan --explain-cache` draws next to each stage of the DAG.
-    const notes = await annotateCache(changed, { stdout: new PassThrough(), stderr: new PassThrough(), env: process.env, cwd: process.cwd() });
+    const notes = await annotateCache(changed, {
+      stdout: new PassThrough(),
+      stderr: new PassThrough(),
+      env: process.env,
+      cwd: process.cwd(),
+    });
     assert.match(notes.get('a') ?? '', /^cache hit \(run /);
     assert.match(notes.get('b') ?? '', /^runs: changed since run .+: params\.p2 2 → 3/);
     assert.match(notes.get('c') ?? '', /^runs unless upstream reproduces its outputs: upstream b will run/);
@@ -200,14 +224,22 @@ void describe('stage cache end to end (Temporal + MinIO)', () => {
     assert.equal(byId.c?.outputs?.file, `s3://${config.s3.bucket}/runs/${started.runId}/c/out.json`);
     // Lineage: the new run names the original run and stage.
     const state = await runs.state(started.runId);
-    assert.deepEqual(state.trigger, { kind: 'rerun', fromRunId: intactRunId, fromStage: 'b', origin: { kind: 'manual' } });
+    assert.deepEqual(state.trigger, {
+      kind: 'rerun',
+      fromRunId: intactRunId,
+      fromStage: 'b',
+      origin: { kind: 'manual' },
+    });
   });
 
   void it('rerun does not reuse a stage whose artifact was deleted: it runs again (here served by the cache)', async () => {
     // The first run's `a` output was deleted above; the cache now holds the recomputed `a`.
     const started = await startRerun(runs, store, { runId: firstRunId, fromStage: 'c' });
     assert.deepEqual(started.selection.rerun, ['a', 'c']);
-    assert.match(started.selection.notes[0] ?? '', /^stage a cannot be reused from run .+ \(artifact s3:\/\/.+\/a\/out\.json missing\)/);
+    assert.match(
+      started.selection.notes[0] ?? '',
+      /^stage a cannot be reused from run .+ \(artifact s3:\/\/.+\/a\/out\.json missing\)/,
+    );
     const result = await runs.result(started.runId);
     assert.equal(result.status, 'succeeded');
     const byId = Object.fromEntries(result.stages.map((s) => [s.id, s]));
@@ -223,14 +255,17 @@ void describe('stage cache end to end (Temporal + MinIO)', () => {
     const started = await startRerun(runs, store, { runId: intactRunId, fromStage: 'c', set: { p2: '5' } });
     assert.deepEqual(started.selection.rerun, ['c']);
     assert.equal(started.selection.plan.params.p2?.value, 5);
-    assert.deepEqual(started.selection.notes, [`stage b is reused from run ${intactRunId} but reads params.p2, which --set changes; rerun --from b to apply it there too`]);
+    assert.deepEqual(started.selection.notes, [
+      `stage b is reused from run ${intactRunId} but reads params.p2, which --set changes; rerun --from b to apply it there too`,
+    ]);
     assert.equal((await runs.result(started.runId)).status, 'succeeded');
   });
 
   void it('fineflow rerun names an unknown run and refuses a stage the run does not have (exit 1)', async () => {
     const io = () => {
       const out = { stdout: '', stderr: '' };
-      const stream = (key: 'stdout' | 'stderr') => new PassThrough().on('data', (chunk: Buffer) => (out[key] += chunk.toString()));
+      const stream = (key: 'stdout' | 'stderr') =>
+        new PassThrough().on('data', (chunk: Buffer) => (out[key] += chunk.toString()));
       return { out, io: { stdout: stream('stdout'), stderr: stream('stderr'), env: process.env, cwd: process.cwd() } };
     };
     const unknown = io();
@@ -244,7 +279,16 @@ void describe('stage cache end to end (Temporal + MinIO)', () => {
   void it('rerun starts from the params the run ended with, including those changed by retry --set', async () => {
     const plan = makePlan(
       `${name}-retry`,
-      [{ id: 'check', uses: 'test-fail-until-param', pool: pools.cpu, onFailure: 'pause', cache: cached, with: { value: '${{ params.v }}', expected: 'good', salt: name } }],
+      [
+        {
+          id: 'check',
+          uses: 'test-fail-until-param',
+          pool: pools.cpu,
+          onFailure: 'pause',
+          cache: cached,
+          with: { value: '${{ params.v }}', expected: 'good', salt: name },
+        },
+      ],
       { v: 'bad' },
     );
     const runId = await runs.submit(plan);
@@ -262,4 +306,3 @@ void describe('stage cache end to end (Temporal + MinIO)', () => {
     assert.equal(result.stages[0]?.attempts, 1, 'ran once, with the fixed param');
   });
 });
-

@@ -34,7 +34,14 @@ void describe('stage cache on MinIO', () => {
   before(async () => {
     config = await requireStack();
     store = createMinioObjectStore(config.s3);
-    raw = new MinioClient({ endPoint: config.s3.endPoint, port: config.s3.port, useSSL: config.s3.useSSL, accessKey: config.s3.accessKey, secretKey: config.s3.secretKey, region: config.s3.region });
+    raw = new MinioClient({
+      endPoint: config.s3.endPoint,
+      port: config.s3.port,
+      useSSL: config.s3.useSSL,
+      accessKey: config.s3.accessKey,
+      secretKey: config.s3.secretKey,
+      region: config.s3.region,
+    });
     await store.ensureBucket(bucket);
     await store.ensureBucket(datasets);
     cache = createCacheActivities(store, bucket, { now: () => clock.now });
@@ -53,18 +60,32 @@ void describe('stage cache on MinIO', () => {
     await store.putBytes(`s3://${datasets}/defects/a.png`, 'image-a');
   });
 
-  async function lookup(runId: string, stage: PlannedStage, upstream: { [id: string]: { outputs: JsonObject; digest?: string } } = {}, runParams: JsonObject = params) {
+  async function lookup(
+    runId: string,
+    stage: PlannedStage,
+    upstream: { [id: string]: { outputs: JsonObject; digest?: string } } = {},
+    runParams: JsonObject = params,
+  ) {
     const resolvedInputs = resolveStageInputs(stage.with, { params: runParams, stages: upstream });
     return cache.lookupStageCache({ runId, stage, resolvedInputs, upstream, pipeline: PIPELINE, params: runParams });
   }
 
   /** Lookup; on a miss write the prepare stage's two files and record. */
-  async function runPrepare(runId: string, stage: PlannedStage = prepare): Promise<{ hit: boolean; reason?: string; outputs: JsonObject; digest: string }> {
+  async function runPrepare(
+    runId: string,
+    stage: PlannedStage = prepare,
+  ): Promise<{ hit: boolean; reason?: string; outputs: JsonObject; digest: string }> {
     const found = await lookup(runId, stage);
     if (found.hit) return { hit: true, outputs: found.outputs, digest: found.digest };
     const prefix = `s3://${bucket}/runs/${runId}/prepare/dataset/`;
-    const files = [await store.putBytes(`${prefix}train.csv`, 'x,y\n1,0\n'), await store.putBytes(`${prefix}test.csv`, 'x,y\n2,1\n')];
-    const result = { outputs: { dataset: prefix, rows: 2 }, artifacts: files.map((f) => ({ uri: f.uri, sha256: f.sha256 })) };
+    const files = [
+      await store.putBytes(`${prefix}train.csv`, 'x,y\n1,0\n'),
+      await store.putBytes(`${prefix}test.csv`, 'x,y\n2,1\n'),
+    ];
+    const result = {
+      outputs: { dataset: prefix, rows: 2 },
+      artifacts: files.map((f) => ({ uri: f.uri, sha256: f.sha256 })),
+    };
     const { digest } = await cache.recordStageCache({ key: found.key, runId, stage, result, pipeline: PIPELINE });
     return { hit: false, reason: found.reason, outputs: result.outputs, digest };
   }
@@ -83,10 +104,19 @@ void describe('stage cache on MinIO', () => {
 
   void it('misses on a changed input, naming the param', async () => {
     const prep = await runPrepare('r1');
-    const upstream = { prepare: { outputs: prep.outputs, digest: prep.digest }, finetune: { outputs: { model: `s3://${bucket}/runs/r1/finetune/model.json` }, digest: 'f'.repeat(64) } };
+    const upstream = {
+      prepare: { outputs: prep.outputs, digest: prep.digest },
+      finetune: { outputs: { model: `s3://${bucket}/runs/r1/finetune/model.json` }, digest: 'f'.repeat(64) },
+    };
     const first = await lookup('r1', evaluate, upstream);
     assert.equal(first.hit, false);
-    await cache.recordStageCache({ key: first.key, runId: 'r1', stage: evaluate, result: { outputs: { passed: true } }, pipeline: PIPELINE });
+    await cache.recordStageCache({
+      key: first.key,
+      runId: 'r1',
+      stage: evaluate,
+      result: { outputs: { passed: true } },
+      pipeline: PIPELINE,
+    });
     assert.equal((await lookup('r2', evaluate, upstream)).hit, true);
     const changed = await lookup('r3', evaluate, upstream, { ...params, minAccuracy: 0.97 });
     assert.equal(changed.hit, false);
@@ -110,7 +140,10 @@ void describe('stage cache on MinIO', () => {
     await raw.putObject(bucket, 'runs/r1/prepare/dataset/test.csv', Buffer.from('x,y\n2,0\n'));
     const tampered = await runPrepare('r3');
     assert.equal(tampered.hit, false);
-    assert.match(tampered.reason ?? '', new RegExp(`^artifact s3://${bucket}/runs/r1/prepare/dataset/test\\.csv changed`));
+    assert.match(
+      tampered.reason ?? '',
+      new RegExp(`^artifact s3://${bucket}/runs/r1/prepare/dataset/test\\.csv changed`),
+    );
   });
 
   void it('honours maxAge', async () => {

@@ -37,38 +37,56 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-it('push prints a version; versions lists it; diff compares; pull gets the old bytes after overwrite and delete', { timeout: 60_000 }, async () => {
-  await mkdir(join(dir, 'src', 'sub'), { recursive: true });
-  await writeFile(join(dir, 'src', 'a.csv'), 'x,label\n1,a\n');
-  await writeFile(join(dir, 'src', 'sub', 'b.csv'), 'x,label\n2,b\n');
-  const first = await fineflow('data', 'push', 'src', prefix);
-  assert.equal(first.code, 0, first.stderr);
-  const versionA = /version ([0-9a-f]{64})/.exec(first.stdout)?.[1];
-  assert.ok(versionA, first.stdout);
+it(
+  'push prints a version; versions lists it; diff compares; pull gets the old bytes after overwrite and delete',
+  { timeout: 60_000 },
+  async () => {
+    await mkdir(join(dir, 'src', 'sub'), { recursive: true });
+    await writeFile(join(dir, 'src', 'a.csv'), 'x,label\n1,a\n');
+    await writeFile(join(dir, 'src', 'sub', 'b.csv'), 'x,label\n2,b\n');
+    const first = await fineflow('data', 'push', 'src', prefix);
+    assert.equal(first.code, 0, first.stderr);
+    const versionA = /version ([0-9a-f]{64})/.exec(first.stdout)?.[1];
+    assert.ok(versionA, first.stdout);
 
-  await writeFile(join(dir, 'src', 'a.csv'), 'x,label\n1,a\n3,c\n');
-  await writeFile(join(dir, 'src', 'c.csv'), 'x,label\n4,d\n');
-  const second = JSON.parse((await fineflow('data', 'push', 'src', prefix, '--json')).stdout) as { version: string; objects: number };
-  assert.notEqual(second.version, versionA);
-  assert.equal(second.objects, 3);
+    await writeFile(join(dir, 'src', 'a.csv'), 'x,label\n1,a\n3,c\n');
+    await writeFile(join(dir, 'src', 'c.csv'), 'x,label\n4,d\n');
+    const second = JSON.parse((await fineflow('data', 'push', 'src', prefix, '--json')).stdout) as {
+      version: string;
+      objects: number;
+    };
+    assert.notEqual(second.version, versionA);
+    assert.equal(second.objects, 3);
 
-  const listed = await fineflow('data', 'versions', prefix);
-  assert.equal(listed.code, 0, listed.stderr);
-  assert.deepEqual(listed.stdout.trim().split('\n').map((line) => line.split(/\s+/)[0]), [versionA, second.version]);
+    const listed = await fineflow('data', 'versions', prefix);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(
+      listed.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split(/\s+/)[0]),
+      [versionA, second.version],
+    );
 
-  const diff = JSON.parse((await fineflow('data', 'diff', `${prefix}@${versionA}`, second.version, '--json')).stdout) as { added: { key: string }[]; removed: unknown[]; changed: { key: string }[]; unchanged: number };
-  assert.deepEqual([diff.added.map((o) => o.key), diff.removed, diff.changed.map((o) => o.key), diff.unchanged], [['c.csv'], [], ['a.csv'], 1]);
+    const diff = JSON.parse(
+      (await fineflow('data', 'diff', `${prefix}@${versionA}`, second.version, '--json')).stdout,
+    ) as { added: { key: string }[]; removed: unknown[]; changed: { key: string }[]; unchanged: number };
+    assert.deepEqual(
+      [diff.added.map((o) => o.key), diff.removed, diff.changed.map((o) => o.key), diff.unchanged],
+      [['c.csv'], [], ['a.csv'], 1],
+    );
 
-  // The bucket push created keeps object versions: A is still whole after a.csv was overwritten and b.csv deleted.
-  await createObjectStoreFromConfig(loadConfig(process.env)).remove(`${prefix}sub/b.csv`);
-  const pulled = await fineflow('data', 'pull', `${prefix}@${versionA}`, 'out');
-  assert.equal(pulled.code, 0, pulled.stderr);
-  assert.equal(await readFile(join(dir, 'out', 'a.csv'), 'utf8'), 'x,label\n1,a\n');
-  assert.equal(await readFile(join(dir, 'out', 'sub', 'b.csv'), 'utf8'), 'x,label\n2,b\n');
+    // The bucket push created keeps object versions: A is still whole after a.csv was overwritten and b.csv deleted.
+    await createObjectStoreFromConfig(loadConfig(process.env)).remove(`${prefix}sub/b.csv`);
+    const pulled = await fineflow('data', 'pull', `${prefix}@${versionA}`, 'out');
+    assert.equal(pulled.code, 0, pulled.stderr);
+    assert.equal(await readFile(join(dir, 'out', 'a.csv'), 'utf8'), 'x,label\n1,a\n');
+    assert.equal(await readFile(join(dir, 'out', 'sub', 'b.csv'), 'utf8'), 'x,label\n2,b\n');
 
-  const unknown = await fineflow('data', 'diff', `${prefix}@${'0'.repeat(64)}`, versionA);
-  assert.equal(unknown.code, 1);
-  assert.match(unknown.stderr, /does not exist.*fineflow data versions/);
-  const unpinned = await fineflow('data', 'pull', prefix, 'out2');
-  assert.equal(unpinned.code, 2);
-});
+    const unknown = await fineflow('data', 'diff', `${prefix}@${'0'.repeat(64)}`, versionA);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /does not exist.*fineflow data versions/);
+    const unpinned = await fineflow('data', 'pull', prefix, 'out2');
+    assert.equal(unpinned.code, 2);
+  },
+);

@@ -23,7 +23,8 @@ import { waitFor } from '../schedules/harness';
 /** A separable two-class CSV with `rows` rows (the row count tells which version a run read). */
 function csv(rows: number, offset: number): string {
   const lines = ['x,y,label'];
-  for (let i = 0; i < rows; i += 1) lines.push(`${(i % 2) * 4 + offset + i / 100},${(i % 2) * -3 + i / 50},${i % 2 === 0 ? 'a' : 'b'}`);
+  for (let i = 0; i < rows; i += 1)
+    lines.push(`${(i % 2) * 4 + offset + i / 100},${(i % 2) * -3 + i / 50},${i % 2 === 0 ? 'a' : 'b'}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -45,8 +46,11 @@ void describe('dataset lineage (Temporal + MinIO)', () => {
     await h?.close();
   });
 
-  void it('a version pushed while the first run waits for a worker does not leak into it', { timeout: 240_000 }, async (t) => {
-    const yaml = `apiVersion: fineflow/v1
+  void it(
+    'a version pushed while the first run waits for a worker does not leak into it',
+    { timeout: 240_000 },
+    async (t) => {
+      const yaml = `apiVersion: fineflow/v1
 kind: Pipeline
 metadata: {name: ${name}}
 params:
@@ -65,50 +69,95 @@ stages:
     uses: register-model
     with: {model: "\${{ stages.finetune.outputs.model }}", name: ${name}}
 `;
-    const compiled = compilePlan(yaml, 'lineage.yaml');
-    assert.ok(compiled.plan, JSON.stringify(compiled.diagnostics));
-    const watchers = new DataWatchClient(h.client, { workflowTaskQueue: taskQueueForPool(h.pools.control), bucket: h.config.s3.bucket });
-    const watcherId = watcherIdFor(name, prefix);
-    t.after(() => watchers.stopAll(name).then(() => undefined, () => undefined));
-    await watchers.apply(compiled.plan);
-    await waitFor('the watcher to take its baseline', () => watchers.status(watcherId), (s) => s.lastObservation !== undefined, 30_000);
+      const compiled = compilePlan(yaml, 'lineage.yaml');
+      assert.ok(compiled.plan, JSON.stringify(compiled.diagnostics));
+      const watchers = new DataWatchClient(h.client, {
+        workflowTaskQueue: taskQueueForPool(h.pools.control),
+        bucket: h.config.s3.bucket,
+      });
+      const watcherId = watcherIdFor(name, prefix);
+      t.after(() =>
+        watchers.stopAll(name).then(
+          () => undefined,
+          () => undefined,
+        ),
+      );
+      await watchers.apply(compiled.plan);
+      await waitFor(
+        'the watcher to take its baseline',
+        () => watchers.status(watcherId),
+        (s) => s.lastObservation !== undefined,
+        30_000,
+      );
 
-    await writeFile(join(dir, 'data.csv'), csv(40, 0));
-    const pushedA = await pushDirectory(h.store, h.config.s3.bucket, dir, prefix, () => undefined);
-    const runA = runIdForDataVersion(watcherId, pushedA.version);
-    await waitFor('the run for version A to start', () => watchers.status(watcherId), (s) => s.state.runningVersion === pushedA.version, 30_000);
+      await writeFile(join(dir, 'data.csv'), csv(40, 0));
+      const pushedA = await pushDirectory(h.store, h.config.s3.bucket, dir, prefix, () => undefined);
+      const runA = runIdForDataVersion(watcherId, pushedA.version);
+      await waitFor(
+        'the run for version A to start',
+        () => watchers.status(watcherId),
+        (s) => s.state.runningVersion === pushedA.version,
+        30_000,
+      );
 
-    // Version B replaces the file while run A has not read anything yet (no worker).
-    await writeFile(join(dir, 'data.csv'), csv(70, 1));
-    const pushedB = await pushDirectory(h.store, h.config.s3.bucket, dir, prefix, () => undefined);
-    assert.notEqual(pushedB.version, pushedA.version);
-    await waitFor('version B to be queued behind run A', () => watchers.status(watcherId), (s) => s.state.queuedVersion === pushedB.version, 30_000);
+      // Version B replaces the file while run A has not read anything yet (no worker).
+      await writeFile(join(dir, 'data.csv'), csv(70, 1));
+      const pushedB = await pushDirectory(h.store, h.config.s3.bucket, dir, prefix, () => undefined);
+      assert.notEqual(pushedB.version, pushedA.version);
+      await waitFor(
+        'version B to be queued behind run A',
+        () => watchers.status(watcherId),
+        (s) => s.state.queuedVersion === pushedB.version,
+        30_000,
+      );
 
-    await h.addWorker({ pool: h.pools.cpu, concurrency: 2 });
-    const resultA = (await h.client.workflow.getHandle(runA).result()) as PipelineRunResult;
-    const runB = runIdForDataVersion(watcherId, pushedB.version);
-    const resultB = await waitFor('the queued run for version B', async () => h.client.workflow.getHandle(runB).result().then((r) => r as PipelineRunResult, () => undefined), (r) => r !== undefined, 120_000, 1000);
-    assert.ok(resultB);
+      await h.addWorker({ pool: h.pools.cpu, concurrency: 2 });
+      const resultA = (await h.client.workflow.getHandle(runA).result()) as PipelineRunResult;
+      const runB = runIdForDataVersion(watcherId, pushedB.version);
+      const resultB = await waitFor(
+        'the queued run for version B',
+        async () =>
+          h.client.workflow
+            .getHandle(runB)
+            .result()
+            .then(
+              (r) => r as PipelineRunResult,
+              () => undefined,
+            ),
+        (r) => r !== undefined,
+        120_000,
+        1000,
+      );
+      assert.ok(resultB);
 
-    for (const [result, pushed, rows, runId] of [[resultA, pushedA, 40, runA], [resultB, pushedB, 70, runB]] as const) {
-      assert.equal(result.status, 'succeeded', `${runId}: ${JSON.stringify(result.stages.map((s) => [s.id, s.status, s.error?.message]))}`);
-      const trigger = (await h.runs.state(runId)).trigger as Extract<RunTrigger, { kind: 'new-data' }>;
-      assert.equal(trigger.datasetVersion, pushed.version, 'the run records the version data push printed');
-      const prepare = result.stages.find((s) => s.id === 'prepare');
-      assert.equal(prepare?.outputs?.datasetVersion, pushed.version, 'prepare-data read that version');
-      const total = (prepare?.outputs?.counts as { total: { train: number; validation: number; test: number } }).total;
-      assert.equal(total.train + total.validation + total.test, rows, 'and exactly its bytes');
-    }
-    const cards = (await showModel(h.store, h.config.s3.bucket, name)).versions;
-    assert.deepEqual(
-      cards.map((card) => [card.lineage.runId, card.lineage.datasetVersion]),
-      [
-        [runA, pushedA.version],
-        [runB, pushedB.version],
-      ],
-      'each model card names the version its run trained on',
-    );
-    const versions = (await listDatasetVersions(h.store, h.config.s3.bucket, prefix)).map((v) => v.id);
-    assert.ok(versions.includes(pushedA.version) && versions.includes(pushedB.version), 'both versions are listed');
-  });
+      for (const [result, pushed, rows, runId] of [
+        [resultA, pushedA, 40, runA],
+        [resultB, pushedB, 70, runB],
+      ] as const) {
+        assert.equal(
+          result.status,
+          'succeeded',
+          `${runId}: ${JSON.stringify(result.stages.map((s) => [s.id, s.status, s.error?.message]))}`,
+        );
+        const trigger = (await h.runs.state(runId)).trigger as Extract<RunTrigger, { kind: 'new-data' }>;
+        assert.equal(trigger.datasetVersion, pushed.version, 'the run records the version data push printed');
+        const prepare = result.stages.find((s) => s.id === 'prepare');
+        assert.equal(prepare?.outputs?.datasetVersion, pushed.version, 'prepare-data read that version');
+        const total = (prepare?.outputs?.counts as { total: { train: number; validation: number; test: number } })
+          .total;
+        assert.equal(total.train + total.validation + total.test, rows, 'and exactly its bytes');
+      }
+      const cards = (await showModel(h.store, h.config.s3.bucket, name)).versions;
+      assert.deepEqual(
+        cards.map((card) => [card.lineage.runId, card.lineage.datasetVersion]),
+        [
+          [runA, pushedA.version],
+          [runB, pushedB.version],
+        ],
+        'each model card names the version its run trained on',
+      );
+      const versions = (await listDatasetVersions(h.store, h.config.s3.bucket, prefix)).map((v) => v.id);
+      assert.ok(versions.includes(pushedA.version) && versions.includes(pushedB.version), 'both versions are listed');
+    },
+  );
 });

@@ -25,7 +25,11 @@ const workers: WorkerProcess[] = [];
 
 async function fineflow(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [path.join(REPO, 'bin/fineflow.js'), ...args], { cwd: REPO, env: process.env, timeout: 120_000 });
+    const { stdout, stderr } = await run(process.execPath, [path.join(REPO, 'bin/fineflow.js'), ...args], {
+      cwd: REPO,
+      env: process.env,
+      timeout: 120_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
@@ -54,7 +58,12 @@ function pipeline(name: string, stages: string, params = ''): string {
 before(async () => {
   await requireStack();
   dir = await mkdtemp(path.join(tmpdir(), 'fineflow-cli-'));
-  workers.push(...(await Promise.all([spawnWorker({ pool: pools.control, workflows: true }), spawnWorker({ pool: pools.cpu, concurrency: 4 })])));
+  workers.push(
+    ...(await Promise.all([
+      spawnWorker({ pool: pools.control, workflows: true }),
+      spawnWorker({ pool: pools.cpu, concurrency: 4 }),
+    ])),
+  );
 });
 after(async () => {
   await Promise.all(workers.map((w) => w.stop('SIGTERM')));
@@ -103,7 +112,10 @@ test('submit --watch follows a run to success; status, runs and logs show it', a
   assert.match(table.stdout, /✓ shout/);
 
   const runs = await fineflow('runs', '--pipeline', pipelineName, '--status', 'succeeded', '--json');
-  assert.ok((JSON.parse(runs.stdout) as RunSummary[]).some((r) => r.runId === runId && r.status === 'succeeded'), runs.stdout);
+  assert.ok(
+    (JSON.parse(runs.stdout) as RunSummary[]).some((r) => r.runId === runId && r.status === 'succeeded'),
+    runs.stdout,
+  );
 
   const logs = await fineflow('logs', runId, '--stage', 'hello');
   assert.equal(logs.code, 0, logs.stderr);
@@ -114,7 +126,12 @@ test('submit --watch follows a run to success; status, runs and logs show it', a
 
 test('retry --set resumes a paused run; a bad retry is refused with exit 1', async () => {
   const file = path.join(dir, 'pause.yaml');
-  const stages = ['  check:', '    uses: test-fail-until-param', '    onFailure: pause', '    with: {value: "${{ params.level }}", expected: 2}'].join('\n');
+  const stages = [
+    '  check:',
+    '    uses: test-fail-until-param',
+    '    onFailure: pause',
+    '    with: {value: "${{ params.level }}", expected: 2}',
+  ].join('\n');
   await writeFile(file, pipeline(`${pipelineName}-pause`, stages, '  level: 1'));
   const submitted = await fineflow('submit', file, '--json', ...submitArgs);
   assert.equal(submitted.code, 0, submitted.stderr);
@@ -135,7 +152,15 @@ test('retry --set resumes a paused run; a bad retry is refused with exit 1', asy
 
 test('cancel --wait ends a running run cancelled', async () => {
   const file = path.join(dir, 'long.yaml');
-  await writeFile(file, pipeline(`${pipelineName}-long`, ['  long:', '    uses: test-echo', '    heartbeatTimeout: 5s', '    with: {sleepMs: 60000, steps: 60}'].join('\n')));
+  await writeFile(
+    file,
+    pipeline(
+      `${pipelineName}-long`,
+      ['  long:', '    uses: test-echo', '    heartbeatTimeout: 5s', '    with: {sleepMs: 60000, steps: 60}'].join(
+        '\n',
+      ),
+    ),
+  );
   const submitted = await fineflow('submit', file, ...submitArgs);
   const runId = submitted.stdout.trim();
   assert.match(runId, new RegExp(`^${pipelineName}-long-`));

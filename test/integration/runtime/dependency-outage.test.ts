@@ -16,7 +16,8 @@ import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime
 import { registerTestStageTypes } from '../../stage-types';
 
 const STACK = path.resolve(__dirname, '../../../infra/stack.sh');
-const stack = (...args: string[]): Promise<unknown> => promisify(execFile)('bash', [STACK, ...args], { env: process.env });
+const stack = (...args: string[]): Promise<unknown> =>
+  promisify(execFile)('bash', [STACK, ...args], { env: process.env });
 
 let h: RuntimeHarness;
 before(async () => {
@@ -28,7 +29,11 @@ after(async () => {
   await h?.close();
 });
 
-async function waitForState(runId: string, predicate: (state: RunState) => boolean, timeoutMs = 60_000): Promise<RunState> {
+async function waitForState(
+  runId: string,
+  predicate: (state: RunState) => boolean,
+  timeoutMs = 60_000,
+): Promise<RunState> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const state = await h.runs.state(runId);
@@ -38,10 +43,13 @@ async function waitForState(runId: string, predicate: (state: RunState) => boole
   }
 }
 
-test('MinIO stopped for 60 s mid-stage under the default retry settings: the run succeeds', { timeout: 240_000 }, async () => {
-  // Compiled from YAML, so the stage gets exactly the defaults a pipeline author gets.
-  const compiled = compilePlan(
-    `apiVersion: fineflow/v1
+test(
+  'MinIO stopped for 60 s mid-stage under the default retry settings: the run succeeds',
+  { timeout: 240_000 },
+  async () => {
+    // Compiled from YAML, so the stage gets exactly the defaults a pipeline author gets.
+    const compiled = compilePlan(
+      `apiVersion: fineflow/v1
 kind: Pipeline
 metadata: {name: outage}
 defaults: {pool: ${h.pools.cpu}}
@@ -51,30 +59,41 @@ stages:
     cache: false
     with: {value: done, sleepMs: 8000, steps: 8, storeSteps: true}
 `,
-    'outage.yaml',
-  );
-  assert.ok(compiled.plan, JSON.stringify(compiled.diagnostics));
-  const stage = compiled.plan.stages[0];
-  assert.deepEqual([stage?.retry.maxAttempts, stage?.retry.initialIntervalMs, stage?.retry.outageBudgetMs], [3, 5_000, 15 * 60_000]);
-  const runId = await h.runs.submit(compiled.plan);
-  await waitForState(runId, (s) => (s.stages[0]?.progress?.fraction ?? 0) > 0);
-  await stack('down', 'minio');
-  const stoppedAt = Date.now();
-  const riding = await waitForState(runId, (s) => /dependency unavailable/.test(s.stages[0]?.reason ?? ''));
-  assert.equal(riding.stages[0]?.status, 'running');
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, 60_000 - (Date.now() - stoppedAt))));
-  await stack('up', 'minio');
-  const result = await h.runs.result(runId);
-  assert.equal(result.status, 'succeeded', JSON.stringify(result));
-  const write = result.stages[0];
-  assert.equal(write?.outputs?.value, 'done');
-  assert.ok((write?.attempts ?? 0) > 3, `more tries than maxAttempts during the outage: ${write?.attempts}`);
-  const state = await h.runs.state(runId);
-  assert.match(state.stages[0]?.reason ?? '', /rode out a dependency outage \(\d+ retries\)/);
-});
+      'outage.yaml',
+    );
+    assert.ok(compiled.plan, JSON.stringify(compiled.diagnostics));
+    const stage = compiled.plan.stages[0];
+    assert.deepEqual(
+      [stage?.retry.maxAttempts, stage?.retry.initialIntervalMs, stage?.retry.outageBudgetMs],
+      [3, 5_000, 15 * 60_000],
+    );
+    const runId = await h.runs.submit(compiled.plan);
+    await waitForState(runId, (s) => (s.stages[0]?.progress?.fraction ?? 0) > 0);
+    await stack('down', 'minio');
+    const stoppedAt = Date.now();
+    const riding = await waitForState(runId, (s) => /dependency unavailable/.test(s.stages[0]?.reason ?? ''));
+    assert.equal(riding.stages[0]?.status, 'running');
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 60_000 - (Date.now() - stoppedAt))));
+    await stack('up', 'minio');
+    const result = await h.runs.result(runId);
+    assert.equal(result.status, 'succeeded', JSON.stringify(result));
+    const write = result.stages[0];
+    assert.equal(write?.outputs?.value, 'done');
+    assert.ok((write?.attempts ?? 0) > 3, `more tries than maxAttempts during the outage: ${write?.attempts}`);
+    const state = await h.runs.state(runId);
+    assert.match(state.stages[0]?.reason ?? '', /rode out a dependency outage \(\d+ retries\)/);
+  },
+);
 
 test('a stage failing on its own still stops at maxAttempts', { timeout: 60_000 }, async () => {
-  const plan = h.plan('own-failures', [{ id: 'flaky', uses: 'test-flaky', with: { failTimes: 5 }, retry: { maxAttempts: 2, initialIntervalMs: 100, backoffCoefficient: 1, maximumIntervalMs: 100 } }]);
+  const plan = h.plan('own-failures', [
+    {
+      id: 'flaky',
+      uses: 'test-flaky',
+      with: { failTimes: 5 },
+      retry: { maxAttempts: 2, initialIntervalMs: 100, backoffCoefficient: 1, maximumIntervalMs: 100 },
+    },
+  ]);
   const result = await h.runs.result(await h.runs.submit(plan));
   assert.equal(result.status, 'failed');
   assert.equal(result.stages[0]?.attempts, 2);

@@ -33,14 +33,28 @@ async function waitForState(runId: string, predicate: (state: RunState) => boole
 test('retry and cancel of a succeeded run say it ended; an unknown run is "no run"', async () => {
   const runId = await h.runs.submit(h.plan('ended', [{ id: 'only', with: { value: 1 } }]));
   assert.equal((await h.runs.result(runId)).status, 'succeeded');
-  await assert.rejects(h.runs.retry(runId), (error: unknown) => error instanceof InvalidInputError && /already ended succeeded/.test(error.message) && /fineflow rerun/.test(error.message));
-  await assert.rejects(h.runs.cancel(runId), (error: unknown) => error instanceof InvalidInputError && /cannot cancel .*: the run already ended succeeded/.test(error.message));
+  await assert.rejects(
+    h.runs.retry(runId),
+    (error: unknown) =>
+      error instanceof InvalidInputError &&
+      /already ended succeeded/.test(error.message) &&
+      /fineflow rerun/.test(error.message),
+  );
+  await assert.rejects(
+    h.runs.cancel(runId),
+    (error: unknown) =>
+      error instanceof InvalidInputError && /cannot cancel .*: the run already ended succeeded/.test(error.message),
+  );
   await assert.rejects(h.runs.retry('no-such-run-x1'), /no run no-such-run-x1/);
   await assert.rejects(h.runs.cancel('no-such-run-x1'), /no run no-such-run-x1/);
 });
 
 test('fineflow logs of an unknown run exits non-zero and says so', async () => {
-  const result = await promisify(execFile)(process.execPath, [path.join(REPO, 'bin/fineflow.js'), 'logs', 'no-such-run-x2'], { cwd: REPO, env: process.env }).then(
+  const result = await promisify(execFile)(
+    process.execPath,
+    [path.join(REPO, 'bin/fineflow.js'), 'logs', 'no-such-run-x2'],
+    { cwd: REPO, env: process.env },
+  ).then(
     () => ({ code: 0, stderr: '' }),
     (error: { code?: number; stderr?: string }) => ({ code: error.code ?? -1, stderr: error.stderr ?? '' }),
   );
@@ -48,19 +62,27 @@ test('fineflow logs of an unknown run exits non-zero and says so', async () => {
   assert.match(result.stderr, /no run no-such-run-x2/);
 });
 
-test('a retry with no control worker gives up after its deadline and names the queue nothing polls', { timeout: 60_000 }, async () => {
-  const runId = await h.runs.submit(
-    h.plan('no-control', [{ id: 'check', uses: 'test-fail-until-param', with: { value: 1, expected: 2 }, onFailure: 'pause' }]),
-  );
-  await waitForState(runId, (s) => s.status === 'waiting');
-  const control = h.workers[0];
-  assert.ok(control);
-  await control.shutdown();
-  const started = Date.now();
-  await assert.rejects(
-    h.runs.retry(runId, {}, { timeoutMs: 3_000 }),
-    (error: unknown) => error instanceof DependencyUnavailableError && /did not take the retry within 3 s: no control worker polls fineflow-control-/.test(error.message),
-  );
-  assert.ok(Date.now() - started < 15_000, `gave up in ${Date.now() - started} ms`);
-  await h.client.workflow.getHandle(runId).terminate('test cleanup');
-});
+test(
+  'a retry with no control worker gives up after its deadline and names the queue nothing polls',
+  { timeout: 60_000 },
+  async () => {
+    const runId = await h.runs.submit(
+      h.plan('no-control', [
+        { id: 'check', uses: 'test-fail-until-param', with: { value: 1, expected: 2 }, onFailure: 'pause' },
+      ]),
+    );
+    await waitForState(runId, (s) => s.status === 'waiting');
+    const control = h.workers[0];
+    assert.ok(control);
+    await control.shutdown();
+    const started = Date.now();
+    await assert.rejects(
+      h.runs.retry(runId, {}, { timeoutMs: 3_000 }),
+      (error: unknown) =>
+        error instanceof DependencyUnavailableError &&
+        /did not take the retry within 3 s: no control worker polls fineflow-control-/.test(error.message),
+    );
+    assert.ok(Date.now() - started < 15_000, `gave up in ${Date.now() - started} ms`);
+    await h.client.workflow.getHandle(runId).terminate('test cleanup');
+  },
+);

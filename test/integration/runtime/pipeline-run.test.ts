@@ -19,13 +19,22 @@ after(async () => {
   await h?.close();
 });
 
-const fastRetry = (maxAttempts: number) => ({ maxAttempts, initialIntervalMs: 100, backoffCoefficient: 1, maximumIntervalMs: 200 });
+const fastRetry = (maxAttempts: number) => ({
+  maxAttempts,
+  initialIntervalMs: 100,
+  backoffCoefficient: 1,
+  maximumIntervalMs: 200,
+});
 
 function stagesById(stages: readonly StageState[]): Record<string, StageState> {
   return Object.fromEntries(stages.map((s) => [s.id, s]));
 }
 
-async function waitForState(runId: string, predicate: (state: RunState) => boolean, timeoutMs = 20_000): Promise<RunState> {
+async function waitForState(
+  runId: string,
+  predicate: (state: RunState) => boolean,
+  timeoutMs = 20_000,
+): Promise<RunState> {
   const deadline = Date.now() + timeoutMs;
   let last: RunState | undefined;
   while (Date.now() < deadline) {
@@ -50,9 +59,21 @@ test('a diamond DAG runs its parallel branches at the same time and passes outpu
     'diamond',
     [
       { id: 'root', with: { value: 'seed-${{ params.tag }}' } },
-      { id: 'left', needs: ['root'], with: { value: '${{ stages.root.outputs.value }}/left', sleepMs: 1500, steps: 3 } },
-      { id: 'right', needs: ['root'], with: { value: '${{ stages.root.outputs.value }}/right', sleepMs: 1500, steps: 3 } },
-      { id: 'join', needs: ['left', 'right'], with: { value: { l: '${{ stages.left.outputs.value }}', r: '${{ stages.right.outputs.value }}' } } },
+      {
+        id: 'left',
+        needs: ['root'],
+        with: { value: '${{ stages.root.outputs.value }}/left', sleepMs: 1500, steps: 3 },
+      },
+      {
+        id: 'right',
+        needs: ['root'],
+        with: { value: '${{ stages.root.outputs.value }}/right', sleepMs: 1500, steps: 3 },
+      },
+      {
+        id: 'join',
+        needs: ['left', 'right'],
+        with: { value: { l: '${{ stages.left.outputs.value }}', r: '${{ stages.right.outputs.value }}' } },
+      },
     ],
     { tag: 'x1' },
   );
@@ -64,14 +85,20 @@ test('a diamond DAG runs its parallel branches at the same time and passes outpu
   assert.deepEqual(byId.join?.outputs?.value, { l: 'seed-x1/left', r: 'seed-x1/right' });
   const left = byId.left?.outputs as { startedAt: number; endedAt: number };
   const right = byId.right?.outputs as { startedAt: number; endedAt: number };
-  assert.ok(left.startedAt < right.endedAt && right.startedAt < left.endedAt, `branches overlap: ${JSON.stringify({ left, right })}`);
+  assert.ok(
+    left.startedAt < right.endedAt && right.startedAt < left.endedAt,
+    `branches overlap: ${JSON.stringify({ left, right })}`,
+  );
   const state = await h.runs.state(runId);
   assert.equal(state.status, 'succeeded');
   assert.ok(state.endedAt);
   assert.ok(state.stages.every((s) => s.status === 'succeeded' && s.attempts === 1));
   // Each stage wrote its log to the store.
   const logs = await listStageLogs(h.store, h.config.s3.bucket, runId);
-  assert.deepEqual(logs.map((l) => `${l.stageId}#${l.attempt}`), ['join#1', 'left#1', 'right#1', 'root#1']);
+  assert.deepEqual(
+    logs.map((l) => `${l.stageId}#${l.attempt}`),
+    ['join#1', 'left#1', 'right#1', 'root#1'],
+  );
 });
 
 test('live progress from heartbeats shows in the runState query while a stage runs', async () => {
@@ -86,7 +113,9 @@ test('live progress from heartbeats shows in the runState query while a stage ru
 });
 
 test('a stage that fails twice succeeds on its third attempt under its retry policy', async () => {
-  const plan = h.plan('flaky', [{ id: 'flaky', uses: 'test-flaky', with: { failTimes: 2, value: 'ok' }, retry: fastRetry(3) }]);
+  const plan = h.plan('flaky', [
+    { id: 'flaky', uses: 'test-flaky', with: { failTimes: 2, value: 'ok' }, retry: fastRetry(3) },
+  ]);
   const runId = await h.runs.submit(plan);
   const result = await h.runs.result(runId);
   assert.equal(result.status, 'succeeded');
@@ -94,7 +123,10 @@ test('a stage that fails twice succeeds on its third attempt under its retry pol
   assert.equal(stage?.attempts, 3);
   assert.equal(stage?.outputs?.attempt, 3);
   const logs = await listStageLogs(h.store, h.config.s3.bucket, runId, 'flaky');
-  assert.deepEqual(logs.map((l) => l.attempt), [1, 2, 3]);
+  assert.deepEqual(
+    logs.map((l) => l.attempt),
+    [1, 2, 3],
+  );
   const firstLog = (await h.store.getBytes(logs[0]!.uri)).toString();
   assert.match(firstLog, /planned failure 1\/2/);
 });
@@ -140,7 +172,12 @@ test('pause → retry with a changed param → the run continues and succeeds', 
   const plan = h.plan(
     'pause',
     [
-      { id: 'check', uses: 'test-fail-until-param', with: { value: '${{ params.threshold }}', expected: 7 }, onFailure: 'pause' },
+      {
+        id: 'check',
+        uses: 'test-fail-until-param',
+        with: { value: '${{ params.threshold }}', expected: 7 },
+        onFailure: 'pause',
+      },
       { id: 'next', needs: ['check'], with: { value: '${{ stages.check.outputs.value }}' } },
     ],
     { threshold: 3 },
@@ -151,11 +188,20 @@ test('pause → retry with a changed param → the run continues and succeeds', 
   assert.equal(check?.status, 'waiting');
   assert.equal(check?.error?.type, ERROR_TYPES.invalidInput);
   assert.equal(stagesById(waiting.stages).next?.status, 'pending');
-  assert.ok(await eventuallyListed(runId, { pipeline: 'pause', status: 'waiting' }), 'visibility finds the waiting run by pipeline and status');
+  assert.ok(
+    await eventuallyListed(runId, { pipeline: 'pause', status: 'waiting' }),
+    'visibility finds the waiting run by pipeline and status',
+  );
 
   // The validator rejects what cannot work, and the run keeps waiting.
-  await assert.rejects(h.runs.retry(runId, { stageId: 'next' }), /stage next is pending; only a waiting stage can be retried/);
-  await assert.rejects(h.runs.retry(runId, { params: { threshold: 'seven' } }), /params.threshold: "seven" is not an integer/);
+  await assert.rejects(
+    h.runs.retry(runId, { stageId: 'next' }),
+    /stage next is pending; only a waiting stage can be retried/,
+  );
+  await assert.rejects(
+    h.runs.retry(runId, { params: { threshold: 'seven' } }),
+    /params.threshold: "seven" is not an integer/,
+  );
   await assert.rejects(h.runs.retry(runId, { params: { treshold: 7 } }), /unknown param/);
 
   const retried = await h.runs.retry(runId, { params: { threshold: '7' } });
@@ -170,7 +216,10 @@ test('pause → retry with a changed param → the run continues and succeeds', 
 });
 
 test('cancel stops the running stage and ends the run cancelled', async () => {
-  const plan = h.plan('cancel', [{ id: 'long', with: { sleepMs: 60_000, steps: 60 }, heartbeatTimeoutMs: 5_000 }, { id: 'after', needs: ['long'] }]);
+  const plan = h.plan('cancel', [
+    { id: 'long', with: { sleepMs: 60_000, steps: 60 }, heartbeatTimeoutMs: 5_000 },
+    { id: 'after', needs: ['long'] },
+  ]);
   const runId = await h.runs.submit(plan);
   await waitForState(runId, (s) => s.stages[0]?.status === 'running');
   await new Promise((r) => setTimeout(r, 1_500)); // let the activity start heartbeating
@@ -188,15 +237,12 @@ test('cancel stops the running stage and ends the run cancelled', async () => {
 });
 
 test('when: false skips a stage, and stages reading its outputs are skipped too', async () => {
-  const plan = h.plan(
-    'skips',
-    [
-      { id: 'gate', with: { value: false } },
-      { id: 'deploy', needs: ['gate'], when: '${{ stages.gate.outputs.value }}', with: { value: 'deployed' } },
-      { id: 'announce', needs: ['deploy'], with: { value: '${{ stages.deploy.outputs.value }}' } },
-      { id: 'cleanup', needs: ['deploy'], with: { value: 'cleaned' } },
-    ],
-  );
+  const plan = h.plan('skips', [
+    { id: 'gate', with: { value: false } },
+    { id: 'deploy', needs: ['gate'], when: '${{ stages.gate.outputs.value }}', with: { value: 'deployed' } },
+    { id: 'announce', needs: ['deploy'], with: { value: '${{ stages.deploy.outputs.value }}' } },
+    { id: 'cleanup', needs: ['deploy'], with: { value: 'cleaned' } },
+  ]);
   const result = await h.runs.result(await h.runs.submit(plan));
   assert.equal(result.status, 'succeeded');
   const byId = stagesById(result.stages);
@@ -211,7 +257,10 @@ test('reused stages (rerun --from) are not run again and feed their outputs down
     { id: 'expensive', uses: 'test-invalid' },
     { id: 'cheap', needs: ['expensive'], with: { value: '${{ stages.expensive.outputs.value }}+1' } },
   ]);
-  const runId = await h.runs.submit(plan, { reuse: [{ stageId: 'expensive', outputs: { value: 'old' }, fromRunId: 'reuse-earlier' }], trigger: { kind: 'rerun', fromRunId: 'reuse-earlier', fromStage: 'cheap' } });
+  const runId = await h.runs.submit(plan, {
+    reuse: [{ stageId: 'expensive', outputs: { value: 'old' }, fromRunId: 'reuse-earlier' }],
+    trigger: { kind: 'rerun', fromRunId: 'reuse-earlier', fromStage: 'cheap' },
+  });
   const result = await h.runs.result(runId);
   assert.equal(result.status, 'succeeded');
   const byId = stagesById(result.stages);

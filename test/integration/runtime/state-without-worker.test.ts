@@ -13,7 +13,10 @@ import { randomSuffix, startRuntimeHarness } from '../../fixtures/runtime/harnes
 
 test('an ended run shows its stages from history once its workers are gone; a running one fails fast', async () => {
   const h = await startRuntimeHarness();
-  const plan = h.plan('no-worker', [{ id: 'a', with: { value: 1 } }, { id: 'b', needs: ['a'], with: { value: '${{ stages.a.outputs.value }}' } }]);
+  const plan = h.plan('no-worker', [
+    { id: 'a', with: { value: 1 } },
+    { id: 'b', needs: ['a'], with: { value: '${{ stages.a.outputs.value }}' } },
+  ]);
   const runId = await h.runs.submit(plan);
   assert.equal((await h.runs.result(runId)).status, 'succeeded');
   const config = h.config;
@@ -21,7 +24,10 @@ test('an ended run shows its stages from history once its workers are gone; a ru
 
   const client = await connectClient(config.temporal);
   try {
-    const runs = new RunClient(client, { bucket: config.s3.bucket, workflowTaskQueue: taskQueueForPool(`nobody-${randomSuffix()}`) });
+    const runs = new RunClient(client, {
+      bucket: config.s3.bucket,
+      workflowTaskQueue: taskQueueForPool(`nobody-${randomSuffix()}`),
+    });
     const state = await runs.state(runId, { timeoutMs: 2_000 });
     assert.equal(state.status, 'succeeded');
     assert.deepEqual(
@@ -34,7 +40,10 @@ test('an ended run shows its stages from history once its workers are gone; a ru
     assert.ok(state.endedAt);
 
     const orphan = await runs.submit(makePlan('orphan', [{ id: 'x' }]));
-    await assert.rejects(runs.state(orphan, { timeoutMs: 2_000 }), (error: unknown) => error instanceof DependencyUnavailableError && /control worker/.test(error.message));
+    await assert.rejects(
+      runs.state(orphan, { timeoutMs: 2_000 }),
+      (error: unknown) => error instanceof DependencyUnavailableError && /control worker/.test(error.message),
+    );
     await client.workflow.getHandle(orphan).terminate('test cleanup');
   } finally {
     await client.connection.close();

@@ -22,7 +22,9 @@ test('stage activities carry a summary and the run publishes its stage table as 
   assert.equal((await h.runs.result(runId)).status, 'succeeded');
   const handle = h.client.workflow.getHandle(runId);
   const history = await handle.fetchHistory();
-  const payloads = (history.events ?? []).map((event) => event.userMetadata?.summary).filter((payload) => payload !== undefined && payload !== null);
+  const payloads = (history.events ?? [])
+    .map((event) => event.userMetadata?.summary)
+    .filter((payload) => payload !== undefined && payload !== null);
   const summaries = await Promise.all(payloads.map((payload) => decodeHistoryPayload(h.client, payload)));
   assert.deepEqual(summaries, [`first · test-echo · pool ${h.pools.cpu}`, `second · test-echo · pool ${h.pools.cpu}`]);
   const metadata = await handle.query(workflowMetadataQuery);

@@ -48,12 +48,20 @@ test('without the token nothing is served; the token as a query sets a cookie th
 test('actions need the CSRF header, and read-only mode refuses them while validation still works', async () => {
   const csrf = await csrfToken();
   const post = (path: string, headers: Record<string, string>, body: unknown) =>
-    fetch(`${ui.url}${path}`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    fetch(`${ui.url}${path}`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
   assert.equal((await post('/api/runs/some-run/cancel', {}, {})).status, 403);
   const refused = await post('/api/runs/some-run/cancel', { 'X-Fineflow-Csrf': csrf }, {});
   assert.equal(refused.status, 403);
   assert.match(((await refused.json()) as { error: { message: string } }).error.message, /read-only/);
-  const validated = await post('/api/validate', { 'X-Fineflow-Csrf': csrf }, { yaml: 'apiVersion: fineflow/v1\nkind: Pipeline\nmetadata: {name: x}\nstages: {}\n' });
+  const validated = await post(
+    '/api/validate',
+    { 'X-Fineflow-Csrf': csrf },
+    { yaml: 'apiVersion: fineflow/v1\nkind: Pipeline\nmetadata: {name: x}\nstages: {}\n' },
+  );
   assert.equal(validated.status, 200);
   const answer = (await validated.json()) as { valid: boolean; diagnostics: { code: string }[] };
   assert.equal(typeof answer.valid, 'boolean');

@@ -20,12 +20,18 @@ after(async () => {
 });
 
 async function workers(pool: string, count: number, graceMs: number): Promise<WorkerProcess[]> {
-  const started = await Promise.all(Array.from({ length: count }, () => spawnWorker({ pool, graceMs, concurrency: 2 })));
+  const started = await Promise.all(
+    Array.from({ length: count }, () => spawnWorker({ pool, graceMs, concurrency: 2 })),
+  );
   processes.push(...started);
   return started;
 }
 
-async function waitForState(runId: string, predicate: (state: RunState) => boolean, timeoutMs = 30_000): Promise<RunState> {
+async function waitForState(
+  runId: string,
+  predicate: (state: RunState) => boolean,
+  timeoutMs = 30_000,
+): Promise<RunState> {
   const deadline = Date.now() + timeoutMs;
   let last: RunState | undefined;
   while (Date.now() < deadline) {
@@ -41,7 +47,11 @@ const retry = { maxAttempts: 3, initialIntervalMs: 100, backoffCoefficient: 1, m
 test('two worker processes on one pool both take work', async () => {
   const pool = `shared-${randomSuffix()}`;
   const [a, b] = await workers(pool, 2, 1_000);
-  const stages = Array.from({ length: 8 }, (_, i) => ({ id: `s${i}`, pool, with: { value: i, sleepMs: 1_000, steps: 2 } }));
+  const stages = Array.from({ length: 8 }, (_, i) => ({
+    id: `s${i}`,
+    pool,
+    with: { value: i, sleepMs: 1_000, steps: 2 },
+  }));
   const result = await h.runs.result(await h.runs.submit(h.plan('fan-out', stages)));
   assert.equal(result.status, 'succeeded');
   const pids = new Set(result.stages.map((s) => s.outputs?.pid));
@@ -51,7 +61,9 @@ test('two worker processes on one pool both take work', async () => {
 test('SIGTERM mid-stage: a stage longer than the grace period moves to the other worker', async () => {
   const pool = `move-${randomSuffix()}`;
   const [a, b] = await workers(pool, 2, 1_000);
-  const plan = h.plan('sigterm-move', [{ id: 'long', pool, with: { value: 'v', sleepMs: 6_000, steps: 12 }, retry, heartbeatTimeoutMs: 3_000 }]);
+  const plan = h.plan('sigterm-move', [
+    { id: 'long', pool, with: { value: 'v', sleepMs: 6_000, steps: 12 }, retry, heartbeatTimeoutMs: 3_000 },
+  ]);
   const runId = await h.runs.submit(plan);
   const running = await waitForState(runId, (s) => typeof s.stages[0]?.progress?.detail?.pid === 'number');
   const firstPid = running.stages[0]?.progress?.detail?.pid;

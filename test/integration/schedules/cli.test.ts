@@ -47,46 +47,65 @@ after(async () => {
   await fineflow('schedule', 'delete', name);
 });
 
-void it('apply, re-apply, update, pause, describe, delete — with --json and exit codes', { timeout: 60_000 }, async () => {
-  const created = await fineflow('schedule', 'apply', 'pipeline.yaml', '--stage-module', stageModule, '--json');
-  assert.equal(created.code, 0, created.stderr);
-  assert.equal(JSON.parse(created.stdout).schedule, 'created');
+void it(
+  'apply, re-apply, update, pause, describe, delete — with --json and exit codes',
+  { timeout: 60_000 },
+  async () => {
+    const created = await fineflow('schedule', 'apply', 'pipeline.yaml', '--stage-module', stageModule, '--json');
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal(JSON.parse(created.stdout).schedule, 'created');
 
-  const again = await fineflow('schedule', 'apply', 'pipeline.yaml', '--stage-module', stageModule);
-  assert.equal(again.code, 0, again.stderr);
-  assert.match(again.stdout, /schedule fineflow-cli-sched-\w+: unchanged/);
-  assert.match(again.stdout, /^unchanged$/m);
+    const again = await fineflow('schedule', 'apply', 'pipeline.yaml', '--stage-module', stageModule);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /schedule fineflow-cli-sched-\w+: unchanged/);
+    assert.match(again.stdout, /^unchanged$/m);
 
-  const updated = await fineflow('schedule', 'apply', 'pipeline.yaml', '--stage-module', stageModule, '--set', 'tag=second', '--json');
-  assert.equal(JSON.parse(updated.stdout).schedule, 'updated');
+    const updated = await fineflow(
+      'schedule',
+      'apply',
+      'pipeline.yaml',
+      '--stage-module',
+      stageModule,
+      '--set',
+      'tag=second',
+      '--json',
+    );
+    assert.equal(JSON.parse(updated.stdout).schedule, 'updated');
 
-  assert.equal((await fineflow('schedule', 'pause', name, '--note', 'data migration')).code, 0);
-  const described = await fineflow('schedule', 'describe', name, '--json');
-  assert.equal(described.code, 0, described.stderr);
-  const details = JSON.parse(described.stdout);
-  assert.equal(details.schedule.paused, true);
-  assert.equal(details.schedule.note, 'data migration');
-  assert.equal(details.schedule.overlap, 'buffer-one');
-  assert.equal(details.schedule.catchupWindowMs, 6 * 3_600_000);
-  assert.deepEqual(details.schedule.params, { tag: 'second' });
+    assert.equal((await fineflow('schedule', 'pause', name, '--note', 'data migration')).code, 0);
+    const described = await fineflow('schedule', 'describe', name, '--json');
+    assert.equal(described.code, 0, described.stderr);
+    const details = JSON.parse(described.stdout);
+    assert.equal(details.schedule.paused, true);
+    assert.equal(details.schedule.note, 'data migration');
+    assert.equal(details.schedule.overlap, 'buffer-one');
+    assert.equal(details.schedule.catchupWindowMs, 6 * 3_600_000);
+    assert.deepEqual(details.schedule.params, { tag: 'second' });
 
-  const listed = JSON.parse((await fineflow('schedule', 'list', '--json')).stdout);
-  assert.ok(listed.schedules.some((s: { pipeline: string; paused: boolean }) => s.pipeline === name && s.paused));
+    const listed = JSON.parse((await fineflow('schedule', 'list', '--json')).stdout);
+    assert.ok(listed.schedules.some((s: { pipeline: string; paused: boolean }) => s.pipeline === name && s.paused));
 
-  const deleted = await fineflow('schedule', 'delete', name);
-  assert.equal(deleted.code, 0);
-  const gone = await fineflow('schedule', 'describe', name);
-  assert.equal(gone.code, 1);
-  assert.match(gone.stderr, /no schedule for pipeline/);
-});
+    const deleted = await fineflow('schedule', 'delete', name);
+    assert.equal(deleted.code, 0);
+    const gone = await fineflow('schedule', 'describe', name);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /no schedule for pipeline/);
+  },
+);
 
 void it('an invalid file applies nothing (exit 1); usage errors exit 2; no Temporal exits 3', async () => {
   const bad = path.join(dir, 'bad.yaml');
-  writeFileSync(bad, `apiVersion: fineflow/v1\nkind: Pipeline\nmetadata: {name: bad-${suffix}}\nschedule: {every: soon}\nstages:\n  a: {uses: test-echo}\n`);
+  writeFileSync(
+    bad,
+    `apiVersion: fineflow/v1\nkind: Pipeline\nmetadata: {name: bad-${suffix}}\nschedule: {every: soon}\nstages:\n  a: {uses: test-echo}\n`,
+  );
   const invalid = await fineflow('schedule', 'apply', 'bad.yaml', '--stage-module', stageModule);
   assert.equal(invalid.code, 1);
   assert.match(invalid.stderr, /nothing applied/);
-  assert.equal((await fineflow('schedule', 'backfill', name, '--from', 'yesterday', '--to', '2026-01-01T00:00:00Z')).code, 2);
+  assert.equal(
+    (await fineflow('schedule', 'backfill', name, '--from', 'yesterday', '--to', '2026-01-01T00:00:00Z')).code,
+    2,
+  );
   assert.equal((await fineflow('schedule', 'explode')).code, 2);
   const saved = process.env.TEMPORAL_ADDRESS;
   process.env.TEMPORAL_ADDRESS = '127.0.0.1:1';

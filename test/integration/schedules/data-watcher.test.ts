@@ -53,121 +53,218 @@ async function push(prefix: string, key: string, body: string): Promise<number> 
 }
 
 void describe('newData trigger on the real stack', () => {
-  void it('no push, no run; a push starts exactly one run after the debounce; a burst starts one', { timeout: 120_000 }, async (t) => {
-    const name = `watch-${h.suffix}`;
-    t.after(() => h.schedules.delete(name).then(() => undefined, () => undefined));
-    const prefix = `s3://${bucket}/incoming/`;
-    await h.store.putBytes(`${prefix}existing.csv`, 'a,b\n1,2\n');
-    const yaml = pipelineYaml(name, prefix, 'debounce: 3s, pollInterval: 1s');
-    const applied = await h.schedules.apply(h.compile(yaml));
-    assert.equal(applied.schedule, 'absent');
-    assert.deepEqual(applied.watchers, [{ watcherId: watcherIdFor(name, prefix), path: prefix, outcome: 'started' }]);
+  void it(
+    'no push, no run; a push starts exactly one run after the debounce; a burst starts one',
+    { timeout: 120_000 },
+    async (t) => {
+      const name = `watch-${h.suffix}`;
+      t.after(() =>
+        h.schedules.delete(name).then(
+          () => undefined,
+          () => undefined,
+        ),
+      );
+      const prefix = `s3://${bucket}/incoming/`;
+      await h.store.putBytes(`${prefix}existing.csv`, 'a,b\n1,2\n');
+      const yaml = pipelineYaml(name, prefix, 'debounce: 3s, pollInterval: 1s');
+      const applied = await h.schedules.apply(h.compile(yaml));
+      assert.equal(applied.schedule, 'absent');
+      assert.deepEqual(applied.watchers, [{ watcherId: watcherIdFor(name, prefix), path: prefix, outcome: 'started' }]);
 
-    // Data that was already there is the baseline; nothing new, no run.
-    await sleep(5000);
-    assert.equal((await h.runs(name, 'new-data')).length, 0, 'no run without new data');
+      // Data that was already there is the baseline; nothing new, no run.
+      await sleep(5000);
+      assert.equal((await h.runs(name, 'new-data')).length, 0, 'no run without new data');
 
-    const uploadedAt = await push(prefix, 'batch-1.csv', 'a,b\n3,4\n');
-    const [first] = await waitFor('a run for the upload', () => h.runs(name, 'new-data'), (runs) => runs.length >= 1, 20_000);
-    assert.ok(first);
-    const latencyMs = first.startTime.getTime() - uploadedAt;
-    console.log(`upload → run start: ${latencyMs} ms (debounce 3 s, poll 1 s)`);
-    assert.ok(latencyMs >= 2900 && latencyMs <= 7500, `latency ${latencyMs} ms ≈ debounce + ≤ 1 poll + overhead`);
-    const input = await h.runInput(first.workflowId);
-    const version = await currentVersion(prefix);
-    assert.deepEqual(input.trigger, { kind: 'new-data', watcherId: watcherIdFor(name, prefix), path: prefix, datasetVersion: version });
-    assert.equal(first.workflowId, `${watcherIdFor(name, prefix)}-${version.slice(0, 16)}`);
-    const result = await h.result(first.workflowId);
-    assert.equal(result.status, 'succeeded');
-    assert.equal(result.stages[0]?.outputs?.value, 'first');
+      const uploadedAt = await push(prefix, 'batch-1.csv', 'a,b\n3,4\n');
+      const [first] = await waitFor(
+        'a run for the upload',
+        () => h.runs(name, 'new-data'),
+        (runs) => runs.length >= 1,
+        20_000,
+      );
+      assert.ok(first);
+      const latencyMs = first.startTime.getTime() - uploadedAt;
+      console.log(`upload → run start: ${latencyMs} ms (debounce 3 s, poll 1 s)`);
+      assert.ok(latencyMs >= 2900 && latencyMs <= 7500, `latency ${latencyMs} ms ≈ debounce + ≤ 1 poll + overhead`);
+      const input = await h.runInput(first.workflowId);
+      const version = await currentVersion(prefix);
+      assert.deepEqual(input.trigger, {
+        kind: 'new-data',
+        watcherId: watcherIdFor(name, prefix),
+        path: prefix,
+        datasetVersion: version,
+      });
+      assert.equal(first.workflowId, `${watcherIdFor(name, prefix)}-${version.slice(0, 16)}`);
+      const result = await h.result(first.workflowId);
+      assert.equal(result.status, 'succeeded');
+      assert.equal(result.stages[0]?.outputs?.value, 'first');
 
-    await sleep(5000);
-    assert.equal((await h.runs(name, 'new-data')).length, 1, 'exactly one run for one upload');
+      await sleep(5000);
+      assert.equal((await h.runs(name, 'new-data')).length, 1, 'exactly one run for one upload');
 
-    // A burst: 5 objects 500 ms apart, within the 3 s debounce → one run, for the final version.
-    for (let i = 0; i < 5; i++) {
-      await push(prefix, `burst-${i}.csv`, `x\n${i}\n`);
-      await sleep(500);
-    }
-    const burstVersion = await currentVersion(prefix);
-    const afterBurst = await waitFor('a run for the burst', () => h.runs(name, 'new-data'), (runs) => runs.length >= 2, 20_000);
-    await sleep(5000);
-    const settled = await h.runs(name, 'new-data');
-    assert.equal(settled.length, 2, `one run for the burst, got ${settled.map((r) => r.workflowId).join(', ')}`);
-    const burstInput = await h.runInput(afterBurst[1]?.workflowId as string);
-    assert.equal(burstInput.trigger.kind === 'new-data' && burstInput.trigger.datasetVersion, burstVersion);
+      // A burst: 5 objects 500 ms apart, within the 3 s debounce → one run, for the final version.
+      for (let i = 0; i < 5; i++) {
+        await push(prefix, `burst-${i}.csv`, `x\n${i}\n`);
+        await sleep(500);
+      }
+      const burstVersion = await currentVersion(prefix);
+      const afterBurst = await waitFor(
+        'a run for the burst',
+        () => h.runs(name, 'new-data'),
+        (runs) => runs.length >= 2,
+        20_000,
+      );
+      await sleep(5000);
+      const settled = await h.runs(name, 'new-data');
+      assert.equal(settled.length, 2, `one run for the burst, got ${settled.map((r) => r.workflowId).join(', ')}`);
+      const burstInput = await h.runInput(afterBurst[1]?.workflowId as string);
+      assert.equal(burstInput.trigger.kind === 'new-data' && burstInput.trigger.datasetVersion, burstVersion);
 
-    // The watcher's own account agrees.
-    const details = await h.schedules.describe(name);
-    const watcher = details.watchers[0];
-    assert.ok(watcher && !('error' in watcher));
-    assert.equal(watcher.state.runsStarted, 2);
-    assert.equal(watcher.lastObservation?.count, 7);
-    assert.deepEqual(
-      watcher.recentRuns.map((r) => r.datasetVersion),
-      [version, burstVersion],
-    );
+      // The watcher's own account agrees.
+      const details = await h.schedules.describe(name);
+      const watcher = details.watchers[0];
+      assert.ok(watcher && !('error' in watcher));
+      assert.equal(watcher.state.runsStarted, 2);
+      assert.equal(watcher.lastObservation?.count, 7);
+      assert.deepEqual(
+        watcher.recentRuns.map((r) => r.datasetVersion),
+        [version, burstVersion],
+      );
 
-    // Same file: nothing to do. Changed param: the running watcher gets the new plan in place.
-    assert.equal((await h.schedules.apply(h.compile(yaml))).unchanged, true);
-    const updated = await h.schedules.apply(h.compile(yaml, ['tag=second']));
-    assert.deepEqual(updated.watchers.map((w) => w.outcome), ['updated']);
-    await push(prefix, 'batch-2.csv', 'a,b\n5,6\n');
-    const third = await waitFor('a run with the new param', () => h.runs(name, 'new-data'), (runs) => runs.length >= 3, 20_000);
-    assert.equal((await h.runInput(third[2]?.workflowId as string)).plan.params.tag?.value, 'second');
-    assert.equal((await h.result(third[2]?.workflowId as string)).stages[0]?.outputs?.value, 'second');
+      // Same file: nothing to do. Changed param: the running watcher gets the new plan in place.
+      assert.equal((await h.schedules.apply(h.compile(yaml))).unchanged, true);
+      const updated = await h.schedules.apply(h.compile(yaml, ['tag=second']));
+      assert.deepEqual(
+        updated.watchers.map((w) => w.outcome),
+        ['updated'],
+      );
+      await push(prefix, 'batch-2.csv', 'a,b\n5,6\n');
+      const third = await waitFor(
+        'a run with the new param',
+        () => h.runs(name, 'new-data'),
+        (runs) => runs.length >= 3,
+        20_000,
+      );
+      assert.equal((await h.runInput(third[2]?.workflowId as string)).plan.params.tag?.value, 'second');
+      assert.equal((await h.result(third[2]?.workflowId as string)).stages[0]?.outputs?.value, 'second');
 
-    const deleted = await h.schedules.delete(name);
-    assert.deepEqual(deleted.watchers.map((w) => w.outcome), ['stopped']);
-    await assert.rejects(() => h.schedules.describe(name), (error: unknown) => error instanceof InvalidInputError && error.details.code === 'not-found');
-  });
+      const deleted = await h.schedules.delete(name);
+      assert.deepEqual(
+        deleted.watchers.map((w) => w.outcome),
+        ['stopped'],
+      );
+      await assert.rejects(
+        () => h.schedules.describe(name),
+        (error: unknown) => error instanceof InvalidInputError && error.details.code === 'not-found',
+      );
+    },
+  );
 
-  void it('a version that lands during a run waits for it (buffer-one), then starts one run', { timeout: 120_000 }, async (t) => {
-    const name = `watch-queue-${h.suffix}`;
-    t.after(() => h.schedules.delete(name).then(() => undefined, () => undefined));
-    const prefix = `s3://${bucket}/queue/`;
-    await h.schedules.apply(h.compile(pipelineYaml(name, prefix, 'debounce: 1s, pollInterval: 1s, overlap: buffer-one', 8000)));
-    const watcherId = watcherIdFor(name, prefix);
-    await waitFor('the baseline', () => h.schedules.watchers.status(watcherId), (status) => status.lastObservation !== undefined, 15_000);
-    await push(prefix, 'v1.csv', '1\n');
-    const [first] = await waitFor('run 1', () => h.runs(name, 'new-data'), (runs) => runs.length >= 1, 20_000);
-    await push(prefix, 'v2.csv', '2\n');
-    await push(prefix, 'v3.csv', '3\n');
-    const queued = await currentVersion(prefix);
-    const status = await waitFor('v3 queued behind run 1', () => h.schedules.watchers.status(watcherId), (s) => s.state.queuedVersion === queued, 15_000);
-    assert.equal(status.state.runningVersion !== undefined, true);
-    assert.equal((await h.runs(name, 'new-data')).length, 1, 'no second run while the first is going');
-    const firstResult = await h.result(first?.workflowId as string);
-    assert.equal(firstResult.status, 'succeeded');
-    const runs = await waitFor('the queued run', () => h.runs(name, 'new-data'), (found) => found.length >= 2, 20_000);
-    const second = runs[1];
-    const firstEnded = (await h.client.workflow.getHandle(first?.workflowId as string).describe()).closeTime?.getTime() ?? 0;
-    assert.ok((second?.startTime.getTime() ?? 0) >= firstEnded, 'the queued version starts after the first run ended');
-    const secondInput = await h.runInput(second?.workflowId as string);
-    assert.equal(secondInput.trigger.kind === 'new-data' && secondInput.trigger.datasetVersion, queued, 'only the newest waiting version runs');
-    await h.result(second?.workflowId as string);
-    await sleep(3000);
-    assert.equal((await h.runs(name, 'new-data')).length, 2);
-  });
+  void it(
+    'a version that lands during a run waits for it (buffer-one), then starts one run',
+    { timeout: 120_000 },
+    async (t) => {
+      const name = `watch-queue-${h.suffix}`;
+      t.after(() =>
+        h.schedules.delete(name).then(
+          () => undefined,
+          () => undefined,
+        ),
+      );
+      const prefix = `s3://${bucket}/queue/`;
+      await h.schedules.apply(
+        h.compile(pipelineYaml(name, prefix, 'debounce: 1s, pollInterval: 1s, overlap: buffer-one', 8000)),
+      );
+      const watcherId = watcherIdFor(name, prefix);
+      await waitFor(
+        'the baseline',
+        () => h.schedules.watchers.status(watcherId),
+        (status) => status.lastObservation !== undefined,
+        15_000,
+      );
+      await push(prefix, 'v1.csv', '1\n');
+      const [first] = await waitFor(
+        'run 1',
+        () => h.runs(name, 'new-data'),
+        (runs) => runs.length >= 1,
+        20_000,
+      );
+      await push(prefix, 'v2.csv', '2\n');
+      await push(prefix, 'v3.csv', '3\n');
+      const queued = await currentVersion(prefix);
+      const status = await waitFor(
+        'v3 queued behind run 1',
+        () => h.schedules.watchers.status(watcherId),
+        (s) => s.state.queuedVersion === queued,
+        15_000,
+      );
+      assert.equal(status.state.runningVersion !== undefined, true);
+      assert.equal((await h.runs(name, 'new-data')).length, 1, 'no second run while the first is going');
+      const firstResult = await h.result(first?.workflowId as string);
+      assert.equal(firstResult.status, 'succeeded');
+      const runs = await waitFor(
+        'the queued run',
+        () => h.runs(name, 'new-data'),
+        (found) => found.length >= 2,
+        20_000,
+      );
+      const second = runs[1];
+      const firstEnded =
+        (await h.client.workflow.getHandle(first?.workflowId as string).describe()).closeTime?.getTime() ?? 0;
+      assert.ok(
+        (second?.startTime.getTime() ?? 0) >= firstEnded,
+        'the queued version starts after the first run ended',
+      );
+      const secondInput = await h.runInput(second?.workflowId as string);
+      assert.equal(
+        secondInput.trigger.kind === 'new-data' && secondInput.trigger.datasetVersion,
+        queued,
+        'only the newest waiting version runs',
+      );
+      await h.result(second?.workflowId as string);
+      await sleep(3000);
+      assert.equal((await h.runs(name, 'new-data')).length, 2);
+    },
+  );
 
   void it('survives a worker restart and continues as new with its state', { timeout: 120_000 }, async (t) => {
     const name = `watch-restart-${h.suffix}`;
-    t.after(() => h.schedules.delete(name).then(() => undefined, () => undefined));
+    t.after(() =>
+      h.schedules.delete(name).then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
     const prefix = `s3://${bucket}/restart/`;
     // Continue-as-new after every 3 polls, so it happens several times in this test.
-    const schedules = new ScheduleService(h.client, { bucket: h.config.s3.bucket, workflowTaskQueue: taskQueueForPool(h.pools.control), pollsPerExecution: 3 });
+    const schedules = new ScheduleService(h.client, {
+      bucket: h.config.s3.bucket,
+      workflowTaskQueue: taskQueueForPool(h.pools.control),
+      pollsPerExecution: 3,
+    });
     await schedules.apply(h.compile(pipelineYaml(name, prefix, 'debounce: 2s, pollInterval: 1s')));
     const watcherId = watcherIdFor(name, prefix);
     // The watcher's first look is its baseline: push only after it (the empty prefix) was taken.
-    await waitFor('the baseline', () => schedules.watchers.status(watcherId), (status) => status.lastObservation !== undefined, 15_000);
+    await waitFor(
+      'the baseline',
+      () => schedules.watchers.status(watcherId),
+      (status) => status.lastObservation !== undefined,
+      15_000,
+    );
     await push(prefix, 'one.csv', '1\n');
-    await waitFor('the first run', () => h.runs(name, 'new-data'), (runs) => runs.length >= 1, 20_000);
+    await waitFor(
+      'the first run',
+      () => h.runs(name, 'new-data'),
+      (runs) => runs.length >= 1,
+      20_000,
+    );
 
     const executions = await waitFor(
       'a continue-as-new',
       async () => {
         const found: string[] = [];
-        for await (const info of h.client.workflow.list({ query: `WorkflowId = '${watcherId}'` })) found.push(info.status.name);
+        for await (const info of h.client.workflow.list({ query: `WorkflowId = '${watcherId}'` }))
+          found.push(info.status.name);
         return found;
       },
       (found) => found.filter((s) => s === 'CONTINUED_AS_NEW').length >= 1,
@@ -179,9 +276,18 @@ void describe('newData trigger on the real stack', () => {
     const stoppedAt = Date.now();
     await h.restartControlWorker().then(() => undefined);
     await push(prefix, 'two.csv', '2\n');
-    const runs = await waitFor('a run after the restart', () => h.runs(name, 'new-data'), (found) => found.length >= 2, 30_000);
+    const runs = await waitFor(
+      'a run after the restart',
+      () => h.runs(name, 'new-data'),
+      (found) => found.length >= 2,
+      30_000,
+    );
     await sleep(4000);
-    assert.equal((await h.runs(name, 'new-data')).length, 2, 'exactly one run per version across restarts and continue-as-new');
+    assert.equal(
+      (await h.runs(name, 'new-data')).length,
+      2,
+      'exactly one run per version across restarts and continue-as-new',
+    );
     assert.ok((runs[1]?.startTime.getTime() ?? 0) > stoppedAt);
     const status = await schedules.watchers.status(watcherId);
     assert.equal(status.state.runsStarted, 2, 'state carried across continue-as-new');

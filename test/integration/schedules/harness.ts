@@ -46,7 +46,9 @@ export interface ScheduleHarness {
 
 let runtimeInstalled = false;
 
-export async function startScheduleHarness(options: Pick<DataWatchClientOptions, 'pollsPerExecution'> = {}): Promise<ScheduleHarness> {
+export async function startScheduleHarness(
+  options: Pick<DataWatchClientOptions, 'pollsPerExecution'> = {},
+): Promise<ScheduleHarness> {
   const config = await requireStack(loadConfig(process.env));
   if (!runtimeInstalled) {
     runtimeInstalled = true;
@@ -66,7 +68,15 @@ export async function startScheduleHarness(options: Pick<DataWatchClientOptions,
 
   let control: { worker: FineflowWorker; running: Promise<void> } | undefined;
   const startControl = async (): Promise<void> => {
-    const worker = await createWorker({ pool: pools.control, runsWorkflows: true, config, store, connection, extraStages: testStages, shutdownGraceMs: 2_000 });
+    const worker = await createWorker({
+      pool: pools.control,
+      runsWorkflows: true,
+      config,
+      store,
+      connection,
+      extraStages: testStages,
+      shutdownGraceMs: 2_000,
+    });
     control = { worker, running: worker.run() };
   };
   const stopControl = async (): Promise<void> => {
@@ -77,7 +87,16 @@ export async function startScheduleHarness(options: Pick<DataWatchClientOptions,
     await running.catch(() => undefined);
   };
   await startControl();
-  const cpu: FineflowWorker = await createWorker({ pool: pools.cpu, config, store, connection, extraStages: testStages, runsWorkflows: false, shutdownGraceMs: 2_000, concurrency: 8 });
+  const cpu: FineflowWorker = await createWorker({
+    pool: pools.cpu,
+    config,
+    store,
+    connection,
+    extraStages: testStages,
+    runsWorkflows: false,
+    shutdownGraceMs: 2_000,
+    concurrency: 8,
+  });
   const cpuRunning = cpu.run();
 
   return {
@@ -86,7 +105,11 @@ export async function startScheduleHarness(options: Pick<DataWatchClientOptions,
     store,
     client,
     pools,
-    schedules: new ScheduleService(client, { bucket: config.s3.bucket, workflowTaskQueue: taskQueueForPool(pools.control), ...options }),
+    schedules: new ScheduleService(client, {
+      bucket: config.s3.bucket,
+      workflowTaskQueue: taskQueueForPool(pools.control),
+      ...options,
+    }),
     compile(yaml, set = []) {
       const compiled = compilePlan(yaml, 'test.yaml', { set });
       if (!compiled.plan) throw new Error(`test pipeline does not compile: ${JSON.stringify(compiled.diagnostics)}`);
@@ -109,7 +132,10 @@ export async function startScheduleHarness(options: Pick<DataWatchClientOptions,
     async terminateRuns(pipeline) {
       const query = `WorkflowType = 'pipelineRun' AND FineflowPipeline = '${pipeline}' AND ExecutionStatus = 'Running'`;
       for await (const info of client.workflow.list({ query })) {
-        await client.workflow.getHandle(info.workflowId).terminate('schedule test cleanup').catch(() => undefined);
+        await client.workflow
+          .getHandle(info.workflowId)
+          .terminate('schedule test cleanup')
+          .catch(() => undefined);
       }
     },
     async restartControlWorker() {
@@ -131,7 +157,13 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Poll `probe` until it returns a value that passes `done`, or fail after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000, everyMs = 250): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 30_000,
+  everyMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   while (Date.now() < deadline) {

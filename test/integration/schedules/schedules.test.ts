@@ -57,56 +57,76 @@ async function startedTag(runId: string, pipeline: string): Promise<unknown> {
 }
 
 void describe('schedule apply on the real stack', () => {
-  void it('a 5s interval starts runs with the plan; same file again is unchanged; a changed param updates in place', { timeout: 90_000 }, async (t) => {
-    const name = `sched-every-${h.suffix}`;
-    cleanUpAfter(t, name);
-    const yaml = pipelineYaml(name, '{every: 5s, overlap: allow-all}');
-    const created = await h.schedules.apply(h.compile(yaml));
-    assert.equal(created.schedule, 'created');
-    assert.equal(created.scheduleId, scheduleIdForPipeline(name));
+  void it(
+    'a 5s interval starts runs with the plan; same file again is unchanged; a changed param updates in place',
+    { timeout: 90_000 },
+    async (t) => {
+      const name = `sched-every-${h.suffix}`;
+      cleanUpAfter(t, name);
+      const yaml = pipelineYaml(name, '{every: 5s, overlap: allow-all}');
+      const created = await h.schedules.apply(h.compile(yaml));
+      assert.equal(created.schedule, 'created');
+      assert.equal(created.scheduleId, scheduleIdForPipeline(name));
 
-    const firstRuns = await waitFor('two scheduled runs', () => h.runs(name, 'schedule'), (runs) => runs.length >= 2, 25_000);
-    for (const run of firstRuns.slice(0, 2)) assert.equal(await startedTag(run.workflowId, name), 'first');
-    // Scheduled time → start time, as recorded by the schedule.
-    const described = await h.schedules.describe(name);
-    assert.ok(described.schedule && described.schedule.recentRuns.length >= 2);
-    const delays = described.schedule.recentRuns.map((r) => r.delayMs);
-    console.log(`scheduled time → run start (ms): ${JSON.stringify(delays)}`);
-    assert.ok(delays.every((d) => d >= 0 && d < 3000), `start delays ${JSON.stringify(delays)}`);
-    assert.equal(described.schedule.params && (described.schedule.params as { tag: string }).tag, 'first');
+      const firstRuns = await waitFor(
+        'two scheduled runs',
+        () => h.runs(name, 'schedule'),
+        (runs) => runs.length >= 2,
+        25_000,
+      );
+      for (const run of firstRuns.slice(0, 2)) assert.equal(await startedTag(run.workflowId, name), 'first');
+      // Scheduled time → start time, as recorded by the schedule.
+      const described = await h.schedules.describe(name);
+      assert.ok(described.schedule && described.schedule.recentRuns.length >= 2);
+      const delays = described.schedule.recentRuns.map((r) => r.delayMs);
+      console.log(`scheduled time → run start (ms): ${JSON.stringify(delays)}`);
+      assert.ok(
+        delays.every((d) => d >= 0 && d < 3000),
+        `start delays ${JSON.stringify(delays)}`,
+      );
+      assert.equal(described.schedule.params && (described.schedule.params as { tag: string }).tag, 'first');
 
-    const again = await h.schedules.apply(h.compile(yaml));
-    assert.equal(again.schedule, 'unchanged');
-    assert.equal(again.unchanged, true);
+      const again = await h.schedules.apply(h.compile(yaml));
+      assert.equal(again.schedule, 'unchanged');
+      assert.equal(again.unchanged, true);
 
-    const updatedAt = Date.now();
-    const updated = await h.schedules.apply(h.compile(yaml, ['tag=second']));
-    assert.equal(updated.schedule, 'updated');
-    assert.notEqual(updated.planDigest, created.planDigest);
-    const describedAfter = await h.schedules.describe(name);
-    assert.equal(describedAfter.schedule?.createdAt, described.schedule.createdAt, 'same schedule, updated in place');
-    assert.deepEqual(describedAfter.schedule?.params, { tag: 'second' });
+      const updatedAt = Date.now();
+      const updated = await h.schedules.apply(h.compile(yaml, ['tag=second']));
+      assert.equal(updated.schedule, 'updated');
+      assert.notEqual(updated.planDigest, created.planDigest);
+      const describedAfter = await h.schedules.describe(name);
+      assert.equal(describedAfter.schedule?.createdAt, described.schedule.createdAt, 'same schedule, updated in place');
+      assert.deepEqual(describedAfter.schedule?.params, { tag: 'second' });
 
-    // The first run scheduled after the update executes the new param.
-    const later = await waitFor(
-      'a run scheduled after the update',
-      () => h.runs(name, 'schedule'),
-      (runs) => runs.some((r) => scheduledTimeOf(r.workflowId) > updatedAt + 1000),
-      20_000,
-    );
-    const next = later.filter((r) => scheduledTimeOf(r.workflowId) > updatedAt + 1000);
-    for (const run of next) assert.equal(await startedTag(run.workflowId, name), 'second');
+      // The first run scheduled after the update executes the new param.
+      const later = await waitFor(
+        'a run scheduled after the update',
+        () => h.runs(name, 'schedule'),
+        (runs) => runs.some((r) => scheduledTimeOf(r.workflowId) > updatedAt + 1000),
+        20_000,
+      );
+      const next = later.filter((r) => scheduledTimeOf(r.workflowId) > updatedAt + 1000);
+      for (const run of next) assert.equal(await startedTag(run.workflowId, name), 'second');
 
-    await h.schedules.delete(name);
-    await h.terminateRuns(name);
-    await assert.rejects(() => h.schedules.describe(name), (error: unknown) => error instanceof InvalidInputError && error.details.code === 'not-found');
-  });
+      await h.schedules.delete(name);
+      await h.terminateRuns(name);
+      await assert.rejects(
+        () => h.schedules.describe(name),
+        (error: unknown) => error instanceof InvalidInputError && error.details.code === 'not-found',
+      );
+    },
+  );
 
   void it('pause stops runs; unpause resumes without replaying the paused times', { timeout: 60_000 }, async (t) => {
     const name = `sched-pause-${h.suffix}`;
     cleanUpAfter(t, name);
     await h.schedules.apply(h.compile(pipelineYaml(name, '{every: 2s, overlap: allow-all, catchupWindow: 1m}')));
-    await waitFor('a first run', () => h.runs(name, 'schedule'), (runs) => runs.length >= 1, 15_000);
+    await waitFor(
+      'a first run',
+      () => h.runs(name, 'schedule'),
+      (runs) => runs.length >= 1,
+      15_000,
+    );
     await h.schedules.pause(name, 'maintenance');
     const pausedFrom = Date.now();
     const pausedDetails = await h.schedules.describe(name);
@@ -121,7 +141,9 @@ void describe('schedule apply on the real stack', () => {
     assert.equal((await h.schedules.describe(name)).schedule?.runsTaken, takenAtPause, 'no run while paused');
 
     // Re-applying the file keeps it paused.
-    const reapplied = await h.schedules.apply(h.compile(pipelineYaml(name, '{every: 2s, overlap: allow-all, catchupWindow: 1m}')));
+    const reapplied = await h.schedules.apply(
+      h.compile(pipelineYaml(name, '{every: 2s, overlap: allow-all, catchupWindow: 1m}')),
+    );
     assert.equal(reapplied.schedule, 'unchanged');
     assert.equal((await h.schedules.describe(name)).schedule?.paused, true);
 
@@ -129,11 +151,23 @@ void describe('schedule apply on the real stack', () => {
     // times after the unpause. Run ids carry their scheduled time, so this needs no timing window.
     const pausedUntil = Date.now();
     await h.schedules.unpause(name);
-    await waitFor('a run after unpause', () => h.schedules.describe(name), (d) => (d.schedule?.runsTaken ?? 0) > takenAtPause, 15_000);
+    await waitFor(
+      'a run after unpause',
+      () => h.schedules.describe(name),
+      (d) => (d.schedule?.runsTaken ?? 0) > takenAtPause,
+      15_000,
+    );
     const scheduledTimes = (await h.runs(name, 'schedule')).map((r) => scheduledTimeOf(r.workflowId));
     const replayed = scheduledTimes.filter((time) => time > pausedFrom + 2_000 && time < pausedUntil - 2_000);
-    assert.deepEqual(replayed.map((time) => new Date(time).toISOString()), [], 'no run for a time inside the pause');
-    assert.ok(scheduledTimes.some((time) => time >= pausedUntil - 2_000), 'a run for a time after the unpause');
+    assert.deepEqual(
+      replayed.map((time) => new Date(time).toISOString()),
+      [],
+      'no run for a time inside the pause',
+    );
+    assert.ok(
+      scheduledTimes.some((time) => time >= pausedUntil - 2_000),
+      'a run for a time after the unpause',
+    );
     await h.schedules.delete(name);
     await h.terminateRuns(name);
   });
@@ -146,11 +180,18 @@ void describe('schedule apply on the real stack', () => {
     const from = new Date(Math.floor((Date.now() - 10 * 60_000) / 10_000) * 10_000);
     const to = new Date(from.getTime() + 60_000);
     await h.schedules.backfill(name, from, to);
-    await waitFor('backfilled runs', () => h.runs(name, 'schedule'), (found) => found.length >= 7, 30_000);
+    await waitFor(
+      'backfilled runs',
+      () => h.runs(name, 'schedule'),
+      (found) => found.length >= 7,
+      30_000,
+    );
     await sleep(3000);
     const settled = await h.runs(name, 'schedule');
     const times = settled.map((r) => scheduledTimeOf(r.workflowId)).sort((a, b) => a - b);
-    console.log(`backfill ${from.toISOString()}..${to.toISOString()} started ${settled.length} runs at ${times.map((t) => new Date(t).toISOString().slice(11, 19)).join(' ')}`);
+    console.log(
+      `backfill ${from.toISOString()}..${to.toISOString()} started ${settled.length} runs at ${times.map((t) => new Date(t).toISOString().slice(11, 19)).join(' ')}`,
+    );
     // Both ends of the window are included: 60 s at one run per 10 s is 7 runs.
     const expected = Array.from({ length: 7 }, (_, i) => from.getTime() + i * 10_000);
     assert.deepEqual(times, expected, 'one run per 10 s step, window start and end included, nothing else');
@@ -169,10 +210,18 @@ void describe('schedule apply on the real stack', () => {
     assert.equal(first.runIds.length, 1);
     assert.notEqual(first.runIds[0], second.runIds[0]);
     assert.match(first.runIds[0] ?? '', /^fineflow-sched-trigger-[0-9a-f]+-manual-/);
-    const runs = await waitFor('the triggered runs', () => h.runs(name, 'manual'), (found) => found.length >= 2, 15_000);
+    const runs = await waitFor(
+      'the triggered runs',
+      () => h.runs(name, 'manual'),
+      (found) => found.length >= 2,
+      15_000,
+    );
     assert.deepEqual(runs.map((r) => r.workflowId).sort(), [...first.runIds, ...second.runIds].sort());
     assert.equal((await h.runs(name, 'schedule')).length, 0, 'not labelled as scheduled');
-    assert.deepEqual((await h.runInput(first.runIds[0] as string)).trigger, { kind: 'manual', scheduleId: `fineflow-${name}` });
+    assert.deepEqual((await h.runInput(first.runIds[0] as string)).trigger, {
+      kind: 'manual',
+      scheduleId: `fineflow-${name}`,
+    });
     assert.equal((await h.runInput(runs[0]?.workflowId as string)).plan.params.tag?.value, 'first');
     await h.schedules.delete(name);
     await h.terminateRuns(name);
@@ -187,7 +236,12 @@ void describe('schedule apply on the real stack', () => {
     await h.schedules.apply(h.compile(pipelineYaml(name, '{cron: "0 3 1 1 *"}')));
     // A backfill starts a scheduled run (trigger starts a manual one): its id has the scheduled time, with colons.
     await h.schedules.backfill(name, new Date('2026-01-01T02:59:00Z'), new Date('2026-01-01T03:01:00Z'));
-    const [run] = await waitFor('the backfilled run', () => h.runs(name, 'schedule'), (found) => found.length >= 1, 15_000);
+    const [run] = await waitFor(
+      'the backfilled run',
+      () => h.runs(name, 'schedule'),
+      (found) => found.length >= 1,
+      15_000,
+    );
     assert.match(run?.workflowId ?? '', /2026-01-01T03:00:00Z$/);
     const outcome = await Promise.race([h.result(run?.workflowId as string), sleep(20_000).then(() => undefined)]);
     await h.schedules.delete(name);

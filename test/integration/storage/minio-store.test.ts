@@ -8,7 +8,13 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from 'minio';
 import { pushDirectory } from '../../../src/cli/commands/data';
 import type { FineflowConfig } from '../../../src/config';
-import { ConflictError, CorruptDataError, FineflowError, NotFoundError, ResourceLimitError } from '../../../src/core/errors';
+import {
+  ConflictError,
+  CorruptDataError,
+  FineflowError,
+  NotFoundError,
+  ResourceLimitError,
+} from '../../../src/core/errors';
 import { createMinioObjectStore } from '../../../src/storage/minio-store';
 import type { ObjectStore } from '../../../src/storage/object-store';
 import { requireStack } from '../../helpers/stack';
@@ -17,7 +23,13 @@ const sha256 = (data: Buffer | string): string => createHash('sha256').update(da
 const isCode = (code: string) => (error: unknown) => error instanceof FineflowError && error.details.code === code;
 /** The plain minio client, for what the ObjectStore interface deliberately lacks (bucket removal, foreign writes). */
 const rawClient = (config: FineflowConfig): Client =>
-  new Client({ endPoint: config.s3.endPoint, port: config.s3.port, useSSL: config.s3.useSSL, accessKey: config.s3.accessKey, secretKey: config.s3.secretKey });
+  new Client({
+    endPoint: config.s3.endPoint,
+    port: config.s3.port,
+    useSSL: config.s3.useSSL,
+    accessKey: config.s3.accessKey,
+    secretKey: config.s3.secretKey,
+  });
 
 void describe('MinIO object store (real MinIO)', () => {
   let config: FineflowConfig;
@@ -60,8 +72,14 @@ void describe('MinIO object store (real MinIO)', () => {
     // Larger than one 6 MiB part, so it goes through the multipart path and the metadata copy.
     const big = randomBytes(19 * 1024 * 1024 + 123);
     const progress: number[] = [];
-    const put = await store.putStream(`${root}a/big.bin`, Readable.from([big.subarray(0, 5e6), big.subarray(5e6)]), { onProgress: (n) => progress.push(n), contentType: 'application/x-test' });
-    assert.deepEqual({ size: put.size, sha256: put.sha256, uri: put.uri }, { size: big.length, sha256: sha256(big), uri: `${root}a/big.bin` });
+    const put = await store.putStream(`${root}a/big.bin`, Readable.from([big.subarray(0, 5e6), big.subarray(5e6)]), {
+      onProgress: (n) => progress.push(n),
+      contentType: 'application/x-test',
+    });
+    assert.deepEqual(
+      { size: put.size, sha256: put.sha256, uri: put.uri },
+      { size: big.length, sha256: sha256(big), uri: `${root}a/big.bin` },
+    );
     assert.equal(progress.at(-1), big.length);
     const info = await store.stat(`${root}a/big.bin`);
     assert.equal(info?.sha256, sha256(big));
@@ -75,7 +93,10 @@ void describe('MinIO object store (real MinIO)', () => {
     // Write with the raw client, as a tool that mislabels an object would.
     const raw = rawClient(config);
     await raw.putObject(bucket, 'corrupt.bin', Buffer.from('actual bytes'), 12, { sha256: sha256('other bytes') });
-    await assert.rejects(store.getBytes(`${root}corrupt.bin`), (error: unknown) => error instanceof CorruptDataError && error.details.code === 'checksum-mismatch');
+    await assert.rejects(
+      store.getBytes(`${root}corrupt.bin`),
+      (error: unknown) => error instanceof CorruptDataError && error.details.code === 'checksum-mismatch',
+    );
     // Objects written by other tools (no sha256) are read as they are.
     await raw.putObject(bucket, 'foreign.bin', Buffer.from('foreign'), 7);
     assert.equal((await store.getBytes(`${root}foreign.bin`)).toString(), 'foreign');
@@ -106,7 +127,10 @@ void describe('MinIO object store (real MinIO)', () => {
 
   void it('refuses to read an object over the in-memory cap, counting bytes as they arrive', async () => {
     await store.putBytes(`${root}cap/big.json`, `[${'1,'.repeat(50_000)}1]`);
-    await assert.rejects(store.getJson(`${root}cap/big.json`, { maxBytes: 64 * 1024 }), (error: unknown) => error instanceof ResourceLimitError && error.details.code === 'object-too-large');
+    await assert.rejects(
+      store.getJson(`${root}cap/big.json`, { maxBytes: 64 * 1024 }),
+      (error: unknown) => error instanceof ResourceLimitError && error.details.code === 'object-too-large',
+    );
     await assert.rejects(store.getBytes(`${root}cap/big.json`, { maxBytes: 1000 }), ResourceLimitError);
     assert.equal((await store.getJson<number[]>(`${root}cap/big.json`)).length, 50_001);
   });
@@ -123,9 +147,15 @@ void describe('MinIO object store (real MinIO)', () => {
 
   void it('lists recursively in key order and removes only the prefix', async () => {
     for (const key of ['l/r/b', 'l/r/a/2', 'l/r/a/1', 'l/rx/1']) await store.putBytes(`${root}${key}`, key);
-    assert.deepEqual((await store.list(`${root}l/r/`)).map((o) => o.key), ['l/r/a/1', 'l/r/a/2', 'l/r/b']);
+    assert.deepEqual(
+      (await store.list(`${root}l/r/`)).map((o) => o.key),
+      ['l/r/a/1', 'l/r/a/2', 'l/r/b'],
+    );
     await store.removePrefix(`${root}l/r/`);
-    assert.deepEqual((await store.list(`${root}l/`)).map((o) => o.key), ['l/rx/1']);
+    assert.deepEqual(
+      (await store.list(`${root}l/`)).map((o) => o.key),
+      ['l/rx/1'],
+    );
     await store.remove(`${root}l/rx/1`);
     assert.deepEqual(await store.list(`${root}l/`), []);
     await store.removePrefix(`${root}l/`);
@@ -139,15 +169,24 @@ void describe('MinIO object store (real MinIO)', () => {
       await writeFile(join(dir, 'labels.csv'), 'file,label\n001.png,defect\n');
       const lines: string[] = [];
       const first = await pushDirectory(store, bucket, dir, `${root}datasets/v1`, (line) => lines.push(line));
-      assert.deepEqual(first.files.map((f) => f.uri), [`${root}datasets/v1/labels.csv`, `${root}datasets/v1/train/defect/001.png`]);
+      assert.deepEqual(
+        first.files.map((f) => f.uri),
+        [`${root}datasets/v1/labels.csv`, `${root}datasets/v1/train/defect/001.png`],
+      );
       assert.ok(lines.some((line) => line.includes('[2/2]')));
       const second = await pushDirectory(store, bucket, dir, `${root}datasets/copy/`, () => undefined);
       assert.equal(second.version, first.version);
       assert.match(first.version, /^[0-9a-f]{64}$/);
       const listed = await store.list(`${root}datasets/v1/`);
-      assert.deepEqual(listed.map((o) => o.size), first.files.map((f) => f.size));
+      assert.deepEqual(
+        listed.map((o) => o.size),
+        first.files.map((f) => f.size),
+      );
       await writeFile(join(dir, 'labels.csv'), 'file,label\n001.png,ok\n');
-      assert.notEqual((await pushDirectory(store, bucket, dir, `${root}datasets/v2/`, () => undefined)).version, first.version);
+      assert.notEqual(
+        (await pushDirectory(store, bucket, dir, `${root}datasets/v2/`, () => undefined)).version,
+        first.version,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -68,7 +68,13 @@ void describe('MinIO object store streaming (200 MiB)', () => {
   after(async () => {
     if (!store) return;
     await store.removePrefix(`s3://${bucket}/`);
-    await new Client({ endPoint: config.s3.endPoint, port: config.s3.port, useSSL: config.s3.useSSL, accessKey: config.s3.accessKey, secretKey: config.s3.secretKey }).removeBucket(bucket);
+    await new Client({
+      endPoint: config.s3.endPoint,
+      port: config.s3.port,
+      useSSL: config.s3.useSSL,
+      accessKey: config.s3.accessKey,
+      secretKey: config.s3.secretKey,
+    }).removeBucket(bucket);
   });
 
   void it('puts and gets 200 MiB with flat memory, recording and verifying sha256', async () => {
@@ -98,7 +104,9 @@ void describe('MinIO object store streaming (200 MiB)', () => {
     });
     assert.equal(readBytes, OBJECT_SIZE);
     assert.equal(readHash.digest('hex'), expected);
-    console.log(`RSS growth: put ${(putGrowth / MiB).toFixed(1)} MiB, get ${(getGrowth / MiB).toFixed(1)} MiB (limit ${MAX_RSS_GROWTH / MiB} MiB)`);
+    console.log(
+      `RSS growth: put ${(putGrowth / MiB).toFixed(1)} MiB, get ${(getGrowth / MiB).toFixed(1)} MiB (limit ${MAX_RSS_GROWTH / MiB} MiB)`,
+    );
     assert.ok(putGrowth < MAX_RSS_GROWTH, `put grew RSS by ${(putGrowth / MiB).toFixed(1)} MiB`);
     assert.ok(getGrowth < MAX_RSS_GROWTH, `get grew RSS by ${(getGrowth / MiB).toFixed(1)} MiB`);
   });

@@ -13,7 +13,8 @@ import { createMinioObjectStore } from '../../../src/storage/minio-store';
 import type { ObjectStore } from '../../../src/storage/object-store';
 import { requireStack } from '../../helpers/stack';
 
-const deniedError = (error: unknown): boolean => /access denied|AccessDenied/i.test(error instanceof Error ? `${error.name} ${error.message}` : String(error));
+const deniedError = (error: unknown): boolean =>
+  /access denied|AccessDenied/i.test(error instanceof Error ? `${error.name} ${error.message}` : String(error));
 
 void describe('MinIO users of the local stack', () => {
   let cli: FineflowConfig;
@@ -37,7 +38,13 @@ void describe('MinIO users of the local stack', () => {
   after(async () => {
     await workerStore.remove(`s3://${cli.s3.bucket}/${key}`).catch(() => undefined);
     await cliStore.remove(`s3://${datasets}/train/a.csv`).catch(() => undefined);
-    const raw = new Client({ endPoint: cli.s3.endPoint, port: cli.s3.port, useSSL: cli.s3.useSSL, accessKey: cli.s3.accessKey, secretKey: cli.s3.secretKey });
+    const raw = new Client({
+      endPoint: cli.s3.endPoint,
+      port: cli.s3.port,
+      useSSL: cli.s3.useSSL,
+      accessKey: cli.s3.accessKey,
+      secretKey: cli.s3.secretKey,
+    });
     await raw.removeBucket(datasets).catch(() => undefined);
   });
 

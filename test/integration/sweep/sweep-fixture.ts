@@ -38,7 +38,10 @@ export function quietTemporalRuntime(): void {
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** The sweep workflow bundled once per process (bundling takes seconds). */
 export function sweepWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: path.join(__dirname, 'sweep-workflows.ts'), logger: new DefaultLogger('WARN') });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: path.join(__dirname, 'sweep-workflows.ts'),
+    logger: new DefaultLogger('WARN'),
+  });
   return bundle;
 }
 
@@ -80,17 +83,41 @@ export function sweepContext(bucket: string, runId: string, stageId = 'sweep'): 
 
 export async function startSweep(
   client: Client,
-  options: { readonly taskQueue: string; readonly runId: string; readonly bucket: string; readonly inputs: JsonObject; readonly execution: SweepExecution },
+  options: {
+    readonly taskQueue: string;
+    readonly runId: string;
+    readonly bucket: string;
+    readonly inputs: JsonObject;
+    readonly execution: SweepExecution;
+  },
 ): Promise<{ readonly workflowId: string; readonly firstRunId: string; result(): Promise<StageActivityResult> }> {
   // The id `pipelineRun` gives the sweep of attempt 1 of stage `sweep` (what `fineflow status` looks up).
   const workflowId = `${options.runId}.sweep.sweep-1`;
-  const input: HyperparameterSweepInput = { context: sweepContext(options.bucket, options.runId), inputs: options.inputs, execution: options.execution };
-  const handle = await client.workflow.start('hyperparameterSweep', { taskQueue: options.taskQueue, workflowId, args: [input], workflowExecutionTimeout: '10 minutes' });
-  return { workflowId, firstRunId: handle.firstExecutionRunId, result: () => handle.result() as Promise<StageActivityResult> };
+  const input: HyperparameterSweepInput = {
+    context: sweepContext(options.bucket, options.runId),
+    inputs: options.inputs,
+    execution: options.execution,
+  };
+  const handle = await client.workflow.start('hyperparameterSweep', {
+    taskQueue: options.taskQueue,
+    workflowId,
+    args: [input],
+    workflowExecutionTimeout: '10 minutes',
+  });
+  return {
+    workflowId,
+    firstRunId: handle.firstExecutionRunId,
+    result: () => handle.result() as Promise<StageActivityResult>,
+  };
 }
 
 /** The sweep stage's log as `fineflow logs RUN sweep` prints it. */
-export async function sweepStageLog(store: ObjectStore, bucket: string, runId: string, stageId = 'sweep'): Promise<string> {
+export async function sweepStageLog(
+  store: ObjectStore,
+  bucket: string,
+  runId: string,
+  stageId = 'sweep',
+): Promise<string> {
   let text = '';
   await printStageLogs(store, await listStageLogs(store, bucket, runId, stageId), (chunk) => (text += chunk));
   return text;

@@ -13,8 +13,11 @@ import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { pool: { type: 'string' }, identity: { type: 'string' }, concurrency: { type: 'string', default: '1' } } });
-  if (!values.pool || !values.identity) throw new Error('usage: trial-worker.ts --pool P --identity NAME [--concurrency N]');
+  const { values } = parseArgs({
+    options: { pool: { type: 'string' }, identity: { type: 'string' }, concurrency: { type: 'string', default: '1' } },
+  });
+  if (!values.pool || !values.identity)
+    throw new Error('usage: trial-worker.ts --pool P --identity NAME [--concurrency N]');
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const config = loadConfig(process.env);
   const store = createObjectStoreFromConfig(config);
@@ -24,7 +27,11 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: taskQueueForPool(values.pool),
     identity: values.identity,
-    activities: createSweepTrialActivities({ store, workerIdentity: values.identity, ml: { tfBackend: config.tfBackend, trainEngine: config.trainEngine } }),
+    activities: createSweepTrialActivities({
+      store,
+      workerIdentity: values.identity,
+      ml: { tfBackend: config.tfBackend, trainEngine: config.trainEngine },
+    }),
     maxConcurrentActivityTaskExecutions: Number(values.concurrency),
     shutdownGraceTime: '1s',
   });

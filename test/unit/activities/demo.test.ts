@@ -13,7 +13,10 @@ import type { RunState } from '../../../src/core/run/run-types';
 const REPO = path.resolve(__dirname, '../../..');
 
 test('the quickstart needs surface-cnn, which pipelines/pretrain-surface.yaml registers from s3://datasets/surface-brushed/', () => {
-  const compiled = compilePlan(readFileSync(path.join(REPO, 'pipelines/quickstart.yaml'), 'utf8'), 'pipelines/quickstart.yaml');
+  const compiled = compilePlan(
+    readFileSync(path.join(REPO, 'pipelines/quickstart.yaml'), 'utf8'),
+    'pipelines/quickstart.yaml',
+  );
   assert.ok(compiled.plan);
   assert.deepEqual(baseModelsOf(compiled.plan), ['surface-cnn']);
   const pretrain = pretrainPipelineFor('surface-cnn');
@@ -23,8 +26,15 @@ test('the quickstart needs surface-cnn, which pipelines/pretrain-surface.yaml re
   assert.equal(pretrainPipelineFor('no-such-model'), undefined);
 });
 
-function runState(overrides: { evaluate?: Record<string, unknown>; register?: Partial<RunState['stages'][number]> } = {}): RunState {
-  const stage = (id: string, uses: string, outputs: Record<string, unknown>, extra: Partial<RunState['stages'][number]> = {}) => ({ id, uses, pool: 'cpu', status: 'succeeded' as const, attempts: 1, outputs: outputs as never, ...extra });
+function runState(
+  overrides: { evaluate?: Record<string, unknown>; register?: Partial<RunState['stages'][number]> } = {},
+): RunState {
+  const stage = (
+    id: string,
+    uses: string,
+    outputs: Record<string, unknown>,
+    extra: Partial<RunState['stages'][number]> = {},
+  ) => ({ id, uses, pool: 'cpu', status: 'succeeded' as const, attempts: 1, outputs: outputs as never, ...extra });
   return {
     runId: 'quickstart-1',
     pipeline: 'quickstart',
@@ -59,7 +69,12 @@ test('the headline compares accuracy and time of the fine-tuned and the from-scr
 });
 
 test('the headline says so when fine-tuning loses, and when nothing was registered', () => {
-  const text = headline(runState({ evaluate: { passed: false, metrics: { accuracy: 0.3 } }, register: { status: 'skipped', reason: 'when was false' } }));
+  const text = headline(
+    runState({
+      evaluate: { passed: false, metrics: { accuracy: 0.3 } },
+      register: { status: 'skipped', reason: 'when was false' },
+    }),
+  );
   assert.match(text, /52\.5 points WORSE/);
   assert.match(text, /Gate: NOT passed/);
   assert.match(text, /Registered: no \(register stage skipped: when was false\)/);

@@ -19,22 +19,36 @@ let dataset: string;
 let model: string;
 
 function inProcess(target: MemoryObjectStore): TrainingRunner {
-  return (request, options) => trainModel(target, { ...request, tfBackend: 'cpu' }, { ...(options.onProgress ? { onEpoch: options.onProgress } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  return (request, options) =>
+    trainModel(
+      target,
+      { ...request, tfBackend: 'cpu' },
+      {
+        ...(options.onProgress ? { onEpoch: options.onProgress } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+    );
 }
 
 before(async () => {
   store = memoryStore();
   dataset = await preparedBars(store, `s3://${BUCKET}/runs/ev/prepare/dataset`);
   const base = await registeredBase(store);
-  const { result } = await runStage('fine-tune', createFineTuneStage({ runTraining: inProcess(store) }), store, stageContext('finetune', { runId: 'ev' }), {
-    model: base,
-    data: dataset,
-    epochs: 6,
-    batchSize: 8,
-    learningRate: 0.02,
-    freeze: 'none',
-    seed: 1,
-  });
+  const { result } = await runStage(
+    'fine-tune',
+    createFineTuneStage({ runTraining: inProcess(store) }),
+    store,
+    stageContext('finetune', { runId: 'ev' }),
+    {
+      model: base,
+      data: dataset,
+      epochs: 6,
+      batchSize: 8,
+      learningRate: 0.02,
+      freeze: 'none',
+      seed: 1,
+    },
+  );
   model = String(result.outputs.model);
 });
 
@@ -52,13 +66,29 @@ test('first run: metrics, slices, from-scratch comparison, a missing baseline re
   const outputs = result.outputs as {
     passed: boolean;
     report: string;
-    metrics: { accuracy: number; f1: number; count: number; rocAuc: number; confusionMatrix: number[][]; perClass: Record<string, { f1: number }>; slices: { label: Record<string, { accuracy: number }> } };
-    comparison: { baseline: { found: boolean; note: string }; fromScratch: { accuracy: number; trainSeconds: number; epochs: number }; model: { trainSeconds: number; baseModel: string }; gate: { reasons: string[] } };
+    metrics: {
+      accuracy: number;
+      f1: number;
+      count: number;
+      rocAuc: number;
+      confusionMatrix: number[][];
+      perClass: Record<string, { f1: number }>;
+      slices: { label: Record<string, { accuracy: number }> };
+    };
+    comparison: {
+      baseline: { found: boolean; note: string };
+      fromScratch: { accuracy: number; trainSeconds: number; epochs: number };
+      model: { trainSeconds: number; baseModel: string };
+      gate: { reasons: string[] };
+    };
   };
   assert.equal(outputs.metrics.count, 18);
   assert.ok(outputs.metrics.accuracy > 0.5, `accuracy ${outputs.metrics.accuracy}`);
   assert.equal(outputs.metrics.confusionMatrix.length, 3);
-  assert.equal(outputs.metrics.confusionMatrix.flat().reduce((a, b) => a + b, 0), 18);
+  assert.equal(
+    outputs.metrics.confusionMatrix.flat().reduce((a, b) => a + b, 0),
+    18,
+  );
   assert.deepEqual(Object.keys(outputs.metrics.perClass).sort(), ['bottom', 'middle', 'top']);
   assert.deepEqual(Object.keys(outputs.metrics.slices.label).sort(), ['bottom', 'middle', 'top']);
   assert.equal(outputs.comparison.baseline.found, false);
@@ -68,7 +98,10 @@ test('first run: metrics, slices, from-scratch comparison, a missing baseline re
   assert.ok(typeof outputs.comparison.fromScratch.accuracy === 'number');
   assert.equal(outputs.comparison.model.baseModel, 'registry://tiny-base@1');
   assert.ok(outputs.comparison.model.trainSeconds > 0);
-  assert.equal(outputs.passed, outputs.comparison.gate.reasons.every((r) => !/does not beat|</.test(r)));
+  assert.equal(
+    outputs.passed,
+    outputs.comparison.gate.reasons.every((r) => !/does not beat|</.test(r)),
+  );
   assert.ok(outputs.comparison.gate.reasons.some((r) => /accuracy .* min 0.5/.test(r)));
   // The report: HTML with the confusion matrix and learning curves, and JSON beside it.
   assert.equal(outputs.report, `s3://${BUCKET}/runs/ev/evaluate/report/report.html`);
@@ -76,13 +109,19 @@ test('first run: metrics, slices, from-scratch comparison, a missing baseline re
   assert.match(html, /Confusion matrix/);
   assert.match(html, /Learning curves/);
   assert.match(html, /from-scratch/);
-  const json = await store.getJson<{ metrics: { accuracy: number } }>(`s3://${BUCKET}/runs/ev/evaluate/report/report.json`);
+  const json = await store.getJson<{ metrics: { accuracy: number } }>(
+    `s3://${BUCKET}/runs/ev/evaluate/report/report.json`,
+  );
   assert.equal(json.metrics.accuracy, outputs.metrics.accuracy);
   assert.ok(heartbeats.some((h) => /from-scratch epoch 2\/2/.test(h.message ?? '')));
 });
 
 test('with a champion in the registry the baseline is compared, and the gate can fail with reasons', async () => {
-  await runStage('register-model', registerModelStage, store, stageContext('register', { runId: 'ev' }), { model, name: 'bars-classifier', alias: 'champion' });
+  await runStage('register-model', registerModelStage, store, stageContext('register', { runId: 'ev' }), {
+    model,
+    name: 'bars-classifier',
+    alias: 'champion',
+  });
   const stage = createEvaluateStage({ runTraining: inProcess(store) });
   const { result } = await runStage('evaluate', stage, store, stageContext('evaluate', { runId: 'ev-2' }), {
     model,
@@ -90,12 +129,22 @@ test('with a champion in the registry the baseline is compared, and the gate can
     baseline: 'registry://bars-classifier@champion',
     gate: { metric: 'accuracy', min: 1.01, beatBaseline: true },
   });
-  const comparison = result.outputs.comparison as { baseline: { found: boolean; metrics: { accuracy: number } }; gate: { reasons: string[] } };
+  const comparison = result.outputs.comparison as {
+    baseline: { found: boolean; metrics: { accuracy: number } };
+    gate: { reasons: string[] };
+  };
   assert.equal(comparison.baseline.found, true);
-  assert.equal(comparison.baseline.metrics.accuracy, (result.outputs.metrics as { accuracy: number }).accuracy, 'the champion is the same model');
+  assert.equal(
+    comparison.baseline.metrics.accuracy,
+    (result.outputs.metrics as { accuracy: number }).accuracy,
+    'the champion is the same model',
+  );
   assert.equal(result.outputs.passed, false);
   assert.ok(comparison.gate.reasons.some((r) => /< min 1.01/.test(r)));
-  assert.ok(comparison.gate.reasons.some((r) => /does not beat baseline/.test(r)), 'a tie does not beat the baseline');
+  assert.ok(
+    comparison.gate.reasons.some((r) => /does not beat baseline/.test(r)),
+    'a tie does not beat the baseline',
+  );
 });
 
 test('gate inputs that can never be checked fail non-retryably, naming the field', async () => {
@@ -105,12 +154,17 @@ test('gate inputs that can never be checked fail non-retryably, naming the field
     [{ metric: 'accuracy', max: 0.9 }, 'gate.max'],
     [{ metric: 'calibrationError', min: 0.1 }, 'gate.min'],
   ] as const) {
-    const failure = await stageFailure(runStage('evaluate', stage, store, stageContext('evaluate', { runId: 'ev-bad' }), { model, data: dataset, gate }));
+    const failure = await stageFailure(
+      runStage('evaluate', stage, store, stageContext('evaluate', { runId: 'ev-bad' }), { model, data: dataset, gate }),
+    );
     assert.equal(failure.type, 'FineflowInvalidInput', failure.message);
     assert.equal(failure.nonRetryable, true);
     assert.equal(failure.details.field, field);
   }
-  assert.deepEqual(gateSpec({ metric: 'calibrationError', max: 0.2 }), { metric: 'expectedCalibrationError', min: 0.2 });
+  assert.deepEqual(gateSpec({ metric: 'calibrationError', max: 0.2 }), {
+    metric: 'expectedCalibrationError',
+    min: 0.2,
+  });
 });
 
 test("the from-scratch comparison trains with the worker's training settings (backend, engine)", async () => {
@@ -120,7 +174,14 @@ test("the from-scratch comparison trains with the worker's training settings (ba
     return trainModel(store, request, { ...(options.onProgress ? { onEpoch: options.onProgress } : {}) });
   };
   const ml = { tfBackend: 'cpu', trainEngine: 'eager' } as const;
-  const { result } = await runStage('evaluate', createEvaluateStage({ runTraining: runner }), store, stageContext('evaluate', { runId: 'ev-backend' }), { model, data: dataset, fromScratch: { epochs: 1, seed: 1 } }, { ml });
+  const { result } = await runStage(
+    'evaluate',
+    createEvaluateStage({ runTraining: runner }),
+    store,
+    stageContext('evaluate', { runId: 'ev-backend' }),
+    { model, data: dataset, fromScratch: { epochs: 1, seed: 1 } },
+    { ml },
+  );
   assert.equal(requests[0]?.tfBackend, 'cpu');
   assert.equal(requests[0]?.engine, 'eager');
   const fromScratch = (result.outputs.comparison as { fromScratch: { backend: string; engine: string } }).fromScratch;

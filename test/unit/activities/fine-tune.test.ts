@@ -7,7 +7,14 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createFineTuneStage, readTrainingRecord, trainingPlan, effectiveSettings, baseWeightLayers, type TrainingRunner } from '../../../activities/fine-tune';
+import {
+  createFineTuneStage,
+  readTrainingRecord,
+  trainingPlan,
+  effectiveSettings,
+  baseWeightLayers,
+  type TrainingRunner,
+} from '../../../activities/fine-tune';
 import { loadTf } from '../../../src/ml/backend';
 import { loadModel } from '../../../src/ml/models/load-model';
 import type { TrainingRequest } from '../../../src/ml/train/types';
@@ -23,7 +30,15 @@ let base: string;
 
 /** Trains in this process on the given store; the production runner forks a child instead. */
 function inProcess(target: MemoryObjectStore): TrainingRunner {
-  return (request, options) => trainModel(target, { ...request, tfBackend: 'cpu' }, { ...(options.onProgress ? { onEpoch: options.onProgress } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  return (request, options) =>
+    trainModel(
+      target,
+      { ...request, tfBackend: 'cpu' },
+      {
+        ...(options.onProgress ? { onEpoch: options.onProgress } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+    );
 }
 
 before(async () => {
@@ -32,7 +47,15 @@ before(async () => {
   base = await registeredBase(store);
 });
 
-const baseInputs = () => ({ data: dataset, epochs: 4, batchSize: 8, learningRate: 0.01, freeze: 'none', checkpoint: { everyEpochs: 1 }, seed: 3 });
+const baseInputs = () => ({
+  data: dataset,
+  epochs: 4,
+  batchSize: 8,
+  learningRate: 0.01,
+  freeze: 'none',
+  checkpoint: { everyEpochs: 1 },
+  seed: 3,
+});
 
 test('fine-tunes a registry base: outputs, history, backend, checkpoint, training record and progress heartbeats', async () => {
   const stage = createFineTuneStage({ runTraining: inProcess(store) });
@@ -48,7 +71,9 @@ test('fine-tunes a registry base: outputs, history, backend, checkpoint, trainin
   assert.equal(metrics.resumedFromEpoch, 0);
   assert.ok(typeof (metrics.validation as Record<string, number>).accuracy === 'number');
   // Progress: one heartbeat per epoch with epoch/loss/metrics and the newest checkpoint.
-  const epochBeats = heartbeats.filter((h) => typeof h.detail?.epoch === 'number' && (h.detail.epoch as number) > 0 && h.message?.startsWith('epoch'));
+  const epochBeats = heartbeats.filter(
+    (h) => typeof h.detail?.epoch === 'number' && (h.detail.epoch as number) > 0 && h.message?.startsWith('epoch'),
+  );
   assert.deepEqual([...new Set(epochBeats.map((h) => h.detail?.epoch))], [1, 2, 3, 4]);
   assert.match(String(epochBeats[1]?.detail?.checkpoint), /checkpoints\/epoch-0002$/);
   assert.match(epochBeats[0]?.message ?? '', /^epoch 1\/4 \S+ loss=/);
@@ -83,9 +108,14 @@ test('a cancelled attempt stops at once; the retry resumes from the checkpoint i
   );
   assert.match(failure.message, /cancel/i);
   assert.match(String(last?.detail?.checkpoint), /epoch-0002$/);
-  assert.ok(!(await store.stat(`s3://${BUCKET}/runs/ft-resume/finetune/model/model.json`)), 'the cancelled attempt saved no model');
+  assert.ok(
+    !(await store.stat(`s3://${BUCKET}/runs/ft-resume/finetune/model/model.json`)),
+    'the cancelled attempt saved no model',
+  );
 
-  const { result } = await runStage('fine-tune', stage, store, { ...context, attempt: 1 }, inputs, { info: { attempt: 2, heartbeatDetails: last } });
+  const { result } = await runStage('fine-tune', stage, store, { ...context, attempt: 1 }, inputs, {
+    info: { attempt: 2, heartbeatDetails: last },
+  });
   const metrics = result.outputs.metrics as Record<string, number>;
   assert.equal(metrics.resumedFromEpoch, 2);
   assert.equal(metrics.epochsTrained, 3, 'only the epochs after the checkpoint were trained');
@@ -95,13 +125,24 @@ test('a cancelled attempt stops at once; the retry resumes from the checkpoint i
 test('a checkpoint written for other settings is not resumed (a retry with --set epochs=… starts over)', async () => {
   const stage = createFineTuneStage({ runTraining: inProcess(store) });
   const context = stageContext('finetune', { runId: 'ft-resume' });
-  const { result } = await runStage('fine-tune', stage, store, context, { ...baseInputs(), epochs: 2, learningRate: 0.02, model: base });
+  const { result } = await runStage('fine-tune', stage, store, context, {
+    ...baseInputs(),
+    epochs: 2,
+    learningRate: 0.02,
+    model: base,
+  });
   assert.equal((result.outputs.metrics as Record<string, number>).resumedFromEpoch, 0);
 });
 
 test('trains an architecture from scratch (pretraining) without a base model', async () => {
   const stage = createFineTuneStage({ runTraining: inProcess(store) });
-  const { result } = await runStage('fine-tune', stage, store, stageContext('pretrain', { runId: 'ft-scratch' }), { data: dataset, architecture: 'small-cnn', epochs: 2, batchSize: 8, freeze: 'none' });
+  const { result } = await runStage('fine-tune', stage, store, stageContext('pretrain', { runId: 'ft-scratch' }), {
+    data: dataset,
+    architecture: 'small-cnn',
+    epochs: 2,
+    batchSize: 8,
+    freeze: 'none',
+  });
   assert.equal((result.outputs.history as unknown[]).length, 2);
   const record = await readTrainingRecord(store, String(result.outputs.model));
   assert.equal(record?.mode, 'from-scratch');
@@ -120,16 +161,27 @@ test('inputs that can never succeed fail non-retryably, naming the field', async
     [{ ...baseInputs(), model: 'registry://no-such-model@latest' }, 'model'],
   ];
   for (const [inputs, field] of cases) {
-    const failure = await stageFailure(runStage('fine-tune', stage, store, stageContext('finetune', { runId: 'ft-bad' }), inputs as never));
+    const failure = await stageFailure(
+      runStage('fine-tune', stage, store, stageContext('finetune', { runId: 'ft-bad' }), inputs as never),
+    );
     // A base model that is not in the registry is NotFound; the rest are invalid inputs. Both are final.
-    assert.equal(failure.type, field === 'model' ? 'FineflowNotFound' : 'FineflowInvalidInput', `${field}: ${failure.message}`);
+    assert.equal(
+      failure.type,
+      field === 'model' ? 'FineflowNotFound' : 'FineflowInvalidInput',
+      `${field}: ${failure.message}`,
+    );
     assert.equal(failure.nonRetryable, true);
     if (field !== 'model') assert.equal(failure.details.field, field, failure.message);
   }
 });
 
 test('trainingPlan translates the stage settings into the training loop hyperparameters', () => {
-  const context = { classes: ['a', 'b', 'c'], featureShape: [28, 28, 1], baseLayers: ['conv1', 'bn1', 'conv2', 'bn2', 'features'], fromScratch: false };
+  const context = {
+    classes: ['a', 'b', 'c'],
+    featureShape: [28, 28, 1],
+    baseLayers: ['conv1', 'bn1', 'conv2', 'bn2', 'features'],
+    fromScratch: false,
+  };
   const settings = effectiveSettings({
     model: 'registry://m@latest',
     data: 's3://bkt/d/manifest.json',
@@ -149,17 +201,45 @@ test('trainingPlan translates the stage settings into the training loop hyperpar
   assert.equal(h.headEpochs, 3);
   assert.equal(h.unfreezeLayers, 2);
   assert.ok(Math.abs((h.fineTuneLearningRate ?? 0) - 0.0001) < 1e-12);
-  assert.deepEqual(h.earlyStopping, { monitor: 'validation.accuracy', patience: 3, minDelta: 0, restoreBestWeights: true });
+  assert.deepEqual(h.earlyStopping, {
+    monitor: 'validation.accuracy',
+    patience: 3,
+    minDelta: 0,
+    restoreBestWeights: true,
+  });
   assert.deepEqual(h.augmentation, { shift: 3, rotate: 10 });
   assert.deepEqual(h.classWeights, [1, 2, 1]);
   assert.deepEqual(h.decay, { kind: 'step', everyEpochs: 2, factor: 0.5 });
   // freeze: a count from the bottom leaves the rest of the base trainable; names are kept frozen.
-  assert.equal(trainingPlan(effectiveSettings({ model: 'registry://m@1', data: 's3://bkt/d', freeze: 2 }), context).hyperparameters.unfreezeLayers, 3);
-  const byName = trainingPlan(effectiveSettings({ model: 'registry://m@1', data: 's3://bkt/d', freeze: ['conv1'] }), context).hyperparameters;
+  assert.equal(
+    trainingPlan(effectiveSettings({ model: 'registry://m@1', data: 's3://bkt/d', freeze: 2 }), context).hyperparameters
+      .unfreezeLayers,
+    3,
+  );
+  const byName = trainingPlan(
+    effectiveSettings({ model: 'registry://m@1', data: 's3://bkt/d', freeze: ['conv1'] }),
+    context,
+  ).hyperparameters;
   assert.deepEqual(byName.freezeLayers, ['conv1']);
-  assert.equal(trainingPlan(effectiveSettings({ model: 'registry://m@1', data: 's3://bkt/d' }), context).hyperparameters.unfreezeLayers, 0, 'default: only the new head trains');
+  assert.equal(
+    trainingPlan(effectiveSettings({ model: 'registry://m@1', data: 's3://bkt/d' }), context).hyperparameters
+      .unfreezeLayers,
+    0,
+    'default: only the new head trains',
+  );
   // A sweep's `best` overrides the stage's own settings.
-  assert.equal(trainingPlan(effectiveSettings({ model: 'registry://m@1', data: 's3://bkt/d', learningRate: 0.1, hyperparameters: { learningRate: 0.003 } }), context).hyperparameters.learningRate, 0.003);
+  assert.equal(
+    trainingPlan(
+      effectiveSettings({
+        model: 'registry://m@1',
+        data: 's3://bkt/d',
+        learningRate: 0.1,
+        hyperparameters: { learningRate: 0.003 },
+      }),
+      context,
+    ).hyperparameters.learningRate,
+    0.003,
+  );
 });
 
 test('baseWeightLayers lists the weight layers of a saved model below its head', async () => {
@@ -168,12 +248,24 @@ test('baseWeightLayers lists the weight layers of a saved model below its head',
 });
 
 test('the augmentation, decay floor and head settings reach the training loop (nothing is left as an ignored note)', () => {
-  const context = { classes: ['a', 'b'], featureShape: [20, 20, 1], baseLayers: ['conv1', 'features'], fromScratch: false };
+  const context = {
+    classes: ['a', 'b'],
+    featureShape: [20, 20, 1],
+    baseLayers: ['conv1', 'features'],
+    fromScratch: false,
+  };
   const h = trainingPlan(
     effectiveSettings({
       model: 'registry://m@1',
       data: 's3://bkt/d',
-      augmentation: { flipVertical: true, rotate: 15, zoom: 0.1, brightness: 0.2, translate: 0.1, flipHorizontal: false },
+      augmentation: {
+        flipVertical: true,
+        rotate: 15,
+        zoom: 0.1,
+        brightness: 0.2,
+        translate: 0.1,
+        flipHorizontal: false,
+      },
       decay: { type: 'cosine', minLearningRate: 0.0001 },
       headUnits: [16, 8],
     }),
@@ -182,7 +274,10 @@ test('the augmentation, decay floor and head settings reach the training loop (n
   assert.deepEqual(h.augmentation, { shift: 2, flipVertical: true, rotate: 15, zoom: 0.1, brightness: 0.2 });
   assert.deepEqual(h.decay, { kind: 'cosine', minLearningRate: 0.0001 });
   assert.deepEqual(h.headUnits, [16, 8]);
-  const plain = trainingPlan(effectiveSettings({ model: 'registry://m@1', data: 's3://bkt/d', decay: { type: 'exponential' } }), context).hyperparameters;
+  const plain = trainingPlan(
+    effectiveSettings({ model: 'registry://m@1', data: 's3://bkt/d', decay: { type: 'exponential' } }),
+    context,
+  ).hyperparameters;
   assert.deepEqual(plain.decay, { kind: 'exponential', rate: 0.5 }, 'no floor unless one is given');
   assert.equal(plain.headUnits, undefined);
   assert.equal(plain.augmentation, undefined);
@@ -190,13 +285,31 @@ test('the augmentation, decay floor and head settings reach the training loop (n
 
 test('baseWeightLayers leaves out the hidden layers of an old head', () => {
   const layer = (className: string, name: string) => ({ class_name: className, config: { name } });
-  const json = { modelTopology: { config: { layers: [layer('Conv2D', 'conv1'), layer('Dense', 'features'), layer('Dense', 'head_hidden1'), layer('Dropout', 'head_dropout'), layer('Dense', 'head')] } } };
+  const json = {
+    modelTopology: {
+      config: {
+        layers: [
+          layer('Conv2D', 'conv1'),
+          layer('Dense', 'features'),
+          layer('Dense', 'head_hidden1'),
+          layer('Dropout', 'head_dropout'),
+          layer('Dense', 'head'),
+        ],
+      },
+    },
+  };
   assert.deepEqual(baseWeightLayers(json), ['conv1', 'features']);
 });
 
 test('headUnits: the fine-tuned model has the hidden head layers', async () => {
   const stage = createFineTuneStage({ runTraining: inProcess(store) });
-  const { result } = await runStage('fine-tune', stage, store, stageContext('finetune', { runId: 'ft-head' }), { ...baseInputs(), epochs: 2, model: base, freeze: 'all', headUnits: [6] });
+  const { result } = await runStage('fine-tune', stage, store, stageContext('finetune', { runId: 'ft-head' }), {
+    ...baseInputs(),
+    epochs: 2,
+    model: base,
+    freeze: 'all',
+    headUnits: [6],
+  });
   const { tf } = loadTf({ preference: 'cpu' });
   const model = await loadModel(tf, store, String(result.outputs.model), { registryBucket: BUCKET });
   assert.deepEqual(
@@ -214,12 +327,26 @@ test("the worker's training settings reach the training request: cpu trains on t
     return trainModel(store, request, { ...(options.onProgress ? { onEpoch: options.onProgress } : {}) });
   };
   const ml = { tfBackend: 'cpu', trainEngine: 'eager' } as const;
-  const { result } = await runStage('fine-tune', createFineTuneStage({ runTraining: runner }), store, stageContext('finetune', { runId: 'ft-backend' }), { ...baseInputs(), epochs: 1, model: base }, { ml });
+  const { result } = await runStage(
+    'fine-tune',
+    createFineTuneStage({ runTraining: runner }),
+    store,
+    stageContext('finetune', { runId: 'ft-backend' }),
+    { ...baseInputs(), epochs: 1, model: base },
+    { ml },
+  );
   assert.equal(requests[0]?.tfBackend, 'cpu');
   assert.equal(requests[0]?.engine, 'eager');
   assert.equal(result.outputs.backend, 'cpu');
   assert.equal(result.outputs.engine, 'eager');
   // An injected preference wins over the worker's.
-  await runStage('fine-tune', createFineTuneStage({ runTraining: runner, tfBackend: 'native' }), store, stageContext('finetune', { runId: 'ft-backend-2' }), { ...baseInputs(), epochs: 1, model: base }, { ml }).catch(() => undefined);
+  await runStage(
+    'fine-tune',
+    createFineTuneStage({ runTraining: runner, tfBackend: 'native' }),
+    store,
+    stageContext('finetune', { runId: 'ft-backend-2' }),
+    { ...baseInputs(), epochs: 1, model: base },
+    { ml },
+  ).catch(() => undefined);
   assert.equal(requests[1]?.tfBackend, 'native');
 });

@@ -38,7 +38,11 @@ export function barImages(perClass: number, seed: number, classes: readonly stri
 }
 
 /** A prepared dataset (manifest + shards) under `prefix`; returns the manifest URI. */
-export async function preparedBars(store: ObjectStore, prefix: string, perClass = { train: 12, validation: 6, test: 6 }): Promise<string> {
+export async function preparedBars(
+  store: ObjectStore,
+  prefix: string,
+  perClass = { train: 12, validation: 6, test: 6 },
+): Promise<string> {
   const { manifestUri } = await writeDataset(store, prefix, {
     train: barImages(perClass.train, 1),
     validation: barImages(perClass.validation, 2),
@@ -57,10 +61,19 @@ export async function registeredBase(store: ObjectStore, name = 'tiny-base'): Pr
   const { tf } = loadTf({ preference: 'cpu' });
   // Seeded: registering the same name twice gives two versions with identical weights, so tests
   // that compare versions see a real tie instead of two random initialisations.
-  const model = buildModel(tf, { kind: 'cnn', inputShape: [SIZE, SIZE, 1], filters: [4], featureUnits: 8 }, { numClasses: 2, seed: 11 });
+  const model = buildModel(
+    tf,
+    { kind: 'cnn', inputShape: [SIZE, SIZE, 1], filters: [4], featureUnits: 8 },
+    { numClasses: 2, seed: 11 },
+  );
   const staging = `s3://${BUCKET}/staging/${name}`;
   await saveModel(tf, store, model, staging);
   model.dispose();
-  await registerModel(store, { bucket: BUCKET, name, modelUri: `${staging}/model.json`, description: 'unit-test base' });
+  await registerModel(store, {
+    bucket: BUCKET,
+    name,
+    modelUri: `${staging}/model.json`,
+    description: 'unit-test base',
+  });
   return `registry://${name}@latest`;
 }

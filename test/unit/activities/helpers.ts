@@ -7,7 +7,12 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Info } from '@temporalio/activity';
 import { DefaultLogger } from '@temporalio/worker';
 import { stageActivity, type MlSettings, type StageImplementation } from '../../../activities/stage-runner';
-import type { StageActivityInput, StageActivityResult, StageContext, StageProgress } from '../../../src/core/run/run-types';
+import type {
+  StageActivityInput,
+  StageActivityResult,
+  StageContext,
+  StageProgress,
+} from '../../../src/core/run/run-types';
 import type { JsonObject } from '../../../src/core/spec/plan-types';
 import { createMemoryObjectStore, type MemoryObjectStore } from '../../../src/storage/memory-store';
 import type { ObjectStore } from '../../../src/storage/object-store';
@@ -56,7 +61,10 @@ export async function runStage(
   options: RunStageOptions = {},
 ): Promise<StageRun> {
   // Failures are asserted by the tests; the SDK's own warning for each would only add noise.
-  const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 30_000, ...options.info }, { logger: new DefaultLogger('ERROR') });
+  const env = new MockActivityEnvironment(
+    { heartbeatTimeoutMs: 30_000, ...options.info },
+    { logger: new DefaultLogger('ERROR') },
+  );
   const heartbeats: StageProgress[] = [];
   env.on('heartbeat', (details: unknown) => {
     if (details && typeof details === 'object') {
@@ -65,19 +73,34 @@ export async function runStage(
     }
   });
   options.onEnvironment?.(env);
-  const activity = stageActivity(typeName, implementation, { store, logFlushIntervalMs: 20, progressSignalIntervalMs: 10, ...(options.ml ? { ml: options.ml } : {}) });
+  const activity = stageActivity(typeName, implementation, {
+    store,
+    logFlushIntervalMs: 20,
+    progressSignalIntervalMs: 10,
+    ...(options.ml ? { ml: options.ml } : {}),
+  });
   const input: StageActivityInput = { context, inputs };
-  const result: StageActivityResult = await env.run<[StageActivityInput], StageActivityResult, typeof activity>(activity, input);
+  const result: StageActivityResult = await env.run<[StageActivityInput], StageActivityResult, typeof activity>(
+    activity,
+    input,
+  );
   return { result, heartbeats };
 }
 
 /** The failure a stage threw, for assertions on its type, retryability and details. */
-export async function stageFailure(run: Promise<unknown>): Promise<{ type?: string; nonRetryable?: boolean; message: string; details: Record<string, unknown> }> {
+export async function stageFailure(
+  run: Promise<unknown>,
+): Promise<{ type?: string; nonRetryable?: boolean; message: string; details: Record<string, unknown> }> {
   try {
     await run;
   } catch (thrown) {
     const failure = thrown as { type?: string; nonRetryable?: boolean; message: string; details?: unknown[] };
-    return { type: failure.type, nonRetryable: failure.nonRetryable, message: failure.message, details: (failure.details?.[0] as Record<string, unknown>) ?? {} };
+    return {
+      type: failure.type,
+      nonRetryable: failure.nonRetryable,
+      message: failure.message,
+      details: (failure.details?.[0] as Record<string, unknown>) ?? {},
+    };
   }
   throw new Error('the stage was expected to fail but succeeded');
 }

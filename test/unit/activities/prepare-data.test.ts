@@ -29,7 +29,12 @@ test('an image folder becomes a stratified split with shards, a manifest, counts
     image: { size: [8, 8], channels: 1 },
     split: { train: 0.5, validation: 0.25, test: 0.25, stratify: true, seed: 7 },
   });
-  const outputs = result.outputs as { dataset: string; report: string; classes: string[]; counts: { total: Record<string, number>; train: Record<string, number> } };
+  const outputs = result.outputs as {
+    dataset: string;
+    report: string;
+    classes: string[];
+    counts: { total: Record<string, number>; train: Record<string, number> };
+  };
   assert.equal(outputs.dataset, 's3://fineflow/runs/prep-1/prepare/dataset/manifest.json');
   assert.deepEqual(outputs.classes, [...CLASSES].sort());
   assert.deepEqual(outputs.counts.total, { train: 30, validation: 15, test: 15 });
@@ -41,7 +46,11 @@ test('an image folder becomes a stratified split with shards, a manifest, counts
   assert.match(report.quarantined.examples[0]?.where ?? '', /middle\/broken\.png/);
   const manifest = await readManifest(store, outputs.dataset);
   assert.deepEqual(manifest.featureShape, [8, 8, 1]);
-  assert.equal(manifest.inputTransform.kind, 'standardize', 'normalize defaults to true: statistics of the training split');
+  assert.equal(
+    manifest.inputTransform.kind,
+    'standardize',
+    'normalize defaults to true: statistics of the training split',
+  );
   const test = await loadSplit(store, manifest, 'test');
   assert.equal(test.labels.length, 15);
   // Progress reported bytes and records, and every output is an artifact with a sha256.
@@ -52,14 +61,20 @@ test('an image folder becomes a stratified split with shards, a manifest, counts
 });
 
 test('limitPerClass keeps a small labelled training set and leaves validation and test alone', async () => {
-  const { result } = await runStage('prepare-data', prepareDataStage, store, stageContext('prepare', { runId: 'prep-2' }), {
-    source: 's3://datasets/bars/',
-    format: 'image-folder',
-    image: { size: [8, 8], channels: 1 },
-    split: { train: 0.5, validation: 0.25, test: 0.25, seed: 7 },
-    limitPerClass: 4,
-    normalize: false,
-  });
+  const { result } = await runStage(
+    'prepare-data',
+    prepareDataStage,
+    store,
+    stageContext('prepare', { runId: 'prep-2' }),
+    {
+      source: 's3://datasets/bars/',
+      format: 'image-folder',
+      image: { size: [8, 8], channels: 1 },
+      split: { train: 0.5, validation: 0.25, test: 0.25, seed: 7 },
+      limitPerClass: 4,
+      normalize: false,
+    },
+  );
   const counts = result.outputs.counts as { train: Record<string, number>; total: Record<string, number> };
   assert.deepEqual(counts.train, { bottom: 4, middle: 4, top: 4 });
   assert.deepEqual(counts.total, { train: 12, validation: 15, test: 15 });
@@ -67,18 +82,31 @@ test('limitPerClass keeps a small labelled training set and leaves validation an
   assert.equal(manifest.inputTransform.kind, 'none');
   const train = await loadSplit(store, manifest, 'train');
   assert.equal(train.labels.length, 12);
-  assert.deepEqual([0, 1, 2].map((label) => train.labels.filter((l) => l === label).length), [4, 4, 4]);
+  assert.deepEqual(
+    [0, 1, 2].map((label) => train.labels.filter((l) => l === label).length),
+    [4, 4, 4],
+  );
 });
 
 test('CSV rows: label column, encoded features, standardised with training statistics', async () => {
-  const rows = ['a,b,label', ...Array.from({ length: 40 }, (_, i) => `${i},${(i * 7) % 5},${i % 2 === 0 ? 'even' : 'odd'}`), 'x,1,even'];
+  const rows = [
+    'a,b,label',
+    ...Array.from({ length: 40 }, (_, i) => `${i},${(i * 7) % 5},${i % 2 === 0 ? 'even' : 'odd'}`),
+    'x,1,even',
+  ];
   await store.putBytes('s3://datasets/table/data.csv', `${rows.join('\n')}\n`);
-  const { result } = await runStage('prepare-data', prepareDataStage, store, stageContext('prepare', { runId: 'prep-3' }), {
-    source: 's3://datasets/table/',
-    format: 'csv',
-    labelColumn: 'label',
-    split: { train: 0.5, validation: 0.25, test: 0.25, seed: 1 },
-  });
+  const { result } = await runStage(
+    'prepare-data',
+    prepareDataStage,
+    store,
+    stageContext('prepare', { runId: 'prep-3' }),
+    {
+      source: 's3://datasets/table/',
+      format: 'csv',
+      labelColumn: 'label',
+      split: { train: 0.5, validation: 0.25, test: 0.25, seed: 1 },
+    },
+  );
   assert.deepEqual(result.outputs.classes, ['even', 'odd']);
   const report = await store.getJson<DataReport>(String(result.outputs.report));
   assert.equal(report.quarantined.count, 1, 'the row with a word in a numeric column is quarantined');
@@ -88,13 +116,24 @@ test('CSV rows: label column, encoded features, standardised with training stati
 test('inputs that can never succeed fail non-retryably and name the field', async () => {
   const cases: [Record<string, unknown>, string][] = [
     [{ source: 's3://datasets/table/', format: 'csv' }, 'labelColumn'],
-    [{ source: 's3://datasets/bars/', format: 'image-folder', split: { train: 0.5, validation: 0.1, test: 0.1 } }, 'split'],
+    [
+      { source: 's3://datasets/bars/', format: 'image-folder', split: { train: 0.5, validation: 0.1, test: 0.1 } },
+      'split',
+    ],
     [{ source: 'file:///tmp/bars', format: 'image-folder' }, 'source'],
     [{ source: 's3://datasets/bars/', format: 'parquet' }, 'format'],
     [{ source: 's3://datasets/bars/', format: 'image-folder', image: { channels: 2 } }, 'image.channels'],
   ];
   for (const [inputs, field] of cases) {
-    const failure = await stageFailure(runStage('prepare-data', prepareDataStage, store, stageContext('prepare', { runId: 'prep-bad' }), inputs as never));
+    const failure = await stageFailure(
+      runStage(
+        'prepare-data',
+        prepareDataStage,
+        store,
+        stageContext('prepare', { runId: 'prep-bad' }),
+        inputs as never,
+      ),
+    );
     assert.equal(failure.type, 'FineflowInvalidInput', failure.message);
     assert.equal(failure.nonRetryable, true);
     assert.equal(failure.details.field, field, failure.message);

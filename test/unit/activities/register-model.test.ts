@@ -48,14 +48,27 @@ before(() => {
 
 test('registers version 1 with an alias and a model card carrying lineage, metrics and hyperparameters', async () => {
   const model = await trainedModelFixture(store, 'run-a');
-  const { result, heartbeats } = await runStage('register-model', registerModelStage, store, stageContext('register', { runId: 'run-a' }), {
-    model,
-    name: 'shapes-classifier',
-    alias: ['champion'],
-    description: 'unit test',
-    metrics: { accuracy: 0.9, perClass: { a: { f1: 0.8 } }, confusionMatrix: [[1, 0], [0, 1]] },
-    tags: { team: 'ml' },
-  });
+  const { result, heartbeats } = await runStage(
+    'register-model',
+    registerModelStage,
+    store,
+    stageContext('register', { runId: 'run-a' }),
+    {
+      model,
+      name: 'shapes-classifier',
+      alias: ['champion'],
+      description: 'unit test',
+      metrics: {
+        accuracy: 0.9,
+        perClass: { a: { f1: 0.8 } },
+        confusionMatrix: [
+          [1, 0],
+          [0, 1],
+        ],
+      },
+      tags: { team: 'ml' },
+    },
+  );
   assert.deepEqual(result.outputs, { model: 'registry://shapes-classifier@1', version: 1 });
   assert.ok(heartbeats.some((h) => /registered shapes-classifier version 1/.test(h.message ?? '')));
   const details = await showModel(store, BUCKET, 'shapes-classifier');
@@ -75,7 +88,11 @@ test('registers version 1 with an alias and a model card carrying lineage, metri
   assert.deepEqual(details.aliases, { champion: 1 });
   assert.deepEqual(await store.getJson(`s3://${BUCKET}/models/shapes-classifier/1/tags.json`), { team: 'ml' });
   // The registered copy is a loadable model, and every artifact is listed with its sha256.
-  assert.ok(result.artifacts?.some((a) => a.uri.endsWith('/models/shapes-classifier/1/weights.bin') && /^[0-9a-f]{64}$/.test(a.sha256)));
+  assert.ok(
+    result.artifacts?.some(
+      (a) => a.uri.endsWith('/models/shapes-classifier/1/weights.bin') && /^[0-9a-f]{64}$/.test(a.sha256),
+    ),
+  );
   const loaded = await loadModel(tf, store, 'registry://shapes-classifier@champion', { registryBucket: BUCKET });
   assert.deepEqual(loaded.outputs[0]?.shape, [null, 2]);
   loaded.dispose();
@@ -83,29 +100,44 @@ test('registers version 1 with an alias and a model card carrying lineage, metri
 
 test('a second run registers version 2 and moves the alias; `latest` is implicit and not stored', async () => {
   const model = await trainedModelFixture(store, 'run-b');
-  const { result } = await runStage('register-model', registerModelStage, store, stageContext('register', { runId: 'run-b' }), {
-    model,
-    name: 'shapes-classifier',
-    alias: ['champion', 'latest'],
-  });
+  const { result } = await runStage(
+    'register-model',
+    registerModelStage,
+    store,
+    stageContext('register', { runId: 'run-b' }),
+    {
+      model,
+      name: 'shapes-classifier',
+      alias: ['champion', 'latest'],
+    },
+  );
   assert.equal(result.outputs.version, 2);
   assert.deepEqual(await readAliases(store, BUCKET, 'shapes-classifier'), { champion: 2 });
 });
 
 test('a retry of a registration that already happened reuses its version instead of adding one', async () => {
   const model = `s3://${BUCKET}/runs/run-b/finetune/model/model.json`;
-  const { result } = await runStage('register-model', registerModelStage, store, stageContext('register', { runId: 'run-b', attempt: 2 }), {
-    model,
-    name: 'shapes-classifier',
-    alias: 'champion',
-  });
+  const { result } = await runStage(
+    'register-model',
+    registerModelStage,
+    store,
+    stageContext('register', { runId: 'run-b', attempt: 2 }),
+    {
+      model,
+      name: 'shapes-classifier',
+      alias: 'champion',
+    },
+  );
   assert.equal(result.outputs.version, 2);
   assert.equal((await showModel(store, BUCKET, 'shapes-classifier')).versions.length, 2);
 });
 
 test('an invalid name fails non-retryably and names the field', async () => {
   const failure = await stageFailure(
-    runStage('register-model', registerModelStage, store, stageContext('register'), { model: `s3://${BUCKET}/runs/run-a/finetune/model/model.json`, name: 'Bad Name' }),
+    runStage('register-model', registerModelStage, store, stageContext('register'), {
+      model: `s3://${BUCKET}/runs/run-a/finetune/model/model.json`,
+      name: 'Bad Name',
+    }),
   );
   assert.equal(failure.type, 'FineflowInvalidInput');
   assert.equal(failure.nonRetryable, true);
@@ -113,7 +145,12 @@ test('an invalid name fails non-retryably and names the field', async () => {
 });
 
 test('a model that does not exist fails non-retryably', async () => {
-  const failure = await stageFailure(runStage('register-model', registerModelStage, store, stageContext('register'), { model: `s3://${BUCKET}/runs/nope/model.json`, name: 'x' }));
+  const failure = await stageFailure(
+    runStage('register-model', registerModelStage, store, stageContext('register'), {
+      model: `s3://${BUCKET}/runs/nope/model.json`,
+      name: 'x',
+    }),
+  );
   assert.equal(failure.type, 'FineflowInvalidInput');
   assert.equal(failure.nonRetryable, true);
   assert.equal(failure.details.field, 'model');

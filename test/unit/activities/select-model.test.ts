@@ -30,16 +30,30 @@ before(async () => {
 });
 
 test('ranks the candidates, reports the ones that fail, and outputs the winner pinned to a version', async () => {
-  const { result, heartbeats } = await runStage('select-model', selectModelStage, store, stageContext('select', { runId: 'sel' }), {
-    candidates: ['registry://missing-model@latest', mlp, 'registry://tiny-base@latest', 'registry://tiny-base@1'],
-    data: dataset,
-    rankBy: 'linear-probe',
-    sampleSize: 30,
-  });
+  const { result, heartbeats } = await runStage(
+    'select-model',
+    selectModelStage,
+    store,
+    stageContext('select', { runId: 'sel' }),
+    {
+      candidates: ['registry://missing-model@latest', mlp, 'registry://tiny-base@latest', 'registry://tiny-base@1'],
+      data: dataset,
+      rankBy: 'linear-probe',
+      sampleSize: 30,
+    },
+  );
   assert.equal(result.outputs.model, 'registry://tiny-base@1', 'ties are broken by URI; both tiny-base versions score');
   const ranking = result.outputs.ranking as { uri: string; model?: string; score?: number; error?: string }[];
-  assert.deepEqual(ranking.slice(0, 2).map((r) => typeof r.score), ['number', 'number'], 'scored candidates first, best first');
-  assert.deepEqual(ranking.slice(2).map((r) => r.uri), ['registry://missing-model@latest', mlp], 'then the failures, in input order');
+  assert.deepEqual(
+    ranking.slice(0, 2).map((r) => typeof r.score),
+    ['number', 'number'],
+    'scored candidates first, best first',
+  );
+  assert.deepEqual(
+    ranking.slice(2).map((r) => r.uri),
+    ['registry://missing-model@latest', mlp],
+    'then the failures, in input order',
+  );
   const scored = ranking.filter((r) => typeof r.score === 'number');
   assert.equal(scored.length, 2);
   assert.ok(scored.every((r) => (r.score as number) >= 0 && (r.score as number) <= 1));
@@ -51,13 +65,25 @@ test('ranks the candidates, reports the ones that fail, and outputs the winner p
 });
 
 test('kNN ranking works too', async () => {
-  const { result } = await runStage('select-model', selectModelStage, store, stageContext('select', { runId: 'sel-knn' }), { candidates: ['registry://tiny-base@2'], data: dataset, rankBy: 'knn' });
+  const { result } = await runStage(
+    'select-model',
+    selectModelStage,
+    store,
+    stageContext('select', { runId: 'sel-knn' }),
+    { candidates: ['registry://tiny-base@2'], data: dataset, rankBy: 'knn' },
+  );
   assert.equal(result.outputs.model, 'registry://tiny-base@2');
 });
 
 test('rankBy knn uses k: with every other example voting, leave-one-out on balanced classes always loses', async () => {
   const scoreAt = async (k: number): Promise<{ score: number; k: number }> => {
-    const { result } = await runStage('select-model', selectModelStage, store, stageContext('select', { runId: `sel-k${k}` }), { candidates: ['registry://tiny-base@2'], data: dataset, rankBy: 'knn', k });
+    const { result } = await runStage(
+      'select-model',
+      selectModelStage,
+      store,
+      stageContext('select', { runId: `sel-k${k}` }),
+      { candidates: ['registry://tiny-base@2'], data: dataset, rankBy: 'knn', k },
+    );
     return (result.outputs.ranking as { score: number; k: number }[])[0] ?? { score: NaN, k: NaN };
   };
   const everyone = await scoreAt(1_000);
@@ -67,15 +93,31 @@ test('rankBy knn uses k: with every other example voting, leave-one-out on balan
 });
 
 test('without data the first candidate that loads wins', async () => {
-  const { result } = await runStage('select-model', selectModelStage, store, stageContext('select', { runId: 'sel-nodata' }), { candidates: ['registry://missing-model@latest', 'registry://tiny-base@latest'] });
+  const { result } = await runStage(
+    'select-model',
+    selectModelStage,
+    store,
+    stageContext('select', { runId: 'sel-nodata' }),
+    { candidates: ['registry://missing-model@latest', 'registry://tiny-base@latest'] },
+  );
   assert.equal(result.outputs.model, 'registry://tiny-base@2');
 });
 
 test('when no candidate can be scored the stage fails non-retryably', async () => {
-  const failure = await stageFailure(runStage('select-model', selectModelStage, store, stageContext('select', { runId: 'sel-none' }), { candidates: ['registry://missing-model@latest', mlp], data: dataset }));
+  const failure = await stageFailure(
+    runStage('select-model', selectModelStage, store, stageContext('select', { runId: 'sel-none' }), {
+      candidates: ['registry://missing-model@latest', mlp],
+      data: dataset,
+    }),
+  );
   assert.equal(failure.type, 'FineflowInvalidInput');
   assert.equal(failure.nonRetryable, true);
   assert.match(failure.message, /missing-model@latest: .*not in the registry/);
-  const bad = await stageFailure(runStage('select-model', selectModelStage, store, stageContext('select', { runId: 'sel-bad' }), { candidates: [], data: dataset }));
+  const bad = await stageFailure(
+    runStage('select-model', selectModelStage, store, stageContext('select', { runId: 'sel-bad' }), {
+      candidates: [],
+      data: dataset,
+    }),
+  );
   assert.equal(bad.details.field, 'candidates');
 });

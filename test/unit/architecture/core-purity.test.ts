@@ -13,7 +13,16 @@ import { it } from 'node:test';
 const ROOT = path.resolve(__dirname, '../../..');
 const CORE = path.join(ROOT, 'src/core');
 const PURE_PACKAGES = new Set(['@temporalio/workflow', '@temporalio/common']);
-const BANNED = ['Math.random', 'process.', 'require(', 'setTimeout', 'setInterval', 'performance.', 'Date.now', 'new Date()'];
+const BANNED = [
+  'Math.random',
+  'process.',
+  'require(',
+  'setTimeout',
+  'setInterval',
+  'performance.',
+  'Date.now',
+  'new Date()',
+];
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

@@ -32,20 +32,44 @@ async function runStage(
   params: JsonObject = PARAMS,
 ): Promise<{ hit: boolean; reason?: string; outputs: JsonObject; digest: string }> {
   const resolvedInputs = resolveStageInputs(stage.with, { params, stages: upstream });
-  const lookup = await h.cache.lookupStageCache({ runId, stage, resolvedInputs, upstream, pipeline: 'defect-detector', params });
+  const lookup = await h.cache.lookupStageCache({
+    runId,
+    stage,
+    resolvedInputs,
+    upstream,
+    pipeline: 'defect-detector',
+    params,
+  });
   if (lookup.hit) return { hit: true, outputs: lookup.outputs, digest: lookup.digest };
   const result = await write(`s3://${BUCKET}/runs/${runId}/${stage.id}/`);
-  const recorded = await h.cache.recordStageCache({ key: lookup.key, runId, stage, result, pipeline: 'defect-detector' });
+  const recorded = await h.cache.recordStageCache({
+    key: lookup.key,
+    runId,
+    stage,
+    result,
+    pipeline: 'defect-detector',
+  });
   return { hit: false, reason: lookup.reason, outputs: result.outputs, digest: recorded.digest };
 }
 
-async function writePrepare(h: Harness, prefix: string, rows = 'a,b\n1,2\n'): Promise<{ outputs: JsonObject; artifacts: { uri: string; sha256: string }[] }> {
+async function writePrepare(
+  h: Harness,
+  prefix: string,
+  rows = 'a,b\n1,2\n',
+): Promise<{ outputs: JsonObject; artifacts: { uri: string; sha256: string }[] }> {
   const train = await h.store.putBytes(`${prefix}dataset/train.csv`, rows);
   const test = await h.store.putBytes(`${prefix}dataset/test.csv`, 'a,b\n3,4\n');
-  return { outputs: { dataset: `${prefix}dataset/`, rows: 2 }, artifacts: [train, test].map((p) => ({ uri: p.uri, sha256: p.sha256 })) };
+  return {
+    outputs: { dataset: `${prefix}dataset/`, rows: 2 },
+    artifacts: [train, test].map((p) => ({ uri: p.uri, sha256: p.sha256 })),
+  };
 }
 
-async function writeModel(h: Harness, prefix: string, weights = 'weights-v1'): Promise<{ outputs: JsonObject; artifacts: { uri: string; sha256: string }[] }> {
+async function writeModel(
+  h: Harness,
+  prefix: string,
+  weights = 'weights-v1',
+): Promise<{ outputs: JsonObject; artifacts: { uri: string; sha256: string }[] }> {
   const model = await h.store.putBytes(`${prefix}model.json`, weights);
   return { outputs: { model: model.uri, accuracy: 0.93 }, artifacts: [{ uri: model.uri, sha256: model.sha256 }] };
 }
@@ -72,7 +96,9 @@ void describe('stage cache activities (in-memory store)', () => {
 
   void it('stores entry.json with artifacts, digest, run and key document, and the pipeline/stage index', async () => {
     const first = await runStage(h, 'r1', prepare, {}, (p) => writePrepare(h, p));
-    const pointer = await h.store.getJson<{ key: string; runId: string; digest: string }>(cacheIndexUri(BUCKET, 'defect-detector', 'prepare'));
+    const pointer = await h.store.getJson<{ key: string; runId: string; digest: string }>(
+      cacheIndexUri(BUCKET, 'defect-detector', 'prepare'),
+    );
     assert.equal(pointer.runId, 'r1');
     assert.equal(pointer.digest, first.digest);
     const entry = await h.store.getJson<CacheEntry>(cacheEntryUri(BUCKET, pointer.key));
@@ -90,31 +116,62 @@ void describe('stage cache activities (in-memory store)', () => {
   void it('misses when a param the stage uses changes, and says which', async () => {
     const evaluate = stageOf(plan, 'evaluate');
     const prep = await runStage(h, 'r1', prepare, {}, (p) => writePrepare(h, p));
-    const upstream = { prepare: { outputs: prep.outputs, digest: prep.digest }, finetune: { outputs: { model: 's3://fineflow/m.json' }, digest: 'f'.repeat(64) } };
+    const upstream = {
+      prepare: { outputs: prep.outputs, digest: prep.digest },
+      finetune: { outputs: { model: 's3://fineflow/m.json' }, digest: 'f'.repeat(64) },
+    };
     await runStage(h, 'r1', evaluate, upstream, async () => ({ outputs: { passed: true }, artifacts: [] }));
     const again = await runStage(h, 'r2', evaluate, upstream, () => assert.fail('unchanged: must hit'));
     assert.equal(again.hit, true);
-    const changed = await runStage(h, 'r3', evaluate, upstream, async () => ({ outputs: { passed: false }, artifacts: [] }), { ...PARAMS, minAccuracy: 0.99 });
+    const changed = await runStage(
+      h,
+      'r3',
+      evaluate,
+      upstream,
+      async () => ({ outputs: { passed: false }, artifacts: [] }),
+      { ...PARAMS, minAccuracy: 0.99 },
+    );
     assert.equal(changed.hit, false);
-    assert.match(changed.reason ?? '', /changed since run r1: params\.minAccuracy 0\.9 → 0\.99, with\.gate\.min 0\.9 → 0\.99/);
+    assert.match(
+      changed.reason ?? '',
+      /changed since run r1: params\.minAccuracy 0\.9 → 0\.99, with\.gate\.min 0\.9 → 0\.99/,
+    );
   });
 
   void it('hits downstream when an upstream re-ran into a new run prefix with identical bytes', async () => {
     const finetune = stageOf(plan, 'finetune');
     const select = { outputs: { model: 'registry://digits-cnn@3' }, digest: 's'.repeat(64) };
     const prep1 = await runStage(h, 'r1', { ...prepare, cache: { enabled: false } }, {}, (p) => writePrepare(h, p));
-    await runStage(h, 'r1', finetune, { select, prepare: { outputs: prep1.outputs, digest: prep1.digest } }, (p) => writeModel(h, p));
+    await runStage(h, 'r1', finetune, { select, prepare: { outputs: prep1.outputs, digest: prep1.digest } }, (p) =>
+      writeModel(h, p),
+    );
     const prep2 = await runStage(h, 'r2', { ...prepare, cache: { enabled: false } }, {}, (p) => writePrepare(h, p));
     assert.notDeepEqual(prep2.outputs, prep1.outputs, 'new run prefix');
     assert.equal(prep2.digest, prep1.digest, 'same bytes, same digest');
-    const again = await runStage(h, 'r2', finetune, { select, prepare: { outputs: prep2.outputs, digest: prep2.digest } }, () => assert.fail('must hit'));
+    const again = await runStage(
+      h,
+      'r2',
+      finetune,
+      { select, prepare: { outputs: prep2.outputs, digest: prep2.digest } },
+      () => assert.fail('must hit'),
+    );
     assert.equal(again.hit, true);
     // Without a digest from the workflow (e.g. an upstream reused by `rerun`), the lookup hashes the outputs itself.
-    const noDigest = await runStage(h, 'r3', finetune, { select, prepare: { outputs: prep2.outputs } }, () => assert.fail('must hit'));
+    const noDigest = await runStage(h, 'r3', finetune, { select, prepare: { outputs: prep2.outputs } }, () =>
+      assert.fail('must hit'),
+    );
     assert.equal(noDigest.hit, true);
     // Different bytes upstream: a miss naming the upstream.
-    const prep3 = await runStage(h, 'r4', { ...prepare, cache: { enabled: false } }, {}, (p) => writePrepare(h, p, 'a,b\n9,9\n'));
-    const changed = await runStage(h, 'r4', finetune, { select, prepare: { outputs: prep3.outputs, digest: prep3.digest } }, (p) => writeModel(h, p, 'weights-v2'));
+    const prep3 = await runStage(h, 'r4', { ...prepare, cache: { enabled: false } }, {}, (p) =>
+      writePrepare(h, p, 'a,b\n9,9\n'),
+    );
+    const changed = await runStage(
+      h,
+      'r4',
+      finetune,
+      { select, prepare: { outputs: prep3.outputs, digest: prep3.digest } },
+      (p) => writeModel(h, p, 'weights-v2'),
+    );
     assert.equal(changed.hit, false);
     assert.match(changed.reason ?? '', /upstream prepare changed/);
   });
@@ -135,7 +192,10 @@ void describe('stage cache activities (in-memory store)', () => {
     await h.store.putBytes('s3://fineflow/runs/r1/prepare/dataset/test.csv', 'tampered');
     const second = await runStage(h, 'r2', prepare, {}, (p) => writePrepare(h, p));
     assert.equal(second.hit, false);
-    assert.match(second.reason ?? '', /^artifact s3:\/\/fineflow\/runs\/r1\/prepare\/dataset\/test\.csv changed \(sha256 /);
+    assert.match(
+      second.reason ?? '',
+      /^artifact s3:\/\/fineflow\/runs\/r1\/prepare\/dataset\/test\.csv changed \(sha256 /,
+    );
   });
 
   void it('honours maxAge', async () => {

@@ -17,7 +17,11 @@ void describe('fingerprintExternal', () => {
     const before = await fingerprintExternal(store, BUCKET, 'registry://digits-cnn@champion');
     assert.match(before, /^alias:/);
     await store.putBytes('s3://fineflow/models/digits-cnn/4/model.json', 'v4');
-    assert.equal(await fingerprintExternal(store, BUCKET, 'registry://digits-cnn@champion'), before, 'a new version leaves the alias');
+    assert.equal(
+      await fingerprintExternal(store, BUCKET, 'registry://digits-cnn@champion'),
+      before,
+      'a new version leaves the alias',
+    );
     await store.putJson('s3://fineflow/models/digits-cnn/_aliases/champion.json', { version: '4' });
     assert.notEqual(await fingerprintExternal(store, BUCKET, 'registry://digits-cnn@champion'), before);
   });
@@ -37,7 +41,11 @@ void describe('fingerprintExternal', () => {
     assert.equal(await fingerprintExternal(store, BUCKET, 's3://datasets/a/x.csv'), `sha256:${object.sha256}`);
     const prefix = await fingerprintExternal(store, BUCKET, 's3://datasets/a/');
     assert.match(prefix, /^listing:/);
-    assert.equal(await fingerprintExternal(store, BUCKET, 's3://datasets/a'), prefix, 'a prefix written without its slash');
+    assert.equal(
+      await fingerprintExternal(store, BUCKET, 's3://datasets/a'),
+      prefix,
+      'a prefix written without its slash',
+    );
     assert.equal(await fingerprintExternal(store, BUCKET, 's3://datasets/none/'), 'missing');
     assert.equal(await fingerprintExternal(store, BUCKET, 's3://no-bucket-here/x'), 'missing');
   });
@@ -49,8 +57,15 @@ void describe('hashOutputContent', () => {
     const a = await store.putBytes('s3://fineflow/runs/r1/s/data/a.bin', 'a');
     const b = await store.putBytes('s3://fineflow/runs/r1/s/data/b.bin', 'b');
     const report = await store.putBytes('s3://fineflow/runs/r1/s/report.json', '{}');
-    const content = await hashOutputContent(store, ['s3://fineflow/runs/r1/s/data/', 's3://fineflow/runs/r1/s/report.json', 's3://fineflow/runs/r1/s/nothing.json']);
-    assert.deepEqual([...content.hashes.keys()].sort(), ['s3://fineflow/runs/r1/s/data/', 's3://fineflow/runs/r1/s/report.json']);
+    const content = await hashOutputContent(store, [
+      's3://fineflow/runs/r1/s/data/',
+      's3://fineflow/runs/r1/s/report.json',
+      's3://fineflow/runs/r1/s/nothing.json',
+    ]);
+    assert.deepEqual([...content.hashes.keys()].sort(), [
+      's3://fineflow/runs/r1/s/data/',
+      's3://fineflow/runs/r1/s/report.json',
+    ]);
     assert.equal(content.hashes.get('s3://fineflow/runs/r1/s/report.json'), report.sha256);
     assert.deepEqual(content.artifacts, [
       { uri: a.uri, sha256: a.sha256 },

@@ -21,14 +21,25 @@ function reorder(value: JsonValue, seed: number): JsonValue {
   if (Array.isArray(value)) return value.map((item: JsonValue, i) => reorder(item, seed + i));
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value as JsonObject);
-    const rotated = entries.length > 0 ? [...entries.slice(seed % entries.length), ...entries.slice(0, seed % entries.length)].reverse() : entries;
+    const rotated =
+      entries.length > 0
+        ? [...entries.slice(seed % entries.length), ...entries.slice(0, seed % entries.length)].reverse()
+        : entries;
     return Object.fromEntries(rotated.map(([k, v]) => [k, reorder(v, seed + 1)]));
   }
   return value;
 }
 
-function keyFor(stage: PlannedStage, params: JsonObject, upstream: { [id: string]: { outputs: JsonObject; digest: string } }, extra: { datasetVersion?: string } = {}): { key: string; document: CacheKeyDocument } {
-  const resolved = resolveStageInputs(stage.with, { params, stages: Object.fromEntries(Object.entries(upstream).map(([id, u]) => [id, { outputs: u.outputs }])) });
+function keyFor(
+  stage: PlannedStage,
+  params: JsonObject,
+  upstream: { [id: string]: { outputs: JsonObject; digest: string } },
+  extra: { datasetVersion?: string } = {},
+): { key: string; document: CacheKeyDocument } {
+  const resolved = resolveStageInputs(stage.with, {
+    params,
+    stages: Object.fromEntries(Object.entries(upstream).map(([id, u]) => [id, { outputs: u.outputs }])),
+  });
   const document = buildKeyDocument({
     stage,
     keyInputs: substituteUpstreamInputs(stage.with, resolved, params),
@@ -44,7 +55,10 @@ const jsonValue = fc.jsonValue() as fc.Arbitrary<JsonValue>;
 
 void describe('canonicalJson', () => {
   void it('sorts keys at every level and drops undefined members', () => {
-    assert.equal(canonicalJson({ b: 1, a: { d: [1, { z: 0, y: null }], c: 'x' }, u: undefined }), '{"a":{"c":"x","d":[1,{"y":null,"z":0}]},"b":1}');
+    assert.equal(
+      canonicalJson({ b: 1, a: { d: [1, { z: 0, y: null }], c: 'x' }, u: undefined }),
+      '{"a":{"c":"x","d":[1,{"y":null,"z":0}]},"b":1}',
+    );
   });
 
   void it('is independent of key insertion order (property)', () => {
@@ -74,7 +88,11 @@ void describe('substituteUpstreamInputs', () => {
 
   void it('replaces values read from upstream outputs by a marker and keeps the rest resolved', () => {
     const evaluate = stageOf(plan, 'evaluate');
-    const resolved: JsonObject = { model: 's3://fineflow/runs/r1/finetune/model.json', data: 's3://fineflow/runs/r1/prepare/data/', gate: { metric: 'accuracy', min: 0.9 } };
+    const resolved: JsonObject = {
+      model: 's3://fineflow/runs/r1/finetune/model.json',
+      data: 's3://fineflow/runs/r1/prepare/data/',
+      gate: { metric: 'accuracy', min: 0.9 },
+    };
     const { inputs } = substituteUpstreamInputs(evaluate.with, resolved, params);
     assert.deepEqual(inputs, {
       model: { $fromUpstream: '${{ stages.finetune.outputs.model }}' },
@@ -86,25 +104,43 @@ void describe('substituteUpstreamInputs', () => {
   void it('keeps param values of a mixed template in the marker, never the run-specific text', () => {
     const stage = plannedStage('s', 't', { name: '${{ stages.a.outputs.id }}-${{ params.tag }}' }, ['a']);
     const withParams = substituteUpstreamInputs(stage.with, { name: 'runs/r1/x-blue' }, { tag: 'blue' });
-    assert.deepEqual(withParams.inputs, { name: { $fromUpstream: '${{ stages.a.outputs.id }}-${{ params.tag }}', params: { tag: 'blue' } } });
+    assert.deepEqual(withParams.inputs, {
+      name: { $fromUpstream: '${{ stages.a.outputs.id }}-${{ params.tag }}', params: { tag: 'blue' } },
+    });
     // Without the params the resolved text is kept: a rerun then misses instead of reusing a stale result.
-    assert.deepEqual(substituteUpstreamInputs(stage.with, { name: 'runs/r1/x-blue' }).inputs, { name: 'runs/r1/x-blue' });
+    assert.deepEqual(substituteUpstreamInputs(stage.with, { name: 'runs/r1/x-blue' }).inputs, {
+      name: 'runs/r1/x-blue',
+    });
   });
 
   void it('observes whole param references when the caller does not pass params', () => {
     const evaluate = stageOf(plan, 'evaluate');
-    const { observedParams } = substituteUpstreamInputs(evaluate.with, { model: 'm', data: 'd', gate: { metric: 'accuracy', min: 0.95 } });
+    const { observedParams } = substituteUpstreamInputs(evaluate.with, {
+      model: 'm',
+      data: 'd',
+      gate: { metric: 'accuracy', min: 0.95 },
+    });
     assert.deepEqual(observedParams, { minAccuracy: 0.95 });
   });
 
   void it('lists external URIs but not upstream markers', () => {
     const prepare = stageOf(plan, 'prepare');
-    const prepared = substituteUpstreamInputs(prepare.with, resolveStageInputs(prepare.with, { params, stages: {} }), params);
+    const prepared = substituteUpstreamInputs(
+      prepare.with,
+      resolveStageInputs(prepare.with, { params, stages: {} }),
+      params,
+    );
     assert.deepEqual(externalUrisOf(prepared.inputs), ['s3://datasets/defects/']);
     const evaluate = stageOf(plan, 'evaluate');
-    const evaluated = substituteUpstreamInputs(evaluate.with, { model: 's3://fineflow/runs/r1/finetune/model.json', data: 's3://x/y', gate: { metric: 'a', min: 1 } }, params);
+    const evaluated = substituteUpstreamInputs(
+      evaluate.with,
+      { model: 's3://fineflow/runs/r1/finetune/model.json', data: 's3://x/y', gate: { metric: 'a', min: 1 } },
+      params,
+    );
     assert.deepEqual(externalUrisOf(evaluated.inputs), []);
-    assert.deepEqual(externalUrisOf({ candidates: ['registry://digits-cnn@latest', 'plain text'] }), ['registry://digits-cnn@latest']);
+    assert.deepEqual(externalUrisOf({ candidates: ['registry://digits-cnn@latest', 'plain text'] }), [
+      'registry://digits-cnn@latest',
+    ]);
   });
 });
 
@@ -158,7 +194,10 @@ void describe('cache key', () => {
     const evaluate = stageOf(designPlan(), 'evaluate');
     const base = keyFor(evaluate, params, upstreamRun1).key;
     assert.notEqual(keyFor(evaluate, { ...params, minAccuracy: 0.95 }, upstreamRun1).key, base);
-    assert.notEqual(keyFor(evaluate, params, { ...upstreamRun1, prepare: { ...upstreamRun1.prepare, digest: 'q'.repeat(64) } }).key, base);
+    assert.notEqual(
+      keyFor(evaluate, params, { ...upstreamRun1, prepare: { ...upstreamRun1.prepare, digest: 'q'.repeat(64) } }).key,
+      base,
+    );
     assert.notEqual(keyFor({ ...evaluate, typeVersion: '1.1.0' }, params, upstreamRun1).key, base);
     assert.notEqual(keyFor(evaluate, params, upstreamRun1, { datasetVersion: 'v2' }).key, base);
   });
@@ -172,7 +211,13 @@ void describe('cache key', () => {
   void it('counts a needed upstream without outputs as null, distinct from any digest', () => {
     const evaluate = stageOf(designPlan(), 'evaluate');
     const partial = keyFor(evaluate, params, upstreamRun1).document;
-    const missing = buildKeyDocument({ stage: evaluate, keyInputs: { inputs: partial.inputs, observedParams: {} }, params, upstreamDigests: { finetune: 'f'.repeat(64) }, external: {} });
+    const missing = buildKeyDocument({
+      stage: evaluate,
+      keyInputs: { inputs: partial.inputs, observedParams: {} },
+      params,
+      upstreamDigests: { finetune: 'f'.repeat(64) },
+      external: {},
+    });
     assert.equal(missing.upstream.prepare, null);
     assert.notEqual(cacheKeyOf(missing), cacheKeyOf(partial));
   });
@@ -187,7 +232,10 @@ void describe('explainKeyChanges', () => {
 
   void it('is empty for equal documents', () => {
     const finetune = stageOf(designPlan(), 'finetune');
-    assert.deepEqual(explainKeyChanges(keyFor(finetune, params, upstream).document, keyFor(finetune, params, upstream).document), []);
+    assert.deepEqual(
+      explainKeyChanges(keyFor(finetune, params, upstream).document, keyFor(finetune, params, upstream).document),
+      [],
+    );
   });
 
   void it('names with.epochs when a literal input changed', () => {
@@ -199,7 +247,10 @@ void describe('explainKeyChanges', () => {
   void it('names the upstream whose digest changed', () => {
     const finetune = stageOf(designPlan(), 'finetune');
     const before = keyFor(finetune, params, upstream).document;
-    const after = keyFor(finetune, params, { ...upstream, prepare: { ...upstream.prepare, digest: 'q'.repeat(64) } }).document;
+    const after = keyFor(finetune, params, {
+      ...upstream,
+      prepare: { ...upstream.prepare, digest: 'q'.repeat(64) },
+    }).document;
     assert.deepEqual(
       explainKeyChanges(before, after).map((c) => c.part),
       ['upstream prepare'],
@@ -209,7 +260,10 @@ void describe('explainKeyChanges', () => {
   void it('names the param first, then the input it feeds', () => {
     const evaluate = stageOf(designPlan(), 'evaluate');
     const ups = { finetune: { outputs: { model: 'm' }, digest: 'f'.repeat(64) }, prepare: upstream.prepare };
-    const changes = explainKeyChanges(keyFor(evaluate, params, ups).document, keyFor(evaluate, { ...params, minAccuracy: 0.95 }, ups).document);
+    const changes = explainKeyChanges(
+      keyFor(evaluate, params, ups).document,
+      keyFor(evaluate, { ...params, minAccuracy: 0.95 }, ups).document,
+    );
     assert.deepEqual(
       changes.map((c) => c.part),
       ['params.minAccuracy', 'with.gate.min'],
@@ -241,7 +295,12 @@ void describe('upstream markers', () => {
     const tight = plannedStage('s', 't', { data: '${{stages.a.outputs.x}}' }, ['a']);
     const loose = plannedStage('s', 't', { data: '${{   stages.a.outputs.x }}' }, ['a']);
     const resolved = { data: 's3://fineflow/runs/r1/a/x' };
-    assert.deepEqual(substituteUpstreamInputs(tight.with, resolved).inputs, substituteUpstreamInputs(loose.with, resolved).inputs);
-    assert.deepEqual(substituteUpstreamInputs(tight.with, resolved).inputs, { data: { $fromUpstream: '${{ stages.a.outputs.x }}' } });
+    assert.deepEqual(
+      substituteUpstreamInputs(tight.with, resolved).inputs,
+      substituteUpstreamInputs(loose.with, resolved).inputs,
+    );
+    assert.deepEqual(substituteUpstreamInputs(tight.with, resolved).inputs, {
+      data: { $fromUpstream: '${{ stages.a.outputs.x }}' },
+    });
   });
 });

@@ -26,13 +26,22 @@ async function playRun(store: MemoryObjectStore, plan: Plan, runId: string, pass
       skipped.add(stage.id);
       continue;
     }
-    const upstream = Object.fromEntries(stage.needs.map((id) => [id, done.get(id) as { outputs: JsonObject; digest: string }]));
+    const upstream = Object.fromEntries(
+      stage.needs.map((id) => [id, done.get(id) as { outputs: JsonObject; digest: string }]),
+    );
     if (stage.when !== undefined && !evaluateCondition(stage.when, { params, stages: upstream })) {
       skipped.add(stage.id);
       continue;
     }
     const resolvedInputs = resolveStageInputs(stage.with, { params, stages: upstream });
-    const lookup = await cache.lookupStageCache({ runId, stage, resolvedInputs, upstream, pipeline: plan.pipeline.name, params });
+    const lookup = await cache.lookupStageCache({
+      runId,
+      stage,
+      resolvedInputs,
+      upstream,
+      pipeline: plan.pipeline.name,
+      params,
+    });
     if (lookup.hit) {
       done.set(stage.id, { outputs: lookup.outputs, digest: lookup.digest });
       continue;
@@ -40,10 +49,24 @@ async function playRun(store: MemoryObjectStore, plan: Plan, runId: string, pass
     ran.push(stage.id);
     // The bytes depend on the inputs with upstream URIs replaced by the bytes they name, not on the run.
     const used = Object.fromEntries(paramsReferencedBy(stage).map((name) => [name, params[name] ?? null]));
-    const content = canonicalJson({ uses: stage.uses, with: stage.with, params: used, upstream: Object.fromEntries(Object.entries(upstream).map(([id, u]) => [id, u.digest])) });
+    const content = canonicalJson({
+      uses: stage.uses,
+      with: stage.with,
+      params: used,
+      upstream: Object.fromEntries(Object.entries(upstream).map(([id, u]) => [id, u.digest])),
+    });
     const written = await store.putBytes(`s3://${BUCKET}/runs/${runId}/${stage.id}/result.json`, content);
-    const result = { outputs: { result: written.uri, model: written.uri, dataset: written.uri, passed }, artifacts: [{ uri: written.uri, sha256: written.sha256 }] };
-    const recorded = await cache.recordStageCache({ key: lookup.key, runId, stage, result, pipeline: plan.pipeline.name });
+    const result = {
+      outputs: { result: written.uri, model: written.uri, dataset: written.uri, passed },
+      artifacts: [{ uri: written.uri, sha256: written.sha256 }],
+    };
+    const recorded = await cache.recordStageCache({
+      key: lookup.key,
+      runId,
+      stage,
+      result,
+      pipeline: plan.pipeline.name,
+    });
     done.set(stage.id, { outputs: result.outputs, digest: recorded.digest });
   }
   return ran;
@@ -94,13 +117,19 @@ void describe('explainCache', () => {
     const byId = Object.fromEntries(explained.map((e) => [e.stageId, e]));
     assert.equal(byId.finetune?.prediction, 'hit');
     assert.equal(byId.evaluate?.prediction, 'miss');
-    assert.equal(byId.evaluate?.reason, 'changed since run r1: params.minAccuracy 0.9 → 0.95, with.gate.min 0.9 → 0.95');
+    assert.equal(
+      byId.evaluate?.reason,
+      'changed since run r1: params.minAccuracy 0.9 → 0.95, with.gate.min 0.9 → 0.95',
+    );
     assert.deepEqual(
       byId.evaluate?.changes.map((c) => c.part),
       ['params.minAccuracy', 'with.gate.min'],
     );
     assert.equal(byId.register?.prediction, 'depends');
-    assert.match(byId.register?.reason ?? '', /upstream evaluate will run; hits only if it reproduces the outputs of run r1/);
+    assert.match(
+      byId.register?.reason ?? '',
+      /upstream evaluate will run; hits only if it reproduces the outputs of run r1/,
+    );
     // The run agrees: evaluate runs; its bytes depend on the param, so register (which read them) runs too.
     assert.deepEqual(await playRun(store, changed, 'r2'), ['evaluate', 'register']);
   });
@@ -128,19 +157,37 @@ void describe('explainCache', () => {
     const plan = designPlan();
     const withAudit: Plan = {
       ...plan,
-      stages: [...plan.stages, { ...plan.stages[0]!, id: 'announce', uses: 'notify', with: { model: '${{ stages.register.outputs.model }}' }, needs: ['register'] }],
+      stages: [
+        ...plan.stages,
+        {
+          ...plan.stages[0]!,
+          id: 'announce',
+          uses: 'notify',
+          with: { model: '${{ stages.register.outputs.model }}' },
+          needs: ['register'],
+        },
+      ],
     };
     assert.deepEqual(await playRun(store, withAudit, 'r1', false), ['prepare', 'select', 'finetune', 'evaluate']);
     const explained = await explainCache(withAudit, store, BUCKET);
     const byId = Object.fromEntries(explained.map((e) => [e.stageId, e]));
     assert.equal(byId.evaluate?.prediction, 'hit');
-    assert.deepEqual([byId.register?.prediction, byId.register?.reason], ['skip', 'when is false: ${{ stages.evaluate.outputs.passed }}']);
-    assert.deepEqual([byId.announce?.prediction, byId.announce?.reason], ['skip', 'reads outputs of skipped stage register']);
+    assert.deepEqual(
+      [byId.register?.prediction, byId.register?.reason],
+      ['skip', 'when is false: ${{ stages.evaluate.outputs.passed }}'],
+    );
+    assert.deepEqual(
+      [byId.announce?.prediction, byId.announce?.reason],
+      ['skip', 'reads outputs of skipped stage register'],
+    );
   });
 
   void it('reports disabled stages and formats a table', async () => {
     const plan = designPlan();
-    const off = { ...plan, stages: plan.stages.map((s) => (s.id === 'select' ? { ...s, cache: { enabled: false } } : s)) };
+    const off = {
+      ...plan,
+      stages: plan.stages.map((s) => (s.id === 'select' ? { ...s, cache: { enabled: false } } : s)),
+    };
     const explained = await explainCache(off, store, BUCKET);
     assert.equal(explained[1]?.prediction, 'disabled');
     const table = formatCacheExplanation(explained);

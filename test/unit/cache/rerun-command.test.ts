@@ -5,7 +5,10 @@ import { PassThrough } from 'node:stream';
 import { main } from '../../../src/cli/main';
 import { EXIT } from '../../../src/cli/command';
 
-async function run(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function run(
+  argv: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
@@ -41,7 +44,10 @@ void describe('fineflow rerun (command line)', () => {
     // Port 1 on loopback: nothing listens, the connection is refused at once.
     // With a payload key, so the refusal is the connection's, not the missing key's.
     const key = `k:${randomBytes(32).toString('base64')}`;
-    const down = await run(['rerun', 'r1', '--from', 'a', '--json'], { TEMPORAL_ADDRESS: '127.0.0.1:1', FINEFLOW_CODEC_KEYS: key });
+    const down = await run(['rerun', 'r1', '--from', 'a', '--json'], {
+      TEMPORAL_ADDRESS: '127.0.0.1:1',
+      FINEFLOW_CODEC_KEYS: key,
+    });
     assert.equal(down.code, EXIT.unavailable);
     assert.match(down.stderr, /cannot reach Temporal at 127\.0\.0\.1:1/);
     assert.equal((JSON.parse(down.stdout) as { error: { type: string } }).error.type, 'FineflowDependencyUnavailable');

@@ -12,11 +12,19 @@ function states(statuses: { [id: string]: StageStatus }): StageState[] {
     pool: 'cpu',
     status,
     attempts: 1,
-    ...(status === 'succeeded' || status === 'cached' ? { outputs: { out: `s3://fineflow/runs/r1/${id}/out.json` } } : {}),
+    ...(status === 'succeeded' || status === 'cached'
+      ? { outputs: { out: `s3://fineflow/runs/r1/${id}/out.json` } }
+      : {}),
   }));
 }
 
-const allSucceeded = states({ prepare: 'succeeded', select: 'cached', finetune: 'succeeded', evaluate: 'succeeded', register: 'succeeded' });
+const allSucceeded = states({
+  prepare: 'succeeded',
+  select: 'cached',
+  finetune: 'succeeded',
+  evaluate: 'succeeded',
+  register: 'succeeded',
+});
 
 void describe('selectRerun', () => {
   void it('reruns the stage and its descendants and reuses everything else', () => {
@@ -41,9 +49,19 @@ void describe('selectRerun', () => {
   void it('bypasses the cache for exactly the rerun stages', () => {
     const selection = selectRerun({ plan: designPlan(), fromRunId: 'r1', fromStage: 'evaluate', stages: allSucceeded });
     const refresh = Object.fromEntries(selection.plan.stages.map((s) => [s.id, s.cache.refresh]));
-    assert.deepEqual(refresh, { prepare: undefined, select: undefined, finetune: undefined, evaluate: true, register: true });
+    assert.deepEqual(refresh, {
+      prepare: undefined,
+      select: undefined,
+      finetune: undefined,
+      evaluate: true,
+      register: true,
+    });
     const maxAges = Object.fromEntries(selection.plan.stages.map((s) => [s.id, s.cache.maxAgeMs]));
-    assert.deepEqual(maxAges, { prepare: undefined, select: undefined, finetune: undefined, evaluate: undefined, register: undefined }, 'maxAge is left as the user wrote it');
+    assert.deepEqual(
+      maxAges,
+      { prepare: undefined, select: undefined, finetune: undefined, evaluate: undefined, register: undefined },
+      'maxAge is left as the user wrote it',
+    );
   });
 
   void it('applies --set overrides on top of the params the run ended with, and warns about reused readers', () => {
@@ -58,12 +76,26 @@ void describe('selectRerun', () => {
     assert.equal(selection.plan.params.minAccuracy?.value, 0.97);
     assert.equal(selection.plan.params.dataset?.value, 's3://datasets/defects-v2/');
     assert.deepEqual(selection.notes, []);
-    const stale = selectRerun({ plan: designPlan(), fromRunId: 'r1', fromStage: 'evaluate', stages: allSucceeded, overrides: { dataset: 's3://other/' } });
-    assert.deepEqual(stale.notes, ['stage prepare is reused from run r1 but reads params.dataset, which --set changes; rerun --from prepare to apply it there too']);
+    const stale = selectRerun({
+      plan: designPlan(),
+      fromRunId: 'r1',
+      fromStage: 'evaluate',
+      stages: allSucceeded,
+      overrides: { dataset: 's3://other/' },
+    });
+    assert.deepEqual(stale.notes, [
+      'stage prepare is reused from run r1 but reads params.dataset, which --set changes; rerun --from prepare to apply it there too',
+    ]);
   });
 
   void it('refuses when an upstream of the stage has no outputs, naming where to rerun from', () => {
-    const failed = states({ prepare: 'succeeded', select: 'failed', finetune: 'pending', evaluate: 'pending', register: 'pending' });
+    const failed = states({
+      prepare: 'succeeded',
+      select: 'failed',
+      finetune: 'pending',
+      evaluate: 'pending',
+      register: 'pending',
+    });
     assert.throws(
       () => selectRerun({ plan: designPlan(), fromRunId: 'r1', fromStage: 'evaluate', stages: failed }),
       (error: unknown) =>
@@ -74,15 +106,33 @@ void describe('selectRerun', () => {
   });
 
   void it('runs a failed side branch again, with a note', () => {
-    const sideFailed = states({ prepare: 'succeeded', select: 'succeeded', finetune: 'succeeded', evaluate: 'succeeded', register: 'failed' });
+    const sideFailed = states({
+      prepare: 'succeeded',
+      select: 'succeeded',
+      finetune: 'succeeded',
+      evaluate: 'succeeded',
+      register: 'failed',
+    });
     const plan = designPlan();
     // register depends on evaluate; rerun from prepare's sibling: select → finetune → evaluate → register all rerun.
-    assert.deepEqual(selectRerun({ plan, fromRunId: 'r1', fromStage: 'select', stages: sideFailed }).rerun, ['select', 'finetune', 'evaluate', 'register']);
+    assert.deepEqual(selectRerun({ plan, fromRunId: 'r1', fromStage: 'select', stages: sideFailed }).rerun, [
+      'select',
+      'finetune',
+      'evaluate',
+      'register',
+    ]);
     // A plan with an independent stage beside the rerun.
     const withSide = { ...plan, stages: [...plan.stages, { ...plan.stages[0]!, id: 'audit', needs: [] }] };
-    const selection = selectRerun({ plan: withSide, fromRunId: 'r1', fromStage: 'register', stages: [...allSucceeded, ...states({ audit: 'failed' })] });
+    const selection = selectRerun({
+      plan: withSide,
+      fromRunId: 'r1',
+      fromStage: 'register',
+      stages: [...allSucceeded, ...states({ audit: 'failed' })],
+    });
     assert.deepEqual(selection.rerun, ['register', 'audit']);
-    assert.deepEqual(selection.notes, ['stage audit was failed in run r1 and is not downstream of register: it runs again']);
+    assert.deepEqual(selection.notes, [
+      'stage audit was failed in run r1 and is not downstream of register: it runs again',
+    ]);
   });
 
   void it('runs a stage whose outputs are gone instead of reusing it, without bypassing its cache', () => {
@@ -99,11 +149,16 @@ void describe('selectRerun', () => {
       ['select', 'finetune'],
     );
     assert.equal(selection.plan.stages.find((s) => s.id === 'prepare')?.cache.refresh, undefined);
-    assert.deepEqual(selection.notes, ['stage prepare cannot be reused from run r1 (artifact s3://fineflow/runs/r1/prepare/out.json missing): it runs again, unless the cache holds a valid result']);
+    assert.deepEqual(selection.notes, [
+      'stage prepare cannot be reused from run r1 (artifact s3://fineflow/runs/r1/prepare/out.json missing): it runs again, unless the cache holds a valid result',
+    ]);
   });
 
   void it('suggests the stage name on a typo', () => {
-    assert.throws(() => selectRerun({ plan: designPlan(), fromRunId: 'r1', fromStage: 'finetnue', stages: allSucceeded }), /has no stage finetnue; did you mean finetune\?/);
+    assert.throws(
+      () => selectRerun({ plan: designPlan(), fromRunId: 'r1', fromStage: 'finetnue', stages: allSucceeded }),
+      /has no stage finetnue; did you mean finetune\?/,
+    );
   });
 
   void it('finds transitive upstreams', () => {

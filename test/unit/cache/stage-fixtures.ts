@@ -1,7 +1,13 @@
 /** Planned stages and plans for the cache tests, shaped like the spec's output. */
 import type { JsonObject, Plan, PlannedStage } from '../../../src/core/spec/plan-types';
 
-export function plannedStage(id: string, uses: string, withValue: JsonObject, needs: readonly string[] = [], overrides: Partial<PlannedStage> = {}): PlannedStage {
+export function plannedStage(
+  id: string,
+  uses: string,
+  withValue: JsonObject,
+  needs: readonly string[] = [],
+  overrides: Partial<PlannedStage> = {},
+): PlannedStage {
   return {
     id,
     uses,
@@ -23,18 +29,41 @@ export function plannedStage(id: string, uses: string, withValue: JsonObject, ne
  */
 export function designPlan(params: { readonly minAccuracy?: number; readonly epochs?: number } = {}): Plan {
   const stages: PlannedStage[] = [
-    plannedStage('prepare', 'prepare-data', { source: '${{ params.dataset }}', format: 'image-folder', split: { train: 0.7, validation: 0.15, test: 0.15, seed: 7 } }),
+    plannedStage('prepare', 'prepare-data', {
+      source: '${{ params.dataset }}',
+      format: 'image-folder',
+      split: { train: 0.7, validation: 0.15, test: 0.15, seed: 7 },
+    }),
     plannedStage('select', 'select-model', { candidates: ['registry://digits-cnn@latest'], rankBy: 'linear-probe' }),
-    plannedStage('finetune', 'fine-tune', { model: '${{ stages.select.outputs.model }}', data: '${{ stages.prepare.outputs.dataset }}', epochs: params.epochs ?? 20 }, ['prepare', 'select']),
+    plannedStage(
+      'finetune',
+      'fine-tune',
+      {
+        model: '${{ stages.select.outputs.model }}',
+        data: '${{ stages.prepare.outputs.dataset }}',
+        epochs: params.epochs ?? 20,
+      },
+      ['prepare', 'select'],
+    ),
     plannedStage(
       'evaluate',
       'evaluate',
-      { model: '${{ stages.finetune.outputs.model }}', data: '${{ stages.prepare.outputs.dataset }}', gate: { metric: 'accuracy', min: '${{ params.minAccuracy }}' } },
+      {
+        model: '${{ stages.finetune.outputs.model }}',
+        data: '${{ stages.prepare.outputs.dataset }}',
+        gate: { metric: 'accuracy', min: '${{ params.minAccuracy }}' },
+      },
       ['finetune', 'prepare'],
     ),
-    plannedStage('register', 'register-model', { model: '${{ stages.finetune.outputs.model }}', name: 'defect-detector' }, ['evaluate', 'finetune'], {
-      when: '${{ stages.evaluate.outputs.passed }}',
-    }),
+    plannedStage(
+      'register',
+      'register-model',
+      { model: '${{ stages.finetune.outputs.model }}', name: 'defect-detector' },
+      ['evaluate', 'finetune'],
+      {
+        when: '${{ stages.evaluate.outputs.passed }}',
+      },
+    ),
   ];
   return {
     apiVersion: 'fineflow/v1',

@@ -36,7 +36,10 @@ void it('mistyped commands and options get the nearest name by edit distance', a
 });
 
 void it('a closed pipe ends the command quietly: `fineflow schema | head -c 10`', () => {
-  const result = spawnSync('bash', ['-o', 'pipefail', '-c', 'node bin/fineflow.js schema | head -c 10'], { cwd: ROOT, encoding: 'utf8' });
+  const result = spawnSync('bash', ['-o', 'pipefail', '-c', 'node bin/fineflow.js schema | head -c 10'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   assert.equal(result.stderr, '', 'no stack trace on a broken pipe');
   assert.equal(result.stdout.length, 10);
   assert.equal(result.status, 0);

@@ -1,8 +1,20 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { buildDatasetManifest, datasetManifestUri, datasetVersionId, diffDatasetVersions, parseDatasetSource, pinnedSourceProblem } from '../../../src/datasets/dataset-version';
-import { pinnedDatasetStore, readDatasetVersion, resolveDatasetSource, sealDatasetVersion } from '../../../src/datasets/version-store';
+import {
+  buildDatasetManifest,
+  datasetManifestUri,
+  datasetVersionId,
+  diffDatasetVersions,
+  parseDatasetSource,
+  pinnedSourceProblem,
+} from '../../../src/datasets/dataset-version';
+import {
+  pinnedDatasetStore,
+  readDatasetVersion,
+  resolveDatasetSource,
+  sealDatasetVersion,
+} from '../../../src/datasets/version-store';
 import { compilePlan } from '../../../src/spec';
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
 
@@ -16,8 +28,16 @@ void describe('dataset versions (pure)', () => {
     const b = { key: 'y.csv', size: 2, sha256: sha('22'), etag: 'e2' };
     const manifest = buildDatasetManifest('s3://data/p', [b, a], 'test', at);
     assert.equal(manifest.id, datasetVersionId([a, b]));
-    assert.equal(manifest.id, createHash('sha256').update(`x/1.csv ${sha('1')}\ny.csv ${sha('22')}\n`).digest('hex'));
-    assert.deepEqual(manifest.objects.map((o) => o.key), ['x/1.csv', 'y.csv']);
+    assert.equal(
+      manifest.id,
+      createHash('sha256')
+        .update(`x/1.csv ${sha('1')}\ny.csv ${sha('22')}\n`)
+        .digest('hex'),
+    );
+    assert.deepEqual(
+      manifest.objects.map((o) => o.key),
+      ['x/1.csv', 'y.csv'],
+    );
     assert.equal(manifest.prefix, 's3://data/p/');
     assert.equal(buildDatasetManifest('s3://other/q/', [a, { ...b, etag: 'other' }], 'test', at).id, manifest.id);
     assert.notEqual(datasetVersionId([a, { ...b, sha256: sha('23') }]), manifest.id);
@@ -31,7 +51,10 @@ void describe('dataset versions (pure)', () => {
     assert.equal(pinnedSourceProblem('s3://data/p/img@2x.png'), undefined);
     assert.match(pinnedSourceProblem('s3://data/p/@abc123') ?? '', /not a dataset version id/);
     assert.throws(() => datasetManifestUri('fineflow', 's3://data/p/', 'abc'), /not a version id/);
-    assert.equal(datasetManifestUri('fineflow', 's3://data/p/', ID), `s3://fineflow/datasets/data/p/_versions/${ID}.json`);
+    assert.equal(
+      datasetManifestUri('fineflow', 's3://data/p/', ID),
+      `s3://fineflow/datasets/data/p/_versions/${ID}.json`,
+    );
   });
 
   void it('diffs two versions into added, removed and changed', () => {
@@ -39,9 +62,18 @@ void describe('dataset versions (pure)', () => {
     const before = buildDatasetManifest('s3://data/p/', [o('a', '1'), o('b', '2'), o('c', '3')], 't', at);
     const after = buildDatasetManifest('s3://data/p/', [o('a', '1'), o('b', '22'), o('d', '4')], 't', at);
     const diff = diffDatasetVersions(before, after);
-    assert.deepEqual(diff.added.map((x) => x.key), ['d']);
-    assert.deepEqual(diff.removed.map((x) => x.key), ['c']);
-    assert.deepEqual(diff.changed.map((x) => x.key), ['b']);
+    assert.deepEqual(
+      diff.added.map((x) => x.key),
+      ['d'],
+    );
+    assert.deepEqual(
+      diff.removed.map((x) => x.key),
+      ['c'],
+    );
+    assert.deepEqual(
+      diff.changed.map((x) => x.key),
+      ['b'],
+    );
     assert.equal(diff.unchanged, 1);
   });
 
@@ -59,7 +91,10 @@ stages:
     assert.equal(problem?.code, 'invalid-input');
     assert.equal(problem?.line, 7);
     const good = compilePlan(yaml.replace('@abc123', `@${ID}`), 'pinned.yaml');
-    assert.deepEqual(good.diagnostics.filter((d) => d.severity === 'error'), []);
+    assert.deepEqual(
+      good.diagnostics.filter((d) => d.severity === 'error'),
+      [],
+    );
   });
 });
 
@@ -77,7 +112,10 @@ void describe('dataset versions in a store', () => {
     assert.deepEqual(await readDatasetVersion(store, 'fineflow', 's3://data/p/', manifest.id), manifest);
     await store.putBytes('s3://data/p/c.csv', 'x,label\n3,c\n');
     const pinned = pinnedDatasetStore(store, manifest);
-    assert.deepEqual((await pinned.list('s3://data/p/')).map((o) => o.key), ['p/a.csv', 'p/b.csv']);
+    assert.deepEqual(
+      (await pinned.list('s3://data/p/')).map((o) => o.key),
+      ['p/a.csv', 'p/b.csv'],
+    );
     assert.equal((await pinned.getBytes('s3://data/p/a.csv')).toString(), 'x,label\n1,a\n');
     await assert.rejects(pinned.getBytes('s3://data/p/c.csv'), /not in dataset version/);
     // Writes elsewhere (a stage's outputs) go through.
@@ -89,7 +127,11 @@ void describe('dataset versions in a store', () => {
     const { store, manifest } = await seeded();
     const pinned = pinnedDatasetStore(store, manifest);
     await store.putBytes('s3://data/p/a.csv', 'x,label\n9,z\n');
-    await assert.rejects(pinned.getBytes('s3://data/p/a.csv'), (e: Error & { details?: { code?: string } }) => e.details?.code === 'dataset-object-gone' && /a\.csv was overwritten/.test(e.message));
+    await assert.rejects(
+      pinned.getBytes('s3://data/p/a.csv'),
+      (e: Error & { details?: { code?: string } }) =>
+        e.details?.code === 'dataset-object-gone' && /a\.csv was overwritten/.test(e.message),
+    );
     await store.remove('s3://data/p/b.csv');
     await assert.rejects(pinned.getBytes('s3://data/p/b.csv'), /b\.csv was deleted/);
   });
@@ -105,7 +147,13 @@ void describe('dataset versions in a store', () => {
     const sealed = await resolveDatasetSource(store, 'fineflow', 's3://data/p/', undefined);
     assert.deepEqual([sealed.how, sealed.manifest.count], ['sealed', 3]);
     const one = await resolveDatasetSource(store, 'fineflow', 's3://data/p/c.csv', undefined);
-    assert.deepEqual(one.manifest.objects.map((o) => o.key), ['c.csv']);
-    await assert.rejects(resolveDatasetSource(store, 'fineflow', `s3://data/p/@${ID}`, undefined), /does not exist.*fineflow data versions/);
+    assert.deepEqual(
+      one.manifest.objects.map((o) => o.key),
+      ['c.csv'],
+    );
+    await assert.rejects(
+      resolveDatasetSource(store, 'fineflow', `s3://data/p/@${ID}`, undefined),
+      /does not exist.*fineflow data versions/,
+    );
   });
 });

@@ -10,13 +10,26 @@ import { InvalidInputError } from '../../../src/core/errors';
 import { createMinioObjectStore } from '../../../src/storage/minio-store';
 
 test('a remote S3 endpoint without credentials refuses to start, naming the variable', () => {
-  assert.throws(() => loadConfig({ FINEFLOW_S3_ENDPOINT: 'https://minio.fineflow.svc:9000' }), (error: unknown) => {
-    assert.ok(error instanceof InvalidInputError);
-    assert.match(error.message, /FINEFLOW_S3_ACCESS_KEY is not set: the S3 endpoint minio\.fineflow\.svc is not local/);
-    return true;
+  assert.throws(
+    () => loadConfig({ FINEFLOW_S3_ENDPOINT: 'https://minio.fineflow.svc:9000' }),
+    (error: unknown) => {
+      assert.ok(error instanceof InvalidInputError);
+      assert.match(
+        error.message,
+        /FINEFLOW_S3_ACCESS_KEY is not set: the S3 endpoint minio\.fineflow\.svc is not local/,
+      );
+      return true;
+    },
+  );
+  assert.throws(
+    () => loadConfig({ FINEFLOW_S3_ENDPOINT: 'http://10.0.0.5:9000', FINEFLOW_S3_ACCESS_KEY: 'fineflow-worker' }),
+    /FINEFLOW_S3_SECRET_KEY is not set/,
+  );
+  const explicit = loadConfig({
+    FINEFLOW_S3_ENDPOINT: 'http://10.0.0.5:9000',
+    FINEFLOW_S3_ACCESS_KEY: 'w',
+    FINEFLOW_S3_SECRET_KEY: 's',
   });
-  assert.throws(() => loadConfig({ FINEFLOW_S3_ENDPOINT: 'http://10.0.0.5:9000', FINEFLOW_S3_ACCESS_KEY: 'fineflow-worker' }), /FINEFLOW_S3_SECRET_KEY is not set/);
-  const explicit = loadConfig({ FINEFLOW_S3_ENDPOINT: 'http://10.0.0.5:9000', FINEFLOW_S3_ACCESS_KEY: 'w', FINEFLOW_S3_SECRET_KEY: 's' });
   assert.deepEqual([explicit.s3.accessKey, explicit.s3.secretKey], ['w', 's']);
 });
 
@@ -26,10 +39,16 @@ test('the local defaults still apply to a loopback endpoint', () => {
 });
 
 test('FINEFLOW_S3_CA needs an https endpoint and a readable file', () => {
-  assert.throws(() => loadConfig({ FINEFLOW_S3_ENDPOINT: 'http://127.0.0.1:9000', FINEFLOW_S3_CA: '/etc/ca.pem' }), /FINEFLOW_S3_CA is set but FINEFLOW_S3_ENDPOINT is not https/);
+  assert.throws(
+    () => loadConfig({ FINEFLOW_S3_ENDPOINT: 'http://127.0.0.1:9000', FINEFLOW_S3_CA: '/etc/ca.pem' }),
+    /FINEFLOW_S3_CA is set but FINEFLOW_S3_ENDPOINT is not https/,
+  );
   const config = loadConfig({ FINEFLOW_S3_ENDPOINT: 'https://127.0.0.1:9443', FINEFLOW_S3_CA: '/nonexistent/ca.pem' });
   assert.equal(config.s3.caPath, '/nonexistent/ca.pem');
-  assert.throws(() => createMinioObjectStore(config.s3), /FINEFLOW_S3_CA=\/nonexistent\/ca\.pem: cannot read the CA bundle/);
+  assert.throws(
+    () => createMinioObjectStore(config.s3),
+    /FINEFLOW_S3_CA=\/nonexistent\/ca\.pem: cannot read the CA bundle/,
+  );
   const dir = mkdtempSync(path.join(tmpdir(), 'ff-ca-'));
   writeFileSync(path.join(dir, 'ca.pem'), '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n');
   assert.ok(createMinioObjectStore({ ...config.s3, caPath: path.join(dir, 'ca.pem') }));

@@ -13,7 +13,8 @@ import { parseAllDocuments, parse } from 'yaml';
 const INFRA = path.resolve(__dirname, '../../../infra');
 type Json = Record<string, unknown>;
 
-const asRecord = (value: unknown): Json => (value && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : {});
+const asRecord = (value: unknown): Json =>
+  value && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : {};
 const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 
 // ---------------------------------------------------------------- Dockerfile
@@ -26,7 +27,10 @@ interface DockerInstruction {
 
 /** Instructions of a Dockerfile (continuation lines joined, comments dropped), numbered by stage. */
 function dockerInstructions(text: string): DockerInstruction[] {
-  const joined = text.replace(/\\\n/g, ' ').split('\n').filter((line) => line.trim() !== '' && !line.trim().startsWith('#'));
+  const joined = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.trim().startsWith('#'));
   let stage = -1;
   return joined.map((line) => {
     const [keyword = '', ...rest] = line.trim().split(/\s+/);
@@ -50,7 +54,9 @@ describe('Dockerfile', () => {
 
   test('the final image checks that the native backend and the graph addon load', () => {
     const last = Math.max(...instructions.map((i) => i.stage));
-    const check = instructions.find((i) => i.stage === last && i.keyword === 'RUN' && i.args.includes('fineflow_tf_graph.node'));
+    const check = instructions.find(
+      (i) => i.stage === last && i.keyword === 'RUN' && i.args.includes('fineflow_tf_graph.node'),
+    );
     assert.ok(check, 'a RUN in the final stage requires build/native/fineflow_tf_graph.node');
   });
 
@@ -79,10 +85,15 @@ describe('compose.yaml', () => {
         if (!secretKeys.test(key) && !String(value).includes('@')) continue;
         if (!secretKeys.test(key)) {
           // a URL with credentials: the password part must be a required variable
-          if (/:\/\/[^:]+:[^@]+@/.test(String(value))) assert.match(String(value), /:\$\{[A-Z0-9_]+:\?[^}]*\}@/, `${name}.${key}`);
+          if (/:\/\/[^:]+:[^@]+@/.test(String(value)))
+            assert.match(String(value), /:\$\{[A-Z0-9_]+:\?[^}]*\}@/, `${name}.${key}`);
           continue;
         }
-        assert.match(String(value), /^\$\{[A-Z0-9_]+:\?[^}]+\}$/, `${name}.environment.${key} must be \${VAR:?message}`);
+        assert.match(
+          String(value),
+          /^\$\{[A-Z0-9_]+:\?[^}]+\}$/,
+          `${name}.environment.${key} must be \${VAR:?message}`,
+        );
       }
     }
   });
@@ -92,7 +103,10 @@ describe('compose.yaml', () => {
       const service = asRecord(raw);
       assert.deepEqual(service.cap_drop, ['ALL'], `${name}.cap_drop`);
       assert.ok(asArray(service.security_opt).includes('no-new-privileges:true'), `${name}.security_opt`);
-      assert.ok(!asArray(service.security_opt).some((o) => String(o).includes('unconfined')), `${name} keeps the default seccomp profile`);
+      assert.ok(
+        !asArray(service.security_opt).some((o) => String(o).includes('unconfined')),
+        `${name} keeps the default seccomp profile`,
+      );
       const limits = asRecord(asRecord(asRecord(service.deploy).resources).limits);
       assert.ok(limits.cpus && limits.memory, `${name}.deploy.resources.limits`);
     }
@@ -146,7 +160,9 @@ function loadManifests(): Manifest[] {
 
 /** The kubernetes-models class for a manifest's apiVersion and kind (KEDA's from @kubernetes-models/keda). */
 async function modelClass(apiVersion: string, kind: string): Promise<new (data: Json) => { validate(): void }> {
-  const specifier = apiVersion.startsWith('keda.sh/') ? `@kubernetes-models/keda/${apiVersion}` : `kubernetes-models/${apiVersion}`;
+  const specifier = apiVersion.startsWith('keda.sh/')
+    ? `@kubernetes-models/keda/${apiVersion}`
+    : `kubernetes-models/${apiVersion}`;
   const module = (await import(specifier)) as Record<string, unknown>;
   const model = module[kind];
   assert.equal(typeof model, 'function', `no schema for ${apiVersion} ${kind}`);
@@ -162,7 +178,10 @@ async function validateManifest(doc: Json): Promise<void> {
 function podSpecs(manifests: readonly Manifest[]): { name: string; spec: Json }[] {
   return manifests
     .filter((m) => ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'].includes(String(m.doc.kind)))
-    .map((m) => ({ name: `${m.file}:${String(asRecord(m.doc.metadata).name)}`, spec: asRecord(asRecord(asRecord(m.doc.spec).template).spec) }));
+    .map((m) => ({
+      name: `${m.file}:${String(asRecord(m.doc.metadata).name)}`,
+      spec: asRecord(asRecord(asRecord(m.doc.spec).template).spec),
+    }));
 }
 
 describe('Kubernetes manifests', () => {
@@ -188,7 +207,8 @@ describe('Kubernetes manifests', () => {
     for (const { file, doc } of manifests) {
       assert.notEqual(doc.kind, 'Secret', `${file} commits a Secret`);
       if (doc.kind === 'ConfigMap') {
-        for (const key of Object.keys(asRecord(doc.data))) assert.doesNotMatch(key, /SECRET|PASSWORD|API_KEY|ACCESS_KEY/, `${file}: ${key} in a ConfigMap`);
+        for (const key of Object.keys(asRecord(doc.data)))
+          assert.doesNotMatch(key, /SECRET|PASSWORD|API_KEY|ACCESS_KEY/, `${file}: ${key} in a ConfigMap`);
       }
     }
   });
@@ -211,7 +231,10 @@ describe('Kubernetes manifests', () => {
         const resources = asRecord(container.resources);
         for (const kind of ['requests', 'limits']) {
           const amounts = asRecord(resources[kind]);
-          assert.ok(amounts.cpu !== undefined && amounts.memory !== undefined, `${where}: resources.${kind}.cpu and .memory`);
+          assert.ok(
+            amounts.cpu !== undefined && amounts.memory !== undefined,
+            `${where}: resources.${kind}.cpu and .memory`,
+          );
         }
         assert.ok(container.livenessProbe && container.readinessProbe, `${where}: liveness and readiness probes`);
       }
@@ -233,12 +256,20 @@ describe('Kubernetes manifests', () => {
   });
 
   test('each worker pool is a Deployment autoscaled on its task-queue backlog', () => {
-    const workers = manifests.filter((m) => m.doc.kind === 'Deployment' && String(asRecord(m.doc.metadata).name).startsWith('fineflow-worker-'));
-    assert.deepEqual(workers.map((w) => String(asRecord(w.doc.metadata).name)).sort(), ['fineflow-worker-control', 'fineflow-worker-cpu', 'fineflow-worker-train']);
+    const workers = manifests.filter(
+      (m) => m.doc.kind === 'Deployment' && String(asRecord(m.doc.metadata).name).startsWith('fineflow-worker-'),
+    );
+    assert.deepEqual(workers.map((w) => String(asRecord(w.doc.metadata).name)).sort(), [
+      'fineflow-worker-control',
+      'fineflow-worker-cpu',
+      'fineflow-worker-train',
+    ]);
     for (const worker of workers) {
       const name = String(asRecord(worker.doc.metadata).name);
       const pool = name.replace('fineflow-worker-', '');
-      const scaled = manifests.find((m) => m.doc.kind === 'ScaledObject' && asRecord(asRecord(m.doc.spec).scaleTargetRef).name === name);
+      const scaled = manifests.find(
+        (m) => m.doc.kind === 'ScaledObject' && asRecord(asRecord(m.doc.spec).scaleTargetRef).name === name,
+      );
       assert.ok(scaled, `${name} has a ScaledObject`);
       const trigger = asRecord(asArray(asRecord(scaled.doc.spec).triggers)[0]);
       assert.equal(trigger.type, 'temporal');
@@ -252,7 +283,11 @@ describe('Kubernetes manifests', () => {
     assert.ok(deny, 'a default-deny NetworkPolicy');
     assert.deepEqual(asRecord(deny.doc.spec).policyTypes, ['Ingress', 'Egress']);
     assert.equal(asRecord(deny.doc.spec).egress, undefined);
-    const workers = policies.find((p) => asRecord(asRecord(asRecord(p.doc.spec).podSelector).matchLabels)['app.kubernetes.io/name'] === 'fineflow-worker');
+    const workers = policies.find(
+      (p) =>
+        asRecord(asRecord(asRecord(p.doc.spec).podSelector).matchLabels)['app.kubernetes.io/name'] ===
+        'fineflow-worker',
+    );
     assert.ok(workers, 'a NetworkPolicy for the workers');
     const egress = asArray(asRecord(workers.doc.spec).egress).map(asRecord);
     const ports = egress.flatMap((rule) => asArray(rule.ports).map((p) => asRecord(p).port));

@@ -78,7 +78,15 @@ describe('transformExample', () => {
 });
 
 describe('augmentBatch', () => {
-  const all: Augmentation = { shift: 1, flipHorizontal: true, flipVertical: true, rotate: 30, zoom: 0.2, brightness: 0.3, noise: 0.01 };
+  const all: Augmentation = {
+    shift: 1,
+    flipHorizontal: true,
+    flipVertical: true,
+    rotate: 30,
+    zoom: 0.2,
+    brightness: 0.3,
+    noise: 0.01,
+  };
 
   it('is deterministic for a seed and differs between seeds', () => {
     const features = batch(8);
@@ -92,7 +100,10 @@ describe('augmentBatch', () => {
 
   it('leaves a batch unchanged when every option is off, and ignores non-image shapes', () => {
     const features = batch(3);
-    assert.deepEqual(augmentBatch(features, 3, [6, 6, 2], { rotate: 0, zoom: 0, brightness: 0, flipVertical: false }, mulberry32(1)), features);
+    assert.deepEqual(
+      augmentBatch(features, 3, [6, 6, 2], { rotate: 0, zoom: 0, brightness: 0, flipVertical: false }, mulberry32(1)),
+      features,
+    );
     const rows = Float32Array.from([1, 2, 3, 4]);
     assert.equal(augmentBatch(rows, 2, [2], all, mulberry32(1)), rows);
   });
@@ -124,7 +135,8 @@ describe('augmentBatch', () => {
     for (let n = 0; n < count; n += 1) {
       const factor = (out[n * 16] ?? 0) / (features[n * 16] ?? 1);
       assert.ok(factor >= 0.7 - 1e-6 && factor <= 1.3 + 1e-6, `factor ${factor}`);
-      for (let i = n * 16; i < (n + 1) * 16; i += 1) assert.ok(Math.abs((out[i] ?? 0) - (features[i] ?? 0) * factor) < 1e-5);
+      for (let i = n * 16; i < (n + 1) * 16; i += 1)
+        assert.ok(Math.abs((out[i] ?? 0) - (features[i] ?? 0) * factor) < 1e-5);
       factors.add(Math.round(factor * 1e4));
     }
     assert.ok(factors.size > count / 2, 'each example draws its own factor');

@@ -13,13 +13,26 @@ import { loadTf, currentBackend, type BackendName, type Tf } from '../../../src/
 const repoRoot = path.resolve(__dirname, '../../..');
 
 /** Runs a snippet in a fresh node (so the module-level load state starts clean) and returns its JSON output. */
-function runIsolated(snippet: string, options: { readonly blockNative: boolean }): { status: number | null; stdout: string; stderr: string } {
+function runIsolated(
+  snippet: string,
+  options: { readonly blockNative: boolean },
+): { status: number | null; stdout: string; stderr: string } {
   // Makes `require('@tensorflow/tfjs-node')` throw, as it does on a machine without the binding.
   const blocker =
     "import Module from 'node:module'; const load = Module._load; Module._load = function (request, ...rest) {" +
     " if (request === '@tensorflow/tfjs-node') throw new Error('binding blocked by the test'); return load.call(this, request, ...rest); };";
-  const args = ['--import', 'tsx', ...(options.blockNative ? ['--import', `data:text/javascript,${encodeURIComponent(blocker)}`] : []), '-e', snippet];
-  const child = spawnSync(process.execPath, args, { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' } });
+  const args = [
+    '--import',
+    'tsx',
+    ...(options.blockNative ? ['--import', `data:text/javascript,${encodeURIComponent(blocker)}`] : []),
+    '-e',
+    snippet,
+  ];
+  const child = spawnSync(process.execPath, args, {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' },
+  });
   return { status: child.status, stdout: child.stdout, stderr: child.stderr };
 }
 
@@ -50,7 +63,12 @@ void describe('loadTf', () => {
       { blockNative: true },
     );
     assert.equal(child.status, 0, child.stderr);
-    const result = JSON.parse(child.stdout) as { backends: string[]; active: string; reason: string; warnings: string[] };
+    const result = JSON.parse(child.stdout) as {
+      backends: string[];
+      active: string;
+      reason: string;
+      warnings: string[];
+    };
     assert.deepEqual(result.backends, ['cpu', 'cpu']);
     assert.equal(result.active, 'cpu');
     assert.equal(result.reason, 'binding blocked by the test');
@@ -122,12 +140,23 @@ async function trainSeededCnn(tf: Tf, backend: BackendName): Promise<TrainingTra
   });
   model.setWeights(model.getWeights().map((w, i) => tf.tensor(seededValues(w.size, 100 + i, 0.3), w.shape)));
   const xs = tf.tensor4d(seededValues(batch * 10 * 10 * 2, 7, 1), [batch, 10, 10, 2]);
-  const labels = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % classes), 'int32'), classes);
+  const labels = tf.oneHot(
+    tf.tensor1d(
+      Array.from({ length: batch }, (_, i) => i % classes),
+      'int32',
+    ),
+    classes,
+  );
 
-  const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, model.apply(xs, { training: true }) as TfModuleTensor) as TfScalar);
+  const { grads } = tf.variableGrads(
+    () => tf.losses.softmaxCrossEntropy(labels, model.apply(xs, { training: true }) as TfModuleTensor) as TfScalar,
+  );
   // Keyed by the layer's own weight name: variable names get a uniquifying suffix per model.
   const gradients = new Map(
-    model.trainableWeights.map((w) => [w.originalName, grads[w.name]?.dataSync() as Float32Array | undefined ?? new Float32Array()]),
+    model.trainableWeights.map((w) => [
+      w.originalName,
+      (grads[w.name]?.dataSync() as Float32Array | undefined) ?? new Float32Array(),
+    ]),
   );
 
   model.compile({ optimizer: tf.train.sgd(0.1), loss: 'categoricalCrossentropy' });
@@ -141,7 +170,11 @@ async function trainSeededCnn(tf: Tf, backend: BackendName): Promise<TrainingTra
 type TfModuleTensor = ReturnType<Tf['tensor']>;
 type TfScalar = ReturnType<Tf['scalar']>;
 
-function assertClose(actual: Float32Array | readonly number[], expected: Float32Array | readonly number[], what: string): void {
+function assertClose(
+  actual: Float32Array | readonly number[],
+  expected: Float32Array | readonly number[],
+  what: string,
+): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
   for (let i = 0; i < actual.length; i++) {
     const a = actual[i] ?? NaN;
@@ -167,13 +200,20 @@ void describe('native backend training matches the pure-JS backend', () => {
       assert.ok(names.length >= 1, `${layer} has trainable weights with gradients`);
       for (const name of names) {
         const gradient = native.gradients.get(name) ?? new Float32Array();
-        assert.ok(gradient.some((v) => Math.abs(v) > 1e-6), `${name} gradient is not all zero`);
+        assert.ok(
+          gradient.some((v) => Math.abs(v) > 1e-6),
+          `${name} gradient is not all zero`,
+        );
         assertClose(gradient, pureJs.gradients.get(name) ?? new Float32Array(), `gradient ${name}`);
       }
     }
     assertClose(native.losses, pureJs.losses, 'loss per step');
-    assert.ok((native.losses.at(-1) ?? Infinity) < (native.losses[0] ?? -Infinity), `loss decreases: ${native.losses.join(', ')}`);
+    assert.ok(
+      (native.losses.at(-1) ?? Infinity) < (native.losses[0] ?? -Infinity),
+      `loss decreases: ${native.losses.join(', ')}`,
+    );
     assert.ok(native.weights.has('bn/moving_mean'), 'batchNorm moving statistics are tracked');
-    for (const [name, values] of native.weights) assertClose(values, pureJs.weights.get(name) ?? new Float32Array(), `weight ${name}`);
+    for (const [name, values] of native.weights)
+      assertClose(values, pureJs.weights.get(name) ?? new Float32Array(), `weight ${name}`);
   });
 });

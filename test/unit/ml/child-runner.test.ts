@@ -14,10 +14,17 @@ describe('training in a child process', () => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'fineflow-child-'));
   after(() => rmSync(root, { recursive: true, force: true }));
   const store = createDirectoryObjectStore({ root });
-  const storeReference: StoreFactoryReference = { modulePath: path.join(__dirname, 'helpers', 'directory-object-store.ts'), exportName: 'createDirectoryObjectStore', options: { root } };
+  const storeReference: StoreFactoryReference = {
+    modulePath: path.join(__dirname, 'helpers', 'directory-object-store.ts'),
+    exportName: 'createDirectoryObjectStore',
+    options: { root },
+  };
 
   it('streams progress, is killed on abort mid-run, and a retry resumes at the checkpointed epoch and finishes', async () => {
-    const { manifestUri } = await writeDataset(store, 's3://b/data', { train: generateDefects({ perClass: 8, seed: 1 }), validation: generateDefects({ perClass: 2, seed: 2 }) });
+    const { manifestUri } = await writeDataset(store, 's3://b/data', {
+      train: generateDefects({ perClass: 8, seed: 1 }),
+      validation: generateDefects({ perClass: 2, seed: 2 }),
+    });
     const request: TrainingRequest = {
       mode: 'from-scratch',
       architecture: { kind: 'cnn', inputShape: [28, 28, 1], filters: [4, 4], featureUnits: 8, pooling: 'max' },
@@ -48,10 +55,16 @@ describe('training in a child process', () => {
 
     // The retry resumes from the checkpoint the last heartbeat named.
     const secondRun: number[] = [];
-    const result = await runTrainingInChildProcess({ ...request, resumeFrom: lastCheckpoint }, { store: storeReference, onProgress: (progress) => void secondRun.push(progress.epoch) });
+    const result = await runTrainingInChildProcess(
+      { ...request, resumeFrom: lastCheckpoint },
+      { store: storeReference, onProgress: (progress) => void secondRun.push(progress.epoch) },
+    );
     const resumedAt = result.resumedFromEpoch;
     assert.ok(resumedAt >= 2, `resumed at epoch ${resumedAt}`);
-    assert.deepEqual(secondRun, Array.from({ length: 5 - resumedAt }, (_, i) => resumedAt + i + 1));
+    assert.deepEqual(
+      secondRun,
+      Array.from({ length: 5 - resumedAt }, (_, i) => resumedAt + i + 1),
+    );
     assert.equal(result.epochs.length, 5);
     assert.ok(['tensorflow', 'cpu'].includes(result.backend));
     assert.ok(await store.stat('s3://b/model/model.json'));
@@ -60,7 +73,13 @@ describe('training in a child process', () => {
   it('maps a request for a missing dataset in the child to a non-retryable not-found error', async () => {
     await assert.rejects(
       runTrainingInChildProcess(
-        { mode: 'from-scratch', datasetUri: 's3://b/missing', outputUri: 's3://b/x', registryBucket: 'b', hyperparameters: { epochs: 1, batchSize: 1, learningRate: 0.1 } },
+        {
+          mode: 'from-scratch',
+          datasetUri: 's3://b/missing',
+          outputUri: 's3://b/x',
+          registryBucket: 'b',
+          hyperparameters: { epochs: 1, batchSize: 1, learningRate: 0.1 },
+        },
         { store: storeReference },
       ),
       { type: 'FineflowNotFound', retryable: false },

@@ -35,7 +35,12 @@ describe('CSV reader', () => {
 describe('prepareDataset', () => {
   it('cleans a CSV: quarantines invalid rows, drops duplicates, imputes missing, splits stratified, standardises from train only', async () => {
     const store = createMemoryObjectStore();
-    const rows: Record<string, unknown>[] = generateTabular({ rows: 300, seed: 3, domain: 'source', missingRate: 0.05 }).map((row) => ({ ...row }));
+    const rows: Record<string, unknown>[] = generateTabular({
+      rows: 300,
+      seed: 3,
+      domain: 'source',
+      missingRate: 0.05,
+    }).map((row) => ({ ...row }));
     rows.push({ ...rows[0] }, { ...rows[1] }); // duplicates
     rows.push({ ...rows[2], temperature: 'hot' }); // not a number
     rows.push({ ...rows[3], label: '' }); // no label
@@ -45,7 +50,13 @@ describe('prepareDataset', () => {
     const progress: number[] = [];
     const prepared = await prepareDataset(
       store,
-      { source: 's3://raw/tab/', format: 'csv', split: { train: 0.6, validation: 0.2, test: 0.2, seed: 7 }, shardSize: 64, outputPrefix: 's3://out/tab' },
+      {
+        source: 's3://raw/tab/',
+        format: 'csv',
+        split: { train: 0.6, validation: 0.2, test: 0.2, seed: 7 },
+        shardSize: 64,
+        outputPrefix: 's3://out/tab',
+      },
       (update) => progress.push(update.records),
     );
     const { report, manifest } = prepared;
@@ -76,7 +87,9 @@ describe('prepareDataset', () => {
     assert.ok(train.features.every((value) => Number.isFinite(value)));
     // The validation split did not contribute to the statistics: recompute from raw train rows.
     const raw = await loadSplit(store, manifest, 'train', { transform: false });
-    const rawTemps = Array.from({ length: raw.labels.length }, (_, i) => raw.features[i * 8] ?? Number.NaN).filter((value) => !Number.isNaN(value));
+    const rawTemps = Array.from({ length: raw.labels.length }, (_, i) => raw.features[i * 8] ?? Number.NaN).filter(
+      (value) => !Number.isNaN(value),
+    );
     const rawMean = rawTemps.reduce((a, b) => a + b, 0) / rawTemps.length;
     assert.ok(Math.abs(rawMean - (manifest.inputTransform.mean[0] ?? 0)) < 1e-3);
   });
@@ -85,7 +98,14 @@ describe('prepareDataset', () => {
     const store = createMemoryObjectStore();
     await store.putBytes('s3://raw/t.jsonl', jsonlFile(generateTabular({ rows: 80, seed: 1, domain: 'target' })).bytes);
     const run = async (seed: number, prefix: string) =>
-      (await prepareDataset(store, { source: 's3://raw/t.jsonl', format: 'jsonl', split: { train: 0.5, validation: 0.25, test: 0.25, seed }, outputPrefix: prefix })).manifest;
+      (
+        await prepareDataset(store, {
+          source: 's3://raw/t.jsonl',
+          format: 'jsonl',
+          split: { train: 0.5, validation: 0.25, test: 0.25, seed },
+          outputPrefix: prefix,
+        })
+      ).manifest;
     const a = await run(1, 's3://out/a');
     const b = await run(1, 's3://out/b');
     const c = await run(2, 's3://out/c');
@@ -97,7 +117,14 @@ describe('prepareDataset', () => {
     const store = createMemoryObjectStore();
     const set = generateDefects({ perClass: 6, seed: 2 });
     await writeFilesToStore(store, 's3://raw/img', imageFolderFiles(set, { format: 'png' }));
-    await writeFilesToStore(store, 's3://raw/img', imageFolderFiles(generateDefects({ perClass: 2, seed: 9 }), { format: 'jpeg' }).map((file) => ({ ...file, path: file.path.replace('/', '/j') })));
+    await writeFilesToStore(
+      store,
+      's3://raw/img',
+      imageFolderFiles(generateDefects({ perClass: 2, seed: 9 }), { format: 'jpeg' }).map((file) => ({
+        ...file,
+        path: file.path.replace('/', '/j'),
+      })),
+    );
     await store.putBytes('s3://raw/img/spot/broken.png', Buffer.from('not a png'));
     await store.putBytes('s3://raw/img/loose.png', (imageFolderFiles(set)[0] as { bytes: Buffer }).bytes);
     const prepared = await prepareDataset(store, {
@@ -113,7 +140,11 @@ describe('prepareDataset', () => {
     assert.deepEqual(prepared.manifest.featureShape, [28, 28, 1]);
     assert.equal(prepared.manifest.inputTransform.kind, 'none');
     // PNG round trip: pixels match the generator's within 8-bit quantisation.
-    const all = [...prepared.manifest.splits.train.shards, ...prepared.manifest.splits.validation.shards, ...prepared.manifest.splits.test.shards];
+    const all = [
+      ...prepared.manifest.splits.train.shards,
+      ...prepared.manifest.splits.validation.shards,
+      ...prepared.manifest.splits.test.shards,
+    ];
     const shard = await readShard(store, all[0] as (typeof all)[number]);
     assert.ok(shard.features.every((value) => value >= 0 && value <= 1));
     const manifest = await readManifest(store, 's3://out/img');
@@ -123,7 +154,12 @@ describe('prepareDataset', () => {
   it('rejects a corrupted shard by its sha256', async () => {
     const store = createMemoryObjectStore();
     await store.putBytes('s3://raw/t.csv', csvFile(generateTabular({ rows: 40, seed: 1, domain: 'source' })).bytes);
-    const { manifest } = await prepareDataset(store, { source: 's3://raw/t.csv', format: 'csv', split: { train: 1, validation: 0, test: 0, seed: 1 }, outputPrefix: 's3://out/t' });
+    const { manifest } = await prepareDataset(store, {
+      source: 's3://raw/t.csv',
+      format: 'csv',
+      split: { train: 1, validation: 0, test: 0, seed: 1 },
+      outputPrefix: 's3://out/t',
+    });
     const shard = manifest.splits.train.shards[0];
     assert.ok(shard);
     const bytes = Buffer.from(await store.getBytes(shard.uri));

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { writeDataset } from '../../../src/ml/data/write-dataset';
 import { evaluateModel } from '../../../src/ml/eval/evaluate';
-import { applyGate, classificationMetrics, compareMetrics, expectedCalibrationError, rocAuc, sliceMetrics } from '../../../src/ml/eval/metrics';
+import {
+  applyGate,
+  classificationMetrics,
+  compareMetrics,
+  expectedCalibrationError,
+  rocAuc,
+  sliceMetrics,
+} from '../../../src/ml/eval/metrics';
 import { renderReportHtml } from '../../../src/ml/eval/report';
 import { loadTf } from '../../../src/ml/backend';
 import { buildModel } from '../../../src/ml/models/architectures';
@@ -47,10 +54,17 @@ describe('metrics', () => {
     const slices = sliceMetrics(probabilities, labels, ['a', 'b', 'c'], (i) => (i < 3 ? 'line-a' : 'line-b'));
     assert.equal(slices['line-a']?.accuracy, 2 / 3);
     assert.equal(slices['line-b']?.accuracy, 2 / 3);
-    const worse = classificationMetrics([0.1, 0.8, 0.1, 0.1, 0.8, 0.1, 0.8, 0.1, 0.1, 0.8, 0.1, 0.1, 0.8, 0.1, 0.1, 0.1, 0.8, 0.1], labels, ['a', 'b', 'c']);
+    const worse = classificationMetrics(
+      [0.1, 0.8, 0.1, 0.1, 0.8, 0.1, 0.8, 0.1, 0.1, 0.8, 0.1, 0.1, 0.8, 0.1, 0.1, 0.1, 0.8, 0.1],
+      labels,
+      ['a', 'b', 'c'],
+    );
     const comparison = compareMetrics(metrics, worse);
     assert.equal(comparison.find((entry) => entry.metric === 'accuracy')?.better, true);
-    assert.deepEqual(applyGate({ metric: 'accuracy', min: 0.6, beatBaseline: true }, metrics, { champion: worse }).passed, true);
+    assert.deepEqual(
+      applyGate({ metric: 'accuracy', min: 0.6, beatBaseline: true }, metrics, { champion: worse }).passed,
+      true,
+    );
     const failed = applyGate({ metric: 'accuracy', min: 0.9, beatBaseline: true }, worse, { champion: metrics });
     assert.equal(failed.passed, false);
     assert.equal(failed.reasons.length, 2);
@@ -66,10 +80,37 @@ describe('metrics', () => {
       split: 'test',
       metrics,
       history: [
-        { epoch: 1, phase: 'head', learningRate: 0.01, trainLoss: 1, trainAccuracy: 0.5, validationLoss: 1.1, validationAccuracy: 0.4, seconds: 1, samplesPerSecond: 10 },
-        { epoch: 2, phase: 'head', learningRate: 0.01, trainLoss: 0.5, trainAccuracy: 0.8, validationLoss: 0.7, validationAccuracy: 0.7, seconds: 1, samplesPerSecond: 10 },
+        {
+          epoch: 1,
+          phase: 'head',
+          learningRate: 0.01,
+          trainLoss: 1,
+          trainAccuracy: 0.5,
+          validationLoss: 1.1,
+          validationAccuracy: 0.4,
+          seconds: 1,
+          samplesPerSecond: 10,
+        },
+        {
+          epoch: 2,
+          phase: 'head',
+          learningRate: 0.01,
+          trainLoss: 0.5,
+          trainAccuracy: 0.8,
+          validationLoss: 0.7,
+          validationAccuracy: 0.7,
+          seconds: 1,
+          samplesPerSecond: 10,
+        },
       ],
-      trials: { xLabel: 'learningRate', yLabel: 'validation.accuracy', points: [{ trial: 1, x: 0.001, value: 0.5 }, { trial: 2, x: 0.1, value: 0.7, status: 'pruned' }] },
+      trials: {
+        xLabel: 'learningRate',
+        yLabel: 'validation.accuracy',
+        points: [
+          { trial: 1, x: 0.001, value: 0.5 },
+          { trial: 2, x: 0.1, value: 0.7, status: 'pruned' },
+        ],
+      },
       gate: { passed: true, reasons: ['accuracy 0.6667 >= min 0.5'], spec: { metric: 'accuracy', min: 0.5 } },
       createdAt: '2026-01-01T00:00:00Z',
     });
@@ -85,7 +126,13 @@ describe('evaluateModel', () => {
     const { tf } = loadTf({ preference: 'auto' });
     const store = createMemoryObjectStore();
     const { manifestUri } = await writeDataset(store, 's3://b/d', { test: generateDefects({ perClass: 5, seed: 1 }) });
-    const architecture = { kind: 'cnn', inputShape: [28, 28, 1], filters: [2, 2], featureUnits: 4, pooling: 'max' } as const;
+    const architecture = {
+      kind: 'cnn',
+      inputShape: [28, 28, 1],
+      filters: [2, 2],
+      featureUnits: 4,
+      pooling: 'max',
+    } as const;
     await saveModel(tf, store, buildModel(tf, architecture, { numClasses: 4 }), 's3://b/candidate');
     await saveModel(tf, store, buildModel(tf, architecture, { numClasses: 4 }), 's3://b/baseline');
     const result = await evaluateModel(store, {

@@ -31,7 +31,10 @@ describe('generators', () => {
     assert.ok(set.features.every((value) => value >= 0 && value <= 1));
     const inverted = loadMnist({ digits: [3, 7], perClass: 5, seed: 1, shift: 'invert' });
     assert.ok(Math.abs((inverted.features[100] ?? 0) - (1 - (set.features[100] ?? 0))) < 1e-6);
-    assert.throws(() => loadMnist({ digits: [5], perClass: 10, offset: 900, seed: 1 }), /cannot take 10 from index 900/);
+    assert.throws(
+      () => loadMnist({ digits: [5], perClass: 10, offset: 900, seed: 1 }),
+      /cannot take 10 from index 900/,
+    );
   });
 
   it('generates the same defect images for the same seed, and distinct classes', () => {
@@ -65,7 +68,8 @@ describe('generators', () => {
   it('generates tabular rows with shift and missing cells, and writes CSV, JSONL and image folders', () => {
     const source = generateTabular({ rows: 400, seed: 1, domain: 'source' });
     const target = generateTabular({ rows: 400, seed: 1, domain: 'target' });
-    const meanOf = (rows: typeof source): number => rows.reduce((sum, row) => sum + (row.temperature ?? 0), 0) / rows.length;
+    const meanOf = (rows: typeof source): number =>
+      rows.reduce((sum, row) => sum + (row.temperature ?? 0), 0) / rows.length;
     assert.ok(meanOf(target) - meanOf(source) > 5, 'target temperatures are shifted');
     const withMissing = generateTabular({ rows: 200, seed: 2, domain: 'source', missingRate: 0.2 });
     assert.ok(withMissing.some((row) => TABULAR_NUMERIC_COLUMNS.some((column) => row[column] === null)));
@@ -75,9 +79,13 @@ describe('generators', () => {
 
     const set = generateDefects({ perClass: 2, seed: 1 });
     const files = imageFolderFiles(set);
-    assert.deepEqual(files.map((file) => file.path.split('/')[0]), ['ok', 'scratch', 'spot', 'crack', 'ok', 'scratch', 'spot', 'crack']);
+    assert.deepEqual(
+      files.map((file) => file.path.split('/')[0]),
+      ['ok', 'scratch', 'spot', 'crack', 'ok', 'scratch', 'spot', 'crack'],
+    );
     const decoded = toPixels(decodeImage((files[1] as { bytes: Buffer }).bytes, 'png'), 28, 28, 1);
-    for (let i = 0; i < 784; i += 1) assert.ok(Math.abs((decoded[i] ?? 0) - (set.features[784 + i] ?? 0)) <= 0.5 / 255 + 1e-6);
+    for (let i = 0; i < 784; i += 1)
+      assert.ok(Math.abs((decoded[i] ?? 0) - (set.features[784 + i] ?? 0)) <= 0.5 / 255 + 1e-6);
     const directory = mkdtempSync(path.join(os.tmpdir(), 'fineflow-gen-'));
     return writeFilesToDirectory(directory, files).then(() => {
       assert.deepEqual(readdirSync(directory).sort(), ['crack', 'ok', 'scratch', 'spot']);

@@ -48,7 +48,8 @@ function patterns(count: number, shape: readonly number[], seed: number): Labell
   for (let i = 0; i < count; i += 1) {
     const label = i % 3;
     labels[i] = label;
-    for (let j = 0; j < length; j += 1) features[i * length + j] = 0.5 * randomNormal(random) + (j % 3 === label ? 1 : 0);
+    for (let j = 0; j < length; j += 1)
+      features[i * length + j] = 0.5 * randomNormal(random) + (j % 3 === label ? 1 : 0);
   }
   return { featureShape: [...shape], classes: ['a', 'b', 'c'], features, labels };
 }
@@ -58,14 +59,29 @@ interface Trained {
   readonly weights: Map<string, Float32Array>;
 }
 
-async function train(engine: EngineKind, architecture: ModelArchitecture, hyperparameters: Hyperparameters): Promise<Trained> {
+async function train(
+  engine: EngineKind,
+  architecture: ModelArchitecture,
+  hyperparameters: Hyperparameters,
+): Promise<Trained> {
   const shape = [...architecture.inputShape];
-  const model = buildModel(tf, architecture, { numClasses: 3, seed: 3, ...(hyperparameters.dropout ? { dropout: hyperparameters.dropout } : {}) });
+  const model = buildModel(tf, architecture, {
+    numClasses: 3,
+    seed: 3,
+    ...(hyperparameters.dropout ? { dropout: hyperparameters.dropout } : {}),
+  });
   const layers = model.layers.filter((layer) => layer.getClassName() !== 'InputLayer');
   const result = await runTrainingLoop({
     tf,
     model,
-    phases: [{ name: 'scratch', epochs: hyperparameters.epochs, learningRate: hyperparameters.learningRate, trainableLayers: layers.filter((layer) => layer.weights.length > 0).map((layer) => layer.name) }],
+    phases: [
+      {
+        name: 'scratch',
+        epochs: hyperparameters.epochs,
+        learningRate: hyperparameters.learningRate,
+        trainableLayers: layers.filter((layer) => layer.weights.length > 0).map((layer) => layer.name),
+      },
+    ],
     hyperparameters,
     train: memorySource(patterns(60, shape, 1)),
     validation: memorySource(patterns(30, shape, 2)),
@@ -73,16 +89,25 @@ async function train(engine: EngineKind, architecture: ModelArchitecture, hyperp
     requestKey: 'parity',
     engine,
   });
-  const weights = new Map(model.weights.map((weight) => [weight.originalName, Float32Array.from(weight.read().dataSync())]));
+  const weights = new Map(
+    model.weights.map((weight) => [weight.originalName, Float32Array.from(weight.read().dataSync())]),
+  );
   model.dispose();
   return { result, weights };
 }
 
 function assertClose(actual: number, expected: number, tolerance: number, what: string): void {
-  assert.ok(Math.abs(actual - expected) <= tolerance * (1 + Math.abs(expected)), `${what}: graph ${actual} vs eager ${expected}`);
+  assert.ok(
+    Math.abs(actual - expected) <= tolerance * (1 + Math.abs(expected)),
+    `${what}: graph ${actual} vs eager ${expected}`,
+  );
 }
 
-function assertSameTraining(graph: Trained, eager: Trained, tolerance: { readonly loss: number; readonly weight: number }): void {
+function assertSameTraining(
+  graph: Trained,
+  eager: Trained,
+  tolerance: { readonly loss: number; readonly weight: number },
+): void {
   assert.equal(graph.result.engine, 'graph');
   assert.equal(eager.result.engine, 'eager');
   assert.equal(graph.result.history.length, eager.result.history.length);
@@ -90,7 +115,12 @@ function assertSameTraining(graph: Trained, eager: Trained, tolerance: { readonl
     const reference = eager.result.history[index];
     assert.ok(reference);
     assertClose(epoch.trainLoss, reference.trainLoss, tolerance.loss, `epoch ${epoch.epoch} train loss`);
-    assertClose(epoch.validationLoss ?? NaN, reference.validationLoss ?? NaN, tolerance.loss, `epoch ${epoch.epoch} validation loss`);
+    assertClose(
+      epoch.validationLoss ?? NaN,
+      reference.validationLoss ?? NaN,
+      tolerance.loss,
+      `epoch ${epoch.epoch} validation loss`,
+    );
     assert.equal(epoch.trainAccuracy, reference.trainAccuracy, `epoch ${epoch.epoch} train accuracy`);
   });
   assert.deepEqual([...graph.weights.keys()].sort(), [...eager.weights.keys()].sort());
@@ -108,53 +138,110 @@ describe('graph engine: what it compiles', () => {
   });
 
   it("accepts Fineflow's architectures and names what it cannot compile", () => {
-    const layersOf = (model: ReturnType<typeof buildModel>) => model.layers.filter((layer) => layer.getClassName() !== 'InputLayer');
+    const layersOf = (model: ReturnType<typeof buildModel>) =>
+      model.layers.filter((layer) => layer.getClassName() !== 'InputLayer');
     for (const architecture of [
       { kind: 'mlp', inputShape: [6] },
       { kind: 'cnn', inputShape: [28, 28, 1] },
       { kind: 'cnn', inputShape: [28, 28, 1], pooling: 'max' },
       { kind: 'cnn', inputShape: [28, 28, 1], pooling: 'average' },
     ] as const) {
-      assert.equal(graphEngineUnsupportedReason(layersOf(buildModel(tf, architecture, { numClasses: 3, dropout: 0.3 }))), undefined, architecture.kind);
+      assert.equal(
+        graphEngineUnsupportedReason(layersOf(buildModel(tf, architecture, { numClasses: 3, dropout: 0.3 }))),
+        undefined,
+        architecture.kind,
+      );
     }
-    const recurrent = tf.sequential({ layers: [tf.layers.simpleRNN({ units: 4, inputShape: [3, 2] }), tf.layers.dense({ units: 2, activation: 'softmax' })] });
-    assert.match(graphEngineUnsupportedReason(recurrent.layers) ?? '', /is a SimpleRNN, which the graph engine does not compile/);
-    const sigmoidOutput = tf.sequential({ layers: [tf.layers.dense({ units: 1, activation: 'sigmoid', inputShape: [3] })] });
+    const recurrent = tf.sequential({
+      layers: [
+        tf.layers.simpleRNN({ units: 4, inputShape: [3, 2] }),
+        tf.layers.dense({ units: 2, activation: 'softmax' }),
+      ],
+    });
+    assert.match(
+      graphEngineUnsupportedReason(recurrent.layers) ?? '',
+      /is a SimpleRNN, which the graph engine does not compile/,
+    );
+    const sigmoidOutput = tf.sequential({
+      layers: [tf.layers.dense({ units: 1, activation: 'sigmoid', inputShape: [3] })],
+    });
     assert.match(graphEngineUnsupportedReason(sigmoidOutput.layers) ?? '', /output layer .* is not a softmax/);
-    const innerSoftmax = tf.sequential({ layers: [tf.layers.dense({ units: 4, activation: 'softmax', inputShape: [3] }), tf.layers.dense({ units: 2, activation: 'softmax' })] });
+    const innerSoftmax = tf.sequential({
+      layers: [
+        tf.layers.dense({ units: 4, activation: 'softmax', inputShape: [3] }),
+        tf.layers.dense({ units: 2, activation: 'softmax' }),
+      ],
+    });
     assert.match(graphEngineUnsupportedReason(innerSoftmax.layers) ?? '', /applies softmax below the output/);
-    assert.deepEqual(graphEngineSupport('cpu', recurrent.layers), { supported: false, reason: 'the cpu backend has no graph runtime' });
+    assert.deepEqual(graphEngineSupport('cpu', recurrent.layers), {
+      supported: false,
+      reason: 'the cpu backend has no graph runtime',
+    });
   });
 
   it('reads FINEFLOW_TRAIN_ENGINE into the config and rejects unknown values', () => {
     assert.equal(loadConfig({}).trainEngine, 'auto');
     assert.equal(loadConfig({ FINEFLOW_TRAIN_ENGINE: 'eager' }).trainEngine, 'eager');
     assert.equal(loadConfig({ FINEFLOW_TRAIN_ENGINE: ' graph ' }).trainEngine, 'graph');
-    assert.throws(() => loadConfig({ FINEFLOW_TRAIN_ENGINE: 'xla' }), /FINEFLOW_TRAIN_ENGINE=xla must be auto, graph or eager/);
+    assert.throws(
+      () => loadConfig({ FINEFLOW_TRAIN_ENGINE: 'xla' }),
+      /FINEFLOW_TRAIN_ENGINE=xla must be auto, graph or eager/,
+    );
   });
 
   it('auto falls back to eager with the reason; an explicit graph preference fails instead', () => {
-    const recurrent = tf.sequential({ layers: [tf.layers.simpleRNN({ units: 4, inputShape: [3, 2] }), tf.layers.dense({ units: 2, activation: 'softmax' })] });
-    const options = { tf, layers: recurrent.layers, inputShape: [3, 2], numClasses: 2, hyperparameters: { epochs: 1, batchSize: 2, learningRate: 0.1 }, learningRate: 0.1 };
+    const recurrent = tf.sequential({
+      layers: [
+        tf.layers.simpleRNN({ units: 4, inputShape: [3, 2] }),
+        tf.layers.dense({ units: 2, activation: 'softmax' }),
+      ],
+    });
+    const options = {
+      tf,
+      layers: recurrent.layers,
+      inputShape: [3, 2],
+      numClasses: 2,
+      hyperparameters: { epochs: 1, batchSize: 2, learningRate: 0.1 },
+      learningRate: 0.1,
+    };
     const auto = createEngine('auto', options);
     assert.equal(auto.engine.kind, 'eager');
-    assert.match(auto.fallbackReason ?? '', currentBackend(tf) === 'tensorflow' && graphUnavailable() === undefined ? /SimpleRNN/ : /./);
+    assert.match(
+      auto.fallbackReason ?? '',
+      currentBackend(tf) === 'tensorflow' && graphUnavailable() === undefined ? /SimpleRNN/ : /./,
+    );
     auto.engine.dispose();
-    assert.throws(() => createEngine('graph', options), /the graph training engine was required \(FINEFLOW_TRAIN_ENGINE=graph\), but/);
+    assert.throws(
+      () => createEngine('graph', options),
+      /the graph training engine was required \(FINEFLOW_TRAIN_ENGINE=graph\), but/,
+    );
   });
 
   it('a graph that fails to build falls back to eager under auto, and fails under graph', (t) => {
     if (skipWithoutGraph(t)) return;
     const model = buildModel(tf, { kind: 'mlp', inputShape: [4] }, { numClasses: 2 });
-    const options = { tf, layers: model.layers, inputShape: [4], numClasses: 2, hyperparameters: { epochs: 1, batchSize: 2, learningRate: 0.1 }, learningRate: 0.1 };
+    const options = {
+      tf,
+      layers: model.layers,
+      inputShape: [4],
+      numClasses: 2,
+      hyperparameters: { epochs: 1, batchSize: 2, learningRate: 0.1 },
+      learningRate: 0.1,
+    };
     const broken = (): never => {
       throw new Error('No gradient defined for op: FusedBatchNormV3');
     };
     const auto = createEngine('auto', options, broken);
     assert.equal(auto.engine.kind, 'eager');
-    assert.equal(auto.fallbackReason, 'building the training graph failed: No gradient defined for op: FusedBatchNormV3');
+    assert.equal(
+      auto.fallbackReason,
+      'building the training graph failed: No gradient defined for op: FusedBatchNormV3',
+    );
     auto.engine.dispose();
-    assert.throws(() => createEngine('graph', options, broken), /required \(FINEFLOW_TRAIN_ENGINE=graph\), but building the training graph failed: No gradient/);
+    assert.throws(
+      () => createEngine('graph', options, broken),
+      /required \(FINEFLOW_TRAIN_ENGINE=graph\), but building the training graph failed: No gradient/,
+    );
     model.dispose();
   });
 });
@@ -163,33 +250,88 @@ describe('graph engine trains exactly as the eager engine', () => {
   const tight = { loss: 1e-4, weight: 1e-3 };
   const cases: readonly (readonly [string, ModelArchitecture, Hyperparameters])[] = [
     ['MLP, Adam', { kind: 'mlp', inputShape: [12] }, { epochs: 3, batchSize: 16, learningRate: 0.01 }],
-    ['MLP, SGD with momentum, L2 and class weights', { kind: 'mlp', inputShape: [12] }, { epochs: 3, batchSize: 16, learningRate: 0.05, optimizer: 'sgd', momentum: 0.8, l2: 0.01, classWeights: [1, 2, 0.5] }],
-    ['MLP, RMSProp with a decaying rate', { kind: 'mlp', inputShape: [12] }, { epochs: 3, batchSize: 16, learningRate: 0.01, optimizer: 'rmsprop', decay: { kind: 'cosine' }, warmupEpochs: 1 }],
-    ['CNN with batch norm, flatten', { kind: 'cnn', inputShape: [10, 10, 1], filters: [4, 6], featureUnits: 8 }, { epochs: 3, batchSize: 12, learningRate: 0.01 }],
-    ['CNN with batch norm, global average pooling', { kind: 'cnn', inputShape: [10, 10, 1], filters: [4, 6], featureUnits: 8, pooling: 'average' }, { epochs: 3, batchSize: 12, learningRate: 0.01, classWeights: 'balanced' }],
+    [
+      'MLP, SGD with momentum, L2 and class weights',
+      { kind: 'mlp', inputShape: [12] },
+      {
+        epochs: 3,
+        batchSize: 16,
+        learningRate: 0.05,
+        optimizer: 'sgd',
+        momentum: 0.8,
+        l2: 0.01,
+        classWeights: [1, 2, 0.5],
+      },
+    ],
+    [
+      'MLP, RMSProp with a decaying rate',
+      { kind: 'mlp', inputShape: [12] },
+      {
+        epochs: 3,
+        batchSize: 16,
+        learningRate: 0.01,
+        optimizer: 'rmsprop',
+        decay: { kind: 'cosine' },
+        warmupEpochs: 1,
+      },
+    ],
+    [
+      'CNN with batch norm, flatten',
+      { kind: 'cnn', inputShape: [10, 10, 1], filters: [4, 6], featureUnits: 8 },
+      { epochs: 3, batchSize: 12, learningRate: 0.01 },
+    ],
+    [
+      'CNN with batch norm, global average pooling',
+      { kind: 'cnn', inputShape: [10, 10, 1], filters: [4, 6], featureUnits: 8, pooling: 'average' },
+      { epochs: 3, batchSize: 12, learningRate: 0.01, classWeights: 'balanced' },
+    ],
   ];
   for (const [name, architecture, hyperparameters] of cases) {
     it(name, async (t) => {
       if (skipWithoutGraph(t)) return;
-      assertSameTraining(await train('graph', architecture, hyperparameters), await train('eager', architecture, hyperparameters), tight);
+      assertSameTraining(
+        await train('graph', architecture, hyperparameters),
+        await train('eager', architecture, hyperparameters),
+        tight,
+      );
     });
   }
 
   it('CNN with global max pooling (ties may route a gradient differently: looser tolerance)', async (t) => {
     if (skipWithoutGraph(t)) return;
-    const architecture: ModelArchitecture = { kind: 'cnn', inputShape: [10, 10, 1], filters: [4, 6], featureUnits: 8, pooling: 'max' };
+    const architecture: ModelArchitecture = {
+      kind: 'cnn',
+      inputShape: [10, 10, 1],
+      filters: [4, 6],
+      featureUnits: 8,
+      pooling: 'max',
+    };
     const hyperparameters = { epochs: 2, batchSize: 12, learningRate: 0.01 };
-    assertSameTraining(await train('graph', architecture, hyperparameters), await train('eager', architecture, hyperparameters), { loss: 1e-3, weight: 1e-2 });
+    assertSameTraining(
+      await train('graph', architecture, hyperparameters),
+      await train('eager', architecture, hyperparameters),
+      { loss: 1e-3, weight: 1e-2 },
+    );
   });
 
   it('dropout is active while training and off in evaluation', async (t) => {
     if (skipWithoutGraph(t)) return;
-    const trained = await train('graph', { kind: 'mlp', inputShape: [12] }, { epochs: 4, batchSize: 16, learningRate: 0.02, dropout: 0.5 });
+    const trained = await train(
+      'graph',
+      { kind: 'mlp', inputShape: [12] },
+      { epochs: 4, batchSize: 16, learningRate: 0.02, dropout: 0.5 },
+    );
     const history = trained.result.history;
-    assert.ok((history.at(-1)?.validationLoss ?? Infinity) < (history[0]?.validationLoss ?? 0), 'validation loss falls');
+    assert.ok(
+      (history.at(-1)?.validationLoss ?? Infinity) < (history[0]?.validationLoss ?? 0),
+      'validation loss falls',
+    );
     // With half the head's inputs dropped, the training loss (measured with dropout) is above
     // the validation loss (measured without) on this easy task.
-    assert.ok((history.at(-1)?.trainLoss ?? 0) > (history.at(-1)?.validationLoss ?? Infinity), `train ${history.at(-1)?.trainLoss} > validation ${history.at(-1)?.validationLoss}`);
+    assert.ok(
+      (history.at(-1)?.trainLoss ?? 0) > (history.at(-1)?.validationLoss ?? Infinity),
+      `train ${history.at(-1)?.trainLoss} > validation ${history.at(-1)?.validationLoss}`,
+    );
   });
 
   it('fine-tuning: head phase, then unfrozen layers with a frozen batch norm between them', async (t) => {
@@ -205,47 +347,110 @@ describe('graph engine trains exactly as the eager engine', () => {
       hyperparameters: { epochs: 1, batchSize: 8, learningRate: 0.01 },
       engine: 'eager',
     });
-    const target = await writeDataset(store, 's3://b/target', { train: generateDefects({ perClass: 5, seed: 2, surface: 'cast' }), validation: generateDefects({ perClass: 3, seed: 3, surface: 'cast' }) });
+    const target = await writeDataset(store, 's3://b/target', {
+      train: generateDefects({ perClass: 5, seed: 2, surface: 'cast' }),
+      validation: generateDefects({ perClass: 3, seed: 3, surface: 'cast' }),
+    });
     // Phase 2 trains conv2 and features with bn2 frozen between them, so conv2's gradient flows
     // through batch norm in inference form; augmentation keeps the whole network in the step.
-    const hyperparameters: Hyperparameters = { epochs: 3, batchSize: 6, learningRate: 0.02, headEpochs: 1, unfreezeLayers: 3, freezeLayers: ['bn2'], l2: 1e-3, seed: 5, augmentation: { shift: 1 } };
+    const hyperparameters: Hyperparameters = {
+      epochs: 3,
+      batchSize: 6,
+      learningRate: 0.02,
+      headEpochs: 1,
+      unfreezeLayers: 3,
+      freezeLayers: ['bn2'],
+      l2: 1e-3,
+      seed: 5,
+      augmentation: { shift: 1 },
+    };
     const run = async (engine: EngineKind) => {
-      const result = await trainModel(store, { mode: 'fine-tune', baseModelUri: 's3://b/base', datasetUri: target.manifestUri, outputUri: `s3://b/${engine}`, registryBucket: 'b', hyperparameters, engine });
+      const result = await trainModel(store, {
+        mode: 'fine-tune',
+        baseModelUri: 's3://b/base',
+        datasetUri: target.manifestUri,
+        outputUri: `s3://b/${engine}`,
+        registryBucket: 'b',
+        hyperparameters,
+        engine,
+      });
       const model = await loadModel(tf, store, `s3://b/${engine}`, { registryBucket: 'b' });
-      const weights = new Map(model.weights.map((weight) => [weight.originalName, Float32Array.from(weight.read().dataSync())]));
+      const weights = new Map(
+        model.weights.map((weight) => [weight.originalName, Float32Array.from(weight.read().dataSync())]),
+      );
       model.dispose();
       return { result, weights };
     };
     const graph = await run('graph');
     const eager = await run('eager');
     assert.equal(graph.result.engine, 'graph');
-    assert.deepEqual(graph.result.epochs.map((epoch) => epoch.phase), ['head', 'fine-tune', 'fine-tune']);
-    graph.result.epochs.forEach((epoch, index) => assertClose(epoch.validationLoss ?? NaN, eager.result.epochs[index]?.validationLoss ?? NaN, 1e-4, `epoch ${epoch.epoch} validation loss`));
+    assert.deepEqual(
+      graph.result.epochs.map((epoch) => epoch.phase),
+      ['head', 'fine-tune', 'fine-tune'],
+    );
+    graph.result.epochs.forEach((epoch, index) =>
+      assertClose(
+        epoch.validationLoss ?? NaN,
+        eager.result.epochs[index]?.validationLoss ?? NaN,
+        1e-4,
+        `epoch ${epoch.epoch} validation loss`,
+      ),
+    );
     for (const [name, values] of graph.weights) {
       const reference = eager.weights.get(name) ?? new Float32Array();
       values.forEach((value, i) => assertClose(value, reference[i] ?? NaN, 1e-3, `${name}[${i}]`));
     }
     const base = await loadModel(tf, store, 's3://b/base', { registryBucket: 'b' });
-    const unchanged = (name: string) => Array.from(base.weights.find((weight) => weight.originalName === name)?.read().dataSync() ?? []);
-    assert.deepEqual(Array.from(graph.weights.get('bn2/moving_mean') ?? []), unchanged('bn2/moving_mean'), 'the frozen bn2 keeps its statistics');
-    assert.notDeepEqual(Array.from(graph.weights.get('conv2/kernel') ?? []), unchanged('conv2/kernel'), 'conv2 trained');
+    const unchanged = (name: string) =>
+      Array.from(
+        base.weights
+          .find((weight) => weight.originalName === name)
+          ?.read()
+          .dataSync() ?? [],
+      );
+    assert.deepEqual(
+      Array.from(graph.weights.get('bn2/moving_mean') ?? []),
+      unchanged('bn2/moving_mean'),
+      'the frozen bn2 keeps its statistics',
+    );
+    assert.notDeepEqual(
+      Array.from(graph.weights.get('conv2/kernel') ?? []),
+      unchanged('conv2/kernel'),
+      'conv2 trained',
+    );
     base.dispose();
   });
 
   it('a checkpoint written by one engine resumes in the other', async (t) => {
     if (skipWithoutGraph(t)) return;
     const store = createMemoryObjectStore();
-    const dataset = await writeDataset(store, 's3://b/data', { train: patterns(48, [12], 4), validation: patterns(24, [12], 5) });
+    const dataset = await writeDataset(store, 's3://b/data', {
+      train: patterns(48, [12], 4),
+      validation: patterns(24, [12], 5),
+    });
     const hyperparameters: Hyperparameters = { epochs: 4, batchSize: 8, learningRate: 0.01, seed: 7 };
-    const request = { mode: 'from-scratch', architecture: { kind: 'mlp', inputShape: [12] }, datasetUri: dataset.manifestUri, registryBucket: 'b', hyperparameters } as const;
+    const request = {
+      mode: 'from-scratch',
+      architecture: { kind: 'mlp', inputShape: [12] },
+      datasetUri: dataset.manifestUri,
+      registryBucket: 'b',
+      hyperparameters,
+    } as const;
     const straight = await trainModel(store, { ...request, outputUri: 's3://b/straight', engine: 'graph' });
 
     // Stop after epoch 2 on one engine, resume for epochs 3-4 on the other: both directions.
-    for (const [first, second] of [['graph', 'eager'], ['eager', 'graph']] as const) {
+    for (const [first, second] of [
+      ['graph', 'eager'],
+      ['eager', 'graph'],
+    ] as const) {
       const checkpointUri = `s3://b/ckpt-${first}`;
       const controller = new AbortController();
       await assert.rejects(
-        trainModel(store, { ...request, outputUri: `s3://b/first-${first}`, engine: first, checkpoint: { uri: checkpointUri } }, { signal: controller.signal, onEpoch: ({ epoch }) => (epoch === 2 ? controller.abort() : undefined) }),
+        trainModel(
+          store,
+          { ...request, outputUri: `s3://b/first-${first}`, engine: first, checkpoint: { uri: checkpointUri } },
+          { signal: controller.signal, onEpoch: ({ epoch }) => (epoch === 2 ? controller.abort() : undefined) },
+        ),
         /cancelled/,
       );
       const directory = await findCheckpoint(store, checkpointUri);
@@ -253,11 +458,27 @@ describe('graph engine trains exactly as the eager engine', () => {
       const checkpoint = await readCheckpoint(store, directory);
       assert.equal(checkpoint.state.epochsDone, 2);
       assert.equal(checkpoint.optimizer[0]?.name, 'iter');
-      assert.equal(checkpoint.optimizer.length, 1 + 2 * checkpoint.weights.length, `${first}: iter + m and v per trainable weight`);
-      const resumed = await trainModel(store, { ...request, outputUri: `s3://b/resumed-${second}`, engine: second, resumeFrom: checkpointUri });
+      assert.equal(
+        checkpoint.optimizer.length,
+        1 + 2 * checkpoint.weights.length,
+        `${first}: iter + m and v per trainable weight`,
+      );
+      const resumed = await trainModel(store, {
+        ...request,
+        outputUri: `s3://b/resumed-${second}`,
+        engine: second,
+        resumeFrom: checkpointUri,
+      });
       assert.equal(resumed.resumedFromEpoch, 2);
       assert.equal(resumed.engine, second);
-      resumed.epochs.forEach((epoch, index) => assertClose(epoch.validationLoss ?? NaN, straight.epochs[index]?.validationLoss ?? NaN, 1e-4, `${first} → ${second}: epoch ${epoch.epoch} validation loss`));
+      resumed.epochs.forEach((epoch, index) =>
+        assertClose(
+          epoch.validationLoss ?? NaN,
+          straight.epochs[index]?.validationLoss ?? NaN,
+          1e-4,
+          `${first} → ${second}: epoch ${epoch.epoch} validation loss`,
+        ),
+      );
     }
   });
 });
@@ -267,13 +488,25 @@ describe('graph addon errors', () => {
     if (skipWithoutGraph(t)) return;
     const graph = createGraph();
     const x = graph.placeholder('float32', [2, 3], 'x');
-    assert.throws(() => graph.op1('MatMul', [x, x], { T: { type: 'float32' } }), /adding MatMul operation MatMul: .*Dimensions must be equal/);
+    assert.throws(
+      () => graph.op1('MatMul', [x, x], { T: { type: 'float32' } }),
+      /adding MatMul operation MatMul: .*Dimensions must be equal/,
+    );
     assert.throws(() => graph.op1('NoSuchOp', [x]), /NoSuchOp/);
-    assert.throws(() => graph.op1('Relu', [{ op: 'missing', index: 0 }], { T: { type: 'float32' } }), /the graph has no operation missing/);
+    assert.throws(
+      () => graph.op1('Relu', [{ op: 'missing', index: 0 }], { T: { type: 'float32' } }),
+      /the graph has no operation missing/,
+    );
     const doubled = graph.op1('AddV2', [x, x], { T: { type: 'float32' } });
     const session = graph.session();
-    assert.throws(() => session.run([[x, { dtype: 'float32', shape: [2, 3], data: new Float32Array(5) }]], [doubled]), /tensor data has 20 bytes, its dtype and shape need 24/);
-    const [result] = session.run([[x, { dtype: 'float32', shape: [2, 3], data: Float32Array.of(1, 2, 3, 4, 5, 6) }]], [doubled]);
+    assert.throws(
+      () => session.run([[x, { dtype: 'float32', shape: [2, 3], data: new Float32Array(5) }]], [doubled]),
+      /tensor data has 20 bytes, its dtype and shape need 24/,
+    );
+    const [result] = session.run(
+      [[x, { dtype: 'float32', shape: [2, 3], data: Float32Array.of(1, 2, 3, 4, 5, 6) }]],
+      [doubled],
+    );
     assert.deepEqual(Array.from(result?.data as Float32Array), [2, 4, 6, 8, 10, 12]);
     assert.deepEqual(result?.shape, [2, 3]);
     session.close();

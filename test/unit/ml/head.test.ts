@@ -25,24 +25,48 @@ function units(model: LayersModel, name: string): number {
 
 describe('headUnits', () => {
   it('builds dense relu hidden layers named head_hidden1… before the softmax head, seeded', () => {
-    const model = buildModel(tf, { kind: 'mlp', inputShape: [6], hidden: [12, 10] }, { numClasses: 3, headUnits: [8, 4], dropout: 0.2, seed: 7 });
+    const model = buildModel(
+      tf,
+      { kind: 'mlp', inputShape: [6], hidden: [12, 10] },
+      { numClasses: 3, headUnits: [8, 4], dropout: 0.2, seed: 7 },
+    );
     assert.deepEqual(names(model), ['dense1', 'features', 'head_hidden1', 'head_hidden2', 'head_dropout', 'head']);
     assert.equal(units(model, 'head_hidden1'), 8);
     assert.equal(units(model, 'head_hidden2'), 4);
     assert.equal((model.getLayer('head_hidden1').getConfig() as { activation: string }).activation, 'relu');
     assert.equal((model.getLayer('head').getConfig() as { activation: string }).activation, 'softmax');
-    const again = buildModel(tf, { kind: 'mlp', inputShape: [6], hidden: [12, 10] }, { numClasses: 3, headUnits: [8, 4], dropout: 0.2, seed: 7 });
-    const kernel = (m: LayersModel, name: string): number[] => Array.from(m.getLayer(name).getWeights()[0]?.dataSync() ?? []);
-    assert.deepEqual(kernel(again, 'head_hidden1'), kernel(model, 'head_hidden1'), 'the same seed gives the same hidden weights');
-    assert.notDeepEqual(kernel(model, 'head_hidden2'), kernel(model, 'head_hidden1').slice(0, 32), 'each hidden layer has its own initialiser');
-    assert.throws(() => buildModel(tf, { kind: 'mlp', inputShape: [6] }, { numClasses: 2, headUnits: [0] }), /headUnits\[0\]/);
+    const again = buildModel(
+      tf,
+      { kind: 'mlp', inputShape: [6], hidden: [12, 10] },
+      { numClasses: 3, headUnits: [8, 4], dropout: 0.2, seed: 7 },
+    );
+    const kernel = (m: LayersModel, name: string): number[] =>
+      Array.from(m.getLayer(name).getWeights()[0]?.dataSync() ?? []);
+    assert.deepEqual(
+      kernel(again, 'head_hidden1'),
+      kernel(model, 'head_hidden1'),
+      'the same seed gives the same hidden weights',
+    );
+    assert.notDeepEqual(
+      kernel(model, 'head_hidden2'),
+      kernel(model, 'head_hidden1').slice(0, 32),
+      'each hidden layer has its own initialiser',
+    );
+    assert.throws(
+      () => buildModel(tf, { kind: 'mlp', inputShape: [6] }, { numClasses: 2, headUnits: [0] }),
+      /headUnits\[0\]/,
+    );
     model.dispose();
     again.dispose();
   });
 
   it('replaceHead cuts an old head with hidden layers and dropout, then adds the new head (with or without hidden layers)', async () => {
     const store = createMemoryObjectStore();
-    const base = buildModel(tf, { kind: 'mlp', inputShape: [6], hidden: [12, 10] }, { numClasses: 3, headUnits: [9, 5], dropout: 0.3, seed: 1 });
+    const base = buildModel(
+      tf,
+      { kind: 'mlp', inputShape: [6], hidden: [12, 10] },
+      { numClasses: 3, headUnits: [9, 5], dropout: 0.3, seed: 1 },
+    );
     await saveModel(tf, store, base, 's3://b/base');
     const loaded = await loadModel(tf, store, 's3://b/base', { registryBucket: 'b' });
     const plain = replaceHead(tf, loaded, { numClasses: 2, seed: 2 });
@@ -50,16 +74,33 @@ describe('headUnits', () => {
     assert.deepEqual(plain.outputs[0]?.shape, [null, 2]);
     const deeper = replaceHead(tf, loaded, { numClasses: 4, headUnits: [6], seed: 2 });
     assert.deepEqual(names(deeper), ['dense1', 'features', 'head_hidden1', 'head']);
-    assert.deepEqual(deeper.getLayer('head_hidden1').getWeights()[0]?.shape, [10, 6], 'a fresh hidden layer on the features, not the old one');
+    assert.deepEqual(
+      deeper.getLayer('head_hidden1').getWeights()[0]?.shape,
+      [10, 6],
+      'a fresh hidden layer on the features, not the old one',
+    );
     assert.deepEqual(deeper.outputs[0]?.shape, [null, 4]);
     base.dispose();
   });
 
   it('planPhases trains the head hidden layers with the head, and unfreezeLayers counts base layers only', () => {
     const model = buildModel(tf, { kind: 'mlp', inputShape: [6], hidden: [12, 10] }, { numClasses: 2, headUnits: [8] });
-    assert.deepEqual(planPhases(model, 'fine-tune', { epochs: 3, batchSize: 4, learningRate: 0.01 })[0]?.trainableLayers, ['head_hidden1', 'head']);
-    assert.deepEqual(planPhases(model, 'fine-tune', { epochs: 3, batchSize: 4, learningRate: 0.01, unfreezeLayers: 1 })[0]?.trainableLayers, ['features', 'head_hidden1', 'head']);
-    const twoPhases = planPhases(model, 'fine-tune', { epochs: 4, batchSize: 4, learningRate: 0.01, unfreezeLayers: 2, headEpochs: 1 });
+    assert.deepEqual(
+      planPhases(model, 'fine-tune', { epochs: 3, batchSize: 4, learningRate: 0.01 })[0]?.trainableLayers,
+      ['head_hidden1', 'head'],
+    );
+    assert.deepEqual(
+      planPhases(model, 'fine-tune', { epochs: 3, batchSize: 4, learningRate: 0.01, unfreezeLayers: 1 })[0]
+        ?.trainableLayers,
+      ['features', 'head_hidden1', 'head'],
+    );
+    const twoPhases = planPhases(model, 'fine-tune', {
+      epochs: 4,
+      batchSize: 4,
+      learningRate: 0.01,
+      unfreezeLayers: 2,
+      headEpochs: 1,
+    });
     assert.deepEqual(
       twoPhases.map((phase) => [phase.name, phase.trainableLayers]),
       [
@@ -67,7 +108,16 @@ describe('headUnits', () => {
         ['fine-tune', ['dense1', 'features', 'head_hidden1', 'head']],
       ],
     );
-    assert.throws(() => planPhases(model, 'fine-tune', { epochs: 2, batchSize: 4, learningRate: 0.01, unfreezeLayers: ['head_hidden1'] }), /does not have/);
+    assert.throws(
+      () =>
+        planPhases(model, 'fine-tune', {
+          epochs: 2,
+          batchSize: 4,
+          learningRate: 0.01,
+          unfreezeLayers: ['head_hidden1'],
+        }),
+      /does not have/,
+    );
     model.dispose();
   });
 
@@ -75,7 +125,10 @@ describe('headUnits', () => {
     const store = createMemoryObjectStore();
     const random = mulberry32(4);
     const count = 40;
-    const features = Float32Array.from({ length: count * 6 }, (_, i) => randomNormal(random) + (Math.floor(i / 6) % 2 === 1 ? 1.5 : -1.5));
+    const features = Float32Array.from(
+      { length: count * 6 },
+      (_, i) => randomNormal(random) + (Math.floor(i / 6) % 2 === 1 ? 1.5 : -1.5),
+    );
     const labels = Int32Array.from({ length: count }, (_, i) => i % 2);
     const set = { featureShape: [6], classes: ['a', 'b'], features, labels };
     const { manifestUri } = await writeDataset(store, 's3://b/data', { train: set, validation: set, test: set });

@@ -41,13 +41,20 @@ describe('model save/load', () => {
         response.writeHead(404).end('not found');
         return;
       }
-      response.writeHead(200, { 'content-type': key.endsWith('.json') ? 'application/json' : 'application/octet-stream' }).end(bytes);
+      response
+        .writeHead(200, { 'content-type': key.endsWith('.json') ? 'application/json' : 'application/octet-stream' })
+        .end(bytes);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     // The operator's decision (docs/security.md): this local server, the closed port 9 and the temp directory.
     installOutboundPolicy(
-      createOutboundPolicy({ allowUrlPrefixes: [`${baseUrl}/`, 'http://127.0.0.1:9/'], allowAddresses: ['127.0.0.1/32'], fileRoots: [directory], maxDownloadBytes: 1 << 20 }),
+      createOutboundPolicy({
+        allowUrlPrefixes: [`${baseUrl}/`, 'http://127.0.0.1:9/'],
+        allowAddresses: ['127.0.0.1/32'],
+        fileRoots: [directory],
+        maxDownloadBytes: 1 << 20,
+      }),
     );
   });
   after(async () => {
@@ -61,14 +68,26 @@ describe('model save/load', () => {
     const fileUri = pathToFileURL(path.join(directory, 'tiny')).href;
     await saveModel(tf, store, original, fileUri);
     assert.deepEqual(outputOf(await loadModel(tf, store, fileUri, { registryBucket: 'models' })), expected);
-    assert.deepEqual(outputOf(await loadModel(tf, store, `${baseUrl}/models/model.json`, { registryBucket: 'models' })), expected);
+    assert.deepEqual(
+      outputOf(await loadModel(tf, store, `${baseUrl}/models/model.json`, { registryBucket: 'models' })),
+      expected,
+    );
     assert.ok(requests.includes('/models/model.json') && requests.includes('/models/weights.bin'));
   });
 
   it('reports a missing HTTP model as invalid input and an unreachable host as unavailable', async () => {
-    await assert.rejects(loadModel(tf, store, `${baseUrl}/nothing/model.json`, { registryBucket: 'models' }), { type: 'FineflowNotFound', message: /404/ });
-    await assert.rejects(loadModel(tf, store, 'http://127.0.0.1:9/model.json', { registryBucket: 'models', http: { timeoutMs: 2000 } }), { type: 'FineflowDependencyUnavailable' });
-    await assert.rejects(loadModel(tf, store, 'ftp://x/model.json', { registryBucket: 'models' }), /use s3:\/\/, registry:\/\//);
+    await assert.rejects(loadModel(tf, store, `${baseUrl}/nothing/model.json`, { registryBucket: 'models' }), {
+      type: 'FineflowNotFound',
+      message: /404/,
+    });
+    await assert.rejects(
+      loadModel(tf, store, 'http://127.0.0.1:9/model.json', { registryBucket: 'models', http: { timeoutMs: 2000 } }),
+      { type: 'FineflowDependencyUnavailable' },
+    );
+    await assert.rejects(
+      loadModel(tf, store, 'ftp://x/model.json', { registryBucket: 'models' }),
+      /use s3:\/\/, registry:\/\//,
+    );
   });
 });
 
@@ -80,9 +99,15 @@ describe('registry', () => {
       bucket: 'fineflow',
       name: 'redacted-lineage',
       modelUri: 's3://runs/r1/finetune/model',
-      lineage: { runId: 'r1', baseModel: 'https://alice:hunter2@models.example/base/model.json?token=canary-123', dataset: 's3://d/x/' },
+      lineage: {
+        runId: 'r1',
+        baseModel: 'https://alice:hunter2@models.example/base/model.json?token=canary-123',
+        dataset: 's3://d/x/',
+      },
     });
-    const cardText = (await store.getBytes(`s3://fineflow/models/redacted-lineage/${registered.version}/card.json`)).toString('utf8');
+    const cardText = (
+      await store.getBytes(`s3://fineflow/models/redacted-lineage/${registered.version}/card.json`)
+    ).toString('utf8');
     assert.ok(!cardText.includes('hunter2') && !cardText.includes('canary-123'), cardText);
     assert.match(cardText, /https:\/\/redacted@models\.example\/base\/model\.json\?redacted/);
     assert.match(cardText, /"dataset":\s*"s3:\/\/d\/x\/"/);
@@ -103,12 +128,29 @@ describe('registry', () => {
     });
     assert.equal(first.version, 1);
     assert.equal(first.uri, 'registry://defects@1');
-    const second = await registerModel(store, { bucket: 'fineflow', name: 'defects', modelUri: 's3://runs/r2/finetune/model/model.json', aliases: ['candidate'] });
+    const second = await registerModel(store, {
+      bucket: 'fineflow',
+      name: 'defects',
+      modelUri: 's3://runs/r2/finetune/model/model.json',
+      aliases: ['candidate'],
+    });
     assert.equal(second.version, 2);
-    assert.equal(await resolveModelUri(store, 'registry://defects@champion', 'fineflow'), 's3://fineflow/models/defects/1/model.json');
-    assert.equal(await resolveModelUri(store, 'registry://defects', 'fineflow'), 's3://fineflow/models/defects/2/model.json');
-    assert.equal(await resolveModelUri(store, 'registry://defects@2', 'fineflow'), 's3://fineflow/models/defects/2/model.json');
-    await assert.rejects(resolveModelUri(store, 'registry://defects@nope', 'fineflow'), /no alias nope; aliases: champion, candidate/);
+    assert.equal(
+      await resolveModelUri(store, 'registry://defects@champion', 'fineflow'),
+      's3://fineflow/models/defects/1/model.json',
+    );
+    assert.equal(
+      await resolveModelUri(store, 'registry://defects', 'fineflow'),
+      's3://fineflow/models/defects/2/model.json',
+    );
+    assert.equal(
+      await resolveModelUri(store, 'registry://defects@2', 'fineflow'),
+      's3://fineflow/models/defects/2/model.json',
+    );
+    await assert.rejects(
+      resolveModelUri(store, 'registry://defects@nope', 'fineflow'),
+      /no alias nope; aliases: champion, candidate/,
+    );
     await assert.rejects(resolveModelUri(store, 'registry://defects@7', 'fineflow'), /no version 7/);
     await assert.rejects(resolveModelUri(store, 'registry://other@latest', 'fineflow'), /not in the registry/);
     // The registered copy loads and predicts like the source.
@@ -117,14 +159,23 @@ describe('registry', () => {
     assert.deepEqual(outputOf(registered), outputOf(source));
 
     const listed = await listModels(store, 'fineflow');
-    assert.deepEqual(listed.map((entry) => [entry.name, entry.versions, entry.latest]), [['defects', 2, 2]]);
+    assert.deepEqual(
+      listed.map((entry) => [entry.name, entry.versions, entry.latest]),
+      [['defects', 2, 2]],
+    );
     const shown = await showModel(store, 'fineflow', 'defects');
     assert.equal(shown.versions[0]?.lineage.baseModel, 'registry://surface@1');
     assert.equal(shown.versions[0]?.metrics?.accuracy, 0.9);
     const promoted = await promoteModel(store, 'fineflow', 'defects', 'candidate', 'champion');
     assert.deepEqual(promoted, { name: 'defects', alias: 'champion', version: 2, previous: 1 });
-    assert.equal(await resolveModelUri(store, 'registry://defects@champion', 'fineflow'), 's3://fineflow/models/defects/2/model.json');
+    assert.equal(
+      await resolveModelUri(store, 'registry://defects@champion', 'fineflow'),
+      's3://fineflow/models/defects/2/model.json',
+    );
     await assert.rejects(promoteModel(store, 'fineflow', 'defects', 1, 'latest'), /not be "latest"/);
-    await assert.rejects(registerModel(store, { bucket: 'fineflow', name: 'Bad Name', modelUri: 's3://runs/r1/finetune/model' }), /lowercase/);
+    await assert.rejects(
+      registerModel(store, { bucket: 'fineflow', name: 'Bad Name', modelUri: 's3://runs/r1/finetune/model' }),
+      /lowercase/,
+    );
   });
 });

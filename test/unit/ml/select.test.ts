@@ -48,27 +48,38 @@ describe('selectModel', () => {
       assert.ok((result.ranking[0]?.score ?? 0) >= (result.ranking[1]?.score ?? 0));
       assert.equal(result.best, result.ranking[0]);
       assert.equal(result.ranking.find((entry) => entry.uri === 's3://b/a')?.featureDimension, 6);
-      assert.deepEqual(result.failures.map((failure) => failure.uri), ['s3://b/missing', 's3://b/tabular']);
+      assert.deepEqual(
+        result.failures.map((failure) => failure.uri),
+        ['s3://b/missing', 's3://b/tabular'],
+      );
       assert.match(result.failures[1]?.error ?? '', /shape \[6\]/);
       assert.equal(result.sampleSize, 24);
     }
-    await assert.rejects(selectModel(store, { candidates: ['s3://b/missing'], datasetUri: manifestUri, registryBucket: 'b' }), /no candidate model could be scored/);
+    await assert.rejects(
+      selectModel(store, { candidates: ['s3://b/missing'], datasetUri: manifestUri, registryBucket: 'b' }),
+      /no candidate model could be scored/,
+    );
   });
 });
 
 describe('kNN neighbours (k)', () => {
   /** Unit vectors at `degrees`: cosine similarity falls with the angle between two examples. */
   function onCircle(degrees: readonly number[]): Float32Array {
-    return Float32Array.from(degrees.flatMap((angle) => [Math.cos((angle * Math.PI) / 180), Math.sin((angle * Math.PI) / 180)]));
+    return Float32Array.from(
+      degrees.flatMap((angle) => [Math.cos((angle * Math.PI) / 180), Math.sin((angle * Math.PI) / 180)]),
+    );
   }
   // "Twins": each example has a same-class twin 1° away, but the pairs on either side are of the
   // other class. One neighbour is always right; five are mostly wrong.
-  const twinAngles = Array.from({ length: 16 }, (_, i) => Math.floor(i / 2) * 10 + (i % 2) * 1 + (i % 4 === 3 ? 0.3 : 0));
+  const twinAngles = Array.from(
+    { length: 16 },
+    (_, i) => Math.floor(i / 2) * 10 + (i % 2) * 1 + (i % 4 === 3 ? 0.3 : 0),
+  );
   const twinLabels = Int32Array.from({ length: 16 }, (_, i) => Math.floor(i / 2) % 2);
   // "Clusters": two well separated clusters, each with one mislabelled example inside it. One
   // neighbour is fooled around the impostors; five outvote them.
   const clusterAngles = [0, 3, 7, 12, 18, 25, 33, 42, 90, 93, 97, 102, 108, 115, 123, 132];
-  const clusterLabels = Int32Array.from(clusterAngles, (angle, i) => ((angle < 60) !== (i === 4 || i === 12) ? 0 : 1));
+  const clusterLabels = Int32Array.from(clusterAngles, (angle, i) => (angle < 60 !== (i === 4 || i === 12) ? 0 : 1));
   const twins = onCircle(twinAngles);
   const clusters = onCircle(clusterAngles);
 
@@ -89,7 +100,17 @@ describe('kNN neighbours (k)', () => {
     const cnn = { kind: 'cnn', inputShape: [28, 28, 1], filters: [2, 4], featureUnits: 6, pooling: 'max' } as const;
     await saveModel(tf, store, buildModel(tf, cnn, { numClasses: 4, seed: 2 }), 's3://b/a');
     const score = async (k: number | undefined): Promise<number> =>
-      (await selectModel(store, { candidates: ['s3://b/a'], datasetUri: manifestUri, method: 'knn', samplePerClass: 6, registryBucket: 'b', tfBackend: 'cpu', ...(k !== undefined ? { k } : {}) })).best.score;
+      (
+        await selectModel(store, {
+          candidates: ['s3://b/a'],
+          datasetUri: manifestUri,
+          method: 'knn',
+          samplePerClass: 6,
+          registryBucket: 'b',
+          tfBackend: 'cpu',
+          ...(k !== undefined ? { k } : {}),
+        })
+      ).best.score;
     assert.equal(await score(1_000), 0);
     assert.ok((await score(1)) > 0);
     await assert.rejects(score(0), /k must be/);

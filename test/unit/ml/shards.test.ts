@@ -3,7 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { decodeShard, encodeShard, ShardWriter, streamBatches, type DatasetManifest } from '../../../src/ml/data/shards';
+import {
+  decodeShard,
+  encodeShard,
+  ShardWriter,
+  streamBatches,
+  type DatasetManifest,
+} from '../../../src/ml/data/shards';
 import { createDirectoryObjectStore } from './helpers/directory-object-store';
 import { createMemoryObjectStore } from './helpers/memory-object-store';
 
@@ -33,19 +39,34 @@ describe('shards', () => {
       featureShape: [1],
       classes: ['a', 'b', 'c'],
       inputTransform: { kind: 'none', mean: [], std: [] },
-      splits: { train: split, validation: { count: 0, classCounts: [0, 0, 0], shards: [] }, test: { count: 0, classCounts: [0, 0, 0], shards: [] } },
+      splits: {
+        train: split,
+        validation: { count: 0, classCounts: [0, 0, 0], shards: [] },
+        test: { count: 0, classCounts: [0, 0, 0], shards: [] },
+      },
     };
     const seen: number[] = [];
     const sizes: number[] = [];
-    for await (const batch of streamBatches(store, manifest, 'train', { batchSize: 8, shuffle: true, seed: 4, shuffleWindowShards: 3 })) {
+    for await (const batch of streamBatches(store, manifest, 'train', {
+      batchSize: 8,
+      shuffle: true,
+      seed: 4,
+      shuffleWindowShards: 3,
+    })) {
       sizes.push(batch.labels.length);
       batch.features.forEach((value, i) => {
         seen.push(value);
         assert.equal(batch.labels[i], value % 3);
       });
     }
-    assert.deepEqual([...seen].sort((a, b) => a - b), Array.from({ length: 95 }, (_, i) => i));
-    assert.notDeepEqual(seen, Array.from({ length: 95 }, (_, i) => i));
+    assert.deepEqual(
+      [...seen].sort((a, b) => a - b),
+      Array.from({ length: 95 }, (_, i) => i),
+    );
+    assert.notDeepEqual(
+      seen,
+      Array.from({ length: 95 }, (_, i) => i),
+    );
     assert.ok(sizes.slice(0, -1).every((size) => size === 8));
   });
 
@@ -67,13 +88,22 @@ describe('shards', () => {
       featureShape: [28, 28, 1],
       classes: Array.from({ length: 10 }, (_, i) => String(i)),
       inputTransform: { kind: 'none', mean: [], std: [] },
-      splits: { train: split, validation: { count: 0, classCounts: [], shards: [] }, test: { count: 0, classCounts: [], shards: [] } },
+      splits: {
+        train: split,
+        validation: { count: 0, classCounts: [], shards: [] },
+        test: { count: 0, classCounts: [], shards: [] },
+      },
     };
     const baseline = process.memoryUsage().rss;
     let peak = baseline;
     let count = 0;
     let checksum = 0;
-    for await (const batch of streamBatches(store, manifest, 'train', { batchSize: 256, shuffle: true, seed: 1, shuffleWindowShards: 2 })) {
+    for await (const batch of streamBatches(store, manifest, 'train', {
+      batchSize: 256,
+      shuffle: true,
+      seed: 1,
+      shuffleWindowShards: 2,
+    })) {
       count += batch.labels.length;
       for (let i = 0; i < batch.labels.length; i += 1) checksum += batch.features[i * featureLength] ?? 0;
       peak = Math.max(peak, process.memoryUsage().rss);
@@ -82,6 +112,9 @@ describe('shards', () => {
     assert.equal(count, n);
     assert.equal(checksum, (n * (n - 1)) / 2);
     const growth = peak - baseline;
-    assert.ok(growth < datasetBytes / 2.5, `resident set grew by ${(growth / 1e6).toFixed(0)} MB while streaming ${(datasetBytes / 1e6).toFixed(0)} MB`);
+    assert.ok(
+      growth < datasetBytes / 2.5,
+      `resident set grew by ${(growth / 1e6).toFixed(0)} MB while streaming ${(datasetBytes / 1e6).toFixed(0)} MB`,
+    );
   });
 });

@@ -22,14 +22,17 @@ function blobs(count: number, seed: number): LabelledSet {
   for (let i = 0; i < count; i += 1) {
     const label = i % 2;
     labels[i] = label;
-    for (let d = 0; d < 6; d += 1) features[i * 6 + d] = randomNormal(random) + (label === 1 ? 1.5 : -1.5) * (d < 3 ? 1 : 0);
+    for (let d = 0; d < 6; d += 1)
+      features[i * 6 + d] = randomNormal(random) + (label === 1 ? 1.5 : -1.5) * (d < 3 ? 1 : 0);
   }
   return { featureShape: [6], classes: ['a', 'b'], features, labels };
 }
 
 async function predictions(store: ReturnType<typeof createMemoryObjectStore>, uri: string): Promise<number[]> {
   const model = await loadModel(tf, store, uri, { registryBucket: 'b' });
-  return Array.from((model.predict(tf.tensor(blobs(8, 99).features, [8, 6])) as ReturnType<typeof tf.tensor>).dataSync());
+  return Array.from(
+    (model.predict(tf.tensor(blobs(8, 99).features, [8, 6])) as ReturnType<typeof tf.tensor>).dataSync(),
+  );
 }
 
 describe('learning-rate schedule', () => {
@@ -37,35 +40,71 @@ describe('learning-rate schedule', () => {
     const base = { baseRate: 0.1, stepsPerEpoch: 10, totalEpochs: 10 };
     assert.equal(learningRateAt({ ...base, step: 0, warmupEpochs: 1 }), 0.01);
     assert.equal(learningRateAt({ ...base, step: 9, warmupEpochs: 1 }), 0.1);
-    assert.ok(Math.abs(learningRateAt({ ...base, step: 20, decay: { kind: 'exponential', rate: 0.5 } }) - 0.025) < 1e-12);
-    assert.equal(learningRateAt({ ...base, step: 35, decay: { kind: 'step', everyEpochs: 2, factor: 0.1 } }), 0.1 * 0.1);
+    assert.ok(
+      Math.abs(learningRateAt({ ...base, step: 20, decay: { kind: 'exponential', rate: 0.5 } }) - 0.025) < 1e-12,
+    );
+    assert.equal(
+      learningRateAt({ ...base, step: 35, decay: { kind: 'step', everyEpochs: 2, factor: 0.1 } }),
+      0.1 * 0.1,
+    );
     assert.ok(learningRateAt({ ...base, step: 99, decay: { kind: 'cosine' } }) < 0.002);
   });
 
   it('never decays below minLearningRate, for every kind', () => {
     const base = { baseRate: 0.1, stepsPerEpoch: 10, totalEpochs: 10 };
-    const close = (actual: number, expected: number): void => assert.ok(Math.abs(actual - expected) < 1e-12, `${actual} vs ${expected}`);
+    const close = (actual: number, expected: number): void =>
+      assert.ok(Math.abs(actual - expected) < 1e-12, `${actual} vs ${expected}`);
     // Without a floor cosine ends at 1% of the base rate (the behaviour before floors existed); exponential and step have none.
     close(learningRateAt({ ...base, step: 100, decay: { kind: 'cosine' } }), 0.001);
-    close(learningRateAt({ ...base, step: 100, decay: { kind: 'step', everyEpochs: 1, factor: 0.1 } }), 0.1 * 0.1 ** 10);
+    close(
+      learningRateAt({ ...base, step: 100, decay: { kind: 'step', everyEpochs: 1, factor: 0.1 } }),
+      0.1 * 0.1 ** 10,
+    );
     // With one, cosine ends exactly on it and passes through the midpoint between it and the base.
     close(learningRateAt({ ...base, step: 100, decay: { kind: 'cosine', minLearningRate: 0.02 } }), 0.02);
     close(learningRateAt({ ...base, step: 50, decay: { kind: 'cosine', minLearningRate: 0.02 } }), 0.06);
     close(learningRateAt({ ...base, step: 100, decay: { kind: 'cosine', minLearningRate: 0 } }), 0);
-    close(learningRateAt({ ...base, step: 90, decay: { kind: 'exponential', rate: 0.5, minLearningRate: 0.01 } }), 0.01);
-    close(learningRateAt({ ...base, step: 10, decay: { kind: 'exponential', rate: 0.5, minLearningRate: 0.01 } }), 0.05);
-    close(learningRateAt({ ...base, step: 60, decay: { kind: 'step', everyEpochs: 2, factor: 0.1, minLearningRate: 0.005 } }), 0.005);
+    close(
+      learningRateAt({ ...base, step: 90, decay: { kind: 'exponential', rate: 0.5, minLearningRate: 0.01 } }),
+      0.01,
+    );
+    close(
+      learningRateAt({ ...base, step: 10, decay: { kind: 'exponential', rate: 0.5, minLearningRate: 0.01 } }),
+      0.05,
+    );
+    close(
+      learningRateAt({
+        ...base,
+        step: 60,
+        decay: { kind: 'step', everyEpochs: 2, factor: 0.1, minLearningRate: 0.005 },
+      }),
+      0.005,
+    );
     // A floor above a phase's base rate (the lower rate of a second phase) holds it, never raises it.
-    close(learningRateAt({ ...base, baseRate: 0.001, step: 50, decay: { kind: 'exponential', rate: 0.5, minLearningRate: 0.01 } }), 0.001);
+    close(
+      learningRateAt({
+        ...base,
+        baseRate: 0.001,
+        step: 50,
+        decay: { kind: 'exponential', rate: 0.5, minLearningRate: 0.01 },
+      }),
+      0.001,
+    );
     // Warmup is not floored: it starts low by design.
-    close(learningRateAt({ ...base, step: 0, warmupEpochs: 1, decay: { kind: 'cosine', minLearningRate: 0.05 } }), 0.01);
+    close(
+      learningRateAt({ ...base, step: 0, warmupEpochs: 1, decay: { kind: 'cosine', minLearningRate: 0.05 } }),
+      0.01,
+    );
   });
 });
 
 describe('training', () => {
   it('resumes from a checkpoint after a crash without redoing epochs', async () => {
     const store = createMemoryObjectStore();
-    const { manifestUri } = await writeDataset(store, 's3://b/blobs', { train: blobs(64, 1), validation: blobs(16, 2) });
+    const { manifestUri } = await writeDataset(store, 's3://b/blobs', {
+      train: blobs(64, 1),
+      validation: blobs(16, 2),
+    });
     const request = (outputUri: string, checkpointUri: string): TrainingRequest => ({
       mode: 'from-scratch',
       architecture: { kind: 'mlp', inputShape: [6], hidden: [8] },
@@ -93,34 +132,58 @@ describe('training', () => {
     assert.ok(checkpoint.optimizer.length > 0);
 
     const resumedSeen: number[] = [];
-    const resumed = await trainModel(store, { ...request('s3://b/resumed', 's3://b/ckpt'), resumeFrom: 's3://b/ckpt' }, { onEpoch: (progress) => void resumedSeen.push(progress.epoch) });
+    const resumed = await trainModel(
+      store,
+      { ...request('s3://b/resumed', 's3://b/ckpt'), resumeFrom: 's3://b/ckpt' },
+      { onEpoch: (progress) => void resumedSeen.push(progress.epoch) },
+    );
     assert.deepEqual(resumedSeen, [3, 4]);
     assert.equal(resumed.resumedFromEpoch, 2);
-    assert.deepEqual(resumed.epochs.map((epoch) => epoch.epoch), [1, 2, 3, 4]);
+    assert.deepEqual(
+      resumed.epochs.map((epoch) => epoch.epoch),
+      [1, 2, 3, 4],
+    );
     // The resumed epoch 3 starts from epoch 2's weights (not a fresh init), so its loss continues the curve.
     const [, second, third] = resumed.epochs;
-    assert.ok(third && second && third.trainLoss <= second.trainLoss * 1.2, `epoch 3 loss ${third?.trainLoss} continues from epoch 2 loss ${second?.trainLoss}`);
+    assert.ok(
+      third && second && third.trainLoss <= second.trainLoss * 1.2,
+      `epoch 3 loss ${third?.trainLoss} continues from epoch 2 loss ${second?.trainLoss}`,
+    );
     assert.ok((resumed.final.validationAccuracy ?? 0) > 0.8);
     // Seeded initialisation and shuffling: the crashed-and-resumed run ends where an uninterrupted one does.
     await trainModel(store, request('s3://b/uninterrupted', 's3://b/ckpt-uninterrupted'));
     const expected = await predictions(store, 's3://b/uninterrupted');
     const actual = await predictions(store, 's3://b/resumed');
-    actual.forEach((value, i) => assert.ok(Math.abs(value - (expected[i] ?? Number.NaN)) < 1e-4, `prediction ${i}: ${value} vs ${expected[i]}`));
+    actual.forEach((value, i) =>
+      assert.ok(Math.abs(value - (expected[i] ?? Number.NaN)) < 1e-4, `prediction ${i}: ${value} vs ${expected[i]}`),
+    );
     await assert.rejects(
-      trainModel(store, { ...request('s3://b/x', 's3://b/ckpt'), resumeFrom: 's3://b/ckpt', hyperparameters: { epochs: 5, batchSize: 16, learningRate: 0.02 } }),
+      trainModel(store, {
+        ...request('s3://b/x', 's3://b/ckpt'),
+        resumeFrom: 's3://b/ckpt',
+        hyperparameters: { epochs: 5, batchSize: 16, learningRate: 0.02 },
+      }),
       /different training request/,
     );
   });
 
   it('stops early on a plateau and restores the best weights', async () => {
     const store = createMemoryObjectStore();
-    const { manifestUri } = await writeDataset(store, 's3://b/blobs', { train: blobs(32, 1), validation: blobs(16, 2) });
+    const { manifestUri } = await writeDataset(store, 's3://b/blobs', {
+      train: blobs(32, 1),
+      validation: blobs(16, 2),
+    });
     const result = await trainModel(store, {
       mode: 'from-scratch',
       datasetUri: manifestUri,
       outputUri: 's3://b/model',
       registryBucket: 'b',
-      hyperparameters: { epochs: 10, batchSize: 8, learningRate: 1e-9, earlyStopping: { monitor: 'validation.loss', patience: 2, minDelta: 0.1 } },
+      hyperparameters: {
+        epochs: 10,
+        batchSize: 8,
+        learningRate: 1e-9,
+        earlyStopping: { monitor: 'validation.loss', patience: 2, minDelta: 0.1 },
+      },
     });
     assert.equal(result.stoppedEarly, true);
     assert.equal(result.epochs.length, 3);
@@ -144,7 +207,9 @@ describe('training', () => {
     const three = { ...subsetOf(target, keep), classes: ['ok', 'scratch', 'spot'] };
     const targetSet = await writeDataset(store, 's3://b/target', { train: three, validation: three });
     const base = await loadModel(tf, store, 's3://b/base', { registryBucket: 'b' });
-    const baseWeights = new Map(base.weights.map((weight) => [weight.originalName, Array.from(weight.read().dataSync())]));
+    const baseWeights = new Map(
+      base.weights.map((weight) => [weight.originalName, Array.from(weight.read().dataSync())]),
+    );
 
     const headOnly = await trainModel(store, {
       mode: 'fine-tune',
@@ -152,10 +217,21 @@ describe('training', () => {
       datasetUri: targetSet.manifestUri,
       outputUri: 's3://b/head-only',
       registryBucket: 'b',
-      hyperparameters: { epochs: 2, batchSize: 4, learningRate: 0.05, augmentation: { shift: 2, flipHorizontal: true, noise: 0.02 }, classWeights: 'balanced', dropout: 0.2, l2: 1e-4 },
+      hyperparameters: {
+        epochs: 2,
+        batchSize: 4,
+        learningRate: 0.05,
+        augmentation: { shift: 2, flipHorizontal: true, noise: 0.02 },
+        classWeights: 'balanced',
+        dropout: 0.2,
+        l2: 1e-4,
+      },
     });
     assert.deepEqual(headOnly.classes, ['ok', 'scratch', 'spot']);
-    assert.deepEqual(headOnly.epochs.map((epoch) => epoch.phase), ['head', 'head']);
+    assert.deepEqual(
+      headOnly.epochs.map((epoch) => epoch.phase),
+      ['head', 'head'],
+    );
     const tuned = await loadModel(tf, store, 's3://b/head-only', { registryBucket: 'b' });
     assert.equal(tuned.outputs[0]?.shape[1], 3);
     for (const weight of tuned.weights) {
@@ -171,17 +247,39 @@ describe('training', () => {
       datasetUri: targetSet.manifestUri,
       outputUri: 's3://b/two-phase',
       registryBucket: 'b',
-      hyperparameters: { epochs: 3, batchSize: 4, learningRate: 0.05, headEpochs: 1, unfreezeLayers: 2, optimizer: 'sgd', warmupEpochs: 0.5 },
+      hyperparameters: {
+        epochs: 3,
+        batchSize: 4,
+        learningRate: 0.05,
+        headEpochs: 1,
+        unfreezeLayers: 2,
+        optimizer: 'sgd',
+        warmupEpochs: 0.5,
+      },
     });
-    assert.deepEqual(twoPhase.epochs.map((epoch) => epoch.phase), ['head', 'fine-tune', 'fine-tune']);
+    assert.deepEqual(
+      twoPhase.epochs.map((epoch) => epoch.phase),
+      ['head', 'fine-tune', 'fine-tune'],
+    );
     assert.ok(Math.abs((twoPhase.epochs[1]?.learningRate ?? 0) - 0.005) < 1e-9);
     const unfrozen = await loadModel(tf, store, 's3://b/two-phase', { registryBucket: 'b' });
-    const changed = unfrozen.weights.filter((weight) => !weight.originalName.startsWith('head') && JSON.stringify(Array.from(weight.read().dataSync())) !== JSON.stringify(baseWeights.get(weight.originalName)));
+    const changed = unfrozen.weights.filter(
+      (weight) =>
+        !weight.originalName.startsWith('head') &&
+        JSON.stringify(Array.from(weight.read().dataSync())) !== JSON.stringify(baseWeights.get(weight.originalName)),
+    );
     // The top two weight layers below the head (features dense; last batch norm) trained; conv1 did not.
     assert.ok(changed.some((weight) => weight.originalName.startsWith('features')));
     assert.ok(!changed.some((weight) => weight.originalName.startsWith('conv1')));
     await assert.rejects(
-      trainModel(store, { mode: 'fine-tune', baseModelUri: 's3://b/base', datasetUri: targetSet.manifestUri, outputUri: 's3://b/x', registryBucket: 'b', hyperparameters: { epochs: 1, batchSize: 4, learningRate: 0.01, unfreezeLayers: ['nope'] } }),
+      trainModel(store, {
+        mode: 'fine-tune',
+        baseModelUri: 's3://b/base',
+        datasetUri: targetSet.manifestUri,
+        outputUri: 's3://b/x',
+        registryBucket: 'b',
+        hyperparameters: { epochs: 1, batchSize: 4, learningRate: 0.01, unfreezeLayers: ['nope'] },
+      }),
       /unfreezeLayers names nope/,
     );
   });

@@ -18,13 +18,23 @@ import { workflowBundle } from '../../../src/worker/run-worker';
 const HISTORIES_DIR = path.resolve(__dirname, '../../replay/histories');
 
 /** Every workflow type and feature the recordings must cover, so a lost file fails too. */
-const REQUIRED = ['pipeline-run-retries-when', 'pipeline-run-pause-retry', 'pipeline-run-cache', 'pipeline-run-cancel', 'hyperparameter-sweep', 'data-watcher', 'schedule-run'];
+const REQUIRED = [
+  'pipeline-run-retries-when',
+  'pipeline-run-pause-retry',
+  'pipeline-run-cache',
+  'pipeline-run-cancel',
+  'hyperparameter-sweep',
+  'data-watcher',
+  'schedule-run',
+];
 
 interface Recorded {
   readonly file: string;
   readonly workflowId: string;
   readonly workflowType: string;
-  readonly history: { events: { eventType?: string; workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }[] };
+  readonly history: {
+    events: { eventType?: string; workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }[];
+  };
 }
 
 async function recordedHistories(): Promise<Recorded[]> {
@@ -32,7 +42,10 @@ async function recordedHistories(): Promise<Recorded[]> {
   const files = (await readdir(HISTORIES_DIR, { recursive: true })).filter((file) => file.endsWith('.json')).sort();
   return Promise.all(
     files.map(async (file) => {
-      const stored = JSON.parse(await readFile(path.join(HISTORIES_DIR, file), 'utf8')) as Pick<Recorded, 'workflowId' | 'history'>;
+      const stored = JSON.parse(await readFile(path.join(HISTORIES_DIR, file), 'utf8')) as Pick<
+        Recorded,
+        'workflowId' | 'history'
+      >;
       const workflowType = stored.history.events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? '?';
       return { file, workflowId: stored.workflowId, workflowType, history: stored.history };
     }),
@@ -46,12 +59,25 @@ test('every recorded workflow history replays against the current workflow code'
     // installed by another test in this process
   }
   const recorded = await recordedHistories();
-  for (const scenario of REQUIRED) assert.ok(recorded.some((r) => r.file.startsWith(`${scenario}--`)), `no recorded history for ${scenario}; run npm run record-histories`);
+  for (const scenario of REQUIRED)
+    assert.ok(
+      recorded.some((r) => r.file.startsWith(`${scenario}--`)),
+      `no recorded history for ${scenario}; run npm run record-histories`,
+    );
   const types = new Set(recorded.map((r) => r.workflowType));
-  for (const type of ['pipelineRun', 'hyperparameterSweep', 'dataWatcher']) assert.ok(types.has(type), `no recorded ${type} history`);
-  const continued = recorded.filter((r) => r.history.events.at(-1)?.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
-  assert.ok(continued.some((r) => r.workflowType === 'hyperparameterSweep'), 'a sweep history that continued as new');
-  assert.ok(continued.some((r) => r.workflowType === 'dataWatcher'), 'a watcher history that continued as new');
+  for (const type of ['pipelineRun', 'hyperparameterSweep', 'dataWatcher'])
+    assert.ok(types.has(type), `no recorded ${type} history`);
+  const continued = recorded.filter(
+    (r) => r.history.events.at(-1)?.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW',
+  );
+  assert.ok(
+    continued.some((r) => r.workflowType === 'hyperparameterSweep'),
+    'a sweep history that continued as new',
+  );
+  assert.ok(
+    continued.some((r) => r.workflowType === 'dataWatcher'),
+    'a watcher history that continued as new',
+  );
 
   const failures: string[] = [];
   let replayed = 0;
@@ -67,5 +93,9 @@ test('every recorded workflow history replays against the current workflow code'
     if (result.error) failures.push(`${file}: ${result.error.name}: ${result.error.message}`);
   }
   assert.equal(replayed, recorded.length);
-  assert.deepEqual(failures, [], `histories that no longer replay (a non-deterministic workflow change; version it, docs/operations.md):\n${failures.join('\n')}`);
+  assert.deepEqual(
+    failures,
+    [],
+    `histories that no longer replay (a non-deterministic workflow change; version it, docs/operations.md):\n${failures.join('\n')}`,
+  );
 });

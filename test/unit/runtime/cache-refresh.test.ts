@@ -15,7 +15,11 @@ void describe('cache.refresh (rerun)', () => {
   void it('refreshCache sets the flag on enabled stages only and leaves maxAge alone', () => {
     const plan = designPlan();
     const prepare = plan.stages[0] as PlannedStage;
-    assert.deepEqual(refreshCache({ ...prepare, cache: { enabled: true, maxAgeMs: 60_000 } }).cache, { enabled: true, maxAgeMs: 60_000, refresh: true });
+    assert.deepEqual(refreshCache({ ...prepare, cache: { enabled: true, maxAgeMs: 60_000 } }).cache, {
+      enabled: true,
+      maxAgeMs: 60_000,
+      refresh: true,
+    });
     const disabled = { ...prepare, cache: { enabled: false } };
     assert.equal(refreshCache(disabled), disabled);
   });
@@ -26,10 +30,23 @@ void describe('cache.refresh (rerun)', () => {
     const cache = createCacheActivities(store, BUCKET, { now: () => new Date('2026-01-01T00:00:00Z') });
     const prepare = designPlan().stages[0] as PlannedStage;
     const lookupOf = (stage: PlannedStage) =>
-      cache.lookupStageCache({ runId: 'r', stage, resolvedInputs: { ...stage.with, source: 's3://datasets/defects/' }, upstream: {}, pipeline: 'defect-detector', params: { dataset: 's3://datasets/defects/' } });
+      cache.lookupStageCache({
+        runId: 'r',
+        stage,
+        resolvedInputs: { ...stage.with, source: 's3://datasets/defects/' },
+        upstream: {},
+        pipeline: 'defect-detector',
+        params: { dataset: 's3://datasets/defects/' },
+      });
     const recordAs = async (runId: string, key: string, stage: PlannedStage, body: string) => {
       const put = await store.putBytes(`s3://${BUCKET}/runs/${runId}/prepare/out.csv`, body);
-      return cache.recordStageCache({ key, runId, stage, pipeline: 'defect-detector', result: { outputs: { dataset: put.uri }, artifacts: [{ uri: put.uri, sha256: put.sha256 }] } });
+      return cache.recordStageCache({
+        key,
+        runId,
+        stage,
+        pipeline: 'defect-detector',
+        result: { outputs: { dataset: put.uri }, artifacts: [{ uri: put.uri, sha256: put.sha256 }] },
+      });
     };
 
     const first = await lookupOf(prepare);
@@ -50,11 +67,23 @@ void describe('cache.refresh (rerun)', () => {
 
   void it('validatePlan accepts old plans and a boolean refresh, and rejects anything else', () => {
     const plan = designPlan();
-    assert.deepEqual(validatePlan(plan).filter((d) => d.severity === 'error'), []);
+    assert.deepEqual(
+      validatePlan(plan).filter((d) => d.severity === 'error'),
+      [],
+    );
     const refreshed = { ...plan, stages: plan.stages.map(refreshCache) };
-    assert.deepEqual(validatePlan(refreshed).filter((d) => d.severity === 'error'), []);
-    const bad = { ...plan, stages: plan.stages.map((s) => ({ ...s, cache: { enabled: true, refresh: 'yes' } })) } as unknown as typeof plan;
+    assert.deepEqual(
+      validatePlan(refreshed).filter((d) => d.severity === 'error'),
+      [],
+    );
+    const bad = {
+      ...plan,
+      stages: plan.stages.map((s) => ({ ...s, cache: { enabled: true, refresh: 'yes' } })),
+    } as unknown as typeof plan;
     const errors = validatePlan(bad).filter((d) => d.severity === 'error');
-    assert.ok(errors.length > 0 && errors.every((d) => d.code === 'plan-wrong-type' && d.path.endsWith('.cache')), JSON.stringify(errors));
+    assert.ok(
+      errors.length > 0 && errors.every((d) => d.code === 'plan-wrong-type' && d.path.endsWith('.cache')),
+      JSON.stringify(errors),
+    );
   });
 });

@@ -9,7 +9,11 @@ import { after, before, describe, it } from 'node:test';
 import { createCacheActivities } from '../../../activities/cache';
 import { externalUrisOf } from '../../../src/cache/cache-key';
 import { fingerprintExternal } from '../../../src/cache/cache-store';
-import { fingerprintFileUri, fingerprintHttpUri, unfingerprintableReason } from '../../../src/cache/cache-uri-fingerprint';
+import {
+  fingerprintFileUri,
+  fingerprintHttpUri,
+  unfingerprintableReason,
+} from '../../../src/cache/cache-uri-fingerprint';
 import { createOutboundPolicy, installOutboundPolicy } from '../../../src/security/outbound';
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
 import { plannedStage } from '../cache/stage-fixtures';
@@ -40,7 +44,14 @@ before(async () => {
 
 /** Fingerprints obey the outbound policy: the operator allows these local URLs and the temp directory. */
 function allowOutbound(...prefixes: string[]): void {
-  installOutboundPolicy(createOutboundPolicy({ allowUrlPrefixes: prefixes, allowAddresses: ['127.0.0.1/32'], fileRoots: [tmpdir()], maxDownloadBytes: 1 << 20 }));
+  installOutboundPolicy(
+    createOutboundPolicy({
+      allowUrlPrefixes: prefixes,
+      allowAddresses: ['127.0.0.1/32'],
+      fileRoots: [tmpdir()],
+      maxDownloadBytes: 1 << 20,
+    }),
+  );
 }
 after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
@@ -82,7 +93,10 @@ void describe('file:// fingerprints', () => {
     assert.match(first, /^listing:/);
     await writeFile(join(folder, 'cat', '2.png'), 'y');
     assert.notEqual(await fingerprintFileUri(uri), first);
-    assert.match(unfingerprintableReason(await fingerprintFileUri(uri, { maxDirectoryEntries: 1 })) ?? '', /more than 1 files/);
+    assert.match(
+      unfingerprintableReason(await fingerprintFileUri(uri, { maxDirectoryEntries: 1 })) ?? '',
+      /more than 1 files/,
+    );
     assert.equal(await fingerprintFileUri(pathToFileURL(join(dir, 'nope.csv')).href), 'missing');
   });
 });
@@ -105,7 +119,10 @@ void describe('http(s):// fingerprints (local server)', () => {
 
   void it('without validators, on an error status or an unreachable host the input is unfingerprintable', async () => {
     resources['/bare.csv'] = { headers: { 'content-length': '3' } };
-    assert.match(unfingerprintableReason(await fingerprintHttpUri(`${base}/bare.csv`)) ?? '', /neither ETag nor Last-Modified/);
+    assert.match(
+      unfingerprintableReason(await fingerprintHttpUri(`${base}/bare.csv`)) ?? '',
+      /neither ETag nor Last-Modified/,
+    );
     resources['/refused.csv'] = { status: 405, headers: {} };
     assert.match(unfingerprintableReason(await fingerprintHttpUri(`${base}/refused.csv`)) ?? '', /answered 405/);
     const closed = createServer();
@@ -113,7 +130,10 @@ void describe('http(s):// fingerprints (local server)', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     allowOutbound(`${base}/`, `http://127.0.0.1:${port}/`);
-    assert.match(unfingerprintableReason(await fingerprintHttpUri(`http://127.0.0.1:${port}/x`)) ?? '', /HEAD .* failed/);
+    assert.match(
+      unfingerprintableReason(await fingerprintHttpUri(`http://127.0.0.1:${port}/x`)) ?? '',
+      /HEAD .* failed/,
+    );
   });
 });
 
@@ -123,16 +143,31 @@ void describe('the stage cache with file and http inputs', () => {
 
   async function play(runId: string, source: string) {
     const stage = plannedStage('prepare', 'prepare-data', { source });
-    const lookup = await cache.lookupStageCache({ runId, stage, resolvedInputs: { source }, upstream: {}, pipeline: 'p' });
+    const lookup = await cache.lookupStageCache({
+      runId,
+      stage,
+      resolvedInputs: { source },
+      upstream: {},
+      pipeline: 'p',
+    });
     if (!lookup.hit) {
       const put = await store.putBytes(`s3://${BUCKET}/runs/${runId}/prepare/out.json`, `{"run":"${runId}"}`);
-      await cache.recordStageCache({ key: lookup.key, runId, stage, pipeline: 'p', result: { outputs: { dataset: put.uri } } });
+      await cache.recordStageCache({
+        key: lookup.key,
+        runId,
+        stage,
+        pipeline: 'p',
+        result: { outputs: { dataset: put.uri } },
+      });
     }
     return lookup;
   }
 
   void it('treats file and http URIs as external inputs', () => {
-    assert.deepEqual(externalUrisOf({ a: 'file:///data/x.csv', b: ['https://example.test/y', 'http://h/z'], c: 'plain' }), ['file:///data/x.csv', 'http://h/z', 'https://example.test/y']);
+    assert.deepEqual(
+      externalUrisOf({ a: 'file:///data/x.csv', b: ['https://example.test/y', 'http://h/z'], c: 'plain' }),
+      ['file:///data/x.csv', 'http://h/z', 'https://example.test/y'],
+    );
   });
 
   void it('a changed ETag behind the same URI misses and says the input changed', async () => {
@@ -167,7 +202,10 @@ void describe('the stage cache with file and http inputs', () => {
     const first = await play('u1', uri);
     const second = await play('u2', uri);
     assert.equal(second.hit, false, 'recorded once, still not reused');
-    assert.match(second.hit ? '' : second.reason, /^not cacheable: HEAD .*live\.csv gave neither ETag nor Last-Modified/);
+    assert.match(
+      second.hit ? '' : second.reason,
+      /^not cacheable: HEAD .*live\.csv gave neither ETag nor Last-Modified/,
+    );
     assert.equal(second.key, first.key);
     assert.match(await fingerprintExternal(store, BUCKET, uri), /^unfingerprintable:/);
     assert.ok(heads > 0);

@@ -29,16 +29,25 @@ test('running, failed and waiting upstreams block their downstream', () => {
 test('a skipped upstream skips the stages that read its outputs, not those that only need it', () => {
   const step = nextSchedulingStep(diamond, { a: 'skipped' });
   assert.deepEqual(step.ready, ['c']);
-  assert.deepEqual(step.skip.map((s) => s.stageId), ['b']);
+  assert.deepEqual(
+    step.skip.map((s) => s.stageId),
+    ['b'],
+  );
   assert.match(step.skip[0]?.reason ?? '', /skipped stage a/);
   // d reads b (skipped) but not c: skipped once c settles.
-  assert.deepEqual(nextSchedulingStep(diamond, { a: 'skipped', b: 'skipped', c: 'succeeded' }).skip.map((s) => s.stageId), ['d']);
+  assert.deepEqual(
+    nextSchedulingStep(diamond, { a: 'skipped', b: 'skipped', c: 'succeeded' }).skip.map((s) => s.stageId),
+    ['d'],
+  );
 });
 
 test('outputs read from `when` count as reads', () => {
   const plan = makePlan('w', [{ id: 'e' }, { id: 'r', needs: ['e'], when: '${{ stages.e.outputs.passed }}' }]);
   assert.deepEqual([...stagesReadBy(plan.stages[1]!)], ['e']);
-  assert.deepEqual(nextSchedulingStep(plan, { e: 'skipped' }).skip.map((s) => s.stageId), ['r']);
+  assert.deepEqual(
+    nextSchedulingStep(plan, { e: 'skipped' }).skip.map((s) => s.stageId),
+    ['r'],
+  );
 });
 
 test('run status: running, waiting, failed, cancelled, succeeded', () => {

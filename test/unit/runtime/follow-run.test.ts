@@ -20,7 +20,16 @@ function runState(status: RunState['status'], sweepStatus: 'running' | 'succeede
     startedAt: '2026-01-01T00:00:00.000Z',
     ...(status === 'running' ? {} : { endedAt: '2026-01-01T00:00:05.000Z' }),
     params: {},
-    stages: [{ id: 'sweep', uses: 'hyperparameter-sweep', pool: 'train', status: sweepStatus, attempts: sweepStatus === 'running' ? 0 : 1, startedAt: '2026-01-01T00:00:00.000Z' }],
+    stages: [
+      {
+        id: 'sweep',
+        uses: 'hyperparameter-sweep',
+        pool: 'train',
+        status: sweepStatus,
+        attempts: sweepStatus === 'running' ? 0 : 1,
+        startedAt: '2026-01-01T00:00:00.000Z',
+      },
+    ],
   };
 }
 

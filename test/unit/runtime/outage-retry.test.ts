@@ -1,9 +1,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_OUTAGE_BUDGET_MS, OUTAGE_MAX_WAIT_MS, nextOutageRetry, remainingOwnAttempts } from '../../../src/core/run/outage-retry';
+import {
+  DEFAULT_OUTAGE_BUDGET_MS,
+  OUTAGE_MAX_WAIT_MS,
+  nextOutageRetry,
+  remainingOwnAttempts,
+} from '../../../src/core/run/outage-retry';
 import type { PlannedRetry } from '../../../src/core/spec/plan-types';
 
-const defaults: PlannedRetry = { maxAttempts: 3, initialIntervalMs: 5_000, backoffCoefficient: 2, maximumIntervalMs: 500_000, outageBudgetMs: 15 * 60_000 };
+const defaults: PlannedRetry = {
+  maxAttempts: 3,
+  initialIntervalMs: 5_000,
+  backoffCoefficient: 2,
+  maximumIntervalMs: 500_000,
+  outageBudgetMs: 15 * 60_000,
+};
 
 test('an outage is retried with a capped backoff until the budget since its first failure is spent', () => {
   let state;
@@ -12,7 +23,10 @@ test('an outage is retried with a capped backoff until the budget since its firs
   for (;;) {
     const decision = nextOutageRetry(defaults, state, now, 'object store unavailable');
     if (!decision.retry) {
-      assert.match(decision.message, /stayed unavailable for 15 min \(retry.outageBudget 15 min, \d+ retries\): object store unavailable/);
+      assert.match(
+        decision.message,
+        /stayed unavailable for 15 min \(retry.outageBudget 15 min, \d+ retries\): object store unavailable/,
+      );
       break;
     }
     waits.push(decision.waitMs);

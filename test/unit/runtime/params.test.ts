@@ -6,7 +6,10 @@ import { makePlan } from '../../fixtures/runtime/plans';
 const plan = makePlan('p', [{ id: 'a' }], { name: 'x', rate: 0.5, epochs: 3, fast: false, tags: ['a'] });
 
 test('command-line strings are typed by the declared param type', () => {
-  const check = checkParamOverrides(plan, parseSetPairs(['rate=0.01', 'epochs=7', 'fast=true', 'name=42', 'tags=["b","c"]']));
+  const check = checkParamOverrides(
+    plan,
+    parseSetPairs(['rate=0.01', 'epochs=7', 'fast=true', 'name=42', 'tags=["b","c"]']),
+  );
   assert.deepEqual(check, { ok: true, values: { rate: 0.01, epochs: 7, fast: true, name: '42', tags: ['b', 'c'] } });
 });
 

@@ -15,7 +15,10 @@ test('the tracker follows stages through their lifecycle and derives the run sta
   run.markRunning('a', T);
   run.markSucceeded('a', T, { v: 1 }, 2);
   assert.equal(run.stage('a').attempts, 2);
-  assert.deepEqual(run.expressionContext(), { params: { lr: 0.1 }, stages: { a: { outputs: { v: 1 }, status: 'succeeded' } } });
+  assert.deepEqual(run.expressionContext(), {
+    params: { lr: 0.1 },
+    stages: { a: { outputs: { v: 1 }, status: 'succeeded' } },
+  });
   run.markRunning('b', T);
   run.recordProgress('b', { message: 'epoch 1', fraction: 0.25 });
   assert.equal(run.snapshot().stages[1]?.progress?.message, 'epoch 1');
@@ -35,7 +38,11 @@ test('the tracker follows stages through their lifecycle and derives the run sta
 });
 
 test('reused stages start succeeded; progress of a stage that is not running is ignored', () => {
-  const run = new RunTracker({ plan, trigger: { kind: 'manual' }, reuse: [{ stageId: 'a', outputs: { v: 9 }, fromRunId: 'old' }] }, 'run-2', T);
+  const run = new RunTracker(
+    { plan, trigger: { kind: 'manual' }, reuse: [{ stageId: 'a', outputs: { v: 9 }, fromRunId: 'old' }] },
+    'run-2',
+    T,
+  );
   assert.equal(run.stage('a').status, 'succeeded');
   assert.equal(run.stage('a').reason, 'reused from run old');
   run.recordProgress('b', { message: 'late' });
@@ -46,10 +53,28 @@ test('reused stages start succeeded; progress of a stage that is not running is 
 });
 
 test('failures are read from the innermost cause, with the attempt the runner recorded', () => {
-  const app = ApplicationFailure.create({ message: 'bad data', type: ERROR_TYPES.invalidInput, nonRetryable: true, details: [{ attempt: 3 }] });
+  const app = ApplicationFailure.create({
+    message: 'bad data',
+    type: ERROR_TYPES.invalidInput,
+    nonRetryable: true,
+    details: [{ attempt: 3 }],
+  });
   const wrapped = new ActivityFailure('activity failed', 'test-echo', '1', RetryState.NON_RETRYABLE_FAILURE, 'w', app);
-  assert.deepEqual(describeStageFailure(wrapped), { error: { type: ERROR_TYPES.invalidInput, message: 'bad data' }, attempt: 3 });
-  const timeout = new ActivityFailure('activity failed', 'test-echo', '1', RetryState.MAXIMUM_ATTEMPTS_REACHED, 'w', new TimeoutFailure('timed out', undefined, TimeoutType.HEARTBEAT));
+  assert.deepEqual(describeStageFailure(wrapped), {
+    error: { type: ERROR_TYPES.invalidInput, message: 'bad data' },
+    attempt: 3,
+  });
+  const timeout = new ActivityFailure(
+    'activity failed',
+    'test-echo',
+    '1',
+    RetryState.MAXIMUM_ATTEMPTS_REACHED,
+    'w',
+    new TimeoutFailure('timed out', undefined, TimeoutType.HEARTBEAT),
+  );
   assert.match(describeStageFailure(timeout).error.type, /^Timeout/);
-  assert.deepEqual(describeStageFailure(new InvalidInputError('bad ref')).error, { type: ERROR_TYPES.invalidInput, message: 'bad ref' });
+  assert.deepEqual(describeStageFailure(new InvalidInputError('bad ref')).error, {
+    type: ERROR_TYPES.invalidInput,
+    message: 'bad ref',
+  });
 });

@@ -1,9 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { datasetVersionOf, describeTrigger, originOf, rerunTrigger, stageTriggerOf } from '../../../src/core/run/run-trigger';
+import {
+  datasetVersionOf,
+  describeTrigger,
+  originOf,
+  rerunTrigger,
+  stageTriggerOf,
+} from '../../../src/core/run/run-trigger';
 import type { RunTrigger } from '../../../src/core/run/run-types';
 
-const newData: RunTrigger = { kind: 'new-data', watcherId: 'w-1', path: 's3://datasets/defects/', datasetVersion: 'v-abc' };
+const newData: RunTrigger = {
+  kind: 'new-data',
+  watcherId: 'w-1',
+  path: 's3://datasets/defects/',
+  datasetVersion: 'v-abc',
+};
 
 void describe('run triggers through reruns', () => {
   void it('a rerun of a new-data run keeps the trigger and its dataset version', () => {
@@ -20,8 +31,14 @@ void describe('run triggers through reruns', () => {
   });
 
   void it('keeps schedule and manual origins; a legacy rerun without origin has none', () => {
-    assert.deepEqual(originOf(rerunTrigger({ kind: 'schedule', scheduleId: 'fineflow-p' }, 'r', 's')), { kind: 'schedule', scheduleId: 'fineflow-p' });
-    assert.deepEqual(originOf(rerunTrigger({ kind: 'manual', user: 'ana' }, 'r', 's')), { kind: 'manual', user: 'ana' });
+    assert.deepEqual(originOf(rerunTrigger({ kind: 'schedule', scheduleId: 'fineflow-p' }, 'r', 's')), {
+      kind: 'schedule',
+      scheduleId: 'fineflow-p',
+    });
+    assert.deepEqual(originOf(rerunTrigger({ kind: 'manual', user: 'ana' }, 'r', 's')), {
+      kind: 'manual',
+      user: 'ana',
+    });
     const legacy: RunTrigger = { kind: 'rerun', fromRunId: 'r0', fromStage: 's' };
     assert.equal(originOf(legacy), undefined);
     assert.deepEqual(rerunTrigger(legacy, 'r1', 't'), { kind: 'rerun', fromRunId: 'r1', fromStage: 't' });
@@ -29,13 +46,19 @@ void describe('run triggers through reruns', () => {
   });
 
   void it('a stage of a rerun sees the original trigger, plus where the rerun comes from', () => {
-    assert.deepEqual(stageTriggerOf(rerunTrigger(newData, 'run-1', 'finetune')), { trigger: newData, rerunOf: { fromRunId: 'run-1', fromStage: 'finetune' } });
+    assert.deepEqual(stageTriggerOf(rerunTrigger(newData, 'run-1', 'finetune')), {
+      trigger: newData,
+      rerunOf: { fromRunId: 'run-1', fromStage: 'finetune' },
+    });
     assert.deepEqual(stageTriggerOf(newData), { trigger: newData });
     const legacy: RunTrigger = { kind: 'rerun', fromRunId: 'r0', fromStage: 's' };
     assert.deepEqual(stageTriggerOf(legacy), { trigger: legacy, rerunOf: { fromRunId: 'r0', fromStage: 's' } });
   });
 
   void it('describes a rerun with its origin', () => {
-    assert.equal(describeTrigger(rerunTrigger(newData, 'run-1', 'finetune')), 'rerun of run-1 from finetune; originally new data at s3://datasets/defects/ (dataset version v-abc)');
+    assert.equal(
+      describeTrigger(rerunTrigger(newData, 'run-1', 'finetune')),
+      'rerun of run-1 from finetune; originally new data at s3://datasets/defects/ (dataset version v-abc)',
+    );
   });
 });

@@ -9,7 +9,15 @@ import type { StageActivityInput, StageActivityResult } from '../../../src/core/
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
 
 const input = (attempt = 1): StageActivityInput => ({
-  context: { runId: 'r-1', pipeline: 'p', stageId: 'train', attempt, outputPrefix: 's3://fineflow/runs/r-1/train/', bucket: 'fineflow', trigger: { kind: 'manual' } },
+  context: {
+    runId: 'r-1',
+    pipeline: 'p',
+    stageId: 'train',
+    attempt,
+    outputPrefix: 's3://fineflow/runs/r-1/train/',
+    bucket: 'fineflow',
+    trigger: { kind: 'manual' },
+  },
   inputs: { x: 1 },
 });
 
@@ -40,7 +48,9 @@ test('a stage runs with its inputs, heartbeats progress and writes its log to th
 });
 
 test('attempts count across a `fineflow retry`: the context says where this execution starts', async () => {
-  const { store, activity, env } = setup(async (_input, runtime) => ({ outputs: { attempt: runtime.attempt } }), { attempt: 2 });
+  const { store, activity, env } = setup(async (_input, runtime) => ({ outputs: { attempt: runtime.attempt } }), {
+    attempt: 2,
+  });
   const result: StageActivityResult = await env.run(activity, input(3));
   assert.equal(result.attempt, 4);
   assert.ok(await store.stat('s3://fineflow/runs/r-1/train/logs/attempt-4.log'));
@@ -51,7 +61,10 @@ test('writes outside the stage prefix are refused; the shared store is not confi
     await runtime.store.putJson('s3://fineflow/runs/other-run/x.json', {});
     return { outputs: {} };
   });
-  await assert.rejects(env.run(activity, input()), (error: unknown) => error instanceof ApplicationFailure && error.type === ERROR_TYPES.invalidInput);
+  await assert.rejects(
+    env.run(activity, input()),
+    (error: unknown) => error instanceof ApplicationFailure && error.type === ERROR_TYPES.invalidInput,
+  );
 });
 
 test('InvalidInputError becomes a non-retryable ApplicationFailure of its type, with the attempt', async () => {
@@ -65,14 +78,21 @@ test('InvalidInputError becomes a non-retryable ApplicationFailure of its type, 
     assert.deepEqual(error.details?.[0], { column: 'label', attempt: 1 });
     return true;
   });
-  assert.match((await store.getBytes('s3://fineflow/runs/r-1/train/logs/attempt-1.log')).toString(), /ended after \d+ ms: ApplicationFailure: bad column/);
+  assert.match(
+    (await store.getBytes('s3://fineflow/runs/r-1/train/logs/attempt-1.log')).toString(),
+    /ended after \d+ ms: ApplicationFailure: bad column/,
+  );
 });
 
 test('an unexpected error is retryable and typed internal', async () => {
   const { activity, env } = setup(async () => {
     throw new TypeError('oops');
   });
-  await assert.rejects(env.run(activity, input()), (error: unknown) => error instanceof ApplicationFailure && error.type === ERROR_TYPES.internal && !error.nonRetryable);
+  await assert.rejects(
+    env.run(activity, input()),
+    (error: unknown) =>
+      error instanceof ApplicationFailure && error.type === ERROR_TYPES.internal && !error.nonRetryable,
+  );
 });
 
 test('cancellation by the workflow reaches the stage through its AbortSignal and ends it cancelled', async () => {

@@ -11,7 +11,14 @@ test('the run details are a markdown stage table whose cells cannot break their 
     status: 'waiting',
     stages: [
       { id: 'prepare', uses: 'prepare-data', pool: 'cpu', status: 'succeeded', attempts: 1 },
-      { id: 'train', uses: 'fine-tune', pool: 'train', status: 'waiting', attempts: 3, error: { type: 'InvalidInput', message: 'bad | value\nnext line' } },
+      {
+        id: 'train',
+        uses: 'fine-tune',
+        pool: 'train',
+        status: 'waiting',
+        attempts: 3,
+        error: { type: 'InvalidInput', message: 'bad | value\nnext line' },
+      },
     ],
   });
   const lines = details.split('\n');

@@ -14,7 +14,10 @@ void describe('fingerprintPrefix', () => {
     const b = { key: 'd/b.csv', size: 5, etag: 'e2', lastModified: new Date(at.getTime() + 1000) };
     const base = fingerprintObjects([a, b]);
     assert.equal(fingerprintObjects([b, a]).fingerprint, base.fingerprint);
-    assert.deepEqual({ count: base.count, bytes: base.bytes, newestModified: base.newestModified }, { count: 2, bytes: 8, newestModified: '2026-01-01T00:00:01.000Z' });
+    assert.deepEqual(
+      { count: base.count, bytes: base.bytes, newestModified: base.newestModified },
+      { count: 2, bytes: 8, newestModified: '2026-01-01T00:00:01.000Z' },
+    );
     assert.notEqual(fingerprintObjects([a, { ...b, key: 'd/c.csv' }]).fingerprint, base.fingerprint);
     assert.notEqual(fingerprintObjects([a, { ...b, size: 6 }]).fingerprint, base.fingerprint);
     assert.notEqual(fingerprintObjects([a, { ...b, etag: 'e3' }]).fingerprint, base.fingerprint);
@@ -42,12 +45,28 @@ void describe('fingerprintPrefix', () => {
     assert.equal(seen.bytes, 5);
     // The observation is the dataset version `data push` would print, and its manifest is recorded.
     const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
-    assert.equal(seen.fingerprint, datasetVersionId([{ key: 'a.png', sha256: sha('aaa') }, { key: 'sub/b.png', sha256: sha('bb') }]));
+    assert.equal(
+      seen.fingerprint,
+      datasetVersionId([
+        { key: 'a.png', sha256: sha('aaa') },
+        { key: 'sub/b.png', sha256: sha('bb') },
+      ]),
+    );
     const manifest = await readDatasetVersion(store, 'fineflow', 's3://datasets/defects/', seen.fingerprint);
-    assert.deepEqual(manifest.objects.map((o) => [o.key, o.size]), [['a.png', 3], ['sub/b.png', 2]]);
+    assert.deepEqual(
+      manifest.objects.map((o) => [o.key, o.size]),
+      [
+        ['a.png', 3],
+        ['sub/b.png', 2],
+      ],
+    );
     assert.equal((await fingerprintPrefix('s3://datasets/defects/')).fingerprint, seen.fingerprint);
     await store.putBytes('s3://datasets/defects/a.png', 'aaaa');
-    assert.notEqual((await fingerprintPrefix('s3://datasets/defects/')).fingerprint, seen.fingerprint, 'an overwritten object is a new version');
+    assert.notEqual(
+      (await fingerprintPrefix('s3://datasets/defects/')).fingerprint,
+      seen.fingerprint,
+      'an overwritten object is a new version',
+    );
     const missing = await fingerprintPrefix('s3://no-such-bucket/x/');
     assert.equal(missing.count, 0);
   });

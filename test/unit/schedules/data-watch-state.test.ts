@@ -1,14 +1,27 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { INITIAL_DATA_WATCH_STATE, replayDataWatch, runIdForDataVersion, runIdForRestart, stepDataWatch, type DataWatchAction, type DataWatchEvent } from '../../../src/core/schedules/data-watch-state';
+import {
+  INITIAL_DATA_WATCH_STATE,
+  replayDataWatch,
+  runIdForDataVersion,
+  runIdForRestart,
+  stepDataWatch,
+  type DataWatchAction,
+  type DataWatchEvent,
+} from '../../../src/core/schedules/data-watch-state';
 
 const queue = { debounceMs: 10_000, overlap: 'queue' as const };
 const skip = { debounceMs: 10_000, overlap: 'skip' as const };
 
 /** Observations every `pollMs` of the given versions, starting at t=0. */
 function polls(versions: readonly string[], pollMs = 5000, startMs = 0): DataWatchEvent[] {
-  return versions.map((version, i) => ({ type: 'observed', version, count: version === 'empty' ? 0 : 1, atMs: startMs + i * pollMs }));
+  return versions.map((version, i) => ({
+    type: 'observed',
+    version,
+    count: version === 'empty' ? 0 : 1,
+    atMs: startMs + i * pollMs,
+  }));
 }
 
 void describe('data watch state machine', () => {
@@ -68,7 +81,11 @@ void describe('data watch state machine', () => {
   });
 
   void it('a finished run with nothing queued leaves the watcher idle; the next version runs', () => {
-    const events: DataWatchEvent[] = [...polls(['A', 'B', 'B', 'B']), { type: 'run-finished', version: 'B', atMs: 16_000 }, ...polls(['C', 'C', 'C'], 5000, 20_000)];
+    const events: DataWatchEvent[] = [
+      ...polls(['A', 'B', 'B', 'B']),
+      { type: 'run-finished', version: 'B', atMs: 16_000 },
+      ...polls(['C', 'C', 'C'], 5000, 20_000),
+    ];
     assert.deepEqual(replayDataWatch(events, queue).started, ['B', 'C']);
   });
 
@@ -77,13 +94,32 @@ void describe('data watch state machine', () => {
   });
 
   void it('minObjects: a version needs that many more objects than the last handled one', () => {
-    const at = (version: string, count: number, atMs: number): DataWatchEvent => ({ type: 'observed', version, count, atMs });
+    const at = (version: string, count: number, atMs: number): DataWatchEvent => ({
+      type: 'observed',
+      version,
+      count,
+      atMs,
+    });
     const config = { debounceMs: 0, overlap: 'queue' as const, minObjects: 3 };
     // Baseline 10 objects; 11 and 12 are not enough; 13 is; after that the bar is 16.
-    const { started } = replayDataWatch([at('A', 10, 0), at('B', 11, 1), at('C', 12, 2), at('D', 13, 3), { type: 'run-finished', version: 'D', atMs: 4 }, at('E', 15, 5), at('F', 16, 6)], config);
+    const { started } = replayDataWatch(
+      [
+        at('A', 10, 0),
+        at('B', 11, 1),
+        at('C', 12, 2),
+        at('D', 13, 3),
+        { type: 'run-finished', version: 'D', atMs: 4 },
+        at('E', 15, 5),
+        at('F', 16, 6),
+      ],
+      config,
+    );
     assert.deepEqual(started, ['D', 'F']);
     // minObjects 1: an object overwritten in place (same count) is a new version.
-    assert.deepEqual(replayDataWatch([at('A', 5, 0), at('B', 5, 1)], { debounceMs: 0, overlap: 'queue', minObjects: 1 }).started, ['B']);
+    assert.deepEqual(
+      replayDataWatch([at('A', 5, 0), at('B', 5, 1)], { debounceMs: 0, overlap: 'queue', minObjects: 1 }).started,
+      ['B'],
+    );
   });
 
   void it('zero debounce starts on the first observation of a new version', () => {
@@ -103,7 +139,11 @@ void describe('data watch state machine', () => {
   void it('property: never two runs at once, never the same version twice in a row, no run without a change', () => {
     const versions = fc.constantFrom('A', 'B', 'C', 'empty');
     const event = fc.oneof(
-      fc.record({ type: fc.constant('observed' as const), version: versions, gapMs: fc.integer({ min: 0, max: 20_000 }) }),
+      fc.record({
+        type: fc.constant('observed' as const),
+        version: versions,
+        gapMs: fc.integer({ min: 0, max: 20_000 }),
+      }),
       fc.record({ type: fc.constant('run-finished' as const), gapMs: fc.integer({ min: 0, max: 20_000 }) }),
     );
     fc.assert(
@@ -136,12 +176,20 @@ void describe('data watch state machine', () => {
   });
 
   void it('run ids derive from the watcher and the fingerprint', () => {
-    assert.equal(runIdForDataVersion('fineflow-defects-newdata-1a2b3c4d', 'f'.repeat(64)), `fineflow-defects-newdata-1a2b3c4d-${'f'.repeat(16)}`);
+    assert.equal(
+      runIdForDataVersion('fineflow-defects-newdata-1a2b3c4d', 'f'.repeat(64)),
+      `fineflow-defects-newdata-1a2b3c4d-${'f'.repeat(16)}`,
+    );
   });
 });
 
 void describe('reverts, manual triggers and counters (issue 19)', () => {
-  const finished = (version: string, atMs: number, started?: boolean): DataWatchEvent => ({ type: 'run-finished', version, atMs, ...(started === false ? { started } : {}) });
+  const finished = (version: string, atMs: number, started?: boolean): DataWatchEvent => ({
+    type: 'run-finished',
+    version,
+    atMs,
+    ...(started === false ? { started } : {}),
+  });
   // A ran, B ran, then B's objects were deleted: the prefix is A again.
   const events: DataWatchEvent[] = [
     ...polls(['base', 'A', 'A', 'A']),
@@ -168,7 +216,11 @@ void describe('reverts, manual triggers and counters (issue 19)', () => {
       state = step.state;
       actions.push(...step.actions);
     }
-    assert.deepEqual(actions, [{ type: 'start-run', version: 'A' }, { type: 'start-run', version: 'B' }, { type: 'start-run', version: 'A', kind: 'revert' }]);
+    assert.deepEqual(actions, [
+      { type: 'start-run', version: 'A' },
+      { type: 'start-run', version: 'B' },
+      { type: 'start-run', version: 'A', kind: 'revert' },
+    ]);
     assert.equal(state.runsStarted, 3);
     assert.equal(state.lastRevert?.retrained, true);
   });
@@ -178,7 +230,9 @@ void describe('reverts, manual triggers and counters (issue 19)', () => {
   });
 
   void it('a revert under minObjects > 1 (fewer objects) still counts as one', () => {
-    const withCounts = events.map((e) => (e.type === 'observed' ? { ...e, count: e.version === 'B' ? 30 : e.version === 'A' ? 20 : 10 } : e));
+    const withCounts = events.map((e) =>
+      e.type === 'observed' ? { ...e, count: e.version === 'B' ? 30 : e.version === 'A' ? 20 : 10 } : e,
+    );
     const { state } = replayDataWatch(withCounts, { ...queue, minObjects: 5 });
     assert.equal(state.reverts, 1);
   });
@@ -190,7 +244,11 @@ void describe('reverts, manual triggers and counters (issue 19)', () => {
   });
 
   void it('a manual trigger runs the current version now, or after the going run', () => {
-    const idle = stepDataWatch(replayDataWatch(polls(['base']), queue).state, { type: 'triggered', version: 'base', count: 1, atMs: 1 }, queue);
+    const idle = stepDataWatch(
+      replayDataWatch(polls(['base']), queue).state,
+      { type: 'triggered', version: 'base', count: 1, atMs: 1 },
+      queue,
+    );
     assert.deepEqual(idle.actions, [{ type: 'start-run', version: 'base', kind: 'manual' }]);
     const busy = stepDataWatch(idle.state, { type: 'triggered', version: 'base', count: 1, atMs: 2 }, skip);
     assert.deepEqual(busy.actions, [], 'waits: a run is going');
@@ -201,7 +259,10 @@ void describe('reverts, manual triggers and counters (issue 19)', () => {
   });
 
   void it('restart run ids are unique per start', () => {
-    assert.notEqual(runIdForRestart('w', 'v'.repeat(64), 'manual', 1000), runIdForRestart('w', 'v'.repeat(64), 'manual', 1001));
+    assert.notEqual(
+      runIdForRestart('w', 'v'.repeat(64), 'manual', 1000),
+      runIdForRestart('w', 'v'.repeat(64), 'manual', 1001),
+    );
     assert.match(runIdForRestart('w', 'a'.repeat(64), 'revert', 5), /^w-a{16}-revert-5$/);
   });
 });

@@ -1,14 +1,23 @@
 /** A minimal valid plan for schedule tests: one stage, one param, a schedule and triggers as given. */
 import type { JsonObject, Plan } from '../../../src/core/spec/plan-types';
 
-export function planWith(options: { name?: string; schedule?: JsonObject; triggers?: JsonObject[]; params?: Record<string, string | number> } = {}): Plan {
+export function planWith(
+  options: {
+    name?: string;
+    schedule?: JsonObject;
+    triggers?: JsonObject[];
+    params?: Record<string, string | number>;
+  } = {},
+): Plan {
   const params = options.params ?? { dataset: 's3://datasets/defects/', minAccuracy: 0.9 };
   return {
     apiVersion: 'fineflow/v1',
     pipeline: { name: options.name ?? 'defects' },
     source: 'pipelines/defects.yaml',
     params: Object.fromEntries(
-      Object.entries(params).map(([name, value]) => [name, { type: typeof value === 'number' ? 'number' : 'string', value }] as const),
+      Object.entries(params).map(
+        ([name, value]) => [name, { type: typeof value === 'number' ? 'number' : 'string', value }] as const,
+      ),
     ),
     stages: [
       {

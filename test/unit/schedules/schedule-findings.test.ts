@@ -31,7 +31,10 @@ stages:
     assert.equal(bad?.code, 'bad-value');
     assert.deepEqual([bad?.line, bad?.column], [6, 18]);
     assert.match(bad?.message ?? '', /below Temporal's minimum of 10s/);
-    assert.equal(compilePlan(yaml('10s'), 'c.yaml').diagnostics.find((d) => d.path === 'schedule.catchupWindow'), undefined);
+    assert.equal(
+      compilePlan(yaml('10s'), 'c.yaml').diagnostics.find((d) => d.path === 'schedule.catchupWindow'),
+      undefined,
+    );
   });
 
   void it('status shows the trigger and dataset version without --json', () => {
@@ -46,6 +49,9 @@ stages:
     };
     const text = renderRunState(state, new Date('2026-01-01T00:00:01.000Z'));
     assert.match(text, new RegExp(`trigger: new data at s3://datasets/d/ \\(dataset version ${'f'.repeat(64)}\\)`));
-    assert.match(renderRunState({ ...state, trigger: { kind: 'manual', scheduleId: 'fineflow-p' } }), /trigger: manual trigger of schedule fineflow-p/);
+    assert.match(
+      renderRunState({ ...state, trigger: { kind: 'manual', scheduleId: 'fineflow-p' } }),
+      /trigger: manual trigger of schedule fineflow-p/,
+    );
   });
 });

@@ -20,7 +20,9 @@ function codeAndPath(error: unknown): { code: unknown; path: unknown } {
 
 void describe('schedule block → Temporal Schedule options', () => {
   void it('maps a cron string with a time zone, catch-up window and overlap policy', () => {
-    const options = buildScheduleOptions(planWith({ schedule: { cron: '0 3 * * *', timezone: 'Europe/Berlin', overlap: 'skip', catchupWindow: '6h' } }));
+    const options = buildScheduleOptions(
+      planWith({ schedule: { cron: '0 3 * * *', timezone: 'Europe/Berlin', overlap: 'skip', catchupWindow: '6h' } }),
+    );
     assert.equal(options.scheduleId, 'fineflow-defects');
     assert.deepEqual(options.spec, { cronExpressions: ['0 3 * * *'], timezone: 'Europe/Berlin' });
     assert.deepEqual(options.policies, { overlap: 'SKIP', catchupWindow: 6 * 3_600_000, pauseOnFailure: false });
@@ -32,7 +34,9 @@ void describe('schedule block → Temporal Schedule options', () => {
   });
 
   void it('maps every with a top-level offset, and interval objects with their own offset', () => {
-    assert.deepEqual(buildScheduleOptions(planWith({ schedule: { every: '6h', offset: '30m' } })).spec.intervals, [{ every: 21_600_000, offset: 1_800_000 }]);
+    assert.deepEqual(buildScheduleOptions(planWith({ schedule: { every: '6h', offset: '30m' } })).spec.intervals, [
+      { every: 21_600_000, offset: 1_800_000 },
+    ]);
     assert.deepEqual(
       buildScheduleOptions(planWith({ schedule: { every: [{ interval: '1h', offset: '5m' }, '1d'] } })).spec.intervals,
       [{ every: 3_600_000, offset: 300_000 }, { every: 86_400_000 }],
@@ -69,12 +73,16 @@ void describe('schedule block → Temporal Schedule options', () => {
         year: '*',
       },
     ]);
-    assert.deepEqual(options.spec.skip, [{ month: [{ start: 'DECEMBER', end: 'DECEMBER', step: 1 }], dayOfMonth: [{ start: 25, end: 25, step: 1 }] }]);
+    assert.deepEqual(options.spec.skip, [
+      { month: [{ start: 'DECEMBER', end: 'DECEMBER', step: 1 }], dayOfMonth: [{ start: 25, end: 25, step: 1 }] },
+    ]);
   });
 
   void it('maps jitter, startAt and endAt', () => {
     const options = buildScheduleOptions(
-      planWith({ schedule: { cron: '@daily', jitter: '5m', startAt: '2026-01-01T00:00:00Z', endAt: '2026-12-31T00:00:00+01:00' } }),
+      planWith({
+        schedule: { cron: '@daily', jitter: '5m', startAt: '2026-01-01T00:00:00Z', endAt: '2026-12-31T00:00:00+01:00' },
+      }),
     );
     assert.equal(options.spec.jitter, 300_000);
     assert.deepEqual(options.spec.startAt, new Date('2026-01-01T00:00:00Z'));
@@ -82,13 +90,26 @@ void describe('schedule block → Temporal Schedule options', () => {
   });
 
   void it('maps every overlap policy name and pauseOnFailure', () => {
-    const expected = { skip: 'SKIP', 'buffer-one': 'BUFFER_ONE', 'buffer-all': 'BUFFER_ALL', 'cancel-other': 'CANCEL_OTHER', 'terminate-other': 'TERMINATE_OTHER', 'allow-all': 'ALLOW_ALL' };
+    const expected = {
+      skip: 'SKIP',
+      'buffer-one': 'BUFFER_ONE',
+      'buffer-all': 'BUFFER_ALL',
+      'cancel-other': 'CANCEL_OTHER',
+      'terminate-other': 'TERMINATE_OTHER',
+      'allow-all': 'ALLOW_ALL',
+    };
     for (const [name, temporal] of Object.entries(expected)) {
-      const options = buildScheduleOptions(planWith({ schedule: { every: '1h', overlap: name, pauseOnFailure: true } }));
+      const options = buildScheduleOptions(
+        planWith({ schedule: { every: '1h', overlap: name, pauseOnFailure: true } }),
+      );
       assert.equal(options.policies?.overlap, temporal, name);
       assert.equal(options.policies?.pauseOnFailure, true);
     }
-    assert.equal(buildScheduleOptions(planWith({ schedule: { every: '1h' } })).policies?.overlap, 'SKIP', 'default overlap');
+    assert.equal(
+      buildScheduleOptions(planWith({ schedule: { every: '1h' } })).policies?.overlap,
+      'SKIP',
+      'default overlap',
+    );
   });
 
   void it('starts pipelineRun on the control queue with the plan and a schedule trigger, labelled for search', () => {
@@ -98,24 +119,44 @@ void describe('schedule block → Temporal Schedule options', () => {
     assert.equal(action.taskQueue, 'fineflow-control');
     assert.equal(action.workflowId, 'defects-scheduled');
     assert.deepEqual(action.args, [{ plan, trigger: { kind: 'schedule', scheduleId: 'fineflow-defects' } }]);
-    const attributes = (action.typedSearchAttributes as { key: { name: string }; value: unknown }[]).map((p) => [p.key.name, p.value]);
+    const attributes = (action.typedSearchAttributes as { key: { name: string }; value: unknown }[]).map((p) => [
+      p.key.name,
+      p.value,
+    ]);
     assert.deepEqual(attributes, [
       ['FineflowPipeline', 'defects'],
       ['FineflowStatus', 'running'],
       ['FineflowTrigger', 'schedule'],
     ]);
-    assert.deepEqual(buildScheduleOptions(plan, { bucket: 'team-a' }).action.args, [{ plan, trigger: { kind: 'schedule', scheduleId: 'fineflow-defects' }, bucket: 'team-a' }]);
+    assert.deepEqual(buildScheduleOptions(plan, { bucket: 'team-a' }).action.args, [
+      { plan, trigger: { kind: 'schedule', scheduleId: 'fineflow-defects' }, bucket: 'team-a' },
+    ]);
     assert.equal(action.memo?.planDigest, planDigest(plan));
     assert.deepEqual(action.memo?.params, { dataset: 's3://datasets/defects/', minAccuracy: 0.9 });
-    assert.deepEqual(memo, { pipeline: 'defects', createdWithPlanDigest: planDigest(plan), params: { dataset: 's3://datasets/defects/', minAccuracy: 0.9 }, source: 'pipelines/defects.yaml' });
+    assert.deepEqual(memo, {
+      pipeline: 'defects',
+      createdWithPlanDigest: planDigest(plan),
+      params: { dataset: 's3://datasets/defects/', minAccuracy: 0.9 },
+      source: 'pipelines/defects.yaml',
+    });
   });
 
   void it('gives the same apply digest for the same plan, and a new one when a param or the timing changes', () => {
     const base = applyDigestOf(buildScheduleOptions(planWith({ schedule: { every: '1h' } })));
     assert.equal(applyDigestOf(buildScheduleOptions(planWith({ schedule: { every: '1h' } }))), base);
-    assert.notEqual(applyDigestOf(buildScheduleOptions(planWith({ schedule: { every: '1h' }, params: { dataset: 's3://d/x/', minAccuracy: 0.95 } }))), base);
+    assert.notEqual(
+      applyDigestOf(
+        buildScheduleOptions(
+          planWith({ schedule: { every: '1h' }, params: { dataset: 's3://d/x/', minAccuracy: 0.95 } }),
+        ),
+      ),
+      base,
+    );
     assert.notEqual(applyDigestOf(buildScheduleOptions(planWith({ schedule: { every: '2h' } }))), base);
-    assert.notEqual(applyDigestOf(buildScheduleOptions(planWith({ schedule: { every: '1h', overlap: 'buffer-one' } }))), base);
+    assert.notEqual(
+      applyDigestOf(buildScheduleOptions(planWith({ schedule: { every: '1h', overlap: 'buffer-one' } }))),
+      base,
+    );
   });
 
   void it('the plan digest ignores key order and the source path', () => {
@@ -129,13 +170,18 @@ void describe('schedule block → Temporal Schedule options', () => {
     const update = scheduleUpdateFor(options, { state: { paused: true, note: 'paused for maintenance' } });
     assert.deepEqual(update.state, { paused: true, note: 'paused for maintenance' });
     assert.equal(update.action, options.action);
-    assert.deepEqual(scheduleUpdateFor(options, { state: { paused: false } }).state, { paused: false, note: 'from yaml' });
+    assert.deepEqual(scheduleUpdateFor(options, { state: { paused: false } }).state, {
+      paused: false,
+      note: 'from yaml',
+    });
     assert.equal(appliedDigestOf({ action: options.action }), applyDigestOf(options));
     assert.equal(appliedDigestOf({ action: {} }), undefined);
   });
 
   void it('paused: true creates the schedule paused', () => {
-    assert.deepEqual(buildScheduleOptions(planWith({ schedule: { every: '1h', paused: true } })).state, { paused: true });
+    assert.deepEqual(buildScheduleOptions(planWith({ schedule: { every: '1h', paused: true } })).state, {
+      paused: true,
+    });
     assert.deepEqual(buildScheduleOptions(planWith({ schedule: { every: '1h' } })).state, { paused: false });
   });
 
@@ -151,7 +197,11 @@ void describe('schedule block errors name the field', () => {
     ['bad duration', { every: '1h', catchupWindow: 'soon' }, 'schedule.catchupWindow'],
     ['sub-second interval', { every: '500ms' }, 'schedule.every'],
     ['bad timestamp', { every: '1h', startAt: 'tomorrow' }, 'schedule.startAt'],
-    ['end before start', { every: '1h', startAt: '2026-02-01T00:00:00Z', endAt: '2026-01-01T00:00:00Z' }, 'schedule.endAt'],
+    [
+      'end before start',
+      { every: '1h', startAt: '2026-02-01T00:00:00Z', endAt: '2026-01-01T00:00:00Z' },
+      'schedule.endAt',
+    ],
     ['bad calendar field', { calendar: [{ hours: 3 }] }, 'schedule.calendar[0].hours'],
     ['bad pauseOnFailure', { every: '1h', pauseOnFailure: 'yes' }, 'schedule.pauseOnFailure'],
     ['empty cron', { cron: [''] }, 'schedule.cron[0]'],
@@ -169,25 +219,45 @@ void describe('schedule block errors name the field', () => {
   }
 
   void it('a bad month name fails in the mapping', () => {
-    assert.throws(() => temporalCalendar({ month: [{ start: 'SMARCH', end: 'SMARCH', step: 1 }] }), /schedule.calendar.month: SMARCH is not a month/);
+    assert.throws(
+      () => temporalCalendar({ month: [{ start: 'SMARCH', end: 'SMARCH', step: 1 }] }),
+      /schedule.calendar.month: SMARCH is not a month/,
+    );
   });
 
   void it('a plan without a schedule block cannot become a schedule', () => {
-    assert.throws(() => buildScheduleOptions(planWith({})), (error: unknown) => error instanceof InvalidInputError && error.details.code === 'no-schedule');
+    assert.throws(
+      () => buildScheduleOptions(planWith({})),
+      (error: unknown) => error instanceof InvalidInputError && error.details.code === 'no-schedule',
+    );
   });
 });
 
 void describe('newData triggers', () => {
   void it('resolves params in the path, applies defaults and normalises the prefix', () => {
-    const plan = planWith({ triggers: [{ newData: { path: '${{ params.dataset }}incoming', debounce: '10m' } }, { other: {} }, { newData: { path: 's3://b/x/', pollInterval: '5s', overlap: 'skip', debounce: 0, minObjects: 20 } }] });
+    const plan = planWith({
+      triggers: [
+        { newData: { path: '${{ params.dataset }}incoming', debounce: '10m' } },
+        { other: {} },
+        { newData: { path: 's3://b/x/', pollInterval: '5s', overlap: 'skip', debounce: 0, minObjects: 20 } },
+      ],
+    });
     assert.deepEqual(readNewDataTriggers(plan), [
-      { index: 0, path: 's3://datasets/defects/incoming/', debounceMs: 600_000, pollIntervalMs: 60_000, overlap: 'queue', minObjects: 1 },
+      {
+        index: 0,
+        path: 's3://datasets/defects/incoming/',
+        debounceMs: 600_000,
+        pollIntervalMs: 60_000,
+        overlap: 'queue',
+        minObjects: 1,
+      },
       { index: 2, path: 's3://b/x/', debounceMs: 0, pollIntervalMs: 5000, overlap: 'skip', minObjects: 20 },
     ]);
   });
 
   void it('maps the spec overlap names onto queue and skip', () => {
-    const overlapOf = (overlap: string) => readNewDataTriggers(planWith({ triggers: [{ newData: { path: 's3://b/x/', overlap } }] }))[0]?.overlap;
+    const overlapOf = (overlap: string) =>
+      readNewDataTriggers(planWith({ triggers: [{ newData: { path: 's3://b/x/', overlap } }] }))[0]?.overlap;
     assert.equal(overlapOf('buffer-one'), 'queue');
     assert.equal(overlapOf('buffer-all'), 'queue');
     assert.equal(overlapOf('skip'), 'skip');
@@ -195,8 +265,17 @@ void describe('newData triggers', () => {
   });
 
   void it('rejects unknown params, non-s3 paths and bad overlap', () => {
-    assert.throws(() => readNewDataTriggers(planWith({ triggers: [{ newData: { path: '${{ params.nope }}' } }] })), /params.nope/);
-    assert.throws(() => readNewDataTriggers(planWith({ triggers: [{ newData: { path: '/tmp/data' } }] })), /not an s3:\/\/ prefix/);
-    assert.throws(() => readNewDataTriggers(planWith({ triggers: [{ newData: { path: 's3://b/x/', overlap: 'allow' } }] })), /triggers\[0\].newData.overlap/);
+    assert.throws(
+      () => readNewDataTriggers(planWith({ triggers: [{ newData: { path: '${{ params.nope }}' } }] })),
+      /params.nope/,
+    );
+    assert.throws(
+      () => readNewDataTriggers(planWith({ triggers: [{ newData: { path: '/tmp/data' } }] })),
+      /not an s3:\/\/ prefix/,
+    );
+    assert.throws(
+      () => readNewDataTriggers(planWith({ triggers: [{ newData: { path: 's3://b/x/', overlap: 'allow' } }] })),
+      /triggers\[0\].newData.overlap/,
+    );
   });
 });

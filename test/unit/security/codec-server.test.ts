@@ -25,14 +25,21 @@ after(() => {
 });
 
 function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, ...headers }, body: JSON.stringify(body) });
+  return fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, ...headers },
+    body: JSON.stringify(body),
+  });
 }
 
 const jsonOf = (value: unknown) => payloadsToJson([defaultPayloadConverter.toPayload(value)]);
 
 void describe('codec server', () => {
   void it('encodes then decodes over HTTP, under any path prefix, for the allowed origin', async () => {
-    const encoded = await post('/namespaces/default/encode', jsonOf({ secret: 'canary-51' }), { origin: UI, 'x-namespace': 'default' });
+    const encoded = await post('/namespaces/default/encode', jsonOf({ secret: 'canary-51' }), {
+      origin: UI,
+      'x-namespace': 'default',
+    });
     assert.equal(encoded.status, 200);
     assert.equal(encoded.headers.get('access-control-allow-origin'), UI);
     const encodedBody = (await encoded.json()) as unknown;
@@ -50,11 +57,17 @@ void describe('codec server', () => {
   });
 
   void it('answers CORS preflight for the Temporal UI origin only, and refuses other origins', async () => {
-    const preflight = await fetch(`${base}/decode`, { method: 'OPTIONS', headers: { origin: UI, 'access-control-request-method': 'POST' } });
+    const preflight = await fetch(`${base}/decode`, {
+      method: 'OPTIONS',
+      headers: { origin: UI, 'access-control-request-method': 'POST' },
+    });
     assert.equal(preflight.status, 204);
     assert.equal(preflight.headers.get('access-control-allow-origin'), UI);
     assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /authorization/);
-    const evil = await fetch(`${base}/decode`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const evil = await fetch(`${base}/decode`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     assert.equal(evil.status, 403);
     assert.equal(evil.headers.get('access-control-allow-origin'), null);
     const evilPost = await post('/decode', jsonOf(1), { origin: 'https://evil.example' });
@@ -74,7 +87,10 @@ void describe('codec server', () => {
     const other = new AesGcmPayloadCodec(parseCodecKeys(`k9:${randomBytes(32).toString('base64')}`, 'test'));
     const response = await post('/decode', payloadsToJson(await other.encode([defaultPayloadConverter.toPayload(1)])));
     assert.equal(response.status, 422);
-    assert.match(((await response.json()) as { error: string }).error, /key 'k9', which is not in this process's key ring \(k1\)/);
+    assert.match(
+      ((await response.json()) as { error: string }).error,
+      /key 'k9', which is not in this process's key ring \(k1\)/,
+    );
   });
 });
 
@@ -82,7 +98,17 @@ void describe('loadCodecServerConfig', () => {
   void it('requires a long token and real origins; defaults to the local Temporal UI', () => {
     assert.throws(() => loadCodecServerConfig({}), /FINEFLOW_CODEC_SERVER_TOKEN must be set/);
     assert.throws(() => loadCodecServerConfig({ FINEFLOW_CODEC_SERVER_TOKEN: 'short' }), /at least 24/);
-    assert.deepEqual(loadCodecServerConfig({ FINEFLOW_CODEC_SERVER_TOKEN: TOKEN, FINEFLOW_TEMPORAL_UI_PORT: '8335' }).allowedOrigins, ['http://127.0.0.1:8335', 'http://localhost:8335']);
-    assert.throws(() => loadCodecServerConfig({ FINEFLOW_CODEC_SERVER_TOKEN: TOKEN, FINEFLOW_CODEC_SERVER_ORIGINS: 'https://ui.example.com/path' }), /is not an origin/);
+    assert.deepEqual(
+      loadCodecServerConfig({ FINEFLOW_CODEC_SERVER_TOKEN: TOKEN, FINEFLOW_TEMPORAL_UI_PORT: '8335' }).allowedOrigins,
+      ['http://127.0.0.1:8335', 'http://localhost:8335'],
+    );
+    assert.throws(
+      () =>
+        loadCodecServerConfig({
+          FINEFLOW_CODEC_SERVER_TOKEN: TOKEN,
+          FINEFLOW_CODEC_SERVER_ORIGINS: 'https://ui.example.com/path',
+        }),
+      /is not an origin/,
+    );
   });
 });

@@ -23,16 +23,29 @@ void describe('uses: only registered stage types', () => {
   });
 
   void it('the plan check (run again by the workflow) refuses a runtime activity as `uses:`', () => {
-    for (const uses of ['lookupStageCache', 'sweepTrialSegment', 'writeSweepResults', 'Fine-Tune', 'x'.repeat(3) + '/../y']) {
+    for (const uses of [
+      'lookupStageCache',
+      'sweepTrialSegment',
+      'writeSweepResults',
+      'Fine-Tune',
+      'x'.repeat(3) + '/../y',
+    ]) {
       const problems = validatePlan(makePlan('p', [{ id: 'a', uses }]));
-      assert.deepEqual(problems.map((d) => [d.code, d.path]), [['plan-unknown-stage-type', 'stages.a.uses']], uses);
+      assert.deepEqual(
+        problems.map((d) => [d.code, d.path]),
+        [['plan-unknown-stage-type', 'stages.a.uses']],
+        uses,
+      );
     }
     assert.deepEqual(validatePlan(makePlan('p', [{ id: 'a', uses: 'test-echo' }])), []);
   });
 
   void it('a worker refuses a stage module whose type name shadows a runtime activity', () => {
     const noop: StageImplementation = () => Promise.resolve({ outputs: {} });
-    assert.throws(() => createStageActivities({ ...deps, extraStages: { lookupStageCache: noop } }), /stage type names must be lower-case.*lookupStageCache/);
+    assert.throws(
+      () => createStageActivities({ ...deps, extraStages: { lookupStageCache: noop } }),
+      /stage type names must be lower-case.*lookupStageCache/,
+    );
   });
 });
 
@@ -41,7 +54,8 @@ void describe('stage writes', () => {
     const store = memoryStore();
     assert.deepEqual(Object.keys(privilegedWriters('register-model', store, BUCKET)), ['registry']);
     assert.deepEqual(Object.keys(privilegedWriters('prepare-data', store, BUCKET)), ['datasetVersions']);
-    for (const other of ['fine-tune', 'evaluate', 'select-model', 'hyperparameter-sweep', 'test-echo']) assert.deepEqual(privilegedWriters(other, store, BUCKET), {});
+    for (const other of ['fine-tune', 'evaluate', 'select-model', 'hyperparameter-sweep', 'test-echo'])
+      assert.deepEqual(privilegedWriters(other, store, BUCKET), {});
   });
 
   void it('the registry writer writes only under models/, the dataset-version writer only under datasets/', async () => {
@@ -59,13 +73,22 @@ void describe('stage writes', () => {
     const store = memoryStore();
     const attempts: Record<string, string> = {};
     const intruder: StageImplementation = async (_input, runtime) => {
-      for (const uri of [`s3://${BUCKET}/models/champion/1/model.json`, `s3://${BUCKET}/runs/other-run/x/out.json`, `s3://${BUCKET}/cache/k/entry.json`]) {
+      for (const uri of [
+        `s3://${BUCKET}/models/champion/1/model.json`,
+        `s3://${BUCKET}/runs/other-run/x/out.json`,
+        `s3://${BUCKET}/cache/k/entry.json`,
+      ]) {
         attempts[uri] = await runtime.store.putJson(uri, { evil: true }).then(
           () => 'written',
           (error: Error) => error.message,
         );
       }
-      return { outputs: { registry: runtime.registry === undefined ? 'none' : 'given', datasetVersions: runtime.datasetVersions === undefined ? 'none' : 'given' } };
+      return {
+        outputs: {
+          registry: runtime.registry === undefined ? 'none' : 'given',
+          datasetVersions: runtime.datasetVersions === undefined ? 'none' : 'given',
+        },
+      };
     };
     const { result } = await runStage('intruder', intruder, store, stageContext('s'), {});
     assert.deepEqual(result.outputs, { registry: 'none', datasetVersions: 'none' });

@@ -9,7 +9,12 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { loadCodecSetting } from '../../../src/config';
 import { InvalidInputError } from '../../../src/core/errors';
 import { connectClient, connectWorker, dataConverterFor } from '../../../src/client/temporal-connection';
-import { AesGcmPayloadCodec, ENCRYPTED_ENCODING, KEY_ID_METADATA, parseCodecKeys } from '../../../src/security/payload-codec';
+import {
+  AesGcmPayloadCodec,
+  ENCRYPTED_ENCODING,
+  KEY_ID_METADATA,
+  parseCodecKeys,
+} from '../../../src/security/payload-codec';
 
 const entry = (id: string): string => `${id}:${randomBytes(32).toString('base64')}`;
 const text = (bytes: Uint8Array | null | undefined): string => Buffer.from(bytes ?? []).toString('utf8');
@@ -31,7 +36,10 @@ void describe('payload codec (AES-256-GCM)', () => {
     assert.equal(text(a.metadata?.encoding), ENCRYPTED_ENCODING);
     assert.equal(text(a.metadata?.[KEY_ID_METADATA]), 'old');
     assert.ok(!Buffer.from(a.data ?? []).includes(CANARY), 'ciphertext holds no plaintext');
-    assert.ok(!Buffer.from(a.data ?? []).equals(Buffer.from(b.data ?? [])), 'same plaintext, different ciphertext (fresh IV)');
+    assert.ok(
+      !Buffer.from(a.data ?? []).equals(Buffer.from(b.data ?? [])),
+      'same plaintext, different ciphertext (fresh IV)',
+    );
     const [decoded] = await codec.decode([a]);
     assert.deepEqual(defaultPayloadConverter.fromPayload(decoded as Payload), { params: { token: CANARY } });
   });
@@ -41,10 +49,18 @@ void describe('payload codec (AES-256-GCM)', () => {
     const after = new AesGcmPayloadCodec(parseCodecKeys(`${newEntry}\n${oldEntry}`, 'test'));
     assert.equal(after.activeKeyId, 'new');
     const [fromBefore] = await before.encode([payloadOf('x')]);
-    assert.deepEqual(defaultPayloadConverter.fromPayload((await after.decode([fromBefore as Payload]))[0] as Payload), 'x');
+    assert.deepEqual(
+      defaultPayloadConverter.fromPayload((await after.decode([fromBefore as Payload]))[0] as Payload),
+      'x',
+    );
     const [fromAfter] = await after.encode([payloadOf('y')]);
     assert.equal(text(fromAfter?.metadata?.[KEY_ID_METADATA]), 'new');
-    await assert.rejects(before.decode([fromAfter as Payload]), (error: Error) => error instanceof InvalidInputError && /key 'new', which is not in this process's key ring \(old\)/.test(error.message));
+    await assert.rejects(
+      before.decode([fromAfter as Payload]),
+      (error: Error) =>
+        error instanceof InvalidInputError &&
+        /key 'new', which is not in this process's key ring \(old\)/.test(error.message),
+    );
   });
 
   void it('refuses a payload encrypted under the same id with another key, or altered, or with a swapped id', async () => {
@@ -78,12 +94,18 @@ void describe('payload codec (AES-256-GCM)', () => {
 
 void describe('parseCodecKeys', () => {
   const fails = (input: string, pattern: RegExp): void => {
-    assert.throws(() => parseCodecKeys(input, 'FINEFLOW_CODEC_KEYS'), (error: Error) => error instanceof InvalidInputError && pattern.test(error.message));
+    assert.throws(
+      () => parseCodecKeys(input, 'FINEFLOW_CODEC_KEYS'),
+      (error: Error) => error instanceof InvalidInputError && pattern.test(error.message),
+    );
   };
 
   void it('reads comma- or line-separated entries, newest first, skipping comments', () => {
     const ring = parseCodecKeys(`# rotated today\n${entry('k2')}\n\n${entry('k1')}`, 'file');
-    assert.deepEqual(ring.map((k) => k.id), ['k2', 'k1']);
+    assert.deepEqual(
+      ring.map((k) => k.id),
+      ['k2', 'k1'],
+    );
   });
 
   void it('names the problem without quoting the key', () => {
@@ -94,7 +116,10 @@ void describe('parseCodecKeys', () => {
     fails('k:not base64!!', /got 0/);
     fails(`${entry('k')},${entry('k')}`, /'k' is listed twice/);
     const short = `k:${randomBytes(16).toString('base64')}`;
-    assert.throws(() => parseCodecKeys(short, 'X'), (error: Error) => !error.message.includes(short.slice(2)));
+    assert.throws(
+      () => parseCodecKeys(short, 'X'),
+      (error: Error) => !error.message.includes(short.slice(2)),
+    );
   });
 });
 
@@ -109,10 +134,22 @@ void describe('loadCodecSetting', () => {
     assert.equal(inline.mode === 'encrypt' && inline.keys[0].id, 'inline');
     const fromFile = loadCodecSetting({ FINEFLOW_CODEC_KEY_FILE: file }, 'temporal.example.com:7233', dir);
     assert.equal(fromFile.mode === 'encrypt' && fromFile.keys[0].id, 'from-file');
-    assert.throws(() => loadCodecSetting({ FINEFLOW_CODEC_KEYS: entry('a'), FINEFLOW_CODEC_KEY_FILE: file }, loopback), /not both/);
-    assert.throws(() => loadCodecSetting({ FINEFLOW_CODEC: 'off', FINEFLOW_CODEC_KEYS: entry('a') }, loopback), /contradicts/);
-    assert.throws(() => loadCodecSetting({ FINEFLOW_CODEC: 'maybe' }, loopback), /FINEFLOW_CODEC=maybe must be on or off/);
-    assert.throws(() => loadCodecSetting({ FINEFLOW_CODEC_KEY_FILE: join(dir, 'absent') }, loopback), /FINEFLOW_CODEC_KEY_FILE=.*cannot be read \(ENOENT\)/);
+    assert.throws(
+      () => loadCodecSetting({ FINEFLOW_CODEC_KEYS: entry('a'), FINEFLOW_CODEC_KEY_FILE: file }, loopback),
+      /not both/,
+    );
+    assert.throws(
+      () => loadCodecSetting({ FINEFLOW_CODEC: 'off', FINEFLOW_CODEC_KEYS: entry('a') }, loopback),
+      /contradicts/,
+    );
+    assert.throws(
+      () => loadCodecSetting({ FINEFLOW_CODEC: 'maybe' }, loopback),
+      /FINEFLOW_CODEC=maybe must be on or off/,
+    );
+    assert.throws(
+      () => loadCodecSetting({ FINEFLOW_CODEC_KEY_FILE: join(dir, 'absent') }, loopback),
+      /FINEFLOW_CODEC_KEY_FILE=.*cannot be read \(ENOENT\)/,
+    );
     assert.deepEqual(loadCodecSetting({ FINEFLOW_CODEC: 'off' }, loopback), { mode: 'off' });
   });
 
@@ -141,7 +178,10 @@ void describe('dataConverterFor', () => {
     await assert.rejects(connectClient(missing), /no payload encryption key/);
     await assert.rejects(connectWorker(missing), /no payload encryption key/);
     assert.deepEqual(dataConverterFor({ ...temporal, codec: { mode: 'off' } }), {});
-    const converter = dataConverterFor({ ...temporal, codec: { mode: 'encrypt', keys: parseCodecKeys(entry('k'), 't'), source: 't' } });
+    const converter = dataConverterFor({
+      ...temporal,
+      codec: { mode: 'encrypt', keys: parseCodecKeys(entry('k'), 't'), source: 't' },
+    });
     assert.ok(converter.payloadCodecs?.[0] instanceof AesGcmPayloadCodec);
   });
 });

@@ -65,7 +65,12 @@ test('a 50 MB file is refused quickly, from a string and from disk without readi
 
 test('an alias bomb is refused quickly', () => {
   const lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
-  for (let i = 1; i < 30; i++) lines.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+  for (let i = 1; i < 30; i++)
+    lines.push(
+      `a${i}: &a${i} [${Array(10)
+        .fill(`*a${i - 1}`)
+        .join(', ')}]`,
+    );
   const started = performance.now();
   const result = validatePipeline(`${lines.join('\n')}\n`, 'bomb.yaml');
   assert.ok(performance.now() - started < 1000);

@@ -12,6 +12,13 @@ test('the generated bench pipeline is a valid 500-stage DAG', () => {
 
 test('benchSpec reports a YAML-parse baseline, validate and validate+plan times', async () => {
   const results = await benchSpec();
-  assert.deepEqual(results.map((r) => r.name), ['baseline: YAML.parse of the same file', 'spec: validate 500-stage pipeline', 'spec: validate + plan 500-stage pipeline']);
+  assert.deepEqual(
+    results.map((r) => r.name),
+    [
+      'baseline: YAML.parse of the same file',
+      'spec: validate 500-stage pipeline',
+      'spec: validate + plan 500-stage pipeline',
+    ],
+  );
   for (const r of results) assert.ok(r.ms > 0 && r.ms < 5000, `${r.name}: ${r.ms} ms`);
 });

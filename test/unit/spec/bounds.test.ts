@@ -30,11 +30,17 @@ test('headUnits: [100000000] is refused at validate, with the allowed range in t
   assert.deepEqual([diagnostic.line, diagnostic.column], [10, 19]);
   assert.match(diagnostic.hint ?? '', /allowed: an integer ≥ 1 and ≤ 8192/);
   assert.equal(validatePipeline(finetune('      headUnits: [64, 32]'), 'ok.yaml').valid, true);
-  assert.equal(validatePipeline(finetune(`      headUnits: [${Array(9).fill(8).join(', ')}]`), 'long.yaml').valid, false);
+  assert.equal(
+    validatePipeline(finetune(`      headUnits: [${Array(9).fill(8).join(', ')}]`), 'long.yaml').valid,
+    false,
+  );
 });
 
 /** Every number schema reachable from `schema`, with its path. */
-function numbers(schema: InputSchema, path: string): { path: string; schema: InputSchema & { type: 'number' | 'integer' } }[] {
+function numbers(
+  schema: InputSchema,
+  path: string,
+): { path: string; schema: InputSchema & { type: 'number' | 'integer' } }[] {
   switch (schema.type) {
     case 'number':
     case 'integer':
@@ -44,7 +50,9 @@ function numbers(schema: InputSchema, path: string): { path: string; schema: Inp
     case 'object':
       return [
         ...Object.entries(schema.properties ?? {}).flatMap(([key, child]) => numbers(child, `${path}.${key}`)),
-        ...(schema.additionalProperties && typeof schema.additionalProperties === 'object' ? numbers(schema.additionalProperties, `${path}.*`) : []),
+        ...(schema.additionalProperties && typeof schema.additionalProperties === 'object'
+          ? numbers(schema.additionalProperties, `${path}.*`)
+          : []),
       ];
     case 'oneOf':
       return schema.variants.flatMap((variant, index) => numbers(variant, `${path}|${index}`));
@@ -55,20 +63,38 @@ function numbers(schema: InputSchema, path: string): { path: string; schema: Inp
 
 test('every numeric input of every stage type has an upper bound', () => {
   const unbounded = listStageTypes().flatMap((type) =>
-    Object.entries(type.inputs).flatMap(([name, schema]) => numbers(schema, `${type.name}.${name}`)).filter(({ schema }) => schema.maximum === undefined && schema.exclusiveMaximum === undefined),
+    Object.entries(type.inputs)
+      .flatMap(([name, schema]) => numbers(schema, `${type.name}.${name}`))
+      .filter(({ schema }) => schema.maximum === undefined && schema.exclusiveMaximum === undefined),
   );
-  assert.deepEqual(unbounded.map((entry) => entry.path), []);
+  assert.deepEqual(
+    unbounded.map((entry) => entry.path),
+    [],
+  );
 });
 
 test(`more than ${MAX_STAGES} stages are refused with one diagnostic, in the YAML and in a plan`, () => {
-  const stages = Array.from({ length: MAX_STAGES + 1 }, (_, i) => `  s${i}:\n    uses: evaluate\n    with: {model: s3://fineflow/m/model.json, data: s3://fineflow/d/manifest.json}`).join('\n');
+  const stages = Array.from(
+    { length: MAX_STAGES + 1 },
+    (_, i) =>
+      `  s${i}:\n    uses: evaluate\n    with: {model: s3://fineflow/m/model.json, data: s3://fineflow/d/manifest.json}`,
+  ).join('\n');
   const yaml = `apiVersion: fineflow/v1\nkind: Pipeline\nmetadata: {name: wide}\nstages:\n${stages}\n`;
   const result = validatePipeline(yaml, 'wide.yaml');
-  assert.deepEqual(result.diagnostics.map((d) => [d.code, d.line]), [['too-many-stages', 4]]);
+  assert.deepEqual(
+    result.diagnostics.map((d) => [d.code, d.line]),
+    [['too-many-stages', 4]],
+  );
   assert.match(result.diagnostics[0]?.hint ?? '', /at most 1000 stages/);
   // A plan built by hand (not through the validator) is refused by the workflow's check too.
   const small = compilePlan(yaml.replace(/\n {2}s1:[\s\S]*$/, '\n'), 'one.yaml').plan;
   assert.ok(small, 'one stage compiles');
-  const wide = { ...small, stages: Array.from({ length: MAX_STAGES + 1 }, (_, i) => ({ ...small.stages[0], id: `s${i}` })) };
-  assert.deepEqual(validatePlan(wide as typeof small).map((d) => d.code), ['too-many-stages']);
+  const wide = {
+    ...small,
+    stages: Array.from({ length: MAX_STAGES + 1 }, (_, i) => ({ ...small.stages[0], id: `s${i}` })),
+  };
+  assert.deepEqual(
+    validatePlan(wide as typeof small).map((d) => d.code),
+    ['too-many-stages'],
+  );
 });

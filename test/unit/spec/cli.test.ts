@@ -36,9 +36,18 @@ test('validate: exit 0 for valid files, 1 with positioned diagnostics for invali
 test('validate --json lists every diagnostic with code and position', async () => {
   const result = await run('validate', '--json', 'test/fixtures/spec/invalid/retry-bounds.yaml');
   assert.equal(result.code, 1);
-  const report = JSON.parse(result.out) as { valid: boolean; files: { diagnostics: { code: string; line: number; column: number }[] }[] };
+  const report = JSON.parse(result.out) as {
+    valid: boolean;
+    files: { diagnostics: { code: string; line: number; column: number }[] }[];
+  };
   assert.equal(report.valid, false);
-  assert.deepEqual(report.files[0]?.diagnostics.map((d) => [d.code, d.line]), [['retry-bounds', 10], ['retry-bounds', 10]]);
+  assert.deepEqual(
+    report.files[0]?.diagnostics.map((d) => [d.code, d.line]),
+    [
+      ['retry-bounds', 10],
+      ['retry-bounds', 10],
+    ],
+  );
 });
 
 test('bad files from disk: binary and non-UTF-8 get exit 1 and a position, never a stack trace', async () => {

@@ -15,7 +15,10 @@ import {
 const ctx: ExpressionContext = {
   params: { dataset: 's3://datasets/defects/', minAccuracy: 0.9, epochs: 20, tags: ['a', 'b'], nested: { lr: 0.01 } },
   stages: {
-    select: { outputs: { model: 'registry://digits-cnn@3', ranking: [{ model: 'x', score: 0.8 }] }, status: 'succeeded' },
+    select: {
+      outputs: { model: 'registry://digits-cnn@3', ranking: [{ model: 'x', score: 0.8 }] },
+      status: 'succeeded',
+    },
     evaluate: { outputs: { passed: true, metrics: { accuracy: 0.93, 'macro-f1': 0.9 } } },
     'fine-tune': { outputs: { model: 's3://fineflow/runs/r/fine-tune/model.json' } },
   },
@@ -50,7 +53,10 @@ test('a string that is exactly one expression resolves to the typed value', () =
 });
 
 test('embedded expressions interpolate into a string', () => {
-  const resolved = resolveStageInputs({ path: '${{ params.dataset }}train/${{ params.epochs }}-${{ params.nested }}' }, ctx);
+  const resolved = resolveStageInputs(
+    { path: '${{ params.dataset }}train/${{ params.epochs }}-${{ params.nested }}' },
+    ctx,
+  );
   assert.equal(resolved.path, 's3://datasets/defects/train/20-{"lr":0.01}');
 });
 
@@ -114,7 +120,10 @@ test('syntax errors carry an offset and never evaluate anything', () => {
       source,
     );
   }
-  assert.throws(() => parseTemplate('x ${{ params.a'), (e: unknown) => e instanceof ExpressionSyntaxError && e.offset === 2);
+  assert.throws(
+    () => parseTemplate('x ${{ params.a'),
+    (e: unknown) => e instanceof ExpressionSyntaxError && e.offset === 2,
+  );
   assert.throws(() => evaluateCondition('text ${{ params.epochs }} text', ctx), InvalidInputError);
   assert.throws(() => parseExpression('!'.repeat(200) + 'true'), ExpressionSyntaxError);
 });
@@ -149,15 +158,56 @@ test('collectReferences finds params and stage outputs with their paths', () => 
 
 test('arbitrary input only ever raises the documented errors', async () => {
   const fc = (await import('fast-check')).default;
-  const alphabet = fc.constantFrom('params', 'stages', '.', 'outputs', 'select', 'model', ' ', '(', ')', '[', ']', '0', '"', "'", '==', '<', '!', 'and', 'or', 'not', '&&', '||', '-', '1e3', 'true', 'null', '${{', '}}', 'evaluate', 'metrics', 'accuracy', 'passed');
+  const alphabet = fc.constantFrom(
+    'params',
+    'stages',
+    '.',
+    'outputs',
+    'select',
+    'model',
+    ' ',
+    '(',
+    ')',
+    '[',
+    ']',
+    '0',
+    '"',
+    "'",
+    '==',
+    '<',
+    '!',
+    'and',
+    'or',
+    'not',
+    '&&',
+    '||',
+    '-',
+    '1e3',
+    'true',
+    'null',
+    '${{',
+    '}}',
+    'evaluate',
+    'metrics',
+    'accuracy',
+    'passed',
+  );
   fc.assert(
     fc.property(fc.array(alphabet, { maxLength: 14 }), fc.string({ maxLength: 8 }), (tokens, noise) => {
       const source = tokens.join('') + noise;
-      for (const attempt of [() => parseExpression(source), () => evaluateCondition(source, ctx), () => resolveStageInputs({ v: source }, ctx), () => collectReferences(source)]) {
+      for (const attempt of [
+        () => parseExpression(source),
+        () => evaluateCondition(source, ctx),
+        () => resolveStageInputs({ v: source }, ctx),
+        () => collectReferences(source),
+      ]) {
         try {
           attempt();
         } catch (error) {
-          assert.ok(error instanceof ExpressionSyntaxError || error instanceof InvalidInputError, `${source}: ${String(error)}`);
+          assert.ok(
+            error instanceof ExpressionSyntaxError || error instanceof InvalidInputError,
+            `${source}: ${String(error)}`,
+          );
         }
       }
     }),

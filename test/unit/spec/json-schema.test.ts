@@ -7,7 +7,9 @@ import { parse } from 'yaml';
 import { pipelineJsonSchemaText } from '../../../src/spec';
 
 const root = join(__dirname, '../../..');
-const examples = readdirSync(join(root, 'pipelines')).filter((f) => f.endsWith('.yaml')).sort();
+const examples = readdirSync(join(root, 'pipelines'))
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 test('schema/pipeline.schema.json is up to date (regenerate: fineflow schema > schema/pipeline.schema.json)', () => {
   assert.equal(readFileSync(join(root, 'schema/pipeline.schema.json'), 'utf8'), pipelineJsonSchemaText());
@@ -26,14 +28,16 @@ test('editors accept every example and reject typos (checked with Ajv, JSON Sche
     const doc = parse(readFileSync(join(root, 'pipelines', file), 'utf8')) as Record<string, unknown>;
     assert.ok(validate(doc), `${file}: ${JSON.stringify(validate.errors)}`);
   }
-  const doc = parse(readFileSync(join(root, 'pipelines/quickstart.yaml'), 'utf8')) as { stages: Record<string, Record<string, unknown>> };
+  const doc = parse(readFileSync(join(root, 'pipelines/quickstart.yaml'), 'utf8')) as {
+    stages: Record<string, Record<string, unknown>>;
+  };
   const withTypo = structuredClone(doc);
   (withTypo.stages.finetune as Record<string, unknown>).need = ['prepare'];
   assert.equal(validate(withTypo), false);
   const badInput = structuredClone(doc);
-  ((badInput.stages.finetune as { with: Record<string, unknown> }).with).optimiser = 'adam';
+  (badInput.stages.finetune as { with: Record<string, unknown> }).with.optimiser = 'adam';
   assert.equal(validate(badInput), false);
   const badType = structuredClone(doc);
-  ((badType.stages.finetune as { with: Record<string, unknown> }).with).epochs = 'many';
+  (badType.stages.finetune as { with: Record<string, unknown> }).with.epochs = 'many';
   assert.equal(validate(badType), false);
 });

@@ -16,7 +16,18 @@ test('every diagnostic code the fixtures expect is documented', () => {
   const documented = new Set([...doc.matchAll(/^\| `([a-z0-9-]+)` \| (error|warning) \|/gm)].map((m) => m[1]));
   const dir = join(root, 'test/fixtures/spec/invalid');
   for (const file of readdirSync(dir)) {
-    for (const m of readFileSync(join(dir, file), 'utf8').matchAll(/^# expect: ([a-z0-9-]+) \d+$/gm)) assert.ok(documented.has(m[1]), `${m[1]} (${file}) is not in the reference`);
+    for (const m of readFileSync(join(dir, file), 'utf8').matchAll(/^# expect: ([a-z0-9-]+) \d+$/gm))
+      assert.ok(documented.has(m[1]), `${m[1]} (${file}) is not in the reference`);
   }
-  for (const code of ['file-too-large', 'file-binary', 'file-not-utf8', 'yaml-too-deep', 'set-syntax', 'set-unknown-param', 'set-wrong-type', 'missing-param-value']) assert.ok(documented.has(code), code);
+  for (const code of [
+    'file-too-large',
+    'file-binary',
+    'file-not-utf8',
+    'yaml-too-deep',
+    'set-syntax',
+    'set-unknown-param',
+    'set-wrong-type',
+    'missing-param-value',
+  ])
+    assert.ok(documented.has(code), code);
 });

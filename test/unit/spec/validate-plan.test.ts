@@ -7,7 +7,10 @@ import type { Plan } from '../../../src/core/spec/plan-types';
 import { validatePlan } from '../../../src/core/spec/validate-plan';
 
 function quickstartPlan(): Plan {
-  const { plan } = compilePlan(readFileSync(join(__dirname, '../../../pipelines/quickstart.yaml'), 'utf8'), 'quickstart.yaml');
+  const { plan } = compilePlan(
+    readFileSync(join(__dirname, '../../../pipelines/quickstart.yaml'), 'utf8'),
+    'quickstart.yaml',
+  );
   assert.ok(plan);
   return JSON.parse(JSON.stringify(plan)) as Plan;
 }
@@ -25,20 +28,51 @@ test('a compiled plan re-validates cleanly', () => {
 });
 
 test('tampered plans are caught', () => {
-  assert.ok(codesAfter((p) => ((p.stages[4] as Record<string, unknown>).needs = ['finetune'])).includes('reference-not-in-needs'));
-  assert.ok(codesAfter((p) => ((p.stages[0] as Record<string, unknown>).needs = ['register'])).includes('dependency-cycle'));
+  assert.ok(
+    codesAfter((p) => ((p.stages[4] as Record<string, unknown>).needs = ['finetune'])).includes(
+      'reference-not-in-needs',
+    ),
+  );
+  assert.ok(
+    codesAfter((p) => ((p.stages[0] as Record<string, unknown>).needs = ['register'])).includes('dependency-cycle'),
+  );
   assert.ok(codesAfter((p) => ((p.stages[1] as Record<string, unknown>).id = 'prepare')).includes('duplicate-stage'));
-  assert.ok(codesAfter((p) => ((p.stages[2] as Record<string, unknown>).retry = { maxAttempts: 0, initialIntervalMs: 1, backoffCoefficient: 2, maximumIntervalMs: 1 })).includes('retry-bounds'));
+  assert.ok(
+    codesAfter(
+      (p) =>
+        ((p.stages[2] as Record<string, unknown>).retry = {
+          maxAttempts: 0,
+          initialIntervalMs: 1,
+          backoffCoefficient: 2,
+          maximumIntervalMs: 1,
+        }),
+    ).includes('retry-bounds'),
+  );
   assert.ok(codesAfter((p) => ((p.stages[2] as Record<string, unknown>).timeoutMs = -1)).includes('bad-duration'));
-  assert.ok(codesAfter((p) => ((p.stages[4] as Record<string, unknown>).when = '${{ stages.evaluate.outputs.passed == }}')).includes('bad-expression'));
-  assert.ok(codesAfter((p) => ((p.stages[0] as { with: Record<string, unknown> }).with.source = '${{ params.nope }}')).includes('unknown-reference'));
+  assert.ok(
+    codesAfter(
+      (p) => ((p.stages[4] as Record<string, unknown>).when = '${{ stages.evaluate.outputs.passed == }}'),
+    ).includes('bad-expression'),
+  );
+  assert.ok(
+    codesAfter((p) => ((p.stages[0] as { with: Record<string, unknown> }).with.source = '${{ params.nope }}')).includes(
+      'unknown-reference',
+    ),
+  );
   assert.ok(codesAfter((p) => (p.levels = [p.levels.flat()])).includes('plan-levels'));
   assert.ok(codesAfter((p) => p.stages.reverse()).includes('plan-order'));
   assert.ok(codesAfter((p) => ((p as { apiVersion: string }).apiVersion = 'fineflow/v0')).includes('plan-api-version'));
 });
 
 test('garbage never throws', () => {
-  for (const value of [null, 3, 'plan', [], {}, { apiVersion: 'fineflow/v1', stages: [null, 1, { id: 'a', needs: 'x' }], levels: [3] }]) {
+  for (const value of [
+    null,
+    3,
+    'plan',
+    [],
+    {},
+    { apiVersion: 'fineflow/v1', stages: [null, 1, { id: 'a', needs: 'x' }], levels: [3] },
+  ]) {
     assert.ok(validatePlan(value as unknown as Plan).length > 0);
   }
 });

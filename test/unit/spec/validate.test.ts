@@ -40,8 +40,21 @@ test('every problem of a file is reported at once, in source order', () => {
 
 test('formatDiagnostics shows file:line:col, the line with a caret under the problem, and the hint', () => {
   const result = validatePipeline(fixture, 'many-errors.yaml');
-  const text = formatDiagnostics(result.diagnostics.filter((d) => d.code === 'unknown-input'), fixture);
-  assert.equal(text, ['many-errors.yaml:23:7: error[unknown-input] unknown key `optimiser` in stages.train.with', '   |', '23 |       optimiser: adam', '   |       ^^^^^^^^^', '  hint: did you mean `optimizer`?', ''].join('\n'));
+  const text = formatDiagnostics(
+    result.diagnostics.filter((d) => d.code === 'unknown-input'),
+    fixture,
+  );
+  assert.equal(
+    text,
+    [
+      'many-errors.yaml:23:7: error[unknown-input] unknown key `optimiser` in stages.train.with',
+      '   |',
+      '23 |       optimiser: adam',
+      '   |       ^^^^^^^^^',
+      '  hint: did you mean `optimizer`?',
+      '',
+    ].join('\n'),
+  );
 });
 
 test('a cycle through three stages is named in order', () => {

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidInputError } from '../../../src/core/errors';
-import { cachePrefix, checkpointPrefix, modelAliasUri, modelCardUri, modelPrefix, runPrefix, stageLogPrefix, stageLogUri } from '../../../src/core/storage/layout';
+import {
+  cachePrefix,
+  checkpointPrefix,
+  modelAliasUri,
+  modelCardUri,
+  modelPrefix,
+  runPrefix,
+  stageLogPrefix,
+  stageLogUri,
+} from '../../../src/core/storage/layout';
 import { confineToPrefix } from '../../../src/core/storage/uri';
 
 const sha = 'a'.repeat(64);
@@ -16,7 +25,10 @@ void describe('storage layout', () => {
   });
   void it('keeps every stage key inside its stage prefix', () => {
     const stage = runPrefix('fineflow', 'run-1', 'train');
-    for (const uri of [stageLogUri('fineflow', 'run-1', 'train', 1), `${checkpointPrefix('fineflow', 'run-1', 'train')}epoch-3.json`]) {
+    for (const uri of [
+      stageLogUri('fineflow', 'run-1', 'train', 1),
+      `${checkpointPrefix('fineflow', 'run-1', 'train')}epoch-3.json`,
+    ]) {
       assert.doesNotThrow(() => confineToPrefix(uri, stage));
     }
   });
@@ -24,7 +36,10 @@ void describe('storage layout', () => {
     assert.equal(cachePrefix('fineflow', sha), `s3://fineflow/cache/${sha}/`);
     assert.equal(modelPrefix('fineflow', 'digits-cnn', 'v3'), 's3://fineflow/models/digits-cnn/v3/');
     assert.equal(modelCardUri('fineflow', 'digits-cnn', 'v3'), 's3://fineflow/models/digits-cnn/v3/card.json');
-    assert.equal(modelAliasUri('fineflow', 'digits-cnn', 'champion'), 's3://fineflow/models/digits-cnn/_aliases/champion.json');
+    assert.equal(
+      modelAliasUri('fineflow', 'digits-cnn', 'champion'),
+      's3://fineflow/models/digits-cnn/_aliases/champion.json',
+    );
   });
   void it('rejects ids that would add or escape a path segment', () => {
     const bad: (() => unknown)[] = [
@@ -40,7 +55,11 @@ void describe('storage layout', () => {
       () => modelPrefix('fineflow', 'm', '_aliases'),
       () => modelAliasUri('fineflow', 'm', 'a/b'),
     ];
-    for (const fn of bad) assert.throws(fn, (error: unknown) => error instanceof InvalidInputError && error.details.code === 'invalid-key-segment');
+    for (const fn of bad)
+      assert.throws(
+        fn,
+        (error: unknown) => error instanceof InvalidInputError && error.details.code === 'invalid-key-segment',
+      );
     assert.throws(() => runPrefix('Not_A_Bucket', 'r'), InvalidInputError);
   });
 });

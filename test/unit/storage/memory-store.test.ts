@@ -20,8 +20,13 @@ void describe('memory object store (test double of the MinIO store)', () => {
   void it('round-trips bytes, streams and JSON with their sha256', async () => {
     const store = createMemoryObjectStore({ buckets: ['data'] });
     const progress: number[] = [];
-    const put = await store.putStream('s3://data/a/b.txt', Readable.from(['hel', 'lo']), { onProgress: (n) => progress.push(n) });
-    assert.deepEqual({ size: put.size, sha256: put.sha256, uri: put.uri }, { size: 5, sha256: sha256('hello'), uri: 's3://data/a/b.txt' });
+    const put = await store.putStream('s3://data/a/b.txt', Readable.from(['hel', 'lo']), {
+      onProgress: (n) => progress.push(n),
+    });
+    assert.deepEqual(
+      { size: put.size, sha256: put.sha256, uri: put.uri },
+      { size: 5, sha256: sha256('hello'), uri: 's3://data/a/b.txt' },
+    );
     assert.deepEqual(progress, [5]);
     assert.equal((await store.getBytes('s3://data/a/b.txt')).toString(), 'hello');
     const chunks: Buffer[] = [];
@@ -47,9 +52,15 @@ void describe('memory object store (test double of the MinIO store)', () => {
   void it('honours conditional writes like S3 (If-None-Match: *, If-Match: etag)', async () => {
     const store = createMemoryObjectStore({ buckets: ['data'] });
     const first = await store.putJson('s3://data/a.json', { n: 1 }, { condition: { ifNoneMatch: '*' } });
-    await assert.rejects(store.putJson('s3://data/a.json', { n: 2 }, { condition: { ifNoneMatch: '*' } }), ConflictError);
+    await assert.rejects(
+      store.putJson('s3://data/a.json', { n: 2 }, { condition: { ifNoneMatch: '*' } }),
+      ConflictError,
+    );
     const second = await store.putJson('s3://data/a.json', { n: 2 }, { condition: { ifMatch: first.etag } });
-    await assert.rejects(store.putJson('s3://data/a.json', { n: 3 }, { condition: { ifMatch: first.etag } }), ConflictError);
+    await assert.rejects(
+      store.putJson('s3://data/a.json', { n: 3 }, { condition: { ifMatch: first.etag } }),
+      ConflictError,
+    );
     assert.deepEqual(await store.getJson('s3://data/a.json'), { n: 2 });
     assert.equal((await store.stat('s3://data/a.json'))?.etag, second.etag);
   });
@@ -57,8 +68,15 @@ void describe('memory object store (test double of the MinIO store)', () => {
     const store = createMemoryObjectStore({ buckets: ['data'] });
     for (const key of ['r/b', 'r/a/2', 'r/a/1', 'rx/1', 'other/1']) await store.putBytes(`s3://data/${key}`, key);
     const listed = await store.list('s3://data/r/');
-    assert.deepEqual(listed.map((o) => o.key), ['r/a/1', 'r/a/2', 'r/b']);
-    assert.deepEqual(listed.map((o) => o.sha256), [undefined, undefined, undefined], 'listings carry no metadata, as in S3');
+    assert.deepEqual(
+      listed.map((o) => o.key),
+      ['r/a/1', 'r/a/2', 'r/b'],
+    );
+    assert.deepEqual(
+      listed.map((o) => o.sha256),
+      [undefined, undefined, undefined],
+      'listings carry no metadata, as in S3',
+    );
     await store.removePrefix('s3://data/r/');
     assert.deepEqual(store.uris(), ['s3://data/other/1', 's3://data/rx/1']);
     await store.remove('s3://data/rx/1');
@@ -78,11 +96,21 @@ void describe('confineWrites', () => {
     await stage.putJson('s3://fineflow/runs/r1/train/out.json', { ok: true });
     await stage.putBytes('relative/log.txt', 'x');
     assert.equal((await stage.getBytes('s3://fineflow/runs/r2/train/model.json')).toString(), 'other run');
-    await assert.rejects(stage.putBytes('s3://fineflow/runs/r1/train/../../r2/train/model.json', 'overwrite'), isCode('outside-prefix'));
-    await assert.rejects(stage.putStream('s3://fineflow/runs/r2/train/model.json', Readable.from(['x'])), isCode('outside-prefix'));
+    await assert.rejects(
+      stage.putBytes('s3://fineflow/runs/r1/train/../../r2/train/model.json', 'overwrite'),
+      isCode('outside-prefix'),
+    );
+    await assert.rejects(
+      stage.putStream('s3://fineflow/runs/r2/train/model.json', Readable.from(['x'])),
+      isCode('outside-prefix'),
+    );
     await assert.rejects(stage.removePrefix('s3://fineflow/runs/'), isCode('outside-prefix'));
     await assert.rejects(stage.remove('../x'), isCode('outside-prefix'));
     assert.equal((await store.getBytes('s3://fineflow/runs/r2/train/model.json')).toString(), 'other run');
-    assert.deepEqual(store.uris(), ['s3://fineflow/runs/r1/train/out.json', 's3://fineflow/runs/r1/train/relative/log.txt', 's3://fineflow/runs/r2/train/model.json']);
+    assert.deepEqual(store.uris(), [
+      's3://fineflow/runs/r1/train/out.json',
+      's3://fineflow/runs/r1/train/relative/log.txt',
+      's3://fineflow/runs/r2/train/model.json',
+    ]);
   });
 });

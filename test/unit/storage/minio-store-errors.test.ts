@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { S3Error } from 'minio';
-import { AccessDeniedError, ConflictError, DependencyUnavailableError, InternalError, NON_RETRYABLE_ERROR_TYPES, NotFoundError } from '../../../src/core/errors';
+import {
+  AccessDeniedError,
+  ConflictError,
+  DependencyUnavailableError,
+  InternalError,
+  NON_RETRYABLE_ERROR_TYPES,
+  NotFoundError,
+} from '../../../src/core/errors';
 import { createMinioObjectStore, mapS3Error } from '../../../src/storage/minio-store';
 
 function s3Error(code: string): S3Error {
@@ -32,12 +39,20 @@ void describe('mapS3Error', () => {
     assert.ok(denied instanceof AccessDeniedError && !(denied instanceof NotFoundError));
     assert.ok(mapS3Error(s3Error('PreconditionFailed'), 's3://b1b/k', 'put') instanceof ConflictError);
     assert.ok(mapS3Error(s3Error('SlowDown'), 's3://b1b/k', 'put') instanceof DependencyUnavailableError);
-    assert.ok(mapS3Error(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 's3://b1b/k', 'get') instanceof DependencyUnavailableError);
+    assert.ok(
+      mapS3Error(
+        Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+        's3://b1b/k',
+        'get',
+      ) instanceof DependencyUnavailableError,
+    );
     assert.ok(mapS3Error(new Error('something odd'), 's3://b1b/k', 'get') instanceof InternalError);
   });
 
   void it('keeps the stage retry policy right: only unavailable (and conflicts) are retried', () => {
-    const classes = ['NoSuchKey', 'AccessDenied', 'SlowDown', 'PreconditionFailed'].map((code) => mapS3Error(s3Error(code), 's3://b1b/k', 'get'));
+    const classes = ['NoSuchKey', 'AccessDenied', 'SlowDown', 'PreconditionFailed'].map((code) =>
+      mapS3Error(s3Error(code), 's3://b1b/k', 'get'),
+    );
     assert.deepEqual(
       classes.map((error) => [error.type, error.retryable, NON_RETRYABLE_ERROR_TYPES.includes(error.type)]),
       [
@@ -53,7 +68,15 @@ void describe('mapS3Error', () => {
 void describe('MinIO store without a server', () => {
   void it('reports a refused connection as DependencyUnavailableError', async () => {
     const port = await closedPort();
-    const store = createMinioObjectStore({ endPoint: '127.0.0.1', port, useSSL: false, accessKey: 'fineflow', secretKey: 'fineflow-secret', region: 'us-east-1', bucket: 'fineflow' });
+    const store = createMinioObjectStore({
+      endPoint: '127.0.0.1',
+      port,
+      useSSL: false,
+      accessKey: 'fineflow',
+      secretKey: 'fineflow-secret',
+      region: 'us-east-1',
+      bucket: 'fineflow',
+    });
     await assert.rejects(store.getBytes('s3://fineflow/x'), DependencyUnavailableError);
     await assert.rejects(store.ensureBucket('fineflow'), DependencyUnavailableError);
     await assert.rejects(store.putBytes('s3://fineflow/x', 'x'), DependencyUnavailableError);
@@ -65,7 +88,15 @@ void describe('MinIO store without a server', () => {
     const { port } = silent.address() as { port: number };
     try {
       const store = createMinioObjectStore(
-        { endPoint: '127.0.0.1', port, useSSL: false, accessKey: 'fineflow', secretKey: 'fineflow-secret', region: 'us-east-1', bucket: 'fineflow' },
+        {
+          endPoint: '127.0.0.1',
+          port,
+          useSSL: false,
+          accessKey: 'fineflow',
+          secretKey: 'fineflow-secret',
+          region: 'us-east-1',
+          bucket: 'fineflow',
+        },
         { idleTimeoutMs: 300 },
       );
       const started = Date.now();

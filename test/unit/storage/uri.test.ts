@@ -15,17 +15,35 @@ function codeOf(fn: () => unknown): unknown {
 
 void describe('parseS3Uri / formatS3Uri', () => {
   void it('splits bucket and key and formats back', () => {
-    assert.deepEqual(parseS3Uri('s3://datasets/defects/train/a.png'), { bucket: 'datasets', key: 'defects/train/a.png' });
+    assert.deepEqual(parseS3Uri('s3://datasets/defects/train/a.png'), {
+      bucket: 'datasets',
+      key: 'defects/train/a.png',
+    });
     assert.deepEqual(parseS3Uri('s3://datasets'), { bucket: 'datasets', key: '' });
     assert.deepEqual(parseS3Uri('s3://datasets/'), { bucket: 'datasets', key: '' });
     assert.equal(formatS3Uri(parseS3Uri('s3://b1b/x/y/')), 's3://b1b/x/y/');
   });
   void it('rejects other schemes and invalid bucket names', () => {
-    assert.equal(codeOf(() => parseS3Uri('http://bucket/key')), 'invalid-uri');
-    assert.equal(codeOf(() => parseS3Uri('s3://Bucket/key')), 'invalid-uri');
-    assert.equal(codeOf(() => parseS3Uri('s3://ab/key')), 'invalid-uri');
-    assert.equal(codeOf(() => parseS3Uri('s3:///key')), 'invalid-uri');
-    assert.equal(codeOf(() => parseS3Uri(`s3://bucket/${'k'.repeat(1025)}`)), 'invalid-uri');
+    assert.equal(
+      codeOf(() => parseS3Uri('http://bucket/key')),
+      'invalid-uri',
+    );
+    assert.equal(
+      codeOf(() => parseS3Uri('s3://Bucket/key')),
+      'invalid-uri',
+    );
+    assert.equal(
+      codeOf(() => parseS3Uri('s3://ab/key')),
+      'invalid-uri',
+    );
+    assert.equal(
+      codeOf(() => parseS3Uri('s3:///key')),
+      'invalid-uri',
+    );
+    assert.equal(
+      codeOf(() => parseS3Uri(`s3://bucket/${'k'.repeat(1025)}`)),
+      'invalid-uri',
+    );
   });
 });
 
@@ -48,9 +66,18 @@ void describe('joinS3Uri / asPrefixUri', () => {
 void describe('confineToPrefix', () => {
   const prefix = 's3://fineflow/runs/r1/train/';
   void it('accepts keys below the prefix, absolute or relative', () => {
-    assert.deepEqual(confineToPrefix('s3://fineflow/runs/r1/train/model/weights.bin', prefix), { bucket: 'fineflow', key: 'runs/r1/train/model/weights.bin' });
-    assert.deepEqual(confineToPrefix('metrics.json', prefix), { bucket: 'fineflow', key: 'runs/r1/train/metrics.json' });
-    assert.deepEqual(confineToPrefix('metrics.json', 's3://fineflow/runs/r1/train'), { bucket: 'fineflow', key: 'runs/r1/train/metrics.json' });
+    assert.deepEqual(confineToPrefix('s3://fineflow/runs/r1/train/model/weights.bin', prefix), {
+      bucket: 'fineflow',
+      key: 'runs/r1/train/model/weights.bin',
+    });
+    assert.deepEqual(confineToPrefix('metrics.json', prefix), {
+      bucket: 'fineflow',
+      key: 'runs/r1/train/metrics.json',
+    });
+    assert.deepEqual(confineToPrefix('metrics.json', 's3://fineflow/runs/r1/train'), {
+      bucket: 'fineflow',
+      key: 'runs/r1/train/metrics.json',
+    });
   });
   void it('refuses escapes: .., ., //, absolute keys, other buckets, siblings, the prefix itself', () => {
     const escapes = [
@@ -64,6 +91,11 @@ void describe('confineToPrefix', () => {
       's3://fineflow/runs/r1/train/',
       'a\\..\\b',
     ];
-    for (const uri of escapes) assert.equal(codeOf(() => confineToPrefix(uri, prefix)), 'outside-prefix', uri);
+    for (const uri of escapes)
+      assert.equal(
+        codeOf(() => confineToPrefix(uri, prefix)),
+        'outside-prefix',
+        uri,
+      );
   });
 });

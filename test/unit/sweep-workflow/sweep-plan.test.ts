@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidInputError } from '../../../src/core/errors';
-import { nextSegmentEnd, objectiveValue, planSweep, trialPrefix, trialSettings } from '../../../src/core/sweep/sweep-plan';
+import {
+  nextSegmentEnd,
+  objectiveValue,
+  planSweep,
+  trialPrefix,
+  trialSettings,
+} from '../../../src/core/sweep/sweep-plan';
 import type { JsonObject } from '../../../src/core/spec/plan-types';
 import { createSweep, recordIntermediate, nextTrials } from '../../../src/core/sweep';
 
@@ -59,9 +65,18 @@ describe('planSweep: stage inputs → controller config', () => {
     assert.equal(plan.timeBudgetMs, 5_400_000);
     const batch = plan.config.space.parameters.find((p) => p.name === 'batchSize');
     assert.deepEqual(batch?.domain, { kind: 'int', low: 8, high: 64, step: 8, log: false });
-    assert.deepEqual(plan.config.space.parameters.find((p) => p.name === 'learningRate')?.domain, { kind: 'fixed', value: 0.001 });
+    assert.deepEqual(plan.config.space.parameters.find((p) => p.name === 'learningRate')?.domain, {
+      kind: 'fixed',
+      value: 0.001,
+    });
     // trial settings: the budget and per-epoch checkpoints are the sweep's, the rest is the stage's.
-    assert.deepEqual(plan.trialSettings, { optimizer: 'sgd', model: base.model, data: base.data, epochs: 27, checkpoint: { everyEpochs: 1 } });
+    assert.deepEqual(plan.trialSettings, {
+      optimizer: 'sgd',
+      model: base.model,
+      data: base.data,
+      epochs: 27,
+      checkpoint: { everyEpochs: 1 },
+    });
   });
 
   it('lays the sampled values over the shared settings, and the pinned base model over `model`', () => {
@@ -74,26 +89,59 @@ describe('planSweep: stage inputs → controller config', () => {
   });
 
   it('names the field of every input it rejects', () => {
-    assert.equal(fieldOf(() => planSweep({ ...base, model: 3 })), 'model');
-    assert.equal(fieldOf(() => planSweep({ ...base, data: '' })), 'data');
-    assert.equal(fieldOf(() => planSweep({ ...base, objective: { metric: 'validation.f1' } })), 'objective.metric');
-    assert.equal(fieldOf(() => planSweep({ ...base, space: { epochs: { int: [1, 5] } } })), 'space.epochs');
-    assert.equal(fieldOf(() => planSweep({ ...base, timeBudget: 'soon' })), 'timeBudget');
-    assert.equal(fieldOf(() => planSweep({ ...base, maxFailedTrials: -1 })), 'maxFailedTrials');
-    assert.equal(fieldOf(() => planSweep({ ...base, space: { learningRate: { uniform: [0.1, 0.01] } } })), 'space.learningRate.uniform');
-    assert.equal(fieldOf(() => planSweep({ ...base, earlyStopping: { type: 'asha', minEpochs: 5 }, trial: { epochs: 3 } })), 'earlyStopping.maxEpochs');
+    assert.equal(
+      fieldOf(() => planSweep({ ...base, model: 3 })),
+      'model',
+    );
+    assert.equal(
+      fieldOf(() => planSweep({ ...base, data: '' })),
+      'data',
+    );
+    assert.equal(
+      fieldOf(() => planSweep({ ...base, objective: { metric: 'validation.f1' } })),
+      'objective.metric',
+    );
+    assert.equal(
+      fieldOf(() => planSweep({ ...base, space: { epochs: { int: [1, 5] } } })),
+      'space.epochs',
+    );
+    assert.equal(
+      fieldOf(() => planSweep({ ...base, timeBudget: 'soon' })),
+      'timeBudget',
+    );
+    assert.equal(
+      fieldOf(() => planSweep({ ...base, maxFailedTrials: -1 })),
+      'maxFailedTrials',
+    );
+    assert.equal(
+      fieldOf(() => planSweep({ ...base, space: { learningRate: { uniform: [0.1, 0.01] } } })),
+      'space.learningRate.uniform',
+    );
+    assert.equal(
+      fieldOf(() => planSweep({ ...base, earlyStopping: { type: 'asha', minEpochs: 5 }, trial: { epochs: 3 } })),
+      'earlyStopping.maxEpochs',
+    );
   });
 });
 
 describe('nextSegmentEnd: how far a trial trains before the workflow decides', () => {
   it('ASHA: up to the next rung above the epochs done, then the budget', () => {
-    const state = createSweep(planSweep({ ...base, earlyStopping: { type: 'asha', reductionFactor: 3, minEpochs: 1 }, trial: { epochs: 27 } }).config);
-    assert.deepEqual([0, 1, 2, 3, 8, 9, 20].map((done) => nextSegmentEnd(state, done)), [1, 3, 3, 9, 9, 27, 27]);
+    const state = createSweep(
+      planSweep({ ...base, earlyStopping: { type: 'asha', reductionFactor: 3, minEpochs: 1 }, trial: { epochs: 27 } })
+        .config,
+    );
+    assert.deepEqual(
+      [0, 1, 2, 3, 8, 9, 20].map((done) => nextSegmentEnd(state, done)),
+      [1, 3, 3, 9, 9, 27, 27],
+    );
   });
 
   it('median rule: one epoch at a time once past the warm-up', () => {
     const state = createSweep(planSweep({ ...base, earlyStopping: { type: 'median' }, trial: { epochs: 4 } }).config);
-    assert.deepEqual([0, 1, 2, 3].map((done) => nextSegmentEnd(state, done)), [2, 2, 3, 4]);
+    assert.deepEqual(
+      [0, 1, 2, 3].map((done) => nextSegmentEnd(state, done)),
+      [2, 2, 3, 4],
+    );
   });
 
   it('no early stopping: the whole budget in one segment', () => {
@@ -102,7 +150,15 @@ describe('nextSegmentEnd: how far a trial trains before the workflow decides', (
   });
 
   it('segment ends line up with the controller: a report at the segment end is where ASHA decides', () => {
-    let state = createSweep(planSweep({ ...base, algorithm: 'random', parallelism: 2, earlyStopping: { type: 'asha', reductionFactor: 2, minEpochs: 1 }, trial: { epochs: 4 } }).config);
+    let state = createSweep(
+      planSweep({
+        ...base,
+        algorithm: 'random',
+        parallelism: 2,
+        earlyStopping: { type: 'asha', reductionFactor: 2, minEpochs: 1 },
+        trial: { epochs: 4 },
+      }).config,
+    );
     ({ state } = nextTrials(state));
     const first = recordIntermediate(state, 0, nextSegmentEnd(state, 0), 0.9);
     assert.equal(first.stop, false, first.reason);

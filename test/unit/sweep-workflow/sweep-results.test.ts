@@ -12,13 +12,49 @@ const table: ResultsTable = {
   rungEpochs: [1, 3],
   bestTrialId: 0,
   rows: [
-    { trialId: 0, params: { learningRate: 0.001, optimizer: 'adam' }, status: 'completed', value: 0.9, metricByEpoch: [{ epoch: 1, value: 0.5 }, { epoch: 3, value: 0.8 }, { epoch: 9, value: 0.9 }], epochs: 9, durationMs: 1200 },
-    { trialId: 1, params: { learningRate: 0.1, optimizer: 'adam' }, status: 'stopped', value: 0.2, metricByEpoch: [{ epoch: 1, value: 0.2 }], epochs: 1, durationMs: 300, stopReason: 'rung 0: not in the top 1/3' },
-    { trialId: 2, params: { learningRate: 0.01, optimizer: 'a,"b"' }, status: 'failed', metricByEpoch: [], error: 'optimizer "a,b"\nis unknown' },
+    {
+      trialId: 0,
+      params: { learningRate: 0.001, optimizer: 'adam' },
+      status: 'completed',
+      value: 0.9,
+      metricByEpoch: [
+        { epoch: 1, value: 0.5 },
+        { epoch: 3, value: 0.8 },
+        { epoch: 9, value: 0.9 },
+      ],
+      epochs: 9,
+      durationMs: 1200,
+    },
+    {
+      trialId: 1,
+      params: { learningRate: 0.1, optimizer: 'adam' },
+      status: 'stopped',
+      value: 0.2,
+      metricByEpoch: [{ epoch: 1, value: 0.2 }],
+      epochs: 1,
+      durationMs: 300,
+      stopReason: 'rung 0: not in the top 1/3',
+    },
+    {
+      trialId: 2,
+      params: { learningRate: 0.01, optimizer: 'a,"b"' },
+      status: 'failed',
+      metricByEpoch: [],
+      error: 'optimizer "a,b"\nis unknown',
+    },
   ],
 };
 
-const segment = (trialId: number, worker: string, fromEpoch: number, toEpoch: number): SegmentRecord => ({ trialId, worker, fromEpoch, toEpoch, startedAtMs: 0, endedAtMs: 1, attempt: 1, resumedFromEpoch: fromEpoch });
+const segment = (trialId: number, worker: string, fromEpoch: number, toEpoch: number): SegmentRecord => ({
+  trialId,
+  worker,
+  fromEpoch,
+  toEpoch,
+  startedAtMs: 0,
+  endedAtMs: 1,
+  attempt: 1,
+  resumedFromEpoch: fromEpoch,
+});
 const segments = [segment(0, 'w1', 0, 1), segment(0, 'w2', 1, 3), segment(0, 'w2', 3, 9), segment(1, 'w1', 0, 1)];
 
 describe('sweep results', () => {
@@ -47,10 +83,30 @@ describe('sweep results', () => {
   });
 
   it('a cancelled sweep keeps finished trials and marks running ones cancelled with their checkpointed epochs', () => {
-    const running: ResultsTable = { ...table, rows: [...table.rows, { trialId: 3, params: { learningRate: 0.003, optimizer: 'sgd' }, status: 'running', value: 0.4, metricByEpoch: [{ epoch: 1, value: 0.4 }] }] };
+    const running: ResultsTable = {
+      ...table,
+      rows: [
+        ...table.rows,
+        {
+          trialId: 3,
+          params: { learningRate: 0.003, optimizer: 'sgd' },
+          status: 'running',
+          value: 0.4,
+          metricByEpoch: [{ epoch: 1, value: 0.4 }],
+        },
+      ],
+    };
     const partial = cancelledResultsTable(running, [{ trialId: 3, epochsDone: 2, durationMs: 500 }]);
     assert.deepEqual(partial.rows.slice(0, 3), table.rows);
-    assert.deepEqual(partial.rows[3], { trialId: 3, params: { learningRate: 0.003, optimizer: 'sgd' }, status: 'cancelled', value: 0.4, metricByEpoch: [{ epoch: 1, value: 0.4 }], epochs: 2, durationMs: 500 });
+    assert.deepEqual(partial.rows[3], {
+      trialId: 3,
+      params: { learningRate: 0.003, optimizer: 'sgd' },
+      status: 'cancelled',
+      value: 0.4,
+      metricByEpoch: [{ epoch: 1, value: 0.4 }],
+      epochs: 2,
+      durationMs: 500,
+    });
     assert.equal(partial.bestTrialId, 0);
     assert.match(resultsCsv(partial, segments), /\n3,cancelled,0\.4,2,500,/);
   });

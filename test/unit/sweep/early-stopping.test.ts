@@ -6,7 +6,11 @@ import { createMedianStopping, medianShouldStop, type MedianState } from '../../
 import { RandomSource, seedRandomState } from '../../../src/core/sweep/random-source';
 
 /** Report `value` for each trial in order at `epoch`; returns the trials that continue. */
-function reportRung(state: AshaState, epoch: number, reports: readonly [number, number][]): { state: AshaState; continuing: number[] } {
+function reportRung(
+  state: AshaState,
+  epoch: number,
+  reports: readonly [number, number][],
+): { state: AshaState; continuing: number[] } {
   const continuing: number[] = [];
   for (const [trialId, value] of reports) {
     const decision = ashaShouldStop(state, trialId, epoch, value);
@@ -29,14 +33,25 @@ void describe('ASHA', () => {
     let state = createAsha({ reductionFactor: 3, minEpochs: 1, maxEpochs: 27 }, 'maximize');
     // Nine trials reach rung 0 (epoch 1) one after another; value = 0.1 × trial id, arriving in
     // an order where each of the top three arrives when it is within ⌊n/3⌋ of those seen.
-    const rung0 = reportRung(state, 1, [9, 1, 2, 3, 4, 8, 5, 6, 7].map((id): [number, number] => [id, id / 10]));
+    const rung0 = reportRung(
+      state,
+      1,
+      [9, 1, 2, 3, 4, 8, 5, 6, 7].map((id): [number, number] => [id, id / 10]),
+    );
     assert.deepEqual(rung0.continuing.sort(), [7, 8, 9], 'top 3 of 9 continue past epoch 1');
     // Reports between rungs never stop a trial.
     for (const id of [7, 8, 9]) assert.equal(ashaShouldStop(rung0.state, id, 2, 0).stop, false);
-    const rung1 = reportRung(rung0.state, 3, [[9, 0.95], [8, 0.85], [7, 0.75]]);
+    const rung1 = reportRung(rung0.state, 3, [
+      [9, 0.95],
+      [8, 0.85],
+      [7, 0.75],
+    ]);
     assert.deepEqual(rung1.continuing, [9], 'top 1 of 3 continues past epoch 3');
     state = rung1.state;
-    assert.deepEqual(state.rungs.map((entries) => entries.length), [9, 3, 0]);
+    assert.deepEqual(
+      state.rungs.map((entries) => entries.length),
+      [9, 3, 0],
+    );
     const decision = ashaShouldStop(state, 9, 9, 0.99);
     assert.equal(decision.stop, false);
     assert.equal(decision.rung, 2);
@@ -74,7 +89,11 @@ void describe('ASHA', () => {
 });
 
 void describe('median stopping', () => {
-  function report(state: MedianState, trialId: number, values: readonly number[]): { state: MedianState; stops: boolean[] } {
+  function report(
+    state: MedianState,
+    trialId: number,
+    values: readonly number[],
+  ): { state: MedianState; stops: boolean[] } {
     const stops: boolean[] = [];
     values.forEach((value, i) => {
       const decision = medianShouldStop(state, trialId, i + 1, value);

@@ -3,12 +3,26 @@ import { describe, it } from 'node:test';
 import { median } from '../../../src/core/sweep/median';
 import { RandomSource, seedRandomState } from '../../../src/core/sweep/random-source';
 import type { Goal } from '../../../src/core/sweep/searcher';
-import { createSearcher, observeTrial, remainingSuggestions, suggestTrials, type SearchAlgorithm, type SearcherState } from '../../../src/core/sweep/searchers';
+import {
+  createSearcher,
+  observeTrial,
+  remainingSuggestions,
+  suggestTrials,
+  type SearchAlgorithm,
+  type SearcherState,
+} from '../../../src/core/sweep/searchers';
 import { parseSearchSpace, type ParameterValues, type SearchSpace } from '../../../src/core/sweep/space';
 import { defaultGamma, splitTrials, type TpeTrial } from '../../../src/core/sweep/tpe';
 
 /** Run a sequential search of `budget` evaluations; returns the best value found. */
-function optimise(algorithm: SearchAlgorithm, space: SearchSpace, goal: Goal, objective: (p: ParameterValues) => number, seed: number, budget: number): number {
+function optimise(
+  algorithm: SearchAlgorithm,
+  space: SearchSpace,
+  goal: Goal,
+  objective: (p: ParameterValues) => number,
+  seed: number,
+  budget: number,
+): number {
   let state: SearcherState = createSearcher(algorithm, space, goal, { seed });
   let bestValue = goal === 'minimize' ? Infinity : -Infinity;
   for (let i = 0; i < budget; i++) {
@@ -30,10 +44,20 @@ void describe('random source', () => {
     const first = Array.from({ length: 5 }, () => a.uniform());
     const resumed = new RandomSource(JSON.parse(JSON.stringify(a.snapshot())) as [number, number, number, number]);
     const b = new RandomSource(seedRandomState(42));
-    assert.deepEqual(Array.from({ length: 5 }, () => b.uniform()), first);
-    assert.deepEqual(Array.from({ length: 5 }, () => resumed.uniform()), Array.from({ length: 5 }, () => b.uniform()));
+    assert.deepEqual(
+      Array.from({ length: 5 }, () => b.uniform()),
+      first,
+    );
+    assert.deepEqual(
+      Array.from({ length: 5 }, () => resumed.uniform()),
+      Array.from({ length: 5 }, () => b.uniform()),
+    );
     const neighbour = new RandomSource(seedRandomState(43));
-    assert.notDeepEqual(Array.from({ length: 5 }, () => neighbour.uniform()), first, 'seed 43 gives another stream');
+    assert.notDeepEqual(
+      Array.from({ length: 5 }, () => neighbour.uniform()),
+      first,
+      'seed 43 gives another stream',
+    );
   });
 
   void it('gives uniform draws in [0, 1) with the right mean', () => {
@@ -56,8 +80,14 @@ void describe('grid search', () => {
     const first = suggestTrials(state, 4);
     const second = suggestTrials(first.state, 4);
     state = second.state;
-    assert.deepEqual(first.trials.map((t) => t.trialId), [0, 1, 2, 3]);
-    assert.deepEqual(second.trials.map((t) => t.trialId), [4, 5]);
+    assert.deepEqual(
+      first.trials.map((t) => t.trialId),
+      [0, 1, 2, 3],
+    );
+    assert.deepEqual(
+      second.trials.map((t) => t.trialId),
+      [4, 5],
+    );
     const all = [...first.trials, ...second.trials].map((t) => JSON.stringify(t.params));
     assert.equal(new Set(all).size, 6);
     assert.equal(remainingSuggestions(state), 0);
@@ -66,20 +96,37 @@ void describe('grid search', () => {
 });
 
 void describe('determinism', () => {
-  const space = parseSearchSpace({ x: { uniform: [-3, 3] }, lr: { logUniform: [1e-5, 1] }, c: { choice: ['a', 'b', 'c'] }, n: { int: [1, 20] } });
-  const objective = (p: ParameterValues): number => ((p.x as number) - 1) ** 2 + Math.abs(Math.log10(p.lr as number) + 3) + (p.c === 'b' ? 0 : 1) + Math.abs((p.n as number) - 12) / 10;
+  const space = parseSearchSpace({
+    x: { uniform: [-3, 3] },
+    lr: { logUniform: [1e-5, 1] },
+    c: { choice: ['a', 'b', 'c'] },
+    n: { int: [1, 20] },
+  });
+  const objective = (p: ParameterValues): number =>
+    ((p.x as number) - 1) ** 2 +
+    Math.abs(Math.log10(p.lr as number) + 3) +
+    (p.c === 'b' ? 0 : 1) +
+    Math.abs((p.n as number) - 12) / 10;
 
   for (const algorithm of ['random', 'tpe'] as const) {
     void it(`${algorithm}: same seed and events give the same suggestions, also after a JSON round trip`, () => {
       const run = (roundTripAt: number): ParameterValues[] => {
-        let state: SearcherState = createSearcher(algorithm, space, 'minimize', { seed: 5, tpe: { nStartupTrials: 5 } });
+        let state: SearcherState = createSearcher(algorithm, space, 'minimize', {
+          seed: 5,
+          tpe: { nStartupTrials: 5 },
+        });
         const params: ParameterValues[] = [];
         for (let i = 0; i < 25; i++) {
           if (i === roundTripAt) state = JSON.parse(JSON.stringify(state)) as SearcherState;
           const suggestion = suggestTrials(state, 2);
           for (const trial of suggestion.trials) params.push(trial.params);
           state = suggestion.state;
-          for (const trial of suggestion.trials) state = observeTrial(state, { trialId: trial.trialId, status: 'completed', value: objective(trial.params) });
+          for (const trial of suggestion.trials)
+            state = observeTrial(state, {
+              trialId: trial.trialId,
+              status: 'completed',
+              value: objective(trial.params),
+            });
         }
         return params;
       };
@@ -100,11 +147,22 @@ void describe('TPE', () => {
       { trialId: 1, params: {}, status: 'pruned', value: 0.9, epoch: 1 },
       { trialId: 2, params: {}, status: 'pruned', value: 0.6, epoch: 3 },
       { trialId: 3, params: {}, status: 'completed', value: 0.7 },
-      ...Array.from({ length: 16 }, (_, i): TpeTrial => ({ trialId: 4 + i, params: {}, status: 'completed', value: 0.1 })),
+      ...Array.from({ length: 16 }, (_, i): TpeTrial => ({
+        trialId: 4 + i,
+        params: {},
+        status: 'completed',
+        value: 0.1,
+      })),
     ];
     const { below, above } = splitTrials(trials, 'maximize');
-    assert.deepEqual(below.map((t) => t.trialId), [3, 0]);
-    assert.deepEqual(above.slice(-2).map((t) => t.trialId), [2, 1]);
+    assert.deepEqual(
+      below.map((t) => t.trialId),
+      [3, 0],
+    );
+    assert.deepEqual(
+      above.slice(-2).map((t) => t.trialId),
+      [2, 1],
+    );
   });
 
   void it('ignores failed trials and spreads a parallel batch (constant liar)', () => {
@@ -114,7 +172,11 @@ void describe('TPE', () => {
       const s = suggestTrials(state, 1);
       const trial = s.trials[0];
       assert.ok(trial);
-      state = observeTrial(s.state, { trialId: trial.trialId, status: i % 3 === 2 ? 'failed' : 'completed', value: -Math.abs((trial.params.x as number) - 0.3) });
+      state = observeTrial(s.state, {
+        trialId: trial.trialId,
+        status: i % 3 === 2 ? 'failed' : 'completed',
+        value: -Math.abs((trial.params.x as number) - 0.3),
+      });
     }
     const batch = suggestTrials(state, 4).trials.map((t) => t.params.x as number);
     assert.equal(new Set(batch).size, 4);
@@ -128,7 +190,10 @@ void describe('TPE', () => {
       optimizer: { choice: ['sgd', 'adam', 'rmsprop', 'adagrad'] },
     });
     const objective = (p: ParameterValues): number =>
-      ((p.x as number) - 1.7) ** 2 + ((p.y as number) + 2.2) ** 2 + (Math.log10(p.lr as number) + 3.3) ** 2 + (p.optimizer === 'adam' ? 0 : 3);
+      ((p.x as number) - 1.7) ** 2 +
+      ((p.y as number) + 2.2) ** 2 +
+      (Math.log10(p.lr as number) + 3.3) ** 2 +
+      (p.optimizer === 'adam' ? 0 : 3);
     const tpe = SEEDS.map((seed) => optimise('tpe', space, 'minimize', objective, seed, 50));
     const random = SEEDS.map((seed) => optimise('random', space, 'minimize', objective, seed, 50));
     assert.ok(median(tpe) < median(random) * 0.6, `median best: tpe ${median(tpe)} vs random ${median(random)}`);

@@ -106,7 +106,8 @@ void describe('sampling and grids', () => {
     const points = Array.from({ length: size }, (_, i) => gridPoint(small, i, 3));
     const keys = new Set(points.map((p) => JSON.stringify(p)));
     assert.equal(keys.size, size, 'every grid point is distinct');
-    for (const a of ['x', 'y']) for (const b of [0, 0.5, 1]) for (const c of [1, 2, 3]) assert.ok(keys.has(JSON.stringify({ a, b, c, d: true })));
+    for (const a of ['x', 'y'])
+      for (const b of [0, 0.5, 1]) for (const c of [1, 2, 3]) assert.ok(keys.has(JSON.stringify({ a, b, c, d: true })));
     assert.deepEqual(points[0], { a: 'x', b: 0, c: 1, d: true });
     assert.deepEqual(points[1], { a: 'x', b: 0, c: 2, d: true }, 'last parameter varies fastest');
     assert.throws(() => gridPoint(small, size, 3), RangeError);

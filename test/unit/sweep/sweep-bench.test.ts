@@ -7,7 +7,10 @@ void it('TPE + ASHA needs at most half the epochs of random search without stopp
   const result = await benchSweep({ log: (line) => lines.push(line) });
   assert.equal(result.simulated, true);
   assert.equal(result.tpeAsha.length, 5);
-  assert.ok(result.tpeAsha.every((run) => run.reached), 'TPE + ASHA reached the target on every seed');
+  assert.ok(
+    result.tpeAsha.every((run) => run.reached),
+    'TPE + ASHA reached the target on every seed',
+  );
   assert.ok(result.ratio <= 0.5, lines.join('\n'));
   assert.ok(lines.some((line) => line.includes('SIMULATED')));
 });

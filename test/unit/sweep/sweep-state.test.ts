@@ -22,7 +22,11 @@ const baseInput = {
   model: 'registry://digits-cnn@latest', // stage keys the sweep ignores
   objective: { metric: 'validation.accuracy', goal: 'maximize' },
   algorithm: 'tpe',
-  space: { learningRate: { logUniform: [1e-4, 1e-1] }, unfreezeLayers: { choice: [0, 2, 4] }, batchSize: { choice: [16, 32] } },
+  space: {
+    learningRate: { logUniform: [1e-4, 1e-1] },
+    unfreezeLayers: { choice: [0, 2, 4] },
+    batchSize: { choice: [16, 32] },
+  },
   maxTrials: 12,
   parallelism: 3,
   epochsPerTrial: 9,
@@ -49,7 +53,10 @@ interface Event {
  * round-robin; `failWhen` makes a trial fail at epoch 2. Optionally round-trips the state
  * through JSON after `roundTripAfter` ticks. Returns the event log and the final state.
  */
-function drive(input: Record<string, unknown>, options: { roundTripAfter?: number; failWhen?: (id: number) => boolean } = {}): { events: Event[]; state: SweepState; maxRunning: number } {
+function drive(
+  input: Record<string, unknown>,
+  options: { roundTripAfter?: number; failWhen?: (id: number) => boolean } = {},
+): { events: Event[]; state: SweepState; maxRunning: number } {
   let state = createSweep(parseSweepConfig(input));
   const events: Event[] = [];
   const epochOf = new Map<number, number>();
@@ -78,7 +85,12 @@ function drive(input: Record<string, unknown>, options: { roundTripAfter?: numbe
         events.push({ kind: 'stop', trialId: trial.trialId, detail: `${epoch} ${reported.reason}` });
         state = recordResult(state, trial.trialId, { status: 'stopped', durationMs: epoch * 100 });
       } else if (epoch === state.config.epochsPerTrial) {
-        state = recordResult(state, trial.trialId, { status: 'completed', value, epochs: epoch, durationMs: epoch * 100 });
+        state = recordResult(state, trial.trialId, {
+          status: 'completed',
+          value,
+          epochs: epoch,
+          durationMs: epoch * 100,
+        });
         events.push({ kind: 'end', trialId: trial.trialId, detail: String(value) });
       }
     }
@@ -88,14 +100,22 @@ function drive(input: Record<string, unknown>, options: { roundTripAfter?: numbe
 
 void describe('parseSweepConfig', () => {
   void it('applies defaults and ignores the stage’s other inputs', () => {
-    const config = parseSweepConfig({ objective: { metric: 'loss', goal: 'minimize' }, space: { x: { uniform: [0, 1] } } });
+    const config = parseSweepConfig({
+      objective: { metric: 'loss', goal: 'minimize' },
+      space: { x: { uniform: [0, 1] } },
+    });
     assert.equal(config.algorithm, 'tpe');
     assert.equal(config.maxTrials, 10);
     assert.equal(config.maxFailedTrials, 10);
     assert.equal(config.parallelism, 1);
     assert.deepEqual(config.earlyStopping, { type: 'none' });
     assert.deepEqual(config.tpe, { nStartupTrials: 10, nEiCandidates: 24, priorWeight: 1, constantLiar: true });
-    const grid = parseSweepConfig({ algorithm: 'grid', objective: { metric: 'loss' }, space: { x: { uniform: [0, 1] }, c: { choice: [1, 2] } }, gridPointsPerParameter: 4 });
+    const grid = parseSweepConfig({
+      algorithm: 'grid',
+      objective: { metric: 'loss' },
+      space: { x: { uniform: [0, 1] }, c: { choice: [1, 2] } },
+      gridPointsPerParameter: 4,
+    });
     assert.equal(grid.maxTrials, 8, 'a grid defaults to all its points');
     assert.equal(grid.objective.goal, 'maximize');
     assert.deepEqual(parseSweepConfig(baseInput).earlyStopping, { type: 'asha', reductionFactor: 3, minEpochs: 1 });
@@ -157,13 +177,19 @@ void describe('sweep controller', () => {
     assert.equal(table.bestTrialId, winner.trialId);
     assert.equal(table.rows.length, 12);
     const finished = table.rows.find((row) => row.trialId === winner.trialId);
-    assert.deepEqual(finished?.metricByEpoch.map((m) => m.epoch), [1, 3, 9]);
+    assert.deepEqual(
+      finished?.metricByEpoch.map((m) => m.epoch),
+      [1, 3, 9],
+    );
     assert.equal(finished?.durationMs, 900);
     assert.deepEqual(JSON.parse(JSON.stringify(table)), table, 'plain JSON');
   });
 
   void it('stops launching after maxFailedTrials failures, but lets running trials finish', () => {
-    const { state, events } = drive({ ...baseInput, maxFailedTrials: 2, earlyStopping: { type: 'none' } }, { failWhen: (id) => id >= 2 });
+    const { state, events } = drive(
+      { ...baseInput, maxFailedTrials: 2, earlyStopping: { type: 'none' } },
+      { failWhen: (id) => id >= 2 },
+    );
     const progress = sweepProgress(state);
     assert.ok(isDone(state));
     // Trials 0–2 start together; 2 fails; 3 replaces it and fails: no trial starts after that.
@@ -175,7 +201,13 @@ void describe('sweep controller', () => {
   });
 
   void it('ends a grid sweep when the grid is exhausted', () => {
-    const { state } = drive({ ...baseInput, algorithm: 'grid', maxTrials: 100, space: { a: { choice: [1, 2] }, b: { int: [1, 3] } }, earlyStopping: null });
+    const { state } = drive({
+      ...baseInput,
+      algorithm: 'grid',
+      maxTrials: 100,
+      space: { a: { choice: [1, 2] }, b: { int: [1, 3] } },
+      earlyStopping: null,
+    });
     assert.equal(state.trials.length, 6);
     assert.match(launchBlockedReason(state) ?? '', /exhausted/);
   });
@@ -192,7 +224,9 @@ void describe('sweep controller', () => {
   });
 
   void it('is idempotent under repeated reports and results, and honours stopLaunching', () => {
-    let state = createSweep(parseSweepConfig({ ...baseInput, earlyStopping: { type: 'asha', reductionFactor: 2, minEpochs: 1 } }));
+    let state = createSweep(
+      parseSweepConfig({ ...baseInput, earlyStopping: { type: 'asha', reductionFactor: 2, minEpochs: 1 } }),
+    );
     const started = nextTrials(state);
     state = started.state;
     assert.equal(started.trials.length, 3);

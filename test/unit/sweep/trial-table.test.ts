@@ -1,12 +1,26 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SweepResultsDocument } from '../../../src/core/sweep/sweep-results';
-import { renderTrialTable, trialState, trialTableFromResults, trialTableFromStatus } from '../../../src/client/sweep-trial-table';
+import {
+  renderTrialTable,
+  trialState,
+  trialTableFromResults,
+  trialTableFromStatus,
+} from '../../../src/client/sweep-trial-table';
 import { sweepWorkflowIds } from '../../../src/client/sweep-trials-lookup';
 import type { SweepStatus } from '../../../src/core/sweep/sweep-types';
 
 const live: SweepStatus = {
-  progress: { started: 4, running: 1, completed: 1, stopped: 1, failed: 1, maxTrials: 8, bestValue: 0.91, bestTrialId: 0 },
+  progress: {
+    started: 4,
+    running: 1,
+    completed: 1,
+    stopped: 1,
+    failed: 1,
+    maxTrials: 8,
+    bestValue: 0.91,
+    bestTrialId: 0,
+  },
   generation: 0,
   metric: 'validation.accuracy',
   goal: 'maximize',
@@ -14,13 +28,22 @@ const live: SweepStatus = {
     { trialId: 0, status: 'completed', params: { learningRate: 0.001, batchSize: 32 }, epochs: 9, value: 0.91 },
     { trialId: 1, status: 'stopped', params: { learningRate: 0.1, batchSize: 16 }, epochs: 1, value: 0.2 },
     { trialId: 2, status: 'failed', params: { learningRate: 0.01, batchSize: 16 }, epochs: 0 },
-    { trialId: 3, status: 'running', params: { learningRate: 0.003, batchSize: 32, note: 'x'.repeat(200) }, epochs: 3, value: 0.7 },
+    {
+      trialId: 3,
+      status: 'running',
+      params: { learningRate: 0.003, batchSize: 32, note: 'x'.repeat(200) },
+      epochs: 3,
+      value: 0.7,
+    },
   ],
 };
 
 describe('sweep trial table', () => {
   it('maps controller statuses to trial states', () => {
-    assert.deepEqual(['completed', 'stopped', 'failed', 'running', 'cancelled'].map((status) => trialState(status)), ['finished', 'pruned', 'failed', 'running', 'cancelled']);
+    assert.deepEqual(
+      ['completed', 'stopped', 'failed', 'running', 'cancelled'].map((status) => trialState(status)),
+      ['finished', 'pruned', 'failed', 'running', 'cancelled'],
+    );
     assert.equal(trialState('running', 'cancelled'), 'cancelled');
   });
 
@@ -57,7 +80,16 @@ describe('sweep trial table', () => {
       bestTrialId: 1,
       rows: [
         { trialId: 0, params: { lr: 0.1 }, status: 'cancelled', metricByEpoch: [{ epoch: 1, value: 0.9 }], epochs: 1 },
-        { trialId: 1, params: { lr: 0.01 }, status: 'completed', value: 0.3, metricByEpoch: [{ epoch: 1, value: 0.5 }, { epoch: 2, value: 0.3 }] },
+        {
+          trialId: 1,
+          params: { lr: 0.01 },
+          status: 'completed',
+          value: 0.3,
+          metricByEpoch: [
+            { epoch: 1, value: 0.5 },
+            { epoch: 2, value: 0.3 },
+          ],
+        },
         { trialId: 2, params: { lr: 1 }, status: 'failed', metricByEpoch: [], error: 'loss is NaN' },
       ],
       segments: [],
@@ -80,8 +112,19 @@ describe('sweep trial table', () => {
 
   it('looks for the running attempt first, the recorded one for an ended stage', () => {
     assert.deepEqual(sweepWorkflowIds('r', { id: 's', attempts: 0, status: 'running' }), ['r.s.sweep-1']);
-    assert.deepEqual(sweepWorkflowIds('r', { id: 's', attempts: 1, status: 'running' }), ['r.s.sweep-2', 'r.s.sweep-1']);
-    assert.deepEqual(sweepWorkflowIds('r', { id: 's', attempts: 1, status: 'cancelled' }), ['r.s.sweep-1', 'r.s.sweep-2']);
-    assert.deepEqual(sweepWorkflowIds('r', { id: 's', attempts: 3, status: 'cancelled' }), ['r.s.sweep-3', 'r.s.sweep-2', 'r.s.sweep-1', 'r.s.sweep-4']);
+    assert.deepEqual(sweepWorkflowIds('r', { id: 's', attempts: 1, status: 'running' }), [
+      'r.s.sweep-2',
+      'r.s.sweep-1',
+    ]);
+    assert.deepEqual(sweepWorkflowIds('r', { id: 's', attempts: 1, status: 'cancelled' }), [
+      'r.s.sweep-1',
+      'r.s.sweep-2',
+    ]);
+    assert.deepEqual(sweepWorkflowIds('r', { id: 's', attempts: 3, status: 'cancelled' }), [
+      'r.s.sweep-3',
+      'r.s.sweep-2',
+      'r.s.sweep-1',
+      'r.s.sweep-4',
+    ]);
   });
 });

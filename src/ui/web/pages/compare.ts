@@ -9,16 +9,32 @@ function metricsOf(details: RunDetails): Map<string, number> {
   const found = new Map<string, number>();
   const walk = (prefix: string, value: unknown, depth: number): void => {
     if (typeof value === 'number') found.set(prefix, value);
-    else if (value && typeof value === 'object' && !Array.isArray(value) && depth < 3) for (const [k, v] of Object.entries(value)) walk(`${prefix}.${k}`, v, depth + 1);
+    else if (value && typeof value === 'object' && !Array.isArray(value) && depth < 3)
+      for (const [k, v] of Object.entries(value)) walk(`${prefix}.${k}`, v, depth + 1);
   };
   for (const stage of details.state.stages) if (stage.outputs?.metrics) walk(stage.id, stage.outputs.metrics, 0);
   return found;
 }
 
 export function comparePage(params: URLSearchParams): Page {
-  const ids = (params.get('runs') ?? '').split(',').map((s) => s.trim()).filter(Boolean).slice(0, 8);
-  const input = h('input', { id: 'compare-runs', value: ids.join(','), placeholder: 'run ids, comma separated', size: 60, autocomplete: 'off' });
-  const form = h('form', { class: 'filters' }, h('label', { for: 'compare-runs' }, 'Runs', input), h('button', { type: 'submit' }, 'Compare'));
+  const ids = (params.get('runs') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .slice(0, 8);
+  const input = h('input', {
+    id: 'compare-runs',
+    value: ids.join(','),
+    placeholder: 'run ids, comma separated',
+    size: 60,
+    autocomplete: 'off',
+  });
+  const form = h(
+    'form',
+    { class: 'filters' },
+    h('label', { for: 'compare-runs' }, 'Runs', input),
+    h('button', { type: 'submit' }, 'Compare'),
+  );
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     location.hash = `#/compare?runs=${encodeURIComponent(input.value.replace(/\s+/g, ''))}`;
@@ -31,20 +47,52 @@ export function comparePage(params: URLSearchParams): Page {
         const paramNames = [...new Set(runs.flatMap((r) => Object.keys(r.state.params)))].sort();
         const metrics = runs.map(metricsOf);
         const metricNames = [...new Set(metrics.flatMap((m) => [...m.keys()]))].sort();
-        const row = (label: string, cells: (string | HTMLElement)[]): HTMLElement => h('tr', {}, h('th', { scope: 'row' }, label), ...cells.map((c) => h('td', {}, c)));
+        const row = (label: string, cells: (string | HTMLElement)[]): HTMLElement =>
+          h('tr', {}, h('th', { scope: 'row' }, label), ...cells.map((c) => h('td', {}, c)));
         const chartBox = h('div', { class: 'chart' });
         content.replaceChildren(
           h(
             'table',
             { class: 'grid compare' },
-            h('thead', {}, h('tr', {}, h('th', {}, ''), ...runs.map((r) => h('th', { scope: 'col' }, h('a', { href: `#/runs/${encodeURIComponent(r.state.runId)}` }, r.state.runId))))),
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                h('th', {}, ''),
+                ...runs.map((r) =>
+                  h(
+                    'th',
+                    { scope: 'col' },
+                    h('a', { href: `#/runs/${encodeURIComponent(r.state.runId)}` }, r.state.runId),
+                  ),
+                ),
+              ),
+            ),
             h(
               'tbody',
               {},
-              row('status', runs.map((r) => statusBadge(r.state.status))),
-              row('pipeline', runs.map((r) => r.state.pipeline)),
-              ...paramNames.map((p) => row(`param ${p}`, runs.map((r) => formatNumber(r.state.params[p])))),
-              ...metricNames.map((m) => row(m, metrics.map((found) => formatNumber(found.get(m))))),
+              row(
+                'status',
+                runs.map((r) => statusBadge(r.state.status)),
+              ),
+              row(
+                'pipeline',
+                runs.map((r) => r.state.pipeline),
+              ),
+              ...paramNames.map((p) =>
+                row(
+                  `param ${p}`,
+                  runs.map((r) => formatNumber(r.state.params[p])),
+                ),
+              ),
+              ...metricNames.map((m) =>
+                row(
+                  m,
+                  metrics.map((found) => formatNumber(found.get(m))),
+                ),
+              ),
             ),
           ),
           h('h2', {}, 'Validation accuracy by epoch'),
@@ -53,11 +101,24 @@ export function comparePage(params: URLSearchParams): Page {
         const curves = runs.map((r) => {
           const stage = r.state.stages.find((s) => Array.isArray(s.outputs?.history));
           const history = (stage?.outputs?.history ?? []) as { epoch?: number; validationAccuracy?: number }[];
-          return new Map(history.filter((e) => typeof e.epoch === 'number').map((e) => [e.epoch as number, e.validationAccuracy ?? null]));
+          return new Map(
+            history
+              .filter((e) => typeof e.epoch === 'number')
+              .map((e) => [e.epoch as number, e.validationAccuracy ?? null]),
+          );
         });
         const epochs = [...new Set(curves.flatMap((c) => [...c.keys()]))].sort((a, b) => a - b);
         requestAnimationFrame(() => {
-          if (epochs.length > 0) charts.push(lineChart(chartBox, 'Validation accuracy', 'epoch', epochs, runs.map((r, i) => ({ label: r.state.runId, values: epochs.map((e) => curves[i]?.get(e) ?? null) }))));
+          if (epochs.length > 0)
+            charts.push(
+              lineChart(
+                chartBox,
+                'Validation accuracy',
+                'epoch',
+                epochs,
+                runs.map((r, i) => ({ label: r.state.runId, values: epochs.map((e) => curves[i]?.get(e) ?? null) })),
+              ),
+            );
           else chartBox.appendChild(h('p', { class: 'muted' }, 'No training curves in these runs.'));
         });
       })

@@ -1,7 +1,19 @@
 /** Models: the registry's names, and one model's versions, aliases, card, lineage and promotion. */
 import { drawDag } from '../dag';
 import type { ModelCard, ModelSummary } from '../types';
-import { confirmAction, errorBox, formatNumber, formatTime, getJson, h, postJson, replace, settings, toast, type Page } from '../util';
+import {
+  confirmAction,
+  errorBox,
+  formatNumber,
+  formatTime,
+  getJson,
+  h,
+  postJson,
+  replace,
+  settings,
+  toast,
+  type Page,
+} from '../util';
 
 export function modelsPage(): Page {
   const body = h('tbody');
@@ -9,7 +21,20 @@ export function modelsPage(): Page {
     'section',
     { class: 'page models' },
     h('h1', {}, 'Models'),
-    h('table', { class: 'grid' }, h('thead', {}, h('tr', {}, ...['Model', 'Versions', 'Latest', 'Aliases', 'Latest created'].map((t) => h('th', { scope: 'col' }, t)))), body),
+    h(
+      'table',
+      { class: 'grid' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ...['Model', 'Versions', 'Latest', 'Aliases', 'Latest created'].map((t) => h('th', { scope: 'col' }, t)),
+        ),
+      ),
+      body,
+    ),
   );
   getJson<{ models: ModelSummary[] }>('/api/models')
     .then(({ models }) => {
@@ -21,12 +46,25 @@ export function modelsPage(): Page {
             h('td', {}, h('a', { href: `#/models/${encodeURIComponent(m.name)}` }, m.name)),
             h('td', { class: 'num' }, m.versions),
             h('td', { class: 'num' }, m.latest),
-            h('td', {}, Object.entries(m.aliases).map(([alias, v]) => `${alias} → ${v}`).join(', ')),
+            h(
+              'td',
+              {},
+              Object.entries(m.aliases)
+                .map(([alias, v]) => `${alias} → ${v}`)
+                .join(', '),
+            ),
             h('td', {}, formatTime(m.latestCreatedAt)),
           ),
         ),
       );
-      if (models.length === 0) body.appendChild(h('tr', {}, h('td', { colspan: 5, class: 'empty' }, 'The registry is empty: a register-model stage adds versions.')));
+      if (models.length === 0)
+        body.appendChild(
+          h(
+            'tr',
+            {},
+            h('td', { colspan: 5, class: 'empty' }, 'The registry is empty: a register-model stage adds versions.'),
+          ),
+        );
     })
     .catch((error: unknown) => element.appendChild(errorBox(error)));
   return { element };
@@ -41,12 +79,26 @@ function lineageGraph(card: ModelCard): SVGSVGElement {
     if (nodes.length > 1) edges.push({ from: (nodes[nodes.length - 2] as { id: string }).id, to: id });
   };
   const lineage = card.lineage;
-  if (lineage.baseModel) nodes.push({ id: lineage.baseModel.replace(/^registry:\/\//, '').slice(0, 40), uses: 'base model', pool: 'registry' });
-  if (lineage.dataset) add(lineage.dataset.replace(/^s3:\/\/[^/]+\//, '').slice(0, 40), 'dataset', lineage.datasetVersion ? `version ${lineage.datasetVersion.slice(0, 12)}` : 'dataset');
+  if (lineage.baseModel)
+    nodes.push({
+      id: lineage.baseModel.replace(/^registry:\/\//, '').slice(0, 40),
+      uses: 'base model',
+      pool: 'registry',
+    });
+  if (lineage.dataset)
+    add(
+      lineage.dataset.replace(/^s3:\/\/[^/]+\//, '').slice(0, 40),
+      'dataset',
+      lineage.datasetVersion ? `version ${lineage.datasetVersion.slice(0, 12)}` : 'dataset',
+    );
   if (lineage.runId) add(lineage.runId, 'run', 'run');
   if (lineage.stage) add(`stage ${lineage.stage}`, 'stage', lineage.stage);
   add(`${card.name}@${card.version}`, 'model', 'registry');
-  if (lineage.baseModel && nodes.length > 1 && nodes[0]) edges.push({ from: nodes[0].id, to: (nodes.find((n) => n.uses === 'stage') ?? nodes[nodes.length - 1] ?? nodes[0]).id });
+  if (lineage.baseModel && nodes.length > 1 && nodes[0])
+    edges.push({
+      from: nodes[0].id,
+      to: (nodes.find((n) => n.uses === 'stage') ?? nodes[nodes.length - 1] ?? nodes[0]).id,
+    });
   const view = drawDag({ nodes, edges }, (id) => {
     if (id === lineage.runId) location.hash = `#/runs/${encodeURIComponent(id)}`;
   });
@@ -59,12 +111,17 @@ export function modelPage(name: string): Page {
   const content = h('div');
   element.appendChild(content);
   const load = (): void => {
-    getJson<{ name: string; aliases: Record<string, number>; versions: ModelCard[] }>(`/api/models/${encodeURIComponent(name)}`)
+    getJson<{ name: string; aliases: Record<string, number>; versions: ModelCard[] }>(
+      `/api/models/${encodeURIComponent(name)}`,
+    )
       .then((model) => draw(model))
       .catch((error: unknown) => content.replaceChildren(errorBox(error)));
   };
   const draw = (model: { aliases: Record<string, number>; versions: ModelCard[] }): void => {
-    const aliasesOf = (version: number): string[] => Object.entries(model.aliases).filter(([, v]) => v === version).map(([a]) => a);
+    const aliasesOf = (version: number): string[] =>
+      Object.entries(model.aliases)
+        .filter(([, v]) => v === version)
+        .map(([a]) => a);
     const metricNames = [...new Set(model.versions.flatMap((v) => Object.keys(v.metrics ?? {})))].slice(0, 6);
     const cardBox = h('div', { class: 'card' });
     const showCard = (card: ModelCard): void => {
@@ -73,7 +130,15 @@ export function modelPage(name: string): Page {
         h('h2', {}, `Version ${card.version}`),
         h('h3', {}, 'Lineage'),
         lineageGraph(card),
-        card.lineage.runId ? h('p', {}, 'Produced by ', h('a', { href: `#/runs/${encodeURIComponent(card.lineage.runId)}` }, card.lineage.runId), card.lineage.stage ? ` (stage ${card.lineage.stage})` : '') : undefined,
+        card.lineage.runId
+          ? h(
+              'p',
+              {},
+              'Produced by ',
+              h('a', { href: `#/runs/${encodeURIComponent(card.lineage.runId)}` }, card.lineage.runId),
+              card.lineage.stage ? ` (stage ${card.lineage.stage})` : '',
+            )
+          : undefined,
         h('h3', {}, 'Card'),
         h('pre', { class: 'json' }, JSON.stringify(card, null, 2)),
       );
@@ -93,9 +158,39 @@ export function modelPage(name: string): Page {
     });
     const latest = model.versions[model.versions.length - 1];
     content.replaceChildren(
-      h('p', {}, 'Aliases: ', h('span', { id: 'model-aliases' }, Object.entries(model.aliases).map(([a, v]) => `${a} → ${v}`).join(', ') || 'none')),
-      settings.readOnly ? '' : promoteForm(name, model.versions.map((v) => v.version), load),
-      h('table', { class: 'grid compact' }, h('thead', {}, h('tr', {}, ...['Version', 'Aliases', 'Created', ...metricNames, ''].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', {}, ...rows)),
+      h(
+        'p',
+        {},
+        'Aliases: ',
+        h(
+          'span',
+          { id: 'model-aliases' },
+          Object.entries(model.aliases)
+            .map(([a, v]) => `${a} → ${v}`)
+            .join(', ') || 'none',
+        ),
+      ),
+      settings.readOnly
+        ? ''
+        : promoteForm(
+            name,
+            model.versions.map((v) => v.version),
+            load,
+          ),
+      h(
+        'table',
+        { class: 'grid compact' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ...['Version', 'Aliases', 'Created', ...metricNames, ''].map((t) => h('th', { scope: 'col' }, t)),
+          ),
+        ),
+        h('tbody', {}, ...rows),
+      ),
       cardBox,
     );
     if (latest) showCard(latest);
@@ -105,8 +200,19 @@ export function modelPage(name: string): Page {
 }
 
 function promoteForm(name: string, versions: readonly number[], reload: () => void): HTMLElement {
-  const version = h('select', { id: 'promote-version', name: 'version' }, ...[...versions].reverse().map((v) => h('option', { value: v }, String(v))));
-  const alias = h('input', { id: 'promote-alias', name: 'alias', value: 'champion', required: true, pattern: '[a-z][a-z0-9._\\-]{0,62}', autocomplete: 'off' });
+  const version = h(
+    'select',
+    { id: 'promote-version', name: 'version' },
+    ...[...versions].reverse().map((v) => h('option', { value: v }, String(v))),
+  );
+  const alias = h('input', {
+    id: 'promote-alias',
+    name: 'alias',
+    value: 'champion',
+    required: true,
+    pattern: '[a-z][a-z0-9._\\-]{0,62}',
+    autocomplete: 'off',
+  });
   const form = h(
     'form',
     { class: 'promote', 'aria-label': 'Promote a version' },
@@ -117,10 +223,22 @@ function promoteForm(name: string, versions: readonly number[], reload: () => vo
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     void (async () => {
-      if (!(await confirmAction(`Point ${name}@${alias.value} at version ${version.value}?`, ['Pipelines that load this alias get the new version from their next run.'], 'Promote'))) return;
+      if (
+        !(await confirmAction(
+          `Point ${name}@${alias.value} at version ${version.value}?`,
+          ['Pipelines that load this alias get the new version from their next run.'],
+          'Promote',
+        ))
+      )
+        return;
       try {
-        const result = await postJson<{ version: number; previous?: number }>(`/api/models/${encodeURIComponent(name)}/promote`, { version: Number(version.value), alias: alias.value });
-        toast(`${name}@${alias.value} → ${result.version}${result.previous !== undefined ? ` (was ${result.previous})` : ''}`);
+        const result = await postJson<{ version: number; previous?: number }>(
+          `/api/models/${encodeURIComponent(name)}/promote`,
+          { version: Number(version.value), alias: alias.value },
+        );
+        toast(
+          `${name}@${alias.value} → ${result.version}${result.previous !== undefined ? ` (was ${result.previous})` : ''}`,
+        );
         reload();
       } catch (error) {
         toast(error instanceof Error ? error.message : String(error), 'error');

@@ -32,20 +32,37 @@ function annotatedSource(text: string, diagnostics: readonly Diagnostic[]): HTML
     const number = index + 1;
     const found = byLine.get(number);
     const severity = found?.some((d) => d.severity === 'error') ? 'error' : found ? 'warning' : undefined;
-    rows.push(h('div', { class: `src-line${severity ? ` has-${severity}` : ''}`, 'data-line': number }, h('span', { class: 'ln', 'aria-hidden': 'true' }, number), h('code', {}, line || ' ')));
+    rows.push(
+      h(
+        'div',
+        { class: `src-line${severity ? ` has-${severity}` : ''}`, 'data-line': number },
+        h('span', { class: 'ln', 'aria-hidden': 'true' }, number),
+        h('code', {}, line || ' '),
+      ),
+    );
     for (const d of found ?? []) {
       rows.push(
         h(
           'div',
           { class: `diag ${d.severity}`, 'data-line': d.line, 'data-code': d.code, role: 'note' },
           h('span', { class: 'ln' }, ''),
-          h('span', {}, `${' '.repeat(Math.max(0, d.column - 1))}^ `, h('strong', {}, `${d.severity} ${d.code}`), ` ${d.message}`, d.hint ? h('span', { class: 'hint' }, ` — ${d.hint}`) : undefined),
+          h(
+            'span',
+            {},
+            `${' '.repeat(Math.max(0, d.column - 1))}^ `,
+            h('strong', {}, `${d.severity} ${d.code}`),
+            ` ${d.message}`,
+            d.hint ? h('span', { class: 'hint' }, ` — ${d.hint}`) : undefined,
+          ),
         ),
       );
     }
   });
   // Diagnostics past the end (e.g. line 0 for the whole file) still show.
-  for (const d of diagnostics.filter((d) => d.line < 1 || d.line > lines.length)) rows.push(h('div', { class: `diag ${d.severity}`, 'data-line': d.line, 'data-code': d.code }, `${d.code}: ${d.message}`));
+  for (const d of diagnostics.filter((d) => d.line < 1 || d.line > lines.length))
+    rows.push(
+      h('div', { class: `diag ${d.severity}`, 'data-line': d.line, 'data-code': d.code }, `${d.code}: ${d.message}`),
+    );
   return h('div', { class: 'source', 'aria-label': 'Pipeline with diagnostics' }, ...rows);
 }
 
@@ -65,7 +82,18 @@ export function pipelinesPage(): Page {
       const errors = answer.diagnostics.filter((d) => d.severity === 'error').length;
       const warnings = answer.diagnostics.length - errors;
       result.replaceChildren(
-        h('p', { id: 'validation-summary', class: answer.valid ? 'ok' : 'error', 'data-valid': String(answer.valid), 'data-errors': errors }, answer.valid ? `✓ valid${warnings ? ` (${warnings} warning${warnings > 1 ? 's' : ''})` : ''}` : `✗ ${errors} error${errors === 1 ? '' : 's'}${warnings ? `, ${warnings} warning${warnings > 1 ? 's' : ''}` : ''}`),
+        h(
+          'p',
+          {
+            id: 'validation-summary',
+            class: answer.valid ? 'ok' : 'error',
+            'data-valid': String(answer.valid),
+            'data-errors': errors,
+          },
+          answer.valid
+            ? `✓ valid${warnings ? ` (${warnings} warning${warnings > 1 ? 's' : ''})` : ''}`
+            : `✗ ${errors} error${errors === 1 ? '' : 's'}${warnings ? `, ${warnings} warning${warnings > 1 ? 's' : ''}` : ''}`,
+        ),
         annotatedSource(editor.value, answer.diagnostics),
       );
       dagBox.replaceChildren(...(answer.graph ? [h('h2', {}, 'Plan'), drawDag(answer.graph).element] : []));
@@ -83,7 +111,14 @@ export function pipelinesPage(): Page {
   submit.addEventListener('click', () => {
     void (async () => {
       if (!last?.valid) return;
-      if (!(await confirmAction('Submit this pipeline?', [`A new run starts with params ${JSON.stringify(last.params ?? {})}.`], 'Submit'))) return;
+      if (
+        !(await confirmAction(
+          'Submit this pipeline?',
+          [`A new run starts with params ${JSON.stringify(last.params ?? {})}.`],
+          'Submit',
+        ))
+      )
+        return;
       try {
         const started = await postJson<{ submitted: boolean; runId?: string }>('/api/submit', { yaml: editor.value });
         if (started.runId) location.hash = `#/runs/${encodeURIComponent(started.runId)}`;
@@ -107,8 +142,18 @@ export function pipelinesPage(): Page {
       'section',
       { class: 'page pipelines' },
       h('h1', {}, 'Pipelines'),
-      h('p', { class: 'muted' }, 'Paste or upload a pipeline: every problem is shown at its line, with the plan’s DAG when it is valid.'),
-      h('div', { class: 'toolbar' }, h('button', { type: 'button', id: 'validate-pipeline', onclick: () => void validate() }, 'Validate'), file, submit),
+      h(
+        'p',
+        { class: 'muted' },
+        'Paste or upload a pipeline: every problem is shown at its line, with the plan’s DAG when it is valid.',
+      ),
+      h(
+        'div',
+        { class: 'toolbar' },
+        h('button', { type: 'button', id: 'validate-pipeline', onclick: () => void validate() }, 'Validate'),
+        file,
+        submit,
+      ),
       h('div', { class: 'split' }, editor, result),
       dagBox,
     ),

@@ -4,7 +4,20 @@
  */
 import { drawDag, type DagView } from '../dag';
 import type { RunDetails, RunState } from '../types';
-import { confirmAction, errorBox, formatDuration, formatTime, getJson, h, postJson, settings, statusBadge, temporalLink, toast, type Page } from '../util';
+import {
+  confirmAction,
+  errorBox,
+  formatDuration,
+  formatTime,
+  getJson,
+  h,
+  postJson,
+  settings,
+  statusBadge,
+  temporalLink,
+  toast,
+  type Page,
+} from '../util';
 import { StagePanel } from './stage-panel';
 
 const ENDED = ['succeeded', 'failed', 'cancelled'];
@@ -42,7 +55,14 @@ export function runPage(runId: string, params: URLSearchParams): Page {
   };
 
   const cancel = async (): Promise<void> => {
-    if (!(await confirmAction('Cancel this run?', [`Run ${runId} stops its running stages and ends cancelled.`], 'Cancel run'))) return;
+    if (
+      !(await confirmAction(
+        'Cancel this run?',
+        [`Run ${runId} stops its running stages and ends cancelled.`],
+        'Cancel run',
+      ))
+    )
+      return;
     try {
       await postJson(`/api/runs/${encodeURIComponent(runId)}/cancel`, {});
       toast(`cancelling ${runId}`);
@@ -54,7 +74,13 @@ export function runPage(runId: string, params: URLSearchParams): Page {
   const drawHeader = (state: RunState): void => {
     const ended = ENDED.includes(state.status);
     header.replaceChildren(
-      h('h1', {}, h('span', { class: 'run-id' }, state.runId), ' ', h('span', { id: 'run-status', 'data-status': state.status }, statusBadge(state.status))),
+      h(
+        'h1',
+        {},
+        h('span', { class: 'run-id' }, state.runId),
+        ' ',
+        h('span', { id: 'run-status', 'data-status': state.status }, statusBadge(state.status)),
+      ),
       h(
         'dl',
         { class: 'facts' },
@@ -74,7 +100,9 @@ export function runPage(runId: string, params: URLSearchParams): Page {
         { class: 'actions' },
         temporalLink(runId),
         h('a', { href: `#/compare?runs=${encodeURIComponent(runId)}` }, 'Compare…'),
-        !ended && !settings.readOnly ? h('button', { type: 'button', class: 'danger', onclick: () => void cancel() }, 'Cancel run') : undefined,
+        !ended && !settings.readOnly
+          ? h('button', { type: 'button', class: 'danger', onclick: () => void cancel() }, 'Cancel run')
+          : undefined,
       ),
     );
   };
@@ -82,7 +110,14 @@ export function runPage(runId: string, params: URLSearchParams): Page {
   const apply = (state: RunState): void => {
     latest = state;
     drawHeader(state);
-    dag?.update(new Map(state.stages.map((s) => [s.id, { status: s.status, ...(s.progress?.message ? { detail: s.progress.message } : {}) }])));
+    dag?.update(
+      new Map(
+        state.stages.map((s) => [
+          s.id,
+          { status: s.status, ...(s.progress?.message ? { detail: s.progress.message } : {}) },
+        ]),
+      ),
+    );
     if (selected) panel?.update(state);
   };
 
@@ -102,7 +137,9 @@ export function runPage(runId: string, params: URLSearchParams): Page {
           apply(state);
           if (ENDED.includes(state.status)) events?.close();
         });
-        events.addEventListener('problem', (event) => problem.replaceChildren(errorBox(JSON.parse((event as MessageEvent<string>).data).message)));
+        events.addEventListener('problem', (event) =>
+          problem.replaceChildren(errorBox(JSON.parse((event as MessageEvent<string>).data).message)),
+        );
       }
     } catch (error) {
       problem.replaceChildren(errorBox(error));
@@ -111,7 +148,15 @@ export function runPage(runId: string, params: URLSearchParams): Page {
   void load();
 
   return {
-    element: h('section', { class: 'page run' }, header, problem, h('h2', { class: 'sr-only' }, 'Stages'), dagBox, panelBox),
+    element: h(
+      'section',
+      { class: 'page run' },
+      header,
+      problem,
+      h('h2', { class: 'sr-only' }, 'Stages'),
+      dagBox,
+      panelBox,
+    ),
     dispose() {
       events?.close();
       panel?.dispose();

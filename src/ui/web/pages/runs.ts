@@ -7,19 +7,38 @@ const TRIGGERS = ['', 'manual', 'schedule', 'new-data', 'rerun'];
 const REFRESH_MS = 3_000;
 
 function select(name: string, label: string, options: readonly string[], value: string): HTMLElement {
-  const element = h('select', { name, id: `filter-${name}` }, ...options.map((option) => h('option', { value: option, selected: option === value }, option || 'any')));
+  const element = h(
+    'select',
+    { name, id: `filter-${name}` },
+    ...options.map((option) => h('option', { value: option, selected: option === value }, option || 'any')),
+  );
   return h('label', { for: `filter-${name}` }, label, element);
 }
 
 export function runsPage(params: URLSearchParams): Page {
-  const filters = { pipeline: params.get('pipeline') ?? '', status: params.get('status') ?? '', trigger: params.get('trigger') ?? '' };
+  const filters = {
+    pipeline: params.get('pipeline') ?? '',
+    status: params.get('status') ?? '',
+    trigger: params.get('trigger') ?? '',
+  };
   const body = h('tbody');
   const problem = h('div');
   const compareButton = h('button', { type: 'button', disabled: true }, 'Compare selected');
   const form = h(
     'form',
     { class: 'filters', role: 'search' },
-    h('label', { for: 'filter-pipeline' }, 'Pipeline', h('input', { id: 'filter-pipeline', name: 'pipeline', value: filters.pipeline, placeholder: 'any', autocomplete: 'off' })),
+    h(
+      'label',
+      { for: 'filter-pipeline' },
+      'Pipeline',
+      h('input', {
+        id: 'filter-pipeline',
+        name: 'pipeline',
+        value: filters.pipeline,
+        placeholder: 'any',
+        autocomplete: 'off',
+      }),
+    ),
     select('status', 'Status', STATUSES, filters.status),
     select('trigger', 'Trigger', TRIGGERS, filters.trigger),
     h('button', { type: 'submit' }, 'Filter'),
@@ -43,7 +62,11 @@ export function runsPage(params: URLSearchParams): Page {
   const draw = (runs: readonly RunSummary[]): void => {
     body.replaceChildren(
       ...runs.map((run) => {
-        const box = h('input', { type: 'checkbox', 'aria-label': `select ${run.runId} to compare`, checked: selected.has(run.runId) });
+        const box = h('input', {
+          type: 'checkbox',
+          'aria-label': `select ${run.runId} to compare`,
+          checked: selected.has(run.runId),
+        });
         box.addEventListener('change', () => {
           if (box.checked) selected.add(run.runId);
           else selected.delete(run.runId);
@@ -62,7 +85,18 @@ export function runsPage(params: URLSearchParams): Page {
         );
       }),
     );
-    if (runs.length === 0) body.appendChild(h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'No runs match. Submit one with `fineflow submit FILE` or from the Pipelines page.')));
+    if (runs.length === 0)
+      body.appendChild(
+        h(
+          'tr',
+          {},
+          h(
+            'td',
+            { colspan: 7, class: 'empty' },
+            'No runs match. Submit one with `fineflow submit FILE` or from the Pipelines page.',
+          ),
+        ),
+      );
   };
 
   let timer: number | undefined;
@@ -89,7 +123,18 @@ export function runsPage(params: URLSearchParams): Page {
     h(
       'table',
       { class: 'grid', 'aria-label': 'Runs' },
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'compare')), ...['Run', 'Pipeline', 'Status', 'Trigger', 'Started (UTC)', 'Duration'].map((t) => h('th', { scope: 'col' }, t)))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'compare')),
+          ...['Run', 'Pipeline', 'Status', 'Trigger', 'Started (UTC)', 'Duration'].map((t) =>
+            h('th', { scope: 'col' }, t),
+          ),
+        ),
+      ),
       body,
     ),
   );

@@ -7,7 +7,19 @@
 import type uPlot from 'uplot';
 import { lineChart, type Marker } from '../charts';
 import type { RunState, StageState, SweepTable } from '../types';
-import { confirmAction, errorBox, formatDuration, formatTime, getJson, h, postJson, replace, settings, statusBadge, toast } from '../util';
+import {
+  confirmAction,
+  errorBox,
+  formatDuration,
+  formatTime,
+  getJson,
+  h,
+  postJson,
+  replace,
+  settings,
+  statusBadge,
+  toast,
+} from '../util';
 import { sweepView } from './sweep-view';
 
 const RUN_ENDED = ['succeeded', 'failed', 'cancelled'];
@@ -25,12 +37,18 @@ interface EpochRecord {
 function epochRecords(outputs: StageState['outputs']): EpochRecord[] {
   const history = outputs?.history;
   if (!Array.isArray(history)) return [];
-  return history.filter((e): e is Record<string, never> => e !== null && typeof e === 'object' && !Array.isArray(e) && typeof (e as { epoch?: unknown }).epoch === 'number') as unknown as EpochRecord[];
+  return history.filter(
+    (e): e is Record<string, never> =>
+      e !== null && typeof e === 'object' && !Array.isArray(e) && typeof (e as { epoch?: unknown }).epoch === 'number',
+  ) as unknown as EpochRecord[];
 }
 
 function bestEpochOf(outputs: StageState['outputs']): number | undefined {
   const metrics = outputs?.metrics;
-  const best = metrics && typeof metrics === 'object' && !Array.isArray(metrics) ? (metrics as { bestEpoch?: unknown }).bestEpoch : undefined;
+  const best =
+    metrics && typeof metrics === 'object' && !Array.isArray(metrics)
+      ? (metrics as { bestEpoch?: unknown }).bestEpoch
+      : undefined;
   return typeof best === 'number' ? best : undefined;
 }
 
@@ -40,7 +58,8 @@ export function epochMarkers(records: readonly EpochRecord[], bestEpoch: number 
   for (let i = 1; i < records.length; i++) {
     const previous = records[i - 1];
     const record = records[i];
-    if (previous && record && previous.phase !== record.phase) markers.push({ x: record.epoch - 0.5, label: `phase: ${record.phase ?? ''}` });
+    if (previous && record && previous.phase !== record.phase)
+      markers.push({ x: record.epoch - 0.5, label: `phase: ${record.phase ?? ''}` });
   }
   if (bestEpoch !== undefined) markers.push({ x: bestEpoch, label: `best epoch ${bestEpoch}` });
   return markers;
@@ -60,7 +79,13 @@ export class StagePanel {
   private sweepTimer: number | undefined;
   private sweepFetchedAt = 0;
   private readonly info = h('div', { class: 'stage-info' });
-  private readonly logBox = h('pre', { class: 'log', id: 'stage-log', tabindex: 0, 'aria-label': 'Stage log', 'aria-live': 'off' });
+  private readonly logBox = h('pre', {
+    class: 'log',
+    id: 'stage-log',
+    tabindex: 0,
+    'aria-label': 'Stage log',
+    'aria-live': 'off',
+  });
   private readonly logHeader = h('div', { class: 'log-header' });
   private readonly extras = h('div', { class: 'stage-extras' });
 
@@ -83,7 +108,15 @@ export class StagePanel {
       this.logAttempt = undefined;
       this.logBox.textContent = '';
       this.root.replaceChildren(
-        h('section', { class: 'stage-panel', 'aria-labelledby': 'stage-title', 'data-stage': stageId }, this.info, h('h3', {}, 'Log'), this.logHeader, this.logBox, this.extras),
+        h(
+          'section',
+          { class: 'stage-panel', 'aria-labelledby': 'stage-title', 'data-stage': stageId },
+          this.info,
+          h('h3', {}, 'Log'),
+          this.logHeader,
+          this.logBox,
+          this.extras,
+        ),
       );
     }
     this.update(state);
@@ -98,15 +131,26 @@ export class StagePanel {
     this.shownJson = text;
     this.shownStage = stage;
     this.drawInfo(state, stage);
-    if (stage.status !== 'pending' && stage.status !== 'skipped' && (this.logAttempt === undefined || before?.attempts !== stage.attempts || before?.status !== stage.status)) void this.followLog();
-    if (!before || before.status !== stage.status || stage.uses === 'hyperparameter-sweep') this.drawExtras(state, stage);
+    if (
+      stage.status !== 'pending' &&
+      stage.status !== 'skipped' &&
+      (this.logAttempt === undefined || before?.attempts !== stage.attempts || before?.status !== stage.status)
+    )
+      void this.followLog();
+    if (!before || before.status !== stage.status || stage.uses === 'hyperparameter-sweep')
+      this.drawExtras(state, stage);
   }
 
   private drawInfo(state: RunState, stage: StageState): void {
     const progress = stage.status === 'running' && stage.progress;
     replace(
       this.info,
-      h('h2', { id: 'stage-title' }, `Stage ${stage.id} `, h('span', { id: 'stage-status', 'data-status': stage.status }, statusBadge(stage.status))),
+      h(
+        'h2',
+        { id: 'stage-title' },
+        `Stage ${stage.id} `,
+        h('span', { id: 'stage-status', 'data-status': stage.status }, statusBadge(stage.status)),
+      ),
       h(
         'dl',
         { class: 'facts' },
@@ -116,15 +160,29 @@ export class StagePanel {
         h('dd', {}, stage.pool),
         h('dt', {}, 'Attempts'),
         // `attempts` counts ended attempts; a running stage is on the next one.
-        h('dd', { id: 'stage-attempts' }, stage.status === 'running' ? `${stage.attempts + 1} (running)` : String(stage.attempts)),
+        h(
+          'dd',
+          { id: 'stage-attempts' },
+          stage.status === 'running' ? `${stage.attempts + 1} (running)` : String(stage.attempts),
+        ),
         h('dt', {}, 'Started'),
         h('dd', {}, formatTime(stage.startedAt)),
         h('dt', {}, 'Duration'),
         h('dd', {}, formatDuration(stage.startedAt, stage.endedAt)),
         stage.reason ? [h('dt', {}, 'Note'), h('dd', {}, stage.reason)] : undefined,
       ),
-      progress ? h('div', { class: 'progress' }, h('progress', { max: 1, value: progress.fraction ?? 0, 'aria-label': 'stage progress' }), ' ', progress.message ?? '') : undefined,
-      stage.error ? h('p', { class: 'error', role: 'alert' }, `${stage.error.type}: ${stage.error.message}`) : undefined,
+      progress
+        ? h(
+            'div',
+            { class: 'progress' },
+            h('progress', { max: 1, value: progress.fraction ?? 0, 'aria-label': 'stage progress' }),
+            ' ',
+            progress.message ?? '',
+          )
+        : undefined,
+      stage.error
+        ? h('p', { class: 'error', role: 'alert' }, `${stage.error.type}: ${stage.error.message}`)
+        : undefined,
       this.actions(state, stage),
     );
   }
@@ -143,9 +201,26 @@ export class StagePanel {
   private retryForm(state: RunState, stage: StageState): HTMLElement {
     const inputs = Object.entries(state.params).map(([name, value]) => {
       const id = `param-${name}`;
-      return h('label', { for: id }, name, h('input', { id, name, 'data-param': name, value: typeof value === 'string' ? value : JSON.stringify(value), autocomplete: 'off' }));
+      return h(
+        'label',
+        { for: id },
+        name,
+        h('input', {
+          id,
+          name,
+          'data-param': name,
+          value: typeof value === 'string' ? value : JSON.stringify(value),
+          autocomplete: 'off',
+        }),
+      );
     });
-    const form = h('form', { class: 'retry', 'aria-label': `Retry ${stage.id}` }, h('h3', {}, 'Retry with params'), ...inputs, h('button', { type: 'submit', class: 'primary', id: 'retry-stage' }, `Retry ${stage.id}`));
+    const form = h(
+      'form',
+      { class: 'retry', 'aria-label': `Retry ${stage.id}` },
+      h('h3', {}, 'Retry with params'),
+      ...inputs,
+      h('button', { type: 'submit', class: 'primary', id: 'retry-stage' }, `Retry ${stage.id}`),
+    );
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       const changed: Record<string, string> = {};
@@ -160,10 +235,15 @@ export class StagePanel {
   }
 
   private async retry(stageId: string, params: Record<string, string>): Promise<void> {
-    const detail = Object.keys(params).length ? Object.entries(params).map(([k, v]) => h('div', {}, h('code', {}, `${k} = ${v}`))) : ['No param changes.'];
+    const detail = Object.keys(params).length
+      ? Object.entries(params).map(([k, v]) => h('div', {}, h('code', {}, `${k} = ${v}`)))
+      : ['No param changes.'];
     if (!(await confirmAction(`Retry stage ${stageId}?`, detail, 'Retry'))) return;
     try {
-      const result = await postJson<{ retried: string[] }>(`/api/runs/${encodeURIComponent(this.runId)}/retry`, { stageId, params });
+      const result = await postJson<{ retried: string[] }>(`/api/runs/${encodeURIComponent(this.runId)}/retry`, {
+        stageId,
+        params,
+      });
       toast(`retrying ${result.retried.join(', ')}`);
     } catch (error) {
       toast(error instanceof Error ? error.message : String(error), 'error');
@@ -171,9 +251,20 @@ export class StagePanel {
   }
 
   private async rerun(stageId: string): Promise<void> {
-    if (!(await confirmAction(`Rerun from ${stageId}?`, [`A new run reuses the outputs of the stages before ${stageId} and runs ${stageId} and everything downstream of it again.`], 'Start rerun'))) return;
+    if (
+      !(await confirmAction(
+        `Rerun from ${stageId}?`,
+        [
+          `A new run reuses the outputs of the stages before ${stageId} and runs ${stageId} and everything downstream of it again.`,
+        ],
+        'Start rerun',
+      ))
+    )
+      return;
     try {
-      const started = await postJson<{ runId: string }>(`/api/runs/${encodeURIComponent(this.runId)}/rerun`, { fromStage: stageId });
+      const started = await postJson<{ runId: string }>(`/api/runs/${encodeURIComponent(this.runId)}/rerun`, {
+        fromStage: stageId,
+      });
       toast(`started ${started.runId}`);
       location.hash = `#/runs/${encodeURIComponent(started.runId)}`;
     } catch (error) {
@@ -184,14 +275,19 @@ export class StagePanel {
   /** Show the newest attempt's log and follow it (server-sent events carry what was appended). */
   private async followLog(): Promise<void> {
     const stageId = this.stageId;
-    const { logs } = await getJson<{ logs: { attempt: number; size: number }[] }>(`${this.base}/logs`).catch(() => ({ logs: [] }));
+    const { logs } = await getJson<{ logs: { attempt: number; size: number }[] }>(`${this.base}/logs`).catch(() => ({
+      logs: [],
+    }));
     if (stageId !== this.stageId) return;
     const newest = logs[logs.length - 1];
     if (!newest) {
       if (this.logAttempt === undefined) this.logBox.textContent = '(no log yet)';
       return;
     }
-    this.drawLogHeader(logs.map((l) => l.attempt), newest.attempt);
+    this.drawLogHeader(
+      logs.map((l) => l.attempt),
+      newest.attempt,
+    );
     if (newest.attempt === this.logAttempt && this.logEvents) return;
     this.openLog(newest.attempt);
   }
@@ -201,7 +297,11 @@ export class StagePanel {
       this.logHeader.replaceChildren(h('span', { class: 'muted' }, `attempt ${current}`));
       return;
     }
-    const chooser = h('select', { id: 'log-attempt', 'aria-label': 'Attempt' }, ...attempts.map((a) => h('option', { value: a, selected: a === current }, `attempt ${a}`)));
+    const chooser = h(
+      'select',
+      { id: 'log-attempt', 'aria-label': 'Attempt' },
+      ...attempts.map((a) => h('option', { value: a, selected: a === current }, `attempt ${a}`)),
+    );
     chooser.addEventListener('change', () => this.openLog(Number(chooser.value)));
     this.logHeader.replaceChildren(chooser);
   }
@@ -228,25 +328,58 @@ export class StagePanel {
     const records = epochRecords(stage.outputs);
     if (records.length > 0) sections.push(this.curves(records, bestEpochOf(stage.outputs)));
     if (typeof stage.outputs?.report === 'string') {
-      sections.push(h('section', {}, h('h3', {}, 'Report'), h('iframe', { class: 'report', title: `Report of ${stage.id}`, sandbox: '', src: `${this.base}/report` })));
+      sections.push(
+        h(
+          'section',
+          {},
+          h('h3', {}, 'Report'),
+          h('iframe', { class: 'report', title: `Report of ${stage.id}`, sandbox: '', src: `${this.base}/report` }),
+        ),
+      );
     }
-    if (stage.outputs) sections.push(h('details', { open: records.length === 0 }, h('summary', {}, 'Outputs'), json(stage.outputs)));
-    sections.push(this.lazySection('Resolved inputs', 'inputs', (body: { attempts: { attempt: number; inputs: unknown }[]; note?: string }) => [
-      ...body.attempts.map((a) => h('div', {}, h('h4', {}, `attempt ${a.attempt}`), json(a.inputs))),
-      body.note ? h('p', { class: 'muted' }, body.note) : undefined,
-    ]));
+    if (stage.outputs)
+      sections.push(h('details', { open: records.length === 0 }, h('summary', {}, 'Outputs'), json(stage.outputs)));
+    sections.push(
+      this.lazySection(
+        'Resolved inputs',
+        'inputs',
+        (body: { attempts: { attempt: number; inputs: unknown }[]; note?: string }) => [
+          ...body.attempts.map((a) => h('div', {}, h('h4', {}, `attempt ${a.attempt}`), json(a.inputs))),
+          body.note ? h('p', { class: 'muted' }, body.note) : undefined,
+        ],
+      ),
+    );
     if (stage.status !== 'pending' && stage.status !== 'skipped') {
       sections.push(
-        this.lazySection('Artifacts', 'artifacts', (body: { artifacts: { path: string; size: number; url?: string }[] }) => [
-          body.artifacts.length === 0
-            ? h('p', { class: 'muted' }, 'No objects under this stage yet.')
-            : h(
-                'table',
-                { class: 'grid compact artifacts' },
-                h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Object'), h('th', { scope: 'col' }, 'Size'))),
-                h('tbody', {}, ...body.artifacts.map((a) => h('tr', {}, h('td', {}, a.url ? h('a', { href: a.url, download: '', rel: 'noopener noreferrer' }, a.path) : a.path), h('td', { class: 'num' }, `${a.size} B`)))),
-              ),
-        ]),
+        this.lazySection(
+          'Artifacts',
+          'artifacts',
+          (body: { artifacts: { path: string; size: number; url?: string }[] }) => [
+            body.artifacts.length === 0
+              ? h('p', { class: 'muted' }, 'No objects under this stage yet.')
+              : h(
+                  'table',
+                  { class: 'grid compact artifacts' },
+                  h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Object'), h('th', { scope: 'col' }, 'Size'))),
+                  h(
+                    'tbody',
+                    {},
+                    ...body.artifacts.map((a) =>
+                      h(
+                        'tr',
+                        {},
+                        h(
+                          'td',
+                          {},
+                          a.url ? h('a', { href: a.url, download: '', rel: 'noopener noreferrer' }, a.path) : a.path,
+                        ),
+                        h('td', { class: 'num' }, `${a.size} B`),
+                      ),
+                    ),
+                  ),
+                ),
+          ],
+        ),
       );
     }
     this.extras.replaceChildren(...sections);
@@ -275,12 +408,33 @@ export class StagePanel {
     section.append(h('div', { class: 'charts' }, lossBox, accuracyBox));
     const xs = records.map((r) => r.epoch);
     const markers = epochMarkers(records, bestEpoch);
-    const values = (pick: (r: EpochRecord) => number | undefined): (number | null)[] => records.map((r) => pick(r) ?? null);
+    const values = (pick: (r: EpochRecord) => number | undefined): (number | null)[] =>
+      records.map((r) => pick(r) ?? null);
     // Charts need their box in the document to measure it.
     requestAnimationFrame(() => {
       this.charts.push(
-        lineChart(lossBox, 'Loss', 'epoch', xs, [{ label: 'train', values: values((r) => r.trainLoss) }, { label: 'validation', values: values((r) => r.validationLoss) }], markers),
-        lineChart(accuracyBox, 'Accuracy', 'epoch', xs, [{ label: 'train', values: values((r) => r.trainAccuracy) }, { label: 'validation', values: values((r) => r.validationAccuracy) }], markers),
+        lineChart(
+          lossBox,
+          'Loss',
+          'epoch',
+          xs,
+          [
+            { label: 'train', values: values((r) => r.trainLoss) },
+            { label: 'validation', values: values((r) => r.validationLoss) },
+          ],
+          markers,
+        ),
+        lineChart(
+          accuracyBox,
+          'Accuracy',
+          'epoch',
+          xs,
+          [
+            { label: 'train', values: values((r) => r.trainAccuracy) },
+            { label: 'validation', values: values((r) => r.validationAccuracy) },
+          ],
+          markers,
+        ),
       );
     });
     return section;
@@ -299,14 +453,17 @@ export class StagePanel {
     if (Date.now() - this.sweepFetchedAt > SWEEP_REFRESH_MS || stage.status !== 'running') {
       this.sweepFetchedAt = Date.now();
       window.clearTimeout(this.sweepTimer);
-      this.sweepTimer = window.setTimeout(() => {
-        getJson<{ sweeps: SweepTable[] }>(`/api/runs/${encodeURIComponent(this.runId)}/sweeps`)
-          .then((body) => {
-            this.sweeps = body.sweeps;
-            if (this.stageId === stage.id) draw();
-          })
-          .catch(() => undefined);
-      }, stage.status === 'running' ? SWEEP_REFRESH_MS : 0);
+      this.sweepTimer = window.setTimeout(
+        () => {
+          getJson<{ sweeps: SweepTable[] }>(`/api/runs/${encodeURIComponent(this.runId)}/sweeps`)
+            .then((body) => {
+              this.sweeps = body.sweeps;
+              if (this.stageId === stage.id) draw();
+            })
+            .catch(() => undefined);
+        },
+        stage.status === 'running' ? SWEEP_REFRESH_MS : 0,
+      );
     }
     return box;
   }
@@ -319,4 +476,3 @@ export class StagePanel {
     this.charts = [];
   }
 }
-

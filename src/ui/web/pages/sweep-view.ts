@@ -14,7 +14,17 @@ export function sweepView(table: SweepTable, charts: uPlot[]): HTMLElement[] {
   const trialTable = h(
     'table',
     { class: 'grid compact trials', 'data-trials': table.rows.length, 'aria-label': `Trials of ${table.stageId}` },
-    h('thead', {}, h('tr', {}, ...['', 'Trial', 'State', 'Epochs', `${metric}${arrow}`, ...names].map((title) => h('th', { scope: 'col' }, title)))),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        ...['', 'Trial', 'State', 'Epochs', `${metric}${arrow}`, ...names].map((title) =>
+          h('th', { scope: 'col' }, title),
+        ),
+      ),
+    ),
     h(
       'tbody',
       {},
@@ -35,12 +45,26 @@ export function sweepView(table: SweepTable, charts: uPlot[]): HTMLElement[] {
   const progressBox = h('div', { class: 'chart', 'data-chart': 'best-so-far' });
   const curve = bestSoFar(table.rows, table.goal);
   requestAnimationFrame(() => {
-    if (curve.epochs.length > 0) charts.push(lineChart(progressBox, `Best ${metric} so far`, 'epochs spent', curve.epochs, [{ label: `best ${metric}`, values: curve.best }]));
+    if (curve.epochs.length > 0)
+      charts.push(
+        lineChart(progressBox, `Best ${metric} so far`, 'epochs spent', curve.epochs, [
+          { label: `best ${metric}`, values: curve.best },
+        ]),
+      );
   });
   return [
     h('h3', {}, `Trials${table.partial ? ` (partial: sweep ${table.outcome ?? 'ended'})` : ''}`),
-    h('p', { class: 'muted' }, `${table.rows.length} trials: ${summary || 'none yet'}${table.bestTrialId !== undefined ? `; best trial ${table.bestTrialId}` : ''}`),
-    h('div', { class: 'charts' }, h('div', { class: 'chart parallel-box' }, parallelCoordinates(table.rows, metric)), progressBox),
+    h(
+      'p',
+      { class: 'muted' },
+      `${table.rows.length} trials: ${summary || 'none yet'}${table.bestTrialId !== undefined ? `; best trial ${table.bestTrialId}` : ''}`,
+    ),
+    h(
+      'div',
+      { class: 'charts' },
+      h('div', { class: 'chart parallel-box' }, parallelCoordinates(table.rows, metric)),
+      progressBox,
+    ),
     h('div', { class: 'scroll' }, trialTable),
   ];
 }

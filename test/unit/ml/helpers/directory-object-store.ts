@@ -74,7 +74,8 @@ export function createDirectoryObjectStore(options: { readonly root: string }): 
     },
     putStream,
     putBytes: (uri, body, putOptions) => putStream(uri, Readable.from([Buffer.from(body)]), putOptions),
-    putJson: (uri, value) => putStream(uri, Readable.from([Buffer.from(JSON.stringify(value))]), { contentType: 'application/json' }),
+    putJson: (uri, value) =>
+      putStream(uri, Readable.from([Buffer.from(JSON.stringify(value))]), { contentType: 'application/json' }),
     async getStream(uri) {
       const file = fileOf(uri);
       if (!(await exists(file))) throw new NotFoundError(`${uri} does not exist`, { uri, code: 'not-found' });
@@ -94,7 +95,14 @@ export function createDirectoryObjectStore(options: { readonly root: string }): 
       const info = await fs.stat(file);
       const { bucket, key } = parseS3Uri(uri);
       const sha256 = await fs.readFile(shaFile(file), 'utf8').catch(() => undefined);
-      return { bucket, key, size: info.size, etag: (sha256 ?? '').slice(0, 32), lastModified: info.mtime, ...(sha256 ? { sha256 } : {}) };
+      return {
+        bucket,
+        key,
+        size: info.size,
+        etag: (sha256 ?? '').slice(0, 32),
+        lastModified: info.mtime,
+        ...(sha256 ? { sha256 } : {}),
+      };
     },
     async list(prefixUri) {
       const { bucket, key: prefix } = parseS3Uri(prefixUri);

@@ -42,7 +42,8 @@ export function createMemoryObjectStore(): ObjectStore & { readonly objects: Map
       // Several chunks, so readers are exercised across chunk boundaries.
       const chunks: Buffer[] = [];
       const chunkSize = bytes.length < 4096 ? 7 : 65536;
-      for (let offset = 0; offset < bytes.length; offset += chunkSize) chunks.push(bytes.subarray(offset, offset + chunkSize));
+      for (let offset = 0; offset < bytes.length; offset += chunkSize)
+        chunks.push(bytes.subarray(offset, offset + chunkSize));
       return Readable.from(chunks);
     },
     async getBytes(uri) {
