@@ -9,6 +9,7 @@ import { checkCron, CRON_HINT } from './cron';
 import { parseDuration } from '../core/spec/durations';
 import {
   ExpressionSyntaxError,
+  EXPRESSION_FUNCTIONS,
   classifyReference,
   hasExpression,
   joinPath,
@@ -324,6 +325,9 @@ function checkReferences(
 function expressionType(node: ExpressionNode, scope: Scope): { type: OutputType; what: string } {
   if (node.kind === 'literal')
     return { type: outputTypeOf(node.value), what: `the literal ${JSON.stringify(node.value)}` };
+  if (node.kind === 'call') return { type: EXPRESSION_FUNCTIONS[node.name].returns, what: `\`${node.name}(…)\`` };
+  if (node.kind === 'array') return { type: 'array', what: 'a list' };
+  if (node.kind === 'member') return { type: 'any', what: 'an element' };
   if (node.kind !== 'reference') return { type: 'boolean', what: 'a condition' };
   const classified = classifyReference(node.segments);
   if (!classified.ok || classified.subpath.length > 0) return { type: 'any', what: node.text };

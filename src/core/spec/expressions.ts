@@ -13,10 +13,15 @@
  *     or         := and (("or" | "||") and)*
  *     and        := not (("and" | "&&") not)*
  *     not        := ("not" | "!") not | comparison
- *     comparison := primary (("==" | "!=" | "<" | "<=" | ">" | ">=") primary)?
- *     primary    := literal | reference | "(" expr ")"
+ *     comparison := postfix (("==" | "!=" | "<" | "<=" | ">" | ">=") postfix)?
+ *     postfix    := primary (("." | "?.") name | "?."? "[" expr "]")*
+ *     primary    := literal | call | reference | "[" (expr ("," expr)*)? "]" | "(" expr ")"
+ *     call       := function "(" (expr ("," expr)*)? ")"        see EXPRESSION_FUNCTIONS
  *     reference  := name ("." name | "[" (string | integer) "]")*
  *     literal    := number | 'string' | "string" | true | false | null
+ *
+ * Null-safe access: from the first `?.` of a chain on, a missing property, element, output or
+ * param yields `null` instead of an error (`stages.a.outputs?.score` is null when `a` was skipped).
  */
 import { InvalidInputError } from '../errors';
 import type { JsonObject, JsonValue, SecretReference } from './plan-types';
@@ -59,7 +64,27 @@ export type ExpressionNode =
   | {
       readonly kind: 'reference';
       readonly segments: readonly PathSegment[];
+      /** Index of the first segment written after `?.`: from there on, missing values yield null. */
+      readonly optionalFrom?: number;
       readonly text: string;
+      readonly offset: number;
+      readonly end: number;
+    }
+  | {
+      readonly kind: 'call';
+      readonly name: ExpressionFunctionName;
+      readonly args: readonly ExpressionNode[];
+      readonly offset: number;
+      readonly end: number;
+    }
+  | { readonly kind: 'array'; readonly items: readonly ExpressionNode[]; readonly offset: number; readonly end: number }
+  | {
+      /** `target.name`, `target[key]` after something that is not a plain reference (a call, a computed index). */
+      readonly kind: 'member';
+      readonly target: ExpressionNode;
+      readonly key: ExpressionNode;
+      /** True from the first `?.` of the chain on: a missing key or a null target yields null. */
+      readonly optional: boolean;
       readonly offset: number;
       readonly end: number;
     }
@@ -200,7 +225,7 @@ type Token =
   | { readonly type: 'op'; readonly value: string; readonly offset: number; readonly end: number }
   | { readonly type: 'eof'; readonly value: ''; readonly offset: number; readonly end: number };
 
-const OPERATORS = ['==', '!=', '<=', '>=', '&&', '||', '<', '>', '!', '(', ')', '[', ']', '.'];
+const OPERATORS = ['?.', '==', '!=', '<=', '>=', '&&', '||', '<', '>', '!', '(', ')', '[', ']', ',', '.'];
 const NAME_START = /[A-Za-z_]/;
 const NAME_PART = /[A-Za-z0-9_-]/;
 const NUMBER = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?/;
@@ -324,11 +349,11 @@ export function parseExpression(source: string): ExpressionNode {
     return parseComparison();
   }
   function parseComparison(): ExpressionNode {
-    const left = parsePrimary();
+    const left = parsePostfix();
     const token = peek();
     if (token.type === 'op' && COMPARISONS.includes(token.value)) {
       next();
-      const right = parsePrimary();
+      const right = parsePostfix();
       const after = peek();
       if (after.type === 'op' && COMPARISONS.includes(after.value)) {
         throw new ExpressionSyntaxError(
@@ -348,6 +373,57 @@ export function parseExpression(source: string): ExpressionNode {
     }
     return left;
   }
+  function nested<T>(token: Token, parse: () => T): T {
+    if (++depth > MAX_DEPTH) throw new ExpressionSyntaxError('expression is nested too deeply', token.offset);
+    const result = parse();
+    depth--;
+    return result;
+  }
+  function expectOp(value: string, hint?: string): Token {
+    const token = next();
+    if (token.type !== 'op' || token.value !== value)
+      throw new ExpressionSyntaxError(`expected \`${value}\`, found ${describe(token)}`, token.offset, hint);
+    return token;
+  }
+  /** Comma-separated expressions up to `close` (the opening token is already consumed). */
+  function parseList(close: string, opening: Token): { items: ExpressionNode[]; end: number } {
+    return nested(opening, () => {
+      const items: ExpressionNode[] = [];
+      if (!isOp(close)) {
+        items.push(parseOr());
+        while (isOp(',')) {
+          next();
+          items.push(parseOr());
+        }
+      }
+      return { items, end: expectOp(close, `separate items with \`,\` and close with \`${close}\``).end };
+    });
+  }
+  /** `.name`, `?.name` and `[expr]` after a call, a list, a parenthesised expression or a computed index. */
+  function parsePostfix(): ExpressionNode {
+    let node = parsePrimary();
+    let optional = node.kind === 'reference' && node.optionalFrom !== undefined;
+    for (;;) {
+      const safe = isOp('?.');
+      if (!safe && !isOp('.') && !isOp('[')) return node;
+      const opener = next();
+      optional ||= safe;
+      let key: ExpressionNode;
+      let end: number;
+      if (opener.value === '[' || (safe && isOp('['))) {
+        const open = opener.value === '[' ? opener : next();
+        key = nested(open, parseOr);
+        end = expectOp(']', 'close the index with `]`').end;
+      } else {
+        const name = next();
+        if (name.type !== 'name')
+          throw new ExpressionSyntaxError(`expected a property name after \`.\`, found ${describe(name)}`, name.offset);
+        key = { kind: 'literal', value: name.value, offset: name.offset, end: name.end };
+        end = name.end;
+      }
+      node = { kind: 'member', target: node, key, optional, offset: node.offset, end };
+    }
+  }
   function parsePrimary(): ExpressionNode {
     const token = next();
     switch (token.type) {
@@ -362,20 +438,17 @@ export function parseExpression(source: string): ExpressionNode {
         if (token.value === 'and' || token.value === 'or' || token.value === 'not') {
           throw new ExpressionSyntaxError(`expected a value, found \`${token.value}\``, token.offset);
         }
+        if (isOp('(')) return parseCall(token);
         return parseReference(token);
       case 'op':
         if (token.value === '(') {
-          if (++depth > MAX_DEPTH) throw new ExpressionSyntaxError('expression is nested too deeply', token.offset);
-          const inner = parseOr();
-          depth--;
-          const close = next();
-          if (close.type !== 'op' || close.value !== ')')
-            throw new ExpressionSyntaxError(
-              `expected \`)\`, found ${describe(close)}`,
-              close.offset,
-              'balance the parentheses',
-            );
+          const inner = nested(token, parseOr);
+          expectOp(')', 'balance the parentheses');
           return inner;
+        }
+        if (token.value === '[') {
+          const { items, end } = parseList(']', token);
+          return { kind: 'array', items, offset: token.offset, end };
         }
         throw new ExpressionSyntaxError(`expected a value, found ${describe(token)}`, token.offset);
       case 'eof':
@@ -386,38 +459,73 @@ export function parseExpression(source: string): ExpressionNode {
         );
     }
   }
+  function parseCall(name: Token & { type: 'name' }): ExpressionNode {
+    const fn = functionNamed(name.value);
+    if (!fn) {
+      const near = FUNCTION_NAMES.find((f) => f.toLowerCase() === name.value.toLowerCase());
+      throw new ExpressionSyntaxError(
+        `unknown function \`${name.value}\``,
+        name.offset,
+        near ? `did you mean \`${near}\`?` : `functions are: ${FUNCTION_NAMES.join(', ')}`,
+      );
+    }
+    const { items, end } = parseList(')', next());
+    const [min, max] = EXPRESSION_FUNCTIONS[fn].arity;
+    if (items.length < min || items.length > max) {
+      const wanted = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
+      throw new ExpressionSyntaxError(
+        `\`${fn}\` takes ${wanted} argument(s), got ${items.length}`,
+        name.offset,
+        `write ${EXPRESSION_FUNCTIONS[fn].usage}`,
+      );
+    }
+    return { kind: 'call', name: fn, args: items, offset: name.offset, end };
+  }
+  /** Whether the next tokens are `[ <string or index> ]`, a static step of a reference. */
+  function staticIndexAhead(from: number): boolean {
+    const key = tokens[from + 1];
+    const close = tokens[from + 2];
+    const keyOk = key?.type === 'string' || (key?.type === 'number' && Number.isInteger(key.value) && key.value >= 0);
+    return keyOk && close?.type === 'op' && close.value === ']';
+  }
   function parseReference(first: Token & { type: 'name' }): ExpressionNode {
     const segments: PathSegment[] = [first.value];
     let end = first.end;
+    let optionalFrom: number | undefined;
     for (;;) {
-      if (isOp('.')) {
+      const safe = isOp('?.');
+      const at = safe ? position + 1 : position;
+      const step = tokens[at] as Token;
+      if (step.type === 'op' && step.value === '[' && staticIndexAhead(at)) {
+        position = at + 1;
+        segments.push((next() as Token & { value: string | number }).value);
+        end = next().end;
+      } else if (step.type === 'op' && step.value === '.' && !safe) {
         next();
         const name = next();
         if (name.type !== 'name')
           throw new ExpressionSyntaxError(`expected a property name after \`.\`, found ${describe(name)}`, name.offset);
         segments.push(name.value);
         end = name.end;
-      } else if (isOp('[')) {
-        next();
-        const key = next();
-        if (key.type === 'string') segments.push(key.value);
-        else if (key.type === 'number' && Number.isInteger(key.value) && key.value >= 0) segments.push(key.value);
-        else
-          throw new ExpressionSyntaxError(
-            `expected a quoted key or an index inside \`[ ]\`, found ${describe(key)}`,
-            key.offset,
-          );
-        const close = next();
-        if (close.type !== 'op' || close.value !== ']')
-          throw new ExpressionSyntaxError(`expected \`]\`, found ${describe(close)}`, close.offset);
-        end = close.end;
+      } else if (safe && tokens[at]?.type === 'name') {
+        position = at;
+        const name = next();
+        segments.push(name.value);
+        end = name.end;
       } else {
         break;
       }
+      if (safe) optionalFrom ??= segments.length - 1;
     }
-    return { kind: 'reference', segments, text: source.slice(first.offset, end), offset: first.offset, end };
+    return {
+      kind: 'reference',
+      segments,
+      ...(optionalFrom !== undefined ? { optionalFrom } : {}),
+      text: source.slice(first.offset, end),
+      offset: first.offset,
+      end,
+    };
   }
-
   const node = parseOr();
   const rest = peek();
   if (rest.type !== 'eof') {
@@ -505,6 +613,12 @@ export function referenceNodes(node: ExpressionNode): Extract<ExpressionNode, { 
     case 'logical':
     case 'compare':
       return [...referenceNodes(node.left), ...referenceNodes(node.right)];
+    case 'call':
+      return node.args.flatMap(referenceNodes);
+    case 'array':
+      return node.items.flatMap(referenceNodes);
+    case 'member':
+      return [...referenceNodes(node.target), ...referenceNodes(node.key)];
   }
 }
 
@@ -627,14 +741,168 @@ export function collectConditionReferences(source: string): ExpressionReference[
 }
 
 // ---------------------------------------------------------------------------------------
+// Functions
+
+/** What a function returns, for validate's type check of a whole-string expression. */
+export type FunctionResultType = 'integer' | 'boolean' | 'any';
+
+interface ExpressionFunction {
+  /** Fewest and most arguments. */
+  readonly arity: readonly [number, number];
+  readonly usage: string;
+  readonly returns: FunctionResultType;
+}
+
+/**
+ * The functions of the expression language. `default` is evaluated lazily (its first argument may
+ * fail to resolve); the others receive evaluated arguments (see applyFunction).
+ */
+export const EXPRESSION_FUNCTIONS = {
+  length: { arity: [1, 1], usage: '`length(list)` (also a string or an object)', returns: 'integer' },
+  min: { arity: [1, Infinity], usage: '`min(list)` or `min(a, b, …)`', returns: 'any' },
+  max: { arity: [1, Infinity], usage: '`max(list)` or `max(a, b, …)`', returns: 'any' },
+  argmax: { arity: [1, 1], usage: '`argmax(list)`: the index of the largest number', returns: 'integer' },
+  argmin: { arity: [1, 1], usage: '`argmin(list)`: the index of the smallest number', returns: 'integer' },
+  contains: { arity: [2, 2], usage: '`contains(listOrString, value)`', returns: 'boolean' },
+  default: { arity: [2, 2], usage: '`default(value, fallback)`', returns: 'any' },
+} as const satisfies Record<string, ExpressionFunction>;
+
+export type ExpressionFunctionName = keyof typeof EXPRESSION_FUNCTIONS;
+const FUNCTION_NAMES = Object.keys(EXPRESSION_FUNCTIONS) as ExpressionFunctionName[];
+
+function functionNamed(name: string): ExpressionFunctionName | undefined {
+  return FUNCTION_NAMES.find((f) => f === name);
+}
+
+function fail(source: string, message: string, missing = false): never {
+  throw new InvalidInputError(`\`${source.trim()}\`: ${message}`, {
+    expression: source.trim(),
+    ...(missing ? { missing } : {}),
+  });
+}
+
+/** The list a min/max/argmax call works on: its one array argument, or its arguments. */
+function numbersOrStrings(name: string, args: readonly JsonValue[], source: string): readonly (number | string)[] {
+  const only = args[0];
+  const list = args.length === 1 && Array.isArray(only) ? (only as readonly JsonValue[]) : args;
+  if (list.length === 0) fail(source, `\`${name}\` of an empty list`);
+  const numbers = list.every((v) => typeof v === 'number');
+  const strings = list.every((v) => typeof v === 'string');
+  const argmax = name.startsWith('arg');
+  if (!numbers && (argmax || !strings))
+    fail(
+      source,
+      `\`${name}\` takes ${argmax ? 'a list of numbers' : 'numbers or strings (not mixed)'}, got ${list.map((v) => typeName(v)).join(', ')}`,
+    );
+  return list as readonly (number | string)[];
+}
+
+/** Index of the first extreme element (`better(a, b)` when a beats b). */
+function extremeIndex(
+  list: readonly (number | string)[],
+  better: (a: number | string, b: number | string) => boolean,
+): number {
+  let best = 0;
+  for (let i = 1; i < list.length; i++) if (better(list[i] as number | string, list[best] as number | string)) best = i;
+  return best;
+}
+
+function applyFunction(
+  name: Exclude<ExpressionFunctionName, 'default'>,
+  args: readonly JsonValue[],
+  source: string,
+): JsonValue {
+  const [first, second] = args as [JsonValue, JsonValue];
+  switch (name) {
+    case 'length':
+      if (typeof first === 'string' || Array.isArray(first)) return first.length;
+      if (first !== null && typeof first === 'object') return Object.keys(first).length;
+      return fail(source, `\`length\` takes a list, a string or an object, got ${typeName(first)}`);
+    case 'min':
+    case 'argmin': {
+      const list = numbersOrStrings(name, args, source);
+      const index = extremeIndex(list, (a, b) => a < b);
+      return name === 'min' ? (list[index] as JsonValue) : index;
+    }
+    case 'max':
+    case 'argmax': {
+      const list = numbersOrStrings(name, args, source);
+      const index = extremeIndex(list, (a, b) => a > b);
+      return name === 'max' ? (list[index] as JsonValue) : index;
+    }
+    case 'contains':
+      if (typeof first === 'string') {
+        if (typeof second !== 'string')
+          return fail(source, `\`contains\` on a string looks for a string, got ${typeName(second)}`);
+        return first.includes(second);
+      }
+      if (Array.isArray(first)) return first.some((item: JsonValue) => jsonEqual(item, second));
+      if (first !== null && typeof first === 'object')
+        return typeof second === 'string' && Object.prototype.hasOwnProperty.call(first, second);
+      return fail(source, `\`contains\` looks inside a list, a string or an object, got ${typeName(first)}`);
+  }
+}
+
+/** `default(value, fallback)`: the fallback when the value is null or names something missing. */
+function evaluateDefault(
+  node: Extract<ExpressionNode, { kind: 'call' }>,
+  ctx: ExpressionContext,
+  source: string,
+): JsonValue {
+  const [value, fallback] = node.args as [ExpressionNode, ExpressionNode];
+  let resolved: JsonValue;
+  try {
+    resolved = evaluateExpression(value, ctx, source);
+  } catch (error) {
+    if (!(error instanceof InvalidInputError) || error.details.missing !== true) throw error;
+    resolved = null;
+  }
+  return resolved === null ? evaluateExpression(fallback, ctx, source) : resolved;
+}
+
+function evaluateMember(
+  node: Extract<ExpressionNode, { kind: 'member' }>,
+  ctx: ExpressionContext,
+  source: string,
+): JsonValue {
+  const target = evaluateExpression(node.target, ctx, source);
+  const key = evaluateExpression(node.key, ctx, source);
+  if (typeof key === 'number') {
+    if (Array.isArray(target) && Number.isInteger(key) && key >= 0 && key < target.length)
+      return target[key] as JsonValue;
+    if (node.optional && (target === null || Array.isArray(target))) return null;
+    return fail(
+      source,
+      Array.isArray(target)
+        ? `no element [${key}] (length ${target.length})`
+        : `cannot index ${typeName(target)} with [${key}]`,
+      Array.isArray(target),
+    );
+  }
+  if (typeof key !== 'string') return fail(source, `an index must be a number or a string, got ${typeName(key)}`);
+  const isObject = target !== null && typeof target === 'object' && !Array.isArray(target);
+  if (isObject && Object.prototype.hasOwnProperty.call(target, key)) return (target as JsonObject)[key] as JsonValue;
+  if (node.optional && (target === null || isObject)) return null;
+  return fail(source, isObject ? `no property \`${key}\`` : `cannot read \`${key}\` of ${typeName(target)}`, isObject);
+}
+
+// ---------------------------------------------------------------------------------------
 // Evaluation
 
-function lookup(value: JsonValue, subpath: readonly PathSegment[], text: string): JsonValue {
+/** Thrown for a reference to something absent: `default()` and `?.` turn these into null. */
+function missing(text: string, message: string): never {
+  throw new InvalidInputError(`\`${text}\`: ${message}`, { expression: text, missing: true });
+}
+
+/** Walk `subpath` into `value`; steps at index >= `optionalFrom` yield null instead of failing. */
+function lookup(value: JsonValue, subpath: readonly PathSegment[], text: string, optionalFrom = Infinity): JsonValue {
   let current = value;
-  for (const segment of subpath) {
+  for (const [index, segment] of subpath.entries()) {
+    const lenient = index >= optionalFrom;
     if (typeof segment === 'number') {
       if (!Array.isArray(current) || segment >= current.length) {
-        throw new InvalidInputError(`\`${text}\`: no element [${segment}]`, { expression: text });
+        if (lenient) return null;
+        missing(text, `no element [${segment}]`);
       }
       current = current[segment] as JsonValue;
     } else {
@@ -644,7 +912,8 @@ function lookup(value: JsonValue, subpath: readonly PathSegment[], text: string)
         Array.isArray(current) ||
         !Object.prototype.hasOwnProperty.call(current, segment)
       ) {
-        throw new InvalidInputError(`\`${text}\`: no property \`${segment}\``, { expression: text });
+        if (lenient) return null;
+        missing(text, `no property \`${segment}\``);
       }
       current = (current as JsonObject)[segment] as JsonValue;
     }
@@ -655,11 +924,13 @@ function lookup(value: JsonValue, subpath: readonly PathSegment[], text: string)
 function resolveReference(node: Extract<ExpressionNode, { kind: 'reference' }>, ctx: ExpressionContext): JsonValue {
   const classified = classifyReference(node.segments);
   if (!classified.ok) throw new InvalidInputError(`\`${node.text}\`: ${classified.message}`, { expression: node.text });
+  const optionalFrom = node.optionalFrom ?? Infinity;
   if (classified.kind === 'param') {
     if (!Object.prototype.hasOwnProperty.call(ctx.params, classified.name)) {
-      throw new InvalidInputError(`\`${node.text}\`: no param \`${classified.name}\``, { expression: node.text });
+      if (optionalFrom <= 1) return null;
+      missing(node.text, `no param \`${classified.name}\``);
     }
-    return lookup(ctx.params[classified.name] as JsonValue, classified.subpath, node.text);
+    return lookup(ctx.params[classified.name] as JsonValue, classified.subpath, node.text, optionalFrom - 2);
   }
   if (classified.kind === 'secret') {
     const reference =
@@ -675,18 +946,16 @@ function resolveReference(node: Extract<ExpressionNode, { kind: 'reference' }>, 
   const stage = Object.prototype.hasOwnProperty.call(ctx.stages, classified.stage)
     ? ctx.stages[classified.stage]
     : undefined;
-  if (!stage)
-    throw new InvalidInputError(`\`${node.text}\`: stage \`${classified.stage}\` has no outputs (it has not run)`, {
-      expression: node.text,
-    });
-  if (!Object.prototype.hasOwnProperty.call(stage.outputs, classified.output)) {
-    const status = stage.status ? ` (status ${stage.status})` : '';
-    throw new InvalidInputError(
-      `\`${node.text}\`: stage \`${classified.stage}\` produced no output \`${classified.output}\`${status}`,
-      { expression: node.text },
-    );
+  if (!stage) {
+    if (optionalFrom <= 3) return null;
+    missing(node.text, `stage \`${classified.stage}\` has no outputs (it has not run)`);
   }
-  return lookup(stage.outputs[classified.output] as JsonValue, classified.subpath, node.text);
+  if (!Object.prototype.hasOwnProperty.call(stage.outputs, classified.output)) {
+    if (optionalFrom <= 3) return null;
+    const status = stage.status ? ` (status ${stage.status})` : '';
+    missing(node.text, `stage \`${classified.stage}\` produced no output \`${classified.output}\`${status}`);
+  }
+  return lookup(stage.outputs[classified.output] as JsonValue, classified.subpath, node.text, optionalFrom - 4);
 }
 
 function jsonEqual(a: JsonValue, b: JsonValue): boolean {
@@ -718,6 +987,17 @@ export function evaluateExpression(node: ExpressionNode, ctx: ExpressionContext,
       return node.value;
     case 'reference':
       return resolveReference(node, ctx);
+    case 'array':
+      return node.items.map((item) => evaluateExpression(item, ctx, source));
+    case 'member':
+      return evaluateMember(node, ctx, source);
+    case 'call':
+      if (node.name === 'default') return evaluateDefault(node, ctx, source);
+      return applyFunction(
+        node.name,
+        node.args.map((arg) => evaluateExpression(arg, ctx, source)),
+        source,
+      );
     case 'not':
       return !isTruthy(evaluateExpression(node.operand, ctx, source));
     case 'logical': {

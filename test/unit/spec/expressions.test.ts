@@ -111,7 +111,8 @@ test('syntax errors carry an offset and never evaluate anything', () => {
     ['params.', 7],
     ['', 0],
     ['process.exit(1)', 12],
-    ['params[x]', 7],
+    ['params[x', 8],
+    ['exec(1)', 0],
   ];
   for (const [source, offset] of bad) {
     assert.throws(

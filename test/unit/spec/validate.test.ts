@@ -90,3 +90,34 @@ stages:
   assert.deepEqual(diagnostics, []);
   assert.deepEqual(plan?.stages[1]?.needs, ['prepare']);
 });
+
+test('expression functions: typed results feed typed inputs; an unknown function is reported at its name', () => {
+  const source = [
+    'apiVersion: fineflow/v1',
+    'kind: Pipeline',
+    'metadata: {name: fn}',
+    'params:',
+    '  sizes: [10, 20]',
+    '  dataset: s3://datasets/d/',
+    'stages:',
+    '  prepare:',
+    '    uses: prepare-data',
+    '    with:',
+    '      source: ${{ params.dataset }}',
+    '      format: image-folder',
+    '      limitPerClass: ${{ max(params.sizes) }}',
+    '  later:',
+    '    uses: prepare-data',
+    '    when: ${{ length(params.sizes) > 1 and contains(params.sizes, 20) }}',
+    '    with:',
+    '      source: ${{ params.dataset }}',
+    '      format: image-folder',
+    '      limitPerClass: ${{ lenght(params.sizes) }}',
+  ].join('\n');
+  const result = validatePipeline(source, 'fn.yaml');
+  assert.deepEqual(
+    result.diagnostics.map((d) => [d.code, d.line, d.column]),
+    [['bad-expression', 20, 26]],
+  );
+  assert.match(result.diagnostics[0]?.hint ?? '', /length/);
+});
