@@ -69,11 +69,16 @@ export function prepareOptions(inputs: JsonObject, outputPrefix: string): Prepar
             size: [size[0] ?? 32, size[1] ?? 32] as [number, number],
             channels: (image.channels === 3 ? 3 : 1) as 1 | 3,
             standardize: normalize,
+            ...(Array.isArray(image.background)
+              ? { background: image.background.slice(0, 3) as unknown as [number, number, number] }
+              : {}),
           },
         }
       : {}),
     ...(typeof inputs.labelColumn === 'string' ? { labelColumn: inputs.labelColumn } : {}),
     ...(Array.isArray(inputs.featureColumns) ? { featureColumns: inputs.featureColumns as string[] } : {}),
+    normalize,
+    ...(Array.isArray(inputs.naValues) ? { naValues: inputs.naValues as string[] } : {}),
     split: {
       train: (split.train as number | undefined) ?? 0.7,
       validation: (split.validation as number | undefined) ?? 0.15,
@@ -81,7 +86,11 @@ export function prepareOptions(inputs: JsonObject, outputPrefix: string): Prepar
       stratify: split.stratify !== false,
       seed: (split.seed as number | undefined) ?? 0,
     },
-    clean: { dropDuplicates: clean.dropDuplicates !== false, dropInvalid: clean.dropInvalid !== false },
+    clean: {
+      dropDuplicates: clean.dropDuplicates !== false,
+      dropInvalid: clean.dropInvalid !== false,
+      missing: clean.missing === 'drop' ? 'drop' : 'impute',
+    },
     shardSize: optionalNumber(inputs, 'shardSize') ?? 1024,
     outputPrefix: joinS3Uri(outputPrefix, 'dataset'),
   };

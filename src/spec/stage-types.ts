@@ -413,7 +413,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
   {
     name: 'prepare-data',
     // 1.1: reads exactly one dataset version (entries of 1.0 read whatever the prefix held).
-    version: '1.1.0',
+    // 1.2: the manifest carries the fitted preprocessing; normalize honoured for tables; naValues; alpha composited.
+    version: '1.2.0',
     description: 'Read, clean, encode and split a dataset, and write sharded tensors plus a manifest to the store.',
     inputs: {
       type: 'object',
@@ -439,6 +440,14 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
               description: '[height, width] images are resized to',
             },
             channels: { type: 'enum', values: [1, 3], default: 1, description: '1 = grayscale, 3 = RGB' },
+            background: {
+              type: 'array',
+              items: { type: 'integer', minimum: 0, maximum: 255 },
+              minItems: 3,
+              maxItems: 3,
+              default: [255, 255, 255],
+              description: 'RGB that transparent pixels are composited onto',
+            },
           },
         },
         labelColumn: { type: 'string', minLength: 1, description: 'column (csv) or field (jsonl) holding the label' },
@@ -469,6 +478,12 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
               default: true,
               description: 'quarantine unreadable images and malformed rows instead of failing',
             },
+            missing: {
+              type: 'enum',
+              values: ['impute', 'drop'],
+              default: 'impute',
+              description: 'missing numeric cells: impute the training mean (stored with the model) or drop the row',
+            },
           },
         },
         limitPerClass: {
@@ -480,7 +495,15 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
         normalize: {
           type: 'boolean',
           default: true,
-          description: 'standardise features with statistics of the training split',
+          description:
+            'standardise numeric features (tables) or pixels per channel (images) with statistics of the training split; stored with the model',
+        },
+        naValues: {
+          type: 'array',
+          items: { type: 'string', maxLength: 100 },
+          maxItems: 100,
+          default: ['NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', '?', '-'],
+          description: 'cells read as missing (besides the empty cell); stored with the model',
         },
         shardSize: {
           type: 'integer',

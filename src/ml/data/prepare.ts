@@ -14,7 +14,21 @@ import { InvalidInputError } from '../../core/errors';
 import type { ObjectStore } from '../../storage/object-store';
 import { mulberry32, shuffleInPlace } from '../random';
 import { asPrefix, joinUri, relativeTo } from '../uri';
-import { decodeImage, imageFormatOf, MAX_IMAGE_FILE_BYTES, toPixels } from './images';
+import { decodeImage, imageFormatOf, MAX_IMAGE_FILE_BYTES } from './images';
+import {
+  DEFAULT_NA_VALUES,
+  encodeRow,
+  featureCountOf,
+  FeatureStatistics,
+  imagePixels,
+  isMissingCell,
+  numericCell,
+  preprocessingFrom,
+  rowProblem,
+  statisticsGroupsOf,
+  type PreprocessingSpec,
+  type TableLayout,
+} from './preprocessing';
 import {
   ShardWriter,
   SPLIT_NAMES,
@@ -52,6 +66,8 @@ export interface ImageOptions {
   readonly channels: 1 | 3;
   /** Standardise pixels with the training split's per-channel mean/std when read. Default false ([0, 1]). */
   readonly standardize?: boolean;
+  /** RGB (0–255) that transparent pixels are composited onto. Default white. */
+  readonly background?: readonly [number, number, number];
 }
 
 export interface PrepareDatasetOptions {
@@ -65,6 +81,10 @@ export interface PrepareDatasetOptions {
   readonly labelColumn?: string;
   /** Feature columns (CSV/JSONL). Default every column but the label. */
   readonly featureColumns?: readonly string[];
+  /** Standardise table features with training-split statistics. Default true (images: `image.standardize`). */
+  readonly normalize?: boolean;
+  /** Cells read as missing besides the empty one. Default {@link DEFAULT_NA_VALUES}. */
+  readonly naValues?: readonly string[];
   /** Fix the class list and its order (e.g. to match a model); other labels are invalid. */
   readonly classes?: readonly string[];
   readonly split: SplitOptions;
@@ -224,20 +244,11 @@ interface TableSchema {
   readonly categorical: readonly string[];
 }
 
-function isMissing(value: unknown): boolean {
-  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
-}
-
-function asNumber(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value === 'string' && value.trim() !== '') {
-    const parsed = Number(value);
-    return Number.isFinite(parsed) ? parsed : undefined;
-  }
-  return undefined;
-}
-
-function inferSchema(sample: readonly RawRecord[], featureColumns: readonly string[]): TableSchema {
+function inferSchema(
+  sample: readonly RawRecord[],
+  featureColumns: readonly string[],
+  naValues: readonly string[],
+): TableSchema {
   const numeric: string[] = [];
   const categorical: string[] = [];
   for (const column of featureColumns) {
@@ -245,9 +256,9 @@ function inferSchema(sample: readonly RawRecord[], featureColumns: readonly stri
     let numbers = 0;
     for (const record of sample) {
       const value = record.cells?.[column];
-      if (isMissing(value)) continue;
+      if (isMissingCell(value, naValues)) continue;
       present += 1;
-      if (asNumber(value) !== undefined) numbers += 1;
+      if (numericCell(value) !== undefined) numbers += 1;
     }
     // A few stray words in a numeric column are bad cells, not a categorical column.
     if (present > 0 && numbers / present >= 0.9) numeric.push(column);
@@ -281,6 +292,7 @@ export async function prepareDataset(
   const dropDuplicates = options.clean?.dropDuplicates !== false;
   const dropInvalid = options.clean?.dropInvalid !== false;
   const missingPolicy = options.clean?.missing ?? 'impute';
+  const naValues = options.naValues ?? DEFAULT_NA_VALUES;
   const shardSize = options.shardSize ?? 1024;
   if (options.split.train <= 0 || options.split.validation < 0 || options.split.test < 0) {
     throw new InvalidInputError('split fractions must be train > 0, validation >= 0, test >= 0', {
@@ -322,7 +334,7 @@ export async function prepareDataset(
         `feature columns ${unknown.join(', ')} are not in ${options.source}; columns: ${columns.join(', ')}`,
         { unknown },
       );
-    schema = inferSchema(sample, featureColumns);
+    schema = inferSchema(sample, featureColumns, naValues);
   }
 
   const quarantine: QuarantinedRecord[] = [];
@@ -337,6 +349,10 @@ export async function prepareDataset(
   let duplicates = 0;
   let conflictingDuplicates = 0;
   const fixedClasses = options.classes ? new Set(options.classes) : undefined;
+  const numericLayout: TableLayout = {
+    columns: schema.numeric.map((name) => ({ name, kind: 'numeric' as const })),
+    naValues,
+  };
 
   const validate = (record: RawRecord): string | undefined => {
     if (record.error) return record.error;
@@ -352,13 +368,12 @@ export async function prepareDataset(
       }
       return undefined;
     }
-    for (const column of schema.numeric) {
-      const value = record.cells?.[column];
-      if (isMissing(value)) {
-        if (missingPolicy === 'drop') return `column ${column} is missing`;
-      } else if (asNumber(value) === undefined) return `column ${column} is ${JSON.stringify(value)}, not a number`;
+    const cells = record.cells ?? {};
+    if (missingPolicy === 'drop') {
+      const absent = schema.numeric.find((column) => isMissingCell(cells[column], naValues));
+      if (absent !== undefined) return `column ${absent} is missing (missing: drop)`;
     }
-    return undefined;
+    return rowProblem(numericLayout, cells);
   };
 
   // Pass 1: scan.
@@ -379,7 +394,7 @@ export async function prepareDataset(
       continue;
     }
     for (const column of featureColumns)
-      if (isMissing(record.cells?.[column])) missing[column] = (missing[column] ?? 0) + 1;
+      if (isMissingCell(record.cells?.[column], naValues)) missing[column] = (missing[column] ?? 0) + 1;
     if (dropDuplicates) {
       const hash = contentHash(record, featureColumns);
       if (seen.has(hash)) {
@@ -391,7 +406,7 @@ export async function prepareDataset(
     }
     for (const column of schema.categorical) {
       const value = record.cells?.[column];
-      if (!isMissing(value)) categories.get(column)?.add(String(value));
+      if (!isMissingCell(value, naValues)) categories.get(column)?.add(String(value).trim());
     }
     const label = record.label as string;
     if (!labelOf.has(label)) {
@@ -437,40 +452,40 @@ export async function prepareDataset(
       categories: categoryLists[i] ?? [],
     })),
   ];
-  const featureShape =
-    options.format === 'image-folder'
-      ? [options.image?.size[0] ?? 28, options.image?.size[1] ?? 28, options.image?.channels ?? 1]
-      : [schema.numeric.length + categoryLists.reduce((sum, list) => sum + list.length, 0)];
+  const layout: TableLayout = {
+    columns: [
+      ...schema.numeric.map((name) => ({ name, kind: 'numeric' as const })),
+      ...schema.categorical.map((name, i) => ({
+        name,
+        kind: 'categorical' as const,
+        categories: categoryLists[i] ?? [],
+      })),
+    ],
+    naValues,
+  };
+  const normalize =
+    options.format === 'image-folder' ? options.image?.standardize === true : options.normalize !== false;
+  const spec: PreprocessingSpec = options.image
+    ? {
+        kind: 'image',
+        size: options.image.size,
+        channels: options.image.channels,
+        background: options.image.background ?? [255, 255, 255],
+        classes,
+        normalize,
+      }
+    : { kind: 'table', layout, classes, labelColumn, normalize };
+  const featureShape = spec.kind === 'image' ? [spec.size[0], spec.size[1], spec.channels] : [featureCountOf(layout)];
   const length = featureShape.reduce((a, b) => a * b, 1);
   if (length === 0) throw new InvalidInputError(`${options.source} has no feature columns`, { source: options.source });
-  const encode = (record: RawRecord): Float32Array => {
-    if (record.image && options.image) {
-      return toPixels(
-        decodeImage(record.image.bytes, record.image.format),
-        options.image.size[0],
-        options.image.size[1],
-        options.image.channels,
-      );
-    }
-    const features = new Float32Array(length);
-    schema.numeric.forEach((column, i) => {
-      features[i] = asNumber(record.cells?.[column]) ?? Number.NaN;
-    });
-    let offset = schema.numeric.length;
-    schema.categorical.forEach((column, i) => {
-      const list = categoryLists[i] ?? [];
-      const position = list.indexOf(String(record.cells?.[column] ?? ''));
-      if (position >= 0) features[offset + position] = 1;
-      offset += list.length;
-    });
-    return features;
-  };
+  // The same encoding predict and serve apply (src/ml/data/preprocessing.ts): one function, not two.
+  const encode = (record: RawRecord): Float32Array =>
+    record.image && spec.kind === 'image'
+      ? imagePixels(decodeImage(record.image.bytes, record.image.format), spec)
+      : encodeRow(layout, record.cells ?? {});
 
-  // Pass 2: write shards; statistics from the training split only (Welford per group).
-  const groupsCount = options.format === 'image-folder' ? (options.image?.channels ?? 1) : length;
-  const statCount = new Float64Array(groupsCount);
-  const statMean = new Float64Array(groupsCount);
-  const statM2 = new Float64Array(groupsCount);
+  // Pass 2: write shards; statistics from the training split only.
+  const statistics = new FeatureStatistics(statisticsGroupsOf(spec));
   const writers = SPLIT_NAMES.map(
     (split) => new ShardWriter(store, joinUri(options.outputPrefix, split), length, shardSize, classes.length),
   );
@@ -482,18 +497,7 @@ export async function prepareDataset(
     const split = assignment[recordIndex] ?? 255;
     if (split === 255) continue;
     const features = encode(record);
-    if (split === 0) {
-      for (let i = 0; i < features.length; i += 1) {
-        const value = features[i] ?? Number.NaN;
-        if (Number.isNaN(value)) continue;
-        const group = i % groupsCount;
-        const n = (statCount[group] ?? 0) + 1;
-        statCount[group] = n;
-        const delta = value - (statMean[group] ?? 0);
-        statMean[group] = (statMean[group] ?? 0) + delta / n;
-        statM2[group] = (statM2[group] ?? 0) + delta * (value - (statMean[group] ?? 0));
-      }
-    }
+    if (split === 0) statistics.add(features);
     await (writers[split] as ShardWriter).add(features, recordLabels[recordIndex] ?? 0);
   }
   if (index !== recordCount)
@@ -503,15 +507,9 @@ export async function prepareDataset(
     );
   const splits = await Promise.all(writers.map((writer) => writer.finish()));
   onProgress?.({ pass: 'write', records: index, total: recordCount });
-  const mean = Array.from(statMean, (value) => Number(value.toFixed(6)));
-  const std = Array.from(statM2, (m2, i) => {
-    const n = statCount[i] ?? 0;
-    const deviation = n > 1 ? Math.sqrt(m2 / (n - 1)) : 1;
-    // One-hot columns and constant pixels have no spread: keep them as they are.
-    return Number((deviation > 1e-8 ? deviation : 1).toFixed(6));
-  });
-  const standardize = options.format !== 'image-folder' || options.image?.standardize === true;
-  const inputTransform: InputTransform = { kind: standardize ? 'standardize' : 'none', mean, std };
+  const preprocessing = preprocessingFrom(spec, statistics);
+  const { mean, std } = statistics.result();
+  const inputTransform: InputTransform = { kind: normalize ? 'standardize' : 'none', mean, std };
   const [train, validation, test] = splits as [SplitManifest, SplitManifest, SplitManifest];
   const manifest: DatasetManifest = {
     format: 'fineflow-shards/v1',
@@ -519,6 +517,7 @@ export async function prepareDataset(
     classes,
     ...(options.format !== 'image-folder' ? { columns } : {}),
     inputTransform,
+    preprocessing,
     splits: { train, validation, test },
     source: options.source,
     ...(options.sourceVersion ? { sourceVersion: options.sourceVersion } : {}),

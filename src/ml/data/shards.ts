@@ -19,6 +19,13 @@ import { endianness } from 'node:os';
 import { InvalidInputError } from '../../core/errors';
 import type { ObjectStore } from '../../storage/object-store';
 import type { LabelledSet } from '../generators/image-set';
+import {
+  applyToFeatures,
+  reencodeFeatures,
+  tableLayoutOf,
+  type Preprocessing,
+  type TableLayout,
+} from './preprocessing';
 import { mulberry32, shuffleInPlace } from '../random';
 import { joinUri } from '../uri';
 
@@ -67,6 +74,12 @@ export interface DatasetManifest {
   /** For tabular data: how columns became features. */
   readonly columns?: readonly FeatureColumn[];
   readonly inputTransform: InputTransform;
+  /**
+   * The fitted preprocessing (src/ml/data/preprocessing.ts), which fine-tune stores with the model;
+   * when present it, not `inputTransform`, turns stored features into model inputs. Datasets
+   * prepared before prepare-data 1.2 have none.
+   */
+  readonly preprocessing?: Preprocessing;
   readonly splits: Readonly<Record<SplitName, SplitManifest>>;
   readonly source?: string;
   /** Dataset version the source was read at (src/datasets/dataset-version.ts): the model card's lineage. */
@@ -187,7 +200,56 @@ export async function readShard(
   return decodeShard(bytes, shard.uri);
 }
 
-/** Apply the manifest's input transform in place. */
+/** Turn stored features into model inputs, in place: the manifest's preprocessing, else its legacy transform. */
+export function transformFeatures(features: Float32Array, manifest: DatasetManifest): void {
+  if (manifest.preprocessing) applyToFeatures(manifest.preprocessing, features);
+  else applyInputTransform(features, manifest.inputTransform);
+}
+
+/** How a dataset's stored table features are laid out (datasets from before prepare-data 1.2 included). */
+function datasetTableLayout(manifest: DatasetManifest): TableLayout {
+  if (manifest.preprocessing?.kind === 'table') return tableLayoutOf(manifest.preprocessing);
+  const columns = (manifest.columns ?? []).map((column) =>
+    column.kind === 'one-hot'
+      ? { name: column.name, kind: 'categorical' as const, categories: column.categories ?? [] }
+      : { name: column.name, kind: 'numeric' as const },
+  );
+  return { columns, naValues: [] };
+}
+
+/**
+ * Raw (untransformed) features of a dataset as the inputs of a model that carries `preprocessing`:
+ * its own statistics and vocabularies, columns aligned by name. A model that expects other classes
+ * or another image shape is refused with both named.
+ */
+export function modelInputsOf(
+  preprocessing: Preprocessing,
+  manifest: DatasetManifest,
+  raw: Float32Array,
+  model: string,
+): Float32Array {
+  if (preprocessing.classes.join('\u0000') !== manifest.classes.join('\u0000'))
+    throw new InvalidInputError(
+      `model ${model} was trained on classes ${preprocessing.classes.join(', ')}; the dataset has ${manifest.classes.join(', ')} (prepare it with classes: in the model's order)`,
+      { model },
+    );
+  if (preprocessing.kind === 'image') {
+    if (preprocessing.featureShape.join('x') !== manifest.featureShape.join('x'))
+      throw new InvalidInputError(
+        `model ${model} takes images of shape [${preprocessing.featureShape.join(', ')}]; the dataset has [${manifest.featureShape.join(', ')}] (set image.size and image.channels to match)`,
+        { model },
+      );
+    return applyToFeatures(preprocessing, Float32Array.from(raw));
+  }
+  if (manifest.featureShape.length !== 1)
+    throw new InvalidInputError(`model ${model} takes table rows; the dataset holds images`, { model });
+  return applyToFeatures(
+    preprocessing,
+    reencodeFeatures(datasetTableLayout(manifest), tableLayoutOf(preprocessing), raw),
+  );
+}
+
+/** Apply a legacy (pre-preprocessing) input transform in place. */
 export function applyInputTransform(features: Float32Array, transform: InputTransform): void {
   if (transform.kind === 'none') return;
   const groups = transform.mean.length;
@@ -268,8 +330,7 @@ export async function* streamBatches(
       labels.set(shard.labels, offset);
       offset += shard.labels.length;
     }
-    if (options.transform !== false)
-      applyInputTransform(features.subarray(carryFeatures.length), manifest.inputTransform);
+    if (options.transform !== false) transformFeatures(features.subarray(carryFeatures.length), manifest);
     const order = Array.from({ length: count }, (_, i) => i);
     if (options.shuffle) shuffleInPlace(order, random);
     const last = start + window >= shards.length;
@@ -303,7 +364,7 @@ export async function loadSplit(
     labels.set(data.labels, offset);
     offset += data.labels.length;
   }
-  if (options.transform !== false) applyInputTransform(features, manifest.inputTransform);
+  if (options.transform !== false) transformFeatures(features, manifest);
   return { featureShape: manifest.featureShape, classes: manifest.classes, features, labels };
 }
 

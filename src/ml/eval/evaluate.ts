@@ -8,9 +8,11 @@ import type { TfBackendPreference } from '../../config';
 import { ensureError, errorOfType, FineflowError, InvalidInputError } from '../../core/errors';
 import type { ObjectStore } from '../../storage/object-store';
 import { currentBackend, loadTf } from '../backend';
-import { loadSplit, readManifest, type DatasetManifest, type SplitName } from '../data/shards';
+import { readPreprocessingBeside } from '../data/preprocessing-file';
+import { loadSplit, modelInputsOf, readManifest, type DatasetManifest, type SplitName } from '../data/shards';
 import { featureLength, type LabelledSet } from '../generators/image-set';
 import { loadModel } from '../models/load-model';
+import { resolveModelUri } from '../models/registry';
 import type { HttpLoadOptions } from '../models/model-io';
 import type { EpochMetrics } from '../train/types';
 import { joinUri } from '../uri';
@@ -101,17 +103,44 @@ function baselineUnreadable(name: string, uri: string, thrown: unknown): Fineflo
   );
 }
 
+/**
+ * The split as one model's inputs: through the preprocessing stored with the model when it has one
+ * (a champion trained on other data keeps its own scaling and vocabularies), else the dataset's.
+ */
+async function inputsForModel(
+  store: ObjectStore,
+  uri: string,
+  registryBucket: string,
+  manifest: DatasetManifest,
+  raw: LabelledSet,
+  datasetInputs: LabelledSet,
+): Promise<{ set: LabelledSet; preprocessing: 'model' | 'dataset' }> {
+  const preprocessing = await readPreprocessingBeside(store, await resolveModelUri(store, uri, registryBucket));
+  if (!preprocessing) return { set: datasetInputs, preprocessing: 'dataset' };
+  const features = modelInputsOf(preprocessing, manifest, raw.features, uri);
+  return { set: { ...raw, featureShape: preprocessing.featureShape, features }, preprocessing: 'model' };
+}
+
 export async function evaluateModel(store: ObjectStore, options: EvaluateOptions): Promise<EvaluateResult> {
   const { tf } = loadTf({ preference: options.tfBackend ?? 'auto' });
   const manifest = await readManifest(store, options.datasetUri);
   const split = options.split ?? 'test';
-  const set = await loadSplit(store, manifest, split);
-  if (set.labels.length === 0)
+  const raw = await loadSplit(store, manifest, split, { transform: false });
+  const datasetInputs = await loadSplit(store, manifest, split);
+  if (raw.labels.length === 0)
     throw new InvalidInputError(`dataset ${options.datasetUri} has no ${split} examples to evaluate on`, { split });
   const location = {
     registryBucket: options.registryBucket,
     ...(options.modelHttp ? { http: options.modelHttp } : {}),
   };
+  const { set, preprocessing } = await inputsForModel(
+    store,
+    options.modelUri,
+    options.registryBucket,
+    manifest,
+    raw,
+    datasetInputs,
+  );
   const model = await loadModel(tf, store, options.modelUri, location);
   const outputs = model.outputs[0]?.shape[1];
   if (outputs !== manifest.classes.length) {
@@ -126,8 +155,6 @@ export async function evaluateModel(store: ObjectStore, options: EvaluateOptions
 
   let slices: Record<string, Readonly<Record<string, ClassificationMetrics>>> | undefined;
   if (options.slices && options.slices.length > 0) {
-    const raw =
-      manifest.inputTransform.kind === 'none' ? set : await loadSplit(store, manifest, split, { transform: false });
     slices = {};
     for (const attribute of options.slices)
       slices[attribute] = sliceMetrics(
@@ -145,6 +172,7 @@ export async function evaluateModel(store: ObjectStore, options: EvaluateOptions
   const baselineMetrics: Record<string, ClassificationMetrics> = {};
   for (const [name, uri] of Object.entries(options.baselines ?? {})) {
     try {
+      const inputs = await inputsForModel(store, uri, options.registryBucket, manifest, raw, datasetInputs);
       const baseline = await loadModel(tf, store, uri, location);
       if (baseline.outputs[0]?.shape[1] !== manifest.classes.length)
         throw new InvalidInputError(
@@ -152,7 +180,7 @@ export async function evaluateModel(store: ObjectStore, options: EvaluateOptions
           {},
         );
       const baselineResult = classificationMetrics(
-        predictProbabilities(tf, baseline, set),
+        predictProbabilities(tf, baseline, inputs.set),
         set.labels,
         manifest.classes,
       );
@@ -174,6 +202,7 @@ export async function evaluateModel(store: ObjectStore, options: EvaluateOptions
     dataset: options.datasetUri,
     split,
     backend: currentBackend(tf),
+    preprocessing,
     metrics,
     ...(slices ? { slices } : {}),
     ...(Object.keys(baselines).length > 0 ? { baselines } : {}),

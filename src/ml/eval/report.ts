@@ -20,6 +20,8 @@ export interface EvaluationReport {
   readonly dataset: string;
   readonly split: string;
   readonly backend?: string;
+  /** Whose preprocessing turned the split into inputs: the model's stored one, or (older models) the dataset's. */
+  readonly preprocessing?: 'model' | 'dataset';
   readonly metrics: ClassificationMetrics;
   readonly slices?: Readonly<Record<string, Readonly<Record<string, ClassificationMetrics>>>>;
   readonly baselines?: Readonly<

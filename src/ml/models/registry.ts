@@ -5,6 +5,7 @@
  * s3://<bucket>/models/<name>/<version>/claim.json   who took this version number (written first)
  * s3://<bucket>/models/<name>/<version>/model.json   tfjs LayersModel
  * s3://<bucket>/models/<name>/<version>/weights.bin
+ * s3://<bucket>/models/<name>/<version>/preprocessing.json  raw input → tensor (src/ml/data/preprocessing.ts), when known
  * s3://<bucket>/models/<name>/<version>/card.json    model card: lineage, metrics, hyperparameters (written last)
  * s3://<bucket>/models/<name>/aliases.json           {"champion": 3, …}
  * ```
@@ -30,6 +31,8 @@ import type { ObjectStore } from '../../storage/object-store';
 import { joinUri, parseS3Uri, uriOf } from '../uri';
 import { MODEL_JSON, modelJsonUri, WEIGHTS_BIN } from './model-io';
 import { redactUrisDeep } from '../../security/redact';
+import { readPreprocessingBeside, writePreprocessingBeside } from '../data/preprocessing-file';
+import type { Preprocessing } from '../data/preprocessing';
 
 export interface ModelLineage {
   /** Dataset manifest URI (and its version/fingerprint when known). */
@@ -56,6 +59,8 @@ export interface ModelCard {
   readonly inputShape?: readonly number[];
   /** TensorFlow backend that trained it. */
   readonly backend?: string;
+  /** How raw inputs become the model's tensors (also in preprocessing.json beside model.json). */
+  readonly preprocessing?: Preprocessing;
 }
 
 export type Aliases = Readonly<Record<string, number>>;
@@ -281,6 +286,9 @@ export async function registerModel(store: ObjectStore, options: RegisterModelOp
   const weights = await Promise.all(paths.map((relative) => store.getBytes(joinUri(sourceDirectory, relative))));
   const merged = Buffer.concat(weights);
   await store.putBytes(joinUri(target, WEIGHTS_BIN), merged, { contentType: 'application/octet-stream' });
+  // Parsed (bounded, checked) before it is copied: the registry only holds preprocessing it can apply.
+  const preprocessing = await readPreprocessingBeside(store, sourceJsonUri);
+  if (preprocessing) await writePreprocessingBeside(store, joinUri(target, MODEL_JSON), preprocessing);
   const specs = (modelJson.weightsManifest ?? []).flatMap((group) => (group as { weights?: unknown[] }).weights ?? []);
   await store.putJson(joinUri(target, MODEL_JSON), {
     ...modelJson,
@@ -299,6 +307,7 @@ export async function registerModel(store: ObjectStore, options: RegisterModelOp
     ...(options.classes ? { classes: options.classes } : {}),
     ...(options.inputShape ? { inputShape: options.inputShape } : {}),
     ...(options.backend ? { backend: options.backend } : {}),
+    ...(preprocessing ? { preprocessing } : {}),
   };
   await store.putJson(joinUri(target, 'card.json'), card);
   const requested = options.aliases ?? [];

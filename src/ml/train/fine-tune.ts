@@ -20,6 +20,7 @@ import {
   type ModelArchitecture,
 } from '../models/architectures';
 import { loadModel, saveModel } from '../models/load-model';
+import { writePreprocessingBeside } from '../data/preprocessing-file';
 import { mulberry32, shuffleInPlace } from '../random';
 import { findCheckpoint, readCheckpoint } from './checkpoint';
 import { memorySource, runTrainingLoop, type ExampleSource, type PhasePlan } from './loop';
@@ -279,6 +280,9 @@ export async function trainModel(
   });
 
   await saveModel(tf, store, model, request.outputUri);
+  // The model carries its preprocessing: evaluate, predict and exports read it from beside model.json.
+  if (manifest.preprocessing && request.outputUri.startsWith('s3://'))
+    await writePreprocessingBeside(store, request.outputUri, manifest.preprocessing);
   // The metrics reported are those of the weights just saved, whichever epoch they come from.
   const saved =
     loop.history.find((epoch) => epoch.epoch === loop.weightsEpoch) ?? loop.history[loop.history.length - 1];

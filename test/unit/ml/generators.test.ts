@@ -8,7 +8,8 @@ import { loadMnist, mnistAvailablePerDigit } from '../../../src/ml/generators/mn
 import { generateShapes, SHAPE_CLASSES } from '../../../src/ml/generators/shapes';
 import { generateTabular, TABULAR_NUMERIC_COLUMNS } from '../../../src/ml/generators/tabular';
 import { csvFile, imageFolderFiles, jsonlFile, writeFilesToDirectory } from '../../../src/ml/generators/writers';
-import { decodeImage, toPixels } from '../../../src/ml/data/images';
+import { decodeImage } from '../../../src/ml/data/images';
+import { imagePixels } from '../../../src/ml/data/preprocessing';
 import { mulberry32 } from '../../../src/ml/random';
 
 describe('generators', () => {
@@ -83,7 +84,11 @@ describe('generators', () => {
       files.map((file) => file.path.split('/')[0]),
       ['ok', 'scratch', 'spot', 'crack', 'ok', 'scratch', 'spot', 'crack'],
     );
-    const decoded = toPixels(decodeImage((files[1] as { bytes: Buffer }).bytes, 'png'), 28, 28, 1);
+    const decoded = imagePixels(decodeImage((files[1] as { bytes: Buffer }).bytes, 'png'), {
+      size: [28, 28],
+      channels: 1,
+      background: [255, 255, 255],
+    });
     for (let i = 0; i < 784; i += 1)
       assert.ok(Math.abs((decoded[i] ?? 0) - (set.features[784 + i] ?? 0)) <= 0.5 / 255 + 1e-6);
     const directory = mkdtempSync(path.join(os.tmpdir(), 'fineflow-gen-'));
