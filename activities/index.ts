@@ -10,7 +10,9 @@ import { InvalidInputError } from '../src/core/errors';
 import { STAGE_TYPE_NAME } from '../src/core/spec/validate-plan';
 import type { ObjectStore } from '../src/storage/object-store';
 import type { StageActivityInput, StageActivityResult } from '../src/core/run/run-types';
+import { loadCommandConfig, type CommandConfig } from '../src/command/command-config';
 import { createCacheActivities } from './cache';
+import { createCommandStage } from './command';
 import { createDataWatchActivities } from './data-watch';
 import { evaluateStage } from './evaluate';
 import { fineTuneStage } from './fine-tune';
@@ -33,20 +35,26 @@ export interface ActivityDeps extends StageRunnerDeps {
   readonly store: ObjectStore;
   /** Bucket of runs/, cache/ and models/ (config.s3.bucket). */
   readonly bucket: string;
+  /** What `command` stages may run here (config.command); default: nothing, every command stage is refused. */
+  readonly command?: CommandConfig;
   /** Extra stage types (tests, plugins loaded with `fineflow worker --stage-module`). */
   readonly extraStages?: { readonly [typeName: string]: StageImplementation };
 }
+
+/** A worker without FINEFLOW_COMMAND_ALLOW runs no programs (the stage fails with command-not-allowed). */
+const NO_COMMANDS: CommandConfig = loadCommandConfig({});
 
 export type StageActivity = (input: StageActivityInput) => Promise<StageActivityResult>;
 
 /** Names of the stage types a worker with these deps runs. */
 export function stageTypeNames(deps: Pick<ActivityDeps, 'extraStages'>): string[] {
-  return Object.keys({ ...STAGE_IMPLEMENTATIONS, ...deps.extraStages }).sort();
+  return Object.keys({ ...STAGE_IMPLEMENTATIONS, command: true, ...deps.extraStages }).sort();
 }
 
 /** Stage activities (and the sweep's trial segments, which run on a stage's pool): what every pool's worker registers. */
 export function createStageActivities(deps: ActivityDeps): Record<string, (...args: never[]) => Promise<unknown>> {
-  const all = { ...STAGE_IMPLEMENTATIONS, ...deps.extraStages };
+  const command = createCommandStage(deps.command ?? NO_COMMANDS);
+  const all = { ...STAGE_IMPLEMENTATIONS, command, ...deps.extraStages };
   // A stage module must not register a name the workflow would refuse, nor shadow a runtime activity.
   const misnamed = Object.keys(all).filter((name) => !STAGE_TYPE_NAME.test(name));
   if (misnamed.length > 0)

@@ -32,12 +32,16 @@
  * | FINEFLOW_TEMPORAL_UI_URL | — | base URL of the Temporal UI, for links from `fineflow ui` to a run's workflow |
  * | FINEFLOW_SECRET_ENV | — (none) | comma-separated environment variables of the worker that a pipeline's `secrets: {env: …}` may name (`PREFIX_*` allowed) |
  * | FINEFLOW_SECRET_FILE_ROOTS | — (none) | comma-separated absolute directories that a pipeline's `secrets: {file: …}` may lie in (e.g. /run/secrets) |
+ * | FINEFLOW_COMMAND_ALLOW | — (none) | executables `command` stages may run: comma-separated `name=/abs/path` (or `/abs/path`, named by its basename); a pipeline's `run[0]` must be one of the names; none: every command stage is refused |
+ * | FINEFLOW_COMMAND_WORK_DIR | $TMPDIR/fineflow-command | where each command stage attempt gets its fresh work directory (removed afterwards) |
+ * | FINEFLOW_COMMAND_MAX_BYTES | 2147483648 | cap on what one command stage downloads as inputs, and separately on what it uploads as outputs (bytes) |
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { isIP } from 'node:net';
 import { InvalidInputError } from './core/errors';
 import { parseCodecKeys, type CodecKeyRing } from './security/payload-codec';
+import { loadCommandConfig, type CommandConfig } from './command/command-config';
 
 export interface TemporalConfig {
   readonly address: string;
@@ -110,6 +114,8 @@ export interface FineflowConfig {
   /** `fineflow ui`: access token and the Temporal UI to link to. */
   readonly ui: { readonly token?: string; readonly temporalUiUrl?: string };
   readonly secrets: SecretsConfig;
+  /** What `command` stages may run on this worker (src/command/command-config.ts). */
+  readonly command: CommandConfig;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -411,6 +417,7 @@ export function loadConfig(env: Env = process.env): FineflowConfig {
     trainMemoryMb,
     ui: Object.freeze(uiConfig(env)),
     secrets: loadSecretsConfig(env),
+    command: loadCommandConfig(env),
   });
 }
 

@@ -7,43 +7,12 @@
 import { pinnedSourceProblem } from '../datasets/dataset-source';
 import { InvalidInputError } from '../core/errors';
 import type { JsonObject } from '../core/spec/plan-types';
-import {
-  OUTPUT_TYPES,
-  checkSchemaDefinition,
-  type InputSchema,
-  type ObjectSchema,
-  type OutputType,
-} from './schema-language';
+import { OUTPUT_TYPES, checkSchemaDefinition, type InputSchema, type OutputType } from './schema-language';
 import { isReservedKey, RESERVED_KEY_HINT } from '../core/spec/reserved';
+import { COMMAND_STAGE_TYPE } from './command-stage-type';
+import type { StageInputProblem, StageTypeDefinition } from './stage-type-definition';
 
-export interface StageOutput {
-  readonly type: OutputType;
-  readonly description: string;
-}
-
-/** A problem a stage type finds across several inputs (e.g. split fractions that do not sum to 1). */
-export interface StageInputProblem {
-  /** Path inside `with`, e.g. `split.train`; empty for `with` itself. */
-  readonly path: string;
-  readonly message: string;
-  readonly hint?: string;
-}
-
-export interface StageTypeDefinition {
-  /** Name used in `uses:`, lower-case with dashes. */
-  readonly name: string;
-  /** Semantic version; part of every cache key, so bump it when outputs change meaning. */
-  readonly version: string;
-  readonly description: string;
-  /** Schema of `with:`; always an object schema. */
-  readonly inputs: ObjectSchema;
-  readonly outputs: { readonly [name: string]: StageOutput };
-  /**
-   * Checks that span several inputs; called with the literal `with` values (expressions
-   * still as strings) after the schema check passed. Must not throw.
-   */
-  readonly checkInputs?: (inputs: JsonObject) => readonly StageInputProblem[];
-}
+export type { StageInputProblem, StageOutput, StageTypeDefinition } from './stage-type-definition';
 
 // ---------------------------------------------------------------------------------------
 // Shared pieces of the built-in schemas
@@ -959,6 +928,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
       version: { type: 'integer', description: 'the new version number' },
     },
   },
+  // Runs a program on the worker: src/spec/command-stage-type.ts, activities/command.ts.
+  COMMAND_STAGE_TYPE,
 ];
 
 // ---------------------------------------------------------------------------------------

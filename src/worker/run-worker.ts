@@ -137,6 +137,7 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
       trainEngine: options.config.trainEngine,
       ...(options.config.trainMemoryMb ? { trainMemoryMb: options.config.trainMemoryMb } : {}),
     },
+    command: options.config.command,
     // Secret values come from this worker's environment and mounted files, as the operator allows.
     secrets: createSecretResolver(options.config.secrets, options.secretEnv ?? process.env),
     ...(options.progressSignalIntervalMs !== undefined
