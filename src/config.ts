@@ -27,7 +27,7 @@
  * | FINEFLOW_CODEC | on | `off`: no payload encryption, an explicit opt-out; otherwise a missing key refuses to connect |
  * | FINEFLOW_CODEC_SERVER_TOKEN | — | bearer token `fineflow codec-server` requires (at least 24 characters; it refuses to start without) |
  * | FINEFLOW_CODEC_SERVER_ORIGINS | http://127.0.0.1:8233,http://localhost:8233 | Temporal UI origins the codec server's CORS allows (port from FINEFLOW_TEMPORAL_UI_PORT) |
- * | FINEFLOW_STACK_DIR | .fineflow/dev | the local stack's state dir; with no key set and a loopback Temporal, its `codec-keys` file (written by `dev up`) is used |
+ * | FINEFLOW_STACK_DIR | .fineflow/dev in a clone, ~/.local/state/fineflow/dev installed | the local stack's state dir (relative to the working directory); with no key set and a loopback Temporal, its `codec-keys` file (written by `dev up`) is used |
  * | FINEFLOW_UI_TOKEN | — | token `fineflow ui` requires on every request; mandatory when it listens beyond loopback |
  * | FINEFLOW_TEMPORAL_UI_URL | — | base URL of the Temporal UI, for links from `fineflow ui` to a run's workflow |
  * | FINEFLOW_SECRET_ENV | — (none) | comma-separated environment variables of the worker that a pipeline's `secrets: {env: …}` may name (`PREFIX_*` allowed) |
@@ -40,6 +40,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { isIP } from 'node:net';
 import { InvalidInputError } from './core/errors';
+import { stackDir } from './package-paths';
 import { parseCodecKeys, type CodecKeyRing } from './security/payload-codec';
 import { loadCommandConfig, type CommandConfig } from './command/command-config';
 
@@ -283,8 +284,7 @@ export function loadCodecSetting(env: Env, temporalAddress: string, cwd = proces
       source: file,
     };
   if (!LOOPBACK_ADDRESS.test(temporalAddress)) return { mode: 'missing' };
-  const stackDir = nonEmpty(env, 'FINEFLOW_STACK_DIR') ?? '.fineflow/dev';
-  const stackKeys = resolvePath(isAbsolute(stackDir) ? stackDir : resolvePath(cwd, stackDir), 'codec-keys');
+  const stackKeys = resolvePath(stackDir(env, cwd), 'codec-keys');
   let text: string;
   try {
     text = readFileSync(stackKeys, 'utf8');

@@ -27,7 +27,10 @@
 set -uo pipefail
 
 repo_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-package_dir="$repo_dir/node_modules/@tensorflow/tfjs-node"
+# Where node resolves tfjs-node from Fineflow: the clone's node_modules, or the hoisted copy beside an
+# installed package (<prefix>/node_modules/@tensorflow/tfjs-node).
+package_dir=$(cd "$repo_dir" && node -p "require('path').dirname(require.resolve('@tensorflow/tfjs-node/package.json'))" 2>/dev/null) ||
+  package_dir="$repo_dir/node_modules/@tensorflow/tfjs-node"
 cache_dir="${FINEFLOW_CACHE_DIR:-$HOME/.cache/fineflow}/tfjs-native"
 wheel_name="${FINEFLOW_TF_WHEEL:-tensorflow-cpu}"
 wheel_version="${FINEFLOW_TF_WHEEL_VERSION:-2.21.0}"

@@ -5,6 +5,7 @@
 import { EXIT, UsageError, formatHelp, parseArgs, type CliCommand, type CliIo } from './command';
 import { ensureError } from '../core/errors';
 import { closest } from '../core/spec/suggest';
+import { packageVersion } from '../package-paths';
 
 /** Sub-command name → module under ./commands. Order is the order of `fineflow --help`. */
 const COMMANDS: readonly (readonly [string, string])[] = [
@@ -25,6 +26,7 @@ const COMMANDS: readonly (readonly [string, string])[] = [
   ['ui', 'ui'],
   ['data', 'data'],
   ['schema', 'schema'],
+  ['setup', 'setup'],
 ];
 
 /**
@@ -45,6 +47,7 @@ const SUMMARIES: { readonly [moduleName: string]: string } = {
   runs: 'list pipeline runs, filtered by pipeline and status',
   schedule: 'retrain on a schedule or when new data lands (Temporal Schedules + data watchers)',
   schema: 'print the JSON Schema of pipeline files (for editors)',
+  setup: 'build or restore the native TensorFlow backend (cached in ~/.cache/fineflow)',
   status: 'show a run: stage states, attempts, times, progress, sweep trials',
   submit: 'validate a pipeline and start a run',
   ui: 'serve the web app: runs with live DAGs and logs, models, schedules, pipeline validation',
@@ -85,8 +88,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return name ? EXIT.ok : EXIT.usage;
   }
   if (name === '--version') {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    io.stdout.write(`${(require('../../package.json') as { version: string }).version}\n`);
+    io.stdout.write(`${packageVersion()}\n`);
     return EXIT.ok;
   }
   const entry = COMMANDS.find(([cmdName]) => cmdName === name);

@@ -125,7 +125,7 @@ export function loadTf(options: LoadTfOptions): LoadedTf {
     const reason = nativeFailure ?? 'unknown error';
     if (options.preference === 'native') {
       throw new DependencyUnavailableError(
-        `FINEFLOW_TF_BACKEND=native but the native TensorFlow binding does not load (${reason}); run \`npm run setup:tf\``,
+        `FINEFLOW_TF_BACKEND=native but the native TensorFlow binding does not load (${reason}); run \`fineflow setup\` (\`npm run setup:tf\` in a clone)`,
         { reason },
       );
     }
@@ -133,7 +133,7 @@ export function loadTf(options: LoadTfOptions): LoadedTf {
       warned = true;
       (options.warn ?? ((message: string) => process.stderr.write(`${message}\n`)))(
         `fineflow: native TensorFlow backend unavailable (${reason}); falling back to the pure-JS backend, which trains ` +
-          `${PURE_JS_SLOWDOWN}. Run \`npm run setup:tf\` to build it, or set FINEFLOW_TF_BACKEND=cpu to silence this.`,
+          `${PURE_JS_SLOWDOWN}. Run \`fineflow setup\` (\`npm run setup:tf\` in a clone) to build it, or set FINEFLOW_TF_BACKEND=cpu to silence this.`,
       );
     }
   }

@@ -4,6 +4,7 @@
  * SIGINT/SIGTERM drain it: no new tasks are taken, a running stage gets `shutdownGraceMs` to
  * finish, then it is cancelled and its retry policy moves it to another worker.
  */
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import {
@@ -23,8 +24,9 @@ import { createObjectStoreFromConfig } from '../storage/minio-store';
 import type { ObjectStore } from '../storage/object-store';
 import { createOutboundPolicy, installOutboundPolicy, type OutboundPolicy } from '../security/outbound';
 import { createSecretResolver } from '../security/secrets';
+import { PREBUILT_WORKFLOW_BUNDLE, RUNNING_FROM_SOURCE } from '../package-paths';
 
-export const WORKFLOWS_PATH = path.resolve(__dirname, '../../workflows/index.ts');
+export const WORKFLOWS_PATH = path.resolve(__dirname, `../../workflows/index${path.extname(__filename)}`);
 
 export interface WorkerOptions {
   /** Pool name; the task queue is `taskQueueForPool(pool)`. */
@@ -59,14 +61,40 @@ export interface WorkerOptions {
 
 const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
 
-/** The workflow bundle, built once per process (a few seconds) and shared by every worker. */
-export function workflowBundle(workflowsPath = WORKFLOWS_PATH): Promise<WorkflowBundleWithSourceMap> {
+/**
+ * The workflow bundle, built once per process (a few seconds) and shared by every worker. An
+ * installed package runs the bundle `npm run build` wrote (dist/workflow-bundle.js), so a worker
+ * starts without webpack; a clone bundles its sources, so an edit is never hidden by a stale build.
+ */
+export function workflowBundle(
+  workflowsPath = WORKFLOWS_PATH,
+): Promise<WorkflowBundleWithSourceMap | { codePath: string }> {
+  if (!RUNNING_FROM_SOURCE && workflowsPath === WORKFLOWS_PATH && existsSync(PREBUILT_WORKFLOW_BUNDLE)) {
+    return Promise.resolve({ codePath: PREBUILT_WORKFLOW_BUNDLE });
+  }
   let bundle = bundles.get(workflowsPath);
   if (!bundle) {
     bundle = bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
     bundles.set(workflowsPath, bundle);
   }
   return bundle;
+}
+
+/**
+ * A stage module written in TypeScript needs a loader in compiled mode (a clone already runs
+ * under tsx): tsx's CommonJS hook when it is installed, else an error that says how to fix it.
+ */
+function registerTypeScriptLoader(modulePath: string): void {
+  if (RUNNING_FROM_SOURCE || !/\.[cm]?ts$/.test(modulePath)) return;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('tsx/cjs/api') as { register: () => unknown }).register();
+  } catch {
+    throw new InvalidInputError(
+      `stage module ${modulePath} is TypeScript: compile it to .js, or install tsx beside fineflow (npm install tsx)`,
+      { module: modulePath },
+    );
+  }
 }
 
 /** Load `stages` from each module path (resolved against the current directory). */
@@ -78,6 +106,7 @@ export function loadStageModules(
   for (const modulePath of paths) {
     const resolved = path.resolve(cwd, modulePath);
     let mod: { stages?: unknown };
+    registerTypeScriptLoader(modulePath);
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       mod = require(resolved) as { stages?: unknown };

@@ -7,14 +7,14 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { EXIT, UsageError, type CliCommand, type CliIo } from '../command';
+import { packageFile, stackDir as stackDirOf } from '../../package-paths';
 
-const STACK_SCRIPT = resolve(__dirname, '../../../infra/stack.sh');
-const DEFAULT_STACK_DIR = resolve(__dirname, '../../../.fineflow/dev');
+const STACK_SCRIPT = packageFile('infra', 'stack.sh');
 const SUBCOMMANDS = ['up', 'down', 'status', 'logs'] as const;
 type Subcommand = (typeof SUBCOMMANDS)[number];
 
 /** Endpoints of the stack, computed from the same variables (and defaults) as infra/stack.sh. */
-export function stackEndpoints(env: CliIo['env']) {
+export function stackEndpoints(env: CliIo['env'], cwd = process.cwd()) {
   const port = (name: string, fallback: number): number => {
     const raw = env[name]?.trim();
     if (!raw) return fallback;
@@ -23,7 +23,7 @@ export function stackEndpoints(env: CliIo['env']) {
   };
   const temporalPort = port('FINEFLOW_TEMPORAL_PORT', 7233);
   const minioPort = port('FINEFLOW_MINIO_PORT', 9000);
-  const stackDir = resolve(env.FINEFLOW_STACK_DIR?.trim() || DEFAULT_STACK_DIR);
+  const stackDir = stackDirOf(env, cwd);
   return {
     temporal: {
       address: `127.0.0.1:${temporalPort}`,
@@ -49,8 +49,9 @@ export function stackEndpoints(env: CliIo['env']) {
 /** Runs the stack script; its stdout goes to `out` (stderr in --json mode, to keep stdout JSON). */
 function runStackScript(args: readonly string[], io: CliIo, out: NodeJS.WritableStream): Promise<number> {
   return new Promise((resolvePromise, reject) => {
+    // The state dir is always passed, so an installed package never keeps state beside its code.
     const child = spawn('bash', [STACK_SCRIPT, ...args], {
-      env: { ...io.env } as NodeJS.ProcessEnv,
+      env: { ...io.env, FINEFLOW_STACK_DIR: stackDirOf(io.env, io.cwd) } as NodeJS.ProcessEnv,
       cwd: io.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -67,8 +68,8 @@ export const command: CliCommand = {
   usage: 'dev up|down|status|logs [temporal|minio]',
   description: `Runs infra/stack.sh. The first \`up\` builds the Temporal CLI and MinIO with \`go install\` into
 ~/.cache/fineflow/bin (minutes, once); later starts take seconds. State (Temporal's SQLite file,
-MinIO data, logs, the payload encryption key \`codec-keys\`) lives in .fineflow/dev, so runs
-survive a restart.
+MinIO data, logs, the payload encryption key \`codec-keys\`) lives in .fineflow/dev of a clone, or
+~/.local/state/fineflow/dev (\$XDG_STATE_HOME) for an installed package, so runs survive a restart.
 Ports: FINEFLOW_TEMPORAL_PORT (7233), FINEFLOW_TEMPORAL_UI_PORT (8233), FINEFLOW_MINIO_PORT (9000),
 FINEFLOW_MINIO_CONSOLE_PORT (9001); state dir FINEFLOW_STACK_DIR.
 Exit codes: 0 ok / healthy, 1 not healthy, 3 the stack could not be started.`,
@@ -79,7 +80,7 @@ Exit codes: 0 ok / healthy, 1 not healthy, 3 the stack could not be started.`,
       throw new UsageError(`expected one of ${SUBCOMMANDS.join(', ')}${sub ? `, got '${sub}'` : ''}`);
     }
     const json = args.flags.json === true;
-    const endpoints = stackEndpoints(io.env);
+    const endpoints = stackEndpoints(io.env, io.cwd);
     const code = await runStackScript([sub as Subcommand, ...rest], io, json ? io.stderr : io.stdout);
     if (sub === 'logs' || sub === 'down') {
       if (json) io.stdout.write(`${JSON.stringify({ ok: code === 0 })}\n`);

@@ -5,7 +5,7 @@
  * few hundred eager ops through tfjs (see src/ml/graph/train-graph.ts).
  */
 import { existsSync } from 'node:fs';
-import path from 'node:path';
+import { packageFile } from '../../package-paths';
 
 export type DType = 'float32' | 'int32' | 'int64' | 'bool' | 'resource';
 
@@ -66,7 +66,7 @@ interface NativeAddon {
 }
 
 /** Where the setup script (infra/tfjs-native/setup.sh) puts the built addon. */
-export const ADDON_PATH = path.resolve(__dirname, '../../../build/native/fineflow_tf_graph.node');
+export const ADDON_PATH = packageFile('build', 'native', 'fineflow_tf_graph.node');
 
 let cached: { addon?: NativeAddon; error?: string } | undefined;
 
@@ -78,7 +78,7 @@ export function loadGraphAddon(): { addon?: NativeAddon; error?: string } {
   if (cached) return cached;
   const file = ADDON_PATH;
   if (!existsSync(file)) {
-    cached = { error: `${file} does not exist (built by npm run setup:tf)` };
+    cached = { error: `${file} does not exist (built by fineflow setup)` };
     return cached;
   }
   try {

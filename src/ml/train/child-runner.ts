@@ -17,6 +17,7 @@ import path from 'node:path';
 import { CancelledError, InternalError, ResourceLimitError, errorOfType, type FineflowError } from '../../core/errors';
 import type { OutboundConfig } from '../../config';
 import { outboundPolicy } from '../../security/outbound';
+import { RUNNING_FROM_SOURCE } from '../../package-paths';
 import type { TrainingProgress, TrainingRequest, TrainingResult } from './types';
 
 /**
@@ -63,7 +64,11 @@ function outOfMemory(limitMb: number, evidence: string): ResourceLimitError {
 /** How to start the child under the cap: fork's execPath/execArgv, `prlimit --data=… -- node …` when available. */
 function cappedLaunch(limitMb: number): { execPath: string; execArgv: string[] } {
   // The heap gets most of the cap; tensors and buffers live outside it but inside RLIMIT_DATA.
-  const nodeArgs = [`--max-old-space-size=${Math.max(128, Math.floor(limitMb * 0.75))}`, '--import', 'tsx'];
+  // From a clone the child is TypeScript (tsx); an installed package forks its compiled dist/ file.
+  const nodeArgs = [
+    `--max-old-space-size=${Math.max(128, Math.floor(limitMb * 0.75))}`,
+    ...(RUNNING_FROM_SOURCE ? ['--import', 'tsx'] : []),
+  ];
   if (!PRLIMIT) return { execPath: process.execPath, execArgv: nodeArgs };
   return { execPath: PRLIMIT, execArgv: [`--data=${limitMb * 1024 * 1024}`, '--', process.execPath, ...nodeArgs] };
 }
@@ -94,7 +99,7 @@ export type ChildMessage =
       readonly error: { readonly type?: string; readonly message: string; readonly details?: Record<string, unknown> };
     };
 
-export const TRAINING_WORKER_PATH = path.join(__dirname, 'training-worker.ts');
+export const TRAINING_WORKER_PATH = path.join(__dirname, `training-worker${path.extname(__filename)}`);
 
 function errorFrom(error: {
   readonly type?: string;

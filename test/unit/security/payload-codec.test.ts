@@ -155,12 +155,13 @@ void describe('loadCodecSetting', () => {
 
   void it("falls back to the local stack's key file only for a loopback Temporal", () => {
     const cwd = mkdtempSync(join(tmpdir(), 'codec-'));
-    assert.deepEqual(loadCodecSetting({}, loopback, cwd), { mode: 'missing' });
+    const relative = { FINEFLOW_STACK_DIR: '.fineflow/dev' };
+    assert.deepEqual(loadCodecSetting(relative, loopback, cwd), { mode: 'missing' });
     mkdirSync(join(cwd, '.fineflow/dev'), { recursive: true });
     writeFileSync(join(cwd, '.fineflow/dev/codec-keys'), `${entry('stack')}\n`);
-    const local = loadCodecSetting({}, loopback, cwd);
+    const local = loadCodecSetting(relative, loopback, cwd);
     assert.equal(local.mode === 'encrypt' && local.keys[0].id, 'stack');
-    assert.deepEqual(loadCodecSetting({}, 'temporal.example.com:7233', cwd), { mode: 'missing' });
+    assert.deepEqual(loadCodecSetting(relative, 'temporal.example.com:7233', cwd), { mode: 'missing' });
     const custom = join(cwd, 'other');
     mkdirSync(custom);
     writeFileSync(join(custom, 'codec-keys'), `${entry('custom')}\n`);

@@ -1,0 +1,65 @@
+/**
+ * `fineflow setup`: provisions the native TensorFlow backend for the installed package (or the
+ * clone) by running infra/tfjs-native/setup.sh, which ships with the package, then checks in
+ * this process that the binding and the graph addon load. Training works without them, on the
+ * pure-JS backend, one to three orders of magnitude slower.
+ */
+import { spawn } from 'node:child_process';
+import { EXIT, UsageError, type CliCommand, type CliIo } from '../command';
+import { packageFile } from '../../package-paths';
+import { loadTf } from '../../ml/backend';
+import { loadGraphAddon } from '../../ml/graph/tf-graph';
+
+function runSetupScript(io: CliIo, out: NodeJS.WritableStream): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('bash', [packageFile('infra', 'tfjs-native', 'setup.sh')], {
+      env: { ...io.env } as NodeJS.ProcessEnv,
+      cwd: io.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.pipe(out, { end: false });
+    child.stderr.pipe(io.stderr, { end: false });
+    child.once('error', reject);
+    child.once('close', (code) => resolvePromise(code ?? EXIT.failure));
+  });
+}
+
+/** What the training code will find: loaded in this process, exactly as a worker loads them. */
+function probeNative(): { native: boolean; graphAddon: boolean; reason?: string } {
+  const loaded = loadTf({ preference: 'auto', warn: () => undefined });
+  if (loaded.backend !== 'tensorflow') {
+    return { native: false, graphAddon: false, reason: loaded.nativeUnavailableReason ?? 'native backend not loaded' };
+  }
+  const addon = loadGraphAddon();
+  return { native: true, graphAddon: addon.addon !== undefined, ...(addon.error ? { reason: addon.error } : {}) };
+}
+
+export const command: CliCommand = {
+  name: 'setup',
+  summary: 'build or restore the native TensorFlow backend (cached in ~/.cache/fineflow)',
+  usage: 'setup [--json]',
+  description: `Runs the native setup that ships with the package (infra/tfjs-native/setup.sh): restores a cached
+binding, or builds it offline from the TensorFlow wheel on PyPI with node-gyp, then compiles the
+graph addon. Environment: FINEFLOW_CACHE_DIR, FINEFLOW_TF_WHEEL, FINEFLOW_TF_WHEEL_VERSION,
+FINEFLOW_TFJS_NATIVE_ROUTE (see infra/tfjs-native/README.md).
+
+examples:
+  fineflow setup
+  fineflow setup --json | jq .native
+
+Exit codes: 0 the native backend loads, 1 it does not (training falls back to pure JS).`,
+  options: [],
+  async run(args, io) {
+    if (args.positionals.length > 0) throw new UsageError(`setup takes no arguments, got '${args.positionals[0]}'`);
+    const json = args.flags.json === true;
+    await runSetupScript(io, json ? io.stderr : io.stdout);
+    const result = probeNative();
+    if (json) io.stdout.write(`${JSON.stringify(result)}\n`);
+    else if (result.native)
+      io.stdout.write(
+        `native TensorFlow backend: ready; graph addon: ${result.graphAddon ? 'ready' : `missing (${result.reason})`}\n`,
+      );
+    else io.stdout.write(`native TensorFlow backend: unavailable (${result.reason}); training runs on pure JS\n`);
+    return result.native ? EXIT.ok : EXIT.failure;
+  },
+};
