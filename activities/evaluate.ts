@@ -23,6 +23,7 @@ import type { ObjectStore } from '../src/storage/object-store';
 import { joinS3Uri } from '../src/core/storage/uri';
 import { readTrainingRecord, type TrainingRunner } from './fine-tune';
 import type { StageImplementation, StageRuntime } from './stage-runner';
+import { GATE_METRICS } from '../src/spec/stage-types';
 import {
   checkStageInputs,
   formatMetrics,
@@ -37,15 +38,8 @@ import {
 } from './ml-stage-support';
 
 /** The stage's metric names → src/ml's. */
-const METRIC_NAMES: Readonly<Record<string, string>> = {
-  accuracy: 'accuracy',
-  precision: 'precisionMacro',
-  recall: 'recallMacro',
-  f1: 'f1Macro',
-  rocAuc: 'rocAucMacro',
-  calibrationError: 'expectedCalibrationError',
-  logLoss: 'logLoss',
-};
+// The spec's names (also the schema's `gate.metric` values) → the names src/ml computes.
+const METRIC_NAMES = GATE_METRICS;
 
 const BASELINE = 'baseline';
 const FROM_SCRATCH = 'from-scratch';

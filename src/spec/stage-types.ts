@@ -6,9 +6,20 @@
  */
 import { pinnedSourceProblem } from '../datasets/dataset-source';
 import { InvalidInputError } from '../core/errors';
-import type { JsonObject } from '../core/spec/plan-types';
-import { OUTPUT_TYPES, checkSchemaDefinition, type InputSchema, type OutputType } from './schema-language';
-import { isReservedKey, RESERVED_KEY_HINT } from '../core/spec/reserved';
+import type { JsonObject, JsonValue } from '../core/spec/plan-types';
+import { OBJECTIVE_METRICS, planSweep } from '../core/sweep/sweep-plan';
+import { fromJson } from './located';
+import {
+  OUTPUT_TYPES,
+  checkSchemaDefinition,
+  checkValue,
+  describeSchema,
+  type InputSchema,
+  type ObjectSchema,
+  type OutputType,
+} from './schema-language';
+import { isReservedKey, ownValue, RESERVED_KEY_HINT } from '../core/spec/reserved';
+import { unknownNameHint } from '../core/spec/suggest';
 import { COMMAND_STAGE_TYPE } from './command-stage-type';
 import type { StageInputProblem, StageTypeDefinition } from './stage-type-definition';
 
@@ -51,7 +62,8 @@ const TRAINING_PROPERTIES: { readonly [name: string]: InputSchema } = {
   },
   optimizer: {
     type: 'enum',
-    values: ['adam', 'sgd', 'momentum', 'rmsprop', 'adagrad', 'adamax'],
+    // Exactly what the training loop implements (activities/fine-tune.ts); the property test keeps them equal.
+    values: ['adam', 'sgd', 'momentum', 'rmsprop'],
     default: 'adam',
     description: 'gradient optimizer',
   },
@@ -139,10 +151,10 @@ const TRAINING_PROPERTIES: { readonly [name: string]: InputSchema } = {
     description: 'stop when the monitored metric stops improving',
     properties: {
       monitor: {
-        type: 'string',
+        type: 'enum',
+        values: [...OBJECTIVE_METRICS],
         default: 'validation.loss',
-        pattern: '^(train|validation)\\.[A-Za-z0-9_]+$',
-        description: 'metric to watch, e.g. validation.loss or validation.accuracy',
+        description: 'metric to watch: what the training loop measures every epoch',
       },
       patience: {
         type: 'integer',
@@ -304,6 +316,237 @@ const SPACE_ENTRY: InputSchema = {
   ],
 };
 
+/** Gate metric names of the spec → the name src/ml/eval computes (activities/evaluate.ts reads this map). */
+export const GATE_METRICS: Readonly<Record<string, string>> = {
+  accuracy: 'accuracy',
+  precision: 'precisionMacro',
+  recall: 'recallMacro',
+  f1: 'f1Macro',
+  rocAuc: 'rocAucMacro',
+  calibrationError: 'expectedCalibrationError',
+  logLoss: 'logLoss',
+};
+/** Gate metrics where lower is better: they take `max`, never `min`. */
+const LOWER_IS_BETTER = new Set(['calibrationError', 'expectedCalibrationError', 'logLoss']);
+
+/** `gate.min` bounds a higher-is-better metric from below, `gate.max` a loss from above (as evaluate applies it). */
+function checkGate(inputs: JsonObject): StageInputProblem[] {
+  const gate = ownObject(inputs.gate);
+  if (!gate) return [];
+  const metric = typeof gate.metric === 'string' ? gate.metric : 'accuracy';
+  if (metric.includes('${{')) return [];
+  const lower = LOWER_IS_BETTER.has(metric);
+  const wrong = lower ? 'min' : 'max';
+  if (gate[wrong] === undefined) return [];
+  return [
+    {
+      path: `gate.${wrong}`,
+      message: lower
+        ? `gate.min bounds ${metric} from below, but lower ${metric} is better`
+        : `gate.max bounds ${metric} from above, but higher ${metric} is better`,
+      hint: lower ? `write gate.max: <highest acceptable ${metric}>` : `write gate.min: <lowest acceptable ${metric}>`,
+    },
+  ];
+}
+
+function isLiteral(value: JsonValue | undefined): boolean {
+  return value === undefined || !JSON.stringify(value).includes('${{');
+}
+
+function ownObject(value: JsonValue | undefined): JsonObject | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject) : undefined;
+}
+
+/**
+ * What the training loop refuses beyond the schema (activities/fine-tune.ts `effectiveSettings`,
+ * `trainingPlan`), decidable from literal inputs: `hyperparameters` laid over the settings must
+ * still be valid settings, phase one must leave epochs for phase two, and a layer count to freeze
+ * needs a base model whose layers the store can list.
+ */
+export function checkTrainingSettings(inputs: JsonObject): StageInputProblem[] {
+  const overrides = ownObject(inputs.hyperparameters);
+  if (overrides && Object.keys(overrides).length > 0) {
+    const { hyperparameters: _overrides, ...rest } = inputs;
+    const merged = { ...rest, ...overrides };
+    const schemaProblems = checkValue(fromJson(merged), fineTuneInputs(), '').map((issue) => ({
+      path:
+        issue.path in overrides || issue.path.split(/[.[]/)[0]! in overrides
+          ? `hyperparameters.${issue.path}`
+          : issue.path,
+      message: `with hyperparameters applied: ${issue.message}`,
+      ...(issue.hint ? { hint: issue.hint } : {}),
+    }));
+    if (schemaProblems.length > 0) return schemaProblems;
+    return checkTrainingSettings(merged).map((problem) => ({
+      ...problem,
+      message: `with hyperparameters applied: ${problem.message}`,
+    }));
+  }
+  const problems: StageInputProblem[] = [];
+  const epochs = inputs.epochs ?? 10;
+  const twoPhase = inputs.twoPhase;
+  const phaseOne = twoPhase === true ? 3 : (ownObject(twoPhase)?.headEpochs ?? 3);
+  if ((twoPhase === true || ownObject(twoPhase)) && typeof epochs === 'number' && typeof phaseOne === 'number') {
+    if (phaseOne >= epochs)
+      problems.push({
+        path: twoPhase === true ? 'twoPhase' : 'twoPhase.headEpochs',
+        message: `twoPhase.headEpochs (${phaseOne}) must be less than epochs (${epochs}), or there is no second phase`,
+        hint: `raise epochs above ${phaseOne}, or write twoPhase: {headEpochs: ${Math.max(1, epochs - 1)}}`,
+      });
+  }
+  const model = inputs.model;
+  if (
+    typeof inputs.freeze === 'number' &&
+    typeof model === 'string' &&
+    isLiteral(model) &&
+    !/^(s3|registry):\/\//.test(model)
+  ) {
+    problems.push({
+      path: 'freeze',
+      message: `freeze: a layer count needs a base model in the store (s3:// or registry://) to count its layers; ${model} is not`,
+      hint: 'name the layers to freeze, e.g. freeze: [conv1, conv2], or load the base model from s3:// or registry://',
+    });
+  }
+  return problems;
+}
+
+function fineTuneInputs(): ObjectSchema {
+  return (registry.get('fine-tune') ?? BUILTIN_STAGE_TYPES.find((d) => d.name === 'fine-tune'))!.inputs;
+}
+
+/** Every value a space entry can hand a trial that decides its validity: range ends, choices, the fixed value. */
+function spaceCandidates(entry: JsonValue): { value: JsonValue; where: string }[] | { continuous: string } {
+  const e = ownObject(entry);
+  if (!e) return [{ value: entry, where: '' }];
+  for (const key of ['uniform', 'logUniform'] as const) {
+    const range = e[key];
+    if (Array.isArray(range)) return { continuous: key };
+  }
+  if (Array.isArray(e.int) && e.int.length === 2) {
+    const [low, high] = e.int as [JsonValue, JsonValue];
+    const step = typeof e.step === 'number' && e.step >= 1 ? e.step : 1;
+    if (typeof low !== 'number' || typeof high !== 'number' || low > high) return [];
+    return [
+      { value: low, where: '.int[0]' },
+      { value: low + Math.floor((high - low) / step) * step, where: '.int[1]' },
+    ];
+  }
+  if (Array.isArray(e.choice)) return e.choice.map((value, i) => ({ value, where: `.choice[${i}]` }));
+  if ('fixed' in e) return [{ value: e.fixed as JsonValue, where: '.fixed' }];
+  return [];
+}
+
+/**
+ * The search space against the trial's input schema: every value a trial can receive, laid over
+ * the trial settings as the sweep does (src/core/sweep/sweep-plan.ts `trialSettings`), must pass
+ * fine-tune's own input check, or every trial drawing it fails.
+ */
+function checkSweepSpace(inputs: JsonObject): StageInputProblem[] {
+  const space = ownObject(inputs.space);
+  if (!space) return [];
+  const problems: StageInputProblem[] = [];
+  if ('epochs' in space)
+    problems.push({
+      path: 'space.epochs',
+      message: 'space.epochs: the trial budget cannot be searched',
+      hint: 'remove space.epochs and set trial.epochs (or earlyStopping.maxEpochs); early stopping shortens weak trials',
+    });
+  const trial = ownObject(inputs.trial) ?? {};
+  const budget = ownObject(inputs.earlyStopping)?.maxEpochs ?? trial.epochs ?? 10;
+  const { epochs: _epochs, checkpoint: _checkpoint, ...trialRest } = trial;
+  // The trial's model and data are resolved at run time; stand-ins of the right kind keep them out of the verdict.
+  const model = typeof inputs.model === 'string' && isLiteral(inputs.model) ? inputs.model : 's3://fineflow/base/';
+  const base: JsonObject = { ...trialRest, model, data: 's3://fineflow/data/', epochs: budget };
+  // The trial settings alone, with the budget as epochs, as every trial gets them.
+  const trialProblems = checkTrainingSettings(base);
+  if (trialProblems.length > 0)
+    return [
+      ...problems,
+      ...trialProblems.map((p) => ({
+        ...p,
+        path: `trial.${p.path}`,
+        message: `every trial would fail (it trains ${String(budget)} epochs): ${p.message}`,
+      })),
+    ];
+  const schema = fineTuneInputs();
+  for (const [name, entry] of Object.entries(space)) {
+    const setting = ownValue(TRAINING_PROPERTIES, name);
+    if (!setting || name === 'epochs' || !isLiteral(entry)) continue;
+    const candidates = spaceCandidates(entry);
+    if ('continuous' in candidates) {
+      problems.push(...checkContinuous(name, candidates.continuous, entry as JsonObject, setting, base));
+      continue;
+    }
+    for (const { value, where } of candidates) {
+      const settings = { ...base, [name]: value };
+      const issues = checkValue(fromJson(settings), schema, '').map((i) => i.message);
+      const found = issues.length > 0 ? issues : checkTrainingSettings(settings).map((p) => p.message);
+      const first = found[0];
+      if (first !== undefined)
+        problems.push({
+          path: `space.${name}${where}`,
+          message: `space.${name}${where}: a trial given ${JSON.stringify(value)} fails: ${first}`,
+          hint: `every value must be ${describeSchema(setting)}`,
+        });
+    }
+  }
+  return problems;
+}
+
+/** A continuous range: the setting must take fractional numbers, and both ends must be allowed values. */
+function checkContinuous(
+  name: string,
+  key: string,
+  entry: JsonObject,
+  setting: InputSchema,
+  base: JsonObject,
+): StageInputProblem[] {
+  if (setting.type !== 'number')
+    return [
+      {
+        path: `space.${name}.${key}`,
+        message: `space.${name}: ${key} samples fractional numbers, but ${name} must be ${describeSchema(setting)}`,
+        hint:
+          setting.type === 'integer'
+            ? `write ${name}: {int: [low, high]}`
+            : `write ${name}: {choice: [...]} with values that are ${describeSchema(setting)}`,
+      },
+    ];
+  const range = entry[key] as JsonValue[];
+  const problems: StageInputProblem[] = [];
+  range.forEach((value, i) => {
+    if (typeof value !== 'number') return;
+    const issues = checkValue(fromJson({ ...base, [name]: value }), fineTuneInputs(), '');
+    if (issues.length > 0)
+      problems.push({
+        path: `space.${name}.${key}[${i}]`,
+        message: `space.${name}: ${key} reaches ${value}, but ${name} must be ${describeSchema(setting)}`,
+        hint: `keep both ends inside the allowed range: ${describeSchema(setting)}`,
+      });
+  });
+  return problems;
+}
+
+/** What the sweep workflow refuses before its first trial (src/core/sweep/sweep-plan.ts), for literal inputs. */
+function sweepPlanProblems(inputs: JsonObject): StageInputProblem[] {
+  const { model: _model, data: _data, ...rest } = inputs;
+  if (!isLiteral(rest)) return [];
+  try {
+    planSweep({ ...rest, model: 's3://fineflow/base/', data: 's3://fineflow/data/' });
+    return [];
+  } catch (error) {
+    if (!(error instanceof InvalidInputError)) throw error;
+    const where = error.details.field ?? error.details.path;
+    return [
+      {
+        path: typeof where === 'string' ? where : '',
+        message: error.message,
+        ...(typeof error.details.hint === 'string' ? { hint: error.details.hint } : {}),
+      },
+    ];
+  }
+}
+
 function checkRange(entry: JsonObject, key: string, name: string): StageInputProblem[] {
   const range = entry[key];
   if (!Array.isArray(range) || range.length !== 2) return [];
@@ -388,9 +631,13 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
     inputs: {
       type: 'object',
       properties: {
-        source: datasetUri(
-          'where the raw data lives, e.g. s3://datasets/defects/; pin a dataset version with s3://datasets/defects/@<version> (`fineflow data versions`)',
-        ),
+        source: {
+          // prepare-data reads raw data from the object store only (activities/prepare-data.ts).
+          type: 'uri',
+          schemes: ['s3'],
+          description:
+            'where the raw data lives, e.g. s3://datasets/defects/ (push local files with `fineflow data push DIR s3://…`); pin a dataset version with s3://datasets/defects/@<version> (`fineflow data versions`)',
+        },
         format: {
           type: 'enum',
           values: ['image-folder', 'csv', 'jsonl'],
@@ -598,7 +845,7 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           },
         ];
       }
-      return [];
+      return checkTrainingSettings(inputs);
     },
   },
   {
@@ -664,7 +911,12 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           type: 'object',
           description: 'what `passed` requires',
           properties: {
-            metric: { type: 'string', default: 'accuracy', minLength: 1, description: 'metric the gate looks at' },
+            metric: {
+              type: 'enum',
+              values: [...new Set([...Object.keys(GATE_METRICS), ...Object.values(GATE_METRICS)])],
+              default: 'accuracy',
+              description: 'metric the gate looks at',
+            },
             min: {
               type: 'number',
               minimum: -1_000_000_000,
@@ -707,6 +959,7 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
       report: { type: 'uri', description: 'HTML + JSON report with learning curves and the confusion matrix' },
       comparison: { type: 'object', description: 'metrics of the baseline and the from-scratch model, when requested' },
     },
+    checkInputs: checkGate,
   },
   {
     name: 'hyperparameter-sweep',
@@ -723,9 +976,9 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           description: 'what the sweep optimises',
           properties: {
             metric: {
-              type: 'string',
-              pattern: '^(train|validation)\\.[A-Za-z0-9_]+$',
-              description: 'e.g. validation.accuracy',
+              type: 'enum',
+              values: [...OBJECTIVE_METRICS],
+              description: 'what every trial measures each epoch, e.g. validation.accuracy',
             },
             goal: { type: 'enum', values: ['maximize', 'minimize'], default: 'maximize', description: 'direction' },
           },
@@ -831,10 +1084,17 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
       results: { type: 'uri', description: 'results table (JSON and CSV) in the store' },
     },
     checkInputs(inputs) {
-      const problems: StageInputProblem[] = [];
+      const problems = checkSweepSpace(inputs);
       const space = inputs.space;
       if (space && typeof space === 'object' && !Array.isArray(space)) {
         for (const [name, entry] of Object.entries(space as JsonObject)) {
+          if (!ownValue(TRAINING_PROPERTIES, name)) {
+            problems.push({
+              path: `space.${name}`,
+              message: `space.${name} is not a training setting`,
+              hint: unknownNameHint(name, Object.keys(TRAINING_PROPERTIES), 'training settings'),
+            });
+          }
           if (!entry || typeof entry !== 'object' || Array.isArray(entry)) continue;
           const e = entry as JsonObject;
           problems.push(
@@ -847,13 +1107,6 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
               path: `space.${name}`,
               message: `grid search cannot enumerate the continuous range of space.${name}`,
               hint: 'use {choice: [...]} or {int: [a, b]} with algorithm: grid, or switch to random / tpe',
-            });
-          }
-          if (!(name in TRAINING_PROPERTIES)) {
-            problems.push({
-              path: `space.${name}`,
-              message: `space.${name} is not a training setting`,
-              hint: `use one of ${Object.keys(TRAINING_PROPERTIES).join(', ')}`,
             });
           }
         }
@@ -883,7 +1136,7 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           hint: 'lower parallelism to at most maxTrials',
         });
       }
-      return problems;
+      return problems.length > 0 ? problems : sweepPlanProblems(inputs);
     },
   },
   {

@@ -947,7 +947,10 @@ export function validatePipeline(
           for (const problem of problems) {
             checker.error(
               'invalid-input',
-              joinPath(joinPath(path, 'with'), problem.path),
+              // problem.path is already a dotted path inside `with` (split.train, space.lr.choice[0]).
+              problem.path
+                ? `${joinPath(path, 'with')}${problem.path.startsWith('[') ? '' : '.'}${problem.path}`
+                : joinPath(path, 'with'),
               spanAtPath(target, problem.path),
               problem.message,
               problem.hint,

@@ -51,10 +51,11 @@ export function planSweep(inputs: JsonObject): SweepPlan {
     );
   }
   const trial = inputs.trial === undefined || inputs.trial === null ? {} : asObject(inputs.trial, 'trial');
-  const stopping =
+  // `type` defaults to none, as the stage type's schema declares (the plan carries inputs as written).
+  const stopping: JsonObject =
     inputs.earlyStopping === undefined || inputs.earlyStopping === null
       ? { type: 'none' }
-      : asObject(inputs.earlyStopping, 'earlyStopping');
+      : { type: 'none', ...asObject(inputs.earlyStopping, 'earlyStopping') };
   const epochsPerTrial = stopping.maxEpochs ?? trial.epochs ?? 10;
   const tolerated = inputs.maxFailedTrials ?? 3;
   if (typeof tolerated !== 'number' || !Number.isInteger(tolerated) || tolerated < 0)

@@ -344,7 +344,7 @@ test(
   'a failing trial is recorded, not fatal; more failures than tolerated fail the stage',
   { timeout: 240_000 },
   async () => {
-    // adagrad is accepted by the spec but not by the training loop: those trials fail (non-retryable).
+    // validate refuses adagrad; this sweep starts without it, so the trial's own input check fails those trials (non-retryable).
     const space = { optimizer: { choice: ['adam', 'adagrad'] }, learningRate: { choice: [0.01] } };
     const tolerant = await startSweep(client, {
       taskQueue: taskQueueForPool(pools.control),

@@ -157,7 +157,7 @@ test('inputs that can never succeed fail non-retryably, naming the field', async
     [{ ...baseInputs(), model: base, earlyStopping: { monitor: 'validation.f1' } }, 'earlyStopping.monitor'],
     [{ ...baseInputs(), model: base, twoPhase: { headEpochs: 4 } }, 'twoPhase.headEpochs'],
     [{ ...baseInputs(), model: base, classWeights: { nope: 2 } }, 'classWeights'],
-    [{ ...baseInputs(), model: base, hyperparameters: { learningRate: -1 } }, 'learningRate'],
+    [{ ...baseInputs(), model: base, hyperparameters: { learningRate: -1 } }, 'hyperparameters.learningRate'],
     [{ ...baseInputs(), model: 'registry://no-such-model@latest' }, 'model'],
   ];
   for (const [inputs, field] of cases) {

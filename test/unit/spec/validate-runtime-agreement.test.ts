@@ -1,0 +1,285 @@
+/**
+ * Validate accepts exactly what a stage's own runtime input check accepts. For every built-in stage
+ * type, random literal `with:` values (valid ones, boundary values, values just outside the bounds,
+ * wrong types, unknown keys, missing keys) go through `fineflow validate` and through the code the
+ * worker runs before doing any work (the activity's input check, its translation into training or
+ * gate settings, the sweep plan and every trial a search space can produce). The verdicts must agree.
+ * Seeded, so a disagreement reproduces; fast-check prints the shrunk counterexample.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { validatePipeline } from '../../../src/spec';
+import { getStageType, listStageTypes } from '../../../src/spec/stage-types';
+import { checkUri, type InputSchema } from '../../../src/spec/schema-language';
+import type { JsonObject, JsonValue } from '../../../src/core/spec/plan-types';
+import { checkStageInputs, objectInput } from '../../../activities/ml-stage-support';
+import { effectiveSettings, trainingPlan } from '../../../activities/fine-tune';
+import { gateSpec } from '../../../activities/evaluate';
+import { prepareOptions } from '../../../activities/prepare-data';
+import { planSweep, trialSettings } from '../../../src/core/sweep/sweep-plan';
+
+const SEED = 20261205;
+const RUNS_PER_TYPE = 2000;
+
+// ---------------------------------------------------------------------------------------
+// Random literal inputs from a stage type's own schema
+
+const URIS = [
+  's3://datasets/defects/',
+  's3://fineflow/runs/r1/prepare/dataset/',
+  's3://B',
+  's3://datasets/defects/@v-20261201',
+  'registry://digits-cnn@latest',
+  'registry://Digits CNN',
+  'file:///models/base/model.json',
+  'file://',
+  'https://models.example.com/base/model.json',
+  'http://',
+  'ftp://host/file',
+  'not a uri',
+];
+/** Keys of open mappings (search spaces, class weights, tags): mostly training settings, now and then not. */
+const MAP_KEY = fc.oneof(
+  {
+    arbitrary: fc.constantFrom('learningRate', 'batchSize', 'dropout', 'optimizer', 'momentum', 'freeze', 'twoPhase'),
+    weight: 30,
+  },
+  { arbitrary: fc.constantFrom('a', 'epochs'), weight: 1 },
+);
+const WRONG_TYPE: fc.Arbitrary<JsonValue> = fc.constantFrom<JsonValue>('1', true, null, 7, [], {});
+
+function numberBoundaries(schema: InputSchema & { type: 'number' | 'integer' }): number[] {
+  const out = [0, 1, -1, 0.5, 3, 32];
+  for (const bound of [schema.minimum, schema.maximum, schema.exclusiveMinimum, schema.exclusiveMaximum]) {
+    if (bound === undefined) continue;
+    out.push(bound, bound - 1, bound + 1, bound - 0.001, bound + 0.001);
+  }
+  return out;
+}
+
+/** Mostly a plausible value, now and then a wrong one: a big mapping still comes out valid often enough. */
+function mostly(good: fc.Arbitrary<JsonValue>, bad: fc.Arbitrary<JsonValue>): fc.Arbitrary<JsonValue> {
+  return fc.oneof({ arbitrary: good, weight: 40 }, { arbitrary: bad, weight: 1 });
+}
+
+function numberLiteral(schema: InputSchema & { type: 'number' | 'integer' }): fc.Arbitrary<JsonValue> {
+  const low = Math.max(schema.minimum ?? schema.exclusiveMinimum ?? -1000, -1e6);
+  const high = Math.min(schema.maximum ?? schema.exclusiveMaximum ?? 1000, 1e6);
+  const inside =
+    schema.type === 'integer'
+      ? fc.integer({ min: Math.ceil(low), max: Math.floor(high) })
+      : fc.double({ min: low, max: high, noNaN: true });
+  return mostly(inside, fc.oneof(fc.constantFrom(...numberBoundaries(schema)), WRONG_TYPE));
+}
+
+function literal(schema: InputSchema, depth: number): fc.Arbitrary<JsonValue> {
+  switch (schema.type) {
+    case 'number':
+    case 'integer':
+      return numberLiteral(schema);
+    case 'string':
+      return mostly(
+        fc.constantFrom('validation.loss', 'champion', 'digits-cnn', 'label', 'conv1'),
+        fc.oneof(
+          fc.constantFrom('', 'Has Space'),
+          fc.string({ maxLength: 6 }).filter((t) => !t.includes('${{')),
+          WRONG_TYPE,
+        ),
+      );
+    case 'boolean':
+      return mostly(fc.boolean(), WRONG_TYPE);
+    case 'enum':
+      return mostly(
+        fc.constantFrom<JsonValue>(...schema.values),
+        fc.oneof(fc.constantFrom('nope', 'Adam'), WRONG_TYPE),
+      );
+    case 'uri': {
+      const fits = URIS.filter((uri) => checkUri(uri, schema.schemes) === undefined);
+      return mostly(fc.constantFrom(...fits), fc.oneof(fc.constantFrom(...URIS), WRONG_TYPE));
+    }
+    case 'duration':
+      return mostly(fc.constantFrom('30s', '5m', '2h', '1.5h'), fc.oneof(fc.constantFrom('0s', 'soon'), WRONG_TYPE));
+    case 'any':
+      return fc.constantFrom<JsonValue>(1, 'x', true, null, 0.5, [1, 2], { a: 1 });
+    case 'array': {
+      if (depth > 3) return fc.constant([]);
+      const min = schema.minItems ?? 0;
+      const max = Math.min(schema.maxItems ?? min + 3, min + 3);
+      const items = literal(schema.items, depth + 1);
+      return mostly(
+        fc.array(items, { minLength: min, maxLength: max }) as fc.Arbitrary<JsonValue>,
+        fc.oneof(fc.array(items, { maxLength: max + 1 }) as fc.Arbitrary<JsonValue>, WRONG_TYPE),
+      );
+    }
+    case 'oneOf':
+      return fc.oneof(...schema.variants.map((variant) => literal(variant, depth)));
+    case 'object':
+      return mostly(objectLiteral(schema, depth), WRONG_TYPE);
+  }
+}
+
+/** A search space built from the trial's own settings: ranges, choices and fixed values near their bounds. */
+function spaceLiteral(): fc.Arbitrary<JsonValue> {
+  const settings = (getStageType('fine-tune')?.inputs.properties ?? {}) as Record<string, InputSchema>;
+  const names = ['learningRate', 'batchSize', 'dropout', 'optimizer', 'momentum', 'freeze', 'twoPhase', 'headUnits'];
+  const entryFor = (setting: InputSchema): fc.Arbitrary<JsonValue> => {
+    const variants: fc.Arbitrary<JsonValue>[] = [
+      fc.array(literal(setting, 1), { minLength: 1, maxLength: 3 }).map((choice) => ({ choice })),
+      literal(setting, 1).map((fixed) => ({ fixed })),
+    ];
+    if (setting.type === 'number' || setting.type === 'integer') {
+      const pair = fc
+        .tuple(numberLiteral(setting), numberLiteral(setting))
+        .filter(([a, b]) => typeof a === 'number' && typeof b === 'number' && a < b);
+      variants.push(
+        pair.map((range) => ({ uniform: range })),
+        pair.map((range) => ({ logUniform: range })),
+        pair.filter(([a, b]) => Number.isInteger(a) && Number.isInteger(b)).map((range) => ({ int: range })),
+        literal(setting, 1),
+      );
+    }
+    return fc.oneof(...variants);
+  };
+  const fromSettings = fc
+    .subarray(names, { minLength: 1, maxLength: 3 })
+    .chain((chosen) =>
+      fc.tuple(...chosen.map((name) => entryFor(settings[name] as InputSchema).map((e) => [name, e] as const))),
+    )
+    .map((entries) => Object.fromEntries(entries) as JsonValue);
+  const spaceSchema = getStageType('hyperparameter-sweep')?.inputs.properties?.space as InputSchema;
+  return fc.oneof({ arbitrary: fromSettings, weight: 6 }, { arbitrary: literal(spaceSchema, 1), weight: 1 });
+}
+
+/** Inputs whose schema alone would make nearly every case invalid get a generator of their own. */
+const SPECIAL: Readonly<Record<string, () => fc.Arbitrary<JsonValue>>> = { space: spaceLiteral };
+
+function objectLiteral(schema: InputSchema & { type: 'object' }, depth: number): fc.Arbitrary<JsonValue> {
+  if (depth > 3) return fc.constant({});
+  // Secret inputs take a `${{ secrets.NAME }}` reference, never a literal: not this test's subject.
+  const props = Object.entries(schema.properties ?? {}).filter(([, prop]) => !prop.secret);
+  const required = new Set(schema.required ?? []);
+  const fields = props.map(([name, prop]) =>
+    fc.oneof(
+      {
+        arbitrary: (depth === 0 && SPECIAL[name] ? SPECIAL[name]() : literal(prop, depth + 1)).map(
+          (v) => [name, v] as const,
+        ),
+        weight: required.has(name) ? 60 : 2,
+      },
+      { arbitrary: fc.constant(undefined), weight: required.has(name) ? 1 : 5 },
+    ),
+  );
+  const extra = schema.additionalProperties;
+  const extras =
+    typeof extra === 'object'
+      ? fc.dictionary(MAP_KEY, literal(extra, depth + 1), { maxKeys: 3 })
+      : fc.oneof({ arbitrary: fc.constant({}), weight: 40 }, { arbitrary: fc.constant({ unknownKey: 1 }), weight: 1 });
+  return fc.tuple(fc.tuple(...fields), extras).map(([chosen, more]) => {
+    const out: Record<string, JsonValue> = { ...(more as Record<string, JsonValue>) };
+    for (const field of chosen) if (field) out[field[0]] = field[1];
+    return out;
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// The two verdicts
+
+function validateVerdict(type: string, inputs: JsonValue): { ok: boolean; why: string } {
+  const doc = {
+    apiVersion: 'fineflow/v1',
+    kind: 'Pipeline',
+    metadata: { name: 'p' },
+    stages: { s: { uses: type, with: inputs } },
+  };
+  const result = validatePipeline(JSON.stringify(doc), 'agreement.yaml');
+  const errors = result.diagnostics.filter((d) => d.severity === 'error');
+  return { ok: errors.length === 0, why: errors.map((d) => `${d.code} ${d.path}: ${d.message}`).join('; ') };
+}
+
+/** The settings the training loop would run with, in a context that accepts every layer and class name. */
+function trainingCheck(settings: JsonObject): void {
+  const model = typeof settings.model === 'string' ? settings.model : undefined;
+  const freeze = Array.isArray(settings.freeze) ? (settings.freeze as string[]) : [];
+  trainingPlan(settings, {
+    classes: ['a', ...Object.keys(objectInput(settings, 'classWeights'))],
+    featureShape: [8, 8, 1],
+    baseLayers: model && /^(s3|registry):\/\//.test(model) ? ['l1', 'l2', ...freeze] : undefined,
+    fromScratch: model === undefined,
+  });
+}
+
+function fineTuneRuntime(inputs: JsonObject): void {
+  trainingCheck(effectiveSettings(inputs));
+}
+
+/** What a sweep refuses before its first trial, then what each trial refuses for every value the space can give it. */
+function sweepRuntime(inputs: JsonObject): void {
+  checkStageInputs('hyperparameter-sweep', inputs);
+  const plan = planSweep(inputs);
+  for (const { name, domain } of plan.config.space.parameters) {
+    const values: JsonValue[] =
+      domain.kind === 'choice'
+        ? [...domain.values]
+        : domain.kind === 'fixed'
+          ? [domain.value]
+          : domain.kind === 'int'
+            ? [domain.low, domain.high]
+            : // A continuous range: its ends, and a fractional point inside (what the sampler almost surely draws).
+              [domain.low, domain.high, domain.low + (domain.high - domain.low) * 0.3183];
+    for (const value of values) fineTuneRuntime(trialSettings(plan, { [name]: value }));
+  }
+}
+
+const RUNTIME: Readonly<Record<string, (inputs: JsonObject) => void>> = {
+  'fine-tune': fineTuneRuntime,
+  evaluate: (inputs) => void gateSpec(objectInput(checkStageInputs('evaluate', inputs), 'gate')),
+  'prepare-data': (inputs) => void prepareOptions(checkStageInputs('prepare-data', inputs), 's3://fineflow/runs/r/'),
+  'hyperparameter-sweep': sweepRuntime,
+};
+
+function runtimeVerdict(type: string, inputs: JsonValue): { ok: boolean; why: string } {
+  if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs))
+    return { ok: false, why: '`with` is not a mapping' }; // the stage runner passes only a mapping
+  try {
+    (RUNTIME[type] ?? ((i: JsonObject) => void checkStageInputs(type, i)))(inputs as JsonObject);
+    return { ok: true, why: '' };
+  } catch (error) {
+    const typed = error as { type?: string; message?: string };
+    // Only an input check may answer: a crash in the runtime's reading of inputs is a bug of its own.
+    assert.equal(typed.type, 'FineflowInvalidInput', `runtime threw ${String(typed.message)}`);
+    return { ok: false, why: String(typed.message) };
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+
+/** The built-in ML stage types (activities/*.ts check their inputs with checkStageInputs, plus what RUNTIME adds). */
+const COVERED = ['select-model', 'prepare-data', 'fine-tune', 'evaluate', 'hyperparameter-sweep', 'register-model'];
+
+test('every covered stage type is registered', () => {
+  for (const name of COVERED) assert.ok(getStageType(name), name);
+});
+
+for (const definition of listStageTypes().filter((d) => COVERED.includes(d.name))) {
+  test(`${definition.name}: validate accepts exactly what the runtime input check accepts (${RUNS_PER_TYPE} cases)`, (t) => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(objectLiteral(definition.inputs, 0), (inputs) => {
+        const byValidate = validateVerdict(definition.name, inputs);
+        const byRuntime = runtimeVerdict(definition.name, inputs);
+        if (byValidate.ok) accepted++;
+        assert.equal(
+          byValidate.ok,
+          byRuntime.ok,
+          `validate ${byValidate.ok ? 'accepts' : `refuses (${byValidate.why})`}, runtime ${byRuntime.ok ? 'accepts' : `refuses (${byRuntime.why})`}: ${JSON.stringify(inputs)}`,
+        );
+      }),
+      { seed: SEED, numRuns: RUNS_PER_TYPE, includeErrorInReport: true },
+    );
+    t.diagnostic(`${definition.name}: ${accepted} accepted, ${RUNS_PER_TYPE - accepted} refused, 0 disagreements`);
+    // Both answers must occur, or the generator tests one side only.
+    assert.ok(accepted > RUNS_PER_TYPE / 50, `only ${accepted} accepted inputs`);
+    assert.ok(accepted < RUNS_PER_TYPE - RUNS_PER_TYPE / 50, `only ${RUNS_PER_TYPE - accepted} refused inputs`);
+  });
+}
