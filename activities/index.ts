@@ -71,7 +71,10 @@ export function createStageActivities(deps: ActivityDeps): Record<string, (...ar
 /** Runtime activities the workflows call on their own (control) task queue. */
 export function createRuntimeActivities(deps: ActivityDeps) {
   return {
-    ...createCacheActivities(deps.store, deps.bucket),
+    ...createCacheActivities(deps.store, deps.bucket, {
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+      knownStageTypes: stageTypeNames(deps),
+    }),
     ...createDataWatchActivities(deps.store, deps.bucket),
   };
 }

@@ -24,6 +24,7 @@ import { stageLogUri } from '../src/core/storage/layout';
 import { watchCancelRequest } from './cancel-watch';
 import { redactUrisIn } from '../src/security/redact';
 import { createSecretResolver, scrubError, scrubSecrets, type SecretResolver } from '../src/security/secrets';
+import type { FineflowMetrics, StageAttemptMetrics } from '../src/observability/metrics';
 
 /** The services a stage implementation receives next to its input. */
 export interface StageRuntime {
@@ -71,6 +72,8 @@ export interface StageRunnerDeps {
   readonly ml?: MlSettings;
   /** Opens `${{ secrets.X }}` references on this worker; default: none allowed (src/security/secrets.ts). */
   readonly secrets?: SecretResolver;
+  /** The worker's metrics (src/observability/metrics.ts): durations, outcomes, queue wait, training throughput. */
+  readonly metrics?: FineflowMetrics;
 }
 
 const NO_SECRETS = createSecretResolver({ allowEnv: [], fileRoots: [] }, {});
@@ -255,6 +258,17 @@ export function privilegedWriters(
   return {};
 }
 
+/** Starts the attempt's metrics; queue wait = from this attempt being scheduled to now. */
+function attemptMetrics(
+  metrics: FineflowMetrics | undefined,
+  typeName: string,
+  context: Context,
+  startedAtMs: number,
+): StageAttemptMetrics | undefined {
+  if (!metrics) return undefined;
+  return metrics.stageStarted(typeName, (startedAtMs - context.info.currentAttemptScheduledTimestampMs) / 1000);
+}
+
 /** The Temporal activity for one stage type. */
 export function stageActivity(
   typeName: string,
@@ -279,6 +293,7 @@ export function stageActivity(
     const keepAlive = setInterval(() => context.heartbeat(lastProgress), heartbeatEveryMs);
     keepAlive.unref();
     const started = Date.now();
+    const measured = attemptMetrics(deps.metrics, typeName, context, started);
     let secretValues: readonly string[] = [];
     log.append(
       `${typeName} ${stageId}: attempt ${attempt} started on ${context.info.taskQueue} (activity ${context.info.activityId})`,
@@ -295,6 +310,7 @@ export function stageActivity(
       log: (line) => log.append(scrubSecrets(redactUrisIn(line), secretValues)),
       heartbeat(progress) {
         if (progress) {
+          measured?.progress(progress.detail);
           lastProgress = progress;
           relay.send(progress);
         }
@@ -313,6 +329,7 @@ export function stageActivity(
       if (cancelWatch.signal.aborted) throw new CancelledError(String(cancelWatch.signal.reason), {});
       checkResultSize(typeName, stageId, result);
       log.append(`${typeName} ${stageId}: attempt ${attempt} succeeded in ${Date.now() - started} ms`);
+      measured?.end('succeeded');
       const recorded =
         secretValues.length > 0
           ? (JSON.parse(scrubSecrets(JSON.stringify(result), secretValues)) as StageActivityResult)
@@ -328,6 +345,10 @@ export function stageActivity(
           : scrubError(thrown, secretValues),
         context,
         attempt,
+      );
+      measured?.end(
+        failure instanceof CancelledFailure ? 'cancelled' : 'failed',
+        failure instanceof ApplicationFailure ? (failure.type ?? undefined) : undefined,
       );
       log.append(
         `${typeName} ${stageId}: attempt ${attempt} ended after ${Date.now() - started} ms: ${failure.name}: ${failure.message}`,

@@ -30,6 +30,7 @@
  * | FINEFLOW_STACK_DIR | .fineflow/dev in a clone, ~/.local/state/fineflow/dev installed | the local stack's state dir (relative to the working directory); with no key set and a loopback Temporal, its `codec-keys` file (written by `dev up`) is used |
  * | FINEFLOW_UI_TOKEN | — | token `fineflow ui` requires on every request; mandatory when it listens beyond loopback |
  * | FINEFLOW_TEMPORAL_UI_URL | — | base URL of the Temporal UI, for links from `fineflow ui` to a run's workflow |
+ * | FINEFLOW_METRICS_ADDRESS | — (off) | `host:port` where `fineflow worker` serves Prometheus `/metrics` (Fineflow's and the Temporal SDK's), e.g. `0.0.0.0:9464` |
  * | FINEFLOW_SECRET_ENV | — (none) | comma-separated environment variables of the worker that a pipeline's `secrets: {env: …}` may name (`PREFIX_*` allowed) |
  * | FINEFLOW_SECRET_FILE_ROOTS | — (none) | comma-separated absolute directories that a pipeline's `secrets: {file: …}` may lie in (e.g. /run/secrets) |
  * | FINEFLOW_COMMAND_ALLOW | — (none) | executables `command` stages may run: comma-separated `name=/abs/path` (or `/abs/path`, named by its basename); a pipeline's `run[0]` must be one of the names; none: every command stage is refused |
@@ -117,6 +118,13 @@ export interface FineflowConfig {
   readonly secrets: SecretsConfig;
   /** What `command` stages may run on this worker (src/command/command-config.ts). */
   readonly command: CommandConfig;
+  /** Metrics, logs and traces of workers and the UI (src/observability/). */
+  readonly observability: ObservabilityConfig;
+}
+
+export interface ObservabilityConfig {
+  /** Where `fineflow worker` serves `/metrics` (FINEFLOW_METRICS_ADDRESS); undefined: no endpoint. */
+  readonly metricsAddress?: { readonly host: string; readonly port: number };
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -308,6 +316,23 @@ function uiConfig(env: Env): FineflowConfig['ui'] {
   return { ...(token ? { token } : {}), ...(temporalUiUrl ? { temporalUiUrl } : {}) };
 }
 
+/** Parse `host:port` (`[::1]:9464` for IPv6) of a listening socket. */
+export function parseListenAddress(raw: string, variable: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(raw.trim());
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65_535)
+    throw new InvalidInputError(
+      `${variable}=${raw}: write host:port, e.g. 127.0.0.1:9464 (0.0.0.0:9464 to let Prometheus reach it from another host)`,
+      { variable },
+    );
+  return { host: match[1] ?? match[2] ?? '', port };
+}
+
+export function loadObservabilityConfig(env: Env = process.env): ObservabilityConfig {
+  const metrics = nonEmpty(env, 'FINEFLOW_METRICS_ADDRESS');
+  return { ...(metrics ? { metricsAddress: parseListenAddress(metrics, 'FINEFLOW_METRICS_ADDRESS') } : {}) };
+}
+
 export function loadSecretsConfig(env: Env = process.env): SecretsConfig {
   const allowEnv = listOf(env, 'FINEFLOW_SECRET_ENV');
   for (const name of allowEnv) {
@@ -416,6 +441,7 @@ export function loadConfig(env: Env = process.env): FineflowConfig {
     outbound: loadOutboundConfig(env),
     trainMemoryMb,
     ui: Object.freeze(uiConfig(env)),
+    observability: Object.freeze(loadObservabilityConfig(env)),
     secrets: loadSecretsConfig(env),
     command: loadCommandConfig(env),
   });

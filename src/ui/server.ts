@@ -19,6 +19,7 @@ import {
 import { LIMITS, UiApi, type UiServices } from './api';
 import { buildFrontend, type FrontendBundle } from './bundle';
 import { indexHtml } from './page';
+import { createUiMetrics, type UiMetrics } from '../observability/ui-metrics';
 
 export interface UiServerOptions {
   readonly host?: string;
@@ -28,6 +29,8 @@ export interface UiServerOptions {
   readonly readOnly?: boolean;
   /** How often live views poll the run client; default 500 ms. */
   readonly pollMs?: number;
+  /** Request counters served at `/metrics`; default a new registry. */
+  readonly metrics?: UiMetrics;
 }
 
 export interface RunningUi {
@@ -45,6 +48,8 @@ type Handler = (
 
 interface Route {
   readonly method: 'GET' | 'POST';
+  /** The pattern with `:id` for its segments: the metrics' `route` label (a path would carry run ids). */
+  readonly name: string;
   readonly pattern: RegExp;
   readonly handler: Handler;
 }
@@ -148,8 +153,10 @@ function streamEvents(
 }
 
 function routes(api: UiApi, pollMs: number): Route[] {
+  const name = (pattern: string): string => pattern.split(SEGMENT).join(':id').replace('(\\d+)', ':attempt');
   const get = (pattern: string, handler: Handler): Route => ({
     method: 'GET',
+    name: name(pattern),
     pattern: new RegExp(`^${pattern}$`),
     handler,
   });
@@ -158,6 +165,7 @@ function routes(api: UiApi, pollMs: number): Route[] {
     handler: (body: Record<string, unknown>, match: RegExpExecArray) => Promise<unknown>,
   ): Route => ({
     method: 'POST',
+    name: name(pattern),
     pattern: new RegExp(`^${pattern}$`),
     handler: async (request, match) => handler(await readJsonBody(request), match),
   });
@@ -218,6 +226,7 @@ export async function startUiServer(services: UiServices, options: UiServerOptio
   checkBindAddress(host, options.token);
   const frontend: FrontendBundle = await buildFrontend();
   const api = new UiApi(services);
+  const metrics = options.metrics ?? createUiMetrics();
   const table = routes(api, options.pollMs ?? 500);
   const policy: { -readonly [K in keyof AccessPolicy]: AccessPolicy[K] } = {
     host,
@@ -228,6 +237,16 @@ export async function startUiServer(services: UiServices, options: UiServerOptio
   };
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const started = process.hrtime.bigint();
+    let routeName = 'unmatched';
+    response.once('finish', () => {
+      metrics.request(
+        request.method ?? 'GET',
+        routeName,
+        response.statusCode,
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
+    });
     const url = new URL(request.url ?? '/', 'http://ui.invalid');
     const method = request.method ?? 'GET';
     // `/?token=…` exchanges the token for a cookie, so it is not kept in the address bar.
@@ -242,6 +261,7 @@ export async function startUiServer(services: UiServices, options: UiServerOptio
     const decision = checkRequest(policy, { method, path: url.pathname, headers: request.headers });
     if (!decision.ok) return sendJson(response, decision.status, { error: { message: decision.message } });
     if (method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) {
+      routeName = 'page';
       return send(
         response,
         200,
@@ -259,8 +279,12 @@ export async function startUiServer(services: UiServices, options: UiServerOptio
       );
     }
     const asset = method === 'GET' ? frontend.assets.get(url.pathname) : undefined;
+    if (asset) routeName = 'asset';
     if (asset) return send(response, 200, asset.body, asset.type, { 'Cache-Control': 'no-cache' });
+    if (method === 'GET' && ['/healthz', '/readyz', '/metrics'].includes(url.pathname)) routeName = url.pathname;
     if (method === 'GET' && url.pathname === '/healthz') return sendJson(response, 200, { ok: true });
+    if (method === 'GET' && url.pathname === '/metrics')
+      return send(response, 200, await metrics.text(), metrics.registry.contentType);
     if (method === 'GET' && url.pathname === '/readyz') {
       const ready = await api.ready();
       return sendJson(response, ready.ok ? 200 : 503, ready);
@@ -269,6 +293,8 @@ export async function startUiServer(services: UiServices, options: UiServerOptio
       if (route.method !== method) continue;
       const match = route.pattern.exec(url.pathname);
       if (!match) continue;
+      routeName = route.name;
+      if (routeName.endsWith('/events')) response.once('close', metrics.streamOpened());
       const result = await route.handler(request, match, url, response);
       if (result !== undefined) sendJson(response, 200, result);
       return;

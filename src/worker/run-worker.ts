@@ -25,6 +25,8 @@ import type { ObjectStore } from '../storage/object-store';
 import { createOutboundPolicy, installOutboundPolicy, type OutboundPolicy } from '../security/outbound';
 import { createSecretResolver } from '../security/secrets';
 import { PREBUILT_WORKFLOW_BUNDLE, RUNNING_FROM_SOURCE } from '../package-paths';
+import type { FineflowMetrics } from '../observability/metrics';
+import { instrumentStore } from '../observability/instrumented-store';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, `../../workflows/index${path.extname(__filename)}`);
 
@@ -57,6 +59,8 @@ export interface WorkerOptions {
   readonly secretEnv?: Readonly<Record<string, string | undefined>>;
   /** Outbound policy for this process (tests inject a resolver); default: built from `config.outbound`. */
   readonly outbound?: OutboundPolicy;
+  /** Count stages, cache lookups and store requests here (src/observability/metrics.ts); default: not counted. */
+  readonly metrics?: FineflowMetrics;
 }
 
 const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
@@ -154,6 +158,7 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
     store = createObjectStoreFromConfig(options.config);
     await store.ensureBucket(options.config.s3.bucket);
   }
+  if (options.metrics) store = instrumentStore(store, options.metrics);
   // Every http(s)/file access of stage code in this process goes through this policy.
   installOutboundPolicy(options.outbound ?? createOutboundPolicy(options.config.outbound));
   const extraStages = { ...loadStageModules(options.stageModules ?? []), ...options.extraStages };
@@ -169,6 +174,7 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
     command: options.config.command,
     // Secret values come from this worker's environment and mounted files, as the operator allows.
     secrets: createSecretResolver(options.config.secrets, options.secretEnv ?? process.env),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.progressSignalIntervalMs !== undefined
       ? { progressSignalIntervalMs: options.progressSignalIntervalMs }
       : {}),

@@ -108,7 +108,14 @@ const echo: StageImplementation = async ({ inputs, context }, runtime) => {
         `${context.outputPrefix}step-${step}.txt`,
         `attempt ${runtime.attempt} step ${step}\n`,
       );
-    runtime.heartbeat({ message: `step ${step}/${steps}`, fraction: step / steps, detail: { step, pid: process.pid } });
+    // `reportEpochs`: each step reports as a training epoch would (epoch, samples/s), for the metrics tests.
+    const training: JsonObject =
+      inputs.reportEpochs === true ? { epoch: step, samplesPerSecond: (1000 * steps) / sleepMs } : {};
+    runtime.heartbeat({
+      message: `step ${step}/${steps}`,
+      fraction: step / steps,
+      detail: { step, pid: process.pid, ...training },
+    });
   }
   return { outputs: timing(inputs, startedAt, runtime.attempt) };
 };

@@ -3,7 +3,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { EXIT, UsageError, type CliCommand } from '../command';
-import { loadConfig } from '../../config';
+import { loadConfig, parseListenAddress } from '../../config';
+import { createFineflowMetrics } from '../../observability/metrics';
+import { freeLoopbackPort, startMetricsServer, type RunningMetricsServer } from '../../observability/metrics-server';
 import { DependencyUnavailableError, ensureError } from '../../core/errors';
 import { parseDuration } from '../../core/spec/durations';
 import { runWorker, type FineflowWorker } from '../../worker/run-worker';
@@ -60,6 +62,12 @@ export const command: CliCommand = {
       description: 'how often a stage sends live progress to its run (default 10s)',
     },
     {
+      name: 'metrics',
+      kind: 'string',
+      valueName: 'HOST:PORT',
+      description: 'serve Prometheus /metrics here (default FINEFLOW_METRICS_ADDRESS; port 0 = any free port)',
+    },
+    {
       name: 'health-file',
       kind: 'string',
       valueName: 'PATH',
@@ -81,8 +89,32 @@ export const command: CliCommand = {
     if (args.values['progress-interval'] !== undefined && progressMs === undefined)
       throw new UsageError(`--progress-interval ${args.values['progress-interval']}: write a duration such as 10s`);
     const config = loadConfig(io.env);
-    // The SDK logs every worker state change at INFO; operators need warnings and errors.
-    Runtime.install({ logger: new DefaultLogger(io.env.FINEFLOW_DEBUG ? 'DEBUG' : 'WARN') });
+    const metricsAddress =
+      args.values.metrics === undefined
+        ? config.observability.metricsAddress
+        : parseListenAddress(args.values.metrics, '--metrics');
+    // The SDK's own metrics go to a private loopback exporter; /metrics appends them to Fineflow's.
+    const sdkMetricsPort = metricsAddress ? await freeLoopbackPort() : undefined;
+    Runtime.install({
+      // The SDK logs every worker state change at INFO; operators need warnings and errors.
+      logger: new DefaultLogger(io.env.FINEFLOW_DEBUG ? 'DEBUG' : 'WARN'),
+      ...(sdkMetricsPort
+        ? {
+            telemetryOptions: {
+              // `pool` on the SDK's series too, so one dashboard variable filters both families.
+              metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` }, globalTags: { pool } },
+            },
+          }
+        : {}),
+    });
+    const metrics = metricsAddress ? createFineflowMetrics({ pool, slots: concurrency }) : undefined;
+    let metricsServer: RunningMetricsServer | undefined;
+    if (metricsAddress && metrics)
+      metricsServer = await startMetricsServer({
+        ...metricsAddress,
+        metrics,
+        sdkMetricsUrl: `http://127.0.0.1:${sdkMetricsPort}/metrics`,
+      });
     let stopHealthFile = (): void => undefined;
     const healthFile = args.values['health-file'];
     try {
@@ -91,6 +123,7 @@ export const command: CliCommand = {
         config,
         concurrency,
         shutdownGraceMs: graceMs,
+        ...(metrics ? { metrics } : {}),
         ...(progressMs !== undefined ? { progressSignalIntervalMs: progressMs } : {}),
         stageModules: (args.multi['stage-module'] ?? []).map((m) => path.resolve(io.cwd, m)),
         ...(args.flags.workflows ? { runsWorkflows: true } : {}),
@@ -102,11 +135,12 @@ export const command: CliCommand = {
             taskQueue: worker.taskQueue,
             pid: process.pid,
             stageTypes: worker.stageTypes,
+            ...(metricsServer ? { metrics: metricsServer.url } : {}),
           };
           io.stdout.write(
             args.flags.json
               ? `${JSON.stringify(line)}\n`
-              : `worker ready: pool ${pool} (task queue ${worker.taskQueue}, pid ${process.pid}), stage types: ${worker.stageTypes.join(', ') || '(none)'}\n`,
+              : `worker ready: pool ${pool} (task queue ${worker.taskQueue}, pid ${process.pid}), stage types: ${worker.stageTypes.join(', ') || '(none)'}${metricsServer ? `, metrics ${metricsServer.url}` : ''}\n`,
           );
         },
       });
@@ -122,6 +156,7 @@ export const command: CliCommand = {
       return error instanceof DependencyUnavailableError ? EXIT.unavailable : EXIT.failure;
     } finally {
       stopHealthFile();
+      await metricsServer?.close();
     }
   },
 };
