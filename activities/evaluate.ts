@@ -11,6 +11,7 @@
 import type { TfBackendPreference } from '../src/config';
 import { CancelledError, InvalidInputError, NotFoundError } from '../src/core/errors';
 import { readManifest } from '../src/ml/data/shards';
+import { CLASSIC_BASELINES, type ClassicBaselineName } from '../src/ml/eval/classic-baselines';
 import { evaluateModel } from '../src/ml/eval/evaluate';
 import { higherIsBetter, metricValue, type ClassificationMetrics, type GateSpec } from '../src/ml/eval/metrics';
 import { parseRegistryUri, resolveVersion } from '../src/ml/models/registry';
@@ -71,6 +72,7 @@ export function gateSpec(gate: JsonObject): GateSpec | undefined {
     metric: mlName,
     ...(bound !== undefined ? { min: bound } : {}),
     ...(gate.beatBaseline === true ? { beatBaseline: true } : {}),
+    ...(Array.isArray(gate.beat) && gate.beat.length > 0 ? { beat: gate.beat.map(String) } : {}),
     ...(typeof gate.minImprovement === 'number' && gate.minImprovement > 0
       ? { minImprovement: gate.minImprovement }
       : {}),
@@ -255,7 +257,20 @@ export function createEvaluateStage(options: EvaluateStageOptions = {}): StageIm
       fraction: 0.85,
     });
     const record = await readTrainingRecord(store, modelUri);
+    const bootstrapInput = objectInput(inputs, 'bootstrap');
+    const weightsEpoch = record?.metrics.weightsEpoch;
     const result = await evaluateModel(store, {
+      origin: { pipeline: context.pipeline, runId: context.runId, stageId: context.stageId },
+      classicBaselines: Array.isArray(inputs.classicBaselines)
+        ? (inputs.classicBaselines as ClassicBaselineName[])
+        : CLASSIC_BASELINES,
+      bootstrap: {
+        resamples: optionalNumber(bootstrapInput, 'resamples') ?? 1000,
+        confidence: optionalNumber(bootstrapInput, 'confidence') ?? 0.95,
+      },
+      misclassified: optionalNumber(inputs, 'misclassified') ?? 12,
+      seed: optionalNumber(inputs, 'seed') ?? 0,
+      ...(typeof weightsEpoch === 'number' ? { bestEpoch: weightsEpoch } : {}),
       modelUri,
       datasetUri,
       split,
@@ -322,6 +337,26 @@ export function createEvaluateStage(options: EvaluateStageOptions = {}): StageIm
         backend: scratch.backend,
         engine: scratch.engine,
       });
+    }
+    for (const name of CLASSIC_BASELINES) {
+      const classic = result.report.baselines?.[name];
+      if (classic?.metrics)
+        comparison[name] = toJsonValue({
+          model: classic.uri,
+          metrics: headline(classic.metrics),
+          ...(classic.differences ? { difference: classic.differences } : {}),
+        });
+    }
+    const intervals = result.report.intervals;
+    if (intervals) {
+      // Keyed by the stage's metric names, as a gate and `metrics` name them: {accuracy: {low, high}, …}.
+      metrics.intervals = toJsonValue(
+        Object.fromEntries(
+          Object.entries(METRIC_NAMES).flatMap(([name, mlName]) =>
+            intervals[mlName] ? [[name, intervals[mlName]]] : [],
+          ),
+        ),
+      );
     }
     comparison.gate = toJsonValue({ passed: result.passed, reasons: result.reasons });
     for (const reason of result.reasons) runtime.log(`gate: ${reason}`);

@@ -850,7 +850,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
   },
   {
     name: 'evaluate',
-    version: '1.0.0',
+    // 1.1.0: bootstrap intervals, classic baselines, curves and misclassified examples in the report.
+    version: '1.1.0',
     description:
       'Score a model on held-out data, per class and per slice, compare with baselines, and gate on a metric.',
     inputs: {
@@ -879,6 +880,40 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           'model to compare with, e.g. registry://NAME@champion; a missing alias is reported, not fatal',
         ),
         auth: MODEL_AUTH_INPUT,
+        classicBaselines: {
+          type: 'array',
+          items: { type: 'enum', values: ['majority', 'logistic-regression'] },
+          default: ['majority', 'logistic-regression'],
+          description:
+            'classic baselines trained on the training split and scored on the same examples ([] for none); a gate names them in `beat`',
+        },
+        bootstrap: {
+          type: 'object',
+          description: 'percentile bootstrap confidence intervals on every metric and on each difference to a baseline',
+          properties: {
+            resamples: {
+              type: 'integer',
+              minimum: 0,
+              maximum: 10_000,
+              default: 1000,
+              description: 'resamples of the evaluated examples; 0 turns intervals off',
+            },
+            confidence: {
+              type: 'number',
+              minimum: 0.5,
+              maximum: 0.999,
+              default: 0.95,
+              description: 'coverage of each interval',
+            },
+          },
+        },
+        misclassified: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 100,
+          default: 12,
+          description: 'misclassified examples shown in the report (thumbnails for images, rows for tables)',
+        },
         fromScratch: {
           type: 'oneOf',
           description: 'also train the same architecture from random weights on the same data, for comparison',
@@ -940,6 +975,12 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
               maximum: 1_000_000,
               default: 0,
               description: 'margin by which the baseline must be beaten',
+            },
+            beat: {
+              type: 'array',
+              items: { type: 'enum', values: ['baseline', 'from-scratch', 'majority', 'logistic-regression'] },
+              description:
+                'baselines that must be beaten on `metric` (by `minImprovement`); one that was not evaluated fails the gate',
             },
           },
         },

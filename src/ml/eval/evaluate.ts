@@ -24,8 +24,23 @@ import {
   type ClassificationMetrics,
   type GateSpec,
 } from './metrics';
+import { metricIntervals, differenceIntervals, type BootstrapOptions } from './bootstrap';
+import {
+  logisticRegressionProbabilities,
+  majorityClassProbabilities,
+  trainLogisticRegression,
+  type ClassicBaselineName,
+} from './classic-baselines';
+import { classCurves, reliabilityBins } from './curves';
+import { misclassifiedExamples } from './misclassified';
 import { predictProbabilities } from './predict';
-import { renderReportHtml, type EvaluationReport, type TrialPoint } from './report';
+import {
+  renderReportHtml,
+  type BaselineEntry,
+  type EvaluationReport,
+  type ReportOrigin,
+  type TrialPoint,
+} from './report';
 
 export interface EvaluateOptions {
   readonly modelUri: string;
@@ -46,6 +61,18 @@ export interface EvaluateOptions {
   readonly history?: readonly EpochMetrics[];
   readonly trials?: { readonly xLabel: string; readonly yLabel: string; readonly points: readonly TrialPoint[] };
   readonly tfBackend?: TfBackendPreference;
+  /** Pipeline, run and stage: the report's title. */
+  readonly origin?: ReportOrigin;
+  /** Bootstrap intervals (default 1000 resamples, 95%); `resamples: 0` turns them off. */
+  readonly bootstrap?: BootstrapOptions;
+  /** Classic baselines trained on the dataset's training split and scored on the same examples. */
+  readonly classicBaselines?: readonly ClassicBaselineName[];
+  /** How many misclassified examples the report shows (default 12). */
+  readonly misclassified?: number;
+  /** The epoch whose weights the model holds, marked on the learning curves. */
+  readonly bestEpoch?: number;
+  /** Seed of the logistic regression's shuffling. */
+  readonly seed?: number;
 }
 
 export interface EvaluateResult {
@@ -165,11 +192,21 @@ export async function evaluateModel(store: ObjectStore, options: EvaluateOptions
       );
   }
 
-  const baselines: Record<
-    string,
-    { uri: string; metrics?: ClassificationMetrics; comparison?: ReturnType<typeof compareMetrics>; error?: string }
-  > = {};
+  const baselines: Record<string, BaselineEntry> = {};
   const baselineMetrics: Record<string, ClassificationMetrics> = {};
+  const allBaselineMetrics: Record<string, ClassificationMetrics> = {};
+  const bootstrap = { resamples: 1000, confidence: 0.95, seed: options.seed ?? 0, ...options.bootstrap };
+  const scoreBaseline = (name: string, uri: string, scores: Float32Array): ClassificationMetrics => {
+    const result = classificationMetrics(scores, set.labels, manifest.classes);
+    allBaselineMetrics[name] = result;
+    baselines[name] = {
+      uri,
+      metrics: result,
+      comparison: compareMetrics(metrics, result),
+      differences: differenceIntervals(probabilities, scores, set.labels, manifest.classes.length, bootstrap),
+    };
+    return result;
+  };
   for (const [name, uri] of Object.entries(options.baselines ?? {})) {
     try {
       const inputs = await inputsForModel(store, uri, options.registryBucket, manifest, raw, datasetInputs);
@@ -179,41 +216,121 @@ export async function evaluateModel(store: ObjectStore, options: EvaluateOptions
           `predicts ${baseline.outputs[0]?.shape[1]} classes, the dataset has ${manifest.classes.length}`,
           {},
         );
-      const baselineResult = classificationMetrics(
-        predictProbabilities(tf, baseline, inputs.set),
-        set.labels,
-        manifest.classes,
-      );
+      const scores = predictProbabilities(tf, baseline, inputs.set);
       baseline.dispose();
-      baselineMetrics[name] = baselineResult;
-      baselines[name] = { uri, metrics: baselineResult, comparison: compareMetrics(metrics, baselineResult) };
+      baselineMetrics[name] = scoreBaseline(name, uri, scores);
     } catch (thrown) {
       // A gate that compares with baselines never passes because one could not be read.
-      if (options.gate?.beatBaseline) throw baselineUnreadable(name, uri, thrown);
+      if (options.gate?.beatBaseline || options.gate?.beat?.includes(name)) throw baselineUnreadable(name, uri, thrown);
       baselines[name] = { uri, error: ensureError(thrown).message };
     }
   }
+  // Classic baselines see the dataset's own preprocessing on both splits.
+  await scoreClassicBaselines(store, manifest, datasetInputs, options, scoreBaseline);
 
   const gate = options.gate
-    ? applyGate(options.gate, metrics, baselineMetrics)
+    ? applyGate(options.gate, metrics, baselineMetrics, allBaselineMetrics)
     : { passed: true, reasons: ['no gate'] };
+  const dataReport = await findDataReport(store, options.datasetUri);
+  const htmlUri = joinUri(options.reportPrefix, 'report.html');
+  const dataReportHref = dataReport ? relativeHref(htmlUri, dataReport) : undefined;
   const report: EvaluationReport = {
+    ...(options.origin ? { origin: options.origin } : {}),
+    ...(dataReport ? { dataReport } : {}),
+    ...(dataReportHref ? { dataReportHref } : {}),
     model: options.modelUri,
     dataset: options.datasetUri,
     split,
     backend: currentBackend(tf),
     preprocessing,
     metrics,
+    ...(bootstrap.resamples > 0
+      ? {
+          intervals: metricIntervals(probabilities, set.labels, manifest.classes, bootstrap),
+          bootstrap: { resamples: bootstrap.resamples, confidence: bootstrap.confidence },
+        }
+      : {}),
+    reliability: reliabilityBins(probabilities, set.labels, manifest.classes.length),
+    curves: classCurves(probabilities, set.labels, manifest.classes),
+    misclassified: misclassifiedExamples(
+      probabilities,
+      set.labels,
+      manifest.classes,
+      {
+        features: raw.features,
+        featureShape: manifest.featureShape,
+        ...(manifest.columns ? { columns: manifest.columns } : {}),
+      },
+      options.misclassified ?? 12,
+    ),
     ...(slices ? { slices } : {}),
     ...(Object.keys(baselines).length > 0 ? { baselines } : {}),
     ...(options.gate ? { gate: { ...gate, spec: options.gate } } : {}),
+    ...(options.bestEpoch !== undefined ? { bestEpoch: options.bestEpoch } : {}),
     ...(options.history ? { history: options.history } : {}),
     ...(options.trials ? { trials: options.trials } : {}),
     createdAt: new Date().toISOString(),
   };
   const reportUri = joinUri(options.reportPrefix, 'report.json');
-  const htmlUri = joinUri(options.reportPrefix, 'report.html');
   await store.putJson(reportUri, report);
   await store.putBytes(htmlUri, renderReportHtml(report), { contentType: 'text/html; charset=utf-8' });
   return { metrics, passed: gate.passed, reasons: gate.reasons, reportUri, htmlUri, report };
+}
+
+/** Majority class and logistic regression, trained on the dataset's training split. */
+async function scoreClassicBaselines(
+  store: ObjectStore,
+  manifest: DatasetManifest,
+  set: LabelledSet,
+  options: EvaluateOptions,
+  score: (name: string, uri: string, probabilities: Float32Array) => ClassificationMetrics,
+): Promise<void> {
+  const wanted = options.classicBaselines ?? [];
+  if (wanted.length === 0) return;
+  if (manifest.splits.train.count === 0) {
+    throw new InvalidInputError(
+      `classic baselines (${wanted.join(', ')}) train on the training split of ${options.datasetUri}, which is empty`,
+      { field: 'classicBaselines' },
+    );
+  }
+  const train = await loadSplit(store, manifest, 'train');
+  const data = {
+    features: train.features,
+    labels: train.labels,
+    featureLength: featureLength(manifest.featureShape),
+    classes: manifest.classes.length,
+  };
+  const description = `trained on the ${train.labels.length} training examples`;
+  if (wanted.includes('majority'))
+    score('majority', `majority class (${description})`, majorityClassProbabilities(data, set.labels.length));
+  if (wanted.includes('logistic-regression')) {
+    const model = trainLogisticRegression(data, { seed: options.seed ?? 0 });
+    score(
+      'logistic-regression',
+      `logistic regression, L2 1e-3, ${model.epochs} epochs (${description})`,
+      logisticRegressionProbabilities(model, set.features),
+    );
+  }
+}
+
+/** The data report written beside a prepared dataset's manifest (HTML preferred), if there is one. */
+async function findDataReport(store: ObjectStore, datasetUri: string): Promise<string | undefined> {
+  const directory = datasetUri.slice(0, datasetUri.lastIndexOf('/'));
+  for (const name of ['data-report.html', 'data-report.json']) {
+    const uri = `${directory}/${name}`;
+    if (await store.stat(uri)) return uri;
+  }
+  return undefined;
+}
+
+/** A relative link from one object to another in the same bucket (e.g. served side by side), else undefined. */
+export function relativeHref(fromUri: string, toUri: string): string | undefined {
+  const from = /^s3:\/\/([^/]+)\/(.*)$/.exec(fromUri);
+  const to = /^s3:\/\/([^/]+)\/(.*)$/.exec(toUri);
+  if (!from || !to || from[1] !== to[1]) return undefined;
+  const fromParts = (from[2] ?? '').split('/').slice(0, -1);
+  const toParts = (to[2] ?? '').split('/');
+  let common = 0;
+  while (common < fromParts.length && common < toParts.length - 1 && fromParts[common] === toParts[common]) common += 1;
+  return [...fromParts.slice(common).map(() => '..'), ...toParts.slice(common)].join('/');
 }

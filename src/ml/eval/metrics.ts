@@ -229,6 +229,11 @@ export interface GateSpec {
   readonly beatBaseline?: boolean;
   /** Margin by which it must beat the baseline; default 0. */
   readonly minImprovement?: number;
+  /**
+   * Baselines the candidate must beat by name (`baseline`, `from-scratch`, `majority`,
+   * `logistic-regression`), with the same margin; a named baseline that was not evaluated fails the gate.
+   */
+  readonly beat?: readonly string[];
 }
 
 export interface GateResult {
@@ -237,10 +242,15 @@ export interface GateResult {
   readonly reasons: readonly string[];
 }
 
+/**
+ * `baselines` are what `beatBaseline` compares with (the model baselines); `named` is every
+ * evaluated baseline by name, for `beat` (default: `baselines`).
+ */
 export function applyGate(
   gate: GateSpec,
   candidate: ClassificationMetrics,
   baselines: Readonly<Record<string, ClassificationMetrics>> = {},
+  named: Readonly<Record<string, ClassificationMetrics>> = baselines,
 ): GateResult {
   const reasons: string[] = [];
   let passed = true;
@@ -271,6 +281,23 @@ export function applyGate(
         `${gate.metric} ${value.toFixed(4)} ${ok ? 'beats' : 'does not beat'} baseline ${name} (${baselineValue.toFixed(4)}${margin ? ` + margin ${margin}` : ''})`,
       );
     }
+  }
+  for (const name of gate.beat ?? []) {
+    const baseline = named[name];
+    const baselineValue = baseline ? metricValue(baseline, gate.metric) : undefined;
+    if (baselineValue === undefined) {
+      passed = false;
+      reasons.push(
+        `beat: baseline ${name} was not evaluated (evaluated: ${Object.keys(named).join(', ') || 'none'}), so the gate cannot say it is beaten`,
+      );
+      continue;
+    }
+    const margin = gate.minImprovement ?? 0;
+    const ok = higher ? value > baselineValue + margin : value < baselineValue - margin;
+    passed &&= ok;
+    reasons.push(
+      `${gate.metric} ${value.toFixed(4)} ${ok ? 'beats' : 'does not beat'} ${name} (${baselineValue.toFixed(4)}${margin ? ` + margin ${margin}` : ''})`,
+    );
   }
   return { passed, reasons };
 }

@@ -16,6 +16,8 @@ import { buildModel } from '../../../src/ml/models/architectures';
 import { saveModel } from '../../../src/ml/models/load-model';
 import { generateDefects } from '../../../src/ml/generators/defects';
 import { createMemoryObjectStore } from './helpers/memory-object-store';
+import type { LabelledSet } from '../../../src/ml/generators/image-set';
+import { mulberry32 } from '../../../src/ml/random';
 
 describe('metrics', () => {
   // 3 classes, 6 examples. Predicted: 0,0,1,2,2,1 ; actual: 0,1,1,2,2,0
@@ -151,5 +153,56 @@ describe('evaluateModel', () => {
     assert.deepEqual(Object.keys(result.report.slices?.label ?? {}).sort(), ['crack', 'ok', 'scratch', 'spot']);
     assert.ok(await store.stat(result.reportUri));
     assert.match((await store.getBytes(result.htmlUri)).toString(), /Confusion matrix/);
+  });
+
+  it('trains the classic baselines on the training split, gates on beating them and writes the trusted report', async () => {
+    const { tf } = loadTf({ preference: 'auto' });
+    const store = createMemoryObjectStore();
+    // Two sensor readings; the class is whether their sum is positive: a linear rule.
+    const linearSet = (count: number, seed: number): LabelledSet => {
+      const random = mulberry32(seed);
+      const features = new Float32Array(count * 2).map(() => random() * 2 - 1);
+      const labels = Int32Array.from({ length: count }, (_, i) =>
+        (features[i * 2] ?? 0) + (features[i * 2 + 1] ?? 0) > 0 ? 1 : 0,
+      );
+      return { featureShape: [2], classes: ['low', 'high'], features, labels };
+    };
+    const { manifestUri } = await writeDataset(store, 's3://b/runs/r1/prepare', {
+      train: linearSet(200, 2),
+      test: linearSet(60, 3),
+    });
+    await store.putJson('s3://b/runs/r1/prepare/data-report.json', { records: 260 });
+    await saveModel(
+      tf,
+      store,
+      buildModel(tf, { kind: 'mlp', inputShape: [2], hidden: [4] }, { numClasses: 2 }),
+      's3://b/untrained',
+    );
+    const result = await evaluateModel(store, {
+      modelUri: 's3://b/untrained',
+      datasetUri: manifestUri,
+      classicBaselines: ['majority', 'logistic-regression'],
+      gate: { metric: 'accuracy', beat: ['logistic-regression', 'majority'] },
+      bootstrap: { resamples: 200 },
+      origin: { pipeline: 'defects', runId: 'r1', stageId: 'evaluate' },
+      reportPrefix: 's3://b/runs/r1/evaluate/report',
+      registryBucket: 'b',
+    });
+    const logistic = result.report.baselines?.['logistic-regression'];
+    const majority = result.report.baselines?.majority;
+    // An untrained network does not beat a logistic regression on the pixels: the gate says so.
+    assert.ok((logistic?.metrics?.accuracy ?? 0) > 0.9, `logistic regression ${logistic?.metrics?.accuracy}`);
+    assert.ok(majority?.metrics && majority.metrics.rocAucMacro === 0.5);
+    assert.equal(result.passed, false);
+    assert.match(result.reasons.join('\n'), /does not beat logistic-regression/);
+    assert.ok(logistic?.differences?.accuracy);
+    const interval = result.report.intervals?.accuracy;
+    assert.ok(interval && interval.low <= result.metrics.accuracy && result.metrics.accuracy <= interval.high);
+    assert.equal(result.report.dataReport, 's3://b/runs/r1/prepare/data-report.json');
+    assert.equal(result.report.dataReportHref, '../../prepare/data-report.json');
+    assert.ok((result.report.misclassified?.length ?? 0) > 0);
+    const html = (await store.getBytes(result.htmlUri)).toString();
+    assert.match(html, /Evaluation of stage evaluate · pipeline defects · run r1/);
+    assert.match(html, /logistic-regression/);
   });
 });
