@@ -10,7 +10,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { evaluateStage } from '../../activities/evaluate';
 import { fineTuneStage } from '../../activities/fine-tune';
@@ -176,8 +176,24 @@ test(
     );
     const report = String(evaluate.outputs?.report);
     assert.match(report, new RegExp(`^s3://${bucket}/runs/${runId}/evaluate/report/report\\.html$`));
-    assert.match((await h.store.getBytes(report)).toString('utf8'), /Confusion matrix/);
+    const html = (await h.store.getBytes(report)).toString('utf8');
+    assert.match(html, /Confusion matrix/);
+    assert.match(html, new RegExp(`Evaluation of stage evaluate · pipeline [\\w-]+ · run ${runId}`));
+    assert.match(html, /reliability diagram/);
+    assert.match(html, /<a href="\.\.\/\.\.\/prepare\/dataset\/data-report\.json">/);
     assert.ok(await h.store.stat(report.replace(/report\.html$/, 'report.json')));
+    // The classic baselines ran on the same split, and every headline metric has an interval.
+    const logistic = (comparison as unknown as Record<string, { metrics: { accuracy: number } }>)[
+      'logistic-regression'
+    ];
+    assert.ok(logistic && logistic.metrics.accuracy >= 0 && logistic.metrics.accuracy <= 1, JSON.stringify(comparison));
+    const intervals = (evaluate.outputs?.metrics as { intervals: Record<string, { low: number; high: number }> })
+      .intervals;
+    const accuracy = (evaluate.outputs?.metrics as { accuracy: number }).accuracy;
+    assert.ok(intervals.accuracy && intervals.accuracy.low <= accuracy && accuracy <= intervals.accuracy.high);
+    // Kept for a look in a browser (test-artifacts/ is gitignored; scripts/render-report.ts renders it to PNG).
+    mkdirSync(path.join(REPO, 'test-artifacts/reports'), { recursive: true });
+    writeFileSync(path.join(REPO, 'test-artifacts/reports/quickstart-evaluate.html'), html);
 
     const register = byUses(state, 'register-model');
     assert.equal(register.status, 'succeeded');
