@@ -148,7 +148,8 @@ const TRAINING_PROPERTIES: { readonly [name: string]: InputSchema } = {
   },
   earlyStopping: {
     type: 'object',
-    description: 'stop when the monitored metric stops improving',
+    description:
+      'stop when the monitored metric stops improving; with two phases, per phase (a plateau in the head phase moves on to unfreezing)',
     properties: {
       monitor: {
         type: 'enum',
@@ -793,7 +794,7 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
   },
   {
     name: 'fine-tune',
-    version: '1.0.0',
+    version: '1.1.0', // 1.1: early stopping ends only the phase it triggers in
     description:
       'Adapt a base model to a prepared dataset: new head, freeze/unfreeze, optional two phases, early stopping, checkpoints that survive retries.',
     inputs: {

@@ -106,6 +106,7 @@ export interface LoopResult {
   readonly bestEpoch: number;
   /** Epoch whose weights the model holds at the end: bestEpoch when they were restored, else the last one trained. */
   readonly weightsEpoch: number;
+  /** The last phase ended by early stopping (an earlier phase stopping early only ends that phase). */
   readonly stoppedEarly: boolean;
   readonly samplesPerSecond: number;
   readonly resumedFromEpoch: number;
@@ -292,7 +293,10 @@ export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult>
   let engineKind: EngineKind = 'eager';
   let engineFallbackReason: string | undefined;
   let weightsEpoch = state.epochsDone;
-  for (let phaseIndex = state.phaseIndex; phaseIndex < options.phases.length && !state.stoppedEarly; phaseIndex += 1) {
+  // Early stopping ends the phase it triggers in, as a separate Keras fit() per phase would: the
+  // head phase stopping early moves on to unfreezing (with its best weights), rather than skipping
+  // the fine-tuning the request asked for. `stoppedEarly` in the state means "this phase ended".
+  for (let phaseIndex = state.phaseIndex; phaseIndex < options.phases.length; phaseIndex += 1) {
     const phase = options.phases[phaseIndex] as PhasePlan;
     const trainable = new Set(phase.trainableLayers);
     // Weightless layers (dropout, pooling) stay "trainable" so dropout is active while training.
@@ -358,7 +362,12 @@ export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult>
       if (resumingThisPhase && options.resume && options.resume.optimizer.length > 0)
         await engine.setOptimizerWeights(options.resume.optimizer);
 
-      for (let epochInPhase = state.epochsDoneInPhase; epochInPhase < phase.epochs; epochInPhase += 1) {
+      const phaseAlreadyEnded = resumingThisPhase && state.stoppedEarly; // resumed from its last checkpoint
+      for (
+        let epochInPhase = state.epochsDoneInPhase;
+        epochInPhase < phase.epochs && !phaseAlreadyEnded;
+        epochInPhase += 1
+      ) {
         checkAborted(options.signal);
         const epoch = state.epochsDone + 1;
         const epochSeed = deriveSeed(seed, `epoch-${epoch}`);
@@ -470,10 +479,11 @@ export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult>
       writeWeights(tf, model, bestWeights);
       weightsEpoch = state.bestEpoch ?? state.epochsDone;
     }
-    if (phaseIndex + 1 < options.phases.length && !state.stoppedEarly) {
+    if (phaseIndex + 1 < options.phases.length) {
       state = {
         ...state,
         phaseIndex: phaseIndex + 1,
+        stoppedEarly: false,
         epochsDoneInPhase: 0,
         stepInPhase: 0,
         epochsWithoutImprovement: 0,

@@ -190,6 +190,44 @@ describe('training', () => {
     assert.equal(result.bestEpoch, 1);
   });
 
+  it('early stopping ends only the phase it triggers in: a plateau in the head phase moves on to fine-tuning', async () => {
+    const store = createMemoryObjectStore();
+    const source = await writeDataset(store, 's3://b/source', { train: generateDefects({ perClass: 6, seed: 1 }) });
+    await trainModel(store, {
+      mode: 'from-scratch',
+      architecture: { kind: 'cnn', inputShape: [28, 28, 1], filters: [4, 4], featureUnits: 8, pooling: 'max' },
+      datasetUri: source.manifestUri,
+      outputUri: 's3://b/base',
+      registryBucket: 'b',
+      hyperparameters: { epochs: 1, batchSize: 8, learningRate: 0.01 },
+    });
+    const target = generateDefects({ perClass: 4, seed: 2, surface: 'cast' });
+    const targetSet = await writeDataset(store, 's3://b/target', { train: target, validation: target });
+    // A learning rate this small cannot move validation loss by minDelta: the head phase plateaus at once.
+    const result = await trainModel(store, {
+      mode: 'fine-tune',
+      baseModelUri: 's3://b/base',
+      datasetUri: targetSet.manifestUri,
+      outputUri: 's3://b/tuned',
+      registryBucket: 'b',
+      hyperparameters: {
+        epochs: 10,
+        batchSize: 8,
+        learningRate: 1e-9,
+        headEpochs: 6,
+        unfreezeLayers: 2,
+        fineTuneLearningRate: 1e-9,
+        earlyStopping: { monitor: 'validation.loss', patience: 2, minDelta: 0.1 },
+      },
+    });
+    assert.deepEqual(
+      result.epochs.map((epoch) => epoch.phase),
+      ['head', 'head', 'head', 'fine-tune', 'fine-tune', 'fine-tune'],
+    );
+    assert.equal(result.stoppedEarly, true, 'the last phase plateaued too');
+    assert.equal(result.bestEpoch, 4, 'best of the last phase: its first epoch');
+  });
+
   it('fine-tunes: replaces the head, keeps frozen layers (and their batch-norm statistics) unchanged, trains two phases', async () => {
     const store = createMemoryObjectStore();
     const source = await writeDataset(store, 's3://b/source', { train: generateDefects({ perClass: 6, seed: 1 }) });
