@@ -28,3 +28,19 @@ export type { StageImplementation, StageRuntime } from '../activities/stage-runn
 export type { StageActivityInput, StageActivityResult } from './core/run/run-types';
 export { loadConfig, type FineflowConfig } from './config';
 export { createWorker, type WorkerOptions, type FineflowWorker } from './worker/run-worker';
+export {
+  pipeline,
+  stage,
+  params,
+  compilePipeline,
+  pipelineYaml,
+  type PipelineDefinition,
+  type PipelineSpec,
+  type StageHandle,
+  type StageEntry,
+  type StageSpec,
+  type ExecutionSpec,
+  type Params,
+} from './sdk/pipeline';
+export { Ref, expr, type In } from './sdk/refs';
+export type { StageInputs, StageOutputs, BuiltinStageType } from './sdk/stage-io.generated';
