@@ -4,7 +4,8 @@
  * durations in milliseconds, dependencies and topological levels. Expressions in `with` and
  * `when` stay verbatim: the run resolves them.
  */
-import { errorCount, sortDiagnostics, type Diagnostic } from './diagnostics';
+import { errorCount, LineIndex, sortDiagnostics, type Diagnostic } from './diagnostics';
+import { checkParamFlow, paramFlowHint } from './param-flow';
 import { topologicalLevels } from '../core/spec/dag';
 import { parseDuration } from '../core/spec/durations';
 import { resolveStageInputs } from '../core/spec/expressions';
@@ -77,6 +78,7 @@ function applySet(
   set: CompileOptions['set'],
   diagnostics: Diagnostic[],
   file: string,
+  lines: LineIndex,
 ): Record<string, PlannedParam> {
   const params: Record<string, PlannedParam> = {};
   const overrides = new Map<string, { raw: string; arg: string }>();
@@ -154,12 +156,14 @@ function applySet(
       value = coerced;
     }
     if (value === undefined) {
+      const at = lines.position(p.span.offset);
       diagnostics.push({
         severity: 'error',
         code: 'missing-param-value',
         path: `params.${p.name}`,
-        line: 0,
-        column: 0,
+        line: at.line,
+        column: at.column,
+        length: Math.max(1, p.span.end - p.span.offset),
         message: `param \`${p.name}\` has no default and was not set`,
         hint: `pass --set ${p.name}=<${p.type}>`,
         file,
@@ -167,6 +171,22 @@ function applySet(
       continue;
     }
     params[p.name] = { type: p.type, value, ...(p.description ? { description: p.description } : {}) };
+  }
+  // Defaults were checked by validate; a --set value is checked against the inputs it flows into here.
+  const values = Object.fromEntries(Object.entries(params).map(([name, p]) => [name, p.value]));
+  const overridden = new Set([...overrides.keys()].filter((name) => name in params));
+  for (const problem of overridden.size > 0 ? checkParamFlow(pipeline.stages, values, overridden) : []) {
+    for (const name of problem.params) {
+      const arg = overrides.get(name)?.arg ?? name;
+      diagnostics.push(
+        setDiagnostic(
+          'param-value-invalid',
+          arg,
+          `--set ${arg} flows into ${problem.path}: ${problem.message}`,
+          paramFlowHint(problem.hint, `pass a --set ${name}=… value that fits`),
+        ),
+      );
+    }
   }
   return params;
 }
@@ -272,7 +292,13 @@ export function compilePlan(
   if (!validation.pipeline || !validation.valid) {
     return { diagnostics: sortDiagnostics(diagnostics), validation };
   }
-  const params = applySet(validation.pipeline, options.set, diagnostics, validation.file);
+  const params = applySet(
+    validation.pipeline,
+    options.set,
+    diagnostics,
+    validation.file,
+    new LineIndex(validation.text),
+  );
   if (errorCount(diagnostics) > 0) return { diagnostics: sortDiagnostics(diagnostics), validation };
   let plan: Plan;
   try {

@@ -22,6 +22,7 @@ import {
 } from '../core/spec/expressions';
 import { describeNode, entry, toJson, type LocatedMap, type LocatedNode, type Span } from './located';
 import { parsePipeline, type ParsedPipeline } from './parse';
+import { checkParamFlow, paramFlowHint } from './param-flow';
 import {
   PARAM_NAME_PATTERN,
   PARAM_TYPES,
@@ -560,6 +561,29 @@ function checkParams(checker: Checker, root: LocatedMap): ValidatedParam[] {
     }
   }
   return params;
+}
+
+/** A param's default must fit every stage input it flows into (`--set` values are checked by the compiler). */
+function checkParamDefaults(
+  checker: Checker,
+  params: readonly ValidatedParam[],
+  stages: readonly ValidatedStage[],
+): void {
+  const byName = new Map(params.filter((p) => p.default !== undefined).map((p) => [p.name, p]));
+  const values = Object.fromEntries([...byName].map(([name, p]) => [name, p.default as JsonValue]));
+  for (const problem of checkParamFlow(stages, values)) {
+    for (const name of problem.params) {
+      const param = byName.get(name);
+      if (!param) continue;
+      checker.error(
+        'param-value-invalid',
+        `params.${name}`,
+        param.span,
+        `param \`${name}\` defaults to ${JSON.stringify(param.default)}, which flows into ${problem.path}: ${problem.message}`,
+        paramFlowHint(problem.hint, `change the default of \`${name}\``),
+      );
+    }
+  }
 }
 
 function checkRetry(checker: Checker, node: LocatedNode | undefined, path: string): void {
@@ -1134,6 +1158,8 @@ export function validatePipeline(
         `use it as \${{ secrets.${name} }} in a secret input, or remove it`,
       );
   }
+
+  checkParamDefaults(checker, params, stages);
 
   const metadata = mapAt(entry(root, 'metadata')?.value);
   const labelsNode = metadata ? mapAt(entry(metadata, 'labels')?.value) : undefined;
