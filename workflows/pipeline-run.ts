@@ -24,6 +24,7 @@ import {
 import { ERROR_TYPES, NON_RETRYABLE_ERROR_TYPES } from '../src/core/errors';
 import { nextSchedulingStep } from '../src/core/run/dag';
 import { describeStageFailure } from '../src/core/run/failures';
+import { nextFanOutStep, resolveFanOutItems } from '../src/core/run/fan-out';
 import { nextOutageRetry, remainingOwnAttempts, type OutageState } from '../src/core/run/outage-retry';
 import { checkParamOverrides } from '../src/core/run/params';
 import {
@@ -50,7 +51,7 @@ import { taskQueueForPool } from '../src/core/run/task-queues';
 import { runDetails, stageSummary } from '../src/core/run/temporal-summaries';
 import { hyperparameterSweep } from './hyperparameter-sweep';
 import { evaluateCondition, resolveStageInputs } from '../src/core/spec/expressions';
-import type { JsonObject, PlannedStage } from '../src/core/spec/plan-types';
+import type { JsonObject, JsonValue, PlannedFanOut, PlannedStage } from '../src/core/spec/plan-types';
 import { validatePlan } from '../src/core/spec/validate-plan';
 import { runPrefix } from '../src/core/storage/layout';
 
@@ -123,8 +124,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
 
   setHandler(runStateQuery, () => run.snapshot());
   setHandler(stageProgressSignal, ({ stageId, attempt, progress }) => {
-    if (run.plan.stages.some((s) => s.id === stageId) && attempt > run.stage(stageId).attempts)
-      run.recordProgress(stageId, progress);
+    if (run.hasStage(stageId) && attempt > run.stage(stageId).attempts) run.recordProgress(stageId, progress);
   });
   setHandler(
     retryStageUpdate,
@@ -160,8 +160,9 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
   };
 
   try {
+    const cancelStage = (stageId: string): void => scopes.get(stageId)?.cancel();
     for (;;) {
-      scheduleReadyStages(run, start);
+      scheduleReadyStages(run, start, cancelStage);
       const status = run.status();
       publishStatus(status);
       // The stage table in the Temporal UI (metadata only: no history event).
@@ -199,9 +200,13 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
 }
 
 /** Skip what must be skipped, evaluate `when`, and start the rest; repeats until nothing changes. */
-function scheduleReadyStages(run: RunTracker, start: (stage: PlannedStage) => void): void {
+function scheduleReadyStages(
+  run: RunTracker,
+  start: (stage: PlannedStage) => void,
+  cancelStage: (stageId: string) => void,
+): void {
   for (let changed = true; changed;) {
-    changed = false;
+    changed = advanceFanOuts(run, start, cancelStage);
     const step = nextSchedulingStep(run.plan, run.statuses());
     for (const { stageId, reason } of step.skip) {
       run.markSkipped(stageId, now(), reason);
@@ -230,10 +235,67 @@ function scheduleReadyStages(run: RunTracker, start: (stage: PlannedStage) => vo
           continue;
         }
       }
+      if (stage.fanOut) {
+        startFanOut(run, stage, stage.fanOut);
+        changed = true;
+        continue;
+      }
       run.markRunning(stageId, now());
       start(stage);
     }
   }
+}
+
+/** Resolve a ready fan-out's items and create its instances; a bad list fails the stage like a bad input. */
+function startFanOut(run: RunTracker, stage: PlannedStage, fanOut: PlannedFanOut): void {
+  let items: JsonValue[];
+  try {
+    items = resolveFanOutItems(stage, fanOut, run.expressionContext());
+  } catch (error) {
+    const status = stage.onFailure === 'pause' ? 'waiting' : 'failed';
+    run.markFailed(stage.id, now(), status, describeStageFailure(error).error, 0);
+    return;
+  }
+  run.expandFanOut(stage, items, now());
+}
+
+/**
+ * Start instances within `parallelism`, cancel them when the fan-out can no longer succeed
+ * (`failFast`), and settle fan-outs whose instances have all settled. True when anything changed.
+ */
+function advanceFanOuts(
+  run: RunTracker,
+  start: (stage: PlannedStage) => void,
+  cancelStage: (stageId: string) => void,
+): boolean {
+  let changed = false;
+  for (const stageId of run.runningFanOuts()) {
+    const stage = run.plannedStage(stageId);
+    const instances = run.instancesOf(stageId) ?? [];
+    const step = nextFanOutStep(
+      stage.fanOut as PlannedFanOut,
+      instances.map((i) => run.stage(i.id).status),
+    );
+    for (const index of step.start) {
+      const instance = instances[index] as PlannedStage;
+      run.markRunning(instance.id, now());
+      start(instance);
+      changed = true;
+    }
+    if (step.cancelRunning)
+      for (const instance of instances) if (run.stage(instance.id).status === 'running') cancelStage(instance.id);
+    if (step.outcome?.ok === true) run.completeFanOut(stageId, now());
+    else if (step.outcome) {
+      // The fan-out fails with the type of its first failed instance (retryable or not), and says which.
+      const first = instances.map((i) => run.stage(i.id)).find((state) => state.error !== undefined);
+      const error = first?.error
+        ? { type: first.error.type, message: `${step.outcome.message}; ${first.id}: ${first.error.message}` }
+        : { type: ERROR_TYPES.cancelled, message: step.outcome.message };
+      run.markFailed(stageId, now(), stage.onFailure === 'pause' ? 'waiting' : 'failed', error, 0);
+    }
+    if (step.outcome) changed = true;
+  }
+  return changed;
 }
 
 function validateRetry(run: RunTracker, request: RetryStageRequest): void {
@@ -262,7 +324,7 @@ async function executeStage(
   const priorAttempts = run.stage(stage.id).attempts;
   let inputs: JsonObject;
   try {
-    inputs = resolveStageInputs(stage.with, run.expressionContext());
+    inputs = resolveStageInputs(stage.with, run.expressionContext(stage));
   } catch (error) {
     run.markFailed(
       stage.id,

@@ -45,22 +45,50 @@ function stageDetail(stage: StageState): string {
   return stage.reason ?? '';
 }
 
+/** Instance rows shown in full; beyond this a fan-out shows its unfinished ones and a count line. */
+const MAX_INSTANCE_ROWS = 8;
+
+/**
+ * A fan-out's instances: every row when there are few; else the ones not yet succeeded (running,
+ * failed …, up to MAX_INSTANCE_ROWS) and one line counting the instances by status.
+ */
+function compactInstances(instances: readonly StageState[], row: (stage: StageState) => string): string[] {
+  if (instances.length <= MAX_INSTANCE_ROWS) return instances.map(row);
+  const notable = instances.filter((s) => s.status !== 'succeeded' && s.status !== 'cached' && s.status !== 'pending');
+  const counts = new Map<string, number>();
+  for (const s of instances) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
+  const summary = [...counts].map(([status, n]) => `${n} ${status}`).join(', ');
+  const hidden = instances.length - Math.min(notable.length, MAX_INSTANCE_ROWS);
+  return [
+    ...notable.slice(0, MAX_INSTANCE_ROWS).map(row),
+    `  … ${hidden} more of ${instances.length} instances (${summary})`,
+  ];
+}
+
 /** The stage table of one run. */
 export function renderRunState(state: RunState, now: Date = new Date(), maxWidth = 120): string {
   const header = `run ${state.runId}  pipeline ${state.pipeline}  ${state.status.toUpperCase()}  ${duration(state.startedAt, state.endedAt, now)}`;
   const idWidth = Math.max(5, ...state.stages.map((s) => s.id.length));
   const usesWidth = Math.max(4, ...state.stages.map((s) => s.uses.length));
-  const rows = state.stages.map((stage) => {
+  const row = (stage: StageState): string => {
     const line = [
       `${SYMBOL[stage.status] ?? '?'} ${stage.id.padEnd(idWidth)}`,
       stage.uses.padEnd(usesWidth),
       stage.status.padEnd(9),
       String(stage.attempts || '').padStart(3),
       duration(stage.startedAt, stage.endedAt, now).padStart(7),
-      stageDetail(stage),
+      stage.instanceOf !== undefined
+        ? `item ${JSON.stringify(stage.item ?? null)} ${stageDetail(stage)}`.trim()
+        : stageDetail(stage),
     ].join('  ');
     return line.length > maxWidth ? `${line.slice(0, maxWidth - 1)}…` : line;
-  });
+  };
+  const rows = state.stages
+    .filter((s) => s.instanceOf === undefined)
+    .flatMap((stage) => {
+      const instances = state.stages.filter((s) => s.instanceOf === stage.id);
+      return [row(stage), ...compactInstances(instances, row)];
+    });
   const titles = `  ${'stage'.padEnd(idWidth)}  ${'uses'.padEnd(usesWidth)}  ${'status'.padEnd(9)}  ${'try'}  ${'time'.padStart(7)}  detail`;
   return [header, titles, ...rows, `trigger: ${describeTrigger(state.trigger)}`].join('\n');
 }

@@ -17,6 +17,7 @@ import type {
   PlannedCache,
   PlannedParam,
   PlannedRetry,
+  PlannedFanOut,
   PlannedStage,
 } from '../core/spec/plan-types';
 import { applyDefaults } from './schema-language';
@@ -246,6 +247,18 @@ function planStage(stage: ValidatedStage, defaults: JsonObject): PlannedStage {
     onFailure: get('onFailure') === 'pause' ? 'pause' : get('onFailure') === 'fail' ? 'fail' : STAGE_DEFAULTS.onFailure,
     cache: plannedCache(get('cache')),
     line: stage.line,
+    ...(stage.fanOut ? { fanOut: plannedFanOut(stage.fanOut) } : {}),
+  };
+}
+
+function plannedFanOut(written: JsonObject): PlannedFanOut {
+  const { forEach, matrix, parallelism, failFast, minSuccessRatio } = written;
+  return {
+    ...(forEach !== undefined ? { forEach } : {}),
+    ...(matrix !== undefined ? { matrix: matrix as JsonObject } : {}),
+    ...(typeof parallelism === 'number' ? { parallelism } : {}),
+    failFast: failFast !== false,
+    minSuccessRatio: typeof minSuccessRatio === 'number' ? minSuccessRatio : 1,
   };
 }
 

@@ -3,7 +3,29 @@
  * stage with its type, pool and what it waits for, joined by connectors.
  */
 import { formatDuration } from '../core/spec/durations';
-import type { Plan } from '../core/spec/plan-types';
+import type { JsonValue, Plan, PlannedFanOut } from '../core/spec/plan-types';
+
+const bare = (value: JsonValue): string =>
+  typeof value === 'string'
+    ? value.replace(/^\$\{\{\s*|\s*\}\}$/g, '')
+    : Array.isArray(value)
+      ? `${value.length} items`
+      : '?';
+
+/** `× each of stages.split.outputs.shards (2 at a time)`, `× lr(2) × batch(stages.b.outputs.sizes)`. */
+function describeFanOut(fanOut: PlannedFanOut): string {
+  const lists =
+    fanOut.forEach !== undefined
+      ? `× each of ${bare(fanOut.forEach)}`
+      : Object.entries(fanOut.matrix ?? {})
+          .map(([key, list]) => `× ${key}(${bare(list)})`)
+          .join(' ');
+  const limits = [
+    fanOut.parallelism !== undefined ? `${fanOut.parallelism} at a time` : '',
+    fanOut.minSuccessRatio < 1 ? `≥${Math.round(fanOut.minSuccessRatio * 100)}% must succeed` : '',
+  ].filter(Boolean);
+  return `${lists}${limits.length ? ` (${limits.join(', ')})` : ''}`;
+}
 
 export interface RenderOptions {
   /** Extra text after a stage's line, e.g. cache status from `--explain-cache`. */
@@ -23,9 +45,10 @@ export function renderDag(plan: Plan, options: RenderOptions = {}): string {
       if (!stage) continue;
       const waits = stage.needs.length ? `  ◀ ${stage.needs.join(', ')}` : '';
       const when = stage.when !== undefined ? `  if ${stage.when.replace(/^\$\{\{\s*|\s*\}\}$/g, '')}` : '';
+      const fan = stage.fanOut ? `  ${describeFanOut(stage.fanOut)}` : '';
       const extra = options.annotate?.(id);
       lines.push(
-        `│  ● ${id.padEnd(width)}  ${`${stage.uses}@${stage.typeVersion}`.padEnd(typeWidth)}  [${stage.pool}, ${formatDuration(stage.timeoutMs)}]${waits}${when}${extra ? `  ${extra}` : ''}`,
+        `│  ● ${id.padEnd(width)}  ${`${stage.uses}@${stage.typeVersion}`.padEnd(typeWidth)}  [${stage.pool}, ${formatDuration(stage.timeoutMs)}]${waits}${when}${fan}${extra ? `  ${extra}` : ''}`,
       );
     }
     if (!last) lines.push('│  ↓');

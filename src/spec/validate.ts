@@ -30,6 +30,7 @@ import {
   SECRET_NAME_PATTERN,
   STAGE_DEFAULTS,
   STAGE_ID_PATTERN,
+  MAX_FAN_OUT_ITEMS,
 } from '../core/spec/pipeline-schema';
 import { MAX_OUTAGE_BUDGET_MS, type JsonObject, type JsonValue, type SecretReference } from '../core/spec/plan-types';
 import {
@@ -68,6 +69,8 @@ export interface ValidatedStage {
   readonly when?: string;
   /** Stage-level settings as written (pool, timeout, retry, …), merged with `defaults` by the compiler. */
   readonly settings: JsonObject;
+  /** `forEach`, `matrix`, `parallelism`, `failFast`, `minSuccessRatio` as written; absent without forEach/matrix. */
+  readonly fanOut?: JsonObject;
   readonly description?: string;
   readonly span: Span;
   readonly line: number;
@@ -193,6 +196,8 @@ interface StageContext {
   readonly explicitNeeds: { readonly id: string; readonly span: Span }[];
   readonly withRefs: { readonly stage: string; readonly span: Span }[];
   readonly whenRefs: { readonly stage: string; readonly span: Span }[];
+  /** `forEach` stage: 'list'; `matrix` stage: its keys (what `item.<key>` may name). */
+  readonly fanOut?: 'list' | readonly string[];
 }
 
 /** Everything known about the pipeline that expression checks need. */
@@ -204,7 +209,7 @@ interface Scope {
   readonly usedSecrets: Set<string>;
 }
 
-type ExpressionPlace = 'with' | 'when' | 'trigger';
+type ExpressionPlace = 'with' | 'when' | 'trigger' | 'fan-out';
 
 /** Check the references of one parsed expression; returns the stages it references. */
 function checkReferences(
@@ -226,6 +231,10 @@ function checkReferences(
     const classified = classifyReference(ref.segments);
     if (!classified.ok) {
       checker.error('bad-expression', path, span, `\`${ref.text}\`: ${classified.message}`, classified.hint);
+      continue;
+    }
+    if (classified.kind === 'item') {
+      checkItemReference(checker, place === 'with' ? scope.stages.get(ownStage ?? '') : undefined, ref, span, path);
       continue;
     }
     if (classified.kind === 'secret') {
@@ -306,7 +315,11 @@ function checkReferences(
         );
       continue;
     }
-    if (target.type && !Object.prototype.hasOwnProperty.call(target.type.outputs, classified.output)) {
+    if (
+      target.type &&
+      !Object.prototype.hasOwnProperty.call(target.type.outputs, classified.output) &&
+      !(target.fanOut && classified.output === 'items')
+    ) {
       const outputs = Object.keys(target.type.outputs);
       checker.error(
         'unknown-output',
@@ -337,6 +350,9 @@ function expressionType(node: ExpressionNode, scope: Scope): { type: OutputType;
     return { type: param ? param.type : 'any', what: `\`${node.text}\`` };
   }
   if (classified.kind === 'secret') return { type: 'string', what: `\`${node.text}\`` };
+  if (classified.kind === 'item') return { type: 'any', what: `\`${node.text}\`` };
+  // A fan-out stage's outputs are the lists of its instances' outputs.
+  if (scope.stages.get(classified.stage)?.fanOut) return { type: 'array', what: `\`${node.text}\` (a fan-out's list)` };
   const output = scope.stages.get(classified.stage)?.type?.outputs[classified.output];
   return { type: output ? output.type : 'any', what: `\`${node.text}\`` };
 }
@@ -871,6 +887,7 @@ export function validatePipeline(
       explicitNeeds: [],
       withRefs: [],
       whenRefs: [],
+      ...fanOutShape(e.value),
     });
   }
   const scope: Scope = {
@@ -886,6 +903,11 @@ export function validatePipeline(
     if (/^stages\.[^.]+\.when$/.test(path) || /^stages\["[^"]*"\]\.when$/.test(path)) continue;
     const parts = parseExpressionString(checker, scalar, path);
     if (!parts) continue;
+    const fanOutStage = fanOutExpressionStage(path, stageContexts);
+    if (fanOutStage) {
+      checkFanOutExpression(checker, scope, fanOutStage, scalar, parts, path);
+      continue;
+    }
     if (/^triggers\[\d+\]\.newData\.path$/.test(path)) {
       for (const part of parts)
         if (part.kind === 'expression')
@@ -1071,6 +1093,7 @@ export function validatePipeline(
       if (node) settings[key] = toJson(node);
     }
     const description = stringAt(entry(ctx.node, 'description')?.value);
+    const fanOut = checkFanOutSettings(checker, ctx, path);
     stages.push({
       id: ctx.id,
       uses: stringAt(entry(ctx.node, 'uses')?.value) ?? '',
@@ -1079,6 +1102,7 @@ export function validatePipeline(
       dependsOn: [],
       ...(when !== undefined ? { when } : {}),
       settings,
+      ...(fanOut ? { fanOut } : {}),
       ...(description ? { description } : {}),
       span: ctx.keySpan,
       line: parsed.lines.position(ctx.keySpan.offset).line,
@@ -1181,6 +1205,136 @@ export function validatePipeline(
     secrets: Object.fromEntries([...scope.secrets].map(([name, secret]) => [name, secret.reference])),
   };
   return finish(pipeline);
+}
+
+// ---------------------------------------------------------------------------------------
+// Fan-out: `forEach` / `matrix` and their settings (runtime: src/core/run/fan-out.ts)
+
+const FAN_OUT_POLICY_KEYS = ['parallelism', 'failFast', 'minSuccessRatio'] as const;
+
+/** What `item` means in a stage: a list item, or a matrix combination with these keys. */
+function fanOutShape(node: LocatedMap): { fanOut?: 'list' | readonly string[] } {
+  if (entry(node, 'forEach')) return { fanOut: 'list' };
+  const matrix = entry(node, 'matrix')?.value;
+  if (matrix?.kind === 'map') return { fanOut: matrix.entries.map((e) => e.key) };
+  return {};
+}
+
+/** The stage whose `forEach` / `matrix.<key>` holds the expression at `path`, if it is one. */
+function fanOutExpressionStage(path: string, stages: ReadonlyMap<string, StageContext>): StageContext | undefined {
+  const match =
+    /^stages\.([A-Za-z_][A-Za-z0-9_-]*)\.(?:forEach|matrix\.[A-Za-z0-9_-]+|matrix\["[^"]*"\])(\[\d+\])?$/.exec(path);
+  return match ? stages.get(match[1] as string) : undefined;
+}
+
+/** A `forEach` / matrix list given as an expression: one `${{ }}` that can yield a list, read from upstream. */
+function checkFanOutExpression(
+  checker: Checker,
+  scope: Scope,
+  ctx: StageContext,
+  scalar: LocatedNode & { kind: 'scalar' },
+  parts: readonly TemplatePart[],
+  path: string,
+): void {
+  const whole = wholeExpression(parts);
+  for (const part of parts)
+    if (part.kind === 'expression')
+      ctx.withRefs.push(...checkReferences(checker, scope, part.node, scalar, part.offset, path, 'fan-out', ctx.id));
+  if (path.endsWith(']')) return; // one item of a literal list: any value
+  if (!whole) {
+    checker.error(
+      'fan-out-not-a-list',
+      path,
+      scalar.span,
+      `${path} must be a list or one \${{ }} expression yielding a list, not text`,
+      'write e.g. forEach: ${{ stages.split.outputs.shards }} or forEach: [a, b]',
+    );
+    return;
+  }
+  const produced = expressionType(whole.node, scope);
+  if (produced.type !== 'array' && produced.type !== 'any')
+    checker.error(
+      'fan-out-not-a-list',
+      path,
+      scalar.span,
+      `${path} must yield a list, but ${produced.what} is ${typeArticle(produced.type)}`,
+      'reference a list: an array param, a list output, or a list literal like [1, 2]',
+    );
+}
+
+/** `item` is defined only in the inputs of a forEach/matrix stage; `item.<key>` must be a matrix key (`item` alone is the whole combination). */
+function checkItemReference(
+  checker: Checker,
+  stage: StageContext | undefined,
+  ref: Extract<ExpressionNode, { kind: 'reference' }>,
+  span: Span,
+  path: string,
+): void {
+  if (!stage?.fanOut) {
+    checker.error(
+      'item-outside-fan-out',
+      path,
+      span,
+      `\`${ref.text}\`: \`item\` exists only in the inputs (\`with\`) of a stage with \`forEach\` or \`matrix\``,
+      'add `forEach: [...]` to this stage, or reference params/stage outputs instead',
+    );
+    return;
+  }
+  const key = ref.segments[1];
+  if (Array.isArray(stage.fanOut) && typeof key === 'string' && !stage.fanOut.includes(key))
+    checker.error(
+      'unknown-matrix-key',
+      path,
+      span,
+      `\`${ref.text}\`: the matrix of \`${stage.id}\` has no key \`${key}\``,
+      unknownNameHint(key, stage.fanOut, 'matrix keys'),
+    );
+}
+
+/** forEach xor matrix; policies only with one of them; a literal matrix's product within bounds. */
+function checkFanOutSettings(checker: Checker, ctx: StageContext, path: string): JsonObject | undefined {
+  const forEach = entry(ctx.node, 'forEach');
+  const matrix = entry(ctx.node, 'matrix');
+  if (forEach && matrix)
+    checker.error(
+      'fan-out-conflict',
+      joinPath(path, 'matrix'),
+      matrix.keySpan,
+      `stage \`${ctx.id}\` has both forEach and matrix`,
+      'use forEach for one list, or matrix for combinations of several lists',
+    );
+  if (!forEach && !matrix) {
+    for (const key of FAN_OUT_POLICY_KEYS) {
+      const found = entry(ctx.node, key);
+      if (found)
+        checker.error(
+          'fan-out-setting-without-items',
+          joinPath(path, key),
+          found.keySpan,
+          `\`${key}\` applies to the instances of a forEach/matrix stage, and \`${ctx.id}\` has neither`,
+          `add \`forEach:\` or \`matrix:\` to \`${ctx.id}\`, or remove \`${key}\``,
+        );
+    }
+    return undefined;
+  }
+  if (matrix?.value.kind === 'map') {
+    const sizes = matrix.value.entries.map((e) => (e.value.kind === 'seq' ? e.value.items.length : 1));
+    const product = sizes.reduce((a, b) => a * b, 1);
+    if (product > MAX_FAN_OUT_ITEMS)
+      checker.error(
+        'too-many-items',
+        joinPath(path, 'matrix'),
+        matrix.keySpan,
+        `the matrix of \`${ctx.id}\` has ${product} combinations; a stage fans out to at most ${MAX_FAN_OUT_ITEMS}`,
+        'split the stage or shorten the lists',
+      );
+  }
+  const fanOut: Record<string, JsonValue> = {};
+  for (const key of ['forEach', 'matrix', ...FAN_OUT_POLICY_KEYS]) {
+    const node = entry(ctx.node, key)?.value;
+    if (node) fanOut[key] = toJson(node);
+  }
+  return fanOut;
 }
 
 export { STAGE_DEFAULTS };

@@ -14,7 +14,7 @@
  * - Its own `when` is evaluated afterwards, by the workflow (it needs the expression engine).
  */
 import { collectConditionReferences, collectReferences } from '../spec/expressions';
-import type { Plan, PlannedStage } from '../spec/plan-types';
+import type { JsonObject, Plan, PlannedStage } from '../spec/plan-types';
 import type { RunStatus, StageStatus } from './run-types';
 
 /** Statuses after which a stage never changes again unless retried. */
@@ -48,6 +48,7 @@ export function stagesReadBy(stage: PlannedStage): ReadonlySet<string> {
   if (!reads) {
     const references = [
       ...collectReferences(stage.with),
+      ...(stage.fanOut ? collectReferences(stage.fanOut as unknown as JsonObject) : []),
       ...(stage.when === undefined ? [] : collectConditionReferences(stage.when)),
     ];
     reads = new Set(references.filter((ref) => ref.kind === 'stage-output').map((ref) => ref.name));

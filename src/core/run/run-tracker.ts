@@ -8,6 +8,7 @@
 import type { ExpressionContext } from '../spec/expressions';
 import type { JsonObject, JsonValue, Plan, PlannedStage } from '../spec/plan-types';
 import { deriveRunStatus, type StageStatuses } from './dag';
+import { gatherInstanceOutputs, instanceStage } from './fan-out';
 import { paramValues, type ParamValues } from './params';
 import type { PipelineRunInput, RunState, RunStatus, StageProgress, StageState, StageStatus } from './run-types';
 
@@ -28,6 +29,9 @@ export class RunTracker {
   private readonly digests = new Map<string, string>();
   /** Bumped on every change that can unblock scheduling; the workflow waits on it. */
   private version = 0;
+  /** Fan-out stage id → its instances (planned stages, in item order). */
+  private readonly fanOuts = new Map<string, readonly PlannedStage[]>();
+  private readonly instances = new Map<string, PlannedStage>();
 
   constructor(
     readonly input: PipelineRunInput,
@@ -61,7 +65,7 @@ export class RunTracker {
   }
 
   plannedStage(stageId: string): PlannedStage {
-    const stage = this.plan.stages.find((s) => s.id === stageId);
+    const stage = this.instances.get(stageId) ?? this.plan.stages.find((s) => s.id === stageId);
     if (!stage) throw new Error(`unknown stage ${stageId}`);
     return stage;
   }
@@ -85,14 +89,81 @@ export class RunTracker {
     return this.digests.get(stageId);
   }
 
-  /** What `${{ }}` expressions see: params and every settled stage's outputs and status. */
-  expressionContext(): ExpressionContext {
+  /** A stage of the plan or an instance of a fan-out. */
+  hasStage(stageId: string): boolean {
+    return this.stages.has(stageId);
+  }
+
+  /**
+   * What `${{ }}` expressions see: params and every settled stage's outputs and status, and for
+   * an instance of a fan-out its `item`.
+   */
+  expressionContext(stage?: PlannedStage): ExpressionContext {
     const stages: Record<string, { outputs: JsonObject; status: string }> = {};
     for (const [id, state] of this.stages) {
-      if (state.outputs) stages[id] = { outputs: state.outputs, status: state.status };
+      if (state.outputs && !this.instances.has(id)) stages[id] = { outputs: state.outputs, status: state.status };
     }
     // Secret references (never values) resolve to sealed references the stage runner opens on the worker.
-    return { params: this.params, stages, ...(this.plan.secrets ? { secrets: this.plan.secrets } : {}) };
+    return {
+      params: this.params,
+      stages,
+      ...(this.plan.secrets ? { secrets: this.plan.secrets } : {}),
+      ...(stage?.instance ? { item: stage.instance.item } : {}),
+    };
+  }
+
+  /**
+   * Start a fan-out: the stage runs, one pending instance per item. A retried fan-out keeps the
+   * instances that already succeeded for the same item and runs the others again.
+   */
+  expandFanOut(stage: PlannedStage, items: readonly JsonValue[], now: string): void {
+    const previous = this.fanOuts.get(stage.id) ?? [];
+    const planned = items.map((item, index) => instanceStage(stage, index, item));
+    for (const instance of planned) {
+      const before = previous.find((p) => p.id === instance.id);
+      const state = this.stages.get(instance.id);
+      const keep =
+        before !== undefined &&
+        state !== undefined &&
+        (state.status === 'succeeded' || state.status === 'cached') &&
+        JSON.stringify(before.instance?.item) === JSON.stringify(instance.instance?.item);
+      this.instances.set(instance.id, instance);
+      if (!keep)
+        this.stages.set(instance.id, {
+          id: instance.id,
+          uses: instance.uses,
+          pool: instance.pool,
+          status: 'pending',
+          attempts: state?.attempts ?? 0,
+        });
+    }
+    for (const stale of previous.slice(items.length)) {
+      this.instances.delete(stale.id);
+      this.stages.delete(stale.id);
+    }
+    this.fanOuts.set(stage.id, planned);
+    this.markRunning(stage.id, now);
+  }
+
+  /** Instances of a running or settled fan-out, in item order; undefined for other stages. */
+  instancesOf(stageId: string): readonly PlannedStage[] | undefined {
+    return this.fanOuts.get(stageId);
+  }
+
+  /** Ids of the fan-outs whose instances are being run. */
+  runningFanOuts(): string[] {
+    return [...this.fanOuts.keys()].filter((id) => this.stage(id).status === 'running');
+  }
+
+  /** The fan-in: the stage succeeds with the lists of its instances' outputs, in item order. */
+  completeFanOut(stageId: string, now: string): void {
+    const instances = this.fanOuts.get(stageId) ?? [];
+    const outputs = instances.map((i) => {
+      const state = this.stage(i.id);
+      return state.status === 'succeeded' || state.status === 'cached' ? state.outputs : undefined;
+    });
+    const items = instances.map((i) => i.instance?.item ?? null);
+    this.markSucceeded(stageId, now, gatherInstanceOutputs(items, outputs), 1);
   }
 
   private update(stageId: string, patch: Partial<MutableStageState>, bump = true): void {
@@ -210,7 +281,14 @@ export class RunTracker {
       trigger: this.input.trigger,
       startedAt: this.startedAt,
       ...(this.endedAt ? { endedAt: this.endedAt } : {}),
-      stages: this.plan.stages.map((stage) => ({ ...this.stage(stage.id) })),
+      stages: this.plan.stages.flatMap((stage) => [
+        { ...this.stage(stage.id) },
+        ...(this.fanOuts.get(stage.id) ?? []).map((instance) => ({
+          ...this.stage(instance.id),
+          instanceOf: stage.id,
+          item: instance.instance?.item ?? null,
+        })),
+      ]),
       params: this.params,
     };
   }

@@ -90,6 +90,10 @@ export interface StageState {
   readonly progress?: StageProgress;
   /** Why the stage was skipped or cached, e.g. `when was false`, `cache hit from run X`. */
   readonly reason?: string;
+  /** Set on an instance of a `forEach`/`matrix` stage: the stage it belongs to (listed right after it). */
+  readonly instanceOf?: string;
+  /** The item an instance runs for. */
+  readonly item?: JsonValue;
 }
 
 export type RunStatus = 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';

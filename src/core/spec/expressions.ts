@@ -32,6 +32,8 @@ export interface ExpressionContext {
   readonly stages: Readonly<Record<string, { readonly outputs: JsonObject; readonly status?: string }>>;
   /** The plan's secret references (never values): `${{ secrets.X }}` resolves to a {@link SealedSecret}. */
   readonly secrets?: Readonly<Record<string, SecretReference>>;
+  /** In an instance of a `forEach`/`matrix` stage: its item, read as `${{ item }}` / `${{ item.key }}`. */
+  readonly item?: JsonValue;
 }
 
 /**
@@ -549,6 +551,7 @@ export type ClassifiedReference =
       readonly subpath: readonly PathSegment[];
     }
   | { readonly ok: true; readonly kind: 'secret'; readonly name: string; readonly subpath: readonly PathSegment[] }
+  | { readonly ok: true; readonly kind: 'item'; readonly subpath: readonly PathSegment[] }
   | { readonly ok: false; readonly message: string; readonly hint: string };
 
 /** Decide whether a reference names a param or a stage output. */
@@ -581,6 +584,7 @@ export function classifyReference(segments: readonly PathSegment[]): ClassifiedR
       };
     return { ok: true, kind: 'stage-output', stage: second, output: fourth, subpath: rest };
   }
+  if (root === 'item') return { ok: true, kind: 'item', subpath: segments.slice(1) };
   if (root === 'secrets') {
     if (typeof second !== 'string' || segments.length > 2)
       return {
@@ -597,7 +601,9 @@ export function classifyReference(segments: readonly PathSegment[]): ClassifiedR
         ? 'did you mean `stages`?'
         : root === 'secret'
           ? 'did you mean `secrets`?'
-          : 'references start with `params.`, `stages.` or `secrets.`';
+          : root === 'items'
+            ? 'did you mean `item`?'
+            : 'references start with `params.`, `stages.`, `secrets.` or (in a forEach/matrix stage) `item`';
   return { ok: false, message: `unknown reference root \`${String(root)}\``, hint };
 }
 
@@ -652,7 +658,7 @@ export function collectReferences(value: JsonValue, basePath = ''): ExpressionRe
         const isWhole = whole === part && part.node.kind === 'reference';
         for (const ref of referenceNodes(part.node)) {
           const classified = classifyReference(ref.segments);
-          if (!classified.ok) continue;
+          if (!classified.ok || classified.kind === 'item') continue;
           if (classified.kind === 'param' || classified.kind === 'secret') {
             found.push({
               kind: classified.kind,
@@ -715,7 +721,7 @@ export function collectConditionReferences(source: string): ExpressionReference[
   const found: ExpressionReference[] = [];
   for (const ref of referenceNodes(node)) {
     const classified = classifyReference(ref.segments);
-    if (!classified.ok) continue;
+    if (!classified.ok || classified.kind === 'item') continue;
     if (classified.kind === 'param' || classified.kind === 'secret')
       found.push({
         kind: classified.kind,
@@ -744,7 +750,7 @@ export function collectConditionReferences(source: string): ExpressionReference[
 // Functions
 
 /** What a function returns, for validate's type check of a whole-string expression. */
-export type FunctionResultType = 'integer' | 'boolean' | 'any';
+export type FunctionResultType = 'integer' | 'boolean' | 'array' | 'any';
 
 interface ExpressionFunction {
   /** Fewest and most arguments. */
@@ -765,6 +771,11 @@ export const EXPRESSION_FUNCTIONS = {
   argmin: { arity: [1, 1], usage: '`argmin(list)`: the index of the smallest number', returns: 'integer' },
   contains: { arity: [2, 2], usage: '`contains(listOrString, value)`', returns: 'boolean' },
   default: { arity: [2, 2], usage: '`default(value, fallback)`', returns: 'any' },
+  pluck: {
+    arity: [2, 2],
+    usage: "`pluck(list, 'key.path')`: that property of each element (null where absent)",
+    returns: 'array',
+  },
 } as const satisfies Record<string, ExpressionFunction>;
 
 export type ExpressionFunctionName = keyof typeof EXPRESSION_FUNCTIONS;
@@ -781,29 +792,40 @@ function fail(source: string, message: string, missing = false): never {
   });
 }
 
-/** The list a min/max/argmax call works on: its one array argument, or its arguments. */
-function numbersOrStrings(name: string, args: readonly JsonValue[], source: string): readonly (number | string)[] {
+/**
+ * The list a min/max/argmax call works on: its one array argument, or its arguments. Nulls are
+ * ignored (a failed fan-out instance gives null), so indexes still point into the original list.
+ */
+function numbersOrStrings(
+  name: string,
+  args: readonly JsonValue[],
+  source: string,
+): readonly (number | string | null)[] {
   const only = args[0];
   const list = args.length === 1 && Array.isArray(only) ? (only as readonly JsonValue[]) : args;
-  if (list.length === 0) fail(source, `\`${name}\` of an empty list`);
-  const numbers = list.every((v) => typeof v === 'number');
-  const strings = list.every((v) => typeof v === 'string');
+  const present = list.filter((v) => v !== null);
+  if (present.length === 0) fail(source, `\`${name}\` of an empty list${list.length > 0 ? ' (only nulls)' : ''}`);
+  const numbers = present.every((v) => typeof v === 'number');
+  const strings = present.every((v) => typeof v === 'string');
   const argmax = name.startsWith('arg');
   if (!numbers && (argmax || !strings))
     fail(
       source,
-      `\`${name}\` takes ${argmax ? 'a list of numbers' : 'numbers or strings (not mixed)'}, got ${list.map((v) => typeName(v)).join(', ')}`,
+      `\`${name}\` takes ${argmax ? 'a list of numbers' : 'numbers or strings (not mixed)'}, got ${present.map((v) => typeName(v)).join(', ')}`,
     );
-  return list as readonly (number | string)[];
+  return list as readonly (number | string | null)[];
 }
 
-/** Index of the first extreme element (`better(a, b)` when a beats b). */
+/** Index of the first extreme non-null element (`better(a, b)` when a beats b). */
 function extremeIndex(
-  list: readonly (number | string)[],
+  list: readonly (number | string | null)[],
   better: (a: number | string, b: number | string) => boolean,
 ): number {
-  let best = 0;
-  for (let i = 1; i < list.length; i++) if (better(list[i] as number | string, list[best] as number | string)) best = i;
+  let best = -1;
+  for (const [i, value] of list.entries()) {
+    if (value === null) continue;
+    if (best < 0 || better(value, list[best] as number | string)) best = i;
+  }
   return best;
 }
 
@@ -830,6 +852,8 @@ function applyFunction(
       const index = extremeIndex(list, (a, b) => a > b);
       return name === 'max' ? (list[index] as JsonValue) : index;
     }
+    case 'pluck':
+      return pluck(first, second, source);
     case 'contains':
       if (typeof first === 'string') {
         if (typeof second !== 'string')
@@ -841,6 +865,23 @@ function applyFunction(
         return typeof second === 'string' && Object.prototype.hasOwnProperty.call(first, second);
       return fail(source, `\`contains\` looks inside a list, a string or an object, got ${typeName(first)}`);
   }
+}
+
+/** `pluck(list, 'a.b')`: element.a.b of each element; null for an element that lacks it (a failed instance). */
+function pluck(list: JsonValue, path: JsonValue, source: string): JsonValue {
+  if (!Array.isArray(list)) return fail(source, `\`pluck\` takes a list first, got ${typeName(list)}`);
+  if (typeof path !== 'string' || path === '')
+    return fail(source, `\`pluck\` takes a property path such as 'validation.accuracy', got ${typeName(path)}`);
+  const keys = path.split('.');
+  return (list as readonly JsonValue[]).map((element) => {
+    let current: JsonValue = element;
+    for (const key of keys) {
+      const isObject = current !== null && typeof current === 'object' && !Array.isArray(current);
+      if (!isObject || !Object.prototype.hasOwnProperty.call(current, key)) return null;
+      current = (current as JsonObject)[key] as JsonValue;
+    }
+    return current;
+  });
 }
 
 /** `default(value, fallback)`: the fallback when the value is null or names something missing. */
@@ -925,6 +966,13 @@ function resolveReference(node: Extract<ExpressionNode, { kind: 'reference' }>, 
   const classified = classifyReference(node.segments);
   if (!classified.ok) throw new InvalidInputError(`\`${node.text}\`: ${classified.message}`, { expression: node.text });
   const optionalFrom = node.optionalFrom ?? Infinity;
+  if (classified.kind === 'item') {
+    if (ctx.item === undefined)
+      throw new InvalidInputError(`\`${node.text}\`: \`item\` exists only in a stage with \`forEach\` or \`matrix\``, {
+        expression: node.text,
+      });
+    return lookup(ctx.item, classified.subpath, node.text, optionalFrom - 1);
+  }
   if (classified.kind === 'param') {
     if (!Object.prototype.hasOwnProperty.call(ctx.params, classified.name)) {
       if (optionalFrom <= 1) return null;

@@ -101,6 +101,48 @@ const STAGE_SETTINGS: { readonly [name: string]: InputSchema } = {
   cache: CACHE_SCHEMA,
 };
 
+/** Most instances one stage may fan out to; src/core/run/fan-out.ts enforces it at run time too. */
+export const MAX_FAN_OUT_ITEMS = 256;
+const FAN_OUT_LIST: InputSchema = {
+  type: 'oneOf',
+  variants: [
+    { type: 'array', items: { type: 'any' }, maxItems: MAX_FAN_OUT_ITEMS },
+    { type: 'string', description: 'one ${{ }} expression yielding a list' },
+  ],
+};
+
+/** `forEach` / `matrix` and how the instances run (docs/pipeline-reference.md, Fan-out). */
+export const FAN_OUT_SETTINGS: { readonly [name: string]: InputSchema } = {
+  forEach: {
+    ...FAN_OUT_LIST,
+    description: `run the stage once per item (\${{ item }} in its inputs): a list, or \${{ }} yielding one (a param, an upstream output); at most ${MAX_FAN_OUT_ITEMS} items`,
+  },
+  matrix: {
+    type: 'object',
+    additionalProperties: FAN_OUT_LIST,
+    minProperties: 1,
+    description: `run the stage once per combination of the lists (\${{ item.<key> }}); at most ${MAX_FAN_OUT_ITEMS} combinations`,
+  },
+  parallelism: {
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_FAN_OUT_ITEMS,
+    description: 'most instances of a forEach/matrix stage running at once (default: all)',
+  },
+  failFast: {
+    type: 'boolean',
+    default: true,
+    description: 'cancel the running instances once minSuccessRatio can no longer be reached',
+  },
+  minSuccessRatio: {
+    type: 'number',
+    minimum: 0,
+    maximum: 1,
+    default: 1,
+    description: 'share of instances that must succeed (failed ones give null in the gathered outputs)',
+  },
+};
+
 export const STAGE_SCHEMA: ObjectSchema = {
   type: 'object',
   description: 'one stage of the DAG',
@@ -123,6 +165,7 @@ export const STAGE_SCHEMA: ObjectSchema = {
       variants: [{ type: 'string' }, { type: 'boolean' }],
     },
     ...STAGE_SETTINGS,
+    ...FAN_OUT_SETTINGS,
   },
   required: ['uses'],
 };

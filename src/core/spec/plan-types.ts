@@ -72,6 +72,24 @@ export interface PlannedStage {
   readonly cache: PlannedCache;
   /** 1-based line of the stage in its source file, for messages at run time. */
   readonly line?: number;
+  /** `forEach:` / `matrix:`: the stage runs once per item (src/core/run/fan-out.ts). */
+  readonly fanOut?: PlannedFanOut;
+  /** Set on the instances of a fan-out (made by the workflow, never in a compiled plan). */
+  readonly instance?: { readonly of: string; readonly index: number; readonly item: JsonValue };
+}
+
+/** How a stage fans out over items and when the fan-out counts as a success. */
+export interface PlannedFanOut {
+  /** A list, or a `${{ }}` expression yielding one (resolved when the stage is ready). */
+  readonly forEach?: JsonValue;
+  /** Key → list or expression; the items are the cartesian product, as `{key: value}` objects. */
+  readonly matrix?: { readonly [key: string]: JsonValue };
+  /** Most instances running at once; absent = all. */
+  readonly parallelism?: number;
+  /** Cancel the running instances as soon as `minSuccessRatio` can no longer be reached. */
+  readonly failFast: boolean;
+  /** Share of the instances (0–1) that must succeed for the stage to succeed. */
+  readonly minSuccessRatio: number;
 }
 
 export interface PlannedParam {

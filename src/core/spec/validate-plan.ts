@@ -16,6 +16,7 @@ import {
   parseTemplate,
   type ExpressionReference,
 } from './expressions';
+import { MAX_FAN_OUT_ITEMS } from './pipeline-schema';
 import { MAX_OUTAGE_BUDGET_MS, type JsonValue, type Plan } from './plan-types';
 
 const STAGE_ID = /^[A-Za-z_][A-Za-z0-9_-]*$/;
@@ -51,6 +52,42 @@ function malformedExpressions(value: JsonValue, path: string, out: { path: strin
   } else if (value !== null && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) malformedExpressions(v, `${path}.${k}`, out);
   }
+}
+
+/** The shape of a stage's `fanOut` (src/core/run/fan-out.ts reads it). */
+function checkPlannedFanOut(
+  fanOut: unknown,
+  path: string,
+  line: number | undefined,
+  add: (code: string, path: string, message: string, line?: number) => void,
+): void {
+  if (!isObject(fanOut)) return add('plan-wrong-type', path, 'fanOut must be an object', line);
+  if ((fanOut.forEach === undefined) === (fanOut.matrix === undefined))
+    add('plan-wrong-type', path, 'fanOut needs exactly one of forEach and matrix', line);
+  if (fanOut.matrix !== undefined && !isObject(fanOut.matrix))
+    add('plan-wrong-type', `${path}.matrix`, 'matrix must be an object of lists', line);
+  const parallelism = fanOut.parallelism;
+  if (
+    parallelism !== undefined &&
+    (typeof parallelism !== 'number' ||
+      !Number.isInteger(parallelism) ||
+      parallelism < 1 ||
+      parallelism > MAX_FAN_OUT_ITEMS)
+  )
+    add(
+      'plan-wrong-type',
+      `${path}.parallelism`,
+      `parallelism must be an integer from 1 to ${MAX_FAN_OUT_ITEMS}`,
+      line,
+    );
+  if (typeof fanOut.failFast !== 'boolean')
+    add('plan-wrong-type', `${path}.failFast`, 'failFast must be a boolean', line);
+  const ratio = fanOut.minSuccessRatio;
+  if (typeof ratio !== 'number' || !(ratio >= 0 && ratio <= 1))
+    add('plan-wrong-type', `${path}.minSuccessRatio`, 'minSuccessRatio must be a number from 0 to 1', line);
+  const bad: { path: string; message: string }[] = [];
+  malformedExpressions(fanOut as JsonValue, path, bad);
+  for (const b of bad) add('bad-expression', b.path, `bad expression: ${b.message}`, line);
 }
 
 /**
@@ -223,6 +260,7 @@ export function validatePlan(plan: Plan): Diagnostic[] {
         }
       }
     }
+    if (raw.fanOut !== undefined) checkPlannedFanOut(raw.fanOut, `${path}.fanOut`, line, add);
     if (isObject(raw.with)) {
       const bad: { path: string; message: string }[] = [];
       malformedExpressions(raw.with as JsonValue, `${path}.with`, bad);
@@ -242,6 +280,7 @@ export function validatePlan(plan: Plan): Diagnostic[] {
     }
     const refs: ExpressionReference[] = [
       ...(isObject(raw.with) ? collectReferences(raw.with as JsonValue, `stages.${id}.with`) : []),
+      ...(isObject(raw.fanOut) ? collectReferences(raw.fanOut as JsonValue, `stages.${id}.fanOut`) : []),
       ...(typeof raw.when === 'string'
         ? collectConditionReferences(raw.when).map((r) => ({ ...r, path: `stages.${id}.when` }))
         : []),

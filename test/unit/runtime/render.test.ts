@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newRunId } from '../../../src/client/run-client';
 import { progressBar, renderRunList, renderRunState } from '../../../src/client/render';
-import type { RunState } from '../../../src/core/run/run-types';
+import type { RunState, StageState } from '../../../src/core/run/run-types';
 
 test('run ids are readable, time-stamped and unique by their random tail', () => {
   assert.equal(
@@ -64,4 +64,38 @@ test('the stage table shows status, attempts, progress and errors', () => {
   assert.match(lines[3] ?? '', /▶ train .* running .*\[#####-----------\]  30% epoch 3\/10/);
   assert.match(lines[4] ?? '', /⏸ check .* waiting +3 .*FineflowInvalidInput: no labels/);
   assert.equal(renderRunList([]), 'no runs');
+});
+
+test('a fan-out shows its instances under it; a wide one only the unfinished ones and a count', () => {
+  const instance = (index: number, status: StageState['status']): StageState => ({
+    id: `work.${index}`,
+    uses: 'test-echo',
+    pool: 'cpu',
+    status,
+    attempts: status === 'pending' ? 0 : 1,
+    instanceOf: 'work',
+    item: `shard-${index}`,
+  });
+  const state = (instances: StageState[]): RunState => ({
+    runId: 'p-1',
+    pipeline: 'p',
+    status: 'running',
+    trigger: { kind: 'manual' },
+    startedAt: '2026-01-01T00:00:00.000Z',
+    params: {},
+    stages: [{ id: 'work', uses: 'test-echo', pool: 'cpu', status: 'running', attempts: 0 }, ...instances],
+  });
+  const few = renderRunState(state([instance(0, 'succeeded'), instance(1, 'running')])).split('\n');
+  assert.match(few[3] ?? '', /✓ work\.0 .* item "shard-0"/);
+  assert.match(few[4] ?? '', /▶ work\.1 .* item "shard-1"/);
+  const many = Array.from({ length: 40 }, (_, i) =>
+    instance(i, i < 30 ? 'succeeded' : i === 30 ? 'failed' : i < 33 ? 'running' : 'pending'),
+  );
+  const lines = renderRunState(state(many)).split('\n');
+  assert.equal(lines.length, 2 + 1 + 3 + 1 + 1);
+  assert.deepEqual(
+    lines.slice(3, 6).map((l) => l.slice(0, 9)),
+    ['✗ work.30', '▶ work.31', '▶ work.32'],
+  );
+  assert.equal(lines[6], '  … 37 more of 40 instances (30 succeeded, 1 failed, 2 running, 7 pending)');
 });

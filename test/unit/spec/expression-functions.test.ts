@@ -164,3 +164,26 @@ test('property: default(a, b) is a unless a is null', () => {
     { numRuns: 300 },
   );
 });
+
+test('fan-in over instance outputs: pluck a metric, skip failed instances (null), pick the best', () => {
+  const fanIn: ExpressionContext = {
+    params: {},
+    stages: {
+      tune: {
+        outputs: {
+          model: ['s3://m/0', null, 's3://m/2'],
+          metrics: [{ validation: { accuracy: 0.8 } }, null, { validation: { accuracy: 0.9 } }],
+        },
+      },
+    },
+  };
+  const v = (e: string): JsonValue => resolveStageInputs({ v: `\${{ ${e} }}` }, fanIn).v as JsonValue;
+  assert.deepEqual(v("pluck(stages.tune.outputs.metrics, 'validation.accuracy')"), [0.8, null, 0.9]);
+  assert.equal(
+    v("stages.tune.outputs.model[argmax(pluck(stages.tune.outputs.metrics, 'validation.accuracy'))]"),
+    's3://m/2',
+  );
+  assert.equal(v("min(pluck(stages.tune.outputs.metrics, 'validation.accuracy'))"), 0.8);
+  assert.throws(() => v('max([null, null])'), /only nulls/);
+  assert.throws(() => v("pluck(stages.tune.outputs.model, '')"), /property path/);
+});

@@ -121,3 +121,76 @@ test('expression functions: typed results feed typed inputs; an unknown function
   );
   assert.match(result.diagnostics[0]?.hint ?? '', /length/);
 });
+
+test('fan-out: forEach/matrix lists, item references and policies are checked where they are written', () => {
+  const source = [
+    'apiVersion: fineflow/v1',
+    'kind: Pipeline',
+    'metadata: {name: fan}',
+    'params:',
+    '  lrs: [0.1, 0.01]',
+    '  dataset: s3://datasets/d/',
+    'stages:',
+    '  prepare:',
+    '    uses: prepare-data',
+    '    with: {source: "${{ params.dataset }}", format: image-folder}',
+    '  bad-list:',
+    '    uses: prepare-data',
+    '    forEach: ${{ params.dataset }}',
+    '    with: {source: "${{ item }}", format: image-folder}',
+    '  grid:',
+    '    uses: prepare-data',
+    '    matrix: {lr: "${{ params.lrs }}", seed: [1, 2]}',
+    '    parallelism: 0',
+    '    with: {source: "${{ params.dataset }}", format: image-folder, limitPerClass: "${{ item.sed }}"}',
+    '  plain:',
+    '    uses: prepare-data',
+    '    minSuccessRatio: 0.5',
+    '    with: {source: "${{ item }}", format: image-folder}',
+    '  gather:',
+    '    uses: prepare-data',
+    '    with: {source: "${{ stages.grid.outputs.dataset }}", format: image-folder}',
+  ].join('\n');
+  const result = validatePipeline(source, 'fan.yaml');
+  assert.deepEqual(
+    result.diagnostics.map((d) => [d.code, d.line, d.column]),
+    [
+      ['fan-out-not-a-list', 13, 14],
+      ['out-of-range', 18, 18],
+      ['unknown-matrix-key', 19, 87],
+      ['fan-out-setting-without-items', 22, 5],
+      ['item-outside-fan-out', 23, 25],
+      ['wrong-type', 26, 20],
+    ],
+  );
+  assert.match(result.diagnostics.find((d) => d.code === 'unknown-matrix-key')?.hint ?? '', /seed/);
+});
+
+test('fan-out: a valid forEach over an upstream list compiles with the upstream in needs and the policy defaults', () => {
+  const source = [
+    'apiVersion: fineflow/v1',
+    'kind: Pipeline',
+    'metadata: {name: fan}',
+    'params:',
+    '  dataset: s3://datasets/d/',
+    'stages:',
+    '  select:',
+    '    uses: select-model',
+    '    with: {candidates: [registry://a@1, registry://b@1]}',
+    '  prepare:',
+    '    uses: prepare-data',
+    '    forEach: ${{ stages.select.outputs.ranking }}',
+    '    parallelism: 2',
+    '    with: {source: "${{ params.dataset }}", format: image-folder, limitPerClass: "${{ item.score }}"}',
+  ].join('\n');
+  const compiled = compilePlan(source, 'fan.yaml');
+  assert.deepEqual(formatDiagnostics(compiled.diagnostics.filter((d) => d.severity === 'error')), '');
+  const prepare = compiled.plan?.stages.find((s) => s.id === 'prepare');
+  assert.deepEqual(prepare?.needs, ['select']);
+  assert.deepEqual(prepare?.fanOut, {
+    forEach: '${{ stages.select.outputs.ranking }}',
+    parallelism: 2,
+    failFast: true,
+    minSuccessRatio: 1,
+  });
+});
