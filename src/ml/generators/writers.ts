@@ -62,7 +62,8 @@ export function imageFolderFiles(set: LabelledSet, options: { readonly format?: 
   return files;
 }
 
-function csvCell(value: unknown): string {
+/** One CSV field: quoted when it holds a quote, comma or line break (RFC 4180). */
+export function csvCell(value: unknown): string {
   if (value === null || value === undefined) return '';
   const text = String(value);
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;

@@ -1,0 +1,127 @@
+/**
+ * `fineflow predict MODEL INPUT… [--output FILE] [--format csv|jsonl] [--batch-size N]`: class
+ * probabilities for image files or folders, CSV or JSONL files, local or `s3://`, scored by a model
+ * with the preprocessing stored beside it. Streams: records are read, batched and written as they go.
+ */
+import { createWriteStream } from 'node:fs';
+import path from 'node:path';
+import { once } from 'node:events';
+import { loadConfig } from '../../config';
+import { DependencyUnavailableError, FineflowError } from '../../core/errors';
+import { loadTf } from '../../ml/backend';
+import { predictionRecords } from '../../ml/predict/prediction-inputs';
+import { predictionHeader, predictionLine, type PredictionFormat } from '../../ml/predict/prediction-output';
+import { loadPredictor, predictStream } from '../../ml/predict/predictor';
+import { createOutboundPolicy } from '../../security/outbound';
+import { createObjectStoreFromConfig } from '../../storage/minio-store';
+import { EXIT, UsageError, type CliCommand, type CliIo } from '../command';
+
+const MAX_BATCH = 4096;
+
+function formatOf(flag: string | undefined, output: string | undefined): PredictionFormat {
+  const value = flag ?? (output && /\.(jsonl|ndjson)$/i.test(output) ? 'jsonl' : 'csv');
+  if (value !== 'csv' && value !== 'jsonl') throw new UsageError(`--format ${value}: use csv or jsonl`);
+  return value;
+}
+
+function batchSizeOf(value: string | undefined): number {
+  if (value === undefined) return 256;
+  const size = Number(value);
+  if (!Number.isInteger(size) || size < 1 || size > MAX_BATCH)
+    throw new UsageError(`--batch-size ${value}: a whole number from 1 to ${MAX_BATCH}`);
+  return size;
+}
+
+async function writeLine(out: NodeJS.WritableStream, line: string): Promise<void> {
+  if (!out.write(`${line}\n`)) await once(out, 'drain');
+}
+
+export const command: CliCommand = {
+  name: 'predict',
+  summary: 'class probabilities for images, CSV or JSONL files (local or s3://) from a model',
+  usage: 'predict MODEL INPUT… [--output FILE] [--format csv|jsonl] [--batch-size N]',
+  description: `MODEL: registry://NAME@ALIAS|VERSION or the s3:// URI of a model a fine-tune stage wrote (its
+preprocessing.json — scaling, vocabularies, image size, class names — is applied to every input).
+INPUT: .png/.jpg/.jpeg images, .csv files with a header row, .jsonl files of objects, or folders and
+s3:// prefixes holding them (hidden files skipped). Local paths must lie in FINEFLOW_FILE_ROOTS or the
+current directory. Output: one line per record — input (file:line for tables), predicted class,
+confidence and one probability per class — to stdout or --output.
+
+Examples:
+  fineflow predict registry://surface-defects@champion ./photos/ --output predictions.csv
+  fineflow predict s3://fineflow/runs/R/finetune/model/model.json rows.jsonl --format jsonl
+
+Exit codes: 0 ok, 1 invalid input or model (the message names the file and line), 2 usage, 3 MinIO unreachable.`,
+  options: [
+    {
+      name: 'output',
+      short: 'o',
+      kind: 'string',
+      valueName: 'FILE',
+      description: 'write predictions here (default stdout)',
+    },
+    {
+      name: 'format',
+      kind: 'string',
+      valueName: 'csv|jsonl',
+      description: 'output format (default from --output, else csv)',
+    },
+    { name: 'batch-size', kind: 'string', valueName: 'N', description: 'records scored together (default 256)' },
+  ],
+  async run(args, io) {
+    const [model, ...inputs] = args.positionals;
+    if (!model || inputs.length === 0) throw new UsageError('give a MODEL and at least one INPUT');
+    const output = args.values.output;
+    const format = args.flags.json ? 'jsonl' : formatOf(args.values.format, output);
+    const batchSize = batchSizeOf(args.values['batch-size']);
+    return predict(io, { model, inputs, format, batchSize, ...(output ? { output } : {}) });
+  },
+};
+
+interface PredictRequest {
+  readonly model: string;
+  readonly inputs: readonly string[];
+  readonly format: PredictionFormat;
+  readonly batchSize: number;
+  readonly output?: string;
+}
+
+async function predict(io: CliIo, request: PredictRequest): Promise<number> {
+  const config = loadConfig(io.env);
+  const store = createObjectStoreFromConfig(config);
+  // The operator's own command may read the directory it runs in, besides the configured roots.
+  const outbound = createOutboundPolicy({ ...config.outbound, fileRoots: [...config.outbound.fileRoots, io.cwd] });
+  const out = request.output ? createWriteStream(path.resolve(io.cwd, request.output)) : io.stdout;
+  try {
+    const { tf } = loadTf({ preference: config.tfBackend });
+    const predictor = await loadPredictor(tf, store, request.model, { registryBucket: config.s3.bucket, outbound });
+    const header = predictionHeader(request.format, predictor.classes);
+    if (header) await writeLine(out, header);
+    let count = 0;
+    const records = predictionRecords(request.inputs, { store, outbound }, io.cwd);
+    for await (const prediction of predictStream(predictor, records, request.batchSize)) {
+      await writeLine(out, predictionLine(request.format, predictor.classes, prediction));
+      count += 1;
+    }
+    predictor.model.dispose();
+    if (request.output) io.stderr.write(`${count} predictions written to ${request.output}\n`);
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof DependencyUnavailableError) {
+      io.stderr.write(
+        `fineflow predict: ${error.message}\nIs MinIO running? (fineflow dev up, or FINEFLOW_S3_ENDPOINT)\n`,
+      );
+      return EXIT.unavailable;
+    }
+    if (error instanceof FineflowError) {
+      io.stderr.write(`fineflow predict: ${error.message}\n`);
+      return EXIT.failure;
+    }
+    throw error;
+  } finally {
+    if (request.output) {
+      (out as NodeJS.WritableStream & { end(): void }).end();
+      await once(out, 'finish').catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * `fineflow predict` against the real MinIO of the test stack: a table model with its
+ * preprocessing.json, inputs from a local CSV, a local JSONL and an s3:// prefix, scored in batches;
+ * the probabilities equal the model's on features built by hand from the stored statistics. Bad
+ * inputs fail naming file, line and column; paths outside the file roots are refused.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, before, it } from 'node:test';
+import { main } from '../../../src/cli/main';
+import { loadConfig } from '../../../src/config';
+import { loadTf } from '../../../src/ml/backend';
+import { PREPROCESSING_FORMAT, type TablePreprocessing } from '../../../src/ml/data/preprocessing';
+import { writePreprocessingBeside } from '../../../src/ml/data/preprocessing-file';
+import { buildModel } from '../../../src/ml/models/architectures';
+import { loadModel, saveModel } from '../../../src/ml/models/load-model';
+import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
+import { requireStack } from '../../helpers/stack';
+
+let dir: string;
+const bucket = `ffpredict-${Math.random().toString(36).slice(2, 8)}`;
+const modelUri = `s3://${bucket}/models/sensors/model.json`;
+const preprocessing: TablePreprocessing = {
+  format: PREPROCESSING_FORMAT,
+  kind: 'table',
+  classes: ['pass', 'fail'],
+  featureShape: [4],
+  labelColumn: 'label',
+  naValues: ['NA'],
+  normalize: true,
+  columns: [
+    { name: 'temperature', kind: 'numeric', mean: 20, std: 5 },
+    { name: 'pressure', kind: 'numeric', mean: 100, std: 10 },
+    { name: 'line', kind: 'categorical', categories: ['a', 'b'] },
+  ],
+};
+
+async function fineflow(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  const env = { ...process.env, FINEFLOW_BUCKET: bucket, FINEFLOW_FILE_ROOTS: '' };
+  const code = await main(argv, { stdout, stderr, env, cwd: dir });
+  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+}
+
+before(async () => {
+  await requireStack();
+  dir = await mkdtemp(join(tmpdir(), 'ff-predict-cli-'));
+  const store = createObjectStoreFromConfig(loadConfig(process.env));
+  await store.ensureBucket(bucket);
+  const { tf } = loadTf({ preference: 'auto' });
+  await saveModel(
+    tf,
+    store,
+    buildModel(tf, { kind: 'mlp', inputShape: [4], hidden: [6] }, { numClasses: 2, seed: 3 }),
+    modelUri,
+  );
+  await writePreprocessingBeside(store, modelUri, preprocessing);
+  await store.putBytes(`s3://${bucket}/incoming/day1.csv`, 'line,pressure,temperature\nb,90,30\n');
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The model's probabilities on features computed here from the stored statistics (not by predict's code). */
+async function expectedProbabilities(rows: readonly [number | undefined, number, string][]): Promise<number[][]> {
+  const { tf } = loadTf({ preference: 'auto' });
+  const store = createObjectStoreFromConfig(loadConfig(process.env));
+  const model = await loadModel(tf, store, modelUri, { registryBucket: bucket });
+  const features = rows.flatMap(([temperature, pressure, line]) => [
+    ((temperature ?? 20) - 20) / 5,
+    (pressure - 100) / 10,
+    line === 'a' ? 1 : 0,
+    line === 'b' ? 1 : 0,
+  ]);
+  const output = (model.predict(tf.tensor(features, [rows.length, 4])) as ReturnType<typeof tf.tensor>).arraySync();
+  model.dispose();
+  return output as number[][];
+}
+
+it(
+  'scores CSV, JSONL and an s3:// prefix in batches, with the stored preprocessing applied',
+  { timeout: 60_000 },
+  async () => {
+    // Label column present (ignored), a missing marker and an empty cell (imputed), columns in any order.
+    await writeFile(
+      join(dir, 'rows.csv'),
+      'temperature,pressure,line,label\n25,110,a,pass\nNA,95,b,fail\n,100,a,pass\n',
+    );
+    await writeFile(join(dir, 'rows.jsonl'), '{"temperature": 15, "pressure": 80, "line": "b"}\n');
+    const result = await fineflow(
+      'predict',
+      modelUri,
+      'rows.csv',
+      'rows.jsonl',
+      `s3://${bucket}/incoming/`,
+      '--output',
+      'out.csv',
+      '--batch-size',
+      '2',
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /5 predictions written to out\.csv/);
+    const lines = (await readFile(join(dir, 'out.csv'), 'utf8')).trim().split('\n');
+    assert.equal(lines[0], 'input,predicted,confidence,p_pass,p_fail');
+    const expected = await expectedProbabilities([
+      [25, 110, 'a'],
+      [undefined, 95, 'b'],
+      [undefined, 100, 'a'],
+      [15, 80, 'b'],
+      [30, 90, 'b'],
+    ]);
+    const rows = lines.slice(1).map((line) => line.split(','));
+    assert.deepEqual(
+      rows.map((row) => (row[0] ?? '').replace(dir, '<dir>')),
+      [
+        '<dir>/rows.csv:2',
+        '<dir>/rows.csv:3',
+        '<dir>/rows.csv:4',
+        '<dir>/rows.jsonl:1',
+        `s3://${bucket}/incoming/day1.csv:2`,
+      ],
+    );
+    rows.forEach((row, i) => {
+      const [pass, fail] = [Number(row[3]), Number(row[4])];
+      assert.ok(
+        Math.abs(pass - (expected[i]?.[0] ?? NaN)) < 1e-5 && Math.abs(fail - (expected[i]?.[1] ?? NaN)) < 1e-5,
+        `row ${i}`,
+      );
+      assert.equal(row[1], pass >= fail ? 'pass' : 'fail');
+      assert.equal(Number(row[2]), Math.max(pass, fail));
+    });
+
+    const jsonl = await fineflow('predict', modelUri, 'rows.jsonl', '--format', 'jsonl');
+    assert.equal(jsonl.code, 0, jsonl.stderr);
+    const parsed = JSON.parse(jsonl.stdout.trim()) as { predicted: string; probabilities: Record<string, number> };
+    assert.ok(Math.abs((parsed.probabilities.pass ?? 0) - (expected[3]?.[0] ?? NaN)) < 1e-6);
+  },
+);
+
+it(
+  'fails naming the file, line and column, refuses paths outside the roots, and checks usage',
+  { timeout: 60_000 },
+  async () => {
+    await writeFile(join(dir, 'bad.csv'), 'temperature,line\n25,a\n');
+    const missing = await fineflow('predict', modelUri, 'bad.csv');
+    assert.equal(missing.code, 1);
+    assert.match(
+      missing.stderr,
+      /bad\.csv:2: column pressure is absent; the model takes columns temperature, pressure, line/,
+    );
+    await writeFile(join(dir, 'notes.txt'), 'hello');
+    const folderless = await fineflow('predict', modelUri, 'notes.txt');
+    assert.equal(folderless.code, 1);
+    assert.match(folderless.stderr, /notes\.txt: cannot predict on this file type; give \.png/);
+    const outside = await fineflow('predict', modelUri, '/etc/hostname');
+    assert.equal(outside.code, 1);
+    assert.match(outside.stderr, /FINEFLOW_FILE_ROOTS|file roots|not inside/i);
+    const noModel = await fineflow('predict', `s3://${bucket}/nothing/model.json`, 'rows.csv');
+    assert.equal(noModel.code, 1);
+    assert.match(noModel.stderr, /has no preprocessing\.json/);
+    assert.equal((await fineflow('predict', modelUri)).code, 2);
+    assert.equal((await fineflow('predict', modelUri, 'rows.csv', '--batch-size', '0')).code, 2);
+  },
+);
