@@ -49,6 +49,12 @@ const SECTIONS: readonly Section[] = [
     what: 'Fineflow vs a hand-written Temporal workflow',
   },
   {
+    name: 'scale',
+    script: 'bench/scale-bench.ts',
+    needsStack: true,
+    what: '10/100/1000 concurrent runs and a 1000-stage fan-out vs a hand-written workflow; chained-stage latency split',
+  },
+  {
     name: 'cache',
     script: 'bench/cache-bench.ts',
     args: ['pipelines/quickstart.yaml'],
