@@ -20,7 +20,7 @@ import {
 import type { StageProgressSignal } from '../src/core/run/progress';
 import type { ObjectStore } from '../src/storage/object-store';
 import { confineWrites } from '../src/storage/confined-store';
-import { stageLogUri } from '../src/core/storage/layout';
+import { StageLog } from './stage-log';
 import { watchCancelRequest } from './cancel-watch';
 import { redactUrisIn } from '../src/security/redact';
 import { createSecretResolver, scrubError, scrubSecrets, type SecretResolver } from '../src/security/secrets';
@@ -63,6 +63,8 @@ export interface StageRunnerDeps {
   readonly store: ObjectStore;
   /** How often the log of a running stage is written to the store. Default 2 s. */
   readonly logFlushIntervalMs?: number;
+  /** Most log bytes one attempt buffers while the store is unavailable (activities/stage-log.ts). Default 8 MiB. */
+  readonly logBufferBytes?: number;
   /**
    * Minimum time between progress signals to the workflow. Each signal costs about four
    * history events, so a 2-hour stage at the default 10 s adds ~2,900 (the limit is 50k).
@@ -83,49 +85,6 @@ export interface StageFailureDetails {
   /** Attempt (within the run) that failed. */
   readonly attempt: number;
   readonly [key: string]: unknown;
-}
-
-/** Log lines of one attempt, rewritten to the store as the stage runs (S3 has no append). */
-class StageLog {
-  private readonly lines: string[] = [];
-  private dirty = false;
-  private writing: Promise<void> = Promise.resolve();
-  private readonly timer: NodeJS.Timeout;
-
-  constructor(
-    private readonly store: ObjectStore,
-    private readonly uri: string,
-    flushIntervalMs: number,
-  ) {
-    this.timer = setInterval(() => this.flush(), flushIntervalMs);
-    this.timer.unref();
-  }
-
-  append(line: string): void {
-    this.lines.push(`${new Date().toISOString()} ${line.replace(/\n+$/, '')}`);
-    this.dirty = true;
-  }
-
-  private flush(): void {
-    if (!this.dirty) return;
-    this.dirty = false;
-    const text = `${this.lines.join('\n')}\n`;
-    // A failed log write must never fail the stage; the next flush tries again.
-    this.writing = this.writing
-      .then(() => this.store.putBytes(this.uri, text, { contentType: 'text/plain; charset=utf-8' }))
-      .then(
-        () => undefined,
-        () => {
-          this.dirty = true;
-        },
-      );
-  }
-
-  async close(): Promise<void> {
-    clearInterval(this.timer);
-    this.flush();
-    await this.writing;
-  }
 }
 
 /** Sends progress to the workflow as a signal, at most once per interval (the last value wins). */
@@ -283,8 +242,8 @@ export function stageActivity(
     const attempt = input.context.attempt + context.info.attempt - 1;
     const log = new StageLog(
       deps.store,
-      stageLogUri(bucket, runId, stageId, attempt),
-      deps.logFlushIntervalMs ?? 2_000,
+      { bucket, runId, stageId, attempt },
+      { flushIntervalMs: deps.logFlushIntervalMs ?? 2_000, maxBufferBytes: deps.logBufferBytes },
     );
     const relay = progressRelay(context, deps.progressSignalIntervalMs ?? 10_000, stageId, attempt);
     let lastProgress: StageProgress | undefined;

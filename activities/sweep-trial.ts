@@ -33,7 +33,6 @@ import { newestVerifiedCheckpoint } from '../src/ml/train/checkpoint';
 import { runTrainingInChildProcess } from '../src/ml/train/child-runner';
 import { requestKeyOf, trainModel } from '../src/ml/train/fine-tune';
 import type { EpochMetrics, TrainingProgress, TrainingRequest, TrainingResult } from '../src/ml/train/types';
-import { appendLogText } from '../src/core/sweep/sweep-log';
 import { objectiveValue, trialPrefix } from '../src/core/sweep/sweep-plan';
 import { resultsCsv, type SweepResultsDocument } from '../src/core/sweep/sweep-results';
 import type {
@@ -46,7 +45,7 @@ import type {
   TrialEpochReport,
 } from '../src/core/sweep/sweep-types';
 import { confineWrites } from '../src/storage/confined-store';
-import { stageLogUri } from '../src/core/storage/layout';
+import { stageLogChunkUri } from '../src/core/storage/layout';
 import type { ObjectStore } from '../src/storage/object-store';
 import { baseWeightLayers, effectiveSettings, trainingPlan, type TrainingRunner } from './fine-tune';
 import { listArtifacts, memoryLimit, requiredString } from './ml-stage-support';
@@ -321,17 +320,18 @@ export function createSweepTrialActivities(deps: SweepTrialDeps) {
     };
   }
 
-  /** S3 has no append: read, keep the lines the workflow counted, add the new ones, write back. */
+  /**
+   * Lines go out as one chunk of the stage log starting at line `fromLine` (the stage runner's
+   * chunk layout): a retried append rewrites the same chunk, so lines are never duplicated.
+   */
   async function appendSweepLog(input: SweepLogInput): Promise<SweepLogOutput> {
     const { bucket, runId, stageId, attempt } = input.context;
-    const uri = stageLogUri(bucket, runId, stageId, attempt);
-    const existing =
-      input.fromLine > 0 && (await deps.store.stat(uri)) ? (await deps.store.getBytes(uri)).toString('utf8') : '';
-    const { text, lineCount } = appendLogText(existing, input.fromLine, input.lines);
-    await confineWrites(deps.store, input.context.outputPrefix).putBytes(uri, text, {
+    if (input.lines.length === 0) return { lineCount: input.fromLine };
+    const uri = stageLogChunkUri(bucket, runId, stageId, attempt, input.fromLine);
+    await confineWrites(deps.store, input.context.outputPrefix).putBytes(uri, `${input.lines.join('\n')}\n`, {
       contentType: 'text/plain; charset=utf-8',
     });
-    return { lineCount };
+    return { lineCount: input.fromLine + input.lines.length };
   }
 
   return { sweepTrialSegment, writeSweepResults, appendSweepLog };

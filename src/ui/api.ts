@@ -6,7 +6,7 @@
  */
 import { InvalidInputError } from '../core/errors';
 import type { RunClient } from '../client/run-client';
-import { listStageLogs } from '../client/run-logs';
+import { listStageLogs, readStageLog } from '../client/run-logs';
 import { startRerun } from '../client/rerun';
 import { listModels, promoteModel, showModel } from '../ml/models/registry';
 import type { ScheduleService } from '../schedules/schedule-client';
@@ -154,9 +154,7 @@ export class UiApi {
     );
     const log = logs.find((entry) => entry.attempt === attempt);
     if (!log || log.size <= from) return { text: '', size: log?.size ?? 0 };
-    const start = Math.max(from, log.size - LIMITS.logBytes);
-    const bytes = await this.services.store.getBytes(log.uri);
-    return { text: bytes.subarray(start).toString('utf8'), size: bytes.length };
+    return readStageLog(this.services.store, log, from, LIMITS.logBytes);
   }
 
   async inputs(runId: string, stageId: string): Promise<unknown> {

@@ -18,7 +18,7 @@ import { runTrainingInChildProcess } from '../../src/ml/train/child-runner';
 import { loadGraphAddon } from '../../src/ml/graph/tf-graph';
 import { loadMnist } from '../../src/ml/generators/mnist';
 import { writeDataset } from '../../src/ml/data/write-dataset';
-import { listStageLogs } from '../../src/client/run-logs';
+import { listStageLogs, stageLogText as readLogText } from '../../src/client/run-logs';
 import type { RunState } from '../../src/core/run/run-types';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../fixtures/runtime/harness';
 import { requireStack } from '../helpers/stack';
@@ -101,7 +101,7 @@ async function waitFor(runId: string, predicate: (state: RunState) => boolean, t
   }
   const logs = await listStageLogs(h.store, h.config.s3.bucket, runId);
   const texts = await Promise.all(
-    logs.map(async (log) => `--- ${log.stageId}#${log.attempt}\n${(await h.store.getBytes(log.uri)).toString('utf8')}`),
+    logs.map(async (log) => `--- ${log.stageId}#${log.attempt}\n${await readLogText(h.store, log)}`),
   );
   throw new Error(`condition not reached; last state ${JSON.stringify(last?.stages)}\n${texts.join('\n')}`);
 }
@@ -160,7 +160,7 @@ test(
     const textOf = async (attempt: number): Promise<string> => {
       const log = logs.find((entry) => entry.stageId === 'finetune' && entry.attempt === attempt);
       assert.ok(log, `no log of attempt ${attempt}: ${JSON.stringify(logs.map((l) => `${l.stageId}#${l.attempt}`))}`);
-      return (await h.store.getBytes(log.uri)).toString('utf8');
+      return await readLogText(h.store, log);
     };
     const [first, second] = [epochsLogged(await textOf(1)), epochsLogged(await textOf(2))];
     // Every epoch the first attempt finished (and so checkpointed) is not trained again; the one in
@@ -254,7 +254,7 @@ test(
     );
     const [log] = await listStageLogs(h.store, h.config.s3.bucket, runId, 'finetune');
     assert.ok(log);
-    const text = (await h.store.getBytes(log.uri)).toString('utf8');
+    const text = await readLogText(h.store, log);
     assert.doesNotMatch(text, /succeeded/);
     assert.match(text, /attempt 1 ended after \d+ ms: \w+: .*cancel/);
     assert.deepEqual(trainingChildren(), [], 'no training process is left behind');

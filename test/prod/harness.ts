@@ -9,7 +9,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { RunClient } from '../../src/client/run-client';
-import { listStageLogs } from '../../src/client/run-logs';
+import { listStageLogs, stageLogText as readLogText } from '../../src/client/run-logs';
 import { loadConfig, type FineflowConfig } from '../../src/config';
 import { writeDataset } from '../../src/ml/data/write-dataset';
 import { loadMnist } from '../../src/ml/generators/mnist';
@@ -114,7 +114,7 @@ export const epochOf = (state: RunState): number => {
 export async function stageLogText(h: ProdHarness, runId: string): Promise<string> {
   const logs = await listStageLogs(h.store, h.config.s3.bucket, runId);
   const texts = await Promise.all(
-    logs.map(async (log) => `--- ${log.stageId}#${log.attempt}\n${(await h.store.getBytes(log.uri)).toString('utf8')}`),
+    logs.map(async (log) => `--- ${log.stageId}#${log.attempt}\n${await readLogText(h.store, log)}`),
   );
   return texts.join('\n');
 }
@@ -123,7 +123,7 @@ export async function stageLogText(h: ProdHarness, runId: string): Promise<strin
 export async function epochsByAttempt(h: ProdHarness, runId: string): Promise<Map<number, number[]>> {
   const byAttempt = new Map<number, number[]>();
   for (const log of await listStageLogs(h.store, h.config.s3.bucket, runId, 'finetune')) {
-    const text = (await h.store.getBytes(log.uri)).toString('utf8');
+    const text = await readLogText(h.store, log);
     byAttempt.set(
       log.attempt,
       [...text.matchAll(/ epoch (\d+)\/\d+ /g)].map((m) => Number(m[1])),

@@ -7,7 +7,7 @@
  * | type | does |
  * |---|---|
  * | test-noop | returns `{}` at once (the orchestration benchmark's stage) |
- * | test-echo | returns `{value}`; with `sleepMs` it sleeps first, heartbeating progress in `steps` (and writing each step to the store with `storeSteps`) |
+ * | test-echo | returns `{value}`; with `sleepMs` it sleeps first, heartbeating progress in `steps` (writing each step to the store with `storeSteps`, logging it with `logSteps`) |
  * | test-flaky | fails its first `failTimes` attempts (retryable, its own fault: not an outage), then succeeds |
  * | test-invalid | always fails with InvalidInputError (non-retryable) |
  * | test-fail-until-param | fails (non-retryable) unless `value` equals `expected` |
@@ -49,6 +49,7 @@ export const stageTypes: readonly StageTypeDefinition[] = [
           default: false,
           description: 'write each step to the object store (fails while it is down)',
         },
+        logSteps: { type: 'boolean', default: false, description: 'log a `step N/M` line at each step' },
       },
     },
     outputs: timingOutputs,
@@ -108,6 +109,7 @@ const echo: StageImplementation = async ({ inputs, context }, runtime) => {
         `${context.outputPrefix}step-${step}.txt`,
         `attempt ${runtime.attempt} step ${step}\n`,
       );
+    if (inputs.logSteps === true) runtime.log(`step ${step}/${steps}`);
     // `reportEpochs`: each step reports as a training epoch would (epoch, samples/s), for the metrics tests.
     const training: JsonObject =
       inputs.reportEpochs === true ? { epoch: step, samplesPerSecond: (1000 * steps) / sleepMs } : {};

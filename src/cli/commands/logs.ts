@@ -5,8 +5,15 @@
  */
 import { EXIT, UsageError, type CliCommand } from '../command';
 import { withRunClient } from '../run-support';
-import { listStageLogs, printStageLogs } from '../../client/run-logs';
+import {
+  attemptsWithoutLogs,
+  listStageLogs,
+  newLogCursor,
+  printMissingLogs,
+  printStageLogs,
+} from '../../client/run-logs';
 import { createObjectStoreFromConfig } from '../../storage/minio-store';
+import type { RunState } from '../../core/run/run-types';
 
 export const command: CliCommand = {
   name: 'logs',
@@ -28,18 +35,25 @@ export const command: CliCommand = {
         io.stdout.write(text);
       };
       const stage = args.values.stage ?? positionalStage;
-      const printed = await printStageLogs(store, await listStageLogs(store, config.s3.bucket, runId, stage), write);
+      const cursor = newLogCursor();
+      const print = async (ended: RunState | undefined): Promise<void> => {
+        const logs = await listStageLogs(store, config.s3.bucket, runId, stage);
+        await printStageLogs(store, logs, write, cursor);
+        if (ended) printMissingLogs(attemptsWithoutLogs(ended, logs, stage), write, cursor);
+      };
       if (!args.flags.follow) {
-        // No logs: say whether the run exists at all (an unknown id is an error, not an empty log).
-        if (printed.size === 0) {
-          await runs.execution(runId);
+        // The run's attempts say which logs should exist; without a control worker, print what is there.
+        const state = await runs.state(runId, { timeoutMs: 5_000 }).catch(() => undefined);
+        if (!state) await runs.execution(runId); // an unknown id is an error, not an empty log
+        await print(state);
+        if (cursor.nextLine.size === 0 && cursor.notedMissing.size === 0) {
           io.stderr.write(`no logs for run ${runId}${stage ? ` stage ${stage}` : ''} yet\n`);
         }
         return EXIT.ok;
       }
       for (;;) {
         const state = await runs.state(runId);
-        await printStageLogs(store, await listStageLogs(store, config.s3.bucket, runId, stage), write, printed);
+        await print(state.endedAt !== undefined ? state : undefined);
         if (state.endedAt !== undefined) return EXIT.ok;
         await new Promise((resolve) => setTimeout(resolve, 1_000));
       }

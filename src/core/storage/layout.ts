@@ -3,7 +3,7 @@
  *
  * ```
  * s3://<bucket>/runs/<runId>/<stageId>/…               stage outputs
- * s3://<bucket>/runs/<runId>/<stageId>/logs/attempt-<n>.log
+ * s3://<bucket>/runs/<runId>/<stageId>/logs/attempt-<n>/<first line>.log   log chunks, appended
  * s3://<bucket>/runs/<runId>/<stageId>/checkpoints/…
  * s3://<bucket>/cache/<sha256 of stage key>/…          reusable stage outputs
  * s3://<bucket>/models/<name>/<version>/…              registry: model.json, weights, card.json
@@ -45,15 +45,46 @@ export function runPrefix(bucket: string, runId: string, stageId?: string): stri
   return uri(bucket, `runs/${segment(runId, 'run id')}/${stagePart}`);
 }
 
-/** The log of one attempt of a stage (attempts count from 1, as in Temporal). */
-export function stageLogUri(bucket: string, runId: string, stageId: string, attempt: number): string {
+function checkAttempt(attempt: number): number {
   if (!Number.isInteger(attempt) || attempt < 1) {
     throw new InvalidInputError(`attempt must be a positive integer, got ${attempt}`, {
       code: 'invalid-key-segment',
       what: 'attempt',
     });
   }
-  return `${runPrefix(bucket, runId, stageId)}logs/attempt-${attempt}.log`;
+  return attempt;
+}
+
+/**
+ * The single-object log of one attempt, as releases before chunked logs wrote it. Still read
+ * (as the attempt's first chunk, line 0), never written.
+ */
+export function stageLogUri(bucket: string, runId: string, stageId: string, attempt: number): string {
+  return `${runPrefix(bucket, runId, stageId)}logs/attempt-${checkAttempt(attempt)}.log`;
+}
+
+/** Digits of a chunk's first-line number in its key, so keys sort in line order. */
+const CHUNK_DIGITS = 10;
+
+/**
+ * One chunk of an attempt's log: the lines from `firstLine` (0-based) on. S3 has no append, so a
+ * log grows by new chunk objects; a chunk rewritten under the same key only ever gains lines.
+ */
+export function stageLogChunkUri(
+  bucket: string,
+  runId: string,
+  stageId: string,
+  attempt: number,
+  firstLine: number,
+): string {
+  if (!Number.isSafeInteger(firstLine) || firstLine < 0 || firstLine >= 10 ** CHUNK_DIGITS) {
+    throw new InvalidInputError(`a log chunk's first line must be an integer in [0, 1e10), got ${firstLine}`, {
+      code: 'invalid-key-segment',
+      what: 'log chunk',
+    });
+  }
+  const attemptPart = `attempt-${checkAttempt(attempt)}`;
+  return `${runPrefix(bucket, runId, stageId)}logs/${attemptPart}/${String(firstLine).padStart(CHUNK_DIGITS, '0')}.log`;
 }
 
 /** Prefix holding every log of a stage; list it to show `fineflow logs RUN --stage S`. */

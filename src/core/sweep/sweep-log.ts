@@ -6,7 +6,7 @@
  * objective, backend and engine) when the segment's activity returns, and it appends the lines
  * through one `appendSweepLog` activity at a time. Trial segments run concurrently on many
  * workers, but no two writers ever touch the object, so lines never interleave or clobber.
- * The log lives where every stage's log lives (`runs/<runId>/<stage>/logs/attempt-<n>.log`),
+ * The log lives where every stage's log lives, as chunks (`runs/<runId>/<stage>/logs/attempt-<n>/<line>.log`),
  * so `fineflow logs` and `--follow` read it like any other.
  *
  * Pure and deterministic: workflow code imports it.
@@ -117,17 +117,6 @@ export function sweepEndedLine(
   const best = winner ? `; best trial ${winner.trialId} with ${winner.metric}=${formatNumber(winner.value)}` : '';
   const where = results !== undefined ? `; results in ${results}${outcome === 'completed' ? '' : ' (partial)'}` : '';
   return `sweep ${outcome}: ${summary}${best}${where}`;
-}
-
-/** Append `lines` after the first `keepLines` lines of `existing` (a retry rewrites, never duplicates). */
-export function appendLogText(
-  existing: string,
-  keepLines: number,
-  lines: readonly string[],
-): { readonly text: string; readonly lineCount: number } {
-  const kept = existing === '' ? [] : existing.replace(/\n$/, '').split('\n').slice(0, Math.max(0, keepLines));
-  const all = [...kept, ...lines];
-  return { text: all.length > 0 ? `${all.join('\n')}\n` : '', lineCount: all.length };
 }
 
 function optional(value: number | undefined): string {

@@ -2,7 +2,8 @@
  * A MinIO outage rides out under the default pipeline settings: the real test-stack MinIO is
  * stopped for 60 s while a stage writes to it (`infra/stack.sh down minio`, then `up minio`).
  * Dependency-unavailable failures use the stage's outage budget (default 15 min), not its own
- * retry budget (3 attempts, 5 s ×2, which an outage longer than ~15 s used to exhaust).
+ * retry budget (3 attempts, 5 s ×2, which an outage longer than ~15 s used to exhaust). Log lines written
+ * during the outage are buffered by the worker and reach the store once it is back.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -14,6 +15,7 @@ import { compilePlan } from '../../../src/spec/compile';
 import type { RunState } from '../../../src/core/run/run-types';
 import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { registerTestStageTypes } from '../../stage-types';
+import { listStageLogs, stageLogText } from '../../../src/client/run-logs';
 
 const STACK = path.resolve(__dirname, '../../../infra/stack.sh');
 const stack = (...args: string[]): Promise<unknown> =>
@@ -58,32 +60,76 @@ stages:
     uses: test-echo
     cache: false
     with: {value: done, sleepMs: 8000, steps: 8, storeSteps: true}
+  talk:
+    uses: test-echo
+    cache: false
+    with: {value: said, sleepMs: 80000, steps: 80, logSteps: true}
 `,
       'outage.yaml',
     );
     assert.ok(compiled.plan, JSON.stringify(compiled.diagnostics));
-    const stage = compiled.plan.stages[0];
+    const stage = compiled.plan.stages.find((entry) => entry.id === 'write');
     assert.deepEqual(
       [stage?.retry.maxAttempts, stage?.retry.initialIntervalMs, stage?.retry.outageBudgetMs],
       [3, 5_000, 15 * 60_000],
     );
     const runId = await h.runs.submit(compiled.plan);
-    await waitForState(runId, (s) => (s.stages[0]?.progress?.fraction ?? 0) > 0);
+    await waitForState(runId, (s) => s.stages.every((entry) => (entry.progress?.fraction ?? 0) > 0));
     await stack('down', 'minio');
     const stoppedAt = Date.now();
-    const riding = await waitForState(runId, (s) => /dependency unavailable/.test(s.stages[0]?.reason ?? ''));
-    assert.equal(riding.stages[0]?.status, 'running');
+    const writing = (s: RunState): RunState['stages'][number] | undefined => s.stages.find((e) => e.id === 'write');
+    const riding = await waitForState(runId, (s) => /dependency unavailable/.test(writing(s)?.reason ?? ''));
+    assert.equal(writing(riding)?.status, 'running');
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, 60_000 - (Date.now() - stoppedAt))));
     await stack('up', 'minio');
     const result = await h.runs.result(runId);
     assert.equal(result.status, 'succeeded', JSON.stringify(result));
-    const write = result.stages[0];
+    const write = result.stages.find((entry) => entry.id === 'write');
     assert.equal(write?.outputs?.value, 'done');
     assert.ok((write?.attempts ?? 0) > 3, `more tries than maxAttempts during the outage: ${write?.attempts}`);
     const state = await h.runs.state(runId);
-    assert.match(state.stages[0]?.reason ?? '', /rode out a dependency outage \(\d+ retries\)/);
+    assert.match(
+      state.stages.find((entry) => entry.id === 'write')?.reason ?? '',
+      /rode out a dependency outage \(\d+ retries\)/,
+    );
+    await assertNoLogLineLost(runId, write?.attempts ?? 0);
   },
 );
+
+/**
+ * `talk` logged a line a second right through the outage without failing: its one log has every
+ * step once, in order, and says the store was away. Every attempt of `write` failed during the
+ * outage, its last lines buffered: each log is complete from "started" to its end line.
+ */
+async function assertNoLogLineLost(runId: string, writeAttempts: number): Promise<void> {
+  const talk = await listStageLogs(h.store, h.config.s3.bucket, runId, 'talk');
+  assert.deepEqual(
+    talk.map((log) => log.attempt),
+    [1],
+  );
+  const talkText = await stageLogText(h.store, talk[0]!);
+  assert.deepEqual(
+    [...talkText.matchAll(/ step (\d+)\/80$/gm)].map((match) => Number(match[1])),
+    Array.from({ length: 80 }, (_, i) => i + 1),
+  );
+  assert.match(talkText, /\[fineflow\] the object store was unavailable for \d+\.\d s/);
+  // A failed attempt's last lines are written by the worker after the attempt ended, with backoff.
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const logs = await listStageLogs(h.store, h.config.s3.bucket, runId, 'write');
+    const texts = await Promise.all(logs.map((log) => stageLogText(h.store, log)));
+    const complete = texts.filter(
+      (text) => /attempt \d+ started/.test(text) && /attempt \d+ (ended|succeeded)/.test(text),
+    );
+    if (logs.length === writeAttempts && complete.length === writeAttempts) return;
+    if (Date.now() > deadline) {
+      assert.fail(
+        `write: ${complete.length} complete logs of ${logs.length} (attempts ${writeAttempts})\n${texts.join('\n---\n')}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+}
 
 test('a stage failing on its own still stops at maxAttempts', { timeout: 60_000 }, async () => {
   const plan = h.plan('own-failures', [

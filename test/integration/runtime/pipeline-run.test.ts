@@ -8,7 +8,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ERROR_TYPES } from '../../../src/core/errors';
 import type { RunState, StageState } from '../../../src/core/run/run-types';
-import { listStageLogs } from '../../../src/client/run-logs';
+import { listStageLogs, stageLogText as readLogText } from '../../../src/client/run-logs';
 import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 
 let h: RuntimeHarness;
@@ -127,7 +127,7 @@ test('a stage that fails twice succeeds on its third attempt under its retry pol
     logs.map((l) => l.attempt),
     [1, 2, 3],
   );
-  const firstLog = (await h.store.getBytes(logs[0]!.uri)).toString();
+  const firstLog = await readLogText(h.store, logs[0]!);
   assert.match(firstLog, /planned failure 1\/2/);
 });
 

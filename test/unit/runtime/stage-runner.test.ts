@@ -7,6 +7,14 @@ import { stageActivity, type StageImplementation } from '../../../activities/sta
 import { ERROR_TYPES, InvalidInputError } from '../../../src/core/errors';
 import type { StageActivityInput, StageActivityResult } from '../../../src/core/run/run-types';
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
+import type { ObjectStore } from '../../../src/storage/object-store';
+import { listStageLogs, stageLogText } from '../../../src/client/run-logs';
+
+async function logText(store: ObjectStore, attempt: number): Promise<string> {
+  const log = (await listStageLogs(store, 'fineflow', 'r-1', 'train')).find((entry) => entry.attempt === attempt);
+  assert.ok(log, `attempt ${attempt} has a log`);
+  return stageLogText(store, log);
+}
 
 const input = (attempt = 1): StageActivityInput => ({
   context: {
@@ -40,7 +48,7 @@ test('a stage runs with its inputs, heartbeats progress and writes its log to th
   const result = await env.run(activity, input());
   assert.deepEqual(result, { outputs: { y: 2 }, attempt: 1 });
   assert.deepEqual(heartbeats[0], { message: 'epoch 1/2', fraction: 0.5 });
-  const log = (await store.getBytes('s3://fineflow/runs/r-1/train/logs/attempt-1.log')).toString();
+  const log = await logText(store, 1);
   assert.match(log, /test-type train: attempt 1 started/);
   assert.match(log, /got x=1/);
   assert.match(log, /attempt 1 succeeded/);
@@ -53,7 +61,7 @@ test('attempts count across a `fineflow retry`: the context says where this exec
   });
   const result: StageActivityResult = await env.run(activity, input(3));
   assert.equal(result.attempt, 4);
-  assert.ok(await store.stat('s3://fineflow/runs/r-1/train/logs/attempt-4.log'));
+  assert.match(await logText(store, 4), /attempt 4 started/);
 });
 
 test('writes outside the stage prefix are refused; the shared store is not confined', async () => {
@@ -78,10 +86,7 @@ test('InvalidInputError becomes a non-retryable ApplicationFailure of its type, 
     assert.deepEqual(error.details?.[0], { column: 'label', attempt: 1 });
     return true;
   });
-  assert.match(
-    (await store.getBytes('s3://fineflow/runs/r-1/train/logs/attempt-1.log')).toString(),
-    /ended after \d+ ms: ApplicationFailure: bad column/,
-  );
+  assert.match(await logText(store, 1), /ended after \d+ ms: ApplicationFailure: bad column/);
 });
 
 test('an unexpected error is retryable and typed internal', async () => {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  appendLogText,
   epochLine,
   finishedLine,
   formatParams,
@@ -128,21 +127,5 @@ describe('sweep log lines', () => {
       sweepEndedLine('completed', '2 completed', 's3://x'),
       'sweep completed: 2 completed; results in s3://x',
     );
-  });
-});
-
-describe('appendLogText', () => {
-  it('appends after the lines already written', () => {
-    assert.deepEqual(appendLogText('', 0, ['a', 'b']), { text: 'a\nb\n', lineCount: 2 });
-    assert.deepEqual(appendLogText('a\nb\n', 2, ['c']), { text: 'a\nb\nc\n', lineCount: 3 });
-  });
-
-  it('a retried append rewrites instead of duplicating', () => {
-    // The first attempt wrote `c` but its result was lost; the workflow still counts 2 lines.
-    assert.deepEqual(appendLogText('a\nb\nc\n', 2, ['c']), { text: 'a\nb\nc\n', lineCount: 3 });
-  });
-
-  it('nothing to write gives an empty log', () => {
-    assert.deepEqual(appendLogText('', 0, []), { text: '', lineCount: 0 });
   });
 });
