@@ -17,6 +17,7 @@ import {
   type PrepareProgress,
 } from '../src/ml/data/prepare';
 import { ShardWriter, streamBatches, type DatasetManifest } from '../src/ml/data/shards';
+import { qualityPolicyOf } from '../src/ml/data/quality';
 import type { JsonObject } from '../src/core/spec/plan-types';
 import { originOf } from '../src/core/run/run-trigger';
 import type { StageActivityInput, StageActivityResult } from '../src/core/run/run-types';
@@ -54,6 +55,15 @@ export function prepareOptions(inputs: JsonObject, outputPrefix: string): Prepar
       { field: 'source', source },
     );
   }
+  const dotSegment = source
+    .replace(/^s3:\/\/[^/]*/, '')
+    .split('/')
+    .find((segment) => segment === '..' || segment === '.');
+  if (dotSegment !== undefined)
+    throw new InvalidInputError(
+      `source ${source}: a '${dotSegment}' segment is not allowed in a dataset path; name the prefix itself, e.g. s3://bucket/datasets/defects/`,
+      { field: 'source', source },
+    );
   const format = requiredString(inputs, 'format') as PrepareDatasetOptions['format'];
   const split = objectInput(inputs, 'split');
   const clean = objectInput(inputs, 'clean');
@@ -86,6 +96,14 @@ export function prepareOptions(inputs: JsonObject, outputPrefix: string): Prepar
       stratify: split.stratify !== false,
       seed: (split.seed as number | undefined) ?? 0,
     },
+    quality: qualityPolicyOf({
+      // dropInvalid: false has always meant "stop at the first unreadable record".
+      corruptFiles: clean.dropInvalid === false ? 'fail' : 'warn',
+      ...objectInput(inputs, 'quality'),
+    }),
+    ...(typeof inputs.delimiter === 'string'
+      ? { delimiter: inputs.delimiter === 'tab' ? '\t' : inputs.delimiter }
+      : {}),
     clean: {
       dropDuplicates: clean.dropDuplicates !== false,
       dropInvalid: clean.dropInvalid !== false,
@@ -126,6 +144,31 @@ export async function limitTrainingPerClass(
   for (const shard of train.shards) await store.remove(shard.uri);
   await store.putJson(manifestUri, limited);
   return limited;
+}
+
+/** Every count of the data report in the stage log: quality checks, missing cells, image sizes, balance. */
+function logDataSummary(runtime: StageRuntime, report: DataReport): void {
+  for (const result of report.quality) {
+    const first = result.examples[0];
+    runtime.log(
+      `quality ${result.check}: ${result.count} (${result.policy}${result.count > 0 ? `, ${result.outcome}` : ''})${first ? `; e.g. ${first.where}: ${first.reason}` : ''}`,
+    );
+  }
+  const missing = Object.entries(report.missing).filter(([, count]) => count > 0);
+  if (missing.length > 0)
+    runtime.log(`missing cells: ${missing.map(([column, count]) => `${column} ${count}`).join(', ')}`);
+  if (report.images) {
+    const list = (counts: Readonly<Record<string, number>>): string =>
+      Object.entries(counts)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 10)
+        .map(([key, count]) => `${key} ${count}`)
+        .join(', ');
+    runtime.log(`image sizes: ${list(report.images.sizes)}; colour modes: ${list(report.images.modes)}`);
+  }
+  runtime.log(
+    `classes: ${report.classes.map((c) => `${c.name} ${c.count} (${c.train}/${c.validation}/${c.test})`).join(', ')}; imbalance ${report.imbalanceRatio.toFixed(1)}; ${report.conflictingDuplicates} conflicting duplicate(s)`,
+  );
 }
 
 function countsOf(manifest: DatasetManifest): JsonObject {
@@ -229,6 +272,7 @@ export const prepareDataStage: StageImplementation = async (
   );
   for (const quarantined of report.quarantined.examples.slice(0, 5))
     runtime.log(`quarantined ${quarantined.where}: ${quarantined.reason}`);
+  logDataSummary(runtime, report);
   if (limitPerClass !== undefined) {
     await store.putJson(prepared.reportUri, {
       ...report,

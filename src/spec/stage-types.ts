@@ -40,6 +40,13 @@ const fraction = (description: string, dflt?: number): InputSchema => ({
   description,
   ...(dflt !== undefined ? { default: dflt } : {}),
 });
+/** A data-quality check's policy (prepare-data `quality:`). */
+const policyEnum = (values: readonly string[], fallback: string, description: string): InputSchema => ({
+  type: 'enum',
+  values,
+  default: fallback,
+  description,
+});
 const layerSelection = (description: string): InputSchema => ({
   type: 'oneOf',
   description,
@@ -715,6 +722,63 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           description:
             'standardise numeric features (tables) or pixels per channel (images) with statistics of the training split; stored with the model',
         },
+        delimiter: {
+          type: 'enum',
+          values: [',', ';', 'tab', '|'],
+          description: 'CSV field delimiter (default: sniffed from the header line)',
+        },
+        quality: {
+          type: 'object',
+          description:
+            'data-quality checks: fail stops the stage listing every finding; warn counts and lists them in the data report and the log',
+          properties: {
+            headerMismatch: policyEnum(
+              ['fail', 'warn'],
+              'fail',
+              'CSV files with other columns than the first (warn: skipped)',
+            ),
+            unsupportedFiles: policyEnum(
+              ['fail', 'warn'],
+              'fail',
+              'image-folder files that are not PNG/JPEG (warn: skipped)',
+            ),
+            // No schema default: it follows clean.dropInvalid unless set.
+            corruptFiles: {
+              type: 'enum',
+              values: ['fail', 'warn'],
+              description:
+                'undecodable images and unparseable rows; default warn (quarantined and listed), fail when clean.dropInvalid is false',
+            },
+            nestedFolders: policyEnum(
+              ['fail', 'flatten'],
+              'fail',
+              'images below their class folder (labels come from the first folder level; flatten: keep them in it)',
+            ),
+            blankImages: policyEnum(
+              ['fail', 'warn', 'drop'],
+              'warn',
+              'images of a single colour after alpha compositing',
+            ),
+            conflictingLabels: policyEnum(
+              ['fail', 'warn', 'drop'],
+              'fail',
+              'identical examples with different labels (warn: first label wins; drop: every copy)',
+            ),
+            smallClasses: policyEnum(
+              ['fail', 'warn'],
+              'fail',
+              'classes too small to reach every split with a fraction',
+            ),
+            imbalance: policyEnum(['fail', 'warn'], 'warn', 'largest/smallest class above maxImbalance'),
+            maxImbalance: {
+              type: 'number',
+              minimum: 1,
+              maximum: 1_000_000,
+              default: 10,
+              description: 'imbalance threshold',
+            },
+          },
+        },
         naValues: {
           type: 'array',
           items: { type: 'string', maxLength: 100 },
@@ -746,6 +810,12 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
     checkInputs(inputs) {
       const problems: StageInputProblem[] = [];
       const pinProblem = typeof inputs.source === 'string' ? pinnedSourceProblem(inputs.source) : undefined;
+      if (typeof inputs.source === 'string' && /^s3:\/\/[^/]*\/(?:.*\/)?\.\.?(?:\/|$)/.test(inputs.source))
+        problems.push({
+          path: 'source',
+          message: `source ${inputs.source} has a '.' or '..' segment; dataset paths name their prefix directly`,
+          hint: 'write the prefix without . or .., e.g. s3://datasets/defects/',
+        });
       if (pinProblem)
         problems.push({
           path: 'source',

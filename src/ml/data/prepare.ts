@@ -14,7 +14,16 @@ import { InvalidInputError } from '../../core/errors';
 import type { ObjectStore } from '../../storage/object-store';
 import { mulberry32, shuffleInPlace } from '../random';
 import { asPrefix, joinUri, relativeTo } from '../uri';
-import { decodeImage, imageFormatOf, MAX_IMAGE_FILE_BYTES } from './images';
+import { decodeImage, imageFormatOf, MAX_IMAGE_FILE_BYTES, pngHeader, type DecodedImage } from './images';
+import {
+  isConstantImage,
+  QualityTracker,
+  smallClassFindings,
+  DEFAULT_QUALITY_POLICY,
+  type QualityCheck,
+  type QualityCheckResult,
+  type QualityPolicy,
+} from './quality';
 import {
   DEFAULT_NA_VALUES,
   encodeRow,
@@ -85,6 +94,10 @@ export interface PrepareDatasetOptions {
   readonly normalize?: boolean;
   /** Cells read as missing besides the empty one. Default {@link DEFAULT_NA_VALUES}. */
   readonly naValues?: readonly string[];
+  /** Data-quality checks and what each does when it finds something (src/ml/data/quality.ts). */
+  readonly quality?: QualityPolicy;
+  /** CSV field delimiter; default sniffed from the header. */
+  readonly delimiter?: string;
   /** Fix the class list and its order (e.g. to match a model); other labels are invalid. */
   readonly classes?: readonly string[];
   readonly split: SplitOptions;
@@ -127,6 +140,13 @@ export interface DataReport {
   readonly missing: Readonly<Record<string, number>>;
   readonly splits: Readonly<Record<SplitName, number>>;
   readonly inputTransform: InputTransform;
+  /** Every data-quality check, its policy, count, outcome and examples. */
+  readonly quality: readonly QualityCheckResult[];
+  /** Images: how many of each decoded size (`WxH`) and colour mode, before resizing. */
+  readonly images?: {
+    readonly sizes: Readonly<Record<string, number>>;
+    readonly modes: Readonly<Record<string, number>>;
+  };
 }
 
 export interface PrepareProgress {
@@ -153,6 +173,8 @@ interface RawRecord {
   readonly image?: { readonly bytes: Buffer; readonly format: 'png' | 'jpeg' };
   /** Set when the record could not be parsed at all. */
   readonly error?: string;
+  /** The quality check an `error` belongs to (default: corruptFiles). */
+  readonly check?: QualityCheck;
 }
 
 const EXAMPLES_KEPT = 20;
@@ -172,16 +194,50 @@ async function sourceObjects(store: ObjectStore, options: PrepareDatasetOptions)
   return matching;
 }
 
-async function* csvRecords(store: ObjectStore, uri: string, labelColumn: string): AsyncGenerator<RawRecord> {
+/** The first CSV file's header, which every other file under the prefix must match (one per pass). */
+interface HeaderReference {
+  file?: string;
+  header?: readonly string[];
+}
+
+/** Why `header` does not match the reference, or undefined when it does (same names; order may differ). */
+function headerDifference(reference: HeaderReference, header: readonly string[]): string | undefined {
+  if (!reference.header) return undefined;
+  const expected = new Set(reference.header);
+  const actual = new Set(header);
+  const missing = reference.header.filter((column) => !actual.has(column));
+  const extra = header.filter((column) => !expected.has(column));
+  if (missing.length === 0 && extra.length === 0) return undefined;
+  const parts = [missing.length ? `lacks ${missing.join(', ')}` : '', extra.length ? `adds ${extra.join(', ')}` : ''];
+  return `has other columns than ${reference.file}: ${parts.filter(Boolean).join('; ')}`;
+}
+
+async function* csvRecords(
+  store: ObjectStore,
+  uri: string,
+  labelColumn: string,
+  reference: HeaderReference,
+  delimiter: string | undefined,
+): AsyncGenerator<RawRecord> {
   let header: readonly string[] | undefined;
   const name = uri.slice(uri.lastIndexOf('/') + 1);
-  for await (const record of readCsvRecords(await store.getStream(uri), { source: name })) {
+  const limits = { source: name, ...(delimiter ? { delimiter } : {}) };
+  for await (const record of readCsvRecords(await store.getStream(uri), limits)) {
     if (!header) {
       header = record.fields.map((field) => field.trim());
       if (!header.includes(labelColumn))
-        throw new InvalidInputError(`${uri} has no label column ${labelColumn}; columns: ${header.join(', ')}`, {
-          uri,
-        });
+        throw new InvalidInputError(
+          `${name}:${record.line}: no label column ${labelColumn}; columns: ${header.join(', ')} (set labelColumn, or check the delimiter)`,
+          { uri, field: 'labelColumn' },
+        );
+      const difference = headerDifference(reference, header);
+      if (difference) {
+        // One finding for the whole file: its rows are not read.
+        yield { where: `${name}:${record.line}`, label: undefined, error: difference, check: 'headerMismatch' };
+        return;
+      }
+      reference.file ??= name;
+      reference.header ??= header;
       continue;
     }
     const where = `${name}:${record.line}`;
@@ -219,23 +275,42 @@ async function* jsonlRecords(store: ObjectStore, uri: string, labelColumn: strin
   }
 }
 
+/**
+ * Image files as records: the label is the first folder below the source; a file below a nested
+ * folder is a finding (or, with nestedFolders: flatten, labelled by its first folder); a file that
+ * is not PNG/JPEG is a finding and is not read.
+ */
 async function* imageRecords(
   store: ObjectStore,
   uris: readonly string[],
   sourcePrefix: string,
+  nestedFolders: QualityPolicy['nestedFolders'],
 ): AsyncGenerator<RawRecord> {
   for (const uri of uris) {
-    const relative = relativeTo(sourcePrefix, uri) ?? uri;
-    const format = imageFormatOf(relative);
-    if (!format) continue;
-    const parts = relative.split('/');
-    const label = parts.length >= 2 ? parts[parts.length - 2] : undefined;
-    yield {
-      where: relative,
-      label,
-      image: { bytes: await store.getBytes(uri, { maxBytes: MAX_IMAGE_FILE_BYTES }), format },
-    };
+    const where = relativeTo(sourcePrefix, uri) ?? uri;
+    const format = imageFormatOf(where);
+    const parts = where.split('/');
+    if (!format) {
+      const extension = /\.[^./]+$/.exec(where)?.[0] ?? '(no extension)';
+      const error = `is ${extension}, not PNG or JPEG`;
+      yield { where, label: undefined, error, check: 'unsupportedFiles' };
+      continue;
+    }
+    if (parts.length > 2 && nestedFolders !== 'flatten') {
+      const error = `is ${parts.length - 2} folder(s) below class folder ${parts[0]}`;
+      yield { where, label: undefined, error, check: 'nestedFolders' };
+      continue;
+    }
+    const label = parts.length >= 2 ? parts[0] : undefined;
+    yield { where, label, image: { bytes: await store.getBytes(uri, { maxBytes: MAX_IMAGE_FILE_BYTES }), format } };
   }
+}
+
+/** `WxH` and colour mode of a decoded image, for the report's size/mode counts. */
+function imageShapeOf(bytes: Uint8Array, format: 'png' | 'jpeg', image: DecodedImage): [string, string] {
+  const modes: Readonly<Record<number, string>> = { 1: 'grey', 2: 'grey+alpha', 3: 'rgb', 4: 'rgba' };
+  const mode = format === 'png' ? (modes[pngHeader(bytes).channels] ?? 'png') : 'jpeg';
+  return [`${image.width}x${image.height}`, mode];
 }
 
 /** Column types of a table, inferred from a sample of rows. */
@@ -283,6 +358,32 @@ function splitCounts(count: number, options: SplitOptions): [number, number, num
   return [train, validation, test];
 }
 
+/** Quality findings about the classes: too small for the split, or too imbalanced. */
+function checkClasses(
+  quality: QualityTracker,
+  classes: readonly string[],
+  kept: readonly number[],
+  recordLabels: Int32Array,
+  split: SplitOptions,
+): void {
+  const counts = new Array<number>(classes.length).fill(0);
+  for (const i of kept) counts[recordLabels[i] ?? 0] = (counts[recordLabels[i] ?? 0] ?? 0) + 1;
+  const perClass = classes.map((name, label) => ({ name, count: counts[label] ?? 0 }));
+  const fractions: [number, number, number] = [split.train, split.validation, split.test];
+  // Stratified splits cut each class on its own; otherwise the split sizes are only known for the whole set.
+  if (split.stratify !== false)
+    for (const finding of smallClassFindings(perClass, fractions, (n) => splitCounts(n, split)))
+      quality.record('smallClasses', finding.where, finding.reason);
+  const sorted = [...perClass].filter((c) => c.count > 0).sort((a, b) => b.count - a.count);
+  const [largest, smallest] = [sorted[0], sorted[sorted.length - 1]];
+  if (largest && smallest && largest.count / smallest.count > quality.policy.maxImbalance)
+    quality.record(
+      'imbalance',
+      'classes',
+      `largest ${largest.name} (${largest.count}) / smallest ${smallest.name} (${smallest.count}) = ${(largest.count / smallest.count).toFixed(1)} > maxImbalance ${quality.policy.maxImbalance}`,
+    );
+}
+
 export async function prepareDataset(
   store: ObjectStore,
   options: PrepareDatasetOptions,
@@ -307,11 +408,18 @@ export async function prepareDataset(
   // Image files are separate objects: visiting them in a seeded random order spreads classes over every shard.
   const imageOrder = options.format === 'image-folder' ? shuffleInPlace([...objects], random) : objects;
 
+  const policy = options.quality ?? DEFAULT_QUALITY_POLICY;
+  const quality = new QualityTracker(policy);
   const records = async function* (): AsyncGenerator<RawRecord> {
-    if (options.format === 'image-folder') yield* imageRecords(store, imageOrder, sourcePrefix);
-    else
-      for (const uri of objects)
-        yield* options.format === 'csv' ? csvRecords(store, uri, labelColumn) : jsonlRecords(store, uri, labelColumn);
+    if (options.format === 'image-folder') {
+      yield* imageRecords(store, imageOrder, sourcePrefix, policy.nestedFolders);
+      return;
+    }
+    const reference: HeaderReference = {};
+    for (const uri of objects)
+      yield* options.format === 'csv'
+        ? csvRecords(store, uri, labelColumn, reference, options.delimiter)
+        : jsonlRecords(store, uri, labelColumn);
   };
 
   // Schema (tables): infer from the first rows.
@@ -340,7 +448,10 @@ export async function prepareDataset(
   const quarantine: QuarantinedRecord[] = [];
   const missing: Record<string, number> = {};
   const categories = new Map<string, Set<string>>(schema.categorical.map((column) => [column, new Set<string>()]));
-  const seen = new Map<string, string | undefined>();
+  // One entry per distinct example: its first label and where it was (index -1 once dropped).
+  const seen = new Map<string, { label: string | undefined; index: number; where: string }>();
+  const imageSizes: Record<string, number> = {};
+  const imageModes: Record<string, number> = {};
   const labelNames: string[] = [];
   const labelOf = new Map<string, number>();
   // Per record: its label index, or -1 when dropped.
@@ -354,26 +465,45 @@ export async function prepareDataset(
     naValues,
   };
 
-  const validate = (record: RawRecord): string | undefined => {
-    if (record.error) return record.error;
+  const background = options.image?.background ?? [255, 255, 255];
+  /** A finding of a quality check, or a problem that quarantines the record (dropInvalid). */
+  const validate = (record: RawRecord): { check?: QualityCheck; reason: string } | undefined => {
+    if (record.error) return { check: record.check ?? 'corruptFiles', reason: record.error };
+    const reason = invalidReason(record);
+    return reason === undefined ? undefined : { reason };
+  };
+  const invalidReason = (record: RawRecord): string | undefined => {
     if (record.label === undefined)
       return `has no label (${options.format === 'image-folder' ? 'file is not inside a class folder' : `column ${labelColumn} is empty`})`;
     if (fixedClasses && !fixedClasses.has(record.label))
       return `has label ${JSON.stringify(record.label)}, not one of ${[...fixedClasses].join(', ')}`;
-    if (record.image) {
-      try {
-        decodeImage(record.image.bytes, record.image.format);
-      } catch (error) {
-        return `is not a readable ${record.image.format.toUpperCase()} (${(error as Error).message})`;
-      }
-      return undefined;
-    }
+    if (record.image) return undefined;
     const cells = record.cells ?? {};
     if (missingPolicy === 'drop') {
       const absent = schema.numeric.find((column) => isMissingCell(cells[column], naValues));
       if (absent !== undefined) return `column ${absent} is missing (missing: drop)`;
     }
     return rowProblem(numericLayout, cells);
+  };
+
+  /** A corrupt or blank image (decoded here once; counted by size and colour mode). */
+  const imageProblem = (
+    where: string,
+    image: NonNullable<RawRecord['image']>,
+  ): { check: QualityCheck; reason: string } | undefined => {
+    let decoded: DecodedImage;
+    try {
+      decoded = decodeImage(image.bytes, image.format);
+    } catch (error) {
+      const what = image.format.toUpperCase();
+      return { check: 'corruptFiles', reason: `is a corrupt or truncated ${what} (${(error as Error).message})` };
+    }
+    const [size, mode] = imageShapeOf(image.bytes, image.format, decoded);
+    imageSizes[size] = (imageSizes[size] ?? 0) + 1;
+    imageModes[mode] = (imageModes[mode] ?? 0) + 1;
+    if (isConstantImage(decoded, background))
+      return { check: 'blankImages', reason: 'is one colour (blank) once transparency is composited' };
+    return undefined;
   };
 
   // Pass 1: scan.
@@ -387,31 +517,47 @@ export async function prepareDataset(
     recordCount += 1;
     recordLabels[index] = -1;
     if (recordCount % 500 === 0) onProgress?.({ pass: 'scan', records: recordCount });
-    const problem = validate(record);
-    if (problem) {
-      if (!dropInvalid) throw new InvalidInputError(`${record.where} ${problem}`, { where: record.where });
-      quarantine.push({ where: record.where, reason: problem });
+    const problem = validate(record) ?? (record.image ? imageProblem(record.where, record.image) : undefined);
+    if (problem?.check) quality.record(problem.check, record.where, problem.reason);
+    if (problem && !(problem.check === 'blankImages' && policy.blankImages === 'warn')) {
+      if (!dropInvalid && !problem.check)
+        throw new InvalidInputError(`${record.where} ${problem.reason}`, { where: record.where });
+      quarantine.push({ where: record.where, reason: problem.reason });
       continue;
     }
     for (const column of featureColumns)
       if (isMissingCell(record.cells?.[column], naValues)) missing[column] = (missing[column] ?? 0) + 1;
-    if (dropDuplicates) {
-      const hash = contentHash(record, featureColumns);
-      if (seen.has(hash)) {
-        duplicates += 1;
-        if (seen.get(hash) !== record.label) conflictingDuplicates += 1;
-        continue;
-      }
-      seen.set(hash, record.label);
-    }
-    for (const column of schema.categorical) {
-      const value = record.cells?.[column];
-      if (!isMissingCell(value, naValues)) categories.get(column)?.add(String(value).trim());
-    }
     const label = record.label as string;
+    // Registered before duplicates are dropped: a class whose every example goes is still listed (with 0).
     if (!labelOf.has(label)) {
       labelOf.set(label, labelNames.length);
       labelNames.push(label);
+    }
+    const hash = contentHash(record, featureColumns);
+    const first = seen.get(hash);
+    if (first && first.label !== record.label) {
+      conflictingDuplicates += 1;
+      const reason = `same content as ${first.where}, labelled ${first.label} there and ${record.label} here`;
+      quality.record('conflictingLabels', record.where, reason);
+      if (policy.conflictingLabels === 'drop') {
+        // Neither label can be trusted: every copy goes.
+        if (first.index >= 0) {
+          recordLabels[first.index] = -1;
+          quarantine.push({ where: first.where, reason: `conflicting labels (${reason})` });
+          first.index = -1;
+        }
+        quarantine.push({ where: record.where, reason: `conflicting labels (${reason})` });
+        continue;
+      }
+    }
+    if (first && dropDuplicates) {
+      duplicates += 1;
+      continue;
+    }
+    if (!first) seen.set(hash, { label: record.label, index, where: record.where });
+    for (const column of schema.categorical) {
+      const value = record.cells?.[column];
+      if (!isMissingCell(value, naValues)) categories.get(column)?.add(String(value).trim());
     }
     recordLabels[index] = labelOf.get(label) as number;
   }
@@ -423,6 +569,8 @@ export async function prepareDataset(
   for (let i = 0; i < recordCount; i += 1)
     if ((recordLabels[i] ?? -1) >= 0) recordLabels[i] = remap[recordLabels[i] as number] ?? -1;
   const kept = Array.from({ length: recordCount }, (_, i) => i).filter((i) => (recordLabels[i] ?? -1) >= 0);
+  checkClasses(quality, classes, kept, recordLabels, options.split);
+  quality.enforce(options.source);
   if (kept.length === 0)
     throw new InvalidInputError(`no usable examples in ${options.source} (${quarantine.length} quarantined)`, {
       source: options.source,
@@ -465,16 +613,17 @@ export async function prepareDataset(
   };
   const normalize =
     options.format === 'image-folder' ? options.image?.standardize === true : options.normalize !== false;
-  const spec: PreprocessingSpec = options.image
-    ? {
-        kind: 'image',
-        size: options.image.size,
-        channels: options.image.channels,
-        background: options.image.background ?? [255, 255, 255],
-        classes,
-        normalize,
-      }
-    : { kind: 'table', layout, classes, labelColumn, normalize };
+  const spec: PreprocessingSpec =
+    options.format === 'image-folder' && options.image
+      ? {
+          kind: 'image',
+          size: options.image.size,
+          channels: options.image.channels,
+          background: options.image.background ?? [255, 255, 255],
+          classes,
+          normalize,
+        }
+      : { kind: 'table', layout, classes, labelColumn, normalize };
   const featureShape = spec.kind === 'image' ? [spec.size[0], spec.size[1], spec.channels] : [featureCountOf(layout)];
   const length = featureShape.reduce((a, b) => a * b, 1);
   if (length === 0) throw new InvalidInputError(`${options.source} has no feature columns`, { source: options.source });
@@ -561,6 +710,8 @@ export async function prepareDataset(
     missing,
     splits: { train: train.count, validation: validation.count, test: test.count },
     inputTransform,
+    quality: quality.results(),
+    ...(options.format === 'image-folder' ? { images: { sizes: imageSizes, modes: imageModes } } : {}),
   };
   const reportUri = joinUri(options.outputPrefix, 'data-report.json');
   await store.putJson(reportUri, report);

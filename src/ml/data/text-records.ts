@@ -1,14 +1,20 @@
 /**
- * Streaming record readers for CSV (RFC 4180: quoted fields, doubled quotes, newlines inside
- * quotes, CRLF) and JSONL. Both consume a byte stream chunk by chunk, so a file of any size
- * is read with memory bounded by its longest record.
+ * Streaming record readers for CSV and JSONL. Both consume a byte stream chunk by chunk, so a
+ * file of any size is read with memory bounded by its longest record.
  *
- * The data is untrusted, so both are linear in the input (every character is looked at once)
- * and bounded: at most `maxFields` fields per CSV record, `maxRecordChars` characters per record
- * or line, `maxRecords` records per file; going over is a ResourceLimitError naming the line.
+ * CSV is parsed by `csv-parse` (RFC 4180 quoting, doubled quotes, newlines inside quotes, CRLF, a
+ * UTF-8 byte-order mark), a well-kept parser, rather than by hand; its delimiter is `,`, `;`, tab
+ * or `|`, sniffed from the header line unless given. Chunks are written to it one at a time and its
+ * records drained before the next chunk is pulled, so a limit stops the read inside the chunk that
+ * breaks it.
+ *
+ * The data is untrusted, so both are bounded: at most `maxFields` fields per CSV record,
+ * `maxRecordChars` characters per record or line, `maxRecords` records per file; going over is a
+ * ResourceLimitError naming the line. Broken quoting is an InvalidInputError naming the line.
  */
 import { StringDecoder } from 'node:string_decoder';
-import { ResourceLimitError } from '../../core/errors';
+import { CsvError, parse, type Parser } from 'csv-parse';
+import { InvalidInputError, ResourceLimitError } from '../../core/errors';
 
 export interface RecordLimits {
   /** Fields (columns) per CSV record; default {@link DEFAULT_RECORD_LIMITS}.maxFields. */
@@ -19,6 +25,11 @@ export interface RecordLimits {
   readonly maxRecords?: number;
   /** Named in error messages, e.g. the file name. */
   readonly source?: string;
+}
+
+export interface CsvOptions extends RecordLimits {
+  /** Field delimiter; default: sniffed from the first line among `,` `;` tab `|`. */
+  readonly delimiter?: string;
 }
 
 export const DEFAULT_RECORD_LIMITS = {
@@ -43,85 +54,114 @@ export interface CsvRecord {
   readonly line: number;
 }
 
+/** Characters of the first line looked at to choose the delimiter. */
+const SNIFF_CHARS = 4096;
+
+export const CSV_DELIMITERS: readonly string[] = [',', ';', '\t', '|'];
+
+/** The delimiter of a CSV: the candidate that splits its first line (outside quotes) most often; `,` on a tie. */
+export function sniffDelimiter(text: string): string {
+  const newline = text.indexOf('\n');
+  const line = newline >= 0 ? text.slice(0, newline) : text;
+  const counts = new Map<string, number>(CSV_DELIMITERS.map((d) => [d, 0]));
+  let inQuotes = false;
+  for (const char of line) {
+    if (char === '"') inQuotes = !inQuotes;
+    else if (!inQuotes && counts.has(char)) counts.set(char, (counts.get(char) ?? 0) + 1);
+  }
+  let best = ',';
+  for (const [delimiter, count] of counts) if (count > (counts.get(best) ?? 0)) best = delimiter;
+  return best;
+}
+
+function csvParser(limits: CsvOptions, delimiter: string, maxFields: number, maxRecordChars: number): Parser {
+  const parser = parse({
+    bom: true,
+    delimiter,
+    // Files joined from several sources mix line endings; both end a record.
+    record_delimiter: ['\r\n', '\n'],
+    info: true,
+    // Rows with another field count than the header are reported (quarantined) by the caller, per row.
+    relax_column_count: true,
+    skip_empty_lines: true,
+    max_record_size: maxRecordChars,
+    // Called for every field as it is parsed: a record too wide is refused before it is complete.
+    cast: (value, context) => {
+      if (context.index >= maxFields)
+        throw limitError(limits, context.lines, `more than ${maxFields} columns`, 'maxFields');
+      return value;
+    },
+  });
+  parser.on('error', () => undefined); // read through `errored` (and the async iterator) instead
+  return parser;
+}
+
+/** A csv-parse failure as Fineflow's error, naming the file and line. */
+function csvFailure(error: unknown, limits: CsvOptions, maxRecordChars: number): Error {
+  if (!(error instanceof CsvError)) return error instanceof Error ? error : new Error(String(error));
+  const lines: unknown = (error as unknown as { lines?: unknown }).lines;
+  const line = typeof lines === 'number' ? lines : 0;
+  if (error.code === 'CSV_MAX_RECORD_SIZE')
+    return limitError(limits, line, `a record longer than ${maxRecordChars} characters`, 'maxRecordChars');
+  const where = `${limits.source ? `${limits.source}:` : 'line '}${line}`;
+  return new InvalidInputError(
+    `${where}: ${error.message.replace(/^Invalid Record Length: |\.$/g, '')}; a field holding the delimiter, a quote or a newline must be wrapped in "…" with its quotes doubled`,
+    { code: 'csv-syntax', line, csvCode: error.code, ...(limits.source ? { source: limits.source } : {}) },
+  );
+}
+
+type ParsedRecord = { readonly record: string[]; readonly info: { readonly lines: number } };
+
 /** Parse CSV records from chunks; the header is just the first record. */
 export async function* readCsvRecords(
   chunks: AsyncIterable<Buffer | string>,
-  limits: RecordLimits = {},
+  limits: CsvOptions = {},
 ): AsyncGenerator<CsvRecord> {
   const maxFields = limits.maxFields ?? DEFAULT_RECORD_LIMITS.maxFields;
   const maxRecordChars = limits.maxRecordChars ?? DEFAULT_RECORD_LIMITS.maxRecordChars;
   const maxRecords = limits.maxRecords ?? DEFAULT_RECORD_LIMITS.maxRecords;
-  let records = 0;
-  let recordChars = 0;
   const decoder = new StringDecoder('utf8');
-  let fields: string[] = [];
-  let field = '';
-  let inQuotes = false;
-  let quotePending = false; // saw a `"` inside quotes: either an escaped quote or the closing one
-  let line = 1;
-  let recordLine = 1;
-  let sawAny = false;
-  const pushField = (): void => {
-    if (fields.length >= maxFields) throw limitError(limits, recordLine, `more than ${maxFields} columns`, 'maxFields');
-    fields.push(field);
-    field = '';
+  let parser: Parser | undefined;
+  let records = 0;
+  const toRecord = (parsed: ParsedRecord): CsvRecord => {
+    // info.lines is where the record ends; newlines inside quoted fields say where it started.
+    const inner = parsed.record.reduce((sum, field) => sum + (field.match(/\n/g)?.length ?? 0), 0);
+    const line = parsed.info.lines - inner;
+    if (++records > maxRecords) throw limitError(limits, line, `more than ${maxRecords} records`, 'maxRecords');
+    return { fields: parsed.record, line };
   };
-  const endRecord = (): CsvRecord | undefined => {
-    pushField();
-    recordChars = 0;
-    const record = { fields, line: recordLine };
-    fields = [];
-    const empty = record.fields.length === 1 && record.fields[0] === '';
-    if (!empty && ++records > maxRecords)
-      throw limitError(limits, recordLine, `more than ${maxRecords} records`, 'maxRecords');
-    return empty ? undefined : record;
+  const drain = function* (active: Parser): Generator<CsvRecord> {
+    for (
+      let parsed = active.read() as ParsedRecord | null;
+      parsed !== null;
+      parsed = active.read() as ParsedRecord | null
+    )
+      yield toRecord(parsed);
+    if (active.errored) throw csvFailure(active.errored, limits, maxRecordChars);
   };
-  const consume = function* (text: string): Generator<CsvRecord> {
-    for (let i = 0; i < text.length; i += 1) {
-      const char = text[i] as string;
-      if (++recordChars > maxRecordChars)
-        throw limitError(
-          limits,
-          sawAny || inQuotes ? recordLine : line,
-          `a record longer than ${maxRecordChars} characters`,
-          'maxRecordChars',
-        );
-      if (quotePending) {
-        quotePending = false;
-        if (char === '"') {
-          field += '"';
-          continue;
-        }
-        inQuotes = false;
-      }
-      if (inQuotes) {
-        if (char === '"') quotePending = true;
-        else {
-          if (char === '\n') line += 1;
-          field += char;
-        }
-        continue;
-      }
-      if (!sawAny) {
-        sawAny = true;
-        recordLine = line;
-      }
-      if (char === '"' && field === '') inQuotes = true;
-      else if (char === ',') pushField();
-      else if (char === '\n') {
-        const record = endRecord();
-        if (record) yield record;
-        line += 1;
-        sawAny = false;
-      } else if (char !== '\r') field += char;
+  // The delimiter is sniffed from the first line (its first SNIFF_CHARS: enough to count, and a limit
+  // still stops a hostile first record early), so text is held back until then.
+  let head = '';
+  const write = function* (text: string, last = false): Generator<CsvRecord> {
+    if (!parser) {
+      head += text;
+      if (!last && !head.includes('\n') && head.length < SNIFF_CHARS) return;
+      const delimiter = limits.delimiter ?? sniffDelimiter(head.replace(/^\uFEFF/, ''));
+      parser = csvParser(limits, delimiter, maxFields, maxRecordChars);
+      [text, head] = [head, ''];
     }
+    if (text === '') return;
+    parser.write(text);
+    yield* drain(parser);
   };
-  for await (const chunk of chunks) yield* consume(typeof chunk === 'string' ? chunk : decoder.write(chunk));
-  yield* consume(decoder.end());
-  if (quotePending) inQuotes = false;
-  if (field !== '' || fields.length > 0) {
-    const record = endRecord();
-    if (record) yield record;
+  for await (const chunk of chunks) yield* write(typeof chunk === 'string' ? chunk : decoder.write(chunk));
+  yield* write(decoder.end(), true);
+  if (!parser) return;
+  parser.end();
+  try {
+    for await (const parsed of parser as AsyncIterable<ParsedRecord>) yield toRecord(parsed);
+  } catch (error) {
+    throw csvFailure(error, limits, maxRecordChars);
   }
 }
 

@@ -139,3 +139,34 @@ test('inputs that can never succeed fail non-retryably and name the field', asyn
     assert.equal(failure.details.field, field, failure.message);
   }
 });
+
+test('every quality count reaches the stage log, and a .. in the source is an input error naming the field', async () => {
+  const local = memoryStore();
+  await rawBars(local, 's3://datasets/q/', 10);
+  await local.putBytes('s3://datasets/q/top/skip.gif', 'GIF89a');
+  const context = stageContext('prepare', { runId: 'prep-quality' });
+  await runStage('prepare-data', prepareDataStage, local, context, {
+    source: 's3://datasets/q/',
+    format: 'image-folder',
+    image: { size: [8, 8], channels: 1 },
+    quality: { unsupportedFiles: 'warn' },
+  });
+  const logs = await local.list('s3://fineflow/runs/prep-quality/');
+  let text = '';
+  for (const info of logs.filter((entry) => /log/.test(entry.key)))
+    text += (await local.getBytes(`s3://${info.bucket}/${info.key}`)).toString('utf8');
+  assert.match(text, /quality unsupportedFiles: 1 \(warn, warned\); e\.g\. top\/skip\.gif: is \.gif, not PNG or JPEG/);
+  assert.match(text, /quality conflictingLabels: 0 \(fail\)/);
+  assert.match(text, /image sizes: \d+x\d+ 30; colour modes: /);
+  assert.match(text, /classes: bottom 10 \(\d+\/\d+\/\d+\)/);
+
+  const failure = await stageFailure(
+    runStage('prepare-data', prepareDataStage, local, stageContext('prepare', { runId: 'prep-dots' }), {
+      source: 's3://datasets/q/../other/',
+      format: 'image-folder',
+    }),
+  );
+  assert.equal(failure.nonRetryable, true);
+  assert.match(failure.message, /'\.\.'|\.\. segment|'\.' or '\.\.' segment/);
+  assert.equal(failure.details.field, 'source');
+});

@@ -168,9 +168,9 @@ describe('preprocessing.json', () => {
 describe('the model carries its preprocessing', () => {
   it('prepare-data fits it on the training split; its shards read back equal applyToRows on the raw rows', async () => {
     const store = createMemoryObjectStore();
-    const lines = ['x,colour,label'];
+    const lines = ['x,y,colour,label'];
     for (let i = 0; i < 40; i += 1)
-      lines.push(`${i % 7 === 0 ? 'NA' : i},${i % 3 ? 'red' : 'blue'},${i % 2 ? 'a' : 'b'}`);
+      lines.push(`${i % 7 === 0 ? 'NA' : i},${i * 2},${i % 3 ? 'red' : 'blue'},${i % 2 ? 'a' : 'b'}`);
     await store.putBytes('s3://raw/t/data.csv', `${lines.join('\n')}\n`);
     const prepared = await prepareDataset(store, {
       source: 's3://raw/t/',
@@ -182,17 +182,17 @@ describe('the model carries its preprocessing', () => {
     assert.equal(preprocessing.kind, 'table');
     assert.deepEqual(
       preprocessing.columns.map((c) => c.name),
-      ['x', 'colour'],
+      ['x', 'y', 'colour'],
     );
     const expected = new Set(
       lines.slice(1).map((line) => {
-        const [x, colour] = line.split(',');
-        return Array.from(applyToRows(preprocessing, [{ x, colour }]), (v) => v.toFixed(4)).join(',');
+        const [x, y, colour] = line.split(',');
+        return Array.from(applyToRows(preprocessing, [{ x, y, colour }]), (v) => v.toFixed(4)).join(',');
       }),
     );
     const test = await loadSplit(store, prepared.manifest, 'test');
     for (let i = 0; i < test.labels.length; i += 1)
-      assert.ok(expected.has(Array.from(test.features.subarray(i * 3, i * 3 + 3), (v) => v.toFixed(4)).join(',')));
+      assert.ok(expected.has(Array.from(test.features.subarray(i * 4, i * 4 + 4), (v) => v.toFixed(4)).join(',')));
   });
 
   it('normalize: false is honoured for CSV (raw values, missing imputed)', async () => {
