@@ -95,6 +95,7 @@ export function prepareOptions(inputs: JsonObject, outputPrefix: string): Prepar
       test: (split.test as number | undefined) ?? 0.15,
       stratify: split.stratify !== false,
       seed: (split.seed as number | undefined) ?? 0,
+      ...(typeof split.column === 'string' ? { column: split.column } : {}),
     },
     quality: qualityPolicyOf({
       // dropInvalid: false has always meant "stop at the first unreadable record".

@@ -690,6 +690,13 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
             test: fraction('fraction held out for evaluate', 0.15),
             stratify: { type: 'boolean', default: true, description: 'keep class proportions equal across splits' },
             seed: { type: 'integer', minimum: 0, maximum: 4_294_967_295, default: 0, description: 'seed of the split' },
+            column: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 200,
+              description:
+                "csv/jsonl column naming each row's split (train, validation or test): your own split; fractions are then ignored and the column is not a feature",
+            },
           },
         },
         clean: {

@@ -58,6 +58,11 @@ export interface SplitOptions {
   /** Keep class proportions in every split. Default true. */
   readonly stratify?: boolean;
   readonly seed: number;
+  /**
+   * A column (CSV/JSONL) that says each row's split (`train`, `validation`/`val`, `test`): your own
+   * split, e.g. by time or by patient. The fractions are then ignored and the column is not a feature.
+   */
+  readonly column?: string;
 }
 
 export interface CleanOptions {
@@ -349,6 +354,23 @@ function contentHash(record: RawRecord, featureColumns: readonly string[]): stri
   return hash.digest('hex');
 }
 
+const SPLIT_WORDS: Readonly<Record<string, number>> = {
+  train: 0,
+  training: 0,
+  validation: 1,
+  valid: 1,
+  val: 1,
+  test: 2,
+  testing: 2,
+};
+
+/** The split (0 train, 1 validation, 2 test) a split-column cell names, if any. */
+function splitNamed(value: unknown): number | undefined {
+  return typeof value === 'string' || typeof value === 'number'
+    ? SPLIT_WORDS[String(value).trim().toLowerCase()]
+    : undefined;
+}
+
 /** Split sizes that sum to `count`, following the fractions (train takes the rounding remainder). */
 function splitCounts(count: number, options: SplitOptions): [number, number, number] {
   const total = options.train + options.validation + options.test;
@@ -365,13 +387,33 @@ function checkClasses(
   kept: readonly number[],
   recordLabels: Int32Array,
   split: SplitOptions,
+  columnSplits?: Uint8Array,
 ): void {
   const counts = new Array<number>(classes.length).fill(0);
   for (const i of kept) counts[recordLabels[i] ?? 0] = (counts[recordLabels[i] ?? 0] ?? 0) + 1;
   const perClass = classes.map((name, label) => ({ name, count: counts[label] ?? 0 }));
   const fractions: [number, number, number] = [split.train, split.validation, split.test];
-  // Stratified splits cut each class on its own; otherwise the split sizes are only known for the whole set.
-  if (split.stratify !== false)
+  if (columnSplits) {
+    // Your own split: a class must appear in every split that has rows.
+    const cells = classes.map(() => [0, 0, 0]);
+    const used = [0, 0, 0];
+    for (const i of kept) {
+      const s = columnSplits[i] ?? 0;
+      (cells[recordLabels[i] ?? 0] as number[])[s] = ((cells[recordLabels[i] ?? 0] as number[])[s] ?? 0) + 1;
+      used[s] = (used[s] ?? 0) + 1;
+    }
+    classes.forEach((name, label) => {
+      const row = cells[label] ?? [0, 0, 0];
+      const empty = SPLIT_NAMES.filter((_, s) => (used[s] ?? 0) > 0 && (row[s] ?? 0) === 0);
+      if (empty.length > 0)
+        quality.record(
+          'smallClasses',
+          `class ${name}`,
+          `has ${counts[label] ?? 0} example(s), none in ${empty.join(' and ')} (split column)`,
+        );
+    });
+  } else if (split.stratify !== false)
+    // Stratified splits cut each class on its own; otherwise the split sizes are only known for the whole set.
     for (const finding of smallClassFindings(perClass, fractions, (n) => splitCounts(n, split)))
       quality.record('smallClasses', finding.where, finding.reason);
   const sorted = [...perClass].filter((c) => c.count > 0).sort((a, b) => b.count - a.count);
@@ -432,7 +474,7 @@ export async function prepareDataset(
       if (sample.length >= SCHEMA_SAMPLE_ROWS) break;
     }
     const columns = [...new Set(sample.flatMap((record) => Object.keys(record.cells ?? {})))].filter(
-      (column) => column !== labelColumn,
+      (column) => column !== labelColumn && column !== options.split.column,
     );
     featureColumns = options.featureColumns ? [...options.featureColumns] : columns;
     const known = new Set(columns); // a Set: wide tables must not make this quadratic
@@ -506,12 +548,19 @@ export async function prepareDataset(
     return undefined;
   };
 
+  // Per record: the split its split column names (255: none).
+  let recordSplits = new Uint8Array(1024).fill(255);
+  const splitColumn = options.split.column;
+
   // Pass 1: scan.
   for await (const record of records()) {
     if (recordCount === recordLabels.length) {
       const grown = new Int32Array(recordLabels.length * 2);
       grown.set(recordLabels);
       recordLabels = grown;
+      const grownSplits = new Uint8Array(recordSplits.length * 2).fill(255);
+      grownSplits.set(recordSplits);
+      recordSplits = grownSplits;
     }
     const index = recordCount;
     recordCount += 1;
@@ -519,6 +568,16 @@ export async function prepareDataset(
     if (recordCount % 500 === 0) onProgress?.({ pass: 'scan', records: recordCount });
     const problem = validate(record) ?? (record.image ? imageProblem(record.where, record.image) : undefined);
     if (problem?.check) quality.record(problem.check, record.where, problem.reason);
+    const named = splitColumn === undefined ? undefined : splitNamed(record.cells?.[splitColumn]);
+    if (!problem && splitColumn !== undefined && named === undefined) {
+      const value = JSON.stringify(String(record.cells?.[splitColumn] ?? '').slice(0, 40));
+      quarantine.push({
+        where: record.where,
+        reason: `split column ${splitColumn} is ${value}; use train, validation or test`,
+      });
+      continue;
+    }
+    if (named !== undefined) recordSplits[index] = named;
     if (problem && !(problem.check === 'blankImages' && policy.blankImages === 'warn')) {
       if (!dropInvalid && !problem.check)
         throw new InvalidInputError(`${record.where} ${problem.reason}`, { where: record.where });
@@ -569,7 +628,7 @@ export async function prepareDataset(
   for (let i = 0; i < recordCount; i += 1)
     if ((recordLabels[i] ?? -1) >= 0) recordLabels[i] = remap[recordLabels[i] as number] ?? -1;
   const kept = Array.from({ length: recordCount }, (_, i) => i).filter((i) => (recordLabels[i] ?? -1) >= 0);
-  checkClasses(quality, classes, kept, recordLabels, options.split);
+  checkClasses(quality, classes, kept, recordLabels, options.split, splitColumn ? recordSplits : undefined);
   quality.enforce(options.source);
   if (kept.length === 0)
     throw new InvalidInputError(`no usable examples in ${options.source} (${quarantine.length} quarantined)`, {
@@ -582,13 +641,15 @@ export async function prepareDataset(
     options.split.stratify === false
       ? [kept]
       : classes.map((_, label) => kept.filter((i) => recordLabels[i] === label));
-  for (const group of groups) {
+  for (const group of splitColumn ? [] : groups) {
     shuffleInPlace(group, random);
     const [train, validation] = splitCounts(group.length, options.split);
     group.forEach((recordIndex, position) => {
       assignment[recordIndex] = position < train ? 0 : position < train + validation ? 1 : 2;
     });
   }
+
+  if (splitColumn) for (const i of kept) assignment[i] = recordSplits[i] ?? 255;
 
   // Features of a record.
   const categoryLists = schema.categorical.map((column) => [...(categories.get(column) ?? [])].sort());

@@ -40,6 +40,8 @@ function options(source: string, change: Partial<PrepareDatasetOptions> = {}): P
   };
 }
 
+const SPLIT = { train: 0.6, validation: 0.2, test: 0.2, seed: 1 };
+
 function policy(change: Partial<QualityPolicy>): QualityPolicy {
   return { ...DEFAULT_QUALITY_POLICY, ...change };
 }
@@ -181,6 +183,41 @@ describe('data quality: tables', () => {
     await store.putBytes('s3://raw/quote.csv', 'a,label\n1,x\n2,"y\n3,x\n');
     await assert.rejects(prepareDataset(store, options('s3://raw/quote.csv')), {
       message: /^quote\.csv:\d+: .*quote/i,
+    });
+  });
+});
+
+describe('splits', () => {
+  it('a split column is your own split: rows go where it says, it is not a feature, bad values are quarantined', async () => {
+    const store = createMemoryObjectStore();
+    const names = ['train', 'train', 'train', 'Validation', 'test'];
+    await store.putBytes(
+      's3://raw/own.csv',
+      rows(50, 'a,b,fold,label', (i) => `${i},${(i * 3) % 7},${names[i % 5]},${i % 2 ? 'x' : 'y'}`) +
+        '99,1,holdout,x\n',
+    );
+    const prepared = await prepareDataset(store, options('s3://raw/own.csv', { split: { ...SPLIT, column: 'fold' } }));
+    assert.deepEqual(prepared.report.splits, { train: 30, validation: 10, test: 10 });
+    assert.deepEqual(prepared.manifest.featureShape, [2], 'fold is not a feature');
+    assert.match(
+      prepared.report.quarantined.examples[0]?.reason ?? '',
+      /split column fold is "holdout"; use train, validation or test/,
+    );
+    const test = await loadSplit(store, prepared.manifest, 'test', { transform: false });
+    assert.deepEqual(
+      [...test.features.filter((_, i) => i % 2 === 0)].sort((p, q) => p - q),
+      [4, 9, 14, 19, 24, 29, 34, 39, 44, 49],
+    );
+  });
+
+  it('a class missing from a split of your own is named', async () => {
+    const store = createMemoryObjectStore();
+    await store.putBytes(
+      's3://raw/own2.csv',
+      rows(20, 'a,fold,label', (i) => `${i},${i < 15 ? 'train' : 'test'},${i < 15 && i % 2 ? 'x' : 'y'}`),
+    );
+    await assert.rejects(prepareDataset(store, options('s3://raw/own2.csv', { split: { ...SPLIT, column: 'fold' } })), {
+      message: /quality\.smallClasses: 1 found — class x: has 7 example\(s\), none in test \(split column\)/,
     });
   });
 });
