@@ -1,0 +1,104 @@
+/**
+ * `fineflow report RUN [STAGE] [--output FILE]`: writes an evaluate stage's HTML report
+ * (runs/<RUN>/<STAGE>/report/report.html in the bucket) to a local file, to open in a browser.
+ * Without STAGE, the run's only report; with several, they are listed and one must be named.
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { loadConfig } from '../../config';
+import { DependencyUnavailableError, FineflowError, InvalidInputError, NotFoundError } from '../../core/errors';
+import { createObjectStoreFromConfig } from '../../storage/minio-store';
+import type { ObjectStore } from '../../storage/object-store';
+import { EXIT, UsageError, type CliCommand } from '../command';
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+const REPORT_SUFFIX = '/report/report.html';
+
+/** The HTML reports of a run by stage id, or the one of `stage`. */
+export async function findReports(
+  store: ObjectStore,
+  bucket: string,
+  runId: string,
+  stage?: string,
+): Promise<Record<string, string>> {
+  for (const [what, value] of [
+    ['RUN', runId],
+    ['STAGE', stage],
+  ] as const)
+    if (value !== undefined && (!NAME.test(value) || value.includes('..')))
+      throw new InvalidInputError(
+        `${what} ${JSON.stringify(value)} is not a run or stage id (letters, digits, . _ -)`,
+        {
+          field: what,
+        },
+      );
+  const prefix = `s3://${bucket}/runs/${runId}/`;
+  if (stage) {
+    const uri = `${prefix}${stage}${REPORT_SUFFIX}`;
+    if (!(await store.stat(uri)))
+      throw new NotFoundError(`run ${runId} has no report for stage ${stage} (${uri}); evaluate stages write one`, {
+        uri,
+      });
+    return { [stage]: uri };
+  }
+  const reports: Record<string, string> = {};
+  for (const object of await store.list(prefix)) {
+    const rest = object.key.slice(`runs/${runId}/`.length);
+    const stageId = rest.split('/')[0] ?? '';
+    if (rest === `${stageId}${REPORT_SUFFIX}`) reports[stageId] = `s3://${bucket}/${object.key}`;
+  }
+  if (Object.keys(reports).length === 0)
+    throw new NotFoundError(`run ${runId} has no HTML report under ${prefix} (only evaluate stages write one)`, {
+      runId,
+    });
+  return reports;
+}
+
+export const command: CliCommand = {
+  name: 'report',
+  summary: "write a run's evaluation report (HTML) to a local file",
+  usage: 'report RUN [STAGE] [--output FILE]',
+  description: `Copies runs/RUN/STAGE/report/report.html from the bucket to FILE (default RUN-STAGE-report.html)
+and prints its path; open it in a browser (it is self-contained: no scripts, no network).
+Without STAGE the run's only report is taken; with several, name one.
+
+Examples:
+  fineflow report quickstart-20261205-031651-fnr3
+  fineflow report quickstart-20261205-031651-fnr3 evaluate --output /tmp/report.html
+
+Exit codes: 0 ok, 1 no such report, 2 usage (or several reports and no STAGE), 3 MinIO unreachable.`,
+  options: [{ name: 'output', short: 'o', kind: 'string', valueName: 'FILE', description: 'where to write the HTML' }],
+  async run(args, io) {
+    const [runId, stage, ...extra] = args.positionals;
+    if (!runId || extra.length > 0) throw new UsageError('give RUN and at most one STAGE');
+    const config = loadConfig(io.env);
+    const store = createObjectStoreFromConfig(config);
+    try {
+      const reports = await findReports(store, config.s3.bucket, runId, stage);
+      const stages = Object.keys(reports).sort();
+      if (stages.length > 1) {
+        io.stderr.write(
+          `run ${runId} has reports for stages ${stages.join(', ')}; name one: fineflow report ${runId} STAGE\n`,
+        );
+        return EXIT.usage;
+      }
+      const stageId = stages[0] as string;
+      const output = path.resolve(io.cwd, args.values.output ?? `${runId}-${stageId}-report.html`);
+      await writeFile(output, await store.getBytes(reports[stageId] as string));
+      io.stdout.write(args.flags.json ? `${JSON.stringify({ runId, stage: stageId, file: output })}\n` : `${output}\n`);
+      return EXIT.ok;
+    } catch (error) {
+      if (error instanceof DependencyUnavailableError) {
+        io.stderr.write(
+          `fineflow report: ${error.message}\nIs MinIO running? (fineflow dev up, or FINEFLOW_S3_ENDPOINT)\n`,
+        );
+        return EXIT.unavailable;
+      }
+      if (error instanceof FineflowError) {
+        io.stderr.write(`fineflow report: ${error.message}\n`);
+        return EXIT.failure;
+      }
+      throw error;
+    }
+  },
+};
