@@ -261,7 +261,7 @@ test(
     assert.equal(run.stage('evaluate').outputs?.passed, true);
     const html = await assertReport(run);
     assert.ok(
-      html.includes(`<tr><td>accuracy</td><td>${accuracy.toFixed(3)}</td></tr>`),
+      html.includes(`<tr><td>accuracy</td><td>${accuracy.toFixed(3)}</td>`), // then its interval
       `the report shows the fine-tuned model's accuracy ${accuracy}`,
     );
     assert.deepEqual(run.stage('register').outputs, { model: 'registry://surface-defects@1', version: 1 });
