@@ -33,6 +33,8 @@ import { CONTROL_POOL, taskQueueForPool } from '../core/run/task-queues';
 import { decodeHistoryPayload } from './temporal-connection';
 import type { Plan } from '../core/spec/plan-types';
 import { WorkerPresence } from './worker-presence';
+// Started by function reference, so the compiler checks `args` against the workflow's parameters.
+import { pipelineRun } from '../../workflows/pipeline-run';
 
 export interface RunClientOptions {
   /** Bucket of runs/, cache/ and models/ (config.s3.bucket), passed to every run. */
@@ -157,7 +159,7 @@ export class RunClient {
       ...(options.reuse ? { reuse: options.reuse } : {}),
     };
     try {
-      await this.client.workflow.start(WORKFLOW_TYPES.pipelineRun, {
+      await this.client.workflow.start(pipelineRun, {
         workflowId: runId,
         taskQueue: this.workflowTaskQueue,
         args: [input],

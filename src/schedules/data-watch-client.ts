@@ -23,6 +23,8 @@ import { WORKFLOW_TYPES } from '../core/run/run-types';
 import { runningWatchersQuery, searchAttributesForWatcher } from '../core/schedules/schedule-search-attributes';
 import { canonicalJson, planDigest, sha256Hex } from './schedules';
 import { CONTROL_POOL, taskQueueForPool } from '../core/run/task-queues';
+// Started by function reference, so the compiler checks `args` against the workflow's parameters.
+import { dataWatcher } from '../../workflows/data-watcher';
 
 export function watcherIdFor(pipeline: string, path: string): string {
   return `fineflow-${pipeline}-newdata-${sha256Hex(path).slice(0, 8)}`;
@@ -129,7 +131,7 @@ export class DataWatchClient {
       ...(this.options.pollsPerExecution ? { pollsPerExecution: this.options.pollsPerExecution } : {}),
     };
     try {
-      await this.client.workflow.start(WORKFLOW_TYPES.dataWatcher, {
+      await this.client.workflow.start(dataWatcher, {
         workflowId: watcherId,
         taskQueue: this.taskQueue,
         args: [input],

@@ -19,7 +19,7 @@ import { InvalidInputError } from '../core/errors';
 import type { JsonValue, Plan } from '../core/spec/plan-types';
 import { DataWatchClient, watcherIdFor, type DataWatchClientOptions, type WatcherChange } from './data-watch-client';
 import { DATA_WATCHER_SIGNALS, type DataWatcherStatus } from '../core/schedules/data-watch-types';
-import { WORKFLOW_TYPES, type PipelineRunInput } from '../core/run/run-types';
+import type { PipelineRunInput } from '../core/run/run-types';
 import { searchAttributesForRun } from '../core/schedules/schedule-search-attributes';
 import {
   appliedDigestOf,
@@ -34,6 +34,8 @@ import {
   type PipelineScheduleOptions,
 } from './schedules';
 import { OVERLAP_POLICY_NAMES, readNewDataTriggers, type OverlapPolicyName } from './schedule-block';
+// Started by function reference, so the compiler checks `args` against the workflow's parameters.
+import { pipelineRun } from '../../workflows/pipeline-run';
 
 export type ScheduleOutcome = 'created' | 'updated' | 'unchanged' | 'deleted' | 'absent';
 
@@ -362,7 +364,7 @@ export class ScheduleService {
     const now = new Date();
     const runId = `${schedule.scheduleId}-manual-${now.toISOString().replace(/[:.]/g, '-')}-${Math.random().toString(16).slice(2, 6)}`;
     const input: PipelineRunInput = { ...scheduled, trigger: { kind: 'manual', scheduleId: schedule.scheduleId } };
-    await this.client.workflow.start(WORKFLOW_TYPES.pipelineRun, {
+    await this.client.workflow.start(pipelineRun, {
       workflowId: runId,
       taskQueue: action.taskQueue,
       args: [input],
