@@ -60,7 +60,7 @@ export interface StageInputs {
     /** on cancel or timeout: time between SIGTERM and SIGKILL to the process group */
     readonly killGracePeriod?: In<string>;
   };
-  /** evaluate@1.0.0: Score a model on held-out data, per class and per slice, compare with baselines, and gate on a metric. */
+  /** evaluate@1.1.0: Score a model on held-out data, per class and per slice, compare with baselines, and gate on a metric. */
   readonly evaluate: {
     /** model to evaluate */
     readonly model: In<string>;
@@ -78,6 +78,17 @@ export interface StageInputs {
     readonly baseline?: In<string>;
     /** Authorization header value (e.g. `Bearer …`) for http(s):// models of this stage, sent only to their origin; must be ${{ secrets.NAME }} */
     readonly auth?: In<string>;
+    /** classic baselines trained on the training split and scored on the same examples ([] for none); a gate names them in `beat` */
+    readonly classicBaselines?: In<readonly In<'majority' | 'logistic-regression'>[]>;
+    /** percentile bootstrap confidence intervals on every metric and on each difference to a baseline */
+    readonly bootstrap?: In<{
+      /** resamples of the evaluated examples; 0 turns intervals off */
+      readonly resamples?: In<number>;
+      /** coverage of each interval */
+      readonly confidence?: In<number>;
+    }>;
+    /** misclassified examples shown in the report (thumbnails for images, rows for tables) */
+    readonly misclassified?: In<number>;
     /** also train the same architecture from random weights on the same data, for comparison */
     readonly fromScratch?: In<
       | boolean
@@ -117,11 +128,13 @@ export interface StageInputs {
       readonly beatBaseline?: In<boolean>;
       /** margin by which the baseline must be beaten */
       readonly minImprovement?: In<number>;
+      /** baselines that must be beaten on `metric` (by `minImprovement`); one that was not evaluated fails the gate */
+      readonly beat?: In<readonly In<'baseline' | 'from-scratch' | 'majority' | 'logistic-regression'>[]>;
     }>;
     /** seed for anything random (calibration bins, from-scratch training) */
     readonly seed?: In<number>;
   };
-  /** fine-tune@1.0.0: Adapt a base model to a prepared dataset: new head, freeze/unfreeze, optional two phases, early stopping, checkpoints that survive retries. */
+  /** fine-tune@1.1.0: Adapt a base model to a prepared dataset: new head, freeze/unfreeze, optional two phases, early stopping, checkpoints that survive retries. */
   readonly 'fine-tune': {
     /** base model to start from (give this or `architecture`) */
     readonly model?: In<string>;
@@ -174,7 +187,7 @@ export interface StageInputs {
           readonly learningRateFactor?: In<number>;
         }
     >;
-    /** stop when the monitored metric stops improving */
+    /** stop when the monitored metric stops improving; with two phases, per phase (a plateau in the head phase moves on to unfreezing) */
     readonly earlyStopping?: In<{
       /** metric to watch: what the training loop measures every epoch */
       readonly monitor?: In<'validation.accuracy' | 'validation.loss' | 'train.accuracy' | 'train.loss'>;
@@ -343,7 +356,7 @@ export interface StageInputs {
             readonly learningRateFactor?: In<number>;
           }
       >;
-      /** stop when the monitored metric stops improving */
+      /** stop when the monitored metric stops improving; with two phases, per phase (a plateau in the head phase moves on to unfreezing) */
       readonly earlyStopping?: In<{
         /** metric to watch: what the training loop measures every epoch */
         readonly monitor?: In<'validation.accuracy' | 'validation.loss' | 'train.accuracy' | 'train.loss'>;
@@ -429,6 +442,8 @@ export interface StageInputs {
       readonly stratify?: In<boolean>;
       /** seed of the split */
       readonly seed?: In<number>;
+      /** csv/jsonl column naming each row's split (train, validation or test): your own split; fractions are then ignored and the column is not a feature */
+      readonly column?: In<string>;
     }>;
     /** what to drop (dropped rows are counted in the report, with examples) */
     readonly clean?: In<{
@@ -443,6 +458,29 @@ export interface StageInputs {
     readonly limitPerClass?: In<number>;
     /** standardise numeric features (tables) or pixels per channel (images) with statistics of the training split; stored with the model */
     readonly normalize?: In<boolean>;
+    /** CSV field delimiter (default: sniffed from the header line) */
+    readonly delimiter?: In<',' | ';' | 'tab' | '|'>;
+    /** data-quality checks: fail stops the stage listing every finding; warn counts and lists them in the data report and the log */
+    readonly quality?: In<{
+      /** CSV files with other columns than the first (warn: skipped) */
+      readonly headerMismatch?: In<'fail' | 'warn'>;
+      /** image-folder files that are not PNG/JPEG (warn: skipped) */
+      readonly unsupportedFiles?: In<'fail' | 'warn'>;
+      /** undecodable images and unparseable rows; default warn (quarantined and listed), fail when clean.dropInvalid is false */
+      readonly corruptFiles?: In<'fail' | 'warn'>;
+      /** images below their class folder (labels come from the first folder level; flatten: keep them in it) */
+      readonly nestedFolders?: In<'fail' | 'flatten'>;
+      /** images of a single colour after alpha compositing */
+      readonly blankImages?: In<'fail' | 'warn' | 'drop'>;
+      /** identical examples with different labels (warn: first label wins; drop: every copy) */
+      readonly conflictingLabels?: In<'fail' | 'warn' | 'drop'>;
+      /** classes too small to reach every split with a fraction */
+      readonly smallClasses?: In<'fail' | 'warn'>;
+      /** largest/smallest class above maxImbalance */
+      readonly imbalance?: In<'fail' | 'warn'>;
+      /** imbalance threshold */
+      readonly maxImbalance?: In<number>;
+    }>;
     /** cells read as missing (besides the empty cell); stored with the model */
     readonly naValues?: In<readonly In<string>[]>;
     /** examples per shard written to the store */
