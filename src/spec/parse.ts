@@ -336,6 +336,17 @@ export function parsePipeline(source: string | Uint8Array, file: string): Parsed
         );
         return undefined;
       }
+      if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
+        // Beyond 2^53 a JSON number no longer holds every integer: the plan would carry another value than written.
+        push(
+          'unsafe-integer',
+          span,
+          `${String(node.source ?? value)} is beyond 2^53 (9007199254740991) and would silently lose precision`,
+          'write an integer between -9007199254740991 and 9007199254740991, or quote it to make it a string',
+          path,
+        );
+        return undefined;
+      }
       if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
         return { kind: 'scalar', value, span };
       push('wrong-type', span, `unsupported scalar value`, 'write a string, number, boolean or null', path);

@@ -491,6 +491,26 @@ function checkObject(
   return issues;
 }
 
+/** YAML 1.1 booleans, which YAML 1.2 (this parser) reads as strings. */
+const YAML11_BOOLEANS: Readonly<Record<string, boolean>> = Object.assign(Object.create(null) as object, {
+  yes: true,
+  Yes: true,
+  YES: true,
+  on: true,
+  On: true,
+  ON: true,
+  y: true,
+  Y: true,
+  no: false,
+  No: false,
+  NO: false,
+  off: false,
+  Off: false,
+  OFF: false,
+  n: false,
+  N: false,
+});
+
 function typeHint(schema: InputSchema, node: LocatedNode): string | undefined {
   if (
     node.kind === 'scalar' &&
@@ -503,6 +523,9 @@ function typeHint(schema: InputSchema, node: LocatedNode): string | undefined {
   }
   if (node.kind === 'scalar' && typeof node.value === 'number' && schema.type === 'integer')
     return 'write a whole number';
+  const yaml11 = node.kind === 'scalar' && typeof node.value === 'string' ? YAML11_BOOLEANS[node.value] : undefined;
+  if (yaml11 !== undefined && acceptsOutputType(schema, 'boolean'))
+    return `write \`${String(yaml11)}\` instead of \`${String((node as { value: string }).value)}\` (YAML 1.2 reads it as a string)`;
   if (node.kind === 'scalar' && node.value === null) return 'the value is empty; write one or remove the key';
   if (schema.type === 'array' && node.kind !== 'seq') return 'write a list, e.g. [a, b] or one `- item` per line';
   if (schema.description) return schema.description;
