@@ -82,7 +82,14 @@ const median = (values: readonly number[]): number => {
  */
 export const STAGE_TIMEOUT_MS = 10_000;
 
-function benchPlan(shape: 'chain' | 'fan-out', count: number, pool: string, activityType: string): Plan {
+/** A chain or fan-out of `count` no-op stages of `activityType` on `pool` (also used by bench/scale-bench.ts). */
+export function benchPlan(
+  shape: 'chain' | 'fan-out',
+  count: number,
+  pool: string,
+  activityType: string,
+  timeoutMs = STAGE_TIMEOUT_MS,
+): Plan {
   const stages: PlannedStage[] = Array.from({ length: count }, (_, index) => ({
     id: `s${index}`,
     uses: activityType,
@@ -90,7 +97,7 @@ function benchPlan(shape: 'chain' | 'fan-out', count: number, pool: string, acti
     with: { index },
     needs: shape === 'chain' && index > 0 ? [`s${index - 1}`] : [],
     pool,
-    timeoutMs: STAGE_TIMEOUT_MS,
+    timeoutMs,
     retry: { maxAttempts: 3, initialIntervalMs: 100, backoffCoefficient: 1, maximumIntervalMs: 100 },
     onFailure: 'fail',
     cache: { enabled: false },

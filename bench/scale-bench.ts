@@ -20,11 +20,11 @@ import { RunClient } from '../src/client/run-client';
 import { loadConfig } from '../src/config';
 import { taskQueueForPool } from '../src/core/run/task-queues';
 import { connectClient, connectWorker } from '../src/client/temporal-connection';
-import type { Plan, PlannedStage } from '../src/core/spec/plan-types';
 import type { StageActivityInput } from '../src/core/run/run-types';
 import { createObjectStoreFromConfig } from '../src/storage/minio-store';
 import { createWorker } from '../src/worker/run-worker';
 import type { HandWrittenInput } from './orchestration-workflows';
+import { benchPlan } from './orchestration-bench';
 import type { StageImplementation } from '../activities/stage-runner';
 
 type Variant = 'fineflow' | 'hand-written';
@@ -44,30 +44,6 @@ function quantile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-}
-
-function plan(shape: Shape, stages: number, pool: string): Plan {
-  const planned: PlannedStage[] = Array.from({ length: stages }, (_, index) => ({
-    id: `s${index}`,
-    uses: 'test-noop',
-    typeVersion: '1.0.0',
-    with: { index },
-    needs: shape === 'chain' && index > 0 ? [`s${index - 1}`] : [],
-    pool,
-    timeoutMs: STAGE_TIMEOUT_MS,
-    retry: { maxAttempts: 3, initialIntervalMs: 100, backoffCoefficient: 1, maximumIntervalMs: 100 },
-    onFailure: 'fail',
-    cache: { enabled: false },
-  }));
-  const ids = planned.map((s) => s.id);
-  return {
-    apiVersion: 'fineflow/v1',
-    pipeline: { name: `scale-${shape}` },
-    params: {},
-    stages: planned,
-    levels: shape === 'chain' ? ids.map((id) => [id]) : [ids],
-    triggers: [],
-  };
 }
 
 /** Samples this process's RSS every 100 ms; `stop` gives the peak growth over the start value in MiB. */
@@ -145,7 +121,7 @@ async function oneRun(h: Harness, variant: Variant, shape: Shape, stages: number
   const id = `scale-${variant === 'fineflow' ? 'ff' : 'hw'}-${process.pid}-${sequence++}`;
   const at = Date.now();
   if (variant === 'fineflow') {
-    await h.runs.submit(plan(shape, stages, h.stagePool), { runId: id });
+    await h.runs.submit(benchPlan(shape, stages, h.stagePool, 'test-noop', STAGE_TIMEOUT_MS), { runId: id });
     return { id, at };
   }
   const input: HandWrittenInput = {
