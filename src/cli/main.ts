@@ -29,6 +29,7 @@ const COMMANDS: readonly (readonly [string, string])[] = [
   ['data', 'data'],
   ['schema', 'schema'],
   ['setup', 'setup'],
+  ['gc', 'gc'],
 ];
 
 /**
@@ -41,6 +42,7 @@ const SUMMARIES: { readonly [moduleName: string]: string } = {
   'codec-server': 'serve /encode and /decode so the Temporal UI can show encrypted payloads',
   data: 'push data as an immutable dataset version; list, compare and pull versions',
   dev: 'start, stop or check the local Temporal + MinIO stack',
+  gc: 'delete old runs, checkpoints of ended runs and unused cache entries (dry run unless --yes)',
   logs: "print a run's stage logs (every attempt)",
   models: 'list registered models, show a model card, or move an alias',
   predict: 'class probabilities for images, CSV or JSONL files (local or s3://) from a model',

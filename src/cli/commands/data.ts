@@ -8,6 +8,7 @@
  * only on the objects' relative keys and contents; the new-data watcher computes the same id for
  * the same bytes, so the id a push prints is the one on the run it triggers and on the model card.
  */
+import { formatBytes } from '../../client/render';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -56,18 +57,6 @@ export async function listFilesRecursively(dir: string): Promise<string[]> {
   }
   await walk(dir);
   return found.sort();
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
 }
 
 /** Streams a directory to a prefix and seals the prefix into a version (manifest under `bucket`); progress lines go to `progress`. */

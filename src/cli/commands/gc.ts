@@ -1,0 +1,75 @@
+/**
+ * `fineflow gc [--older-than D] [--checkpoints-after D] [--yes]`: retention. Lists (by default) or
+ * deletes (`--yes`) old run prefixes, checkpoints of ended runs and cache entries nothing points
+ * at; never what a running or waiting run, a cache entry in use or a registered model's lineage
+ * needs (rules: src/retention/gc-plan.ts).
+ */
+import { EXIT, UsageError, type CliCommand } from '../command';
+import { withRunClient } from '../run-support';
+import { parseDuration } from '../../core/spec/durations';
+import { createObjectStoreFromConfig } from '../../storage/minio-store';
+import { executeGc, planCollection } from '../../retention/gc';
+import type { GcPlan } from '../../retention/gc-plan';
+import { formatBytes } from '../../client/render';
+
+/** At most ten years: a longer duration is a typo, and Date arithmetic stays exact. */
+const MAX_AGE_MS = 3650 * 86_400_000;
+
+function durationOption(value: string | undefined, flag: string, fallbackMs: number): number {
+  if (value === undefined) return fallbackMs;
+  const ms = parseDuration(value);
+  if (ms === undefined || ms > MAX_AGE_MS) {
+    throw new UsageError(`--${flag} ${value}: expected a duration up to 3650d such as 30d, 12h or 1w`);
+  }
+  return ms;
+}
+
+function renderPlan(plan: GcPlan, deleted: boolean): string {
+  const lines = plan.remove.map(
+    (item) =>
+      `${item.kind.padEnd(12)} ${item.id.padEnd(40)} ${String(item.objects.length).padStart(6)} objects ${formatBytes(item.bytes).padStart(10)}  ${item.reason}`,
+  );
+  const verb = deleted ? 'deleted' : 'would delete';
+  lines.push(
+    `${verb} ${plan.objects} objects, ${formatBytes(plan.bytes)}${deleted ? '' : ' (run again with --yes to delete)'}`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+export const command: CliCommand = {
+  name: 'gc',
+  summary: 'delete old runs, checkpoints of ended runs and unused cache entries (dry run unless --yes)',
+  usage: 'gc [--older-than 30d] [--checkpoints-after 1d] [--yes] [--json]',
+  options: [
+    {
+      name: 'older-than',
+      kind: 'string',
+      valueName: 'D',
+      description: 'remove ended runs and unindexed cache entries older than D (default 30d)',
+    },
+    {
+      name: 'checkpoints-after',
+      kind: 'string',
+      valueName: 'D',
+      description: 'remove checkpoints of runs ended more than D ago (default 1d)',
+    },
+    { name: 'yes', kind: 'boolean', description: 'delete; without it gc only lists what it would delete' },
+  ],
+  async run(args, io) {
+    if (args.positionals.length > 0) throw new UsageError('gc takes no positional arguments');
+    const policy = {
+      olderThanMs: durationOption(args.values['older-than'], 'older-than', 30 * 86_400_000),
+      checkpointsAfterMs: durationOption(args.values['checkpoints-after'], 'checkpoints-after', 86_400_000),
+    };
+    return withRunClient(io, 'gc', async ({ config, runs }) => {
+      const store = createObjectStoreFromConfig(config);
+      const plan = await planCollection(store, config.s3.bucket, runs, policy);
+      const deleted = args.flags.yes ? await executeGc(store, plan) : undefined;
+      if (args.flags.json) {
+        const items = plan.remove.map(({ objects, ...rest }) => ({ ...rest, objects: objects.length }));
+        io.stdout.write(`${JSON.stringify({ dryRun: deleted === undefined, ...plan, remove: items })}\n`);
+      } else io.stdout.write(renderPlan(plan, deleted !== undefined));
+      return EXIT.ok;
+    });
+  },
+};

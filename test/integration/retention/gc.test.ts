@@ -1,0 +1,101 @@
+/**
+ * `fineflow gc` against the real test stack: a dry run deletes nothing; `--yes` deletes exactly what
+ * the dry run listed, and never what a running run or a cache entry in use needs.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { RunState } from '../../../src/core/run/run-types';
+import { executeGc, planCollection } from '../../../src/retention/gc';
+import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
+import { registerTestStageTypes } from '../../stage-types';
+
+let h: RuntimeHarness;
+before(async () => {
+  registerTestStageTypes();
+  h = await startRuntimeHarness();
+});
+after(async () => {
+  await h?.close();
+});
+
+async function waitForState(runId: string, predicate: (state: RunState) => boolean): Promise<RunState> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const state = await h.runs.state(runId);
+    if (predicate(state)) return state;
+    if (Date.now() > deadline) throw new Error(`timed out; last state ${JSON.stringify(state)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+const HOUR = 3_600_000;
+
+test(
+  'gc lists, then deletes old runs and checkpoints, keeping a running run and cached outputs',
+  { timeout: 180_000 },
+  async () => {
+    const bucket = h.config.s3.bucket;
+    const keys = async (runId: string): Promise<string[]> =>
+      (await h.store.list(`s3://${bucket}/runs/${runId}/`)).map((o) => o.key.slice(`runs/${runId}/`.length)).sort();
+    const quick = (name: string) =>
+      h.plan(name, [
+        { id: 'echo', uses: 'test-echo', with: { value: name, sleepMs: 200, steps: 2, storeSteps: true } },
+      ]);
+    const ended = await h.runs.submit(quick('gc-ended'));
+    const cached = await h.runs.submit(quick('gc-cached'));
+    for (const runId of [ended, cached]) assert.equal((await h.runs.result(runId)).status, 'succeeded');
+    const running = await h.runs.submit(
+      h.plan('gc-running', [{ id: 'echo', uses: 'test-echo', with: { value: 1, sleepMs: 60_000, steps: 60 } }]),
+    );
+    await waitForState(running, (s) => (s.stages[0]?.progress?.fraction ?? 0) > 0);
+    await h.store.putBytes(`s3://${bucket}/runs/${running}/echo/checkpoints/epoch-1/weights.bin`, 'w');
+    await h.store.putBytes(`s3://${bucket}/runs/${ended}/echo/checkpoints/epoch-1/weights.bin`, 'w');
+    await h.store.putBytes(`s3://${bucket}/runs/gc-no-such-run/echo/out.txt`, 'orphan');
+    // A cache entry in use (a pipeline stage's latest) names one output of `cached`.
+    const key = 'e'.repeat(64);
+    const artifact = `s3://${bucket}/runs/${cached}/echo/step-1.txt`;
+    await h.store.putJson(`s3://${bucket}/cache/${key}/entry.json`, {
+      formatVersion: 1,
+      key,
+      keyDocument: null,
+      outputs: {},
+      artifacts: [{ uri: artifact, sha256: '0'.repeat(64) }],
+      digest: 'd',
+      runId: cached,
+      stageId: 'echo',
+      createdAt: new Date().toISOString(),
+    });
+    await h.store.putJson(`s3://${bucket}/cache/index/gc-cached/echo/latest.json`, {
+      key,
+      runId: cached,
+      digest: 'd',
+      createdAt: new Date().toISOString(),
+    });
+
+    // Two hours from now, with a one-hour policy, every ended run is old.
+    const policy = { olderThanMs: HOUR, checkpointsAfterMs: HOUR };
+    const before = { running: await keys(running), cached: await keys(cached) };
+    const plan = await planCollection(h.store, bucket, h.runs, policy, Date.now() + 2 * HOUR);
+    const byId = new Map(plan.remove.map((item) => [item.id, item]));
+    assert.equal(byId.get(ended)?.kind, 'run');
+    assert.equal(byId.get('gc-no-such-run')?.kind, 'run');
+    assert.match(byId.get('gc-no-such-run')?.reason ?? '', /no record in Temporal/);
+    assert.ok(!byId.has(running), 'a running run keeps everything');
+    assert.ok(!byId.get(cached)?.objects.some((o) => o.uri === artifact), 'the cached output is protected');
+    assert.ok(plan.bytes > 0);
+    // The dry run (planning) deleted nothing.
+    assert.ok((await keys(ended)).includes('echo/checkpoints/epoch-1/weights.bin'));
+
+    assert.equal(await executeGc(h.store, plan), plan.objects);
+    assert.deepEqual(await keys(ended), []);
+    assert.deepEqual(await keys('gc-no-such-run'), []);
+    const stillThere = new Set(await keys(running));
+    assert.ok(
+      before.running.every((key) => stillThere.has(key)),
+      'a running run keeps every object',
+    );
+    assert.deepEqual(await keys(cached), ['echo/step-1.txt']);
+    assert.ok(before.cached.length > 1);
+    await h.runs.cancel(running);
+  },
+);
