@@ -10,10 +10,18 @@
  */
 import type { TfBackendPreference } from '../src/config';
 import { CancelledError, InvalidInputError, NotFoundError } from '../src/core/errors';
-import { readManifest } from '../src/ml/data/shards';
+import { loadSplit, readManifest, type DatasetManifest } from '../src/ml/data/shards';
 import { CLASSIC_BASELINES, type ClassicBaselineName } from '../src/ml/eval/classic-baselines';
+import { externalProbabilities } from '../src/ml/eval/external-predictions';
 import { evaluateModel } from '../src/ml/eval/evaluate';
-import { higherIsBetter, metricValue, type ClassificationMetrics, type GateSpec } from '../src/ml/eval/metrics';
+import {
+  classificationMetrics,
+  compareMetrics,
+  higherIsBetter,
+  metricValue,
+  type ClassificationMetrics,
+  type GateSpec,
+} from '../src/ml/eval/metrics';
 import { parseRegistryUri, resolveVersion } from '../src/ml/models/registry';
 import { findCheckpoint } from '../src/ml/train/checkpoint';
 import { runTrainingInChildProcess } from '../src/ml/train/child-runner';
@@ -358,6 +366,8 @@ export function createEvaluateStage(options: EvaluateStageOptions = {}): StageIm
         ),
       );
     }
+    const external = await scoreExternalPredictions(store, objectInput(inputs, 'predictions'), manifest, split, result);
+    if (external) comparison.predictions = external;
     comparison.gate = toJsonValue({ passed: result.passed, reasons: result.reasons });
     for (const reason of result.reasons) runtime.log(`gate: ${reason}`);
     runtime.log(
@@ -372,6 +382,34 @@ export function createEvaluateStage(options: EvaluateStageOptions = {}): StageIm
       artifacts: await listStageArtifacts(store, context.outputPrefix),
     };
   };
+}
+
+/** Cap on one predictions file: probabilities of a large test split, not a dataset. */
+const MAX_PREDICTIONS_BYTES = 64 * 1024 * 1024;
+
+/** `predictions` input: each file scored with the model's metrics on the same split, compared with the model. */
+async function scoreExternalPredictions(
+  store: ObjectStore,
+  files: JsonObject,
+  manifest: DatasetManifest,
+  split: 'test' | 'validation',
+  result: { readonly metrics: ClassificationMetrics },
+): Promise<JsonObject | undefined> {
+  const entries = Object.entries(files);
+  if (entries.length === 0) return undefined;
+  const { labels } = await loadSplit(store, manifest, split, { transform: false });
+  const scored: Record<string, JsonValue> = {};
+  for (const [name, uri] of entries) {
+    const value = await store.getJson(String(uri), { maxBytes: MAX_PREDICTIONS_BYTES });
+    const probabilities = externalProbabilities(value, String(uri), { split, classes: manifest.classes, labels });
+    const metrics = classificationMetrics(probabilities, labels, manifest.classes);
+    scored[name] = toJsonValue({
+      uri,
+      metrics: headline(metrics),
+      comparison: compareMetrics(result.metrics, metrics),
+    });
+  }
+  return scored;
 }
 
 export const evaluateStage: StageImplementation = createEvaluateStage();

@@ -4,6 +4,7 @@
 #   1. npm dependencies (npm ci --ignore-scripts; .npmrc keeps tfjs-node's download from running)
 #   2. the native TensorFlow binding, built offline from package registries (cached outside the repo)
 #   3. the Temporal CLI and MinIO binaries (built from their Go modules once, cached outside the repo)
+#   4. the Python virtual environment of the `command` stage examples (scikit-learn from PyPI, cached outside the repo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,3 +21,6 @@ if [[ -f infra/tfjs-native/setup.sh ]]; then
 fi
 
 bash infra/stack.sh install
+
+# The examples' workers allow python=<this venv> (pipelines/sklearn-baseline.yaml, test/e2e).
+bash pipelines/python/setup-venv.sh >/dev/null

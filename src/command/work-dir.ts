@@ -18,6 +18,7 @@ import type { JsonObject, JsonValue } from '../core/spec/plan-types';
 import { asPrefixUri, formatS3Uri, joinS3Uri } from '../core/storage/uri';
 import type { OutboundPolicy } from '../security/outbound';
 import type { ObjectStore } from '../storage/object-store';
+import { readManifest } from '../ml/data/shards';
 
 /** Most objects one folder input or output may hold. */
 export const MAX_FOLDER_FILES = 10_000;
@@ -158,7 +159,7 @@ interface ManifestShard {
 
 /** A prepare-data dataset: its manifest, and every shard it lists, verified, with local paths in place of URIs. */
 async function downloadDataset(uri: string, target: string, services: InputServices): Promise<void> {
-  const manifest = await services.store.getJson<JsonObject>(uri);
+  const manifest = (await readManifest(services.store, uri)) as unknown as JsonObject;
   const splits = manifest?.splits;
   if (manifest?.format !== 'fineflow-shards/v1' || !splits || typeof splits !== 'object' || Array.isArray(splits))
     throw new InvalidInputError(`${uri} is not a prepare-data dataset manifest (format fineflow-shards/v1)`, {

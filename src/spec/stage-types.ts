@@ -957,6 +957,12 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
         baseline: modelUri(
           'model to compare with, e.g. registry://NAME@champion; a missing alias is reported, not fatal',
         ),
+        predictions: {
+          type: 'object',
+          additionalProperties: { type: 'uri', schemes: ['s3'] },
+          description:
+            'name → s3:// predictions file (fineflow-predictions/v1) of another model on the same split, e.g. a scikit-learn baseline run by a `command` stage; scored with the same metrics into `comparison.predictions.<name>`',
+        },
         auth: MODEL_AUTH_INPUT,
         classicBaselines: {
           type: 'array',
@@ -1100,6 +1106,13 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
               description: 'what every trial measures each epoch, e.g. validation.accuracy',
             },
             goal: { type: 'enum', values: ['maximize', 'minimize'], default: 'maximize', description: 'direction' },
+            target: {
+              type: 'number',
+              minimum: -1_000_000_000,
+              maximum: 1_000_000_000,
+              description:
+                'stop starting trials once a completed trial reaches this value (≥ when maximizing, ≤ when minimizing) and minTrials have completed; running trials finish (Katib calls it the objective goal)',
+            },
           },
           required: ['metric'],
         },
@@ -1164,6 +1177,13 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           },
         },
         maxTrials: { type: 'integer', minimum: 1, maximum: 10_000, default: 20, description: 'trials in total' },
+        minTrials: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 10_000,
+          default: 1,
+          description: 'trials that must complete before reaching objective.target ends the sweep',
+        },
         maxFailedTrials: {
           type: 'integer',
           minimum: 0,
@@ -1242,6 +1262,17 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           path: 'earlyStopping.minEpochs',
           message: `earlyStopping.minEpochs (${stopping.minEpochs}) exceeds maxEpochs (${stopping.maxEpochs})`,
           hint: 'make minEpochs ≤ maxEpochs',
+        });
+      }
+      if (
+        typeof inputs.minTrials === 'number' &&
+        typeof inputs.maxTrials === 'number' &&
+        inputs.minTrials > inputs.maxTrials
+      ) {
+        problems.push({
+          path: 'minTrials',
+          message: `minTrials (${inputs.minTrials}) exceeds maxTrials (${inputs.maxTrials})`,
+          hint: 'lower minTrials to at most maxTrials',
         });
       }
       if (

@@ -9,7 +9,7 @@
  *   pretrain-digits → digits-cnn → quickstart (shapes-classifier), sweep
  *   digits-cnn + a shapes-cnn pretraining plan → defect-detection (defect-detector@champion)
  *                                              → scheduled-retrain
- *   a churn pretraining plan (fine-tune `architecture: mlp`) → churn-mlp → tabular
+ *   a churn pretraining plan (fine-tune `architecture: mlp`) → churn-mlp → tabular, sklearn-baseline
  *
  * Where an example's own gate or a known product bug stops the chain, the test says so
  * (t.diagnostic / t.todo) and makes the prerequisite directly, so every example still runs.
@@ -19,7 +19,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   parseRegistryUri,
@@ -47,6 +47,7 @@ const TESTED = [
   'pretrain-surface.yaml',
   'quickstart.yaml',
   'scheduled-retrain.yaml',
+  'sklearn-baseline.yaml',
   'sweep.yaml',
   'tabular.yaml',
 ];
@@ -521,5 +522,36 @@ test(
     // `latest` is not stored: it always names the newest version.
     assert.deepEqual((await showModel(rt.harness.store, rt.bucket, 'churn-mlp')).aliases, { q3: 2 });
     assert.equal(await latestVersion('churn-mlp'), 2);
+  },
+);
+
+test(
+  'sklearn-baseline: a command stage runs a scikit-learn baseline in Python beside the tfjs fine-tune, and evaluate scores both on the same split',
+  TIMEOUT,
+  async (t) => {
+    assert.ok(await latestVersion('churn-mlp'), 'tabular registered churn-mlp');
+    const code = `s3://${rt.bucket}/datasets/code/sklearn-baseline/sklearn_baseline.py`;
+    await rt.harness.store.putBytes(code, readFileSync(path.join(REPO, 'pipelines/python/sklearn_baseline.py')));
+    const run = await rt.run(rt.plan({ file: 'pipelines/sklearn-baseline.yaml' }, { dataset: datasets.churnQ3, code }));
+    assertSucceeded(run);
+    const baseline = run.stage('baseline').outputs as Record<string, Record<string, unknown>>;
+    const artifacts = baseline.artifacts as Record<string, string>;
+    assert.match(artifacts.predictions ?? '', /\/baseline\/outputs\/predictions\/predictions\.json$/);
+    const modelFile = baseline.files?.model as { sha256: string; bytes: number };
+    assert.match(modelFile.sha256, /^[0-9a-f]{64}$/);
+    assert.ok(modelFile.bytes > 0);
+    assert.equal(baseline.values?.model, 'logistic-regression');
+    const pythonAccuracy = baseline.metrics?.accuracy as number;
+    assert.ok(pythonAccuracy > 0.5 && pythonAccuracy <= 1, `sklearn accuracy ${pythonAccuracy}`);
+    // evaluate scored the baseline's predictions itself, with its own metric code, on the same examples.
+    const comparison = run.stage('evaluate').outputs?.comparison as Record<string, Record<string, unknown>>;
+    const sklearn = comparison.predictions?.sklearn as { metrics: { accuracy: number; count: number } };
+    assert.ok(Math.abs(sklearn.metrics.accuracy - pythonAccuracy) < 1e-6, JSON.stringify(sklearn));
+    assert.equal(sklearn.metrics.count, baseline.values?.evaluated);
+    const deltas = (comparison.predictions?.sklearn as { comparison: { metric: string; delta: number }[] }).comparison;
+    assert.ok(deltas.some((d) => d.metric === 'accuracy' && Number.isFinite(d.delta)));
+    t.diagnostic(
+      `test accuracy: fine-tuned MLP ${String(metricsOf(run).accuracy)}, scikit-learn ${sklearn.metrics.accuracy} (${sklearn.metrics.count} examples)`,
+    );
   },
 );

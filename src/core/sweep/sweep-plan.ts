@@ -71,8 +71,13 @@ export function planSweep(inputs: JsonObject): SweepPlan {
   const config = parseSweepConfig({
     algorithm: inputs.algorithm ?? 'tpe',
     space: normaliseSpace(space),
-    objective: { metric: objective.metric, goal: objective.goal ?? 'maximize' },
+    objective: {
+      metric: objective.metric,
+      goal: objective.goal ?? 'maximize',
+      ...(objective.target !== undefined ? { target: objective.target } : {}),
+    },
     ...(inputs.maxTrials !== undefined ? { maxTrials: inputs.maxTrials } : {}),
+    ...(inputs.minTrials !== undefined ? { minTrials: inputs.minTrials } : {}),
     maxFailedTrials: tolerated + 1,
     ...(inputs.parallelism !== undefined ? { parallelism: inputs.parallelism } : {}),
     epochsPerTrial,

@@ -49,8 +49,13 @@ export type EarlyStoppingConfig =
 export interface SweepConfig {
   readonly algorithm: SearchAlgorithm;
   readonly space: SearchSpace;
-  /** Metric the trials report (e.g. `validation.accuracy`) and whether to maximise it. */
-  readonly objective: { readonly metric: string; readonly goal: Goal };
+  /**
+   * Metric the trials report (e.g. `validation.accuracy`), whether to maximise it, and an optional
+   * `target`: once a completed trial reaches it (and `minTrials` trials completed), no new trial starts.
+   */
+  readonly objective: { readonly metric: string; readonly goal: Goal; readonly target?: number };
+  /** Completed trials before reaching `objective.target` may end the sweep. Default 1 (absent in older states). */
+  readonly minTrials?: number;
   /**
    * Trials started in total, ≥ 1. Default: the grid size for `grid`, 10 otherwise. A grid
    * smaller than this ends the sweep earlier.
@@ -139,6 +144,9 @@ export function parseSweepConfig(input: unknown): SweepConfig {
   if (typeof metric !== 'string' || metric === '') throw invalid('objective.metric', 'must be a non-empty string');
   if (goal !== 'maximize' && goal !== 'minimize')
     throw invalid('objective.goal', `must be maximize or minimize, got ${JSON.stringify(goal)}`);
+  const { target } = objective as Record<string, unknown>;
+  if (target !== undefined && (typeof target !== 'number' || !Number.isFinite(target)))
+    throw invalid('objective.target', `must be a finite number, got ${JSON.stringify(target)}`);
   const gridPointsPerParameter = integer(raw.gridPointsPerParameter, 'gridPointsPerParameter', 1, DEFAULT_GRID_POINTS);
   // A grid without maxTrials means "the whole grid"; other algorithms need a budget.
   const maxTrials = integer(
@@ -149,6 +157,8 @@ export function parseSweepConfig(input: unknown): SweepConfig {
   );
   const maxFailedTrials = integer(raw.maxFailedTrials, 'maxFailedTrials', 1, maxTrials);
   const parallelism = integer(raw.parallelism, 'parallelism', 1, 1);
+  const minTrials = integer(raw.minTrials, 'minTrials', 1, 1);
+  if (minTrials > maxTrials) throw invalid('minTrials', `(${minTrials}) must not exceed maxTrials (${maxTrials})`);
   const epochsPerTrial = integer(raw.epochsPerTrial, 'epochsPerTrial', 1, 10);
   const seed = integer(raw.seed, 'seed', -(2 ** 52), 0);
   const tpeRaw = (raw.tpe ?? {}) as Record<string, unknown>;
@@ -162,8 +172,9 @@ export function parseSweepConfig(input: unknown): SweepConfig {
   return {
     algorithm: algorithm as SearchAlgorithm,
     space,
-    objective: { metric, goal },
+    objective: { metric, goal, ...(target !== undefined ? { target } : {}) },
     maxTrials,
+    minTrials,
     maxFailedTrials,
     parallelism,
     epochsPerTrial,
@@ -243,9 +254,22 @@ export function launchBlockedReason(state: SweepState): string | undefined {
   const failed = state.trials.filter((trial) => trial.status === 'failed').length;
   if (failed >= state.config.maxFailedTrials)
     return `${failed} trials failed (maxFailedTrials ${state.config.maxFailedTrials})`;
+  const reached = targetReachedReason(state);
+  if (reached !== undefined) return reached;
   if (state.trials.length >= state.config.maxTrials) return `all ${state.config.maxTrials} trials started (maxTrials)`;
   if (remainingSuggestions(state.searcher) <= 0) return 'the search space is exhausted';
   return undefined;
+}
+
+/** Why the objective's target ends the sweep: a completed trial reached it, after at least `minTrials` completed. */
+export function targetReachedReason(state: SweepState): string | undefined {
+  const { target, goal, metric } = state.config.objective;
+  if (target === undefined) return undefined;
+  const completed = state.trials.filter((trial) => trial.status === 'completed').length;
+  if (completed < (state.config.minTrials ?? 1)) return undefined;
+  const leader = best(state);
+  if (!leader || (goal === 'maximize' ? leader.value < target : leader.value > target)) return undefined;
+  return `objective ${metric} reached its target ${target} (trial ${leader.trialId}: ${leader.value}) after ${completed} completed trials`;
 }
 
 /**

@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { evaluateStage } from '../../../activities/evaluate';
 import { fineTuneStage } from '../../../activities/fine-tune';
@@ -73,13 +74,21 @@ function summary(stages: readonly StageState[]): string {
   );
 }
 
+/** The python of the examples' virtual environment (created once by pipelines/python/setup-venv.sh, then cached). */
+export function examplesPython(): string {
+  const printed = execFileSync('bash', [path.join(REPO, 'pipelines/python/setup-venv.sh')], { encoding: 'utf8' });
+  return printed.trim().split('\n').pop() as string;
+}
+
 export async function startExampleRuntime(): Promise<ExampleRuntime> {
   const harness = await startRuntimeHarness({ cpuWorker: false });
   const trainPool = `train-${randomSuffix()}`;
   // cpu: prepare/select/evaluate/register, two at once; train: one training at a time per
   // worker, two workers so a sweep's `parallelism: 2` really runs two trials side by side.
-  await harness.addWorker({ pool: harness.pools.cpu, extraStages: ML_STAGES, concurrency: 2 });
-  await harness.addWorker({ pool: trainPool, extraStages: ML_STAGES, concurrency: 2 });
+  // `command` examples run Python from the venv scripts/bootstrap.sh made, as an operator would allow it.
+  const config = { ...harness.config, command: { ...harness.config.command, allow: { python: examplesPython() } } };
+  await harness.addWorker({ pool: harness.pools.cpu, extraStages: ML_STAGES, concurrency: 2, config });
+  await harness.addWorker({ pool: trainPool, extraStages: ML_STAGES, concurrency: 2, config });
   const bucket = `ff-e2e-examples-${randomSuffix()}`;
   await harness.store.ensureBucket(bucket);
   const runs = new RunClient(harness.client, { bucket, workflowTaskQueue: taskQueueForPool(harness.pools.control) });
