@@ -76,6 +76,10 @@ export interface StageInputs {
     readonly slices?: In<readonly In<string>[]>;
     /** model to compare with, e.g. registry://NAME@champion; a missing alias is reported, not fatal */
     readonly baseline?: In<string>;
+    /** name → s3:// predictions file (fineflow-predictions/v1) of another model on the same split, e.g. a scikit-learn baseline run by a `command` stage; scored with the same metrics into `comparison.predictions.<name>` */
+    readonly predictions?: In<{
+      readonly [key: string]: In<string>;
+    }>;
     /** Authorization header value (e.g. `Bearer …`) for http(s):// models of this stage, sent only to their origin; must be ${{ secrets.NAME }} */
     readonly auth?: In<string>;
     /** classic baselines trained on the training split and scored on the same examples ([] for none); a gate names them in `beat` */
@@ -253,6 +257,8 @@ export interface StageInputs {
       readonly metric: In<'validation.accuracy' | 'validation.loss' | 'train.accuracy' | 'train.loss'>;
       /** direction */
       readonly goal?: In<'maximize' | 'minimize'>;
+      /** stop starting trials once a completed trial reaches this value (≥ when maximizing, ≤ when minimizing) and minTrials have completed; running trials finish (Katib calls it the objective goal) */
+      readonly target?: In<number>;
     }>;
     /** search algorithm */
     readonly algorithm?: In<'grid' | 'random' | 'tpe'>;
@@ -278,6 +284,8 @@ export interface StageInputs {
     }>;
     /** trials in total */
     readonly maxTrials?: In<number>;
+    /** trials that must complete before reaching objective.target ends the sweep */
+    readonly minTrials?: In<number>;
     /** failed trials tolerated before the sweep fails */
     readonly maxFailedTrials?: In<number>;
     /** trials running at once across the pool */
