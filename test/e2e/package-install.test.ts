@@ -129,7 +129,7 @@ void describe('the published package', () => {
   void it('plans exactly what the clone plans', async () => {
     const planned = await exec(
       fineflow(),
-      ['plan', 'quickstart.yaml', '--json', '--set', 'epochs=3'],
+      ['plan', 'quickstart.yaml', '--json', '--set', 'epochs=12'],
       app,
       userEnv(home),
     );
@@ -138,7 +138,7 @@ void describe('the published package', () => {
       readFileSync(path.join(REPO, 'pipelines', 'quickstart.yaml'), 'utf8'),
       'quickstart.yaml',
       {
-        set: ['epochs=3'],
+        set: ['epochs=12'],
       },
     );
     assert.ok(expected.plan);
