@@ -13,8 +13,16 @@ import { createCommandStage } from '../../../activities/command';
 import type { CommandConfig } from '../../../src/command/command-config';
 import { ERROR_TYPES } from '../../../src/core/errors';
 import type { JsonObject } from '../../../src/core/spec/plan-types';
-import { stageLogUri } from '../../../src/core/storage/layout';
+import { listStageLogs, stageLogText } from '../../../src/client/run-logs';
+import type { ObjectStore } from '../../../src/storage/object-store';
 import { BUCKET, memoryStore, runStage, stageContext, stageFailure } from '../activities/helpers';
+
+/** The stage's first-attempt log as `fineflow logs` reads it (chunks in line order). */
+async function firstLog(store: ObjectStore, runId: string, stageId: string): Promise<string> {
+  const [log] = await listStageLogs(store, BUCKET, runId, stageId);
+  assert.ok(log, `${stageId} has a log`);
+  return stageLogText(store, log);
+}
 
 async function config(allow: Record<string, string> = { sh: '/bin/sh' }): Promise<CommandConfig> {
   return { allow, workRoot: await mkdtemp(join(tmpdir(), 'ff-command-test-')), maxBytes: 10 * 1024 * 1024 };
@@ -68,7 +76,7 @@ test('a command downloads its inputs, reports progress, uploads its outputs with
   assert.equal((outputs.files?.model as JsonObject).files, 2);
   assert.equal(result.artifacts?.length, 3);
   assert.ok(heartbeats.some((h) => h.fraction === 0.5 && h.message?.includes('summing partial=7')));
-  const log = (await store.getBytes(stageLogUri(BUCKET, context.runId, 'sum', 1))).toString();
+  const log = await firstLog(store, context.runId, 'sum');
   assert.match(log, /summed to 12/);
   assert.doesNotMatch(log, /::fineflow::/, 'protocol lines are progress, not log');
   assert.deepEqual(await readdir(settings.workRoot), [], 'the work directory is removed');
@@ -82,7 +90,7 @@ test('the program gets a fresh environment: none of the worker variables (store 
     await runStage('command', createCommandStage(await config()), store, context, {
       run: ['sh', '-c', 'env; echo "home=$HOME"'],
     });
-    const log = (await store.getBytes(stageLogUri(BUCKET, context.runId, 'env', 1))).toString();
+    const log = await firstLog(store, context.runId, 'env');
     assert.doesNotMatch(log, /worker-secret-canary-value/);
     assert.match(log, /FINEFLOW_RESULTS=/);
     assert.match(log, /PATH=\/usr\/local\/bin:\/usr\/bin:\/bin/);
