@@ -4,7 +4,7 @@
  * The stack's S3 user is the least-privilege CLI user, never root, and its secret key is never
  * printed: the output shows the command that reads it (`infra/stack.sh secret-key cli`).
  */
-import { spawn } from 'node:child_process';
+import { runBashScript } from '../run-script';
 import { resolve } from 'node:path';
 import { EXIT, UsageError, type CliCommand, type CliIo } from '../command';
 import { packageFile, stackDir as stackDirOf } from '../../package-paths';
@@ -46,20 +46,10 @@ export function stackEndpoints(env: CliIo['env'], cwd = process.cwd()) {
   };
 }
 
-/** Runs the stack script; its stdout goes to `out` (stderr in --json mode, to keep stdout JSON). */
+/** Runs the stack script; the state dir is always passed, so an installed package never keeps state beside its code. */
 function runStackScript(args: readonly string[], io: CliIo, out: NodeJS.WritableStream): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    // The state dir is always passed, so an installed package never keeps state beside its code.
-    const child = spawn('bash', [STACK_SCRIPT, ...args], {
-      env: { ...io.env, FINEFLOW_STACK_DIR: stackDirOf(io.env, io.cwd) } as NodeJS.ProcessEnv,
-      cwd: io.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout.pipe(out, { end: false });
-    child.stderr.pipe(io.stderr, { end: false });
-    child.once('error', reject);
-    child.once('close', (code) => resolvePromise(code ?? EXIT.failure));
-  });
+  const env = { ...io.env, FINEFLOW_STACK_DIR: stackDirOf(io.env, io.cwd) } as NodeJS.ProcessEnv;
+  return runBashScript(STACK_SCRIPT, args, io, out, env);
 }
 
 export const command: CliCommand = {

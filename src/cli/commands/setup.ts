@@ -4,25 +4,11 @@
  * this process that the binding and the graph addon load. Training works without them, on the
  * pure-JS backend, one to three orders of magnitude slower.
  */
-import { spawn } from 'node:child_process';
-import { EXIT, UsageError, type CliCommand, type CliIo } from '../command';
+import { EXIT, UsageError, type CliCommand } from '../command';
 import { packageFile } from '../../package-paths';
+import { runBashScript } from '../run-script';
 import { loadTf } from '../../ml/backend';
 import { loadGraphAddon } from '../../ml/graph/tf-graph';
-
-function runSetupScript(io: CliIo, out: NodeJS.WritableStream): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn('bash', [packageFile('infra', 'tfjs-native', 'setup.sh')], {
-      env: { ...io.env } as NodeJS.ProcessEnv,
-      cwd: io.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout.pipe(out, { end: false });
-    child.stderr.pipe(io.stderr, { end: false });
-    child.once('error', reject);
-    child.once('close', (code) => resolvePromise(code ?? EXIT.failure));
-  });
-}
 
 /** What the training code will find: loaded in this process, exactly as a worker loads them. */
 function probeNative(): { native: boolean; graphAddon: boolean; reason?: string } {
@@ -52,7 +38,7 @@ Exit codes: 0 the native backend loads, 1 it does not (training falls back to pu
   async run(args, io) {
     if (args.positionals.length > 0) throw new UsageError(`setup takes no arguments, got '${args.positionals[0]}'`);
     const json = args.flags.json === true;
-    await runSetupScript(io, json ? io.stderr : io.stdout);
+    await runBashScript(packageFile('infra', 'tfjs-native', 'setup.sh'), [], io, json ? io.stderr : io.stdout);
     const result = probeNative();
     if (json) io.stdout.write(`${JSON.stringify(result)}\n`);
     else if (result.native)
