@@ -2,7 +2,8 @@
  * The `/metrics` endpoint of a worker: Fineflow's registry, followed by the Temporal SDK's own
  * metrics (task slots, poll latency, workflow task times, sticky cache…) that the SDK's core
  * exports on a private loopback port. One scrape target per worker, so a Prometheus job and the
- * Grafana dashboard see both families with the same `instance` label.
+ * Grafana dashboard see both families with the same `instance` label. The same listener answers
+ * the Kubernetes probes: `/healthz` (the process is not wedged) and `/readyz` (the worker polls).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +17,19 @@ export interface MetricsServerOptions {
   readonly metrics: FineflowMetrics;
   /** The SDK exporter's URL (http://127.0.0.1:PORT/metrics), appended to every answer when set. */
   readonly sdkMetricsUrl?: string;
+  /** The worker's state for `/healthz` and `/readyz`; without it both answer 404. */
+  readonly health?: () => WorkerHealth;
+}
+
+/**
+ * `live`: the worker is starting or running (a failed or stopped worker should be restarted);
+ * `ready`: it polls its task queue now (a draining worker takes no new work, so leaves the Service).
+ */
+export interface WorkerHealth {
+  readonly live: boolean;
+  readonly ready: boolean;
+  readonly state: string;
+  readonly pool: string;
 }
 
 export interface RunningMetricsServer {
@@ -50,8 +64,16 @@ export function freeLoopbackPort(): Promise<number> {
 export async function startMetricsServer(options: MetricsServerOptions): Promise<RunningMetricsServer> {
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
+    if (request.method === 'GET' && options.health && (path === '/healthz' || path === '/readyz')) {
+      const health = options.health();
+      const ok = path === '/healthz' ? health.live : health.ready;
+      response.writeHead(ok ? 200 : 503, { 'Content-Type': 'application/json; charset=utf-8' });
+      response.end(`${JSON.stringify({ ok, ...health })}\n`);
+      return;
+    }
     if (request.method !== 'GET' || path !== '/metrics') {
-      response.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('only GET /metrics here\n');
+      const known = options.health ? 'GET /metrics, /healthz or /readyz' : 'GET /metrics';
+      response.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`only ${known} here\n`);
       return;
     }
     void (async () => {

@@ -217,6 +217,12 @@ function routes(api: UiApi, pollMs: number): Route[] {
   ];
 }
 
+/** Readiness for a caller without the token: which dependency is down, not its error (addresses, names). */
+function coarseReadiness(ready: { ok: boolean; temporal: string; store: string }): Record<string, unknown> {
+  const state = (check: string): string => (check === 'ok' ? 'ok' : 'unavailable');
+  return { ok: ready.ok, temporal: state(ready.temporal), store: state(ready.store) };
+}
+
 const CONTENT_SECURITY_POLICY =
   "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
@@ -259,6 +265,14 @@ export async function startUiServer(services: UiServices, options: UiServerOptio
       return;
     }
     const decision = checkRequest(policy, { method, path: url.pathname, headers: request.headers });
+    // Probes (kubelet, load balancers) carry no token and an address as Host: health answers them
+    // before the access checks, and says why a dependency is down only to an authorised caller.
+    if (method === 'GET' && (url.pathname === '/healthz' || url.pathname === '/readyz')) {
+      routeName = url.pathname;
+      if (url.pathname === '/healthz') return sendJson(response, 200, { ok: true });
+      const ready = await api.ready();
+      return sendJson(response, ready.ok ? 200 : 503, decision.ok ? ready : coarseReadiness(ready));
+    }
     if (!decision.ok) return sendJson(response, decision.status, { error: { message: decision.message } });
     if (method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) {
       routeName = 'page';
@@ -281,13 +295,9 @@ export async function startUiServer(services: UiServices, options: UiServerOptio
     const asset = method === 'GET' ? frontend.assets.get(url.pathname) : undefined;
     if (asset) routeName = 'asset';
     if (asset) return send(response, 200, asset.body, asset.type, { 'Cache-Control': 'no-cache' });
-    if (method === 'GET' && ['/healthz', '/readyz', '/metrics'].includes(url.pathname)) routeName = url.pathname;
-    if (method === 'GET' && url.pathname === '/healthz') return sendJson(response, 200, { ok: true });
-    if (method === 'GET' && url.pathname === '/metrics')
+    if (method === 'GET' && url.pathname === '/metrics') {
+      routeName = url.pathname;
       return send(response, 200, await metrics.text(), metrics.registry.contentType);
-    if (method === 'GET' && url.pathname === '/readyz') {
-      const ready = await api.ready();
-      return sendJson(response, ready.ok ? 200 : 503, ready);
     }
     for (const route of table) {
       if (route.method !== method) continue;

@@ -5,7 +5,12 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { EXIT, UsageError, type CliCommand } from '../command';
 import { loadConfig, parseListenAddress } from '../../config';
 import { createFineflowMetrics } from '../../observability/metrics';
-import { freeLoopbackPort, startMetricsServer, type RunningMetricsServer } from '../../observability/metrics-server';
+import {
+  freeLoopbackPort,
+  startMetricsServer,
+  type RunningMetricsServer,
+  type WorkerHealth,
+} from '../../observability/metrics-server';
 import { DependencyUnavailableError, ensureError } from '../../core/errors';
 import { parseDuration } from '../../core/spec/durations';
 import { runWorker, type FineflowWorker } from '../../worker/run-worker';
@@ -27,6 +32,12 @@ function keepHealthFile(file: string, worker: FineflowWorker, pool: string): () 
   const timer = setInterval(write, HEALTH_FILE_INTERVAL_MS);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/** Before `onReady` the worker is connecting: alive, not ready. Only a polling worker is ready. */
+function workerHealth(pool: string, worker: FineflowWorker | undefined): WorkerHealth {
+  const state = worker ? worker.worker.getState() : 'STARTING';
+  return { pool, state, live: state !== 'FAILED' && state !== 'STOPPED', ready: state === 'RUNNING' };
 }
 
 export const command: CliCommand = {
@@ -65,7 +76,8 @@ export const command: CliCommand = {
       name: 'metrics',
       kind: 'string',
       valueName: 'HOST:PORT',
-      description: 'serve Prometheus /metrics here (default FINEFLOW_METRICS_ADDRESS; port 0 = any free port)',
+      description:
+        'serve Prometheus /metrics, and /healthz and /readyz for probes, here (default FINEFLOW_METRICS_ADDRESS; port 0 = any free port)',
     },
     {
       name: 'health-file',
@@ -109,11 +121,13 @@ export const command: CliCommand = {
     });
     const metrics = metricsAddress ? createFineflowMetrics({ pool, slots: concurrency }) : undefined;
     let metricsServer: RunningMetricsServer | undefined;
+    let running: FineflowWorker | undefined;
     if (metricsAddress && metrics)
       metricsServer = await startMetricsServer({
         ...metricsAddress,
         metrics,
         sdkMetricsUrl: `http://127.0.0.1:${sdkMetricsPort}/metrics`,
+        health: () => workerHealth(pool, running),
       });
     let stopHealthFile = (): void => undefined;
     const healthFile = args.values['health-file'];
@@ -128,6 +142,7 @@ export const command: CliCommand = {
         stageModules: (args.multi['stage-module'] ?? []).map((m) => path.resolve(io.cwd, m)),
         ...(args.flags.workflows ? { runsWorkflows: true } : {}),
         onReady: (worker) => {
+          running = worker;
           if (healthFile) stopHealthFile = keepHealthFile(path.resolve(io.cwd, healthFile), worker, pool);
           const line = {
             event: 'ready',

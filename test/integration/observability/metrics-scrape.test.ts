@@ -157,3 +157,14 @@ test('counters move during and after a run, with the dashboard labels and bounde
   );
   assert.deepEqual(missing, [], 'dashboard metrics missing from the scrape');
 });
+
+test('the metrics listener answers the Kubernetes probes: live and ready while the worker polls', async () => {
+  const base = String(cpu.ready.metrics).replace(/\/metrics$/, '');
+  for (const probe of ['/healthz', '/readyz']) {
+    const response = await fetch(`${base}${probe}`);
+    assert.equal(response.status, 200, probe);
+    const body = (await response.json()) as Record<string, unknown>;
+    assert.deepEqual(body, { ok: true, pool: pools.cpu, state: 'RUNNING', live: true, ready: true }, probe);
+  }
+  assert.equal((await fetch(`${base}/nothing`)).status, 404);
+});

@@ -4,6 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { get as httpGet } from 'node:http';
 import type { RunningUi } from '../../../src/ui/server';
 import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { startUiFor } from '../../e2e/helpers/ui-browser';
@@ -23,6 +24,19 @@ after(async () => {
 
 const auth = { Authorization: `Bearer ${TOKEN}` };
 
+/** fetch() will not send a foreign Host header; node:http does. */
+function getWithHost(path: string, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpGet(`${ui.url}${path}`, { headers: { Host: host } }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on('error', reject);
+  });
+}
+
 async function csrfToken(): Promise<string> {
   const html = await (await fetch(`${ui.url}/`, { headers: auth })).text();
   const found = /<meta name="fineflow-csrf" content="([^"]+)">/.exec(html)?.[1];
@@ -34,6 +48,15 @@ test('readiness reports Temporal and the object store', async () => {
   const response = await fetch(`${ui.url}/readyz`, { headers: auth });
   assert.equal(response.status, 200);
   assert.deepEqual(await response.json(), { ok: true, temporal: 'ok', store: 'ok' });
+});
+
+test('health and readiness answer probes without the token or a matching Host header', async () => {
+  // A kubelet probe names the pod's address as Host, which the loopback UI refuses for everything else.
+  assert.equal((await getWithHost('/api/runs', '10.1.2.3:8080')).status, 400);
+  assert.deepEqual(await getWithHost('/healthz', '10.1.2.3:8080'), { status: 200, body: '{"ok":true}' });
+  const ready = await fetch(`${ui.url}/readyz`);
+  assert.equal(ready.status, 200);
+  assert.deepEqual(await ready.json(), { ok: true, temporal: 'ok', store: 'ok' });
 });
 
 test('without the token nothing is served; the token as a query sets a cookie that works', async () => {

@@ -277,6 +277,32 @@ describe('Kubernetes manifests', () => {
     }
   });
 
+  test('worker pods serve /metrics and probe /healthz and /readyz on the same named port, scraped by annotation', () => {
+    const workers = manifests.filter(
+      (m) => m.doc.kind === 'Deployment' && String(asRecord(m.doc.metadata).name).startsWith('fineflow-worker-'),
+    );
+    assert.equal(workers.length, 3);
+    for (const worker of workers) {
+      const name = String(asRecord(worker.doc.metadata).name);
+      const template = asRecord(asRecord(worker.doc.spec).template);
+      const annotations = asRecord(asRecord(template.metadata).annotations);
+      assert.equal(annotations['prometheus.io/scrape'], 'true', name);
+      const container = asRecord(asArray(asRecord(template.spec).containers)[0]);
+      const args = asArray(container.args).map(String);
+      const address = args[args.indexOf('--metrics') + 1] ?? '';
+      assert.match(address, /^0\.0\.0\.0:\d+$/, `${name} passes --metrics on all interfaces`);
+      const port = asArray(container.ports)
+        .map(asRecord)
+        .find((p) => p.name === 'metrics');
+      assert.equal(String(port?.containerPort), address.split(':')[1], `${name} declares the metrics port`);
+      assert.equal(annotations['prometheus.io/port'], address.split(':')[1], name);
+      const path = (probe: string) => asRecord(asRecord(container[probe]).httpGet);
+      assert.deepEqual(path('livenessProbe'), { path: '/healthz', port: 'metrics' }, name);
+      assert.deepEqual(path('startupProbe'), { path: '/healthz', port: 'metrics' }, name);
+      assert.deepEqual(path('readinessProbe'), { path: '/readyz', port: 'metrics' }, name);
+    }
+  });
+
   test('workers reach only DNS, Temporal and MinIO, and a default-deny policy covers the namespace', () => {
     const policies = manifests.filter((m) => m.doc.kind === 'NetworkPolicy' && !m.file.includes('examples'));
     const deny = policies.find((p) => Object.keys(asRecord(asRecord(p.doc.spec).podSelector)).length === 0);
@@ -293,7 +319,10 @@ describe('Kubernetes manifests', () => {
     const ports = egress.flatMap((rule) => asArray(rule.ports).map((p) => asRecord(p).port));
     assert.deepEqual([...new Set(ports)].sort(), [53, 7233, 9000]);
     for (const rule of egress) assert.ok(asArray(rule.to).length > 0, 'every egress rule names its destination');
-    assert.deepEqual(asArray(asRecord(workers.doc.spec).ingress), []);
+    const ingress = asArray(asRecord(workers.doc.spec).ingress).map(asRecord);
+    const served = ingress.flatMap((rule) => asArray(rule.ports).map((p) => asRecord(p).port));
+    assert.deepEqual(served, [9464], 'workers serve only their metrics and probe port');
+    for (const rule of ingress) assert.ok(asArray(rule.from).length > 0, 'every ingress rule names its source');
   });
 
   test('TLS examples exist for self-hosted Temporal, Temporal Cloud (API key and mTLS) and S3 with a CA', () => {

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { createFineflowMetrics, errorTypeLabel } from '../../../src/observability/metrics';
 import { instrumentStore } from '../../../src/observability/instrumented-store';
 import { createUiMetrics } from '../../../src/observability/ui-metrics';
+import { startMetricsServer } from '../../../src/observability/metrics-server';
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
 import { parseListenAddress } from '../../../src/config';
 
@@ -141,4 +142,23 @@ test('listen addresses parse host:port and IPv6, and a bad one names the variabl
     /FINEFLOW_METRICS_ADDRESS=9464.*127\.0\.0\.1:9464/,
   );
   assert.throws(() => parseListenAddress('h:70000', 'X'), /host:port/);
+});
+
+test('a draining worker is live but not ready; a failed one is neither; without health the probes are 404', async () => {
+  const metrics = createFineflowMetrics({ pool: 'cpu', slots: 1 });
+  let state = { live: true, ready: false, state: 'DRAINING', pool: 'cpu' };
+  const server = await startMetricsServer({ host: '127.0.0.1', port: 0, metrics, health: () => state });
+  const bare = await startMetricsServer({ host: '127.0.0.1', port: 0, metrics });
+  try {
+    const probe = async (base: string, path: string) => (await fetch(base.replace(/\/metrics$/, path))).status;
+    assert.equal(await probe(server.url, '/healthz'), 200);
+    assert.equal(await probe(server.url, '/readyz'), 503);
+    state = { live: false, ready: false, state: 'FAILED', pool: 'cpu' };
+    assert.equal(await probe(server.url, '/healthz'), 503);
+    assert.equal(await probe(bare.url, '/readyz'), 404);
+    assert.equal(await probe(server.url, '/metrics'), 200);
+  } finally {
+    await server.close();
+    await bare.close();
+  }
 });
