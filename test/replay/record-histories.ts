@@ -20,6 +20,7 @@ import { loadConfig } from '../../src/config';
 import { watcherIdFor } from '../../src/schedules/data-watch-client';
 import type { RunState } from '../../src/core/run/run-types';
 import { ScheduleService } from '../../src/schedules/schedule-client';
+import { scheduleIdForPipeline } from '../../src/schedules/schedules';
 import { runsQuery } from '../../src/core/schedules/schedule-search-attributes';
 import type { HyperparameterSweepInput } from '../../src/core/sweep/sweep-types';
 import { taskQueueForPool } from '../../src/core/run/task-queues';
@@ -193,6 +194,33 @@ const scenarios: Record<string, Scenario> = {
     await settled(r, runId);
     return [runId];
   },
+  /** forEach over an upstream output (parallelism 2, one instance failing once and retried), matrix, fan-in. */
+  async 'pipeline-run-fan-out'(r) {
+    const plan = r.compile(`apiVersion: fineflow/v1
+kind: Pipeline
+metadata: {name: replay-fan-out}
+defaults: {pool: ${r.pools.cpu}, cache: false, retry: {maxAttempts: 2, initialInterval: 100ms}}
+stages:
+  split:
+    uses: test-echo
+    with: {value: [a, b, c]}
+  work:
+    uses: test-echo
+    forEach: \${{ stages.split.outputs.value }}
+    parallelism: 2
+    with: {value: "\${{ item }}-done", sleepMs: 300, steps: 2}
+  flaky:
+    uses: test-flaky
+    matrix: {size: [s, m], seed: [1, 2]}
+    with: {failTimes: 1, value: "\${{ item.size }}\${{ item.seed }}"}
+  join:
+    uses: test-echo
+    with: {value: {all: "\${{ stages.work.outputs.value }}", grid: "\${{ stages.flaky.outputs.value }}"}}
+`);
+    const runId = await r.runs.submit(plan);
+    await settled(r, runId);
+    return [runId];
+  },
   /** A run with a sweep stage (the child workflow), and a sweep that continues as new mid-way. */
   async 'hyperparameter-sweep'(r) {
     const data = await writeSweepData(r.store, r.bucket, `replay-sweep-${r.suffix}`);
@@ -308,7 +336,9 @@ stages:
   echo: {uses: test-echo, cache: false, with: {value: scheduled}}
 `),
     );
-    await r.schedules.trigger(name);
+    // Fired by Temporal from the schedule's action (trigger `schedule`), not `schedules.trigger`,
+    // which starts a manual run beside the schedule.
+    await r.client.schedule.getHandle(scheduleIdForPipeline(name)).trigger();
     const runs = await until(
       'the scheduled run',
       () => listIds(r.client, runsQuery(name, 'schedule')),

@@ -23,6 +23,7 @@ const REQUIRED = [
   'pipeline-run-pause-retry',
   'pipeline-run-cache',
   'pipeline-run-cancel',
+  'pipeline-run-fan-out',
   'hyperparameter-sweep',
   'data-watcher',
   'schedule-run',
