@@ -13,6 +13,10 @@
  * history (schedule-to-start, execution, completion → next schedule) to show where the time goes.
  * The machine is shared: figures are noisy; the ratios, taken in the same invocation, are the point.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
@@ -27,7 +31,14 @@ import type { HandWrittenInput } from './orchestration-workflows';
 import { benchPlan } from './orchestration-bench';
 import type { StageImplementation } from '../activities/stage-runner';
 
-type Variant = 'fineflow' | 'hand-written';
+/**
+ * `bare` is the hand-written workflow calling an activity that returns at once (no stage runner):
+ * Temporal's own round trip, the floor the chain's per-stage latency is compared with.
+ */
+type Variant = 'fineflow' | 'hand-written' | 'bare';
+
+const BARE_ACTIVITY = 'scale-bare-noop';
+const RUN_PREFIX: { readonly [v in Variant]: string } = { fineflow: 'ff', 'hand-written': 'hw', bare: 'bare' };
 type Shape = 'chain' | 'fan-out';
 
 interface PhaseResult {
@@ -71,8 +82,8 @@ interface Harness {
   close(): Promise<void>;
 }
 
-async function startHarness(): Promise<Harness> {
-  const config = loadConfig(process.env);
+async function startHarness(env: NodeJS.ProcessEnv = process.env): Promise<Harness> {
+  const config = loadConfig(env);
   try {
     Runtime.install({ logger: new DefaultLogger('WARN') });
   } catch {
@@ -97,7 +108,17 @@ async function startHarness(): Promise<Harness> {
       runsWorkflows: true,
       workflowsPath: path.join(__dirname, 'orchestration-workflows.ts'),
     }),
-    await createWorker({ ...common, pool: pools.cpu, concurrency: 200 }),
+    await createWorker({
+      ...common,
+      pool: pools.cpu,
+      concurrency: 200,
+      extraActivities: {
+        [BARE_ACTIVITY]: async (input: StageActivityInput) => {
+          if (!firstStart.has(input.context.runId)) firstStart.set(input.context.runId, Date.now());
+          return { outputs: {} };
+        },
+      },
+    }),
   ];
   const running = workers.map((w) => w.run());
   return {
@@ -118,7 +139,7 @@ async function startHarness(): Promise<Harness> {
 let sequence = 0;
 
 async function oneRun(h: Harness, variant: Variant, shape: Shape, stages: number): Promise<{ id: string; at: number }> {
-  const id = `scale-${variant === 'fineflow' ? 'ff' : 'hw'}-${process.pid}-${sequence++}`;
+  const id = `scale-${RUN_PREFIX[variant]}-${process.pid}-${sequence++}`;
   const at = Date.now();
   if (variant === 'fineflow') {
     await h.runs.submit(benchPlan(shape, stages, h.stagePool, 'test-noop', STAGE_TIMEOUT_MS), { runId: id });
@@ -127,7 +148,7 @@ async function oneRun(h: Harness, variant: Variant, shape: Shape, stages: number
   const input: HandWrittenInput = {
     shape,
     stages,
-    activityType: 'test-noop',
+    activityType: variant === 'bare' ? BARE_ACTIVITY : 'test-noop',
     taskQueue: taskQueueForPool(h.stagePool),
     runId: id,
     bucket: h.bucket,
@@ -176,45 +197,80 @@ function describe(label: string, ff: PhaseResult, hw: PhaseResult): string {
   );
 }
 
+/** Mean ms per segment of one chained stage's round trip, from the run's history. */
+interface ChainSplit {
+  readonly activities: number;
+  readonly workflowTasks: number;
+  /** Activity scheduled → started: matching hands the task to a poller of the stage pool. */
+  readonly scheduleToStartMs: number;
+  /** Activity started → completed: the stage runner's own work plus the completion RPC. */
+  readonly executionMs: number;
+  /** Activity completed → workflow task started: matching hands the workflow task to the (sticky) poller. */
+  readonly workflowTaskDispatchMs: number;
+  /** Workflow task started → completed: the worker runs the activation and answers. */
+  readonly workflowTaskMs: number;
+  /** Workflow task completed → next activity scheduled (0 unless the server commits them apart). */
+  readonly commitToScheduleMs: number;
+}
+
+function eventMs(event: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }): number {
+  return Number(event.eventTime?.seconds ?? 0) * 1000 + (event.eventTime?.nanos ?? 0) / 1e6;
+}
+
 /** Where one chained stage's time goes, from the run's history: mean ms per segment. */
-async function chainBreakdown(h: Harness, runId: string): Promise<Record<string, number>> {
+async function chainBreakdown(h: Harness, runId: string): Promise<ChainSplit> {
   const events = (await h.client.workflow.getHandle(runId).fetchHistory()).events ?? [];
-  const ms = (e: (typeof events)[number]): number =>
-    Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
-  const sums = { scheduleToStart: 0, execution: 0, completionToNextSchedule: 0, workflowTasks: 0, activities: 0 };
-  let lastCompleted: number | undefined;
-  const startedAt = new Map<string, number>();
+  const sums = { scheduleToStart: 0, execution: 0, wftDispatch: 0, wft: 0, commit: 0 };
+  const counts = { activities: 0, workflowTasks: 0, gaps: 0 };
+  const scheduled = new Map<string, number>();
+  const started = new Map<string, number>();
+  let activityDone: number | undefined;
+  let wftStarted: number | undefined;
+  let wftCompleted: number | undefined;
   for (const event of events) {
-    const at = ms(event);
+    const at = eventMs(event);
+    const activityStarted = event.activityTaskStartedEventAttributes;
+    const activityCompleted = event.activityTaskCompletedEventAttributes;
     if (event.activityTaskScheduledEventAttributes) {
-      sums.activities += 1;
-      if (lastCompleted !== undefined) sums.completionToNextSchedule += at - lastCompleted;
-      startedAt.set(String(event.eventId), at);
-    } else if (event.activityTaskStartedEventAttributes) {
-      const scheduled = startedAt.get(String(event.activityTaskStartedEventAttributes.scheduledEventId));
-      if (scheduled !== undefined) sums.scheduleToStart += at - scheduled;
-      startedAt.set(`started-${String(event.activityTaskStartedEventAttributes.scheduledEventId)}`, at);
-    } else if (event.activityTaskCompletedEventAttributes) {
-      const began = startedAt.get(`started-${String(event.activityTaskCompletedEventAttributes.scheduledEventId)}`);
-      if (began !== undefined) sums.execution += at - began;
-      lastCompleted = at;
+      counts.activities += 1;
+      scheduled.set(String(event.eventId), at);
+      if (wftCompleted !== undefined && activityDone !== undefined) sums.commit += at - wftCompleted;
+    } else if (activityStarted) {
+      const id = String(activityStarted.scheduledEventId);
+      sums.scheduleToStart += at - (scheduled.get(id) ?? at);
+      started.set(id, at);
+    } else if (activityCompleted) {
+      const id = String(activityCompleted.scheduledEventId);
+      sums.execution += at - (started.get(id) ?? at);
+      activityDone = at;
+    } else if (event.workflowTaskStartedEventAttributes) {
+      wftStarted = at;
+      if (activityDone !== undefined) {
+        sums.wftDispatch += at - activityDone;
+        counts.gaps += 1;
+      }
     } else if (event.workflowTaskCompletedEventAttributes) {
-      sums.workflowTasks += 1;
+      counts.workflowTasks += 1;
+      wftCompleted = at;
+      if (activityDone !== undefined && wftStarted !== undefined) sums.wft += at - wftStarted;
     }
   }
-  const n = Math.max(1, sums.activities);
+  const n = Math.max(1, counts.activities);
+  const gaps = Math.max(1, counts.gaps);
   return {
-    activities: sums.activities,
-    workflowTasks: sums.workflowTasks,
+    activities: counts.activities,
+    workflowTasks: counts.workflowTasks,
     scheduleToStartMs: sums.scheduleToStart / n,
     executionMs: sums.execution / n,
-    completionToNextScheduleMs: sums.completionToNextSchedule / Math.max(1, n - 1),
+    workflowTaskDispatchMs: sums.wftDispatch / gaps,
+    workflowTaskMs: sums.wft / gaps,
+    commitToScheduleMs: sums.commit / Math.max(1, n - 1),
   };
 }
 
-async function chainLatency(h: Harness, stages: number): Promise<void> {
-  const perStage: Record<Variant, number> = { fineflow: 0, 'hand-written': 0 };
-  for (const variant of ['fineflow', 'hand-written'] as const) {
+async function chainLatency(h: Harness, stages: number, label = ''): Promise<Record<Variant, number>> {
+  const perStage: Record<Variant, number> = { fineflow: 0, 'hand-written': 0, bare: 0 };
+  for (const variant of ['fineflow', 'hand-written', 'bare'] as const) {
     await phase(h, variant, 'chain', 1, 3); // warm-up
     const best: number[] = [];
     let lastId = '';
@@ -222,20 +278,77 @@ async function chainLatency(h: Harness, stages: number): Promise<void> {
       const before = sequence;
       const result = await phase(h, variant, 'chain', 1, stages);
       best.push(result.makespanMs / stages);
-      lastId = `scale-${variant === 'fineflow' ? 'ff' : 'hw'}-${process.pid}-${before}`;
+      lastId = `scale-${RUN_PREFIX[variant]}-${process.pid}-${before}`;
     }
     perStage[variant] = Math.min(...best);
     const split = await chainBreakdown(h, lastId);
     console.log(
-      `scale chain ${stages} stages ${variant}: best ${perStage[variant].toFixed(1)} ms per stage ` +
-        `(runs ${best.map((b) => b.toFixed(1)).join('/')}); history: schedule→start ${split.scheduleToStartMs?.toFixed(1)} ms, ` +
-        `execution ${split.executionMs?.toFixed(1)} ms, completion→next schedule ${split.completionToNextScheduleMs?.toFixed(1)} ms, ` +
+      `scale chain${label} ${stages} stages ${variant}: best ${perStage[variant].toFixed(1)} ms per stage ` +
+        `(runs ${best.map((b) => b.toFixed(1)).join('/')}); history: activity schedule→start ${split.scheduleToStartMs.toFixed(1)} ms, ` +
+        `execution ${split.executionMs.toFixed(1)} ms, completion→workflow task start ${split.workflowTaskDispatchMs.toFixed(1)} ms, ` +
+        `workflow task ${split.workflowTaskMs.toFixed(1)} ms, task completed→next schedule ${split.commitToScheduleMs.toFixed(1)} ms, ` +
         `${split.workflowTasks} workflow tasks for ${split.activities} activities`,
     );
   }
+  const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
   console.log(
-    `scale chain per-stage latency: fineflow ${perStage.fineflow.toFixed(1)} ms vs hand-written ${perStage['hand-written'].toFixed(1)} ms = ${(perStage.fineflow / perStage['hand-written']).toFixed(2)}×`,
+    `scale chain${label} per-stage latency: fineflow ${perStage.fineflow.toFixed(1)} ms vs hand-written ${perStage['hand-written'].toFixed(1)} ms ` +
+      `(${ratio(perStage.fineflow, perStage['hand-written'])}) vs Temporal's bare round trip ${perStage.bare.toFixed(1)} ms ` +
+      `(${ratio(perStage.fineflow, perStage.bare)})`,
   );
+  return perStage;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+/**
+ * "Before": the chain again on a second dev server started as `infra/stack.sh` started it until
+ * this bench found the fsyncs (SQLite's default pragmas), in its own state dir, so both figures come
+ * from the same invocation and the same machine load.
+ */
+async function chainBeforeAfter(h: Harness, stages: number): Promise<void> {
+  const after = await chainLatency(h, stages, ' [after: WAL]');
+  const dir = mkdtempSync(path.join(tmpdir(), 'fineflow-scale-before-'));
+  const [port, uiPort] = [await freePort(), await freePort()];
+  const env = {
+    ...process.env,
+    FINEFLOW_STACK_DIR: dir,
+    FINEFLOW_TEMPORAL_PORT: String(port),
+    FINEFLOW_TEMPORAL_UI_PORT: String(uiPort),
+    FINEFLOW_TEMPORAL_SQLITE_PRAGMAS: '',
+  };
+  const stack = (command: string): number =>
+    spawnSync('bash', [path.join(__dirname, '..', 'infra', 'stack.sh'), command, 'temporal'], { env, stdio: 'inherit' })
+      .status ?? 1;
+  try {
+    if (stack('up') !== 0) throw new Error('could not start the "before" Temporal dev server');
+    const before = await startHarness({ ...env, TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    let perStage: Record<Variant, number>;
+    try {
+      perStage = await chainLatency(before, stages, ' [before: SQLite defaults]');
+    } finally {
+      await before.close();
+    }
+    const change = (v: Variant): string => `${perStage[v].toFixed(1)} → ${after[v].toFixed(1)} ms`;
+    console.log(
+      `scale chain before/after (SQLite defaults → WAL, synchronous=normal): fineflow ${change('fineflow')}, ` +
+        `hand-written ${change('hand-written')}, bare ${change('bare')} per stage`,
+    );
+  } finally {
+    stack('down');
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function listArg(argv: readonly string[], name: string, fallback: number[]): number[] {
@@ -254,7 +367,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const h = await startHarness();
   const ratios: number[] = [];
   try {
-    if (chain > 0) await chainLatency(h, chain);
+    if (chain > 0) await (argv.includes('--no-before') ? chainLatency(h, chain) : chainBeforeAfter(h, chain));
     // Small runs: a two-stage chain each, so every run schedules twice.
     for (const count of runCounts.filter((c) => c > 0)) {
       const hw = await phase(h, 'hand-written', 'chain', count, 2);
@@ -271,9 +384,10 @@ async function main(argv: readonly string[]): Promise<number> {
   } finally {
     await h.close();
   }
-  console.log(
-    `scale: worst makespan ratio ${Math.max(...ratios).toFixed(2)}× (Fineflow / hand-written; shared machine, noisy)`,
-  );
+  if (ratios.length > 0)
+    console.log(
+      `scale: worst makespan ratio ${Math.max(...ratios).toFixed(2)}× (Fineflow / hand-written; shared machine, noisy)`,
+    );
   return 0;
 }
 

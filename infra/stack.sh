@@ -17,6 +17,8 @@
 #   FINEFLOW_BUCKET              the bucket `up` creates and the worker policy grants (fineflow)
 #   FINEFLOW_STACK_DATASET_BUCKETS  buckets workers may read and the CLI may write, space-separated (* = all)
 #   FINEFLOW_STACK_TIMEOUT       seconds to wait for each service to become healthy (60)
+#   FINEFLOW_TEMPORAL_SQLITE_PRAGMAS  SQLite pragmas of the dev server's database, space-separated
+#                                (default "journal_mode=wal synchronous=normal"; empty = SQLite's own defaults)
 #
 # `up` also writes a payload encryption key to <state dir>/codec-keys (infra/codec-key.sh) unless one is there.
 #
@@ -58,6 +60,10 @@ S3_SECRET_KEY="$FINEFLOW_STACK_ROOT_PASSWORD"
 FINEFLOW_BUCKET_NAME="${FINEFLOW_BUCKET:-fineflow}"
 DATASET_BUCKETS="${FINEFLOW_STACK_DATASET_BUCKETS:-*}"
 HEALTH_TIMEOUT="${FINEFLOW_STACK_TIMEOUT:-60}"
+# SQLite's defaults (rollback journal, synchronous=full) fsync ~35 times per chained stage: about half of a
+# stage's latency on a shared disk. WAL with synchronous=normal survives a crash of the server process (not
+# of the machine's power): right for a dev server. docs/operations.md, "Scale and per-stage latency".
+TEMPORAL_SQLITE_PRAGMAS="${FINEFLOW_TEMPORAL_SQLITE_PRAGMAS-journal_mode=wal synchronous=normal}"
 
 # Search attributes the runtime sets on every run (keep in sync with SEARCH_ATTRIBUTES in src/core/run/run-types.ts).
 SEARCH_ATTRIBUTES=(FineflowPipeline FineflowStatus FineflowTrigger)
@@ -211,6 +217,11 @@ start_temporal() {
     --dynamic-config-value matching.numTaskqueueWritePartitions=1
     --dynamic-config-value system.forceSearchAttributesCacheRefreshOnRead=true
   )
+  for pragma in $TEMPORAL_SQLITE_PRAGMAS; do
+    [[ "$pragma" =~ ^[a-z_]+=[A-Za-z0-9_]+$ ]] ||
+      die "FINEFLOW_TEMPORAL_SQLITE_PRAGMAS: '$pragma' is not name=value (e.g. synchronous=normal)"
+    args+=(--sqlite-pragma "$pragma")
+  done
   : >"$(log_file temporal)"
   # setsid detaches from our session (a Ctrl-C here must not stop the server); fd 9 (the state lock) is closed.
   setsid nohup "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
