@@ -16,6 +16,7 @@ import { createCommandStage } from './command';
 import { createDataWatchActivities } from './data-watch';
 import { evaluateStage } from './evaluate';
 import { fineTuneStage } from './fine-tune';
+import { predictStage } from './predict';
 import { prepareDataStage } from './prepare-data';
 import { registerModelStage } from './register-model';
 import { selectModelStage } from './select-model';
@@ -29,6 +30,7 @@ export const STAGE_IMPLEMENTATIONS: { readonly [typeName: string]: StageImplemen
   'fine-tune': fineTuneStage,
   evaluate: evaluateStage,
   'register-model': registerModelStage,
+  predict: predictStage,
 };
 
 export interface ActivityDeps extends StageRunnerDeps {

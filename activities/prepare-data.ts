@@ -188,7 +188,7 @@ function countsOf(manifest: DatasetManifest): JsonObject {
 }
 
 /** The new-data trigger behind the run (through reruns), whose version a source under its path reads. */
-function newDataTrigger(
+export function newDataTrigger(
   trigger: StageActivityInput['context']['trigger'],
 ): { path: string; datasetVersion: string } | undefined {
   const origin = originOf(trigger);

@@ -32,7 +32,7 @@ export interface StageRuntime {
   readonly store: ObjectStore;
   /** `register-model` only: the store with writes confined to the registry (`s3://<bucket>/models/`). */
   readonly registry?: ObjectStore;
-  /** `prepare-data` only: the store with writes confined to dataset version manifests (`s3://<bucket>/datasets/`). */
+  /** `prepare-data` and `predict` only: the store with writes confined to dataset version manifests (`s3://<bucket>/datasets/`). */
   readonly datasetVersions?: ObjectStore;
   /** Report liveness and progress; cheap to call often (throttled here and by Temporal). */
   heartbeat(progress?: StageProgress): void;
@@ -213,7 +213,9 @@ export function privilegedWriters(
   bucket: string,
 ): Pick<StageRuntime, 'registry' | 'datasetVersions'> {
   if (typeName === 'register-model') return { registry: confineWrites(store, `s3://${bucket}/models/`) };
-  if (typeName === 'prepare-data') return { datasetVersions: confineWrites(store, `s3://${bucket}/datasets/`) };
+  // predict seals the version of the records it scores, as prepare-data does.
+  if (typeName === 'prepare-data' || typeName === 'predict')
+    return { datasetVersions: confineWrites(store, `s3://${bucket}/datasets/`) };
   return {};
 }
 

@@ -419,6 +419,19 @@ export interface StageInputs {
       readonly seed?: In<number>;
     }>;
   };
+  /** predict@1.0.0: Score raw records (images, CSV rows, JSONL objects) of a dataset with a model and its stored preprocessing; write the predictions with class probabilities. */
+  readonly predict: {
+    /** model to score with: an upstream stage's `model`, registry://NAME@ALIAS|VERSION, or s3:// (its preprocessing.json is applied) */
+    readonly model: In<string>;
+    /** records to score: an s3:// prefix (every .png/.jpg/.jpeg, .csv, .jsonl under it) or one object; pin a dataset version with s3://bucket/prefix/@<version> (`fineflow data versions`), else the prefix is sealed into a version first */
+    readonly source: In<string>;
+    /** predictions file: csv (`input,predicted,confidence,p_<class>…`) or jsonl (one object per record with `probabilities`) */
+    readonly format?: In<'csv' | 'jsonl'>;
+    /** records scored together */
+    readonly batchSize?: In<number>;
+    /** the stage fails (without partial output) when the source holds more records than this */
+    readonly maxRecords?: In<number>;
+  };
   /** prepare-data@1.2.0: Read, clean, encode and split a dataset, and write sharded tensors plus a manifest to the store. */
   readonly 'prepare-data': {
     /** where the raw data lives, e.g. s3://datasets/defects/ (push local files with `fineflow data push DIR s3://…`); pin a dataset version with s3://datasets/defects/@<version> (`fineflow data versions`) */
@@ -587,6 +600,20 @@ export interface StageOutputs {
     readonly trials: readonly JsonValue[];
     /** results table (JSON and CSV) in the store */
     readonly results: string;
+  };
+  readonly predict: {
+    /** s3:// URI of the predictions file (CSV or JSONL) */
+    readonly predictions: string;
+    /** records scored */
+    readonly count: number;
+    /** predicted class → number of records, every class listed */
+    readonly classCounts: JsonObject;
+    /** the model's class names, in probability-column order */
+    readonly classes: readonly JsonValue[];
+    /** mean probability of the predicted class (0 with no records) */
+    readonly meanConfidence: number;
+    /** id of the dataset version that was scored */
+    readonly datasetVersion: string;
   };
   readonly 'prepare-data': {
     /** manifest of the prepared, sharded dataset */

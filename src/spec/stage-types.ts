@@ -21,6 +21,7 @@ import {
 import { isReservedKey, ownValue, RESERVED_KEY_HINT } from '../core/spec/reserved';
 import { unknownNameHint } from '../core/spec/suggest';
 import { COMMAND_STAGE_TYPE } from './command-stage-type';
+import { PREDICT_STAGE_TYPE } from './predict-stage-type';
 import type { StageInputProblem, StageTypeDefinition } from './stage-type-definition';
 
 export type { StageInputProblem, StageOutput, StageTypeDefinition } from './stage-type-definition';
@@ -1333,6 +1334,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
   },
   // Runs a program on the worker: src/spec/command-stage-type.ts, activities/command.ts.
   COMMAND_STAGE_TYPE,
+  // Batch predictions: src/spec/predict-stage-type.ts, activities/predict.ts.
+  PREDICT_STAGE_TYPE,
 ];
 
 // ---------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ import {
 } from '../../src/ml/models/registry';
 import { joinS3Uri } from '../../src/core/storage/uri';
 import type { JsonObject, Plan } from '../../src/core/spec/plan-types';
+import { runCli } from '../helpers/cli';
 import { generateChurn, pushChurnCsv, pushDefects, pushDigits, pushShapes } from './helpers/example-data';
 import {
   assertStages,
@@ -42,6 +43,7 @@ import {
 } from './helpers/example-runtime';
 
 const TESTED = [
+  'batch-predict.yaml',
   'defect-detection.yaml',
   'pretrain-digits.yaml',
   'pretrain-surface.yaml',
@@ -522,6 +524,37 @@ test(
     // `latest` is not stored: it always names the newest version.
     assert.deepEqual((await showModel(rt.harness.store, rt.bucket, 'churn-mlp')).aliases, { q3: 2 });
     assert.equal(await latestVersion('churn-mlp'), 2);
+  },
+);
+
+test(
+  'batch-predict: scores a customer export with the registered churn model, the same numbers as `fineflow predict`',
+  TIMEOUT,
+  async () => {
+    assert.ok(await latestVersion('churn-mlp'), 'tabular registered churn-mlp');
+    const records = `s3://${rt.bucket}/datasets/churn/incoming/`;
+    await pushChurnCsv(rt.harness.store, `${records}week49.csv`, generateChurn(150, 23, 1));
+    const run = await rt.run(rt.plan({ file: 'pipelines/batch-predict.yaml' }, { records }));
+    assertSucceeded(run);
+    const outputs = run.stage('predict').outputs as {
+      predictions: string;
+      count: number;
+      classCounts: Record<string, number>;
+      classes: string[];
+      datasetVersion: string;
+    };
+    assert.equal(outputs.count, 150);
+    assert.deepEqual(outputs.classes, ['no', 'yes']);
+    assert.equal((outputs.classCounts.no ?? 0) + (outputs.classCounts.yes ?? 0), 150);
+    assert.match(outputs.datasetVersion, /^[0-9a-f]{64}$/);
+    assert.match(outputs.predictions, new RegExp(`^s3://${rt.bucket}/runs/${run.runId}/predict/predictions\\.csv$`));
+    const staged = (await rt.harness.store.getBytes(outputs.predictions)).toString('utf8');
+    // One implementation: the CLI on the same records, same batch size, prints the same bytes.
+    const cli = await runCli(['predict', 'registry://churn-mlp@latest', records, '--batch-size', '512'], {
+      env: { FINEFLOW_BUCKET: rt.bucket },
+    });
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.equal(cli.stdout, staged);
   },
 );
 

@@ -10,13 +10,15 @@ import { loadConfig } from '../../config';
 import { DependencyUnavailableError, FineflowError } from '../../core/errors';
 import { loadTf } from '../../ml/backend';
 import { predictionRecords } from '../../ml/predict/prediction-inputs';
-import { predictionHeader, predictionLine, type PredictionFormat } from '../../ml/predict/prediction-output';
-import { loadPredictor, predictStream } from '../../ml/predict/predictor';
+import type { PredictionFormat } from '../../ml/predict/prediction-output';
+import { loadPredictor } from '../../ml/predict/predictor';
+import { writePredictions } from '../../ml/predict/write-predictions';
 import { createOutboundPolicy } from '../../security/outbound';
+import { PREDICT_LIMITS } from '../../spec/predict-stage-type';
 import { createObjectStoreFromConfig } from '../../storage/minio-store';
 import { EXIT, UsageError, type CliCommand, type CliIo } from '../command';
 
-const MAX_BATCH = 4096;
+const MAX_BATCH = PREDICT_LIMITS.maxBatchSize;
 
 function formatOf(flag: string | undefined, output: string | undefined): PredictionFormat {
   const value = flag ?? (output && /\.(jsonl|ndjson)$/i.test(output) ? 'jsonl' : 'csv');
@@ -25,7 +27,7 @@ function formatOf(flag: string | undefined, output: string | undefined): Predict
 }
 
 function batchSizeOf(value: string | undefined): number {
-  if (value === undefined) return 256;
+  if (value === undefined) return PREDICT_LIMITS.defaultBatchSize;
   const size = Number(value);
   if (!Number.isInteger(size) || size < 1 || size > MAX_BATCH)
     throw new UsageError(`--batch-size ${value}: a whole number from 1 to ${MAX_BATCH}`);
@@ -95,14 +97,12 @@ async function predict(io: CliIo, request: PredictRequest): Promise<number> {
   try {
     const { tf } = loadTf({ preference: config.tfBackend });
     const predictor = await loadPredictor(tf, store, request.model, { registryBucket: config.s3.bucket, outbound });
-    const header = predictionHeader(request.format, predictor.classes);
-    if (header) await writeLine(out, header);
-    let count = 0;
     const records = predictionRecords(request.inputs, { store, outbound }, io.cwd);
-    for await (const prediction of predictStream(predictor, records, request.batchSize)) {
-      await writeLine(out, predictionLine(request.format, predictor.classes, prediction));
-      count += 1;
-    }
+    const { count } = await writePredictions(predictor, records, {
+      format: request.format,
+      batchSize: request.batchSize,
+      writeLine: (line) => writeLine(out, line),
+    });
     predictor.model.dispose();
     if (request.output) io.stderr.write(`${count} predictions written to ${request.output}\n`);
     return EXIT.ok;

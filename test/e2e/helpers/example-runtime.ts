@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { evaluateStage } from '../../../activities/evaluate';
 import { fineTuneStage } from '../../../activities/fine-tune';
+import { predictStage } from '../../../activities/predict';
 import { prepareDataStage } from '../../../activities/prepare-data';
 import { registerModelStage } from '../../../activities/register-model';
 import { selectModelStage } from '../../../activities/select-model';
@@ -32,6 +33,7 @@ const ML_STAGES = {
   'fine-tune': fineTuneStage,
   evaluate: evaluateStage,
   'register-model': registerModelStage,
+  predict: predictStage,
 };
 
 /** A finished run: its id, its result, and its final state (stage outputs). */

@@ -8,9 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, it } from 'node:test';
-import { main } from '../../../src/cli/main';
 import { loadConfig } from '../../../src/config';
 import { loadTf } from '../../../src/ml/backend';
 import { PREPROCESSING_FORMAT, type TablePreprocessing } from '../../../src/ml/data/preprocessing';
@@ -18,6 +16,7 @@ import { writePreprocessingBeside } from '../../../src/ml/data/preprocessing-fil
 import { buildModel } from '../../../src/ml/models/architectures';
 import { loadModel, saveModel } from '../../../src/ml/models/load-model';
 import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
+import { runCli, type CliResult } from '../../helpers/cli';
 import { requireStack } from '../../helpers/stack';
 
 let dir: string;
@@ -38,16 +37,8 @@ const preprocessing: TablePreprocessing = {
   ],
 };
 
-async function fineflow(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const env = { ...process.env, FINEFLOW_BUCKET: bucket, FINEFLOW_FILE_ROOTS: '' };
-  const code = await main(argv, { stdout, stderr, env, cwd: dir });
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+function fineflow(...argv: string[]): Promise<CliResult> {
+  return runCli(argv, { env: { FINEFLOW_BUCKET: bucket, FINEFLOW_FILE_ROOTS: '' }, cwd: dir });
 }
 
 before(async () => {

@@ -1,6 +1,6 @@
 /**
  * Least privilege inside Fineflow (issue 12 item 8): a stage writes only under its run prefix,
- * only register-model writes the registry (and only there), only prepare-data records dataset
+ * only register-model writes the registry (and only there), only prepare-data and predict record dataset
  * versions, and a plan cannot name a worker's runtime activity as a stage type.
  */
 import assert from 'node:assert/strict';
@@ -50,10 +50,11 @@ void describe('uses: only registered stage types', () => {
 });
 
 void describe('stage writes', () => {
-  void it('only register-model gets a registry writer, only prepare-data a dataset-version writer', () => {
+  void it('only register-model gets a registry writer, only prepare-data and predict a dataset-version writer', () => {
     const store = memoryStore();
     assert.deepEqual(Object.keys(privilegedWriters('register-model', store, BUCKET)), ['registry']);
     assert.deepEqual(Object.keys(privilegedWriters('prepare-data', store, BUCKET)), ['datasetVersions']);
+    assert.deepEqual(Object.keys(privilegedWriters('predict', store, BUCKET)), ['datasetVersions']);
     for (const other of ['fine-tune', 'evaluate', 'select-model', 'hyperparameter-sweep', 'test-echo'])
       assert.deepEqual(privilegedWriters(other, store, BUCKET), {});
   });
