@@ -1,6 +1,6 @@
 /**
  * Turns a stage implementation into a Temporal activity. Every stage type gets the same
- * services: heartbeats (which also carry live progress, relayed to the run's workflow), an
+ * services: heartbeats (which also carry live progress, read by the client; src/core/run/progress.ts), an
  * AbortSignal for cancellation, a log streamed to the object store, and errors mapped onto
  * ApplicationFailure with the FineflowError `type` so retry policies can name them.
  *
@@ -11,13 +11,8 @@ import type { TfBackendPreference, TrainEnginePreference } from '../src/config';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { CancelledError, ERROR_TYPES, FineflowError, ResourceLimitError, ensureError } from '../src/core/errors';
-import {
-  RUN_SIGNALS,
-  type StageActivityInput,
-  type StageActivityResult,
-  type StageProgress,
-} from '../src/core/run/run-types';
-import type { StageProgressSignal } from '../src/core/run/progress';
+import type { StageActivityInput, StageActivityResult, StageProgress } from '../src/core/run/run-types';
+import { stageHeartbeat } from '../src/core/run/progress';
 import type { ObjectStore } from '../src/storage/object-store';
 import { confineWrites } from '../src/storage/confined-store';
 import { StageLog } from './stage-log';
@@ -66,10 +61,11 @@ export interface StageRunnerDeps {
   /** Most log bytes one attempt buffers while the store is unavailable (activities/stage-log.ts). Default 8 MiB. */
   readonly logBufferBytes?: number;
   /**
-   * Minimum time between progress signals to the workflow. Each signal costs about four
-   * history events, so a 2-hour stage at the default 10 s adds ~2,900 (the limit is 50k).
+   * How often a stage's heartbeat (and with it its live progress) reaches Temporal: the worker's
+   * heartbeat throttle (src/worker/run-worker.ts). Heartbeats add no history events; the client
+   * calls a heartbeat older than a few of these stale. Default 10 s.
    */
-  readonly progressSignalIntervalMs?: number;
+  readonly progressIntervalMs?: number;
   /** Training settings from the worker's config; default auto / auto. */
   readonly ml?: MlSettings;
   /** Opens `${{ secrets.X }}` references on this worker; default: none allowed (src/security/secrets.ts). */
@@ -78,6 +74,9 @@ export interface StageRunnerDeps {
   readonly metrics?: FineflowMetrics;
 }
 
+/** Heartbeat throttle of workers that set none (StageRunnerDeps.progressIntervalMs). */
+export const DEFAULT_PROGRESS_INTERVAL_MS = 10_000;
+
 const NO_SECRETS = createSecretResolver({ allowEnv: [], fileRoots: [] }, {});
 
 /** Extra fields on an ApplicationFailure from a stage, in `details[0]`. */
@@ -85,55 +84,6 @@ export interface StageFailureDetails {
   /** Attempt (within the run) that failed. */
   readonly attempt: number;
   readonly [key: string]: unknown;
-}
-
-/** Sends progress to the workflow as a signal, at most once per interval (the last value wins). */
-function progressRelay(
-  context: Context,
-  intervalMs: number,
-  stageId: string,
-  attempt: number,
-): { send(progress: StageProgress): void; stop(): void } {
-  let client: Context['client'] | undefined;
-  try {
-    client = context.client;
-  } catch {
-    client = undefined; // A MockActivityEnvironment without a client: heartbeats only.
-  }
-  const workflowId = context.info.workflowExecution?.workflowId;
-  if (!workflowId) client = undefined; // not started by a workflow: nobody to tell
-  let lastSent = 0;
-  let lastText = '';
-  let pending: StageProgress | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const sendNow = (progress: StageProgress): void => {
-    const text = JSON.stringify(progress);
-    pending = undefined;
-    if (text === lastText) return; // nothing new to show
-    lastText = text;
-    lastSent = Date.now();
-    const payload: StageProgressSignal = { stageId, attempt, progress };
-    if (!client || !workflowId) return;
-    client.workflow
-      .getHandle(workflowId)
-      .signal(RUN_SIGNALS.stageProgress, payload)
-      .catch(() => undefined); // progress is best effort: the run may have ended
-  };
-  return {
-    send(progress) {
-      if (!client) return;
-      const wait = lastSent + intervalMs - Date.now();
-      if (wait <= 0) return sendNow(progress);
-      pending = progress;
-      timer ??= setTimeout(() => {
-        timer = undefined;
-        if (pending) sendNow(pending);
-      }, wait);
-    },
-    stop() {
-      if (timer) clearTimeout(timer);
-    },
-  };
 }
 
 function isWorkerShutdown(context: Context): boolean {
@@ -247,11 +197,15 @@ export function stageActivity(
       { bucket, runId, stageId, attempt },
       { flushIntervalMs: deps.logFlushIntervalMs ?? 2_000, maxBufferBytes: deps.logBufferBytes },
     );
-    const relay = progressRelay(context, deps.progressSignalIntervalMs ?? 10_000, stageId, attempt);
     let lastProgress: StageProgress | undefined;
+    // The SDK sends heartbeats at most every 0.8 × heartbeatTimeout, else at the worker's throttle.
+    const throttleMs = deps.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
+    const timeoutMs = context.info.heartbeatTimeoutMs;
+    const sender = { stageId, attempt, everyMs: timeoutMs ? Math.min(throttleMs, 0.8 * timeoutMs) : throttleMs };
+    const beat = (): void => context.heartbeat(stageHeartbeat(sender, lastProgress));
     // Heartbeat on a timer too, so cancellation reaches stages that report no progress.
     const heartbeatEveryMs = Math.max(200, Math.min(5_000, (context.info.heartbeatTimeoutMs ?? 15_000) / 3));
-    const keepAlive = setInterval(() => context.heartbeat(lastProgress), heartbeatEveryMs);
+    const keepAlive = setInterval(beat, heartbeatEveryMs);
     keepAlive.unref();
     const started = Date.now();
     const measured = attemptMetrics(deps.metrics, typeName, context, started);
@@ -273,9 +227,8 @@ export function stageActivity(
         if (progress) {
           measured?.progress(progress.detail);
           lastProgress = progress;
-          relay.send(progress);
         }
-        context.heartbeat(lastProgress);
+        beat();
       },
     };
     try {
@@ -318,7 +271,6 @@ export function stageActivity(
     } finally {
       cancelWatch.stop();
       clearInterval(keepAlive);
-      relay.stop();
       await log.close();
     }
   };

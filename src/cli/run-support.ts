@@ -60,7 +60,10 @@ function stageLine(stage: StageState): string {
     stage.error && (stage.status === 'failed' || stage.status === 'waiting')
       ? ` ${stage.error.type}: ${stage.error.message}`
       : '';
-  const reason = stage.reason && (stage.status === 'skipped' || stage.status === 'cached') ? ` (${stage.reason})` : '';
+  const reason =
+    stage.reason && (stage.status === 'skipped' || stage.status === 'cached' || stage.live !== undefined)
+      ? ` (${stage.reason})`
+      : '';
   return `${stage.id} ${stage.status}${stage.attempts > 1 ? ` after ${stage.attempts} attempts` : ''}${progress}${error}${reason}`;
 }
 

@@ -4,6 +4,7 @@
  */
 import { describeTrigger } from '../core/run/run-trigger';
 import type { RunState, StageState } from '../core/run/run-types';
+import { formatHumanDuration } from '../core/spec/durations';
 import type { RunSummary } from './run-client';
 
 const SYMBOL: { readonly [status: string]: string } = {
@@ -36,10 +37,19 @@ function duration(from: string | undefined, to: string | undefined, now: Date): 
     : `${Math.floor(minutes / 60)}h${minutes % 60}m`;
 }
 
+/** What the client learned about a running stage with progress, in a few words (src/client/live-stages.ts). */
+function livenessNote(stage: StageState): string {
+  const notes: string[] = [];
+  if (stage.live?.staleForMs !== undefined)
+    notes.push(`stale: no heartbeat for ${formatHumanDuration(stage.live.staleForMs)}`);
+  if (stage.live?.waitingForWorker === true) notes.push(`waiting for a worker on pool ${stage.pool}`);
+  return notes.length > 0 ? ` (${notes.join('; ')})` : '';
+}
+
 function stageDetail(stage: StageState): string {
   if (stage.status === 'running' && stage.progress) {
     const bar = stage.progress.fraction !== undefined ? `${progressBar(stage.progress.fraction)} ` : '';
-    return `${bar}${stage.progress.message ?? ''}`.trimEnd();
+    return `${bar}${stage.progress.message ?? ''}`.trimEnd() + livenessNote(stage);
   }
   if (stage.error) return `${stage.error.type}: ${stage.error.message}`;
   return stage.reason ?? '';

@@ -33,6 +33,7 @@ import { CONTROL_POOL, taskQueueForPool } from '../core/run/task-queues';
 import { decodeHistoryPayload } from './temporal-connection';
 import type { Plan } from '../core/spec/plan-types';
 import { WorkerPresence } from './worker-presence';
+import { withLiveStages } from './live-stages';
 // Started by function reference, so the compiler checks `args` against the workflow's parameters.
 import { pipelineRun } from '../../workflows/pipeline-run';
 
@@ -181,8 +182,8 @@ export class RunClient {
   /**
    * The live state from the workflow's `runState` query. A query needs a control worker; when
    * none answers within `timeoutMs`, an ended run's state is rebuilt from its history (input
-   * and result), and a running one is reported as unavailable. A running stage whose pool no
-   * worker polls says so in its `reason` (src/client/worker-presence.ts).
+   * and result), and a running one is reported as unavailable. Running stages get their live
+   * progress, a stale-heartbeat note and "waiting for a worker" from Temporal (src/client/live-stages.ts).
    */
   async state(runId: string, options: { readonly timeoutMs?: number } = {}): Promise<RunState> {
     const handle = this.client.workflow.getHandle(runId);
@@ -201,7 +202,7 @@ export class RunClient {
         { cause: thrown },
       );
     }
-    return this.workers.annotate(state);
+    return withLiveStages(this.client, this.workers, state);
   }
 
   /** An ended run's state without a worker: its input and outcome as recorded in history. */

@@ -1,11 +1,13 @@
 /**
  * "Waiting for a worker on pool X": a stage whose pool has no worker would otherwise sit in
  * `running` with no sign of why. The run client asks Temporal which activity task queues have
- * pollers (DescribeTaskQueue lists those seen in the last minutes) and marks the running stages
- * of pools nobody polls. Client side only: the workflow and its history are untouched.
+ * pollers (DescribeTaskQueue lists those seen in the last minutes, with when each last polled);
+ * src/client/live-stages.ts marks the running stages of pools nobody polls. Client side only: the
+ * workflow and its history are untouched.
  */
 import type { Client } from '@temporalio/client';
-import type { RunState, StageState } from '../core/run/run-types';
+import { optionalTsToDate } from '@temporalio/common/lib/time';
+import type { RunState } from '../core/run/run-types';
 import { taskQueueForPool } from '../core/run/task-queues';
 
 /** temporal.api.enums.v1 values (the proto package is not a direct dependency). */
@@ -22,25 +24,28 @@ export function poolsOfRunningStages(state: RunState): string[] {
   return [...new Set(state.stages.filter((s) => s.status === 'running').map((s) => s.pool))];
 }
 
-/** The state with every running stage of an unpolled pool marked (pure). Live progress wins: a stage that reports progress has a worker. */
-export function markStagesWaitingForWorkers(state: RunState, unpolledPools: ReadonlySet<string>): RunState {
-  if (unpolledPools.size === 0) return state;
-  const stages = state.stages.map((stage): StageState =>
-    stage.status === 'running' && !stage.progress && unpolledPools.has(stage.pool)
-      ? { ...stage, reason: waitingForWorkerReason(stage.pool) }
-      : stage,
-  );
-  return { ...state, stages };
-}
+/**
+ * A poller seen longer ago than this is gone: an idle worker renews its long poll about every
+ * minute, while Temporal lists a stopped worker's poller for minutes after it died.
+ */
+export const POLLER_GONE_AFTER_MS = 90_000;
 
-/** Whether any worker polls the pool's activity task queue. */
-export async function poolHasWorker(client: Client, pool: string): Promise<boolean> {
+/** Whether any worker polled the pool's activity task queue within `goneAfterMs`. */
+export async function poolHasWorker(
+  client: Client,
+  pool: string,
+  goneAfterMs = POLLER_GONE_AFTER_MS,
+  nowMs = Date.now(),
+): Promise<boolean> {
   const response = await client.workflowService.describeTaskQueue({
     namespace: client.options.namespace,
     taskQueue: { name: taskQueueForPool(pool), kind: TASK_QUEUE_KIND_NORMAL },
     taskQueueType: TASK_QUEUE_TYPE_ACTIVITY,
   });
-  return (response.pollers ?? []).length > 0;
+  return (response.pollers ?? []).some((poller) => {
+    const seen = optionalTsToDate(poller.lastAccessTime)?.getTime();
+    return seen === undefined || nowMs - seen <= goneAfterMs;
+  });
 }
 
 /** Remembers each pool's answer for `ttlMs`, so `watch` polling does not ask Temporal twice a second. */
@@ -51,6 +56,7 @@ export class WorkerPresence {
     private readonly client: Client,
     private readonly ttlMs = 5_000,
     private readonly clock: () => number = Date.now,
+    private readonly pollerGoneAfterMs = POLLER_GONE_AFTER_MS,
   ) {}
 
   async unpolledPools(pools: readonly string[]): Promise<Set<string>> {
@@ -59,23 +65,11 @@ export class WorkerPresence {
       const cached = this.seen.get(pool);
       let polled = cached && this.clock() - cached.at < this.ttlMs ? cached.polled : undefined;
       if (polled === undefined) {
-        polled = await poolHasWorker(this.client, pool);
+        polled = await poolHasWorker(this.client, pool, this.pollerGoneAfterMs, this.clock());
         this.seen.set(pool, { at: this.clock(), polled });
       }
       if (!polled) unpolled.add(pool);
     }
     return unpolled;
-  }
-
-  /** Best effort: a failed lookup leaves the state as it was. */
-  async annotate(state: RunState): Promise<RunState> {
-    if (state.endedAt !== undefined) return state;
-    const pools = poolsOfRunningStages(state);
-    if (pools.length === 0) return state;
-    try {
-      return markStagesWaitingForWorkers(state, await this.unpolledPools(pools));
-    } catch {
-      return state;
-    }
   }
 }

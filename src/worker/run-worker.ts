@@ -15,7 +15,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { createActivities, createStageActivities, stageTypeNames } from '../../activities';
-import type { StageImplementation } from '../../activities/stage-runner';
+import { DEFAULT_PROGRESS_INTERVAL_MS, type StageImplementation } from '../../activities/stage-runner';
 import type { FineflowConfig } from '../config';
 import { InvalidInputError } from '../core/errors';
 import { connectWorker, dataConverterFor } from '../client/temporal-connection';
@@ -49,8 +49,11 @@ export interface WorkerOptions {
   /** Reuse a connection (tests running several workers); default: a new one from config. */
   readonly connection?: NativeConnection;
   readonly identity?: string;
-  /** Minimum time between live-progress signals of one stage to its run (default 10 s). */
-  readonly progressSignalIntervalMs?: number;
+  /**
+   * How often a running stage's heartbeat, which carries its live progress, reaches Temporal
+   * (the SDK's heartbeat throttle; default 10 s). Heartbeats add no history events.
+   */
+  readonly progressIntervalMs?: number;
   /** Plain activities registered as they are (benchmarks, runtime extensions). */
   readonly extraActivities?: { readonly [name: string]: (...args: never[]) => Promise<unknown> };
   /** Workflow module to bundle instead of workflows/index.ts (benchmarks add their own workflows). */
@@ -161,6 +164,7 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
   if (options.metrics) store = instrumentStore(store, options.metrics);
   // Every http(s)/file access of stage code in this process goes through this policy.
   installOutboundPolicy(options.outbound ?? createOutboundPolicy(options.config.outbound));
+  const progressIntervalMs = options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
   const extraStages = { ...loadStageModules(options.stageModules ?? []), ...options.extraStages };
   const deps = {
     store,
@@ -175,9 +179,7 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
     // Secret values come from this worker's environment and mounted files, as the operator allows.
     secrets: createSecretResolver(options.config.secrets, options.secretEnv ?? process.env),
     ...(options.metrics ? { metrics: options.metrics } : {}),
-    ...(options.progressSignalIntervalMs !== undefined
-      ? { progressSignalIntervalMs: options.progressSignalIntervalMs }
-      : {}),
+    progressIntervalMs,
   };
   const activities = {
     ...(runsWorkflows ? createActivities(deps) : createStageActivities(deps)),
@@ -195,6 +197,9 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
     ...(runsWorkflows ? { workflowBundle: await workflowBundle(options.workflowsPath) } : {}),
     maxConcurrentActivityTaskExecutions: options.concurrency ?? 4,
     shutdownGraceTime: options.shutdownGraceMs ?? 30_000,
+    // Live progress rides on heartbeats (src/core/run/progress.ts): send them this often.
+    defaultHeartbeatThrottleInterval: progressIntervalMs,
+    maxHeartbeatThrottleInterval: progressIntervalMs,
   });
   let running: Promise<void> | undefined;
   const run = (): Promise<void> => {

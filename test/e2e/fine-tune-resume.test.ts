@@ -42,7 +42,7 @@ before(async () => {
     pool: trainPool,
     extraStages: { 'fine-tune': fineTuneStage },
     concurrency: 1,
-    progressSignalIntervalMs: 200,
+    progressIntervalMs: 200,
   });
   // The production stage, with the child-process runner told to hand over the child it forks.
   cancelPool = `train-cancel-${randomSuffix()}`;
@@ -54,7 +54,7 @@ before(async () => {
     pool: cancelPool,
     extraStages: { 'fine-tune': observed },
     concurrency: 1,
-    progressSignalIntervalMs: 200,
+    progressIntervalMs: 200,
   });
   // Enough MNIST digits, in batches of 8, that an epoch takes a noticeable moment (~0.6 s) even
   // on the graph engine, so the test can kill training between two checkpoints.

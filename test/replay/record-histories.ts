@@ -385,7 +385,7 @@ async function main(): Promise<void> {
     connection,
     extraStages: testStages,
     shutdownGraceMs: 2_000,
-    progressSignalIntervalMs: 300,
+    progressIntervalMs: 300,
   };
   const workers: FineflowWorker[] = [
     await createWorker({ ...common, pool: pools.control, runsWorkflows: true }),

@@ -70,7 +70,7 @@ export const command: CliCommand = {
       name: 'progress-interval',
       kind: 'string',
       valueName: 'DURATION',
-      description: 'how often a stage sends live progress to its run (default 10s)',
+      description: "how often a running stage's heartbeat, with its live progress, reaches Temporal (default 10s)",
     },
     {
       name: 'metrics',
@@ -138,7 +138,7 @@ export const command: CliCommand = {
         concurrency,
         shutdownGraceMs: graceMs,
         ...(metrics ? { metrics } : {}),
-        ...(progressMs !== undefined ? { progressSignalIntervalMs: progressMs } : {}),
+        ...(progressMs !== undefined ? { progressIntervalMs: progressMs } : {}),
         stageModules: (args.multi['stage-module'] ?? []).map((m) => path.resolve(io.cwd, m)),
         ...(args.flags.workflows ? { runsWorkflows: true } : {}),
         onReady: (worker) => {

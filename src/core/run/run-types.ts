@@ -94,6 +94,20 @@ export interface StageState {
   readonly instanceOf?: string;
   /** The item an instance runs for. */
   readonly item?: JsonValue;
+  /** A running stage's liveness, added by the client from outside the run's history (src/client/live-stages.ts). */
+  readonly live?: StageLiveness;
+}
+
+/** What Temporal knows of a running stage's activity beyond the run's history (never stored in the run). */
+export interface StageLiveness {
+  /** When the current attempt last heartbeated (ISO 8601); absent before its first heartbeat. */
+  readonly heartbeatAt?: string;
+  /** Identity of the worker that holds (or last held) the attempt. */
+  readonly worker?: string;
+  /** Set when the heartbeat is overdue (the worker may have died): how long since the last one, in ms. */
+  readonly staleForMs?: number;
+  /** No worker of the stage's pool polled its task queue recently. */
+  readonly waitingForWorker?: boolean;
 }
 
 export type RunStatus = 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';

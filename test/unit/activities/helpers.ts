@@ -76,7 +76,7 @@ export async function runStage(
   const activity = stageActivity(typeName, implementation, {
     store,
     logFlushIntervalMs: 20,
-    progressSignalIntervalMs: 10,
+    progressIntervalMs: 10,
     ...(options.ml ? { ml: options.ml } : {}),
   });
   const input: StageActivityInput = { context, inputs };
