@@ -47,7 +47,8 @@ test('a stage runs with its inputs, heartbeats progress and writes its log to th
   });
   const result = await env.run(activity, input());
   assert.deepEqual(result, { outputs: { y: 2 }, attempt: 1 });
-  assert.deepEqual(heartbeats[0], { message: 'epoch 1/2', fraction: 0.5 });
+  // The heartbeat names its sender, so the client can tell whose progress it is and when it is overdue.
+  assert.deepEqual(heartbeats[0], { message: 'epoch 1/2', fraction: 0.5, stageId: 'train', attempt: 1, everyMs: 2400 });
   const log = await logText(store, 1);
   assert.match(log, /test-type train: attempt 1 started/);
   assert.match(log, /got x=1/);
