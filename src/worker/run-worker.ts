@@ -54,6 +54,8 @@ export interface WorkerOptions {
    * (the SDK's heartbeat throttle; default 10 s). Heartbeats add no history events.
    */
   readonly progressIntervalMs?: number;
+  /** @deprecated The name from when progress was signalled to the run; same as `progressIntervalMs`. */
+  readonly progressSignalIntervalMs?: number;
   /** Plain activities registered as they are (benchmarks, runtime extensions). */
   readonly extraActivities?: { readonly [name: string]: (...args: never[]) => Promise<unknown> };
   /** Workflow module to bundle instead of workflows/index.ts (benchmarks add their own workflows). */
@@ -164,7 +166,8 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
   if (options.metrics) store = instrumentStore(store, options.metrics);
   // Every http(s)/file access of stage code in this process goes through this policy.
   installOutboundPolicy(options.outbound ?? createOutboundPolicy(options.config.outbound));
-  const progressIntervalMs = options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
+  const progressIntervalMs =
+    options.progressIntervalMs ?? options.progressSignalIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
   const extraStages = { ...loadStageModules(options.stageModules ?? []), ...options.extraStages };
   const deps = {
     store,
