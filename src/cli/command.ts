@@ -1,8 +1,18 @@
 /**
- * The shape of a `fineflow` sub-command. Each command lives in `src/cli/commands/<name>.ts`
- * and exports `command: CliCommand`; `main.ts` loads only the one being run, so `fineflow
- * validate` never loads tfjs or the Temporal worker.
+ * The shape of a `fineflow` sub-command and its argument parser. Each command lives in
+ * `src/cli/commands/<name>.ts` and exports `command: CliCommand`. A command module imports only
+ * what describing it needs (this file, small constants) at load time and loads the rest inside
+ * `run`, so `fineflow --help`, `fineflow <name> --help` and shell completion load no Temporal
+ * client, worker, MinIO client or tfjs (test/unit/cli/lazy-commands.test.ts checks it).
+ *
+ * Parsing is `node:util`'s `parseArgs` (strict, positionals allowed): a well-kept parser from the
+ * platform rather than a hand-written one. This file adds what it lacks: "did you mean" for
+ * mistyped options (the project's edit distance, src/core/spec/suggest.ts), deprecated option
+ * names that still work with a note, `--help` that wins over other mistakes, and help text with
+ * examples and the command's `--json` policy.
  */
+import path from 'node:path';
+import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util';
 import { closest } from '../core/spec/suggest';
 
 /** Exit codes mean the same thing for every command. */
@@ -24,6 +34,8 @@ export interface OptionSpec {
   readonly kind: 'boolean' | 'string' | 'multi';
   readonly description: string;
   readonly valueName?: string;
+  /** Former names still accepted; each use prints a deprecation note naming `name` on stderr. */
+  readonly deprecatedNames?: readonly string[];
 }
 
 export interface ParsedArgs {
@@ -34,10 +46,17 @@ export interface ParsedArgs {
 }
 
 export interface CliIo {
-  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   readonly stderr: NodeJS.WritableStream;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
+}
+
+/** One `Examples:` entry of `--help`: a command line a user can paste, and what it does. */
+export interface CliExample {
+  /** The full command line, starting with `fineflow`. */
+  readonly command: string;
+  readonly explanation: string;
 }
 
 export interface CliCommand {
@@ -49,76 +68,177 @@ export interface CliCommand {
   /** Longer help text shown by `fineflow <name> --help`. */
   readonly description?: string;
   readonly options: readonly OptionSpec[];
-  /** Sub-commands such as `schedule apply`; the first positional selects one. */
+  /** Sub-command words (`schedule apply`, `dev up`): offered by shell completion after the command. */
+  readonly subcommands?: readonly string[];
+  /** Shown under `Examples:` in `--help`; every command has at least one (test/unit/cli/main.test.ts). */
+  readonly examples: readonly CliExample[];
+  /**
+   * `true` when `--json` prints machine-readable output on stdout. Otherwise the reason the command
+   * has none: `--json` is then refused with it (exit 2) instead of being silently ignored.
+   */
+  readonly json: true | string;
   run(args: ParsedArgs, io: CliIo): Promise<number>;
 }
 
 export class UsageError extends Error {}
 
-/** Every command accepts these. */
-export const COMMON_OPTIONS: readonly OptionSpec[] = [
-  { name: 'help', short: 'h', kind: 'boolean', description: 'show help for this command' },
-  { name: 'json', kind: 'boolean', description: 'machine-readable output on stdout' },
-];
+const HELP_OPTION: OptionSpec = {
+  name: 'help',
+  short: 'h',
+  kind: 'boolean',
+  description: 'show help for this command',
+};
+const JSON_OPTION: OptionSpec = { name: 'json', kind: 'boolean', description: 'machine-readable output on stdout' };
 
-export function parseArgs(argv: readonly string[], options: readonly OptionSpec[]): ParsedArgs {
-  const all = [...COMMON_OPTIONS, ...options];
-  const byName = new Map(all.map((o) => [o.name, o]));
-  const byShort = new Map(all.filter((o) => o.short).map((o) => [o.short as string, o]));
-  const positionals: string[] = [];
+/** Every command accepts these (`--json` is refused with a reason by commands without JSON output). */
+export const COMMON_OPTIONS: readonly OptionSpec[] = [HELP_OPTION, JSON_OPTION];
+
+/**
+ * `--stage-module PATH`: one name in every command for a module of custom stage types. It may
+ * export `stageTypes` (definitions: validate, plan, schema, submit, schedule) and `stages`
+ * (implementations: worker). `--stage-types`, its former name in validate/plan/schema, still works.
+ */
+export const STAGE_MODULE_OPTION: OptionSpec = {
+  name: 'stage-module',
+  kind: 'multi',
+  valueName: 'PATH',
+  description: 'load custom stage types from a module (its `stageTypes`; a worker runs its `stages`)',
+  deprecatedNames: ['stage-types'],
+};
+
+/** `--stage-module` values as `require` paths: relative and absolute paths against `cwd`, package names as given. */
+export function stageModulePaths(args: ParsedArgs, cwd: string): string[] {
+  const isPath = (m: string): boolean =>
+    m.startsWith('.') || path.isAbsolute(m) || (!m.startsWith('@') && m.includes('/'));
+  return (args.multi['stage-module'] ?? []).map((m) => (isPath(m) ? path.resolve(cwd, m) : m));
+}
+
+/** True when `--help`/`-h` appears before `--`: help is shown even if the rest of the line is wrong. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
+}
+
+function optionLabel(name: string): string {
+  return name.length === 1 ? `-${name}` : `--${name}`;
+}
+
+/** Replace deprecated option names by their current one, reporting each through `onNote`. */
+function renameDeprecated(
+  argv: readonly string[],
+  options: readonly OptionSpec[],
+  onNote: (note: string) => void,
+): string[] {
+  const renames = new Map(options.flatMap((o) => (o.deprecatedNames ?? []).map((old) => [old, o.name] as const)));
+  if (renames.size === 0) return [...argv];
+  const end = argv.indexOf('--');
+  return argv.map((arg, i) => {
+    if ((end >= 0 && i >= end) || !arg.startsWith('--')) return arg;
+    const eq = arg.indexOf('=');
+    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+    const current = renames.get(name);
+    if (current === undefined) return arg;
+    onNote(`--${name} is deprecated; use --${current} (same meaning)`);
+    return `--${current}${eq >= 0 ? arg.slice(eq) : ''}`;
+  });
+}
+
+/** Reword `node:util` parse errors (named by their stable codes) in the CLI's own terms. */
+function usageErrorFrom(error: unknown, byName: ReadonlyMap<string, OptionSpec>): UsageError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const message = error instanceof Error ? error.message : String(error);
+  const name = /'(?:-[a-zA-Z], )?--?([\w-]+)/.exec(message)?.[1];
+  const spec = name === undefined ? undefined : byName.get(name);
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && spec) {
+    if (spec.kind === 'boolean') return new UsageError(`--${spec.name} takes no value`);
+    if (/ambiguous/.test(message)) {
+      return new UsageError(
+        `--${spec.name} is followed by an option, not a value; to pass a value that starts with a dash, write --${spec.name}=VALUE`,
+      );
+    }
+    return new UsageError(`--${spec.name} needs a value${spec.valueName ? ` (${spec.valueName})` : ''}`);
+  }
+  return new UsageError(message.replace(/^Option /, 'option ').replace(/^Unknown /, 'unknown '));
+}
+
+/**
+ * Parse `argv` against the command's options plus `--help`/`--json`. Unknown options are refused
+ * with the nearest known name; deprecated names are renamed with a note through `onNote`.
+ */
+export function parseArgs(
+  argv: readonly string[],
+  options: readonly OptionSpec[],
+  onNote: (note: string) => void = () => undefined,
+): ParsedArgs {
+  const all = [...options, ...COMMON_OPTIONS];
+  const byName = new Map(all.flatMap((o) => [[o.name, o] as const, ...(o.short ? [[o.short, o] as const] : [])]));
+  const args = renameDeprecated(argv, all, onNote);
+  const config: ParseArgsConfig['options'] = {};
+  for (const o of all) {
+    config[o.name] = {
+      type: o.kind === 'boolean' ? 'boolean' : 'string',
+      ...(o.kind === 'multi' ? { multiple: true } : {}),
+      ...(o.short ? { short: o.short } : {}),
+    };
+  }
+  // A lenient pass first, only to name an unknown option with a suggestion (strict mode's own
+  // error has no "did you mean").
+  const { tokens } = parseNodeArgs({ args, options: config, strict: false, allowPositionals: true, tokens: true });
+  for (const token of tokens) {
+    if (token.kind !== 'option' || byName.has(token.name)) continue;
+    const longNames = all.map((o) => o.name);
+    const near = token.name.length > 1 ? closest(token.name, longNames) : undefined;
+    const known = all.filter((o) => o.short).map((o) => `-${o.short}`);
+    throw new UsageError(
+      `unknown option ${optionLabel(token.name)}${
+        near ? ` (did you mean --${near}?)` : token.name.length === 1 ? `; short options: ${known.join(', ')}` : ''
+      }`,
+    );
+  }
+  let parsed: ReturnType<typeof parseNodeArgs>;
+  try {
+    parsed = parseNodeArgs({ args, options: config, strict: true, allowPositionals: true });
+  } catch (error) {
+    throw usageErrorFrom(error, byName);
+  }
   const flags: Record<string, boolean> = {};
   const values: Record<string, string> = {};
-  const multi: Record<string, string[]> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === '--') {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    let spec: OptionSpec | undefined;
-    let inline: string | undefined;
-    if (arg.startsWith('--')) {
-      const eq = arg.indexOf('=');
-      const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-      inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
-      spec = byName.get(name);
-      if (!spec) {
-        const near = closest(name, byName.keys());
-        throw new UsageError(`unknown option --${name}${near ? ` (did you mean --${near}?)` : ''}`);
-      }
-    } else if (arg.startsWith('-') && arg.length === 2) {
-      spec = byShort.get(arg.slice(1));
-      if (!spec)
-        throw new UsageError(`unknown option ${arg}; options: ${[...byShort.keys()].map((k) => `-${k}`).join(', ')}`);
-    } else {
-      positionals.push(arg);
-      continue;
-    }
-    if (spec.kind === 'boolean') {
-      if (inline !== undefined) throw new UsageError(`--${spec.name} takes no value`);
-      flags[spec.name] = true;
-      continue;
-    }
-    let value = inline;
-    if (value === undefined) {
-      value = argv[i + 1];
-      i++;
-    }
-    if (value === undefined)
-      throw new UsageError(`--${spec.name} needs a value${spec.valueName ? ` (${spec.valueName})` : ''}`);
-    if (spec.kind === 'multi') (multi[spec.name] ??= []).push(value);
-    else values[spec.name] = value;
+  const multi: Record<string, readonly string[]> = {};
+  for (const [name, value] of Object.entries(parsed.values)) {
+    if (typeof value === 'boolean') flags[name] = value;
+    else if (typeof value === 'string') values[name] = value;
+    else if (Array.isArray(value)) multi[name] = value.filter((v): v is string => typeof v === 'string');
   }
-  return { positionals, flags, values, multi };
+  return { positionals: parsed.positionals, flags, values, multi };
+}
+
+/** Refuse `--json` for a command that has no JSON output, with its reason. */
+export function checkJsonPolicy(command: CliCommand, args: ParsedArgs): void {
+  if (args.flags.json && command.json !== true) {
+    throw new UsageError(`--json is not supported: ${command.json}`);
+  }
+}
+
+function optionLine(o: OptionSpec): string {
+  const value = o.kind === 'boolean' ? '' : ` ${o.valueName ?? 'VALUE'}`;
+  const flag = `${o.short ? `-${o.short}, ` : '    '}--${o.name}${value}`;
+  const notes = [
+    ...(o.kind === 'multi' ? ['repeatable'] : []),
+    ...(o.deprecatedNames ?? []).map((old) => `--${old} is a deprecated name`),
+  ];
+  return `  ${flag.padEnd(30)} ${o.description}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`;
 }
 
 export function formatHelp(command: CliCommand): string {
   const lines = [`usage: fineflow ${command.usage}`, '', command.summary];
   if (command.description) lines.push('', command.description.trimEnd());
   lines.push('', 'options:');
-  for (const o of [...command.options, ...COMMON_OPTIONS]) {
-    const flag = `${o.short ? `-${o.short}, ` : '    '}--${o.name}${o.kind === 'boolean' ? '' : ` ${o.valueName ?? 'VALUE'}`}`;
-    lines.push(`  ${flag.padEnd(30)} ${o.description}${o.kind === 'multi' ? ' (repeatable)' : ''}`);
+  const common = command.json === true ? COMMON_OPTIONS : [HELP_OPTION];
+  for (const o of [...command.options, ...common]) lines.push(optionLine(o));
+  if (command.json !== true) lines.push(`  ${''.padEnd(30)} no --json: ${command.json}`);
+  if (command.examples.length > 0) {
+    lines.push('', 'examples:');
+    for (const example of command.examples) lines.push(`  # ${example.explanation}`, `  ${example.command}`);
   }
   return `${lines.join('\n')}\n`;
 }

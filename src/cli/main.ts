@@ -1,120 +1,61 @@
 /**
- * `fineflow` entry point: picks the sub-command and loads only its module. Connection
+ * `fineflow` entry point: picks the sub-command (src/cli/registry.ts) and runs it. Connection
  * settings are read from the environment by the commands that need them (src/config.ts).
  */
-import { EXIT, UsageError, formatHelp, parseArgs, type CliCommand, type CliIo } from './command';
+import { EXIT, UsageError, checkJsonPolicy, formatHelp, parseArgs, wantsHelp, type CliIo } from './command';
 import { ensureError } from '../core/errors';
 import { closest } from '../core/spec/suggest';
 import { packageVersion } from '../package-paths';
+import { COMMAND_NAMES, commandNamed, commandSummaries } from './registry';
 
-/** Sub-command name → module under ./commands. Order is the order of `fineflow --help`. */
-const COMMANDS: readonly (readonly [string, string])[] = [
-  ['validate', 'validate'],
-  ['plan', 'plan'],
-  ['submit', 'submit'],
-  ['runs', 'runs'],
-  ['status', 'status'],
-  ['logs', 'logs'],
-  ['retry', 'retry'],
-  ['rerun', 'rerun'],
-  ['cancel', 'cancel'],
-  ['schedule', 'schedule'],
-  ['worker', 'worker'],
-  ['codec-server', 'codec-server'],
-  ['dev', 'dev'],
-  ['models', 'models'],
-  ['predict', 'predict'],
-  ['report', 'report'],
-  ['ui', 'ui'],
-  ['data', 'data'],
-  ['schema', 'schema'],
-  ['setup', 'setup'],
-  ['gc', 'gc'],
-];
-
-/**
- * One-line summaries for `fineflow --help`, so the command list loads no command module (some
- * pull in the Temporal worker and tfjs). test/unit/cli/main.test.ts keeps them equal to each
- * module's own `summary`; a command missing here is loaded to read it.
- */
-const SUMMARIES: { readonly [moduleName: string]: string } = {
-  cancel: 'cancel a run: running stages are stopped, the run ends cancelled',
-  'codec-server': 'serve /encode and /decode so the Temporal UI can show encrypted payloads',
-  data: 'push data as an immutable dataset version; list, compare and pull versions',
-  dev: 'start, stop or check the local Temporal + MinIO stack',
-  gc: 'delete old runs, checkpoints of ended runs and unused cache entries (dry run unless --yes)',
-  logs: "print a run's stage logs (every attempt)",
-  models: 'list registered models, show a model card, or move an alias',
-  predict: 'class probabilities for images, CSV or JSONL files (local or s3://) from a model',
-  plan: 'show the normalised plan and DAG a run of a pipeline would execute',
-  report: "write a run's evaluation report (HTML) to a local file",
-  rerun: 'start a new run from an ended one, rerunning a stage and its descendants and reusing the rest',
-  retry: 'retry the waiting stages of a run, optionally with changed params',
-  runs: 'list pipeline runs, filtered by pipeline and status',
-  schedule: 'retrain on a schedule or when new data lands (Temporal Schedules + data watchers)',
-  schema: 'print the JSON Schema of pipeline files (for editors)',
-  setup: 'build or restore the native TensorFlow backend (cached in ~/.cache/fineflow)',
-  status: 'show a run: stage states, attempts, times, progress, sweep trials',
-  submit: 'validate a pipeline and start a run',
-  ui: 'serve the web app: runs with live DAGs and logs, models, schedules, pipeline validation',
-  validate: 'check pipeline files and report every problem',
-  worker: 'run a worker for a pool (the control pool also runs pipeline workflows)',
-};
-
-function loadCommand(moduleName: string): CliCommand | undefined {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(`./commands/${moduleName}`) as { command?: CliCommand };
-    return mod.command;
-  } catch (error) {
-    if (
-      (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' &&
-      String((error as Error).message).includes(`commands/${moduleName}`)
-    ) {
-      return undefined;
-    }
-    throw error;
-  }
+function usageOfFineflow(): string {
+  const lines = ['usage: fineflow <command> [options]', '', 'commands:'];
+  for (const [name, summary] of commandSummaries()) lines.push(`  ${name.padEnd(13)} ${summary}`);
+  lines.push(
+    '',
+    'Run `fineflow <command> --help` (or `fineflow help <command>`) for the options and examples of one command.',
+    'Shell completion: `source <(fineflow completion bash)`; see `fineflow completion --help`.',
+  );
+  return `${lines.join('\n')}\n`;
 }
 
-/** Exported for tests: the summaries `fineflow --help` prints without loading command modules. */
-export const COMMAND_SUMMARIES = SUMMARIES;
-export const COMMAND_MODULES = COMMANDS;
+function unknownCommand(name: string, io: CliIo): number {
+  const near = closest(name, COMMAND_NAMES);
+  io.stderr.write(
+    `fineflow: unknown command '${name}'${near ? ` (did you mean '${near}'?)` : ''}; run 'fineflow --help'\n`,
+  );
+  return EXIT.usage;
+}
 
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    const lines = ['usage: fineflow <command> [options]', '', 'commands:'];
-    for (const [cmdName, moduleName] of COMMANDS) {
-      const summary = Object.hasOwn(SUMMARIES, moduleName) ? SUMMARIES[moduleName] : loadCommand(moduleName)?.summary;
-      if (summary !== undefined) lines.push(`  ${cmdName.padEnd(13)} ${summary}`);
-    }
-    lines.push('', 'Run `fineflow <command> --help` for the options of one command.');
-    io.stdout.write(`${lines.join('\n')}\n`);
+  if (!name || name === '--help' || name === '-h') {
+    io.stdout.write(usageOfFineflow());
     return name ? EXIT.ok : EXIT.usage;
   }
-  if (name === '--version') {
+  if (name === 'help') {
+    if (rest[0] === undefined) {
+      io.stdout.write(usageOfFineflow());
+      return EXIT.ok;
+    }
+    const command = commandNamed(rest[0]);
+    if (!command) return unknownCommand(rest[0], io);
+    io.stdout.write(formatHelp(command));
+    return EXIT.ok;
+  }
+  if (name === '--version' || name === '-V') {
     io.stdout.write(`${packageVersion()}\n`);
     return EXIT.ok;
   }
-  const entry = COMMANDS.find(([cmdName]) => cmdName === name);
-  const command = entry ? loadCommand(entry[1]) : undefined;
-  if (!command) {
-    const near = closest(
-      name,
-      COMMANDS.map(([n]) => n),
-    );
-    io.stderr.write(
-      `fineflow: unknown command '${name}'${near ? ` (did you mean '${near}'?)` : ''}; run 'fineflow --help'\n`,
-    );
-    return EXIT.usage;
+  const command = commandNamed(name);
+  if (!command) return unknownCommand(name, io);
+  if (wantsHelp(rest)) {
+    io.stdout.write(formatHelp(command));
+    return EXIT.ok;
   }
   try {
-    const args = parseArgs(rest, command.options);
-    if (args.flags.help) {
-      io.stdout.write(formatHelp(command));
-      return EXIT.ok;
-    }
+    const args = parseArgs(rest, command.options, (note) => io.stderr.write(`fineflow ${name}: ${note}\n`));
+    checkJsonPolicy(command, args);
     return await command.run(args, io);
   } catch (thrown) {
     const error = ensureError(thrown);

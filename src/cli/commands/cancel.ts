@@ -6,6 +6,17 @@ export const command: CliCommand = {
   name: 'cancel',
   summary: 'cancel a run: running stages are stopped, the run ends cancelled',
   usage: 'cancel RUN [--wait] [--json]',
+  examples: [
+    {
+      command: 'fineflow cancel quickstart-20261205-031651-fnr3',
+      explanation: 'ask the run to stop; running stages are cancelled',
+    },
+    {
+      command: 'fineflow cancel quickstart-20261205-031651-fnr3 --wait --json',
+      explanation: 'wait until it has ended and print its final status as JSON',
+    },
+  ],
+  json: true,
   options: [{ name: 'wait', kind: 'boolean', description: 'wait until the run has ended' }],
   async run(args, io) {
     const [runId, ...extra] = args.positionals;

@@ -20,13 +20,19 @@ export const command: CliCommand = {
     'FINEFLOW_CODEC_KEYS / FINEFLOW_CODEC_KEY_FILE. Every request needs Authorization: Bearer',
     '$FINEFLOW_CODEC_SERVER_TOKEN; browsers are answered only from FINEFLOW_CODEC_SERVER_ORIGINS',
     '(default: the local Temporal UI). Listens on loopback unless --host says otherwise (then put',
-    'TLS in front of it). Stops on SIGINT/SIGTERM.',
-    '',
-    'Examples:',
-    '  FINEFLOW_CODEC_SERVER_TOKEN=$(head -c 32 /dev/urandom | base64) fineflow codec-server --port 8888',
-    '  temporal workflow show -w RUN --codec-endpoint http://127.0.0.1:8888 --codec-auth "Bearer $TOKEN"',
-    '  Temporal UI: Settings → Codec Server → http://127.0.0.1:8888',
+    'TLS in front of it). Stops on SIGINT/SIGTERM. In the Temporal UI: Settings → Codec Server → its URL.',
   ].join('\n'),
+  examples: [
+    {
+      command: 'FINEFLOW_CODEC_SERVER_TOKEN=$(head -c 32 /dev/urandom | base64) fineflow codec-server --port 8888',
+      explanation: 'serve the payload keys on 127.0.0.1:8888; with --json, print a ready event',
+    },
+    {
+      command: 'temporal workflow show -w RUN --codec-endpoint http://127.0.0.1:8888 --codec-auth "Bearer $TOKEN"',
+      explanation: "decode a run's history in the Temporal CLI (in the UI: Settings → Codec Server)",
+    },
+  ],
+  json: true,
   options: [
     {
       name: 'port',

@@ -210,13 +210,28 @@ diff      compares two versions, A and B as s3://bucket/prefix/@<version> (B may
 pull      writes every object of a version under DIR, checking each against the manifest's sha256.
 ls        lists every object under the prefix now (size, time, URI).
 Pin a version in a pipeline: prepare-data's source: s3://bucket/prefix/@<version>.
-Examples:
-  fineflow data push ./defects s3://datasets/defects/
-  fineflow data versions s3://datasets/defects/
-  fineflow data diff s3://datasets/defects/@<A> <B>
-  fineflow data pull s3://datasets/defects/@<A> ./defects-a
 Connection: FINEFLOW_S3_ENDPOINT, FINEFLOW_S3_ACCESS_KEY, FINEFLOW_S3_SECRET_KEY, FINEFLOW_S3_REGION; manifests
 live in FINEFLOW_BUCKET under datasets/<bucket>/<prefix>_versions/.`,
+  subcommands: ['push', 'versions', 'diff', 'pull', 'ls'],
+  examples: [
+    {
+      command: 'fineflow data push ./defects s3://datasets/defects/',
+      explanation: 'upload a folder and seal it as a dataset version',
+    },
+    {
+      command: 'fineflow data versions s3://datasets/defects/',
+      explanation: 'the recorded versions of a prefix, oldest first',
+    },
+    {
+      command: 'fineflow data diff s3://datasets/defects/@<A> <B>',
+      explanation: 'objects added, removed and changed between two versions',
+    },
+    {
+      command: 'fineflow data pull s3://datasets/defects/@<A> ./defects-a',
+      explanation: "download a version, checking every object's sha256",
+    },
+  ],
+  json: true,
   options: [],
   async run(args, io) {
     const [sub, ...rest] = args.positionals;

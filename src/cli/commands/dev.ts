@@ -63,6 +63,14 @@ MinIO data, logs, the payload encryption key \`codec-keys\`) lives in .fineflow/
 Ports: FINEFLOW_TEMPORAL_PORT (7233), FINEFLOW_TEMPORAL_UI_PORT (8233), FINEFLOW_MINIO_PORT (9000),
 FINEFLOW_MINIO_CONSOLE_PORT (9001); state dir FINEFLOW_STACK_DIR.
 Exit codes: 0 ok / healthy, 1 not healthy, 3 the stack could not be started.`,
+  subcommands: ['up', 'down', 'status', 'logs'],
+  examples: [
+    { command: 'fineflow dev up', explanation: 'start Temporal and MinIO locally (state kept across restarts)' },
+    { command: 'fineflow dev status --json', explanation: 'health of the stack, as JSON' },
+    { command: 'fineflow dev logs temporal', explanation: "the Temporal server's log" },
+    { command: 'fineflow dev down', explanation: 'stop the stack' },
+  ],
+  json: true,
   options: [],
   async run(args, io) {
     const [sub, ...rest] = args.positionals;

@@ -40,6 +40,15 @@ export const command: CliCommand = {
   name: 'gc',
   summary: 'delete old runs, checkpoints of ended runs and unused cache entries (dry run unless --yes)',
   usage: 'gc [--older-than 30d] [--checkpoints-after 1d] [--yes] [--json]',
+  examples: [
+    { command: 'fineflow gc', explanation: 'list what would be deleted (dry run)' },
+    {
+      command: 'fineflow gc --older-than 14d --checkpoints-after 2d --yes',
+      explanation: 'delete runs ended over 14 days ago and older checkpoints',
+    },
+    { command: "fineflow gc --json | jq '.bytes'", explanation: 'what a collection would free, for a script' },
+  ],
+  json: true,
   options: [
     {
       name: 'older-than',

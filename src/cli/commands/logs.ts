@@ -19,6 +19,14 @@ export const command: CliCommand = {
   name: 'logs',
   summary: "print a run's stage logs (every attempt)",
   usage: 'logs RUN [STAGE] [--stage S] [--follow]',
+  examples: [
+    { command: 'fineflow logs quickstart-20261205-031651-fnr3', explanation: "every stage's log, every attempt" },
+    {
+      command: 'fineflow logs quickstart-20261205-031651-fnr3 finetune --follow',
+      explanation: 'one stage, following new lines until the run ends',
+    },
+  ],
+  json: 'log lines are printed as the stages wrote them; `fineflow status RUN --json` gives stage states as JSON',
   options: [
     { name: 'stage', kind: 'string', valueName: 'S', description: 'only this stage' },
     { name: 'follow', short: 'f', kind: 'boolean', description: 'keep printing new lines until the run ends' },

@@ -109,6 +109,16 @@ show     every version of NAME; with @VERSION or @ALIAS, that version's model ca
 promote  point alias A (e.g. champion) at VERSION (a number, another alias, or latest).
 The registry lives in s3://<FINEFLOW_BUCKET>/models/; register-model stages write it.
 Exit codes: 0 ok, 1 no such model / version / alias, 2 usage, 3 MinIO unreachable.`,
+  subcommands: ['list', 'show', 'promote'],
+  examples: [
+    { command: 'fineflow models list', explanation: 'every registered model: versions, latest, aliases' },
+    { command: 'fineflow models show surface-defects@champion', explanation: 'the model card of the champion' },
+    {
+      command: 'fineflow models promote surface-defects 3 --alias champion',
+      explanation: 'point the champion alias at version 3',
+    },
+  ],
+  json: true,
   options: [{ name: 'alias', short: 'a', kind: 'string', valueName: 'A', description: 'alias to move (promote)' }],
   async run(args, io) {
     const [sub, ...rest] = args.positionals;

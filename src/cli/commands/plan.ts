@@ -8,8 +8,16 @@ import { compilePlan, formatDiagnostics, formatDuration, renderDag, type Diagnos
 import type { Plan } from '../../core/spec/plan-types';
 import { PipelineFileNotFoundError, readPipelineFile } from '../../spec/read-file';
 import { explainCacheAnnotator } from '../explain-cache';
-import { EXIT, UsageError, type CliCommand, type CliIo, type OptionSpec } from '../command';
-import { STAGE_TYPES_OPTION, loadStageTypeOption } from './validate';
+import { loadStageTypeModules } from '../../spec/stage-types';
+import {
+  EXIT,
+  STAGE_MODULE_OPTION,
+  UsageError,
+  stageModulePaths,
+  type CliCommand,
+  type CliIo,
+  type OptionSpec,
+} from '../command';
 
 /**
  * Extra per-stage notes drawn next to the DAG, each switched on by its own boolean option.
@@ -24,7 +32,7 @@ const PLAN_ANNOTATORS: readonly { readonly option: OptionSpec; readonly annotate
 
 const PLAN_OPTIONS: readonly OptionSpec[] = [
   { name: 'set', kind: 'multi', valueName: 'NAME=VALUE', description: 'override a param (type-checked)' },
-  STAGE_TYPES_OPTION,
+  STAGE_MODULE_OPTION,
   ...PLAN_ANNOTATORS.map((a) => a.option),
 ];
 
@@ -57,17 +65,29 @@ function describePlan(plan: Plan, notes: ReadonlyMap<string, string>): string {
 export const command: CliCommand = {
   name: 'plan',
   summary: 'show the normalised plan and DAG a run of a pipeline would execute',
-  usage: 'plan FILE [--set NAME=VALUE]… [--json] [--explain-cache] [--stage-types MODULE]',
+  usage: 'plan FILE [--set NAME=VALUE]… [--json] [--explain-cache] [--stage-module PATH]…',
   description: [
     'Validates FILE, applies defaults and --set overrides, and prints the stages in topological',
     'levels with the DAG drawn as text. --json prints the plan JSON that `fineflow submit` runs.',
     '',
     'exit codes: 0 ok, 1 invalid pipeline or --set value, 2 usage error',
   ].join('\n'),
+  examples: [
+    { command: 'fineflow plan pipelines/quickstart.yaml', explanation: 'stages in levels and the DAG as text' },
+    {
+      command: 'fineflow plan pipelines/quickstart.yaml --set epochs=20 --explain-cache',
+      explanation: 'with a param changed, and which stages the cache would reuse',
+    },
+    {
+      command: 'fineflow plan pipelines/quickstart.yaml --json > plan.json',
+      explanation: 'the exact plan `fineflow submit` would start',
+    },
+  ],
+  json: true,
   options: PLAN_OPTIONS,
   async run(args, io) {
     if (args.positionals.length !== 1) throw new UsageError('give exactly one pipeline file');
-    loadStageTypeOption(args.multi['stage-types'], io.cwd);
+    loadStageTypeModules(stageModulePaths(args, io.cwd));
     const file = args.positionals[0] as string;
     let parsed;
     try {

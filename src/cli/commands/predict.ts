@@ -49,11 +49,18 @@ s3:// prefixes holding them (hidden files skipped). Local paths must lie in FINE
 current directory. Output: one line per record — input (file:line for tables), predicted class,
 confidence and one probability per class — to stdout or --output.
 
-Examples:
-  fineflow predict registry://surface-defects@champion ./photos/ --output predictions.csv
-  fineflow predict s3://fineflow/runs/R/finetune/model/model.json rows.jsonl --format jsonl
-
 Exit codes: 0 ok, 1 invalid input or model (the message names the file and line), 2 usage, 3 MinIO unreachable.`,
+  examples: [
+    {
+      command: 'fineflow predict registry://surface-defects@champion ./photos/ --output predictions.csv',
+      explanation: 'score a folder of images with the champion',
+    },
+    {
+      command: 'fineflow predict s3://fineflow/runs/R/finetune/model/model.json rows.jsonl --format jsonl',
+      explanation: "score JSONL rows with a run's model; --json is --format jsonl",
+    },
+  ],
+  json: true,
   options: [
     {
       name: 'output',

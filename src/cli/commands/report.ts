@@ -62,11 +62,18 @@ export const command: CliCommand = {
 and prints its path; open it in a browser (it is self-contained: no scripts, no network).
 Without STAGE the run's only report is taken; with several, name one.
 
-Examples:
-  fineflow report quickstart-20261205-031651-fnr3
-  fineflow report quickstart-20261205-031651-fnr3 evaluate --output /tmp/report.html
-
 Exit codes: 0 ok, 1 no such report, 2 usage (or several reports and no STAGE), 3 MinIO unreachable.`,
+  examples: [
+    {
+      command: 'fineflow report quickstart-20261205-031651-fnr3',
+      explanation: "save the run's evaluation report and print its path",
+    },
+    {
+      command: 'fineflow report quickstart-20261205-031651-fnr3 evaluate --output /tmp/report.html',
+      explanation: "one stage's report, to a chosen file",
+    },
+  ],
+  json: true,
   options: [{ name: 'output', short: 'o', kind: 'string', valueName: 'FILE', description: 'where to write the HTML' }],
   async run(args, io) {
     const [runId, stage, ...extra] = args.positionals;

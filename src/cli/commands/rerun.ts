@@ -61,6 +61,17 @@ export const command: CliCommand = {
     '',
     'exit codes: 0 started, 1 the run or stage cannot be rerun, 2 bad command line, 3 Temporal unreachable',
   ].join('\n'),
+  examples: [
+    {
+      command: 'fineflow rerun quickstart-20261205-031651-fnr3 --from evaluate',
+      explanation: 'a new run: evaluate and what follows run again, the rest is reused',
+    },
+    {
+      command: 'fineflow rerun quickstart-20261205-031651-fnr3 --from finetune --set epochs=30 --json',
+      explanation: 'rerun fine-tuning with another param value',
+    },
+  ],
+  json: true,
   options: [
     {
       name: 'from',

@@ -13,6 +13,17 @@ export const command: CliCommand = {
     "pipeline's declarations. The run checks the request: an unknown stage, a stage that is not",
     'waiting, or a param of the wrong type is refused and nothing changes.',
   ].join('\n'),
+  examples: [
+    {
+      command: 'fineflow retry quickstart-20261205-031651-fnr3',
+      explanation: 'retry every stage the run is waiting on',
+    },
+    {
+      command: 'fineflow retry quickstart-20261205-031651-fnr3 --stage finetune --set epochs=30',
+      explanation: 'change a param, then retry one stage',
+    },
+  ],
+  json: true,
   options: [
     {
       name: 'stage',

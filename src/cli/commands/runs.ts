@@ -7,6 +7,15 @@ export const command: CliCommand = {
   name: 'runs',
   summary: 'list pipeline runs, filtered by pipeline and status',
   usage: 'runs [--pipeline P] [--status running|waiting|succeeded|failed|cancelled] [--limit N] [--json]',
+  examples: [
+    { command: 'fineflow runs', explanation: 'the 50 newest runs' },
+    {
+      command: 'fineflow runs --pipeline defect-detector --status failed --limit 10',
+      explanation: 'the last ten failed runs of one pipeline',
+    },
+    { command: "fineflow runs --json | jq -r '.[].runId'", explanation: 'run ids for a script' },
+  ],
+  json: true,
   options: [
     { name: 'pipeline', short: 'p', kind: 'string', valueName: 'P', description: 'only runs of this pipeline' },
     { name: 'status', short: 's', kind: 'string', valueName: 'S', description: 'only runs with this status' },

@@ -5,7 +5,15 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { EXIT, UsageError, type CliCommand, type CliIo, type ParsedArgs } from '../command';
+import {
+  EXIT,
+  STAGE_MODULE_OPTION,
+  UsageError,
+  stageModulePaths,
+  type CliCommand,
+  type CliIo,
+  type ParsedArgs,
+} from '../command';
 import { loadConfig } from '../../config';
 import { DependencyUnavailableError, InvalidInputError, ensureError } from '../../core/errors';
 import {
@@ -36,7 +44,7 @@ function writeJson(io: CliIo, value: unknown): void {
 
 /** Validate FILE like `fineflow validate`; diagnostics go to stderr (or stdout with --json). */
 async function compileFile(args: ParsedArgs, io: CliIo, file: string): Promise<Plan | number> {
-  const modules = (args.multi['stage-module'] ?? []).map((m) => path.resolve(io.cwd, m));
+  const modules = stageModulePaths(args, io.cwd);
   if (modules.length > 0) loadStageTypeModules(modules);
   let text: string;
   try {
@@ -290,14 +298,26 @@ export const command: CliCommand = {
     'NAME is the pipeline name (metadata.name). Connection settings come from TEMPORAL_ADDRESS etc.',
     'exit codes: 0 ok, 1 invalid pipeline or unknown schedule, 2 usage error, 3 Temporal unreachable',
   ].join('\n'),
+  subcommands: ['apply', 'list', 'describe', 'pause', 'unpause', 'trigger', 'backfill', 'delete'],
+  examples: [
+    {
+      command: 'fineflow schedule apply pipelines/scheduled-retrain.yaml',
+      explanation: 'create or update the schedule and data watchers of a file',
+    },
+    { command: 'fineflow schedule list', explanation: 'schedules and watchers: next run, last run and its result' },
+    {
+      command: "fineflow schedule pause defect-detector --note 'label fix in progress'",
+      explanation: 'stop starting runs, saying why',
+    },
+    {
+      command: 'fineflow schedule backfill defect-detector --from 2026-12-01T00:00:00Z --to 2026-12-04T00:00:00Z',
+      explanation: 'start the runs a window would have started',
+    },
+  ],
+  json: true,
   options: [
     { name: 'set', kind: 'multi', valueName: 'k=v', description: 'apply: override a param' },
-    {
-      name: 'stage-module',
-      kind: 'multi',
-      valueName: 'PATH',
-      description: 'apply: load extra stage type definitions (a module exporting stageTypes)',
-    },
+    { ...STAGE_MODULE_OPTION, description: `apply: ${STAGE_MODULE_OPTION.description}` },
     { name: 'note', kind: 'string', valueName: 'TEXT', description: 'pause/unpause: why' },
     { name: 'from', kind: 'string', valueName: 'ISO', description: 'backfill: start of the window' },
     { name: 'to', kind: 'string', valueName: 'ISO', description: 'backfill: end of the window' },

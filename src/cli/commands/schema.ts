@@ -1,21 +1,33 @@
 /**
  * `fineflow schema`: print the JSON Schema of pipeline files (generated from the same
- * definitions the validator uses, including stage types loaded with --stage-types), for
+ * definitions the validator uses, including stage types loaded with --stage-module), for
  * editors: `# yaml-language-server: $schema=<path or URL>`. `--list` lists the stage types.
  */
 import { listStageTypes, pipelineJsonSchemaText } from '../../spec';
 import { stageTypeMarkdown } from '../../spec/reference-doc';
-import { EXIT, type CliCommand } from '../command';
-import { STAGE_TYPES_OPTION, loadStageTypeOption } from './validate';
+import { loadStageTypeModules } from '../../spec/stage-types';
+import { EXIT, STAGE_MODULE_OPTION, stageModulePaths, type CliCommand } from '../command';
 
 export const command: CliCommand = {
   name: 'schema',
   summary: 'print the JSON Schema of pipeline files (for editors)',
-  usage: 'schema [--stage-types MODULE] [--list | --markdown]',
+  usage: 'schema [--stage-module PATH]… [--list | --markdown]',
   description:
     'Save it and point the yaml-language-server modeline at it:\n  # yaml-language-server: $schema=../schema/pipeline.schema.json',
+  examples: [
+    {
+      command: 'fineflow schema > schema/pipeline.schema.json',
+      explanation: 'the JSON Schema for editors (yaml-language-server)',
+    },
+    { command: 'fineflow schema --list', explanation: 'stage types with their inputs (* = required) and outputs' },
+    {
+      command: 'fineflow schema --list --json --stage-module ./stages/index.js',
+      explanation: 'the same as JSON, custom stage types included',
+    },
+  ],
+  json: true,
   options: [
-    STAGE_TYPES_OPTION,
+    STAGE_MODULE_OPTION,
     { name: 'list', kind: 'boolean', description: 'list stage types with their inputs and outputs instead' },
     {
       name: 'markdown',
@@ -24,7 +36,7 @@ export const command: CliCommand = {
     },
   ],
   async run(args, io) {
-    loadStageTypeOption(args.multi['stage-types'], io.cwd);
+    loadStageTypeModules(stageModulePaths(args, io.cwd));
     if (args.flags.markdown) {
       io.stdout.write(stageTypeMarkdown());
       return EXIT.ok;

@@ -29,11 +29,12 @@ binding, or builds it offline from the TensorFlow wheel on PyPI with node-gyp, t
 graph addon. Environment: FINEFLOW_CACHE_DIR, FINEFLOW_TF_WHEEL, FINEFLOW_TF_WHEEL_VERSION,
 FINEFLOW_TFJS_NATIVE_ROUTE (see infra/tfjs-native/README.md).
 
-examples:
-  fineflow setup
-  fineflow setup --json | jq .native
-
 Exit codes: 0 the native backend loads, 1 it does not (training falls back to pure JS).`,
+  examples: [
+    { command: 'fineflow setup', explanation: 'restore or build the native backend' },
+    { command: 'fineflow setup --json | jq .native', explanation: 'whether the native backend loads, for a script' },
+  ],
+  json: true,
   options: [],
   async run(args, io) {
     if (args.positionals.length > 0) throw new UsageError(`setup takes no arguments, got '${args.positionals[0]}'`);

@@ -20,6 +20,18 @@ export const command: CliCommand = {
   description:
     'Without --watch: exit 0 whatever the run status. With --watch: follow until the run ends or waits; exit 0 only if it succeeded. ' +
     'A hyperparameter-sweep stage also shows its trials (id, state, epochs, objective, params; * marks the best); --json adds them as `sweeps`.',
+  examples: [
+    { command: 'fineflow status quickstart-20261205-031651-fnr3', explanation: 'stage table of a run, once' },
+    {
+      command: 'fineflow status quickstart-20261205-031651-fnr3 --watch',
+      explanation: 'follow it live until it ends; exit 0 only if it succeeded',
+    },
+    {
+      command: "fineflow status quickstart-20261205-031651-fnr3 --json | jq '.stages.finetune.status'",
+      explanation: "one stage's state for a script",
+    },
+  ],
+  json: true,
   options: [{ name: 'watch', short: 'w', kind: 'boolean', description: 'follow the run until it ends' }],
   async run(args, io) {
     const [runId, ...extra] = args.positionals;

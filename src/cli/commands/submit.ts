@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { EXIT, UsageError, type CliCommand } from '../command';
+import { EXIT, STAGE_MODULE_OPTION, UsageError, stageModulePaths, type CliCommand } from '../command';
 import { exitCodeForRun, followRun, withRunClient } from '../run-support';
 import { sweepSections } from '../sweep-sections';
 import { RunClient } from '../../client/run-client';
@@ -22,15 +22,21 @@ export const command: CliCommand = {
     'pool and prints its run id. With --watch, shows the live stage table until the run ends:',
     'exit 0 when it succeeded, 1 when it failed, was cancelled or waits for `fineflow retry`.',
   ].join('\n'),
+  examples: [
+    {
+      command: 'fineflow submit pipelines/quickstart.yaml --watch',
+      explanation: 'start a run and follow it; exit 0 only if it succeeds',
+    },
+    {
+      command: 'fineflow submit pipelines/quickstart.yaml --set epochs=20 --json',
+      explanation: 'start a run with a param changed; print {submitted, runId}',
+    },
+  ],
+  json: true,
   options: [
     { name: 'set', kind: 'multi', valueName: 'k=v', description: 'override a param' },
     { name: 'watch', short: 'w', kind: 'boolean', description: 'follow the run until it ends' },
-    {
-      name: 'stage-module',
-      kind: 'multi',
-      valueName: 'PATH',
-      description: 'load extra stage type definitions (a module exporting stageTypes)',
-    },
+    STAGE_MODULE_OPTION,
     {
       name: 'control-pool',
       kind: 'string',
@@ -41,7 +47,7 @@ export const command: CliCommand = {
   async run(args, io) {
     const [file, ...extra] = args.positionals;
     if (!file || extra.length > 0) throw new UsageError('expected exactly one pipeline FILE');
-    const modules = (args.multi['stage-module'] ?? []).map((m) => path.resolve(io.cwd, m));
+    const modules = stageModulePaths(args, io.cwd);
     if (modules.length > 0) loadStageTypeModules(modules);
     const filePath = path.resolve(io.cwd, file);
     let text: string;

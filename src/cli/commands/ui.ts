@@ -23,14 +23,18 @@ export const command: CliCommand = {
     'or keep the loopback default and put an authenticating proxy in front.',
     '--read-only disables every action (retry, cancel, rerun, promote, schedule changes, submit).',
     'FINEFLOW_TEMPORAL_UI_URL (e.g. http://127.0.0.1:8233) adds links to each run in the Temporal UI.',
-    'Runs until interrupted (Ctrl-C). This command has no --json output.',
-    '',
-    'Examples:',
-    '  fineflow ui',
-    '  FINEFLOW_UI_TOKEN=$(openssl rand -hex 16) fineflow ui --host 0.0.0.0 --read-only',
+    'Runs until interrupted (Ctrl-C).',
     '',
     'exit codes: 0 stopped, 1 could not start, 2 usage error, 3 Temporal unreachable',
   ].join('\n'),
+  examples: [
+    { command: 'fineflow ui', explanation: 'serve on 127.0.0.1 (loopback needs no token)' },
+    {
+      command: 'FINEFLOW_UI_TOKEN=$(openssl rand -hex 16) fineflow ui --host 0.0.0.0 --read-only',
+      explanation: 'share a read-only view, behind a token',
+    },
+  ],
+  json: 'it serves until interrupted; its JSON API is under /api',
   options: [
     { name: 'host', kind: 'string', valueName: 'H', description: 'address to listen on (default 127.0.0.1)' },
     {

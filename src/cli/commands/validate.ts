@@ -6,35 +6,37 @@
 import { resolve } from 'node:path';
 import { formatDiagnostics, loadStageTypeModules, validatePipeline, type Diagnostic } from '../../spec';
 import { PipelineFileNotFoundError, readPipelineFile } from '../../spec/read-file';
-import { EXIT, UsageError, type CliCommand, type CliIo, type OptionSpec } from '../command';
-
-export const STAGE_TYPES_OPTION: OptionSpec = {
-  name: 'stage-types',
-  kind: 'multi',
-  valueName: 'MODULE',
-  description: 'load a module of custom stage type definitions before validating',
-};
-
-/** Load `--stage-types` modules, resolving relative paths against the working directory. */
-export function loadStageTypeOption(modules: readonly string[] | undefined, cwd: string): void {
-  if (!modules?.length) return;
-  loadStageTypeModules(modules.map((m) => (m.startsWith('.') || m.startsWith('/') ? resolve(cwd, m) : m)));
-}
+import { EXIT, STAGE_MODULE_OPTION, UsageError, stageModulePaths, type CliCommand, type CliIo } from '../command';
 
 export const command: CliCommand = {
   name: 'validate',
   summary: 'check pipeline files and report every problem',
-  usage: 'validate FILE… [--json] [--stage-types MODULE]',
+  usage: 'validate FILE… [--json] [--stage-module PATH]…',
   description: [
     'Checks YAML syntax, keys, types, durations, cron expressions, retry bounds, stage types and',
     'their inputs, ${{ }} references, needs and dependency cycles. Every problem is reported at once.',
     '',
     'exit codes: 0 valid (warnings allowed), 1 invalid, 2 usage error',
   ].join('\n'),
-  options: [STAGE_TYPES_OPTION],
+  examples: [
+    {
+      command: 'fineflow validate pipelines/*.yaml',
+      explanation: 'check every pipeline; every problem at file:line:column',
+    },
+    {
+      command: 'fineflow validate my-pipeline.yaml --stage-module ./stages/index.js',
+      explanation: "with a team's custom stage types",
+    },
+    {
+      command: "fineflow validate my-pipeline.yaml --json | jq '.files[].diagnostics[].code'",
+      explanation: 'diagnostic codes for a script',
+    },
+  ],
+  json: true,
+  options: [STAGE_MODULE_OPTION],
   async run(args, io: CliIo) {
     if (args.positionals.length === 0) throw new UsageError('give at least one pipeline file');
-    loadStageTypeOption(args.multi['stage-types'], io.cwd);
+    loadStageTypeModules(stageModulePaths(args, io.cwd));
     const results: { file: string; valid: boolean; diagnostics: readonly Diagnostic[]; text: string }[] = [];
     for (const file of args.positionals) {
       let parsed;

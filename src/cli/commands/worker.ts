@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { EXIT, UsageError, type CliCommand } from '../command';
+import { EXIT, STAGE_MODULE_OPTION, UsageError, type CliCommand } from '../command';
 import { loadConfig, parseListenAddress } from '../../config';
 import { createFineflowMetrics } from '../../observability/metrics';
 import {
@@ -50,13 +50,23 @@ export const command: CliCommand = {
     'worker: it takes no new work, a running stage gets --grace to finish (default 30s), after that',
     'it is cancelled and its retry policy moves it to another worker.',
   ].join('\n'),
+  examples: [
+    { command: 'fineflow worker --pool control', explanation: 'run pipeline workflows and control-pool stages' },
+    {
+      command: 'fineflow worker --pool train --concurrency 1 --stage-module ./stages/index.js',
+      explanation: "a training worker that also runs a team's stages",
+    },
+    {
+      command: 'fineflow worker --pool cpu --metrics 0.0.0.0:9464 --health-file /tmp/fineflow-alive',
+      explanation: 'with Prometheus metrics and a liveness file',
+    },
+  ],
+  json: true,
   options: [
     { name: 'pool', kind: 'string', valueName: 'P', description: 'pool name (required), e.g. control, cpu, train' },
     { name: 'concurrency', kind: 'string', valueName: 'N', description: 'stages run at once (default 4)' },
     {
-      name: 'stage-module',
-      kind: 'multi',
-      valueName: 'PATH',
+      ...STAGE_MODULE_OPTION,
       description: 'also run the stage implementations a module exports as `stages`',
     },
     {

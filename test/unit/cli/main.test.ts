@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { it } from 'node:test';
-import { COMMAND_MODULES, COMMAND_SUMMARIES, main } from '../../../src/cli/main';
+import { main } from '../../../src/cli/main';
+import { COMMAND_MODULES, COMMAND_SUMMARIES } from '../../../src/cli/registry';
 import type { CliCommand } from '../../../src/cli/command';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -22,8 +23,59 @@ void it('the --help summaries equal each command module’s own summary, and eve
   for (const [name, moduleName] of COMMAND_MODULES) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { command } = require(`../../../src/cli/commands/${moduleName}`) as { command: CliCommand };
-    assert.equal(COMMAND_SUMMARIES[moduleName], command.summary, `summary of ${name} in src/cli/main.ts`);
+    assert.equal(COMMAND_SUMMARIES[name], command.summary, `summary of ${name} in src/cli/registry.ts`);
+    assert.equal(command.name, name);
   }
+});
+
+void it('every command shows examples in --help and either honours --json or refuses it with a reason', async () => {
+  for (const [name, moduleName] of COMMAND_MODULES) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { command } = require(`../../../src/cli/commands/${moduleName}`) as { command: CliCommand };
+    assert.ok(command.examples.length > 0, `${name} has examples`);
+    assert.ok(
+      command.examples.some((example) => example.command.includes(`fineflow ${name}`)),
+      `${name} has an example running it`,
+    );
+    const help = await runMain([name, '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /\nexamples:\n  # /, `${name} --help shows examples`);
+    if (command.json === true) {
+      assert.match(help.stdout, /--json/, `${name} --help lists --json`);
+      continue;
+    }
+    assert.match(help.stdout, /no --json: /);
+    // Refused before anything runs: no connection is attempted, the reason is printed, exit 2.
+    const refused = await runMain([name, '--json']);
+    assert.equal(refused.code, 2, `${name} --json is refused`);
+    assert.match(refused.stderr, new RegExp(`fineflow ${name}: --json is not supported: ${escape(command.json)}`));
+  }
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+void it('`fineflow help CMD` and `CMD --help` print the same help; --help wins over other mistakes', async () => {
+  const viaHelp = await runMain(['help', 'plan']);
+  const viaFlag = await runMain(['plan', '--bogus', '--help']);
+  assert.equal(viaHelp.code, 0);
+  assert.equal(viaFlag.code, 0);
+  assert.equal(viaHelp.stdout, viaFlag.stdout);
+  assert.match(viaHelp.stdout, /^usage: fineflow plan FILE/);
+  const unknown = await runMain(['help', 'sumbit']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /did you mean 'submit'/);
+});
+
+void it('--stage-types still works in validate, with a note naming --stage-module', async () => {
+  const stageModule = path.join(ROOT, 'test/stage-types/index.ts');
+  const result = await runMain(['validate', 'pipelines/quickstart.yaml', '--stage-types', stageModule]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /fineflow validate: --stage-types is deprecated; use --stage-module/);
+  const current = await runMain(['validate', 'pipelines/quickstart.yaml', `--stage-module=${stageModule}`]);
+  assert.equal(current.code, 0, current.stderr);
+  assert.equal(current.stderr, '');
 });
 
 void it('mistyped commands and options get the nearest name by edit distance', async () => {
