@@ -55,6 +55,12 @@ const SECTIONS: readonly Section[] = [
     what: '10/100/1000 concurrent runs and a 1000-stage fan-out vs a hand-written workflow; chained-stage latency split',
   },
   {
+    name: 'ui',
+    script: 'bench/ui-bench.ts',
+    needsStack: true,
+    what: "fineflow ui: a 500-stage run's page load and API answer vs the CLI's status --json",
+  },
+  {
     name: 'cache',
     script: 'bench/cache-bench.ts',
     args: ['pipelines/quickstart.yaml'],

@@ -1,9 +1,10 @@
 /**
- * The DAG of a plan or run, laid out by dagre (left to right) and drawn as SVG. Nodes are
- * keyboard-focusable buttons; `update` recolours them from live stage states without a new
- * layout, so a state change is one attribute write per node.
+ * The DAG of a plan or run, laid out left to right (dagre; layered-layout.ts for large graphs)
+ * and drawn as SVG. Nodes are keyboard-focusable buttons; `update` recolours them from live stage
+ * states without a new layout, writing only the attributes that changed.
  */
 import dagre from '@dagrejs/dagre';
+import { LARGE_GRAPH, layeredLayout, type Layout } from './layered-layout';
 
 export interface GraphNode {
   readonly id: string;
@@ -35,16 +36,29 @@ export interface DagView {
   select(stageId: string | undefined): void;
 }
 
-export function drawDag(graph: GraphData, onSelect?: (stageId: string) => void): DagView {
+/** dagre for ordinary pipelines (its edge routing reads better); the layered layout for large ones. */
+function layoutOf(graph: GraphData): Layout {
+  const gaps = { nodeWidth: NODE_WIDTH, nodeHeight: NODE_HEIGHT, nodeGap: 18, rankGap: 46, margin: 8 };
+  if (graph.nodes.length > LARGE_GRAPH) return layeredLayout({ ...gaps, nodes: graph.nodes, edges: graph.edges });
   const layout = new dagre.graphlib.Graph();
-  layout.setGraph({ rankdir: 'LR', nodesep: 18, ranksep: 46, marginx: 8, marginy: 8 });
+  layout.setGraph({ rankdir: 'LR', nodesep: gaps.nodeGap, ranksep: gaps.rankGap, marginx: 8, marginy: 8 });
   layout.setDefaultEdgeLabel(() => ({}));
   for (const node of graph.nodes) layout.setNode(node.id, { width: NODE_WIDTH, height: NODE_HEIGHT });
   for (const edge of graph.edges) layout.setEdge(edge.from, edge.to);
   dagre.layout(layout);
   const size = layout.graph();
-  const width = Math.max(size.width ?? 0, NODE_WIDTH + 16);
-  const height = Math.max(size.height ?? 0, NODE_HEIGHT + 16);
+  return {
+    width: size.width ?? 0,
+    height: size.height ?? 0,
+    nodes: new Map(graph.nodes.map((node) => [node.id, layout.node(node.id)])),
+    edges: layout.edges().map((edge) => ({ from: edge.v, to: edge.w, points: layout.edge(edge).points ?? [] })),
+  };
+}
+
+export function drawDag(graph: GraphData, onSelect?: (stageId: string) => void): DagView {
+  const layout = layoutOf(graph);
+  const width = Math.max(layout.width, NODE_WIDTH + 16);
+  const height = Math.max(layout.height, NODE_HEIGHT + 16);
   const root = svg('svg', {
     class: 'dag',
     viewBox: `0 0 ${width} ${height}`,
@@ -66,14 +80,14 @@ export function drawDag(graph: GraphData, onSelect?: (stageId: string) => void):
   marker.appendChild(svg('path', { d: 'M 0 0 L 10 5 L 0 10 z', class: 'arrow' }));
   defs.appendChild(marker);
   root.appendChild(defs);
-  for (const edge of layout.edges()) {
-    const points: readonly { x: number; y: number }[] = layout.edge(edge).points ?? [];
+  for (const edge of layout.edges) {
+    const points = edge.points;
     const d = points.map((p, i) => `${i === 0 ? 'M' : 'L'} ${p.x.toFixed(1)} ${p.y.toFixed(1)}`).join(' ');
     root.appendChild(svg('path', { d, class: 'edge', 'marker-end': 'url(#arrow)' }));
   }
   const groups = new Map<string, SVGGElement>();
   for (const node of graph.nodes) {
-    const at = layout.node(node.id);
+    const at = layout.nodes.get(node.id) ?? { x: 0, y: 0 };
     const group = svg('g', {
       class: 'node',
       'data-stage': node.id,
@@ -107,15 +121,14 @@ export function drawDag(graph: GraphData, onSelect?: (stageId: string) => void):
   return {
     element: root,
     update(states) {
-      for (const [id, group] of groups) {
-        const state = states.get(id);
-        if (!state) continue;
-        group.setAttribute('data-status', state.status);
-        const node = graph.nodes.find((n) => n.id === id);
-        group.setAttribute(
-          'aria-label',
-          `stage ${id} (${node?.uses ?? ''}): ${state.status}${state.detail ? `, ${state.detail}` : ''}`,
-        );
+      // Only what changed is written: a 500-stage run's update touches the few stages that moved.
+      for (const node of graph.nodes) {
+        const state = states.get(node.id);
+        const group = groups.get(node.id);
+        if (!state || !group) continue;
+        const label = `stage ${node.id} (${node.uses}): ${state.status}${state.detail ? `, ${state.detail}` : ''}`;
+        if (group.getAttribute('data-status') !== state.status) group.setAttribute('data-status', state.status);
+        if (group.getAttribute('aria-label') !== label) group.setAttribute('aria-label', label);
       }
     },
     select(stageId) {

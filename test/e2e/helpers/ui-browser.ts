@@ -5,28 +5,15 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../../../scripts/chromium';
 import { ScheduleService } from '../../../src/schedules/schedule-client';
 import { startUiServer, type RunningUi, type UiServerOptions } from '../../../src/ui/server';
 import type { RuntimeHarness } from '../../fixtures/runtime/harness';
 
 export const SCREENSHOTS = path.join(__dirname, '../../../test-artifacts/ui');
-const CHROMIUM = process.env.FINEFLOW_CHROMIUM ?? '/usr/bin/chromium';
-
-export async function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-}
+/** Debian's Chromium through playwright-core (scripts/chromium.ts, shared with the UI bench and screenshots). */
+export const launchBrowser = launchChromium;
 
 export function startUiFor(h: RuntimeHarness, options: UiServerOptions = {}): Promise<RunningUi> {
   return startUiServer(
