@@ -43,6 +43,12 @@ const SECTIONS: readonly Section[] = [
   },
   { name: 'ml', script: 'bench/ml-bench.ts', needsStack: false, what: 'fine-tuned vs from-scratch accuracy and time' },
   {
+    name: 'serve',
+    script: 'bench/serve-bench.ts',
+    needsStack: false,
+    what: 'fineflow serve requests/s and p50/p99 latency, single and batched, vs in-process model.predict',
+  },
+  {
     name: 'orchestration',
     script: 'bench/orchestration-bench.ts',
     needsStack: true,

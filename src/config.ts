@@ -30,6 +30,7 @@
  * | FINEFLOW_STACK_DIR | .fineflow/dev in a clone, ~/.local/state/fineflow/dev installed | the local stack's state dir (relative to the working directory); with no key set and a loopback Temporal, its `codec-keys` file (written by `dev up`) is used |
  * | FINEFLOW_UI_TOKEN | — | token `fineflow ui` requires on every request; mandatory when it listens beyond loopback |
  * | FINEFLOW_TEMPORAL_UI_URL | — | base URL of the Temporal UI, for links from `fineflow ui` to a run's workflow |
+ * | FINEFLOW_SERVE_TOKEN | — | bearer token `fineflow serve` requires on every request but /healthz (at least 16 characters); mandatory beyond loopback |
  * | FINEFLOW_METRICS_ADDRESS | — (off) | `host:port` where `fineflow worker` serves Prometheus `/metrics` (Fineflow's and the Temporal SDK's), e.g. `0.0.0.0:9464` |
  * | FINEFLOW_SECRET_ENV | — (none) | comma-separated environment variables of the worker that a pipeline's `secrets: {env: …}` may name (`PREFIX_*` allowed) |
  * | FINEFLOW_SECRET_FILE_ROOTS | — (none) | comma-separated absolute directories that a pipeline's `secrets: {file: …}` may lie in (e.g. /run/secrets) |
@@ -115,6 +116,8 @@ export interface FineflowConfig {
   readonly trainMemoryMb?: number;
   /** `fineflow ui`: access token and the Temporal UI to link to. */
   readonly ui: { readonly token?: string; readonly temporalUiUrl?: string };
+  /** `fineflow serve`: the bearer token clients must send (FINEFLOW_SERVE_TOKEN). */
+  readonly serve: { readonly token?: string };
   readonly secrets: SecretsConfig;
   /** What `command` stages may run on this worker (src/command/command-config.ts). */
   readonly command: CommandConfig;
@@ -316,6 +319,15 @@ function uiConfig(env: Env): FineflowConfig['ui'] {
   return { ...(token ? { token } : {}), ...(temporalUiUrl ? { temporalUiUrl } : {}) };
 }
 
+function serveConfig(env: Env): FineflowConfig['serve'] {
+  const token = nonEmpty(env, 'FINEFLOW_SERVE_TOKEN');
+  if (token !== undefined && token.length < 16)
+    throw new InvalidInputError('FINEFLOW_SERVE_TOKEN must be at least 16 characters', {
+      variable: 'FINEFLOW_SERVE_TOKEN',
+    });
+  return token ? { token } : {};
+}
+
 /** Parse `host:port` (`[::1]:9464` for IPv6) of a listening socket. */
 export function parseListenAddress(raw: string, variable: string): { host: string; port: number } {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(raw.trim());
@@ -441,6 +453,7 @@ export function loadConfig(env: Env = process.env): FineflowConfig {
     outbound: loadOutboundConfig(env),
     trainMemoryMb,
     ui: Object.freeze(uiConfig(env)),
+    serve: Object.freeze(serveConfig(env)),
     observability: Object.freeze(loadObservabilityConfig(env)),
     secrets: loadSecretsConfig(env),
     command: loadCommandConfig(env),

@@ -31,7 +31,7 @@ import {
 } from '../../src/ml/models/registry';
 import { joinS3Uri } from '../../src/core/storage/uri';
 import type { JsonObject, Plan } from '../../src/core/spec/plan-types';
-import { runCli } from '../helpers/cli';
+import { runCli, startServeProcess } from '../helpers/cli';
 import { generateChurn, pushChurnCsv, pushDefects, pushDigits, pushShapes } from './helpers/example-data';
 import {
   assertStages,
@@ -555,6 +555,57 @@ test(
     });
     assert.equal(cli.code, 0, cli.stderr);
     assert.equal(cli.stdout, staged);
+  },
+);
+
+test(
+  'serve: `fineflow serve` on the registered churn model answers single and batched requests with the batch-predict numbers',
+  TIMEOUT,
+  async () => {
+    const records = `s3://${rt.bucket}/datasets/churn/incoming/week49.csv`;
+    const [header, ...lines] = (await rt.harness.store.getBytes(records)).toString('utf8').trim().split('\n');
+    const columns = (header ?? '').split(',');
+    const instances = lines.map((line) => Object.fromEntries(line.split(',').map((cell, i) => [columns[i], cell])));
+    const cli = await runCli(['predict', 'registry://churn-mlp@latest', records, '--format', 'jsonl'], {
+      env: { FINEFLOW_BUCKET: rt.bucket },
+    });
+    assert.equal(cli.code, 0, cli.stderr);
+    const expected = cli.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { predicted: string; probabilities: Record<string, number> });
+    const server = await startServeProcess(['registry://churn-mlp@latest', '--port', '0', '--max-batch', '64'], {
+      FINEFLOW_BUCKET: rt.bucket,
+    });
+    try {
+      const predict = async (batch: readonly object[]) => {
+        const response = await fetch(`${server.url}/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ instances: batch }),
+        });
+        return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+      };
+      assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
+      const answers: { predicted: string; probabilities: Record<string, number> }[] = [];
+      answers.push(...((await predict(instances.slice(0, 1))).body.predictions as typeof answers));
+      for (let i = 1; i < instances.length; i += 64)
+        answers.push(...((await predict(instances.slice(i, i + 64))).body.predictions as typeof answers));
+      assert.equal(answers.length, expected.length);
+      answers.forEach((answer, i) => {
+        assert.equal(answer.predicted, expected[i]?.predicted, `instance ${i}`);
+        for (const name of ['no', 'yes'])
+          assert.ok(Math.abs((answer.probabilities[name] ?? NaN) - (expected[i]?.probabilities[name] ?? NaN)) < 1e-6);
+      });
+      const tooMany = await predict(instances.slice(0, 65));
+      assert.equal(tooMany.status, 413);
+      const { tenureMonths: _dropped, ...withoutTenure } = instances[0] ?? {};
+      const bad = await predict([withoutTenure]);
+      assert.equal(bad.status, 400);
+      assert.match(String(bad.body.error), /instances\[0\]: column tenureMonths is absent/);
+    } finally {
+      await server.stop();
+    }
   },
 );
 

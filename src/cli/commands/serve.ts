@@ -1,0 +1,123 @@
+/**
+ * `fineflow serve MODEL [--host H] [--port P] [--max-batch N] [--max-body-mb M]`: online
+ * predictions over HTTP from one model and its stored preprocessing (src/serve/predict-server.ts),
+ * the same scoring code as `fineflow predict`.
+ */
+import { loadConfig } from '../../config';
+import { DependencyUnavailableError, ensureError } from '../../core/errors';
+import { loadTf } from '../../ml/backend';
+import { loadPredictor } from '../../ml/predict/predictor';
+import { createOutboundPolicy } from '../../security/outbound';
+import { startPredictServer } from '../../serve/predict-server';
+import { PREDICT_LIMITS } from '../../spec/predict-stage-type';
+import { createObjectStoreFromConfig } from '../../storage/minio-store';
+import { EXIT, UsageError, type CliCommand } from '../command';
+
+export const DEFAULT_SERVE_PORT = 8095;
+
+function wholeNumber(flag: string, value: string | undefined, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new UsageError(`--${flag} ${value}: a whole number from 1 to ${max}`);
+  return n;
+}
+
+function portOf(value: string | undefined): number {
+  const port = value === undefined ? DEFAULT_SERVE_PORT : Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port ${value}: expected a port number 0-65535`);
+  return port;
+}
+
+export const command: CliCommand = {
+  name: 'serve',
+  summary: 'serve a model over HTTP: /predict (JSON instances, batched), /healthz, /readyz, /model',
+  usage: 'serve MODEL [--host H] [--port P] [--max-batch N] [--max-body-mb M]',
+  description: `MODEL: registry://NAME@ALIAS|VERSION or the s3:// URI of a model a fine-tune stage wrote; its
+preprocessing.json is applied to every instance, exactly as \`fineflow predict\` does.
+
+Endpoints:
+  GET  /healthz   200 while the process runs
+  GET  /readyz    200 once the model is loaded, 503 before (or if it failed to load)
+  GET  /model     what instances look like: columns or image shape, class names
+  POST /predict   {"instances": [{"column": value, …}, …]}  (table models)
+                  {"instances": [{"b64": "<base64 PNG/JPEG>"}, …]}  (image models)
+                  → {"model": …, "predictions": [{"input", "predicted", "confidence", "probabilities"}, …]}
+Errors are JSON {"error": "…"}: 400 (names instances[i] and the column), 413 (body over --max-body-mb or
+more than --max-batch instances), 415 (not JSON), 401 (token), 503 (not ready).
+
+Listens on 127.0.0.1:${DEFAULT_SERVE_PORT} by default. Any other --host needs FINEFLOW_SERVE_TOKEN (at least 16
+characters), sent by clients as Authorization: Bearer …. Runs until interrupted (Ctrl-C).
+This command has no --json output.
+
+Examples:
+  fineflow serve registry://churn-mlp@champion
+  curl -s localhost:${DEFAULT_SERVE_PORT}/predict -H 'content-type: application/json' \\
+    -d '{"instances": [{"tenureMonths": 3, "monthlySpend": 80, "plan": "basic"}]}'
+  FINEFLOW_SERVE_TOKEN=$(openssl rand -hex 16) fineflow serve registry://defects@2 --host 0.0.0.0
+
+Exit codes: 0 stopped, 1 could not start (bad model, port in use), 2 usage, 3 MinIO unreachable.`,
+  options: [
+    { name: 'host', kind: 'string', valueName: 'H', description: 'address to listen on (default 127.0.0.1)' },
+    {
+      name: 'port',
+      kind: 'string',
+      valueName: 'P',
+      description: `port (default ${DEFAULT_SERVE_PORT}; 0 = any free port)`,
+    },
+    {
+      name: 'max-batch',
+      kind: 'string',
+      valueName: 'N',
+      description: `most instances per request (default 256, at most ${PREDICT_LIMITS.maxBatchSize})`,
+    },
+    { name: 'max-body-mb', kind: 'string', valueName: 'M', description: 'largest request body in MiB (default 16)' },
+  ],
+  async run(args, io) {
+    const [model, extra] = args.positionals;
+    if (!model) throw new UsageError('give the MODEL to serve');
+    if (extra) throw new UsageError(`unexpected argument ${extra}`);
+    const port = portOf(args.values.port);
+    const maxBatch = wholeNumber('max-batch', args.values['max-batch'], 256, PREDICT_LIMITS.maxBatchSize);
+    const maxBodyMb = wholeNumber('max-body-mb', args.values['max-body-mb'], 16, 1024);
+    try {
+      const config = loadConfig(io.env);
+      const store = createObjectStoreFromConfig(config);
+      const outbound = createOutboundPolicy(config.outbound);
+      const { tf } = loadTf({ preference: config.tfBackend });
+      const started = Date.now();
+      const predictor = loadPredictor(tf, store, model, { registryBucket: config.s3.bucket, outbound });
+      const server = await startPredictServer(predictor, {
+        host: args.values.host ?? '127.0.0.1',
+        port,
+        ...(config.serve.token ? { token: config.serve.token } : {}),
+        maxBodyBytes: maxBodyMb * 1024 * 1024,
+        limits: { maxBatch },
+      });
+      io.stderr.write(`fineflow serve: ${server.url} (loading ${model}…)\n`);
+      try {
+        await server.ready;
+      } catch (error) {
+        await server.close();
+        throw error;
+      }
+      const loaded = await predictor;
+      io.stdout.write(
+        `fineflow serve: ${model} ready at ${server.url}/predict in ${((Date.now() - started) / 1000).toFixed(1)} s` +
+          ` (classes ${loaded.classes.join(', ')})${config.serve.token ? ' (token required)' : ''}\n`,
+      );
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await server.close();
+      loaded.model.dispose();
+      return EXIT.ok;
+    } catch (thrown) {
+      const error = ensureError(thrown);
+      io.stderr.write(`${error.message.startsWith('fineflow serve') ? '' : 'fineflow serve: '}${error.message}\n`);
+      return error instanceof DependencyUnavailableError ? EXIT.unavailable : EXIT.failure;
+    }
+  },
+};
