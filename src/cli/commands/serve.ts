@@ -49,15 +49,20 @@ more than --max-batch instances), 415 (not JSON), 401 (token), 503 (not ready).
 
 Listens on 127.0.0.1:${DEFAULT_SERVE_PORT} by default. Any other --host needs FINEFLOW_SERVE_TOKEN (at least 16
 characters), sent by clients as Authorization: Bearer …. Runs until interrupted (Ctrl-C).
-This command has no --json output.
-
-Examples:
-  fineflow serve registry://churn-mlp@champion
-  curl -s localhost:${DEFAULT_SERVE_PORT}/predict -H 'content-type: application/json' \\
-    -d '{"instances": [{"tenureMonths": 3, "monthlySpend": 80, "plan": "basic"}]}'
-  FINEFLOW_SERVE_TOKEN=$(openssl rand -hex 16) fineflow serve registry://defects@2 --host 0.0.0.0
 
 Exit codes: 0 stopped, 1 could not start (bad model, port in use), 2 usage, 3 MinIO unreachable.`,
+  examples: [
+    { command: 'fineflow serve registry://churn-mlp@champion', explanation: 'serve the champion on 127.0.0.1:8095' },
+    {
+      command: `curl -s localhost:${DEFAULT_SERVE_PORT}/predict -H 'content-type: application/json' -d '{"instances": [{"tenureMonths": 3, "plan": "basic"}]}'`,
+      explanation: 'one prediction (a missing column is named in a 400 answer)',
+    },
+    {
+      command: 'FINEFLOW_SERVE_TOKEN=$(openssl rand -hex 16) fineflow serve registry://defects@2 --host 0.0.0.0',
+      explanation: 'reachable from other machines, with a bearer token',
+    },
+  ],
+  json: 'a server: its answers are JSON already; it prints one status line',
   options: [
     { name: 'host', kind: 'string', valueName: 'H', description: 'address to listen on (default 127.0.0.1)' },
     {
