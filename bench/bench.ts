@@ -24,6 +24,12 @@ interface Section {
 
 const SECTIONS: readonly Section[] = [
   {
+    name: 'cli',
+    script: 'bench/cli-bench.ts',
+    needsStack: false,
+    what: '`fineflow --help`, `worker --help`, `completion bash` start-up vs `node -e 0`',
+  },
+  {
     name: 'spec',
     script: 'bench/spec-bench.ts',
     needsStack: false,

@@ -20,7 +20,7 @@ import type * as MinioStoreModule from '../storage/minio-store';
 import { loadConfig } from '../config';
 import { createOutboundPolicy, installOutboundPolicy } from '../security/outbound';
 import { DependencyUnavailableError, ensureError } from '../core/errors';
-import type { CliIo, OptionSpec } from './command';
+import type { CliIo } from './command';
 
 export type CachePrediction = 'hit' | 'miss' | 'depends' | 'skip' | 'disabled' | 'unknown';
 
@@ -233,14 +233,6 @@ export function formatCacheExplanation(explanations: readonly StageCacheExplanat
   return `${lines.join('\n')}\n`;
 }
 
-/** `fineflow plan --explain-cache`. */
-export const EXPLAIN_CACHE_OPTION: OptionSpec = {
-  name: 'explain-cache',
-  kind: 'boolean',
-  description:
-    'per stage: would a run now reuse a cached result, and if not which part of its key changed (reads MinIO)',
-};
-
 function noteFor(explanation: StageCacheExplanation): string {
   switch (explanation.prediction) {
     case 'hit':
@@ -279,6 +271,3 @@ export async function annotateCache(plan: Plan, io: CliIo): Promise<ReadonlyMap<
     return new Map(plan.stages.map((stage) => [stage.id, 'cache unknown: the object store did not answer']));
   }
 }
-
-/** Plug-in for `PLAN_ANNOTATORS` in src/cli/commands/plan.ts. */
-export const explainCacheAnnotator = { option: EXPLAIN_CACHE_OPTION, annotate: annotateCache } as const;

@@ -1,6 +1,14 @@
 /** `fineflow cancel RUN`: cancel running stages and end the run `cancelled`. */
 import { EXIT, UsageError, type CliCommand } from '../command';
-import { withRunClient } from '../run-support';
+import type * as RunSupportModule from '../run-support';
+
+/** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
+function load() {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const m0 = require('../run-support') as typeof RunSupportModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return { withRunClient: m0.withRunClient };
+}
 
 export const command: CliCommand = {
   name: 'cancel',
@@ -19,6 +27,7 @@ export const command: CliCommand = {
   json: true,
   options: [{ name: 'wait', kind: 'boolean', description: 'wait until the run has ended' }],
   async run(args, io) {
+    const { withRunClient } = load();
     const [runId, ...extra] = args.positionals;
     if (!runId || extra.length > 0) throw new UsageError('expected exactly one RUN id');
     return withRunClient(io, 'cancel', async ({ runs }) => {

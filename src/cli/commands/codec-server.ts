@@ -4,10 +4,25 @@
  */
 import { once } from 'node:events';
 import { EXIT, UsageError, type CliCommand } from '../command';
-import { loadCodecServerConfig, loadConfig } from '../../config';
+import type * as ConfigModule from '../../config';
 import { InvalidInputError } from '../../core/errors';
-import { AesGcmPayloadCodec } from '../../security/payload-codec';
-import { createCodecServer } from '../../security/codec-server';
+import type * as PayloadCodecModule from '../../security/payload-codec';
+import type * as CodecServerModule from '../../security/codec-server';
+
+/** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
+function load() {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const m0 = require('../../config') as typeof ConfigModule;
+  const m1 = require('../../security/payload-codec') as typeof PayloadCodecModule;
+  const m2 = require('../../security/codec-server') as typeof CodecServerModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return {
+    loadCodecServerConfig: m0.loadCodecServerConfig,
+    loadConfig: m0.loadConfig,
+    AesGcmPayloadCodec: m1.AesGcmPayloadCodec,
+    createCodecServer: m2.createCodecServer,
+  };
+}
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -43,6 +58,7 @@ export const command: CliCommand = {
     { name: 'host', kind: 'string', valueName: 'ADDRESS', description: 'address to bind (default 127.0.0.1)' },
   ],
   async run(args, io) {
+    const { loadCodecServerConfig, loadConfig, AesGcmPayloadCodec, createCodecServer } = load();
     const port = args.values.port === undefined ? 8888 : Number(args.values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw new UsageError(`--port ${args.values.port}: expected a port number`);

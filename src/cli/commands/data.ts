@@ -8,24 +8,42 @@
  * only on the objects' relative keys and contents; the new-data watcher computes the same id for
  * the same bytes, so the id a push prints is the one on the run it triggers and on the model card.
  */
-import { formatBytes } from '../../client/render';
+import type * as RenderModule from '../../client/render';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { loadConfig } from '../../config';
-import { diffDatasetVersions, parseDatasetSource, type DatasetVersionManifest } from '../../datasets/dataset-version';
-import {
-  listDatasetVersions,
-  readDatasetVersion,
-  readVersionedObject,
-  sealDatasetVersion,
-} from '../../datasets/version-store';
+import type * as ConfigModule from '../../config';
+import type * as DatasetVersionModule from '../../datasets/dataset-version';
+import type { DatasetVersionManifest } from '../../datasets/dataset-version';
+import type * as VersionStoreModule from '../../datasets/version-store';
 import { DependencyUnavailableError, FineflowError, InvalidInputError } from '../../core/errors';
-import { createObjectStoreFromConfig } from '../../storage/minio-store';
+import type * as MinioStoreModule from '../../storage/minio-store';
 import type { ObjectStore } from '../../storage/object-store';
 import { asPrefixUri, confineToPrefix, formatS3Uri, parseS3Uri } from '../../core/storage/uri';
 import { EXIT, UsageError, type CliCommand, type CliIo } from '../command';
+
+/** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
+function load() {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const m0 = require('../../client/render') as typeof RenderModule;
+  const m1 = require('../../config') as typeof ConfigModule;
+  const m2 = require('../../datasets/dataset-version') as typeof DatasetVersionModule;
+  const m3 = require('../../datasets/version-store') as typeof VersionStoreModule;
+  const m4 = require('../../storage/minio-store') as typeof MinioStoreModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return {
+    formatBytes: m0.formatBytes,
+    loadConfig: m1.loadConfig,
+    diffDatasetVersions: m2.diffDatasetVersions,
+    parseDatasetSource: m2.parseDatasetSource,
+    listDatasetVersions: m3.listDatasetVersions,
+    readDatasetVersion: m3.readDatasetVersion,
+    readVersionedObject: m3.readVersionedObject,
+    sealDatasetVersion: m3.sealDatasetVersion,
+    createObjectStoreFromConfig: m4.createObjectStoreFromConfig,
+  };
+}
 
 /** One pushed file. */
 export interface PushedFile {
@@ -67,6 +85,7 @@ export async function pushDirectory(
   prefixUri: string,
   progress: (line: string) => void,
 ): Promise<PushResult> {
+  const { formatBytes, sealDatasetVersion } = load();
   const prefix = asPrefixUri(prefixUri);
   const paths = await listFilesRecursively(dir);
   // Validate every key before the first byte moves.
@@ -104,6 +123,7 @@ async function versionNamed(
   ref: string,
   what: string,
 ): Promise<DatasetVersionManifest> {
+  const { parseDatasetSource, readDatasetVersion } = load();
   const source = parseDatasetSource(ref);
   if (!source.version)
     throw new UsageError(
@@ -119,6 +139,7 @@ export async function pullDatasetVersion(
   dir: string,
   progress: (line: string) => void,
 ): Promise<number> {
+  const { formatBytes, readVersionedObject } = load();
   let bytes = 0;
   for (const [index, object] of manifest.objects.entries()) {
     const target = resolve(dir, ...object.key.split('/'));
@@ -158,6 +179,7 @@ async function withUnavailableExit(io: CliIo, work: () => Promise<number>): Prom
 }
 
 function writeVersions(io: CliIo, prefix: string, versions: readonly DatasetVersionManifest[], json: boolean): void {
+  const { formatBytes } = load();
   if (json) {
     io.stdout.write(
       `${JSON.stringify(
@@ -178,6 +200,7 @@ function writeVersions(io: CliIo, prefix: string, versions: readonly DatasetVers
 }
 
 function writeDiff(io: CliIo, before: DatasetVersionManifest, after: DatasetVersionManifest, json: boolean): number {
+  const { formatBytes, diffDatasetVersions } = load();
   const diff = diffDatasetVersions(before, after);
   if (json) {
     io.stdout.write(`${JSON.stringify({ from: before.id, to: after.id, ...diff }, null, 2)}\n`);
@@ -234,6 +257,7 @@ live in FINEFLOW_BUCKET under datasets/<bucket>/<prefix>_versions/.`,
   json: true,
   options: [],
   async run(args, io) {
+    const { formatBytes, loadConfig, parseDatasetSource, listDatasetVersions, createObjectStoreFromConfig } = load();
     const [sub, ...rest] = args.positionals;
     const json = args.flags.json === true;
     if (sub === 'push') {

@@ -5,12 +5,29 @@
  * needs (rules: src/retention/gc-plan.ts).
  */
 import { EXIT, UsageError, type CliCommand } from '../command';
-import { withRunClient } from '../run-support';
+import type * as RunSupportModule from '../run-support';
 import { parseDuration } from '../../core/spec/durations';
-import { createObjectStoreFromConfig } from '../../storage/minio-store';
-import { executeGc, planCollection } from '../../retention/gc';
+import type * as MinioStoreModule from '../../storage/minio-store';
+import type * as GcModule from '../../retention/gc';
 import type { GcPlan } from '../../retention/gc-plan';
-import { formatBytes } from '../../client/render';
+import type * as RenderModule from '../../client/render';
+
+/** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
+function load() {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const m0 = require('../run-support') as typeof RunSupportModule;
+  const m1 = require('../../storage/minio-store') as typeof MinioStoreModule;
+  const m2 = require('../../retention/gc') as typeof GcModule;
+  const m3 = require('../../client/render') as typeof RenderModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return {
+    withRunClient: m0.withRunClient,
+    createObjectStoreFromConfig: m1.createObjectStoreFromConfig,
+    executeGc: m2.executeGc,
+    planCollection: m2.planCollection,
+    formatBytes: m3.formatBytes,
+  };
+}
 
 /** At most ten years: a longer duration is a typo, and Date arithmetic stays exact. */
 const MAX_AGE_MS = 3650 * 86_400_000;
@@ -25,6 +42,7 @@ function durationOption(value: string | undefined, flag: string, fallbackMs: num
 }
 
 function renderPlan(plan: GcPlan, deleted: boolean): string {
+  const { formatBytes } = load();
   const lines = plan.remove.map(
     (item) =>
       `${item.kind.padEnd(12)} ${item.id.padEnd(40)} ${String(item.objects.length).padStart(6)} objects ${formatBytes(item.bytes).padStart(10)}  ${item.reason}`,
@@ -65,6 +83,7 @@ export const command: CliCommand = {
     { name: 'yes', kind: 'boolean', description: 'delete; without it gc only lists what it would delete' },
   ],
   async run(args, io) {
+    const { withRunClient, createObjectStoreFromConfig, executeGc, planCollection } = load();
     if (args.positionals.length > 0) throw new UsageError('gc takes no positional arguments');
     const policy = {
       olderThanMs: durationOption(args.values['older-than'], 'older-than', 30 * 86_400_000),

@@ -4,16 +4,28 @@
  * it reads the same: one line per trial event.
  */
 import { EXIT, UsageError, type CliCommand } from '../command';
-import { withRunClient } from '../run-support';
-import {
-  attemptsWithoutLogs,
-  listStageLogs,
-  newLogCursor,
-  printMissingLogs,
-  printStageLogs,
-} from '../../client/run-logs';
-import { createObjectStoreFromConfig } from '../../storage/minio-store';
+import type * as RunSupportModule from '../run-support';
+import type * as RunLogsModule from '../../client/run-logs';
+import type * as MinioStoreModule from '../../storage/minio-store';
 import type { RunState } from '../../core/run/run-types';
+
+/** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
+function load() {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const m0 = require('../run-support') as typeof RunSupportModule;
+  const m1 = require('../../client/run-logs') as typeof RunLogsModule;
+  const m2 = require('../../storage/minio-store') as typeof MinioStoreModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return {
+    withRunClient: m0.withRunClient,
+    attemptsWithoutLogs: m1.attemptsWithoutLogs,
+    listStageLogs: m1.listStageLogs,
+    newLogCursor: m1.newLogCursor,
+    printMissingLogs: m1.printMissingLogs,
+    printStageLogs: m1.printStageLogs,
+    createObjectStoreFromConfig: m2.createObjectStoreFromConfig,
+  };
+}
 
 export const command: CliCommand = {
   name: 'logs',
@@ -32,6 +44,15 @@ export const command: CliCommand = {
     { name: 'follow', short: 'f', kind: 'boolean', description: 'keep printing new lines until the run ends' },
   ],
   async run(args, io) {
+    const {
+      withRunClient,
+      attemptsWithoutLogs,
+      listStageLogs,
+      newLogCursor,
+      printMissingLogs,
+      printStageLogs,
+      createObjectStoreFromConfig,
+    } = load();
     const [runId, positionalStage, ...extra] = args.positionals;
     if (!runId || extra.length > 0) throw new UsageError('expected a RUN id and at most one STAGE');
     if (positionalStage !== undefined && args.values.stage !== undefined && positionalStage !== args.values.stage) {

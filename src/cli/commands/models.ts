@@ -2,20 +2,31 @@
  * `fineflow models list | show NAME[@VERSION|@ALIAS] | promote NAME VERSION --alias A`: the model
  * registry in the object store (s3://<FINEFLOW_BUCKET>/models/), as register-model writes it.
  */
-import { loadConfig } from '../../config';
+import type * as ConfigModule from '../../config';
 import { DependencyUnavailableError, FineflowError, NotFoundError } from '../../core/errors';
-import {
-  listModels,
-  parseRegistryUri,
-  promoteModel,
-  resolveVersion,
-  showModel,
-  type ModelCard,
-  type ModelDetails,
-} from '../../ml/models/registry';
-import { createObjectStoreFromConfig } from '../../storage/minio-store';
+import type * as RegistryModule from '../../ml/models/registry';
+import type { ModelCard, ModelDetails } from '../../ml/models/registry';
+import type * as MinioStoreModule from '../../storage/minio-store';
 import type { ObjectStore } from '../../storage/object-store';
 import { EXIT, UsageError, type CliCommand, type CliIo } from '../command';
+
+/** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
+function load() {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const m0 = require('../../config') as typeof ConfigModule;
+  const m1 = require('../../ml/models/registry') as typeof RegistryModule;
+  const m2 = require('../../storage/minio-store') as typeof MinioStoreModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return {
+    loadConfig: m0.loadConfig,
+    listModels: m1.listModels,
+    parseRegistryUri: m1.parseRegistryUri,
+    promoteModel: m1.promoteModel,
+    resolveVersion: m1.resolveVersion,
+    showModel: m1.showModel,
+    createObjectStoreFromConfig: m2.createObjectStoreFromConfig,
+  };
+}
 
 function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
@@ -80,6 +91,7 @@ function renderVersions(details: ModelDetails): string {
 }
 
 async function withStore(io: CliIo, work: (store: ObjectStore, bucket: string) => Promise<number>): Promise<number> {
+  const { loadConfig, createObjectStoreFromConfig } = load();
   const config = loadConfig(io.env);
   const store = createObjectStoreFromConfig(config);
   try {
@@ -121,6 +133,7 @@ Exit codes: 0 ok, 1 no such model / version / alias, 2 usage, 3 MinIO unreachabl
   json: true,
   options: [{ name: 'alias', short: 'a', kind: 'string', valueName: 'A', description: 'alias to move (promote)' }],
   async run(args, io) {
+    const { listModels, parseRegistryUri, promoteModel, resolveVersion, showModel } = load();
     const [sub, ...rest] = args.positionals;
     const json = args.flags.json === true;
     if (sub === 'list') {

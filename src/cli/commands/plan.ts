@@ -4,11 +4,12 @@
  * DAG. `--json` prints exactly the plan `fineflow submit` sends to the workflow.
  */
 import { resolve } from 'node:path';
-import { compilePlan, formatDiagnostics, formatDuration, renderDag, type Diagnostic } from '../../spec';
+import type * as SpecModule from '../../spec';
+import type { Diagnostic } from '../../spec';
 import type { Plan } from '../../core/spec/plan-types';
-import { PipelineFileNotFoundError, readPipelineFile } from '../../spec/read-file';
-import { explainCacheAnnotator } from '../explain-cache';
-import { loadStageTypeModules } from '../../spec/stage-types';
+import type * as ReadFileModule from '../../spec/read-file';
+import type * as ExplainCacheModule from '../explain-cache';
+import type * as StageTypesModule from '../../spec/stage-types';
 import {
   EXIT,
   STAGE_MODULE_OPTION,
@@ -19,6 +20,26 @@ import {
   type OptionSpec,
 } from '../command';
 
+/** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
+function load() {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const m0 = require('../../spec') as typeof SpecModule;
+  const m1 = require('../../spec/read-file') as typeof ReadFileModule;
+  const m2 = require('../explain-cache') as typeof ExplainCacheModule;
+  const m3 = require('../../spec/stage-types') as typeof StageTypesModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return {
+    compilePlan: m0.compilePlan,
+    formatDiagnostics: m0.formatDiagnostics,
+    formatDuration: m0.formatDuration,
+    renderDag: m0.renderDag,
+    PipelineFileNotFoundError: m1.PipelineFileNotFoundError,
+    readPipelineFile: m1.readPipelineFile,
+    annotateCache: m2.annotateCache,
+    loadStageTypeModules: m3.loadStageTypeModules,
+  };
+}
+
 /**
  * Extra per-stage notes drawn next to the DAG, each switched on by its own boolean option.
  * `--explain-cache` (cache hit/miss per stage) plugs in here: add `{ option, annotate }` to
@@ -27,7 +48,15 @@ import {
 export type PlanAnnotator = (plan: Plan, io: CliIo) => Promise<ReadonlyMap<string, string>>;
 
 const PLAN_ANNOTATORS: readonly { readonly option: OptionSpec; readonly annotate: PlanAnnotator }[] = [
-  explainCacheAnnotator,
+  {
+    option: {
+      name: 'explain-cache',
+      kind: 'boolean',
+      description:
+        'per stage: would a run now reuse a cached result, and if not which part of its key changed (reads MinIO)',
+    },
+    annotate: (plan, io) => load().annotateCache(plan, io),
+  },
 ];
 
 const PLAN_OPTIONS: readonly OptionSpec[] = [
@@ -37,6 +66,7 @@ const PLAN_OPTIONS: readonly OptionSpec[] = [
 ];
 
 function describePlan(plan: Plan, notes: ReadonlyMap<string, string>): string {
+  const { formatDuration, renderDag } = load();
   const lines = [`pipeline ${plan.pipeline.name}${plan.pipeline.description ? ` — ${plan.pipeline.description}` : ''}`];
   if (plan.source) lines.push(`source   ${plan.source}`);
   const params = Object.entries(plan.params);
@@ -86,6 +116,8 @@ export const command: CliCommand = {
   json: true,
   options: PLAN_OPTIONS,
   async run(args, io) {
+    const { compilePlan, formatDiagnostics, PipelineFileNotFoundError, readPipelineFile, loadStageTypeModules } =
+      load();
     if (args.positionals.length !== 1) throw new UsageError('give exactly one pipeline file');
     loadStageTypeModules(stageModulePaths(args, io.cwd));
     const file = args.positionals[0] as string;

@@ -6,19 +6,41 @@
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
-import { loadConfig } from '../../config';
+import type * as ConfigModule from '../../config';
 import { DependencyUnavailableError, FineflowError } from '../../core/errors';
-import { loadTf } from '../../ml/backend';
-import { predictionRecords } from '../../ml/predict/prediction-inputs';
+import type * as BackendModule from '../../ml/backend';
+import type * as PredictionInputsModule from '../../ml/predict/prediction-inputs';
 import type { PredictionFormat } from '../../ml/predict/prediction-output';
-import { loadPredictor } from '../../ml/predict/predictor';
-import { writePredictions } from '../../ml/predict/write-predictions';
-import { createOutboundPolicy } from '../../security/outbound';
-import { PREDICT_LIMITS } from '../../spec/predict-stage-type';
-import { createObjectStoreFromConfig } from '../../storage/minio-store';
+import type * as PredictorModule from '../../ml/predict/predictor';
+import type * as WritePredictionsModule from '../../ml/predict/write-predictions';
+import type * as OutboundModule from '../../security/outbound';
+import type * as PredictStageTypeModule from '../../spec/predict-stage-type';
+import type * as MinioStoreModule from '../../storage/minio-store';
 import { EXIT, UsageError, type CliCommand, type CliIo } from '../command';
 
-const MAX_BATCH = PREDICT_LIMITS.maxBatchSize;
+/** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
+function load() {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const m0 = require('../../config') as typeof ConfigModule;
+  const m1 = require('../../ml/backend') as typeof BackendModule;
+  const m2 = require('../../ml/predict/prediction-inputs') as typeof PredictionInputsModule;
+  const m3 = require('../../ml/predict/predictor') as typeof PredictorModule;
+  const m4 = require('../../ml/predict/write-predictions') as typeof WritePredictionsModule;
+  const m5 = require('../../security/outbound') as typeof OutboundModule;
+  const m6 = require('../../spec/predict-stage-type') as typeof PredictStageTypeModule;
+  const m7 = require('../../storage/minio-store') as typeof MinioStoreModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return {
+    loadConfig: m0.loadConfig,
+    loadTf: m1.loadTf,
+    predictionRecords: m2.predictionRecords,
+    loadPredictor: m3.loadPredictor,
+    writePredictions: m4.writePredictions,
+    createOutboundPolicy: m5.createOutboundPolicy,
+    PREDICT_LIMITS: m6.PREDICT_LIMITS,
+    createObjectStoreFromConfig: m7.createObjectStoreFromConfig,
+  };
+}
 
 function formatOf(flag: string | undefined, output: string | undefined): PredictionFormat {
   const value = flag ?? (output && /\.(jsonl|ndjson)$/i.test(output) ? 'jsonl' : 'csv');
@@ -27,10 +49,11 @@ function formatOf(flag: string | undefined, output: string | undefined): Predict
 }
 
 function batchSizeOf(value: string | undefined): number {
+  const { PREDICT_LIMITS } = load();
   if (value === undefined) return PREDICT_LIMITS.defaultBatchSize;
   const size = Number(value);
-  if (!Number.isInteger(size) || size < 1 || size > MAX_BATCH)
-    throw new UsageError(`--batch-size ${value}: a whole number from 1 to ${MAX_BATCH}`);
+  if (!Number.isInteger(size) || size < 1 || size > PREDICT_LIMITS.maxBatchSize)
+    throw new UsageError(`--batch-size ${value}: a whole number from 1 to ${PREDICT_LIMITS.maxBatchSize}`);
   return size;
 }
 
@@ -96,6 +119,15 @@ interface PredictRequest {
 }
 
 async function predict(io: CliIo, request: PredictRequest): Promise<number> {
+  const {
+    loadConfig,
+    loadTf,
+    predictionRecords,
+    loadPredictor,
+    writePredictions,
+    createOutboundPolicy,
+    createObjectStoreFromConfig,
+  } = load();
   const config = loadConfig(io.env);
   const store = createObjectStoreFromConfig(config);
   // The operator's own command may read the directory it runs in, besides the configured roots.

@@ -5,11 +5,20 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { loadConfig } from '../../config';
+import type * as ConfigModule from '../../config';
 import { DependencyUnavailableError, FineflowError, InvalidInputError, NotFoundError } from '../../core/errors';
-import { createObjectStoreFromConfig } from '../../storage/minio-store';
+import type * as MinioStoreModule from '../../storage/minio-store';
 import type { ObjectStore } from '../../storage/object-store';
 import { EXIT, UsageError, type CliCommand } from '../command';
+
+/** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
+function load() {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const m0 = require('../../config') as typeof ConfigModule;
+  const m1 = require('../../storage/minio-store') as typeof MinioStoreModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return { loadConfig: m0.loadConfig, createObjectStoreFromConfig: m1.createObjectStoreFromConfig };
+}
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 const REPORT_SUFFIX = '/report/report.html';
@@ -76,6 +85,7 @@ Exit codes: 0 ok, 1 no such report, 2 usage (or several reports and no STAGE), 3
   json: true,
   options: [{ name: 'output', short: 'o', kind: 'string', valueName: 'FILE', description: 'where to write the HTML' }],
   async run(args, io) {
+    const { loadConfig, createObjectStoreFromConfig } = load();
     const [runId, stage, ...extra] = args.positionals;
     if (!runId || extra.length > 0) throw new UsageError('give RUN and at most one STAGE');
     const config = loadConfig(io.env);

@@ -2,23 +2,33 @@
  * `fineflow rerun RUN --from STAGE [--set k=v]`: the command over `startRerun` (src/client/rerun.ts,
  * shared with the UI).
  */
-import { RunClient } from '../../client/run-client';
-import { startRerun, type RerunStarted } from '../../client/rerun';
-import { loadConfig } from '../../config';
+import type * as RunClientModule from '../../client/run-client';
+import type * as RerunModule from '../../client/rerun';
+import type { RerunStarted } from '../../client/rerun';
+import type * as ConfigModule from '../../config';
 import { DependencyUnavailableError, ensureError, InvalidInputError } from '../../core/errors';
 import { parseSetPairs } from '../../core/run/params';
-import { connectClient } from '../../client/temporal-connection';
-import { createObjectStoreFromConfig } from '../../storage/minio-store';
+import type * as TemporalConnectionModule from '../../client/temporal-connection';
+import type * as MinioStoreModule from '../../storage/minio-store';
 import { EXIT, UsageError, type CliCommand, type CliIo } from '../command';
 
-export {
-  fetchOriginalRun,
-  startRerun,
-  unavailableOutputs,
-  type OriginalRun,
-  type RerunRequest,
-  type RerunStarted,
-} from '../../client/rerun';
+/** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
+function load() {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const m0 = require('../../client/run-client') as typeof RunClientModule;
+  const m1 = require('../../client/rerun') as typeof RerunModule;
+  const m2 = require('../../config') as typeof ConfigModule;
+  const m3 = require('../../client/temporal-connection') as typeof TemporalConnectionModule;
+  const m4 = require('../../storage/minio-store') as typeof MinioStoreModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return {
+    RunClient: m0.RunClient,
+    startRerun: m1.startRerun,
+    loadConfig: m2.loadConfig,
+    connectClient: m3.connectClient,
+    createObjectStoreFromConfig: m4.createObjectStoreFromConfig,
+  };
+}
 
 function report(started: RerunStarted, io: CliIo, json: boolean): void {
   const { selection } = started;
@@ -82,6 +92,7 @@ export const command: CliCommand = {
     { name: 'set', kind: 'multi', valueName: 'k=v', description: 'override a param for the new run' },
   ],
   async run(args, io) {
+    const { RunClient, startRerun, loadConfig, connectClient, createObjectStoreFromConfig } = load();
     const [runId, ...extra] = args.positionals;
     if (!runId) throw new UsageError('missing RUN (a run id from `fineflow runs`)');
     if (extra.length > 0) throw new UsageError(`unexpected argument ${extra[0]}`);

@@ -1,7 +1,15 @@
 /** `fineflow retry RUN [--stage S] [--set k=v]`: run waiting stages again (a validated Temporal update). */
 import { EXIT, UsageError, type CliCommand } from '../command';
-import { withRunClient } from '../run-support';
+import type * as RunSupportModule from '../run-support';
 import { parseSetPairs } from '../../core/run/params';
+
+/** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
+function load() {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const m0 = require('../run-support') as typeof RunSupportModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return { withRunClient: m0.withRunClient };
+}
 
 export const command: CliCommand = {
   name: 'retry',
@@ -34,6 +42,7 @@ export const command: CliCommand = {
     { name: 'set', kind: 'multi', valueName: 'k=v', description: 'change a param before retrying' },
   ],
   async run(args, io) {
+    const { withRunClient } = load();
     const [runId, ...extra] = args.positionals;
     if (!runId || extra.length > 0) throw new UsageError('expected exactly one RUN id');
     let params: Record<string, string>;

@@ -1,7 +1,16 @@
 /** `fineflow runs [--pipeline P] [--status S]`: recent runs, newest first, from Temporal visibility. */
 import { EXIT, UsageError, type CliCommand } from '../command';
-import { withRunClient } from '../run-support';
-import { renderRunList } from '../../client/render';
+import type * as RunSupportModule from '../run-support';
+import type * as RenderModule from '../../client/render';
+
+/** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
+function load() {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const m0 = require('../run-support') as typeof RunSupportModule;
+  const m1 = require('../../client/render') as typeof RenderModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return { withRunClient: m0.withRunClient, renderRunList: m1.renderRunList };
+}
 
 export const command: CliCommand = {
   name: 'runs',
@@ -22,6 +31,7 @@ export const command: CliCommand = {
     { name: 'limit', kind: 'string', valueName: 'N', description: 'at most N runs (default 50)' },
   ],
   async run(args, io) {
+    const { withRunClient, renderRunList } = load();
     if (args.positionals.length > 0) throw new UsageError('runs takes no positional arguments');
     const limit = args.values.limit === undefined ? 50 : Number(args.values.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');

@@ -14,22 +14,38 @@ import {
   type CliIo,
   type ParsedArgs,
 } from '../command';
-import { loadConfig } from '../../config';
+import type * as ConfigModule from '../../config';
 import { DependencyUnavailableError, InvalidInputError, ensureError } from '../../core/errors';
-import {
-  ScheduleService,
-  parseOverlapName,
-  type ApplyResult,
-  type ScheduleDetails,
-  type ScheduleListing,
-} from '../../schedules/schedule-client';
-import { connectClient } from '../../client/temporal-connection';
-import { compilePlan } from '../../spec/compile';
-import { formatDiagnostics } from '../../spec/diagnostics';
+import type * as ScheduleClientModule from '../../schedules/schedule-client';
+import type { ApplyResult, ScheduleDetails, ScheduleListing, ScheduleService } from '../../schedules/schedule-client';
+import type * as TemporalConnectionModule from '../../client/temporal-connection';
+import type * as CompileModule from '../../spec/compile';
+import type * as DiagnosticsModule from '../../spec/diagnostics';
 import { formatHumanDuration } from '../../core/spec/durations';
 import type { DataWatcherStatus } from '../../core/schedules/data-watch-types';
 import type { Plan } from '../../core/spec/plan-types';
-import { loadStageTypeModules } from '../../spec/stage-types';
+import type * as StageTypesModule from '../../spec/stage-types';
+
+/** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
+function load() {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const m0 = require('../../config') as typeof ConfigModule;
+  const m1 = require('../../schedules/schedule-client') as typeof ScheduleClientModule;
+  const m2 = require('../../client/temporal-connection') as typeof TemporalConnectionModule;
+  const m3 = require('../../spec/compile') as typeof CompileModule;
+  const m4 = require('../../spec/diagnostics') as typeof DiagnosticsModule;
+  const m5 = require('../../spec/stage-types') as typeof StageTypesModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return {
+    loadConfig: m0.loadConfig,
+    ScheduleService: m1.ScheduleService,
+    parseOverlapName: m1.parseOverlapName,
+    connectClient: m2.connectClient,
+    compilePlan: m3.compilePlan,
+    formatDiagnostics: m4.formatDiagnostics,
+    loadStageTypeModules: m5.loadStageTypeModules,
+  };
+}
 
 const SUBCOMMANDS = ['apply', 'list', 'describe', 'pause', 'unpause', 'trigger', 'backfill', 'delete'] as const;
 type Subcommand = (typeof SUBCOMMANDS)[number];
@@ -44,6 +60,7 @@ function writeJson(io: CliIo, value: unknown): void {
 
 /** Validate FILE like `fineflow validate`; diagnostics go to stderr (or stdout with --json). */
 async function compileFile(args: ParsedArgs, io: CliIo, file: string): Promise<Plan | number> {
+  const { compilePlan, formatDiagnostics, loadStageTypeModules } = load();
   const modules = stageModulePaths(args, io.cwd);
   if (modules.length > 0) loadStageTypeModules(modules);
   let text: string;
@@ -192,6 +209,7 @@ async function runSubcommand(
   service: ScheduleService,
   plan: Plan | undefined,
 ): Promise<number> {
+  const { parseOverlapName } = load();
   const json = Boolean(args.flags.json);
   const name = args.positionals[1] as string;
   switch (sub) {
@@ -329,6 +347,7 @@ export const command: CliCommand = {
     },
   ],
   async run(args, io) {
+    const { loadConfig, ScheduleService, connectClient } = load();
     const sub = args.positionals[0];
     if (!isSubcommand(sub))
       throw new UsageError(

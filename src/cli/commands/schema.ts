@@ -3,10 +3,25 @@
  * definitions the validator uses, including stage types loaded with --stage-module), for
  * editors: `# yaml-language-server: $schema=<path or URL>`. `--list` lists the stage types.
  */
-import { listStageTypes, pipelineJsonSchemaText } from '../../spec';
-import { stageTypeMarkdown } from '../../spec/reference-doc';
-import { loadStageTypeModules } from '../../spec/stage-types';
+import type * as SpecModule from '../../spec';
+import type * as ReferenceDocModule from '../../spec/reference-doc';
+import type * as StageTypesModule from '../../spec/stage-types';
 import { EXIT, STAGE_MODULE_OPTION, stageModulePaths, type CliCommand } from '../command';
+
+/** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
+function load() {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const m0 = require('../../spec') as typeof SpecModule;
+  const m1 = require('../../spec/reference-doc') as typeof ReferenceDocModule;
+  const m2 = require('../../spec/stage-types') as typeof StageTypesModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return {
+    listStageTypes: m0.listStageTypes,
+    pipelineJsonSchemaText: m0.pipelineJsonSchemaText,
+    stageTypeMarkdown: m1.stageTypeMarkdown,
+    loadStageTypeModules: m2.loadStageTypeModules,
+  };
+}
 
 export const command: CliCommand = {
   name: 'schema',
@@ -36,6 +51,7 @@ export const command: CliCommand = {
     },
   ],
   async run(args, io) {
+    const { listStageTypes, pipelineJsonSchemaText, stageTypeMarkdown, loadStageTypeModules } = load();
     loadStageTypeModules(stageModulePaths(args, io.cwd));
     if (args.flags.markdown) {
       io.stdout.write(stageTypeMarkdown());

@@ -7,11 +7,21 @@
 import { EXIT, UsageError, type CliCommand } from '../command';
 import { packageFile } from '../../package-paths';
 import { runBashScript } from '../run-script';
-import { loadTf } from '../../ml/backend';
-import { loadGraphAddon } from '../../ml/graph/tf-graph';
+import type * as BackendModule from '../../ml/backend';
+import type * as TfGraphModule from '../../ml/graph/tf-graph';
+
+/** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
+function load() {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const m0 = require('../../ml/backend') as typeof BackendModule;
+  const m1 = require('../../ml/graph/tf-graph') as typeof TfGraphModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return { loadTf: m0.loadTf, loadGraphAddon: m1.loadGraphAddon };
+}
 
 /** What the training code will find: loaded in this process, exactly as a worker loads them. */
 function probeNative(): { native: boolean; graphAddon: boolean; reason?: string } {
+  const { loadTf, loadGraphAddon } = load();
   const loaded = loadTf({ preference: 'auto', warn: () => undefined });
   if (loaded.backend !== 'tensorflow') {
     return { native: false, graphAddon: false, reason: loaded.nativeUnavailableReason ?? 'native backend not loaded' };

@@ -3,15 +3,35 @@
  * under each sweep stage its trial table (src/client/sweep-trial-table.ts).
  */
 import { EXIT, UsageError, type CliCommand } from '../command';
-import { exitCodeForRun, followRun, withRunClient } from '../run-support';
-import { renderRunState } from '../../client/render';
-import { sweepSections, TRIAL_TABLE_MAX_WIDTH } from '../sweep-sections';
-import { renderTrialTable } from '../../client/sweep-trial-table';
-import { sweepTrialTables } from '../../client/sweep-trials-lookup';
-import { createObjectStoreFromConfig } from '../../storage/minio-store';
+import type * as RunSupportModule from '../run-support';
+import type * as RenderModule from '../../client/render';
+import type * as SweepSectionsModule from '../sweep-sections';
+import type * as SweepTrialTableModule from '../../client/sweep-trial-table';
+import type * as SweepTrialsLookupModule from '../../client/sweep-trials-lookup';
+import type * as MinioStoreModule from '../../storage/minio-store';
 
-/** Status lines stay readable in a 100-column terminal. */
-const MAX_WIDTH = TRIAL_TABLE_MAX_WIDTH;
+/** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
+function load() {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const m0 = require('../run-support') as typeof RunSupportModule;
+  const m1 = require('../../client/render') as typeof RenderModule;
+  const m2 = require('../sweep-sections') as typeof SweepSectionsModule;
+  const m3 = require('../../client/sweep-trial-table') as typeof SweepTrialTableModule;
+  const m4 = require('../../client/sweep-trials-lookup') as typeof SweepTrialsLookupModule;
+  const m5 = require('../../storage/minio-store') as typeof MinioStoreModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return {
+    exitCodeForRun: m0.exitCodeForRun,
+    followRun: m0.followRun,
+    withRunClient: m0.withRunClient,
+    renderRunState: m1.renderRunState,
+    sweepSections: m2.sweepSections,
+    TRIAL_TABLE_MAX_WIDTH: m2.TRIAL_TABLE_MAX_WIDTH,
+    renderTrialTable: m3.renderTrialTable,
+    sweepTrialTables: m4.sweepTrialTables,
+    createObjectStoreFromConfig: m5.createObjectStoreFromConfig,
+  };
+}
 
 export const command: CliCommand = {
   name: 'status',
@@ -34,6 +54,17 @@ export const command: CliCommand = {
   json: true,
   options: [{ name: 'watch', short: 'w', kind: 'boolean', description: 'follow the run until it ends' }],
   async run(args, io) {
+    const {
+      exitCodeForRun,
+      followRun,
+      withRunClient,
+      renderRunState,
+      sweepSections,
+      TRIAL_TABLE_MAX_WIDTH,
+      renderTrialTable,
+      sweepTrialTables,
+      createObjectStoreFromConfig,
+    } = load();
     const [runId, ...extra] = args.positionals;
     if (!runId || extra.length > 0) throw new UsageError('expected exactly one RUN id');
     return withRunClient(io, 'status', async ({ config, runs }) => {
@@ -46,7 +77,7 @@ export const command: CliCommand = {
       if (args.flags.json) io.stdout.write(`${JSON.stringify({ ...state, sweeps })}\n`);
       else
         io.stdout.write(
-          `${[renderRunState(state, new Date(), MAX_WIDTH), ...sweeps.map((table) => renderTrialTable(table, MAX_WIDTH))].join('\n\n')}\n`,
+          `${[renderRunState(state, new Date(), TRIAL_TABLE_MAX_WIDTH), ...sweeps.map((table) => renderTrialTable(table, TRIAL_TABLE_MAX_WIDTH))].join('\n\n')}\n`,
         );
       return args.flags.watch ? exitCodeForRun(state) : EXIT.ok;
     });

@@ -5,13 +5,35 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EXIT, STAGE_MODULE_OPTION, UsageError, stageModulePaths, type CliCommand } from '../command';
-import { exitCodeForRun, followRun, withRunClient } from '../run-support';
-import { sweepSections } from '../sweep-sections';
-import { RunClient } from '../../client/run-client';
+import type * as RunSupportModule from '../run-support';
+import type * as SweepSectionsModule from '../sweep-sections';
+import type * as RunClientModule from '../../client/run-client';
 import { taskQueueForPool } from '../../core/run/task-queues';
-import { compilePlan } from '../../spec/compile';
-import { formatDiagnostics } from '../../spec/diagnostics';
-import { loadStageTypeModules } from '../../spec/stage-types';
+import type * as CompileModule from '../../spec/compile';
+import type * as DiagnosticsModule from '../../spec/diagnostics';
+import type * as StageTypesModule from '../../spec/stage-types';
+
+/** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
+function load() {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const m0 = require('../run-support') as typeof RunSupportModule;
+  const m1 = require('../sweep-sections') as typeof SweepSectionsModule;
+  const m2 = require('../../client/run-client') as typeof RunClientModule;
+  const m3 = require('../../spec/compile') as typeof CompileModule;
+  const m4 = require('../../spec/diagnostics') as typeof DiagnosticsModule;
+  const m5 = require('../../spec/stage-types') as typeof StageTypesModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return {
+    exitCodeForRun: m0.exitCodeForRun,
+    followRun: m0.followRun,
+    withRunClient: m0.withRunClient,
+    sweepSections: m1.sweepSections,
+    RunClient: m2.RunClient,
+    compilePlan: m3.compilePlan,
+    formatDiagnostics: m4.formatDiagnostics,
+    loadStageTypeModules: m5.loadStageTypeModules,
+  };
+}
 
 export const command: CliCommand = {
   name: 'submit',
@@ -45,6 +67,16 @@ export const command: CliCommand = {
     },
   ],
   async run(args, io) {
+    const {
+      exitCodeForRun,
+      followRun,
+      withRunClient,
+      sweepSections,
+      RunClient,
+      compilePlan,
+      formatDiagnostics,
+      loadStageTypeModules,
+    } = load();
     const [file, ...extra] = args.positionals;
     if (!file || extra.length > 0) throw new UsageError('expected exactly one pipeline FILE');
     const modules = stageModulePaths(args, io.cwd);

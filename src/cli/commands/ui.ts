@@ -2,14 +2,34 @@
  * `fineflow ui [--host H] [--port P] [--read-only] [--token T]`: the web app over the same run
  * client, registry, schedule service and spec compiler as the other commands (src/ui/).
  */
-import { RunClient } from '../../client/run-client';
-import { loadConfig } from '../../config';
+import type * as RunClientModule from '../../client/run-client';
+import type * as ConfigModule from '../../config';
 import { DependencyUnavailableError, ensureError } from '../../core/errors';
-import { ScheduleService } from '../../schedules/schedule-client';
-import { connectClient } from '../../client/temporal-connection';
-import { createObjectStoreFromConfig } from '../../storage/minio-store';
-import { startUiServer } from '../../ui/server';
+import type * as ScheduleClientModule from '../../schedules/schedule-client';
+import type * as TemporalConnectionModule from '../../client/temporal-connection';
+import type * as MinioStoreModule from '../../storage/minio-store';
+import type * as ServerModule from '../../ui/server';
 import { EXIT, UsageError, type CliCommand } from '../command';
+
+/** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
+function load() {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const m0 = require('../../client/run-client') as typeof RunClientModule;
+  const m1 = require('../../config') as typeof ConfigModule;
+  const m2 = require('../../schedules/schedule-client') as typeof ScheduleClientModule;
+  const m3 = require('../../client/temporal-connection') as typeof TemporalConnectionModule;
+  const m4 = require('../../storage/minio-store') as typeof MinioStoreModule;
+  const m5 = require('../../ui/server') as typeof ServerModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return {
+    RunClient: m0.RunClient,
+    loadConfig: m1.loadConfig,
+    ScheduleService: m2.ScheduleService,
+    connectClient: m3.connectClient,
+    createObjectStoreFromConfig: m4.createObjectStoreFromConfig,
+    startUiServer: m5.startUiServer,
+  };
+}
 
 export const DEFAULT_UI_PORT = 8090;
 
@@ -47,6 +67,8 @@ export const command: CliCommand = {
     { name: 'token', kind: 'string', valueName: 'T', description: 'require this token (default FINEFLOW_UI_TOKEN)' },
   ],
   async run(args, io) {
+    const { RunClient, loadConfig, ScheduleService, connectClient, createObjectStoreFromConfig, startUiServer } =
+      load();
     if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
     const port = args.values.port === undefined ? DEFAULT_UI_PORT : Number(args.values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535)

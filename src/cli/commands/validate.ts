@@ -4,9 +4,25 @@
  * (warnings allowed), 1 when any has an error, 2 for a usage mistake.
  */
 import { resolve } from 'node:path';
-import { formatDiagnostics, loadStageTypeModules, validatePipeline, type Diagnostic } from '../../spec';
-import { PipelineFileNotFoundError, readPipelineFile } from '../../spec/read-file';
+import type * as SpecModule from '../../spec';
+import type { Diagnostic } from '../../spec';
+import type * as ReadFileModule from '../../spec/read-file';
 import { EXIT, STAGE_MODULE_OPTION, UsageError, stageModulePaths, type CliCommand, type CliIo } from '../command';
+
+/** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
+function load() {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const m0 = require('../../spec') as typeof SpecModule;
+  const m1 = require('../../spec/read-file') as typeof ReadFileModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return {
+    formatDiagnostics: m0.formatDiagnostics,
+    loadStageTypeModules: m0.loadStageTypeModules,
+    validatePipeline: m0.validatePipeline,
+    PipelineFileNotFoundError: m1.PipelineFileNotFoundError,
+    readPipelineFile: m1.readPipelineFile,
+  };
+}
 
 export const command: CliCommand = {
   name: 'validate',
@@ -35,6 +51,8 @@ export const command: CliCommand = {
   json: true,
   options: [STAGE_MODULE_OPTION],
   async run(args, io: CliIo) {
+    const { formatDiagnostics, loadStageTypeModules, validatePipeline, PipelineFileNotFoundError, readPipelineFile } =
+      load();
     if (args.positionals.length === 0) throw new UsageError('give at least one pipeline file');
     loadStageTypeModules(stageModulePaths(args, io.cwd));
     const results: { file: string; valid: boolean; diagnostics: readonly Diagnostic[]; text: string }[] = [];

@@ -1,19 +1,37 @@
 /** `fineflow worker --pool P`: run the activities of pool P (the control pool also runs workflows). */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type * as WorkerModule from '@temporalio/worker';
 import { EXIT, STAGE_MODULE_OPTION, UsageError, type CliCommand } from '../command';
-import { loadConfig, parseListenAddress } from '../../config';
-import { createFineflowMetrics } from '../../observability/metrics';
-import {
-  freeLoopbackPort,
-  startMetricsServer,
-  type RunningMetricsServer,
-  type WorkerHealth,
-} from '../../observability/metrics-server';
+import type * as ConfigModule from '../../config';
+import type * as MetricsModule from '../../observability/metrics';
+import type * as MetricsServerModule from '../../observability/metrics-server';
+import type { RunningMetricsServer, WorkerHealth } from '../../observability/metrics-server';
 import { DependencyUnavailableError, ensureError } from '../../core/errors';
 import { parseDuration } from '../../core/spec/durations';
-import { runWorker, type FineflowWorker } from '../../worker/run-worker';
+import type * as RunWorkerModule from '../../worker/run-worker';
+import type { FineflowWorker } from '../../worker/run-worker';
+
+/** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
+function load() {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const m0 = require('@temporalio/worker') as typeof WorkerModule;
+  const m1 = require('../../config') as typeof ConfigModule;
+  const m2 = require('../../observability/metrics') as typeof MetricsModule;
+  const m3 = require('../../observability/metrics-server') as typeof MetricsServerModule;
+  const m4 = require('../../worker/run-worker') as typeof RunWorkerModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return {
+    DefaultLogger: m0.DefaultLogger,
+    Runtime: m0.Runtime,
+    loadConfig: m1.loadConfig,
+    parseListenAddress: m1.parseListenAddress,
+    createFineflowMetrics: m2.createFineflowMetrics,
+    freeLoopbackPort: m3.freeLoopbackPort,
+    startMetricsServer: m3.startMetricsServer,
+    runWorker: m4.runWorker,
+  };
+}
 
 /** How often the health file is rewritten; probes treat a file older than a minute as dead. */
 const HEALTH_FILE_INTERVAL_MS = 10_000;
@@ -97,6 +115,16 @@ export const command: CliCommand = {
     },
   ],
   async run(args, io) {
+    const {
+      DefaultLogger,
+      Runtime,
+      loadConfig,
+      parseListenAddress,
+      createFineflowMetrics,
+      freeLoopbackPort,
+      startMetricsServer,
+      runWorker,
+    } = load();
     const pool = args.values.pool;
     if (!pool) throw new UsageError('--pool is required');
     if (!/^[a-z0-9][a-z0-9-]*$/.test(pool))

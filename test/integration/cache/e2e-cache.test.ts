@@ -17,7 +17,7 @@ import type { Client } from '@temporalio/client';
 import type { StageImplementation } from '../../../activities/stage-runner';
 import { RunClient } from '../../../src/client/run-client';
 import { EXIT } from '../../../src/cli/command';
-import { startRerun } from '../../../src/cli/commands/rerun';
+import { startRerun } from '../../../src/client/rerun';
 import { main } from '../../../src/cli/main';
 import { annotateCache, explainCache } from '../../../src/cli/explain-cache';
 import type { FineflowConfig } from '../../../src/config';

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { StageImplementation } from '../../../activities/stage-runner';
-import { startRerun } from '../../../src/cli/commands/rerun';
+import { startRerun } from '../../../src/client/rerun';
 import { REFRESH_REASON } from '../../../src/cache/cache-service';
 import type { RunTrigger } from '../../../src/core/run/run-types';
 import type { Plan } from '../../../src/core/spec/plan-types';
