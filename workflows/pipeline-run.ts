@@ -9,7 +9,9 @@ import {
   ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
+  allHandlersFinished,
   condition,
+  makeContinueAsNewFunc,
   executeChild,
   isCancellation,
   log,
@@ -35,17 +37,18 @@ import {
 } from '../src/core/run/run-definitions';
 import { RunTracker } from '../src/core/run/run-tracker';
 import { datasetVersionOf, stageTriggerOf } from '../src/core/run/run-trigger';
-import type {
-  CacheLookupInput,
-  CacheLookupResult,
-  CacheRecordInput,
-  CacheRecordResult,
-  PipelineRunInput,
-  PipelineRunResult,
-  RetryStageRequest,
-  RunStatus,
-  StageActivityInput,
-  StageActivityResult,
+import {
+  DEFAULT_HISTORY_EVENT_LIMIT,
+  type CacheLookupInput,
+  type CacheLookupResult,
+  type CacheRecordInput,
+  type CacheRecordResult,
+  type PipelineRunInput,
+  type PipelineRunResult,
+  type RetryStageRequest,
+  type RunStatus,
+  type StageActivityInput,
+  type StageActivityResult,
 } from '../src/core/run/run-types';
 import { taskQueueForPool } from '../src/core/run/task-queues';
 import { runDetails, stageSummary } from '../src/core/run/temporal-summaries';
@@ -69,6 +72,8 @@ const now = (): string => new Date().toISOString();
 
 /** patched(): histories recorded before it replay with TRY_CANCEL (docs/operations.md, versioning). */
 const CANCEL_WAITS_FOR_STAGES_PATCH = 'fineflow-13-cancel-waits-for-stages';
+/** patched(): runs recorded before bounded histories never continue as new. */
+const CONTINUE_AS_NEW_PATCH = 'fineflow-13-continue-as-new';
 
 /**
  * `maxAttempts` is what is left of the stage's own retry budget. Dependency-unavailable failures
@@ -162,7 +167,9 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
   try {
     const cancelStage = (stageId: string): void => scopes.get(stageId)?.cancel();
     for (;;) {
-      scheduleReadyStages(run, start, cancelStage);
+      // Past the history threshold: start nothing new, let what runs finish, then continue as new.
+      const draining = historyIsLong(input) && patched(CONTINUE_AS_NEW_PATCH);
+      if (!draining) scheduleReadyStages(run, start, cancelStage);
       const status = run.status();
       publishStatus(status);
       // The stage table in the Temporal UI (metadata only: no history event).
@@ -184,6 +191,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
           details: [{ status: 'failed', stages: run.snapshot().stages } satisfies PipelineRunResult],
         });
       }
+      if (draining && tasks.size === 0) await continueRunAsNew(run, input);
       const seen = run.changeCount;
       await condition(() => run.changeCount !== seen);
     }
@@ -197,6 +205,33 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
     log.info('pipeline run cancelled', { runId: run.runId });
     throw error;
   }
+}
+
+/**
+ * Bounded histories: true once this execution's history passes the run's event threshold or
+ * Temporal suggests continuing as new (history size). Runs recorded before this existed never got
+ * there (replay: docs/operations.md); the caller's `patched` marks the executions that did.
+ */
+function historyIsLong(input: PipelineRunInput): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength >= (input.historyEventLimit ?? DEFAULT_HISTORY_EVENT_LIMIT);
+}
+
+/**
+ * Hand the run's state to a fresh execution of the same workflow id (so `status`, `retry`, `cancel`
+ * and `--watch` keep working by run id). Called with no stage in flight: an activity or sweep child
+ * of a closed execution could not report back. Handlers finish first so no update is lost.
+ */
+async function continueRunAsNew(run: RunTracker, input: PipelineRunInput): Promise<never> {
+  await condition(allHandlersFinished);
+  const carried = run.carry();
+  log.info('pipeline run continues as new', { runId: run.runId, continuations: carried.continuations });
+  // The memo keeps the run's first start for `fineflow runs`; status and pipeline stay searchable.
+  const info = workflowInfo();
+  return makeContinueAsNewFunc<typeof pipelineRun>({
+    memo: { ...info.memo, startedAt: carried.startedAt },
+    typedSearchAttributes: info.typedSearchAttributes,
+  })({ ...input, carried });
 }
 
 /** Skip what must be skipped, evaluate `when`, and start the rest; repeats until nothing changes. */

@@ -42,6 +42,8 @@ export interface RunClientOptions {
   readonly bucket: string;
   /** Task queue of the workflows; default the control pool's. Tests use their own. */
   readonly workflowTaskQueue?: string;
+  /** History events after which a run continues as new (PipelineRunInput.historyEventLimit); tests make it small. */
+  readonly historyEventLimit?: number;
 }
 
 export interface SubmitOptions {
@@ -136,6 +138,15 @@ function statusFromExecution(
   }
 }
 
+/**
+ * When the run started: a run that continued as new carries its first start in its memo
+ * (workflows/pipeline-run.ts), since each execution has its own start time.
+ */
+function startedAtOf(info: Pick<WorkflowExecutionInfo, 'startTime' | 'memo'>): string {
+  const carried = info.memo?.startedAt;
+  return typeof carried === 'string' && !Number.isNaN(Date.parse(carried)) ? carried : info.startTime.toISOString();
+}
+
 export class RunClient {
   readonly workflowTaskQueue: string;
   /** Marks running stages of pools without a worker (`waiting for a worker on pool X`). */
@@ -158,6 +169,7 @@ export class RunClient {
       trigger,
       bucket: this.options.bucket,
       ...(options.reuse ? { reuse: options.reuse } : {}),
+      ...(this.options.historyEventLimit !== undefined ? { historyEventLimit: this.options.historyEventLimit } : {}),
     };
     try {
       await this.client.workflow.start(pipelineRun, {
@@ -230,10 +242,11 @@ export class RunClient {
       pipeline: input.plan.pipeline.name,
       status: status === 'terminated' || status === 'timed-out' ? 'failed' : status,
       trigger: input.trigger,
-      startedAt: description.startTime.toISOString(),
+      startedAt: input.carried?.startedAt ?? description.startTime.toISOString(),
       ...(description.closeTime ? { endedAt: description.closeTime.toISOString() } : {}),
       stages:
         outcome?.stages ??
+        input.carried?.stages ??
         input.plan.stages.map((stage) => ({
           id: stage.id,
           uses: stage.uses,
@@ -270,7 +283,8 @@ export class RunClient {
   }
 
   async list(filter: ListRunsFilter = {}): Promise<RunSummary[]> {
-    const clauses = [`WorkflowType = ${quote(WORKFLOW_TYPES.pipelineRun)}`];
+    // A run that continued as new has one closed execution per continuation: list only its current one.
+    const clauses = [`WorkflowType = ${quote(WORKFLOW_TYPES.pipelineRun)}`, `ExecutionStatus != 'ContinuedAsNew'`];
     if (filter.pipeline) clauses.push(`${searchAttributeKeys.pipeline.name} = ${quote(filter.pipeline)}`);
     if (filter.status) {
       if (!RUN_STATUSES.includes(filter.status))
@@ -299,7 +313,7 @@ export class RunClient {
         pipeline: attributes.get(searchAttributeKeys.pipeline) ?? '?',
         status: statusFromExecution(info, recorded),
         trigger: attributes.get(searchAttributeKeys.trigger) ?? '?',
-        startedAt: info.startTime.toISOString(),
+        startedAt: startedAtOf(info),
         ...(info.closeTime ? { endedAt: info.closeTime.toISOString() } : {}),
       });
       if (runs.length >= limit) break;

@@ -5,6 +5,7 @@
  * not change during a run: callers cache them by run id.
  */
 import type { Client } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
 import { InvalidInputError } from '../core/errors';
 import { decodeHistoryPayload } from '../client/temporal-connection';
 import type { PipelineRunInput } from '../core/run/run-types';
@@ -51,9 +52,36 @@ export async function readRunInput(client: Client, runId: string): Promise<Pipel
 /** Bound on the history read for one stage panel: a run with a longer history shows the first attempts only. */
 const MAX_HISTORY_EVENTS = 20_000;
 
+/** A stage's scheduled inputs found in one page of history events. */
+async function stageInputsIn(
+  client: Client,
+  events: readonly temporal.api.history.v1.IHistoryEvent[],
+  stageId: string,
+): Promise<{ attempt: number; inputs: unknown }[]> {
+  const found: { attempt: number; inputs: unknown }[] = [];
+  for (const event of events) {
+    const payload = (event.activityTaskScheduledEventAttributes?.input?.payloads ??
+      event.startChildWorkflowExecutionInitiatedEventAttributes?.input?.payloads)?.[0];
+    if (!payload) continue;
+    const input: unknown = await decodeHistoryPayload(client, payload);
+    const context =
+      input && typeof input === 'object' && 'context' in input
+        ? (input as { context?: { stageId?: unknown; attempt?: unknown } }).context
+        : undefined;
+    if (context?.stageId !== stageId || !('inputs' in (input as object))) continue;
+    found.push({
+      attempt: typeof context.attempt === 'number' ? context.attempt : found.length + 1,
+      inputs: (input as { inputs: unknown }).inputs,
+    });
+  }
+  return found;
+}
+
 /**
  * The inputs a stage's attempts received after `${{ }}` resolution, as scheduled in the run's
  * history (activity inputs, or the sweep child's input), decoded like any payload of the client.
+ * A run that continued as new has one history per execution: they are read newest first, following
+ * each execution's link to the one it continued, within the event bound.
  */
 export async function readStageInputs(
   client: Client,
@@ -61,31 +89,40 @@ export async function readStageInputs(
   stageId: string,
 ): Promise<{ attempt: number; inputs: unknown }[]> {
   const found: { attempt: number; inputs: unknown }[] = [];
-  let nextPageToken: Uint8Array | undefined;
   let seen = 0;
+  let execution: string | undefined;
   do {
-    const page = await client.workflowService.getWorkflowExecutionHistory({
-      namespace: client.options.namespace,
-      execution: { workflowId: runId },
-      ...(nextPageToken ? { nextPageToken } : {}),
-    });
-    for (const event of page.history?.events ?? []) {
-      const payload = (event.activityTaskScheduledEventAttributes?.input?.payloads ??
-        event.startChildWorkflowExecutionInitiatedEventAttributes?.input?.payloads)?.[0];
-      if (!payload) continue;
-      const input: unknown = await decodeHistoryPayload(client, payload);
-      const context =
-        input && typeof input === 'object' && 'context' in input
-          ? (input as { context?: { stageId?: unknown; attempt?: unknown } }).context
-          : undefined;
-      if (context?.stageId !== stageId || !('inputs' in (input as object))) continue;
-      found.push({
-        attempt: typeof context.attempt === 'number' ? context.attempt : found.length + 1,
-        inputs: (input as { inputs: unknown }).inputs,
+    const read = await readExecutionStageInputs(client, { workflowId: runId, runId: execution }, stageId, seen);
+    found.push(...read.found);
+    seen = read.seen;
+    execution = seen < MAX_HISTORY_EVENTS ? read.previous : undefined;
+  } while (execution);
+  return found.sort((a, b) => a.attempt - b.attempt);
+}
+
+/** One execution's history (the latest when `runId` is undefined), paged until the event bound. */
+async function readExecutionStageInputs(
+  client: Client,
+  execution: { readonly workflowId: string; readonly runId: string | undefined },
+  stageId: string,
+  seenBefore: number,
+): Promise<{ found: { attempt: number; inputs: unknown }[]; seen: number; previous?: string }> {
+  const found: { attempt: number; inputs: unknown }[] = [];
+  let seen = seenBefore;
+  let previous: string | undefined;
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    const page: temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryResponse =
+      await client.workflowService.getWorkflowExecutionHistory({
+        namespace: client.options.namespace,
+        execution: { workflowId: execution.workflowId, ...(execution.runId ? { runId: execution.runId } : {}) },
+        ...(nextPageToken ? { nextPageToken } : {}),
       });
-    }
-    seen += page.history?.events?.length ?? 0;
+    const events = page.history?.events ?? [];
+    previous ??= events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+    found.push(...(await stageInputsIn(client, events, stageId)));
+    seen += events.length;
     nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
   } while (nextPageToken && seen < MAX_HISTORY_EVENTS);
-  return found;
+  return { found, seen, ...(previous ? { previous } : {}) };
 }

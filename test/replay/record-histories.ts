@@ -182,6 +182,39 @@ const scenarios: Record<string, Scenario> = {
     await settled(r, second);
     return [first, second];
   },
+  /** A run past its history threshold: it drains, continues as new with its state carried, twice, and pauses in between. */
+  async 'pipeline-run-continue-as-new'(r) {
+    const runs = new RunClient(r.client, {
+      bucket: r.bucket,
+      workflowTaskQueue: r.runs.workflowTaskQueue,
+      historyEventLimit: 40,
+    });
+    const chain = Array.from({ length: 10 }, (_, i) => ({
+      id: `s${i + 1}`,
+      needs: [i === 0 ? 'gate' : `s${i}`],
+      with: { value: `\${{ stages.${i === 0 ? 'gate' : `s${i}`}.outputs.value }}` },
+    }));
+    const plan = r.plan(
+      'replay-continue-as-new',
+      [
+        ...Array.from({ length: 6 }, (_, i) => ({ id: `p${i + 1}`, with: { value: i } })),
+        {
+          id: 'gate',
+          uses: 'test-fail-until-param',
+          needs: ['p1', 'p2', 'p3', 'p4', 'p5', 'p6'],
+          with: { value: '${{ params.threshold }}', expected: 7 },
+          onFailure: 'pause',
+        },
+        ...chain,
+      ],
+      { threshold: 3 },
+    );
+    const runId = await runs.submit(plan);
+    await runState(r, runId, (s) => s.status === 'waiting');
+    await runs.retry(runId, { params: { threshold: '7' } });
+    await settled(r, runId);
+    return [runId];
+  },
   /** Cancel while a stage runs: the running stage is cancelled, the run ends cancelled. */
   async 'pipeline-run-cancel'(r) {
     const plan = r.plan('replay-cancel', [

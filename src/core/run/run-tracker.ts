@@ -10,7 +10,15 @@ import type { JsonObject, JsonValue, Plan, PlannedStage } from '../spec/plan-typ
 import { deriveRunStatus, type StageStatuses } from './dag';
 import { gatherInstanceOutputs, instanceStage } from './fan-out';
 import { paramValues, type ParamValues } from './params';
-import type { PipelineRunInput, RunState, RunStatus, StageProgress, StageState, StageStatus } from './run-types';
+import type {
+  CarriedRunState,
+  PipelineRunInput,
+  RunState,
+  RunStatus,
+  StageProgress,
+  StageState,
+  StageStatus,
+} from './run-types';
 
 type MutableStageState = { -readonly [K in keyof StageState]: StageState[K] };
 
@@ -33,15 +41,25 @@ export class RunTracker {
   private readonly fanOuts = new Map<string, readonly PlannedStage[]>();
   private readonly instances = new Map<string, PlannedStage>();
 
+  readonly startedAt: string;
+  /** Executions of this run before the current one (continue-as-new). */
+  readonly continuations: number;
+
   constructor(
     readonly input: PipelineRunInput,
     readonly runId: string,
-    readonly startedAt: string,
+    startedAt: string,
   ) {
     this.plan = input.plan;
+    this.startedAt = input.carried?.startedAt ?? startedAt;
+    this.continuations = input.carried?.continuations ?? 0;
     this.params = paramValues(input.plan);
     for (const stage of input.plan.stages) {
       this.stages.set(stage.id, { id: stage.id, uses: stage.uses, pool: stage.pool, status: 'pending', attempts: 0 });
+    }
+    if (input.carried) {
+      this.restore(input.carried);
+      return;
     }
     for (const reused of input.reuse ?? []) {
       const state = this.stages.get(reused.stageId);
@@ -52,6 +70,38 @@ export class RunTracker {
         reason: `reused from run ${reused.fromRunId}`,
       });
     }
+  }
+
+  /** The state of an earlier execution of this run (continue-as-new): stages, instances, params, digests. */
+  private restore(carried: CarriedRunState): void {
+    this.params = carried.params;
+    for (const [stageId, digest] of Object.entries(carried.digests)) this.digests.set(stageId, digest);
+    for (const [stageId, items] of Object.entries(carried.fanOutItems)) {
+      const stage = this.plan.stages.find((s) => s.id === stageId);
+      if (!stage) continue;
+      const instances = items.map((item, index) => instanceStage(stage, index, item));
+      this.fanOuts.set(stageId, instances);
+      for (const instance of instances) this.instances.set(instance.id, instance);
+    }
+    for (const state of carried.stages) {
+      // eslint-disable-next-line @typescript-eslint/no-unused-vars
+      const { instanceOf, item, progress, live, ...own } = state;
+      if (this.stages.has(own.id) || this.instances.has(own.id)) this.stages.set(own.id, { ...own });
+    }
+  }
+
+  /** Everything the next execution needs to go on where this one stops (call with nothing in flight). */
+  carry(): CarriedRunState {
+    return {
+      startedAt: this.startedAt,
+      params: this.params,
+      stages: this.snapshot().stages,
+      digests: Object.fromEntries(this.digests),
+      fanOutItems: Object.fromEntries(
+        [...this.fanOuts].map(([stageId, instances]) => [stageId, instances.map((i) => i.instance?.item ?? null)]),
+      ),
+      continuations: this.continuations + 1,
+    };
   }
 
   get changeCount(): number {

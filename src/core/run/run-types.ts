@@ -63,6 +63,33 @@ export interface PipelineRunInput {
   readonly reuse?: readonly ReusedStageOutput[];
   /** Bucket of runs/, cache/ and models/ (the client's FINEFLOW_BUCKET); default `fineflow`. */
   readonly bucket?: string;
+  /**
+   * History length (events) past which the run continues as new with its state carried; Temporal's
+   * own suggestion (`continueAsNewSuggested`) also triggers it. Default DEFAULT_HISTORY_EVENT_LIMIT.
+   */
+  readonly historyEventLimit?: number;
+  /** Set by the run itself when it continued as new: everything it knew so far. */
+  readonly carried?: CarriedRunState;
+}
+
+/** Events after which a run continues as new (Temporal refuses histories past 51,200 events or 50 MB). */
+export const DEFAULT_HISTORY_EVENT_LIMIT = 10_000;
+
+/**
+ * What a `pipelineRun` hands to its next execution when it continues as new. Carried only when no
+ * stage activity or sweep is in flight, so nothing here is `running` except a fan-out between instances.
+ */
+export interface CarriedRunState {
+  readonly startedAt: string;
+  readonly params: { readonly [name: string]: JsonValue };
+  /** Every stage and fan-out instance, progress stripped. */
+  readonly stages: readonly StageState[];
+  /** Output digests from the cache, for downstream cache keys. */
+  readonly digests: { readonly [stageId: string]: string };
+  /** Items of each expanded fan-out, in order (its instances are rebuilt from them). */
+  readonly fanOutItems: { readonly [stageId: string]: readonly JsonValue[] };
+  /** How many times the run continued as new before this execution. */
+  readonly continuations: number;
 }
 
 export type StageStatus =

@@ -4,8 +4,38 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { RunClient } from '../../../src/client/run-client';
 import type { RunState } from '../../../src/core/run/run-types';
+import { taskQueueForPool } from '../../../src/core/run/task-queues';
+import { compilePlan } from '../../../src/spec/compile';
+import { readRunInput, readStageInputs } from '../../../src/ui/run-plan';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
+import { registerTestStageTypes } from '../../stage-types';
+
+/** A chain of `length` stages, each passing on its upstream's value plus one character. */
+function chain(prefix: string, from: string, length: number): string {
+  const lines: string[] = [];
+  let previous = from;
+  for (let i = 1; i <= length; i++) {
+    lines.push(
+      `  ${prefix}${i}:`,
+      `    uses: test-echo`,
+      `    with: {value: "\${{ stages.${previous}.outputs.value }}${i % 10}"}`,
+    );
+    previous = `${prefix}${i}`;
+  }
+  return lines.join('\n');
+}
+
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out; last ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
 
 /** Events of every execution of a run (a continued-as-new run has several). */
 async function historyEvents(h: RuntimeHarness, runId: string): Promise<number> {
@@ -18,7 +48,8 @@ void describe('bounded histories (Temporal + MinIO)', () => {
   const chatty = `chatty-${randomSuffix()}`;
 
   before(async () => {
-    h = await startRuntimeHarness({ cpuWorker: false });
+    registerTestStageTypes();
+    h = await startRuntimeHarness();
     // Heartbeats (and progress) reach Temporal every 200 ms: a long stage compressed into seconds.
     await h.addWorker({ pool: chatty, progressIntervalMs: 200 });
   });
@@ -32,7 +63,7 @@ void describe('bounded histories (Temporal + MinIO)', () => {
     {
       timeout: 120_000,
     },
-    async () => {
+    async (t) => {
       const run = async (steps: number, onState?: (state: RunState) => void): Promise<number> => {
         const plan = h.plan(`progress-${steps}`, [{ id: 'long', pool: chatty, with: { sleepMs: 6_000, steps } }]);
         const runId = await h.runs.submit(plan);
@@ -50,6 +81,120 @@ void describe('bounded histories (Temporal + MinIO)', () => {
       // The client still sees live progress (from the heartbeat), step after step.
       assert.ok(seen.size >= 5, `progress seen while running: ${[...seen].join(', ')}`);
       assert.equal(many, once, `history events: ${many} with 60 progress reports, ${once} with 1`);
+      t.diagnostic(`history events: ${many} with 60 progress reports, ${once} with 1`);
+    },
+  );
+
+  void it(
+    'a run longer than its history threshold continues as new and keeps its state, id and controls',
+    {
+      timeout: 240_000,
+    },
+    async (t) => {
+      // 60 events per execution: this run needs several.
+      const runs = new RunClient(h.client, {
+        bucket: h.config.s3.bucket,
+        workflowTaskQueue: taskQueueForPool(h.pools.control),
+        historyEventLimit: 60,
+      });
+      const yaml = `apiVersion: fineflow/v1
+kind: Pipeline
+metadata: {name: long-history}
+params: {expected: 1}
+defaults: {pool: ${h.pools.cpu}, cache: false}
+stages:
+  root:
+    uses: test-echo
+    with: {value: r}
+${chain('a', 'root', 12)}
+  flaky:
+    uses: test-flaky
+    needs: [a12]
+    retry: {maxAttempts: 3, initialInterval: 100ms, backoffCoefficient: 1}
+    with: {failTimes: 2, value: "\${{ stages.a12.outputs.value }}"}
+  fan:
+    uses: test-echo
+    forEach: [w, x, y, z, v, u]
+    parallelism: 2
+    needs: [flaky]
+    with: {value: "\${{ item }}"}
+  gate:
+    uses: test-fail-until-param
+    onFailure: pause
+    needs: [fan]
+    with: {value: "\${{ params.expected }}", expected: 2}
+  skipped:
+    uses: test-echo
+    needs: [gate]
+    when: "\${{ params.expected == 1 }}"
+${chain('b', 'gate', 8)}
+  last:
+    uses: test-echo
+    with:
+      value:
+        chain: "\${{ stages.b8.outputs.value }}"
+        first: "\${{ stages.a1.outputs.value }}"
+        flaky: "\${{ stages.flaky.outputs.value }}"
+        fan: "\${{ stages.fan.outputs.value }}"
+`;
+      const compiled = compilePlan(yaml, 'long-history.yaml', {});
+      assert.ok(compiled.plan, JSON.stringify(compiled.diagnostics));
+      const runId = await runs.submit(compiled.plan);
+      const waiting = await until(
+        () => runs.state(runId),
+        (s) => s.status === 'waiting',
+        120_000,
+      );
+      const before = await readRunInput(h.client, runId);
+      assert.ok((before.carried?.continuations ?? 0) >= 1, 'the run continued as new before the pause');
+      assert.equal(waiting.stages.find((s) => s.id === 'flaky')?.attempts, 3, 'attempts survive continue-as-new');
+      assert.equal(waiting.stages.find((s) => s.id === 'a12')?.status, 'succeeded');
+      // retry (an update) reaches the current execution by run id.
+      await runs.retry(runId, { stageId: 'gate', params: { expected: 2 } });
+      const result = await runs.result(runId);
+      assert.equal(result.status, 'succeeded', JSON.stringify(result.stages.filter((s) => s.status !== 'succeeded')));
+      const byId = new Map(result.stages.map((s) => [s.id, s]));
+      assert.deepEqual(byId.get('last')?.outputs?.value, {
+        chain: '212345678',
+        first: 'r1',
+        flaky: 'r123456789012',
+        fan: ['w', 'x', 'y', 'z', 'v', 'u'],
+      });
+      assert.equal(byId.get('skipped')?.status, 'skipped');
+      assert.equal(byId.get('gate')?.attempts, 2);
+      assert.equal(byId.get('flaky')?.attempts, 3);
+      const after = await readRunInput(h.client, runId);
+      assert.ok((after.carried?.continuations ?? 0) >= 2, `continuations: ${after.carried?.continuations}`);
+      // Every execution stayed near its threshold (60 + what was in flight when it was reached).
+      let runIdOfExecution: string | undefined = (await h.client.workflow.getHandle(runId).describe()).runId;
+      const lengths: number[] = [];
+      while (runIdOfExecution) {
+        const history = await h.client.workflow.getHandle(runId, runIdOfExecution).fetchHistory();
+        lengths.push(history.events?.length ?? 0);
+        runIdOfExecution =
+          history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+      }
+      assert.ok(lengths.length >= 3, `executions: ${lengths.join(', ')}`);
+      assert.ok(Math.max(...lengths) < 100, `events per execution: ${lengths.join(', ')}`);
+      // `fineflow runs` lists the run once, with its first start time.
+      const listed = await until(
+        () => runs.list({ pipeline: 'long-history' }),
+        (list) => list.some((r) => r.runId === runId && r.status === 'succeeded'),
+        20_000,
+      );
+      const mine = listed.filter((r) => r.runId === runId);
+      assert.equal(mine.length, 1, JSON.stringify(mine));
+      assert.equal(mine[0]?.startedAt, waiting.startedAt);
+      const state = await runs.state(runId);
+      assert.equal(state.startedAt, waiting.startedAt, 'the run keeps its start across executions');
+      assert.equal(state.stages.length, result.stages.length);
+      // The UI's stage panel finds inputs scheduled by an earlier execution.
+      const a1 = await readStageInputs(h.client, runId, 'a1');
+      assert.deepEqual(
+        a1.map((found) => [found.attempt, (found.inputs as { value?: unknown }).value]),
+        [[1, 'r1']],
+      );
+      t.diagnostic(`events per execution: ${lengths.join(', ')}; continuations: ${after.carried?.continuations}`);
     },
   );
 });

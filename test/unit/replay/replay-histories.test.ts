@@ -24,6 +24,7 @@ const REQUIRED = [
   'pipeline-run-cache',
   'pipeline-run-cancel',
   'pipeline-run-fan-out',
+  'pipeline-run-continue-as-new',
   'hyperparameter-sweep',
   'data-watcher',
   'schedule-run',
@@ -74,6 +75,10 @@ test('every recorded workflow history replays against the current workflow code'
   assert.ok(
     continued.some((r) => r.workflowType === 'hyperparameterSweep'),
     'a sweep history that continued as new',
+  );
+  assert.ok(
+    continued.some((r) => r.workflowType === 'pipelineRun'),
+    'a pipeline run history that continued as new',
   );
   assert.ok(
     continued.some((r) => r.workflowType === 'dataWatcher'),
