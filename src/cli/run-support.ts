@@ -10,7 +10,7 @@ import { DependencyUnavailableError, InvalidInputError, ensureError } from '../c
 import type { RunState, StageState } from '../core/run/run-types';
 import { connectClient } from '../client/temporal-connection';
 import { renderRunState } from '../client/render';
-import { RunClient } from '../client/run-client';
+import { RunClient, type WatchOptions } from '../client/run-client';
 
 export interface OpenedRunClient {
   readonly config: FineflowConfig;
@@ -65,6 +65,29 @@ function stageLine(stage: StageState): string {
       ? ` (${stage.reason})`
       : '';
   return `${stage.id} ${stage.status}${stage.attempts > 1 ? ` after ${stage.attempts} attempts` : ''}${progress}${error}${reason}`;
+}
+
+/**
+ * What a watch says on stderr while it cannot read the run (Temporal restarting, no control worker
+ * answering) and when it can again; `printed` lets a redrawing table start below the notice.
+ */
+export function watchNotices(
+  io: CliIo,
+  runId: string,
+  printed: () => void = () => undefined,
+): Pick<WatchOptions, 'onInterrupted' | 'onResumed'> {
+  return {
+    onInterrupted({ message, retryInMs }) {
+      io.stderr.write(
+        `fineflow: ${message}, retrying in ${(retryInMs / 1000).toFixed(1)} s… (run ${runId} goes on; this watch waits)\n`,
+      );
+      printed();
+    },
+    onResumed({ downForMs }) {
+      io.stderr.write(`fineflow: reconnected after ${Math.round(downForMs / 1000)} s; watching run ${runId} again\n`);
+      printed();
+    },
+  };
 }
 
 export interface FollowOptions {
@@ -146,7 +169,11 @@ export async function followRun(
           io.stdout.write(`${at} run ${state.status}\n`);
         }
       },
-      { intervalMs: tty ? 250 : 500, until: (state) => state.status === 'waiting' },
+      {
+        intervalMs: tty ? 250 : 500,
+        until: (state) => state.status === 'waiting',
+        ...watchNotices(io, runId, () => (drawnLines = 0)),
+      },
     )
     .finally(() => clearInterval(ticker));
   if (tty && options.sections) {

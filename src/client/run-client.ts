@@ -30,7 +30,7 @@ import {
   type RunTrigger,
 } from '../core/run/run-types';
 import { CONTROL_POOL, taskQueueForPool } from '../core/run/task-queues';
-import { decodeHistoryPayload } from './temporal-connection';
+import { decodeHistoryPayload, isTemporalUnreachable, temporalAddressOf } from './temporal-connection';
 import type { Plan } from '../core/spec/plan-types';
 import { WorkerPresence } from './worker-presence';
 import { withLiveStages } from './live-stages';
@@ -45,6 +45,29 @@ export interface RunClientOptions {
   /** History events after which a run continues as new (PipelineRunInput.historyEventLimit); tests make it small. */
   readonly historyEventLimit?: number;
 }
+
+/** How long a watch retries one interruption (Temporal or the control worker gone) before it gives up. */
+export const WATCH_RECONNECT_FOR_MS = 15 * 60_000;
+
+/** Backoff between state reads of an interrupted watch: 0.5 s doubling to 10 s. */
+export function watchRetryDelayMs(attempt: number): number {
+  return Math.min(10_000, 500 * 2 ** Math.min(attempt, 5));
+}
+
+export interface WatchOptions {
+  readonly intervalMs?: number;
+  readonly signal?: AbortSignal;
+  readonly until?: (state: RunState) => boolean;
+  /** A state read failed for a passing reason (`message` says which); the next try is in `retryInMs`. */
+  readonly onInterrupted?: (event: { message: string; retryInMs: number; downForMs: number }) => void;
+  /** The first state read that worked after an interruption. */
+  readonly onResumed?: (event: { downForMs: number }) => void;
+  /** Retry one interruption this long before giving up with its error (default {@link WATCH_RECONNECT_FOR_MS}). */
+  readonly reconnectForMs?: number;
+}
+
+/** `details.code` of the error `state` throws when Temporal itself did not answer. */
+export const TEMPORAL_UNREACHABLE = 'temporal-unreachable';
 
 export interface SubmitOptions {
   readonly trigger?: RunTrigger;
@@ -206,8 +229,14 @@ export class RunClient {
       );
     } catch (thrown) {
       if (thrown instanceof WorkflowNotFoundError) throw this.mapNotFound(thrown, runId);
-      const fromHistory = await this.stateFromHistory(runId).catch(() => undefined);
+      if (isTemporalUnreachable(thrown)) throw this.unreachable(runId, thrown);
+      let historyError: unknown;
+      const fromHistory = await this.stateFromHistory(runId).catch((error: unknown) => {
+        historyError = error;
+        return undefined;
+      });
       if (fromHistory) return fromHistory;
+      if (isTemporalUnreachable(historyError)) throw this.unreachable(runId, historyError);
       throw new DependencyUnavailableError(
         `run ${runId} did not answer its state query (${ensureError(thrown).message}); is a control worker running? Start one with \`fineflow worker --pool control\``,
         { runId },
@@ -392,16 +421,15 @@ export class RunClient {
 
   /**
    * Poll the run's state until it ends (or `until` says stop, e.g. on `waiting`), calling
-   * `onState` on every change; returns the last state. Ends early when `signal` aborts.
+   * `onState` on every change; returns the last state. Ends early when `signal` aborts. A read
+   * that fails with a dependency-unavailable error (Temporal unreachable, e.g. restarting; no
+   * control worker answering) does not end the watch: it is retried with backoff, reported
+   * through `onInterrupted`/`onResumed`, for up to `reconnectForMs` per interruption.
    */
-  async watch(
-    runId: string,
-    onState: (state: RunState) => void,
-    options: { intervalMs?: number; signal?: AbortSignal; until?: (state: RunState) => boolean } = {},
-  ): Promise<RunState> {
+  async watch(runId: string, onState: (state: RunState) => void, options: WatchOptions = {}): Promise<RunState> {
     let last = '';
     for (;;) {
-      const state = await this.state(runId);
+      const state = await this.stateRidingOutOutages(runId, options);
       const text = JSON.stringify(state);
       if (text !== last) {
         last = text;
@@ -410,6 +438,48 @@ export class RunClient {
       if (state.endedAt !== undefined || options.signal?.aborted || options.until?.(state)) return state;
       await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 500));
     }
+  }
+
+  private async stateRidingOutOutages(runId: string, options: WatchOptions): Promise<RunState> {
+    let since: number | undefined;
+    let temporalWasDown = false;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const state = await this.state(runId);
+        if (since !== undefined) options.onResumed?.({ downForMs: Date.now() - since });
+        return state;
+      } catch (thrown) {
+        if (!(thrown instanceof DependencyUnavailableError) || options.signal?.aborted) throw thrown;
+        since ??= Date.now();
+        const budgetMs = options.reconnectForMs ?? WATCH_RECONNECT_FOR_MS;
+        if (Date.now() - since >= budgetMs)
+          throw new DependencyUnavailableError(
+            `${thrown.message}; stopped watching run ${runId} after ${Math.round(budgetMs / 1000)} s of retrying (the run itself goes on: \`fineflow status ${runId} --watch\` follows it again)`,
+            { runId },
+            { cause: thrown },
+          );
+        const unreachable = thrown.details.code === TEMPORAL_UNREACHABLE;
+        // Right after Temporal comes back, workers are still reconnecting: that is the restart, not a missing worker.
+        const message =
+          !unreachable && temporalWasDown
+            ? `Temporal is reachable again; run ${runId} answers once its workers have reconnected`
+            : thrown.message;
+        temporalWasDown ||= unreachable;
+        const retryInMs = watchRetryDelayMs(attempt);
+        options.onInterrupted?.({ message, retryInMs, downForMs: Date.now() - since });
+        await new Promise((resolve) => setTimeout(resolve, retryInMs));
+      }
+    }
+  }
+
+  /** Temporal itself did not answer: say so, so nobody goes looking for a missing worker. */
+  private unreachable(runId: string, thrown: unknown): DependencyUnavailableError {
+    const address = temporalAddressOf(this.client) ?? 'the configured TEMPORAL_ADDRESS';
+    return new DependencyUnavailableError(
+      `Temporal at ${address} unreachable (${ensureError(thrown).message.split('\n')[0]})`,
+      { runId, address, code: TEMPORAL_UNREACHABLE },
+      { cause: thrown },
+    );
   }
 
   private mapNotFound(thrown: unknown, runId: string): Error {

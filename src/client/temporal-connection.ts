@@ -5,7 +5,7 @@
  * key refuses to connect (why: src/security/payload-codec.ts).
  */
 import { readFile } from 'node:fs/promises';
-import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { Client, Connection, isGrpcServiceError, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { DataConverter, Payload } from '@temporalio/common';
 import type { TemporalConfig } from '../config';
@@ -67,6 +67,28 @@ export async function decodeHistoryPayload(client: Client, payload: Payload): Pr
   for (const codec of [...payloadCodecs].reverse()) payloads = await codec.decode(payloads);
   const [decoded] = payloads;
   return decoded === undefined ? undefined : payloadConverter.fromPayload(decoded);
+}
+
+/** gRPC status UNAVAILABLE: the server did not answer (refused, reset, restarting), as opposed to an answer. */
+const GRPC_UNAVAILABLE = 14;
+
+/**
+ * True when a client call failed because Temporal itself did not answer (gRPC UNAVAILABLE anywhere
+ * in the cause chain), not because a worker, the workflow or the request was at fault. The client's
+ * channel reconnects by itself, so such a call can simply be repeated later.
+ */
+export function isTemporalUnreachable(thrown: unknown): boolean {
+  let error: unknown = thrown;
+  for (let depth = 0; error !== undefined && error !== null && depth < 8; depth++) {
+    if (isGrpcServiceError(error) && error.code === GRPC_UNAVAILABLE) return true;
+    error = (error as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** The address a client talks to (for messages), when its connection is the SDK's own. */
+export function temporalAddressOf(client: Client): string | undefined {
+  return client.connection instanceof Connection ? client.connection.options.address : undefined;
 }
 
 export async function connectClient(config: TemporalConfig): Promise<Client> {

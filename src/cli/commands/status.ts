@@ -23,6 +23,7 @@ function load() {
   return {
     exitCodeForRun: m0.exitCodeForRun,
     followRun: m0.followRun,
+    watchNotices: m0.watchNotices,
     withRunClient: m0.withRunClient,
     renderRunState: m1.renderRunState,
     sweepSections: m2.sweepSections,
@@ -57,6 +58,7 @@ export const command: CliCommand = {
     const {
       exitCodeForRun,
       followRun,
+      watchNotices,
       withRunClient,
       renderRunState,
       sweepSections,
@@ -71,7 +73,10 @@ export const command: CliCommand = {
       if (args.flags.watch && !args.flags.json)
         return exitCodeForRun(await followRun(runs, runId, io, { sections: sweepSections(runs, config) }));
       const state = args.flags.watch
-        ? await runs.watch(runId, () => undefined, { until: (s) => s.status === 'waiting' })
+        ? await runs.watch(runId, () => undefined, {
+            until: (s) => s.status === 'waiting',
+            ...watchNotices(io, runId),
+          })
         : await runs.state(runId);
       const sweeps = await sweepTrialTables(runs.client, createObjectStoreFromConfig(config), config.s3.bucket, state);
       if (args.flags.json) io.stdout.write(`${JSON.stringify({ ...state, sweeps })}\n`);

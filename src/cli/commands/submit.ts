@@ -26,6 +26,7 @@ function load() {
   return {
     exitCodeForRun: m0.exitCodeForRun,
     followRun: m0.followRun,
+    watchNotices: m0.watchNotices,
     withRunClient: m0.withRunClient,
     sweepSections: m1.sweepSections,
     RunClient: m2.RunClient,
@@ -70,6 +71,7 @@ export const command: CliCommand = {
     const {
       exitCodeForRun,
       followRun,
+      watchNotices,
       withRunClient,
       sweepSections,
       RunClient,
@@ -122,7 +124,10 @@ export const command: CliCommand = {
       }
       if (!args.flags.json) io.stdout.write(`started run ${runId}\n`);
       const final = args.flags.json
-        ? await runs.watch(runId, () => undefined, { until: (s) => s.status === 'waiting' })
+        ? await runs.watch(runId, () => undefined, {
+            until: (s) => s.status === 'waiting',
+            ...watchNotices(io, runId),
+          })
         : await followRun(runs, runId, io, { sections: sweepSections(runs, config) });
       if (args.flags.json) io.stdout.write(`${JSON.stringify(final)}\n`);
       return exitCodeForRun(final);
