@@ -33,6 +33,8 @@ export interface StageLogOptions {
   readonly drainForMs?: number;
   /** Clock for the line stamps and the outage note. */
   readonly now?: () => number;
+  /** Also hand each appended line (unstamped) here: the worker's structured log (src/observability/json-log.ts). */
+  readonly echo?: (line: string) => void;
 }
 
 /** A longer line is cut: one line may not fill the buffer (a stage printing a whole file on one line). */
@@ -64,7 +66,9 @@ export class StageLog {
 
   /** Add a line (stamped now). Never throws and never waits for the store. */
   append(line: string): void {
-    const text = `${new Date(this.now()).toISOString()} ${cutLine(line.replace(/\n+$/, ''))}`;
+    const cut = cutLine(line.replace(/\n+$/, ''));
+    this.options.echo?.(cut);
+    const text = `${new Date(this.now()).toISOString()} ${cut}`;
     const bytes = Buffer.byteLength(text, 'utf8') + 1;
     if (this.dropped > 0 || this.pendingBytes + bytes > this.maxBufferBytes) {
       this.dropped += 1;

@@ -20,6 +20,7 @@ import { watchCancelRequest } from './cancel-watch';
 import { redactUrisIn } from '../src/security/redact';
 import { createSecretResolver, scrubError, scrubSecrets, type SecretResolver } from '../src/security/secrets';
 import type { FineflowMetrics, StageAttemptMetrics } from '../src/observability/metrics';
+import type { StageLogRecord } from '../src/observability/json-log';
 
 /** The services a stage implementation receives next to its input. */
 export interface StageRuntime {
@@ -72,6 +73,8 @@ export interface StageRunnerDeps {
   readonly secrets?: SecretResolver;
   /** The worker's metrics (src/observability/metrics.ts): durations, outcomes, queue wait, training throughput. */
   readonly metrics?: FineflowMetrics;
+  /** Every stage log line also goes here, with its ids (FINEFLOW_LOG_FORMAT=json); default: only the store. */
+  readonly logEcho?: (record: StageLogRecord) => void;
 }
 
 /** Heartbeat throttle of workers that set none (StageRunnerDeps.progressIntervalMs). */
@@ -180,6 +183,10 @@ function attemptMetrics(
   return metrics.stageStarted(typeName, (startedAtMs - context.info.currentAttemptScheduledTimestampMs) / 1000);
 }
 
+function echoTo(echo: (record: StageLogRecord) => void, ids: Omit<StageLogRecord, 'message'>): (line: string) => void {
+  return (message) => echo({ ...ids, message });
+}
+
 /** The Temporal activity for one stage type. */
 export function stageActivity(
   typeName: string,
@@ -195,7 +202,11 @@ export function stageActivity(
     const log = new StageLog(
       deps.store,
       { bucket, runId, stageId, attempt },
-      { flushIntervalMs: deps.logFlushIntervalMs ?? 2_000, maxBufferBytes: deps.logBufferBytes },
+      {
+        flushIntervalMs: deps.logFlushIntervalMs ?? 2_000,
+        maxBufferBytes: deps.logBufferBytes,
+        ...(deps.logEcho ? { echo: echoTo(deps.logEcho, { runId, stageId, stageType: typeName, attempt }) } : {}),
+      },
     );
     let lastProgress: StageProgress | undefined;
     // The SDK sends heartbeats at most every 0.8 × heartbeatTimeout, else at the worker's throttle.

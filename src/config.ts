@@ -31,6 +31,7 @@
  * | FINEFLOW_UI_TOKEN | — | token `fineflow ui` requires on every request; mandatory when it listens beyond loopback |
  * | FINEFLOW_TEMPORAL_UI_URL | — | base URL of the Temporal UI, for links from `fineflow ui` to a run's workflow |
  * | FINEFLOW_SERVE_TOKEN | — | bearer token `fineflow serve` requires on every request but /healthz (at least 16 characters); mandatory beyond loopback |
+ * | FINEFLOW_LOG_FORMAT | text | `json`: `fineflow worker` writes one JSON object a line (time, level, msg, pool, runId, stageId, stageType, attempt): SDK, workflow and stage log lines |
  * | FINEFLOW_METRICS_ADDRESS | — (off) | `host:port` where `fineflow worker` serves Prometheus `/metrics` (Fineflow's and the Temporal SDK's), e.g. `0.0.0.0:9464` |
  * | FINEFLOW_SECRET_ENV | — (none) | comma-separated environment variables of the worker that a pipeline's `secrets: {env: …}` may name (`PREFIX_*` allowed) |
  * | FINEFLOW_SECRET_FILE_ROOTS | — (none) | comma-separated absolute directories that a pipeline's `secrets: {file: …}` may lie in (e.g. /run/secrets) |
@@ -128,6 +129,8 @@ export interface FineflowConfig {
 export interface ObservabilityConfig {
   /** Where `fineflow worker` serves `/metrics` (FINEFLOW_METRICS_ADDRESS); undefined: no endpoint. */
   readonly metricsAddress?: { readonly host: string; readonly port: number };
+  /** `json`: the worker logs one JSON object a line with run and stage ids (FINEFLOW_LOG_FORMAT). */
+  readonly logFormat: 'text' | 'json';
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -342,7 +345,15 @@ export function parseListenAddress(raw: string, variable: string): { host: strin
 
 export function loadObservabilityConfig(env: Env = process.env): ObservabilityConfig {
   const metrics = nonEmpty(env, 'FINEFLOW_METRICS_ADDRESS');
-  return { ...(metrics ? { metricsAddress: parseListenAddress(metrics, 'FINEFLOW_METRICS_ADDRESS') } : {}) };
+  const logFormat = nonEmpty(env, 'FINEFLOW_LOG_FORMAT') ?? 'text';
+  if (logFormat !== 'text' && logFormat !== 'json')
+    throw new InvalidInputError(`FINEFLOW_LOG_FORMAT=${logFormat}: write text (the default) or json`, {
+      variable: 'FINEFLOW_LOG_FORMAT',
+    });
+  return {
+    ...(metrics ? { metricsAddress: parseListenAddress(metrics, 'FINEFLOW_METRICS_ADDRESS') } : {}),
+    logFormat,
+  };
 }
 
 export function loadSecretsConfig(env: Env = process.env): SecretsConfig {

@@ -26,6 +26,7 @@ import { createOutboundPolicy, installOutboundPolicy, type OutboundPolicy } from
 import { createSecretResolver } from '../security/secrets';
 import { PREBUILT_WORKFLOW_BUNDLE, RUNNING_FROM_SOURCE } from '../package-paths';
 import type { FineflowMetrics } from '../observability/metrics';
+import type { StageLogRecord } from '../observability/json-log';
 import { instrumentStore } from '../observability/instrumented-store';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, `../../workflows/index${path.extname(__filename)}`);
@@ -66,6 +67,8 @@ export interface WorkerOptions {
   readonly outbound?: OutboundPolicy;
   /** Count stages, cache lookups and store requests here (src/observability/metrics.ts); default: not counted. */
   readonly metrics?: FineflowMetrics;
+  /** Every stage log line also goes here (FINEFLOW_LOG_FORMAT=json, src/observability/json-log.ts). */
+  readonly logEcho?: (record: StageLogRecord) => void;
 }
 
 const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
@@ -182,6 +185,7 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
     // Secret values come from this worker's environment and mounted files, as the operator allows.
     secrets: createSecretResolver(options.config.secrets, options.secretEnv ?? process.env),
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.logEcho ? { logEcho: options.logEcho } : {}),
     progressIntervalMs,
   };
   const activities = {

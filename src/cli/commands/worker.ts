@@ -11,6 +11,7 @@ import { DependencyUnavailableError, ensureError } from '../../core/errors';
 import { parseDuration } from '../../core/spec/durations';
 import type * as RunWorkerModule from '../../worker/run-worker';
 import type { FineflowWorker } from '../../worker/run-worker';
+import type * as JsonLogModule from '../../observability/json-log';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
 function load() {
@@ -20,6 +21,7 @@ function load() {
   const m2 = require('../../observability/metrics') as typeof MetricsModule;
   const m3 = require('../../observability/metrics-server') as typeof MetricsServerModule;
   const m4 = require('../../worker/run-worker') as typeof RunWorkerModule;
+  const m5 = require('../../observability/json-log') as typeof JsonLogModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     DefaultLogger: m0.DefaultLogger,
@@ -30,6 +32,8 @@ function load() {
     freeLoopbackPort: m3.freeLoopbackPort,
     startMetricsServer: m3.startMetricsServer,
     runWorker: m4.runWorker,
+    jsonSdkLogger: m5.jsonSdkLogger,
+    jsonStageLogEcho: m5.jsonStageLogEcho,
   };
 }
 
@@ -124,6 +128,8 @@ export const command: CliCommand = {
       freeLoopbackPort,
       startMetricsServer,
       runWorker,
+      jsonSdkLogger,
+      jsonStageLogEcho,
     } = load();
     const pool = args.values.pool;
     if (!pool) throw new UsageError('--pool is required');
@@ -145,9 +151,12 @@ export const command: CliCommand = {
         : parseListenAddress(args.values.metrics, '--metrics');
     // The SDK's own metrics go to a private loopback exporter; /metrics appends them to Fineflow's.
     const sdkMetricsPort = metricsAddress ? await freeLoopbackPort() : undefined;
+    // The SDK logs every worker state change at INFO; operators need warnings and errors.
+    const level = io.env.FINEFLOW_DEBUG ? 'DEBUG' : 'WARN';
+    const json = config.observability.logFormat === 'json';
+    const write = (line: string): void => void io.stdout.write(line);
     Runtime.install({
-      // The SDK logs every worker state change at INFO; operators need warnings and errors.
-      logger: new DefaultLogger(io.env.FINEFLOW_DEBUG ? 'DEBUG' : 'WARN'),
+      logger: json ? jsonSdkLogger(level, pool, write) : new DefaultLogger(level),
       ...(sdkMetricsPort
         ? {
             telemetryOptions: {
@@ -176,6 +185,7 @@ export const command: CliCommand = {
         concurrency,
         shutdownGraceMs: graceMs,
         ...(metrics ? { metrics } : {}),
+        ...(json ? { logEcho: jsonStageLogEcho(pool, write) } : {}),
         ...(progressMs !== undefined ? { progressIntervalMs: progressMs } : {}),
         stageModules: (args.multi['stage-module'] ?? []).map((m) => path.resolve(io.cwd, m)),
         ...(args.flags.workflows ? { runsWorkflows: true } : {}),
@@ -191,14 +201,14 @@ export const command: CliCommand = {
             ...(metricsServer ? { metrics: metricsServer.url } : {}),
           };
           io.stdout.write(
-            args.flags.json
+            args.flags.json || json
               ? `${JSON.stringify(line)}\n`
               : `worker ready: pool ${pool} (task queue ${worker.taskQueue}, pid ${process.pid}), stage types: ${worker.stageTypes.join(', ') || '(none)'}${metricsServer ? `, metrics ${metricsServer.url}` : ''}\n`,
           );
         },
       });
       io.stdout.write(
-        args.flags.json
+        args.flags.json || json
           ? `${JSON.stringify({ event: 'stopped', pool, pid: process.pid })}\n`
           : `worker stopped: pool ${pool}\n`,
       );
