@@ -17,7 +17,7 @@
 import { InvalidInputError } from '../core/errors';
 import type { JsonValue, Plan, PlannedStage } from '../core/spec/plan-types';
 import { closest } from '../core/spec/suggest';
-import { downstreamOf } from '../core/run/dag';
+import { stagesDownstreamOf } from '../core/run/dag';
 import { paramsReferencedBy } from './cache-key';
 import type { ReusedStageOutput, StageState } from '../core/run/run-types';
 
@@ -82,7 +82,7 @@ export function selectRerun(request: RerunRequest): RerunSelection {
     );
   }
   const states = new Map(request.stages.map((state) => [state.id, state]));
-  const downstream = new Set([fromStage, ...downstreamOf(plan, fromStage)]);
+  const downstream = new Set([fromStage, ...stagesDownstreamOf(plan, fromStage)]);
   const upstream = upstreamOf(plan, fromStage);
   const notes: string[] = [];
   const overrides = request.overrides ?? {};

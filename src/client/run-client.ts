@@ -29,6 +29,7 @@ import {
   type RunStatus,
   type RunTrigger,
 } from '../core/run/run-types';
+import { quoteQueryValue } from '../core/schedules/schedule-search-attributes';
 import { CONTROL_POOL, taskQueueForPool } from '../core/run/task-queues';
 import { decodeHistoryPayload, isTemporalUnreachable, temporalAddressOf } from './temporal-connection';
 import type { Plan } from '../core/spec/plan-types';
@@ -121,10 +122,6 @@ export function newRunId(
  */
 function triggerLabel(trigger: RunTrigger): string {
   return trigger.kind;
-}
-
-function quote(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
 /**
@@ -313,21 +310,24 @@ export class RunClient {
 
   async list(filter: ListRunsFilter = {}): Promise<RunSummary[]> {
     // A run that continued as new has one closed execution per continuation: list only its current one.
-    const clauses = [`WorkflowType = ${quote(WORKFLOW_TYPES.pipelineRun)}`, `ExecutionStatus != 'ContinuedAsNew'`];
-    if (filter.pipeline) clauses.push(`${searchAttributeKeys.pipeline.name} = ${quote(filter.pipeline)}`);
+    const clauses = [
+      `WorkflowType = ${quoteQueryValue(WORKFLOW_TYPES.pipelineRun)}`,
+      `ExecutionStatus != 'ContinuedAsNew'`,
+    ];
+    if (filter.pipeline) clauses.push(`${searchAttributeKeys.pipeline.name} = ${quoteQueryValue(filter.pipeline)}`);
     if (filter.status) {
       if (!RUN_STATUSES.includes(filter.status))
         throw new InvalidInputError(`--status ${filter.status}: expected one of ${RUN_STATUSES.join(', ')}`, {
           status: filter.status,
         });
-      clauses.push(`${searchAttributeKeys.status.name} = ${quote(filter.status)}`);
+      clauses.push(`${searchAttributeKeys.status.name} = ${quoteQueryValue(filter.status)}`);
     }
     if (filter.trigger) {
       if (!RUN_TRIGGERS.includes(filter.trigger))
         throw new InvalidInputError(`trigger ${filter.trigger}: expected one of ${RUN_TRIGGERS.join(', ')}`, {
           trigger: filter.trigger,
         });
-      clauses.push(`${searchAttributeKeys.trigger.name} = ${quote(filter.trigger)}`);
+      clauses.push(`${searchAttributeKeys.trigger.name} = ${quoteQueryValue(filter.trigger)}`);
     }
     const limit = filter.limit ?? 50;
     const runs: RunSummary[] = [];

@@ -13,6 +13,7 @@
  *   "notify" stage is written.
  * - Its own `when` is evaluated afterwards, by the workflow (it needs the expression engine).
  */
+import { downstreamOf } from '../spec/dag';
 import { collectConditionReferences, collectReferences } from '../spec/expressions';
 import type { JsonObject, Plan, PlannedStage } from '../spec/plan-types';
 import type { RunStatus, StageStatus } from './run-types';
@@ -117,15 +118,8 @@ export function deriveRunStatus(plan: Plan, statuses: StageStatuses): RunStatus 
   return step.ready.length > 0 || step.skip.length > 0 ? 'running' : 'waiting';
 }
 
-/** Stages downstream of `stageId` (transitively), in plan order. */
-export function downstreamOf(plan: Plan, stageId: string): string[] {
-  const reached = new Set<string>([stageId]);
-  const out: string[] = [];
-  for (const stage of plan.stages) {
-    if (stage.needs.some((need) => reached.has(need))) {
-      reached.add(stage.id);
-      out.push(stage.id);
-    }
-  }
-  return out;
+/** Stages downstream of `stageId` (transitively), in plan order: the validator's graph walk over the plan's needs. */
+export function stagesDownstreamOf(plan: Plan, stageId: string): string[] {
+  const reached = downstreamOf(stageId, new Map(plan.stages.map((stage) => [stage.id, stage.needs])));
+  return plan.stages.filter((stage) => reached.has(stage.id)).map((stage) => stage.id);
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deriveRunStatus, downstreamOf, nextSchedulingStep, stagesReadBy } from '../../../src/core/run/dag';
+import { deriveRunStatus, nextSchedulingStep, stagesDownstreamOf, stagesReadBy } from '../../../src/core/run/dag';
 import { makePlan } from '../../fixtures/runtime/plans';
 
 const diamond = makePlan('diamond', [
@@ -63,8 +63,8 @@ test('run status: running, waiting, failed, cancelled, succeeded', () => {
   assert.equal(deriveRunStatus(two, { x: 'waiting' }), 'running');
 });
 
-test('downstreamOf follows needs transitively', () => {
-  assert.deepEqual(downstreamOf(diamond, 'a'), ['b', 'c', 'd']);
-  assert.deepEqual(downstreamOf(diamond, 'c'), ['d']);
-  assert.deepEqual(downstreamOf(diamond, 'd'), []);
+test('stagesDownstreamOf follows needs transitively, in plan order', () => {
+  assert.deepEqual(stagesDownstreamOf(diamond, 'a'), ['b', 'c', 'd']);
+  assert.deepEqual(stagesDownstreamOf(diamond, 'c'), ['d']);
+  assert.deepEqual(stagesDownstreamOf(diamond, 'd'), []);
 });
