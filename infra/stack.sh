@@ -3,6 +3,7 @@
 # and a MinIO server, both on loopback, started detached with pid files and logs in a state dir.
 # `up` also creates the MinIO users Fineflow runs as (never root; see infra/stack-users.sh).
 #
+# Logs: <state dir>/<service>.log, the previous start's kept as <service>.log.1.
 # Usage: infra/stack.sh up|down [temporal|minio] | status | logs [temporal|minio] [-f] | install | secret-key cli|worker
 #   up/down with a service name start or stop only that one (outage tests: `down minio`, then `up minio`).
 #
@@ -166,6 +167,9 @@ cmd_install() {
 pid_file() { echo "$STATE_DIR/$1.pid"; }
 log_file() { echo "$STATE_DIR/$1.log"; }
 
+# A new log per start, the previous one kept as <name>.log.1: a crashed instance's log is the evidence.
+fresh_log() { local file; file="$(log_file "$1")"; if [[ -s "$file" ]]; then mv -f "$file" "$file.1"; fi; : >"$file"; }
+
 # The pid in the pid file, if that process is alive and is still the binary we started (pids are reused).
 running_pid() {
   local file pid
@@ -222,7 +226,7 @@ start_temporal() {
       die "FINEFLOW_TEMPORAL_SQLITE_PRAGMAS: '$pragma' is not name=value (e.g. synchronous=normal)"
     args+=(--sqlite-pragma "$pragma")
   done
-  : >"$(log_file temporal)"
+  fresh_log temporal
   # setsid detaches from our session (a Ctrl-C here must not stop the server); fd 9 (the state lock) is closed.
   setsid nohup "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
     --db-filename "$STATE_DIR/temporal.db" --log-level warn "${args[@]}" \
@@ -238,7 +242,7 @@ start_minio() {
   if minio_healthy; then log "minio: something not started by this script already serves 127.0.0.1:$MINIO_PORT; using it"; return; fi
   [[ -z "${pid:-}" ]] || die "minio pid $pid is alive but not healthy; run 'infra/stack.sh down' first"
   mkdir -p "$STATE_DIR/minio"
-  : >"$(log_file minio)"
+  fresh_log minio
   MINIO_ROOT_USER="$S3_ACCESS_KEY" MINIO_ROOT_PASSWORD="$S3_SECRET_KEY" MINIO_UPDATE=off MINIO_CALLHOME_ENABLE=off \
     setsid nohup "$MINIO_BIN" server "$STATE_DIR/minio" --address "127.0.0.1:$MINIO_PORT" \
     --console-address "127.0.0.1:$MINIO_CONSOLE_PORT" --quiet \

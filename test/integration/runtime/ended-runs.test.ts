@@ -49,6 +49,21 @@ test('retry and cancel of a succeeded run say it ended; an unknown run is "no ru
   await assert.rejects(h.runs.cancel('no-such-run-x1'), /no run no-such-run-x1/);
 });
 
+test('fineflow cancel of an ended run exits non-zero and says it ended', async () => {
+  const runId = await h.runs.submit(h.plan('ended-cli', [{ id: 'only', with: { value: 1 } }]));
+  assert.equal((await h.runs.result(runId)).status, 'succeeded');
+  const result = await promisify(execFile)(process.execPath, [path.join(REPO, 'bin/fineflow.js'), 'cancel', runId], {
+    cwd: REPO,
+    env: process.env,
+  }).then(
+    () => ({ code: 0, stderr: '' }),
+    (error: { code?: number; stderr?: string }) => ({ code: error.code ?? -1, stderr: error.stderr ?? '' }),
+  );
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stderr, /cannot cancel .*the run already ended succeeded/);
+  assert.doesNotMatch(result.stderr, /cancellation requested/);
+});
+
 test('fineflow logs of an unknown run exits non-zero and says so', async () => {
   const result = await promisify(execFile)(
     process.execPath,

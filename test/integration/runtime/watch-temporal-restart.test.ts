@@ -1,12 +1,12 @@
 /**
  * `submit --watch` and `status --watch` across a Temporal restart: the test stack's Temporal
  * server is stopped mid-run (`infra/stack.sh down temporal`, which leaves MinIO up) and started
- * again; both watches say Temporal is unreachable and that they retry (not that a control worker is
+ * again (its previous log kept as temporal.log.1); both watches say Temporal is unreachable and that they retry (not that a control worker is
  * missing), reconnect, and end with the run's real outcome and exit code.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -130,6 +130,10 @@ stages:
     await status.waitFor('stdout', /slow running/);
 
     children.push(submit.child, status.child);
+    // The stopped instance's log must survive the restart (it used to be truncated on every start).
+    const temporalLog = path.join(process.env.FINEFLOW_STACK_DIR ?? '', 'temporal.log');
+    const marker = `before-restart-${Date.now()}`;
+    appendFileSync(temporalLog, `${marker}\n`);
     await stack('down', 'temporal');
     // Both watches notice, name Temporal and its address, and keep going.
     const address = process.env.TEMPORAL_ADDRESS ?? '';
@@ -137,6 +141,11 @@ stages:
     await Promise.all([submit.waitFor('stderr', unreachable), status.waitFor('stderr', unreachable)]);
     assert.ok(await minioLive(), '`infra/stack.sh down temporal` leaves MinIO running');
     await stack('up', 'temporal');
+    assert.match(
+      readFileSync(`${temporalLog}.1`, 'utf8'),
+      new RegExp(marker),
+      'the previous log is kept as temporal.log.1',
+    );
 
     const [submitCode, statusCode] = await Promise.all([submit.exited, status.exited]);
     for (const [name, run, code] of [
