@@ -45,6 +45,8 @@ export interface RunClientOptions {
   readonly workflowTaskQueue?: string;
   /** History events after which a run continues as new (PipelineRunInput.historyEventLimit); tests make it small. */
   readonly historyEventLimit?: number;
+  /** A task-queue poller not seen for this long counts as gone (default POLLER_GONE_AFTER_MS, 90 s). */
+  readonly pollerGoneAfterMs?: number;
 }
 
 /** How long a watch retries one interruption (Temporal or the control worker gone) before it gives up. */
@@ -177,7 +179,7 @@ export class RunClient {
     private readonly options: RunClientOptions,
   ) {
     this.workflowTaskQueue = options.workflowTaskQueue ?? taskQueueForPool(CONTROL_POOL);
-    this.workers = new WorkerPresence(client);
+    this.workers = new WorkerPresence(client, undefined, undefined, options.pollerGoneAfterMs);
   }
 
   /** Start a run of a (validated) plan; returns its id at once. */
