@@ -17,6 +17,7 @@ import { createDataWatchActivities } from './data-watch';
 import { evaluateStage } from './evaluate';
 import { fineTuneStage } from './fine-tune';
 import { predictStage } from './predict';
+import { notifyStage } from './notify';
 import { prepareDataStage } from './prepare-data';
 import { registerModelStage } from './register-model';
 import { selectModelStage } from './select-model';
@@ -31,6 +32,7 @@ export const STAGE_IMPLEMENTATIONS: { readonly [typeName: string]: StageImplemen
   evaluate: evaluateStage,
   'register-model': registerModelStage,
   predict: predictStage,
+  notify: notifyStage,
 };
 
 export interface ActivityDeps extends StageRunnerDeps {

@@ -32,6 +32,7 @@ export {
   pipeline,
   stage,
   params,
+  run,
   compilePipeline,
   pipelineYaml,
   type PipelineDefinition,

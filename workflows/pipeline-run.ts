@@ -24,7 +24,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { ERROR_TYPES, NON_RETRYABLE_ERROR_TYPES } from '../src/core/errors';
-import { nextSchedulingStep } from '../src/core/run/dag';
+import { nextSchedulingStep, type SchedulingPhase } from '../src/core/run/dag';
+import { finallyDeadlineMs, finallyStages, hasFinallyStages, singleAttempt } from '../src/core/run/finally';
 import { describeStageFailure } from '../src/core/run/failures';
 import { nextFanOutStep, resolveFanOutItems } from '../src/core/run/fan-out';
 import { nextOutageRetry, remainingOwnAttempts, type OutageState } from '../src/core/run/outage-retry';
@@ -156,7 +157,8 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
     const scope = new CancellationScope();
     scopes.set(stage.id, scope);
     const task: Promise<void> = scope
-      .run(() => executeStage(run, stage, bucket, input))
+      // After a cancel, finally stages get one attempt each (src/core/run/finally.ts).
+      .run(() => executeStage(run, run.ranFinallyAfterCancel(stage) ? singleAttempt(stage) : stage, bucket, input))
       .finally(() => {
         scopes.delete(stage.id);
         tasks.delete(task);
@@ -164,32 +166,28 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
     tasks.add(task);
   };
 
+  const cancelStage = (stageId: string): void => scopes.get(stageId)?.cancel();
+  let ended: 'succeeded' | 'failed' | 'cancelled';
+  let cancellation: unknown;
   try {
-    const cancelStage = (stageId: string): void => scopes.get(stageId)?.cancel();
     for (;;) {
       // Past the history threshold: start nothing new, let what runs finish, then continue as new.
       const draining = historyIsLong(input) && patched(CONTINUE_AS_NEW_PATCH);
-      if (!draining) scheduleReadyStages(run, start, cancelStage);
-      const status = run.status();
-      publishStatus(status);
+      if (!draining) scheduleReadyStages(run, start, cancelStage, 'main');
+      const status = run.mainStatus();
+      publishStatus(run.status());
       // The stage table in the Temporal UI (metadata only: no history event).
-      setCurrentDetails(runDetails({ status, stages: run.snapshot().stages }));
+      setCurrentDetails(runDetails({ status: run.status(), stages: run.snapshot().stages }));
       if (status === 'succeeded') {
-        run.end(now(), 'succeeded');
-        return { status: 'succeeded', stages: run.snapshot().stages };
+        ended = 'succeeded';
+        break;
       }
       if (status === 'failed') {
         // A stage failed for good: stop the others cleanly before ending the run.
         for (const scope of scopes.values()) scope.cancel();
         await Promise.all(tasks);
-        run.end(now(), 'failed');
-        const failed = run.snapshot().stages.find((s) => s.status === 'failed');
-        throw ApplicationFailure.create({
-          type: failed?.error?.type ?? ERROR_TYPES.internal,
-          nonRetryable: true,
-          message: `stage ${failed?.id ?? '?'} failed after ${failed?.attempts ?? 0} attempt(s): ${failed?.error?.message ?? 'unknown error'}`,
-          details: [{ status: 'failed', stages: run.snapshot().stages } satisfies PipelineRunResult],
-        });
+        ended = 'failed';
+        break;
       }
       if (draining && tasks.size === 0) await continueRunAsNew(run, input);
       const seen = run.changeCount;
@@ -197,14 +195,89 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
     }
   } catch (error) {
     if (!isCancellation(error)) throw error;
+    cancellation = error;
+    ended = 'cancelled';
+    await CancellationScope.nonCancellable(() => Promise.all(tasks));
+  }
+  if (hasFinallyStages(run.plan)) {
+    await runFinallyPhase(run, ended, { start, cancelStage, tasks, publishStatus });
+  }
+  return endRun(run, ended, cancellation, publishStatus);
+}
+
+/** End the run as its stages decided: return its result, or throw its failure or cancellation. */
+async function endRun(
+  run: RunTracker,
+  ended: 'succeeded' | 'failed' | 'cancelled',
+  cancellation: unknown,
+  publishStatus: (status: RunStatus) => void,
+): Promise<PipelineRunResult> {
+  if (ended === 'cancelled') {
     await CancellationScope.nonCancellable(async () => {
-      await Promise.all(tasks);
       run.end(now(), 'cancelled');
       publishStatus('cancelled');
     });
     log.info('pipeline run cancelled', { runId: run.runId });
-    throw error;
+    throw cancellation;
   }
+  const status = run.status();
+  if (status === 'succeeded') {
+    run.end(now(), 'succeeded');
+    publishStatus('succeeded');
+    return { status: 'succeeded', stages: run.snapshot().stages };
+  }
+  run.end(now(), 'failed');
+  publishStatus('failed');
+  // Normal stages come first in plan order, so their failure is reported before a finally stage's.
+  const failed = run.snapshot().stages.find((s) => s.status === 'failed');
+  const what = failed?.finally ? 'finally stage' : 'stage';
+  throw ApplicationFailure.create({
+    type: failed?.error?.type ?? ERROR_TYPES.internal,
+    nonRetryable: true,
+    message: `${what} ${failed?.id ?? '?'} failed after ${failed?.attempts ?? 0} attempt(s): ${failed?.error?.message ?? 'unknown error'}`,
+    details: [{ status: 'failed', stages: run.snapshot().stages } satisfies PipelineRunResult],
+  });
+}
+
+interface StageLauncher {
+  readonly start: (stage: PlannedStage) => void;
+  readonly cancelStage: (stageId: string) => void;
+  readonly tasks: Set<Promise<void>>;
+  readonly publishStatus: (status: RunStatus) => void;
+}
+
+/**
+ * Run the `finally:` stages (src/core/run/finally.ts). A cancel of the run does not stop them;
+ * after a cancel they get one attempt each and the phase is cut after the sum of their timeouts.
+ */
+async function runFinallyPhase(
+  run: RunTracker,
+  ended: 'succeeded' | 'failed' | 'cancelled',
+  launcher: StageLauncher,
+): Promise<void> {
+  run.enterFinally(ended);
+  const phase = async (): Promise<void> => {
+    for (;;) {
+      scheduleReadyStages(run, launcher.start, launcher.cancelStage, 'finally');
+      launcher.publishStatus(run.status());
+      setCurrentDetails(runDetails({ status: run.status(), stages: run.snapshot().stages }));
+      if (run.finallyDone()) return;
+      const seen = run.changeCount;
+      await condition(() => run.changeCount !== seen);
+    }
+  };
+  await CancellationScope.nonCancellable(async () => {
+    if (ended !== 'cancelled') return phase();
+    try {
+      await CancellationScope.withTimeout(finallyDeadlineMs(run.plan), phase);
+    } catch (error) {
+      if (!isCancellation(error)) throw error;
+      await Promise.all(launcher.tasks);
+      for (const stage of finallyStages(run.plan))
+        if (run.stage(stage.id).status === 'pending')
+          run.markSkipped(stage.id, now(), 'the finally phase of the cancelled run ran out of time');
+    }
+  });
 }
 
 /**
@@ -239,10 +312,11 @@ function scheduleReadyStages(
   run: RunTracker,
   start: (stage: PlannedStage) => void,
   cancelStage: (stageId: string) => void,
+  phase: SchedulingPhase,
 ): void {
   for (let changed = true; changed;) {
     changed = advanceFanOuts(run, start, cancelStage);
-    const step = nextSchedulingStep(run.plan, run.statuses());
+    const step = nextSchedulingStep(run.plan, run.statuses(), phase);
     for (const { stageId, reason } of step.skip) {
       run.markSkipped(stageId, now(), reason);
       changed = true;

@@ -95,9 +95,11 @@ export function renderRunState(state: RunState, now: Date = new Date(), maxWidth
   };
   const rows = state.stages
     .filter((s) => s.instanceOf === undefined)
-    .flatMap((stage) => {
+    .flatMap((stage, index, top) => {
       const instances = state.stages.filter((s) => s.instanceOf === stage.id);
-      return [row(stage), ...compactInstances(instances, row)];
+      // `finally:` stages come last; a divider says why they run after a failure or cancel too.
+      const divider = stage.finally && !top[index - 1]?.finally ? ['finally (runs whatever happened):'] : [];
+      return [...divider, row(stage), ...compactInstances(instances, row)];
     });
   const titles = `  ${'stage'.padEnd(idWidth)}  ${'uses'.padEnd(usesWidth)}  ${'status'.padEnd(9)}  ${'try'}  ${'time'.padStart(7)}  detail`;
   return [header, titles, ...rows, `trigger: ${describeTrigger(state.trigger)}`].join('\n');

@@ -52,6 +52,13 @@ export interface StageSpec<Inputs> extends ExecutionSpec {
   readonly needs?: readonly (StageHandle<string> | string)[];
   /** Condition: the stage is skipped when it is false, e.g. `evaluate.outputs.passed`. */
   readonly when?: In<boolean>;
+  /** Fan-out: one instance per item of the list (`item` in expressions), e.g. `split.outputs.value`. */
+  readonly forEach?: In<readonly JsonValue[]>;
+  /** Fan-out over the cartesian product of several lists (`item.<key>`). */
+  readonly matrix?: { readonly [key: string]: In<readonly JsonValue[]> };
+  readonly parallelism?: number;
+  readonly failFast?: boolean;
+  readonly minSuccessRatio?: number;
 }
 
 type OutputRefs<T> = { readonly [K in keyof T]: Ref<T[K]> };
@@ -81,6 +88,8 @@ export interface StageHandle<T extends string> {
   readonly id: string;
   readonly uses: T;
   readonly outputs: OutputsOf<T>;
+  /** `stages.<id>.status`: succeeded, cached, skipped, failed, cancelled … (for `when` and `finally` stages). */
+  readonly status: Ref<string>;
   /** Configure the stage: its `with:` is checked against the stage type's inputs. */
   run(spec: StageSpec<InputsOf<T>>): StageEntry;
 }
@@ -96,6 +105,7 @@ export function stage(id: string, uses: string): StageHandle<string> {
     id,
     uses,
     outputs,
+    status: new Ref<string>(`stages.${id}.status`),
     run: (spec) => {
       const line = callerLine();
       return { id, document: stageDocument(uses, spec), ...(line !== undefined ? { line } : {}) };
@@ -145,7 +155,18 @@ export interface PipelineSpec {
   /** As in YAML, e.g. `[{ newData: { path: p.ref.dataset, debounce: '10m' } }]`. */
   readonly triggers?: readonly { readonly [kind: string]: { readonly [key: string]: In<JsonValue> } }[];
   readonly stages: readonly StageEntry[];
+  /** `finally:` stages: they run after all `stages`, whatever happened (read {@link run}`.status`). */
+  readonly finally?: readonly StageEntry[];
 }
+
+/** `${{ run.* }}`: the run's id and pipeline; in `finally` stages also how it ended. */
+export const run = {
+  id: new Ref<string>('run.id'),
+  pipeline: new Ref<string>('run.pipeline'),
+  status: new Ref<string>('run.status'),
+  failedStages: new Ref<readonly string[]>('run.failedStages'),
+  cancelledStages: new Ref<readonly string[]>('run.cancelledStages'),
+} as const;
 
 /** A pipeline written in TypeScript: the YAML document it stands for, ready to compile. */
 export interface PipelineDefinition {
@@ -173,16 +194,24 @@ function stageDocument(uses: string, spec: StageSpec<unknown>): JsonObject {
   return toJson({ uses, ...spec }) as JsonObject;
 }
 
-export function pipeline(spec: PipelineSpec): PipelineDefinition {
+function stageMap(entries: readonly StageEntry[], section: string, seen: Set<string>): Record<string, JsonValue> {
   const stages: Record<string, JsonValue> = {};
-  for (const entry of spec.stages) {
-    if (Object.hasOwn(stages, entry.id)) {
-      throw new InvalidInputError(`stage '${entry.id}' is listed twice in stages; give each stage its own id`, {
+  for (const entry of entries) {
+    if (seen.has(entry.id)) {
+      throw new InvalidInputError(`stage '${entry.id}' is listed twice in ${section}; give each stage its own id`, {
         stage: entry.id,
       });
     }
+    seen.add(entry.id);
     stages[entry.id] = entry.document;
   }
+  return stages;
+}
+
+export function pipeline(spec: PipelineSpec): PipelineDefinition {
+  const seen = new Set<string>();
+  const stages = stageMap(spec.stages, 'stages', seen);
+  const finallyStages = spec.finally ? stageMap(spec.finally, 'stages and finally', seen) : undefined;
   const document = toJson({
     apiVersion: API_VERSION,
     kind: 'Pipeline',
@@ -194,7 +223,10 @@ export function pipeline(spec: PipelineSpec): PipelineDefinition {
     triggers: spec.triggers,
   }) as Record<string, JsonValue>;
   document.stages = stages;
-  const lines = Object.fromEntries(spec.stages.flatMap((entry) => (entry.line ? [[entry.id, entry.line]] : [])));
+  if (finallyStages) document.finally = finallyStages;
+  const lines = Object.fromEntries(
+    [...spec.stages, ...(spec.finally ?? [])].flatMap((entry) => (entry.line ? [[entry.id, entry.line]] : [])),
+  );
   return { name: spec.metadata.name, document, lines };
 }
 

@@ -419,6 +419,19 @@ export interface StageInputs {
       readonly seed?: In<number>;
     }>;
   };
+  /** notify@1.0.0: Post a message about the run to a webhook (allowed by the operator's outbound policy); typically a `finally:` stage reading ${{ run.status }}. */
+  readonly notify: {
+    /** webhook URL; the worker reaches it only if FINEFLOW_OUTBOUND_ALLOW covers it */
+    readonly url: In<string>;
+    /** the text, e.g. "${{ run.status }}: failed ${{ run.failedStages }}" */
+    readonly message: In<string>;
+    /** `json`: {pipeline, runId, stage, message, data}; `slack`: {text} (Slack, Mattermost and other incoming webhooks) */
+    readonly format?: In<'json' | 'slack'>;
+    /** extra JSON sent as `data` (format json), e.g. {status: "${{ run.status }}"}; body at most 64 KiB */
+    readonly data?: In<JsonValue>;
+    /** Authorization header value for the webhook; must be ${{ secrets.NAME }} */
+    readonly auth?: In<string>;
+  };
   /** predict@1.0.0: Score raw records (images, CSV rows, JSONL objects) of a dataset with a model and its stored preprocessing; write the predictions with class probabilities. */
   readonly predict: {
     /** model to score with: an upstream stage's `model`, registry://NAME@ALIAS|VERSION, or s3:// (its preprocessing.json is applied) */
@@ -600,6 +613,12 @@ export interface StageOutputs {
     readonly trials: readonly JsonValue[];
     /** results table (JSON and CSV) in the store */
     readonly results: string;
+  };
+  readonly notify: {
+    /** HTTP status the webhook answered (2xx) */
+    readonly status: number;
+    /** size of the request body sent */
+    readonly bytes: number;
   };
   readonly predict: {
     /** s3:// URI of the predictions file (CSV or JSONL) */

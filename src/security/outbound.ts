@@ -49,7 +49,10 @@ export interface ResolvedAddress {
 export type Resolver = (hostname: string) => Promise<readonly ResolvedAddress[]>;
 
 export interface OutboundRequest {
-  readonly method?: 'GET' | 'HEAD';
+  /** POST (a webhook, e.g. the `notify` stage) sends `body` and never follows a redirect. */
+  readonly method?: 'GET' | 'HEAD' | 'POST';
+  /** Request body of a POST. */
+  readonly body?: Uint8Array;
   readonly headers?: Readonly<Record<string, string>>;
   /** Cap on the body; default the policy's maxDownloadBytes. */
   readonly maxBytes?: number;
@@ -330,7 +333,7 @@ export function createOutboundPolicy(
         },
       );
       request.on('error', reject);
-      request.end();
+      request.end(method === 'POST' && options.body ? Buffer.from(options.body) : undefined);
     });
   }
 
@@ -358,6 +361,8 @@ export function createOutboundPolicy(
       }
       const location = response.headers.location;
       if (response.status < 300 || response.status >= 400 || location === undefined) return response;
+      // A redirected POST would need its body resent to a place nobody allowed for it: the caller sees the 3xx.
+      if (options.method === 'POST') return response;
       if (hop >= MAX_REDIRECTS) throw refused(`${redactUri(url)} redirected more than ${MAX_REDIRECTS} times`, url);
       // Every hop passes the same checks as the first URL: prefix, then addresses.
       const next = checkUrl(new URL(location, current).href);

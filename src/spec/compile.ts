@@ -244,10 +244,25 @@ function planStage(stage: ValidatedStage, defaults: JsonObject): PlannedStage {
       ? { heartbeatTimeoutMs: parseDuration(heartbeat) as number }
       : {}),
     retry: plannedRetry(s.retry as JsonObject | undefined, defaults.retry as JsonObject | undefined),
-    onFailure: get('onFailure') === 'pause' ? 'pause' : get('onFailure') === 'fail' ? 'fail' : STAGE_DEFAULTS.onFailure,
-    cache: plannedCache(get('cache')),
+    ...finallySettings(stage, get),
     line: stage.line,
     ...(stage.fanOut ? { fanOut: plannedFanOut(stage.fanOut) } : {}),
+  };
+}
+
+/**
+ * A finally stage always fails rather than pauses (the run is over when it runs) and is not cached
+ * unless it says so itself (a notification should go out on every run; `defaults.cache` does not apply).
+ */
+function finallySettings(
+  stage: ValidatedStage,
+  get: (key: string) => JsonValue | undefined,
+): Pick<PlannedStage, 'onFailure' | 'cache' | 'finally'> {
+  if (stage.finally) return { finally: true, onFailure: 'fail', cache: plannedCache(stage.settings.cache ?? false) };
+  const onFailure = get('onFailure');
+  return {
+    onFailure: onFailure === 'pause' ? 'pause' : onFailure === 'fail' ? 'fail' : STAGE_DEFAULTS.onFailure,
+    cache: plannedCache(get('cache')),
   };
 }
 
@@ -268,10 +283,28 @@ function resolveParams(value: JsonObject, params: Record<string, PlannedParam>):
   return resolveStageInputs(value, ctx);
 }
 
+/** Topological order and levels: the normal stages, then the `finally:` stages (ordered among themselves). */
+function stageOrder(stages: readonly ValidatedStage[]): {
+  order: readonly string[];
+  levels: readonly (readonly string[])[];
+} {
+  // topologicalLevels ignores edges to ids outside the part (a finally stage's needs on normal stages).
+  const part = (finallyPart: boolean): ReturnType<typeof topologicalLevels> => {
+    const own = stages.filter((s) => (s.finally === true) === finallyPart);
+    return topologicalLevels(
+      own.map((s) => s.id),
+      new Map(own.map((s) => [s.id, s.dependsOn])),
+    );
+  };
+  const main = part(false);
+  const last = part(true);
+  return { order: [...main.order, ...last.order], levels: [...main.levels, ...last.levels] };
+}
+
 /** Build the plan from an already validated pipeline (no errors). */
 export function buildPlan(pipeline: ValidatedPipeline, params: Record<string, PlannedParam>, source?: string): Plan {
   const byId = new Map(pipeline.stages.map((s) => [s.id, s]));
-  const topo = topologicalLevels([...byId.keys()], new Map(pipeline.stages.map((s) => [s.id, s.dependsOn])));
+  const topo = stageOrder(pipeline.stages);
   const schedule = pipeline.schedule ? { ...pipeline.schedule } : undefined;
   if (schedule && typeof schedule.cron === 'string') schedule.cron = [schedule.cron];
   return {

@@ -39,6 +39,10 @@ export function renderDag(plan: Plan, options: RenderOptions = {}): string {
   const lines: string[] = [];
   plan.levels.forEach((level, index) => {
     const last = index === plan.levels.length - 1;
+    const first = byId.get(level[0] ?? '');
+    // The first level of `finally:` stages: they start once every level above settled, however it ended.
+    if (first?.finally && !byId.get(plan.levels[index - 1]?.[0] ?? '')?.finally)
+      lines.push('├─ finally: after every stage above, whatever happened (success, failure, cancel)');
     lines.push(`${index === 0 ? '┌' : '├'}─ level ${index}${level.length > 1 ? ` (${level.length} in parallel)` : ''}`);
     for (const id of level) {
       const stage = byId.get(id);

@@ -22,6 +22,7 @@ import { isReservedKey, ownValue, RESERVED_KEY_HINT } from '../core/spec/reserve
 import { unknownNameHint } from '../core/spec/suggest';
 import { COMMAND_STAGE_TYPE } from './command-stage-type';
 import { PREDICT_STAGE_TYPE } from './predict-stage-type';
+import { NOTIFY_STAGE_TYPE } from './notify-stage-type';
 import type { StageInputProblem, StageTypeDefinition } from './stage-type-definition';
 
 export type { StageInputProblem, StageOutput, StageTypeDefinition } from './stage-type-definition';
@@ -1336,6 +1337,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
   COMMAND_STAGE_TYPE,
   // Batch predictions: src/spec/predict-stage-type.ts, activities/predict.ts.
   PREDICT_STAGE_TYPE,
+  // Webhook notifications (finally: stages): src/spec/notify-stage-type.ts, activities/notify.ts.
+  NOTIFY_STAGE_TYPE,
 ];
 
 // ---------------------------------------------------------------------------------------

@@ -44,6 +44,12 @@ import {
   type SchemaIssue,
 } from './schema-language';
 import { stageTypeLookup, type StageTypeDefinition } from './stage-types';
+import {
+  defaultGuardedReferences,
+  finallyReferenceProblem,
+  runReferenceProblem,
+  type StageSection,
+} from './validate-finally';
 import { MAX_STAGES, MAX_STAGES_HINT } from '../core/spec/validate-plan';
 import { isReservedKey, RESERVED_KEY_HINT } from '../core/spec/reserved';
 import { closest, unknownNameHint } from '../core/spec/suggest';
@@ -61,6 +67,8 @@ export interface ValidatedParam {
 
 export interface ValidatedStage {
   readonly id: string;
+  /** Written under `finally:` (runs after every other stage, src/core/run/finally.ts). */
+  readonly finally?: true;
   readonly uses: string;
   readonly type?: StageTypeDefinition;
   readonly with: JsonObject;
@@ -190,6 +198,8 @@ function spanAtPath(node: LocatedNode, path: string): Span {
 
 interface StageContext {
   readonly id: string;
+  /** `stages` or `finally` (src/core/run/finally.ts): the section the stage is written in. */
+  readonly section: StageSection;
   readonly node: LocatedMap;
   readonly keySpan: Span;
   readonly type?: StageTypeDefinition;
@@ -223,6 +233,7 @@ function checkReferences(
   ownStage: string | undefined,
 ): { stage: string; span: Span }[] {
   const stages: { stage: string; span: Span }[] = [];
+  const guarded = defaultGuardedReferences(node);
   for (const ref of referenceNodes(node)) {
     const span = {
       offset: checker.charOffset(scalar, exprOffset + ref.offset),
@@ -235,6 +246,12 @@ function checkReferences(
     }
     if (classified.kind === 'item') {
       checkItemReference(checker, place === 'with' ? scope.stages.get(ownStage ?? '') : undefined, ref, span, path);
+      continue;
+    }
+    const own = scope.stages.get(ownStage ?? '');
+    if (classified.kind === 'run') {
+      const problem = runReferenceProblem(classified.name, place, own?.section);
+      if (problem) checker.error(problem.code, path, span, `\`${ref.text}\`: ${problem.message}`, problem.hint);
       continue;
     }
     if (classified.kind === 'secret') {
@@ -283,6 +300,7 @@ function checkReferences(
       continue;
     }
     const target = scope.stages.get(classified.stage);
+    const tail = classified.kind === 'stage-status' ? 'status' : `outputs.${classified.output}`;
     if (!target) {
       const near = closest(classified.stage, scope.stages.keys());
       checker.error(
@@ -290,10 +308,13 @@ function checkReferences(
         path,
         span,
         `\`${ref.text}\` refers to stage \`${classified.stage}\`, which does not exist`,
-        near
-          ? `did you mean \`stages.${near}.outputs.${classified.output}\`?`
-          : `stages are: ${[...scope.stages.keys()].join(', ')}`,
+        near ? `did you mean \`stages.${near}.${tail}\`?` : `stages are: ${[...scope.stages.keys()].join(', ')}`,
       );
+      continue;
+    }
+    const across = finallyReferenceProblem(own?.section, target.section, classified, ref, guarded);
+    if (across) {
+      checker.error(across.code, path, span, `\`${ref.text}\`: ${across.message}`, across.hint);
       continue;
     }
     if (classified.stage === ownStage) {
@@ -313,6 +334,10 @@ function checkReferences(
           `\`${ref.text}\`: a stage cannot use its own outputs as inputs`,
           'reference an upstream stage',
         );
+      continue;
+    }
+    if (classified.kind === 'stage-status') {
+      stages.push({ stage: classified.stage, span });
       continue;
     }
     if (
@@ -344,7 +369,11 @@ function expressionType(node: ExpressionNode, scope: Scope): { type: OutputType;
   if (node.kind === 'member') return { type: 'any', what: 'an element' };
   if (node.kind !== 'reference') return { type: 'boolean', what: 'a condition' };
   const classified = classifyReference(node.segments);
-  if (!classified.ok || classified.subpath.length > 0) return { type: 'any', what: node.text };
+  if (!classified.ok) return { type: 'any', what: node.text };
+  if (classified.kind === 'stage-status') return { type: 'string', what: `\`${node.text}\`` };
+  if (classified.subpath.length > 0) return { type: 'any', what: node.text };
+  if (classified.kind === 'run')
+    return { type: classified.name.endsWith('Stages') ? 'array' : 'string', what: `\`${node.text}\`` };
   if (classified.kind === 'param') {
     const param = scope.params.get(classified.name);
     return { type: param ? param.type : 'any', what: `\`${node.text}\`` };
@@ -839,57 +868,73 @@ export function validatePipeline(
   if (defaultsNode) checkSettings(checker, defaultsNode, 'defaults', undefined);
   checkSchedule(checker, root);
 
-  // Pass 1: stage ids and types, so references can be checked in any order.
+  // Pass 1: stage ids and types (of `stages:` and `finally:`), so references can be checked in any order.
   const stageContexts = new Map<string, StageContext>();
-  const stagesNode = mapAt(entry(root, 'stages')?.value);
-  if (stagesNode && stagesNode.entries.length > MAX_STAGES) {
+  const sections = (['stages', 'finally'] as const).map((section) => ({
+    section,
+    node: mapAt(entry(root, section)?.value),
+  }));
+  const stageCount = sections.reduce((sum, { node }) => sum + (node?.entries.length ?? 0), 0);
+  if (stageCount > MAX_STAGES) {
     // Bounded work: nothing more is checked per stage for a pipeline that can never run.
     checker.error(
       'too-many-stages',
       'stages',
-      entry(root, 'stages')?.keySpan ?? stagesNode.span,
-      `the pipeline has ${stagesNode.entries.length} stages; at most ${MAX_STAGES} are allowed`,
+      entry(root, 'stages')?.keySpan ?? root.span,
+      `the pipeline has ${stageCount} stages; at most ${MAX_STAGES} are allowed`,
       MAX_STAGES_HINT,
     );
     return finish();
   }
-  for (const e of stagesNode?.entries ?? []) {
-    const path = joinPath('stages', e.key);
-    if (!new RegExp(STAGE_ID_PATTERN).test(e.key)) {
-      checker.error(
-        'bad-stage-id',
-        path,
-        e.keySpan,
-        `stage id \`${e.key}\` is not an identifier`,
-        'use letters, digits, _ and -, starting with a letter',
-      );
-    }
-    if (e.value.kind !== 'map') continue;
-    const usesEntry = entry(e.value, 'uses');
-    const uses = stringAt(usesEntry?.value);
-    let type: StageTypeDefinition | undefined;
-    if (uses !== undefined && usesEntry) {
-      type = types.lookup(uses);
-      if (!type)
+  for (const { section, node: sectionNode } of sections)
+    for (const e of sectionNode?.entries ?? []) {
+      const path = joinPath(section, e.key);
+      if (!new RegExp(STAGE_ID_PATTERN).test(e.key)) {
         checker.error(
-          'unknown-stage-type',
-          joinPath(path, 'uses'),
-          usesEntry.value.span,
-          `unknown stage type \`${uses}\``,
-          unknownNameHint(uses, types.names(), 'stage types'),
+          'bad-stage-id',
+          path,
+          e.keySpan,
+          `stage id \`${e.key}\` is not an identifier`,
+          'use letters, digits, _ and -, starting with a letter',
         );
+      }
+      if (stageContexts.has(e.key)) {
+        checker.error(
+          'duplicate-stage-id',
+          path,
+          e.keySpan,
+          `stage id \`${e.key}\` is used under \`stages:\` and under \`finally:\``,
+          `rename one of them: references name stages by id alone (e.g. \`${e.key}-finally\`)`,
+        );
+        continue;
+      }
+      if (e.value.kind !== 'map') continue;
+      const usesEntry = entry(e.value, 'uses');
+      const uses = stringAt(usesEntry?.value);
+      let type: StageTypeDefinition | undefined;
+      if (uses !== undefined && usesEntry) {
+        type = types.lookup(uses);
+        if (!type)
+          checker.error(
+            'unknown-stage-type',
+            joinPath(path, 'uses'),
+            usesEntry.value.span,
+            `unknown stage type \`${uses}\``,
+            unknownNameHint(uses, types.names(), 'stage types'),
+          );
+      }
+      stageContexts.set(e.key, {
+        id: e.key,
+        section,
+        node: e.value,
+        keySpan: e.keySpan,
+        ...(type ? { type } : {}),
+        explicitNeeds: [],
+        withRefs: [],
+        whenRefs: [],
+        ...fanOutShape(e.value),
+      });
     }
-    stageContexts.set(e.key, {
-      id: e.key,
-      node: e.value,
-      keySpan: e.keySpan,
-      ...(type ? { type } : {}),
-      explicitNeeds: [],
-      withRefs: [],
-      whenRefs: [],
-      ...fanOutShape(e.value),
-    });
-  }
   const scope: Scope = {
     params: new Map(params.map((p) => [p.name, p])),
     stages: stageContexts,
@@ -900,7 +945,7 @@ export function validatePipeline(
 
   // Expressions outside stage inputs: `when` is handled per stage; triggers may use params.
   for (const { scalar, path } of pendingOutside) {
-    if (/^stages\.[^.]+\.when$/.test(path) || /^stages\["[^"]*"\]\.when$/.test(path)) continue;
+    if (/^(?:stages|finally)\.[^.]+\.when$/.test(path) || /^(?:stages|finally)\["[^"]*"\]\.when$/.test(path)) continue;
     const parts = parseExpressionString(checker, scalar, path);
     if (!parts) continue;
     const fanOutStage = fanOutExpressionStage(path, stageContexts);
@@ -926,7 +971,7 @@ export function validatePipeline(
   // Pass 2: each stage's inputs, needs, condition and settings.
   const stages: ValidatedStage[] = [];
   for (const ctx of stageContexts.values()) {
-    const path = joinPath('stages', ctx.id);
+    const path = joinPath(ctx.section, ctx.id);
     const withEntry = entry(ctx.node, 'with');
     const withNode = withEntry?.value;
     if (ctx.type) {
@@ -1056,6 +1101,14 @@ export function validatePipeline(
           `needs \`${target}\`, which is not a stage`,
           near ? `did you mean \`${near}\`?` : `stages are: ${[...stageContexts.keys()].join(', ')}`,
         );
+      } else if (ctx.section === 'stages' && stageContexts.get(target)?.section === 'finally') {
+        checker.error(
+          'finally-stage-referenced',
+          needPath,
+          item.span,
+          `needs \`${target}\`, a \`finally:\` stage, which runs only after every other stage`,
+          `move \`${ctx.id}\` under \`finally:\` too, or remove \`${target}\` from its needs`,
+        );
       } else ctx.explicitNeeds.push({ id: target, span: item.span });
     }
 
@@ -1094,8 +1147,18 @@ export function validatePipeline(
     }
     const description = stringAt(entry(ctx.node, 'description')?.value);
     const fanOut = checkFanOutSettings(checker, ctx, path);
+    const onFailure = entry(ctx.node, 'onFailure');
+    if (ctx.section === 'finally' && onFailure && stringAt(onFailure.value) === 'pause')
+      checker.error(
+        'finally-on-failure-pause',
+        `${path}.onFailure`,
+        onFailure.value.span,
+        'a `finally:` stage cannot pause for `fineflow retry`: the run is over when it runs',
+        'remove `onFailure` (a failed finally stage fails the run), or retry it with `retry: {maxAttempts: …}`',
+      );
     stages.push({
       id: ctx.id,
+      ...(ctx.section === 'finally' ? { finally: true as const } : {}),
       uses: stringAt(entry(ctx.node, 'uses')?.value) ?? '',
       ...(ctx.type ? { type: ctx.type } : {}),
       with: withNode?.kind === 'map' ? (toJson(withNode) as JsonObject) : {},
@@ -1134,7 +1197,7 @@ export function validatePipeline(
       if (downstream.has(ref.stage)) {
         checker.error(
           'when-reference-not-upstream',
-          `stages.${ctx.id}.when`,
+          `${ctx.section}.${ctx.id}.when`,
           ref.span,
           `the condition of \`${ctx.id}\` references \`${ref.stage}\`, which runs after \`${ctx.id}\` (it depends on it)`,
           `a condition can only use outputs of stages upstream of \`${ctx.id}\``,
@@ -1150,7 +1213,7 @@ export function validatePipeline(
     const span = edgeSpans.get(`${from}\u0000${to}`) ?? stageContexts.get(from)?.keySpan ?? { offset: 0, end: 0 };
     checker.error(
       'dependency-cycle',
-      `stages.${from}`,
+      `${stageContexts.get(from)?.section ?? 'stages'}.${from}`,
       span,
       `dependency cycle: ${cycle.join(' -> ')}`,
       `break the cycle: remove one of these needs or references (${from} waits for ${to})`,
@@ -1223,7 +1286,9 @@ function fanOutShape(node: LocatedMap): { fanOut?: 'list' | readonly string[] } 
 /** The stage whose `forEach` / `matrix.<key>` holds the expression at `path`, if it is one. */
 function fanOutExpressionStage(path: string, stages: ReadonlyMap<string, StageContext>): StageContext | undefined {
   const match =
-    /^stages\.([A-Za-z_][A-Za-z0-9_-]*)\.(?:forEach|matrix\.[A-Za-z0-9_-]+|matrix\["[^"]*"\])(\[\d+\])?$/.exec(path);
+    /^(?:stages|finally)\.([A-Za-z_][A-Za-z0-9_-]*)\.(?:forEach|matrix\.[A-Za-z0-9_-]+|matrix\["[^"]*"\])(\[\d+\])?$/.exec(
+      path,
+    );
   return match ? stages.get(match[1] as string) : undefined;
 }
 

@@ -85,7 +85,7 @@ function describePlan(plan: Plan, notes: ReadonlyMap<string, string>): string {
       : 'no cache';
     const heartbeat = s.heartbeatTimeoutMs !== undefined ? `, heartbeat ${formatDuration(s.heartbeatTimeoutMs)}` : '';
     lines.push(
-      `  ${s.id}: ${s.uses}@${s.typeVersion} on ${s.pool}, timeout ${formatDuration(s.timeoutMs)}${heartbeat}, ${retry}, on failure ${s.onFailure}, ${cache}`,
+      `  ${s.id}${s.finally ? ' (finally)' : ''}: ${s.uses}@${s.typeVersion} on ${s.pool}, timeout ${formatDuration(s.timeoutMs)}${heartbeat}, ${retry}, on failure ${s.onFailure}, ${cache}`,
     );
   }
   lines.push('');

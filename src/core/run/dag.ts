@@ -12,6 +12,7 @@
  *   (an explicit `needs` without reading its outputs) runs: that is how a "cleanup" or
  *   "notify" stage is written.
  * - Its own `when` is evaluated afterwards, by the workflow (it needs the expression engine).
+ * - `finally:` stages are left alone until every normal stage settled (phase `finally`).
  */
 import { downstreamOf } from '../spec/dag';
 import { collectConditionReferences, collectReferences } from '../spec/expressions';
@@ -63,16 +64,45 @@ export function statusOf(statuses: StageStatuses, stageId: string): StageStatus 
   return (typeof statuses === 'function' ? statuses(stageId) : statuses[stageId]) ?? 'pending';
 }
 
+/** Which stages a scheduling step considers: the normal ones, or (once they all settled) the `finally:` ones. */
+export type SchedulingPhase = 'main' | 'finally';
+
+/**
+ * In the finally phase a finally stage waits only for the finally stages it needs (the others
+ * have all settled, however they ended); it is skipped when one of those failed or was cancelled.
+ */
+function finallyNeedsBlock(plan: Plan, stage: PlannedStage, statuses: StageStatuses): 'wait' | string | undefined {
+  for (const need of stage.needs) {
+    if (plan.stages.find((s) => s.id === need)?.finally !== true) continue;
+    const status = statusOf(statuses, need);
+    if (status === 'failed' || status === 'cancelled') return `finally stage ${need} ${status}`;
+    if (!SETTLED_OK.has(status)) return 'wait';
+  }
+  return undefined;
+}
+
 /**
  * One scheduling step: what to start and what to skip now. Stages are returned in plan order
  * (topological, ties by id), so starting order is stable across replays.
  */
-export function nextSchedulingStep(plan: Plan, statuses: StageStatuses): SchedulingStep {
+export function nextSchedulingStep(
+  plan: Plan,
+  statuses: StageStatuses,
+  phase: SchedulingPhase = 'main',
+): SchedulingStep {
   const ready: string[] = [];
   const skip: SkipDecision[] = [];
   for (const stage of plan.stages) {
+    if ((stage.finally === true) !== (phase === 'finally')) continue;
     if (statusOf(statuses, stage.id) !== 'pending') continue;
-    if (!stage.needs.every((need) => SETTLED_OK.has(statusOf(statuses, need)))) continue;
+    if (phase === 'finally') {
+      const block = finallyNeedsBlock(plan, stage, statuses);
+      if (block === 'wait') continue;
+      if (block !== undefined) {
+        skip.push({ stageId: stage.id, reason: block });
+        continue;
+      }
+    } else if (!stage.needs.every((need) => SETTLED_OK.has(statusOf(statuses, need)))) continue;
     const skippedReads = [...stagesReadBy(stage)].filter((id) => statusOf(statuses, id) === 'skipped').sort();
     if (skippedReads.length > 0) {
       skip.push({
@@ -87,7 +117,7 @@ export function nextSchedulingStep(plan: Plan, statuses: StageStatuses): Schedul
 }
 
 /**
- * The run's status from its stages:
+ * The run's status from its normal stages (`finally:` stages are judged by src/core/run/finally.ts):
  * - `failed` as soon as a stage failed (only `onFailure: fail` stages end as `failed`; the
  *   workflow still waits for running stages to be cancelled before it ends);
  * - `cancelled` when a stage was cancelled and nothing failed;
@@ -102,7 +132,10 @@ export function deriveRunStatus(plan: Plan, statuses: StageStatuses): RunStatus 
   let running = false;
   let waiting = false;
   let settled = 0;
+  let total = 0;
   for (const stage of plan.stages) {
+    if (stage.finally === true) continue;
+    total++;
     const status = statusOf(statuses, stage.id);
     if (status === 'failed') failed = true;
     else if (status === 'cancelled') cancelled = true;
@@ -112,7 +145,7 @@ export function deriveRunStatus(plan: Plan, statuses: StageStatuses): RunStatus 
   }
   if (failed) return 'failed';
   if (cancelled) return 'cancelled';
-  if (settled === plan.stages.length) return 'succeeded';
+  if (settled === total) return 'succeeded';
   if (running || !waiting) return 'running';
   const step = nextSchedulingStep(plan, statuses);
   return step.ready.length > 0 || step.skip.length > 0 ? 'running' : 'waiting';

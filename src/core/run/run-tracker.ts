@@ -9,6 +9,7 @@ import type { ExpressionContext } from '../spec/expressions';
 import type { JsonObject, JsonValue, Plan, PlannedStage } from '../spec/plan-types';
 import { deriveRunStatus, type StageStatuses } from './dag';
 import { gatherInstanceOutputs, instanceStage } from './fan-out';
+import { failedFinallyStage, finallyPhaseDone, hasFinallyStages, runOutcome, type RunOutcome } from './finally';
 import { paramValues, type ParamValues } from './params';
 import type {
   CarriedRunState,
@@ -40,6 +41,9 @@ export class RunTracker {
   /** Fan-out stage id → its instances (planned stages, in item order). */
   private readonly fanOuts = new Map<string, readonly PlannedStage[]>();
   private readonly instances = new Map<string, PlannedStage>();
+  /** Set when the normal stages have all settled and the `finally:` stages run. */
+  private outcome: RunOutcome | undefined;
+  private readonly withFinally: boolean;
 
   readonly startedAt: string;
   /** Executions of this run before the current one (continue-as-new). */
@@ -54,6 +58,7 @@ export class RunTracker {
     this.startedAt = input.carried?.startedAt ?? startedAt;
     this.continuations = input.carried?.continuations ?? 0;
     this.params = paramValues(input.plan);
+    this.withFinally = hasFinallyStages(input.plan);
     for (const stage of input.plan.stages) {
       this.stages.set(stage.id, { id: stage.id, uses: stage.uses, pool: stage.pool, status: 'pending', attempts: 0 });
     }
@@ -127,8 +132,37 @@ export class RunTracker {
 
   private readonly statusLookup = (stageId: string): StageStatus | undefined => this.stages.get(stageId)?.status;
 
-  status(): RunStatus {
+  /** Status of the normal stages alone: what drives the main scheduling loop. */
+  mainStatus(): RunStatus {
     return deriveRunStatus(this.plan, this.statuses());
+  }
+
+  /** The run's status: `running` while `finally:` stages are still to run or running. */
+  status(): RunStatus {
+    const main = this.mainStatus();
+    if (!this.withFinally || main === 'running' || main === 'waiting') return main;
+    if (!this.outcome || !finallyPhaseDone(this.plan, this.statuses())) return 'running';
+    if (this.outcome.status === 'succeeded' && failedFinallyStage(this.plan, this.statuses())) return 'failed';
+    return this.outcome.status;
+  }
+
+  /** The normal stages are done (`ended` says how): from now on the `finally:` stages run and see the outcome. */
+  enterFinally(ended: RunOutcome['status']): RunOutcome {
+    this.outcome = runOutcome(this.plan, this.statuses(), ended, (id) =>
+      (this.fanOuts.get(id) ?? []).map((instance) => instance.id),
+    );
+    this.version++;
+    return this.outcome;
+  }
+
+  /** A `finally:` stage running after the run was cancelled (it gets one attempt). */
+  ranFinallyAfterCancel(stage: PlannedStage): boolean {
+    return stage.finally === true && this.outcome?.status === 'cancelled';
+  }
+
+  /** True once every `finally:` stage settled (or the plan has none). */
+  finallyDone(): boolean {
+    return finallyPhaseDone(this.plan, this.statuses());
   }
 
   currentParams(): ParamValues {
@@ -151,12 +185,23 @@ export class RunTracker {
   expressionContext(stage?: PlannedStage): ExpressionContext {
     const stages: Record<string, { outputs: JsonObject; status: string }> = {};
     for (const [id, state] of this.stages) {
-      if (state.outputs && !this.instances.has(id)) stages[id] = { outputs: state.outputs, status: state.status };
+      if (this.instances.has(id)) continue;
+      if (state.outputs) stages[id] = { outputs: state.outputs, status: state.status };
+      // `stages.X.status` of a stage that ended without outputs (failed, skipped, cancelled).
+      else if (state.status !== 'pending' && state.status !== 'running')
+        stages[id] = { outputs: {}, status: state.status };
+    }
+    const run: Record<string, JsonValue> = { id: this.runId, pipeline: this.plan.pipeline.name };
+    if (this.outcome) {
+      run.status = this.outcome.status;
+      run.failedStages = [...this.outcome.failedStages];
+      run.cancelledStages = [...this.outcome.cancelledStages];
     }
     // Secret references (never values) resolve to sealed references the stage runner opens on the worker.
     return {
       params: this.params,
       stages,
+      run,
       ...(this.plan.secrets ? { secrets: this.plan.secrets } : {}),
       ...(stage?.instance ? { item: stage.instance.item } : {}),
     };
@@ -332,7 +377,7 @@ export class RunTracker {
       startedAt: this.startedAt,
       ...(this.endedAt ? { endedAt: this.endedAt } : {}),
       stages: this.plan.stages.flatMap((stage) => [
-        { ...this.stage(stage.id) },
+        { ...this.stage(stage.id), ...(stage.finally ? { finally: true as const } : {}) },
         ...(this.fanOuts.get(stage.id) ?? []).map((instance) => ({
           ...this.stage(instance.id),
           instanceOf: stage.id,

@@ -123,6 +123,8 @@ export interface StageState {
   readonly item?: JsonValue;
   /** A running stage's liveness, added by the client from outside the run's history (src/client/live-stages.ts). */
   readonly live?: StageLiveness;
+  /** A stage of the `finally:` section (runs after all others, whatever happened). */
+  readonly finally?: true;
 }
 
 /** What Temporal knows of a running stage's activity beyond the run's history (never stored in the run). */

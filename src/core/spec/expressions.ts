@@ -34,7 +34,16 @@ export interface ExpressionContext {
   readonly secrets?: Readonly<Record<string, SecretReference>>;
   /** In an instance of a `forEach`/`matrix` stage: its item, read as `${{ item }}` / `${{ item.key }}`. */
   readonly item?: JsonValue;
+  /**
+   * `${{ run.* }}`: the run's id and pipeline everywhere; in a `finally:` stage also the status the
+   * run ended with and the stages that failed (src/core/run/finally.ts).
+   */
+  readonly run?: Readonly<Record<string, JsonValue>>;
 }
+
+/** What `${{ run.<name> }}` may name; `status` and `failedStages` only in `finally:` stages. */
+export const RUN_REFERENCE_NAMES = ['id', 'pipeline', 'status', 'failedStages', 'cancelledStages'] as const;
+export const FINALLY_ONLY_RUN_NAMES: ReadonlySet<string> = new Set(['status', 'failedStages', 'cancelledStages']);
 
 /**
  * What `${{ secrets.X }}` becomes in a stage's resolved inputs: the reference, never the value.
@@ -552,6 +561,8 @@ export type ClassifiedReference =
     }
   | { readonly ok: true; readonly kind: 'secret'; readonly name: string; readonly subpath: readonly PathSegment[] }
   | { readonly ok: true; readonly kind: 'item'; readonly subpath: readonly PathSegment[] }
+  | { readonly ok: true; readonly kind: 'stage-status'; readonly stage: string }
+  | { readonly ok: true; readonly kind: 'run'; readonly name: string; readonly subpath: readonly PathSegment[] }
   | { readonly ok: false; readonly message: string; readonly hint: string };
 
 /** Decide whether a reference names a param or a stage output. */
@@ -569,11 +580,20 @@ export function classifyReference(segments: readonly PathSegment[]): ClassifiedR
         message: '`stages` must be followed by a stage id',
         hint: 'write `stages.<id>.outputs.<name>`',
       };
+    if (third === 'status') {
+      if (segments.length > 3)
+        return {
+          ok: false,
+          message: `\`stages.${second}.status\` is a string and has no properties`,
+          hint: `compare it: \`stages.${second}.status == 'succeeded'\``,
+        };
+      return { ok: true, kind: 'stage-status', stage: second };
+    }
     if (third !== 'outputs') {
       return {
         ok: false,
-        message: `\`stages.${second}\` must be followed by \`.outputs.<name>\``,
-        hint: `write \`stages.${second}.outputs.<name>\``,
+        message: `\`stages.${second}\` must be followed by \`.outputs.<name>\` or \`.status\``,
+        hint: `write \`stages.${second}.outputs.<name>\` or \`stages.${second}.status\``,
       };
     }
     if (typeof fourth !== 'string')
@@ -585,6 +605,15 @@ export function classifyReference(segments: readonly PathSegment[]): ClassifiedR
     return { ok: true, kind: 'stage-output', stage: second, output: fourth, subpath: rest };
   }
   if (root === 'item') return { ok: true, kind: 'item', subpath: segments.slice(1) };
+  if (root === 'run') {
+    if (typeof second !== 'string' || !(RUN_REFERENCE_NAMES as readonly string[]).includes(second))
+      return {
+        ok: false,
+        message: `\`run\` must be followed by one of ${RUN_REFERENCE_NAMES.map((n) => `\`${n}\``).join(', ')}`,
+        hint: `write e.g. \`run.status\` (in a \`finally:\` stage) or \`run.id\``,
+      };
+    return { ok: true, kind: 'run', name: second, subpath: segments.slice(2) };
+  }
   if (root === 'secrets') {
     if (typeof second !== 'string' || segments.length > 2)
       return {
@@ -603,8 +632,18 @@ export function classifyReference(segments: readonly PathSegment[]): ClassifiedR
           ? 'did you mean `secrets`?'
           : root === 'items'
             ? 'did you mean `item`?'
-            : 'references start with `params.`, `stages.`, `secrets.` or (in a forEach/matrix stage) `item`';
+            : 'references start with `params.`, `stages.`, `secrets.`, `run.` or (in a forEach/matrix stage) `item`';
   return { ok: false, message: `unknown reference root \`${String(root)}\``, hint };
+}
+
+/**
+ * References that read the run's context rather than a param, secret or stage output (`item`,
+ * `run.*`, `stages.X.status`): they add no data dependency, so reference collectors skip them.
+ */
+function isContextReference(
+  classified: Extract<ClassifiedReference, { ok: true }>,
+): classified is Extract<ClassifiedReference, { kind: 'item' | 'run' | 'stage-status' }> {
+  return classified.kind === 'item' || classified.kind === 'run' || classified.kind === 'stage-status';
 }
 
 /** Every reference node of an expression, in source order. */
@@ -658,7 +697,7 @@ export function collectReferences(value: JsonValue, basePath = ''): ExpressionRe
         const isWhole = whole === part && part.node.kind === 'reference';
         for (const ref of referenceNodes(part.node)) {
           const classified = classifyReference(ref.segments);
-          if (!classified.ok || classified.kind === 'item') continue;
+          if (!classified.ok || isContextReference(classified)) continue;
           if (classified.kind === 'param' || classified.kind === 'secret') {
             found.push({
               kind: classified.kind,
@@ -721,7 +760,7 @@ export function collectConditionReferences(source: string): ExpressionReference[
   const found: ExpressionReference[] = [];
   for (const ref of referenceNodes(node)) {
     const classified = classifyReference(ref.segments);
-    if (!classified.ok || classified.kind === 'item') continue;
+    if (!classified.ok || isContextReference(classified)) continue;
     if (classified.kind === 'param' || classified.kind === 'secret')
       found.push({
         kind: classified.kind,
@@ -980,6 +1019,14 @@ function resolveReference(node: Extract<ExpressionNode, { kind: 'reference' }>, 
     }
     return lookup(ctx.params[classified.name] as JsonValue, classified.subpath, node.text, optionalFrom - 2);
   }
+  if (classified.kind === 'run') return resolveRunReference(node, classified.name, classified.subpath, ctx);
+  if (classified.kind === 'stage-status') {
+    const known = Object.prototype.hasOwnProperty.call(ctx.stages, classified.stage)
+      ? ctx.stages[classified.stage]?.status
+      : undefined;
+    // A stage the run has not settled yet (or an old context without statuses) reads as pending.
+    return known ?? 'pending';
+  }
   if (classified.kind === 'secret') {
     const reference =
       ctx.secrets && Object.prototype.hasOwnProperty.call(ctx.secrets, classified.name)
@@ -1004,6 +1051,26 @@ function resolveReference(node: Extract<ExpressionNode, { kind: 'reference' }>, 
     missing(node.text, `stage \`${classified.stage}\` produced no output \`${classified.output}\`${status}`);
   }
   return lookup(stage.outputs[classified.output] as JsonValue, classified.subpath, node.text, optionalFrom - 4);
+}
+
+function resolveRunReference(
+  node: Extract<ExpressionNode, { kind: 'reference' }>,
+  name: string,
+  subpath: readonly PathSegment[],
+  ctx: ExpressionContext,
+): JsonValue {
+  const optionalFrom = node.optionalFrom ?? Infinity;
+  const value = ctx.run && Object.prototype.hasOwnProperty.call(ctx.run, name) ? ctx.run[name] : undefined;
+  if (value === undefined) {
+    if (optionalFrom <= 1) return null;
+    missing(
+      node.text,
+      FINALLY_ONLY_RUN_NAMES.has(name)
+        ? `\`run.${name}\` is known only in \`finally:\` stages, once the other stages have settled`
+        : `the run has no \`${name}\` here`,
+    );
+  }
+  return lookup(value, subpath, node.text, optionalFrom - 2);
 }
 
 function jsonEqual(a: JsonValue, b: JsonValue): boolean {

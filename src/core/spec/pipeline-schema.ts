@@ -341,6 +341,13 @@ export const PIPELINE_SCHEMA: ObjectSchema = {
     schedule: SCHEDULE_SCHEMA,
     triggers: { type: 'array', items: TRIGGER_SCHEMA, description: 'events that start runs' },
     stages: { type: 'object', additionalProperties: STAGE_SCHEMA, minProperties: 1, description: 'stage id → stage' },
+    finally: {
+      type: 'object',
+      additionalProperties: STAGE_SCHEMA,
+      minProperties: 1,
+      description:
+        'stage id → stage that runs after all `stages` settled, whatever happened (success, failure, cancel); reads ${{ run.status }}, ${{ run.failedStages }}, ${{ stages.X.status }}',
+    },
   },
   required: ['apiVersion', 'kind', 'metadata', 'stages'],
 };

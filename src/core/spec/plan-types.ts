@@ -74,6 +74,12 @@ export interface PlannedStage {
   readonly line?: number;
   /** `forEach:` / `matrix:`: the stage runs once per item (src/core/run/fan-out.ts). */
   readonly fanOut?: PlannedFanOut;
+  /**
+   * A stage of the `finally:` section: it runs after every other stage settled, whatever the run's
+   * outcome (src/core/run/finally.ts). Finally stages come last in `stages` and `levels`, always
+   * have `onFailure: fail`, and no other stage may need them.
+   */
+  readonly finally?: true;
   /** Set on the instances of a fan-out (made by the workflow, never in a compiled plan). */
   readonly instance?: { readonly of: string; readonly index: number; readonly item: JsonValue };
 }

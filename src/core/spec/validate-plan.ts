@@ -261,6 +261,15 @@ export function validatePlan(plan: Plan): Diagnostic[] {
       }
     }
     if (raw.fanOut !== undefined) checkPlannedFanOut(raw.fanOut, `${path}.fanOut`, line, add);
+    if (raw.finally !== undefined && raw.finally !== true)
+      add('plan-wrong-type', `${path}.finally`, 'finally must be true when present', line);
+    if (raw.finally === true && raw.onFailure !== 'fail')
+      add(
+        'plan-wrong-type',
+        `${path}.onFailure`,
+        'a finally stage has onFailure fail: nothing waits for its retry',
+        line,
+      );
     if (isObject(raw.with)) {
       const bad: { path: string; message: string }[] = [];
       malformedExpressions(raw.with as JsonValue, `${path}.with`, bad);
@@ -269,6 +278,9 @@ export function validatePlan(plan: Plan): Diagnostic[] {
   });
 
   // References must point at declared params and at stages the stage waits for.
+  const finallyIds = new Set(
+    (p.stages as unknown[]).flatMap((raw) => (isObject(raw) && raw.finally === true ? [raw.id as string] : [])),
+  );
   for (const raw of p.stages as unknown[]) {
     if (!isObject(raw) || typeof raw.id !== 'string' || !ids.has(raw.id)) continue;
     const id = raw.id;
@@ -277,6 +289,13 @@ export function validatePlan(plan: Plan): Diagnostic[] {
     for (const need of needs) {
       if (!ids.has(need))
         add('unknown-needs', `stages.${id}.needs`, `needs \`${need}\`, which is not a stage of the plan`, line);
+      else if (raw.finally !== true && finallyIds.has(need))
+        add(
+          'finally-needed',
+          `stages.${id}.needs`,
+          `needs \`${need}\`, a finally stage, which runs only after every other stage`,
+          line,
+        );
     }
     const refs: ExpressionReference[] = [
       ...(isObject(raw.with) ? collectReferences(raw.with as JsonValue, `stages.${id}.with`) : []),

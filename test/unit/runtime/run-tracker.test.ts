@@ -18,6 +18,7 @@ test('the tracker follows stages through their lifecycle and derives the run sta
   assert.deepEqual(run.expressionContext(), {
     params: { lr: 0.1 },
     stages: { a: { outputs: { v: 1 }, status: 'succeeded' } },
+    run: { id: 'run-1', pipeline: 't' },
   });
   run.markRunning('b', T);
   run.recordProgress('b', { message: 'epoch 1', fraction: 0.25 });
