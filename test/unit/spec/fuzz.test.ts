@@ -12,9 +12,9 @@ const sources = readdirSync(dir)
   .sort()
   .map((f) => readFileSync(join(dir, f), 'utf8'));
 
-/** Dependencies as a reader of the YAML would see them: needs plus every `stages.X.outputs` mentioned. */
+/** Dependencies as a reader of the YAML would see them: needs plus every `stages.X.outputs` (or `.status`) mentioned. */
 function dependencies(doc: {
-  stages?: Record<string, { needs?: unknown; with?: unknown; when?: unknown }>;
+  stages?: Record<string, { needs?: unknown; with?: unknown; when?: unknown; forEach?: unknown; matrix?: unknown }>;
 }): Map<string, string[]> {
   const deps = new Map<string, string[]>();
   for (const [id, stage] of Object.entries(doc.stages ?? {})) {
@@ -25,9 +25,12 @@ function dependencies(doc: {
           ? stage.needs.filter((n): n is string => typeof n === 'string')
           : [];
     const mentioned = [
-      ...JSON.stringify([stage?.with ?? null, stage?.when ?? null]).matchAll(
-        /stages\.([A-Za-z_][A-Za-z0-9_-]*)\.outputs/g,
-      ),
+      ...JSON.stringify([
+        stage?.with ?? null,
+        stage?.when ?? null,
+        stage?.forEach ?? null,
+        stage?.matrix ?? null,
+      ]).matchAll(/stages\.([A-Za-z_][A-Za-z0-9_-]*)\.(?:outputs|status)/g),
     ].map((m) => m[1] as string);
     deps.set(id, [...needs, ...mentioned]);
   }
