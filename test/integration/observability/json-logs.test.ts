@@ -5,48 +5,29 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Client } from '@temporalio/client';
-import { RunClient } from '../../../src/client/run-client';
-import { connectClient } from '../../../src/client/temporal-connection';
-import { taskQueueForPool } from '../../../src/core/run/task-queues';
-import { requireStack, stackConfig } from '../../helpers/stack';
 import { makePlan } from '../../fixtures/runtime/plans';
 import { randomSuffix } from '../../fixtures/runtime/harness';
-import { spawnWorker, type WorkerProcess } from '../../fixtures/runtime/worker-process';
+import { startWorkerPair, type WorkerPair } from '../../fixtures/runtime/worker-pair';
 
 const suffix = randomSuffix();
-const pools = { control: `control-${suffix}`, cpu: `cpu-${suffix}` };
-let client: Client;
-let runs: RunClient;
-let control: WorkerProcess;
-let cpu: WorkerProcess;
+let pair: WorkerPair;
 
 before(async () => {
-  const config = await requireStack(stackConfig());
-  client = await connectClient(config.temporal);
-  runs = new RunClient(client, { bucket: config.s3.bucket, workflowTaskQueue: taskQueueForPool(pools.control) });
-  const env = { FINEFLOW_LOG_FORMAT: 'json' };
-  [control, cpu] = await Promise.all([
-    spawnWorker({ pool: pools.control, workflows: true, env }),
-    spawnWorker({ pool: pools.cpu, env }),
-  ]);
+  pair = await startWorkerPair({ env: { FINEFLOW_LOG_FORMAT: 'json' } });
 });
-after(async () => {
-  await Promise.all([control?.stop('SIGTERM'), cpu?.stop('SIGTERM')]);
-  await client?.connection.close();
-});
+after(() => pair?.close());
 
 test('stage log lines reach stdout as JSON with run id, stage id, type, attempt and pool', async () => {
   const retry = { maxAttempts: 2, initialIntervalMs: 100, backoffCoefficient: 1, maximumIntervalMs: 100 };
-  const runId = await runs.submit(
+  const runId = await pair.runs.submit(
     makePlan('json-logs', [
-      { id: 'echo', pool: pools.cpu, with: { value: `hello-${suffix}` } },
-      { id: 'flaky', uses: 'test-flaky', pool: pools.cpu, with: { failTimes: 1 }, retry, needs: ['echo'] },
+      { id: 'echo', pool: pair.pools.cpu, with: { value: `hello-${suffix}` } },
+      { id: 'flaky', uses: 'test-flaky', pool: pair.pools.cpu, with: { failTimes: 1 }, retry, needs: ['echo'] },
     ]),
   );
-  assert.equal((await runs.result(runId)).status, 'succeeded');
-  await cpu.stop('SIGTERM');
-  const lines = cpu
+  assert.equal((await pair.runs.result(runId)).status, 'succeeded');
+  await pair.cpu.stop('SIGTERM');
+  const lines = pair.cpu
     .output()
     .split('\n')
     .filter((line) => line.trim() !== '');
@@ -61,7 +42,7 @@ test('stage log lines reach stdout as JSON with run id, stage id, type, attempt 
   const echo = ofStage('echo');
   assert.ok(echo.length > 0, 'the echo stage logged');
   for (const record of echo) {
-    assert.equal(record.pool, pools.cpu);
+    assert.equal(record.pool, pair.pools.cpu);
     assert.equal(record.stageType, 'test-echo');
     assert.equal(record.attempt, 1);
     assert.equal(record.level, 'info');

@@ -9,37 +9,25 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
-import { RunClient } from '../../../src/client/run-client';
-import { connectClient } from '../../../src/client/temporal-connection';
-import { taskQueueForPool } from '../../../src/core/run/task-queues';
-import { requireStack, stackConfig } from '../../helpers/stack';
+import type { RunClient } from '../../../src/client/run-client';
 import { makePlan } from '../../fixtures/runtime/plans';
 import { randomSuffix } from '../../fixtures/runtime/harness';
-import { spawnWorker, type WorkerProcess } from '../../fixtures/runtime/worker-process';
+import type { WorkerProcess } from '../../fixtures/runtime/worker-process';
+import { startWorkerPair, type WorkerPair } from '../../fixtures/runtime/worker-pair';
 import { dashboardMetricNames, parsePrometheusText, type PromSample } from '../../helpers/prometheus';
 
 const suffix = randomSuffix();
-const pools = { control: `control-${suffix}`, cpu: `cpu-${suffix}` };
-let client: Client;
+let pair: WorkerPair;
+let pools: WorkerPair['pools'];
 let runs: RunClient;
 let control: WorkerProcess;
 let cpu: WorkerProcess;
 
 before(async () => {
-  const config = await requireStack(stackConfig());
-  client = await connectClient(config.temporal);
-  runs = new RunClient(client, { bucket: config.s3.bucket, workflowTaskQueue: taskQueueForPool(pools.control) });
-  const metricsArgs = ['--metrics', '127.0.0.1:0'];
-  [control, cpu] = await Promise.all([
-    spawnWorker({ pool: pools.control, workflows: true, extraArgs: metricsArgs }),
-    spawnWorker({ pool: pools.cpu, concurrency: 3, extraArgs: metricsArgs }),
-  ]);
+  pair = await startWorkerPair({ cpuConcurrency: 3, extraArgs: ['--metrics', '127.0.0.1:0'] });
+  ({ pools, runs, control, cpu } = pair);
 });
-after(async () => {
-  await Promise.all([control?.stop('SIGTERM'), cpu?.stop('SIGTERM')]);
-  await client?.connection.close();
-});
+after(() => pair?.close());
 
 async function scrape(worker: WorkerProcess): Promise<PromSample[]> {
   const url = worker.ready.metrics;
