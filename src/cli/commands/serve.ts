@@ -3,15 +3,37 @@
  * predictions over HTTP from one model and its stored preprocessing (src/serve/predict-server.ts),
  * the same scoring code as `fineflow predict`.
  */
-import { loadConfig } from '../../config';
+import type * as ConfigModule from '../../config';
 import { DependencyUnavailableError, ensureError } from '../../core/errors';
-import { loadTf } from '../../ml/backend';
-import { loadPredictor } from '../../ml/predict/predictor';
-import { createOutboundPolicy } from '../../security/outbound';
-import { startPredictServer } from '../../serve/predict-server';
-import { PREDICT_LIMITS } from '../../spec/predict-stage-type';
-import { createObjectStoreFromConfig } from '../../storage/minio-store';
+import type * as BackendModule from '../../ml/backend';
+import type * as PredictorModule from '../../ml/predict/predictor';
+import type * as OutboundModule from '../../security/outbound';
+import type * as PredictServerModule from '../../serve/predict-server';
+import type * as PredictStageTypeModule from '../../spec/predict-stage-type';
+import type * as MinioStoreModule from '../../storage/minio-store';
 import { EXIT, UsageError, type CliCommand } from '../command';
+
+/** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
+function load() {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const m0 = require('../../config') as typeof ConfigModule;
+  const m1 = require('../../ml/backend') as typeof BackendModule;
+  const m2 = require('../../ml/predict/predictor') as typeof PredictorModule;
+  const m3 = require('../../security/outbound') as typeof OutboundModule;
+  const m4 = require('../../serve/predict-server') as typeof PredictServerModule;
+  const m5 = require('../../spec/predict-stage-type') as typeof PredictStageTypeModule;
+  const m6 = require('../../storage/minio-store') as typeof MinioStoreModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return {
+    loadConfig: m0.loadConfig,
+    loadTf: m1.loadTf,
+    loadPredictor: m2.loadPredictor,
+    createOutboundPolicy: m3.createOutboundPolicy,
+    startPredictServer: m4.startPredictServer,
+    PREDICT_LIMITS: m5.PREDICT_LIMITS,
+    createObjectStoreFromConfig: m6.createObjectStoreFromConfig,
+  };
+}
 
 export const DEFAULT_SERVE_PORT = 8095;
 
@@ -75,11 +97,20 @@ Exit codes: 0 stopped, 1 could not start (bad model, port in use), 2 usage, 3 Mi
       name: 'max-batch',
       kind: 'string',
       valueName: 'N',
-      description: `most instances per request (default 256, at most ${PREDICT_LIMITS.maxBatchSize})`,
+      description: 'most instances per request (default 256; more than the predict batch limit is refused)',
     },
     { name: 'max-body-mb', kind: 'string', valueName: 'M', description: 'largest request body in MiB (default 16)' },
   ],
   async run(args, io) {
+    const {
+      loadConfig,
+      loadTf,
+      loadPredictor,
+      createOutboundPolicy,
+      startPredictServer,
+      PREDICT_LIMITS,
+      createObjectStoreFromConfig,
+    } = load();
     const [model, extra] = args.positionals;
     if (!model) throw new UsageError('give the MODEL to serve');
     if (extra) throw new UsageError(`unexpected argument ${extra}`);
