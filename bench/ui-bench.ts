@@ -13,6 +13,7 @@
  *   - api: GET /api/runs/RUN (state, plan graph, sweeps), what the page fetches first;
  *   - cli: `node bin/fineflow.js status RUN --json` as a process, what a terminal user waits for.
  * Ratios page/cli and api/cli. On a shared machine all three are noisy; the medians are printed.
+ * Options: --stages N (500), --repeats N (5), --screenshot FILE (the run page, to look at it).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -72,6 +73,9 @@ const median = (values: readonly number[]): number => {
 async function main(argv: readonly string[]): Promise<void> {
   const stageCount = flag(argv, '--stages', 500);
   const repeats = flag(argv, '--repeats', 5);
+  // `--screenshot FILE`: the page as the last timed load left it, to look at the layout.
+  const screenshotAt = argv.indexOf('--screenshot');
+  const screenshot = screenshotAt >= 0 ? argv[screenshotAt + 1] : undefined;
   const config = loadConfig(process.env);
   // The gate's failure is expected: keep the SDK's warning about it out of the report.
   Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -135,6 +139,7 @@ async function main(argv: readonly string[]): Promise<void> {
       const elapsed = performance.now() - started;
       const drawn = await tab.locator('svg.dag g.node').count();
       if (drawn !== stageCount) throw new Error(`the page drew ${drawn} of ${stageCount} stages`);
+      if (screenshot) await tab.screenshot({ path: screenshot });
       await context.close();
       return elapsed;
     };
