@@ -8,6 +8,7 @@
  * Progress: bytes of source data and records scanned / written.
  */
 import { pinnedSourceProblem } from '../src/datasets/dataset-source';
+import { fixedSourcesOf, splitFractionsOf, type FixedSplit } from '../src/datasets/split-sources';
 import { pinnedDatasetStore, resolveDatasetSource, type DatasetPin } from '../src/datasets/version-store';
 import { CancelledError, InternalError, InvalidInputError } from '../src/core/errors';
 import {
@@ -90,9 +91,7 @@ export function prepareOptions(inputs: JsonObject, outputPrefix: string): Prepar
     normalize,
     ...(Array.isArray(inputs.naValues) ? { naValues: inputs.naValues as string[] } : {}),
     split: {
-      train: (split.train as number | undefined) ?? 0.7,
-      validation: (split.validation as number | undefined) ?? 0.15,
-      test: (split.test as number | undefined) ?? 0.15,
+      ...splitFractionsOf(split),
       stratify: split.stratify !== false,
       seed: (split.seed as number | undefined) ?? 0,
       ...(typeof split.column === 'string' ? { column: split.column } : {}),
@@ -215,11 +214,31 @@ export const prepareDataStage: StageImplementation = async (
     requested.source,
     newDataTrigger(input.context.trigger),
   );
-  const options: PrepareDatasetOptions = { ...requested, source: pin.source, sourceVersion: pin.manifest.id };
-  const store = pinnedDatasetStore(runtime.store, pin.manifest);
+  let store = pinnedDatasetStore(runtime.store, pin.manifest);
   runtime.log(
     `dataset version ${pin.manifest.id} of ${pin.manifest.prefix} (${PIN_WORDS[pin.how]}): ${pin.manifest.count} object(s)`,
   );
+  // Fixed validation / test sets: each read at one dataset version too, through the same pinned view.
+  const fixedSets: Partial<Record<FixedSplit, { source: string; version: string }>> = {};
+  for (const [name, source] of Object.entries(fixedSourcesOf(objectInput(inputs, 'split'))) as [FixedSplit, string][]) {
+    const fixedPin = await resolveDatasetSource(
+      runtime.datasetVersions,
+      input.context.bucket,
+      source,
+      newDataTrigger(input.context.trigger),
+    );
+    store = pinnedDatasetStore(store, fixedPin.manifest);
+    fixedSets[name] = { source: fixedPin.source, version: fixedPin.manifest.id };
+    runtime.log(
+      `fixed ${name} set: dataset version ${fixedPin.manifest.id} of ${fixedPin.manifest.prefix} (${PIN_WORDS[fixedPin.how]}): ${fixedPin.manifest.count} object(s)`,
+    );
+  }
+  const options: PrepareDatasetOptions = {
+    ...requested,
+    source: pin.source,
+    sourceVersion: pin.manifest.id,
+    ...(Object.keys(fixedSets).length > 0 ? { fixedSets } : {}),
+  };
   const objects =
     options.source.endsWith('.csv') || options.source.endsWith('.jsonl')
       ? [await store.stat(options.source)]

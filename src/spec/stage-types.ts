@@ -5,6 +5,7 @@
  * listing modules for {@link loadStageTypeModules}, and they are validated the same way.
  */
 import { pinnedSourceProblem } from '../datasets/dataset-source';
+import { splitProblems } from '../datasets/split-sources';
 import { InvalidInputError } from '../core/errors';
 import type { JsonObject, JsonValue } from '../core/spec/plan-types';
 import { OBJECTIVE_METRICS, planSweep } from '../core/sweep/sweep-plan';
@@ -636,7 +637,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
     name: 'prepare-data',
     // 1.1: reads exactly one dataset version (entries of 1.0 read whatever the prefix held).
     // 1.2: the manifest carries the fitted preprocessing; normalize honoured for tables; naValues; alpha composited.
-    version: '1.2.0',
+    // 1.3: fixed validation / test sets (split.validationSource, split.testSource).
+    version: '1.3.0',
     description: 'Read, clean, encode and split a dataset, and write sharded tensors plus a manifest to the store.',
     inputs: {
       type: 'object',
@@ -685,11 +687,17 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
         },
         split: {
           type: 'object',
-          description: 'train / validation / test fractions, summing to 1',
+          description:
+            'train / validation / test fractions of the source, summing to 1; or fixed validation / test sets from their own sources',
           properties: {
-            train: fraction('fraction for training', 0.7),
-            validation: fraction('fraction for validation (early stopping, sweeps)', 0.15),
-            test: fraction('fraction held out for evaluate', 0.15),
+            // No schema defaults: they depend on the fixed sets (src/datasets/split-sources.ts splitFractionsOf).
+            train: fraction(
+              'fraction for training; default 0.7, or what validation and test leave when a fixed set is given',
+            ),
+            validation: fraction(
+              'fraction for validation (early stopping, sweeps); default 0.15, 0 with validationSource',
+            ),
+            test: fraction('fraction held out for evaluate; default 0.15, 0 with testSource'),
             stratify: { type: 'boolean', default: true, description: 'keep class proportions equal across splits' },
             seed: { type: 'integer', minimum: 0, maximum: 4_294_967_295, default: 0, description: 'seed of the split' },
             column: {
@@ -698,6 +706,18 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
               maxLength: 200,
               description:
                 "csv/jsonl column naming each row's split (train, validation or test): your own split; fractions are then ignored and the column is not a feature",
+            },
+            validationSource: {
+              type: 'uri',
+              schemes: ['s3'],
+              description:
+                'a fixed validation set: a prefix or object of the same format, read as a dataset version like `source` (pin it with @<version>); the source then gives no validation fraction',
+            },
+            testSource: {
+              type: 'uri',
+              schemes: ['s3'],
+              description:
+                'a fixed test set (the one you report on, whatever the training data becomes): read like validationSource; the source then gives no test fraction',
             },
           },
         },
@@ -832,25 +852,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           hint: 'list the versions of the prefix with `fineflow data versions s3://bucket/prefix/`',
         });
       const split = inputs.split;
-      if (split && typeof split === 'object' && !Array.isArray(split)) {
-        const s = split as JsonObject;
-        const parts = [s.train ?? 0.7, s.validation ?? 0.15, s.test ?? 0.15];
-        if (parts.every((p) => typeof p === 'number')) {
-          const sum = (parts as number[]).reduce((a, b) => a + b, 0);
-          if (Math.abs(sum - 1) > 1e-6)
-            problems.push({
-              path: 'split',
-              message: `split fractions sum to ${Number(sum.toFixed(6))}, not 1`,
-              hint: 'make train + validation + test = 1',
-            });
-          if (parts[0] === 0)
-            problems.push({
-              path: 'split.train',
-              message: 'the training split is empty',
-              hint: 'give train a fraction > 0',
-            });
-        }
-      }
+      const splitObject = split && typeof split === 'object' && !Array.isArray(split) ? (split as JsonObject) : {};
+      problems.push(...splitProblems(inputs.source, splitObject));
       if ((inputs.format === 'csv' || inputs.format === 'jsonl') && inputs.labelColumn === undefined) {
         problems.push({
           path: 'labelColumn',

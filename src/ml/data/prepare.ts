@@ -65,6 +65,20 @@ export interface SplitOptions {
   readonly column?: string;
 }
 
+/** A fixed validation or test set: its own source, read whole into that split. */
+export interface FixedSetSource {
+  /** `s3://` prefix or one CSV/JSONL object, of the same format as the main source. */
+  readonly source: string;
+  /** Dataset version it was read at, for lineage. */
+  readonly version?: string;
+}
+
+/** Fixed sets by split (src/datasets/split-sources.ts); the main source then gives that split no fraction. */
+export interface FixedSets {
+  readonly validation?: FixedSetSource;
+  readonly test?: FixedSetSource;
+}
+
 export interface CleanOptions {
   /** Drop examples whose content (features) was already seen. Default true. */
   readonly dropDuplicates?: boolean;
@@ -106,6 +120,8 @@ export interface PrepareDatasetOptions {
   /** Fix the class list and its order (e.g. to match a model); other labels are invalid. */
   readonly classes?: readonly string[];
   readonly split: SplitOptions;
+  /** Validation / test sets read from their own sources instead of a fraction of `source`. */
+  readonly fixedSets?: FixedSets;
   readonly clean?: CleanOptions;
   /** Examples per shard. Default 1024. */
   readonly shardSize?: number;
@@ -147,6 +163,14 @@ export interface DataReport {
   readonly inputTransform: InputTransform;
   /** Every data-quality check, its policy, count, outcome and examples. */
   readonly quality: readonly QualityCheckResult[];
+  /** Fixed validation / test sets: where each came from and how many records it had. */
+  readonly fixedSets?: {
+    readonly validation?: FixedSetSource & { readonly records: number };
+    readonly test?: FixedSetSource & { readonly records: number };
+    /** Examples of the main source identical to one in a fixed set: dropped, never trained on. */
+    readonly overlapDropped: number;
+    readonly overlapExamples: readonly string[];
+  };
   /** Images: how many of each decoded size (`WxH`) and colour mode, before resizing. */
   readonly images?: {
     readonly sizes: Readonly<Record<string, number>>;
@@ -180,22 +204,23 @@ interface RawRecord {
   readonly error?: string;
   /** The quality check an `error` belongs to (default: corruptFiles). */
   readonly check?: QualityCheck;
+  /** The split (1 validation, 2 test) of a record from a fixed set. */
+  readonly fixed?: 1 | 2;
 }
 
 const EXAMPLES_KEPT = 20;
 const SCHEMA_SAMPLE_ROWS = 1000;
 
-async function sourceObjects(store: ObjectStore, options: PrepareDatasetOptions): Promise<string[]> {
-  const extension = options.format === 'csv' ? '.csv' : options.format === 'jsonl' ? '.jsonl' : undefined;
-  if (extension && options.source.endsWith(extension)) return [options.source];
-  const prefix = asPrefix(options.source);
+async function sourceObjects(store: ObjectStore, source: string, format: DataFormat): Promise<string[]> {
+  const extension = format === 'csv' ? '.csv' : format === 'jsonl' ? '.jsonl' : undefined;
+  if (extension && source.endsWith(extension)) return [source];
+  const prefix = asPrefix(source);
   const infos = await store.list(prefix);
   const uris = infos.map((info) => `s3://${info.bucket}/${info.key}`);
   const matching = extension
     ? uris.filter((uri) => uri.endsWith(extension) || (extension === '.jsonl' && uri.endsWith('.ndjson')))
     : uris;
-  if (matching.length === 0)
-    throw new InvalidInputError(`no ${options.format} data under ${options.source}`, { source: options.source });
+  if (matching.length === 0) throw new InvalidInputError(`no ${format} data under ${source}`, { source });
   return matching;
 }
 
@@ -426,6 +451,31 @@ function checkClasses(
     );
 }
 
+/** A class of a fixed validation/test set must have examples to train on. */
+function checkFixedSetClasses(
+  quality: QualityTracker,
+  classes: readonly string[],
+  kept: readonly number[],
+  recordLabels: Int32Array,
+  recordSplits: Uint8Array,
+): void {
+  const main = new Array<number>(classes.length).fill(0);
+  const fixed = new Array<number>(classes.length).fill(0);
+  for (const i of kept) {
+    const label = recordLabels[i] ?? 0;
+    if (recordSplits[i] === 255) main[label] = (main[label] ?? 0) + 1;
+    else fixed[label] = (fixed[label] ?? 0) + 1;
+  }
+  classes.forEach((name, label) => {
+    if ((fixed[label] ?? 0) > 0 && (main[label] ?? 0) === 0)
+      quality.record(
+        'smallClasses',
+        `class ${name}`,
+        `has ${fixed[label] ?? 0} example(s) in the fixed validation/test sets and none in the source to train on`,
+      );
+  });
+}
+
 export async function prepareDataset(
   store: ObjectStore,
   options: PrepareDatasetOptions,
@@ -444,24 +494,51 @@ export async function prepareDataset(
   }
   if (options.format === 'image-folder' && !options.image)
     throw new InvalidInputError('image-folder data needs image: {size, channels}', {});
-  const objects = await sourceObjects(store, options);
-  const sourcePrefix = asPrefix(options.source);
+  if (options.split.column !== undefined && (options.fixedSets?.validation || options.fixedSets?.test))
+    throw new InvalidInputError('split.column and a fixed validation/test source both decide the split; use one', {
+      field: 'split',
+    });
   const random = mulberry32(options.split.seed);
   // Image files are separate objects: visiting them in a seeded random order spreads classes over every shard.
-  const imageOrder = options.format === 'image-folder' ? shuffleInPlace([...objects], random) : objects;
+  const ordered = async (source: string): Promise<string[]> => {
+    const objects = await sourceObjects(store, source, options.format);
+    return options.format === 'image-folder' ? shuffleInPlace(objects, random) : objects;
+  };
+  // Fixed sets are read first, so a copy of one of their examples in the main source is the
+  // duplicate that goes: the test set stays what it is, and nothing in it is trained on.
+  const sets: { source: string; objects: string[]; fixed?: 1 | 2 }[] = [
+    { source: options.source, objects: await ordered(options.source) },
+  ];
+  for (const [name, fixed] of [
+    ['validation', 1],
+    ['test', 2],
+  ] as const) {
+    const set = options.fixedSets?.[name];
+    if (set) sets.unshift({ source: set.source, objects: await ordered(set.source), fixed });
+  }
 
   const policy = options.quality ?? DEFAULT_QUALITY_POLICY;
   const quality = new QualityTracker(policy);
-  const records = async function* (): AsyncGenerator<RawRecord> {
+  const setRecords = async function* (
+    set: (typeof sets)[number],
+    reference: HeaderReference,
+  ): AsyncGenerator<RawRecord> {
     if (options.format === 'image-folder') {
-      yield* imageRecords(store, imageOrder, sourcePrefix, policy.nestedFolders);
+      yield* imageRecords(store, set.objects, asPrefix(set.source), policy.nestedFolders);
       return;
     }
-    const reference: HeaderReference = {};
-    for (const uri of objects)
+    for (const uri of set.objects)
       yield* options.format === 'csv'
         ? csvRecords(store, uri, labelColumn, reference, options.delimiter)
         : jsonlRecords(store, uri, labelColumn);
+  };
+  const records = async function* (): AsyncGenerator<RawRecord> {
+    const reference: HeaderReference = {};
+    for (const set of sets) {
+      const label = set.fixed === 2 ? 'test set ' : set.fixed === 1 ? 'validation set ' : '';
+      for await (const record of setRecords(set, reference))
+        yield set.fixed === undefined ? record : { ...record, where: `${label}${record.where}`, fixed: set.fixed };
+    }
   };
 
   // Schema (tables): infer from the first rows.
@@ -491,7 +568,10 @@ export async function prepareDataset(
   const missing: Record<string, number> = {};
   const categories = new Map<string, Set<string>>(schema.categorical.map((column) => [column, new Set<string>()]));
   // One entry per distinct example: its first label and where it was (index -1 once dropped).
-  const seen = new Map<string, { label: string | undefined; index: number; where: string }>();
+  const seen = new Map<string, { label: string | undefined; index: number; where: string; fixed?: 1 | 2 }>();
+  let overlapDropped = 0;
+  const overlapExamples: string[] = [];
+  const fixedRecords = [0, 0, 0];
   const imageSizes: Record<string, number> = {};
   const imageModes: Record<string, number> = {};
   const labelNames: string[] = [];
@@ -578,6 +658,10 @@ export async function prepareDataset(
       continue;
     }
     if (named !== undefined) recordSplits[index] = named;
+    if (record.fixed !== undefined) {
+      recordSplits[index] = record.fixed;
+      fixedRecords[record.fixed] = (fixedRecords[record.fixed] ?? 0) + 1;
+    }
     if (problem && !(problem.check === 'blankImages' && policy.blankImages === 'warn')) {
       if (!dropInvalid && !problem.check)
         throw new InvalidInputError(`${record.where} ${problem.reason}`, { where: record.where });
@@ -609,11 +693,23 @@ export async function prepareDataset(
         continue;
       }
     }
+    if (first?.fixed !== undefined && record.fixed === undefined) {
+      // Whatever dropDuplicates says: training on an example of the fixed validation/test set leaks it.
+      overlapDropped += 1;
+      if (overlapExamples.length < EXAMPLES_KEPT) overlapExamples.push(`${record.where} = ${first.where}`);
+      continue;
+    }
     if (first && dropDuplicates) {
       duplicates += 1;
       continue;
     }
-    if (!first) seen.set(hash, { label: record.label, index, where: record.where });
+    if (!first)
+      seen.set(hash, {
+        label: record.label,
+        index,
+        where: record.where,
+        ...(record.fixed !== undefined ? { fixed: record.fixed } : {}),
+      });
     for (const column of schema.categorical) {
       const value = record.cells?.[column];
       if (!isMissingCell(value, naValues)) categories.get(column)?.add(String(value).trim());
@@ -628,7 +724,10 @@ export async function prepareDataset(
   for (let i = 0; i < recordCount; i += 1)
     if ((recordLabels[i] ?? -1) >= 0) recordLabels[i] = remap[recordLabels[i] as number] ?? -1;
   const kept = Array.from({ length: recordCount }, (_, i) => i).filter((i) => (recordLabels[i] ?? -1) >= 0);
-  checkClasses(quality, classes, kept, recordLabels, options.split, splitColumn ? recordSplits : undefined);
+  const hasFixedSets = sets.some((set) => set.fixed !== undefined);
+  const mainKept = hasFixedSets ? kept.filter((i) => recordSplits[i] === 255) : kept;
+  checkClasses(quality, classes, mainKept, recordLabels, options.split, splitColumn ? recordSplits : undefined);
+  if (hasFixedSets) checkFixedSetClasses(quality, classes, kept, recordLabels, recordSplits);
   quality.enforce(options.source);
   if (kept.length === 0)
     throw new InvalidInputError(`no usable examples in ${options.source} (${quarantine.length} quarantined)`, {
@@ -639,8 +738,8 @@ export async function prepareDataset(
   const assignment = new Uint8Array(recordCount).fill(255);
   const groups =
     options.split.stratify === false
-      ? [kept]
-      : classes.map((_, label) => kept.filter((i) => recordLabels[i] === label));
+      ? [mainKept]
+      : classes.map((_, label) => mainKept.filter((i) => recordLabels[i] === label));
   for (const group of splitColumn ? [] : groups) {
     shuffleInPlace(group, random);
     const [train, validation] = splitCounts(group.length, options.split);
@@ -649,7 +748,8 @@ export async function prepareDataset(
     });
   }
 
-  if (splitColumn) for (const i of kept) assignment[i] = recordSplits[i] ?? 255;
+  if (splitColumn || hasFixedSets)
+    for (const i of kept) if (recordSplits[i] !== 255) assignment[i] = recordSplits[i] ?? 255;
 
   // Features of a record.
   const categoryLists = schema.categorical.map((column) => [...(categories.get(column) ?? [])].sort());
@@ -731,6 +831,7 @@ export async function prepareDataset(
     splits: { train, validation, test },
     source: options.source,
     ...(options.sourceVersion ? { sourceVersion: options.sourceVersion } : {}),
+    ...(hasFixedSets ? { fixedSets: { ...options.fixedSets } } : {}),
     createdAt: new Date().toISOString(),
   };
   const manifestUri = joinUri(options.outputPrefix, 'manifest.json');
@@ -772,6 +873,18 @@ export async function prepareDataset(
     splits: { train: train.count, validation: validation.count, test: test.count },
     inputTransform,
     quality: quality.results(),
+    ...(hasFixedSets
+      ? {
+          fixedSets: {
+            ...(options.fixedSets?.validation
+              ? { validation: { ...options.fixedSets.validation, records: fixedRecords[1] ?? 0 } }
+              : {}),
+            ...(options.fixedSets?.test ? { test: { ...options.fixedSets.test, records: fixedRecords[2] ?? 0 } } : {}),
+            overlapDropped,
+            overlapExamples,
+          },
+        }
+      : {}),
     ...(options.format === 'image-folder' ? { images: { sizes: imageSizes, modes: imageModes } } : {}),
   };
   const reportUri = joinUri(options.outputPrefix, 'data-report.json');

@@ -84,6 +84,11 @@ export interface DatasetManifest {
   readonly source?: string;
   /** Dataset version the source was read at (src/datasets/dataset-version.ts): the model card's lineage. */
   readonly sourceVersion?: string;
+  /** Fixed validation / test sets (prepare-data 1.3): their sources and dataset versions, for lineage. */
+  readonly fixedSets?: {
+    readonly validation?: { readonly source: string; readonly version?: string };
+    readonly test?: { readonly source: string; readonly version?: string };
+  };
   readonly createdAt?: string;
 }
 

@@ -170,3 +170,37 @@ test('every quality count reaches the stage log, and a .. in the source is an in
   assert.match(failure.message, /'\.\.'|\.\. segment|'\.' or '\.\.' segment/);
   assert.equal(failure.details.field, 'source');
 });
+
+test('a fixed test set is read whole into test, at a dataset version recorded in the manifest', async () => {
+  const local = memoryStore();
+  await rawBars(local, 's3://datasets/bars-main/', 12);
+  await rawBars(local, 's3://datasets/bars-test/', 3);
+  const context = stageContext('prepare', { runId: 'prep-fixed' });
+  const { result } = await runStage('prepare-data', prepareDataStage, local, context, {
+    source: 's3://datasets/bars-main/',
+    format: 'image-folder',
+    image: { size: [8, 8], channels: 1 },
+    split: { seed: 3, testSource: 's3://datasets/bars-test/' },
+    clean: { dropDuplicates: false },
+  });
+  const outputs = result.outputs as { dataset: string; report: string; counts: { total: Record<string, number> } };
+  // rawBars draws the same first images for both prefixes: those copies never reach training.
+  const report = await local.getJson<DataReport>(outputs.report);
+  assert.equal(report.fixedSets?.test?.records, 9);
+  const overlap = report.fixedSets?.overlapDropped ?? 0;
+  assert.equal(overlap, 9, 'the same seed draws the same first three images per class');
+  assert.equal(outputs.counts.total.test, 9);
+  assert.equal((outputs.counts.total.train ?? 0) + (outputs.counts.total.validation ?? 0), 36 - overlap);
+  const manifest = await readManifest(local, outputs.dataset);
+  assert.match(manifest.fixedSets?.test?.version ?? '', /^[0-9a-f]{64}$/);
+  assert.equal(manifest.fixedSets?.test?.source, 's3://datasets/bars-test/');
+
+  const failure = await stageFailure(
+    runStage('prepare-data', prepareDataStage, local, stageContext('prepare', { runId: 'prep-fixed-2' }), {
+      source: 's3://datasets/bars-main/',
+      format: 'image-folder',
+      split: { testSource: 's3://datasets/bars-main/test/' },
+    }),
+  );
+  assert.match(failure.message, /overlaps source/);
+});

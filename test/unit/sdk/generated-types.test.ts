@@ -9,7 +9,7 @@ import { generateStageIoTypes, inputType } from '../../../src/sdk/generate-types
 const GENERATED = path.resolve(__dirname, '../../../src/sdk/stage-io.generated.ts');
 
 void describe('SDK stage types', () => {
-  void it('are generated from the current stage-type registry (run `npm run generate:sdk` after changing a stage type)', async () => {
+  void it('are generated from the current stage-type registry (run `npm run generate` after changing a stage type)', async () => {
     const options = (await resolveConfig(GENERATED)) ?? {};
     const expected = await format(generateStageIoTypes(BUILTIN_STAGE_TYPES), { ...options, filepath: GENERATED });
     assert.equal(readFileSync(GENERATED, 'utf8'), expected);
