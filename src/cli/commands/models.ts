@@ -1,12 +1,18 @@
 /**
- * `fineflow models list | show NAME[@VERSION|@ALIAS] | promote NAME VERSION --alias A`: the model
- * registry in the object store (s3://<FINEFLOW_BUCKET>/models/), as register-model writes it.
+ * `fineflow models list | show NAME[@VERSION|@ALIAS] | promote NAME VERSION --alias A |
+ * export MODEL --format tfjs --output DIR`: the model registry in the object store
+ * (s3://<FINEFLOW_BUCKET>/models/), as register-model writes it, and models as files other runtimes load.
  */
 import type * as ConfigModule from '../../config';
 import { DependencyUnavailableError, FineflowError, NotFoundError } from '../../core/errors';
 import type * as RegistryModule from '../../ml/models/registry';
 import type { ModelCard, ModelDetails } from '../../ml/models/registry';
 import type * as MinioStoreModule from '../../storage/minio-store';
+import path from 'node:path';
+import type * as BackendModule from '../../ml/backend';
+import type * as ExportModule from '../../ml/models/export-model';
+import type * as PredictorModule from '../../ml/predict/predictor';
+import type * as OutboundModule from '../../security/outbound';
 import type { ObjectStore } from '../../storage/object-store';
 import { EXIT, UsageError, type CliCommand, type CliIo } from '../command';
 
@@ -90,6 +96,33 @@ function renderVersions(details: ModelDetails): string {
   return table(rows);
 }
 
+async function exportCommand(io: CliIo, target: string, format: string, output: string): Promise<number> {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const exporter = require('../../ml/models/export-model') as typeof ExportModule;
+  const { loadTf } = require('../../ml/backend') as typeof BackendModule;
+  const { loadPredictor } = require('../../ml/predict/predictor') as typeof PredictorModule;
+  const { createOutboundPolicy } = require('../../security/outbound') as typeof OutboundModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  if (!(exporter.EXPORT_FORMATS as readonly string[]).includes(format))
+    throw new UsageError(`export needs --format ${exporter.EXPORT_FORMATS.join('|')}`);
+  return withStore(io, async (store, bucket) => {
+    const config = load().loadConfig(io.env);
+    const { tf } = loadTf({ preference: config.tfBackend });
+    const outbound = createOutboundPolicy(config.outbound);
+    const predictor = await loadPredictor(tf, store, target, { registryBucket: bucket, outbound });
+    try {
+      const directory = path.resolve(io.cwd, output);
+      const record = await exporter.exportModel(predictor, format as ExportModule.ExportFormat, directory);
+      io.stdout.write(
+        `exported ${record.model} (${record.resolved}) as ${format} to ${directory}: ${Object.keys(record.files).join(', ')}, ${exporter.EXPORT_RECORD_FILE}\n`,
+      );
+    } finally {
+      predictor.model.dispose();
+    }
+    return EXIT.ok;
+  });
+}
+
 async function withStore(io: CliIo, work: (store: ObjectStore, bucket: string) => Promise<number>): Promise<number> {
   const { loadConfig, createObjectStoreFromConfig } = load();
   const config = loadConfig(io.env);
@@ -114,14 +147,18 @@ async function withStore(io: CliIo, work: (store: ObjectStore, bucket: string) =
 export const command: CliCommand = {
   name: 'models',
   summary: 'list registered models, show a model card, or move an alias',
-  usage: 'models list | models show NAME[@VERSION|@ALIAS] | models promote NAME VERSION --alias A',
+  usage:
+    'models list | models show NAME[@VERSION|@ALIAS] | models promote NAME VERSION --alias A | models export MODEL --format tfjs --output DIR',
   description: `list     every registered model: versions, latest, aliases.
 show     every version of NAME; with @VERSION or @ALIAS, that version's model card (lineage,
          metrics, hyperparameters, backend).
 promote  point alias A (e.g. champion) at VERSION (a number, another alias, or latest).
+export   write MODEL (NAME@VERSION|ALIAS, registry://…, or s3://…/model.json) into the new or empty
+         directory DIR as --format tfjs (model.json + weights.bin, for tf.loadLayersModel), with its
+         preprocessing.json (scaling, vocabularies, image size, classes) and export.json (sha256s).
 The registry lives in s3://<FINEFLOW_BUCKET>/models/; register-model stages write it.
 Exit codes: 0 ok, 1 no such model / version / alias, 2 usage, 3 MinIO unreachable.`,
-  subcommands: ['list', 'show', 'promote'],
+  subcommands: ['list', 'show', 'promote', 'export'],
   examples: [
     { command: 'fineflow models list', explanation: 'every registered model: versions, latest, aliases' },
     { command: 'fineflow models show surface-defects@champion', explanation: 'the model card of the champion' },
@@ -129,9 +166,17 @@ Exit codes: 0 ok, 1 no such model / version / alias, 2 usage, 3 MinIO unreachabl
       command: 'fineflow models promote surface-defects 3 --alias champion',
       explanation: 'point the champion alias at version 3',
     },
+    {
+      command: 'fineflow models export surface-defects@champion --format tfjs --output ./defects-tfjs',
+      explanation: 'the champion as a TensorFlow.js model, with its preprocessing.json',
+    },
   ],
   json: true,
-  options: [{ name: 'alias', short: 'a', kind: 'string', valueName: 'A', description: 'alias to move (promote)' }],
+  options: [
+    { name: 'alias', short: 'a', kind: 'string', valueName: 'A', description: 'alias to move (promote)' },
+    { name: 'format', kind: 'string', valueName: 'tfjs', description: 'export format' },
+    { name: 'output', short: 'o', kind: 'string', valueName: 'DIR', description: 'export directory (new or empty)' },
+  ],
   async run(args, io) {
     const { listModels, parseRegistryUri, promoteModel, resolveVersion, showModel } = load();
     const [sub, ...rest] = args.positionals;
@@ -198,6 +243,13 @@ Exit codes: 0 ok, 1 no such model / version / alias, 2 usage, 3 MinIO unreachabl
         return EXIT.ok;
       });
     }
-    throw new UsageError(`expected list, show or promote${sub ? `, got '${sub}'` : ''}`);
+    if (sub === 'export') {
+      const [target, extra] = rest;
+      const { format, output } = args.values;
+      if (!target || extra !== undefined) throw new UsageError('export takes one MODEL');
+      if (!output) throw new UsageError('export needs --output DIR (a new or empty directory)');
+      return exportCommand(io, target, format ?? '', output);
+    }
+    throw new UsageError(`expected list, show, promote or export${sub ? `, got '${sub}'` : ''}`);
   },
 };

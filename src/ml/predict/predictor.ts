@@ -3,13 +3,14 @@
  * (src/ml/data/preprocessing.ts — the one implementation evaluate, predict, serve and export share).
  * `predict`, `serve` and the `predict` stage all go through `loadPredictor` and `predictBatch`.
  */
-import { InvalidInputError } from '../../core/errors';
+import { InvalidInputError, NotFoundError } from '../../core/errors';
 import type { ObjectStore } from '../../storage/object-store';
 import type { Tf } from '../backend';
 import { applyToImages, applyToRows, type Preprocessing } from '../data/preprocessing';
 import { readPreprocessingBeside } from '../data/preprocessing-file';
 import type { LayersModel } from '../models/architectures';
 import { loadModel, type ModelLocationOptions } from '../models/load-model';
+import { modelJsonUri } from '../models/model-io';
 import { resolveModelUri } from '../models/registry';
 import type { PredictionRecord } from './prediction-inputs';
 
@@ -23,13 +24,24 @@ export interface Predictor {
   readonly tf: Tf;
 }
 
+/** `NAME@VERSION|ALIAS` without a scheme (as `fineflow models show` takes it) names a registered model. */
+export function registryUriOfBareName(uri: string): string {
+  return /^[a-z0-9][a-z0-9._-]*(@[A-Za-z0-9._-]+)?$/.test(uri) ? `registry://${uri}` : uri;
+}
+
 export async function loadPredictor(
   tf: Tf,
   store: ObjectStore,
-  uri: string,
+  asked: string,
   location: ModelLocationOptions,
 ): Promise<Predictor> {
+  const uri = registryUriOfBareName(asked);
   const resolvedUri = await resolveModelUri(store, uri, location.registryBucket);
+  if (resolvedUri.startsWith('s3://') && !(await store.stat(modelJsonUri(resolvedUri))))
+    throw new NotFoundError(
+      `model ${uri} does not exist (no ${modelJsonUri(resolvedUri)}); name a model a fine-tune stage wrote, or registry://NAME@VERSION (fineflow models list)`,
+      { uri },
+    );
   const preprocessing = await readPreprocessingBeside(store, resolvedUri);
   if (!preprocessing)
     throw new InvalidInputError(

@@ -156,7 +156,21 @@ it(
     assert.match(outside.stderr, /FINEFLOW_FILE_ROOTS|file roots|not inside/i);
     const noModel = await fineflow('predict', `s3://${bucket}/nothing/model.json`, 'rows.csv');
     assert.equal(noModel.code, 1);
-    assert.match(noModel.stderr, /has no preprocessing\.json/);
+    assert.match(noModel.stderr, /model s3:\/\/\S+\/nothing\/model\.json does not exist/);
+    const notRegistered = await fineflow('predict', 'nosuch@1', 'rows.csv');
+    assert.equal(notRegistered.code, 1);
+    assert.match(notRegistered.stderr, /model nosuch is not in the registry/);
+    const bare = `s3://${bucket}/bare/model.json`;
+    const { tf } = loadTf({ preference: 'auto' });
+    await saveModel(
+      tf,
+      createObjectStoreFromConfig(loadConfig(process.env)),
+      buildModel(tf, { kind: 'mlp', inputShape: [4], hidden: [2] }, { numClasses: 2 }),
+      bare,
+    );
+    const noPreprocessing = await fineflow('predict', bare, 'rows.csv');
+    assert.equal(noPreprocessing.code, 1);
+    assert.match(noPreprocessing.stderr, /has no preprocessing\.json/);
     assert.equal((await fineflow('predict', modelUri)).code, 2);
     assert.equal((await fineflow('predict', modelUri, 'rows.csv', '--batch-size', '0')).code, 2);
   },
