@@ -29,7 +29,10 @@ import {
   showModel,
   versionPrefix,
 } from '../../src/ml/models/registry';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { joinS3Uri } from '../../src/core/storage/uri';
+import { createOutboundPolicy, installOutboundPolicy, outboundPolicy } from '../../src/security/outbound';
 import type { JsonObject, Plan } from '../../src/core/spec/plan-types';
 import { runCli, startServeProcess } from '../helpers/cli';
 import { generateChurn, pushChurnCsv, pushDefects, pushDigits, pushShapes } from './helpers/example-data';
@@ -44,6 +47,7 @@ import {
 
 const TESTED = [
   'batch-predict.yaml',
+  'candidate-fan-out.yaml',
   'defect-detection.yaml',
   'pretrain-digits.yaml',
   'pretrain-surface.yaml',
@@ -637,5 +641,61 @@ test(
     t.diagnostic(
       `test accuracy: fine-tuned MLP ${String(metricsOf(run).accuracy)}, scikit-learn ${sklearn.metrics.accuracy} (${sklearn.metrics.count} examples)`,
     );
+  },
+);
+
+test(
+  'candidate-fan-out: fine-tunes every ranked candidate (forEach over an upstream output), evaluates the best, and a finally stage notifies a webhook',
+  TIMEOUT,
+  async () => {
+    assert.ok(await latestVersion('churn-mlp'), 'tabular registered churn-mlp');
+    const bodies: JsonObject[] = [];
+    const server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as JsonObject);
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const webhook = `http://127.0.0.1:${(server.address() as AddressInfo).port}/services/churn`;
+    // As an operator would: the worker may post to this webhook, on a loopback address.
+    const previous = outboundPolicy();
+    installOutboundPolicy(
+      createOutboundPolicy({ ...previous.config, allowUrlPrefixes: [webhook], allowAddresses: ['127.0.0.1'] }),
+    );
+    try {
+      const candidates = JSON.stringify(['registry://churn-mlp@1', 'registry://churn-mlp@latest']);
+      const run = await rt.run(
+        rt.plan(
+          { file: 'pipelines/candidate-fan-out.yaml' },
+          { dataset: datasets.churnQ3, candidates, epochs: '5', webhook },
+        ),
+      );
+      assertSucceeded(run);
+      const ranking = run.stage('rank').outputs?.ranking as { model: string }[];
+      const instances = run.state.stages.filter((s) => s.instanceOf === 'tune');
+      assert.deepEqual(
+        instances.map((s) => [s.status, (s.item as { model: string }).model]),
+        ranking.map((r) => ['succeeded', r.model]),
+      );
+      // Fan-in: the lists over the instances, in ranking order, from which evaluate's model was picked.
+      const tune = run.stage('tune').outputs as { model: string[]; metrics: { validation: { accuracy: number } }[] };
+      assert.equal(tune.model.length, ranking.length);
+      assert.ok(
+        tune.metrics.every((m) => typeof m.validation.accuracy === 'number'),
+        JSON.stringify(tune.metrics),
+      );
+      const accuracy = accuracyOf(run);
+      assert.equal(run.stage('notify').outputs?.status, 204);
+      assert.equal(bodies.length, 1);
+      assert.equal(bodies[0]?.runId, run.runId);
+      assert.equal(bodies[0]?.message, `churn-candidates succeeded: test accuracy ${accuracy}, failed stages []`);
+      assert.equal((bodies[0]?.data as JsonObject).accuracy, accuracy);
+    } finally {
+      installOutboundPolicy(previous);
+      await new Promise((resolve) => server.close(resolve));
+    }
   },
 );
