@@ -259,7 +259,7 @@ export function stageActivity(
         secretValues.length > 0
           ? (JSON.parse(scrubSecrets(JSON.stringify(result), secretValues)) as StageActivityResult)
           : result;
-      return { ...recorded, attempt };
+      return { ...recorded, attempt, endedAt: new Date().toISOString() };
     } catch (thrown) {
       // Stopped by the cancel watch before the SDK heard of it (next heartbeat): end now as a
       // non-retryable cancellation, which the run records as cancelled.

@@ -40,6 +40,7 @@ import { RunTracker } from '../src/core/run/run-tracker';
 import { datasetVersionOf, stageTriggerOf } from '../src/core/run/run-trigger';
 import {
   DEFAULT_HISTORY_EVENT_LIMIT,
+  stageEndTime,
   type CacheLookupInput,
   type CacheLookupResult,
   type CacheRecordInput,
@@ -578,7 +579,9 @@ async function executeStage(
     }
   }
   const attempts = result.attempt !== undefined ? result.attempt - priorAttempts : 1;
-  run.markSucceeded(stage.id, now(), result.outputs, attempts, digest);
+  // The stage worker's end time: a control worker that was down when the stage ended does not stretch it.
+  const endedAt = stageEndTime(result.endedAt, run.stage(stage.id).startedAt, now());
+  run.markSucceeded(stage.id, endedAt, result.outputs, attempts, digest);
 }
 
 /**

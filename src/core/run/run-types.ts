@@ -204,6 +204,22 @@ export interface StageActivityResult {
   readonly artifacts?: readonly { readonly uri: string; readonly sha256: string }[];
   /** Set by the stage runner: the attempt within the run that produced this result. */
   readonly attempt?: number;
+  /**
+   * Set by the stage runner: when the attempt ended, by the stage worker's clock (ISO 8601). The
+   * run records it as the stage's end, so time when no control worker ran is not counted.
+   */
+  readonly endedAt?: string;
+}
+
+/**
+ * The end time a run records for a stage: the stage worker's reported end when it is plausible
+ * (after the stage started, not after the workflow's now), else now.
+ */
+export function stageEndTime(reported: string | undefined, startedAt: string | undefined, now: string): string {
+  if (reported === undefined) return now;
+  const at = Date.parse(reported);
+  const earliest = startedAt !== undefined ? Date.parse(startedAt) : Number.NEGATIVE_INFINITY;
+  return Number.isFinite(at) && at >= earliest && at <= Date.parse(now) ? new Date(at).toISOString() : now;
 }
 
 /**

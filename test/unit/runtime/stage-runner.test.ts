@@ -46,7 +46,9 @@ test('a stage runs with its inputs, heartbeats progress and writes its log to th
     return { outputs: { y: 2 } };
   });
   const result = await env.run(activity, input());
-  assert.deepEqual(result, { outputs: { y: 2 }, attempt: 1 });
+  const { endedAt, ...rest } = result as { endedAt?: string };
+  assert.deepEqual(rest, { outputs: { y: 2 }, attempt: 1 });
+  assert.ok(Math.abs(Date.parse(endedAt ?? '') - Date.now()) < 5_000, `endedAt ${endedAt}`);
   // The heartbeat names its sender, so the client can tell whose progress it is and when it is overdue.
   assert.deepEqual(heartbeats[0], { message: 'epoch 1/2', fraction: 0.5, stageId: 'train', attempt: 1, everyMs: 2400 });
   const log = await logText(store, 1);
