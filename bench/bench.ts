@@ -5,6 +5,8 @@
  *
  *   npm run bench                       # all sections
  *   npm run bench -- --only spec,sweep  # some sections
+ *   npm run bench -- --only scale -- --full   # arguments after a second `--` go to each section's script
+ *   FINEFLOW_STACK_PROFILE=prod npm run bench -- --only scale   # on the production-shaped stack (root)
  *
  * Sections that need Temporal and MinIO get a dedicated local stack (own ports and state dir),
  * started here and stopped at the end.
@@ -23,12 +25,6 @@ interface Section {
 }
 
 const SECTIONS: readonly Section[] = [
-  {
-    name: 'cli',
-    script: 'bench/cli-bench.ts',
-    needsStack: false,
-    what: '`fineflow --help`, `worker --help`, `completion bash` start-up vs `node -e 0`',
-  },
   {
     name: 'spec',
     script: 'bench/spec-bench.ts',
@@ -49,12 +45,6 @@ const SECTIONS: readonly Section[] = [
   },
   { name: 'ml', script: 'bench/ml-bench.ts', needsStack: false, what: 'fine-tuned vs from-scratch accuracy and time' },
   {
-    name: 'serve',
-    script: 'bench/serve-bench.ts',
-    needsStack: false,
-    what: 'fineflow serve requests/s and p50/p99 latency, single and batched, vs in-process model.predict',
-  },
-  {
     name: 'orchestration',
     script: 'bench/orchestration-bench.ts',
     needsStack: true,
@@ -65,12 +55,6 @@ const SECTIONS: readonly Section[] = [
     script: 'bench/scale-bench.ts',
     needsStack: true,
     what: '10/100/1000 concurrent runs and a 1000-stage fan-out vs a hand-written workflow; chained-stage latency split',
-  },
-  {
-    name: 'ui',
-    script: 'bench/ui-bench.ts',
-    needsStack: true,
-    what: "fineflow ui: a 500-stage run's page load and API answer vs the CLI's status --json",
   },
   {
     name: 'cache',
@@ -85,6 +69,7 @@ const SECTIONS: readonly Section[] = [
 const root = path.resolve(__dirname, '..');
 
 function stackEnv(): NodeJS.ProcessEnv {
+  if (process.env.FINEFLOW_STACK_PROFILE === 'prod') return prodStackEnv();
   const ports = { temporal: 7255, ui: 8255, minio: 9255, console: 9256 };
   return {
     ...process.env,
@@ -98,14 +83,33 @@ function stackEnv(): NodeJS.ProcessEnv {
   };
 }
 
+/** The prod profile (infra/stack-prod.sh) has its own addresses and users; `stack.sh env` prints them once it is up. */
+function prodStackEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, FINEFLOW_STACK_DIR: path.join(root, '.fineflow', 'bench-prod') };
+}
+
+function prodExports(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const printed = spawnSync('bash', ['infra/stack.sh', 'env'], { cwd: root, env, encoding: 'utf8' });
+  if (printed.status !== 0) throw new Error(`infra/stack.sh env failed: ${printed.stderr}`);
+  const exports: NodeJS.ProcessEnv = {};
+  for (const match of printed.stdout.matchAll(/^export ([A-Z0-9_]+)=(.*)$/gm)) {
+    const [, name, value] = match;
+    if (name !== undefined) exports[name] = (value ?? '').replace(/^"(.*)"$/, '$1');
+  }
+  return exports;
+}
+
 function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv): number {
   const result = spawnSync(command, args, { cwd: root, env, stdio: 'inherit' });
   return result.status ?? 1;
 }
 
 function main(argv: readonly string[]): number {
-  const onlyIndex = argv.indexOf('--only');
-  const only = onlyIndex >= 0 ? new Set((argv[onlyIndex + 1] ?? '').split(',').filter(Boolean)) : undefined;
+  const separator = argv.indexOf('--');
+  const sectionArgs = separator >= 0 ? argv.slice(separator + 1) : [];
+  const own = separator >= 0 ? argv.slice(0, separator) : argv;
+  const onlyIndex = own.indexOf('--only');
+  const only = onlyIndex >= 0 ? new Set((own[onlyIndex + 1] ?? '').split(',').filter(Boolean)) : undefined;
   const unknown = only ? [...only].filter((n) => !SECTIONS.some((s) => s.name === n)) : [];
   if (unknown.length > 0) {
     process.stderr.write(
@@ -120,6 +124,7 @@ function main(argv: readonly string[]): number {
   if (needsStack && run('bash', ['infra/stack.sh', 'up'], env) !== 0) return 1;
   const outcomes: { name: string; status: number; seconds: number }[] = [];
   try {
+    if (needsStack && env.FINEFLOW_STACK_PROFILE === 'prod') Object.assign(env, prodExports(env));
     for (const section of chosen) {
       process.stdout.write(`\n=== bench ${section.name}: ${section.what}\n`);
       if (section.before && run(process.execPath, ['--import', 'tsx', section.before], env) !== 0) {
@@ -127,7 +132,8 @@ function main(argv: readonly string[]): number {
         continue;
       }
       const started = process.hrtime.bigint();
-      const status = run(process.execPath, ['--import', 'tsx', section.script, ...(section.args ?? [])], env);
+      const args = [...(section.args ?? []), ...sectionArgs];
+      const status = run(process.execPath, ['--import', 'tsx', section.script, ...args], env);
       outcomes.push({ name: section.name, status, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
     }
   } finally {

@@ -17,13 +17,15 @@ export interface HandWrittenInput {
   readonly taskQueue: string;
   readonly runId: string;
   readonly bucket: string;
+  /** Start-to-close timeout of each activity, as the Fineflow plan's stages have it (default 10 s). */
+  readonly timeoutMs?: number;
 }
 
 export async function handWrittenPipeline(input: HandWrittenInput): Promise<number> {
   const activities = proxyActivities<Record<string, (i: StageActivityInput) => Promise<StageActivityResult>>>({
     taskQueue: input.taskQueue,
     // Same options as the benchmark plan's stages (STAGE_TIMEOUT_MS, 3 attempts, 100 ms apart).
-    startToCloseTimeout: '10 seconds',
+    startToCloseTimeout: input.timeoutMs ?? 10_000,
     retry: { maximumAttempts: 3, initialInterval: 100, backoffCoefficient: 1, maximumInterval: 100 },
   });
   const noop = activities[input.activityType];

@@ -4,7 +4,10 @@
  * calling the same stage activity (`test-noop` through the stage runner: log write, cancel watch
  * and all), in the same process, on the same workers, against the stack named by the environment.
  *
- *   node --import tsx bench/scale-bench.ts [--runs 10,100,1000] [--fan-out 1000] [--chain 20]
+ *   node --import tsx bench/scale-bench.ts [--full] [--runs 10,100,1000] [--fan-out 1000] [--chain 20] [--no-before]
+ *
+ * Default: 10 and 100 runs, a 300-stage fan-out, a 10-stage chain; `--full` (issue 17's shapes): 10, 100
+ * and 1,000 runs, a 1,000-stage fan-out, a 20-stage chain. `npm run bench -- --only scale -- --full`.
  *
  * For each shape and variant: makespan (all runs submitted at once → all ended), sustained
  * stages/s, p50/p99 dispatch latency (run submitted → its first stage starts on the worker), and
@@ -152,6 +155,7 @@ async function oneRun(h: Harness, variant: Variant, shape: Shape, stages: number
     taskQueue: taskQueueForPool(h.stagePool),
     runId: id,
     bucket: h.bucket,
+    timeoutMs: STAGE_TIMEOUT_MS,
   };
   await h.client.workflow.start('handWrittenPipeline', {
     taskQueue: h.runs.workflowTaskQueue,
@@ -361,13 +365,17 @@ function listArg(argv: readonly string[], name: string, fallback: number[]): num
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const runCounts = listArg(argv, '--runs', [10, 100, 1000]);
-  const [fanOut = 1000] = listArg(argv, '--fan-out', [1000]);
-  const [chain = 20] = listArg(argv, '--chain', [20]);
+  // Quick by default (a few minutes on a shared machine); --full is issue 17's shapes.
+  const full = argv.includes('--full');
+  const runCounts = listArg(argv, '--runs', full ? [10, 100, 1000] : [10, 100]);
+  const [fanOut = 0] = listArg(argv, '--fan-out', [full ? 1000 : 300]);
+  const [chain = 0] = listArg(argv, '--chain', [full ? 20 : 10]);
+  // The before/after chain compares dev-server settings; the prod profile runs on PostgreSQL.
+  const before = !argv.includes('--no-before') && process.env.FINEFLOW_STACK_PROFILE !== 'prod';
   const h = await startHarness();
   const ratios: number[] = [];
   try {
-    if (chain > 0) await (argv.includes('--no-before') ? chainLatency(h, chain) : chainBeforeAfter(h, chain));
+    if (chain > 0) await (before ? chainBeforeAfter(h, chain) : chainLatency(h, chain));
     // Small runs: a two-stage chain each, so every run schedules twice.
     for (const count of runCounts.filter((c) => c > 0)) {
       const hw = await phase(h, 'hand-written', 'chain', count, 2);
