@@ -99,6 +99,7 @@ function programEnv(inputs: JsonObject, workDir: string, input: StageActivityInp
     PYTHONUNBUFFERED: '1',
     FINEFLOW_WORK_DIR: workDir,
     FINEFLOW_RESULTS: join(workDir, '.fineflow', 'results.json'),
+    FINEFLOW_PARAMS: join(workDir, '.fineflow', 'params.json'),
     FINEFLOW_RUN_ID: input.context.runId,
     FINEFLOW_STAGE_ID: input.context.stageId,
     FINEFLOW_ATTEMPT: String(input.context.attempt),
@@ -131,6 +132,11 @@ async function prepareWorkDir(config: CommandConfig, input: StageActivityInput):
   const workDir = await mkdtemp(join(config.workRoot, `${safeStage}-`));
   await mkdir(join(workDir, '.fineflow', 'tmp'), { recursive: true });
   return workDir;
+}
+
+/** `params` as JSON where $FINEFLOW_PARAMS points (`{}` without params, so a program can always read it). */
+async function writeParams(workDir: string, inputs: JsonObject): Promise<void> {
+  await writeFile(join(workDir, '.fineflow', 'params.json'), JSON.stringify(record(inputs.params)), { flag: 'wx' });
 }
 
 async function writeInlineFiles(workDir: string, inputs: JsonObject): Promise<void> {
@@ -179,6 +185,7 @@ export function createCommandStage(config: CommandConfig): StageImplementation {
         log: runtime.log,
       });
       await writeInlineFiles(workDir, inputs);
+      await writeParams(workDir, inputs);
       runtime.log(`running ${program} (${executable}) with ${run.length - 1} arguments in ${workDir}`);
       const log = programLog(runtime);
       let lastMetrics: Record<string, number> = {};

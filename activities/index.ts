@@ -22,6 +22,7 @@ import { prepareDataStage } from './prepare-data';
 import { registerModelStage } from './register-model';
 import { selectModelStage } from './select-model';
 import { createSweepTrialActivities } from './sweep-trial';
+import { createSweepTrialStageActivities } from './sweep-trial-stage';
 import { stageActivity, type StageImplementation, type StageRunnerDeps } from './stage-runner';
 
 /** Built-in stage types: type name → implementation. */
@@ -58,7 +59,11 @@ export function stageTypeNames(deps: Pick<ActivityDeps, 'extraStages'>): string[
 /** Stage activities (and the sweep's trial segments, which run on a stage's pool): what every pool's worker registers. */
 export function createStageActivities(deps: ActivityDeps): Record<string, (...args: never[]) => Promise<unknown>> {
   const command = createCommandStage(deps.command ?? NO_COMMANDS);
-  const all = { ...STAGE_IMPLEMENTATIONS, command, ...deps.extraStages };
+  const all: { readonly [typeName: string]: StageImplementation } = {
+    ...STAGE_IMPLEMENTATIONS,
+    command,
+    ...deps.extraStages,
+  };
   // A stage module must not register a name the workflow would refuse, nor shadow a runtime activity.
   const misnamed = Object.keys(all).filter((name) => !STAGE_TYPE_NAME.test(name));
   if (misnamed.length > 0)
@@ -69,7 +74,16 @@ export function createStageActivities(deps: ActivityDeps): Record<string, (...ar
   const stages: Record<string, StageActivity> = Object.fromEntries(
     Object.entries(all).map(([typeName, implementation]) => [typeName, stageActivity(typeName, implementation, deps)]),
   );
-  return { ...createSweepTrialActivities({ store: deps.store, ...(deps.ml ? { ml: deps.ml } : {}) }), ...stages };
+  // A sweep's trialStage trial runs the same implementation, its progress also forwarded to the sweep.
+  const trialStage = createSweepTrialStageActivities((uses, onProgress) => {
+    const implementation = Object.prototype.hasOwnProperty.call(all, uses) ? all[uses] : undefined;
+    return implementation ? stageActivity(uses, implementation, { ...deps, onProgress }) : undefined;
+  });
+  return {
+    ...createSweepTrialActivities({ store: deps.store, ...(deps.ml ? { ml: deps.ml } : {}) }),
+    ...trialStage,
+    ...stages,
+  };
 }
 
 /** Runtime activities the workflows call on their own (control) task queue. */

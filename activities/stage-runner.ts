@@ -75,6 +75,8 @@ export interface StageRunnerDeps {
   readonly metrics?: FineflowMetrics;
   /** Every stage log line also goes here, with its ids (FINEFLOW_LOG_FORMAT=json); default: only the store. */
   readonly logEcho?: (record: StageLogRecord) => void;
+  /** Sees every progress report, unthrottled: a sweep trial forwards its intermediate values (activities/sweep-trial-stage.ts). */
+  readonly onProgress?: (progress: StageProgress) => void;
 }
 
 /** Heartbeat throttle of workers that set none (StageRunnerDeps.progressIntervalMs). */
@@ -236,6 +238,7 @@ export function stageActivity(
       log: (line) => log.append(scrubSecrets(redactUrisIn(line), secretValues)),
       heartbeat(progress) {
         if (progress) {
+          deps.onProgress?.(progress);
           measured?.progress(progress.detail);
           lastProgress = progress;
         }

@@ -27,15 +27,22 @@
  *   cancelled, and in a non-cancellable scope the results (finished trials kept, running ones
  *   marked `cancelled`, the document marked partial) and the log's last lines are written
  *   before the cancellation propagates.
- * Outputs (the stage type's declared names): `best`, `bestModel`, `bestMetric`, `trials`, `results`.
+ * - With `trialStage` (src/core/sweep/trial-stage.ts) every trial is one `sweepTrialStage` activity
+ *   running a stage of that type (e.g. a `command`) whole. It cannot pause between rungs, so it
+ *   signals the values early stopping judges while it runs (`sweepTrialReport`); to prune, the
+ *   workflow cancels the trial's activity (its process group ends) and records it as stopped.
+ * Outputs (the stage type's declared names): `best`, `bestModel` (fine-tune trials), `bestOutputs`
+ * (trialStage trials: the best trial's outputs), `bestMetric`, `trials`, `results`.
  */
 import {
   ActivityCancellationType,
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   condition,
   continueAsNew,
   defineQuery,
+  defineSignal,
   getExternalWorkflowHandle,
   isCancellation,
   proxyActivities,
@@ -44,6 +51,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SweepTrialActivities } from '../activities/sweep-trial';
+import type { SweepTrialStageActivities } from '../activities/sweep-trial-stage';
 import { ERROR_TYPES, FineflowError, NON_RETRYABLE_ERROR_TYPES } from '../src/core/errors';
 import type { StageProgressSignal } from '../src/core/run/progress';
 import { RUN_SIGNALS, type StageActivityResult } from '../src/core/run/run-types';
@@ -59,8 +67,12 @@ import {
   sweepStartedLine,
 } from '../src/core/sweep/sweep-log';
 import { cancelledResultsTable, trialsOutput, type SweepOutcome } from '../src/core/sweep/sweep-results';
+import { objectiveFromOutputs, reportSteps, trialStageInputs } from '../src/core/sweep/trial-stage';
 import {
   SWEEP_QUERIES,
+  SWEEP_SIGNALS,
+  type SweepTrialStageResult,
+  type TrialReportSignal,
   type HyperparameterSweepInput,
   type InFlightTrial,
   type SegmentRecord,
@@ -84,6 +96,9 @@ import {
 } from '../src/core/sweep';
 
 export const sweepStateQuery = defineQuery<SweepStatus>(SWEEP_QUERIES.state);
+export const trialReportSignal = defineSignal<[TrialReportSignal]>(SWEEP_SIGNALS.trialReport);
+/** A trialStage trial's stage runner relays its progress as a run would get it; the sweep has its own record. */
+const trialProgressSignal = defineSignal<[unknown]>(RUN_SIGNALS.stageProgress);
 
 const DEFAULT_CONTINUE_AS_NEW_EVENTS = 4_000;
 
@@ -120,6 +135,23 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
     },
     cancellationType: ActivityCancellationType.TRY_CANCEL,
   });
+  // A trialStage trial runs whole; cancelling it (to prune) waits until its process group ended.
+  const stageTrials = proxyActivities<SweepTrialStageActivities>({
+    taskQueue: taskQueueForPool(execution.pool),
+    startToCloseTimeout: execution.segmentTimeoutMs,
+    heartbeatTimeout: execution.heartbeatTimeoutMs ?? 60_000,
+    retry: {
+      maximumAttempts: execution.retry?.maxAttempts ?? 3,
+      initialInterval: execution.retry?.initialIntervalMs ?? 1_000,
+      backoffCoefficient: Math.max(1, execution.retry?.backoffCoefficient ?? 2),
+      maximumInterval: Math.max(
+        execution.retry?.maximumIntervalMs ?? 30_000,
+        execution.retry?.initialIntervalMs ?? 1_000,
+      ),
+      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+    },
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
   const bookkeeping = proxyActivities<SweepTrialActivities>({
     taskQueue: taskQueueForPool(execution.pool),
     startToCloseTimeout: '2 minutes',
@@ -129,8 +161,10 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
   let changes = 0;
   const running = new Map<number, { readonly scope: CancellationScope; readonly done: Promise<void> }>();
   let outcome: SweepOutcome | undefined;
+  let bestOutputs = carry?.bestOutputs;
 
   setHandler(sweepStateQuery, (): SweepStatus => status(state, generation, lastWorker, inFlight, outcome));
+  setHandler(trialProgressSignal, () => undefined);
 
   // The stage log: lines queue here and go out one append at a time, never cancelled half-way
   // (a cancelled append still running on a worker could overwrite the one after it).
@@ -283,13 +317,110 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
     running.set(trialId, { scope, done });
   };
 
+  setHandler(trialReportSignal, (report: TrialReportSignal): void => {
+    const trial = inFlight.get(report.trialId);
+    if (!plan.trialStage || !trial || !running.has(report.trialId)) return;
+    if (!Number.isSafeInteger(report.step) || report.step < 0 || typeof report.value !== 'number') return;
+    const metric = state.config.objective.metric;
+    const decision = recordIntermediate(state, report.trialId, report.step, report.value);
+    state = decision.state;
+    inFlight.set(report.trialId, { ...trial, epochsDone: Math.max(trial.epochsDone, report.step) });
+    log(`trial ${report.trialId} step ${report.step}: ${metric}=${Number(report.value.toPrecision(4))}`);
+    if (decision.stop) {
+      log(prunedLine(report.trialId, report.step, decision.reason).replace(' at epoch ', ' at step '));
+      running.get(report.trialId)?.scope.cancel();
+    }
+    changes += 1;
+  });
+
+  /** Records a finished trialStage trial: its objective from its outputs, and the outputs if it leads. */
+  const onTrialStageEnd = (trialId: number, result: SweepTrialStageResult): void => {
+    const trial = inFlight.get(trialId);
+    if (!trial) return;
+    const steps = result.lastStep ?? trial.epochsDone;
+    segments.push({
+      trialId,
+      fromEpoch: 0,
+      toEpoch: steps,
+      worker: result.worker,
+      startedAtMs: result.startedAtMs,
+      endedAtMs: result.endedAtMs,
+      attempt: result.attempt,
+      resumedFromEpoch: 0,
+    });
+    lastWorker.set(trialId, result.worker);
+    inFlight.delete(trialId);
+    const durationMs = Math.max(0, result.endedAtMs - result.startedAtMs);
+    const metric = state.config.objective.metric;
+    const value = objectiveFromOutputs(result.outputs, metric);
+    if (value === undefined) {
+      const error = `the trial's outputs have no finite ${metric} (read from outputs.metrics.${metric}, else outputs.${metric}); a command writes it to $FINEFLOW_RESULTS metrics or a ::fineflow:: metrics line`;
+      state = recordResult(state, trialId, { status: 'failed', error, durationMs });
+      log(failedLine(trialId, error));
+      return;
+    }
+    state = recordResult(state, trialId, { status: 'completed', value, epochs: steps, durationMs });
+    const recorded = state.trials.find((candidate) => candidate.trialId === trialId);
+    if (recorded?.status === 'stopped') return; // pruned, but it ended before the cancellation reached it
+    log(`trial ${trialId} finished with ${metric}=${Number(value.toPrecision(4))} on ${result.worker}`);
+    if (best(state)?.trialId === trialId) bestOutputs = { trialId, outputs: result.outputs };
+  };
+
+  const onTrialStageFailure = (trialId: number, error: unknown): void => {
+    const pruned = state.trials.find((candidate) => candidate.trialId === trialId)?.stopRequested;
+    if (pruned && endedByCancel(error)) {
+      const trial = inFlight.get(trialId);
+      state = recordResult(state, trialId, {
+        status: 'stopped',
+        epochs: pruned.epoch,
+        ...(trial ? { durationMs: trial.durationMs } : {}),
+      });
+      inFlight.delete(trialId);
+      return;
+    }
+    onSegmentFailure(trialId, error);
+  };
+
+  const startTrialStage = (trialId: number): void => {
+    const params = state.trials.find((candidate) => candidate.trialId === trialId)?.params;
+    const trialStage = plan.trialStage;
+    if (!params || !trialStage) return;
+    log(`trial ${trialId} started with ${JSON.stringify(params)}: a ${trialStage.uses} stage`);
+    const scope = new CancellationScope();
+    const done = scope
+      .run(() =>
+        stageTrials.sweepTrialStage({
+          context,
+          trialId,
+          uses: trialStage.uses,
+          inputs: trialStageInputs(trialStage, params as JsonObject),
+          metric: state.config.objective.metric,
+          reportSteps: reportSteps(state),
+        }),
+      )
+      .then(
+        (result) => onTrialStageEnd(trialId, result),
+        (error: unknown) => onTrialStageFailure(trialId, error),
+      )
+      .finally(() => {
+        running.delete(trialId);
+        changes += 1;
+        reportToParent(input, state);
+      });
+    running.set(trialId, { scope, done });
+  };
+  const startTrial = plan.trialStage ? startTrialStage : startSegment;
+
   const failedCount = (): number => state.trials.filter((trial) => trial.status === 'failed').length;
   const continueAsNewAfter = execution.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_EVENTS;
   let draining = false;
 
   const winnerModel = (): { readonly winner?: ReturnType<typeof best>; readonly bestModel?: string } => {
     const winner = best(state);
-    return winner ? { winner, bestModel: `${trialPrefix(context.outputPrefix, winner.trialId)}model/model.json` } : {};
+    if (!winner) return {};
+    // A trialStage trial has no model of the sweep's making; its outputs are `bestOutputs`.
+    if (plan.trialStage) return { winner };
+    return { winner, bestModel: `${trialPrefix(context.outputPrefix, winner.trialId)}model/model.json` };
   };
   const summarise = (): string => {
     const counts = sweepProgress(state);
@@ -300,12 +431,12 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
     for (;;) {
       if (failedCount() > plan.toleratedFailures) break;
       if (!draining) {
-        for (const trialId of inFlight.keys()) if (!running.has(trialId)) startSegment(trialId);
+        for (const trialId of inFlight.keys()) if (!running.has(trialId)) startTrial(trialId);
         const next = nextTrials(state);
         state = next.state;
         for (const trial of next.trials) {
           inFlight.set(trial.trialId, { trialId: trial.trialId, epochsDone: 0, durationMs: 0 });
-          startSegment(trial.trialId);
+          startTrial(trial.trialId);
         }
       }
       if (running.size === 0) {
@@ -321,6 +452,7 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
               ...(deadlineMs !== undefined ? { deadlineMs } : {}),
               generation: generation + 1,
               logLines,
+              ...(bestOutputs !== undefined ? { bestOutputs } : {}),
             },
           });
         }
@@ -397,7 +529,7 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
     ),
   );
   await drainLog();
-  if (failedTooOften || !winner || !bestModel) {
+  if (failedTooOften || !winner || (!bestModel && !plan.trialStage)) {
     throw ApplicationFailure.create({
       type: ERROR_TYPES.invalidInput,
       nonRetryable: true,
@@ -407,10 +539,12 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
       details: [{ results: written.json }],
     });
   }
+  const winnerOutputs = bestOutputs?.trialId === winner.trialId ? bestOutputs.outputs : undefined;
   return {
     outputs: {
       best: winner.params as JsonObject,
-      bestModel,
+      ...(bestModel !== undefined ? { bestModel } : {}),
+      ...(winnerOutputs !== undefined ? { bestOutputs: winnerOutputs } : {}),
       bestMetric: winner.value,
       trials: trialsOutput(table, segments),
       results: written.json,
@@ -468,6 +602,16 @@ function reportToParent(input: HyperparameterSweepInput, state: SweepState): voi
   getExternalWorkflowHandle(parent.workflowId, parent.runId)
     .signal(RUN_SIGNALS.stageProgress, signal)
     .catch(() => undefined);
+}
+
+/**
+ * The trial's activity ended because this workflow cancelled it: the SDK's cancellation, or the
+ * stage runner's cancel watch, which ends a stage as a FineflowCancelled failure before the SDK hears.
+ */
+function endedByCancel(error: unknown): boolean {
+  if (isCancellation(error)) return true;
+  const cause = error instanceof ActivityFailure ? error.cause : undefined;
+  return cause instanceof ApplicationFailure && cause.type === ERROR_TYPES.cancelled;
 }
 
 function failureMessage(error: unknown): string {

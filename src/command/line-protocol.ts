@@ -7,6 +7,7 @@
  * | `progress` | 0…1, how far the program is |
  * | `message` | short text shown by `fineflow status` |
  * | `metrics` | `{name: number}`, the latest values (shown with the progress; the last ones are returned) |
+| `step` | integer ≥ 0: the metrics are the values after this step (an epoch, an iteration); a sweep's early stopping judges them |
  *
  * Any protocol line is also a heartbeat. Lines are untrusted: a malformed one is reported as a
  * log line, never fails the stage, and values are bounded before they reach the workflow.
@@ -20,6 +21,8 @@ export const MAX_LINE_CHARS = 8 * 1024;
 const MAX_MESSAGE_CHARS = 200;
 const MAX_METRICS = 32;
 const METRIC_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/** Largest `step` a line may carry (a sweep's step budget is at most 10,000). */
+const MAX_STEP = 1_000_000_000;
 
 export type ProtocolLine =
   | { readonly kind: 'log'; readonly text: string }
@@ -67,11 +70,18 @@ export function parseProtocolLine(line: string): ProtocolLine {
   const fraction = fields.progress;
   if (fraction !== undefined && (typeof fraction !== 'number' || !(fraction >= 0 && fraction <= 1)))
     return { kind: 'malformed', text: line, reason: '`progress` must be a number from 0 to 1' };
+  const step = fields.step;
+  if (step !== undefined && (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0 || step > MAX_STEP))
+    return { kind: 'malformed', text: line, reason: `\`step\` must be an integer from 0 to ${MAX_STEP}` };
   const message = progressMessage(fields.message, metrics);
+  const detail: JsonObject = {
+    ...(Object.keys(metrics).length > 0 ? { metrics } : {}),
+    ...(typeof step === 'number' ? { step } : {}),
+  };
   const progress: StageProgress = {
     ...(message !== undefined ? { message } : {}),
     ...(typeof fraction === 'number' ? { fraction } : {}),
-    ...(Object.keys(metrics).length > 0 ? { detail: { metrics } as JsonObject } : {}),
+    ...(Object.keys(detail).length > 0 ? { detail } : {}),
   };
   return { kind: 'progress', progress, metrics };
 }

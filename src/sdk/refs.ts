@@ -35,6 +35,10 @@ export type Widen<T> = T extends string
         ? readonly JsonValue[]
         : JsonObject;
 
+/** A value of an `any` input: JSON whose parts may be references too (e.g. a sweep's `trialStage.with`). */
+export type AnyIn =
+  string | number | boolean | null | Ref<unknown> | readonly AnyIn[] | { readonly [key: string]: AnyIn | undefined };
+
 /** A stage input: a literal value or a reference resolving to one. */
 export type In<T> = T | Ref<Widen<T>> | AnyRef;
 

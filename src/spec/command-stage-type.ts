@@ -23,6 +23,7 @@ export const COMMAND_LIMITS = Object.freeze({
   inlineFilesBytes: 1024 * 1024,
   declaredItems: 64,
   pathLength: 255,
+  paramsBytes: 64 * 1024,
 });
 
 /** A relative path inside the work directory: no `..`, no leading `/`, no empty segment. */
@@ -106,6 +107,12 @@ export const COMMAND_STAGE_TYPE: StageTypeDefinition = {
         type: 'object',
         additionalProperties: { type: 'string', maxLength: COMMAND_LIMITS.inlineFileBytes },
         description: 'relative path → text written into the work directory (small scripts, configs)',
+      },
+      params: {
+        type: 'object',
+        additionalProperties: { type: 'any' },
+        description:
+          'values for the program, written as JSON to the file $FINEFLOW_PARAMS names (a sweep lays its sampled values here: space `params.NAME`)',
       },
       env: {
         type: 'object',
@@ -274,9 +281,29 @@ function checkPaths(inputs: JsonObject, problems: StageInputProblem[]): void {
       });
 }
 
+function checkParams(inputs: JsonObject, problems: StageInputProblem[]): void {
+  const params = inputs.params;
+  if (params === undefined) return;
+  const count = entries(inputs, 'params').length;
+  if (count > COMMAND_LIMITS.declaredItems * 4)
+    problems.push({
+      path: 'params',
+      message: `params has ${count} entries; at most ${COMMAND_LIMITS.declaredItems * 4}`,
+      hint: 'group related values in one nested mapping',
+    });
+  const bytes = byteLength(JSON.stringify(params));
+  if (bytes > COMMAND_LIMITS.paramsBytes)
+    problems.push({
+      path: 'params',
+      message: `params is ${bytes} bytes as JSON; at most ${COMMAND_LIMITS.paramsBytes}`,
+      hint: 'pass large values through an input (`inputs:`) or `files:` instead',
+    });
+}
+
 /** Checks across fields of `command`'s inputs; see {@link COMMAND_LIMITS}. */
 export function checkCommandInputs(inputs: JsonObject): StageInputProblem[] {
   const problems: StageInputProblem[] = [];
+  checkParams(inputs, problems);
   checkCounts(inputs, problems);
   checkArgv(inputs, problems);
   checkEnv(inputs, problems);

@@ -16,6 +16,8 @@ export interface StageInputProblem {
   readonly path: string;
   readonly message: string;
   readonly hint?: string;
+  /** Diagnostic code; default `invalid-input` (e.g. `missing-input` for an input required only in some shapes). */
+  readonly code?: string;
 }
 
 export interface StageTypeDefinition {

@@ -9,6 +9,7 @@ import { splitProblems } from '../datasets/split-sources';
 import { InvalidInputError } from '../core/errors';
 import type { JsonObject, JsonValue } from '../core/spec/plan-types';
 import { OBJECTIVE_METRICS, planSweep } from '../core/sweep/sweep-plan';
+import { TRIAL_METRIC_PATTERN } from '../core/sweep/trial-stage';
 import { fromJson } from './located';
 import {
   OUTPUT_TYPES,
@@ -24,6 +25,7 @@ import { unknownNameHint } from '../core/spec/suggest';
 import { COMMAND_STAGE_TYPE } from './command-stage-type';
 import { PREDICT_STAGE_TYPE } from './predict-stage-type';
 import { NOTIFY_STAGE_TYPE } from './notify-stage-type';
+import { checkTrialStageSweep, spaceCandidates } from './sweep-trial-stage-check';
 import type { StageInputProblem, StageTypeDefinition } from './stage-type-definition';
 
 export type { StageInputProblem, StageOutput, StageTypeDefinition } from './stage-type-definition';
@@ -425,28 +427,6 @@ function fineTuneInputs(): ObjectSchema {
   return (registry.get('fine-tune') ?? BUILTIN_STAGE_TYPES.find((d) => d.name === 'fine-tune'))!.inputs;
 }
 
-/** Every value a space entry can hand a trial that decides its validity: range ends, choices, the fixed value. */
-function spaceCandidates(entry: JsonValue): { value: JsonValue; where: string }[] | { continuous: string } {
-  const e = ownObject(entry);
-  if (!e) return [{ value: entry, where: '' }];
-  for (const key of ['uniform', 'logUniform'] as const) {
-    const range = e[key];
-    if (Array.isArray(range)) return { continuous: key };
-  }
-  if (Array.isArray(e.int) && e.int.length === 2) {
-    const [low, high] = e.int as [JsonValue, JsonValue];
-    const step = typeof e.step === 'number' && e.step >= 1 ? e.step : 1;
-    if (typeof low !== 'number' || typeof high !== 'number' || low > high) return [];
-    return [
-      { value: low, where: '.int[0]' },
-      { value: low + Math.floor((high - low) / step) * step, where: '.int[1]' },
-    ];
-  }
-  if (Array.isArray(e.choice)) return e.choice.map((value, i) => ({ value, where: `.choice[${i}]` }));
-  if ('fixed' in e) return [{ value: e.fixed as JsonValue, where: '.fixed' }];
-  return [];
-}
-
 /**
  * The search space against the trial's input schema: every value a trial can receive, laid over
  * the trial settings as the sweep does (src/core/sweep/sweep-plan.ts `trialSettings`), must pass
@@ -538,6 +518,36 @@ function checkContinuous(
   return problems;
 }
 
+/**
+ * A sweep of fine-tune trials (no `trialStage`): the base model and data every trial fine-tunes,
+ * an objective the training loop measures, and a space of training settings.
+ */
+function fineTuneTrialProblems(inputs: JsonObject): StageInputProblem[] {
+  const problems: StageInputProblem[] = [];
+  for (const key of ['model', 'data'] as const)
+    if (inputs[key] === undefined)
+      problems.push({
+        path: key,
+        code: 'missing-input',
+        message: `${key} is required: the ${key === 'model' ? 'base model' : 'prepared dataset'} every fine-tune trial trains on`,
+        hint: `add ${key}: ${key === 'model' ? '${{ stages.select.outputs.model }}' : '${{ stages.prepare.outputs.dataset }}'} under with:, or make the trials another stage type with trialStage: {uses: command, with: {…}}`,
+      });
+  const metric = ownObject(inputs.objective)?.metric;
+  if (typeof metric === 'string' && !(OBJECTIVE_METRICS as readonly string[]).includes(metric))
+    problems.push({
+      path: 'objective.metric',
+      message: `objective.metric ${JSON.stringify(metric)} is not measured by a fine-tune trial`,
+      hint: `write one of ${OBJECTIVE_METRICS.join(', ')}${unknownNameSuffix(metric)}`,
+    });
+  return [...problems, ...checkSweepSpace(inputs)];
+}
+
+/** ` (did you mean X?)` for a near miss of an objective metric, else nothing. */
+function unknownNameSuffix(metric: string): string {
+  const hint = unknownNameHint(metric, [...OBJECTIVE_METRICS], 'metrics');
+  return /did you mean/i.test(hint) ? `; ${hint}` : '';
+}
+
 /** What the sweep workflow refuses before its first trial (src/core/sweep/sweep-plan.ts), for literal inputs. */
 function sweepPlanProblems(inputs: JsonObject): StageInputProblem[] {
   const { model: _model, data: _data, ...rest } = inputs;
@@ -553,6 +563,7 @@ function sweepPlanProblems(inputs: JsonObject): StageInputProblem[] {
         path: typeof where === 'string' ? where : '',
         message: error.message,
         ...(typeof error.details.hint === 'string' ? { hint: error.details.hint } : {}),
+        ...(typeof error.details.code === 'string' ? { code: error.details.code } : {}),
       },
     ];
   }
@@ -1106,9 +1117,10 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           description: 'what the sweep optimises',
           properties: {
             metric: {
-              type: 'enum',
-              values: [...OBJECTIVE_METRICS],
-              description: 'what every trial measures each epoch, e.g. validation.accuracy',
+              type: 'string',
+              pattern: TRIAL_METRIC_PATTERN.source,
+              maxLength: 128,
+              description: `fine-tune trials: what every trial measures each epoch (${OBJECTIVE_METRICS.join(', ')}); trialStage trials: a key of the trial's outputs.metrics or a dotted path into its outputs`,
             },
             goal: { type: 'enum', values: ['maximize', 'minimize'], default: 'maximize', description: 'direction' },
             target: {
@@ -1217,22 +1229,47 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           properties: TRAINING_PROPERTIES,
           description: 'fine-tune settings of every trial (values in `space` override these)',
         },
+        trialStage: {
+          type: 'object',
+          description:
+            'make every trial a stage of another type instead of a fine-tune (then omit model, data and trial): `space` names are dotted paths into `with` (e.g. params.C)',
+          properties: {
+            uses: {
+              type: 'string',
+              pattern: '^[a-z][a-z0-9-]*$',
+              maxLength: 64,
+              description: 'stage type of every trial, e.g. command',
+            },
+            with: {
+              type: 'object',
+              additionalProperties: { type: 'any' },
+              description: "the trial's inputs; each trial's sampled values are laid over them",
+            },
+          },
+          required: ['uses'],
+        },
       },
-      required: ['model', 'data', 'objective', 'space'],
+      required: ['objective', 'space'],
     },
     outputs: {
       best: { type: 'object', description: "the best trial's hyperparameters (feed to fine-tune `hyperparameters`)" },
-      bestModel: { type: 'uri', description: "the best trial's model" },
+      bestModel: { type: 'uri', description: "the best trial's model (fine-tune trials)" },
+      bestOutputs: {
+        type: 'object',
+        description: "the best trial's outputs (trialStage trials), e.g. a command's values and artifacts",
+      },
       bestMetric: { type: 'number', description: 'the objective value of the best trial' },
       trials: { type: 'array', description: 'every trial: parameters, metric per rung, status, duration' },
       results: { type: 'uri', description: 'results table (JSON and CSV) in the store' },
     },
     checkInputs(inputs) {
-      const problems = checkSweepSpace(inputs);
+      const problems = inputs.trialStage === undefined ? fineTuneTrialProblems(inputs) : [];
+      if (inputs.trialStage !== undefined)
+        problems.push(...checkTrialStageSweep(inputs, getStageType, [...registry.keys()].sort()));
       const space = inputs.space;
       if (space && typeof space === 'object' && !Array.isArray(space)) {
         for (const [name, entry] of Object.entries(space as JsonObject)) {
-          if (!ownValue(TRAINING_PROPERTIES, name)) {
+          if (inputs.trialStage === undefined && !ownValue(TRAINING_PROPERTIES, name)) {
             problems.push({
               path: `space.${name}`,
               message: `space.${name} is not a training setting`,

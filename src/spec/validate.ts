@@ -1037,7 +1037,7 @@ export function validatePipeline(
           }
           for (const problem of problems) {
             checker.error(
-              'invalid-input',
+              problem.code ?? 'invalid-input',
               // problem.path is already a dotted path inside `with` (split.train, space.lr.choice[0]).
               problem.path
                 ? `${joinPath(path, 'with')}${problem.path.startsWith('[') ? '' : '.'}${problem.path}`

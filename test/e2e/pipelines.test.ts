@@ -33,6 +33,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { joinS3Uri } from '../../src/core/storage/uri';
 import { createOutboundPolicy, installOutboundPolicy, outboundPolicy } from '../../src/security/outbound';
+import { listStageLogs, stageLogText } from '../../src/client/run-logs';
 import type { JsonObject, Plan } from '../../src/core/spec/plan-types';
 import { runCli, startServeProcess } from '../helpers/cli';
 import { generateChurn, pushChurnCsv, pushDefects, pushDigits, pushShapes } from './helpers/example-data';
@@ -54,6 +55,7 @@ const TESTED = [
   'quickstart.yaml',
   'scheduled-retrain.yaml',
   'sklearn-baseline.yaml',
+  'sweep-command.yaml',
   'sweep.yaml',
   'tabular.yaml',
 ];
@@ -697,5 +699,78 @@ test(
       installOutboundPolicy(previous);
       await new Promise((resolve) => server.close(resolve));
     }
+interface TrialRow {
+  readonly trialId: number;
+  readonly status: string;
+  readonly value?: number;
+  readonly epochs?: number;
+  readonly params: Record<string, unknown>;
+  readonly metricByEpoch: readonly { readonly epoch: number; readonly value: number }[];
+}
+
+test(
+  'sweep-command: a random search over a Python command trial, ASHA pruning trials from their ::fineflow:: step reports, and objective.target ending the search',
+  TIMEOUT,
+  async (t) => {
+    const code = `s3://${rt.bucket}/datasets/code/sweep-command/`;
+    for (const file of ['sgd_trial.py', 'sklearn_baseline.py'])
+      await rt.harness.store.putBytes(`${code}${file}`, readFileSync(path.join(REPO, 'pipelines/python', file)));
+    // An unreachable target: every trial runs, so ASHA's rungs (steps 1 and 3 of 9) decide who continues.
+    const run = await rt.run(
+      rt.plan(
+        { file: 'pipelines/sweep-command.yaml' },
+        { dataset: datasets.churnQ3, code, maxTrials: '9', targetAccuracy: '2' },
+      ),
+    );
+    assertSucceeded(run);
+    const sweep = run.stage('sweep').outputs as unknown as {
+      best: Record<string, unknown>;
+      bestMetric: number;
+      bestOutputs: { metrics: Record<string, number>; values: Record<string, unknown> };
+      trials: TrialRow[];
+      results: string;
+    };
+    assert.equal(sweep.trials.length, 9);
+    const byStatus = (status: string): TrialRow[] => sweep.trials.filter((trial) => trial.status === status);
+    assert.equal(byStatus('failed').length, 0, JSON.stringify(sweep.trials));
+    assert.ok(byStatus('stopped').length >= 1, `ASHA stopped no trial: ${JSON.stringify(sweep.trials)}`);
+    for (const trial of byStatus('stopped')) {
+      // Pruned at a rung (step 1 or 3): the process was ended before its 9 passes.
+      assert.ok((trial.epochs ?? 0) < 9, JSON.stringify(trial));
+      assert.ok(trial.metricByEpoch.length >= 1, JSON.stringify(trial));
+    }
+    for (const trial of byStatus('completed')) assert.equal(trial.epochs, 9, JSON.stringify(trial));
+    // The objective came from the winner's results file, and its sampled values reached the program.
+    assert.equal(sweep.bestOutputs.metrics.validation_accuracy, sweep.bestMetric);
+    assert.equal(sweep.bestOutputs.values.alpha, sweep.best['params.alpha']);
+    assert.equal(sweep.bestOutputs.values.loss, sweep.best['params.loss']);
+    const completed = byStatus('completed').map((trial) => trial.value as number);
+    assert.equal(sweep.bestMetric, Math.max(...completed));
+    assert.ok(await rt.harness.store.stat(sweep.results), 'results.json written');
+    // Each trial's program output is its own stage log: `fineflow logs RUN --stage sweep.trial-NNNN`.
+    const first = sweep.trials[0] as TrialRow;
+    const [log] = await listStageLogs(
+      rt.harness.store,
+      rt.bucket,
+      run.runId,
+      `sweep.trial-${String(first.trialId).padStart(4, '0')}`,
+    );
+    assert.ok(log, `trial ${first.trialId} has a log`);
+    assert.match(await stageLogText(rt.harness.store, log), /running python/);
+
+    // A reachable target: the first trial to reach it stops the search before maxTrials.
+    const early = await rt.run(
+      rt.plan(
+        { file: 'pipelines/sweep-command.yaml' },
+        { dataset: datasets.churnQ3, code, maxTrials: '9', targetAccuracy: '0.5' },
+      ),
+    );
+    assertSucceeded(early);
+    const earlyTrials = (early.stage('sweep').outputs as unknown as { trials: TrialRow[] }).trials;
+    assert.ok(earlyTrials.length < 9, `the target did not end the search: ${earlyTrials.length} trials`);
+    assert.ok((early.stage('sweep').outputs?.bestMetric as number) >= 0.5);
+    t.diagnostic(
+      `sweep-command: best validation accuracy ${sweep.bestMetric} (${byStatus('completed').length} completed, ${byStatus('stopped').length} stopped by ASHA of 9); with target 0.5: ${earlyTrials.length} trials`,
+    );
   },
 );

@@ -13,11 +13,16 @@
  *   ASHA rungs lie below it.
  * - `space` entries `{int: [a, b], step: s}` become `{int: {low: a, high: b, step: s}}`.
  * - `timeBudget` (a duration) → milliseconds.
+ * - `trialStage: {uses, with}` makes every trial a stage of that type instead of a fine-tune
+ *   (./trial-stage.ts): `model`, `data` and `trial` then have no meaning and are refused, the
+ *   objective is read from the trial's outputs, and early stopping needs `earlyStopping.maxEpochs`
+ *   (the last step the trial reports) and a stage type that reports steps.
  */
 import { InvalidInputError } from '../errors';
 import { parseDuration } from '../spec/durations';
 import type { JsonObject, JsonValue } from '../spec/plan-types';
 import { createSweep, parseSweepConfig, type ParameterValues, type SweepConfig, type SweepState } from './';
+import { parseTrialStage, spacePath, TRIAL_METRIC_PATTERN, trialStoppingProblem, type TrialStage } from './trial-stage';
 
 /** Objective metrics a trial can report: what the training loop measures every epoch. */
 export const OBJECTIVE_METRICS = ['validation.accuracy', 'validation.loss', 'train.accuracy', 'train.loss'] as const;
@@ -25,8 +30,10 @@ export type ObjectiveMetric = (typeof OBJECTIVE_METRICS)[number];
 
 export interface SweepPlan {
   readonly config: SweepConfig;
-  /** fine-tune inputs shared by every trial; the sampled values are laid over them. */
+  /** fine-tune inputs shared by every trial; the sampled values are laid over them. Empty with a trialStage. */
   readonly trialSettings: JsonObject;
+  /** Set when every trial is a stage of another type (`trialStage`); absent for fine-tune trials. */
+  readonly trialStage?: TrialStage;
   /** Stop starting trials this long after the sweep started. */
   readonly timeBudgetMs?: number;
   /** Failed trials the stage tolerates; one more fails it. */
@@ -38,16 +45,19 @@ export interface SweepPlan {
  * was validated before `${{ }}` values existed, so this checks again what the sweep relies on.
  */
 export function planSweep(inputs: JsonObject): SweepPlan {
+  const stage = inputs.trialStage === undefined || inputs.trialStage === null ? undefined : inputs.trialStage;
+  if (stage !== undefined) return planStageSweep(inputs, parseTrialStage(stage));
   const model = inputs.model;
   const data = inputs.data;
   if (typeof model !== 'string' || model === '')
-    throw invalid('model', 'must be the URI of the base model every trial fine-tunes');
-  if (typeof data !== 'string' || data === '') throw invalid('data', 'must be the URI of a prepared dataset');
+    throw invalid('model', 'must be the URI of the base model every trial fine-tunes', 'missing-input');
+  if (typeof data !== 'string' || data === '')
+    throw invalid('data', 'must be the URI of a prepared dataset', 'missing-input');
   const objective = asObject(inputs.objective, 'objective');
   if (!(OBJECTIVE_METRICS as readonly JsonValue[]).includes(objective.metric ?? null)) {
     throw invalid(
       'objective.metric',
-      `must be one of ${OBJECTIVE_METRICS.join(', ')} (what a trial measures every epoch), got ${JSON.stringify(objective.metric)}`,
+      `must be one of ${OBJECTIVE_METRICS.join(', ')} (what a fine-tune trial measures every epoch), got ${JSON.stringify(objective.metric)}`,
     );
   }
   const trial = inputs.trial === undefined || inputs.trial === null ? {} : asObject(inputs.trial, 'trial');
@@ -57,15 +67,69 @@ export function planSweep(inputs: JsonObject): SweepPlan {
       ? { type: 'none' }
       : { type: 'none', ...asObject(inputs.earlyStopping, 'earlyStopping') };
   const epochsPerTrial = stopping.maxEpochs ?? trial.epochs ?? 10;
-  const tolerated = inputs.maxFailedTrials ?? 3;
-  if (typeof tolerated !== 'number' || !Number.isInteger(tolerated) || tolerated < 0)
-    throw invalid('maxFailedTrials', `must be an integer ≥ 0, got ${JSON.stringify(tolerated)}`);
   const space = asObject(inputs.space, 'space');
   if ('epochs' in space)
     throw invalid(
       'space.epochs',
       'the trial budget cannot be searched; set trial.epochs (or earlyStopping.maxEpochs) and let early stopping shorten weak trials',
     );
+  const { config, toleratedFailures, timeBudgetMs } = sweepSettings(inputs, objective, stopping, epochsPerTrial, space);
+  const { epochs: _epochs, checkpoint: _checkpoint, ...trialRest } = trial;
+  return {
+    config,
+    // Every segment ends on a checkpoint: the next segment (or a retry) resumes from it.
+    trialSettings: { ...trialRest, model, data, epochs: config.epochsPerTrial, checkpoint: { everyEpochs: 1 } },
+    ...(timeBudgetMs !== undefined ? { timeBudgetMs } : {}),
+    toleratedFailures,
+  };
+}
+
+/** A sweep whose trials are stages of another type (`trialStage`); see ./trial-stage.ts. */
+function planStageSweep(inputs: JsonObject, trialStage: TrialStage): SweepPlan {
+  for (const key of ['model', 'data', 'trial'] as const)
+    if (inputs[key] !== undefined && inputs[key] !== null)
+      throw invalid(
+        key,
+        `belongs to fine-tune trials; this sweep's trials are ${trialStage.uses} stages`,
+        undefined,
+        `remove ${key} and pass what the trial needs in trialStage.with`,
+      );
+  const objective = asObject(inputs.objective, 'objective');
+  if (typeof objective.metric !== 'string' || !TRIAL_METRIC_PATTERN.test(objective.metric))
+    throw invalid(
+      'objective.metric',
+      `must name a value of the trial's outputs (a key of outputs.metrics, or a dotted path such as values.score), got ${JSON.stringify(objective.metric)}`,
+    );
+  const stopping: JsonObject =
+    inputs.earlyStopping === undefined || inputs.earlyStopping === null
+      ? { type: 'none' }
+      : { type: 'none', ...asObject(inputs.earlyStopping, 'earlyStopping') };
+  const refused = trialStoppingProblem(trialStage.uses, stopping);
+  if (refused) throw invalid(refused.path, refused.problem, undefined, refused.hint);
+  const space = asObject(inputs.space, 'space');
+  for (const name of Object.keys(space)) spacePath(name);
+  const epochsPerTrial = stopping.maxEpochs ?? 1;
+  const { config, toleratedFailures, timeBudgetMs } = sweepSettings(inputs, objective, stopping, epochsPerTrial, space);
+  return {
+    config,
+    trialSettings: {},
+    trialStage,
+    ...(timeBudgetMs !== undefined ? { timeBudgetMs } : {}),
+    toleratedFailures,
+  };
+}
+
+/** What every sweep shares, whatever its trials are: the controller's config, tolerated failures, time budget. */
+function sweepSettings(
+  inputs: JsonObject,
+  objective: JsonObject,
+  stopping: JsonObject,
+  epochsPerTrial: JsonValue,
+  space: JsonObject,
+): { readonly config: SweepConfig; readonly toleratedFailures: number; readonly timeBudgetMs?: number } {
+  const tolerated = inputs.maxFailedTrials ?? 3;
+  if (typeof tolerated !== 'number' || !Number.isInteger(tolerated) || tolerated < 0)
+    throw invalid('maxFailedTrials', `must be an integer ≥ 0, got ${JSON.stringify(tolerated)}`);
   const tpe = inputs.tpe === undefined || inputs.tpe === null ? {} : asObject(inputs.tpe, 'tpe');
   const { maxEpochs: _maxEpochs, ...stoppingRest } = stopping;
   const config = parseSweepConfig({
@@ -98,14 +162,7 @@ export function planSweep(inputs: JsonObject): SweepPlan {
         `must be a positive duration such as 30m or 2h, got ${JSON.stringify(inputs.timeBudget)}`,
       );
   }
-  const { epochs: _epochs, checkpoint: _checkpoint, ...trialRest } = trial;
-  return {
-    config,
-    // Every segment ends on a checkpoint: the next segment (or a retry) resumes from it.
-    trialSettings: { ...trialRest, model, data, epochs: config.epochsPerTrial, checkpoint: { everyEpochs: 1 } },
-    ...(timeBudgetMs !== undefined ? { timeBudgetMs } : {}),
-    toleratedFailures: tolerated,
-  };
+  return { config, toleratedFailures: tolerated, ...(timeBudgetMs !== undefined ? { timeBudgetMs } : {}) };
 }
 
 /** The fine-tune inputs of one trial: the shared settings with its sampled values laid over them. */
@@ -186,6 +243,10 @@ function asObject(value: JsonValue | undefined, path: string): JsonObject {
   return value as JsonObject;
 }
 
-function invalid(path: string, problem: string): InvalidInputError {
-  return new InvalidInputError(`hyperparameter-sweep ${path}: ${problem}`, { field: path });
+function invalid(path: string, problem: string, code?: string, hint?: string): InvalidInputError {
+  return new InvalidInputError(`hyperparameter-sweep ${path}: ${problem}`, {
+    field: path,
+    ...(code !== undefined ? { code } : {}),
+    ...(hint !== undefined ? { hint } : {}),
+  });
 }

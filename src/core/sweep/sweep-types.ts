@@ -81,6 +81,8 @@ export interface SweepCarry {
   readonly generation: number;
   /** Lines of the stage log written so far (the next append keeps exactly these). */
   readonly logLines?: number;
+  /** trialStage sweeps: the outputs of the best trial so far (the stage's `bestOutputs`). */
+  readonly bestOutputs?: { readonly trialId: number; readonly outputs: JsonObject };
 }
 
 /** Input of the `hyperparameterSweep` workflow: a stage activity's input plus how to run trials. */
@@ -140,6 +142,41 @@ export interface SweepTrialSegmentResult {
   readonly resumedFromEpoch: number;
 }
 
+/** Input of the `sweepTrialStage` activity: one whole trial of a sweep whose trials are stages of another type. */
+export interface SweepTrialStageInput {
+  /** The sweep stage's context; the trial writes under `<outputPrefix>trials/trial-<id>/`, logs as stage `<stageId>.trial-<id>`. */
+  readonly context: StageContext;
+  readonly trialId: number;
+  /** Stage type of the trial (`trialStage.uses`). */
+  readonly uses: string;
+  /** `trialStage.with` with the trial's sampled values laid over it. */
+  readonly inputs: JsonObject;
+  /** Objective: the metric whose intermediate values are forwarded. */
+  readonly metric: string;
+  /** Steps the workflow's early stopping judges (ASHA rungs, median steps); empty: forward nothing. */
+  readonly reportSteps: readonly number[];
+}
+
+export interface SweepTrialStageResult {
+  readonly trialId: number;
+  /** The trial stage's outputs (the objective is read from them). */
+  readonly outputs: JsonObject;
+  readonly artifacts: readonly { readonly uri: string; readonly sha256: string }[];
+  /** Highest `step` the trial reported, if it reported any. */
+  readonly lastStep?: number;
+  readonly worker: string;
+  readonly startedAtMs: number;
+  readonly endedAtMs: number;
+  readonly attempt: number;
+}
+
+/** Signal a running trialStage trial sends its sweep: the objective's value after a step. */
+export interface TrialReportSignal {
+  readonly trialId: number;
+  readonly step: number;
+  readonly value: number;
+}
+
 /** Input of the `writeSweepResults` activity. */
 export interface SweepResultsInput {
   readonly context: StageContext;
@@ -196,8 +233,11 @@ export interface SweepStatus {
 /** Activity type names of the sweep, registered by every pool worker. */
 export const SWEEP_ACTIVITIES = {
   trialSegment: 'sweepTrialSegment',
+  trialStage: 'sweepTrialStage',
   writeResults: 'writeSweepResults',
   appendLog: 'appendSweepLog',
 } as const;
 
 export const SWEEP_QUERIES = { state: 'sweepState' } as const;
+
+export const SWEEP_SIGNALS = { trialReport: 'sweepTrialReport' } as const;

@@ -28,7 +28,9 @@ void describe('SDK stage types', () => {
     );
     assert.equal(
       inputType({ type: 'oneOf', variants: [{ type: 'boolean' }, { type: 'any' }] }),
-      'In<boolean | JsonValue>',
+      'In<boolean | AnyIn>',
     );
+    // An `any` value may hold references anywhere inside it (e.g. a sweep's trialStage.with).
+    assert.equal(inputType({ type: 'any' }), 'In<AnyIn>');
   });
 });

@@ -18,6 +18,8 @@ import { effectiveSettings, trainingPlan } from '../../../activities/fine-tune';
 import { gateSpec } from '../../../activities/evaluate';
 import { prepareOptions } from '../../../activities/prepare-data';
 import { planSweep, trialSettings } from '../../../src/core/sweep/sweep-plan';
+import { layOver } from '../../../src/core/sweep/trial-stage';
+import { CONTINUOUS_PROBE } from '../../../src/spec/sweep-trial-stage-check';
 
 const SEED = 20261205;
 const RUNS_PER_TYPE = 2000;
@@ -119,28 +121,31 @@ function literal(schema: InputSchema, depth: number): fc.Arbitrary<JsonValue> {
   }
 }
 
+/** One space entry for an input of this schema: choices, a fixed value, ranges near its bounds. */
+function spaceEntry(setting: InputSchema): fc.Arbitrary<JsonValue> {
+  const variants: fc.Arbitrary<JsonValue>[] = [
+    fc.array(literal(setting, 1), { minLength: 1, maxLength: 3 }).map((choice) => ({ choice })),
+    literal(setting, 1).map((fixed) => ({ fixed })),
+  ];
+  if (setting.type === 'number' || setting.type === 'integer') {
+    const pair = fc
+      .tuple(numberLiteral(setting), numberLiteral(setting))
+      .filter(([a, b]) => typeof a === 'number' && typeof b === 'number' && a < b);
+    variants.push(
+      pair.map((range) => ({ uniform: range })),
+      pair.map((range) => ({ logUniform: range })),
+      pair.filter(([a, b]) => Number.isInteger(a) && Number.isInteger(b)).map((range) => ({ int: range })),
+      literal(setting, 1),
+    );
+  }
+  return fc.oneof(...variants);
+}
+
 /** A search space built from the trial's own settings: ranges, choices and fixed values near their bounds. */
 function spaceLiteral(): fc.Arbitrary<JsonValue> {
   const settings = (getStageType('fine-tune')?.inputs.properties ?? {}) as Record<string, InputSchema>;
   const names = ['learningRate', 'batchSize', 'dropout', 'optimizer', 'momentum', 'freeze', 'twoPhase', 'headUnits'];
-  const entryFor = (setting: InputSchema): fc.Arbitrary<JsonValue> => {
-    const variants: fc.Arbitrary<JsonValue>[] = [
-      fc.array(literal(setting, 1), { minLength: 1, maxLength: 3 }).map((choice) => ({ choice })),
-      literal(setting, 1).map((fixed) => ({ fixed })),
-    ];
-    if (setting.type === 'number' || setting.type === 'integer') {
-      const pair = fc
-        .tuple(numberLiteral(setting), numberLiteral(setting))
-        .filter(([a, b]) => typeof a === 'number' && typeof b === 'number' && a < b);
-      variants.push(
-        pair.map((range) => ({ uniform: range })),
-        pair.map((range) => ({ logUniform: range })),
-        pair.filter(([a, b]) => Number.isInteger(a) && Number.isInteger(b)).map((range) => ({ int: range })),
-        literal(setting, 1),
-      );
-    }
-    return fc.oneof(...variants);
-  };
+  const entryFor = spaceEntry;
   const fromSettings = fc
     .subarray(names, { minLength: 1, maxLength: 3 })
     .chain((chosen) =>
@@ -149,6 +154,42 @@ function spaceLiteral(): fc.Arbitrary<JsonValue> {
     .map((entries) => Object.fromEntries(entries) as JsonValue);
   const spaceSchema = getStageType('hyperparameter-sweep')?.inputs.properties?.space as InputSchema;
   return fc.oneof({ arbitrary: fromSettings, weight: 6 }, { arbitrary: literal(spaceSchema, 1), weight: 1 });
+}
+
+/** Stage types a sweep's trialStage names in the generated cases: every other type, plus refused ones. */
+const TRIAL_TYPES = ['command', 'evaluate', 'prepare-data', 'register-model', 'select-model', 'fine-tune', 'nope'];
+
+/** A sweep whose trials are stages of another type: the trial's inputs, and a space over their paths. */
+function trialStageSweepLiteral(sweep: InputSchema & { type: 'object' }): fc.Arbitrary<JsonValue> {
+  const { model: _m, data: _d, trial: _t, trialStage: _s, space: _space, ...rest } = sweep.properties ?? {};
+  const shared = objectLiteral({ ...sweep, properties: rest, required: ['objective'] }, 1);
+  return fc.constantFrom(...TRIAL_TYPES).chain((uses) => {
+    const inputs = getStageType(uses)?.inputs ?? getStageType('command')!.inputs;
+    const settings = Object.entries(inputs.properties ?? {}).filter(([, schema]) => !schema.secret);
+    const entries: fc.Arbitrary<readonly [string, JsonValue]>[] = [
+      ...settings.map(([name, schema]) => spaceEntry(schema).map((entry) => [name, entry] as const)),
+      spaceEntry({ type: 'number', minimum: 0, maximum: 1 }).map((entry) => ['params.rate', entry] as const),
+      fc.constant(['run.first', { choice: [1] }] as const),
+    ];
+    const space = fc
+      .array(fc.oneof(...entries), { minLength: 1, maxLength: 3 })
+      .map((list) => Object.fromEntries(list) as JsonValue);
+    return fc.tuple(shared, objectLiteral(inputs, 2), space).map(([common, trialWith, spaceValue]) => ({
+      ...(common !== null && typeof common === 'object' && !Array.isArray(common) ? common : {}),
+      space: spaceValue,
+      trialStage: { uses, with: trialWith },
+    }));
+  });
+}
+
+/** Sweeps come in two shapes: fine-tune trials (model, data, trial) and trials of another stage type. */
+function sweepLiteral(sweep: InputSchema & { type: 'object' }): fc.Arbitrary<JsonValue> {
+  const { trialStage: _s, ...fineTuneProps } = sweep.properties ?? {};
+  const fineTune = objectLiteral(
+    { ...sweep, properties: fineTuneProps, required: ['model', 'data', 'objective', 'space'] },
+    0,
+  );
+  return fc.oneof({ arbitrary: fineTune, weight: 2 }, { arbitrary: trialStageSweepLiteral(sweep), weight: 2 });
 }
 
 /** Inputs whose schema alone would make nearly every case invalid get a generator of their own. */
@@ -172,15 +213,25 @@ function objectLiteral(schema: InputSchema & { type: 'object' }, depth: number):
   );
   const extra = schema.additionalProperties;
   const extras =
-    typeof extra === 'object'
-      ? fc.dictionary(MAP_KEY, literal(extra, depth + 1), { maxKeys: 3 })
-      : fc.oneof({ arbitrary: fc.constant({}), weight: 40 }, { arbitrary: fc.constant({ unknownKey: 1 }), weight: 1 });
+    typeof extra === 'object' && extra.secret
+      ? fc.constant({})
+      : typeof extra === 'object'
+        ? fc.dictionary(MAP_KEY, literal(extra, depth + 1), { maxKeys: 3 })
+        : fc.oneof(
+            { arbitrary: fc.constant({}), weight: 40 },
+            { arbitrary: fc.constant({ unknownKey: 1 }), weight: 1 },
+          );
   return fc.tuple(fc.tuple(...fields), extras).map(([chosen, more]) => {
     const out: Record<string, JsonValue> = { ...(more as Record<string, JsonValue>) };
     for (const field of chosen) if (field) out[field[0]] = field[1];
     return out;
   });
 }
+
+/** Stage types whose `with` has shapes a per-field generator cannot express. */
+const WHOLE_INPUTS: Readonly<Record<string, (schema: InputSchema & { type: 'object' }) => fc.Arbitrary<JsonValue>>> = {
+  'hyperparameter-sweep': sweepLiteral,
+};
 
 // ---------------------------------------------------------------------------------------
 // The two verdicts
@@ -217,6 +268,11 @@ function fineTuneRuntime(inputs: JsonObject): void {
 function sweepRuntime(inputs: JsonObject): void {
   checkStageInputs('hyperparameter-sweep', inputs);
   const plan = planSweep(inputs);
+  const trialStage = plan.trialStage;
+  // A trialStage trial is its stage type's own activity: the stage runner checks the inputs it is given.
+  const checkTrial = trialStage
+    ? (name: string, value: JsonValue) => void checkStageInputs(trialStage.uses, layOver(trialStage.with, name, value))
+    : (name: string, value: JsonValue) => fineTuneRuntime(trialSettings(plan, { [name]: value }));
   for (const { name, domain } of plan.config.space.parameters) {
     const values: JsonValue[] =
       domain.kind === 'choice'
@@ -226,8 +282,8 @@ function sweepRuntime(inputs: JsonObject): void {
           : domain.kind === 'int'
             ? [domain.low, domain.high]
             : // A continuous range: its ends, and a fractional point inside (what the sampler almost surely draws).
-              [domain.low, domain.high, domain.low + (domain.high - domain.low) * 0.3183];
-    for (const value of values) fineTuneRuntime(trialSettings(plan, { [name]: value }));
+              [domain.low, domain.high, domain.low + (domain.high - domain.low) * CONTINUOUS_PROBE];
+    for (const value of values) checkTrial(name, value);
   }
 }
 
@@ -254,27 +310,43 @@ function runtimeVerdict(type: string, inputs: JsonValue): { ok: boolean; why: st
 
 // ---------------------------------------------------------------------------------------
 
-/** The built-in ML stage types (activities/*.ts check their inputs with checkStageInputs, plus what RUNTIME adds). */
-const COVERED = ['select-model', 'prepare-data', 'fine-tune', 'evaluate', 'hyperparameter-sweep', 'register-model'];
+/**
+ * Every registered stage type, so a type that lands later is covered the day it lands: its
+ * runtime check is `checkStageInputs` (what the stage runner's implementations call first) plus
+ * whatever RUNTIME adds for it.
+ */
+const COVERED = listStageTypes().map((definition) => definition.name);
 
-test('every covered stage type is registered', () => {
-  for (const name of COVERED) assert.ok(getStageType(name), name);
+test('the covered stage types include every built-in one and the command stage', () => {
+  for (const name of [
+    'select-model',
+    'prepare-data',
+    'fine-tune',
+    'evaluate',
+    'hyperparameter-sweep',
+    'register-model',
+    'command',
+  ])
+    assert.ok(COVERED.includes(name), name);
 });
 
 for (const definition of listStageTypes().filter((d) => COVERED.includes(d.name))) {
   test(`${definition.name}: validate accepts exactly what the runtime input check accepts (${RUNS_PER_TYPE} cases)`, (t) => {
     let accepted = 0;
     fc.assert(
-      fc.property(objectLiteral(definition.inputs, 0), (inputs) => {
-        const byValidate = validateVerdict(definition.name, inputs);
-        const byRuntime = runtimeVerdict(definition.name, inputs);
-        if (byValidate.ok) accepted++;
-        assert.equal(
-          byValidate.ok,
-          byRuntime.ok,
-          `validate ${byValidate.ok ? 'accepts' : `refuses (${byValidate.why})`}, runtime ${byRuntime.ok ? 'accepts' : `refuses (${byRuntime.why})`}: ${JSON.stringify(inputs)}`,
-        );
-      }),
+      fc.property(
+        WHOLE_INPUTS[definition.name]?.(definition.inputs) ?? objectLiteral(definition.inputs, 0),
+        (inputs) => {
+          const byValidate = validateVerdict(definition.name, inputs);
+          const byRuntime = runtimeVerdict(definition.name, inputs);
+          if (byValidate.ok) accepted++;
+          assert.equal(
+            byValidate.ok,
+            byRuntime.ok,
+            `validate ${byValidate.ok ? 'accepts' : `refuses (${byValidate.why})`}, runtime ${byRuntime.ok ? 'accepts' : `refuses (${byRuntime.why})`}: ${JSON.stringify(inputs)}`,
+          );
+        },
+      ),
       { seed: SEED, numRuns: RUNS_PER_TYPE, includeErrorInReport: true },
     );
     t.diagnostic(`${definition.name}: ${accepted} accepted, ${RUNS_PER_TYPE - accepted} refused, 0 disagreements`);
