@@ -97,8 +97,6 @@ import {
 
 export const sweepStateQuery = defineQuery<SweepStatus>(SWEEP_QUERIES.state);
 export const trialReportSignal = defineSignal<[TrialReportSignal]>(SWEEP_SIGNALS.trialReport);
-/** A trialStage trial's stage runner relays its progress as a run would get it; the sweep has its own record. */
-const trialProgressSignal = defineSignal<[unknown]>(RUN_SIGNALS.stageProgress);
 
 const DEFAULT_CONTINUE_AS_NEW_EVENTS = 4_000;
 
@@ -164,7 +162,6 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
   let bestOutputs = carry?.bestOutputs;
 
   setHandler(sweepStateQuery, (): SweepStatus => status(state, generation, lastWorker, inFlight, outcome));
-  setHandler(trialProgressSignal, () => undefined);
 
   // The stage log: lines queue here and go out one append at a time, never cancelled half-way
   // (a cancelled append still running on a worker could overwrite the one after it).

@@ -8,6 +8,7 @@ import { InvalidInputError } from '../core/errors';
 import type { JsonObject, JsonValue, Plan } from '../core/spec/plan-types';
 import { parseDuration } from '../core/spec/durations';
 import { ownValue } from '../core/spec/reserved';
+import { timeZoneProblem } from './time-zone';
 
 /** How a schedule treats an action that falls due while the previous run is still going. */
 export type OverlapPolicyName = 'skip' | 'buffer-one' | 'buffer-all' | 'cancel-other' | 'terminate-other' | 'allow-all';
@@ -300,6 +301,8 @@ export function readScheduleBlock(block: JsonObject, path = 'schedule'): Schedul
   if (startAt && endAt && startAt >= endAt)
     throw invalid(`${path}.endAt`, `${endAt} is not after startAt ${startAt}`, 'end after the start');
   const timezone = readString(block, 'timezone', path);
+  const zoneRefused = timezone ? timeZoneProblem(timezone) : undefined;
+  if (zoneRefused) throw invalid(`${path}.timezone`, zoneRefused.problem, zoneRefused.hint);
   const jitterMs = readDuration(block, 'jitter', path);
   const catchupWindowMs = readDuration(block, 'catchupWindow', path);
   const note = readString(block, 'note', path);

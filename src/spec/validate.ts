@@ -3,6 +3,7 @@
  * diagnostics; every problem is reported at once. The result also carries the checked
  * pipeline as plain data for the plan compiler.
  */
+import { timeZoneProblem } from '../schedules/time-zone';
 import { errorCount, sortDiagnostics, type Diagnostic } from './diagnostics';
 import { dependentsOf, downstreamOf, findCycles } from '../core/spec/dag';
 import { checkCron, CRON_HINT } from './cron';
@@ -755,20 +756,8 @@ function checkSchedule(checker: Checker, root: LocatedMap): void {
   }
   const timezone = entry(schedule, 'timezone')?.value;
   if (timezone?.kind === 'scalar' && typeof timezone.value === 'string') {
-    let ok = true;
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: timezone.value });
-    } catch {
-      ok = false;
-    }
-    if (!ok)
-      checker.error(
-        'bad-timezone',
-        'schedule.timezone',
-        timezone.span,
-        `unknown time zone ${JSON.stringify(timezone.value)}`,
-        'use an IANA name such as UTC, Europe/Berlin or America/New_York',
-      );
+    const refused = timeZoneProblem(timezone.value);
+    if (refused) checker.error('bad-timezone', 'schedule.timezone', timezone.span, refused.problem, refused.hint);
   }
   const times: Record<string, number> = {};
   for (const key of ['startAt', 'endAt']) {

@@ -26,10 +26,7 @@ void describe('SDK stage types', () => {
       inputType({ type: 'object', additionalProperties: { type: 'boolean' } }),
       'In<{\n  readonly [key: string]: In<boolean>;\n}>',
     );
-    assert.equal(
-      inputType({ type: 'oneOf', variants: [{ type: 'boolean' }, { type: 'any' }] }),
-      'In<boolean | AnyIn>',
-    );
+    assert.equal(inputType({ type: 'oneOf', variants: [{ type: 'boolean' }, { type: 'any' }] }), 'In<boolean | AnyIn>');
     // An `any` value may hold references anywhere inside it (e.g. a sweep's trialStage.with).
     assert.equal(inputType({ type: 'any' }), 'In<AnyIn>');
   });

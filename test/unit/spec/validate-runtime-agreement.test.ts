@@ -157,7 +157,16 @@ function spaceLiteral(): fc.Arbitrary<JsonValue> {
 }
 
 /** Stage types a sweep's trialStage names in the generated cases: every other type, plus refused ones. */
-const TRIAL_TYPES = ['command', 'evaluate', 'prepare-data', 'register-model', 'select-model', 'fine-tune', 'nope'];
+const TRIAL_TYPES = [
+  'command',
+  'evaluate',
+  'predict',
+  'prepare-data',
+  'register-model',
+  'select-model',
+  'fine-tune',
+  'nope',
+];
 
 /** A sweep whose trials are stages of another type: the trial's inputs, and a space over their paths. */
 function trialStageSweepLiteral(sweep: InputSchema & { type: 'object' }): fc.Arbitrary<JsonValue> {
