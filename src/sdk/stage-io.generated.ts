@@ -441,7 +441,7 @@ export interface StageInputs {
     /** `json`: {pipeline, runId, stage, message, data}; `slack`: {text} (Slack, Mattermost and other incoming webhooks) */
     readonly format?: In<'json' | 'slack'>;
     /** extra JSON sent as `data` (format json), e.g. {status: "${{ run.status }}"}; body at most 64 KiB */
-    readonly data?: In<JsonValue>;
+    readonly data?: In<AnyIn>;
     /** Authorization header value for the webhook; must be ${{ secrets.NAME }} */
     readonly auth?: In<string>;
   };
