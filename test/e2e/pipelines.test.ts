@@ -699,6 +699,9 @@ test(
       installOutboundPolicy(previous);
       await new Promise((resolve) => server.close(resolve));
     }
+  },
+);
+
 interface TrialRow {
   readonly trialId: number;
   readonly status: string;
