@@ -40,10 +40,19 @@ const pool = `upgrade-${suffix}`;
 
 /** The pinned release's files in a temporary directory, running on this clone's node_modules. */
 function extractPreviousRelease(): string {
-  const present = spawnSync('git', ['cat-file', '-e', `${PIN.commit}^{commit}`], { cwd: REPO });
-  if (present.status !== 0)
+  const has = (): boolean => spawnSync('git', ['cat-file', '-e', `${PIN.commit}^{commit}`], { cwd: REPO }).status === 0;
+  // A shallow CI checkout lacks the pinned commit: fetch it from where this clone came from, once.
+  if (!has()) {
+    const shallow = spawnSync('git', ['rev-parse', '--is-shallow-repository'], { cwd: REPO, encoding: 'utf8' });
+    const args =
+      shallow.stdout.trim() === 'true'
+        ? ['fetch', '--quiet', '--unshallow']
+        : ['fetch', '--quiet', 'origin', PIN.commit];
+    spawnSync('git', args, { cwd: REPO, timeout: 120_000 });
+  }
+  if (!has())
     throw new Error(
-      `the previous release ${PIN.commit} (${PIN.release}) is not in this clone: a shallow clone? Run \`git fetch --unshallow\``,
+      `the previous release ${PIN.commit} (${PIN.release}) is not in this clone, and fetching it from origin failed: run \`git fetch --unshallow\` (or fetch that commit)`,
     );
   const dir = mkdtempSync(path.join(tmpdir(), 'fineflow-upgrade-'));
   const tree = path.join(dir, 'previous-release');
