@@ -117,7 +117,8 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
     carry?.deadlineMs ?? (plan.timeBudgetMs !== undefined ? Date.now() + plan.timeBudgetMs : undefined);
   const lastWorker = new Map<number, string>(segments.map((segment) => [segment.trialId, segment.worker]));
 
-  const trials = proxyActivities<SweepTrialActivities>({
+  // Trials of either kind share the stage's queue, timeouts and retry policy.
+  const trialOptions = {
     taskQueue: taskQueueForPool(execution.pool),
     startToCloseTimeout: execution.segmentTimeoutMs,
     heartbeatTimeout: execution.heartbeatTimeoutMs ?? 60_000,
@@ -131,23 +132,14 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
       ),
       nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
     },
+  };
+  const trials = proxyActivities<SweepTrialActivities>({
+    ...trialOptions,
     cancellationType: ActivityCancellationType.TRY_CANCEL,
   });
   // A trialStage trial runs whole; cancelling it (to prune) waits until its process group ended.
   const stageTrials = proxyActivities<SweepTrialStageActivities>({
-    taskQueue: taskQueueForPool(execution.pool),
-    startToCloseTimeout: execution.segmentTimeoutMs,
-    heartbeatTimeout: execution.heartbeatTimeoutMs ?? 60_000,
-    retry: {
-      maximumAttempts: execution.retry?.maxAttempts ?? 3,
-      initialInterval: execution.retry?.initialIntervalMs ?? 1_000,
-      backoffCoefficient: Math.max(1, execution.retry?.backoffCoefficient ?? 2),
-      maximumInterval: Math.max(
-        execution.retry?.maximumIntervalMs ?? 30_000,
-        execution.retry?.initialIntervalMs ?? 1_000,
-      ),
-      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-    },
+    ...trialOptions,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
   const bookkeeping = proxyActivities<SweepTrialActivities>({
