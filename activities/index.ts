@@ -80,7 +80,11 @@ export function createStageActivities(deps: ActivityDeps): Record<string, (...ar
     return implementation ? stageActivity(uses, implementation, { ...deps, onProgress }) : undefined;
   });
   return {
-    ...createSweepTrialActivities({ store: deps.store, ...(deps.ml ? { ml: deps.ml } : {}) }),
+    ...createSweepTrialActivities({
+      store: deps.store,
+      ...(deps.ml ? { ml: deps.ml } : {}),
+      ...(deps.resources ? { resources: deps.resources } : {}),
+    }),
     ...trialStage,
     ...stages,
   };

@@ -21,6 +21,8 @@ import { redactUrisIn } from '../src/security/redact';
 import { createSecretResolver, scrubError, scrubSecrets, type SecretResolver } from '../src/security/secrets';
 import type { FineflowMetrics, StageAttemptMetrics } from '../src/observability/metrics';
 import type { StageLogRecord } from '../src/observability/json-log';
+import { describeResources } from '../src/core/spec/resources';
+import type { ResourceLedger } from '../src/worker/resource-ledger';
 
 /** The services a stage implementation receives next to its input. */
 export interface StageRuntime {
@@ -77,6 +79,8 @@ export interface StageRunnerDeps {
   readonly logEcho?: (record: StageLogRecord) => void;
   /** Sees every progress report, unthrottled: a sweep trial forwards its intermediate values (activities/sweep-trial-stage.ts). */
   readonly onProgress?: (progress: StageProgress) => void;
+  /** The worker's declared capacity; a stage's `resources` are held from it while it runs (src/worker/resource-ledger.ts). */
+  readonly resources?: ResourceLedger;
 }
 
 /** Heartbeat throttle of workers that set none (StageRunnerDeps.progressIntervalMs). */
@@ -245,7 +249,12 @@ export function stageActivity(
         beat();
       },
     };
+    let releaseResources = (): void => undefined;
     try {
+      if (input.resources && deps.resources) {
+        releaseResources = await deps.resources.acquire(input.resources, runtime.signal);
+        log.append(`${typeName} ${stageId}: holds ${describeResources(input.resources)} of this worker`);
+      }
       // The only place a secret's value exists: this call's inputs, in this worker's memory.
       const opened = await (deps.secrets ?? NO_SECRETS).open(input.inputs);
       secretValues = opened.values;
@@ -283,6 +292,7 @@ export function stageActivity(
       );
       throw failure;
     } finally {
+      releaseResources();
       cancelWatch.stop();
       clearInterval(keepAlive);
       await log.close();

@@ -97,6 +97,7 @@ export function createSweepTrialStageActivities(activityFor: TrialStageActivityF
         attempt: 1,
       },
       inputs: input.inputs,
+      ...(input.resources ? { resources: input.resources } : {}),
     });
     await reporter.flushed();
     return {

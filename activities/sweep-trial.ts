@@ -50,6 +50,7 @@ import type { ObjectStore } from '../src/storage/object-store';
 import { baseWeightLayers, effectiveSettings, trainingPlan, type TrainingRunner } from './fine-tune';
 import { listArtifacts, memoryLimit, requiredString } from './ml-stage-support';
 import { toActivityFailure, type MlSettings } from './stage-runner';
+import type { ResourceLedger } from '../src/worker/resource-ledger';
 
 export interface SweepTrialDeps {
   readonly store: ObjectStore;
@@ -59,6 +60,8 @@ export interface SweepTrialDeps {
   readonly workerIdentity?: string;
   /** The worker's training settings (config.tfBackend, config.trainEngine); default auto / auto. */
   readonly ml?: MlSettings;
+  /** The worker's declared capacity: a segment holds the sweep stage's `resources:` from it while it trains. */
+  readonly resources?: ResourceLedger;
 }
 
 /** Trains in this process (no child): for tests with an in-memory store and the bench. */
@@ -167,7 +170,10 @@ export function createSweepTrialActivities(deps: SweepTrialDeps) {
     let reachedSegmentEnd = false;
     const onCancel = (): void => segment.abort(context.cancellationSignal.reason);
     context.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+    let releaseResources = (): void => undefined;
     try {
+      if (input.resources && deps.resources)
+        releaseResources = await deps.resources.acquire(input.resources, segment.signal);
       const settings = effectiveSettings(input.settings);
       const datasetUri = requiredString(settings, 'data');
       const manifest = await readManifest(deps.store, datasetUri);
@@ -289,6 +295,7 @@ export function createSweepTrialActivities(deps: SweepTrialDeps) {
     } catch (thrown) {
       throw toActivityFailure(thrown, context, attempt);
     } finally {
+      releaseResources();
       clearInterval(keepAlive);
       context.cancellationSignal.removeEventListener('abort', onCancel);
     }

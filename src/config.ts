@@ -38,6 +38,9 @@
  * | FINEFLOW_COMMAND_ALLOW | — (none) | executables `command` stages may run: comma-separated `name=/abs/path` (or `/abs/path`, named by its basename); a pipeline's `run[0]` must be one of the names; none: every command stage is refused |
  * | FINEFLOW_COMMAND_WORK_DIR | $TMPDIR/fineflow-command | where each command stage attempt gets its fresh work directory (removed afterwards) |
  * | FINEFLOW_COMMAND_MAX_BYTES | 2147483648 | cap on what one command stage downloads as inputs, and separately on what it uploads as outputs (bytes) |
+ * | FINEFLOW_WORKER_CPU | the host's cores | CPU cores `fineflow worker` offers stages' `resources.cpu` (`--cpu` overrides), 0.01–256 |
+ * | FINEFLOW_WORKER_MEMORY | the host's memory | memory the worker offers `resources.memory`, with a unit, e.g. `16Gi` (`--memory` overrides) |
+ * | FINEFLOW_WORKER_GPU | 0 | whole GPUs the worker offers `resources.gpu` (`--gpu` overrides), 0–64 |
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
@@ -46,6 +49,7 @@ import { InvalidInputError } from './core/errors';
 import { stackDir } from './package-paths';
 import { parseCodecKeys, type CodecKeyRing } from './security/payload-codec';
 import { loadCommandConfig, type CommandConfig } from './command/command-config';
+import { parseMemory, RESOURCE_BOUNDS, type WorkerCapacity } from './core/spec/resources';
 
 export interface TemporalConfig {
   readonly address: string;
@@ -115,6 +119,11 @@ export interface FineflowConfig {
   readonly outbound: OutboundConfig;
   /** Memory cap of each training child process in MiB (FINEFLOW_TRAIN_MEMORY_MB, default 4096). */
   readonly trainMemoryMb?: number;
+  /**
+   * What a worker offers the stages' `resources:` (FINEFLOW_WORKER_CPU, FINEFLOW_WORKER_MEMORY such as
+   * 16Gi, FINEFLOW_WORKER_GPU); unset keys default to the host's cores and memory, and 0 GPUs.
+   */
+  readonly workerCapacity: Partial<WorkerCapacity>;
   /** `fineflow ui`: access token and the Temporal UI to link to. */
   readonly ui: { readonly token?: string; readonly temporalUiUrl?: string };
   /** `fineflow serve`: the bearer token clients must send (FINEFLOW_SERVE_TOKEN). */
@@ -463,12 +472,70 @@ export function loadConfig(env: Env = process.env): FineflowConfig {
     trainEngine,
     outbound: loadOutboundConfig(env),
     trainMemoryMb,
+    workerCapacity: Object.freeze(loadWorkerCapacity(env)),
     ui: Object.freeze(uiConfig(env)),
     serve: Object.freeze(serveConfig(env)),
     observability: Object.freeze(loadObservabilityConfig(env)),
     secrets: loadSecretsConfig(env),
     command: loadCommandConfig(env),
   });
+}
+
+/**
+ * A worker's declared capacity, bounded like the stages' requests (src/core/spec/resources.ts);
+ * `fineflow worker --cpu/--memory/--gpu` parse their values here too.
+ */
+export function parseWorkerCapacity(
+  values: { readonly cpu?: string; readonly memory?: string; readonly gpu?: string },
+  names: { readonly cpu: string; readonly memory: string; readonly gpu: string },
+): Partial<WorkerCapacity> {
+  const capacity: { cpu?: number; memoryMb?: number; gpu?: number } = {};
+  if (values.cpu !== undefined) {
+    const cpu = Number(values.cpu);
+    const { min, max } = RESOURCE_BOUNDS.cpu;
+    if (!/^[0-9]+(\.[0-9]+)?$/.test(values.cpu) || cpu < min || cpu > max)
+      throw new InvalidInputError(
+        `${names.cpu}=${values.cpu} must be a number of cores from ${min} to ${max}, e.g. 4`,
+        {
+          variable: names.cpu,
+        },
+      );
+    capacity.cpu = cpu;
+  }
+  if (values.memory !== undefined) {
+    const memoryMb = parseMemory(values.memory);
+    if (memoryMb === undefined || memoryMb > RESOURCE_BOUNDS.memoryMb.max)
+      throw new InvalidInputError(`${names.memory}=${values.memory} must be memory with a unit up to 4Ti, e.g. 16Gi`, {
+        variable: names.memory,
+      });
+    capacity.memoryMb = memoryMb;
+  }
+  if (values.gpu !== undefined) {
+    const gpu = Number(values.gpu);
+    if (!/^[0-9]+$/.test(values.gpu) || gpu > RESOURCE_BOUNDS.gpu.max)
+      throw new InvalidInputError(
+        `${names.gpu}=${values.gpu} must be a whole number of GPUs from 0 to ${RESOURCE_BOUNDS.gpu.max}`,
+        {
+          variable: names.gpu,
+        },
+      );
+    capacity.gpu = gpu;
+  }
+  return capacity;
+}
+
+function loadWorkerCapacity(env: Env): Partial<WorkerCapacity> {
+  const cpu = nonEmpty(env, 'FINEFLOW_WORKER_CPU');
+  const memory = nonEmpty(env, 'FINEFLOW_WORKER_MEMORY');
+  const gpu = nonEmpty(env, 'FINEFLOW_WORKER_GPU');
+  return parseWorkerCapacity(
+    {
+      ...(cpu !== undefined ? { cpu } : {}),
+      ...(memory !== undefined ? { memory } : {}),
+      ...(gpu !== undefined ? { gpu } : {}),
+    },
+    { cpu: 'FINEFLOW_WORKER_CPU', memory: 'FINEFLOW_WORKER_MEMORY', gpu: 'FINEFLOW_WORKER_GPU' },
+  );
 }
 
 export interface CodecServerConfig {

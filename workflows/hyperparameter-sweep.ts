@@ -292,6 +292,7 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
           metric: state.config.objective.metric,
           fromEpoch: trial.epochsDone,
           untilEpoch,
+          ...(execution.resources ? { resources: execution.resources } : {}),
         }),
       )
       .then(
@@ -385,6 +386,7 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
           inputs: trialStageInputs(trialStage, params as JsonObject),
           metric: state.config.objective.metric,
           reportSteps: reportSteps(state),
+          ...(execution.resources ? { resources: execution.resources } : {}),
         }),
       )
       .then(

@@ -315,8 +315,10 @@ function scheduleReadyStages(
   cancelStage: (stageId: string) => void,
   phase: SchedulingPhase,
 ): void {
+  // `parallelism:` — stages (instances, sweeps) running at once; a ready stage without a slot stays pending.
+  const slots = { left: run.plan.parallelism === undefined ? Infinity : run.plan.parallelism - run.runningWork() };
   for (let changed = true; changed;) {
-    changed = advanceFanOuts(run, start, cancelStage);
+    changed = advanceFanOuts(run, start, cancelStage, slots);
     const step = nextSchedulingStep(run.plan, run.statuses(), phase);
     for (const { stageId, reason } of step.skip) {
       run.markSkipped(stageId, now(), reason);
@@ -350,6 +352,8 @@ function scheduleReadyStages(
         changed = true;
         continue;
       }
+      if (slots.left <= 0) continue;
+      slots.left -= 1;
       run.markRunning(stageId, now());
       start(stage);
     }
@@ -377,6 +381,7 @@ function advanceFanOuts(
   run: RunTracker,
   start: (stage: PlannedStage) => void,
   cancelStage: (stageId: string) => void,
+  slots: { left: number },
 ): boolean {
   let changed = false;
   for (const stageId of run.runningFanOuts()) {
@@ -387,6 +392,8 @@ function advanceFanOuts(
       instances.map((i) => run.stage(i.id).status),
     );
     for (const index of step.start) {
+      if (slots.left <= 0) break;
+      slots.left -= 1;
       const instance = instances[index] as PlannedStage;
       run.markRunning(instance.id, now());
       start(instance);
@@ -510,7 +517,11 @@ async function executeStage(
       } else {
         const activity = stageActivities(stage, remainingOwnAttempts(stage.retry, ownFailures))[stage.uses];
         if (!activity) throw new Error(`no activity for stage type ${stage.uses}`);
-        result = await activity({ context: { ...context, attempt: attemptBase }, inputs });
+        result = await activity({
+          context: { ...context, attempt: attemptBase },
+          inputs,
+          ...(stage.resources ? { resources: stage.resources } : {}),
+        });
       }
       break;
     } catch (error) {
@@ -607,6 +618,7 @@ async function runSweepStage(
           segmentTimeoutMs: stage.timeoutMs,
           heartbeatTimeoutMs: stage.heartbeatTimeoutMs ?? 60_000,
           retry: stage.retry,
+          ...(stage.resources ? { resources: stage.resources } : {}),
         },
       },
     ],

@@ -5,7 +5,8 @@
  * `runState` query's answer by the run client, so the CLI and the UI show the same thing:
  * - live progress, which stages no longer signal into the history (src/core/run/progress.ts);
  * - "progress stale" with its age when the attempt's heartbeat is overdue (the worker died or hangs);
- * - "waiting for a worker on pool P" when no worker polls the pool, whether or not the stage had progress.
+ * - "waiting for a worker on pool P" when no worker polls the pool, whether or not the stage had progress;
+ * - "no worker can fit this stage" when its `resources:` exceed what every live worker of its pool announces.
  * The run itself never sees any of it.
  */
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
@@ -14,7 +15,13 @@ import { formatHumanDuration } from '../core/spec/durations';
 import { progressOf, readStageHeartbeat, type StageHeartbeat } from '../core/run/progress';
 import type { RunState, StageLiveness, StageState } from '../core/run/run-types';
 import { decodeHistoryPayload } from './temporal-connection';
-import { poolsOfRunningStages, waitingForWorkerReason, type WorkerPresence } from './worker-presence';
+import {
+  markStagesNoWorkerFits,
+  poolsOfRunningStages,
+  waitingForWorkerReason,
+  type WorkerPresence,
+} from './worker-presence';
+import type { WorkerCapacity } from '../core/spec/resources';
 
 /** temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED. */
 const ACTIVITY_SCHEDULED = 1;
@@ -132,13 +139,18 @@ export async function withLiveStages(
   nowMs: number = Date.now(),
 ): Promise<RunState> {
   if (state.endedAt !== undefined || !state.stages.some((s) => s.status === 'running')) return state;
-  const [pending, unpolled] = await Promise.all([
+  const pools = poolsOfRunningStages(state);
+  const [pending, [unpolled, capacities]] = await Promise.all([
     client.workflow
       .getHandle(state.runId)
       .describe()
       .then((description) => readPendingStageActivities(client, description))
       .catch(() => new Map<string, PendingStageActivity>()),
-    presence.unpolledPools(poolsOfRunningStages(state)).catch(() => new Set<string>()),
+    // One DescribeTaskQueue per pool answers both (the second call reads presence's cache).
+    presence
+      .unpolledPools(pools)
+      .then(async (found) => [found, await presence.capacities(pools)] as const)
+      .catch(() => [new Set<string>(), new Map<string, readonly WorkerCapacity[]>()] as const),
   ]);
-  return applyStageLiveness(state, pending, unpolled, nowMs);
+  return markStagesNoWorkerFits(applyStageLiveness(state, pending, unpolled, nowMs), capacities);
 }

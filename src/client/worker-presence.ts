@@ -7,8 +7,16 @@
  */
 import type { Client } from '@temporalio/client';
 import { optionalTsToDate } from '@temporalio/common/lib/time';
-import type { RunState } from '../core/run/run-types';
+import type { RunState, StageState } from '../core/run/run-types';
+import type { Plan } from '../core/spec/plan-types';
 import { taskQueueForPool } from '../core/run/task-queues';
+import {
+  capacityFromIdentity,
+  describeResources,
+  fits,
+  type PlannedResources,
+  type WorkerCapacity,
+} from '../core/spec/resources';
 
 /** temporal.api.enums.v1 values (the proto package is not a direct dependency). */
 const TASK_QUEUE_KIND_NORMAL = 1;
@@ -30,6 +38,102 @@ export function poolsOfRunningStages(state: RunState): string[] {
  */
 export const POLLER_GONE_AFTER_MS = 90_000;
 
+/** Status text of a stage that asks for more than any worker of its pool declares (`fineflow worker --cpu/--memory/--gpu`). */
+export function noWorkerFitsReason(
+  pool: string,
+  request: PlannedResources,
+  capacities: readonly WorkerCapacity[],
+): string {
+  const offers = [...new Set(capacities.map((c) => describeResources(c)))].slice(0, 3);
+  return (
+    `no worker can fit this stage: it asks for ${describeResources(request)}; the ${capacities.length} worker(s) of pool ${pool} ` +
+    `offer ${offers.join(' / ')}; start one with enough (\`fineflow worker --pool ${pool} --cpu N --memory 16Gi --gpu N\`) or lower the stage's resources`
+  );
+}
+
+/** Whether no worker of the pool can ever hold this running stage, which has not started anywhere (pure). */
+function cannotFit(stage: StageState, capacities: ReadonlyMap<string, readonly WorkerCapacity[]>): boolean {
+  const offered = capacities.get(stage.pool) ?? [];
+  const request = stage.resources;
+  return (
+    stage.status === 'running' &&
+    !stage.progress &&
+    request !== undefined &&
+    offered.length > 0 &&
+    !offered.some((capacity) => fits(request, capacity))
+  );
+}
+
+/** The running stages whose resources no worker of their pool can fit, with that reason (pure). */
+export function markStagesNoWorkerFits(
+  state: RunState,
+  capacities: ReadonlyMap<string, readonly WorkerCapacity[]>,
+): RunState {
+  if (!state.stages.some((stage) => cannotFit(stage, capacities))) return state;
+  const stages = state.stages.map((stage): StageState => {
+    if (!cannotFit(stage, capacities)) return stage;
+    const reason = noWorkerFitsReason(stage.pool, stage.resources ?? {}, capacities.get(stage.pool) ?? []);
+    return { ...stage, reason: stage.reason ? `${reason}; ${stage.reason}` : reason };
+  });
+  return { ...state, stages };
+}
+
+/** A stage of a plan that no worker now polling its pool can fit. */
+export interface UnfitStage {
+  readonly stageId: string;
+  readonly pool: string;
+  readonly line?: number;
+  readonly message: string;
+}
+
+/**
+ * The plan's stages whose `resources:` exceed what every live worker of their pool announces (pure).
+ * Pools with no announcing worker are unknown, not unfit: a worker may still join.
+ */
+export function stagesNoWorkerFits(
+  plan: Plan,
+  capacities: ReadonlyMap<string, readonly WorkerCapacity[]>,
+): UnfitStage[] {
+  const unfit: UnfitStage[] = [];
+  for (const stage of plan.stages) {
+    const offered = capacities.get(stage.pool) ?? [];
+    const request = stage.resources;
+    if (!request || offered.length === 0 || offered.some((capacity) => fits(request, capacity))) continue;
+    unfit.push({
+      stageId: stage.id,
+      pool: stage.pool,
+      ...(stage.line !== undefined ? { line: stage.line } : {}),
+      message: noWorkerFitsReason(stage.pool, request, offered),
+    });
+  }
+  return unfit;
+}
+
+/**
+ * Who polled the pool's activity task queue within `goneAfterMs`: how many workers, and the
+ * capacities they announce in their identity.
+ */
+export async function poolWorkers(
+  client: Client,
+  pool: string,
+  goneAfterMs = POLLER_GONE_AFTER_MS,
+  nowMs = Date.now(),
+): Promise<{ readonly pollers: number; readonly capacities: readonly WorkerCapacity[] }> {
+  const response = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name: taskQueueForPool(pool), kind: TASK_QUEUE_KIND_NORMAL },
+    taskQueueType: TASK_QUEUE_TYPE_ACTIVITY,
+  });
+  const pollers = (response.pollers ?? []).filter((poller) => {
+    const seen = optionalTsToDate(poller.lastAccessTime)?.getTime();
+    return seen === undefined || nowMs - seen <= goneAfterMs;
+  });
+  const capacities = pollers
+    .map((poller) => capacityFromIdentity(poller.identity ?? ''))
+    .filter((c): c is WorkerCapacity => c !== undefined);
+  return { pollers: pollers.length, capacities };
+}
+
 /** Whether any worker polled the pool's activity task queue within `goneAfterMs`. */
 export async function poolHasWorker(
   client: Client,
@@ -37,20 +141,15 @@ export async function poolHasWorker(
   goneAfterMs = POLLER_GONE_AFTER_MS,
   nowMs = Date.now(),
 ): Promise<boolean> {
-  const response = await client.workflowService.describeTaskQueue({
-    namespace: client.options.namespace,
-    taskQueue: { name: taskQueueForPool(pool), kind: TASK_QUEUE_KIND_NORMAL },
-    taskQueueType: TASK_QUEUE_TYPE_ACTIVITY,
-  });
-  return (response.pollers ?? []).some((poller) => {
-    const seen = optionalTsToDate(poller.lastAccessTime)?.getTime();
-    return seen === undefined || nowMs - seen <= goneAfterMs;
-  });
+  return (await poolWorkers(client, pool, goneAfterMs, nowMs)).pollers > 0;
 }
 
 /** Remembers each pool's answer for `ttlMs`, so `watch` polling does not ask Temporal twice a second. */
 export class WorkerPresence {
-  private readonly seen = new Map<string, { readonly at: number; readonly polled: boolean }>();
+  private readonly seen = new Map<
+    string,
+    { readonly at: number; readonly polled: boolean; readonly capacities: readonly WorkerCapacity[] }
+  >();
 
   constructor(
     private readonly client: Client,
@@ -59,17 +158,42 @@ export class WorkerPresence {
     private readonly pollerGoneAfterMs = POLLER_GONE_AFTER_MS,
   ) {}
 
+  private async workersOf(pool: string): Promise<{ polled: boolean; capacities: readonly WorkerCapacity[] }> {
+    const cached = this.seen.get(pool);
+    if (cached && this.clock() - cached.at < this.ttlMs) return cached;
+    const { pollers, capacities } = await poolWorkers(this.client, pool, this.pollerGoneAfterMs, this.clock());
+    const answer = { at: this.clock(), polled: pollers > 0, capacities };
+    this.seen.set(pool, answer);
+    return answer;
+  }
+
   async unpolledPools(pools: readonly string[]): Promise<Set<string>> {
     const unpolled = new Set<string>();
-    for (const pool of pools) {
-      const cached = this.seen.get(pool);
-      let polled = cached && this.clock() - cached.at < this.ttlMs ? cached.polled : undefined;
-      if (polled === undefined) {
-        polled = await poolHasWorker(this.client, pool, this.pollerGoneAfterMs, this.clock());
-        this.seen.set(pool, { at: this.clock(), polled });
-      }
-      if (!polled) unpolled.add(pool);
-    }
+    for (const pool of pools) if (!(await this.workersOf(pool)).polled) unpolled.add(pool);
     return unpolled;
+  }
+
+  /** The capacities announced by each pool's live workers (pools without any are left out). */
+  async capacities(pools: readonly string[]): Promise<Map<string, readonly WorkerCapacity[]>> {
+    const found = new Map<string, readonly WorkerCapacity[]>();
+    for (const pool of pools) {
+      const { capacities } = await this.workersOf(pool);
+      if (capacities.length > 0) found.set(pool, capacities);
+    }
+    return found;
+  }
+}
+
+/**
+ * Submit-time check: the plan's stages no worker now polling their pool can fit. Best effort (a
+ * failed lookup finds none): workers that join later may fit them, so callers warn, never refuse.
+ */
+export async function unfitStagesOf(client: Client, plan: Plan): Promise<UnfitStage[]> {
+  const pools = [...new Set(plan.stages.filter((s) => s.resources).map((s) => s.pool))];
+  if (pools.length === 0) return [];
+  try {
+    return stagesNoWorkerFits(plan, await new WorkerPresence(client).capacities(pools));
+  } catch {
+    return [];
   }
 }

@@ -44,6 +44,8 @@ export interface ExecutionSpec {
   readonly retry?: RetrySpec;
   readonly onFailure?: 'pause' | 'fail';
   readonly cache?: boolean | { readonly enabled?: boolean; readonly maxAge?: string };
+  /** What one attempt needs on its worker: cores, memory with a unit (`4Gi`), whole GPUs. */
+  readonly resources?: { readonly cpu?: number; readonly memory?: string; readonly gpu?: number };
 }
 
 export interface StageSpec<Inputs> extends ExecutionSpec {
@@ -149,6 +151,8 @@ export interface PipelineSpec {
   };
   readonly params?: Params<{ readonly [name: string]: ParamValue }>;
   readonly defaults?: ExecutionSpec;
+  /** Most stages of one run running at once. */
+  readonly parallelism?: number;
   readonly secrets?: Readonly<Record<string, { readonly env: string } | { readonly file: string }>>;
   /** As in YAML (cron/every/calendar, overlap, catchupWindow, timezone, jitter …). */
   readonly schedule?: JsonObject;
@@ -218,6 +222,7 @@ export function pipeline(spec: PipelineSpec): PipelineDefinition {
     metadata: spec.metadata,
     params: spec.params?.values,
     defaults: spec.defaults,
+    parallelism: spec.parallelism,
     secrets: spec.secrets,
     schedule: spec.schedule,
     triggers: spec.triggers,

@@ -27,6 +27,7 @@ import { validatePipeline, type ValidatedPipeline, type ValidatedStage, type Val
 import type { ParsedPipeline } from './parse';
 import { validatePlan } from '../core/spec/validate-plan';
 import { isReservedKey, RESERVED_KEY_HINT } from '../core/spec/reserved';
+import { parseMemory, type PlannedResources } from '../core/spec/resources';
 
 export interface CompileOptions {
   /** Param overrides: `['name=value', …]` as given on the command line, or a name → raw value map. */
@@ -246,6 +247,7 @@ function planStage(stage: ValidatedStage, defaults: JsonObject): PlannedStage {
     retry: plannedRetry(s.retry as JsonObject | undefined, defaults.retry as JsonObject | undefined),
     ...finallySettings(stage, get),
     line: stage.line,
+    ...plannedResources(s.resources, defaults.resources),
     ...(stage.fanOut ? { fanOut: plannedFanOut(stage.fanOut) } : {}),
   };
 }
@@ -264,6 +266,25 @@ function finallySettings(
     onFailure: onFailure === 'pause' ? 'pause' : onFailure === 'fail' ? 'fail' : STAGE_DEFAULTS.onFailure,
     cache: plannedCache(get('cache')),
   };
+}
+
+/** The stage's `resources:` over `defaults.resources`, key by key; nothing when neither sets any. */
+function plannedResources(
+  stage: JsonValue | undefined,
+  defaults: JsonValue | undefined,
+): { resources?: PlannedResources } {
+  const merged = { ...asObject(defaults), ...asObject(stage) };
+  const memoryMb = typeof merged.memory === 'string' ? parseMemory(merged.memory) : undefined;
+  const resources: PlannedResources = {
+    ...(typeof merged.cpu === 'number' ? { cpu: merged.cpu } : {}),
+    ...(memoryMb !== undefined ? { memoryMb } : {}),
+    ...(typeof merged.gpu === 'number' ? { gpu: merged.gpu } : {}),
+  };
+  return Object.keys(resources).length > 0 ? { resources } : {};
+}
+
+function asObject(value: JsonValue | undefined): JsonObject {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject) : {};
 }
 
 function plannedFanOut(written: JsonObject): PlannedFanOut {
@@ -321,6 +342,7 @@ export function buildPlan(pipeline: ValidatedPipeline, params: Record<string, Pl
     ...(schedule ? { schedule: resolveParams(schedule, params) } : {}),
     triggers: pipeline.triggers.map((t) => resolveParams(t, params)),
     ...(Object.keys(pipeline.secrets).length > 0 ? { secrets: pipeline.secrets } : {}),
+    ...(pipeline.parallelism !== undefined ? { parallelism: pipeline.parallelism } : {}),
   };
 }
 

@@ -52,6 +52,7 @@ import {
   type StageSection,
 } from './validate-finally';
 import { MAX_STAGES, MAX_STAGES_HINT } from '../core/spec/validate-plan';
+import { formatMemory, parseMemory, RESOURCE_BOUNDS } from '../core/spec/resources';
 import { isReservedKey, RESERVED_KEY_HINT } from '../core/spec/reserved';
 import { closest, unknownNameHint } from '../core/spec/suggest';
 
@@ -96,6 +97,8 @@ export interface ValidatedPipeline {
   readonly triggers: readonly JsonObject[];
   /** Secret name → reference (env variable or file of the worker); never a value. */
   readonly secrets: { readonly [name: string]: SecretReference };
+  /** `parallelism:`: most stages of a run running at once. */
+  readonly parallelism?: number;
 }
 
 export interface ValidationResult {
@@ -122,7 +125,7 @@ const PARAM_VALUE_SCHEMAS: Readonly<Record<ParamType, InputSchema>> = {
   object: { type: 'object', additionalProperties: true },
 };
 
-const STAGE_SETTING_KEYS = ['pool', 'timeout', 'heartbeatTimeout', 'retry', 'onFailure', 'cache'];
+const STAGE_SETTING_KEYS = ['pool', 'timeout', 'heartbeatTimeout', 'retry', 'onFailure', 'cache', 'resources'];
 
 /** What the checks share: the source, the diagnostics so far, and lookups. */
 class Checker {
@@ -695,8 +698,24 @@ function checkRetry(checker: Checker, node: LocatedNode | undefined, path: strin
   }
 }
 
+/** The schema checks the memory quantity's shape; its size is bounded here (the pattern cannot). */
+function checkResources(checker: Checker, node: LocatedNode | undefined, path: string): void {
+  const memory = mapAt(node) ? entry(mapAt(node) as LocatedMap, 'memory')?.value : undefined;
+  if (memory?.kind !== 'scalar' || typeof memory.value !== 'string') return;
+  const mb = parseMemory(memory.value);
+  if (mb !== undefined && mb > RESOURCE_BOUNDS.memoryMb.max)
+    checker.error(
+      'out-of-range',
+      joinPath(path, 'memory'),
+      memory.span,
+      `memory ${memory.value} is more than ${formatMemory(RESOURCE_BOUNDS.memoryMb.max)}`,
+      'ask for what one attempt needs on one worker, e.g. memory: 16Gi',
+    );
+}
+
 function checkSettings(checker: Checker, node: LocatedMap, path: string, inherited: LocatedMap | undefined): void {
   checkRetry(checker, entry(node, 'retry')?.value, joinPath(path, 'retry'));
+  checkResources(checker, entry(node, 'resources')?.value, joinPath(path, 'resources'));
   const duration = (key: string): { ms: number; span: Span } | undefined => {
     const n = entry(node, key)?.value ?? (inherited ? entry(inherited, key)?.value : undefined);
     const ms = n?.kind === 'scalar' && typeof n.value === 'string' ? parseDuration(n.value) : undefined;
@@ -1242,6 +1261,8 @@ export function validatePipeline(
   const description = metadata ? stringAt(entry(metadata, 'description')?.value) : undefined;
   const scheduleNode = mapAt(entry(root, 'schedule')?.value);
   const triggersNode = entry(root, 'triggers')?.value;
+  const parallelismNode = entry(root, 'parallelism')?.value;
+  const parallelism = parallelismNode?.kind === 'scalar' ? parallelismNode.value : undefined;
   const pipeline: ValidatedPipeline = {
     name: (metadata && stringAt(entry(metadata, 'name')?.value)) ?? '',
     ...(description ? { description } : {}),
@@ -1255,6 +1276,7 @@ export function validatePipeline(
         ? triggersNode.items.filter((i) => i.kind === 'map').map((i) => toJson(i) as JsonObject)
         : [],
     secrets: Object.fromEntries([...scope.secrets].map(([name, secret]) => [name, secret.reference])),
+    ...(typeof parallelism === 'number' ? { parallelism } : {}),
   };
   return finish(pipeline);
 }

@@ -5,7 +5,7 @@
  * finish, then it is cancelled and its retry policy moves it to another worker.
  */
 import { existsSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname, totalmem } from 'node:os';
 import path from 'node:path';
 import {
   DefaultLogger,
@@ -28,6 +28,8 @@ import { PREBUILT_WORKFLOW_BUNDLE, RUNNING_FROM_SOURCE } from '../package-paths'
 import type { FineflowMetrics } from '../observability/metrics';
 import type { StageLogRecord } from '../observability/json-log';
 import { instrumentStore } from '../observability/instrumented-store';
+import { capacityTag, type WorkerCapacity } from '../core/spec/resources';
+import { capacitySlotSupplier, ResourceLedger } from './resource-ledger';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, `../../workflows/index${path.extname(__filename)}`);
 
@@ -69,7 +71,22 @@ export interface WorkerOptions {
   readonly metrics?: FineflowMetrics;
   /** Every stage log line also goes here (FINEFLOW_LOG_FORMAT=json, src/observability/json-log.ts). */
   readonly logEcho?: (record: StageLogRecord) => void;
+  /** What this worker offers the stages' `resources:` (`--cpu/--memory/--gpu`); default: config, then the host. */
+  readonly capacity?: Partial<WorkerCapacity>;
 }
+
+/** Declared capacity, the host's cores and memory for what is not declared, and no GPU unless declared. */
+export function workerCapacity(declared: Partial<WorkerCapacity>): WorkerCapacity {
+  return {
+    cpu: declared.cpu ?? availableParallelism(),
+    memoryMb: declared.memoryMb ?? Math.floor(totalmem() / 2 ** 20),
+    gpu: declared.gpu ?? 0,
+  };
+}
+
+/** The SDK's defaults for the slot types Fineflow does not tune (what maxConcurrent*… would give). */
+const DEFAULT_WORKFLOW_TASK_SLOTS = 40;
+const DEFAULT_LOCAL_ACTIVITY_SLOTS = 100;
 
 const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
 
@@ -151,6 +168,8 @@ export interface FineflowWorker {
   readonly taskQueue: string;
   /** Stage types this worker runs. */
   readonly stageTypes: readonly string[];
+  /** What it offers the stages' `resources:` (declared, else the host's cores and memory, 0 GPUs). */
+  readonly capacity: WorkerCapacity;
   /** Resolves when the worker stopped (after shutdown); rejects on a fatal worker error. */
   run(): Promise<void>;
   /** Drain and stop; resolves when `run()` has ended. */
@@ -187,6 +206,7 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.logEcho ? { logEcho: options.logEcho } : {}),
     progressIntervalMs,
+    resources: new ResourceLedger(workerCapacity({ ...options.config.workerCapacity, ...options.capacity })),
   };
   const activities = {
     ...(runsWorkflows ? createActivities(deps) : createStageActivities(deps)),
@@ -199,10 +219,16 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
     namespace: options.config.temporal.namespace,
     taskQueue,
     dataConverter: dataConverterFor(options.config.temporal),
-    identity: options.identity ?? `${options.pool}@${hostname()}:${process.pid}`,
+    // The capacity rides in the identity: DescribeTaskQueue shows it to `fineflow status` (src/client/worker-presence.ts).
+    identity: `${options.identity ?? `${options.pool}@${hostname()}:${process.pid}`} ${capacityTag(deps.resources.capacity)}`,
     activities,
     ...(runsWorkflows ? { workflowBundle: await workflowBundle(options.workflowsPath) } : {}),
-    maxConcurrentActivityTaskExecutions: options.concurrency ?? 4,
+    tuner: {
+      workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: DEFAULT_WORKFLOW_TASK_SLOTS },
+      activityTaskSlotSupplier: capacitySlotSupplier(deps.resources, options.concurrency ?? 4),
+      localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: DEFAULT_LOCAL_ACTIVITY_SLOTS },
+      nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: DEFAULT_LOCAL_ACTIVITY_SLOTS },
+    },
     shutdownGraceTime: options.shutdownGraceMs ?? 30_000,
     // Live progress rides on heartbeats (src/core/run/progress.ts): send them this often.
     defaultHeartbeatThrottleInterval: progressIntervalMs,
@@ -219,6 +245,7 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
     worker,
     taskQueue,
     stageTypes: stageTypeNames(deps),
+    capacity: deps.resources.capacity,
     run,
     async shutdown() {
       if (worker.getState() === 'RUNNING') worker.shutdown();

@@ -12,6 +12,7 @@ import { taskQueueForPool } from '../../core/run/task-queues';
 import type * as CompileModule from '../../spec/compile';
 import type * as DiagnosticsModule from '../../spec/diagnostics';
 import type * as StageTypesModule from '../../spec/stage-types';
+import type * as WorkerPresenceModule from '../../client/worker-presence';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
 function load() {
@@ -22,6 +23,7 @@ function load() {
   const m3 = require('../../spec/compile') as typeof CompileModule;
   const m4 = require('../../spec/diagnostics') as typeof DiagnosticsModule;
   const m5 = require('../../spec/stage-types') as typeof StageTypesModule;
+  const m6 = require('../../client/worker-presence') as typeof WorkerPresenceModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     exitCodeForRun: m0.exitCodeForRun,
@@ -33,6 +35,7 @@ function load() {
     compilePlan: m3.compilePlan,
     formatDiagnostics: m4.formatDiagnostics,
     loadStageTypeModules: m5.loadStageTypeModules,
+    unfitStagesOf: m6.unfitStagesOf,
   };
 }
 
@@ -78,6 +81,7 @@ export const command: CliCommand = {
       compilePlan,
       formatDiagnostics,
       loadStageTypeModules,
+      unfitStagesOf,
     } = load();
     const [file, ...extra] = args.positionals;
     if (!file || extra.length > 0) throw new UsageError('expected exactly one pipeline FILE');
@@ -115,11 +119,19 @@ export const command: CliCommand = {
             workflowTaskQueue: taskQueueForPool(controlPool),
           })
         : defaultRuns;
+      // Warn, not refuse: a worker large enough may still join the pool before the stage is ready.
+      const unfit = await unfitStagesOf(runs.client, plan);
+      if (!args.flags.json)
+        for (const stage of unfit)
+          io.stderr.write(`warning: ${file}:${stage.line ?? 1}: stage ${stage.stageId}: ${stage.message}\n`);
       const runId = await runs.submit(plan, {
         trigger: { kind: 'manual', ...(io.env.USER ? { user: io.env.USER } : {}) },
       });
+      const warnings = unfit.length > 0 ? { warnings: unfit } : {};
       if (!args.flags.watch) {
-        io.stdout.write(args.flags.json ? `${JSON.stringify({ submitted: true, runId })}\n` : `${runId}\n`);
+        io.stdout.write(
+          args.flags.json ? `${JSON.stringify({ submitted: true, runId, ...warnings })}\n` : `${runId}\n`,
+        );
         return EXIT.ok;
       }
       if (!args.flags.json) io.stdout.write(`started run ${runId}\n`);

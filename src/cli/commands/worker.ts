@@ -9,6 +9,7 @@ import type * as MetricsServerModule from '../../observability/metrics-server';
 import type { RunningMetricsServer, WorkerHealth } from '../../observability/metrics-server';
 import { DependencyUnavailableError, ensureError } from '../../core/errors';
 import { parseDuration } from '../../core/spec/durations';
+import { describeResources, type WorkerCapacity } from '../../core/spec/resources';
 import type * as RunWorkerModule from '../../worker/run-worker';
 import type { FineflowWorker } from '../../worker/run-worker';
 import type * as JsonLogModule from '../../observability/json-log';
@@ -28,6 +29,7 @@ function load() {
     Runtime: m0.Runtime,
     loadConfig: m1.loadConfig,
     parseListenAddress: m1.parseListenAddress,
+    parseWorkerCapacity: m1.parseWorkerCapacity,
     createFineflowMetrics: m2.createFineflowMetrics,
     freeLoopbackPort: m3.freeLoopbackPort,
     startMetricsServer: m3.startMetricsServer,
@@ -56,6 +58,26 @@ function keepHealthFile(file: string, worker: FineflowWorker, pool: string): () 
   return () => clearInterval(timer);
 }
 
+/** `--cpu/--memory/--gpu`, bounded as FINEFLOW_WORKER_* are; a bad value is a usage error naming the flag. */
+function capacityFlags(
+  values: { readonly [name: string]: string | undefined },
+  parse: typeof ConfigModule.parseWorkerCapacity,
+): Partial<WorkerCapacity> {
+  const { cpu, memory, gpu } = values;
+  try {
+    return parse(
+      {
+        ...(cpu !== undefined ? { cpu } : {}),
+        ...(memory !== undefined ? { memory } : {}),
+        ...(gpu !== undefined ? { gpu } : {}),
+      },
+      { cpu: '--cpu', memory: '--memory', gpu: '--gpu' },
+    );
+  } catch (error) {
+    throw new UsageError(ensureError(error).message);
+  }
+}
+
 /** Before `onReady` the worker is connecting: alive, not ready. Only a polling worker is ready. */
 function workerHealth(pool: string, worker: FineflowWorker | undefined): WorkerHealth {
   const state = worker ? worker.worker.getState() : 'STARTING';
@@ -65,18 +87,25 @@ function workerHealth(pool: string, worker: FineflowWorker | undefined): WorkerH
 export const command: CliCommand = {
   name: 'worker',
   summary: 'run a worker for a pool (the control pool also runs pipeline workflows)',
-  usage: 'worker --pool P [--concurrency N] [--stage-module PATH]… [--grace DURATION]',
+  usage:
+    'worker --pool P [--concurrency N] [--cpu N] [--memory SIZE] [--gpu N] [--stage-module PATH]… [--grace DURATION]',
   description: [
     'Polls the task queue of pool P (fineflow-P) and runs every stage type. The `control` pool also',
     'runs the pipeline workflows and the runtime activities (stage cache). SIGINT/SIGTERM drain the',
     'worker: it takes no new work, a running stage gets --grace to finish (default 30s), after that',
     'it is cancelled and its retry policy moves it to another worker.',
+    "--cpu/--memory/--gpu declare what the worker offers the stages' `resources:` (default the host's cores and",
+    'memory, no GPU): a stage runs only while its request fits what the running stages leave free.',
   ].join('\n'),
   examples: [
     { command: 'fineflow worker --pool control', explanation: 'run pipeline workflows and control-pool stages' },
     {
       command: 'fineflow worker --pool train --concurrency 1 --stage-module ./stages/index.js',
       explanation: "a training worker that also runs a team's stages",
+    },
+    {
+      command: 'fineflow worker --pool train --cpu 8 --memory 30Gi --gpu 1',
+      explanation: 'a GPU host: stages asking for more than 8 cores, 30Gi or 1 GPU go to a larger worker',
     },
     {
       command: 'fineflow worker --pool cpu --metrics 0.0.0.0:9464 --health-file /tmp/fineflow-alive',
@@ -87,6 +116,25 @@ export const command: CliCommand = {
   options: [
     { name: 'pool', kind: 'string', valueName: 'P', description: 'pool name (required), e.g. control, cpu, train' },
     { name: 'concurrency', kind: 'string', valueName: 'N', description: 'stages run at once (default 4)' },
+    {
+      name: 'cpu',
+      kind: 'string',
+      valueName: 'N',
+      description:
+        "CPU cores offered to stages' resources.cpu, 0.01-256 (default FINEFLOW_WORKER_CPU, else the host's)",
+    },
+    {
+      name: 'memory',
+      kind: 'string',
+      valueName: 'SIZE',
+      description: "memory offered to resources.memory, e.g. 16Gi (default FINEFLOW_WORKER_MEMORY, else the host's)",
+    },
+    {
+      name: 'gpu',
+      kind: 'string',
+      valueName: 'N',
+      description: 'whole GPUs offered to resources.gpu, 0-64 (default FINEFLOW_WORKER_GPU, else 0)',
+    },
     {
       ...STAGE_MODULE_OPTION,
       description: 'also run the stage implementations a module exports as `stages`',
@@ -123,6 +171,7 @@ export const command: CliCommand = {
       DefaultLogger,
       Runtime,
       loadConfig,
+      parseWorkerCapacity,
       parseListenAddress,
       createFineflowMetrics,
       freeLoopbackPort,
@@ -145,6 +194,7 @@ export const command: CliCommand = {
     if (args.values['progress-interval'] !== undefined && progressMs === undefined)
       throw new UsageError(`--progress-interval ${args.values['progress-interval']}: write a duration such as 10s`);
     const config = loadConfig(io.env);
+    const capacity = capacityFlags(args.values, parseWorkerCapacity);
     const metricsAddress =
       args.values.metrics === undefined
         ? config.observability.metricsAddress
@@ -183,6 +233,7 @@ export const command: CliCommand = {
         pool,
         config,
         concurrency,
+        capacity,
         shutdownGraceMs: graceMs,
         ...(metrics ? { metrics } : {}),
         ...(json ? { logEcho: jsonStageLogEcho(pool, write) } : {}),
@@ -198,12 +249,13 @@ export const command: CliCommand = {
             taskQueue: worker.taskQueue,
             pid: process.pid,
             stageTypes: worker.stageTypes,
+            capacity: worker.capacity,
             ...(metricsServer ? { metrics: metricsServer.url } : {}),
           };
           io.stdout.write(
             args.flags.json || json
               ? `${JSON.stringify(line)}\n`
-              : `worker ready: pool ${pool} (task queue ${worker.taskQueue}, pid ${process.pid}), stage types: ${worker.stageTypes.join(', ') || '(none)'}${metricsServer ? `, metrics ${metricsServer.url}` : ''}\n`,
+              : `worker ready: pool ${pool} (task queue ${worker.taskQueue}, pid ${process.pid}), stage types: ${worker.stageTypes.join(', ') || '(none)'}, offers ${describeResources(worker.capacity)}${metricsServer ? `, metrics ${metricsServer.url}` : ''}\n`,
           );
         },
       });

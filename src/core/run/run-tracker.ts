@@ -60,7 +60,14 @@ export class RunTracker {
     this.params = paramValues(input.plan);
     this.withFinally = hasFinallyStages(input.plan);
     for (const stage of input.plan.stages) {
-      this.stages.set(stage.id, { id: stage.id, uses: stage.uses, pool: stage.pool, status: 'pending', attempts: 0 });
+      this.stages.set(stage.id, {
+        id: stage.id,
+        uses: stage.uses,
+        pool: stage.pool,
+        status: 'pending',
+        attempts: 0,
+        ...(stage.resources ? { resources: stage.resources } : {}),
+      });
     }
     if (input.carried) {
       this.restore(input.carried);
@@ -230,6 +237,7 @@ export class RunTracker {
           pool: instance.pool,
           status: 'pending',
           attempts: state?.attempts ?? 0,
+          ...(instance.resources ? { resources: instance.resources } : {}),
         });
     }
     for (const stale of previous.slice(items.length)) {
@@ -356,6 +364,13 @@ export class RunTracker {
 
   waitingStages(): string[] {
     return [...this.stages.values()].filter((state) => state.status === 'waiting').map((state) => state.id);
+  }
+
+  /** Running stages that do work themselves: a fan-out is running while its instances are, and is not counted. */
+  runningWork(): number {
+    let count = 0;
+    for (const state of this.stages.values()) if (state.status === 'running' && !this.fanOuts.has(state.id)) count++;
+    return count;
   }
 
   runningStages(): string[] {

@@ -3,6 +3,7 @@
  * plus constant names: importable from workflow code.
  */
 import type { JsonObject, JsonValue, Plan, PlannedStage } from '../spec/plan-types';
+import type { PlannedResources } from '../spec/resources';
 
 /** Temporal workflow type names, in one place. */
 export const WORKFLOW_TYPES = {
@@ -125,6 +126,8 @@ export interface StageState {
   readonly live?: StageLiveness;
   /** A stage of the `finally:` section (runs after all others, whatever happened). */
   readonly finally?: true;
+  /** The stage's `resources:`, so status can tell when no worker of its pool can fit it. */
+  readonly resources?: PlannedResources;
 }
 
 /** What Temporal knows of a running stage's activity beyond the run's history (never stored in the run). */
@@ -195,6 +198,8 @@ export interface StageActivityInput {
   readonly context: StageContext;
   /** `with:` after `${{ }}` resolution. */
   readonly inputs: JsonObject;
+  /** The stage's `resources:`, held from the worker's declared capacity while the attempt runs. */
+  readonly resources?: PlannedResources;
 }
 
 /** What every stage activity returns: small JSON (URIs, metrics), never bytes. */

@@ -4,6 +4,7 @@
  * own input schemas for `with:`).
  */
 import type { InputSchema, ObjectSchema } from '../../spec/schema-language';
+import { MEMORY_PATTERN, RESOURCE_BOUNDS } from './resources';
 
 export const API_VERSION = 'fineflow/v1';
 export const STAGE_ID_PATTERN = '^[A-Za-z_][A-Za-z0-9_-]*$';
@@ -83,6 +84,35 @@ const CACHE_SCHEMA: InputSchema = {
   ],
 };
 
+/** Most stages of one run running at once (`parallelism:` at the top of a pipeline). */
+export const MAX_PIPELINE_PARALLELISM = 10_000;
+
+export const RESOURCES_SCHEMA: ObjectSchema = {
+  type: 'object',
+  description:
+    'what one attempt needs on its worker; a worker runs it only when that much of its declared capacity is free (`fineflow worker --cpu/--memory/--gpu`)',
+  properties: {
+    cpu: {
+      type: 'number',
+      minimum: RESOURCE_BOUNDS.cpu.min,
+      maximum: RESOURCE_BOUNDS.cpu.max,
+      description: `CPU cores, e.g. 2 or 0.5 (${RESOURCE_BOUNDS.cpu.min}–${RESOURCE_BOUNDS.cpu.max})`,
+    },
+    memory: {
+      type: 'string',
+      pattern: MEMORY_PATTERN,
+      description: 'memory with a unit, e.g. 512Mi, 4Gi (Ki/Mi/Gi/Ti or K/M/G/T; at most 4Ti)',
+    },
+    gpu: {
+      type: 'integer',
+      minimum: RESOURCE_BOUNDS.gpu.min,
+      maximum: RESOURCE_BOUNDS.gpu.max,
+      description: `whole GPUs (0–${RESOURCE_BOUNDS.gpu.max})`,
+    },
+  },
+  minProperties: 1,
+};
+
 /** Settings every stage inherits unless it says otherwise. */
 const STAGE_SETTINGS: { readonly [name: string]: InputSchema } = {
   pool: {
@@ -99,6 +129,7 @@ const STAGE_SETTINGS: { readonly [name: string]: InputSchema } = {
     description: 'after the last attempt: pause (wait for `fineflow retry`) or fail the run',
   },
   cache: CACHE_SCHEMA,
+  resources: RESOURCES_SCHEMA,
 };
 
 /** Most instances one stage may fan out to; src/core/run/fan-out.ts enforces it at run time too. */
@@ -337,6 +368,13 @@ export const PIPELINE_SCHEMA: ObjectSchema = {
       additionalProperties: SECRET_REFERENCE_SCHEMA,
       description:
         'secret name → where the worker reads it; usable only as ${{ secrets.NAME }} in stage inputs marked secret (e.g. `auth`); values never enter the plan, history, logs or cache keys',
+    },
+    parallelism: {
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_PIPELINE_PARALLELISM,
+      description:
+        'most stages of one run running at once, fan-out instances and sweeps included (default: no limit); ready stages wait, in plan order',
     },
     schedule: SCHEDULE_SCHEMA,
     triggers: { type: 'array', items: TRIGGER_SCHEMA, description: 'events that start runs' },

@@ -7,6 +7,8 @@
  * activities/). It is pure data: importable from workflow code.
  */
 
+import type { PlannedResources } from './resources';
+
 export type JsonPrimitive = string | number | boolean | null;
 export type JsonValue = JsonPrimitive | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 export type JsonObject = { readonly [key: string]: JsonValue };
@@ -72,6 +74,8 @@ export interface PlannedStage {
   readonly cache: PlannedCache;
   /** 1-based line of the stage in its source file, for messages at run time. */
   readonly line?: number;
+  /** `resources:` (merged with `defaults.resources`): what one attempt needs on its worker. */
+  readonly resources?: PlannedResources;
   /** `forEach:` / `matrix:`: the stage runs once per item (src/core/run/fan-out.ts). */
   readonly fanOut?: PlannedFanOut;
   /**
@@ -131,4 +135,6 @@ export interface Plan {
   readonly triggers: readonly JsonObject[];
   /** Secret name → reference (never a value); absent when the pipeline declares none. */
   readonly secrets?: { readonly [name: string]: SecretReference };
+  /** `parallelism:`: most stages (instances, sweeps) of a run running at once; absent = no limit. */
+  readonly parallelism?: number;
 }

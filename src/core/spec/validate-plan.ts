@@ -16,7 +16,8 @@ import {
   parseTemplate,
   type ExpressionReference,
 } from './expressions';
-import { MAX_FAN_OUT_ITEMS } from './pipeline-schema';
+import { MAX_FAN_OUT_ITEMS, MAX_PIPELINE_PARALLELISM } from './pipeline-schema';
+import { RESOURCE_BOUNDS } from './resources';
 import { MAX_OUTAGE_BUDGET_MS, type JsonValue, type Plan } from './plan-types';
 
 const STAGE_ID = /^[A-Za-z_][A-Za-z0-9_-]*$/;
@@ -90,6 +91,24 @@ function checkPlannedFanOut(
   for (const b of bad) add('bad-expression', b.path, `bad expression: ${b.message}`, line);
 }
 
+/** A stage's `resources`: every key optional, each a number within RESOURCE_BOUNDS. */
+function checkPlannedResources(
+  resources: unknown,
+  path: string,
+  line: number | undefined,
+  add: (code: string, path: string, message: string, line?: number) => void,
+): void {
+  if (!isObject(resources)) return add('plan-wrong-type', path, 'resources must be an object', line);
+  for (const [key, value] of Object.entries(resources)) {
+    const bounds = RESOURCE_BOUNDS[key as keyof typeof RESOURCE_BOUNDS] as { min: number; max: number } | undefined;
+    if (!bounds) add('plan-wrong-type', `${path}.${key}`, `unknown resource ${key} (cpu, memoryMb, gpu)`, line);
+    else if (typeof value !== 'number' || !(value >= bounds.min && value <= bounds.max))
+      add('out-of-range', `${path}.${key}`, `${key} must be a number from ${bounds.min} to ${bounds.max}`, line);
+    else if (key === 'gpu' && !Number.isInteger(value))
+      add('out-of-range', `${path}.${key}`, 'gpu must be a whole number', line);
+  }
+}
+
 /**
  * Most stages one pipeline may have. Each stage costs workflow history events, activities and a
  * row in every status table; a generated pipeline with thousands of stages is refused up front
@@ -131,6 +150,15 @@ export function validatePlan(plan: Plan): Diagnostic[] {
     add('plan-wrong-type', 'pipeline.name', 'the plan has no pipeline name');
   const params = isObject(p.params) ? p.params : undefined;
   if (!params) add('plan-wrong-type', 'params', 'params must be an object');
+  const parallelism = p.parallelism;
+  if (
+    parallelism !== undefined &&
+    (typeof parallelism !== 'number' ||
+      !Number.isInteger(parallelism) ||
+      parallelism < 1 ||
+      parallelism > MAX_PIPELINE_PARALLELISM)
+  )
+    add('plan-wrong-type', 'parallelism', `parallelism must be an integer from 1 to ${MAX_PIPELINE_PARALLELISM}`);
   const secrets = p.secrets === undefined ? {} : isObject(p.secrets) ? p.secrets : undefined;
   if (!secrets) add('plan-wrong-type', 'secrets', 'secrets must be an object');
   for (const [name, reference] of Object.entries(secrets ?? {})) {
@@ -270,6 +298,7 @@ export function validatePlan(plan: Plan): Diagnostic[] {
         'a finally stage has onFailure fail: nothing waits for its retry',
         line,
       );
+    if (raw.resources !== undefined) checkPlannedResources(raw.resources, `${path}.resources`, line, add);
     if (isObject(raw.with)) {
       const bad: { path: string; message: string }[] = [];
       malformedExpressions(raw.with as JsonValue, `${path}.with`, bad);

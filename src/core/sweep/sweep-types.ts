@@ -6,6 +6,7 @@
 import type { JsonObject } from '../spec/plan-types';
 import type { ResultsRow, ResultsTable, SweepProgress, SweepState, SweepTrialStatus } from './';
 import type { StageActivityInput, StageContext } from '../run/run-types';
+import type { PlannedResources } from '../spec/resources';
 
 /** A trial's status as recorded: the controller's, or `cancelled` when the sweep was cancelled while it ran. */
 export type RecordedTrialStatus = SweepTrialStatus | 'cancelled';
@@ -42,6 +43,8 @@ export interface SweepExecution {
    * Default 4000; tests set it low to exercise the hand-over.
    */
   readonly continueAsNewAfterEvents?: number;
+  /** The sweep stage's `resources:`: each trial holds them on its worker while it runs. */
+  readonly resources?: PlannedResources;
 }
 
 /** Progress of a trial that is still running, carried across continue-as-new. */
@@ -118,6 +121,8 @@ export interface SweepTrialSegmentInput {
   readonly fromEpoch: number;
   /** Train through this epoch, then return (the whole budget for the last segment). */
   readonly untilEpoch: number;
+  /** The sweep stage's `resources:`, held from the worker's capacity while the segment trains. */
+  readonly resources?: PlannedResources;
 }
 
 export interface SweepTrialSegmentResult {
@@ -155,6 +160,8 @@ export interface SweepTrialStageInput {
   readonly metric: string;
   /** Steps the workflow's early stopping judges (ASHA rungs, median steps); empty: forward nothing. */
   readonly reportSteps: readonly number[];
+  /** The sweep stage's `resources:`, held from the worker's capacity while the trial runs. */
+  readonly resources?: PlannedResources;
 }
 
 export interface SweepTrialStageResult {
