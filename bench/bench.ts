@@ -35,7 +35,7 @@ const SECTIONS: readonly Section[] = [
     name: 'sweep',
     script: 'bench/sweep-bench.ts',
     needsStack: false,
-    what: 'epochs to target: TPE+ASHA vs random search without stopping',
+    what: 'epochs to target on real objectives: Fineflow TPE+ASHA vs random search vs Optuna (20 seeds, bootstrap CIs)',
   },
   {
     name: 'backend',

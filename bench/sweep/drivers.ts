@@ -1,0 +1,208 @@
+/**
+ * Drivers of the sweep benchmark: each runs one search method on one objective and seed and
+ * counts epochs until some trial reports the target. All methods share one accounting:
+ *
+ * - up to `parallelism` trials run at once and every running trial trains one epoch per tick
+ *   (the order the `hyperparameterSweep` workflow sees reports in, with equal-speed workers);
+ * - each epoch value asked for costs one epoch, whether the result cache had it or not;
+ * - the sweep ends when a value reaches the target, or when `maxEpochs` epochs were spent.
+ *
+ * Fineflow's methods run the sweep controller of the workflow (src/core/sweep/sweep-state.ts).
+ * Optuna runs in a long-lived Python subprocess (bench/optuna/optuna_driver.py) that asks and
+ * tells, and requests each epoch's value from this process over stdin/stdout, so its trials are
+ * trained by the same code and cache. One process per objective serves every seed and pruner:
+ * a subprocess per trial would pay Python's and Optuna's start-up (about a second here) for each
+ * of thousands of trials, and would need its own copy of the training data and cache.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { JsonValue } from '../../src/core/spec/plan-types';
+import type { ParameterValues, SearchSpace } from '../../src/core/sweep/space';
+import {
+  createSweep,
+  isDone,
+  nextTrials,
+  parseSweepConfig,
+  recordIntermediate,
+  recordResult,
+  runningTrials,
+} from '../../src/core/sweep/sweep-state';
+import type { SweepRun } from './sweep-stats';
+
+/** Validation accuracy of `params` after `epoch`, under the sweep's seed. */
+export type EpochValue = (params: ParameterValues, epoch: number) => Promise<number>;
+
+export interface SweepBudget {
+  readonly target: number;
+  readonly epochsPerTrial: number;
+  readonly parallelism: number;
+  /** Total epochs a sweep may spend before it counts as not reaching the target. */
+  readonly maxEpochs: number;
+}
+
+/** Tracks epochs spent and the best value so far, and says when the sweep is over. */
+class Tally {
+  epochs = 0;
+  best = -Infinity;
+  reached = false;
+  readonly anytime: [number, number][] = [];
+  constructor(private readonly budget: SweepBudget) {}
+  /** Count one epoch's value; true when the sweep must end. */
+  record(value: number): boolean {
+    this.epochs++;
+    if (value > this.best) {
+      this.best = value;
+      this.anytime.push([this.epochs, value]);
+    }
+    if (value >= this.budget.target) this.reached = true;
+    return this.reached || this.epochs >= this.budget.maxEpochs;
+  }
+  result(seed: number, trials: number): SweepRun {
+    return { seed, epochs: this.epochs, reached: this.reached, trials, anytime: this.anytime };
+  }
+}
+
+export type FineflowMethod =
+  | { readonly algorithm: 'random'; readonly earlyStopping: 'none' }
+  | {
+      readonly algorithm: 'tpe';
+      readonly earlyStopping: 'asha' | 'none';
+      readonly tpe?: Readonly<Record<string, unknown>>;
+    };
+
+/** One sweep of Fineflow's controller, driven tick by tick. */
+export async function runFineflowSweep(
+  method: FineflowMethod,
+  space: Readonly<Record<string, unknown>>,
+  seed: number,
+  budget: SweepBudget,
+  valueAt: EpochValue,
+): Promise<SweepRun> {
+  let state = createSweep(
+    parseSweepConfig({
+      algorithm: method.algorithm,
+      space,
+      objective: { metric: 'validation.accuracy', goal: 'maximize' },
+      maxTrials: budget.maxEpochs,
+      parallelism: budget.parallelism,
+      epochsPerTrial: budget.epochsPerTrial,
+      earlyStopping:
+        method.earlyStopping === 'asha' ? { type: 'asha', reductionFactor: 3, minEpochs: 1 } : { type: 'none' },
+      ...(method.algorithm === 'tpe' && method.tpe ? { tpe: method.tpe } : {}),
+      seed,
+    }),
+  );
+  const tally = new Tally(budget);
+  const epochsDone = new Map<number, number>();
+  while (!isDone(state)) {
+    state = nextTrials(state).state;
+    for (const trial of runningTrials(state)) {
+      const epoch = (epochsDone.get(trial.trialId) ?? 0) + 1;
+      epochsDone.set(trial.trialId, epoch);
+      const value = await valueAt(trial.params, epoch);
+      if (tally.record(value)) return tally.result(seed, state.trials.length);
+      const decision = recordIntermediate(state, trial.trialId, epoch, value);
+      state = decision.state;
+      if (decision.stop) state = recordResult(state, trial.trialId, { status: 'stopped', epochs: epoch });
+      else if (epoch >= budget.epochsPerTrial)
+        state = recordResult(state, trial.trialId, { status: 'completed', value, epochs: epoch });
+    }
+  }
+  return tally.result(seed, state.trials.length);
+}
+
+export type OptunaPruner = 'successive-halving' | 'hyperband';
+
+/** A search space as the Optuna driver takes it: one entry per parameter, Optuna's distribution names. */
+export function optunaSpace(space: SearchSpace): JsonValue[] {
+  return space.parameters.map(({ name, domain }): JsonValue => {
+    switch (domain.kind) {
+      case 'uniform':
+        return { name, kind: 'float', low: domain.low, high: domain.high, log: false };
+      case 'logUniform':
+        return { name, kind: 'float', low: domain.low, high: domain.high, log: true };
+      case 'int':
+        return { name, kind: 'int', low: domain.low, high: domain.high, step: domain.step, log: domain.log };
+      case 'choice':
+        return { name, kind: 'categorical', choices: [...domain.values] };
+      case 'fixed':
+        return { name, kind: 'fixed', value: domain.value };
+    }
+  });
+}
+
+interface DriverMessage {
+  readonly op: 'value' | 'end' | 'ready' | 'error';
+  readonly trial?: number;
+  readonly params?: ParameterValues;
+  readonly epoch?: number;
+  readonly trials?: number;
+  readonly message?: string;
+  readonly version?: string;
+}
+
+/** The Optuna subprocess: one sweep at a time, requests answered from `valueAt`. */
+export class OptunaDriver {
+  private readonly lines: AsyncIterator<string>;
+  private stderr = '';
+  version = '';
+
+  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    child.stderr.on('data', (chunk: Buffer) => {
+      this.stderr = (this.stderr + chunk.toString()).slice(-4000);
+    });
+    this.lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  }
+
+  static async start(python: string, script: string): Promise<OptunaDriver> {
+    const driver = new OptunaDriver(spawn(python, [script], { stdio: ['pipe', 'pipe', 'pipe'] }));
+    const ready = await driver.receive();
+    if (ready.op !== 'ready') throw new Error(`optuna driver did not start: ${JSON.stringify(ready)}`);
+    driver.version = ready.version ?? '';
+    return driver;
+  }
+
+  async sweep(
+    pruner: OptunaPruner,
+    space: SearchSpace,
+    seed: number,
+    budget: SweepBudget,
+    valueAt: EpochValue,
+  ): Promise<SweepRun> {
+    this.send({
+      op: 'sweep',
+      pruner,
+      seed,
+      space: optunaSpace(space),
+      epochsPerTrial: budget.epochsPerTrial,
+      parallelism: budget.parallelism,
+      maxTrials: budget.maxEpochs,
+    });
+    const tally = new Tally(budget);
+    for (;;) {
+      const message = await this.receive();
+      if (message.op === 'end') return tally.result(seed, message.trials ?? 0);
+      if (message.op !== 'value' || !message.params || message.epoch === undefined)
+        throw new Error(`optuna driver: unexpected message ${JSON.stringify(message)}`);
+      const value = await valueAt(message.params, message.epoch);
+      this.send({ value, stop: tally.record(value) });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.child.stdin.end();
+    if (this.child.exitCode === null) await new Promise((resolve) => this.child.once('exit', resolve));
+  }
+
+  private send(message: Record<string, JsonValue>): void {
+    this.child.stdin.write(`${JSON.stringify(message)}\n`);
+  }
+
+  private async receive(): Promise<DriverMessage> {
+    const next = await this.lines.next();
+    if (next.done) throw new Error(`optuna driver exited (code ${this.child.exitCode}): ${this.stderr}`);
+    const message = JSON.parse(next.value) as DriverMessage;
+    if (message.op === 'error') throw new Error(`optuna driver failed: ${message.message}\n${this.stderr}`);
+    return message;
+  }
+}

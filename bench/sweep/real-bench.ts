@@ -1,0 +1,240 @@
+/**
+ * The real-training section of the sweep benchmark: on each objective of ./objectives.ts, every
+ * method searches under the same seeds and budgets (./drivers.ts), and the table reports median
+ * and interquartile range of epochs-to-target, trials started, the area under the anytime curve,
+ * and ratios of medians with paired bootstrap 95% intervals.
+ *
+ * Methods: Fineflow TPE with ASHA (the sweep stage's `algorithm: tpe` + `earlyStopping: asha`),
+ * Fineflow random search without stopping (the baseline), Optuna's TPESampler with the
+ * SuccessiveHalving and the Hyperband pruner (pinned Optuna from PyPI, bench/optuna/).
+ *
+ * Flags (after `npm run bench -- --only sweep --`): `--objectives a,b`, `--seeds N` (default 20;
+ * seeds 1…N), `--methods m1,m2`, `--no-optuna`, `--calibrate` (recompute the targets and stop),
+ * `--fresh` (ignore cached curves). Runs niced; curves are cached in
+ * `${FINEFLOW_CACHE_DIR:-~/.cache/fineflow}/sweep-bench/` (see trial-evaluator.ts for why that is fair).
+ */
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { RandomSource, seedRandomState } from '../../src/core/sweep/random-source';
+import { parseSearchSpace, sampleFromPrior } from '../../src/core/sweep/space';
+import { createMemoryObjectStore } from '../../src/storage/memory-store';
+import { runFineflowSweep, OptunaDriver, type FineflowMethod, type OptunaPruner, type SweepBudget } from './drivers';
+import { BENCH_OBJECTIVES, type BenchObjective } from './objectives';
+import { preparedFromSnapshot } from './prepared-snapshot';
+import { anytimeArea, bestAt, ratioOfMedians, spread, type SweepRun } from './sweep-stats';
+import { TrialEvaluator } from './trial-evaluator';
+
+export type MethodId = 'fineflow-tpe-asha' | 'random' | 'optuna-tpe-sha' | 'optuna-tpe-hyperband';
+
+interface MethodSpec {
+  readonly id: MethodId;
+  readonly label: string;
+  readonly fineflow?: FineflowMethod;
+  readonly optuna?: OptunaPruner;
+}
+
+export const METHODS: readonly MethodSpec[] = [
+  {
+    id: 'fineflow-tpe-asha',
+    label: 'Fineflow TPE+ASHA',
+    fineflow: { algorithm: 'tpe', earlyStopping: 'asha' },
+  },
+  { id: 'random', label: 'random (no stopping)', fineflow: { algorithm: 'random', earlyStopping: 'none' } },
+  { id: 'optuna-tpe-sha', label: 'Optuna TPE+SuccessiveHalving', optuna: 'successive-halving' },
+  { id: 'optuna-tpe-hyperband', label: 'Optuna TPE+Hyperband', optuna: 'hyperband' },
+];
+
+/** Method ids from a comma-separated list; throws naming the unknown ones. */
+export function parseMethods(list: string): MethodId[] {
+  const ids = list.split(',').filter(Boolean);
+  const unknown = ids.filter((id) => !METHODS.some((method) => method.id === id));
+  if (unknown.length > 0)
+    throw new RangeError(`--methods: unknown ${unknown.join(', ')}; known: ${METHODS.map((m) => m.id).join(', ')}`);
+  return ids as MethodId[];
+}
+
+/** Trials running at once in every method. */
+const PARALLELISM = 2;
+/** A sweep that spends this many trial budgets of epochs without reaching the target gives up. */
+const MAX_TRIAL_BUDGETS = 40;
+const CALIBRATION_CONFIGS = 80;
+const CALIBRATION_RANK = 5;
+
+export interface RealBenchOptions {
+  readonly objectives?: readonly string[];
+  readonly seeds?: number;
+  readonly methods?: readonly MethodId[];
+  readonly calibrate?: boolean;
+  readonly fresh?: boolean;
+  readonly log?: (line: string) => void;
+}
+
+function cacheRoot(): string {
+  // Bench-only setting, shared with the shell scripts that cache Python venvs and binaries.
+  return path.join(process.env.FINEFLOW_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'fineflow'), 'sweep-bench');
+}
+
+async function openObjective(objective: BenchObjective, fresh: boolean) {
+  const store = createMemoryObjectStore({ buckets: ['bench'] });
+  const directory = path.join(cacheRoot(), `${objective.id}-v${objective.version}`);
+  const { prepared } = await preparedFromSnapshot(objective, store, objective.id, path.join(directory, 'prepared'));
+  const cacheFile = fresh ? undefined : path.join(directory, 'curves.jsonl');
+  return new TrialEvaluator(objective, prepared, store, cacheFile);
+}
+
+/** The target rule documented on {@link BenchObjective.target}, recomputed. */
+async function calibrate(objective: BenchObjective, evaluator: TrialEvaluator, log: (line: string) => void) {
+  const random = new RandomSource(seedRandomState(1000));
+  const space = parseSearchSpace(objective.space);
+  const bests: number[] = [];
+  for (let i = 0; i < CALIBRATION_CONFIGS; i++) {
+    const params = sampleFromPrior(space, random);
+    let best = -Infinity;
+    for (let epoch = 1; epoch <= objective.epochsPerTrial; epoch++)
+      best = Math.max(best, await evaluator.valueAt(params, 1000 + i, epoch));
+    bests.push(best);
+  }
+  bests.sort((a, b) => b - a);
+  const target = calibratedTarget(bests, CALIBRATION_RANK);
+  const p = bests.filter((value) => value >= target).length / bests.length;
+  const medianTrials = Math.ceil(Math.log(0.5) / Math.log(1 - p));
+  log(
+    `  ${objective.id}: target ${target.toFixed(4)} (rank ${CALIBRATION_RANK} of ${bests.length}; p = ${p.toFixed(3)} per random trial ⇒ median ${medianTrials} trials); best ${bests[0]?.toFixed(4)}, median ${bests[bests.length >> 1]?.toFixed(4)}`,
+  );
+}
+
+/**
+ * The `rank`-th best value, raised to the next higher value seen while ties would let more than
+ * `rank` configurations reach it (accuracy comes in steps of 1/validation size, so ties are common).
+ */
+export function calibratedTarget(values: readonly number[], rank: number): number {
+  const descending = [...values].sort((a, b) => b - a);
+  let at = rank - 1;
+  while (at > 0 && descending.filter((value) => value >= (descending[at] as number)).length > rank) at--;
+  return descending[at] as number;
+}
+
+function optunaPython(): { python: string; script: string } {
+  const root = path.resolve(__dirname, '..', '..');
+  const output = execFileSync('bash', [path.join(root, 'bench/optuna/setup-venv.sh')], { encoding: 'utf8' });
+  const python = output.trim().split('\n').pop() as string;
+  return { python, script: path.join(root, 'bench/optuna/optuna_driver.py') };
+}
+
+export interface ObjectiveResult {
+  readonly objective: string;
+  readonly target: number;
+  readonly runs: Readonly<Partial<Record<MethodId, readonly SweepRun[]>>>;
+}
+
+async function benchObjective(
+  objective: BenchObjective,
+  evaluator: TrialEvaluator,
+  seeds: readonly number[],
+  methods: readonly MethodSpec[],
+  log: (line: string) => void,
+): Promise<ObjectiveResult> {
+  const budget: SweepBudget = {
+    target: objective.target,
+    epochsPerTrial: objective.epochsPerTrial,
+    parallelism: PARALLELISM,
+    maxEpochs: MAX_TRIAL_BUDGETS * objective.epochsPerTrial,
+  };
+  const space = parseSearchSpace(objective.space);
+  const runs: Partial<Record<MethodId, SweepRun[]>> = {};
+  const needsOptuna = methods.some((method) => method.optuna);
+  const optuna = needsOptuna ? await OptunaDriver.start(optunaPython().python, optunaPython().script) : undefined;
+  try {
+    for (const method of methods) {
+      const started = performance.now();
+      const list: SweepRun[] = [];
+      for (const seed of seeds) {
+        const valueAt = (params: Parameters<TrialEvaluator['valueAt']>[0], epoch: number) =>
+          evaluator.valueAt(params, seed, epoch);
+        if (method.fineflow) list.push(await runFineflowSweep(method.fineflow, objective.space, seed, budget, valueAt));
+        else if (method.optuna && optuna) list.push(await optuna.sweep(method.optuna, space, seed, budget, valueAt));
+      }
+      runs[method.id] = list;
+      log(
+        `    ${method.label}: ${list.map((run) => `${run.epochs}${run.reached ? '' : '!'}`).join(' ')} (${((performance.now() - started) / 1000).toFixed(0)} s)`,
+      );
+    }
+  } finally {
+    await optuna?.close();
+  }
+  if (optuna) log(`    (Optuna ${optuna.version})`);
+  return { objective: objective.id, target: objective.target, runs };
+}
+
+function formatRatio(a: readonly SweepRun[] | undefined, b: readonly SweepRun[] | undefined): string {
+  if (!a || !b) return '—';
+  const { ratio, interval } = ratioOfMedians(a, b);
+  return `${ratio.toFixed(2)}× [${interval ? `${interval.low.toFixed(2)}, ${interval.high.toFixed(2)}` : '—'}]`;
+}
+
+/** The objective's table: one row per method. */
+export function formatObjectiveTable(result: ObjectiveResult, horizon: number): string[] {
+  const random = result.runs.random;
+  const optuna = [result.runs['optuna-tpe-sha'], result.runs['optuna-tpe-hyperband']];
+  const lines = [
+    '| method | reached | epochs to target: median [IQR] | trials (median) | anytime area | vs random [95% CI] | vs Optuna SHA | vs Optuna Hyperband |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const method of METHODS) {
+    const runs = result.runs[method.id];
+    if (!runs) continue;
+    const epochs = spread(runs.map((run) => run.epochs));
+    const trials = spread(runs.map((run) => run.trials));
+    const area = spread(runs.map((run) => anytimeArea(run.anytime, horizon)));
+    const isRandom = method.id === 'random';
+    const isOptuna = method.optuna !== undefined;
+    lines.push(
+      `| ${method.label} | ${runs.filter((run) => run.reached).length}/${runs.length} | ${epochs.median} [${epochs.q1}, ${epochs.q3}] | ${trials.median} | ${area.median.toFixed(3)} | ${isRandom ? '1' : formatRatio(runs, random)} | ${isOptuna ? '' : formatRatio(runs, optuna[0])} | ${isOptuna ? '' : formatRatio(runs, optuna[1])} |`,
+    );
+  }
+  return lines;
+}
+
+/** Anytime curves: per method, the median over seeds of the best value after a few epoch counts. */
+export function formatAnytime(result: ObjectiveResult, horizon: number): string[] {
+  const marks = [1 / 40, 1 / 10, 1 / 4, 1 / 2, 1].map((share) => Math.round(share * horizon));
+  const lines = [`anytime, median best validation accuracy after ${marks.join(' / ')} epochs:`];
+  for (const method of METHODS) {
+    const runs = result.runs[method.id];
+    if (!runs) continue;
+    const points = marks.map((mark) => spread(runs.map((run) => bestAt(run.anytime, mark))).median.toFixed(3));
+    lines.push(`  ${method.label.padEnd(30)} ${points.join(' / ')}`);
+  }
+  return lines;
+}
+
+export async function benchRealSweeps(options: RealBenchOptions = {}): Promise<ObjectiveResult[]> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const objectives = BENCH_OBJECTIVES.filter((o) => !options.objectives || options.objectives.includes(o.id));
+  const seeds = Array.from({ length: options.seeds ?? 20 }, (_, i) => i + 1);
+  const methods = METHODS.filter((m) => !options.methods || options.methods.includes(m.id));
+  log(
+    `sweep bench (REAL training through trainModel): epochs until validation accuracy ≥ target; seeds 1…${seeds.length}, parallelism ${PARALLELISM}, a sweep gives up after ${MAX_TRIAL_BUDGETS} trial budgets of epochs (marked !)`,
+  );
+  const results: ObjectiveResult[] = [];
+  for (const objective of objectives) {
+    const evaluator = await openObjective(objective, options.fresh ?? false);
+    log(`\n  ${objective.id}: ${objective.description}; ${objective.epochsPerTrial} epochs per trial`);
+    if (options.calibrate) {
+      await calibrate(objective, evaluator, log);
+    } else {
+      const result = await benchObjective(objective, evaluator, seeds, methods, log);
+      log(`  target ${objective.target}`);
+      const horizon = MAX_TRIAL_BUDGETS * objective.epochsPerTrial;
+      for (const line of formatObjectiveTable(result, horizon)) log(`  ${line}`);
+      for (const line of formatAnytime(result, horizon)) log(`  ${line}`);
+      results.push(result);
+    }
+    const { requests, epochsTrained, trials, trainingSeconds } = evaluator.stats;
+    log(
+      `  (${requests} epoch values asked, ${epochsTrained} trained (${trials} configurations), ${trainingSeconds.toFixed(0)} s of training; the rest from the cache)`,
+    );
+  }
+  return results;
+}

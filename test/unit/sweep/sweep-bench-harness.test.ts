@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { optunaSpace, runFineflowSweep, type SweepBudget } from '../../../bench/sweep/drivers';
+import { calibratedTarget, parseMethods } from '../../../bench/sweep/real-bench';
+import { anytimeArea, bestAt, ratioOfMedians, spread, type SweepRun } from '../../../bench/sweep/sweep-stats';
+import { parseSearchSpace, type ParameterValues } from '../../../src/core/sweep/space';
+
+function run(seed: number, epochs: number, reached = true): SweepRun {
+  return { seed, epochs, reached, trials: 1, anytime: [] };
+}
+
+void describe('sweep bench statistics', () => {
+  void it('spread gives the median and the quartiles with linear interpolation', () => {
+    assert.deepEqual(spread([5, 1, 3, 2, 4]), { median: 3, q1: 2, q3: 4 });
+    assert.deepEqual(spread([1, 2, 3, 4]), { median: 2.5, q1: 1.75, q3: 3.25 });
+  });
+
+  void it('ratioOfMedians is median(a)/median(b) with a paired interval around it', () => {
+    const a = [10, 12, 14, 16, 18, 20, 22, 24, 26, 28].map((epochs, i) => run(i + 1, epochs));
+    const b = a.map((r) => run(r.seed, r.epochs * 2));
+    const estimate = ratioOfMedians(a, b, { resamples: 2000 });
+    assert.equal(estimate.ratio, 0.5);
+    // Pairing: b is exactly 2·a seed by seed, so every resample's ratio is 0.5.
+    assert.deepEqual(estimate.interval, { low: 0.5, high: 0.5 });
+  });
+
+  void it('the interval widens when the methods disagree seed by seed and covers the point estimate', () => {
+    const a = [5, 40, 8, 60, 12, 30, 9, 70, 15, 20].map((epochs, i) => run(i + 1, epochs));
+    const b = [50, 10, 80, 20, 45, 90, 25, 35, 60, 40].map((epochs, i) => run(i + 1, epochs));
+    const { ratio, interval } = ratioOfMedians(a, b, { resamples: 2000, seed: 3 });
+    assert.ok(interval, 'an interval');
+    assert.ok(interval.low < ratio && ratio < interval.high, JSON.stringify({ ratio, interval }));
+    assert.ok(interval.high - interval.low > 0.2);
+  });
+
+  void it('refuses runs of different seeds', () => {
+    assert.throws(() => ratioOfMedians([run(1, 3)], [run(2, 3)]), /same seeds/);
+  });
+
+  void it('anytimeArea averages the best-so-far over the horizon and holds the last value', () => {
+    // epochs 1..4: 0, 0.5, 0.5, 0.8 → then 0.8 for epochs 5..10.
+    const anytime: SweepRun['anytime'] = [
+      [2, 0.5],
+      [4, 0.8],
+    ];
+    assert.equal(anytimeArea(anytime, 10), (0 + 0.5 + 0.5 + 0.8 + 0.8 * 6) / 10);
+    assert.equal(anytimeArea(anytime, 3), (0 + 0.5 + 0.5) / 3);
+    assert.equal(anytimeArea([], 5, 0.1), 0.1);
+    assert.equal(bestAt(anytime, 3), 0.5);
+    assert.equal(bestAt(anytime, 1, 0.2), 0.2);
+  });
+});
+
+void describe('sweep bench drivers', () => {
+  const space = { x: { uniform: [0, 1] } };
+  const budget: SweepBudget = { target: 0.9, epochsPerTrial: 9, parallelism: 2, maxEpochs: 90 };
+  // A trial's value climbs towards x: only trials with x ≥ 0.9 can reach the target, after epoch 3.
+  const valueAt = (params: ParameterValues, epoch: number): Promise<number> =>
+    Promise.resolve((params.x as number) * Math.min(1, epoch / 3));
+
+  void it('counts every epoch asked for and stops at the first value that reaches the target', async () => {
+    const asked: number[] = [];
+    const result = await runFineflowSweep({ algorithm: 'random', earlyStopping: 'none' }, space, 4, budget, (p, e) => {
+      asked.push(e);
+      return valueAt(p, e);
+    });
+    assert.equal(result.epochs, asked.length);
+    if (result.reached) assert.ok(result.anytime.at(-1)?.[1] !== undefined && result.anytime.at(-1)![1] >= 0.9);
+    assert.ok(result.epochs <= budget.maxEpochs);
+    // Without stopping, every trial trains to the end before the next starts in its slot.
+    assert.ok(result.trials <= Math.ceil(result.epochs / budget.epochsPerTrial) + budget.parallelism);
+  });
+
+  void it('gives up after maxEpochs when the target is out of reach', async () => {
+    const result = await runFineflowSweep({ algorithm: 'tpe', earlyStopping: 'asha' }, space, 1, budget, () =>
+      Promise.resolve(0.5),
+    );
+    assert.deepEqual([result.reached, result.epochs], [false, budget.maxEpochs]);
+    assert.deepEqual(result.anytime, [[1, 0.5]]);
+  });
+
+  void it('ASHA stops trials early, so it starts more trials than random for the same epochs', async () => {
+    const hard = { ...budget, target: 2 };
+    const tpe = await runFineflowSweep({ algorithm: 'tpe', earlyStopping: 'asha' }, space, 2, hard, valueAt);
+    const random = await runFineflowSweep({ algorithm: 'random', earlyStopping: 'none' }, space, 2, hard, valueAt);
+    assert.equal(tpe.epochs, random.epochs);
+    assert.ok(tpe.trials > random.trials, `${tpe.trials} > ${random.trials}`);
+  });
+
+  void it('maps a Fineflow space to Optuna distributions', () => {
+    const mapped = optunaSpace(
+      parseSearchSpace({
+        lr: { logUniform: [1e-5, 1] },
+        n: { int: [0, 6] },
+        opt: { choice: ['adam', 'sgd'] },
+        d: { uniform: [0, 0.5] },
+      }),
+    );
+    assert.deepEqual(mapped, [
+      { name: 'd', kind: 'float', low: 0, high: 0.5, log: false },
+      { name: 'lr', kind: 'float', low: 1e-5, high: 1, log: true },
+      { name: 'n', kind: 'int', low: 0, high: 6, step: 1, log: false },
+      { name: 'opt', kind: 'categorical', choices: ['adam', 'sgd'] },
+    ]);
+  });
+
+  void it('parseMethods names unknown methods', () => {
+    assert.deepEqual(parseMethods('random,optuna-tpe-sha'), ['random', 'optuna-tpe-sha']);
+    assert.throws(() => parseMethods('random,bohb'), /unknown bohb; known: fineflow-tpe-asha/);
+  });
+});
+
+void describe('sweep bench calibration', () => {
+  void it('takes the rank-th best value, raised past ties so at most rank values reach it', () => {
+    assert.equal(calibratedTarget([0.1, 0.9, 0.5, 0.7, 0.8, 0.6], 3), 0.7);
+    // 0.7 is shared by three values: taking it would let 4 reach the target, so 0.8 it is.
+    assert.equal(calibratedTarget([0.9, 0.8, 0.7, 0.7, 0.7, 0.1], 3), 0.8);
+    assert.equal(calibratedTarget([0.5, 0.5, 0.5], 2), 0.5);
+  });
+});
