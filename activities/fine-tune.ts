@@ -53,6 +53,7 @@ import {
   toJsonValue,
 } from './ml-stage-support';
 import { ownValue } from '../src/core/spec/reserved';
+import { crossValidate, crossValidationSettings } from './cross-validation';
 
 /** Written beside every model this stage trains. */
 export const TRAINING_RECORD_FILE = 'training.json';
@@ -79,6 +80,8 @@ export interface TrainingRecord {
   readonly engineFallbackReason?: string;
   readonly metrics: JsonObject;
   readonly history: readonly JsonObject[];
+  /** `crossValidation:`'s estimate (mean and interval per metric, every round), when asked for. */
+  readonly crossValidation?: JsonObject;
 }
 
 /** The training record beside a model (`…/model.json` or its directory), when there is one. */
@@ -478,6 +481,11 @@ export function createFineTuneStage(options: FineTuneStageOptions = {}): StageIm
       );
     }
 
+    const crossValidationInput = crossValidationSettings(settings);
+    const crossValidation = crossValidationInput
+      ? await crossValidate(request, crossValidationInput, context.outputPrefix, runtime, runTraining)
+      : undefined;
+
     let lastCheckpoint: string | undefined = resumeFrom;
     const totalEpochs = plan.hyperparameters.epochs;
     const pinned: JsonObject = base ? { baseModel: base.pinned } : {};
@@ -567,6 +575,7 @@ export function createFineTuneStage(options: FineTuneStageOptions = {}): StageIm
       ...(result.engineFallbackReason ? { engineFallbackReason: result.engineFallbackReason } : {}),
       metrics,
       history,
+      ...(crossValidation ? { crossValidation } : {}),
     };
     await store.putJson(joinS3Uri(modelDirectory, TRAINING_RECORD_FILE), record);
     runtime.log(
@@ -587,6 +596,7 @@ export function createFineTuneStage(options: FineTuneStageOptions = {}): StageIm
         backend: result.backend,
         engine: result.engine,
         ...(checkpoint ? { checkpoint } : {}),
+        ...(crossValidation ? { crossValidation } : {}),
       },
       artifacts: await listStageArtifacts(store, context.outputPrefix),
     };

@@ -7,13 +7,17 @@
  *
  * The winner is output pinned to a version (`registry://name@3`), so downstream stages and
  * retries use the model that was ranked even if the alias moves.
+ *
+ * Training from scratch is a candidate too (`fromScratch`, default on): each architecture is probed
+ * again with fresh random weights, and the winner's transfer gain (with an interval) decides
+ * `recommendation` and warns when no base is expected to beat from-scratch (src/ml/select.ts).
  */
 import { CancelledError, ensureError, InvalidInputError } from '../src/core/errors';
 import { loadTf } from '../src/ml/backend';
 import { readManifest } from '../src/ml/data/shards';
 import { loadModel } from '../src/ml/models/load-model';
 import { parseRegistryUri, resolveVersion } from '../src/ml/models/registry';
-import { selectModel, type RankMethod } from '../src/ml/select';
+import { selectModel, transferVerdict, type RankMethod, type TransferGain } from '../src/ml/select';
 import type { JsonObject } from '../src/core/spec/plan-types';
 import type { StageActivityInput, StageActivityResult } from '../src/core/run/run-types';
 import type { ObjectStore } from '../src/storage/object-store';
@@ -44,6 +48,8 @@ export const selectModelStage: StageImplementation = async (
   const method = (optionalString(inputs, 'rankBy') ?? 'linear-probe') as RankMethod;
   const seed = optionalNumber(inputs, 'seed') ?? 0;
   const k = optionalNumber(inputs, 'k') ?? 5;
+  const fromScratch = inputs.fromScratch !== false;
+  let sampleSize = 0;
   const tfBackend = runtime.ml.tfBackend;
   const modelHttp = modelHttpOptions(inputs);
   const ranking: JsonObject[] = [];
@@ -108,6 +114,7 @@ export const selectModelStage: StageImplementation = async (
         k,
         registryBucket: context.bucket,
         tfBackend,
+        fromScratch,
         ...(modelHttp ? { modelHttp } : {}),
       });
       const scored = result.best;
@@ -121,10 +128,17 @@ export const selectModelStage: StageImplementation = async (
           sampleSize: result.sampleSize,
           featureDimension: scored.featureDimension,
           seconds: scored.seconds,
+          ...(scored.transferGain
+            ? { fromScratchScore: scored.fromScratchScore, transferGain: scored.transferGain }
+            : {}),
         }) as JsonObject,
       );
+      sampleSize = result.sampleSize;
+      const gain = scored.transferGain
+        ? `; random weights ${scored.fromScratchScore?.toFixed(3)}, transfer gain ${scored.transferGain.estimate.toFixed(3)} [${scored.transferGain.low.toFixed(3)}, ${scored.transferGain.high.toFixed(3)}]`
+        : '';
       runtime.log(
-        `candidate ${uri}: ${method} accuracy ${scored.score.toFixed(3)} on a sample of ${result.sampleSize} (${scored.featureDimension} features, ${scored.seconds.toFixed(1)} s)`,
+        `candidate ${uri}: ${method} accuracy ${scored.score.toFixed(3)} on a sample of ${result.sampleSize} (${scored.featureDimension} features, ${scored.seconds.toFixed(1)} s)${gain}`,
       );
     } catch (thrown) {
       failures.push({ uri, error: errorMessage(thrown, uri) });
@@ -144,5 +158,43 @@ export const selectModelStage: StageImplementation = async (
     fraction: 1,
     detail: { candidate: candidates.length, candidates: candidates.length },
   });
-  return { outputs: { model: best.model as string, ranking: [...ranking, ...failures] }, artifacts: [] };
+  return {
+    outputs: {
+      model: best.model as string,
+      ranking: [...ranking, ...failures],
+      ...transferOutputs(best, method, sampleSize, runtime, inputs.requireTransferGain === true),
+    },
+    artifacts: [],
+  };
 };
+
+/**
+ * The from-scratch candidate, the winner's transfer gain and the recommendation; with
+ * `requireTransferGain`, a winner not expected to beat training from scratch fails the stage
+ * before any fine-tuning compute is spent.
+ */
+function transferOutputs(
+  best: JsonObject,
+  method: RankMethod,
+  sampleSize: number,
+  runtime: StageRuntime,
+  required: boolean,
+): JsonObject {
+  const gain = best.transferGain as unknown as TransferGain | undefined;
+  if (!gain) return {};
+  const verdict = transferVerdict(String(best.uri), gain, sampleSize);
+  if (verdict.warning) runtime.log(`warning: ${verdict.warning}`);
+  if (required && verdict.recommendation === 'from-scratch')
+    throw new InvalidInputError(`requireTransferGain: ${verdict.warning ?? ''}`, { field: 'requireTransferGain' });
+  return toJsonValue({
+    fromScratch: {
+      score: best.fromScratchScore,
+      architectureOf: best.uri,
+      method,
+      note: "the winner's architecture with fresh random weights, probed the same way",
+    },
+    transferGain: { candidate: best.model, ...gain },
+    recommendation: verdict.recommendation,
+    warnings: verdict.warning ? [verdict.warning] : [],
+  }) as JsonObject;
+}

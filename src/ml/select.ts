@@ -8,6 +8,12 @@
  *
  * A candidate that fails to load or does not fit the data's shape is reported with its error;
  * selection fails only when no candidate could be scored.
+ *
+ * Transfer gain: the same probe on the same architecture with fresh random weights stands for
+ * "train from scratch". Pretrained minus random-weights accuracy on the same held-out examples,
+ * with a paired bootstrap interval, estimates what the pretraining is worth on this data before
+ * any fine-tuning compute is spent. It is a proxy: a probe on random features underestimates a
+ * fully trained scratch model, so a gain at or below zero is a strong warning, a positive one a hint.
  */
 import type { TfBackendPreference } from '../config';
 import { ensureError, InvalidInputError } from '../core/errors';
@@ -19,6 +25,7 @@ import { FEATURE_LAYER_NAME, HEAD_LAYER_NAME, isHeadLayerName, type LayersModel 
 import { loadModel } from './models/load-model';
 import type { HttpLoadOptions } from './models/model-io';
 import { resolveModelUri } from './models/registry';
+import { bootstrapStatistics } from './eval/bootstrap';
 import { mulberry32, shuffleInPlace } from './random';
 import { takePerClass } from './train/fine-tune';
 
@@ -39,6 +46,21 @@ export interface SelectModelOptions {
   /** Headers for http(s):// candidates (a secret `auth` input, resolved on the worker). */
   readonly modelHttp?: HttpLoadOptions;
   readonly tfBackend?: TfBackendPreference;
+  /**
+   * Also score each candidate's architecture with fresh random weights (the "train from scratch"
+   * side) and estimate the transfer gain. Default true.
+   */
+  readonly fromScratch?: boolean;
+  /** Coverage of the transfer gain's interval. Default 0.95. */
+  readonly confidence?: number;
+}
+
+/** Pretrained minus random-weights probe accuracy on the same held-out examples, with a paired bootstrap interval. */
+export interface TransferGain {
+  readonly estimate: number;
+  readonly low: number;
+  readonly high: number;
+  readonly confidence: number;
 }
 
 export interface CandidateScore {
@@ -48,6 +70,9 @@ export interface CandidateScore {
   readonly score: number;
   readonly featureDimension: number;
   readonly seconds: number;
+  /** The same probe on the same architecture with fresh random weights (see {@link randomWeights}). */
+  readonly fromScratchScore?: number;
+  readonly transferGain?: TransferGain;
 }
 
 export interface CandidateFailure {
@@ -104,6 +129,24 @@ export function linearProbeAccuracy(
   trainIndices: readonly number[],
   testIndices: readonly number[],
 ): number {
+  return meanOf(linearProbeCorrect(features, labels, dimension, classes, trainIndices, testIndices));
+}
+
+function meanOf(values: Uint8Array): number {
+  let sum = 0;
+  for (const value of values) sum += value;
+  return sum / Math.max(1, values.length);
+}
+
+/** The linear probe's verdict per held-out example (1 = right), in `testIndices` order. */
+export function linearProbeCorrect(
+  features: Float32Array,
+  labels: Int32Array,
+  dimension: number,
+  classes: number,
+  trainIndices: readonly number[],
+  testIndices: readonly number[],
+): Uint8Array {
   const weights = new Float64Array(dimension * classes);
   const bias = new Float64Array(classes);
   const rate = 0.5;
@@ -142,14 +185,12 @@ export function linearProbeAccuracy(
       weights[i] = (weights[i] ?? 0) - rate * ((gradW[i] ?? 0) / n + l2 * (weights[i] ?? 0));
     for (let c = 0; c < classes; c += 1) bias[c] = (bias[c] ?? 0) - rate * ((gradB[c] ?? 0) / n);
   }
-  let correct = 0;
-  for (const index of testIndices) {
+  return Uint8Array.from(testIndices, (index) => {
     const probabilities = scores(index);
     let best = 0;
     for (let c = 1; c < classes; c += 1) if ((probabilities[c] ?? 0) > (probabilities[best] ?? 0)) best = c;
-    if (best === labels[index]) correct += 1;
-  }
-  return correct / Math.max(1, testIndices.length);
+    return best === labels[index] ? 1 : 0;
+  });
 }
 
 const DEFAULT_NEIGHBOURS = 5;
@@ -166,13 +207,24 @@ export function knnAccuracy(
   classes: number,
   k = DEFAULT_NEIGHBOURS,
 ): number {
+  return meanOf(knnCorrect(features, labels, dimension, classes, k));
+}
+
+/** Leave-one-out k-NN verdict per example (1 = right). */
+export function knnCorrect(
+  features: Float32Array,
+  labels: Int32Array,
+  dimension: number,
+  classes: number,
+  k = DEFAULT_NEIGHBOURS,
+): Uint8Array {
   const count = labels.length;
   const norms = Array.from({ length: count }, (_, i) => {
     let sum = 0;
     for (let d = 0; d < dimension; d += 1) sum += (features[i * dimension + d] ?? 0) ** 2;
     return Math.sqrt(sum) || 1;
   });
-  let correct = 0;
+  const correct = new Uint8Array(count);
   for (let i = 0; i < count; i += 1) {
     const similarities: [number, number][] = [];
     for (let j = 0; j < count; j += 1) {
@@ -187,9 +239,54 @@ export function knnAccuracy(
     for (const [similarity, label] of similarities.slice(0, k))
       votes[label] = (votes[label] ?? 0) + 1 + similarity * 1e-3;
     const predicted = votes.indexOf(Math.max(...votes));
-    if (predicted === labels[i]) correct += 1;
+    correct[i] = predicted === labels[i] ? 1 : 0;
   }
-  return correct / Math.max(1, count);
+  return correct;
+}
+
+/**
+ * Fresh weights for `model`'s variables in order, as a newly built model would get them (Keras'
+ * defaults: Glorot-uniform kernels, zero biases and shifts, unit scales and variances), but seeded,
+ * so the from-scratch score reproduces.
+ */
+export function randomWeights(tf: Tf, model: LayersModel, seed: number): ReturnType<Tf['tensor']>[] {
+  const random = mulberry32(seed);
+  return model.weights.map((weight) => {
+    const shape = weight.shape.map((size) => size ?? 1);
+    const size = shape.reduce((product, dimension) => product * dimension, 1);
+    const name = weight.originalName ?? weight.name;
+    if (/(gamma|moving_variance)(_\d+)?$/.test(name)) return tf.ones(shape);
+    if (shape.length < 2 || /(bias|beta|moving_mean)(_\d+)?$/.test(name)) return tf.zeros(shape);
+    const receptive = shape.slice(0, -2).reduce((product, dimension) => product * dimension, 1);
+    const fanIn = (shape[shape.length - 2] ?? 1) * receptive;
+    const fanOut = (shape[shape.length - 1] ?? 1) * receptive;
+    const limit = Math.sqrt(6 / (fanIn + fanOut));
+    const values = new Float32Array(size);
+    for (let i = 0; i < size; i += 1) values[i] = (random() * 2 - 1) * limit;
+    return tf.tensor(values, shape);
+  });
+}
+
+/** Mean of pretrained − scratch verdicts on the same examples, with a paired percentile bootstrap interval. */
+export function transferGainOf(
+  pretrained: Uint8Array,
+  scratch: Uint8Array,
+  confidence: number,
+  seed: number,
+): TransferGain {
+  const difference = Float64Array.from(pretrained, (value, i) => value - (scratch[i] ?? 0));
+  const mean = (indices: ArrayLike<number>): number => {
+    let sum = 0;
+    for (let i = 0; i < indices.length; i += 1) sum += difference[indices[i] ?? 0] ?? 0;
+    return sum / Math.max(1, indices.length);
+  };
+  const estimate = mean(Array.from(difference.keys()));
+  const interval = bootstrapStatistics(difference.length, (indices) => ({ gain: mean(indices) }), {
+    resamples: 2000,
+    confidence,
+    seed,
+  }).gain ?? { low: estimate, high: estimate };
+  return { estimate, low: interval.low, high: interval.high, confidence };
 }
 
 function extractFeatures(
@@ -269,19 +366,40 @@ export async function selectModel(store: ObjectStore, options: SelectModelOption
           {},
         );
       }
-      const { features, dimension } = extractFeatures(tf, featureExtractor(tf, model), sample);
+      const verdicts = (): { correct: Uint8Array; dimension: number } => {
+        const { features, dimension } = extractFeatures(tf, featureExtractor(tf, model), sample);
+        const normalized = standardize(features, sample.labels.length, dimension);
+        const classes = sample.classes.length;
+        return {
+          dimension,
+          correct:
+            method === 'knn'
+              ? knnCorrect(normalized, sample.labels, dimension, classes, k)
+              : linearProbeCorrect(normalized, sample.labels, dimension, classes, trainIndices, testIndices),
+        };
+      };
+      const pretrained = verdicts();
+      let scratch: Uint8Array | undefined;
+      if (options.fromScratch !== false) {
+        // The same layers with fresh weights: what training this architecture from scratch starts from.
+        const fresh = randomWeights(tf, model, seed);
+        model.setWeights(fresh);
+        tf.dispose(fresh);
+        scratch = verdicts().correct;
+      }
       model.dispose();
-      const normalized = standardize(features, sample.labels.length, dimension);
-      const score =
-        method === 'knn'
-          ? knnAccuracy(normalized, sample.labels, dimension, sample.classes.length, k)
-          : linearProbeAccuracy(normalized, sample.labels, dimension, sample.classes.length, trainIndices, testIndices);
       ranking.push({
         uri,
         resolvedUri,
-        score,
-        featureDimension: dimension,
+        score: meanOf(pretrained.correct),
+        featureDimension: pretrained.dimension,
         seconds: (performance.now() - started) / 1000,
+        ...(scratch
+          ? {
+              fromScratchScore: meanOf(scratch),
+              transferGain: transferGainOf(pretrained.correct, scratch, options.confidence ?? 0.95, seed),
+            }
+          : {}),
       });
     } catch (thrown) {
       failures.push({ uri, error: ensureError(thrown).message });
@@ -296,4 +414,30 @@ export async function selectModel(store: ObjectStore, options: SelectModelOption
     );
   }
   return { ranking, failures, best, method, sampleSize: sample.labels.length, backend: currentBackend(tf) };
+}
+
+export interface TransferVerdict {
+  /** `fine-tune` when the winner's gain estimate is positive, `from-scratch` when it is not. */
+  readonly recommendation: 'fine-tune' | 'from-scratch';
+  /** Set when transfer is not expected to help, or its gain cannot be told from zero on this sample. */
+  readonly warning?: string;
+}
+
+/** What the winner's transfer gain says about spending compute on fine-tuning it. */
+export function transferVerdict(candidate: string, gain: TransferGain, sampleSize: number): TransferVerdict {
+  const percent = (value: number): string => `${value >= 0 ? '+' : ''}${(value * 100).toFixed(1)} points`;
+  const stated = `${percent(gain.estimate)} (${Math.round(gain.confidence * 100)}% interval ${percent(gain.low)} to ${percent(gain.high)})`;
+  if (gain.estimate <= 0) {
+    return {
+      recommendation: 'from-scratch',
+      warning: `no candidate base is expected to beat training from scratch on this data: the best, ${candidate}, probes ${stated} against the same architecture with random weights. Consider architecture: (from scratch), another base, or evaluate's fromScratch comparison before spending the compute`,
+    };
+  }
+  if (gain.low <= 0) {
+    return {
+      recommendation: 'fine-tune',
+      warning: `the transfer gain of ${candidate} over training from scratch is ${stated}: not distinguishable from zero on a sample of ${sampleSize}; raise sampleSize for a tighter estimate, or compare with evaluate's fromScratch`,
+    };
+  }
+  return { recommendation: 'fine-tune' };
 }

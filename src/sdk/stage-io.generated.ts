@@ -248,6 +248,17 @@ export interface StageInputs {
     readonly headUnits?: In<readonly In<number>[]>;
     /** seed of weight init, shuffling and augmentation */
     readonly seed?: In<number>;
+    /** before the final model, train once per fold of a stratified k-fold split of the train and validation examples and score each held-out fold: the mean and interval go to output `crossValidation` */
+    readonly crossValidation?: In<{
+      /** folds (k) */
+      readonly folds?: In<number>;
+      /** repeat the k folds with freshly shuffled folds (repeated k-fold) */
+      readonly repeats?: In<number>;
+      /** coverage of the interval of the mean */
+      readonly confidence?: In<number>;
+      /** seed of the fold assignment (repeat r uses seed + r − 1); default the training seed */
+      readonly seed?: In<number>;
+    }>;
   };
   /** hyperparameter-sweep@1.0.0: Search training settings with grid, random or TPE search, stopping weak trials early with ASHA or the median rule. */
   readonly 'hyperparameter-sweep': {
@@ -576,6 +587,10 @@ export interface StageInputs {
     readonly seed?: In<number>;
     /** Authorization header value (e.g. `Bearer …`) for http(s):// models of this stage, sent only to their origin; must be ${{ secrets.NAME }} */
     readonly auth?: In<string>;
+    /** also probe each architecture with fresh random weights (training from scratch) and estimate the transfer gain; needs `data` */
+    readonly fromScratch?: In<boolean>;
+    /** fail the stage when the winner is not expected to beat training from scratch (gain estimate at or below zero), before fine-tuning spends the compute */
+    readonly requireTransferGain?: In<boolean>;
   };
 }
 
@@ -618,6 +633,8 @@ export interface StageOutputs {
     readonly engine: string;
     /** last checkpoint written */
     readonly checkpoint: string;
+    /** with input crossValidation: accuracy and loss on the held-out folds ({mean, std, low, high, confidence, scores}) and every round */
+    readonly crossValidation: JsonObject;
   };
   readonly 'hyperparameter-sweep': {
     /** the best trial's hyperparameters (feed to fine-tune `hyperparameters`) */
@@ -674,8 +691,16 @@ export interface StageOutputs {
   readonly 'select-model': {
     /** URI of the winning candidate */
     readonly model: string;
-    /** every candidate with its score, or the reason it failed to load, best first */
+    /** every candidate with its score (and fromScratchScore, transferGain), or the reason it failed to load, best first */
     readonly ranking: readonly JsonValue[];
+    /** the from-scratch candidate: the winner's architecture with random weights, probed the same way */
+    readonly fromScratch: JsonObject;
+    /** the winner's probe accuracy minus the from-scratch candidate's on the same examples: {candidate, estimate, low, high, confidence} */
+    readonly transferGain: JsonObject;
+    /** fine-tune when the winner is expected to beat training from scratch, else from-scratch */
+    readonly recommendation: string;
+    /** why transfer may not pay off on this data */
+    readonly warnings: readonly JsonValue[];
   };
 }
 

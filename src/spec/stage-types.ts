@@ -371,6 +371,26 @@ function ownObject(value: JsonValue | undefined): JsonObject | undefined {
 }
 
 /**
+ * Cross-validation scores each round on its held-out fold; early stopping that watches validation
+ * metrics would pick each round's epochs on that same fold and make the estimate optimistic.
+ */
+function checkCrossValidation(inputs: JsonObject): StageInputProblem[] {
+  const settings = { ...inputs, ...(ownObject(inputs.hyperparameters) ?? {}) };
+  if (settings.crossValidation === undefined || settings.crossValidation === null) return [];
+  const stopping = ownObject(settings.earlyStopping);
+  if (!stopping) return [];
+  const monitor = stopping.monitor ?? 'validation.loss';
+  if (typeof monitor !== 'string' || monitor.includes('${{') || !monitor.startsWith('validation.')) return [];
+  return [
+    {
+      path: stopping.monitor === undefined ? 'earlyStopping' : 'earlyStopping.monitor',
+      message: `crossValidation scores every round on its held-out fold, and earlyStopping (monitor ${monitor}) would choose the epochs on that same fold, so the estimate would be too optimistic`,
+      hint: 'remove earlyStopping (fix epochs), or write earlyStopping.monitor: train.loss, or drop crossValidation',
+    },
+  ];
+}
+
+/**
  * What the training loop refuses beyond the schema (activities/fine-tune.ts `effectiveSettings`,
  * `trainingPlan`), decidable from literal inputs: `hyperparameters` laid over the settings must
  * still be valid settings, phase one must leave epochs for phase two, and a layer count to freeze
@@ -633,6 +653,18 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
         },
         seed: { type: 'integer', minimum: 0, maximum: 4_294_967_295, default: 0, description: 'seed of the sample' },
         auth: MODEL_AUTH_INPUT,
+        fromScratch: {
+          type: 'boolean',
+          default: true,
+          description:
+            'also probe each architecture with fresh random weights (training from scratch) and estimate the transfer gain; needs `data`',
+        },
+        requireTransferGain: {
+          type: 'boolean',
+          default: false,
+          description:
+            'fail the stage when the winner is not expected to beat training from scratch (gain estimate at or below zero), before fine-tuning spends the compute',
+        },
       },
       required: ['candidates'],
     },
@@ -640,8 +672,23 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
       model: { type: 'uri', description: 'URI of the winning candidate' },
       ranking: {
         type: 'array',
-        description: 'every candidate with its score, or the reason it failed to load, best first',
+        description:
+          'every candidate with its score (and fromScratchScore, transferGain), or the reason it failed to load, best first',
       },
+      fromScratch: {
+        type: 'object',
+        description: "the from-scratch candidate: the winner's architecture with random weights, probed the same way",
+      },
+      transferGain: {
+        type: 'object',
+        description:
+          "the winner's probe accuracy minus the from-scratch candidate's on the same examples: {candidate, estimate, low, high, confidence}",
+      },
+      recommendation: {
+        type: 'string',
+        description: 'fine-tune when the winner is expected to beat training from scratch, else from-scratch',
+      },
+      warnings: { type: 'array', description: 'why transfer may not pay off on this data' },
     },
   },
   {
@@ -908,6 +955,34 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
         },
         auth: MODEL_AUTH_INPUT,
         ...TRAINING_PROPERTIES,
+        crossValidation: {
+          type: 'object',
+          description:
+            'before the final model, train once per fold of a stratified k-fold split of the train and validation examples and score each held-out fold: the mean and interval go to output `crossValidation`',
+          properties: {
+            folds: { type: 'integer', minimum: 2, maximum: 20, default: 5, description: 'folds (k)' },
+            repeats: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 10,
+              default: 1,
+              description: 'repeat the k folds with freshly shuffled folds (repeated k-fold)',
+            },
+            confidence: {
+              type: 'number',
+              minimum: 0.5,
+              maximum: 0.999,
+              default: 0.95,
+              description: 'coverage of the interval of the mean',
+            },
+            seed: {
+              type: 'integer',
+              minimum: 0,
+              maximum: 4_294_967_295,
+              description: 'seed of the fold assignment (repeat r uses seed + r − 1); default the training seed',
+            },
+          },
+        },
       },
       required: ['data'],
     },
@@ -925,6 +1000,11 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
         description: 'how training steps ran: graph (one TensorFlow graph per step) or eager (tfjs op by op)',
       },
       checkpoint: { type: 'uri', description: 'last checkpoint written' },
+      crossValidation: {
+        type: 'object',
+        description:
+          'with input crossValidation: accuracy and loss on the held-out folds ({mean, std, low, high, confidence, scores}) and every round',
+      },
     },
     checkInputs(inputs) {
       if ((inputs.model === undefined) === (inputs.architecture === undefined)) {
@@ -939,7 +1019,7 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           },
         ];
       }
-      return checkTrainingSettings(inputs);
+      return [...checkTrainingSettings(inputs), ...checkCrossValidation(inputs)];
     },
   },
   {

@@ -7,7 +7,8 @@
  * baseline a reviewer compares against. The model's preprocessing.json, read back from beside its
  * weights, also turns the raw CSV rows into inputs outside the pipeline.
  *
- * Iris has no pretrained base in this project, so fine-tune trains its MLP from random weights.
+ * Iris has no pretrained base in this project, so fine-tune trains its MLP from random weights. The
+ * same training is also 5-fold cross-validated on train + validation (its mean and interval printed).
  * Run with: bash scripts/test.sh integration test/e2e/iris.test.ts
  */
 import { after, before, test } from 'node:test';
@@ -77,6 +78,7 @@ stages:
       batchSize: 16
       learningRate: 0.01
       seed: 3
+      crossValidation: {folds: 5}
   evaluate:
     uses: evaluate
     with:
@@ -189,6 +191,17 @@ test(
       `fine-tune MLP:        accuracy ${format(metrics.accuracy)} (${modelCorrect}/${n}), 95% Wilson interval [${format(modelLow)}, ${format(modelHigh)}]`,
       `logistic regression:  accuracy ${format(baselineCorrect / n)} (${baselineCorrect}/${n}), 95% Wilson interval [${format(baseLow)}, ${format(baseHigh)}]`,
     ];
+    // 5-fold cross-validation of the same training on train + validation: an estimate from every example.
+    const cv = stage(state, 'train').outputs?.crossValidation as {
+      accuracy: { mean: number; low: number; high: number; std: number };
+      rounds: unknown[];
+    };
+    assert.equal(cv.rounds.length, 5);
+    assert.ok(cv.accuracy.low <= cv.accuracy.mean && cv.accuracy.mean <= cv.accuracy.high, JSON.stringify(cv));
+    lines.push(
+      `5-fold cross-validation (train + validation): accuracy ${format(cv.accuracy.mean)} ± sd ${format(cv.accuracy.std)}, 95% corrected t interval [${format(cv.accuracy.low)}, ${format(cv.accuracy.high)}]`,
+    );
+    assert.ok(cv.accuracy.mean >= 0.8, lines.join('\n'));
     for (const line of lines) t.diagnostic(line);
     console.log(lines.join('\n'));
     assert.ok(metrics.accuracy >= 0.8, lines.join('\n'));

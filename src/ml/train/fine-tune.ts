@@ -9,7 +9,8 @@ import { InvalidInputError } from '../../core/errors';
 import type { ObjectStore } from '../../storage/object-store';
 import { currentBackend, loadTf, type Tf } from '../backend';
 import { loadSplit, readManifest, streamBatches, type DatasetManifest, type SplitName } from '../data/shards';
-import { featureLength, subsetOf, type LabelledSet } from '../generators/image-set';
+import { concatSets, featureLength, subsetOf, type LabelledSet } from '../generators/image-set';
+import { foldIndices, stratifiedFolds } from '../eval/cross-validation';
 import {
   buildModel,
   HEAD_LAYER_NAME,
@@ -74,6 +75,36 @@ async function exampleSource(
   if (labelsPerClass === undefined && bytes > IN_MEMORY_LIMIT_BYTES) return shardSource(store, manifest, split);
   const set = await loadSplit(store, manifest, split);
   return memorySource(labelsPerClass === undefined ? set : takePerClass(set, labelsPerClass, seed));
+}
+
+/**
+ * One round of k-fold cross-validation: the train and validation splits pooled (the test split stays
+ * untouched), fold `fold` held out for validation, the other folds trained on. In memory: the pool
+ * must fit, like any split below {@link IN_MEMORY_LIMIT_BYTES}.
+ */
+async function crossValidationSources(
+  store: ObjectStore,
+  manifest: DatasetManifest,
+  round: NonNullable<TrainingRequest['crossValidationFold']>,
+  labelsPerClass: number | undefined,
+  seed: number,
+): Promise<{ train: ExampleSource; validation: ExampleSource }> {
+  const bytes =
+    (manifest.splits.train.count + manifest.splits.validation.count) * featureLength(manifest.featureShape) * 4;
+  if (bytes > IN_MEMORY_LIMIT_BYTES)
+    throw new InvalidInputError(
+      `cross-validation holds the train and validation splits in memory; together they are ${Math.round(bytes / 2 ** 20)} MiB, above ${IN_MEMORY_LIMIT_BYTES / 2 ** 20} MiB. Use labelsPerClass or a smaller dataset, or drop crossValidation`,
+      { field: 'crossValidation' },
+    );
+  const splits = [await loadSplit(store, manifest, 'train')];
+  if (manifest.splits.validation.count > 0) splits.push(await loadSplit(store, manifest, 'validation'));
+  const pool = concatSets(splits);
+  const { train, test } = foldIndices(stratifiedFolds(pool.labels, round.folds, round.seed), round.fold);
+  const trainSet = subsetOf(pool, train);
+  return {
+    train: memorySource(labelsPerClass === undefined ? trainSet : takePerClass(trainSet, labelsPerClass, seed)),
+    validation: memorySource(subsetOf(pool, test)),
+  };
 }
 
 /**
@@ -183,6 +214,8 @@ export function requestKeyOf(request: TrainingRequest): string {
     datasetUri: request.datasetUri,
     labelsPerClass: request.labelsPerClass ?? null,
     hyperparameters: request.hyperparameters,
+    // Only when set, so the keys (and checkpoints) of ordinary requests stay as they were.
+    ...(request.crossValidationFold ? { crossValidationFold: request.crossValidationFold } : {}),
   };
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
 }
@@ -216,13 +249,17 @@ export async function trainModel(
   }
   const manifest = await readManifest(store, request.datasetUri);
   const seed = hyperparameters.seed ?? 0;
-  const train = await exampleSource(store, manifest, 'train', request.labelsPerClass, seed);
+  const { train, validation } = request.crossValidationFold
+    ? await crossValidationSources(store, manifest, request.crossValidationFold, request.labelsPerClass, seed)
+    : {
+        train: await exampleSource(store, manifest, 'train', request.labelsPerClass, seed),
+        validation:
+          manifest.splits.validation.count > 0
+            ? await exampleSource(store, manifest, 'validation', undefined, seed)
+            : undefined,
+      };
   if (train.count === 0)
     throw new InvalidInputError(`dataset ${request.datasetUri} has no training examples`, { uri: request.datasetUri });
-  const validation =
-    manifest.splits.validation.count > 0
-      ? await exampleSource(store, manifest, 'validation', undefined, seed)
-      : undefined;
 
   let model: LayersModel;
   if (request.mode === 'fine-tune') {

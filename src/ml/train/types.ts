@@ -137,6 +137,11 @@ export interface TrainingRequest {
   readonly datasetUri: string;
   /** Use at most this many training examples per class (the "few labels" setting); seeded. */
   readonly labelsPerClass?: number;
+  /**
+   * Train on every fold but `fold` of the dataset's train and validation examples together (stratified
+   * folds, src/ml/eval/cross-validation.ts) and validate on fold `fold`: one round of k-fold cross-validation.
+   */
+  readonly crossValidationFold?: { readonly folds: number; readonly fold: number; readonly seed: number };
   /** Directory URI where the trained model is saved (model.json + weights.bin). */
   readonly outputUri: string;
   readonly checkpoint?: CheckpointOptions;

@@ -350,3 +350,56 @@ test("the worker's training settings reach the training request: cpu trains on t
   ).catch(() => undefined);
   assert.equal(requests[1]?.tfBackend, 'native');
 });
+
+test('crossValidation: k folds × repeats before the final model, an interval of the mean, finished rounds reused by a retry', async () => {
+  const rounds: NonNullable<TrainingRequest['crossValidationFold']>[] = [];
+  const counting: TrainingRunner = (request, options) => {
+    if (request.crossValidationFold) rounds.push(request.crossValidationFold);
+    return inProcess(store)(request, options);
+  };
+  const stage = createFineTuneStage({ runTraining: counting });
+  const context = stageContext('finetune', { runId: 'ft-cv' });
+  const inputs = { ...baseInputs(), epochs: 3, model: base, crossValidation: { folds: 3, repeats: 2, seed: 9 } };
+  const { result } = await runStage('fine-tune', stage, store, context, inputs);
+  assert.deepEqual(
+    rounds.map((round) => `${round.seed}:${round.fold}`),
+    ['9:0', '9:1', '9:2', '10:0', '10:1', '10:2'],
+    'every fold of every repeat, a fresh fold assignment per repeat',
+  );
+  const cv = result.outputs.crossValidation as {
+    folds: number;
+    repeats: number;
+    accuracy: { mean: number; std: number; low: number; high: number; confidence: number; scores: number };
+    loss: { mean: number };
+    rounds: { repeat: number; fold: number; accuracy: number; trainExamples: number }[];
+  };
+  assert.equal(cv.folds, 3);
+  assert.equal(cv.repeats, 2);
+  assert.equal(cv.rounds.length, 6);
+  const mean = cv.rounds.reduce((sum, round) => sum + round.accuracy, 0) / 6;
+  assert.ok(Math.abs(cv.accuracy.mean - mean) < 1e-12);
+  assert.ok(cv.accuracy.low <= cv.accuracy.mean && cv.accuracy.mean <= cv.accuracy.high);
+  assert.equal(cv.accuracy.confidence, 0.95);
+  assert.ok(Number.isFinite(cv.loss.mean));
+  // Each round trains on two of three folds of train + validation.
+  const manifest = (await store.getJson(dataset)) as { splits: Record<string, { count: number }> };
+  const pool = (manifest.splits.train?.count ?? 0) + (manifest.splits.validation?.count ?? 0);
+  for (const round of cv.rounds) assert.ok(Math.abs(round.trainExamples - (pool * 2) / 3) <= 1, JSON.stringify(round));
+  assert.deepEqual((await readTrainingRecord(store, String(result.outputs.model)))?.crossValidation, cv);
+
+  // A retry of the stage reuses every finished round.
+  rounds.length = 0;
+  const again = await runStage('fine-tune', stage, store, { ...context, attempt: 1 }, inputs, { info: { attempt: 2 } });
+  assert.deepEqual(rounds, [], 'no round trained twice');
+  assert.deepEqual(again.result.outputs.crossValidation, cv);
+
+  // Early stopping on the held-out fold would bias the estimate: refused before anything trains.
+  const refused = await stageFailure(
+    runStage('fine-tune', stage, store, stageContext('finetune', { runId: 'ft-cv-stop' }), {
+      ...inputs,
+      earlyStopping: { patience: 1 },
+    }),
+  );
+  assert.equal(refused.nonRetryable, true);
+  assert.match(refused.message, /held-out fold/);
+});

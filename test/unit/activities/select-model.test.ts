@@ -9,9 +9,10 @@ import { selectModelStage } from '../../../activities/select-model';
 import { loadTf } from '../../../src/ml/backend';
 import { buildModel } from '../../../src/ml/models/architectures';
 import { saveModel } from '../../../src/ml/models/load-model';
+import { randomWeights } from '../../../src/ml/select';
 import type { MemoryObjectStore } from '../../../src/storage/memory-store';
 import { BUCKET, memoryStore, runStage, stageContext, stageFailure } from './helpers';
-import { preparedBars, registeredBase } from './fixtures';
+import { preparedBars, registeredBase, SIZE } from './fixtures';
 
 let store: MemoryObjectStore;
 let dataset: string;
@@ -120,4 +121,57 @@ test('when no candidate can be scored the stage fails non-retryably', async () =
     }),
   );
   assert.equal(bad.details.field, 'candidates');
+});
+
+test('training from scratch is a candidate: transfer gain, recommendation, warning, requireTransferGain', async () => {
+  // A base whose weights are exactly what the from-scratch probe draws with seed 0: its gain is 0.
+  const { tf } = loadTf({ preference: 'cpu' });
+  const model = buildModel(
+    tf,
+    { kind: 'cnn', inputShape: [SIZE, SIZE, 1], filters: [4], featureUnits: 8 },
+    { numClasses: 2 },
+  );
+  const fresh = randomWeights(tf, model, 0);
+  model.setWeights(fresh);
+  tf.dispose(fresh);
+  const random = `s3://${BUCKET}/elsewhere/random-weights`;
+  await saveModel(tf, store, model, random);
+  model.dispose();
+  const { result } = await runStage(
+    'select-model',
+    selectModelStage,
+    store,
+    stageContext('select', { runId: 'sel-scratch' }),
+    { candidates: [random], data: dataset, sampleSize: 30, seed: 0 },
+  );
+  const gain = result.outputs.transferGain as { candidate: string; estimate: number; low: number; high: number };
+  assert.deepEqual([gain.candidate, gain.estimate, gain.low, gain.high], [random, 0, 0, 0]);
+  const scratch = result.outputs.fromScratch as { score: number; architectureOf: string };
+  assert.equal(scratch.architectureOf, random);
+  assert.equal(scratch.score, (result.outputs.ranking as { score: number }[])[0]?.score);
+  assert.equal(result.outputs.recommendation, 'from-scratch');
+  assert.match(
+    String((result.outputs.warnings as string[])[0]),
+    /no candidate base is expected to beat training from scratch/,
+  );
+
+  const failure = await stageFailure(
+    runStage('select-model', selectModelStage, store, stageContext('select', { runId: 'sel-require' }), {
+      candidates: [random],
+      data: dataset,
+      sampleSize: 30,
+      seed: 0,
+      requireTransferGain: true,
+    }),
+  );
+  assert.equal(failure.nonRetryable, true);
+  assert.equal(failure.details.field, 'requireTransferGain');
+
+  const off = await runStage('select-model', selectModelStage, store, stageContext('select', { runId: 'sel-off' }), {
+    candidates: [random],
+    data: dataset,
+    fromScratch: false,
+  });
+  assert.equal(off.result.outputs.transferGain, undefined);
+  assert.equal(off.result.outputs.recommendation, undefined);
 });

@@ -5,7 +5,15 @@ import { writeDataset } from '../../../src/ml/data/write-dataset';
 import { generateDefects } from '../../../src/ml/generators/defects';
 import { buildModel } from '../../../src/ml/models/architectures';
 import { saveModel } from '../../../src/ml/models/load-model';
-import { knnAccuracy, linearProbeAccuracy, selectModel } from '../../../src/ml/select';
+import {
+  knnAccuracy,
+  linearProbeAccuracy,
+  randomWeights,
+  selectModel,
+  transferGainOf,
+  transferVerdict,
+} from '../../../src/ml/select';
+import { trainModel } from '../../../src/ml/train/fine-tune';
 import { createMemoryObjectStore } from './helpers/memory-object-store';
 
 describe('probes', () => {
@@ -114,5 +122,103 @@ describe('kNN neighbours (k)', () => {
     assert.equal(await score(1_000), 0);
     assert.ok((await score(1)) > 0);
     await assert.rejects(score(0), /k must be/);
+  });
+});
+
+describe('transfer gain (from-scratch candidate)', () => {
+  it('transferGainOf is the paired mean difference with a bootstrap interval around it', () => {
+    const pretrained = Uint8Array.from({ length: 200 }, () => 1);
+    const scratch = Uint8Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? 1 : 0));
+    const gain = transferGainOf(pretrained, scratch, 0.95, 3);
+    assert.equal(gain.estimate, 0.5);
+    assert.ok(gain.low > 0.4 && gain.low < 0.5 && gain.high > 0.5 && gain.high < 0.6, JSON.stringify(gain));
+    const none = transferGainOf(scratch, scratch, 0.95, 3);
+    assert.deepEqual([none.estimate, none.low, none.high], [0, 0, 0]);
+  });
+
+  it('transferVerdict recommends from-scratch at or below zero and warns when the interval reaches zero', () => {
+    const clear = transferVerdict('registry://a@1', { estimate: 0.2, low: 0.1, high: 0.3, confidence: 0.95 }, 90);
+    assert.deepEqual(clear, { recommendation: 'fine-tune' });
+    const unclear = transferVerdict('registry://a@1', { estimate: 0.05, low: -0.02, high: 0.12, confidence: 0.95 }, 90);
+    assert.equal(unclear.recommendation, 'fine-tune');
+    assert.match(unclear.warning ?? '', /not distinguishable from zero on a sample of 90; raise sampleSize/);
+    const worse = transferVerdict('registry://a@1', { estimate: -0.1, low: -0.2, high: 0, confidence: 0.95 }, 90);
+    assert.equal(worse.recommendation, 'from-scratch');
+    assert.match(worse.warning ?? '', /no candidate base is expected to beat training from scratch.*-10\.0 points/);
+  });
+
+  it('randomWeights is seeded and follows Keras defaults: Glorot kernels, zero biases', () => {
+    const { tf } = loadTf({ preference: 'auto' });
+    const model = buildModel(tf, { kind: 'mlp', inputShape: [6] }, { numClasses: 3 });
+    const first = randomWeights(tf, model, 5).map((t) => Array.from(t.dataSync()));
+    const again = randomWeights(tf, model, 5).map((t) => Array.from(t.dataSync()));
+    const other = randomWeights(tf, model, 6).map((t) => Array.from(t.dataSync()));
+    assert.deepEqual(first, again);
+    assert.notDeepEqual(first, other);
+    model.weights.forEach((weight, i) => {
+      const values = first[i] ?? [];
+      if (weight.shape.length === 1)
+        assert.ok(
+          values.every((v) => v === 0),
+          `${weight.name} is zero`,
+        );
+      else {
+        const [fanIn, fanOut] = [weight.shape[0] ?? 1, weight.shape[1] ?? 1];
+        const limit = Math.sqrt(6 / (fanIn + fanOut));
+        assert.ok(values.every((v) => Math.abs(v) <= limit) && values.some((v) => v !== 0), weight.name);
+      }
+    });
+    model.dispose();
+  });
+
+  it('a base trained on related data shows a clear gain; a base that is just random weights shows none', async () => {
+    const { tf } = loadTf({ preference: 'auto' });
+    const store = createMemoryObjectStore();
+    const cnn = { kind: 'cnn', inputShape: [28, 28, 1], filters: [4, 8], featureUnits: 16, pooling: 'max' } as const;
+    // "Pretraining": the defect classes from one seed of the generator; the target data is another seed.
+    const { manifestUri: source } = await writeDataset(store, 's3://b/source', {
+      train: generateDefects({ perClass: 60, seed: 21 }),
+    });
+    const trained = await trainModel(store, {
+      mode: 'from-scratch',
+      architecture: cnn,
+      datasetUri: source,
+      outputUri: 's3://b/trained',
+      hyperparameters: { epochs: 15, batchSize: 16, learningRate: 0.01, seed: 1 },
+      registryBucket: 'b',
+    });
+    // A "base" whose weights are exactly what the from-scratch probe draws (seed 0): no gain at all.
+    const random = buildModel(tf, cnn, { numClasses: 4 });
+    const fresh = randomWeights(tf, random, 0);
+    random.setWeights(fresh);
+    tf.dispose(fresh);
+    await saveModel(tf, store, random, 's3://b/random');
+    const { manifestUri: target } = await writeDataset(store, 's3://b/target', {
+      train: generateDefects({ perClass: 45, seed: 5 }),
+    });
+    const result = await selectModel(store, {
+      candidates: [trained.modelUri, 's3://b/random'],
+      datasetUri: target,
+      samplePerClass: 45,
+      registryBucket: 'b',
+      seed: 0,
+    });
+    const byUri = new Map(result.ranking.map((entry) => [entry.uri, entry]));
+    const pretrained = byUri.get(trained.modelUri)?.transferGain;
+    const none = byUri.get('s3://b/random')?.transferGain;
+    assert.ok(pretrained && none);
+    assert.ok(pretrained.low > 0.1, `trained base: ${JSON.stringify(pretrained)}`);
+    assert.deepEqual(transferVerdict(trained.modelUri, pretrained, result.sampleSize), { recommendation: 'fine-tune' });
+    assert.deepEqual([none.estimate, none.low, none.high], [0, 0, 0]);
+    assert.equal(transferVerdict('s3://b/random', none, result.sampleSize).recommendation, 'from-scratch');
+    const off = await selectModel(store, {
+      candidates: [trained.modelUri],
+      datasetUri: target,
+      samplePerClass: 45,
+      registryBucket: 'b',
+      fromScratch: false,
+    });
+    assert.equal(off.best.transferGain, undefined);
+    assert.equal(off.best.score, byUri.get(trained.modelUri)?.score, 'the pretrained score does not depend on it');
   });
 });
