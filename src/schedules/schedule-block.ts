@@ -6,7 +6,9 @@
  */
 import { InvalidInputError } from '../core/errors';
 import type { JsonObject, JsonValue, Plan } from '../core/spec/plan-types';
-import { parseDuration } from '../core/spec/durations';
+import { DURATION_HINT, formatDuration, parseDuration } from '../core/spec/durations';
+import { unknownNameHint } from '../core/spec/suggest';
+import { checkCron, CRON_HINT } from '../spec/cron';
 import { ownValue } from '../core/spec/reserved';
 import { timeZoneProblem } from './time-zone';
 
@@ -138,189 +140,446 @@ function readString(block: JsonObject, name: string, path: string): string | und
   return value;
 }
 
-function readTimestamp(block: JsonObject, name: string, path: string): string | undefined {
-  const text = readString(block, name, path);
+/** Why a schedule field would be refused, where, and what to write instead. */
+export interface ScheduleProblem {
+  /** Dotted path of the field, e.g. `schedule.calendar[0].hour`. */
+  readonly path: string;
+  /** Diagnostic code `fineflow validate` reports it under. */
+  readonly code: 'missing-key' | 'bad-cron' | 'bad-timezone' | 'bad-value' | 'bad-interval' | 'bad-calendar';
+  readonly problem: string;
+  readonly hint: string;
+}
+
+/** Collects every problem of a block; each reader returns undefined for a field it refused. */
+class ScheduleProblems {
+  readonly list: ScheduleProblem[] = [];
+
+  refuse(path: string, code: ScheduleProblem['code'], problem: string, hint: string): undefined {
+    this.list.push({ path, code, problem, hint });
+    return undefined;
+  }
+}
+
+/** Temporal raises any catch-up window below 10 s to 10 s; refuse it instead of silently running late starts. */
+const TEMPORAL_MIN_CATCHUP_MS = 10_000;
+/** Temporal refuses a calendar comment longer than this. */
+const TEMPORAL_MAX_COMMENT = 200;
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+function checkDuration(
+  problems: ScheduleProblems,
+  value: JsonValue | undefined,
+  path: string,
+  minimumMs = 0,
+): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const ms = typeof value === 'number' ? value : typeof value === 'string' ? parseDuration(value) : undefined;
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0)
+    return problems.refuse(path, 'bad-value', `${describe(value)} is not a duration`, DURATION_HINT);
+  if (ms < minimumMs)
+    return problems.refuse(
+      path,
+      path.endsWith('catchupWindow') ? 'bad-value' : 'bad-interval',
+      `${describe(value)} is below Temporal's minimum of ${minimumMs / 1000}s`,
+      `write ${minimumMs / 1000}s or more, e.g. ${path.endsWith('catchupWindow') ? '1m' : '1h'}`,
+    );
+  return ms;
+}
+
+function checkText(problems: ScheduleProblems, value: JsonValue | undefined, path: string): string | undefined {
+  if (value === undefined || value === null || typeof value === 'string') return value ?? undefined;
+  return problems.refuse(path, 'bad-value', `${describe(value)} is not text`, 'write the text in quotes');
+}
+
+function checkTimestamp(problems: ScheduleProblems, value: JsonValue | undefined, path: string): string | undefined {
+  const text = checkText(problems, value, path);
   if (text === undefined) return undefined;
-  const ms = Date.parse(text);
+  const ms = ISO_TIMESTAMP.test(text) ? Date.parse(text) : NaN;
   if (Number.isNaN(ms))
-    throw invalid(`${path}.${name}`, `'${text}' is not a timestamp`, 'write ISO 8601, e.g. 2026-01-31T03:00:00Z');
+    return problems.refuse(
+      path,
+      'bad-value',
+      `${JSON.stringify(text)} is not an ISO 8601 date-time`,
+      'write e.g. 2026-01-31T03:00:00Z (date, T, time, then Z or an offset like +01:00)',
+    );
   return new Date(ms).toISOString();
 }
 
-function readStringList(value: JsonValue | undefined, path: string): string[] {
+function checkCronList(problems: ScheduleProblems, value: JsonValue | undefined, path: string): string[] {
   if (value === undefined || value === null) return [];
+  if (Array.isArray(value) && value.length === 0)
+    return (problems.refuse(path, 'bad-cron', 'the list is empty', CRON_HINT), []);
   const items = Array.isArray(value) ? value : [value];
-  return items.map((item, i) => {
-    if (typeof item !== 'string' || item.trim() === '') {
-      throw invalid(
-        Array.isArray(value) ? `${path}[${i}]` : path,
-        `${describe(item)} is not a cron expression`,
-        'write e.g. "0 3 * * *"',
-      );
-    }
-    return item.trim();
+  const crons: string[] = [];
+  items.forEach((item, i) => {
+    const itemPath = Array.isArray(value) ? `${path}[${i}]` : path;
+    const problem = typeof item === 'string' ? checkCron(item) : `${describe(item)} is not text`;
+    if (problem) problems.refuse(itemPath, 'bad-cron', `bad cron expression ${describe(item)}: ${problem}`, CRON_HINT);
+    else crons.push((item as string).trim());
   });
+  return crons;
 }
 
-function readInterval(value: JsonValue, offsetMs: number, path: string): IntervalEntry {
+/** The block-level `offset` (already checked: `ms` is absent when it is missing or refused), for intervals without their own. */
+interface TopOffset {
+  readonly value: JsonValue | undefined;
+  readonly ms: number | undefined;
+  readonly path: string;
+}
+
+function checkInterval(
+  problems: ScheduleProblems,
+  value: JsonValue,
+  top: TopOffset,
+  path: string,
+): IntervalEntry | undefined {
   if (typeof value === 'string' || typeof value === 'number') {
-    const everyMs = readDuration({ every: value }, 'every', path.replace(/\.every$/, ''));
-    if (everyMs === undefined || everyMs < 1000)
-      throw invalid(path, `${describe(value)} is shorter than 1s`, 'Temporal schedules run at most once a second');
-    return { everyMs, offsetMs };
+    const everyMs = checkDuration(problems, value, path, 1000);
+    return everyMs === undefined ? undefined : checkPhase(problems, everyMs, top);
   }
   if (isObject(value)) {
-    const everyMs = readDuration(value, 'interval', path) ?? readDuration(value, 'every', path);
-    if (everyMs === undefined || everyMs < 1000)
-      throw invalid(
+    const key = value.interval !== undefined ? 'interval' : 'every';
+    if (value[key] === undefined)
+      return problems.refuse(
         `${path}.interval`,
-        `${describe(value.interval ?? value.every)} is not an interval of 1s or more`,
+        'missing-key',
+        'an interval entry needs `interval`',
         'write e.g. {interval: 1h, offset: 5m}',
       );
-    return { everyMs, offsetMs: readDuration(value, 'offset', path) ?? offsetMs };
+    const everyMs = checkDuration(problems, value[key], `${path}.${key}`, 1000);
+    if (value.offset === undefined) return everyMs === undefined ? undefined : checkPhase(problems, everyMs, top);
+    const own = {
+      value: value.offset,
+      ms: checkDuration(problems, value.offset, `${path}.offset`),
+      path: `${path}.offset`,
+    };
+    return everyMs === undefined || own.ms === undefined ? undefined : checkPhase(problems, everyMs, own);
   }
-  throw invalid(path, `${describe(value)} is not an interval`, 'write a duration (6h) or {interval: 6h, offset: 30m}');
+  return problems.refuse(
+    path,
+    'bad-interval',
+    `${describe(value)} is not an interval`,
+    'write a duration (6h) or {interval: 6h, offset: 30m}',
+  );
+}
+
+/** Temporal's interval phase: 0 ≤ offset < interval. */
+function checkPhase(problems: ScheduleProblems, everyMs: number, offset: TopOffset): IntervalEntry | undefined {
+  const offsetMs = offset.ms ?? 0;
+  if (offsetMs >= everyMs)
+    return problems.refuse(
+      offset.path,
+      'bad-interval',
+      `offset ${describe(offset.value)} is not shorter than the interval (${formatDuration(everyMs)})`,
+      `write an offset below ${formatDuration(everyMs)}, e.g. the remainder: ${formatDuration(offsetMs % everyMs)}`,
+    );
+  return { everyMs, offsetMs };
 }
 
 const CALENDAR_FIELDS = ['second', 'minute', 'hour', 'dayOfMonth', 'month', 'year', 'dayOfWeek'] as const;
 type CalendarField = (typeof CALENDAR_FIELDS)[number];
 
-const RANGE_TEXT = /^([A-Za-z]+|\d+)(?:-([A-Za-z]+|\d+))?(?:\/(\d+))?$/;
+const MONTH_NAMES = [
+  'JANUARY',
+  'FEBRUARY',
+  'MARCH',
+  'APRIL',
+  'MAY',
+  'JUNE',
+  'JULY',
+  'AUGUST',
+  'SEPTEMBER',
+  'OCTOBER',
+  'NOVEMBER',
+  'DECEMBER',
+];
+const DAY_NAMES = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'];
 
-function calendarScalar(text: string): number | string {
-  return /^\d+$/.test(text) ? Number(text) : text.toUpperCase();
-}
-
-/** First and last value of each field, for step-over-the-whole-field values such as "every 15". */
-const CALENDAR_BOUNDS: Readonly<Record<CalendarField, readonly [number | string, number | string]>> = {
-  second: [0, 59],
-  minute: [0, 59],
-  hour: [0, 23],
-  dayOfMonth: [1, 31],
-  month: ['JANUARY', 'DECEMBER'],
-  year: [2000, 2100],
-  dayOfWeek: ['SUNDAY', 'SATURDAY'],
+/**
+ * Each calendar field as Temporal's server checks it (`validateStructuredCalendar`): values in
+ * [min, max]; month and day of week also by name (`names[i]` is value `first + i`). Day 7 is cron's
+ * second Sunday and becomes 0, as Temporal's own cron parser does.
+ */
+const CALENDAR_UNITS: Readonly<
+  Record<CalendarField, { min: number; max: number; names?: readonly string[]; first?: number; example: string }>
+> = {
+  second: { min: 0, max: 59, example: '0, "*/15" or "0-29"' },
+  minute: { min: 0, max: 59, example: '30, "*/15" or "0-29"' },
+  hour: { min: 0, max: 23, example: '3, "9-17" or [6, 18]' },
+  dayOfMonth: { min: 1, max: 31, example: '1, "1-7" or [1, 15]' },
+  month: { min: 1, max: 12, names: MONTH_NAMES, first: 1, example: 'JANUARY, 1, "MAR-MAY" or [1, 7]' },
+  year: { min: 2000, max: 2100, example: '2027 or "2027-2030"' },
+  dayOfWeek: { min: 0, max: 7, names: DAY_NAMES, first: 0, example: 'MONDAY, "MON-FRI" or [SATURDAY, SUNDAY]' },
 };
 
-function readCalendarRange(value: JsonValue, field: CalendarField, path: string): CalendarRange {
-  if (typeof value === 'number' && Number.isInteger(value)) return { start: value, end: value, step: 1 };
+function allowedText(field: CalendarField): string {
+  const unit = CALENDAR_UNITS[field];
+  const names = unit.names
+    ? ` or ${unit.names[0]}…${unit.names[unit.names.length - 1]} (or their first 3 letters)`
+    : '';
+  return `${field} takes ${unit.min}-${unit.max}${names}, e.g. ${unit.example}`;
+}
+
+/** One calendar value (number or name) as the number Temporal stores; undefined when the field has no such value. */
+function calendarNumber(text: string | number, field: CalendarField): number | undefined {
+  const unit = CALENDAR_UNITS[field];
+  if (typeof text === 'number' || /^\d+$/.test(text)) {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < unit.min || n > unit.max) return undefined;
+    return field === 'dayOfWeek' ? n % 7 : n;
+  }
+  const upper = text.toUpperCase();
+  const index = unit.names?.findIndex((name) => name === upper || (upper.length === 3 && name.startsWith(upper)));
+  return index === undefined || index < 0 ? undefined : index + (unit.first ?? 0);
+}
+
+/** A calendar number back as what the Temporal SDK takes: a name for month and day of week. */
+function calendarValue(n: number, field: CalendarField): number | string {
+  const unit = CALENDAR_UNITS[field];
+  return unit.names ? (unit.names[n - (unit.first ?? 0)] as string) : n;
+}
+
+const RANGE_TEXT = /^([A-Za-z]+|\d+)(?:-([A-Za-z]+|\d+))?(?:\/(\d+))?$/;
+
+function rangeParts(
+  value: JsonValue,
+  field: CalendarField,
+): { start: JsonValue; end: JsonValue; step: JsonValue } | undefined {
+  if (typeof value === 'number') return { start: value, end: value, step: 1 };
   if (typeof value === 'string') {
     const stepAll = /^\*\/(\d+)$/.exec(value.trim());
-    if (stepAll) {
-      const [start, end] = CALENDAR_BOUNDS[field];
-      return { start, end, step: Number(stepAll[1]) };
-    }
+    const unit = CALENDAR_UNITS[field];
+    if (stepAll) return { start: unit.min, end: field === 'dayOfWeek' ? 6 : unit.max, step: Number(stepAll[1]) };
     const match = RANGE_TEXT.exec(value.trim());
-    if (match) {
-      const start = calendarScalar(match[1] as string);
-      return { start, end: match[2] ? calendarScalar(match[2]) : start, step: match[3] ? Number(match[3]) : 1 };
-    }
+    if (match) return { start: match[1] as string, end: match[2] ?? (match[1] as string), step: Number(match[3] ?? 1) };
+    return undefined;
   }
-  if (isObject(value) && (typeof value.start === 'number' || typeof value.start === 'string')) {
-    const start = typeof value.start === 'string' ? calendarScalar(value.start) : value.start;
-    const end =
-      typeof value.end === 'number' ? value.end : typeof value.end === 'string' ? calendarScalar(value.end) : start;
-    const step = typeof value.step === 'number' ? value.step : 1;
-    return { start, end, step };
-  }
-  throw invalid(
-    path,
-    `${describe(value)} is not a calendar value`,
-    'write a number, a name (MONDAY, JANUARY), a range "1-5", a step "*/15" or a list',
-  );
+  return undefined;
 }
 
-function readCalendarField(value: JsonValue, field: CalendarField, path: string): CalendarFieldValue {
+function checkCalendarRange(
+  problems: ScheduleProblems,
+  value: JsonValue,
+  field: CalendarField,
+  path: string,
+): CalendarRange | undefined {
+  const parts = rangeParts(value, field);
+  if (!parts)
+    return problems.refuse(path, 'bad-calendar', `${describe(value)} is not a calendar value`, allowedText(field));
+  const asNumber = (v: JsonValue): number | undefined =>
+    typeof v === 'number' || typeof v === 'string' ? calendarNumber(v, field) : undefined;
+  const start = asNumber(parts.start);
+  const end = asNumber(parts.end);
+  if (start === undefined || end === undefined) {
+    const bad = start === undefined ? parts.start : parts.end;
+    return problems.refuse(path, 'bad-calendar', `${describe(bad)} is not a valid ${field}`, allowedText(field));
+  }
+  if (typeof parts.step !== 'number' || !Number.isInteger(parts.step) || parts.step < 1)
+    return problems.refuse(
+      path,
+      'bad-calendar',
+      `step ${describe(parts.step)} does not advance`,
+      'write a step of 1 or more, e.g. "*/15"',
+    );
+  if (end < start)
+    return problems.refuse(
+      path,
+      'bad-calendar',
+      `${describe(value)} ends before it starts (${field} ${end} < ${start})`,
+      field === 'dayOfWeek'
+        ? 'Temporal counts days from SUNDAY (0) to SATURDAY (6): write [FRIDAY-SATURDAY, SUNDAY] instead of FRIDAY-SUNDAY'
+        : `write the smaller value first, or a list of two ranges that wraps around`,
+    );
+  return { start: calendarValue(start, field), end: calendarValue(end, field), step: parts.step };
+}
+
+function checkCalendarField(
+  problems: ScheduleProblems,
+  value: JsonValue,
+  field: CalendarField,
+  path: string,
+): CalendarFieldValue | undefined {
   if (value === '*') return '*';
   const items = Array.isArray(value) ? value : [value];
-  return items.map((item, i) => readCalendarRange(item, field, Array.isArray(value) ? `${path}[${i}]` : path));
+  const ranges = items.map((item, i) =>
+    checkCalendarRange(problems, item, field, Array.isArray(value) ? `${path}[${i}]` : path),
+  );
+  return ranges.every((r): r is CalendarRange => r !== undefined) ? ranges : undefined;
 }
 
-function readCalendarEntry(value: JsonValue, path: string): CalendarEntry {
+function checkCalendarEntry(problems: ScheduleProblems, value: JsonValue, path: string): CalendarEntry | undefined {
   if (!isObject(value))
-    throw invalid(path, `${describe(value)} is not a calendar entry`, 'write e.g. {hour: 3, dayOfWeek: MONDAY-FRIDAY}');
+    return problems.refuse(
+      path,
+      'bad-calendar',
+      `${describe(value)} is not a calendar entry`,
+      'write e.g. {hour: 3, dayOfWeek: MON-FRI}',
+    );
   const entry: { -readonly [K in keyof CalendarEntry]: CalendarEntry[K] } = {};
+  const before = problems.list.length;
   for (const [key, fieldValue] of Object.entries(value)) {
     if (key === 'comment') {
-      entry.comment = readString(value, 'comment', path);
-      continue;
+      const comment = checkText(problems, fieldValue, `${path}.comment`);
+      if (comment !== undefined && comment.length > TEMPORAL_MAX_COMMENT)
+        problems.refuse(
+          `${path}.comment`,
+          'bad-calendar',
+          `the comment has ${comment.length} characters`,
+          `shorten it to ${TEMPORAL_MAX_COMMENT} or fewer`,
+        );
+      else if (comment !== undefined) entry.comment = comment;
+    } else if ((CALENDAR_FIELDS as readonly string[]).includes(key)) {
+      entry[key as CalendarField] = checkCalendarField(problems, fieldValue, key as CalendarField, `${path}.${key}`);
+    } else {
+      problems.refuse(
+        `${path}.${key}`,
+        'bad-calendar',
+        `\`${key}\` is not a calendar field`,
+        unknownNameHint(key, [...CALENDAR_FIELDS, 'comment'], 'calendar fields'),
+      );
     }
-    if (!(CALENDAR_FIELDS as readonly string[]).includes(key)) {
-      throw invalid(`${path}.${key}`, 'is not a calendar field', `allowed: ${CALENDAR_FIELDS.join(', ')}, comment`);
-    }
-    entry[key as CalendarField] = readCalendarField(fieldValue, key as CalendarField, `${path}.${key}`);
   }
-  return entry;
+  return problems.list.length === before ? entry : undefined;
 }
 
-function readList<T>(value: JsonValue | undefined, path: string, read: (item: JsonValue, itemPath: string) => T): T[] {
+function checkList<T>(
+  problems: ScheduleProblems,
+  value: JsonValue | undefined,
+  path: string,
+  check: (item: JsonValue, itemPath: string) => T | undefined,
+): T[] {
   if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) return [read(value, path)];
-  return value.map((item, i) => read(item, `${path}[${i}]`));
-}
-
-function readOverlap(block: JsonObject, path: string): OverlapPolicyName {
-  const value = block.overlap ?? DEFAULT_SCHEDULE_OVERLAP;
-  if (typeof value !== 'string')
-    throw invalid(
-      `${path}.overlap`,
-      `${describe(value)} is not an overlap policy`,
-      `allowed: ${OVERLAP_POLICY_NAMES.join(', ')}`,
-    );
-  const normalised = value.trim().toLowerCase().replace(/_/g, '-');
-  const found = OVERLAP_POLICY_NAMES.find((name) => name === normalised);
-  if (!found)
-    throw invalid(
-      `${path}.overlap`,
-      `'${value}' is not an overlap policy`,
-      `allowed: ${OVERLAP_POLICY_NAMES.join(', ')}`,
-    );
-  return found;
-}
-
-/** Read a plan's `schedule:` block. Throws InvalidInputError naming the field that does not fit. */
-export function readScheduleBlock(block: JsonObject, path = 'schedule'): ScheduleBlock {
-  const cron = readStringList(block.cron, `${path}.cron`);
-  const topOffsetMs = readDuration(block, 'offset', path) ?? 0;
-  const intervals = readList(block.every ?? block.interval ?? block.intervals, `${path}.every`, (item, itemPath) =>
-    readInterval(item, topOffsetMs, itemPath),
-  );
-  const calendars = readList(block.calendar ?? block.calendars, `${path}.calendar`, readCalendarEntry);
-  const skip = readList(block.skip, `${path}.skip`, readCalendarEntry);
-  if (cron.length === 0 && intervals.length === 0 && calendars.length === 0) {
-    throw invalid(path, 'says neither when nor how often to run', 'set cron, every or calendar');
+  if (Array.isArray(value) && value.length === 0) {
+    problems.refuse(path, 'bad-value', 'the list is empty', 'add an entry, or remove the key');
+    return [];
   }
-  const pauseOnFailure = block.pauseOnFailure ?? false;
-  if (typeof pauseOnFailure !== 'boolean')
-    throw invalid(`${path}.pauseOnFailure`, `${describe(pauseOnFailure)} is not true or false`, 'write true or false');
-  const paused = block.paused ?? false;
-  if (typeof paused !== 'boolean')
-    throw invalid(`${path}.paused`, `${describe(paused)} is not true or false`, 'write true or false');
-  const startAt = readTimestamp(block, 'startAt', path);
-  const endAt = readTimestamp(block, 'endAt', path);
-  if (startAt && endAt && startAt >= endAt)
-    throw invalid(`${path}.endAt`, `${endAt} is not after startAt ${startAt}`, 'end after the start');
-  const timezone = readString(block, 'timezone', path);
-  const zoneRefused = timezone ? timeZoneProblem(timezone) : undefined;
-  if (zoneRefused) throw invalid(`${path}.timezone`, zoneRefused.problem, zoneRefused.hint);
-  const jitterMs = readDuration(block, 'jitter', path);
-  const catchupWindowMs = readDuration(block, 'catchupWindow', path);
-  const note = readString(block, 'note', path);
+  const items = Array.isArray(value) ? value.map((item, i) => check(item, `${path}[${i}]`)) : [check(value, path)];
+  return items.filter((item): item is T => item !== undefined);
+}
+
+function checkOverlap(problems: ScheduleProblems, value: JsonValue | undefined, path: string): OverlapPolicyName {
+  if (value === undefined || value === null) return DEFAULT_SCHEDULE_OVERLAP;
+  const found = OVERLAP_POLICY_NAMES.find((name) => name === value);
+  if (found) return found;
+  const near = typeof value === 'string' ? value.trim().toLowerCase().replace(/_/g, '-') : '';
+  problems.refuse(
+    path,
+    'bad-value',
+    `${describe(value)} is not an overlap policy`,
+    OVERLAP_POLICY_NAMES.includes(near as OverlapPolicyName)
+      ? `write ${near}`
+      : `write one of ${OVERLAP_POLICY_NAMES.join(', ')}`,
+  );
+  return DEFAULT_SCHEDULE_OVERLAP;
+}
+
+function checkBoolean(problems: ScheduleProblems, value: JsonValue | undefined, path: string): boolean {
+  if (value === undefined || value === null || typeof value === 'boolean') return value ?? false;
+  problems.refuse(path, 'bad-value', `${describe(value)} is not true or false`, 'write true or false');
+  return false;
+}
+
+function checkTimeZone(problems: ScheduleProblems, value: JsonValue | undefined, path: string): string | undefined {
+  const zone = checkText(problems, value, path);
+  const refused = zone === undefined ? undefined : timeZoneProblem(zone);
+  return refused ? problems.refuse(path, 'bad-timezone', refused.problem, refused.hint) : zone;
+}
+
+/** When the schedule runs: cron, intervals and calendars (at least one of them), and the days to skip. */
+function checkTiming(
+  problems: ScheduleProblems,
+  block: JsonObject,
+  path: string,
+): Pick<ScheduleBlock, 'cron' | 'intervals' | 'calendars' | 'skip'> {
+  const everyKey = block.every !== undefined ? 'every' : block.interval !== undefined ? 'interval' : 'intervals';
+  const calendarKey = block.calendar !== undefined ? 'calendar' : 'calendars';
+  if ([block.cron, block[everyKey], block[calendarKey]].every((v) => v === undefined || v === null))
+    problems.refuse(
+      path,
+      'missing-key',
+      'says neither when nor how often to run',
+      'add e.g. `cron: "0 3 * * *"` or `every: 6h`',
+    );
+  const offset = {
+    value: block.offset,
+    ms: checkDuration(problems, block.offset, `${path}.offset`),
+    path: `${path}.offset`,
+  };
+  if (block.offset !== undefined && block[everyKey] === undefined)
+    problems.refuse(
+      offset.path,
+      'bad-interval',
+      '`offset` shifts `every` intervals, and there is none',
+      'add `every: 6h`, or remove `offset`',
+    );
   return {
-    cron,
-    intervals,
-    calendars,
-    skip,
+    cron: checkCronList(problems, block.cron, `${path}.cron`),
+    intervals: checkList(problems, block[everyKey], `${path}.${everyKey}`, (item, itemPath) =>
+      checkInterval(problems, item, offset, itemPath),
+    ),
+    calendars: checkList(problems, block[calendarKey], `${path}.${calendarKey}`, (item, itemPath) =>
+      checkCalendarEntry(problems, item, itemPath),
+    ),
+    skip: checkList(problems, block.skip, `${path}.skip`, (item, itemPath) =>
+      checkCalendarEntry(problems, item, itemPath),
+    ),
+  };
+}
+
+/** The time window of the schedule: both ends ISO 8601, the end after the start. */
+function checkWindow(
+  problems: ScheduleProblems,
+  block: JsonObject,
+  path: string,
+): Pick<ScheduleBlock, 'startAt' | 'endAt'> {
+  const startAt = checkTimestamp(problems, block.startAt, `${path}.startAt`);
+  const endAt = checkTimestamp(problems, block.endAt, `${path}.endAt`);
+  if (startAt && endAt && startAt >= endAt)
+    problems.refuse(
+      `${path}.endAt`,
+      'bad-value',
+      `endAt ${endAt} is not after startAt ${startAt}`,
+      'make endAt later than startAt',
+    );
+  return { ...(startAt ? { startAt } : {}), ...(endAt ? { endAt } : {}) };
+}
+
+/**
+ * Every rule a `schedule:` block must meet for Temporal to accept it, as one function: `fineflow
+ * validate` reports each problem at the field's position, `schedule apply` refuses with the first.
+ * `block` is present only when there is no problem.
+ */
+export function checkScheduleBlock(
+  block: JsonObject,
+  path = 'schedule',
+): { readonly block?: ScheduleBlock; readonly problems: readonly ScheduleProblem[] } {
+  const problems = new ScheduleProblems();
+  const timing = checkTiming(problems, block, path);
+  const timezone = checkTimeZone(problems, block.timezone, `${path}.timezone`);
+  const jitterMs = checkDuration(problems, block.jitter ?? block.jitterMs, `${path}.jitter`);
+  const catchup = block.catchupWindow ?? block.catchupWindowMs;
+  const catchupWindowMs = checkDuration(problems, catchup, `${path}.catchupWindow`, TEMPORAL_MIN_CATCHUP_MS);
+  const note = checkText(problems, block.note, `${path}.note`);
+  const checked: ScheduleBlock = {
+    ...timing,
     ...(timezone ? { timezone } : {}),
     ...(jitterMs !== undefined ? { jitterMs } : {}),
-    ...(startAt ? { startAt } : {}),
-    ...(endAt ? { endAt } : {}),
-    overlap: readOverlap(block, path),
+    ...checkWindow(problems, block, path),
+    overlap: checkOverlap(problems, block.overlap, `${path}.overlap`),
     ...(catchupWindowMs !== undefined ? { catchupWindowMs } : {}),
-    pauseOnFailure,
-    paused,
+    pauseOnFailure: checkBoolean(problems, block.pauseOnFailure, `${path}.pauseOnFailure`),
+    paused: checkBoolean(problems, block.paused, `${path}.paused`),
     ...(note ? { note } : {}),
   };
+  return problems.list.length === 0 ? { block: checked, problems: [] } : { problems: problems.list };
+}
+
+/** Read a plan's `schedule:` block. Throws InvalidInputError naming the first field that does not fit. */
+export function readScheduleBlock(block: JsonObject, path = 'schedule'): ScheduleBlock {
+  const checked = checkScheduleBlock(block, path);
+  const first = checked.problems[0];
+  if (first || !checked.block) throw invalid(first?.path ?? path, first?.problem ?? 'is invalid', first?.hint ?? '');
+  return checked.block;
 }
 
 const PARAM_REFERENCE = /\$\{\{\s*params\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}/g;

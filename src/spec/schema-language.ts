@@ -293,6 +293,7 @@ export function checkValue(
             span: node.span,
             depth,
             message: `${path} must have at least ${schema.minLength} character(s)`,
+            hint: text === '' ? 'write a value, or remove the key' : `write at least ${schema.minLength} characters`,
           });
         }
         if (schema.maxLength !== undefined && text.length > schema.maxLength) {
@@ -301,7 +302,8 @@ export function checkValue(
             path,
             span: node.span,
             depth,
-            message: `${path} must have at most ${schema.maxLength} characters`,
+            message: `${path} must have at most ${schema.maxLength} characters, has ${text.length}`,
+            hint: `shorten it to ${schema.maxLength} characters or fewer`,
           });
         }
         if (schema.pattern !== undefined && !compiledPattern(schema.pattern).test(text)) {
@@ -404,6 +406,7 @@ export function checkValue(
           span: node.span,
           depth,
           message: `${path} needs at least ${schema.minItems} item(s), has ${node.items.length}`,
+          hint: node.items.length === 0 ? 'add an item, or remove the key' : `add items up to ${schema.minItems}`,
         });
       }
       if (schema.maxItems !== undefined && node.items.length > schema.maxItems) {
@@ -413,6 +416,7 @@ export function checkValue(
           span: node.span,
           depth,
           message: `${path} allows at most ${schema.maxItems} item(s), has ${node.items.length}`,
+          hint: `remove ${node.items.length - schema.maxItems} item(s), or split the work into several stages`,
         });
       }
       node.items.forEach((item, i) =>
@@ -486,6 +490,7 @@ function checkObject(
       span: node.span,
       depth,
       message: `${path} needs at least ${schema.minProperties} key(s)`,
+      hint: `add ${Object.keys(schema.properties ?? {}).length > 0 ? `one of ${Object.keys(schema.properties ?? {}).join(', ')}` : 'a key'}, or remove \`${path.split('.').pop() ?? path}\``,
     });
   }
   return issues;
@@ -511,7 +516,7 @@ const YAML11_BOOLEANS: Readonly<Record<string, boolean>> = Object.assign(Object.
   N: false,
 });
 
-function typeHint(schema: InputSchema, node: LocatedNode): string | undefined {
+function typeHint(schema: InputSchema, node: LocatedNode): string {
   if (
     node.kind === 'scalar' &&
     typeof node.value === 'string' &&
@@ -528,8 +533,42 @@ function typeHint(schema: InputSchema, node: LocatedNode): string | undefined {
     return `write \`${String(yaml11)}\` instead of \`${String((node as { value: string }).value)}\` (YAML 1.2 reads it as a string)`;
   if (node.kind === 'scalar' && node.value === null) return 'the value is empty; write one or remove the key';
   if (schema.type === 'array' && node.kind !== 'seq') return 'write a list, e.g. [a, b] or one `- item` per line';
-  if (schema.description) return schema.description;
-  return undefined;
+  return `write ${describeSchema(schema)}, e.g. ${exampleValue(schema)}`;
+}
+
+/** A value of the schema as YAML flow text, for hints that show what to write. */
+export function exampleValue(schema: InputSchema, depth = 0): string {
+  if (schema.secret) return '${{ secrets.NAME }}';
+  switch (schema.type) {
+    case 'string':
+      return schema.pattern ? JSON.stringify(schema.description ?? 'text') : 'text';
+    case 'number':
+    case 'integer': {
+      const low = schema.minimum ?? (schema.exclusiveMinimum !== undefined ? schema.exclusiveMinimum + 1 : undefined);
+      const high = schema.maximum ?? (schema.exclusiveMaximum !== undefined ? schema.exclusiveMaximum - 1 : undefined);
+      const value = low !== undefined && high !== undefined ? (low + high) / 2 : (low ?? high ?? 1);
+      return String(schema.type === 'integer' ? Math.round(value) : value);
+    }
+    case 'boolean':
+      return 'true';
+    case 'enum':
+      return String(schema.values[0]);
+    case 'uri':
+      return `${schema.schemes?.[0] ?? 's3'}://bucket/path`;
+    case 'duration':
+      return '30s';
+    case 'any':
+      return 'value';
+    case 'oneOf':
+      return exampleValue(schema.variants[0] as InputSchema, depth);
+    case 'array':
+      return depth > 2 ? '[]' : `[${exampleValue(schema.items, depth + 1)}]`;
+    case 'object': {
+      const first = schema.required?.[0] ?? Object.keys(schema.properties ?? {})[0];
+      const prop = first ? schema.properties?.[first] : undefined;
+      return first && prop && depth <= 2 ? `{${first}: ${exampleValue(prop, depth + 1)}}` : '{key: value}';
+    }
+  }
 }
 
 /** Whether a value of the given output type may be used where the schema is expected. */

@@ -3,10 +3,9 @@
  * diagnostics; every problem is reported at once. The result also carries the checked
  * pipeline as plain data for the plan compiler.
  */
-import { timeZoneProblem } from '../schedules/time-zone';
+import { checkScheduleBlock } from '../schedules/schedule-block';
 import { errorCount, sortDiagnostics, type Diagnostic } from './diagnostics';
 import { dependentsOf, downstreamOf, findCycles } from '../core/spec/dag';
-import { checkCron, CRON_HINT } from './cron';
 import { parseDuration } from '../core/spec/durations';
 import {
   ExpressionSyntaxError,
@@ -741,88 +740,21 @@ function checkSettings(checker: Checker, node: LocatedMap, path: string, inherit
   }
 }
 
+/**
+ * The `schedule:` block, by the same function `schedule apply` uses (src/schedules/schedule-block.ts), so
+ * validate refuses exactly what Temporal would, at the field's position. A field the schema check already
+ * reported (a wrong type) is not reported twice.
+ */
 function checkSchedule(checker: Checker, root: LocatedMap): void {
-  const schedule = mapAt(entry(root, 'schedule')?.value);
   const scheduleEntry = entry(root, 'schedule');
+  const schedule = mapAt(scheduleEntry?.value);
   if (!schedule || !scheduleEntry) return;
-  if (!entry(schedule, 'cron') && !entry(schedule, 'every') && !entry(schedule, 'calendar')) {
-    checker.error(
-      'missing-key',
-      'schedule',
-      scheduleEntry.keySpan,
-      'a schedule needs `cron`, `every` or `calendar`',
-      'add e.g. `cron: "0 3 * * *"` or `every: 6h`',
-    );
-  }
-  const cron = entry(schedule, 'cron')?.value;
-  const crons =
-    cron?.kind === 'seq'
-      ? cron.items.map((item, i) => ({ item, path: `schedule.cron[${i}]` }))
-      : cron
-        ? [{ item: cron, path: 'schedule.cron' }]
-        : [];
-  for (const { item, path } of crons) {
-    if (item.kind !== 'scalar' || typeof item.value !== 'string') continue;
-    const problem = checkCron(item.value);
-    if (problem)
-      checker.error(
-        'bad-cron',
-        path,
-        item.span,
-        `bad cron expression ${JSON.stringify(item.value)}: ${problem}`,
-        CRON_HINT,
-      );
-  }
-  const timezone = entry(schedule, 'timezone')?.value;
-  if (timezone?.kind === 'scalar' && typeof timezone.value === 'string') {
-    const refused = timeZoneProblem(timezone.value);
-    if (refused) checker.error('bad-timezone', 'schedule.timezone', timezone.span, refused.problem, refused.hint);
-  }
-  const times: Record<string, number> = {};
-  for (const key of ['startAt', 'endAt']) {
-    const node = entry(schedule, key)?.value;
-    if (node?.kind !== 'scalar' || typeof node.value !== 'string') continue;
-    const ms = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(node.value)
-      ? Date.parse(node.value)
-      : NaN;
-    if (Number.isNaN(ms))
-      checker.error(
-        'bad-value',
-        `schedule.${key}`,
-        node.span,
-        `${key} ${JSON.stringify(node.value)} is not an ISO 8601 date-time`,
-        'write e.g. 2026-01-31T00:00:00Z',
-      );
-    else times[key] = ms;
-  }
-  if (times.startAt !== undefined && times.endAt !== undefined && times.endAt <= times.startAt) {
-    const node = entry(schedule, 'endAt')?.value as LocatedNode;
-    checker.error(
-      'bad-value',
-      'schedule.endAt',
-      node.span,
-      'endAt is not after startAt',
-      'make endAt later than startAt',
-    );
-  }
-  checkCatchupWindow(checker, entry(schedule, 'catchupWindow')?.value);
-}
-
-/** Temporal raises any schedule catch-up window below 10 s to 10 s; say so instead of silently running late starts. */
-const TEMPORAL_MIN_CATCHUP_MS = 10_000;
-
-function checkCatchupWindow(checker: Checker, node: LocatedNode | undefined): void {
-  if (node?.kind !== 'scalar' || typeof node.value !== 'string') return;
-  const ms = parseDuration(node.value);
-  // A malformed duration is the schema check's to report.
-  if (ms !== undefined && ms < TEMPORAL_MIN_CATCHUP_MS) {
-    checker.error(
-      'bad-value',
-      'schedule.catchupWindow',
-      node.span,
-      `catchupWindow ${node.value} is below Temporal's minimum of 10s (Temporal would use 10s)`,
-      'write 10s or more, e.g. catchupWindow: 1m',
-    );
+  const reported = checker.diagnostics.filter((d) => d.path.startsWith('schedule')).map((d) => d.path);
+  for (const problem of checkScheduleBlock(toJson(schedule) as JsonObject).problems) {
+    if (reported.some((path) => problem.path === path || problem.path.startsWith(`${path}.`))) continue;
+    const inside = problem.path.replace(/^schedule\.?/, '');
+    const span = inside ? spanAtPath(schedule, inside) : scheduleEntry.keySpan;
+    checker.error(problem.code, problem.path, span, `${problem.path}: ${problem.problem}`, problem.hint);
   }
 }
 

@@ -229,6 +229,39 @@ const CALENDAR_FIELD: InputSchema = {
   ],
 };
 
+const CALENDAR_ENTRY: InputSchema = {
+  type: 'object',
+  properties: {
+    second: CALENDAR_FIELD,
+    minute: CALENDAR_FIELD,
+    hour: CALENDAR_FIELD,
+    dayOfMonth: CALENDAR_FIELD,
+    month: CALENDAR_FIELD,
+    dayOfWeek: CALENDAR_FIELD,
+    year: CALENDAR_FIELD,
+    comment: {
+      type: 'string',
+      maxLength: 200,
+      description: 'shown by `schedule describe`; Temporal keeps 200 characters',
+    },
+  },
+};
+
+const INTERVAL_ENTRY: InputSchema = {
+  type: 'oneOf',
+  variants: [
+    { type: 'duration' },
+    {
+      type: 'object',
+      properties: {
+        interval: { type: 'duration', description: 'how often, 1s or more' },
+        offset: { type: 'duration', description: 'shift from the Unix epoch, shorter than the interval' },
+      },
+      required: ['interval'],
+    },
+  ],
+};
+
 export const SCHEDULE_SCHEMA: ObjectSchema = {
   type: 'object',
   description: 'run the pipeline on a schedule (a Temporal Schedule); give cron, every or calendar',
@@ -239,25 +272,25 @@ export const SCHEDULE_SCHEMA: ObjectSchema = {
         'cron expression(s): minute hour day-of-month month day-of-week, or @hourly/@daily/@weekly/@monthly/@yearly',
       variants: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
     },
-    every: { type: 'duration', description: 'fixed interval, e.g. 6h' },
+    every: {
+      type: 'oneOf',
+      description: 'fixed interval (1s or more), e.g. 6h, or a list of intervals and {interval, offset} entries',
+      variants: [{ type: 'duration' }, { type: 'array', minItems: 1, items: INTERVAL_ENTRY }],
+    },
+    offset: { type: 'duration', description: 'shift of every interval from the Unix epoch, shorter than the interval' },
     calendar: {
       type: 'array',
       minItems: 1,
       description: 'calendar specs (Temporal ScheduleCalendarSpec)',
-      items: {
-        type: 'object',
-        properties: {
-          second: CALENDAR_FIELD,
-          minute: CALENDAR_FIELD,
-          hour: CALENDAR_FIELD,
-          dayOfMonth: CALENDAR_FIELD,
-          month: CALENDAR_FIELD,
-          dayOfWeek: CALENDAR_FIELD,
-          year: CALENDAR_FIELD,
-          comment: { type: 'string' },
-        },
-      },
+      items: CALENDAR_ENTRY,
     },
+    skip: {
+      type: 'array',
+      minItems: 1,
+      description: 'calendar specs of times not to run at (holidays), e.g. [{month: DECEMBER, dayOfMonth: 25}]',
+      items: CALENDAR_ENTRY,
+    },
+    note: { type: 'string', description: 'free text shown by `fineflow schedule describe`' },
     timezone: { type: 'string', description: 'IANA time zone of cron/calendar, e.g. Europe/Berlin (default UTC)' },
     jitter: { type: 'duration', description: 'random delay added to each start' },
     startAt: { type: 'string', description: 'ISO 8601 date-time before which nothing runs' },
