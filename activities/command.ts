@@ -170,11 +170,11 @@ async function uploadOutputs(
 export function createCommandStage(config: CommandConfig): StageImplementation {
   return async function commandStage(input: StageActivityInput, runtime: StageRuntime): Promise<StageActivityResult> {
     const inputs = checkStageInputs('command', input.inputs);
-    const run = (inputs.run as string[]).map(String);
+    const run = inputs.run;
     const program = run[0] as string;
     const executable = allowedExecutable(config, program);
-    const killGraceMs = parseDuration(String(inputs.killGracePeriod ?? '10s')) ?? 10_000;
-    const retryExitCodes = ((inputs.retryExitCodes as number[] | undefined) ?? []).map(Number);
+    const killGraceMs = parseDuration(inputs.killGracePeriod) ?? 10_000;
+    const retryExitCodes = inputs.retryExitCodes;
     const workDir = await prepareWorkDir(config, input);
     try {
       await downloadInputs(workDir, inputDeclarations(inputs), {

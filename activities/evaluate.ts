@@ -11,7 +11,7 @@
 import type { TfBackendPreference } from '../src/config';
 import { CancelledError, InvalidInputError, NotFoundError } from '../src/core/errors';
 import { loadSplit, readManifest, type DatasetManifest } from '../src/ml/data/shards';
-import { CLASSIC_BASELINES, type ClassicBaselineName } from '../src/ml/eval/classic-baselines';
+import { CLASSIC_BASELINES } from '../src/ml/eval/classic-baselines';
 import { externalProbabilities } from '../src/ml/eval/external-predictions';
 import { evaluateModel } from '../src/ml/eval/evaluate';
 import {
@@ -159,11 +159,9 @@ export function createEvaluateStage(options: EvaluateStageOptions = {}): StageIm
     const store = runtime.store;
     const modelUri = requiredString(inputs, 'model');
     const datasetUri = requiredString(inputs, 'data');
-    const split = (optionalString(inputs, 'split') ?? 'test') as 'test' | 'validation';
-    const requested = Array.isArray(inputs.metrics)
-      ? (inputs.metrics as string[])
-      : ['accuracy', 'f1', 'confusionMatrix'];
-    const slices = Array.isArray(inputs.slices) ? (inputs.slices as string[]) : [];
+    const split = inputs.split;
+    const requested = inputs.metrics;
+    const slices = inputs.slices;
     const gate = gateSpec(objectInput(inputs, 'gate'));
     const manifest = await readManifest(store, datasetUri);
     if (manifest.splits[split].count === 0)
@@ -269,9 +267,7 @@ export function createEvaluateStage(options: EvaluateStageOptions = {}): StageIm
     const weightsEpoch = record?.metrics.weightsEpoch;
     const result = await evaluateModel(store, {
       origin: { pipeline: context.pipeline, runId: context.runId, stageId: context.stageId },
-      classicBaselines: Array.isArray(inputs.classicBaselines)
-        ? (inputs.classicBaselines as ClassicBaselineName[])
-        : CLASSIC_BASELINES,
+      classicBaselines: inputs.classicBaselines,
       bootstrap: {
         resamples: optionalNumber(bootstrapInput, 'resamples') ?? 1000,
         confidence: optionalNumber(bootstrapInput, 'confidence') ?? 0.95,

@@ -23,7 +23,7 @@ import { registerModelStage } from './register-model';
 import { selectModelStage } from './select-model';
 import { createSweepTrialActivities } from './sweep-trial';
 import { createSweepTrialStageActivities } from './sweep-trial-stage';
-import { stageActivity, type StageImplementation, type StageRunnerDeps } from './stage-runner';
+import { stageActivity, type StageImplementation, type StageOrigin, type StageRunnerDeps } from './stage-runner';
 
 /** Built-in stage types: type name → implementation. */
 export const STAGE_IMPLEMENTATIONS: { readonly [typeName: string]: StageImplementation } = {
@@ -71,13 +71,18 @@ export function createStageActivities(deps: ActivityDeps): Record<string, (...ar
       `stage type names must be lower-case letters, digits and dashes: ${misnamed.join(', ')}`,
       { stageTypes: misnamed },
     );
+  const originOf = (typeName: string): StageOrigin =>
+    deps.extraStages && Object.prototype.hasOwnProperty.call(deps.extraStages, typeName) ? 'module' : 'builtin';
   const stages: Record<string, StageActivity> = Object.fromEntries(
-    Object.entries(all).map(([typeName, implementation]) => [typeName, stageActivity(typeName, implementation, deps)]),
+    Object.entries(all).map(([typeName, implementation]) => [
+      typeName,
+      stageActivity(typeName, implementation, deps, originOf(typeName)),
+    ]),
   );
   // A sweep's trialStage trial runs the same implementation, its progress also forwarded to the sweep.
   const trialStage = createSweepTrialStageActivities((uses, onProgress) => {
     const implementation = Object.prototype.hasOwnProperty.call(all, uses) ? all[uses] : undefined;
-    return implementation ? stageActivity(uses, implementation, { ...deps, onProgress }) : undefined;
+    return implementation ? stageActivity(uses, implementation, { ...deps, onProgress }, originOf(uses)) : undefined;
   });
   return {
     ...createSweepTrialActivities({

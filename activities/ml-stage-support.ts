@@ -9,6 +9,8 @@ import { fromJson } from '../src/spec/located';
 import type { JsonObject, JsonValue } from '../src/core/spec/plan-types';
 import { applyDefaults, checkValue } from '../src/spec/schema-language';
 import { getStageType } from '../src/spec/stage-types';
+import type { StageTypeDefinition } from '../src/spec/stage-type-definition';
+import type { BuiltinStageType, StageInputValues } from '../src/sdk/stage-io.generated';
 import type { ObjectStore } from '../src/storage/object-store';
 import { asPrefixUri, formatS3Uri } from '../src/core/storage/uri';
 
@@ -21,10 +23,16 @@ export interface StageArtifact {
 /**
  * The stage's inputs with the type's defaults filled in. Throws InvalidInputError (non-retryable)
  * naming the first bad field in `details.field` and every problem in the message.
+ *
+ * This check is what entitles the result to its static type: `Values` is the type generated from
+ * the same schema (`StageInputValues` in src/sdk/stage-io.generated.ts for built-in types, or a team's
+ * own from `fineflow schema --typescript`), so stage code reads `inputs.metrics` without casting.
  */
-export function checkStageInputs(stageType: string, inputs: JsonObject): JsonObject {
-  const definition = getStageType(stageType);
-  if (!definition) throw new InvalidInputError(`unknown stage type ${stageType}`, { stageType });
+export function checkInputsAgainst<Values extends object = JsonObject>(
+  definition: StageTypeDefinition,
+  inputs: JsonObject,
+): Values {
+  const stageType = definition.name;
   // Secret inputs arrive resolved (the stage runner swapped the reference for the value on this worker).
   const issues = checkValue(fromJson(inputs), definition.inputs, '').filter((issue) => issue.code !== 'secret-literal');
   const problems = [...issues.map((issue) => ({ path: issue.path, message: issue.message }))];
@@ -39,7 +47,14 @@ export function checkStageInputs(stageType: string, inputs: JsonObject): JsonObj
       fields: problems.map((p) => p.path),
     });
   }
-  return applyDefaults(inputs, definition.inputs) as JsonObject;
+  return applyDefaults(inputs, definition.inputs) as Values;
+}
+
+/** {@link checkInputsAgainst} for a built-in stage type, typed by its generated `StageInputValues` entry. */
+export function checkStageInputs<T extends BuiltinStageType>(stageType: T, inputs: JsonObject): StageInputValues[T] {
+  const definition = getStageType(stageType);
+  if (!definition) throw new InvalidInputError(`unknown stage type ${stageType}`, { stageType });
+  return checkInputsAgainst<StageInputValues[T]>(definition, inputs);
 }
 
 /** `inputs[name]` when it is a plain object, else an empty object. */

@@ -20,6 +20,7 @@ import {
 import { ShardWriter, streamBatches, type DatasetManifest } from '../src/ml/data/shards';
 import { qualityPolicyOf } from '../src/ml/data/quality';
 import type { JsonObject } from '../src/core/spec/plan-types';
+import type { StageInputValues } from '../src/sdk/stage-io.generated';
 import { originOf } from '../src/core/run/run-trigger';
 import type { StageActivityInput, StageActivityResult } from '../src/core/run/run-types';
 import type { ObjectStore } from '../src/storage/object-store';
@@ -48,7 +49,7 @@ function formatBytes(bytes: number): string {
 }
 
 /** The stage's inputs as src/ml's prepare options. */
-export function prepareOptions(inputs: JsonObject, outputPrefix: string): PrepareDatasetOptions {
+export function prepareOptions(inputs: StageInputValues['prepare-data'], outputPrefix: string): PrepareDatasetOptions {
   const source = requiredString(inputs, 'source');
   if (!source.startsWith('s3://')) {
     throw new InvalidInputError(
@@ -87,9 +88,9 @@ export function prepareOptions(inputs: JsonObject, outputPrefix: string): Prepar
         }
       : {}),
     ...(typeof inputs.labelColumn === 'string' ? { labelColumn: inputs.labelColumn } : {}),
-    ...(Array.isArray(inputs.featureColumns) ? { featureColumns: inputs.featureColumns as string[] } : {}),
+    ...(inputs.featureColumns ? { featureColumns: inputs.featureColumns } : {}),
     normalize,
-    ...(Array.isArray(inputs.naValues) ? { naValues: inputs.naValues as string[] } : {}),
+    naValues: inputs.naValues,
     split: {
       ...splitFractionsOf(split),
       stratify: split.stratify !== false,

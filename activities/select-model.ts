@@ -43,9 +43,9 @@ export const selectModelStage: StageImplementation = async (
   const inputs = checkStageInputs('select-model', input.inputs);
   const { context } = input;
   const store = runtime.store;
-  const candidates = (inputs.candidates as string[]) ?? [];
+  const candidates = inputs.candidates;
   const datasetUri = optionalString(inputs, 'data');
-  const method = (optionalString(inputs, 'rankBy') ?? 'linear-probe') as RankMethod;
+  const method: RankMethod = inputs.rankBy;
   const seed = optionalNumber(inputs, 'seed') ?? 0;
   const k = optionalNumber(inputs, 'k') ?? 5;
   const fromScratch = inputs.fromScratch !== false;

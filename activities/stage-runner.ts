@@ -10,7 +10,14 @@
 import type { TfBackendPreference, TrainEnginePreference } from '../src/config';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { CancelledError, ERROR_TYPES, FineflowError, ResourceLimitError, ensureError } from '../src/core/errors';
+import {
+  CancelledError,
+  ERROR_TYPES,
+  FineflowError,
+  ResourceLimitError,
+  StageError,
+  ensureError,
+} from '../src/core/errors';
 import type { StageActivityInput, StageActivityResult, StageProgress } from '../src/core/run/run-types';
 import { stageHeartbeat } from '../src/core/run/progress';
 import type { ObjectStore } from '../src/storage/object-store';
@@ -55,6 +62,13 @@ export interface MlSettings {
 export const DEFAULT_ML_SETTINGS: MlSettings = { tfBackend: 'auto', trainEngine: 'auto' };
 
 export type StageImplementation = (input: StageActivityInput, runtime: StageRuntime) => Promise<StageActivityResult>;
+
+/**
+ * Where an implementation comes from. A plain `Error` from a built-in stage is a Fineflow bug
+ * (FineflowInternal, retryable, stack kept); from a team's stage module it is that stage's failure
+ * (StageError: retryable, message kept, stack in the stage log and not in the workflow history).
+ */
+export type StageOrigin = 'builtin' | 'module';
 
 /** Services and tuning shared by every stage activity of a worker. */
 export interface StageRunnerDeps {
@@ -108,10 +122,17 @@ function isWorkerShutdown(context: Context): boolean {
  * - cancellation by the workflow → CancelledFailure (the activity ends as cancelled);
  * - the worker shutting down before the stage finished → a retryable failure, so the stage's
  *   retry policy moves it to another worker;
+ * - an ApplicationFailure → as thrown (a stage may set `nonRetryable` itself);
  * - a FineflowError → ApplicationFailure with its `type`, non-retryable when the class says so;
- * - anything else → retryable ApplicationFailure of type FineflowInternal.
+ * - anything else from a stage module → retryable StageError with the message (see {@link StageOrigin});
+ * - anything else from a built-in stage → retryable ApplicationFailure of type FineflowInternal.
  */
-export function toActivityFailure(thrown: unknown, context: Context | undefined, attempt: number): Error {
+export function toActivityFailure(
+  thrown: unknown,
+  context: Context | undefined,
+  attempt: number,
+  origin: StageOrigin = 'builtin',
+): Error {
   if (context?.cancellationSignal.aborted) {
     if (isWorkerShutdown(context)) {
       return ApplicationFailure.create({
@@ -127,6 +148,11 @@ export function toActivityFailure(thrown: unknown, context: Context | undefined,
   }
   if (thrown instanceof ApplicationFailure) return thrown;
   const error = ensureError(thrown);
+  if (origin === 'module' && !(error instanceof FineflowError)) {
+    // No `cause`: Temporal would record the stack, with the worker's file paths, in the run's history.
+    const named = error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
+    return toActivityFailure(new StageError(named, { errorName: error.name }), context, attempt);
+  }
   if (error instanceof FineflowError) {
     return ApplicationFailure.create({
       message: error.message,
@@ -198,6 +224,7 @@ export function stageActivity(
   typeName: string,
   implementation: StageImplementation,
   deps: StageRunnerDeps,
+  origin: StageOrigin = 'builtin',
 ): (input: StageActivityInput) => Promise<StageActivityResult> {
   return async function runStage(input: StageActivityInput): Promise<StageActivityResult> {
     const context = Context.current();
@@ -276,13 +303,12 @@ export function stageActivity(
       // Stopped by the cancel watch before the SDK heard of it (next heartbeat): end now as a
       // non-retryable cancellation, which the run records as cancelled.
       const cancelled = cancelWatch.signal.aborted && !context.cancellationSignal.aborted;
-      const failure = toActivityFailure(
-        cancelled
-          ? new CancelledError(`stage cancelled: ${String(cancelWatch.signal.reason)}`, {})
-          : scrubError(thrown, secretValues),
-        context,
-        attempt,
-      );
+      const scrubbed = cancelled
+        ? new CancelledError(`stage cancelled: ${String(cancelWatch.signal.reason)}`, {})
+        : scrubError(thrown, secretValues);
+      const failure = toActivityFailure(scrubbed, context, attempt, origin);
+      if (origin === 'module' && scrubbed instanceof Error && !(scrubbed instanceof FineflowError) && scrubbed.stack)
+        log.append(`${typeName} ${stageId}: ${scrubSecrets(redactUrisIn(scrubbed.stack), secretValues)}`);
       measured?.end(
         failure instanceof CancelledFailure ? 'cancelled' : 'failed',
         failure instanceof ApplicationFailure ? (failure.type ?? undefined) : undefined,

@@ -19,12 +19,16 @@ export {
   ResourceLimitError,
   ConflictError,
   InternalError,
+  StageError,
+  FatalStageError,
   ERROR_TYPES,
   NON_RETRYABLE_ERROR_TYPES,
   ensureError,
   type ErrorType,
 } from './core/errors';
 export type { StageImplementation, StageRuntime } from '../activities/stage-runner';
+export { checkInputsAgainst } from '../activities/ml-stage-support';
+export type { JsonObject, JsonValue } from './core/spec/plan-types';
 export type { StageActivityInput, StageActivityResult } from './core/run/run-types';
 export { loadConfig, type FineflowConfig } from './config';
 export { createWorker, type WorkerOptions, type FineflowWorker } from './worker/run-worker';
@@ -43,5 +47,5 @@ export {
   type ExecutionSpec,
   type Params,
 } from './sdk/pipeline';
-export { Ref, expr, type In } from './sdk/refs';
-export type { StageInputs, StageOutputs, BuiltinStageType } from './sdk/stage-io.generated';
+export { Ref, expr, type In, type AnyIn } from './sdk/refs';
+export type { StageInputs, StageInputValues, StageOutputs, BuiltinStageType } from './sdk/stage-io.generated';

@@ -17,6 +17,10 @@
  * - {@link ConflictError}: a conditional write lost a race (someone else wrote first). Retryable:
  *   read again and redo the change.
  * - {@link CancelledError}: the user or the workflow cancelled the operation.
+ * - {@link StageError}: a team's stage (`--stage-module`) failed and a retry may succeed. What a plain
+ *   `Error` thrown by such a stage becomes: its message is kept, its stack goes to the stage log only.
+ * - {@link FatalStageError}: a team's stage decided the stage cannot succeed however often it is
+ *   retried (the data fails its own audit, a required resource is gone for good). Non-retryable.
  *
  * The storage errors are deliberately not subclasses of InvalidInputError: code that tolerates a
  * missing object must name NotFoundError, so a denied or corrupt read can never pass for "missing".
@@ -32,6 +36,8 @@ export const ERROR_TYPES = {
   resourceLimit: 'FineflowResourceLimit',
   conflict: 'FineflowConflict',
   internal: 'FineflowInternal',
+  stage: 'FineflowStageError',
+  stageFatal: 'FineflowStageFatal',
 } as const;
 
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
@@ -44,6 +50,7 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorType[] = [
   ERROR_TYPES.accessDenied,
   ERROR_TYPES.corrupt,
   ERROR_TYPES.resourceLimit,
+  ERROR_TYPES.stageFatal,
 ];
 
 export abstract class FineflowError extends Error {
@@ -99,6 +106,18 @@ export class ConflictError extends FineflowError {
   readonly retryable = true;
 }
 
+/** A team's stage failed; retried under the stage's retry policy (docs/pipeline-reference.md, "Errors"). */
+export class StageError extends FineflowError {
+  readonly type = ERROR_TYPES.stage;
+  readonly retryable = true;
+}
+
+/** A team's stage failed for good: the run pauses or fails at once, without the remaining attempts. */
+export class FatalStageError extends FineflowError {
+  readonly type = ERROR_TYPES.stageFatal;
+  readonly retryable = false;
+}
+
 /** Rebuild a FineflowError from its serialised `type` (child process messages, Temporal failures). */
 export function errorOfType(
   type: string | undefined,
@@ -123,6 +142,10 @@ export function errorOfType(
       return new ResourceLimitError(message, details, options);
     case ERROR_TYPES.conflict:
       return new ConflictError(message, details, options);
+    case ERROR_TYPES.stage:
+      return new StageError(message, details, options);
+    case ERROR_TYPES.stageFatal:
+      return new FatalStageError(message, details, options);
     default:
       return undefined;
   }

@@ -10,7 +10,7 @@
 import type * as TfModule from '@tensorflow/tfjs';
 import type { TensorInfo } from '@tensorflow/tfjs';
 import type { TfBackendPreference } from '../config';
-import { DependencyUnavailableError } from '../core/errors';
+import { DependencyUnavailableError, InternalError } from '../core/errors';
 
 export type Tf = typeof TfModule;
 /** `tensorflow` = native libtensorflow; `cpu` = pure JavaScript. */
@@ -82,7 +82,9 @@ function installNativeGradients(tf: Tf): void {
     kernelFunc: ({ inputs, backend }) => {
       const native = backend as unknown as NativeOpRunner;
       const float = [{ name: 'T', type: native.binding.TF_ATTR_TYPE, value: native.binding.TF_FLOAT }];
-      return native.executeSingleOutput('ReluGrad', float, [inputs.dy as TensorInfo, inputs.x as TensorInfo]);
+      const { dy, x } = inputs;
+      if (!dy || !x) throw new InternalError('the ReluGrad kernel was called without its dy and x tensors', {});
+      return native.executeSingleOutput('ReluGrad', float, [dy, x]);
     },
   });
   const tfjsReluGradient = tf.getGradient('Relu');

@@ -18,29 +18,48 @@ function literal(value: string | number | boolean): string {
   return JSON.stringify(value);
 }
 
+/**
+ * Which side of `${{ }}` resolution a type describes: `authored` is what a pipeline writes (any value
+ * may be a `Ref`, defaults may be left out); `resolved` is what a stage implementation receives after
+ * resolution, the schema check and defaults (activities/ml-stage-support.ts `checkInputsAgainst`).
+ */
+export type TypeSide = 'authored' | 'resolved';
+
 /** The TypeScript type a value of `schema` has in a pipeline (before expressions are resolved). */
 export function inputType(schema: InputSchema, indent = ''): string {
-  return `In<${plainType(schema, indent)}>`;
+  return typeOf(schema, indent, 'authored');
 }
 
-function objectType(schema: Extract<InputSchema, { type: 'object' }>, indent: string): string {
+/** The TypeScript type a stage implementation receives for a value of `schema` (defaults filled in). */
+export function resolvedInputType(schema: InputSchema, indent = ''): string {
+  return typeOf(schema, indent, 'resolved');
+}
+
+function typeOf(schema: InputSchema, indent: string, side: TypeSide): string {
+  const plain = plainType(schema, indent, side);
+  return side === 'authored' ? `In<${plain}>` : plain;
+}
+
+function objectType(schema: Extract<InputSchema, { type: 'object' }>, indent: string, side: TypeSide): string {
   const inner = `${indent}  `;
   const required = new Set(schema.required ?? []);
   const lines: string[] = [];
   for (const [name, property] of Object.entries(schema.properties ?? {})) {
     if (property.description) lines.push(`${inner}/** ${property.description.replace(/\*\//g, '* /')} */`);
-    lines.push(`${inner}readonly ${key(name)}${required.has(name) ? '' : '?'}: ${inputType(property, inner)};`);
+    // After resolution a default fills an absent key, so the stage always sees it.
+    const present = required.has(name) || (side === 'resolved' && property.default !== undefined);
+    lines.push(`${inner}readonly ${key(name)}${present ? '' : '?'}: ${typeOf(property, inner, side)};`);
   }
   const extra = schema.additionalProperties;
   if (extra === true || (extra === undefined && schema.properties === undefined)) {
-    lines.push(`${inner}readonly [key: string]: In<JsonValue>;`);
+    lines.push(`${inner}readonly [key: string]: ${side === 'authored' ? 'In<JsonValue>' : 'JsonValue'};`);
   } else if (extra !== undefined && extra !== false) {
-    lines.push(`${inner}readonly [key: string]: ${inputType(extra, inner)};`);
+    lines.push(`${inner}readonly [key: string]: ${typeOf(extra, inner, side)};`);
   }
   return lines.length === 0 ? '{}' : `{\n${lines.join('\n')}\n${indent}}`;
 }
 
-function plainType(schema: InputSchema, indent: string): string {
+function plainType(schema: InputSchema, indent: string, side: TypeSide): string {
   switch (schema.type) {
     case 'string':
     case 'uri':
@@ -53,14 +72,16 @@ function plainType(schema: InputSchema, indent: string): string {
       return 'boolean';
     case 'enum':
       return schema.values.map(literal).join(' | ');
-    case 'array':
-      return `readonly ${inputType(schema.items, indent)}[]`;
+    case 'array': {
+      const item = typeOf(schema.items, indent, side);
+      return `readonly ${item.includes('|') && !item.startsWith('In<') ? `(${item})` : item}[]`;
+    }
     case 'object':
-      return objectType(schema, indent);
+      return objectType(schema, indent, side);
     case 'any':
-      return 'AnyIn';
+      return side === 'authored' ? 'AnyIn' : 'JsonValue';
     case 'oneOf':
-      return schema.variants.map((variant) => plainType(variant, indent)).join(' | ');
+      return schema.variants.map((variant) => plainType(variant, indent, side)).join(' | ');
   }
 }
 
@@ -84,13 +105,27 @@ export function outputType(type: OutputType): string {
   }
 }
 
+/** Where the generated module takes its helper types from, and what it calls the union of type names. */
+export interface GenerateOptions {
+  /**
+   * `internal` (default): the package's own src/sdk/stage-io.generated.ts; `package`: a team's module
+   * (`fineflow schema --typescript --stage-module …`), importing from `fineflow`.
+   */
+  readonly target?: 'internal' | 'package';
+}
+
 /** The whole generated module for these stage types. */
-export function generateStageIoTypes(definitions: readonly StageTypeDefinition[]): string {
+export function generateStageIoTypes(
+  definitions: readonly StageTypeDefinition[],
+  options: GenerateOptions = {},
+): string {
+  const internal = (options.target ?? 'internal') === 'internal';
   const sorted = [...definitions].sort((a, b) => a.name.localeCompare(b.name));
-  const inputs = sorted.map(
-    (d) =>
-      `  /** ${d.name}@${d.version}: ${d.description} */\n  readonly ${key(d.name)}: ${objectType(d.inputs, '  ')};`,
-  );
+  const inputs = (side: TypeSide): string[] =>
+    sorted.map(
+      (d) =>
+        `  /** ${d.name}@${d.version}: ${d.description} */\n  readonly ${key(d.name)}: ${objectType(d.inputs, '  ', side)};`,
+    );
   const outputs = sorted.map((d) => {
     const fields = Object.entries(d.outputs).map(
       ([name, output]) =>
@@ -98,23 +133,40 @@ export function generateStageIoTypes(definitions: readonly StageTypeDefinition[]
     );
     return `  readonly ${key(d.name)}: {\n${fields.join('\n')}\n  };`;
   });
+  const header = internal
+    ? [
+        '// Generated by `npm run generate` (src/sdk/generate-types.ts) from the stage-type registry. Do not edit.',
+        "import type { JsonObject, JsonValue } from '../core/spec/plan-types';",
+        "import type { AnyIn, In } from './refs';",
+      ]
+    : [
+        '// Generated by `fineflow schema --typescript` from these stage types. Do not edit: generate it again.',
+        "import type { AnyIn, In, JsonObject, JsonValue } from 'fineflow';",
+      ];
+  const kind = internal ? 'built-in' : 'declared';
   return [
-    '// Generated by `npm run generate` (src/sdk/generate-types.ts) from the stage-type registry. Do not edit.',
-    "import type { JsonObject, JsonValue } from '../core/spec/plan-types';",
-    "import type { AnyIn, In } from './refs';",
+    ...header,
     '',
-    '/** `with:` of every built-in stage type. */',
+    `/** \`with:\` of every ${kind} stage type. */`,
     'export interface StageInputs {',
-    inputs.join('\n'),
+    inputs('authored').join('\n'),
     '}',
     '',
-    '/** `outputs` of every built-in stage type, as `${{ stages.ID.outputs.NAME }}` resolves them. */',
+    '/**',
+    ` * \`with:\` of every ${kind} stage type as its implementation receives it: references resolved, checked`,
+    ' * against the schema and defaults filled in (what `checkInputsAgainst` returns).',
+    ' */',
+    'export interface StageInputValues {',
+    inputs('resolved').join('\n'),
+    '}',
+    '',
+    `/** \`outputs\` of every ${kind} stage type, as \`\${{ stages.ID.outputs.NAME }}\` resolves them. */`,
     'export interface StageOutputs {',
     outputs.join('\n'),
     '}',
     '',
-    '/** Names of the built-in stage types. */',
-    'export type BuiltinStageType = keyof StageInputs;',
+    `/** Names of the ${kind} stage types. */`,
+    `export type ${internal ? 'BuiltinStageType' : 'DeclaredStageType'} = keyof StageInputs;`,
     '',
   ].join('\n');
 }

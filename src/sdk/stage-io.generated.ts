@@ -594,6 +594,577 @@ export interface StageInputs {
   };
 }
 
+/**
+ * `with:` of every built-in stage type as its implementation receives it: references resolved, checked
+ * against the schema and defaults filled in (what `checkInputsAgainst` returns).
+ */
+export interface StageInputValues {
+  /** command@1.0.0: Run a program on the worker (e.g. python train.py) in a fresh work directory: declared inputs downloaded, declared outputs uploaded with their sha256, results and metrics read from $FINEFLOW_RESULTS, progress from `::fineflow::` lines on stdout. */
+  readonly command: {
+    /** argv: run[0] is a name the worker allows (FINEFLOW_COMMAND_ALLOW), the rest its arguments; no shell is involved */
+    readonly run: readonly string[];
+    /** name → URI downloaded before the program starts (to inputs/<name> unless `path` says otherwise) */
+    readonly inputs?: {
+      readonly [key: string]:
+        | string
+        | {
+            /** what to download */
+            readonly uri: string;
+            /** file: one object; folder: every object under an s3:// prefix; dataset: a prepare-data manifest and its shards (sha256 verified) */
+            readonly as: 'file' | 'folder' | 'dataset';
+            /** where it lands in the work directory (default inputs/<name>) */
+            readonly path?: string;
+          };
+    };
+    /** relative path → text written into the work directory (small scripts, configs) */
+    readonly files?: {
+      readonly [key: string]: string;
+    };
+    /** values for the program, written as JSON to the file $FINEFLOW_PARAMS names (a sweep lays its sampled values here: space `params.NAME`) */
+    readonly params?: {
+      readonly [key: string]: JsonValue;
+    };
+    /** environment variables of the program (the worker passes none of its own) */
+    readonly env?: {
+      readonly [key: string]: string;
+    };
+    /** environment variables holding secrets; their values are scrubbed from logs and outputs */
+    readonly secretEnv?: {
+      readonly [key: string]: string;
+    };
+    /** name → file or folder uploaded after a successful exit; `outputs.artifacts.<name>` is its s3:// URI */
+    readonly outputs?: {
+      readonly [key: string]:
+        | string
+        | {
+            /** file or folder the program writes, relative to the work directory */
+            readonly path: string;
+            /** one file or a whole folder */
+            readonly type: 'file' | 'folder';
+            /** a missing output is not an error */
+            readonly optional: boolean;
+          };
+    };
+    /** what the program depends on beyond its inputs; part of the cache key, so a changed environment misses */
+    readonly environment?: {
+      /** e.g. sha256 of the lock file of the interpreter’s packages */
+      readonly digest: string;
+      /** free text */
+      readonly description?: string;
+    };
+    /** exit codes that mean 'try again' (retryable under the stage's retry policy); any other non-zero code fails the stage for good */
+    readonly retryExitCodes: readonly number[];
+    /** on cancel or timeout: time between SIGTERM and SIGKILL to the process group */
+    readonly killGracePeriod: string;
+  };
+  /** evaluate@1.1.0: Score a model on held-out data, per class and per slice, compare with baselines, and gate on a metric. */
+  readonly evaluate: {
+    /** model to evaluate */
+    readonly model: string;
+    /** prepared dataset (a prepare-data `dataset`) */
+    readonly data: string;
+    /** split to evaluate on */
+    readonly split: 'test' | 'validation';
+    /** metrics to compute (precision/recall/f1 macro and per class) */
+    readonly metrics: readonly (
+      'accuracy' | 'precision' | 'recall' | 'f1' | 'confusionMatrix' | 'rocAuc' | 'calibrationError'
+    )[];
+    /** columns or metadata to compute metrics per group, for bias checks */
+    readonly slices: readonly string[];
+    /** model to compare with, e.g. registry://NAME@champion; a missing alias is reported, not fatal */
+    readonly baseline?: string;
+    /** name → s3:// predictions file (fineflow-predictions/v1) of another model on the same split, e.g. a scikit-learn baseline run by a `command` stage; scored with the same metrics into `comparison.predictions.<name>` */
+    readonly predictions?: {
+      readonly [key: string]: string;
+    };
+    /** Authorization header value (e.g. `Bearer …`) for http(s):// models of this stage, sent only to their origin; must be ${{ secrets.NAME }} */
+    readonly auth?: string;
+    /** classic baselines trained on the training split and scored on the same examples ([] for none); a gate names them in `beat` */
+    readonly classicBaselines: readonly ('majority' | 'logistic-regression')[];
+    /** percentile bootstrap confidence intervals on every metric and on each difference to a baseline */
+    readonly bootstrap?: {
+      /** resamples of the evaluated examples; 0 turns intervals off */
+      readonly resamples: number;
+      /** coverage of each interval */
+      readonly confidence: number;
+    };
+    /** misclassified examples shown in the report (thumbnails for images, rows for tables) */
+    readonly misclassified: number;
+    /** also train the same architecture from random weights on the same data, for comparison */
+    readonly fromScratch?:
+      | boolean
+      | {
+          /** epochs of the from-scratch model */
+          readonly epochs: number;
+          /** its learning rate */
+          readonly learningRate: number;
+          /** its batch size */
+          readonly batchSize: number;
+          /** its seed */
+          readonly seed: number;
+        };
+    /** what `passed` requires */
+    readonly gate?: {
+      /** metric the gate looks at */
+      readonly metric:
+        | 'accuracy'
+        | 'precision'
+        | 'recall'
+        | 'f1'
+        | 'rocAuc'
+        | 'calibrationError'
+        | 'logLoss'
+        | 'precisionMacro'
+        | 'recallMacro'
+        | 'f1Macro'
+        | 'rocAucMacro'
+        | 'expectedCalibrationError';
+      /** lowest acceptable value */
+      readonly min?: number;
+      /** highest acceptable value (for losses, error rates) */
+      readonly max?: number;
+      /** also require beating `baseline` (when it exists) */
+      readonly beatBaseline: boolean;
+      /** margin by which the baseline must be beaten */
+      readonly minImprovement: number;
+      /** baselines that must be beaten on `metric` (by `minImprovement`); one that was not evaluated fails the gate */
+      readonly beat?: readonly ('baseline' | 'from-scratch' | 'majority' | 'logistic-regression')[];
+    };
+    /** seed for anything random (calibration bins, from-scratch training) */
+    readonly seed: number;
+  };
+  /** fine-tune@1.1.0: Adapt a base model to a prepared dataset: new head, freeze/unfreeze, optional two phases, early stopping, checkpoints that survive retries. */
+  readonly 'fine-tune': {
+    /** base model to start from (give this or `architecture`) */
+    readonly model?: string;
+    /** train from random weights with this built-in architecture instead of a base model (pretraining); give this or `model`. small-cnn-global-pool ends in global max pooling, so its features do not depend on where a pattern sits (defects, textures) */
+    readonly architecture?: 'small-cnn' | 'small-cnn-global-pool' | 'mlp';
+    /** prepared dataset (a prepare-data `dataset`) */
+    readonly data: string;
+    /** overrides of the training settings below, e.g. a sweep's `best` */
+    readonly hyperparameters?: {
+      readonly [key: string]: JsonValue;
+    };
+    /** Authorization header value (e.g. `Bearer …`) for http(s):// models of this stage, sent only to their origin; must be ${{ secrets.NAME }} */
+    readonly auth?: string;
+    /** passes over the training split */
+    readonly epochs: number;
+    /** examples per gradient step */
+    readonly batchSize: number;
+    /** initial learning rate */
+    readonly learningRate: number;
+    /** gradient optimizer */
+    readonly optimizer: 'adam' | 'sgd' | 'momentum' | 'rmsprop';
+    /** momentum for `momentum` and `rmsprop` */
+    readonly momentum?: number;
+    /** epochs over which the learning rate rises linearly to `learningRate` */
+    readonly warmupEpochs: number;
+    /** learning-rate decay after warmup */
+    readonly decay?: {
+      /** decay curve */
+      readonly type: 'none' | 'exponential' | 'cosine' | 'step';
+      /** factor per `everyEpochs` (exponential, step) */
+      readonly rate: number;
+      /** epochs between decays (step) */
+      readonly everyEpochs: number;
+      /** floor the decayed learning rate never goes below (capped at the phase's starting rate; default: 1% of it for cosine, none otherwise) */
+      readonly minLearningRate?: number;
+    };
+    /** base layers kept frozen: `all`, `none`, a count from the bottom, or layer names */
+    readonly freeze: 'all' | 'none' | number | readonly string[];
+    /** base layers trained anyway: a count from the top, or layer names */
+    readonly unfreeze?: number | readonly string[];
+    /** train the new head first, then unfreeze the top of the base with a lower learning rate */
+    readonly twoPhase?:
+      | boolean
+      | {
+          /** epochs of phase one (head only) */
+          readonly headEpochs: number;
+          /** layers unfrozen for phase two: a count from the top, or names */
+          readonly unfreeze: number | readonly string[];
+          /** phase-two learning rate = learningRate × this */
+          readonly learningRateFactor: number;
+        };
+    /** stop when the monitored metric stops improving; with two phases, per phase (a plateau in the head phase moves on to unfreezing) */
+    readonly earlyStopping?: {
+      /** metric to watch: what the training loop measures every epoch */
+      readonly monitor: 'validation.accuracy' | 'validation.loss' | 'train.accuracy' | 'train.loss';
+      /** epochs without improvement before stopping */
+      readonly patience: number;
+      /** smallest change that counts as an improvement */
+      readonly minDelta: number;
+      /** whether lower or higher is better (auto: loss → min, else max) */
+      readonly mode: 'auto' | 'min' | 'max';
+      /** end with the weights of the best epoch */
+      readonly restoreBest: boolean;
+    };
+    /** checkpoints (weights, optimizer state, epoch) in the store; a retry resumes from the newest one that verifies */
+    readonly checkpoint?: {
+      /** epochs between checkpoints */
+      readonly everyEpochs: number;
+      /** checkpoints kept: the newest N, plus the best epoch */
+      readonly keepLast: number;
+    };
+    /** `balanced` (inverse class frequency), `none`, or a weight per class name */
+    readonly classWeights?:
+      | 'balanced'
+      | 'none'
+      | {
+          readonly [key: string]: number;
+        };
+    /** random image augmentation of the training split */
+    readonly augmentation?: {
+      /** mirror left-right */
+      readonly flipHorizontal: boolean;
+      /** mirror top-bottom */
+      readonly flipVertical: boolean;
+      /** maximum rotation in degrees either way, about the centre (bilinear, edges replicated) */
+      readonly rotate: number;
+      /** maximum shift as a fraction of the image size */
+      readonly translate: number;
+      /** maximum zoom in or out as a fraction: scale in [1 - zoom, 1 + zoom] about the centre (bilinear, edges replicated) */
+      readonly zoom: number;
+      /** maximum brightness change as a fraction: intensities × a factor in [1 - brightness, 1 + brightness] */
+      readonly brightness: number;
+      /** standard deviation of added Gaussian noise */
+      readonly noise: number;
+    };
+    /** dropout rate before the new head */
+    readonly dropout: number;
+    /** L2 weight regularisation of the new head */
+    readonly l2: number;
+    /** hidden relu layer sizes of the new head (head_hidden1, …), trained with it (empty: a single dense softmax layer) */
+    readonly headUnits: readonly number[];
+    /** seed of weight init, shuffling and augmentation */
+    readonly seed: number;
+  };
+  /** hyperparameter-sweep@1.0.0: Search training settings with grid, random or TPE search, stopping weak trials early with ASHA or the median rule. */
+  readonly 'hyperparameter-sweep': {
+    /** base model every trial fine-tunes */
+    readonly model?: string;
+    /** prepared dataset (a prepare-data `dataset`) */
+    readonly data?: string;
+    /** what the sweep optimises */
+    readonly objective: {
+      /** fine-tune trials: what every trial measures each epoch (validation.accuracy, validation.loss, train.accuracy, train.loss); trialStage trials: a key of the trial's outputs.metrics or a dotted path into its outputs */
+      readonly metric: string;
+      /** direction */
+      readonly goal: 'maximize' | 'minimize';
+      /** stop starting trials once a completed trial reaches this value (≥ when maximizing, ≤ when minimizing) and minTrials have completed; running trials finish (Katib calls it the objective goal) */
+      readonly target?: number;
+    };
+    /** search algorithm */
+    readonly algorithm: 'grid' | 'random' | 'tpe';
+    /** TPE settings */
+    readonly tpe?: {
+      /** random trials before TPE takes over */
+      readonly startupTrials: number;
+      /** samples scored by expected improvement per suggestion */
+      readonly candidates: number;
+      /** fraction of trials considered good */
+      readonly gamma: number;
+    };
+    /** stop weak trials early */
+    readonly earlyStopping?: {
+      /** asha: successive halving rungs; median: stop below the median of earlier trials */
+      readonly type: 'asha' | 'median' | 'none';
+      /** ASHA η: 1/η of the trials move up each rung */
+      readonly reductionFactor: number;
+      /** first rung, in epochs */
+      readonly minEpochs: number;
+      /** last rung (default: the trial's epochs) */
+      readonly maxEpochs?: number;
+    };
+    /** trials in total */
+    readonly maxTrials: number;
+    /** trials that must complete before reaching objective.target ends the sweep */
+    readonly minTrials: number;
+    /** failed trials tolerated before the sweep fails */
+    readonly maxFailedTrials: number;
+    /** trials running at once across the pool */
+    readonly parallelism: number;
+    /** stop starting trials after this long */
+    readonly timeBudget?: string;
+    /** seed of the search */
+    readonly seed: number;
+    /** training setting → distribution: {uniform: [a, b]}, {logUniform: [a, b]}, {int: [a, b]}, {choice: [...]}, {fixed: v} or a value */
+    readonly space: {
+      readonly [key: string]:
+        | {
+            /** [low, high] */
+            readonly uniform: readonly number[];
+          }
+        | {
+            /** [low, high], both > 0 */
+            readonly logUniform: readonly number[];
+          }
+        | {
+            /** [low, high] inclusive */
+            readonly int: readonly number[];
+            readonly step?: number;
+          }
+        | {
+            /** candidate values */
+            readonly choice: readonly JsonValue[];
+          }
+        | {
+            /** a constant */
+            readonly fixed: JsonValue;
+          }
+        | number
+        | string
+        | boolean;
+    };
+    /** fine-tune settings of every trial (values in `space` override these) */
+    readonly trial?: {
+      /** passes over the training split */
+      readonly epochs: number;
+      /** examples per gradient step */
+      readonly batchSize: number;
+      /** initial learning rate */
+      readonly learningRate: number;
+      /** gradient optimizer */
+      readonly optimizer: 'adam' | 'sgd' | 'momentum' | 'rmsprop';
+      /** momentum for `momentum` and `rmsprop` */
+      readonly momentum?: number;
+      /** epochs over which the learning rate rises linearly to `learningRate` */
+      readonly warmupEpochs: number;
+      /** learning-rate decay after warmup */
+      readonly decay?: {
+        /** decay curve */
+        readonly type: 'none' | 'exponential' | 'cosine' | 'step';
+        /** factor per `everyEpochs` (exponential, step) */
+        readonly rate: number;
+        /** epochs between decays (step) */
+        readonly everyEpochs: number;
+        /** floor the decayed learning rate never goes below (capped at the phase's starting rate; default: 1% of it for cosine, none otherwise) */
+        readonly minLearningRate?: number;
+      };
+      /** base layers kept frozen: `all`, `none`, a count from the bottom, or layer names */
+      readonly freeze: 'all' | 'none' | number | readonly string[];
+      /** base layers trained anyway: a count from the top, or layer names */
+      readonly unfreeze?: number | readonly string[];
+      /** train the new head first, then unfreeze the top of the base with a lower learning rate */
+      readonly twoPhase?:
+        | boolean
+        | {
+            /** epochs of phase one (head only) */
+            readonly headEpochs: number;
+            /** layers unfrozen for phase two: a count from the top, or names */
+            readonly unfreeze: number | readonly string[];
+            /** phase-two learning rate = learningRate × this */
+            readonly learningRateFactor: number;
+          };
+      /** stop when the monitored metric stops improving; with two phases, per phase (a plateau in the head phase moves on to unfreezing) */
+      readonly earlyStopping?: {
+        /** metric to watch: what the training loop measures every epoch */
+        readonly monitor: 'validation.accuracy' | 'validation.loss' | 'train.accuracy' | 'train.loss';
+        /** epochs without improvement before stopping */
+        readonly patience: number;
+        /** smallest change that counts as an improvement */
+        readonly minDelta: number;
+        /** whether lower or higher is better (auto: loss → min, else max) */
+        readonly mode: 'auto' | 'min' | 'max';
+        /** end with the weights of the best epoch */
+        readonly restoreBest: boolean;
+      };
+      /** checkpoints (weights, optimizer state, epoch) in the store; a retry resumes from the newest one that verifies */
+      readonly checkpoint?: {
+        /** epochs between checkpoints */
+        readonly everyEpochs: number;
+        /** checkpoints kept: the newest N, plus the best epoch */
+        readonly keepLast: number;
+      };
+      /** `balanced` (inverse class frequency), `none`, or a weight per class name */
+      readonly classWeights?:
+        | 'balanced'
+        | 'none'
+        | {
+            readonly [key: string]: number;
+          };
+      /** random image augmentation of the training split */
+      readonly augmentation?: {
+        /** mirror left-right */
+        readonly flipHorizontal: boolean;
+        /** mirror top-bottom */
+        readonly flipVertical: boolean;
+        /** maximum rotation in degrees either way, about the centre (bilinear, edges replicated) */
+        readonly rotate: number;
+        /** maximum shift as a fraction of the image size */
+        readonly translate: number;
+        /** maximum zoom in or out as a fraction: scale in [1 - zoom, 1 + zoom] about the centre (bilinear, edges replicated) */
+        readonly zoom: number;
+        /** maximum brightness change as a fraction: intensities × a factor in [1 - brightness, 1 + brightness] */
+        readonly brightness: number;
+        /** standard deviation of added Gaussian noise */
+        readonly noise: number;
+      };
+      /** dropout rate before the new head */
+      readonly dropout: number;
+      /** L2 weight regularisation of the new head */
+      readonly l2: number;
+      /** hidden relu layer sizes of the new head (head_hidden1, …), trained with it (empty: a single dense softmax layer) */
+      readonly headUnits: readonly number[];
+      /** seed of weight init, shuffling and augmentation */
+      readonly seed: number;
+    };
+    /** make every trial a stage of another type instead of a fine-tune (then omit model, data and trial): `space` names are dotted paths into `with` (e.g. params.C) */
+    readonly trialStage?: {
+      /** stage type of every trial, e.g. command */
+      readonly uses: string;
+      /** the trial's inputs; each trial's sampled values are laid over them */
+      readonly with?: {
+        readonly [key: string]: JsonValue;
+      };
+    };
+  };
+  /** notify@1.0.0: Post a message about the run to a webhook (allowed by the operator's outbound policy); typically a `finally:` stage reading ${{ run.status }}. */
+  readonly notify: {
+    /** webhook URL; the worker reaches it only if FINEFLOW_OUTBOUND_ALLOW covers it */
+    readonly url: string;
+    /** the text, e.g. "${{ run.status }}: failed ${{ run.failedStages }}" */
+    readonly message: string;
+    /** `json`: {pipeline, runId, stage, message, data}; `slack`: {text} (Slack, Mattermost and other incoming webhooks) */
+    readonly format: 'json' | 'slack';
+    /** extra JSON sent as `data` (format json), e.g. {status: "${{ run.status }}"}; body at most 64 KiB */
+    readonly data?: JsonValue;
+    /** Authorization header value for the webhook; must be ${{ secrets.NAME }} */
+    readonly auth?: string;
+  };
+  /** predict@1.0.0: Score raw records (images, CSV rows, JSONL objects) of a dataset with a model and its stored preprocessing; write the predictions with class probabilities. */
+  readonly predict: {
+    /** model to score with: an upstream stage's `model`, registry://NAME@ALIAS|VERSION, or s3:// (its preprocessing.json is applied) */
+    readonly model: string;
+    /** records to score: an s3:// prefix (every .png/.jpg/.jpeg, .csv, .jsonl under it) or one object; pin a dataset version with s3://bucket/prefix/@<version> (`fineflow data versions`), else the prefix is sealed into a version first */
+    readonly source: string;
+    /** predictions file: csv (`input,predicted,confidence,p_<class>…`) or jsonl (one object per record with `probabilities`) */
+    readonly format: 'csv' | 'jsonl';
+    /** records scored together */
+    readonly batchSize: number;
+    /** the stage fails (without partial output) when the source holds more records than this */
+    readonly maxRecords: number;
+  };
+  /** prepare-data@1.3.0: Read, clean, encode and split a dataset, and write sharded tensors plus a manifest to the store. */
+  readonly 'prepare-data': {
+    /** where the raw data lives, e.g. s3://datasets/defects/ (push local files with `fineflow data push DIR s3://…`); pin a dataset version with s3://datasets/defects/@<version> (`fineflow data versions`) */
+    readonly source: string;
+    /** image-folder: one folder per label; csv / jsonl: one example per row */
+    readonly format: 'image-folder' | 'csv' | 'jsonl';
+    /** image decoding (image-folder) */
+    readonly image?: {
+      /** [height, width] images are resized to */
+      readonly size: readonly number[];
+      /** 1 = grayscale, 3 = RGB */
+      readonly channels: 1 | 3;
+      /** RGB that transparent pixels are composited onto */
+      readonly background: readonly number[];
+    };
+    /** column (csv) or field (jsonl) holding the label */
+    readonly labelColumn?: string;
+    /** columns used as features (default: every column except the label) */
+    readonly featureColumns?: readonly string[];
+    /** train / validation / test fractions of the source, summing to 1; or fixed validation / test sets from their own sources */
+    readonly split?: {
+      /** fraction for training; default 0.7, or what validation and test leave when a fixed set is given */
+      readonly train?: number;
+      /** fraction for validation (early stopping, sweeps); default 0.15, 0 with validationSource */
+      readonly validation?: number;
+      /** fraction held out for evaluate; default 0.15, 0 with testSource */
+      readonly test?: number;
+      /** keep class proportions equal across splits */
+      readonly stratify: boolean;
+      /** seed of the split */
+      readonly seed: number;
+      /** csv/jsonl column naming each row's split (train, validation or test): your own split; fractions are then ignored and the column is not a feature */
+      readonly column?: string;
+      /** a fixed validation set: a prefix or object of the same format, read as a dataset version like `source` (pin it with @<version>); the source then gives no validation fraction */
+      readonly validationSource?: string;
+      /** a fixed test set (the one you report on, whatever the training data becomes): read like validationSource; the source then gives no test fraction */
+      readonly testSource?: string;
+    };
+    /** what to drop (dropped rows are counted in the report, with examples) */
+    readonly clean?: {
+      /** drop exact duplicate examples */
+      readonly dropDuplicates: boolean;
+      /** quarantine unreadable images and malformed rows instead of failing */
+      readonly dropInvalid: boolean;
+      /** missing numeric cells: impute the training mean (stored with the model) or drop the row */
+      readonly missing: 'impute' | 'drop';
+    };
+    /** keep at most this many training examples per class (small labelled sets) */
+    readonly limitPerClass?: number;
+    /** standardise numeric features (tables) or pixels per channel (images) with statistics of the training split; stored with the model */
+    readonly normalize: boolean;
+    /** CSV field delimiter (default: sniffed from the header line) */
+    readonly delimiter?: ',' | ';' | 'tab' | '|';
+    /** data-quality checks: fail stops the stage listing every finding; warn counts and lists them in the data report and the log */
+    readonly quality?: {
+      /** CSV files with other columns than the first (warn: skipped) */
+      readonly headerMismatch: 'fail' | 'warn';
+      /** image-folder files that are not PNG/JPEG (warn: skipped) */
+      readonly unsupportedFiles: 'fail' | 'warn';
+      /** undecodable images and unparseable rows; default warn (quarantined and listed), fail when clean.dropInvalid is false */
+      readonly corruptFiles?: 'fail' | 'warn';
+      /** images below their class folder (labels come from the first folder level; flatten: keep them in it) */
+      readonly nestedFolders: 'fail' | 'flatten';
+      /** images of a single colour after alpha compositing */
+      readonly blankImages: 'fail' | 'warn' | 'drop';
+      /** identical examples with different labels (warn: first label wins; drop: every copy) */
+      readonly conflictingLabels: 'fail' | 'warn' | 'drop';
+      /** classes too small to reach every split with a fraction */
+      readonly smallClasses: 'fail' | 'warn';
+      /** largest/smallest class above maxImbalance */
+      readonly imbalance: 'fail' | 'warn';
+      /** imbalance threshold */
+      readonly maxImbalance: number;
+    };
+    /** cells read as missing (besides the empty cell); stored with the model */
+    readonly naValues: readonly string[];
+    /** examples per shard written to the store */
+    readonly shardSize: number;
+  };
+  /** register-model@1.0.0: Store a model in the registry as a new version with aliases and a model card (lineage, metrics, hyperparameters). */
+  readonly 'register-model': {
+    /** model to register */
+    readonly model: string;
+    /** registry name: lower-case letters, digits, . _ - */
+    readonly name: string;
+    /** alias(es) moved to the new version, e.g. champion */
+    readonly alias?: string | readonly string[];
+    /** free text for the model card */
+    readonly description?: string;
+    /** metrics recorded in the card, e.g. an evaluate stage's `metrics` */
+    readonly metrics?: {
+      readonly [key: string]: JsonValue;
+    };
+    /** key/value labels */
+    readonly tags?: {
+      readonly [key: string]: string;
+    };
+    /** extra lineage (dataset version, base model…) added to what the run records */
+    readonly lineage?: {
+      readonly [key: string]: JsonValue;
+    };
+  };
+  /** select-model@1.0.0: Rank candidate pre-trained models for the target data (linear probe or kNN on frozen features) and pick the best. */
+  readonly 'select-model': {
+    /** base models to choose from: registry://NAME@ALIAS, s3://, file://, http(s):// */
+    readonly candidates: readonly string[];
+    /** prepared dataset (a prepare-data `dataset`) to rank the candidates on; without it the first loadable candidate wins */
+    readonly data?: string;
+    /** score of a candidate: accuracy of a linear probe or of kNN on its frozen features */
+    readonly rankBy: 'linear-probe' | 'knn';
+    /** examples sampled from the training split for ranking */
+    readonly sampleSize: number;
+    /** neighbours that vote for rankBy: knn (leave-one-out on the sample) */
+    readonly k: number;
+    /** seed of the sample */
+    readonly seed: number;
+    /** Authorization header value (e.g. `Bearer …`) for http(s):// models of this stage, sent only to their origin; must be ${{ secrets.NAME }} */
+    readonly auth?: string;
+  };
+}
+
 /** `outputs` of every built-in stage type, as `${{ stages.ID.outputs.NAME }}` resolves them. */
 export interface StageOutputs {
   readonly command: {

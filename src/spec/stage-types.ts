@@ -1372,10 +1372,9 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           }
         }
       }
-      const stopping = inputs.earlyStopping as JsonObject | undefined;
+      const stopping = ownObject(inputs.earlyStopping);
       if (
         stopping &&
-        typeof stopping === 'object' &&
         typeof stopping.minEpochs === 'number' &&
         typeof stopping.maxEpochs === 'number' &&
         stopping.minEpochs > stopping.maxEpochs

@@ -136,7 +136,7 @@ export function checkTrialStageSweep(
 ): StageInputProblem[] {
   let stage: TrialStage;
   try {
-    stage = parseTrialStage(inputs.trialStage as JsonValue);
+    stage = parseTrialStage(inputs.trialStage ?? null);
   } catch (error) {
     if (!(error instanceof InvalidInputError)) throw error;
     const hint = error.details.hint;

@@ -6,6 +6,7 @@
 import type * as SpecModule from '../../spec';
 import type * as ReferenceDocModule from '../../spec/reference-doc';
 import type * as StageTypesModule from '../../spec/stage-types';
+import type * as GenerateTypesModule from '../../sdk/generate-types';
 import { EXIT, STAGE_MODULE_OPTION, stageModulePaths, type CliCommand } from '../command';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
@@ -14,19 +15,21 @@ function load() {
   const m0 = require('../../spec') as typeof SpecModule;
   const m1 = require('../../spec/reference-doc') as typeof ReferenceDocModule;
   const m2 = require('../../spec/stage-types') as typeof StageTypesModule;
+  const m3 = require('../../sdk/generate-types') as typeof GenerateTypesModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     listStageTypes: m0.listStageTypes,
     pipelineJsonSchemaText: m0.pipelineJsonSchemaText,
     stageTypeMarkdown: m1.stageTypeMarkdown,
     loadStageTypeModules: m2.loadStageTypeModules,
+    generateStageIoTypes: m3.generateStageIoTypes,
   };
 }
 
 export const command: CliCommand = {
   name: 'schema',
   summary: 'print the JSON Schema of pipeline files (for editors)',
-  usage: 'schema [--stage-module PATH]… [--list | --markdown]',
+  usage: 'schema [--stage-module PATH]… [--list | --markdown | --typescript]',
   description:
     'Save it and point the yaml-language-server modeline at it:\n  # yaml-language-server: $schema=../schema/pipeline.schema.json',
   examples: [
@@ -39,6 +42,10 @@ export const command: CliCommand = {
       command: 'fineflow schema --list --json --stage-module ./stages/index.js',
       explanation: 'the same as JSON, custom stage types included',
     },
+    {
+      command: 'fineflow schema --typescript --stage-module ./stages/types.js > stages/stage-io.ts',
+      explanation: 'TypeScript types of your stage types: StageInputValues for their implementations',
+    },
   ],
   json: true,
   options: [
@@ -49,10 +56,30 @@ export const command: CliCommand = {
       kind: 'boolean',
       description: 'print the stage-type reference (as in docs/pipeline-reference.md) instead',
     },
+    {
+      name: 'typescript',
+      kind: 'boolean',
+      description: 'print TypeScript types of the --stage-module stage types (inputs as written and as received)',
+    },
   ],
   async run(args, io) {
-    const { listStageTypes, pipelineJsonSchemaText, stageTypeMarkdown, loadStageTypeModules } = load();
-    loadStageTypeModules(stageModulePaths(args, io.cwd));
+    const { listStageTypes, pipelineJsonSchemaText, stageTypeMarkdown, loadStageTypeModules, generateStageIoTypes } =
+      load();
+    const declared = loadStageTypeModules(stageModulePaths(args, io.cwd));
+    if (args.flags.typescript) {
+      if (args.flags.json) {
+        io.stderr.write('fineflow schema --typescript prints a TypeScript module; leave out --json\n');
+        return EXIT.usage;
+      }
+      if (declared.length === 0) {
+        io.stderr.write(
+          'fineflow schema --typescript needs --stage-module PATH: the built-in stage types are typed by the package itself (StageInputs, StageInputValues)\n',
+        );
+        return EXIT.usage;
+      }
+      io.stdout.write(generateStageIoTypes(declared, { target: 'package' }));
+      return EXIT.ok;
+    }
     if (args.flags.markdown) {
       io.stdout.write(stageTypeMarkdown());
       return EXIT.ok;

@@ -96,3 +96,18 @@ void it('a closed pipe ends the command quietly: `fineflow schema | head -c 10`'
   assert.equal(result.stdout.length, 10);
   assert.equal(result.status, 0);
 });
+
+void it('schema --typescript prints the types of the --stage-module stage types, and needs one', async () => {
+  const typed = await runMain(['schema', '--typescript', '--stage-module', 'test/stage-types/index.ts']);
+  assert.equal(typed.code, 0, typed.stderr);
+  assert.match(typed.stdout, /from 'fineflow';/);
+  assert.match(typed.stdout, /export interface StageInputValues \{/);
+  assert.match(typed.stdout, /readonly "test-echo": \{/);
+  // Only the module's own types: the built-in ones ship with the package.
+  assert.doesNotMatch(typed.stdout, /"fine-tune"/);
+  const bare = await runMain(['schema', '--typescript']);
+  assert.equal(bare.code, 2);
+  assert.match(bare.stderr, /needs --stage-module PATH/);
+  const json = await runMain(['schema', '--typescript', '--json', '--stage-module', 'test/stage-types/index.ts']);
+  assert.equal(json.code, 2);
+});

@@ -13,7 +13,7 @@ import { validatePipeline } from '../../../src/spec';
 import { getStageType, listStageTypes } from '../../../src/spec/stage-types';
 import { checkUri, type InputSchema } from '../../../src/spec/schema-language';
 import type { JsonObject, JsonValue } from '../../../src/core/spec/plan-types';
-import { checkStageInputs, objectInput } from '../../../activities/ml-stage-support';
+import { checkInputsAgainst, checkStageInputs, objectInput } from '../../../activities/ml-stage-support';
 import { effectiveSettings, trainingPlan } from '../../../activities/fine-tune';
 import { gateSpec } from '../../../activities/evaluate';
 import { prepareOptions } from '../../../activities/prepare-data';
@@ -273,6 +273,13 @@ function fineTuneRuntime(inputs: JsonObject): void {
   trainingCheck(effectiveSettings(inputs));
 }
 
+/** The stage runner's check of a stage type named at run time (a trialStage's `uses`, every registered type). */
+function checkByName(type: string, inputs: JsonObject): JsonObject {
+  const definition = getStageType(type);
+  assert.ok(definition, `no stage type ${type}`);
+  return checkInputsAgainst(definition, inputs);
+}
+
 /** What a sweep refuses before its first trial, then what each trial refuses for every value the space can give it. */
 function sweepRuntime(inputs: JsonObject): void {
   checkStageInputs('hyperparameter-sweep', inputs);
@@ -280,7 +287,7 @@ function sweepRuntime(inputs: JsonObject): void {
   const trialStage = plan.trialStage;
   // A trialStage trial is its stage type's own activity: the stage runner checks the inputs it is given.
   const checkTrial = trialStage
-    ? (name: string, value: JsonValue) => void checkStageInputs(trialStage.uses, layOver(trialStage.with, name, value))
+    ? (name: string, value: JsonValue) => void checkByName(trialStage.uses, layOver(trialStage.with, name, value))
     : (name: string, value: JsonValue) => fineTuneRuntime(trialSettings(plan, { [name]: value }));
   for (const { name, domain } of plan.config.space.parameters) {
     const values: JsonValue[] =
@@ -307,7 +314,7 @@ function runtimeVerdict(type: string, inputs: JsonValue): { ok: boolean; why: st
   if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs))
     return { ok: false, why: '`with` is not a mapping' }; // the stage runner passes only a mapping
   try {
-    (RUNTIME[type] ?? ((i: JsonObject) => void checkStageInputs(type, i)))(inputs as JsonObject);
+    (RUNTIME[type] ?? ((i: JsonObject) => void checkByName(type, i)))(inputs as JsonObject);
     return { ok: true, why: '' };
   } catch (error) {
     const typed = error as { type?: string; message?: string };
