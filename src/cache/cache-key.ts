@@ -14,13 +14,13 @@
  *   `file://…`, `http(s)://…`), so data replaced in place is never served from a stale entry.
  *   An input that cannot be fingerprinted makes the stage uncacheable ({@link uncacheableReason}).
  *
- * The key is the sha256 of the canonical JSON (sorted keys) of that document. The document
+ * The key is the sha256 of the canonical JSON (RFC 8785, src/canonical-json.ts) of that document. The document
  * is stored with the cache entry, so `fineflow plan --explain-cache` can say which part
  * changed ({@link explainKeyChanges}).
  *
  * Not workflow code: it hashes with node:crypto, and runs in activities and the CLI.
  */
-import { createHash } from 'node:crypto';
+import { canonicalJson, sha256Hex } from '../canonical-json';
 import { collectReferences, hasExpression, joinPath, parseTemplate } from '../core/spec/expressions';
 import type { JsonObject, JsonValue, PlannedStage } from '../core/spec/plan-types';
 import { unfingerprintableReason } from './cache-uri-fingerprint';
@@ -50,28 +50,6 @@ export interface CacheKeyDocument {
   readonly datasetVersion: string | null;
   /** Fingerprint of each external object or prefix the inputs point at, by URI. */
   readonly external: { readonly [uri: string]: string };
-}
-
-/** JSON with object keys sorted at every level and no whitespace: equal values give equal text. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: ${value} is not representable in JSON`);
-    return JSON.stringify(value);
-  }
-  if (Array.isArray(value))
-    return `[${value.map((item: unknown) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
-  if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, item]) => item !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
-  }
-  throw new TypeError(`canonicalJson: cannot encode a ${typeof value}`);
-}
-
-export function sha256Hex(text: string | Uint8Array): string {
-  return createHash('sha256').update(text).digest('hex');
 }
 
 export function cacheKeyOf(document: CacheKeyDocument): string {

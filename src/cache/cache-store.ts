@@ -18,7 +18,8 @@ import type { JsonObject } from '../core/spec/plan-types';
 import { cachePrefix, modelAliasUri, modelPrefix, modelRootPrefix } from '../core/storage/layout';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store';
 import { asPrefixUri, formatS3Uri, parseS3Uri } from '../core/storage/uri';
-import { canonicalJson, sha256Hex, type CacheKeyDocument } from './cache-key';
+import { canonicalJson, sha256Hex } from '../canonical-json';
+import type { CacheKeyDocument } from './cache-key';
 import { fingerprintLocalOrWebUri, isLocalOrWebUri, type UriFingerprintOptions } from './cache-uri-fingerprint';
 
 export interface CachedArtifact {

@@ -21,7 +21,8 @@ import {
 } from '../core/schedules/data-watch-types';
 import { WORKFLOW_TYPES } from '../core/run/run-types';
 import { runningWatchersQuery, searchAttributesForWatcher } from '../core/schedules/schedule-search-attributes';
-import { canonicalJson, planDigest, sha256Hex } from './schedules';
+import { canonicalJson, sha256Hex } from '../canonical-json';
+import { planDigest } from './schedules';
 import { CONTROL_POOL, taskQueueForPool } from '../core/run/task-queues';
 // Started by function reference, so the compiler checks `args` against the workflow's parameters.
 import { dataWatcher } from '../../workflows/data-watcher';

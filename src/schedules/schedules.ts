@@ -8,7 +8,7 @@
  * schedule's own memo) records the digest of the plan the next run will execute, so a second
  * `apply` of the same file is recognised as "unchanged".
  */
-import { createHash } from 'node:crypto';
+import { canonicalJson, sha256Hex } from '../canonical-json';
 import {
   DAYS_OF_WEEK,
   MONTHS,
@@ -53,20 +53,6 @@ export function pipelineOfScheduleId(scheduleId: string): string | undefined {
 /** Temporal appends the scheduled time to this id, e.g. `defects-scheduled-2026-01-31T03:00:00Z`. */
 export function scheduledRunIdPrefix(pipeline: string): string {
   return `${pipeline}-scheduled`;
-}
-
-/** JSON with sorted keys, so equal plans give equal digests whatever the key order. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
-
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }
 
 /** Content digest of a plan: what a run would execute. `source` (a file path) is left out. */

@@ -21,7 +21,7 @@ import { startRerun } from '../../../src/client/rerun';
 import { main } from '../../../src/cli/main';
 import { annotateCache, explainCache } from '../../../src/cli/explain-cache';
 import type { FineflowConfig } from '../../../src/config';
-import { canonicalJson } from '../../../src/cache/cache-key';
+import { canonicalJson } from '../../../src/canonical-json';
 import type { PipelineRunResult, StageState } from '../../../src/core/run/run-types';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import { connectClient, connectWorker } from '../../../src/client/temporal-connection';

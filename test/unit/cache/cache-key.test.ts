@@ -4,7 +4,6 @@ import fc from 'fast-check';
 import {
   buildKeyDocument,
   cacheKeyOf,
-  canonicalJson,
   digestOutputs,
   explainKeyChanges,
   externalUrisOf,
@@ -12,6 +11,7 @@ import {
   substituteUpstreamInputs,
   type CacheKeyDocument,
 } from '../../../src/cache/cache-key';
+import { canonicalJson } from '../../../src/canonical-json';
 import { resolveStageInputs } from '../../../src/core/spec/expressions';
 import type { JsonObject, JsonValue, PlannedStage } from '../../../src/core/spec/plan-types';
 import { designPlan, plannedStage, stageOf } from './stage-fixtures';
