@@ -20,7 +20,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { canonicalJson } from '../../src/cache/cache-key';
+import { canonicalJson } from '../../src/canonical-json';
 import type { ParameterValues } from '../../src/core/sweep/space';
 import { trainModel } from '../../src/ml/train/fine-tune';
 import type { ObjectStore } from '../../src/storage/object-store';

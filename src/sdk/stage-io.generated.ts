@@ -837,6 +837,17 @@ export interface StageInputValues {
     readonly headUnits: readonly number[];
     /** seed of weight init, shuffling and augmentation */
     readonly seed: number;
+    /** before the final model, train once per fold of a stratified k-fold split of the train and validation examples and score each held-out fold: the mean and interval go to output `crossValidation` */
+    readonly crossValidation?: {
+      /** folds (k) */
+      readonly folds: number;
+      /** repeat the k folds with freshly shuffled folds (repeated k-fold) */
+      readonly repeats: number;
+      /** coverage of the interval of the mean */
+      readonly confidence: number;
+      /** seed of the fold assignment (repeat r uses seed + r − 1); default the training seed */
+      readonly seed?: number;
+    };
   };
   /** hyperparameter-sweep@1.0.0: Search training settings with grid, random or TPE search, stopping weak trials early with ASHA or the median rule. */
   readonly 'hyperparameter-sweep': {
@@ -1162,6 +1173,10 @@ export interface StageInputValues {
     readonly seed: number;
     /** Authorization header value (e.g. `Bearer …`) for http(s):// models of this stage, sent only to their origin; must be ${{ secrets.NAME }} */
     readonly auth?: string;
+    /** also probe each architecture with fresh random weights (training from scratch) and estimate the transfer gain; needs `data` */
+    readonly fromScratch: boolean;
+    /** fail the stage when the winner is not expected to beat training from scratch (gain estimate at or below zero), before fine-tuning spends the compute */
+    readonly requireTransferGain: boolean;
   };
 }
 

@@ -9,9 +9,10 @@ import {
   studentTQuantile,
 } from '../../../src/ml/eval/cross-validation';
 import { checkStageInputs } from '../../../activities/ml-stage-support';
+import type { BuiltinStageType } from '../../../src/sdk/stage-io.generated';
 
 /** The runtime input check's verdict: [] when the inputs pass, else the error message. */
-function checkStageInputList(stageType: string, inputs: Record<string, unknown>): string[] {
+function checkStageInputList(stageType: BuiltinStageType, inputs: Record<string, unknown>): string[] {
   try {
     checkStageInputs(stageType, inputs as never);
     return [];
