@@ -27,7 +27,7 @@ import { RunClient } from '../src/client/run-client';
 import { loadConfig } from '../src/config';
 import { taskQueueForPool } from '../src/core/run/task-queues';
 import { connectClient, connectWorker } from '../src/client/temporal-connection';
-import type { StageActivityInput } from '../src/core/run/run-types';
+import { RUN_WORKFLOW_TASK_TIMEOUT_MS, type StageActivityInput } from '../src/core/run/run-types';
 import { createObjectStoreFromConfig } from '../src/storage/minio-store';
 import { createWorker } from '../src/worker/run-worker';
 import type { HandWrittenInput } from './orchestration-workflows';
@@ -160,6 +160,8 @@ async function oneRun(h: Harness, variant: Variant, shape: Shape, stages: number
   await h.client.workflow.start('handWrittenPipeline', {
     taskQueue: h.runs.workflowTaskQueue,
     workflowId: id,
+    // The same workflow task timeout as Fineflow's runs, as a Temporal user at this scale would set.
+    workflowTaskTimeout: RUN_WORKFLOW_TASK_TIMEOUT_MS,
     args: [input],
   });
   return { id, at };
@@ -270,6 +272,22 @@ async function chainBreakdown(h: Harness, runId: string): Promise<ChainSplit> {
     workflowTaskMs: sums.wft / gaps,
     commitToScheduleMs: sums.commit / Math.max(1, n - 1),
   };
+}
+
+/** Workflow tasks of a run from its history (started → completed): how many, the longest, the sum. */
+async function workflowTaskTimes(
+  h: Harness,
+  runId: string,
+): Promise<{ count: number; longestMs: number; totalMs: number }> {
+  const events = (await h.client.workflow.getHandle(runId).fetchHistory()).events ?? [];
+  let startedAt: number | undefined;
+  const times: number[] = [];
+  for (const event of events) {
+    if (event.workflowTaskStartedEventAttributes) startedAt = eventMs(event);
+    else if (event.workflowTaskCompletedEventAttributes && startedAt !== undefined)
+      times.push(eventMs(event) - startedAt);
+  }
+  return { count: times.length, longestMs: Math.max(0, ...times), totalMs: times.reduce((a, b) => a + b, 0) };
 }
 
 async function chainLatency(h: Harness, stages: number, label = ''): Promise<Record<Variant, number>> {
@@ -384,9 +402,17 @@ async function main(argv: readonly string[]): Promise<number> {
       ratios.push(ff.makespanMs / hw.makespanMs);
     }
     if (fanOut > 0) {
+      const hwId = `scale-${RUN_PREFIX['hand-written']}-${process.pid}-${sequence}`;
       const hw = await phase(h, 'hand-written', 'fan-out', 1, fanOut);
+      const ffId = `scale-${RUN_PREFIX.fineflow}-${process.pid}-${sequence}`;
       const ff = await phase(h, 'fineflow', 'fan-out', 1, fanOut);
       console.log(describe(`${fanOut}-stage fan-out`, ff, hw));
+      const [ffTasks, hwTasks] = [await workflowTaskTimes(h, ffId), await workflowTaskTimes(h, hwId)];
+      console.log(
+        `scale ${fanOut}-stage fan-out workflow tasks: fineflow ${ffTasks.count}, longest ${ffTasks.longestMs.toFixed(0)} ms, ` +
+          `total ${ffTasks.totalMs.toFixed(0)} ms vs hand-written ${hwTasks.count}, longest ${hwTasks.longestMs.toFixed(0)} ms, ` +
+          `total ${hwTasks.totalMs.toFixed(0)} ms (total ${(ffTasks.totalMs / hwTasks.totalMs).toFixed(2)}×)`,
+      );
       ratios.push(ff.makespanMs / hw.makespanMs);
     }
   } finally {

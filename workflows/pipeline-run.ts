@@ -178,7 +178,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
       const status = run.mainStatus();
       publishStatus(run.status());
       // The stage table in the Temporal UI (metadata only: no history event).
-      setCurrentDetails(runDetails({ status: run.status(), stages: run.snapshot().stages }));
+      setCurrentDetails(runDetails({ status: run.status(), stages: run.stageStates() }));
       if (status === 'succeeded') {
         ended = 'succeeded';
         break;
@@ -261,7 +261,7 @@ async function runFinallyPhase(
     for (;;) {
       scheduleReadyStages(run, launcher.start, launcher.cancelStage, 'finally');
       launcher.publishStatus(run.status());
-      setCurrentDetails(runDetails({ status: run.status(), stages: run.snapshot().stages }));
+      setCurrentDetails(runDetails({ status: run.status(), stages: run.stageStates() }));
       if (run.finallyDone()) return;
       const seen = run.changeCount;
       await condition(() => run.changeCount !== seen);

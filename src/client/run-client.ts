@@ -20,6 +20,7 @@ import {
   type RetryStageResult,
 } from '../core/run/run-definitions';
 import {
+  RUN_WORKFLOW_TASK_TIMEOUT_MS,
   WORKFLOW_TYPES,
   type PipelineRunInput,
   type PipelineRunResult,
@@ -198,6 +199,7 @@ export class RunClient {
         workflowId: runId,
         taskQueue: this.workflowTaskQueue,
         args: [input],
+        workflowTaskTimeout: RUN_WORKFLOW_TASK_TIMEOUT_MS,
         typedSearchAttributes: new TypedSearchAttributes([
           { key: searchAttributeKeys.pipeline, value: plan.pipeline.name },
           { key: searchAttributeKeys.status, value: 'running' },

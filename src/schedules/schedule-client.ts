@@ -19,7 +19,7 @@ import { InvalidInputError } from '../core/errors';
 import type { JsonValue, Plan } from '../core/spec/plan-types';
 import { DataWatchClient, watcherIdFor, type DataWatchClientOptions, type WatcherChange } from './data-watch-client';
 import { DATA_WATCHER_SIGNALS, type DataWatcherStatus } from '../core/schedules/data-watch-types';
-import type { PipelineRunInput } from '../core/run/run-types';
+import { RUN_WORKFLOW_TASK_TIMEOUT_MS, type PipelineRunInput } from '../core/run/run-types';
 import { searchAttributesForRun } from '../core/schedules/schedule-search-attributes';
 import {
   appliedDigestOf,
@@ -368,6 +368,7 @@ export class ScheduleService {
       workflowId: runId,
       taskQueue: action.taskQueue,
       args: [input],
+      workflowTaskTimeout: RUN_WORKFLOW_TASK_TIMEOUT_MS,
       memo: { ...(action.memo ?? {}), trigger: 'manual' },
       typedSearchAttributes: searchAttributesForRun(pipeline, 'manual'),
       staticSummary: `manual trigger of schedule ${schedule.scheduleId}`,

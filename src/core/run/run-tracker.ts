@@ -41,6 +41,11 @@ export class RunTracker {
   /** Fan-out stage id → its instances (planned stages, in item order). */
   private readonly fanOuts = new Map<string, readonly PlannedStage[]>();
   private readonly instances = new Map<string, PlannedStage>();
+  /** Plan stages by id: looked up for every started stage, so not a linear find (1,000-stage plans). */
+  private readonly planned = new Map<string, PlannedStage>();
+  /** `stages` of the expression context, built once per change rather than once per started stage. */
+  private settledForExpressions: { version: number; stages: Record<string, { outputs: JsonObject; status: string }> } =
+    { version: -1, stages: {} };
   /** Set when the normal stages have all settled and the `finally:` stages run. */
   private outcome: RunOutcome | undefined;
   private readonly withFinally: boolean;
@@ -60,6 +65,7 @@ export class RunTracker {
     this.params = paramValues(input.plan);
     this.withFinally = hasFinallyStages(input.plan);
     for (const stage of input.plan.stages) {
+      this.planned.set(stage.id, stage);
       this.stages.set(stage.id, {
         id: stage.id,
         uses: stage.uses,
@@ -127,7 +133,7 @@ export class RunTracker {
   }
 
   plannedStage(stageId: string): PlannedStage {
-    const stage = this.instances.get(stageId) ?? this.plan.stages.find((s) => s.id === stageId);
+    const stage = this.instances.get(stageId) ?? this.planned.get(stageId);
     if (!stage) throw new Error(`unknown stage ${stageId}`);
     return stage;
   }
@@ -190,14 +196,7 @@ export class RunTracker {
    * an instance of a fan-out its `item`.
    */
   expressionContext(stage?: PlannedStage): ExpressionContext {
-    const stages: Record<string, { outputs: JsonObject; status: string }> = {};
-    for (const [id, state] of this.stages) {
-      if (this.instances.has(id)) continue;
-      if (state.outputs) stages[id] = { outputs: state.outputs, status: state.status };
-      // `stages.X.status` of a stage that ended without outputs (failed, skipped, cancelled).
-      else if (state.status !== 'pending' && state.status !== 'running')
-        stages[id] = { outputs: {}, status: state.status };
-    }
+    const stages = this.settledStages();
     const run: Record<string, JsonValue> = { id: this.runId, pipeline: this.plan.pipeline.name };
     if (this.outcome) {
       run.status = this.outcome.status;
@@ -212,6 +211,21 @@ export class RunTracker {
       ...(this.plan.secrets ? { secrets: this.plan.secrets } : {}),
       ...(stage?.instance ? { item: stage.instance.item } : {}),
     };
+  }
+
+  /** Every settled stage's outputs and status; the same object until the next change (callers only read it). */
+  private settledStages(): Record<string, { outputs: JsonObject; status: string }> {
+    if (this.settledForExpressions.version === this.version) return this.settledForExpressions.stages;
+    const stages: Record<string, { outputs: JsonObject; status: string }> = {};
+    for (const [id, state] of this.stages) {
+      if (this.instances.has(id)) continue;
+      if (state.outputs) stages[id] = { outputs: state.outputs, status: state.status };
+      // `stages.X.status` of a stage that ended without outputs (failed, skipped, cancelled).
+      else if (state.status !== 'pending' && state.status !== 'running')
+        stages[id] = { outputs: {}, status: state.status };
+    }
+    this.settledForExpressions = { version: this.version, stages };
+    return stages;
   }
 
   /**
@@ -381,6 +395,19 @@ export class RunTracker {
   end(now: string, status: RunStatus): void {
     this.endedAt = now;
     this.finalStatus = status;
+  }
+
+  /**
+   * Every stage and instance in snapshot order, as the tracker holds them (no copies): for the
+   * workflow's per-step stage table, which must not copy 1,000 stages after every completion.
+   */
+  stageStates(): readonly StageState[] {
+    const states: StageState[] = [];
+    for (const stage of this.plan.stages) {
+      states.push(this.stage(stage.id));
+      for (const instance of this.fanOuts.get(stage.id) ?? []) states.push(this.stage(instance.id));
+    }
+    return states;
   }
 
   snapshot(): RunState {

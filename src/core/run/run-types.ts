@@ -73,6 +73,15 @@ export interface PipelineRunInput {
   readonly carried?: CarriedRunState;
 }
 
+/**
+ * Workflow task timeout of the runs Fineflow starts (Temporal's default is 10 s). A control worker
+ * that holds many runs on a loaded host can take longer than 10 s to get to a task it has polled;
+ * the timed-out task is then redone from scratch, which loads the worker further and cascades
+ * (seen with 1,000 concurrent runs, docs/operations.md). A longer timeout only delays the recovery
+ * from a control worker that died holding a task, by at most this much.
+ */
+export const RUN_WORKFLOW_TASK_TIMEOUT_MS = 60_000;
+
 /** Events after which a run continues as new (Temporal refuses histories past 51,200 events or 50 MB). */
 export const DEFAULT_HISTORY_EVENT_LIMIT = 10_000;
 

@@ -79,3 +79,18 @@ test('failures are read from the innermost cause, with the attempt the runner re
     message: 'bad ref',
   });
 });
+
+test('the expression context follows every change although it is built once per change', () => {
+  const plan = makePlan('p', [{ id: 's0' }, { id: 's1', needs: ['s0'] }, { id: 's2', needs: ['s1'] }]);
+  const run = new RunTracker({ plan, trigger: { kind: 'manual' } }, 'r', T);
+  const before = run.expressionContext();
+  assert.deepEqual(before.stages, {});
+  assert.equal(run.expressionContext().stages, before.stages, 'unchanged run: the same object');
+  run.markRunning('s0', 'now');
+  run.markSucceeded('s0', 'now', { value: 1 }, 1);
+  assert.deepEqual(run.expressionContext().stages, { s0: { outputs: { value: 1 }, status: 'succeeded' } });
+  run.markSkipped('s1', 'now', 'test');
+  assert.deepEqual(Object.keys(run.expressionContext().stages).sort(), ['s0', 's1']);
+  assert.equal(run.plannedStage('s2'), plan.stages[2]);
+  assert.throws(() => run.plannedStage('nope'), /unknown stage nope/);
+});
