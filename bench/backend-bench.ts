@@ -40,7 +40,7 @@ export interface BenchOptions {
   readonly repeats: Readonly<Record<BenchBackendName, number>>;
   readonly models: readonly BenchModelName[];
   readonly backends: readonly BenchBackendName[];
-  /** Python with TensorFlow; default: the venv bench/keras/setup-venv.sh creates in the cache dir. */
+  /** Python with TensorFlow; default: the venv infra/keras/setup-venv.sh creates in the cache dir. */
   readonly kerasPython?: string;
   /** Progress lines (one per run); default stderr. */
   readonly log?: (line: string) => void;
@@ -290,9 +290,9 @@ const tfThreadEnv = (threads: number): Record<string, string> => ({
 
 async function kerasPython(options: BenchOptions): Promise<string> {
   if (options.kerasPython) return options.kerasPython;
-  const setup = await run('bash', [path.join(__dirname, 'keras', 'setup-venv.sh')], {});
+  const setup = await run('bash', [path.join(__dirname, '..', 'infra', 'keras', 'setup-venv.sh')], {});
   const python = setup.stdout.trim().split('\n').at(-1);
-  if (!python) throw new Error('bench/keras/setup-venv.sh printed no python path');
+  if (!python) throw new Error('infra/keras/setup-venv.sh printed no python path');
   return python;
 }
 

@@ -31,6 +31,8 @@
  * | FINEFLOW_UI_TOKEN | — | token `fineflow ui` requires on every request; mandatory when it listens beyond loopback |
  * | FINEFLOW_TEMPORAL_UI_URL | — | base URL of the Temporal UI, for links from `fineflow ui` to a run's workflow |
  * | FINEFLOW_SERVE_TOKEN | — | bearer token `fineflow serve` requires on every request but /healthz (at least 16 characters); mandatory beyond loopback |
+ * | FINEFLOW_EXPORT_PYTHON | the venv of infra/keras/setup-venv.sh, if created | Python with TensorFlow 2.16+ (Keras 3) that `fineflow models export --format keras\|savedmodel` runs its bundled converter in |
+ * | FINEFLOW_CACHE_DIR | ~/.cache/fineflow | cache root of the setup scripts (native TensorFlow, the Keras venv under `keras/`) |
  * | FINEFLOW_LOG_FORMAT | text | `json`: `fineflow worker` writes one JSON object a line (time, level, msg, pool, runId, stageId, stageType, attempt): SDK, workflow and stage log lines |
  * | FINEFLOW_METRICS_ADDRESS | — (off) | `host:port` where `fineflow worker` serves Prometheus `/metrics` (Fineflow's and the Temporal SDK's), e.g. `0.0.0.0:9464` |
  * | FINEFLOW_SECRET_ENV | — (none) | comma-separated environment variables of the worker that a pipeline's `secrets: {env: …}` may name (`PREFIX_*` allowed) |
@@ -43,7 +45,8 @@
  * | FINEFLOW_WORKER_GPU | 0 | whole GPUs the worker offers `resources.gpu` (`--gpu` overrides), 0–64 |
  */
 import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { isIP } from 'node:net';
 import { InvalidInputError } from './core/errors';
 import { stackDir } from './package-paths';
@@ -128,6 +131,8 @@ export interface FineflowConfig {
   readonly ui: { readonly token?: string; readonly temporalUiUrl?: string };
   /** `fineflow serve`: the bearer token clients must send (FINEFLOW_SERVE_TOKEN). */
   readonly serve: { readonly token?: string };
+  /** `fineflow models export --format keras|savedmodel`: the configured Python, and the cached venv's. */
+  readonly export: { readonly python?: string; readonly defaultPython: string };
   readonly secrets: SecretsConfig;
   /** What `command` stages may run on this worker (src/command/command-config.ts). */
   readonly command: CommandConfig;
@@ -331,6 +336,16 @@ function uiConfig(env: Env): FineflowConfig['ui'] {
   return { ...(token ? { token } : {}), ...(temporalUiUrl ? { temporalUiUrl } : {}) };
 }
 
+/** The venv infra/keras/setup-venv.sh creates with its default wheel (tensorflow-cpu 2.21.0). */
+function exportConfig(env: Env): FineflowConfig['export'] {
+  const cacheRoot = nonEmpty(env, 'FINEFLOW_CACHE_DIR') ?? join(homedir(), '.cache', 'fineflow');
+  const python = nonEmpty(env, 'FINEFLOW_EXPORT_PYTHON');
+  return {
+    ...(python ? { python } : {}),
+    defaultPython: join(cacheRoot, 'keras', 'venv-tensorflow-cpu-2.21.0', 'bin', 'python'),
+  };
+}
+
 function serveConfig(env: Env): FineflowConfig['serve'] {
   const token = nonEmpty(env, 'FINEFLOW_SERVE_TOKEN');
   if (token !== undefined && token.length < 16)
@@ -475,6 +490,7 @@ export function loadConfig(env: Env = process.env): FineflowConfig {
     workerCapacity: Object.freeze(loadWorkerCapacity(env)),
     ui: Object.freeze(uiConfig(env)),
     serve: Object.freeze(serveConfig(env)),
+    export: Object.freeze(exportConfig(env)),
     observability: Object.freeze(loadObservabilityConfig(env)),
     secrets: loadSecretsConfig(env),
     command: loadCommandConfig(env),

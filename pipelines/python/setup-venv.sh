@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates (once) the Python virtual environment the `command` stage examples run in: scikit-learn
-# from PyPI, pinned, cached outside the repo like the Keras bench venv (bench/keras/setup-venv.sh).
+# from PyPI, pinned, cached outside the repo like the Keras venv (infra/keras/setup-venv.sh).
 # scripts/bootstrap.sh calls it, so `npm test` and `npm run demo` need no manual step. Prints the
 # venv's python path on the last line; the worker allows it with
 #   FINEFLOW_COMMAND_ALLOW=python=<that path>

@@ -1,6 +1,6 @@
 /**
  * `fineflow models list | show NAME[@VERSION|@ALIAS] | promote NAME VERSION --alias A |
- * export MODEL --format tfjs --output DIR`: the model registry in the object store
+ * export MODEL --format tfjs|keras|savedmodel --output DIR`: the model registry in the object store
  * (s3://<FINEFLOW_BUCKET>/models/), as register-model writes it, and models as files other runtimes load.
  */
 import type * as ConfigModule from '../../config';
@@ -11,6 +11,7 @@ import type * as MinioStoreModule from '../../storage/minio-store';
 import path from 'node:path';
 import type * as BackendModule from '../../ml/backend';
 import type * as ExportModule from '../../ml/models/export-model';
+import type * as ExportPythonModule from '../../ml/models/export-python';
 import type * as PredictorModule from '../../ml/predict/predictor';
 import type * as OutboundModule from '../../security/outbound';
 import type { ObjectStore } from '../../storage/object-store';
@@ -99,28 +100,52 @@ function renderVersions(details: ModelDetails): string {
 async function exportCommand(io: CliIo, target: string, format: string, output: string): Promise<number> {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const exporter = require('../../ml/models/export-model') as typeof ExportModule;
+  const { exportPython } = require('../../ml/models/export-python') as typeof ExportPythonModule;
   const { loadTf } = require('../../ml/backend') as typeof BackendModule;
   const { loadPredictor } = require('../../ml/predict/predictor') as typeof PredictorModule;
   const { createOutboundPolicy } = require('../../security/outbound') as typeof OutboundModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   if (!(exporter.EXPORT_FORMATS as readonly string[]).includes(format))
     throw new UsageError(`export needs --format ${exporter.EXPORT_FORMATS.join('|')}`);
+  const config = load().loadConfig(io.env);
+  // Before loading anything: a Keras format without a Python is a setup step away, say which.
+  const python = format === 'tfjs' ? {} : exportPython(config.export);
+  if (python.missing) {
+    io.stderr.write(`fineflow models: ${python.missing}\n`);
+    return EXIT.unavailable;
+  }
   return withStore(io, async (store, bucket) => {
-    const config = load().loadConfig(io.env);
     const { tf } = loadTf({ preference: config.tfBackend });
     const outbound = createOutboundPolicy(config.outbound);
     const predictor = await loadPredictor(tf, store, target, { registryBucket: bucket, outbound });
+    // The converter runs in its own process group, out of the terminal's reach: Ctrl-C stops it here.
+    const interrupted = new AbortController();
+    const interrupt = (): void => interrupted.abort();
+    process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
     try {
       const directory = path.resolve(io.cwd, output);
-      const record = await exporter.exportModel(predictor, format as ExportModule.ExportFormat, directory);
+      const record = await exporter.exportModel(predictor, format as ExportModule.ExportFormat, directory, {
+        ...(python.python ? { python: python.python } : {}),
+        signal: interrupted.signal,
+      });
+      const check = record.verification
+        ? ` (reloaded by Keras ${record.verification.keras}: probabilities within ${record.verification.maxAbsDifference.toExponential(1)} of Fineflow's on ${record.verification.probeExamples} probe inputs)`
+        : '';
       io.stdout.write(
-        `exported ${record.model} (${record.resolved}) as ${format} to ${directory}: ${Object.keys(record.files).join(', ')}, ${exporter.EXPORT_RECORD_FILE}\n`,
+        `exported ${record.model} (${record.resolved}) as ${format} to ${directory}${check}: ` +
+          `${topLevelOf(Object.keys(record.files))}, ${exporter.EXPORT_RECORD_FILE}\n`,
       );
     } finally {
+      process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
       predictor.model.dispose();
     }
     return EXIT.ok;
   });
+}
+
+/** `model.keras, preprocessing.json` or `savedmodel/, preprocessing.json`: the top level of an export. */
+function topLevelOf(files: readonly string[]): string {
+  return [...new Set(files.map((file) => (file.includes('/') ? `${file.split('/')[0]}/` : file)))].join(', ');
 }
 
 async function withStore(io: CliIo, work: (store: ObjectStore, bucket: string) => Promise<number>): Promise<number> {
@@ -148,16 +173,24 @@ export const command: CliCommand = {
   name: 'models',
   summary: 'list registered models, show a model card, or move an alias',
   usage:
-    'models list | models show NAME[@VERSION|@ALIAS] | models promote NAME VERSION --alias A | models export MODEL --format tfjs --output DIR',
+    'models list | models show NAME[@VERSION|@ALIAS] | models promote NAME VERSION --alias A | models export MODEL --format tfjs|keras|savedmodel --output DIR',
   description: `list     every registered model: versions, latest, aliases.
 show     every version of NAME; with @VERSION or @ALIAS, that version's model card (lineage,
          metrics, hyperparameters, backend).
 promote  point alias A (e.g. champion) at VERSION (a number, another alias, or latest).
 export   write MODEL (NAME@VERSION|ALIAS, registry://…, or s3://…/model.json) into the new or empty
-         directory DIR as --format tfjs (model.json + weights.bin, for tf.loadLayersModel), with its
-         preprocessing.json (scaling, vocabularies, image size, classes) and export.json (sha256s).
+         directory DIR, with its preprocessing.json (column order, scaling, vocabularies, image size
+         and channels, classes: apply it to raw inputs first, docs/preprocessing.md) and export.json
+         (sha256 of every file). --format:
+           tfjs        model.json + weights.bin, for tf.loadLayersModel (TensorFlow.js)
+           keras       model.keras, for keras.models.load_model (Keras 3)
+           savedmodel  savedmodel/, for tf.saved_model.load (endpoint serve), TensorFlow Serving
+         keras and savedmodel are written by Keras in a Python with TensorFlow 2.16+
+         (FINEFLOW_EXPORT_PYTHON, or the venv infra/keras/setup-venv.sh creates once), reloaded,
+         and checked to predict what Fineflow predicts on a probe batch (export.json: verification).
 The registry lives in s3://<FINEFLOW_BUCKET>/models/; register-model stages write it.
-Exit codes: 0 ok, 1 no such model / version / alias, 2 usage, 3 MinIO unreachable.`,
+Exit codes: 0 ok, 1 no such model / version / alias or a refused export, 2 usage, 3 MinIO unreachable or
+no Python with TensorFlow for keras|savedmodel.`,
   subcommands: ['list', 'show', 'promote', 'export'],
   examples: [
     { command: 'fineflow models list', explanation: 'every registered model: versions, latest, aliases' },
@@ -170,11 +203,24 @@ Exit codes: 0 ok, 1 no such model / version / alias, 2 usage, 3 MinIO unreachabl
       command: 'fineflow models export surface-defects@champion --format tfjs --output ./defects-tfjs',
       explanation: 'the champion as a TensorFlow.js model, with its preprocessing.json',
     },
+    {
+      command: 'fineflow models export surface-defects@3 --format keras --output ./defects-keras',
+      explanation: 'version 3 as model.keras for keras.models.load_model',
+    },
+    {
+      command: 'fineflow models export churn-mlp@champion --format savedmodel -o ./churn-savedmodel',
+      explanation: 'a TensorFlow SavedModel (savedmodel/) for tf.saved_model.load or TensorFlow Serving',
+    },
   ],
   json: true,
   options: [
     { name: 'alias', short: 'a', kind: 'string', valueName: 'A', description: 'alias to move (promote)' },
-    { name: 'format', kind: 'string', valueName: 'tfjs', description: 'export format' },
+    {
+      name: 'format',
+      kind: 'string',
+      valueName: 'tfjs|keras|savedmodel',
+      description: 'export format',
+    },
     { name: 'output', short: 'o', kind: 'string', valueName: 'DIR', description: 'export directory (new or empty)' },
   ],
   async run(args, io) {
