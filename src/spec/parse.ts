@@ -8,6 +8,7 @@ import { isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments, type Docume
 import { LineIndex, type Diagnostic } from './diagnostics';
 import { joinPath } from '../core/spec/expressions';
 import type { LocatedEntry, LocatedNode, Span } from './located';
+import { unclosedOpeners, type Opener } from './yaml-openers';
 
 /** Pipelines are small; anything bigger is a mistake (or an attack) and is refused unread. */
 export const MAX_PIPELINE_BYTES = 1024 * 1024;
@@ -111,6 +112,50 @@ const YAML_CODES: Readonly<Record<string, { code: string; hint?: string }>> = {
   MISSING_CHAR: { code: 'yaml-syntax', hint: 'close the quote or bracket' },
   BAD_INDENT: { code: 'yaml-syntax', hint: 'align keys of the same mapping at the same column' },
 };
+
+const UNCLOSED: Readonly<Record<string, { what: string; hint: string }>> = {
+  '{': {
+    what: 'this `{` opens a flow mapping that is never closed',
+    hint: 'add `}` after its last entry, or write the mapping as one `key: value` per line',
+  },
+  '[': {
+    what: 'this `[` opens a flow list that is never closed',
+    hint: 'add `]` after its last item, or write the list as one `- item` per line',
+  },
+  '"': {
+    what: 'this `"` opens a quoted string that is never closed',
+    hint: 'add the closing `"` where the value ends (write a `"` inside the value as `\\"`)',
+  },
+  "'": {
+    what: "this `'` opens a quoted string that is never closed",
+    hint: "add the closing `'` where the value ends (write a `'` inside the value as `''`)",
+  },
+};
+
+/** The opener a parser error about a missing `}`, `]` or quote is about: the innermost of that kind before it. */
+function openerOf(message: string, at: number, openers: readonly Opener[]): Opener | undefined {
+  const closer = /end with an? ([}\]])/.exec(message)?.[1];
+  const quote = /^Missing closing (["'])quote/.exec(message)?.[1];
+  const char = closer === '}' ? '{' : closer === ']' ? '[' : quote;
+  if (!char) return undefined;
+  // An unclosed quote swallows the rest of the file, closers included: it is the one mistake to report.
+  const lastQuote = openers.find((o) => (o.char === '"' || o.char === "'") && o.offset <= at);
+  if (lastQuote) return lastQuote;
+  const candidates = openers.filter((o) => o.char === char && o.offset <= at);
+  return candidates[candidates.length - 1];
+}
+
+/** `key:value` (no space after the colon) on a line YAML could not read as a mapping entry. */
+const KEY_WITHOUT_SPACE = /^\s*(?:-\s+)?([A-Za-z_][\w.-]*):([^\s/:][^#]*?)\s*$/;
+
+function syntaxHint(mapped: { code: string; hint?: string }, lineText: string): string {
+  // `{min: ${{ params.x }}}` is the classic: braces of an unquoted expression inside a flow mapping.
+  if (mapped.code === 'yaml-syntax' && lineText.includes('${{'))
+    return 'quote values that contain ${{ }}, e.g. min: "${{ params.x }}"';
+  const noSpace = KEY_WITHOUT_SPACE.exec(lineText);
+  if (noSpace) return `write \`${noSpace[1]}: ${noSpace[2]}\`: YAML needs a space after the colon of a key`;
+  return mapped.hint ?? 'fix the YAML syntax at this position';
+}
 
 /**
  * Parse a pipeline file. `source` may be bytes (checked for UTF-8 and binary content) or
@@ -262,19 +307,32 @@ export function parsePipeline(source: string | Uint8Array, file: string): Parsed
   }
   const doc = documents[0] as Document.Parsed;
   const reportedLines = new Set<number>();
+  const reportedOpeners = new Set<number>();
+  let openers: Opener[] | undefined;
   for (const error of doc.errors) {
+    const message = error.message.split('\n')[0] as string;
+    // A missing `}`, `]` or quote is noticed where the text ends; point at where it was opened.
+    openers ??= unclosedOpeners(text);
+    const opener = openerOf(message, error.pos[0], openers);
+    if (opener && !lines.lineText(lines.position(opener.offset).line).includes('${{')) {
+      if (!reportedOpeners.has(opener.offset)) {
+        reportedOpeners.add(opener.offset);
+        const unclosed = UNCLOSED[opener.char] as { what: string; hint: string };
+        push('yaml-unclosed', { offset: opener.offset, end: opener.offset + 1 }, unclosed.what, unclosed.hint);
+      }
+      continue;
+    }
     // The parser often reports one mistake several times on the same line; once is enough.
     const errorLine = lines.position(error.pos[0]).line;
     if (reportedLines.has(errorLine)) continue;
     reportedLines.add(errorLine);
     const mapped = YAML_CODES[error.code] ?? { code: 'yaml-syntax' };
-    const lineText = lines.lineText(errorLine);
-    // `{min: ${{ params.x }}}` is the classic: braces of an unquoted expression inside a flow mapping.
-    const hint =
-      mapped.code === 'yaml-syntax' && lineText.includes('${{')
-        ? 'quote values that contain ${{ }}, e.g. min: "${{ params.x }}"'
-        : (mapped.hint ?? 'fix the YAML syntax at this position');
-    push(mapped.code, { offset: error.pos[0], end: error.pos[1] }, error.message.split('\n')[0] as string, hint);
+    push(
+      mapped.code,
+      { offset: error.pos[0], end: error.pos[1] },
+      message,
+      syntaxHint(mapped, lines.lineText(errorLine)),
+    );
   }
   if (doc.errors.length > 0) return { file, text, lines, diagnostics };
 

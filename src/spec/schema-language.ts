@@ -466,12 +466,13 @@ function checkObject(
         span: e.keySpan,
         depth,
         message: `unknown key \`${e.key}\` in ${path || 'the mapping'}`,
-        hint: unknownNameHint(e.key, Object.keys(props), 'allowed keys'),
+        hint: keyWithoutSpace(e.key, props) ?? unknownNameHint(e.key, Object.keys(props), 'allowed keys'),
       });
     } else if (extra !== true) issues.push(...checkValue(e.value, extra, childPath, onExpression, depth + 1));
   }
   for (const name of schema.required ?? []) {
-    if (!node.entries.some((e) => e.key === name)) {
+    // `{source:s3://x}` is one key `source:s3://x`, reported above with the fix; do not also call `source` missing.
+    if (!node.entries.some((e) => e.key === name || e.key.startsWith(`${name}:`))) {
       const prop = props[name];
       issues.push({
         code: 'missing-key',
@@ -494,6 +495,13 @@ function checkObject(
     });
   }
   return issues;
+}
+
+/** `source:s3://x` read as one key because YAML needs a space after `:`; the fix when `source` is a known key. */
+function keyWithoutSpace(key: string, props: { readonly [name: string]: InputSchema }): string | undefined {
+  const match = /^([A-Za-z_][\w-]*):(\S.*)$/.exec(key);
+  if (!match || !Object.prototype.hasOwnProperty.call(props, match[1] as string)) return undefined;
+  return `write \`${match[1]}: ${match[2]}\`: YAML needs a space after the colon of a key`;
 }
 
 /** YAML 1.1 booleans, which YAML 1.2 (this parser) reads as strings. */

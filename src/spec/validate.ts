@@ -54,6 +54,7 @@ import { MAX_STAGES, MAX_STAGES_HINT } from '../core/spec/validate-plan';
 import { formatMemory, parseMemory, RESOURCE_BOUNDS } from '../core/spec/resources';
 import { isReservedKey, RESERVED_KEY_HINT } from '../core/spec/reserved';
 import { closest, unknownNameHint } from '../core/spec/suggest';
+import { confusableNote } from '../core/spec/confusables';
 
 export type ParamType = (typeof PARAM_TYPES)[number];
 
@@ -758,6 +759,12 @@ function checkSchedule(checker: Checker, root: LocatedMap): void {
   }
 }
 
+/** A name spelled with a lookalike letter (Cyrillic `а`) fails to match while looking right: say which letter it is. */
+function withConfusableNote(diagnostic: Diagnostic): Diagnostic {
+  const note = confusableNote(diagnostic.message);
+  return note ? { ...diagnostic, hint: diagnostic.hint ? `${note}; ${diagnostic.hint}` : note } : diagnostic;
+}
+
 /** Run every check; `source` may be text, bytes or an already parsed file. */
 export function validatePipeline(
   source: string | Uint8Array | ParsedPipeline,
@@ -768,7 +775,7 @@ export function validatePipeline(
   const checker = new Checker(parsed);
   checker.diagnostics.push(...parsed.diagnostics);
   const finish = (pipeline?: ValidatedPipeline): ValidationResult => {
-    const diagnostics = sortDiagnostics(checker.diagnostics);
+    const diagnostics = sortDiagnostics(checker.diagnostics.map(withConfusableNote));
     return {
       file: parsed.file,
       text: parsed.text,

@@ -1,4 +1,5 @@
 /** "Did you mean …?" suggestions by edit distance. Pure. */
+import { foldConfusables } from './confusables';
 
 /** Optimal-string-alignment distance: Levenshtein plus adjacent transpositions (`lgos` → `logs` is 1). */
 function editDistance(a: string, b: string): number {
@@ -26,7 +27,8 @@ function editDistance(a: string, b: string): number {
 
 /** The candidate closest to `word` (case-insensitive), if it is close enough to be a likely typo. */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
-  const lower = word.toLowerCase();
+  // A lookalike letter (Cyrillic `а`) counts as the Latin one it passes for.
+  const lower = foldConfusables(word).toLowerCase();
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {

@@ -89,6 +89,6 @@ test('tabs, duplicate keys and several documents each get their code', () => {
   only(validatePipeline(`${HEADER}stages:\n\ta: 1\n`, 't.yaml'), 'yaml-tab');
   only(validatePipeline(`${HEADER}kind: Pipeline\nstages: {}\n`, 'd.yaml'), 'yaml-duplicate-key');
   only(validatePipeline(`${HEADER}---\n${HEADER}`, 'm.yaml'), 'yaml-multi-document');
-  only(validatePipeline(`${HEADER}stages: {a: [1, 2}\n`, 's.yaml'), 'yaml-syntax');
+  only(validatePipeline(`${HEADER}stages: {a: [1, 2}\n`, 's.yaml'), 'yaml-unclosed');
   only(validatePipeline(`${HEADER}params: {x: .inf}\nstages: {}\n`, 'n.yaml'), 'bad-number');
 });

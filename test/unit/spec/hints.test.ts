@@ -33,3 +33,61 @@ test('an integer beyond 2^53 is refused where it is written, not silently rounde
   assert.match(found?.hint ?? '', /between -9007199254740991 and 9007199254740991/);
   assert.equal(validatePipeline(stage('      split: {seed: 4294967295}'), 'h.yaml').valid, true);
 });
+
+const HEAD = 'apiVersion: fineflow/v1\nkind: Pipeline\nmetadata: {name: hints}\n';
+
+test('an unclosed flow mapping, flow list or quote is reported where it was opened, not past the end', () => {
+  const cases: [string, number, number, RegExp][] = [
+    [
+      'stages:\n  prepare:\n    uses: prepare-data\n    with: {source: s3://d/x/, format: image-folder\n',
+      7,
+      11,
+      /add `}`/,
+    ],
+    ['params:\n  xs: [1, 2\nstages: {}\n', 5, 7, /add `]`/],
+    ['params:\n  x: "abc\n  y: 2\nstages: {}\n', 5, 6, /closing `"`/],
+    ["params:\n  x: 'it''s\nstages: {}\n", 5, 6, /closing `'`/],
+    ['params:\n  x: {a: [1, 2}\nstages: {}\n', 5, 10, /add `]`/],
+  ];
+  for (const [body, line, column, hint] of cases) {
+    const found = validatePipeline(HEAD + body, 'h.yaml').diagnostics.find(
+      (d) => d.code === 'yaml-unclosed' && hint.test(d.hint ?? ''),
+    );
+    assert.deepEqual([found?.line, found?.column], [line, column], body);
+  }
+});
+
+test('`key:value` without a space gets a hint that writes it with one', () => {
+  const block = validatePipeline(`${HEAD}stages:\n  prepare:\n    uses:prepare-data\n    with: {}\n`, 'h.yaml');
+  assert.equal(block.diagnostics[0]?.hint, 'write `uses: prepare-data`: YAML needs a space after the colon of a key');
+  const flow = validatePipeline(
+    `${HEAD}stages:\n  prepare:\n    uses: prepare-data\n    with: {source:s3://d/x/, format: csv, labelColumn: y}\n`,
+    'h.yaml',
+  );
+  assert.deepEqual(
+    flow.diagnostics.map((d) => [d.code, d.hint]),
+    [['unknown-input', 'write `source: s3://d/x/`: YAML needs a space after the colon of a key']],
+  );
+});
+
+test('a lookalike letter from another script is named with its code point, and the ASCII spelling given', () => {
+  const stage = validatePipeline(`${HEAD}stages:\n  prepare:\n    uses: prepare-d\u0430ta\n`, 'h.yaml');
+  assert.match(
+    stage.diagnostics.find((d) => d.code === 'unknown-stage-type')?.hint ?? '',
+    /^`\u0430` is U\+0430 CYRILLIC SMALL LETTER A, not `a`: write `prepare-data`/,
+  );
+  const key = validatePipeline(
+    `${HEAD}stages:\n  prepare:\n    uses: prepare-data\n    with: {source: s3://d/x/, f\u03bfrmat: csv}\n`,
+    'h.yaml',
+  );
+  assert.match(
+    key.diagnostics.find((d) => d.code === 'unknown-input')?.hint ?? '',
+    /U\+03BF GREEK SMALL LETTER OMICRON/,
+  );
+  // A word wholly in another script is text, not a lookalike.
+  const text = validatePipeline(
+    `apiVersion: fineflow/v1\nkind: Pipeline\nmetadata: {name: hints, description: "\u041c\u043e\u0434\u0435\u043b\u044c"}\nstages:\n  prepare:\n    uses: prepare-data\n    with: {source: s3://d/x/, format: 3}\n`,
+    'h.yaml',
+  );
+  assert.ok(text.diagnostics.every((d) => !/U\+0/.test(d.hint ?? '')));
+});
