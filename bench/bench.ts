@@ -45,6 +45,12 @@ const SECTIONS: readonly Section[] = [
   },
   { name: 'ml', script: 'bench/ml-bench.ts', needsStack: false, what: 'fine-tuned vs from-scratch accuracy and time' },
   {
+    name: 'memory',
+    script: 'bench/memory-bench.ts',
+    needsStack: false,
+    what: 'peak RSS of a training process by model and batch size (capacity planning)',
+  },
+  {
     name: 'orchestration',
     script: 'bench/orchestration-bench.ts',
     needsStack: true,
@@ -119,7 +125,9 @@ function main(argv: readonly string[]): number {
   }
   const chosen = SECTIONS.filter((s) => !only || only.has(s.name));
   const env = stackEnv();
-  if (run('bash', ['scripts/bootstrap.sh'], env) !== 0) return 1;
+  // Bootstrap installs the dev binaries (`stack.sh install`, which the prod profile's script does not have);
+  // the prod profile's `up` builds and caches its own.
+  if (run('bash', ['scripts/bootstrap.sh'], { ...env, FINEFLOW_STACK_PROFILE: 'dev' }) !== 0) return 1;
   const needsStack = chosen.some((s) => s.needsStack);
   if (needsStack && run('bash', ['infra/stack.sh', 'up'], env) !== 0) return 1;
   const outcomes: { name: string; status: number; seconds: number }[] = [];
