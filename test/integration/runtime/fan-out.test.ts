@@ -9,6 +9,7 @@ import type { JsonValue } from '../../../src/core/spec/plan-types';
 import { compilePlan } from '../../../src/spec/compile';
 import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { registerTestStageTypes } from '../../stage-types';
+import { maxOverlap } from '../../fixtures/runtime/intervals';
 
 let h: RuntimeHarness;
 before(async () => {
@@ -26,19 +27,6 @@ function compile(yaml: string, set: Record<string, string> = {}) {
 }
 
 const byId = (stages: readonly StageState[]): Map<string, StageState> => new Map(stages.map((s) => [s.id, s]));
-
-/** Most intervals that overlap at one instant. */
-function maxOverlap(intervals: readonly { startedAt: number; endedAt: number }[]): number {
-  const events = intervals.flatMap((i) => [
-    [i.startedAt, 1],
-    [i.endedAt, -1],
-  ]);
-  events.sort((a, b) => (a[0] as number) - (b[0] as number) || (a[1] as number) - (b[1] as number));
-  let current = 0;
-  let most = 0;
-  for (const [, delta] of events) most = Math.max(most, (current += delta as number));
-  return most;
-}
 
 test('forEach over an upstream output: instances within parallelism, fan-in in item order', async () => {
   const plan = compile(`apiVersion: fineflow/v1

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { compilePlan } from '../../../src/spec/compile';
 import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { registerTestStageTypes } from '../../stage-types';
+import { maxOverlap } from '../../fixtures/runtime/intervals';
 
 let h: RuntimeHarness;
 before(async () => {
@@ -22,19 +23,6 @@ function compile(yaml: string) {
   const compiled = compilePlan(yaml, 'resources.yaml');
   assert.ok(compiled.plan, JSON.stringify(compiled.diagnostics));
   return compiled.plan;
-}
-
-/** Most intervals that overlap at one instant. */
-function maxOverlap(intervals: readonly { startedAt: number; endedAt: number }[]): number {
-  const events = intervals.flatMap((i) => [
-    [i.startedAt, 1],
-    [i.endedAt, -1],
-  ]);
-  events.sort((a, b) => (a[0] as number) - (b[0] as number) || (a[1] as number) - (b[1] as number));
-  let current = 0;
-  let most = 0;
-  for (const [, delta] of events) most = Math.max(most, (current += delta as number));
-  return most;
 }
 
 test('parallelism bounds the stages of a run running at once, fan-out instances included', async () => {
