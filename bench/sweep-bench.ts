@@ -192,6 +192,7 @@ if (require.main === module) {
   const objectives = flag(argv, '--objectives');
   const seeds = flag(argv, '--seeds');
   const methods = flag(argv, '--methods');
+  const firstSeed = flag(argv, '--first-seed');
   benchSweep()
     .then(() =>
       argv.includes('--simulated-only')
@@ -199,6 +200,8 @@ if (require.main === module) {
         : benchRealSweeps({
             calibrate: argv.includes('--calibrate'),
             fresh: argv.includes('--fresh'),
+            ...(argv.includes('--progress') ? { progress: (line: string) => console.log(line) } : {}),
+            ...(firstSeed ? { firstSeed: Number(firstSeed) } : {}),
             ...(objectives ? { objectives: objectives.split(',') } : {}),
             ...(seeds ? { seeds: Number(seeds) } : {}),
             ...(methods || argv.includes('--no-optuna')

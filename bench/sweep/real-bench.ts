@@ -25,7 +25,8 @@ import { preparedFromSnapshot } from './prepared-snapshot';
 import { anytimeArea, bestAt, ratioOfMedians, spread, type SweepRun } from './sweep-stats';
 import { TrialEvaluator } from './trial-evaluator';
 
-export type MethodId = 'fineflow-tpe-asha' | 'random' | 'optuna-tpe-sha' | 'optuna-tpe-hyperband';
+export type MethodId =
+  'fineflow-tpe-asha' | 'fineflow-tpe-mv-asha' | 'random' | 'optuna-tpe-sha' | 'optuna-tpe-hyperband';
 
 interface MethodSpec {
   readonly id: MethodId;
@@ -39,6 +40,11 @@ export const METHODS: readonly MethodSpec[] = [
     id: 'fineflow-tpe-asha',
     label: 'Fineflow TPE+ASHA',
     fineflow: { algorithm: 'tpe', earlyStopping: 'asha' },
+  },
+  {
+    id: 'fineflow-tpe-mv-asha',
+    label: 'Fineflow TPE multivariate+ASHA',
+    fineflow: { algorithm: 'tpe', earlyStopping: 'asha', tpe: { multivariate: true } },
   },
   { id: 'random', label: 'random (no stopping)', fineflow: { algorithm: 'random', earlyStopping: 'none' } },
   { id: 'optuna-tpe-sha', label: 'Optuna TPE+SuccessiveHalving', optuna: 'successive-halving' },
@@ -64,6 +70,10 @@ const CALIBRATION_RANK = 5;
 export interface RealBenchOptions {
   readonly objectives?: readonly string[];
   readonly seeds?: number;
+  /** First seed (default 1): seeds are first…first+seeds-1; to split a long run over processes. */
+  readonly firstSeed?: number;
+  /** Per-seed progress lines (default: none). */
+  readonly progress?: (line: string) => void;
   readonly methods?: readonly MethodId[];
   readonly calibrate?: boolean;
   readonly fresh?: boolean;
@@ -134,6 +144,7 @@ async function benchObjective(
   seeds: readonly number[],
   methods: readonly MethodSpec[],
   log: (line: string) => void,
+  progress: (line: string) => void,
 ): Promise<ObjectiveResult> {
   const budget: SweepBudget = {
     target: objective.target,
@@ -154,6 +165,10 @@ async function benchObjective(
           evaluator.valueAt(params, seed, epoch);
         if (method.fineflow) list.push(await runFineflowSweep(method.fineflow, objective.space, seed, budget, valueAt));
         else if (method.optuna && optuna) list.push(await optuna.sweep(method.optuna, space, seed, budget, valueAt));
+        const last = list[list.length - 1] as SweepRun;
+        progress(
+          `    ${method.id} seed ${seed}: ${last.epochs}${last.reached ? '' : '!'} epochs, ${last.trials} trials`,
+        );
       }
       runs[method.id] = list;
       log(
@@ -212,10 +227,12 @@ export function formatAnytime(result: ObjectiveResult, horizon: number): string[
 export async function benchRealSweeps(options: RealBenchOptions = {}): Promise<ObjectiveResult[]> {
   const log = options.log ?? ((line: string) => console.log(line));
   const objectives = BENCH_OBJECTIVES.filter((o) => !options.objectives || options.objectives.includes(o.id));
-  const seeds = Array.from({ length: options.seeds ?? 20 }, (_, i) => i + 1);
+  const firstSeed = options.firstSeed ?? 1;
+  const seeds = Array.from({ length: options.seeds ?? 20 }, (_, i) => i + firstSeed);
+  const progress = options.progress ?? (() => undefined);
   const methods = METHODS.filter((m) => !options.methods || options.methods.includes(m.id));
   log(
-    `sweep bench (REAL training through trainModel): epochs until validation accuracy ≥ target; seeds 1…${seeds.length}, parallelism ${PARALLELISM}, a sweep gives up after ${MAX_TRIAL_BUDGETS} trial budgets of epochs (marked !)`,
+    `sweep bench (REAL training through trainModel): epochs until validation accuracy ≥ target; seeds ${firstSeed}…${firstSeed + seeds.length - 1}, parallelism ${PARALLELISM}, a sweep gives up after ${MAX_TRIAL_BUDGETS} trial budgets of epochs (marked !)`,
   );
   const results: ObjectiveResult[] = [];
   for (const objective of objectives) {
@@ -224,7 +241,7 @@ export async function benchRealSweeps(options: RealBenchOptions = {}): Promise<O
     if (options.calibrate) {
       await calibrate(objective, evaluator, log);
     } else {
-      const result = await benchObjective(objective, evaluator, seeds, methods, log);
+      const result = await benchObjective(objective, evaluator, seeds, methods, log, progress);
       log(`  target ${objective.target}`);
       const horizon = MAX_TRIAL_BUDGETS * objective.epochsPerTrial;
       for (const line of formatObjectiveTable(result, horizon)) log(`  ${line}`);

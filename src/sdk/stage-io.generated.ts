@@ -285,6 +285,8 @@ export interface StageInputs {
       readonly candidates?: In<number>;
       /** fraction of trials considered good */
       readonly gamma?: In<number>;
+      /** model the parameters jointly (one kernel per trial over all parameters, as Optuna multivariate=True): values that worked together are proposed together */
+      readonly multivariate?: In<boolean>;
     }>;
     /** stop weak trials early */
     readonly earlyStopping?: In<{
@@ -874,6 +876,8 @@ export interface StageInputValues {
       readonly candidates: number;
       /** fraction of trials considered good */
       readonly gamma: number;
+      /** model the parameters jointly (one kernel per trial over all parameters, as Optuna multivariate=True): values that worked together are proposed together */
+      readonly multivariate: boolean;
     };
     /** stop weak trials early */
     readonly earlyStopping?: {

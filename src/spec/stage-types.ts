@@ -1239,6 +1239,12 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
               default: 0.25,
               description: 'fraction of trials considered good',
             },
+            multivariate: {
+              type: 'boolean',
+              default: false,
+              description:
+                'model the parameters jointly (one kernel per trial over all parameters, as Optuna multivariate=True): values that worked together are proposed together',
+            },
           },
         },
         earlyStopping: {

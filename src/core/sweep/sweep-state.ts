@@ -168,6 +168,10 @@ export function parseSweepConfig(input: unknown): SweepConfig {
     nEiCandidates: integer(tpeRaw.nEiCandidates, 'tpe.nEiCandidates', 1, DEFAULT_TPE_OPTIONS.nEiCandidates),
     priorWeight: number(tpeRaw.priorWeight, 'tpe.priorWeight', 0, DEFAULT_TPE_OPTIONS.priorWeight),
     constantLiar: boolean(tpeRaw.constantLiar, 'tpe.constantLiar', DEFAULT_TPE_OPTIONS.constantLiar),
+    // Only present when asked for, so states (and recorded histories) of earlier sweeps are unchanged.
+    ...(tpeRaw.multivariate !== undefined && tpeRaw.multivariate !== null
+      ? { multivariate: boolean(tpeRaw.multivariate, 'tpe.multivariate', false) }
+      : {}),
   };
   return {
     algorithm: algorithm as SearchAlgorithm,
