@@ -34,6 +34,10 @@
  * | FINEFLOW_EXPORT_PYTHON | the venv of infra/keras/setup-venv.sh, if created | Python with TensorFlow 2.16+ (Keras 3) that `fineflow models export --format keras\|savedmodel` runs its bundled converter in |
  * | FINEFLOW_CACHE_DIR | ~/.cache/fineflow | cache root of the setup scripts (native TensorFlow, the Keras venv under `keras/`) |
  * | FINEFLOW_LOG_FORMAT | text | `json`: `fineflow worker` writes one JSON object a line (time, level, msg, pool, runId, stageId, stageType, attempt): SDK, workflow and stage log lines |
+ * | OTEL_EXPORTER_OTLP_TRACES_ENDPOINT | — (off) | OTLP/HTTP (JSON) URL where `fineflow worker` sends OpenTelemetry traces (run → stage → activity), e.g. `http://otel-collector:4318/v1/traces`; unset (and no OTEL_EXPORTER_OTLP_ENDPOINT): no tracing |
+ * | OTEL_EXPORTER_OTLP_ENDPOINT | — (off) | the collector's base URL; traces go to `<it>/v1/traces` (the traces variable wins) |
+ * | OTEL_EXPORTER_OTLP_HEADERS | — | headers sent with every export, `name=value` comma-separated (e.g. a collector's API key); never logged |
+ * | OTEL_SERVICE_NAME | fineflow-worker | `service.name` of the exported spans |
  * | FINEFLOW_METRICS_ADDRESS | — (off) | `host:port` where `fineflow worker` serves Prometheus `/metrics` (Fineflow's and the Temporal SDK's), e.g. `0.0.0.0:9464` |
  * | FINEFLOW_SECRET_ENV | — (none) | comma-separated environment variables of the worker that a pipeline's `secrets: {env: …}` may name (`PREFIX_*` allowed) |
  * | FINEFLOW_SECRET_FILE_ROOTS | — (none) | comma-separated absolute directories that a pipeline's `secrets: {file: …}` may lie in (e.g. /run/secrets) |
@@ -145,6 +149,17 @@ export interface ObservabilityConfig {
   readonly metricsAddress?: { readonly host: string; readonly port: number };
   /** `json`: the worker logs one JSON object a line with run and stage ids (FINEFLOW_LOG_FORMAT). */
   readonly logFormat: 'text' | 'json';
+  /** OpenTelemetry traces of workers (src/observability/tracing.ts); undefined: off (the default). */
+  readonly tracing?: TracingConfig;
+}
+
+export interface TracingConfig {
+  /** OTLP/HTTP traces URL (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces). */
+  readonly endpoint: string;
+  /** Sent with every export (OTEL_EXPORTER_OTLP_HEADERS); may hold a collector's key, so never printed. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** `service.name` resource attribute (OTEL_SERVICE_NAME). */
+  readonly serviceName: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -374,10 +389,74 @@ export function loadObservabilityConfig(env: Env = process.env): ObservabilityCo
     throw new InvalidInputError(`FINEFLOW_LOG_FORMAT=${logFormat}: write text (the default) or json`, {
       variable: 'FINEFLOW_LOG_FORMAT',
     });
+  const tracing = loadTracingConfig(env);
   return {
     ...(metrics ? { metricsAddress: parseListenAddress(metrics, 'FINEFLOW_METRICS_ADDRESS') } : {}),
     logFormat,
+    ...(tracing ? { tracing } : {}),
   };
+}
+
+/** An OTLP endpoint: http(s), a host, no credentials in the URL (they belong in OTEL_EXPORTER_OTLP_HEADERS). */
+function otlpUrl(raw: string, variable: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new InvalidInputError(`${variable}=${raw}: not a URL; write e.g. http://otel-collector:4318`, { variable });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InvalidInputError(
+      `${variable}: ${url.protocol} is not supported; Fineflow exports OTLP over HTTP: write an http:// or https:// URL (port 4318 by convention)`,
+      { variable },
+    );
+  if (url.username || url.password)
+    throw new InvalidInputError(
+      `${variable}: the URL carries credentials; put them in OTEL_EXPORTER_OTLP_HEADERS (e.g. authorization=Bearer …) instead`,
+      { variable },
+    );
+  if (url.search || url.hash)
+    throw new InvalidInputError(`${variable}: remove the query or fragment from the URL`, { variable });
+  return url;
+}
+
+/** `name=value,name2=value2` (values percent-decoded, as the OpenTelemetry spec says). */
+function otlpHeaders(raw: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const variable = 'OTEL_EXPORTER_OTLP_HEADERS';
+  for (const part of (raw ?? '').split(',')) {
+    if (part.trim() === '') continue;
+    const at = part.indexOf('=');
+    const name = at > 0 ? part.slice(0, at).trim() : '';
+    // The value is never quoted: it may be the collector's key.
+    if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name))
+      throw new InvalidInputError(`${variable}: every entry must be name=value with a header name before '='`, {
+        variable,
+      });
+    let value: string;
+    try {
+      value = decodeURIComponent(part.slice(at + 1).trim());
+    } catch {
+      throw new InvalidInputError(`${variable}: the value of ${name} is not valid percent-encoding`, { variable });
+    }
+    if (/[\r\n\0]/.test(value))
+      throw new InvalidInputError(`${variable}: the value of ${name} has a line break`, { variable });
+    headers[name.toLowerCase()] = value;
+  }
+  return headers;
+}
+
+export function loadTracingConfig(env: Env = process.env): TracingConfig | undefined {
+  const traces = nonEmpty(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  const base = nonEmpty(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  if (!traces && !base) return undefined;
+  const endpoint = traces
+    ? otlpUrl(traces, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT')
+    : new URL(`${otlpUrl(base ?? '', 'OTEL_EXPORTER_OTLP_ENDPOINT').href.replace(/\/+$/, '')}/v1/traces`);
+  const serviceName = nonEmpty(env, 'OTEL_SERVICE_NAME') ?? 'fineflow-worker';
+  if (serviceName.length > 200)
+    throw new InvalidInputError('OTEL_SERVICE_NAME: at most 200 characters', { variable: 'OTEL_SERVICE_NAME' });
+  return { endpoint: endpoint.href, headers: otlpHeaders(env.OTEL_EXPORTER_OTLP_HEADERS), serviceName };
 }
 
 export function loadSecretsConfig(env: Env = process.env): SecretsConfig {

@@ -30,6 +30,7 @@ import type { StageLogRecord } from '../observability/json-log';
 import { instrumentStore } from '../observability/instrumented-store';
 import { capacityTag, type WorkerCapacity } from '../core/spec/resources';
 import { capacitySlotSupplier, ResourceLedger } from './resource-ledger';
+import type { Tracing } from '../observability/tracing';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, `../../workflows/index${path.extname(__filename)}`);
 
@@ -73,6 +74,8 @@ export interface WorkerOptions {
   readonly logEcho?: (record: StageLogRecord) => void;
   /** What this worker offers the stages' `resources:` (`--cpu/--memory/--gpu`); default: config, then the host. */
   readonly capacity?: Partial<WorkerCapacity>;
+  /** OpenTelemetry traces of runs, stages and attempts (src/observability/tracing.ts); default: none. */
+  readonly tracing?: Tracing;
 }
 
 /** Declared capacity, the host's cores and memory for what is not declared, and no GPU unless declared. */
@@ -94,17 +97,31 @@ const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
  * The workflow bundle, built once per process (a few seconds) and shared by every worker. An
  * installed package runs the bundle `npm run build` wrote (dist/workflow-bundle.js), so a worker
  * starts without webpack; a clone bundles its sources, so an edit is never hidden by a stale build.
+ * With tracing the bundle also holds the OpenTelemetry workflow interceptors (always bundled here:
+ * a bundle without them, the default, makes no spans and calls no sink).
  */
 export function workflowBundle(
   workflowsPath = WORKFLOWS_PATH,
+  options: { readonly tracingModule?: string } = {},
 ): Promise<WorkflowBundleWithSourceMap | { codePath: string }> {
-  if (!RUNNING_FROM_SOURCE && workflowsPath === WORKFLOWS_PATH && existsSync(PREBUILT_WORKFLOW_BUNDLE)) {
+  const tracing = options.tracingModule;
+  if (
+    tracing === undefined &&
+    !RUNNING_FROM_SOURCE &&
+    workflowsPath === WORKFLOWS_PATH &&
+    existsSync(PREBUILT_WORKFLOW_BUNDLE)
+  ) {
     return Promise.resolve({ codePath: PREBUILT_WORKFLOW_BUNDLE });
   }
-  let bundle = bundles.get(workflowsPath);
+  const key = `${workflowsPath}${tracing ? ` +${tracing}` : ''}`;
+  let bundle = bundles.get(key);
   if (!bundle) {
-    bundle = bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
-    bundles.set(workflowsPath, bundle);
+    bundle = bundleWorkflowCode({
+      workflowsPath,
+      logger: new DefaultLogger('WARN'),
+      ...(tracing ? { workflowInterceptorModules: [tracing] } : {}),
+    });
+    bundles.set(key, bundle);
   }
   return bundle;
 }
@@ -214,6 +231,7 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
   };
   const ownsConnection = !options.connection;
   const connection = options.connection ?? (await connectWorker(options.config.temporal));
+  const traced = options.tracing?.workerOptions();
   const worker = await Worker.create({
     connection,
     namespace: options.config.temporal.namespace,
@@ -222,7 +240,15 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
     // The capacity rides in the identity: DescribeTaskQueue shows it to `fineflow status` (src/client/worker-presence.ts).
     identity: `${options.identity ?? `${options.pool}@${hostname()}:${process.pid}`} ${capacityTag(deps.resources.capacity)}`,
     activities,
-    ...(runsWorkflows ? { workflowBundle: await workflowBundle(options.workflowsPath) } : {}),
+    ...(runsWorkflows
+      ? {
+          workflowBundle: await workflowBundle(
+            options.workflowsPath,
+            options.tracing ? { tracingModule: options.tracing.workflowModule } : {},
+          ),
+        }
+      : {}),
+    ...(traced ? { interceptors: { activity: traced.activityInterceptors }, sinks: traced.sinks } : {}),
     tuner: {
       workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: DEFAULT_WORKFLOW_TASK_SLOTS },
       activityTaskSlotSupplier: capacitySlotSupplier(deps.resources, options.concurrency ?? 4),

@@ -13,6 +13,7 @@ import { describeResources, type WorkerCapacity } from '../../core/spec/resource
 import type * as RunWorkerModule from '../../worker/run-worker';
 import type { FineflowWorker } from '../../worker/run-worker';
 import type * as JsonLogModule from '../../observability/json-log';
+import type * as TracingModule from '../../observability/tracing';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
 function load() {
@@ -23,6 +24,8 @@ function load() {
   const m3 = require('../../observability/metrics-server') as typeof MetricsServerModule;
   const m4 = require('../../worker/run-worker') as typeof RunWorkerModule;
   const m5 = require('../../observability/json-log') as typeof JsonLogModule;
+  // OpenTelemetry loads only when an endpoint is configured (tracing is off by default).
+  const tracing = () => require('../../observability/tracing') as typeof TracingModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     DefaultLogger: m0.DefaultLogger,
@@ -36,6 +39,7 @@ function load() {
     runWorker: m4.runWorker,
     jsonSdkLogger: m5.jsonSdkLogger,
     jsonStageLogEcho: m5.jsonStageLogEcho,
+    createTracing: (...args: Parameters<typeof TracingModule.createTracing>) => tracing().createTracing(...args),
   };
 }
 
@@ -179,6 +183,7 @@ export const command: CliCommand = {
       runWorker,
       jsonSdkLogger,
       jsonStageLogEcho,
+      createTracing,
     } = load();
     const pool = args.values.pool;
     if (!pool) throw new UsageError('--pool is required');
@@ -228,6 +233,8 @@ export const command: CliCommand = {
       });
     let stopHealthFile = (): void => undefined;
     const healthFile = args.values['health-file'];
+    const tracingConfig = config.observability.tracing;
+    const tracing = tracingConfig ? createTracing(tracingConfig) : undefined;
     try {
       await runWorker({
         pool,
@@ -236,6 +243,7 @@ export const command: CliCommand = {
         capacity,
         shutdownGraceMs: graceMs,
         ...(metrics ? { metrics } : {}),
+        ...(tracing ? { tracing } : {}),
         ...(json ? { logEcho: jsonStageLogEcho(pool, write) } : {}),
         ...(progressMs !== undefined ? { progressIntervalMs: progressMs } : {}),
         stageModules: (args.multi['stage-module'] ?? []).map((m) => path.resolve(io.cwd, m)),
@@ -251,11 +259,14 @@ export const command: CliCommand = {
             stageTypes: worker.stageTypes,
             capacity: worker.capacity,
             ...(metricsServer ? { metrics: metricsServer.url } : {}),
+            // The collector's URL only: OTEL_EXPORTER_OTLP_HEADERS may carry its key.
+            ...(tracingConfig ? { traces: tracingConfig.endpoint } : {}),
           };
           io.stdout.write(
             args.flags.json || json
               ? `${JSON.stringify(line)}\n`
-              : `worker ready: pool ${pool} (task queue ${worker.taskQueue}, pid ${process.pid}), stage types: ${worker.stageTypes.join(', ') || '(none)'}, offers ${describeResources(worker.capacity)}${metricsServer ? `, metrics ${metricsServer.url}` : ''}\n`,
+              : `worker ready: pool ${pool} (task queue ${worker.taskQueue}, pid ${process.pid}), stage types: ${worker.stageTypes.join(', ') || '(none)'}, offers ${describeResources(worker.capacity)}${metricsServer ? `, metrics ${metricsServer.url}` : ''}${tracingConfig ? `, traces to ${tracingConfig.endpoint}` : ''}
+`,
           );
         },
       });
@@ -272,6 +283,10 @@ export const command: CliCommand = {
     } finally {
       stopHealthFile();
       await metricsServer?.close();
+      // Spans of the last stages are still buffered: send them before the process ends.
+      await tracing?.shutdown().catch((error: unknown) => {
+        io.stderr.write(`fineflow worker: could not export the last traces: ${ensureError(error).message}\n`);
+      });
     }
   },
 };
