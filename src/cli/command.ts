@@ -77,6 +77,13 @@ export interface CliCommand {
    * has none: `--json` is then refused with it (exit 2) instead of being silently ignored.
    */
   readonly json: true | string;
+  /** Sub-commands without JSON output (`dev logs`), each with its reason: `--json` is refused there only. */
+  readonly jsonRefusedFor?: { readonly [subcommand: string]: string };
+  /**
+   * Runs the command. It returns the exit code of an outcome it decided (a failed run is 1); errors it
+   * cannot handle are thrown, and `main` (src/cli/main.ts) maps them to the message and exit code in
+   * one place: UsageError 2, DependencyUnavailableError 3, anything else 1.
+   */
   run(args: ParsedArgs, io: CliIo): Promise<number>;
 }
 
@@ -214,9 +221,15 @@ export function parseArgs(
 
 /** Refuse `--json` for a command that has no JSON output, with its reason. */
 export function checkJsonPolicy(command: CliCommand, args: ParsedArgs): void {
-  if (args.flags.json && command.json !== true) {
-    throw new UsageError(`--json is not supported: ${command.json}`);
-  }
+  if (!args.flags.json) return;
+  if (command.json !== true) throw new UsageError(`--json is not supported: ${command.json}`);
+  const sub = args.positionals[0];
+  const refused = sub !== undefined ? ownReason(command.jsonRefusedFor, sub) : undefined;
+  if (refused !== undefined) throw new UsageError(`--json is not supported by ${command.name} ${sub}: ${refused}`);
+}
+
+function ownReason(reasons: { readonly [sub: string]: string } | undefined, sub: string): string | undefined {
+  return reasons && Object.prototype.hasOwnProperty.call(reasons, sub) ? reasons[sub] : undefined;
 }
 
 function optionLine(o: OptionSpec): string {
@@ -236,6 +249,8 @@ export function formatHelp(command: CliCommand): string {
   const common = command.json === true ? COMMON_OPTIONS : [HELP_OPTION];
   for (const o of [...command.options, ...common]) lines.push(optionLine(o));
   if (command.json !== true) lines.push(`  ${''.padEnd(30)} no --json: ${command.json}`);
+  for (const [sub, reason] of Object.entries(command.jsonRefusedFor ?? {}))
+    lines.push(`  ${''.padEnd(30)} no --json for ${command.name} ${sub}: ${reason}`);
   if (command.examples.length > 0) {
     lines.push('', 'examples:');
     for (const example of command.examples) lines.push(`  # ${example.explanation}`, `  ${example.command}`);

@@ -9,6 +9,7 @@
  * upstream reproduces identical outputs: `depends`, unless another part of its key already
  * changed, which makes it a certain miss.
  */
+import { renderTable } from '../client/text-table';
 import type { KeyChange } from '../cache/cache-key';
 import { explainKeyChanges, formatKeyChanges } from '../cache/cache-key';
 import { checkCacheEntry, compareWithLastEntry, computeStageKey } from '../cache/cache-service';
@@ -226,10 +227,10 @@ const SYMBOL: { readonly [p in CachePrediction]: string } = {
 
 /** A table for the terminal: `stage  cache  why`. */
 export function formatCacheExplanation(explanations: readonly StageCacheExplanation[]): string {
-  const width = Math.max(5, ...explanations.map((e) => e.stageId.length));
-  const lines = [`${'stage'.padEnd(width)}  cache  why`];
-  for (const e of explanations)
-    lines.push(`${e.stageId.padEnd(width)}  ${SYMBOL[e.prediction].padEnd(5)}  ${e.reason}`);
+  const lines = renderTable(
+    [{ title: 'stage' }, { title: 'cache' }, { title: 'why' }],
+    explanations.map((e) => [e.stageId, SYMBOL[e.prediction], e.reason]),
+  );
   return `${lines.join('\n')}\n`;
 }
 

@@ -3,7 +3,7 @@
  * settings are read from the environment by the commands that need them (src/config.ts).
  */
 import { EXIT, UsageError, checkJsonPolicy, formatHelp, parseArgs, wantsHelp, type CliIo } from './command';
-import { ensureError } from '../core/errors';
+import { DependencyUnavailableError, FineflowError, ensureError } from '../core/errors';
 import { closest } from '../core/spec/suggest';
 import { packageVersion } from '../package-paths';
 import { COMMAND_NAMES, commandNamed, commandSummaries } from './registry';
@@ -53,20 +53,50 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     io.stdout.write(formatHelp(command));
     return EXIT.ok;
   }
+  let json = rest.includes('--json');
+  let label = name;
   try {
     const args = parseArgs(rest, command.options, (note) => io.stderr.write(`fineflow ${name}: ${note}\n`));
+    json = args.flags.json === true;
+    const sub = args.positionals[0];
+    if (sub !== undefined && command.subcommands?.includes(sub)) label = `${name} ${sub}`;
     checkJsonPolicy(command, args);
     return await command.run(args, io);
   } catch (thrown) {
-    const error = ensureError(thrown);
-    if (error instanceof UsageError) {
-      io.stderr.write(`fineflow ${name}: ${error.message}\nusage: fineflow ${command.usage}\n`);
-      return EXIT.usage;
-    }
-    io.stderr.write(`fineflow ${name}: ${error.message}\n`);
-    if (io.env.FINEFLOW_DEBUG) io.stderr.write(`${error.stack ?? ''}\n`);
-    return EXIT.failure;
+    return reportError(ensureError(thrown), { label, usage: command.usage, json, io });
   }
+}
+
+/** What a service outage needs from the user, whichever command met it. */
+const UNAVAILABLE_HINT =
+  'Is the stack running? Start it with `fineflow dev up`, or point TEMPORAL_ADDRESS / FINEFLOW_S3_ENDPOINT at yours.';
+
+/**
+ * The one place a command's error becomes a message and an exit code (EXIT in ./command.ts): a
+ * UsageError 2, an unreachable service 3 (with what to check), anything else 1. Under `--json` the
+ * error is also printed on stdout as `{"error": {"type", "message"}}`, so a script reading stdout
+ * always gets JSON.
+ */
+export function reportError(
+  error: Error,
+  context: { readonly label: string; readonly usage: string; readonly json: boolean; readonly io: CliIo },
+): number {
+  const { label, usage, json, io } = context;
+  const usageError = error instanceof UsageError;
+  const unavailable = error instanceof DependencyUnavailableError;
+  const code = usageError ? EXIT.usage : unavailable ? EXIT.unavailable : EXIT.failure;
+  if (json) {
+    const type = usageError ? 'usage' : error instanceof FineflowError ? error.type : 'error';
+    io.stdout.write(`${JSON.stringify({ error: { type, message: error.message, exitCode: code } })}\n`);
+  }
+  // Some messages already name their command (`fineflow ui: the token must be …`).
+  io.stderr.write(
+    error.message.startsWith('fineflow ') ? `${error.message}\n` : `fineflow ${label}: ${error.message}\n`,
+  );
+  if (usageError) io.stderr.write(`usage: fineflow ${usage}\n`);
+  if (unavailable && !error.message.includes('fineflow dev up')) io.stderr.write(`${UNAVAILABLE_HINT}\n`);
+  if (io.env.FINEFLOW_DEBUG && !usageError) io.stderr.write(`${error.stack ?? ''}\n`);
+  return code;
 }
 
 /** Run the command line of this process and set its exit code (bin/fineflow.js calls this). */

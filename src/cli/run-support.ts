@@ -3,10 +3,10 @@
  * errors onto exit codes, and following a run in the terminal (redrawn table on a TTY, one
  * line per change otherwise).
  */
+import { LiveRegion, type LiveStream } from './live-region';
 import type { CliIo } from './command';
 import { EXIT } from './command';
 import { loadConfig, type FineflowConfig } from '../config';
-import { DependencyUnavailableError, InvalidInputError, ensureError } from '../core/errors';
 import type { RunState, StageState } from '../core/run/run-types';
 import { connectClient } from '../client/temporal-connection';
 import { renderRunState } from '../client/render';
@@ -24,25 +24,16 @@ export async function openRunClient(io: CliIo): Promise<OpenedRunClient> {
   return { config, runs: new RunClient(client, { bucket: config.s3.bucket }), close: () => client.connection.close() };
 }
 
-/** Run a command body with a RunClient; errors become a message and a meaningful exit code. */
-export async function withRunClient(
-  io: CliIo,
-  name: string,
-  body: (opened: OpenedRunClient) => Promise<number>,
-): Promise<number> {
-  let opened: OpenedRunClient | undefined;
+/**
+ * Run a command body with a RunClient, closed afterwards. Errors propagate to `main`, which turns
+ * them into a message and an exit code (src/cli/main.ts `reportError`).
+ */
+export async function withRunClient(io: CliIo, body: (opened: OpenedRunClient) => Promise<number>): Promise<number> {
+  const opened = await openRunClient(io);
   try {
-    opened = await openRunClient(io);
     return await body(opened);
-  } catch (thrown) {
-    const error = ensureError(thrown);
-    io.stderr.write(`fineflow ${name}: ${error.message}\n`);
-    if (io.env.FINEFLOW_DEBUG) io.stderr.write(`${error.stack ?? ''}\n`);
-    if (error instanceof DependencyUnavailableError) return EXIT.unavailable;
-    if (error instanceof InvalidInputError) return EXIT.failure;
-    return EXIT.failure;
   } finally {
-    await opened?.close().catch(() => undefined);
+    await opened.close().catch(() => undefined);
   }
 }
 
@@ -110,17 +101,14 @@ export async function followRun(
   options: FollowOptions = {},
 ): Promise<RunState> {
   const tty = Boolean(io.stdout.isTTY);
-  const width = Number((io.stdout as { columns?: number }).columns ?? 120);
-  let drawnLines = 0;
+  const region = tty ? new LiveRegion(io.stdout as LiveStream) : undefined;
+  const width = (): number => Number((io.stdout as { columns?: number }).columns ?? 120);
   let shown: RunState | undefined;
   let sections: readonly string[] = [];
   let sectionsFetchedAt = 0;
   let fetching: Promise<void> | undefined;
-  const draw = (state: RunState): void => {
-    const text = [renderRunState(state, new Date(), width), ...sections].join('\n\n');
-    io.stdout.write(`${drawnLines > 0 ? `\u001b[${drawnLines}A\u001b[J` : ''}${text}\n`);
-    drawnLines = text.split('\n').length;
-  };
+  const draw = (state: RunState): void =>
+    region?.draw((columns) => [renderRunState(state, new Date(), columns), ...sections].join('\n\n'));
   /** Refreshes the extra sections in the background; a failed fetch keeps the last ones. */
   const refreshSections = (state: RunState, force = false): Promise<void> | undefined => {
     if (
@@ -131,7 +119,7 @@ export async function followRun(
       return fetching;
     sectionsFetchedAt = Date.now();
     fetching = options
-      .sections(state, width)
+      .sections(state, width())
       .then((fetched) => {
         sections = fetched;
         if (shown) draw(shown);
@@ -175,7 +163,10 @@ export async function followRun(
         ...watchNotices(io, runId, () => (drawnLines = 0)),
       },
     )
-    .finally(() => clearInterval(ticker));
+    .finally(() => {
+      clearInterval(ticker);
+      region?.done();
+    });
   if (tty && options.sections) {
     // The final view: trials as the run ended (a fetch in flight may predate the end).
     await fetching;

@@ -6,6 +6,7 @@ import { describeTrigger } from '../core/run/run-trigger';
 import type { RunState, StageState } from '../core/run/run-types';
 import { formatHumanDuration } from '../core/spec/durations';
 import type { RunSummary } from './run-client';
+import { renderTable, type TableColumn, type TableLine } from './text-table';
 
 const SYMBOL: { readonly [status: string]: string } = {
   pending: '·',
@@ -62,7 +63,7 @@ const MAX_INSTANCE_ROWS = 8;
  * A fan-out's instances: every row when there are few; else the ones not yet succeeded (running,
  * failed …, up to MAX_INSTANCE_ROWS) and one line counting the instances by status.
  */
-function compactInstances(instances: readonly StageState[], row: (stage: StageState) => string): string[] {
+function compactInstances(instances: readonly StageState[], row: (stage: StageState) => TableLine): TableLine[] {
   if (instances.length <= MAX_INSTANCE_ROWS) return instances.map(row);
   const notable = instances.filter((s) => s.status !== 'succeeded' && s.status !== 'cached' && s.status !== 'pending');
   const counts = new Map<string, number>();
@@ -71,53 +72,62 @@ function compactInstances(instances: readonly StageState[], row: (stage: StageSt
   const hidden = instances.length - Math.min(notable.length, MAX_INSTANCE_ROWS);
   return [
     ...notable.slice(0, MAX_INSTANCE_ROWS).map(row),
-    `  … ${hidden} more of ${instances.length} instances (${summary})`,
+    { text: `  … ${hidden} more of ${instances.length} instances (${summary})` },
   ];
 }
+
+const STAGE_COLUMNS: readonly TableColumn[] = [
+  { title: '  stage' },
+  { title: 'uses' },
+  { title: 'status', minWidth: 9 },
+  { title: 'try', align: 'right' },
+  { title: 'time', align: 'right', minWidth: 7 },
+  { title: 'detail' },
+];
 
 /** The stage table of one run. */
 export function renderRunState(state: RunState, now: Date = new Date(), maxWidth = 120): string {
   const header = `run ${state.runId}  pipeline ${state.pipeline}  ${state.status.toUpperCase()}  ${duration(state.startedAt, state.endedAt, now)}`;
-  const idWidth = Math.max(5, ...state.stages.map((s) => s.id.length));
-  const usesWidth = Math.max(4, ...state.stages.map((s) => s.uses.length));
-  const row = (stage: StageState): string => {
-    const line = [
-      `${SYMBOL[stage.status] ?? '?'} ${stage.id.padEnd(idWidth)}`,
-      stage.uses.padEnd(usesWidth),
-      stage.status.padEnd(9),
-      String(stage.attempts || '').padStart(3),
-      duration(stage.startedAt, stage.endedAt, now).padStart(7),
-      stage.instanceOf !== undefined
-        ? `item ${JSON.stringify(stage.item ?? null)} ${stageDetail(stage)}`.trim()
-        : stageDetail(stage),
-    ].join('  ');
-    return line.length > maxWidth ? `${line.slice(0, maxWidth - 1)}…` : line;
-  };
-  const rows = state.stages
+  const row = (stage: StageState): TableLine => [
+    `${SYMBOL[stage.status] ?? '?'} ${stage.id}`,
+    stage.uses,
+    stage.status,
+    String(stage.attempts || ''),
+    duration(stage.startedAt, stage.endedAt, now),
+    stage.instanceOf !== undefined
+      ? `item ${JSON.stringify(stage.item ?? null)} ${stageDetail(stage)}`.trim()
+      : stageDetail(stage),
+  ];
+  const lines = state.stages
     .filter((s) => s.instanceOf === undefined)
-    .flatMap((stage, index, top) => {
+    .flatMap((stage, index, top): TableLine[] => {
       const instances = state.stages.filter((s) => s.instanceOf === stage.id);
       // `finally:` stages come last; a divider says why they run after a failure or cancel too.
-      const divider = stage.finally && !top[index - 1]?.finally ? ['finally (runs whatever happened):'] : [];
+      const divider = stage.finally && !top[index - 1]?.finally ? [{ text: 'finally (runs whatever happened):' }] : [];
       return [...divider, row(stage), ...compactInstances(instances, row)];
     });
-  const titles = `  ${'stage'.padEnd(idWidth)}  ${'uses'.padEnd(usesWidth)}  ${'status'.padEnd(9)}  ${'try'}  ${'time'.padStart(7)}  detail`;
-  return [header, titles, ...rows, `trigger: ${describeTrigger(state.trigger)}`].join('\n');
+  return [
+    header,
+    ...renderTable(STAGE_COLUMNS, lines, { maxWidth }),
+    `trigger: ${describeTrigger(state.trigger)}`,
+  ].join('\n');
 }
+
+const RUN_COLUMNS: readonly TableColumn[] = [
+  { title: 'run id' },
+  { title: 'pipeline' },
+  { title: 'status', minWidth: 10 },
+  { title: 'started', minWidth: 24 },
+  { title: 'trigger' },
+];
 
 /** The run list of `fineflow runs`. */
 export function renderRunList(runs: readonly RunSummary[]): string {
   if (runs.length === 0) return 'no runs';
-  const idWidth = Math.max(6, ...runs.map((r) => r.runId.length));
-  const pipelineWidth = Math.max(8, ...runs.map((r) => r.pipeline.length));
-  const lines = [
-    `${'run id'.padEnd(idWidth)}  ${'pipeline'.padEnd(pipelineWidth)}  ${'status'.padEnd(10)}  ${'started'.padEnd(24)}  trigger`,
-  ];
-  for (const run of runs)
-    lines.push(
-      `${run.runId.padEnd(idWidth)}  ${run.pipeline.padEnd(pipelineWidth)}  ${run.status.padEnd(10)}  ${run.startedAt.padEnd(24)}  ${run.trigger}`,
-    );
-  return lines.join('\n');
+  return renderTable(
+    RUN_COLUMNS,
+    runs.map((run) => [run.runId, run.pipeline, run.status, run.startedAt, run.trigger]),
+  ).join('\n');
 }
 
 /** `1.5 MiB`: sizes for people. */

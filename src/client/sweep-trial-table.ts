@@ -8,6 +8,7 @@ import type { JsonObject } from '../core/spec/plan-types';
 import { formatNumber, formatParams } from '../core/sweep/sweep-log';
 import type { SweepOutcome, SweepResultsDocument } from '../core/sweep/sweep-results';
 import type { SweepStatus } from '../core/sweep/sweep-types';
+import { clipToWidth, renderTable, type TableColumn } from './text-table';
 
 /** A trial's state in words users know from Optuna and Katib. */
 export type TrialState = 'running' | 'finished' | 'pruned' | 'failed' | 'cancelled';
@@ -106,8 +107,6 @@ function objectiveOf(
   return objective !== undefined ? { objective } : {};
 }
 
-const STATE_WIDTH = 9;
-
 /**
  * Fixed columns (best mark, trial, state, epochs, objective), then the parameters, cut with `…`
  * so no line is wider than `maxWidth`.
@@ -120,22 +119,25 @@ export function renderTrialTable(table: SweepTrialTable, maxWidth = 100): string
   const header = `trials of ${table.stageId}${table.partial ? ` (PARTIAL: sweep ${table.outcome ?? 'ended'})` : ''}: ${tally || 'none yet'}`;
   // The objective's column says which way is better: ↑ maximize, ↓ minimize.
   const title = `${metric}${table.goal === 'maximize' ? ' ↑' : table.goal === 'minimize' ? ' ↓' : ''}`;
-  const objectiveWidth = Math.max(9, Math.min(24, title.length));
-  const titles = `  ${'trial'.padStart(5)}  ${'state'.padEnd(STATE_WIDTH)}  ${'epochs'.padStart(6)}  ${title.slice(0, objectiveWidth).padStart(objectiveWidth)}  params`;
-  const lines = [clip(header, maxWidth), clip(titles, maxWidth)];
-  for (const row of table.rows) {
-    const objective = row.objective !== undefined ? formatNumber(row.objective) : '-';
-    const detail =
-      row.state === 'failed' && row.error !== undefined
-        ? `${formatParams(row.params)}  error: ${row.error}`
-        : formatParams(row.params);
-    const line = `${row.best ? '*' : ' '} ${String(row.trialId).padStart(5)}  ${row.state.padEnd(STATE_WIDTH)}  ${String(row.epochs).padStart(6)}  ${objective.padStart(objectiveWidth)}  ${detail}`;
-    lines.push(clip(line, maxWidth));
-  }
-  if (table.bestTrialId !== undefined) lines.push(clip(`* best trial ${table.bestTrialId}`, maxWidth));
+  const columns: readonly TableColumn[] = [
+    { title: '' },
+    { title: 'trial', align: 'right', minWidth: 5, separator: ' ' },
+    { title: 'state', minWidth: 9 },
+    { title: 'epochs', align: 'right' },
+    { title: clipToWidth(title, 24), align: 'right', minWidth: 9 },
+    { title: 'params' },
+  ];
+  const rows = table.rows.map((row) => [
+    row.best ? '*' : ' ',
+    String(row.trialId),
+    row.state,
+    String(row.epochs),
+    row.objective !== undefined ? formatNumber(row.objective) : '-',
+    row.state === 'failed' && row.error !== undefined
+      ? `${formatParams(row.params)}  error: ${row.error}`
+      : formatParams(row.params),
+  ]);
+  const lines = [clipToWidth(header, maxWidth), ...renderTable(columns, rows, { maxWidth })];
+  if (table.bestTrialId !== undefined) lines.push(clipToWidth(`* best trial ${table.bestTrialId}`, maxWidth));
   return lines.join('\n');
-}
-
-function clip(line: string, maxWidth: number): string {
-  return line.length > maxWidth ? `${line.slice(0, maxWidth - 1)}…` : line;
 }

@@ -30,7 +30,7 @@ export const command: CliCommand = {
     const { withRunClient } = load();
     const [runId, ...extra] = args.positionals;
     if (!runId || extra.length > 0) throw new UsageError('expected exactly one RUN id');
-    return withRunClient(io, 'cancel', async ({ runs }) => {
+    return withRunClient(io, async ({ runs }) => {
       await runs.cancel(runId);
       const final = args.flags.wait ? await runs.result(runId) : undefined;
       if (args.flags.json)

@@ -8,6 +8,7 @@
  * only on the objects' relative keys and contents; the new-data watcher computes the same id for
  * the same bytes, so the id a push prints is the one on the run it triggers and on the model card.
  */
+import type * as TextTableModule from '../../client/text-table';
 import type * as RenderModule from '../../client/render';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
@@ -17,7 +18,7 @@ import type * as ConfigModule from '../../config';
 import type * as DatasetVersionModule from '../../datasets/dataset-version';
 import type { DatasetVersionManifest } from '../../datasets/dataset-version';
 import type * as VersionStoreModule from '../../datasets/version-store';
-import { DependencyUnavailableError, FineflowError, InvalidInputError } from '../../core/errors';
+import { InvalidInputError } from '../../core/errors';
 import type * as MinioStoreModule from '../../storage/minio-store';
 import type { ObjectStore } from '../../storage/object-store';
 import { asPrefixUri, confineToPrefix, formatS3Uri, parseS3Uri } from '../../core/storage/uri';
@@ -31,8 +32,10 @@ function load() {
   const m2 = require('../../datasets/dataset-version') as typeof DatasetVersionModule;
   const m3 = require('../../datasets/version-store') as typeof VersionStoreModule;
   const m4 = require('../../storage/minio-store') as typeof MinioStoreModule;
+  const mt = require('../../client/text-table') as typeof TextTableModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
+    renderTable: mt.renderTable,
     formatBytes: m0.formatBytes,
     loadConfig: m1.loadConfig,
     diffDatasetVersions: m2.diffDatasetVersions,
@@ -160,24 +163,6 @@ function shortId(id: string): string {
   return id.slice(0, 12);
 }
 
-async function withUnavailableExit(io: CliIo, work: () => Promise<number>): Promise<number> {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof DependencyUnavailableError) {
-      io.stderr.write(
-        `fineflow data: ${error.message}\nIs MinIO running? Start the local stack with \`fineflow dev up\`, or set FINEFLOW_S3_ENDPOINT.\n`,
-      );
-      return EXIT.unavailable;
-    }
-    if (error instanceof FineflowError && !error.retryable) {
-      io.stderr.write(`fineflow data: ${error.message}\n`);
-      return EXIT.failure;
-    }
-    throw error;
-  }
-}
-
 function writeVersions(io: CliIo, prefix: string, versions: readonly DatasetVersionManifest[], json: boolean): void {
   const { formatBytes } = load();
   if (json) {
@@ -190,10 +175,16 @@ function writeVersions(io: CliIo, prefix: string, versions: readonly DatasetVers
     );
     return;
   }
-  for (const v of versions)
-    io.stdout.write(
-      `${v.id}  ${v.createdAt}  ${String(v.count).padStart(6)} objects  ${formatBytes(v.bytes).padStart(10)}  ${v.createdBy}\n`,
-    );
+  const { renderTable } = load();
+  const columns = [
+    { title: 'version' },
+    { title: 'created' },
+    { title: 'objects', align: 'right' as const },
+    { title: 'size', align: 'right' as const },
+    { title: 'by' },
+  ];
+  const rows = versions.map((v) => [v.id, v.createdAt, String(v.count), formatBytes(v.bytes), v.createdBy]);
+  if (rows.length > 0) io.stdout.write(`${renderTable(columns, rows).join('\n')}\n`);
   io.stderr.write(
     `${versions.length} version(s) of ${prefix}; pin one in a pipeline with source: ${prefix}@<version>\n`,
   );
@@ -269,21 +260,17 @@ live in FINEFLOW_BUCKET under datasets/<bucket>/<prefix>_versions/.`,
       parseS3Uri(target);
       const config = loadConfig(io.env);
       const store = createObjectStoreFromConfig(config);
-      return withUnavailableExit(io, async () => {
-        const result = await pushDirectory(store, config.s3.bucket, dir, target, (line) =>
-          io.stderr.write(`${line}\n`),
+      const result = await pushDirectory(store, config.s3.bucket, dir, target, (line) => io.stderr.write(`${line}\n`));
+      if (json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      else {
+        const others = result.objects - result.files.length;
+        const note =
+          others > 0 ? ` (the prefix holds ${others} other object(s) too: they are part of the version)` : '';
+        io.stdout.write(
+          `pushed ${result.files.length} files (${formatBytes(result.bytes)}) to ${result.prefix}${note}\nversion ${result.version}\n`,
         );
-        if (json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-        else {
-          const others = result.objects - result.files.length;
-          const note =
-            others > 0 ? ` (the prefix holds ${others} other object(s) too: they are part of the version)` : '';
-          io.stdout.write(
-            `pushed ${result.files.length} files (${formatBytes(result.bytes)}) to ${result.prefix}${note}\nversion ${result.version}\n`,
-          );
-        }
-        return EXIT.ok;
-      });
+      }
+      return EXIT.ok;
     }
     if (sub === 'versions' || sub === 'diff' || sub === 'pull') {
       const config = loadConfig(io.env);
@@ -293,10 +280,8 @@ live in FINEFLOW_BUCKET under datasets/<bucket>/<prefix>_versions/.`,
         const [target, extra] = rest;
         if (!target || extra !== undefined) throw new UsageError('versions takes one s3://bucket/prefix/');
         const prefix = asPrefixUri(parseDatasetSource(target).uri);
-        return withUnavailableExit(io, async () => {
-          writeVersions(io, prefix, await listDatasetVersions(store, bucket, prefix), json);
-          return EXIT.ok;
-        });
+        writeVersions(io, prefix, await listDatasetVersions(store, bucket, prefix), json);
+        return EXIT.ok;
       }
       if (sub === 'diff') {
         const [a, b, extra] = rest;
@@ -304,54 +289,48 @@ live in FINEFLOW_BUCKET under datasets/<bucket>/<prefix>_versions/.`,
           throw new UsageError(
             'diff takes two versions: s3://bucket/prefix/@<A> and s3://bucket/prefix/@<B> (or a bare <B>)',
           );
-        return withUnavailableExit(io, async () => {
-          const before = await versionNamed(store, bucket, a, 'A');
-          const after = await versionNamed(store, bucket, b.startsWith('s3://') ? b : `${before.prefix}@${b}`, 'B');
-          return writeDiff(io, before, after, json);
-        });
+        const before = await versionNamed(store, bucket, a, 'A');
+        const after = await versionNamed(store, bucket, b.startsWith('s3://') ? b : `${before.prefix}@${b}`, 'B');
+        return writeDiff(io, before, after, json);
       }
       const [ref, dirArg, extra] = rest;
       if (!ref || !dirArg || extra !== undefined)
         throw new UsageError('pull takes s3://bucket/prefix/@<version> and DIR');
-      return withUnavailableExit(io, async () => {
-        const manifest = await versionNamed(store, bucket, ref, 'the version to pull');
-        const dir = resolve(io.cwd, dirArg);
-        const bytes = await pullDatasetVersion(store, manifest, dir, (line) => io.stderr.write(`${line}\n`));
-        if (json)
-          io.stdout.write(
-            `${JSON.stringify({ version: manifest.id, prefix: manifest.prefix, dir, objects: manifest.count, bytes }, null, 2)}\n`,
-          );
-        else
-          io.stdout.write(
-            `pulled ${manifest.count} objects (${formatBytes(bytes)}) of version ${manifest.id} to ${dir}\n`,
-          );
-        return EXIT.ok;
-      });
+      const manifest = await versionNamed(store, bucket, ref, 'the version to pull');
+      const dir = resolve(io.cwd, dirArg);
+      const bytes = await pullDatasetVersion(store, manifest, dir, (line) => io.stderr.write(`${line}\n`));
+      if (json)
+        io.stdout.write(
+          `${JSON.stringify({ version: manifest.id, prefix: manifest.prefix, dir, objects: manifest.count, bytes }, null, 2)}\n`,
+        );
+      else
+        io.stdout.write(
+          `pulled ${manifest.count} objects (${formatBytes(bytes)}) of version ${manifest.id} to ${dir}\n`,
+        );
+      return EXIT.ok;
     }
     if (sub === 'ls') {
       const [target, extra] = rest;
       if (!target || extra !== undefined) throw new UsageError('ls takes one s3://bucket/prefix/');
       parseS3Uri(target);
       const store = createObjectStoreFromConfig(loadConfig(io.env));
-      return withUnavailableExit(io, async () => {
-        const objects = await store.list(target);
-        if (json) {
-          io.stdout.write(
-            `${JSON.stringify(
-              objects.map((o) => ({ ...o, uri: formatS3Uri(o), lastModified: o.lastModified.toISOString() })),
-              null,
-              2,
-            )}\n`,
-          );
-        } else {
-          for (const o of objects)
-            io.stdout.write(
-              `${formatBytes(o.size).padStart(10)}  ${o.lastModified.toISOString()}  ${formatS3Uri(o)}\n`,
-            );
-          io.stderr.write(`${objects.length} objects, ${formatBytes(objects.reduce((sum, o) => sum + o.size, 0))}\n`);
-        }
-        return EXIT.ok;
-      });
+      const objects = await store.list(target);
+      if (json) {
+        io.stdout.write(
+          `${JSON.stringify(
+            objects.map((o) => ({ ...o, uri: formatS3Uri(o), lastModified: o.lastModified.toISOString() })),
+            null,
+            2,
+          )}\n`,
+        );
+      } else {
+        const { renderTable } = load();
+        const columns = [{ title: 'size', align: 'right' as const }, { title: 'modified' }, { title: 'uri' }];
+        const rows = objects.map((o) => [formatBytes(o.size), o.lastModified.toISOString(), formatS3Uri(o)]);
+        if (rows.length > 0) io.stdout.write(`${renderTable(columns, rows).join('\n')}\n`);
+        io.stderr.write(`${objects.length} objects, ${formatBytes(objects.reduce((sum, o) => sum + o.size, 0))}\n`);
+      }
+      return EXIT.ok;
     }
     throw new UsageError(`expected push, versions, diff, pull or ls${sub ? `, got '${sub}'` : ''}`);
   },

@@ -71,6 +71,7 @@ Exit codes: 0 ok / healthy, 1 not healthy, 3 the stack could not be started.`,
     { command: 'fineflow dev down', explanation: 'stop the stack' },
   ],
   json: true,
+  jsonRefusedFor: { logs: 'it follows the servers’ log files as text; `fineflow dev status --json` reports health' },
   options: [],
   async run(args, io) {
     const [sub, ...rest] = args.positionals;
@@ -81,7 +82,7 @@ Exit codes: 0 ok / healthy, 1 not healthy, 3 the stack could not be started.`,
     const endpoints = stackEndpoints(io.env, io.cwd);
     const code = await runStackScript([sub as Subcommand, ...rest], io, json ? io.stderr : io.stdout);
     if (sub === 'logs' || sub === 'down') {
-      if (json) io.stdout.write(`${JSON.stringify({ ok: code === 0 })}\n`);
+      if (json) io.stdout.write(`${JSON.stringify({ ok: code === 0 })}\n`); // only `down`: logs refuses --json
       return code === 0 ? EXIT.ok : EXIT.failure;
     }
     const healthy = code === 0;

@@ -4,6 +4,7 @@
  * at; never what a running or waiting run, a cache entry in use or a registered model's lineage
  * needs (rules: src/retention/gc-plan.ts).
  */
+import type * as TextTableModule from '../../client/text-table';
 import { EXIT, UsageError, type CliCommand } from '../command';
 import type * as RunSupportModule from '../run-support';
 import { parseDuration } from '../../core/spec/durations';
@@ -19,8 +20,10 @@ function load() {
   const m1 = require('../../storage/minio-store') as typeof MinioStoreModule;
   const m2 = require('../../retention/gc') as typeof GcModule;
   const m3 = require('../../client/render') as typeof RenderModule;
+  const mt = require('../../client/text-table') as typeof TextTableModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
+    renderTable: mt.renderTable,
     withRunClient: m0.withRunClient,
     createObjectStoreFromConfig: m1.createObjectStoreFromConfig,
     executeGc: m2.executeGc,
@@ -42,10 +45,16 @@ function durationOption(value: string | undefined, flag: string, fallbackMs: num
 }
 
 function renderPlan(plan: GcPlan, deleted: boolean): string {
-  const { formatBytes } = load();
-  const lines = plan.remove.map(
-    (item) =>
-      `${item.kind.padEnd(12)} ${item.id.padEnd(40)} ${String(item.objects.length).padStart(6)} objects ${formatBytes(item.bytes).padStart(10)}  ${item.reason}`,
+  const { formatBytes, renderTable } = load();
+  const lines = renderTable(
+    [
+      { title: 'kind' },
+      { title: 'id' },
+      { title: 'objects', align: 'right' },
+      { title: 'size', align: 'right' },
+      { title: 'why' },
+    ],
+    plan.remove.map((item) => [item.kind, item.id, String(item.objects.length), formatBytes(item.bytes), item.reason]),
   );
   const verb = deleted ? 'deleted' : 'would delete';
   lines.push(
@@ -89,7 +98,7 @@ export const command: CliCommand = {
       olderThanMs: durationOption(args.values['older-than'], 'older-than', 30 * 86_400_000),
       checkpointsAfterMs: durationOption(args.values['checkpoints-after'], 'checkpoints-after', 86_400_000),
     };
-    return withRunClient(io, 'gc', async ({ config, runs }) => {
+    return withRunClient(io, async ({ config, runs }) => {
       const store = createObjectStoreFromConfig(config);
       const plan = await planCollection(store, config.s3.bucket, runs, policy);
       const deleted = args.flags.yes ? await executeGc(store, plan) : undefined;

@@ -58,7 +58,7 @@ export const command: CliCommand = {
     if (positionalStage !== undefined && args.values.stage !== undefined && positionalStage !== args.values.stage) {
       throw new UsageError(`two stages given: ${positionalStage} and --stage ${args.values.stage}; name one`);
     }
-    return withRunClient(io, 'logs', async ({ config, runs }) => {
+    return withRunClient(io, async ({ config, runs }) => {
       const store = createObjectStoreFromConfig(config);
       const write = (text: string): void => {
         io.stdout.write(text);

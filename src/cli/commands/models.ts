@@ -3,8 +3,9 @@
  * export MODEL --format tfjs|keras|savedmodel --output DIR`: the model registry in the object store
  * (s3://<FINEFLOW_BUCKET>/models/), as register-model writes it, and models as files other runtimes load.
  */
+import type * as TextTableModule from '../../client/text-table';
 import type * as ConfigModule from '../../config';
-import { DependencyUnavailableError, FineflowError, NotFoundError } from '../../core/errors';
+import { NotFoundError } from '../../core/errors';
 import type * as RegistryModule from '../../ml/models/registry';
 import type { ModelCard, ModelDetails } from '../../ml/models/registry';
 import type * as MinioStoreModule from '../../storage/minio-store';
@@ -23,8 +24,10 @@ function load() {
   const m0 = require('../../config') as typeof ConfigModule;
   const m1 = require('../../ml/models/registry') as typeof RegistryModule;
   const m2 = require('../../storage/minio-store') as typeof MinioStoreModule;
+  const mt = require('../../client/text-table') as typeof TextTableModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
+    renderTable: mt.renderTable,
     loadConfig: m0.loadConfig,
     listModels: m1.listModels,
     parseRegistryUri: m1.parseRegistryUri,
@@ -35,13 +38,25 @@ function load() {
   };
 }
 
+/** Rows whose first row is the header, through the CLI's one table renderer. */
 function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  return rows
-    .map((row) =>
-      row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('  '),
+  const [titles = [], ...body] = rows;
+  return load()
+    .renderTable(
+      titles.map((title) => ({ title })),
+      body,
     )
     .join('\n');
+}
+
+/** `    key   value` lines of a model card section. */
+function keyValues(pairs: readonly (readonly [string, string])[]): string[] {
+  const columns = [{ title: '' }, { title: '', separator: '    ' }, { title: '', separator: ' ' }];
+  return load().renderTable(
+    columns,
+    pairs.map(([key, value]) => ['', key, value]),
+    { header: false },
+  );
 }
 
 function aliasesOf(details: { readonly aliases: Readonly<Record<string, number>> }, version: number): string[] {
@@ -71,13 +86,11 @@ function renderCard(card: ModelCard, aliases: readonly string[]): string {
   if (lineage.length)
     lines.push(
       '  lineage',
-      ...lineage.map(
-        ([key, value]) => `    ${key.padEnd(14)} ${typeof value === 'string' ? value : JSON.stringify(value)}`,
-      ),
+      ...keyValues(lineage.map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)])),
     );
   const metrics = Object.entries(card.metrics ?? {});
   if (metrics.length)
-    lines.push('  metrics', ...metrics.map(([key, value]) => `    ${key.padEnd(28)} ${Number(value.toPrecision(4))}`));
+    lines.push('  metrics', ...keyValues(metrics.map(([key, value]) => [key, String(Number(value.toPrecision(4)))])));
   if (card.hyperparameters && Object.keys(card.hyperparameters).length)
     lines.push(`  hyperparameters ${JSON.stringify(card.hyperparameters)}`);
   return lines.join('\n');
@@ -152,21 +165,7 @@ async function withStore(io: CliIo, work: (store: ObjectStore, bucket: string) =
   const { loadConfig, createObjectStoreFromConfig } = load();
   const config = loadConfig(io.env);
   const store = createObjectStoreFromConfig(config);
-  try {
-    return await work(store, config.s3.bucket);
-  } catch (error) {
-    if (error instanceof DependencyUnavailableError) {
-      io.stderr.write(
-        `fineflow models: ${error.message}\nIs MinIO running? Start the local stack with \`fineflow dev up\`, or set FINEFLOW_S3_ENDPOINT.\n`,
-      );
-      return EXIT.unavailable;
-    }
-    if (error instanceof FineflowError && !error.retryable) {
-      io.stderr.write(`fineflow models: ${error.message}\n`);
-      return EXIT.failure;
-    }
-    throw error;
-  }
+  return work(store, config.s3.bucket);
 }
 
 export const command: CliCommand = {

@@ -3,6 +3,7 @@
  * execute: params with their values, stages with defaults applied, topological levels and the
  * DAG. `--json` prints exactly the plan `fineflow submit` sends to the workflow.
  */
+import type * as TextTableModule from '../../client/text-table';
 import { resolve } from 'node:path';
 import type * as SpecModule from '../../spec';
 import type { Diagnostic } from '../../spec';
@@ -27,8 +28,10 @@ function load() {
   const m1 = require('../../spec/read-file') as typeof ReadFileModule;
   const m2 = require('../explain-cache') as typeof ExplainCacheModule;
   const m3 = require('../../spec/stage-types') as typeof StageTypesModule;
+  const mt = require('../../client/text-table') as typeof TextTableModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
+    renderTable: mt.renderTable,
     compilePlan: m0.compilePlan,
     formatDiagnostics: m0.formatDiagnostics,
     formatDuration: m0.formatDuration,
@@ -66,14 +69,15 @@ const PLAN_OPTIONS: readonly OptionSpec[] = [
 ];
 
 function describePlan(plan: Plan, notes: ReadonlyMap<string, string>): string {
-  const { formatDuration, renderDag } = load();
+  const { formatDuration, renderDag, renderTable } = load();
   const lines = [`pipeline ${plan.pipeline.name}${plan.pipeline.description ? ` — ${plan.pipeline.description}` : ''}`];
   if (plan.source) lines.push(`source   ${plan.source}`);
   const params = Object.entries(plan.params);
   if (params.length) {
     lines.push('', 'params:');
-    const width = Math.max(...params.map(([name]) => name.length));
-    for (const [name, p] of params) lines.push(`  ${name.padEnd(width)}  ${JSON.stringify(p.value)}  (${p.type})`);
+    const rows = params.map(([name, p]) => ['', name, JSON.stringify(p.value), `(${p.type})`]);
+    const columns = [{ title: '' }, { title: '' }, { title: '' }, { title: '' }];
+    lines.push(...renderTable(columns, rows, { header: false }));
   }
   if (plan.schedule) lines.push('', `schedule: ${JSON.stringify(plan.schedule)}`);
   for (const t of plan.triggers) lines.push(`trigger:  ${JSON.stringify(t)}`);
@@ -126,8 +130,7 @@ export const command: CliCommand = {
       parsed = readPipelineFile(resolve(io.cwd, file));
     } catch (error) {
       if (error instanceof PipelineFileNotFoundError) {
-        io.stderr.write(`fineflow plan: ${error.message.replace(resolve(io.cwd, file), file)}\n`);
-        return EXIT.usage;
+        throw new UsageError(error.message.replace(resolve(io.cwd, file), file));
       }
       throw error;
     }

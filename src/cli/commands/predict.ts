@@ -7,7 +7,6 @@ import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
 import type * as ConfigModule from '../../config';
-import { DependencyUnavailableError, FineflowError } from '../../core/errors';
 import type * as BackendModule from '../../ml/backend';
 import type * as PredictionInputsModule from '../../ml/predict/prediction-inputs';
 import type { PredictionFormat } from '../../ml/predict/prediction-output';
@@ -145,18 +144,6 @@ async function predict(io: CliIo, request: PredictRequest): Promise<number> {
     predictor.model.dispose();
     if (request.output) io.stderr.write(`${count} predictions written to ${request.output}\n`);
     return EXIT.ok;
-  } catch (error) {
-    if (error instanceof DependencyUnavailableError) {
-      io.stderr.write(
-        `fineflow predict: ${error.message}\nIs MinIO running? (fineflow dev up, or FINEFLOW_S3_ENDPOINT)\n`,
-      );
-      return EXIT.unavailable;
-    }
-    if (error instanceof FineflowError) {
-      io.stderr.write(`fineflow predict: ${error.message}\n`);
-      return EXIT.failure;
-    }
-    throw error;
   } finally {
     if (request.output) {
       (out as NodeJS.WritableStream & { end(): void }).end();

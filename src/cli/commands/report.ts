@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type * as ConfigModule from '../../config';
-import { DependencyUnavailableError, FineflowError, InvalidInputError, NotFoundError } from '../../core/errors';
+import { InvalidInputError, NotFoundError } from '../../core/errors';
 import type * as MinioStoreModule from '../../storage/minio-store';
 import type { ObjectStore } from '../../storage/object-store';
 import { EXIT, UsageError, type CliCommand } from '../command';
@@ -90,32 +90,17 @@ Exit codes: 0 ok, 1 no such report, 2 usage (or several reports and no STAGE), 3
     if (!runId || extra.length > 0) throw new UsageError('give RUN and at most one STAGE');
     const config = loadConfig(io.env);
     const store = createObjectStoreFromConfig(config);
-    try {
-      const reports = await findReports(store, config.s3.bucket, runId, stage);
-      const stages = Object.keys(reports).sort();
-      if (stages.length > 1) {
-        io.stderr.write(
-          `run ${runId} has reports for stages ${stages.join(', ')}; name one: fineflow report ${runId} STAGE\n`,
-        );
-        return EXIT.usage;
-      }
-      const stageId = stages[0] as string;
-      const output = path.resolve(io.cwd, args.values.output ?? `${runId}-${stageId}-report.html`);
-      await writeFile(output, await store.getBytes(reports[stageId] as string));
-      io.stdout.write(args.flags.json ? `${JSON.stringify({ runId, stage: stageId, file: output })}\n` : `${output}\n`);
-      return EXIT.ok;
-    } catch (error) {
-      if (error instanceof DependencyUnavailableError) {
-        io.stderr.write(
-          `fineflow report: ${error.message}\nIs MinIO running? (fineflow dev up, or FINEFLOW_S3_ENDPOINT)\n`,
-        );
-        return EXIT.unavailable;
-      }
-      if (error instanceof FineflowError) {
-        io.stderr.write(`fineflow report: ${error.message}\n`);
-        return EXIT.failure;
-      }
-      throw error;
+    const reports = await findReports(store, config.s3.bucket, runId, stage);
+    const stages = Object.keys(reports).sort();
+    if (stages.length > 1) {
+      throw new UsageError(
+        `run ${runId} has reports for stages ${stages.join(', ')}; name one: fineflow report ${runId} STAGE`,
+      );
     }
+    const stageId = stages[0] as string;
+    const output = path.resolve(io.cwd, args.values.output ?? `${runId}-${stageId}-report.html`);
+    await writeFile(output, await store.getBytes(reports[stageId] as string));
+    io.stdout.write(args.flags.json ? `${JSON.stringify({ runId, stage: stageId, file: output })}\n` : `${output}\n`);
+    return EXIT.ok;
   },
 };

@@ -6,7 +6,7 @@ import type * as RunClientModule from '../../client/run-client';
 import type * as RerunModule from '../../client/rerun';
 import type { RerunStarted } from '../../client/rerun';
 import type * as ConfigModule from '../../config';
-import { DependencyUnavailableError, ensureError, InvalidInputError } from '../../core/errors';
+import { ensureError } from '../../core/errors';
 import { parseSetPairs } from '../../core/run/params';
 import type * as TemporalConnectionModule from '../../client/temporal-connection';
 import type * as MinioStoreModule from '../../storage/minio-store';
@@ -105,24 +105,14 @@ export const command: CliCommand = {
     } catch (error) {
       throw new UsageError(ensureError(error).message);
     }
+    const config = loadConfig(io.env);
+    const client = await connectClient(config.temporal);
     try {
-      const config = loadConfig(io.env);
-      const client = await connectClient(config.temporal);
-      try {
-        const runs = new RunClient(client, { bucket: config.s3.bucket });
-        report(await startRerun(runs, createObjectStoreFromConfig(config), { runId, fromStage, set }), io, json);
-      } finally {
-        await client.connection.close();
-      }
-      return EXIT.ok;
-    } catch (thrown) {
-      const error = ensureError(thrown);
-      if (json)
-        io.stdout.write(
-          `${JSON.stringify({ error: { type: error instanceof InvalidInputError || error instanceof DependencyUnavailableError ? error.type : 'error', message: error.message } })}\n`,
-        );
-      io.stderr.write(`fineflow rerun: ${error.message}\n`);
-      return error instanceof DependencyUnavailableError ? EXIT.unavailable : EXIT.failure;
+      const runs = new RunClient(client, { bucket: config.s3.bucket });
+      report(await startRerun(runs, createObjectStoreFromConfig(config), { runId, fromStage, set }), io, json);
+    } finally {
+      await client.connection.close();
     }
+    return EXIT.ok;
   },
 };

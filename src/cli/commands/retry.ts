@@ -51,7 +51,7 @@ export const command: CliCommand = {
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
-    return withRunClient(io, 'retry', async ({ runs }) => {
+    return withRunClient(io, async ({ runs }) => {
       const result = await runs.retry(runId, {
         ...(args.values.stage ? { stageId: args.values.stage } : {}),
         ...(Object.keys(params).length > 0 ? { params } : {}),

@@ -35,7 +35,7 @@ export const command: CliCommand = {
     if (args.positionals.length > 0) throw new UsageError('runs takes no positional arguments');
     const limit = args.values.limit === undefined ? 50 : Number(args.values.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
-    return withRunClient(io, 'runs', async ({ runs }) => {
+    return withRunClient(io, async ({ runs }) => {
       const list = await runs.list({
         ...(args.values.pipeline ? { pipeline: args.values.pipeline } : {}),
         ...(args.values.status ? { status: args.values.status } : {}),

@@ -3,6 +3,7 @@
  * retraining (a Temporal Schedule per pipeline) and retraining on new data (a durable watcher
  * per `newData` trigger). See docs/scheduling.md.
  */
+import type * as TextTableModule from '../../client/text-table';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -15,7 +16,7 @@ import {
   type ParsedArgs,
 } from '../command';
 import type * as ConfigModule from '../../config';
-import { DependencyUnavailableError, InvalidInputError, ensureError } from '../../core/errors';
+import { ensureError } from '../../core/errors';
 import type * as ScheduleClientModule from '../../schedules/schedule-client';
 import type { ApplyResult, ScheduleDetails, ScheduleListing, ScheduleService } from '../../schedules/schedule-client';
 import type * as TemporalConnectionModule from '../../client/temporal-connection';
@@ -35,8 +36,10 @@ function load() {
   const m3 = require('../../spec/compile') as typeof CompileModule;
   const m4 = require('../../spec/diagnostics') as typeof DiagnosticsModule;
   const m5 = require('../../spec/stage-types') as typeof StageTypesModule;
+  const mt = require('../../client/text-table') as typeof TextTableModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
+    renderTable: mt.renderTable,
     loadConfig: m0.loadConfig,
     ScheduleService: m1.ScheduleService,
     parseOverlapName: m1.parseOverlapName,
@@ -67,8 +70,7 @@ async function compileFile(args: ParsedArgs, io: CliIo, file: string): Promise<P
   try {
     text = await readFile(path.resolve(io.cwd, file), 'utf8');
   } catch (error) {
-    io.stderr.write(`fineflow schedule: cannot read ${file}: ${ensureError(error).message}\n`);
-    return EXIT.usage;
+    throw new UsageError(`cannot read ${file}: ${ensureError(error).message}`);
   }
   const compiled = compilePlan(text, file, { set: args.multi.set ?? [] });
   const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
@@ -114,13 +116,13 @@ function lastRunText(
   return run ? `last run ${run.runId} ${run.result ?? run.status ?? ''}`.trimEnd() : 'no run yet';
 }
 
-function watcherLine(pipeline: string, w: WatcherRow): string {
-  if ('error' in w) return `${pipeline.padEnd(24)} watcher ${w.watcherId}: state unavailable (${w.error})`;
+function watcherLine(w: WatcherRow): string {
+  if ('error' in w) return `watcher ${w.watcherId}: state unavailable (${w.error})`;
   const look = w.lastObservation
     ? `last look ${w.lastObservation.observedAt} (version ${short(w.lastObservation.fingerprint)})`
     : 'no look yet';
   const paused = w.paused ? 'paused ' : 'active ';
-  return `${pipeline.padEnd(24)} ${paused}watcher ${w.path}  applied ${w.appliedAt ?? 'unknown'}  ${look}  queued ${short(w.state.queuedVersion)}  ${lastRunText(w.recentRuns[w.recentRuns.length - 1])}`;
+  return `${paused}watcher ${w.path}  applied ${w.appliedAt ?? 'unknown'}  ${look}  queued ${short(w.state.queuedVersion)}  ${lastRunText(w.recentRuns[w.recentRuns.length - 1])}`;
 }
 
 function listText(
@@ -128,14 +130,18 @@ function listText(
   watchers: readonly { readonly pipeline: string; readonly row: WatcherRow }[],
 ): string {
   if (schedules.length === 0 && watchers.length === 0) return 'no schedules or data watchers\n';
-  const lines = schedules.map((s) => {
+  const rows = schedules.map((s) => {
     const next = s.paused
       ? `paused${s.note ? ` (${s.note})` : ''}, no next run`
       : `active  next ${s.nextRuns[0] ?? 'none'}`;
-    return `${s.pipeline.padEnd(24)} ${next}  applied ${s.appliedAt ?? 'unknown'}  ${lastRunText(s.lastRun)}`;
+    return [s.pipeline, `${next}  applied ${s.appliedAt ?? 'unknown'}  ${lastRunText(s.lastRun)}`];
   });
-  for (const w of watchers) lines.push(watcherLine(w.pipeline, w.row));
-  return `${lines.join('\n')}\n`;
+  for (const w of watchers) rows.push([w.pipeline, watcherLine(w.row)]);
+  const columns = [
+    { title: 'pipeline', minWidth: 24 },
+    { title: '', separator: ' ' },
+  ];
+  return `${load().renderTable(columns, rows, { header: false }).join('\n')}\n`;
 }
 
 function describeText(details: ScheduleDetails): string {
@@ -372,14 +378,6 @@ export const command: CliCommand = {
       const client = await connectClient(config.temporal);
       close = () => client.connection.close();
       return await runSubcommand(sub, args, io, new ScheduleService(client, { bucket: config.s3.bucket }), plan);
-    } catch (thrown) {
-      if (thrown instanceof UsageError) throw thrown;
-      const error = ensureError(thrown);
-      io.stderr.write(`fineflow schedule ${sub}: ${error.message}\n`);
-      if (io.env.FINEFLOW_DEBUG) io.stderr.write(`${error.stack ?? ''}\n`);
-      if (error instanceof DependencyUnavailableError) return EXIT.unavailable;
-      if (error instanceof InvalidInputError) return EXIT.failure;
-      return EXIT.failure;
     } finally {
       await close?.().catch(() => undefined);
     }

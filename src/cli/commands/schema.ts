@@ -7,7 +7,7 @@ import type * as SpecModule from '../../spec';
 import type * as ReferenceDocModule from '../../spec/reference-doc';
 import type * as StageTypesModule from '../../spec/stage-types';
 import type * as GenerateTypesModule from '../../sdk/generate-types';
-import { EXIT, STAGE_MODULE_OPTION, stageModulePaths, type CliCommand } from '../command';
+import { EXIT, STAGE_MODULE_OPTION, UsageError, stageModulePaths, type CliCommand } from '../command';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
 function load() {
@@ -67,16 +67,11 @@ export const command: CliCommand = {
       load();
     const declared = loadStageTypeModules(stageModulePaths(args, io.cwd));
     if (args.flags.typescript) {
-      if (args.flags.json) {
-        io.stderr.write('fineflow schema --typescript prints a TypeScript module; leave out --json\n');
-        return EXIT.usage;
-      }
-      if (declared.length === 0) {
-        io.stderr.write(
-          'fineflow schema --typescript needs --stage-module PATH: the built-in stage types are typed by the package itself (StageInputs, StageInputValues)\n',
+      if (args.flags.json) throw new UsageError('--typescript prints a TypeScript module; leave out --json');
+      if (declared.length === 0)
+        throw new UsageError(
+          '--typescript needs --stage-module PATH: the built-in stage types are typed by the package itself (StageInputs, StageInputValues)',
         );
-        return EXIT.usage;
-      }
       io.stdout.write(generateStageIoTypes(declared, { target: 'package' }));
       return EXIT.ok;
     }

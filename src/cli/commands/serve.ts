@@ -4,7 +4,6 @@
  * the same scoring code as `fineflow predict`.
  */
 import type * as ConfigModule from '../../config';
-import { DependencyUnavailableError, ensureError } from '../../core/errors';
 import type * as BackendModule from '../../ml/backend';
 import type * as PredictorModule from '../../ml/predict/predictor';
 import type * as OutboundModule from '../../security/outbound';
@@ -117,43 +116,37 @@ Exit codes: 0 stopped, 1 could not start (bad model, port in use), 2 usage, 3 Mi
     const port = portOf(args.values.port);
     const maxBatch = wholeNumber('max-batch', args.values['max-batch'], 256, PREDICT_LIMITS.maxBatchSize);
     const maxBodyMb = wholeNumber('max-body-mb', args.values['max-body-mb'], 16, 1024);
+    const config = loadConfig(io.env);
+    const store = createObjectStoreFromConfig(config);
+    const outbound = createOutboundPolicy(config.outbound);
+    const { tf } = loadTf({ preference: config.tfBackend });
+    const started = Date.now();
+    const predictor = loadPredictor(tf, store, model, { registryBucket: config.s3.bucket, outbound });
+    const server = await startPredictServer(predictor, {
+      host: args.values.host ?? '127.0.0.1',
+      port,
+      ...(config.serve.token ? { token: config.serve.token } : {}),
+      maxBodyBytes: maxBodyMb * 1024 * 1024,
+      limits: { maxBatch },
+    });
+    io.stderr.write(`fineflow serve: ${server.url} (loading ${model}…)\n`);
     try {
-      const config = loadConfig(io.env);
-      const store = createObjectStoreFromConfig(config);
-      const outbound = createOutboundPolicy(config.outbound);
-      const { tf } = loadTf({ preference: config.tfBackend });
-      const started = Date.now();
-      const predictor = loadPredictor(tf, store, model, { registryBucket: config.s3.bucket, outbound });
-      const server = await startPredictServer(predictor, {
-        host: args.values.host ?? '127.0.0.1',
-        port,
-        ...(config.serve.token ? { token: config.serve.token } : {}),
-        maxBodyBytes: maxBodyMb * 1024 * 1024,
-        limits: { maxBatch },
-      });
-      io.stderr.write(`fineflow serve: ${server.url} (loading ${model}…)\n`);
-      try {
-        await server.ready;
-      } catch (error) {
-        await server.close();
-        throw error;
-      }
-      const loaded = await predictor;
-      io.stdout.write(
-        `fineflow serve: ${model} ready at ${server.url}/predict in ${((Date.now() - started) / 1000).toFixed(1)} s` +
-          ` (classes ${loaded.classes.join(', ')})${config.serve.token ? ' (token required)' : ''}\n`,
-      );
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await server.ready;
+    } catch (error) {
       await server.close();
-      loaded.model.dispose();
-      return EXIT.ok;
-    } catch (thrown) {
-      const error = ensureError(thrown);
-      io.stderr.write(`${error.message.startsWith('fineflow serve') ? '' : 'fineflow serve: '}${error.message}\n`);
-      return error instanceof DependencyUnavailableError ? EXIT.unavailable : EXIT.failure;
+      throw error;
     }
+    const loaded = await predictor;
+    io.stdout.write(
+      `fineflow serve: ${model} ready at ${server.url}/predict in ${((Date.now() - started) / 1000).toFixed(1)} s` +
+        ` (classes ${loaded.classes.join(', ')})${config.serve.token ? ' (token required)' : ''}\n`,
+    );
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await server.close();
+    loaded.model.dispose();
+    return EXIT.ok;
   },
 };

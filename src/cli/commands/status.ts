@@ -69,7 +69,7 @@ export const command: CliCommand = {
     } = load();
     const [runId, ...extra] = args.positionals;
     if (!runId || extra.length > 0) throw new UsageError('expected exactly one RUN id');
-    return withRunClient(io, 'status', async ({ config, runs }) => {
+    return withRunClient(io, async ({ config, runs }) => {
       if (args.flags.watch && !args.flags.json)
         return exitCodeForRun(await followRun(runs, runId, io, { sections: sweepSections(runs, config) }));
       const state = args.flags.watch

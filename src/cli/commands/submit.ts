@@ -112,7 +112,7 @@ export const command: CliCommand = {
     const controlPool = args.values['control-pool'];
     if (controlPool !== undefined && !/^[a-z][a-z0-9-]*$/.test(controlPool))
       throw new UsageError(`--control-pool ${controlPool}: use lower-case letters, digits and dashes`);
-    return withRunClient(io, 'submit', async ({ runs: defaultRuns, config }) => {
+    return withRunClient(io, async ({ runs: defaultRuns, config }) => {
       const runs = controlPool
         ? new RunClient(defaultRuns.client, {
             bucket: config.s3.bucket,

@@ -4,7 +4,6 @@
  */
 import type * as RunClientModule from '../../client/run-client';
 import type * as ConfigModule from '../../config';
-import { DependencyUnavailableError, ensureError } from '../../core/errors';
 import type * as ScheduleClientModule from '../../schedules/schedule-client';
 import type * as TemporalConnectionModule from '../../client/temporal-connection';
 import type * as MinioStoreModule from '../../storage/minio-store';
@@ -73,40 +72,34 @@ export const command: CliCommand = {
     const port = args.values.port === undefined ? DEFAULT_UI_PORT : Number(args.values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw new UsageError(`--port ${args.values.port}: expected a port number 0-65535`);
-    try {
-      const config = loadConfig(io.env);
-      const client = await connectClient(config.temporal);
-      const token = args.values.token ?? config.ui.token;
-      const ui = await startUiServer(
-        {
-          runs: new RunClient(client, { bucket: config.s3.bucket }),
-          store: createObjectStoreFromConfig(config),
-          bucket: config.s3.bucket,
-          schedules: new ScheduleService(client, { bucket: config.s3.bucket }),
-          namespace: config.temporal.namespace,
-          ...(config.ui.temporalUiUrl ? { temporalUiUrl: config.ui.temporalUiUrl } : {}),
-        },
-        {
-          host: args.values.host ?? '127.0.0.1',
-          port,
-          readOnly: args.flags['read-only'] === true,
-          ...(token ? { token } : {}),
-        },
-      );
-      io.stdout.write(
-        `fineflow ui: ${ui.url}${args.flags['read-only'] ? ' (read-only)' : ''}${token ? ' (token required)' : ''}\n`,
-      );
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
-      await ui.close();
-      await client.connection.close();
-      return EXIT.ok;
-    } catch (thrown) {
-      const error = ensureError(thrown);
-      io.stderr.write(`${error.message.startsWith('fineflow ui') ? '' : 'fineflow ui: '}${error.message}\n`);
-      return error instanceof DependencyUnavailableError ? EXIT.unavailable : EXIT.failure;
-    }
+    const config = loadConfig(io.env);
+    const client = await connectClient(config.temporal);
+    const token = args.values.token ?? config.ui.token;
+    const ui = await startUiServer(
+      {
+        runs: new RunClient(client, { bucket: config.s3.bucket }),
+        store: createObjectStoreFromConfig(config),
+        bucket: config.s3.bucket,
+        schedules: new ScheduleService(client, { bucket: config.s3.bucket }),
+        namespace: config.temporal.namespace,
+        ...(config.ui.temporalUiUrl ? { temporalUiUrl: config.ui.temporalUiUrl } : {}),
+      },
+      {
+        host: args.values.host ?? '127.0.0.1',
+        port,
+        readOnly: args.flags['read-only'] === true,
+        ...(token ? { token } : {}),
+      },
+    );
+    io.stdout.write(
+      `fineflow ui: ${ui.url}${args.flags['read-only'] ? ' (read-only)' : ''}${token ? ' (token required)' : ''}\n`,
+    );
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await ui.close();
+    await client.connection.close();
+    return EXIT.ok;
   },
 };

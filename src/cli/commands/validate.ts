@@ -62,8 +62,7 @@ export const command: CliCommand = {
         parsed = readPipelineFile(resolve(io.cwd, file));
       } catch (error) {
         if (error instanceof PipelineFileNotFoundError) {
-          io.stderr.write(`fineflow validate: ${error.message.replace(resolve(io.cwd, file), file)}\n`);
-          return EXIT.usage;
+          throw new UsageError(error.message.replace(resolve(io.cwd, file), file));
         }
         throw error;
       }

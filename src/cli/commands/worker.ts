@@ -7,7 +7,7 @@ import type * as ConfigModule from '../../config';
 import type * as MetricsModule from '../../observability/metrics';
 import type * as MetricsServerModule from '../../observability/metrics-server';
 import type { RunningMetricsServer, WorkerHealth } from '../../observability/metrics-server';
-import { DependencyUnavailableError, ensureError } from '../../core/errors';
+import { ensureError } from '../../core/errors';
 import { parseDuration } from '../../core/spec/durations';
 import { describeResources, type WorkerCapacity } from '../../core/spec/resources';
 import type * as RunWorkerModule from '../../worker/run-worker';
@@ -276,10 +276,6 @@ export const command: CliCommand = {
           : `worker stopped: pool ${pool}\n`,
       );
       return EXIT.ok;
-    } catch (thrown) {
-      const error = ensureError(thrown);
-      io.stderr.write(`fineflow worker: ${error.message}\n`);
-      return error instanceof DependencyUnavailableError ? EXIT.unavailable : EXIT.failure;
     } finally {
       stopHealthFile();
       await metricsServer?.close();

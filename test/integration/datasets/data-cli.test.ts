@@ -60,11 +60,10 @@ it(
 
     const listed = await fineflow('data', 'versions', prefix);
     assert.equal(listed.code, 0, listed.stderr);
+    const [titles, ...rows] = listed.stdout.trim().split('\n');
+    assert.match(titles ?? '', /^version\s+created\s+objects\s+size\s+by$/);
     assert.deepEqual(
-      listed.stdout
-        .trim()
-        .split('\n')
-        .map((line) => line.split(/\s+/)[0]),
+      rows.map((line) => line.split(/\s+/)[0]),
       [versionA, second.version],
     );
 
