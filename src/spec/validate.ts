@@ -816,23 +816,57 @@ export function validatePipeline(
   checkSchedule(checker, root);
 
   // Pass 1: stage ids and types (of `stages:` and `finally:`), so references can be checked in any order.
-  const stageContexts = new Map<string, StageContext>();
+  const sections = stageSections(checker, root);
+  // Bounded work: nothing more is checked per stage for a pipeline that can never run.
+  if (!sections) return finish();
+  const stageContexts = collectStageContexts(checker, sections, types);
+  const scope: Scope = {
+    params: new Map(params.map((p) => [p.name, p])),
+    stages: stageContexts,
+    usedParams: new Set(),
+    secrets: checkSecrets(checker, root),
+    usedSecrets: new Set(),
+  };
+  checkExpressionsOutsideStages(checker, scope, pendingOutside);
+
+  // Pass 2: each stage's inputs, needs, condition and settings.
+  const stages = [...stageContexts.values()].map((ctx) =>
+    validateStage(checker, scope, ctx, defaultsNode, parsed.lines.position(ctx.keySpan.offset).line),
+  );
+  const deps = stageGraph(checker, stageContexts);
+  checkUnusedNames(checker, params, scope);
+  checkParamDefaults(checker, params, stages);
+  return finish(validatedPipeline(root, { params, defaultsNode, stages, deps, scope }));
+}
+
+/** `stages:` and `finally:`, or undefined (reported) when together they hold more than MAX_STAGES stages. */
+function stageSections(
+  checker: Checker,
+  root: LocatedMap,
+): { readonly section: StageSection; readonly node: LocatedMap | undefined }[] | undefined {
   const sections = (['stages', 'finally'] as const).map((section) => ({
     section,
     node: mapAt(entry(root, section)?.value),
   }));
   const stageCount = sections.reduce((sum, { node }) => sum + (node?.entries.length ?? 0), 0);
-  if (stageCount > MAX_STAGES) {
-    // Bounded work: nothing more is checked per stage for a pipeline that can never run.
-    checker.error(
-      'too-many-stages',
-      'stages',
-      entry(root, 'stages')?.keySpan ?? root.span,
-      `the pipeline has ${stageCount} stages; at most ${MAX_STAGES} are allowed`,
-      MAX_STAGES_HINT,
-    );
-    return finish();
-  }
+  if (stageCount <= MAX_STAGES) return sections;
+  checker.error(
+    'too-many-stages',
+    'stages',
+    entry(root, 'stages')?.keySpan ?? root.span,
+    `the pipeline has ${stageCount} stages; at most ${MAX_STAGES} are allowed`,
+    MAX_STAGES_HINT,
+  );
+  return undefined;
+}
+
+/** Pass 1 of {@link validatePipeline}: every stage's id, section and type, so references resolve in any order. */
+function collectStageContexts(
+  checker: Checker,
+  sections: readonly { readonly section: StageSection; readonly node: LocatedMap | undefined }[],
+  types: ReturnType<typeof stageTypeLookup>,
+): Map<string, StageContext> {
+  const stageContexts = new Map<string, StageContext>();
   for (const { section, node: sectionNode } of sections)
     for (const e of sectionNode?.entries ?? []) {
       const path = joinPath(section, e.key);
@@ -882,16 +916,18 @@ export function validatePipeline(
         ...fanOutShape(e.value),
       });
     }
-  const scope: Scope = {
-    params: new Map(params.map((p) => [p.name, p])),
-    stages: stageContexts,
-    usedParams: new Set(),
-    secrets: checkSecrets(checker, root),
-    usedSecrets: new Set(),
-  };
+  return stageContexts;
+}
 
-  // Expressions outside stage inputs: `when` is handled per stage; triggers may use params.
-  for (const { scalar, path } of pendingOutside) {
+/** `${{ }}` outside stage inputs: fan-out lists and trigger paths may have them; everywhere else is an error. */
+function checkExpressionsOutsideStages(
+  checker: Checker,
+  scope: Scope,
+  pending: readonly { readonly scalar: LocatedNode & { kind: 'scalar' }; readonly path: string }[],
+): void {
+  const stageContexts = scope.stages;
+  // `when` is handled per stage; triggers may use params.
+  for (const { scalar, path } of pending) {
     if (/^(?:stages|finally)\.[^.]+\.when$/.test(path) || /^(?:stages|finally)\["[^"]*"\]\.when$/.test(path)) continue;
     const parts = parseExpressionString(checker, scalar, path);
     if (!parts) continue;
@@ -914,212 +950,253 @@ export function validatePipeline(
       'expressions are allowed in stage `with`, `when` and trigger paths; use a literal here',
     );
   }
+}
 
-  // Pass 2: each stage's inputs, needs, condition and settings.
-  const stages: ValidatedStage[] = [];
-  for (const ctx of stageContexts.values()) {
-    const path = joinPath(ctx.section, ctx.id);
-    const withEntry = entry(ctx.node, 'with');
-    const withNode = withEntry?.value;
-    if (ctx.type) {
-      const type = ctx.type;
-      const target =
-        withNode?.kind === 'map'
-          ? withNode
-          : withNode === undefined || (withNode.kind === 'scalar' && withNode.value === null)
-            ? ({ kind: 'map', entries: [], span: ctx.keySpan } as LocatedMap)
-            : undefined;
-      if (target) {
-        const issues = checkValue(target, type.inputs, joinPath(path, 'with'), (scalar, schema, valuePath) => {
-          const parts = parseExpressionString(checker, scalar, valuePath);
-          if (!parts) return;
-          for (const part of parts) {
-            if (part.kind === 'expression')
-              ctx.withRefs.push(
-                ...checkReferences(checker, scope, part.node, scalar, part.offset, valuePath, 'with', ctx.id),
-              );
-          }
-          const whole = wholeExpression(parts);
-          if (!checkSecretUse(checker, scalar, parts, schema, valuePath, type)) return;
-          const produced = whole
-            ? expressionType(whole.node, scope)
-            : { type: 'string' as OutputType, what: 'an interpolated string' };
-          if (!acceptsOutputType(schema, produced.type)) {
-            checker.error(
-              'wrong-type',
-              valuePath,
-              scalar.span,
-              `${valuePath} must be ${describeSchema(schema)}, but ${produced.what} is ${typeArticle(produced.type)}`,
-              whole
-                ? 'reference a value of the right type'
-                : 'use a single ${{ }} expression as the whole value to keep its type',
-            );
-          }
-        });
-        const missingTarget = withEntry ? undefined : ctx.keySpan;
-        for (const issue of issues) {
-          const codes = issue.depth === 0 ? { 'unknown-key': 'unknown-input', 'missing-key': 'missing-input' } : {};
-          checker.issue(
-            missingTarget && issue.code === 'missing-key'
-              ? {
-                  ...issue,
-                  span: missingTarget,
-                  hint: `${issue.hint ?? ''}${issue.hint ? ' ' : ''}under \`with:\``.trim(),
-                }
-              : issue,
-            codes,
-          );
-        }
-        if (issues.length === 0 && type.checkInputs) {
-          let problems: ReturnType<NonNullable<StageTypeDefinition['checkInputs']>> = [];
-          try {
-            problems = type.checkInputs(toJson(target) as JsonObject);
-          } catch (error) {
-            checker.error(
-              'invalid-input',
-              joinPath(path, 'with'),
-              target.span,
-              `stage type ${type.name} failed to check its inputs: ${error instanceof Error ? error.message : String(error)}`,
-            );
-          }
-          for (const problem of problems) {
-            checker.error(
-              problem.code ?? 'invalid-input',
-              // problem.path is already a dotted path inside `with` (split.train, space.lr.choice[0]).
-              problem.path
-                ? `${joinPath(path, 'with')}${problem.path.startsWith('[') ? '' : '.'}${problem.path}`
-                : joinPath(path, 'with'),
-              spanAtPath(target, problem.path),
-              problem.message,
-              problem.hint,
-            );
-          }
-        }
-      }
-    } else if (withNode?.kind === 'map') {
-      // Unknown type: still collect references so the graph and unused-param checks are right.
-      checkValue(withNode, { type: 'any' }, joinPath(path, 'with'), (scalar, _schema, valuePath) => {
-        const parts = parseExpressionString(checker, scalar, valuePath);
-        for (const part of parts ?? [])
-          if (part.kind === 'expression')
-            ctx.withRefs.push(
-              ...checkReferences(checker, scope, part.node, scalar, part.offset, valuePath, 'with', ctx.id),
-            );
-      });
-    }
-
-    const needsNode = entry(ctx.node, 'needs')?.value;
-    const needsItems =
-      needsNode?.kind === 'seq'
-        ? needsNode.items.map((item, i) => ({ item, path: `${path}.needs[${i}]` }))
-        : needsNode
-          ? [{ item: needsNode, path: `${path}.needs` }]
-          : [];
-    const seenNeeds = new Set<string>();
-    for (const { item, path: needPath } of needsItems) {
-      const target = stringAt(item);
-      if (target === undefined) continue;
-      if (seenNeeds.has(target)) {
-        checker.report(
-          'warning',
-          'duplicate-needs',
-          needPath,
-          item.span,
-          `\`${target}\` is listed twice in needs`,
-          'remove the repetition',
-        );
-        continue;
-      }
-      seenNeeds.add(target);
-      if (target === ctx.id) {
-        checker.error(
-          'dependency-cycle',
-          needPath,
-          item.span,
-          `dependency cycle: ${ctx.id} -> ${ctx.id}`,
-          'a stage cannot wait for itself; remove it from `needs`',
-        );
-      } else if (!stageContexts.has(target)) {
-        const near = closest(target, stageContexts.keys());
-        checker.error(
-          'unknown-needs',
-          needPath,
-          item.span,
-          `needs \`${target}\`, which is not a stage`,
-          near ? `did you mean \`${near}\`?` : `stages are: ${[...stageContexts.keys()].join(', ')}`,
-        );
-      } else if (ctx.section === 'stages' && stageContexts.get(target)?.section === 'finally') {
-        checker.error(
-          'finally-stage-referenced',
-          needPath,
-          item.span,
-          `needs \`${target}\`, a \`finally:\` stage, which runs only after every other stage`,
-          `move \`${ctx.id}\` under \`finally:\` too, or remove \`${target}\` from its needs`,
-        );
-      } else ctx.explicitNeeds.push({ id: target, span: item.span });
-    }
-
-    const whenNode = entry(ctx.node, 'when')?.value;
-    let when: string | undefined;
-    if (whenNode?.kind === 'scalar' && typeof whenNode.value === 'string') {
-      when = whenNode.value;
-      try {
-        const node = parseCondition(whenNode.value);
-        const wholeOffset = hasExpression(whenNode.value) ? whenNode.value.indexOf('${{') + 3 : 0;
-        ctx.whenRefs.push(
-          ...checkReferences(checker, scope, node, whenNode, wholeOffset, `${path}.when`, 'when', ctx.id),
-        );
-      } catch (error) {
-        if (!(error instanceof ExpressionSyntaxError)) throw error;
-        const offset = checker.charOffset(whenNode, error.offset);
-        checker.error(
-          'bad-expression',
-          `${path}.when`,
-          { offset, end: offset + 1 },
-          `bad condition: ${error.message}`,
-          error.hint ??
-            'write e.g. ${{ stages.evaluate.outputs.passed }} or ${{ params.x > 1 and stages.a.outputs.ok }}',
-        );
-      }
-    } else if (whenNode?.kind === 'scalar' && typeof whenNode.value === 'boolean') {
-      when = String(whenNode.value);
-    }
-
-    checkSettings(checker, ctx.node, path, defaultsNode);
-
-    const settings: Record<string, JsonValue> = {};
-    for (const key of STAGE_SETTING_KEYS) {
-      const node = entry(ctx.node, key)?.value;
-      if (node) settings[key] = toJson(node);
-    }
-    const description = stringAt(entry(ctx.node, 'description')?.value);
-    const fanOut = checkFanOutSettings(checker, ctx, path);
-    const onFailure = entry(ctx.node, 'onFailure');
-    if (ctx.section === 'finally' && onFailure && stringAt(onFailure.value) === 'pause')
-      checker.error(
-        'finally-on-failure-pause',
-        `${path}.onFailure`,
-        onFailure.value.span,
-        'a `finally:` stage cannot pause for `fineflow retry`: the run is over when it runs',
-        'remove `onFailure` (a failed finally stage fails the run), or retry it with `retry: {maxAttempts: …}`',
+/** A stage's `with:` against its type's schema, collecting the stages its expressions reference. */
+function checkStageWith(checker: Checker, scope: Scope, ctx: StageContext, path: string): void {
+  const withEntry = entry(ctx.node, 'with');
+  const withNode = withEntry?.value;
+  if (ctx.type) {
+    const type = ctx.type;
+    const target =
+      withNode?.kind === 'map'
+        ? withNode
+        : withNode === undefined || (withNode.kind === 'scalar' && withNode.value === null)
+          ? ({ kind: 'map', entries: [], span: ctx.keySpan } as LocatedMap)
+          : undefined;
+    if (!target) return;
+    const issues = checkValue(target, type.inputs, joinPath(path, 'with'), (scalar, schema, valuePath) =>
+      checkWithExpression(checker, scope, ctx, type, { scalar, schema, path: valuePath }),
+    );
+    const missingTarget = withEntry ? undefined : ctx.keySpan;
+    for (const issue of issues) {
+      const codes = issue.depth === 0 ? { 'unknown-key': 'unknown-input', 'missing-key': 'missing-input' } : {};
+      checker.issue(
+        missingTarget && issue.code === 'missing-key'
+          ? {
+              ...issue,
+              span: missingTarget,
+              hint: `${issue.hint ?? ''}${issue.hint ? ' ' : ''}under \`with:\``.trim(),
+            }
+          : issue,
+        codes,
       );
-    stages.push({
-      id: ctx.id,
-      ...(ctx.section === 'finally' ? { finally: true as const } : {}),
-      uses: stringAt(entry(ctx.node, 'uses')?.value) ?? '',
-      ...(ctx.type ? { type: ctx.type } : {}),
-      with: withNode?.kind === 'map' ? (toJson(withNode) as JsonObject) : {},
-      dependsOn: [],
-      ...(when !== undefined ? { when } : {}),
-      settings,
-      ...(fanOut ? { fanOut } : {}),
-      ...(description ? { description } : {}),
-      span: ctx.keySpan,
-      line: parsed.lines.position(ctx.keySpan.offset).line,
+    }
+    if (issues.length === 0) checkCrossInputProblems(checker, type, target, path);
+  } else if (withNode?.kind === 'map') {
+    // Unknown type: still collect references so the graph and unused-param checks are right.
+    checkValue(withNode, { type: 'any' }, joinPath(path, 'with'), (scalar, _schema, valuePath) => {
+      const parts = parseExpressionString(checker, scalar, valuePath);
+      for (const part of parts ?? [])
+        if (part.kind === 'expression')
+          ctx.withRefs.push(
+            ...checkReferences(checker, scope, part.node, scalar, part.offset, valuePath, 'with', ctx.id),
+          );
     });
   }
+}
 
-  // The graph: explicit needs and input references form the edges; a `when` may only look upstream.
+/** One `${{ }}` value in `with:`: its references, secret use, and that its type fits the input's schema. */
+function checkWithExpression(
+  checker: Checker,
+  scope: Scope,
+  ctx: StageContext,
+  type: StageTypeDefinition,
+  value: { readonly scalar: LocatedNode & { kind: 'scalar' }; readonly schema: InputSchema; readonly path: string },
+): void {
+  const { scalar, schema, path: valuePath } = value;
+  const parts = parseExpressionString(checker, scalar, valuePath);
+  if (!parts) return;
+  for (const part of parts) {
+    if (part.kind === 'expression')
+      ctx.withRefs.push(...checkReferences(checker, scope, part.node, scalar, part.offset, valuePath, 'with', ctx.id));
+  }
+  const whole = wholeExpression(parts);
+  if (!checkSecretUse(checker, scalar, parts, schema, valuePath, type)) return;
+  const produced = whole
+    ? expressionType(whole.node, scope)
+    : { type: 'string' as OutputType, what: 'an interpolated string' };
+  if (!acceptsOutputType(schema, produced.type)) {
+    checker.error(
+      'wrong-type',
+      valuePath,
+      scalar.span,
+      `${valuePath} must be ${describeSchema(schema)}, but ${produced.what} is ${typeArticle(produced.type)}`,
+      whole
+        ? 'reference a value of the right type'
+        : 'use a single ${{ }} expression as the whole value to keep its type',
+    );
+  }
+}
+
+/** The stage type's own checks across several inputs (`checkInputs`), once the schema check passed. */
+function checkCrossInputProblems(checker: Checker, type: StageTypeDefinition, target: LocatedMap, path: string): void {
+  if (!type.checkInputs) return;
+  let problems: ReturnType<NonNullable<StageTypeDefinition['checkInputs']>> = [];
+  try {
+    problems = type.checkInputs(toJson(target) as JsonObject);
+  } catch (error) {
+    checker.error(
+      'invalid-input',
+      joinPath(path, 'with'),
+      target.span,
+      `stage type ${type.name} failed to check its inputs: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  for (const problem of problems) {
+    checker.error(
+      problem.code ?? 'invalid-input',
+      // problem.path is already a dotted path inside `with` (split.train, space.lr.choice[0]).
+      problem.path
+        ? `${joinPath(path, 'with')}${problem.path.startsWith('[') ? '' : '.'}${problem.path}`
+        : joinPath(path, 'with'),
+      spanAtPath(target, problem.path),
+      problem.message,
+      problem.hint,
+    );
+  }
+}
+
+/** A stage's `needs:`: known stages, no repeats, no self-need, no `finally:` stage from `stages:`. */
+function checkNeeds(
+  checker: Checker,
+  ctx: StageContext,
+  path: string,
+  stageContexts: ReadonlyMap<string, StageContext>,
+): void {
+  const needsNode = entry(ctx.node, 'needs')?.value;
+  const needsItems =
+    needsNode?.kind === 'seq'
+      ? needsNode.items.map((item, i) => ({ item, path: `${path}.needs[${i}]` }))
+      : needsNode
+        ? [{ item: needsNode, path: `${path}.needs` }]
+        : [];
+  const seenNeeds = new Set<string>();
+  for (const { item, path: needPath } of needsItems) {
+    const target = stringAt(item);
+    if (target === undefined) continue;
+    if (seenNeeds.has(target)) {
+      checker.report(
+        'warning',
+        'duplicate-needs',
+        needPath,
+        item.span,
+        `\`${target}\` is listed twice in needs`,
+        'remove the repetition',
+      );
+      continue;
+    }
+    seenNeeds.add(target);
+    if (target === ctx.id) {
+      checker.error(
+        'dependency-cycle',
+        needPath,
+        item.span,
+        `dependency cycle: ${ctx.id} -> ${ctx.id}`,
+        'a stage cannot wait for itself; remove it from `needs`',
+      );
+    } else if (!stageContexts.has(target)) {
+      const near = closest(target, stageContexts.keys());
+      checker.error(
+        'unknown-needs',
+        needPath,
+        item.span,
+        `needs \`${target}\`, which is not a stage`,
+        near ? `did you mean \`${near}\`?` : `stages are: ${[...stageContexts.keys()].join(', ')}`,
+      );
+    } else if (ctx.section === 'stages' && stageContexts.get(target)?.section === 'finally') {
+      checker.error(
+        'finally-stage-referenced',
+        needPath,
+        item.span,
+        `needs \`${target}\`, a \`finally:\` stage, which runs only after every other stage`,
+        `move \`${ctx.id}\` under \`finally:\` too, or remove \`${target}\` from its needs`,
+      );
+    } else ctx.explicitNeeds.push({ id: target, span: item.span });
+  }
+}
+
+/** A stage's `when:` condition (its references checked); the condition text, or undefined without one. */
+function checkWhen(checker: Checker, scope: Scope, ctx: StageContext, path: string): string | undefined {
+  const whenNode = entry(ctx.node, 'when')?.value;
+  let when: string | undefined;
+  if (whenNode?.kind === 'scalar' && typeof whenNode.value === 'string') {
+    when = whenNode.value;
+    try {
+      const node = parseCondition(whenNode.value);
+      const wholeOffset = hasExpression(whenNode.value) ? whenNode.value.indexOf('${{') + 3 : 0;
+      ctx.whenRefs.push(
+        ...checkReferences(checker, scope, node, whenNode, wholeOffset, `${path}.when`, 'when', ctx.id),
+      );
+    } catch (error) {
+      if (!(error instanceof ExpressionSyntaxError)) throw error;
+      const offset = checker.charOffset(whenNode, error.offset);
+      checker.error(
+        'bad-expression',
+        `${path}.when`,
+        { offset, end: offset + 1 },
+        `bad condition: ${error.message}`,
+        error.hint ?? 'write e.g. ${{ stages.evaluate.outputs.passed }} or ${{ params.x > 1 and stages.a.outputs.ok }}',
+      );
+    }
+  } else if (whenNode?.kind === 'scalar' && typeof whenNode.value === 'boolean') {
+    when = String(whenNode.value);
+  }
+  return when;
+}
+
+/** Pass 2 of {@link validatePipeline} for one stage: inputs, needs, condition and settings. */
+function validateStage(
+  checker: Checker,
+  scope: Scope,
+  ctx: StageContext,
+  defaultsNode: LocatedMap | undefined,
+  line: number,
+): ValidatedStage {
+  const path = joinPath(ctx.section, ctx.id);
+  const withNode = entry(ctx.node, 'with')?.value;
+  checkStageWith(checker, scope, ctx, path);
+  checkNeeds(checker, ctx, path, scope.stages);
+  const when = checkWhen(checker, scope, ctx, path);
+  checkSettings(checker, ctx.node, path, defaultsNode);
+
+  const settings: Record<string, JsonValue> = {};
+  for (const key of STAGE_SETTING_KEYS) {
+    const node = entry(ctx.node, key)?.value;
+    if (node) settings[key] = toJson(node);
+  }
+  const description = stringAt(entry(ctx.node, 'description')?.value);
+  const fanOut = checkFanOutSettings(checker, ctx, path);
+  const onFailure = entry(ctx.node, 'onFailure');
+  if (ctx.section === 'finally' && onFailure && stringAt(onFailure.value) === 'pause')
+    checker.error(
+      'finally-on-failure-pause',
+      `${path}.onFailure`,
+      onFailure.value.span,
+      'a `finally:` stage cannot pause for `fineflow retry`: the run is over when it runs',
+      'remove `onFailure` (a failed finally stage fails the run), or retry it with `retry: {maxAttempts: …}`',
+    );
+  return {
+    id: ctx.id,
+    ...(ctx.section === 'finally' ? { finally: true as const } : {}),
+    uses: stringAt(entry(ctx.node, 'uses')?.value) ?? '',
+    ...(ctx.type ? { type: ctx.type } : {}),
+    with: withNode?.kind === 'map' ? (toJson(withNode) as JsonObject) : {},
+    dependsOn: [],
+    ...(when !== undefined ? { when } : {}),
+    settings,
+    ...(fanOut ? { fanOut } : {}),
+    ...(description ? { description } : {}),
+    span: ctx.keySpan,
+    line,
+  };
+}
+
+/**
+ * The graph: explicit needs and input references form the edges; a `when` may only look upstream.
+ * Reports cycles; returns each stage's dependencies.
+ */
+function stageGraph(checker: Checker, stageContexts: ReadonlyMap<string, StageContext>): Map<string, string[]> {
   const deps = new Map<string, string[]>();
   const edgeSpans = new Map<string, Span>();
   for (const ctx of stageContexts.values()) {
@@ -1166,8 +1243,11 @@ export function validatePipeline(
       `break the cycle: remove one of these needs or references (${from} waits for ${to})`,
     );
   }
+  return deps;
+}
 
-  // Unused params, counting trigger paths (checked above) and everything referenced.
+/** Params and secrets declared but never used (warnings), counting trigger paths and every reference. */
+function checkUnusedNames(checker: Checker, params: readonly ValidatedParam[], scope: Scope): void {
   for (const p of params) {
     if (!scope.usedParams.has(p.name)) {
       checker.report(
@@ -1192,9 +1272,20 @@ export function validatePipeline(
         `use it as \${{ secrets.${name} }} in a secret input, or remove it`,
       );
   }
+}
 
-  checkParamDefaults(checker, params, stages);
-
+/** The validated pipeline: metadata, params, defaults, stages with their sorted dependencies. */
+function validatedPipeline(
+  root: LocatedMap,
+  parts: {
+    readonly params: readonly ValidatedParam[];
+    readonly defaultsNode: LocatedMap | undefined;
+    readonly stages: readonly ValidatedStage[];
+    readonly deps: ReadonlyMap<string, readonly string[]>;
+    readonly scope: Scope;
+  },
+): ValidatedPipeline {
+  const { params, defaultsNode, stages, deps, scope } = parts;
   const metadata = mapAt(entry(root, 'metadata')?.value);
   const labelsNode = metadata ? mapAt(entry(metadata, 'labels')?.value) : undefined;
   const description = metadata ? stringAt(entry(metadata, 'description')?.value) : undefined;
@@ -1217,7 +1308,7 @@ export function validatePipeline(
     secrets: Object.fromEntries([...scope.secrets].map(([name, secret]) => [name, secret.reference])),
     ...(typeof parallelism === 'number' ? { parallelism } : {}),
   };
-  return finish(pipeline);
+  return pipeline;
 }
 
 // ---------------------------------------------------------------------------------------
