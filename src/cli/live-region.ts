@@ -58,6 +58,11 @@ export class LiveRegion {
     this.previous = lines;
   }
 
+  /** Something else was printed after the frame (a notice): the next frame goes below it, erasing nothing. */
+  keepFrame(): void {
+    this.previous = [];
+  }
+
   /** Leaves the last frame on screen and stops following resizes. */
   done(): void {
     this.stream.off?.('resize', this.onResize);

@@ -160,7 +160,7 @@ export async function followRun(
       {
         intervalMs: tty ? 250 : 500,
         until: (state) => state.status === 'waiting',
-        ...watchNotices(io, runId, () => (drawnLines = 0)),
+        ...watchNotices(io, runId, () => region?.keepFrame()),
       },
     )
     .finally(() => {

@@ -160,3 +160,15 @@ describe('LiveRegion', () => {
     assert.notDeepEqual(term.screen(), ['done']);
   });
 });
+
+describe('LiveRegion.keepFrame', () => {
+  it('leaves a notice printed after the frame on screen: the next frame goes below it', () => {
+    const term = new FakeTerminal(40, 30);
+    const region = new LiveRegion(term);
+    region.draw(() => 'frame 1');
+    term.write('fineflow: Temporal unreachable, retrying\n');
+    region.keepFrame();
+    region.draw(() => 'frame 2');
+    assert.deepEqual(term.screen(), ['frame 1', 'fineflow: Temporal unreachable, retrying', 'frame 2']);
+  });
+});
