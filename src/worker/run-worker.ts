@@ -20,6 +20,7 @@ import type { FineflowConfig } from '../config';
 import { InvalidInputError } from '../core/errors';
 import { connectWorker, dataConverterFor } from '../client/temporal-connection';
 import { CONTROL_POOL, taskQueueForPool } from '../core/run/task-queues';
+import { RUN_WORKFLOW_TASK_TIMEOUT_MS } from '../core/run/run-types';
 import { createObjectStoreFromConfig } from '../storage/minio-store';
 import type { ObjectStore } from '../storage/object-store';
 import { createOutboundPolicy, installOutboundPolicy, type OutboundPolicy } from '../security/outbound';
@@ -90,6 +91,21 @@ export function workerCapacity(declared: Partial<WorkerCapacity>): WorkerCapacit
 /** The SDK's defaults for the slot types Fineflow does not tune (what maxConcurrent*… would give). */
 const DEFAULT_WORKFLOW_TASK_SLOTS = 40;
 const DEFAULT_LOCAL_ACTIVITY_SLOTS = 100;
+
+/**
+ * How long one workflow activation may run before the SDK fails it. The SDK's default, 5 s, is an
+ * option it accepts but does not type (WorkerOptionsWithDefaults.isolateExecutionTimeout): on a
+ * loaded host the first activation of a 1,000-stage fan-out (start every stage) took longer, failed,
+ * and Temporal retried it with growing backoff (7 minutes before one attempt got through, scale bench).
+ * Half the runs' workflow task timeout (RUN_WORKFLOW_TASK_TIMEOUT_MS): a truly stuck activation still
+ * fails before its task times out.
+ */
+const WORKFLOW_ACTIVATION_TIMEOUT_MS = RUN_WORKFLOW_TASK_TIMEOUT_MS / 2;
+
+/** Options Worker.create reads (addDefaultWorkerOptions spreads them) but WorkerOptions does not declare. */
+function untypedWorkerOptions(options: { readonly isolateExecutionTimeout: number }): Record<string, unknown> {
+  return options;
+}
 
 const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
 
@@ -249,6 +265,7 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
         }
       : {}),
     ...(traced ? { interceptors: { activity: traced.activityInterceptors }, sinks: traced.sinks } : {}),
+    ...(runsWorkflows ? untypedWorkerOptions({ isolateExecutionTimeout: WORKFLOW_ACTIVATION_TIMEOUT_MS }) : {}),
     tuner: {
       workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: DEFAULT_WORKFLOW_TASK_SLOTS },
       activityTaskSlotSupplier: capacitySlotSupplier(deps.resources, options.concurrency ?? 4),
