@@ -317,7 +317,7 @@ function allowedText(field: CalendarField): string {
   const names = unit.names
     ? ` or ${unit.names[0]}…${unit.names[unit.names.length - 1]} (or their first 3 letters)`
     : '';
-  return `${field} takes ${unit.min}-${unit.max}${names}, e.g. ${unit.example}`;
+  return `write a ${field} value in ${unit.min}-${unit.max}${names}, e.g. ${unit.example}`;
 }
 
 /** One calendar value (number or name) as the number Temporal stores; undefined when the field has no such value. */
@@ -387,7 +387,7 @@ function checkCalendarRange(
       'bad-calendar',
       `${describe(value)} ends before it starts (${field} ${end} < ${start})`,
       field === 'dayOfWeek'
-        ? 'Temporal counts days from SUNDAY (0) to SATURDAY (6): write [FRIDAY-SATURDAY, SUNDAY] instead of FRIDAY-SUNDAY'
+        ? 'write [FRIDAY-SATURDAY, SUNDAY] instead of FRIDAY-SUNDAY: Temporal counts days from SUNDAY (0) to SATURDAY (6)'
         : `write the smaller value first, or a list of two ranges that wraps around`,
     );
   return { start: calendarValue(start, field), end: calendarValue(end, field), step: parts.step };

@@ -312,7 +312,9 @@ function checkReferences(
         path,
         span,
         `\`${ref.text}\` refers to stage \`${classified.stage}\`, which does not exist`,
-        near ? `did you mean \`stages.${near}.${tail}\`?` : `stages are: ${[...scope.stages.keys()].join(', ')}`,
+        near
+          ? `did you mean \`stages.${near}.${tail}\`?`
+          : `write one of the stages: ${[...scope.stages.keys()].join(', ')}`,
       );
       continue;
     }
@@ -462,8 +464,8 @@ function checkSecretUse(
     scalar.span,
     `${path} is not a secret input of ${type.name}: a secret used here would be recorded in plain text`,
     secretInputs.length > 0
-      ? `secret inputs of ${type.name}: ${secretInputs.join(', ')}`
-      : `${type.name} has no secret input`,
+      ? `pass the secret through a secret input of ${type.name} (${secretInputs.join(', ')}) instead`
+      : `remove the secret: ${type.name} has no secret input`,
   );
   return false;
 }
@@ -947,7 +949,7 @@ function checkExpressionsOutsideStages(
       path,
       scalar.span,
       `${path} cannot use \${{ }} expressions`,
-      'expressions are allowed in stage `with`, `when` and trigger paths; use a literal here',
+      'write a literal here: expressions are allowed only in stage `with`, `when` and trigger paths',
     );
   }
 }
@@ -1102,7 +1104,7 @@ function checkNeeds(
         needPath,
         item.span,
         `needs \`${target}\`, which is not a stage`,
-        near ? `did you mean \`${near}\`?` : `stages are: ${[...stageContexts.keys()].join(', ')}`,
+        near ? `did you mean \`${near}\`?` : `write one of the stages: ${[...stageContexts.keys()].join(', ')}`,
       );
     } else if (ctx.section === 'stages' && stageContexts.get(target)?.section === 'finally') {
       checker.error(
@@ -1224,7 +1226,7 @@ function stageGraph(checker: Checker, stageContexts: ReadonlyMap<string, StageCo
           `${ctx.section}.${ctx.id}.when`,
           ref.span,
           `the condition of \`${ctx.id}\` references \`${ref.stage}\`, which runs after \`${ctx.id}\` (it depends on it)`,
-          `a condition can only use outputs of stages upstream of \`${ctx.id}\``,
+          `reference only stages upstream of \`${ctx.id}\` in its condition, or remove the condition`,
         );
       } else if (!own.includes(ref.stage)) {
         own.push(ref.stage);

@@ -82,7 +82,10 @@ void describe('secrets: validation', () => {
     ]);
     const hints = new Map(result.diagnostics.map((d) => [d.code, d.hint]));
     assert.equal(hints.get('unknown-secret'), 'did you mean `secrets.token`?');
-    assert.equal(hints.get('secret-in-non-secret-input'), 'secret inputs of select-model: auth');
+    assert.equal(
+      hints.get('secret-in-non-secret-input'),
+      'pass the secret through a secret input of select-model (auth) instead',
+    );
     assert.match(hints.get('secret-literal') ?? '', /secrets:/);
     assert.ok(!JSON.stringify(result.diagnostics).includes(CANARY), 'a diagnostic never quotes a secret input');
   });

@@ -47,10 +47,11 @@ export function closest(word: string, candidates: Iterable<string>): string | un
 export function unknownNameHint(word: string, candidates: readonly string[], what = 'allowed'): string {
   const near = closest(word, candidates);
   if (near) return `did you mean \`${near}\`?`;
-  if (candidates.length === 0) return `nothing is ${what} here`;
+  if (candidates.length === 0) return `remove it: nothing is ${what} here`;
   const shown = candidates
     .slice(0, 12)
     .map((c) => `\`${c}\``)
     .join(', ');
-  return `${what}: ${shown}${candidates.length > 12 ? ', …' : ''}`;
+  const list = `${shown}${candidates.length > 12 ? ', …' : ''}`;
+  return what.startsWith('allowed') ? `${what}: ${list}` : `use one of the ${what}: ${list}`;
 }

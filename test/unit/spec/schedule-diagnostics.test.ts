@@ -50,7 +50,7 @@ test('calendar values are checked per field with Temporal ranges and names, each
     'bad-calendar schedule.calendar[0].month[1] 8:20',
     'bad-calendar schedule.calendar[0].minute 9:15',
   ]);
-  assert.match(found[0]?.hint ?? '', /hour takes 0-23/);
+  assert.match(found[0]?.hint ?? '', /^write a hour value in 0-23/);
   assert.match(found[1]?.hint ?? '', /\[FRIDAY-SATURDAY, SUNDAY\]/);
   assert.match(found[2]?.hint ?? '', /JANUARY…DECEMBER/);
   assert.match(found[3]?.hint ?? '', /step of 1 or more/);
