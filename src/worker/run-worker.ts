@@ -100,10 +100,10 @@ const DEFAULT_LOCAL_ACTIVITY_SLOTS = 100;
  * Half the runs' workflow task timeout (RUN_WORKFLOW_TASK_TIMEOUT_MS): a truly stuck activation still
  * fails before its task times out.
  */
-const WORKFLOW_ACTIVATION_TIMEOUT_MS = RUN_WORKFLOW_TASK_TIMEOUT_MS / 2;
+export const WORKFLOW_ACTIVATION_TIMEOUT_MS = RUN_WORKFLOW_TASK_TIMEOUT_MS / 2;
 
 /** Options Worker.create reads (addDefaultWorkerOptions spreads them) but WorkerOptions does not declare. */
-function untypedWorkerOptions(options: { readonly isolateExecutionTimeout: number }): Record<string, unknown> {
+export function untypedWorkerOptions(options: { readonly isolateExecutionTimeout: number }): Record<string, unknown> {
   return options;
 }
 
