@@ -26,13 +26,11 @@ import {
   type Preprocessing,
   type TablePreprocessing,
 } from '../../../src/ml/data/preprocessing';
-import { writePreprocessingBeside } from '../../../src/ml/data/preprocessing-file';
 import { buildModel, type LayersModel } from '../../../src/ml/models/architectures';
-import { saveModel } from '../../../src/ml/models/load-model';
 import { KERAS_EXPORT_SCRIPT } from '../../../src/ml/models/export-python';
-import { registerModel } from '../../../src/ml/models/registry';
 import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
 import { runCli, type CliResult } from '../../helpers/cli';
+import { SENSOR_CSV, sensorPreprocessing, storeModel } from '../../helpers/sensor-model';
 import { requireStack } from '../../helpers/stack';
 
 const TOLERANCE = 1e-5;
@@ -41,21 +39,8 @@ let dir: string;
 let python: string;
 const bucket = `ffkeras-${Math.random().toString(36).slice(2, 8)}`;
 
-const table: TablePreprocessing = {
-  format: PREPROCESSING_FORMAT,
-  kind: 'table',
-  classes: ['pass', 'fail', 'unsure'],
-  featureShape: [4],
-  labelColumn: 'label',
-  naValues: ['NA'],
-  normalize: true,
-  columns: [
-    { name: 'temperature', kind: 'numeric', mean: 20, std: 5 },
-    { name: 'pressure', kind: 'numeric', mean: 100, std: 10 },
-    { name: 'line', kind: 'categorical', categories: ['a', 'b'] },
-  ],
-};
-const CSV = 'temperature,pressure,line\n25,110,a\nNA,95,b\n12,130,b\n30,70,a\n';
+const table = sensorPreprocessing(['pass', 'fail', 'unsure']);
+const CSV = SENSOR_CSV;
 
 const image: ImagePreprocessing = {
   format: PREPROCESSING_FORMAT,
@@ -110,9 +95,7 @@ async function trainedCnn(tf: Tf): Promise<LayersModel> {
 async function register(tf: Tf, name: string, model: LayersModel, preprocessing: Preprocessing): Promise<void> {
   const store = createObjectStoreFromConfig(loadConfig(process.env));
   const source = `s3://${bucket}/runs/r1/${name}/model/model.json`;
-  await saveModel(tf, store, model, source);
-  await writePreprocessingBeside(store, source, preprocessing);
-  await registerModel(store, { bucket, name, modelUri: source, aliases: ['champion'] });
+  await storeModel(tf, store, model, source, preprocessing, { bucket, name });
 }
 
 before(async () => {

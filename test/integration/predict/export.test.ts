@@ -14,32 +14,17 @@ import { after, before, it } from 'node:test';
 import type * as TfNode from '@tensorflow/tfjs-node';
 import { loadConfig } from '../../../src/config';
 import { loadTf } from '../../../src/ml/backend';
-import { applyToRows, PREPROCESSING_FORMAT, type TablePreprocessing } from '../../../src/ml/data/preprocessing';
-import { writePreprocessingBeside } from '../../../src/ml/data/preprocessing-file';
+import { applyToRows, type TablePreprocessing } from '../../../src/ml/data/preprocessing';
 import { buildModel } from '../../../src/ml/models/architectures';
-import { saveModel } from '../../../src/ml/models/load-model';
-import { registerModel } from '../../../src/ml/models/registry';
 import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
 import { runCli, type CliResult } from '../../helpers/cli';
+import { SENSOR_CSV, sensorPreprocessing, storeModel } from '../../helpers/sensor-model';
 import { requireStack } from '../../helpers/stack';
 
 let dir: string;
 const bucket = `ffexport-${Math.random().toString(36).slice(2, 8)}`;
-const preprocessing: TablePreprocessing = {
-  format: PREPROCESSING_FORMAT,
-  kind: 'table',
-  classes: ['pass', 'fail', 'unsure'],
-  featureShape: [4],
-  labelColumn: 'label',
-  naValues: ['NA'],
-  normalize: true,
-  columns: [
-    { name: 'temperature', kind: 'numeric', mean: 20, std: 5 },
-    { name: 'pressure', kind: 'numeric', mean: 100, std: 10 },
-    { name: 'line', kind: 'categorical', categories: ['a', 'b'] },
-  ],
-};
-const CSV = 'temperature,pressure,line\n25,110,a\nNA,95,b\n12,130,b\n30,70,a\n';
+const preprocessing = sensorPreprocessing(['pass', 'fail', 'unsure']);
+const CSV = SENSOR_CSV;
 
 function fineflow(...argv: string[]): Promise<CliResult> {
   return runCli(argv, { env: { FINEFLOW_BUCKET: bucket, FINEFLOW_FILE_ROOTS: '' }, cwd: dir });
@@ -51,15 +36,14 @@ before(async () => {
   const store = createObjectStoreFromConfig(loadConfig(process.env));
   await store.ensureBucket(bucket);
   const { tf } = loadTf({ preference: 'auto' });
-  const source = `s3://${bucket}/runs/r1/finetune/model/model.json`;
-  await saveModel(
+  await storeModel(
     tf,
     store,
     buildModel(tf, { kind: 'mlp', inputShape: [4], hidden: [8] }, { numClasses: 3, seed: 11 }),
-    source,
+    `s3://${bucket}/runs/r1/finetune/model/model.json`,
+    preprocessing,
+    { bucket, name: 'sensors' },
   );
-  await writePreprocessingBeside(store, source, preprocessing);
-  await registerModel(store, { bucket, name: 'sensors', modelUri: source, aliases: ['champion'] });
   await writeFile(join(dir, 'rows.csv'), CSV);
 });
 after(async () => {

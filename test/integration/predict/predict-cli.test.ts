@@ -11,31 +11,17 @@ import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { loadConfig } from '../../../src/config';
 import { loadTf } from '../../../src/ml/backend';
-import { PREPROCESSING_FORMAT, type TablePreprocessing } from '../../../src/ml/data/preprocessing';
-import { writePreprocessingBeside } from '../../../src/ml/data/preprocessing-file';
 import { buildModel } from '../../../src/ml/models/architectures';
 import { loadModel, saveModel } from '../../../src/ml/models/load-model';
 import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
 import { runCli, type CliResult } from '../../helpers/cli';
+import { sensorPreprocessing, storeModel } from '../../helpers/sensor-model';
 import { requireStack } from '../../helpers/stack';
 
 let dir: string;
 const bucket = `ffpredict-${Math.random().toString(36).slice(2, 8)}`;
 const modelUri = `s3://${bucket}/models/sensors/model.json`;
-const preprocessing: TablePreprocessing = {
-  format: PREPROCESSING_FORMAT,
-  kind: 'table',
-  classes: ['pass', 'fail'],
-  featureShape: [4],
-  labelColumn: 'label',
-  naValues: ['NA'],
-  normalize: true,
-  columns: [
-    { name: 'temperature', kind: 'numeric', mean: 20, std: 5 },
-    { name: 'pressure', kind: 'numeric', mean: 100, std: 10 },
-    { name: 'line', kind: 'categorical', categories: ['a', 'b'] },
-  ],
-};
+const preprocessing = sensorPreprocessing(['pass', 'fail']);
 
 function fineflow(...argv: string[]): Promise<CliResult> {
   return runCli(argv, { env: { FINEFLOW_BUCKET: bucket, FINEFLOW_FILE_ROOTS: '' }, cwd: dir });
@@ -47,13 +33,13 @@ before(async () => {
   const store = createObjectStoreFromConfig(loadConfig(process.env));
   await store.ensureBucket(bucket);
   const { tf } = loadTf({ preference: 'auto' });
-  await saveModel(
+  await storeModel(
     tf,
     store,
     buildModel(tf, { kind: 'mlp', inputShape: [4], hidden: [6] }, { numClasses: 2, seed: 3 }),
     modelUri,
+    preprocessing,
   );
-  await writePreprocessingBeside(store, modelUri, preprocessing);
   await store.putBytes(`s3://${bucket}/incoming/day1.csv`, 'line,pressure,temperature\nb,90,30\n');
 });
 after(async () => {
