@@ -19,6 +19,7 @@ import { fineTuneStage } from './fine-tune';
 import { predictStage } from './predict';
 import { notifyStage } from './notify';
 import { prepareDataStage } from './prepare-data';
+import { createRunStateActivities } from './run-state';
 import { registerModelStage } from './register-model';
 import { selectModelStage } from './select-model';
 import { createSweepTrialActivities } from './sweep-trial';
@@ -103,6 +104,7 @@ export function createRuntimeActivities(deps: ActivityDeps) {
       knownStageTypes: stageTypeNames(deps),
     }),
     ...createDataWatchActivities(deps.store, deps.bucket),
+    ...createRunStateActivities(deps.store),
   };
 }
 

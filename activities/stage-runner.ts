@@ -106,6 +106,8 @@ const NO_SECRETS = createSecretResolver({ allowEnv: [], fileRoots: [] }, {});
 export interface StageFailureDetails {
   /** Attempt (within the run) that failed. */
   readonly attempt: number;
+  /** When it failed, by this worker's clock (ISO 8601): the run records it as the stage's end. */
+  readonly endedAt?: string;
   readonly [key: string]: unknown;
 }
 
@@ -132,6 +134,7 @@ export function toActivityFailure(
   context: Context | undefined,
   attempt: number,
   origin: StageOrigin = 'builtin',
+  endedAt: string = new Date().toISOString(),
 ): Error {
   if (context?.cancellationSignal.aborted) {
     if (isWorkerShutdown(context)) {
@@ -139,7 +142,7 @@ export function toActivityFailure(
         message: 'the worker shut down before the stage finished; the stage is retried on another worker',
         type: ERROR_TYPES.dependencyUnavailable,
         nonRetryable: false,
-        details: [{ attempt } satisfies StageFailureDetails],
+        details: [{ attempt, endedAt } satisfies StageFailureDetails],
       });
     }
     return thrown instanceof CancelledFailure
@@ -151,14 +154,14 @@ export function toActivityFailure(
   if (origin === 'module' && !(error instanceof FineflowError)) {
     // No `cause`: Temporal would record the stack, with the worker's file paths, in the run's history.
     const named = error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
-    return toActivityFailure(new StageError(named, { errorName: error.name }), context, attempt);
+    return toActivityFailure(new StageError(named, { errorName: error.name }), context, attempt, 'builtin', endedAt);
   }
   if (error instanceof FineflowError) {
     return ApplicationFailure.create({
       message: error.message,
       type: error.type,
       nonRetryable: !error.retryable,
-      details: [{ ...error.details, attempt } satisfies StageFailureDetails],
+      details: [{ ...error.details, attempt, endedAt } satisfies StageFailureDetails],
       cause: error.cause instanceof Error ? error.cause : undefined,
     });
   }
@@ -166,7 +169,7 @@ export function toActivityFailure(
     message: error.message,
     type: ERROR_TYPES.internal,
     nonRetryable: false,
-    details: [{ attempt } satisfies StageFailureDetails],
+    details: [{ attempt, endedAt } satisfies StageFailureDetails],
     cause: error,
   });
 }

@@ -37,9 +37,22 @@ import {
   stageProgressSignal,
 } from '../src/core/run/run-definitions';
 import { RunTracker } from '../src/core/run/run-tracker';
+import {
+  RUN_STATE_PART_CHARS,
+  isContinuedRunInput,
+  splitRunState,
+  type ContinuedRunInput,
+  type PipelineRunArgs,
+  type ReadRunStatePartInput,
+  type RunStatePartInput,
+  type SealRunStateInput,
+  type StoredRunState,
+  type StoredRunStateRef,
+} from '../src/core/run/stored-run-state';
 import { datasetVersionOf, stageTriggerOf } from '../src/core/run/run-trigger';
 import {
   DEFAULT_HISTORY_EVENT_LIMIT,
+  DEFAULT_STAGE_HEARTBEAT_TIMEOUT_MS,
   stageEndTime,
   type CacheLookupInput,
   type CacheLookupResult,
@@ -70,24 +83,37 @@ interface CacheActivities {
   recordStageCache(input: CacheRecordInput & { readonly pipeline: string }): Promise<CacheRecordResult>;
 }
 
+/** The run-state activities (activities/run-state.ts): the plan and carried state across continue-as-new. */
+interface RunStateActivities {
+  writeRunStatePart(input: RunStatePartInput): Promise<void>;
+  sealRunState(input: SealRunStateInput): Promise<StoredRunStateRef>;
+  readRunStatePart(input: ReadRunStatePartInput): Promise<string>;
+}
+
 const now = (): string => new Date().toISOString();
 
 /** patched(): histories recorded before it replay with TRY_CANCEL (docs/operations.md, versioning). */
 const CANCEL_WAITS_FOR_STAGES_PATCH = 'fineflow-13-cancel-waits-for-stages';
 /** patched(): runs recorded before bounded histories never continue as new. */
 const CONTINUE_AS_NEW_PATCH = 'fineflow-13-continue-as-new';
+/** patched(): runs recorded before this carried their plan and state inline in the continue-as-new input. */
+const STATE_IN_STORE_PATCH = 'fineflow-13-state-in-store';
+/** patched(): stages without `heartbeatTimeout` scheduled before this had none (a dead worker held them until `timeout`). */
+const DEFAULT_HEARTBEAT_PATCH = 'fineflow-13-default-heartbeat-timeout';
 
 /**
  * `maxAttempts` is what is left of the stage's own retry budget. Dependency-unavailable failures
  * end the activity at once: the workflow retries them under the outage budget (src/core/run/outage-retry.ts).
  */
 function stageActivities(stage: PlannedStage, maxAttempts: number): StageActivities {
+  const heartbeatTimeoutMs =
+    stage.heartbeatTimeoutMs ?? (patched(DEFAULT_HEARTBEAT_PATCH) ? DEFAULT_STAGE_HEARTBEAT_TIMEOUT_MS : undefined);
   return proxyActivities<StageActivities>({
     taskQueue: taskQueueForPool(stage.pool),
     // What the Temporal UI shows for the activity instead of the bare stage type.
     summary: stageSummary(stage),
     startToCloseTimeout: stage.timeoutMs,
-    ...(stage.heartbeatTimeoutMs !== undefined ? { heartbeatTimeout: stage.heartbeatTimeoutMs } : {}),
+    ...(heartbeatTimeoutMs !== undefined ? { heartbeatTimeout: heartbeatTimeoutMs } : {}),
     retry: {
       maximumAttempts: maxAttempts,
       initialInterval: stage.retry.initialIntervalMs,
@@ -96,10 +122,10 @@ function stageActivities(stage: PlannedStage, maxAttempts: number): StageActivit
       nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES, ERROR_TYPES.dependencyUnavailable],
     },
     // A stage with a heartbeat timeout stops within a second of the cancel (activities/cancel-watch.ts)
-    // and the run waits for it, so nothing is written after the run ended; without one a dead
-    // worker could hold the cancel until startToClose, so the run does not wait.
+    // and the run waits for it, so nothing is written after the run ended; without one (runs from
+    // before the default) a dead worker could hold the cancel until startToClose, so the run does not wait.
     cancellationType:
-      stage.heartbeatTimeoutMs !== undefined && patched(CANCEL_WAITS_FOR_STAGES_PATCH)
+      heartbeatTimeoutMs !== undefined && patched(CANCEL_WAITS_FOR_STAGES_PATCH)
         ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
         : ActivityCancellationType.TRY_CANCEL,
   });
@@ -114,7 +140,25 @@ const cache = proxyActivities<CacheActivities>({
   retry: { maximumAttempts: 3, initialInterval: '1 second' },
 });
 
-export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunResult> {
+/**
+ * The hand-over of a run that continued as new goes through the store (a Temporal payload is capped
+ * at 2 MB): on the control task queue, retried until the store answers, since a run that cannot
+ * read its own state can do nothing else.
+ */
+const runState = proxyActivities<RunStateActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+  },
+});
+
+export async function pipelineRun(args: PipelineRunArgs): Promise<PipelineRunResult> {
+  // A continued execution first reads back its plan and state; the history threshold counts from there.
+  const input = isContinuedRunInput(args) ? await loadRunState(args) : args;
+  const eventsBefore = isContinuedRunInput(args) ? workflowInfo().historyLength : 0;
   const problems = validatePlan(input.plan).filter((d) => d.severity === 'error');
   if (problems.length > 0) {
     upsertSearchAttributes([{ key: searchAttributeKeys.status, value: 'failed' }]);
@@ -173,7 +217,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
   try {
     for (;;) {
       // Past the history threshold: start nothing new, let what runs finish, then continue as new.
-      const draining = historyIsLong(input) && patched(CONTINUE_AS_NEW_PATCH);
+      const draining = historyIsLong(input, eventsBefore) && patched(CONTINUE_AS_NEW_PATCH);
       if (!draining) scheduleReadyStages(run, start, cancelStage, 'main');
       const status = run.mainStatus();
       publishStatus(run.status());
@@ -286,9 +330,10 @@ async function runFinallyPhase(
  * Temporal suggests continuing as new (history size). Runs recorded before this existed never got
  * there (replay: docs/operations.md); the caller's `patched` marks the executions that did.
  */
-function historyIsLong(input: PipelineRunInput): boolean {
+function historyIsLong(input: PipelineRunInput, eventsBefore: number): boolean {
   const info = workflowInfo();
-  return info.continueAsNewSuggested || info.historyLength >= (input.historyEventLimit ?? DEFAULT_HISTORY_EVENT_LIMIT);
+  const limit = input.historyEventLimit ?? DEFAULT_HISTORY_EVENT_LIMIT;
+  return info.continueAsNewSuggested || info.historyLength - eventsBefore >= limit;
 }
 
 /**
@@ -302,10 +347,53 @@ async function continueRunAsNew(run: RunTracker, input: PipelineRunInput): Promi
   log.info('pipeline run continues as new', { runId: run.runId, continuations: carried.continuations });
   // The memo keeps the run's first start for `fineflow runs`; status and pipeline stay searchable.
   const info = workflowInfo();
+  const next = patched(STATE_IN_STORE_PATCH)
+    ? await storeRunState(input, { plan: run.plan, carried }, run.runId)
+    : { ...input, carried };
   return makeContinueAsNewFunc<typeof pipelineRun>({
     memo: { ...info.memo, startedAt: carried.startedAt },
     typedSearchAttributes: info.typedSearchAttributes,
-  })({ ...input, carried });
+  })(next);
+}
+
+/** Write the plan and carried state to the store in parts; the next execution gets only their reference. */
+async function storeRunState(
+  input: PipelineRunInput,
+  state: StoredRunState,
+  runId: string,
+): Promise<ContinuedRunInput> {
+  const bucket = input.bucket ?? 'fineflow';
+  const continuation = state.carried.continuations;
+  const parts = splitRunState(JSON.stringify(state));
+  await Promise.all(parts.map((text, part) => runState.writeRunStatePart({ bucket, runId, continuation, part, text })));
+  const stored = await runState.sealRunState({
+    bucket,
+    runId,
+    continuation,
+    parts: parts.length,
+    partChars: RUN_STATE_PART_CHARS,
+  });
+  return {
+    trigger: input.trigger,
+    ...(input.bucket !== undefined ? { bucket: input.bucket } : {}),
+    ...(input.historyEventLimit !== undefined ? { historyEventLimit: input.historyEventLimit } : {}),
+    stored,
+  };
+}
+
+/** The input of the execution that continued as new, read back from the store (checked against its sha256). */
+async function loadRunState(input: ContinuedRunInput): Promise<PipelineRunInput> {
+  const bucket = input.bucket ?? 'fineflow';
+  const runId = workflowInfo().workflowId;
+  const texts = await Promise.all(
+    Array.from({ length: input.stored.parts }, (_, part) =>
+      runState.readRunStatePart({ bucket, runId, ref: input.stored, part }),
+    ),
+  );
+  const state = JSON.parse(texts.join('')) as StoredRunState;
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  const { stored, ...rest } = input;
+  return { ...rest, plan: state.plan, carried: state.carried };
 }
 
 /** Skip what must be skipped, evaluate `when`, and start the rest; repeats until nothing changes. */
@@ -563,7 +651,8 @@ async function executeStage(
       else
         run.markFailed(
           stage.id,
-          now(),
+          // When the last attempt failed on its worker: a control worker that was down then does not stretch it.
+          stageEndTime(failure.endedAt, run.stage(stage.id).startedAt, now()),
           stage.onFailure === 'pause' ? 'waiting' : 'failed',
           failure.error,
           Math.max(1, attempts),

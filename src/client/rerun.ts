@@ -26,6 +26,7 @@ import {
   type StageState,
 } from '../core/run/run-types';
 import { decodeHistoryPayload } from './temporal-connection';
+import { readRunInput } from './run-input';
 import type { JsonValue, Plan } from '../core/spec/plan-types';
 import type { ObjectStore } from '../storage/object-store';
 
@@ -42,23 +43,6 @@ export interface OriginalRun {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/** The workflow input as recorded in history is ours, but check its shape before trusting it. */
-function readRunInput(runId: string, value: unknown): PipelineRunInput {
-  if (
-    !isObject(value) ||
-    !isObject(value.plan) ||
-    !Array.isArray(value.plan.stages) ||
-    !isObject(value.plan.pipeline) ||
-    !isObject(value.trigger)
-  ) {
-    throw new InvalidInputError(
-      `run ${runId} was not started with a pipeline plan: its first history event has no {plan, trigger} input`,
-      { runId },
-    );
-  }
-  return value as unknown as PipelineRunInput;
 }
 
 function stagesOf(value: unknown): StageState[] | undefined {
@@ -117,9 +101,8 @@ export async function fetchOriginalRun(client: Client, runId: string): Promise<O
     );
   }
   const history = await handle.fetchHistory();
-  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-  if (!payload) throw new InvalidInputError(`run ${runId} has no recorded input`, { runId });
-  const input = readRunInput(runId, await decodeHistoryPayload(client, payload));
+  // A run that continued as new keeps its plan in its first execution's input (src/client/run-input.ts).
+  const input = await readRunInput(client, runId);
   // Params changed by `fineflow retry --set` are in the accepted retryStage updates, in order.
   let params: Record<string, JsonValue> | undefined;
   for (const event of history.events ?? []) {

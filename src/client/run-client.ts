@@ -32,7 +32,10 @@ import {
 } from '../core/run/run-types';
 import { quoteQueryValue } from '../core/schedules/schedule-search-attributes';
 import { CONTROL_POOL, taskQueueForPool } from '../core/run/task-queues';
-import { decodeHistoryPayload, isTemporalUnreachable, temporalAddressOf } from './temporal-connection';
+import { isTemporalUnreachable, temporalAddressOf } from './temporal-connection';
+import { readRecordedRunInput } from './run-input';
+import type { ObjectStore } from '../storage/object-store';
+import { readStoredRunState } from '../storage/run-state-store';
 import type { Plan } from '../core/spec/plan-types';
 import { WorkerPresence } from './worker-presence';
 import { withLiveStages } from './live-stages';
@@ -48,6 +51,11 @@ export interface RunClientOptions {
   readonly historyEventLimit?: number;
   /** A task-queue poller not seen for this long counts as gone (default POLLER_GONE_AFTER_MS, 90 s). */
   readonly pollerGoneAfterMs?: number;
+  /**
+   * Reads the state a run continued as new with (src/core/run/stored-run-state.ts) when the run ended
+   * without a result and no worker answers its query; without one such a run's stages show as unknown.
+   */
+  readonly store?: ObjectStore;
 }
 
 /** How long a watch retries one interruption (Temporal or the control worker gone) before it gives up. */
@@ -252,10 +260,13 @@ export class RunClient {
     const handle = this.client.workflow.getHandle(runId);
     const description = await handle.describe();
     if (description.status.name === 'RUNNING') return undefined;
-    const history = await handle.fetchHistory();
-    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-    if (!payload) return undefined;
-    const input = (await decodeHistoryPayload(this.client, payload)) as PipelineRunInput;
+    const { input, stored } = await readRecordedRunInput(this.client, runId);
+    // The state the latest execution continued with, when it is in the store (a run ended without a result).
+    const carried =
+      input.carried ??
+      (stored && this.options.store
+        ? (await readStoredRunState(this.options.store, this.options.bucket, runId, stored)).carried
+        : undefined);
     let outcome: PipelineRunResult | undefined;
     try {
       outcome = (await handle.result()) as PipelineRunResult;
@@ -272,20 +283,24 @@ export class RunClient {
       pipeline: input.plan.pipeline.name,
       status: status === 'terminated' || status === 'timed-out' ? 'failed' : status,
       trigger: input.trigger,
-      startedAt: input.carried?.startedAt ?? description.startTime.toISOString(),
+      startedAt: carried?.startedAt ?? startedAtOf(description),
       ...(description.closeTime ? { endedAt: description.closeTime.toISOString() } : {}),
       stages:
         outcome?.stages ??
-        input.carried?.stages ??
+        carried?.stages ??
         input.plan.stages.map((stage) => ({
           id: stage.id,
           uses: stage.uses,
           pool: stage.pool,
           status: 'pending' as const,
           attempts: 0,
-          reason: 'state unknown: the run ended before it was recorded',
+          reason: stored
+            ? `state unknown here: it is in ${stored.uri} (give the run client a store to read it)`
+            : 'state unknown: the run ended before it was recorded',
         })),
-      params: Object.fromEntries(Object.entries(input.plan.params).map(([name, param]) => [name, param.value])),
+      params:
+        carried?.params ??
+        Object.fromEntries(Object.entries(input.plan.params).map(([name, param]) => [name, param.value])),
     };
   }
 

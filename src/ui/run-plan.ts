@@ -6,9 +6,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import { InvalidInputError } from '../core/errors';
 import { decodeHistoryPayload } from '../client/temporal-connection';
-import type { PipelineRunInput } from '../core/run/run-types';
 import type { Plan } from '../core/spec/plan-types';
 
 /** Nodes and edges of a plan, the shape the frontend lays out. */
@@ -34,20 +32,8 @@ export function planGraph(plan: Plan): PlanGraph {
   };
 }
 
-export async function readRunInput(client: Client, runId: string): Promise<PipelineRunInput> {
-  const response = await client.workflowService.getWorkflowExecutionHistory({
-    namespace: client.options.namespace,
-    execution: { workflowId: runId },
-    maximumPageSize: 1,
-  });
-  const payload = response.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-  if (!payload) throw new InvalidInputError(`run ${runId} has no recorded input`, { runId });
-  const input: unknown = await decodeHistoryPayload(client, payload);
-  if (input === null || typeof input !== 'object' || !('plan' in input) || !('trigger' in input)) {
-    throw new InvalidInputError(`${runId} was not started with a pipeline plan`, { runId });
-  }
-  return input as PipelineRunInput;
-}
+/** Re-exported for the UI's callers: the plan and trigger a run was started with. */
+export { readRunInput } from '../client/run-input';
 
 /** Bound on the history read for one stage panel: a run with a longer history shows the first attempts only. */
 const MAX_HISTORY_EVENTS = 20_000;

@@ -50,6 +50,7 @@ export const stageTypes: readonly StageTypeDefinition[] = [
           description: 'write each step to the object store (fails while it is down)',
         },
         logSteps: { type: 'boolean', default: false, description: 'log a `step N/M` line at each step' },
+        failAtEnd: { type: 'boolean', default: false, description: 'fail (non-retryable) instead of returning' },
       },
     },
     outputs: timingOutputs,
@@ -119,6 +120,13 @@ const echo: StageImplementation = async ({ inputs, context }, runtime) => {
       detail: { step, pid: process.pid, ...training },
     });
   }
+  if (inputs.failAtEnd === true)
+    throw new InvalidInputError(
+      `failed at the end as asked (${JSON.stringify(timing(inputs, startedAt, runtime.attempt))})`,
+      {
+        code: 'test-fail-at-end',
+      },
+    );
   return { outputs: timing(inputs, startedAt, runtime.attempt) };
 };
 

@@ -75,10 +75,11 @@ export const command: CliCommand = {
     const config = loadConfig(io.env);
     const client = await connectClient(config.temporal);
     const token = args.values.token ?? config.ui.token;
+    const store = createObjectStoreFromConfig(config);
     const ui = await startUiServer(
       {
-        runs: new RunClient(client, { bucket: config.s3.bucket }),
-        store: createObjectStoreFromConfig(config),
+        runs: new RunClient(client, { bucket: config.s3.bucket, store }),
+        store,
         bucket: config.s3.bucket,
         schedules: new ScheduleService(client, { bucket: config.s3.bucket }),
         namespace: config.temporal.namespace,

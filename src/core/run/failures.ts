@@ -17,15 +17,15 @@ export interface DescribedFailure {
   readonly error: { readonly type: string; readonly message: string };
   /** Attempt within the run that failed, when the stage runner reported it. */
   readonly attempt?: number;
+  /** When that attempt failed, by the stage worker's clock (ISO 8601), when the stage runner reported it. */
+  readonly endedAt?: string;
 }
 
-function attemptFrom(details: readonly unknown[] | undefined | null): number | undefined {
+function detailFrom(details: readonly unknown[] | undefined | null, key: 'attempt' | 'endedAt'): unknown {
   const first = details?.[0];
-  if (first !== null && typeof first === 'object' && 'attempt' in first) {
-    const attempt = (first as { attempt: unknown }).attempt;
-    if (typeof attempt === 'number') return attempt;
-  }
-  return undefined;
+  return first !== null && typeof first === 'object' && key in first
+    ? (first as Record<string, unknown>)[key]
+    : undefined;
 }
 
 /** The innermost meaningful failure of a chain, as `{type, message}` plus the attempt. */
@@ -36,10 +36,12 @@ export function describeStageFailure(thrown: unknown): DescribedFailure {
   while ((current instanceof ActivityFailure || current instanceof ChildWorkflowFailure) && current.cause)
     current = current.cause;
   if (current instanceof ApplicationFailure) {
-    const attempt = attemptFrom(current.details);
+    const attempt = detailFrom(current.details, 'attempt');
+    const endedAt = detailFrom(current.details, 'endedAt');
     return {
       error: { type: current.type ?? ERROR_TYPES.internal, message: current.message },
-      ...(attempt !== undefined ? { attempt } : {}),
+      ...(typeof attempt === 'number' ? { attempt } : {}),
+      ...(typeof endedAt === 'string' ? { endedAt } : {}),
     };
   }
   if (current instanceof TimeoutFailure) {

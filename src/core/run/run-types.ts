@@ -86,6 +86,13 @@ export const RUN_WORKFLOW_TASK_TIMEOUT_MS = 60_000;
 export const DEFAULT_HISTORY_EVENT_LIMIT = 10_000;
 
 /**
+ * Heartbeat timeout of a stage that sets none. Every stage attempt heartbeats on a timer at least
+ * every 5 s (activities/stage-runner.ts), so only a dead or frozen worker misses it; without it
+ * Temporal would retry a kill -9'd worker's attempt only at the stage's `timeout` (default 30 min).
+ */
+export const DEFAULT_STAGE_HEARTBEAT_TIMEOUT_MS = 30_000;
+
+/**
  * What a `pipelineRun` hands to its next execution when it continues as new. Carried only when no
  * stage activity or sweep is in flight, so nothing here is `running` except a fan-out between instances.
  */

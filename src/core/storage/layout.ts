@@ -131,3 +131,33 @@ export function modelCardUri(bucket: string, name: string, version: string): str
 export function modelAliasUri(bucket: string, name: string, alias: string): string {
   return `${modelRootPrefix(bucket, name)}_aliases/${segment(alias, 'model alias')}.json`;
 }
+
+/**
+ * State a run hands to its next execution when it continues as new (src/core/run/stored-run-state.ts):
+ * `s3://bucket/runs/<runId>/@state/<sha256>.json`, content-addressed. `@` starts no stage id, so it
+ * never meets a stage's prefix; gc removes it with the run.
+ */
+export function runStateUri(bucket: string, runId: string, sha256: string): string {
+  if (!SHA256_HEX.test(sha256)) {
+    throw new InvalidInputError(`run state digest '${sha256}' must be a lowercase sha256 hex digest (64 characters)`, {
+      code: 'invalid-key-segment',
+      what: 'run state digest',
+    });
+  }
+  return `${runPrefix(bucket, runId)}@state/${sha256}.json`;
+}
+
+/** One part of a run state being written, before it is sealed under its digest (S3 has no append). */
+export function runStatePartUri(bucket: string, runId: string, continuation: number, part: number): string {
+  for (const [what, value] of [
+    ['continuation', continuation],
+    ['part', part],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < 0 || value >= 1e6)
+      throw new InvalidInputError(`run state ${what} must be an integer in [0, 1e6), got ${value}`, {
+        code: 'invalid-key-segment',
+        what: `run state ${what}`,
+      });
+  }
+  return `${runPrefix(bucket, runId)}@state/parts-${continuation}/${String(part).padStart(6, '0')}.part`;
+}

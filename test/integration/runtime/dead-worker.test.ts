@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RunClient } from '../../../src/client/run-client';
 import { renderRunState } from '../../../src/client/render';
-import type { RunState } from '../../../src/core/run/run-types';
+import { DEFAULT_STAGE_HEARTBEAT_TIMEOUT_MS, type RunState } from '../../../src/core/run/run-types';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { spawnWorker, type WorkerProcess } from '../../fixtures/runtime/worker-process';
@@ -30,6 +30,7 @@ async function stateUntil(
 void describe('a stage whose worker died (Temporal + MinIO, kill -9)', () => {
   let h: RuntimeHarness;
   let worker: WorkerProcess | undefined;
+  let replacement: WorkerProcess | undefined;
   const pool = `mortal-${randomSuffix()}`;
 
   before(async () => {
@@ -38,13 +39,14 @@ void describe('a stage whose worker died (Temporal + MinIO, kill -9)', () => {
 
   after(async () => {
     worker?.child.kill('SIGKILL');
+    replacement?.child.kill('SIGKILL');
     await h?.close();
   });
 
   void it(
-    'keeps the last progress, marks it stale with its age, and waits for a worker on the pool',
+    'keeps the last progress, marks it stale with its age, waits for a worker on the pool, and is retried within the default heartbeat timeout',
     {
-      timeout: 120_000,
+      timeout: 240_000,
     },
     async () => {
       worker = await spawnWorker({ pool, extraArgs: ['--progress-interval', '1s'] });
@@ -55,13 +57,21 @@ void describe('a stage whose worker died (Temporal + MinIO, kill -9)', () => {
         pollerGoneAfterMs: 4_000,
       });
       const plan = h.plan('dead-worker', [
-        { id: 'train', pool, timeoutMs: 300_000, with: { sleepMs: 120_000, steps: 120 } },
+        // No heartbeatTimeout: the default (DEFAULT_STAGE_HEARTBEAT_TIMEOUT_MS) applies, not the 10 min timeout.
+        {
+          id: 'train',
+          pool,
+          timeoutMs: 600_000,
+          retry: { maxAttempts: 3, initialIntervalMs: 100, backoffCoefficient: 1, maximumIntervalMs: 1_000 },
+          with: { sleepMs: 120_000, steps: 120 },
+        },
       ]);
       const runId = await runs.submit(plan);
       const alive = await stateUntil(runs, runId, (s) => (s.stages[0]?.progress?.fraction ?? 0) >= 3 / 120, 60_000);
       assert.equal(alive.stages[0]?.live?.staleForMs, undefined, JSON.stringify(alive.stages[0]));
       assert.match(alive.stages[0]?.live?.worker ?? '', new RegExp(`^${pool}@`));
 
+      const killedAt = Date.now();
       worker.child.kill('SIGKILL');
       await worker.exited;
       const dead = await stateUntil(
@@ -80,7 +90,26 @@ void describe('a stage whose worker died (Temporal + MinIO, kill -9)', () => {
         renderRunState(dead, new Date(), 240),
         /stale: no heartbeat for [\d.]+ s; waiting for a worker on pool/,
       );
+
+      // Temporal times the dead attempt out after the default heartbeat timeout; a new worker gets the retry.
+      replacement = await spawnWorker({ pool, extraArgs: ['--progress-interval', '1s'] });
+      const retried = await stateUntil(
+        runs,
+        runId,
+        (s) => s.stages[0]?.live?.worker !== undefined && s.stages[0]?.live?.worker !== alive.stages[0]?.live?.worker,
+        DEFAULT_STAGE_HEARTBEAT_TIMEOUT_MS + 60_000,
+      );
+      const retriedAfterMs = Date.now() - killedAt;
+      assert.ok(
+        retriedAfterMs < DEFAULT_STAGE_HEARTBEAT_TIMEOUT_MS + 30_000,
+        `retried ${retriedAfterMs} ms after the kill (the stage's timeout is 10 min)`,
+      );
+      assert.equal(retried.stages[0]?.status, 'running');
       await runs.cancel(runId);
+      // With a heartbeat timeout the cancel waits for the attempt to stop: the run ends cancelled.
+      const result = await runs.result(runId);
+      assert.equal(result.status, 'cancelled');
+      assert.equal(result.stages[0]?.status, 'cancelled');
     },
   );
 });

@@ -5,6 +5,7 @@ import { ActivityCancellationDetails, ApplicationFailure, CancelledFailure } fro
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stageActivity, type StageImplementation } from '../../../activities/stage-runner';
 import { ERROR_TYPES, InvalidInputError } from '../../../src/core/errors';
+import { describeStageFailure } from '../../../src/core/run/failures';
 import type { StageActivityInput, StageActivityResult } from '../../../src/core/run/run-types';
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
 import type { ObjectStore } from '../../../src/storage/object-store';
@@ -82,11 +83,20 @@ test('InvalidInputError becomes a non-retryable ApplicationFailure of its type, 
   const { activity, env, store } = setup(async () => {
     throw new InvalidInputError('bad column', { column: 'label' });
   });
+  const before = Date.now();
   await assert.rejects(env.run(activity, input()), (error: unknown) => {
     assert.ok(error instanceof ApplicationFailure);
     assert.equal(error.type, ERROR_TYPES.invalidInput);
     assert.equal(error.nonRetryable, true);
-    assert.deepEqual(error.details?.[0], { column: 'label', attempt: 1 });
+    const { endedAt, ...details } = error.details?.[0] as { endedAt: string };
+    assert.deepEqual(details, { column: 'label', attempt: 1 });
+    // When the attempt failed on this worker: the run records it as the stage's end (not its own now).
+    assert.ok(Date.parse(endedAt) >= before && Date.parse(endedAt) <= Date.now(), endedAt);
+    assert.deepEqual(describeStageFailure(error), {
+      error: { type: ERROR_TYPES.invalidInput, message: 'bad column' },
+      attempt: 1,
+      endedAt,
+    });
     return true;
   });
   assert.match(await logText(store, 1), /ended after \d+ ms: ApplicationFailure: bad column/);

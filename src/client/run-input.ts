@@ -1,0 +1,69 @@
+/**
+ * What a run was started with, read from its workflow history. A run that continued as new with its
+ * state in the store (src/core/run/stored-run-state.ts) starts its later executions with a reference
+ * only, so the plan and trigger come from the first execution (`firstExecutionRunId`): plans do not
+ * change during a run. Decoded like every history payload, so the client's payload codec applies.
+ */
+import type { Client } from '@temporalio/client';
+import { InvalidInputError } from '../core/errors';
+import type { PipelineRunInput } from '../core/run/run-types';
+import type { StoredRunStateRef } from '../core/run/stored-run-state';
+import { decodeHistoryPayload } from './temporal-connection';
+
+export interface RecordedRunInput {
+  /** The plan and trigger (with `carried` when the latest execution got its state inline). */
+  readonly input: PipelineRunInput;
+  /** Where the latest execution's state is, when it continued with its state in the store. */
+  readonly stored?: StoredRunStateRef;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function hasPlan(value: unknown): value is PipelineRunInput {
+  return (
+    isObject(value) &&
+    isObject(value.plan) &&
+    Array.isArray(value.plan.stages) &&
+    isObject(value.plan.pipeline) &&
+    isObject(value.trigger)
+  );
+}
+
+/** The input and the first execution's id of one execution (the latest when `execution` is undefined). */
+async function readExecutionInput(
+  client: Client,
+  runId: string,
+  execution: string | undefined,
+): Promise<{ input: unknown; firstExecutionRunId?: string }> {
+  const response = await client.workflowService.getWorkflowExecutionHistory({
+    namespace: client.options.namespace,
+    execution: { workflowId: runId, ...(execution ? { runId: execution } : {}) },
+    maximumPageSize: 1,
+  });
+  const started = response.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
+  const payload = started?.input?.payloads?.[0];
+  if (!payload) throw new InvalidInputError(`run ${runId} has no recorded input`, { runId });
+  const first = started.firstExecutionRunId || undefined;
+  return { input: await decodeHistoryPayload(client, payload), ...(first ? { firstExecutionRunId: first } : {}) };
+}
+
+export async function readRecordedRunInput(client: Client, runId: string): Promise<RecordedRunInput> {
+  const latest = await readExecutionInput(client, runId, undefined);
+  if (hasPlan(latest.input)) return { input: latest.input };
+  const stored = isObject(latest.input) && isObject(latest.input.stored) ? latest.input.stored : undefined;
+  if (stored && latest.firstExecutionRunId) {
+    const first = await readExecutionInput(client, runId, latest.firstExecutionRunId);
+    if (hasPlan(first.input)) return { input: first.input, stored: stored as unknown as StoredRunStateRef };
+  }
+  throw new InvalidInputError(
+    `run ${runId} was not started with a pipeline plan: its first history event has no {plan, trigger} input`,
+    { runId },
+  );
+}
+
+/** The plan and trigger a run was started with (checked in shape before it is trusted). */
+export async function readRunInput(client: Client, runId: string): Promise<PipelineRunInput> {
+  return (await readRecordedRunInput(client, runId)).input;
+}
