@@ -5,11 +5,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  QueryNotRegisteredError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   WorkflowNotFoundError,
   type Client,
   type WorkflowExecutionInfo,
+  type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
 import { DependencyUnavailableError, InvalidInputError, ensureError } from '../core/errors';
@@ -178,6 +180,22 @@ function startedAtOf(info: Pick<WorkflowExecutionInfo, 'startTime' | 'memo'>): s
   return typeof carried === 'string' && !Number.isNaN(Date.parse(carried)) ? carried : info.startTime.toISOString();
 }
 
+/**
+ * The `runState` query, asked again while the run has no handler for it yet: an execution that
+ * continued as new first reads its state back from the store (src/core/run/stored-run-state.ts)
+ * and registers its handlers after that, a few seconds at most.
+ */
+async function queryOnceRegistered(handle: WorkflowHandle, deadline: number): Promise<RunState> {
+  for (;;) {
+    try {
+      return await handle.query(runStateQuery);
+    } catch (thrown) {
+      if (!(thrown instanceof QueryNotRegisteredError) || Date.now() + 250 >= deadline) throw thrown;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
 export class RunClient {
   readonly workflowTaskQueue: string;
   /** Marks running stages of pools without a worker (`waiting for a worker on pool X`). */
@@ -232,10 +250,9 @@ export class RunClient {
   async state(runId: string, options: { readonly timeoutMs?: number } = {}): Promise<RunState> {
     const handle = this.client.workflow.getHandle(runId);
     let state: RunState;
+    const deadline = Date.now() + (options.timeoutMs ?? 15_000);
     try {
-      state = await this.client.withDeadline(Date.now() + (options.timeoutMs ?? 15_000), () =>
-        handle.query(runStateQuery),
-      );
+      state = await this.client.withDeadline(deadline, () => queryOnceRegistered(handle, deadline));
     } catch (thrown) {
       if (thrown instanceof WorkflowNotFoundError) throw this.mapNotFound(thrown, runId);
       if (isTemporalUnreachable(thrown)) throw this.unreachable(runId, thrown);

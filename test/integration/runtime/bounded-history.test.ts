@@ -206,4 +206,58 @@ ${chain('b', 'gate', 8)}
       t.diagnostic(`events per execution: ${lengths.join(', ')}; continuations: ${after}`);
     },
   );
+
+  void it(
+    'a cancel after the run continued as new stops the running stage and nothing is written after',
+    { timeout: 180_000 },
+    async (t) => {
+      const runs = new RunClient(h.client, {
+        bucket: h.config.s3.bucket,
+        workflowTaskQueue: taskQueueForPool(h.pools.control),
+        historyEventLimit: 40,
+      });
+      // A chain long enough to pass the threshold, then a stage that writes a file every second for a minute.
+      const yaml = `apiVersion: fineflow/v1
+kind: Pipeline
+metadata: {name: cancel-continued}
+defaults: {pool: ${h.pools.cpu}, cache: false}
+stages:
+  root:
+    uses: test-echo
+    with: {value: r}
+${chain('a', 'root', 10)}
+  long:
+    uses: test-echo
+    needs: [a10]
+    with: {sleepMs: 60000, steps: 60, storeSteps: true}
+`;
+      const compiled = compilePlan(yaml, 'cancel-continued.yaml', {});
+      assert.ok(compiled.plan, JSON.stringify(compiled.diagnostics));
+      const runId = await runs.submit(compiled.plan);
+      const prefix = `s3://${h.config.s3.bucket}/runs/${runId}/long/`;
+      const steps = async () => (await h.store.list(prefix)).filter((o) => /step-\d+\.txt$/.test(o.key));
+      // The stage runs in a later execution and has written a few steps.
+      await until(steps, (written) => written.length >= 2, 120_000);
+      const { stored } = await readRecordedRunInput(h.client, runId);
+      assert.ok(stored, 'the stage runs in an execution that continued as new');
+      await runs.cancel(runId);
+      const result = await runs.result(runId);
+      assert.equal(result.status, 'cancelled');
+      const long = result.stages.find((s) => s.id === 'long');
+      assert.equal(long?.status, 'cancelled');
+      const state = await runs.state(runId);
+      assert.equal(state.status, 'cancelled');
+      assert.ok(state.endedAt, 'the run recorded its end');
+      // The run waited for the stage to stop (it has a heartbeat timeout): its activity is no longer pending.
+      const description = await h.client.workflow.getHandle(runId).describe();
+      assert.equal(description.raw.pendingActivities?.length ?? 0, 0);
+      const written = await steps();
+      const last = Math.max(...written.map((o) => o.lastModified.getTime()));
+      assert.ok(last <= Date.parse(state.endedAt) + 1_000, `last step written ${last}, run ended ${state.endedAt}`);
+      // One more step interval: a stage still running would have written another step by now.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      assert.equal((await steps()).length, written.length, 'no step written after the cancel');
+      t.diagnostic(`cancelled after ${written.length} steps in a continued execution`);
+    },
+  );
 });
