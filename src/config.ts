@@ -28,6 +28,8 @@
  * | FINEFLOW_CODEC_SERVER_TOKEN | — | bearer token `fineflow codec-server` requires (at least 24 characters; it refuses to start without) |
  * | FINEFLOW_CODEC_SERVER_ORIGINS | http://127.0.0.1:8233,http://localhost:8233 | Temporal UI origins the codec server's CORS allows (port from FINEFLOW_TEMPORAL_UI_PORT) |
  * | FINEFLOW_STACK_DIR | .fineflow/dev in a clone, ~/.local/state/fineflow/dev installed | the local stack's state dir (relative to the working directory); with no key set and a loopback Temporal, its `codec-keys` file (written by `dev up`) is used |
+ * | FINEFLOW_UI_URL | — | base URL of `fineflow ui` (e.g. http://127.0.0.1:8090): runs started by the CLI and the UI carry a link to their page there in the Temporal UI (workflow details and memo `fineflowUi`) |
+ * | FINEFLOW_UI_PORT | 8090 | port of the web UI `fineflow dev up` starts on 127.0.0.1 (read by src/cli/commands/dev.ts with the stack's other ports) |
  * | FINEFLOW_UI_TOKEN | — | token `fineflow ui` requires on every request; mandatory when it listens beyond loopback |
  * | FINEFLOW_TEMPORAL_UI_URL | — | base URL of the Temporal UI, for links from `fineflow ui` to a run's workflow |
  * | FINEFLOW_SERVE_TOKEN | — | bearer token `fineflow serve` requires on every request but /healthz (at least 16 characters); mandatory beyond loopback |
@@ -132,7 +134,12 @@ export interface FineflowConfig {
    */
   readonly workerCapacity: Partial<WorkerCapacity>;
   /** `fineflow ui`: access token and the Temporal UI to link to. */
-  readonly ui: { readonly token?: string; readonly temporalUiUrl?: string };
+  readonly ui: {
+    readonly token?: string;
+    readonly temporalUiUrl?: string;
+    /** Base URL of `fineflow ui` (FINEFLOW_UI_URL): each run's workflow links back to its page there. */
+    readonly url?: string;
+  };
   /** `fineflow serve`: the bearer token clients must send (FINEFLOW_SERVE_TOKEN). */
   readonly serve: { readonly token?: string };
   /** `fineflow models export --format keras|savedmodel`: the configured Python, and the cached venv's. */
@@ -348,7 +355,18 @@ function uiConfig(env: Env): FineflowConfig['ui'] {
       { variable: 'FINEFLOW_TEMPORAL_UI_URL' },
     );
   }
-  return { ...(token ? { token } : {}), ...(temporalUiUrl ? { temporalUiUrl } : {}) };
+  const url = nonEmpty(env, 'FINEFLOW_UI_URL');
+  if (url !== undefined && !/^https?:\/\/[^\s?#]+$/.test(url)) {
+    throw new InvalidInputError(
+      `FINEFLOW_UI_URL=${url} must be an http(s) URL without query or fragment, e.g. http://127.0.0.1:8090`,
+      { variable: 'FINEFLOW_UI_URL' },
+    );
+  }
+  return {
+    ...(token ? { token } : {}),
+    ...(temporalUiUrl ? { temporalUiUrl } : {}),
+    ...(url ? { url: url.replace(/\/+$/, '') } : {}),
+  };
 }
 
 /** The venv infra/keras/setup-venv.sh creates with its default wheel (tensorflow-cpu 2.21.0). */

@@ -21,7 +21,11 @@ export interface OpenedRunClient {
 export async function openRunClient(io: CliIo): Promise<OpenedRunClient> {
   const config = loadConfig(io.env);
   const client = await connectClient(config.temporal);
-  return { config, runs: new RunClient(client, { bucket: config.s3.bucket }), close: () => client.connection.close() };
+  return {
+    config,
+    runs: new RunClient(client, { bucket: config.s3.bucket, ...(config.ui.url ? { uiUrl: config.ui.url } : {}) }),
+    close: () => client.connection.close(),
+  };
 }
 
 /**

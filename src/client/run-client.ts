@@ -58,6 +58,13 @@ export interface RunClientOptions {
    * without a result and no worker answers its query; without one such a run's stages show as unknown.
    */
   readonly store?: ObjectStore;
+  /** Base URL of `fineflow ui` (config.ui.url): a started run links to its page from the Temporal UI. */
+  readonly uiUrl?: string;
+}
+
+/** The run's page in `fineflow ui`. */
+export function runPageUrl(uiUrl: string, runId: string): string {
+  return `${uiUrl.replace(/\/+$/, '')}/#/runs/${encodeURIComponent(runId)}`;
 }
 
 /** How long a watch retries one interruption (Temporal or the control worker gone) before it gives up. */
@@ -231,7 +238,15 @@ export class RunClient {
           { key: searchAttributeKeys.status, value: 'running' },
           { key: searchAttributeKeys.trigger, value: triggerLabel(trigger) },
         ]),
-        memo: { pipeline: plan.pipeline.name, ...(plan.source ? { source: plan.source } : {}) },
+        memo: {
+          pipeline: plan.pipeline.name,
+          ...(plan.source ? { source: plan.source } : {}),
+          ...(this.options.uiUrl ? { fineflowUi: runPageUrl(this.options.uiUrl, runId) } : {}),
+        },
+        // The Temporal UI shows these details (markdown) on the workflow's page: the way back to Fineflow.
+        ...(this.options.uiUrl
+          ? { staticDetails: `[Open run ${runId} in Fineflow](${runPageUrl(this.options.uiUrl, runId)})` }
+          : {}),
       });
     } catch (thrown) {
       if (thrown instanceof WorkflowExecutionAlreadyStartedError)

@@ -1,6 +1,7 @@
 /**
  * `fineflow dev up|down|status|logs`: drives infra/stack.sh (Temporal dev server + MinIO on
- * loopback) and prints the endpoints and the environment a shell should export to use them.
+ * loopback), starts and stops the web UI beside them (src/cli/dev-ui.ts; `up --no-ui` skips it),
+ * and prints the endpoints and the environment a shell should export to use them.
  * The stack's S3 user is the least-privilege CLI user, never root, and its secret key is never
  * printed: the output shows the command that reads it (`infra/stack.sh secret-key cli`).
  */
@@ -8,6 +9,9 @@ import { runBashScript } from '../run-script';
 import { resolve } from 'node:path';
 import { EXIT, UsageError, type CliCommand, type CliIo } from '../command';
 import { packageFile, stackDir as stackDirOf } from '../../package-paths';
+import type * as DevUiModule from '../dev-ui';
+import type { DevUiStatus } from '../dev-ui';
+import { DEFAULT_UI_PORT } from './ui';
 
 const STACK_SCRIPT = packageFile('infra', 'stack.sh');
 const SUBCOMMANDS = ['up', 'down', 'status', 'logs'] as const;
@@ -33,6 +37,8 @@ export function stackEndpoints(env: CliIo['env'], cwd = process.cwd()) {
       endpoint: `http://127.0.0.1:${minioPort}`,
       console: `http://127.0.0.1:${port('FINEFLOW_MINIO_CONSOLE_PORT', 9001)}`,
     },
+    /** Where `dev up` serves `fineflow ui` (always loopback). */
+    ui: { port: port('FINEFLOW_UI_PORT', DEFAULT_UI_PORT) },
     env: {
       TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
       TEMPORAL_NAMESPACE: 'default',
@@ -60,34 +66,62 @@ export const command: CliCommand = {
 ~/.cache/fineflow/bin (minutes, once); later starts take seconds. State (Temporal's SQLite file,
 MinIO data, logs, the payload encryption key \`codec-keys\`) lives in .fineflow/dev of a clone, or
 ~/.local/state/fineflow/dev (\$XDG_STATE_HOME) for an installed package, so runs survive a restart.
+\`up\` also starts the web UI (\`fineflow ui\`) on 127.0.0.1 in the background (\`--no-ui\` skips it; its log
+is logs/ui.log in the state dir); \`status\` shows its URL, \`down\` stops it with the stack.
 Ports: FINEFLOW_TEMPORAL_PORT (7233), FINEFLOW_TEMPORAL_UI_PORT (8233), FINEFLOW_MINIO_PORT (9000),
-FINEFLOW_MINIO_CONSOLE_PORT (9001); state dir FINEFLOW_STACK_DIR.
+FINEFLOW_MINIO_CONSOLE_PORT (9001), FINEFLOW_UI_PORT (${DEFAULT_UI_PORT}); state dir FINEFLOW_STACK_DIR.
 Exit codes: 0 ok / healthy, 1 not healthy, 3 the stack could not be started.`,
   subcommands: ['up', 'down', 'status', 'logs'],
   examples: [
-    { command: 'fineflow dev up', explanation: 'start Temporal and MinIO locally (state kept across restarts)' },
+    {
+      command: 'fineflow dev up',
+      explanation: 'start Temporal, MinIO and the web UI locally (state kept across restarts)',
+    },
     { command: 'fineflow dev status --json', explanation: 'health of the stack, as JSON' },
     { command: 'fineflow dev logs temporal', explanation: "the Temporal server's log" },
     { command: 'fineflow dev down', explanation: 'stop the stack' },
   ],
   json: true,
   jsonRefusedFor: { logs: 'it follows the servers’ log files as text; `fineflow dev status --json` reports health' },
-  options: [],
+  options: [{ name: 'no-ui', kind: 'boolean', description: 'up: start the stack without the web UI' }],
   async run(args, io) {
     const [sub, ...rest] = args.positionals;
     if (!sub || !(SUBCOMMANDS as readonly string[]).includes(sub)) {
       throw new UsageError(`expected one of ${SUBCOMMANDS.join(', ')}${sub ? `, got '${sub}'` : ''}`);
     }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { devUiStatus, startDevUi, stopDevUi } = require('../dev-ui') as typeof DevUiModule;
     const json = args.flags.json === true;
     const endpoints = stackEndpoints(io.env, io.cwd);
-    const code = await runStackScript([sub as Subcommand, ...rest], io, json ? io.stderr : io.stdout);
+    const stackDir = stackDirOf(io.env, io.cwd);
+    const out = json ? io.stderr : io.stdout;
+    if (sub === 'down' && (await stopDevUi(stackDir))) out.write('stack: ui stopped\n');
+    const code = await runStackScript([sub as Subcommand, ...rest], io, out);
     if (sub === 'logs' || sub === 'down') {
       if (json) io.stdout.write(`${JSON.stringify({ ok: code === 0 })}\n`); // only `down`: logs refuses --json
       return code === 0 ? EXIT.ok : EXIT.failure;
     }
     const healthy = code === 0;
+    let ui: DevUiStatus | undefined;
+    if (sub === 'up' && healthy && args.flags['no-ui'] !== true) {
+      const started = await startDevUi({
+        stackDir,
+        port: endpoints.ui.port,
+        env: { ...io.env, ...endpoints.env } as NodeJS.ProcessEnv,
+        temporalUiUrl: endpoints.temporal.ui,
+        cwd: io.cwd,
+      });
+      out.write(`stack: ui ${started.started ? 'up' : 'already up'}: ${started.url} (log ${stackDir}/logs/ui.log)\n`);
+      ui = started;
+    } else if (sub === 'status') {
+      ui = await devUiStatus(stackDir, endpoints.ui.port);
+      out.write(`  UI        ${ui.url}  ${ui.running ? 'up' : 'not running (fineflow dev up starts it)'}\n`);
+    }
+    const uiJson = ui
+      ? { url: ui.url, running: ui.running }
+      : { url: `http://127.0.0.1:${endpoints.ui.port}`, running: false };
     if (json) {
-      io.stdout.write(`${JSON.stringify({ healthy, ...endpoints }, null, 2)}\n`);
+      io.stdout.write(`${JSON.stringify({ healthy, ...endpoints, ui: uiJson }, null, 2)}\n`);
     } else if (healthy) {
       const exports = Object.entries(endpoints.env).map(([name, value]) => `export ${name}=${value}`);
       exports.push(`export FINEFLOW_S3_SECRET_KEY="$(${endpoints.secretKeyCommand})"`);

@@ -108,7 +108,10 @@ export const command: CliCommand = {
     const config = loadConfig(io.env);
     const client = await connectClient(config.temporal);
     try {
-      const runs = new RunClient(client, { bucket: config.s3.bucket });
+      const runs = new RunClient(client, {
+        bucket: config.s3.bucket,
+        ...(config.ui.url ? { uiUrl: config.ui.url } : {}),
+      });
       report(await startRerun(runs, createObjectStoreFromConfig(config), { runId, fromStage, set }), io, json);
     } finally {
       await client.connection.close();

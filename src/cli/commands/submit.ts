@@ -117,6 +117,7 @@ export const command: CliCommand = {
         ? new RunClient(defaultRuns.client, {
             bucket: config.s3.bucket,
             workflowTaskQueue: taskQueueForPool(controlPool),
+            ...(config.ui.url ? { uiUrl: config.ui.url } : {}),
           })
         : defaultRuns;
       // Warn, not refuse: a worker large enough may still join the pool before the stage is ready.

@@ -78,7 +78,11 @@ export const command: CliCommand = {
     const store = createObjectStoreFromConfig(config);
     const ui = await startUiServer(
       {
-        runs: new RunClient(client, { bucket: config.s3.bucket, store }),
+        runs: new RunClient(client, {
+          bucket: config.s3.bucket,
+          store,
+          ...(config.ui.url ? { uiUrl: config.ui.url } : {}),
+        }),
         store,
         bucket: config.s3.bucket,
         schedules: new ScheduleService(client, { bucket: config.s3.bucket }),

@@ -45,13 +45,22 @@ function markerPlugin(markers: readonly Marker[]): uPlot.Plugin {
           ctx.setLineDash([5, 4]);
           ctx.lineWidth = 1.5 * devicePixelRatio;
           ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
-          for (const marker of markers) {
+          // Labels of close markers (a phase change next to the best epoch) go on separate rows.
+          const rowEnds: number[] = [];
+          const pad = 4 * devicePixelRatio;
+          for (const marker of [...markers].sort((a, b) => a.x - b.x)) {
             const x = u.valToPos(marker.x, 'x', true);
             ctx.beginPath();
             ctx.moveTo(x, u.bbox.top);
             ctx.lineTo(x, u.bbox.top + u.bbox.height);
             ctx.stroke();
-            ctx.fillText(marker.label, x + 4 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio);
+            const width = ctx.measureText(marker.label).width;
+            // Near the right edge the label goes left of its line.
+            const left = x + pad + width > u.bbox.left + u.bbox.width ? x - pad - width : x + pad;
+            let row = rowEnds.findIndex((end) => end < left);
+            if (row < 0) row = rowEnds.length;
+            rowEnds[row] = left + width + pad;
+            ctx.fillText(marker.label, left, u.bbox.top + (12 + 14 * row) * devicePixelRatio);
           }
           ctx.restore();
         },

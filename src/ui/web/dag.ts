@@ -18,7 +18,7 @@ export interface GraphData {
 }
 
 const SVG = 'http://www.w3.org/2000/svg';
-const NODE_WIDTH = 168;
+const NODE_WIDTH = 188;
 const NODE_HEIGHT = 46;
 
 function svg<K extends keyof SVGElementTagNameMap>(
@@ -102,7 +102,7 @@ export function drawDag(graph: GraphData, onSelect?: (stageId: string) => void):
     title.textContent = node.id.length > 20 ? `${node.id.slice(0, 19)}…` : node.id;
     const sub = svg('text', { x: 10, y: 36, class: 'node-sub' });
     const subText = `${node.uses} · ${node.pool}`;
-    sub.textContent = subText.length > 28 ? `${subText.slice(0, 27)}…` : subText;
+    sub.textContent = subText.length > 31 ? `${subText.slice(0, 30)}…` : subText;
     const tip = svg('title', {});
     tip.textContent = `${node.id}: ${subText}`;
     group.append(tip, title, sub);

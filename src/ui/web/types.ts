@@ -53,6 +53,9 @@ export interface ModelCard {
     readonly datasetVersion?: string;
     readonly runId?: string;
     readonly stage?: string;
+    /** The run and stage that trained the weights (`stage` is the one that registered them). */
+    readonly trainedInRun?: string;
+    readonly trainedByStage?: string;
     readonly baseModel?: string;
   };
   readonly metrics?: Record<string, number>;

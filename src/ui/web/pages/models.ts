@@ -71,36 +71,45 @@ export function modelsPage(): Page {
 }
 
 /** dataset version → run → stage → model version, as a small DAG. */
+/** The part of a dataset URI a reader recognises: its last folders (a prepared dataset's manifest.json dropped). */
+function datasetTail(uri: string): string {
+  const parts = uri
+    .replace(/^s3:\/\/[^/]+\//, '')
+    .replace(/\/manifest\.json$/, '')
+    .split('/')
+    .filter((p) => p !== '');
+  return parts.length > 2 ? `…/${parts.slice(-2).join('/')}` : parts.join('/');
+}
+
+/** dataset version → run → the stage that trained the weights → model; the base model feeds that stage. */
 function lineageGraph(card: ModelCard): SVGSVGElement {
   const nodes: { id: string; uses: string; pool: string }[] = [];
   const edges: { from: string; to: string }[] = [];
-  const add = (id: string, kind: string, detail: string): void => {
+  const chain = (id: string, kind: string, detail: string): void => {
+    const previous = nodes.filter((n) => n.uses !== 'base model').pop();
     nodes.push({ id, uses: kind, pool: detail });
-    if (nodes.length > 1) edges.push({ from: (nodes[nodes.length - 2] as { id: string }).id, to: id });
+    if (previous) edges.push({ from: previous.id, to: id });
   };
   const lineage = card.lineage;
-  if (lineage.baseModel)
-    nodes.push({
-      id: lineage.baseModel.replace(/^registry:\/\//, '').slice(0, 40),
-      uses: 'base model',
-      pool: 'registry',
-    });
+  const trainedBy = lineage.trainedByStage ?? lineage.stage;
   if (lineage.dataset)
-    add(
-      lineage.dataset.replace(/^s3:\/\/[^/]+\//, '').slice(0, 40),
+    chain(
+      lineage.datasetVersion ? `dataset ${lineage.datasetVersion.slice(0, 12)}` : 'dataset',
+      datasetTail(lineage.dataset),
       'dataset',
-      lineage.datasetVersion ? `version ${lineage.datasetVersion.slice(0, 12)}` : 'dataset',
     );
-  if (lineage.runId) add(lineage.runId, 'run', 'run');
-  if (lineage.stage) add(`stage ${lineage.stage}`, 'stage', lineage.stage);
-  add(`${card.name}@${card.version}`, 'model', 'registry');
-  if (lineage.baseModel && nodes.length > 1 && nodes[0])
-    edges.push({
-      from: nodes[0].id,
-      to: (nodes.find((n) => n.uses === 'stage') ?? nodes[nodes.length - 1] ?? nodes[0]).id,
-    });
+  const runId = lineage.trainedInRun ?? lineage.runId;
+  if (runId) chain(runId, 'run', 'run');
+  if (trainedBy) chain(`stage ${trainedBy}`, trainedBy === lineage.stage ? 'stage' : 'trained by stage', 'stage');
+  chain(`${card.name}@${card.version}`, 'model', 'registry');
+  if (lineage.baseModel) {
+    const base = lineage.baseModel.replace(/^registry:\/\//, '').slice(0, 40);
+    nodes.unshift({ id: base, uses: 'base model', pool: 'registry' });
+    const target = nodes.find((n) => n.id === `stage ${trainedBy}`) ?? nodes[nodes.length - 1];
+    if (target) edges.push({ from: base, to: target.id });
+  }
   const view = drawDag({ nodes, edges }, (id) => {
-    if (id === lineage.runId) location.hash = `#/runs/${encodeURIComponent(id)}`;
+    if (id === runId) location.hash = `#/runs/${encodeURIComponent(id)}`;
   });
   view.element.classList.add('lineage');
   return view.element;
