@@ -9,6 +9,7 @@ import {
   ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
+  ChildWorkflowFailure,
   allHandlersFinished,
   condition,
   makeContinueAsNewFunc,
@@ -29,7 +30,7 @@ import { finallyDeadlineMs, finallyStages, hasFinallyStages, singleAttempt } fro
 import { describeStageFailure } from '../src/core/run/failures';
 import { nextFanOutStep, resolveFanOutItems } from '../src/core/run/fan-out';
 import { nextOutageRetry, remainingOwnAttempts, type OutageState } from '../src/core/run/outage-retry';
-import { checkParamOverrides } from '../src/core/run/params';
+import { checkParamOverrides, paramValues, type ParamValues } from '../src/core/run/params';
 import {
   retryStageUpdate,
   runStateQuery,
@@ -64,7 +65,15 @@ import {
   type RunStatus,
   type StageActivityInput,
   type StageActivityResult,
+  type StageState,
 } from '../src/core/run/run-types';
+import {
+  failedRunStages,
+  reusableChildStages,
+  subPipelineOutputs,
+  subPipelineRunId,
+  subPipelineRunInput,
+} from '../src/core/run/sub-pipeline';
 import { taskQueueForPool } from '../src/core/run/task-queues';
 import { runDetails, stageSummary } from '../src/core/run/temporal-summaries';
 import { hyperparameterSweep } from './hyperparameter-sweep';
@@ -602,6 +611,8 @@ async function executeStage(
     try {
       if (stage.uses === 'hyperparameter-sweep') {
         result = await runSweepStage(stage, context, inputs);
+      } else if (stage.subPipeline) {
+        result = await runSubPipelineStage(run, stage, context, inputs, input);
       } else {
         const activity = stageActivities(stage, remainingOwnAttempts(stage.retry, ownFailures))[stage.uses];
         if (!activity) throw new Error(`no activity for stage type ${stage.uses}`);
@@ -615,7 +626,7 @@ async function executeStage(
     } catch (error) {
       let failure = describeStageFailure(error);
       if (
-        stage.uses !== 'hyperparameter-sweep' &&
+        !runsAsChild(stage) &&
         !isCancellation(error) &&
         failure.error.type === ERROR_TYPES.dependencyUnavailable &&
         failure.attempt !== undefined
@@ -643,7 +654,7 @@ async function executeStage(
       // A stage its cancel watch stopped (activities/cancel-watch.ts) ends with a FineflowCancelled failure.
       const cancelled = isCancellation(error) || failure.error.type === ERROR_TYPES.cancelled;
       const unnumbered =
-        stage.uses === 'hyperparameter-sweep' || cancelled
+        runsAsChild(stage) || cancelled
           ? 1
           : attemptBase - 1 - priorAttempts + remainingOwnAttempts(stage.retry, ownFailures);
       const attempts = failure.attempt !== undefined ? failure.attempt - priorAttempts : unnumbered;
@@ -712,4 +723,69 @@ async function runSweepStage(
       },
     ],
   });
+}
+
+/** Stages that run as a child workflow (once per attempt: their own stages or trials retry inside). */
+function runsAsChild(stage: PlannedStage): boolean {
+  return stage.uses === 'hyperparameter-sweep' || stage.subPipeline !== undefined;
+}
+
+/**
+ * What a failed child run of a `pipeline` stage finished, by run and stage id: a retry of the stage
+ * with the same params reuses it instead of running those stages again. Workflow-local: a run that
+ * continued as new since, or a retry with other params, starts the child from scratch.
+ */
+const failedChildren = new Map<
+  string,
+  { readonly childRunId: string; readonly params: ParamValues; readonly stages: readonly StageState[] }
+>();
+
+/**
+ * A `pipeline` stage runs its compiled child plan as a child `pipelineRun` (src/core/run/sub-pipeline.ts);
+ * a cancel of the stage cancels the child (which runs its own `finally:` stages), and the child ends
+ * with its parent if that is terminated. Its outputs are its stages' outputs, by stage id.
+ */
+async function runSubPipelineStage(
+  run: RunTracker,
+  stage: PlannedStage,
+  context: StageActivityInput['context'],
+  inputs: JsonObject,
+  input: PipelineRunInput,
+): Promise<StageActivityResult> {
+  const childRunId = subPipelineRunId(context.runId, stage.id, context.attempt);
+  const key = `${context.runId}\u0000${stage.id}`;
+  const fresh = subPipelineRunInput(stage, inputs, input);
+  const previous = failedChildren.get(key);
+  const reuse = previous ? reusableChildStages(previous, fresh.plan) : [];
+  const childInput = reuse.length > 0 ? { ...fresh, reuse } : fresh;
+  run.noteChildRun(stage.id, childRunId);
+  const info = workflowInfo();
+  try {
+    const result = await executeChild(pipelineRun, {
+      workflowId: childRunId,
+      taskQueue: info.taskQueue,
+      staticSummary: `${stageSummary(stage)} · attempt ${context.attempt}`,
+      args: [childInput],
+      memo: { pipeline: childInput.plan.pipeline.name, parentRunId: context.runId, parentStage: stage.id },
+      typedSearchAttributes: [
+        { key: searchAttributeKeys.pipeline, value: childInput.plan.pipeline.name },
+        { key: searchAttributeKeys.status, value: 'running' },
+        ...(info.typedSearchAttributes.get(searchAttributeKeys.trigger) !== undefined
+          ? [
+              {
+                key: searchAttributeKeys.trigger,
+                value: info.typedSearchAttributes.get(searchAttributeKeys.trigger) as string,
+              },
+            ]
+          : []),
+      ],
+    });
+    failedChildren.delete(key);
+    return { outputs: subPipelineOutputs(result.stages) };
+  } catch (error) {
+    const cause = error instanceof ChildWorkflowFailure ? error.cause : undefined;
+    const stages = cause instanceof ApplicationFailure ? failedRunStages(cause.details?.[0]) : undefined;
+    if (stages) failedChildren.set(key, { childRunId, params: paramValues(childInput.plan), stages });
+    throw error;
+  }
 }

@@ -98,13 +98,20 @@ export function renderRunState(state: RunState, now: Date = new Date(), maxWidth
       ? `item ${JSON.stringify(stage.item ?? null)} ${stageDetail(stage)}`.trim()
       : stageDetail(stage),
   ];
+  // A stage, its fan-out instances, then the stages of its sub-pipeline run (src/client/child-runs.ts).
+  const rowsOf = (stage: StageState): TableLine[] => {
+    const instances = state.stages.filter((s) => s.instanceOf === stage.id);
+    const nested = [stage, ...instances].flatMap((parent) =>
+      state.stages.filter((s) => s.parentStage === parent.id && s.instanceOf === undefined),
+    );
+    return [row(stage), ...compactInstances(instances, row), ...nested.flatMap(rowsOf)];
+  };
   const lines = state.stages
-    .filter((s) => s.instanceOf === undefined)
+    .filter((s) => s.instanceOf === undefined && s.parentStage === undefined)
     .flatMap((stage, index, top): TableLine[] => {
-      const instances = state.stages.filter((s) => s.instanceOf === stage.id);
       // `finally:` stages come last; a divider says why they run after a failure or cancel too.
       const divider = stage.finally && !top[index - 1]?.finally ? [{ text: 'finally (runs whatever happened):' }] : [];
-      return [...divider, row(stage), ...compactInstances(instances, row)];
+      return [...divider, ...rowsOf(stage)];
     });
   return [
     header,

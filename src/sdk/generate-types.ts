@@ -131,6 +131,8 @@ export function generateStageIoTypes(
       ([name, output]) =>
         `    ${output.description ? `/** ${output.description.replace(/\*\//g, '* /')} */\n    ` : ''}readonly ${key(name)}: ${outputType(output.type)};`,
     );
+    // No declared outputs: a `pipeline` stage's are named at validate time (its child's stage ids).
+    if (fields.length === 0) return `  readonly ${key(d.name)}: { readonly [name: string]: JsonObject };`;
     return `  readonly ${key(d.name)}: {\n${fields.join('\n')}\n  };`;
   });
   const header = internal

@@ -23,6 +23,7 @@ import { stringify } from 'yaml';
 import type { JsonObject, JsonValue, Plan } from '../core/spec/plan-types';
 import { InvalidInputError } from '../core/errors';
 import { compilePlan, type CompileOptions } from '../spec/compile';
+import { pipelineFileSource } from '../spec/pipeline-files';
 import { API_VERSION } from '../core/spec/pipeline-schema';
 import { Ref, type In } from './refs';
 import type { BuiltinStageType, StageInputs, StageOutputs } from './stage-io.generated';
@@ -252,7 +253,11 @@ export function compilePipeline(
   } = {},
 ): Plan {
   const file = options.file ?? `${definition.name}.pipeline.ts`;
-  const result = compilePlan(pipelineYaml(definition), file, options);
+  // `pipeline` stages name files relative to `file` (as the CLI reads them next to a YAML pipeline).
+  const result = compilePlan(pipelineYaml(definition), file, {
+    ...options,
+    pipelineFiles: options.pipelineFiles ?? pipelineFileSource(file),
+  });
   if (result.plan) {
     // Stage lines of the generated YAML mean nothing to the author: use the TypeScript call sites.
     const stages = result.plan.stages.map(({ line: _generated, ...rest }) => {

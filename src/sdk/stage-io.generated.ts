@@ -458,6 +458,15 @@ export interface StageInputs {
     /** Authorization header value for the webhook; must be ${{ secrets.NAME }} */
     readonly auth?: In<string>;
   };
+  /** pipeline@1.0.0: Run another pipeline file as a child run (a Temporal child workflow); its stages' outputs are this stage's outputs, by stage id: ${{ stages.X.outputs.<child stage>.<output> }}. */
+  readonly pipeline: {
+    /** the child pipeline's YAML file, relative to this pipeline's file and inside its directory (no `..` out of it); a literal, read at validate time */
+    readonly file: In<string>;
+    /** values for the child's params (checked against the child's declarations: types, and the ranges of the inputs they flow into); may reference params and upstream outputs */
+    readonly params?: In<{
+      readonly [key: string]: In<AnyIn>;
+    }>;
+  };
   /** predict@1.0.0: Score raw records (images, CSV rows, JSONL objects) of a dataset with a model and its stored preprocessing; write the predictions with class probabilities. */
   readonly predict: {
     /** model to score with: an upstream stage's `model`, registry://NAME@ALIAS|VERSION, or s3:// (its preprocessing.json is applied) */
@@ -1046,6 +1055,15 @@ export interface StageInputValues {
     /** Authorization header value for the webhook; must be ${{ secrets.NAME }} */
     readonly auth?: string;
   };
+  /** pipeline@1.0.0: Run another pipeline file as a child run (a Temporal child workflow); its stages' outputs are this stage's outputs, by stage id: ${{ stages.X.outputs.<child stage>.<output> }}. */
+  readonly pipeline: {
+    /** the child pipeline's YAML file, relative to this pipeline's file and inside its directory (no `..` out of it); a literal, read at validate time */
+    readonly file: string;
+    /** values for the child's params (checked against the child's declarations: types, and the ranges of the inputs they flow into); may reference params and upstream outputs */
+    readonly params?: {
+      readonly [key: string]: JsonValue;
+    };
+  };
   /** predict@1.0.0: Score raw records (images, CSV rows, JSONL objects) of a dataset with a model and its stored preprocessing; write the predictions with class probabilities. */
   readonly predict: {
     /** model to score with: an upstream stage's `model`, registry://NAME@ALIAS|VERSION, or s3:// (its preprocessing.json is applied) */
@@ -1246,6 +1264,7 @@ export interface StageOutputs {
     /** size of the request body sent */
     readonly bytes: number;
   };
+  readonly pipeline: { readonly [name: string]: JsonObject };
   readonly predict: {
     /** s3:// URI of the predictions file (CSV or JSONL) */
     readonly predictions: string;

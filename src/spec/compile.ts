@@ -25,6 +25,7 @@ import type { StageTypeDefinition } from './stage-types';
 import { closest } from '../core/spec/suggest';
 import { validatePipeline, type ValidatedPipeline, type ValidatedStage, type ValidationResult } from './validate';
 import type { ParsedPipeline } from './parse';
+import type { PipelineFileSource, ValidatedSubPipeline } from './sub-pipelines';
 import { validatePlan } from '../core/spec/validate-plan';
 import { isReservedKey, RESERVED_KEY_HINT } from '../core/spec/reserved';
 import { parseMemory, type PlannedResources } from '../core/spec/resources';
@@ -34,6 +35,8 @@ export interface CompileOptions {
   readonly set?: Readonly<Record<string, string>> | readonly string[];
   /** Stage types to validate against in addition to the global registry. */
   readonly stageTypes?: readonly StageTypeDefinition[];
+  /** Reads the files of `pipeline` stages (src/spec/pipeline-files.ts); see ValidateOptions. */
+  readonly pipelineFiles?: PipelineFileSource;
 }
 
 export interface CompileResult {
@@ -249,6 +252,31 @@ function planStage(stage: ValidatedStage, defaults: JsonObject): PlannedStage {
     line: stage.line,
     ...plannedResources(s.resources, defaults.resources),
     ...(stage.fanOut ? { fanOut: plannedFanOut(stage.fanOut) } : {}),
+    ...(stage.subPipeline ? subPipelineSettings(stage.subPipeline, stage.with.params) : {}),
+  };
+}
+
+/**
+ * A `pipeline` stage carries its child's plan. The stage itself is never cached (the child's stages
+ * are, by their own settings); the child's stages fail rather than pause, so a failure reaches the
+ * parent stage, whose `onFailure` decides; a schedule or triggers of the child do not apply.
+ */
+function subPipelineSettings(
+  child: ValidatedSubPipeline,
+  given: JsonValue | undefined,
+): Pick<PlannedStage, 'cache' | 'subPipeline'> {
+  const written = given !== null && typeof given === 'object' && !Array.isArray(given) ? (given as JsonObject) : {};
+  const params: Record<string, PlannedParam> = {};
+  for (const p of child.pipeline.params) {
+    const value = Object.prototype.hasOwnProperty.call(written, p.name) ? written[p.name] : p.default;
+    // A value from an expression is known only at run time (until then, the default or null).
+    const known = value !== undefined && !JSON.stringify(value).includes('${{') ? value : (p.default ?? null);
+    params[p.name] = { type: p.type, value: known, ...(p.description ? { description: p.description } : {}) };
+  }
+  const { schedule: _schedule, ...plan } = buildPlan({ ...child.pipeline, triggers: [] }, params, child.file);
+  return {
+    cache: { enabled: false },
+    subPipeline: { file: child.file, plan: { ...plan, stages: plan.stages.map((s) => ({ ...s, onFailure: 'fail' })) } },
   };
 }
 
@@ -355,7 +383,10 @@ export function compilePlan(
   file = '<input>',
   options: CompileOptions = {},
 ): CompileResult {
-  const validation = validatePipeline(source, file, options.stageTypes ? { stageTypes: options.stageTypes } : {});
+  const validation = validatePipeline(source, file, {
+    ...(options.stageTypes ? { stageTypes: options.stageTypes } : {}),
+    ...(options.pipelineFiles ? { pipelineFiles: options.pipelineFiles } : {}),
+  });
   const diagnostics = [...validation.diagnostics];
   if (!validation.pipeline || !validation.valid) {
     return { diagnostics: sortDiagnostics(diagnostics), validation };

@@ -69,15 +69,21 @@ const MAX_EXCERPT = 160;
 export function formatDiagnostics(
   diagnostics: readonly Diagnostic[],
   sourceText?: string,
-  options: { color?: boolean } = {},
+  options: {
+    color?: boolean;
+    /** Texts of other files (sub-pipelines) by the name their diagnostics carry: excerpts come from them. */
+    texts?: { readonly [file: string]: string };
+  } = {},
 ): string {
-  const index = sourceText !== undefined ? new LineIndex(sourceText) : undefined;
+  const main = sourceText !== undefined ? new LineIndex(sourceText) : undefined;
+  const others = new Map(Object.entries(options.texts ?? {}).map(([file, text]) => [file, new LineIndex(text)]));
   const paint = (code: string, text: string): string => (options.color ? `\u001b[${code}m${text}\u001b[0m` : text);
   const blocks: string[] = [];
   for (const d of diagnostics) {
     const label = d.severity === 'error' ? paint('31;1', 'error') : paint('33;1', 'warning');
     const where = d.line > 0 ? `${d.file}:${d.line}:${d.column}` : d.file;
     const lines = [`${where}: ${label}[${d.code}] ${d.message}`];
+    const index = others.get(d.file) ?? main;
     const source = index?.lineText(d.line);
     if (source !== undefined && source.trim() !== '' && d.line > 0) {
       const gutter = String(d.line).length;

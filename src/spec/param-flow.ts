@@ -12,10 +12,20 @@ import {
   resolveStageInputs,
   joinPath,
 } from '../core/spec/expressions';
-import type { JsonObject, JsonValue } from '../core/spec/plan-types';
+import type { JsonObject, JsonValue, PlannedParam } from '../core/spec/plan-types';
 import { fromJson } from './located';
-import { checkValue } from './schema-language';
+import { checkValue, type InputSchema } from './schema-language';
 import type { StageTypeDefinition } from './stage-type-definition';
+
+/** What a value of each param type must be (a default, a `--set` value, a sub-pipeline's `params` entry). */
+export const PARAM_VALUE_SCHEMAS: Readonly<Record<PlannedParam['type'], InputSchema>> = {
+  string: { type: 'string' },
+  number: { type: 'number' },
+  integer: { type: 'integer' },
+  boolean: { type: 'boolean' },
+  array: { type: 'array', items: { type: 'any' } },
+  object: { type: 'object', additionalProperties: true },
+};
 
 /** A stage input that a param's value makes invalid. */
 export interface ParamFlowProblem {

@@ -49,9 +49,10 @@ export function stageTypeMarkdown(types: readonly StageTypeDefinition[] = listSt
       '|---|---|---|---|',
       ...rows,
       '',
-      '| output | type | description |',
-      '|---|---|---|',
-      ...outputs,
+      // A type without declared outputs (`pipeline`) names them at validate time: no empty table.
+      ...(outputs.length > 0
+        ? ['| output | type | description |', '|---|---|---|', ...outputs]
+        : ['Outputs: named when a stage of this type is validated (see its description).']),
     ].join('\n');
   });
   return `${sections.join('\n\n')}\n`;

@@ -25,6 +25,7 @@ import { unknownNameHint } from '../core/spec/suggest';
 import { COMMAND_STAGE_TYPE } from './command-stage-type';
 import { PREDICT_STAGE_TYPE } from './predict-stage-type';
 import { NOTIFY_STAGE_TYPE } from './notify-stage-type';
+import { PIPELINE_STAGE_TYPE } from './pipeline-stage-type';
 import { checkTrialStageSweep, spaceCandidates } from './sweep-trial-stage-check';
 import type { StageInputProblem, StageTypeDefinition } from './stage-type-definition';
 
@@ -1464,6 +1465,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
   PREDICT_STAGE_TYPE,
   // Webhook notifications (finally: stages): src/spec/notify-stage-type.ts, activities/notify.ts.
   NOTIFY_STAGE_TYPE,
+  // Another pipeline file as a child run: src/spec/pipeline-stage-type.ts, src/spec/sub-pipelines.ts.
+  PIPELINE_STAGE_TYPE,
 ];
 
 // ---------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import {
 } from '../core/spec/expressions';
 import { describeNode, entry, toJson, type LocatedMap, type LocatedNode, type Span } from './located';
 import { parsePipeline, type ParsedPipeline } from './parse';
-import { checkParamFlow, paramFlowHint } from './param-flow';
+import { checkParamFlow, PARAM_VALUE_SCHEMAS, paramFlowHint } from './param-flow';
 import {
   PARAM_NAME_PATTERN,
   PARAM_TYPES,
@@ -51,79 +51,41 @@ import {
   type StageSection,
 } from './validate-finally';
 import { MAX_STAGES, MAX_STAGES_HINT } from '../core/spec/validate-plan';
+import { PIPELINE_STAGE_TYPE, PIPELINE_STAGE_TYPE_NAME } from './pipeline-stage-type';
+import {
+  childDiagnostics,
+  resolveSubPipeline,
+  totalStages,
+  type PipelineFileSource,
+  type ResolvedSubPipeline,
+  type SubPipelineNesting,
+} from './sub-pipelines';
+import type {
+  ParamType,
+  ValidatedParam,
+  ValidatedPipeline,
+  ValidatedStage,
+  ValidatedSubPipeline,
+  ValidationResult,
+} from './validated-types';
 import { formatMemory, parseMemory, RESOURCE_BOUNDS } from '../core/spec/resources';
 import { isReservedKey, RESERVED_KEY_HINT } from '../core/spec/reserved';
 import { closest, unknownNameHint } from '../core/spec/suggest';
 import { confusableNote } from '../core/spec/confusables';
 
-export type ParamType = (typeof PARAM_TYPES)[number];
-
-export interface ValidatedParam {
-  readonly name: string;
-  readonly type: ParamType;
-  /** The default; absent when the param must be given with `--set`. */
-  readonly default?: JsonValue;
-  readonly description?: string;
-  readonly span: Span;
-}
-
-export interface ValidatedStage {
-  readonly id: string;
-  /** Written under `finally:` (runs after every other stage, src/core/run/finally.ts). */
-  readonly finally?: true;
-  readonly uses: string;
-  readonly type?: StageTypeDefinition;
-  readonly with: JsonObject;
-  /** Stages this one waits for: explicit `needs` plus stages referenced in `with` and `when`. */
-  readonly dependsOn: readonly string[];
-  readonly when?: string;
-  /** Stage-level settings as written (pool, timeout, retry, …), merged with `defaults` by the compiler. */
-  readonly settings: JsonObject;
-  /** `forEach`, `matrix`, `parallelism`, `failFast`, `minSuccessRatio` as written; absent without forEach/matrix. */
-  readonly fanOut?: JsonObject;
-  readonly description?: string;
-  readonly span: Span;
-  readonly line: number;
-}
-
-export interface ValidatedPipeline {
-  readonly name: string;
-  readonly description?: string;
-  readonly labels?: { readonly [key: string]: string };
-  readonly params: readonly ValidatedParam[];
-  readonly defaults: JsonObject;
-  readonly stages: readonly ValidatedStage[];
-  readonly schedule?: JsonObject;
-  readonly triggers: readonly JsonObject[];
-  /** Secret name → reference (env variable or file of the worker); never a value. */
-  readonly secrets: { readonly [name: string]: SecretReference };
-  /** `parallelism:`: most stages of a run running at once. */
-  readonly parallelism?: number;
-}
-
-export interface ValidationResult {
-  readonly file: string;
-  readonly text: string;
-  /** Sorted by position. */
-  readonly diagnostics: readonly Diagnostic[];
-  /** Present when the file parsed into a mapping (even with errors elsewhere). */
-  readonly pipeline?: ValidatedPipeline;
-  readonly valid: boolean;
-}
+export type { ParamType, ValidatedParam, ValidatedPipeline, ValidatedStage, ValidationResult } from './validated-types';
 
 export interface ValidateOptions {
   /** Stage types to validate against in addition to the global registry. */
   readonly stageTypes?: readonly StageTypeDefinition[];
+  /**
+   * Reads the files of `pipeline` stages (src/spec/pipeline-files.ts for files on disk); without it a
+   * `pipeline` stage is an error (`sub-pipeline-unavailable`).
+   */
+  readonly pipelineFiles?: PipelineFileSource;
+  /** Set when validating a sub-pipeline: where it sits in the tree of included files. */
+  readonly nesting?: SubPipelineNesting;
 }
-
-const PARAM_VALUE_SCHEMAS: Readonly<Record<ParamType, InputSchema>> = {
-  string: { type: 'string' },
-  number: { type: 'number' },
-  integer: { type: 'integer' },
-  boolean: { type: 'boolean' },
-  array: { type: 'array', items: { type: 'any' } },
-  object: { type: 'object', additionalProperties: true },
-};
 
 const STAGE_SETTING_KEYS = ['pool', 'timeout', 'heartbeatTimeout', 'retry', 'onFailure', 'cache', 'resources'];
 
@@ -212,6 +174,8 @@ interface StageContext {
   readonly whenRefs: { readonly stage: string; readonly span: Span }[];
   /** `forEach` stage: 'list'; `matrix` stage: its keys (what `item.<key>` may name). */
   readonly fanOut?: 'list' | readonly string[];
+  /** A `pipeline` stage's child, when it could be read and validated (./sub-pipelines.ts). */
+  readonly subPipeline?: ValidatedSubPipeline;
 }
 
 /** Everything known about the pipeline that expression checks need. */
@@ -348,6 +312,8 @@ function checkReferences(
     }
     if (
       target.type &&
+      // A `pipeline` stage whose child could not be read has unknown outputs (its file was reported).
+      target.type !== PIPELINE_STAGE_TYPE &&
       !Object.prototype.hasOwnProperty.call(target.type.outputs, classified.output) &&
       !(target.fanOut && classified.output === 'items')
     ) {
@@ -776,14 +742,20 @@ export function validatePipeline(
   const parsed = typeof source === 'string' || source instanceof Uint8Array ? parsePipeline(source, file) : source;
   const checker = new Checker(parsed);
   checker.diagnostics.push(...parsed.diagnostics);
+  // Validations of the sub-pipelines this file includes (./sub-pipelines.ts).
+  const childResults: ValidationResult[] = [];
   const finish = (pipeline?: ValidatedPipeline): ValidationResult => {
     const diagnostics = sortDiagnostics(checker.diagnostics.map(withConfusableNote));
+    const texts = Object.assign({}, ...childResults.map((r) => ({ ...r.texts, [r.file]: r.text }))) as {
+      [file: string]: string;
+    };
     return {
       file: parsed.file,
       text: parsed.text,
       diagnostics,
       valid: errorCount(diagnostics) === 0,
       ...(pipeline ? { pipeline } : {}),
+      ...(childResults.length > 0 ? { texts } : {}),
     };
   };
   const root = parsed.root;
@@ -821,7 +793,26 @@ export function validatePipeline(
   const sections = stageSections(checker, root);
   // Bounded work: nothing more is checked per stage for a pipeline that can never run.
   if (!sections) return finish();
-  const stageContexts = collectStageContexts(checker, sections, types);
+  const nesting: SubPipelineNesting = options.nesting ?? {
+    chain: [{ key: options.pipelineFiles?.rootKey ?? parsed.file, file: parsed.file }],
+    budget: { stages: 0, bytes: 0 },
+  };
+  nesting.budget.stages += sections.reduce((sum, { node }) => sum + (node?.entries.length ?? 0), 0);
+  const resolveChild = (stage: LocatedMap, path: string): ResolvedSubPipeline =>
+    resolveSubPipeline({
+      stage,
+      path,
+      fromFile: parsed.file,
+      source: options.pipelineFiles,
+      nesting,
+      report: (...report) => checker.report(...report),
+      validate: (child, childNesting) => {
+        const result = validatePipeline(child, child.file, { ...options, nesting: childNesting });
+        childResults.push(result);
+        return result;
+      },
+    });
+  const stageContexts = collectStageContexts(checker, sections, types, resolveChild);
   const scope: Scope = {
     params: new Map(params.map((p) => [p.name, p])),
     stages: stageContexts,
@@ -838,7 +829,23 @@ export function validatePipeline(
   const deps = stageGraph(checker, stageContexts);
   checkUnusedNames(checker, params, scope);
   checkParamDefaults(checker, params, stages);
+  checker.diagnostics.push(...childDiagnostics(childResults));
+  if (options.nesting === undefined) checkTotalStages(checker, root, stages);
   return finish(validatedPipeline(root, { params, defaultsNode, stages, deps, scope }));
+}
+
+/** The 1,000-stage limit counts the stages of every sub-pipeline (reported at `stages`). */
+function checkTotalStages(checker: Checker, root: LocatedMap, stages: readonly ValidatedStage[]): void {
+  const own = stages.length;
+  const included = stages.reduce((sum, s) => sum + (s.subPipeline ? totalStages(s.subPipeline.pipeline) : 0), 0);
+  if (own + included <= MAX_STAGES) return;
+  checker.error(
+    'too-many-stages',
+    'stages',
+    entry(root, 'stages')?.keySpan ?? root.span,
+    `the pipeline has ${own + included} stages counting its sub-pipelines' (${included}); at most ${MAX_STAGES} are allowed`,
+    MAX_STAGES_HINT,
+  );
 }
 
 /** `stages:` and `finally:`, or undefined (reported) when together they hold more than MAX_STAGES stages. */
@@ -867,6 +874,7 @@ function collectStageContexts(
   checker: Checker,
   sections: readonly { readonly section: StageSection; readonly node: LocatedMap | undefined }[],
   types: ReturnType<typeof stageTypeLookup>,
+  resolveChild: (stage: LocatedMap, path: string) => ResolvedSubPipeline,
 ): Map<string, StageContext> {
   const stageContexts = new Map<string, StageContext>();
   for (const { section, node: sectionNode } of sections)
@@ -906,6 +914,13 @@ function collectStageContexts(
             unknownNameHint(uses, types.names(), 'stage types'),
           );
       }
+      // A `pipeline` stage's type is its child's: its params and its stage ids as outputs.
+      let subPipeline: ValidatedSubPipeline | undefined;
+      if (type?.name === PIPELINE_STAGE_TYPE_NAME) {
+        const resolved = resolveChild(e.value, path);
+        type = resolved.type;
+        subPipeline = resolved.child;
+      }
       stageContexts.set(e.key, {
         id: e.key,
         section,
@@ -916,6 +931,7 @@ function collectStageContexts(
         withRefs: [],
         whenRefs: [],
         ...fanOutShape(e.value),
+        ...(subPipeline ? { subPipeline } : {}),
       });
     }
   return stageContexts;
@@ -1189,6 +1205,7 @@ function validateStage(
     settings,
     ...(fanOut ? { fanOut } : {}),
     ...(description ? { description } : {}),
+    ...(ctx.subPipeline ? { subPipeline: ctx.subPipeline } : {}),
     span: ctx.keySpan,
     line,
   };

@@ -55,6 +55,7 @@ const TESTED = [
   'quickstart.yaml',
   'scheduled-retrain.yaml',
   'sklearn-baseline.yaml',
+  'sub-pipeline.yaml',
   'sweep-command.yaml',
   'sweep.yaml',
   'tabular.yaml',
@@ -699,6 +700,53 @@ test(
       installOutboundPolicy(previous);
       await new Promise((resolve) => server.close(resolve));
     }
+  },
+);
+
+test(
+  'sub-pipeline: ranks base models, runs parts/train-and-evaluate.yaml as a child run with params from upstream outputs, registers from its outputs',
+  TIMEOUT,
+  async (t) => {
+    const before = await latestVersion('churn-mlp');
+    assert.ok(before, 'tabular registered churn-mlp');
+    const candidates = JSON.stringify(['registry://churn-mlp@1', 'registry://churn-mlp@latest']);
+    const plan = rt.plan(
+      { file: 'pipelines/sub-pipeline.yaml' },
+      { dataset: datasets.churnQ3, candidates, epochs: '5', minF1: '0.3' },
+    );
+    const run = await rt.run(plan);
+    assertSucceeded(run);
+    const train = run.stage('train');
+    const childRunId = `${run.runId}.train.pipeline-1`;
+    assert.equal(train.childRunId, childRunId);
+    // The child ran with the model rank chose and the dataset prepare wrote.
+    const child = await rt.runs.state(childRunId);
+    assert.equal(child.pipeline, 'train-and-evaluate');
+    assert.equal(child.status, 'succeeded');
+    assert.equal(child.params.model, run.stage('rank').outputs?.model);
+    assert.equal(child.params.data, run.stage('prepare').outputs?.dataset);
+    assert.equal(child.params.epochs, 5);
+    const outputs = train.outputs as {
+      finetune: { model: string };
+      evaluate: { passed: boolean; metrics: JsonObject };
+    };
+    assert.equal(outputs.evaluate.passed, true, JSON.stringify(outputs.evaluate));
+    assert.deepEqual(
+      outputs.finetune,
+      child.stages.find((s) => s.id === 'finetune')?.outputs,
+      'the stage outputs are the child stage outputs',
+    );
+    // register read the child's outputs: the new version is the child's fine-tuned model with its test metrics.
+    assert.equal(run.stage('register').status, 'succeeded');
+    const version = run.stage('register').outputs?.version as number;
+    assert.ok(version > before);
+    const card = (await showModel(rt.harness.store, rt.bucket, 'churn-mlp')).versions.find(
+      (v) => v.version === version,
+    );
+    assert.equal(card?.metrics?.f1, outputs.evaluate.metrics.f1);
+    t.diagnostic(
+      `child run ${childRunId}: test F1 ${String(outputs.evaluate.metrics.f1)}, registered churn-mlp@${version}`,
+    );
   },
 );
 

@@ -11,6 +11,7 @@ import type { Plan } from '../../core/spec/plan-types';
 import type * as ReadFileModule from '../../spec/read-file';
 import type * as ExplainCacheModule from '../explain-cache';
 import type * as StageTypesModule from '../../spec/stage-types';
+import type * as PipelineFilesModule from '../../spec/pipeline-files';
 import {
   EXIT,
   STAGE_MODULE_OPTION,
@@ -29,6 +30,7 @@ function load() {
   const m2 = require('../explain-cache') as typeof ExplainCacheModule;
   const m3 = require('../../spec/stage-types') as typeof StageTypesModule;
   const mt = require('../../client/text-table') as typeof TextTableModule;
+  const m4 = require('../../spec/pipeline-files') as typeof PipelineFilesModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     renderTable: mt.renderTable,
@@ -40,6 +42,7 @@ function load() {
     readPipelineFile: m1.readPipelineFile,
     annotateCache: m2.annotateCache,
     loadStageTypeModules: m3.loadStageTypeModules,
+    pipelineFileSource: m4.pipelineFileSource,
   };
 }
 
@@ -68,8 +71,33 @@ const PLAN_OPTIONS: readonly OptionSpec[] = [
   ...PLAN_ANNOTATORS.map((a) => a.option),
 ];
 
+/** One line per stage; a `pipeline` stage's child stages follow it, indented, under its file's name. */
+function stageLines(plan: Plan, indent: string): string[] {
+  const { formatDuration } = load();
+  const lines: string[] = [];
+  for (const s of plan.stages) {
+    const retry = `retry ${s.retry.maxAttempts}× from ${formatDuration(s.retry.initialIntervalMs)}`;
+    const cache = s.cache.enabled
+      ? `cache${s.cache.maxAgeMs !== undefined ? ` ≤ ${formatDuration(s.cache.maxAgeMs)}` : ''}`
+      : 'no cache';
+    const heartbeat = s.heartbeatTimeoutMs !== undefined ? `, heartbeat ${formatDuration(s.heartbeatTimeoutMs)}` : '';
+    if (s.subPipeline) {
+      const child = s.subPipeline.plan;
+      lines.push(
+        `${indent}${s.id}${s.finally ? ' (finally)' : ''}: ${s.uses}@${s.typeVersion} runs ${s.subPipeline.file} (${child.pipeline.name}, ${child.stages.length} stage${child.stages.length === 1 ? '' : 's'}) as a child run, on failure ${s.onFailure}`,
+        ...stageLines(child, `${indent}  ${s.id} › `),
+      );
+      continue;
+    }
+    lines.push(
+      `${indent}${s.id}${s.finally ? ' (finally)' : ''}: ${s.uses}@${s.typeVersion} on ${s.pool}, timeout ${formatDuration(s.timeoutMs)}${heartbeat}, ${retry}, on failure ${s.onFailure}, ${cache}`,
+    );
+  }
+  return lines;
+}
+
 function describePlan(plan: Plan, notes: ReadonlyMap<string, string>): string {
-  const { formatDuration, renderDag, renderTable } = load();
+  const { renderDag, renderTable } = load();
   const lines = [`pipeline ${plan.pipeline.name}${plan.pipeline.description ? ` — ${plan.pipeline.description}` : ''}`];
   if (plan.source) lines.push(`source   ${plan.source}`);
   const params = Object.entries(plan.params);
@@ -82,16 +110,7 @@ function describePlan(plan: Plan, notes: ReadonlyMap<string, string>): string {
   if (plan.schedule) lines.push('', `schedule: ${JSON.stringify(plan.schedule)}`);
   for (const t of plan.triggers) lines.push(`trigger:  ${JSON.stringify(t)}`);
   lines.push('', `stages (${plan.stages.length}, ${plan.levels.length} level${plan.levels.length === 1 ? '' : 's'}):`);
-  for (const s of plan.stages) {
-    const retry = `retry ${s.retry.maxAttempts}× from ${formatDuration(s.retry.initialIntervalMs)}`;
-    const cache = s.cache.enabled
-      ? `cache${s.cache.maxAgeMs !== undefined ? ` ≤ ${formatDuration(s.cache.maxAgeMs)}` : ''}`
-      : 'no cache';
-    const heartbeat = s.heartbeatTimeoutMs !== undefined ? `, heartbeat ${formatDuration(s.heartbeatTimeoutMs)}` : '';
-    lines.push(
-      `  ${s.id}${s.finally ? ' (finally)' : ''}: ${s.uses}@${s.typeVersion} on ${s.pool}, timeout ${formatDuration(s.timeoutMs)}${heartbeat}, ${retry}, on failure ${s.onFailure}, ${cache}`,
-    );
-  }
+  lines.push(...stageLines(plan, '  '));
   lines.push('');
   return `${lines.join('\n')}\n${renderDag(plan, { annotate: (id) => notes.get(id) })}`;
 }
@@ -120,8 +139,14 @@ export const command: CliCommand = {
   json: true,
   options: PLAN_OPTIONS,
   async run(args, io) {
-    const { compilePlan, formatDiagnostics, PipelineFileNotFoundError, readPipelineFile, loadStageTypeModules } =
-      load();
+    const {
+      compilePlan,
+      formatDiagnostics,
+      PipelineFileNotFoundError,
+      readPipelineFile,
+      loadStageTypeModules,
+      pipelineFileSource,
+    } = load();
     if (args.positionals.length !== 1) throw new UsageError('give exactly one pipeline file');
     loadStageTypeModules(stageModulePaths(args, io.cwd));
     const file = args.positionals[0] as string;
@@ -137,16 +162,18 @@ export const command: CliCommand = {
     const result = compilePlan(
       { ...parsed, file, diagnostics: parsed.diagnostics.map((d) => ({ ...d, file })) },
       file,
-      { set: args.multi.set ?? [] },
+      { set: args.multi.set ?? [], pipelineFiles: pipelineFileSource(file, io.cwd) },
     );
+    const texts = result.validation.texts ? { texts: result.validation.texts } : {};
     const diagnostics: readonly Diagnostic[] = result.diagnostics;
     const color = Boolean(io.stdout.isTTY) && !io.env.NO_COLOR;
     if (!result.plan) {
       if (args.flags.json) io.stdout.write(`${JSON.stringify({ valid: false, diagnostics }, null, 2)}\n`);
-      else io.stderr.write(formatDiagnostics(diagnostics, result.validation.text, { color }));
+      else io.stderr.write(formatDiagnostics(diagnostics, result.validation.text, { color, ...texts }));
       return EXIT.failure;
     }
-    if (diagnostics.length) io.stderr.write(formatDiagnostics(diagnostics, result.validation.text, { color }));
+    if (diagnostics.length)
+      io.stderr.write(formatDiagnostics(diagnostics, result.validation.text, { color, ...texts }));
     if (args.flags.json) {
       io.stdout.write(`${JSON.stringify(result.plan, null, 2)}\n`);
       return EXIT.ok;

@@ -26,6 +26,7 @@ import { formatHumanDuration } from '../../core/spec/durations';
 import type { DataWatcherStatus } from '../../core/schedules/data-watch-types';
 import type { Plan } from '../../core/spec/plan-types';
 import type * as StageTypesModule from '../../spec/stage-types';
+import type * as PipelineFilesModule from '../../spec/pipeline-files';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
 function load() {
@@ -37,6 +38,7 @@ function load() {
   const m4 = require('../../spec/diagnostics') as typeof DiagnosticsModule;
   const m5 = require('../../spec/stage-types') as typeof StageTypesModule;
   const mt = require('../../client/text-table') as typeof TextTableModule;
+  const m7 = require('../../spec/pipeline-files') as typeof PipelineFilesModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     renderTable: mt.renderTable,
@@ -47,6 +49,7 @@ function load() {
     compilePlan: m3.compilePlan,
     formatDiagnostics: m4.formatDiagnostics,
     loadStageTypeModules: m5.loadStageTypeModules,
+    pipelineFileSource: m7.pipelineFileSource,
   };
 }
 
@@ -63,7 +66,7 @@ function writeJson(io: CliIo, value: unknown): void {
 
 /** Validate FILE like `fineflow validate`; diagnostics go to stderr (or stdout with --json). */
 async function compileFile(args: ParsedArgs, io: CliIo, file: string): Promise<Plan | number> {
-  const { compilePlan, formatDiagnostics, loadStageTypeModules } = load();
+  const { compilePlan, formatDiagnostics, loadStageTypeModules, pipelineFileSource } = load();
   const modules = stageModulePaths(args, io.cwd);
   if (modules.length > 0) loadStageTypeModules(modules);
   let text: string;
@@ -72,16 +75,22 @@ async function compileFile(args: ParsedArgs, io: CliIo, file: string): Promise<P
   } catch (error) {
     throw new UsageError(`cannot read ${file}: ${ensureError(error).message}`);
   }
-  const compiled = compilePlan(text, file, { set: args.multi.set ?? [] });
+  const compiled = compilePlan(text, file, {
+    set: args.multi.set ?? [],
+    pipelineFiles: pipelineFileSource(file, io.cwd),
+  });
+  const texts = compiled.validation.texts ? { texts: compiled.validation.texts } : {};
   const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
   if (!compiled.plan || errors.length > 0) {
     if (args.flags.json) writeJson(io, { applied: false, diagnostics: compiled.diagnostics });
     else
-      io.stderr.write(`${formatDiagnostics(compiled.diagnostics, text)}\nnothing applied: ${errors.length} error(s)\n`);
+      io.stderr.write(
+        `${formatDiagnostics(compiled.diagnostics, text, texts)}\nnothing applied: ${errors.length} error(s)\n`,
+      );
     return EXIT.failure;
   }
   if (compiled.diagnostics.length > 0 && !args.flags.json)
-    io.stderr.write(`${formatDiagnostics(compiled.diagnostics, text)}\n`);
+    io.stderr.write(`${formatDiagnostics(compiled.diagnostics, text, texts)}\n`);
   return compiled.plan;
 }
 

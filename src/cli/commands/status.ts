@@ -9,6 +9,7 @@ import type * as SweepSectionsModule from '../sweep-sections';
 import type * as SweepTrialTableModule from '../../client/sweep-trial-table';
 import type * as SweepTrialsLookupModule from '../../client/sweep-trials-lookup';
 import type * as MinioStoreModule from '../../storage/minio-store';
+import type * as ChildRunsModule from '../../client/child-runs';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
 function load() {
@@ -19,6 +20,7 @@ function load() {
   const m3 = require('../../client/sweep-trial-table') as typeof SweepTrialTableModule;
   const m4 = require('../../client/sweep-trials-lookup') as typeof SweepTrialsLookupModule;
   const m5 = require('../../storage/minio-store') as typeof MinioStoreModule;
+  const m6 = require('../../client/child-runs') as typeof ChildRunsModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     exitCodeForRun: m0.exitCodeForRun,
@@ -31,6 +33,7 @@ function load() {
     renderTrialTable: m3.renderTrialTable,
     sweepTrialTables: m4.sweepTrialTables,
     createObjectStoreFromConfig: m5.createObjectStoreFromConfig,
+    withChildRuns: m6.withChildRuns,
   };
 }
 
@@ -40,7 +43,8 @@ export const command: CliCommand = {
   usage: 'status RUN [--watch] [--json]',
   description:
     'Without --watch: exit 0 whatever the run status. With --watch: follow until the run ends or waits; exit 0 only if it succeeded. ' +
-    'A hyperparameter-sweep stage also shows its trials (id, state, epochs, objective, params; * marks the best); --json adds them as `sweeps`.',
+    'A hyperparameter-sweep stage also shows its trials (id, state, epochs, objective, params; * marks the best); --json adds them as `sweeps`. ' +
+    "A pipeline stage is followed by its child run's stages (`train › finetune`; in --json with `parentStage`).",
   examples: [
     { command: 'fineflow status quickstart-20261205-031651-fnr3', explanation: 'stage table of a run, once' },
     {
@@ -66,6 +70,7 @@ export const command: CliCommand = {
       renderTrialTable,
       sweepTrialTables,
       createObjectStoreFromConfig,
+      withChildRuns,
     } = load();
     const [runId, ...extra] = args.positionals;
     if (!runId || extra.length > 0) throw new UsageError('expected exactly one RUN id');
@@ -77,7 +82,7 @@ export const command: CliCommand = {
             until: (s) => s.status === 'waiting',
             ...watchNotices(io, runId),
           })
-        : await runs.state(runId);
+        : await withChildRuns(await runs.state(runId), (id) => runs.state(id));
       const sweeps = await sweepTrialTables(runs.client, createObjectStoreFromConfig(config), config.s3.bucket, state);
       if (args.flags.json) io.stdout.write(`${JSON.stringify({ ...state, sweeps })}\n`);
       else

@@ -13,6 +13,7 @@ import type * as CompileModule from '../../spec/compile';
 import type * as DiagnosticsModule from '../../spec/diagnostics';
 import type * as StageTypesModule from '../../spec/stage-types';
 import type * as WorkerPresenceModule from '../../client/worker-presence';
+import type * as PipelineFilesModule from '../../spec/pipeline-files';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
 function load() {
@@ -24,6 +25,7 @@ function load() {
   const m4 = require('../../spec/diagnostics') as typeof DiagnosticsModule;
   const m5 = require('../../spec/stage-types') as typeof StageTypesModule;
   const m6 = require('../../client/worker-presence') as typeof WorkerPresenceModule;
+  const m7 = require('../../spec/pipeline-files') as typeof PipelineFilesModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     exitCodeForRun: m0.exitCodeForRun,
@@ -36,6 +38,7 @@ function load() {
     formatDiagnostics: m4.formatDiagnostics,
     loadStageTypeModules: m5.loadStageTypeModules,
     unfitStagesOf: m6.unfitStagesOf,
+    pipelineFileSource: m7.pipelineFileSource,
   };
 }
 
@@ -82,6 +85,7 @@ export const command: CliCommand = {
       formatDiagnostics,
       loadStageTypeModules,
       unfitStagesOf,
+      pipelineFileSource,
     } = load();
     const [file, ...extra] = args.positionals;
     if (!file || extra.length > 0) throw new UsageError('expected exactly one pipeline FILE');
@@ -95,20 +99,24 @@ export const command: CliCommand = {
       io.stderr.write(`fineflow submit: cannot read ${file}: ${(error as Error).message}\n`);
       return EXIT.failure;
     }
-    const compiled = compilePlan(text, file, { set: args.multi.set ?? [] });
+    const compiled = compilePlan(text, file, {
+      set: args.multi.set ?? [],
+      pipelineFiles: pipelineFileSource(file, io.cwd),
+    });
+    const texts = compiled.validation.texts ? { texts: compiled.validation.texts } : {};
     const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
     if (!compiled.plan || errors.length > 0) {
       if (args.flags.json)
         io.stdout.write(`${JSON.stringify({ submitted: false, diagnostics: compiled.diagnostics })}\n`);
       else
         io.stderr.write(
-          `${formatDiagnostics(compiled.diagnostics, text)}\nnothing submitted: ${errors.length} error(s)\n`,
+          `${formatDiagnostics(compiled.diagnostics, text, texts)}\nnothing submitted: ${errors.length} error(s)\n`,
         );
       return EXIT.failure;
     }
     const plan = compiled.plan;
     if (compiled.diagnostics.length > 0 && !args.flags.json)
-      io.stderr.write(`${formatDiagnostics(compiled.diagnostics, text)}\n`);
+      io.stderr.write(`${formatDiagnostics(compiled.diagnostics, text, texts)}\n`);
     const controlPool = args.values['control-pool'];
     if (controlPool !== undefined && !/^[a-z][a-z0-9-]*$/.test(controlPool))
       throw new UsageError(`--control-pool ${controlPool}: use lower-case letters, digits and dashes`);

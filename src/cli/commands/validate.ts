@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type * as SpecModule from '../../spec';
 import type { Diagnostic } from '../../spec';
 import type * as ReadFileModule from '../../spec/read-file';
+import type * as PipelineFilesModule from '../../spec/pipeline-files';
 import { EXIT, STAGE_MODULE_OPTION, UsageError, stageModulePaths, type CliCommand, type CliIo } from '../command';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
@@ -14,6 +15,7 @@ function load() {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const m0 = require('../../spec') as typeof SpecModule;
   const m1 = require('../../spec/read-file') as typeof ReadFileModule;
+  const m2 = require('../../spec/pipeline-files') as typeof PipelineFilesModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     formatDiagnostics: m0.formatDiagnostics,
@@ -21,6 +23,7 @@ function load() {
     validatePipeline: m0.validatePipeline,
     PipelineFileNotFoundError: m1.PipelineFileNotFoundError,
     readPipelineFile: m1.readPipelineFile,
+    pipelineFileSource: m2.pipelineFileSource,
   };
 }
 
@@ -51,11 +54,23 @@ export const command: CliCommand = {
   json: true,
   options: [STAGE_MODULE_OPTION],
   async run(args, io: CliIo) {
-    const { formatDiagnostics, loadStageTypeModules, validatePipeline, PipelineFileNotFoundError, readPipelineFile } =
-      load();
+    const {
+      formatDiagnostics,
+      loadStageTypeModules,
+      validatePipeline,
+      PipelineFileNotFoundError,
+      readPipelineFile,
+      pipelineFileSource,
+    } = load();
     if (args.positionals.length === 0) throw new UsageError('give at least one pipeline file');
     loadStageTypeModules(stageModulePaths(args, io.cwd));
-    const results: { file: string; valid: boolean; diagnostics: readonly Diagnostic[]; text: string }[] = [];
+    const results: {
+      file: string;
+      valid: boolean;
+      diagnostics: readonly Diagnostic[];
+      text: string;
+      texts?: { readonly [file: string]: string };
+    }[] = [];
     for (const file of args.positionals) {
       let parsed;
       try {
@@ -66,12 +81,18 @@ export const command: CliCommand = {
         }
         throw error;
       }
-      const result = validatePipeline({
-        ...parsed,
+      const result = validatePipeline(
+        { ...parsed, file, diagnostics: parsed.diagnostics.map((d) => ({ ...d, file })) },
         file,
-        diagnostics: parsed.diagnostics.map((d) => ({ ...d, file })),
+        { pipelineFiles: pipelineFileSource(file, io.cwd) },
+      );
+      results.push({
+        file,
+        valid: result.valid,
+        diagnostics: result.diagnostics,
+        text: result.text,
+        ...(result.texts ? { texts: result.texts } : {}),
       });
-      results.push({ file, valid: result.valid, diagnostics: result.diagnostics, text: result.text });
     }
     const valid = results.every((r) => r.valid);
     if (args.flags.json) {
@@ -81,7 +102,10 @@ export const command: CliCommand = {
     } else {
       const color = Boolean(io.stdout.isTTY) && !io.env.NO_COLOR;
       for (const r of results) {
-        if (r.diagnostics.length) io.stdout.write(`${formatDiagnostics(r.diagnostics, r.text, { color })}\n`);
+        if (r.diagnostics.length)
+          io.stdout.write(
+            `${formatDiagnostics(r.diagnostics, r.text, { color, ...(r.texts ? { texts: r.texts } : {}) })}\n`,
+          );
         const errors = r.diagnostics.filter((d) => d.severity === 'error').length;
         const warnings = r.diagnostics.length - errors;
         const counts = [

@@ -44,8 +44,15 @@ function coerce(type: PlannedParam['type'], value: JsonValue): JsonValue | undef
   return matchesType(type, parsed) ? parsed : undefined;
 }
 
-/** Check overrides: every name is a declared param and every value has (or parses to) its type. */
-export function checkParamOverrides(plan: Plan, overrides: ParamValues): ParamCheck {
+/**
+ * Check overrides: every name is a declared param and every value has (or, from a command line,
+ * parses to) its type. `strict`: JSON values from a pipeline (a sub-pipeline's params), no parsing.
+ */
+export function checkParamOverrides(
+  plan: Plan,
+  overrides: ParamValues,
+  options: { strict?: boolean } = {},
+): ParamCheck {
   const problems: string[] = [];
   const values: Record<string, JsonValue> = {};
   const known = Object.keys(plan.params);
@@ -57,7 +64,7 @@ export function checkParamOverrides(plan: Plan, overrides: ParamValues): ParamCh
       );
       continue;
     }
-    const value = coerce(declared.type, raw);
+    const value = options.strict ? (matchesType(declared.type, raw) ? raw : undefined) : coerce(declared.type, raw);
     if (value === undefined) {
       problems.push(
         `params.${name}: ${JSON.stringify(raw)} is not ${/^[aeiou]/.test(declared.type) ? 'an' : 'a'} ${declared.type}`,

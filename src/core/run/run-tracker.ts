@@ -304,6 +304,11 @@ export class RunTracker {
     });
   }
 
+  /** The child run of a `pipeline` stage's current attempt (src/core/run/sub-pipeline.ts), for `status` to nest. */
+  noteChildRun(stageId: string, childRunId: string): void {
+    this.update(stageId, { childRunId }, false);
+  }
+
   /** Why a running stage runs although it could have been cached (refresh, unfingerprintable input); kept when it succeeds. */
   noteReason(stageId: string, reason: string): void {
     this.update(stageId, { reason });

@@ -144,6 +144,13 @@ export interface StageState {
   readonly finally?: true;
   /** The stage's `resources:`, so status can tell when no worker of its pool can fit it. */
   readonly resources?: PlannedResources;
+  /** A `pipeline` stage: the run id of the child run of its latest attempt (src/core/run/sub-pipeline.ts). */
+  readonly childRunId?: string;
+  /**
+   * Set by the client on the stages of a child run it shows under their `pipeline` stage
+   * (`fineflow status`): the parent stage's id. Their `id` is `<parent stage> › <child stage>`.
+   */
+  readonly parentStage?: string;
 }
 
 /** What Temporal knows of a running stage's activity beyond the run's history (never stored in the run). */

@@ -84,8 +84,23 @@ export interface PlannedStage {
    * have `onFailure: fail`, and no other stage may need them.
    */
   readonly finally?: true;
+  /**
+   * A `pipeline` stage's child, compiled with the parent: the run starts it as a child `pipelineRun`
+   * with the stage's resolved `with.params` as param values (src/core/run/sub-pipeline.ts).
+   */
+  readonly subPipeline?: PlannedSubPipeline;
   /** Set on the instances of a fan-out (made by the workflow, never in a compiled plan). */
   readonly instance?: { readonly of: string; readonly index: number; readonly item: JsonValue };
+}
+
+export interface PlannedSubPipeline {
+  /** The child's file as validate named it, e.g. `pipelines/parts/train.yaml`. */
+  readonly file: string;
+  /**
+   * Its plan: params hold the child's defaults (or literal values the stage gives); its stages never
+   * pause (a failure fails the child, and the parent stage's `onFailure` decides); no schedule or triggers.
+   */
+  readonly plan: Plan;
 }
 
 /** How a stage fans out over items and when the fan-out counts as a success. */

@@ -117,8 +117,49 @@ function checkPlannedResources(
 export const MAX_STAGES = 1000;
 export const MAX_STAGES_HINT = `split the pipeline (at most ${MAX_STAGES} stages), or sweep over values with hyperparameter-sweep instead of one stage per value`;
 
-/** Every problem with a plan; empty when it can run. Never throws, whatever the input. */
-export function validatePlan(plan: Plan): Diagnostic[] {
+/** Pipelines inside pipelines (`pipeline` stages): the top-level plan is depth 0, its children's plans 1, … */
+export const MAX_SUB_PIPELINE_DEPTH = 4;
+
+/** Stages of a plan and of the plans of its `pipeline` stages, as far as they nest within the depth limit. */
+function nestedStageCount(plan: Record<string, unknown>, depth: number): number {
+  if (!Array.isArray(plan.stages)) return 0;
+  let count = plan.stages.length;
+  if (depth >= MAX_SUB_PIPELINE_DEPTH) return count;
+  for (const stage of plan.stages as unknown[])
+    if (isObject(stage) && isObject(stage.subPipeline) && isObject(stage.subPipeline.plan))
+      count += nestedStageCount(stage.subPipeline.plan, depth + 1);
+  return count;
+}
+
+/** A `pipeline` stage's embedded child plan: present exactly on those stages, and itself a valid plan. */
+function checkPlannedSubPipeline(
+  raw: Record<string, unknown>,
+  path: string,
+  depth: number,
+  add: (code: string, path: string, message: string, line?: number, hint?: string) => void,
+  out: Diagnostic[],
+): void {
+  const line = typeof raw.line === 'number' ? raw.line : undefined;
+  const sub = raw.subPipeline;
+  if (sub === undefined) {
+    if (raw.uses === 'pipeline')
+      add('plan-wrong-type', `${path}.subPipeline`, 'a pipeline stage carries its child plan', line);
+    return;
+  }
+  if (!isObject(sub) || typeof sub.file !== 'string' || !isObject(sub.plan)) {
+    add('plan-wrong-type', `${path}.subPipeline`, 'subPipeline must be {file, plan}', line);
+    return;
+  }
+  if (depth + 1 > MAX_SUB_PIPELINE_DEPTH) {
+    add('sub-pipeline-too-deep', `${path}.subPipeline`, `sub-pipelines nest more than ${MAX_SUB_PIPELINE_DEPTH} deep`);
+    return;
+  }
+  for (const d of validatePlan(sub.plan as unknown as Plan, depth + 1))
+    out.push({ ...d, path: `${path}.subPipeline.plan${d.path ? `.${d.path}` : ''}` });
+}
+
+/** Every problem with a plan; empty when it can run. Never throws, whatever the input. `depth`: of a sub-pipeline's plan. */
+export function validatePlan(plan: Plan, depth = 0): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   const file = isObject(plan) && typeof plan.source === 'string' ? plan.source : '<plan>';
   const add = (code: string, path: string, message: string, line?: number, hint?: string): void => {
@@ -180,11 +221,12 @@ export function validatePlan(plan: Plan): Diagnostic[] {
     return diagnostics;
   }
   if (p.stages.length === 0) add('plan-wrong-type', 'stages', 'the plan has no stages');
-  if (p.stages.length > MAX_STAGES) {
+  const stageCount = depth === 0 ? nestedStageCount(p, 0) : p.stages.length;
+  if (stageCount > MAX_STAGES) {
     add(
       'too-many-stages',
       'stages',
-      `the plan has ${p.stages.length} stages; at most ${MAX_STAGES} are allowed`,
+      `the plan has ${stageCount} stages (its sub-pipelines' included); at most ${MAX_STAGES} are allowed`,
       undefined,
       MAX_STAGES_HINT,
     );
@@ -289,6 +331,7 @@ export function validatePlan(plan: Plan): Diagnostic[] {
       }
     }
     if (raw.fanOut !== undefined) checkPlannedFanOut(raw.fanOut, `${path}.fanOut`, line, add);
+    checkPlannedSubPipeline(raw, path, depth, add, diagnostics);
     if (raw.finally !== undefined && raw.finally !== true)
       add('plan-wrong-type', `${path}.finally`, 'finally must be true when present', line);
     if (raw.finally === true && raw.onFailure !== 'fail')

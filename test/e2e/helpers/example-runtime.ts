@@ -21,6 +21,7 @@ import { RunClient } from '../../../src/client/run-client';
 import type { PipelineRunResult, RunState, StageState } from '../../../src/core/run/run-types';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import { compilePlan } from '../../../src/spec/compile';
+import { pipelineFileSource } from '../../../src/spec/pipeline-files';
 import type { Plan } from '../../../src/core/spec/plan-types';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 
@@ -105,21 +106,32 @@ export async function startExampleRuntime(): Promise<ExampleRuntime> {
         'file' in source
           ? [readFileSync(path.join(REPO, source.file), 'utf8'), source.file]
           : [source.yaml, source.name];
-      const compiled = compilePlan(text, file, { set });
+      // `pipeline` stages read their files next to the example, as `fineflow submit pipelines/…` does.
+      const compiled = compilePlan(text, file, { set, pipelineFiles: pipelineFileSource(file, REPO) });
       assert.ok(
         compiled.plan,
         `${file} does not compile with --set ${JSON.stringify(set)}: ${JSON.stringify(compiled.diagnostics, null, 1)}`,
       );
-      const unknownPools = compiled.plan.stages.filter((stage) => !(stage.pool in pools));
-      assert.deepEqual(
-        unknownPools.map((s) => `${s.id}: ${s.pool}`),
-        [],
-        'every example stage runs on pool cpu or train',
-      );
-      return {
-        ...compiled.plan,
-        stages: compiled.plan.stages.map((stage) => ({ ...stage, pool: pools[stage.pool] as string })),
+      // The stages of sub-pipelines' plans too (src/core/spec/plan-types.ts, PlannedStage.subPipeline).
+      const renamePools = (plan: Plan): Plan => {
+        const unknownPools = plan.stages.filter((stage) => !(stage.pool in pools));
+        assert.deepEqual(
+          unknownPools.map((s) => `${s.id}: ${s.pool}`),
+          [],
+          'every example stage runs on pool cpu or train',
+        );
+        return {
+          ...plan,
+          stages: plan.stages.map((stage) => ({
+            ...stage,
+            pool: pools[stage.pool] as string,
+            ...(stage.subPipeline
+              ? { subPipeline: { ...stage.subPipeline, plan: renamePools(stage.subPipeline.plan) } }
+              : {}),
+          })),
+        };
       };
+      return renamePools(compiled.plan);
     },
     async run(plan, options = {}) {
       const runId = await runs.submit(plan);

@@ -8,14 +8,21 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { compilePlan } from '../../../src/spec';
+import { pipelineFileSource } from '../../../src/spec/pipeline-files';
 import { compilePipeline, params, pipeline, stage, type PipelineDefinition } from '../../../src/index';
 import { InvalidInputError } from '../../../src/core/errors';
 import type { Plan } from '../../../src/core/spec/plan-types';
 
 const PIPELINES = path.resolve(__dirname, '../../../pipelines');
 
+/** `pipeline` stages read their files next to the example, as `fineflow plan pipelines/<file>` would. */
+const files = (file: string) => pipelineFileSource(file, PIPELINES);
+
 function yamlPlan(file: string, set: readonly string[] = []) {
-  const result = compilePlan(readFileSync(path.join(PIPELINES, file), 'utf8'), file, { set });
+  const result = compilePlan(readFileSync(path.join(PIPELINES, file), 'utf8'), file, {
+    set,
+    pipelineFiles: files(file),
+  });
   assert.ok(result.plan, `${file}: ${JSON.stringify(result.diagnostics)}`);
   return result.plan;
 }
@@ -44,14 +51,17 @@ void describe('TypeScript pipelines', () => {
       const modulePath = path.join(PIPELINES, 'typescript', file.replace(/\.yaml$/, '.ts'));
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const definition = (require(modulePath) as { default: PipelineDefinition }).default;
-      const plan = compilePipeline(definition, { file });
+      const plan = compilePipeline(definition, { file, pipelineFiles: files(file) });
       assert.deepEqual(withoutLines(plan), withoutLines(yamlPlan(file)));
       const source = readFileSync(path.join(PIPELINES, 'typescript', file.replace(/\.yaml$/, '.ts')), 'utf8');
       for (const stage of plan.stages) assert.equal(stage.line, runLine(source, stage.id), `line of ${stage.id}`);
       const firstParam = Object.keys((definition.document.params ?? {}) as object)[0];
       if (firstParam === 'dataset') {
         const set = ['dataset=s3://datasets/other/'];
-        assert.deepEqual(withoutLines(compilePipeline(definition, { file, set })), withoutLines(yamlPlan(file, set)));
+        assert.deepEqual(
+          withoutLines(compilePipeline(definition, { file, set, pipelineFiles: files(file) })),
+          withoutLines(yamlPlan(file, set)),
+        );
       }
     });
   }

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { compilePlan } from '../../../src/spec/compile';
+import { pipelineFileSource } from '../../../src/spec/pipeline-files';
 
 const root = path.join(__dirname, '../../..');
 const examples = path.join(root, 'docs/examples');
@@ -23,7 +24,10 @@ test('docs/examples holds the comparison pipelines', () => assert.ok(files.lengt
 
 for (const file of files) {
   test(`docs/examples/${file} validates, compiles to a plan and is shown in a coming-from page`, () => {
-    const result = compilePlan(readFileSync(path.join(examples, file), 'utf8'), file);
+    // `pipeline` stages read their files next to the example, as `fineflow validate` does.
+    const result = compilePlan(readFileSync(path.join(examples, file), 'utf8'), file, {
+      pipelineFiles: pipelineFileSource(file, examples),
+    });
     assert.ok(result.plan, result.diagnostics.map((d) => `${d.line}:${d.column} ${d.code} ${d.message}`).join('\n'));
     assert.deepEqual(
       result.diagnostics.filter((d) => d.severity === 'error'),

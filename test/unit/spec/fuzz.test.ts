@@ -5,12 +5,16 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { parse, stringify } from 'yaml';
 import { compilePlan, validatePipeline } from '../../../src/spec';
+import { pipelineFileSource } from '../../../src/spec/pipeline-files';
 
 const dir = join(__dirname, '../../../pipelines');
 const sources = readdirSync(dir)
   .filter((f) => f.endsWith('.yaml'))
   .sort()
   .map((f) => readFileSync(join(dir, f), 'utf8'));
+
+/** A mutant is read as if it were a file of pipelines/, so its `pipeline` stages find their children. */
+const pipelineFiles = pipelineFileSource('mutant.yaml', dir);
 
 /** Dependencies as a reader of the YAML would see them: needs plus every `stages.X.outputs` (or `.status`) mentioned. */
 function dependencies(doc: {
@@ -124,7 +128,7 @@ test('text mutations of valid pipelines: the validator never throws and never ac
       fc.array(textMutation, { minLength: 1, maxLength: 4 }),
       (index, mutations) => {
         const text = mutations.reduce(applyText, sources[index] as string);
-        const result = validatePipeline(text, 'mutant.yaml');
+        const result = validatePipeline(text, 'mutant.yaml', { pipelineFiles });
         for (const d of result.diagnostics) {
           assert.ok(Number.isInteger(d.line) && d.line >= 1 && d.column >= 1, `${d.code} without a position`);
           assert.ok(d.code && d.message && d.hint !== '');
@@ -161,7 +165,7 @@ test('random extra needs: every cycle is rejected with dependency-cycle, every a
         }
         const text = stringify(doc);
         const cyclic = hasCycle(dependencies(doc));
-        const result = compilePlan(text, 'mutant.yaml');
+        const result = compilePlan(text, 'mutant.yaml', { pipelineFiles });
         if (cyclic) {
           assert.equal(result.plan, undefined, 'accepted a cycle');
           assert.ok(

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compilePlan, renderDag, validatePlan } from '../../../src/spec';
+import { compilePlan, renderDag, validatePipeline, validatePlan } from '../../../src/spec';
+import { pipelineFileSource } from '../../../src/spec/pipeline-files';
 
 const dir = join(__dirname, '../../../pipelines');
 const expected = [
@@ -24,7 +25,9 @@ for (const name of readdirSync(dir)
   .sort()) {
   test(`pipelines/${name} validates without warnings and compiles to a runnable plan`, () => {
     const text = readFileSync(join(dir, name), 'utf8');
-    const result = compilePlan(text, `pipelines/${name}`);
+    const result = compilePlan(text, `pipelines/${name}`, {
+      pipelineFiles: pipelineFileSource(`pipelines/${name}`, join(dir, '..')),
+    });
     assert.deepEqual(result.diagnostics, []);
     const plan = result.plan;
     assert.ok(plan);
@@ -44,6 +47,16 @@ for (const name of readdirSync(dir)
     assert.deepEqual(JSON.parse(JSON.stringify(plan)), plan);
   });
 }
+
+test('the parts sub-pipelines include (pipelines/parts/) validate on their own without warnings', () => {
+  const parts = readdirSync(join(dir, 'parts')).filter((f) => f.endsWith('.yaml'));
+  assert.ok(parts.length > 0);
+  for (const name of parts) {
+    const file = `pipelines/parts/${name}`;
+    const result = validatePipeline(readFileSync(join(dir, 'parts', name), 'utf8'), file);
+    assert.deepEqual(result.diagnostics, [], file);
+  }
+});
 
 test('quickstart: needs come from references, defaults are filled in, expressions stay verbatim', () => {
   const { plan } = compilePlan(readFileSync(join(dir, 'quickstart.yaml'), 'utf8'), 'quickstart.yaml');

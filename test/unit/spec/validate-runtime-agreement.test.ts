@@ -9,10 +9,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { validatePipeline } from '../../../src/spec';
+import { compilePlan, parsePipeline, resolveStageInputs, validatePipeline } from '../../../src/spec';
+import type { PipelineFileSource } from '../../../src/spec/sub-pipelines';
+import { subPipelineRunInput } from '../../../src/core/run/sub-pipeline';
+import { InvalidInputError } from '../../../src/core/errors';
 import { getStageType, listStageTypes } from '../../../src/spec/stage-types';
 import { checkUri, type InputSchema } from '../../../src/spec/schema-language';
-import type { JsonObject, JsonValue } from '../../../src/core/spec/plan-types';
+import type { JsonObject, JsonValue, Plan, PlannedStage } from '../../../src/core/spec/plan-types';
 import { checkInputsAgainst, checkStageInputs, objectInput } from '../../../activities/ml-stage-support';
 import { effectiveSettings, trainingPlan } from '../../../activities/fine-tune';
 import { gateSpec } from '../../../activities/evaluate';
@@ -237,9 +240,90 @@ function objectLiteral(schema: InputSchema & { type: 'object' }, depth: number):
   });
 }
 
+// ---------------------------------------------------------------------------------------
+// `pipeline` stages: the child file is read at validate time; the run applies the params to its plan
+
+/** The child every generated `pipeline` stage names: typed params flowing into a fine-tune's ranges. */
+const CHILD_FILE = 'parts/child.yaml';
+const CHILD_YAML = `apiVersion: fineflow/v1
+kind: Pipeline
+metadata: {name: child}
+params:
+  model: {type: string}
+  epochs: {type: integer, default: 3}
+  learningRate: {type: number, default: 0.01}
+  tags: {type: array, default: []}
+stages:
+  train:
+    uses: fine-tune
+    with:
+      model: \${{ params.model }}
+      data: s3://datasets/prepared/
+      epochs: \${{ params.epochs }}
+      learningRate: \${{ params.learningRate }}
+`;
+const childFiles: PipelineFileSource = {
+  rootKey: 'agreement.yaml',
+  read: (written) =>
+    written === CHILD_FILE
+      ? { ok: true, file: written, key: written, bytes: CHILD_YAML.length, parsed: parsePipeline(CHILD_YAML, written) }
+      : { ok: false, code: 'sub-pipeline-not-found', message: `${written} not found`, hint: 'check the path' },
+};
+
+/** The child plan as the compiler embeds it: params without a default hold null until the run fills them. */
+const childPlan: Plan = (() => {
+  const compiled = compilePlan(CHILD_YAML, CHILD_FILE, { set: ['model=registry://base@1'] });
+  const plan = compiled.plan as Plan;
+  return { ...plan, params: { ...plan.params, model: { type: 'string', value: null } } };
+})();
+
+function pipelineLiteral(): fc.Arbitrary<JsonValue> {
+  const param = fc.oneof(
+    fc.constantFrom(...['model', 'model', 'model', 'epochs', 'learningRate', 'tags']).chain((name) => {
+      const values: Record<string, fc.Arbitrary<JsonValue>> = {
+        model: mostly(fc.constantFrom('registry://base@1', 's3://datasets/m/'), fc.constantFrom('not a uri', 5, null)),
+        epochs: numberLiteral({ type: 'integer', minimum: 1, maximum: 10_000 }),
+        learningRate: numberLiteral({ type: 'number', exclusiveMinimum: 0, maximum: 10 }),
+        tags: mostly(fc.constant(['a']), WRONG_TYPE),
+      };
+      return (values[name] as fc.Arbitrary<JsonValue>).map((value) => [name, value] as const);
+    }),
+    fc.constant(['epoch', 3] as const),
+  );
+  const params = fc.oneof(
+    {
+      arbitrary: fc.array(param, { minLength: 1, maxLength: 4 }).map((e) => Object.fromEntries(e) as JsonValue),
+      weight: 20,
+    },
+    { arbitrary: WRONG_TYPE, weight: 1 },
+  );
+  const file = fc.oneof(
+    { arbitrary: fc.constant<JsonValue>(CHILD_FILE), weight: 30 },
+    { arbitrary: fc.constantFrom<JsonValue>('parts/missing.yaml', '../child.yaml', '/etc/child.yaml', 3), weight: 1 },
+  );
+  return fc
+    .tuple(file, fc.option(params, { freq: 20 }))
+    .map(([f, p]) => (p === null ? { file: f } : { file: f, params: p }) as JsonValue);
+}
+
+/**
+ * What a run does with a `pipeline` stage: the plan exists only if the file was read at plan time; then the
+ * workflow applies the params to the child plan, and each child stage checks its inputs when it runs.
+ */
+function pipelineRuntime(inputs: JsonObject): void {
+  if (inputs.file !== CHILD_FILE)
+    throw new InvalidInputError(`no plan: ${JSON.stringify(inputs.file)} is not a readable pipeline file`, {});
+  const stage = { id: 's', uses: 'pipeline', subPipeline: { file: CHILD_FILE, plan: childPlan } } as PlannedStage;
+  const input = subPipelineRunInput(stage, inputs, { trigger: { kind: 'manual' } });
+  const params = Object.fromEntries(Object.entries(input.plan.params).map(([name, p]) => [name, p.value]));
+  for (const child of input.plan.stages)
+    fineTuneRuntime(resolveStageInputs(child.with, { params, stages: {} }) as JsonObject);
+}
+
 /** Stage types whose `with` has shapes a per-field generator cannot express. */
 const WHOLE_INPUTS: Readonly<Record<string, (schema: InputSchema & { type: 'object' }) => fc.Arbitrary<JsonValue>>> = {
   'hyperparameter-sweep': sweepLiteral,
+  pipeline: pipelineLiteral,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -252,7 +336,7 @@ function validateVerdict(type: string, inputs: JsonValue): { ok: boolean; why: s
     metadata: { name: 'p' },
     stages: { s: { uses: type, with: inputs } },
   };
-  const result = validatePipeline(JSON.stringify(doc), 'agreement.yaml');
+  const result = validatePipeline(JSON.stringify(doc), 'agreement.yaml', { pipelineFiles: childFiles });
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   return { ok: errors.length === 0, why: errors.map((d) => `${d.code} ${d.path}: ${d.message}`).join('; ') };
 }
@@ -308,6 +392,7 @@ const RUNTIME: Readonly<Record<string, (inputs: JsonObject) => void>> = {
   evaluate: (inputs) => void gateSpec(objectInput(checkStageInputs('evaluate', inputs), 'gate')),
   'prepare-data': (inputs) => void prepareOptions(checkStageInputs('prepare-data', inputs), 's3://fineflow/runs/r/'),
   'hyperparameter-sweep': sweepRuntime,
+  pipeline: pipelineRuntime,
 };
 
 function runtimeVerdict(type: string, inputs: JsonValue): { ok: boolean; why: string } {
