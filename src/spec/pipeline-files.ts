@@ -24,13 +24,13 @@ function neighbourHint(missing: string, written: string): string {
   try {
     names = readdirSync(path.dirname(missing)).filter((n) => /\.ya?ml$/.test(n));
   } catch {
-    return `check the path: it is relative to the directory of the pipeline that names it`;
+    return `write the path relative to the directory of the pipeline that names it`;
   }
   const near = closest(path.basename(missing), names);
   const dir = path.dirname(written);
   return near
     ? `did you mean \`${dir === '.' ? near : `${dir}/${near}`}\`?`
-    : `check the path: it is relative to the directory of the pipeline that names it`;
+    : `write the path relative to the directory of the pipeline that names it`;
 }
 
 /**
@@ -71,7 +71,7 @@ export function pipelineFileSource(rootFile: string, cwd = process.cwd()): Pipel
           ok: false,
           code: 'sub-pipeline-not-found',
           message: `\`${written}\` is not a file`,
-          hint: 'name the child pipeline YAML file',
+          hint: 'write the path of a pipeline YAML file',
         };
       const parsed = readPipelineFile(real);
       absoluteOf.set(display, real);

@@ -97,7 +97,7 @@ function pathProblem(written: string): { message: string; hint: string } | undef
       hint: 'keep sub-pipelines in the directory of the top-level pipeline or below it (no `..`)',
     };
   if (!/\.ya?ml$/.test(written))
-    return { message: `\`${written}\` is not a YAML file`, hint: 'name the child pipeline file, ending in .yaml' };
+    return { message: `\`${written}\` is not a YAML file`, hint: 'write the path of a pipeline file ending in .yaml' };
   return undefined;
 }
 
@@ -130,7 +130,7 @@ export function resolveSubPipeline(args: {
     return error(
       'sub-pipeline-unavailable',
       `cannot read sub-pipeline \`${written}\` here: this pipeline was given as text, without its directory`,
-      'validate or submit the pipeline file with the fineflow CLI (`fineflow validate FILE`), which reads the files next to it',
+      'pass the pipeline as a file to the fineflow CLI (`fineflow validate FILE`), which reads the files next to it',
     );
   if (args.nesting.chain.length > MAX_SUB_PIPELINE_DEPTH)
     return error(
@@ -151,7 +151,7 @@ export function resolveSubPipeline(args: {
     return error(
       'sub-pipeline-cycle',
       `sub-pipeline cycle: ${[...args.nesting.chain.slice(at).map((link) => link.file), read.file].join(' -> ')}`,
-      'a pipeline cannot run itself, directly or through another pipeline; remove one of the `pipeline` stages of the cycle',
+      'remove one of the `pipeline` stages of the cycle: a pipeline cannot run itself, directly or through another',
     );
   args.nesting.budget.bytes += read.bytes;
   if (args.nesting.budget.bytes > SUB_PIPELINE_LIMITS.totalBytes)
@@ -183,7 +183,7 @@ export function resolveSubPipeline(args: {
       path,
       node.span,
       `${read.file} has a schedule or triggers; they do not apply when it runs as a sub-pipeline`,
-      'schedule the parent pipeline instead, or ignore this if the child is also scheduled on its own',
+      'remove them from the child if it only runs as a sub-pipeline; schedule the parent pipeline instead',
     );
   return { type: subPipelineType(child), child };
 }

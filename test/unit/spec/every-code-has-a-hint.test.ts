@@ -7,7 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { compilePlan } from '../../../src/spec';
+import { pipelineFileSource } from '../../../src/spec/pipeline-files';
 import type { Diagnostic } from '../../../src/spec/diagnostics';
 
 const root = join(__dirname, '../../..');
@@ -162,6 +165,40 @@ function fixtureDiagnostics(): Diagnostic[] {
     .flatMap((f) => diagnosticsOf(new Uint8Array(readFileSync(join(dir, f))), f));
 }
 
+/** The codes of `pipeline` stages, which need files next to the pipeline (src/spec/sub-pipelines.ts). */
+function subPipelineDiagnostics(): Diagnostic[] {
+  const dir = mkdtempSync(join(tmpdir(), 'fineflow-codes-'));
+  try {
+    const stage = (file: string, params = ''): string =>
+      `  sub:\n    uses: pipeline\n    with: {file: ${file}${params}}\n`;
+    const files: Record<string, string> = {
+      'child.yaml': text(`schedule: {cron: "0 3 * * *"}\nstages:\n${PREPARE}`),
+      'broken.yaml': text(`stages:\n  prepare:\n    uses: prepare-data\n`),
+      'loop.yaml': text(`stages:\n${stage('loop.yaml')}`),
+      'big.yaml': `# ${'x'.repeat(900 * 1024)}\n${text(`stages:\n${PREPARE}`)}`,
+      'd1.yaml': text(`stages:\n${stage('d2.yaml')}`),
+      'd2.yaml': text(`stages:\n${stage('d3.yaml')}`),
+      'd3.yaml': text(`stages:\n${stage('d4.yaml')}`),
+      'd4.yaml': text(`stages:\n${stage('d5.yaml')}`),
+      'd5.yaml': text(`stages:\n${PREPARE}`),
+      'parent.yaml': text(
+        `stages:\n${stage('child.yaml')}${stage('../x.yaml').replace('sub', 'up')}${stage('chlid.yaml').replace('sub', 'typo')}` +
+          `${stage('broken.yaml').replace('sub', 'bad')}${stage('loop.yaml').replace('sub', 'cycle')}${stage('d1.yaml').replace('sub', 'deep')}` +
+          Array.from({ length: 10 }, (_, i) => stage('big.yaml').replace('sub', `big${i}`)).join(''),
+      ),
+    };
+    for (const [name, body] of Object.entries(files)) writeFileSync(join(dir, name), body);
+    const file = join(dir, 'parent.yaml');
+    return [
+      ...compilePlan(files['parent.yaml'] as string, file, { pipelineFiles: pipelineFileSource(file, dir) })
+        .diagnostics,
+      ...diagnosticsOf(text(`stages:\n${stage('child.yaml')}`), 'sub-pipeline-unavailable.yaml'),
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 test('every code the validator emits is documented in docs/pipeline-reference.md', () => {
   const codes = emittedCodes();
   assert.ok(codes.size > 50, `found only ${codes.size} codes: the scan lost its patterns`);
@@ -179,6 +216,7 @@ test('every documented code is produced by a fixture, with a hint that says what
   const produced = new Map<string, Diagnostic[]>();
   const add = (d: Diagnostic): void => void produced.set(d.code, [...(produced.get(d.code) ?? []), d]);
   fixtureDiagnostics().forEach(add);
+  subPipelineDiagnostics().forEach(add);
   for (const c of CASES) {
     const found = diagnosticsOf(c.source, `${c.code}.yaml`, c.set);
     if (!found.some((d) => d.code === c.code))
