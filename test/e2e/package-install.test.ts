@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import {
   copyFileSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -105,10 +106,12 @@ void describe('the published package', () => {
   });
 
   void it('validates every example pipeline and reports a broken one with its position', async () => {
-    const examples = readdirSync(path.join(app, 'node_modules', 'fineflow', 'pipelines'));
+    const shipped = path.join(app, 'node_modules', 'fineflow', 'pipelines');
+    const examples = readdirSync(shipped).filter((file) => file.endsWith('.yaml'));
     assert.ok(examples.length >= 5, `examples shipped: ${examples.join(', ')}`);
-    for (const file of examples)
-      copyFileSync(path.join(app, 'node_modules', 'fineflow', 'pipelines', file), path.join(app, file));
+    for (const file of examples) copyFileSync(path.join(shipped, file), path.join(app, file));
+    // Sub-pipelines: the files they run ship beside them (pipelines/parts/).
+    cpSync(path.join(shipped, 'parts'), path.join(app, 'parts'), { recursive: true });
     const valid = await exec(fineflow(), ['validate', ...examples], app, userEnv(home));
     assert.equal(valid.code, 0, valid.stderr);
     assert.equal(valid.stdout.split('\n').filter((line) => line.includes('is valid')).length, examples.length);
