@@ -191,12 +191,19 @@ test(
       // Each in-flight execution was worked on by both releases, old first.
       for (const workflowId of [inFlight.paused, inFlight.midStage, inFlight.sweep, `${inFlight.sweep}.sweep.sweep-1`])
         assert.deepEqual(
-          await workflowTaskWorkers(h.client, workflowId),
+          // The current release's identity also announces its capacity (` [capacity cpu=… memory=… gpu=…]`).
+          (await workflowTaskWorkers(h.client, workflowId)).map((identity) =>
+            identity.replace(/ \[capacity [^\]]*\]$/, ''),
+          ),
           ['old-release', 'current-release'],
           workflowId,
         );
       const watcherWorkers = await workflowTaskWorkers(h.client, inFlight.watcher.id);
-      assert.equal(watcherWorkers.at(-1), 'current-release', `the watcher now runs on the current release`);
+      assert.equal(
+        watcherWorkers.at(-1)?.replace(/ \[capacity [^\]]*\]$/, ''),
+        'current-release',
+        `the watcher now runs on the current release`,
+      );
     } finally {
       await schedules.delete(inFlight.watcher.pipeline).catch(() => undefined);
       await schedules.delete(inFlight.schedule).catch(() => undefined);

@@ -46,6 +46,14 @@ async function failureOf(implementation: StageImplementation) {
   return { failure: thrown, log: log ? await stageLogText(store, log) : '' };
 }
 
+/** Failure details without the worker's `endedAt` timestamp, which every stage failure carries. */
+function withoutEndedAt(details: unknown): unknown {
+  return (details as Record<string, unknown>[] | undefined)?.map(({ endedAt, ...rest }) => {
+    assert.ok(typeof endedAt === 'string' && !Number.isNaN(Date.parse(endedAt)), `endedAt ${String(endedAt)}`);
+    return rest;
+  });
+}
+
 test("a team stage's plain Error is a retryable StageError: message kept, stack only in the stage log", async () => {
   const { failure, log } = await failureOf(async () => {
     throw new TypeError('threshold is not a number');
@@ -55,7 +63,8 @@ test("a team stage's plain Error is a retryable StageError: message kept, stack 
   assert.equal(failure.message, 'TypeError: threshold is not a number');
   // No cause: Temporal would put the cause's stack (worker file paths) into the run's history.
   assert.equal(failure.cause, undefined);
-  assert.deepEqual(failure.details, [{ errorName: 'TypeError', attempt: 1 }]);
+  // endedAt: when the attempt failed on the worker (the run records it as the attempt's end).
+  assert.deepEqual(withoutEndedAt(failure.details), [{ errorName: 'TypeError', attempt: 1 }]);
   assert.match(log, /label-audit audit: TypeError: threshold is not a number\n\s+at /);
 });
 
@@ -74,7 +83,7 @@ test('FatalStageError and InvalidInputError end the stage without retries; Stage
   });
   assert.equal(fatal.failure.type, ERROR_TYPES.stageFatal);
   assert.equal(fatal.failure.nonRetryable, true);
-  assert.deepEqual(fatal.failure.details, [{ flagged: 400, attempt: 1 }]);
+  assert.deepEqual(withoutEndedAt(fatal.failure.details), [{ flagged: 400, attempt: 1 }]);
   const invalid = await failureOf(async () => {
     throw new InvalidInputError('threshold must be below 1', { field: 'threshold' });
   });
