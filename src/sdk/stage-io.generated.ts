@@ -283,7 +283,7 @@ export interface StageInputs {
       readonly startupTrials?: In<number>;
       /** samples scored by expected improvement per suggestion */
       readonly candidates?: In<number>;
-      /** fraction of trials considered good */
+      /** share of the finished trials that form the good group (⌈gamma·n⌉, at most 25); Optuna’s default 0.1 */
       readonly gamma?: In<number>;
       /** model the parameters jointly (one kernel per trial over all parameters, as Optuna multivariate=True): values that worked together are proposed together */
       readonly multivariate?: In<boolean>;
@@ -883,7 +883,7 @@ export interface StageInputValues {
       readonly startupTrials: number;
       /** samples scored by expected improvement per suggestion */
       readonly candidates: number;
-      /** fraction of trials considered good */
+      /** share of the finished trials that form the good group (⌈gamma·n⌉, at most 25); Optuna’s default 0.1 */
       readonly gamma: number;
       /** model the parameters jointly (one kernel per trial over all parameters, as Optuna multivariate=True): values that worked together are proposed together */
       readonly multivariate: boolean;

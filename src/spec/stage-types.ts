@@ -1237,8 +1237,9 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
               type: 'number',
               exclusiveMinimum: 0,
               exclusiveMaximum: 1,
-              default: 0.25,
-              description: 'fraction of trials considered good',
+              default: 0.1,
+              description:
+                'share of the finished trials that form the good group (⌈gamma·n⌉, at most 25); Optuna’s default 0.1',
             },
             multivariate: {
               type: 'boolean',

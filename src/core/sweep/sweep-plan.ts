@@ -7,9 +7,8 @@
  * Spec → controller mapping:
  * - `maxFailedTrials` (failed trials *tolerated*, default 3) → the controller stops launching
  *   after `maxFailedTrials + 1` failures, and the workflow then fails the stage.
- * - `tpe.startupTrials` / `tpe.candidates` / `tpe.multivariate` → `nStartupTrials` / `nEiCandidates` /
- *   `multivariate`. `tpe.gamma` is
- *   not honoured: the searcher uses Optuna's default split `min(⌈0.1·n⌉, 25)`.
+ * - `tpe.startupTrials` / `tpe.candidates` / `tpe.multivariate` / `tpe.gamma` → `nStartupTrials` /
+ *   `nEiCandidates` / `multivariate` / `gamma` (good group `min(⌈gamma·n⌉, 25)`; without it, Optuna's 0.1).
  * - the trial budget (`epochsPerTrial`) is `earlyStopping.maxEpochs`, else `trial.epochs`, else 10;
  *   ASHA rungs lie below it.
  * - `space` entries `{int: [a, b], step: s}` become `{int: {low: a, high: b, step: s}}`.
@@ -152,6 +151,7 @@ function sweepSettings(
       ...(tpe.startupTrials !== undefined ? { nStartupTrials: tpe.startupTrials } : {}),
       ...(tpe.candidates !== undefined ? { nEiCandidates: tpe.candidates } : {}),
       ...(tpe.multivariate !== undefined ? { multivariate: tpe.multivariate } : {}),
+      ...(tpe.gamma !== undefined ? { gamma: tpe.gamma } : {}),
     },
   });
   createSweep(config); // surfaces inconsistencies (e.g. minEpochs above the budget) now, naming the field

@@ -172,6 +172,7 @@ export function parseSweepConfig(input: unknown): SweepConfig {
     ...(tpeRaw.multivariate !== undefined && tpeRaw.multivariate !== null
       ? { multivariate: boolean(tpeRaw.multivariate, 'tpe.multivariate', false) }
       : {}),
+    ...(tpeRaw.gamma !== undefined && tpeRaw.gamma !== null ? { gamma: fraction(tpeRaw.gamma, 'tpe.gamma') } : {}),
   };
   return {
     algorithm: algorithm as SearchAlgorithm,
@@ -528,6 +529,13 @@ function number(value: unknown, path: string, min: number, fallback: number): nu
   if (value === undefined || value === null) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min)
     throw invalid(path, `must be a number ≥ ${min}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** A number strictly between 0 and 1. */
+function fraction(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value >= 1)
+    throw invalid(path, `must be a number > 0 and < 1 (e.g. 0.1 or 0.25), got ${JSON.stringify(value)}`);
   return value;
 }
 

@@ -2,8 +2,9 @@
  * Tree-structured Parzen Estimator search, following Optuna's univariate `TPESampler`
  * (Bergstra et al. 2011; Watanabe 2023):
  * 1. the first `nStartupTrials` finished trials are drawn from the prior;
- * 2. finished trials are split into the best `gamma(n) = min(ceil(0.1·n), 25)` ("below", l)
- *    and the rest ("above", g); pruned trials rank after completed ones, deeper first;
+ * 2. finished trials are split into the best `min(ceil(gamma·n), 25)` ("below", l) and the rest
+ *    ("above", g), gamma = 0.1 unless the sweep sets it (Optuna's default); pruned trials rank
+ *    after completed ones, deeper first;
  * 3. per parameter, l and g are Parzen mixtures: one truncated-normal kernel per observation
  *    (log space for log parameters, cell masses for integers) plus a wide prior kernel, with
  *    Optuna's bandwidth rule (distance to the farther neighbour, "magic clip" lower bound);
@@ -42,6 +43,11 @@ export interface TpeOptions {
    * together. Absent in states created before it existed (= false).
    */
   readonly multivariate?: boolean;
+  /**
+   * Share of the finished trials that form the good group l(x) (at most 25 trials). Absent = 0.1,
+   * Optuna's default; absent in states created before it existed, which therefore split as before.
+   */
+  readonly gamma?: number;
 }
 
 export const DEFAULT_TPE_OPTIONS: TpeOptions = {
@@ -86,9 +92,17 @@ export function createTpeSearch(
 
 export { defaultWeights } from './parzen-estimators';
 
+/** Share of finished trials in the good group when the sweep does not set `gamma` (Optuna's default). */
+export const DEFAULT_GAMMA = 0.1;
+
+/** Size of the "good" group for n finished trials: ⌈gamma·n⌉, at most 25 (Optuna's cap). */
+export function goodGroupSize(n: number, gamma: number): number {
+  return Math.min(Math.ceil(gamma * n), 25);
+}
+
 /** Optuna's default gamma: size of the "good" group for n finished trials. */
 export function defaultGamma(n: number): number {
-  return Math.min(Math.ceil(0.1 * n), 25);
+  return goodGroupSize(n, DEFAULT_GAMMA);
 }
 
 export const tpeSearch: Searcher<TpeSearchState> = {
@@ -135,7 +149,7 @@ function suggestOne(state: TpeSearchState, trials: readonly TpeTrial[], random: 
     for (const { name, domain } of state.space.parameters) values[name] = sampleDomain(domain, random);
     return values;
   }
-  const { below, above } = splitTrials(finished, state.goal);
+  const { below, above } = splitTrials(finished, state.goal, state.options.gamma);
   if (state.options.constantLiar) above.push(...trials.filter((trial) => trial.status === 'running'));
   const byId = (a: TpeTrial, b: TpeTrial): number => a.trialId - b.trialId;
   below.sort(byId);
@@ -153,8 +167,12 @@ function suggestOne(state: TpeSearchState, trials: readonly TpeTrial[], random: 
   return values;
 }
 
-/** Best `gamma(n)` trials, then the rest. Completed trials rank first, then pruned ones by depth. */
-export function splitTrials(finished: readonly TpeTrial[], goal: Goal): { below: TpeTrial[]; above: TpeTrial[] } {
+/** Best `⌈gamma·n⌉` (≤ 25) trials, then the rest. Completed trials rank first, then pruned ones by depth. */
+export function splitTrials(
+  finished: readonly TpeTrial[],
+  goal: Goal,
+  gamma = DEFAULT_GAMMA,
+): { below: TpeTrial[]; above: TpeTrial[] } {
   const loss = (trial: TpeTrial): number => {
     if (trial.value === undefined) return Infinity;
     return goal === 'maximize' ? -trial.value : trial.value;
@@ -166,7 +184,7 @@ export function splitTrials(finished: readonly TpeTrial[], goal: Goal): { below:
     .filter((trial) => trial.status === 'pruned')
     .sort((a, b) => (b.epoch ?? -1) - (a.epoch ?? -1) || compareLoss(loss(a), loss(b)) || a.trialId - b.trialId);
   const ranked = [...completed, ...pruned];
-  const nBelow = defaultGamma(ranked.length);
+  const nBelow = goodGroupSize(ranked.length, gamma);
   return { below: ranked.slice(0, nBelow), above: ranked.slice(nBelow) };
 }
 

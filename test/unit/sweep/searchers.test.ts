@@ -12,7 +12,10 @@ import {
   type SearcherState,
 } from '../../../src/core/sweep/searchers';
 import { parseSearchSpace, type ParameterValues, type SearchSpace } from '../../../src/core/sweep/space';
-import { defaultGamma, splitTrials, type TpeTrial } from '../../../src/core/sweep/tpe';
+import { InvalidInputError } from '../../../src/core/errors';
+import { parseSweepConfig } from '../../../src/core/sweep/sweep-state';
+import { planSweep } from '../../../src/core/sweep/sweep-plan';
+import { defaultGamma, goodGroupSize, splitTrials, type TpeTrial } from '../../../src/core/sweep/tpe';
 
 /** Run a sequential search of `budget` evaluations; returns the best value found. */
 function optimise(
@@ -163,6 +166,59 @@ void describe('TPE', () => {
       above.slice(-2).map((t) => t.trialId),
       [2, 1],
     );
+  });
+
+  void it('honours gamma: the good group is ⌈gamma·n⌉ trials, at most 25', () => {
+    assert.deepEqual(
+      [1, 4, 10, 40, 100, 200].map((n) => goodGroupSize(n, 0.25)),
+      [1, 1, 3, 10, 25, 25],
+    );
+    const finished: TpeTrial[] = Array.from({ length: 12 }, (_, i) => ({
+      trialId: i,
+      params: {},
+      status: 'completed',
+      value: i,
+    }));
+    const ids = (trials: readonly TpeTrial[]) => trials.map((t) => t.trialId).sort((a, b) => a - b);
+    assert.deepEqual(ids(splitTrials(finished, 'maximize').below), [10, 11], 'without gamma: Optuna’s 0.1 → ⌈1.2⌉ = 2');
+    assert.deepEqual(ids(splitTrials(finished, 'maximize', 0.25).below), [9, 10, 11]);
+    assert.deepEqual(ids(splitTrials(finished, 'minimize', 0.5).below), [0, 1, 2, 3, 4, 5]);
+  });
+
+  void it('tpe.gamma reaches the searcher from a stage, is absent unless given, and is bounded', () => {
+    const stage = {
+      model: 's3://fineflow/models/base/model.json',
+      data: 's3://fineflow/data/manifest.json',
+      objective: { metric: 'validation.accuracy' },
+      space: { x: { uniform: [0, 1] } },
+    };
+    assert.equal(planSweep({ ...stage, tpe: { gamma: 0.25 } }).config.tpe.gamma, 0.25);
+    assert.equal('gamma' in planSweep(stage).config.tpe, false, 'earlier sweeps keep their exact config');
+    for (const bad of [0, 1, -0.1, 'a lot', Infinity])
+      assert.throws(
+        () => parseSweepConfig({ ...stage, tpe: { gamma: bad } }),
+        (error: unknown) =>
+          error instanceof InvalidInputError && error.details.path === 'tpe.gamma' && /> 0 and < 1/.test(error.message),
+      );
+    // A larger good group changes what TPE proposes once the model is used.
+    const propose = (gamma?: number) => {
+      const config = parseSweepConfig({ ...stage, seed: 4, tpe: { nStartupTrials: 3, ...(gamma ? { gamma } : {}) } });
+      let state: SearcherState = createSearcher('tpe', config.space, 'maximize', { seed: 4, tpe: config.tpe });
+      for (let i = 0; i < 12; i++) {
+        const suggestion = suggestTrials(state, 1);
+        const trial = suggestion.trials[0];
+        assert.ok(trial);
+        const x = trial.params.x as number;
+        state = observeTrial(suggestion.state, {
+          trialId: trial.trialId,
+          status: 'completed',
+          value: -((x - 0.3) ** 2),
+        });
+      }
+      return suggestTrials(state, 1).trials[0]?.params.x;
+    };
+    assert.notEqual(propose(0.5), propose());
+    assert.equal(propose(0.1), propose(), 'gamma 0.1 is the default');
   });
 
   void it('ignores failed trials and spreads a parallel batch (constant liar)', () => {
