@@ -3,10 +3,10 @@
  * probabilities for image files or folders, CSV or JSONL files, local or `s3://`, scored by a model
  * with the preprocessing stored beside it. Streams: records are read, batched and written as they go.
  */
-import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
 import type * as ConfigModule from '../../config';
+import type * as AtomicOutputModule from '../atomic-output';
 import type * as BackendModule from '../../ml/backend';
 import type * as PredictionInputsModule from '../../ml/predict/prediction-inputs';
 import type { PredictionFormat } from '../../ml/predict/prediction-output';
@@ -28,6 +28,7 @@ function load() {
   const m5 = require('../../security/outbound') as typeof OutboundModule;
   const m6 = require('../../spec/predict-stage-type') as typeof PredictStageTypeModule;
   const m7 = require('../../storage/minio-store') as typeof MinioStoreModule;
+  const m8 = require('../atomic-output') as typeof AtomicOutputModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     loadConfig: m0.loadConfig,
@@ -38,6 +39,7 @@ function load() {
     createOutboundPolicy: m5.createOutboundPolicy,
     PREDICT_LIMITS: m6.PREDICT_LIMITS,
     createObjectStoreFromConfig: m7.createObjectStoreFromConfig,
+    openAtomicOutput: m8.openAtomicOutput,
   };
 }
 
@@ -89,7 +91,7 @@ Exit codes: 0 ok, 1 invalid input or model (the message names the file and line)
       short: 'o',
       kind: 'string',
       valueName: 'FILE',
-      description: 'write predictions here (default stdout)',
+      description: 'write predictions here, replaced only if every record is scored (default stdout)',
     },
     {
       name: 'format',
@@ -126,12 +128,15 @@ async function predict(io: CliIo, request: PredictRequest): Promise<number> {
     writePredictions,
     createOutboundPolicy,
     createObjectStoreFromConfig,
+    openAtomicOutput,
   } = load();
   const config = loadConfig(io.env);
   const store = createObjectStoreFromConfig(config);
   // The operator's own command may read the directory it runs in, besides the configured roots.
   const outbound = createOutboundPolicy({ ...config.outbound, fileRoots: [...config.outbound.fileRoots, io.cwd] });
-  const out = request.output ? createWriteStream(path.resolve(io.cwd, request.output)) : io.stdout;
+  // All or nothing: a predict that fails leaves no empty or half-written --output behind.
+  const file = request.output ? await openAtomicOutput(path.resolve(io.cwd, request.output)) : undefined;
+  const out = file?.stream ?? io.stdout;
   try {
     const { tf } = loadTf({ preference: config.tfBackend });
     const predictor = await loadPredictor(tf, store, request.model, { registryBucket: config.s3.bucket, outbound });
@@ -142,12 +147,10 @@ async function predict(io: CliIo, request: PredictRequest): Promise<number> {
       writeLine: (line) => writeLine(out, line),
     });
     predictor.model.dispose();
+    await file?.commit();
     if (request.output) io.stderr.write(`${count} predictions written to ${request.output}\n`);
     return EXIT.ok;
   } finally {
-    if (request.output) {
-      (out as NodeJS.WritableStream & { end(): void }).end();
-      await once(out, 'finish').catch(() => undefined);
-    }
+    await file?.abort();
   }
 }

@@ -2,10 +2,11 @@
  * `fineflow predict` against the real MinIO of the test stack: a table model with its
  * preprocessing.json, inputs from a local CSV, a local JSONL and an s3:// prefix, scored in batches;
  * the probabilities equal the model's on features built by hand from the stored statistics. Bad
- * inputs fail naming file, line and column; paths outside the file roots are refused.
+ * inputs fail naming file, line and column; paths outside the file roots are refused. A failed predict
+ * leaves no --output behind (nor a truncated one, nor its temporary file) and an existing one unchanged.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
@@ -159,5 +160,44 @@ it(
     assert.match(noPreprocessing.stderr, /has no preprocessing\.json/);
     assert.equal((await fineflow('predict', modelUri)).code, 2);
     assert.equal((await fineflow('predict', modelUri, 'rows.csv', '--batch-size', '0')).code, 2);
+  },
+);
+
+it(
+  'writes --output all or nothing: a failed predict leaves no file and keeps an existing one',
+  { timeout: 60_000 },
+  async () => {
+    await writeFile(join(dir, 'good.csv'), 'temperature,pressure,line\n25,110,a\n20,100,b\n');
+    await writeFile(join(dir, 'broken.csv'), 'temperature,line\n25,a\n');
+    await writeFile(join(dir, 'kept.csv'), 'from an earlier run\n');
+    const noModel = await fineflow('predict', `s3://${bucket}/nothing/model.json`, 'good.csv', '-o', 'kept.csv');
+    assert.equal(noModel.code, 1, noModel.stderr);
+    assert.equal(await readFile(join(dir, 'kept.csv'), 'utf8'), 'from an earlier run\n');
+    // The good file's rows are scored and written (batch size 1) before the broken file fails.
+    const midway = await fineflow(
+      'predict',
+      modelUri,
+      'good.csv',
+      'broken.csv',
+      '-o',
+      'partial.csv',
+      '--batch-size',
+      '1',
+    );
+    assert.equal(midway.code, 1);
+    assert.match(midway.stderr, /broken\.csv:2: column pressure is absent/);
+    const names = await readdir(dir);
+    assert.deepEqual(
+      names.filter((name) => name.includes('partial.csv') || name.includes('kept.csv.')),
+      [],
+      'neither partial.csv nor a temporary file is left',
+    );
+    const ok = await fineflow('predict', modelUri, 'good.csv', '-o', 'kept.csv');
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal((await readFile(join(dir, 'kept.csv'), 'utf8')).trim().split('\n').length, 3);
+    assert.deepEqual(
+      (await readdir(dir)).filter((name) => name.endsWith('.tmp')),
+      [],
+    );
   },
 );
