@@ -10,8 +10,10 @@
  * and 1,000 runs, a 1,000-stage fan-out, a 20-stage chain. `npm run bench -- --only scale -- --full`.
  *
  * For each shape and variant: makespan (all runs submitted at once → all ended), sustained
- * stages/s, p50/p99 dispatch latency (run submitted → its first stage starts on the worker), and
- * the peak RSS growth of this process (client + both workers) over the phase. Ratios are
+ * stages/s, p50/p99 dispatch latency (run submitted → its first stage starts on the worker; in the
+ * fan-out, → each of its stages starts, from the history), the peak RSS growth of this process
+ * (client + both workers) over the phase, and the stage attempts that had to be retried (a lost
+ * activity task shows up there, freed by a heartbeat or start-to-close timeout). Ratios are
  * Fineflow / hand-written. The chain shape also splits each stage's round trip by the run's
  * history (schedule-to-start, execution, completion → next schedule) to show where the time goes.
  * The machine is shared: figures are noisy; the ratios, taken in the same invocation, are the point.
@@ -22,11 +24,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import type { Client } from '@temporalio/client';
+import { isGrpcServiceError, type Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { RunClient } from '../src/client/run-client';
 import { loadConfig } from '../src/config';
 import { taskQueueForPool } from '../src/core/run/task-queues';
-import { connectClient, connectWorker } from '../src/client/temporal-connection';
+import { connectClient, connectWorker, isTemporalUnreachable } from '../src/client/temporal-connection';
 import { RUN_WORKFLOW_TASK_TIMEOUT_MS, type StageActivityInput } from '../src/core/run/run-types';
 import { createObjectStoreFromConfig } from '../src/storage/minio-store';
 import { createWorker } from '../src/worker/run-worker';
@@ -50,6 +53,20 @@ interface PhaseResult {
   readonly dispatchP50Ms: number;
   readonly dispatchP99Ms: number;
   readonly peakRssGrowthMb: number;
+  readonly retried: RetriedAttempts;
+}
+
+/**
+ * Stage attempts after the first, from the runs' histories, by what ended the attempt before: a
+ * "lost" activity task (taken from the queue, never run) is only freed by a timeout, the heartbeat
+ * timeout if the stage has one (Fineflow's default 30 s), else start-to-close (120 s here).
+ */
+interface RetriedAttempts {
+  readonly heartbeat: number;
+  readonly startToClose: number;
+  readonly other: number;
+  /** Longest time from an activity's scheduling to the start of a retried attempt. */
+  readonly longestWaitMs: number;
 }
 
 const STAGE_TIMEOUT_MS = 120_000;
@@ -167,13 +184,77 @@ async function oneRun(h: Harness, variant: Variant, shape: Shape, stages: number
   return { id, at };
 }
 
-async function waitRun(h: Harness, variant: Variant, id: string): Promise<void> {
-  if (variant === 'fineflow') {
-    const result = await h.runs.result(id);
-    if (result.status !== 'succeeded') throw new Error(`run ${id} ended ${result.status}`);
-  } else {
-    await h.client.workflow.getHandle(id).result();
+/** gRPC DEADLINE_EXCEEDED. */
+const GRPC_DEADLINE_EXCEEDED = 4;
+
+/**
+ * True when a `result()` long poll was cut without an answer: the server let the call pass its gRPC
+ * deadline (a busy history service under a 1,000-wide fan-out) or did not answer at all. The run
+ * goes on regardless, so the poll is asked again.
+ */
+function isLongPollCut(thrown: unknown): boolean {
+  if (isTemporalUnreachable(thrown)) return true;
+  for (let error: unknown = thrown, depth = 0; error instanceof Error && depth < 8; depth++) {
+    if (isGrpcServiceError(error) && error.code === GRPC_DEADLINE_EXCEEDED) return true;
+    if (/deadline exceeded/i.test(error.message)) return true;
+    error = error.cause;
   }
+  return false;
+}
+
+const LONG_POLL_ATTEMPTS = 30;
+
+async function waitRun(h: Harness, variant: Variant, id: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (variant === 'fineflow') {
+        const result = await h.runs.result(id);
+        if (result.status !== 'succeeded') throw new Error(`run ${id} ended ${result.status}`);
+      } else {
+        await h.client.workflow.getHandle(id).result();
+      }
+      return;
+    } catch (error) {
+      if (!isLongPollCut(error) || attempt >= LONG_POLL_ATTEMPTS) throw error;
+      console.error(
+        `scale: the result long poll of ${id} was cut (attempt ${attempt}): ${String(error)}; asking again`,
+      );
+    }
+  }
+}
+
+/**
+ * From the histories of the submitted runs (a few fetched at a time): the retried stage attempts,
+ * and every stage's start (its last attempt) after its run was submitted.
+ */
+async function scanHistories(
+  h: Harness,
+  submitted: readonly { id: string; at: number }[],
+): Promise<{ retried: RetriedAttempts; stageStartMs: number[] }> {
+  const { TimeoutType } = temporal.api.enums.v1;
+  const counts = { heartbeat: 0, startToClose: 0, other: 0, longestWaitMs: 0 };
+  const stageStartMs: number[] = [];
+  const queue = [...submitted];
+  const fetchOne = async (): Promise<void> => {
+    for (let run = queue.pop(); run !== undefined; run = queue.pop()) {
+      const events = (await h.client.workflow.getHandle(run.id).fetchHistory()).events ?? [];
+      const scheduledAt = new Map<string, number>();
+      for (const event of events) {
+        if (event.activityTaskScheduledEventAttributes) scheduledAt.set(String(event.eventId), eventMs(event));
+        const started = event.activityTaskStartedEventAttributes;
+        if (started) stageStartMs.push(eventMs(event) - run.at);
+        if (!started || (started.attempt ?? 1) <= 1) continue;
+        const timeout = started.lastFailure?.timeoutFailureInfo?.timeoutType;
+        if (timeout === TimeoutType.TIMEOUT_TYPE_HEARTBEAT) counts.heartbeat += 1;
+        else if (timeout === TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE) counts.startToClose += 1;
+        else counts.other += 1;
+        const wait = eventMs(event) - (scheduledAt.get(String(started.scheduledEventId)) ?? eventMs(event));
+        counts.longestWaitMs = Math.max(counts.longestWaitMs, wait);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, fetchOne));
+  return { retried: counts, stageStartMs };
 }
 
 /** `count` runs of `stages` stages each, all submitted at once. */
@@ -183,18 +264,36 @@ async function phase(h: Harness, variant: Variant, shape: Shape, count: number, 
   const submitted = await Promise.all(Array.from({ length: count }, () => oneRun(h, variant, shape, stages)));
   await Promise.all(submitted.map((s) => waitRun(h, variant, s.id)));
   const makespanMs = Date.now() - started;
-  const dispatch = submitted.map((s) => (h.firstStart.get(s.id) ?? Number.NaN) - s.at);
+  const peakRssGrowthMb = rss.stop();
+  const scanned = await scanHistories(h, submitted);
+  // One wide run: every stage's dispatch (submitted → started) counts; many runs: each run's first stage.
+  const dispatch =
+    shape === 'fan-out' ? scanned.stageStartMs : submitted.map((s) => (h.firstStart.get(s.id) ?? Number.NaN) - s.at);
   return {
     makespanMs,
     stagesPerSecond: (count * stages) / (makespanMs / 1000),
     dispatchP50Ms: quantile(dispatch, 0.5),
     dispatchP99Ms: quantile(dispatch, 0.99),
-    peakRssGrowthMb: rss.stop(),
+    peakRssGrowthMb,
+    retried: scanned.retried,
   };
+}
+
+function describeRetried(r: RetriedAttempts): string {
+  const total = r.heartbeat + r.startToClose + r.other;
+  if (total === 0) return 'none';
+  return `${total} (after a heartbeat timeout ${r.heartbeat}, start-to-close ${r.startToClose}, other ${r.other}; longest wait ${(r.longestWaitMs / 1000).toFixed(1)} s)`;
 }
 
 function describe(label: string, ff: PhaseResult, hw: PhaseResult): string {
   const r = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
+  return (
+    describePhase(label, ff, hw, r) +
+    `; retried stage attempts: fineflow ${describeRetried(ff.retried)} vs hand-written ${describeRetried(hw.retried)}`
+  );
+}
+
+function describePhase(label: string, ff: PhaseResult, hw: PhaseResult, r: (a: number, b: number) => string): string {
   return (
     `scale ${label}: makespan ${ff.makespanMs} vs ${hw.makespanMs} ms (${r(ff.makespanMs, hw.makespanMs)}); ` +
     `stages/s ${ff.stagesPerSecond.toFixed(1)} vs ${hw.stagesPerSecond.toFixed(1)} (${r(ff.stagesPerSecond, hw.stagesPerSecond)}); ` +

@@ -43,7 +43,7 @@ import {
   type DataWatcherInput,
   type DataWatcherStatus,
 } from '../src/core/schedules/data-watch-types';
-import { WORKFLOW_TYPES, type PipelineRunInput } from '../src/core/run/run-types';
+import { RUN_WORKFLOW_TASK_TIMEOUT_MS, WORKFLOW_TYPES, type PipelineRunInput } from '../src/core/run/run-types';
 import { searchAttributesForRun } from '../src/core/schedules/schedule-search-attributes';
 
 const { fingerprintPrefix } = proxyActivities<DataWatchActivities>({
@@ -63,6 +63,12 @@ export const triggerSignal = defineSignal<[]>(DATA_WATCHER_SIGNALS.trigger);
  * (docs/operations.md, "Lifecycle of a versioned change").
  */
 const REVERTS_PATCH = 'fineflow-19-data-watch-reverts';
+
+/**
+ * Runs started before this had Temporal's default 10 s workflow task timeout; since, they get the
+ * one `fineflow submit` gives (RUN_WORKFLOW_TASK_TIMEOUT_MS). A field of the start-child command.
+ */
+const RUN_TASK_TIMEOUT_PATCH = 'fineflow-17-watcher-run-task-timeout';
 
 /** Stop polling (and only wait for the running child) when the history grows past this. */
 const HISTORY_EVENTS_SOFT_LIMIT = 10_000;
@@ -155,6 +161,7 @@ export async function dataWatcher(input: DataWatcherInput): Promise<void> {
         workflowId: runId,
         // Runs go where the watcher runs: the control pool's queue (or a test's own).
         taskQueue: workflowInfo().taskQueue,
+        ...(patched(RUN_TASK_TIMEOUT_PATCH) ? { workflowTaskTimeout: RUN_WORKFLOW_TASK_TIMEOUT_MS } : {}),
         args: [runInput],
         // The run outlives the watcher: deleting the trigger must not kill a training run.
         parentClosePolicy: ParentClosePolicy.ABANDON,

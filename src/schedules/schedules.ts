@@ -28,7 +28,7 @@ import type { Workflow } from '@temporalio/common';
 import { InvalidInputError } from '../core/errors';
 import type { JsonValue, Plan } from '../core/spec/plan-types';
 import type { PipelineRunInput } from '../core/run/run-types';
-import { WORKFLOW_TYPES } from '../core/run/run-types';
+import { RUN_WORKFLOW_TASK_TIMEOUT_MS, WORKFLOW_TYPES } from '../core/run/run-types';
 import {
   readScheduleBlock,
   type CalendarEntry,
@@ -220,7 +220,11 @@ export function buildScheduleOptions(plan: Plan, options: BuildScheduleOptions =
   };
   const digest = planDigest(plan);
   const params = planParamValues(plan);
-  const applyDigest = sha256Hex(canonicalJson({ digest, spec, policies }));
+  // The task timeout is in the digest so that schedules applied before it existed (Temporal's
+  // default 10 s) are told apart and updated by the next `apply` of the same file.
+  const applyDigest = sha256Hex(
+    canonicalJson({ digest, spec, policies, workflowTaskTimeoutMs: RUN_WORKFLOW_TASK_TIMEOUT_MS }),
+  );
   const memo: ScheduledRunMemo = {
     pipeline,
     trigger: 'schedule',
@@ -238,6 +242,8 @@ export function buildScheduleOptions(plan: Plan, options: BuildScheduleOptions =
       workflowType: WORKFLOW_TYPES.pipelineRun,
       workflowId: scheduledRunIdPrefix(pipeline),
       taskQueue: options.workflowTaskQueue ?? taskQueueForPool(CONTROL_POOL),
+      // As `fineflow submit` starts runs: a loaded control worker must not lose its tasks to Temporal's 10 s default.
+      workflowTaskTimeout: RUN_WORKFLOW_TASK_TIMEOUT_MS,
       args: [input],
       memo: { ...memo },
       typedSearchAttributes: searchAttributesForRun(pipeline, 'schedule'),

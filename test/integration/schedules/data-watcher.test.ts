@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sealDatasetVersion } from '../../../src/datasets/version-store';
 import { InvalidInputError } from '../../../src/core/errors';
+import { RUN_WORKFLOW_TASK_TIMEOUT_MS } from '../../../src/core/run/run-types';
 import { watcherIdFor } from '../../../src/schedules/data-watch-client';
 import { ScheduleService } from '../../../src/schedules/schedule-client';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
@@ -95,6 +96,8 @@ void describe('newData trigger on the real stack', () => {
         datasetVersion: version,
       });
       assert.equal(first.workflowId, `${watcherIdFor(name, prefix)}-${version.slice(0, 16)}`);
+      // The watcher starts its runs with the task timeout `fineflow submit` gives (patched()).
+      assert.equal(await h.taskTimeoutMs(first.workflowId), RUN_WORKFLOW_TASK_TIMEOUT_MS);
       const result = await h.result(first.workflowId);
       assert.equal(result.status, 'succeeded');
       assert.equal(result.stages[0]?.outputs?.value, 'first');

@@ -37,6 +37,8 @@ export interface ScheduleHarness {
   result(runId: string): Promise<PipelineRunResult>;
   /** The input a run was started with (its first history event): what the schedule or watcher sent. */
   runInput(runId: string): Promise<PipelineRunInput>;
+  /** The workflow task timeout a run was started with (from its execution config), in ms. */
+  taskTimeoutMs(runId: string): Promise<number>;
   /** Terminate the runs of a pipeline that are still going (test cleanup). */
   terminateRuns(pipeline: string): Promise<void>;
   /** Stop the control worker (workflows) and start a fresh one: a worker restart. */
@@ -128,6 +130,11 @@ export async function startScheduleHarness(
       const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
       if (!payload) throw new Error(`run ${runId} has no start input`);
       return (await decodeHistoryPayload(client, payload)) as PipelineRunInput;
+    },
+    async taskTimeoutMs(runId) {
+      const { raw } = await client.workflow.getHandle(runId).describe();
+      const timeout = raw.executionConfig?.defaultWorkflowTaskTimeout;
+      return Number(timeout?.seconds ?? 0) * 1000 + (timeout?.nanos ?? 0) / 1e6;
     },
     async terminateRuns(pipeline) {
       const query = `WorkflowType = 'pipelineRun' AND FineflowPipeline = '${pipeline}' AND ExecutionStatus = 'Running'`;

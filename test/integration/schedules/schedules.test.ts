@@ -5,8 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { canonicalJson, sha256Hex } from '../../../src/canonical-json';
 import { InvalidInputError } from '../../../src/core/errors';
-import { scheduleIdForPipeline } from '../../../src/schedules/schedules';
+import { RUN_WORKFLOW_TASK_TIMEOUT_MS } from '../../../src/core/run/run-types';
+import { taskQueueForPool } from '../../../src/core/run/task-queues';
+import { buildScheduleOptions, planDigest, scheduleIdForPipeline } from '../../../src/schedules/schedules';
 import { startScheduleHarness, sleep, waitFor, type ScheduleHarness } from './harness';
 
 let h: ScheduleHarness;
@@ -250,4 +253,54 @@ void describe('schedule apply on the real stack', () => {
     assert.equal(outcome.status, 'succeeded');
     assert.equal(outcome.stages.find((s) => s.id === 'echo')?.outputs?.value, 'first');
   });
+
+  // Schedules applied before runs got a 60 s workflow task timeout start them with Temporal's 10 s
+  // default, which a loaded control worker misses. The timeout is part of the apply digest, so the
+  // next `apply` of the unchanged file updates such a schedule in place, and it stays paused.
+  void it(
+    'a schedule applied without the run task timeout is updated by the same file',
+    { timeout: 60_000 },
+    async (t) => {
+      const name = `sched-task-timeout-${h.suffix}`;
+      cleanUpAfter(t, name);
+      const plan = h.compile(pipelineYaml(name, '{cron: "0 3 1 1 *", paused: true}'));
+      const current = buildScheduleOptions(plan, {
+        bucket: h.config.s3.bucket,
+        workflowTaskQueue: taskQueueForPool(h.pools.control),
+      });
+      // What `apply` wrote before: no task timeout on the action, the digest without it.
+      const { workflowTaskTimeout: _timeout, ...oldAction } = current.action;
+      const oldDigest = sha256Hex(
+        canonicalJson({ digest: planDigest(plan), spec: current.spec, policies: current.policies }),
+      );
+      await h.client.schedule.create({
+        ...current,
+        action: { ...oldAction, memo: { ...current.action.memo, applyDigest: oldDigest } },
+      });
+      const handle = h.client.schedule.getHandle(scheduleIdForPipeline(name));
+      const before = await handle.describe();
+      assert.equal(before.action.type === 'startWorkflow' && before.action.workflowTaskTimeout, undefined);
+
+      const applied = await h.schedules.apply(plan);
+      assert.equal(applied.schedule, 'updated');
+      const after = await handle.describe();
+      assert.equal(after.action.type, 'startWorkflow');
+      assert.equal(
+        after.action.type === 'startWorkflow' && after.action.workflowTaskTimeout,
+        RUN_WORKFLOW_TASK_TIMEOUT_MS,
+      );
+      assert.equal(after.state.paused, true, 'the update keeps the schedule paused');
+      assert.equal((await h.schedules.apply(plan)).schedule, 'unchanged');
+
+      // A run the schedule starts now carries the timeout (a backfill works on a paused schedule).
+      await h.schedules.backfill(name, new Date('2026-01-01T02:59:00Z'), new Date('2026-01-01T03:01:00Z'));
+      const [run] = await waitFor(
+        'the backfilled run',
+        () => h.runs(name, 'schedule'),
+        (found) => found.length >= 1,
+        15_000,
+      );
+      assert.equal(await h.taskTimeoutMs(run?.workflowId as string), RUN_WORKFLOW_TASK_TIMEOUT_MS);
+    },
+  );
 });

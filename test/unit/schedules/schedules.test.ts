@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { canonicalJson, sha256Hex } from '../../../src/canonical-json';
 import { InvalidInputError } from '../../../src/core/errors';
+import { RUN_WORKFLOW_TASK_TIMEOUT_MS } from '../../../src/core/run/run-types';
 import { readNewDataTriggers, readScheduleBlock } from '../../../src/schedules/schedule-block';
 import {
   appliedDigestOf,
@@ -118,6 +120,7 @@ void describe('schedule block → Temporal Schedule options', () => {
     assert.equal(action.workflowType, 'pipelineRun');
     assert.equal(action.taskQueue, 'fineflow-control');
     assert.equal(action.workflowId, 'defects-scheduled');
+    assert.equal(action.workflowTaskTimeout, RUN_WORKFLOW_TASK_TIMEOUT_MS, 'the same task timeout as submitted runs');
     assert.deepEqual(action.args, [{ plan, trigger: { kind: 'schedule', scheduleId: 'fineflow-defects' } }]);
     const attributes = (action.typedSearchAttributes as { key: { name: string }; value: unknown }[]).map((p) => [
       p.key.name,
@@ -157,6 +160,14 @@ void describe('schedule block → Temporal Schedule options', () => {
       applyDigestOf(buildScheduleOptions(planWith({ schedule: { every: '1h', overlap: 'buffer-one' } }))),
       base,
     );
+  });
+
+  void it('a schedule applied before runs had their task timeout does not read as unchanged', () => {
+    const options = buildScheduleOptions(planWith({ schedule: { every: '1h' } }));
+    const withoutTimeout = sha256Hex(
+      canonicalJson({ digest: options.action.memo?.planDigest, spec: options.spec, policies: options.policies }),
+    );
+    assert.notEqual(applyDigestOf(options), withoutTimeout);
   });
 
   void it('the plan digest ignores key order and the source path', () => {
