@@ -66,7 +66,12 @@ import {
   sweepEndedLine,
   sweepStartedLine,
 } from '../src/core/sweep/sweep-log';
-import { cancelledResultsTable, trialsOutput, type SweepOutcome } from '../src/core/sweep/sweep-results';
+import {
+  cancelledResultsTable,
+  trialsOutput,
+  type RecordedResultsTable,
+  type SweepOutcome,
+} from '../src/core/sweep/sweep-results';
 import { objectiveFromOutputs, reportSteps, trialStageInputs } from '../src/core/sweep/trial-stage';
 import {
   SWEEP_QUERIES,
@@ -76,6 +81,7 @@ import {
   type HyperparameterSweepInput,
   type InFlightTrial,
   type SegmentRecord,
+  type SweepCarry,
   type SweepStatus,
   type SweepTrialSegmentResult,
 } from '../src/core/sweep/sweep-types';
@@ -107,114 +113,308 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
   } catch (error) {
     throw asFailure(error);
   }
-  const { context, execution } = input;
-  const carry = input.carry;
-  const generation = carry?.generation ?? 0;
-  let state: SweepState = carry?.state ?? createSweep(plan.config);
-  const inFlight = new Map<number, InFlightTrial>((carry?.inFlight ?? []).map((trial) => [trial.trialId, trial]));
-  const segments: SegmentRecord[] = [...(carry?.segments ?? [])];
-  const deadlineMs =
-    carry?.deadlineMs ?? (plan.timeBudgetMs !== undefined ? Date.now() + plan.timeBudgetMs : undefined);
-  const lastWorker = new Map<number, string>(segments.map((segment) => [segment.trialId, segment.worker]));
+  const sweep = new SweepDriver(input, plan);
+  setHandler(sweepStateQuery, (): SweepStatus => sweep.status());
+  sweep.start();
+  setHandler(trialReportSignal, (report: TrialReportSignal): void => sweep.onTrialReport(report));
+  try {
+    await sweep.runTrials();
+  } catch (error) {
+    if (!isCancellation(error)) throw error;
+    // Keep what the sweep learned: the cancellation propagates only after the record is written.
+    await CancellationScope.nonCancellable(() => sweep.recordCancellation());
+    throw error;
+  }
+  return sweep.finish();
+}
 
-  // Trials of either kind share the stage's queue, timeouts and retry policy.
+/** The activities a sweep calls; trials of either kind share the stage's queue, timeouts and retry policy. */
+function sweepActivities(execution: HyperparameterSweepInput['execution']): {
+  readonly trials: SweepTrialActivities;
+  readonly stageTrials: SweepTrialStageActivities;
+  readonly bookkeeping: SweepTrialActivities;
+} {
+  const retry = execution.retry;
   const trialOptions = {
     taskQueue: taskQueueForPool(execution.pool),
     startToCloseTimeout: execution.segmentTimeoutMs,
     heartbeatTimeout: execution.heartbeatTimeoutMs ?? 60_000,
     retry: {
-      maximumAttempts: execution.retry?.maxAttempts ?? 3,
-      initialInterval: execution.retry?.initialIntervalMs ?? 1_000,
-      backoffCoefficient: Math.max(1, execution.retry?.backoffCoefficient ?? 2),
-      maximumInterval: Math.max(
-        execution.retry?.maximumIntervalMs ?? 30_000,
-        execution.retry?.initialIntervalMs ?? 1_000,
-      ),
+      maximumAttempts: retry?.maxAttempts ?? 3,
+      initialInterval: retry?.initialIntervalMs ?? 1_000,
+      backoffCoefficient: Math.max(1, retry?.backoffCoefficient ?? 2),
+      maximumInterval: Math.max(retry?.maximumIntervalMs ?? 30_000, retry?.initialIntervalMs ?? 1_000),
       nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
     },
   };
-  const trials = proxyActivities<SweepTrialActivities>({
-    ...trialOptions,
-    cancellationType: ActivityCancellationType.TRY_CANCEL,
-  });
-  // A trialStage trial runs whole; cancelling it (to prune) waits until its process group ended.
-  const stageTrials = proxyActivities<SweepTrialStageActivities>({
-    ...trialOptions,
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  });
-  const bookkeeping = proxyActivities<SweepTrialActivities>({
-    taskQueue: taskQueueForPool(execution.pool),
-    startToCloseTimeout: '2 minutes',
-    retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
-  });
+  return {
+    trials: proxyActivities<SweepTrialActivities>({
+      ...trialOptions,
+      cancellationType: ActivityCancellationType.TRY_CANCEL,
+    }),
+    // A trialStage trial runs whole; cancelling it (to prune) waits until its process group ended.
+    stageTrials: proxyActivities<SweepTrialStageActivities>({
+      ...trialOptions,
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    }),
+    bookkeeping: proxyActivities<SweepTrialActivities>({
+      taskQueue: taskQueueForPool(execution.pool),
+      startToCloseTimeout: '2 minutes',
+      retry: {
+        maximumAttempts: 5,
+        initialInterval: '1 second',
+        nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+      },
+    }),
+  };
+}
 
-  let changes = 0;
-  const running = new Map<number, { readonly scope: CancellationScope; readonly done: Promise<void> }>();
-  let outcome: SweepOutcome | undefined;
-  let bestOutputs = carry?.bestOutputs;
+/**
+ * The stage log: lines queue here and go out one append at a time, never cancelled half-way
+ * (a cancelled append still running on a worker could overwrite the one after it).
+ */
+class SweepLogWriter {
+  private readonly pending: string[] = [];
+  private flushing: Promise<void> | undefined;
 
-  setHandler(sweepStateQuery, (): SweepStatus => status(state, generation, lastWorker, inFlight, outcome));
+  constructor(
+    private readonly append: (fromLine: number, lines: string[]) => Promise<{ readonly lineCount: number }>,
+    /** Lines already in the log (carried across continue-as-new). */
+    public lineCount: number,
+  ) {}
 
-  // The stage log: lines queue here and go out one append at a time, never cancelled half-way
-  // (a cancelled append still running on a worker could overwrite the one after it).
-  let logLines = carry?.logLines ?? 0;
-  const pendingLog: string[] = [];
-  let logFlush: Promise<void> | undefined;
-  const flushLog = (): void => {
-    if (logFlush !== undefined || pendingLog.length === 0) return;
-    const lines = pendingLog.splice(0);
-    logFlush = CancellationScope.nonCancellable(() =>
-      bookkeeping.appendSweepLog({ context, fromLine: logLines, lines }),
-    )
+  write(...lines: string[]): void {
+    const at = Date.now();
+    this.pending.push(...lines.map((line) => stampLine(at, line)));
+    this.flush();
+  }
+
+  async drain(): Promise<void> {
+    this.flush();
+    while (this.flushing !== undefined) await this.flushing;
+  }
+
+  private flush(): void {
+    if (this.flushing !== undefined || this.pending.length === 0) return;
+    const lines = this.pending.splice(0);
+    this.flushing = CancellationScope.nonCancellable(() => this.append(this.lineCount, lines))
       .then(
         (written) => {
-          logLines = written.lineCount;
+          this.lineCount = written.lineCount;
         },
         // The log is best effort: losing lines must not fail the sweep.
         () => undefined,
       )
       .finally(() => {
-        logFlush = undefined;
-        flushLog();
+        this.flushing = undefined;
+        this.flush();
       });
-  };
-  const log = (...lines: string[]): void => {
-    const at = Date.now();
-    pendingLog.push(...lines.map((line) => stampLine(at, line)));
-    flushLog();
-  };
-  const drainLog = async (): Promise<void> => {
-    flushLog();
-    while (logFlush !== undefined) await logFlush;
-  };
-  log(
-    sweepStartedLine({
-      algorithm: plan.config.algorithm,
-      earlyStopping: plan.config.earlyStopping.type,
-      maxTrials: plan.config.maxTrials,
-      parallelism: plan.config.parallelism,
-      metric: plan.config.objective.metric,
-      goal: plan.config.objective.goal,
-      epochsPerTrial: plan.config.epochsPerTrial,
-      generation,
-    }),
-  );
+  }
+}
 
-  if (deadlineMs !== undefined) {
+interface RunningTrial {
+  readonly scope: CancellationScope;
+  readonly done: Promise<void>;
+}
+
+type Winner = ReturnType<typeof best>;
+
+/**
+ * One execution of the sweep workflow (one generation between continue-as-new): the controller
+ * state, the trials in flight and what each one's activity returned. Every step is a method so the
+ * workflow function above reads as the sweep's outline.
+ */
+class SweepDriver {
+  private readonly context: HyperparameterSweepInput['context'];
+  private readonly execution: HyperparameterSweepInput['execution'];
+  private readonly generation: number;
+  private state: SweepState;
+  private readonly inFlight: Map<number, InFlightTrial>;
+  private readonly segments: SegmentRecord[];
+  private readonly deadlineMs: number | undefined;
+  private readonly lastWorker: Map<number, string>;
+  private readonly activities: ReturnType<typeof sweepActivities>;
+  private readonly log: SweepLogWriter;
+  private readonly running = new Map<number, RunningTrial>();
+  private readonly continueAsNewAfter: number;
+  /** Bumped by every event the main loop waits for. */
+  private changes = 0;
+  private draining = false;
+  private outcome: SweepOutcome | undefined;
+  private bestOutputs: SweepCarry['bestOutputs'];
+
+  constructor(
+    private readonly input: HyperparameterSweepInput,
+    private readonly plan: SweepPlan,
+  ) {
+    const carry = input.carry;
+    this.context = input.context;
+    this.execution = input.execution;
+    this.generation = carry?.generation ?? 0;
+    this.state = carry?.state ?? createSweep(plan.config);
+    this.inFlight = new Map((carry?.inFlight ?? []).map((trial) => [trial.trialId, trial]));
+    this.segments = [...(carry?.segments ?? [])];
+    this.deadlineMs =
+      carry?.deadlineMs ?? (plan.timeBudgetMs !== undefined ? Date.now() + plan.timeBudgetMs : undefined);
+    this.lastWorker = new Map(this.segments.map((segment) => [segment.trialId, segment.worker]));
+    this.activities = sweepActivities(this.execution);
+    this.log = new SweepLogWriter(
+      (fromLine, lines) => this.activities.bookkeeping.appendSweepLog({ context: this.context, fromLine, lines }),
+      carry?.logLines ?? 0,
+    );
+    this.bestOutputs = carry?.bestOutputs;
+    this.continueAsNewAfter = this.execution.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_EVENTS;
+  }
+
+  status(): SweepStatus {
+    return status(this.state, this.generation, this.lastWorker, this.inFlight, this.outcome);
+  }
+
+  /** Logs the sweep's settings and arms the time budget. */
+  start(): void {
+    const config = this.plan.config;
+    this.log.write(
+      sweepStartedLine({
+        algorithm: config.algorithm,
+        earlyStopping: config.earlyStopping.type,
+        maxTrials: config.maxTrials,
+        parallelism: config.parallelism,
+        metric: config.objective.metric,
+        goal: config.objective.goal,
+        epochsPerTrial: config.epochsPerTrial,
+        generation: this.generation,
+      }),
+    );
+    this.armTimeBudget();
+  }
+
+  private armTimeBudget(): void {
+    if (this.deadlineMs === undefined) return;
     const closeLaunching = (): void => {
-      state = stopLaunching(state, `time budget spent (${plan.timeBudgetMs ?? 0} ms)`);
-      changes += 1;
+      this.state = stopLaunching(this.state, `time budget spent (${this.plan.timeBudgetMs ?? 0} ms)`);
+      this.changes += 1;
     };
-    const remaining = deadlineMs - Date.now();
+    const remaining = this.deadlineMs - Date.now();
     if (remaining <= 0) closeLaunching();
     // Cancelled together with the workflow; nothing to do then.
     else sleep(remaining).then(closeLaunching, () => undefined);
   }
 
-  const onSegmentEnd = (trialId: number, result: SweepTrialSegmentResult): void => {
-    const trial = inFlight.get(trialId);
+  /**
+   * Starts trials until the controller is done, too many failed, or the history asks to continue as
+   * new; returns when no trial needs to run any more.
+   */
+  async runTrials(): Promise<void> {
+    for (;;) {
+      if (this.failedCount() > this.plan.toleratedFailures) return;
+      if (!this.draining) this.launchTrials();
+      if (this.running.size === 0) {
+        if (isDone(this.state)) return;
+        if (this.draining) await this.continueAsNew();
+        throw ApplicationFailure.create({
+          type: ERROR_TYPES.internal,
+          nonRetryable: true,
+          message:
+            'sweep stalled: nothing runs but the controller is not done ' +
+            `(${launchBlockedReason(this.state) ?? 'trials may start'})`,
+        });
+      }
+      const seen = this.changes;
+      await condition(() => this.changes !== seen);
+      const info = workflowInfo();
+      if (!this.draining && (info.historyLength >= this.continueAsNewAfter || info.continueAsNewSuggested)) {
+        this.draining = true;
+      }
+    }
+  }
+
+  /** Resumes the in-flight trials that have no activity running, then the new ones the controller picks. */
+  private launchTrials(): void {
+    for (const trialId of this.inFlight.keys()) if (!this.running.has(trialId)) this.startTrial(trialId);
+    const next = nextTrials(this.state);
+    this.state = next.state;
+    for (const trial of next.trials) {
+      this.inFlight.set(trial.trialId, { trialId: trial.trialId, epochsDone: 0, durationMs: 0 });
+      this.startTrial(trial.trialId);
+    }
+  }
+
+  private async continueAsNew(): Promise<never> {
+    await this.log.drain();
+    return continueAsNew<typeof hyperparameterSweep>({
+      ...this.input,
+      carry: {
+        state: this.state,
+        inFlight: [...this.inFlight.values()],
+        segments: this.segments,
+        ...(this.deadlineMs !== undefined ? { deadlineMs: this.deadlineMs } : {}),
+        generation: this.generation + 1,
+        logLines: this.log.lineCount,
+        ...(this.bestOutputs !== undefined ? { bestOutputs: this.bestOutputs } : {}),
+      },
+    });
+  }
+
+  private startTrial(trialId: number): void {
+    if (this.plan.trialStage) this.startTrialStage(trialId, this.plan.trialStage);
+    else this.startSegment(trialId);
+  }
+
+  private paramsOf(trialId: number): SweepState['trials'][number]['params'] | undefined {
+    return this.state.trials.find((candidate) => candidate.trialId === trialId)?.params;
+  }
+
+  /** Runs one trial activity in its own cancellation scope, so pruning or aborting can cancel it alone. */
+  private track<T>(
+    trialId: number,
+    run: () => Promise<T>,
+    onEnd: (result: T) => void,
+    onFailure: (error: unknown) => void,
+  ): void {
+    const scope = new CancellationScope();
+    const done = scope
+      .run(run)
+      .then(onEnd, onFailure)
+      .finally(() => {
+        this.running.delete(trialId);
+        this.changes += 1;
+        reportToParent(this.input, this.state);
+      });
+    this.running.set(trialId, { scope, done });
+  }
+
+  private startSegment(trialId: number): void {
+    const trial = this.inFlight.get(trialId);
+    const params = this.paramsOf(trialId);
+    if (!trial || !params) return;
+    const untilEpoch = nextSegmentEnd(this.state, trial.epochsDone);
+    this.log.write(segmentStartedLine(trialId, params as JsonObject, trial.epochsDone, untilEpoch));
+    this.track(
+      trialId,
+      () =>
+        this.activities.trials.sweepTrialSegment({
+          context: this.context,
+          trialId,
+          settings: trialSettings(this.plan, params, trial.baseModel),
+          metric: this.state.config.objective.metric,
+          fromEpoch: trial.epochsDone,
+          untilEpoch,
+          ...(this.execution.resources ? { resources: this.execution.resources } : {}),
+        }),
+      (result) => this.onSegmentEnd(trialId, result),
+      (error) => this.onSegmentFailure(trialId, error),
+    );
+  }
+
+  private recordSegment(record: SegmentRecord): void {
+    this.segments.push(record);
+    this.lastWorker.set(record.trialId, record.worker);
+  }
+
+  private onSegmentEnd(trialId: number, result: SweepTrialSegmentResult): void {
+    const trial = this.inFlight.get(trialId);
     if (!trial) return;
-    segments.push({
+    this.recordSegment({
       trialId,
       fromEpoch: trial.epochsDone,
       toEpoch: result.epochsDone,
@@ -224,111 +424,113 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
       attempt: result.attempt,
       resumedFromEpoch: result.resumedFromEpoch,
     });
-    lastWorker.set(trialId, result.worker);
     const durationMs = trial.durationMs + Math.max(0, result.endedAtMs - result.startedAtMs);
-    const metric = state.config.objective.metric;
-    log(...segmentLines(metric, trial.epochsDone, result));
-    let stop = false;
-    for (const report of result.reports) {
-      const decision = recordIntermediate(state, trialId, report.epoch, report.value);
-      state = decision.state;
-      if (decision.stop) {
-        stop = true;
-        log(prunedLine(trialId, report.epoch, decision.reason));
-        break;
-      }
-    }
-    if (stop) {
-      state = recordResult(state, trialId, { status: 'stopped', epochs: result.epochsDone, durationMs });
-      inFlight.delete(trialId);
+    this.log.write(...segmentLines(this.state.config.objective.metric, trial.epochsDone, result));
+    if (this.prunedByReports(trialId, result.reports)) {
+      this.state = recordResult(this.state, trialId, { status: 'stopped', epochs: result.epochsDone, durationMs });
+      this.inFlight.delete(trialId);
     } else if (result.finished) {
-      const value = result.finalValue ?? result.reports[result.reports.length - 1]?.value ?? Number.NaN;
-      state = recordResult(state, trialId, { status: 'completed', value, epochs: result.epochsDone, durationMs });
-      inFlight.delete(trialId);
-      const recorded = state.trials.find((candidate) => candidate.trialId === trialId);
-      log(
-        recorded?.status === 'failed'
-          ? failedLine(trialId, recorded.error ?? 'no objective value')
-          : finishedLine(trialId, metric, value, result.epochsDone, result),
-      );
+      this.onTrialFinished(trialId, result, durationMs);
     } else {
-      inFlight.set(trialId, {
+      this.inFlight.set(trialId, {
         ...trial,
         epochsDone: result.epochsDone,
         durationMs,
         ...(result.baseModel !== undefined ? { baseModel: result.baseModel } : {}),
       });
     }
-  };
+  }
 
-  const onSegmentFailure = (trialId: number, error: unknown): void => {
+  /** Feeds a segment's epochs to early stopping; true when it stopped the trial. */
+  private prunedByReports(trialId: number, reports: SweepTrialSegmentResult['reports']): boolean {
+    for (const report of reports) {
+      const decision = recordIntermediate(this.state, trialId, report.epoch, report.value);
+      this.state = decision.state;
+      if (decision.stop) {
+        this.log.write(prunedLine(trialId, report.epoch, decision.reason));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private onTrialFinished(trialId: number, result: SweepTrialSegmentResult, durationMs: number): void {
+    const metric = this.state.config.objective.metric;
+    const value = result.finalValue ?? result.reports[result.reports.length - 1]?.value ?? Number.NaN;
+    this.state = recordResult(this.state, trialId, {
+      status: 'completed',
+      value,
+      epochs: result.epochsDone,
+      durationMs,
+    });
+    this.inFlight.delete(trialId);
+    const recorded = this.state.trials.find((candidate) => candidate.trialId === trialId);
+    this.log.write(
+      recorded?.status === 'failed'
+        ? failedLine(trialId, recorded.error ?? 'no objective value')
+        : finishedLine(trialId, metric, value, result.epochsDone, result),
+    );
+  }
+
+  private onSegmentFailure(trialId: number, error: unknown): void {
     // Segments are only cancelled by this workflow (aborting, or being cancelled itself): the
     // trial did not fail, it stays in flight and is recorded as cancelled.
     if (isCancellation(error)) return;
-    const trial = inFlight.get(trialId);
+    const trial = this.inFlight.get(trialId);
     const message = failureMessage(error);
-    state = recordResult(state, trialId, {
+    this.state = recordResult(this.state, trialId, {
       status: 'failed',
       error: message,
       ...(trial ? { durationMs: trial.durationMs } : {}),
     });
-    inFlight.delete(trialId);
-    log(failedLine(trialId, message));
-  };
+    this.inFlight.delete(trialId);
+    this.log.write(failedLine(trialId, message));
+  }
 
-  const startSegment = (trialId: number): void => {
-    const trial = inFlight.get(trialId);
-    const params = state.trials.find((candidate) => candidate.trialId === trialId)?.params;
-    if (!trial || !params) return;
-    const untilEpoch = nextSegmentEnd(state, trial.epochsDone);
-    log(segmentStartedLine(trialId, params as JsonObject, trial.epochsDone, untilEpoch));
-    const scope = new CancellationScope();
-    const done = scope
-      .run(() =>
-        trials.sweepTrialSegment({
-          context,
-          trialId,
-          settings: trialSettings(plan, params, trial.baseModel),
-          metric: state.config.objective.metric,
-          fromEpoch: trial.epochsDone,
-          untilEpoch,
-          ...(execution.resources ? { resources: execution.resources } : {}),
-        }),
-      )
-      .then(
-        (result) => onSegmentEnd(trialId, result),
-        (error: unknown) => onSegmentFailure(trialId, error),
-      )
-      .finally(() => {
-        running.delete(trialId);
-        changes += 1;
-        reportToParent(input, state);
-      });
-    running.set(trialId, { scope, done });
-  };
-
-  setHandler(trialReportSignal, (report: TrialReportSignal): void => {
-    const trial = inFlight.get(report.trialId);
-    if (!plan.trialStage || !trial || !running.has(report.trialId)) return;
+  /** A running trialStage trial reported a step: early stopping judges it, and may cancel the trial. */
+  onTrialReport(report: TrialReportSignal): void {
+    const trial = this.inFlight.get(report.trialId);
+    if (!this.plan.trialStage || !trial || !this.running.has(report.trialId)) return;
     if (!Number.isSafeInteger(report.step) || report.step < 0 || typeof report.value !== 'number') return;
-    const metric = state.config.objective.metric;
-    const decision = recordIntermediate(state, report.trialId, report.step, report.value);
-    state = decision.state;
-    inFlight.set(report.trialId, { ...trial, epochsDone: Math.max(trial.epochsDone, report.step) });
-    log(`trial ${report.trialId} step ${report.step}: ${metric}=${Number(report.value.toPrecision(4))}`);
+    const metric = this.state.config.objective.metric;
+    const decision = recordIntermediate(this.state, report.trialId, report.step, report.value);
+    this.state = decision.state;
+    this.inFlight.set(report.trialId, { ...trial, epochsDone: Math.max(trial.epochsDone, report.step) });
+    this.log.write(`trial ${report.trialId} step ${report.step}: ${metric}=${Number(report.value.toPrecision(4))}`);
     if (decision.stop) {
-      log(prunedLine(report.trialId, report.step, decision.reason).replace(' at epoch ', ' at step '));
-      running.get(report.trialId)?.scope.cancel();
+      this.log.write(prunedLine(report.trialId, report.step, decision.reason).replace(' at epoch ', ' at step '));
+      this.running.get(report.trialId)?.scope.cancel();
     }
-    changes += 1;
-  });
+    this.changes += 1;
+  }
+
+  private startTrialStage(trialId: number, trialStage: NonNullable<SweepPlan['trialStage']>): void {
+    const params = this.paramsOf(trialId);
+    if (!params) return;
+    this.log.write(`trial ${trialId} started with ${JSON.stringify(params)}: a ${trialStage.uses} stage`);
+    this.track(
+      trialId,
+      () =>
+        this.activities.stageTrials.sweepTrialStage({
+          context: this.context,
+          trialId,
+          uses: trialStage.uses,
+          inputs: trialStageInputs(trialStage, params as JsonObject),
+          metric: this.state.config.objective.metric,
+          reportSteps: reportSteps(this.state),
+          ...(this.execution.resources ? { resources: this.execution.resources } : {}),
+        }),
+      (result) => this.onTrialStageEnd(trialId, result),
+      (error) => this.onTrialStageFailure(trialId, error),
+    );
+  }
 
   /** Records a finished trialStage trial: its objective from its outputs, and the outputs if it leads. */
-  const onTrialStageEnd = (trialId: number, result: SweepTrialStageResult): void => {
-    const trial = inFlight.get(trialId);
+  private onTrialStageEnd(trialId: number, result: SweepTrialStageResult): void {
+    const trial = this.inFlight.get(trialId);
     if (!trial) return;
     const steps = result.lastStep ?? trial.epochsDone;
-    segments.push({
+    this.recordSegment({
       trialId,
       fromEpoch: 0,
       toEpoch: steps,
@@ -338,210 +540,149 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
       attempt: result.attempt,
       resumedFromEpoch: 0,
     });
-    lastWorker.set(trialId, result.worker);
-    inFlight.delete(trialId);
+    this.inFlight.delete(trialId);
     const durationMs = Math.max(0, result.endedAtMs - result.startedAtMs);
-    const metric = state.config.objective.metric;
+    const metric = this.state.config.objective.metric;
     const value = objectiveFromOutputs(result.outputs, metric);
     if (value === undefined) {
-      const error = `the trial's outputs have no finite ${metric} (read from outputs.metrics.${metric}, else outputs.${metric}); a command writes it to $FINEFLOW_RESULTS metrics or a ::fineflow:: metrics line`;
-      state = recordResult(state, trialId, { status: 'failed', error, durationMs });
-      log(failedLine(trialId, error));
+      const error =
+        `the trial's outputs have no finite ${metric} (read from outputs.metrics.${metric}, else outputs.${metric}); ` +
+        'a command writes it to $FINEFLOW_RESULTS metrics or a ::fineflow:: metrics line';
+      this.state = recordResult(this.state, trialId, { status: 'failed', error, durationMs });
+      this.log.write(failedLine(trialId, error));
       return;
     }
-    state = recordResult(state, trialId, { status: 'completed', value, epochs: steps, durationMs });
-    const recorded = state.trials.find((candidate) => candidate.trialId === trialId);
+    this.state = recordResult(this.state, trialId, { status: 'completed', value, epochs: steps, durationMs });
+    const recorded = this.state.trials.find((candidate) => candidate.trialId === trialId);
     if (recorded?.status === 'stopped') return; // pruned, but it ended before the cancellation reached it
-    log(`trial ${trialId} finished with ${metric}=${Number(value.toPrecision(4))} on ${result.worker}`);
-    if (best(state)?.trialId === trialId) bestOutputs = { trialId, outputs: result.outputs };
-  };
+    this.log.write(`trial ${trialId} finished with ${metric}=${Number(value.toPrecision(4))} on ${result.worker}`);
+    if (best(this.state)?.trialId === trialId) this.bestOutputs = { trialId, outputs: result.outputs };
+  }
 
-  const onTrialStageFailure = (trialId: number, error: unknown): void => {
-    const pruned = state.trials.find((candidate) => candidate.trialId === trialId)?.stopRequested;
+  private onTrialStageFailure(trialId: number, error: unknown): void {
+    const pruned = this.state.trials.find((candidate) => candidate.trialId === trialId)?.stopRequested;
     if (pruned && endedByCancel(error)) {
-      const trial = inFlight.get(trialId);
-      state = recordResult(state, trialId, {
+      const trial = this.inFlight.get(trialId);
+      this.state = recordResult(this.state, trialId, {
         status: 'stopped',
         epochs: pruned.epoch,
         ...(trial ? { durationMs: trial.durationMs } : {}),
       });
-      inFlight.delete(trialId);
+      this.inFlight.delete(trialId);
       return;
     }
-    onSegmentFailure(trialId, error);
-  };
+    this.onSegmentFailure(trialId, error);
+  }
 
-  const startTrialStage = (trialId: number): void => {
-    const params = state.trials.find((candidate) => candidate.trialId === trialId)?.params;
-    const trialStage = plan.trialStage;
-    if (!params || !trialStage) return;
-    log(`trial ${trialId} started with ${JSON.stringify(params)}: a ${trialStage.uses} stage`);
-    const scope = new CancellationScope();
-    const done = scope
-      .run(() =>
-        stageTrials.sweepTrialStage({
-          context,
-          trialId,
-          uses: trialStage.uses,
-          inputs: trialStageInputs(trialStage, params as JsonObject),
-          metric: state.config.objective.metric,
-          reportSteps: reportSteps(state),
-          ...(execution.resources ? { resources: execution.resources } : {}),
-        }),
-      )
-      .then(
-        (result) => onTrialStageEnd(trialId, result),
-        (error: unknown) => onTrialStageFailure(trialId, error),
-      )
-      .finally(() => {
-        running.delete(trialId);
-        changes += 1;
-        reportToParent(input, state);
-      });
-    running.set(trialId, { scope, done });
-  };
-  const startTrial = plan.trialStage ? startTrialStage : startSegment;
+  private failedCount(): number {
+    return this.state.trials.filter((trial) => trial.status === 'failed').length;
+  }
 
-  const failedCount = (): number => state.trials.filter((trial) => trial.status === 'failed').length;
-  const continueAsNewAfter = execution.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_EVENTS;
-  let draining = false;
-
-  const winnerModel = (): { readonly winner?: ReturnType<typeof best>; readonly bestModel?: string } => {
-    const winner = best(state);
+  private winnerModel(): { readonly winner?: Winner; readonly bestModel?: string } {
+    const winner = best(this.state);
     if (!winner) return {};
     // A trialStage trial has no model of the sweep's making; its outputs are `bestOutputs`.
-    if (plan.trialStage) return { winner };
-    return { winner, bestModel: `${trialPrefix(context.outputPrefix, winner.trialId)}model/model.json` };
-  };
-  const summarise = (): string => {
-    const counts = sweepProgress(state);
-    return `${counts.completed} completed, ${counts.stopped} stopped early, ${counts.failed} failed of ${counts.started} started`;
-  };
-
-  try {
-    for (;;) {
-      if (failedCount() > plan.toleratedFailures) break;
-      if (!draining) {
-        for (const trialId of inFlight.keys()) if (!running.has(trialId)) startTrial(trialId);
-        const next = nextTrials(state);
-        state = next.state;
-        for (const trial of next.trials) {
-          inFlight.set(trial.trialId, { trialId: trial.trialId, epochsDone: 0, durationMs: 0 });
-          startTrial(trial.trialId);
-        }
-      }
-      if (running.size === 0) {
-        if (isDone(state)) break;
-        if (draining) {
-          await drainLog();
-          await continueAsNew<typeof hyperparameterSweep>({
-            ...input,
-            carry: {
-              state,
-              inFlight: [...inFlight.values()],
-              segments,
-              ...(deadlineMs !== undefined ? { deadlineMs } : {}),
-              generation: generation + 1,
-              logLines,
-              ...(bestOutputs !== undefined ? { bestOutputs } : {}),
-            },
-          });
-        }
-        throw ApplicationFailure.create({
-          type: ERROR_TYPES.internal,
-          nonRetryable: true,
-          message: `sweep stalled: nothing runs but the controller is not done (${launchBlockedReason(state) ?? 'trials may start'})`,
-        });
-      }
-      const seen = changes;
-      await condition(() => changes !== seen);
-      const info = workflowInfo();
-      if (!draining && (info.historyLength >= continueAsNewAfter || info.continueAsNewSuggested)) draining = true;
-    }
-  } catch (error) {
-    if (!isCancellation(error)) throw error;
-    // Keep what the sweep learned: the cancellation propagates only after the record is written.
-    await CancellationScope.nonCancellable(async () => {
-      await Promise.all([...running.values()].map(({ done }) => done));
-      outcome = 'cancelled';
-      state = stopLaunching(state, 'sweep cancelled');
-      const { winner, bestModel } = winnerModel();
-      const cancelledTrials = state.trials.filter((trial) => trial.status === 'running').map((trial) => trial.trialId);
-      try {
-        const written = await bookkeeping.writeSweepResults({
-          context,
-          table: cancelledResultsTable(resultsTable(state), [...inFlight.values()]),
-          segments,
-          outcome,
-          ...(bestModel ? { bestModel } : {}),
-        });
-        log(
-          `${cancelledTrials.length} running trial(s) cancelled${cancelledTrials.length > 0 ? `: ${cancelledTrials.join(', ')}` : ''}`,
-          sweepEndedLine(
-            'cancelled',
-            summarise(),
-            written.json,
-            winner ? { ...winner, metric: state.config.objective.metric } : undefined,
-          ),
-        );
-      } catch (writeError) {
-        log(`sweep cancelled; writing the partial results failed: ${failureMessage(writeError)}`);
-      }
-      await drainLog();
-    });
-    throw error;
+    if (this.plan.trialStage) return { winner };
+    return { winner, bestModel: `${trialPrefix(this.context.outputPrefix, winner.trialId)}model/model.json` };
   }
 
-  const failedTooOften = failedCount() > plan.toleratedFailures;
-  if (failedTooOften) {
-    for (const { scope } of running.values()) scope.cancel();
-    await Promise.all([...running.values()].map(({ done }) => done));
+  private summarise(): string {
+    const counts = sweepProgress(this.state);
+    return (
+      `${counts.completed} completed, ${counts.stopped} stopped early, ${counts.failed} failed ` +
+      `of ${counts.started} started`
+    );
   }
-  outcome = failedTooOften ? 'failed' : 'completed';
-  const table = failedTooOften
-    ? cancelledResultsTable(resultsTable(state), [...inFlight.values()])
-    : resultsTable(state);
-  const { winner, bestModel } = winnerModel();
-  const written = await bookkeeping.writeSweepResults({
-    context,
-    table,
-    segments,
-    outcome,
-    ...(bestModel ? { bestModel } : {}),
-  });
-  const counts = sweepProgress(state);
-  const summary = summarise();
-  log(
-    sweepEndedLine(
+
+  private endedLine(outcome: SweepOutcome, results: string, winner: Winner): string {
+    return sweepEndedLine(
       outcome,
-      summary,
-      written.json,
-      winner ? { ...winner, metric: state.config.objective.metric } : undefined,
-    ),
-  );
-  await drainLog();
-  if (failedTooOften || !winner || (!bestModel && !plan.trialStage)) {
-    throw ApplicationFailure.create({
+      this.summarise(),
+      results,
+      winner ? { ...winner, metric: this.state.config.objective.metric } : undefined,
+    );
+  }
+
+  private writeResults(
+    table: RecordedResultsTable,
+    bestModel: string | undefined,
+  ): ReturnType<SweepTrialActivities['writeSweepResults']> {
+    return this.activities.bookkeeping.writeSweepResults({
+      context: this.context,
+      table,
+      segments: this.segments,
+      outcome: this.outcome,
+      ...(bestModel ? { bestModel } : {}),
+    });
+  }
+
+  private unfinishedTable(): RecordedResultsTable {
+    return cancelledResultsTable(resultsTable(this.state), [...this.inFlight.values()]);
+  }
+
+  /** Cancelled: waits for the running trials, then writes the partial results and the log's last lines. */
+  async recordCancellation(): Promise<void> {
+    await Promise.all([...this.running.values()].map(({ done }) => done));
+    this.outcome = 'cancelled';
+    this.state = stopLaunching(this.state, 'sweep cancelled');
+    const { winner, bestModel } = this.winnerModel();
+    const cancelled = this.state.trials.filter((trial) => trial.status === 'running').map((trial) => trial.trialId);
+    try {
+      const written = await this.writeResults(this.unfinishedTable(), bestModel);
+      this.log.write(
+        `${cancelled.length} running trial(s) cancelled${cancelled.length > 0 ? `: ${cancelled.join(', ')}` : ''}`,
+        this.endedLine('cancelled', written.json, winner),
+      );
+    } catch (writeError) {
+      this.log.write(`sweep cancelled; writing the partial results failed: ${failureMessage(writeError)}`);
+    }
+    await this.log.drain();
+  }
+
+  /** The loop ended: writes the results and returns the stage's outputs, or fails the stage. */
+  async finish(): Promise<StageActivityResult> {
+    const failedTooOften = this.failedCount() > this.plan.toleratedFailures;
+    if (failedTooOften) {
+      for (const { scope } of this.running.values()) scope.cancel();
+      await Promise.all([...this.running.values()].map(({ done }) => done));
+    }
+    const outcome = failedTooOften ? 'failed' : 'completed';
+    this.outcome = outcome;
+    const table = failedTooOften ? this.unfinishedTable() : resultsTable(this.state);
+    const { winner, bestModel } = this.winnerModel();
+    const written = await this.writeResults(table, bestModel);
+    this.log.write(this.endedLine(outcome, written.json, winner));
+    await this.log.drain();
+    if (failedTooOften || !winner || (!bestModel && !this.plan.trialStage)) {
+      throw this.noWinnerFailure(failedTooOften, written.json);
+    }
+    const winnerOutputs = this.bestOutputs?.trialId === winner.trialId ? this.bestOutputs.outputs : undefined;
+    return {
+      outputs: {
+        best: winner.params as JsonObject,
+        ...(bestModel !== undefined ? { bestModel } : {}),
+        ...(winnerOutputs !== undefined ? { bestOutputs: winnerOutputs } : {}),
+        bestMetric: winner.value,
+        trials: trialsOutput(table, this.segments),
+        results: written.json,
+      },
+      artifacts: written.artifacts,
+    };
+  }
+
+  private noWinnerFailure(failedTooOften: boolean, results: string): ApplicationFailure {
+    const summary = this.summarise();
+    const lastError = this.state.trials.filter((trial) => trial.status === 'failed').pop()?.error ?? '?';
+    return ApplicationFailure.create({
       type: ERROR_TYPES.invalidInput,
       nonRetryable: true,
       message: failedTooOften
-        ? `${counts.failed} trial(s) failed, more than maxFailedTrials (${plan.toleratedFailures}); ${summary}; results in ${written.json}. Last error: ${state.trials.filter((t) => t.status === 'failed').pop()?.error ?? '?'}`
-        : `no trial completed (${summary}); results in ${written.json}`,
-      details: [{ results: written.json }],
+        ? `${sweepProgress(this.state).failed} trial(s) failed, more than maxFailedTrials ` +
+          `(${this.plan.toleratedFailures}); ${summary}; results in ${results}. Last error: ${lastError}`
+        : `no trial completed (${summary}); results in ${results}`,
+      details: [{ results }],
     });
   }
-  const winnerOutputs = bestOutputs?.trialId === winner.trialId ? bestOutputs.outputs : undefined;
-  return {
-    outputs: {
-      best: winner.params as JsonObject,
-      ...(bestModel !== undefined ? { bestModel } : {}),
-      ...(winnerOutputs !== undefined ? { bestOutputs: winnerOutputs } : {}),
-      bestMetric: winner.value,
-      trials: trialsOutput(table, segments),
-      results: written.json,
-    },
-    artifacts: written.artifacts,
-  };
 }
 
 function status(
@@ -585,7 +726,13 @@ function reportToParent(input: HyperparameterSweepInput, state: SweepState): voi
     stageId: input.context.stageId,
     attempt: input.context.attempt,
     progress: {
-      message: `trials ${counts.completed + counts.stopped + counts.failed}/${counts.maxTrials} done (${counts.running} running, ${counts.stopped} stopped early, ${counts.failed} failed)${counts.bestValue !== undefined ? ` best ${state.config.objective.metric}=${Number(counts.bestValue.toPrecision(4))} (trial ${counts.bestTrialId})` : ''}`,
+      message:
+        `trials ${counts.completed + counts.stopped + counts.failed}/${counts.maxTrials} done ` +
+        `(${counts.running} running, ${counts.stopped} stopped early, ${counts.failed} failed)` +
+        (counts.bestValue !== undefined
+          ? ` best ${state.config.objective.metric}=${Number(counts.bestValue.toPrecision(4))}` +
+            ` (trial ${counts.bestTrialId})`
+          : ''),
       fraction: (counts.completed + counts.stopped + counts.failed) / Math.max(1, counts.maxTrials),
       detail: { ...counts },
     },
