@@ -7,10 +7,14 @@
  * - pairs of repeated code from the `duplicates` tool, when it is installed (`--duplicates`).
  *
  * `--json` prints the figures as JSON; `--top N` lists the N longest functions (default 15).
- * It measures and exits 0: a budget belongs in review, not in a test that fails on someone else's line.
+ *
+ * `--check` (run by `scripts/test.sh` and `npm run lint`) fails when a figure is above its ceiling in
+ * scripts/lint-metrics-ceiling.json, so the figures can only go down: a change that adds a long
+ * function or a wide line splits it, or splits another. `--lower-ceiling` writes the current figures
+ * into that file where they are lower (it never raises one); commit it with the change that lowered them.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
 
@@ -18,6 +22,8 @@ const ROOT = path.resolve(__dirname, '..');
 const FOLDERS = ['src', 'workflows', 'activities'];
 const WIDE = 120;
 const LONG = 80;
+const LONGER = 100;
+const CEILING_FILE = path.join(ROOT, 'scripts', 'lint-metrics-ceiling.json');
 
 export interface FunctionLength {
   readonly file: string;
@@ -25,6 +31,19 @@ export interface FunctionLength {
   readonly line: number;
   readonly lines: number;
 }
+
+/** The figures the ceiling holds down. */
+export interface MetricFigures {
+  readonly linesOver120: number;
+  readonly functionsOver80: number;
+  readonly functionsOver100: number;
+}
+
+const FIGURE_NAMES: Readonly<Record<keyof MetricFigures, string>> = {
+  linesOver120: `lines over ${WIDE} columns`,
+  functionsOver80: `functions over ${LONG} lines`,
+  functionsOver100: `functions over ${LONGER} lines`,
+};
 
 export interface FileMetrics {
   readonly wideLines: number;
@@ -88,6 +107,66 @@ function duplicatePairs(): number | undefined {
   }
 }
 
+/** Every figure above its ceiling, as a sentence that says how to fix it; empty when none is. */
+export function ceilingProblems(figures: MetricFigures, ceiling: MetricFigures): string[] {
+  return (Object.keys(FIGURE_NAMES) as (keyof MetricFigures)[])
+    .filter((key) => figures[key] > ceiling[key])
+    .map(
+      (key) =>
+        `${FIGURE_NAMES[key]}: ${figures[key]}, above the ceiling of ${ceiling[key]} ` +
+        `(scripts/lint-metrics-ceiling.json). Split or wrap what this change made longer ` +
+        `(npm run lint:metrics -- --top 30 lists the longest functions); the ceiling only goes down.`,
+    );
+}
+
+/** The ceiling with each figure lowered to `figures` where that is lower; never raised. */
+export function loweredCeiling(figures: MetricFigures, ceiling: MetricFigures): MetricFigures {
+  return {
+    linesOver120: Math.min(figures.linesOver120, ceiling.linesOver120),
+    functionsOver80: Math.min(figures.functionsOver80, ceiling.functionsOver80),
+    functionsOver100: Math.min(figures.functionsOver100, ceiling.functionsOver100),
+  };
+}
+
+function readCeiling(): MetricFigures {
+  const parsed = JSON.parse(readFileSync(CEILING_FILE, 'utf8')) as Record<string, unknown>;
+  for (const key of Object.keys(FIGURE_NAMES)) {
+    if (!Number.isSafeInteger(parsed[key]) || (parsed[key] as number) < 0) {
+      throw new Error(`${CEILING_FILE}: "${key}" must be a whole number >= 0 (got ${JSON.stringify(parsed[key])})`);
+    }
+  }
+  return parsed as unknown as MetricFigures;
+}
+
+function writeCeiling(ceiling: MetricFigures): void {
+  const text = JSON.stringify(
+    {
+      $comment: 'Highest allowed figures of npm run lint:metrics; --check enforces them, --lower-ceiling lowers them.',
+      ...ceiling,
+    },
+    null,
+    2,
+  );
+  writeFileSync(CEILING_FILE, `${text}\n`);
+}
+
+/** `--check` and `--lower-ceiling`: the exit code. */
+function enforceCeiling(figures: MetricFigures, lower: boolean): number {
+  const ceiling = readCeiling();
+  const problems = ceilingProblems(figures, ceiling);
+  for (const problem of problems) process.stderr.write(`lint:metrics: ${problem}\n`);
+  if (problems.length > 0) return 1;
+  const lowered = loweredCeiling(figures, ceiling);
+  if (JSON.stringify(lowered) === JSON.stringify(ceiling)) return 0;
+  if (lower) {
+    writeCeiling(lowered);
+    process.stdout.write(`lint:metrics: ceiling lowered to ${JSON.stringify(lowered)}\n`);
+  } else {
+    process.stdout.write(`lint:metrics: below the ceiling; npm run lint:metrics -- --lower-ceiling keeps it so\n`);
+  }
+  return 0;
+}
+
 function main(): void {
   const args = process.argv.slice(2);
   const json = args.includes('--json');
@@ -107,10 +186,14 @@ function main(): void {
     folders: FOLDERS,
     linesOver120: wideLines,
     functionsOver80: functions.filter((f) => f.lines > LONG).length,
-    functionsOver100: functions.filter((f) => f.lines > 100).length,
+    functionsOver100: functions.filter((f) => f.lines > LONGER).length,
     ...(args.includes('--duplicates') ? { duplicatePairs: duplicatePairs() ?? null } : {}),
     longest: longest.slice(0, top),
   };
+  if (args.includes('--check') || args.includes('--lower-ceiling')) {
+    process.exitCode = enforceCeiling(figures, args.includes('--lower-ceiling'));
+    return;
+  }
   if (json) {
     process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
     return;

@@ -24,6 +24,7 @@ if [[ "$scope" != "integration" ]]; then
   echo "== lint"; npx eslint --max-warnings 0 .
   echo "== format (prettier, 120 columns; fix with npm run format)"; npx prettier --check --log-level warn .
   echo "== imports (cycles, layers)"; npx depcruise --config .dependency-cruiser.cjs src workflows activities bench test
+  echo "== code metrics (only go down: scripts/lint-metrics-ceiling.json)"; node --import tsx scripts/lint-metrics.ts --check
 fi
 
 files=()
