@@ -476,17 +476,28 @@ function checkFixedSetClasses(
   });
 }
 
-export async function prepareDataset(
-  store: ObjectStore,
-  options: PrepareDatasetOptions,
-  onProgress?: (progress: PrepareProgress) => void,
-): Promise<PreparedDataset> {
-  const labelColumn = options.labelColumn ?? 'label';
-  const dropDuplicates = options.clean?.dropDuplicates !== false;
-  const dropInvalid = options.clean?.dropInvalid !== false;
-  const missingPolicy = options.clean?.missing ?? 'impute';
-  const naValues = options.naValues ?? DEFAULT_NA_VALUES;
-  const shardSize = options.shardSize ?? 1024;
+/** The options' defaults, resolved once. */
+interface PrepareSettings {
+  readonly labelColumn: string;
+  readonly dropDuplicates: boolean;
+  readonly dropInvalid: boolean;
+  readonly missingPolicy: 'impute' | 'drop';
+  readonly naValues: readonly string[];
+  readonly shardSize: number;
+}
+
+function prepareSettings(options: PrepareDatasetOptions): PrepareSettings {
+  return {
+    labelColumn: options.labelColumn ?? 'label',
+    dropDuplicates: options.clean?.dropDuplicates !== false,
+    dropInvalid: options.clean?.dropInvalid !== false,
+    missingPolicy: options.clean?.missing ?? 'impute',
+    naValues: options.naValues ?? DEFAULT_NA_VALUES,
+    shardSize: options.shardSize ?? 1024,
+  };
+}
+
+function checkPrepareOptions(options: PrepareDatasetOptions): void {
   if (options.split.train <= 0 || options.split.validation < 0 || options.split.test < 0) {
     throw new InvalidInputError('split fractions must be train > 0, validation >= 0, test >= 0', {
       split: { ...options.split },
@@ -498,17 +509,30 @@ export async function prepareDataset(
     throw new InvalidInputError('split.column and a fixed validation/test source both decide the split; use one', {
       field: 'split',
     });
-  const random = mulberry32(options.split.seed);
+}
+
+/** A source read in full: the main one, or a fixed validation (1) / test (2) set. */
+interface SourceSet {
+  readonly source: string;
+  readonly objects: string[];
+  readonly fixed?: 1 | 2;
+}
+
+/**
+ * Every source's objects. Fixed sets come first, so a copy of one of their examples in the main
+ * source is the duplicate that goes: the test set stays what it is, and nothing in it is trained on.
+ */
+async function sourceSets(
+  store: ObjectStore,
+  options: PrepareDatasetOptions,
+  random: () => number,
+): Promise<SourceSet[]> {
   // Image files are separate objects: visiting them in a seeded random order spreads classes over every shard.
   const ordered = async (source: string): Promise<string[]> => {
     const objects = await sourceObjects(store, source, options.format);
     return options.format === 'image-folder' ? shuffleInPlace(objects, random) : objects;
   };
-  // Fixed sets are read first, so a copy of one of their examples in the main source is the
-  // duplicate that goes: the test set stays what it is, and nothing in it is trained on.
-  const sets: { source: string; objects: string[]; fixed?: 1 | 2 }[] = [
-    { source: options.source, objects: await ordered(options.source) },
-  ];
+  const sets: SourceSet[] = [{ source: options.source, objects: await ordered(options.source) }];
   for (const [name, fixed] of [
     ['validation', 1],
     ['test', 2],
@@ -516,103 +540,206 @@ export async function prepareDataset(
     const set = options.fixedSets?.[name];
     if (set) sets.unshift({ source: set.source, objects: await ordered(set.source), fixed });
   }
+  return sets;
+}
 
-  const policy = options.quality ?? DEFAULT_QUALITY_POLICY;
-  const quality = new QualityTracker(policy);
-  const setRecords = async function* (
-    set: (typeof sets)[number],
-    reference: HeaderReference,
-  ): AsyncGenerator<RawRecord> {
-    if (options.format === 'image-folder') {
-      yield* imageRecords(store, set.objects, asPrefix(set.source), policy.nestedFolders);
-      return;
-    }
-    for (const uri of set.objects)
-      yield* options.format === 'csv'
-        ? csvRecords(store, uri, labelColumn, reference, options.delimiter)
-        : jsonlRecords(store, uri, labelColumn);
-  };
-  const records = async function* (): AsyncGenerator<RawRecord> {
-    const reference: HeaderReference = {};
-    for (const set of sets) {
-      const label = set.fixed === 2 ? 'test set ' : set.fixed === 1 ? 'validation set ' : '';
-      for await (const record of setRecords(set, reference))
-        yield set.fixed === undefined ? record : { ...record, where: `${label}${record.where}`, fixed: set.fixed };
-    }
-  };
+/** Every record of every set, fixed-set ones marked with their split and named by their set. */
+async function* allRecords(
+  store: ObjectStore,
+  options: PrepareDatasetOptions,
+  labelColumn: string,
+  sets: readonly SourceSet[],
+): AsyncGenerator<RawRecord> {
+  const reference: HeaderReference = {};
+  for (const set of sets) {
+    const label = set.fixed === 2 ? 'test set ' : set.fixed === 1 ? 'validation set ' : '';
+    for await (const record of setRecords(store, options, labelColumn, set, reference))
+      yield set.fixed === undefined ? record : { ...record, where: `${label}${record.where}`, fixed: set.fixed };
+  }
+}
 
-  // Schema (tables): infer from the first rows.
-  let featureColumns: string[] = [];
-  let schema: TableSchema = { numeric: [], categorical: [] };
-  if (options.format !== 'image-folder') {
-    const sample: RawRecord[] = [];
-    for await (const record of records()) {
-      if (record.cells) sample.push(record);
-      if (sample.length >= SCHEMA_SAMPLE_ROWS) break;
-    }
-    const columns = [...new Set(sample.flatMap((record) => Object.keys(record.cells ?? {})))].filter(
-      (column) => column !== labelColumn && column !== options.split.column,
+async function* setRecords(
+  store: ObjectStore,
+  options: PrepareDatasetOptions,
+  labelColumn: string,
+  set: SourceSet,
+  reference: HeaderReference,
+): AsyncGenerator<RawRecord> {
+  if (options.format === 'image-folder') {
+    const policy = options.quality ?? DEFAULT_QUALITY_POLICY;
+    yield* imageRecords(store, set.objects, asPrefix(set.source), policy.nestedFolders);
+    return;
+  }
+  for (const uri of set.objects)
+    yield* options.format === 'csv'
+      ? csvRecords(store, uri, labelColumn, reference, options.delimiter)
+      : jsonlRecords(store, uri, labelColumn);
+}
+
+/** Tables: the feature columns and their kinds, inferred from the first rows. */
+async function tableColumns(
+  records: () => AsyncGenerator<RawRecord>,
+  options: PrepareDatasetOptions,
+  settings: PrepareSettings,
+): Promise<{ readonly featureColumns: string[]; readonly schema: TableSchema }> {
+  if (options.format === 'image-folder') return { featureColumns: [], schema: { numeric: [], categorical: [] } };
+  const sample: RawRecord[] = [];
+  for await (const record of records()) {
+    if (record.cells) sample.push(record);
+    if (sample.length >= SCHEMA_SAMPLE_ROWS) break;
+  }
+  const columns = [...new Set(sample.flatMap((record) => Object.keys(record.cells ?? {})))].filter(
+    (column) => column !== settings.labelColumn && column !== options.split.column,
+  );
+  const featureColumns = options.featureColumns ? [...options.featureColumns] : columns;
+  const known = new Set(columns); // a Set: wide tables must not make this quadratic
+  const unknown = featureColumns.filter((column) => !known.has(column));
+  if (unknown.length > 0)
+    throw new InvalidInputError(
+      `feature columns ${unknown.join(', ')} are not in ${options.source}; columns: ${columns.join(', ')}`,
+      { unknown },
     );
-    featureColumns = options.featureColumns ? [...options.featureColumns] : columns;
-    const known = new Set(columns); // a Set: wide tables must not make this quadratic
-    const unknown = featureColumns.filter((column) => !known.has(column));
-    if (unknown.length > 0)
-      throw new InvalidInputError(
-        `feature columns ${unknown.join(', ')} are not in ${options.source}; columns: ${columns.join(', ')}`,
-        { unknown },
-      );
-    schema = inferSchema(sample, featureColumns, naValues);
+  return { featureColumns, schema: inferSchema(sample, featureColumns, settings.naValues) };
+}
+
+type RecordProblem = { readonly check?: QualityCheck; readonly reason: string };
+
+/** The first copy of a distinct example: its label and where it was (index -1 once dropped). */
+interface FirstCopy {
+  readonly label: string | undefined;
+  index: number;
+  readonly where: string;
+  readonly fixed?: 1 | 2;
+}
+
+/**
+ * Pass 1's bookkeeping: a label (-1: dropped) and a split byte (255: none) per record, one hash per
+ * distinct example, the quarantine, and what the report counts.
+ */
+class RecordScanner {
+  readonly quarantine: QuarantinedRecord[] = [];
+  readonly missing: Record<string, number> = {};
+  readonly categories: Map<string, Set<string>>;
+  readonly overlapExamples: string[] = [];
+  readonly fixedRecords = [0, 0, 0];
+  readonly imageSizes: Record<string, number> = {};
+  readonly imageModes: Record<string, number> = {};
+  /** Labels in the order first seen; `recordLabels` index into it until {@link relabel}. */
+  readonly labelNames: string[] = [];
+  recordLabels = new Int32Array(1024);
+  recordSplits = new Uint8Array(1024).fill(255);
+  recordCount = 0;
+  duplicates = 0;
+  conflictingDuplicates = 0;
+  overlapDropped = 0;
+  private readonly seen = new Map<string, FirstCopy>();
+  private readonly labelOf = new Map<string, number>();
+  private readonly fixedClasses: ReadonlySet<string> | undefined;
+  private readonly numericLayout: TableLayout;
+  private readonly background: readonly [number, number, number];
+
+  constructor(
+    private readonly options: PrepareDatasetOptions,
+    private readonly settings: PrepareSettings,
+    private readonly schema: TableSchema,
+    private readonly featureColumns: readonly string[],
+    private readonly quality: QualityTracker,
+  ) {
+    this.categories = new Map(schema.categorical.map((column) => [column, new Set<string>()]));
+    this.fixedClasses = options.classes ? new Set(options.classes) : undefined;
+    this.numericLayout = {
+      columns: schema.numeric.map((name) => ({ name, kind: 'numeric' as const })),
+      naValues: settings.naValues,
+    };
+    this.background = options.image?.background ?? [255, 255, 255];
   }
 
-  const quarantine: QuarantinedRecord[] = [];
-  const missing: Record<string, number> = {};
-  const categories = new Map<string, Set<string>>(schema.categorical.map((column) => [column, new Set<string>()]));
-  // One entry per distinct example: its first label and where it was (index -1 once dropped).
-  const seen = new Map<string, { label: string | undefined; index: number; where: string; fixed?: 1 | 2 }>();
-  let overlapDropped = 0;
-  const overlapExamples: string[] = [];
-  const fixedRecords = [0, 0, 0];
-  const imageSizes: Record<string, number> = {};
-  const imageModes: Record<string, number> = {};
-  const labelNames: string[] = [];
-  const labelOf = new Map<string, number>();
-  // Per record: its label index, or -1 when dropped.
-  let recordLabels = new Int32Array(1024);
-  let recordCount = 0;
-  let duplicates = 0;
-  let conflictingDuplicates = 0;
-  const fixedClasses = options.classes ? new Set(options.classes) : undefined;
-  const numericLayout: TableLayout = {
-    columns: schema.numeric.map((name) => ({ name, kind: 'numeric' as const })),
-    naValues,
-  };
+  add(record: RawRecord, onProgress?: (progress: PrepareProgress) => void): void {
+    const index = this.nextIndex();
+    if (this.recordCount % 500 === 0) onProgress?.({ pass: 'scan', records: this.recordCount });
+    const problem = this.validate(record) ?? (record.image ? this.imageProblem(record.image) : undefined);
+    if (problem?.check) this.quality.record(problem.check, record.where, problem.reason);
+    if (!this.takeSplit(record, index, problem)) return;
+    if (problem && !(problem.check === 'blankImages' && this.quality.policy.blankImages === 'warn')) {
+      if (!this.settings.dropInvalid && !problem.check)
+        throw new InvalidInputError(`${record.where} ${problem.reason}`, { where: record.where });
+      this.quarantine.push({ where: record.where, reason: problem.reason });
+      return;
+    }
+    for (const column of this.featureColumns)
+      if (isMissingCell(record.cells?.[column], this.settings.naValues))
+        this.missing[column] = (this.missing[column] ?? 0) + 1;
+    const label = record.label as string;
+    // Registered before duplicates are dropped: a class whose every example goes is still listed (with 0).
+    if (!this.labelOf.has(label)) {
+      this.labelOf.set(label, this.labelNames.length);
+      this.labelNames.push(label);
+    }
+    if (!this.keepDistinct(record, index)) return;
+    for (const column of this.schema.categorical) {
+      const value = record.cells?.[column];
+      if (!isMissingCell(value, this.settings.naValues)) this.categories.get(column)?.add(String(value).trim());
+    }
+    this.recordLabels[index] = this.labelOf.get(label) as number;
+  }
 
-  const background = options.image?.background ?? [255, 255, 255];
+  /** The scan is over: the per-example hashes go (the write pass needs only the per-record bytes). */
+  finish(): void {
+    this.seen.clear();
+  }
+
+  /** Maps each kept record's label onto `classes`; returns the indexes of the records kept. */
+  relabel(classes: readonly string[]): number[] {
+    const remap = this.labelNames.map((name) => classes.indexOf(name));
+    const labels = this.recordLabels;
+    for (let i = 0; i < this.recordCount; i += 1)
+      if ((labels[i] ?? -1) >= 0) labels[i] = remap[labels[i] as number] ?? -1;
+    return Array.from({ length: this.recordCount }, (_, i) => i).filter((i) => (labels[i] ?? -1) >= 0);
+  }
+
+  private nextIndex(): number {
+    if (this.recordCount === this.recordLabels.length) {
+      const grown = new Int32Array(this.recordLabels.length * 2);
+      grown.set(this.recordLabels);
+      this.recordLabels = grown;
+      const grownSplits = new Uint8Array(this.recordSplits.length * 2).fill(255);
+      grownSplits.set(this.recordSplits);
+      this.recordSplits = grownSplits;
+    }
+    const index = this.recordCount;
+    this.recordCount += 1;
+    this.recordLabels[index] = -1;
+    return index;
+  }
+
   /** A finding of a quality check, or a problem that quarantines the record (dropInvalid). */
-  const validate = (record: RawRecord): { check?: QualityCheck; reason: string } | undefined => {
+  private validate(record: RawRecord): RecordProblem | undefined {
     if (record.error) return { check: record.check ?? 'corruptFiles', reason: record.error };
-    const reason = invalidReason(record);
+    const reason = this.invalidReason(record);
     return reason === undefined ? undefined : { reason };
-  };
-  const invalidReason = (record: RawRecord): string | undefined => {
-    if (record.label === undefined)
-      return `has no label (${options.format === 'image-folder' ? 'file is not inside a class folder' : `column ${labelColumn} is empty`})`;
-    if (fixedClasses && !fixedClasses.has(record.label))
-      return `has label ${JSON.stringify(record.label)}, not one of ${[...fixedClasses].join(', ')}`;
+  }
+
+  private invalidReason(record: RawRecord): string | undefined {
+    if (record.label === undefined) {
+      const why =
+        this.options.format === 'image-folder'
+          ? 'file is not inside a class folder'
+          : `column ${this.settings.labelColumn} is empty`;
+      return `has no label (${why})`;
+    }
+    if (this.fixedClasses && !this.fixedClasses.has(record.label))
+      return `has label ${JSON.stringify(record.label)}, not one of ${[...this.fixedClasses].join(', ')}`;
     if (record.image) return undefined;
     const cells = record.cells ?? {};
-    if (missingPolicy === 'drop') {
-      const absent = schema.numeric.find((column) => isMissingCell(cells[column], naValues));
+    if (this.settings.missingPolicy === 'drop') {
+      const absent = this.schema.numeric.find((column) => isMissingCell(cells[column], this.settings.naValues));
       if (absent !== undefined) return `column ${absent} is missing (missing: drop)`;
     }
-    return rowProblem(numericLayout, cells);
-  };
+    return rowProblem(this.numericLayout, cells);
+  }
 
   /** A corrupt or blank image (decoded here once; counted by size and colour mode). */
-  const imageProblem = (
-    where: string,
-    image: NonNullable<RawRecord['image']>,
-  ): { check: QualityCheck; reason: string } | undefined => {
+  private imageProblem(image: NonNullable<RawRecord['image']>): RecordProblem | undefined {
     let decoded: DecodedImage;
     try {
       decoded = decodeImage(image.bytes, image.format);
@@ -621,125 +748,94 @@ export async function prepareDataset(
       return { check: 'corruptFiles', reason: `is a corrupt or truncated ${what} (${(error as Error).message})` };
     }
     const [size, mode] = imageShapeOf(image.bytes, image.format, decoded);
-    imageSizes[size] = (imageSizes[size] ?? 0) + 1;
-    imageModes[mode] = (imageModes[mode] ?? 0) + 1;
-    if (isConstantImage(decoded, background))
+    this.imageSizes[size] = (this.imageSizes[size] ?? 0) + 1;
+    this.imageModes[mode] = (this.imageModes[mode] ?? 0) + 1;
+    if (isConstantImage(decoded, this.background))
       return { check: 'blankImages', reason: 'is one colour (blank) once transparency is composited' };
     return undefined;
-  };
+  }
 
-  // Per record: the split its split column names (255: none).
-  let recordSplits = new Uint8Array(1024).fill(255);
-  const splitColumn = options.split.column;
-
-  // Pass 1: scan.
-  for await (const record of records()) {
-    if (recordCount === recordLabels.length) {
-      const grown = new Int32Array(recordLabels.length * 2);
-      grown.set(recordLabels);
-      recordLabels = grown;
-      const grownSplits = new Uint8Array(recordSplits.length * 2).fill(255);
-      grownSplits.set(recordSplits);
-      recordSplits = grownSplits;
-    }
-    const index = recordCount;
-    recordCount += 1;
-    recordLabels[index] = -1;
-    if (recordCount % 500 === 0) onProgress?.({ pass: 'scan', records: recordCount });
-    const problem = validate(record) ?? (record.image ? imageProblem(record.where, record.image) : undefined);
-    if (problem?.check) quality.record(problem.check, record.where, problem.reason);
+  /**
+   * Records the split a split column or a fixed set gives the record; false when the split
+   * column names no split (the record is quarantined).
+   */
+  private takeSplit(record: RawRecord, index: number, problem: RecordProblem | undefined): boolean {
+    const splitColumn = this.options.split.column;
     const named = splitColumn === undefined ? undefined : splitNamed(record.cells?.[splitColumn]);
     if (!problem && splitColumn !== undefined && named === undefined) {
       const value = JSON.stringify(String(record.cells?.[splitColumn] ?? '').slice(0, 40));
-      quarantine.push({
+      this.quarantine.push({
         where: record.where,
         reason: `split column ${splitColumn} is ${value}; use train, validation or test`,
       });
-      continue;
+      return false;
     }
-    if (named !== undefined) recordSplits[index] = named;
+    if (named !== undefined) this.recordSplits[index] = named;
     if (record.fixed !== undefined) {
-      recordSplits[index] = record.fixed;
-      fixedRecords[record.fixed] = (fixedRecords[record.fixed] ?? 0) + 1;
+      this.recordSplits[index] = record.fixed;
+      this.fixedRecords[record.fixed] = (this.fixedRecords[record.fixed] ?? 0) + 1;
     }
-    if (problem && !(problem.check === 'blankImages' && policy.blankImages === 'warn')) {
-      if (!dropInvalid && !problem.check)
-        throw new InvalidInputError(`${record.where} ${problem.reason}`, { where: record.where });
-      quarantine.push({ where: record.where, reason: problem.reason });
-      continue;
-    }
-    for (const column of featureColumns)
-      if (isMissingCell(record.cells?.[column], naValues)) missing[column] = (missing[column] ?? 0) + 1;
-    const label = record.label as string;
-    // Registered before duplicates are dropped: a class whose every example goes is still listed (with 0).
-    if (!labelOf.has(label)) {
-      labelOf.set(label, labelNames.length);
-      labelNames.push(label);
-    }
-    const hash = contentHash(record, featureColumns);
-    const first = seen.get(hash);
-    if (first && first.label !== record.label) {
-      conflictingDuplicates += 1;
-      const reason = `same content as ${first.where}, labelled ${first.label} there and ${record.label} here`;
-      quality.record('conflictingLabels', record.where, reason);
-      if (policy.conflictingLabels === 'drop') {
-        // Neither label can be trusted: every copy goes.
-        if (first.index >= 0) {
-          recordLabels[first.index] = -1;
-          quarantine.push({ where: first.where, reason: `conflicting labels (${reason})` });
-          first.index = -1;
-        }
-        quarantine.push({ where: record.where, reason: `conflicting labels (${reason})` });
-        continue;
-      }
-    }
+    return true;
+  }
+
+  /** False when the record repeats an example already kept (or conflicts with one) and goes. */
+  private keepDistinct(record: RawRecord, index: number): boolean {
+    const hash = contentHash(record, this.featureColumns);
+    const first = this.seen.get(hash);
+    if (first && first.label !== record.label && this.dropConflict(record, first)) return false;
     if (first?.fixed !== undefined && record.fixed === undefined) {
       // Whatever dropDuplicates says: training on an example of the fixed validation/test set leaks it.
-      overlapDropped += 1;
-      if (overlapExamples.length < EXAMPLES_KEPT) overlapExamples.push(`${record.where} = ${first.where}`);
-      continue;
+      this.overlapDropped += 1;
+      if (this.overlapExamples.length < EXAMPLES_KEPT) this.overlapExamples.push(`${record.where} = ${first.where}`);
+      return false;
     }
-    if (first && dropDuplicates) {
-      duplicates += 1;
-      continue;
+    if (first && this.settings.dropDuplicates) {
+      this.duplicates += 1;
+      return false;
     }
     if (!first)
-      seen.set(hash, {
+      this.seen.set(hash, {
         label: record.label,
         index,
         where: record.where,
         ...(record.fixed !== undefined ? { fixed: record.fixed } : {}),
       });
-    for (const column of schema.categorical) {
-      const value = record.cells?.[column];
-      if (!isMissingCell(value, naValues)) categories.get(column)?.add(String(value).trim());
-    }
-    recordLabels[index] = labelOf.get(label) as number;
+    return true;
   }
-  seen.clear();
-  onProgress?.({ pass: 'scan', records: recordCount });
 
-  const classes = options.classes ? [...options.classes] : [...labelNames].sort();
-  const remap = labelNames.map((name) => classes.indexOf(name));
-  for (let i = 0; i < recordCount; i += 1)
-    if ((recordLabels[i] ?? -1) >= 0) recordLabels[i] = remap[recordLabels[i] as number] ?? -1;
-  const kept = Array.from({ length: recordCount }, (_, i) => i).filter((i) => (recordLabels[i] ?? -1) >= 0);
-  const hasFixedSets = sets.some((set) => set.fixed !== undefined);
-  const mainKept = hasFixedSets ? kept.filter((i) => recordSplits[i] === 255) : kept;
-  checkClasses(quality, classes, mainKept, recordLabels, options.split, splitColumn ? recordSplits : undefined);
-  if (hasFixedSets) checkFixedSetClasses(quality, classes, kept, recordLabels, recordSplits);
-  quality.enforce(options.source);
-  if (kept.length === 0)
-    throw new InvalidInputError(`no usable examples in ${options.source} (${quarantine.length} quarantined)`, {
-      source: options.source,
-    });
+  /** Counts a copy labelled differently; true when the policy drops every copy of it. */
+  private dropConflict(record: RawRecord, first: FirstCopy): boolean {
+    this.conflictingDuplicates += 1;
+    const reason = `same content as ${first.where}, labelled ${first.label} there and ${record.label} here`;
+    this.quality.record('conflictingLabels', record.where, reason);
+    if (this.quality.policy.conflictingLabels !== 'drop') return false;
+    // Neither label can be trusted: every copy goes.
+    if (first.index >= 0) {
+      this.recordLabels[first.index] = -1;
+      this.quarantine.push({ where: first.where, reason: `conflicting labels (${reason})` });
+      first.index = -1;
+    }
+    this.quarantine.push({ where: record.where, reason: `conflicting labels (${reason})` });
+    return true;
+  }
+}
 
-  // Stratified, seeded split assignment.
-  const assignment = new Uint8Array(recordCount).fill(255);
+/** Each record's split (0 train, 1 validation, 2 test, 255 none): stratified and seeded, unless given. */
+function assignSplits(
+  scan: RecordScanner,
+  options: PrepareDatasetOptions,
+  classes: readonly string[],
+  kept: readonly number[],
+  mainKept: number[],
+  hasFixedSets: boolean,
+  random: () => number,
+): Uint8Array {
+  const assignment = new Uint8Array(scan.recordCount).fill(255);
+  const splitColumn = options.split.column;
   const groups =
     options.split.stratify === false
       ? [mainKept]
-      : classes.map((_, label) => mainKept.filter((i) => recordLabels[i] === label));
+      : classes.map((_, label) => mainKept.filter((i) => scan.recordLabels[i] === label));
   for (const group of splitColumn ? [] : groups) {
     shuffleInPlace(group, random);
     const [train, validation] = splitCounts(group.length, options.split);
@@ -747,11 +843,28 @@ export async function prepareDataset(
       assignment[recordIndex] = position < train ? 0 : position < train + validation ? 1 : 2;
     });
   }
-
   if (splitColumn || hasFixedSets)
-    for (const i of kept) if (recordSplits[i] !== 255) assignment[i] = recordSplits[i] ?? 255;
+    for (const i of kept) if (scan.recordSplits[i] !== 255) assignment[i] = scan.recordSplits[i] ?? 255;
+  return assignment;
+}
 
-  // Features of a record.
+/** How records become feature vectors: the columns, the stored preprocessing and the shape. */
+interface Encoding {
+  readonly columns: FeatureColumn[];
+  readonly layout: TableLayout;
+  readonly spec: PreprocessingSpec;
+  readonly normalize: boolean;
+  readonly featureShape: number[];
+  readonly length: number;
+}
+
+function encodingOf(
+  options: PrepareDatasetOptions,
+  settings: PrepareSettings,
+  schema: TableSchema,
+  categories: ReadonlyMap<string, ReadonlySet<string>>,
+  classes: string[],
+): Encoding {
   const categoryLists = schema.categorical.map((column) => [...(categories.get(column) ?? [])].sort());
   const columns: FeatureColumn[] = [
     ...schema.numeric.map((name): FeatureColumn => ({ name, kind: 'numeric' })),
@@ -770,7 +883,7 @@ export async function prepareDataset(
         categories: categoryLists[i] ?? [],
       })),
     ],
-    naValues,
+    naValues: settings.naValues,
   };
   const normalize =
     options.format === 'image-folder' ? options.image?.standardize === true : options.normalize !== false;
@@ -784,20 +897,40 @@ export async function prepareDataset(
           classes,
           normalize,
         }
-      : { kind: 'table', layout, classes, labelColumn, normalize };
+      : { kind: 'table', layout, classes, labelColumn: settings.labelColumn, normalize };
   const featureShape = spec.kind === 'image' ? [spec.size[0], spec.size[1], spec.channels] : [featureCountOf(layout)];
   const length = featureShape.reduce((a, b) => a * b, 1);
   if (length === 0) throw new InvalidInputError(`${options.source} has no feature columns`, { source: options.source });
-  // The same encoding predict and serve apply (src/ml/data/preprocessing.ts): one function, not two.
-  const encode = (record: RawRecord): Float32Array =>
-    record.image && spec.kind === 'image'
-      ? imagePixels(decodeImage(record.image.bytes, record.image.format), spec)
-      : encodeRow(layout, record.cells ?? {});
+  return { columns, layout, spec, normalize, featureShape, length };
+}
 
-  // Pass 2: write shards; statistics from the training split only.
-  const statistics = new FeatureStatistics(statisticsGroupsOf(spec));
+/** The same encoding predict and serve apply (src/ml/data/preprocessing.ts): one function, not two. */
+function encodeRecord(record: RawRecord, encoding: Encoding): Float32Array {
+  return record.image && encoding.spec.kind === 'image'
+    ? imagePixels(decodeImage(record.image.bytes, record.image.format), encoding.spec)
+    : encodeRow(encoding.layout, record.cells ?? {});
+}
+
+/** Pass 2: every assigned record into its split's shards; statistics from the training split only. */
+async function writeShards(
+  store: ObjectStore,
+  options: PrepareDatasetOptions,
+  records: () => AsyncGenerator<RawRecord>,
+  write: {
+    readonly encoding: Encoding;
+    readonly shardSize: number;
+    readonly classCount: number;
+    readonly assignment: Uint8Array;
+    readonly scan: RecordScanner;
+  },
+  onProgress?: (progress: PrepareProgress) => void,
+): Promise<{ readonly splits: SplitManifest[]; readonly statistics: FeatureStatistics }> {
+  const { encoding, assignment, scan } = write;
+  const recordCount = scan.recordCount;
+  const statistics = new FeatureStatistics(statisticsGroupsOf(encoding.spec));
   const writers = SPLIT_NAMES.map(
-    (split) => new ShardWriter(store, joinUri(options.outputPrefix, split), length, shardSize, classes.length),
+    (split) =>
+      new ShardWriter(store, joinUri(options.outputPrefix, split), encoding.length, write.shardSize, write.classCount),
   );
   let index = 0;
   for await (const record of records()) {
@@ -806,9 +939,9 @@ export async function prepareDataset(
     if (index % 500 === 0) onProgress?.({ pass: 'write', records: index, total: recordCount });
     const split = assignment[recordIndex] ?? 255;
     if (split === 255) continue;
-    const features = encode(record);
+    const features = encodeRecord(record, encoding);
     if (split === 0) statistics.add(features);
-    await (writers[split] as ShardWriter).add(features, recordLabels[recordIndex] ?? 0);
+    await (writers[split] as ShardWriter).add(features, scan.recordLabels[recordIndex] ?? 0);
   }
   if (index !== recordCount)
     throw new InvalidInputError(
@@ -817,17 +950,139 @@ export async function prepareDataset(
     );
   const splits = await Promise.all(writers.map((writer) => writer.finish()));
   onProgress?.({ pass: 'write', records: index, total: recordCount });
-  const preprocessing = preprocessingFrom(spec, statistics);
+  return { splits, statistics };
+}
+
+/** The quarantined records, one JSON line each; undefined when there are none. */
+async function writeQuarantine(
+  store: ObjectStore,
+  outputPrefix: string,
+  quarantine: readonly QuarantinedRecord[],
+): Promise<string | undefined> {
+  if (quarantine.length === 0) return undefined;
+  const uri = joinUri(outputPrefix, 'quarantine.jsonl');
+  await store.putBytes(uri, quarantine.map((entry) => `${JSON.stringify(entry)}\n`).join(''), {
+    contentType: 'application/x-ndjson',
+  });
+  return uri;
+}
+
+/** What the data report needs beside the options and the scan. */
+interface ReportInputs {
+  readonly classes: readonly string[];
+  readonly kept: number;
+  readonly splits: readonly [SplitManifest, SplitManifest, SplitManifest];
+  readonly inputTransform: InputTransform;
+  readonly quality: QualityTracker;
+  readonly quarantineUri: string | undefined;
+  readonly hasFixedSets: boolean;
+}
+
+function dataReport(options: PrepareDatasetOptions, scan: RecordScanner, inputs: ReportInputs): DataReport {
+  const [train, validation, test] = inputs.splits;
+  const classCounts = inputs.classes.map(
+    (_, label) =>
+      (train.classCounts[label] ?? 0) + (validation.classCounts[label] ?? 0) + (test.classCounts[label] ?? 0),
+  );
+  const nonZero = classCounts.filter((count) => count > 0);
+  return {
+    source: options.source,
+    format: options.format,
+    records: scan.recordCount,
+    kept: inputs.kept,
+    duplicates: scan.duplicates,
+    conflictingDuplicates: scan.conflictingDuplicates,
+    quarantined: {
+      count: scan.quarantine.length,
+      examples: scan.quarantine.slice(0, EXAMPLES_KEPT),
+      ...(inputs.quarantineUri ? { uri: inputs.quarantineUri } : {}),
+    },
+    classes: inputs.classes.map((name, label) => ({
+      name,
+      count: classCounts[label] ?? 0,
+      train: train.classCounts[label] ?? 0,
+      validation: validation.classCounts[label] ?? 0,
+      test: test.classCounts[label] ?? 0,
+    })),
+    imbalanceRatio: nonZero.length > 0 ? Math.max(...nonZero) / Math.min(...nonZero) : 0,
+    missing: scan.missing,
+    splits: { train: train.count, validation: validation.count, test: test.count },
+    inputTransform: inputs.inputTransform,
+    quality: inputs.quality.results(),
+    ...(inputs.hasFixedSets ? { fixedSets: fixedSetsReport(options, scan) } : {}),
+    ...(options.format === 'image-folder' ? { images: { sizes: scan.imageSizes, modes: scan.imageModes } } : {}),
+  };
+}
+
+function fixedSetsReport(options: PrepareDatasetOptions, scan: RecordScanner): NonNullable<DataReport['fixedSets']> {
+  const { validation, test } = options.fixedSets ?? {};
+  return {
+    ...(validation ? { validation: { ...validation, records: scan.fixedRecords[1] ?? 0 } } : {}),
+    ...(test ? { test: { ...test, records: scan.fixedRecords[2] ?? 0 } } : {}),
+    overlapDropped: scan.overlapDropped,
+    overlapExamples: scan.overlapExamples,
+  };
+}
+
+export async function prepareDataset(
+  store: ObjectStore,
+  options: PrepareDatasetOptions,
+  onProgress?: (progress: PrepareProgress) => void,
+): Promise<PreparedDataset> {
+  checkPrepareOptions(options);
+  const settings = prepareSettings(options);
+  const random = mulberry32(options.split.seed);
+  const sets = await sourceSets(store, options, random);
+  const quality = new QualityTracker(options.quality ?? DEFAULT_QUALITY_POLICY);
+  const records = (): AsyncGenerator<RawRecord> => allRecords(store, options, settings.labelColumn, sets);
+  const { featureColumns, schema } = await tableColumns(records, options, settings);
+
+  // Pass 1: scan.
+  const scan = new RecordScanner(options, settings, schema, featureColumns, quality);
+  for await (const record of records()) scan.add(record, onProgress);
+  scan.finish();
+  onProgress?.({ pass: 'scan', records: scan.recordCount });
+
+  const classes = options.classes ? [...options.classes] : [...scan.labelNames].sort();
+  const kept = scan.relabel(classes);
+  const hasFixedSets = sets.some((set) => set.fixed !== undefined);
+  const mainKept = hasFixedSets ? kept.filter((i) => scan.recordSplits[i] === 255) : kept;
+  const splitColumn = options.split.column;
+  checkClasses(
+    quality,
+    classes,
+    mainKept,
+    scan.recordLabels,
+    options.split,
+    splitColumn ? scan.recordSplits : undefined,
+  );
+  if (hasFixedSets) checkFixedSetClasses(quality, classes, kept, scan.recordLabels, scan.recordSplits);
+  quality.enforce(options.source);
+  if (kept.length === 0)
+    throw new InvalidInputError(`no usable examples in ${options.source} (${scan.quarantine.length} quarantined)`, {
+      source: options.source,
+    });
+  const assignment = assignSplits(scan, options, classes, kept, mainKept, hasFixedSets, random);
+  const encoding = encodingOf(options, settings, schema, scan.categories, classes);
+
+  // Pass 2: write shards.
+  const { splits, statistics } = await writeShards(
+    store,
+    options,
+    records,
+    { encoding, shardSize: settings.shardSize, classCount: classes.length, assignment, scan },
+    onProgress,
+  );
   const { mean, std } = statistics.result();
-  const inputTransform: InputTransform = { kind: normalize ? 'standardize' : 'none', mean, std };
+  const inputTransform: InputTransform = { kind: encoding.normalize ? 'standardize' : 'none', mean, std };
   const [train, validation, test] = splits as [SplitManifest, SplitManifest, SplitManifest];
   const manifest: DatasetManifest = {
     format: 'fineflow-shards/v1',
-    featureShape,
+    featureShape: encoding.featureShape,
     classes,
-    ...(options.format !== 'image-folder' ? { columns } : {}),
+    ...(options.format !== 'image-folder' ? { columns: encoding.columns } : {}),
     inputTransform,
-    preprocessing,
+    preprocessing: preprocessingFrom(encoding.spec, statistics),
     splits: { train, validation, test },
     source: options.source,
     ...(options.sourceVersion ? { sourceVersion: options.sourceVersion } : {}),
@@ -836,57 +1091,16 @@ export async function prepareDataset(
   };
   const manifestUri = joinUri(options.outputPrefix, 'manifest.json');
   await store.putJson(manifestUri, manifest);
-
-  let quarantineUri: string | undefined;
-  if (quarantine.length > 0) {
-    quarantineUri = joinUri(options.outputPrefix, 'quarantine.jsonl');
-    await store.putBytes(quarantineUri, quarantine.map((entry) => `${JSON.stringify(entry)}\n`).join(''), {
-      contentType: 'application/x-ndjson',
-    });
-  }
-  const classCounts = classes.map(
-    (_, label) =>
-      (train.classCounts[label] ?? 0) + (validation.classCounts[label] ?? 0) + (test.classCounts[label] ?? 0),
-  );
-  const nonZero = classCounts.filter((count) => count > 0);
-  const report: DataReport = {
-    source: options.source,
-    format: options.format,
-    records: recordCount,
+  const quarantineUri = await writeQuarantine(store, options.outputPrefix, scan.quarantine);
+  const report = dataReport(options, scan, {
+    classes,
     kept: kept.length,
-    duplicates,
-    conflictingDuplicates,
-    quarantined: {
-      count: quarantine.length,
-      examples: quarantine.slice(0, EXAMPLES_KEPT),
-      ...(quarantineUri ? { uri: quarantineUri } : {}),
-    },
-    classes: classes.map((name, label) => ({
-      name,
-      count: classCounts[label] ?? 0,
-      train: train.classCounts[label] ?? 0,
-      validation: validation.classCounts[label] ?? 0,
-      test: test.classCounts[label] ?? 0,
-    })),
-    imbalanceRatio: nonZero.length > 0 ? Math.max(...nonZero) / Math.min(...nonZero) : 0,
-    missing,
-    splits: { train: train.count, validation: validation.count, test: test.count },
+    splits: [train, validation, test],
     inputTransform,
-    quality: quality.results(),
-    ...(hasFixedSets
-      ? {
-          fixedSets: {
-            ...(options.fixedSets?.validation
-              ? { validation: { ...options.fixedSets.validation, records: fixedRecords[1] ?? 0 } }
-              : {}),
-            ...(options.fixedSets?.test ? { test: { ...options.fixedSets.test, records: fixedRecords[2] ?? 0 } } : {}),
-            overlapDropped,
-            overlapExamples,
-          },
-        }
-      : {}),
-    ...(options.format === 'image-folder' ? { images: { sizes: imageSizes, modes: imageModes } } : {}),
-  };
+    quality,
+    quarantineUri,
+    hasFixedSets,
+  });
   const reportUri = joinUri(options.outputPrefix, 'data-report.json');
   await store.putJson(reportUri, report);
   return { datasetUri: manifestUri, manifestUri, manifest, report, reportUri };
