@@ -61,8 +61,13 @@ def run_sweep(config):
     budget = config["epochsPerTrial"]
     parallelism = config["parallelism"]
     sampler = optuna.samplers.TPESampler(seed=config["seed"], constant_liar=parallelism > 1)
+    # A fixed study name: HyperbandPruner assigns trials to brackets by a hash of the study name and
+    # trial number, and an unnamed study gets a random uuid name, so runs would not repeat.
     study = optuna.create_study(
-        direction="maximize", sampler=sampler, pruner=make_pruner(config["pruner"], budget)
+        study_name=f"fineflow-bench-seed-{config['seed']}",
+        direction="maximize",
+        sampler=sampler,
+        pruner=make_pruner(config["pruner"], budget),
     )
     running = []
     started = 0
