@@ -38,6 +38,7 @@ import {
   stageProgressSignal,
 } from '../src/core/run/run-definitions';
 import { RunTracker } from '../src/core/run/run-tracker';
+import { startSlots, type StartSlots } from '../src/core/run/start-slots';
 import {
   RUN_STATE_PART_CHARS,
   isContinuedRunInput,
@@ -109,6 +110,8 @@ const CONTINUE_AS_NEW_PATCH = 'fineflow-13-continue-as-new';
 const STATE_IN_STORE_PATCH = 'fineflow-13-state-in-store';
 /** patched(): stages without `heartbeatTimeout` scheduled before this had none (a dead worker held them until `timeout`). */
 const DEFAULT_HEARTBEAT_PATCH = 'fineflow-13-default-heartbeat-timeout';
+/** patched(): runs recorded before this started every ready stage in one workflow task (src/core/run/start-slots.ts). */
+const START_BATCH_PATCH = 'fineflow-17-start-batch';
 
 /**
  * `maxAttempts` is what is left of the stage's own retry budget. Dependency-unavailable failures
@@ -227,7 +230,7 @@ export async function pipelineRun(args: PipelineRunArgs): Promise<PipelineRunRes
     for (;;) {
       // Past the history threshold: start nothing new, let what runs finish, then continue as new.
       const draining = historyIsLong(input, eventsBefore) && patched(CONTINUE_AS_NEW_PATCH);
-      if (!draining) scheduleReadyStages(run, start, cancelStage, 'main');
+      const deferred = !draining && scheduleReadyStages(run, start, cancelStage, 'main');
       const status = run.mainStatus();
       publishStatus(run.status());
       // The stage table in the Temporal UI (metadata only: no history event).
@@ -244,6 +247,11 @@ export async function pipelineRun(args: PipelineRunArgs): Promise<PipelineRunRes
         break;
       }
       if (draining && tasks.size === 0) await continueRunAsNew(run, input);
+      // Ready stages beyond this task's batch: a 1 ms timer ends the task, the next one starts them.
+      if (deferred) {
+        await sleep(1);
+        continue;
+      }
       const seen = run.changeCount;
       await condition(() => run.changeCount !== seen);
     }
@@ -405,15 +413,22 @@ async function loadRunState(input: ContinuedRunInput): Promise<PipelineRunInput>
   return { ...rest, plan: state.plan, carried: state.carried };
 }
 
-/** Skip what must be skipped, evaluate `when`, and start the rest; repeats until nothing changes. */
+/**
+ * Skip what must be skipped, evaluate `when`, and start the rest; repeats until nothing changes.
+ * True when ready stages wait only for the next workflow task (the batch of this one is used up).
+ */
 function scheduleReadyStages(
   run: RunTracker,
   start: (stage: PlannedStage) => void,
   cancelStage: (stageId: string) => void,
   phase: SchedulingPhase,
-): void {
+): boolean {
   // `parallelism:` — stages (instances, sweeps) running at once; a ready stage without a slot stays pending.
-  const slots = { left: run.plan.parallelism === undefined ? Infinity : run.plan.parallelism - run.runningWork() };
+  const slots = startSlots(
+    run.plan.parallelism === undefined ? Infinity : run.plan.parallelism - run.runningWork(),
+    // The finally phase starts its few stages at once (its loop has no batch turn).
+    () => phase === 'main' && patched(START_BATCH_PATCH),
+  );
   for (let changed = true; changed;) {
     changed = advanceFanOuts(run, start, cancelStage, slots);
     const step = nextSchedulingStep(run.plan, run.statuses(), phase);
@@ -449,12 +464,12 @@ function scheduleReadyStages(
         changed = true;
         continue;
       }
-      if (slots.left <= 0) continue;
-      slots.left -= 1;
+      if (!slots.take()) continue;
       run.markRunning(stageId, now());
       start(stage);
     }
   }
+  return slots.deferred;
 }
 
 /** Resolve a ready fan-out's items and create its instances; a bad list fails the stage like a bad input. */
@@ -478,7 +493,7 @@ function advanceFanOuts(
   run: RunTracker,
   start: (stage: PlannedStage) => void,
   cancelStage: (stageId: string) => void,
-  slots: { left: number },
+  slots: StartSlots,
 ): boolean {
   let changed = false;
   for (const stageId of run.runningFanOuts()) {
@@ -489,8 +504,7 @@ function advanceFanOuts(
       instances.map((i) => run.stage(i.id).status),
     );
     for (const index of step.start) {
-      if (slots.left <= 0) break;
-      slots.left -= 1;
+      if (!slots.take()) break;
       const instance = instances[index] as PlannedStage;
       run.markRunning(instance.id, now());
       start(instance);

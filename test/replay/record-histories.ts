@@ -19,6 +19,7 @@ import { RunClient } from '../../src/client/run-client';
 import { loadConfig } from '../../src/config';
 import { watcherIdFor } from '../../src/schedules/data-watch-client';
 import type { RunState } from '../../src/core/run/run-types';
+import { STAGE_START_BATCH } from '../../src/core/run/start-slots';
 import { ScheduleService } from '../../src/schedules/schedule-client';
 import { scheduleIdForPipeline } from '../../src/schedules/schedules';
 import { runsQuery } from '../../src/core/schedules/schedule-search-attributes';
@@ -249,6 +250,22 @@ stages:
   join:
     uses: test-echo
     with: {value: {all: "\${{ stages.work.outputs.value }}", grid: "\${{ stages.flaky.outputs.value }}"}}
+`);
+    const runId = await r.runs.submit(plan);
+    await settled(r, runId);
+    return [runId];
+  },
+  /** A fan-out wider than one workflow task's start batch: its instances start over two tasks. */
+  async 'pipeline-run-wide-fan-out'(r) {
+    const plan = r.compile(`apiVersion: fineflow/v1
+kind: Pipeline
+metadata: {name: replay-wide-fan-out}
+defaults: {pool: ${r.pools.cpu}, cache: false}
+stages:
+  work:
+    uses: test-echo
+    forEach: [${Array.from({ length: STAGE_START_BATCH + 5 }, (_, i) => i).join(', ')}]
+    with: {value: "\${{ item }}"}
 `);
     const runId = await r.runs.submit(plan);
     await settled(r, runId);

@@ -10,6 +10,7 @@ import { compilePlan } from '../../../src/spec/compile';
 import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { registerTestStageTypes } from '../../stage-types';
 import { maxOverlap } from '../../fixtures/runtime/intervals';
+import { STAGE_START_BATCH } from '../../../src/core/run/start-slots';
 
 let h: RuntimeHarness;
 before(async () => {
@@ -149,4 +150,42 @@ stages:
   assert.equal(after.get('check.0')?.endedAt, firstRun?.endedAt);
   assert.equal(after.get('check.1')?.attempts, 2);
   assert.deepEqual(after.get('check')?.outputs?.value, [true, true] as JsonValue);
+});
+
+// A wide fan-out starts its instances over several workflow tasks, at most STAGE_START_BATCH per
+// task, so one activation never carries the whole fan-out (src/core/run/start-slots.ts).
+test('a fan-out wider than the start batch starts in batches of workflow tasks and completes', async () => {
+  const width = STAGE_START_BATCH * 2 + 10;
+  const plan = compile(`apiVersion: fineflow/v1
+kind: Pipeline
+metadata: {name: fan-out-wide}
+defaults: {pool: ${h.pools.cpu}, cache: false}
+stages:
+  work:
+    uses: test-echo
+    forEach: [${Array.from({ length: width }, (_, i) => i).join(', ')}]
+    with: {value: "\${{ item }}"}
+  join:
+    uses: test-echo
+    with:
+      value: \${{ length(stages.work.outputs.value) }}
+`);
+  const runId = await h.runs.submit(plan);
+  const result = await h.runs.result(runId);
+  assert.equal(result.status, 'succeeded', JSON.stringify(result.stages.filter((s) => s.status !== 'succeeded')));
+  assert.equal(byId(result.stages).get('join')?.outputs?.value, width);
+  // Activities scheduled by each workflow task: their events follow its WorkflowTaskCompleted.
+  const events = (await h.client.workflow.getHandle(runId).fetchHistory()).events ?? [];
+  const perTask: number[] = [];
+  for (const event of events) {
+    if (event.workflowTaskCompletedEventAttributes) perTask.push(0);
+    else if (event.activityTaskScheduledEventAttributes && perTask.length > 0)
+      perTask[perTask.length - 1] = (perTask.at(-1) ?? 0) + 1;
+  }
+  assert.equal(
+    perTask.reduce((a, b) => a + b, 0),
+    width + 1,
+  );
+  assert.ok(Math.max(...perTask) <= STAGE_START_BATCH, `activities per workflow task: ${perTask.join(',')}`);
+  assert.ok(perTask.filter((n) => n === STAGE_START_BATCH).length >= 2, `batches: ${perTask.join(',')}`);
 });

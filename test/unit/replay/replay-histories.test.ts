@@ -24,6 +24,7 @@ const REQUIRED = [
   'pipeline-run-cache',
   'pipeline-run-cancel',
   'pipeline-run-fan-out',
+  'pipeline-run-wide-fan-out',
   'pipeline-run-continue-as-new',
   'hyperparameter-sweep',
   'data-watcher',
