@@ -4,7 +4,19 @@
  * (binary, non-UTF-8, huge, alias bombs, deep nesting) is refused before or instead of a full
  * parse, always with a positioned diagnostic and never an exception.
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
+import {
+  isAlias,
+  isDocument,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  parseAllDocuments,
+  type Document,
+  type Node as YamlNode,
+  type Scalar,
+  type YAMLMap,
+} from 'yaml';
 import { LineIndex, type Diagnostic } from './diagnostics';
 import { joinPath } from '../core/spec/expressions';
 import type { LocatedEntry, LocatedNode, Span } from './located';
@@ -157,74 +169,72 @@ function syntaxHint(mapped: { code: string; hint?: string }, lineText: string): 
   return mapped.hint ?? 'fix the YAML syntax at this position';
 }
 
-/**
- * Parse a pipeline file. `source` may be bytes (checked for UTF-8 and binary content) or
- * already-decoded text.
- */
-export function parsePipeline(source: string | Uint8Array, file: string): ParsedPipeline {
-  const diagnostics: Diagnostic[] = [];
-  const fail = (
-    code: string,
-    line: number,
-    column: number,
-    message: string,
-    hint: string,
-    text = '',
-  ): ParsedPipeline => ({
+/** A pipeline refused before it was parsed: one diagnostic at the start of the problem. */
+function refusal(
+  file: string,
+  problem: { code: string; line: number; column: number; message: string; hint: string },
+  text = '',
+): ParsedPipeline {
+  const { code, line, column, message, hint } = problem;
+  return {
     file,
     text,
     lines: new LineIndex(text),
     diagnostics: [{ severity: 'error', code, path: '', line, column, message, hint, file }],
-  });
+  };
+}
+
+/** The file's text, or its refusal: too large, binary or not UTF-8. */
+function decodeSource(source: string | Uint8Array, file: string): string | ParsedPipeline {
   const size = typeof source === 'string' ? source.length : source.byteLength;
   if (size > MAX_PIPELINE_BYTES) {
-    return fail(
-      'file-too-large',
-      1,
-      1,
-      `the file is ${(size / 1024 / 1024).toFixed(1)} MiB; pipelines are limited to ${MAX_PIPELINE_BYTES / 1024} KiB`,
-      'is this the right file? Keep data out of the pipeline: reference it by URI',
-    );
+    return refusal(file, {
+      code: 'file-too-large',
+      line: 1,
+      column: 1,
+      message:
+        `the file is ${(size / 1024 / 1024).toFixed(1)} MiB; ` +
+        `pipelines are limited to ${MAX_PIPELINE_BYTES / 1024} KiB`,
+      hint: 'is this the right file? Keep data out of the pipeline: reference it by URI',
+    });
   }
-  let text: string;
-  if (typeof source === 'string') {
-    text = source;
-  } else {
-    const nul = source.indexOf(0);
-    const invalid = firstInvalidUtf8(source);
-    // Binary files are rarely valid UTF-8; a NUL before the first bad byte says "binary" better.
-    if (nul >= 0 && invalid >= 0 && nul < invalid) {
-      const at = lineColumnOfByte(source, nul);
-      return fail(
-        'file-binary',
-        at.line,
-        at.column,
-        'the file contains a NUL byte: it is binary, not YAML',
-        'pass a pipeline YAML file',
-      );
-    }
-    if (invalid >= 0) {
-      const at = lineColumnOfByte(source, invalid);
-      return fail(
-        'file-not-utf8',
-        at.line,
-        at.column,
-        `byte 0x${(source[invalid] as number).toString(16).padStart(2, '0')} at offset ${invalid} is not valid UTF-8`,
-        'save the file as UTF-8',
-      );
-    }
-    text = new TextDecoder('utf-8').decode(source);
+  if (typeof source === 'string') return source;
+  const nul = source.indexOf(0);
+  const invalid = firstInvalidUtf8(source);
+  // Binary files are rarely valid UTF-8; a NUL before the first bad byte says "binary" better.
+  if (nul >= 0 && invalid >= 0 && nul < invalid) {
+    return refusal(file, {
+      code: 'file-binary',
+      ...lineColumnOfByte(source, nul),
+      message: 'the file contains a NUL byte: it is binary, not YAML',
+      hint: 'pass a pipeline YAML file',
+    });
   }
-  const lines = new LineIndex(text);
+  if (invalid >= 0) {
+    const byte = (source[invalid] as number).toString(16).padStart(2, '0');
+    return refusal(file, {
+      code: 'file-not-utf8',
+      ...lineColumnOfByte(source, invalid),
+      message: `byte 0x${byte} at offset ${invalid} is not valid UTF-8`,
+      hint: 'save the file as UTF-8',
+    });
+  }
+  return new TextDecoder('utf-8').decode(source);
+}
+
+/** Refuses text that is binary, empty or nested too deep to hand to the YAML parser. */
+function refuseUnreadable(text: string, lines: LineIndex, file: string): ParsedPipeline | undefined {
   const binary = firstBinaryCharacter(text);
   if (binary >= 0) {
-    const at = lines.position(binary);
-    return fail(
-      'file-binary',
-      at.line,
-      at.column,
-      `control character U+${text.charCodeAt(binary).toString(16).padStart(4, '0')} in the file: it is binary, not YAML`,
-      'pass a pipeline YAML file',
+    const code = text.charCodeAt(binary).toString(16).padStart(4, '0');
+    return refusal(
+      file,
+      {
+        code: 'file-binary',
+        ...lines.position(binary),
+        message: `control character U+${code} in the file: it is binary, not YAML`,
+        hint: 'pass a pipeline YAML file',
+      },
       text,
     );
   }
@@ -234,71 +244,86 @@ export function parsePipeline(source: string | Uint8Array, file: string): Parsed
       .replace(/#.*$/gm, '')
       .trim() === ''
   ) {
-    return fail(
-      'file-empty',
-      1,
-      1,
-      'the file is empty',
-      'start with `apiVersion: fineflow/v1` (see pipelines/quickstart.yaml)',
-      text,
-    );
+    const hint = 'start with `apiVersion: fineflow/v1` (see pipelines/quickstart.yaml)';
+    return refusal(file, { code: 'file-empty', line: 1, column: 1, message: 'the file is empty', hint }, text);
   }
   const deep = excessiveNesting(text);
-  if (deep >= 0) {
-    const at = lines.position(deep);
-    return fail(
-      'yaml-too-deep',
-      at.line,
-      at.column,
-      `nesting deeper than ${MAX_NESTING} levels`,
-      'flatten the structure',
-      text,
-    );
-  }
+  if (deep < 0) return undefined;
+  return refusal(
+    file,
+    {
+      code: 'yaml-too-deep',
+      ...lines.position(deep),
+      message: `nesting deeper than ${MAX_NESTING} levels`,
+      hint: 'flatten the structure',
+    },
+    text,
+  );
+}
 
-  const push = (
+/** Collects the diagnostics of one file, positioned by its line index. */
+class DiagnosticSink {
+  readonly diagnostics: Diagnostic[] = [];
+
+  constructor(
+    readonly file: string,
+    readonly text: string,
+    readonly lines: LineIndex,
+  ) {}
+
+  push(
     code: string,
     span: Span,
     message: string,
     hint?: string,
     path = '',
     severity: Diagnostic['severity'] = 'error',
-  ): void => {
-    const at = lines.position(span.offset);
-    diagnostics.push({
+  ): void {
+    const at = this.lines.position(span.offset);
+    this.diagnostics.push({
       severity,
       code,
       path,
       line: at.line,
       column: at.column,
-      length: Math.max(1, Math.min(span.end, text.length) - span.offset),
+      length: Math.max(1, Math.min(span.end, this.text.length) - span.offset),
       message,
       hint,
-      file,
+      file: this.file,
     });
-  };
+  }
 
+  parsed(root?: LocatedNode): ParsedPipeline {
+    const { file, text, lines, diagnostics } = this;
+    return { file, text, lines, ...(root ? { root } : {}), diagnostics };
+  }
+}
+
+/**
+ * The file's one YAML document, free of syntax errors; otherwise the parse result with their
+ * diagnostics (a second document is reported, and the first one still checked).
+ */
+function parseDocument(sink: DiagnosticSink): Document.Parsed | ParsedPipeline {
   let documents: Document.Parsed[];
   try {
-    documents = parseAllDocuments(text, {
+    documents = parseAllDocuments(sink.text, {
       uniqueKeys: false,
       prettyErrors: false,
       strict: true,
     }) as unknown as Document.Parsed[];
     if (!Array.isArray(documents)) documents = [];
   } catch (error) {
-    push(
-      'yaml-syntax',
-      { offset: 0, end: 1 },
-      `the YAML parser failed: ${error instanceof Error ? error.message : String(error)}`,
-    );
-    return { file, text, lines, diagnostics };
+    const reason = error instanceof Error ? error.message : String(error);
+    sink.push('yaml-syntax', { offset: 0, end: 1 }, `the YAML parser failed: ${reason}`);
+    return sink.parsed();
   }
-  if (documents.length === 0)
-    return fail('file-empty', 1, 1, 'the file holds no YAML document', 'start with `apiVersion: fineflow/v1`', text);
+  if (documents.length === 0) {
+    const problem = { code: 'file-empty', line: 1, column: 1, message: 'the file holds no YAML document' };
+    return refusal(sink.file, { ...problem, hint: 'start with `apiVersion: fineflow/v1`' }, sink.text);
+  }
   if (documents.length > 1) {
     const second = documents[1] as Document.Parsed;
-    push(
+    sink.push(
       'yaml-multi-document',
       { offset: second.range[0], end: second.range[0] + 3 },
       `the file holds ${documents.length} YAML documents; a pipeline file holds exactly one`,
@@ -306,6 +331,13 @@ export function parsePipeline(source: string | Uint8Array, file: string): Parsed
     );
   }
   const doc = documents[0] as Document.Parsed;
+  reportSyntaxErrors(doc, sink);
+  return doc.errors.length > 0 ? sink.parsed() : doc;
+}
+
+/** The parser's errors, each once per line; an unclosed bracket or quote is reported where it opens. */
+function reportSyntaxErrors(doc: Document.Parsed, sink: DiagnosticSink): void {
+  const { text, lines } = sink;
   const reportedLines = new Set<number>();
   const reportedOpeners = new Set<number>();
   let openers: Opener[] | undefined;
@@ -318,7 +350,7 @@ export function parsePipeline(source: string | Uint8Array, file: string): Parsed
       if (!reportedOpeners.has(opener.offset)) {
         reportedOpeners.add(opener.offset);
         const unclosed = UNCLOSED[opener.char] as { what: string; hint: string };
-        push('yaml-unclosed', { offset: opener.offset, end: opener.offset + 1 }, unclosed.what, unclosed.hint);
+        sink.push('yaml-unclosed', { offset: opener.offset, end: opener.offset + 1 }, unclosed.what, unclosed.hint);
       }
       continue;
     }
@@ -327,150 +359,177 @@ export function parsePipeline(source: string | Uint8Array, file: string): Parsed
     if (reportedLines.has(errorLine)) continue;
     reportedLines.add(errorLine);
     const mapped = YAML_CODES[error.code] ?? { code: 'yaml-syntax' };
-    push(
-      mapped.code,
-      { offset: error.pos[0], end: error.pos[1] },
-      message,
-      syntaxHint(mapped, lines.lineText(errorLine)),
-    );
+    const span = { offset: error.pos[0], end: error.pos[1] };
+    sink.push(mapped.code, span, message, syntaxHint(mapped, lines.lineText(errorLine)));
   }
-  if (doc.errors.length > 0) return { file, text, lines, diagnostics };
+}
 
-  let aliasFound = false;
-  const convert = (
+const NO_ALIASES_HINT = 'write the value out (use `defaults:` for settings shared by stages)';
+
+/**
+ * YAML nodes → {@link LocatedNode}s, refusing what a pipeline never needs (anchors, aliases, custom
+ * tags, non-finite or imprecise numbers, non-string keys, duplicate keys) with a diagnostic each.
+ */
+class NodeConverter {
+  aliasFound = false;
+
+  constructor(private readonly sink: DiagnosticSink) {}
+
+  convert(
     node: YamlNode | null | undefined,
     path: string,
     fallback: Span,
     depth: number,
     ownerKey?: Span,
-  ): LocatedNode | undefined => {
+  ): LocatedNode | undefined {
     if (node === null || node === undefined) return { kind: 'scalar', value: null, span: fallback };
     const range = node.range ?? [fallback.offset, fallback.end, fallback.end];
     const span: Span = { offset: range[0], end: range[1] };
     if (depth > MAX_NESTING) {
-      push('yaml-too-deep', span, `nesting deeper than ${MAX_NESTING} levels`, 'flatten the structure', path);
+      this.sink.push('yaml-too-deep', span, `nesting deeper than ${MAX_NESTING} levels`, 'flatten the structure', path);
       return undefined;
     }
-    if ((isScalar(node) || isMap(node) || isSeq(node)) && node.anchor) {
-      const at = text.lastIndexOf(`&${node.anchor}`, span.offset);
-      push(
+    if (!this.plainNode(node, span, path)) return undefined;
+    if (isScalar(node)) return this.scalar(node, span, path);
+    if (isSeq(node)) {
+      const items: LocatedNode[] = [];
+      node.items.forEach((item, index) => {
+        const converted = this.convert(item as YamlNode, joinPath(path, index), span, depth + 1);
+        if (converted) items.push(converted);
+      });
+      return { kind: 'seq', items, span };
+    }
+    if (isMap(node)) return this.map(node, span, path, depth, ownerKey);
+    this.sink.push('yaml-syntax', span, 'unsupported YAML node', undefined, path);
+    return undefined;
+  }
+
+  /** Reports an anchor; false (after a diagnostic) for an alias or a tag other than YAML's core ones. */
+  private plainNode(node: YamlNode, span: Span, path: string): boolean {
+    const tagged = isScalar(node) || isMap(node) || isSeq(node);
+    if (tagged && node.anchor) {
+      const at = this.sink.text.lastIndexOf(`&${node.anchor}`, span.offset);
+      this.sink.push(
         'yaml-alias',
         at >= 0 ? { offset: at, end: at + node.anchor.length + 1 } : span,
         `anchor \`&${node.anchor}\`: pipelines do not use anchors and aliases`,
-        'write the value out (use `defaults:` for settings shared by stages)',
+        NO_ALIASES_HINT,
         path,
       );
     }
     if (isAlias(node)) {
-      aliasFound = true;
-      push(
-        'yaml-alias',
-        span,
-        `alias \`*${node.source}\`: pipelines do not use anchors and aliases`,
-        'write the value out (use `defaults:` for settings shared by stages)',
-        path,
-      );
-      return undefined;
+      this.aliasFound = true;
+      const message = `alias \`*${node.source}\`: pipelines do not use anchors and aliases`;
+      this.sink.push('yaml-alias', span, message, NO_ALIASES_HINT, path);
+      return false;
     }
-    if ((isScalar(node) || isMap(node) || isSeq(node)) && node.tag && !CORE_TAGS.has(node.tag)) {
-      push(
+    if (tagged && node.tag && !CORE_TAGS.has(node.tag)) {
+      this.sink.push(
         'yaml-tag',
         span,
         `tag \`${node.tag}\` is not supported`,
         'remove the tag; write plain strings, numbers, booleans, lists and mappings',
         path,
       );
-      return undefined;
+      return false;
     }
-    if (isScalar(node)) {
-      const value = node.value;
-      if (typeof value === 'number' && !Number.isFinite(value)) {
-        push(
-          'bad-number',
-          span,
-          `${String(node.source ?? value)} is not a finite number`,
-          'write a finite number, or quote it to make it a string',
-          path,
-        );
-        return undefined;
-      }
-      if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
-        // Beyond 2^53 a JSON number no longer holds every integer: the plan would carry another value than written.
-        push(
-          'unsafe-integer',
-          span,
-          `${String(node.source ?? value)} is beyond 2^53 (9007199254740991) and would silently lose precision`,
-          'write an integer between -9007199254740991 and 9007199254740991, or quote it to make it a string',
-          path,
-        );
-        return undefined;
-      }
-      if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
-        return { kind: 'scalar', value, span };
-      push('wrong-type', span, `unsupported scalar value`, 'write a string, number, boolean or null', path);
-      return undefined;
-    }
-    if (isSeq(node)) {
-      const items: LocatedNode[] = [];
-      node.items.forEach((item, index) => {
-        const converted = convert(item as YamlNode, joinPath(path, index), span, depth + 1);
-        if (converted) items.push(converted);
-      });
-      return { kind: 'seq', items, span };
-    }
-    if (isMap(node)) {
-      const entries: LocatedEntry[] = [];
-      const seen = new Map<string, Span>();
-      for (const pair of node.items) {
-        if (!isPair(pair)) continue;
-        const keyNode = pair.key as YamlNode | null;
-        if (!keyNode || !isScalar(keyNode) || keyNode.value === null || typeof keyNode.value === 'object') {
-          const at = keyNode?.range ? { offset: keyNode.range[0], end: keyNode.range[1] } : span;
-          if (keyNode && isAlias(keyNode)) {
-            push('yaml-alias', at, 'aliases are not allowed as keys', 'write the key out', path);
-          } else {
-            push('wrong-type', at, 'mapping keys must be plain strings', 'write `name: value`', path);
-          }
-          continue;
-        }
-        const key = String(keyNode.value);
-        const keySpan: Span = { offset: keyNode.range?.[0] ?? span.offset, end: keyNode.range?.[1] ?? span.offset };
-        const childPath = joinPath(path, key);
-        const previous = seen.get(key);
-        if (previous) {
-          const first = lines.position(previous.offset);
-          const isStage = path === 'stages';
-          push(
-            isStage ? 'duplicate-stage' : 'yaml-duplicate-key',
-            keySpan,
-            isStage
-              ? `stage \`${key}\` is defined twice (first on line ${first.line})`
-              : `key \`${key}\` appears twice in ${path || 'the document'} (first on line ${first.line})`,
-            isStage ? 'give each stage a unique id' : 'remove or merge one of them',
-            childPath,
-          );
-          continue;
-        }
-        seen.set(key, keySpan);
-        const value = convert(
-          pair.value as YamlNode | null,
-          childPath,
-          { offset: keySpan.end, end: keySpan.end },
-          depth + 1,
-          keySpan,
-        );
-        if (value) entries.push({ key, keySpan, value });
-      }
-      return { kind: 'map', entries, span, ...(ownerKey ? { keySpan: ownerKey } : {}) };
-    }
-    push('yaml-syntax', span, 'unsupported YAML node', undefined, path);
-    return undefined;
-  };
-  const root = convert(doc.contents as YamlNode | null, '', { offset: 0, end: 0 }, 0);
-  if (aliasFound || !root || (root.kind === 'scalar' && root.value === null)) {
-    if (!aliasFound && (!root || root.kind === 'scalar'))
-      push('file-empty', { offset: 0, end: 0 }, 'the document is empty', 'start with `apiVersion: fineflow/v1`');
-    return { file, text, lines, diagnostics };
+    return true;
   }
-  return { file, text, lines, root, diagnostics };
+
+  private scalar(node: Scalar, span: Span, path: string): LocatedNode | undefined {
+    const value = node.value;
+    const written = String(node.source ?? value);
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      const hint = 'write a finite number, or quote it to make it a string';
+      this.sink.push('bad-number', span, `${written} is not a finite number`, hint, path);
+      return undefined;
+    }
+    if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
+      // Beyond 2^53 a JSON number no longer holds every integer: the plan would carry another value than written.
+      this.sink.push(
+        'unsafe-integer',
+        span,
+        `${written} is beyond 2^53 (9007199254740991) and would silently lose precision`,
+        'write an integer between -9007199254740991 and 9007199254740991, or quote it to make it a string',
+        path,
+      );
+      return undefined;
+    }
+    if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+      return { kind: 'scalar', value, span };
+    this.sink.push('wrong-type', span, `unsupported scalar value`, 'write a string, number, boolean or null', path);
+    return undefined;
+  }
+
+  private map(node: YAMLMap, span: Span, path: string, depth: number, ownerKey?: Span): LocatedNode {
+    const entries: LocatedEntry[] = [];
+    const seen = new Map<string, Span>();
+    for (const pair of node.items) {
+      if (!isPair(pair)) continue;
+      const keyNode = pair.key as YamlNode | null;
+      if (!keyNode || !isScalar(keyNode) || keyNode.value === null || typeof keyNode.value === 'object') {
+        this.badKey(keyNode, span, path);
+        continue;
+      }
+      const key = String(keyNode.value);
+      const keySpan: Span = { offset: keyNode.range?.[0] ?? span.offset, end: keyNode.range?.[1] ?? span.offset };
+      const previous = seen.get(key);
+      if (previous) {
+        this.duplicateKey(key, keySpan, previous, path);
+        continue;
+      }
+      seen.set(key, keySpan);
+      const valueNode = pair.value as YamlNode | null;
+      const valueSpan = { offset: keySpan.end, end: keySpan.end };
+      const value = this.convert(valueNode, joinPath(path, key), valueSpan, depth + 1, keySpan);
+      if (value) entries.push({ key, keySpan, value });
+    }
+    return { kind: 'map', entries, span, ...(ownerKey ? { keySpan: ownerKey } : {}) };
+  }
+
+  private badKey(keyNode: YamlNode | null, span: Span, path: string): void {
+    const at = keyNode?.range ? { offset: keyNode.range[0], end: keyNode.range[1] } : span;
+    if (keyNode && isAlias(keyNode)) {
+      this.sink.push('yaml-alias', at, 'aliases are not allowed as keys', 'write the key out', path);
+    } else {
+      this.sink.push('wrong-type', at, 'mapping keys must be plain strings', 'write `name: value`', path);
+    }
+  }
+
+  private duplicateKey(key: string, keySpan: Span, previous: Span, path: string): void {
+    const first = this.sink.lines.position(previous.offset);
+    const isStage = path === 'stages';
+    this.sink.push(
+      isStage ? 'duplicate-stage' : 'yaml-duplicate-key',
+      keySpan,
+      isStage
+        ? `stage \`${key}\` is defined twice (first on line ${first.line})`
+        : `key \`${key}\` appears twice in ${path || 'the document'} (first on line ${first.line})`,
+      isStage ? 'give each stage a unique id' : 'remove or merge one of them',
+      joinPath(path, key),
+    );
+  }
+}
+
+/**
+ * Parse a pipeline file. `source` may be bytes (checked for UTF-8 and binary content) or
+ * already-decoded text.
+ */
+export function parsePipeline(source: string | Uint8Array, file: string): ParsedPipeline {
+  const text = decodeSource(source, file);
+  if (typeof text !== 'string') return text;
+  const lines = new LineIndex(text);
+  const unreadable = refuseUnreadable(text, lines, file);
+  if (unreadable) return unreadable;
+  const sink = new DiagnosticSink(file, text, lines);
+  const doc = parseDocument(sink);
+  if (!isDocument(doc)) return doc;
+  const converter = new NodeConverter(sink);
+  const root = converter.convert(doc.contents as YamlNode | null, '', { offset: 0, end: 0 }, 0);
+  if (converter.aliasFound || !root || (root.kind === 'scalar' && root.value === null)) {
+    if (!converter.aliasFound && (!root || root.kind === 'scalar'))
+      sink.push('file-empty', { offset: 0, end: 0 }, 'the document is empty', 'start with `apiVersion: fineflow/v1`');
+    return sink.parsed();
+  }
+  return sink.parsed(root);
 }
