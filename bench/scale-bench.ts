@@ -282,7 +282,11 @@ async function phase(h: Harness, variant: Variant, shape: Shape, count: number, 
 function describeRetried(r: RetriedAttempts): string {
   const total = r.heartbeat + r.startToClose + r.other;
   if (total === 0) return 'none';
-  return `${total} (after a heartbeat timeout ${r.heartbeat}, start-to-close ${r.startToClose}, other ${r.other}; longest wait ${(r.longestWaitMs / 1000).toFixed(1)} s)`;
+  const wait = (r.longestWaitMs / 1000).toFixed(1);
+  return (
+    `${total} (after a heartbeat timeout ${r.heartbeat}, start-to-close ${r.startToClose}, other ${r.other}; ` +
+    `longest wait ${wait} s)`
+  );
 }
 
 function describe(label: string, ff: PhaseResult, hw: PhaseResult): string {
