@@ -85,7 +85,7 @@ void describe('Parzen estimators agree with Optuna 4.5.0', () => {
 });
 
 /**
- * Optuna's SuccessiveHalvingPruner(min_resource=1, reduction_factor=3) with 12 trials of budget 9,
+ * Optuna's SuccessiveHalvingPruner(min_resource=1, reduction_factor=3) with 18 trials of budget 9,
  * two at a time, each reporting one epoch per tick (the bench's order): which trials it pruned at
  * which epoch, in the order they ended. Trial i's value at epoch e is base_i + slope_i · e.
  */
@@ -102,6 +102,12 @@ const SHA_CURVES: readonly (readonly [number, number])[] = [
   [0.66, 0],
   [0.61, 0.02],
   [0.5, 0.06],
+  [0.7, -0.03],
+  [0.69, 0],
+  [0.72, -0.05],
+  [0.71, 0.01],
+  [0.4, 0.1],
+  [0.73, 0],
 ];
 const OPTUNA_SHA_ENDS = [
   [0, 9, 'completed'],
@@ -116,10 +122,16 @@ const OPTUNA_SHA_ENDS = [
   [9, 9, 'completed'],
   [10, 9, 'completed'],
   [11, 1, 'pruned'],
+  [12, 3, 'pruned'],
+  [14, 3, 'pruned'],
+  [13, 9, 'completed'],
+  [16, 1, 'pruned'],
+  [15, 9, 'completed'],
+  [17, 9, 'completed'],
 ];
 
 void describe('ASHA agrees with Optuna 4.5.0 SuccessiveHalvingPruner', () => {
-  void it('prunes the same trials at the same epochs', () => {
+  void it('prunes the same trials at the same epochs (rungs at epochs 1 and 3)', () => {
     let asha = createAsha({ reductionFactor: 3, minEpochs: 1, maxEpochs: 9 }, 'maximize');
     const value = (trial: number, epoch: number): number => {
       const [base, slope] = SHA_CURVES[trial] as readonly [number, number];
