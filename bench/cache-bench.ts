@@ -125,7 +125,7 @@ export async function benchCache(options: CacheBenchOptions = {}): Promise<Cache
       }
       log(`in-process workers: ${workers.map((w) => w.taskQueue).join(', ')}`);
     }
-    const runs = new RunClient(client, { bucket: config.s3.bucket, workflowTaskQueue });
+    const runs = new RunClient(client, { bucket: config.s3.bucket, store, workflowTaskQueue });
     log(`first run of ${plan.pipeline.name} (${plan.stages.length} stages, cache bypassed)…`);
     const first = await timedRun(runs, refreshed(plan));
     log(`  ${first.runId}: ${(first.ms / 1000).toFixed(2)} s`);

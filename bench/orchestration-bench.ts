@@ -144,7 +144,11 @@ export async function benchOrchestration(options: OrchestrationBenchOptions = {}
     }),
   ];
   const running = workers.map((w) => w.run());
-  const runs = new RunClient(client, { bucket: config.s3.bucket, workflowTaskQueue: taskQueueForPool(pools.control) });
+  const runs = new RunClient(client, {
+    bucket: config.s3.bucket,
+    store,
+    workflowTaskQueue: taskQueueForPool(pools.control),
+  });
   let sequence = 0;
 
   const fineflow = async (activity: ActivityVariant, shape: 'chain' | 'fan-out', count: number): Promise<number> => {

@@ -143,7 +143,11 @@ async function startHarness(env: NodeJS.ProcessEnv = process.env): Promise<Harne
   const running = workers.map((w) => w.run());
   return {
     client,
-    runs: new RunClient(client, { bucket: config.s3.bucket, workflowTaskQueue: taskQueueForPool(pools.control) }),
+    runs: new RunClient(client, {
+      bucket: config.s3.bucket,
+      store,
+      workflowTaskQueue: taskQueueForPool(pools.control),
+    }),
     stagePool: pools.cpu,
     bucket: config.s3.bucket,
     firstStart,

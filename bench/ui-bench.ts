@@ -95,7 +95,11 @@ async function main(argv: readonly string[]): Promise<void> {
     await createWorker({ ...common, pool: pools.stages, concurrency: 20, shutdownGraceMs: 1_000 }),
   ];
   const running = workers.map((w) => w.run());
-  const runs = new RunClient(client, { bucket: config.s3.bucket, workflowTaskQueue: taskQueueForPool(pools.control) });
+  const runs = new RunClient(client, {
+    bucket: config.s3.bucket,
+    store,
+    workflowTaskQueue: taskQueueForPool(pools.control),
+  });
   const ui = await startUiServer(
     {
       runs,

@@ -66,7 +66,11 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const client = await connectClient(config.temporal);
   const store = createObjectStoreFromConfig(config);
-  const runs = new RunClient(client, { bucket: config.s3.bucket, workflowTaskQueue: taskQueueForPool('control') });
+  const runs = new RunClient(client, {
+    bucket: config.s3.bucket,
+    store,
+    workflowTaskQueue: taskQueueForPool('control'),
+  });
   const newest = async (pipeline: string) => (await runs.list({ pipeline, status: 'succeeded', limit: 1 }))[0]?.runId;
   const quickstart = await newest('quickstart');
   if (!quickstart) throw new Error('no succeeded quickstart run on this stack: run `npm run demo` first');

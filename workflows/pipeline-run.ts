@@ -40,6 +40,16 @@ import {
 import { RunTracker } from '../src/core/run/run-tracker';
 import { startSlots, type StartSlots } from '../src/core/run/start-slots';
 import {
+  RESULT_INLINE_CHARS,
+  boundedStages,
+  fitsInline,
+  leafStageIds,
+  stagePage,
+  summarizeStages,
+  type RunStatePage,
+  type RunStatePageRequest,
+} from '../src/core/run/run-result';
+import {
   RUN_STATE_PART_CHARS,
   isContinuedRunInput,
   splitRunState,
@@ -112,6 +122,8 @@ const STATE_IN_STORE_PATCH = 'fineflow-13-state-in-store';
 const DEFAULT_HEARTBEAT_PATCH = 'fineflow-13-default-heartbeat-timeout';
 /** patched(): runs recorded before this started every ready stage in one workflow task (core/run/start-slots.ts). */
 const START_BATCH_PATCH = 'fineflow-17-start-batch';
+/** patched(): runs that ended before this returned every stage inline, however large (over 2 MB at 5,000 instances). */
+const BOUNDED_RESULT_PATCH = 'fineflow-13-bounded-result';
 
 /**
  * `maxAttempts` is what is left of the stage's own retry budget. Dependency-unavailable failures
@@ -185,7 +197,7 @@ export async function pipelineRun(args: PipelineRunArgs): Promise<PipelineRunRes
   const bucket = input.bucket ?? 'fineflow';
   const run = new RunTracker(input, info.workflowId, now());
 
-  setHandler(runStateQuery, () => run.snapshot());
+  setHandler(runStateQuery, (request?: RunStatePageRequest) => statePage(run, request));
   setHandler(stageProgressSignal, ({ stageId, attempt, progress }) => {
     if (run.hasStage(stageId) && attempt > run.stage(stageId).attempts) run.recordProgress(stageId, progress);
   });
@@ -264,7 +276,18 @@ export async function pipelineRun(args: PipelineRunArgs): Promise<PipelineRunRes
   if (hasFinallyStages(run.plan)) {
     await runFinallyPhase(run, ended, { start, cancelStage, tasks, publishStatus });
   }
-  return endRun(run, ended, cancellation, publishStatus);
+  return endRun(run, ended, cancellation, publishStatus, input);
+}
+
+/** One answer of the `runState` query, paged (src/core/run/run-result.ts): an answer is a payload, capped at 2 MB. */
+function statePage(run: RunTracker, request: RunStatePageRequest | undefined): RunStatePage {
+  const state = run.snapshot();
+  const page = stagePage(state.stages, request?.after);
+  return {
+    ...state,
+    stages: page.stages,
+    page: { total: state.stages.length, ...(page.next !== undefined ? { next: page.next } : {}) },
+  };
 }
 
 /** End the run as its stages decided: return its result, or throw its failure or cancellation. */
@@ -273,6 +296,7 @@ async function endRun(
   ended: 'succeeded' | 'failed' | 'cancelled',
   cancellation: unknown,
   publishStatus: (status: RunStatus) => void,
+  input: PipelineRunInput,
 ): Promise<PipelineRunResult> {
   if (ended === 'cancelled') {
     await CancellationScope.nonCancellable(async () => {
@@ -286,19 +310,40 @@ async function endRun(
   if (status === 'succeeded') {
     run.end(now(), 'succeeded');
     publishStatus('succeeded');
-    return { status: 'succeeded', stages: run.snapshot().stages };
+    return finalResult(run, 'succeeded', input);
   }
   run.end(now(), 'failed');
   publishStatus('failed');
   // Normal stages come first in plan order, so their failure is reported before a finally stage's.
   const failed = run.snapshot().stages.find((s) => s.status === 'failed');
   const what = failed?.finally ? 'finally stage' : 'stage';
+  const details = await finalResult(run, 'failed', input);
   throw ApplicationFailure.create({
     type: failed?.error?.type ?? ERROR_TYPES.internal,
     nonRetryable: true,
     message: `${what} ${failed?.id ?? '?'} failed after ${failed?.attempts ?? 0} attempt(s): ${failed?.error?.message ?? 'unknown error'}`,
-    details: [{ status: 'failed', stages: run.snapshot().stages } satisfies PipelineRunResult],
+    details: [details],
   });
+}
+
+/**
+ * The run's result, bounded (src/core/run/run-result.ts): every stage inline when they fit, else the
+ * plan's stages, a summary and the whole table written to the store. Only a run whose table does not
+ * fit asks `patched`, so the histories of every other run keep their commands.
+ */
+async function finalResult(
+  run: RunTracker,
+  status: PipelineRunResult['status'],
+  input: PipelineRunInput,
+): Promise<PipelineRunResult> {
+  const stages = run.snapshot().stages;
+  const summary = summarizeStages(stages);
+  const limit = Math.min(input.resultInlineChars ?? RESULT_INLINE_CHARS, RESULT_INLINE_CHARS);
+  if (fitsInline(stages, limit) || !patched(BOUNDED_RESULT_PATCH)) return { status, stages, summary };
+  const carried = run.carry();
+  const stored = await writeStoredState(input.bucket ?? 'fineflow', run.runId, { plan: run.plan, carried });
+  const cut = boundedStages(stages, leafStageIds(run.plan), limit);
+  return { status, stages: cut.stages, summary, stored, omitted: cut.omitted };
 }
 
 interface StageLauncher {
@@ -379,35 +424,35 @@ async function storeRunState(
   state: StoredRunState,
   runId: string,
 ): Promise<ContinuedRunInput> {
-  const bucket = input.bucket ?? 'fineflow';
-  const continuation = state.carried.continuations;
-  const parts = splitRunState(JSON.stringify(state));
-  await Promise.all(parts.map((text, part) => runState.writeRunStatePart({ bucket, runId, continuation, part, text })));
-  const stored = await runState.sealRunState({
-    bucket,
-    runId,
-    continuation,
-    parts: parts.length,
-    partChars: RUN_STATE_PART_CHARS,
-  });
+  const stored = await writeStoredState(input.bucket ?? 'fineflow', runId, state);
   return {
     trigger: input.trigger,
     ...(input.bucket !== undefined ? { bucket: input.bucket } : {}),
     ...(input.historyEventLimit !== undefined ? { historyEventLimit: input.historyEventLimit } : {}),
+    ...(input.resultInlineChars !== undefined ? { resultInlineChars: input.resultInlineChars } : {}),
     stored,
   };
 }
 
+/** Write the state in parts (each one activity input) and seal them into one content-addressed object. */
+async function writeStoredState(bucket: string, runId: string, state: StoredRunState): Promise<StoredRunStateRef> {
+  const continuation = state.carried.continuations;
+  const parts = splitRunState(JSON.stringify(state));
+  await Promise.all(parts.map((text, part) => runState.writeRunStatePart({ bucket, runId, continuation, part, text })));
+  return runState.sealRunState({ bucket, runId, continuation, parts: parts.length, partChars: RUN_STATE_PART_CHARS });
+}
+
+/** A state in the store, read back in parts (each checked against the object's sha256 by the activity). */
+async function readStoredState(bucket: string, runId: string, ref: StoredRunStateRef): Promise<StoredRunState> {
+  const texts = await Promise.all(
+    Array.from({ length: ref.parts }, (_, part) => runState.readRunStatePart({ bucket, runId, ref, part })),
+  );
+  return JSON.parse(texts.join('')) as StoredRunState;
+}
+
 /** The input of the execution that continued as new, read back from the store (checked against its sha256). */
 async function loadRunState(input: ContinuedRunInput): Promise<PipelineRunInput> {
-  const bucket = input.bucket ?? 'fineflow';
-  const runId = workflowInfo().workflowId;
-  const texts = await Promise.all(
-    Array.from({ length: input.stored.parts }, (_, part) =>
-      runState.readRunStatePart({ bucket, runId, ref: input.stored, part }),
-    ),
-  );
-  const state = JSON.parse(texts.join('')) as StoredRunState;
+  const state = await readStoredState(input.bucket ?? 'fineflow', workflowInfo().workflowId, input.stored);
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   const { stored, ...rest } = input;
   return { ...rest, plan: state.plan, carried: state.carried };
@@ -795,11 +840,29 @@ async function runSubPipelineStage(
       ],
     });
     failedChildren.delete(key);
-    return { outputs: subPipelineOutputs(result.stages) };
+    return { outputs: subPipelineOutputs(await childStages(result, input, childRunId)) };
   } catch (error) {
     const cause = error instanceof ChildWorkflowFailure ? error.cause : undefined;
-    const stages = cause instanceof ApplicationFailure ? failedRunStages(cause.details?.[0]) : undefined;
-    if (stages) failedChildren.set(key, { childRunId, params: paramValues(childInput.plan), stages });
+    const details = cause instanceof ApplicationFailure ? (cause.details?.[0] as PipelineRunResult) : undefined;
+    const stages = failedRunStages(details);
+    if (stages && details) {
+      // The outputs a retry reuses; without the stored table, the ones the result kept.
+      const full = await CancellationScope.nonCancellable(() => childStages(details, input, childRunId)).catch(
+        () => stages,
+      );
+      failedChildren.set(key, { childRunId, params: paramValues(childInput.plan), stages: full });
+    }
     throw error;
   }
+}
+
+/** The plan stages of a child's result, from its stored table when the result left some outputs out. */
+async function childStages(
+  result: PipelineRunResult,
+  input: PipelineRunInput,
+  childRunId: string,
+): Promise<readonly StageState[]> {
+  const omitted = result.omitted;
+  if (!result.stored || !omitted || (omitted.outputs.length === 0 && omitted.stages === 0)) return result.stages;
+  return (await readStoredState(input.bucket ?? 'fineflow', childRunId, result.stored)).carried.stages;
 }

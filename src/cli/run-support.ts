@@ -11,6 +11,7 @@ import type { RunState, StageState } from '../core/run/run-types';
 import { connectClient } from '../client/temporal-connection';
 import { renderRunState } from '../client/render';
 import { RunClient, type WatchOptions } from '../client/run-client';
+import { createObjectStoreFromConfig } from '../storage/minio-store';
 
 export interface OpenedRunClient {
   readonly config: FineflowConfig;
@@ -23,7 +24,12 @@ export async function openRunClient(io: CliIo): Promise<OpenedRunClient> {
   const client = await connectClient(config.temporal);
   return {
     config,
-    runs: new RunClient(client, { bucket: config.s3.bucket, ...(config.ui.url ? { uiUrl: config.ui.url } : {}) }),
+    // The store: results too large to hold their stages, and the state of a continued run with no worker.
+    runs: new RunClient(client, {
+      bucket: config.s3.bucket,
+      store: createObjectStoreFromConfig(config),
+      ...(config.ui.url ? { uiUrl: config.ui.url } : {}),
+    }),
     close: () => client.connection.close(),
   };
 }

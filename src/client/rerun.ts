@@ -7,15 +7,13 @@
  * and its reused stages say `reused from run <RUN>`.
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { RunClient } from './run-client';
 import { DependencyUnavailableError, ensureError, InvalidInputError } from '../core/errors';
 import { s3UrisIn } from '../cache/cache-key';
 import { selectRerun, type RerunSelection } from '../cache/cache-rerun';
 import { missingOutput } from '../cache/cache-store';
 import { checkParamOverrides, paramValues } from '../core/run/params';
-import { runStateQuery } from '../core/run/run-definitions';
 import { rerunTrigger } from '../core/run/run-trigger';
 import {
   RUN_UPDATES,
@@ -27,6 +25,7 @@ import {
 } from '../core/run/run-types';
 import { decodeHistoryPayload } from './temporal-connection';
 import { readRunInput } from './run-input';
+import { queryRunStatePages, readRunOutcome, type RunTableSource } from './run-result';
 import type { JsonValue, Plan } from '../core/spec/plan-types';
 import type { ObjectStore } from '../storage/object-store';
 
@@ -45,29 +44,19 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function stagesOf(value: unknown): StageState[] | undefined {
-  return isObject(value) && Array.isArray(value.stages) ? (value.stages as StageState[]) : undefined;
-}
-
 /** Final stage states: the result (succeeded), the failure details (failed), else the runState query. */
 async function finalState(
   handle: WorkflowHandle,
   executionStatus: string,
-): Promise<{ stages?: StageState[]; params?: RunState['params'] }> {
+  source: RunTableSource,
+): Promise<{ stages?: readonly StageState[]; params?: RunState['params'] }> {
   if (executionStatus === 'COMPLETED' || executionStatus === 'FAILED') {
-    try {
-      const stages = stagesOf(await handle.result());
-      if (stages) return { stages };
-    } catch (error) {
-      if (error instanceof WorkflowFailedError && error.cause instanceof ApplicationFailure) {
-        const stages = stagesOf(error.cause.details?.[0]);
-        if (stages) return { stages };
-      }
-    }
+    const outcome = await readRunOutcome(handle, source);
+    if (outcome) return { stages: outcome.stages };
   }
   // Cancelled or terminated runs: the workflow's own state (needs a control worker to answer).
   try {
-    const state = await handle.query(runStateQuery);
+    const state = await queryRunStatePages(handle);
     return { stages: [...state.stages], params: state.params };
   } catch (error) {
     throw new DependencyUnavailableError(
@@ -79,7 +68,12 @@ async function finalState(
   }
 }
 
-export async function fetchOriginalRun(client: Client, runId: string): Promise<OriginalRun> {
+/** `table`: where a result too large to hold its stages keeps them (src/client/run-result.ts). */
+export async function fetchOriginalRun(
+  client: Client,
+  runId: string,
+  table: Omit<RunTableSource, 'runId'>,
+): Promise<OriginalRun> {
   const handle = client.workflow.getHandle(runId);
   let description;
   try {
@@ -116,7 +110,7 @@ export async function fetchOriginalRun(client: Client, runId: string): Promise<O
     const checked = checkParamOverrides(input.plan, retry.params as RetryStageRequest['params'] & object);
     if (checked.ok) params = { ...(params ?? paramValues(input.plan)), ...checked.values };
   }
-  const state = await finalState(handle, executionStatus);
+  const state = await finalState(handle, executionStatus, { ...table, runId });
   const finalParams = state.params ?? params;
   return { runId, input, executionStatus, stages: state.stages ?? [], ...(finalParams ? { params: finalParams } : {}) };
 }
@@ -153,7 +147,7 @@ export async function unavailableOutputs(
 
 /** Build the new run's input from the original run and start it with the run client. */
 export async function startRerun(runs: RunClient, store: ObjectStore, request: RerunRequest): Promise<RerunStarted> {
-  const original = await fetchOriginalRun(runs.client, request.runId);
+  const original = await fetchOriginalRun(runs.client, request.runId, { bucket: runs.bucket, store });
   const plan: Plan = original.input.plan;
   const overrides = checkParamOverrides(plan, request.set ?? {});
   if (!overrides.ok) throw new InvalidInputError(`--set: ${overrides.problems.join('; ')}`, { code: 'bad-param' });

@@ -15,12 +15,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
 import { DependencyUnavailableError, InvalidInputError, ensureError } from '../core/errors';
-import {
-  retryStageUpdate,
-  runStateQuery,
-  searchAttributeKeys,
-  type RetryStageResult,
-} from '../core/run/run-definitions';
+import { retryStageUpdate, searchAttributeKeys, type RetryStageResult } from '../core/run/run-definitions';
 import {
   RUN_WORKFLOW_TASK_TIMEOUT_MS,
   WORKFLOW_TYPES,
@@ -40,6 +35,7 @@ import type { ObjectStore } from '../storage/object-store';
 import { readStoredRunState } from '../storage/run-state-store';
 import type { Plan } from '../core/spec/plan-types';
 import { WorkerPresence } from './worker-presence';
+import { queryRunStatePages, readRunOutcome, withFullStages, type RunTableSource } from './run-result';
 import { withLiveStages } from './live-stages';
 // Started by function reference, so the compiler checks `args` against the workflow's parameters.
 import { pipelineRun } from '../../workflows/pipeline-run';
@@ -51,11 +47,15 @@ export interface RunClientOptions {
   readonly workflowTaskQueue?: string;
   /** History events after which a run continues as new (PipelineRunInput.historyEventLimit); tests make it small. */
   readonly historyEventLimit?: number;
+  /** Characters of stages a run's result holds inline (PipelineRunInput.resultInlineChars); tests make it small. */
+  readonly resultInlineChars?: number;
   /** A task-queue poller not seen for this long counts as gone (default POLLER_GONE_AFTER_MS, 90 s). */
   readonly pollerGoneAfterMs?: number;
   /**
-   * Reads the state a run continued as new with (src/core/run/stored-run-state.ts) when the run ended
-   * without a result and no worker answers its query; without one such a run's stages show as unknown.
+   * Reads what runs keep in the store: the whole stage table of a result too large to hold it
+   * (src/core/run/run-result.ts; `result` fails without a store for such a run), and the state a run
+   * continued as new with, when it ended without a result and no worker answers its query (without
+   * a store such a run's stages show as unknown).
    */
   readonly store?: ObjectStore;
   /** Base URL of `fineflow ui` (config.ui.url): a started run links to its page from the Temporal UI. */
@@ -195,7 +195,7 @@ function startedAtOf(info: Pick<WorkflowExecutionInfo, 'startTime' | 'memo'>): s
 async function queryOnceRegistered(handle: WorkflowHandle, deadline: number): Promise<RunState> {
   for (;;) {
     try {
-      return await handle.query(runStateQuery);
+      return await queryRunStatePages(handle);
     } catch (thrown) {
       if (!(thrown instanceof QueryNotRegisteredError) || Date.now() + 250 >= deadline) throw thrown;
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -216,6 +216,16 @@ export class RunClient {
     this.workers = new WorkerPresence(client, undefined, undefined, options.pollerGoneAfterMs);
   }
 
+  /** The store this client reads runs' stored tables from, if it was given one. */
+  get store(): ObjectStore | undefined {
+    return this.options.store;
+  }
+
+  /** Bucket of runs/, cache/ and models/ this client's runs use. */
+  get bucket(): string {
+    return this.options.bucket;
+  }
+
   /** Start a run of a (validated) plan; returns its id at once. */
   async submit(plan: Plan, options: SubmitOptions = {}): Promise<string> {
     const runId = options.runId ?? newRunId(plan.pipeline.name);
@@ -226,6 +236,7 @@ export class RunClient {
       bucket: this.options.bucket,
       ...(options.reuse ? { reuse: options.reuse } : {}),
       ...(this.options.historyEventLimit !== undefined ? { historyEventLimit: this.options.historyEventLimit } : {}),
+      ...(this.options.resultInlineChars !== undefined ? { resultInlineChars: this.options.resultInlineChars } : {}),
     };
     try {
       await this.client.workflow.start(pipelineRun, {
@@ -299,16 +310,7 @@ export class RunClient {
       (stored && this.options.store
         ? (await readStoredRunState(this.options.store, this.options.bucket, runId, stored)).carried
         : undefined);
-    let outcome: PipelineRunResult | undefined;
-    try {
-      outcome = (await handle.result()) as PipelineRunResult;
-    } catch (thrown) {
-      const details =
-        thrown instanceof WorkflowFailedError && thrown.cause instanceof ApplicationFailure
-          ? thrown.cause.details?.[0]
-          : undefined;
-      if (details && typeof details === 'object' && 'stages' in details) outcome = details as PipelineRunResult;
-    }
+    const outcome = await readRunOutcome(handle, this.tableSource(runId));
     const status = statusFromExecution(description, undefined);
     return {
       runId,
@@ -339,12 +341,12 @@ export class RunClient {
   /** Wait for the run to end; failed and cancelled runs resolve too (with their stages when known). */
   async result(runId: string): Promise<PipelineRunResult> {
     try {
-      return await this.client.workflow.getHandle(runId).result();
+      return await withFullStages(await this.client.workflow.getHandle(runId).result(), this.tableSource(runId));
     } catch (thrown) {
       if (thrown instanceof WorkflowFailedError) {
         const cause = thrown.cause;
         if (cause instanceof ApplicationFailure && cause.details?.[0] && typeof cause.details[0] === 'object')
-          return cause.details[0] as PipelineRunResult;
+          return withFullStages(cause.details[0] as PipelineRunResult, this.tableSource(runId));
         if (cause?.name === 'CancelledFailure')
           return {
             status: 'cancelled',
@@ -521,6 +523,11 @@ export class RunClient {
         await new Promise((resolve) => setTimeout(resolve, retryInMs));
       }
     }
+  }
+
+  /** Where the stored table of one of this client's runs is read from. */
+  private tableSource(runId: string): RunTableSource {
+    return { runId, bucket: this.options.bucket, ...(this.options.store ? { store: this.options.store } : {}) };
   }
 
   /** Temporal itself did not answer: say so, so nobody goes looking for a missing worker. */

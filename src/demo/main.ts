@@ -214,7 +214,7 @@ export async function runDemo(env: NodeJS.ProcessEnv = process.env): Promise<num
     const runId = await submitAndWatch(QUICKSTART, env);
     const client = await connectClient(config.temporal);
     try {
-      const state = await new RunClient(client, { bucket: config.s3.bucket }).state(runId);
+      const state = await new RunClient(client, { bucket: config.s3.bucket, store }).state(runId);
       process.stdout.write(`${headline(state)}\n`);
       const report = stageOf(state, 'evaluate')?.outputs?.report;
       if (typeof report === 'string') {

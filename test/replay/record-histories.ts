@@ -271,6 +271,39 @@ stages:
     await settled(r, runId);
     return [runId];
   },
+  /**
+   * Results too large to hold every stage (src/core/run/run-result.ts, here made small): the whole table is
+   * written to the store and the result keeps the plan's stages; once for a success, once for a failure.
+   */
+  async 'pipeline-run-bounded-result'(r) {
+    const runs = new RunClient(r.client, {
+      bucket: r.bucket,
+      store: r.store,
+      workflowTaskQueue: r.runs.workflowTaskQueue,
+      resultInlineChars: 2_000,
+    });
+    const yaml = (name: string, expected: number): string => `apiVersion: fineflow/v1
+kind: Pipeline
+metadata: {name: ${name}}
+defaults: {pool: ${r.pools.cpu}, cache: false}
+stages:
+  work:
+    uses: test-echo
+    forEach: [${Array.from({ length: 30 }, (_, i) => i).join(', ')}]
+    parallelism: 10
+    with: {value: "runs/replay/item-\${{ item }}/model.json"}
+  check:
+    uses: test-fail-until-param
+    needs: [work]
+    onFailure: fail
+    with: {value: 1, expected: ${expected}}
+`;
+    const succeeded = await runs.submit(r.compile(yaml('replay-bounded-result', 1)));
+    await settled(r, succeeded);
+    const failed = await runs.submit(r.compile(yaml('replay-bounded-failure', 2)));
+    await settled(r, failed);
+    return [succeeded, failed];
+  },
   /** A run with a sweep stage (the child workflow), and a sweep that continues as new mid-way. */
   async 'hyperparameter-sweep'(r) {
     const data = await writeSweepData(r.store, r.bucket, `replay-sweep-${r.suffix}`);
@@ -447,7 +480,7 @@ async function main(): Promise<void> {
     client,
     store,
     bucket: config.s3.bucket,
-    runs: new RunClient(client, { bucket: config.s3.bucket, workflowTaskQueue }),
+    runs: new RunClient(client, { bucket: config.s3.bucket, store, workflowTaskQueue }),
     schedules: new ScheduleService(client, { bucket: config.s3.bucket, workflowTaskQueue, pollsPerExecution: 4 }),
     pools,
     suffix,

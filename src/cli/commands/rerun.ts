@@ -108,11 +108,13 @@ export const command: CliCommand = {
     const config = loadConfig(io.env);
     const client = await connectClient(config.temporal);
     try {
+      const store = createObjectStoreFromConfig(config);
       const runs = new RunClient(client, {
         bucket: config.s3.bucket,
+        store,
         ...(config.ui.url ? { uiUrl: config.ui.url } : {}),
       });
-      report(await startRerun(runs, createObjectStoreFromConfig(config), { runId, fromStage, set }), io, json);
+      report(await startRerun(runs, store, { runId, fromStage, set }), io, json);
     } finally {
       await client.connection.close();
     }

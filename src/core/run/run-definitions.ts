@@ -6,6 +6,7 @@
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { StageProgressSignal } from './progress';
+import type { RunStatePage, RunStatePageRequest } from './run-result';
 import {
   RUN_QUERIES,
   RUN_SIGNALS,
@@ -23,7 +24,8 @@ export interface RetryStageResult {
   readonly params: RunState['params'];
 }
 
-export const runStateQuery = defineQuery<RunState>(RUN_QUERIES.state);
+/** A page of the run's state (src/core/run/run-result.ts); read every page with the run client's `state`. */
+export const runStateQuery = defineQuery<RunStatePage, [RunStatePageRequest?]>(RUN_QUERIES.state);
 export const retryStageUpdate = defineUpdate<RetryStageResult, [RetryStageRequest]>(RUN_UPDATES.retryStage);
 export const stageProgressSignal = defineSignal<[StageProgressSignal]>(RUN_SIGNALS.stageProgress);
 

@@ -71,6 +71,11 @@ export interface PipelineRunInput {
   readonly historyEventLimit?: number;
   /** Set by the run itself when it continued as new: everything it knew so far. */
   readonly carried?: CarriedRunState;
+  /**
+   * Characters of stage JSON the run's result may hold inline (src/core/run/run-result.ts); only
+   * lowers RESULT_INLINE_CHARS (tests make it small to exercise the stored table).
+   */
+  readonly resultInlineChars?: number;
 }
 
 /**
@@ -178,10 +183,56 @@ export interface RunState {
   readonly params: { readonly [name: string]: JsonValue };
 }
 
-/** Result of a pipeline run workflow. */
+/** Where the state is and how to check it: all that crosses continue-as-new. */
+export interface StoredRunStateRef {
+  /** `s3://bucket/runs/<runId>/@state/<sha256>.json` (src/core/storage/layout.ts). */
+  readonly uri: string;
+  /** sha256 hex of the object's bytes (UTF-8 JSON). */
+  readonly sha256: string;
+  readonly bytes: number;
+  /** Length of the JSON text in UTF-16 code units, and how it was split. */
+  readonly chars: number;
+  readonly partChars: number;
+  readonly parts: number;
+}
+
+/** What a bounded result says about the whole table. */
+export interface RunResultSummary {
+  /** Stages and fan-out instances. */
+  readonly stageCount: number;
+  readonly counts: { readonly [status in StageStatus]?: number };
+  /** First SUMMARY_ID_CAP (src/core/run/run-result.ts) failed or waiting stages or instances, in table order. */
+  readonly failed: readonly string[];
+  /** First SUMMARY_ID_CAP (src/core/run/run-result.ts) cancelled ones. */
+  readonly cancelled: readonly string[];
+}
+
+/** How a result was cut to fit; absent when `stages` is the whole table. */
+export interface ResultOmissions {
+  /** Fan-out instances left out (all of them). */
+  readonly instances: number;
+  /** Ids of the plan stages whose outputs were left out (their outputs are in the stored table). */
+  readonly outputs: readonly string[];
+  /** Plan stages left out at the end (a plan too large for the budget even without outputs). */
+  readonly stages: number;
+}
+
+/**
+ * Result of a pipeline run workflow (also the details of its failure). Bounded
+ * (src/core/run/run-result.ts): when the whole table does not fit, `stages` holds the plan's stages
+ * only (see `omitted`) and `stored` points to the whole table. Read it through the run client
+ * (src/client/run-result.ts), which follows the reference.
+ */
 export interface PipelineRunResult {
   readonly status: 'succeeded' | 'failed' | 'cancelled';
+  /** Every stage and instance; with `stored`, the plan's stages cut as `omitted` says. */
   readonly stages: readonly StageState[];
+  /** Counts by state over the whole table; absent from results of runs that predate it. */
+  readonly summary?: RunResultSummary;
+  /** The whole final table in the store (its `carried.stages`), when `stages` is not all of it. */
+  readonly stored?: StoredRunStateRef;
+  /** What `stages` leaves out; set with `stored`. */
+  readonly omitted?: ResultOmissions;
 }
 
 /** Argument of the `retryStage` update (`fineflow retry RUN [--stage S] [--set k=v]`). */

@@ -8,7 +8,9 @@
  * an activity that checks the object's sha256 each time. Pure: importable from workflow code.
  */
 import type { Plan } from '../spec/plan-types';
-import type { CarriedRunState, PipelineRunInput } from './run-types';
+import type { CarriedRunState, PipelineRunInput, StoredRunStateRef } from './run-types';
+
+export type { StoredRunStateRef } from './run-types';
 
 /**
  * Characters per part. A part is a JSON string inside an activity payload: escaping at most
@@ -24,19 +26,6 @@ export const MAX_RUN_STATE_BYTES = 64 * 1024 * 1024;
 export interface StoredRunState {
   readonly plan: Plan;
   readonly carried: CarriedRunState;
-}
-
-/** Where the state is and how to check it: all that crosses continue-as-new. */
-export interface StoredRunStateRef {
-  /** `s3://bucket/runs/<runId>/@state/<sha256>.json` (src/core/storage/layout.ts). */
-  readonly uri: string;
-  /** sha256 hex of the object's bytes (UTF-8 JSON). */
-  readonly sha256: string;
-  readonly bytes: number;
-  /** Length of the JSON text in UTF-16 code units, and how it was split. */
-  readonly chars: number;
-  readonly partChars: number;
-  readonly parts: number;
 }
 
 /** Input of an execution that continued as new with its state in the store: no plan, no carried state. */

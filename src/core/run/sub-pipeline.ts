@@ -27,7 +27,7 @@ export function subPipelineRunId(runId: string, stageId: string, attempt: number
 export function subPipelineRunInput(
   stage: PlannedStage,
   inputs: JsonObject,
-  parent: Pick<PipelineRunInput, 'trigger' | 'bucket' | 'historyEventLimit'>,
+  parent: Pick<PipelineRunInput, 'trigger' | 'bucket' | 'historyEventLimit' | 'resultInlineChars'>,
   reuse: readonly ReusedStageOutput[] = [],
 ): PipelineRunInput {
   const child = stage.subPipeline;
@@ -65,6 +65,7 @@ export function subPipelineRunInput(
     trigger: parent.trigger,
     ...(parent.bucket !== undefined ? { bucket: parent.bucket } : {}),
     ...(parent.historyEventLimit !== undefined ? { historyEventLimit: parent.historyEventLimit } : {}),
+    ...(parent.resultInlineChars !== undefined ? { resultInlineChars: parent.resultInlineChars } : {}),
     ...(reuse.length > 0 ? { reuse } : {}),
   };
 }

@@ -5,28 +5,50 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { RunState, StageState } from '../../../src/core/run/run-types';
 import type { JsonObject } from '../../../src/core/spec/plan-types';
+import { createOutboundPolicy, installOutboundPolicy } from '../../../src/security/outbound';
 import { compilePlan } from '../../../src/spec/compile';
 import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
-import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhook-receiver';
 import { registerTestStageTypes } from '../../stage-types';
 
 let h: RuntimeHarness;
-let receiver: WebhookReceiver;
+let server: Server;
 let webhook: string;
+/** Bodies the webhook received, by run id; resolvers of tests waiting for one. */
+const received = new Map<string, JsonObject[]>();
+const waiters = new Map<string, (body: JsonObject) => void>();
+let answerStatus = 200;
 
 before(async () => {
   registerTestStageTypes();
   h = await startRuntimeHarness();
+  server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as JsonObject;
+      const runId = String(body.runId);
+      received.set(runId, [
+        ...(received.get(runId) ?? []),
+        { ...body, authorization: request.headers.authorization ?? null },
+      ]);
+      waiters.get(runId)?.(body);
+      response.writeHead(answerStatus).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  webhook = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/fineflow`;
   // The worker of this process reaches the test's webhook only because the operator (here: the test) allows it.
-  receiver = await startWebhookReceiver('/hooks/fineflow');
-  receiver.respondWith(200);
-  webhook = receiver.url;
+  installOutboundPolicy(
+    createOutboundPolicy({ ...h.config.outbound, allowUrlPrefixes: [webhook], allowAddresses: ['127.0.0.1'] }),
+  );
 });
 after(async () => {
   await h?.close();
-  await receiver?.close();
+  await new Promise((resolve) => server?.close(resolve));
 });
 
 function compile(yaml: string) {
@@ -114,7 +136,7 @@ test('after a success: finally stages run last, see the outcome, and the webhook
     'the finally stage starts after the others ended',
   );
   assert.equal(stages.get('notify')?.outputs?.status, 200);
-  const [body] = receiver.bodiesOf(runId);
+  const [body] = received.get(runId) ?? [];
   assert.equal(body?.message, 'finally-success succeeded; failed: []');
   assert.equal(body?.stage, 'notify');
   assert.equal(body?.pipeline, 'finally-success');
@@ -147,7 +169,7 @@ test('after a failure: finally stages still run with the failed stage ids; the r
     model: null,
   });
   assert.equal(stages.get('notify')?.status, 'succeeded');
-  assert.equal(receiver.bodiesOf(runId)[0]?.message, `finally-failure failed; failed: ["train"]`);
+  assert.equal(received.get(runId)?.[0]?.message, `finally-failure failed; failed: ["train"]`);
 });
 
 test('after a cancel: the running stage stops, finally stages run once, the run ends cancelled', async () => {
@@ -163,7 +185,7 @@ test('after a cancel: the running stage stops, finally stages run once, the run 
   const runId = await h.runs.submit(plan);
   // Cancel once the stage heartbeats (its cancel watch then stops it within a second).
   await waitForState(runId, (s) => (byId(s.stages).get('train')?.progress?.fraction ?? 0) > 0);
-  const notified = receiver.firstOf(runId);
+  const notified = new Promise<JsonObject>((resolve) => waiters.set(runId, resolve));
   await h.runs.cancel(runId);
   assert.equal((await h.runs.result(runId)).status, 'cancelled');
   assert.equal((await notified).message, 'finally-cancel cancelled; failed: []');
@@ -184,7 +206,7 @@ test('after a cancel: the running stage stops, finally stages run once, the run 
 });
 
 test('a failed finally stage fails a run whose stages succeeded, and says it was the finally stage', async () => {
-  receiver.respondWith(403);
+  answerStatus = 403;
   try {
     const plan = compile(
       pipelineYaml('finally-notify-refused', `  train:\n    uses: test-echo\n    with: {value: ok}`),
@@ -200,6 +222,6 @@ test('a failed finally stage fails a run whose stages succeeded, and says it was
     assert.equal(stages.get('notify')?.status, 'failed');
     assert.equal(stages.get('notify')?.error?.type, 'FineflowInvalidInput');
   } finally {
-    receiver.respondWith(200);
+    answerStatus = 200;
   }
 });

@@ -2,7 +2,8 @@
  * Sub-pipelines (`uses: pipeline`) on the real Temporal dev server and MinIO: the child file runs as a
  * child `pipelineRun` with a deterministic id, params from upstream outputs, its stages' outputs
  * flowing downstream; a failed child paused in the parent is retried without redoing the child
- * stages that succeeded; a cancel of the parent reaches the child; `status` nests the child's stages.
+ * stages that succeeded; a cancel of the parent reaches the child; `status` nests the child's stages;
+ * a child whose result is cut (src/core/run/run-result.ts) is read from its stored table.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { withChildRuns } from '../../../src/client/child-runs';
-import type { RunState, StageState } from '../../../src/core/run/run-types';
+import { RunClient } from '../../../src/client/run-client';
+import type { PipelineRunResult, RunState, StageState } from '../../../src/core/run/run-types';
 import type { Plan } from '../../../src/core/spec/plan-types';
 import { compilePlan } from '../../../src/spec/compile';
 import { pipelineFileSource } from '../../../src/spec/pipeline-files';
@@ -187,4 +189,70 @@ test('cancelling the parent cancels the child run and its running stage', async 
   assert.equal((await h.runs.result(childId)).status, 'cancelled');
   const state = await h.runs.state(childId);
   assert.equal(byId(state.stages).get('wait')?.status, 'cancelled');
+});
+
+test('a child result without outputs: the parent reads them and a retry reuses them from the stored table', async () => {
+  // A tiny inline budget (inherited by the child): every result is cut and points to its table in the store.
+  const runs = new RunClient(h.client, {
+    bucket: h.config.s3.bucket,
+    workflowTaskQueue: h.runs.workflowTaskQueue,
+    store: h.store,
+    resultInlineChars: 64,
+  });
+  const plan = compile(
+    {
+      'parts/stored.yaml': `${header('stored', 'params: {answer: {type: string}}\n')}stages:
+  first:
+    uses: test-echo
+    with: {value: kept}
+  second:
+    uses: test-echo
+    with: {value: "\${{ stages.first.outputs.value }}-second"}
+  check:
+    uses: test-fail-until-param
+    needs: [second]
+    with: {value: "\${{ params.answer }}", expected: right}
+`,
+      'stored-parent.yaml': `${header('stored-parent', 'params: {answer: wrong}\n')}stages:
+  sub:
+    uses: pipeline
+    onFailure: pause
+    with:
+      file: parts/stored.yaml
+      params: {answer: "\${{ params.answer }}"}
+  end:
+    uses: test-echo
+    with: {value: "\${{ stages.sub.outputs.second.value }}!"}
+`,
+    },
+    'stored-parent.yaml',
+  );
+  const runId = await runs.submit(plan);
+  const waiting = await runs.watch(runId, () => undefined, { until: (s) => s.status === 'waiting' });
+  assert.equal(waiting.status, 'waiting', JSON.stringify(waiting.stages));
+  // The failed child's details hold no outputs: they are in its stored table.
+  const failedChild = `${runId}.sub.pipeline-1`;
+  const details = await h.client.workflow
+    .getHandle(failedChild)
+    .result()
+    .then(
+      () => undefined,
+      (error: unknown) => (error as { cause?: { details?: unknown[] } }).cause?.details?.[0] as PipelineRunResult,
+    );
+  assert.ok(details?.stored, 'the child failed with a cut result');
+  assert.equal(
+    details.stages.some((s) => s.outputs !== undefined),
+    false,
+  );
+  assert.equal(byId((await runs.result(failedChild)).stages).get('second')?.outputs?.value, 'kept-second');
+
+  await runs.retry(runId, { stageId: 'sub', params: { answer: 'right' } });
+  const result = await runs.result(runId);
+  assert.equal(result.status, 'succeeded', JSON.stringify(result));
+  assert.ok(result.stored, 'the parent result was cut too, and read back whole');
+  assert.equal(byId(result.stages).get('end')?.outputs?.value, 'kept-second!');
+  const second = byId((await runs.result(`${runId}.sub.pipeline-2`)).stages);
+  assert.equal(second.get('first')?.reason, `reused from run ${failedChild}`);
+  assert.equal(second.get('second')?.outputs?.value, 'kept-second');
+  assert.equal(second.get('check')?.attempts, 1);
 });

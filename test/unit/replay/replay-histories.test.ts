@@ -26,6 +26,7 @@ const REQUIRED = [
   'pipeline-run-fan-out',
   'pipeline-run-wide-fan-out',
   'pipeline-run-continue-as-new',
+  'pipeline-run-bounded-result',
   'hyperparameter-sweep',
   'data-watcher',
   'schedule-run',
