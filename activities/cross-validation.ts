@@ -14,13 +14,11 @@ import type { JsonObject } from '../src/core/spec/plan-types';
 import { joinS3Uri } from '../src/core/storage/uri';
 import { crossValidatedEstimate, type CrossValidatedEstimate } from '../src/ml/eval/cross-validation';
 import { newestVerifiedCheckpoint } from '../src/ml/train/checkpoint';
-import type { ChildRunOptions } from '../src/ml/train/child-runner';
+import type { TrainingRunner } from '../src/ml/train/child-runner';
 import { requestKeyOf } from '../src/ml/train/fine-tune';
-import type { TrainingProgress, TrainingRequest, TrainingResult } from '../src/ml/train/types';
+import type { TrainingProgress, TrainingRequest } from '../src/ml/train/types';
 import { formatMetrics, memoryLimit, objectInput, toJsonValue } from './ml-stage-support';
 import type { StageRuntime } from './stage-runner';
-
-type TrainingRunner = (request: TrainingRequest, options: ChildRunOptions) => Promise<TrainingResult>;
 
 interface RoundResult {
   readonly format: 'fineflow-cross-validation-round/v1';

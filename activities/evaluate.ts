@@ -30,7 +30,8 @@ import type { JsonObject, JsonValue } from '../src/core/spec/plan-types';
 import type { StageActivityInput, StageActivityResult } from '../src/core/run/run-types';
 import type { ObjectStore } from '../src/storage/object-store';
 import { joinS3Uri } from '../src/core/storage/uri';
-import { readTrainingRecord, type TrainingRunner } from './fine-tune';
+import type { TrainingRunner } from '../src/ml/train/child-runner';
+import { readTrainingRecord } from './fine-tune';
 import type { StageImplementation, StageRuntime } from './stage-runner';
 import { GATE_METRICS } from '../src/spec/stage-types';
 import {

@@ -20,7 +20,7 @@ import { readManifest } from '../src/ml/data/shards';
 import { modelJsonUri } from '../src/ml/models/model-io';
 import { parseRegistryUri, resolveVersion } from '../src/ml/models/registry';
 import { newestVerifiedCheckpoint } from '../src/ml/train/checkpoint';
-import { runTrainingInChildProcess, type ChildRunOptions } from '../src/ml/train/child-runner';
+import { runTrainingInChildProcess, type TrainingRunner } from '../src/ml/train/child-runner';
 import { requestKeyOf } from '../src/ml/train/fine-tune';
 import type {
   Augmentation,
@@ -31,7 +31,6 @@ import type {
   OptimizerName,
   TrainingProgress,
   TrainingRequest,
-  TrainingResult,
 } from '../src/ml/train/types';
 import { isHeadLayerName, type ModelArchitecture } from '../src/ml/models/architectures';
 import type { JsonObject, JsonValue } from '../src/core/spec/plan-types';
@@ -376,9 +375,6 @@ function heartbeatDetails(): unknown {
     return undefined; // not inside an activity (direct calls in tests)
   }
 }
-
-/** Runs a training request to completion (the production runner forks a child process). */
-export type TrainingRunner = (request: TrainingRequest, options: ChildRunOptions) => Promise<TrainingResult>;
 
 export interface FineTuneStageOptions {
   /** Default: {@link runTrainingInChildProcess}. Tests with an in-memory store train in-process. */

@@ -31,7 +31,7 @@ import { modelJsonUri } from '../src/ml/models/model-io';
 import { parseRegistryUri, resolveVersion } from '../src/ml/models/registry';
 import { newestVerifiedCheckpoint } from '../src/ml/train/checkpoint';
 import { runTrainingInChildProcess } from '../src/ml/train/child-runner';
-import { requestKeyOf, trainModel } from '../src/ml/train/fine-tune';
+import { requestKeyOf } from '../src/ml/train/fine-tune';
 import type { EpochMetrics, TrainingProgress, TrainingRequest, TrainingResult } from '../src/ml/train/types';
 import { objectiveValue, trialPrefix } from '../src/core/sweep/sweep-plan';
 import { resultsCsv, type SweepResultsDocument } from '../src/core/sweep/sweep-results';
@@ -47,14 +47,15 @@ import type {
 import { confineWrites } from '../src/storage/confined-store';
 import { stageLogChunkUri } from '../src/core/storage/layout';
 import type { ObjectStore } from '../src/storage/object-store';
-import { baseWeightLayers, effectiveSettings, trainingPlan, type TrainingRunner } from './fine-tune';
+import type { TrainingRunner } from '../src/ml/train/child-runner';
+import { baseWeightLayers, effectiveSettings, trainingPlan } from './fine-tune';
 import { listArtifacts, memoryLimit, requiredString } from './ml-stage-support';
 import { toActivityFailure, type MlSettings } from './stage-runner';
 import type { ResourceLedger } from '../src/worker/resource-ledger';
 
 export interface SweepTrialDeps {
   readonly store: ObjectStore;
-  /** Default: {@link runTrainingInChildProcess}. Tests and the bench pass {@link inProcessTrainingRunner}. */
+  /** Default: {@link runTrainingInChildProcess}. Tests pass `inProcessTrainingRunner` (src/ml/train/fine-tune.ts). */
   readonly runTraining?: TrainingRunner;
   /** Recorded with every segment; default `<pid>@<hostname>`, Temporal's default worker identity. */
   readonly workerIdentity?: string;
@@ -62,15 +63,6 @@ export interface SweepTrialDeps {
   readonly ml?: MlSettings;
   /** The worker's declared capacity: a segment holds the sweep stage's `resources:` from it while it trains. */
   readonly resources?: ResourceLedger;
-}
-
-/** Trains in this process (no child): for tests with an in-memory store and the bench. */
-export function inProcessTrainingRunner(store: ObjectStore): TrainingRunner {
-  return (request, options) =>
-    trainModel(store, request, {
-      ...(options.onProgress ? { onEpoch: options.onProgress } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
 }
 
 /** What a segment's heartbeats carry; a retry of the same segment resumes from it. */

@@ -8,12 +8,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { stageLogText, listStageLogs } from '../../src/client/run-logs';
-import type { JsonObject } from '../../src/core/spec/plan-types';
-import { createOutboundPolicy, installOutboundPolicy, outboundPolicy } from '../../src/security/outbound';
 import {
   assertStages,
   assertSucceeded,
@@ -21,6 +17,7 @@ import {
   startExampleRuntime,
   type ExampleRuntime,
 } from './helpers/example-runtime';
+import { startWebhookReceiver } from '../helpers/webhook-receiver';
 
 const TIMEOUT = { timeout: 300_000 };
 let rt: ExampleRuntime;
@@ -70,21 +67,8 @@ test(
   'argo exit-handlers: the failing step fails the run, the finally stages run and read its status',
   TIMEOUT,
   async () => {
-    const bodies: JsonObject[] = [];
-    const server = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as JsonObject);
-        response.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const webhook = `http://127.0.0.1:${(server.address() as AddressInfo).port}/services/ci`;
-    const previous = outboundPolicy();
-    installOutboundPolicy(
-      createOutboundPolicy({ ...previous.config, allowUrlPrefixes: [webhook], allowAddresses: ['127.0.0.1'] }),
-    );
+    const receiver = await startWebhookReceiver('/services/ci');
+    const { url: webhook, bodies } = receiver;
     try {
       const run = await rt.run(rt.plan({ file: 'docs/examples/argo/exit-handlers.yaml' }, { webhook }));
       assert.equal(run.result.status, 'failed');
@@ -94,8 +78,7 @@ test(
       assert.match(String(bodies[0]?.message), /intentional-fail/);
       assert.match(await logOf(run.runId, 'cry'), /boohoo!/);
     } finally {
-      installOutboundPolicy(previous);
-      await new Promise((resolve) => server.close(resolve));
+      await receiver.close();
     }
   },
 );

@@ -29,10 +29,7 @@ import {
   showModel,
   versionPrefix,
 } from '../../src/ml/models/registry';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { joinS3Uri } from '../../src/core/storage/uri';
-import { createOutboundPolicy, installOutboundPolicy, outboundPolicy } from '../../src/security/outbound';
 import { listStageLogs, stageLogText } from '../../src/client/run-logs';
 import type { JsonObject, Plan } from '../../src/core/spec/plan-types';
 import { runCli, startServeProcess } from '../helpers/cli';
@@ -45,6 +42,7 @@ import {
   type ExampleRuntime,
   type FinishedRun,
 } from './helpers/example-runtime';
+import { startWebhookReceiver } from '../helpers/webhook-receiver';
 
 const TESTED = [
   'batch-predict.yaml',
@@ -652,22 +650,9 @@ test(
   TIMEOUT,
   async () => {
     assert.ok(await latestVersion('churn-mlp'), 'tabular registered churn-mlp');
-    const bodies: JsonObject[] = [];
-    const server = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as JsonObject);
-        response.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const webhook = `http://127.0.0.1:${(server.address() as AddressInfo).port}/services/churn`;
     // As an operator would: the worker may post to this webhook, on a loopback address.
-    const previous = outboundPolicy();
-    installOutboundPolicy(
-      createOutboundPolicy({ ...previous.config, allowUrlPrefixes: [webhook], allowAddresses: ['127.0.0.1'] }),
-    );
+    const receiver = await startWebhookReceiver('/services/churn');
+    const { url: webhook, bodies } = receiver;
     try {
       const candidates = JSON.stringify(['registry://churn-mlp@1', 'registry://churn-mlp@latest']);
       const run = await rt.run(
@@ -697,8 +682,7 @@ test(
       assert.equal(bodies[0]?.message, `churn-candidates succeeded: test accuracy ${accuracy}, failed stages []`);
       assert.equal((bodies[0]?.data as JsonObject).accuracy, accuracy);
     } finally {
-      installOutboundPolicy(previous);
-      await new Promise((resolve) => server.close(resolve));
+      await receiver.close();
     }
   },
 );

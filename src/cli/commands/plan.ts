@@ -4,11 +4,10 @@
  * DAG. `--json` prints exactly the plan `fineflow submit` sends to the workflow.
  */
 import type * as TextTableModule from '../../client/text-table';
-import { resolve } from 'node:path';
 import type * as SpecModule from '../../spec';
 import type { Diagnostic } from '../../spec';
 import type { Plan } from '../../core/spec/plan-types';
-import type * as ReadFileModule from '../../spec/read-file';
+import type * as PipelineArgumentModule from '../pipeline-argument';
 import type * as ExplainCacheModule from '../explain-cache';
 import type * as StageTypesModule from '../../spec/stage-types';
 import type * as PipelineFilesModule from '../../spec/pipeline-files';
@@ -26,7 +25,7 @@ import {
 function load() {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const m0 = require('../../spec') as typeof SpecModule;
-  const m1 = require('../../spec/read-file') as typeof ReadFileModule;
+  const m1 = require('../pipeline-argument') as typeof PipelineArgumentModule;
   const m2 = require('../explain-cache') as typeof ExplainCacheModule;
   const m3 = require('../../spec/stage-types') as typeof StageTypesModule;
   const mt = require('../../client/text-table') as typeof TextTableModule;
@@ -38,8 +37,7 @@ function load() {
     formatDiagnostics: m0.formatDiagnostics,
     formatDuration: m0.formatDuration,
     renderDag: m0.renderDag,
-    PipelineFileNotFoundError: m1.PipelineFileNotFoundError,
-    readPipelineFile: m1.readPipelineFile,
+    readPipelineArgument: m1.readPipelineArgument,
     annotateCache: m2.annotateCache,
     loadStageTypeModules: m3.loadStageTypeModules,
     pipelineFileSource: m4.pipelineFileSource,
@@ -139,31 +137,14 @@ export const command: CliCommand = {
   json: true,
   options: PLAN_OPTIONS,
   async run(args, io) {
-    const {
-      compilePlan,
-      formatDiagnostics,
-      PipelineFileNotFoundError,
-      readPipelineFile,
-      loadStageTypeModules,
-      pipelineFileSource,
-    } = load();
+    const { compilePlan, formatDiagnostics, readPipelineArgument, loadStageTypeModules, pipelineFileSource } = load();
     if (args.positionals.length !== 1) throw new UsageError('give exactly one pipeline file');
     loadStageTypeModules(stageModulePaths(args, io.cwd));
     const file = args.positionals[0] as string;
-    let parsed;
-    try {
-      parsed = readPipelineFile(resolve(io.cwd, file));
-    } catch (error) {
-      if (error instanceof PipelineFileNotFoundError) {
-        throw new UsageError(error.message.replace(resolve(io.cwd, file), file));
-      }
-      throw error;
-    }
-    const result = compilePlan(
-      { ...parsed, file, diagnostics: parsed.diagnostics.map((d) => ({ ...d, file })) },
-      file,
-      { set: args.multi.set ?? [], pipelineFiles: pipelineFileSource(file, io.cwd) },
-    );
+    const result = compilePlan(readPipelineArgument(file, io.cwd), file, {
+      set: args.multi.set ?? [],
+      pipelineFiles: pipelineFileSource(file, io.cwd),
+    });
     const texts = result.validation.texts ? { texts: result.validation.texts } : {};
     const diagnostics: readonly Diagnostic[] = result.diagnostics;
     const color = Boolean(io.stdout.isTTY) && !io.env.NO_COLOR;

@@ -4,8 +4,6 @@
  * per `newData` trigger). See docs/scheduling.md.
  */
 import type * as TextTableModule from '../../client/text-table';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import {
   EXIT,
   STAGE_MODULE_OPTION,
@@ -27,6 +25,7 @@ import type { DataWatcherStatus } from '../../core/schedules/data-watch-types';
 import type { Plan } from '../../core/spec/plan-types';
 import type * as StageTypesModule from '../../spec/stage-types';
 import type * as PipelineFilesModule from '../../spec/pipeline-files';
+import type * as PipelineArgumentModule from '../pipeline-argument';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
 function load() {
@@ -39,6 +38,7 @@ function load() {
   const m5 = require('../../spec/stage-types') as typeof StageTypesModule;
   const mt = require('../../client/text-table') as typeof TextTableModule;
   const m7 = require('../../spec/pipeline-files') as typeof PipelineFilesModule;
+  const m8 = require('../pipeline-argument') as typeof PipelineArgumentModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     renderTable: mt.renderTable,
@@ -50,6 +50,7 @@ function load() {
     formatDiagnostics: m4.formatDiagnostics,
     loadStageTypeModules: m5.loadStageTypeModules,
     pipelineFileSource: m7.pipelineFileSource,
+    readPipelineArgument: m8.readPipelineArgument,
   };
 }
 
@@ -66,16 +67,12 @@ function writeJson(io: CliIo, value: unknown): void {
 
 /** Validate FILE like `fineflow validate`; diagnostics go to stderr (or stdout with --json). */
 async function compileFile(args: ParsedArgs, io: CliIo, file: string): Promise<Plan | number> {
-  const { compilePlan, formatDiagnostics, loadStageTypeModules, pipelineFileSource } = load();
+  const { compilePlan, formatDiagnostics, loadStageTypeModules, pipelineFileSource, readPipelineArgument } = load();
   const modules = stageModulePaths(args, io.cwd);
   if (modules.length > 0) loadStageTypeModules(modules);
-  let text: string;
-  try {
-    text = await readFile(path.resolve(io.cwd, file), 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read ${file}: ${ensureError(error).message}`);
-  }
-  const compiled = compilePlan(text, file, {
+  const parsed = readPipelineArgument(file, io.cwd);
+  const text = parsed.text;
+  const compiled = compilePlan(parsed, file, {
     set: args.multi.set ?? [],
     pipelineFiles: pipelineFileSource(file, io.cwd),
   });

@@ -2,8 +2,6 @@
  * `fineflow submit FILE [--set k=v] [--watch]`: validate the pipeline here (errors print
  * diagnostics, exit 1, nothing starts), start a run, print its id; `--watch` follows it.
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { EXIT, STAGE_MODULE_OPTION, UsageError, stageModulePaths, type CliCommand } from '../command';
 import type * as RunSupportModule from '../run-support';
 import type * as SweepSectionsModule from '../sweep-sections';
@@ -14,6 +12,7 @@ import type * as DiagnosticsModule from '../../spec/diagnostics';
 import type * as StageTypesModule from '../../spec/stage-types';
 import type * as WorkerPresenceModule from '../../client/worker-presence';
 import type * as PipelineFilesModule from '../../spec/pipeline-files';
+import type * as PipelineArgumentModule from '../pipeline-argument';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
 function load() {
@@ -26,6 +25,7 @@ function load() {
   const m5 = require('../../spec/stage-types') as typeof StageTypesModule;
   const m6 = require('../../client/worker-presence') as typeof WorkerPresenceModule;
   const m7 = require('../../spec/pipeline-files') as typeof PipelineFilesModule;
+  const m8 = require('../pipeline-argument') as typeof PipelineArgumentModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     exitCodeForRun: m0.exitCodeForRun,
@@ -39,6 +39,7 @@ function load() {
     loadStageTypeModules: m5.loadStageTypeModules,
     unfitStagesOf: m6.unfitStagesOf,
     pipelineFileSource: m7.pipelineFileSource,
+    readPipelineArgument: m8.readPipelineArgument,
   };
 }
 
@@ -86,20 +87,15 @@ export const command: CliCommand = {
       loadStageTypeModules,
       unfitStagesOf,
       pipelineFileSource,
+      readPipelineArgument,
     } = load();
     const [file, ...extra] = args.positionals;
     if (!file || extra.length > 0) throw new UsageError('expected exactly one pipeline FILE');
     const modules = stageModulePaths(args, io.cwd);
     if (modules.length > 0) loadStageTypeModules(modules);
-    const filePath = path.resolve(io.cwd, file);
-    let text: string;
-    try {
-      text = await readFile(filePath, 'utf8');
-    } catch (error) {
-      io.stderr.write(`fineflow submit: cannot read ${file}: ${(error as Error).message}\n`);
-      return EXIT.failure;
-    }
-    const compiled = compilePlan(text, file, {
+    const parsed = readPipelineArgument(file, io.cwd);
+    const text = parsed.text;
+    const compiled = compilePlan(parsed, file, {
       set: args.multi.set ?? [],
       pipelineFiles: pipelineFileSource(file, io.cwd),
     });

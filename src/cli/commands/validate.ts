@@ -3,10 +3,9 @@
  * problem with file:line:column, a caret excerpt and a hint. Exit 0 when every file is valid
  * (warnings allowed), 1 when any has an error, 2 for a usage mistake.
  */
-import { resolve } from 'node:path';
 import type * as SpecModule from '../../spec';
 import type { Diagnostic } from '../../spec';
-import type * as ReadFileModule from '../../spec/read-file';
+import type * as PipelineArgumentModule from '../pipeline-argument';
 import type * as PipelineFilesModule from '../../spec/pipeline-files';
 import { EXIT, STAGE_MODULE_OPTION, UsageError, stageModulePaths, type CliCommand, type CliIo } from '../command';
 
@@ -14,15 +13,14 @@ import { EXIT, STAGE_MODULE_OPTION, UsageError, stageModulePaths, type CliComman
 function load() {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const m0 = require('../../spec') as typeof SpecModule;
-  const m1 = require('../../spec/read-file') as typeof ReadFileModule;
+  const m1 = require('../pipeline-argument') as typeof PipelineArgumentModule;
   const m2 = require('../../spec/pipeline-files') as typeof PipelineFilesModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     formatDiagnostics: m0.formatDiagnostics,
     loadStageTypeModules: m0.loadStageTypeModules,
     validatePipeline: m0.validatePipeline,
-    PipelineFileNotFoundError: m1.PipelineFileNotFoundError,
-    readPipelineFile: m1.readPipelineFile,
+    readPipelineArgument: m1.readPipelineArgument,
     pipelineFileSource: m2.pipelineFileSource,
   };
 }
@@ -54,14 +52,8 @@ export const command: CliCommand = {
   json: true,
   options: [STAGE_MODULE_OPTION],
   async run(args, io: CliIo) {
-    const {
-      formatDiagnostics,
-      loadStageTypeModules,
-      validatePipeline,
-      PipelineFileNotFoundError,
-      readPipelineFile,
-      pipelineFileSource,
-    } = load();
+    const { formatDiagnostics, loadStageTypeModules, validatePipeline, readPipelineArgument, pipelineFileSource } =
+      load();
     if (args.positionals.length === 0) throw new UsageError('give at least one pipeline file');
     loadStageTypeModules(stageModulePaths(args, io.cwd));
     const results: {
@@ -72,20 +64,9 @@ export const command: CliCommand = {
       texts?: { readonly [file: string]: string };
     }[] = [];
     for (const file of args.positionals) {
-      let parsed;
-      try {
-        parsed = readPipelineFile(resolve(io.cwd, file));
-      } catch (error) {
-        if (error instanceof PipelineFileNotFoundError) {
-          throw new UsageError(error.message.replace(resolve(io.cwd, file), file));
-        }
-        throw error;
-      }
-      const result = validatePipeline(
-        { ...parsed, file, diagnostics: parsed.diagnostics.map((d) => ({ ...d, file })) },
-        file,
-        { pipelineFiles: pipelineFileSource(file, io.cwd) },
-      );
+      const result = validatePipeline(readPipelineArgument(file, io.cwd), file, {
+        pipelineFiles: pipelineFileSource(file, io.cwd),
+      });
       results.push({
         file,
         valid: result.valid,

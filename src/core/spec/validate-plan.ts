@@ -115,7 +115,9 @@ function checkPlannedResources(
  * (checked by validatePipeline and again by validatePlan in the workflow).
  */
 export const MAX_STAGES = 1000;
-export const MAX_STAGES_HINT = `split the pipeline (at most ${MAX_STAGES} stages), or sweep over values with hyperparameter-sweep instead of one stage per value`;
+export const MAX_STAGES_HINT =
+  `split the pipeline (at most ${MAX_STAGES} stages), ` +
+  'or sweep over values with hyperparameter-sweep instead of one stage per value';
 
 /** Pipelines inside pipelines (`pipeline` stages): the top-level plan is depth 0, its children's plans 1, … */
 export const MAX_SUB_PIPELINE_DEPTH = 4;
@@ -158,11 +160,24 @@ function checkPlannedSubPipeline(
     out.push({ ...d, path: `${path}.subPipeline.plan${d.path ? `.${d.path}` : ''}` });
 }
 
-/** Every problem with a plan; empty when it can run. Never throws, whatever the input. `depth`: of a sub-pipeline's plan. */
+/** Adds one diagnostic of the plan being checked. */
+type AddDiagnostic = (code: string, path: string, message: string, line?: number, hint?: string) => void;
+
+/** The stages' ids, dependencies and places in the list, as the per-stage checks found them. */
+interface PlannedGraph {
+  readonly ids: Set<string>;
+  readonly deps: Map<string, string[]>;
+  readonly position: Map<string, number>;
+}
+
+/**
+ * Every problem with a plan; empty when it can run. Never throws, whatever the input.
+ * `depth`: of a sub-pipeline's plan.
+ */
 export function validatePlan(plan: Plan, depth = 0): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   const file = isObject(plan) && typeof plan.source === 'string' ? plan.source : '<plan>';
-  const add = (code: string, path: string, message: string, line?: number, hint?: string): void => {
+  const add: AddDiagnostic = (code, path, message, line, hint) => {
     diagnostics.push({
       severity: 'error',
       code,
@@ -179,6 +194,37 @@ export function validatePlan(plan: Plan, depth = 0): Diagnostic[] {
     return diagnostics;
   }
   const p = plan as unknown as Record<string, unknown>;
+  const { params, secrets } = checkPlanHeader(p, add);
+  if (!Array.isArray(p.stages) || !Array.isArray(p.levels)) {
+    add('plan-wrong-type', 'stages', 'stages and levels must be lists');
+    return diagnostics;
+  }
+  if (p.stages.length === 0) add('plan-wrong-type', 'stages', 'the plan has no stages');
+  const stageCount = depth === 0 ? nestedStageCount(p, 0) : p.stages.length;
+  if (stageCount > MAX_STAGES) {
+    add(
+      'too-many-stages',
+      'stages',
+      `the plan has ${stageCount} stages (its sub-pipelines' included); at most ${MAX_STAGES} are allowed`,
+      undefined,
+      MAX_STAGES_HINT,
+    );
+    return diagnostics;
+  }
+  const graph: PlannedGraph = { ids: new Set(), deps: new Map(), position: new Map() };
+  p.stages.forEach((raw: unknown, index: number) => checkPlannedStage(raw, index, depth, graph, add, diagnostics));
+  checkPlannedReferences(p.stages as unknown[], graph, { params, secrets }, add);
+  for (const cycle of findCycles([...graph.ids], graph.deps))
+    add('dependency-cycle', `stages.${cycle[0]}`, `dependency cycle: ${cycle.join(' -> ')}`);
+  checkPlannedLevels(p.levels as unknown[], graph, add);
+  return diagnostics;
+}
+
+/** The plan's top-level keys; returns its params and secrets when they are objects. */
+function checkPlanHeader(
+  p: Record<string, unknown>,
+  add: AddDiagnostic,
+): { readonly params?: Record<string, unknown>; readonly secrets?: Record<string, unknown> } {
   if (p.apiVersion !== 'fineflow/v1')
     add(
       'plan-api-version',
@@ -216,150 +262,151 @@ export function validatePlan(plan: Plan, depth = 0): Diagnostic[] {
   if (!Array.isArray(p.triggers)) add('plan-wrong-type', 'triggers', 'triggers must be a list');
   if (p.schedule !== undefined && !isObject(p.schedule))
     add('plan-wrong-type', 'schedule', 'schedule must be an object');
-  if (!Array.isArray(p.stages) || !Array.isArray(p.levels)) {
-    add('plan-wrong-type', 'stages', 'stages and levels must be lists');
-    return diagnostics;
+  return { ...(params ? { params } : {}), ...(secrets ? { secrets } : {}) };
+}
+
+/** One stage of the plan: its id (recorded in `graph`), settings, expressions and nested parts. */
+function checkPlannedStage(
+  raw: unknown,
+  index: number,
+  depth: number,
+  graph: PlannedGraph,
+  add: AddDiagnostic,
+  diagnostics: Diagnostic[],
+): void {
+  if (!isObject(raw)) {
+    add('plan-wrong-type', `stages[${index}]`, 'a stage must be an object');
+    return;
   }
-  if (p.stages.length === 0) add('plan-wrong-type', 'stages', 'the plan has no stages');
-  const stageCount = depth === 0 ? nestedStageCount(p, 0) : p.stages.length;
-  if (stageCount > MAX_STAGES) {
+  const id = raw.id;
+  const line = typeof raw.line === 'number' ? raw.line : undefined;
+  if (typeof id !== 'string' || !STAGE_ID.test(id)) {
+    add('bad-stage-id', `stages[${index}].id`, `stage id ${JSON.stringify(id)} is not an identifier`, line);
+    return;
+  }
+  const path = `stages.${id}`;
+  if (graph.ids.has(id)) add('duplicate-stage', path, `stage \`${id}\` appears twice`, line);
+  graph.ids.add(id);
+  graph.position.set(id, index);
+  checkPlannedStageSettings(raw, path, line, add);
+  checkPlannedRetry(raw.retry, `${path}.retry`, line, add);
+  const cache = raw.cache;
+  if (
+    !isObject(cache) ||
+    typeof cache.enabled !== 'boolean' ||
+    (cache.maxAgeMs !== undefined && !isPositiveNumber(cache.maxAgeMs)) ||
+    (cache.refresh !== undefined && typeof cache.refresh !== 'boolean')
+  ) {
+    add('plan-wrong-type', `${path}.cache`, 'cache must be {enabled, maxAgeMs?, refresh?}', line);
+  }
+  if (!isObject(raw.with)) add('plan-wrong-type', `${path}.with`, 'with must be an object', line);
+  if (!Array.isArray(raw.needs) || !raw.needs.every((n) => typeof n === 'string')) {
+    add('plan-wrong-type', `${path}.needs`, 'needs must be a list of stage ids', line);
+    graph.deps.set(id, []);
+  } else graph.deps.set(id, raw.needs as string[]);
+  if (raw.when !== undefined) checkPlannedWhen(raw.when, `${path}.when`, line, add);
+  if (raw.fanOut !== undefined) checkPlannedFanOut(raw.fanOut, `${path}.fanOut`, line, add);
+  checkPlannedSubPipeline(raw, path, depth, add, diagnostics);
+  if (raw.finally !== undefined && raw.finally !== true)
+    add('plan-wrong-type', `${path}.finally`, 'finally must be true when present', line);
+  if (raw.finally === true && raw.onFailure !== 'fail')
     add(
-      'too-many-stages',
-      'stages',
-      `the plan has ${stageCount} stages (its sub-pipelines' included); at most ${MAX_STAGES} are allowed`,
-      undefined,
-      MAX_STAGES_HINT,
+      'plan-wrong-type',
+      `${path}.onFailure`,
+      'a finally stage has onFailure fail: nothing waits for its retry',
+      line,
     );
-    return diagnostics;
+  if (raw.resources !== undefined) checkPlannedResources(raw.resources, `${path}.resources`, line, add);
+  if (isObject(raw.with)) {
+    const bad: { path: string; message: string }[] = [];
+    malformedExpressions(raw.with as JsonValue, `${path}.with`, bad);
+    for (const b of bad) add('bad-expression', b.path, `bad expression: ${b.message}`, line);
   }
+}
 
-  const ids = new Set<string>();
-  const deps = new Map<string, string[]>();
-  const position = new Map<string, number>();
-  p.stages.forEach((raw: unknown, index: number) => {
-    if (!isObject(raw)) {
-      add('plan-wrong-type', `stages[${index}]`, 'a stage must be an object');
-      return;
-    }
-    const id = raw.id;
-    const line = typeof raw.line === 'number' ? raw.line : undefined;
-    if (typeof id !== 'string' || !STAGE_ID.test(id)) {
-      add('bad-stage-id', `stages[${index}].id`, `stage id ${JSON.stringify(id)} is not an identifier`, line);
-      return;
-    }
-    const path = `stages.${id}`;
-    if (ids.has(id)) add('duplicate-stage', path, `stage \`${id}\` appears twice`, line);
-    ids.add(id);
-    position.set(id, index);
-    if (typeof raw.uses !== 'string' || raw.uses === '')
-      add('plan-wrong-type', `${path}.uses`, 'uses must name a stage type', line);
-    else if (!STAGE_TYPE_NAME.test(raw.uses)) {
-      add(
-        'plan-unknown-stage-type',
-        `${path}.uses`,
-        `\`${raw.uses.slice(0, 64)}\` is not a registered stage type`,
-        line,
-        'stage types are lower-case names such as fine-tune; `fineflow validate` lists the known ones',
-      );
-    }
-    if (typeof raw.typeVersion !== 'string')
-      add('plan-wrong-type', `${path}.typeVersion`, 'typeVersion must be a string', line);
-    if (typeof raw.pool !== 'string' || raw.pool === '')
-      add('plan-wrong-type', `${path}.pool`, 'pool must be a non-empty string', line);
-    if (!isPositiveNumber(raw.timeoutMs))
-      add('bad-duration', `${path}.timeoutMs`, 'timeoutMs must be a positive number', line);
-    if (raw.heartbeatTimeoutMs !== undefined && !isPositiveNumber(raw.heartbeatTimeoutMs))
-      add('bad-duration', `${path}.heartbeatTimeoutMs`, 'heartbeatTimeoutMs must be a positive number', line);
-    if (raw.onFailure !== 'pause' && raw.onFailure !== 'fail')
-      add('plan-wrong-type', `${path}.onFailure`, 'onFailure must be pause or fail', line);
-    const retry = raw.retry;
-    if (!isObject(retry)) add('plan-wrong-type', `${path}.retry`, 'retry must be an object', line);
-    else {
-      const attempts = retry.maxAttempts;
-      if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1 || attempts > 100)
-        add('retry-bounds', `${path}.retry.maxAttempts`, 'maxAttempts must be an integer from 1 to 100', line);
-      if (!isPositiveNumber(retry.initialIntervalMs))
-        add('retry-bounds', `${path}.retry.initialIntervalMs`, 'initialIntervalMs must be positive', line);
-      if (
-        typeof retry.backoffCoefficient !== 'number' ||
-        retry.backoffCoefficient < 1 ||
-        retry.backoffCoefficient > 100
-      )
-        add('retry-bounds', `${path}.retry.backoffCoefficient`, 'backoffCoefficient must be from 1 to 100', line);
-      const outage = retry.outageBudgetMs;
-      if (outage !== undefined && (typeof outage !== 'number' || outage < 0 || outage > MAX_OUTAGE_BUDGET_MS))
-        add('retry-bounds', `${path}.retry.outageBudgetMs`, 'outageBudgetMs must be from 0 to 24 h', line);
-      if (
-        !isPositiveNumber(retry.maximumIntervalMs) ||
-        (isPositiveNumber(retry.initialIntervalMs) && retry.maximumIntervalMs < retry.initialIntervalMs)
-      ) {
-        add(
-          'retry-bounds',
-          `${path}.retry.maximumIntervalMs`,
-          'maximumIntervalMs must be positive and ≥ initialIntervalMs',
-          line,
-        );
-      }
-    }
-    const cache = raw.cache;
-    if (
-      !isObject(cache) ||
-      typeof cache.enabled !== 'boolean' ||
-      (cache.maxAgeMs !== undefined && !isPositiveNumber(cache.maxAgeMs)) ||
-      (cache.refresh !== undefined && typeof cache.refresh !== 'boolean')
-    ) {
-      add('plan-wrong-type', `${path}.cache`, 'cache must be {enabled, maxAgeMs?, refresh?}', line);
-    }
-    if (!isObject(raw.with)) add('plan-wrong-type', `${path}.with`, 'with must be an object', line);
-    if (!Array.isArray(raw.needs) || !raw.needs.every((n) => typeof n === 'string')) {
-      add('plan-wrong-type', `${path}.needs`, 'needs must be a list of stage ids', line);
-      deps.set(id, []);
-    } else deps.set(id, raw.needs as string[]);
-    if (raw.when !== undefined) {
-      if (typeof raw.when !== 'string') add('plan-wrong-type', `${path}.when`, 'when must be a string', line);
-      else {
-        try {
-          parseCondition(raw.when);
-        } catch (error) {
-          add(
-            'bad-expression',
-            `${path}.when`,
-            `bad condition: ${error instanceof Error ? error.message : String(error)}`,
-            line,
-          );
-        }
-      }
-    }
-    if (raw.fanOut !== undefined) checkPlannedFanOut(raw.fanOut, `${path}.fanOut`, line, add);
-    checkPlannedSubPipeline(raw, path, depth, add, diagnostics);
-    if (raw.finally !== undefined && raw.finally !== true)
-      add('plan-wrong-type', `${path}.finally`, 'finally must be true when present', line);
-    if (raw.finally === true && raw.onFailure !== 'fail')
-      add(
-        'plan-wrong-type',
-        `${path}.onFailure`,
-        'a finally stage has onFailure fail: nothing waits for its retry',
-        line,
-      );
-    if (raw.resources !== undefined) checkPlannedResources(raw.resources, `${path}.resources`, line, add);
-    if (isObject(raw.with)) {
-      const bad: { path: string; message: string }[] = [];
-      malformedExpressions(raw.with as JsonValue, `${path}.with`, bad);
-      for (const b of bad) add('bad-expression', b.path, `bad expression: ${b.message}`, line);
-    }
-  });
+/** A stage's type, pool, timeouts and failure policy. */
+function checkPlannedStageSettings(
+  raw: Record<string, unknown>,
+  path: string,
+  line: number | undefined,
+  add: AddDiagnostic,
+): void {
+  if (typeof raw.uses !== 'string' || raw.uses === '')
+    add('plan-wrong-type', `${path}.uses`, 'uses must name a stage type', line);
+  else if (!STAGE_TYPE_NAME.test(raw.uses)) {
+    add(
+      'plan-unknown-stage-type',
+      `${path}.uses`,
+      `\`${raw.uses.slice(0, 64)}\` is not a registered stage type`,
+      line,
+      'stage types are lower-case names such as fine-tune; `fineflow validate` lists the known ones',
+    );
+  }
+  if (typeof raw.typeVersion !== 'string')
+    add('plan-wrong-type', `${path}.typeVersion`, 'typeVersion must be a string', line);
+  if (typeof raw.pool !== 'string' || raw.pool === '')
+    add('plan-wrong-type', `${path}.pool`, 'pool must be a non-empty string', line);
+  if (!isPositiveNumber(raw.timeoutMs))
+    add('bad-duration', `${path}.timeoutMs`, 'timeoutMs must be a positive number', line);
+  if (raw.heartbeatTimeoutMs !== undefined && !isPositiveNumber(raw.heartbeatTimeoutMs))
+    add('bad-duration', `${path}.heartbeatTimeoutMs`, 'heartbeatTimeoutMs must be a positive number', line);
+  if (raw.onFailure !== 'pause' && raw.onFailure !== 'fail')
+    add('plan-wrong-type', `${path}.onFailure`, 'onFailure must be pause or fail', line);
+}
 
-  // References must point at declared params and at stages the stage waits for.
+function checkPlannedRetry(retry: unknown, path: string, line: number | undefined, add: AddDiagnostic): void {
+  if (!isObject(retry)) {
+    add('plan-wrong-type', path, 'retry must be an object', line);
+    return;
+  }
+  const attempts = retry.maxAttempts;
+  if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1 || attempts > 100)
+    add('retry-bounds', `${path}.maxAttempts`, 'maxAttempts must be an integer from 1 to 100', line);
+  if (!isPositiveNumber(retry.initialIntervalMs))
+    add('retry-bounds', `${path}.initialIntervalMs`, 'initialIntervalMs must be positive', line);
+  if (typeof retry.backoffCoefficient !== 'number' || retry.backoffCoefficient < 1 || retry.backoffCoefficient > 100)
+    add('retry-bounds', `${path}.backoffCoefficient`, 'backoffCoefficient must be from 1 to 100', line);
+  const outage = retry.outageBudgetMs;
+  if (outage !== undefined && (typeof outage !== 'number' || outage < 0 || outage > MAX_OUTAGE_BUDGET_MS))
+    add('retry-bounds', `${path}.outageBudgetMs`, 'outageBudgetMs must be from 0 to 24 h', line);
+  if (
+    !isPositiveNumber(retry.maximumIntervalMs) ||
+    (isPositiveNumber(retry.initialIntervalMs) && retry.maximumIntervalMs < retry.initialIntervalMs)
+  ) {
+    const message = 'maximumIntervalMs must be positive and ≥ initialIntervalMs';
+    add('retry-bounds', `${path}.maximumIntervalMs`, message, line);
+  }
+}
+
+function checkPlannedWhen(when: unknown, path: string, line: number | undefined, add: AddDiagnostic): void {
+  if (typeof when !== 'string') {
+    add('plan-wrong-type', path, 'when must be a string', line);
+    return;
+  }
+  try {
+    parseCondition(when);
+  } catch (error) {
+    add('bad-expression', path, `bad condition: ${error instanceof Error ? error.message : String(error)}`, line);
+  }
+}
+
+/** References must point at declared params and secrets, and at stages the stage waits for. */
+function checkPlannedReferences(
+  stages: readonly unknown[],
+  graph: PlannedGraph,
+  declared: { readonly params?: Record<string, unknown>; readonly secrets?: Record<string, unknown> },
+  add: AddDiagnostic,
+): void {
   const finallyIds = new Set(
-    (p.stages as unknown[]).flatMap((raw) => (isObject(raw) && raw.finally === true ? [raw.id as string] : [])),
+    stages.flatMap((raw) => (isObject(raw) && raw.finally === true ? [raw.id as string] : [])),
   );
-  for (const raw of p.stages as unknown[]) {
-    if (!isObject(raw) || typeof raw.id !== 'string' || !ids.has(raw.id)) continue;
+  for (const raw of stages) {
+    if (!isObject(raw) || typeof raw.id !== 'string' || !graph.ids.has(raw.id)) continue;
     const id = raw.id;
     const line = typeof raw.line === 'number' ? raw.line : undefined;
-    const needs = new Set(deps.get(id) ?? []);
+    const needs = new Set(graph.deps.get(id) ?? []);
     for (const need of needs) {
-      if (!ids.has(need))
+      if (!graph.ids.has(need))
         add('unknown-needs', `stages.${id}.needs`, `needs \`${need}\`, which is not a stage of the plan`, line);
       else if (raw.finally !== true && finallyIds.has(need))
         add(
@@ -369,54 +416,67 @@ export function validatePlan(plan: Plan, depth = 0): Diagnostic[] {
           line,
         );
     }
-    const refs: ExpressionReference[] = [
-      ...(isObject(raw.with) ? collectReferences(raw.with as JsonValue, `stages.${id}.with`) : []),
-      ...(isObject(raw.fanOut) ? collectReferences(raw.fanOut as JsonValue, `stages.${id}.fanOut`) : []),
-      ...(typeof raw.when === 'string'
-        ? collectConditionReferences(raw.when).map((r) => ({ ...r, path: `stages.${id}.when` }))
-        : []),
-    ];
-    for (const ref of refs) {
-      if (ref.kind === 'secret') {
-        if (secrets && !Object.prototype.hasOwnProperty.call(secrets, ref.name))
-          add(
-            'unknown-secret',
-            ref.path,
-            `\`${ref.text}\` refers to secret \`${ref.name}\`, which the plan does not have`,
-            line,
-          );
-      } else if (ref.kind === 'param') {
-        if (params && !Object.prototype.hasOwnProperty.call(params, ref.name))
-          add(
-            'unknown-reference',
-            ref.path,
-            `\`${ref.text}\` refers to param \`${ref.name}\`, which the plan does not have`,
-            line,
-          );
-      } else if (!ids.has(ref.stage as string)) {
-        add(
-          'unknown-reference',
-          ref.path,
-          `\`${ref.text}\` refers to stage \`${ref.stage}\`, which the plan does not have`,
-          line,
-        );
-      } else if (!needs.has(ref.stage as string)) {
-        add(
-          'reference-not-in-needs',
-          ref.path,
-          `\`${ref.text}\` refers to stage \`${ref.stage}\`, which is not in needs of \`${id}\``,
-          line,
-          'compile the pipeline again: needs include every referenced stage',
-        );
-      }
+    for (const ref of stageReferences(raw, id)) {
+      checkPlannedReference(ref, { id, line, needs, ids: graph.ids, ...declared }, add);
     }
   }
-  for (const cycle of findCycles([...ids], deps))
-    add('dependency-cycle', `stages.${cycle[0]}`, `dependency cycle: ${cycle.join(' -> ')}`);
+}
 
-  // Order and levels must agree with the dependencies.
+/** Every expression reference in a stage's `with`, `fanOut` and `when`. */
+function stageReferences(raw: Record<string, unknown>, id: string): ExpressionReference[] {
+  return [
+    ...(isObject(raw.with) ? collectReferences(raw.with as JsonValue, `stages.${id}.with`) : []),
+    ...(isObject(raw.fanOut) ? collectReferences(raw.fanOut as JsonValue, `stages.${id}.fanOut`) : []),
+    ...(typeof raw.when === 'string'
+      ? collectConditionReferences(raw.when).map((r) => ({ ...r, path: `stages.${id}.when` }))
+      : []),
+  ];
+}
+
+function checkPlannedReference(
+  ref: ExpressionReference,
+  stage: {
+    readonly id: string;
+    readonly line: number | undefined;
+    readonly needs: ReadonlySet<string>;
+    readonly ids: ReadonlySet<string>;
+    readonly params?: Record<string, unknown>;
+    readonly secrets?: Record<string, unknown>;
+  },
+  add: AddDiagnostic,
+): void {
+  const { id, line, needs, ids, params, secrets } = stage;
+  const has = (object: Record<string, unknown>, key: string): boolean =>
+    Object.prototype.hasOwnProperty.call(object, key);
+  if (ref.kind === 'secret') {
+    if (secrets && !has(secrets, ref.name)) {
+      const message = `\`${ref.text}\` refers to secret \`${ref.name}\`, which the plan does not have`;
+      add('unknown-secret', ref.path, message, line);
+    }
+  } else if (ref.kind === 'param') {
+    if (params && !has(params, ref.name)) {
+      const message = `\`${ref.text}\` refers to param \`${ref.name}\`, which the plan does not have`;
+      add('unknown-reference', ref.path, message, line);
+    }
+  } else if (!ids.has(ref.stage as string)) {
+    const message = `\`${ref.text}\` refers to stage \`${ref.stage}\`, which the plan does not have`;
+    add('unknown-reference', ref.path, message, line);
+  } else if (!needs.has(ref.stage as string)) {
+    add(
+      'reference-not-in-needs',
+      ref.path,
+      `\`${ref.text}\` refers to stage \`${ref.stage}\`, which is not in needs of \`${id}\``,
+      line,
+      'compile the pipeline again: needs include every referenced stage',
+    );
+  }
+}
+
+/** Order and levels must agree with the dependencies. */
+function checkPlannedLevels(levels: readonly unknown[], graph: PlannedGraph, add: AddDiagnostic): void {
+  const { ids, deps, position } = graph;
   const level = new Map<string, number>();
-  p.levels.forEach((raw: unknown, index: number) => {
+  levels.forEach((raw: unknown, index: number) => {
     if (!Array.isArray(raw)) {
       add('plan-levels', `levels[${index}]`, 'each level must be a list of stage ids');
       return;
@@ -448,5 +508,4 @@ export function validatePlan(plan: Plan, depth = 0): Diagnostic[] {
         add('plan-order', 'stages', `stage \`${id}\` is listed before \`${need}\`, which it needs`);
     }
   }
-  return diagnostics;
 }

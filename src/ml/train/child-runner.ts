@@ -44,6 +44,9 @@ export interface ChildRunOptions {
   readonly onSpawn?: (child: ChildProcess) => void;
 }
 
+/** Runs a training request to completion: {@link runTrainingInChildProcess} in production, in-process in tests. */
+export type TrainingRunner = (request: TrainingRequest, options: ChildRunOptions) => Promise<TrainingResult>;
+
 /** Default memory cap of a training child: FINEFLOW_TRAIN_MEMORY_MB overrides it on the worker. */
 export const DEFAULT_TRAIN_MEMORY_MB = 4096;
 

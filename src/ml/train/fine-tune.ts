@@ -26,6 +26,7 @@ import { mulberry32, shuffleInPlace } from '../random';
 import { findCheckpoint, readCheckpoint } from './checkpoint';
 import { memorySource, runTrainingLoop, type ExampleSource, type PhasePlan } from './loop';
 import type { Hyperparameters, TrainingProgress, TrainingRequest, TrainingResult } from './types';
+import type { TrainingRunner } from './child-runner';
 
 type Layer = TfModule.layers.Layer;
 
@@ -231,6 +232,22 @@ function checkShape(model: LayersModel, shape: readonly number[], where: string)
       },
     );
   }
+}
+
+/**
+ * A {@link TrainingRunner} that trains in this process, with no child: for tests with an in-memory store
+ * (a child cannot see it) and the bench. `overrides` replace fields of every request (tests pin `tfBackend`).
+ */
+export function inProcessTrainingRunner(store: ObjectStore, overrides: Partial<TrainingRequest> = {}): TrainingRunner {
+  return (request, options) =>
+    trainModel(
+      store,
+      { ...request, ...overrides },
+      {
+        ...(options.onProgress ? { onEpoch: options.onProgress } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+    );
 }
 
 /** Train per `request` in this process: fine-tune a base model, or train from scratch. */

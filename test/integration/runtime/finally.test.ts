@@ -5,50 +5,28 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { RunState, StageState } from '../../../src/core/run/run-types';
 import type { JsonObject } from '../../../src/core/spec/plan-types';
-import { createOutboundPolicy, installOutboundPolicy } from '../../../src/security/outbound';
 import { compilePlan } from '../../../src/spec/compile';
 import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
+import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhook-receiver';
 import { registerTestStageTypes } from '../../stage-types';
 
 let h: RuntimeHarness;
-let server: Server;
+let receiver: WebhookReceiver;
 let webhook: string;
-/** Bodies the webhook received, by run id; resolvers of tests waiting for one. */
-const received = new Map<string, JsonObject[]>();
-const waiters = new Map<string, (body: JsonObject) => void>();
-let answerStatus = 200;
 
 before(async () => {
   registerTestStageTypes();
   h = await startRuntimeHarness();
-  server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as JsonObject;
-      const runId = String(body.runId);
-      received.set(runId, [
-        ...(received.get(runId) ?? []),
-        { ...body, authorization: request.headers.authorization ?? null },
-      ]);
-      waiters.get(runId)?.(body);
-      response.writeHead(answerStatus).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  webhook = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/fineflow`;
   // The worker of this process reaches the test's webhook only because the operator (here: the test) allows it.
-  installOutboundPolicy(
-    createOutboundPolicy({ ...h.config.outbound, allowUrlPrefixes: [webhook], allowAddresses: ['127.0.0.1'] }),
-  );
+  receiver = await startWebhookReceiver('/hooks/fineflow');
+  receiver.respondWith(200);
+  webhook = receiver.url;
 });
 after(async () => {
   await h?.close();
-  await new Promise((resolve) => server?.close(resolve));
+  await receiver?.close();
 });
 
 function compile(yaml: string) {
@@ -136,7 +114,7 @@ test('after a success: finally stages run last, see the outcome, and the webhook
     'the finally stage starts after the others ended',
   );
   assert.equal(stages.get('notify')?.outputs?.status, 200);
-  const [body] = received.get(runId) ?? [];
+  const [body] = receiver.bodiesOf(runId);
   assert.equal(body?.message, 'finally-success succeeded; failed: []');
   assert.equal(body?.stage, 'notify');
   assert.equal(body?.pipeline, 'finally-success');
@@ -169,7 +147,7 @@ test('after a failure: finally stages still run with the failed stage ids; the r
     model: null,
   });
   assert.equal(stages.get('notify')?.status, 'succeeded');
-  assert.equal(received.get(runId)?.[0]?.message, `finally-failure failed; failed: ["train"]`);
+  assert.equal(receiver.bodiesOf(runId)[0]?.message, `finally-failure failed; failed: ["train"]`);
 });
 
 test('after a cancel: the running stage stops, finally stages run once, the run ends cancelled', async () => {
@@ -185,7 +163,7 @@ test('after a cancel: the running stage stops, finally stages run once, the run 
   const runId = await h.runs.submit(plan);
   // Cancel once the stage heartbeats (its cancel watch then stops it within a second).
   await waitForState(runId, (s) => (byId(s.stages).get('train')?.progress?.fraction ?? 0) > 0);
-  const notified = new Promise<JsonObject>((resolve) => waiters.set(runId, resolve));
+  const notified = receiver.firstOf(runId);
   await h.runs.cancel(runId);
   assert.equal((await h.runs.result(runId)).status, 'cancelled');
   assert.equal((await notified).message, 'finally-cancel cancelled; failed: []');
@@ -206,7 +184,7 @@ test('after a cancel: the running stage stops, finally stages run once, the run 
 });
 
 test('a failed finally stage fails a run whose stages succeeded, and says it was the finally stage', async () => {
-  answerStatus = 403;
+  receiver.respondWith(403);
   try {
     const plan = compile(
       pipelineYaml('finally-notify-refused', `  train:\n    uses: test-echo\n    with: {value: ok}`),
@@ -222,6 +200,6 @@ test('a failed finally stage fails a run whose stages succeeded, and says it was
     assert.equal(stages.get('notify')?.status, 'failed');
     assert.equal(stages.get('notify')?.error?.type, 'FineflowInvalidInput');
   } finally {
-    answerStatus = 200;
+    receiver.respondWith(200);
   }
 });

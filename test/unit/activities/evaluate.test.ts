@@ -6,9 +6,10 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEvaluateStage, gateSpec } from '../../../activities/evaluate';
-import { createFineTuneStage, type TrainingRunner } from '../../../activities/fine-tune';
+import { createFineTuneStage } from '../../../activities/fine-tune';
 import { registerModelStage } from '../../../activities/register-model';
-import { trainModel } from '../../../src/ml/train/fine-tune';
+import { inProcessTrainingRunner, trainModel } from '../../../src/ml/train/fine-tune';
+import type { TrainingRunner } from '../../../src/ml/train/child-runner';
 import type { TrainingRequest } from '../../../src/ml/train/types';
 import type { MemoryObjectStore } from '../../../src/storage/memory-store';
 import { BUCKET, memoryStore, runStage, stageContext, stageFailure } from './helpers';
@@ -18,17 +19,8 @@ let store: MemoryObjectStore;
 let dataset: string;
 let model: string;
 
-function inProcess(target: MemoryObjectStore): TrainingRunner {
-  return (request, options) =>
-    trainModel(
-      target,
-      { ...request, tfBackend: 'cpu' },
-      {
-        ...(options.onProgress ? { onEpoch: options.onProgress } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-      },
-    );
-}
+/** Trains in this process on the given store (the child a worker forks cannot see an in-memory store). */
+const inProcess = (target: MemoryObjectStore) => inProcessTrainingRunner(target, { tfBackend: 'cpu' });
 
 before(async () => {
   store = memoryStore();

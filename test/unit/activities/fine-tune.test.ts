@@ -13,12 +13,12 @@ import {
   trainingPlan,
   effectiveSettings,
   baseWeightLayers,
-  type TrainingRunner,
 } from '../../../activities/fine-tune';
 import { loadTf } from '../../../src/ml/backend';
 import { loadModel } from '../../../src/ml/models/load-model';
+import type { TrainingRunner } from '../../../src/ml/train/child-runner';
 import type { TrainingRequest } from '../../../src/ml/train/types';
-import { trainModel } from '../../../src/ml/train/fine-tune';
+import { inProcessTrainingRunner, trainModel } from '../../../src/ml/train/fine-tune';
 import type { StageProgress } from '../../../src/core/run/run-types';
 import type { MemoryObjectStore } from '../../../src/storage/memory-store';
 import { BUCKET, memoryStore, runStage, stageContext, stageFailure } from './helpers';
@@ -28,18 +28,8 @@ let store: MemoryObjectStore;
 let dataset: string;
 let base: string;
 
-/** Trains in this process on the given store; the production runner forks a child instead. */
-function inProcess(target: MemoryObjectStore): TrainingRunner {
-  return (request, options) =>
-    trainModel(
-      target,
-      { ...request, tfBackend: 'cpu' },
-      {
-        ...(options.onProgress ? { onEpoch: options.onProgress } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-      },
-    );
-}
+/** Trains in this process on the given store (the child a worker forks cannot see an in-memory store). */
+const inProcess = (target: MemoryObjectStore) => inProcessTrainingRunner(target, { tfBackend: 'cpu' });
 
 before(async () => {
   store = memoryStore();

@@ -1,6 +1,8 @@
 /**
- * Fineflow's Parzen estimators against Optuna's (the reference TPE the sweep benchmark compares
- * with). The expected log densities were computed by Optuna 4.5.0's `_ParzenEstimator` (univariate,
+ * Fineflow's TPE and ASHA against Optuna's (the reference the sweep benchmark compares with), on
+ * values Optuna 4.5.0 computed in the bench's venv (bench/optuna/setup-venv.sh).
+ *
+ * Parzen estimators: the expected log densities were computed by Optuna 4.5.0's `_ParzenEstimator` (univariate,
  * prior_weight 1, magic clip, consider_endpoints False, default weights) for the same observations,
  * in the bench's venv (bench/optuna/setup-venv.sh):
  *
@@ -19,6 +21,7 @@ import {
   numericEstimator,
   numericTransform,
 } from '../../../src/core/sweep/parzen-estimators';
+import { ashaShouldStop, createAsha } from '../../../src/core/sweep/asha';
 import type { ParameterDomain } from '../../../src/core/sweep/space';
 
 type NumericDomain = Extract<ParameterDomain, { kind: 'uniform' | 'logUniform' | 'int' }>;
@@ -78,5 +81,77 @@ void describe('Parzen estimators agree with Optuna 4.5.0', () => {
       [0, 1, 2, 3, 4].map((index) => Math.log(categoricalProbability(estimator, index))),
       [-2.0149030205422647, -1.0340737675305383, -2.0149030205422647, -1.408767216971949, -2.0149030205422647],
     );
+  });
+});
+
+/**
+ * Optuna's SuccessiveHalvingPruner(min_resource=1, reduction_factor=3) with 18 trials of budget 9,
+ * two at a time, each reporting one epoch per tick (the bench's order): which trials it pruned at
+ * which epoch, in the order they ended. Trial i's value at epoch e is base_i + slope_i · e.
+ */
+const SHA_CURVES: readonly (readonly [number, number])[] = [
+  [0.5, 0.01],
+  [0.6, 0],
+  [0.4, 0.05],
+  [0.55, 0.02],
+  [0.7, -0.02],
+  [0.3, 0.08],
+  [0.62, 0.01],
+  [0.58, 0.03],
+  [0.45, 0.04],
+  [0.66, 0],
+  [0.61, 0.02],
+  [0.5, 0.06],
+  [0.7, -0.03],
+  [0.69, 0],
+  [0.72, -0.05],
+  [0.71, 0.01],
+  [0.4, 0.1],
+  [0.73, 0],
+];
+const OPTUNA_SHA_ENDS = [
+  [0, 9, 'completed'],
+  [1, 9, 'completed'],
+  [2, 1, 'pruned'],
+  [3, 1, 'pruned'],
+  [5, 1, 'pruned'],
+  [4, 9, 'completed'],
+  [6, 9, 'completed'],
+  [7, 1, 'pruned'],
+  [8, 1, 'pruned'],
+  [9, 9, 'completed'],
+  [10, 9, 'completed'],
+  [11, 1, 'pruned'],
+  [12, 3, 'pruned'],
+  [14, 3, 'pruned'],
+  [13, 9, 'completed'],
+  [16, 1, 'pruned'],
+  [15, 9, 'completed'],
+  [17, 9, 'completed'],
+];
+
+void describe('ASHA agrees with Optuna 4.5.0 SuccessiveHalvingPruner', () => {
+  void it('prunes the same trials at the same epochs (rungs at epochs 1 and 3)', () => {
+    let asha = createAsha({ reductionFactor: 3, minEpochs: 1, maxEpochs: 9 }, 'maximize');
+    const value = (trial: number, epoch: number): number => {
+      const [base, slope] = SHA_CURVES[trial] as readonly [number, number];
+      return Math.round((base + slope * epoch) * 1000) / 1000;
+    };
+    const running: { trial: number; epoch: number }[] = [];
+    const ends: (string | number)[][] = [];
+    let next = 0;
+    while (running.length > 0 || next < SHA_CURVES.length) {
+      while (running.length < 2 && next < SHA_CURVES.length) running.push({ trial: next++, epoch: 0 });
+      for (const entry of [...running]) {
+        entry.epoch++;
+        const decision = ashaShouldStop(asha, entry.trial, entry.epoch, value(entry.trial, entry.epoch));
+        asha = decision.state;
+        const ended = entry.epoch >= 9 ? 'completed' : decision.stop ? 'pruned' : undefined;
+        if (ended === undefined) continue;
+        ends.push([entry.trial, entry.epoch, ended]);
+        running.splice(running.indexOf(entry), 1);
+      }
+    }
+    assert.deepEqual(ends, OPTUNA_SHA_ENDS);
   });
 });
