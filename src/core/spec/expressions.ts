@@ -318,57 +318,89 @@ function tokenize(source: string): Token[] {
 const COMPARISONS: readonly string[] = ['==', '!=', '<', '<=', '>', '>='];
 const MAX_DEPTH = 64;
 
-/** Parse an expression (the text between `${{` and `}}`, or a bare `when` condition). */
-export function parseExpression(source: string): ExpressionNode {
-  const tokens = tokenize(source);
-  let position = 0;
-  let depth = 0;
-  const peek = (): Token => tokens[position] as Token;
-  const next = (): Token => tokens[position++] as Token;
-  const isOp = (value: string): boolean => peek().type === 'op' && peek().value === value;
-  const isWord = (value: string): boolean => peek().type === 'name' && peek().value === value;
+/** A recursive-descent parser over one expression's tokens; each method parses one level of precedence. */
+class ExpressionParser {
+  private position = 0;
+  private depth = 0;
+  private readonly tokens: readonly Token[];
 
-  const describe = (token: Token): string =>
-    token.type === 'eof' ? 'the end of the expression' : `\`${source.slice(token.offset, token.end)}\``;
+  constructor(private readonly source: string) {
+    this.tokens = tokenize(source);
+  }
 
-  function parseOr(): ExpressionNode {
-    let left = parseAnd();
-    while (isOp('||') || isWord('or')) {
-      next();
-      const right = parseAnd();
+  /** The whole expression; anything after a complete one is an error. */
+  parse(): ExpressionNode {
+    const node = this.parseOr();
+    const rest = this.peek();
+    if (rest.type !== 'eof') {
+      const hint = rest.type === 'op' && rest.value === '=' ? 'compare with `==`' : 'join conditions with `and` / `or`';
+      throw new ExpressionSyntaxError(
+        `unexpected ${this.describe(rest)} after a complete expression`,
+        rest.offset,
+        hint,
+      );
+    }
+    return node;
+  }
+
+  private peek(): Token {
+    return this.tokens[this.position] as Token;
+  }
+
+  private next(): Token {
+    return this.tokens[this.position++] as Token;
+  }
+
+  private isOp(value: string): boolean {
+    return this.peek().type === 'op' && this.peek().value === value;
+  }
+
+  private isWord(value: string): boolean {
+    return this.peek().type === 'name' && this.peek().value === value;
+  }
+
+  private describe(token: Token): string {
+    return token.type === 'eof' ? 'the end of the expression' : `\`${this.source.slice(token.offset, token.end)}\``;
+  }
+
+  private parseOr(): ExpressionNode {
+    let left = this.parseAnd();
+    while (this.isOp('||') || this.isWord('or')) {
+      this.next();
+      const right = this.parseAnd();
       left = { kind: 'logical', operator: 'or', left, right, offset: left.offset, end: right.end };
     }
     return left;
   }
-  function parseAnd(): ExpressionNode {
-    let left = parseNot();
-    while (isOp('&&') || isWord('and')) {
-      next();
-      const right = parseNot();
+  private parseAnd(): ExpressionNode {
+    let left = this.parseNot();
+    while (this.isOp('&&') || this.isWord('and')) {
+      this.next();
+      const right = this.parseNot();
       left = { kind: 'logical', operator: 'and', left, right, offset: left.offset, end: right.end };
     }
     return left;
   }
-  function parseNot(): ExpressionNode {
-    if (isOp('!') || isWord('not')) {
-      const token = next();
-      if (++depth > MAX_DEPTH) throw new ExpressionSyntaxError('expression is nested too deeply', token.offset);
-      const operand = parseNot();
-      depth--;
+  private parseNot(): ExpressionNode {
+    if (this.isOp('!') || this.isWord('not')) {
+      const token = this.next();
+      if (++this.depth > MAX_DEPTH) throw new ExpressionSyntaxError('expression is nested too deeply', token.offset);
+      const operand = this.parseNot();
+      this.depth--;
       return { kind: 'not', operand, offset: token.offset, end: operand.end };
     }
-    return parseComparison();
+    return this.parseComparison();
   }
-  function parseComparison(): ExpressionNode {
-    const left = parsePostfix();
-    const token = peek();
+  private parseComparison(): ExpressionNode {
+    const left = this.parsePostfix();
+    const token = this.peek();
     if (token.type === 'op' && COMPARISONS.includes(token.value)) {
-      next();
-      const right = parsePostfix();
-      const after = peek();
+      this.next();
+      const right = this.parsePostfix();
+      const after = this.peek();
       if (after.type === 'op' && COMPARISONS.includes(after.value)) {
         throw new ExpressionSyntaxError(
-          `comparisons cannot be chained at ${describe(after)}`,
+          `comparisons cannot be chained at ${this.describe(after)}`,
           after.offset,
           'combine comparisons with `and`',
         );
@@ -384,59 +416,62 @@ export function parseExpression(source: string): ExpressionNode {
     }
     return left;
   }
-  function nested<T>(token: Token, parse: () => T): T {
-    if (++depth > MAX_DEPTH) throw new ExpressionSyntaxError('expression is nested too deeply', token.offset);
+  private nested<T>(token: Token, parse: () => T): T {
+    if (++this.depth > MAX_DEPTH) throw new ExpressionSyntaxError('expression is nested too deeply', token.offset);
     const result = parse();
-    depth--;
+    this.depth--;
     return result;
   }
-  function expectOp(value: string, hint?: string): Token {
-    const token = next();
+  private expectOp(value: string, hint?: string): Token {
+    const token = this.next();
     if (token.type !== 'op' || token.value !== value)
-      throw new ExpressionSyntaxError(`expected \`${value}\`, found ${describe(token)}`, token.offset, hint);
+      throw new ExpressionSyntaxError(`expected \`${value}\`, found ${this.describe(token)}`, token.offset, hint);
     return token;
   }
   /** Comma-separated expressions up to `close` (the opening token is already consumed). */
-  function parseList(close: string, opening: Token): { items: ExpressionNode[]; end: number } {
-    return nested(opening, () => {
+  private parseList(close: string, opening: Token): { items: ExpressionNode[]; end: number } {
+    return this.nested(opening, () => {
       const items: ExpressionNode[] = [];
-      if (!isOp(close)) {
-        items.push(parseOr());
-        while (isOp(',')) {
-          next();
-          items.push(parseOr());
+      if (!this.isOp(close)) {
+        items.push(this.parseOr());
+        while (this.isOp(',')) {
+          this.next();
+          items.push(this.parseOr());
         }
       }
-      return { items, end: expectOp(close, `separate items with \`,\` and close with \`${close}\``).end };
+      return { items, end: this.expectOp(close, `separate items with \`,\` and close with \`${close}\``).end };
     });
   }
   /** `.name`, `?.name` and `[expr]` after a call, a list, a parenthesised expression or a computed index. */
-  function parsePostfix(): ExpressionNode {
-    let node = parsePrimary();
+  private parsePostfix(): ExpressionNode {
+    let node = this.parsePrimary();
     let optional = node.kind === 'reference' && node.optionalFrom !== undefined;
     for (;;) {
-      const safe = isOp('?.');
-      if (!safe && !isOp('.') && !isOp('[')) return node;
-      const opener = next();
+      const safe = this.isOp('?.');
+      if (!safe && !this.isOp('.') && !this.isOp('[')) return node;
+      const opener = this.next();
       optional ||= safe;
       let key: ExpressionNode;
       let end: number;
-      if (opener.value === '[' || (safe && isOp('['))) {
-        const open = opener.value === '[' ? opener : next();
-        key = nested(open, parseOr);
-        end = expectOp(']', 'close the index with `]`').end;
+      if (opener.value === '[' || (safe && this.isOp('['))) {
+        const open = opener.value === '[' ? opener : this.next();
+        key = this.nested(open, () => this.parseOr());
+        end = this.expectOp(']', 'close the index with `]`').end;
       } else {
-        const name = next();
+        const name = this.next();
         if (name.type !== 'name')
-          throw new ExpressionSyntaxError(`expected a property name after \`.\`, found ${describe(name)}`, name.offset);
+          throw new ExpressionSyntaxError(
+            `expected a property name after \`.\`, found ${this.describe(name)}`,
+            name.offset,
+          );
         key = { kind: 'literal', value: name.value, offset: name.offset, end: name.end };
         end = name.end;
       }
       node = { kind: 'member', target: node, key, optional, offset: node.offset, end };
     }
   }
-  function parsePrimary(): ExpressionNode {
-    const token = next();
+  private parsePrimary(): ExpressionNode {
+    const token = this.next();
     switch (token.type) {
       case 'number':
         return { kind: 'literal', value: token.value, offset: token.offset, end: token.end };
@@ -449,28 +484,30 @@ export function parseExpression(source: string): ExpressionNode {
         if (token.value === 'and' || token.value === 'or' || token.value === 'not') {
           throw new ExpressionSyntaxError(`expected a value, found \`${token.value}\``, token.offset);
         }
-        if (isOp('(')) return parseCall(token);
-        return parseReference(token);
+        if (this.isOp('(')) return this.parseCall(token);
+        return this.parseReference(token);
       case 'op':
         if (token.value === '(') {
-          const inner = nested(token, parseOr);
-          expectOp(')', 'balance the parentheses');
+          const inner = this.nested(token, () => this.parseOr());
+          this.expectOp(')', 'balance the parentheses');
           return inner;
         }
         if (token.value === '[') {
-          const { items, end } = parseList(']', token);
+          const { items, end } = this.parseList(']', token);
           return { kind: 'array', items, offset: token.offset, end };
         }
-        throw new ExpressionSyntaxError(`expected a value, found ${describe(token)}`, token.offset);
+        throw new ExpressionSyntaxError(`expected a value, found ${this.describe(token)}`, token.offset);
       case 'eof':
         throw new ExpressionSyntaxError(
-          source.trim() === '' ? 'empty expression' : 'expected a value, found the end of the expression',
+          this.source.trim() === '' ? 'empty expression' : 'expected a value, found the end of the expression',
           token.offset,
-          source.trim() === '' ? 'write a reference such as `params.name` or `stages.<id>.outputs.<name>`' : undefined,
+          this.source.trim() === ''
+            ? 'write a reference such as `params.name` or `stages.<id>.outputs.<name>`'
+            : undefined,
         );
     }
   }
-  function parseCall(name: Token & { type: 'name' }): ExpressionNode {
+  private parseCall(name: Token & { type: 'name' }): ExpressionNode {
     const fn = functionNamed(name.value);
     if (!fn) {
       const near = FUNCTION_NAMES.find((f) => f.toLowerCase() === name.value.toLowerCase());
@@ -480,7 +517,7 @@ export function parseExpression(source: string): ExpressionNode {
         near ? `did you mean \`${near}\`?` : `functions are: ${FUNCTION_NAMES.join(', ')}`,
       );
     }
-    const { items, end } = parseList(')', next());
+    const { items, end } = this.parseList(')', this.next());
     const [min, max] = EXPRESSION_FUNCTIONS[fn].arity;
     if (items.length < min || items.length > max) {
       const wanted = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
@@ -493,34 +530,37 @@ export function parseExpression(source: string): ExpressionNode {
     return { kind: 'call', name: fn, args: items, offset: name.offset, end };
   }
   /** Whether the next tokens are `[ <string or index> ]`, a static step of a reference. */
-  function staticIndexAhead(from: number): boolean {
-    const key = tokens[from + 1];
-    const close = tokens[from + 2];
+  private staticIndexAhead(from: number): boolean {
+    const key = this.tokens[from + 1];
+    const close = this.tokens[from + 2];
     const keyOk = key?.type === 'string' || (key?.type === 'number' && Number.isInteger(key.value) && key.value >= 0);
     return keyOk && close?.type === 'op' && close.value === ']';
   }
-  function parseReference(first: Token & { type: 'name' }): ExpressionNode {
+  private parseReference(first: Token & { type: 'name' }): ExpressionNode {
     const segments: PathSegment[] = [first.value];
     let end = first.end;
     let optionalFrom: number | undefined;
     for (;;) {
-      const safe = isOp('?.');
-      const at = safe ? position + 1 : position;
-      const step = tokens[at] as Token;
-      if (step.type === 'op' && step.value === '[' && staticIndexAhead(at)) {
-        position = at + 1;
-        segments.push((next() as Token & { value: string | number }).value);
-        end = next().end;
+      const safe = this.isOp('?.');
+      const at = safe ? this.position + 1 : this.position;
+      const step = this.tokens[at] as Token;
+      if (step.type === 'op' && step.value === '[' && this.staticIndexAhead(at)) {
+        this.position = at + 1;
+        segments.push((this.next() as Token & { value: string | number }).value);
+        end = this.next().end;
       } else if (step.type === 'op' && step.value === '.' && !safe) {
-        next();
-        const name = next();
+        this.next();
+        const name = this.next();
         if (name.type !== 'name')
-          throw new ExpressionSyntaxError(`expected a property name after \`.\`, found ${describe(name)}`, name.offset);
+          throw new ExpressionSyntaxError(
+            `expected a property name after \`.\`, found ${this.describe(name)}`,
+            name.offset,
+          );
         segments.push(name.value);
         end = name.end;
-      } else if (safe && tokens[at]?.type === 'name') {
-        position = at;
-        const name = next();
+      } else if (safe && this.tokens[at]?.type === 'name') {
+        this.position = at;
+        const name = this.next();
         segments.push(name.value);
         end = name.end;
       } else {
@@ -532,18 +572,16 @@ export function parseExpression(source: string): ExpressionNode {
       kind: 'reference',
       segments,
       ...(optionalFrom !== undefined ? { optionalFrom } : {}),
-      text: source.slice(first.offset, end),
+      text: this.source.slice(first.offset, end),
       offset: first.offset,
       end,
     };
   }
-  const node = parseOr();
-  const rest = peek();
-  if (rest.type !== 'eof') {
-    const hint = rest.type === 'op' && rest.value === '=' ? 'compare with `==`' : 'join conditions with `and` / `or`';
-    throw new ExpressionSyntaxError(`unexpected ${describe(rest)} after a complete expression`, rest.offset, hint);
-  }
-  return node;
+}
+
+/** Parse an expression (the text between `${{` and `}}`, or a bare `when` condition). */
+export function parseExpression(source: string): ExpressionNode {
+  return new ExpressionParser(source).parse();
 }
 
 // ---------------------------------------------------------------------------------------
