@@ -234,6 +234,26 @@ function objectFit(schema: InputSchema, node: LocatedNode): number {
   return fit;
 }
 
+/** Where a value is checked: its node, path, nesting depth and what to do with expressions. */
+interface CheckContext {
+  readonly node: LocatedNode;
+  readonly path: string;
+  readonly onExpression: ExpressionCallback | undefined;
+  readonly depth: number;
+}
+
+type SchemaOf<T extends InputSchema['type']> = Extract<InputSchema, { readonly type: T }>;
+
+function issueAt(context: CheckContext, code: SchemaIssue['code'], message: string, hint?: string): SchemaIssue {
+  return { code, path: context.path, span: context.node.span, depth: context.depth, message, hint };
+}
+
+function wrongTypeIssue(schema: InputSchema, context: CheckContext): SchemaIssue {
+  const { node, path } = context;
+  const message = `${path || 'value'} must be ${describeSchema(schema)}, not ${describeNode(node)}`;
+  return issueAt(context, 'wrong-type', message, typeHint(schema, node));
+}
+
 /**
  * Check a value against a schema; returns every issue. Strings holding `${{ … }}` are passed
  * to `onExpression` instead of being checked.
@@ -245,204 +265,161 @@ export function checkValue(
   onExpression?: ExpressionCallback,
   depth = 0,
 ): SchemaIssue[] {
-  const issues: SchemaIssue[] = [];
-  const wrongType = (): void => {
-    issues.push({
-      code: 'wrong-type',
-      path,
-      span: node.span,
-      depth,
-      message: `${path || 'value'} must be ${describeSchema(schema)}, not ${describeNode(node)}`,
-      hint: typeHint(schema, node),
-    });
-  };
+  const context: CheckContext = { node, path, onExpression, depth };
   if (node.kind === 'scalar' && typeof node.value === 'string' && node.value.includes('${{')) {
     onExpression?.(node, schema, path);
-    return issues;
+    return [];
   }
   if (schema.secret) {
     // A literal credential would be recorded in the plan, the history and the cache key.
-    issues.push({
-      code: 'secret-literal',
-      path,
-      span: node.span,
-      depth,
-      message: `${path} is a secret input: it takes a \`\${{ secrets.NAME }}\` reference, never the value itself`,
-      hint: SECRET_HINT,
-    });
-    return issues;
+    const message = `${path} is a secret input: it takes a \`\${{ secrets.NAME }}\` reference, never the value itself`;
+    return [issueAt(context, 'secret-literal', message, SECRET_HINT)];
   }
   switch (schema.type) {
     case 'any':
-      if (node.kind === 'map')
-        for (const e of node.entries)
-          issues.push(...checkValue(e.value, schema, joinPath(path, e.key), onExpression, depth + 1));
-      if (node.kind === 'seq')
-        node.items.forEach((item, i) =>
-          issues.push(...checkValue(item, schema, joinPath(path, i), onExpression, depth + 1)),
-        );
-      return issues;
+      return checkAnyValue(schema, context);
     case 'string':
-      if (!kindMatches(schema, node)) return (wrongType(), issues);
-      {
-        const text = (node as { value: string }).value;
-        if (schema.minLength !== undefined && text.length < schema.minLength) {
-          issues.push({
-            code: 'bad-value',
-            path,
-            span: node.span,
-            depth,
-            message: `${path} must have at least ${schema.minLength} character(s)`,
-            hint: text === '' ? 'write a value, or remove the key' : `write at least ${schema.minLength} characters`,
-          });
-        }
-        if (schema.maxLength !== undefined && text.length > schema.maxLength) {
-          issues.push({
-            code: 'bad-value',
-            path,
-            span: node.span,
-            depth,
-            message: `${path} must have at most ${schema.maxLength} characters, has ${text.length}`,
-            hint: `shorten it to ${schema.maxLength} characters or fewer`,
-          });
-        }
-        if (schema.pattern !== undefined && !compiledPattern(schema.pattern).test(text)) {
-          issues.push({
-            code: 'bad-value',
-            path,
-            span: node.span,
-            depth,
-            message: `${path}: ${JSON.stringify(text)} does not match ${schema.pattern}`,
-            hint: schema.description,
-          });
-        }
-      }
-      return issues;
+      return checkString(schema, context);
     case 'number':
-    case 'integer': {
-      if (!kindMatches(schema, node)) return (wrongType(), issues);
-      const value = (node as { value: number }).value;
-      const below =
-        (schema.minimum !== undefined && value < schema.minimum) ||
-        (schema.exclusiveMinimum !== undefined && value <= schema.exclusiveMinimum);
-      const above =
-        (schema.maximum !== undefined && value > schema.maximum) ||
-        (schema.exclusiveMaximum !== undefined && value >= schema.exclusiveMaximum);
-      if (below || above) {
-        // Every numeric input is bounded (pipeline authors are untrusted): the hint names the allowed range.
-        issues.push({
-          code: 'out-of-range',
-          path,
-          span: node.span,
-          depth,
-          message: `${path} is ${value}; it must be ${describeSchema(schema)}`,
-          hint: `allowed: ${describeSchema(schema)}${schema.description ? ` (${schema.description})` : ''}`,
-        });
-      }
-      return issues;
-    }
+    case 'integer':
+      return checkNumber(schema, context);
     case 'boolean':
-      if (!kindMatches(schema, node)) wrongType();
-      return issues;
-    case 'enum': {
-      const value = node.kind === 'scalar' ? node.value : undefined;
-      if (node.kind !== 'scalar' || !schema.values.some((v) => v === value)) {
-        const near =
-          typeof value === 'string'
-            ? unknownNameHint(value, schema.values.map(String), 'allowed values')
-            : `allowed values: ${schema.values.map((v) => JSON.stringify(v)).join(', ')}`;
-        issues.push({
-          code: 'bad-value',
-          path,
-          span: node.span,
-          depth,
-          message: `${path} must be ${describeSchema(schema)}, not ${describeNode(node)}`,
-          hint: near,
-        });
-      }
-      return issues;
-    }
-    case 'uri': {
-      if (!kindMatches(schema, node)) return (wrongType(), issues);
-      const problem = checkUri((node as { value: string }).value, schema.schemes);
-      if (problem)
-        issues.push({
-          code: 'bad-uri',
-          path,
-          span: node.span,
-          depth,
-          message: `${path}: ${problem.message}`,
-          hint: problem.hint,
-        });
-      return issues;
-    }
+      return kindMatches(schema, node) ? [] : [wrongTypeIssue(schema, context)];
+    case 'enum':
+      return checkEnum(schema, context);
+    case 'uri':
+      return checkUriValue(schema, context);
     case 'duration':
-      if (!kindMatches(schema, node)) {
-        issues.push({
-          code: 'bad-duration',
-          path,
-          span: node.span,
-          depth,
-          message: `${path} must be a duration, not ${describeNode(node)}`,
-          hint: DURATION_HINT,
-        });
-      } else if (parseDuration((node as { value: string }).value) === undefined) {
-        issues.push({
-          code: 'bad-duration',
-          path,
-          span: node.span,
-          depth,
-          message: `${path}: ${JSON.stringify((node as { value: string }).value)} is not a duration`,
-          hint: DURATION_HINT,
-        });
-      }
-      return issues;
+      return checkDurationValue(context);
     case 'array':
-      if (node.kind !== 'seq') return (wrongType(), issues);
-      if (schema.minItems !== undefined && node.items.length < schema.minItems) {
-        issues.push({
-          code: 'out-of-range',
-          path,
-          span: node.span,
-          depth,
-          message: `${path} needs at least ${schema.minItems} item(s), has ${node.items.length}`,
-          hint: node.items.length === 0 ? 'add an item, or remove the key' : `add items up to ${schema.minItems}`,
-        });
-      }
-      if (schema.maxItems !== undefined && node.items.length > schema.maxItems) {
-        issues.push({
-          code: 'out-of-range',
-          path,
-          span: node.span,
-          depth,
-          message: `${path} allows at most ${schema.maxItems} item(s), has ${node.items.length}`,
-          hint: `remove ${node.items.length - schema.maxItems} item(s), or split the work into several stages`,
-        });
-      }
-      node.items.forEach((item, i) =>
-        issues.push(...checkValue(item, schema.items, joinPath(path, i), onExpression, depth + 1)),
-      );
-      return issues;
+      return checkArray(schema, context);
     case 'object':
-      if (node.kind !== 'map') return (wrongType(), issues);
+      if (node.kind !== 'map') return [wrongTypeIssue(schema, context)];
       return checkObject(node, schema, path, onExpression, depth);
-    case 'oneOf': {
-      const candidates = schema.variants.filter((v) => kindMatches(v, node));
-      if (candidates.length === 0) return (wrongType(), issues);
-      let best = candidates[0] as InputSchema;
-      if (node.kind === 'map' && candidates.length > 1) {
-        best = candidates.reduce((a, b) => (objectFit(b, node) > objectFit(a, node) ? b : a));
-      } else if (candidates.length > 1) {
-        for (const candidate of candidates) {
-          if (checkValue(node, candidate, path, undefined, depth).length === 0) {
-            best = candidate;
-            break;
-          }
-        }
+    case 'oneOf':
+      return checkOneOf(schema, context);
+  }
+}
+
+/** `any`: every nested value is still checked for expressions (and secrets). */
+function checkAnyValue(schema: SchemaOf<'any'>, context: CheckContext): SchemaIssue[] {
+  const { node, path, onExpression, depth } = context;
+  const issues: SchemaIssue[] = [];
+  if (node.kind === 'map')
+    for (const e of node.entries)
+      issues.push(...checkValue(e.value, schema, joinPath(path, e.key), onExpression, depth + 1));
+  if (node.kind === 'seq')
+    node.items.forEach((item, i) =>
+      issues.push(...checkValue(item, schema, joinPath(path, i), onExpression, depth + 1)),
+    );
+  return issues;
+}
+
+function checkString(schema: SchemaOf<'string'>, context: CheckContext): SchemaIssue[] {
+  const { node, path } = context;
+  if (!kindMatches(schema, node)) return [wrongTypeIssue(schema, context)];
+  const issues: SchemaIssue[] = [];
+  const text = (node as { value: string }).value;
+  if (schema.minLength !== undefined && text.length < schema.minLength) {
+    const hint = text === '' ? 'write a value, or remove the key' : `write at least ${schema.minLength} characters`;
+    issues.push(issueAt(context, 'bad-value', `${path} must have at least ${schema.minLength} character(s)`, hint));
+  }
+  if (schema.maxLength !== undefined && text.length > schema.maxLength) {
+    const message = `${path} must have at most ${schema.maxLength} characters, has ${text.length}`;
+    issues.push(issueAt(context, 'bad-value', message, `shorten it to ${schema.maxLength} characters or fewer`));
+  }
+  if (schema.pattern !== undefined && !compiledPattern(schema.pattern).test(text)) {
+    const message = `${path}: ${JSON.stringify(text)} does not match ${schema.pattern}`;
+    issues.push(issueAt(context, 'bad-value', message, schema.description));
+  }
+  return issues;
+}
+
+function checkNumber(schema: SchemaOf<'number' | 'integer'>, context: CheckContext): SchemaIssue[] {
+  const { node, path } = context;
+  if (!kindMatches(schema, node)) return [wrongTypeIssue(schema, context)];
+  const value = (node as { value: number }).value;
+  const below =
+    (schema.minimum !== undefined && value < schema.minimum) ||
+    (schema.exclusiveMinimum !== undefined && value <= schema.exclusiveMinimum);
+  const above =
+    (schema.maximum !== undefined && value > schema.maximum) ||
+    (schema.exclusiveMaximum !== undefined && value >= schema.exclusiveMaximum);
+  if (!below && !above) return [];
+  // Every numeric input is bounded (pipeline authors are untrusted): the hint names the allowed range.
+  const allowed = describeSchema(schema);
+  const hint = `allowed: ${allowed}${schema.description ? ` (${schema.description})` : ''}`;
+  return [issueAt(context, 'out-of-range', `${path} is ${value}; it must be ${allowed}`, hint)];
+}
+
+function checkEnum(schema: SchemaOf<'enum'>, context: CheckContext): SchemaIssue[] {
+  const { node, path } = context;
+  const value = node.kind === 'scalar' ? node.value : undefined;
+  if (node.kind === 'scalar' && schema.values.some((v) => v === value)) return [];
+  const near =
+    typeof value === 'string'
+      ? unknownNameHint(value, schema.values.map(String), 'allowed values')
+      : `allowed values: ${schema.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  const message = `${path} must be ${describeSchema(schema)}, not ${describeNode(node)}`;
+  return [issueAt(context, 'bad-value', message, near)];
+}
+
+function checkUriValue(schema: SchemaOf<'uri'>, context: CheckContext): SchemaIssue[] {
+  if (!kindMatches(schema, context.node)) return [wrongTypeIssue(schema, context)];
+  const problem = checkUri((context.node as { value: string }).value, schema.schemes);
+  return problem ? [issueAt(context, 'bad-uri', `${context.path}: ${problem.message}`, problem.hint)] : [];
+}
+
+function checkDurationValue(context: CheckContext): SchemaIssue[] {
+  const { node, path } = context;
+  if (node.kind !== 'scalar' || typeof node.value !== 'string') {
+    return [issueAt(context, 'bad-duration', `${path} must be a duration, not ${describeNode(node)}`, DURATION_HINT)];
+  }
+  if (parseDuration(node.value) !== undefined) return [];
+  const message = `${path}: ${JSON.stringify(node.value)} is not a duration`;
+  return [issueAt(context, 'bad-duration', message, DURATION_HINT)];
+}
+
+function checkArray(schema: SchemaOf<'array'>, context: CheckContext): SchemaIssue[] {
+  const { node, path, onExpression, depth } = context;
+  if (node.kind !== 'seq') return [wrongTypeIssue(schema, context)];
+  const issues: SchemaIssue[] = [];
+  const count = node.items.length;
+  if (schema.minItems !== undefined && count < schema.minItems) {
+    const hint = count === 0 ? 'add an item, or remove the key' : `add items up to ${schema.minItems}`;
+    issues.push(
+      issueAt(context, 'out-of-range', `${path} needs at least ${schema.minItems} item(s), has ${count}`, hint),
+    );
+  }
+  if (schema.maxItems !== undefined && count > schema.maxItems) {
+    const hint = `remove ${count - schema.maxItems} item(s), or split the work into several stages`;
+    issues.push(
+      issueAt(context, 'out-of-range', `${path} allows at most ${schema.maxItems} item(s), has ${count}`, hint),
+    );
+  }
+  node.items.forEach((item, i) =>
+    issues.push(...checkValue(item, schema.items, joinPath(path, i), onExpression, depth + 1)),
+  );
+  return issues;
+}
+
+/** The variant the value fits best decides the issues: by keys for a mapping, else the first it passes. */
+function checkOneOf(schema: SchemaOf<'oneOf'>, context: CheckContext): SchemaIssue[] {
+  const { node, path, onExpression, depth } = context;
+  const candidates = schema.variants.filter((v) => kindMatches(v, node));
+  if (candidates.length === 0) return [wrongTypeIssue(schema, context)];
+  let best = candidates[0] as InputSchema;
+  if (node.kind === 'map' && candidates.length > 1) {
+    best = candidates.reduce((a, b) => (objectFit(b, node) > objectFit(a, node) ? b : a));
+  } else if (candidates.length > 1) {
+    for (const candidate of candidates) {
+      if (checkValue(node, candidate, path, undefined, depth).length === 0) {
+        best = candidate;
+        break;
       }
-      return checkValue(node, best, path, onExpression, depth);
     }
   }
+  return checkValue(node, best, path, onExpression, depth);
 }
 
 function checkObject(
