@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { WorkflowExecutionInfo } from '@temporalio/client';
 import { canonicalJson, sha256Hex } from '../../../src/canonical-json';
 import { InvalidInputError } from '../../../src/core/errors';
 import { RUN_WORKFLOW_TASK_TIMEOUT_MS } from '../../../src/core/run/run-types';
@@ -49,6 +50,18 @@ function scheduledTimeOf(runId: string): number {
   const match = /-scheduled-(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)$/.exec(runId);
   assert.ok(match, `run id ${runId} carries its scheduled time`);
   return Date.parse(match[1] as string);
+}
+
+/** Backfill the schedule's 2026-01-01 03:00 time (works while paused) and wait for that run to appear. */
+async function backfillOneRun(name: string): Promise<WorkflowExecutionInfo | undefined> {
+  await h.schedules.backfill(name, new Date('2026-01-01T02:59:00Z'), new Date('2026-01-01T03:01:00Z'));
+  const [run] = await waitFor(
+    'the backfilled run',
+    () => h.runs(name, 'schedule'),
+    (found) => found.length >= 1,
+    15_000,
+  );
+  return run;
 }
 
 /** The `tag` param the run was started with, after checking it is a scheduled run of this schedule. */
@@ -238,13 +251,7 @@ void describe('schedule apply on the real stack', () => {
     cleanUpAfter(t, name);
     await h.schedules.apply(h.compile(pipelineYaml(name, '{cron: "0 3 1 1 *"}')));
     // A backfill starts a scheduled run (trigger starts a manual one): its id has the scheduled time, with colons.
-    await h.schedules.backfill(name, new Date('2026-01-01T02:59:00Z'), new Date('2026-01-01T03:01:00Z'));
-    const [run] = await waitFor(
-      'the backfilled run',
-      () => h.runs(name, 'schedule'),
-      (found) => found.length >= 1,
-      15_000,
-    );
+    const run = await backfillOneRun(name);
     assert.match(run?.workflowId ?? '', /2026-01-01T03:00:00Z$/);
     const outcome = await Promise.race([h.result(run?.workflowId as string), sleep(20_000).then(() => undefined)]);
     await h.schedules.delete(name);
@@ -293,13 +300,7 @@ void describe('schedule apply on the real stack', () => {
       assert.equal((await h.schedules.apply(plan)).schedule, 'unchanged');
 
       // A run the schedule starts now carries the timeout (a backfill works on a paused schedule).
-      await h.schedules.backfill(name, new Date('2026-01-01T02:59:00Z'), new Date('2026-01-01T03:01:00Z'));
-      const [run] = await waitFor(
-        'the backfilled run',
-        () => h.runs(name, 'schedule'),
-        (found) => found.length >= 1,
-        15_000,
-      );
+      const run = await backfillOneRun(name);
       assert.equal(await h.taskTimeoutMs(run?.workflowId as string), RUN_WORKFLOW_TASK_TIMEOUT_MS);
     },
   );
