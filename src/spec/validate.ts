@@ -17,6 +17,7 @@ import {
   parseTemplate,
   referenceNodes,
   wholeExpression,
+  type ClassifiedReference,
   type ExpressionNode,
   type TemplatePart,
 } from '../core/spec/expressions';
@@ -207,129 +208,168 @@ function checkReferences(
       offset: checker.charOffset(scalar, exprOffset + ref.offset),
       end: checker.charOffset(scalar, exprOffset + ref.end),
     };
-    const classified = classifyReference(ref.segments);
-    if (!classified.ok) {
-      checker.error('bad-expression', path, span, `\`${ref.text}\`: ${classified.message}`, classified.hint);
-      continue;
-    }
-    if (classified.kind === 'item') {
-      checkItemReference(checker, place === 'with' ? scope.stages.get(ownStage ?? '') : undefined, ref, span, path);
-      continue;
-    }
-    const own = scope.stages.get(ownStage ?? '');
-    if (classified.kind === 'run') {
-      const problem = runReferenceProblem(classified.name, place, own?.section);
-      if (problem) checker.error(problem.code, path, span, `\`${ref.text}\`: ${problem.message}`, problem.hint);
-      continue;
-    }
-    if (classified.kind === 'secret') {
-      if (place !== 'with') {
-        checker.error(
-          'secret-not-allowed',
-          path,
-          span,
-          `\`${ref.text}\`: secrets can only be used in stage inputs that the stage type marks as secret`,
-          'pass the secret through a secret input such as `auth`',
-        );
-      } else if (!scope.secrets.has(classified.name)) {
-        const near = closest(classified.name, scope.secrets.keys());
-        checker.error(
-          'unknown-secret',
-          path,
-          span,
-          `\`${ref.text}\` refers to secret \`${classified.name}\`, which is not declared`,
-          near ? `did you mean \`secrets.${near}\`?` : SECRET_HINT,
-        );
-      } else scope.usedSecrets.add(classified.name);
-      continue;
-    }
-    if (classified.kind === 'param') {
-      if (!scope.params.has(classified.name)) {
-        checker.error(
-          'unknown-reference',
-          path,
-          span,
-          `\`${ref.text}\` refers to param \`${classified.name}\`, which is not declared`,
-          closest(classified.name, scope.params.keys())
-            ? `did you mean \`params.${closest(classified.name, scope.params.keys())}\`?`
-            : `declare it under \`params:\``,
-        );
-      } else scope.usedParams.add(classified.name);
-      continue;
-    }
-    if (place === 'trigger') {
-      checker.error(
-        'expression-not-allowed',
-        path,
-        span,
-        `\`${ref.text}\`: triggers run before any stage, so they can only reference params`,
-        'use `${{ params.<name> }}`',
-      );
-      continue;
-    }
-    const target = scope.stages.get(classified.stage);
-    const tail = classified.kind === 'stage-status' ? 'status' : `outputs.${classified.output}`;
-    if (!target) {
-      const near = closest(classified.stage, scope.stages.keys());
-      checker.error(
-        'unknown-reference',
-        path,
-        span,
-        `\`${ref.text}\` refers to stage \`${classified.stage}\`, which does not exist`,
-        near
-          ? `did you mean \`stages.${near}.${tail}\`?`
-          : `write one of the stages: ${[...scope.stages.keys()].join(', ')}`,
-      );
-      continue;
-    }
-    const across = finallyReferenceProblem(own?.section, target.section, classified, ref, guarded);
-    if (across) {
-      checker.error(across.code, path, span, `\`${ref.text}\`: ${across.message}`, across.hint);
-      continue;
-    }
-    if (classified.stage === ownStage) {
-      if (place === 'when')
-        checker.error(
-          'when-reference-not-upstream',
-          path,
-          span,
-          `\`${ref.text}\`: a stage's condition cannot depend on its own outputs`,
-          'reference an upstream stage',
-        );
-      else
-        checker.error(
-          'self-reference',
-          path,
-          span,
-          `\`${ref.text}\`: a stage cannot use its own outputs as inputs`,
-          'reference an upstream stage',
-        );
-      continue;
-    }
-    if (classified.kind === 'stage-status') {
-      stages.push({ stage: classified.stage, span });
-      continue;
-    }
-    if (
-      target.type &&
-      // A `pipeline` stage whose child could not be read has unknown outputs (its file was reported).
-      target.type !== PIPELINE_STAGE_TYPE &&
-      !Object.prototype.hasOwnProperty.call(target.type.outputs, classified.output) &&
-      !(target.fanOut && classified.output === 'items')
-    ) {
-      const outputs = Object.keys(target.type.outputs);
-      checker.error(
-        'unknown-output',
-        path,
-        span,
-        `stage \`${classified.stage}\` (${target.type.name}) has no output \`${classified.output}\``,
-        unknownNameHint(classified.output, outputs, `outputs of ${target.type.name}`),
-      );
-      continue;
-    }
-    stages.push({ stage: classified.stage, span });
+    const stage = checkReference(checker, scope, ref, { path, place, ownStage, span, guarded });
+    if (stage !== undefined) stages.push({ stage, span });
   }
   return stages;
+}
+
+type ReferenceNode = Extract<ExpressionNode, { kind: 'reference' }>;
+type StageReference = Extract<ClassifiedReference, { kind: 'stage-output' | 'stage-status' }>;
+
+/** Where one reference stands: its expression's path and place, the stage it is in, its span. */
+interface ReferenceSite {
+  readonly path: string;
+  readonly place: ExpressionPlace;
+  readonly ownStage: string | undefined;
+  readonly span: Span;
+  /** References inside `default(…)`'s first argument. */
+  readonly guarded: ReadonlySet<ReferenceNode>;
+}
+
+/** Checks one reference; returns the stage it makes the expression depend on, if any. */
+function checkReference(checker: Checker, scope: Scope, ref: ReferenceNode, site: ReferenceSite): string | undefined {
+  const { path, place, ownStage, span } = site;
+  const classified = classifyReference(ref.segments);
+  if (!classified.ok) {
+    checker.error('bad-expression', path, span, `\`${ref.text}\`: ${classified.message}`, classified.hint);
+    return undefined;
+  }
+  switch (classified.kind) {
+    case 'item':
+      checkItemReference(checker, place === 'with' ? scope.stages.get(ownStage ?? '') : undefined, ref, span, path);
+      return undefined;
+    case 'run': {
+      const problem = runReferenceProblem(classified.name, place, scope.stages.get(ownStage ?? '')?.section);
+      if (problem) checker.error(problem.code, path, span, `\`${ref.text}\`: ${problem.message}`, problem.hint);
+      return undefined;
+    }
+    case 'secret':
+      checkSecretReference(checker, scope, ref, classified.name, site);
+      return undefined;
+    case 'param':
+      checkParamReference(checker, scope, ref, classified.name, site);
+      return undefined;
+  }
+  if (place === 'trigger') {
+    checker.error(
+      'expression-not-allowed',
+      path,
+      span,
+      `\`${ref.text}\`: triggers run before any stage, so they can only reference params`,
+      'use `${{ params.<name> }}`',
+    );
+    return undefined;
+  }
+  return checkStageReference(checker, scope, ref, classified, site);
+}
+
+function checkSecretReference(
+  checker: Checker,
+  scope: Scope,
+  ref: ReferenceNode,
+  name: string,
+  { path, place, span }: ReferenceSite,
+): void {
+  if (place !== 'with') {
+    checker.error(
+      'secret-not-allowed',
+      path,
+      span,
+      `\`${ref.text}\`: secrets can only be used in stage inputs that the stage type marks as secret`,
+      'pass the secret through a secret input such as `auth`',
+    );
+  } else if (!scope.secrets.has(name)) {
+    const near = closest(name, scope.secrets.keys());
+    checker.error(
+      'unknown-secret',
+      path,
+      span,
+      `\`${ref.text}\` refers to secret \`${name}\`, which is not declared`,
+      near ? `did you mean \`secrets.${near}\`?` : SECRET_HINT,
+    );
+  } else scope.usedSecrets.add(name);
+}
+
+function checkParamReference(
+  checker: Checker,
+  scope: Scope,
+  ref: ReferenceNode,
+  name: string,
+  { path, span }: ReferenceSite,
+): void {
+  if (scope.params.has(name)) {
+    scope.usedParams.add(name);
+    return;
+  }
+  const near = closest(name, scope.params.keys());
+  checker.error(
+    'unknown-reference',
+    path,
+    span,
+    `\`${ref.text}\` refers to param \`${name}\`, which is not declared`,
+    near ? `did you mean \`params.${near}\`?` : `declare it under \`params:\``,
+  );
+}
+
+/** A reference to another stage's outputs or status: it must exist, be upstream, and have that output. */
+function checkStageReference(
+  checker: Checker,
+  scope: Scope,
+  ref: ReferenceNode,
+  classified: StageReference,
+  site: ReferenceSite,
+): string | undefined {
+  const { path, place, ownStage, span } = site;
+  const target = scope.stages.get(classified.stage);
+  if (!target) {
+    const tail = classified.kind === 'stage-status' ? 'status' : `outputs.${classified.output}`;
+    const near = closest(classified.stage, scope.stages.keys());
+    checker.error(
+      'unknown-reference',
+      path,
+      span,
+      `\`${ref.text}\` refers to stage \`${classified.stage}\`, which does not exist`,
+      near
+        ? `did you mean \`stages.${near}.${tail}\`?`
+        : `write one of the stages: ${[...scope.stages.keys()].join(', ')}`,
+    );
+    return undefined;
+  }
+  const ownSection = scope.stages.get(ownStage ?? '')?.section;
+  const across = finallyReferenceProblem(ownSection, target.section, classified, ref, site.guarded);
+  if (across) {
+    checker.error(across.code, path, span, `\`${ref.text}\`: ${across.message}`, across.hint);
+    return undefined;
+  }
+  if (classified.stage === ownStage) {
+    if (place === 'when') {
+      const message = `\`${ref.text}\`: a stage's condition cannot depend on its own outputs`;
+      checker.error('when-reference-not-upstream', path, span, message, 'reference an upstream stage');
+    } else {
+      const message = `\`${ref.text}\`: a stage cannot use its own outputs as inputs`;
+      checker.error('self-reference', path, span, message, 'reference an upstream stage');
+    }
+    return undefined;
+  }
+  if (classified.kind === 'stage-status') return classified.stage;
+  if (
+    target.type &&
+    // A `pipeline` stage whose child could not be read has unknown outputs (its file was reported).
+    target.type !== PIPELINE_STAGE_TYPE &&
+    !Object.prototype.hasOwnProperty.call(target.type.outputs, classified.output) &&
+    !(target.fanOut && classified.output === 'items')
+  ) {
+    checker.error(
+      'unknown-output',
+      path,
+      span,
+      `stage \`${classified.stage}\` (${target.type.name}) has no output \`${classified.output}\``,
+      unknownNameHint(classified.output, Object.keys(target.type.outputs), `outputs of ${target.type.name}`),
+    );
+    return undefined;
+  }
+  return classified.stage;
 }
 
 /** Type of what a whole-string expression evaluates to, when it can be known statically. */
