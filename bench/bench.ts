@@ -9,10 +9,12 @@
  *   FINEFLOW_STACK_PROFILE=prod npm run bench -- --only scale   # on the production-shaped stack (root)
  *
  * Sections that need Temporal and MinIO get a dedicated local stack (own ports and state dir),
- * started here and stopped at the end.
+ * started here and stopped at the end; FINEFLOW_BENCH_*_PORT and FINEFLOW_BENCH_STACK_DIR move it
+ * (bench/bench-stack-env.ts), so two benches on one machine do not collide.
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { benchStackEnv } from './bench-stack-env';
 
 interface Section {
   readonly name: string;
@@ -76,17 +78,7 @@ const root = path.resolve(__dirname, '..');
 
 function stackEnv(): NodeJS.ProcessEnv {
   if (process.env.FINEFLOW_STACK_PROFILE === 'prod') return prodStackEnv();
-  const ports = { temporal: 7255, ui: 8255, minio: 9255, console: 9256 };
-  return {
-    ...process.env,
-    FINEFLOW_STACK_DIR: path.join(root, '.fineflow', 'bench-stack'),
-    FINEFLOW_TEMPORAL_PORT: String(ports.temporal),
-    FINEFLOW_TEMPORAL_UI_PORT: String(ports.ui),
-    FINEFLOW_MINIO_PORT: String(ports.minio),
-    FINEFLOW_MINIO_CONSOLE_PORT: String(ports.console),
-    TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
-    FINEFLOW_S3_ENDPOINT: `http://127.0.0.1:${ports.minio}`,
-  };
+  return benchStackEnv(process.env, root);
 }
 
 /** The prod profile (infra/stack-prod.sh) has its own addresses and users; `stack.sh env` prints them once it is up. */
