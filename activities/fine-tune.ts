@@ -19,7 +19,7 @@ import { CancelledError, InvalidInputError } from '../src/core/errors';
 import { readManifest } from '../src/ml/data/shards';
 import { modelJsonUri } from '../src/ml/models/model-io';
 import { parseRegistryUri, resolveVersion } from '../src/ml/models/registry';
-import { newestVerifiedCheckpoint } from '../src/ml/train/checkpoint';
+import { newestVerifiedCheckpoint, resumeLogLine } from '../src/ml/train/checkpoint';
 import { runTrainingInChildProcess, type TrainingRunner } from '../src/ml/train/child-runner';
 import { requestKeyOf } from '../src/ml/train/fine-tune';
 import type {
@@ -469,7 +469,7 @@ export function createFineTuneStage(options: FineTuneStageOptions = {}): StageIm
         ? `; the last heartbeat of the previous attempt named ${previous.checkpoint}`
         : '';
       runtime.log(
-        `resuming from checkpoint ${found.directory} at epoch ${found.state.epochsDone} (the newest verified checkpoint in the store${hinted})`,
+        resumeLogLine(found.directory, found.state.epochsDone, `the newest verified checkpoint in the store${hinted}`),
       );
     } else if (previous.checkpoint) {
       runtime.log(

@@ -36,6 +36,8 @@ export interface SweepTrialTable {
   readonly partial: boolean;
   readonly bestTrialId?: number;
   readonly rows: readonly TrialTableRow[];
+  /** Set when the stage was served from the cache or reused: the run whose sweep produced these trials. */
+  readonly fromRunId?: string;
 }
 
 /** Controller statuses (src/core/sweep) and recorded ones → table states. */
@@ -116,7 +118,8 @@ export function renderTrialTable(table: SweepTrialTable, maxWidth = 100): string
   const counts = new Map<TrialState, number>();
   for (const row of table.rows) counts.set(row.state, (counts.get(row.state) ?? 0) + 1);
   const tally = [...counts.entries()].map(([state, count]) => `${count} ${state}`).join(', ');
-  const header = `trials of ${table.stageId}${table.partial ? ` (PARTIAL: sweep ${table.outcome ?? 'ended'})` : ''}: ${tally || 'none yet'}`;
+  const source = table.fromRunId ? ` (cached: the sweep of run ${table.fromRunId})` : '';
+  const header = `trials of ${table.stageId}${source}${table.partial ? ` (PARTIAL: sweep ${table.outcome ?? 'ended'})` : ''}: ${tally || 'none yet'}`;
   // The objective's column says which way is better: ↑ maximize, ↓ minimize.
   const title = `${metric}${table.goal === 'maximize' ? ' ↑' : table.goal === 'minimize' ? ' ↓' : ''}`;
   const columns: readonly TableColumn[] = [

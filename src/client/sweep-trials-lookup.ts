@@ -6,7 +6,7 @@
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ObjectStore } from '../storage/object-store';
-import { runPrefix } from '../core/storage/layout';
+import { runPrefix, runStageOfUri } from '../core/storage/layout';
 import type { RunState, StageState } from '../core/run/run-types';
 import type { SweepResultsDocument } from '../core/sweep/sweep-results';
 import { trialTableFromResults, trialTableFromStatus, type SweepTrialTable } from './sweep-trial-table';
@@ -14,8 +14,8 @@ import { SWEEP_QUERIES, type SweepStatus } from '../core/sweep/sweep-types';
 
 const SWEEP_STAGE_TYPE = 'hyperparameter-sweep';
 
-/** Stage states whose sweep may have trials to show. */
-const HAS_TRIALS: readonly string[] = ['running', 'succeeded', 'failed', 'waiting', 'cancelled'];
+/** Stage states whose sweep may have trials to show (a cached one: the trials of the run that produced it). */
+const HAS_TRIALS: readonly string[] = ['running', 'succeeded', 'failed', 'waiting', 'cancelled', 'cached'];
 
 export interface SweepLookupOptions {
   /** How long one query may wait for a worker; default 5 s. */
@@ -34,10 +34,12 @@ export async function sweepTrialTables(
   for (const stage of state.stages) {
     if (stage.uses !== SWEEP_STAGE_TYPE || !HAS_TRIALS.includes(stage.status)) continue;
     const table =
-      stage.status === 'running'
-        ? await fromQuery(client, state.runId, stage, options)
-        : ((await fromResults(store, bucket, state.runId, stage)) ??
-          (await fromQuery(client, state.runId, stage, options)));
+      stage.status === 'cached'
+        ? await fromCacheSource(store, bucket, stage)
+        : stage.status === 'running'
+          ? await fromQuery(client, state.runId, stage, options)
+          : ((await fromResults(store, bucket, state.runId, stage)) ??
+            (await fromQuery(client, state.runId, stage, options)));
     if (table) tables.push(table);
   }
   return tables;
@@ -78,6 +80,22 @@ async function fromQuery(
     }
   }
   return undefined;
+}
+
+/**
+ * A stage served from the cache (or reused by a rerun) ran no sweep in this run: its outputs name the
+ * results.json of the run that did, and the table says which run that was.
+ */
+async function fromCacheSource(
+  store: ObjectStore,
+  bucket: string,
+  stage: StageState,
+): Promise<SweepTrialTable | undefined> {
+  const results = stage.outputs?.results;
+  const source = typeof results === 'string' ? runStageOfUri(bucket, results) : undefined;
+  if (!source) return undefined;
+  const table = await fromResults(store, bucket, source.runId, { ...stage, id: source.stageId });
+  return table ? { ...table, stageId: stage.id, fromRunId: source.runId } : undefined;
 }
 
 async function fromResults(

@@ -38,77 +38,137 @@ export { readRunInput } from '../client/run-input';
 /** Bound on the history read for one stage panel: a run with a longer history shows the first attempts only. */
 const MAX_HISTORY_EVENTS = 20_000;
 
-/** A stage's scheduled inputs found in one page of history events. */
-async function stageInputsIn(
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+/** What one stage's attempts received after `${{ }}` resolution. */
+export interface StageAttemptInputs {
+  readonly attempt: number;
+  readonly inputs: unknown;
+}
+
+/** One `lookupStageCache` the run made for a stage, with its answer (src/core/run/run-types.ts CacheLookupResult). */
+export interface StageCacheLookup {
+  readonly key: string;
+  readonly hit: boolean;
+  /** A hit: the run whose result was reused and when its entry was recorded. */
+  readonly fromRunId?: string;
+  readonly createdAt?: string;
+  /** A miss: why (no entry, what changed since the last entry, too old, artifacts gone …). */
+  readonly reason?: string;
+  /** No entry was consulted on purpose (a rerun's refresh, an input without a fingerprint). */
+  readonly bypassed?: boolean;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * Every event of a run's history, newest execution first (a run that continued as new has one history
+ * per execution, linked to the one it continued), within the event bound. `visit` gets each page with the
+ * index of its execution, so event ids (numbered per execution) never meet another execution's.
+ */
+async function scanRunHistory(
   client: Client,
-  events: readonly temporal.api.history.v1.IHistoryEvent[],
+  runId: string,
+  visit: (events: readonly HistoryEvent[], execution: number) => Promise<void>,
+): Promise<void> {
+  let seen = 0;
+  let execution: string | undefined;
+  let index = 0;
+  do {
+    let previous: string | undefined;
+    let nextPageToken: Uint8Array | undefined;
+    do {
+      const page: temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryResponse =
+        await client.workflowService.getWorkflowExecutionHistory({
+          namespace: client.options.namespace,
+          execution: { workflowId: runId, ...(execution ? { runId: execution } : {}) },
+          ...(nextPageToken ? { nextPageToken } : {}),
+        });
+      const events = page.history?.events ?? [];
+      previous ??= events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+      await visit(events, index);
+      seen += events.length;
+      nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+    } while (nextPageToken && seen < MAX_HISTORY_EVENTS);
+    execution = seen < MAX_HISTORY_EVENTS ? previous : undefined;
+    index += 1;
+  } while (execution);
+}
+
+/** The stage input (`{context, inputs}`) an activity or sweep child was scheduled with, when it is `stageId`'s. */
+async function scheduledStageInput(
+  client: Client,
+  event: HistoryEvent,
   stageId: string,
-): Promise<{ attempt: number; inputs: unknown }[]> {
-  const found: { attempt: number; inputs: unknown }[] = [];
-  for (const event of events) {
-    const payload = (event.activityTaskScheduledEventAttributes?.input?.payloads ??
-      event.startChildWorkflowExecutionInitiatedEventAttributes?.input?.payloads)?.[0];
-    if (!payload) continue;
-    const input: unknown = await decodeHistoryPayload(client, payload);
-    const context =
-      input && typeof input === 'object' && 'context' in input
-        ? (input as { context?: { stageId?: unknown; attempt?: unknown } }).context
-        : undefined;
-    if (context?.stageId !== stageId || !('inputs' in (input as object))) continue;
-    found.push({
-      attempt: typeof context.attempt === 'number' ? context.attempt : found.length + 1,
-      inputs: (input as { inputs: unknown }).inputs,
-    });
-  }
-  return found;
+): Promise<StageAttemptInputs | undefined> {
+  const payload = (event.activityTaskScheduledEventAttributes?.input?.payloads ??
+    event.startChildWorkflowExecutionInitiatedEventAttributes?.input?.payloads)?.[0];
+  if (!payload || event.activityTaskScheduledEventAttributes?.activityType?.name === CACHE_LOOKUP) return undefined;
+  const input: unknown = await decodeHistoryPayload(client, payload);
+  const context = isObject(input) && isObject(input.context) ? input.context : undefined;
+  if (context?.stageId !== stageId || !isObject(input) || !('inputs' in input)) return undefined;
+  return { attempt: typeof context.attempt === 'number' ? context.attempt : 0, inputs: input.inputs };
 }
 
 /**
  * The inputs a stage's attempts received after `${{ }}` resolution, as scheduled in the run's
  * history (activity inputs, or the sweep child's input), decoded like any payload of the client.
- * A run that continued as new has one history per execution: they are read newest first, following
- * each execution's link to the one it continued, within the event bound.
  */
-export async function readStageInputs(
-  client: Client,
-  runId: string,
-  stageId: string,
-): Promise<{ attempt: number; inputs: unknown }[]> {
-  const found: { attempt: number; inputs: unknown }[] = [];
-  let seen = 0;
-  let execution: string | undefined;
-  do {
-    const read = await readExecutionStageInputs(client, { workflowId: runId, runId: execution }, stageId, seen);
-    found.push(...read.found);
-    seen = read.seen;
-    execution = seen < MAX_HISTORY_EVENTS ? read.previous : undefined;
-  } while (execution);
+export async function readStageInputs(client: Client, runId: string, stageId: string): Promise<StageAttemptInputs[]> {
+  const found: StageAttemptInputs[] = [];
+  await scanRunHistory(client, runId, async (events) => {
+    for (const event of events) {
+      const scheduled = await scheduledStageInput(client, event, stageId);
+      if (scheduled) found.push({ ...scheduled, attempt: scheduled.attempt || found.length + 1 });
+    }
+  });
   return found.sort((a, b) => a.attempt - b.attempt);
 }
 
-/** One execution's history (the latest when `runId` is undefined), paged until the event bound. */
-async function readExecutionStageInputs(
+const CACHE_LOOKUP = 'lookupStageCache';
+
+/**
+ * The run's cache lookups for a stage, oldest first: the `lookupStageCache` activities scheduled
+ * for it and the answers they completed with. Only the stage id of the lookup's input is read.
+ */
+export async function readStageCacheLookups(
   client: Client,
-  execution: { readonly workflowId: string; readonly runId: string | undefined },
+  runId: string,
   stageId: string,
-  seenBefore: number,
-): Promise<{ found: { attempt: number; inputs: unknown }[]; seen: number; previous?: string }> {
-  const found: { attempt: number; inputs: unknown }[] = [];
-  let seen = seenBefore;
-  let previous: string | undefined;
-  let nextPageToken: Uint8Array | undefined;
-  do {
-    const page: temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryResponse =
-      await client.workflowService.getWorkflowExecutionHistory({
-        namespace: client.options.namespace,
-        execution: { workflowId: execution.workflowId, ...(execution.runId ? { runId: execution.runId } : {}) },
-        ...(nextPageToken ? { nextPageToken } : {}),
-      });
-    const events = page.history?.events ?? [];
-    previous ??= events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
-    found.push(...(await stageInputsIn(client, events, stageId)));
-    seen += events.length;
-    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
-  } while (nextPageToken && seen < MAX_HISTORY_EVENTS);
-  return { found, seen, ...(previous ? { previous } : {}) };
+): Promise<StageCacheLookup[]> {
+  const pending = new Set<string>();
+  // Executions come newest first; each one's events in order.
+  const byExecution: StageCacheLookup[][] = [];
+  await scanRunHistory(client, runId, async (events, execution) => {
+    for (const event of events) {
+      const scheduled = event.activityTaskScheduledEventAttributes;
+      if (scheduled?.activityType?.name === CACHE_LOOKUP && scheduled.input?.payloads?.[0]) {
+        const input: unknown = await decodeHistoryPayload(client, scheduled.input.payloads[0]);
+        if (isObject(input) && isObject(input.stage) && input.stage.id === stageId)
+          pending.add(`${execution}:${String(event.eventId)}`);
+      }
+      const completed = event.activityTaskCompletedEventAttributes;
+      const result = completed?.result?.payloads?.[0];
+      if (!result || !pending.has(`${execution}:${String(completed?.scheduledEventId)}`)) continue;
+      const lookup = cacheLookupOf(await decodeHistoryPayload(client, result));
+      if (lookup) (byExecution[execution] ??= []).push(lookup);
+    }
+  });
+  return byExecution.reverse().flatMap((lookups) => lookups ?? []);
+}
+
+function cacheLookupOf(value: unknown): StageCacheLookup | undefined {
+  if (!isObject(value) || typeof value.key !== 'string' || typeof value.hit !== 'boolean') return undefined;
+  const text = (name: string): { [name: string]: string } =>
+    typeof value[name] === 'string' ? { [name]: value[name] } : {};
+  return {
+    key: value.key,
+    hit: value.hit,
+    ...text('fromRunId'),
+    ...text('createdAt'),
+    ...text('reason'),
+    ...(value.bypassed === true ? { bypassed: true } : {}),
+  };
 }

@@ -45,6 +45,18 @@ export function runPrefix(bucket: string, runId: string, stageId?: string): stri
   return uri(bucket, `runs/${segment(runId, 'run id')}/${stagePart}`);
 }
 
+/**
+ * The run and stage whose prefix holds `uri` (`s3://<bucket>/runs/<runId>/<stageId>/…`), or undefined for
+ * any other object (another bucket, a run's `@state/`, a malformed id). A cached or reused stage's outputs
+ * name objects of the run that produced them: this finds that run.
+ */
+export function runStageOfUri(bucket: string, value: string): { runId: string; stageId: string } | undefined {
+  const match = /^s3:\/\/([^/]+)\/runs\/([^/]+)\/([^/]+)\//.exec(value);
+  const [, inBucket, runId, stageId] = match ?? [];
+  if (inBucket !== bucket || runId === undefined || stageId === undefined || stageId.startsWith('@')) return undefined;
+  return SEGMENT.test(runId) && SEGMENT.test(stageId) ? { runId, stageId } : undefined;
+}
+
 function checkAttempt(attempt: number): number {
   if (!Number.isInteger(attempt) || attempt < 1) {
     throw new InvalidInputError(`attempt must be a positive integer, got ${attempt}`, {

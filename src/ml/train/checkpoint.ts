@@ -164,6 +164,14 @@ export async function newestVerifiedCheckpoint(
   return undefined;
 }
 
+/** The retention rule of `keepLast`: of `epochs` (newest first), the newest N and every epoch in `keep`. */
+export function retainedEpochs(
+  epochs: readonly number[],
+  options: { readonly keepLast: number; readonly keep?: readonly number[] },
+): Set<number> {
+  return new Set([...epochs.slice(0, Math.max(1, options.keepLast)), ...(options.keep ?? [])]);
+}
+
 /**
  * Remove checkpoints under `prefixUri` beyond the newest `keepLast`, never one in `keep`
  * (the best epoch's, a segment boundary). Returns the removed directories.
@@ -174,7 +182,7 @@ export async function pruneCheckpoints(
   options: { readonly keepLast: number; readonly keep?: readonly number[] },
 ): Promise<string[]> {
   const epochs = await listCheckpointEpochs(store, prefixUri);
-  const keep = new Set([...epochs.slice(0, Math.max(1, options.keepLast)), ...(options.keep ?? [])]);
+  const keep = retainedEpochs(epochs, options);
   const removed: string[] = [];
   for (const epoch of epochs) {
     if (keep.has(epoch)) continue;
@@ -185,6 +193,122 @@ export async function pruneCheckpoints(
     removed.push(directory);
   }
   return removed;
+}
+
+/** The log line of an attempt that resumes; {@link resumePointInLog} reads it back (the UI's stage panel). */
+export function resumeLogLine(directory: string, epoch: number, why: string): string {
+  return `resuming from checkpoint ${directory} at epoch ${epoch} (${why})`;
+}
+
+/** Where an attempt resumed, from the first {@link resumeLogLine} in its log; undefined = it started from the beginning. */
+export function resumePointInLog(log: string): { readonly directory: string; readonly epoch: number } | undefined {
+  const match = /resuming from checkpoint (s3:\/\/\S+) at epoch (\d{1,7}) \(/.exec(log);
+  return match?.[1] && match[2] ? { directory: match[1], epoch: Number(match[2]) } : undefined;
+}
+
+/** One checkpoint directory in the store, as the stage panel shows it. */
+export interface CheckpointSummary {
+  readonly epoch: number;
+  readonly directory: string;
+  readonly objects: number;
+  readonly bytes: number;
+  /** Complete, and every part hashes to what its index recorded ({@link verifyCheckpoint}). */
+  readonly verified: boolean;
+  /** The training request it was written for (a retry resumes only its own request's checkpoints). */
+  readonly requestKey?: string;
+  /** The best epoch the loop knew when it wrote this checkpoint. */
+  readonly bestEpoch?: number;
+}
+
+export interface CheckpointInventory {
+  readonly prefix: string;
+  /** Newest first, at most `limit`. */
+  readonly checkpoints: readonly CheckpointSummary[];
+  /** More checkpoint directories than `limit` exist. */
+  readonly truncated: boolean;
+  /** What latest.json names (a hint: resume trusts the verified checkpoints, not it). */
+  readonly latestEpoch?: number;
+  /** The best epoch according to the newest verified checkpoint. */
+  readonly bestEpoch?: number;
+  /**
+   * The checkpoint a retry of the same request resumes from: {@link newestVerifiedCheckpoint} for the
+   * request of the newest verified checkpoint.
+   */
+  readonly resumeEpoch?: number;
+}
+
+/** A missing or unparsable object (the store answered): not an outage. */
+function unreadable(error: unknown): boolean {
+  return (
+    error instanceof NotFoundError ||
+    error instanceof CorruptDataError ||
+    error instanceof InvalidInputError ||
+    error instanceof SyntaxError
+  );
+}
+
+async function summarize(
+  store: ObjectStore,
+  directory: string,
+  epoch: number,
+  objects: readonly { readonly size: number }[],
+): Promise<CheckpointSummary> {
+  const base = { epoch, directory, objects: objects.length, bytes: objects.reduce((sum, o) => sum + o.size, 0) };
+  let index: CheckpointIndex;
+  try {
+    index = await store.getJson<CheckpointIndex>(joinUri(directory, 'checkpoint.json'));
+  } catch (error) {
+    if (unreadable(error)) return { ...base, verified: false };
+    throw error;
+  }
+  const requestKey = typeof index.requestKey === 'string' ? index.requestKey : undefined;
+  const state = requestKey ? await verifyCheckpoint(store, directory, requestKey) : undefined;
+  const bestEpoch = index.state?.bestEpoch;
+  return {
+    ...base,
+    verified: state !== undefined,
+    ...(requestKey ? { requestKey } : {}),
+    ...(typeof bestEpoch === 'number' ? { bestEpoch } : {}),
+  };
+}
+
+/**
+ * Every checkpoint under `prefixUri` (newest first, at most `limit`): size, whether it verifies, the
+ * best epoch it recorded; the pointer in latest.json; and the one a retry would resume from.
+ */
+export async function checkpointInventory(
+  store: ObjectStore,
+  prefixUri: string,
+  options: { readonly limit?: number } = {},
+): Promise<CheckpointInventory> {
+  const prefix = asPrefix(prefixUri);
+  const objects = await store.list(prefix);
+  const epochs = await listCheckpointEpochs(store, prefixUri);
+  const limit = options.limit ?? 50;
+  const checkpoints: CheckpointSummary[] = [];
+  for (const epoch of epochs.slice(0, limit)) {
+    const directory = checkpointDirectory(prefixUri, epoch);
+    const inside = objects.filter((object) => `s3://${object.bucket}/${object.key}`.startsWith(`${directory}/`));
+    checkpoints.push(await summarize(store, directory, epoch, inside));
+  }
+  const newest = checkpoints.find((checkpoint) => checkpoint.verified);
+  const resume = newest?.requestKey
+    ? await newestVerifiedCheckpoint(store, prefixUri, { requestKey: newest.requestKey })
+    : undefined;
+  const latest: { epoch?: unknown } = await store
+    .getJson<{ epoch?: unknown }>(joinUri(prefixUri, 'latest.json'))
+    .catch((error: unknown) => {
+      if (unreadable(error)) return {};
+      throw error;
+    });
+  return {
+    prefix,
+    checkpoints,
+    truncated: epochs.length > limit,
+    ...(typeof latest.epoch === 'number' ? { latestEpoch: latest.epoch } : {}),
+    ...(newest?.bestEpoch !== undefined ? { bestEpoch: newest.bestEpoch } : {}),
+    ...(resume ? { resumeEpoch: resume.state.epochsDone } : {}),
+  };
 }
 
 export async function writeCheckpoint(store: ObjectStore, prefixUri: string, checkpoint: Checkpoint): Promise<string> {

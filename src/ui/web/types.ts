@@ -33,6 +33,8 @@ export interface SweepTable {
   readonly partial: boolean;
   readonly bestTrialId?: number;
   readonly rows: readonly TrialRow[];
+  /** The stage was served from the cache: the run whose sweep these trials are. */
+  readonly fromRunId?: string;
 }
 
 export interface RunDetails {

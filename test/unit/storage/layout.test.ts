@@ -8,6 +8,7 @@ import {
   modelCardUri,
   modelPrefix,
   runPrefix,
+  runStageOfUri,
   stageLogPrefix,
   stageLogUri,
 } from '../../../src/core/storage/layout';
@@ -61,5 +62,22 @@ void describe('storage layout', () => {
         (error: unknown) => error instanceof InvalidInputError && error.details.code === 'invalid-key-segment',
       );
     assert.throws(() => runPrefix('Not_A_Bucket', 'r'), InvalidInputError);
+  });
+  void it('finds the run and stage that hold an object, and nothing else', () => {
+    const results = `${runPrefix('fineflow', 'sweep-run-1', 'sweep')}results.json`;
+    assert.deepEqual(runStageOfUri('fineflow', results), { runId: 'sweep-run-1', stageId: 'sweep' });
+    assert.deepEqual(runStageOfUri('fineflow', `${checkpointPrefix('fineflow', 'r', 'train')}epoch-0003/`), {
+      runId: 'r',
+      stageId: 'train',
+    });
+    for (const other of [
+      's3://elsewhere/runs/r/train/model.json',
+      `${runPrefix('fineflow', 'r')}@state/${sha}.json`,
+      's3://fineflow/runs/r/',
+      's3://fineflow/cache/x/y/z',
+      's3://fineflow/runs/../train/x',
+      'registry://m@1',
+    ])
+      assert.equal(runStageOfUri('fineflow', other), undefined, other);
   });
 });

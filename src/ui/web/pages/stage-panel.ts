@@ -446,7 +446,7 @@ export class StagePanel {
       for (const chart of this.charts) chart.destroy();
       this.charts = [];
       const table = this.sweeps.find((s) => s.stageId === stage.id);
-      box.replaceChildren(...(table ? sweepView(table, this.charts) : [h('p', { class: 'muted' }, 'No trials yet.')]));
+      replace(box, ...(table ? sweepView(table, this.charts) : [h('p', { class: 'muted' }, 'No trials yet.')]));
     };
     draw();
     // A live sweep's trials come from its workflow's query: refresh them at most every 2 s.

@@ -4,7 +4,7 @@ import { bestSoFar, lineChart, parallelCoordinates } from '../charts';
 import type { SweepTable } from '../types';
 import { formatNumber, h } from '../util';
 
-export function sweepView(table: SweepTable, charts: uPlot[]): HTMLElement[] {
+export function sweepView(table: SweepTable, charts: uPlot[]): (HTMLElement | undefined)[] {
   const metric = table.metric ?? 'objective';
   const arrow = table.goal === 'maximize' ? ' ↑' : table.goal === 'minimize' ? ' ↓' : '';
   const names = [...new Set(table.rows.flatMap((row) => Object.keys(row.params)))].sort();
@@ -54,6 +54,15 @@ export function sweepView(table: SweepTable, charts: uPlot[]): HTMLElement[] {
   });
   return [
     h('h3', {}, `Trials${table.partial ? ` (partial: sweep ${table.outcome ?? 'ended'})` : ''}`),
+    table.fromRunId
+      ? h(
+          'p',
+          { class: 'cache-source' },
+          'Served from the cache: these are the trials of run ',
+          h('a', { href: `#/runs/${encodeURIComponent(table.fromRunId)}`, 'data-run-link': table.fromRunId }, table.fromRunId),
+          '.',
+        )
+      : undefined,
     h(
       'p',
       { class: 'muted' },
