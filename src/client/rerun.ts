@@ -145,8 +145,18 @@ export async function unavailableOutputs(
   return found;
 }
 
-/** Build the new run's input from the original run and start it with the run client. */
-export async function startRerun(runs: RunClient, store: ObjectStore, request: RerunRequest): Promise<RerunStarted> {
+/** What a rerun would do, decided but not started: the UI shows it before anyone confirms. */
+export interface RerunPreview {
+  readonly original: OriginalRun;
+  readonly selection: RerunSelection;
+}
+
+/** Fetch the original run and decide which stages a rerun from `fromStage` reuses and which run again. */
+export async function previewRerun(
+  runs: RunClient,
+  store: ObjectStore,
+  request: Omit<RerunRequest, 'newRunId'>,
+): Promise<RerunPreview> {
   const original = await fetchOriginalRun(runs.client, request.runId, { bucket: runs.bucket, store });
   const plan: Plan = original.input.plan;
   const overrides = checkParamOverrides(plan, request.set ?? {});
@@ -161,6 +171,12 @@ export async function startRerun(runs: RunClient, store: ObjectStore, request: R
     ...(original.params ? { params: original.params } : {}),
     overrides: overrides.values,
   });
+  return { original, selection };
+}
+
+/** Build the new run's input from the original run and start it with the run client. */
+export async function startRerun(runs: RunClient, store: ObjectStore, request: RerunRequest): Promise<RerunStarted> {
+  const { original, selection } = await previewRerun(runs, store, request);
   // Keep what started the original run (a new-data trigger's dataset version above all).
   const trigger = rerunTrigger(original.input.trigger, original.runId, request.fromStage);
   const runId = await runs.submit(selection.plan, {

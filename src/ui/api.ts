@@ -17,6 +17,7 @@ import type { JsonValue, Plan } from '../core/spec/plan-types';
 import { runPrefix } from '../core/storage/layout';
 import type { ObjectStore } from '../storage/object-store';
 import { planGraph, readRunInput, readStageInputs, type PlanGraph } from './run-plan';
+import { stageCache, stageCheckpoints } from './stage-store-info';
 
 export interface UiServices {
   readonly runs: RunClient;
@@ -165,6 +166,16 @@ export class UiApi {
         ? { note: 'not scheduled yet, served from the cache, or skipped: nothing was resolved for an attempt' }
         : {}),
     };
+  }
+
+  /** Checkpoints in the store of a training stage (of the run that produced it, when cached), resume points. */
+  checkpoints(runId: string, stageId: string): Promise<unknown> {
+    return stageCheckpoints(this.services, checkId(runId, 'run'), checkId(stageId, 'stage'));
+  }
+
+  /** The stage's cache key, lookups (hit/miss and why), whether its entry is reusable now, what a rerun reuses. */
+  cache(runId: string, stageId: string): Promise<unknown> {
+    return stageCache(this.services, checkId(runId, 'run'), checkId(stageId, 'stage'));
   }
 
   async artifacts(runId: string, stageId: string): Promise<unknown> {

@@ -8,6 +8,7 @@ import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { decodeHistoryPayload } from '../client/temporal-connection';
 import type { Plan } from '../core/spec/plan-types';
+import { getStageType } from '../spec/stage-types';
 
 /** Nodes and edges of a plan, the shape the frontend lays out. */
 export interface PlanGraph {
@@ -16,8 +17,16 @@ export interface PlanGraph {
     readonly uses: string;
     readonly pool: string;
     readonly line?: number;
+    /** The stage's type writes training checkpoints (its `with:` has a `checkpoint:` block): the panel lists them. */
+    readonly checkpoints?: true;
   }[];
   readonly edges: readonly { readonly from: string; readonly to: string }[];
+}
+
+/** Stage types whose `with:` has a `checkpoint:` block write checkpoints. */
+export function writesCheckpoints(uses: string): boolean {
+  const properties = getStageType(uses)?.inputs.properties ?? {};
+  return Object.prototype.hasOwnProperty.call(properties, 'checkpoint');
 }
 
 export function planGraph(plan: Plan): PlanGraph {
@@ -27,6 +36,7 @@ export function planGraph(plan: Plan): PlanGraph {
       uses: stage.uses,
       pool: stage.pool,
       ...(stage.line !== undefined ? { line: stage.line } : {}),
+      ...(writesCheckpoints(stage.uses) ? { checkpoints: true as const } : {}),
     })),
     edges: plan.stages.flatMap((stage) => stage.needs.map((from) => ({ from, to: stage.id }))),
   };

@@ -10,6 +10,8 @@ export interface GraphNode {
   readonly id: string;
   readonly uses: string;
   readonly pool: string;
+  /** The stage writes training checkpoints (its panel lists them). */
+  readonly checkpoints?: boolean;
 }
 
 export interface GraphData {

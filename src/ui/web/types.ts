@@ -73,3 +73,5 @@ export interface ModelSummary {
   readonly aliases: Record<string, number>;
   readonly latestCreatedAt?: string;
 }
+
+export type { StageCacheInfo, StageCheckpoints } from './store-info-types';

@@ -126,7 +126,12 @@ export function runPage(runId: string, params: URLSearchParams): Page {
       const details = await getJson<RunDetails>(`/api/runs/${encodeURIComponent(runId)}`);
       dag = drawDag(details.graph, select);
       dagBox.replaceChildren(dag.element);
-      panel = new StagePanel(runId, panelBox, details.sweeps);
+      panel = new StagePanel(
+        runId,
+        panelBox,
+        details.sweeps,
+        new Set(details.graph.nodes.filter((node) => node.checkpoints).map((node) => node.id)),
+      );
       selected ??= defaultStage(details.state);
       apply(details.state);
       if (selected) select(selected);

@@ -6,7 +6,7 @@
  */
 import type uPlot from 'uplot';
 import { lineChart, type Marker } from '../charts';
-import type { RunState, StageState, SweepTable } from '../types';
+import type { RunState, StageCacheInfo, StageCheckpoints, StageState, SweepTable } from '../types';
 import {
   confirmAction,
   errorBox,
@@ -21,6 +21,7 @@ import {
   toast,
 } from '../util';
 import { sweepView } from './sweep-view';
+import { cacheSection, checkpointsSection } from './stage-store-sections';
 
 const RUN_ENDED = ['succeeded', 'failed', 'cancelled'];
 const SWEEP_REFRESH_MS = 2_000;
@@ -93,6 +94,8 @@ export class StagePanel {
     private readonly runId: string,
     private readonly root: HTMLElement,
     private sweeps: readonly SweepTable[],
+    /** Stages whose type writes training checkpoints. */
+    private readonly checkpointStages: ReadonlySet<string> = new Set(),
   ) {}
 
   private get base(): string {
@@ -339,6 +342,18 @@ export class StagePanel {
     }
     if (stage.outputs)
       sections.push(h('details', { open: records.length === 0 }, h('summary', {}, 'Outputs'), json(stage.outputs)));
+    if (this.checkpointStages.has(stage.id) && stage.status !== 'pending' && stage.status !== 'skipped')
+      sections.push(
+        this.lazySection('Checkpoints', 'checkpoints', (body: StageCheckpoints) => checkpointsSection(body), {
+          open: stage.status === 'cached' || stage.status === 'succeeded',
+        }),
+      );
+    if (stage.status !== 'pending')
+      sections.push(
+        this.lazySection('Cache', 'cache', (body: StageCacheInfo) => cacheSection(body, stage.id), {
+          open: stage.status === 'cached',
+        }),
+      );
     sections.push(
       this.lazySection(
         'Resolved inputs',
@@ -387,17 +402,28 @@ export class StagePanel {
   }
 
   /** A collapsed section whose content is fetched when it is opened. */
-  private lazySection<T>(title: string, path: string, render: (body: T) => (HTMLElement | undefined)[]): HTMLElement {
+  private lazySection<T>(
+    title: string,
+    path: string,
+    render: (body: T) => (HTMLElement | undefined)[],
+    options: { readonly open?: boolean } = {},
+  ): HTMLElement {
     const content = h('div', {}, 'Loading…');
     const details = h('details', { 'data-section': path }, h('summary', {}, title), content);
     let loaded = false;
-    details.addEventListener('toggle', () => {
+    const load = (): void => {
       if (!details.open || loaded) return;
       loaded = true;
       getJson<T>(`${this.base}/${path}`)
-        .then((body) => content.replaceChildren(...render(body).filter((e): e is HTMLElement => e !== undefined)))
+        .then((body) => {
+          replace(content, ...render(body));
+          details.dataset.loaded = 'true';
+        })
         .catch((error: unknown) => content.replaceChildren(errorBox(error)));
-    });
+    };
+    details.addEventListener('toggle', load);
+    details.open = options.open ?? false;
+    load();
     return details;
   }
 

@@ -59,7 +59,11 @@ export function sweepView(table: SweepTable, charts: uPlot[]): (HTMLElement | un
           'p',
           { class: 'cache-source' },
           'Served from the cache: these are the trials of run ',
-          h('a', { href: `#/runs/${encodeURIComponent(table.fromRunId)}`, 'data-run-link': table.fromRunId }, table.fromRunId),
+          h(
+            'a',
+            { href: `#/runs/${encodeURIComponent(table.fromRunId)}`, 'data-run-link': table.fromRunId },
+            table.fromRunId,
+          ),
           '.',
         )
       : undefined,

@@ -1,0 +1,173 @@
+/**
+ * The stage panel's "Checkpoints" and "Cache" sections, drawn from /checkpoints and /cache
+ * (src/ui/stage-store-info.ts). Runs named here are links to their pages.
+ */
+import type { StageCacheInfo, StageCheckpoints } from '../types';
+import { formatTime, h } from '../util';
+
+function runLink(runId: string): HTMLElement {
+  return h('a', { href: `#/runs/${encodeURIComponent(runId)}`, 'data-run-link': runId }, runId);
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function fact(term: string, ...value: (string | HTMLElement | undefined)[]): HTMLElement[] {
+  return [h('dt', {}, term), h('dd', {}, ...value)];
+}
+
+type CheckpointRow = Extract<StageCheckpoints, { applies: true }>['checkpoints'][number];
+
+function checkpointRow(c: CheckpointRow): HTMLElement {
+  const marks = [
+    c.latest ? 'latest' : undefined,
+    c.best ? 'best' : undefined,
+    c.resume ? 'retry resumes here' : undefined,
+  ].filter((m): m is string => m !== undefined);
+  return h(
+    'tr',
+    {
+      'data-epoch': c.epoch,
+      'data-verified': String(c.verified),
+      'data-marks': marks.join(' '),
+    },
+    h('td', { class: 'num' }, c.epoch),
+    h('td', { class: 'num' }, formatBytes(c.bytes)),
+    h('td', {}, c.verified ? '✓ verified' : '✗ incomplete or corrupt'),
+    h('td', {}, marks.join(', ')),
+    h('td', {}, c.keptByPolicy === undefined ? '' : c.keptByPolicy ? 'kept' : 'pruned at the next checkpoint'),
+  );
+}
+
+export function checkpointsSection(body: StageCheckpoints): (HTMLElement | undefined)[] {
+  if (!body.applies) return [h('p', { class: 'muted' }, body.note ?? 'This stage writes no checkpoints.')];
+  const policy = body.policy;
+  const resumes = body.attempts.map((a) =>
+    h(
+      'li',
+      { 'data-attempt': a.attempt, 'data-resumed-from': a.resumedFromEpoch ?? '' },
+      `attempt ${a.attempt}: `,
+      a.resumedFromEpoch !== undefined
+        ? `resumed from the checkpoint of epoch ${a.resumedFromEpoch}`
+        : 'started from the beginning',
+    ),
+  );
+  return [
+    body.fromRunId
+      ? h(
+          'p',
+          { class: 'cache-source' },
+          'Served from the cache: the checkpoints of run ',
+          runLink(body.fromRunId),
+          '.',
+        )
+      : undefined,
+    h(
+      'dl',
+      { class: 'facts' },
+      ...fact(
+        'Policy',
+        `every ${policy.everyEpochs ?? '?'} epoch(s); keep the newest ${policy.keepLast ?? '?'} and the best epoch`,
+      ),
+      ...fact('Prefix', h('code', {}, body.prefix)),
+      ...fact('Best epoch', body.bestEpoch !== undefined ? String(body.bestEpoch) : '–'),
+      ...fact('Latest', body.latestEpoch !== undefined ? `epoch ${body.latestEpoch}` : '–'),
+      ...fact(
+        'A retry resumes',
+        body.resumeEpoch !== undefined
+          ? `from epoch ${body.resumeEpoch}`
+          : 'from the beginning (no verified checkpoint)',
+      ),
+    ),
+    body.checkpoints.length === 0
+      ? h('p', { class: 'muted' }, 'No checkpoints in the store (none written yet, or removed by fineflow gc).')
+      : h(
+          'table',
+          { class: 'grid compact checkpoints', 'aria-label': 'Checkpoints' },
+          h(
+            'thead',
+            {},
+            h('tr', {}, ...['Epoch', 'Size', 'Integrity', '', 'keepLast'].map((t) => h('th', { scope: 'col' }, t))),
+          ),
+          h('tbody', {}, ...body.checkpoints.map(checkpointRow)),
+        ),
+    body.truncated ? h('p', { class: 'muted' }, 'Only the newest checkpoints are listed.') : undefined,
+    h('h4', {}, 'Resume point of each attempt'),
+    resumes.length > 0
+      ? h('ul', { class: 'resume-points' }, ...resumes)
+      : h('p', { class: 'muted' }, 'No attempt yet.'),
+  ];
+}
+
+function lookupText(lookup: StageCacheInfo['lookups'][number]): (string | HTMLElement)[] {
+  if (lookup.hit)
+    return [
+      'hit: reused the result of run ',
+      runLink(lookup.fromRunId ?? ''),
+      lookup.createdAt ? ` (recorded ${formatTime(lookup.createdAt)})` : '',
+    ];
+  return [lookup.bypassed ? 'bypassed: ' : 'miss: ', lookup.reason ?? ''];
+}
+
+function rerunText(rerun: StageCacheInfo['rerunFromHere'], stageId: string): HTMLElement {
+  if ('unavailable' in rerun) return h('p', { class: 'muted', id: 'rerun-preview' }, rerun.unavailable);
+  return h(
+    'div',
+    {
+      id: 'rerun-preview',
+      'data-rerun': rerun.rerun.join(' '),
+      'data-reuse': rerun.reuse.map((r) => r.stageId).join(' '),
+    },
+    h('p', {}, `A rerun from ${stageId} runs again: ${rerun.rerun.join(', ') || 'nothing'}.`),
+    h(
+      'p',
+      {},
+      rerun.reuse.length === 0 ? 'It reuses no stage.' : 'It reuses: ',
+      ...rerun.reuse.flatMap((r, i) => [i > 0 ? ', ' : '', `${r.stageId} (from `, runLink(r.fromRunId), ')']),
+    ),
+    ...rerun.notes.map((note) => h('p', { class: 'muted' }, note)),
+  );
+}
+
+export function cacheSection(body: StageCacheInfo, stageId: string): (HTMLElement | undefined)[] {
+  const last = body.lookups[body.lookups.length - 1];
+  const entry = body.entry;
+  return [
+    h(
+      'dl',
+      {
+        class: 'facts',
+        id: 'cache-facts',
+        'data-result': last ? (last.hit ? 'hit' : 'miss') : body.reusedFrom ? 'reused' : 'none',
+      },
+      ...fact(
+        'Cache',
+        body.enabled
+          ? `enabled${body.maxAgeMs !== undefined ? `, entries younger than ${Math.round(body.maxAgeMs / 1000)} s` : ''}${body.refresh ? ', refreshed by the rerun' : ''}`
+          : 'disabled for this stage',
+      ),
+      ...fact('Key', last ? h('code', { title: last.key, id: 'cache-key' }, `${last.key.slice(0, 16)}…`) : '–'),
+      ...fact(
+        'This run',
+        ...(body.reusedFrom
+          ? ['reused from run ', runLink(body.reusedFrom), ' (rerun)']
+          : last
+            ? lookupText(last)
+            : ['no lookup (the cache is disabled, or the stage did not start)']),
+      ),
+      ...(entry
+        ? fact(
+            'Next run',
+            entry.usable
+              ? 'a run whose inputs give this key reuses the entry'
+              : `a run with this key would not reuse it: ${entry.reason ?? ''}`,
+            entry.runId ? h('span', {}, ' — entry recorded by run ', runLink(entry.runId)) : undefined,
+          )
+        : []),
+    ),
+    rerunText(body.rerunFromHere, stageId),
+  ];
+}
