@@ -70,6 +70,10 @@ export interface WatcherListing {
   readonly startTime: string;
 }
 
+/** A watcher as `schedule list` and the UI show it: its live state when a control worker answers, else what visibility knows. */
+export type WatcherRow =
+  DataWatcherStatus | { readonly watcherId: string; readonly pipeline: string; readonly error: string };
+
 export interface DataWatchClientOptions {
   /** Task queue of the watcher workflows; default the control pool's. Tests use their own. */
   readonly workflowTaskQueue?: string;
@@ -204,6 +208,24 @@ export class DataWatchClient {
       });
     }
     return found;
+  }
+
+  /** Running watchers with their live state (each query bounded by `timeoutMs`); an unanswered one carries why. */
+  async listWithState(timeoutMs = 3000): Promise<{ readonly pipeline: string; readonly row: WatcherRow }[]> {
+    const listed = await this.list();
+    return Promise.all(
+      listed.map(async (w) => ({
+        pipeline: w.pipeline,
+        row: await this.status(w.watcherId, timeoutMs).then(
+          (status): WatcherRow => status,
+          (thrown: unknown): WatcherRow => ({
+            watcherId: w.watcherId,
+            pipeline: w.pipeline,
+            error: thrown instanceof Error ? thrown.message : String(thrown),
+          }),
+        ),
+      })),
+    );
   }
 
   /** Send a running watcher one of its signals (`pause`, `unpause`, `trigger`). */

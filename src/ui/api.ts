@@ -252,9 +252,11 @@ export class UiApi {
   }
 
   async schedules(): Promise<unknown> {
-    const schedules = await this.services.schedules.list();
-    const watchers = await this.services.schedules.watchers.list();
-    return { schedules, watchers };
+    const [schedules, watchers] = await Promise.all([
+      this.services.schedules.list(),
+      this.services.schedules.watchers.listWithState(3_000),
+    ]);
+    return { schedules, watchers: watchers.map((w) => ({ ...w.row, pipeline: w.pipeline })) };
   }
 
   async scheduleAction(pipeline: string, action: string): Promise<unknown> {

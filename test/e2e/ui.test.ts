@@ -9,8 +9,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
+import { createFineTuneStage } from '../../activities/fine-tune';
 import { registerModel } from '../../src/ml/models/registry';
+import { runTrainingInChildProcess } from '../../src/ml/train/child-runner';
 import { compilePlan } from '../../src/spec';
+import { taskQueueForPool } from '../../src/core/run/task-queues';
+import { watcherIdFor } from '../../src/schedules/data-watch-client';
+import { ScheduleService } from '../../src/schedules/schedule-client';
+import { registerTestStageTypes } from '../stage-types';
 import type { RunningUi } from '../../src/ui/server';
 import { startRuntimeHarness, randomSuffix, type RuntimeHarness } from '../fixtures/runtime/harness';
 import { writeSweepData } from '../integration/sweep/sweep-fixture';
@@ -196,6 +202,7 @@ test('a sweep stage shows its trials in a table and charts, one line per trial',
       id: 'sweep',
       uses: 'hyperparameter-sweep',
       timeoutMs: 180_000,
+      cache: { enabled: true },
       with: {
         model: data.baseModel,
         data: data.dataset,
@@ -219,6 +226,200 @@ test('a sweep stage shows its trials in a table and charts, one line per trial',
   assert.equal(await page.locator('svg.parallel polyline.trial.best').count(), 1);
   await page.locator('[data-chart="best-so-far"] canvas').waitFor();
   await screenshot(page, 'sweep');
+
+  // The same sweep again is served from the cache: its page shows the trials of the run that swept.
+  const cachedRunId = await h.runs.submit(plan);
+  const cached = await h.runs.result(cachedRunId);
+  assert.equal(cached.stages.find((s) => s.id === 'sweep')?.status, 'cached');
+  await page.goto(`${ui.url}/#/runs/${cachedRunId}?stage=sweep`);
+  await page.locator('table.trials[data-trials="4"]').waitFor({ timeout: 20_000 });
+  assert.equal(await page.locator('svg.parallel polyline.trial').count(), 4);
+  await page.locator(`.sweep .cache-source a[data-run-link="${runId}"]`).waitFor();
+  // Its cache section is open: the hit, linked to the source run, and what a rerun from it would do.
+  await page.locator('#cache-facts[data-result="hit"]').waitFor({ timeout: 20_000 });
+  await page.locator(`#cache-facts dd[data-fact="This run"] a[data-run-link="${runId}"]`).waitFor();
+  await page.locator('#rerun-preview[data-rerun="sweep"]').waitFor();
+  await screenshot(page, 'sweep-cached');
   assert.deepEqual(errors, []);
   await page.context().close();
+});
+
+test(
+  'a fine-tune stage shows its checkpoints, the resume point of each attempt, and its cache entry',
+  { timeout: 240_000 },
+  async () => {
+    const data = await writeSweepData(h.store, h.config.s3.bucket, `test-ui/ckpt-${randomSuffix()}`);
+    // The first attempt stops after the checkpoint of epoch 2 (a lost worker); the retry resumes.
+    let failed = false;
+    const pool = `train-${randomSuffix()}`;
+    await h.addWorker({
+      pool,
+      concurrency: 1,
+      extraStages: {
+        'fine-tune': createFineTuneStage({
+          runTraining: async (request, options) => {
+            if (failed) return runTrainingInChildProcess(request, options);
+            failed = true;
+            const stop = new AbortController();
+            await runTrainingInChildProcess(request, {
+              ...options,
+              signal: stop.signal,
+              onProgress: (progress) => {
+                options.onProgress?.(progress);
+                if (Number(/epoch-(\d+)$/.exec(progress.checkpointUri ?? '')?.[1] ?? 0) >= 2) stop.abort();
+              },
+            }).catch(() => undefined);
+            throw new Error('injected: the worker went away after the checkpoint of epoch 2');
+          },
+        }),
+      },
+    });
+    const plan = h.plan('ui-checkpoints', [
+      {
+        id: 'train',
+        uses: 'fine-tune',
+        pool,
+        timeoutMs: 180_000,
+        cache: { enabled: true },
+        retry: { maxAttempts: 2, initialIntervalMs: 100, backoffCoefficient: 1, maximumIntervalMs: 1_000 },
+        with: {
+          model: data.baseModel,
+          data: data.dataset,
+          epochs: 8,
+          freeze: 'none',
+          batchSize: 8,
+          seed: 1,
+          checkpoint: { everyEpochs: 1, keepLast: 1 },
+        },
+      },
+    ]);
+    const runId = await h.runs.submit(plan);
+    const result = await h.runs.result(runId);
+    const train = result.stages.find((s) => s.id === 'train');
+    assert.equal(train?.status, 'succeeded', JSON.stringify(train?.error));
+    assert.equal(train?.attempts, 2);
+    const resumedFrom = (train?.outputs?.metrics as { resumedFromEpoch?: number } | undefined)?.resumedFromEpoch;
+    assert.ok(typeof resumedFrom === 'number' && resumedFrom >= 2, `resumed from ${resumedFrom}`);
+
+    const { page, errors } = await openPage(browser);
+    await page.goto(`${ui.url}/#/runs/${runId}?stage=train`);
+    // A finished training stage opens its checkpoints.
+    await page.locator('details[data-section="checkpoints"][data-loaded="true"]').waitFor({ timeout: 30_000 });
+    const rows = page.locator('table.checkpoints tbody tr');
+    const epochs = await rows.evaluateAll((items) => items.map((item) => Number(item.getAttribute('data-epoch'))));
+    // keepLast 1: the newest checkpoint and the best epoch's, all intact.
+    assert.ok(epochs.length >= 1 && epochs.length <= 2, JSON.stringify(epochs));
+    assert.equal(epochs[0], 8);
+    assert.equal(await page.locator('table.checkpoints tbody tr[data-verified="false"]').count(), 0);
+    assert.match((await rows.first().getAttribute('data-marks')) ?? '', /latest/);
+    assert.equal(await page.locator('table.checkpoints tbody tr[data-marks*="best"]').count(), 1);
+    await page.locator('li[data-attempt="1"][data-resumed-from=""]').waitFor();
+    await page.locator(`li[data-attempt="2"][data-resumed-from="${resumedFrom}"]`).waitFor();
+    // The cache section: a miss in this run, and the entry it recorded serves the next run.
+    await page.locator('details[data-section="cache"] summary').click();
+    await page.locator('#cache-facts[data-result="miss"]').waitFor({ timeout: 30_000 });
+    await page.locator('#cache-facts', { hasText: 'reuses the entry' }).waitFor();
+    await screenshot(page, 'stage-checkpoints');
+
+    const cachedRunId = await h.runs.submit(plan);
+    assert.equal((await h.runs.result(cachedRunId)).stages[0]?.status, 'cached');
+    await page.goto(`${ui.url}/#/runs/${cachedRunId}?stage=train`);
+    await page
+      .locator(`#cache-facts[data-result="hit"] dd[data-fact="This run"] a[data-run-link="${runId}"]`)
+      .waitFor({ timeout: 30_000 });
+    // Its checkpoints are the source run's.
+    await page.locator(`details[data-section="checkpoints"] .cache-source a[data-run-link="${runId}"]`).waitFor();
+    assert.equal(await page.locator('table.checkpoints tbody tr').count(), epochs.length);
+    await screenshot(page, 'stage-cache-hit');
+    assert.deepEqual(errors, []);
+    await page.context().close();
+  },
+);
+
+test('a data watcher is paused, triggered and unpaused from the schedules page, each confirmed', LONG, async (t) => {
+  registerTestStageTypes();
+  const name = `ui-watch-${randomSuffix()}`;
+  const prefix = `s3://${h.config.s3.bucket}/test-ui/${name}/in/`;
+  await h.store.putBytes(`${prefix}a.csv`, 'a\n1\n');
+  const compiled = compilePlan(
+    [
+      'apiVersion: fineflow/v1',
+      'kind: Pipeline',
+      `metadata: {name: ${name}}`,
+      `params: {dataset: "${prefix}"}`,
+      `defaults: {pool: ${h.pools.cpu}, timeout: 1m, retry: {maxAttempts: 1}, onFailure: fail}`,
+      'triggers:',
+      '  - newData: {path: "${{ params.dataset }}", debounce: 1s, pollInterval: 1s}',
+      'stages:',
+      '  echo: {uses: test-echo, cache: false, with: {value: x}}',
+      '',
+    ].join('\n'),
+    'watch.yaml',
+  );
+  assert.ok(compiled.plan, JSON.stringify(compiled.diagnostics));
+  // The same schedule service as the UI's (the harness's control queue runs the watcher).
+  const schedules = new ScheduleService(h.client, {
+    bucket: h.config.s3.bucket,
+    workflowTaskQueue: taskQueueForPool(h.pools.control),
+  });
+  t.after(() => schedules.delete(name).catch(() => undefined));
+  await schedules.apply(compiled.plan);
+  const watcherId = watcherIdFor(name, prefix);
+
+  const { page, errors } = await openPage(browser);
+  await page.goto(`${ui.url}/#/schedules`);
+  const row = (paused: boolean) => page.locator(`tr[data-watcher="${watcherId}"][data-paused="${paused}"]`);
+  await row(false).waitFor({ timeout: 30_000 });
+  await row(false).locator('button[data-action="pause"]').click();
+  // The confirmation names what the action reaches: this pipeline's watcher, by its prefix.
+  await page.locator('dialog.confirm', { hasText: prefix }).waitFor();
+  await screenshot(page, 'watcher-pause-confirm');
+  await page.locator('dialog.confirm [data-action="confirm"]').click();
+  await row(true).waitFor({ timeout: 30_000 });
+  assert.deepEqual((await schedules.watchers.status(watcherId)).paused, { note: 'paused from fineflow ui' });
+
+  // A manual trigger runs even while paused: the version the prefix holds now.
+  await row(true).locator('button[data-action="trigger"]').click();
+  await page.locator('dialog.confirm', { hasText: 'runs the dataset version its prefix holds now' }).waitFor();
+  await page.locator('dialog.confirm [data-action="confirm"]').click();
+  const runLink = row(true).locator('a[href^="#/runs/"]');
+  await runLink.waitFor({ timeout: 30_000 });
+  const runId = decodeURIComponent(((await runLink.getAttribute('href')) ?? '').replace('#/runs/', ''));
+  assert.equal((await h.runs.result(runId)).status, 'succeeded');
+
+  await row(true).locator('button[data-action="unpause"]').click();
+  await page.locator('dialog.confirm [data-action="confirm"]').click();
+  await row(false).waitFor({ timeout: 30_000 });
+  assert.equal((await schedules.watchers.status(watcherId)).paused, undefined);
+  await screenshot(page, 'watchers');
+  assert.deepEqual(errors, []);
+  await page.context().close();
+
+  // Read-only: no action buttons, and the server refuses an action even with the page's CSRF token.
+  const readOnly = await startUiFor(h, { readOnly: true });
+  try {
+    const { page: viewer } = await openPage(browser);
+    await viewer.goto(`${readOnly.url}/#/schedules`);
+    await viewer.locator(`tr[data-watcher="${watcherId}"]`).waitFor({ timeout: 30_000 });
+    assert.equal(await viewer.locator(`tr[data-watcher="${watcherId}"] button`).count(), 0);
+    const csrf = (await viewer.locator('meta[name="fineflow-csrf"]').getAttribute('content')) ?? '';
+    assert.ok(csrf.length > 0);
+    const refused = await viewer.evaluate(
+      async ([pipeline, token]) => {
+        const post = (header: string) =>
+          fetch(`/api/schedules/${pipeline}/pause`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', 'X-Fineflow-Csrf': header },
+            body: '{}',
+          }).then((response) => response.status);
+        return { withToken: await post(token), withoutToken: await post('') };
+      },
+      [name, csrf] as const,
+    );
+    assert.deepEqual(refused, { withToken: 403, withoutToken: 403 });
+    assert.equal((await schedules.watchers.status(watcherId)).paused, undefined, 'still unpaused');
+    await viewer.context().close();
+  } finally {
+    await readOnly.close();
+  }
 });

@@ -21,7 +21,7 @@ import type * as TemporalConnectionModule from '../../client/temporal-connection
 import type * as CompileModule from '../../spec/compile';
 import type * as DiagnosticsModule from '../../spec/diagnostics';
 import { formatHumanDuration } from '../../core/spec/durations';
-import type { DataWatcherStatus } from '../../core/schedules/data-watch-types';
+import type { WatcherRow } from '../../schedules/data-watch-client';
 import type { Plan } from '../../core/spec/plan-types';
 import type * as StageTypesModule from '../../spec/stage-types';
 import type * as PipelineFilesModule from '../../spec/pipeline-files';
@@ -107,10 +107,6 @@ function applyText(result: ApplyResult): string {
   if (result.unchanged) lines.push('unchanged');
   return `${lines.join('\n')}\n`;
 }
-
-/** A watcher in `schedule list`: its live state when a control worker answers, else what visibility knows. */
-export type WatcherRow =
-  DataWatcherStatus | { readonly watcherId: string; readonly pipeline: string; readonly error: string };
 
 function short(version: string | undefined): string {
   return version ? version.slice(0, 12) : 'none';
@@ -232,20 +228,7 @@ async function runSubcommand(
       return EXIT.ok;
     }
     case 'list': {
-      const [schedules, listed] = await Promise.all([service.list(), service.watchers.list()]);
-      const watchers = await Promise.all(
-        listed.map(async (w) => ({
-          pipeline: w.pipeline,
-          row: await service.watchers.status(w.watcherId, 3000).then(
-            (status): WatcherRow => status,
-            (thrown: unknown): WatcherRow => ({
-              watcherId: w.watcherId,
-              pipeline: w.pipeline,
-              error: ensureError(thrown).message,
-            }),
-          ),
-        })),
-      );
+      const [schedules, watchers] = await Promise.all([service.list(), service.watchers.listWithState(3000)]);
       if (json) writeJson(io, { schedules, watchers: watchers.map((w) => ({ pipeline: w.pipeline, ...w.row })) });
       else io.stdout.write(listText(schedules, watchers));
       return EXIT.ok;

@@ -10,16 +10,27 @@ function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 }
 
-const PALETTE = ['--series-1', '--series-2', '--series-3', '--series-4'];
+const PALETTE = ['--series-1', '--series-2', '--series-3', '--series-4', '--series-5', '--series-6', '--series-7', '--series-8'];
+
+/** The CSS variable of palette colour `index` (wraps around). */
+export function paletteVar(index: number): string {
+  return PALETTE[index % PALETTE.length] ?? '--series-1';
+}
 
 export interface Marker {
   readonly x: number;
   readonly label: string;
+  /** Palette colour of the marker (a run's colour when several runs share a chart); default the accent. */
+  readonly color?: number;
 }
 
 export interface LineSeries {
   readonly label: string;
   readonly values: readonly (number | null)[];
+  /** Palette colour; default the series' position. */
+  readonly color?: number;
+  /** Dashed (train curves beside solid validation ones). */
+  readonly dashed?: boolean;
 }
 
 function axis(label: string): uPlot.Axis {
@@ -40,8 +51,6 @@ function markerPlugin(markers: readonly Marker[]): uPlot.Plugin {
         (u: uPlot) => {
           const ctx = u.ctx;
           ctx.save();
-          ctx.strokeStyle = cssVar('--accent', '#b35c00');
-          ctx.fillStyle = cssVar('--accent', '#b35c00');
           ctx.setLineDash([5, 4]);
           ctx.lineWidth = 1.5 * devicePixelRatio;
           ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
@@ -49,6 +58,9 @@ function markerPlugin(markers: readonly Marker[]): uPlot.Plugin {
           const rowEnds: number[] = [];
           const pad = 4 * devicePixelRatio;
           for (const marker of [...markers].sort((a, b) => a.x - b.x)) {
+            const colour = marker.color === undefined ? cssVar('--accent', '#b35c00') : cssVar(paletteVar(marker.color), '#b35c00');
+            ctx.strokeStyle = colour;
+            ctx.fillStyle = colour;
             const x = u.valToPos(marker.x, 'x', true);
             ctx.beginPath();
             ctx.moveTo(x, u.bbox.top);
@@ -88,8 +100,9 @@ export function lineChart(
       { label: xLabel },
       ...series.map((s, i) => ({
         label: s.label,
-        stroke: cssVar(PALETTE[i % PALETTE.length] ?? '--series-1', '#2563eb'),
+        stroke: cssVar(paletteVar(s.color ?? i), '#2563eb'),
         width: 2,
+        ...(s.dashed ? { dash: [6, 4] } : {}),
         points: { show: xs.length < 40 },
       })),
     ],

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../../../scripts/chromium';
+import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import { ScheduleService } from '../../../src/schedules/schedule-client';
 import { startUiServer, type RunningUi, type UiServerOptions } from '../../../src/ui/server';
 import type { RuntimeHarness } from '../../fixtures/runtime/harness';
@@ -21,7 +22,11 @@ export function startUiFor(h: RuntimeHarness, options: UiServerOptions = {}): Pr
       runs: h.runs,
       store: h.store,
       bucket: h.config.s3.bucket,
-      schedules: new ScheduleService(h.client, { bucket: h.config.s3.bucket }),
+      // Watchers started from the UI's schedule service run on the harness's own control worker.
+      schedules: new ScheduleService(h.client, {
+        bucket: h.config.s3.bucket,
+        workflowTaskQueue: taskQueueForPool(h.pools.control),
+      }),
       namespace: h.config.temporal.namespace,
       temporalUiUrl: `http://127.0.0.1:${process.env.FINEFLOW_TEMPORAL_UI_PORT ?? '8233'}`,
     },

@@ -1,4 +1,9 @@
-/** Schedules and data watchers: next and recent runs; pause, unpause, trigger (each confirmed). */
+/**
+ * Schedules and data watchers: next and recent runs, what each watcher last saw; pause, unpause and
+ * trigger (each confirmed). An action names a pipeline and goes through the schedule service the
+ * CLI's `fineflow schedule pause|unpause|trigger NAME` uses, so it reaches the pipeline's schedule
+ * and every data watcher of it alike; the confirmation says which.
+ */
 import { confirmAction, errorBox, formatTime, getJson, h, postJson, settings, toast, type Page } from '../util';
 
 interface ScheduleListing {
@@ -10,27 +15,142 @@ interface ScheduleListing {
   readonly recentRuns: readonly { readonly runId: string; readonly scheduledAt: string }[];
 }
 
-interface WatcherListing {
+/** A watcher's live state (`watcherState` query), or why it did not answer. */
+type WatcherListing = {
   readonly watcherId: string;
   readonly pipeline: string;
-  readonly startTime: string;
+} & (
+  | {
+      readonly path: string;
+      readonly pollIntervalMs: number;
+      readonly debounceMs: number;
+      readonly paused?: { readonly note?: string };
+      readonly lastObservation?: { readonly fingerprint: string; readonly count: number; readonly observedAt: string };
+      readonly state: { readonly queuedVersion?: string };
+      readonly recentRuns: readonly { readonly runId: string; readonly status: string; readonly startedAt: string }[];
+    }
+  | { readonly error: string }
+);
+
+type Action = 'pause' | 'unpause' | 'trigger';
+
+const REFRESH_MS = 3_000;
+
+/** What an action on `pipeline` reaches, in words, for its confirmation. */
+function actionDetail(
+  action: Action,
+  pipeline: string,
+  schedule: boolean,
+  watchers: readonly WatcherListing[],
+): string[] {
+  const paths = watchers.map((w) => ('path' in w ? w.path : w.watcherId));
+  const reach = [
+    schedule ? 'its schedule' : undefined,
+    paths.length > 0 ? `${paths.length} data watcher(s): ${paths.join(', ')}` : undefined,
+  ].filter((part): part is string => part !== undefined);
+  if (action === 'trigger')
+    return schedule
+      ? [`Starts one run of the schedule’s plan now; the schedule’s overlap policy applies.`]
+      : [`Each data watcher of ${pipeline} runs the dataset version its prefix holds now: ${paths.join(', ')}.`];
+  if (action === 'pause')
+    return [`Pauses ${reach.join(' and ')}. Watchers keep looking at their prefix but start no run until unpaused.`];
+  return [`Unpauses ${reach.join(' and ')}. A watcher then runs the newest version if it changed while paused.`];
+}
+
+function actionButtons(
+  row: string,
+  pipeline: string,
+  paused: boolean,
+  act: (pipeline: string, action: Action) => void,
+): Node[] {
+  if (settings.readOnly) return [];
+  const toggle: Action = paused ? 'unpause' : 'pause';
+  const button = (action: Action, key: string, label: string): HTMLElement =>
+    h(
+      'button',
+      {
+        type: 'button',
+        'data-action': action,
+        'data-focus-key': `${row}:${key}`,
+        onclick: () => act(pipeline, action),
+      },
+      label,
+    );
+  return [button(toggle, 'toggle', paused ? 'Unpause' : 'Pause'), button('trigger', 'trigger', 'Trigger now')];
+}
+
+function runLink(runId: string): HTMLElement {
+  return h('a', { href: `#/runs/${encodeURIComponent(runId)}` }, runId);
+}
+
+function scheduleRow(s: ScheduleListing, act: (pipeline: string, action: Action) => void): HTMLElement {
+  return h(
+    'tr',
+    { 'data-schedule': s.pipeline, 'data-paused': String(s.paused) },
+    h('td', {}, h('a', { href: `#/runs?pipeline=${encodeURIComponent(s.pipeline)}` }, s.pipeline)),
+    h('td', {}, s.paused ? `paused${s.note ? ` (${s.note})` : ''}` : 'active'),
+    h('td', {}, s.nextRuns.slice(0, 3).map(formatTime).join(', ')),
+    h('td', {}, ...s.recentRuns.slice(-3).map((r) => h('div', {}, runLink(r.runId)))),
+    h('td', { class: 'actions' }, ...actionButtons(`schedule:${s.pipeline}`, s.pipeline, s.paused, act)),
+  );
+}
+
+function watcherRow(w: WatcherListing, act: (pipeline: string, action: Action) => void): HTMLElement {
+  if ('error' in w)
+    return h(
+      'tr',
+      { 'data-watcher': w.watcherId },
+      h('td', {}, w.watcherId),
+      h('td', {}, w.pipeline),
+      h('td', { colspan: 4, class: 'muted' }, `state unavailable: ${w.error}`),
+      h('td', { class: 'actions' }, ...actionButtons(`watcher:${w.watcherId}`, w.pipeline, false, act)),
+    );
+  const look = w.lastObservation;
+  const lastRun = w.recentRuns[w.recentRuns.length - 1];
+  return h(
+    'tr',
+    { 'data-watcher': w.watcherId, 'data-pipeline': w.pipeline, 'data-paused': String(w.paused !== undefined) },
+    h('td', {}, h('code', {}, w.path)),
+    h('td', {}, h('a', { href: `#/runs?pipeline=${encodeURIComponent(w.pipeline)}` }, w.pipeline)),
+    h('td', { class: 'watcher-state' }, w.paused ? `paused${w.paused.note ? ` (${w.paused.note})` : ''}` : 'active'),
+    h(
+      'td',
+      {},
+      look
+        ? `${formatTime(look.observedAt)}: ${look.count} objects, version ${look.fingerprint.slice(0, 12)}`
+        : 'no look yet',
+    ),
+    h('td', {}, w.state.queuedVersion ? w.state.queuedVersion.slice(0, 12) : '–'),
+    h('td', {}, lastRun ? h('span', {}, runLink(lastRun.runId), ` ${lastRun.status}`) : 'no run yet'),
+    h('td', { class: 'actions' }, ...actionButtons(`watcher:${w.watcherId}`, w.pipeline, w.paused !== undefined, act)),
+  );
+}
+
+function table(label: string, titles: readonly string[], rows: readonly HTMLElement[], empty: string): HTMLElement {
+  return h(
+    'table',
+    { class: 'grid', 'aria-label': label },
+    h('thead', {}, h('tr', {}, ...titles.map((t) => h('th', { scope: 'col' }, t)))),
+    h(
+      'tbody',
+      {},
+      ...rows,
+      rows.length === 0 ? h('tr', {}, h('td', { colspan: titles.length, class: 'empty' }, empty)) : undefined,
+    ),
+  );
 }
 
 export function schedulesPage(): Page {
   const content = h('div');
-  const act = async (pipeline: string, action: 'pause' | 'unpause' | 'trigger'): Promise<void> => {
-    const what =
+  let shown: { schedules: ScheduleListing[]; watchers: WatcherListing[] } = { schedules: [], watchers: [] };
+  const act = async (pipeline: string, action: Action): Promise<void> => {
+    const schedule = shown.schedules.some((s) => s.pipeline === pipeline);
+    const watchers = shown.watchers.filter((w) => w.pipeline === pipeline);
+    const title =
       action === 'trigger'
         ? `Start a run of ${pipeline} now?`
-        : `${action === 'pause' ? 'Pause' : 'Unpause'} the schedule of ${pipeline}?`;
-    if (
-      !(await confirmAction(
-        what,
-        [action === 'trigger' ? 'The schedule’s overlap policy applies.' : 'Data watchers are not affected.'],
-        action,
-      ))
-    )
-      return;
+        : `${action === 'pause' ? 'Pause' : 'Unpause'} ${pipeline}?`;
+    if (!(await confirmAction(title, actionDetail(action, pipeline, schedule, watchers), action))) return;
     try {
       await postJson(`/api/schedules/${encodeURIComponent(pipeline)}/${action}`, {});
       toast(`${action}: ${pipeline}`);
@@ -39,94 +159,49 @@ export function schedulesPage(): Page {
       toast(error instanceof Error ? error.message : String(error), 'error');
     }
   };
+  const onAction = (pipeline: string, action: Action): void => void act(pipeline, action);
+  let timer: number | undefined;
+  let disposed = false;
+  // The list refreshes itself: a signal reaches a watcher, and its state shows it, a moment after the action.
   const load = (): void => {
+    window.clearTimeout(timer);
     getJson<{ schedules: ScheduleListing[]; watchers: WatcherListing[] }>('/api/schedules')
-      .then(({ schedules, watchers }) => {
-        content.replaceChildren(
-          h(
-            'table',
-            { class: 'grid', 'aria-label': 'Schedules' },
-            h(
-              'thead',
-              {},
-              h(
-                'tr',
-                {},
-                ...['Pipeline', 'State', 'Next runs (UTC)', 'Recent runs', 'Actions'].map((t) =>
-                  h('th', { scope: 'col' }, t),
-                ),
-              ),
-            ),
-            h(
-              'tbody',
-              {},
-              ...schedules.map((s) =>
-                h(
-                  'tr',
-                  { 'data-schedule': s.pipeline },
-                  h('td', {}, h('a', { href: `#/runs?pipeline=${encodeURIComponent(s.pipeline)}` }, s.pipeline)),
-                  h('td', {}, s.paused ? `paused${s.note ? ` (${s.note})` : ''}` : 'active'),
-                  h('td', {}, s.nextRuns.slice(0, 3).map(formatTime).join(', ')),
-                  h(
-                    'td',
-                    {},
-                    ...s.recentRuns
-                      .slice(-3)
-                      .map((r) => h('div', {}, h('a', { href: `#/runs/${encodeURIComponent(r.runId)}` }, r.runId))),
-                  ),
-                  h(
-                    'td',
-                    { class: 'actions' },
-                    settings.readOnly
-                      ? ''
-                      : [
-                          h(
-                            'button',
-                            { type: 'button', onclick: () => void act(s.pipeline, s.paused ? 'unpause' : 'pause') },
-                            s.paused ? 'Unpause' : 'Pause',
-                          ),
-                          h(
-                            'button',
-                            { type: 'button', onclick: () => void act(s.pipeline, 'trigger') },
-                            'Trigger now',
-                          ),
-                        ],
-                  ),
-                ),
-              ),
-              schedules.length === 0
-                ? h(
-                    'tr',
-                    {},
-                    h(
-                      'td',
-                      { colspan: 5, class: 'empty' },
-                      'No schedules: `fineflow schedule apply FILE` creates one from a pipeline’s schedule: block.',
-                    ),
-                  )
-                : undefined,
-            ),
-          ),
-          h('h2', {}, 'Data watchers'),
-          h(
-            'table',
-            { class: 'grid', 'aria-label': 'Data watchers' },
-            h('thead', {}, h('tr', {}, ...['Watcher', 'Pipeline', 'Since'].map((t) => h('th', { scope: 'col' }, t)))),
-            h(
-              'tbody',
-              {},
-              ...watchers.map((w) =>
-                h('tr', {}, h('td', {}, w.watcherId), h('td', {}, w.pipeline), h('td', {}, formatTime(w.startTime))),
-              ),
-              watchers.length === 0
-                ? h('tr', {}, h('td', { colspan: 3, class: 'empty' }, 'No data watchers running.'))
-                : undefined,
-            ),
-          ),
-        );
+      .then((listing) => {
+        shown = listing;
+        draw(listing);
       })
-      .catch((error: unknown) => content.replaceChildren(errorBox(error)));
+      .catch((error: unknown) => content.replaceChildren(errorBox(error)))
+      .finally(() => {
+        if (!disposed) timer = window.setTimeout(load, REFRESH_MS);
+      });
+  };
+  const draw = (listing: { schedules: ScheduleListing[]; watchers: WatcherListing[] }): void => {
+    // A refresh never replaces the page under an open confirmation or a focused button.
+    if (document.querySelector('dialog.confirm')) return;
+    const focused = (document.activeElement as HTMLElement | null)?.dataset.focusKey;
+    content.replaceChildren(
+      table(
+        'Schedules',
+        ['Pipeline', 'State', 'Next runs (UTC)', 'Recent runs', 'Actions'],
+        listing.schedules.map((s) => scheduleRow(s, onAction)),
+        'No schedules: `fineflow schedule apply FILE` creates one from a pipeline’s schedule: block.',
+      ),
+      h('h2', {}, 'Data watchers'),
+      table(
+        'Data watchers',
+        ['Watched prefix', 'Pipeline', 'State', 'Last look', 'Queued version', 'Last run', 'Actions'],
+        listing.watchers.map((w) => watcherRow(w, onAction)),
+        'No data watchers running: `fineflow schedule apply FILE` starts one per newData trigger.',
+      ),
+    );
+    if (focused) content.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(focused)}"]`)?.focus();
   };
   load();
-  return { element: h('section', { class: 'page schedules' }, h('h1', {}, 'Schedules'), content) };
+  return {
+    element: h('section', { class: 'page schedules' }, h('h1', {}, 'Schedules'), content),
+    dispose: () => {
+      disposed = true;
+      window.clearTimeout(timer);
+    },
+  };
 }

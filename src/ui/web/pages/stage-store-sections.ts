@@ -16,7 +16,7 @@ function formatBytes(bytes: number): string {
 }
 
 function fact(term: string, ...value: (string | HTMLElement | undefined)[]): HTMLElement[] {
-  return [h('dt', {}, term), h('dd', {}, ...value)];
+  return [h('dt', {}, term), h('dd', { 'data-fact': term }, ...value)];
 }
 
 type CheckpointRow = Extract<StageCheckpoints, { applies: true }>['checkpoints'][number];
@@ -76,10 +76,10 @@ export function checkpointsSection(body: StageCheckpoints): (HTMLElement | undef
       ...fact('Best epoch', body.bestEpoch !== undefined ? String(body.bestEpoch) : '–'),
       ...fact('Latest', body.latestEpoch !== undefined ? `epoch ${body.latestEpoch}` : '–'),
       ...fact(
-        'A retry resumes',
+        'Retry resumes',
         body.resumeEpoch !== undefined
-          ? `from epoch ${body.resumeEpoch}`
-          : 'from the beginning (no verified checkpoint)',
+          ? `from epoch ${body.resumeEpoch}: the newest checkpoint that verifies for the same inputs`
+          : 'from the beginning: no checkpoint verifies',
       ),
     ),
     body.checkpoints.length === 0
