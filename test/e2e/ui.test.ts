@@ -39,6 +39,9 @@ after(async () => {
 
 const LONG = { timeout: 60_000 };
 
+/** Training runs of the checkpoint test, compared by the compare test. */
+const trained: { runId: string; bestEpoch: number }[] = [];
+
 test('the runs list shows a finished run', LONG, async () => {
   const runId = await h.runs.submit(h.plan('ui-finished', [{ id: 'only', with: { value: 1 } }]));
   assert.equal((await h.runs.result(runId)).status, 'succeeded');
@@ -333,6 +336,57 @@ test(
     await screenshot(page, 'stage-cache-hit');
     assert.deepEqual(errors, []);
     await page.context().close();
+
+    // A second training run with other settings, for the comparison below.
+    const variant = h.plan('ui-checkpoints-variant', [
+      {
+        ...(plan.stages[0] as (typeof plan.stages)[number]),
+        cache: { enabled: false },
+        with: { ...(plan.stages[0]?.with ?? {}), epochs: 5, learningRate: 0.003 },
+      },
+    ]);
+    const variantRunId = await h.runs.submit(variant);
+    const variantResult = await h.runs.result(variantRunId);
+    assert.equal(variantResult.stages[0]?.status, 'succeeded');
+    trained.push(
+      { runId, bestEpoch: (train?.outputs?.metrics as { bestEpoch: number }).bestEpoch },
+      {
+        runId: variantRunId,
+        bestEpoch: (variantResult.stages[0]?.outputs?.metrics as { bestEpoch: number }).bestEpoch,
+      },
+    );
+  },
+);
+
+test(
+  'compare overlays loss and accuracy, train and validation, best epochs marked, toggled from the keyboard',
+  LONG,
+  async () => {
+    assert.equal(trained.length, 2, 'needs the two training runs of the test above');
+    const { page, errors } = await openPage(browser, 'dark');
+    await page.goto(`${ui.url}/#/compare?runs=${trained.map((t) => t.runId).join(',')}`);
+    for (const chart of ['compare-loss', 'compare-accuracy']) {
+      await page.locator(`[data-chart="${chart}"] canvas`).waitFor({ timeout: 20_000 });
+      // x, then train and validation of each run.
+      assert.equal(await page.locator(`[data-chart="${chart}"] .u-legend tr.u-series`).count(), 5);
+    }
+    for (const t of trained)
+      await page.locator(`table.best-epochs tr[data-run="${t.runId}"][data-best-epoch="${t.bestEpoch}"]`).waitFor();
+    // Keyboard: Space on the focused "train" checkbox hides both runs' train curves in both charts.
+    await page.locator('input[data-toggle="train"]').focus();
+    await page.keyboard.press('Space');
+    for (const chart of ['compare-loss', 'compare-accuracy'])
+      assert.equal(await page.locator(`[data-chart="${chart}"] .u-legend tr.u-series.u-off`).count(), 2);
+    await page.keyboard.press('Space');
+    assert.equal(await page.locator('[data-chart="compare-loss"] .u-legend tr.u-series.u-off').count(), 0);
+    await screenshot(page, 'compare-dark');
+    const light = await openPage(browser, 'light');
+    await light.page.goto(`${ui.url}/#/compare?runs=${trained.map((t) => t.runId).join(',')}`);
+    await light.page.locator('[data-chart="compare-accuracy"] canvas').waitFor({ timeout: 20_000 });
+    await screenshot(light.page, 'compare');
+    assert.deepEqual([...errors, ...light.errors], []);
+    await page.context().close();
+    await light.page.context().close();
   },
 );
 
@@ -404,18 +458,18 @@ test('a data watcher is paused, triggered and unpaused from the schedules page, 
     assert.equal(await viewer.locator(`tr[data-watcher="${watcherId}"] button`).count(), 0);
     const csrf = (await viewer.locator('meta[name="fineflow-csrf"]').getAttribute('content')) ?? '';
     assert.ok(csrf.length > 0);
-    const refused = await viewer.evaluate(
-      async ([pipeline, token]) => {
-        const post = (header: string) =>
+    // One anonymous function per call: the page runs it as text, without the test's module helpers.
+    const pause = (token: string): Promise<number> =>
+      viewer.evaluate(
+        ([pipeline, header]) =>
           fetch(`/api/schedules/${pipeline}/pause`, {
             method: 'POST',
             headers: { 'Content-Type': 'application/json', 'X-Fineflow-Csrf': header },
             body: '{}',
-          }).then((response) => response.status);
-        return { withToken: await post(token), withoutToken: await post('') };
-      },
-      [name, csrf] as const,
-    );
+          }).then((response) => response.status),
+        [name, token] as const,
+      );
+    const refused = { withToken: await pause(csrf), withoutToken: await pause('') };
     assert.deepEqual(refused, { withToken: 403, withoutToken: 403 });
     assert.equal((await schedules.watchers.status(watcherId)).paused, undefined, 'still unpaused');
     await viewer.context().close();

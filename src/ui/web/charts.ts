@@ -10,7 +10,16 @@ function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 }
 
-const PALETTE = ['--series-1', '--series-2', '--series-3', '--series-4', '--series-5', '--series-6', '--series-7', '--series-8'];
+const PALETTE = [
+  '--series-1',
+  '--series-2',
+  '--series-3',
+  '--series-4',
+  '--series-5',
+  '--series-6',
+  '--series-7',
+  '--series-8',
+];
 
 /** The CSS variable of palette colour `index` (wraps around). */
 export function paletteVar(index: number): string {
@@ -58,7 +67,8 @@ function markerPlugin(markers: readonly Marker[]): uPlot.Plugin {
           const rowEnds: number[] = [];
           const pad = 4 * devicePixelRatio;
           for (const marker of [...markers].sort((a, b) => a.x - b.x)) {
-            const colour = marker.color === undefined ? cssVar('--accent', '#b35c00') : cssVar(paletteVar(marker.color), '#b35c00');
+            const colour =
+              marker.color === undefined ? cssVar('--accent', '#b35c00') : cssVar(paletteVar(marker.color), '#b35c00');
             ctx.strokeStyle = colour;
             ctx.fillStyle = colour;
             const x = u.valToPos(marker.x, 'x', true);

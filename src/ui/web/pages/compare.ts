@@ -1,6 +1,10 @@
-/** Compare runs: params and stage metrics side by side, validation curves overlaid. */
+/**
+ * Compare runs: params and stage metrics side by side; the epoch curves of a training stage (loss and
+ * accuracy, train dashed and validation solid, one colour per run, each run's best epoch marked)
+ * overlaid, with checkboxes (keyboard-operable) that show or hide runs and splits.
+ */
 import type uPlot from 'uplot';
-import { lineChart } from '../charts';
+import { compareCurves } from './compare-curves';
 import type { RunDetails } from '../types';
 import { errorBox, formatNumber, getJson, h, statusBadge, type Page } from '../util';
 
@@ -49,7 +53,7 @@ export function comparePage(params: URLSearchParams): Page {
         const metricNames = [...new Set(metrics.flatMap((m) => [...m.keys()]))].sort();
         const row = (label: string, cells: (string | HTMLElement)[]): HTMLElement =>
           h('tr', {}, h('th', { scope: 'row' }, label), ...cells.map((c) => h('td', {}, c)));
-        const chartBox = h('div', { class: 'chart' });
+        const curvesBox = h('div', { class: 'compare-curves' });
         content.replaceChildren(
           h(
             'table',
@@ -95,32 +99,10 @@ export function comparePage(params: URLSearchParams): Page {
               ),
             ),
           ),
-          h('h2', {}, 'Validation accuracy by epoch'),
-          chartBox,
+          h('h2', {}, 'Training curves'),
+          curvesBox,
         );
-        const curves = runs.map((r) => {
-          const stage = r.state.stages.find((s) => Array.isArray(s.outputs?.history));
-          const history = (stage?.outputs?.history ?? []) as { epoch?: number; validationAccuracy?: number }[];
-          return new Map(
-            history
-              .filter((e) => typeof e.epoch === 'number')
-              .map((e) => [e.epoch as number, e.validationAccuracy ?? null]),
-          );
-        });
-        const epochs = [...new Set(curves.flatMap((c) => [...c.keys()]))].sort((a, b) => a - b);
-        requestAnimationFrame(() => {
-          if (epochs.length > 0)
-            charts.push(
-              lineChart(
-                chartBox,
-                'Validation accuracy',
-                'epoch',
-                epochs,
-                runs.map((r, i) => ({ label: r.state.runId, values: epochs.map((e) => curves[i]?.get(e) ?? null) })),
-              ),
-            );
-          else chartBox.appendChild(h('p', { class: 'muted' }, 'No training curves in these runs.'));
-        });
+        compareCurves(curvesBox, runs, charts);
       })
       .catch((error: unknown) => content.replaceChildren(errorBox(error)));
   }
