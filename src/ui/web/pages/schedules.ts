@@ -150,7 +150,8 @@ export function schedulesPage(): Page {
       action === 'trigger'
         ? `Start a run of ${pipeline} now?`
         : `${action === 'pause' ? 'Pause' : 'Unpause'} ${pipeline}?`;
-    if (!(await confirmAction(title, actionDetail(action, pipeline, schedule, watchers), action))) return;
+    const label = { pause: 'Pause', unpause: 'Unpause', trigger: 'Start run' }[action];
+    if (!(await confirmAction(title, actionDetail(action, pipeline, schedule, watchers), label))) return;
     try {
       await postJson(`/api/schedules/${encodeURIComponent(pipeline)}/${action}`, {});
       toast(`${action}: ${pipeline}`);

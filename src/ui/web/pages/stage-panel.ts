@@ -139,7 +139,7 @@ export class StagePanel {
       stage.status !== 'skipped' &&
       (this.logAttempt === undefined || before?.attempts !== stage.attempts || before?.status !== stage.status)
     )
-      void this.followLog();
+      void this.followLog(stage.status === 'cached');
     if (!before || before.status !== stage.status || stage.uses === 'hyperparameter-sweep')
       this.drawExtras(state, stage);
   }
@@ -276,7 +276,7 @@ export class StagePanel {
   }
 
   /** Show the newest attempt's log and follow it (server-sent events carry what was appended). */
-  private async followLog(): Promise<void> {
+  private async followLog(cached = false): Promise<void> {
     const stageId = this.stageId;
     const { logs } = await getJson<{ logs: { attempt: number; size: number }[] }>(`${this.base}/logs`).catch(() => ({
       logs: [],
@@ -284,7 +284,10 @@ export class StagePanel {
     if (stageId !== this.stageId) return;
     const newest = logs[logs.length - 1];
     if (!newest) {
-      if (this.logAttempt === undefined) this.logBox.textContent = '(no log yet)';
+      if (this.logAttempt === undefined)
+        this.logBox.textContent = cached
+          ? '(served from the cache: nothing ran in this run; the Cache section links the run that produced it)'
+          : '(no log yet)';
       return;
     }
     this.drawLogHeader(
