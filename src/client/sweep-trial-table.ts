@@ -119,7 +119,8 @@ export function renderTrialTable(table: SweepTrialTable, maxWidth = 100): string
   for (const row of table.rows) counts.set(row.state, (counts.get(row.state) ?? 0) + 1);
   const tally = [...counts.entries()].map(([state, count]) => `${count} ${state}`).join(', ');
   const source = table.fromRunId ? ` (cached: the sweep of run ${table.fromRunId})` : '';
-  const header = `trials of ${table.stageId}${source}${table.partial ? ` (PARTIAL: sweep ${table.outcome ?? 'ended'})` : ''}: ${tally || 'none yet'}`;
+  const partial = table.partial ? ` (PARTIAL: sweep ${table.outcome ?? 'ended'})` : '';
+  const header = `trials of ${table.stageId}${source}${partial}: ${tally || 'none yet'}`;
   // The objective's column says which way is better: ↑ maximize, ↓ minimize.
   const title = `${metric}${table.goal === 'maximize' ? ' ↑' : table.goal === 'minimize' ? ' ↓' : ''}`;
   const columns: readonly TableColumn[] = [

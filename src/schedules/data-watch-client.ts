@@ -70,7 +70,10 @@ export interface WatcherListing {
   readonly startTime: string;
 }
 
-/** A watcher as `schedule list` and the UI show it: its live state when a control worker answers, else what visibility knows. */
+/**
+ * A watcher as `schedule list` and the UI show it: its live state when a control worker answers, else what
+ * visibility knows.
+ */
 export type WatcherRow =
   DataWatcherStatus | { readonly watcherId: string; readonly pipeline: string; readonly error: string };
 

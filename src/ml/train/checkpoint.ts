@@ -200,7 +200,10 @@ export function resumeLogLine(directory: string, epoch: number, why: string): st
   return `resuming from checkpoint ${directory} at epoch ${epoch} (${why})`;
 }
 
-/** Where an attempt resumed, from the first {@link resumeLogLine} in its log; undefined = it started from the beginning. */
+/**
+ * Where an attempt resumed, from the first {@link resumeLogLine} in its log; undefined = it started from the
+ * beginning.
+ */
 export function resumePointInLog(log: string): { readonly directory: string; readonly epoch: number } | undefined {
   const match = /resuming from checkpoint (s3:\/\/\S+) at epoch (\d{1,7}) \(/.exec(log);
   return match?.[1] && match[2] ? { directory: match[1], epoch: Number(match[2]) } : undefined;

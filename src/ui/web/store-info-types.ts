@@ -1,4 +1,7 @@
-/** Answers of the stage panel's checkpoint and cache endpoints: pure types, shared by the server (src/ui/stage-store-info.ts) and the page. */
+/**
+ * Answers of the stage panel's checkpoint and cache endpoints: pure types, shared by the server
+ * (src/ui/stage-store-info.ts) and the page.
+ */
 
 /** `GET /api/runs/R/stages/S/checkpoints` (src/ui/stage-store-info.ts). */
 export type StageCheckpoints =

@@ -132,6 +132,12 @@ function rerunText(rerun: StageCacheInfo['rerunFromHere'], stageId: string): HTM
   );
 }
 
+function cacheSettings(body: StageCacheInfo): string {
+  if (!body.enabled) return 'disabled for this stage';
+  const age = body.maxAgeMs !== undefined ? `, entries younger than ${Math.round(body.maxAgeMs / 1000)} s` : '';
+  return `enabled${age}${body.refresh ? ', refreshed by the rerun' : ''}`;
+}
+
 export function cacheSection(body: StageCacheInfo, stageId: string): (HTMLElement | undefined)[] {
   const last = body.lookups[body.lookups.length - 1];
   const entry = body.entry;
@@ -143,12 +149,7 @@ export function cacheSection(body: StageCacheInfo, stageId: string): (HTMLElemen
         id: 'cache-facts',
         'data-result': last ? (last.hit ? 'hit' : 'miss') : body.reusedFrom ? 'reused' : 'none',
       },
-      ...fact(
-        'Cache',
-        body.enabled
-          ? `enabled${body.maxAgeMs !== undefined ? `, entries younger than ${Math.round(body.maxAgeMs / 1000)} s` : ''}${body.refresh ? ', refreshed by the rerun' : ''}`
-          : 'disabled for this stage',
-      ),
+      ...fact('Cache', cacheSettings(body)),
       ...fact('Key', last ? h('code', { title: last.key, id: 'cache-key' }, `${last.key.slice(0, 16)}…`) : '–'),
       ...fact(
         'This run',
