@@ -18,7 +18,7 @@ import { checkpointInventory, resumePointInLog, retainedEpochs } from '../ml/tra
 import { applyDefaults } from '../spec/schema-language';
 import { getStageType } from '../spec/stage-types';
 import type { ObjectStore } from '../storage/object-store';
-import type { UiServices } from './api';
+import type { RunClient } from '../client/run-client';
 import type { StageCacheInfo, StageCheckpoints } from './web/store-info-types';
 import { readStageCacheLookups, readStageInputs, writesCheckpoints } from './run-plan';
 
@@ -26,6 +26,13 @@ import { readStageCacheLookups, readStageInputs, writesCheckpoints } from './run
 export const STORE_INFO_LIMITS = { checkpoints: 50, logHeadBytes: 1024 * 1024 } as const;
 
 const REUSED = /^reused from run /;
+
+/** What these sections read through (the UI server's services). */
+export interface StoreInfoServices {
+  readonly runs: RunClient;
+  readonly store: ObjectStore;
+  readonly bucket: string;
+}
 
 /** The run and stage that produced a stage's outputs: itself, or for a cached/reused stage the run its outputs name. */
 export function producerOf(
@@ -42,7 +49,7 @@ export function producerOf(
   return { runId, stageId: stage.id };
 }
 
-async function stageOf(services: UiServices, runId: string, stageId: string): Promise<StageState> {
+async function stageOf(services: StoreInfoServices, runId: string, stageId: string): Promise<StageState> {
   const state = await services.runs.state(runId);
   const stage = state.stages.find((s) => s.id === stageId);
   if (!stage) throw new InvalidInputError(`run ${runId} has no stage ${stageId}`, { code: 'not-found' });
@@ -83,7 +90,7 @@ function checkpointSettings(uses: string, inputs: unknown): { everyEpochs?: numb
 }
 
 export async function stageCheckpoints(
-  services: UiServices,
+  services: StoreInfoServices,
   runId: string,
   stageId: string,
 ): Promise<StageCheckpoints> {
@@ -122,7 +129,7 @@ export async function stageCheckpoints(
 
 /** Whether a run now, with the same key, would reuse the entry: the lookup's own check, without a rerun's refresh. */
 async function entryNow(
-  services: UiServices,
+  services: StoreInfoServices,
   key: string,
   planned: PlannedStage,
 ): Promise<{ usable: boolean; reason?: string; runId?: string; createdAt?: string }> {
@@ -140,7 +147,7 @@ async function entryNow(
 
 /** A rerun from this stage: what it would run again and reuse; only an ended run can be rerun. */
 async function rerunFrom(
-  services: UiServices,
+  services: StoreInfoServices,
   runId: string,
   stageId: string,
 ): Promise<StageCacheInfo['rerunFromHere']> {
@@ -158,7 +165,7 @@ async function rerunFrom(
   }
 }
 
-export async function stageCache(services: UiServices, runId: string, stageId: string): Promise<StageCacheInfo> {
+export async function stageCache(services: StoreInfoServices, runId: string, stageId: string): Promise<StageCacheInfo> {
   const stage = await stageOf(services, runId, stageId);
   const input = await readRunInput(services.runs.client, runId);
   const planned = input.plan.stages.find((s) => s.id === stageId);
