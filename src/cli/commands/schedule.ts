@@ -14,7 +14,6 @@ import {
   type ParsedArgs,
 } from '../command';
 import type * as ConfigModule from '../../config';
-import { ensureError } from '../../core/errors';
 import type * as ScheduleClientModule from '../../schedules/schedule-client';
 import type { ApplyResult, ScheduleDetails, ScheduleListing, ScheduleService } from '../../schedules/schedule-client';
 import type * as TemporalConnectionModule from '../../client/temporal-connection';
