@@ -1,15 +1,18 @@
 /**
  * `fineflow status` when no control worker answers the state query: an ended run is rebuilt
- * from its history; a running one is reported as unavailable instead of hanging.
+ * from its history (its whole table read from the store when the result or carried state is there);
+ * a running one is reported as unavailable instead of hanging.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RunClient } from '../../../src/client/run-client';
+import type { RunState } from '../../../src/core/run/run-types';
 import { DependencyUnavailableError } from '../../../src/core/errors';
 import { connectClient } from '../../../src/client/temporal-connection';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import { makePlan } from '../../fixtures/runtime/plans';
 import { randomSuffix, startRuntimeHarness } from '../../fixtures/runtime/harness';
+import { runCli } from '../../helpers/cli';
 
 test('an ended run shows its stages from history once its workers are gone; a running one fails fast', async () => {
   const h = await startRuntimeHarness();
@@ -48,4 +51,53 @@ test('an ended run shows its stages from history once its workers are gone; a ru
   } finally {
     await client.connection.close();
   }
+});
+
+test('fineflow status without a worker reads the store: a cut result, and the state a terminated run continued with', async () => {
+  const h = await startRuntimeHarness();
+  // Small thresholds: both runs continue as new, and every result is cut to its plan stages.
+  const runs = new RunClient(h.client, {
+    bucket: h.config.s3.bucket,
+    workflowTaskQueue: h.runs.workflowTaskQueue,
+    store: h.store,
+    historyEventLimit: 40,
+    resultInlineChars: 64,
+  });
+  const chain = Array.from({ length: 8 }, (_, i) => ({
+    id: `s${i + 1}`,
+    needs: i === 0 ? [] : [`s${i}`],
+    with: { value: i === 0 ? 'seed' : `\${{ stages.s${i}.outputs.value }}` },
+  }));
+  const ended = await runs.submit(h.plan('stored-result', chain));
+  const result = await h.client.workflow.getHandle(ended).result();
+  assert.ok(result.stored, 'the result points to its table in the store');
+  const paused = await runs.submit(
+    h.plan('stored-carried', [
+      ...chain,
+      { id: 'gate', uses: 'test-fail-until-param', needs: ['s8'], with: { value: 1, expected: 2 }, onFailure: 'pause' },
+    ]),
+  );
+  await runs.watch(paused, () => undefined, { until: (s) => s.status === 'waiting' });
+  await h.client.workflow.getHandle(paused).terminate('no worker will answer from here on');
+  await h.close();
+
+  const statusOf = async (runId: string): Promise<RunState> => {
+    const status = await runCli(['status', runId, '--json']);
+    assert.equal(status.code, 0, status.stderr);
+    return JSON.parse(status.stdout) as RunState;
+  };
+  // The ended run: every stage, from the table its result points to.
+  const whole = await statusOf(ended);
+  assert.deepEqual(
+    whole.stages.map((s) => [s.id, s.status, s.outputs?.value]),
+    chain.map((s) => [s.id, 'succeeded', 'seed']),
+  );
+  // The terminated run: the stages as of its last hand-over, not "state unknown".
+  const carried = await statusOf(paused);
+  assert.equal(carried.status, 'failed');
+  assert.deepEqual(
+    carried.stages.filter((s) => /state unknown/.test(s.reason ?? '')),
+    [],
+  );
+  assert.deepEqual(carried.stages[0]?.outputs?.value, 'seed');
 });
