@@ -47,6 +47,12 @@ const SECTIONS: readonly Section[] = [
   },
   { name: 'ml', script: 'bench/ml-bench.ts', needsStack: false, what: 'fine-tuned vs from-scratch accuracy and time' },
   {
+    name: 'cli',
+    script: 'bench/cli-bench.ts',
+    needsStack: false,
+    what: '`fineflow --help` start-up (compiled and from a clone) vs `node -e 0` in the same run',
+  },
+  {
     name: 'memory',
     script: 'bench/memory-bench.ts',
     needsStack: false,
