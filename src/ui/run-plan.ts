@@ -9,6 +9,7 @@ import type { temporal } from '@temporalio/proto';
 import { decodeHistoryPayload } from '../client/temporal-connection';
 import type { Plan } from '../core/spec/plan-types';
 import { getStageType } from '../spec/stage-types';
+import type { StageCacheLookup } from './web/store-info-types';
 
 /** Nodes and edges of a plan, the shape the frontend lays out. */
 export interface PlanGraph {
@@ -54,19 +55,6 @@ type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 export interface StageAttemptInputs {
   readonly attempt: number;
   readonly inputs: unknown;
-}
-
-/** One `lookupStageCache` the run made for a stage, with its answer (src/core/run/run-types.ts CacheLookupResult). */
-export interface StageCacheLookup {
-  readonly key: string;
-  readonly hit: boolean;
-  /** A hit: the run whose result was reused and when its entry was recorded. */
-  readonly fromRunId?: string;
-  readonly createdAt?: string;
-  /** A miss: why (no entry, what changed since the last entry, too old, artifacts gone …). */
-  readonly reason?: string;
-  /** No entry was consulted on purpose (a rerun's refresh, an input without a fingerprint). */
-  readonly bypassed?: boolean;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

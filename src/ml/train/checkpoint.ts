@@ -15,6 +15,7 @@ import { CorruptDataError, InvalidInputError, NotFoundError } from '../../core/e
 import type { ObjectStore } from '../../storage/object-store';
 import { asPrefix, joinUri } from '../uri';
 import type { EpochMetrics } from './types';
+import type { CheckpointSummary } from './checkpoint-summary';
 
 export interface NamedArray {
   readonly name: string;
@@ -209,19 +210,7 @@ export function resumePointInLog(log: string): { readonly directory: string; rea
   return match?.[1] && match[2] ? { directory: match[1], epoch: Number(match[2]) } : undefined;
 }
 
-/** One checkpoint directory in the store, as the stage panel shows it. */
-export interface CheckpointSummary {
-  readonly epoch: number;
-  readonly directory: string;
-  readonly objects: number;
-  readonly bytes: number;
-  /** Complete, and every part hashes to what its index recorded ({@link verifyCheckpoint}). */
-  readonly verified: boolean;
-  /** The training request it was written for (a retry resumes only its own request's checkpoints). */
-  readonly requestKey?: string;
-  /** The best epoch the loop knew when it wrote this checkpoint. */
-  readonly bestEpoch?: number;
-}
+export type { CheckpointSummary } from './checkpoint-summary';
 
 export interface CheckpointInventory {
   readonly prefix: string;

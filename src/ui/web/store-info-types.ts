@@ -2,6 +2,20 @@
  * Answers of the stage panel's checkpoint and cache endpoints: pure types, shared by the server
  * (src/ui/stage-store-info.ts) and the page.
  */
+import type { CheckpointSummary } from '../../ml/train/checkpoint-summary';
+
+/** One `lookupStageCache` the run made for a stage, with its answer (src/core/run/run-types.ts CacheLookupResult). */
+export interface StageCacheLookup {
+  readonly key: string;
+  readonly hit: boolean;
+  /** A hit: the run whose result was reused and when its entry was recorded. */
+  readonly fromRunId?: string;
+  readonly createdAt?: string;
+  /** A miss: why (no entry, what changed since the last entry, too old, artifacts gone …). */
+  readonly reason?: string;
+  /** No entry was consulted on purpose (a rerun's refresh, an input without a fingerprint). */
+  readonly bypassed?: boolean;
+}
 
 /** `GET /api/runs/R/stages/S/checkpoints` (src/ui/stage-store-info.ts). */
 export type StageCheckpoints =
@@ -11,20 +25,13 @@ export type StageCheckpoints =
       /** The stage was served from the cache: the run whose checkpoints these are. */
       readonly fromRunId?: string;
       readonly prefix: string;
-      readonly checkpoints: readonly {
-        readonly epoch: number;
-        readonly directory: string;
-        readonly objects: number;
-        readonly bytes: number;
-        readonly verified: boolean;
-        readonly requestKey?: string;
-        readonly bestEpoch?: number;
+      readonly checkpoints: readonly (CheckpointSummary & {
         readonly best: boolean;
         readonly latest: boolean;
         readonly resume: boolean;
         /** What `keepLast` retention keeps (the newest N and the best epoch). */
         readonly keptByPolicy?: boolean;
-      }[];
+      })[];
       readonly truncated: boolean;
       readonly latestEpoch?: number;
       readonly bestEpoch?: number;
@@ -43,14 +50,7 @@ export interface StageCacheInfo {
   readonly maxAgeMs?: number;
   readonly refresh?: boolean;
   /** The run's `lookupStageCache` answers for the stage, oldest first. */
-  readonly lookups: readonly {
-    readonly key: string;
-    readonly hit: boolean;
-    readonly fromRunId?: string;
-    readonly createdAt?: string;
-    readonly reason?: string;
-    readonly bypassed?: boolean;
-  }[];
+  readonly lookups: readonly StageCacheLookup[];
   /** A rerun reused this stage's outputs from that run. */
   readonly reusedFrom?: string;
   /** The entry under the newest key now: would a new run reuse it. */
