@@ -193,6 +193,7 @@ if (require.main === module) {
   const seeds = flag(argv, '--seeds');
   const methods = flag(argv, '--methods');
   const firstSeed = flag(argv, '--first-seed');
+  const tpe = flag(argv, '--tpe');
   benchSweep()
     .then(() =>
       argv.includes('--simulated-only')
@@ -204,6 +205,7 @@ if (require.main === module) {
             ...(firstSeed ? { firstSeed: Number(firstSeed) } : {}),
             ...(objectives ? { objectives: objectives.split(',') } : {}),
             ...(seeds ? { seeds: Number(seeds) } : {}),
+            ...(tpe ? { tpe } : {}),
             ...(methods || argv.includes('--no-optuna')
               ? {
                   methods: parseMethods(methods ?? METHODS.map((method) => method.id).join(',')).filter(

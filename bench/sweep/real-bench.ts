@@ -28,7 +28,7 @@ import { TrialEvaluator } from './trial-evaluator';
 export type MethodId =
   'fineflow-tpe-asha' | 'fineflow-tpe-mv-asha' | 'random' | 'optuna-tpe-sha' | 'optuna-tpe-hyperband';
 
-interface MethodSpec {
+export interface MethodSpec {
   readonly id: MethodId;
   readonly label: string;
   readonly fineflow?: FineflowMethod;
@@ -60,6 +60,31 @@ export function parseMethods(list: string): MethodId[] {
   return ids as MethodId[];
 }
 
+/**
+ * `--tpe JSON`: TPE settings (the controller's names: gamma, nStartupTrials, nEiCandidates, priorWeight,
+ * multivariate) laid over every Fineflow TPE method, to measure a variant against the defaults'
+ * cached runs. Throws naming `--tpe` when the text is not a JSON object.
+ */
+export function withTpeOptions(methods: readonly MethodSpec[], json: string): MethodSpec[] {
+  let tpe: unknown;
+  try {
+    tpe = JSON.parse(json);
+  } catch (error) {
+    throw new RangeError(`--tpe: not JSON (${(error as Error).message}); write e.g. --tpe '{"gamma":0.25}'`);
+  }
+  if (typeof tpe !== 'object' || tpe === null || Array.isArray(tpe))
+    throw new RangeError(`--tpe: must be a JSON object such as {"gamma":0.25}, got ${json}`);
+  return methods.map((method) =>
+    method.fineflow?.algorithm === 'tpe'
+      ? {
+          ...method,
+          label: `${method.label} ${json}`,
+          fineflow: { ...method.fineflow, tpe: { ...method.fineflow.tpe, ...(tpe as Record<string, unknown>) } },
+        }
+      : method,
+  );
+}
+
 /** Trials running at once in every method. */
 const PARALLELISM = 2;
 /** A sweep that spends this many trial budgets of epochs without reaching the target gives up. */
@@ -75,6 +100,8 @@ export interface RealBenchOptions {
   /** Per-seed progress lines (default: none). */
   readonly progress?: (line: string) => void;
   readonly methods?: readonly MethodId[];
+  /** JSON object of TPE settings laid over Fineflow's TPE methods (see {@link withTpeOptions}). */
+  readonly tpe?: string;
   readonly calibrate?: boolean;
   readonly fresh?: boolean;
   readonly log?: (line: string) => void;
@@ -230,7 +257,9 @@ export async function benchRealSweeps(options: RealBenchOptions = {}): Promise<O
   const firstSeed = options.firstSeed ?? 1;
   const seeds = Array.from({ length: options.seeds ?? 20 }, (_, i) => i + firstSeed);
   const progress = options.progress ?? (() => undefined);
-  const methods = METHODS.filter((m) => !options.methods || options.methods.includes(m.id));
+  const chosen = METHODS.filter((m) => !options.methods || options.methods.includes(m.id));
+  const methods = options.tpe ? withTpeOptions(chosen, options.tpe) : chosen;
+  if (options.tpe) log(`(Fineflow's TPE methods run with tpe ${options.tpe} laid over their settings)`);
   log(
     `sweep bench (REAL training through trainModel): epochs until validation accuracy ≥ target; seeds ${firstSeed}…${firstSeed + seeds.length - 1}, parallelism ${PARALLELISM}, a sweep gives up after ${MAX_TRIAL_BUDGETS} trial budgets of epochs (marked !)`,
   );

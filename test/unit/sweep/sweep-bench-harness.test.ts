@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { optunaSpace, runFineflowSweep, type SweepBudget } from '../../../bench/sweep/drivers';
-import { calibratedTarget, parseMethods } from '../../../bench/sweep/real-bench';
+import { calibratedTarget, METHODS, parseMethods, withTpeOptions } from '../../../bench/sweep/real-bench';
 import { anytimeArea, bestAt, ratioOfMedians, spread, type SweepRun } from '../../../bench/sweep/sweep-stats';
 import { parseSearchSpace, type ParameterValues } from '../../../src/core/sweep/space';
 
@@ -102,6 +102,27 @@ void describe('sweep bench drivers', () => {
       { name: 'n', kind: 'int', low: 0, high: 6, step: 1, log: false },
       { name: 'opt', kind: 'categorical', choices: ['adam', 'sgd'] },
     ]);
+  });
+
+  void it('--tpe lays TPE settings over Fineflow TPE methods only, and names itself on bad JSON', () => {
+    const varied = withTpeOptions(METHODS, '{"gamma":0.25}');
+    const byId = (id: string) => varied.find((method) => method.id === id);
+    assert.deepEqual(byId('fineflow-tpe-asha')?.fineflow, {
+      algorithm: 'tpe',
+      earlyStopping: 'asha',
+      tpe: { gamma: 0.25 },
+    });
+    assert.deepEqual(byId('fineflow-tpe-mv-asha')?.fineflow, {
+      algorithm: 'tpe',
+      earlyStopping: 'asha',
+      tpe: { multivariate: true, gamma: 0.25 },
+    });
+    assert.deepEqual(
+      byId('random'),
+      METHODS.find((method) => method.id === 'random'),
+    );
+    assert.throws(() => withTpeOptions(METHODS, '{gamma: 0.25}'), /--tpe: not JSON/);
+    assert.throws(() => withTpeOptions(METHODS, '[0.25]'), /--tpe: must be a JSON object/);
   });
 
   void it('parseMethods names unknown methods', () => {
