@@ -8,6 +8,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scope="${1:-all}"; shift || true
 
+# Held shared for the whole run: scripts/npm-ensure.sh will not npm ci (deleting node_modules) under it.
+mkdir -p .fineflow/locks
+exec 9>.fineflow/locks/test-run.lock
+flock -s 9
+export FINEFLOW_TEST_RUN_LOCK_FD=9 FINEFLOW_TEST_RUN_PID=$$
+echo $$ > ".fineflow/locks/test-run.$$.pid"
+started=0
+cleanup() {
+  if [[ $started == 1 ]]; then bash infra/stack.sh down >/dev/null 2>&1 || true; fi
+  rm -f ".fineflow/locks/test-run.$$.pid"
+}
+trap cleanup EXIT
+
 bash scripts/bootstrap.sh
 
 # A dedicated stack for tests; FINEFLOW_TEST_* choose another one (e.g. two test runs at once).
@@ -43,18 +56,16 @@ fi
 
 needs_stack=0
 for f in "${files[@]}"; do [[ "$f" == test/integration/* || "$f" == test/security/* || "$f" == test/e2e/* ]] && needs_stack=1; done
-started=0
 if [[ $needs_stack == 1 ]]; then
   bash scripts/ensure-chromium.sh
   echo "== starting test stack (Temporal :$FINEFLOW_TEMPORAL_PORT, MinIO :$FINEFLOW_MINIO_PORT)"
-  bash infra/stack.sh up
+  bash infra/stack.sh up 9>&- # the servers outlive this script: they must not hold the run lock
   started=1
 fi
-cleanup() { if [[ $started == 1 ]]; then bash infra/stack.sh down >/dev/null 2>&1 || true; fi; }
-trap cleanup EXIT
 
 echo "== tests (${#files[@]} files)"
 status=0
-node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}" || status=$?
-cleanup; started=0
+node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}" 9>&- || status=$?
+if [[ $started == 1 ]]; then bash infra/stack.sh down >/dev/null 2>&1 || true; fi
+started=0
 exit $status

@@ -1,0 +1,89 @@
+/**
+ * scripts/npm-ensure.sh, run for real on a scratch checkout with an `npm` on PATH that records its calls:
+ * npm ci only when the lockfile changed, refused (naming the pid) while another scripts/test.sh of the
+ * checkout holds the run lock, allowed inside a test run that is the only one.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, it } from 'node:test';
+
+const SCRIPT = path.resolve(__dirname, '../../../scripts/npm-ensure.sh');
+let dir: string;
+let env: NodeJS.ProcessEnv;
+
+before(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'ff-npm-ensure-'));
+  mkdirSync(path.join(dir, 'scripts'));
+  mkdirSync(path.join(dir, 'bin'));
+  copyFileSync(SCRIPT, path.join(dir, 'scripts/npm-ensure.sh'));
+  // The fake npm: records the call and does what npm ci does to node_modules (deletes, recreates).
+  writeFileSync(
+    path.join(dir, 'bin/npm'),
+    '#!/usr/bin/env bash\necho "$*" >> npm-calls.log\nrm -rf node_modules && mkdir node_modules\n',
+  );
+  chmodSync(path.join(dir, 'bin/npm'), 0o755);
+  writeFileSync(path.join(dir, 'package-lock.json'), '{"v": 1}\n');
+  const { FINEFLOW_TEST_RUN_LOCK_FD: _fd, FINEFLOW_TEST_RUN_PID: _pid, ...rest } = process.env;
+  env = { ...rest, PATH: `${path.join(dir, 'bin')}:${process.env.PATH ?? ''}` };
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const calls = (): number =>
+  existsSync(path.join(dir, 'npm-calls.log'))
+    ? readFileSync(path.join(dir, 'npm-calls.log'), 'utf8').split('\n').length - 1
+    : 0;
+const ensure = (command = 'bash scripts/npm-ensure.sh') =>
+  spawnSync('bash', ['-c', command], { cwd: dir, env, encoding: 'utf8' });
+
+it('installs when there is no stamp, then not again until the lockfile changes', () => {
+  assert.equal(ensure().status, 0);
+  assert.equal(calls(), 1);
+  assert.match(readFileSync(path.join(dir, 'npm-calls.log'), 'utf8'), /^ci --ignore-scripts/);
+  assert.equal(ensure().status, 0);
+  assert.equal(calls(), 1, 'up to date: no npm ci');
+});
+
+it('refuses, naming the pid, while another test run of the checkout holds the run lock', async () => {
+  writeFileSync(path.join(dir, 'package-lock.json'), '{"v": 2}\n');
+  mkdirSync(path.join(dir, '.fineflow/locks'), { recursive: true });
+  writeFileSync(path.join(dir, 'node_modules/in-use'), '');
+  // Another test.sh: holds the run lock shared and has written its pid file.
+  const other = spawn('bash', ['-c', 'exec 9>.fineflow/locks/test-run.lock; flock -s 9; echo held; exec sleep 60'], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    await once(other.stdout, 'data');
+    writeFileSync(path.join(dir, `.fineflow/locks/test-run.${other.pid}.pid`), String(other.pid));
+    const refused = ensure();
+    assert.equal(refused.status, 1);
+    assert.match(
+      refused.stderr,
+      new RegExp(`another scripts/test.sh of this checkout is running \\(pid ${other.pid}\\)`),
+    );
+    assert.equal(calls(), 1, 'no npm ci under a running test');
+    assert.ok(existsSync(path.join(dir, 'node_modules/in-use')), 'node_modules left alone');
+  } finally {
+    other.kill('SIGKILL');
+    await once(other, 'exit');
+  }
+  // Inside a test run that is the only one (its descriptor passed on): the install goes ahead.
+  const inside = ensure(
+    'exec 9>.fineflow/locks/test-run.lock; flock -s 9; FINEFLOW_TEST_RUN_LOCK_FD=9 bash scripts/npm-ensure.sh',
+  );
+  assert.equal(inside.status, 0, inside.stderr);
+  assert.equal(calls(), 2);
+});
