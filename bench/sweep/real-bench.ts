@@ -9,7 +9,8 @@
  * SuccessiveHalving and the Hyperband pruner (pinned Optuna from PyPI, bench/optuna/).
  *
  * Flags (after `npm run bench -- --only sweep --`): `--objectives a,b`, `--seeds N` (default 20;
- * seeds 1…N), `--methods m1,m2`, `--no-optuna`, `--calibrate` (recompute the targets and stop),
+ * seeds 1…N), `--first-seed F`, `--methods m1,m2`, `--tpe JSON` (a TPE variant), `--no-optuna`, `--progress`,
+ * `--calibrate` (recompute the targets and stop),
  * `--fresh` (ignore cached curves). Runs niced; curves are cached in
  * `${FINEFLOW_CACHE_DIR:-~/.cache/fineflow}/sweep-bench/` (see trial-evaluator.ts for why that is fair).
  */
