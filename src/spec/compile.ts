@@ -78,15 +78,10 @@ function coerce(raw: string, type: PlannedParam['type']): JsonValue | undefined 
   }
 }
 
-function applySet(
-  pipeline: ValidatedPipeline,
-  set: CompileOptions['set'],
-  diagnostics: Diagnostic[],
-  file: string,
-  lines: LineIndex,
-): Record<string, PlannedParam> {
-  const params: Record<string, PlannedParam> = {};
-  const overrides = new Map<string, { raw: string; arg: string }>();
+type ParamDeclaration = ValidatedPipeline['params'][number];
+
+/** `--set` values as [name, raw value, the argument as written]; a malformed argument is a diagnostic. */
+function setEntries(set: CompileOptions['set'], diagnostics: Diagnostic[]): [string, string, string][] {
   const entries: [string, string, string][] = [];
   if (Array.isArray(set)) {
     for (const arg of set as readonly string[]) {
@@ -103,17 +98,21 @@ function applySet(
     for (const [name, raw] of Object.entries(set as Readonly<Record<string, string>>))
       entries.push([name, raw, `${name}=${raw}`]);
   }
+  return entries;
+}
+
+/** The `--set` values that name a declared param, by name; the others are diagnostics. */
+function setOverrides(
+  pipeline: ValidatedPipeline,
+  entries: readonly [string, string, string][],
+  diagnostics: Diagnostic[],
+): Map<string, { raw: string; arg: string }> {
+  const overrides = new Map<string, { raw: string; arg: string }>();
   const declared = new Map(pipeline.params.map((p) => [p.name, p]));
   for (const [name, raw, arg] of entries) {
     if (isReservedKey(name)) {
-      diagnostics.push(
-        setDiagnostic(
-          'reserved-key',
-          arg,
-          `--set ${arg}: \`${name}\` is a reserved name, never a param`,
-          RESERVED_KEY_HINT,
-        ),
-      );
+      const message = `--set ${arg}: \`${name}\` is a reserved name, never a param`;
+      diagnostics.push(setDiagnostic('reserved-key', arg, message, RESERVED_KEY_HINT));
       continue;
     }
     if (!declared.has(name)) {
@@ -134,28 +133,50 @@ function applySet(
     }
     overrides.set(name, { raw, arg });
   }
+  return overrides;
+}
+
+const SET_EXAMPLES: Readonly<Record<ParamDeclaration['type'], string>> = {
+  string: 'text',
+  number: '0.95',
+  integer: '20',
+  boolean: 'true',
+  array: '["a","b"]',
+  object: '{"k":1}',
+};
+
+function setWrongType(p: ParamDeclaration, override: { raw: string; arg: string }): Diagnostic {
+  const example =
+    p.default !== undefined
+      ? typeof p.default === 'string'
+        ? p.default
+        : JSON.stringify(p.default)
+      : SET_EXAMPLES[p.type];
+  const article = p.type === 'integer' || p.type === 'array' || p.type === 'object' ? 'an' : 'a';
+  return setDiagnostic(
+    'set-wrong-type',
+    override.arg,
+    `--set ${override.arg}: param \`${p.name}\` is ${article} ${p.type}, and ${JSON.stringify(override.raw)} is not`,
+    `write e.g. --set ${p.name}=${example}`,
+  );
+}
+
+function applySet(
+  pipeline: ValidatedPipeline,
+  set: CompileOptions['set'],
+  diagnostics: Diagnostic[],
+  file: string,
+  lines: LineIndex,
+): Record<string, PlannedParam> {
+  const params: Record<string, PlannedParam> = {};
+  const overrides = setOverrides(pipeline, setEntries(set, diagnostics), diagnostics);
   for (const p of pipeline.params) {
     const override = overrides.get(p.name);
     let value = p.default;
     if (override) {
       const coerced = coerce(override.raw, p.type);
       if (coerced === undefined) {
-        const example =
-          p.default !== undefined
-            ? typeof p.default === 'string'
-              ? p.default
-              : JSON.stringify(p.default)
-            : { string: 'text', number: '0.95', integer: '20', boolean: 'true', array: '["a","b"]', object: '{"k":1}' }[
-                p.type
-              ];
-        diagnostics.push(
-          setDiagnostic(
-            'set-wrong-type',
-            override.arg,
-            `--set ${override.arg}: param \`${p.name}\` is ${p.type === 'integer' || p.type === 'array' || p.type === 'object' ? 'an' : 'a'} ${p.type}, and ${JSON.stringify(override.raw)} is not`,
-            `write e.g. --set ${p.name}=${example}`,
-          ),
-        );
+        diagnostics.push(setWrongType(p, override));
         continue;
       }
       value = coerced;
@@ -177,7 +198,17 @@ function applySet(
     }
     params[p.name] = { type: p.type, value, ...(p.description ? { description: p.description } : {}) };
   }
-  // Defaults were checked by validate; a --set value is checked against the inputs it flows into here.
+  checkSetValues(pipeline, params, overrides, diagnostics);
+  return params;
+}
+
+/** Defaults were checked by validate; a --set value is checked against the inputs it flows into here. */
+function checkSetValues(
+  pipeline: ValidatedPipeline,
+  params: Readonly<Record<string, PlannedParam>>,
+  overrides: ReadonlyMap<string, { raw: string; arg: string }>,
+  diagnostics: Diagnostic[],
+): void {
   const values = Object.fromEntries(Object.entries(params).map(([name, p]) => [name, p.value]));
   const overridden = new Set([...overrides.keys()].filter((name) => name in params));
   for (const problem of overridden.size > 0 ? checkParamFlow(pipeline.stages, values, overridden) : []) {
@@ -193,7 +224,6 @@ function applySet(
       );
     }
   }
-  return params;
 }
 
 function durationMs(value: JsonValue | undefined, fallback: string): number {
