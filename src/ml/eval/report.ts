@@ -109,6 +109,15 @@ export function integerTicks(min: number, max: number): number[] {
   return ticks;
 }
 
+/**
+ * Where a marker's label goes: right of its line, or left of it (anchored at its end) when it would cross
+ * `plotRight` — the best epoch is often the last one, at the right edge. The width is estimated from the
+ * 10 px font (about 6 px a character, generous), since an SVG string cannot measure text.
+ */
+export function markerLabelPlacement(x: number, label: string, plotRight: number): string {
+  return x + 3 + label.length * 6 > plotRight ? 'text-anchor="end" dx="-3"' : 'text-anchor="start" dx="3"';
+}
+
 /** A line chart (or scatter when `dots`) as an SVG element. */
 export function lineChartSvg(title: string, series: readonly Series[], options: ChartOptions): string {
   const width = 460;
@@ -158,7 +167,7 @@ export function lineChartSvg(title: string, series: readonly Series[], options: 
     const x = px(marker.x).toFixed(1);
     parts.push(
       `<line x1="${x}" y1="${margin.top}" x2="${x}" y2="${height - margin.bottom}" stroke="${marker.color}" stroke-dasharray="5 3"/>`,
-      `<text x="${x}" y="${margin.top + 10 + index * 12}" font-size="10" fill="${marker.color}" text-anchor="start" dx="3">${escapeHtml(marker.label)}</text>`,
+      `<text x="${x}" y="${margin.top + 10 + index * 12}" font-size="10" fill="${marker.color}" ${markerLabelPlacement(px(marker.x), marker.label, width - margin.right)}>${escapeHtml(marker.label)}</text>`,
     );
   });
   series.forEach((entry, index) => {
