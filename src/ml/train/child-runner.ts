@@ -77,7 +77,7 @@ function cappedLaunch(limitMb: number): { execPath: string; execArgv: string[] }
 }
 
 /** Kill the child's whole process group (it is its leader); quiet when it is gone already. */
-function killGroup(child: ChildProcess): void {
+export function killGroup(child: ChildProcess): void {
   if (child.pid === undefined) return;
   try {
     process.kill(-child.pid, 'SIGKILL');
