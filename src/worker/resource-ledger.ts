@@ -144,11 +144,11 @@ export function capacitySlotSupplier(ledger: ResourceLedger, maxSlots: number): 
           abortSignal.removeEventListener('abort', abort);
           resolve(issue());
         };
+        // Reject with the signal's own reason: the SDK logs any other error of an aborted reservation as a
+        // supplier fault ("Error in custom slot supplier"), although aborting is how a worker shuts down.
         const abort = (): void => {
           waiters.delete(check);
-          const error = new Error('slot reservation aborted');
-          error.name = 'AbortError';
-          reject(error);
+          reject(abortSignal.reason);
         };
         waiters.add(check);
         abortSignal.addEventListener('abort', abort, { once: true });
