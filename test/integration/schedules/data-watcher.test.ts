@@ -230,7 +230,7 @@ void describe('newData trigger on the real stack', () => {
     },
   );
 
-  void it('survives a worker restart and continues as new with its state', { timeout: 120_000 }, async (t) => {
+  void it('survives a worker restart and continues as new with its state', { timeout: 240_000 }, async (t) => {
     const name = `watch-restart-${h.suffix}`;
     t.after(() =>
       h.schedules.delete(name).then(
@@ -279,11 +279,13 @@ void describe('newData trigger on the real stack', () => {
     const stoppedAt = Date.now();
     await h.restartControlWorker().then(() => undefined);
     await push(prefix, 'two.csv', '2\n');
+    // A workflow task the stopped worker had taken (of the first run or of the watcher) is handed out again only
+    // when its task timeout ends, and runs started by a watcher have the 60 s one: the second run can wait for that.
     const runs = await waitFor(
       'a run after the restart',
       () => h.runs(name, 'new-data'),
       (found) => found.length >= 2,
-      30_000,
+      RUN_WORKFLOW_TASK_TIMEOUT_MS + 30_000,
     );
     await sleep(4000);
     assert.equal(
