@@ -239,7 +239,8 @@ export async function runDemo(env: NodeJS.ProcessEnv = process.env): Promise<num
       await stopWorkers(workers, pidFile);
     }
     process.stdout.write(
-      'The local stack (Temporal + MinIO) is still running: `fineflow dev status`; stop it with `fineflow dev down`.\n',
+      'The local stack (Temporal + MinIO) is still running: `npx fineflow dev status`; ' +
+        'stop it with `npx fineflow dev down`.\n',
     );
   }
 }
