@@ -96,8 +96,10 @@ export const predictStage: StageImplementation = async (
     });
   runtime.log(`dataset version ${pin.manifest.id} of ${pin.manifest.prefix}: ${pin.manifest.count} object(s)`);
 
-  const { tf, backend } = loadTf({ preference: runtime.ml.tfBackend });
   const modelUri = requiredString(inputs, 'model');
+  // Loading TensorFlow and the model blocks this worker for a while: start the heartbeat window afresh.
+  runtime.heartbeat({ message: `loading ${modelUri}` });
+  const { tf, backend } = loadTf({ preference: runtime.ml.tfBackend });
   const http = modelHttpOptions(inputs);
   const predictor = await loadPredictor(tf, runtime.store, modelUri, {
     registryBucket: context.bucket,

@@ -57,6 +57,8 @@ export const selectModelStage: StageImplementation = async (
 
   if (!datasetUri) {
     // No data to rank on: the first candidate that loads wins.
+    // Loading TensorFlow blocks this worker for a while: start the heartbeat window afresh.
+    runtime.heartbeat({ message: `loading ${candidates.length} candidate(s)`, fraction: 0 });
     const { tf } = loadTf({ preference: tfBackend });
     for (const [index, uri] of candidates.entries()) {
       runtime.heartbeat({

@@ -19,7 +19,7 @@ import {
   ensureError,
 } from '../src/core/errors';
 import type { StageActivityInput, StageActivityResult, StageProgress } from '../src/core/run/run-types';
-import { stageHeartbeat } from '../src/core/run/progress';
+import { readStageHeartbeat, stageHeartbeat } from '../src/core/run/progress';
 import type { ObjectStore } from '../src/storage/object-store';
 import { confineWrites } from '../src/storage/confined-store';
 import { StageLog } from './stage-log';
@@ -222,6 +222,47 @@ function echoTo(echo: (record: StageLogRecord) => void, ids: Omit<StageLogRecord
   return (message) => echo({ ...ids, message });
 }
 
+/**
+ * What a previous attempt of this activity last reported (`Info.heartbeatDetails`), reduced to its
+ * `detail`: this attempt's heartbeats carry it until the stage reports its own progress, so an
+ * attempt that fails during set-up does not erase what the next one resumes from (a fine-tune's
+ * pinned base model and checkpoint). Its message and fraction were the old attempt's, so they go.
+ */
+export function carriedProgress(previousDetails: unknown): StageProgress | undefined {
+  const detail = readStageHeartbeat(previousDetails)?.detail;
+  return detail ? { detail } : undefined;
+}
+
+/**
+ * The attempt's heartbeats: the first at once, not after the first interval (on a starved worker the
+ * set-up — log, cancel watch, resources, secrets, then the stage's data and model loading — can
+ * outlast the heartbeat timeout, and an attempt that is only slow would be retried), then on a timer
+ * too, so cancellation reaches stages that report no progress.
+ */
+function attemptHeartbeats(
+  context: Context,
+  deps: StageRunnerDeps,
+  stageId: string,
+  attempt: number,
+): { report(progress?: StageProgress): void; stop(): void } {
+  let lastProgress = carriedProgress(context.info.heartbeatDetails);
+  // The SDK sends heartbeats at most every 0.8 × heartbeatTimeout, else at the worker's throttle.
+  const throttleMs = deps.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
+  const timeoutMs = context.info.heartbeatTimeoutMs;
+  const sender = { stageId, attempt, everyMs: timeoutMs ? Math.min(throttleMs, 0.8 * timeoutMs) : throttleMs };
+  const beat = (): void => context.heartbeat(stageHeartbeat(sender, lastProgress));
+  beat();
+  const keepAlive = setInterval(beat, Math.max(200, Math.min(5_000, (timeoutMs ?? 15_000) / 3)));
+  keepAlive.unref();
+  return {
+    report(progress) {
+      if (progress) lastProgress = progress;
+      beat();
+    },
+    stop: () => clearInterval(keepAlive),
+  };
+}
+
 /** The Temporal activity for one stage type. */
 export function stageActivity(
   typeName: string,
@@ -244,16 +285,7 @@ export function stageActivity(
         ...(deps.logEcho ? { echo: echoTo(deps.logEcho, { runId, stageId, stageType: typeName, attempt }) } : {}),
       },
     );
-    let lastProgress: StageProgress | undefined;
-    // The SDK sends heartbeats at most every 0.8 × heartbeatTimeout, else at the worker's throttle.
-    const throttleMs = deps.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
-    const timeoutMs = context.info.heartbeatTimeoutMs;
-    const sender = { stageId, attempt, everyMs: timeoutMs ? Math.min(throttleMs, 0.8 * timeoutMs) : throttleMs };
-    const beat = (): void => context.heartbeat(stageHeartbeat(sender, lastProgress));
-    // Heartbeat on a timer too, so cancellation reaches stages that report no progress.
-    const heartbeatEveryMs = Math.max(200, Math.min(5_000, (context.info.heartbeatTimeoutMs ?? 15_000) / 3));
-    const keepAlive = setInterval(beat, heartbeatEveryMs);
-    keepAlive.unref();
+    const heartbeats = attemptHeartbeats(context, deps, stageId, attempt);
     const started = Date.now();
     const measured = attemptMetrics(deps.metrics, typeName, context, started);
     let secretValues: readonly string[] = [];
@@ -274,9 +306,8 @@ export function stageActivity(
         if (progress) {
           deps.onProgress?.(progress);
           measured?.progress(progress.detail);
-          lastProgress = progress;
         }
-        beat();
+        heartbeats.report(progress);
       },
     };
     let releaseResources = (): void => undefined;
@@ -323,7 +354,7 @@ export function stageActivity(
     } finally {
       releaseResources();
       cancelWatch.stop();
-      clearInterval(keepAlive);
+      heartbeats.stop();
       await log.close();
     }
   };

@@ -30,14 +30,54 @@ const input = (attempt = 1): StageActivityInput => ({
   inputs: { x: 1 },
 });
 
-function setup(implementation: StageImplementation, info: { attempt?: number } = {}) {
+function setup(implementation: StageImplementation, info: { attempt?: number; heartbeatDetails?: unknown } = {}) {
   const store = createMemoryObjectStore({ buckets: ['fineflow'] });
   const activity = stageActivity('test-type', implementation, { store, logFlushIntervalMs: 20 });
-  const env = new MockActivityEnvironment({ attempt: info.attempt ?? 1, heartbeatTimeoutMs: 3_000 });
+  const env = new MockActivityEnvironment({
+    attempt: info.attempt ?? 1,
+    heartbeatTimeoutMs: 3_000,
+    ...(info.heartbeatDetails === undefined ? {} : { heartbeatDetails: info.heartbeatDetails }),
+  });
   const heartbeats: unknown[] = [];
   env.on('heartbeat', (details: unknown) => heartbeats.push(details));
   return { store, activity, env, heartbeats };
 }
+
+test('the first heartbeat goes out when the attempt starts, before set-up and the stage itself', async () => {
+  // The runner's timer would send its first one only after a third of the timeout (1 s here); a starved
+  // worker's set-up can take longer than the whole timeout, so an attempt must be alive from its start.
+  let beforeStage = -1;
+  const { activity, env, heartbeats } = setup(async () => {
+    beforeStage = heartbeats.length;
+    return { outputs: {} };
+  });
+  await env.run(activity, input());
+  assert.ok(beforeStage >= 1, `heartbeats before the stage ran: ${beforeStage}`);
+  assert.deepEqual(heartbeats[0], { stageId: 'train', attempt: 1, everyMs: 2400 });
+});
+
+test("set-up heartbeats carry the previous attempt's detail until the stage reports its own", async () => {
+  // A fine-tune pins its base model in the detail; an attempt failing during set-up must not erase it.
+  const previous = { stageId: 'train', attempt: 1, everyMs: 2400, message: 'epoch 2/5', fraction: 0.4 };
+  const detail = { epoch: 2, baseModel: 'registry://base@3', checkpoint: 's3://fineflow/runs/r-1/train/ckpt/2' };
+  const { activity, env, heartbeats } = setup(
+    async (_input, runtime) => {
+      runtime.heartbeat({ message: 'epoch 3/5', fraction: 0.6, detail: { epoch: 3 } });
+      throw new Error('lost the data');
+    },
+    { attempt: 2, heartbeatDetails: { ...previous, detail } },
+  );
+  await assert.rejects(env.run(activity, input()));
+  assert.deepEqual(heartbeats[0], { detail, stageId: 'train', attempt: 2, everyMs: 2400 });
+  assert.deepEqual(heartbeats.at(-1), {
+    message: 'epoch 3/5',
+    fraction: 0.6,
+    detail: { epoch: 3 },
+    stageId: 'train',
+    attempt: 2,
+    everyMs: 2400,
+  });
+});
 
 test('a stage runs with its inputs, heartbeats progress and writes its log to the store', async () => {
   const { store, activity, env, heartbeats } = setup(async ({ inputs, context }, runtime) => {
@@ -51,7 +91,8 @@ test('a stage runs with its inputs, heartbeats progress and writes its log to th
   assert.deepEqual(rest, { outputs: { y: 2 }, attempt: 1 });
   assert.ok(Math.abs(Date.parse(endedAt ?? '') - Date.now()) < 5_000, `endedAt ${endedAt}`);
   // The heartbeat names its sender, so the client can tell whose progress it is and when it is overdue.
-  assert.deepEqual(heartbeats[0], { message: 'epoch 1/2', fraction: 0.5, stageId: 'train', attempt: 1, everyMs: 2400 });
+  assert.deepEqual(heartbeats[0], { stageId: 'train', attempt: 1, everyMs: 2400 }, 'the start-up heartbeat');
+  assert.deepEqual(heartbeats[1], { message: 'epoch 1/2', fraction: 0.5, stageId: 'train', attempt: 1, everyMs: 2400 });
   const log = await logText(store, 1);
   assert.match(log, /test-type train: attempt 1 started/);
   assert.match(log, /got x=1/);
