@@ -24,12 +24,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { isGrpcServiceError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { RunClient } from '../src/client/run-client';
+import { RunClient, retryCutLongPoll } from '../src/client/run-client';
 import { loadConfig } from '../src/config';
 import { taskQueueForPool } from '../src/core/run/task-queues';
-import { connectClient, connectWorker, isTemporalUnreachable } from '../src/client/temporal-connection';
+import { connectClient, connectWorker } from '../src/client/temporal-connection';
 import { RUN_WORKFLOW_TASK_TIMEOUT_MS, type StageActivityInput } from '../src/core/run/run-types';
 import { createObjectStoreFromConfig } from '../src/storage/minio-store';
 import { createWorker } from '../src/worker/run-worker';
@@ -188,42 +188,17 @@ async function oneRun(h: Harness, variant: Variant, shape: Shape, stages: number
   return { id, at };
 }
 
-/** gRPC DEADLINE_EXCEEDED. */
-const GRPC_DEADLINE_EXCEEDED = 4;
-
-/**
- * True when a `result()` long poll was cut without an answer: the server let the call pass its gRPC
- * deadline (a busy history service under a 1,000-wide fan-out) or did not answer at all. The run
- * goes on regardless, so the poll is asked again.
- */
-function isLongPollCut(thrown: unknown): boolean {
-  if (isTemporalUnreachable(thrown)) return true;
-  for (let error: unknown = thrown, depth = 0; error instanceof Error && depth < 8; depth++) {
-    if (isGrpcServiceError(error) && error.code === GRPC_DEADLINE_EXCEEDED) return true;
-    if (/deadline exceeded/i.test(error.message)) return true;
-    error = error.cause;
-  }
-  return false;
-}
-
-const LONG_POLL_ATTEMPTS = 30;
-
+/** A cut `result()` long poll is asked again, by the product's own retry: the run goes on regardless. */
 async function waitRun(h: Harness, variant: Variant, id: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      if (variant === 'fineflow') {
-        const result = await h.runs.result(id);
-        if (result.status !== 'succeeded') throw new Error(`run ${id} ended ${result.status}`);
-      } else {
-        await h.client.workflow.getHandle(id).result();
-      }
-      return;
-    } catch (error) {
-      if (!isLongPollCut(error) || attempt >= LONG_POLL_ATTEMPTS) throw error;
-      console.error(
-        `scale: the result long poll of ${id} was cut (attempt ${attempt}): ${String(error)}; asking again`,
-      );
-    }
+  const onCut = (cut: { attempt: number; message: string }): void =>
+    console.error(
+      `scale: the result long poll of ${id} was cut (attempt ${cut.attempt}): ${cut.message}; asking again`,
+    );
+  if (variant === 'fineflow') {
+    const result = await h.runs.result(id, { onCut });
+    if (result.status !== 'succeeded') throw new Error(`run ${id} ended ${result.status}`);
+  } else {
+    await retryCutLongPoll(() => h.client.workflow.getHandle(id).result(), { onCut });
   }
 }
 

@@ -75,6 +75,46 @@ export function watchRetryDelayMs(attempt: number): number {
   return Math.min(10_000, 500 * 2 ** Math.min(attempt, 5));
 }
 
+/**
+ * True when a `result()` long poll was cut without an answer: Temporal did not answer (UNAVAILABLE),
+ * or the server let the call pass its gRPC deadline (DEADLINE_EXCEEDED: a busy history service under
+ * a 1,000-wide fan-out). The run goes on regardless, so the poll can be asked again.
+ */
+export function isLongPollCut(thrown: unknown): boolean {
+  if (isTemporalUnreachable(thrown)) return true;
+  for (let error: unknown = thrown, depth = 0; error instanceof Error && depth < 8; depth++, error = error.cause) {
+    if ((error as { code?: unknown }).code === 4 || /deadline exceeded/i.test(error.message)) return true;
+  }
+  return false;
+}
+
+export interface LongPollOptions {
+  /** Ask again for this long after the first of a row of cuts, then fail with the last (default 15 min). */
+  readonly reconnectForMs?: number;
+  /** A poll was cut (`message` says how); the next is asked in `retryInMs`. */
+  readonly onCut?: (event: { attempt: number; message: string; retryInMs: number }) => void;
+}
+
+/**
+ * `poll()`, asked again each time it is cut ({@link isLongPollCut}): after a deadline at once (the
+ * server answers, only slowly), while Temporal is unreachable with the watch's backoff.
+ */
+export async function retryCutLongPoll<T>(poll: () => Promise<T>, options: LongPollOptions = {}): Promise<T> {
+  let since: number | undefined;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await poll();
+    } catch (thrown) {
+      if (!isLongPollCut(thrown)) throw thrown;
+      since ??= Date.now();
+      if (Date.now() - since >= (options.reconnectForMs ?? WATCH_RECONNECT_FOR_MS)) throw thrown;
+      const retryInMs = isTemporalUnreachable(thrown) ? watchRetryDelayMs(attempt) : 0;
+      options.onCut?.({ attempt: attempt + 1, message: ensureError(thrown).message.split('\n')[0] ?? '', retryInMs });
+      if (retryInMs > 0) await new Promise((resolve) => setTimeout(resolve, retryInMs));
+    }
+  }
+}
+
 export interface WatchOptions {
   readonly intervalMs?: number;
   readonly signal?: AbortSignal;
@@ -339,10 +379,13 @@ export class RunClient {
   }
 
   /** Wait for the run to end; failed and cancelled runs resolve too (with their stages when known). */
-  async result(runId: string): Promise<PipelineRunResult> {
+  /** The run's outcome once it ends; a long poll cut on the way is asked again ({@link retryCutLongPoll}). */
+  async result(runId: string, options: LongPollOptions = {}): Promise<PipelineRunResult> {
     try {
-      return await withFullStages(await this.client.workflow.getHandle(runId).result(), this.tableSource(runId));
+      const handle = this.client.workflow.getHandle(runId);
+      return await withFullStages(await retryCutLongPoll(() => handle.result(), options), this.tableSource(runId));
     } catch (thrown) {
+      if (isTemporalUnreachable(thrown)) throw this.unreachable(runId, thrown);
       if (thrown instanceof WorkflowFailedError) {
         const cause = thrown.cause;
         if (cause instanceof ApplicationFailure && cause.details?.[0] && typeof cause.details[0] === 'object')
