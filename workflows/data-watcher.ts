@@ -43,7 +43,8 @@ import {
   type DataWatcherInput,
   type DataWatcherStatus,
 } from '../src/core/schedules/data-watch-types';
-import { RUN_WORKFLOW_TASK_TIMEOUT_MS, WORKFLOW_TYPES, type PipelineRunInput } from '../src/core/run/run-types';
+import { RUN_WORKFLOW_TASK_TIMEOUT_MS, type PipelineRunInput } from '../src/core/run/run-types';
+import { pipelineRun } from './pipeline-run';
 import { searchAttributesForRun } from '../src/core/schedules/schedule-search-attributes';
 
 const { fingerprintPrefix } = proxyActivities<DataWatchActivities>({
@@ -157,7 +158,8 @@ export async function dataWatcher(input: DataWatcherInput): Promise<void> {
       ...(config.bucket ? { bucket: config.bucket } : {}),
     };
     try {
-      const child = await startChild(WORKFLOW_TYPES.pipelineRun, {
+      // By function reference, so the compiler checks `args` against pipelineRun's input (same type name).
+      const child = await startChild(pipelineRun, {
         workflowId: runId,
         // Runs go where the watcher runs: the control pool's queue (or a test's own).
         taskQueue: workflowInfo().taskQueue,

@@ -24,8 +24,8 @@ import {
   type ScheduleUpdateOptions,
   type ScheduleDescription,
 } from '@temporalio/client';
-import type { Workflow } from '@temporalio/common';
 import { InvalidInputError } from '../core/errors';
+import type { pipelineRun } from '../../workflows/pipeline-run';
 import type { JsonValue, Plan } from '../core/spec/plan-types';
 import type { PipelineRunInput } from '../core/run/run-types';
 import { RUN_WORKFLOW_TASK_TIMEOUT_MS, WORKFLOW_TYPES } from '../core/run/run-types';
@@ -183,7 +183,8 @@ export interface ScheduledRunMemo {
   readonly source?: string;
 }
 
-export type PipelineScheduleAction = ScheduleOptionsStartWorkflowAction<Workflow>;
+/** Typed by the workflow function, so the compiler checks `args` (the type name stays a string: see WORKFLOW_TYPES). */
+export type PipelineScheduleAction = ScheduleOptionsStartWorkflowAction<typeof pipelineRun>;
 export type PipelineScheduleOptions = ScheduleOptions<PipelineScheduleAction>;
 
 /**
