@@ -38,6 +38,7 @@ import { datasetVersionOf } from '../src/core/run/run-trigger';
 import type { StageActivityInput, StageActivityResult, StageProgress } from '../src/core/run/run-types';
 import type { ObjectStore } from '../src/storage/object-store';
 import { joinS3Uri } from '../src/core/storage/uri';
+import type { StageInputValues } from '../src/sdk/stage-io.generated';
 import type { StageImplementation, StageRuntime } from './stage-runner';
 import {
   checkStageInputs,
@@ -173,7 +174,7 @@ export interface TrainingPlan {
  * hyperparameters. Throws InvalidInputError naming the field for a value the loop cannot run.
  */
 export function trainingPlan(
-  settings: JsonObject,
+  settings: FineTuneSettings,
   context: {
     readonly classes: readonly string[];
     readonly featureShape: readonly number[];
@@ -342,30 +343,57 @@ export function trainingPlan(
   return { hyperparameters };
 }
 
+/** The `fine-tune` stage's inputs as its implementation reads them (checked, defaults filled in). */
+export type FineTuneSettings = StageInputValues['fine-tune'];
+
 /** `fine-tune` inputs with `hyperparameters` merged over the top-level settings, validated again. */
-export function effectiveSettings(rawInputs: JsonObject): JsonObject {
+export function effectiveSettings(rawInputs: JsonObject): FineTuneSettings {
   const checked = checkStageInputs('fine-tune', rawInputs);
-  const overrides = objectInput(checked, 'hyperparameters');
+  const overrides = checked.hyperparameters ?? {};
   if (Object.keys(overrides).length === 0) return checked;
   const { hyperparameters: _overrides, ...rest } = checked;
   // Validate the merged settings, so a bad override (e.g. from a sweep) is named like any input.
   return checkStageInputs('fine-tune', { ...rest, ...overrides });
 }
 
-async function resolveBase(
-  store: ObjectStore,
-  model: string,
-  bucket: string,
-): Promise<{ pinned: string; modelJsonUri?: string }> {
+/** A base model as training reads it: `registry://name@alias` pinned to a version, and its model.json in the store. */
+export interface PinnedBaseModel {
+  readonly pinned: string;
+  /** Absent for a base outside the store (http(s)://), whose layers cannot be listed before training. */
+  readonly modelJsonUri?: string;
+}
+
+/**
+ * Pin a `registry://name@alias` base to its current version: a retry (or every segment of every
+ * sweep trial) must fine-tune the same base even if the alias moved meanwhile.
+ */
+export async function pinBaseModel(store: ObjectStore, model: string, bucket: string): Promise<PinnedBaseModel> {
   if (!model.startsWith('registry://'))
     return { pinned: model, ...(model.startsWith('s3://') ? { modelJsonUri: modelJsonUri(model) } : {}) };
   const reference = parseRegistryUri(model);
   const version = await resolveVersion(store, bucket, reference);
-  // Pin the version: a retry must fine-tune the same base even if the alias moved meanwhile.
   return {
     pinned: `registry://${reference.name}@${version}`,
     modelJsonUri: `s3://${bucket}/models/${reference.name}/${version}/model.json`,
   };
+}
+
+/**
+ * The weight layers of a pinned base in the store (undefined for one outside it). Throws
+ * InvalidInputError naming `model` (shown as `shownAs`) when the store has no such model.
+ */
+export async function baseModelLayers(
+  store: ObjectStore,
+  base: PinnedBaseModel,
+  shownAs: string,
+): Promise<string[] | undefined> {
+  if (!base.modelJsonUri) return undefined;
+  if (!(await store.stat(base.modelJsonUri)))
+    throw new InvalidInputError(`base model ${shownAs} does not exist (${base.modelJsonUri})`, {
+      field: 'model',
+      uri: shownAs,
+    });
+  return baseWeightLayers(await store.getJson(base.modelJsonUri));
 }
 
 function heartbeatDetails(): unknown {
@@ -397,18 +425,11 @@ export function createFineTuneStage(options: FineTuneStageOptions = {}): StageIm
     const fromScratch = baseInput === undefined;
     const previous = resumeFromHeartbeat(heartbeatDetails());
 
-    let base: { pinned: string; modelJsonUri?: string } | undefined;
+    let base: PinnedBaseModel | undefined;
     let baseLayers: string[] | undefined;
     if (baseInput !== undefined) {
-      base = await resolveBase(store, previous.baseModel ?? baseInput, context.bucket);
-      if (base.modelJsonUri) {
-        if (!(await store.stat(base.modelJsonUri)))
-          throw new InvalidInputError(`base model ${baseInput} does not exist (${base.modelJsonUri})`, {
-            field: 'model',
-            uri: baseInput,
-          });
-        baseLayers = baseWeightLayers(await store.getJson(base.modelJsonUri));
-      }
+      base = await pinBaseModel(store, previous.baseModel ?? baseInput, context.bucket);
+      baseLayers = await baseModelLayers(store, base, baseInput);
     }
     let architecture: ModelArchitecture | undefined;
     if (architectureInput === 'small-cnn' || architectureInput === 'small-cnn-global-pool') {

@@ -28,7 +28,6 @@ import { Context } from '@temporalio/activity';
 import { CancelledError, InvalidInputError } from '../src/core/errors';
 import { readManifest } from '../src/ml/data/shards';
 import { modelJsonUri } from '../src/ml/models/model-io';
-import { parseRegistryUri, resolveVersion } from '../src/ml/models/registry';
 import { newestVerifiedCheckpoint } from '../src/ml/train/checkpoint';
 import { runTrainingInChildProcess } from '../src/ml/train/child-runner';
 import { requestKeyOf } from '../src/ml/train/fine-tune';
@@ -48,8 +47,8 @@ import { confineWrites } from '../src/storage/confined-store';
 import { stageLogChunkUri } from '../src/core/storage/layout';
 import type { ObjectStore } from '../src/storage/object-store';
 import type { TrainingRunner } from '../src/ml/train/child-runner';
-import { baseWeightLayers, effectiveSettings, trainingPlan } from './fine-tune';
-import { listArtifacts, memoryLimit, requiredString } from './ml-stage-support';
+import { baseModelLayers, effectiveSettings, pinBaseModel, trainingPlan, type PinnedBaseModel } from './fine-tune';
+import { listArtifacts, memoryLimit } from './ml-stage-support';
 import { toActivityFailure, type MlSettings } from './stage-runner';
 import type { ResourceLedger } from '../src/worker/resource-ledger';
 
@@ -65,6 +64,15 @@ export interface SweepTrialDeps {
   readonly resources?: ResourceLedger;
 }
 
+/** {@link SweepTrialDeps} with the defaults applied: what every segment on this worker shares. */
+interface SegmentEnvironment {
+  readonly store: ObjectStore;
+  readonly runTraining: TrainingRunner;
+  readonly worker: string;
+  readonly ml?: MlSettings;
+  readonly resources?: ResourceLedger;
+}
+
 /** What a segment's heartbeats carry; a retry of the same segment resumes from it. */
 interface SegmentHeartbeat {
   readonly trialId: number;
@@ -75,6 +83,20 @@ interface SegmentHeartbeat {
   readonly baseModel?: string;
   readonly reports: readonly TrialEpochReport[];
 }
+
+/** The trial's training request (the same for every segment) and the figures a segment checks against it. */
+interface TrialRequest {
+  readonly request: TrainingRequest;
+  readonly base: PinnedBaseModel;
+  readonly checkpoints: string;
+  readonly totalEpochs: number;
+}
+
+/** A segment's result fields that do not depend on whether it trained to the end of the trial. */
+type SegmentCommon = Pick<
+  SweepTrialSegmentResult,
+  'trialId' | 'reports' | 'baseModel' | 'worker' | 'startedAtMs' | 'attempt' | 'resumedFromEpoch'
+>;
 
 /** The base model a previous attempt of this segment pinned, if its heartbeat says. */
 function pinnedByPreviousAttempt(details: unknown, input: SweepTrialSegmentInput): string | undefined {
@@ -106,22 +128,6 @@ async function resumePoint(
     : undefined;
 }
 
-/** `registry://name@alias` pinned to a version, so every segment of every trial fine-tunes the same base. */
-async function pinBaseModel(
-  store: ObjectStore,
-  model: string,
-  bucket: string,
-): Promise<{ pinned: string; modelJson?: string }> {
-  if (!model.startsWith('registry://'))
-    return { pinned: model, ...(model.startsWith('s3://') ? { modelJson: modelJsonUri(model) } : {}) };
-  const reference = parseRegistryUri(model);
-  const version = await resolveVersion(store, bucket, reference);
-  return {
-    pinned: `registry://${reference.name}@${version}`,
-    modelJson: `s3://${bucket}/models/${reference.name}/${version}/model.json`,
-  };
-}
-
 function report(metric: string, metrics: EpochMetrics): TrialEpochReport {
   const value = objectiveValue(metric, metrics);
   if (value === undefined) {
@@ -142,150 +148,89 @@ function report(metric: string, metrics: EpochMetrics): TrialEpochReport {
   };
 }
 
-/** The sweep's activities, with the store (and optionally the training runner) injected. */
-export function createSweepTrialActivities(deps: SweepTrialDeps) {
-  const runTraining = deps.runTraining ?? runTrainingInChildProcess;
-  const worker = deps.workerIdentity ?? `${process.pid}@${hostname()}`;
+/**
+ * The trial's request, built the same way by every segment (so its checkpoint fingerprint matches):
+ * the fine-tune settings, the base model pinned once per trial, the plan over the whole budget.
+ */
+async function trialRequest(
+  env: SegmentEnvironment,
+  input: SweepTrialSegmentInput,
+  pinned: string | undefined,
+): Promise<TrialRequest> {
+  const { trialId, fromEpoch, untilEpoch } = input;
+  const settings = effectiveSettings(input.settings);
+  const manifest = await readManifest(env.store, settings.data);
+  const model = pinned ?? settings.model;
+  if (model === undefined) throw new InvalidInputError('input `model` is required', { field: 'model' });
+  const base = await pinBaseModel(env.store, model, input.context.bucket);
+  const baseLayers = await baseModelLayers(env.store, base, base.pinned);
+  const plan = trainingPlan(settings, {
+    classes: manifest.classes,
+    featureShape: manifest.featureShape,
+    baseLayers,
+    fromScratch: false,
+  });
+  if (untilEpoch > plan.hyperparameters.epochs || untilEpoch <= fromEpoch) {
+    throw new InvalidInputError(
+      `segment epochs ${fromEpoch}→${untilEpoch} do not fit the trial budget of ${plan.hyperparameters.epochs}`,
+      { field: 'untilEpoch' },
+    );
+  }
+  const prefix = trialPrefix(input.context.outputPrefix, trialId);
+  const checkpoints = `${prefix}checkpoints`;
+  const request: TrainingRequest = {
+    mode: 'fine-tune',
+    baseModelUri: base.pinned,
+    datasetUri: settings.data,
+    outputUri: `${prefix}model`,
+    checkpoint: { uri: checkpoints, everyEpochs: 1 },
+    hyperparameters: plan.hyperparameters,
+    registryBucket: input.context.bucket,
+    // Not part of the request key: a segment may resume another worker's checkpoint on another backend.
+    ...(env.ml ? { tfBackend: env.ml.tfBackend, engine: env.ml.trainEngine } : {}),
+  };
+  return { request, base, checkpoints, totalEpochs: plan.hyperparameters.epochs };
+}
 
-  async function sweepTrialSegment(input: SweepTrialSegmentInput): Promise<SweepTrialSegmentResult> {
-    const context = Context.current();
-    const startedAtMs = Date.now();
-    const attempt = context.info.attempt;
+/**
+ * One attempt of `sweepTrialSegment`: the heartbeat state it keeps (a retry resumes from it), the
+ * abort of the training child at the segment's end or on cancellation, and the resources it holds.
+ */
+class TrialSegment {
+  private readonly context = Context.current();
+  private readonly startedAtMs = Date.now();
+  private readonly attempt = this.context.info.attempt;
+  /** Aborted on cancellation, and by the segment itself once `untilEpoch`'s checkpoint is written. */
+  private readonly segment = new AbortController();
+  private reachedSegmentEnd = false;
+  private heartbeat: SegmentHeartbeat;
+  /** The segment's epochs so far: rebuilt from the resumed checkpoint's history, then one per finished epoch. */
+  private reports: TrialEpochReport[] = [];
+
+  constructor(
+    private readonly env: SegmentEnvironment,
+    private readonly input: SweepTrialSegmentInput,
+  ) {
     const { trialId, fromEpoch, untilEpoch } = input;
-    let heartbeat: SegmentHeartbeat = { trialId, fromEpoch, untilEpoch, epochsDone: fromEpoch, reports: [] };
+    this.heartbeat = { trialId, fromEpoch, untilEpoch, epochsDone: fromEpoch, reports: [] };
+  }
+
+  async run(): Promise<SweepTrialSegmentResult> {
+    const { context } = this;
     const keepAlive = setInterval(
-      () => context.heartbeat(heartbeat),
+      () => context.heartbeat(this.heartbeat),
       Math.max(200, Math.min(5_000, (context.info.heartbeatTimeoutMs ?? 30_000) / 3)),
     );
     keepAlive.unref();
-    const segment = new AbortController();
-    let reachedSegmentEnd = false;
-    const onCancel = (): void => segment.abort(context.cancellationSignal.reason);
+    const onCancel = (): void => this.segment.abort(context.cancellationSignal.reason);
     context.cancellationSignal.addEventListener('abort', onCancel, { once: true });
     let releaseResources = (): void => undefined;
     try {
-      if (input.resources && deps.resources)
-        releaseResources = await deps.resources.acquire(input.resources, segment.signal);
-      const settings = effectiveSettings(input.settings);
-      const datasetUri = requiredString(settings, 'data');
-      const manifest = await readManifest(deps.store, datasetUri);
-      const pinned = pinnedByPreviousAttempt(context.info.heartbeatDetails, input);
-      const base = await pinBaseModel(deps.store, pinned ?? requiredString(settings, 'model'), input.context.bucket);
-      const baseLayers =
-        base.modelJson && (await deps.store.stat(base.modelJson))
-          ? baseWeightLayers(await deps.store.getJson(base.modelJson))
-          : undefined;
-      if (base.modelJson && !baseLayers)
-        throw new InvalidInputError(`base model ${base.pinned} does not exist (${base.modelJson})`, { field: 'model' });
-      const plan = trainingPlan(settings, {
-        classes: manifest.classes,
-        featureShape: manifest.featureShape,
-        baseLayers,
-        fromScratch: false,
-      });
-      if (untilEpoch > plan.hyperparameters.epochs || untilEpoch <= fromEpoch) {
-        throw new InvalidInputError(
-          `segment epochs ${fromEpoch}→${untilEpoch} do not fit the trial budget of ${plan.hyperparameters.epochs}`,
-          { field: 'untilEpoch' },
-        );
-      }
-      const prefix = trialPrefix(input.context.outputPrefix, trialId);
-      const checkpoints = `${prefix}checkpoints`;
-      const request: TrainingRequest = {
-        mode: 'fine-tune',
-        baseModelUri: base.pinned,
-        datasetUri,
-        outputUri: `${prefix}model`,
-        checkpoint: { uri: checkpoints, everyEpochs: 1 },
-        hyperparameters: plan.hyperparameters,
-        registryBucket: input.context.bucket,
-        // Not part of the request key: a segment may resume another worker's checkpoint on another backend.
-        ...(deps.ml ? { tfBackend: deps.ml.tfBackend, engine: deps.ml.trainEngine } : {}),
-      };
-      // Resume from the newest checkpoint inside this segment (what a crashed attempt got to),
-      // else from the one the previous segment ended on. The store, not the heartbeat, is the
-      // record: heartbeats are throttled, checkpoints are written every epoch.
-      const resume = await resumePoint(deps.store, checkpoints, fromEpoch, untilEpoch, requestKeyOf(request));
-      if (fromEpoch > 0 && !resume)
-        throw new InvalidInputError(
-          `trial ${trialId}: the checkpoint of epoch ${fromEpoch} to resume from is missing under ${checkpoints}`,
-          { field: 'checkpoint' },
-        );
-      const reports = (resume?.history ?? [])
-        .filter((epoch) => epoch.epoch > fromEpoch)
-        .map((epoch) => report(input.metric, epoch));
-      heartbeat = {
-        ...heartbeat,
-        baseModel: base.pinned,
-        reports,
-        epochsDone: resume?.epochsDone ?? fromEpoch,
-        ...(resume ? { checkpoint: resume.directory } : {}),
-      };
-      context.heartbeat(heartbeat);
-      const resumeFrom = resume?.directory;
-
-      const common = {
-        trialId,
-        reports,
-        baseModel: base.pinned,
-        worker,
-        startedAtMs,
-        attempt,
-        resumedFromEpoch: heartbeat.epochsDone,
-      };
-      const isLastSegment = untilEpoch >= plan.hyperparameters.epochs;
-      // A previous attempt reached the segment's end but did not get to return it.
-      if (!isLastSegment && heartbeat.epochsDone >= untilEpoch)
-        return { ...common, epochsDone: heartbeat.epochsDone, finished: false, endedAtMs: Date.now() };
-
-      const onProgress = (progress: TrainingProgress): void => {
-        // Messages the killed child had already queued past the segment's end are not ours.
-        if (reachedSegmentEnd || progress.epoch <= heartbeat.epochsDone || progress.epoch > untilEpoch) return;
-        reports.push(report(input.metric, progress.metrics));
-        heartbeat = {
-          ...heartbeat,
-          epochsDone: progress.epoch,
-          reports: [...reports],
-          ...(progress.checkpointUri ? { checkpoint: progress.checkpointUri } : {}),
-        };
-        context.heartbeat(heartbeat);
-        // The checkpoint of this epoch is written before progress is reported: stop here.
-        if (progress.epoch >= untilEpoch && !isLastSegment) {
-          reachedSegmentEnd = true;
-          segment.abort(new CancelledError(`segment of trial ${trialId} reached epoch ${untilEpoch}`));
-        }
-      };
-      let result: TrainingResult | undefined;
-      try {
-        result = await runTraining(
-          { ...request, ...(resumeFrom ? { resumeFrom } : {}) },
-          {
-            onProgress,
-            signal: segment.signal,
-            onLog: (line) => context.log.debug(line),
-            ...(deps.ml ? memoryLimit(deps.ml) : {}),
-          },
-        );
-      } catch (error) {
-        if (!reachedSegmentEnd || context.cancellationSignal.aborted) throw error;
-      }
-      if (!result) return { ...common, epochsDone: heartbeat.epochsDone, finished: false, endedAtMs: Date.now() };
-      // The model holds the best epoch's weights when the trial's own early stopping restores them.
-      const best =
-        result.epochs.find((epoch) => epoch.epoch === result.weightsEpoch) ?? result.epochs[result.epochs.length - 1];
-      const finalValue = best ? objectiveValue(input.metric, best) : undefined;
-      return {
-        ...common,
-        epochsDone: result.epochs.length,
-        finished: true,
-        model: modelJsonUri(result.modelUri),
-        ...(finalValue !== undefined ? { finalValue } : {}),
-        backend: result.backend,
-        engine: result.engine,
-        endedAtMs: Date.now(),
-      };
+      if (this.input.resources && this.env.resources)
+        releaseResources = await this.env.resources.acquire(this.input.resources, this.segment.signal);
+      return await this.train();
     } catch (thrown) {
-      throw toActivityFailure(thrown, context, attempt);
+      throw toActivityFailure(thrown, context, this.attempt);
     } finally {
       releaseResources();
       clearInterval(keepAlive);
@@ -293,47 +238,168 @@ export function createSweepTrialActivities(deps: SweepTrialDeps) {
     }
   }
 
-  async function writeSweepResults(input: SweepResultsInput): Promise<SweepResultsOutput> {
-    const store = confineWrites(deps.store, input.context.outputPrefix);
-    const outcome = input.outcome ?? 'completed';
-    const document: SweepResultsDocument = {
-      format: 'fineflow-sweep-results/v1',
-      outcome,
-      partial: outcome !== 'completed',
-      ...input.table,
-      segments: input.segments,
-    };
-    const json = await store.putJson(`${input.context.outputPrefix}results.json`, document);
-    const csv = await store.putBytes(
-      `${input.context.outputPrefix}results.csv`,
-      resultsCsv(input.table, input.segments),
-      { contentType: 'text/csv; charset=utf-8' },
-    );
-    const modelFiles = input.bestModel
-      ? await listArtifacts(deps.store, input.bestModel.slice(0, input.bestModel.lastIndexOf('/') + 1))
-      : [];
-    return {
-      json: json.uri,
-      csv: csv.uri,
-      artifacts: [...[json, csv].map(({ uri, sha256 }) => ({ uri, sha256 })), ...modelFiles],
-    };
+  private async train(): Promise<SweepTrialSegmentResult> {
+    const { untilEpoch } = this.input;
+    const pinned = pinnedByPreviousAttempt(this.context.info.heartbeatDetails, this.input);
+    const trial = await trialRequest(this.env, this.input, pinned);
+    const { resumeFrom, common } = await this.resume(trial);
+    const isLastSegment = untilEpoch >= trial.totalEpochs;
+    // A previous attempt reached the segment's end but did not get to return it.
+    if (!isLastSegment && this.heartbeat.epochsDone >= untilEpoch) return this.unfinished(common);
+
+    let result: TrainingResult | undefined;
+    try {
+      result = await this.env.runTraining(
+        { ...trial.request, ...(resumeFrom ? { resumeFrom } : {}) },
+        {
+          onProgress: (progress) => this.onProgress(progress, isLastSegment),
+          signal: this.segment.signal,
+          onLog: (line) => this.context.log.debug(line),
+          ...(this.env.ml ? memoryLimit(this.env.ml) : {}),
+        },
+      );
+    } catch (error) {
+      if (!this.reachedSegmentEnd || this.context.cancellationSignal.aborted) throw error;
+    }
+    return result ? this.finished(common, result) : this.unfinished(common);
   }
 
   /**
-   * Lines go out as one chunk of the stage log starting at line `fromLine` (the stage runner's
-   * chunk layout): a retried append rewrites the same chunk, so lines are never duplicated.
+   * Resume from the newest checkpoint inside this segment (what a crashed attempt got to), else
+   * from the one the previous segment ended on. The store, not the heartbeat, is the record:
+   * heartbeats are throttled, checkpoints are written every epoch.
    */
-  async function appendSweepLog(input: SweepLogInput): Promise<SweepLogOutput> {
-    const { bucket, runId, stageId, attempt } = input.context;
-    if (input.lines.length === 0) return { lineCount: input.fromLine };
-    const uri = stageLogChunkUri(bucket, runId, stageId, attempt, input.fromLine);
-    await confineWrites(deps.store, input.context.outputPrefix).putBytes(uri, `${input.lines.join('\n')}\n`, {
-      contentType: 'text/plain; charset=utf-8',
-    });
-    return { lineCount: input.fromLine + input.lines.length };
+  private async resume(trial: TrialRequest): Promise<{ resumeFrom: string | undefined; common: SegmentCommon }> {
+    const { trialId, fromEpoch, untilEpoch, metric } = this.input;
+    const { checkpoints } = trial;
+    const resume = await resumePoint(this.env.store, checkpoints, fromEpoch, untilEpoch, requestKeyOf(trial.request));
+    if (fromEpoch > 0 && !resume)
+      throw new InvalidInputError(
+        `trial ${trialId}: the checkpoint of epoch ${fromEpoch} to resume from is missing under ${checkpoints}`,
+        { field: 'checkpoint' },
+      );
+    this.reports = (resume?.history ?? [])
+      .filter((epoch) => epoch.epoch > fromEpoch)
+      .map((epoch) => report(metric, epoch));
+    this.heartbeat = {
+      ...this.heartbeat,
+      baseModel: trial.base.pinned,
+      reports: this.reports,
+      epochsDone: resume?.epochsDone ?? fromEpoch,
+      ...(resume ? { checkpoint: resume.directory } : {}),
+    };
+    this.context.heartbeat(this.heartbeat);
+    const common: SegmentCommon = {
+      trialId,
+      reports: this.reports,
+      baseModel: trial.base.pinned,
+      worker: this.env.worker,
+      startedAtMs: this.startedAtMs,
+      attempt: this.attempt,
+      resumedFromEpoch: this.heartbeat.epochsDone,
+    };
+    return { resumeFrom: resume?.directory, common };
   }
 
-  return { sweepTrialSegment, writeSweepResults, appendSweepLog };
+  /** Reports an epoch the child finished, and stops the child at the segment's end. */
+  private onProgress(progress: TrainingProgress, isLastSegment: boolean): void {
+    const { trialId, untilEpoch } = this.input;
+    // Messages the killed child had already queued past the segment's end are not ours.
+    if (this.reachedSegmentEnd || progress.epoch <= this.heartbeat.epochsDone || progress.epoch > untilEpoch) return;
+    this.reports.push(report(this.input.metric, progress.metrics));
+    this.heartbeat = {
+      ...this.heartbeat,
+      epochsDone: progress.epoch,
+      reports: [...this.reports],
+      ...(progress.checkpointUri ? { checkpoint: progress.checkpointUri } : {}),
+    };
+    this.context.heartbeat(this.heartbeat);
+    // The checkpoint of this epoch is written before progress is reported: stop here.
+    if (progress.epoch >= untilEpoch && !isLastSegment) {
+      this.reachedSegmentEnd = true;
+      this.segment.abort(new CancelledError(`segment of trial ${trialId} reached epoch ${untilEpoch}`));
+    }
+  }
+
+  /** The segment ended at `untilEpoch`; the workflow decides whether the trial goes on. */
+  private unfinished(common: SegmentCommon): SweepTrialSegmentResult {
+    return { ...common, epochsDone: this.heartbeat.epochsDone, finished: false, endedAtMs: Date.now() };
+  }
+
+  /** The trial trained its whole budget (or its own early stopping ended it): its model and final value. */
+  private finished(common: SegmentCommon, result: TrainingResult): SweepTrialSegmentResult {
+    // The model holds the best epoch's weights when the trial's own early stopping restores them.
+    const best =
+      result.epochs.find((epoch) => epoch.epoch === result.weightsEpoch) ?? result.epochs[result.epochs.length - 1];
+    const finalValue = best ? objectiveValue(this.input.metric, best) : undefined;
+    return {
+      ...common,
+      epochsDone: result.epochs.length,
+      finished: true,
+      model: modelJsonUri(result.modelUri),
+      ...(finalValue !== undefined ? { finalValue } : {}),
+      backend: result.backend,
+      engine: result.engine,
+      endedAtMs: Date.now(),
+    };
+  }
+}
+
+async function writeSweepResults(store: ObjectStore, input: SweepResultsInput): Promise<SweepResultsOutput> {
+  const confined = confineWrites(store, input.context.outputPrefix);
+  const outcome = input.outcome ?? 'completed';
+  const document: SweepResultsDocument = {
+    format: 'fineflow-sweep-results/v1',
+    outcome,
+    partial: outcome !== 'completed',
+    ...input.table,
+    segments: input.segments,
+  };
+  const json = await confined.putJson(`${input.context.outputPrefix}results.json`, document);
+  const csv = await confined.putBytes(
+    `${input.context.outputPrefix}results.csv`,
+    resultsCsv(input.table, input.segments),
+    { contentType: 'text/csv; charset=utf-8' },
+  );
+  const modelFiles = input.bestModel
+    ? await listArtifacts(store, input.bestModel.slice(0, input.bestModel.lastIndexOf('/') + 1))
+    : [];
+  return {
+    json: json.uri,
+    csv: csv.uri,
+    artifacts: [...[json, csv].map(({ uri, sha256 }) => ({ uri, sha256 })), ...modelFiles],
+  };
+}
+
+/**
+ * Lines go out as one chunk of the stage log starting at line `fromLine` (the stage runner's
+ * chunk layout): a retried append rewrites the same chunk, so lines are never duplicated.
+ */
+async function appendSweepLog(store: ObjectStore, input: SweepLogInput): Promise<SweepLogOutput> {
+  const { bucket, runId, stageId, attempt } = input.context;
+  if (input.lines.length === 0) return { lineCount: input.fromLine };
+  const uri = stageLogChunkUri(bucket, runId, stageId, attempt, input.fromLine);
+  await confineWrites(store, input.context.outputPrefix).putBytes(uri, `${input.lines.join('\n')}\n`, {
+    contentType: 'text/plain; charset=utf-8',
+  });
+  return { lineCount: input.fromLine + input.lines.length };
+}
+
+/** The sweep's activities, with the store (and optionally the training runner) injected. */
+export function createSweepTrialActivities(deps: SweepTrialDeps) {
+  const env: SegmentEnvironment = {
+    store: deps.store,
+    runTraining: deps.runTraining ?? runTrainingInChildProcess,
+    worker: deps.workerIdentity ?? `${process.pid}@${hostname()}`,
+    ...(deps.ml ? { ml: deps.ml } : {}),
+    ...(deps.resources ? { resources: deps.resources } : {}),
+  };
+  return {
+    sweepTrialSegment: (input: SweepTrialSegmentInput): Promise<SweepTrialSegmentResult> =>
+      new TrialSegment(env, input).run(),
+    writeSweepResults: (input: SweepResultsInput): Promise<SweepResultsOutput> => writeSweepResults(deps.store, input),
+    appendSweepLog: (input: SweepLogInput): Promise<SweepLogOutput> => appendSweepLog(deps.store, input),
+  };
 }
 
 export type SweepTrialActivities = ReturnType<typeof createSweepTrialActivities>;

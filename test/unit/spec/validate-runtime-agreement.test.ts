@@ -17,7 +17,7 @@ import { getStageType, listStageTypes } from '../../../src/spec/stage-types';
 import { checkUri, type InputSchema } from '../../../src/spec/schema-language';
 import type { JsonObject, JsonValue, Plan, PlannedStage } from '../../../src/core/spec/plan-types';
 import { checkInputsAgainst, checkStageInputs, objectInput } from '../../../activities/ml-stage-support';
-import { effectiveSettings, trainingPlan } from '../../../activities/fine-tune';
+import { effectiveSettings, trainingPlan, type FineTuneSettings } from '../../../activities/fine-tune';
 import { gateSpec } from '../../../activities/evaluate';
 import { prepareOptions } from '../../../activities/prepare-data';
 import { planSweep, trialSettings } from '../../../src/core/sweep/sweep-plan';
@@ -342,9 +342,9 @@ function validateVerdict(type: string, inputs: JsonValue): { ok: boolean; why: s
 }
 
 /** The settings the training loop would run with, in a context that accepts every layer and class name. */
-function trainingCheck(settings: JsonObject): void {
-  const model = typeof settings.model === 'string' ? settings.model : undefined;
-  const freeze = Array.isArray(settings.freeze) ? (settings.freeze as string[]) : [];
+function trainingCheck(settings: FineTuneSettings): void {
+  const model = settings.model;
+  const freeze = Array.isArray(settings.freeze) ? settings.freeze : [];
   trainingPlan(settings, {
     classes: ['a', ...Object.keys(objectInput(settings, 'classWeights'))],
     featureShape: [8, 8, 1],
