@@ -9,17 +9,35 @@
  *   - optimizers with tfjs's update rules (Adam's epsilon is rescaled so the bias-corrected form
  *     matches tfjs exactly), and tfjs's names and order for their state.
  * `graphEngineSupport` says whether a layer stack compiles; the loop falls back to eager when not.
+ * The forward pass is forward-pass.ts; this file adds the loss, gradients, optimizer and session.
  */
 import type * as TfModule from '@tensorflow/tfjs';
 import type { NamedArray } from '../train/checkpoint';
-import { trainableVariables, type EngineOptions, type StepEngine } from '../train/engine';
+import {
+  trainableVariables,
+  type EngineOptions,
+  type EvaluationResult,
+  type StepEngine,
+  type StepResult,
+} from '../train/engine';
+import type { OptimizerName } from '../train/types';
 import { featureLength as size } from '../generators/image-set';
+import {
+  activationOf,
+  buildForward,
+  F32,
+  floats,
+  GraphCompiler,
+  pair,
+  SUPPORTED_LAYERS,
+  type GraphVariable,
+  type LayerConfig,
+} from './forward-pass';
 import { createGraph, loadGraphAddon, type Graph, type HostTensor, type Output, type Session } from './tf-graph';
 
 type Layer = TfModule.layers.Layer;
 type LayerVariable = TfModule.LayerVariable;
 
-const F32 = { T: { type: 'float32' } } as const;
 const ADAM = { beta1: 0.9, beta2: 0.999 } as const;
 /** tfjs's float32 epsilon (KernelBackend.epsilon()), used by its optimizers. */
 const TFJS_EPSILON = 1e-7;
@@ -34,31 +52,6 @@ const ACTIVATIONS: ReadonlySet<string> = new Set<Activation>([
   'elu',
   'relu6',
 ]);
-const SUPPORTED_LAYERS: ReadonlySet<string> = new Set([
-  'Dense',
-  'Conv2D',
-  'BatchNormalization',
-  'Activation',
-  'MaxPooling2D',
-  'AveragePooling2D',
-  'GlobalMaxPooling2D',
-  'GlobalAveragePooling2D',
-  'Flatten',
-  'Dropout',
-]);
-
-type Config = Record<string, unknown>;
-
-function activationOf(config: Config): string {
-  const value = config.activation;
-  return typeof value === 'string' ? value : 'linear';
-}
-
-function pair(value: unknown, fallback: number): [number, number] {
-  if (Array.isArray(value)) return [Number(value[0] ?? fallback), Number(value[1] ?? value[0] ?? fallback)];
-  if (typeof value === 'number') return [value, value];
-  return [fallback, fallback];
-}
 
 /** Why `layers` cannot run on the graph engine, or undefined when they can. */
 export function graphEngineUnsupportedReason(layers: readonly Layer[]): string | undefined {
@@ -66,7 +59,7 @@ export function graphEngineUnsupportedReason(layers: readonly Layer[]): string |
   for (const [index, layer] of layers.entries()) {
     const kind = layer.getClassName();
     if (!SUPPORTED_LAYERS.has(kind)) return `layer ${layer.name} is a ${kind}, which the graph engine does not compile`;
-    const config = layer.getConfig() as Config;
+    const config = layer.getConfig() as LayerConfig;
     const activation = activationOf(config);
     if (!ACTIVATIONS.has(activation)) return `layer ${layer.name} uses activation ${activation}`;
     if (activation === 'softmax' && index !== layers.length - 1)
@@ -88,7 +81,8 @@ export function graphEngineUnsupportedReason(layers: readonly Layer[]): string |
       if (weight.dtype !== 'float32') return `weight ${weight.originalName} is ${weight.dtype}`;
   }
   const last = layers[layers.length - 1] as Layer;
-  if (activationOf(last.getConfig() as Config) !== 'softmax') return `the output layer ${last.name} is not a softmax`;
+  if (activationOf(last.getConfig() as LayerConfig) !== 'softmax')
+    return `the output layer ${last.name} is not a softmax`;
   return undefined;
 }
 
@@ -102,15 +96,6 @@ export function graphEngineSupport(
   if (!addon) return { supported: false, reason: error ?? 'the graph addon does not load' };
   const reason = graphEngineUnsupportedReason(layers);
   return reason ? { supported: false, reason } : { supported: true };
-}
-
-interface GraphVariable {
-  readonly name: string;
-  readonly shape: readonly number[];
-  readonly handle: Output;
-  readonly read: Output;
-  readonly initValue: Output;
-  readonly assign: string;
 }
 
 /**
@@ -127,595 +112,397 @@ function variableName(weight: LayerVariable): string {
   return (weight.read() as TfModule.Variable).name;
 }
 
-function floats(shape: readonly number[], data: Float32Array): HostTensor {
-  return { dtype: 'float32', shape, data };
-}
-
 function scalarFeed(value: number): HostTensor {
   return { dtype: 'float32', shape: [], data: Float32Array.of(value) };
 }
 
-class GraphCompiler {
-  readonly variables: GraphVariable[] = [];
-  private readonly byLayerVariable = new Map<LayerVariable, GraphVariable>();
-
-  constructor(readonly graph: Graph) {}
-
-  /** A resource variable with an init placeholder and assign op; reads once per step. */
-  variable(name: string, shape: readonly number[]): GraphVariable {
-    const g = this.graph;
-    // One unique scope per variable; its ops are named inside it (and so are unique too).
-    const scope = g.uniqueName(name.replace(/[^A-Za-z0-9_./-]/g, '_'));
-    const handle = g.op1(
-      'VarHandleOp',
-      [],
-      { dtype: { type: 'float32' }, shape: { shape: [...shape] }, shared_name: { string: scope } },
-      { name: `${scope}/handle` },
-    );
-    const initValue = g.placeholder('float32', shape, `${scope}/init_value`);
-    const assign = g.target(
-      'AssignVariableOp',
-      [handle, initValue],
-      { dtype: { type: 'float32' } },
-      { name: `${scope}/assign` },
-    );
-    const read = g.op1('ReadVariableOp', [handle], { dtype: { type: 'float32' } }, { name: `${scope}/read` });
-    const created = { name, shape, handle, read, initValue, assign };
-    this.variables.push(created);
-    return created;
-  }
-
-  layerVariable(weight: LayerVariable): GraphVariable {
-    const existing = this.byLayerVariable.get(weight);
-    if (existing) return existing;
-    const created = this.variable(weight.originalName, weight.shape as number[]);
-    this.byLayerVariable.set(weight, created);
-    return created;
-  }
-
-  mapping(): ReadonlyMap<LayerVariable, GraphVariable> {
-    return this.byLayerVariable;
-  }
-}
-
-interface Forward {
-  /** Pre-softmax output. */
-  readonly logits: Output;
-  /** Ops that must run with each training step (batch-norm moving averages). */
-  readonly updates: readonly string[];
-}
-
-function weightNamed(layer: Layer, suffix: string): LayerVariable | undefined {
-  return layer.weights.find((weight) => weight.originalName.endsWith(`/${suffix}`));
-}
-
-function applyActivation(g: Graph, x: Output, activation: string, isOutput: boolean): Output {
-  switch (activation) {
-    case 'linear':
-      return x;
-    case 'relu':
-      return g.op1('Relu', [x], F32);
-    case 'relu6':
-      return g.op1('Relu6', [x], F32);
-    case 'sigmoid':
-      return g.op1('Sigmoid', [x], F32);
-    case 'tanh':
-      return g.op1('Tanh', [x], F32);
-    case 'elu':
-      return g.op1('Elu', [x], F32);
-    case 'softmax':
-      // The output softmax is folded into the cross-entropy; logits leave the forward pass.
-      if (isOutput) return x;
-      return g.op1('Softmax', [x], F32);
-    default:
-      throw new Error(`unsupported activation ${activation}`);
-  }
-}
-
-/**
- * Builds the forward pass over `layers`. `training` selects batch statistics and dropout for
- * the layers that train; `shapes` tracks the per-example shape for reshapes.
- */
-function buildForward(
-  compiler: GraphCompiler,
-  layers: readonly Layer[],
-  input: Output,
-  inputShape: readonly number[],
-  training: boolean,
-  seed: number,
-): Forward {
-  const g = compiler.graph;
-  let x = input;
-  let shape = [...inputShape];
-  const updates: string[] = [];
-  layers.forEach((layer, index) => {
-    const kind = layer.getClassName();
-    const config = layer.getConfig() as Config;
-    const isOutput = index === layers.length - 1;
-    const scope = training ? `train/${layer.name}` : `infer/${layer.name}`;
-    switch (kind) {
-      case 'Dense': {
-        const kernel = weightNamed(layer, 'kernel');
-        if (!kernel) throw new Error(`dense layer ${layer.name} has no kernel`);
-        if (shape.length !== 1)
-          throw new Error(`dense layer ${layer.name} gets rank-${shape.length + 1} input; flatten first`);
-        x = g.op1('MatMul', [x, compiler.layerVariable(kernel).read], F32, { name: `${scope}/MatMul` });
-        const bias = weightNamed(layer, 'bias');
-        if (bias) x = g.op1('BiasAdd', [x, compiler.layerVariable(bias).read], F32, { name: `${scope}/BiasAdd` });
-        x = applyActivation(g, x, activationOf(config), isOutput);
-        shape = [Number(config.units)];
-        break;
-      }
-      case 'Conv2D': {
-        const kernel = weightNamed(layer, 'kernel');
-        if (!kernel) throw new Error(`conv layer ${layer.name} has no kernel`);
-        const [sh, sw] = pair(config.strides, 1);
-        const [kh, kw] = pair(config.kernelSize, 1);
-        const padding = config.padding === 'same' ? 'SAME' : 'VALID';
-        x = g.op1(
-          'Conv2D',
-          [x, compiler.layerVariable(kernel).read],
-          { ...F32, strides: { ints: [1, sh, sw, 1] }, padding: { string: padding }, data_format: { string: 'NHWC' } },
-          { name: `${scope}/Conv2D` },
-        );
-        const bias = weightNamed(layer, 'bias');
-        if (bias) x = g.op1('BiasAdd', [x, compiler.layerVariable(bias).read], F32, { name: `${scope}/BiasAdd` });
-        x = applyActivation(g, x, activationOf(config), isOutput);
-        const [h = 1, w = 1] = shape;
-        shape =
-          padding === 'SAME'
-            ? [Math.ceil(h / sh), Math.ceil(w / sw), Number(config.filters)]
-            : [Math.ceil((h - kh + 1) / sh), Math.ceil((w - kw + 1) / sw), Number(config.filters)];
-        break;
-      }
-      case 'MaxPooling2D':
-      case 'AveragePooling2D': {
-        const [ph, pw] = pair(config.poolSize, 2);
-        const [sh, sw] = config.strides === null || config.strides === undefined ? [ph, pw] : pair(config.strides, ph);
-        const padding = config.padding === 'same' ? 'SAME' : 'VALID';
-        x = g.op1(
-          kind === 'MaxPooling2D' ? 'MaxPool' : 'AvgPool',
-          [x],
-          {
-            ...F32,
-            ksize: { ints: [1, ph, pw, 1] },
-            strides: { ints: [1, sh, sw, 1] },
-            padding: { string: padding },
-            data_format: { string: 'NHWC' },
-          },
-          { name: `${scope}/Pool` },
-        );
-        const [h = 1, w = 1, c = 1] = shape;
-        shape =
-          padding === 'SAME'
-            ? [Math.ceil(h / sh), Math.ceil(w / sw), c]
-            : [Math.floor((h - ph) / sh) + 1, Math.floor((w - pw) / sw) + 1, c];
-        break;
-      }
-      case 'GlobalMaxPooling2D':
-      case 'GlobalAveragePooling2D': {
-        x = g.op1(
-          kind === 'GlobalMaxPooling2D' ? 'Max' : 'Mean',
-          [x, g.ints([1, 2])],
-          { ...F32, Tidx: { type: 'int32' }, keep_dims: { bool: false } },
-          { name: `${scope}/Reduce` },
-        );
-        shape = [shape[2] ?? 1];
-        break;
-      }
-      case 'Flatten': {
-        const length = size(shape);
-        x = g.op1(
-          'Reshape',
-          [x, g.ints([-1, length])],
-          { ...F32, Tshape: { type: 'int32' } },
-          { name: `${scope}/Reshape` },
-        );
-        shape = [length];
-        break;
-      }
-      case 'Activation': {
-        x = applyActivation(g, x, activationOf(config), isOutput);
-        break;
-      }
-      case 'Dropout': {
-        const rate = Number(config.rate ?? 0);
-        if (training && layer.trainable && rate > 0) {
-          const keep = 1 - rate;
-          const noise = g.op1(
-            'RandomUniform',
-            [g.op1('Shape', [x], { ...F32, out_type: { type: 'int32' } })],
-            { dtype: { type: 'float32' }, T: { type: 'int32' }, seed: { int: seed }, seed2: { int: index + 1 } },
-            { name: `${scope}/Uniform` },
-          );
-          const mask = g.op1('Floor', [g.op1('AddV2', [noise, g.scalar(keep)], F32)], F32);
-          x = g.op1('Mul', [g.op1('Mul', [x, mask], F32), g.scalar(1 / keep)], F32, { name: `${scope}/Dropout` });
-        }
-        break;
-      }
-      case 'BatchNormalization': {
-        const epsilon = Number(config.epsilon ?? 1e-3);
-        const momentum = Number(config.momentum ?? 0.99);
-        const channels = shape[shape.length - 1] ?? 1;
-        const gammaWeight = weightNamed(layer, 'gamma');
-        const betaWeight = weightNamed(layer, 'beta');
-        const meanWeight = weightNamed(layer, 'moving_mean');
-        const varianceWeight = weightNamed(layer, 'moving_variance');
-        if (!meanWeight || !varianceWeight) throw new Error(`batch-norm layer ${layer.name} has no moving statistics`);
-        const gamma = gammaWeight
-          ? compiler.layerVariable(gammaWeight).read
-          : g.constant(floats([channels], new Float32Array(channels).fill(1)));
-        const beta = betaWeight
-          ? compiler.layerVariable(betaWeight).read
-          : g.constant(floats([channels], new Float32Array(channels)));
-        const movingMean = compiler.layerVariable(meanWeight);
-        const movingVariance = compiler.layerVariable(varianceWeight);
-        if (training && layer.trainable) {
-          const flat = shape.length !== 3;
-          const input4d = flat
-            ? g.op1('Reshape', [x, g.ints([-1, 1, 1, channels])], { ...F32, Tshape: { type: 'int32' } })
-            : x;
-          const empty = g.constant(floats([0], new Float32Array(0)));
-          const [normalized, batchMean, batchVariance] = g.op(
-            'FusedBatchNormV3',
-            [input4d, gamma, beta, empty, empty],
-            {
-              ...F32,
-              U: { type: 'float32' },
-              epsilon: { float: epsilon },
-              is_training: { bool: true },
-              data_format: { string: 'NHWC' },
-            },
-            { name: `${scope}/FusedBatchNorm` },
-          );
-          if (!normalized || !batchMean || !batchVariance) throw new Error('FusedBatchNormV3 returned too few outputs');
-          x = flat
-            ? g.op1('Reshape', [normalized, g.ints([-1, channels])], { ...F32, Tshape: { type: 'int32' } })
-            : normalized;
-          // FusedBatchNorm reports the unbiased variance; tfjs-layers averages the biased one.
-          const elements = g.op1('Cast', [g.op1('Size', [input4d], { ...F32, out_type: { type: 'int32' } })], {
-            SrcT: { type: 'int32' },
-            DstT: { type: 'float32' },
-          });
-          const count = g.op1('RealDiv', [elements, g.scalar(channels)], F32);
-          const biased = g.op1(
-            'Mul',
-            [batchVariance, g.op1('RealDiv', [g.op1('Sub', [count, g.scalar(1)], F32), count], F32)],
-            F32,
-          );
-          const decay = g.scalar(1 - momentum);
-          const moving = (variable: GraphVariable, value: Output, name: string): string => {
-            const updated = g.op1(
-              'Sub',
-              [variable.read, g.op1('Mul', [g.op1('Sub', [variable.read, value], F32), decay], F32)],
-              F32,
-            );
-            return g.target(
-              'AssignVariableOp',
-              [variable.handle, updated],
-              { dtype: { type: 'float32' } },
-              { name: `${scope}/update_${name}` },
-            );
-          };
-          updates.push(moving(movingMean, batchMean, 'mean'), moving(movingVariance, biased, 'variance'));
-        } else {
-          // Inference form with plain ops (differentiable w.r.t. the input when layers below train).
-          const scale = g.op1(
-            'Mul',
-            [gamma, g.op1('Rsqrt', [g.op1('AddV2', [movingVariance.read, g.scalar(epsilon)], F32)], F32)],
-            F32,
-          );
-          const offset = g.op1('Sub', [beta, g.op1('Mul', [movingMean.read, scale], F32)], F32);
-          x = g.op1('AddV2', [g.op1('Mul', [x, scale], F32), offset], F32, { name: `${scope}/BatchNorm` });
-        }
-        break;
-      }
-      default:
-        throw new Error(`layer ${layer.name}: ${kind} is not supported by the graph engine`);
-    }
-  });
-  return { logits: x, updates };
-}
-
-interface OptimizerSlots {
-  /** tfjs slot suffixes, in the order tfjs's getWeights lists them. */
-  readonly suffixes: readonly string[];
-}
-
-const SLOTS: Readonly<Record<'adam' | 'sgd' | 'rmsprop', OptimizerSlots>> = {
-  adam: { suffixes: ['m', 'v'] },
-  sgd: { suffixes: ['momentum'] },
-  rmsprop: { suffixes: ['rms', 'momentum'] },
+/** tfjs slot suffixes of each optimizer, in the order tfjs's getWeights lists them. */
+const SLOT_SUFFIXES: Readonly<Record<OptimizerName, readonly string[]>> = {
+  adam: ['m', 'v'],
+  sgd: ['momentum'],
+  rmsprop: ['rms', 'momentum'],
 };
 
-/** Compiles `options.layers` into a training graph and opens a session on it. */
-export function createGraphEngine(options: EngineOptions): StepEngine {
-  const { layers, inputShape, numClasses, hyperparameters, tf } = options;
-  const reason = graphEngineUnsupportedReason(layers);
-  if (reason) throw new Error(`the graph engine cannot train this model: ${reason}`);
-  const optimizerName = hyperparameters.optimizer ?? 'adam';
-  const momentum = hyperparameters.momentum ?? 0.9;
-  const l2 = hyperparameters.l2 ?? 0;
-  const seed = (hyperparameters.seed ?? 0) + 1;
-  const graph = createGraph();
-  const compiler = new GraphCompiler(graph);
-  const g = graph;
+const SUM_OVER_AXES = { ...F32, Tidx: { type: 'int32' }, keep_dims: { bool: false } } as const;
 
-  const x = g.placeholder('float32', [-1, ...inputShape], 'x');
-  const y = g.placeholder('int32', [-1], 'y');
-  const learningRate = g.placeholder('float32', [], 'learning_rate');
-  const train = buildForward(compiler, layers, x, inputShape, true, seed);
-  const infer = buildForward(compiler, layers, x, inputShape, false, seed);
+/** Per-example softmax cross-entropy and hit counts of one pass's logits against the labels `y`. */
+class LossOps {
+  constructor(
+    private readonly g: Graph,
+    private readonly y: Output,
+    private readonly numClasses: number,
+  ) {}
 
-  const labelsOneHot = (logits: Output): Output =>
-    g.op1(
+  crossEntropy(logits: Output): Output {
+    const g = this.g;
+    const labels = g.op1(
       'OneHot',
-      [y, g.constant({ dtype: 'int32', shape: [], data: Int32Array.of(numClasses) }), g.scalar(1), g.scalar(0)],
+      [
+        this.y,
+        g.constant({ dtype: 'int32', shape: [], data: Int32Array.of(this.numClasses) }),
+        g.scalar(1),
+        g.scalar(0),
+      ],
       { ...F32, TI: { type: 'int32' }, axis: { int: -1 } },
       { name: `${logits.op}/labels` },
     );
-  const crossEntropy = (logits: Output): Output => {
-    const [perExample] = g.op('SoftmaxCrossEntropyWithLogits', [logits, labelsOneHot(logits)], F32);
+    const [perExample] = g.op('SoftmaxCrossEntropyWithLogits', [logits, labels], F32);
     if (!perExample) throw new Error('SoftmaxCrossEntropyWithLogits returned no loss');
     return perExample;
-  };
-  const hitsOf = (logits: Output): Output => {
+  }
+
+  /** How many examples' arg-max equals their label (a float32 scalar). */
+  hits(logits: Output): Output {
+    const g = this.g;
     const predicted = g.op1('ArgMax', [logits, g.constant({ dtype: 'int32', shape: [], data: Int32Array.of(1) })], {
       ...F32,
       Tidx: { type: 'int32' },
       output_type: { type: 'int32' },
     });
-    const equal = g.op1('Equal', [predicted, y], { T: { type: 'int32' } });
-    return g.op1('Sum', [g.op1('Cast', [equal], { SrcT: { type: 'bool' }, DstT: { type: 'float32' } }), g.ints([0])], {
-      ...F32,
-      Tidx: { type: 'int32' },
-      keep_dims: { bool: false },
-    });
-  };
+    const equal = g.op1('Equal', [predicted, this.y], { T: { type: 'int32' } });
+    const asFloat = g.op1('Cast', [equal], { SrcT: { type: 'bool' }, DstT: { type: 'float32' } });
+    return g.op1('Sum', [asFloat, g.ints([0])], SUM_OVER_AXES);
+  }
+}
+
+/** `perExample` scaled by the weight of each example's class. */
+function classWeighted(g: Graph, perExample: Output, y: Output, classWeights: readonly number[]): Output {
+  const weights = g.constant(floats([classWeights.length], Float32Array.from(classWeights)), 'class_weights');
+  const gathered = g.op1('GatherV2', [weights, y, g.constant({ dtype: 'int32', shape: [], data: Int32Array.of(0) })], {
+    Tparams: { type: 'float32' },
+    Tindices: { type: 'int32' },
+    Taxis: { type: 'int32' },
+  });
+  return g.op1('Mul', [perExample, gathered], F32);
+}
+
+/** `loss + l2 × Σ‖kernel‖²` over the trainable kernels (tfjs names them …/kernel). */
+function withL2Penalty(
+  g: Graph,
+  loss: Output,
+  l2: number,
+  trainables: readonly LayerVariable[],
+  variables: readonly GraphVariable[],
+): Output {
+  const kernels = variables.filter((_, index) => /kernel/.test(variableName(trainables[index] as LayerVariable)));
+  if (!(l2 > 0) || kernels.length === 0) return loss;
+  const penalties = kernels.map((variable) =>
+    g.op1('Sum', [g.op1('Square', [variable.read], F32), g.ints(variable.shape.map((_, i) => i))], SUM_OVER_AXES),
+  );
+  const total =
+    penalties.length === 1
+      ? (penalties[0] as Output)
+      : g.op1('AddN', [penalties], { ...F32, N: { int: penalties.length } });
+  return g.op1('AddV2', [loss, g.op1('Mul', [total, g.scalar(l2)], F32)], F32, { name: 'loss_with_l2' });
+}
+
+/** Placeholders fed at every step besides the batch: the learning rate and Adam's bias corrections. */
+interface StepFeeds {
+  readonly learningRate: Output;
+  readonly beta1Power: Output;
+  readonly beta2Power: Output;
+  readonly adamEpsilon: Output;
+}
+
+/** The fused update op of one variable, with tfjs's rules for `optimizer`. */
+function applyOptimizer(
+  g: Graph,
+  optimizer: OptimizerName,
+  momentum: number,
+  variable: GraphVariable,
+  slots: readonly Output[],
+  gradient: Output,
+  feeds: StepFeeds,
+  control: readonly string[],
+): string {
+  const options = { name: `apply/${variable.name}`, control };
+  const [first, second] = slots as [Output, Output];
+  switch (optimizer) {
+    case 'adam':
+      return g.target(
+        'ResourceApplyAdam',
+        [
+          variable.handle,
+          first,
+          second,
+          feeds.beta1Power,
+          feeds.beta2Power,
+          feeds.learningRate,
+          g.scalar(ADAM.beta1),
+          g.scalar(ADAM.beta2),
+          feeds.adamEpsilon,
+          gradient,
+        ],
+        F32,
+        options,
+      );
+    case 'sgd':
+      return g.target(
+        'ResourceApplyMomentum',
+        [variable.handle, first, feeds.learningRate, gradient, g.scalar(momentum)],
+        { ...F32, use_nesterov: { bool: false } },
+        options,
+      );
+    case 'rmsprop':
+      // tfjs.train.rmsprop defaults: decay 0.9, momentum 0.
+      return g.target(
+        'ResourceApplyRMSProp',
+        [
+          variable.handle,
+          first,
+          second,
+          feeds.learningRate,
+          g.scalar(0.9),
+          g.scalar(0),
+          g.scalar(TFJS_EPSILON),
+          gradient,
+        ],
+        F32,
+        options,
+      );
+  }
+}
+
+/** Everything a graph engine runs: built once per phase by {@link buildTrainingGraph}. */
+interface TrainingGraph {
+  readonly graph: Graph;
+  readonly x: Output;
+  readonly y: Output;
+  readonly feeds: StepFeeds;
+  readonly loss: Output;
+  readonly trainHits: Output;
+  /** Runs the optimizer updates and the batch-norm moving averages. */
+  readonly trainStep: string;
+  /** Summed (not mean) inference-mode cross-entropy, and hits. */
+  readonly evalLoss: Output;
+  readonly evalHits: Output;
+  readonly trainables: readonly LayerVariable[];
+  /** Every layer weight the graph reads, with its graph variable, in creation order. */
+  readonly layerVariables: readonly (readonly [LayerVariable, GraphVariable])[];
+  /** Optimizer slots: for each suffix of {@link SLOT_SUFFIXES}, one variable per trainable. */
+  readonly slotVariables: readonly (readonly GraphVariable[])[];
+}
+
+function buildTrainingGraph(options: EngineOptions, optimizer: OptimizerName): TrainingGraph {
+  const { layers, inputShape, hyperparameters } = options;
+  const g = createGraph();
+  const compiler = new GraphCompiler(g);
+  const seed = (hyperparameters.seed ?? 0) + 1;
+  const x = g.placeholder('float32', [-1, ...inputShape], 'x');
+  const y = g.placeholder('int32', [-1], 'y');
+  const learningRate = g.placeholder('float32', [], 'learning_rate');
+  const train = buildForward(compiler, layers, x, inputShape, true, seed);
+  const infer = buildForward(compiler, layers, x, inputShape, false, seed);
+  const lossOps = new LossOps(g, y, options.numClasses);
 
   // Training loss.
-  let perExample = crossEntropy(train.logits);
-  if (options.classWeights) {
-    const weights = g.constant(
-      floats([options.classWeights.length], Float32Array.from(options.classWeights)),
-      'class_weights',
-    );
-    perExample = g.op1(
-      'Mul',
-      [
-        perExample,
-        g.op1('GatherV2', [weights, y, g.constant({ dtype: 'int32', shape: [], data: Int32Array.of(0) })], {
-          Tparams: { type: 'float32' },
-          Tindices: { type: 'int32' },
-          Taxis: { type: 'int32' },
-        }),
-      ],
-      F32,
-    );
-  }
-  let loss = g.op1(
-    'Mean',
-    [perExample, g.ints([0])],
-    { ...F32, Tidx: { type: 'int32' }, keep_dims: { bool: false } },
-    { name: 'loss' },
-  );
+  let perExample = lossOps.crossEntropy(train.logits);
+  if (options.classWeights) perExample = classWeighted(g, perExample, y, options.classWeights);
+  const meanLoss = g.op1('Mean', [perExample, g.ints([0])], SUM_OVER_AXES, { name: 'loss' });
   const trainables = trainableVariables(layers);
-  const trainableGraphVariables = trainables.map((weight) => {
+  const variables = trainables.map((weight) => {
     const variable = compiler.mapping().get(weight);
     if (!variable) throw new Error(`trainable weight ${weight.originalName} is not used by the forward pass`);
     return variable;
   });
-  const kernels = trainables
-    .map((weight, index) => ({ weight, variable: trainableGraphVariables[index] as GraphVariable }))
-    .filter(({ weight }) => /kernel/.test(variableName(weight)));
-  if (l2 > 0 && kernels.length > 0) {
-    const penalties = kernels.map(({ variable }) =>
-      g.op1('Sum', [g.op1('Square', [variable.read], F32), g.ints(variable.shape.map((_, i) => i))], {
-        ...F32,
-        Tidx: { type: 'int32' },
-        keep_dims: { bool: false },
-      }),
-    );
-    const total =
-      penalties.length === 1
-        ? (penalties[0] as Output)
-        : g.op1('AddN', [penalties], { ...F32, N: { int: penalties.length } });
-    loss = g.op1('AddV2', [loss, g.op1('Mul', [total, g.scalar(l2)], F32)], F32, { name: 'loss_with_l2' });
-  }
-  const trainHits = hitsOf(train.logits);
+  const loss = withL2Penalty(g, meanLoss, hyperparameters.l2 ?? 0, trainables, variables);
+  const trainHits = lossOps.hits(train.logits);
   const gradients =
-    trainableGraphVariables.length > 0
+    variables.length > 0
       ? g.gradients(
           [loss],
-          trainableGraphVariables.map((variable) => variable.read),
+          variables.map((variable) => variable.read),
           'gradients',
         )
       : [];
+  // Every update waits for every gradient, so no variable changes while another's gradient still reads it.
   const gradientOps = [...new Set(gradients.map((gradient) => gradient.op))];
 
-  // Optimizer slots and updates. Every update waits for every gradient, so no variable changes
-  // while another's gradient still reads it.
-  const slots = SLOTS[optimizerName];
-  const slotVariables = slots.suffixes.map((suffix) =>
-    trainableGraphVariables.map((variable) => compiler.variable(`${variable.name}/${suffix}`, variable.shape)),
+  const slotVariables = SLOT_SUFFIXES[optimizer].map((suffix) =>
+    variables.map((variable) => compiler.variable(`${variable.name}/${suffix}`, variable.shape)),
   );
-  const beta1Power = g.placeholder('float32', [], 'beta1_power');
-  const beta2Power = g.placeholder('float32', [], 'beta2_power');
-  const adamEpsilon = g.placeholder('float32', [], 'adam_epsilon');
-  const applyOps = trainableGraphVariables.map((variable, index) => {
-    const gradient = gradients[index] as Output;
-    const slot = (which: number): Output => ((slotVariables[which] ?? [])[index] as GraphVariable).handle;
-    const control = gradientOps;
-    switch (optimizerName) {
-      case 'adam':
-        return g.target(
-          'ResourceApplyAdam',
-          [
-            variable.handle,
-            slot(0),
-            slot(1),
-            beta1Power,
-            beta2Power,
-            learningRate,
-            g.scalar(ADAM.beta1),
-            g.scalar(ADAM.beta2),
-            adamEpsilon,
-            gradient,
-          ],
-          F32,
-          { name: `apply/${variable.name}`, control },
-        );
-      case 'sgd':
-        return g.target(
-          'ResourceApplyMomentum',
-          [variable.handle, slot(0), learningRate, gradient, g.scalar(momentum)],
-          { ...F32, use_nesterov: { bool: false } },
-          { name: `apply/${variable.name}`, control },
-        );
-      case 'rmsprop':
-        // tfjs.train.rmsprop defaults: decay 0.9, momentum 0.
-        return g.target(
-          'ResourceApplyRMSProp',
-          [
-            variable.handle,
-            slot(0),
-            slot(1),
-            learningRate,
-            g.scalar(0.9),
-            g.scalar(0),
-            g.scalar(TFJS_EPSILON),
-            gradient,
-          ],
-          F32,
-          { name: `apply/${variable.name}`, control },
-        );
-    }
+  const feeds: StepFeeds = {
+    learningRate,
+    beta1Power: g.placeholder('float32', [], 'beta1_power'),
+    beta2Power: g.placeholder('float32', [], 'beta2_power'),
+    adamEpsilon: g.placeholder('float32', [], 'adam_epsilon'),
+  };
+  const momentum = hyperparameters.momentum ?? 0.9;
+  const applyOps = variables.map((variable, index) => {
+    const slots = slotVariables.map((perVariable) => (perVariable[index] as GraphVariable).handle);
+    return applyOptimizer(g, optimizer, momentum, variable, slots, gradients[index] as Output, feeds, gradientOps);
   });
   const trainStep = g.group([...applyOps, ...train.updates], 'train_step');
 
-  // Inference: summed loss and hits.
-  const evalLoss = g.op1(
-    'Sum',
-    [crossEntropy(infer.logits), g.ints([0])],
-    { ...F32, Tidx: { type: 'int32' }, keep_dims: { bool: false } },
-    { name: 'eval_loss' },
-  );
-  const evalHits = hitsOf(infer.logits);
-
-  const session: Session = graph.session({
-    intraOpThreads: threadsFromEnv('TF_NUM_INTRAOP_THREADS'),
-    interOpThreads: threadsFromEnv('TF_NUM_INTEROP_THREADS'),
+  const evalLoss = g.op1('Sum', [lossOps.crossEntropy(infer.logits), g.ints([0])], SUM_OVER_AXES, {
+    name: 'eval_loss',
   });
-  const layerVariables = [...compiler.mapping().entries()];
-  let iterations = 0;
-  let closed = false;
+  const evalHits = lossOps.hits(infer.logits);
+  return {
+    graph: g,
+    x,
+    y,
+    feeds,
+    loss,
+    trainHits,
+    trainStep,
+    evalLoss,
+    evalHits,
+    trainables,
+    layerVariables: [...compiler.mapping().entries()],
+    slotVariables,
+  };
+}
+
+/** One session on a {@link TrainingGraph}; the graph's variables hold the weights while it trains. */
+class GraphStepEngine implements StepEngine {
+  readonly kind = 'graph';
+  private readonly session: Session;
+  private iterations = 0;
+  private closed = false;
   /** Whether a step ran since the tfjs model last got the graph's weights. */
-  let modelStale = false;
+  private modelStale = false;
+
+  constructor(
+    private readonly tf: EngineOptions['tf'],
+    private readonly inputShape: readonly number[],
+    private readonly optimizer: OptimizerName,
+    private readonly built: TrainingGraph,
+  ) {
+    this.session = built.graph.session({
+      intraOpThreads: threadsFromEnv('TF_NUM_INTRAOP_THREADS'),
+      interOpThreads: threadsFromEnv('TF_NUM_INTEROP_THREADS'),
+    });
+    this.loadFromModel();
+  }
+
+  private get slotList(): GraphVariable[] {
+    return this.built.slotVariables.flat();
+  }
 
   /** Copies the tfjs weights into the graph's variables and zeroes the optimizer state. */
-  const loadFromModel = (): void => {
+  private loadFromModel(): void {
+    const { layerVariables } = this.built;
     const feeds: [Output, HostTensor][] = layerVariables.map(([weight, variable]) => [
       variable.initValue,
       floats(variable.shape, Float32Array.from(weight.read().dataSync() as Float32Array)),
     ]);
-    for (const slot of slotVariables.flat())
+    for (const slot of this.slotList)
       feeds.push([slot.initValue, floats(slot.shape, new Float32Array(size(slot.shape)))]);
-    session.run(
+    this.session.run(
       feeds,
       [],
-      [...layerVariables.map(([, variable]) => variable.assign), ...slotVariables.flat().map((slot) => slot.assign)],
+      [...layerVariables.map(([, variable]) => variable.assign), ...this.slotList.map((slot) => slot.assign)],
     );
-  };
-  loadFromModel();
+  }
 
-  const batchFeeds = (features: Float32Array, labels: Int32Array): [Output, HostTensor][] => [
-    [x, floats([labels.length, ...inputShape], features)],
-    [y, { dtype: 'int32', shape: [labels.length], data: labels }],
-  ];
+  private batchFeeds(features: Float32Array, labels: Int32Array): [Output, HostTensor][] {
+    return [
+      [this.built.x, floats([labels.length, ...this.inputShape], features)],
+      [this.built.y, { dtype: 'int32', shape: [labels.length], data: labels }],
+    ];
+  }
 
-  return {
-    kind: 'graph',
-    trainBatch(features, labels, rate) {
-      iterations += 1;
-      const beta2 = ADAM.beta2 ** iterations;
-      const feeds = batchFeeds(features, labels);
-      feeds.push([learningRate, scalarFeed(rate)]);
-      if (optimizerName === 'adam') {
-        // tfjs: w -= lr·m̂/(√v̂ + ε); TF's Adam uses ε against √v, so pass ε·√(1-β2^t).
-        feeds.push(
-          [beta1Power, scalarFeed(ADAM.beta1 ** iterations)],
-          [beta2Power, scalarFeed(beta2)],
-          [adamEpsilon, scalarFeed(TFJS_EPSILON * Math.sqrt(1 - beta2))],
-        );
-      }
-      const [lossValue, hits] = session.run(feeds, [loss, trainHits], [trainStep]);
-      modelStale = true;
-      return { loss: lossValue?.data[0] as number, correct: hits?.data[0] as number };
-    },
-    evaluateBatch(features, labels) {
-      const [lossSum, hits] = session.run(batchFeeds(features, labels), [evalLoss, evalHits]);
-      return { lossSum: lossSum?.data[0] as number, hits: hits?.data[0] as number };
-    },
-    syncToModel() {
-      // Best-weight capture and a checkpoint often ask in the same epoch: fetch once.
-      if (!modelStale) return;
-      modelStale = false;
-      const values = session.run(
-        [],
-        layerVariables.map(([, variable]) => variable.read),
+  trainBatch(features: Float32Array, labels: Int32Array, rate: number): StepResult {
+    const { feeds: step, loss, trainHits, trainStep } = this.built;
+    this.iterations += 1;
+    const beta2 = ADAM.beta2 ** this.iterations;
+    const feeds = this.batchFeeds(features, labels);
+    feeds.push([step.learningRate, scalarFeed(rate)]);
+    if (this.optimizer === 'adam') {
+      // tfjs: w -= lr·m̂/(√v̂ + ε); TF's Adam uses ε against √v, so pass ε·√(1-β2^t).
+      feeds.push(
+        [step.beta1Power, scalarFeed(ADAM.beta1 ** this.iterations)],
+        [step.beta2Power, scalarFeed(beta2)],
+        [step.adamEpsilon, scalarFeed(TFJS_EPSILON * Math.sqrt(1 - beta2))],
       );
-      layerVariables.forEach(([weight, variable], index) => {
-        const tensor = tf.tensor((values[index] as HostTensor).data as Float32Array, [...variable.shape]);
-        weight.write(tensor);
-        tensor.dispose();
-      });
-    },
-    async optimizerWeights(): Promise<NamedArray[]> {
-      const slotList = slotVariables.flat();
-      const values =
-        slotList.length > 0
-          ? session.run(
-              [],
-              slotList.map((slot) => slot.read),
-            )
-          : [];
-      const names = slots.suffixes.flatMap((suffix) => trainables.map((weight) => `${variableName(weight)}/${suffix}`));
-      return [
-        { name: 'iter', shape: [], values: Float32Array.of(iterations) },
-        ...slotList.map((slot, index) => ({
-          name: names[index] as string,
-          shape: slot.shape,
-          values: (values[index] as HostTensor).data as Float32Array,
-        })),
-      ];
-    },
-    async setOptimizerWeights(arrays) {
-      const [iter, ...rest] = arrays;
-      const slotList = slotVariables.flat();
-      if (!iter || rest.length !== slotList.length) {
+    }
+    const [lossValue, hits] = this.session.run(feeds, [loss, trainHits], [trainStep]);
+    this.modelStale = true;
+    return { loss: lossValue?.data[0] as number, correct: hits?.data[0] as number };
+  }
+
+  evaluateBatch(features: Float32Array, labels: Int32Array): EvaluationResult {
+    const [lossSum, hits] = this.session.run(this.batchFeeds(features, labels), [
+      this.built.evalLoss,
+      this.built.evalHits,
+    ]);
+    return { lossSum: lossSum?.data[0] as number, hits: hits?.data[0] as number };
+  }
+
+  syncToModel(): void {
+    // Best-weight capture and a checkpoint often ask in the same epoch: fetch once.
+    if (!this.modelStale) return;
+    this.modelStale = false;
+    const { layerVariables } = this.built;
+    const values = this.session.run(
+      [],
+      layerVariables.map(([, variable]) => variable.read),
+    );
+    layerVariables.forEach(([weight, variable], index) => {
+      const tensor = this.tf.tensor((values[index] as HostTensor).data as Float32Array, [...variable.shape]);
+      weight.write(tensor);
+      tensor.dispose();
+    });
+  }
+
+  async optimizerWeights(): Promise<NamedArray[]> {
+    const slotList = this.slotList;
+    const values =
+      slotList.length > 0
+        ? this.session.run(
+            [],
+            slotList.map((slot) => slot.read),
+          )
+        : [];
+    const names = SLOT_SUFFIXES[this.optimizer].flatMap((suffix) =>
+      this.built.trainables.map((weight) => `${variableName(weight)}/${suffix}`),
+    );
+    return [
+      { name: 'iter', shape: [], values: Float32Array.of(this.iterations) },
+      ...slotList.map((slot, index) => ({
+        name: names[index] as string,
+        shape: slot.shape,
+        values: (values[index] as HostTensor).data as Float32Array,
+      })),
+    ];
+  }
+
+  async setOptimizerWeights(arrays: readonly NamedArray[]): Promise<void> {
+    const [iter, ...rest] = arrays;
+    const slotList = this.slotList;
+    if (!iter || rest.length !== slotList.length) {
+      throw new Error(
+        `the checkpoint's optimizer state has ${arrays.length} arrays; this ${this.optimizer} optimizer over ${this.built.trainables.length} variables needs ${slotList.length + 1}`,
+      );
+    }
+    this.iterations = Math.round(iter.values[0] ?? 0);
+    const feeds: [Output, HostTensor][] = slotList.map((slot, index) => {
+      const array = rest[index] as NamedArray;
+      if (size(array.shape) !== size(slot.shape))
         throw new Error(
-          `the checkpoint's optimizer state has ${arrays.length} arrays; this ${optimizerName} optimizer over ${trainables.length} variables needs ${slotList.length + 1}`,
+          `optimizer state ${array.name} has shape [${array.shape.join(', ')}], expected [${slot.shape.join(', ')}]`,
         );
-      }
-      iterations = Math.round(iter.values[0] ?? 0);
-      const feeds: [Output, HostTensor][] = slotList.map((slot, index) => {
-        const array = rest[index] as NamedArray;
-        if (size(array.shape) !== size(slot.shape))
-          throw new Error(
-            `optimizer state ${array.name} has shape [${array.shape.join(', ')}], expected [${slot.shape.join(', ')}]`,
-          );
-        return [slot.initValue, floats(slot.shape, Float32Array.from(array.values))];
-      });
-      session.run(
-        feeds,
-        [],
-        slotList.map((slot) => slot.assign),
-      );
-    },
-    dispose() {
-      if (closed) return;
-      closed = true;
-      session.close();
-    },
-  };
+      return [slot.initValue, floats(slot.shape, Float32Array.from(array.values))];
+    });
+    this.session.run(
+      feeds,
+      [],
+      slotList.map((slot) => slot.assign),
+    );
+  }
+
+  dispose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.session.close();
+  }
+}
+
+/** Compiles `options.layers` into a training graph and opens a session on it. */
+export function createGraphEngine(options: EngineOptions): StepEngine {
+  const reason = graphEngineUnsupportedReason(options.layers);
+  if (reason) throw new Error(`the graph engine cannot train this model: ${reason}`);
+  const optimizer = options.hyperparameters.optimizer ?? 'adam';
+  return new GraphStepEngine(options.tf, options.inputShape, optimizer, buildTrainingGraph(options, optimizer));
 }
