@@ -219,289 +219,392 @@ function checkAborted(signal: AbortSignal | undefined): void {
     throw new CancelledError('training was cancelled', { reason: String(signal.reason ?? 'aborted') });
 }
 
-export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult> {
-  const { tf, model, hyperparameters } = options;
-  const layers = model.layers.filter((layer) => layer.getClassName() !== 'InputLayer');
-  const totalEpochs = options.phases.reduce((sum, phase) => sum + phase.epochs, 0);
-  const seed = hyperparameters.seed ?? 0;
-  const enginePreference = options.engine ?? 'auto';
-  const classWeights = classWeightsOf(hyperparameters, options.train.classCounts);
-  const monitor = hyperparameters.earlyStopping?.monitor ?? (options.validation ? 'validation.loss' : 'train.loss');
-  const minimize = !monitor.endsWith('accuracy');
-  const minDelta = hyperparameters.earlyStopping?.minDelta ?? 0;
-  // As in Keras, best weights are restored only when early stopping is configured (and asks for it).
-  const restoreBest =
-    hyperparameters.earlyStopping !== undefined && hyperparameters.earlyStopping.restoreBestWeights !== false;
+/** Run layers [0, upTo) in inference mode over a whole in-memory set: the frozen features. */
+function frozenFeatures(
+  tf: Tf,
+  layers: readonly Layer[],
+  set: LabelledSet,
+  upTo: number,
+): { features: Float32Array; shape: number[] } {
+  const length = featureLength(set.featureShape);
+  const outputs: Float32Array[] = [];
+  let shape: number[] = [];
+  for (let start = 0; start < set.labels.length; start += 256) {
+    const end = Math.min(set.labels.length, start + 256);
+    const values = tf.tidy(() => {
+      let output: Tensor = tf.tensor(set.features.subarray(start * length, end * length), [
+        end - start,
+        ...set.featureShape,
+      ]);
+      for (const layer of layers.slice(0, upTo)) output = layer.apply(output, { training: false }) as Tensor;
+      shape = output.shape.slice(1);
+      return output.dataSync() as Float32Array;
+    });
+    outputs.push(values);
+  }
+  const total = outputs.reduce((sum, values) => sum + values.length, 0);
+  const features = new Float32Array(total);
+  let offset = 0;
+  for (const values of outputs) {
+    features.set(values, offset);
+    offset += values.length;
+  }
+  return { features, shape };
+}
 
-  let state: LoopState = options.resume?.state ?? {
-    epochsDone: 0,
-    phaseIndex: 0,
+/** An in-memory set replaced by its frozen features (same classes and labels). */
+function frozenSource(tf: Tf, layers: readonly Layer[], set: LabelledSet, upTo: number): ExampleSource {
+  const cached = frozenFeatures(tf, layers, set, upTo);
+  return memorySource({
+    featureShape: cached.shape,
+    classes: set.classes,
+    features: cached.features,
+    labels: set.labels,
+  });
+}
+
+/** Inference-mode mean loss and accuracy of the engine's current weights over `source`. */
+async function evaluateSource(engine: StepEngine, source: ExampleSource): Promise<{ loss: number; accuracy: number }> {
+  let lossSum = 0;
+  let correct = 0;
+  let count = 0;
+  for await (const batch of source.batches({ batchSize: 256, shuffle: false, seed: 0 })) {
+    const result = engine.evaluateBatch(batch.features, batch.labels);
+    lossSum += result.lossSum;
+    correct += result.hits;
+    count += batch.labels.length;
+  }
+  return { loss: lossSum / Math.max(1, count), accuracy: correct / Math.max(1, count) };
+}
+
+/** What one phase trains on: the sources (frozen features when cached), and the layers they enter. */
+interface PhaseInputs {
+  readonly train: ExampleSource;
+  readonly validation?: ExampleSource;
+  /** Index of the first layer the engine runs (the ones below were cached away). */
+  readonly from: number;
+  readonly inputShape: readonly number[];
+}
+
+/** One epoch's training totals, before validation. */
+interface EpochTotals {
+  readonly lossSum: number;
+  readonly correct: number;
+  readonly seen: number;
+  readonly step: number;
+  readonly learningRate: number;
+  readonly seconds: number;
+}
+
+/** The per-phase state a new phase starts from. */
+function phaseStart(state: LoopState, phaseIndex: number): LoopState {
+  return {
+    ...state,
+    phaseIndex,
     epochsDoneInPhase: 0,
-    history: [],
-    epochsWithoutImprovement: 0,
-    stoppedEarly: false,
     stepInPhase: 0,
+    epochsWithoutImprovement: 0,
+    bestValue: undefined,
   };
-  let bestWeights: readonly NamedArray[] | undefined = options.resume?.bestWeights;
-  if (options.resume) writeWeights(tf, model, options.resume.weights);
-  const resumedFromEpoch = state.epochsDone;
-  let lastCheckpointUri: string | undefined;
-  let trainedExamples = 0;
-  let trainingSeconds = 0;
+}
 
-  /** Run layers [0, upTo) in inference mode over a whole in-memory set: the frozen features. */
-  const cacheFrozen = (set: LabelledSet, upTo: number): { features: Float32Array; shape: number[] } => {
-    const length = featureLength(set.featureShape);
-    const outputs: Float32Array[] = [];
-    let shape: number[] = [];
-    for (let start = 0; start < set.labels.length; start += 256) {
-      const end = Math.min(set.labels.length, start + 256);
-      const values = tf.tidy(() => {
-        let output: Tensor = tf.tensor(set.features.subarray(start * length, end * length), [
-          end - start,
-          ...set.featureShape,
-        ]);
-        for (const layer of layers.slice(0, upTo)) output = layer.apply(output, { training: false }) as Tensor;
-        shape = output.shape.slice(1);
-        return output.dataSync() as Float32Array;
-      });
-      outputs.push(values);
-    }
-    const total = outputs.reduce((sum, values) => sum + values.length, 0);
-    const features = new Float32Array(total);
-    let offset = 0;
-    for (const values of outputs) {
-      features.set(values, offset);
-      offset += values.length;
-    }
-    return { features, shape };
-  };
+/**
+ * One call of {@link runTrainingLoop}: the loop's state across phases and epochs (what a checkpoint
+ * records), the best weights and the totals the result reports.
+ */
+class TrainingRun {
+  private readonly tf: Tf;
+  private readonly layers: Layer[];
+  private readonly totalEpochs: number;
+  private readonly seed: number;
+  private readonly classWeights: number[] | undefined;
+  private readonly monitor: MonitoredMetric;
+  private readonly minimize: boolean;
+  private readonly minDelta: number;
+  /** As in Keras, best weights are restored only when early stopping is configured (and asks for it). */
+  private readonly restoreBest: boolean;
+  private state: LoopState;
+  private bestWeights: readonly NamedArray[] | undefined;
+  private readonly resumedFromEpoch: number;
+  private lastCheckpointUri: string | undefined;
+  private trainedExamples = 0;
+  private trainingSeconds = 0;
+  private engineKind: EngineKind = 'eager';
+  private engineFallbackReason: string | undefined;
+  private weightsEpoch: number;
 
-  const evaluate = async (engine: StepEngine, source: ExampleSource): Promise<{ loss: number; accuracy: number }> => {
-    let lossSum = 0;
-    let correct = 0;
-    let count = 0;
-    for await (const batch of source.batches({ batchSize: 256, shuffle: false, seed: 0 })) {
-      const result = engine.evaluateBatch(batch.features, batch.labels);
-      lossSum += result.lossSum;
-      correct += result.hits;
-      count += batch.labels.length;
-    }
-    return { loss: lossSum / Math.max(1, count), accuracy: correct / Math.max(1, count) };
-  };
+  constructor(private readonly options: LoopOptions) {
+    const { hyperparameters } = options;
+    this.tf = options.tf;
+    this.layers = options.model.layers.filter((layer) => layer.getClassName() !== 'InputLayer');
+    this.totalEpochs = options.phases.reduce((sum, phase) => sum + phase.epochs, 0);
+    this.seed = hyperparameters.seed ?? 0;
+    this.classWeights = classWeightsOf(hyperparameters, options.train.classCounts);
+    this.monitor = hyperparameters.earlyStopping?.monitor ?? (options.validation ? 'validation.loss' : 'train.loss');
+    this.minimize = !this.monitor.endsWith('accuracy');
+    this.minDelta = hyperparameters.earlyStopping?.minDelta ?? 0;
+    this.restoreBest =
+      hyperparameters.earlyStopping !== undefined && hyperparameters.earlyStopping.restoreBestWeights !== false;
+    this.state = options.resume?.state ?? {
+      epochsDone: 0,
+      phaseIndex: 0,
+      epochsDoneInPhase: 0,
+      history: [],
+      epochsWithoutImprovement: 0,
+      stoppedEarly: false,
+      stepInPhase: 0,
+    };
+    this.bestWeights = options.resume?.bestWeights;
+    if (options.resume) writeWeights(this.tf, options.model, options.resume.weights);
+    this.resumedFromEpoch = this.state.epochsDone;
+    this.weightsEpoch = this.state.epochsDone;
+  }
 
-  let engineKind: EngineKind = 'eager';
-  let engineFallbackReason: string | undefined;
-  let weightsEpoch = state.epochsDone;
-  // Early stopping ends the phase it triggers in, as a separate Keras fit() per phase would: the
-  // head phase stopping early moves on to unfreezing (with its best weights), rather than skipping
-  // the fine-tuning the request asked for. `stoppedEarly` in the state means "this phase ended".
-  for (let phaseIndex = state.phaseIndex; phaseIndex < options.phases.length; phaseIndex += 1) {
+  async run(): Promise<LoopResult> {
+    // Early stopping ends the phase it triggers in, as a separate Keras fit() per phase would: the
+    // head phase stopping early moves on to unfreezing (with its best weights), rather than skipping
+    // the fine-tuning the request asked for. `stoppedEarly` in the state means "this phase ended".
+    for (let phaseIndex = this.state.phaseIndex; phaseIndex < this.options.phases.length; phaseIndex += 1)
+      await this.runPhase(phaseIndex);
+    for (const layer of this.layers) layer.trainable = true;
+    const { state } = this;
+    return {
+      history: state.history,
+      bestEpoch: state.bestEpoch ?? state.epochsDone,
+      weightsEpoch: this.weightsEpoch,
+      stoppedEarly: state.stoppedEarly,
+      samplesPerSecond: this.trainedExamples / Math.max(this.trainingSeconds, 1e-9),
+      resumedFromEpoch: this.resumedFromEpoch,
+      ...(this.lastCheckpointUri ? { lastCheckpointUri: this.lastCheckpointUri } : {}),
+      engine: this.engineKind,
+      ...(this.engineFallbackReason ? { engineFallbackReason: this.engineFallbackReason } : {}),
+    };
+  }
+
+  private async runPhase(phaseIndex: number): Promise<void> {
+    const { options } = this;
     const phase = options.phases[phaseIndex] as PhasePlan;
     const trainable = new Set(phase.trainableLayers);
     // Weightless layers (dropout, pooling) stay "trainable" so dropout is active while training.
-    for (const layer of layers) layer.trainable = trainable.has(layer.name) || layer.weights.length === 0;
+    for (const layer of this.layers) layer.trainable = trainable.has(layer.name) || layer.weights.length === 0;
     const resumingThisPhase = options.resume !== undefined && phaseIndex === options.resume.state.phaseIndex;
-    if (!resumingThisPhase)
-      state = {
-        ...state,
-        phaseIndex,
-        epochsDoneInPhase: 0,
-        stepInPhase: 0,
-        epochsWithoutImprovement: 0,
-        bestValue: undefined,
-      };
-    const firstTrainable = Math.max(
-      0,
-      layers.findIndex((layer: Layer) => layer.trainable && layer.trainableWeights.length > 0),
-    );
-    // With no augmentation and in-memory data, the frozen prefix gives the same output every
-    // epoch: compute it once (the head-only phase then trains as fast as a logistic regression).
-    const canCache =
-      firstTrainable > 0 &&
-      !hyperparameters.augmentation &&
-      options.train.inMemory !== undefined &&
-      (!options.validation || options.validation.inMemory !== undefined);
-    let trainSource = options.train;
-    let validationSource = options.validation;
-    let from = 0;
-    let inputShape = options.train.featureShape;
-    if (canCache && options.train.inMemory) {
-      const cached = cacheFrozen(options.train.inMemory, firstTrainable);
-      trainSource = memorySource({
-        featureShape: cached.shape,
-        classes: options.train.inMemory.classes,
-        features: cached.features,
-        labels: options.train.inMemory.labels,
-      });
-      if (options.validation?.inMemory) {
-        const cachedValidation = cacheFrozen(options.validation.inMemory, firstTrainable);
-        validationSource = memorySource({
-          featureShape: cachedValidation.shape,
-          classes: options.validation.inMemory.classes,
-          features: cachedValidation.features,
-          labels: options.validation.inMemory.labels,
-        });
-      }
-      from = firstTrainable;
-      inputShape = cached.shape;
-    }
-    const stepsPerEpoch = Math.ceil(trainSource.count / hyperparameters.batchSize);
-    const { engine, fallbackReason } = createEngine(enginePreference, {
-      tf,
-      layers: layers.slice(from),
-      inputShape,
+    if (!resumingThisPhase) this.state = phaseStart(this.state, phaseIndex);
+    const inputs = this.phaseInputs();
+    const { engine, fallbackReason } = createEngine(options.engine ?? 'auto', {
+      tf: this.tf,
+      layers: this.layers.slice(inputs.from),
+      inputShape: inputs.inputShape,
       numClasses: options.numClasses,
-      hyperparameters,
+      hyperparameters: options.hyperparameters,
       learningRate: phase.learningRate,
-      ...(classWeights ? { classWeights } : {}),
+      ...(this.classWeights ? { classWeights: this.classWeights } : {}),
     });
-    engineKind = engine.kind;
-    engineFallbackReason = fallbackReason;
+    this.engineKind = engine.kind;
+    this.engineFallbackReason = fallbackReason;
     try {
       if (resumingThisPhase && options.resume && options.resume.optimizer.length > 0)
         await engine.setOptimizerWeights(options.resume.optimizer);
-
-      const phaseAlreadyEnded = resumingThisPhase && state.stoppedEarly; // resumed from its last checkpoint
+      const phaseAlreadyEnded = resumingThisPhase && this.state.stoppedEarly; // resumed from its last checkpoint
       for (
-        let epochInPhase = state.epochsDoneInPhase;
+        let epochInPhase = this.state.epochsDoneInPhase;
         epochInPhase < phase.epochs && !phaseAlreadyEnded;
         epochInPhase += 1
       ) {
-        checkAborted(options.signal);
-        const epoch = state.epochsDone + 1;
-        const epochSeed = deriveSeed(seed, `epoch-${epoch}`);
-        const augmentRandom = mulberry32(deriveSeed(seed, `augment-${epoch}`));
-        const started = performance.now();
-        let lossSum = 0;
-        let correct = 0;
-        let seen = 0;
-        let step = state.stepInPhase;
-        let learningRate = phase.learningRate;
-        for await (const batch of trainSource.batches({
-          batchSize: hyperparameters.batchSize,
-          shuffle: true,
-          seed: epochSeed,
-        })) {
-          checkAborted(options.signal);
-          const n = batch.labels.length;
-          learningRate = learningRateAt({
-            baseRate: phase.learningRate,
-            step,
-            stepsPerEpoch,
-            totalEpochs: phase.epochs,
-            warmupEpochs: hyperparameters.warmupEpochs,
-            decay: hyperparameters.decay,
-          });
-          const features =
-            hyperparameters.augmentation && from === 0
-              ? augmentBatch(batch.features, n, inputShape, hyperparameters.augmentation, augmentRandom)
-              : batch.features;
-          const result = engine.trainBatch(features, batch.labels, learningRate);
-          lossSum += result.loss * n;
-          correct += result.correct;
-          seen += n;
-          step += 1;
-          // Yield to the event loop so IPC, heartbeats and abort signals are handled mid-epoch.
-          await new Promise<void>((resolve) => setImmediate(resolve));
-        }
-        const seconds = (performance.now() - started) / 1000;
-        trainedExamples += seen;
-        trainingSeconds += seconds;
-        const validation = validationSource ? await evaluate(engine, validationSource) : undefined;
-        const metrics: EpochMetrics = {
-          epoch,
-          phase: phase.name,
-          learningRate,
-          trainLoss: lossSum / Math.max(1, seen),
-          trainAccuracy: correct / Math.max(1, seen),
-          ...(validation ? { validationLoss: validation.loss, validationAccuracy: validation.accuracy } : {}),
-          seconds,
-          samplesPerSecond: seen / Math.max(seconds, 1e-9),
-        };
-        const value = monitoredValue(metrics, monitor);
-        let { bestValue, bestEpoch, epochsWithoutImprovement } = state;
-        if (
-          value !== undefined &&
-          (bestValue === undefined || (minimize ? value < bestValue - minDelta : value > bestValue + minDelta))
-        ) {
-          bestValue = value;
-          bestEpoch = epoch;
-          epochsWithoutImprovement = 0;
-          if (restoreBest) {
-            engine.syncToModel();
-            bestWeights = readWeights(model);
-          }
-        } else epochsWithoutImprovement += 1;
-        const patience = hyperparameters.earlyStopping?.patience;
-        const stoppedEarly = patience !== undefined && epochsWithoutImprovement >= patience;
-        state = {
-          epochsDone: epoch,
-          phaseIndex,
-          epochsDoneInPhase: epochInPhase + 1,
-          history: [...state.history, metrics],
-          bestValue,
-          bestEpoch,
-          epochsWithoutImprovement,
-          stoppedEarly,
-          stepInPhase: step,
-        };
-        const lastEpoch =
-          stoppedEarly || (phaseIndex === options.phases.length - 1 && epochInPhase + 1 === phase.epochs);
-        if (options.checkpoint && (epoch % Math.max(1, options.checkpoint.everyEpochs) === 0 || lastEpoch)) {
-          engine.syncToModel();
-          const optimizerArrays = await engine.optimizerWeights();
-          lastCheckpointUri = await writeCheckpoint(options.checkpoint.store, options.checkpoint.uri, {
-            requestKey: options.requestKey,
-            state,
-            weights: readWeights(model),
-            optimizer: optimizerArrays,
-            ...(bestWeights ? { bestWeights } : {}),
-          });
-          if (options.checkpoint.keepLast !== undefined) await pruneQuietly(options.checkpoint, state.bestEpoch);
-        }
-        await options.onEpoch?.({
-          epoch,
-          totalEpochs,
-          phase: phase.name,
-          metrics,
-          ...(lastCheckpointUri ? { checkpointUri: lastCheckpointUri } : {}),
-        });
+        const stoppedEarly = await this.runEpoch(engine, phaseIndex, epochInPhase, inputs);
         if (stoppedEarly) break;
       }
       engine.syncToModel();
     } finally {
       engine.dispose();
     }
-    // Each phase ends on its best weights, so the next phase starts from them.
-    weightsEpoch = state.epochsDone;
-    if (restoreBest && bestWeights) {
-      writeWeights(tf, model, bestWeights);
-      weightsEpoch = state.bestEpoch ?? state.epochsDone;
-    }
-    if (phaseIndex + 1 < options.phases.length) {
-      state = {
-        ...state,
-        phaseIndex: phaseIndex + 1,
-        stoppedEarly: false,
-        epochsDoneInPhase: 0,
-        stepInPhase: 0,
-        epochsWithoutImprovement: 0,
-        bestValue: undefined,
+    this.endPhase(phaseIndex);
+  }
+
+  /**
+   * The sources a phase trains on. With no augmentation and in-memory data, the frozen prefix gives
+   * the same output every epoch: compute it once (the head-only phase then trains as fast as a
+   * logistic regression).
+   */
+  private phaseInputs(): PhaseInputs {
+    const { options, layers } = this;
+    const firstTrainable = Math.max(
+      0,
+      layers.findIndex((layer: Layer) => layer.trainable && layer.trainableWeights.length > 0),
+    );
+    const canCache =
+      firstTrainable > 0 &&
+      !options.hyperparameters.augmentation &&
+      options.train.inMemory !== undefined &&
+      (!options.validation || options.validation.inMemory !== undefined);
+    if (!canCache || !options.train.inMemory) {
+      return {
+        train: options.train,
+        ...(options.validation ? { validation: options.validation } : {}),
+        from: 0,
+        inputShape: options.train.featureShape,
       };
-      bestWeights = undefined;
+    }
+    const train = frozenSource(this.tf, layers, options.train.inMemory, firstTrainable);
+    const validation = options.validation?.inMemory
+      ? frozenSource(this.tf, layers, options.validation.inMemory, firstTrainable)
+      : options.validation;
+    return { train, ...(validation ? { validation } : {}), from: firstTrainable, inputShape: train.featureShape };
+  }
+
+  /** Trains one epoch, validates, updates early stopping, checkpoints and reports; true when the phase stops early. */
+  private async runEpoch(
+    engine: StepEngine,
+    phaseIndex: number,
+    epochInPhase: number,
+    inputs: PhaseInputs,
+  ): Promise<boolean> {
+    const { options } = this;
+    const phase = options.phases[phaseIndex] as PhasePlan;
+    checkAborted(options.signal);
+    const epoch = this.state.epochsDone + 1;
+    const totals = await this.trainEpoch(engine, phase, epoch, inputs);
+    this.trainedExamples += totals.seen;
+    this.trainingSeconds += totals.seconds;
+    const validation = inputs.validation ? await evaluateSource(engine, inputs.validation) : undefined;
+    const metrics: EpochMetrics = {
+      epoch,
+      phase: phase.name,
+      learningRate: totals.learningRate,
+      trainLoss: totals.lossSum / Math.max(1, totals.seen),
+      trainAccuracy: totals.correct / Math.max(1, totals.seen),
+      ...(validation ? { validationLoss: validation.loss, validationAccuracy: validation.accuracy } : {}),
+      seconds: totals.seconds,
+      samplesPerSecond: totals.seen / Math.max(totals.seconds, 1e-9),
+    };
+    const stoppedEarly = this.recordEpoch(engine, metrics, phaseIndex, epochInPhase, totals.step);
+    const lastEpoch = stoppedEarly || (phaseIndex === options.phases.length - 1 && epochInPhase + 1 === phase.epochs);
+    if (options.checkpoint && (epoch % Math.max(1, options.checkpoint.everyEpochs) === 0 || lastEpoch))
+      await this.writeCheckpoint(engine, options.checkpoint);
+    await options.onEpoch?.({
+      epoch,
+      totalEpochs: this.totalEpochs,
+      phase: phase.name,
+      metrics,
+      ...(this.lastCheckpointUri ? { checkpointUri: this.lastCheckpointUri } : {}),
+    });
+    return stoppedEarly;
+  }
+
+  /** One pass over the training source with the schedule's learning rate at each step. */
+  private async trainEpoch(
+    engine: StepEngine,
+    phase: PhasePlan,
+    epoch: number,
+    inputs: PhaseInputs,
+  ): Promise<EpochTotals> {
+    const { hyperparameters, signal } = this.options;
+    const stepsPerEpoch = Math.ceil(inputs.train.count / hyperparameters.batchSize);
+    const epochSeed = deriveSeed(this.seed, `epoch-${epoch}`);
+    const augmentRandom = mulberry32(deriveSeed(this.seed, `augment-${epoch}`));
+    const started = performance.now();
+    let lossSum = 0;
+    let correct = 0;
+    let seen = 0;
+    let step = this.state.stepInPhase;
+    let learningRate = phase.learningRate;
+    for await (const batch of inputs.train.batches({
+      batchSize: hyperparameters.batchSize,
+      shuffle: true,
+      seed: epochSeed,
+    })) {
+      checkAborted(signal);
+      const n = batch.labels.length;
+      learningRate = learningRateAt({
+        baseRate: phase.learningRate,
+        step,
+        stepsPerEpoch,
+        totalEpochs: phase.epochs,
+        warmupEpochs: hyperparameters.warmupEpochs,
+        decay: hyperparameters.decay,
+      });
+      const features =
+        hyperparameters.augmentation && inputs.from === 0
+          ? augmentBatch(batch.features, n, inputs.inputShape, hyperparameters.augmentation, augmentRandom)
+          : batch.features;
+      const result = engine.trainBatch(features, batch.labels, learningRate);
+      lossSum += result.loss * n;
+      correct += result.correct;
+      seen += n;
+      step += 1;
+      // Yield to the event loop so IPC, heartbeats and abort signals are handled mid-epoch.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    return { lossSum, correct, seen, step, learningRate, seconds };
+  }
+
+  /** Early-stopping bookkeeping (capturing the best weights) and the new state; true when patience ran out. */
+  private recordEpoch(
+    engine: StepEngine,
+    metrics: EpochMetrics,
+    phaseIndex: number,
+    epochInPhase: number,
+    step: number,
+  ): boolean {
+    const { hyperparameters } = this.options;
+    const value = monitoredValue(metrics, this.monitor);
+    let { bestValue, bestEpoch, epochsWithoutImprovement } = this.state;
+    if (
+      value !== undefined &&
+      (bestValue === undefined ||
+        (this.minimize ? value < bestValue - this.minDelta : value > bestValue + this.minDelta))
+    ) {
+      bestValue = value;
+      bestEpoch = metrics.epoch;
+      epochsWithoutImprovement = 0;
+      if (this.restoreBest) {
+        engine.syncToModel();
+        this.bestWeights = readWeights(this.options.model);
+      }
+    } else epochsWithoutImprovement += 1;
+    const patience = hyperparameters.earlyStopping?.patience;
+    const stoppedEarly = patience !== undefined && epochsWithoutImprovement >= patience;
+    this.state = {
+      epochsDone: metrics.epoch,
+      phaseIndex,
+      epochsDoneInPhase: epochInPhase + 1,
+      history: [...this.state.history, metrics],
+      bestValue,
+      bestEpoch,
+      epochsWithoutImprovement,
+      stoppedEarly,
+      stepInPhase: step,
+    };
+    return stoppedEarly;
+  }
+
+  private async writeCheckpoint(engine: StepEngine, checkpoint: NonNullable<LoopOptions['checkpoint']>): Promise<void> {
+    engine.syncToModel();
+    const optimizerArrays = await engine.optimizerWeights();
+    this.lastCheckpointUri = await writeCheckpoint(checkpoint.store, checkpoint.uri, {
+      requestKey: this.options.requestKey,
+      state: this.state,
+      weights: readWeights(this.options.model),
+      optimizer: optimizerArrays,
+      ...(this.bestWeights ? { bestWeights: this.bestWeights } : {}),
+    });
+    if (checkpoint.keepLast !== undefined) await pruneQuietly(checkpoint, this.state.bestEpoch);
+  }
+
+  /** Each phase ends on its best weights, so the next phase starts from them. */
+  private endPhase(phaseIndex: number): void {
+    this.weightsEpoch = this.state.epochsDone;
+    if (this.restoreBest && this.bestWeights) {
+      writeWeights(this.tf, this.options.model, this.bestWeights);
+      this.weightsEpoch = this.state.bestEpoch ?? this.state.epochsDone;
+    }
+    if (phaseIndex + 1 < this.options.phases.length) {
+      this.state = { ...phaseStart(this.state, phaseIndex + 1), stoppedEarly: false };
+      this.bestWeights = undefined;
     }
   }
-  for (const layer of layers) layer.trainable = true;
-  return {
-    history: state.history,
-    bestEpoch: state.bestEpoch ?? state.epochsDone,
-    weightsEpoch,
-    stoppedEarly: state.stoppedEarly,
-    samplesPerSecond: trainedExamples / Math.max(trainingSeconds, 1e-9),
-    resumedFromEpoch,
-    ...(lastCheckpointUri ? { lastCheckpointUri } : {}),
-    engine: engineKind,
-    ...(engineFallbackReason ? { engineFallbackReason } : {}),
-  };
+}
+
+export async function runTrainingLoop(options: LoopOptions): Promise<LoopResult> {
+  return new TrainingRun(options).run();
 }
