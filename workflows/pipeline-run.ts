@@ -27,7 +27,7 @@ import {
 import { ERROR_TYPES, NON_RETRYABLE_ERROR_TYPES } from '../src/core/errors';
 import { nextSchedulingStep, type SchedulingPhase } from '../src/core/run/dag';
 import { finallyDeadlineMs, finallyStages, hasFinallyStages, singleAttempt } from '../src/core/run/finally';
-import { describeStageFailure } from '../src/core/run/failures';
+import { describeStageFailure, type DescribedFailure } from '../src/core/run/failures';
 import { nextFanOutStep, resolveFanOutItems } from '../src/core/run/fan-out';
 import { nextOutageRetry, remainingOwnAttempts, type OutageState } from '../src/core/run/outage-retry';
 import { checkParamOverrides, paramValues, type ParamValues } from '../src/core/run/params';
@@ -183,59 +183,13 @@ export async function pipelineRun(args: PipelineRunArgs): Promise<PipelineRunRes
   // A continued execution first reads back its plan and state; the history threshold counts from there.
   const input = isContinuedRunInput(args) ? await loadRunState(args) : args;
   const eventsBefore = isContinuedRunInput(args) ? workflowInfo().historyLength : 0;
-  const problems = validatePlan(input.plan).filter((d) => d.severity === 'error');
-  if (problems.length > 0) {
-    upsertSearchAttributes([{ key: searchAttributeKeys.status, value: 'failed' }]);
-    throw ApplicationFailure.create({
-      type: ERROR_TYPES.invalidInput,
-      nonRetryable: true,
-      message: `the plan is invalid: ${problems.map((d) => `${d.path || '<root>'}: ${d.message} [${d.code}]`).join('; ')}`,
-      details: [problems],
-    });
-  }
+  rejectInvalidPlan(input.plan);
   const info = workflowInfo();
   const bucket = input.bucket ?? 'fineflow';
   const run = new RunTracker(input, info.workflowId, now());
-
-  setHandler(runStateQuery, (request?: RunStatePageRequest) => statePage(run, request));
-  setHandler(stageProgressSignal, ({ stageId, attempt, progress }) => {
-    if (run.hasStage(stageId) && attempt > run.stage(stageId).attempts) run.recordProgress(stageId, progress);
-  });
-  setHandler(
-    retryStageUpdate,
-    (request: RetryStageRequest) => {
-      const check = checkParamOverrides(run.plan, request.params ?? {});
-      const retried = request.stageId !== undefined ? [request.stageId] : run.waitingStages();
-      run.retry(retried, check.ok ? check.values : {});
-      return { retried, params: run.currentParams() };
-    },
-    { validator: (request: RetryStageRequest) => validateRetry(run, request) },
-  );
-
-  // The client sets FineflowStatus=running at start; upsert only real changes (each is a history event).
-  let published: string | undefined = info.typedSearchAttributes.get(searchAttributeKeys.status);
-  const publishStatus = (status: RunStatus): void => {
-    if (status === published) return;
-    published = status;
-    upsertSearchAttributes([{ key: searchAttributeKeys.status, value: status }]);
-  };
-
-  const scopes = new Map<string, CancellationScope>();
-  const tasks = new Set<Promise<void>>();
-  const start = (stage: PlannedStage): void => {
-    const scope = new CancellationScope();
-    scopes.set(stage.id, scope);
-    const task: Promise<void> = scope
-      // After a cancel, finally stages get one attempt each (src/core/run/finally.ts).
-      .run(() => executeStage(run, run.ranFinallyAfterCancel(stage) ? singleAttempt(stage) : stage, bucket, input))
-      .finally(() => {
-        scopes.delete(stage.id);
-        tasks.delete(task);
-      });
-    tasks.add(task);
-  };
-
-  const cancelStage = (stageId: string): void => scopes.get(stageId)?.cancel();
+  registerRunHandlers(run);
+  const stages = new RunningStages(run, bucket, input, statusPublisher(info));
+  const { start, cancelStage, tasks, publishStatus } = stages;
   let ended: 'succeeded' | 'failed' | 'cancelled';
   let cancellation: unknown;
   try {
@@ -253,7 +207,7 @@ export async function pipelineRun(args: PipelineRunArgs): Promise<PipelineRunRes
       }
       if (status === 'failed') {
         // A stage failed for good: stop the others cleanly before ending the run.
-        for (const scope of scopes.values()) scope.cancel();
+        stages.cancelAll();
         await Promise.all(tasks);
         ended = 'failed';
         break;
@@ -274,9 +228,51 @@ export async function pipelineRun(args: PipelineRunArgs): Promise<PipelineRunRes
     await CancellationScope.nonCancellable(() => Promise.all(tasks));
   }
   if (hasFinallyStages(run.plan)) {
-    await runFinallyPhase(run, ended, { start, cancelStage, tasks, publishStatus });
+    await runFinallyPhase(run, ended, stages);
   }
   return endRun(run, ended, cancellation, publishStatus, input);
+}
+
+/** The plan is checked again inside the run (it may come from any client): an invalid one fails it, for good. */
+function rejectInvalidPlan(plan: PipelineRunInput['plan']): void {
+  const problems = validatePlan(plan).filter((d) => d.severity === 'error');
+  if (problems.length === 0) return;
+  upsertSearchAttributes([{ key: searchAttributeKeys.status, value: 'failed' }]);
+  throw ApplicationFailure.create({
+    type: ERROR_TYPES.invalidInput,
+    nonRetryable: true,
+    message: `the plan is invalid: ${problems.map((d) => `${d.path || '<root>'}: ${d.message} [${d.code}]`).join('; ')}`,
+    details: [problems],
+  });
+}
+
+/** The run's query, progress signal and retry update. */
+function registerRunHandlers(run: RunTracker): void {
+  setHandler(runStateQuery, (request?: RunStatePageRequest) => statePage(run, request));
+  setHandler(stageProgressSignal, ({ stageId, attempt, progress }) => {
+    if (run.hasStage(stageId) && attempt > run.stage(stageId).attempts) run.recordProgress(stageId, progress);
+  });
+  setHandler(
+    retryStageUpdate,
+    (request: RetryStageRequest) => {
+      const check = checkParamOverrides(run.plan, request.params ?? {});
+      const retried = request.stageId !== undefined ? [request.stageId] : run.waitingStages();
+      run.retry(retried, check.ok ? check.values : {});
+      return { retried, params: run.currentParams() };
+    },
+    { validator: (request: RetryStageRequest) => validateRetry(run, request) },
+  );
+}
+
+/** Publishes the run's status as a search attribute, only on a real change (each upsert is a history event). */
+function statusPublisher(info: ReturnType<typeof workflowInfo>): (status: RunStatus) => void {
+  // The client sets FineflowStatus=running at start.
+  let published: string | undefined = info.typedSearchAttributes.get(searchAttributeKeys.status);
+  return (status: RunStatus): void => {
+    if (status === published) return;
+    published = status;
+    upsertSearchAttributes([{ key: searchAttributeKeys.status, value: status }]);
+  };
 }
 
 /** One answer of the `runState` query, paged (src/core/run/run-result.ts): an answer is a payload, capped at 2 MB. */
@@ -351,6 +347,41 @@ interface StageLauncher {
   readonly cancelStage: (stageId: string) => void;
   readonly tasks: Set<Promise<void>>;
   readonly publishStatus: (status: RunStatus) => void;
+}
+
+/** The stages in flight, each in its own cancellation scope so that one can be cancelled alone. */
+class RunningStages implements StageLauncher {
+  readonly tasks = new Set<Promise<void>>();
+  private readonly scopes = new Map<string, CancellationScope>();
+
+  constructor(
+    private readonly run: RunTracker,
+    private readonly bucket: string,
+    private readonly input: PipelineRunInput,
+    readonly publishStatus: (status: RunStatus) => void,
+  ) {}
+
+  readonly start = (stage: PlannedStage): void => {
+    const { run } = this;
+    const scope = new CancellationScope();
+    this.scopes.set(stage.id, scope);
+    const task: Promise<void> = scope
+      // After a cancel, finally stages get one attempt each (src/core/run/finally.ts).
+      .run(() =>
+        executeStage(run, run.ranFinallyAfterCancel(stage) ? singleAttempt(stage) : stage, this.bucket, this.input),
+      )
+      .finally(() => {
+        this.scopes.delete(stage.id);
+        this.tasks.delete(task);
+      });
+    this.tasks.add(task);
+  };
+
+  readonly cancelStage = (stageId: string): void => this.scopes.get(stageId)?.cancel();
+
+  cancelAll(): void {
+    for (const scope of this.scopes.values()) scope.cancel();
+  }
 }
 
 /**
@@ -588,170 +619,258 @@ function validateRetry(run: RunTracker, request: RetryStageRequest): void {
   if (!check.ok) throw new Error(check.problems.join('; '));
 }
 
+/**
+ * Run one stage to its end: resolve its inputs, answer it from the cache when the cache has it, else run it
+ * (riding out dependency outages) and record its result. Every ending is written to the tracker.
+ *
+ * Every `await` of the stage's life sits here, in its original place, and what follows each one runs without
+ * another await until the next command: the decisions are synchronous methods of StageExecution. So the
+ * commands of stages whose events arrive in one workflow task keep their order (replay).
+ */
 async function executeStage(
   run: RunTracker,
   stage: PlannedStage,
   bucket: string,
   input: PipelineRunInput,
 ): Promise<void> {
-  const priorAttempts = run.stage(stage.id).attempts;
-  let inputs: JsonObject;
-  try {
-    inputs = resolveStageInputs(stage.with, run.expressionContext(stage));
-  } catch (error) {
-    run.markFailed(
-      stage.id,
-      now(),
-      stage.onFailure === 'pause' ? 'waiting' : 'failed',
-      describeStageFailure(error).error,
-      0,
-    );
-    return;
-  }
-  const upstream = Object.fromEntries(
-    stage.needs.map((id) => {
-      const digest = run.digestOf(id);
-      return [id, { outputs: run.stage(id).outputs ?? {}, ...(digest ? { digest } : {}) }];
-    }),
-  );
+  const execution = new StageExecution(run, stage, input);
+  const inputs = execution.resolveInputs();
+  if (inputs === undefined) return;
   let cacheKey: string | undefined;
   if (stage.cache.enabled) {
     try {
-      // A rerun keeps the dataset version of the run it reruns: same key, so its new result replaces that entry.
-      const datasetVersion = datasetVersionOf(input.trigger);
-      const found = await cache.lookupStageCache({
-        runId: run.runId,
-        pipeline: run.plan.pipeline.name,
-        params: run.currentParams(),
-        stage,
-        resolvedInputs: inputs,
-        upstream,
-        ...(datasetVersion ? { datasetVersion } : {}),
-      });
+      const found = await cache.lookupStageCache(execution.cacheLookup(inputs));
       cacheKey = found.key;
-      if (found.hit) {
-        run.markCached(
-          stage.id,
-          now(),
-          found.outputs,
-          found.digest,
-          `cache hit from run ${found.fromRunId} (${found.createdAt})`,
-        );
-        return;
-      }
-      if (found.bypassed === true) run.noteReason(stage.id, found.reason);
+      if (execution.settledByCache(found)) return;
     } catch (error) {
-      if (isCancellation(error)) {
-        run.markCancelled(stage.id, now(), 0);
-        return;
-      }
-      log.warn('stage cache lookup failed; running the stage', {
-        stageId: stage.id,
-        error: describeStageFailure(error).error.message,
-      });
+      if (execution.settledByFailedLookup(error)) return;
     }
   }
-  const context = {
-    runId: run.runId,
-    pipeline: run.plan.pipeline.name,
-    stageId: stage.id,
-    attempt: priorAttempts + 1,
-    outputPrefix: runPrefix(bucket, run.runId, stage.id),
-    bucket,
-    ...stageTriggerOf(input.trigger),
-  };
+  const context = execution.activityContext(bucket);
   let result: StageActivityResult;
-  // First attempt number (within the run) of the current activity execution; the stage's own
-  // failures so far; the outage being ridden out, if any.
-  let attemptBase = priorAttempts + 1;
-  let ownFailures = 0;
-  let outage: OutageState | undefined;
   for (;;) {
     try {
-      if (stage.uses === 'hyperparameter-sweep') {
-        result = await runSweepStage(stage, context, inputs);
-      } else if (stage.subPipeline) {
-        result = await runSubPipelineStage(run, stage, context, inputs, input);
-      } else {
-        const activity = stageActivities(stage, remainingOwnAttempts(stage.retry, ownFailures))[stage.uses];
-        if (!activity) throw new Error(`no activity for stage type ${stage.uses}`);
-        result = await activity({
-          context: { ...context, attempt: attemptBase },
-          inputs,
-          ...(stage.resources ? { resources: stage.resources } : {}),
-        });
-      }
+      result = await execution.runOnce(context, inputs);
       break;
     } catch (error) {
-      let failure = describeStageFailure(error);
-      if (
-        !runsAsChild(stage) &&
-        !isCancellation(error) &&
-        failure.error.type === ERROR_TYPES.dependencyUnavailable &&
-        failure.attempt !== undefined
-      ) {
-        const decision = nextOutageRetry(stage.retry, outage, Date.now(), failure.error.message);
-        if (decision.retry) {
-          // The execution's earlier attempts failed on their own; its last one met the outage.
-          ownFailures += failure.attempt - attemptBase;
-          attemptBase = failure.attempt + 1;
-          outage = decision.state;
-          run.noteReason(stage.id, decision.note);
-          try {
-            await sleep(decision.waitMs);
-          } catch (cancelled) {
-            if (!isCancellation(cancelled)) throw cancelled;
-            run.markCancelled(stage.id, now(), attemptBase - 1 - priorAttempts);
-            return;
-          }
-          continue;
-        }
-        failure = { ...failure, error: { type: failure.error.type, message: decision.message } };
+      const waitMs = execution.outageWait(error);
+      if (waitMs === undefined) return;
+      try {
+        await sleep(waitMs);
+      } catch (cancelled) {
+        if (!isCancellation(cancelled)) throw cancelled;
+        execution.cancelledDuringOutage();
+        return;
       }
-      // A failure without an attempt number exhausted the retry policy, except a sweep child
-      // (it runs once; its trials retry inside it) and a cancellation (it stopped the attempt running).
-      // A stage its cancel watch stopped (activities/cancel-watch.ts) ends with a FineflowCancelled failure.
-      const cancelled = isCancellation(error) || failure.error.type === ERROR_TYPES.cancelled;
-      const unnumbered =
-        runsAsChild(stage) || cancelled
-          ? 1
-          : attemptBase - 1 - priorAttempts + remainingOwnAttempts(stage.retry, ownFailures);
-      const attempts = failure.attempt !== undefined ? failure.attempt - priorAttempts : unnumbered;
-      if (cancelled) run.markCancelled(stage.id, now(), Math.max(1, attempts));
-      else
-        run.markFailed(
-          stage.id,
-          // When the last attempt failed on its worker: a control worker that was down then does not stretch it.
-          stageEndTime(failure.endedAt, run.stage(stage.id).startedAt, now()),
-          stage.onFailure === 'pause' ? 'waiting' : 'failed',
-          failure.error,
-          Math.max(1, attempts),
-        );
-      return;
     }
   }
-  if (outage) run.noteReason(stage.id, `rode out a dependency outage (${outage.retries} retries)`);
+  execution.noteOutageRiddenOut();
   let digest: string | undefined;
   if (cacheKey !== undefined) {
     try {
-      digest = (
-        await cache.recordStageCache({
-          key: cacheKey,
-          runId: run.runId,
-          pipeline: run.plan.pipeline.name,
-          stage,
-          result,
-        })
-      ).digest;
+      digest = (await cache.recordStageCache(execution.cacheRecord(cacheKey, result))).digest;
     } catch (error) {
       if (!isCancellation(error))
         log.warn('stage cache record failed', { stageId: stage.id, error: describeStageFailure(error).error.message });
     }
   }
-  const attempts = result.attempt !== undefined ? result.attempt - priorAttempts : 1;
-  // The stage worker's end time: a control worker that was down when the stage ended does not stretch it.
-  const endedAt = stageEndTime(result.endedAt, run.stage(stage.id).startedAt, now());
-  run.markSucceeded(stage.id, endedAt, result.outputs, attempts, digest);
+  execution.succeeded(result, digest);
+}
+
+/**
+ * The synchronous steps of one stage execution (executeStage holds its awaits) and the attempt counts they share
+ * across dependency-outage retries.
+ */
+class StageExecution {
+  /** The stage's attempts in earlier executions (a `retry` of a waiting stage counts on from them). */
+  private readonly priorAttempts: number;
+  /** First attempt number (within the run) of the current activity execution. */
+  private attemptBase: number;
+  /** The stage's own failures so far (not the outage's). */
+  private ownFailures = 0;
+  /** The outage being ridden out, if any. */
+  private outage: OutageState | undefined;
+
+  constructor(
+    private readonly run: RunTracker,
+    private readonly stage: PlannedStage,
+    private readonly input: PipelineRunInput,
+  ) {
+    this.priorAttempts = run.stage(stage.id).attempts;
+    this.attemptBase = this.priorAttempts + 1;
+  }
+
+  /** The stage's `with:` resolved against params and upstream outputs; undefined (the stage failed) if it cannot be. */
+  resolveInputs(): JsonObject | undefined {
+    const { run, stage } = this;
+    try {
+      return resolveStageInputs(stage.with, run.expressionContext(stage));
+    } catch (error) {
+      run.markFailed(
+        stage.id,
+        now(),
+        stage.onFailure === 'pause' ? 'waiting' : 'failed',
+        describeStageFailure(error).error,
+        0,
+      );
+      return undefined;
+    }
+  }
+
+  /** What the cache is asked: the stage, its resolved inputs and its upstream stages' outputs and digests. */
+  cacheLookup(inputs: JsonObject): Parameters<CacheActivities['lookupStageCache']>[0] {
+    const { run, stage } = this;
+    const upstream = Object.fromEntries(
+      stage.needs.map((id) => {
+        const digest = run.digestOf(id);
+        return [id, { outputs: run.stage(id).outputs ?? {}, ...(digest ? { digest } : {}) }];
+      }),
+    );
+    // A rerun keeps the dataset version of the run it reruns: same key, so its new result replaces that entry.
+    const datasetVersion = datasetVersionOf(this.input.trigger);
+    return {
+      runId: run.runId,
+      pipeline: run.plan.pipeline.name,
+      params: run.currentParams(),
+      stage,
+      resolvedInputs: inputs,
+      upstream,
+      ...(datasetVersion ? { datasetVersion } : {}),
+    };
+  }
+
+  /** True when the cache answered the stage (it is marked cached); notes why the cache was bypassed, if it was. */
+  settledByCache(found: CacheLookupResult): boolean {
+    if (found.hit) {
+      this.run.markCached(
+        this.stage.id,
+        now(),
+        found.outputs,
+        found.digest,
+        `cache hit from run ${found.fromRunId} (${found.createdAt})`,
+      );
+      return true;
+    }
+    if (found.bypassed === true) this.run.noteReason(this.stage.id, found.reason);
+    return false;
+  }
+
+  /** A lookup that failed: true when it was the run's cancel (the stage is cancelled), else the stage just runs. */
+  settledByFailedLookup(error: unknown): boolean {
+    if (isCancellation(error)) {
+      this.run.markCancelled(this.stage.id, now(), 0);
+      return true;
+    }
+    log.warn('stage cache lookup failed; running the stage', {
+      stageId: this.stage.id,
+      error: describeStageFailure(error).error.message,
+    });
+    return false;
+  }
+
+  activityContext(bucket: string): StageActivityInput['context'] {
+    const { run, stage } = this;
+    return {
+      runId: run.runId,
+      pipeline: run.plan.pipeline.name,
+      stageId: stage.id,
+      attempt: this.priorAttempts + 1,
+      outputPrefix: runPrefix(bucket, run.runId, stage.id),
+      bucket,
+      ...stageTriggerOf(this.input.trigger),
+    };
+  }
+
+  /**
+   * Start one execution of the stage: a sweep or sub-pipeline child workflow, or its activity on the stage's pool.
+   * Returns that promise itself (not wrapped in an async function), so awaiting it costs what awaiting it did.
+   */
+  runOnce(context: StageActivityInput['context'], inputs: JsonObject): Promise<StageActivityResult> {
+    const { run, stage } = this;
+    if (stage.uses === 'hyperparameter-sweep') return runSweepStage(stage, context, inputs);
+    if (stage.subPipeline) return runSubPipelineStage(run, stage, context, inputs, this.input);
+    const activity = stageActivities(stage, remainingOwnAttempts(stage.retry, this.ownFailures))[stage.uses];
+    if (!activity) throw new Error(`no activity for stage type ${stage.uses}`);
+    return activity({
+      context: { ...context, attempt: this.attemptBase },
+      inputs,
+      ...(stage.resources ? { resources: stage.resources } : {}),
+    });
+  }
+
+  /**
+   * After a failed execution: the wait before the next one when a dependency outage is ridden out, else undefined
+   * (the stage's failure or cancellation is written to the tracker).
+   */
+  outageWait(error: unknown): number | undefined {
+    const { run, stage } = this;
+    let failure = describeStageFailure(error);
+    if (
+      !runsAsChild(stage) &&
+      !isCancellation(error) &&
+      failure.error.type === ERROR_TYPES.dependencyUnavailable &&
+      failure.attempt !== undefined
+    ) {
+      const decision = nextOutageRetry(stage.retry, this.outage, Date.now(), failure.error.message);
+      if (decision.retry) {
+        // The execution's earlier attempts failed on their own; its last one met the outage.
+        this.ownFailures += failure.attempt - this.attemptBase;
+        this.attemptBase = failure.attempt + 1;
+        this.outage = decision.state;
+        run.noteReason(stage.id, decision.note);
+        return decision.waitMs;
+      }
+      failure = { ...failure, error: { type: failure.error.type, message: decision.message } };
+    }
+    this.settleFailure(error, failure);
+    return undefined;
+  }
+
+  /** The run was cancelled while the stage waited out an outage. */
+  cancelledDuringOutage(): void {
+    this.run.markCancelled(this.stage.id, now(), this.attemptBase - 1 - this.priorAttempts);
+  }
+
+  noteOutageRiddenOut(): void {
+    if (this.outage)
+      this.run.noteReason(this.stage.id, `rode out a dependency outage (${this.outage.retries} retries)`);
+  }
+
+  cacheRecord(key: string, result: StageActivityResult): Parameters<CacheActivities['recordStageCache']>[0] {
+    return { key, runId: this.run.runId, pipeline: this.run.plan.pipeline.name, stage: this.stage, result };
+  }
+
+  succeeded(result: StageActivityResult, digest: string | undefined): void {
+    const { run, stage } = this;
+    const attempts = result.attempt !== undefined ? result.attempt - this.priorAttempts : 1;
+    // The stage worker's end time: a control worker that was down when the stage ended does not stretch it.
+    const endedAt = stageEndTime(result.endedAt, run.stage(stage.id).startedAt, now());
+    run.markSucceeded(stage.id, endedAt, result.outputs, attempts, digest);
+  }
+
+  /** Write a stage's failure or cancellation to the tracker, with the number of attempts it took. */
+  private settleFailure(error: unknown, failure: DescribedFailure): void {
+    const { run, stage, priorAttempts } = this;
+    // A failure without an attempt number exhausted the retry policy, except a sweep child
+    // (it runs once; its trials retry inside it) and a cancellation (it stopped the attempt running).
+    // A stage its cancel watch stopped (activities/cancel-watch.ts) ends with a FineflowCancelled failure.
+    const cancelled = isCancellation(error) || failure.error.type === ERROR_TYPES.cancelled;
+    const unnumbered =
+      runsAsChild(stage) || cancelled
+        ? 1
+        : this.attemptBase - 1 - priorAttempts + remainingOwnAttempts(stage.retry, this.ownFailures);
+    const attempts = failure.attempt !== undefined ? failure.attempt - priorAttempts : unnumbered;
+    if (cancelled) run.markCancelled(stage.id, now(), Math.max(1, attempts));
+    else
+      run.markFailed(
+        stage.id,
+        // When the last attempt failed on its worker: a control worker that was down then does not stretch it.
+        stageEndTime(failure.endedAt, run.stage(stage.id).startedAt, now()),
+        stage.onFailure === 'pause' ? 'waiting' : 'failed',
+        failure.error,
+        Math.max(1, attempts),
+      );
+  }
 }
 
 /**
