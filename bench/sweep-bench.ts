@@ -194,6 +194,7 @@ if (require.main === module) {
   const methods = flag(argv, '--methods');
   const firstSeed = flag(argv, '--first-seed');
   const tpe = flag(argv, '--tpe');
+  const asha = flag(argv, '--asha');
   benchSweep()
     .then(() =>
       argv.includes('--simulated-only')
@@ -205,7 +206,7 @@ if (require.main === module) {
             ...(firstSeed ? { firstSeed: Number(firstSeed) } : {}),
             ...(objectives ? { objectives: objectives.split(',') } : {}),
             ...(seeds ? { seeds: Number(seeds) } : {}),
-            ...(tpe ? { tpe } : {}),
+            ...(tpe || asha ? { variant: { ...(tpe ? { tpe } : {}), ...(asha ? { asha } : {}) } } : {}),
             ...(methods || argv.includes('--no-optuna')
               ? {
                   methods: parseMethods(methods ?? METHODS.map((method) => method.id).join(',')).filter(

@@ -68,6 +68,8 @@ export type FineflowMethod =
       readonly algorithm: 'tpe';
       readonly earlyStopping: 'asha' | 'none';
       readonly tpe?: Readonly<Record<string, unknown>>;
+      /** ASHA settings laid over the bench's `{reductionFactor: 3, minEpochs: 1}` (a variant, e.g. `{graceEpochs: 'adaptive'}`). */
+      readonly asha?: Readonly<Record<string, unknown>>;
     };
 
 /** One sweep of Fineflow's controller, driven tick by tick. */
@@ -87,7 +89,9 @@ export async function runFineflowSweep(
       parallelism: budget.parallelism,
       epochsPerTrial: budget.epochsPerTrial,
       earlyStopping:
-        method.earlyStopping === 'asha' ? { type: 'asha', reductionFactor: 3, minEpochs: 1 } : { type: 'none' },
+        method.earlyStopping === 'asha'
+          ? { type: 'asha', reductionFactor: 3, minEpochs: 1, ...(method.algorithm === 'tpe' ? method.asha : {}) }
+          : { type: 'none' },
       ...(method.algorithm === 'tpe' && method.tpe ? { tpe: method.tpe } : {}),
       seed,
     }),

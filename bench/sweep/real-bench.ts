@@ -9,7 +9,8 @@
  * SuccessiveHalving and the Hyperband pruner (pinned Optuna from PyPI, bench/optuna/).
  *
  * Flags (after `npm run bench -- --only sweep --`): `--objectives a,b`, `--seeds N` (default 20;
- * seeds 1…N), `--first-seed F`, `--methods m1,m2`, `--tpe JSON` (a TPE variant), `--no-optuna`, `--progress`,
+ * seeds 1…N), `--first-seed F`, `--methods m1,m2`, `--tpe JSON` and `--asha JSON` (a variant of Fineflow
+ * TPE+ASHA, run beside the default and compared with it seed by seed), `--no-optuna`, `--progress`,
  * `--calibrate` (recompute the targets and stop),
  * `--fresh` (ignore cached curves). Runs niced; curves are cached in
  * `${FINEFLOW_CACHE_DIR:-~/.cache/fineflow}/sweep-bench/` (see trial-evaluator.ts for why that is fair).
@@ -27,7 +28,12 @@ import { anytimeArea, bestAt, ratioOfMedians, spread, type SweepRun } from './sw
 import { TrialEvaluator } from './trial-evaluator';
 
 export type MethodId =
-  'fineflow-tpe-asha' | 'fineflow-tpe-mv-asha' | 'random' | 'optuna-tpe-sha' | 'optuna-tpe-hyperband';
+  | 'fineflow-tpe-asha'
+  | 'fineflow-tpe-mv-asha'
+  | 'fineflow-variant'
+  | 'random'
+  | 'optuna-tpe-sha'
+  | 'optuna-tpe-hyperband';
 
 export interface MethodSpec {
   readonly id: MethodId;
@@ -61,29 +67,46 @@ export function parseMethods(list: string): MethodId[] {
   return ids as MethodId[];
 }
 
-/**
- * `--tpe JSON`: TPE settings (the controller's names: gamma, nStartupTrials, nEiCandidates, priorWeight,
- * multivariate) laid over every Fineflow TPE method, to measure a variant against the defaults'
- * cached runs. Throws naming `--tpe` when the text is not a JSON object.
- */
-export function withTpeOptions(methods: readonly MethodSpec[], json: string): MethodSpec[] {
-  let tpe: unknown;
+/** A JSON object from a flag's text; throws naming the flag when it is not one. */
+function jsonObjectFlag(flag: string, json: string, example: string): Record<string, unknown> {
+  let value: unknown;
   try {
-    tpe = JSON.parse(json);
+    value = JSON.parse(json);
   } catch (error) {
-    throw new RangeError(`--tpe: not JSON (${(error as Error).message}); write e.g. --tpe '{"gamma":0.25}'`);
+    throw new RangeError(`${flag}: not JSON (${(error as Error).message}); write e.g. ${flag} '${example}'`);
   }
-  if (typeof tpe !== 'object' || tpe === null || Array.isArray(tpe))
-    throw new RangeError(`--tpe: must be a JSON object such as {"gamma":0.25}, got ${json}`);
-  return methods.map((method) =>
-    method.fineflow?.algorithm === 'tpe'
-      ? {
-          ...method,
-          label: `${method.label} ${json}`,
-          fineflow: { ...method.fineflow, tpe: { ...method.fineflow.tpe, ...(tpe as Record<string, unknown>) } },
-        }
-      : method,
-  );
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new RangeError(`${flag}: must be a JSON object such as ${example}, got ${json}`);
+  return value as Record<string, unknown>;
+}
+
+/** `--tpe JSON` / `--asha JSON`: settings of a variant of Fineflow TPE+ASHA (see {@link withVariant}). */
+export interface VariantFlags {
+  readonly tpe?: string;
+  readonly asha?: string;
+}
+
+/**
+ * A variant of Fineflow TPE+ASHA measured against the default in the same run: `tpe` (the
+ * controller's names: gamma, nStartupTrials, nEiCandidates, priorWeight, multivariate, startup,
+ * fidelity) and `asha` (the early-stopping settings, e.g. graceEpochs) are laid over the default's
+ * settings, and the variant is added as its own row (`fineflow-variant`) right after the default,
+ * which runs too (from the curve cache when it ran before), so the table pairs them seed by seed.
+ * Throws naming the flag when its text is not a JSON object.
+ */
+export function withVariant(methods: readonly MethodSpec[], flags: VariantFlags): MethodSpec[] {
+  const tpe = flags.tpe === undefined ? {} : jsonObjectFlag('--tpe', flags.tpe, '{"gamma":0.25}');
+  const asha = flags.asha === undefined ? {} : jsonObjectFlag('--asha', flags.asha, '{"graceEpochs":"adaptive"}');
+  const base = METHODS.find((method) => method.id === 'fineflow-tpe-asha') as MethodSpec;
+  const described = [flags.tpe && `tpe ${flags.tpe}`, flags.asha && `asha ${flags.asha}`].filter(Boolean).join(' ');
+  const variant: MethodSpec = {
+    id: 'fineflow-variant',
+    label: `Fineflow variant (${described})`,
+    fineflow: { algorithm: 'tpe', earlyStopping: 'asha', tpe, asha },
+  };
+  const withDefault = methods.some((method) => method.id === base.id) ? [...methods] : [base, ...methods];
+  const at = withDefault.findIndex((method) => method.id === base.id);
+  return [...withDefault.slice(0, at + 1), variant, ...withDefault.slice(at + 1)];
 }
 
 /** Trials running at once in every method. */
@@ -101,8 +124,8 @@ export interface RealBenchOptions {
   /** Per-seed progress lines (default: none). */
   readonly progress?: (line: string) => void;
   readonly methods?: readonly MethodId[];
-  /** JSON object of TPE settings laid over Fineflow's TPE methods (see {@link withTpeOptions}). */
-  readonly tpe?: string;
+  /** A variant of Fineflow TPE+ASHA, run beside the default (see {@link withVariant}). */
+  readonly variant?: VariantFlags;
   readonly calibrate?: boolean;
   readonly fresh?: boolean;
   readonly log?: (line: string) => void;
@@ -163,6 +186,8 @@ function optunaPython(): { python: string; script: string } {
 export interface ObjectiveResult {
   readonly objective: string;
   readonly target: number;
+  /** The methods run, in table order. */
+  readonly methods: readonly MethodSpec[];
   readonly runs: Readonly<Partial<Record<MethodId, readonly SweepRun[]>>>;
 }
 
@@ -207,7 +232,7 @@ async function benchObjective(
     await optuna?.close();
   }
   if (optuna) log(`    (Optuna ${optuna.version})`);
-  return { objective: objective.id, target: objective.target, runs };
+  return { objective: objective.id, target: objective.target, methods, runs };
 }
 
 function formatRatio(a: readonly SweepRun[] | undefined, b: readonly SweepRun[] | undefined): string {
@@ -224,7 +249,7 @@ export function formatObjectiveTable(result: ObjectiveResult, horizon: number): 
     '| method | reached | epochs to target: median [IQR] | trials (median) | anytime area | vs random [95% CI] | vs Optuna SHA | vs Optuna Hyperband |',
     '|---|---|---|---|---|---|---|---|',
   ];
-  for (const method of METHODS) {
+  for (const method of result.methods) {
     const runs = result.runs[method.id];
     if (!runs) continue;
     const epochs = spread(runs.map((run) => run.epochs));
@@ -236,6 +261,12 @@ export function formatObjectiveTable(result: ObjectiveResult, horizon: number): 
       `| ${method.label} | ${runs.filter((run) => run.reached).length}/${runs.length} | ${epochs.median} [${epochs.q1}, ${epochs.q3}] | ${trials.median} | ${area.median.toFixed(3)} | ${isRandom ? '1' : formatRatio(runs, random)} | ${isOptuna ? '' : formatRatio(runs, optuna[0])} | ${isOptuna ? '' : formatRatio(runs, optuna[1])} |`,
     );
   }
+  const variant = result.runs['fineflow-variant'];
+  if (variant)
+    lines.push(
+      '',
+      `variant / Fineflow TPE+ASHA default, paired: ${formatRatio(variant, result.runs['fineflow-tpe-asha'])}`,
+    );
   return lines;
 }
 
@@ -243,7 +274,7 @@ export function formatObjectiveTable(result: ObjectiveResult, horizon: number): 
 export function formatAnytime(result: ObjectiveResult, horizon: number): string[] {
   const marks = [1 / 40, 1 / 10, 1 / 4, 1 / 2, 1].map((share) => Math.round(share * horizon));
   const lines = [`anytime, median best validation accuracy after ${marks.join(' / ')} epochs:`];
-  for (const method of METHODS) {
+  for (const method of result.methods) {
     const runs = result.runs[method.id];
     if (!runs) continue;
     const points = marks.map((mark) => spread(runs.map((run) => bestAt(run.anytime, mark))).median.toFixed(3));
@@ -259,8 +290,7 @@ export async function benchRealSweeps(options: RealBenchOptions = {}): Promise<O
   const seeds = Array.from({ length: options.seeds ?? 20 }, (_, i) => i + firstSeed);
   const progress = options.progress ?? (() => undefined);
   const chosen = METHODS.filter((m) => !options.methods || options.methods.includes(m.id));
-  const methods = options.tpe ? withTpeOptions(chosen, options.tpe) : chosen;
-  if (options.tpe) log(`(Fineflow's TPE methods run with tpe ${options.tpe} laid over their settings)`);
+  const methods = options.variant ? withVariant(chosen, options.variant) : chosen;
   log(
     `sweep bench (REAL training through trainModel): epochs until validation accuracy ≥ target; seeds ${firstSeed}…${firstSeed + seeds.length - 1}, parallelism ${PARALLELISM}, a sweep gives up after ${MAX_TRIAL_BUDGETS} trial budgets of epochs (marked !)`,
   );

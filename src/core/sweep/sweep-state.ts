@@ -27,6 +27,7 @@ import {
   type SearcherState,
 } from './searchers';
 import { DEFAULT_GRID_POINTS, gridSize, parseSearchSpace, type ParameterValues, type SearchSpace } from './space';
+import { MAX_DESIGN_POINTS } from './latin-hypercube';
 import { DEFAULT_TPE_OPTIONS, type TpeOptions } from './tpe';
 
 export type EarlyStoppingConfig =
@@ -173,7 +174,14 @@ export function parseSweepConfig(input: unknown): SweepConfig {
       ? { multivariate: boolean(tpeRaw.multivariate, 'tpe.multivariate', false) }
       : {}),
     ...(tpeRaw.gamma !== undefined && tpeRaw.gamma !== null ? { gamma: fraction(tpeRaw.gamma, 'tpe.gamma') } : {}),
+    ...optionalChoice(tpeRaw.startup, 'tpe.startup', ['random', 'latin-hypercube'] as const, 'startup'),
+    ...optionalChoice(tpeRaw.rankBy, 'tpe.rankBy', ['deepest', 'rung'] as const, 'rankBy'),
   };
+  if (tpe.startup === 'latin-hypercube' && tpe.nStartupTrials > MAX_DESIGN_POINTS)
+    throw invalid(
+      'tpe.nStartupTrials',
+      `must be at most ${MAX_DESIGN_POINTS} with startup: latin-hypercube, got ${tpe.nStartupTrials}`,
+    );
   return {
     algorithm: algorithm as SearchAlgorithm,
     space,
@@ -384,10 +392,16 @@ export function recordResult(state: SweepState, trialId: number, result: TrialRe
       trialId,
       status: 'pruned',
       ...(lastReport ? { value: lastReport.value, epoch: lastReport.epoch } : {}),
+      ...(trial.reports.length > 0 ? { reports: trial.reports } : {}),
     };
   } else {
     ended = { ...common, status: 'completed', value: result.value, ...(epochs !== undefined ? { epochs } : {}) };
-    observation = { trialId, status: 'completed', value: result.value };
+    observation = {
+      trialId,
+      status: 'completed',
+      value: result.value,
+      ...(trial.reports.length > 0 ? { reports: trial.reports } : {}),
+    };
   }
   return { ...state, searcher: observeTrial(state.searcher, observation), trials: replaceTrial(state.trials, ended) };
 }
@@ -537,6 +551,19 @@ function fraction(value: unknown, path: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value >= 1)
     throw invalid(path, `must be a number > 0 and < 1 (e.g. 0.1 or 0.25), got ${JSON.stringify(value)}`);
   return value;
+}
+
+/** `{[key]: value}` when `value` is one of `choices`, `{}` when absent (so earlier states stay as they were). */
+function optionalChoice<K extends string, C extends string>(
+  value: unknown,
+  path: string,
+  choices: readonly C[],
+  key: K,
+): { [P in K]?: C } {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'string' || !(choices as readonly string[]).includes(value))
+    throw invalid(path, `must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
+  return { [key]: value } as { [P in K]?: C };
 }
 
 function boolean(value: unknown, path: string, fallback: boolean): boolean {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { optunaSpace, runFineflowSweep, type SweepBudget } from '../../../bench/sweep/drivers';
-import { calibratedTarget, METHODS, parseMethods, withTpeOptions } from '../../../bench/sweep/real-bench';
+import { calibratedTarget, METHODS, parseMethods, withVariant } from '../../../bench/sweep/real-bench';
 import { anytimeArea, bestAt, ratioOfMedians, spread, type SweepRun } from '../../../bench/sweep/sweep-stats';
 import { parseSearchSpace, type ParameterValues } from '../../../src/core/sweep/space';
 
@@ -104,25 +104,29 @@ void describe('sweep bench drivers', () => {
     ]);
   });
 
-  void it('--tpe lays TPE settings over Fineflow TPE methods only, and names itself on bad JSON', () => {
-    const varied = withTpeOptions(METHODS, '{"gamma":0.25}');
-    const byId = (id: string) => varied.find((method) => method.id === id);
-    assert.deepEqual(byId('fineflow-tpe-asha')?.fineflow, {
+  void it('--tpe/--asha add a variant row right after the default, which runs too; bad JSON names the flag', () => {
+    const chosen = METHODS.filter((method) => method.id !== 'fineflow-tpe-asha');
+    const varied = withVariant(chosen, { tpe: '{"gamma":0.25}', asha: '{"minEpochs":3}' });
+    assert.deepEqual(
+      varied.map((method) => method.id),
+      [
+        'fineflow-tpe-asha',
+        'fineflow-variant',
+        'fineflow-tpe-mv-asha',
+        'random',
+        'optuna-tpe-sha',
+        'optuna-tpe-hyperband',
+      ],
+    );
+    assert.deepEqual(varied[1]?.fineflow, {
       algorithm: 'tpe',
       earlyStopping: 'asha',
       tpe: { gamma: 0.25 },
+      asha: { minEpochs: 3 },
     });
-    assert.deepEqual(byId('fineflow-tpe-mv-asha')?.fineflow, {
-      algorithm: 'tpe',
-      earlyStopping: 'asha',
-      tpe: { multivariate: true, gamma: 0.25 },
-    });
-    assert.deepEqual(
-      byId('random'),
-      METHODS.find((method) => method.id === 'random'),
-    );
-    assert.throws(() => withTpeOptions(METHODS, '{gamma: 0.25}'), /--tpe: not JSON/);
-    assert.throws(() => withTpeOptions(METHODS, '[0.25]'), /--tpe: must be a JSON object/);
+    assert.deepEqual(varied[0], METHODS[0], 'the default keeps its settings');
+    assert.throws(() => withVariant(METHODS, { tpe: '{gamma: 0.25}' }), /--tpe: not JSON/);
+    assert.throws(() => withVariant(METHODS, { asha: '[3]' }), /--asha: must be a JSON object/);
   });
 
   void it('parseMethods names unknown methods', () => {
