@@ -83,10 +83,14 @@ export function ashaShouldStop(
   trialId: number,
   epoch: number,
   value: number,
+  /** Rungs at or below this epoch do not judge the trial (its warm-up; see `graceParameter` in sweep-state.ts). */
+  graceEpochs = 0,
 ): StopDecision & { readonly state: AshaState } {
   let rungs = state.rungs;
   let completed = completedRung(state, trialId);
   for (let k = completed + 1; k < state.rungEpochs.length && epoch >= (state.rungEpochs[k] as number); k++) {
+    // Skipped, not recorded: a trial still warming up is compared with nobody, and nobody with it.
+    if ((state.rungEpochs[k] as number) <= graceEpochs) continue;
     if (!Number.isFinite(value))
       return {
         state: { ...state, rungs },

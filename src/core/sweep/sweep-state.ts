@@ -39,6 +39,12 @@ export type EarlyStoppingConfig =
       readonly reductionFactor: number;
       /** First rung, default 1. */
       readonly minEpochs: number;
+      /**
+       * A parameter of the space whose value is the trial's warm-up in epochs (e.g. `warmupEpochs`): rungs at
+       * or below it do not judge the trial, so a trial whose learning rate is still ramping up is not stopped
+       * for its slow start. Absent = every trial is judged at every rung (Optuna's pruners).
+       */
+      readonly graceParameter?: string;
     }
   | {
       /** Median stopping rule; see median.ts. */
@@ -191,14 +197,14 @@ export function parseSweepConfig(input: unknown): SweepConfig {
     maxFailedTrials,
     parallelism,
     epochsPerTrial,
-    earlyStopping: parseEarlyStopping(raw.earlyStopping),
+    earlyStopping: parseEarlyStopping(raw.earlyStopping, space),
     seed,
     gridPointsPerParameter,
     tpe,
   };
 }
 
-function parseEarlyStopping(input: unknown): EarlyStoppingConfig {
+function parseEarlyStopping(input: unknown, space: SearchSpace): EarlyStoppingConfig {
   if (input === undefined || input === null || input === 'none') return { type: 'none' };
   if (typeof input !== 'object' || Array.isArray(input))
     throw invalid('earlyStopping', 'must be {type: asha|median|none, …}');
@@ -211,6 +217,7 @@ function parseEarlyStopping(input: unknown): EarlyStoppingConfig {
         type: 'asha',
         reductionFactor: integer(raw.reductionFactor, 'earlyStopping.reductionFactor', 2, 3),
         minEpochs: integer(raw.minEpochs, 'earlyStopping.minEpochs', 1, 1),
+        ...graceParameter(raw.graceParameter, space),
       };
     case 'median':
       return {
@@ -221,6 +228,25 @@ function parseEarlyStopping(input: unknown): EarlyStoppingConfig {
     default:
       throw invalid('earlyStopping.type', `must be asha, median or none, got ${JSON.stringify(raw.type)}`);
   }
+}
+
+/** `{graceParameter}` when given: the name of a numeric parameter of the space. */
+function graceParameter(value: unknown, space: SearchSpace): { graceParameter?: string } {
+  if (value === undefined || value === null) return {};
+  const names = space.parameters.map((parameter) => parameter.name);
+  if (typeof value !== 'string' || !names.includes(value))
+    throw invalid(
+      'earlyStopping.graceParameter',
+      `must name a parameter of the space (${names.join(', ')}), e.g. warmupEpochs; got ${JSON.stringify(value)}`,
+    );
+  return { graceParameter: value };
+}
+
+/** Epochs of warm-up the trial's `graceParameter` gives it (0 without one or when it is not a number). */
+function graceEpochsOf(config: SweepConfig, trial: SweepTrial): number {
+  const name = config.earlyStopping.type === 'asha' ? config.earlyStopping.graceParameter : undefined;
+  const value = name === undefined ? undefined : trial.params[name];
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
 }
 
 /** A fresh sweep. Throws {@link InvalidInputError} when the config is inconsistent. */
@@ -332,7 +358,7 @@ export function recordIntermediate(
   let stopper = state.stopper;
   let decision = { stop: false, reason: 'no early stopping' };
   if (stopper.type === 'asha') {
-    const result = ashaShouldStop(stopper, trialId, epoch, value);
+    const result = ashaShouldStop(stopper, trialId, epoch, value, graceEpochsOf(state.config, trial));
     stopper = result.state;
     decision = result;
   } else if (stopper.type === 'median') {
