@@ -7,7 +7,8 @@
  * - each epoch value asked for costs one epoch, whether the result cache had it or not;
  * - the sweep ends when a value reaches the target, or when `maxEpochs` epochs were spent.
  *
- * Fineflow's methods run the sweep controller of the workflow (src/core/sweep/sweep-state.ts).
+ * Fineflow's methods run the sweep controller of the workflow (src/core/sweep/sweep-state.ts) with the
+ * defaults of a sweep started today (e.g. ASHA's grace for a searched `warmupEpochs`).
  * Optuna runs in a long-lived Python subprocess (bench/optuna/optuna_driver.py) that asks and
  * tells, and requests each epoch's value from this process over stdin/stdout, so its trials are
  * trained by the same code and cache. One process per objective serves every seed and pruner:
@@ -81,20 +82,24 @@ export async function runFineflowSweep(
   valueAt: EpochValue,
 ): Promise<SweepRun> {
   let state = createSweep(
-    parseSweepConfig({
-      algorithm: method.algorithm,
-      space,
-      objective: { metric: 'validation.accuracy', goal: 'maximize' },
-      maxTrials: budget.maxEpochs,
-      parallelism: budget.parallelism,
-      epochsPerTrial: budget.epochsPerTrial,
-      earlyStopping:
-        method.earlyStopping === 'asha'
-          ? { type: 'asha', reductionFactor: 3, minEpochs: 1, ...(method.algorithm === 'tpe' ? method.asha : {}) }
-          : { type: 'none' },
-      ...(method.algorithm === 'tpe' && method.tpe ? { tpe: method.tpe } : {}),
-      seed,
-    }),
+    parseSweepConfig(
+      {
+        algorithm: method.algorithm,
+        space,
+        objective: { metric: 'validation.accuracy', goal: 'maximize' },
+        maxTrials: budget.maxEpochs,
+        parallelism: budget.parallelism,
+        epochsPerTrial: budget.epochsPerTrial,
+        earlyStopping:
+          method.earlyStopping === 'asha'
+            ? { type: 'asha', reductionFactor: 3, minEpochs: 1, ...(method.algorithm === 'tpe' ? method.asha : {}) }
+            : { type: 'none' },
+        ...(method.algorithm === 'tpe' && method.tpe ? { tpe: method.tpe } : {}),
+        seed,
+      },
+      // The defaults a sweep started today gets (the workflow's patched() markers are all set).
+      { warmupGrace: true },
+    ),
   );
   const tally = new Tally(budget);
   const epochsDone = new Map<number, number>();

@@ -296,6 +296,8 @@ export interface StageInputs {
       readonly reductionFactor?: In<number>;
       /** first rung, in epochs */
       readonly minEpochs?: In<number>;
+      /** asha: a parameter of the space giving each trial its warm-up in epochs; rungs at or below it do not judge the trial (default: warmupEpochs when the space searches it; none turns it off) */
+      readonly graceParameter?: In<string>;
       /** last rung (default: the trial's epochs) */
       readonly maxEpochs?: In<number>;
     }>;
@@ -896,6 +898,8 @@ export interface StageInputValues {
       readonly reductionFactor: number;
       /** first rung, in epochs */
       readonly minEpochs: number;
+      /** asha: a parameter of the space giving each trial its warm-up in epochs; rungs at or below it do not judge the trial (default: warmupEpochs when the space searches it; none turns it off) */
+      readonly graceParameter?: string;
       /** last rung (default: the trial's epochs) */
       readonly maxEpochs?: number;
     };

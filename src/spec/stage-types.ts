@@ -1273,6 +1273,13 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
               default: 1,
               description: 'first rung, in epochs',
             },
+            graceParameter: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 200,
+              description:
+                'asha: a parameter of the space giving each trial its warm-up in epochs; rungs at or below it do not judge the trial (default: warmupEpochs when the space searches it; none turns it off)',
+            },
             maxEpochs: {
               type: 'integer',
               minimum: 1,

@@ -16,6 +16,8 @@ export {
   resultsTable,
   sweepProgress,
   type SweepConfig,
+  type SweepDefaults,
+  WARMUP_PARAMETER,
   type SweepState,
   type SweepTrial,
   type SweepTrialStatus,

@@ -29,8 +29,6 @@ export interface TrialObservation {
   readonly value?: number;
   /** `pruned`: the last epoch that reported a value. */
   readonly epoch?: number;
-  /** The objective after each reported epoch (TPE keeps them only when it ranks trials at a rung). */
-  readonly reports?: readonly { readonly epoch: number; readonly value: number }[];
 }
 
 export interface Suggestion<S> {

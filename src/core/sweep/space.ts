@@ -184,33 +184,26 @@ export function sampleFromPrior(space: SearchSpace, random: RandomSource): Param
 }
 
 export function sampleDomain(domain: ParameterDomain, random: RandomSource): JsonValue {
-  return domain.kind === 'fixed' ? domain.value : domainValueAt(domain, random.uniform());
-}
-
-/**
- * The value of `domain` at quantile `u` ∈ [0, 1) of its prior: what {@link sampleDomain} returns when the
- * generator's next uniform is `u` (the same arithmetic), so a designed set of uniforms (a Latin hypercube)
- * maps onto the space exactly as random draws do.
- */
-export function domainValueAt(domain: ParameterDomain, u: number): JsonValue {
-  const between = (low: number, high: number): number => low + (high - low) * u;
-  const index = (count: number): number => Math.min(count - 1, Math.floor(u * count));
   switch (domain.kind) {
     case 'fixed':
       return domain.value;
     case 'choice':
-      return domain.values[index(domain.values.length)] ?? null;
+      return domain.values[random.index(domain.values.length)] ?? null;
     case 'uniform':
-      return Math.min(domain.high, between(domain.low, domain.high));
+      return Math.min(domain.high, random.uniformBetween(domain.low, domain.high));
     case 'logUniform':
-      return clamp(Math.exp(between(Math.log(domain.low), Math.log(domain.high))), domain.low, domain.high);
+      return clamp(
+        Math.exp(random.uniformBetween(Math.log(domain.low), Math.log(domain.high))),
+        domain.low,
+        domain.high,
+      );
     case 'int': {
       if (domain.log) {
-        const raw = Math.exp(between(Math.log(domain.low - 0.5), Math.log(domain.high + 0.5)));
+        const raw = Math.exp(random.uniformBetween(Math.log(domain.low - 0.5), Math.log(domain.high + 0.5)));
         return clamp(Math.round(raw), domain.low, domain.high);
       }
       const count = Math.floor((domain.high - domain.low) / domain.step) + 1;
-      return domain.low + index(count) * domain.step;
+      return domain.low + random.index(count) * domain.step;
     }
   }
 }

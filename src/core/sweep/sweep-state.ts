@@ -27,7 +27,6 @@ import {
   type SearcherState,
 } from './searchers';
 import { DEFAULT_GRID_POINTS, gridSize, parseSearchSpace, type ParameterValues, type SearchSpace } from './space';
-import { MAX_DESIGN_POINTS } from './latin-hypercube';
 import { DEFAULT_TPE_OPTIONS, type TpeOptions } from './tpe';
 
 export type EarlyStoppingConfig =
@@ -42,7 +41,8 @@ export type EarlyStoppingConfig =
       /**
        * A parameter of the space whose value is the trial's warm-up in epochs (e.g. `warmupEpochs`): rungs at
        * or below it do not judge the trial, so a trial whose learning rate is still ramping up is not stopped
-       * for its slow start. Absent = every trial is judged at every rung (Optuna's pruners).
+       * for its slow start. Absent = every trial is judged at every rung (Optuna's pruners). See
+       * {@link SweepDefaults.warmupGrace} for when it is set without being asked for.
        */
       readonly graceParameter?: string;
     }
@@ -131,12 +131,26 @@ export interface StartedTrial {
   readonly params: ParameterValues;
 }
 
+/** The searched parameter ASHA's grace defaults to: the fine-tune stage's learning-rate warm-up, in epochs. */
+export const WARMUP_PARAMETER = 'warmupEpochs';
+
+/** Defaults that depend on when the sweep started (the workflow decides them with `patched()`). */
+export interface SweepDefaults {
+  /**
+   * ASHA's `graceParameter` defaults to {@link WARMUP_PARAMETER} when the space searches it. The sweep
+   * benchmark showed why (docs/sweep-benchmark.md): a trial still warming up its learning rate looks weak
+   * at epoch 1 and ASHA stopped many of the configurations that reach the target. False (the default here)
+   * = sweeps recorded before this existed, which must replay as they ran.
+   */
+  readonly warmupGrace?: boolean;
+}
+
 /**
  * Validate and normalise the sweep part of a stage's inputs (plain JSON), applying defaults.
  * Keys it does not know (model, data, …) are ignored: they belong to the stage.
  * Throws {@link InvalidInputError} naming the field.
  */
-export function parseSweepConfig(input: unknown): SweepConfig {
+export function parseSweepConfig(input: unknown, defaults: SweepDefaults = {}): SweepConfig {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalid('sweep', 'must be an object');
   const raw = input as Record<string, unknown>;
   const algorithm = raw.algorithm ?? 'tpe';
@@ -180,14 +194,7 @@ export function parseSweepConfig(input: unknown): SweepConfig {
       ? { multivariate: boolean(tpeRaw.multivariate, 'tpe.multivariate', false) }
       : {}),
     ...(tpeRaw.gamma !== undefined && tpeRaw.gamma !== null ? { gamma: fraction(tpeRaw.gamma, 'tpe.gamma') } : {}),
-    ...optionalChoice(tpeRaw.startup, 'tpe.startup', ['random', 'latin-hypercube'] as const, 'startup'),
-    ...optionalChoice(tpeRaw.rankBy, 'tpe.rankBy', ['deepest', 'rung'] as const, 'rankBy'),
   };
-  if (tpe.startup === 'latin-hypercube' && tpe.nStartupTrials > MAX_DESIGN_POINTS)
-    throw invalid(
-      'tpe.nStartupTrials',
-      `must be at most ${MAX_DESIGN_POINTS} with startup: latin-hypercube, got ${tpe.nStartupTrials}`,
-    );
   return {
     algorithm: algorithm as SearchAlgorithm,
     space,
@@ -197,14 +204,14 @@ export function parseSweepConfig(input: unknown): SweepConfig {
     maxFailedTrials,
     parallelism,
     epochsPerTrial,
-    earlyStopping: parseEarlyStopping(raw.earlyStopping, space),
+    earlyStopping: parseEarlyStopping(raw.earlyStopping, space, defaults),
     seed,
     gridPointsPerParameter,
     tpe,
   };
 }
 
-function parseEarlyStopping(input: unknown, space: SearchSpace): EarlyStoppingConfig {
+function parseEarlyStopping(input: unknown, space: SearchSpace, defaults: SweepDefaults): EarlyStoppingConfig {
   if (input === undefined || input === null || input === 'none') return { type: 'none' };
   if (typeof input !== 'object' || Array.isArray(input))
     throw invalid('earlyStopping', 'must be {type: asha|median|none, …}');
@@ -217,7 +224,7 @@ function parseEarlyStopping(input: unknown, space: SearchSpace): EarlyStoppingCo
         type: 'asha',
         reductionFactor: integer(raw.reductionFactor, 'earlyStopping.reductionFactor', 2, 3),
         minEpochs: integer(raw.minEpochs, 'earlyStopping.minEpochs', 1, 1),
-        ...graceParameter(raw.graceParameter, space),
+        ...graceParameter(raw.graceParameter, space, defaults),
       };
     case 'median':
       return {
@@ -230,14 +237,21 @@ function parseEarlyStopping(input: unknown, space: SearchSpace): EarlyStoppingCo
   }
 }
 
-/** `{graceParameter}` when given: the name of a numeric parameter of the space. */
-function graceParameter(value: unknown, space: SearchSpace): { graceParameter?: string } {
-  if (value === undefined || value === null) return {};
+/**
+ * `{graceParameter}`: the named parameter of the space; absent for `none`; when not given, the warm-up
+ * parameter if {@link SweepDefaults.warmupGrace} and the space searches it.
+ */
+function graceParameter(value: unknown, space: SearchSpace, defaults: SweepDefaults): { graceParameter?: string } {
+  if (value === 'none') return {};
+  if (value === undefined || value === null) {
+    const searched = space.parameters.some(({ name, domain }) => name === WARMUP_PARAMETER && domain.kind !== 'fixed');
+    return defaults.warmupGrace && searched ? { graceParameter: WARMUP_PARAMETER } : {};
+  }
   const names = space.parameters.map((parameter) => parameter.name);
   if (typeof value !== 'string' || !names.includes(value))
     throw invalid(
       'earlyStopping.graceParameter',
-      `must name a parameter of the space (${names.join(', ')}), e.g. warmupEpochs; got ${JSON.stringify(value)}`,
+      `must name a parameter of the space (${names.join(', ')}) or be none; got ${JSON.stringify(value)}`,
     );
   return { graceParameter: value };
 }
@@ -418,16 +432,10 @@ export function recordResult(state: SweepState, trialId: number, result: TrialRe
       trialId,
       status: 'pruned',
       ...(lastReport ? { value: lastReport.value, epoch: lastReport.epoch } : {}),
-      ...(trial.reports.length > 0 ? { reports: trial.reports } : {}),
     };
   } else {
     ended = { ...common, status: 'completed', value: result.value, ...(epochs !== undefined ? { epochs } : {}) };
-    observation = {
-      trialId,
-      status: 'completed',
-      value: result.value,
-      ...(trial.reports.length > 0 ? { reports: trial.reports } : {}),
-    };
+    observation = { trialId, status: 'completed', value: result.value };
   }
   return { ...state, searcher: observeTrial(state.searcher, observation), trials: replaceTrial(state.trials, ended) };
 }
@@ -577,19 +585,6 @@ function fraction(value: unknown, path: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value >= 1)
     throw invalid(path, `must be a number > 0 and < 1 (e.g. 0.1 or 0.25), got ${JSON.stringify(value)}`);
   return value;
-}
-
-/** `{[key]: value}` when `value` is one of `choices`, `{}` when absent (so earlier states stay as they were). */
-function optionalChoice<K extends string, C extends string>(
-  value: unknown,
-  path: string,
-  choices: readonly C[],
-  key: K,
-): { [P in K]?: C } {
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'string' || !(choices as readonly string[]).includes(value))
-    throw invalid(path, `must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
-  return { [key]: value } as { [P in K]?: C };
 }
 
 function boolean(value: unknown, path: string, fallback: boolean): boolean {

@@ -25,8 +25,7 @@ import {
   sampleCategorical,
   sampleNumeric,
 } from './parzen-estimators';
-import { designState, latinHypercubePoint } from './latin-hypercube';
-import { domainValueAt, sampleDomain, type ParameterDomain, type ParameterValues, type SearchSpace } from './space';
+import { sampleDomain, type ParameterDomain, type ParameterValues, type SearchSpace } from './space';
 import { suggestJointly } from './tpe-multivariate';
 
 export interface TpeOptions {
@@ -49,19 +48,6 @@ export interface TpeOptions {
    * Optuna's default; absent in states created before it existed, which therefore split as before.
    */
   readonly gamma?: number;
-  /**
-   * How the startup trials are drawn: `random` (absent = i.i.d. from the prior, Optuna's way) or
-   * `latin-hypercube` (the first `nStartupTrials` trials form one Latin hypercube over the space's
-   * priors, ./latin-hypercube.ts; trials started later in the startup phase draw from the prior).
-   */
-  readonly startup?: 'random' | 'latin-hypercube';
-  /**
-   * How finished trials are ranked into the good and bad groups: `deepest` (absent = Optuna's way:
-   * completed trials by value, then pruned ones by the deepest epoch reached and their value there)
-   * or `rung` (BOHB-style: by their value at the deepest epoch that at least d + 2 finished trials
-   * reached, d = the number of searched parameters; see {@link splitTrialsAtRung}).
-   */
-  readonly rankBy?: 'deepest' | 'rung';
 }
 
 export const DEFAULT_TPE_OPTIONS: TpeOptions = {
@@ -77,13 +63,6 @@ export interface TpeTrial {
   readonly status: 'running' | ObservedStatus;
   readonly value?: number;
   readonly epoch?: number;
-  /** Objective after each reported epoch; kept only when `rankBy` is `rung`. */
-  readonly reports?: readonly EpochReport[];
-}
-
-export interface EpochReport {
-  readonly epoch: number;
-  readonly value: number;
 }
 
 export interface TpeSearchState extends SearcherStateBase {
@@ -92,8 +71,6 @@ export interface TpeSearchState extends SearcherStateBase {
   readonly random: RandomState;
   /** Every suggested trial, in id order. */
   readonly trials: readonly TpeTrial[];
-  /** Generator state of the startup design (`startup: latin-hypercube` only). */
-  readonly design?: RandomState;
 }
 
 export function createTpeSearch(
@@ -102,16 +79,14 @@ export function createTpeSearch(
   seed: number,
   options: Partial<TpeOptions> = {},
 ): TpeSearchState {
-  const random = seedRandomState(seed);
   return {
     algorithm: 'tpe',
     space,
     goal,
     nextTrialId: 0,
     options: { ...DEFAULT_TPE_OPTIONS, ...options },
-    random,
+    random: seedRandomState(seed),
     trials: [],
-    ...(options.startup === 'latin-hypercube' ? { design: designState(random) } : {}),
   };
 }
 
@@ -137,7 +112,7 @@ export const tpeSearch: Searcher<TpeSearchState> = {
     const suggested: SuggestedTrial[] = [];
     for (let i = 0; i < count; i++) {
       const trialId = state.nextTrialId + i;
-      const params = suggestOne(state, trials, random, trialId);
+      const params = suggestOne(state, trials, random);
       suggested.push({ trialId, params });
       trials = [...trials, { trialId, params, status: 'running' }];
     }
@@ -158,7 +133,6 @@ export const tpeSearch: Searcher<TpeSearchState> = {
         status,
         ...(finite && status !== 'failed' ? { value: observation.value } : {}),
         ...(observation.epoch !== undefined ? { epoch: observation.epoch } : {}),
-        ...(state.options.rankBy === 'rung' && observation.reports ? { reports: observation.reports } : {}),
       };
     });
     return { ...state, trials };
@@ -168,24 +142,14 @@ export const tpeSearch: Searcher<TpeSearchState> = {
   },
 };
 
-function suggestOne(
-  state: TpeSearchState,
-  trials: readonly TpeTrial[],
-  random: RandomSource,
-  trialId: number,
-): ParameterValues {
+function suggestOne(state: TpeSearchState, trials: readonly TpeTrial[], random: RandomSource): ParameterValues {
   const finished = trials.filter((trial) => trial.status === 'completed' || trial.status === 'pruned');
   const values: Record<string, JsonValue> = {};
   if (finished.length < state.options.nStartupTrials) {
-    if (state.design && trialId < state.options.nStartupTrials) return designPoint(state, state.design, trialId);
     for (const { name, domain } of state.space.parameters) values[name] = sampleDomain(domain, random);
     return values;
   }
-  const searched = state.space.parameters.filter(({ domain }) => domain.kind !== 'fixed').length;
-  const { below, above } =
-    (state.options.rankBy === 'rung'
-      ? splitTrialsAtRung(finished, state.goal, searched + 2, state.options.gamma)
-      : undefined) ?? splitTrials(finished, state.goal, state.options.gamma);
+  const { below, above } = splitTrials(finished, state.goal, state.options.gamma);
   if (state.options.constantLiar) above.push(...trials.filter((trial) => trial.status === 'running'));
   const byId = (a: TpeTrial, b: TpeTrial): number => a.trialId - b.trialId;
   below.sort(byId);
@@ -222,52 +186,6 @@ export function splitTrials(
   const ranked = [...completed, ...pruned];
   const nBelow = goodGroupSize(ranked.length, gamma);
   return { below: ranked.slice(0, nBelow), above: ranked.slice(nBelow) };
-}
-
-/**
- * BOHB-style split (Falkner et al. 2018): pick the deepest epoch that at least `minTrials` finished
- * trials reported, rank those trials by their value at that epoch and take the best
- * `⌈gamma·m⌉` (≤ 25) of these m as good; every other finished trial is bad (it either ranked lower at
- * that epoch or was stopped before it). Undefined when no epoch has `minTrials` reports (the caller
- * then ranks as Optuna does). Unlike "completed first, then pruned by depth", the good group is
- * always chosen among trials compared at the same training length.
- */
-export function splitTrialsAtRung(
-  finished: readonly TpeTrial[],
-  goal: Goal,
-  minTrials: number,
-  gamma = DEFAULT_GAMMA,
-): { below: TpeTrial[]; above: TpeTrial[]; epoch: number } | undefined {
-  const valueAt = (trial: TpeTrial, epoch: number): number | undefined =>
-    trial.reports?.find((report) => report.epoch === epoch)?.value;
-  const epochs = [...new Set(finished.flatMap((trial) => (trial.reports ?? []).map((report) => report.epoch)))];
-  epochs.sort((a, b) => b - a);
-  const epoch = epochs.find(
-    (candidate) => finished.filter((trial) => valueAt(trial, candidate) !== undefined).length >= minTrials,
-  );
-  if (epoch === undefined) return undefined;
-  const loss = (trial: TpeTrial): number => {
-    const value = valueAt(trial, epoch) as number;
-    return goal === 'maximize' ? -value : value;
-  };
-  const ranked = finished
-    .filter((trial) => valueAt(trial, epoch) !== undefined && Number.isFinite(valueAt(trial, epoch)))
-    .sort((a, b) => compareLoss(loss(a), loss(b)) || a.trialId - b.trialId);
-  const below = ranked.slice(0, goodGroupSize(ranked.length, gamma));
-  const good = new Set(below.map((trial) => trial.trialId));
-  return { below, above: finished.filter((trial) => !good.has(trial.trialId)), epoch };
-}
-
-/** The startup design's point for `trialId`, mapped onto the space's priors. */
-function designPoint(state: TpeSearchState, design: RandomState, trialId: number): ParameterValues {
-  const searched = state.space.parameters.filter(({ domain }) => domain.kind !== 'fixed');
-  const point = latinHypercubePoint(design, state.options.nStartupTrials, searched.length, trialId);
-  const values: Record<string, JsonValue> = {};
-  for (const { name, domain } of state.space.parameters) {
-    const k = searched.findIndex((parameter) => parameter.name === name);
-    values[name] = k < 0 ? domainValueAt(domain, 0) : domainValueAt(domain, point[k] as number);
-  }
-  return values;
 }
 
 function compareLoss(a: number, b: number): number {

@@ -4,6 +4,13 @@ import { InvalidInputError } from '../../../src/core/errors';
 import { ashaRungEpochs, ashaShouldStop, createAsha, isPromotable, type AshaState } from '../../../src/core/sweep/asha';
 import { createMedianStopping, medianShouldStop, type MedianState } from '../../../src/core/sweep/median';
 import { RandomSource, seedRandomState } from '../../../src/core/sweep/random-source';
+import {
+  createSweep,
+  nextTrials,
+  parseSweepConfig,
+  recordIntermediate,
+  recordResult,
+} from '../../../src/core/sweep/sweep-state';
 
 /** Report `value` for each trial in order at `epoch`; returns the trials that continue. */
 function reportRung(
@@ -85,6 +92,65 @@ void describe('ASHA', () => {
     assert.equal(isPromotable(0.5, [0.5, 0.5, 0.5], 3, 'maximize'), true);
     assert.equal(isPromotable(0.4, [0.5, 0.4, 0.3], 3, 'maximize'), false);
     assert.equal(isPromotable(0.3, [0.5, 0.4, 0.3], 3, 'minimize'), true);
+  });
+});
+
+void describe('ASHA grace (earlyStopping.graceParameter)', () => {
+  void it('does not judge a trial at rungs at or below its grace epochs, and does not record it there', () => {
+    let state = createAsha({ reductionFactor: 3, minEpochs: 1, maxEpochs: 9 }, 'maximize');
+    for (const [trialId, value] of [
+      [0, 0.9],
+      [1, 0.8],
+      [2, 0.7],
+    ] as const)
+      state = ashaShouldStop(state, trialId, 1, value).state;
+    const slow = ashaShouldStop(state, 3, 1, 0.1, 1.5);
+    assert.equal(slow.stop, false, 'still warming up at epoch 1');
+    assert.deepEqual(slow.state.rungs[0]?.length, 3, 'not recorded at the skipped rung');
+    const unguarded = ashaShouldStop(state, 3, 1, 0.1);
+    assert.equal(unguarded.stop, true, 'the same value without grace is stopped');
+    const atThree = ashaShouldStop(slow.state, 3, 3, 0.2, 1.5);
+    assert.equal(atThree.stop, false, 'judged at epoch 3: alone there, so the best so far');
+    assert.deepEqual(atThree.state.rungs[1], [{ trialId: 3, value: 0.2 }]);
+    assert.equal(ashaShouldStop(state, 4, 3, 0.05, 3).stop, false, 'grace 3 skips the epoch-3 rung too');
+  });
+
+  void it('reads the grace from the trial’s parameter named in the config, which must be in the space', () => {
+    const stage = {
+      objective: { metric: 'validation.accuracy' },
+      space: { lr: { logUniform: [1e-4, 1] }, warmupEpochs: { uniform: [0, 4] } },
+      epochsPerTrial: 9,
+      maxTrials: 20,
+      earlyStopping: { type: 'asha', graceParameter: 'warmupEpochs' },
+    };
+    const config = parseSweepConfig(stage);
+    assert.equal(config.earlyStopping.type === 'asha' && config.earlyStopping.graceParameter, 'warmupEpochs');
+    const plain = parseSweepConfig({ ...stage, earlyStopping: { type: 'asha' } });
+    assert.equal('graceParameter' in plain.earlyStopping, false, 'absent unless given: earlier sweeps unchanged');
+    assert.throws(
+      () => parseSweepConfig({ ...stage, earlyStopping: { type: 'asha', graceParameter: 'warmup' } }),
+      (error: unknown) =>
+        error instanceof InvalidInputError &&
+        error.details.path === 'earlyStopping.graceParameter' &&
+        /lr, warmupEpochs/.test(error.message),
+    );
+    // Drive a sweep: trials with warm-up ≥ 1 epoch are never stopped at epoch 1.
+    let state = createSweep(config);
+    const stoppedAtOne: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const started = nextTrials(state);
+      state = started.state;
+      const trial = started.trials[0] as { trialId: number; params: Record<string, unknown> };
+      const decision = recordIntermediate(state, trial.trialId, 1, ((i * 7) % 10) / 10);
+      state = decision.state;
+      if (decision.stop) stoppedAtOne.push(trial.params.warmupEpochs as number);
+      state = recordResult(state, trial.trialId, { status: 'stopped' });
+    }
+    assert.ok(stoppedAtOne.length > 0);
+    assert.ok(
+      stoppedAtOne.every((warmup) => warmup < 1),
+      `stopped at epoch 1 with warm-up ${stoppedAtOne.join(', ')}`,
+    );
   });
 });
 
