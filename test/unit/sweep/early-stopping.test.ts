@@ -11,6 +11,7 @@ import {
   recordIntermediate,
   recordResult,
 } from '../../../src/core/sweep/sweep-state';
+import { planSweep } from '../../../src/core/sweep/sweep-plan';
 
 /** Report `value` for each trial in order at `epoch`; returns the trials that continue. */
 function reportRung(
@@ -152,6 +153,29 @@ void describe('ASHA grace (earlyStopping.graceParameter)', () => {
       `stopped at epoch 1 with warm-up ${stoppedAtOne.join(', ')}`,
     );
   });
+});
+
+void it('a sweep started today gets the grace when it searches warmupEpochs; recorded ones and `none` do not', () => {
+  const inputs = {
+    model: 's3://fineflow/models/base/model.json',
+    data: 's3://fineflow/data/manifest.json',
+    objective: { metric: 'validation.accuracy' },
+    space: { learningRate: { logUniform: [1e-4, 1] }, warmupEpochs: { uniform: [0, 4] } },
+    trial: { epochs: 9 },
+    earlyStopping: { type: 'asha' },
+  };
+  const grace = (plan: ReturnType<typeof planSweep>) =>
+    plan.config.earlyStopping.type === 'asha' ? plan.config.earlyStopping.graceParameter : 'not asha';
+  assert.equal(grace(planSweep(inputs, { warmupGrace: true })), 'warmupEpochs');
+  assert.equal(grace(planSweep(inputs)), undefined, 'histories recorded before the patch plan as they did');
+  assert.equal(
+    grace(planSweep({ ...inputs, earlyStopping: { type: 'asha', graceParameter: 'none' } }, { warmupGrace: true })),
+    undefined,
+  );
+  const fixedWarmup = { ...inputs, space: { ...inputs.space, warmupEpochs: 2 } };
+  assert.equal(grace(planSweep(fixedWarmup, { warmupGrace: true })), undefined, 'only a searched warm-up');
+  const median = { ...inputs, earlyStopping: { type: 'median' } };
+  assert.equal(planSweep(median, { warmupGrace: true }).config.earlyStopping.type, 'median');
 });
 
 void describe('median stopping', () => {
