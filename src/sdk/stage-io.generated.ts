@@ -296,7 +296,7 @@ export interface StageInputs {
       readonly reductionFactor?: In<number>;
       /** first rung, in epochs */
       readonly minEpochs?: In<number>;
-      /** asha: a parameter of the space giving each trial its warm-up in epochs; rungs at or below it do not judge the trial (default: warmupEpochs when the space searches it; none turns it off) */
+      /** asha: warm-up parameter; rungs ≤ it skip the trial (default warmupEpochs if searched, none = off) */
       readonly graceParameter?: In<string>;
       /** last rung (default: the trial's epochs) */
       readonly maxEpochs?: In<number>;
@@ -898,7 +898,7 @@ export interface StageInputValues {
       readonly reductionFactor: number;
       /** first rung, in epochs */
       readonly minEpochs: number;
-      /** asha: a parameter of the space giving each trial its warm-up in epochs; rungs at or below it do not judge the trial (default: warmupEpochs when the space searches it; none turns it off) */
+      /** asha: warm-up parameter; rungs ≤ it skip the trial (default warmupEpochs if searched, none = off) */
       readonly graceParameter?: string;
       /** last rung (default: the trial's epochs) */
       readonly maxEpochs?: number;

@@ -1278,7 +1278,7 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
               minLength: 1,
               maxLength: 200,
               description:
-                'asha: a parameter of the space giving each trial its warm-up in epochs; rungs at or below it do not judge the trial (default: warmupEpochs when the space searches it; none turns it off)',
+                'asha: warm-up parameter; rungs ≤ it skip the trial (default warmupEpochs if searched, none = off)',
             },
             maxEpochs: {
               type: 'integer',
