@@ -13,6 +13,7 @@ import { renderTable } from '../client/text-table';
 import type { KeyChange } from '../cache/cache-key';
 import { explainKeyChanges, formatKeyChanges } from '../cache/cache-key';
 import { checkCacheEntry, compareWithLastEntry, computeStageKey } from '../cache/cache-service';
+import type { LastEntryComparison, StageKey } from '../cache/cache-service';
 import { stagesReadBy } from '../core/run/dag';
 import { collectReferences, evaluateCondition, hasExpression, resolveStageInputs } from '../core/spec/expressions';
 import type { JsonObject, JsonValue, Plan, PlannedStage } from '../core/spec/plan-types';
@@ -61,159 +62,171 @@ function resolveStatically(
   return resolveStageInputs(blank(stage.with) as JsonObject, { params, stages: {}, ...(secrets ? { secrets } : {}) });
 }
 
+/** What the walk over the plan knows so far; each stage's prediction reads the stages before it. */
+interface ExplainContext {
+  readonly plan: Plan;
+  readonly store: ObjectStore;
+  readonly bucket: string;
+  readonly options: ExplainCacheOptions;
+  readonly now: Date;
+  readonly params: { readonly [name: string]: JsonValue };
+  /** Predicted outputs + digest of every stage that would hit. */
+  readonly hits: Map<string, { outputs: JsonObject; digest: string }>;
+  /** Stages a run would skip (their `when` is false, or they read a skipped stage). */
+  readonly skipped: Set<string>;
+}
+
 export async function explainCache(
   plan: Plan,
   store: ObjectStore,
   bucket: string,
   options: ExplainCacheOptions = {},
 ): Promise<StageCacheExplanation[]> {
-  const now = options.now ?? new Date();
-  const params = Object.fromEntries(Object.entries(plan.params).map(([name, param]) => [name, param.value]));
-  /** Predicted outputs + digest of every stage that would hit. */
-  const hits = new Map<string, { outputs: JsonObject; digest: string }>();
+  const context: ExplainContext = {
+    plan,
+    store,
+    bucket,
+    options,
+    now: options.now ?? new Date(),
+    params: Object.fromEntries(Object.entries(plan.params).map(([name, param]) => [name, param.value])),
+    hits: new Map(),
+    skipped: new Set(),
+  };
   const explanations: StageCacheExplanation[] = [];
+  for (const stage of plan.stages) explanations.push(await explainStage(context, stage));
+  return explanations;
+}
 
-  /** Stages a run would skip (their `when` is false, or they read a skipped stage). */
-  const skipped = new Set<string>();
+/** An explanation without a key or changes. */
+function plainExplanation(stage: PlannedStage, prediction: CachePrediction, reason: string): StageCacheExplanation {
+  return { stageId: stage.id, prediction, reason, changes: [] };
+}
 
-  for (const stage of plan.stages) {
-    const readsSkipped = [...stagesReadBy(stage)].filter((id) => skipped.has(id)).sort();
-    if (readsSkipped.length > 0) {
-      skipped.add(stage.id);
-      explanations.push({
-        stageId: stage.id,
-        prediction: 'skip',
-        reason: `reads outputs of skipped stage ${readsSkipped.join(', ')}`,
-        changes: [],
-      });
-      continue;
-    }
-    // A condition can be decided now when every stage it reads would be served by the cache.
-    if (stage.when !== undefined && stage.needs.every((id) => hits.has(id) || skipped.has(id))) {
-      let pass: boolean | undefined;
-      try {
-        pass = evaluateCondition(stage.when, {
-          params,
-          stages: Object.fromEntries([...hits].map(([id, hit]) => [id, { outputs: hit.outputs }])),
-        });
-      } catch {
-        pass = undefined;
-      }
-      if (pass === false) {
-        skipped.add(stage.id);
-        explanations.push({
-          stageId: stage.id,
-          prediction: 'skip',
-          reason: `when is false: ${stage.when}`,
-          changes: [],
-        });
-        continue;
-      }
-    }
-    if (!stage.cache.enabled) {
-      explanations.push({
-        stageId: stage.id,
-        prediction: 'disabled',
-        reason: 'cache disabled for this stage',
-        changes: [],
-      });
-      continue;
-    }
-    let resolvedInputs: JsonObject;
-    try {
-      resolvedInputs = resolveStatically(stage, params, plan.secrets);
-    } catch (error) {
-      explanations.push({
-        stageId: stage.id,
-        prediction: 'unknown',
-        reason: `inputs cannot be resolved before the run: ${ensureError(error).message}`,
-        changes: [],
-      });
-      continue;
-    }
-    const pendingUpstreams = stage.needs.filter((id) => !hits.has(id));
-    const upstream = Object.fromEntries([...hits].filter(([id]) => stage.needs.includes(id)));
-    const stageKey = await computeStageKey(store, bucket, {
+async function explainStage(context: ExplainContext, stage: PlannedStage): Promise<StageCacheExplanation> {
+  const { plan, store, bucket, options, params, hits } = context;
+  const skip = skipReason(context, stage);
+  if (skip !== undefined) {
+    context.skipped.add(stage.id);
+    return plainExplanation(stage, 'skip', skip);
+  }
+  if (!stage.cache.enabled) return plainExplanation(stage, 'disabled', 'cache disabled for this stage');
+  let resolvedInputs: JsonObject;
+  try {
+    resolvedInputs = resolveStatically(stage, params, plan.secrets);
+  } catch (error) {
+    return plainExplanation(
       stage,
-      resolvedInputs,
-      upstream,
-      params,
-      ...(options.datasetVersion === undefined ? {} : { datasetVersion: options.datasetVersion }),
+      'unknown',
+      `inputs cannot be resolved before the run: ${ensureError(error).message}`,
+    );
+  }
+  const pendingUpstreams = stage.needs.filter((id) => !hits.has(id));
+  const upstream = Object.fromEntries([...hits].filter(([id]) => stage.needs.includes(id)));
+  const stageKey = await computeStageKey(store, bucket, {
+    stage,
+    resolvedInputs,
+    upstream,
+    params,
+    ...(options.datasetVersion === undefined ? {} : { datasetVersion: options.datasetVersion }),
+  });
+  if (stageKey.uncacheable) {
+    return { stageId: stage.id, prediction: 'miss', reason: stageKey.uncacheable, key: stageKey.key, changes: [] };
+  }
+  const last = await compareWithLastEntry(store, bucket, plan.pipeline.name, stage.id, stageKey.document);
+  return pendingUpstreams.length > 0
+    ? explainPendingUpstreams(context, stage, pendingUpstreams, stageKey, last)
+    : explainStoredEntry(context, stage, stageKey, last);
+}
+
+/** Why a run would skip the stage: it reads a skipped stage, or its `when` is false now. */
+function skipReason(context: ExplainContext, stage: PlannedStage): string | undefined {
+  const { hits, skipped } = context;
+  const readsSkipped = [...stagesReadBy(stage)].filter((id) => skipped.has(id)).sort();
+  if (readsSkipped.length > 0) return `reads outputs of skipped stage ${readsSkipped.join(', ')}`;
+  // A condition can be decided now when every stage it reads would be served by the cache.
+  if (stage.when === undefined || !stage.needs.every((id) => hits.has(id) || skipped.has(id))) return undefined;
+  let pass: boolean | undefined;
+  try {
+    pass = evaluateCondition(stage.when, {
+      params: context.params,
+      stages: Object.fromEntries([...hits].map(([id, hit]) => [id, { outputs: hit.outputs }])),
     });
-    if (stageKey.uncacheable) {
-      explanations.push({
-        stageId: stage.id,
-        prediction: 'miss',
-        reason: stageKey.uncacheable,
-        key: stageKey.key,
-        changes: [],
-      });
-      continue;
-    }
-    const last = await compareWithLastEntry(store, bucket, plan.pipeline.name, stage.id, stageKey.document);
+  } catch {
+    pass = undefined;
+  }
+  return pass === false ? `when is false: ${stage.when}` : undefined;
+}
 
-    if (pendingUpstreams.length > 0) {
-      const upstreamParts = new Set(pendingUpstreams.map((id) => `upstream ${id}`));
-      const otherChanges = last?.previous
-        ? explainKeyChanges(last.previous, stageKey.document).filter((c) => !upstreamParts.has(c.part))
-        : [];
-      const runs = `upstream ${pendingUpstreams.join(', ')} will run`;
-      if (!last?.previous) {
-        explanations.push({
-          stageId: stage.id,
-          prediction: 'miss',
-          reason: `${runs}, and no earlier run of ${plan.pipeline.name} recorded this stage`,
-          changes: [],
-        });
-      } else if (otherChanges.length > 0) {
-        explanations.push({
-          stageId: stage.id,
-          prediction: 'miss',
-          reason: `changed since run ${last.pointer.runId}: ${formatKeyChanges(otherChanges)}`,
-          fromRunId: last.pointer.runId,
-          changes: otherChanges,
-        });
-      } else {
-        explanations.push({
-          stageId: stage.id,
-          prediction: 'depends',
-          reason: `${runs}; hits only if ${pendingUpstreams.length > 1 ? 'they reproduce' : 'it reproduces'} the outputs of run ${last.pointer.runId}`,
-          fromRunId: last.pointer.runId,
-          changes: [],
-        });
-      }
-      continue;
-    }
-
-    const check = await checkCacheEntry(store, bucket, stageKey, stage, now);
-    if (check.usable) {
-      hits.set(stage.id, { outputs: check.entry.outputs, digest: check.entry.digest });
-      explanations.push({
-        stageId: stage.id,
-        prediction: 'hit',
-        reason: `cached by run ${check.entry.runId} (${check.entry.createdAt})`,
-        key: stageKey.key,
-        fromRunId: check.entry.runId,
-        changes: [],
-      });
-      continue;
-    }
-    const changes = last?.changes ?? [];
-    let reason = check.reason;
-    if (!check.entry) {
-      if (!last) reason = `no earlier run of ${plan.pipeline.name} recorded this stage`;
-      else if (changes.length > 0) reason = `changed since run ${last.pointer.runId}: ${formatKeyChanges(changes)}`;
-    }
-    explanations.push({
+/** Some upstream will run: a certain miss when another part of the key changed, else `depends`. */
+function explainPendingUpstreams(
+  context: ExplainContext,
+  stage: PlannedStage,
+  pendingUpstreams: readonly string[],
+  stageKey: StageKey,
+  last: LastEntryComparison | undefined,
+): StageCacheExplanation {
+  const upstreamParts = new Set(pendingUpstreams.map((id) => `upstream ${id}`));
+  const runs = `upstream ${pendingUpstreams.join(', ')} will run`;
+  if (!last?.previous) {
+    return plainExplanation(
+      stage,
+      'miss',
+      `${runs}, and no earlier run of ${context.plan.pipeline.name} recorded this stage`,
+    );
+  }
+  const otherChanges = explainKeyChanges(last.previous, stageKey.document).filter((c) => !upstreamParts.has(c.part));
+  if (otherChanges.length > 0) {
+    return {
       stageId: stage.id,
       prediction: 'miss',
-      reason,
-      key: stageKey.key,
-      ...(check.entry ? { fromRunId: check.entry.runId } : last ? { fromRunId: last.pointer.runId } : {}),
-      changes,
-    });
+      reason: `changed since run ${last.pointer.runId}: ${formatKeyChanges(otherChanges)}`,
+      fromRunId: last.pointer.runId,
+      changes: otherChanges,
+    };
   }
-  return explanations;
+  const reproduces = pendingUpstreams.length > 1 ? 'they reproduce' : 'it reproduces';
+  return {
+    stageId: stage.id,
+    prediction: 'depends',
+    reason: `${runs}; hits only if ${reproduces} the outputs of run ${last.pointer.runId}`,
+    fromRunId: last.pointer.runId,
+    changes: [],
+  };
+}
+
+/** Every upstream would hit: the stage's own entry in the store decides (and a hit feeds later stages). */
+async function explainStoredEntry(
+  context: ExplainContext,
+  stage: PlannedStage,
+  stageKey: StageKey,
+  last: LastEntryComparison | undefined,
+): Promise<StageCacheExplanation> {
+  const check = await checkCacheEntry(context.store, context.bucket, stageKey, stage, context.now);
+  if (check.usable) {
+    context.hits.set(stage.id, { outputs: check.entry.outputs, digest: check.entry.digest });
+    return {
+      stageId: stage.id,
+      prediction: 'hit',
+      reason: `cached by run ${check.entry.runId} (${check.entry.createdAt})`,
+      key: stageKey.key,
+      fromRunId: check.entry.runId,
+      changes: [],
+    };
+  }
+  const changes = last?.changes ?? [];
+  let reason = check.reason;
+  if (!check.entry) {
+    if (!last) reason = `no earlier run of ${context.plan.pipeline.name} recorded this stage`;
+    else if (changes.length > 0) reason = `changed since run ${last.pointer.runId}: ${formatKeyChanges(changes)}`;
+  }
+  return {
+    stageId: stage.id,
+    prediction: 'miss',
+    reason,
+    key: stageKey.key,
+    ...(check.entry ? { fromRunId: check.entry.runId } : last ? { fromRunId: last.pointer.runId } : {}),
+    changes,
+  };
 }
 
 const SYMBOL: { readonly [p in CachePrediction]: string } = {

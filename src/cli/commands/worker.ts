@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as WorkerModule from '@temporalio/worker';
-import { EXIT, STAGE_MODULE_OPTION, UsageError, type CliCommand } from '../command';
+import { EXIT, STAGE_MODULE_OPTION, UsageError, stageModulePaths, type CliCommand, type ParsedArgs } from '../command';
 import type * as ConfigModule from '../../config';
 import type * as MetricsModule from '../../observability/metrics';
 import type * as MetricsServerModule from '../../observability/metrics-server';
@@ -88,6 +88,87 @@ function workerHealth(pool: string, worker: FineflowWorker | undefined): WorkerH
   return { pool, state, live: state !== 'FAILED' && state !== 'STOPPED', ready: state === 'RUNNING' };
 }
 
+interface WorkerFlags {
+  readonly pool: string;
+  readonly concurrency: number;
+  readonly graceMs: number;
+  readonly progressMs: number | undefined;
+}
+
+/** `--pool`, `--concurrency`, `--grace` and `--progress-interval`, checked; a bad value is a usage error. */
+function readWorkerFlags(args: ParsedArgs): WorkerFlags {
+  const pool = args.values.pool;
+  if (!pool) throw new UsageError('--pool is required');
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(pool))
+    throw new UsageError(`--pool ${pool}: use lower-case letters, digits and dashes`);
+  const concurrency = args.values.concurrency === undefined ? 4 : Number(args.values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new UsageError('--concurrency must be a positive integer');
+  const graceMs = args.values.grace === undefined ? 30_000 : parseDuration(args.values.grace);
+  if (graceMs === undefined) throw new UsageError(`--grace ${args.values.grace}: write a duration such as 30s or 2m`);
+  const progress = args.values['progress-interval'];
+  const progressMs = progress === undefined ? undefined : parseDuration(progress);
+  if (progress !== undefined && progressMs === undefined)
+    throw new UsageError(`--progress-interval ${progress}: write a duration such as 10s`);
+  return { pool, concurrency, graceMs, progressMs };
+}
+
+/** The SDK's logger (JSON lines or its default) and, when /metrics is served, its private metrics exporter. */
+function installSdkRuntime(
+  deps: Pick<ReturnType<typeof load>, 'Runtime' | 'DefaultLogger' | 'jsonSdkLogger'>,
+  options: {
+    readonly pool: string;
+    readonly json: boolean;
+    readonly debug: boolean;
+    readonly write: (line: string) => void;
+    readonly sdkMetricsPort: number | undefined;
+  },
+): void {
+  const { pool, sdkMetricsPort } = options;
+  // The SDK logs every worker state change at INFO; operators need warnings and errors.
+  const level = options.debug ? 'DEBUG' : 'WARN';
+  deps.Runtime.install({
+    logger: options.json ? deps.jsonSdkLogger(level, pool, options.write) : new deps.DefaultLogger(level),
+    ...(sdkMetricsPort
+      ? {
+          telemetryOptions: {
+            // `pool` on the SDK's series too, so one dashboard variable filters both families.
+            metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` }, globalTags: { pool } },
+          },
+        }
+      : {}),
+  });
+}
+
+/** The line printed once the worker polls: JSON, or one sentence for a terminal. */
+function readyMessage(
+  worker: FineflowWorker,
+  pool: string,
+  where: { readonly metrics?: string; readonly traces: string | undefined },
+  jsonLines: boolean,
+): string {
+  if (jsonLines) {
+    const line = {
+      event: 'ready',
+      pool,
+      taskQueue: worker.taskQueue,
+      pid: process.pid,
+      stageTypes: worker.stageTypes,
+      capacity: worker.capacity,
+      ...(where.metrics ? { metrics: where.metrics } : {}),
+      // The collector's URL only: OTEL_EXPORTER_OTLP_HEADERS may carry its key.
+      ...(where.traces ? { traces: where.traces } : {}),
+    };
+    return `${JSON.stringify(line)}\n`;
+  }
+  const stageTypes = worker.stageTypes.join(', ') || '(none)';
+  return (
+    `worker ready: pool ${pool} (task queue ${worker.taskQueue}, pid ${process.pid}), stage types: ${stageTypes}, ` +
+    `offers ${describeResources(worker.capacity)}` +
+    `${where.metrics ? `, metrics ${where.metrics}` : ''}${where.traces ? `, traces to ${where.traces}` : ''}\n`
+  );
+}
+
 export const command: CliCommand = {
   name: 'worker',
   summary: 'run a worker for a pool (the control pool also runs pipeline workflows)',
@@ -171,61 +252,25 @@ export const command: CliCommand = {
     },
   ],
   async run(args, io) {
-    const {
-      DefaultLogger,
-      Runtime,
-      loadConfig,
-      parseWorkerCapacity,
-      parseListenAddress,
-      createFineflowMetrics,
-      freeLoopbackPort,
-      startMetricsServer,
-      runWorker,
-      jsonSdkLogger,
-      jsonStageLogEcho,
-      createTracing,
-    } = load();
-    const pool = args.values.pool;
-    if (!pool) throw new UsageError('--pool is required');
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(pool))
-      throw new UsageError(`--pool ${pool}: use lower-case letters, digits and dashes`);
-    const concurrency = args.values.concurrency === undefined ? 4 : Number(args.values.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1)
-      throw new UsageError('--concurrency must be a positive integer');
-    const graceMs = args.values.grace === undefined ? 30_000 : parseDuration(args.values.grace);
-    if (graceMs === undefined) throw new UsageError(`--grace ${args.values.grace}: write a duration such as 30s or 2m`);
-    const progressMs =
-      args.values['progress-interval'] === undefined ? undefined : parseDuration(args.values['progress-interval']);
-    if (args.values['progress-interval'] !== undefined && progressMs === undefined)
-      throw new UsageError(`--progress-interval ${args.values['progress-interval']}: write a duration such as 10s`);
-    const config = loadConfig(io.env);
-    const capacity = capacityFlags(args.values, parseWorkerCapacity);
+    const deps = load();
+    const flags = readWorkerFlags(args);
+    const { pool, concurrency } = flags;
+    const config = deps.loadConfig(io.env);
+    const capacity = capacityFlags(args.values, deps.parseWorkerCapacity);
     const metricsAddress =
       args.values.metrics === undefined
         ? config.observability.metricsAddress
-        : parseListenAddress(args.values.metrics, '--metrics');
+        : deps.parseListenAddress(args.values.metrics, '--metrics');
     // The SDK's own metrics go to a private loopback exporter; /metrics appends them to Fineflow's.
-    const sdkMetricsPort = metricsAddress ? await freeLoopbackPort() : undefined;
-    // The SDK logs every worker state change at INFO; operators need warnings and errors.
-    const level = io.env.FINEFLOW_DEBUG ? 'DEBUG' : 'WARN';
+    const sdkMetricsPort = metricsAddress ? await deps.freeLoopbackPort() : undefined;
     const json = config.observability.logFormat === 'json';
     const write = (line: string): void => void io.stdout.write(line);
-    Runtime.install({
-      logger: json ? jsonSdkLogger(level, pool, write) : new DefaultLogger(level),
-      ...(sdkMetricsPort
-        ? {
-            telemetryOptions: {
-              // `pool` on the SDK's series too, so one dashboard variable filters both families.
-              metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` }, globalTags: { pool } },
-            },
-          }
-        : {}),
-    });
-    const metrics = metricsAddress ? createFineflowMetrics({ pool, slots: concurrency }) : undefined;
+    installSdkRuntime(deps, { pool, json, debug: Boolean(io.env.FINEFLOW_DEBUG), write, sdkMetricsPort });
+    const metrics = metricsAddress ? deps.createFineflowMetrics({ pool, slots: concurrency }) : undefined;
     let metricsServer: RunningMetricsServer | undefined;
     let running: FineflowWorker | undefined;
     if (metricsAddress && metrics)
-      metricsServer = await startMetricsServer({
+      metricsServer = await deps.startMetricsServer({
         ...metricsAddress,
         metrics,
         sdkMetricsUrl: `http://127.0.0.1:${sdkMetricsPort}/metrics`,
@@ -234,44 +279,30 @@ export const command: CliCommand = {
     let stopHealthFile = (): void => undefined;
     const healthFile = args.values['health-file'];
     const tracingConfig = config.observability.tracing;
-    const tracing = tracingConfig ? createTracing(tracingConfig) : undefined;
+    const tracing = tracingConfig ? deps.createTracing(tracingConfig) : undefined;
+    const jsonLines = args.flags.json || json;
     try {
-      await runWorker({
+      await deps.runWorker({
         pool,
         config,
         concurrency,
         capacity,
-        shutdownGraceMs: graceMs,
+        shutdownGraceMs: flags.graceMs,
         ...(metrics ? { metrics } : {}),
         ...(tracing ? { tracing } : {}),
-        ...(json ? { logEcho: jsonStageLogEcho(pool, write) } : {}),
-        ...(progressMs !== undefined ? { progressIntervalMs: progressMs } : {}),
-        stageModules: (args.multi['stage-module'] ?? []).map((m) => path.resolve(io.cwd, m)),
+        ...(json ? { logEcho: deps.jsonStageLogEcho(pool, write) } : {}),
+        ...(flags.progressMs !== undefined ? { progressIntervalMs: flags.progressMs } : {}),
+        stageModules: stageModulePaths(args, io.cwd),
         ...(args.flags.workflows ? { runsWorkflows: true } : {}),
         onReady: (worker) => {
           running = worker;
           if (healthFile) stopHealthFile = keepHealthFile(path.resolve(io.cwd, healthFile), worker, pool);
-          const line = {
-            event: 'ready',
-            pool,
-            taskQueue: worker.taskQueue,
-            pid: process.pid,
-            stageTypes: worker.stageTypes,
-            capacity: worker.capacity,
-            ...(metricsServer ? { metrics: metricsServer.url } : {}),
-            // The collector's URL only: OTEL_EXPORTER_OTLP_HEADERS may carry its key.
-            ...(tracingConfig ? { traces: tracingConfig.endpoint } : {}),
-          };
-          io.stdout.write(
-            args.flags.json || json
-              ? `${JSON.stringify(line)}\n`
-              : `worker ready: pool ${pool} (task queue ${worker.taskQueue}, pid ${process.pid}), stage types: ${worker.stageTypes.join(', ') || '(none)'}, offers ${describeResources(worker.capacity)}${metricsServer ? `, metrics ${metricsServer.url}` : ''}${tracingConfig ? `, traces to ${tracingConfig.endpoint}` : ''}
-`,
-          );
+          const where = { ...(metricsServer ? { metrics: metricsServer.url } : {}), traces: tracingConfig?.endpoint };
+          io.stdout.write(readyMessage(worker, pool, where, jsonLines));
         },
       });
       io.stdout.write(
-        args.flags.json || json
+        jsonLines
           ? `${JSON.stringify({ event: 'stopped', pool, pid: process.pid })}\n`
           : `worker stopped: pool ${pool}\n`,
       );
