@@ -228,94 +228,118 @@ function coarseReadiness(ready: { ok: boolean; temporal: string; store: string }
 const CONTENT_SECURITY_POLICY =
   "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
+/** The fields of the access policy; the port is known only once the server listens. */
+type MutablePolicy = { -readonly [K in keyof AccessPolicy]: AccessPolicy[K] };
+
+/** What the request counters label a response with: set as soon as the request is recognised. */
+interface Served {
+  route: string;
+}
+
+/** Answers requests in order: token exchange, probes, access checks, then the page, assets, metrics and the API. */
+class UiRequestHandler {
+  constructor(
+    private readonly policy: MutablePolicy,
+    private readonly services: UiServices,
+    private readonly api: UiApi,
+    private readonly frontend: FrontendBundle,
+    private readonly metrics: UiMetrics,
+    private readonly table: readonly Route[],
+  ) {}
+
+  async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const served: Served = { route: 'unmatched' };
+    response.once('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.metrics.request(request.method ?? 'GET', served.route, response.statusCode, seconds);
+    });
+    const url = new URL(request.url ?? '/', 'http://ui.invalid');
+    const method = request.method ?? 'GET';
+    if (this.exchangeToken(url, response)) return;
+    const decision = checkRequest(this.policy, { method, path: url.pathname, headers: request.headers });
+    // Probes (kubelet, load balancers) carry no token and an address as Host: health answers them
+    // before the access checks, and says why a dependency is down only to an authorised caller.
+    if (method === 'GET' && (url.pathname === '/healthz' || url.pathname === '/readyz')) {
+      served.route = url.pathname;
+      if (url.pathname === '/healthz') return sendJson(response, 200, { ok: true });
+      const ready = await this.api.ready();
+      return sendJson(response, ready.ok ? 200 : 503, decision.ok ? ready : coarseReadiness(ready));
+    }
+    if (!decision.ok) return sendJson(response, decision.status, { error: { message: decision.message } });
+    return this.serve(request, response, url, served);
+  }
+
+  /** `/?token=…` exchanges the token for a cookie, so it is not kept in the address bar. */
+  private exchangeToken(url: URL, response: ServerResponse): boolean {
+    const offered = url.searchParams.get('token');
+    if (url.pathname !== '/' || offered === null || !this.policy.token || !sameSecret(offered, this.policy.token))
+      return false;
+    send(response, 303, '', 'text/plain', {
+      Location: '/',
+      'Set-Cookie': `${TOKEN_COOKIE}=${encodeURIComponent(offered)}; HttpOnly; SameSite=Strict; Path=/`,
+    });
+    return true;
+  }
+
+  /** An authorised request: the page, an asset, /metrics or an API route. */
+  private async serve(request: IncomingMessage, response: ServerResponse, url: URL, served: Served): Promise<void> {
+    const method = request.method ?? 'GET';
+    if (method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) {
+      served.route = 'page';
+      return this.sendPage(response);
+    }
+    const asset = method === 'GET' ? this.frontend.assets.get(url.pathname) : undefined;
+    if (asset) served.route = 'asset';
+    if (asset) return send(response, 200, asset.body, asset.type, { 'Cache-Control': 'no-cache' });
+    if (method === 'GET' && url.pathname === '/metrics') {
+      served.route = url.pathname;
+      return send(response, 200, await this.metrics.text(), this.metrics.registry.contentType);
+    }
+    for (const route of this.table) {
+      if (route.method !== method) continue;
+      const match = route.pattern.exec(url.pathname);
+      if (!match) continue;
+      served.route = route.name;
+      if (route.name.endsWith('/events')) response.once('close', this.metrics.streamOpened());
+      const result = await route.handler(request, match, url, response);
+      if (result !== undefined) sendJson(response, 200, result);
+      return;
+    }
+    sendJson(response, 404, { error: { message: `no route ${method} ${url.pathname}` } });
+  }
+
+  private sendPage(response: ServerResponse): void {
+    const page = indexHtml({
+      csrfToken: this.policy.csrfToken,
+      readOnly: this.policy.readOnly,
+      temporalUiUrl: this.services.temporalUiUrl,
+      namespace: this.services.namespace,
+    });
+    send(response, 200, page, 'text/html; charset=utf-8', {
+      'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+      'X-Frame-Options': 'DENY',
+    });
+  }
+}
+
 /** Start the server; the frontend is bundled once at start (bundle.ts), so a fresh clone needs no build step. */
 export async function startUiServer(services: UiServices, options: UiServerOptions = {}): Promise<RunningUi> {
   const host = options.host ?? '127.0.0.1';
   checkBindAddress(host, options.token);
   const frontend: FrontendBundle = await buildFrontend();
   const api = new UiApi(services);
-  const metrics = options.metrics ?? createUiMetrics();
-  const table = routes(api, options.pollMs ?? 500);
-  const policy: { -readonly [K in keyof AccessPolicy]: AccessPolicy[K] } = {
+  const policy: MutablePolicy = {
     host,
     port: options.port ?? 0,
     csrfToken: newSecret(),
     readOnly: options.readOnly ?? false,
     ...(options.token ? { token: options.token } : {}),
   };
-
-  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const started = process.hrtime.bigint();
-    let routeName = 'unmatched';
-    response.once('finish', () => {
-      metrics.request(
-        request.method ?? 'GET',
-        routeName,
-        response.statusCode,
-        Number(process.hrtime.bigint() - started) / 1e9,
-      );
-    });
-    const url = new URL(request.url ?? '/', 'http://ui.invalid');
-    const method = request.method ?? 'GET';
-    // `/?token=…` exchanges the token for a cookie, so it is not kept in the address bar.
-    const offered = url.searchParams.get('token');
-    if (url.pathname === '/' && offered !== null && policy.token && sameSecret(offered, policy.token)) {
-      send(response, 303, '', 'text/plain', {
-        Location: '/',
-        'Set-Cookie': `${TOKEN_COOKIE}=${encodeURIComponent(offered)}; HttpOnly; SameSite=Strict; Path=/`,
-      });
-      return;
-    }
-    const decision = checkRequest(policy, { method, path: url.pathname, headers: request.headers });
-    // Probes (kubelet, load balancers) carry no token and an address as Host: health answers them
-    // before the access checks, and says why a dependency is down only to an authorised caller.
-    if (method === 'GET' && (url.pathname === '/healthz' || url.pathname === '/readyz')) {
-      routeName = url.pathname;
-      if (url.pathname === '/healthz') return sendJson(response, 200, { ok: true });
-      const ready = await api.ready();
-      return sendJson(response, ready.ok ? 200 : 503, decision.ok ? ready : coarseReadiness(ready));
-    }
-    if (!decision.ok) return sendJson(response, decision.status, { error: { message: decision.message } });
-    if (method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) {
-      routeName = 'page';
-      return send(
-        response,
-        200,
-        indexHtml({
-          csrfToken: policy.csrfToken,
-          readOnly: policy.readOnly,
-          temporalUiUrl: services.temporalUiUrl,
-          namespace: services.namespace,
-        }),
-        'text/html; charset=utf-8',
-        {
-          'Content-Security-Policy': CONTENT_SECURITY_POLICY,
-          'X-Frame-Options': 'DENY',
-        },
-      );
-    }
-    const asset = method === 'GET' ? frontend.assets.get(url.pathname) : undefined;
-    if (asset) routeName = 'asset';
-    if (asset) return send(response, 200, asset.body, asset.type, { 'Cache-Control': 'no-cache' });
-    if (method === 'GET' && url.pathname === '/metrics') {
-      routeName = url.pathname;
-      return send(response, 200, await metrics.text(), metrics.registry.contentType);
-    }
-    for (const route of table) {
-      if (route.method !== method) continue;
-      const match = route.pattern.exec(url.pathname);
-      if (!match) continue;
-      routeName = route.name;
-      if (routeName.endsWith('/events')) response.once('close', metrics.streamOpened());
-      const result = await route.handler(request, match, url, response);
-      if (result !== undefined) sendJson(response, 200, result);
-      return;
-    }
-    sendJson(response, 404, { error: { message: `no route ${method} ${url.pathname}` } });
-  };
-
+  const metrics = options.metrics ?? createUiMetrics();
+  const handler = new UiRequestHandler(policy, services, api, frontend, metrics, routes(api, options.pollMs ?? 500));
   const server = createServer((request, response) => {
-    handle(request, response).catch((thrown: unknown) => {
+    handler.handle(request, response).catch((thrown: unknown) => {
       const error = ensureError(thrown);
       if (response.headersSent) {
         response.end();
