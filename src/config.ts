@@ -496,7 +496,12 @@ export function loadSecretsConfig(env: Env = process.env): SecretsConfig {
   return Object.freeze({ allowEnv: Object.freeze(allowEnv), fileRoots: Object.freeze(fileRoots) });
 }
 
-export function loadConfig(env: Env = process.env): FineflowConfig {
+/** TEMPORAL_ADDRESS and the TLS settings, checked (the codec and namespace are read with the rest). */
+function temporalConnection(env: Env): {
+  readonly address: string;
+  readonly apiKey: string | undefined;
+  readonly tls: TemporalConfig['tls'];
+} {
   const address = nonEmpty(env, 'TEMPORAL_ADDRESS') ?? '127.0.0.1:7233';
   if (!/^[^\s:]+:\d+$/.test(address)) {
     throw new InvalidInputError(`TEMPORAL_ADDRESS=${address} must be host:port, e.g. 127.0.0.1:7233`, {
@@ -508,9 +513,7 @@ export function loadConfig(env: Env = process.env): FineflowConfig {
   if (Boolean(cert) !== Boolean(key)) {
     throw new InvalidInputError(
       'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together (mTLS client certificate and its key)',
-      {
-        variable: cert ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT',
-      },
+      { variable: cert ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT' },
     );
   }
   const ca = nonEmpty(env, 'TEMPORAL_TLS_CA');
@@ -525,26 +528,36 @@ export function loadConfig(env: Env = process.env): FineflowConfig {
           ...(serverName ? { serverName } : {}),
         }
       : undefined;
+  return { address, apiKey, tls };
+}
 
+/** FINEFLOW_S3_ENDPOINT, FINEFLOW_S3_CA and FINEFLOW_BUCKET, checked (credentials are read with the rest). */
+function s3Location(env: Env): {
+  readonly endpoint: ReturnType<typeof parseS3Endpoint>;
+  readonly caPath: string | undefined;
+  readonly bucket: string;
+} {
   const endpoint = parseS3Endpoint(nonEmpty(env, 'FINEFLOW_S3_ENDPOINT') ?? 'http://127.0.0.1:9000');
-  const s3CaPath = nonEmpty(env, 'FINEFLOW_S3_CA');
-  if (s3CaPath && !endpoint.useSSL) {
+  const caPath = nonEmpty(env, 'FINEFLOW_S3_CA');
+  if (caPath && !endpoint.useSSL) {
     throw new InvalidInputError(
-      'FINEFLOW_S3_CA is set but FINEFLOW_S3_ENDPOINT is not https://; use an https endpoint or unset FINEFLOW_S3_CA',
-      {
-        variable: 'FINEFLOW_S3_CA',
-      },
+      'FINEFLOW_S3_CA is set but FINEFLOW_S3_ENDPOINT is not https://; ' +
+        'use an https endpoint or unset FINEFLOW_S3_CA',
+      { variable: 'FINEFLOW_S3_CA' },
     );
   }
   const bucket = nonEmpty(env, 'FINEFLOW_BUCKET') ?? 'fineflow';
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
     throw new InvalidInputError(
       `FINEFLOW_BUCKET=${bucket} is not a valid bucket name (3-63 lowercase letters, digits, dots, dashes)`,
-      {
-        variable: 'FINEFLOW_BUCKET',
-      },
+      { variable: 'FINEFLOW_BUCKET' },
     );
   }
+  return { endpoint, caPath, bucket };
+}
+
+/** FINEFLOW_TF_BACKEND, FINEFLOW_TRAIN_ENGINE and FINEFLOW_TRAIN_MEMORY_MB, checked. */
+function trainingSettings(env: Env): Pick<FineflowConfig, 'tfBackend' | 'trainEngine' | 'trainMemoryMb'> {
   const tfBackend = (nonEmpty(env, 'FINEFLOW_TF_BACKEND') ?? 'auto') as TfBackendPreference;
   if (!['auto', 'native', 'cpu'].includes(tfBackend)) {
     throw new InvalidInputError(`FINEFLOW_TF_BACKEND=${tfBackend} must be auto, native or cpu`, {
@@ -565,6 +578,14 @@ export function loadConfig(env: Env = process.env): FineflowConfig {
       { variable: 'FINEFLOW_TRAIN_MEMORY_MB' },
     );
   }
+  return { tfBackend, trainEngine, trainMemoryMb };
+}
+
+export function loadConfig(env: Env = process.env): FineflowConfig {
+  // Checked in this order, so the first bad variable reported does not depend on the split.
+  const { address, apiKey, tls } = temporalConnection(env);
+  const { endpoint, caPath, bucket } = s3Location(env);
+  const { tfBackend, trainEngine, trainMemoryMb } = trainingSettings(env);
   return Object.freeze({
     temporal: Object.freeze({
       address,
@@ -576,7 +597,7 @@ export function loadConfig(env: Env = process.env): FineflowConfig {
     s3: Object.freeze({
       ...endpoint,
       ...s3Credentials(env, endpoint.endPoint),
-      ...(s3CaPath ? { caPath: s3CaPath } : {}),
+      ...(caPath ? { caPath } : {}),
       region: nonEmpty(env, 'FINEFLOW_S3_REGION') ?? 'us-east-1',
       bucket,
     }),
