@@ -7,11 +7,11 @@
 import type { TfBackendPreference } from '../../config';
 import { ensureError, errorOfType, FineflowError, InvalidInputError } from '../../core/errors';
 import type { ObjectStore } from '../../storage/object-store';
-import { currentBackend, loadTf } from '../backend';
+import { currentBackend, loadTf, type Tf } from '../backend';
 import { readPreprocessingBeside } from '../data/preprocessing-file';
 import { loadSplit, modelInputsOf, readManifest, type DatasetManifest, type SplitName } from '../data/shards';
 import { featureLength, type LabelledSet } from '../generators/image-set';
-import { loadModel } from '../models/load-model';
+import { loadModel, type ModelLocationOptions } from '../models/load-model';
 import { resolveModelUri } from '../models/registry';
 import type { HttpLoadOptions } from '../models/model-io';
 import type { EpochMetrics } from '../train/types';
@@ -148,27 +148,44 @@ async function inputsForModel(
   return { set: { ...raw, featureShape: preprocessing.featureShape, features }, preprocessing: 'model' };
 }
 
-export async function evaluateModel(store: ObjectStore, options: EvaluateOptions): Promise<EvaluateResult> {
-  const { tf } = loadTf({ preference: options.tfBackend ?? 'auto' });
+/**
+ * The split an evaluation scores: as stored (`raw`, for slices and examples) and through the dataset's
+ * preprocessing.
+ */
+interface EvaluationData {
+  readonly manifest: DatasetManifest;
+  readonly split: SplitName;
+  readonly raw: LabelledSet;
+  readonly datasetInputs: LabelledSet;
+}
+
+async function loadEvaluationData(store: ObjectStore, options: EvaluateOptions): Promise<EvaluationData> {
   const manifest = await readManifest(store, options.datasetUri);
   const split = options.split ?? 'test';
   const raw = await loadSplit(store, manifest, split, { transform: false });
   const datasetInputs = await loadSplit(store, manifest, split);
   if (raw.labels.length === 0)
     throw new InvalidInputError(`dataset ${options.datasetUri} has no ${split} examples to evaluate on`, { split });
-  const location = {
-    registryBucket: options.registryBucket,
-    ...(options.modelHttp ? { http: options.modelHttp } : {}),
-  };
+  return { manifest, split, raw, datasetInputs };
+}
+
+/** The evaluated model's class probabilities on its own inputs. */
+async function scoreModel(
+  tf: Tf,
+  store: ObjectStore,
+  options: EvaluateOptions,
+  data: EvaluationData,
+): Promise<{ set: LabelledSet; preprocessing: 'model' | 'dataset'; probabilities: Float32Array }> {
+  const { manifest } = data;
   const { set, preprocessing } = await inputsForModel(
     store,
     options.modelUri,
     options.registryBucket,
     manifest,
-    raw,
-    datasetInputs,
+    data.raw,
+    data.datasetInputs,
   );
-  const model = await loadModel(tf, store, options.modelUri, location);
+  const model = await loadModel(tf, store, options.modelUri, modelLocation(options));
   const outputs = model.outputs[0]?.shape[1];
   if (outputs !== manifest.classes.length) {
     throw new InvalidInputError(
@@ -178,58 +195,138 @@ export async function evaluateModel(store: ObjectStore, options: EvaluateOptions
   }
   const probabilities = predictProbabilities(tf, model, set);
   model.dispose();
-  const metrics = classificationMetrics(probabilities, set.labels, manifest.classes);
+  return { set, preprocessing, probabilities };
+}
 
-  let slices: Record<string, Readonly<Record<string, ClassificationMetrics>>> | undefined;
-  if (options.slices && options.slices.length > 0) {
-    slices = {};
-    for (const attribute of options.slices)
-      slices[attribute] = sliceMetrics(
-        probabilities,
-        set.labels,
-        manifest.classes,
-        sliceKeys(manifest, raw, attribute),
-      );
-  }
+function modelLocation(options: EvaluateOptions): ModelLocationOptions {
+  return { registryBucket: options.registryBucket, ...(options.modelHttp ? { http: options.modelHttp } : {}) };
+}
 
-  const baselines: Record<string, BaselineEntry> = {};
-  const baselineMetrics: Record<string, ClassificationMetrics> = {};
-  const allBaselineMetrics: Record<string, ClassificationMetrics> = {};
-  const bootstrap = { resamples: 1000, confidence: 0.95, seed: options.seed ?? 0, ...options.bootstrap };
-  const scoreBaseline = (name: string, uri: string, scores: Float32Array): ClassificationMetrics => {
-    const result = classificationMetrics(scores, set.labels, manifest.classes);
-    allBaselineMetrics[name] = result;
-    baselines[name] = {
+/** Per-slice metrics for each attribute the options name, or undefined when they name none. */
+function sliceReport(
+  options: EvaluateOptions,
+  data: EvaluationData,
+  probabilities: Float32Array,
+  labels: Int32Array,
+): Record<string, Readonly<Record<string, ClassificationMetrics>>> | undefined {
+  if (!options.slices || options.slices.length === 0) return undefined;
+  const slices: Record<string, Readonly<Record<string, ClassificationMetrics>>> = {};
+  for (const attribute of options.slices)
+    slices[attribute] = sliceMetrics(
+      probabilities,
+      labels,
+      data.manifest.classes,
+      sliceKeys(data.manifest, data.raw, attribute),
+    );
+  return slices;
+}
+
+type Bootstrap = BootstrapOptions & { readonly resamples: number; readonly confidence: number };
+
+/** The baselines' report entries and metrics, filled as each baseline (model or classic) is scored. */
+class BaselineScores {
+  readonly entries: Record<string, BaselineEntry> = {};
+  /** Metrics of the model baselines (registry aliases, model URIs): what `beatBaseline` compares with. */
+  readonly modelMetrics: Record<string, ClassificationMetrics> = {};
+  /** Metrics of every baseline scored, model or classic: what `beat: [name]` can name. */
+  readonly allMetrics: Record<string, ClassificationMetrics> = {};
+
+  constructor(
+    private readonly metrics: ClassificationMetrics,
+    private readonly probabilities: Float32Array,
+    private readonly labels: Int32Array,
+    private readonly classes: readonly string[],
+    private readonly bootstrap: Bootstrap,
+  ) {}
+
+  /** Records a baseline's scores on the evaluated examples, compared with the model's. */
+  score(name: string, uri: string, scores: Float32Array): ClassificationMetrics {
+    const result = classificationMetrics(scores, this.labels, this.classes);
+    this.allMetrics[name] = result;
+    this.entries[name] = {
       uri,
       metrics: result,
-      comparison: compareMetrics(metrics, result),
-      differences: differenceIntervals(probabilities, scores, set.labels, manifest.classes.length, bootstrap),
+      comparison: compareMetrics(this.metrics, result),
+      differences: differenceIntervals(this.probabilities, scores, this.labels, this.classes.length, this.bootstrap),
     };
     return result;
-  };
-  for (const [name, uri] of Object.entries(options.baselines ?? {})) {
-    try {
-      const inputs = await inputsForModel(store, uri, options.registryBucket, manifest, raw, datasetInputs);
-      const baseline = await loadModel(tf, store, uri, location);
-      if (baseline.outputs[0]?.shape[1] !== manifest.classes.length)
-        throw new InvalidInputError(
-          `predicts ${baseline.outputs[0]?.shape[1]} classes, the dataset has ${manifest.classes.length}`,
-          {},
-        );
-      const scores = predictProbabilities(tf, baseline, inputs.set);
-      baseline.dispose();
-      baselineMetrics[name] = scoreBaseline(name, uri, scores);
-    } catch (thrown) {
-      // A gate that compares with baselines never passes because one could not be read.
-      if (options.gate?.beatBaseline || options.gate?.beat?.includes(name)) throw baselineUnreadable(name, uri, thrown);
-      baselines[name] = { uri, error: ensureError(thrown).message };
+  }
+
+  /** Scores each model baseline; one that cannot be read is reported, unless the gate needs it. */
+  async scoreModels(tf: Tf, store: ObjectStore, options: EvaluateOptions, data: EvaluationData): Promise<void> {
+    const { manifest } = data;
+    for (const [name, uri] of Object.entries(options.baselines ?? {})) {
+      try {
+        const inputs = await inputsForModel(store, uri, options.registryBucket, manifest, data.raw, data.datasetInputs);
+        const baseline = await loadModel(tf, store, uri, modelLocation(options));
+        if (baseline.outputs[0]?.shape[1] !== manifest.classes.length)
+          throw new InvalidInputError(
+            `predicts ${baseline.outputs[0]?.shape[1]} classes, the dataset has ${manifest.classes.length}`,
+            {},
+          );
+        const scores = predictProbabilities(tf, baseline, inputs.set);
+        baseline.dispose();
+        this.modelMetrics[name] = this.score(name, uri, scores);
+      } catch (thrown) {
+        // A gate that compares with baselines never passes because one could not be read.
+        if (options.gate?.beatBaseline || options.gate?.beat?.includes(name))
+          throw baselineUnreadable(name, uri, thrown);
+        this.entries[name] = { uri, error: ensureError(thrown).message };
+      }
     }
   }
+}
+
+/** What the report shows besides the metrics, slices and baselines: intervals, calibration, curves, examples. */
+function diagnostics(
+  options: EvaluateOptions,
+  data: EvaluationData,
+  probabilities: Float32Array,
+  labels: Int32Array,
+  bootstrap: Bootstrap,
+): Pick<EvaluationReport, 'intervals' | 'bootstrap' | 'reliability' | 'curves' | 'misclassified'> {
+  const { manifest } = data;
+  return {
+    ...(bootstrap.resamples > 0
+      ? {
+          intervals: metricIntervals(probabilities, labels, manifest.classes, bootstrap),
+          bootstrap: { resamples: bootstrap.resamples, confidence: bootstrap.confidence },
+        }
+      : {}),
+    reliability: reliabilityBins(probabilities, labels, manifest.classes.length),
+    curves: classCurves(probabilities, labels, manifest.classes),
+    misclassified: misclassifiedExamples(
+      probabilities,
+      labels,
+      manifest.classes,
+      {
+        features: data.raw.features,
+        featureShape: manifest.featureShape,
+        ...(manifest.columns ? { columns: manifest.columns } : {}),
+      },
+      options.misclassified ?? 12,
+    ),
+  };
+}
+
+export async function evaluateModel(store: ObjectStore, options: EvaluateOptions): Promise<EvaluateResult> {
+  const { tf } = loadTf({ preference: options.tfBackend ?? 'auto' });
+  const data = await loadEvaluationData(store, options);
+  const { manifest } = data;
+  const { set, preprocessing, probabilities } = await scoreModel(tf, store, options, data);
+  const metrics = classificationMetrics(probabilities, set.labels, manifest.classes);
+  const slices = sliceReport(options, data, probabilities, set.labels);
+
+  const bootstrap = { resamples: 1000, confidence: 0.95, seed: options.seed ?? 0, ...options.bootstrap };
+  const baselines = new BaselineScores(metrics, probabilities, set.labels, manifest.classes, bootstrap);
+  await baselines.scoreModels(tf, store, options, data);
   // Classic baselines see the dataset's own preprocessing on both splits.
-  await scoreClassicBaselines(store, manifest, datasetInputs, options, scoreBaseline);
+  await scoreClassicBaselines(store, manifest, data.datasetInputs, options, (name, uri, scores) =>
+    baselines.score(name, uri, scores),
+  );
 
   const gate = options.gate
-    ? applyGate(options.gate, metrics, baselineMetrics, allBaselineMetrics)
+    ? applyGate(options.gate, metrics, baselines.modelMetrics, baselines.allMetrics)
     : { passed: true, reasons: ['no gate'] };
   const dataReport = await findDataReport(store, options.datasetUri);
   const htmlUri = joinUri(options.reportPrefix, 'report.html');
@@ -240,31 +337,13 @@ export async function evaluateModel(store: ObjectStore, options: EvaluateOptions
     ...(dataReportHref ? { dataReportHref } : {}),
     model: options.modelUri,
     dataset: options.datasetUri,
-    split,
+    split: data.split,
     backend: currentBackend(tf),
     preprocessing,
     metrics,
-    ...(bootstrap.resamples > 0
-      ? {
-          intervals: metricIntervals(probabilities, set.labels, manifest.classes, bootstrap),
-          bootstrap: { resamples: bootstrap.resamples, confidence: bootstrap.confidence },
-        }
-      : {}),
-    reliability: reliabilityBins(probabilities, set.labels, manifest.classes.length),
-    curves: classCurves(probabilities, set.labels, manifest.classes),
-    misclassified: misclassifiedExamples(
-      probabilities,
-      set.labels,
-      manifest.classes,
-      {
-        features: raw.features,
-        featureShape: manifest.featureShape,
-        ...(manifest.columns ? { columns: manifest.columns } : {}),
-      },
-      options.misclassified ?? 12,
-    ),
+    ...diagnostics(options, data, probabilities, set.labels, bootstrap),
     ...(slices ? { slices } : {}),
-    ...(Object.keys(baselines).length > 0 ? { baselines } : {}),
+    ...(Object.keys(baselines.entries).length > 0 ? { baselines: baselines.entries } : {}),
     ...(options.gate ? { gate: { ...gate, spec: options.gate } } : {}),
     ...(options.bestEpoch !== undefined ? { bestEpoch: options.bestEpoch } : {}),
     ...(options.history ? { history: options.history } : {}),

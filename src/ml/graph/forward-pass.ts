@@ -252,7 +252,7 @@ function dropout(context: LayerContext, input: Activations): Activations {
   return { x, shape: input.shape };
 }
 
-/** A batch-norm layer's parameters as graph values: γ and β (constants when the layer has none) and the statistics. */
+/** A batch-norm layer's parameters as graph values: γ and β (constants when it has none), the statistics. */
 interface BatchNormParameters {
   readonly epsilon: number;
   readonly momentum: number;
