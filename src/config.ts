@@ -28,7 +28,7 @@
  * | FINEFLOW_CODEC_SERVER_TOKEN | — | bearer token `fineflow codec-server` requires (at least 24 characters; it refuses to start without) |
  * | FINEFLOW_CODEC_SERVER_ORIGINS | http://127.0.0.1:8233,http://localhost:8233 | Temporal UI origins the codec server's CORS allows (port from FINEFLOW_TEMPORAL_UI_PORT) |
  * | FINEFLOW_STACK_DIR | .fineflow/dev in a clone, ~/.local/state/fineflow/dev installed | the local stack's state dir (relative to the working directory); with no key set and a loopback Temporal, its `codec-keys` file (written by `dev up`) is used |
- * | FINEFLOW_UI_URL | — | base URL of `fineflow ui` (e.g. http://127.0.0.1:8090): runs started by the CLI and the UI carry a link to their page there in the Temporal UI (workflow details and memo `fineflowUi`) |
+ * | FINEFLOW_UI_URL | — | base URL of `fineflow ui` (e.g. http://127.0.0.1:8090): every run (started by the CLI, the UI, a schedule or a data watcher) carries a link to its page there in the Temporal UI (memo `fineflowUi`; workflow details too, except for scheduled runs) |
  * | FINEFLOW_UI_PORT | 8090 | port of the web UI `fineflow dev up` starts on 127.0.0.1 (read by src/cli/commands/dev.ts with the stack's other ports) |
  * | FINEFLOW_UI_TOKEN | — | token `fineflow ui` requires on every request; mandatory when it listens beyond loopback |
  * | FINEFLOW_TEMPORAL_UI_URL | — | base URL of the Temporal UI, for links from `fineflow ui` to a run's workflow |

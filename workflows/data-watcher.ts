@@ -46,6 +46,7 @@ import {
 import { RUN_WORKFLOW_TASK_TIMEOUT_MS, type PipelineRunInput } from '../src/core/run/run-types';
 import { pipelineRun } from './pipeline-run';
 import { searchAttributesForRun } from '../src/core/schedules/schedule-search-attributes';
+import { RUN_PAGE_MEMO, runPageDetails, runPageUrl } from '../src/core/run/run-links';
 
 const { fingerprintPrefix } = proxyActivities<DataWatchActivities>({
   startToCloseTimeout: '2m',
@@ -70,6 +71,25 @@ const REVERTS_PATCH = 'fineflow-19-data-watch-reverts';
  * one `fineflow submit` gives (RUN_WORKFLOW_TASK_TIMEOUT_MS). A field of the start-child command.
  */
 const RUN_TASK_TIMEOUT_PATCH = 'fineflow-17-watcher-run-task-timeout';
+
+/** patched(): watchers recorded before this started runs without their Fineflow page (memo, details). */
+const RUN_PAGE_LINK_PATCH = 'fineflow-16-watcher-run-page-link';
+
+/**
+ * A run's memo, with the way back from the Temporal UI to Fineflow when the config has it (memo
+ * entry and workflow details, as `fineflow submit` gives its runs).
+ */
+function withRunPageLink(
+  config: DataWatcherConfig,
+  runId: string,
+  memo: Record<string, unknown>,
+): { memo: Record<string, unknown>; staticDetails?: string } {
+  if (!config.uiUrl || !patched(RUN_PAGE_LINK_PATCH)) return { memo };
+  return {
+    memo: { ...memo, [RUN_PAGE_MEMO]: runPageUrl(config.uiUrl, runId) },
+    staticDetails: runPageDetails(config.uiUrl, runId),
+  };
+}
 
 /** Stop polling (and only wait for the running child) when the history grows past this. */
 const HISTORY_EVENTS_SOFT_LIMIT = 10_000;
@@ -168,7 +188,7 @@ export async function dataWatcher(input: DataWatcherInput): Promise<void> {
         // The run outlives the watcher: deleting the trigger must not kill a training run.
         parentClosePolicy: ParentClosePolicy.ABANDON,
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        memo: {
+        ...withRunPageLink(config, runId, {
           pipeline: config.plan.pipeline.name,
           trigger: triggerKind,
           watcherId,
@@ -178,7 +198,7 @@ export async function dataWatcher(input: DataWatcherInput): Promise<void> {
           ...(lastObservation?.fingerprint === version
             ? { datasetObjects: lastObservation.count, datasetBytes: lastObservation.bytes }
             : {}),
-        },
+        }),
         typedSearchAttributes: searchAttributesForRun(config.plan.pipeline.name, triggerKind),
         staticSummary:
           restart === 'manual'

@@ -21,8 +21,10 @@ import {
   setCurrentDetails,
   setHandler,
   sleep,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
+  type WorkflowInfo,
 } from '@temporalio/workflow';
 import { ERROR_TYPES, NON_RETRYABLE_ERROR_TYPES } from '../src/core/errors';
 import { nextSchedulingStep, type SchedulingPhase } from '../src/core/run/dag';
@@ -38,6 +40,7 @@ import {
   stageProgressSignal,
 } from '../src/core/run/run-definitions';
 import { RunTracker } from '../src/core/run/run-tracker';
+import { RUN_PAGE_MEMO, runPageUrl } from '../src/core/run/run-links';
 import { startSlots, type StartSlots } from '../src/core/run/start-slots';
 import {
   RESULT_INLINE_CHARS,
@@ -124,6 +127,8 @@ const DEFAULT_HEARTBEAT_PATCH = 'fineflow-13-default-heartbeat-timeout';
 const START_BATCH_PATCH = 'fineflow-17-start-batch';
 /** patched(): runs that ended before this returned every stage inline, however large (over 2 MB at 5,000 instances). */
 const BOUNDED_RESULT_PATCH = 'fineflow-13-bounded-result';
+/** patched(): runs started before this (a schedule's, with `uiUrl`) never wrote their Fineflow page to their memo. */
+const RUN_PAGE_MEMO_PATCH = 'fineflow-16-run-page-memo';
 
 /**
  * `maxAttempts` is what is left of the stage's own retry budget. Dependency-unavailable failures
@@ -165,6 +170,15 @@ const cache = proxyActivities<CacheActivities>({
 });
 
 /**
+ * A schedule cannot name the run it starts, so the run links itself back to Fineflow in its memo
+ * (`uiUrl`, FINEFLOW_UI_URL); a run started with the link, or continued with it, has it already.
+ */
+function linkRunPage(input: PipelineRunInput, info: WorkflowInfo): void {
+  if (input.uiUrl && info.memo?.[RUN_PAGE_MEMO] === undefined && patched(RUN_PAGE_MEMO_PATCH))
+    upsertMemo({ [RUN_PAGE_MEMO]: runPageUrl(input.uiUrl, info.workflowId) });
+}
+
+/**
  * The hand-over of a run that continued as new goes through the store (a Temporal payload is capped
  * at 2 MB): on the control task queue, retried until the store answers, since a run that cannot
  * read its own state can do nothing else.
@@ -187,6 +201,7 @@ export async function pipelineRun(args: PipelineRunArgs): Promise<PipelineRunRes
   const info = workflowInfo();
   const bucket = input.bucket ?? 'fineflow';
   const run = new RunTracker(input, info.workflowId, now());
+  linkRunPage(input, info);
   registerRunHandlers(run);
   const stages = new RunningStages(run, bucket, input, statusPublisher(info));
   const { start, cancelStage, tasks, publishStatus } = stages;

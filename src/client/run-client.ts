@@ -29,6 +29,7 @@ import {
 } from '../core/run/run-types';
 import { quoteQueryValue } from '../core/schedules/schedule-search-attributes';
 import { CONTROL_POOL, taskQueueForPool } from '../core/run/task-queues';
+import { RUN_PAGE_MEMO, runPageDetails, runPageUrl } from '../core/run/run-links';
 import { isTemporalUnreachable, temporalAddressOf } from './temporal-connection';
 import { readRecordedRunInput } from './run-input';
 import type { ObjectStore } from '../storage/object-store';
@@ -62,10 +63,7 @@ export interface RunClientOptions {
   readonly uiUrl?: string;
 }
 
-/** The run's page in `fineflow ui`. */
-export function runPageUrl(uiUrl: string, runId: string): string {
-  return `${uiUrl.replace(/\/+$/, '')}/#/runs/${encodeURIComponent(runId)}`;
-}
+export { runPageUrl } from '../core/run/run-links';
 
 /** How long a watch retries one interruption (Temporal or the control worker gone) before it gives up. */
 export const WATCH_RECONNECT_FOR_MS = 15 * 60_000;
@@ -292,12 +290,10 @@ export class RunClient {
         memo: {
           pipeline: plan.pipeline.name,
           ...(plan.source ? { source: plan.source } : {}),
-          ...(this.options.uiUrl ? { fineflowUi: runPageUrl(this.options.uiUrl, runId) } : {}),
+          ...(this.options.uiUrl ? { [RUN_PAGE_MEMO]: runPageUrl(this.options.uiUrl, runId) } : {}),
         },
         // The Temporal UI shows these details (markdown) on the workflow's page: the way back to Fineflow.
-        ...(this.options.uiUrl
-          ? { staticDetails: `[Open run ${runId} in Fineflow](${runPageUrl(this.options.uiUrl, runId)})` }
-          : {}),
+        ...(this.options.uiUrl ? { staticDetails: runPageDetails(this.options.uiUrl, runId) } : {}),
       });
     } catch (thrown) {
       if (thrown instanceof WorkflowExecutionAlreadyStartedError)

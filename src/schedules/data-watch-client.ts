@@ -34,7 +34,7 @@ export function watcherIdFor(pipeline: string, path: string): string {
 export function buildWatcherConfig(
   plan: Plan,
   trigger: NewDataTrigger,
-  options: { readonly bucket?: string } = {},
+  options: { readonly bucket?: string; readonly uiUrl?: string } = {},
 ): DataWatcherConfig {
   const digest = planDigest(plan);
   const timing = {
@@ -51,7 +51,16 @@ export function buildWatcherConfig(
     planDigest: digest,
     ...timing,
     ...(options.bucket ? { bucket: options.bucket } : {}),
-    configDigest: sha256Hex(canonicalJson({ digest, ...timing, bucket: options.bucket ?? null })),
+    ...(options.uiUrl ? { uiUrl: options.uiUrl } : {}),
+    // The UI link only when set, so watchers applied without one keep their digest.
+    configDigest: sha256Hex(
+      canonicalJson({
+        digest,
+        ...timing,
+        bucket: options.bucket ?? null,
+        ...(options.uiUrl ? { uiUrl: options.uiUrl } : {}),
+      }),
+    ),
     appliedAt: new Date().toISOString(),
   };
 }
@@ -83,6 +92,8 @@ export interface DataWatchClientOptions {
   readonly bucket?: string;
   /** Polls per execution before continue-as-new (tests use a small number). */
   readonly pollsPerExecution?: number;
+  /** Base URL of `fineflow ui` (FINEFLOW_UI_URL): runs of schedules and watchers link back to their page there. */
+  readonly uiUrl?: string;
 }
 
 export class DataWatchClient {
@@ -112,7 +123,10 @@ export class DataWatchClient {
   async apply(plan: Plan): Promise<WatcherChange[]> {
     const pipeline = plan.pipeline.name;
     const desired = readNewDataTriggers(plan).map((trigger) => {
-      const config = buildWatcherConfig(plan, trigger, this.options.bucket ? { bucket: this.options.bucket } : {});
+      const config = buildWatcherConfig(plan, trigger, {
+        ...(this.options.bucket ? { bucket: this.options.bucket } : {}),
+        ...(this.options.uiUrl ? { uiUrl: this.options.uiUrl } : {}),
+      });
       return { watcherId: watcherIdFor(pipeline, trigger.path), config };
     });
     const changes: WatcherChange[] = [];

@@ -7,6 +7,7 @@
  * has is removed; an existing schedule is updated in place (its id, history and paused state
  * stay), and an identical file changes nothing.
  */
+import { RUN_PAGE_MEMO, runPageDetails, runPageUrl } from '../core/run/run-links';
 import {
   ScheduleNotFoundError,
   WorkflowNotFoundError,
@@ -189,6 +190,7 @@ export class ScheduleService {
       ? buildScheduleOptions(plan, {
           ...(this.options.bucket ? { bucket: this.options.bucket } : {}),
           ...(this.options.workflowTaskQueue ? { workflowTaskQueue: this.options.workflowTaskQueue } : {}),
+          ...(this.options.uiUrl ? { uiUrl: this.options.uiUrl } : {}),
         })
       : undefined;
     const schedule = await this.applySchedule(plan, options);
@@ -369,7 +371,12 @@ export class ScheduleService {
       taskQueue: action.taskQueue,
       args: [input],
       workflowTaskTimeout: RUN_WORKFLOW_TASK_TIMEOUT_MS,
-      memo: { ...(action.memo ?? {}), trigger: 'manual' },
+      memo: {
+        ...(action.memo ?? {}),
+        trigger: 'manual',
+        ...(this.options.uiUrl ? { [RUN_PAGE_MEMO]: runPageUrl(this.options.uiUrl, runId) } : {}),
+      },
+      ...(this.options.uiUrl ? { staticDetails: runPageDetails(this.options.uiUrl, runId) } : {}),
       typedSearchAttributes: searchAttributesForRun(pipeline, 'manual'),
       staticSummary: `manual trigger of schedule ${schedule.scheduleId}`,
     });

@@ -196,6 +196,8 @@ export interface BuildScheduleOptions {
   readonly bucket?: string;
   /** Task queue of the pipelineRun workflows; default the control pool's. Tests use their own. */
   readonly workflowTaskQueue?: string;
+  /** Base URL of `fineflow ui` (FINEFLOW_UI_URL): each run links back to its page there (PipelineRunInput.uiUrl). */
+  readonly uiUrl?: string;
 }
 
 export function buildScheduleOptions(plan: Plan, options: BuildScheduleOptions = {}): PipelineScheduleOptions {
@@ -212,6 +214,7 @@ export function buildScheduleOptions(plan: Plan, options: BuildScheduleOptions =
     plan,
     trigger: { kind: 'schedule', scheduleId },
     ...(options.bucket ? { bucket: options.bucket } : {}),
+    ...(options.uiUrl ? { uiUrl: options.uiUrl } : {}),
   };
   const spec = temporalScheduleSpec(block);
   const policies = {
@@ -223,8 +226,15 @@ export function buildScheduleOptions(plan: Plan, options: BuildScheduleOptions =
   const params = planParamValues(plan);
   // The task timeout is in the digest so that schedules applied before it existed (Temporal's
   // default 10 s) are told apart and updated by the next `apply` of the same file.
+  // The UI link only when set, so schedules applied without one keep their digest.
   const applyDigest = sha256Hex(
-    canonicalJson({ digest, spec, policies, workflowTaskTimeoutMs: RUN_WORKFLOW_TASK_TIMEOUT_MS }),
+    canonicalJson({
+      digest,
+      spec,
+      policies,
+      workflowTaskTimeoutMs: RUN_WORKFLOW_TASK_TIMEOUT_MS,
+      ...(options.uiUrl ? { uiUrl: options.uiUrl } : {}),
+    }),
   );
   const memo: ScheduledRunMemo = {
     pipeline,

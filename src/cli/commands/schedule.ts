@@ -365,7 +365,13 @@ export const command: CliCommand = {
       const config = loadConfig(io.env);
       const client = await connectClient(config.temporal);
       close = () => client.connection.close();
-      return await runSubcommand(sub, args, io, new ScheduleService(client, { bucket: config.s3.bucket }), plan);
+      return await runSubcommand(
+        sub,
+        args,
+        io,
+        new ScheduleService(client, { bucket: config.s3.bucket, ...(config.ui.url ? { uiUrl: config.ui.url } : {}) }),
+        plan,
+      );
     } finally {
       await close?.().catch(() => undefined);
     }

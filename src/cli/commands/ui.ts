@@ -85,7 +85,10 @@ export const command: CliCommand = {
         }),
         store,
         bucket: config.s3.bucket,
-        schedules: new ScheduleService(client, { bucket: config.s3.bucket }),
+        schedules: new ScheduleService(client, {
+          bucket: config.s3.bucket,
+          ...(config.ui.url ? { uiUrl: config.ui.url } : {}),
+        }),
         namespace: config.temporal.namespace,
         ...(config.ui.temporalUiUrl ? { temporalUiUrl: config.ui.temporalUiUrl } : {}),
       },

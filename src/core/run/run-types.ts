@@ -76,6 +76,11 @@ export interface PipelineRunInput {
    * lowers RESULT_INLINE_CHARS (tests make it small to exercise the stored table).
    */
   readonly resultInlineChars?: number;
+  /**
+   * Base URL of `fineflow ui` (FINEFLOW_UI_URL), for runs whose id their starter does not know (a
+   * schedule's, which Temporal completes with a timestamp): the run puts its page in its memo itself.
+   */
+  readonly uiUrl?: string;
 }
 
 /**

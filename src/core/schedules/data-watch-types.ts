@@ -21,6 +21,8 @@ export interface DataWatcherConfig {
   readonly onRevert?: DataWatchRevertPolicy;
   /** Bucket of runs/, cache/ and models/ passed to each run (the client's FINEFLOW_BUCKET). */
   readonly bucket?: string;
+  /** Base URL of `fineflow ui` (FINEFLOW_UI_URL): each run links back to its page there (memo and details). */
+  readonly uiUrl?: string;
   /** Digest of this config (plan digest + timing + path): equal means `apply` has nothing to send. */
   readonly configDigest: string;
   /** When `schedule apply` sent this config, ISO 8601 (not part of the digest). */

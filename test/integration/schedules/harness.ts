@@ -49,7 +49,7 @@ export interface ScheduleHarness {
 let runtimeInstalled = false;
 
 export async function startScheduleHarness(
-  options: Pick<DataWatchClientOptions, 'pollsPerExecution'> = {},
+  options: Pick<DataWatchClientOptions, 'pollsPerExecution' | 'uiUrl'> = {},
 ): Promise<ScheduleHarness> {
   const config = await requireStack(loadConfig(process.env));
   if (!runtimeInstalled) {
