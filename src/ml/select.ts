@@ -319,14 +319,14 @@ function extractFeatures(
   return { features, dimension };
 }
 
-export async function selectModel(store: ObjectStore, options: SelectModelOptions): Promise<SelectModelResult> {
-  if (options.candidates.length === 0) throw new InvalidInputError('select-model needs at least one candidate', {});
-  const { tf } = loadTf({ preference: options.tfBackend ?? 'auto' });
-  const method = options.method ?? 'linear-probe';
-  const k = options.k ?? DEFAULT_NEIGHBOURS;
-  if (!Number.isInteger(k) || k < 1)
-    throw new InvalidInputError(`k must be a whole number of neighbours of at least 1, got ${k}`, { field: 'k' });
-  const seed = options.seed ?? 0;
+/** The examples candidates are ranked on, and the probe's train/held-out split of them. */
+interface RankingSample {
+  readonly sample: LabelledSet;
+  readonly trainIndices: readonly number[];
+  readonly testIndices: readonly number[];
+}
+
+async function rankingSample(store: ObjectStore, options: SelectModelOptions, seed: number): Promise<RankingSample> {
   const manifest = await readManifest(store, options.datasetUri);
   const sample = takePerClass(
     await loadSplit(store, manifest, options.split ?? 'train'),
@@ -343,64 +343,100 @@ export async function selectModel(store: ObjectStore, options: SelectModelOption
     mulberry32(seed + 1),
   );
   const cut = Math.round((order.length * 2) / 3);
-  const trainIndices = order.slice(0, cut);
-  const testIndices = order.slice(cut);
+  return { sample, trainIndices: order.slice(0, cut), testIndices: order.slice(cut) };
+}
+
+function checkInputShape(model: LayersModel, sample: LabelledSet): void {
+  const inputShape = model.inputs[0]?.shape.slice(1) ?? [];
+  if (
+    inputShape.length !== sample.featureShape.length ||
+    inputShape.some((size, i) => size !== null && size !== sample.featureShape[i])
+  ) {
+    throw new InvalidInputError(
+      `takes inputs of shape [${inputShape.join(', ')}], the data is [${sample.featureShape.join(', ')}]`,
+      {},
+    );
+  }
+}
+
+/** How candidates are scored: the method and its settings, the same for every candidate. */
+interface Probe extends RankingSample {
+  readonly tf: Tf;
+  readonly method: RankMethod;
+  readonly k: number;
+  readonly seed: number;
+}
+
+/** Which sample examples the probe on the model's current features gets right, and the features' width. */
+function probeVerdicts(probe: Probe, model: LayersModel): { correct: Uint8Array; dimension: number } {
+  const { tf, sample } = probe;
+  const { features, dimension } = extractFeatures(tf, featureExtractor(tf, model), sample);
+  const normalized = standardize(features, sample.labels.length, dimension);
+  const classes = sample.classes.length;
+  return {
+    dimension,
+    correct:
+      probe.method === 'knn'
+        ? knnCorrect(normalized, sample.labels, dimension, classes, probe.k)
+        : linearProbeCorrect(normalized, sample.labels, dimension, classes, probe.trainIndices, probe.testIndices),
+  };
+}
+
+/** One candidate's score, and (unless turned off) the same probe on its architecture with fresh weights. */
+async function scoreCandidate(
+  store: ObjectStore,
+  options: SelectModelOptions,
+  probe: Probe,
+  uri: string,
+): Promise<CandidateScore> {
+  const { tf, seed } = probe;
+  const started = performance.now();
+  const resolvedUri = await resolveModelUri(store, uri, options.registryBucket);
+  const model = await loadModel(tf, store, resolvedUri, {
+    registryBucket: options.registryBucket,
+    ...(options.modelHttp ? { http: options.modelHttp } : {}),
+  });
+  checkInputShape(model, probe.sample);
+  const pretrained = probeVerdicts(probe, model);
+  let scratch: Uint8Array | undefined;
+  if (options.fromScratch !== false) {
+    // The same layers with fresh weights: what training this architecture from scratch starts from.
+    const fresh = randomWeights(tf, model, seed);
+    model.setWeights(fresh);
+    tf.dispose(fresh);
+    scratch = probeVerdicts(probe, model).correct;
+  }
+  model.dispose();
+  return {
+    uri,
+    resolvedUri,
+    score: meanOf(pretrained.correct),
+    featureDimension: pretrained.dimension,
+    seconds: (performance.now() - started) / 1000,
+    ...(scratch
+      ? {
+          fromScratchScore: meanOf(scratch),
+          transferGain: transferGainOf(pretrained.correct, scratch, options.confidence ?? 0.95, seed),
+        }
+      : {}),
+  };
+}
+
+export async function selectModel(store: ObjectStore, options: SelectModelOptions): Promise<SelectModelResult> {
+  if (options.candidates.length === 0) throw new InvalidInputError('select-model needs at least one candidate', {});
+  const { tf } = loadTf({ preference: options.tfBackend ?? 'auto' });
+  const method = options.method ?? 'linear-probe';
+  const k = options.k ?? DEFAULT_NEIGHBOURS;
+  if (!Number.isInteger(k) || k < 1)
+    throw new InvalidInputError(`k must be a whole number of neighbours of at least 1, got ${k}`, { field: 'k' });
+  const seed = options.seed ?? 0;
+  const probe: Probe = { tf, method, k, seed, ...(await rankingSample(store, options, seed)) };
 
   const ranking: CandidateScore[] = [];
   const failures: CandidateFailure[] = [];
   for (const uri of options.candidates) {
-    const started = performance.now();
     try {
-      const resolvedUri = await resolveModelUri(store, uri, options.registryBucket);
-      const model = await loadModel(tf, store, resolvedUri, {
-        registryBucket: options.registryBucket,
-        ...(options.modelHttp ? { http: options.modelHttp } : {}),
-      });
-      const inputShape = model.inputs[0]?.shape.slice(1) ?? [];
-      if (
-        inputShape.length !== sample.featureShape.length ||
-        inputShape.some((size, i) => size !== null && size !== sample.featureShape[i])
-      ) {
-        throw new InvalidInputError(
-          `takes inputs of shape [${inputShape.join(', ')}], the data is [${sample.featureShape.join(', ')}]`,
-          {},
-        );
-      }
-      const verdicts = (): { correct: Uint8Array; dimension: number } => {
-        const { features, dimension } = extractFeatures(tf, featureExtractor(tf, model), sample);
-        const normalized = standardize(features, sample.labels.length, dimension);
-        const classes = sample.classes.length;
-        return {
-          dimension,
-          correct:
-            method === 'knn'
-              ? knnCorrect(normalized, sample.labels, dimension, classes, k)
-              : linearProbeCorrect(normalized, sample.labels, dimension, classes, trainIndices, testIndices),
-        };
-      };
-      const pretrained = verdicts();
-      let scratch: Uint8Array | undefined;
-      if (options.fromScratch !== false) {
-        // The same layers with fresh weights: what training this architecture from scratch starts from.
-        const fresh = randomWeights(tf, model, seed);
-        model.setWeights(fresh);
-        tf.dispose(fresh);
-        scratch = verdicts().correct;
-      }
-      model.dispose();
-      ranking.push({
-        uri,
-        resolvedUri,
-        score: meanOf(pretrained.correct),
-        featureDimension: pretrained.dimension,
-        seconds: (performance.now() - started) / 1000,
-        ...(scratch
-          ? {
-              fromScratchScore: meanOf(scratch),
-              transferGain: transferGainOf(pretrained.correct, scratch, options.confidence ?? 0.95, seed),
-            }
-          : {}),
-      });
+      ranking.push(await scoreCandidate(store, options, probe, uri));
     } catch (thrown) {
       failures.push({ uri, error: ensureError(thrown).message });
     }
@@ -413,7 +449,7 @@ export async function selectModel(store: ObjectStore, options: SelectModelOption
       { failures: failures.map((f) => f.uri) },
     );
   }
-  return { ranking, failures, best, method, sampleSize: sample.labels.length, backend: currentBackend(tf) };
+  return { ranking, failures, best, method, sampleSize: probe.sample.labels.length, backend: currentBackend(tf) };
 }
 
 export interface TransferVerdict {
