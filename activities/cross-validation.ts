@@ -11,13 +11,14 @@
  */
 import { CancelledError } from '../src/core/errors';
 import type { JsonObject } from '../src/core/spec/plan-types';
+import type { StageInputValues } from '../src/sdk/stage-io.generated';
 import { joinS3Uri } from '../src/core/storage/uri';
 import { crossValidatedEstimate, type CrossValidatedEstimate } from '../src/ml/eval/cross-validation';
 import { newestVerifiedCheckpoint } from '../src/ml/train/checkpoint';
 import type { TrainingRunner } from '../src/ml/train/child-runner';
 import { requestKeyOf } from '../src/ml/train/fine-tune';
 import type { TrainingProgress, TrainingRequest } from '../src/ml/train/types';
-import { formatMetrics, memoryLimit, objectInput, toJsonValue } from './ml-stage-support';
+import { formatMetrics, memoryLimit, toJsonValue } from './ml-stage-support';
 import type { StageRuntime } from './stage-runner';
 
 interface RoundResult {
@@ -39,14 +40,14 @@ export interface CrossValidationSettings {
 }
 
 /** The stage's `crossValidation` input with its defaults, or undefined when absent. */
-export function crossValidationSettings(settings: JsonObject): CrossValidationSettings | undefined {
-  if (settings.crossValidation === undefined || settings.crossValidation === null) return undefined;
-  const input = objectInput(settings, 'crossValidation');
+export function crossValidationSettings(settings: StageInputValues['fine-tune']): CrossValidationSettings | undefined {
+  const input = settings.crossValidation;
+  if (!input) return undefined;
   return {
-    folds: (input.folds as number | undefined) ?? 5,
-    repeats: (input.repeats as number | undefined) ?? 1,
-    confidence: (input.confidence as number | undefined) ?? 0.95,
-    seed: (input.seed as number | undefined) ?? (settings.seed as number | undefined) ?? 0,
+    folds: input.folds,
+    repeats: input.repeats,
+    confidence: input.confidence,
+    seed: input.seed ?? settings.seed,
   };
 }
 

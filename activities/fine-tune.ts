@@ -16,7 +16,7 @@
 import { Context } from '@temporalio/activity';
 import type { TfBackendPreference } from '../src/config';
 import { CancelledError, InvalidInputError } from '../src/core/errors';
-import { readManifest } from '../src/ml/data/shards';
+import { readManifest, type DatasetManifest } from '../src/ml/data/shards';
 import { modelJsonUri } from '../src/ml/models/model-io';
 import { parseRegistryUri, resolveVersion } from '../src/ml/models/registry';
 import { newestVerifiedCheckpoint, resumeLogLine } from '../src/ml/train/checkpoint';
@@ -27,10 +27,10 @@ import type {
   EarlyStopping,
   Hyperparameters,
   LearningRateDecay,
-  MonitoredMetric,
   OptimizerName,
   TrainingProgress,
   TrainingRequest,
+  TrainingResult,
 } from '../src/ml/train/types';
 import { isHeadLayerName, type ModelArchitecture } from '../src/ml/models/architectures';
 import type { JsonObject, JsonValue } from '../src/core/spec/plan-types';
@@ -46,10 +46,6 @@ import {
   listStageArtifacts,
   modelHttpOptions,
   memoryLimit,
-  objectInput,
-  optionalNumber,
-  optionalString,
-  requiredString,
   toJsonValue,
 } from './ml-stage-support';
 import { ownValue } from '../src/core/spec/reserved';
@@ -121,13 +117,6 @@ const OPTIMIZERS: Readonly<Record<string, { optimizer: OptimizerName; defaultMom
   rmsprop: { optimizer: 'rmsprop' },
 };
 
-const MONITORED: readonly MonitoredMetric[] = [
-  'validation.loss',
-  'validation.accuracy',
-  'train.loss',
-  'train.accuracy',
-];
-
 /** Keras-style names of layers that hold weights, bottom to top, without the head being replaced. */
 const WEIGHT_LAYER_CLASSES = new Set([
   'Conv2D',
@@ -154,12 +143,10 @@ export function baseWeightLayers(modelJson: unknown): string[] {
     }
   ).modelTopology;
   const layers = topology?.config?.layers ?? topology?.model_config?.config?.layers ?? [];
-  return layers
-    .filter(
-      (layer) =>
-        WEIGHT_LAYER_CLASSES.has(layer.class_name ?? '') && layer.config?.name && !isHeadLayerName(layer.config.name),
-    )
-    .map((layer) => layer.config?.name as string);
+  return layers.flatMap((layer) => {
+    const name = layer.config?.name;
+    return name && WEIGHT_LAYER_CLASSES.has(layer.class_name ?? '') && !isHeadLayerName(name) ? [name] : [];
+  });
 }
 
 /** A number of layers that is at least every layer of any model we train: "all of them". */
@@ -169,176 +156,164 @@ export interface TrainingPlan {
   readonly hyperparameters: Hyperparameters;
 }
 
-/**
- * Translate the stage's training settings (the spec's names) into the ML library's
- * hyperparameters. Throws InvalidInputError naming the field for a value the loop cannot run.
- */
-export function trainingPlan(
-  settings: FineTuneSettings,
-  context: {
-    readonly classes: readonly string[];
-    readonly featureShape: readonly number[];
-    readonly baseLayers: readonly string[] | undefined;
-    readonly fromScratch: boolean;
-  },
-): TrainingPlan {
-  const epochs = settings.epochs as number;
-  const learningRate = settings.learningRate as number;
-  const optimizerName = String(settings.optimizer ?? 'adam');
-  const optimizer = OPTIMIZERS[optimizerName];
+/** What trainingPlan needs to know about the data and the base model beyond the settings. */
+export interface TrainingPlanContext {
+  readonly classes: readonly string[];
+  readonly featureShape: readonly number[];
+  readonly baseLayers: readonly string[] | undefined;
+  readonly fromScratch: boolean;
+}
+
+type LayerSelection = Pick<Hyperparameters, 'unfreezeLayers' | 'freezeLayers'>;
+
+/** The loop's optimizer for the spec's name (`momentum` is SGD with momentum 0.9 unless `momentum:` says). */
+function optimizerOf(settings: FineTuneSettings): Pick<Hyperparameters, 'optimizer' | 'momentum'> {
+  const optimizer = OPTIMIZERS[settings.optimizer];
   if (!optimizer)
     throw new InvalidInputError(
-      `optimizer ${optimizerName} is not supported by the training loop; use adam, sgd, momentum or rmsprop`,
-      { field: 'optimizer', value: optimizerName },
+      `optimizer ${settings.optimizer} is not supported by the training loop; use adam, sgd, momentum or rmsprop`,
+      { field: 'optimizer', value: settings.optimizer },
     );
-  const momentum = optionalNumber(settings, 'momentum') ?? optimizer.defaultMomentum;
+  const momentum = settings.momentum ?? optimizer.defaultMomentum;
+  return {
+    optimizer: optimizer.optimizer,
+    ...(momentum !== undefined && optimizer.optimizer !== 'adam' ? { momentum } : {}),
+  };
+}
 
-  let decay: LearningRateDecay | undefined;
-  const decayInput = objectInput(settings, 'decay');
+function learningRateDecay(decay: FineTuneSettings['decay']): LearningRateDecay | undefined {
   // Absent: cosine ends at 1% of the rate, exponential and step have no floor (src/ml/train/schedule.ts).
-  const floor = typeof decayInput.minLearningRate === 'number' ? { minLearningRate: decayInput.minLearningRate } : {};
-  switch (decayInput.type) {
+  const floor = decay?.minLearningRate !== undefined ? { minLearningRate: decay.minLearningRate } : {};
+  switch (decay?.type) {
     case 'exponential':
-      decay = { kind: 'exponential', rate: (decayInput.rate as number | undefined) ?? 0.5, ...floor };
-      break;
+      return { kind: 'exponential', rate: decay.rate, ...floor };
     case 'cosine':
-      decay = { kind: 'cosine', ...floor };
-      break;
+      return { kind: 'cosine', ...floor };
     case 'step':
-      decay = {
-        kind: 'step',
-        everyEpochs: (decayInput.everyEpochs as number | undefined) ?? 1,
-        factor: (decayInput.rate as number | undefined) ?? 0.5,
-        ...floor,
-      };
-      break;
+      return { kind: 'step', everyEpochs: decay.everyEpochs, factor: decay.rate, ...floor };
     default:
-      decay = undefined;
+      return undefined;
   }
+}
 
-  // Freezing. The loop trains the new head plus `unfreezeLayers` top weight layers, never `freezeLayers`.
-  let unfreezeLayers: number | readonly string[] = 0;
-  let freezeLayers: readonly string[] | undefined;
-  const freeze = settings.freeze ?? 'all';
-  const unfreeze = settings.unfreeze;
-  if (context.fromScratch) {
-    unfreezeLayers = ALL_LAYERS;
-  } else if (freeze === 'none') {
-    unfreezeLayers = ALL_LAYERS;
-  } else if (freeze === 'all') {
-    unfreezeLayers = typeof unfreeze === 'number' ? unfreeze : Array.isArray(unfreeze) ? (unfreeze as string[]) : 0;
-  } else if (typeof freeze === 'number') {
+/** Freezing: the loop trains the new head plus `unfreezeLayers` top weight layers, never `freezeLayers`. */
+function layerSelection(settings: FineTuneSettings, context: TrainingPlanContext): LayerSelection {
+  const { freeze, unfreeze } = settings;
+  if (context.fromScratch || freeze === 'none') return { unfreezeLayers: ALL_LAYERS };
+  if (freeze === 'all') return { unfreezeLayers: unfreeze ?? 0 };
+  if (typeof freeze === 'number') {
     if (!context.baseLayers)
       throw new InvalidInputError(
         'freeze: a layer count needs a base model in the store (s3:// or registry://) to count its layers; give layer names instead',
         { field: 'freeze' },
       );
-    unfreezeLayers = Math.max(0, context.baseLayers.length - freeze);
-  } else if (Array.isArray(freeze)) {
-    const names = freeze as string[];
-    const unknown = context.baseLayers ? names.filter((name) => !context.baseLayers?.includes(name)) : [];
-    if (unknown.length > 0)
-      throw new InvalidInputError(
-        `freeze: the base model has no weight layer ${unknown.join(', ')}; its layers are ${context.baseLayers?.join(', ')}`,
-        { field: 'freeze', unknown },
-      );
-    freezeLayers = names;
-    unfreezeLayers = ALL_LAYERS;
+    return { unfreezeLayers: Math.max(0, context.baseLayers.length - freeze) };
   }
-
-  let headEpochs: number | undefined;
-  let fineTuneLearningRate: number | undefined;
-  const twoPhase = settings.twoPhase;
-  if (twoPhase === true || (twoPhase !== null && typeof twoPhase === 'object' && !Array.isArray(twoPhase))) {
-    const options = twoPhase === true ? {} : (twoPhase as JsonObject);
-    headEpochs = (options.headEpochs as number | undefined) ?? 3;
-    if (headEpochs >= epochs)
-      throw new InvalidInputError(
-        `twoPhase.headEpochs (${headEpochs}) must be less than epochs (${epochs}), or there is no second phase`,
-        { field: 'twoPhase.headEpochs' },
-      );
-    const phaseTwoUnfreeze = options.unfreeze ?? 2;
-    unfreezeLayers = typeof phaseTwoUnfreeze === 'number' ? phaseTwoUnfreeze : (phaseTwoUnfreeze as string[]);
-    fineTuneLearningRate = learningRate * ((options.learningRateFactor as number | undefined) ?? 0.1);
-  }
-
-  let earlyStopping: EarlyStopping | undefined;
-  if (settings.earlyStopping !== undefined && settings.earlyStopping !== null) {
-    const stopping = objectInput(settings, 'earlyStopping');
-    const monitor = String(stopping.monitor ?? 'validation.loss');
-    if (!(MONITORED as readonly string[]).includes(monitor)) {
-      throw new InvalidInputError(
-        `earlyStopping.monitor ${monitor} is not tracked by the training loop; use one of ${MONITORED.join(', ')}`,
-        { field: 'earlyStopping.monitor', value: monitor },
-      );
-    }
-    earlyStopping = {
-      monitor: monitor as MonitoredMetric,
-      patience: (stopping.patience as number | undefined) ?? 3,
-      minDelta: (stopping.minDelta as number | undefined) ?? 0,
-      restoreBestWeights: stopping.restoreBest !== false,
-    };
-  }
-
-  let classWeights: Hyperparameters['classWeights'];
-  const weights = settings.classWeights;
-  if (weights === 'balanced') classWeights = 'balanced';
-  else if (weights !== null && typeof weights === 'object' && !Array.isArray(weights)) {
-    const byName = weights as JsonObject;
-    const unknown = Object.keys(byName).filter((name) => !context.classes.includes(name));
-    if (unknown.length > 0)
-      throw new InvalidInputError(
-        `classWeights names unknown classes ${unknown.join(', ')}; the dataset's classes are ${context.classes.join(', ')}`,
-        { field: 'classWeights', unknown },
-      );
-    // Class names come from the dataset: look them up as own keys only (a class named `constructor`).
-    classWeights = context.classes.map((name) =>
-      typeof ownValue(byName, name) === 'number' ? (ownValue(byName, name) as number) : 1,
+  const unknown = context.baseLayers ? freeze.filter((name) => !context.baseLayers?.includes(name)) : [];
+  if (unknown.length > 0)
+    throw new InvalidInputError(
+      `freeze: the base model has no weight layer ${unknown.join(', ')}; its layers are ${context.baseLayers?.join(', ')}`,
+      { field: 'freeze', unknown },
     );
-  }
+  return { freezeLayers: freeze, unfreezeLayers: ALL_LAYERS };
+}
 
-  let augmentation: Augmentation | undefined;
-  const augment = objectInput(settings, 'augmentation');
-  if (Object.keys(augment).length > 0) {
-    const imageSize = Math.min(context.featureShape[0] ?? 0, context.featureShape[1] ?? 0);
-    const translate = typeof augment.translate === 'number' ? augment.translate : 0;
-    const positive = (name: 'rotate' | 'zoom' | 'brightness' | 'noise'): { [key: string]: number } => {
-      const value = augment[name];
-      return typeof value === 'number' && value > 0 ? { [name]: value } : {};
-    };
-    augmentation = {
-      ...(translate > 0 ? { shift: Math.max(1, Math.round(translate * imageSize)) } : {}),
-      ...(augment.flipHorizontal === true ? { flipHorizontal: true } : {}),
-      ...(augment.flipVertical === true ? { flipVertical: true } : {}),
-      ...positive('rotate'),
-      ...positive('zoom'),
-      ...positive('brightness'),
-      ...positive('noise'),
-    };
-  }
-  const headUnits = Array.isArray(settings.headUnits) ? (settings.headUnits as number[]) : [];
+/** `twoPhase:` — the head trains alone for `headEpochs`, then the top of the base joins at a lower rate. */
+function twoPhasePlan(
+  settings: FineTuneSettings,
+): Pick<Hyperparameters, 'headEpochs' | 'fineTuneLearningRate' | 'unfreezeLayers'> | undefined {
+  const { twoPhase, epochs } = settings;
+  if (twoPhase === undefined || twoPhase === false) return undefined;
+  const options = twoPhase === true ? { headEpochs: 3, unfreeze: 2, learningRateFactor: 0.1 } : twoPhase;
+  if (options.headEpochs >= epochs)
+    throw new InvalidInputError(
+      `twoPhase.headEpochs (${options.headEpochs}) must be less than epochs (${epochs}), or there is no second phase`,
+      { field: 'twoPhase.headEpochs' },
+    );
+  return {
+    headEpochs: options.headEpochs,
+    unfreezeLayers: options.unfreeze,
+    fineTuneLearningRate: settings.learningRate * options.learningRateFactor,
+  };
+}
 
+function earlyStoppingOf(stopping: FineTuneSettings['earlyStopping']): EarlyStopping | undefined {
+  if (!stopping) return undefined;
+  return {
+    monitor: stopping.monitor,
+    patience: stopping.patience,
+    minDelta: stopping.minDelta,
+    restoreBestWeights: stopping.restoreBest !== false,
+  };
+}
+
+/** `classWeights:` as the loop's per-class list (dataset order); names must be the dataset's classes. */
+function classWeightsOf(
+  weights: FineTuneSettings['classWeights'],
+  classes: readonly string[],
+): Hyperparameters['classWeights'] {
+  if (weights === 'balanced') return 'balanced';
+  if (weights === undefined || weights === 'none') return undefined;
+  const unknown = Object.keys(weights).filter((name) => !classes.includes(name));
+  if (unknown.length > 0)
+    throw new InvalidInputError(
+      `classWeights names unknown classes ${unknown.join(', ')}; the dataset's classes are ${classes.join(', ')}`,
+      { field: 'classWeights', unknown },
+    );
+  // Class names come from the dataset: look them up as own keys only (a class named `constructor`).
+  return classes.map((name) => ownValue(weights, name) ?? 1);
+}
+
+/** `augmentation:` with only the transforms it turns on; `translate` becomes a shift in pixels. */
+function augmentationOf(
+  augment: FineTuneSettings['augmentation'],
+  featureShape: readonly number[],
+): Augmentation | undefined {
+  if (!augment) return undefined;
+  const imageSize = Math.min(featureShape[0] ?? 0, featureShape[1] ?? 0);
+  const positive = (name: 'rotate' | 'zoom' | 'brightness' | 'noise'): { [key: string]: number } =>
+    augment[name] > 0 ? { [name]: augment[name] } : {};
+  const augmentation: Augmentation = {
+    ...(augment.translate > 0 ? { shift: Math.max(1, Math.round(augment.translate * imageSize)) } : {}),
+    ...(augment.flipHorizontal ? { flipHorizontal: true } : {}),
+    ...(augment.flipVertical ? { flipVertical: true } : {}),
+    ...positive('rotate'),
+    ...positive('zoom'),
+    ...positive('brightness'),
+    ...positive('noise'),
+  };
+  return Object.keys(augmentation).length > 0 ? augmentation : undefined;
+}
+
+/**
+ * Translate the stage's training settings (the spec's names) into the ML library's
+ * hyperparameters. Throws InvalidInputError naming the field for a value the loop cannot run.
+ */
+export function trainingPlan(settings: FineTuneSettings, context: TrainingPlanContext): TrainingPlan {
+  const optimizer = optimizerOf(settings);
+  const layers = layerSelection(settings, context);
+  const twoPhase = twoPhasePlan(settings);
+  const decay = learningRateDecay(settings.decay);
+  const earlyStopping = earlyStoppingOf(settings.earlyStopping);
+  const classWeights = classWeightsOf(settings.classWeights, context.classes);
+  const augmentation = augmentationOf(settings.augmentation, context.featureShape);
   const hyperparameters: Hyperparameters = {
-    epochs,
-    batchSize: settings.batchSize as number,
-    learningRate,
-    optimizer: optimizer.optimizer,
-    ...(momentum !== undefined && optimizer.optimizer !== 'adam' ? { momentum } : {}),
-    ...(typeof settings.warmupEpochs === 'number' && settings.warmupEpochs > 0
-      ? { warmupEpochs: settings.warmupEpochs }
-      : {}),
+    epochs: settings.epochs,
+    batchSize: settings.batchSize,
+    learningRate: settings.learningRate,
+    ...optimizer,
+    ...(settings.warmupEpochs > 0 ? { warmupEpochs: settings.warmupEpochs } : {}),
     ...(decay ? { decay } : {}),
-    unfreezeLayers,
-    ...(freezeLayers ? { freezeLayers } : {}),
-    ...(headEpochs !== undefined ? { headEpochs } : {}),
-    ...(fineTuneLearningRate !== undefined ? { fineTuneLearningRate } : {}),
+    unfreezeLayers: twoPhase?.unfreezeLayers ?? layers.unfreezeLayers,
+    ...(layers.freezeLayers ? { freezeLayers: layers.freezeLayers } : {}),
+    ...(twoPhase ? { headEpochs: twoPhase.headEpochs, fineTuneLearningRate: twoPhase.fineTuneLearningRate } : {}),
     ...(earlyStopping ? { earlyStopping } : {}),
     ...(classWeights ? { classWeights } : {}),
-    ...(augmentation && Object.keys(augmentation).length > 0 ? { augmentation } : {}),
-    ...(typeof settings.dropout === 'number' && settings.dropout > 0 ? { dropout: settings.dropout } : {}),
-    ...(typeof settings.l2 === 'number' && settings.l2 > 0 ? { l2: settings.l2 } : {}),
-    ...(headUnits.length > 0 ? { headUnits } : {}),
-    seed: (settings.seed as number | undefined) ?? 0,
+    ...(augmentation ? { augmentation } : {}),
+    ...(settings.dropout > 0 ? { dropout: settings.dropout } : {}),
+    ...(settings.l2 > 0 ? { l2: settings.l2 } : {}),
+    ...(settings.headUnits.length > 0 ? { headUnits: settings.headUnits } : {}),
+    seed: settings.seed,
   };
   return { hyperparameters };
 }
@@ -411,213 +386,293 @@ export interface FineTuneStageOptions {
   readonly tfBackend?: TfBackendPreference;
 }
 
+/** What every step of one fine-tune attempt reads. */
+interface FineTuneJob {
+  readonly input: StageActivityInput;
+  readonly runtime: StageRuntime;
+  readonly settings: FineTuneSettings;
+  readonly manifest: DatasetManifest;
+  /** Absent when training from scratch (`architecture:`). */
+  readonly base: PinnedBaseModel | undefined;
+  readonly request: TrainingRequest;
+  /** `<outputPrefix>model/`: the model and its training record. */
+  readonly modelDirectory: string;
+  /** `<outputPrefix>checkpoints`: where training checkpoints go and an attempt resumes from. */
+  readonly checkpoints: string;
+}
+
+/** The built-in architecture `architecture:` names, shaped for the dataset's examples. */
+function architectureFor(
+  architecture: FineTuneSettings['architecture'],
+  manifest: DatasetManifest,
+  datasetUri: string,
+): ModelArchitecture | undefined {
+  if (architecture === 'mlp') return { kind: 'mlp', inputShape: [manifest.featureShape.reduce((a, b) => a * b, 1)] };
+  if (architecture === undefined) return undefined;
+  const [height, width, channels] = manifest.featureShape;
+  if (manifest.featureShape.length !== 3 || height === undefined || width === undefined || channels === undefined) {
+    throw new InvalidInputError(
+      `architecture small-cnn needs image data ([height, width, channels]); ${datasetUri} has examples of shape [${manifest.featureShape.join(', ')}]`,
+      { field: 'architecture' },
+    );
+  }
+  return architecture === 'small-cnn'
+    ? { kind: 'cnn', inputShape: [height, width, channels] }
+    : // Global max pooling: a defect counts wherever it sits on the surface.
+      { kind: 'cnn', inputShape: [height, width, channels], filters: [8, 16], featureUnits: 32, pooling: 'max' };
+}
+
+/**
+ * Everything training needs, checked before it starts: the settings, the dataset's manifest, the
+ * base model pinned (to the version a previous attempt pinned, if any) and the training request.
+ */
+async function planFineTune(
+  input: StageActivityInput,
+  runtime: StageRuntime,
+  options: FineTuneStageOptions,
+  pinnedBefore: string | undefined,
+): Promise<FineTuneJob> {
+  const settings = effectiveSettings(input.inputs);
+  const { context } = input;
+  const manifest = await readManifest(runtime.store, settings.data);
+  const fromScratch = settings.model === undefined;
+  const base =
+    settings.model === undefined
+      ? undefined
+      : await pinBaseModel(runtime.store, pinnedBefore ?? settings.model, context.bucket);
+  const baseLayers =
+    base && settings.model !== undefined ? await baseModelLayers(runtime.store, base, settings.model) : undefined;
+  const architecture = architectureFor(settings.architecture, manifest, settings.data);
+  const plan = trainingPlan(settings, {
+    classes: manifest.classes,
+    featureShape: manifest.featureShape,
+    baseLayers,
+    fromScratch,
+  });
+  const modelDirectory = joinS3Uri(context.outputPrefix, 'model/');
+  const checkpoints = `${context.outputPrefix}checkpoints`;
+  const modelHttp = modelHttpOptions(input.inputs);
+  const request: TrainingRequest = {
+    mode: fromScratch ? 'from-scratch' : 'fine-tune',
+    ...(base ? { baseModelUri: base.pinned } : {}),
+    ...(architecture ? { architecture } : {}),
+    datasetUri: settings.data,
+    outputUri: modelDirectory.replace(/\/$/, ''),
+    checkpoint: {
+      uri: checkpoints,
+      everyEpochs: settings.checkpoint?.everyEpochs ?? 1,
+      keepLast: settings.checkpoint?.keepLast ?? 2,
+    },
+    hyperparameters: plan.hyperparameters,
+    registryBucket: context.bucket,
+    ...(modelHttp ? { modelHttp } : {}),
+    tfBackend: options.tfBackend ?? runtime.ml.tfBackend,
+    engine: runtime.ml.trainEngine,
+  };
+  return { input, runtime, settings, manifest, base, request, modelDirectory, checkpoints };
+}
+
+/**
+ * Resume from the newest verified checkpoint this stage wrote for this very request (after
+ * `--set epochs=…` the old checkpoints do not apply). The last heartbeat only hints: heartbeats
+ * are throttled, so the one that reached Temporal can be many epochs behind the store.
+ */
+async function resumePointOf(job: FineTuneJob, hint: string | undefined): Promise<string | undefined> {
+  const { runtime, request } = job;
+  const found = await newestVerifiedCheckpoint(runtime.store, job.checkpoints, {
+    requestKey: requestKeyOf(request),
+    ...(hint ? { hint } : {}),
+  });
+  if (found) {
+    const hinted = hint ? `; the last heartbeat of the previous attempt named ${hint}` : '';
+    runtime.log(
+      resumeLogLine(found.directory, found.state.epochsDone, `the newest verified checkpoint in the store${hinted}`),
+    );
+  } else if (hint) {
+    runtime.log(
+      `not resuming from ${hint}: no checkpoint in the store verifies for these inputs; training from the start`,
+    );
+  }
+  return found?.directory;
+}
+
+/** Per-epoch log lines and heartbeats; remembers the newest checkpoint so every heartbeat names it. */
+class FineTuneProgress {
+  private readonly pinned: JsonObject;
+
+  constructor(
+    private readonly runtime: StageRuntime,
+    base: PinnedBaseModel | undefined,
+    public lastCheckpoint: string | undefined,
+  ) {
+    this.pinned = base ? { baseModel: base.pinned } : {};
+  }
+
+  start(mode: TrainingRequest['mode'], totalEpochs: number): void {
+    const { lastCheckpoint } = this;
+    this.runtime.heartbeat({
+      message: lastCheckpoint ? `resuming from ${lastCheckpoint}` : `starting ${mode} (${totalEpochs} epochs)`,
+      fraction: 0,
+      detail: { epoch: 0, totalEpochs, ...this.pinned, ...(lastCheckpoint ? { checkpoint: lastCheckpoint } : {}) },
+    });
+  }
+
+  readonly onProgress = (progress: TrainingProgress): void => {
+    if (progress.checkpointUri) this.lastCheckpoint = progress.checkpointUri;
+    const m = progress.metrics;
+    const detail: FineTuneHeartbeatDetail = {
+      epoch: progress.epoch,
+      totalEpochs: progress.totalEpochs,
+      phase: progress.phase,
+      trainLoss: m.trainLoss,
+      trainAccuracy: m.trainAccuracy,
+      ...(m.validationLoss !== undefined ? { validationLoss: m.validationLoss } : {}),
+      ...(m.validationAccuracy !== undefined ? { validationAccuracy: m.validationAccuracy } : {}),
+      samplesPerSecond: m.samplesPerSecond,
+      ...this.pinned,
+      ...(this.lastCheckpoint ? { checkpoint: this.lastCheckpoint } : {}),
+    };
+    const message = `epoch ${progress.epoch}/${progress.totalEpochs} ${progress.phase} ${formatMetrics({ loss: m.trainLoss, acc: m.trainAccuracy, val_loss: m.validationLoss, val_acc: m.validationAccuracy })}`;
+    this.runtime.log(message + (progress.checkpointUri ? ` checkpoint ${progress.checkpointUri}` : ''));
+    this.runtime.heartbeat({
+      message,
+      fraction: Math.min(1, progress.epoch / Math.max(1, progress.totalEpochs)),
+      detail: toJsonValue(detail) as JsonObject,
+    });
+  };
+}
+
+/**
+ * The `metrics` output. Every metric describes the saved weights (weightsEpoch): the best epoch's
+ * when early stopping restored them, else the last epoch's. bestEpoch is the monitor's best, for reference.
+ */
+function trainingMetrics(result: TrainingResult): JsonObject {
+  const saved =
+    result.epochs.find((epoch) => epoch.epoch === result.weightsEpoch) ?? result.epochs[result.epochs.length - 1];
+  return toJsonValue({
+    train: { loss: saved?.trainLoss, accuracy: saved?.trainAccuracy },
+    validation: { loss: result.final.validationLoss, accuracy: result.final.validationAccuracy },
+    weightsEpoch: result.weightsEpoch,
+    bestEpoch: result.bestEpoch,
+    epochs: result.epochs.length,
+    epochsTrained: result.epochs.length - result.resumedFromEpoch,
+    resumedFromEpoch: result.resumedFromEpoch,
+    stoppedEarly: result.stoppedEarly,
+    trainExamples: result.trainExamples,
+    trainSeconds: result.epochs.reduce((sum, epoch) => sum + epoch.seconds, 0),
+    seconds: result.seconds,
+    samplesPerSecond: result.samplesPerSecond,
+  }) as JsonObject;
+}
+
+/** The lineage register-model copies into the model card. */
+function trainingRecordOf(
+  job: FineTuneJob,
+  result: TrainingResult,
+  outputs: {
+    readonly metrics: JsonObject;
+    readonly history: readonly JsonObject[];
+    readonly crossValidation?: JsonObject;
+  },
+): TrainingRecord {
+  const { context } = job.input;
+  const { settings, base } = job;
+  // The version prepare-data actually read (a run's trigger only says which one it asked for).
+  const datasetVersion = job.manifest.sourceVersion ?? datasetVersionOf(context.trigger);
+  return {
+    format: 'fineflow-training/v1',
+    runId: context.runId,
+    stageId: context.stageId,
+    mode: job.request.mode,
+    ...(settings.model ? { baseModel: settings.model } : {}),
+    ...(base ? { baseModelResolved: base.pinned } : {}),
+    ...(settings.architecture ? { architecture: settings.architecture } : {}),
+    dataset: settings.data,
+    ...(datasetVersion ? { datasetVersion } : {}),
+    hyperparameters: toJsonValue({
+      ...settings,
+      data: undefined,
+      model: undefined,
+      architecture: undefined,
+    }) as JsonObject,
+    classes: result.classes,
+    inputShape: job.manifest.featureShape,
+    backend: result.backend,
+    engine: result.engine,
+    ...(result.engineFallbackReason ? { engineFallbackReason: result.engineFallbackReason } : {}),
+    metrics: outputs.metrics,
+    history: outputs.history,
+    ...(outputs.crossValidation ? { crossValidation: outputs.crossValidation } : {}),
+  };
+}
+
+function logTrained(runtime: StageRuntime, result: TrainingResult): void {
+  runtime.log(
+    `trained ${result.epochs.length - result.resumedFromEpoch} epoch(s)${result.resumedFromEpoch ? ` after resuming at epoch ${result.resumedFromEpoch}` : ''} on ${result.backend} (${result.engine} engine, ${Math.round(result.samplesPerSecond)} examples/s) in ${result.seconds.toFixed(1)} s; model ${result.modelUri}`,
+  );
+  if (result.engineFallbackReason) runtime.log(`graph engine not used: ${result.engineFallbackReason}`);
+  runtime.heartbeat({
+    message: `trained on ${result.backend}: ${formatMetrics({ val_acc: result.final.validationAccuracy, val_loss: result.final.validationLoss })}`,
+    fraction: 1,
+  });
+}
+
+async function fineTune(
+  input: StageActivityInput,
+  runtime: StageRuntime,
+  options: FineTuneStageOptions,
+  runTraining: TrainingRunner,
+): Promise<StageActivityResult> {
+  const { context } = input;
+  const previous = resumeFromHeartbeat(heartbeatDetails());
+  const job = await planFineTune(input, runtime, options, previous.baseModel);
+  const { request } = job;
+  const resumeFrom = await resumePointOf(job, previous.checkpoint);
+  const crossValidationInput = crossValidationSettings(job.settings);
+  const crossValidation = crossValidationInput
+    ? await crossValidate(request, crossValidationInput, context.outputPrefix, runtime, runTraining)
+    : undefined;
+
+  const progress = new FineTuneProgress(runtime, job.base, resumeFrom);
+  progress.start(request.mode, request.hyperparameters.epochs);
+  const result = await runTraining(
+    { ...request, ...(resumeFrom ? { resumeFrom } : {}) },
+    {
+      onProgress: progress.onProgress,
+      signal: runtime.signal,
+      onLog: (line: string) => runtime.log(`[training] ${line}`),
+      ...memoryLimit(runtime.ml),
+    },
+  );
+  // Cancelled as training returned: write nothing more (the run is ending).
+  if (runtime.signal.aborted)
+    throw new CancelledError(`training finished but the stage was cancelled: ${String(runtime.signal.reason)}`, {});
+
+  const metrics = trainingMetrics(result);
+  const history = result.epochs.map((epoch) => toJsonValue(epoch) as JsonObject);
+  const record = trainingRecordOf(job, result, { metrics, history, ...(crossValidation ? { crossValidation } : {}) });
+  await runtime.store.putJson(joinS3Uri(job.modelDirectory, TRAINING_RECORD_FILE), record);
+  logTrained(runtime, result);
+  const checkpoint = result.lastCheckpointUri ?? progress.lastCheckpoint;
+  return {
+    outputs: {
+      model: modelJsonUri(result.modelUri),
+      metrics,
+      history,
+      backend: result.backend,
+      engine: result.engine,
+      ...(checkpoint ? { checkpoint } : {}),
+      ...(crossValidation ? { crossValidation } : {}),
+    },
+    artifacts: await listStageArtifacts(runtime.store, context.outputPrefix),
+  };
+}
+
 /** The fine-tune stage, with its training runner injected. */
 export function createFineTuneStage(options: FineTuneStageOptions = {}): StageImplementation {
   const runTraining = options.runTraining ?? runTrainingInChildProcess;
-  return async (input: StageActivityInput, runtime: StageRuntime): Promise<StageActivityResult> => {
-    const settings = effectiveSettings(input.inputs);
-    const { context } = input;
-    const store = runtime.store;
-    const datasetUri = requiredString(settings, 'data');
-    const manifest = await readManifest(store, datasetUri);
-    const baseInput = optionalString(settings, 'model');
-    const architectureInput = optionalString(settings, 'architecture');
-    const fromScratch = baseInput === undefined;
-    const previous = resumeFromHeartbeat(heartbeatDetails());
-
-    let base: PinnedBaseModel | undefined;
-    let baseLayers: string[] | undefined;
-    if (baseInput !== undefined) {
-      base = await pinBaseModel(store, previous.baseModel ?? baseInput, context.bucket);
-      baseLayers = await baseModelLayers(store, base, baseInput);
-    }
-    let architecture: ModelArchitecture | undefined;
-    if (architectureInput === 'small-cnn' || architectureInput === 'small-cnn-global-pool') {
-      const [height, width, channels] = manifest.featureShape;
-      if (manifest.featureShape.length !== 3 || height === undefined || width === undefined || channels === undefined) {
-        throw new InvalidInputError(
-          `architecture small-cnn needs image data ([height, width, channels]); ${datasetUri} has examples of shape [${manifest.featureShape.join(', ')}]`,
-          { field: 'architecture' },
-        );
-      }
-      architecture =
-        architectureInput === 'small-cnn'
-          ? { kind: 'cnn', inputShape: [height, width, channels] }
-          : // Global max pooling: a defect counts wherever it sits on the surface.
-            { kind: 'cnn', inputShape: [height, width, channels], filters: [8, 16], featureUnits: 32, pooling: 'max' };
-    } else if (architectureInput === 'mlp') {
-      architecture = { kind: 'mlp', inputShape: [manifest.featureShape.reduce((a, b) => a * b, 1)] };
-    }
-
-    const plan = trainingPlan(settings, {
-      classes: manifest.classes,
-      featureShape: manifest.featureShape,
-      baseLayers,
-      fromScratch,
-    });
-    const checkpointOptions = objectInput(settings, 'checkpoint');
-    const checkpointPrefix = `${context.outputPrefix}checkpoints`;
-    const modelDirectory = joinS3Uri(context.outputPrefix, 'model/');
-    const request: TrainingRequest = {
-      mode: fromScratch ? 'from-scratch' : 'fine-tune',
-      ...(base ? { baseModelUri: base.pinned } : {}),
-      ...(architecture ? { architecture } : {}),
-      datasetUri,
-      outputUri: modelDirectory.replace(/\/$/, ''),
-      checkpoint: {
-        uri: checkpointPrefix,
-        everyEpochs: (checkpointOptions.everyEpochs as number | undefined) ?? 1,
-        keepLast: (checkpointOptions.keepLast as number | undefined) ?? 2,
-      },
-      hyperparameters: plan.hyperparameters,
-      registryBucket: context.bucket,
-      ...(modelHttpOptions(input.inputs) ? { modelHttp: modelHttpOptions(input.inputs) } : {}),
-      tfBackend: options.tfBackend ?? runtime.ml.tfBackend,
-      engine: runtime.ml.trainEngine,
-    };
-
-    // Resume from the newest verified checkpoint this stage wrote for this very request (after
-    // `--set epochs=…` the old checkpoints do not apply). The last heartbeat only hints: heartbeats
-    // are throttled, so the one that reached Temporal can be many epochs behind the store.
-    const requestKey = requestKeyOf(request);
-    const found = await newestVerifiedCheckpoint(store, checkpointPrefix, {
-      requestKey,
-      ...(previous.checkpoint ? { hint: previous.checkpoint } : {}),
-    });
-    const resumeFrom = found?.directory;
-    if (found) {
-      const hinted = previous.checkpoint
-        ? `; the last heartbeat of the previous attempt named ${previous.checkpoint}`
-        : '';
-      runtime.log(
-        resumeLogLine(found.directory, found.state.epochsDone, `the newest verified checkpoint in the store${hinted}`),
-      );
-    } else if (previous.checkpoint) {
-      runtime.log(
-        `not resuming from ${previous.checkpoint}: no checkpoint in the store verifies for these inputs; training from the start`,
-      );
-    }
-
-    const crossValidationInput = crossValidationSettings(settings);
-    const crossValidation = crossValidationInput
-      ? await crossValidate(request, crossValidationInput, context.outputPrefix, runtime, runTraining)
-      : undefined;
-
-    let lastCheckpoint: string | undefined = resumeFrom;
-    const totalEpochs = plan.hyperparameters.epochs;
-    const pinned: JsonObject = base ? { baseModel: base.pinned } : {};
-    runtime.heartbeat({
-      message: resumeFrom ? `resuming from ${resumeFrom}` : `starting ${request.mode} (${totalEpochs} epochs)`,
-      fraction: 0,
-      detail: { epoch: 0, totalEpochs, ...pinned, ...(lastCheckpoint ? { checkpoint: lastCheckpoint } : {}) },
-    });
-    const onProgress = (progress: TrainingProgress): void => {
-      if (progress.checkpointUri) lastCheckpoint = progress.checkpointUri;
-      const m = progress.metrics;
-      const detail: FineTuneHeartbeatDetail = {
-        epoch: progress.epoch,
-        totalEpochs: progress.totalEpochs,
-        phase: progress.phase,
-        trainLoss: m.trainLoss,
-        trainAccuracy: m.trainAccuracy,
-        ...(m.validationLoss !== undefined ? { validationLoss: m.validationLoss } : {}),
-        ...(m.validationAccuracy !== undefined ? { validationAccuracy: m.validationAccuracy } : {}),
-        samplesPerSecond: m.samplesPerSecond,
-        ...pinned,
-        ...(lastCheckpoint ? { checkpoint: lastCheckpoint } : {}),
-      };
-      const message = `epoch ${progress.epoch}/${progress.totalEpochs} ${progress.phase} ${formatMetrics({ loss: m.trainLoss, acc: m.trainAccuracy, val_loss: m.validationLoss, val_acc: m.validationAccuracy })}`;
-      runtime.log(message + (progress.checkpointUri ? ` checkpoint ${progress.checkpointUri}` : ''));
-      runtime.heartbeat({
-        message,
-        fraction: Math.min(1, progress.epoch / Math.max(1, progress.totalEpochs)),
-        detail: toJsonValue(detail) as JsonObject,
-      });
-    };
-
-    const result = await runTraining(
-      { ...request, ...(resumeFrom ? { resumeFrom } : {}) },
-      {
-        onProgress,
-        signal: runtime.signal,
-        onLog: (line: string) => runtime.log(`[training] ${line}`),
-        ...memoryLimit(runtime.ml),
-      },
-    );
-    // Cancelled as training returned: write nothing more (the run is ending).
-    if (runtime.signal.aborted)
-      throw new CancelledError(`training finished but the stage was cancelled: ${String(runtime.signal.reason)}`, {});
-
-    // Every metric describes the saved weights (weightsEpoch): the best epoch's when early
-    // stopping restored them, else the last epoch's. bestEpoch is the monitor's best, for reference.
-    const saved =
-      result.epochs.find((epoch) => epoch.epoch === result.weightsEpoch) ?? result.epochs[result.epochs.length - 1];
-    const metrics: JsonObject = toJsonValue({
-      train: { loss: saved?.trainLoss, accuracy: saved?.trainAccuracy },
-      validation: { loss: result.final.validationLoss, accuracy: result.final.validationAccuracy },
-      weightsEpoch: result.weightsEpoch,
-      bestEpoch: result.bestEpoch,
-      epochs: result.epochs.length,
-      epochsTrained: result.epochs.length - result.resumedFromEpoch,
-      resumedFromEpoch: result.resumedFromEpoch,
-      stoppedEarly: result.stoppedEarly,
-      trainExamples: result.trainExamples,
-      trainSeconds: result.epochs.reduce((sum, epoch) => sum + epoch.seconds, 0),
-      seconds: result.seconds,
-      samplesPerSecond: result.samplesPerSecond,
-    }) as JsonObject;
-    const history = result.epochs.map((epoch) => toJsonValue(epoch) as JsonObject);
-    // The version prepare-data actually read (a run's trigger only says which one it asked for).
-    const datasetVersion = manifest.sourceVersion ?? datasetVersionOf(context.trigger);
-    const record: TrainingRecord = {
-      format: 'fineflow-training/v1',
-      runId: context.runId,
-      stageId: context.stageId,
-      mode: request.mode,
-      ...(baseInput ? { baseModel: baseInput } : {}),
-      ...(base ? { baseModelResolved: base.pinned } : {}),
-      ...(architectureInput ? { architecture: architectureInput } : {}),
-      dataset: datasetUri,
-      ...(datasetVersion ? { datasetVersion } : {}),
-      hyperparameters: toJsonValue({
-        ...settings,
-        data: undefined,
-        model: undefined,
-        architecture: undefined,
-      }) as JsonObject,
-      classes: result.classes,
-      inputShape: manifest.featureShape,
-      backend: result.backend,
-      engine: result.engine,
-      ...(result.engineFallbackReason ? { engineFallbackReason: result.engineFallbackReason } : {}),
-      metrics,
-      history,
-      ...(crossValidation ? { crossValidation } : {}),
-    };
-    await store.putJson(joinS3Uri(modelDirectory, TRAINING_RECORD_FILE), record);
-    runtime.log(
-      `trained ${result.epochs.length - result.resumedFromEpoch} epoch(s)${result.resumedFromEpoch ? ` after resuming at epoch ${result.resumedFromEpoch}` : ''} on ${result.backend} (${result.engine} engine, ${Math.round(result.samplesPerSecond)} examples/s) in ${result.seconds.toFixed(1)} s; model ${result.modelUri}`,
-    );
-    if (result.engineFallbackReason) runtime.log(`graph engine not used: ${result.engineFallbackReason}`);
-    runtime.heartbeat({
-      message: `trained on ${result.backend}: ${formatMetrics({ val_acc: result.final.validationAccuracy, val_loss: result.final.validationLoss })}`,
-      fraction: 1,
-    });
-
-    const checkpoint = result.lastCheckpointUri ?? lastCheckpoint;
-    return {
-      outputs: {
-        model: modelJsonUri(result.modelUri),
-        metrics,
-        history,
-        backend: result.backend,
-        engine: result.engine,
-        ...(checkpoint ? { checkpoint } : {}),
-        ...(crossValidation ? { crossValidation } : {}),
-      },
-      artifacts: await listStageArtifacts(store, context.outputPrefix),
-    };
-  };
+  return (input: StageActivityInput, runtime: StageRuntime): Promise<StageActivityResult> =>
+    fineTune(input, runtime, options, runTraining);
 }
 
 export const fineTuneStage: StageImplementation = createFineTuneStage();
