@@ -23,8 +23,8 @@ import {
 import { loadModel, saveModel } from '../models/load-model';
 import { writePreprocessingBeside } from '../data/preprocessing-file';
 import { mulberry32, shuffleInPlace } from '../random';
-import { findCheckpoint, readCheckpoint } from './checkpoint';
-import { memorySource, runTrainingLoop, type ExampleSource, type PhasePlan } from './loop';
+import { findCheckpoint, readCheckpoint, type Checkpoint } from './checkpoint';
+import { memorySource, runTrainingLoop, type ExampleSource, type LoopOptions, type PhasePlan } from './loop';
 import type { Hyperparameters, TrainingProgress, TrainingRequest, TrainingResult } from './types';
 import type { TrainingRunner } from './child-runner';
 
@@ -250,22 +250,21 @@ export function inProcessTrainingRunner(store: ObjectStore, overrides: Partial<T
     );
 }
 
-/** Train per `request` in this process: fine-tune a base model, or train from scratch. */
-export async function trainModel(
-  store: ObjectStore,
-  request: TrainingRequest,
-  callbacks: TrainingCallbacks = {},
-): Promise<TrainingResult> {
-  const started = performance.now();
-  const { tf } = loadTf({ preference: request.tfBackend ?? 'auto' });
-  const hyperparameters = request.hyperparameters;
+function checkHyperparameters(hyperparameters: Hyperparameters): void {
   if (!(hyperparameters.epochs >= 1) || !(hyperparameters.batchSize >= 1) || !(hyperparameters.learningRate > 0)) {
     throw new InvalidInputError('epochs and batchSize must be at least 1 and learningRate positive', {
       hyperparameters: { ...hyperparameters },
     });
   }
-  const manifest = await readManifest(store, request.datasetUri);
-  const seed = hyperparameters.seed ?? 0;
+}
+
+/** The examples a request trains and validates on: the dataset's splits, or a cross-validation round. */
+async function trainingSources(
+  store: ObjectStore,
+  request: TrainingRequest,
+  manifest: DatasetManifest,
+): Promise<{ train: ExampleSource; validation: ExampleSource | undefined }> {
+  const seed = request.hyperparameters.seed ?? 0;
   const { train, validation } = request.crossValidationFold
     ? await crossValidationSources(store, manifest, request.crossValidationFold, request.labelsPerClass, seed)
     : {
@@ -277,8 +276,17 @@ export async function trainModel(
       };
   if (train.count === 0)
     throw new InvalidInputError(`dataset ${request.datasetUri} has no training examples`, { uri: request.datasetUri });
+  return { train, validation };
+}
 
-  let model: LayersModel;
+/** The model training starts from: the base model with a new head, or a fresh architecture. */
+async function initialModel(
+  tf: Tf,
+  store: ObjectStore,
+  request: TrainingRequest,
+  manifest: DatasetManifest,
+): Promise<LayersModel> {
+  const head = headOptionsOf(request.hyperparameters, manifest.classes.length);
   if (request.mode === 'fine-tune') {
     if (!request.baseModelUri) throw new InvalidInputError('fine-tune needs baseModelUri', {});
     const base = await loadModel(tf, store, request.baseModelUri, {
@@ -286,27 +294,61 @@ export async function trainModel(
       ...(request.modelHttp ? { http: request.modelHttp } : {}),
     });
     checkShape(base, manifest.featureShape, `base model ${request.baseModelUri}`);
-    model = replaceHead(tf, base, headOptionsOf(hyperparameters, manifest.classes.length));
-  } else {
-    const architecture = request.architecture ?? defaultArchitecture(manifest.featureShape);
-    model = buildModel(tf, architecture, headOptionsOf(hyperparameters, manifest.classes.length));
-    checkShape(model, manifest.featureShape, `architecture ${architecture.kind}`);
+    return replaceHead(tf, base, head);
   }
+  const architecture = request.architecture ?? defaultArchitecture(manifest.featureShape);
+  const model = buildModel(tf, architecture, head);
+  checkShape(model, manifest.featureShape, `architecture ${architecture.kind}`);
+  return model;
+}
 
-  const requestKey = requestKeyOf(request);
-  let resume;
-  if (request.resumeFrom) {
-    const directory = await findCheckpoint(store, request.resumeFrom);
-    if (directory) {
-      resume = await readCheckpoint(store, directory);
-      if (resume.requestKey !== requestKey) {
-        throw new InvalidInputError(
-          `checkpoint ${directory} belongs to a different training request (inputs or hyperparameters changed); start without resumeFrom`,
-          { uri: directory },
-        );
-      }
-    }
+/** The checkpoint `resumeFrom` names, when there is one; it must belong to this very request. */
+async function checkpointToResume(
+  store: ObjectStore,
+  request: TrainingRequest,
+  requestKey: string,
+): Promise<Checkpoint | undefined> {
+  if (!request.resumeFrom) return undefined;
+  const directory = await findCheckpoint(store, request.resumeFrom);
+  if (!directory) return undefined;
+  const resume = await readCheckpoint(store, directory);
+  if (resume.requestKey !== requestKey) {
+    throw new InvalidInputError(
+      `checkpoint ${directory} belongs to a different training request (inputs or hyperparameters changed); start without resumeFrom`,
+      { uri: directory },
+    );
   }
+  return resume;
+}
+
+/** The loop's checkpoint settings for the request's `checkpoint` option. */
+function loopCheckpointOf(store: ObjectStore, request: TrainingRequest): Pick<LoopOptions, 'checkpoint'> {
+  if (!request.checkpoint) return {};
+  return {
+    checkpoint: {
+      store,
+      uri: request.checkpoint.uri,
+      everyEpochs: request.checkpoint.everyEpochs ?? 1,
+      ...(request.checkpoint.keepLast !== undefined ? { keepLast: request.checkpoint.keepLast } : {}),
+    },
+  };
+}
+
+/** Train per `request` in this process: fine-tune a base model, or train from scratch. */
+export async function trainModel(
+  store: ObjectStore,
+  request: TrainingRequest,
+  callbacks: TrainingCallbacks = {},
+): Promise<TrainingResult> {
+  const started = performance.now();
+  const { tf } = loadTf({ preference: request.tfBackend ?? 'auto' });
+  const hyperparameters = request.hyperparameters;
+  checkHyperparameters(hyperparameters);
+  const manifest = await readManifest(store, request.datasetUri);
+  const { train, validation } = await trainingSources(store, request, manifest);
+  const model = await initialModel(tf, store, request, manifest);
+  const requestKey = requestKeyOf(request);
+  const resume = await checkpointToResume(store, request, requestKey);
 
   const loop = await runTrainingLoop({
     tf,
@@ -318,16 +360,7 @@ export async function trainModel(
     numClasses: manifest.classes.length,
     requestKey,
     ...(resume ? { resume } : {}),
-    ...(request.checkpoint
-      ? {
-          checkpoint: {
-            store,
-            uri: request.checkpoint.uri,
-            everyEpochs: request.checkpoint.everyEpochs ?? 1,
-            ...(request.checkpoint.keepLast !== undefined ? { keepLast: request.checkpoint.keepLast } : {}),
-          },
-        }
-      : {}),
+    ...loopCheckpointOf(store, request),
     ...(callbacks.onEpoch ? { onEpoch: callbacks.onEpoch } : {}),
     ...(callbacks.signal ? { signal: callbacks.signal } : {}),
     ...(request.engine ? { engine: request.engine } : {}),
