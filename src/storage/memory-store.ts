@@ -11,11 +11,13 @@ import {
   DEFAULT_MAX_JSON_BYTES,
   DEFAULT_MAX_READ_BYTES,
   objectTooLarge,
+  plainObjectStore,
   type ObjectInfo,
   type ObjectStore,
   type PutOptions,
   type PutResult,
   type ReadLimit,
+  type ReadOptions,
 } from './object-store';
 import { formatS3Uri, parseS3Uri, type S3Location } from '../core/storage/uri';
 
@@ -33,48 +35,122 @@ export interface MemoryObjectStore extends ObjectStore {
 }
 
 export function createMemoryObjectStore(options: { readonly buckets?: readonly string[] } = {}): MemoryObjectStore {
-  const buckets = new Set(options.buckets ?? []);
-  const objects = new Map<string, StoredObject>();
+  const store = new InMemoryStore(options.buckets ?? []);
+  return { ...plainObjectStore(store), uris: () => store.uris() };
+}
 
-  function objectLocation(uri: string): S3Location {
-    const location = parseS3Uri(uri);
-    if (location.key === '' || location.key.endsWith('/')) {
-      throw new InvalidInputError(`${uri} names a prefix, not an object`, { uri, code: 'invalid-uri' });
-    }
-    return location;
+/** The state and behaviour of one memory store; created through createMemoryObjectStore. */
+class InMemoryStore implements ObjectStore {
+  private readonly buckets: Set<string>;
+  private readonly objects = new Map<string, StoredObject>();
+
+  constructor(buckets: readonly string[]) {
+    this.buckets = new Set(buckets);
   }
-  function requireBucket(location: S3Location, uri: string): void {
-    if (!buckets.has(location.bucket)) {
+
+  async ensureBucket(bucket: string): Promise<void> {
+    parseS3Uri(formatS3Uri({ bucket, key: '' }));
+    this.buckets.add(bucket);
+  }
+
+  async putStream(uri: string, body: Readable, putOptions: PutOptions = {}): Promise<PutResult> {
+    objectLocation(uri);
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+    return this.store(uri, Buffer.concat(chunks), putOptions);
+  }
+
+  async putBytes(uri: string, body: Uint8Array | string, putOptions: PutOptions = {}): Promise<PutResult> {
+    return this.store(uri, typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body), putOptions);
+  }
+
+  async putJson(uri: string, value: unknown, putOptions: Pick<PutOptions, 'condition'> = {}): Promise<PutResult> {
+    return this.store(uri, Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8'), {
+      contentType: 'application/json',
+      ...putOptions,
+    });
+  }
+
+  async getStream(uri: string, readOptions: ReadOptions = {}): Promise<Readable> {
+    // Keeps no versions: a version id can only name what is not here.
+    if (readOptions.versionId)
+      throw new NotFoundError(
+        `${uri} version ${readOptions.versionId} does not exist (the memory store keeps no versions)`,
+        { uri, code: 'not-found' },
+      );
+    return Readable.from([this.find(uri).bytes]);
+  }
+
+  async getBytes(uri: string, limit: ReadLimit = {}): Promise<Buffer> {
+    return Buffer.from(this.capped(uri, limit.maxBytes ?? DEFAULT_MAX_READ_BYTES));
+  }
+
+  async getJson<T = unknown>(uri: string, limit: ReadLimit = {}): Promise<T> {
+    const text = this.capped(uri, limit.maxBytes ?? DEFAULT_MAX_JSON_BYTES).toString('utf8');
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw new InvalidInputError(`${uri} is not valid JSON: ${(error as Error).message}`, {
+        uri,
+        code: 'invalid-json',
+      });
+    }
+  }
+
+  async stat(uri: string, readOptions: ReadOptions = {}): Promise<ObjectInfo | undefined> {
+    const location = objectLocation(uri);
+    this.requireBucket(location, uri);
+    if (readOptions.versionId) return undefined;
+    const found = this.objects.get(formatS3Uri(location));
+    return found ? info(formatS3Uri(location), found) : undefined;
+  }
+
+  async list(prefixUri: string): Promise<ObjectInfo[]> {
+    // Like an S3 listing: no user metadata, so no sha256.
+    return this.under(prefixUri).map(([uri, object]) => {
+      const { sha256: _omitted, ...listed } = info(uri, object);
+      return listed;
+    });
+  }
+
+  async remove(uri: string): Promise<void> {
+    const location = objectLocation(uri);
+    this.requireBucket(location, uri);
+    this.objects.delete(formatS3Uri(location));
+  }
+
+  async removePrefix(prefixUri: string): Promise<void> {
+    for (const [uri] of this.under(prefixUri)) this.objects.delete(uri);
+  }
+
+  uris(): string[] {
+    return [...this.objects.keys()].sort();
+  }
+
+  private requireBucket(location: S3Location, uri: string): void {
+    if (!this.buckets.has(location.bucket)) {
       throw new NotFoundError(
         `${uri}: the bucket does not exist (create it with ensureBucket, or \`fineflow data push\`)`,
         { uri, code: 'bucket-not-found' },
       );
     }
   }
-  function find(uri: string): StoredObject {
+
+  private find(uri: string): StoredObject {
     const location = objectLocation(uri);
-    requireBucket(location, uri);
-    const found = objects.get(formatS3Uri(location));
+    this.requireBucket(location, uri);
+    const found = this.objects.get(formatS3Uri(location));
     if (!found) throw new NotFoundError(`${uri} does not exist`, { uri, code: 'not-found' });
     return found;
   }
-  function checkCondition(uri: string, current: StoredObject | undefined, condition: PutOptions['condition']): void {
-    if (!condition) return;
-    const holds =
-      'ifNoneMatch' in condition ? current === undefined : current?.etag === condition.ifMatch.replace(/"/g, '');
-    if (!holds)
-      throw new ConflictError(`put ${uri}: changed concurrently (PreconditionFailed); read it again and retry`, {
-        uri,
-        code: 'precondition-failed',
-      });
-  }
-  function store(uri: string, bytes: Buffer, putOptions: PutOptions): PutResult {
+
+  private store(uri: string, bytes: Buffer, putOptions: PutOptions): PutResult {
     const location = objectLocation(uri);
-    requireBucket(location, uri);
-    checkCondition(uri, objects.get(formatS3Uri(location)), putOptions.condition);
+    this.requireBucket(location, uri);
+    checkCondition(uri, this.objects.get(formatS3Uri(location)), putOptions.condition);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const etag = createHash('md5').update(bytes).digest('hex');
-    objects.set(formatS3Uri(location), {
+    this.objects.set(formatS3Uri(location), {
       bytes,
       contentType: putOptions.contentType ?? 'application/octet-stream',
       sha256,
@@ -84,98 +160,51 @@ export function createMemoryObjectStore(options: { readonly buckets?: readonly s
     putOptions.onProgress?.(bytes.length);
     return { uri: formatS3Uri(location), size: bytes.length, sha256, etag };
   }
-  function capped(uri: string, maxBytes: number): Buffer {
-    const bytes = find(uri).bytes;
+
+  private capped(uri: string, maxBytes: number): Buffer {
+    const bytes = this.find(uri).bytes;
     if (bytes.length > maxBytes) throw objectTooLarge(uri, maxBytes);
     return bytes;
   }
-  function info(uri: string, object: StoredObject): ObjectInfo {
-    const { bucket, key } = parseS3Uri(uri);
-    return {
-      bucket,
-      key,
-      size: object.bytes.length,
-      etag: object.etag,
-      lastModified: object.lastModified,
-      sha256: object.sha256,
-    };
-  }
-  function under(prefixUri: string): [string, StoredObject][] {
+
+  /** The objects under a prefix URI, in key order. */
+  private under(prefixUri: string): [string, StoredObject][] {
     const prefix = parseS3Uri(prefixUri);
-    requireBucket(prefix, prefixUri);
+    this.requireBucket(prefix, prefixUri);
     const start = formatS3Uri(prefix);
-    return [...objects.entries()]
+    return [...this.objects.entries()]
       .filter(([uri]) => uri.startsWith(start))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
+}
 
+function objectLocation(uri: string): S3Location {
+  const location = parseS3Uri(uri);
+  if (location.key === '' || location.key.endsWith('/')) {
+    throw new InvalidInputError(`${uri} names a prefix, not an object`, { uri, code: 'invalid-uri' });
+  }
+  return location;
+}
+
+function checkCondition(uri: string, current: StoredObject | undefined, condition: PutOptions['condition']): void {
+  if (!condition) return;
+  const holds =
+    'ifNoneMatch' in condition ? current === undefined : current?.etag === condition.ifMatch.replace(/"/g, '');
+  if (!holds)
+    throw new ConflictError(`put ${uri}: changed concurrently (PreconditionFailed); read it again and retry`, {
+      uri,
+      code: 'precondition-failed',
+    });
+}
+
+function info(uri: string, object: StoredObject): ObjectInfo {
+  const { bucket, key } = parseS3Uri(uri);
   return {
-    async ensureBucket(bucket) {
-      parseS3Uri(formatS3Uri({ bucket, key: '' }));
-      buckets.add(bucket);
-    },
-    async putStream(uri, body, putOptions = {}) {
-      objectLocation(uri);
-      const chunks: Buffer[] = [];
-      for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
-      return store(uri, Buffer.concat(chunks), putOptions);
-    },
-    async putBytes(uri, body, putOptions = {}) {
-      return store(uri, typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body), putOptions);
-    },
-    async putJson(uri, value, putOptions = {}) {
-      return store(uri, Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8'), {
-        contentType: 'application/json',
-        ...putOptions,
-      });
-    },
-    async getStream(uri, readOptions = {}) {
-      // Keeps no versions: a version id can only name what is not here.
-      if (readOptions.versionId)
-        throw new NotFoundError(
-          `${uri} version ${readOptions.versionId} does not exist (the memory store keeps no versions)`,
-          { uri, code: 'not-found' },
-        );
-      return Readable.from([find(uri).bytes]);
-    },
-    async getBytes(uri, limit = {}) {
-      return Buffer.from(capped(uri, limit.maxBytes ?? DEFAULT_MAX_READ_BYTES));
-    },
-    async getJson<T = unknown>(uri: string, limit: ReadLimit = {}): Promise<T> {
-      const text = capped(uri, limit.maxBytes ?? DEFAULT_MAX_JSON_BYTES).toString('utf8');
-      try {
-        return JSON.parse(text) as T;
-      } catch (error) {
-        throw new InvalidInputError(`${uri} is not valid JSON: ${(error as Error).message}`, {
-          uri,
-          code: 'invalid-json',
-        });
-      }
-    },
-    async stat(uri, readOptions = {}) {
-      const location = objectLocation(uri);
-      requireBucket(location, uri);
-      if (readOptions.versionId) return undefined;
-      const found = objects.get(formatS3Uri(location));
-      return found ? info(formatS3Uri(location), found) : undefined;
-    },
-    async list(prefixUri) {
-      // Like an S3 listing: no user metadata, so no sha256.
-      return under(prefixUri).map(([uri, object]) => {
-        const { sha256: _omitted, ...listed } = info(uri, object);
-        return listed;
-      });
-    },
-    async remove(uri) {
-      const location = objectLocation(uri);
-      requireBucket(location, uri);
-      objects.delete(formatS3Uri(location));
-    },
-    async removePrefix(prefixUri) {
-      for (const [uri] of under(prefixUri)) objects.delete(uri);
-    },
-    uris() {
-      return [...objects.keys()].sort();
-    },
+    bucket,
+    key,
+    size: object.bytes.length,
+    etag: object.etag,
+    lastModified: object.lastModified,
+    sha256: object.sha256,
   };
 }

@@ -31,6 +31,8 @@ import {
   DEFAULT_MAX_JSON_BYTES,
   DEFAULT_MAX_READ_BYTES,
   objectTooLarge,
+  plainObjectStore,
+  type BucketOptions,
   type ObjectInfo,
   type ObjectStore,
   type PutOptions,
@@ -277,65 +279,44 @@ function objectStoreAgent(useSSL: boolean, idleTimeoutMs: number, caPath?: strin
 }
 
 export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOptions = {}): ObjectStore {
-  const client = new Client({
-    endPoint: s3.endPoint,
-    port: s3.port,
-    useSSL: s3.useSSL,
-    accessKey: s3.accessKey,
-    secretKey: s3.secretKey,
-    ...(storeOptions.sessionToken ? { sessionToken: storeOptions.sessionToken } : {}),
-    region: s3.region,
-    partSize: PART_SIZE,
-    transportAgent: objectStoreAgent(s3.useSSL, storeOptions.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, s3.caPath),
-  });
+  return plainObjectStore(new MinioObjectStore(s3, storeOptions));
+}
 
-  async function setSha256(
-    location: S3Location,
-    sha256: string,
-    contentType: string,
-  ): Promise<{ etag: string; versionId?: string }> {
-    await client.copyObject(
-      new CopySourceOptions({ Bucket: location.bucket, Object: location.key }),
-      new CopyDestinationOptions({
-        Bucket: location.bucket,
-        Object: location.key,
-        MetadataDirective: 'REPLACE',
-        UserMetadata: { [SHA256_METADATA]: sha256 },
-        Headers: { 'Content-Type': contentType },
-      }),
-    );
-    // The copy result's etag field differs between S3 flavours; a HEAD reads it reliably.
-    const { etag, versionId } = toObjectInfo(location, await client.statObject(location.bucket, location.key));
-    return { etag, ...(versionId ? { versionId } : {}) };
+/** The MinIO / S3 implementation; created through createMinioObjectStore. */
+class MinioObjectStore implements ObjectStore {
+  private readonly client: Client;
+  private readonly region: string;
+
+  constructor(s3: S3Config, storeOptions: MinioStoreOptions) {
+    this.region = s3.region;
+    this.client = new Client({
+      endPoint: s3.endPoint,
+      port: s3.port,
+      useSSL: s3.useSSL,
+      accessKey: s3.accessKey,
+      secretKey: s3.secretKey,
+      ...(storeOptions.sessionToken ? { sessionToken: storeOptions.sessionToken } : {}),
+      region: s3.region,
+      partSize: PART_SIZE,
+      transportAgent: objectStoreAgent(s3.useSSL, storeOptions.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, s3.caPath),
+    });
   }
 
-  async function putBuffer(
-    location: S3Location,
-    bytes: Buffer,
-    contentType: string,
-    sha256: string,
-    condition?: WriteCondition,
-  ): Promise<PutResult> {
+  async ensureBucket(bucket: string, bucketOptions: BucketOptions = {}): Promise<void> {
+    const uri = formatS3Uri({ bucket, key: '' });
+    parseS3Uri(uri);
     try {
-      const uploaded = await client.putObject(location.bucket, location.key, bytes, bytes.length, {
-        'Content-Type': contentType,
-        [SHA256_METADATA]: sha256,
-        ...conditionHeaders(condition),
-      });
-      const versionId = uploaded.versionId && uploaded.versionId !== 'null' ? uploaded.versionId : undefined;
-      return {
-        uri: formatS3Uri(location),
-        size: bytes.length,
-        sha256,
-        etag: uploaded.etag,
-        ...(versionId ? { versionId } : {}),
-      };
+      if (await this.client.bucketExists(bucket)) return;
+      await this.client.makeBucket(bucket, this.region);
+      if (bucketOptions.versioned) await this.client.setBucketVersioning(bucket, { Status: 'Enabled' });
     } catch (thrown) {
-      throw mapS3Error(thrown, formatS3Uri(location), 'put');
+      // Two workers bootstrapping at once: the loser sees the bucket already there.
+      if (thrown instanceof S3Error && thrown.code === 'BucketAlreadyOwnedByYou') return;
+      throw mapS3Error(thrown, uri, 'create bucket');
     }
   }
 
-  async function putStream(uri: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
+  async putStream(uri: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
     const location = objectKey(uri);
     const contentType = options.contentType ?? DEFAULT_CONTENT_TYPE;
     const counter = new HashingCounter(options.onProgress);
@@ -343,25 +324,9 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
     const chunks = counter[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     // Read up to one part first: a small object goes up in one request with its sha256 (and an
     // empty stream, which a multipart upload cannot represent, works too).
-    const head: Buffer[] = [];
-    let headBytes = 0;
-    let ended = false;
-    try {
-      while (headBytes <= PART_SIZE) {
-        const next = await chunks.next();
-        if (next.done) {
-          ended = true;
-          break;
-        }
-        head.push(next.value);
-        headBytes += next.value.length;
-      }
-      if (ended) await piping;
-    } catch (thrown) {
-      throw mapS3Error(thrown, uri, 'put (reading the source)');
-    }
+    const { head, ended } = await readHead(uri, chunks, piping);
     if (ended)
-      return putBuffer(location, Buffer.concat(head), contentType, counter.hash.digest('hex'), options.condition);
+      return this.putBuffer(location, Buffer.concat(head), contentType, counter.hash.digest('hex'), options.condition);
     if (options.condition) {
       counter.destroy();
       throw new InvalidInputError(`put ${uri}: conditional writes are single-part only (at most ${PART_SIZE} bytes)`, {
@@ -369,45 +334,23 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
         code: 'condition-too-large',
       });
     }
-
-    const rest = Readable.from(
-      (async function* () {
-        yield* head.splice(0);
-        for (;;) {
-          const next = await chunks.next();
-          if (next.done) return;
-          yield next.value;
-        }
-      })(),
-      { objectMode: false },
-    );
-    // The minio client does not watch its input for errors, so a failing source would leave the
-    // upload waiting forever: race the upload against the source pipeline.
-    const uploading = client.putObject(location.bucket, location.key, rest, undefined, { 'Content-Type': contentType });
-    try {
-      await Promise.all([piping, uploading]);
-    } catch (thrown) {
-      rest.destroy();
-      uploading.catch(() => undefined);
-      await client.removeIncompleteUpload(location.bucket, location.key).catch(() => undefined);
-      throw mapS3Error(thrown, uri, 'put');
-    }
+    await this.putMultipart(uri, location, contentType, { head, chunks, piping });
     const sha256 = counter.hash.digest('hex');
     let written: { etag: string; versionId?: string };
     try {
-      written = await setSha256(location, sha256, contentType);
+      written = await this.setSha256(location, sha256, contentType);
     } catch (thrown) {
       throw mapS3Error(thrown, uri, 'put (recording sha256)');
     }
     return { uri: formatS3Uri(location), size: counter.bytes, sha256, ...written };
   }
 
-  async function putBytes(uri: string, body: Uint8Array | string, options: PutOptions = {}): Promise<PutResult> {
+  async putBytes(uri: string, body: Uint8Array | string, options: PutOptions = {}): Promise<PutResult> {
     const location = objectKey(uri);
     const bytes =
       typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     // In memory already, so the hash is known up front and goes in with the object.
-    const result = await putBuffer(
+    const result = await this.putBuffer(
       location,
       bytes,
       options.contentType ?? DEFAULT_CONTENT_TYPE,
@@ -418,11 +361,15 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
     return result;
   }
 
-  async function getStream(uri: string, options: ReadOptions = {}): Promise<Readable> {
+  putJson(uri: string, value: unknown, options: Pick<PutOptions, 'condition'> = {}): Promise<PutResult> {
+    return this.putBytes(uri, `${JSON.stringify(value, null, 2)}\n`, { contentType: 'application/json', ...options });
+  }
+
+  async getStream(uri: string, options: ReadOptions = {}): Promise<Readable> {
     const location = objectKey(uri);
     let response: Readable;
     try {
-      response = await client.getObject(
+      response = await this.client.getObject(
         location.bucket,
         location.key,
         options.versionId ? { versionId: options.versionId } : {},
@@ -442,13 +389,197 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
     return output;
   }
 
-  async function readAll(uri: string, maxBytes: number): Promise<Buffer> {
-    const stream = await getStream(uri);
+  getBytes(uri: string, limit: ReadLimit = {}): Promise<Buffer> {
+    return this.readAll(uri, limit.maxBytes ?? DEFAULT_MAX_READ_BYTES);
+  }
+
+  async getJson<T = unknown>(uri: string, limit: ReadLimit = {}): Promise<T> {
+    const text = (await this.readAll(uri, limit.maxBytes ?? DEFAULT_MAX_JSON_BYTES)).toString('utf8');
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw new InvalidInputError(`${uri} is not valid JSON: ${ensureError(error).message}`, {
+        uri,
+        code: 'invalid-json',
+      });
+    }
+  }
+
+  async stat(uri: string, options: ReadOptions = {}): Promise<ObjectInfo | undefined> {
+    const location = objectKey(uri);
+    try {
+      return toObjectInfo(
+        location,
+        await this.client.statObject(
+          location.bucket,
+          location.key,
+          options.versionId ? { versionId: options.versionId } : {},
+        ),
+      );
+    } catch (thrown) {
+      const mapped = mapS3Error(thrown, uri, 'stat');
+      if (mapped instanceof NotFoundError && mapped.details.code === 'not-found') return undefined;
+      throw mapped;
+    }
+  }
+
+  async list(prefixUri: string): Promise<ObjectInfo[]> {
+    const prefix = parseS3Uri(prefixUri);
+    const found: ObjectInfo[] = [];
+    try {
+      for await (const item of this.listItems(prefix)) {
+        if (!item.name) continue;
+        found.push(
+          toObjectInfo(
+            { bucket: prefix.bucket, key: item.name },
+            { size: item.size, etag: item.etag ?? '', lastModified: item.lastModified ?? new Date(0) },
+          ),
+        );
+      }
+    } catch (thrown) {
+      throw mapS3Error(thrown, prefixUri, 'list');
+    }
+    return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async remove(uri: string): Promise<void> {
+    const location = objectKey(uri);
+    try {
+      await this.client.removeObject(location.bucket, location.key);
+    } catch (thrown) {
+      throw mapS3Error(thrown, uri, 'remove');
+    }
+  }
+
+  async removePrefix(prefixUri: string): Promise<void> {
+    const prefix = parseS3Uri(prefixUri);
+    const keys: string[] = [];
+    try {
+      for await (const item of this.listItems(prefix)) {
+        if (item.name) keys.push(item.name);
+      }
+      if (keys.length === 0) return;
+      const failures = (await this.client.removeObjects(prefix.bucket, keys)) as unknown as readonly Record<
+        string,
+        unknown
+      >[];
+      const failed = failures.filter((entry) => entry && (entry.Code ?? entry.code ?? entry.Error));
+      if (failed.length > 0) {
+        throw new InternalError(
+          `remove ${prefixUri}: ${failed.length} of ${keys.length} objects could not be removed`,
+          { uri: prefixUri, first: JSON.stringify(failed[0]) },
+        );
+      }
+    } catch (thrown) {
+      throw mapS3Error(thrown, prefixUri, 'remove prefix');
+    }
+  }
+
+  async presignGet(uri: string, expirySeconds: number): Promise<string> {
+    const location = objectKey(uri);
+    try {
+      return await this.client.presignedGetObject(location.bucket, location.key, expirySeconds);
+    } catch (thrown) {
+      throw mapS3Error(thrown, uri, 'presign');
+    }
+  }
+
+  /** Every object under a prefix, recursively, as the S3 listing returns them. */
+  private listItems(prefix: S3Location): AsyncIterable<BucketItem> {
+    return this.client.listObjectsV2(prefix.bucket, prefix.key, true) as AsyncIterable<BucketItem>;
+  }
+
+  /** One PUT of an object held in memory, its sha256 and any write condition sent with it. */
+  private async putBuffer(
+    location: S3Location,
+    bytes: Buffer,
+    contentType: string,
+    sha256: string,
+    condition?: WriteCondition,
+  ): Promise<PutResult> {
+    try {
+      const uploaded = await this.client.putObject(location.bucket, location.key, bytes, bytes.length, {
+        'Content-Type': contentType,
+        [SHA256_METADATA]: sha256,
+        ...conditionHeaders(condition),
+      });
+      const versionId = uploaded.versionId && uploaded.versionId !== 'null' ? uploaded.versionId : undefined;
+      return {
+        uri: formatS3Uri(location),
+        size: bytes.length,
+        sha256,
+        etag: uploaded.etag,
+        ...(versionId ? { versionId } : {}),
+      };
+    } catch (thrown) {
+      throw mapS3Error(thrown, formatS3Uri(location), 'put');
+    }
+  }
+
+  /**
+   * A multipart upload of the head already read and the rest of the source. The minio client does not watch its
+   * input for errors, so a failing source would leave the upload waiting forever: race the upload against the
+   * source pipeline, and drop the incomplete upload when either fails.
+   */
+  private async putMultipart(
+    uri: string,
+    location: S3Location,
+    contentType: string,
+    { head, chunks, piping }: { head: Buffer[]; chunks: AsyncIterator<Buffer>; piping: Promise<void> },
+  ): Promise<void> {
+    const rest = Readable.from(
+      (async function* () {
+        yield* head.splice(0);
+        for (;;) {
+          const next = await chunks.next();
+          if (next.done) return;
+          yield next.value;
+        }
+      })(),
+      { objectMode: false },
+    );
+    const uploading = this.client.putObject(location.bucket, location.key, rest, undefined, {
+      'Content-Type': contentType,
+    });
+    try {
+      await Promise.all([piping, uploading]);
+    } catch (thrown) {
+      rest.destroy();
+      uploading.catch(() => undefined);
+      await this.client.removeIncompleteUpload(location.bucket, location.key).catch(() => undefined);
+      throw mapS3Error(thrown, uri, 'put');
+    }
+  }
+
+  /** A streamed object's sha256 is known only at its end: record it by a server-side copy onto itself. */
+  private async setSha256(
+    location: S3Location,
+    sha256: string,
+    contentType: string,
+  ): Promise<{ etag: string; versionId?: string }> {
+    await this.client.copyObject(
+      new CopySourceOptions({ Bucket: location.bucket, Object: location.key }),
+      new CopyDestinationOptions({
+        Bucket: location.bucket,
+        Object: location.key,
+        MetadataDirective: 'REPLACE',
+        UserMetadata: { [SHA256_METADATA]: sha256 },
+        Headers: { 'Content-Type': contentType },
+      }),
+    );
+    // The copy result's etag field differs between S3 flavours; a HEAD reads it reliably.
+    const { etag, versionId } = toObjectInfo(location, await this.client.statObject(location.bucket, location.key));
+    return { etag, ...(versionId ? { versionId } : {}) };
+  }
+
+  /** The whole object, counted as it arrives (not from a header a server or proxy could get wrong). */
+  private async readAll(uri: string, maxBytes: number): Promise<Buffer> {
+    const stream = await this.getStream(uri);
     const chunks: Buffer[] = [];
     let bytes = 0;
     for await (const chunk of stream) {
       bytes += (chunk as Buffer).length;
-      // Counted as it arrives (not from a header a server or proxy could get wrong); stop at once.
+      // Stop at once past the limit.
       if (bytes > maxBytes) {
         stream.destroy();
         throw objectTooLarge(uri, maxBytes);
@@ -457,114 +588,33 @@ export function createMinioObjectStore(s3: S3Config, storeOptions: MinioStoreOpt
     }
     return Buffer.concat(chunks);
   }
+}
 
-  return {
-    async ensureBucket(bucket, bucketOptions = {}) {
-      const uri = formatS3Uri({ bucket, key: '' });
-      parseS3Uri(uri);
-      try {
-        if (await client.bucketExists(bucket)) return;
-        await client.makeBucket(bucket, s3.region);
-        if (bucketOptions.versioned) await client.setBucketVersioning(bucket, { Status: 'Enabled' });
-      } catch (thrown) {
-        // Two workers bootstrapping at once: the loser sees the bucket already there.
-        if (thrown instanceof S3Error && thrown.code === 'BucketAlreadyOwnedByYou') return;
-        throw mapS3Error(thrown, uri, 'create bucket');
+/**
+ * Up to one part of a streamed upload, read before choosing how to send it: `ended` when the source ended within it
+ * (then its pipeline has finished, so the hash is complete).
+ */
+async function readHead(
+  uri: string,
+  chunks: AsyncIterator<Buffer>,
+  piping: Promise<void>,
+): Promise<{ readonly head: Buffer[]; readonly ended: boolean }> {
+  const head: Buffer[] = [];
+  let headBytes = 0;
+  try {
+    while (headBytes <= PART_SIZE) {
+      const next = await chunks.next();
+      if (next.done) {
+        await piping;
+        return { head, ended: true };
       }
-    },
-    putStream,
-    putBytes,
-    putJson(uri, value, options = {}) {
-      return putBytes(uri, `${JSON.stringify(value, null, 2)}\n`, { contentType: 'application/json', ...options });
-    },
-    getStream,
-    getBytes: (uri, limit = {}) => readAll(uri, limit.maxBytes ?? DEFAULT_MAX_READ_BYTES),
-    async getJson<T = unknown>(uri: string, limit: ReadLimit = {}): Promise<T> {
-      const text = (await readAll(uri, limit.maxBytes ?? DEFAULT_MAX_JSON_BYTES)).toString('utf8');
-      try {
-        return JSON.parse(text) as T;
-      } catch (error) {
-        throw new InvalidInputError(`${uri} is not valid JSON: ${ensureError(error).message}`, {
-          uri,
-          code: 'invalid-json',
-        });
-      }
-    },
-    async stat(uri, options = {}) {
-      const location = objectKey(uri);
-      try {
-        return toObjectInfo(
-          location,
-          await client.statObject(
-            location.bucket,
-            location.key,
-            options.versionId ? { versionId: options.versionId } : {},
-          ),
-        );
-      } catch (thrown) {
-        const mapped = mapS3Error(thrown, uri, 'stat');
-        if (mapped instanceof NotFoundError && mapped.details.code === 'not-found') return undefined;
-        throw mapped;
-      }
-    },
-    async list(prefixUri) {
-      const prefix = parseS3Uri(prefixUri);
-      const found: ObjectInfo[] = [];
-      try {
-        for await (const item of client.listObjectsV2(prefix.bucket, prefix.key, true) as AsyncIterable<BucketItem>) {
-          if (!item.name) continue;
-          found.push(
-            toObjectInfo(
-              { bucket: prefix.bucket, key: item.name },
-              { size: item.size, etag: item.etag ?? '', lastModified: item.lastModified ?? new Date(0) },
-            ),
-          );
-        }
-      } catch (thrown) {
-        throw mapS3Error(thrown, prefixUri, 'list');
-      }
-      return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    },
-    async remove(uri) {
-      const location = objectKey(uri);
-      try {
-        await client.removeObject(location.bucket, location.key);
-      } catch (thrown) {
-        throw mapS3Error(thrown, uri, 'remove');
-      }
-    },
-    async removePrefix(prefixUri) {
-      const prefix = parseS3Uri(prefixUri);
-      const keys: string[] = [];
-      try {
-        for await (const item of client.listObjectsV2(prefix.bucket, prefix.key, true) as AsyncIterable<BucketItem>) {
-          if (item.name) keys.push(item.name);
-        }
-        if (keys.length === 0) return;
-        const failures = (await client.removeObjects(prefix.bucket, keys)) as unknown as readonly Record<
-          string,
-          unknown
-        >[];
-        const failed = failures.filter((entry) => entry && (entry.Code ?? entry.code ?? entry.Error));
-        if (failed.length > 0) {
-          throw new InternalError(
-            `remove ${prefixUri}: ${failed.length} of ${keys.length} objects could not be removed`,
-            { uri: prefixUri, first: JSON.stringify(failed[0]) },
-          );
-        }
-      } catch (thrown) {
-        throw mapS3Error(thrown, prefixUri, 'remove prefix');
-      }
-    },
-    async presignGet(uri, expirySeconds) {
-      const location = objectKey(uri);
-      try {
-        return await client.presignedGetObject(location.bucket, location.key, expirySeconds);
-      } catch (thrown) {
-        throw mapS3Error(thrown, uri, 'presign');
-      }
-    },
-  };
+      head.push(next.value);
+      headBytes += next.value.length;
+    }
+  } catch (thrown) {
+    throw mapS3Error(thrown, uri, 'put (reading the source)');
+  }
+  return { head, ended: false };
 }
 
 /** The object store for a loaded config (worker and CLI entry points). */

@@ -108,3 +108,24 @@ export interface ObjectStore {
    */
   presignGet?(uri: string, expirySeconds: number): Promise<string>;
 }
+
+/**
+ * A store as a plain object of bound methods. Callers wrap a store by spreading it (`{ ...store, getBytes }`), which
+ * the prototype methods of a class instance would not survive; the store factories return this.
+ */
+export function plainObjectStore<S extends ObjectStore>(store: S): ObjectStore {
+  return {
+    ensureBucket: store.ensureBucket.bind(store),
+    putStream: store.putStream.bind(store),
+    putBytes: store.putBytes.bind(store),
+    putJson: store.putJson.bind(store),
+    getStream: store.getStream.bind(store),
+    getBytes: store.getBytes.bind(store),
+    getJson: store.getJson.bind(store),
+    stat: store.stat.bind(store),
+    list: store.list.bind(store),
+    remove: store.remove.bind(store),
+    removePrefix: store.removePrefix.bind(store),
+    ...(store.presignGet ? { presignGet: store.presignGet.bind(store) } : {}),
+  };
+}
