@@ -207,12 +207,24 @@ export function createOutboundPolicy(
   config: OutboundConfig,
   deps: { readonly resolve?: Resolver } = {},
 ): OutboundPolicy {
-  const blocked = nonPublicRanges();
-  const allowed = allowedRanges(config.allowAddresses);
-  const resolveName = deps.resolve ?? systemResolver;
-  let realRoots: Promise<string[]> | undefined;
+  return new ConfiguredOutboundPolicy(config, deps.resolve ?? systemResolver);
+}
 
-  function checkUrl(url: string): URL {
+/** The policy for one config; created through createOutboundPolicy. */
+class ConfiguredOutboundPolicy implements OutboundPolicy {
+  private readonly blocked = nonPublicRanges();
+  private readonly allowed: { list: BlockList; exact: Set<string> };
+  private realRoots: Promise<string[]> | undefined;
+
+  constructor(
+    readonly config: OutboundConfig,
+    private readonly resolveName: Resolver,
+  ) {
+    this.allowed = allowedRanges(config.allowAddresses);
+  }
+
+  checkUrl(url: string): URL {
+    const { config } = this;
     let parsed: URL;
     try {
       parsed = new URL(url);
@@ -236,128 +248,19 @@ export function createOutboundPolicy(
     return parsed;
   }
 
-  function addressAllowed(candidate: ResolvedAddress): boolean {
-    const { address, family } = unmapped(candidate.address);
-    const type = family === 4 ? 'ipv4' : 'ipv6';
-    if (METADATA_ADDRESSES.has(address)) return allowed.exact.has(address);
-    if (!blocked.check(address, type)) return true;
-    return allowed.list.check(address, type);
-  }
-
-  /** Resolve and check every address of the URL's host; returns the one to connect to. */
-  async function checkedAddress(url: URL): Promise<ResolvedAddress> {
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    let addresses: readonly ResolvedAddress[];
-    if (isIP(host)) addresses = [{ address: host, family: isIP(host) === 4 ? 4 : 6 }];
-    else {
-      try {
-        addresses = await resolveName(host);
-      } catch (error) {
-        throw new DependencyUnavailableError(
-          `cannot resolve ${host}: ${(error as Error).message}`,
-          { host },
-          { cause: error },
-        );
-      }
-    }
-    if (addresses.length === 0) throw new DependencyUnavailableError(`${host} has no address`, { host });
-    // Every answer must pass: otherwise a name with one public and one internal address could go either way.
-    const bad = addresses.find((candidate) => !addressAllowed(candidate));
-    if (bad) {
-      throw refused(
-        `${redactUri(url.href)}: ${host} resolves to ${bad.address}, a loopback, private, link-local or metadata address; the operator allows such addresses with FINEFLOW_OUTBOUND_ALLOW_ADDRESSES`,
-        url.href,
-      );
-    }
-    return addresses[0] as ResolvedAddress;
-  }
-
-  function exchange(
-    url: URL,
-    pinned: ResolvedAddress,
-    options: OutboundRequest,
-    headers: Readonly<Record<string, string>>,
-    signal: AbortSignal,
-    maxBytes: number,
-  ): Promise<OutboundResponse> {
-    const method = options.method ?? 'GET';
-    const transport = url.protocol === 'https:' ? https : http;
-    return new Promise((resolve, reject) => {
-      const request = transport.request(
-        url,
-        { method, headers: { ...headers }, lookup: pinnedLookup(pinned), signal, agent: false },
-        (response) => {
-          const status = response.statusCode ?? 0;
-          const done = (body: Uint8Array): void =>
-            resolve({
-              status,
-              statusText: response.statusMessage ?? '',
-              headers: headersOf(response),
-              body,
-              url: url.href,
-            });
-          const declared = Number(response.headers['content-length']);
-          if (method === 'HEAD' || (status >= 300 && status < 400)) {
-            response.resume();
-            done(new Uint8Array(0));
-            return;
-          }
-          if (Number.isFinite(declared) && declared > maxBytes) {
-            response.destroy();
-            reject(
-              tooLarge(
-                `${redactUri(url.href)} is ${declared} bytes, over the ${maxBytes}-byte cap (FINEFLOW_OUTBOUND_MAX_BYTES)`,
-                url.href,
-              ),
-            );
-            return;
-          }
-          const chunks: Buffer[] = [];
-          let total = 0;
-          response.on('data', (chunk: Buffer) => {
-            total += chunk.length;
-            if (total > maxBytes) {
-              response.destroy();
-              reject(
-                tooLarge(
-                  `${redactUri(url.href)} sent more than the ${maxBytes}-byte cap (FINEFLOW_OUTBOUND_MAX_BYTES)`,
-                  url.href,
-                ),
-              );
-              return;
-            }
-            chunks.push(chunk);
-          });
-          response.on('end', () => done(new Uint8Array(Buffer.concat(chunks))));
-          response.on('error', reject);
-        },
-      );
-      request.on('error', reject);
-      request.end(method === 'POST' && options.body ? Buffer.from(options.body) : undefined);
-    });
-  }
-
-  async function request(url: string, options: OutboundRequest = {}): Promise<OutboundResponse> {
-    const maxBytes = options.maxBytes ?? config.maxDownloadBytes;
+  async request(url: string, options: OutboundRequest = {}): Promise<OutboundResponse> {
+    const maxBytes = options.maxBytes ?? this.config.maxDownloadBytes;
     const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-    let current = checkUrl(url);
+    let current = this.checkUrl(url);
     let headers = options.headers ?? {};
     for (let hop = 0; ; hop += 1) {
-      const pinned = await checkedAddress(current);
+      const pinned = await this.checkedAddress(current);
       let response: OutboundResponse;
       try {
         response = await exchange(current, pinned, options, headers, signal, maxBytes);
       } catch (error) {
-        if (error instanceof InvalidInputError || error instanceof ResourceLimitError) throw error;
-        if (options.signal?.aborted)
-          throw new CancelledError(`${options.method ?? 'GET'} ${redactUri(current.href)} was cancelled`, {});
-        const reason = timeout.aborted ? 'timed out' : (error as Error).message;
-        throw new DependencyUnavailableError(
-          `${options.method ?? 'GET'} ${redactUri(current.href)} failed: ${reason}`,
-          { url: redactUri(current.href) },
-          { cause: error },
-        );
+        throw exchangeFailure(error, current, options, timeout);
       }
       const location = response.headers.location;
       if (response.status < 300 || response.status >= 400 || location === undefined) return response;
@@ -365,15 +268,15 @@ export function createOutboundPolicy(
       if (options.method === 'POST') return response;
       if (hop >= MAX_REDIRECTS) throw refused(`${redactUri(url)} redirected more than ${MAX_REDIRECTS} times`, url);
       // Every hop passes the same checks as the first URL: prefix, then addresses.
-      const next = checkUrl(new URL(location, current).href);
+      const next = this.checkUrl(new URL(location, current).href);
       // Credentials (a secret `auth` input) never follow a redirect to another origin.
       if (next.origin !== current.origin) headers = withoutCredentials(headers);
       current = next;
     }
   }
 
-  async function fetchBytes(url: string, options: OutboundRequest = {}): Promise<Uint8Array> {
-    const response = await request(url, { ...options, method: 'GET' });
+  async fetchBytes(url: string, options: OutboundRequest = {}): Promise<Uint8Array> {
+    const response = await this.request(url, { ...options, method: 'GET' });
     if (response.status >= 200 && response.status < 300) return response.body;
     const message = `GET ${redactUri(response.url)} answered ${response.status} ${response.statusText}`.trim();
     const details = { url: redactUri(response.url), status: response.status };
@@ -383,32 +286,8 @@ export function createOutboundPolicy(
     throw new InvalidInputError(message, details);
   }
 
-  function roots(): Promise<string[]> {
-    // Roots are resolved once (they may be symlinks themselves); a missing root admits nothing.
-    realRoots ??= Promise.all(config.fileRoots.map((root) => realpath(root).catch(() => root)));
-    return realRoots;
-  }
-
-  async function realPathOrNearest(path: string): Promise<{ real: string; exists: boolean }> {
-    try {
-      return { real: await realpath(path), exists: true };
-    } catch {
-      // Missing: judge by the nearest existing ancestor, so a dangling path inside a symlinked
-      // directory is refused exactly like an existing one.
-      let parent = dirname(path);
-      for (;;) {
-        try {
-          return { real: await realpath(parent), exists: false };
-        } catch {
-          const next = dirname(parent);
-          if (next === parent) return { real: parent, exists: false };
-          parent = next;
-        }
-      }
-    }
-  }
-
-  async function resolveFile(uri: string): Promise<string> {
+  async resolveFile(uri: string): Promise<string> {
+    const { config } = this;
     let path: string;
     try {
       path = resolvePath(fileURLToPath(uri));
@@ -424,16 +303,16 @@ export function createOutboundPolicy(
     const outside = refused(`${redactUri(uri)} is outside the directories that FINEFLOW_FILE_ROOTS allows`, uri);
     // Lexical check first: a path outside every root is refused without touching the file system.
     if (!config.fileRoots.some((root) => isInsideRoot(root, path))) throw outside;
-    const realRootList = await roots();
+    const realRootList = await this.roots();
     const { real, exists } = await realPathOrNearest(path);
     if (!realRootList.some((root) => isInsideRoot(root, real))) throw outside;
     if (!exists) throw new NotFoundError(`${redactUri(uri)} does not exist`, { uri: redactUri(uri) });
     return real;
   }
 
-  async function readFile(uri: string, options: { readonly maxBytes?: number } = {}): Promise<Buffer> {
-    const maxBytes = options.maxBytes ?? config.maxDownloadBytes;
-    const path = await resolveFile(uri);
+  async readFile(uri: string, options: { readonly maxBytes?: number } = {}): Promise<Buffer> {
+    const maxBytes = options.maxBytes ?? this.config.maxDownloadBytes;
+    const path = await this.resolveFile(uri);
     let handle;
     try {
       handle = await open(path, 'r');
@@ -457,7 +336,158 @@ export function createOutboundPolicy(
     }
   }
 
-  return { config, checkUrl, request, fetchBytes, resolveFile, readFile };
+  private addressAllowed(candidate: ResolvedAddress): boolean {
+    const { address, family } = unmapped(candidate.address);
+    const type = family === 4 ? 'ipv4' : 'ipv6';
+    if (METADATA_ADDRESSES.has(address)) return this.allowed.exact.has(address);
+    if (!this.blocked.check(address, type)) return true;
+    return this.allowed.list.check(address, type);
+  }
+
+  /** Resolve and check every address of the URL's host; returns the one to connect to. */
+  private async checkedAddress(url: URL): Promise<ResolvedAddress> {
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    let addresses: readonly ResolvedAddress[];
+    if (isIP(host)) addresses = [{ address: host, family: isIP(host) === 4 ? 4 : 6 }];
+    else {
+      try {
+        addresses = await this.resolveName(host);
+      } catch (error) {
+        throw new DependencyUnavailableError(
+          `cannot resolve ${host}: ${(error as Error).message}`,
+          { host },
+          { cause: error },
+        );
+      }
+    }
+    if (addresses.length === 0) throw new DependencyUnavailableError(`${host} has no address`, { host });
+    // Every answer must pass: otherwise a name with one public and one internal address could go either way.
+    const bad = addresses.find((candidate) => !this.addressAllowed(candidate));
+    if (bad) {
+      throw refused(
+        `${redactUri(url.href)}: ${host} resolves to ${bad.address}, a loopback, private, link-local or metadata address; the operator allows such addresses with FINEFLOW_OUTBOUND_ALLOW_ADDRESSES`,
+        url.href,
+      );
+    }
+    return addresses[0] as ResolvedAddress;
+  }
+
+  private roots(): Promise<string[]> {
+    // Roots are resolved once (they may be symlinks themselves); a missing root admits nothing.
+    this.realRoots ??= Promise.all(this.config.fileRoots.map((root) => realpath(root).catch(() => root)));
+    return this.realRoots;
+  }
+}
+
+/** One HTTP exchange with the checked, pinned address: the response with its body read under the cap. */
+function exchange(
+  url: URL,
+  pinned: ResolvedAddress,
+  options: OutboundRequest,
+  headers: Readonly<Record<string, string>>,
+  signal: AbortSignal,
+  maxBytes: number,
+): Promise<OutboundResponse> {
+  const method = options.method ?? 'GET';
+  const transport = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const request = transport.request(
+      url,
+      { method, headers: { ...headers }, lookup: pinnedLookup(pinned), signal, agent: false },
+      (response) => receiveResponse(response, { url, method, maxBytes, resolve, reject }),
+    );
+    request.on('error', reject);
+    request.end(method === 'POST' && options.body ? Buffer.from(options.body) : undefined);
+  });
+}
+
+/** What one exchange settles with; its first settlement wins. */
+interface ExchangeContext {
+  readonly url: URL;
+  readonly method: NonNullable<OutboundRequest['method']>;
+  readonly maxBytes: number;
+  readonly resolve: (response: OutboundResponse) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Read a response: no body for HEAD and redirects, a refusal past the byte cap (declared or counted). */
+function receiveResponse(response: http.IncomingMessage, exchanged: ExchangeContext): void {
+  const { url, method, maxBytes, reject } = exchanged;
+  const status = response.statusCode ?? 0;
+  const done = (body: Uint8Array): void =>
+    exchanged.resolve({
+      status,
+      statusText: response.statusMessage ?? '',
+      headers: headersOf(response),
+      body,
+      url: url.href,
+    });
+  const declared = Number(response.headers['content-length']);
+  if (method === 'HEAD' || (status >= 300 && status < 400)) {
+    response.resume();
+    done(new Uint8Array(0));
+    return;
+  }
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    response.destroy();
+    reject(
+      tooLarge(
+        `${redactUri(url.href)} is ${declared} bytes, over the ${maxBytes}-byte cap (FINEFLOW_OUTBOUND_MAX_BYTES)`,
+        url.href,
+      ),
+    );
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  response.on('data', (chunk: Buffer) => {
+    total += chunk.length;
+    if (total > maxBytes) {
+      response.destroy();
+      reject(
+        tooLarge(
+          `${redactUri(url.href)} sent more than the ${maxBytes}-byte cap (FINEFLOW_OUTBOUND_MAX_BYTES)`,
+          url.href,
+        ),
+      );
+      return;
+    }
+    chunks.push(chunk);
+  });
+  response.on('end', () => done(new Uint8Array(Buffer.concat(chunks))));
+  response.on('error', reject);
+}
+
+/** A failed exchange as the error the caller sees: refusals as they are, else cancelled or unavailable. */
+function exchangeFailure(error: unknown, current: URL, options: OutboundRequest, timeout: AbortSignal): Error {
+  if (error instanceof InvalidInputError || error instanceof ResourceLimitError) return error;
+  if (options.signal?.aborted)
+    return new CancelledError(`${options.method ?? 'GET'} ${redactUri(current.href)} was cancelled`, {});
+  const reason = timeout.aborted ? 'timed out' : (error as Error).message;
+  return new DependencyUnavailableError(
+    `${options.method ?? 'GET'} ${redactUri(current.href)} failed: ${reason}`,
+    { url: redactUri(current.href) },
+    { cause: error },
+  );
+}
+
+async function realPathOrNearest(path: string): Promise<{ real: string; exists: boolean }> {
+  try {
+    return { real: await realpath(path), exists: true };
+  } catch {
+    // Missing: judge by the nearest existing ancestor, so a dangling path inside a symlinked
+    // directory is refused exactly like an existing one.
+    let parent = dirname(path);
+    for (;;) {
+      try {
+        return { real: await realpath(parent), exists: false };
+      } catch {
+        const next = dirname(parent);
+        if (next === parent) return { real: parent, exists: false };
+        parent = next;
+      }
+    }
+  }
 }
 
 const DENY_ALL: OutboundConfig = Object.freeze({
