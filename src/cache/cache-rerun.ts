@@ -15,7 +15,7 @@
  *   still serve it. Reusing it would hand its downstream a URI that no longer exists.
  */
 import { InvalidInputError } from '../core/errors';
-import type { JsonValue, Plan, PlannedStage } from '../core/spec/plan-types';
+import type { JsonObject, JsonValue, Plan, PlannedStage } from '../core/spec/plan-types';
 import { closest } from '../core/spec/suggest';
 import { stagesDownstreamOf } from '../core/run/dag';
 import { paramsReferencedBy } from './cache-key';
@@ -69,58 +69,82 @@ export function refreshCache(stage: PlannedStage): PlannedStage {
 }
 
 export function selectRerun(request: RerunRequest): RerunSelection {
-  const { plan, fromRunId, fromStage } = request;
-  const ids = plan.stages.map((stage) => stage.id);
-  if (!ids.includes(fromStage)) {
-    const near = closest(fromStage, ids);
-    throw new InvalidInputError(
-      `--from ${fromStage}: run ${fromRunId} (pipeline ${plan.pipeline.name}) has no stage ${fromStage}${near ? `; did you mean ${near}?` : ''} (stages: ${ids.join(', ')})`,
-      {
-        code: 'unknown-stage',
-        stage: fromStage,
-      },
-    );
-  }
+  const { plan, fromStage } = request;
+  requireKnownStage(request);
   const states = new Map(request.stages.map((state) => [state.id, state]));
   const downstream = new Set([fromStage, ...stagesDownstreamOf(plan, fromStage)]);
-  const upstream = upstreamOf(plan, fromStage);
-  const notes: string[] = [];
-  const overrides = request.overrides ?? {};
-  const unavailable = request.unavailable ?? {};
-  const isUnavailable = (id: string): boolean => Object.prototype.hasOwnProperty.call(unavailable, id);
+  requireReusableUpstream(request, states);
+  const { rerun, reuse, notes } = partitionStages(request, states, downstream);
+  // Only the stages the user asked to rerun bypass the cache; the others run again for want of outputs.
+  const newPlan: Plan = {
+    ...plan,
+    params: rerunParams(request),
+    stages: plan.stages.map((stage) => (downstream.has(stage.id) ? refreshCache(stage) : stage)),
+  };
+  return { rerun, reuse, plan: newPlan, notes };
+}
 
-  const unusable = [...upstream].filter((id) => {
+function requireKnownStage({ plan, fromRunId, fromStage }: RerunRequest): void {
+  const ids = plan.stages.map((stage) => stage.id);
+  if (ids.includes(fromStage)) return;
+  const near = closest(fromStage, ids);
+  throw new InvalidInputError(
+    `--from ${fromStage}: run ${fromRunId} (pipeline ${plan.pipeline.name}) has no stage ${fromStage}${near ? `; did you mean ${near}?` : ''} (stages: ${ids.join(', ')})`,
+    {
+      code: 'unknown-stage',
+      stage: fromStage,
+    },
+  );
+}
+
+/** Every stage upstream of the rerun must have outputs to hand it; else name the earliest one to rerun from. */
+function requireReusableUpstream(
+  { plan, fromRunId, fromStage }: RerunRequest,
+  states: ReadonlyMap<string, StageState>,
+): void {
+  const ids = plan.stages.map((stage) => stage.id);
+  const unusable = [...upstreamOf(plan, fromStage)].filter((id) => {
     const state = states.get(id);
     return !state || !REUSABLE.has(state.status) || !state.outputs;
   });
-  if (unusable.length > 0) {
-    const ordered = ids.filter((id) => unusable.includes(id));
-    const first = ordered[0] as string;
-    const described = ordered.map((id) => `${id} (${states.get(id)?.status ?? 'never started'})`).join(', ');
-    throw new InvalidInputError(
-      `cannot rerun from ${fromStage}: upstream stage${ordered.length > 1 ? 's' : ''} ${described} of run ${fromRunId} produced no outputs to reuse. ` +
-        `Rerun from the earliest of them: fineflow rerun ${fromRunId} --from ${first}`,
-      { code: 'upstream-not-reusable', stages: ordered },
-    );
-  }
+  if (unusable.length === 0) return;
+  const ordered = ids.filter((id) => unusable.includes(id));
+  const first = ordered[0] as string;
+  const described = ordered.map((id) => `${id} (${states.get(id)?.status ?? 'never started'})`).join(', ');
+  throw new InvalidInputError(
+    `cannot rerun from ${fromStage}: upstream stage${ordered.length > 1 ? 's' : ''} ${described} of run ${fromRunId} produced no outputs to reuse. ` +
+      `Rerun from the earliest of them: fineflow rerun ${fromRunId} --from ${first}`,
+    { code: 'upstream-not-reusable', stages: ordered },
+  );
+}
 
+/** Which stages run again and which are reused, in plan order, with what the user should know about each. */
+function partitionStages(
+  { plan, fromRunId, fromStage, ...request }: RerunRequest,
+  states: ReadonlyMap<string, StageState>,
+  downstream: ReadonlySet<string>,
+): { rerun: string[]; reuse: ReusedStageOutput[]; notes: string[] } {
+  const overrides = request.overrides ?? {};
+  const unavailable = request.unavailable ?? {};
   const rerun: string[] = [];
   const reuse: ReusedStageOutput[] = [];
+  const notes: string[] = [];
   for (const stage of plan.stages) {
     const state = states.get(stage.id);
     if (downstream.has(stage.id)) {
       rerun.push(stage.id);
       continue;
     }
-    if (state && REUSABLE.has(state.status) && state.outputs && isUnavailable(stage.id)) {
+    const reusable = state !== undefined && REUSABLE.has(state.status) && Boolean(state.outputs);
+    if (reusable && Object.prototype.hasOwnProperty.call(unavailable, stage.id)) {
       rerun.push(stage.id);
       notes.push(
         `stage ${stage.id} cannot be reused from run ${fromRunId} (${unavailable[stage.id]}): it runs again, unless the cache holds a valid result`,
       );
       continue;
     }
-    if (state && REUSABLE.has(state.status) && state.outputs) {
-      reuse.push({ stageId: stage.id, outputs: state.outputs, fromRunId });
+    if (reusable) {
+      reuse.push({ stageId: stage.id, outputs: state.outputs as JsonObject, fromRunId });
       const stale = paramsReferencedBy(stage).filter((name) => Object.prototype.hasOwnProperty.call(overrides, name));
       if (stale.length > 0) {
         notes.push(
@@ -134,9 +158,14 @@ export function selectRerun(request: RerunRequest): RerunSelection {
       `stage ${stage.id} ${state ? `was ${state.status}` : 'never started'} in run ${fromRunId} and is not downstream of ${fromStage}: it runs again`,
     );
   }
+  return { rerun, reuse, notes };
+}
 
+/** The plan's params with the values the rerun starts with: `--set`, else the original run's, else the default. */
+function rerunParams({ plan, ...request }: RerunRequest): Plan['params'] {
+  const overrides = request.overrides ?? {};
   const baseParams = request.params ?? {};
-  const params = Object.fromEntries(
+  return Object.fromEntries(
     Object.entries(plan.params).map(([name, param]) => {
       const value = Object.prototype.hasOwnProperty.call(overrides, name)
         ? overrides[name]
@@ -146,11 +175,4 @@ export function selectRerun(request: RerunRequest): RerunSelection {
       return [name, { ...param, value: value as JsonValue }];
     }),
   );
-  // Only the stages the user asked to rerun bypass the cache; the others run again for want of outputs.
-  const newPlan: Plan = {
-    ...plan,
-    params,
-    stages: plan.stages.map((stage) => (downstream.has(stage.id) ? refreshCache(stage) : stage)),
-  };
-  return { rerun, reuse, plan: newPlan, notes };
 }

@@ -101,11 +101,8 @@ function pathProblem(written: string): { message: string; hint: string } | undef
   return undefined;
 }
 
-/**
- * Read and validate the child of one `pipeline` stage; problems are reported at its `with.file`, the
- * child's own diagnostics as they are (naming the child file). Returns the stage's type.
- */
-export function resolveSubPipeline(args: {
+/** What resolveSubPipeline is given: the stage, where it sits, and how to read and validate its child. */
+interface SubPipelineArgs {
   readonly stage: LocatedMap;
   /** `stages.<id>` (or `finally.<id>`). */
   readonly path: string;
@@ -114,52 +111,22 @@ export function resolveSubPipeline(args: {
   readonly nesting: SubPipelineNesting;
   readonly report: Report;
   readonly validate: Validate;
-}): ResolvedSubPipeline {
+}
+
+/**
+ * Read and validate the child of one `pipeline` stage; problems are reported at its `with.file`, the
+ * child's own diagnostics as they are (naming the child file). Returns the stage's type.
+ */
+export function resolveSubPipeline(args: SubPipelineArgs): ResolvedSubPipeline {
   const generic = { type: PIPELINE_STAGE_TYPE };
   const node = fileNode(args.stage);
   if (!node) return generic; // the schema check reports a missing or non-string `file`
-  const written = node.value as string;
   const path = joinPath(joinPath(args.path, 'with'), 'file');
-  const error = (code: string, message: string, hint: string): ResolvedSubPipeline => {
-    args.report('error', code, path, node.span, message, hint);
+  const read = readChildFile(args, node.value as string);
+  if (!read.ok) {
+    args.report('error', read.code, path, node.span, read.message, read.hint);
     return generic;
-  };
-  const problem = pathProblem(written);
-  if (problem) return error('sub-pipeline-path', problem.message, problem.hint);
-  if (!args.source)
-    return error(
-      'sub-pipeline-unavailable',
-      `cannot read sub-pipeline \`${written}\` here: this pipeline was given as text, without its directory`,
-      'pass the pipeline as a file to the fineflow CLI (`fineflow validate FILE`), which reads the files next to it',
-    );
-  if (args.nesting.chain.length > MAX_SUB_PIPELINE_DEPTH)
-    return error(
-      'sub-pipeline-too-deep',
-      `sub-pipelines nest more than ${MAX_SUB_PIPELINE_DEPTH} levels deep here`,
-      'flatten the innermost pipelines into their parents',
-    );
-  if (args.nesting.budget.stages > MAX_STAGES)
-    return error(
-      'too-many-stages',
-      `the pipeline and its sub-pipelines have more than ${MAX_STAGES} stages before \`${written}\``,
-      MAX_STAGES_HINT,
-    );
-  const read = args.source.read(written, args.fromFile);
-  if (!read.ok) return error(read.code, read.message, read.hint);
-  const at = args.nesting.chain.findIndex((link) => link.key === read.key);
-  if (at >= 0)
-    return error(
-      'sub-pipeline-cycle',
-      `sub-pipeline cycle: ${[...args.nesting.chain.slice(at).map((link) => link.file), read.file].join(' -> ')}`,
-      'remove one of the `pipeline` stages of the cycle: a pipeline cannot run itself, directly or through another',
-    );
-  args.nesting.budget.bytes += read.bytes;
-  if (args.nesting.budget.bytes > SUB_PIPELINE_LIMITS.totalBytes)
-    return error(
-      'sub-pipeline-too-large',
-      `the pipeline and its sub-pipelines are over ${SUB_PIPELINE_LIMITS.totalBytes / 1024 / 1024} MiB of YAML`,
-      'keep data out of pipelines (reference it by URI) and include fewer files',
-    );
+  }
   const result = args.validate(read.parsed, {
     chain: [...args.nesting.chain, { key: read.key, file: read.file }],
     budget: args.nesting.budget,
@@ -186,6 +153,56 @@ export function resolveSubPipeline(args: {
       'remove them from the child if it only runs as a sub-pipeline; schedule the parent pipeline instead',
     );
   return { type: subPipelineType(child), child };
+}
+
+/**
+ * The child file `written` names, read within the nesting's limits (depth, stages, bytes) and refused when it would
+ * close a cycle; the read counts its bytes against the shared budget.
+ */
+function readChildFile(args: SubPipelineArgs, written: string): PipelineFileRead {
+  const refused = (code: string, message: string, hint: string): PipelineFileRead => ({
+    ok: false,
+    code,
+    message,
+    hint,
+  });
+  const problem = pathProblem(written);
+  if (problem) return refused('sub-pipeline-path', problem.message, problem.hint);
+  if (!args.source)
+    return refused(
+      'sub-pipeline-unavailable',
+      `cannot read sub-pipeline \`${written}\` here: this pipeline was given as text, without its directory`,
+      'pass the pipeline as a file to the fineflow CLI (`fineflow validate FILE`), which reads the files next to it',
+    );
+  if (args.nesting.chain.length > MAX_SUB_PIPELINE_DEPTH)
+    return refused(
+      'sub-pipeline-too-deep',
+      `sub-pipelines nest more than ${MAX_SUB_PIPELINE_DEPTH} levels deep here`,
+      'flatten the innermost pipelines into their parents',
+    );
+  if (args.nesting.budget.stages > MAX_STAGES)
+    return refused(
+      'too-many-stages',
+      `the pipeline and its sub-pipelines have more than ${MAX_STAGES} stages before \`${written}\``,
+      MAX_STAGES_HINT,
+    );
+  const read = args.source.read(written, args.fromFile);
+  if (!read.ok) return read;
+  const at = args.nesting.chain.findIndex((link) => link.key === read.key);
+  if (at >= 0)
+    return refused(
+      'sub-pipeline-cycle',
+      `sub-pipeline cycle: ${[...args.nesting.chain.slice(at).map((link) => link.file), read.file].join(' -> ')}`,
+      'remove one of the `pipeline` stages of the cycle: a pipeline cannot run itself, directly or through another',
+    );
+  args.nesting.budget.bytes += read.bytes;
+  if (args.nesting.budget.bytes > SUB_PIPELINE_LIMITS.totalBytes)
+    return refused(
+      'sub-pipeline-too-large',
+      `the pipeline and its sub-pipelines are over ${SUB_PIPELINE_LIMITS.totalBytes / 1024 / 1024} MiB of YAML`,
+      'keep data out of pipelines (reference it by URI) and include fewer files',
+    );
+  return read;
 }
 
 /** Diagnostics of a child's validation, for the parent's list (each once, though a child may be included twice). */

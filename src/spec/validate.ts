@@ -21,7 +21,15 @@ import {
   type ExpressionNode,
   type TemplatePart,
 } from '../core/spec/expressions';
-import { describeNode, entry, toJson, type LocatedMap, type LocatedNode, type Span } from './located';
+import {
+  describeNode,
+  entry,
+  toJson,
+  type LocatedEntry,
+  type LocatedMap,
+  type LocatedNode,
+  type Span,
+} from './located';
 import { parsePipeline, type ParsedPipeline } from './parse';
 import { checkParamFlow, PARAM_VALUE_SCHEMAS, paramFlowHint } from './param-flow';
 import {
@@ -556,48 +564,7 @@ function checkParams(checker: Checker, root: LocatedMap): ValidatedParam[] {
     }
     const node = e.value;
     if (node.kind === 'map') {
-      const typeName = stringAt(entry(node, 'type')?.value);
-      const defaultNode = entry(node, 'default')?.value;
-      const description = stringAt(entry(node, 'description')?.value);
-      const declared = PARAM_TYPES.includes(typeName as ParamType) ? (typeName as ParamType) : undefined;
-      const inferred = defaultNode ? (outputTypeOf(toJson(defaultNode)) as ParamType | 'any' | 'uri') : undefined;
-      const type: ParamType =
-        declared ??
-        (inferred === 'integer'
-          ? 'number'
-          : inferred && inferred !== 'any' && inferred !== 'uri'
-            ? inferred
-            : 'string');
-      if (!typeName && !defaultNode) {
-        checker.error(
-          'missing-key',
-          path,
-          e.keySpan,
-          `param \`${e.key}\` needs a \`type\` or a \`default\``,
-          'add `type: string` (set it with --set) or `default: <value>`',
-        );
-      }
-      if (defaultNode && declared) {
-        if (defaultNode.kind === 'scalar' && defaultNode.value === null) {
-          checker.error(
-            'wrong-type',
-            joinPath(path, 'default'),
-            defaultNode.span,
-            `default of param \`${e.key}\` is empty`,
-            'write a value, or remove `default` to require --set',
-          );
-        } else {
-          for (const issue of checkValue(defaultNode, PARAM_VALUE_SCHEMAS[declared], joinPath(path, 'default')))
-            checker.issue(issue);
-        }
-      }
-      params.push({
-        name: e.key,
-        type,
-        ...(defaultNode ? { default: toJson(defaultNode) } : {}),
-        ...(description ? { description } : {}),
-        span: e.keySpan,
-      });
+      params.push(declaredParam(checker, e, node, path));
     } else if (node.kind === 'scalar' && node.value === null) {
       checker.error(
         'wrong-type',
@@ -618,6 +585,48 @@ function checkParams(checker: Checker, root: LocatedMap): ValidatedParam[] {
     }
   }
   return params;
+}
+
+/** A param written as a mapping (`{type, default, description}`): its type is declared or inferred from the default. */
+function declaredParam(checker: Checker, e: LocatedEntry, node: LocatedMap, path: string): ValidatedParam {
+  const typeName = stringAt(entry(node, 'type')?.value);
+  const defaultNode = entry(node, 'default')?.value;
+  const description = stringAt(entry(node, 'description')?.value);
+  const declared = PARAM_TYPES.includes(typeName as ParamType) ? (typeName as ParamType) : undefined;
+  const inferred = defaultNode ? (outputTypeOf(toJson(defaultNode)) as ParamType | 'any' | 'uri') : undefined;
+  const type: ParamType =
+    declared ??
+    (inferred === 'integer' ? 'number' : inferred && inferred !== 'any' && inferred !== 'uri' ? inferred : 'string');
+  if (!typeName && !defaultNode) {
+    checker.error(
+      'missing-key',
+      path,
+      e.keySpan,
+      `param \`${e.key}\` needs a \`type\` or a \`default\``,
+      'add `type: string` (set it with --set) or `default: <value>`',
+    );
+  }
+  if (defaultNode && declared) {
+    if (defaultNode.kind === 'scalar' && defaultNode.value === null) {
+      checker.error(
+        'wrong-type',
+        joinPath(path, 'default'),
+        defaultNode.span,
+        `default of param \`${e.key}\` is empty`,
+        'write a value, or remove `default` to require --set',
+      );
+    } else {
+      for (const issue of checkValue(defaultNode, PARAM_VALUE_SCHEMAS[declared], joinPath(path, 'default')))
+        checker.issue(issue);
+    }
+  }
+  return {
+    name: e.key,
+    type,
+    ...(defaultNode ? { default: toJson(defaultNode) } : {}),
+    ...(description ? { description } : {}),
+    span: e.keySpan,
+  };
 }
 
 /** A param's default must fit every stage input it flows into (`--set` values are checked by the compiler). */
@@ -784,20 +793,8 @@ export function validatePipeline(
   checker.diagnostics.push(...parsed.diagnostics);
   // Validations of the sub-pipelines this file includes (./sub-pipelines.ts).
   const childResults: ValidationResult[] = [];
-  const finish = (pipeline?: ValidatedPipeline): ValidationResult => {
-    const diagnostics = sortDiagnostics(checker.diagnostics.map(withConfusableNote));
-    const texts = Object.assign({}, ...childResults.map((r) => ({ ...r.texts, [r.file]: r.text }))) as {
-      [file: string]: string;
-    };
-    return {
-      file: parsed.file,
-      text: parsed.text,
-      diagnostics,
-      valid: errorCount(diagnostics) === 0,
-      ...(pipeline ? { pipeline } : {}),
-      ...(childResults.length > 0 ? { texts } : {}),
-    };
-  };
+  const finish = (pipeline?: ValidatedPipeline): ValidationResult =>
+    validationResult(parsed, checker, childResults, pipeline);
   const root = parsed.root;
   if (!root) return finish();
   if (root.kind !== 'map') {
@@ -812,18 +809,7 @@ export function validatePipeline(
   }
   const types = stageTypeLookup(options.stageTypes);
   checkReservedKeys(checker, root, '');
-
-  // Structure of every key except stage inputs; expressions outside `with` are handled below.
-  const pendingOutside: { scalar: LocatedNode & { kind: 'scalar' }; path: string }[] = [];
-  for (const issue of checkValue(root, PIPELINE_SCHEMA, '', (scalar, _schema, path) =>
-    pendingOutside.push({ scalar, path }),
-  )) {
-    checker.issue(
-      issue,
-      issue.path.includes('.retry.') && issue.code === 'out-of-range' ? { 'out-of-range': 'retry-bounds' } : {},
-    );
-  }
-
+  const pendingOutside = checkStructure(checker, root);
   const params = checkParams(checker, root);
   const defaultsNode = mapAt(entry(root, 'defaults')?.value);
   if (defaultsNode) checkSettings(checker, defaultsNode, 'defaults', undefined);
@@ -838,20 +824,7 @@ export function validatePipeline(
     budget: { stages: 0, bytes: 0 },
   };
   nesting.budget.stages += sections.reduce((sum, { node }) => sum + (node?.entries.length ?? 0), 0);
-  const resolveChild = (stage: LocatedMap, path: string): ResolvedSubPipeline =>
-    resolveSubPipeline({
-      stage,
-      path,
-      fromFile: parsed.file,
-      source: options.pipelineFiles,
-      nesting,
-      report: (...report) => checker.report(...report),
-      validate: (child, childNesting) => {
-        const result = validatePipeline(child, child.file, { ...options, nesting: childNesting });
-        childResults.push(result);
-        return result;
-      },
-    });
+  const resolveChild = subPipelineResolver(parsed, checker, options, nesting, childResults);
   const stageContexts = collectStageContexts(checker, sections, types, resolveChild);
   const scope: Scope = {
     params: new Map(params.map((p) => [p.name, p])),
@@ -872,6 +845,74 @@ export function validatePipeline(
   checker.diagnostics.push(...childDiagnostics(childResults));
   if (options.nesting === undefined) checkTotalStages(checker, root, stages);
   return finish(validatedPipeline(root, { params, defaultsNode, stages, deps, scope }));
+}
+
+/** The result of one file's validation: its diagnostics sorted, and the texts of the sub-pipelines it included. */
+function validationResult(
+  parsed: ParsedPipeline,
+  checker: Checker,
+  childResults: readonly ValidationResult[],
+  pipeline: ValidatedPipeline | undefined,
+): ValidationResult {
+  const diagnostics = sortDiagnostics(checker.diagnostics.map(withConfusableNote));
+  const texts = Object.assign({}, ...childResults.map((r) => ({ ...r.texts, [r.file]: r.text }))) as {
+    [file: string]: string;
+  };
+  return {
+    file: parsed.file,
+    text: parsed.text,
+    diagnostics,
+    valid: errorCount(diagnostics) === 0,
+    ...(pipeline ? { pipeline } : {}),
+    ...(childResults.length > 0 ? { texts } : {}),
+  };
+}
+
+/** A scalar outside `with` that holds an expression, checked once the scope is known. */
+interface PendingExpression {
+  readonly scalar: LocatedNode & { kind: 'scalar' };
+  readonly path: string;
+}
+
+/**
+ * Structure of every key except stage inputs, against the pipeline schema. Returns the scalars outside `with` that
+ * hold expressions: they are checked once the scope (params, stages, secrets) is known.
+ */
+function checkStructure(checker: Checker, root: LocatedMap): PendingExpression[] {
+  const pendingOutside: PendingExpression[] = [];
+  for (const issue of checkValue(root, PIPELINE_SCHEMA, '', (scalar, _schema, path) =>
+    pendingOutside.push({ scalar, path }),
+  )) {
+    checker.issue(
+      issue,
+      issue.path.includes('.retry.') && issue.code === 'out-of-range' ? { 'out-of-range': 'retry-bounds' } : {},
+    );
+  }
+  return pendingOutside;
+}
+
+/** Reads and validates the sub-pipeline of a `pipeline` stage, within the nesting and its budget. */
+function subPipelineResolver(
+  parsed: ParsedPipeline,
+  checker: Checker,
+  options: ValidateOptions,
+  nesting: SubPipelineNesting,
+  childResults: ValidationResult[],
+): (stage: LocatedMap, path: string) => ResolvedSubPipeline {
+  return (stage, path) =>
+    resolveSubPipeline({
+      stage,
+      path,
+      fromFile: parsed.file,
+      source: options.pipelineFiles,
+      nesting,
+      report: (...report) => checker.report(...report),
+      validate: (child, childNesting) => {
+        const result = validatePipeline(child, child.file, { ...options, nesting: childNesting });
+        childResults.push(result);
+        return result;
+      },
+    });
 }
 
 /** The 1,000-stage limit counts the stages of every sub-pipeline (reported at `stages`). */

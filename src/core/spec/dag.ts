@@ -57,33 +57,40 @@ export function findCycles(ids: readonly string[], deps: ReadonlyMap<string, rea
   const known = new Set(ids);
   const edgeLists = new Map(ids.map((id) => [id, [...new Set(deps.get(id) ?? [])].filter((d) => known.has(d)).sort()]));
   const edges = (id: string): string[] => edgeLists.get(id) ?? [];
-  // Tarjan's SCC, iterative so a 10k-stage chain cannot overflow the stack.
+  const cycles: string[][] = [];
+  for (const component of stronglyConnectedComponents(ids, edges)) {
+    const first = [...component].sort()[0] as string;
+    if (component.length === 1 && !edges(first).includes(first)) continue;
+    cycles.push(shortestCycle(first, new Set(component), edges));
+  }
+  return cycles.sort((a, b) => (a[0] as string).localeCompare(b[0] as string));
+}
+
+/** Tarjan's strongly connected components, iterative so a 10k-stage chain cannot overflow the stack. */
+function stronglyConnectedComponents(ids: readonly string[], edges: (id: string) => string[]): string[][] {
   let counter = 0;
   const index = new Map<string, number>();
   const low = new Map<string, number>();
   const onStack = new Set<string>();
   const stack: string[] = [];
   const components: string[][] = [];
+  const visit = (id: string): { id: string; next: number; out: string[] } => {
+    index.set(id, counter);
+    low.set(id, counter++);
+    stack.push(id);
+    onStack.add(id);
+    return { id, next: 0, out: edges(id) };
+  };
   for (const start of [...ids].sort()) {
     if (index.has(start)) continue;
-    const work: { id: string; next: number; out: string[] }[] = [{ id: start, next: 0, out: edges(start) }];
-    index.set(start, counter);
-    low.set(start, counter++);
-    stack.push(start);
-    onStack.add(start);
+    const work = [visit(start)];
     while (work.length > 0) {
       const frame = work[work.length - 1] as { id: string; next: number; out: string[] };
       if (frame.next < frame.out.length) {
         const target = frame.out[frame.next++] as string;
-        if (!index.has(target)) {
-          index.set(target, counter);
-          low.set(target, counter++);
-          stack.push(target);
-          onStack.add(target);
-          work.push({ id: target, next: 0, out: edges(target) });
-        } else if (onStack.has(target)) {
+        if (!index.has(target)) work.push(visit(target));
+        else if (onStack.has(target))
           low.set(frame.id, Math.min(low.get(frame.id) as number, index.get(target) as number));
-        }
         continue;
       }
       work.pop();
@@ -101,41 +108,40 @@ export function findCycles(ids: readonly string[], deps: ReadonlyMap<string, rea
       }
     }
   }
-  const cycles: string[][] = [];
-  for (const component of components) {
-    const members = new Set(component);
-    const first = [...component].sort()[0] as string;
-    if (component.length === 1 && !edges(first).includes(first)) continue;
-    // Shortest path from `first` back to itself inside the component (BFS).
-    const previous = new Map<string, string>();
-    const queue = [first];
-    let found = false;
-    while (queue.length > 0 && !found) {
-      const id = queue.shift() as string;
-      for (const target of edges(id)) {
-        if (!members.has(target)) continue;
-        if (target === first) {
-          previous.set(first, id);
-          found = true;
-          break;
-        }
-        if (!previous.has(target)) {
-          previous.set(target, id);
-          queue.push(target);
-        }
+  return components;
+}
+
+/**
+ * The shortest path from `first` back to itself inside its component (BFS), read in the direction a stage waits:
+ * `deps` edges point from a stage to what it waits for.
+ */
+function shortestCycle(first: string, members: ReadonlySet<string>, edges: (id: string) => string[]): string[] {
+  const previous = new Map<string, string>();
+  const queue = [first];
+  let found = false;
+  while (queue.length > 0 && !found) {
+    const id = queue.shift() as string;
+    for (const target of edges(id)) {
+      if (!members.has(target)) continue;
+      if (target === first) {
+        previous.set(first, id);
+        found = true;
+        break;
+      }
+      if (!previous.has(target)) {
+        previous.set(target, id);
+        queue.push(target);
       }
     }
-    const path = [first];
-    let cursor = previous.get(first) as string;
-    while (cursor !== first) {
-      path.push(cursor);
-      cursor = previous.get(cursor) as string;
-    }
-    path.push(first);
-    // `deps` edges point from a stage to what it waits for; read the cycle in that direction.
-    cycles.push([path[0] as string, ...path.slice(1, -1).reverse(), first]);
   }
-  return cycles.sort((a, b) => (a[0] as string).localeCompare(b[0] as string));
+  const path = [first];
+  let cursor = previous.get(first) as string;
+  while (cursor !== first) {
+    path.push(cursor);
+    cursor = previous.get(cursor) as string;
+  }
+  path.push(first);
+  return [path[0] as string, ...path.slice(1, -1).reverse(), first];
 }
 
 /** Stage → the stages that wait for it directly (the reverse of `deps`). */
