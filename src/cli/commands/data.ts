@@ -10,7 +10,8 @@
  */
 import type * as TextTableModule from '../../client/text-table';
 import type * as RenderModule from '../../client/render';
-import { createReadStream, createWriteStream } from 'node:fs';
+import type * as AtomicOutputModule from '../atomic-output';
+import { createReadStream } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -33,6 +34,7 @@ function load() {
   const m3 = require('../../datasets/version-store') as typeof VersionStoreModule;
   const m4 = require('../../storage/minio-store') as typeof MinioStoreModule;
   const mt = require('../../client/text-table') as typeof TextTableModule;
+  const ma = require('../atomic-output') as typeof AtomicOutputModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     renderTable: mt.renderTable,
@@ -45,6 +47,7 @@ function load() {
     readVersionedObject: m3.readVersionedObject,
     sealDatasetVersion: m3.sealDatasetVersion,
     createObjectStoreFromConfig: m4.createObjectStoreFromConfig,
+    openAtomicOutput: ma.openAtomicOutput,
   };
 }
 
@@ -135,14 +138,18 @@ async function versionNamed(
   return readDatasetVersion(store, bucket, source.uri, source.version);
 }
 
-/** Writes every object of a version under `dir` (keys as relative paths), verifying each against the manifest. */
+/**
+ * Writes every object of a version under `dir` (keys as relative paths), verifying each against the
+ * manifest. Each file appears whole or not at all: a download cut or failing verification leaves no
+ * partial file (and an existing file its old contents), so a retried pull never trusts a torn one.
+ */
 export async function pullDatasetVersion(
   store: ObjectStore,
   manifest: DatasetVersionManifest,
   dir: string,
   progress: (line: string) => void,
 ): Promise<number> {
-  const { formatBytes, readVersionedObject } = load();
+  const { formatBytes, openAtomicOutput, readVersionedObject } = load();
   let bytes = 0;
   for (const [index, object] of manifest.objects.entries()) {
     const target = resolve(dir, ...object.key.split('/'));
@@ -152,7 +159,14 @@ export async function pullDatasetVersion(
         key: object.key,
       });
     await mkdir(dirname(target), { recursive: true });
-    await pipeline(await readVersionedObject(store, manifest, object), createWriteStream(target));
+    const output = await openAtomicOutput(target);
+    try {
+      await pipeline(await readVersionedObject(store, manifest, object), output.stream);
+      await output.commit();
+    } catch (thrown) {
+      await output.abort();
+      throw thrown;
+    }
     bytes += object.size;
     progress(`[${index + 1}/${manifest.count}] ${object.key} ${formatBytes(object.size)}`);
   }
