@@ -75,89 +75,121 @@ function createOptimizer(tf: Tf, hyperparameters: Hyperparameters, learningRate:
   }
 }
 
+/** tfjs ops, one at a time, on the layers' own variables. */
+class EagerStepEngine implements StepEngine {
+  readonly kind = 'eager';
+  private readonly tf: Tf;
+  private readonly layers: readonly Layer[];
+  private readonly inputShape: readonly number[];
+  private readonly numClasses: number;
+  private readonly l2: number;
+  private readonly optimizer: TfModule.Optimizer;
+  private readonly variables: TfModule.Variable[];
+  private readonly kernels: TfModule.Variable[];
+  private readonly weightTensor: TfModule.Tensor1D | undefined;
+
+  constructor(options: EngineOptions) {
+    const { tf, hyperparameters } = options;
+    this.tf = tf;
+    this.layers = options.layers;
+    this.inputShape = options.inputShape;
+    this.numClasses = options.numClasses;
+    this.l2 = hyperparameters.l2 ?? 0;
+    this.optimizer = createOptimizer(tf, hyperparameters, options.learningRate);
+    this.variables = trainableVariables(options.layers).map((weight) => weight.read() as TfModule.Variable);
+    this.kernels = this.variables.filter((variable) => /kernel/.test(variable.name));
+    this.weightTensor = options.classWeights ? tf.tensor1d([...options.classWeights]) : undefined;
+  }
+
+  private forward(input: Tensor, training: boolean): Tensor {
+    let output = input;
+    for (const layer of this.layers) output = layer.apply(output, { training: training && layer.trainable }) as Tensor;
+    return output;
+  }
+
+  /** Mean class-weighted cross-entropy of `probabilities` against `y`, plus the L2 term. */
+  private loss(probabilities: Tensor, y: Tensor): TfModule.Scalar {
+    const tf = this.tf;
+    const picked = tf.sum(tf.mul(probabilities, tf.oneHot(y as TfModule.Tensor1D, this.numClasses)), -1);
+    let perExample = tf.neg(tf.log(tf.clipByValue(picked, 1e-7, 1)));
+    if (this.weightTensor) perExample = tf.mul(perExample, tf.gather(this.weightTensor, y));
+    let loss = tf.mean(perExample) as TfModule.Scalar;
+    if (this.l2 > 0 && this.kernels.length > 0)
+      loss = tf.add(
+        loss,
+        tf.mul(this.l2, tf.addN(this.kernels.map((kernel) => tf.sum(tf.square(kernel))))),
+      ) as TfModule.Scalar;
+    return loss;
+  }
+
+  trainBatch(features: Float32Array, labels: Int32Array, learningRate: number): StepResult {
+    const tf = this.tf;
+    const n = labels.length;
+    // tfjs optimizers read `learningRate` at every step; only SGD exposes a setter.
+    (this.optimizer as unknown as { learningRate: number }).learningRate = learningRate;
+    let predictions: Tensor | undefined;
+    const x = tf.tensor(features, [n, ...this.inputShape]);
+    const y = tf.tensor1d(labels, 'int32');
+    const cost = this.optimizer.minimize(
+      () => {
+        const probabilities = this.forward(x, true);
+        predictions = tf.keep(tf.argMax(probabilities, -1));
+        return this.loss(probabilities, y);
+      },
+      true,
+      this.variables,
+    );
+    const loss = cost?.dataSync()[0] ?? 0;
+    cost?.dispose();
+    let correct = 0;
+    if (predictions) {
+      const predicted = predictions.dataSync();
+      for (let i = 0; i < n; i += 1) if (predicted[i] === labels[i]) correct += 1;
+      predictions.dispose();
+    }
+    x.dispose();
+    y.dispose();
+    return { loss, correct };
+  }
+
+  evaluateBatch(features: Float32Array, labels: Int32Array): EvaluationResult {
+    const tf = this.tf;
+    const n = labels.length;
+    const [lossSum, hits] = tf.tidy(() => {
+      const probabilities = this.forward(tf.tensor(features, [n, ...this.inputShape]), false);
+      const y = tf.tensor1d(labels, 'int32');
+      const picked = tf.sum(tf.mul(probabilities, tf.oneHot(y, this.numClasses)), -1);
+      const lossTotal = tf.sum(tf.neg(tf.log(tf.clipByValue(picked, 1e-7, 1))));
+      const hitsTotal = tf.sum(tf.cast(tf.equal(tf.argMax(probabilities, -1), y), 'float32'));
+      return [lossTotal.dataSync()[0] ?? 0, hitsTotal.dataSync()[0] ?? 0];
+    });
+    return { lossSum, hits };
+  }
+
+  syncToModel(): void {}
+
+  async optimizerWeights(): Promise<NamedArray[]> {
+    const weights = await this.optimizer.getWeights();
+    return weights.map((entry) => ({
+      name: entry.name,
+      shape: entry.tensor.shape,
+      values: Float32Array.from(entry.tensor.dataSync()),
+    }));
+  }
+
+  async setOptimizerWeights(arrays: readonly NamedArray[]): Promise<void> {
+    await this.optimizer.setWeights(
+      arrays.map((array) => ({ name: array.name, tensor: this.tf.tensor(array.values, [...array.shape]) })),
+    );
+  }
+
+  dispose(): void {
+    this.weightTensor?.dispose();
+    this.optimizer.dispose();
+  }
+}
+
 /** tfjs ops, one at a time: the reference implementation and the fallback. */
 export function createEagerEngine(options: EngineOptions): StepEngine {
-  const { tf, layers, inputShape, numClasses, hyperparameters } = options;
-  const l2 = hyperparameters.l2 ?? 0;
-  const optimizer = createOptimizer(tf, hyperparameters, options.learningRate);
-  const variables = trainableVariables(layers).map((weight) => weight.read() as TfModule.Variable);
-  const kernels = variables.filter((variable) => /kernel/.test(variable.name));
-  const weightTensor = options.classWeights ? tf.tensor1d([...options.classWeights]) : undefined;
-
-  const forward = (input: Tensor, training: boolean): Tensor => {
-    let output = input;
-    for (const layer of layers) output = layer.apply(output, { training: training && layer.trainable }) as Tensor;
-    return output;
-  };
-
-  return {
-    kind: 'eager',
-    trainBatch(features, labels, learningRate) {
-      const n = labels.length;
-      // tfjs optimizers read `learningRate` at every step; only SGD exposes a setter.
-      (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
-      let predictions: Tensor | undefined;
-      const x = tf.tensor(features, [n, ...inputShape]);
-      const y = tf.tensor1d(labels, 'int32');
-      const cost = optimizer.minimize(
-        () => {
-          const probabilities = forward(x, true);
-          predictions = tf.keep(tf.argMax(probabilities, -1));
-          const picked = tf.sum(tf.mul(probabilities, tf.oneHot(y, numClasses)), -1);
-          let perExample = tf.neg(tf.log(tf.clipByValue(picked, 1e-7, 1)));
-          if (weightTensor) perExample = tf.mul(perExample, tf.gather(weightTensor, y));
-          let loss = tf.mean(perExample) as TfModule.Scalar;
-          if (l2 > 0 && kernels.length > 0)
-            loss = tf.add(
-              loss,
-              tf.mul(l2, tf.addN(kernels.map((kernel) => tf.sum(tf.square(kernel))))),
-            ) as TfModule.Scalar;
-          return loss;
-        },
-        true,
-        variables,
-      );
-      const loss = cost?.dataSync()[0] ?? 0;
-      cost?.dispose();
-      let correct = 0;
-      if (predictions) {
-        const predicted = predictions.dataSync();
-        for (let i = 0; i < n; i += 1) if (predicted[i] === labels[i]) correct += 1;
-        predictions.dispose();
-      }
-      x.dispose();
-      y.dispose();
-      return { loss, correct };
-    },
-    evaluateBatch(features, labels) {
-      const n = labels.length;
-      const [lossSum, hits] = tf.tidy(() => {
-        const probabilities = forward(tf.tensor(features, [n, ...inputShape]), false);
-        const y = tf.tensor1d(labels, 'int32');
-        const picked = tf.sum(tf.mul(probabilities, tf.oneHot(y, numClasses)), -1);
-        const lossTotal = tf.sum(tf.neg(tf.log(tf.clipByValue(picked, 1e-7, 1))));
-        const hitsTotal = tf.sum(tf.cast(tf.equal(tf.argMax(probabilities, -1), y), 'float32'));
-        return [lossTotal.dataSync()[0] ?? 0, hitsTotal.dataSync()[0] ?? 0];
-      });
-      return { lossSum, hits };
-    },
-    syncToModel() {},
-    async optimizerWeights() {
-      const weights = await optimizer.getWeights();
-      return weights.map((entry) => ({
-        name: entry.name,
-        shape: entry.tensor.shape,
-        values: Float32Array.from(entry.tensor.dataSync()),
-      }));
-    },
-    async setOptimizerWeights(arrays) {
-      await optimizer.setWeights(
-        arrays.map((array) => ({ name: array.name, tensor: tf.tensor(array.values, [...array.shape]) })),
-      );
-    },
-    dispose() {
-      weightTensor?.dispose();
-      optimizer.dispose();
-    },
-  };
+  return new EagerStepEngine(options);
 }
