@@ -36,15 +36,34 @@ async function minioLive(config: FineflowConfig, timeoutMs: number): Promise<boo
   }
 }
 
+/** How long {@link requireStack} waits for the stack to answer: a loaded machine can take seconds per answer. */
+export const STACK_READY_WITHIN_MS = 30_000;
+
+/** Ask `probe` until it answers true or `deadline` passes; each try gets what is left, at most 5 s. */
+async function answersBy(probe: (timeoutMs: number) => Promise<boolean>, deadline: number): Promise<boolean> {
+  for (let pauseMs = 100; ; pauseMs = Math.min(2_000, pauseMs * 2)) {
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    if (await probe(Math.min(5_000, left))) return true;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pauseMs, Math.max(0, deadline - Date.now()))));
+  }
+}
+
 /**
- * Throws with instructions unless Temporal and MinIO answer. Call it in a `before` hook of every
- * integration test file, so a missing stack fails in one clear line instead of a timeout.
+ * Throws with instructions unless Temporal and MinIO answer within `withinMs` (each asked again
+ * until then: under load one health check can take longer than a second or two, which is slow,
+ * not down). Call it in a `before` hook of every integration test file, so a missing stack fails
+ * in one clear line instead of a timeout.
  */
-export async function requireStack(config: FineflowConfig = stackConfig(), timeoutMs = 2000): Promise<FineflowConfig> {
+export async function requireStack(
+  config: FineflowConfig = stackConfig(),
+  withinMs = STACK_READY_WITHIN_MS,
+): Promise<FineflowConfig> {
   const [host = '', portText = ''] = config.temporal.address.split(/:(?=\d+$)/);
+  const deadline = Date.now() + withinMs;
   const [temporalUp, minioUp] = await Promise.all([
-    canConnect(host, Number(portText), timeoutMs),
-    minioLive(config, timeoutMs),
+    answersBy((timeoutMs) => canConnect(host, Number(portText), timeoutMs), deadline),
+    answersBy((timeoutMs) => minioLive(config, timeoutMs), deadline),
   ]);
   const missing = [
     ...(temporalUp ? [] : [`Temporal at ${config.temporal.address}`]),
@@ -52,7 +71,7 @@ export async function requireStack(config: FineflowConfig = stackConfig(), timeo
   ];
   if (missing.length > 0) {
     throw new Error(
-      `integration tests need the local stack, but ${missing.join(' and ')} did not answer. ` +
+      `integration tests need the local stack, but ${missing.join(' and ')} did not answer within ${withinMs / 1000} s. ` +
         'Run them via `npm test` (or `bash scripts/test.sh integration <file>`), which starts the stack; ' +
         'to run a file directly, start it with `bash infra/stack.sh up` and export the same TEMPORAL_ADDRESS / FINEFLOW_S3_* variables.',
     );
