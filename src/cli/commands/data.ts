@@ -83,7 +83,10 @@ export async function listFilesRecursively(dir: string): Promise<string[]> {
   return found.sort();
 }
 
-/** Streams a directory to a prefix and seals the prefix into a version (manifest under `bucket`); progress lines go to `progress`. */
+/**
+ * Streams a directory to a prefix and seals the prefix into a version (manifest under `bucket`);
+ * progress lines go to `progress`.
+ */
 export async function pushDirectory(
   store: ObjectStore,
   bucket: string,
@@ -133,7 +136,8 @@ async function versionNamed(
   const source = parseDatasetSource(ref);
   if (!source.version)
     throw new UsageError(
-      `${what} must name a version: s3://bucket/prefix/@<version> (see \`fineflow data versions s3://bucket/prefix/\`), got ${ref}`,
+      `${what} must name a version: s3://bucket/prefix/@<version> ` +
+        `(see \`fineflow data versions s3://bucket/prefix/\`), got ${ref}`,
     );
   return readDatasetVersion(store, bucket, source.uri, source.version);
 }
@@ -214,12 +218,108 @@ function writeDiff(io: CliIo, before: DatasetVersionManifest, after: DatasetVers
     for (const o of diff.removed) io.stdout.write(`- ${o.key}  ${formatBytes(o.size)}\n`);
     for (const c of diff.changed)
       io.stdout.write(
-        `~ ${c.key}  ${formatBytes(c.before.size)} -> ${formatBytes(c.after.size)}  sha256 ${c.before.sha256.slice(0, 12)} -> ${c.after.sha256.slice(0, 12)}\n`,
+        `~ ${c.key}  ${formatBytes(c.before.size)} -> ${formatBytes(c.after.size)}  ` +
+          `sha256 ${c.before.sha256.slice(0, 12)} -> ${c.after.sha256.slice(0, 12)}\n`,
       );
     io.stderr.write(
-      `${shortId(before.id)} -> ${shortId(after.id)}: ${diff.added.length} added, ${diff.removed.length} removed, ${diff.changed.length} changed, ${diff.unchanged} unchanged\n`,
+      `${shortId(before.id)} -> ${shortId(after.id)}: ${diff.added.length} added, ${diff.removed.length} removed, ` +
+        `${diff.changed.length} changed, ${diff.unchanged} unchanged\n`,
     );
   }
+  return EXIT.ok;
+}
+
+/** The configured store and bucket (versions, diff and pull read the configuration before their arguments). */
+function configuredStore(io: CliIo): { readonly store: ObjectStore; readonly bucket: string } {
+  const { loadConfig, createObjectStoreFromConfig } = load();
+  const config = loadConfig(io.env);
+  return { store: createObjectStoreFromConfig(config), bucket: config.s3.bucket };
+}
+
+/** `data push DIR s3://bucket/prefix/`: upload, seal a version, print its id. */
+async function pushCommand(rest: readonly string[], io: CliIo, json: boolean): Promise<number> {
+  const { formatBytes, loadConfig, createObjectStoreFromConfig } = load();
+  const [dirArg, target, extra] = rest;
+  if (!dirArg || !target || extra !== undefined) throw new UsageError('push takes DIR and s3://bucket/prefix/');
+  const dir = resolve(io.cwd, dirArg);
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory()) throw new UsageError(`${dirArg} is not a directory`);
+  parseS3Uri(target);
+  const config = loadConfig(io.env);
+  const store = createObjectStoreFromConfig(config);
+  const result = await pushDirectory(store, config.s3.bucket, dir, target, (line) => io.stderr.write(`${line}\n`));
+  if (json) {
+    io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  const others = result.objects - result.files.length;
+  const note = others > 0 ? ` (the prefix holds ${others} other object(s) too: they are part of the version)` : '';
+  io.stdout.write(
+    `pushed ${result.files.length} files (${formatBytes(result.bytes)}) to ${result.prefix}${note}\n` +
+      `version ${result.version}\n`,
+  );
+  return EXIT.ok;
+}
+
+/** `data versions s3://bucket/prefix/`: the recorded versions, oldest first. */
+async function versionsCommand(rest: readonly string[], io: CliIo, json: boolean): Promise<number> {
+  const { store, bucket } = configuredStore(io);
+  const { parseDatasetSource, listDatasetVersions } = load();
+  const [target, extra] = rest;
+  if (!target || extra !== undefined) throw new UsageError('versions takes one s3://bucket/prefix/');
+  const prefix = asPrefixUri(parseDatasetSource(target).uri);
+  writeVersions(io, prefix, await listDatasetVersions(store, bucket, prefix), json);
+  return EXIT.ok;
+}
+
+/** `data diff PREFIX@A B`: objects added, removed and changed between two versions. */
+async function diffCommand(rest: readonly string[], io: CliIo, json: boolean): Promise<number> {
+  const { store, bucket } = configuredStore(io);
+  const [a, b, extra] = rest;
+  if (!a || !b || extra !== undefined)
+    throw new UsageError(
+      'diff takes two versions: s3://bucket/prefix/@<A> and s3://bucket/prefix/@<B> (or a bare <B>)',
+    );
+  const before = await versionNamed(store, bucket, a, 'A');
+  const after = await versionNamed(store, bucket, b.startsWith('s3://') ? b : `${before.prefix}@${b}`, 'B');
+  return writeDiff(io, before, after, json);
+}
+
+/** `data pull PREFIX@VERSION DIR`: download a version, checking every object's sha256. */
+async function pullCommand(rest: readonly string[], io: CliIo, json: boolean): Promise<number> {
+  const { store, bucket } = configuredStore(io);
+  const [ref, dirArg, extra] = rest;
+  if (!ref || !dirArg || extra !== undefined) throw new UsageError('pull takes s3://bucket/prefix/@<version> and DIR');
+  const manifest = await versionNamed(store, bucket, ref, 'the version to pull');
+  const dir = resolve(io.cwd, dirArg);
+  const bytes = await pullDatasetVersion(store, manifest, dir, (line) => io.stderr.write(`${line}\n`));
+  if (json) {
+    const pulled = { version: manifest.id, prefix: manifest.prefix, dir, objects: manifest.count, bytes };
+    io.stdout.write(`${JSON.stringify(pulled, null, 2)}\n`);
+  } else {
+    const size = load().formatBytes(bytes);
+    io.stdout.write(`pulled ${manifest.count} objects (${size}) of version ${manifest.id} to ${dir}\n`);
+  }
+  return EXIT.ok;
+}
+
+/** `data ls s3://bucket/prefix/`: the objects under a prefix (not a version: what is there now). */
+async function lsCommand(rest: readonly string[], io: CliIo, json: boolean): Promise<number> {
+  const { formatBytes, loadConfig, createObjectStoreFromConfig, renderTable } = load();
+  const [target, extra] = rest;
+  if (!target || extra !== undefined) throw new UsageError('ls takes one s3://bucket/prefix/');
+  parseS3Uri(target);
+  const store = createObjectStoreFromConfig(loadConfig(io.env));
+  const objects = await store.list(target);
+  if (json) {
+    const listed = objects.map((o) => ({ ...o, uri: formatS3Uri(o), lastModified: o.lastModified.toISOString() }));
+    io.stdout.write(`${JSON.stringify(listed, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  const columns = [{ title: 'size', align: 'right' as const }, { title: 'modified' }, { title: 'uri' }];
+  const rows = objects.map((o) => [formatBytes(o.size), o.lastModified.toISOString(), formatS3Uri(o)]);
+  if (rows.length > 0) io.stdout.write(`${renderTable(columns, rows).join('\n')}\n`);
+  io.stderr.write(`${objects.length} objects, ${formatBytes(objects.reduce((sum, o) => sum + o.size, 0))}\n`);
   return EXIT.ok;
 }
 
@@ -262,90 +362,13 @@ live in FINEFLOW_BUCKET under datasets/<bucket>/<prefix>_versions/.`,
   json: true,
   options: [],
   async run(args, io) {
-    const { formatBytes, loadConfig, parseDatasetSource, listDatasetVersions, createObjectStoreFromConfig } = load();
     const [sub, ...rest] = args.positionals;
     const json = args.flags.json === true;
-    if (sub === 'push') {
-      const [dirArg, target, extra] = rest;
-      if (!dirArg || !target || extra !== undefined) throw new UsageError('push takes DIR and s3://bucket/prefix/');
-      const dir = resolve(io.cwd, dirArg);
-      const info = await stat(dir).catch(() => undefined);
-      if (!info?.isDirectory()) throw new UsageError(`${dirArg} is not a directory`);
-      parseS3Uri(target);
-      const config = loadConfig(io.env);
-      const store = createObjectStoreFromConfig(config);
-      const result = await pushDirectory(store, config.s3.bucket, dir, target, (line) => io.stderr.write(`${line}\n`));
-      if (json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-      else {
-        const others = result.objects - result.files.length;
-        const note =
-          others > 0 ? ` (the prefix holds ${others} other object(s) too: they are part of the version)` : '';
-        io.stdout.write(
-          `pushed ${result.files.length} files (${formatBytes(result.bytes)}) to ${result.prefix}${note}\nversion ${result.version}\n`,
-        );
-      }
-      return EXIT.ok;
-    }
-    if (sub === 'versions' || sub === 'diff' || sub === 'pull') {
-      const config = loadConfig(io.env);
-      const store = createObjectStoreFromConfig(config);
-      const bucket = config.s3.bucket;
-      if (sub === 'versions') {
-        const [target, extra] = rest;
-        if (!target || extra !== undefined) throw new UsageError('versions takes one s3://bucket/prefix/');
-        const prefix = asPrefixUri(parseDatasetSource(target).uri);
-        writeVersions(io, prefix, await listDatasetVersions(store, bucket, prefix), json);
-        return EXIT.ok;
-      }
-      if (sub === 'diff') {
-        const [a, b, extra] = rest;
-        if (!a || !b || extra !== undefined)
-          throw new UsageError(
-            'diff takes two versions: s3://bucket/prefix/@<A> and s3://bucket/prefix/@<B> (or a bare <B>)',
-          );
-        const before = await versionNamed(store, bucket, a, 'A');
-        const after = await versionNamed(store, bucket, b.startsWith('s3://') ? b : `${before.prefix}@${b}`, 'B');
-        return writeDiff(io, before, after, json);
-      }
-      const [ref, dirArg, extra] = rest;
-      if (!ref || !dirArg || extra !== undefined)
-        throw new UsageError('pull takes s3://bucket/prefix/@<version> and DIR');
-      const manifest = await versionNamed(store, bucket, ref, 'the version to pull');
-      const dir = resolve(io.cwd, dirArg);
-      const bytes = await pullDatasetVersion(store, manifest, dir, (line) => io.stderr.write(`${line}\n`));
-      if (json)
-        io.stdout.write(
-          `${JSON.stringify({ version: manifest.id, prefix: manifest.prefix, dir, objects: manifest.count, bytes }, null, 2)}\n`,
-        );
-      else
-        io.stdout.write(
-          `pulled ${manifest.count} objects (${formatBytes(bytes)}) of version ${manifest.id} to ${dir}\n`,
-        );
-      return EXIT.ok;
-    }
-    if (sub === 'ls') {
-      const [target, extra] = rest;
-      if (!target || extra !== undefined) throw new UsageError('ls takes one s3://bucket/prefix/');
-      parseS3Uri(target);
-      const store = createObjectStoreFromConfig(loadConfig(io.env));
-      const objects = await store.list(target);
-      if (json) {
-        io.stdout.write(
-          `${JSON.stringify(
-            objects.map((o) => ({ ...o, uri: formatS3Uri(o), lastModified: o.lastModified.toISOString() })),
-            null,
-            2,
-          )}\n`,
-        );
-      } else {
-        const { renderTable } = load();
-        const columns = [{ title: 'size', align: 'right' as const }, { title: 'modified' }, { title: 'uri' }];
-        const rows = objects.map((o) => [formatBytes(o.size), o.lastModified.toISOString(), formatS3Uri(o)]);
-        if (rows.length > 0) io.stdout.write(`${renderTable(columns, rows).join('\n')}\n`);
-        io.stderr.write(`${objects.length} objects, ${formatBytes(objects.reduce((sum, o) => sum + o.size, 0))}\n`);
-      }
-      return EXIT.ok;
-    }
+    if (sub === 'push') return pushCommand(rest, io, json);
+    if (sub === 'versions') return versionsCommand(rest, io, json);
+    if (sub === 'diff') return diffCommand(rest, io, json);
+    if (sub === 'pull') return pullCommand(rest, io, json);
+    if (sub === 'ls') return lsCommand(rest, io, json);
     throw new UsageError(`expected push, versions, diff, pull or ls${sub ? `, got '${sub}'` : ''}`);
   },
 };
