@@ -52,10 +52,15 @@ export function exitCodeForRun(state: RunState): number {
   return state.status === 'succeeded' ? EXIT.ok : EXIT.failure;
 }
 
+/** ` (42%)`, or nothing without a fraction. */
+function percent(fraction: number | undefined): string {
+  return fraction !== undefined ? ` (${Math.round(fraction * 100)}%)` : '';
+}
+
 function stageLine(stage: StageState): string {
   const progress =
     stage.status === 'running' && stage.progress
-      ? ` ${stage.progress.message ?? ''}${stage.progress.fraction !== undefined ? ` (${Math.round(stage.progress.fraction * 100)}%)` : ''}`
+      ? ` ${stage.progress.message ?? ''}${percent(stage.progress.fraction)}`
       : '';
   const error =
     stage.error && (stage.status === 'failed' || stage.status === 'waiting')
@@ -65,7 +70,8 @@ function stageLine(stage: StageState): string {
     stage.reason && (stage.status === 'skipped' || stage.status === 'cached' || stage.live !== undefined)
       ? ` (${stage.reason})`
       : '';
-  return `${stage.id} ${stage.status}${stage.attempts > 1 ? ` after ${stage.attempts} attempts` : ''}${progress}${error}${reason}`;
+  const attempts = stage.attempts > 1 ? ` after ${stage.attempts} attempts` : '';
+  return `${stage.id} ${stage.status}${attempts}${progress}${error}${reason}`;
 }
 
 /**
@@ -80,7 +86,8 @@ export function watchNotices(
   return {
     onInterrupted({ message, retryInMs }) {
       io.stderr.write(
-        `fineflow: ${message}, retrying in ${(retryInMs / 1000).toFixed(1)} s… (run ${runId} goes on; this watch waits)\n`,
+        `fineflow: ${message}, retrying in ${(retryInMs / 1000).toFixed(1)} s… ` +
+          `(run ${runId} goes on; this watch waits)\n`,
       );
       printed();
     },
@@ -100,6 +107,115 @@ export interface FollowOptions {
   readonly sectionsEveryMs?: number;
 }
 
+/** How a followed run is shown: redrawn in place on a TTY, one line per change otherwise. */
+interface RunView {
+  /** How often the run is polled. */
+  readonly intervalMs: number;
+  show(state: RunState): void;
+  /** A notice went to stderr: a redrawing view starts below it. */
+  keepFrame(): void;
+  /** The watch ended (or failed): stop redrawing. */
+  stop(): void;
+  /** Draw what only the end shows (the final sections). */
+  showFinal(final: RunState): Promise<void>;
+}
+
+/** The stage table redrawn in place, with the extra sections of `FollowOptions` under it. */
+class LiveRunView implements RunView {
+  readonly intervalMs = 250;
+  private readonly region: LiveRegion;
+  private shown: RunState | undefined;
+  private sections: readonly string[] = [];
+  private sectionsFetchedAt = 0;
+  private fetching: Promise<void> | undefined;
+  private readonly ticker: NodeJS.Timeout;
+
+  constructor(
+    private readonly io: CliIo,
+    private readonly options: FollowOptions,
+  ) {
+    this.region = new LiveRegion(io.stdout as LiveStream);
+    // Between changes, redraw once a second so elapsed times keep counting.
+    this.ticker = setInterval(() => this.shown && this.shown.endedAt === undefined && this.draw(this.shown), 1_000);
+  }
+
+  show(state: RunState): void {
+    this.shown = state;
+    this.draw(state);
+    void this.refreshSections(state);
+  }
+
+  keepFrame(): void {
+    this.region.keepFrame();
+  }
+
+  stop(): void {
+    clearInterval(this.ticker);
+    this.region.done();
+  }
+
+  async showFinal(final: RunState): Promise<void> {
+    if (!this.options.sections) return;
+    // The final view: trials as the run ended (a fetch in flight may predate the end).
+    await this.fetching;
+    this.shown = final;
+    await this.refreshSections(final, true);
+  }
+
+  private draw(state: RunState): void {
+    this.region.draw((columns) => [renderRunState(state, new Date(), columns), ...this.sections].join('\n\n'));
+  }
+
+  /** Refreshes the extra sections in the background; a failed fetch keeps the last ones. */
+  private refreshSections(state: RunState, force = false): Promise<void> | undefined {
+    const { sections, sectionsEveryMs = 2_000 } = this.options;
+    if (!sections || this.fetching || (!force && Date.now() - this.sectionsFetchedAt < sectionsEveryMs))
+      return this.fetching;
+    this.sectionsFetchedAt = Date.now();
+    const width = Number((this.io.stdout as { columns?: number }).columns ?? 120);
+    this.fetching = sections(state, width)
+      .then((fetched) => {
+        this.sections = fetched;
+        if (this.shown) this.draw(this.shown);
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.fetching = undefined;
+      });
+    return this.fetching;
+  }
+}
+
+/** One timestamped line per stage change and per run status change (logs stay readable). */
+class LineRunView implements RunView {
+  readonly intervalMs = 500;
+  private readonly seen = new Map<string, string>();
+  private lastRunStatus = '';
+
+  constructor(private readonly io: CliIo) {}
+
+  show(state: RunState): void {
+    const at = new Date().toISOString().slice(11, 19);
+    for (const stage of state.stages) {
+      const line = stageLine(stage);
+      if (this.seen.get(stage.id) !== line) {
+        this.seen.set(stage.id, line);
+        if (stage.status !== 'pending') this.io.stdout.write(`${at} ${line}\n`);
+      }
+    }
+    if (state.status !== this.lastRunStatus) {
+      this.lastRunStatus = state.status;
+      this.io.stdout.write(`${at} run ${state.status}\n`);
+    }
+  }
+
+  keepFrame(): void {}
+
+  stop(): void {}
+
+  async showFinal(): Promise<void> {}
+}
+
 /**
  * Follow a run until it ends or waits for a retry. On a TTY the stage table is redrawn in
  * place; otherwise every change prints one timestamped line (logs stay readable).
@@ -110,83 +226,21 @@ export async function followRun(
   io: CliIo,
   options: FollowOptions = {},
 ): Promise<RunState> {
-  const tty = Boolean(io.stdout.isTTY);
-  const region = tty ? new LiveRegion(io.stdout as LiveStream) : undefined;
-  const width = (): number => Number((io.stdout as { columns?: number }).columns ?? 120);
-  let shown: RunState | undefined;
-  let sections: readonly string[] = [];
-  let sectionsFetchedAt = 0;
-  let fetching: Promise<void> | undefined;
-  const draw = (state: RunState): void =>
-    region?.draw((columns) => [renderRunState(state, new Date(), columns), ...sections].join('\n\n'));
-  /** Refreshes the extra sections in the background; a failed fetch keeps the last ones. */
-  const refreshSections = (state: RunState, force = false): Promise<void> | undefined => {
-    if (
-      !options.sections ||
-      fetching ||
-      (!force && Date.now() - sectionsFetchedAt < (options.sectionsEveryMs ?? 2_000))
-    )
-      return fetching;
-    sectionsFetchedAt = Date.now();
-    fetching = options
-      .sections(state, width())
-      .then((fetched) => {
-        sections = fetched;
-        if (shown) draw(shown);
-      })
-      .catch(() => undefined)
-      .finally(() => {
-        fetching = undefined;
-      });
-    return fetching;
-  };
-  // Between changes, redraw once a second so elapsed times keep counting.
-  const ticker = tty ? setInterval(() => shown && shown.endedAt === undefined && draw(shown), 1_000) : undefined;
-  const seen = new Map<string, string>();
-  let lastRunStatus = '';
+  const view: RunView = io.stdout.isTTY ? new LiveRunView(io, options) : new LineRunView(io);
   const final = await runs
-    .watch(
-      runId,
-      (state) => {
-        if (tty) {
-          shown = state;
-          draw(state);
-          void refreshSections(state);
-          return;
-        }
-        const at = new Date().toISOString().slice(11, 19);
-        for (const stage of state.stages) {
-          const line = stageLine(stage);
-          if (seen.get(stage.id) !== line) {
-            seen.set(stage.id, line);
-            if (stage.status !== 'pending') io.stdout.write(`${at} ${line}\n`);
-          }
-        }
-        if (state.status !== lastRunStatus) {
-          lastRunStatus = state.status;
-          io.stdout.write(`${at} run ${state.status}\n`);
-        }
-      },
-      {
-        intervalMs: tty ? 250 : 500,
-        until: (state) => state.status === 'waiting',
-        ...watchNotices(io, runId, () => region?.keepFrame()),
-      },
-    )
-    .finally(() => {
-      clearInterval(ticker);
-      region?.done();
-    });
-  if (tty && options.sections) {
-    // The final view: trials as the run ended (a fetch in flight may predate the end).
-    await fetching;
-    shown = final;
-    await refreshSections(final, true);
-  }
+    .watch(runId, (state) => view.show(state), {
+      intervalMs: view.intervalMs,
+      until: (state) => state.status === 'waiting',
+      ...watchNotices(io, runId, () => view.keepFrame()),
+    })
+    .finally(() => view.stop());
+  await view.showFinal(final);
   if (final.status === 'waiting') {
     const waiting = final.stages.filter((s) => s.status === 'waiting').map((s) => s.id);
     io.stderr.write(
-      `run ${runId} is waiting: stage ${waiting.join(', ')} failed. Fix the cause, then \`fineflow retry ${runId}\` (add --set k=v to change params), or \`fineflow cancel ${runId}\`.\n`,
+      `run ${runId} is waiting: stage ${waiting.join(', ')} failed. ` +
+        `Fix the cause, then \`fineflow retry ${runId}\` (add --set k=v to change params), ` +
+        `or \`fineflow cancel ${runId}\`.\n`,
     );
   }
   return final;
