@@ -94,7 +94,8 @@ async function submitAndWatch(file: string, env: NodeJS.ProcessEnv): Promise<str
   if (!runId) throw new Error(`fineflow submit ${file} did not start a run (exit ${submitted.code})`);
   if (submitted.code !== 0)
     throw new Error(
-      `run ${runId} of ${file} did not succeed (exit ${submitted.code}); see \`fineflow status ${runId}\` and \`fineflow logs ${runId}\``,
+      `run ${runId} of ${file} did not succeed (exit ${submitted.code}); ` +
+        `see \`fineflow status ${runId}\` and \`fineflow logs ${runId}\``,
     );
   return runId;
 }
@@ -142,13 +143,12 @@ export function headline(state: RunState): string {
   ];
   if (ftAccuracy !== undefined && scratchAccuracy !== undefined) {
     const points = (ftAccuracy - scratchAccuracy) * 100;
-    lines.push(
-      ` → fine-tuning is ${points >= 0 ? `${points.toFixed(1)} accuracy points better` : `${(-points).toFixed(1)} points WORSE`} than training from scratch.`,
-    );
+    const difference =
+      points >= 0 ? `${points.toFixed(1)} accuracy points better` : `${(-points).toFixed(1)} points WORSE`;
+    lines.push(` → fine-tuning is ${difference} than training from scratch.`);
   }
-  lines.push(
-    ` TensorFlow backend: ${String(ftOutputs.backend ?? 'unknown')}${typeof ftOutputs.engine === 'string' ? ` (${ftOutputs.engine} engine)` : ''}`,
-  );
+  const engine = typeof ftOutputs.engine === 'string' ? ` (${ftOutputs.engine} engine)` : '';
+  lines.push(` TensorFlow backend: ${String(ftOutputs.backend ?? 'unknown')}${engine}`);
   if (finetune?.status === 'cached' || evaluate?.status === 'cached')
     lines.push(` (stages reused from the cache: ${finetune?.reason ?? evaluate?.reason ?? ''})`);
   lines.push(` Gate: ${evalOutputs.passed === true ? 'passed' : evalOutputs.passed === false ? 'NOT passed' : 'n/a'}`);

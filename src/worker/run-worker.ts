@@ -209,22 +209,20 @@ export interface FineflowWorker {
   shutdown(): Promise<void>;
 }
 
-/** Create (not start) a worker for a pool. */
-export async function createWorker(options: WorkerOptions): Promise<FineflowWorker> {
-  const runsWorkflows = options.runsWorkflows ?? options.pool === CONTROL_POOL;
-  const taskQueue = taskQueueForPool(options.pool);
+/** The object store stages use: the given one or the configured one (bucket created), counted when metrics are on. */
+async function workerStore(options: WorkerOptions): Promise<ObjectStore> {
   let store = options.store;
   if (!store) {
     store = createObjectStoreFromConfig(options.config);
     await store.ensureBucket(options.config.s3.bucket);
   }
-  if (options.metrics) store = instrumentStore(store, options.metrics);
-  // Every http(s)/file access of stage code in this process goes through this policy.
-  installOutboundPolicy(options.outbound ?? createOutboundPolicy(options.config.outbound));
-  const progressIntervalMs =
-    options.progressIntervalMs ?? options.progressSignalIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
+  return options.metrics ? instrumentStore(store, options.metrics) : store;
+}
+
+/** What the activities are built from; loads the custom stage modules (after the outbound policy is in place). */
+function activityDependencies(options: WorkerOptions, store: ObjectStore, progressIntervalMs: number) {
   const extraStages = { ...loadStageModules(options.stageModules ?? []), ...options.extraStages };
-  const deps = {
+  return {
     store,
     bucket: options.config.s3.bucket,
     extraStages,
@@ -241,6 +239,29 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
     progressIntervalMs,
     resources: new ResourceLedger(workerCapacity({ ...options.config.workerCapacity, ...options.capacity })),
   };
+}
+
+/** Workflow options of a worker that runs workflows: the bundle (with tracing) and the activation timeout. */
+async function workflowOptions(options: WorkerOptions) {
+  return {
+    workflowBundle: await workflowBundle(
+      options.workflowsPath,
+      options.tracing ? { tracingModule: options.tracing.workflowModule } : {},
+    ),
+    ...untypedWorkerOptions({ isolateExecutionTimeout: WORKFLOW_ACTIVATION_TIMEOUT_MS }),
+  };
+}
+
+/** Create (not start) a worker for a pool. */
+export async function createWorker(options: WorkerOptions): Promise<FineflowWorker> {
+  const runsWorkflows = options.runsWorkflows ?? options.pool === CONTROL_POOL;
+  const taskQueue = taskQueueForPool(options.pool);
+  const store = await workerStore(options);
+  // Every http(s)/file access of stage code in this process goes through this policy.
+  installOutboundPolicy(options.outbound ?? createOutboundPolicy(options.config.outbound));
+  const progressIntervalMs =
+    options.progressIntervalMs ?? options.progressSignalIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
+  const deps = activityDependencies(options, store, progressIntervalMs);
   const activities = {
     ...(runsWorkflows ? createActivities(deps) : createStageActivities(deps)),
     ...options.extraActivities,
@@ -248,24 +269,18 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
   const ownsConnection = !options.connection;
   const connection = options.connection ?? (await connectWorker(options.config.temporal));
   const traced = options.tracing?.workerOptions();
+  const identity = options.identity ?? `${options.pool}@${hostname()}:${process.pid}`;
   const worker = await Worker.create({
     connection,
     namespace: options.config.temporal.namespace,
     taskQueue,
     dataConverter: dataConverterFor(options.config.temporal),
-    // The capacity rides in the identity: DescribeTaskQueue shows it to `fineflow status` (src/client/worker-presence.ts).
-    identity: `${options.identity ?? `${options.pool}@${hostname()}:${process.pid}`} ${capacityTag(deps.resources.capacity)}`,
+    // The capacity rides in the identity: DescribeTaskQueue shows it to `fineflow status`
+    // (src/client/worker-presence.ts).
+    identity: `${identity} ${capacityTag(deps.resources.capacity)}`,
     activities,
-    ...(runsWorkflows
-      ? {
-          workflowBundle: await workflowBundle(
-            options.workflowsPath,
-            options.tracing ? { tracingModule: options.tracing.workflowModule } : {},
-          ),
-        }
-      : {}),
+    ...(runsWorkflows ? await workflowOptions(options) : {}),
     ...(traced ? { interceptors: { activity: traced.activityInterceptors }, sinks: traced.sinks } : {}),
-    ...(runsWorkflows ? untypedWorkerOptions({ isolateExecutionTimeout: WORKFLOW_ACTIVATION_TIMEOUT_MS }) : {}),
     tuner: {
       workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: DEFAULT_WORKFLOW_TASK_SLOTS },
       activityTaskSlotSupplier: capacitySlotSupplier(deps.resources, options.concurrency ?? 4),
@@ -278,18 +293,15 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
     maxHeartbeatThrottleInterval: progressIntervalMs,
   });
   let running: Promise<void> | undefined;
-  const run = (): Promise<void> => {
-    running ??= worker.run().finally(async () => {
-      if (ownsConnection) await connection.close();
-    });
-    return running;
-  };
   return {
     worker,
     taskQueue,
     stageTypes: stageTypeNames(deps),
     capacity: deps.resources.capacity,
-    run,
+    run: () =>
+      (running ??= worker.run().finally(async () => {
+        if (ownsConnection) await connection.close();
+      })),
     async shutdown() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
