@@ -236,7 +236,8 @@ export function loadOutboundConfig(env: Env = process.env): OutboundConfig {
       (prefix !== undefined && !(Number.isInteger(prefix) && prefix >= 0 && prefix <= (family === 4 ? 32 : 128)))
     ) {
       throw new InvalidInputError(
-        `FINEFLOW_OUTBOUND_ALLOW_ADDRESSES: ${entry} is not an IP address or CIDR range (e.g. 127.0.0.1/32, 10.0.0.0/8, ::1/128)`,
+        `FINEFLOW_OUTBOUND_ALLOW_ADDRESSES: ${entry} is not an IP address or CIDR range ` +
+          '(e.g. 127.0.0.1/32, 10.0.0.0/8, ::1/128)',
         {
           variable: 'FINEFLOW_OUTBOUND_ALLOW_ADDRESSES',
         },
@@ -279,7 +280,8 @@ function s3Credentials(env: Env, endPoint: string): Pick<S3Config, 'accessKey' |
   if (!LOOPBACK_HOSTS.has(endPoint)) {
     const missing = accessKey ? 'FINEFLOW_S3_SECRET_KEY' : 'FINEFLOW_S3_ACCESS_KEY';
     throw new InvalidInputError(
-      `${missing} is not set: the S3 endpoint ${endPoint} is not local, so there are no default credentials; set FINEFLOW_S3_ACCESS_KEY and FINEFLOW_S3_SECRET_KEY`,
+      `${missing} is not set: the S3 endpoint ${endPoint} is not local, so there are no default credentials; ` +
+        'set FINEFLOW_S3_ACCESS_KEY and FINEFLOW_S3_SECRET_KEY',
       {
         variable: missing,
       },
@@ -394,7 +396,8 @@ export function parseListenAddress(raw: string, variable: string): { host: strin
   const port = match ? Number(match[3]) : NaN;
   if (!match || port > 65_535)
     throw new InvalidInputError(
-      `${variable}=${raw}: write host:port, e.g. 127.0.0.1:9464 (0.0.0.0:9464 to let Prometheus reach it from another host)`,
+      `${variable}=${raw}: write host:port, e.g. 127.0.0.1:9464 ` +
+        '(0.0.0.0:9464 to let Prometheus reach it from another host)',
       { variable },
     );
   return { host: match[1] ?? match[2] ?? '', port };
@@ -425,12 +428,14 @@ function otlpUrl(raw: string, variable: string): URL {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new InvalidInputError(
-      `${variable}: ${url.protocol} is not supported; Fineflow exports OTLP over HTTP: write an http:// or https:// URL (port 4318 by convention)`,
+      `${variable}: ${url.protocol} is not supported; Fineflow exports OTLP over HTTP: ` +
+        'write an http:// or https:// URL (port 4318 by convention)',
       { variable },
     );
   if (url.username || url.password)
     throw new InvalidInputError(
-      `${variable}: the URL carries credentials; put them in OTEL_EXPORTER_OTLP_HEADERS (e.g. authorization=Bearer …) instead`,
+      `${variable}: the URL carries credentials; ` +
+        'put them in OTEL_EXPORTER_OTLP_HEADERS (e.g. authorization=Bearer …) instead',
       { variable },
     );
   if (url.search || url.hash)
@@ -688,7 +693,8 @@ function parseOrigin(raw: string): string {
   }
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== raw) {
     throw new InvalidInputError(
-      `FINEFLOW_CODEC_SERVER_ORIGINS: '${raw}' is not an origin; write scheme://host[:port], e.g. https://temporal.example.com`,
+      `FINEFLOW_CODEC_SERVER_ORIGINS: '${raw}' is not an origin; ` +
+        'write scheme://host[:port], e.g. https://temporal.example.com',
       {
         variable: 'FINEFLOW_CODEC_SERVER_ORIGINS',
       },
