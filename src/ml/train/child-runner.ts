@@ -135,6 +135,103 @@ function forwardLines(
   });
 }
 
+/** What ended a child that exited without a result: memory, a SIGKILL, or anything else. */
+function exitError(
+  limitMb: number,
+  stderrTail: string,
+  code: number | null,
+  signal: NodeJS.Signals | null,
+): FineflowError {
+  const oom = OUT_OF_MEMORY.exec(stderrTail);
+  if (oom) return outOfMemory(limitMb, oom[0]);
+  // A bare SIGKILL (no allocation failure in stderr: the cap makes allocations fail first) is
+  // an operator, a node drain or the kernel's OOM killer: retryable, the retry resumes from
+  // the newest checkpoint (issue 13: kill -9 of training redoes at most one epoch).
+  if (signal === 'SIGKILL')
+    return new InternalError(
+      `training process was killed (SIGKILL: by an operator, or the kernel's out-of-memory killer if the machine ran out of memory below the ${limitMb} MiB cap); the retry resumes from the newest checkpoint`,
+      { code, signal },
+    );
+  return new InternalError(
+    `training process exited (${signal ? `signal ${signal}` : `code ${code}`}) before returning a result`,
+    { code, signal },
+  );
+}
+
+/** One forked training child and the promise it settles: the first outcome wins, later ones are ignored. */
+class TrainingChild {
+  private readonly limitMb: number;
+  private readonly child: ChildProcess;
+  private settled = false;
+  /** The end of the child's stderr, where allocation failures show. */
+  private stderrTail = '';
+
+  constructor(
+    request: TrainingRequest,
+    private readonly options: ChildRunOptions,
+    private readonly resolve: (result: TrainingResult) => void,
+    private readonly reject: (error: FineflowError) => void,
+  ) {
+    this.limitMb = options.memoryLimitMb ?? DEFAULT_TRAIN_MEMORY_MB;
+    this.child = fork(TRAINING_WORKER_PATH, [], {
+      ...cappedLaunch(this.limitMb),
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: { ...process.env, ...options.env },
+      serialization: 'advanced',
+      // Its own process group, so cancelling kills everything it started.
+      detached: true,
+    });
+    options.onSpawn?.(this.child);
+    forwardLines(this.child.stdout, options.onLog);
+    forwardLines(this.child.stderr, options.onLog, (chunk) => {
+      this.stderrTail = (this.stderrTail + chunk).slice(-4096);
+    });
+    options.signal?.addEventListener('abort', this.onAbort, { once: true });
+    this.child.on('message', (message: ChildMessage) => this.onMessage(message));
+    this.child.on('error', (error) =>
+      this.fail(new InternalError(`training process failed: ${error.message}`, {}, { cause: error })),
+    );
+    this.child.on('exit', (code, signal) => {
+      killGroup(this.child); // anything the child started dies with it
+      this.fail(exitError(this.limitMb, this.stderrTail, code, signal));
+    });
+    const start: ParentMessage = {
+      type: 'start',
+      request,
+      ...(options.store ? { store: options.store } : {}),
+      outbound: outboundPolicy().config,
+    };
+    this.child.send(start);
+  }
+
+  private settle(outcome: () => void): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    outcome();
+  }
+
+  private fail(error: FineflowError): void {
+    this.settle(() => this.reject(error));
+  }
+
+  private readonly onAbort = (): void => {
+    killGroup(this.child);
+    this.fail(
+      new CancelledError('training was cancelled; the child process was killed', { pid: this.child.pid ?? null }),
+    );
+  };
+
+  private onMessage(message: ChildMessage): void {
+    if (message.type === 'progress') this.options.onProgress?.(message.progress);
+    else if (message.type === 'result') this.settle(() => this.resolve(message.result));
+    else if (message.type === 'error') {
+      const oom = OUT_OF_MEMORY.exec(message.error.message);
+      this.fail(oom ? outOfMemory(this.limitMb, oom[0]) : errorFrom(message.error));
+    }
+  }
+}
+
 /** Fork the training worker, run `request`, and return its result. */
 export function runTrainingInChildProcess(
   request: TrainingRequest,
@@ -145,77 +242,6 @@ export function runTrainingInChildProcess(
       reject(new CancelledError('training was cancelled before it started', {}));
       return;
     }
-    let settled = false;
-    const limitMb = options.memoryLimitMb ?? DEFAULT_TRAIN_MEMORY_MB;
-    const child: ChildProcess = fork(TRAINING_WORKER_PATH, [], {
-      ...cappedLaunch(limitMb),
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...process.env, ...options.env },
-      serialization: 'advanced',
-      // Its own process group, so cancelling kills everything it started.
-      detached: true,
-    });
-    let stderrTail = '';
-    options.onSpawn?.(child);
-    forwardLines(child.stdout, options.onLog);
-    forwardLines(child.stderr, options.onLog, (chunk) => {
-      stderrTail = (stderrTail + chunk).slice(-4096);
-    });
-    const settle = (outcome: () => void): void => {
-      if (settled) return;
-      settled = true;
-      options.signal?.removeEventListener('abort', onAbort);
-      outcome();
-    };
-    const onAbort = (): void => {
-      killGroup(child);
-      settle(() =>
-        reject(new CancelledError('training was cancelled; the child process was killed', { pid: child.pid ?? null })),
-      );
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    child.on('message', (message: ChildMessage) => {
-      if (message.type === 'progress') options.onProgress?.(message.progress);
-      else if (message.type === 'result') settle(() => resolve(message.result));
-      else if (message.type === 'error') {
-        const oom = OUT_OF_MEMORY.exec(message.error.message);
-        settle(() => reject(oom ? outOfMemory(limitMb, oom[0]) : errorFrom(message.error)));
-      }
-    });
-    child.on('error', (error) =>
-      settle(() => reject(new InternalError(`training process failed: ${error.message}`, {}, { cause: error }))),
-    );
-    child.on('exit', (code, signal) => {
-      killGroup(child); // anything the child started dies with it
-      const oom = OUT_OF_MEMORY.exec(stderrTail);
-      if (oom) settle(() => reject(outOfMemory(limitMb, oom[0])));
-      // A bare SIGKILL (no allocation failure in stderr: the cap makes allocations fail first) is
-      // an operator, a node drain or the kernel's OOM killer: retryable, the retry resumes from
-      // the newest checkpoint (issue 13: kill -9 of training redoes at most one epoch).
-      else if (signal === 'SIGKILL')
-        settle(() =>
-          reject(
-            new InternalError(
-              `training process was killed (SIGKILL: by an operator, or the kernel's out-of-memory killer if the machine ran out of memory below the ${limitMb} MiB cap); the retry resumes from the newest checkpoint`,
-              { code, signal },
-            ),
-          ),
-        );
-      settle(() =>
-        reject(
-          new InternalError(
-            `training process exited (${signal ? `signal ${signal}` : `code ${code}`}) before returning a result`,
-            { code, signal },
-          ),
-        ),
-      );
-    });
-    const start: ParentMessage = {
-      type: 'start',
-      request,
-      ...(options.store ? { store: options.store } : {}),
-      outbound: outboundPolicy().config,
-    };
-    child.send(start);
+    new TrainingChild(request, options, resolve, reject);
   });
 }
