@@ -6,9 +6,10 @@
  * rejected, so a version never runs twice. Everything is workflow state: a worker or server
  * restart resumes where it was. Continue-as-new (carrying the state) keeps the history small.
  */
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, type WithWorkflowArgs } from '@temporalio/common';
 import {
   ParentClosePolicy,
+  type ChildWorkflowOptions,
   WorkflowIdReusePolicy,
   condition,
   continueAsNew,
@@ -95,67 +96,169 @@ function withRunPageLink(
 const HISTORY_EVENTS_SOFT_LIMIT = 10_000;
 
 export async function dataWatcher(input: DataWatcherInput): Promise<void> {
-  const { watcherId } = input;
-  const pollsPerExecution = input.pollsPerExecution ?? DEFAULT_POLLS_PER_EXECUTION;
-  let config = input.config;
-  let state: DataWatchState = input.state ?? INITIAL_DATA_WATCH_STATE;
-  let lastObservation = input.lastObservation;
-  let recentRuns: DataWatchRunRecord[] = [...(input.recentRuns ?? [])];
-  let polls = 0;
-  let reconfigured = false;
-  let paused = input.paused;
-  let triggerRequested = false;
-  const finishedVersions: string[] = [];
+  const watcher = new WatcherState(input);
+  watcher.registerHandlers();
+  for (;;) {
+    let recheckAtMs: number | undefined;
+    try {
+      const seen = await fingerprintPrefix(watcher.config.path);
+      const atMs = Date.now();
+      watcher.lastObservation = { ...seen, observedAt: new Date(atMs).toISOString() };
+      // Paused: keep looking (describe shows the data), decide nothing; unpausing picks up what changed.
+      if (!watcher.paused)
+        recheckAtMs = await watcher.apply({ type: 'observed', version: seen.fingerprint, count: seen.count, atMs });
+      if (watcher.triggerRequested) {
+        watcher.triggerRequested = false;
+        if (seen.count > 0)
+          await watcher.apply({ type: 'triggered', version: seen.fingerprint, count: seen.count, atMs });
+        else log.warn('trigger ignored: the watched prefix is empty', { path: watcher.config.path });
+      }
+    } catch (error) {
+      log.warn('could not list the watched prefix; trying again at the next poll', {
+        path: watcher.config.path,
+        error: String(error),
+      });
+    }
+    watcher.polls++;
+
+    // Drain the finished runs (a queued version may start now).
+    while (watcher.finishedVersions.length > 0) {
+      const version = watcher.finishedVersions.shift() as string;
+      const started = !watcher.notStarted.delete(version);
+      await watcher.apply({ type: 'run-finished', version, atMs: Date.now(), ...(started ? {} : { started: false }) });
+    }
+
+    const idle = watcher.state.runningVersion === undefined;
+    if (idle && (watcher.polls >= watcher.pollsPerExecution || workflowInfo().continueAsNewSuggested)) {
+      await continueAsNew<typeof dataWatcher>(watcher.carried());
+    }
+    if (!idle && workflowInfo().historyLength > HISTORY_EVENTS_SOFT_LIMIT) {
+      // Stop adding history: wait for the run, then continue-as-new at the next iteration.
+      await condition(() => watcher.finishedVersions.length > 0);
+      continue;
+    }
+
+    const waitMs = watcher.nextWaitMs(recheckAtMs);
+    watcher.reconfigured = false;
+    await condition(() => watcher.finishedVersions.length > 0 || watcher.reconfigured, waitMs);
+  }
+}
+
+/**
+ * Everything a watcher execution knows, changed by its signals and its loop. The loop in dataWatcher keeps every
+ * await of an iteration in its place, so the runs that finish while it polls are drained exactly when they were.
+ */
+class WatcherState {
+  readonly watcherId: string;
+  readonly pollsPerExecution: number;
+  config: DataWatcherConfig;
+  state: DataWatchState;
+  lastObservation: DataWatcherInput['lastObservation'];
+  recentRuns: DataWatchRunRecord[];
+  polls = 0;
+  reconfigured = false;
+  paused: DataWatcherInput['paused'];
+  triggerRequested = false;
+  readonly finishedVersions: string[] = [];
   /** Versions whose start Temporal refused: drained with the finished ones, their count taken back. */
-  const notStarted = new Set<string>();
-  const detectReverts = patched(REVERTS_PATCH);
+  readonly notStarted = new Set<string>();
+  private readonly detectReverts: boolean;
 
-  setHandler(configureSignal, (next) => {
-    config = next;
-    reconfigured = true;
-    // `schedule apply` compares this digest to decide whether to signal at all.
-    upsertMemo({ [WATCHER_MEMO_CONFIG_DIGEST]: next.configDigest, planDigest: next.planDigest });
-  });
-  setHandler(pauseSignal, (note) => {
-    paused = note ? { note } : {};
-    reconfigured = true;
-  });
-  setHandler(unpauseSignal, () => {
-    paused = undefined;
-    reconfigured = true;
-  });
-  setHandler(triggerSignal, () => {
-    triggerRequested = true;
-    reconfigured = true;
-  });
-  setHandler(watcherStateQuery, () => ({
-    watcherId,
-    path: config.path,
-    configDigest: config.configDigest,
-    planDigest: config.planDigest,
-    pollIntervalMs: config.pollIntervalMs,
-    debounceMs: config.debounceMs,
-    overlap: config.overlap,
-    minObjects: config.minObjects,
-    state,
-    ...(lastObservation ? { lastObservation } : {}),
-    recentRuns,
-    pollsThisExecution: polls,
-    ...(config.appliedAt ? { appliedAt: config.appliedAt } : {}),
-    ...(config.onRevert ? { onRevert: config.onRevert } : {}),
-    ...(paused ? { paused } : {}),
-  }));
-
-  function record(run: DataWatchRunRecord): void {
-    recentRuns = [...recentRuns.filter((r) => r.runId !== run.runId), run].slice(-RECENT_RUNS_KEPT);
+  constructor(input: DataWatcherInput) {
+    this.watcherId = input.watcherId;
+    this.pollsPerExecution = input.pollsPerExecution ?? DEFAULT_POLLS_PER_EXECUTION;
+    this.config = input.config;
+    this.state = input.state ?? INITIAL_DATA_WATCH_STATE;
+    this.lastObservation = input.lastObservation;
+    this.recentRuns = [...(input.recentRuns ?? [])];
+    this.paused = input.paused;
+    this.detectReverts = patched(REVERTS_PATCH);
   }
 
-  async function startRun(action: DataWatchAction, firstSeenAtMs: number | undefined): Promise<void> {
+  registerHandlers(): void {
+    setHandler(configureSignal, (next) => {
+      this.config = next;
+      this.reconfigured = true;
+      // `schedule apply` compares this digest to decide whether to signal at all.
+      upsertMemo({ [WATCHER_MEMO_CONFIG_DIGEST]: next.configDigest, planDigest: next.planDigest });
+    });
+    setHandler(pauseSignal, (note) => {
+      this.paused = note ? { note } : {};
+      this.reconfigured = true;
+    });
+    setHandler(unpauseSignal, () => {
+      this.paused = undefined;
+      this.reconfigured = true;
+    });
+    setHandler(triggerSignal, () => {
+      this.triggerRequested = true;
+      this.reconfigured = true;
+    });
+    setHandler(watcherStateQuery, () => this.status());
+  }
+
+  /** Feed one event to the state machine and start the runs it releases; when to look again, if sooner. */
+  async apply(event: DataWatchEvent): Promise<number | undefined> {
+    const firstSeenAtMs = this.state.candidate?.sinceMs;
+    const step = stepDataWatch(this.state, event, { ...this.config, detectReverts: this.detectReverts });
+    this.state = step.state;
+    for (const action of step.actions)
+      await this.startRun(action, event.type === 'observed' ? (firstSeenAtMs ?? event.atMs) : undefined);
+    return step.recheckAtMs;
+  }
+
+  /** The input of the next execution (continue-as-new carries the state). */
+  carried(): DataWatcherInput {
+    const { lastObservation, paused } = this;
+    return {
+      watcherId: this.watcherId,
+      config: this.config,
+      state: this.state,
+      recentRuns: this.recentRuns,
+      pollsPerExecution: this.pollsPerExecution,
+      ...(lastObservation ? { lastObservation } : {}),
+      ...(paused ? { paused } : {}),
+    };
+  }
+
+  /** Until the next poll, or the state machine's recheck when that comes first. */
+  nextWaitMs(recheckAtMs: number | undefined): number {
+    const now = Date.now();
+    return Math.max(0, Math.min(this.config.pollIntervalMs, recheckAtMs !== undefined ? recheckAtMs - now : Infinity));
+  }
+
+  private status(): DataWatcherStatus {
+    const { config, lastObservation, paused } = this;
+    return {
+      watcherId: this.watcherId,
+      path: config.path,
+      configDigest: config.configDigest,
+      planDigest: config.planDigest,
+      pollIntervalMs: config.pollIntervalMs,
+      debounceMs: config.debounceMs,
+      overlap: config.overlap,
+      minObjects: config.minObjects,
+      state: this.state,
+      ...(lastObservation ? { lastObservation } : {}),
+      recentRuns: this.recentRuns,
+      pollsThisExecution: this.polls,
+      ...(config.appliedAt ? { appliedAt: config.appliedAt } : {}),
+      ...(config.onRevert ? { onRevert: config.onRevert } : {}),
+      ...(paused ? { paused } : {}),
+    };
+  }
+
+  private record(run: DataWatchRunRecord): void {
+    this.recentRuns = [...this.recentRuns.filter((r) => r.runId !== run.runId), run].slice(-RECENT_RUNS_KEPT);
+  }
+
+  /** Start the run for a released version as an abandoned child; its end is queued for the loop to drain. */
+  private async startRun(action: DataWatchAction, firstSeenAtMs: number | undefined): Promise<void> {
     const { version } = action;
     const restart = action.kind === 'revert' || action.kind === 'manual' ? action.kind : undefined;
     const runId = restart
-      ? runIdForRestart(watcherId, version, restart, Date.now())
-      : runIdForDataVersion(watcherId, version);
+      ? runIdForRestart(this.watcherId, version, restart, Date.now())
+      : runIdForDataVersion(this.watcherId, version);
     const startedAt = new Date(Date.now()).toISOString();
     const firstSeenAt = firstSeenAtMs !== undefined ? new Date(firstSeenAtMs).toISOString() : undefined;
     const base = {
@@ -165,6 +268,41 @@ export async function dataWatcher(input: DataWatcherInput): Promise<void> {
       ...(firstSeenAt ? { firstSeenAt } : {}),
       ...(restart ? { kind: restart } : {}),
     };
+    try {
+      // By function reference, so the compiler checks `args` against pipelineRun's input (same type name).
+      const child = await startChild(pipelineRun, this.runStartOptions(runId, version, restart));
+      this.record({ ...base, status: 'running' });
+      log.info('started run for new data', { runId, datasetVersion: version });
+      child.result().then(
+        () => {
+          this.record({ ...base, status: 'completed' });
+          this.finishedVersions.push(version);
+        },
+        (error: unknown) => {
+          log.warn('run for new data did not succeed', { runId, error: String(error) });
+          this.record({ ...base, status: 'failed' });
+          this.finishedVersions.push(version);
+        },
+      );
+    } catch (error) {
+      // A run for this version exists already (this watcher before a reset, or a restarted
+      // watcher): it is not started twice. Any other start failure also frees the slot.
+      const already = error instanceof WorkflowExecutionAlreadyStartedError;
+      if (already) log.info('run for this dataset version already exists', { runId });
+      else log.error('could not start run for new data', { runId, error: String(error) });
+      this.record({ ...base, status: already ? 'already-started' : 'failed' });
+      this.notStarted.add(version);
+      this.finishedVersions.push(version);
+    }
+  }
+
+  /** How a version's run is started: its input, id, memo, search attributes and summary. */
+  private runStartOptions(
+    runId: string,
+    version: string,
+    restart: 'revert' | 'manual' | undefined,
+  ): WithWorkflowArgs<typeof pipelineRun, Omit<ChildWorkflowOptions, 'typeInfo'>> {
+    const { config, watcherId, lastObservation } = this;
     const triggerKind = restart === 'manual' ? 'manual' : 'new-data';
     const runInput: PipelineRunInput = {
       plan: config.plan,
@@ -177,120 +315,31 @@ export async function dataWatcher(input: DataWatcherInput): Promise<void> {
       },
       ...(config.bucket ? { bucket: config.bucket } : {}),
     };
-    try {
-      // By function reference, so the compiler checks `args` against pipelineRun's input (same type name).
-      const child = await startChild(pipelineRun, {
-        workflowId: runId,
-        // Runs go where the watcher runs: the control pool's queue (or a test's own).
-        taskQueue: workflowInfo().taskQueue,
-        ...(patched(RUN_TASK_TIMEOUT_PATCH) ? { workflowTaskTimeout: RUN_WORKFLOW_TASK_TIMEOUT_MS } : {}),
-        args: [runInput],
-        // The run outlives the watcher: deleting the trigger must not kill a training run.
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        ...withRunPageLink(config, runId, {
-          pipeline: config.plan.pipeline.name,
-          trigger: triggerKind,
-          watcherId,
-          path: config.path,
-          datasetVersion: version,
-          planDigest: config.planDigest,
-          ...(lastObservation?.fingerprint === version
-            ? { datasetObjects: lastObservation.count, datasetBytes: lastObservation.bytes }
-            : {}),
-        }),
-        typedSearchAttributes: searchAttributesForRun(config.plan.pipeline.name, triggerKind),
-        staticSummary:
-          restart === 'manual'
-            ? `manual trigger: data under ${config.path}`
-            : `${restart === 'revert' ? 'data returned to an earlier version' : 'new data'} under ${config.path}`,
-      });
-      record({ ...base, status: 'running' });
-      log.info('started run for new data', { runId, datasetVersion: version });
-      child.result().then(
-        () => {
-          record({ ...base, status: 'completed' });
-          finishedVersions.push(version);
-        },
-        (error: unknown) => {
-          log.warn('run for new data did not succeed', { runId, error: String(error) });
-          record({ ...base, status: 'failed' });
-          finishedVersions.push(version);
-        },
-      );
-    } catch (error) {
-      // A run for this version exists already (this watcher before a reset, or a restarted
-      // watcher): it is not started twice. Any other start failure also frees the slot.
-      const already = error instanceof WorkflowExecutionAlreadyStartedError;
-      if (already) log.info('run for this dataset version already exists', { runId });
-      else log.error('could not start run for new data', { runId, error: String(error) });
-      record({ ...base, status: already ? 'already-started' : 'failed' });
-      notStarted.add(version);
-      finishedVersions.push(version);
-    }
-  }
-
-  async function apply(event: DataWatchEvent): Promise<number | undefined> {
-    const firstSeenAtMs = state.candidate?.sinceMs;
-    const step = stepDataWatch(state, event, { ...config, detectReverts });
-    state = step.state;
-    for (const action of step.actions)
-      await startRun(action, event.type === 'observed' ? (firstSeenAtMs ?? event.atMs) : undefined);
-    return step.recheckAtMs;
-  }
-
-  for (;;) {
-    let recheckAtMs: number | undefined;
-    try {
-      const seen = await fingerprintPrefix(config.path);
-      const atMs = Date.now();
-      lastObservation = { ...seen, observedAt: new Date(atMs).toISOString() };
-      // Paused: keep looking (describe shows the data), decide nothing; unpausing picks up what changed.
-      if (!paused) recheckAtMs = await apply({ type: 'observed', version: seen.fingerprint, count: seen.count, atMs });
-      if (triggerRequested) {
-        triggerRequested = false;
-        if (seen.count > 0) await apply({ type: 'triggered', version: seen.fingerprint, count: seen.count, atMs });
-        else log.warn('trigger ignored: the watched prefix is empty', { path: config.path });
-      }
-    } catch (error) {
-      log.warn('could not list the watched prefix; trying again at the next poll', {
-        path: config.path,
-        error: String(error),
-      });
-    }
-    polls++;
-
-    // Drain the finished runs (a queued version may start now).
-    while (finishedVersions.length > 0) {
-      const version = finishedVersions.shift() as string;
-      const started = !notStarted.delete(version);
-      await apply({ type: 'run-finished', version, atMs: Date.now(), ...(started ? {} : { started: false }) });
-    }
-
-    const idle = state.runningVersion === undefined;
-    if (idle && (polls >= pollsPerExecution || workflowInfo().continueAsNewSuggested)) {
-      await continueAsNew<typeof dataWatcher>({
+    return {
+      workflowId: runId,
+      // Runs go where the watcher runs: the control pool's queue (or a test's own).
+      taskQueue: workflowInfo().taskQueue,
+      ...(patched(RUN_TASK_TIMEOUT_PATCH) ? { workflowTaskTimeout: RUN_WORKFLOW_TASK_TIMEOUT_MS } : {}),
+      args: [runInput],
+      // The run outlives the watcher: deleting the trigger must not kill a training run.
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      ...withRunPageLink(config, runId, {
+        pipeline: config.plan.pipeline.name,
+        trigger: triggerKind,
         watcherId,
-        config,
-        state,
-        recentRuns,
-        pollsPerExecution,
-        ...(lastObservation ? { lastObservation } : {}),
-        ...(paused ? { paused } : {}),
-      });
-    }
-    if (!idle && workflowInfo().historyLength > HISTORY_EVENTS_SOFT_LIMIT) {
-      // Stop adding history: wait for the run, then continue-as-new at the next iteration.
-      await condition(() => finishedVersions.length > 0);
-      continue;
-    }
-
-    const now = Date.now();
-    const waitMs = Math.max(
-      0,
-      Math.min(config.pollIntervalMs, recheckAtMs !== undefined ? recheckAtMs - now : Infinity),
-    );
-    reconfigured = false;
-    await condition(() => finishedVersions.length > 0 || reconfigured, waitMs);
+        path: config.path,
+        datasetVersion: version,
+        planDigest: config.planDigest,
+        ...(lastObservation?.fingerprint === version
+          ? { datasetObjects: lastObservation.count, datasetBytes: lastObservation.bytes }
+          : {}),
+      }),
+      typedSearchAttributes: searchAttributesForRun(config.plan.pipeline.name, triggerKind),
+      staticSummary:
+        restart === 'manual'
+          ? `manual trigger: data under ${config.path}`
+          : `${restart === 'revert' ? 'data returned to an earlier version' : 'new data'} under ${config.path}`,
+    };
   }
 }
