@@ -121,7 +121,10 @@ const CANCEL_WAITS_FOR_STAGES_PATCH = 'fineflow-13-cancel-waits-for-stages';
 const CONTINUE_AS_NEW_PATCH = 'fineflow-13-continue-as-new';
 /** patched(): runs recorded before this carried their plan and state inline in the continue-as-new input. */
 const STATE_IN_STORE_PATCH = 'fineflow-13-state-in-store';
-/** patched(): stages without `heartbeatTimeout` scheduled before this had none (a dead worker held them until `timeout`). */
+/**
+ * patched(): stages without `heartbeatTimeout` scheduled before this had none (a dead worker held them until
+ * `timeout`).
+ */
 const DEFAULT_HEARTBEAT_PATCH = 'fineflow-13-default-heartbeat-timeout';
 /** patched(): runs recorded before this started every ready stage in one workflow task (core/run/start-slots.ts). */
 const START_BATCH_PATCH = 'fineflow-17-start-batch';

@@ -139,7 +139,8 @@ function partitionStages(
     if (reusable && Object.prototype.hasOwnProperty.call(unavailable, stage.id)) {
       rerun.push(stage.id);
       notes.push(
-        `stage ${stage.id} cannot be reused from run ${fromRunId} (${unavailable[stage.id]}): it runs again, unless the cache holds a valid result`,
+        `stage ${stage.id} cannot be reused from run ${fromRunId} (${unavailable[stage.id]}): ` +
+          'it runs again, unless the cache holds a valid result',
       );
       continue;
     }
@@ -155,7 +156,8 @@ function partitionStages(
     }
     rerun.push(stage.id);
     notes.push(
-      `stage ${stage.id} ${state ? `was ${state.status}` : 'never started'} in run ${fromRunId} and is not downstream of ${fromStage}: it runs again`,
+      `stage ${stage.id} ${state ? `was ${state.status}` : 'never started'} in run ${fromRunId} ` +
+        `and is not downstream of ${fromStage}: it runs again`,
     );
   }
   return { rerun, reuse, notes };

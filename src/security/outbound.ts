@@ -79,7 +79,10 @@ export interface OutboundPolicy {
   request(url: string, options?: OutboundRequest): Promise<OutboundResponse>;
   /** GET a body; a non-2xx answer throws (5xx/429 retryable, others invalid input). */
   fetchBytes(url: string, options?: OutboundRequest): Promise<Uint8Array>;
-  /** The real path of a `file://` URI inside the file roots; refuses otherwise (same message whether it exists or not). */
+  /**
+   * The real path of a `file://` URI inside the file roots; refuses otherwise (same message whether it exists or
+   * not).
+   */
   resolveFile(uri: string): Promise<string>;
   /** A file's bytes (after {@link resolveFile}), refused above `maxBytes`. */
   readFile(uri: string, options?: { readonly maxBytes?: number }): Promise<Buffer>;
@@ -235,7 +238,8 @@ class ConfiguredOutboundPolicy implements OutboundPolicy {
       throw refused(`${redactUri(url)}: only http:// and https:// URLs can be fetched`, url);
     if (config.allowUrlPrefixes.length === 0) {
       throw refused(
-        `${redactUri(url)}: http(s) sources are disabled on this worker; the operator enables them with FINEFLOW_OUTBOUND_ALLOW (docs/security.md)`,
+        `${redactUri(url)}: http(s) sources are disabled on this worker; ` +
+          'the operator enables them with FINEFLOW_OUTBOUND_ALLOW (docs/security.md)',
         url,
       );
     }
@@ -296,7 +300,8 @@ class ConfiguredOutboundPolicy implements OutboundPolicy {
     }
     if (config.fileRoots.length === 0) {
       throw refused(
-        `${redactUri(uri)}: file:// sources are disabled on this worker; the operator enables directories with FINEFLOW_FILE_ROOTS (docs/security.md)`,
+        `${redactUri(uri)}: file:// sources are disabled on this worker; ` +
+          'the operator enables directories with FINEFLOW_FILE_ROOTS (docs/security.md)',
         uri,
       );
     }
@@ -365,7 +370,8 @@ class ConfiguredOutboundPolicy implements OutboundPolicy {
     const bad = addresses.find((candidate) => !this.addressAllowed(candidate));
     if (bad) {
       throw refused(
-        `${redactUri(url.href)}: ${host} resolves to ${bad.address}, a loopback, private, link-local or metadata address; the operator allows such addresses with FINEFLOW_OUTBOUND_ALLOW_ADDRESSES`,
+        `${redactUri(url.href)}: ${host} resolves to ${bad.address}, a loopback, private, link-local or metadata address; ` +
+          'the operator allows such addresses with FINEFLOW_OUTBOUND_ALLOW_ADDRESSES',
         url.href,
       );
     }

@@ -38,7 +38,10 @@ export type PipelineFileRead =
 export interface PipelineFileSource {
   /** Identity of the top-level file, so a child that includes it is a cycle. */
   readonly rootKey: string;
-  /** Read `written` (the stage's `with.file`) relative to `fromFile` (a `file` this source returned, or the top-level one). */
+  /**
+   * Read `written` (the stage's `with.file`) relative to `fromFile` (a `file` this source returned, or the top-level
+   * one).
+   */
   read(written: string, fromFile: string): PipelineFileRead;
 }
 

@@ -153,7 +153,10 @@ function stringAt(node: LocatedNode | undefined): string | undefined {
   return node?.kind === 'scalar' && typeof node.value === 'string' ? node.value : undefined;
 }
 
-/** Span of the node at a dotted path (`split.train`, `candidates[0]`) below `node`; the closest existing parent's key when absent. */
+/**
+ * Span of the node at a dotted path (`split.train`, `candidates[0]`) below `node`; the closest existing parent's key
+ * when absent.
+ */
 function spanAtPath(node: LocatedNode, path: string): Span {
   let current = node;
   const closestSpan = (n: LocatedNode): Span => (n.kind === 'map' && n.keySpan ? n.keySpan : n.span);
@@ -776,7 +779,9 @@ function checkSchedule(checker: Checker, root: LocatedMap): void {
   }
 }
 
-/** A name spelled with a lookalike letter (Cyrillic `а`) fails to match while looking right: say which letter it is. */
+/**
+ * A name spelled with a lookalike letter (Cyrillic `а`) fails to match while looking right: say which letter it is.
+ */
 function withConfusableNote(diagnostic: Diagnostic): Diagnostic {
   const note = confusableNote(diagnostic.message);
   return note ? { ...diagnostic, hint: diagnostic.hint ? `${note}; ${diagnostic.hint}` : note } : diagnostic;
@@ -1468,7 +1473,10 @@ function checkFanOutExpression(
     );
 }
 
-/** `item` is defined only in the inputs of a forEach/matrix stage; `item.<key>` must be a matrix key (`item` alone is the whole combination). */
+/**
+ * `item` is defined only in the inputs of a forEach/matrix stage; `item.<key>` must be a matrix key (`item` alone is
+ * the whole combination).
+ */
 function checkItemReference(
   checker: Checker,
   stage: StageContext | undefined,

@@ -44,8 +44,8 @@ import {
 import { formatS3Uri, parseS3Uri, type S3Location } from '../core/storage/uri';
 
 /**
- * Multipart part size. Memory per upload is a few parts (the client buffers one while uploading another); with 10,000 parts per upload
- * this caps a streamed object at ~58 GiB, which is far above any dataset shard Fineflow writes.
+ * Multipart part size. Memory per upload is a few parts (the client buffers one while uploading another); with
+ * 10,000 parts per upload this caps a streamed object at ~58 GiB, which is far above any dataset shard Fineflow writes.
  */
 const PART_SIZE = 6 * 1024 * 1024;
 /** User metadata key; S3 sends it as `x-amz-meta-sha256`. */

@@ -40,7 +40,10 @@ export interface ReadLimit {
   readonly maxBytes?: number;
 }
 
-/** Objects are untrusted input: getBytes reads at most this much into memory unless told otherwise (stream larger ones). */
+/**
+ * Objects are untrusted input: getBytes reads at most this much into memory unless told otherwise (stream larger
+ * ones).
+ */
 export const DEFAULT_MAX_READ_BYTES = 1024 * 1024 * 1024;
 /** JSON documents (manifests, cards, checkpoints' metadata) are small; a 64 MiB one is an attack or a bug. */
 export const DEFAULT_MAX_JSON_BYTES = 64 * 1024 * 1024;
@@ -92,7 +95,10 @@ export interface ObjectStore {
   getStream(uri: string, options?: ReadOptions): Promise<Readable>;
   getBytes(uri: string, limit?: ReadLimit): Promise<Buffer>;
   getJson<T = unknown>(uri: string, limit?: ReadLimit): Promise<T>;
-  /** Metadata, or undefined when the object (or that version of it) does not exist (any other failure throws, as for getStream). */
+  /**
+   * Metadata, or undefined when the object (or that version of it) does not exist (any other failure throws, as for
+   * getStream).
+   */
   stat(uri: string, options?: ReadOptions): Promise<ObjectInfo | undefined>;
   /**
    * Every object under a prefix URI (`s3://bucket/prefix/`), recursively, in key order.
