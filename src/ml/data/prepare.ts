@@ -1024,6 +1024,63 @@ function fixedSetsReport(options: PrepareDatasetOptions, scan: RecordScanner): N
   };
 }
 
+/**
+ * The classes (given, or the labels seen, sorted) and the records kept under them; checks every split
+ * can hold each class and enforces the quality policy before anything is written.
+ */
+function keptRecords(
+  options: PrepareDatasetOptions,
+  scan: RecordScanner,
+  quality: QualityTracker,
+  hasFixedSets: boolean,
+): { classes: string[]; kept: number[]; mainKept: number[] } {
+  const classes = options.classes ? [...options.classes] : [...scan.labelNames].sort();
+  const kept = scan.relabel(classes);
+  const mainKept = hasFixedSets ? kept.filter((i) => scan.recordSplits[i] === 255) : kept;
+  const splitColumn = options.split.column;
+  checkClasses(
+    quality,
+    classes,
+    mainKept,
+    scan.recordLabels,
+    options.split,
+    splitColumn ? scan.recordSplits : undefined,
+  );
+  if (hasFixedSets) checkFixedSetClasses(quality, classes, kept, scan.recordLabels, scan.recordSplits);
+  quality.enforce(options.source);
+  if (kept.length === 0)
+    throw new InvalidInputError(`no usable examples in ${options.source} (${scan.quarantine.length} quarantined)`, {
+      source: options.source,
+    });
+  return { classes, kept, mainKept };
+}
+
+function datasetManifest(
+  options: PrepareDatasetOptions,
+  encoding: Encoding,
+  statistics: FeatureStatistics,
+  classes: readonly string[],
+  splits: readonly SplitManifest[],
+  hasFixedSets: boolean,
+): DatasetManifest {
+  const { mean, std } = statistics.result();
+  const inputTransform: InputTransform = { kind: encoding.normalize ? 'standardize' : 'none', mean, std };
+  const [train, validation, test] = splits as [SplitManifest, SplitManifest, SplitManifest];
+  return {
+    format: 'fineflow-shards/v1',
+    featureShape: encoding.featureShape,
+    classes: [...classes],
+    ...(options.format !== 'image-folder' ? { columns: encoding.columns } : {}),
+    inputTransform,
+    preprocessing: preprocessingFrom(encoding.spec, statistics),
+    splits: { train, validation, test },
+    source: options.source,
+    ...(options.sourceVersion ? { sourceVersion: options.sourceVersion } : {}),
+    ...(hasFixedSets ? { fixedSets: { ...options.fixedSets } } : {}),
+    createdAt: new Date().toISOString(),
+  };
+}
+
 export async function prepareDataset(
   store: ObjectStore,
   options: PrepareDatasetOptions,
@@ -1043,25 +1100,8 @@ export async function prepareDataset(
   scan.finish();
   onProgress?.({ pass: 'scan', records: scan.recordCount });
 
-  const classes = options.classes ? [...options.classes] : [...scan.labelNames].sort();
-  const kept = scan.relabel(classes);
   const hasFixedSets = sets.some((set) => set.fixed !== undefined);
-  const mainKept = hasFixedSets ? kept.filter((i) => scan.recordSplits[i] === 255) : kept;
-  const splitColumn = options.split.column;
-  checkClasses(
-    quality,
-    classes,
-    mainKept,
-    scan.recordLabels,
-    options.split,
-    splitColumn ? scan.recordSplits : undefined,
-  );
-  if (hasFixedSets) checkFixedSetClasses(quality, classes, kept, scan.recordLabels, scan.recordSplits);
-  quality.enforce(options.source);
-  if (kept.length === 0)
-    throw new InvalidInputError(`no usable examples in ${options.source} (${scan.quarantine.length} quarantined)`, {
-      source: options.source,
-    });
+  const { classes, kept, mainKept } = keptRecords(options, scan, quality, hasFixedSets);
   const assignment = assignSplits(scan, options, classes, kept, mainKept, hasFixedSets, random);
   const encoding = encodingOf(options, settings, schema, scan.categories, classes);
 
@@ -1073,22 +1113,9 @@ export async function prepareDataset(
     { encoding, shardSize: settings.shardSize, classCount: classes.length, assignment, scan },
     onProgress,
   );
-  const { mean, std } = statistics.result();
-  const inputTransform: InputTransform = { kind: encoding.normalize ? 'standardize' : 'none', mean, std };
-  const [train, validation, test] = splits as [SplitManifest, SplitManifest, SplitManifest];
-  const manifest: DatasetManifest = {
-    format: 'fineflow-shards/v1',
-    featureShape: encoding.featureShape,
-    classes,
-    ...(options.format !== 'image-folder' ? { columns: encoding.columns } : {}),
-    inputTransform,
-    preprocessing: preprocessingFrom(encoding.spec, statistics),
-    splits: { train, validation, test },
-    source: options.source,
-    ...(options.sourceVersion ? { sourceVersion: options.sourceVersion } : {}),
-    ...(hasFixedSets ? { fixedSets: { ...options.fixedSets } } : {}),
-    createdAt: new Date().toISOString(),
-  };
+  const manifest = datasetManifest(options, encoding, statistics, classes, splits, hasFixedSets);
+  const { inputTransform } = manifest;
+  const { train, validation, test } = manifest.splits;
   const manifestUri = joinUri(options.outputPrefix, 'manifest.json');
   await store.putJson(manifestUri, manifest);
   const quarantineUri = await writeQuarantine(store, options.outputPrefix, scan.quarantine);
