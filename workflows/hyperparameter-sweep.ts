@@ -45,7 +45,6 @@ import {
   defineSignal,
   getExternalWorkflowHandle,
   isCancellation,
-  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -106,13 +105,11 @@ export const sweepStateQuery = defineQuery<SweepStatus>(SWEEP_QUERIES.state);
 export const trialReportSignal = defineSignal<[TrialReportSignal]>(SWEEP_SIGNALS.trialReport);
 
 const DEFAULT_CONTINUE_AS_NEW_EVENTS = 4_000;
-/** patched(): sweeps started before this judged every trial at every ASHA rung, whatever its warm-up. */
-const WARMUP_GRACE_PATCH = 'sweep-asha-warmup-grace';
 
 export async function hyperparameterSweep(input: HyperparameterSweepInput): Promise<StageActivityResult> {
   let plan: SweepPlan;
   try {
-    plan = planSweep(input.inputs, { warmupGrace: patched(WARMUP_GRACE_PATCH) });
+    plan = planSweep(input.inputs);
   } catch (error) {
     throw asFailure(error);
   }

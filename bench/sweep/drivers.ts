@@ -82,24 +82,20 @@ export async function runFineflowSweep(
   valueAt: EpochValue,
 ): Promise<SweepRun> {
   let state = createSweep(
-    parseSweepConfig(
-      {
-        algorithm: method.algorithm,
-        space,
-        objective: { metric: 'validation.accuracy', goal: 'maximize' },
-        maxTrials: budget.maxEpochs,
-        parallelism: budget.parallelism,
-        epochsPerTrial: budget.epochsPerTrial,
-        earlyStopping:
-          method.earlyStopping === 'asha'
-            ? { type: 'asha', reductionFactor: 3, minEpochs: 1, ...(method.algorithm === 'tpe' ? method.asha : {}) }
-            : { type: 'none' },
-        ...(method.algorithm === 'tpe' && method.tpe ? { tpe: method.tpe } : {}),
-        seed,
-      },
-      // The defaults a sweep started today gets (the workflow's patched() markers are all set).
-      { warmupGrace: true },
-    ),
+    parseSweepConfig({
+      algorithm: method.algorithm,
+      space,
+      objective: { metric: 'validation.accuracy', goal: 'maximize' },
+      maxTrials: budget.maxEpochs,
+      parallelism: budget.parallelism,
+      epochsPerTrial: budget.epochsPerTrial,
+      earlyStopping:
+        method.earlyStopping === 'asha'
+          ? { type: 'asha', reductionFactor: 3, minEpochs: 1, ...(method.algorithm === 'tpe' ? method.asha : {}) }
+          : { type: 'none' },
+      ...(method.algorithm === 'tpe' && method.tpe ? { tpe: method.tpe } : {}),
+      seed,
+    }),
   );
   const tally = new Tally(budget);
   const epochsDone = new Map<number, number>();

@@ -296,7 +296,7 @@ export interface StageInputs {
       readonly reductionFactor?: In<number>;
       /** first rung, in epochs */
       readonly minEpochs?: In<number>;
-      /** asha: warm-up parameter; rungs ≤ it skip the trial (default warmupEpochs if searched, none = off) */
+      /** asha: a warm-up parameter of the space (e.g. warmupEpochs); rungs ≤ its value skip the trial (opt-in) */
       readonly graceParameter?: In<string>;
       /** last rung (default: the trial's epochs) */
       readonly maxEpochs?: In<number>;
@@ -898,7 +898,7 @@ export interface StageInputValues {
       readonly reductionFactor: number;
       /** first rung, in epochs */
       readonly minEpochs: number;
-      /** asha: warm-up parameter; rungs ≤ it skip the trial (default warmupEpochs if searched, none = off) */
+      /** asha: a warm-up parameter of the space (e.g. warmupEpochs); rungs ≤ its value skip the trial (opt-in) */
       readonly graceParameter?: string;
       /** last rung (default: the trial's epochs) */
       readonly maxEpochs?: number;

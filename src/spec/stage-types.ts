@@ -1278,7 +1278,7 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
               minLength: 1,
               maxLength: 200,
               description:
-                'asha: warm-up parameter; rungs ≤ it skip the trial (default warmupEpochs if searched, none = off)',
+                'asha: a warm-up parameter of the space (e.g. warmupEpochs); rungs ≤ its value skip the trial (opt-in)',
             },
             maxEpochs: {
               type: 'integer',

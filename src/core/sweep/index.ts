@@ -16,8 +16,6 @@ export {
   resultsTable,
   sweepProgress,
   type SweepConfig,
-  type SweepDefaults,
-  WARMUP_PARAMETER,
   type SweepState,
   type SweepTrial,
   type SweepTrialStatus,

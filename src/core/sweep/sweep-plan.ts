@@ -21,14 +21,7 @@
 import { InvalidInputError } from '../errors';
 import { parseDuration } from '../spec/durations';
 import type { JsonObject, JsonValue } from '../spec/plan-types';
-import {
-  createSweep,
-  parseSweepConfig,
-  type ParameterValues,
-  type SweepConfig,
-  type SweepDefaults,
-  type SweepState,
-} from './';
+import { createSweep, parseSweepConfig, type ParameterValues, type SweepConfig, type SweepState } from './';
 import { parseTrialStage, spacePath, TRIAL_METRIC_PATTERN, trialStoppingProblem, type TrialStage } from './trial-stage';
 
 /** Objective metrics a trial can report: what the training loop measures every epoch. */
@@ -51,9 +44,9 @@ export interface SweepPlan {
  * Read the stage's resolved inputs. Throws {@link InvalidInputError} naming the field; the plan
  * was validated before `${{ }}` values existed, so this checks again what the sweep relies on.
  */
-export function planSweep(inputs: JsonObject, defaults: SweepDefaults = {}): SweepPlan {
+export function planSweep(inputs: JsonObject): SweepPlan {
   const stage = inputs.trialStage === undefined || inputs.trialStage === null ? undefined : inputs.trialStage;
-  if (stage !== undefined) return planStageSweep(inputs, parseTrialStage(stage), defaults);
+  if (stage !== undefined) return planStageSweep(inputs, parseTrialStage(stage));
   const model = inputs.model;
   const data = inputs.data;
   if (typeof model !== 'string' || model === '')
@@ -80,14 +73,7 @@ export function planSweep(inputs: JsonObject, defaults: SweepDefaults = {}): Swe
       'space.epochs',
       'the trial budget cannot be searched; set trial.epochs (or earlyStopping.maxEpochs) and let early stopping shorten weak trials',
     );
-  const { config, toleratedFailures, timeBudgetMs } = sweepSettings(
-    inputs,
-    objective,
-    stopping,
-    epochsPerTrial,
-    space,
-    defaults,
-  );
+  const { config, toleratedFailures, timeBudgetMs } = sweepSettings(inputs, objective, stopping, epochsPerTrial, space);
   const { epochs: _epochs, checkpoint: _checkpoint, ...trialRest } = trial;
   return {
     config,
@@ -99,7 +85,7 @@ export function planSweep(inputs: JsonObject, defaults: SweepDefaults = {}): Swe
 }
 
 /** A sweep whose trials are stages of another type (`trialStage`); see ./trial-stage.ts. */
-function planStageSweep(inputs: JsonObject, trialStage: TrialStage, defaults: SweepDefaults): SweepPlan {
+function planStageSweep(inputs: JsonObject, trialStage: TrialStage): SweepPlan {
   for (const key of ['model', 'data', 'trial'] as const)
     if (inputs[key] !== undefined && inputs[key] !== null)
       throw invalid(
@@ -123,14 +109,7 @@ function planStageSweep(inputs: JsonObject, trialStage: TrialStage, defaults: Sw
   const space = asObject(inputs.space, 'space');
   for (const name of Object.keys(space)) spacePath(name);
   const epochsPerTrial = stopping.maxEpochs ?? 1;
-  const { config, toleratedFailures, timeBudgetMs } = sweepSettings(
-    inputs,
-    objective,
-    stopping,
-    epochsPerTrial,
-    space,
-    defaults,
-  );
+  const { config, toleratedFailures, timeBudgetMs } = sweepSettings(inputs, objective, stopping, epochsPerTrial, space);
   return {
     config,
     trialSettings: {},
@@ -147,38 +126,34 @@ function sweepSettings(
   stopping: JsonObject,
   epochsPerTrial: JsonValue,
   space: JsonObject,
-  defaults: SweepDefaults,
 ): { readonly config: SweepConfig; readonly toleratedFailures: number; readonly timeBudgetMs?: number } {
   const tolerated = inputs.maxFailedTrials ?? 3;
   if (typeof tolerated !== 'number' || !Number.isInteger(tolerated) || tolerated < 0)
     throw invalid('maxFailedTrials', `must be an integer ≥ 0, got ${JSON.stringify(tolerated)}`);
   const tpe = inputs.tpe === undefined || inputs.tpe === null ? {} : asObject(inputs.tpe, 'tpe');
   const { maxEpochs: _maxEpochs, ...stoppingRest } = stopping;
-  const config = parseSweepConfig(
-    {
-      algorithm: inputs.algorithm ?? 'tpe',
-      space: normaliseSpace(space),
-      objective: {
-        metric: objective.metric,
-        goal: objective.goal ?? 'maximize',
-        ...(objective.target !== undefined ? { target: objective.target } : {}),
-      },
-      ...(inputs.maxTrials !== undefined ? { maxTrials: inputs.maxTrials } : {}),
-      ...(inputs.minTrials !== undefined ? { minTrials: inputs.minTrials } : {}),
-      maxFailedTrials: tolerated + 1,
-      ...(inputs.parallelism !== undefined ? { parallelism: inputs.parallelism } : {}),
-      epochsPerTrial,
-      earlyStopping: stoppingRest,
-      ...(inputs.seed !== undefined ? { seed: inputs.seed } : {}),
-      tpe: {
-        ...(tpe.startupTrials !== undefined ? { nStartupTrials: tpe.startupTrials } : {}),
-        ...(tpe.candidates !== undefined ? { nEiCandidates: tpe.candidates } : {}),
-        ...(tpe.multivariate !== undefined ? { multivariate: tpe.multivariate } : {}),
-        ...(tpe.gamma !== undefined ? { gamma: tpe.gamma } : {}),
-      },
+  const config = parseSweepConfig({
+    algorithm: inputs.algorithm ?? 'tpe',
+    space: normaliseSpace(space),
+    objective: {
+      metric: objective.metric,
+      goal: objective.goal ?? 'maximize',
+      ...(objective.target !== undefined ? { target: objective.target } : {}),
     },
-    defaults,
-  );
+    ...(inputs.maxTrials !== undefined ? { maxTrials: inputs.maxTrials } : {}),
+    ...(inputs.minTrials !== undefined ? { minTrials: inputs.minTrials } : {}),
+    maxFailedTrials: tolerated + 1,
+    ...(inputs.parallelism !== undefined ? { parallelism: inputs.parallelism } : {}),
+    epochsPerTrial,
+    earlyStopping: stoppingRest,
+    ...(inputs.seed !== undefined ? { seed: inputs.seed } : {}),
+    tpe: {
+      ...(tpe.startupTrials !== undefined ? { nStartupTrials: tpe.startupTrials } : {}),
+      ...(tpe.candidates !== undefined ? { nEiCandidates: tpe.candidates } : {}),
+      ...(tpe.multivariate !== undefined ? { multivariate: tpe.multivariate } : {}),
+      ...(tpe.gamma !== undefined ? { gamma: tpe.gamma } : {}),
+    },
+  });
   createSweep(config); // surfaces inconsistencies (e.g. minEpochs above the budget) now, naming the field
   let timeBudgetMs: number | undefined;
   if (inputs.timeBudget !== undefined && inputs.timeBudget !== null) {

@@ -41,8 +41,8 @@ export type EarlyStoppingConfig =
       /**
        * A parameter of the space whose value is the trial's warm-up in epochs (e.g. `warmupEpochs`): rungs at
        * or below it do not judge the trial, so a trial whose learning rate is still ramping up is not stopped
-       * for its slow start. Absent = every trial is judged at every rung (Optuna's pruners). See
-       * {@link SweepDefaults.warmupGrace} for when it is set without being asked for.
+       * for its slow start. Absent = every trial is judged at every rung (Optuna's pruners). Opt-in: on the
+       * sweep benchmark's CNN it was no better than no grace (docs/sweep-benchmark.md), so it is not a default.
        */
       readonly graceParameter?: string;
     }
@@ -131,26 +131,12 @@ export interface StartedTrial {
   readonly params: ParameterValues;
 }
 
-/** The searched parameter ASHA's grace defaults to: the fine-tune stage's learning-rate warm-up, in epochs. */
-export const WARMUP_PARAMETER = 'warmupEpochs';
-
-/** Defaults that depend on when the sweep started (the workflow decides them with `patched()`). */
-export interface SweepDefaults {
-  /**
-   * ASHA's `graceParameter` defaults to {@link WARMUP_PARAMETER} when the space searches it. The sweep
-   * benchmark showed why (docs/sweep-benchmark.md): a trial still warming up its learning rate looks weak
-   * at epoch 1 and ASHA stopped many of the configurations that reach the target. False (the default here)
-   * = sweeps recorded before this existed, which must replay as they ran.
-   */
-  readonly warmupGrace?: boolean;
-}
-
 /**
  * Validate and normalise the sweep part of a stage's inputs (plain JSON), applying defaults.
  * Keys it does not know (model, data, …) are ignored: they belong to the stage.
  * Throws {@link InvalidInputError} naming the field.
  */
-export function parseSweepConfig(input: unknown, defaults: SweepDefaults = {}): SweepConfig {
+export function parseSweepConfig(input: unknown): SweepConfig {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalid('sweep', 'must be an object');
   const raw = input as Record<string, unknown>;
   const algorithm = raw.algorithm ?? 'tpe';
@@ -204,14 +190,14 @@ export function parseSweepConfig(input: unknown, defaults: SweepDefaults = {}): 
     maxFailedTrials,
     parallelism,
     epochsPerTrial,
-    earlyStopping: parseEarlyStopping(raw.earlyStopping, space, defaults),
+    earlyStopping: parseEarlyStopping(raw.earlyStopping, space),
     seed,
     gridPointsPerParameter,
     tpe,
   };
 }
 
-function parseEarlyStopping(input: unknown, space: SearchSpace, defaults: SweepDefaults): EarlyStoppingConfig {
+function parseEarlyStopping(input: unknown, space: SearchSpace): EarlyStoppingConfig {
   if (input === undefined || input === null || input === 'none') return { type: 'none' };
   if (typeof input !== 'object' || Array.isArray(input))
     throw invalid('earlyStopping', 'must be {type: asha|median|none, …}');
@@ -224,7 +210,7 @@ function parseEarlyStopping(input: unknown, space: SearchSpace, defaults: SweepD
         type: 'asha',
         reductionFactor: integer(raw.reductionFactor, 'earlyStopping.reductionFactor', 2, 3),
         minEpochs: integer(raw.minEpochs, 'earlyStopping.minEpochs', 1, 1),
-        ...graceParameter(raw.graceParameter, space, defaults),
+        ...graceParameter(raw.graceParameter, space),
       };
     case 'median':
       return {
@@ -237,16 +223,9 @@ function parseEarlyStopping(input: unknown, space: SearchSpace, defaults: SweepD
   }
 }
 
-/**
- * `{graceParameter}`: the named parameter of the space; absent for `none`; when not given, the warm-up
- * parameter if {@link SweepDefaults.warmupGrace} and the space searches it.
- */
-function graceParameter(value: unknown, space: SearchSpace, defaults: SweepDefaults): { graceParameter?: string } {
-  if (value === 'none') return {};
-  if (value === undefined || value === null) {
-    const searched = space.parameters.some(({ name, domain }) => name === WARMUP_PARAMETER && domain.kind !== 'fixed');
-    return defaults.warmupGrace && searched ? { graceParameter: WARMUP_PARAMETER } : {};
-  }
+/** `{graceParameter}`: the named parameter of the space; absent when not given or `none`. */
+function graceParameter(value: unknown, space: SearchSpace): { graceParameter?: string } {
+  if (value === undefined || value === null || value === 'none') return {};
   const names = space.parameters.map((parameter) => parameter.name);
   if (typeof value !== 'string' || !names.includes(value))
     throw invalid(

@@ -155,7 +155,7 @@ void describe('ASHA grace (earlyStopping.graceParameter)', () => {
   });
 });
 
-void it('a sweep started today gets the grace when it searches warmupEpochs; recorded ones and `none` do not', () => {
+void it('the grace is opt-in: a named warm-up parameter gets it; absent, `none` or another stopping rule do not', () => {
   const inputs = {
     model: 's3://fineflow/models/base/model.json',
     data: 's3://fineflow/data/manifest.json',
@@ -166,16 +166,13 @@ void it('a sweep started today gets the grace when it searches warmupEpochs; rec
   };
   const grace = (plan: ReturnType<typeof planSweep>) =>
     plan.config.earlyStopping.type === 'asha' ? plan.config.earlyStopping.graceParameter : 'not asha';
-  assert.equal(grace(planSweep(inputs, { warmupGrace: true })), 'warmupEpochs');
-  assert.equal(grace(planSweep(inputs)), undefined, 'histories recorded before the patch plan as they did');
-  assert.equal(
-    grace(planSweep({ ...inputs, earlyStopping: { type: 'asha', graceParameter: 'none' } }, { warmupGrace: true })),
-    undefined,
-  );
-  const fixedWarmup = { ...inputs, space: { ...inputs.space, warmupEpochs: 2 } };
-  assert.equal(grace(planSweep(fixedWarmup, { warmupGrace: true })), undefined, 'only a searched warm-up');
+  const withGrace = (value: string) => ({ ...inputs, earlyStopping: { type: 'asha', graceParameter: value } });
+  assert.equal(grace(planSweep(withGrace('warmupEpochs'))), 'warmupEpochs');
+  assert.equal(grace(planSweep(inputs)), undefined, 'not a default: the benchmark did not show it helps');
+  assert.equal(grace(planSweep(withGrace('none'))), undefined);
+  assert.throws(() => planSweep(withGrace('warmup')), /earlyStopping\.graceParameter.*learningRate, warmupEpochs/);
   const median = { ...inputs, earlyStopping: { type: 'median' } };
-  assert.equal(planSweep(median, { warmupGrace: true }).config.earlyStopping.type, 'median');
+  assert.equal(planSweep(median).config.earlyStopping.type, 'median');
 });
 
 void describe('median stopping', () => {
