@@ -4,15 +4,8 @@ import assert from 'node:assert/strict';
 import { withChildRuns } from '../../../src/client/child-runs';
 import { renderRunState } from '../../../src/client/render';
 import type { RunState, StageState } from '../../../src/core/run/run-types';
+import { stageState as stage } from '../../fixtures/runtime/stage-states';
 
-const stage = (id: string, extra: Partial<StageState> = {}): StageState => ({
-  id,
-  uses: 'test-echo',
-  pool: 'cpu',
-  status: 'succeeded',
-  attempts: 1,
-  ...extra,
-});
 const run = (runId: string, stages: StageState[]): RunState => ({
   runId,
   pipeline: runId,

@@ -15,15 +15,7 @@ import {
   type RunStatePage,
 } from '../../../src/core/run/run-result';
 import type { StageState } from '../../../src/core/run/run-types';
-
-const stage = (id: string, extra: Partial<StageState> = {}): StageState => ({
-  id,
-  uses: 'test-echo',
-  pool: 'cpu',
-  status: 'succeeded',
-  attempts: 1,
-  ...extra,
-});
+import { stageState as stage } from '../../fixtures/runtime/stage-states';
 
 /** A fan-out `f` of `n` instances with URI outputs, then `last`, which needs it. */
 function table(n: number): StageState[] {
