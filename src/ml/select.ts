@@ -462,7 +462,8 @@ export interface TransferVerdict {
 /** What the winner's transfer gain says about spending compute on fine-tuning it. */
 export function transferVerdict(candidate: string, gain: TransferGain, sampleSize: number): TransferVerdict {
   const percent = (value: number): string => `${value >= 0 ? '+' : ''}${(value * 100).toFixed(1)} points`;
-  const stated = `${percent(gain.estimate)} (${Math.round(gain.confidence * 100)}% interval ${percent(gain.low)} to ${percent(gain.high)})`;
+  const interval = `${Math.round(gain.confidence * 100)}% interval ${percent(gain.low)} to ${percent(gain.high)}`;
+  const stated = `${percent(gain.estimate)} (${interval})`;
   if (gain.estimate <= 0) {
     return {
       recommendation: 'from-scratch',

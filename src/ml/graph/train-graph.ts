@@ -472,8 +472,9 @@ class GraphStepEngine implements StepEngine {
     const [iter, ...rest] = arrays;
     const slotList = this.slotList;
     if (!iter || rest.length !== slotList.length) {
+      const optimizer = `this ${this.optimizer} optimizer over ${this.built.trainables.length} variables`;
       throw new Error(
-        `the checkpoint's optimizer state has ${arrays.length} arrays; this ${this.optimizer} optimizer over ${this.built.trainables.length} variables needs ${slotList.length + 1}`,
+        `the checkpoint's optimizer state has ${arrays.length} arrays; ${optimizer} needs ${slotList.length + 1}`,
       );
     }
     this.iterations = Math.round(iter.values[0] ?? 0);

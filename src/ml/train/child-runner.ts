@@ -54,8 +54,18 @@ export const DEFAULT_TRAIN_MEMORY_MB = 4096;
 const PRLIMIT = ['/usr/bin/prlimit', '/bin/prlimit'].find((candidate) => existsSync(candidate));
 
 /** What a child that ran out of memory leaves behind: V8, ArrayBuffer, C++ and TensorFlow allocator messages. */
-const OUT_OF_MEMORY =
-  /heap out of memory|Array buffer allocation failed|std::bad_alloc|Cannot allocate memory|OOM when allocating|out of memory|Reached heap limit/i;
+const OUT_OF_MEMORY = new RegExp(
+  [
+    'heap out of memory',
+    'Array buffer allocation failed',
+    'std::bad_alloc',
+    'Cannot allocate memory',
+    'OOM when allocating',
+    'out of memory',
+    'Reached heap limit',
+  ].join('|'),
+  'i',
+);
 
 function outOfMemory(limitMb: number, evidence: string): ResourceLimitError {
   return new ResourceLimitError(
