@@ -20,7 +20,7 @@ import { ensureError, InvalidInputError } from '../core/errors';
 import type { ObjectStore } from '../storage/object-store';
 import { currentBackend, loadTf, type Tf } from './backend';
 import { loadSplit, readManifest, type SplitName } from './data/shards';
-import { featureLength, type LabelledSet } from './generators/image-set';
+import { concatFloat32, featureLength, type LabelledSet } from './generators/image-set';
 import { FEATURE_LAYER_NAME, HEAD_LAYER_NAME, isHeadLayerName, type LayersModel } from './models/architectures';
 import { loadModel } from './models/load-model';
 import type { HttpLoadOptions } from './models/model-io';
@@ -310,13 +310,7 @@ function extractFeatures(
       }),
     );
   }
-  const features = new Float32Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    features.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return { features, dimension };
+  return { features: concatFloat32(chunks), dimension };
 }
 
 /** The examples candidates are ranked on, and the probe's train/held-out split of them. */

@@ -1,6 +1,6 @@
 /** Class probabilities of a model over an in-memory set, in batches (inference mode). */
 import type { Tf } from '../backend';
-import { featureLength, type LabelledSet } from '../generators/image-set';
+import { concatFloat32, featureLength, type LabelledSet } from '../generators/image-set';
 import type { LayersModel } from '../models/architectures';
 
 export function predictProbabilities(tf: Tf, model: LayersModel, set: LabelledSet, batchSize = 256): Float32Array {
@@ -19,12 +19,5 @@ export function predictProbabilities(tf: Tf, model: LayersModel, set: LabelledSe
       }),
     );
   }
-  const total = outputs.reduce((sum, values) => sum + values.length, 0);
-  const probabilities = new Float32Array(total);
-  let offset = 0;
-  for (const values of outputs) {
-    probabilities.set(values, offset);
-    offset += values.length;
-  }
-  return probabilities;
+  return concatFloat32(outputs);
 }

@@ -32,6 +32,17 @@ export function subsetOf(set: LabelledSet, indices: readonly number[]): Labelled
   return { featureShape: set.featureShape, classes: set.classes, features, labels };
 }
 
+/** The chunks one after another in one array (batched model outputs, say). */
+export function concatFloat32(chunks: readonly Float32Array[]): Float32Array {
+  const joined = new Float32Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return joined;
+}
+
 /** Concatenate sets with the same shape and classes. */
 export function concatSets(sets: readonly LabelledSet[]): LabelledSet {
   const first = sets[0];

@@ -11,7 +11,7 @@ import { createGraphEngine, graphEngineSupport } from '../graph/train-graph';
 import type { ObjectStore } from '../../storage/object-store';
 import type { Tf } from '../backend';
 import type { Batch } from '../data/shards';
-import { featureLength, type LabelledSet } from '../generators/image-set';
+import { concatFloat32, featureLength, type LabelledSet } from '../generators/image-set';
 import type { LayersModel } from '../models/architectures';
 import { deriveSeed, mulberry32, shuffleInPlace } from '../random';
 import { augmentBatch } from './augment';
@@ -242,14 +242,7 @@ function frozenFeatures(
     });
     outputs.push(values);
   }
-  const total = outputs.reduce((sum, values) => sum + values.length, 0);
-  const features = new Float32Array(total);
-  let offset = 0;
-  for (const values of outputs) {
-    features.set(values, offset);
-    offset += values.length;
-  }
-  return { features, shape };
+  return { features: concatFloat32(outputs), shape };
 }
 
 /** An in-memory set replaced by its frozen features (same classes and labels). */
