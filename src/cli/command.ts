@@ -160,7 +160,8 @@ function usageErrorFrom(error: unknown, byName: ReadonlyMap<string, OptionSpec>)
     if (spec.kind === 'boolean') return new UsageError(`--${spec.name} takes no value`);
     if (/ambiguous/.test(message)) {
       return new UsageError(
-        `--${spec.name} is followed by an option, not a value; to pass a value that starts with a dash, write --${spec.name}=VALUE`,
+        `--${spec.name} is followed by an option, not a value; ` +
+          `to pass a value that starts with a dash, write --${spec.name}=VALUE`,
       );
     }
     return new UsageError(`--${spec.name} needs a value${spec.valueName ? ` (${spec.valueName})` : ''}`);

@@ -122,7 +122,8 @@ export async function startDevUi(options: {
         if (exited === undefined) child.kill('SIGTERM');
         rmSync(recordFile(options.stackDir), { force: true });
         throw new DependencyUnavailableError(
-          `fineflow ui did not start (${exited === undefined ? 'no answer in 120 s' : `exited: ${exited}`}); see ${logFile}`,
+          `fineflow ui did not start (${exited === undefined ? 'no answer in 120 s' : `exited: ${exited}`}); ` +
+            `see ${logFile}`,
         );
       }
       await pause(CHECK_EVERY_MS);

@@ -63,7 +63,9 @@ export function temporalWorkflowUrl(
   workflowId: string,
 ): string | undefined {
   if (!services.temporalUiUrl) return undefined;
-  return `${services.temporalUiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(services.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  const namespace = encodeURIComponent(services.namespace);
+  const base = services.temporalUiUrl.replace(/\/$/, '');
+  return `${base}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
 export class UiApi {

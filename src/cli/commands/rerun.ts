@@ -49,7 +49,9 @@ function report(started: RerunStarted, io: CliIo, json: boolean): void {
   const lines = [
     `started run ${started.runId}: rerun of ${started.fromRunId} from stage ${started.fromStage}`,
     `  runs again: ${selection.rerun.join(', ')}`,
-    `  reused:     ${selection.reuse.length > 0 ? selection.reuse.map((r) => r.stageId).join(', ') : '(nothing)'}${selection.reuse.length > 0 ? ` (outputs of run ${started.fromRunId})` : ''}`,
+    selection.reuse.length > 0
+      ? `  reused:     ${selection.reuse.map((r) => r.stageId).join(', ')} (outputs of run ${started.fromRunId})`
+      : '  reused:     (nothing)',
     ...selection.notes.map((note) => `  note: ${note}`),
     `watch it with: fineflow status ${started.runId}`,
   ];

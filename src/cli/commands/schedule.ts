@@ -123,7 +123,9 @@ function watcherLine(w: WatcherRow): string {
     ? `last look ${w.lastObservation.observedAt} (version ${short(w.lastObservation.fingerprint)})`
     : 'no look yet';
   const paused = w.paused ? 'paused ' : 'active ';
-  return `${paused}watcher ${w.path}  applied ${w.appliedAt ?? 'unknown'}  ${look}  queued ${short(w.state.queuedVersion)}  ${lastRunText(w.recentRuns[w.recentRuns.length - 1])}`;
+  const lastRun = lastRunText(w.recentRuns[w.recentRuns.length - 1]);
+  const queued = short(w.state.queuedVersion);
+  return `${paused}watcher ${w.path}  applied ${w.appliedAt ?? 'unknown'}  ${look}  queued ${queued}  ${lastRun}`;
 }
 
 function listText(
@@ -145,67 +147,82 @@ function listText(
   return `${load().renderTable(columns, rows, { header: false }).join('\n')}\n`;
 }
 
+/** `describe`'s lines about the Temporal Schedule. */
+function scheduleLines(scheduleId: string, s: NonNullable<ScheduleDetails['schedule']>): string[] {
+  const lines = [`schedule ${scheduleId}: ${s.paused ? 'PAUSED' : 'active'}${s.note ? ` — ${s.note}` : ''}`];
+  lines.push(`  spec ${JSON.stringify(s.spec)}`);
+  lines.push(
+    `  overlap ${s.overlap ?? 'default'}, catch-up window ${formatHumanDuration(s.catchupWindowMs)}, ` +
+      `pause on failure ${s.pauseOnFailure ? 'yes' : 'no'}`,
+  );
+  lines.push(`  applied ${s.lastUpdatedAt ?? s.createdAt}`);
+  if (s.planDigest)
+    lines.push(`  plan ${s.planDigest.slice(0, 12)} from ${s.source ?? '?'} params ${JSON.stringify(s.params ?? {})}`);
+  lines.push(
+    `  runs started ${s.runsTaken}, missed (catch-up window) ${s.missedCatchupWindow}, ` +
+      `skipped (overlap) ${s.skippedOverlap}`,
+  );
+  if (s.paused) lines.push('  next: none while paused');
+  else if (s.nextRuns.length) lines.push(`  next ${s.nextRuns.slice(0, 3).join(', ')}`);
+  for (const r of s.recentRuns) {
+    const delay = formatHumanDuration(r.delayMs);
+    lines.push(`  run ${r.runId}: scheduled ${r.scheduledAt}, started ${r.startedAt} (${delay} after its time)`);
+  }
+  for (const id of s.runningRuns) lines.push(`  running ${id}`);
+  return lines;
+}
+
+/** `describe`'s lines about one data watcher. */
+function watcherLines(w: ScheduleDetails['watchers'][number]): string[] {
+  if ('error' in w) return [`watcher ${w.watcherId}: state unavailable (${w.error})`];
+  const every = `every ${formatHumanDuration(w.pollIntervalMs)}, debounce ${formatHumanDuration(w.debounceMs)}`;
+  const lines = [
+    `watcher ${w.watcherId}: ${w.path} ${every}, overlap ${w.overlap}${w.appliedAt ? `, applied ${w.appliedAt}` : ''}`,
+  ];
+  const look = w.lastObservation;
+  if (look)
+    lines.push(
+      `  last look ${look.observedAt}: ${look.count} objects, ${look.bytes} bytes, ` +
+        `version ${look.fingerprint.slice(0, 12)}`,
+    );
+  const candidate = w.state.candidate;
+  if (candidate) {
+    const since = new Date(candidate.sinceMs).toISOString();
+    lines.push(`  new version ${candidate.version.slice(0, 12)} waiting out the debounce since ${since}`);
+  }
+  if (w.paused) lines.push(`  PAUSED${w.paused.note ? ` — ${w.paused.note}` : ''}: looking, starting no run`);
+  lines.push(
+    `  runs started ${w.state.runsStarted}, returns to an earlier version ${w.state.reverts ?? 0} ` +
+      `(on revert: ${w.onRevert ?? 'ignore'})`,
+  );
+  const revert = w.state.lastRevert;
+  if (revert) {
+    const outcome = revert.retrained ? 'retrained' : 'not retrained';
+    const from = revert.from ? ` from ${revert.from.slice(0, 12)}` : '';
+    const at = new Date(revert.atMs).toISOString();
+    lines.push(
+      `  data returned to version ${revert.version.slice(0, 12)}${from} (objects deleted) at ${at}: ${outcome}`,
+    );
+  }
+  if (w.state.queuedVersion)
+    lines.push(
+      `  queued version ${w.state.queuedVersion.slice(0, 12)}${w.state.queuedManual ? ' (manual trigger)' : ''}`,
+    );
+  for (const r of w.recentRuns) {
+    const kind = r.kind ? ` (${r.kind})` : '';
+    lines.push(
+      `  run ${r.runId}: ${r.status}, version ${r.datasetVersion.slice(0, 12)}, started ${r.startedAt}${kind}`,
+    );
+  }
+  return lines;
+}
+
 function describeText(details: ScheduleDetails): string {
-  const lines = [`pipeline ${details.pipeline}`];
-  const s = details.schedule;
-  if (s) {
-    lines.push(`schedule ${details.scheduleId}: ${s.paused ? 'PAUSED' : 'active'}${s.note ? ` — ${s.note}` : ''}`);
-    lines.push(`  spec ${JSON.stringify(s.spec)}`);
-    lines.push(
-      `  overlap ${s.overlap ?? 'default'}, catch-up window ${formatHumanDuration(s.catchupWindowMs)}, pause on failure ${s.pauseOnFailure ? 'yes' : 'no'}`,
-    );
-    lines.push(`  applied ${s.lastUpdatedAt ?? s.createdAt}`);
-    if (s.planDigest)
-      lines.push(
-        `  plan ${s.planDigest.slice(0, 12)} from ${s.source ?? '?'} params ${JSON.stringify(s.params ?? {})}`,
-      );
-    lines.push(
-      `  runs started ${s.runsTaken}, missed (catch-up window) ${s.missedCatchupWindow}, skipped (overlap) ${s.skippedOverlap}`,
-    );
-    if (s.paused) lines.push('  next: none while paused');
-    else if (s.nextRuns.length) lines.push(`  next ${s.nextRuns.slice(0, 3).join(', ')}`);
-    for (const r of s.recentRuns)
-      lines.push(
-        `  run ${r.runId}: scheduled ${r.scheduledAt}, started ${r.startedAt} (${formatHumanDuration(r.delayMs)} after its time)`,
-      );
-    for (const id of s.runningRuns) lines.push(`  running ${id}`);
-  }
-  for (const w of details.watchers) {
-    if ('error' in w) {
-      lines.push(`watcher ${w.watcherId}: state unavailable (${w.error})`);
-      continue;
-    }
-    lines.push(
-      `watcher ${w.watcherId}: ${w.path} every ${formatHumanDuration(w.pollIntervalMs)}, debounce ${formatHumanDuration(w.debounceMs)}, overlap ${w.overlap}${w.appliedAt ? `, applied ${w.appliedAt}` : ''}`,
-    );
-    if (w.lastObservation)
-      lines.push(
-        `  last look ${w.lastObservation.observedAt}: ${w.lastObservation.count} objects, ${w.lastObservation.bytes} bytes, version ${w.lastObservation.fingerprint.slice(0, 12)}`,
-      );
-    if (w.state.candidate)
-      lines.push(
-        `  new version ${w.state.candidate.version.slice(0, 12)} waiting out the debounce since ${new Date(w.state.candidate.sinceMs).toISOString()}`,
-      );
-    if (w.paused) lines.push(`  PAUSED${w.paused.note ? ` — ${w.paused.note}` : ''}: looking, starting no run`);
-    lines.push(
-      `  runs started ${w.state.runsStarted}, returns to an earlier version ${w.state.reverts ?? 0} (on revert: ${w.onRevert ?? 'ignore'})`,
-    );
-    const revert = w.state.lastRevert;
-    if (revert) {
-      const outcome = revert.retrained ? 'retrained' : 'not retrained';
-      lines.push(
-        `  data returned to version ${revert.version.slice(0, 12)}${revert.from ? ` from ${revert.from.slice(0, 12)}` : ''} (objects deleted) at ${new Date(revert.atMs).toISOString()}: ${outcome}`,
-      );
-    }
-    if (w.state.queuedVersion)
-      lines.push(
-        `  queued version ${w.state.queuedVersion.slice(0, 12)}${w.state.queuedManual ? ' (manual trigger)' : ''}`,
-      );
-    for (const r of w.recentRuns)
-      lines.push(
-        `  run ${r.runId}: ${r.status}, version ${r.datasetVersion.slice(0, 12)}, started ${r.startedAt}${r.kind ? ` (${r.kind})` : ''}`,
-      );
-  }
+  const lines = [
+    `pipeline ${details.pipeline}`,
+    ...(details.schedule ? scheduleLines(details.scheduleId, details.schedule) : []),
+    ...details.watchers.flatMap((w) => watcherLines(w)),
+  ];
   return `${lines.join('\n')}\n`;
 }
 
@@ -254,7 +271,8 @@ async function runSubcommand(
         io.stdout.write(`started manual run ${started.runIds.join(', ')} of ${name}\n`);
       else
         io.stdout.write(
-          `asked ${started.watcherIds.join(', ')} to run the version its prefix holds now (see \`fineflow schedule describe ${name}\`)\n`,
+          `asked ${started.watcherIds.join(', ')} to run the version its prefix holds now ` +
+            `(see \`fineflow schedule describe ${name}\`)\n`,
         );
       return EXIT.ok;
     }
@@ -278,7 +296,8 @@ async function runSubcommand(
       if (json) writeJson(io, { pipeline: name, ...result });
       else
         io.stdout.write(
-          `${result.schedule === 'deleted' ? `deleted schedule of ${name}` : `no schedule for ${name}`}; stopped ${result.watchers.length} watcher(s)\n`,
+          `${result.schedule === 'deleted' ? `deleted schedule of ${name}` : `no schedule for ${name}`}; ` +
+            `stopped ${result.watchers.length} watcher(s)\n`,
         );
       return EXIT.ok;
     }

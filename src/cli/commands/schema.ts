@@ -70,7 +70,8 @@ export const command: CliCommand = {
       if (args.flags.json) throw new UsageError('--typescript prints a TypeScript module; leave out --json');
       if (declared.length === 0)
         throw new UsageError(
-          '--typescript needs --stage-module PATH: the built-in stage types are typed by the package itself (StageInputs, StageInputValues)',
+          '--typescript needs --stage-module PATH: ' +
+            'the built-in stage types are typed by the package itself (StageInputs, StageInputValues)',
         );
       io.stdout.write(generateStageIoTypes(declared, { target: 'package' }));
       return EXIT.ok;

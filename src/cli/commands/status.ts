@@ -87,7 +87,10 @@ export const command: CliCommand = {
       if (args.flags.json) io.stdout.write(`${JSON.stringify({ ...state, sweeps })}\n`);
       else
         io.stdout.write(
-          `${[renderRunState(state, new Date(), TRIAL_TABLE_MAX_WIDTH), ...sweeps.map((table) => renderTrialTable(table, TRIAL_TABLE_MAX_WIDTH))].join('\n\n')}\n`,
+          `${[
+            renderRunState(state, new Date(), TRIAL_TABLE_MAX_WIDTH),
+            ...sweeps.map((table) => renderTrialTable(table, TRIAL_TABLE_MAX_WIDTH)),
+          ].join('\n\n')}\n`,
         );
       return args.flags.watch ? exitCodeForRun(state) : EXIT.ok;
     });

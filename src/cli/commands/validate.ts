@@ -77,9 +77,8 @@ export const command: CliCommand = {
     }
     const valid = results.every((r) => r.valid);
     if (args.flags.json) {
-      io.stdout.write(
-        `${JSON.stringify({ valid, files: results.map(({ file, valid: v, diagnostics }) => ({ file, valid: v, diagnostics })) }, null, 2)}\n`,
-      );
+      const files = results.map(({ file, valid: v, diagnostics }) => ({ file, valid: v, diagnostics }));
+      io.stdout.write(`${JSON.stringify({ valid, files }, null, 2)}\n`);
     } else {
       const color = Boolean(io.stdout.isTTY) && !io.env.NO_COLOR;
       for (const r of results) {
