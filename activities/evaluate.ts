@@ -13,7 +13,8 @@ import { CancelledError, InvalidInputError, NotFoundError } from '../src/core/er
 import { loadSplit, readManifest, type DatasetManifest } from '../src/ml/data/shards';
 import { CLASSIC_BASELINES } from '../src/ml/eval/classic-baselines';
 import { externalProbabilities } from '../src/ml/eval/external-predictions';
-import { evaluateModel } from '../src/ml/eval/evaluate';
+import { evaluateModel, type EvaluateResult } from '../src/ml/eval/evaluate';
+import type { BaselineEntry } from '../src/ml/eval/report';
 import {
   classificationMetrics,
   compareMetrics,
@@ -31,7 +32,8 @@ import type { StageActivityInput, StageActivityResult } from '../src/core/run/ru
 import type { ObjectStore } from '../src/storage/object-store';
 import { joinS3Uri } from '../src/core/storage/uri';
 import type { TrainingRunner } from '../src/ml/train/child-runner';
-import { readTrainingRecord } from './fine-tune';
+import { readTrainingRecord, type TrainingRecord } from './fine-tune';
+import type { StageInputValues } from '../src/sdk/stage-io.generated';
 import type { StageImplementation, StageRuntime } from './stage-runner';
 import { GATE_METRICS } from '../src/spec/stage-types';
 import {
@@ -40,10 +42,6 @@ import {
   listStageArtifacts,
   modelHttpOptions,
   memoryLimit,
-  objectInput,
-  optionalNumber,
-  optionalString,
-  requiredString,
   toJsonValue,
 } from './ml-stage-support';
 
@@ -54,10 +52,16 @@ const METRIC_NAMES = GATE_METRICS;
 const BASELINE = 'baseline';
 const FROM_SCRATCH = 'from-scratch';
 
+/** The `evaluate` stage's inputs as its implementation reads them (checked, defaults filled in). */
+export type EvaluateInputs = StageInputValues['evaluate'];
+
+/** `gate:` as written or with its defaults: a direct call may leave out what the schema fills in. */
+export type GateInput = Partial<NonNullable<EvaluateInputs['gate']>>;
+
 /** The gate as src/ml applies it. `min` is "at least" for higher-is-better metrics, "at most" for losses. */
-export function gateSpec(gate: JsonObject): GateSpec | undefined {
-  if (Object.keys(gate).length === 0) return undefined;
-  const metric = String(gate.metric ?? 'accuracy');
+export function gateSpec(gate: GateInput | undefined): GateSpec | undefined {
+  if (!gate || Object.keys(gate).length === 0) return undefined;
+  const metric: string = gate.metric ?? 'accuracy';
   const mlName = METRIC_NAMES[metric] ?? (Object.values(METRIC_NAMES).includes(metric) ? metric : undefined);
   if (mlName === undefined) {
     throw new InvalidInputError(
@@ -66,8 +70,7 @@ export function gateSpec(gate: JsonObject): GateSpec | undefined {
     );
   }
   const higher = higherIsBetter(mlName);
-  const min = typeof gate.min === 'number' ? gate.min : undefined;
-  const max = typeof gate.max === 'number' ? gate.max : undefined;
+  const { min, max } = gate;
   if (higher && max !== undefined)
     throw new InvalidInputError(`gate.max bounds ${metric} from above, but higher ${metric} is better; use gate.min`, {
       field: 'gate.max',
@@ -81,10 +84,8 @@ export function gateSpec(gate: JsonObject): GateSpec | undefined {
     metric: mlName,
     ...(bound !== undefined ? { min: bound } : {}),
     ...(gate.beatBaseline === true ? { beatBaseline: true } : {}),
-    ...(Array.isArray(gate.beat) && gate.beat.length > 0 ? { beat: gate.beat.map(String) } : {}),
-    ...(typeof gate.minImprovement === 'number' && gate.minImprovement > 0
-      ? { minImprovement: gate.minImprovement }
-      : {}),
+    ...(gate.beat && gate.beat.length > 0 ? { beat: [...gate.beat] } : {}),
+    ...(gate.minImprovement !== undefined && gate.minImprovement > 0 ? { minImprovement: gate.minImprovement } : {}),
   };
 }
 
@@ -151,233 +152,272 @@ export interface EvaluateStageOptions {
   readonly tfBackend?: TfBackendPreference;
 }
 
+/** What every step of one evaluate attempt reads. */
+interface EvaluateJob {
+  readonly input: StageActivityInput;
+  readonly runtime: StageRuntime;
+  readonly inputs: EvaluateInputs;
+  readonly manifest: DatasetManifest;
+  readonly gate: GateSpec | undefined;
+  readonly tfBackend: TfBackendPreference;
+  readonly runTraining: TrainingRunner;
+}
+
+/**
+ * `baseline:` when it exists, as the baseline to score. A registry baseline that does not exist yet
+ * (a first run) is no error: the returned note goes into `comparison.baseline` instead.
+ */
+async function baselineToScore(
+  job: EvaluateJob,
+): Promise<{ readonly uri?: string; readonly missingNote?: JsonObject }> {
+  const baselineUri = job.inputs.baseline;
+  if (!baselineUri) return {};
+  const found = await baselineExists(job.runtime.store, baselineUri, job.input.context.bucket);
+  if (found.exists) return { uri: baselineUri };
+  job.runtime.log(
+    `baseline ${baselineUri} does not exist yet (${found.reason}); nothing to compare with, which is expected on a first run`,
+  );
+  return {
+    missingNote: {
+      uri: baselineUri,
+      found: false,
+      note: `${baselineUri} does not exist yet (first run?): no comparison, and beatBaseline has nothing to beat`,
+    },
+  };
+}
+
+/** `fromScratch:` the same (default) architecture, random weights, the same training examples. */
+async function trainFromScratch(job: EvaluateJob): Promise<TrainingResult | undefined> {
+  const { runtime, inputs } = job;
+  const { context } = job.input;
+  if (inputs.fromScratch === undefined || inputs.fromScratch === false) return undefined;
+  const settings =
+    inputs.fromScratch === true
+      ? { epochs: 10, batchSize: 32, learningRate: 0.001, seed: inputs.seed }
+      : inputs.fromScratch;
+  const checkpointPrefix = `${context.outputPrefix}checkpoints/from-scratch`;
+  const request: TrainingRequest = {
+    mode: 'from-scratch',
+    datasetUri: inputs.data,
+    outputUri: joinS3Uri(context.outputPrefix, 'from-scratch/model'),
+    checkpoint: { uri: checkpointPrefix, everyEpochs: 1 },
+    hyperparameters: {
+      epochs: settings.epochs,
+      batchSize: settings.batchSize,
+      learningRate: settings.learningRate,
+      seed: settings.seed,
+    },
+    registryBucket: context.bucket,
+    tfBackend: job.tfBackend,
+    engine: runtime.ml.trainEngine,
+  };
+  // A retry continues the from-scratch training where the failed attempt left it.
+  const resumeFrom = await findCheckpoint(runtime.store, checkpointPrefix);
+  runtime.log(
+    `training the from-scratch comparison model: ${settings.epochs} epochs${resumeFrom ? `, resuming from ${resumeFrom}` : ''}`,
+  );
+  const runOptions = {
+    onProgress: (progress: TrainingProgress): void => {
+      const m = progress.metrics;
+      const message = `from-scratch epoch ${progress.epoch}/${progress.totalEpochs} ${formatMetrics({ loss: m.trainLoss, acc: m.trainAccuracy, val_acc: m.validationAccuracy })}`;
+      runtime.log(message);
+      runtime.heartbeat({
+        message,
+        fraction: 0.1 + (0.7 * progress.epoch) / Math.max(1, progress.totalEpochs),
+        detail: { fromScratchEpoch: progress.epoch, totalEpochs: progress.totalEpochs },
+      });
+    },
+    signal: runtime.signal,
+    onLog: (line: string) => runtime.log(`[from-scratch] ${line}`),
+    ...memoryLimit(runtime.ml),
+  };
+  try {
+    return await job.runTraining({ ...request, ...(resumeFrom ? { resumeFrom } : {}) }, runOptions);
+  } catch (error) {
+    // A checkpoint from different settings (a retry with other inputs) is not reused: start over once.
+    if (!(error instanceof InvalidInputError) || !resumeFrom || !/different training request/.test(error.message))
+      throw error;
+    await runtime.store.removePrefix(`${checkpointPrefix}/`);
+    return await job.runTraining(request, runOptions);
+  }
+}
+
+/** Scores the model (and every baseline) on the split: src/ml's evaluation, report and gate. */
+async function scoreModel(
+  job: EvaluateJob,
+  baselines: Readonly<Record<string, string>>,
+  record: TrainingRecord | undefined,
+): Promise<EvaluateResult> {
+  const { inputs, runtime } = job;
+  const { context } = job.input;
+  const { gate } = job;
+  const weightsEpoch = record?.metrics.weightsEpoch;
+  const modelHttp = modelHttpOptions(inputs);
+  return evaluateModel(runtime.store, {
+    origin: { pipeline: context.pipeline, runId: context.runId, stageId: context.stageId },
+    classicBaselines: inputs.classicBaselines,
+    bootstrap: { resamples: inputs.bootstrap?.resamples ?? 1000, confidence: inputs.bootstrap?.confidence ?? 0.95 },
+    misclassified: inputs.misclassified,
+    seed: inputs.seed,
+    ...(typeof weightsEpoch === 'number' ? { bestEpoch: weightsEpoch } : {}),
+    modelUri: inputs.model,
+    datasetUri: inputs.data,
+    split: inputs.split,
+    slices: inputs.slices,
+    baselines,
+    ...(gate ? { gate } : {}),
+    reportPrefix: joinS3Uri(context.outputPrefix, 'report'),
+    registryBucket: context.bucket,
+    ...(modelHttp ? { modelHttp } : {}),
+    tfBackend: job.tfBackend,
+    ...(record ? { history: record.history as unknown as EpochMetrics[] } : {}),
+  });
+}
+
+/** The `metrics` output: the requested metrics, per slice group, and their intervals by the stage's names. */
+function stageMetrics(result: EvaluateResult, requested: readonly string[]): JsonObject {
+  const metrics: Record<string, JsonValue> = selectedMetrics(result.metrics, requested);
+  if (result.report.slices) {
+    const perGroup = requested.filter((name) => name !== 'confusionMatrix');
+    metrics.slices = Object.fromEntries(
+      Object.entries(result.report.slices).map(([attribute, groups]) => [
+        attribute,
+        Object.fromEntries(Object.entries(groups).map(([group, m]) => [group, selectedMetrics(m, perGroup)])),
+      ]),
+    );
+  }
+  const intervals = result.report.intervals;
+  if (intervals) {
+    // Keyed by the stage's metric names, as a gate and `metrics` name them: {accuracy: {low, high}, …}.
+    metrics.intervals = toJsonValue(
+      Object.fromEntries(
+        Object.entries(METRIC_NAMES).flatMap(([name, mlName]) =>
+          intervals[mlName] ? [[name, intervals[mlName]]] : [],
+        ),
+      ),
+    );
+  }
+  return metrics;
+}
+
+/** `comparison.model`: how the evaluated model was trained, from its training record. */
+function trainedModel(modelUri: string, record: TrainingRecord): JsonValue {
+  const trained = record.metrics as { trainSeconds?: number; epochs?: number; trainExamples?: number };
+  return toJsonValue({
+    uri: modelUri,
+    baseModel: record.baseModelResolved ?? record.baseModel,
+    trainSeconds: trained.trainSeconds,
+    epochs: trained.epochs,
+    trainExamples: trained.trainExamples,
+    backend: record.backend,
+  });
+}
+
+/** `comparison.fromScratch`: the from-scratch model's scores and what training it took. */
+function fromScratchComparison(evaluated: BaselineEntry, scratch: TrainingResult): JsonValue {
+  return toJsonValue({
+    model: evaluated.uri,
+    ...(evaluated.metrics ? { metrics: headline(evaluated.metrics), accuracy: evaluated.metrics.accuracy } : {}),
+    ...(evaluated.comparison ? { comparison: evaluated.comparison } : {}),
+    ...(evaluated.error ? { error: evaluated.error } : {}),
+    trainSeconds: scratch.epochs.reduce((sum, epoch) => sum + epoch.seconds, 0),
+    epochs: scratch.epochs.length,
+    trainExamples: scratch.trainExamples,
+    backend: scratch.backend,
+    engine: scratch.engine,
+  });
+}
+
+/** The `comparison` output: the model, the baseline, from-scratch and classic baselines, in that order. */
+function comparisonOf(
+  result: EvaluateResult,
+  modelUri: string,
+  compared: {
+    readonly record: TrainingRecord | undefined;
+    readonly scratch: TrainingResult | undefined;
+    readonly missingBaseline: JsonObject | undefined;
+  },
+): Record<string, JsonValue> {
+  const comparison: Record<string, JsonValue> = {};
+  if (compared.missingBaseline) comparison.baseline = compared.missingBaseline;
+  if (compared.record) comparison.model = trainedModel(modelUri, compared.record);
+  const evaluatedBaseline = result.report.baselines?.[BASELINE];
+  if (evaluatedBaseline) {
+    comparison.baseline = toJsonValue({
+      uri: evaluatedBaseline.uri,
+      found: true,
+      ...(evaluatedBaseline.metrics ? { metrics: headline(evaluatedBaseline.metrics) } : {}),
+      ...(evaluatedBaseline.comparison ? { comparison: evaluatedBaseline.comparison } : {}),
+      ...(evaluatedBaseline.error ? { error: evaluatedBaseline.error } : {}),
+    });
+  }
+  const evaluatedScratch = result.report.baselines?.[FROM_SCRATCH];
+  if (compared.scratch && evaluatedScratch)
+    comparison.fromScratch = fromScratchComparison(evaluatedScratch, compared.scratch);
+  for (const name of CLASSIC_BASELINES) {
+    const classic = result.report.baselines?.[name];
+    if (classic?.metrics)
+      comparison[name] = toJsonValue({
+        model: classic.uri,
+        metrics: headline(classic.metrics),
+        ...(classic.differences ? { difference: classic.differences } : {}),
+      });
+  }
+  return comparison;
+}
+
+async function evaluate(job: EvaluateJob): Promise<StageActivityResult> {
+  const { runtime, inputs, manifest } = job;
+  const { context } = job.input;
+  const { model: modelUri, split } = inputs;
+  const baseline = await baselineToScore(job);
+  const scratch = await trainFromScratch(job);
+  const baselines: Record<string, string> = {
+    ...(baseline.uri ? { [BASELINE]: baseline.uri } : {}),
+    ...(scratch ? { [FROM_SCRATCH]: `${scratch.modelUri}/model.json` } : {}),
+  };
+  if (runtime.signal.aborted) throw new CancelledError('evaluate was cancelled', {});
+  runtime.heartbeat({
+    message: `scoring ${modelUri}${Object.keys(baselines).length ? ` and ${Object.keys(baselines).join(', ')}` : ''}`,
+    fraction: 0.85,
+  });
+  const record = await readTrainingRecord(runtime.store, modelUri);
+  const result = await scoreModel(job, baselines, record);
+  const metrics = stageMetrics(result, inputs.metrics);
+  const comparison = comparisonOf(result, modelUri, { record, scratch, missingBaseline: baseline.missingNote });
+  const external = await scoreExternalPredictions(runtime.store, inputs.predictions ?? {}, manifest, split, result);
+  if (external) comparison.predictions = external;
+  comparison.gate = toJsonValue({ passed: result.passed, reasons: result.reasons });
+  for (const reason of result.reasons) runtime.log(`gate: ${reason}`);
+  runtime.log(
+    `${modelUri}: ${formatMetrics({ accuracy: result.metrics.accuracy, f1: result.metrics.f1Macro })} on ${result.metrics.count} ${split} examples; gate ${result.passed ? 'passed' : 'not passed'}; report ${result.htmlUri}`,
+  );
+  runtime.heartbeat({
+    message: `accuracy ${result.metrics.accuracy.toFixed(3)}; gate ${result.passed ? 'passed' : 'not passed'}`,
+    fraction: 1,
+  });
+  return {
+    outputs: { passed: result.passed, metrics, report: result.htmlUri, comparison },
+    artifacts: await listStageArtifacts(runtime.store, context.outputPrefix),
+  };
+}
+
 export function createEvaluateStage(options: EvaluateStageOptions = {}): StageImplementation {
   const runTraining = options.runTraining ?? runTrainingInChildProcess;
   return async (input: StageActivityInput, runtime: StageRuntime): Promise<StageActivityResult> => {
     const inputs = checkStageInputs('evaluate', input.inputs);
-    const tfBackend = options.tfBackend ?? runtime.ml.tfBackend;
-    const { context } = input;
-    const store = runtime.store;
-    const modelUri = requiredString(inputs, 'model');
-    const datasetUri = requiredString(inputs, 'data');
-    const split = inputs.split;
-    const requested = inputs.metrics;
-    const slices = inputs.slices;
-    const gate = gateSpec(objectInput(inputs, 'gate'));
-    const manifest = await readManifest(store, datasetUri);
-    if (manifest.splits[split].count === 0)
-      throw new InvalidInputError(`dataset ${datasetUri} has no ${split} examples to evaluate on`, {
+    // Checked before anything trains or downloads: bad gates and empty splits fail at once.
+    const gate = gateSpec(inputs.gate);
+    const manifest = await readManifest(runtime.store, inputs.data);
+    const count = manifest.splits[inputs.split].count;
+    if (count === 0)
+      throw new InvalidInputError(`dataset ${inputs.data} has no ${inputs.split} examples to evaluate on`, {
         field: 'split',
-        split,
+        split: inputs.split,
       });
-    runtime.heartbeat({
-      message: `evaluating ${modelUri} on ${manifest.splits[split].count} ${split} examples`,
-      fraction: 0.05,
-    });
-
-    const comparison: Record<string, JsonValue> = {};
-    const baselines: Record<string, string> = {};
-    const baselineUri = optionalString(inputs, 'baseline');
-    if (baselineUri) {
-      const found = await baselineExists(store, baselineUri, context.bucket);
-      if (found.exists) baselines[BASELINE] = baselineUri;
-      else {
-        runtime.log(
-          `baseline ${baselineUri} does not exist yet (${found.reason}); nothing to compare with, which is expected on a first run`,
-        );
-        comparison.baseline = {
-          uri: baselineUri,
-          found: false,
-          note: `${baselineUri} does not exist yet (first run?): no comparison, and beatBaseline has nothing to beat`,
-        };
-      }
-    }
-
-    // From scratch: the same (default) architecture, random weights, the same training examples.
-    const fromScratchInput = inputs.fromScratch;
-    let scratch: TrainingResult | undefined;
-    if (
-      fromScratchInput === true ||
-      (fromScratchInput !== null && typeof fromScratchInput === 'object' && !Array.isArray(fromScratchInput))
-    ) {
-      const settings = fromScratchInput === true ? {} : (fromScratchInput as JsonObject);
-      const epochs = optionalNumber(settings, 'epochs') ?? 10;
-      const checkpointPrefix = `${context.outputPrefix}checkpoints/from-scratch`;
-      const request: TrainingRequest = {
-        mode: 'from-scratch',
-        datasetUri,
-        outputUri: joinS3Uri(context.outputPrefix, 'from-scratch/model'),
-        checkpoint: { uri: checkpointPrefix, everyEpochs: 1 },
-        hyperparameters: {
-          epochs,
-          batchSize: optionalNumber(settings, 'batchSize') ?? 32,
-          learningRate: optionalNumber(settings, 'learningRate') ?? 0.001,
-          seed: optionalNumber(settings, 'seed') ?? optionalNumber(inputs, 'seed') ?? 0,
-        },
-        registryBucket: context.bucket,
-        tfBackend,
-        engine: runtime.ml.trainEngine,
-      };
-      // A retry continues the from-scratch training where the failed attempt left it.
-      const resumeFrom = await findCheckpoint(store, checkpointPrefix);
-      runtime.log(
-        `training the from-scratch comparison model: ${epochs} epochs${resumeFrom ? `, resuming from ${resumeFrom}` : ''}`,
-      );
-      const onProgress = (progress: TrainingProgress): void => {
-        const m = progress.metrics;
-        const message = `from-scratch epoch ${progress.epoch}/${progress.totalEpochs} ${formatMetrics({ loss: m.trainLoss, acc: m.trainAccuracy, val_acc: m.validationAccuracy })}`;
-        runtime.log(message);
-        runtime.heartbeat({
-          message,
-          fraction: 0.1 + (0.7 * progress.epoch) / Math.max(1, progress.totalEpochs),
-          detail: { fromScratchEpoch: progress.epoch, totalEpochs: progress.totalEpochs },
-        });
-      };
-      try {
-        scratch = await runTraining(
-          { ...request, ...(resumeFrom ? { resumeFrom } : {}) },
-          {
-            onProgress,
-            signal: runtime.signal,
-            onLog: (line) => runtime.log(`[from-scratch] ${line}`),
-            ...memoryLimit(runtime.ml),
-          },
-        );
-      } catch (error) {
-        // A checkpoint from different settings (a retry with other inputs) is not reused: start over once.
-        if (!(error instanceof InvalidInputError) || !resumeFrom || !/different training request/.test(error.message))
-          throw error;
-        await store.removePrefix(`${checkpointPrefix}/`);
-        scratch = await runTraining(request, {
-          onProgress,
-          signal: runtime.signal,
-          onLog: (line) => runtime.log(`[from-scratch] ${line}`),
-          ...memoryLimit(runtime.ml),
-        });
-      }
-      baselines[FROM_SCRATCH] = `${scratch.modelUri}/model.json`;
-    }
-
-    if (runtime.signal.aborted) throw new CancelledError('evaluate was cancelled', {});
-    runtime.heartbeat({
-      message: `scoring ${modelUri}${Object.keys(baselines).length ? ` and ${Object.keys(baselines).join(', ')}` : ''}`,
-      fraction: 0.85,
-    });
-    const record = await readTrainingRecord(store, modelUri);
-    const bootstrapInput = objectInput(inputs, 'bootstrap');
-    const weightsEpoch = record?.metrics.weightsEpoch;
-    const result = await evaluateModel(store, {
-      origin: { pipeline: context.pipeline, runId: context.runId, stageId: context.stageId },
-      classicBaselines: inputs.classicBaselines,
-      bootstrap: {
-        resamples: optionalNumber(bootstrapInput, 'resamples') ?? 1000,
-        confidence: optionalNumber(bootstrapInput, 'confidence') ?? 0.95,
-      },
-      misclassified: optionalNumber(inputs, 'misclassified') ?? 12,
-      seed: optionalNumber(inputs, 'seed') ?? 0,
-      ...(typeof weightsEpoch === 'number' ? { bestEpoch: weightsEpoch } : {}),
-      modelUri,
-      datasetUri,
-      split,
-      slices,
-      baselines,
-      ...(gate ? { gate } : {}),
-      reportPrefix: joinS3Uri(context.outputPrefix, 'report'),
-      registryBucket: context.bucket,
-      ...(modelHttpOptions(inputs) ? { modelHttp: modelHttpOptions(inputs) } : {}),
-      tfBackend,
-      ...(record ? { history: record.history as unknown as EpochMetrics[] } : {}),
-    });
-
-    const metrics: Record<string, JsonValue> = selectedMetrics(result.metrics, requested);
-    if (result.report.slices) {
-      metrics.slices = Object.fromEntries(
-        Object.entries(result.report.slices).map(([attribute, groups]) => [
-          attribute,
-          Object.fromEntries(
-            Object.entries(groups).map(([group, m]) => [
-              group,
-              selectedMetrics(
-                m,
-                requested.filter((name) => name !== 'confusionMatrix'),
-              ),
-            ]),
-          ),
-        ]),
-      );
-    }
-    if (record) {
-      const trained = record.metrics as { trainSeconds?: number; epochs?: number; trainExamples?: number };
-      comparison.model = toJsonValue({
-        uri: modelUri,
-        baseModel: record.baseModelResolved ?? record.baseModel,
-        trainSeconds: trained.trainSeconds,
-        epochs: trained.epochs,
-        trainExamples: trained.trainExamples,
-        backend: record.backend,
-      });
-    }
-    const evaluatedBaseline = result.report.baselines?.[BASELINE];
-    if (evaluatedBaseline) {
-      comparison.baseline = toJsonValue({
-        uri: evaluatedBaseline.uri,
-        found: true,
-        ...(evaluatedBaseline.metrics ? { metrics: headline(evaluatedBaseline.metrics) } : {}),
-        ...(evaluatedBaseline.comparison ? { comparison: evaluatedBaseline.comparison } : {}),
-        ...(evaluatedBaseline.error ? { error: evaluatedBaseline.error } : {}),
-      });
-    }
-    const evaluatedScratch = result.report.baselines?.[FROM_SCRATCH];
-    if (scratch && evaluatedScratch) {
-      comparison.fromScratch = toJsonValue({
-        model: evaluatedScratch.uri,
-        ...(evaluatedScratch.metrics
-          ? { metrics: headline(evaluatedScratch.metrics), accuracy: evaluatedScratch.metrics.accuracy }
-          : {}),
-        ...(evaluatedScratch.comparison ? { comparison: evaluatedScratch.comparison } : {}),
-        ...(evaluatedScratch.error ? { error: evaluatedScratch.error } : {}),
-        trainSeconds: scratch.epochs.reduce((sum, epoch) => sum + epoch.seconds, 0),
-        epochs: scratch.epochs.length,
-        trainExamples: scratch.trainExamples,
-        backend: scratch.backend,
-        engine: scratch.engine,
-      });
-    }
-    for (const name of CLASSIC_BASELINES) {
-      const classic = result.report.baselines?.[name];
-      if (classic?.metrics)
-        comparison[name] = toJsonValue({
-          model: classic.uri,
-          metrics: headline(classic.metrics),
-          ...(classic.differences ? { difference: classic.differences } : {}),
-        });
-    }
-    const intervals = result.report.intervals;
-    if (intervals) {
-      // Keyed by the stage's metric names, as a gate and `metrics` name them: {accuracy: {low, high}, …}.
-      metrics.intervals = toJsonValue(
-        Object.fromEntries(
-          Object.entries(METRIC_NAMES).flatMap(([name, mlName]) =>
-            intervals[mlName] ? [[name, intervals[mlName]]] : [],
-          ),
-        ),
-      );
-    }
-    const external = await scoreExternalPredictions(store, objectInput(inputs, 'predictions'), manifest, split, result);
-    if (external) comparison.predictions = external;
-    comparison.gate = toJsonValue({ passed: result.passed, reasons: result.reasons });
-    for (const reason of result.reasons) runtime.log(`gate: ${reason}`);
-    runtime.log(
-      `${modelUri}: ${formatMetrics({ accuracy: result.metrics.accuracy, f1: result.metrics.f1Macro })} on ${result.metrics.count} ${split} examples; gate ${result.passed ? 'passed' : 'not passed'}; report ${result.htmlUri}`,
-    );
-    runtime.heartbeat({
-      message: `accuracy ${result.metrics.accuracy.toFixed(3)}; gate ${result.passed ? 'passed' : 'not passed'}`,
-      fraction: 1,
-    });
-    return {
-      outputs: { passed: result.passed, metrics, report: result.htmlUri, comparison },
-      artifacts: await listStageArtifacts(store, context.outputPrefix),
-    };
+    runtime.heartbeat({ message: `evaluating ${inputs.model} on ${count} ${inputs.split} examples`, fraction: 0.05 });
+    const tfBackend = options.tfBackend ?? runtime.ml.tfBackend;
+    return evaluate({ input, runtime, inputs, manifest, gate, tfBackend, runTraining });
   };
 }
 
@@ -387,7 +427,7 @@ const MAX_PREDICTIONS_BYTES = 64 * 1024 * 1024;
 /** `predictions` input: each file scored with the model's metrics on the same split, compared with the model. */
 async function scoreExternalPredictions(
   store: ObjectStore,
-  files: JsonObject,
+  files: Readonly<Record<string, string>>,
   manifest: DatasetManifest,
   split: 'test' | 'validation',
   result: { readonly metrics: ClassificationMetrics },

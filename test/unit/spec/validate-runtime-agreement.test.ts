@@ -389,7 +389,7 @@ function sweepRuntime(inputs: JsonObject): void {
 
 const RUNTIME: Readonly<Record<string, (inputs: JsonObject) => void>> = {
   'fine-tune': fineTuneRuntime,
-  evaluate: (inputs) => void gateSpec(objectInput(checkStageInputs('evaluate', inputs), 'gate')),
+  evaluate: (inputs) => void gateSpec(checkStageInputs('evaluate', inputs).gate),
   'prepare-data': (inputs) => void prepareOptions(checkStageInputs('prepare-data', inputs), 's3://fineflow/runs/r/'),
   'hyperparameter-sweep': sweepRuntime,
   pipeline: pipelineRuntime,
