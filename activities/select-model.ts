@@ -22,7 +22,8 @@ import type { JsonObject } from '../src/core/spec/plan-types';
 import type { StageActivityInput, StageActivityResult } from '../src/core/run/run-types';
 import type { ObjectStore } from '../src/storage/object-store';
 import type { StageImplementation, StageRuntime } from './stage-runner';
-import { checkStageInputs, modelHttpOptions, optionalNumber, optionalString, toJsonValue } from './ml-stage-support';
+import type { StageInputValues } from '../src/sdk/stage-io.generated';
+import { checkStageInputs, modelHttpOptions, toJsonValue } from './ml-stage-support';
 
 /** `registry://name@alias` → `registry://name@<version>`; other URIs unchanged. */
 async function pinned(store: ObjectStore, uri: string, bucket: string): Promise<string> {
@@ -36,68 +37,126 @@ function errorMessage(thrown: unknown, uri: string): string {
   return ensureError(thrown).message.replace(`no candidate model could be scored: ${uri}: `, '');
 }
 
-export const selectModelStage: StageImplementation = async (
-  input: StageActivityInput,
-  runtime: StageRuntime,
-): Promise<StageActivityResult> => {
-  const inputs = checkStageInputs('select-model', input.inputs);
-  const { context } = input;
-  const store = runtime.store;
-  const candidates = inputs.candidates;
-  const datasetUri = optionalString(inputs, 'data');
-  const method: RankMethod = inputs.rankBy;
-  const seed = optionalNumber(inputs, 'seed') ?? 0;
-  const k = optionalNumber(inputs, 'k') ?? 5;
-  const fromScratch = inputs.fromScratch !== false;
-  let sampleSize = 0;
-  const tfBackend = runtime.ml.tfBackend;
-  const modelHttp = modelHttpOptions(inputs);
-  const ranking: JsonObject[] = [];
-  const failures: JsonObject[] = [];
+/** The `select-model` stage's inputs as its implementation reads them (checked, defaults filled in). */
+type SelectModelInputs = StageInputValues['select-model'];
 
-  if (!datasetUri) {
-    // No data to rank on: the first candidate that loads wins.
-    // Loading TensorFlow blocks this worker for a while: start the heartbeat window afresh.
-    runtime.heartbeat({ message: `loading ${candidates.length} candidate(s)`, fraction: 0 });
-    const { tf } = loadTf({ preference: tfBackend });
-    for (const [index, uri] of candidates.entries()) {
-      runtime.heartbeat({
-        message: `loading candidate ${index + 1}/${candidates.length}: ${uri}`,
-        fraction: index / candidates.length,
-        detail: { candidate: index + 1, candidates: candidates.length },
-      });
-      try {
-        const model = await loadModel(tf, store, uri, {
-          registryBucket: context.bucket,
-          ...(modelHttp ? { http: modelHttp } : {}),
-        });
-        model.dispose();
-        const winner = await pinned(store, uri, context.bucket);
-        ranking.push({
-          uri,
-          model: winner,
-          score: null,
-          note: 'no data given: the first candidate that loads is chosen',
-        });
-        runtime.log(`no data to rank on; chose the first loadable candidate ${uri} (${winner})`);
-        return { outputs: { model: winner, ranking: [...ranking, ...failures] }, artifacts: [] };
-      } catch (thrown) {
-        failures.push({ uri, error: errorMessage(thrown, uri) });
-        runtime.log(`candidate ${uri} failed to load: ${errorMessage(thrown, uri)}`);
-      }
-    }
-    throw new InvalidInputError(
-      `no candidate model could be loaded: ${failures.map((f) => `${String(f.uri)}: ${String(f.error)}`).join('; ')}`,
-      { field: 'candidates' },
-    );
-  }
+/** What every step of one select-model attempt reads. */
+interface Selection {
+  readonly inputs: SelectModelInputs;
+  readonly runtime: StageRuntime;
+  readonly bucket: string;
+  readonly modelHttp: ReturnType<typeof modelHttpOptions>;
+}
 
-  const manifest = await readManifest(store, datasetUri);
-  // The stage's sampleSize counts examples in total; the ranking samples per class.
-  const samplePerClass = Math.max(
-    2,
-    Math.ceil((optionalNumber(inputs, 'sampleSize') ?? 512) / Math.max(1, manifest.classes.length)),
+/** A scored candidate: its `ranking` entry, and the figures the winner's outputs are built from. */
+interface RankedCandidate {
+  readonly entry: JsonObject;
+  readonly uri: string;
+  readonly model: string;
+  readonly score: number;
+  readonly fromScratchScore?: number;
+  readonly transferGain?: TransferGain;
+}
+
+function noCandidate(what: 'loaded' | 'scored', failures: readonly JsonObject[]): InvalidInputError {
+  return new InvalidInputError(
+    `no candidate model could be ${what}: ${failures.map((f) => `${String(f.uri)}: ${String(f.error)}`).join('; ')}`,
+    { field: 'candidates' },
   );
+}
+
+/** No data to rank on: the first candidate that loads wins. */
+async function firstLoadable(selection: Selection): Promise<StageActivityResult> {
+  const { runtime, inputs, bucket, modelHttp } = selection;
+  const { candidates } = inputs;
+  const failures: JsonObject[] = [];
+  // Loading TensorFlow blocks this worker for a while: start the heartbeat window afresh.
+  runtime.heartbeat({ message: `loading ${candidates.length} candidate(s)`, fraction: 0 });
+  const { tf } = loadTf({ preference: runtime.ml.tfBackend });
+  for (const [index, uri] of candidates.entries()) {
+    runtime.heartbeat({
+      message: `loading candidate ${index + 1}/${candidates.length}: ${uri}`,
+      fraction: index / candidates.length,
+      detail: { candidate: index + 1, candidates: candidates.length },
+    });
+    try {
+      const model = await loadModel(tf, runtime.store, uri, {
+        registryBucket: bucket,
+        ...(modelHttp ? { http: modelHttp } : {}),
+      });
+      model.dispose();
+      const winner = await pinned(runtime.store, uri, bucket);
+      const chosen = {
+        uri,
+        model: winner,
+        score: null,
+        note: 'no data given: the first candidate that loads is chosen',
+      };
+      runtime.log(`no data to rank on; chose the first loadable candidate ${uri} (${winner})`);
+      return { outputs: { model: winner, ranking: [chosen, ...failures] }, artifacts: [] };
+    } catch (thrown) {
+      failures.push({ uri, error: errorMessage(thrown, uri) });
+      runtime.log(`candidate ${uri} failed to load: ${errorMessage(thrown, uri)}`);
+    }
+  }
+  throw noCandidate('loaded', failures);
+}
+
+/** One candidate ranked on the sample (the sample is the same for each: same seed). */
+async function rankCandidate(
+  selection: Selection,
+  uri: string,
+  sample: { readonly datasetUri: string; readonly samplePerClass: number },
+): Promise<{ readonly ranked: RankedCandidate; readonly sampleSize: number }> {
+  const { runtime, inputs, bucket, modelHttp } = selection;
+  const method = inputs.rankBy;
+  const result = await selectModel(runtime.store, {
+    candidates: [uri],
+    datasetUri: sample.datasetUri,
+    method,
+    samplePerClass: sample.samplePerClass,
+    seed: inputs.seed,
+    k: inputs.k,
+    registryBucket: bucket,
+    tfBackend: runtime.ml.tfBackend,
+    fromScratch: inputs.fromScratch,
+    ...(modelHttp ? { modelHttp } : {}),
+  });
+  const scored = result.best;
+  const model = await pinned(runtime.store, uri, bucket);
+  const transfer = scored.transferGain
+    ? { fromScratchScore: scored.fromScratchScore, transferGain: scored.transferGain }
+    : {};
+  const entry = toJsonValue({
+    uri,
+    model,
+    score: scored.score,
+    method,
+    ...(method === 'knn' ? { k: inputs.k } : {}),
+    sampleSize: result.sampleSize,
+    featureDimension: scored.featureDimension,
+    seconds: scored.seconds,
+    ...transfer,
+  }) as JsonObject;
+  const gain = scored.transferGain
+    ? `; random weights ${scored.fromScratchScore?.toFixed(3)}, transfer gain ${scored.transferGain.estimate.toFixed(3)} [${scored.transferGain.low.toFixed(3)}, ${scored.transferGain.high.toFixed(3)}]`
+    : '';
+  runtime.log(
+    `candidate ${uri}: ${method} accuracy ${scored.score.toFixed(3)} on a sample of ${result.sampleSize} (${scored.featureDimension} features, ${scored.seconds.toFixed(1)} s)${gain}`,
+  );
+  return { ranked: { entry, uri, model, score: scored.score, ...transfer }, sampleSize: result.sampleSize };
+}
+
+/** Every candidate ranked on a seeded sample of `data`; the best one wins. */
+async function rankCandidates(selection: Selection, datasetUri: string): Promise<StageActivityResult> {
+  const { runtime, inputs } = selection;
+  const { candidates, rankBy: method } = inputs;
+  const manifest = await readManifest(runtime.store, datasetUri);
+  // The stage's sampleSize counts examples in total; the ranking samples per class.
+  const samplePerClass = Math.max(2, Math.ceil(inputs.sampleSize / Math.max(1, manifest.classes.length)));
+  const ranking: RankedCandidate[] = [];
+  const failures: JsonObject[] = [];
+  let sampleSize = 0;
   for (const [index, uri] of candidates.entries()) {
     if (runtime.signal.aborted) throw new CancelledError('select-model was cancelled', { candidate: uri });
     runtime.heartbeat({
@@ -106,68 +165,39 @@ export const selectModelStage: StageImplementation = async (
       detail: { candidate: index + 1, candidates: candidates.length },
     });
     try {
-      // One candidate at a time, for progress; the sample is the same for each (same seed).
-      const result = await selectModel(store, {
-        candidates: [uri],
-        datasetUri,
-        method,
-        samplePerClass,
-        seed,
-        k,
-        registryBucket: context.bucket,
-        tfBackend,
-        fromScratch,
-        ...(modelHttp ? { modelHttp } : {}),
-      });
-      const scored = result.best;
-      ranking.push(
-        toJsonValue({
-          uri,
-          model: await pinned(store, uri, context.bucket),
-          score: scored.score,
-          method,
-          ...(method === 'knn' ? { k } : {}),
-          sampleSize: result.sampleSize,
-          featureDimension: scored.featureDimension,
-          seconds: scored.seconds,
-          ...(scored.transferGain
-            ? { fromScratchScore: scored.fromScratchScore, transferGain: scored.transferGain }
-            : {}),
-        }) as JsonObject,
-      );
-      sampleSize = result.sampleSize;
-      const gain = scored.transferGain
-        ? `; random weights ${scored.fromScratchScore?.toFixed(3)}, transfer gain ${scored.transferGain.estimate.toFixed(3)} [${scored.transferGain.low.toFixed(3)}, ${scored.transferGain.high.toFixed(3)}]`
-        : '';
-      runtime.log(
-        `candidate ${uri}: ${method} accuracy ${scored.score.toFixed(3)} on a sample of ${result.sampleSize} (${scored.featureDimension} features, ${scored.seconds.toFixed(1)} s)${gain}`,
-      );
+      const ranked = await rankCandidate(selection, uri, { datasetUri, samplePerClass });
+      ranking.push(ranked.ranked);
+      sampleSize = ranked.sampleSize;
     } catch (thrown) {
       failures.push({ uri, error: errorMessage(thrown, uri) });
       runtime.log(`candidate ${uri} could not be scored: ${errorMessage(thrown, uri)}`);
     }
   }
-  ranking.sort((a, b) => (b.score as number) - (a.score as number) || String(a.uri).localeCompare(String(b.uri)));
+  ranking.sort((a, b) => b.score - a.score || a.uri.localeCompare(b.uri));
   const best = ranking[0];
-  if (!best) {
-    throw new InvalidInputError(
-      `no candidate model could be scored: ${failures.map((f) => `${String(f.uri)}: ${String(f.error)}`).join('; ')}`,
-      { field: 'candidates' },
-    );
-  }
+  if (!best) throw noCandidate('scored', failures);
   runtime.heartbeat({
-    message: `chose ${String(best.model)} (${method} ${(best.score as number).toFixed(3)})`,
+    message: `chose ${best.model} (${method} ${best.score.toFixed(3)})`,
     fraction: 1,
     detail: { candidate: candidates.length, candidates: candidates.length },
   });
   return {
     outputs: {
-      model: best.model as string,
-      ranking: [...ranking, ...failures],
-      ...transferOutputs(best, method, sampleSize, runtime, inputs.requireTransferGain === true),
+      model: best.model,
+      ranking: [...ranking.map((ranked) => ranked.entry), ...failures],
+      ...transferOutputs(best, method, sampleSize, runtime, inputs.requireTransferGain),
     },
     artifacts: [],
   };
+}
+
+export const selectModelStage: StageImplementation = async (
+  input: StageActivityInput,
+  runtime: StageRuntime,
+): Promise<StageActivityResult> => {
+  const inputs = checkStageInputs('select-model', input.inputs);
+  const selection: Selection = { inputs, runtime, bucket: input.context.bucket, modelHttp: modelHttpOptions(inputs) };
+  return inputs.data ? rankCandidates(selection, inputs.data) : firstLoadable(selection);
 };
 
 /**
@@ -176,15 +206,15 @@ export const selectModelStage: StageImplementation = async (
  * before any fine-tuning compute is spent.
  */
 function transferOutputs(
-  best: JsonObject,
+  best: RankedCandidate,
   method: RankMethod,
   sampleSize: number,
   runtime: StageRuntime,
   required: boolean,
 ): JsonObject {
-  const gain = best.transferGain as unknown as TransferGain | undefined;
+  const gain = best.transferGain;
   if (!gain) return {};
-  const verdict = transferVerdict(String(best.uri), gain, sampleSize);
+  const verdict = transferVerdict(best.uri, gain, sampleSize);
   if (verdict.warning) runtime.log(`warning: ${verdict.warning}`);
   if (required && verdict.recommendation === 'from-scratch')
     throw new InvalidInputError(`requireTransferGain: ${verdict.warning ?? ''}`, { field: 'requireTransferGain' });
