@@ -18,11 +18,12 @@ import {
   type ModelCard,
   type ModelLineage,
 } from '../src/ml/models/registry';
-import type { JsonObject, JsonValue } from '../src/core/spec/plan-types';
+import type { JsonValue } from '../src/core/spec/plan-types';
 import type { ObjectStore } from '../src/storage/object-store';
 import type { StageActivityInput, StageActivityResult } from '../src/core/run/run-types';
-import type { StageImplementation } from './stage-runner';
-import { checkStageInputs, listArtifacts, objectInput, optionalString, requiredString } from './ml-stage-support';
+import type { StageImplementation, StageRuntime } from './stage-runner';
+import type { StageInputValues } from '../src/sdk/stage-io.generated';
+import { checkStageInputs, listArtifacts } from './ml-stage-support';
 
 /** `latest` always names the newest version; it is implicit and never stored as an alias. */
 const IMPLICIT_ALIAS = 'latest';
@@ -42,11 +43,12 @@ export function flattenMetrics(
   return out;
 }
 
-function aliasesOf(inputs: JsonObject): string[] {
-  const alias = inputs.alias;
-  if (typeof alias === 'string') return [alias];
-  if (Array.isArray(alias)) return alias.filter((a): a is string => typeof a === 'string');
-  return [];
+/** The `register-model` stage's inputs as its implementation reads them (checked, defaults filled in). */
+type RegisterModelInputs = StageInputValues['register-model'];
+
+function aliasesOf(alias: RegisterModelInputs['alias']): string[] {
+  if (alias === undefined) return [];
+  return typeof alias === 'string' ? [alias] : [...alias];
 }
 
 /** The version this run and stage registered already (an earlier attempt), if any. */
@@ -79,73 +81,20 @@ export const registerModelStage: StageImplementation = async (
     throw new InternalError(
       'register-model ran without the registry writer (activities/stage-runner.ts privilegedWriters)',
     );
-  const name = requiredString(inputs, 'name');
-  const requestedAliases = aliasesOf(inputs);
+  const { name } = inputs;
+  const requestedAliases = aliasesOf(inputs.alias);
   const aliases = requestedAliases.filter((alias) => alias !== IMPLICIT_ALIAS);
   if (aliases.length < requestedAliases.length)
     runtime.log(`alias '${IMPLICIT_ALIAS}' is implicit (the newest version); not stored`);
-  const modelInput = requiredString(inputs, 'model');
-  const source = await resolveModelUri(registry, modelInput, context.bucket);
-  if (!source.startsWith('s3://')) {
-    throw new InvalidInputError(
-      `register-model copies models within the store; model ${modelInput} is not an s3:// or registry:// URI`,
-      { field: 'model', uri: modelInput },
-    );
-  }
-  const sourceJson = modelJsonUri(source);
-  if (!(await registry.stat(sourceJson)))
-    throw new InvalidInputError(`model ${modelInput} does not exist (${sourceJson})`, {
-      field: 'model',
-      uri: modelInput,
-    });
-  runtime.heartbeat({ message: `registering ${modelInput} as ${name}`, fraction: 0.1 });
+  const sourceJson = await sourceModelJson(registry, inputs.model, context.bucket);
+  runtime.heartbeat({ message: `registering ${inputs.model} as ${name}`, fraction: 0.1 });
 
-  const training: TrainingRecord | undefined = await readTrainingRecord(registry, source);
-  const extraLineage = objectInput(inputs, 'lineage');
-  const lineage: ModelLineage & Record<string, JsonValue> = {
-    ...(training?.dataset ? { dataset: training.dataset } : {}),
-    ...(training?.datasetVersion ? { datasetVersion: training.datasetVersion } : {}),
-    ...(training?.baseModel ? { baseModel: training.baseModel } : {}),
-    ...(training?.runId ? { trainedInRun: training.runId, trainedByStage: training.stageId } : {}),
-    ...extraLineage,
-    runId: context.runId,
-    stage: context.stageId,
-  };
-  const metrics = { ...flattenMetrics(training?.metrics ?? {}), ...flattenMetrics(objectInput(inputs, 'metrics')) };
-  const description = optionalString(inputs, 'description');
-  const tags = objectInput(inputs, 'tags');
-
-  const previous = await alreadyRegistered(registry, context.bucket, name, context.runId, context.stageId, sourceJson);
-  let version: number;
-  let card: ModelCard;
-  if (previous) {
-    runtime.log(
-      `version ${previous.version} of ${name} was registered by an earlier attempt of this stage; reusing it`,
-    );
-    version = previous.version;
-    card = previous;
-    for (const alias of aliases) await promoteModel(registry, context.bucket, name, version, alias);
-  } else {
-    const registered = await registerModel(registry, {
-      bucket: context.bucket,
-      name,
-      modelUri: sourceJson,
-      aliases,
-      ...(description ? { description } : {}),
-      lineage,
-      metrics,
-      ...(training?.hyperparameters ? { hyperparameters: training.hyperparameters } : {}),
-      ...(training?.classes ? { classes: training.classes } : {}),
-      ...(training?.inputShape ? { inputShape: training.inputShape } : {}),
-      ...(training?.backend ? { backend: training.backend } : {}),
-    });
-    version = registered.version;
-    card = registered.card;
-  }
+  const { version, card } = await registerVersion(registry, runtime, input, { inputs, aliases, sourceJson });
   const versionDirectory = modelJsonUri(
     await resolveModelUri(registry, `registry://${name}@${version}`, context.bucket),
   ).replace(/model\.json$/, '');
   // The registry's card has no tag field: tags live beside the card, in the version's directory.
+  const tags = inputs.tags ?? {};
   if (Object.keys(tags).length > 0) await registry.putJson(`${versionDirectory}tags.json`, tags);
   runtime.heartbeat({
     message: `registered ${name} version ${version}${aliases.length ? ` (${aliases.join(', ')})` : ''}`,
@@ -159,3 +108,78 @@ export const registerModelStage: StageImplementation = async (
     artifacts: await listArtifacts(registry, versionDirectory),
   };
 };
+
+/** The model.json of `model:` in the store; register-model copies within it, so nothing else will do. */
+async function sourceModelJson(registry: ObjectStore, modelInput: string, bucket: string): Promise<string> {
+  const source = await resolveModelUri(registry, modelInput, bucket);
+  if (!source.startsWith('s3://')) {
+    throw new InvalidInputError(
+      `register-model copies models within the store; model ${modelInput} is not an s3:// or registry:// URI`,
+      { field: 'model', uri: modelInput },
+    );
+  }
+  const sourceJson = modelJsonUri(source);
+  if (!(await registry.stat(sourceJson)))
+    throw new InvalidInputError(`model ${modelInput} does not exist (${sourceJson})`, {
+      field: 'model',
+      uri: modelInput,
+    });
+  return sourceJson;
+}
+
+/** The card's lineage: what the training record says, the stage's own `lineage:`, then this run and stage. */
+function lineageOf(
+  training: TrainingRecord | undefined,
+  extra: Readonly<Record<string, JsonValue>>,
+  context: StageActivityInput['context'],
+): ModelLineage & Record<string, JsonValue> {
+  return {
+    ...(training?.dataset ? { dataset: training.dataset } : {}),
+    ...(training?.datasetVersion ? { datasetVersion: training.datasetVersion } : {}),
+    ...(training?.baseModel ? { baseModel: training.baseModel } : {}),
+    ...(training?.runId ? { trainedInRun: training.runId, trainedByStage: training.stageId } : {}),
+    ...extra,
+    runId: context.runId,
+    stage: context.stageId,
+  };
+}
+
+/**
+ * The new version's card, or the one an earlier attempt of this stage registered from the same
+ * source (a retry moves its aliases again instead of registering a second version).
+ */
+async function registerVersion(
+  registry: ObjectStore,
+  runtime: StageRuntime,
+  input: StageActivityInput,
+  what: { readonly inputs: RegisterModelInputs; readonly aliases: readonly string[]; readonly sourceJson: string },
+): Promise<{ readonly version: number; readonly card: ModelCard }> {
+  const { context } = input;
+  const { inputs, aliases, sourceJson } = what;
+  const { name, description } = inputs;
+  const training = await readTrainingRecord(registry, sourceJson);
+  const lineage = lineageOf(training, inputs.lineage ?? {}, context);
+  const metrics = { ...flattenMetrics(training?.metrics ?? {}), ...flattenMetrics(inputs.metrics ?? {}) };
+  const previous = await alreadyRegistered(registry, context.bucket, name, context.runId, context.stageId, sourceJson);
+  if (previous) {
+    runtime.log(
+      `version ${previous.version} of ${name} was registered by an earlier attempt of this stage; reusing it`,
+    );
+    for (const alias of aliases) await promoteModel(registry, context.bucket, name, previous.version, alias);
+    return { version: previous.version, card: previous };
+  }
+  const registered = await registerModel(registry, {
+    bucket: context.bucket,
+    name,
+    modelUri: sourceJson,
+    aliases: [...aliases],
+    ...(description ? { description } : {}),
+    lineage,
+    metrics,
+    ...(training?.hyperparameters ? { hyperparameters: training.hyperparameters } : {}),
+    ...(training?.classes ? { classes: training.classes } : {}),
+    ...(training?.inputShape ? { inputShape: training.inputShape } : {}),
+    ...(training?.backend ? { backend: training.backend } : {}),
+  });
+  return { version: registered.version, card: registered.card };
+}
