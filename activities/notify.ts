@@ -14,7 +14,7 @@ import { outboundPolicy } from '../src/security/outbound';
 import { redactUri } from '../src/security/redact';
 import { NOTIFY_LIMITS } from '../src/spec/notify-stage-type';
 import type { StageImplementation, StageRuntime } from './stage-runner';
-import { checkStageInputs, requiredString } from './ml-stage-support';
+import { checkStageInputs } from './ml-stage-support';
 
 /** The request body for a format: Slack-style `{text}` or Fineflow's JSON with the run's coordinates. */
 export function notificationBody(
@@ -57,9 +57,9 @@ export const notifyStage: StageImplementation = async (
   runtime: StageRuntime,
 ): Promise<StageActivityResult> => {
   const inputs = checkStageInputs('notify', input.inputs);
-  const url = requiredString(inputs, 'url');
+  const url = inputs.url;
   const format = typeof inputs.format === 'string' ? inputs.format : 'json';
-  const body = notificationBody(format, requiredString(inputs, 'message'), inputs.data, input.context);
+  const body = notificationBody(format, inputs.message, inputs.data, input.context);
   if (body.length > NOTIFY_LIMITS.bodyBytes)
     throw new ResourceLimitError(
       `the notification is ${body.length} bytes, over the ${NOTIFY_LIMITS.bodyBytes}-byte limit of notify`,

@@ -21,13 +21,7 @@ import { writePredictions, type PredictionSummary } from '../src/ml/predict/writ
 import { outboundPolicy } from '../src/security/outbound';
 import { PREDICT_LIMITS } from '../src/spec/predict-stage-type';
 import type { ObjectStore } from '../src/storage/object-store';
-import {
-  checkStageInputs,
-  listStageArtifacts,
-  modelHttpOptions,
-  optionalNumber,
-  requiredString,
-} from './ml-stage-support';
+import { checkStageInputs, listStageArtifacts, modelHttpOptions, optionalNumber } from './ml-stage-support';
 import { newDataTrigger } from './prepare-data';
 import type { StageImplementation, StageRuntime } from './stage-runner';
 
@@ -82,7 +76,7 @@ export const predictStage: StageImplementation = async (
 ): Promise<StageActivityResult> => {
   const inputs = checkStageInputs('predict', input.inputs);
   const { context } = input;
-  const source = requiredString(inputs, 'source');
+  const source = inputs.source;
   const format: PredictionFormat = inputs.format === 'jsonl' ? 'jsonl' : 'csv';
   if (!runtime.datasetVersions)
     throw new InternalError(
@@ -96,7 +90,7 @@ export const predictStage: StageImplementation = async (
     });
   runtime.log(`dataset version ${pin.manifest.id} of ${pin.manifest.prefix}: ${pin.manifest.count} object(s)`);
 
-  const modelUri = requiredString(inputs, 'model');
+  const modelUri = inputs.model;
   // Loading TensorFlow and the model blocks this worker for a while: start the heartbeat window afresh.
   runtime.heartbeat({ message: `loading ${modelUri}` });
   const { tf, backend } = loadTf({ preference: runtime.ml.tfBackend });
