@@ -11,6 +11,7 @@
  * names that still work with a note, `--help` that wins over other mistakes, and help text with
  * examples and the command's `--json` policy.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util';
 import { closest } from '../core/spec/suggest';
@@ -113,11 +114,26 @@ export const STAGE_MODULE_OPTION: OptionSpec = {
   deprecatedNames: ['stage-types'],
 };
 
-/** `--stage-module` values as `require` paths: relative and absolute paths against `cwd`, package names as given. */
+/**
+ * `--stage-module` values as `require` paths: relative and absolute paths, and a bare name that is a file or
+ * folder under `cwd` (`stages.js`), against `cwd`; package names (`@team/stages`) as installed under `cwd`.
+ */
 export function stageModulePaths(args: ParsedArgs, cwd: string): string[] {
   const isPath = (m: string): boolean =>
-    m.startsWith('.') || path.isAbsolute(m) || (!m.startsWith('@') && m.includes('/'));
-  return (args.multi['stage-module'] ?? []).map((m) => (isPath(m) ? path.resolve(cwd, m) : m));
+    m.startsWith('.') ||
+    path.isAbsolute(m) ||
+    (!m.startsWith('@') && m.includes('/')) ||
+    existsSync(path.resolve(cwd, m));
+  return (args.multi['stage-module'] ?? []).map((m) => (isPath(m) ? path.resolve(cwd, m) : packagePath(m, cwd)));
+}
+
+/** An installed package's entry, found from `cwd` (not from Fineflow's own install); the name as given if none. */
+function packagePath(name: string, cwd: string): string {
+  try {
+    return require.resolve(name, { paths: [cwd] });
+  } catch {
+    return name; // the loader reports "cannot load stage module NAME: Cannot find module …"
+  }
 }
 
 /** True when `--help`/`-h` appears before `--`: help is shown even if the rest of the line is wrong. */

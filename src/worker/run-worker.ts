@@ -159,19 +159,29 @@ function registerTypeScriptLoader(modulePath: string): void {
   }
 }
 
-/** Load `stages` from each module path (resolved against the current directory). */
+/**
+ * Where `require` finds a stage module: a path (`./x`, absolute, or a file that exists under `cwd`) resolved
+ * against `cwd`; anything else is a package name, resolved from `cwd`'s node_modules as `--stage-module`
+ * promises (`@team/stages`). Throws the resolver's error for a name that is neither.
+ */
+export function resolveStageModule(modulePath: string, cwd: string): string {
+  const local = path.resolve(cwd, modulePath);
+  if (modulePath.startsWith('.') || path.isAbsolute(modulePath) || existsSync(local)) return local;
+  return require.resolve(modulePath, { paths: [cwd] });
+}
+
+/** Load `stages` from each module: a path resolved against `cwd`, or an installed package's name. */
 export function loadStageModules(
   paths: readonly string[],
   cwd = process.cwd(),
 ): { [typeName: string]: StageImplementation } {
   const stages: Record<string, StageImplementation> = {};
   for (const modulePath of paths) {
-    const resolved = path.resolve(cwd, modulePath);
     let mod: { stages?: unknown };
     registerTypeScriptLoader(modulePath);
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      mod = require(resolved) as { stages?: unknown };
+      mod = require(resolveStageModule(modulePath, cwd)) as { stages?: unknown };
     } catch (error) {
       throw new InvalidInputError(
         `cannot load stage module ${modulePath}: ${error instanceof Error ? error.message : String(error)}`,
