@@ -87,6 +87,7 @@ class EagerStepEngine implements StepEngine {
   private readonly variables: TfModule.Variable[];
   private readonly kernels: TfModule.Variable[];
   private readonly weightTensor: TfModule.Tensor1D | undefined;
+  private currentLearningRate: number;
 
   constructor(options: EngineOptions) {
     const { tf, hyperparameters } = options;
@@ -96,6 +97,7 @@ class EagerStepEngine implements StepEngine {
     this.numClasses = options.numClasses;
     this.l2 = hyperparameters.l2 ?? 0;
     this.optimizer = createOptimizer(tf, hyperparameters, options.learningRate);
+    this.currentLearningRate = options.learningRate;
     this.variables = trainableVariables(options.layers).map((weight) => weight.read() as TfModule.Variable);
     this.kernels = this.variables.filter((variable) => /kernel/.test(variable.name));
     this.weightTensor = options.classWeights ? tf.tensor1d([...options.classWeights]) : undefined;
@@ -122,11 +124,22 @@ class EagerStepEngine implements StepEngine {
     return loss;
   }
 
+  /**
+   * Adam and RMSProp read their `learningRate` field at every step; SGD and momentum read a scalar that only
+   * `setLearningRate` updates (assigning the field left warm-up and decay without effect for them).
+   */
+  private setLearningRate(learningRate: number): void {
+    if (learningRate === this.currentLearningRate) return;
+    this.currentLearningRate = learningRate;
+    const optimizer = this.optimizer as unknown as { learningRate: number; setLearningRate?: (rate: number) => void };
+    if (typeof optimizer.setLearningRate === 'function') optimizer.setLearningRate(learningRate);
+    else optimizer.learningRate = learningRate;
+  }
+
   trainBatch(features: Float32Array, labels: Int32Array, learningRate: number): StepResult {
     const tf = this.tf;
     const n = labels.length;
-    // tfjs optimizers read `learningRate` at every step; only SGD exposes a setter.
-    (this.optimizer as unknown as { learningRate: number }).learningRate = learningRate;
+    this.setLearningRate(learningRate);
     let predictions: Tensor | undefined;
     const x = tf.tensor(features, [n, ...this.inputShape]);
     const y = tf.tensor1d(labels, 'int32');

@@ -264,6 +264,21 @@ describe('graph engine trains exactly as the eager engine', () => {
       },
     ],
     [
+      // tfjs's momentum optimizer reads its rate from a scalar only setLearningRate updates: the eager engine
+      // once assigned the field, so warm-up and decay did nothing for SGD there.
+      'MLP, SGD with momentum, a warm-up and a decaying rate',
+      { kind: 'mlp', inputShape: [12] },
+      {
+        epochs: 3,
+        batchSize: 16,
+        learningRate: 0.05,
+        optimizer: 'sgd',
+        momentum: 0.8,
+        decay: { kind: 'cosine' },
+        warmupEpochs: 1,
+      },
+    ],
+    [
       'MLP, RMSProp with a decaying rate',
       { kind: 'mlp', inputShape: [12] },
       {
