@@ -203,31 +203,62 @@ export const prepareDataStage: StageImplementation = async (
   const pinProblem = pinnedSourceProblem(requiredString(inputs, 'source'));
   if (pinProblem)
     throw new InvalidInputError(`source ${requiredString(inputs, 'source')}: ${pinProblem}`, { field: 'source' });
+  const { store, options, version } = await pinSources(input, runtime, inputs);
+  const sourceBytes = await announceSource(store, options, runtime);
+  const prepared = await prepareDataset(store, options, progressReporter(runtime, sourceBytes));
+  const limitPerClass = optionalNumber(inputs, 'limitPerClass');
+  const manifest =
+    limitPerClass === undefined
+      ? prepared.manifest
+      : await limitPrepared(store, prepared, limitPerClass, options.shardSize ?? 1024, runtime);
+  logPrepared(runtime, prepared.report, manifest);
+  if (limitPerClass !== undefined) {
+    await store.putJson(prepared.reportUri, {
+      ...prepared.report,
+      limitPerClass,
+      splits: { ...prepared.report.splits, train: manifest.splits.train.count },
+    });
+  }
+  runtime.heartbeat({
+    message: `prepared ${manifest.splits.train.count + manifest.splits.validation.count + manifest.splits.test.count} examples in ${manifest.classes.length} classes`,
+    fraction: 1,
+  });
+  return {
+    outputs: {
+      dataset: prepared.manifestUri,
+      report: prepared.reportUri,
+      classes: [...manifest.classes],
+      counts: toJsonValue(countsOf(manifest)) as JsonObject,
+      datasetVersion: version,
+    },
+    artifacts: await listStageArtifacts(store, input.context.outputPrefix),
+  };
+};
+
+/**
+ * Pin the source and each fixed validation / test set to one dataset version, whatever is written to their
+ * prefixes while this stage runs, and give the store that reads through those pins.
+ */
+async function pinSources(
+  input: StageActivityInput,
+  runtime: StageRuntime,
+  inputs: StageInputValues['prepare-data'],
+): Promise<{ store: ObjectStore; options: PrepareDatasetOptions; version: string }> {
   const requested = prepareOptions(inputs, input.context.outputPrefix);
-  // Read exactly one dataset version, whatever is written to the prefix while this stage runs.
   if (!runtime.datasetVersions)
     throw new InternalError(
       'prepare-data ran without the dataset-version writer (activities/stage-runner.ts privilegedWriters)',
     );
-  const pin = await resolveDatasetSource(
-    runtime.datasetVersions,
-    input.context.bucket,
-    requested.source,
-    newDataTrigger(input.context.trigger),
-  );
+  const versions = runtime.datasetVersions;
+  const trigger = newDataTrigger(input.context.trigger);
+  const pin = await resolveDatasetSource(versions, input.context.bucket, requested.source, trigger);
   let store = pinnedDatasetStore(runtime.store, pin.manifest);
   runtime.log(
     `dataset version ${pin.manifest.id} of ${pin.manifest.prefix} (${PIN_WORDS[pin.how]}): ${pin.manifest.count} object(s)`,
   );
-  // Fixed validation / test sets: each read at one dataset version too, through the same pinned view.
   const fixedSets: Partial<Record<FixedSplit, { source: string; version: string }>> = {};
   for (const [name, source] of Object.entries(fixedSourcesOf(objectInput(inputs, 'split'))) as [FixedSplit, string][]) {
-    const fixedPin = await resolveDatasetSource(
-      runtime.datasetVersions,
-      input.context.bucket,
-      source,
-      newDataTrigger(input.context.trigger),
-    );
+    const fixedPin = await resolveDatasetSource(versions, input.context.bucket, source, trigger);
     store = pinnedDatasetStore(store, fixedPin.manifest);
     fixedSets[name] = { source: fixedPin.source, version: fixedPin.manifest.id };
     runtime.log(
@@ -240,6 +271,15 @@ export const prepareDataStage: StageImplementation = async (
     sourceVersion: pin.manifest.id,
     ...(Object.keys(fixedSets).length > 0 ? { fixedSets } : {}),
   };
+  return { store, options, version: pin.manifest.id };
+}
+
+/** Log and heartbeat how much the stage is about to read; returns the source's bytes. */
+async function announceSource(
+  store: ObjectStore,
+  options: PrepareDatasetOptions,
+  runtime: StageRuntime,
+): Promise<number> {
   const objects =
     options.source.endsWith('.csv') || options.source.endsWith('.jsonl')
       ? [await store.stat(options.source)]
@@ -254,8 +294,12 @@ export const prepareDataStage: StageImplementation = async (
     fraction: 0,
     detail: { files: sourceFiles, bytes: sourceBytes },
   });
+  return sourceBytes;
+}
 
-  const onProgress = (progress: PrepareProgress): void => {
+/** prepareDataset's progress as heartbeats; a cancellation stops it (a throw from this callback). */
+function progressReporter(runtime: StageRuntime, sourceBytes: number): (progress: PrepareProgress) => void {
+  return (progress) => {
     // prepareDataset has no signal of its own: a throw from its progress callback stops it.
     if (runtime.signal.aborted) throw new CancelledError('prepare-data was cancelled', { records: progress.records });
     // Scan and write each cover every record once: the scan is the first half of the work.
@@ -271,22 +315,30 @@ export const prepareDataStage: StageImplementation = async (
       },
     });
   };
-  const prepared = await prepareDataset(store, options, onProgress);
-  let manifest = prepared.manifest;
-  const limitPerClass = optionalNumber(inputs, 'limitPerClass');
-  if (limitPerClass !== undefined) {
-    manifest = await limitTrainingPerClass(
-      store,
-      manifest,
-      prepared.manifestUri,
-      limitPerClass,
-      options.shardSize ?? 1024,
-    );
-    runtime.log(
-      `limitPerClass ${limitPerClass}: kept ${manifest.splits.train.count} of ${prepared.manifest.splits.train.count} training examples`,
-    );
-  }
-  const report: DataReport = prepared.report;
+}
+
+/** `limitPerClass`: keep at most that many training examples per class (the manifest rewritten). */
+async function limitPrepared(
+  store: ObjectStore,
+  prepared: Awaited<ReturnType<typeof prepareDataset>>,
+  limitPerClass: number,
+  shardSize: number,
+  runtime: StageRuntime,
+): Promise<DatasetManifest> {
+  const manifest = await limitTrainingPerClass(
+    store,
+    prepared.manifest,
+    prepared.manifestUri,
+    limitPerClass,
+    shardSize,
+  );
+  runtime.log(
+    `limitPerClass ${limitPerClass}: kept ${manifest.splits.train.count} of ${prepared.manifest.splits.train.count} training examples`,
+  );
+  return manifest;
+}
+
+function logPrepared(runtime: StageRuntime, report: DataReport, manifest: DatasetManifest): void {
   runtime.log(
     `kept ${report.kept} of ${report.records} records (${report.duplicates} duplicates, ${report.quarantined.count} quarantined); ` +
       `splits train ${manifest.splits.train.count} / validation ${manifest.splits.validation.count} / test ${manifest.splits.test.count}; classes ${manifest.classes.join(', ')}`,
@@ -294,25 +346,4 @@ export const prepareDataStage: StageImplementation = async (
   for (const quarantined of report.quarantined.examples.slice(0, 5))
     runtime.log(`quarantined ${quarantined.where}: ${quarantined.reason}`);
   logDataSummary(runtime, report);
-  if (limitPerClass !== undefined) {
-    await store.putJson(prepared.reportUri, {
-      ...report,
-      limitPerClass,
-      splits: { ...report.splits, train: manifest.splits.train.count },
-    });
-  }
-  runtime.heartbeat({
-    message: `prepared ${manifest.splits.train.count + manifest.splits.validation.count + manifest.splits.test.count} examples in ${manifest.classes.length} classes`,
-    fraction: 1,
-  });
-  return {
-    outputs: {
-      dataset: prepared.manifestUri,
-      report: prepared.reportUri,
-      classes: [...manifest.classes],
-      counts: toJsonValue(countsOf(manifest)) as JsonObject,
-      datasetVersion: pin.manifest.id,
-    },
-    artifacts: await listStageArtifacts(store, input.context.outputPrefix),
-  };
-};
+}
