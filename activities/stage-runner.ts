@@ -272,44 +272,27 @@ export function stageActivity(
 ): (input: StageActivityInput) => Promise<StageActivityResult> {
   return async function runStage(input: StageActivityInput): Promise<StageActivityResult> {
     const context = Context.current();
-    const { runId, stageId, bucket } = input.context;
+    const { stageId } = input.context;
     // context.attempt is the first attempt of this activity execution within the run
     // (a `fineflow retry` starts a new execution whose Temporal attempt counts from 1 again).
     const attempt = input.context.attempt + context.info.attempt - 1;
-    const log = new StageLog(
-      deps.store,
-      { bucket, runId, stageId, attempt },
-      {
-        flushIntervalMs: deps.logFlushIntervalMs ?? 2_000,
-        maxBufferBytes: deps.logBufferBytes,
-        ...(deps.logEcho ? { echo: echoTo(deps.logEcho, { runId, stageId, stageType: typeName, attempt }) } : {}),
-      },
-    );
+    const log = attemptLog(typeName, input, deps, attempt);
     const heartbeats = attemptHeartbeats(context, deps, stageId, attempt);
     const started = Date.now();
     const measured = attemptMetrics(deps.metrics, typeName, context, started);
-    let secretValues: readonly string[] = [];
+    const secrets: { values: readonly string[] } = { values: [] };
     log.append(
       `${typeName} ${stageId}: attempt ${attempt} started on ${context.info.taskQueue} (activity ${context.info.activityId})`,
     );
     // The run's history tells a cancel at once; the SDK only at the next (throttled) heartbeat.
     const cancelWatch = watchCancelRequest(context);
-    const runtime: StageRuntime = {
-      store: confineWrites(deps.store, input.context.outputPrefix),
-      ...privilegedWriters(typeName, deps.store, bucket),
+    const runtime = attemptRuntime(typeName, input, deps, attempt, {
       signal: AbortSignal.any([context.cancellationSignal, cancelWatch.signal]),
-      attempt,
-      ml: deps.ml ?? DEFAULT_ML_SETTINGS,
-      // URIs lose credentials and query strings; secret values (once opened) are scrubbed.
-      log: (line) => log.append(scrubSecrets(redactUrisIn(line), secretValues)),
-      heartbeat(progress) {
-        if (progress) {
-          deps.onProgress?.(progress);
-          measured?.progress(progress.detail);
-        }
-        heartbeats.report(progress);
-      },
-    };
+      log,
+      heartbeats,
+      measured,
+      secrets,
+    });
     let releaseResources = (): void => undefined;
     try {
       if (input.resources && deps.resources) {
@@ -318,7 +301,7 @@ export function stageActivity(
       }
       // The only place a secret's value exists: this call's inputs, in this worker's memory.
       const opened = await (deps.secrets ?? NO_SECRETS).open(input.inputs);
-      secretValues = opened.values;
+      secrets.values = opened.values;
       const result = await implementation(
         { ...input, inputs: opened.inputs, context: { ...input.context, attempt } },
         runtime,
@@ -329,8 +312,8 @@ export function stageActivity(
       log.append(`${typeName} ${stageId}: attempt ${attempt} succeeded in ${Date.now() - started} ms`);
       measured?.end('succeeded');
       const recorded =
-        secretValues.length > 0
-          ? (JSON.parse(scrubSecrets(JSON.stringify(result), secretValues)) as StageActivityResult)
+        secrets.values.length > 0
+          ? (JSON.parse(scrubSecrets(JSON.stringify(result), secrets.values)) as StageActivityResult)
           : result;
       return { ...recorded, attempt, endedAt: new Date().toISOString() };
     } catch (thrown) {
@@ -339,18 +322,8 @@ export function stageActivity(
       const cancelled = cancelWatch.signal.aborted && !context.cancellationSignal.aborted;
       const scrubbed = cancelled
         ? new CancelledError(`stage cancelled: ${String(cancelWatch.signal.reason)}`, {})
-        : scrubError(thrown, secretValues);
-      const failure = toActivityFailure(scrubbed, context, attempt, origin);
-      if (origin === 'module' && scrubbed instanceof Error && !(scrubbed instanceof FineflowError) && scrubbed.stack)
-        log.append(`${typeName} ${stageId}: ${scrubSecrets(redactUrisIn(scrubbed.stack), secretValues)}`);
-      measured?.end(
-        failure instanceof CancelledFailure ? 'cancelled' : 'failed',
-        failure instanceof ApplicationFailure ? (failure.type ?? undefined) : undefined,
-      );
-      log.append(
-        `${typeName} ${stageId}: attempt ${attempt} ended after ${Date.now() - started} ms: ${failure.name}: ${failure.message}`,
-      );
-      throw failure;
+        : scrubError(thrown, secrets.values);
+      throw attemptFailure(scrubbed, { typeName, stageId, attempt, origin, started, context, log, measured, secrets });
     } finally {
       releaseResources();
       cancelWatch.stop();
@@ -358,4 +331,80 @@ export function stageActivity(
       await log.close();
     }
   };
+}
+
+/** The attempt's log in the store, flushed in chunks, echoed to the worker's own log when asked. */
+function attemptLog(typeName: string, input: StageActivityInput, deps: StageRunnerDeps, attempt: number): StageLog {
+  const { runId, stageId, bucket } = input.context;
+  return new StageLog(
+    deps.store,
+    { bucket, runId, stageId, attempt },
+    {
+      flushIntervalMs: deps.logFlushIntervalMs ?? 2_000,
+      maxBufferBytes: deps.logBufferBytes,
+      ...(deps.logEcho ? { echo: echoTo(deps.logEcho, { runId, stageId, stageType: typeName, attempt }) } : {}),
+    },
+  );
+}
+
+interface AttemptParts {
+  readonly signal: AbortSignal;
+  readonly log: StageLog;
+  readonly heartbeats: ReturnType<typeof attemptHeartbeats>;
+  readonly measured: ReturnType<typeof attemptMetrics>;
+  /** Secret values once opened: every log line is scrubbed of them. */
+  readonly secrets: { readonly values: readonly string[] };
+}
+
+/** What the stage implementation gets: its confined store, signal, log and heartbeat. */
+function attemptRuntime(
+  typeName: string,
+  input: StageActivityInput,
+  deps: StageRunnerDeps,
+  attempt: number,
+  parts: AttemptParts,
+): StageRuntime {
+  const { log, heartbeats, measured, secrets } = parts;
+  return {
+    store: confineWrites(deps.store, input.context.outputPrefix),
+    ...privilegedWriters(typeName, deps.store, input.context.bucket),
+    signal: parts.signal,
+    attempt,
+    ml: deps.ml ?? DEFAULT_ML_SETTINGS,
+    // URIs lose credentials and query strings; secret values (once opened) are scrubbed.
+    log: (line) => log.append(scrubSecrets(redactUrisIn(line), secrets.values)),
+    heartbeat(progress) {
+      if (progress) {
+        deps.onProgress?.(progress);
+        measured?.progress(progress.detail);
+      }
+      heartbeats.report(progress);
+    },
+  };
+}
+
+/** The failure Temporal records for a failed attempt, logged and measured (a custom stage's stack logged too). */
+function attemptFailure(
+  scrubbed: unknown,
+  attemptOf: Pick<AttemptParts, 'log' | 'measured' | 'secrets'> & {
+    readonly typeName: string;
+    readonly stageId: string;
+    readonly attempt: number;
+    readonly origin: StageOrigin;
+    readonly started: number;
+    readonly context: Context;
+  },
+): Error {
+  const { typeName, stageId, attempt, origin, log, measured, secrets } = attemptOf;
+  const failure = toActivityFailure(scrubbed, attemptOf.context, attempt, origin);
+  if (origin === 'module' && scrubbed instanceof Error && !(scrubbed instanceof FineflowError) && scrubbed.stack)
+    log.append(`${typeName} ${stageId}: ${scrubSecrets(redactUrisIn(scrubbed.stack), secrets.values)}`);
+  measured?.end(
+    failure instanceof CancelledFailure ? 'cancelled' : 'failed',
+    failure instanceof ApplicationFailure ? (failure.type ?? undefined) : undefined,
+  );
+  log.append(
+    `${typeName} ${stageId}: attempt ${attempt} ended after ${Date.now() - attemptOf.started} ms: ${failure.name}: ${failure.message}`,
+  );
+  return failure;
 }
