@@ -167,6 +167,31 @@ async function uploadOutputs(
   return uploaded;
 }
 
+/** The stage's outputs: each uploaded output's URI and digest, the program's values and metrics. */
+function commandResult(
+  uploaded: Awaited<ReturnType<typeof uploadOutputs>>,
+  results: Awaited<ReturnType<typeof readResults>>,
+  lastMetrics: Record<string, number>,
+  durationMs: number,
+): StageActivityResult {
+  return {
+    outputs: {
+      artifacts: Object.fromEntries(Object.entries(uploaded).map(([name, out]) => [name, out.uri])),
+      files: Object.fromEntries(
+        Object.entries(uploaded).map(([name, { uri, sha256, bytes, files }]) => [name, { uri, sha256, bytes, files }]),
+      ),
+      values: results.values,
+      metrics: { ...lastMetrics, ...results.metrics },
+      exitCode: 0,
+      durationMs,
+    },
+    // Bounded: the result crosses Temporal; the cache checks the first objects of a huge folder only.
+    artifacts: Object.values(uploaded)
+      .flatMap((out) => out.objects)
+      .slice(0, MAX_RECORDED_ARTIFACTS),
+  };
+}
+
 export function createCommandStage(config: CommandConfig): StageImplementation {
   return async function commandStage(input: StageActivityInput, runtime: StageRuntime): Promise<StageActivityResult> {
     const inputs = checkStageInputs('command', input.inputs);
@@ -222,25 +247,7 @@ export function createCommandStage(config: CommandConfig): StageImplementation {
         outputDeclarations(inputs),
         new ByteBudget(config.maxBytes, 'outputs'),
       );
-      return {
-        outputs: {
-          artifacts: Object.fromEntries(Object.entries(uploaded).map(([name, out]) => [name, out.uri])),
-          files: Object.fromEntries(
-            Object.entries(uploaded).map(([name, { uri, sha256, bytes, files }]) => [
-              name,
-              { uri, sha256, bytes, files },
-            ]),
-          ),
-          values: results.values,
-          metrics: { ...lastMetrics, ...results.metrics },
-          exitCode: 0,
-          durationMs: outcome.durationMs,
-        },
-        // Bounded: the result crosses Temporal; the cache checks the first objects of a huge folder only.
-        artifacts: Object.values(uploaded)
-          .flatMap((out) => out.objects)
-          .slice(0, MAX_RECORDED_ARTIFACTS),
-      };
+      return commandResult(uploaded, results, lastMetrics, outcome.durationMs);
     } finally {
       await rm(workDir, { recursive: true, force: true, maxRetries: 2 }).catch((error: unknown) =>
         runtime.log(`could not remove the work directory ${workDir}: ${String(error)}`),
