@@ -26,15 +26,7 @@ import type { StageActivityInput, StageActivityResult } from '../src/core/run/ru
 import type { ObjectStore } from '../src/storage/object-store';
 import { asPrefixUri, joinS3Uri } from '../src/core/storage/uri';
 import type { StageImplementation, StageRuntime } from './stage-runner';
-import {
-  checkStageInputs,
-  listStageArtifacts,
-  objectInput,
-  optionalBoolean,
-  optionalNumber,
-  requiredString,
-  toJsonValue,
-} from './ml-stage-support';
+import { checkStageInputs, listStageArtifacts, toJsonValue } from './ml-stage-support';
 
 const PIN_WORDS: Readonly<Record<DatasetPin, string>> = {
   pinned: 'pinned in the pipeline',
@@ -50,7 +42,7 @@ function formatBytes(bytes: number): string {
 
 /** The stage's inputs as src/ml's prepare options. */
 export function prepareOptions(inputs: StageInputValues['prepare-data'], outputPrefix: string): PrepareDatasetOptions {
-  const source = requiredString(inputs, 'source');
+  const { source, format } = inputs;
   if (!source.startsWith('s3://')) {
     throw new InvalidInputError(
       `source ${source}: prepare-data reads raw data from the object store; push local files with \`fineflow data push DIR s3://bucket/prefix/\``,
@@ -66,53 +58,50 @@ export function prepareOptions(inputs: StageInputValues['prepare-data'], outputP
       `source ${source}: a '${dotSegment}' segment is not allowed in a dataset path; name the prefix itself, e.g. s3://bucket/datasets/defects/`,
       { field: 'source', source },
     );
-  const format = requiredString(inputs, 'format') as PrepareDatasetOptions['format'];
-  const split = objectInput(inputs, 'split');
-  const clean = objectInput(inputs, 'clean');
-  const image = objectInput(inputs, 'image');
-  const size = Array.isArray(image.size) ? (image.size as number[]) : [32, 32];
-  const normalize = optionalBoolean(inputs, 'normalize') ?? true;
+  const { split, clean, image, normalize } = inputs;
+  const size = image?.size ?? [32, 32];
   return {
     source,
     format,
     ...(format === 'image-folder'
       ? {
           image: {
-            size: [size[0] ?? 32, size[1] ?? 32] as [number, number],
-            channels: (image.channels === 3 ? 3 : 1) as 1 | 3,
+            size: [size[0] ?? 32, size[1] ?? 32],
+            channels: image?.channels ?? 1,
             standardize: normalize,
-            ...(Array.isArray(image.background)
-              ? { background: image.background.slice(0, 3) as unknown as [number, number, number] }
-              : {}),
+            ...(image ? { background: backgroundOf(image.background) } : {}),
           },
         }
       : {}),
-    ...(typeof inputs.labelColumn === 'string' ? { labelColumn: inputs.labelColumn } : {}),
+    ...(inputs.labelColumn !== undefined ? { labelColumn: inputs.labelColumn } : {}),
     ...(inputs.featureColumns ? { featureColumns: inputs.featureColumns } : {}),
     normalize,
     naValues: inputs.naValues,
     split: {
-      ...splitFractionsOf(split),
-      stratify: split.stratify !== false,
-      seed: (split.seed as number | undefined) ?? 0,
-      ...(typeof split.column === 'string' ? { column: split.column } : {}),
+      ...splitFractionsOf(split ?? {}),
+      stratify: split?.stratify ?? true,
+      seed: split?.seed ?? 0,
+      ...(split?.column !== undefined ? { column: split.column } : {}),
     },
     quality: qualityPolicyOf({
       // dropInvalid: false has always meant "stop at the first unreadable record".
-      corruptFiles: clean.dropInvalid === false ? 'fail' : 'warn',
-      ...objectInput(inputs, 'quality'),
+      corruptFiles: clean?.dropInvalid === false ? 'fail' : 'warn',
+      ...inputs.quality,
     }),
-    ...(typeof inputs.delimiter === 'string'
-      ? { delimiter: inputs.delimiter === 'tab' ? '\t' : inputs.delimiter }
-      : {}),
+    ...(inputs.delimiter !== undefined ? { delimiter: inputs.delimiter === 'tab' ? '\t' : inputs.delimiter } : {}),
     clean: {
-      dropDuplicates: clean.dropDuplicates !== false,
-      dropInvalid: clean.dropInvalid !== false,
-      missing: clean.missing === 'drop' ? 'drop' : 'impute',
+      dropDuplicates: clean?.dropDuplicates ?? true,
+      dropInvalid: clean?.dropInvalid ?? true,
+      missing: clean?.missing ?? 'impute',
     },
-    shardSize: optionalNumber(inputs, 'shardSize') ?? 1024,
+    shardSize: inputs.shardSize,
     outputPrefix: joinS3Uri(outputPrefix, 'dataset'),
   };
+}
+
+/** The first three channels of `image.background` (RGB). */
+function backgroundOf(background: readonly number[]): [number, number, number] {
+  return [background[0] ?? 255, background[1] ?? 255, background[2] ?? 255];
 }
 
 /**
@@ -200,13 +189,12 @@ export const prepareDataStage: StageImplementation = async (
   runtime: StageRuntime,
 ): Promise<StageActivityResult> => {
   const inputs = checkStageInputs('prepare-data', input.inputs);
-  const pinProblem = pinnedSourceProblem(requiredString(inputs, 'source'));
-  if (pinProblem)
-    throw new InvalidInputError(`source ${requiredString(inputs, 'source')}: ${pinProblem}`, { field: 'source' });
+  const pinProblem = pinnedSourceProblem(inputs.source);
+  if (pinProblem) throw new InvalidInputError(`source ${inputs.source}: ${pinProblem}`, { field: 'source' });
   const { store, options, version } = await pinSources(input, runtime, inputs);
   const sourceBytes = await announceSource(store, options, runtime);
   const prepared = await prepareDataset(store, options, progressReporter(runtime, sourceBytes));
-  const limitPerClass = optionalNumber(inputs, 'limitPerClass');
+  const { limitPerClass } = inputs;
   const manifest =
     limitPerClass === undefined
       ? prepared.manifest
@@ -257,7 +245,7 @@ async function pinSources(
     `dataset version ${pin.manifest.id} of ${pin.manifest.prefix} (${PIN_WORDS[pin.how]}): ${pin.manifest.count} object(s)`,
   );
   const fixedSets: Partial<Record<FixedSplit, { source: string; version: string }>> = {};
-  for (const [name, source] of Object.entries(fixedSourcesOf(objectInput(inputs, 'split'))) as [FixedSplit, string][]) {
+  for (const [name, source] of Object.entries(fixedSourcesOf(inputs.split ?? {})) as [FixedSplit, string][]) {
     const fixedPin = await resolveDatasetSource(versions, input.context.bucket, source, trigger);
     store = pinnedDatasetStore(store, fixedPin.manifest);
     fixedSets[name] = { source: fixedPin.source, version: fixedPin.manifest.id };
