@@ -69,28 +69,6 @@ export function modelHttpOptions(inputs: JsonObject): { headers: { authorization
   return typeof auth === 'string' && auth !== '' ? { headers: { authorization: auth } } : undefined;
 }
 
-export function optionalString(inputs: JsonObject, name: string): string | undefined {
-  const value = inputs[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
-export function optionalNumber(inputs: JsonObject, name: string): number | undefined {
-  const value = inputs[name];
-  return typeof value === 'number' ? value : undefined;
-}
-
-export function optionalBoolean(inputs: JsonObject, name: string): boolean | undefined {
-  const value = inputs[name];
-  return typeof value === 'boolean' ? value : undefined;
-}
-
-/** A required string input; checkStageInputs has already enforced presence and type. */
-export function requiredString(inputs: JsonObject, name: string): string {
-  const value = inputs[name];
-  if (typeof value !== 'string') throw new InvalidInputError(`input \`${name}\` is required`, { field: name });
-  return value;
-}
-
 /** Sub-prefixes of a stage's directory that are not outputs: logs are rewritten while it runs; checkpoints are working state. */
 const NOT_ARTIFACTS = ['logs/', 'checkpoints/'];
 

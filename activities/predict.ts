@@ -19,9 +19,8 @@ import type { PredictionFormat } from '../src/ml/predict/prediction-output';
 import { loadPredictor, type Predictor } from '../src/ml/predict/predictor';
 import { writePredictions, type PredictionSummary } from '../src/ml/predict/write-predictions';
 import { outboundPolicy } from '../src/security/outbound';
-import { PREDICT_LIMITS } from '../src/spec/predict-stage-type';
 import type { ObjectStore } from '../src/storage/object-store';
-import { checkStageInputs, listStageArtifacts, modelHttpOptions, optionalNumber } from './ml-stage-support';
+import { checkStageInputs, listStageArtifacts, modelHttpOptions } from './ml-stage-support';
 import { newDataTrigger } from './prepare-data';
 import type { StageImplementation, StageRuntime } from './stage-runner';
 
@@ -110,8 +109,8 @@ export const predictStage: StageImplementation = async (
     summary = await score(runtime, predictor, records, {
       uri,
       format,
-      batchSize: optionalNumber(inputs, 'batchSize') ?? PREDICT_LIMITS.defaultBatchSize,
-      maxRecords: optionalNumber(inputs, 'maxRecords') ?? PREDICT_LIMITS.defaultMaxRecords,
+      batchSize: inputs.batchSize,
+      maxRecords: inputs.maxRecords,
     });
   } finally {
     predictor.model.dispose();
