@@ -4,6 +4,7 @@
  * key. Built-ins are registered here; a team adds its own with {@link registerStageType} or by
  * listing modules for {@link loadStageTypeModules}, and they are validated the same way.
  */
+import path from 'node:path';
 import { pinnedSourceProblem } from '../datasets/dataset-source';
 import { splitProblems } from '../datasets/split-sources';
 import { InvalidInputError } from '../core/errors';
@@ -1546,6 +1547,18 @@ export function listStageTypes(): StageTypeDefinition[] {
  * definition or an array of them (as `default`, `stageType` or `stageTypes`), validate and
  * register them. Returns the definitions loaded.
  */
+/**
+ * Why a module would not load, for the user: Node's first line (its "Require stack" lists Fineflow's own files),
+ * and for a missing bare name, where a package name is looked up.
+ */
+export function moduleLoadReason(modulePath: string, error: unknown): string {
+  const first = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+  const missing = (error as { code?: unknown } | null)?.code === 'MODULE_NOT_FOUND';
+  return missing && !path.isAbsolute(modulePath)
+    ? `${first} (a package name is looked up from the current directory's node_modules; name a file as ./stages.js)`
+    : first;
+}
+
 export function loadStageTypeModules(paths: readonly string[]): StageTypeDefinition[] {
   const loaded: StageTypeDefinition[] = [];
   for (const modulePath of paths) {
@@ -1555,7 +1568,7 @@ export function loadStageTypeModules(paths: readonly string[]): StageTypeDefinit
       exported = require(modulePath);
     } catch (error) {
       throw new InvalidInputError(
-        `cannot load stage type module ${modulePath}: ${error instanceof Error ? error.message : String(error)}`,
+        `cannot load stage type module ${modulePath}: ${moduleLoadReason(modulePath, error)}`,
         { module: modulePath },
         { cause: error },
       );

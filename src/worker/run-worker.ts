@@ -30,6 +30,7 @@ import type { FineflowMetrics } from '../observability/metrics';
 import type { StageLogRecord } from '../observability/json-log';
 import { instrumentStore } from '../observability/instrumented-store';
 import { capacityTag, type WorkerCapacity } from '../core/spec/resources';
+import { moduleLoadReason } from '../spec/stage-types';
 import { capacitySlotSupplier, ResourceLedger } from './resource-ledger';
 import type { Tracing } from '../observability/tracing';
 
@@ -184,7 +185,7 @@ export function loadStageModules(
       mod = require(resolveStageModule(modulePath, cwd)) as { stages?: unknown };
     } catch (error) {
       throw new InvalidInputError(
-        `cannot load stage module ${modulePath}: ${error instanceof Error ? error.message : String(error)}`,
+        `cannot load stage module ${modulePath}: ${moduleLoadReason(modulePath, error)}`,
         { module: modulePath },
         { cause: error },
       );
