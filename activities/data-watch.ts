@@ -8,6 +8,7 @@
  * and objects already hashed are not read again, so an unchanged prefix costs one listing.
  */
 import { createHash } from 'node:crypto';
+import { Context } from '@temporalio/activity';
 import { datasetVersionId } from '../src/datasets/dataset-version';
 import { sealDatasetVersion, type Sha256Memo } from '../src/datasets/version-store';
 import { NotFoundError } from '../src/core/errors';
@@ -59,35 +60,62 @@ const REMEMBERED_PREFIXES = 256;
 /** Hashes remembered across polls; cleared when it grows past this (then objects are stat'ed again). */
 const REMEMBERED_HASHES = 200_000;
 
+/** How often a poll heartbeats; the watcher's heartbeat timeout (workflows/data-watcher.ts) is a few of these. */
+const FINGERPRINT_HEARTBEAT_MS = 5_000;
+
+/**
+ * Run `work`, heartbeating while it runs: a poll whose worker stopped (or took the task as it shut down) is then
+ * handed out again after the heartbeat timeout, not after the 2-minute start-to-close one, and a long seal of a
+ * big prefix is not mistaken for a lost one. Outside an activity (unit tests) it only runs `work`.
+ */
+async function withHeartbeats<T>(work: () => Promise<T>): Promise<T> {
+  let context: Context;
+  try {
+    context = Context.current();
+  } catch {
+    return work();
+  }
+  context.heartbeat();
+  const timer = setInterval(() => context.heartbeat(), FINGERPRINT_HEARTBEAT_MS);
+  timer.unref();
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 export function createDataWatchActivities(store: ObjectStore, bucket: string): DataWatchActivities {
   const lastSeal = new Map<string, { listing: string; seen: PrefixFingerprint }>();
   const memo: Sha256Memo = new Map();
   return {
-    async fingerprintPrefix(prefixUri: string): Promise<PrefixFingerprint> {
-      const prefix = asPrefixUri(prefixUri);
-      let listed: ObjectInfo[];
-      try {
-        listed = await store.list(prefix);
-      } catch (thrown) {
-        // A dataset bucket that does not exist yet is an empty dataset, not a broken watcher.
-        if (thrown instanceof NotFoundError && thrown.details.code === 'bucket-not-found') listed = [];
-        else throw thrown;
-      }
-      const listing = fingerprintObjects(listed);
-      const known = lastSeal.get(prefix);
-      if (known?.listing === listing.fingerprint) return known.seen;
-      if (listed.length === 0) return { ...listing, fingerprint: datasetVersionId([]) };
-      if (memo.size > REMEMBERED_HASHES) memo.clear();
-      const manifest = await sealDatasetVersion(store, bucket, prefix, { createdBy: 'watcher', memo, listed });
-      const seen: PrefixFingerprint = {
-        ...listing,
-        fingerprint: manifest.id,
-        count: manifest.count,
-        bytes: manifest.bytes,
-      };
-      if (lastSeal.size >= REMEMBERED_PREFIXES) lastSeal.clear();
-      lastSeal.set(prefix, { listing: listing.fingerprint, seen });
-      return seen;
-    },
+    fingerprintPrefix: (prefixUri: string): Promise<PrefixFingerprint> => withHeartbeats(() => fingerprint(prefixUri)),
   };
+
+  async function fingerprint(prefixUri: string): Promise<PrefixFingerprint> {
+    const prefix = asPrefixUri(prefixUri);
+    let listed: ObjectInfo[];
+    try {
+      listed = await store.list(prefix);
+    } catch (thrown) {
+      // A dataset bucket that does not exist yet is an empty dataset, not a broken watcher.
+      if (thrown instanceof NotFoundError && thrown.details.code === 'bucket-not-found') listed = [];
+      else throw thrown;
+    }
+    const listing = fingerprintObjects(listed);
+    const known = lastSeal.get(prefix);
+    if (known?.listing === listing.fingerprint) return known.seen;
+    if (listed.length === 0) return { ...listing, fingerprint: datasetVersionId([]) };
+    if (memo.size > REMEMBERED_HASHES) memo.clear();
+    const manifest = await sealDatasetVersion(store, bucket, prefix, { createdBy: 'watcher', memo, listed });
+    const seen: PrefixFingerprint = {
+      ...listing,
+      fingerprint: manifest.id,
+      count: manifest.count,
+      bytes: manifest.bytes,
+    };
+    if (lastSeal.size >= REMEMBERED_PREFIXES) lastSeal.clear();
+    lastSeal.set(prefix, { listing: listing.fingerprint, seen });
+    return seen;
+  }
 }

@@ -51,6 +51,9 @@ import { RUN_PAGE_MEMO, runPageDetails, runPageUrl } from '../src/core/run/run-l
 
 const { fingerprintPrefix } = proxyActivities<DataWatchActivities>({
   startToCloseTimeout: '2m',
+  // The poll heartbeats every 5 s: one lost with its worker (a control worker restarting) is handed out again
+  // after 20 s instead of 2 minutes.
+  heartbeatTimeout: '20s',
   // A listing that fails (MinIO down) is retried a few times, then this poll is skipped.
   retry: { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2 },
 });

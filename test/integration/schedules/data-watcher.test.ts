@@ -279,8 +279,9 @@ void describe('newData trigger on the real stack', () => {
     const stoppedAt = Date.now();
     await h.restartControlWorker().then(() => undefined);
     await push(prefix, 'two.csv', '2\n');
-    // A workflow task the stopped worker had taken (of the first run or of the watcher) is handed out again only
-    // when its task timeout ends, and runs started by a watcher have the 60 s one: the second run can wait for that.
+    // A task the stopped worker had taken is handed out again only when its timeout ends: a workflow task of the
+    // first run after the 60 s task timeout runs started by a watcher have, the watcher's poll after its 20 s
+    // heartbeat timeout (before it had one, 2 minutes: CI saw this test time out on that). The second run can wait.
     const runs = await waitFor(
       'a run after the restart',
       () => h.runs(name, 'new-data'),
