@@ -72,3 +72,4 @@ export {
 } from './median';
 export type { StopDecision } from './early-stopping';
 export { RandomSource, seedRandomState, type RandomState } from './random-source';
+export { priorTrialProblem, priorObservations, MAX_PRIOR_TRIALS, type PriorTrial } from './warm-start';

@@ -3,7 +3,7 @@ import { createGridSearch, gridSearch, type GridSearchState } from './grid';
 import { createRandomSearch, randomSearch, type RandomSearchState } from './random';
 import type { Goal, Suggestion, TrialObservation } from './searcher';
 import type { SearchSpace } from './space';
-import { createTpeSearch, tpeSearch, type TpeOptions, type TpeSearchState } from './tpe';
+import { createTpeSearch, tpeSearch, type TpeOptions, type TpeSearchState, type TpeTrial } from './tpe';
 
 export type SearchAlgorithm = 'grid' | 'random' | 'tpe';
 export const SEARCH_ALGORITHMS: readonly SearchAlgorithm[] = ['grid', 'random', 'tpe'];
@@ -16,6 +16,8 @@ export interface SearcherOptions {
   readonly gridPointsPerParameter?: number;
   /** TPE only. */
   readonly tpe?: Partial<TpeOptions>;
+  /** TPE only: finished trials of earlier sweeps (./warm-start.ts); random and grid search ignore them. */
+  readonly tpePriors?: readonly TpeTrial[];
 }
 
 export function createSearcher(
@@ -30,7 +32,7 @@ export function createSearcher(
     case 'random':
       return createRandomSearch(space, goal, options.seed);
     case 'tpe':
-      return createTpeSearch(space, goal, options.seed, options.tpe);
+      return createTpeSearch(space, goal, options.seed, options.tpe, options.tpePriors);
   }
 }
 

@@ -28,6 +28,7 @@ import {
 } from './searchers';
 import { DEFAULT_GRID_POINTS, gridSize, parseSearchSpace, type ParameterValues, type SearchSpace } from './space';
 import { DEFAULT_TPE_OPTIONS, type TpeOptions } from './tpe';
+import { priorObservations, type PriorTrial } from './warm-start';
 
 export type EarlyStoppingConfig =
   | { readonly type: 'none' }
@@ -242,8 +243,19 @@ function graceEpochsOf(config: SweepConfig, trial: SweepTrial): number {
   return typeof value === 'number' && Number.isFinite(value) ? value : 0;
 }
 
-/** A fresh sweep. Throws {@link InvalidInputError} when the config is inconsistent. */
-export function createSweep(config: SweepConfig): SweepState {
+/**
+ * A fresh sweep. Throws {@link InvalidInputError} when the config is inconsistent.
+ *
+ * `priorTrials` (warm start, ./warm-start.ts): finished trials of earlier sweeps of the same stage. TPE
+ * observes the best 100 of them (`MAX_PRIOR_TRIALS`) from its first suggestion; random and grid search ignore
+ * them. They are kept in the searcher only: not in `trials`, the results table, ids, counts or `maxTrials`,
+ * and never in ASHA's or the median rule's rungs, because values of an earlier sweep on other data must not
+ * prune this sweep's trials (a retrain on harder data would see every trial stopped at the first rung).
+ */
+export function createSweep(
+  config: SweepConfig,
+  options?: { readonly priorTrials?: readonly PriorTrial[] },
+): SweepState {
   const goal = config.objective.goal;
   let stopper: StopperState;
   switch (config.earlyStopping.type) {
@@ -271,6 +283,9 @@ export function createSweep(config: SweepConfig): SweepState {
     seed: config.seed,
     gridPointsPerParameter: config.gridPointsPerParameter,
     tpe: config.tpe,
+    ...(config.algorithm === 'tpe' && options?.priorTrials?.length
+      ? { tpePriors: priorObservations(config.space, goal, options.priorTrials) }
+      : {}),
   });
   return { version: 1, config, searcher, stopper, trials: [] };
 }

@@ -13,6 +13,8 @@
  *    maximises expected improvement — is suggested.
  * Trials still running are counted in g ("constant liar"), so a batch of parallel
  * suggestions spreads out instead of piling onto the same point.
+ * Finished trials of earlier sweeps (`priors`, ./warm-start.ts) are observations like this sweep's finished
+ * ones in steps 1 and 2: they count toward the startup trials and are ranked into l and g.
  */
 import type { JsonValue } from '../spec/plan-types';
 import { RandomSource, seedRandomState, type RandomState } from './random-source';
@@ -71,6 +73,11 @@ export interface TpeSearchState extends SearcherStateBase {
   readonly random: RandomState;
   /** Every suggested trial, in id order. */
   readonly trials: readonly TpeTrial[];
+  /**
+   * Finished trials of earlier sweeps (./warm-start.ts), ids −n … −1: observations like the finished ones in
+   * `trials`, never suggested here. Absent when the sweep has none, and in states created before warm start.
+   */
+  readonly priors?: readonly TpeTrial[];
 }
 
 export function createTpeSearch(
@@ -78,6 +85,7 @@ export function createTpeSearch(
   goal: Goal,
   seed: number,
   options: Partial<TpeOptions> = {},
+  priors: readonly TpeTrial[] = [],
 ): TpeSearchState {
   return {
     algorithm: 'tpe',
@@ -87,6 +95,8 @@ export function createTpeSearch(
     options: { ...DEFAULT_TPE_OPTIONS, ...options },
     random: seedRandomState(seed),
     trials: [],
+    // Only present when there are priors, so a sweep without them has exactly the state it had before.
+    ...(priors.length > 0 ? { priors } : {}),
   };
 }
 
@@ -143,7 +153,10 @@ export const tpeSearch: Searcher<TpeSearchState> = {
 };
 
 function suggestOne(state: TpeSearchState, trials: readonly TpeTrial[], random: RandomSource): ParameterValues {
-  const finished = trials.filter((trial) => trial.status === 'completed' || trial.status === 'pruned');
+  const finished = [
+    ...(state.priors ?? []),
+    ...trials.filter((trial) => trial.status === 'completed' || trial.status === 'pruned'),
+  ];
   const values: Record<string, JsonValue> = {};
   if (finished.length < state.options.nStartupTrials) {
     for (const { name, domain } of state.space.parameters) values[name] = sampleDomain(domain, random);
@@ -173,6 +186,13 @@ export function splitTrials(
   goal: Goal,
   gamma = DEFAULT_GAMMA,
 ): { below: TpeTrial[]; above: TpeTrial[] } {
+  const ranked = rankTrials(finished, goal);
+  const nBelow = goodGroupSize(ranked.length, gamma);
+  return { below: ranked.slice(0, nBelow), above: ranked.slice(nBelow) };
+}
+
+/** Finished trials best first: completed ones by value, then pruned ones by depth, then by value; ties by id. */
+export function rankTrials(finished: readonly TpeTrial[], goal: Goal): TpeTrial[] {
   const loss = (trial: TpeTrial): number => {
     if (trial.value === undefined) return Infinity;
     return goal === 'maximize' ? -trial.value : trial.value;
@@ -183,9 +203,7 @@ export function splitTrials(
   const pruned = finished
     .filter((trial) => trial.status === 'pruned')
     .sort((a, b) => (b.epoch ?? -1) - (a.epoch ?? -1) || compareLoss(loss(a), loss(b)) || a.trialId - b.trialId);
-  const ranked = [...completed, ...pruned];
-  const nBelow = goodGroupSize(ranked.length, gamma);
-  return { below: ranked.slice(0, nBelow), above: ranked.slice(nBelow) };
+  return [...completed, ...pruned];
 }
 
 function compareLoss(a: number, b: number): number {
