@@ -45,6 +45,8 @@ export interface RerunSelection {
   readonly plan: Plan;
   /** Things the user should know (a reused stage reads an overridden param, a failed side branch runs again). */
   readonly notes: readonly string[];
+  /** Why each stage of the plan runs again or is reused, one short clause per stage (the UI's rerun dialog). */
+  readonly why: { readonly [stageId: string]: string };
 }
 
 const REUSABLE = new Set<StageState['status']>(['succeeded', 'cached']);
@@ -74,14 +76,14 @@ export function selectRerun(request: RerunRequest): RerunSelection {
   const states = new Map(request.stages.map((state) => [state.id, state]));
   const downstream = new Set([fromStage, ...stagesDownstreamOf(plan, fromStage)]);
   requireReusableUpstream(request, states);
-  const { rerun, reuse, notes } = partitionStages(request, states, downstream);
+  const { rerun, reuse, notes, why } = partitionStages(request, states, downstream);
   // Only the stages the user asked to rerun bypass the cache; the others run again for want of outputs.
   const newPlan: Plan = {
     ...plan,
     params: rerunParams(request),
     stages: plan.stages.map((stage) => (downstream.has(stage.id) ? refreshCache(stage) : stage)),
   };
-  return { rerun, reuse, plan: newPlan, notes };
+  return { rerun, reuse, plan: newPlan, notes, why };
 }
 
 function requireKnownStage({ plan, fromRunId, fromStage }: RerunRequest): void {
@@ -118,26 +120,38 @@ function requireReusableUpstream(
   );
 }
 
+/** Why a stage the user asked to rerun runs again: where the rerun starts, or which rerun stages it needs. */
+function rerunReason(stage: PlannedStage, fromStage: string, downstream: ReadonlySet<string>): string {
+  const bypass = stage.cache.enabled ? '; cache bypassed, its new result replaces the entry' : '';
+  if (stage.id === fromStage) return `the rerun starts here${bypass}`;
+  const needs = stage.needs.filter((id) => downstream.has(id));
+  return `downstream of ${fromStage} (needs ${needs.join(', ')})${bypass}`;
+}
+
 /** Which stages run again and which are reused, in plan order, with what the user should know about each. */
 function partitionStages(
   { plan, fromRunId, fromStage, ...request }: RerunRequest,
   states: ReadonlyMap<string, StageState>,
   downstream: ReadonlySet<string>,
-): { rerun: string[]; reuse: ReusedStageOutput[]; notes: string[] } {
+): { rerun: string[]; reuse: ReusedStageOutput[]; notes: string[]; why: Record<string, string> } {
   const overrides = request.overrides ?? {};
   const unavailable = request.unavailable ?? {};
   const rerun: string[] = [];
   const reuse: ReusedStageOutput[] = [];
   const notes: string[] = [];
+  const why: Record<string, string> = {};
   for (const stage of plan.stages) {
     const state = states.get(stage.id);
     if (downstream.has(stage.id)) {
       rerun.push(stage.id);
+      why[stage.id] = rerunReason(stage, fromStage, downstream);
       continue;
     }
     const reusable = state !== undefined && REUSABLE.has(state.status) && Boolean(state.outputs);
     if (reusable && Object.prototype.hasOwnProperty.call(unavailable, stage.id)) {
       rerun.push(stage.id);
+      why[stage.id] =
+        `its outputs in run ${fromRunId} are gone (${unavailable[stage.id]}); the cache may still serve it`;
       notes.push(
         `stage ${stage.id} cannot be reused from run ${fromRunId} (${unavailable[stage.id]}): ` +
           'it runs again, unless the cache holds a valid result',
@@ -146,6 +160,10 @@ function partitionStages(
     }
     if (reusable) {
       reuse.push({ stageId: stage.id, outputs: state.outputs as JsonObject, fromRunId });
+      why[stage.id] =
+        state.status === 'cached'
+          ? `served from the cache in run ${fromRunId}: its outputs are reused`
+          : `succeeded in run ${fromRunId}: its outputs are reused`;
       const stale = paramsReferencedBy(stage).filter((name) => Object.prototype.hasOwnProperty.call(overrides, name));
       if (stale.length > 0) {
         notes.push(
@@ -155,12 +173,13 @@ function partitionStages(
       continue;
     }
     rerun.push(stage.id);
+    why[stage.id] = `${state ? `was ${state.status}` : 'never started'} in run ${fromRunId}: no outputs to reuse`;
     notes.push(
       `stage ${stage.id} ${state ? `was ${state.status}` : 'never started'} in run ${fromRunId} ` +
         `and is not downstream of ${fromStage}: it runs again`,
     );
   }
-  return { rerun, reuse, notes };
+  return { rerun, reuse, notes, why };
 }
 
 /** The plan's params with the values the rerun starts with: `--set`, else the original run's, else the default. */

@@ -17,7 +17,7 @@ import type { JsonValue, Plan } from '../core/spec/plan-types';
 import { runPrefix } from '../core/storage/layout';
 import type { ObjectStore } from '../storage/object-store';
 import { planGraph, readRunInput, readStageInputs, type PlanGraph } from './run-plan';
-import { stageCache, stageCheckpoints } from './stage-store-info';
+import { rerunPreviewOf, stageCache, stageCheckpoints } from './stage-store-info';
 
 export interface UiServices {
   readonly runs: RunClient;
@@ -178,6 +178,11 @@ export class UiApi {
   /** The stage's cache key, lookups (hit/miss and why), whether its entry is reusable now, what a rerun reuses. */
   cache(runId: string, stageId: string): Promise<unknown> {
     return stageCache(this.services, checkId(runId, 'run'), checkId(stageId, 'stage'));
+  }
+
+  /** What a rerun from the stage would run again and reuse, and why (shown before the user confirms it). */
+  rerunPreview(runId: string, stageId: string): Promise<unknown> {
+    return rerunPreviewOf(this.services, checkId(runId, 'run'), checkId(stageId, 'stage'));
   }
 
   async artifacts(runId: string, stageId: string): Promise<unknown> {

@@ -199,6 +199,7 @@ function routes(api: UiApi, pollMs: number): Route[] {
     get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/artifacts`, (_r, m) => api.artifacts(at(m, 1), at(m, 2))),
     get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/checkpoints`, (_r, m) => api.checkpoints(at(m, 1), at(m, 2))),
     get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/cache`, (_r, m) => api.cache(at(m, 1), at(m, 2))),
+    get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/rerun-preview`, (_r, m) => api.rerunPreview(at(m, 1), at(m, 2))),
     get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/report`, async (_r, m, _url, response) => {
       // The report is the stage's own HTML: shown in a sandboxed frame, never with the app's origin.
       send(response, 200, await api.report(at(m, 1), at(m, 2)), 'text/html; charset=utf-8', {

@@ -19,7 +19,7 @@ import { applyDefaults } from '../spec/schema-language';
 import { getStageType } from '../spec/stage-types';
 import type { ObjectStore } from '../storage/object-store';
 import type { RunClient } from '../client/run-client';
-import type { StageCacheInfo, StageCheckpoints } from './web/store-info-types';
+import type { RerunPreviewInfo, StageCacheInfo, StageCheckpoints } from './web/store-info-types';
 import { readStageCacheLookups, readStageInputs, writesCheckpoints } from './run-plan';
 
 /** Checkpoint directories listed per stage; a log's first chunk read for the resume line. */
@@ -145,17 +145,30 @@ async function entryNow(
   };
 }
 
-/** A rerun from this stage: what it would run again and reuse; only an ended run can be rerun. */
-async function rerunFrom(
+/**
+ * A rerun from this stage: what it would run again and reuse, and why; only an ended run can be rerun.
+ * A reused stage that was itself a cache hit names the run that computed it.
+ */
+export async function rerunPreviewOf(
   services: StoreInfoServices,
   runId: string,
   stageId: string,
-): Promise<StageCacheInfo['rerunFromHere']> {
+): Promise<RerunPreviewInfo> {
   try {
-    const { selection } = await previewRerun(services.runs, services.store, { runId, fromStage: stageId });
+    const { original, selection } = await previewRerun(services.runs, services.store, { runId, fromStage: stageId });
+    const states = new Map(original.stages.map((s) => [s.id, s]));
     return {
       rerun: selection.rerun,
-      reuse: selection.reuse.map((r) => ({ stageId: r.stageId, fromRunId: r.fromRunId })),
+      reuse: selection.reuse.map((r) => {
+        const state = states.get(r.stageId);
+        const producer = state ? producerOf(services.bucket, r.fromRunId, state).runId : r.fromRunId;
+        return {
+          stageId: r.stageId,
+          fromRunId: r.fromRunId,
+          ...(producer !== r.fromRunId ? { producedBy: producer } : {}),
+        };
+      }),
+      why: selection.why,
       notes: selection.notes,
     };
   } catch (thrown) {
@@ -179,6 +192,6 @@ export async function stageCache(services: StoreInfoServices, runId: string, sta
     lookups,
     ...(reused ? { reusedFrom: reused.fromRunId } : {}),
     ...(key && planned?.cache.enabled ? { entry: { key, ...(await entryNow(services, key, planned)) } } : {}),
-    rerunFromHere: await rerunFrom(services, runId, stage.id),
+    rerunFromHere: await rerunPreviewOf(services, runId, stage.id),
   };
 }

@@ -14,6 +14,7 @@ import { registerModel } from '../../src/ml/models/registry';
 import { runTrainingInChildProcess } from '../../src/ml/train/child-runner';
 import { compilePlan } from '../../src/spec';
 import { taskQueueForPool } from '../../src/core/run/task-queues';
+import { runPrefix } from '../../src/core/storage/layout';
 import { watcherIdFor } from '../../src/schedules/data-watch-client';
 import { ScheduleService } from '../../src/schedules/schedule-client';
 import { registerTestStageTypes } from '../stage-types';
@@ -106,6 +107,86 @@ test('a paused stage is retried from the UI with a changed param and the run suc
   const state = await h.runs.state(runId);
   assert.equal(state.status, 'succeeded');
   assert.equal(state.params.answer, 42);
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
+test(
+  'the rerun dialog shows which stages run again and which are reused, and why, before it starts',
+  LONG,
+  async () => {
+    // `a` names an object under the first run's prefix in its outputs (test-echo returns its `value`; the object
+    // stands in for one the stage wrote). The second run is served `a` from the cache, so a rerun of that run
+    // reuses outputs the first run computed.
+    const firstRunId = `ui-rerun-${randomSuffix()}`;
+    const produced = `${runPrefix(h.config.s3.bucket, firstRunId, 'a')}result.txt`;
+    await h.store.putBytes(produced, `result of ${firstRunId}\n`);
+    const plan = h.plan('ui-rerun', [
+      { id: 'a', cache: { enabled: true }, with: { value: produced } },
+      { id: 'b', needs: ['a'], with: { value: 'b' } },
+      { id: 'c', needs: ['b'], with: { value: 'c' } },
+    ]);
+    await h.runs.submit(plan, { runId: firstRunId });
+    assert.equal((await h.runs.result(firstRunId)).status, 'succeeded');
+    const runId = await h.runs.submit(plan);
+    assert.equal((await h.runs.result(runId)).stages.find((s) => s.id === 'a')?.status, 'cached');
+
+    const { page, errors } = await openPage(browser);
+    await page.goto(`${ui.url}/#/runs/${runId}?stage=b`);
+    await page.locator('#rerun-stage').click();
+    const row = (stage: string, action: string) =>
+      page.locator(`dialog.confirm #rerun-plan tr[data-stage="${stage}"][data-action="${action}"]`);
+    await row('a', 'reuse').waitFor({ timeout: 30_000 });
+    assert.match(
+      await row('a', 'reuse').innerText(),
+      new RegExp(`served from the cache in run ${runId}.*computed by run ${firstRunId}`),
+    );
+    assert.match(await row('b', 'rerun').innerText(), /the rerun starts here/);
+    assert.match(await row('c', 'rerun').innerText(), /downstream of b \(needs b\)/);
+    assert.equal(await page.locator('dialog.confirm #rerun-plan tbody tr').count(), 3);
+    await screenshot(page, 'rerun-confirm');
+    await page.locator('dialog.confirm [data-action="confirm"]').click();
+    // The dialog's promise is kept: the new run reuses a and runs b and c again.
+    await page.waitForURL((url) => /#\/runs\/[^?]+$/.test(url.hash) && !url.hash.includes(runId), { timeout: 30_000 });
+    const rerunId = decodeURIComponent(new URL(page.url()).hash.replace('#/runs/', ''));
+    await page.locator('#run-status[data-status="succeeded"]').waitFor({ timeout: 30_000 });
+    const rerun = await h.runs.state(rerunId);
+    assert.equal(rerun.trigger.kind, 'rerun');
+    assert.match(rerun.stages.find((s) => s.id === 'a')?.reason ?? '', new RegExp(`^reused from run ${runId}`));
+    assert.deepEqual(
+      rerun.stages.map((s) => [s.id, s.status, /^reused from run /.test(s.reason ?? '')]),
+      [
+        ['a', 'succeeded', true],
+        ['b', 'succeeded', false],
+        ['c', 'succeeded', false],
+      ],
+    );
+    assert.deepEqual(errors, []);
+    await page.context().close();
+  },
+);
+
+test('the rerun dialog says why a rerun cannot start and offers no confirm button', LONG, async () => {
+  const runId = await h.runs.submit(
+    h.plan('ui-rerun-blocked', [
+      { id: 'check', uses: 'test-invalid' },
+      { id: 'after', needs: ['check'], with: { value: 1 } },
+    ]),
+  );
+  assert.equal((await h.runs.result(runId)).status, 'failed');
+  const { page, errors } = await openPage(browser);
+  await page.goto(`${ui.url}/#/runs/${runId}?stage=after`);
+  await page.locator('#rerun-stage').click();
+  const alert = page.locator('dialog.confirm [role="alert"]');
+  await alert.waitFor({ timeout: 30_000 });
+  assert.match(
+    await alert.innerText(),
+    new RegExp(`upstream stage check \\(failed\\).*fineflow rerun ${runId} --from check`),
+  );
+  assert.equal(await page.locator('dialog.confirm [data-action="confirm"]').count(), 0);
+  await screenshot(page, 'rerun-blocked');
+  await page.locator('dialog.confirm button', { hasText: 'Close' }).click();
+  await page.locator('dialog.confirm').waitFor({ state: 'detached' });
   assert.deepEqual(errors, []);
   await page.context().close();
 });

@@ -61,11 +61,22 @@ export interface StageCacheInfo {
     readonly runId?: string;
     readonly createdAt?: string;
   };
-  readonly rerunFromHere:
-    | { readonly unavailable: string }
-    | {
-        readonly rerun: readonly string[];
-        readonly reuse: readonly { readonly stageId: string; readonly fromRunId: string }[];
-        readonly notes: readonly string[];
-      };
+  readonly rerunFromHere: RerunPreviewInfo;
 }
+
+/**
+ * What a rerun from a stage would do (`previewRerun`, the decision `fineflow rerun` starts with): the stages that
+ * run again and those reused, each with why; or why no rerun can start from there.
+ * `GET /api/runs/R/stages/S/rerun-preview`, and the Cache section.
+ */
+export type RerunPreviewInfo =
+  | { readonly unavailable: string }
+  | {
+      /** Stages the new run executes, in plan order. */
+      readonly rerun: readonly string[];
+      /** Stages whose outputs the new run takes from `fromRunId`; `producedBy`: the run that computed them, when a cache hit. */
+      readonly reuse: readonly { readonly stageId: string; readonly fromRunId: string; readonly producedBy?: string }[];
+      /** One clause per stage of the plan: why it runs again or is reused. */
+      readonly why: { readonly [stageId: string]: string };
+      readonly notes: readonly string[];
+    };

@@ -74,4 +74,4 @@ export interface ModelSummary {
   readonly latestCreatedAt?: string;
 }
 
-export type { StageCacheInfo, StageCheckpoints } from './store-info-types';
+export type { RerunPreviewInfo, StageCacheInfo, StageCheckpoints } from './store-info-types';

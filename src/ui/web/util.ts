@@ -79,8 +79,15 @@ export async function postJson<T>(path: string, body: unknown): Promise<T> {
   );
 }
 
-/** A modal confirmation; resolves true only on an explicit "confirm". Focus returns where it was. */
-export function confirmAction(title: string, detail: Child | Child[], confirmLabel = 'Confirm'): Promise<boolean> {
+/**
+ * A modal confirmation; resolves true only on an explicit "confirm". Focus returns where it was.
+ * `confirmLabel` null: the action cannot go ahead (the detail says why), so the dialog offers only Close.
+ */
+export function confirmAction(
+  title: string,
+  detail: Child | Child[],
+  confirmLabel: string | null = 'Confirm',
+): Promise<boolean> {
   const previous = document.activeElement as HTMLElement | null;
   return new Promise((resolve) => {
     const dialog = h('dialog', { class: 'confirm', 'aria-labelledby': 'confirm-title' });
@@ -90,7 +97,11 @@ export function confirmAction(title: string, detail: Child | Child[], confirmLab
       previous?.focus();
       resolve(answer);
     };
-    const cancel = h('button', { type: 'button', onclick: () => close(false) }, 'Cancel');
+    const cancel = h(
+      'button',
+      { type: 'button', onclick: () => close(false) },
+      confirmLabel === null ? 'Close' : 'Cancel',
+    );
     append(dialog, [
       h('h2', { id: 'confirm-title' }, title),
       h('div', { class: 'confirm-detail' }, ...[detail].flat()),
@@ -98,11 +109,12 @@ export function confirmAction(title: string, detail: Child | Child[], confirmLab
         'div',
         { class: 'buttons' },
         cancel,
-        h(
-          'button',
-          { type: 'button', class: 'primary', 'data-action': 'confirm', onclick: () => close(true) },
-          confirmLabel,
-        ),
+        confirmLabel !== null &&
+          h(
+            'button',
+            { type: 'button', class: 'primary', 'data-action': 'confirm', onclick: () => close(true) },
+            confirmLabel,
+          ),
       ),
     ]);
     dialog.addEventListener('cancel', (event) => {

@@ -40,6 +40,31 @@ void describe('selectRerun', () => {
     assert.deepEqual(selection.notes, []);
   });
 
+  void it('says why each stage runs again or is reused', () => {
+    const selection = selectRerun({ plan: designPlan(), fromRunId: 'r1', fromStage: 'finetune', stages: allSucceeded });
+    assert.deepEqual(selection.why, {
+      prepare: 'succeeded in run r1: its outputs are reused',
+      select: 'served from the cache in run r1: its outputs are reused',
+      finetune: 'the rerun starts here; cache bypassed, its new result replaces the entry',
+      evaluate: 'downstream of finetune (needs finetune); cache bypassed, its new result replaces the entry',
+      register: 'downstream of finetune (needs evaluate, finetune); cache bypassed, its new result replaces the entry',
+    });
+    const uncached = designPlan();
+    const plan = { ...uncached, stages: uncached.stages.map((s) => ({ ...s, cache: { enabled: false } })) };
+    const gone = selectRerun({
+      plan,
+      fromRunId: 'r1',
+      fromStage: 'register',
+      stages: allSucceeded,
+      unavailable: { select: 'artifact s3://fineflow/runs/r1/select/out.json missing' },
+    });
+    assert.equal(gone.why.register, 'the rerun starts here', 'no cache to bypass');
+    assert.equal(
+      gone.why.select,
+      'its outputs in run r1 are gone (artifact s3://fineflow/runs/r1/select/out.json missing); the cache may still serve it',
+    );
+  });
+
   void it('reruns a leaf alone', () => {
     const selection = selectRerun({ plan: designPlan(), fromRunId: 'r1', fromStage: 'register', stages: allSucceeded });
     assert.deepEqual(selection.rerun, ['register']);
@@ -133,6 +158,7 @@ void describe('selectRerun', () => {
     assert.deepEqual(selection.notes, [
       'stage audit was failed in run r1 and is not downstream of register: it runs again',
     ]);
+    assert.equal(selection.why.audit, 'was failed in run r1: no outputs to reuse');
   });
 
   void it('runs a stage whose outputs are gone instead of reusing it, without bypassing its cache', () => {

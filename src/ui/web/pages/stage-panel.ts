@@ -6,7 +6,7 @@
  */
 import type uPlot from 'uplot';
 import { lineChart, type Marker } from '../charts';
-import type { RunState, StageCacheInfo, StageCheckpoints, StageState, SweepTable } from '../types';
+import type { RerunPreviewInfo, RunState, StageCacheInfo, StageCheckpoints, StageState, SweepTable } from '../types';
 import {
   confirmAction,
   errorBox,
@@ -21,7 +21,7 @@ import {
   toast,
 } from '../util';
 import { sweepView } from './sweep-view';
-import { cacheSection, checkpointsSection } from './stage-store-sections';
+import { cacheSection, checkpointsSection, rerunPlanDetail } from './stage-store-sections';
 
 const RUN_ENDED = ['succeeded', 'failed', 'cancelled'];
 const SWEEP_REFRESH_MS = 2_000;
@@ -195,7 +195,7 @@ export class StagePanel {
     if (stage.status === 'waiting' && state.status === 'waiting') return this.retryForm(state, stage);
     if (RUN_ENDED.includes(state.status)) {
       const button = h('button', { type: 'button', id: 'rerun-stage' }, `Rerun from ${stage.id}`);
-      button.addEventListener('click', () => void this.rerun(stage.id));
+      button.addEventListener('click', () => void this.rerun(stage.id, button));
       return h('div', { class: 'actions' }, button);
     }
     return undefined;
@@ -253,21 +253,22 @@ export class StagePanel {
     }
   }
 
-  private async rerun(stageId: string): Promise<void> {
-    if (
-      !(await confirmAction(
-        `Rerun from ${stageId}?`,
-        [
-          `A new run reuses the outputs of the stages before ${stageId} and runs ${stageId} and everything downstream of it again.`,
-        ],
-        'Start rerun',
-      ))
+  /** Confirm a rerun after showing what it would do (`previewRerun`, the decision the server starts with). */
+  private async rerun(stageId: string, button: HTMLButtonElement): Promise<void> {
+    button.disabled = true;
+    const run = encodeURIComponent(this.runId);
+    const preview = await getJson<RerunPreviewInfo>(
+      `/api/runs/${run}/stages/${encodeURIComponent(stageId)}/rerun-preview`,
     )
+      .catch((error: unknown) => ({ unavailable: error instanceof Error ? error.message : String(error) }))
+      .finally(() => (button.disabled = false));
+    if ('unavailable' in preview) {
+      await confirmAction(`Cannot rerun from ${stageId}`, h('p', { role: 'alert' }, preview.unavailable), null);
       return;
+    }
+    if (!(await confirmAction(`Rerun from ${stageId}?`, rerunPlanDetail(preview), 'Start rerun'))) return;
     try {
-      const started = await postJson<{ runId: string }>(`/api/runs/${encodeURIComponent(this.runId)}/rerun`, {
-        fromStage: stageId,
-      });
+      const started = await postJson<{ runId: string }>(`/api/runs/${run}/rerun`, { fromStage: stageId });
       toast(`started ${started.runId}`);
       location.hash = `#/runs/${encodeURIComponent(started.runId)}`;
     } catch (error) {

@@ -2,7 +2,7 @@
  * The stage panel's "Checkpoints" and "Cache" sections, drawn from /checkpoints and /cache
  * (src/ui/stage-store-info.ts). Runs named here are links to their pages.
  */
-import type { StageCacheInfo, StageCheckpoints } from '../types';
+import type { RerunPreviewInfo, StageCacheInfo, StageCheckpoints } from '../types';
 import { formatTime, h } from '../util';
 
 function runLink(runId: string): HTMLElement {
@@ -112,7 +112,7 @@ function lookupText(lookup: StageCacheInfo['lookups'][number]): (string | HTMLEl
   return [lookup.bypassed ? 'bypassed: ' : 'miss: ', lookup.reason ?? ''];
 }
 
-function rerunText(rerun: StageCacheInfo['rerunFromHere'], stageId: string): HTMLElement {
+function rerunText(rerun: RerunPreviewInfo, stageId: string): HTMLElement {
   if ('unavailable' in rerun) return h('p', { class: 'muted', id: 'rerun-preview' }, rerun.unavailable);
   return h(
     'div',
@@ -130,6 +130,41 @@ function rerunText(rerun: StageCacheInfo['rerunFromHere'], stageId: string): HTM
     ),
     ...rerun.notes.map((note) => h('p', { class: 'muted' }, note)),
   );
+}
+
+/**
+ * The rerun dialog's body: every stage of the plan, whether the new run executes it or reuses its outputs, and
+ * why; then the notes. Plain text, no links: following one would leave the dialog open over another page.
+ */
+export function rerunPlanDetail(preview: Exclude<RerunPreviewInfo, { unavailable: string }>): HTMLElement[] {
+  const reused = new Map(preview.reuse.map((r) => [r.stageId, r]));
+  const rows = Object.entries(preview.why).map(([stageId, why]) => {
+    const reuse = reused.get(stageId);
+    const action = reuse ? 'reuse' : 'rerun';
+    const source = reuse?.producedBy ? ` (computed by run ${reuse.producedBy})` : '';
+    return h(
+      'tr',
+      { 'data-stage': stageId, 'data-action': action },
+      h('td', {}, h('code', {}, stageId)),
+      h('td', {}, reuse ? 'reused' : 'runs again'),
+      h('td', {}, `${why}${source}`),
+    );
+  });
+  return [
+    h(
+      'p',
+      {},
+      `A new run: ${preview.rerun.length} stage${preview.rerun.length === 1 ? '' : 's'} run again, `,
+      `${preview.reuse.length} reused.`,
+    ),
+    h(
+      'table',
+      { class: 'grid compact', id: 'rerun-plan' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'Stage'), h('th', {}, 'In the new run'), h('th', {}, 'Why'))),
+      h('tbody', {}, ...rows),
+    ),
+    ...preview.notes.map((note) => h('p', { class: 'muted rerun-note' }, note)),
+  ];
 }
 
 function cacheSettings(body: StageCacheInfo): string {
