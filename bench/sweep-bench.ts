@@ -17,7 +17,7 @@ import os from 'node:os';
 import { median } from '../src/core/sweep/median';
 import { RandomSource, seedRandomState } from '../src/core/sweep/random-source';
 import type { ParameterValues } from '../src/core/sweep/space';
-import { benchRealSweeps, METHODS, parseMethods } from './sweep/real-bench';
+import { benchRealSweeps, METHODS, parseMethods, parseScenario } from './sweep/real-bench';
 import {
   createSweep,
   isDone,
@@ -195,6 +195,7 @@ if (require.main === module) {
   const firstSeed = flag(argv, '--first-seed');
   const tpe = flag(argv, '--tpe');
   const asha = flag(argv, '--asha');
+  const scenario = parseScenario(flag(argv, '--scenario'));
   benchSweep()
     .then(() =>
       argv.includes('--simulated-only')
@@ -202,6 +203,7 @@ if (require.main === module) {
         : benchRealSweeps({
             calibrate: argv.includes('--calibrate'),
             fresh: argv.includes('--fresh'),
+            scenario,
             ...(argv.includes('--progress') ? { progress: (line: string) => console.log(line) } : {}),
             ...(firstSeed ? { firstSeed: Number(firstSeed) } : {}),
             ...(objectives ? { objectives: objectives.split(',') } : {}),

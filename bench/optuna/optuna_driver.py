@@ -12,7 +12,14 @@ sweep's seed; with parallel trials `constant_liar=True`, Optuna's setting for tr
 at the same time (Fineflow's TPE does the same by default).
 
 Protocol on stdin, one JSON object a line: {"op": "sweep", "pruner", "seed", "space",
-"epochsPerTrial", "parallelism", "maxTrials"} starts a sweep; EOF ends the process.
+"epochsPerTrial", "parallelism", "maxTrials", "priorTrials"?} starts a sweep; EOF ends the process.
+
+`priorTrials` (the retrain scenario): trials of an earlier sweep, {"params", "status": "completed" |
+"stopped", "value", "epochs"}, added to the new study before its first ask with
+`study.add_trial(optuna.trial.create_trial(...))`: a completed trial with its value, a stopped one as
+PRUNED with its value as the intermediate value at its last epoch (what TPE ranks pruned trials by).
+That is what an Optuna user who keeps studies in a shared database can do. Added trials carry no
+pruner rung records, so the pruner judges the new trials among themselves, as Fineflow's ASHA does.
 """
 
 import json
@@ -49,6 +56,37 @@ def suggest(trial, parameter):
     return parameter["value"]
 
 
+def distribution(parameter):
+    kind = parameter["kind"]
+    if kind == "float":
+        return optuna.distributions.FloatDistribution(parameter["low"], parameter["high"], log=parameter["log"])
+    if kind == "int":
+        if parameter.get("log"):
+            return optuna.distributions.IntDistribution(parameter["low"], parameter["high"], log=True)
+        return optuna.distributions.IntDistribution(parameter["low"], parameter["high"], step=parameter.get("step", 1))
+    if kind == "categorical":
+        return optuna.distributions.CategoricalDistribution(parameter["choices"])
+    return None  # a fixed value is not an Optuna parameter
+
+
+def add_prior_trials(study, space, priors):
+    distributions = {p["name"]: distribution(p) for p in space if distribution(p) is not None}
+    for prior in priors:
+        params = {name: prior["params"][name] for name in distributions}
+        if prior["status"] == "completed":
+            trial = optuna.trial.create_trial(
+                params=params, distributions=distributions, value=prior["value"], state=TrialState.COMPLETE
+            )
+        else:
+            trial = optuna.trial.create_trial(
+                params=params,
+                distributions=distributions,
+                intermediate_values={prior["epochs"]: prior["value"]},
+                state=TrialState.PRUNED,
+            )
+        study.add_trial(trial)
+
+
 def make_pruner(name, budget):
     if name == "successive-halving":
         return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
@@ -69,6 +107,7 @@ def run_sweep(config):
         sampler=sampler,
         pruner=make_pruner(config["pruner"], budget),
     )
+    add_prior_trials(study, config["space"], config.get("priorTrials", []))
     running = []
     started = 0
     while True:

@@ -27,7 +27,10 @@ import {
   recordIntermediate,
   recordResult,
   runningTrials,
+  stopLaunching,
+  type SweepState,
 } from '../../src/core/sweep/sweep-state';
+import type { PriorTrial } from '../../src/core/sweep/warm-start';
 import type { SweepRun } from './sweep-stats';
 
 /** Validation accuracy of `params` after `epoch`, under the sweep's seed. */
@@ -73,15 +76,65 @@ export type FineflowMethod =
       readonly asha?: Readonly<Record<string, unknown>>;
     };
 
-/** One sweep of Fineflow's controller, driven tick by tick. */
+/**
+ * One sweep of Fineflow's controller, driven tick by tick. `priorTrials`: the history of an earlier sweep
+ * (the retrain scenario), given to `createSweep` as a warm-start sweep gets it.
+ */
 export async function runFineflowSweep(
   method: FineflowMethod,
   space: Readonly<Record<string, unknown>>,
   seed: number,
   budget: SweepBudget,
   valueAt: EpochValue,
+  priorTrials?: readonly PriorTrial[],
 ): Promise<SweepRun> {
-  let state = createSweep(
+  const tally = new Tally(budget);
+  const state = await driveSweep(
+    fineflowSweep(method, space, seed, budget, priorTrials),
+    budget,
+    valueAt,
+    (value) => tally.record(value),
+    false,
+  );
+  return tally.result(seed, state.trials.length);
+}
+
+/**
+ * The history an earlier sweep leaves for a retrain: the same sweep as {@link runFineflowSweep}, but once
+ * it reaches the target (or spends the budget) it starts no new trial and lets the running ones finish,
+ * which ASHA may still stop (what a sweep stage does after `objective.target`); its completed and stopped
+ * trials, as the warm-start input of a later sweep.
+ */
+export async function fineflowHistory(
+  method: FineflowMethod,
+  space: Readonly<Record<string, unknown>>,
+  seed: number,
+  budget: SweepBudget,
+  valueAt: EpochValue,
+): Promise<PriorTrial[]> {
+  const tally = new Tally(budget);
+  const state = await driveSweep(
+    fineflowSweep(method, space, seed, budget),
+    budget,
+    valueAt,
+    (value) => tally.record(value),
+    true,
+  );
+  return state.trials.flatMap((trial): PriorTrial[] =>
+    (trial.status === 'completed' || trial.status === 'stopped') && trial.value !== undefined && trial.epochs
+      ? [{ params: trial.params, status: trial.status, value: trial.value, epochs: trial.epochs }]
+      : [],
+  );
+}
+
+function fineflowSweep(
+  method: FineflowMethod,
+  space: Readonly<Record<string, unknown>>,
+  seed: number,
+  budget: SweepBudget,
+  priorTrials?: readonly PriorTrial[],
+): SweepState {
+  return createSweep(
     parseSweepConfig({
       algorithm: method.algorithm,
       space,
@@ -96,16 +149,35 @@ export async function runFineflowSweep(
       ...(method.algorithm === 'tpe' && method.tpe ? { tpe: method.tpe } : {}),
       seed,
     }),
+    priorTrials ? { priorTrials } : undefined,
   );
-  const tally = new Tally(budget);
+}
+
+/**
+ * Every running trial trains one epoch per tick; `over(value)` counts each epoch's value and says when the
+ * sweep is over. Then the sweep returns at once, or with `drain` starts no new trial and finishes the running.
+ */
+async function driveSweep(
+  initial: SweepState,
+  budget: SweepBudget,
+  valueAt: EpochValue,
+  over: (value: number) => boolean,
+  drain: boolean,
+): Promise<SweepState> {
+  let state = initial;
   const epochsDone = new Map<number, number>();
+  let draining = false;
   while (!isDone(state)) {
     state = nextTrials(state).state;
     for (const trial of runningTrials(state)) {
       const epoch = (epochsDone.get(trial.trialId) ?? 0) + 1;
       epochsDone.set(trial.trialId, epoch);
       const value = await valueAt(trial.params, epoch);
-      if (tally.record(value)) return tally.result(seed, state.trials.length);
+      if (!draining && over(value)) {
+        if (!drain) return state;
+        draining = true;
+        state = stopLaunching(state, 'the earlier sweep ended');
+      }
       const decision = recordIntermediate(state, trial.trialId, epoch, value);
       state = decision.state;
       if (decision.stop) state = recordResult(state, trial.trialId, { status: 'stopped', epochs: epoch });
@@ -113,7 +185,7 @@ export async function runFineflowSweep(
         state = recordResult(state, trial.trialId, { status: 'completed', value, epochs: epoch });
     }
   }
-  return tally.result(seed, state.trials.length);
+  return state;
 }
 
 export type OptunaPruner = 'successive-halving' | 'hyperband';
@@ -173,6 +245,7 @@ export class OptunaDriver {
     seed: number,
     budget: SweepBudget,
     valueAt: EpochValue,
+    priorTrials?: readonly PriorTrial[],
   ): Promise<SweepRun> {
     this.send({
       op: 'sweep',
@@ -182,6 +255,7 @@ export class OptunaDriver {
       epochsPerTrial: budget.epochsPerTrial,
       parallelism: budget.parallelism,
       maxTrials: budget.maxEpochs,
+      ...(priorTrials ? { priorTrials: priorTrials.map((trial) => ({ ...trial })) } : {}),
     });
     const tally = new Tally(budget);
     for (;;) {

@@ -11,6 +11,7 @@
  * Flags (after `npm run bench -- --only sweep --`): `--objectives a,b`, `--seeds N` (default 20;
  * seeds 1…N), `--first-seed F`, `--methods m1,m2`, `--tpe JSON` and `--asha JSON` (a variant of Fineflow
  * TPE+ASHA, run beside the default and compared with it seed by seed), `--no-optuna`, `--progress`,
+ * `--scenario retrain` (sweeps seeded from an earlier sweep's trials: {@link RETRAIN_METHODS}),
  * `--calibrate` (recompute the targets and stop),
  * `--fresh` (ignore cached curves). Runs niced; curves are cached in
  * `${FINEFLOW_CACHE_DIR:-~/.cache/fineflow}/sweep-bench/` (see trial-evaluator.ts for why that is fair).
@@ -21,7 +22,15 @@ import path from 'node:path';
 import { RandomSource, seedRandomState } from '../../src/core/sweep/random-source';
 import { parseSearchSpace, sampleFromPrior } from '../../src/core/sweep/space';
 import { createMemoryObjectStore } from '../../src/storage/memory-store';
-import { runFineflowSweep, OptunaDriver, type FineflowMethod, type OptunaPruner, type SweepBudget } from './drivers';
+import type { PriorTrial } from '../../src/core/sweep/warm-start';
+import {
+  fineflowHistory,
+  runFineflowSweep,
+  OptunaDriver,
+  type FineflowMethod,
+  type OptunaPruner,
+  type SweepBudget,
+} from './drivers';
 import { BENCH_OBJECTIVES, type BenchObjective } from './objectives';
 import { preparedFromSnapshot } from './prepared-snapshot';
 import { anytimeArea, bestAt, ratioOfMedians, spread, type SweepRun } from './sweep-stats';
@@ -33,13 +42,17 @@ export type MethodId =
   | 'fineflow-variant'
   | 'random'
   | 'optuna-tpe-sha'
-  | 'optuna-tpe-hyperband';
+  | 'optuna-tpe-hyperband'
+  | 'fineflow-tpe-asha-warm'
+  | 'optuna-tpe-sha-warm';
 
 export interface MethodSpec {
   readonly id: MethodId;
   readonly label: string;
   readonly fineflow?: FineflowMethod;
   readonly optuna?: OptunaPruner;
+  /** Retrain scenario: the sweep starts from the history of an earlier sweep (see {@link RETRAIN_METHODS}). */
+  readonly warm?: boolean;
 }
 
 export const METHODS: readonly MethodSpec[] = [
@@ -58,12 +71,42 @@ export const METHODS: readonly MethodSpec[] = [
   { id: 'optuna-tpe-hyperband', label: 'Optuna TPE+Hyperband', optuna: 'hyperband' },
 ];
 
+export type Scenario = 'cold' | 'retrain';
+
+/**
+ * The retrain scenario (`--scenario retrain`): a stage swept before is swept again. The earlier sweep is
+ * Fineflow's cold TPE+ASHA under seed s + {@link HISTORY_SEED_OFFSET} (development seeds, disjoint from the
+ * compared ones), run to its end (./drivers.ts `fineflowHistory`); its completed and stopped trials are the
+ * history. The new sweep runs under seed s: warm (the history as prior trials, `createSweep`'s `priorTrials`,
+ * or added to Optuna's study) beside the cold rows of the same seeds.
+ */
+export const RETRAIN_METHODS: readonly MethodSpec[] = [
+  {
+    id: 'fineflow-tpe-asha-warm',
+    label: 'Fineflow TPE+ASHA warm',
+    fineflow: { algorithm: 'tpe', earlyStopping: 'asha' },
+    warm: true,
+  },
+  ...METHODS.filter((method) => ['fineflow-tpe-asha', 'random', 'optuna-tpe-sha'].includes(method.id)),
+  { id: 'optuna-tpe-sha-warm', label: 'Optuna TPE+SuccessiveHalving warm', optuna: 'successive-halving', warm: true },
+];
+
+/** The earlier sweep of a retrain under seed s runs under seed s + this. */
+export const HISTORY_SEED_OFFSET = 100;
+
+/** `--scenario`: cold (default) or retrain; throws naming the flag otherwise. */
+export function parseScenario(value: string | undefined): Scenario {
+  if (value === undefined || value === 'cold' || value === 'retrain') return value ?? 'cold';
+  throw new RangeError(`--scenario: must be cold or retrain, got ${JSON.stringify(value)}`);
+}
+
 /** Method ids from a comma-separated list; throws naming the unknown ones. */
 export function parseMethods(list: string): MethodId[] {
+  const known = [...METHODS, ...RETRAIN_METHODS.filter((method) => method.warm)];
   const ids = list.split(',').filter(Boolean);
-  const unknown = ids.filter((id) => !METHODS.some((method) => method.id === id));
+  const unknown = ids.filter((id) => !known.some((method) => method.id === id));
   if (unknown.length > 0)
-    throw new RangeError(`--methods: unknown ${unknown.join(', ')}; known: ${METHODS.map((m) => m.id).join(', ')}`);
+    throw new RangeError(`--methods: unknown ${unknown.join(', ')}; known: ${known.map((m) => m.id).join(', ')}`);
   return ids as MethodId[];
 }
 
@@ -128,6 +171,8 @@ export interface RealBenchOptions {
   readonly variant?: VariantFlags;
   readonly calibrate?: boolean;
   readonly fresh?: boolean;
+  /** cold (default): every sweep starts from nothing; retrain: see {@link RETRAIN_METHODS}. */
+  readonly scenario?: Scenario;
   readonly log?: (line: string) => void;
 }
 
@@ -207,6 +252,7 @@ async function benchObjective(
   };
   const space = parseSearchSpace(objective.space);
   const runs: Partial<Record<MethodId, SweepRun[]>> = {};
+  const history = histories(objective, evaluator, budget);
   const needsOptuna = methods.some((method) => method.optuna);
   const optuna = needsOptuna ? await OptunaDriver.start(optunaPython().python, optunaPython().script) : undefined;
   try {
@@ -216,8 +262,11 @@ async function benchObjective(
       for (const seed of seeds) {
         const valueAt = (params: Parameters<TrialEvaluator['valueAt']>[0], epoch: number) =>
           evaluator.valueAt(params, seed, epoch);
-        if (method.fineflow) list.push(await runFineflowSweep(method.fineflow, objective.space, seed, budget, valueAt));
-        else if (method.optuna && optuna) list.push(await optuna.sweep(method.optuna, space, seed, budget, valueAt));
+        const priors = method.warm ? await history(seed) : undefined;
+        if (method.fineflow)
+          list.push(await runFineflowSweep(method.fineflow, objective.space, seed, budget, valueAt, priors));
+        else if (method.optuna && optuna)
+          list.push(await optuna.sweep(method.optuna, space, seed, budget, valueAt, priors));
         const last = list[list.length - 1] as SweepRun;
         progress(
           `    ${method.id} seed ${seed}: ${last.epochs}${last.reached ? '' : '!'} epochs, ${last.trials} trials`,
@@ -232,7 +281,32 @@ async function benchObjective(
     await optuna?.close();
   }
   if (optuna) log(`    (Optuna ${optuna.version})`);
+  const used = [...history.known.values()];
+  if (used.length > 0) {
+    const sizes = spread(used.map((trials) => trials.length));
+    const completed = spread(used.map((trials) => trials.filter((trial) => trial.status === 'completed').length));
+    log(
+      `    history (Fineflow TPE+ASHA cold, seeds ${seeds[0]! + HISTORY_SEED_OFFSET}…${seeds.at(-1)! + HISTORY_SEED_OFFSET}, run to its end): median ${sizes.median} trials [${sizes.q1}, ${sizes.q3}], ${completed.median} completed`,
+    );
+  }
   return { objective: objective.id, target: objective.target, methods, runs };
+}
+
+/** The retrain history of each seed, computed once and shared by the warm rows. */
+function histories(objective: BenchObjective, evaluator: TrialEvaluator, budget: SweepBudget) {
+  const known = new Map<number, PriorTrial[]>();
+  const cold = METHODS.find((method) => method.id === 'fineflow-tpe-asha')?.fineflow as FineflowMethod;
+  const history = async (seed: number): Promise<PriorTrial[]> => {
+    const earlier = seed + HISTORY_SEED_OFFSET;
+    const trials =
+      known.get(seed) ??
+      (await fineflowHistory(cold, objective.space, earlier, budget, (params, epoch) =>
+        evaluator.valueAt(params, earlier, epoch),
+      ));
+    known.set(seed, trials);
+    return trials;
+  };
+  return Object.assign(history, { known });
 }
 
 function formatRatio(a: readonly SweepRun[] | undefined, b: readonly SweepRun[] | undefined): string {
@@ -270,6 +344,33 @@ export function formatObjectiveTable(result: ObjectiveResult, horizon: number): 
   return lines;
 }
 
+/** The retrain scenario's table: warm and cold rows, each against random and both Optuna SHA rows, plus paired warm/cold. */
+export function formatRetrainTable(result: ObjectiveResult, horizon: number): string[] {
+  const { runs } = result;
+  const lines = [
+    '| method | reached | epochs to target: median [IQR] | trials (median) | anytime area | vs random [95% CI] | vs Optuna SHA cold | vs Optuna SHA warm |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const method of result.methods) {
+    const list = runs[method.id];
+    if (!list) continue;
+    const epochs = spread(list.map((run) => run.epochs));
+    const trials = spread(list.map((run) => run.trials));
+    const area = spread(list.map((run) => anytimeArea(run.anytime, horizon)));
+    const compare = (other: MethodId): string =>
+      method.id === other || (method.optuna && other.startsWith('optuna')) ? '' : formatRatio(list, runs[other]);
+    lines.push(
+      `| ${method.label} | ${list.filter((run) => run.reached).length}/${list.length} | ${epochs.median} [${epochs.q1}, ${epochs.q3}] | ${trials.median} | ${area.median.toFixed(3)} | ${method.id === 'random' ? '1' : formatRatio(list, runs.random)} | ${compare('optuna-tpe-sha')} | ${compare('optuna-tpe-sha-warm')} |`,
+    );
+  }
+  lines.push(
+    '',
+    `Fineflow warm / Fineflow cold, paired: ${formatRatio(runs['fineflow-tpe-asha-warm'], runs['fineflow-tpe-asha'])}`,
+    `Optuna SHA warm / Optuna SHA cold, paired: ${formatRatio(runs['optuna-tpe-sha-warm'], runs['optuna-tpe-sha'])}`,
+  );
+  return lines;
+}
+
 /** Anytime curves: per method, the median over seeds of the best value after a few epoch counts. */
 export function formatAnytime(result: ObjectiveResult, horizon: number): string[] {
   const marks = [1 / 40, 1 / 10, 1 / 4, 1 / 2, 1].map((share) => Math.round(share * horizon));
@@ -289,8 +390,16 @@ export async function benchRealSweeps(options: RealBenchOptions = {}): Promise<O
   const firstSeed = options.firstSeed ?? 1;
   const seeds = Array.from({ length: options.seeds ?? 20 }, (_, i) => i + firstSeed);
   const progress = options.progress ?? (() => undefined);
-  const chosen = METHODS.filter((m) => !options.methods || options.methods.includes(m.id));
+  const scenario = options.scenario ?? 'cold';
+  const pool = scenario === 'retrain' ? RETRAIN_METHODS : METHODS;
+  const chosen = pool.filter((m) => !options.methods || options.methods.includes(m.id));
+  if (scenario === 'retrain' && options.variant)
+    throw new RangeError('--tpe/--asha: variants run in the cold scenario only; drop --scenario retrain');
   const methods = options.variant ? withVariant(chosen, options.variant) : chosen;
+  if (scenario === 'retrain')
+    log(
+      `\nsweep bench, RETRAIN scenario: each sweep under seed s starts from the history of Fineflow's cold TPE+ASHA sweep under seed s+${HISTORY_SEED_OFFSET}`,
+    );
   log(
     `sweep bench (REAL training through trainModel): epochs until validation accuracy ≥ target; seeds ${firstSeed}…${firstSeed + seeds.length - 1}, parallelism ${PARALLELISM}, a sweep gives up after ${MAX_TRIAL_BUDGETS} trial budgets of epochs (marked !)`,
   );
@@ -304,7 +413,9 @@ export async function benchRealSweeps(options: RealBenchOptions = {}): Promise<O
       const result = await benchObjective(objective, evaluator, seeds, methods, log, progress);
       log(`  target ${objective.target}`);
       const horizon = MAX_TRIAL_BUDGETS * objective.epochsPerTrial;
-      for (const line of formatObjectiveTable(result, horizon)) log(`  ${line}`);
+      const table =
+        scenario === 'retrain' ? formatRetrainTable(result, horizon) : formatObjectiveTable(result, horizon);
+      for (const line of table) log(`  ${line}`);
       for (const line of formatAnytime(result, horizon)) log(`  ${line}`);
       results.push(result);
     }
