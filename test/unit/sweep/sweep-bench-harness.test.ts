@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { optunaSpace, runFineflowSweep, type SweepBudget } from '../../../bench/sweep/drivers';
-import { calibratedTarget, METHODS, parseMethods, withVariant } from '../../../bench/sweep/real-bench';
+import { fineflowHistory, optunaSpace, runFineflowSweep, type SweepBudget } from '../../../bench/sweep/drivers';
+import {
+  calibratedTarget,
+  formatRetrainTable,
+  METHODS,
+  parseMethods,
+  parseScenario,
+  RETRAIN_METHODS,
+  withVariant,
+} from '../../../bench/sweep/real-bench';
 import { anytimeArea, bestAt, ratioOfMedians, spread, type SweepRun } from '../../../bench/sweep/sweep-stats';
 import { parseSearchSpace, type ParameterValues } from '../../../src/core/sweep/space';
 
@@ -127,6 +135,73 @@ void describe('sweep bench drivers', () => {
     assert.deepEqual(varied[0], METHODS[0], 'the default keeps its settings');
     assert.throws(() => withVariant(METHODS, { tpe: '{gamma: 0.25}' }), /--tpe: not JSON/);
     assert.throws(() => withVariant(METHODS, { asha: '[3]' }), /--asha: must be a JSON object/);
+  });
+
+  void it('a retrain history is the earlier sweep run to its end: its completed and stopped trials', async () => {
+    const tpe = { algorithm: 'tpe', earlyStopping: 'asha' } as const;
+    const asked = new Map<string, number>();
+    const counting = (params: ParameterValues, epoch: number): Promise<number> => {
+      const key = JSON.stringify(params);
+      asked.set(key, Math.max(asked.get(key) ?? 0, epoch));
+      return valueAt(params, epoch);
+    };
+    const cold = await runFineflowSweep(tpe, space, 3, budget, valueAt);
+    const history = await fineflowHistory(tpe, space, 3, budget, counting);
+    assert.ok(cold.reached, 'the earlier sweep reached its target');
+    // Every trial it started ends completed or stopped: the one that reached the target is finished too.
+    assert.equal(history.length, asked.size);
+    assert.ok(history.length >= cold.trials);
+    assert.ok(history.some((trial) => trial.status === 'completed' && trial.value >= budget.target));
+    for (const trial of history) {
+      assert.equal(trial.epochs, asked.get(JSON.stringify(trial.params)));
+      assert.equal(trial.value, (trial.params.x as number) * Math.min(1, trial.epochs / 3));
+      if (trial.status === 'completed') assert.equal(trial.epochs, budget.epochsPerTrial);
+    }
+  });
+
+  void it('a sweep seeded with a history that found the good region reaches the target in fewer epochs', async () => {
+    const tpe = { algorithm: 'tpe', earlyStopping: 'asha' } as const;
+    let warmTotal = 0;
+    let coldTotal = 0;
+    for (let seed = 1; seed <= 8; seed++) {
+      const history = await fineflowHistory(tpe, space, seed + 100, budget, valueAt);
+      warmTotal += (await runFineflowSweep(tpe, space, seed, budget, valueAt, history)).epochs;
+      coldTotal += (await runFineflowSweep(tpe, space, seed, budget, valueAt)).epochs;
+    }
+    assert.ok(warmTotal < coldTotal, `warm ${warmTotal} < cold ${coldTotal} epochs over 8 seeds`);
+  });
+
+  void it('the retrain table pairs warm with cold, and --scenario names bad values', () => {
+    const runsOf = (epochs: number[]) => epochs.map((value, i) => run(i + 1, value));
+    const table = formatRetrainTable(
+      {
+        objective: 'x',
+        target: 0.9,
+        methods: RETRAIN_METHODS,
+        runs: {
+          'fineflow-tpe-asha-warm': runsOf([10, 20, 30]),
+          'fineflow-tpe-asha': runsOf([20, 40, 60]),
+          random: runsOf([40, 80, 120]),
+          'optuna-tpe-sha': runsOf([20, 40, 60]),
+          'optuna-tpe-sha-warm': runsOf([10, 20, 30]),
+        },
+      },
+      360,
+    );
+    assert.match(
+      table[2] ?? '',
+      /^\| Fineflow TPE\+ASHA warm \| 3\/3 \| 20 \[15, 25\] .* 0\.25× \[0\.25, 0\.25\] \| 0\.50× .* \| 1\.00× /,
+    );
+    assert.ok(table.includes('Fineflow warm / Fineflow cold, paired: 0.50× [0.50, 0.50]'));
+    assert.ok(table.includes('Optuna SHA warm / Optuna SHA cold, paired: 0.50× [0.50, 0.50]'));
+    assert.deepEqual(
+      RETRAIN_METHODS.map((method) => method.id),
+      ['fineflow-tpe-asha-warm', 'fineflow-tpe-asha', 'random', 'optuna-tpe-sha', 'optuna-tpe-sha-warm'],
+    );
+    assert.equal(parseScenario(undefined), 'cold');
+    assert.equal(parseScenario('retrain'), 'retrain');
+    assert.throws(() => parseScenario('warm'), /--scenario: must be cold or retrain, got "warm"/);
+    assert.deepEqual(parseMethods('fineflow-tpe-asha-warm,random'), ['fineflow-tpe-asha-warm', 'random']);
   });
 
   void it('parseMethods names unknown methods', () => {
