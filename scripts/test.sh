@@ -3,10 +3,86 @@
 # under test/ with node's built-in runner. Integration and end-to-end tests need the local
 # Temporal + MinIO stack: this script starts a dedicated one (own ports and state dir, so a
 # developer's `fineflow dev up` stack is left alone) and stops it afterwards.
-# Usage: scripts/test.sh [all|unit|integration|security] [extra test files…]
+usage() {
+  cat <<'USAGE'
+usage: scripts/test.sh [all|unit|integration|security] [--quick] [--list] [--name PATTERN] [PATH…]
+  PATH            a test file (*.test.ts) or a directory: every *.test.ts under it; default: the scope's directories
+  --quick         skip typecheck, lint, format, import and metrics checks (a targeted run; npm test and CI keep them)
+  --list          print the test files the arguments select, then exit (no checks, no stack, no tests)
+  --name PATTERN  run only the tests whose name matches PATTERN (node --test-name-pattern)
+examples:
+  scripts/test.sh unit test/unit/cache                  # the cache unit tests, after the checks
+  scripts/test.sh unit --quick test/unit/cache/rerun-selection.test.ts
+  scripts/test.sh integration --quick --name 'rerun dialog' test/e2e/ui.test.ts
+USAGE
+}
 set -euo pipefail
+caller_dir=$PWD
 cd "$(dirname "$0")/.."
-scope="${1:-all}"; shift || true
+repo_dir=$PWD
+
+# The scope is the first word that is not an option (options may come before it).
+scope='' quick=0 list=0 name_pattern='' paths=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    all | unit | integration | security) if [[ -z $scope && ${#paths[@]} -eq 0 ]]; then scope=$1; else paths+=("$1"); fi ;;
+    --quick) quick=1 ;;
+    --list) list=1 ;;
+    --name) [[ $# -ge 2 ]] || { echo "scripts/test.sh: --name needs a PATTERN" >&2; exit 2; }; name_pattern=$2; shift ;;
+    --name=*) name_pattern=${1#--name=} ;;
+    -h | --help) usage; exit 0 ;;
+    -*) echo "scripts/test.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+    *) paths+=("$1") ;;
+  esac
+  shift
+done
+
+# Up to three test files whose name contains the missing path's last part: a typo's likely target.
+similar_tests() {
+  local stem
+  stem=$(basename "$1"); stem=${stem%.test.ts}; stem=${stem%.ts}
+  if [[ -n $stem ]]; then find test -name "*${stem}*.test.ts" 2>/dev/null | sort | head -3 | paste -sd ' ' - || true; fi
+}
+
+# Each PATH as repo-relative test files: a directory gives every *.test.ts under it; anything that
+# selects no test file is an error naming it (node --test would run nothing and pass).
+resolve_paths() {
+  local arg abs rel found near message
+  for arg in "$@"; do
+    abs=$(cd "$caller_dir" && realpath -m -- "$arg")
+    rel=$(realpath -m --relative-to="$repo_dir" -- "$abs")
+    if [[ -d $abs ]]; then
+      found=$(find "$rel" -name '*.test.ts' -not -path '*/node_modules/*' | sort)
+      [[ -n $found ]] || { echo "scripts/test.sh: $arg: no *.test.ts file under this directory" >&2; return 2; }
+      echo "$found"
+    elif [[ -f $abs && $abs == *.test.ts ]]; then
+      echo "$rel"
+    elif [[ -f $abs ]]; then
+      echo "scripts/test.sh: $arg is not a test file: give a *.test.ts file or a directory holding some" >&2
+      return 2
+    else
+      near=$(similar_tests "$arg")
+      message="$arg matches no test: no such file or directory${near:+; did you mean $near?}"
+      [[ $arg == */* ]] || message+='; a scope (the first argument) is all, unit, integration or security'
+      echo "scripts/test.sh: $message" >&2
+      return 2
+    fi
+  done
+}
+
+scope=${scope:-all}
+files=()
+if [[ ${#paths[@]} -eq 0 ]]; then
+  case "$scope" in
+    unit) paths=(test/unit) ;;
+    integration) paths=(test/integration test/security test/e2e) ;;
+    security) paths=(test/security) ;;
+    all) paths=(test/unit test/integration test/security test/e2e) ;;
+  esac
+fi
+resolved=$(resolve_paths "${paths[@]}") || exit 2
+while IFS= read -r f; do files+=("$f"); done < <(awk 'NF && !seen[$0]++' <<<"$resolved")
+if [[ $list == 1 ]]; then printf '%s\n' "${files[@]}"; exit 0; fi
 
 # Held shared for the whole run: scripts/npm-ensure.sh will not npm ci (deleting node_modules) under it.
 mkdir -p .fineflow/locks
@@ -32,26 +108,12 @@ export FINEFLOW_MINIO_CONSOLE_PORT="${FINEFLOW_TEST_MINIO_CONSOLE_PORT:-9245}"
 # shellcheck source=../infra/stack-env.sh
 source infra/stack-env.sh
 
-if [[ "$scope" != "integration" ]]; then
+if [[ "$scope" != "integration" && $quick == 0 ]]; then
   echo "== typecheck"; npx tsc -p . && npx tsc -p src/ui/web
   echo "== lint"; npx eslint --max-warnings 0 .
   echo "== format (prettier, 120 columns; fix with npm run format)"; npx prettier --check --log-level warn .
   echo "== imports (cycles, layers)"; npx depcruise --config .dependency-cruiser.cjs src workflows activities bench test
   echo "== code metrics (only go down: scripts/lint-metrics-ceiling.json)"; node --import tsx scripts/lint-metrics.ts --check
-fi
-
-files=()
-if [[ $# -gt 0 ]]; then
-  files=("$@")
-else
-  case "$scope" in
-    unit) dirs=(test/unit) ;;
-    integration) dirs=(test/integration test/security test/e2e) ;;
-    security) dirs=(test/security) ;;
-    all) dirs=(test/unit test/integration test/security test/e2e) ;;
-    *) echo "usage: scripts/test.sh [all|unit|integration|security] [files…]" >&2; exit 2 ;;
-  esac
-  while IFS= read -r f; do files+=("$f"); done < <(find "${dirs[@]}" -name '*.test.ts' 2>/dev/null | sort)
 fi
 
 needs_stack=0
@@ -65,7 +127,9 @@ fi
 
 echo "== tests (${#files[@]} files)"
 status=0
-node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}" 9>&- || status=$?
+name_args=()
+if [[ -n $name_pattern ]]; then name_args=(--test-name-pattern "$name_pattern"); fi
+node --import tsx --test --test-concurrency=1 --test-reporter=spec "${name_args[@]}" "${files[@]}" 9>&- || status=$?
 if [[ $started == 1 ]]; then bash infra/stack.sh down >/dev/null 2>&1 || true; fi
 started=0
 exit $status
