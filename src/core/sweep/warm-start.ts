@@ -25,7 +25,7 @@ export interface PriorTrial {
 }
 
 /**
- * Prior trials a sweep keeps: the best 100 by TPE's ranking. The state carrying them is in workflow history and
+ * Prior trials a sweep keeps: the best 100 by TPE's ranking (completed before stopped, deeper first). The state carrying them is in workflow history and
  * goes through continue-as-new, so it must stay small (100 trials of a 5-parameter space ≈ 15 KB of JSON), and
  * with Optuna's cap of 25 good trials the best 100 hold every trial that can be in l(x) plus 75 of g(x).
  */
@@ -53,9 +53,11 @@ export function priorTrialProblem(space: SearchSpace, trial: PriorTrial): string
 }
 
 /**
- * The TPE observations of `priors`: checked (an unfit trial throws {@link InvalidInputError} naming
- * `priorTrials[i]`), ranked, cut to the best {@link MAX_PRIOR_TRIALS}, with ids −n … −1 in rank order, so
- * they never collide with this sweep's ids (0, 1, …) and sort before them.
+ * The TPE observations of `priors` (given in the order they ran, oldest first): checked (an unfit trial throws
+ * {@link InvalidInputError} naming `priorTrials[i]`), cut to the best {@link MAX_PRIOR_TRIALS} by TPE's ranking,
+ * with ids −n … −1 in the order they ran. So they never collide with this sweep's ids (0, 1, …) and count as
+ * older than its trials: past 25 observations a Parzen kernel's weight falls with its age, as in Optuna, where
+ * trials added to a study before a sweep get the first numbers.
  */
 export function priorObservations(space: SearchSpace, goal: Goal, priors: readonly PriorTrial[]): TpeTrial[] {
   const observed = priors.map((prior, index): TpeTrial => {
@@ -67,8 +69,10 @@ export function priorObservations(space: SearchSpace, goal: Goal, priors: readon
       ? { trialId: index, params: prior.params, status: 'completed', value: prior.value }
       : { trialId: index, params: prior.params, status: 'pruned', value: prior.value, epoch: prior.epochs };
   });
-  const kept = rankTrials(observed, goal).slice(0, MAX_PRIOR_TRIALS);
-  return kept.map((trial, rank) => ({ ...trial, trialId: rank - kept.length }));
+  const kept = rankTrials(observed, goal)
+    .slice(0, MAX_PRIOR_TRIALS)
+    .sort((a, b) => a.trialId - b.trialId);
+  return kept.map((trial, order) => ({ ...trial, trialId: order - kept.length }));
 }
 
 function inDomain(domain: ParameterDomain, value: unknown): boolean {

@@ -14,7 +14,7 @@ import {
   sweepProgress,
   type SweepState,
 } from '../../../src/core/sweep/sweep-state';
-import type { TpeSearchState } from '../../../src/core/sweep/tpe';
+import { splitTrials, type TpeSearchState } from '../../../src/core/sweep/tpe';
 import {
   MAX_PRIOR_TRIALS,
   priorObservations,
@@ -102,12 +102,18 @@ void describe('warm start: TPE seeded from earlier trials', () => {
         epochs: 1,
       })),
     ];
-    const ranked = priorObservations(oneParameter().space, 'maximize', priors);
-    assert.deepEqual(ranked[0], { trialId: -20, params: { x: 0.1 }, status: 'completed', value: 0.8 });
-    assert.equal(ranked[10]?.status, 'pruned');
+    const observed = priorObservations(oneParameter().space, 'maximize', priors);
+    // In the order they ran, as the oldest observations (ids −20 … −1); stopped ones are TPE's "pruned".
+    assert.deepEqual(observed[0], { trialId: -20, params: { x: 0.1 }, status: 'completed', value: 0.8 });
+    assert.deepEqual(observed[10], { trialId: -10, params: { x: 0.9 }, status: 'pruned', value: 0.99, epoch: 1 });
     assert.deepEqual(
-      ranked.map((trial) => trial.trialId),
+      observed.map((trial) => trial.trialId),
       Array.from({ length: 20 }, (_, i) => i - 20),
+    );
+    // The split ranks them: the completed 0.8 is the good trial, not the stopped 0.99s.
+    assert.deepEqual(
+      splitTrials(observed, 'maximize').below.map((trial) => trial.params.x),
+      [0.1, 0.5],
     );
     for (let seed = 1; seed <= 5; seed++) {
       const x = firstSuggestion(createSweep(oneParameter({ seed }), { priorTrials: priors })).x as number;
@@ -116,10 +122,11 @@ void describe('warm start: TPE seeded from earlier trials', () => {
     const deeper = priorObservations(oneParameter().space, 'maximize', [
       { params: { x: 0.3 }, status: 'stopped', value: 0.9, epochs: 1 },
       { params: { x: 0.4 }, status: 'stopped', value: 0.2, epochs: 3 },
+      { params: { x: 0.5 }, status: 'stopped', value: 0.5, epochs: 3 },
     ]);
     assert.deepEqual(
-      deeper.map((trial) => trial.params.x),
-      [0.4, 0.3],
+      splitTrials(deeper, 'maximize', 0.5).below.map((trial) => trial.params.x),
+      [0.5, 0.4],
     );
   });
 
@@ -218,6 +225,12 @@ void describe('warm start: TPE seeded from earlier trials', () => {
     assert.equal(kept.length, MAX_PRIOR_TRIALS);
     const cutoff = [...priors.map((prior) => prior.value)].sort((a, b) => b - a)[MAX_PRIOR_TRIALS - 1] ?? NaN;
     assert.ok(kept.every((trial) => (trial.value ?? -Infinity) >= cutoff));
+    // Kept in the order they ran: spreadPriors runs x upwards.
+    const xs = kept.map((trial) => trial.params.x as number);
+    assert.deepEqual(
+      xs,
+      [...xs].sort((a, b) => a - b),
+    );
     assert.ok(JSON.stringify(state).length < 20_000, `state is ${JSON.stringify(state).length} bytes`);
     const revived = JSON.parse(JSON.stringify(state)) as SweepState;
     assert.deepEqual(nextTrials(revived).trials, nextTrials(state).trials);
