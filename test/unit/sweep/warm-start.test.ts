@@ -53,7 +53,7 @@ const tpeState = (state: SweepState): TpeSearchState => {
 };
 
 void describe('warm start: TPE seeded from earlier trials', () => {
-  void it('skips the startup trials when there are at least nStartupTrials priors: the model picks the first trial', () => {
+  void it('with ≥ nStartupTrials priors the model picks the first trial', () => {
     for (let seed = 1; seed <= 10; seed++) {
       const config = oneParameter({ seed });
       const cold = firstSuggestion(createSweep(config));
