@@ -115,7 +115,27 @@ export function integerTicks(min: number, max: number): number[] {
  * 10 px font (about 6 px a character, generous), since an SVG string cannot measure text.
  */
 export function markerLabelPlacement(x: number, label: string, plotRight: number): string {
-  return x + 3 + label.length * 6 > plotRight ? 'text-anchor="end" dx="-3"' : 'text-anchor="start" dx="3"';
+  return fitsRightOf(x, label, plotRight) ? 'text-anchor="start" dx="3"' : 'text-anchor="end" dx="-3"';
+}
+
+function fitsRightOf(x: number, label: string, plotRight: number): boolean {
+  return x + 3 + label.length * 6 <= plotRight;
+}
+
+/**
+ * The baseline of a marker's label: the markers' rows from the plot's top, moved below the legend (series names
+ * right-aligned at the top right, 11 px font, about 6.5 px a character) when the label would run into it.
+ */
+export function markerLabelY(
+  marker: { readonly x: number; readonly label: string; readonly index: number },
+  plot: { readonly top: number; readonly right: number },
+  legendNames: readonly string[],
+): number {
+  const { x, label, index } = marker;
+  const labelRight = fitsRightOf(x, label, plot.right) ? x + 3 + label.length * 6 : x - 3;
+  const legendLeft = plot.right - 4 - Math.max(0, ...legendNames.map((name) => name.length)) * 6.5;
+  const belowLegend = legendNames.length > 0 && labelRight > legendLeft ? legendNames.length * 13 + 2 : 0;
+  return plot.top + 10 + index * 12 + belowLegend;
 }
 
 /** A line chart (or scatter when `dots`) as an SVG element. */
@@ -163,11 +183,18 @@ export function lineChartSvg(title: string, series: readonly Series[], options: 
       `<line x1="${px(low).toFixed(1)}" y1="${py(low).toFixed(1)}" x2="${px(high).toFixed(1)}" y2="${py(high).toFixed(1)}" stroke="#999" stroke-dasharray="4 3"/>`,
     );
   }
+  const plot = { top: margin.top, right: width - margin.right };
+  const labelY = (x: number, label: string, index: number): number =>
+    markerLabelY(
+      { x, label, index },
+      plot,
+      series.map((entry) => entry.name),
+    );
   (options.markers ?? []).forEach((marker, index) => {
     const x = px(marker.x).toFixed(1);
     parts.push(
       `<line x1="${x}" y1="${margin.top}" x2="${x}" y2="${height - margin.bottom}" stroke="${marker.color}" stroke-dasharray="5 3"/>`,
-      `<text x="${x}" y="${margin.top + 10 + index * 12}" font-size="10" fill="${marker.color}" ${markerLabelPlacement(px(marker.x), marker.label, width - margin.right)}>${escapeHtml(marker.label)}</text>`,
+      `<text x="${x}" y="${labelY(px(marker.x), marker.label, index)}" font-size="10" fill="${marker.color}" ${markerLabelPlacement(px(marker.x), marker.label, width - margin.right)}>${escapeHtml(marker.label)}</text>`,
     );
   });
   series.forEach((entry, index) => {
