@@ -298,6 +298,8 @@ function formatDuration(ms: number): string {
 /**
  * The first `s3://` URI of a stage's outputs that names nothing any more (an object that is
  * gone, a prefix that is empty), as a reason, or undefined when everything is still there.
+ * A URI without a trailing slash may name a directory too (fine-tune's `checkpoint`, `…/epoch-0010`):
+ * it is there while an object lies below it.
  */
 export async function missingOutput(store: ObjectStore, uris: readonly string[]): Promise<string | undefined> {
   for (const uri of uris) {
@@ -310,7 +312,7 @@ export async function missingOutput(store: ObjectStore, uris: readonly string[])
     const exists =
       location.key === '' || location.key.endsWith('/')
         ? (await listIfExists(store, asPrefixUri(uri))).length > 0
-        : (await statIfExists(store, uri)) !== undefined;
+        : (await statIfExists(store, uri)) !== undefined || (await listIfExists(store, asPrefixUri(uri))).length > 0;
     if (!exists) return `artifact ${uri} missing`;
   }
   return undefined;
