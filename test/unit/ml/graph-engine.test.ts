@@ -248,39 +248,28 @@ describe('graph engine: what it compiles', () => {
 
 describe('graph engine trains exactly as the eager engine', () => {
   const tight = { loss: 1e-4, weight: 1e-3 };
+  const mlp: ModelArchitecture = { kind: 'mlp', inputShape: [12] };
+  const cnn: ModelArchitecture = { kind: 'cnn', inputShape: [10, 10, 1], filters: [4, 6], featureUnits: 8 };
+  const sgdMomentum: Hyperparameters = {
+    epochs: 3,
+    batchSize: 16,
+    learningRate: 0.05,
+    optimizer: 'sgd',
+    momentum: 0.8,
+  };
   const cases: readonly (readonly [string, ModelArchitecture, Hyperparameters])[] = [
-    ['MLP, Adam', { kind: 'mlp', inputShape: [12] }, { epochs: 3, batchSize: 16, learningRate: 0.01 }],
+    ['MLP, Adam', mlp, { epochs: 3, batchSize: 16, learningRate: 0.01 }],
+    ['MLP, SGD with momentum, L2 and class weights', mlp, { ...sgdMomentum, l2: 0.01, classWeights: [1, 2, 0.5] }],
+    // tfjs's momentum optimizer reads its rate from a scalar only setLearningRate updates: the eager engine
+    // once assigned the field, so warm-up and decay did nothing for SGD there.
     [
-      'MLP, SGD with momentum, L2 and class weights',
-      { kind: 'mlp', inputShape: [12] },
-      {
-        epochs: 3,
-        batchSize: 16,
-        learningRate: 0.05,
-        optimizer: 'sgd',
-        momentum: 0.8,
-        l2: 0.01,
-        classWeights: [1, 2, 0.5],
-      },
-    ],
-    [
-      // tfjs's momentum optimizer reads its rate from a scalar only setLearningRate updates: the eager engine
-      // once assigned the field, so warm-up and decay did nothing for SGD there.
       'MLP, SGD with momentum, a warm-up and a decaying rate',
-      { kind: 'mlp', inputShape: [12] },
-      {
-        epochs: 3,
-        batchSize: 16,
-        learningRate: 0.05,
-        optimizer: 'sgd',
-        momentum: 0.8,
-        decay: { kind: 'cosine' },
-        warmupEpochs: 1,
-      },
+      mlp,
+      { ...sgdMomentum, decay: { kind: 'cosine' }, warmupEpochs: 1 },
     ],
     [
       'MLP, RMSProp with a decaying rate',
-      { kind: 'mlp', inputShape: [12] },
+      mlp,
       {
         epochs: 3,
         batchSize: 16,
@@ -290,14 +279,10 @@ describe('graph engine trains exactly as the eager engine', () => {
         warmupEpochs: 1,
       },
     ],
-    [
-      'CNN with batch norm, flatten',
-      { kind: 'cnn', inputShape: [10, 10, 1], filters: [4, 6], featureUnits: 8 },
-      { epochs: 3, batchSize: 12, learningRate: 0.01 },
-    ],
+    ['CNN with batch norm, flatten', cnn, { epochs: 3, batchSize: 12, learningRate: 0.01 }],
     [
       'CNN with batch norm, global average pooling',
-      { kind: 'cnn', inputShape: [10, 10, 1], filters: [4, 6], featureUnits: 8, pooling: 'average' },
+      { ...cnn, pooling: 'average' },
       { epochs: 3, batchSize: 12, learningRate: 0.01, classWeights: 'balanced' },
     ],
   ];
