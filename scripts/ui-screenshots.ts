@@ -97,6 +97,11 @@ async function main(): Promise<void> {
       await page.locator(ready).first().waitFor({ timeout: 300_000 });
       // A run page's stage log streams in after the charts: shoot it with its lines.
       if (hash.startsWith('/runs/')) await page.locator('#stage-log', { hasText: /\S/ }).waitFor({ timeout: 300_000 });
+      // A section that opens by itself (a training stage's checkpoints) fetches its content: shoot it loaded.
+      await page
+        .locator('details[data-section][open]:not([data-loaded="true"])', { hasText: 'Loading…' })
+        .first()
+        .waitFor({ state: 'detached', timeout: 300_000 });
       await page.screenshot({ path: path.join(IMAGES, file), fullPage: true });
       await context.close();
       console.log(`wrote docs/images/${file} (${hash})`);
