@@ -43,6 +43,8 @@ import { RunTracker } from '../src/core/run/run-tracker';
 import { RUN_PAGE_MEMO, runPageUrl } from '../src/core/run/run-links';
 import { startSlots, type StartSlots } from '../src/core/run/start-slots';
 import {
+  CANCELLED_RESULT_INLINE_CHARS,
+  CANCELLED_RESULT_MEMO,
   RESULT_INLINE_CHARS,
   boundedStages,
   fitsInline,
@@ -132,6 +134,8 @@ const START_BATCH_PATCH = 'fineflow-17-start-batch';
 const BOUNDED_RESULT_PATCH = 'fineflow-13-bounded-result';
 /** patched(): runs started before this (a schedule's, with `uiUrl`) never wrote their Fineflow page to their memo. */
 const RUN_PAGE_MEMO_PATCH = 'fineflow-16-run-page-memo';
+/** patched(): runs cancelled before this left no result (their stages were known only to the `runState` query). */
+const CANCELLED_RESULT_PATCH = 'fineflow-13-cancelled-result';
 
 /**
  * `maxAttempts` is what is left of the stage's own retry budget. Dependency-unavailable failures
@@ -316,6 +320,7 @@ async function endRun(
     await CancellationScope.nonCancellable(async () => {
       run.end(now(), 'cancelled');
       publishStatus('cancelled');
+      if (patched(CANCELLED_RESULT_PATCH)) await recordCancelledResult(run, input);
     });
     log.info('pipeline run cancelled', { runId: run.runId });
     throw cancellation;
@@ -341,18 +346,35 @@ async function endRun(
 }
 
 /**
- * The run's result, bounded (src/core/run/run-result.ts): every stage inline when they fit, else the
- * plan's stages, a summary and the whole table written to the store. Only a run whose table does not
- * fit asks `patched`, so the histories of every other run keep their commands.
+ * A cancelled run ends without a payload (Temporal's cancellation carries none), so its bounded result goes to its
+ * memo, where the run client's `result` and `state` read it once no worker answers for the run. A store that
+ * refuses the table for good does not turn the cancel into a failure: the run ends cancelled without a result.
+ */
+async function recordCancelledResult(run: RunTracker, input: PipelineRunInput): Promise<void> {
+  try {
+    upsertMemo({ [CANCELLED_RESULT_MEMO]: await finalResult(run, 'cancelled', input, CANCELLED_RESULT_INLINE_CHARS) });
+  } catch (error) {
+    log.warn('the cancelled run could not record its result', {
+      runId: run.runId,
+      error: describeStageFailure(error).error.message,
+    });
+  }
+}
+
+/**
+ * The run's result, bounded (src/core/run/run-result.ts): every stage inline when they fit in `maxChars`,
+ * else the plan's stages, a summary and the whole table written to the store. Only a run whose table does
+ * not fit asks `patched`, so the histories of every other run keep their commands.
  */
 async function finalResult(
   run: RunTracker,
   status: PipelineRunResult['status'],
   input: PipelineRunInput,
+  maxChars: number = RESULT_INLINE_CHARS,
 ): Promise<PipelineRunResult> {
   const stages = run.snapshot().stages;
   const summary = summarizeStages(stages);
-  const limit = Math.min(input.resultInlineChars ?? RESULT_INLINE_CHARS, RESULT_INLINE_CHARS);
+  const limit = Math.min(input.resultInlineChars ?? maxChars, maxChars);
   if (fitsInline(stages, limit) || !patched(BOUNDED_RESULT_PATCH)) return { status, stages, summary };
   const carried = run.carry();
   const stored = await writeStoredState(input.bucket ?? 'fineflow', run.runId, { plan: run.plan, carried });

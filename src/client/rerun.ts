@@ -44,24 +44,28 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-/** Final stage states: the result (succeeded), the failure details (failed), else the runState query. */
+/**
+ * Final stage states: the result (succeeded), the failure details (failed), the recorded result (cancelled),
+ * else the runState query (terminated runs, and runs cancelled before cancelled runs recorded a result).
+ */
 async function finalState(
   handle: WorkflowHandle,
   executionStatus: string,
   source: RunTableSource,
 ): Promise<{ stages?: readonly StageState[]; params?: RunState['params'] }> {
-  if (executionStatus === 'COMPLETED' || executionStatus === 'FAILED') {
+  if (executionStatus === 'COMPLETED' || executionStatus === 'FAILED' || executionStatus === 'CANCELLED') {
     const outcome = await readRunOutcome(handle, source);
     if (outcome) return { stages: outcome.stages };
   }
-  // Cancelled or terminated runs: the workflow's own state (needs a control worker to answer).
+  // Terminated runs: the workflow's own state (needs a control worker to answer).
   try {
     const state = await queryRunStatePages(handle);
     return { stages: [...state.stages], params: state.params };
   } catch (error) {
     throw new DependencyUnavailableError(
       `cannot read the final stage states of run ${handle.workflowId} (${executionStatus}): ${ensureError(error).message}. ` +
-        'A cancelled run answers only while a control worker runs: start one with `fineflow worker --pool control`.',
+        'A terminated run (or one cancelled before cancelled runs recorded their result) answers only while a ' +
+        'control worker runs: start one with `fineflow worker --pool control`.',
       { runId: handle.workflowId },
       { cause: error },
     );

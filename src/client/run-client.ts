@@ -36,7 +36,13 @@ import type { ObjectStore } from '../storage/object-store';
 import { readStoredRunState } from '../storage/run-state-store';
 import type { Plan } from '../core/spec/plan-types';
 import { WorkerPresence } from './worker-presence';
-import { queryRunStatePages, readRunOutcome, withFullStages, type RunTableSource } from './run-result';
+import {
+  cancelledRunResult,
+  queryRunStatePages,
+  readRunOutcome,
+  withFullStages,
+  type RunTableSource,
+} from './run-result';
 import { withLiveStages } from './live-stages';
 // Started by function reference, so the compiler checks `args` against the workflow's parameters.
 import { pipelineRun } from '../../workflows/pipeline-run';
@@ -387,13 +393,16 @@ export class RunClient {
         if (cause instanceof ApplicationFailure && cause.details?.[0] && typeof cause.details[0] === 'object')
           return withFullStages(cause.details[0] as PipelineRunResult, this.tableSource(runId));
         if (cause?.name === 'CancelledFailure')
-          return {
-            status: 'cancelled',
-            stages: await this.state(runId).then(
-              (s) => s.stages,
-              () => [],
-            ),
-          };
+          return (
+            (await cancelledRunResult(this.client.workflow.getHandle(runId), this.tableSource(runId))) ?? {
+              // A run cancelled before runs recorded their result: its state query, while a control worker answers.
+              status: 'cancelled',
+              stages: await this.state(runId).then(
+                (s) => s.stages,
+                () => [],
+              ),
+            }
+          );
         return { status: 'failed', stages: [] };
       }
       throw this.mapNotFound(thrown, runId);

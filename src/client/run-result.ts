@@ -4,11 +4,11 @@
  * against its sha256; a paged `runState` query is asked page by page. Used by the run client
  * (`result`, `state`, `status` from history), rerun, the UI and the benchmarks.
  */
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { InvalidInputError } from '../core/errors';
 import { runStateQuery } from '../core/run/run-definitions';
-import type { RunStatePage } from '../core/run/run-result';
+import { CANCELLED_RESULT_MEMO, type RunStatePage } from '../core/run/run-result';
 import type { PipelineRunResult, RunState, StageState } from '../core/run/run-types';
 import type { ObjectStore } from '../storage/object-store';
 import { readStoredRunState } from '../storage/run-state-store';
@@ -51,7 +51,8 @@ export async function withFullStages(result: PipelineRunResult, source: RunTable
 
 /**
  * The run's outcome with its whole table, or undefined while it runs or when it ended without one
- * (cancelled, terminated): the result of a completed run, the details of a failed one.
+ * (terminated, or cancelled before cancelled runs recorded theirs): the result of a completed run, the
+ * details of a failed one, the result a cancelled one left in its memo.
  */
 export async function readRunOutcome(
   handle: WorkflowHandle,
@@ -62,9 +63,23 @@ export async function readRunOutcome(
     outcome = await handle.result();
   } catch (thrown) {
     if (!(thrown instanceof WorkflowFailedError)) throw thrown;
+    if (thrown.cause instanceof CancelledFailure) return cancelledRunResult(handle, source);
     outcome = thrown.cause instanceof ApplicationFailure ? thrown.cause.details?.[0] : undefined;
   }
   return isResult(outcome) ? withFullStages(outcome, source) : undefined;
+}
+
+/**
+ * The result a cancelled run recorded in its memo before it ended (workflows/pipeline-run.ts), with its whole
+ * table; undefined for a run cancelled before runs recorded one. Needs no worker: the memo is Temporal's.
+ */
+export async function cancelledRunResult(
+  handle: WorkflowHandle,
+  source: RunTableSource,
+): Promise<PipelineRunResult | undefined> {
+  const recorded = (await handle.describe()).memo?.[CANCELLED_RESULT_MEMO];
+  if (!isResult(recorded) || recorded.status !== 'cancelled') return undefined;
+  return withFullStages(recorded, source);
 }
 
 /**

@@ -18,6 +18,18 @@ export type { ResultOmissions, RunResultSummary } from './run-types';
 /** Characters of JSON a run result may hold inline (a bit more with its summary). */
 export const RESULT_INLINE_CHARS = 128 * 1024;
 
+/**
+ * Memo key of the result a cancelled run leaves (workflows/pipeline-run.ts). Temporal's cancellation carries no
+ * payload, so the bounded result a failed run puts in its failure's details goes to the run's memo instead.
+ */
+export const CANCELLED_RESULT_MEMO = 'fineflowResult';
+
+/**
+ * Inline characters of that result: a memo comes back with every run `fineflow runs` lists, so it keeps less
+ * than a result does; past it the table is in the store, as for any cut result.
+ */
+export const CANCELLED_RESULT_INLINE_CHARS = 32 * 1024;
+
 /** Characters of stage JSON one `runState` query answer holds (at least one stage). */
 export const STATE_PAGE_CHARS = 256 * 1024;
 

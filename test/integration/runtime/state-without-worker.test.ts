@@ -1,12 +1,14 @@
 /**
  * `fineflow status` when no control worker answers the state query: an ended run is rebuilt
- * from its history (its whole table read from the store when the result or carried state is there);
- * a running one is reported as unavailable instead of hanging.
+ * from its history (its whole table read from the store when the result or carried state is there;
+ * a cancelled run from the result it left in its memo); a running one is reported as unavailable
+ * instead of hanging.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RunClient } from '../../../src/client/run-client';
-import type { RunState } from '../../../src/core/run/run-types';
+import type { PipelineRunResult, RunState, StageState } from '../../../src/core/run/run-types';
+import { CANCELLED_RESULT_MEMO } from '../../../src/core/run/run-result';
 import { DependencyUnavailableError } from '../../../src/core/errors';
 import { connectClient } from '../../../src/client/temporal-connection';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
@@ -100,4 +102,61 @@ test('fineflow status without a worker reads the store: a cut result, and the st
     [],
   );
   assert.deepEqual(carried.stages[0]?.outputs?.value, 'seed');
+});
+
+test('a cancelled run leaves its result: every stage, read without a worker, inline or with its table in the store', async () => {
+  const h = await startRuntimeHarness();
+  const table = (stages: readonly StageState[]) => stages.map((s) => [s.id, s.status, s.outputs?.value]);
+  const expected = [
+    ['first', 'succeeded', 'kept'],
+    ['long', 'cancelled', undefined],
+    ['after', 'pending', undefined],
+  ];
+  const runIds: string[] = [];
+  try {
+    const plan = (name: string) =>
+      h.plan(name, [
+        { id: 'first', with: { value: 'kept' } },
+        { id: 'long', needs: ['first'], with: { sleepMs: 60_000, steps: 60 }, heartbeatTimeoutMs: 5_000 },
+        { id: 'after', needs: ['long'] },
+      ]);
+    // The second run's result is cut to fit 64 characters: its whole table goes to the store.
+    const cutting = new RunClient(h.client, {
+      bucket: h.config.s3.bucket,
+      workflowTaskQueue: h.runs.workflowTaskQueue,
+      store: h.store,
+      resultInlineChars: 64,
+    });
+    runIds.push(await h.runs.submit(plan('cancel-inline')), await cutting.submit(plan('cancel-stored')));
+    for (const runId of runIds) {
+      // Cancelled mid-stage: the long stage has reported progress, so its attempt is under way.
+      await h.runs.watch(runId, () => undefined, { until: (s) => s.stages[1]?.progress !== undefined });
+      await h.runs.cancel(runId);
+    }
+    for (const runId of runIds) assert.equal((await cutting.result(runId)).status, 'cancelled');
+  } finally {
+    await h.close();
+  }
+
+  // No control worker from here on: only what the runs recorded answers.
+  const client = await connectClient(h.config.temporal);
+  try {
+    const runs = new RunClient(client, {
+      bucket: h.config.s3.bucket,
+      workflowTaskQueue: taskQueueForPool(`nobody-${randomSuffix()}`),
+      store: h.store,
+    });
+    for (const runId of runIds) {
+      const result = await runs.result(runId);
+      assert.equal(result.status, 'cancelled');
+      assert.deepEqual(table(result.stages), expected, `result of ${runId}`);
+      const state = await runs.state(runId, { timeoutMs: 2_000 });
+      assert.equal(state.status, 'cancelled');
+      assert.deepEqual(table(state.stages), expected, `status of ${runId}`);
+    }
+    const recorded = (await client.workflow.getHandle(runIds[1] as string).describe()).memo?.[CANCELLED_RESULT_MEMO];
+    assert.ok((recorded as PipelineRunResult | undefined)?.stored, 'the cut result points to its table in the store');
+  } finally {
+    await client.connection.close();
+  }
 });
