@@ -14,6 +14,7 @@ import { sealDatasetVersion, type Sha256Memo } from '../src/datasets/version-sto
 import { NotFoundError } from '../src/core/errors';
 import type { ObjectInfo, ObjectStore } from '../src/storage/object-store';
 import { asPrefixUri } from '../src/core/storage/uri';
+import { whileHeartbeating } from './heartbeat-loop';
 
 /** One observation of a prefix: small JSON that crosses Temporal. */
 export interface PrefixFingerprint {
@@ -60,9 +61,6 @@ const REMEMBERED_PREFIXES = 256;
 /** Hashes remembered across polls; cleared when it grows past this (then objects are stat'ed again). */
 const REMEMBERED_HASHES = 200_000;
 
-/** How often a poll heartbeats; the watcher's heartbeat timeout (workflows/data-watcher.ts) is a few of these. */
-const FINGERPRINT_HEARTBEAT_MS = 5_000;
-
 /**
  * Run `work`, heartbeating while it runs: a poll whose worker stopped (or took the task as it shut down) is then
  * handed out again after the heartbeat timeout, not after the 2-minute start-to-close one, and a long seal of a
@@ -75,14 +73,7 @@ async function withHeartbeats<T>(work: () => Promise<T>): Promise<T> {
   } catch {
     return work();
   }
-  context.heartbeat();
-  const timer = setInterval(() => context.heartbeat(), FINGERPRINT_HEARTBEAT_MS);
-  timer.unref();
-  try {
-    return await work();
-  } finally {
-    clearInterval(timer);
-  }
+  return whileHeartbeating(context, work);
 }
 
 export function createDataWatchActivities(store: ObjectStore, bucket: string): DataWatchActivities {

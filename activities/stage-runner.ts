@@ -24,6 +24,7 @@ import type { ObjectStore } from '../src/storage/object-store';
 import { confineWrites } from '../src/storage/confined-store';
 import { StageLog } from './stage-log';
 import { watchCancelRequest } from './cancel-watch';
+import { startHeartbeatLoop } from './heartbeat-loop';
 import { redactUrisIn } from '../src/security/redact';
 import { createSecretResolver, scrubError, scrubSecrets, type SecretResolver } from '../src/security/secrets';
 import type { FineflowMetrics, StageAttemptMetrics } from '../src/observability/metrics';
@@ -250,16 +251,13 @@ function attemptHeartbeats(
   const throttleMs = deps.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
   const timeoutMs = context.info.heartbeatTimeoutMs;
   const sender = { stageId, attempt, everyMs: timeoutMs ? Math.min(throttleMs, 0.8 * timeoutMs) : throttleMs };
-  const beat = (): void => context.heartbeat(stageHeartbeat(sender, lastProgress));
-  beat();
-  const keepAlive = setInterval(beat, Math.max(200, Math.min(5_000, (timeoutMs ?? 15_000) / 3)));
-  keepAlive.unref();
+  const loop = startHeartbeatLoop(context, { details: () => stageHeartbeat(sender, lastProgress) });
   return {
     report(progress) {
       if (progress) lastProgress = progress;
-      beat();
+      loop.beat();
     },
-    stop: () => clearInterval(keepAlive),
+    stop: loop.stop,
   };
 }
 

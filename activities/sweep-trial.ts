@@ -51,6 +51,7 @@ import { baseModelLayers, effectiveSettings, pinBaseModel, trainingPlan, type Pi
 import { listArtifacts, memoryLimit } from './ml-stage-support';
 import { toActivityFailure, type MlSettings } from './stage-runner';
 import type { ResourceLedger } from '../src/worker/resource-ledger';
+import { startHeartbeatLoop } from './heartbeat-loop';
 
 export interface SweepTrialDeps {
   readonly store: ObjectStore;
@@ -217,11 +218,9 @@ class TrialSegment {
 
   async run(): Promise<SweepTrialSegmentResult> {
     const { context } = this;
-    const keepAlive = setInterval(
-      () => context.heartbeat(this.heartbeat),
-      Math.max(200, Math.min(5_000, (context.info.heartbeatTimeoutMs ?? 30_000) / 3)),
-    );
-    keepAlive.unref();
+    // No beat at start: until this attempt pins its base model again, a beat would replace the one the
+    // previous attempt pinned (pinnedByPreviousAttempt reads it) sooner than the timer does.
+    const keepAlive = startHeartbeatLoop(context, { details: () => this.heartbeat, beatAtStart: false });
     const onCancel = (): void => this.segment.abort(context.cancellationSignal.reason);
     context.cancellationSignal.addEventListener('abort', onCancel, { once: true });
     let releaseResources = (): void => undefined;
@@ -233,7 +232,7 @@ class TrialSegment {
       throw toActivityFailure(thrown, context, this.attempt);
     } finally {
       releaseResources();
-      clearInterval(keepAlive);
+      keepAlive.stop();
       context.cancellationSignal.removeEventListener('abort', onCancel);
     }
   }
