@@ -11,10 +11,9 @@
  * names that still work with a note, `--help` that wins over other mistakes, and help text with
  * examples and the command's `--json` policy.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util';
 import { closest } from '../core/spec/suggest';
+import { resolveStageModule } from '../spec/stage-types';
 
 /** Exit codes mean the same thing for every command. */
 export const EXIT = {
@@ -115,25 +114,17 @@ export const STAGE_MODULE_OPTION: OptionSpec = {
 };
 
 /**
- * `--stage-module` values as `require` paths: relative and absolute paths, and a bare name that is a file or
- * folder under `cwd` (`stages.js`), against `cwd`; package names (`@team/stages`) as installed under `cwd`.
+ * `--stage-module` values as `require` paths ({@link resolveStageModule}, the worker's rule too); a package that
+ * is not installed stays as given, and the loader reports "cannot load stage module NAME: Cannot find module …".
  */
 export function stageModulePaths(args: ParsedArgs, cwd: string): string[] {
-  const isPath = (m: string): boolean =>
-    m.startsWith('.') ||
-    path.isAbsolute(m) ||
-    (!m.startsWith('@') && m.includes('/')) ||
-    existsSync(path.resolve(cwd, m));
-  return (args.multi['stage-module'] ?? []).map((m) => (isPath(m) ? path.resolve(cwd, m) : packagePath(m, cwd)));
-}
-
-/** An installed package's entry, found from `cwd` (not from Fineflow's own install); the name as given if none. */
-function packagePath(name: string, cwd: string): string {
-  try {
-    return require.resolve(name, { paths: [cwd] });
-  } catch {
-    return name; // the loader reports "cannot load stage module NAME: Cannot find module …"
-  }
+  return (args.multi['stage-module'] ?? []).map((value) => {
+    try {
+      return resolveStageModule(value, cwd);
+    } catch {
+      return value;
+    }
+  });
 }
 
 /** True when `--help`/`-h` appears before `--`: help is shown even if the rest of the line is wrong. */

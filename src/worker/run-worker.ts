@@ -30,7 +30,7 @@ import type { FineflowMetrics } from '../observability/metrics';
 import type { StageLogRecord } from '../observability/json-log';
 import { instrumentStore } from '../observability/instrumented-store';
 import { capacityTag, type WorkerCapacity } from '../core/spec/resources';
-import { moduleLoadReason } from '../spec/stage-types';
+import { moduleLoadReason, resolveStageModule } from '../spec/stage-types';
 import { capacitySlotSupplier, ResourceLedger } from './resource-ledger';
 import type { Tracing } from '../observability/tracing';
 
@@ -158,17 +158,6 @@ function registerTypeScriptLoader(modulePath: string): void {
       { module: modulePath },
     );
   }
-}
-
-/**
- * Where `require` finds a stage module: a path (`./x`, absolute, or a file that exists under `cwd`) resolved
- * against `cwd`; anything else is a package name, resolved from `cwd`'s node_modules as `--stage-module`
- * promises (`@team/stages`). Throws the resolver's error for a name that is neither.
- */
-export function resolveStageModule(modulePath: string, cwd: string): string {
-  const local = path.resolve(cwd, modulePath);
-  if (modulePath.startsWith('.') || path.isAbsolute(modulePath) || existsSync(local)) return local;
-  return require.resolve(modulePath, { paths: [cwd] });
 }
 
 /** Load `stages` from each module: a path resolved against `cwd`, or an installed package's name. */

@@ -22,6 +22,8 @@ mkdirSync(packageDir, { recursive: true });
 writeFileSync(path.join(packageDir, 'package.json'), JSON.stringify({ name: '@team/stages', main: 'main.js' }));
 writeFileSync(path.join(packageDir, 'main.js'), MODULE);
 writeFileSync(path.join(project, 'stages.js'), MODULE.replace('team-stage', 'local-stage'));
+mkdirSync(path.join(project, 'lib'));
+writeFileSync(path.join(project, 'lib', 'more.js'), MODULE.replace('team-stage', 'lib-stage'));
 
 const args = (...modules: string[]): ParsedArgs => ({
   positionals: [],
@@ -44,6 +46,11 @@ void it('the worker loads a package by name and a file by path, from the given d
     'local-stage',
     'team-stage',
   ]);
+});
+
+void it('validate and the worker read `lib/more` (a file named without its extension) as the same file', () => {
+  assert.deepEqual(stageModulePaths(args('lib/more'), project), [path.join(project, 'lib', 'more')]);
+  assert.deepEqual(Object.keys(loadStageModules(['lib/more'], project)), ['lib-stage']);
 });
 
 void it('a package that is not installed is an input error naming it and where it was looked up', () => {
