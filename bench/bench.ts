@@ -8,19 +8,22 @@
  *   npm run bench -- --only scale -- --full   # arguments after a second `--` go to each section's script
  *   FINEFLOW_STACK_PROFILE=prod npm run bench -- --only scale   # on the production-shaped stack (root)
  *
+ * A section's prerequisites (npm dependencies, the native TensorFlow binding, the stack) are prepared right
+ * before the first section that needs them (bench/bench-plan.ts), so a section starts without waiting for
+ * work it does not need; a section started after the source changed says so.
  * Sections that need Temporal and MinIO get a dedicated local stack (own ports and state dir),
  * started here and stopped at the end; FINEFLOW_BENCH_*_PORT and FINEFLOW_BENCH_STACK_DIR move it
  * (bench/bench-stack-env.ts), so two benches on one machine do not collide.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { benchSteps, type SectionNeeds } from './bench-plan';
 import { benchStackEnv } from './bench-stack-env';
 
-interface Section {
-  readonly name: string;
+interface Section extends SectionNeeds {
   readonly script: string;
   readonly args?: readonly string[];
-  readonly needsStack: boolean;
   readonly what: string;
   /** A script to run first, on the same stack (e.g. the demo, which registers the quickstart's base model and pushes its data). */
   readonly before?: string;
@@ -30,49 +33,63 @@ const SECTIONS: readonly Section[] = [
   {
     name: 'spec',
     script: 'bench/spec-bench.ts',
+    needsTf: false,
     needsStack: false,
     what: 'validate + plan of a generated 500-stage pipeline',
   },
   {
     name: 'sweep',
     script: 'bench/sweep-bench.ts',
+    needsTf: true,
     needsStack: false,
     what: 'epochs to target on real objectives: Fineflow TPE+ASHA vs random search vs Optuna (20 seeds, bootstrap CIs)',
   },
   {
     name: 'backend',
     script: 'bench/backend-bench.ts',
+    needsTf: true,
     needsStack: false,
     what: 'training throughput: native vs pure-JS tfjs vs Keras',
   },
-  { name: 'ml', script: 'bench/ml-bench.ts', needsStack: false, what: 'fine-tuned vs from-scratch accuracy and time' },
+  {
+    name: 'ml',
+    script: 'bench/ml-bench.ts',
+    needsTf: true,
+    needsStack: false,
+    what: 'fine-tuned vs from-scratch accuracy and time',
+  },
   {
     name: 'cli',
     script: 'bench/cli-bench.ts',
+    needsTf: false,
     needsStack: false,
     what: '`fineflow --help` start-up (compiled and from a clone) vs `node -e 0` in the same run',
   },
   {
     name: 'memory',
     script: 'bench/memory-bench.ts',
+    needsTf: true,
     needsStack: false,
     what: 'peak RSS of a training process by model and batch size (capacity planning)',
   },
   {
     name: 'orchestration',
     script: 'bench/orchestration-bench.ts',
+    needsTf: true,
     needsStack: true,
     what: 'Fineflow vs a hand-written Temporal workflow',
   },
   {
     name: 'scale',
     script: 'bench/scale-bench.ts',
+    needsTf: true,
     needsStack: true,
     what: '10/100/1000 concurrent runs and a 1000-stage fan-out vs a hand-written workflow; chained-stage latency split',
   },
   {
     name: 'cache',
     script: 'bench/cache-bench.ts',
+    needsTf: true,
     args: ['pipelines/quickstart.yaml'],
     needsStack: true,
     what: 'cached resubmit of the quickstart vs its first run',
@@ -108,6 +125,46 @@ function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv): 
   return result.status ?? 1;
 }
 
+/**
+ * The stack's binaries (the dev profile's `stack.sh install`; the prod profile's `up` builds and caches its own),
+ * then the stack; on the prod profile, the addresses and users it printed.
+ */
+function startStack(env: NodeJS.ProcessEnv): boolean {
+  if (run('bash', ['infra/stack.sh', 'install'], { ...env, FINEFLOW_STACK_PROFILE: 'dev' }) !== 0) return false;
+  if (run('bash', ['infra/stack.sh', 'up'], env) !== 0) return false;
+  if (env.FINEFLOW_STACK_PROFILE === 'prod') Object.assign(env, prodExports(env));
+  return true;
+}
+
+/** HEAD, the uncommitted diff and the untracked files: what a section's tsx process will load. */
+function sourceFingerprint(): string {
+  const git = (...args: string[]): string =>
+    spawnSync('git', args, { cwd: root, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }).stdout ?? '';
+  return createHash('sha256')
+    .update(git('rev-parse', 'HEAD'))
+    .update(git('diff', 'HEAD', '--no-ext-diff'))
+    .update(git('ls-files', '--others', '--exclude-standard'))
+    .digest('hex');
+}
+
+function runSection(
+  section: Section,
+  sectionArgs: readonly string[],
+  env: NodeJS.ProcessEnv,
+  source: string,
+): { name: string; status: number; seconds: number } {
+  process.stdout.write(`\n=== bench ${section.name}: ${section.what}\n`);
+  // Each section loads the source when its process starts: say so when it is no longer what the bench began with.
+  if (sourceFingerprint() !== source)
+    process.stdout.write('bench: the source changed since the bench started: this section runs the edited code\n');
+  if (section.before && run(process.execPath, ['--import', 'tsx', section.before], env) !== 0)
+    return { name: section.name, status: 1, seconds: 0 };
+  const started = process.hrtime.bigint();
+  const args = [...(section.args ?? []), ...sectionArgs];
+  const status = run(process.execPath, ['--import', 'tsx', section.script, ...args], env);
+  return { name: section.name, status, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+}
+
 function main(argv: readonly string[]): number {
   const separator = argv.indexOf('--');
   const sectionArgs = separator >= 0 ? argv.slice(separator + 1) : [];
@@ -123,27 +180,22 @@ function main(argv: readonly string[]): number {
   }
   const chosen = SECTIONS.filter((s) => !only || only.has(s.name));
   const env = stackEnv();
-  // Bootstrap installs the dev binaries (`stack.sh install`, which the prod profile's script does not have);
-  // the prod profile's `up` builds and caches its own.
-  if (run('bash', ['scripts/bootstrap.sh'], { ...env, FINEFLOW_STACK_PROFILE: 'dev' }) !== 0) return 1;
-  const needsStack = chosen.some((s) => s.needsStack);
-  if (needsStack && run('bash', ['infra/stack.sh', 'up'], env) !== 0) return 1;
+  const source = sourceFingerprint();
   const outcomes: { name: string; status: number; seconds: number }[] = [];
+  let stackUp = false;
   try {
-    if (needsStack && env.FINEFLOW_STACK_PROFILE === 'prod') Object.assign(env, prodExports(env));
-    for (const section of chosen) {
-      process.stdout.write(`\n=== bench ${section.name}: ${section.what}\n`);
-      if (section.before && run(process.execPath, ['--import', 'tsx', section.before], env) !== 0) {
-        outcomes.push({ name: section.name, status: 1, seconds: 0 });
-        continue;
+    for (const step of benchSteps(chosen)) {
+      if (step.kind === 'npm' && run('bash', ['scripts/npm-ensure.sh'], env) !== 0) return 1;
+      if (step.kind === 'tf' && run('bash', ['infra/tfjs-native/setup.sh'], env) !== 0) return 1;
+      if (step.kind === 'stack') {
+        stackUp = true;
+        if (!startStack(env)) return 1;
       }
-      const started = process.hrtime.bigint();
-      const args = [...(section.args ?? []), ...sectionArgs];
-      const status = run(process.execPath, ['--import', 'tsx', section.script, ...args], env);
-      outcomes.push({ name: section.name, status, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
+      const section = step.kind === 'section' ? chosen.find((s) => s.name === step.name) : undefined;
+      if (section) outcomes.push(runSection(section, sectionArgs, env, source));
     }
   } finally {
-    if (needsStack) spawnSync('bash', ['infra/stack.sh', 'down'], { cwd: root, env, stdio: 'ignore' });
+    if (stackUp) spawnSync('bash', ['infra/stack.sh', 'down'], { cwd: root, env, stdio: 'ignore' });
   }
   process.stdout.write('\n=== bench summary\n');
   for (const o of outcomes)
