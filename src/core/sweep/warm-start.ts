@@ -27,7 +27,7 @@ export interface PriorTrial {
 /**
  * Prior trials a sweep keeps: the best 100 by TPE's ranking (completed before stopped, deeper first). The state
  * carrying them is in workflow history and goes through continue-as-new, so it must stay small (100 trials of a
- * 5-parameter space ≈ 15 KB of JSON), and with Optuna's cap of 25 good trials the best 100 hold every trial that
+ * 5-parameter space ≈ 18 KB of JSON), and with Optuna's cap of 25 good trials the best 100 hold every trial that
  * can be in l(x) plus 75 of g(x).
  */
 export const MAX_PRIOR_TRIALS = 100;
