@@ -48,6 +48,8 @@ interface Recorder {
   readonly suffix: string;
   plan(name: string, stages: readonly StageSketch[], params?: JsonObject): Plan;
   compile(yaml: string): Plan;
+  /** Start one more worker (running) for a pool of the scenario's own; `stop` drains it. */
+  startWorker(pool: string, runsWorkflows: boolean): Promise<{ stop(): Promise<void> }>;
 }
 
 type Scenario = (r: Recorder) => Promise<readonly string[]>;
@@ -134,6 +136,33 @@ async function firstRunIdOf(client: Client, workflowId: string): Promise<string>
   const history = await client.workflow.getHandle(workflowId, description.runId).fetchHistory();
   const first = history.events?.[0]?.workflowExecutionStartedEventAttributes?.firstExecutionRunId;
   return first || description.runId;
+}
+
+/** Stage types of the test stages' activities (not the run's own cache and state activities). */
+const STAGE_ACTIVITY = /^test-/;
+
+/**
+ * For each workflow task of a history, the stage activities that ended in the events it was given (those since the
+ * task before it started), and last those no task has been given yet. A task given two or more orders their
+ * follow-up commands by `await` hops alone.
+ */
+function stageEndsPerTask(history: temporal.api.history.v1.IHistory): string[][] {
+  const scheduled = new Map<string, string>();
+  const tasks: string[][] = [];
+  let pending: string[] = [];
+  for (const event of history.events ?? []) {
+    const id = String(event.eventId);
+    const type = event.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (type && STAGE_ACTIVITY.test(type)) scheduled.set(id, type);
+    const ended = event.activityTaskCompletedEventAttributes ?? event.activityTaskFailedEventAttributes;
+    const stage = ended ? scheduled.get(String(ended.scheduledEventId)) : undefined;
+    if (stage) pending.push(`${stage} ${event.activityTaskCompletedEventAttributes ? 'completed' : 'failed'}`);
+    if (event.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED) {
+      tasks.push(pending);
+      pending = [];
+    }
+  }
+  return [...tasks, pending];
 }
 
 const scenarios: Record<string, Scenario> = {
@@ -226,6 +255,53 @@ const scenarios: Record<string, Scenario> = {
     await runState(r, runId, (s) => s.stages[0]?.progress !== undefined);
     await r.runs.cancel(runId);
     await settled(r, runId);
+    return [runId];
+  },
+  /**
+   * Two stage events in one workflow task: a cached stage's completion (its cache record follows) and another
+   * stage's dependency outage (its wait timer follows). Both run while the control worker is down, so the task
+   * after its restart carries both; the order of the two commands then rests on the `await` hops of each path in
+   * executeStage, and an extra hop in one of them fails this history's replay (docs/operations.md).
+   */
+  async 'pipeline-run-one-task-two-stages'(r) {
+    const pools = { control: `replay-control-b-${r.suffix}`, cpu: `replay-cpu-b-${r.suffix}` };
+    const plan = makePlan('replay-one-task', [
+      { id: 'cached', pool: pools.cpu, with: { value: `v-${r.suffix}` }, cache: { enabled: true } },
+      {
+        id: 'outage',
+        pool: pools.cpu,
+        uses: 'test-flaky',
+        with: { failTimes: 1, outage: true, value: 'ok' },
+        retry: fastRetry(2),
+      },
+      {
+        id: 'join',
+        pool: pools.cpu,
+        needs: ['cached', 'outage'],
+        with: { value: '${{ stages.outage.outputs.value }}' },
+      },
+    ]);
+    const runs = new RunClient(r.client, { bucket: r.bucket, workflowTaskQueue: taskQueueForPool(pools.control) });
+    let control = await r.startWorker(pools.control, true);
+    const runId = await runs.submit(plan);
+    const history = () => r.client.workflow.getHandle(runId).fetchHistory();
+    const stageActivities = (h: temporal.api.history.v1.IHistory) =>
+      (h.events ?? []).filter((e) =>
+        STAGE_ACTIVITY.test(e.activityTaskScheduledEventAttributes?.activityType?.name ?? ''),
+      ).length;
+    // Both stages scheduled (the cached one after its lookup) while no worker polls the stage pool.
+    await until('both stages scheduled', history, (h) => stageActivities(h) >= 2);
+    await control.stop();
+    const cpu = await r.startWorker(pools.cpu, false);
+    await until('both stages ended', history, (h) => (stageEndsPerTask(h).at(-1) ?? []).length >= 2);
+    control = await r.startWorker(pools.control, true);
+    await settled({ ...r, runs }, runId);
+    await Promise.all([control.stop(), cpu.stop()]);
+    const together = stageEndsPerTask(await history())
+      .slice(0, -1)
+      .find((ends) => ends.length >= 2);
+    if (!together) throw new Error(`no workflow task of ${runId} was given two stage events`);
+    console.log(`pipeline-run-one-task-two-stages: one workflow task given ${together.join(', ')}`);
     return [runId];
   },
   /** forEach over an upstream output (parallelism 2, one instance failing once and retried), matrix, fan-in. */
@@ -490,6 +566,16 @@ async function main(): Promise<void> {
         stages.map((s) => ({ pool: pools.cpu, ...s })),
         params,
       ),
+    async startWorker(pool, runsWorkflows) {
+      const worker = await createWorker({ ...common, pool, runsWorkflows, concurrency: 4 });
+      const running = worker.run();
+      return {
+        async stop() {
+          await worker.shutdown();
+          await running;
+        },
+      };
+    },
     compile(yaml) {
       const compiled = compilePlan(yaml, 'replay.yaml', { set: [] });
       if (!compiled.plan) throw new Error(`replay pipeline does not compile: ${JSON.stringify(compiled.diagnostics)}`);

@@ -8,12 +8,12 @@
  * |---|---|
  * | test-noop | returns `{}` at once (the orchestration benchmark's stage) |
  * | test-echo | returns `{value}`; with `sleepMs` it sleeps first, heartbeating progress in `steps` (writing each step to the store with `storeSteps`, logging it with `logSteps`) |
- * | test-flaky | fails its first `failTimes` attempts (retryable, its own fault: not an outage), then succeeds |
+ * | test-flaky | fails its first `failTimes` attempts (retryable, its own fault; with `outage`, as a dependency outage the run rides out), then succeeds |
  * | test-invalid | always fails with InvalidInputError (non-retryable) |
  * | test-fail-until-param | fails (non-retryable) unless `value` equals `expected` |
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InternalError, InvalidInputError } from '../../src/core/errors';
+import { DependencyUnavailableError, InternalError, InvalidInputError } from '../../src/core/errors';
 import type { JsonObject, JsonValue } from '../../src/core/spec/plan-types';
 import { registerStageType, type StageTypeDefinition } from '../../src/spec/stage-types';
 import type { StageImplementation } from '../../activities/stage-runner';
@@ -64,6 +64,11 @@ export const stageTypes: readonly StageTypeDefinition[] = [
       properties: {
         failTimes: { type: 'integer', minimum: 0, description: 'attempts that fail' },
         value: { type: 'any', description: 'returned on success' },
+        outage: {
+          type: 'boolean',
+          default: false,
+          description: 'fail as a dependency outage (the run waits and starts the stage again), not as its own fault',
+        },
       },
       required: ['failTimes'],
     },
@@ -135,7 +140,9 @@ const flaky: StageImplementation = async ({ inputs }, runtime) => {
   const failTimes = Number(inputs.failTimes);
   if (runtime.attempt <= failTimes) {
     runtime.log(`failing attempt ${runtime.attempt} of ${failTimes} planned failures`);
-    throw new InternalError(`planned failure ${runtime.attempt}/${failTimes}`, { attempt: runtime.attempt });
+    const message = `planned failure ${runtime.attempt}/${failTimes}`;
+    if (inputs.outage === true) throw new DependencyUnavailableError(message, { attempt: runtime.attempt });
+    throw new InternalError(message, { attempt: runtime.attempt });
   }
   return { outputs: timing(inputs, startedAt, runtime.attempt) };
 };

@@ -23,6 +23,7 @@ const REQUIRED = [
   'pipeline-run-pause-retry',
   'pipeline-run-cache',
   'pipeline-run-cancel',
+  'pipeline-run-one-task-two-stages',
   'pipeline-run-fan-out',
   'pipeline-run-wide-fan-out',
   'pipeline-run-continue-as-new',
