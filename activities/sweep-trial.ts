@@ -12,6 +12,8 @@
  * - `writeSweepResults` writes `results.json` and `results.csv` beside the trials (marked
  *   partial when the sweep was cancelled or failed: the trials it finished are kept).
  * - `appendSweepLog` appends the workflow's lines to the stage log (src/core/sweep/sweep-log.ts).
+ * - `writeSweepResults` also writes the sweep's history record, and `readSweepHistory` reads the newest ones
+ *   back for a warm start (./sweep-history.ts).
  *
  * Training runs in a child process by default (src/ml's child runner), so this worker keeps
  * heartbeating while the CPU is busy; the segment stops the child right after the checkpoint of
@@ -34,6 +36,7 @@ import { requestKeyOf } from '../src/ml/train/fine-tune';
 import type { EpochMetrics, TrainingProgress, TrainingRequest, TrainingResult } from '../src/ml/train/types';
 import { objectiveValue, trialPrefix } from '../src/core/sweep/sweep-plan';
 import { resultsCsv, type SweepResultsDocument } from '../src/core/sweep/sweep-results';
+import { warmStartLine } from '../src/core/sweep/sweep-history';
 import type {
   SweepLogInput,
   SweepLogOutput,
@@ -50,6 +53,8 @@ import type { TrainingRunner } from '../src/ml/train/child-runner';
 import { baseModelLayers, effectiveSettings, pinBaseModel, trainingPlan, type PinnedBaseModel } from './fine-tune';
 import { listArtifacts, memoryLimit } from './ml-stage-support';
 import { toActivityFailure, type MlSettings } from './stage-runner';
+import { readSweepHistory, writeSweepHistory, type SweepHistoryReadInput } from './sweep-history';
+import type { WarmStart } from '../src/core/sweep/sweep-history';
 import type { ResourceLedger } from '../src/worker/resource-ledger';
 import { startHeartbeatLoop } from './heartbeat-loop';
 
@@ -353,6 +358,7 @@ async function writeSweepResults(store: ObjectStore, input: SweepResultsInput): 
     partial: outcome !== 'completed',
     ...input.table,
     segments: input.segments,
+    ...(input.warmStart ? { warmStart: { ...input.warmStart, line: warmStartLine(input.warmStart) } } : {}),
   };
   const json = await confined.putJson(`${input.context.outputPrefix}results.json`, document);
   const csv = await confined.putBytes(
@@ -363,6 +369,21 @@ async function writeSweepResults(store: ObjectStore, input: SweepResultsInput): 
   const modelFiles = input.bestModel
     ? await listArtifacts(store, input.bestModel.slice(0, input.bestModel.lastIndexOf('/') + 1))
     : [];
+  // Last, and best effort: the results are the record of this run; the history only helps later sweeps.
+  if (input.history) {
+    const history = await writeSweepHistory(store, {
+      context: input.context,
+      subject: input.history,
+      table: input.table,
+      outcome,
+      endedAtMs: Context.current().info.scheduledTimestampMs,
+    });
+    if ('error' in history)
+      Context.current().log.warn('sweep history not written: later warm starts will not see this sweep', {
+        stageId: input.context.stageId,
+        error: history.error,
+      });
+  }
   return {
     json: json.uri,
     csv: csv.uri,
@@ -398,6 +419,7 @@ export function createSweepTrialActivities(deps: SweepTrialDeps) {
       new TrialSegment(env, input).run(),
     writeSweepResults: (input: SweepResultsInput): Promise<SweepResultsOutput> => writeSweepResults(deps.store, input),
     appendSweepLog: (input: SweepLogInput): Promise<SweepLogOutput> => appendSweepLog(deps.store, input),
+    readSweepHistory: (input: SweepHistoryReadInput): Promise<WarmStart> => readSweepHistory(deps.store, input),
   };
 }
 

@@ -607,12 +607,15 @@ class SweepDriver {
     table: RecordedResultsTable,
     bestModel: string | undefined,
   ): ReturnType<SweepTrialActivities['writeSweepResults']> {
+    const { space, objective, epochsPerTrial } = this.state.config;
     return this.activities.bookkeeping.writeSweepResults({
       context: this.context,
       table,
       segments: this.segments,
       outcome: this.outcome,
       ...(bestModel ? { bestModel } : {}),
+      // The activity also records the sweep for warm starts of later sweeps of this stage.
+      history: { space, objective: { metric: objective.metric, goal: objective.goal }, epochsPerTrial },
     });
   }
 

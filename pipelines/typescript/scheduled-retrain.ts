@@ -3,6 +3,7 @@ import { params, pipeline, stage } from '../../src/index';
 
 const p = params({ dataset: 's3://datasets/defects/', minAccuracy: 0.92 });
 const prepare = stage('prepare', 'prepare-data');
+const tune = stage('tune', 'hyperparameter-sweep');
 const finetune = stage('finetune', 'fine-tune');
 const evaluate = stage('evaluate', 'evaluate');
 const register = stage('register', 'register-model');
@@ -44,6 +45,26 @@ export default pipeline({
         split: { train: 0.7, validation: 0.15, test: 0.15, stratify: true, seed: 7 },
       },
     }),
+    tune.run({
+      pool: 'train',
+      timeout: '1h',
+      with: {
+        model: 'registry://defect-detector@champion',
+        data: prepare.outputs.dataset,
+        objective: { metric: 'validation.accuracy', goal: 'maximize' },
+        algorithm: 'tpe',
+        tpe: { startupTrials: 4 },
+        warmStart: { sweeps: 7, maxTrials: 200 },
+        earlyStopping: { type: 'asha', reductionFactor: 3, minEpochs: 1 },
+        maxTrials: 6,
+        parallelism: 2,
+        space: {
+          learningRate: { logUniform: [1.0e-4, 3.0e-3] },
+          unfreeze: { choice: [1, 2, 3] },
+        },
+        trial: { epochs: 3, freeze: 'all' },
+      },
+    }),
     finetune.run({
       pool: 'train',
       timeout: '2h',
@@ -51,10 +72,9 @@ export default pipeline({
       with: {
         model: 'registry://defect-detector@champion',
         data: prepare.outputs.dataset,
+        hyperparameters: tune.outputs.best,
         epochs: 10,
-        learningRate: 0.0003,
         freeze: 'all',
-        unfreeze: 2,
         earlyStopping: { monitor: 'validation.loss', patience: 3 },
         checkpoint: { everyEpochs: 1 },
       },

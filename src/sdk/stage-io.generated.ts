@@ -313,6 +313,16 @@ export interface StageInputs {
     readonly timeBudget?: In<string>;
     /** seed of the search */
     readonly seed?: In<number>;
+    /** TPE only: begin with the finished trials of the newest earlier sweeps of this pipeline stage (recorded under sweeps/ in the store); trials that no longer fit the space are ignored. Default none */
+    readonly warmStart?: In<
+      | 'none'
+      | {
+          /** earlier sweeps to read, newest first */
+          readonly sweeps?: In<number>;
+          /** their trials to use at most, newest first */
+          readonly maxTrials?: In<number>;
+        }
+    >;
     /** training setting → distribution: {uniform: [a, b]}, {logUniform: [a, b]}, {int: [a, b]}, {choice: [...]}, {fixed: v} or a value */
     readonly space: In<{
       readonly [key: string]: In<
@@ -915,6 +925,15 @@ export interface StageInputValues {
     readonly timeBudget?: string;
     /** seed of the search */
     readonly seed: number;
+    /** TPE only: begin with the finished trials of the newest earlier sweeps of this pipeline stage (recorded under sweeps/ in the store); trials that no longer fit the space are ignored. Default none */
+    readonly warmStart?:
+      | 'none'
+      | {
+          /** earlier sweeps to read, newest first */
+          readonly sweeps: number;
+          /** their trials to use at most, newest first */
+          readonly maxTrials: number;
+        };
     /** training setting → distribution: {uniform: [a, b]}, {logUniform: [a, b]}, {int: [a, b]}, {choice: [...]}, {fixed: v} or a value */
     readonly space: {
       readonly [key: string]:

@@ -12,6 +12,7 @@ import { InvalidInputError } from '../core/errors';
 import type { JsonObject, JsonValue } from '../core/spec/plan-types';
 import { OBJECTIVE_METRICS, planSweep } from '../core/sweep/sweep-plan';
 import { TRIAL_METRIC_PATTERN } from '../core/sweep/trial-stage';
+import { SWEEP_HISTORY_LIMITS, WARM_START_DEFAULTS } from '../core/sweep/sweep-history';
 import { fromJson } from './located';
 import {
   OUTPUT_TYPES,
@@ -1314,6 +1315,33 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
         },
         timeBudget: { type: 'duration', description: 'stop starting trials after this long' },
         seed: { type: 'integer', minimum: 0, maximum: 4_294_967_295, default: 0, description: 'seed of the search' },
+        warmStart: {
+          type: 'oneOf',
+          description:
+            'TPE only: begin with the finished trials of the newest earlier sweeps of this pipeline stage (recorded under sweeps/ in the store); trials that no longer fit the space are ignored. Default none',
+          variants: [
+            { type: 'enum', values: ['none'], description: 'start cold' },
+            {
+              type: 'object',
+              properties: {
+                sweeps: {
+                  type: 'integer',
+                  minimum: 1,
+                  maximum: SWEEP_HISTORY_LIMITS.sweeps,
+                  default: WARM_START_DEFAULTS.sweeps,
+                  description: 'earlier sweeps to read, newest first',
+                },
+                maxTrials: {
+                  type: 'integer',
+                  minimum: 1,
+                  maximum: SWEEP_HISTORY_LIMITS.trials,
+                  default: WARM_START_DEFAULTS.maxTrials,
+                  description: 'their trials to use at most, newest first',
+                },
+              },
+            },
+          ],
+        },
         space: {
           type: 'object',
           additionalProperties: SPACE_ENTRY,
@@ -1400,6 +1428,13 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           path: 'earlyStopping.minEpochs',
           message: `earlyStopping.minEpochs (${stopping.minEpochs}) exceeds maxEpochs (${stopping.maxEpochs})`,
           hint: 'make minEpochs ≤ maxEpochs',
+        });
+      }
+      if (ownObject(inputs.warmStart) && inputs.algorithm !== undefined && inputs.algorithm !== 'tpe') {
+        problems.push({
+          path: 'warmStart',
+          message: `warmStart seeds TPE search, but algorithm is ${String(inputs.algorithm)}`,
+          hint: 'set algorithm: tpe, or remove warmStart',
         });
       }
       if (

@@ -8,6 +8,7 @@
  * s3://<bucket>/cache/<sha256 of stage key>/…          reusable stage outputs
  * s3://<bucket>/models/<name>/<version>/…              registry: model.json, weights, card.json
  * s3://<bucket>/models/<name>/_aliases/<alias>.json    alias → version pointer
+ * s3://<bucket>/sweeps/<pipeline>/<stageId>/<endedAt>_<runId>_<attempt>.json   sweep history (warm start)
  * ```
  *
  * Every function validates its path segments, so an id can never smuggle a `/` or `..` into a
@@ -172,4 +173,33 @@ export function runStatePartUri(bucket: string, runId: string, continuation: num
       });
   }
   return `${runPrefix(bucket, runId)}@state/parts-${continuation}/${String(part).padStart(6, '0')}.part`;
+}
+
+/** `s3://bucket/sweeps/<pipeline>/<stageId>/`: every history record of one sweep stage of a pipeline. */
+export function sweepHistoryPrefix(bucket: string, pipeline: string, stageId: string): string {
+  return uri(bucket, `sweeps/${segment(pipeline, 'pipeline name')}/${segment(stageId, 'stage id')}/`);
+}
+
+/** `2026-12-05T18:30:00.000Z`: fixed width, so keys that start with it sort by time. */
+const ISO_INSTANT = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/**
+ * One sweep's history record: `…/sweeps/<pipeline>/<stageId>/<endedAt>_<runId>_<attempt>.json`. The key starts
+ * with the end time (ISO 8601, milliseconds, UTC), so a listing in key order is oldest first; the run and the
+ * stage attempt make it unique, so a record is written once and never updated (a retried write rewrites the same
+ * key with the same content).
+ */
+export function sweepHistoryUri(
+  bucket: string,
+  pipeline: string,
+  stageId: string,
+  record: { readonly endedAt: string; readonly runId: string; readonly attempt: number },
+): string {
+  if (!ISO_INSTANT.test(record.endedAt))
+    throw new InvalidInputError(`a sweep history time must be ISO 8601 UTC with milliseconds, got ${record.endedAt}`, {
+      code: 'invalid-key-segment',
+      what: 'sweep end time',
+    });
+  const name = `${record.endedAt}_${segment(record.runId, 'run id')}_${checkAttempt(record.attempt)}.json`;
+  return `${sweepHistoryPrefix(bucket, pipeline, stageId)}${name}`;
 }

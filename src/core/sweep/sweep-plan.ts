@@ -13,6 +13,7 @@
  *   ASHA rungs lie below it.
  * - `space` entries `{int: [a, b], step: s}` become `{int: {low: a, high: b, step: s}}`.
  * - `timeBudget` (a duration) → milliseconds.
+ * - `warmStart` (`none`, or `{sweeps, maxTrials}` with defaults 5 and 200) → `warmStart`, TPE only.
  * - `trialStage: {uses, with}` makes every trial a stage of that type instead of a fine-tune
  *   (./trial-stage.ts): `model`, `data` and `trial` then have no meaning and are refused, the
  *   objective is read from the trial's outputs, and early stopping needs `earlyStopping.maxEpochs`
@@ -22,6 +23,7 @@ import { InvalidInputError } from '../errors';
 import { parseDuration } from '../spec/durations';
 import type { JsonObject, JsonValue } from '../spec/plan-types';
 import { createSweep, parseSweepConfig, type ParameterValues, type SweepConfig, type SweepState } from './';
+import { SWEEP_HISTORY_LIMITS, WARM_START_DEFAULTS, type WarmStartSettings } from './sweep-history';
 import { parseTrialStage, spacePath, TRIAL_METRIC_PATTERN, trialStoppingProblem, type TrialStage } from './trial-stage';
 
 /** Objective metrics a trial can report: what the training loop measures every epoch. */
@@ -38,6 +40,8 @@ export interface SweepPlan {
   readonly timeBudgetMs?: number;
   /** Failed trials the stage tolerates; one more fails it. */
   readonly toleratedFailures: number;
+  /** `warmStart`: seed TPE with the trials of earlier sweeps of this pipeline stage (./sweep-history.ts). */
+  readonly warmStart?: WarmStartSettings;
 }
 
 /**
@@ -73,14 +77,18 @@ export function planSweep(inputs: JsonObject): SweepPlan {
       'space.epochs',
       'the trial budget cannot be searched; set trial.epochs (or earlyStopping.maxEpochs) and let early stopping shorten weak trials',
     );
-  const { config, toleratedFailures, timeBudgetMs } = sweepSettings(inputs, objective, stopping, epochsPerTrial, space);
+  const settings = sweepSettings(inputs, objective, stopping, epochsPerTrial, space);
   const { epochs: _epochs, checkpoint: _checkpoint, ...trialRest } = trial;
   return {
-    config,
+    ...settings,
     // Every segment ends on a checkpoint: the next segment (or a retry) resumes from it.
-    trialSettings: { ...trialRest, model, data, epochs: config.epochsPerTrial, checkpoint: { everyEpochs: 1 } },
-    ...(timeBudgetMs !== undefined ? { timeBudgetMs } : {}),
-    toleratedFailures,
+    trialSettings: {
+      ...trialRest,
+      model,
+      data,
+      epochs: settings.config.epochsPerTrial,
+      checkpoint: { everyEpochs: 1 },
+    },
   };
 }
 
@@ -109,14 +117,7 @@ function planStageSweep(inputs: JsonObject, trialStage: TrialStage): SweepPlan {
   const space = asObject(inputs.space, 'space');
   for (const name of Object.keys(space)) spacePath(name);
   const epochsPerTrial = stopping.maxEpochs ?? 1;
-  const { config, toleratedFailures, timeBudgetMs } = sweepSettings(inputs, objective, stopping, epochsPerTrial, space);
-  return {
-    config,
-    trialSettings: {},
-    trialStage,
-    ...(timeBudgetMs !== undefined ? { timeBudgetMs } : {}),
-    toleratedFailures,
-  };
+  return { ...sweepSettings(inputs, objective, stopping, epochsPerTrial, space), trialSettings: {}, trialStage };
 }
 
 /** What every sweep shares, whatever its trials are: the controller's config, tolerated failures, time budget. */
@@ -126,7 +127,7 @@ function sweepSettings(
   stopping: JsonObject,
   epochsPerTrial: JsonValue,
   space: JsonObject,
-): { readonly config: SweepConfig; readonly toleratedFailures: number; readonly timeBudgetMs?: number } {
+): Pick<SweepPlan, 'config' | 'toleratedFailures' | 'timeBudgetMs' | 'warmStart'> {
   const tolerated = inputs.maxFailedTrials ?? 3;
   if (typeof tolerated !== 'number' || !Number.isInteger(tolerated) || tolerated < 0)
     throw invalid('maxFailedTrials', `must be an integer ≥ 0, got ${JSON.stringify(tolerated)}`);
@@ -164,7 +165,31 @@ function sweepSettings(
         `must be a positive duration such as 30m or 2h, got ${JSON.stringify(inputs.timeBudget)}`,
       );
   }
-  return { config, toleratedFailures: tolerated, ...(timeBudgetMs !== undefined ? { timeBudgetMs } : {}) };
+  const warmStart = warmStartSettings(inputs.warmStart, config.algorithm);
+  return {
+    config,
+    toleratedFailures: tolerated,
+    ...(timeBudgetMs !== undefined ? { timeBudgetMs } : {}),
+    ...(warmStart !== undefined ? { warmStart } : {}),
+  };
+}
+
+/** `warmStart`: absent or `none` = a cold start; `{sweeps, maxTrials}` within the history's caps, TPE only. */
+function warmStartSettings(value: JsonValue | undefined, algorithm: string): WarmStartSettings | undefined {
+  if (value === undefined || value === null || value === 'none') return undefined;
+  const raw = asObject(value, 'warmStart');
+  if (algorithm !== 'tpe')
+    throw invalid('warmStart', `seeds TPE search, but algorithm is ${algorithm}`, undefined, 'set algorithm: tpe');
+  const bounded = (key: 'sweeps' | 'maxTrials', max: number): number => {
+    const given = raw[key] ?? WARM_START_DEFAULTS[key];
+    if (typeof given !== 'number' || !Number.isInteger(given) || given < 1 || given > max)
+      throw invalid(`warmStart.${key}`, `must be an integer from 1 to ${max}, got ${JSON.stringify(given)}`);
+    return given;
+  };
+  return {
+    sweeps: bounded('sweeps', SWEEP_HISTORY_LIMITS.sweeps),
+    maxTrials: bounded('maxTrials', SWEEP_HISTORY_LIMITS.trials),
+  };
 }
 
 /** The fine-tune inputs of one trial: the shared settings with its sampled values laid over them. */

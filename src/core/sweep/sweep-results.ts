@@ -6,6 +6,7 @@
  */
 import type { JsonObject, JsonValue } from '../spec/plan-types';
 import type { ResultsTable } from './';
+import type { WarmStartSummary } from './sweep-history';
 import type {
   InFlightTrial,
   RecordedResultsRow,
@@ -24,6 +25,8 @@ export interface SweepResultsDocument extends RecordedResultsTable {
   /** True when the sweep did not run to its end: the rows are what it learned before it stopped. */
   readonly partial?: boolean;
   readonly segments: readonly SegmentRecord[];
+  /** Set when the sweep was warm-started (`warmStart`): what it took from earlier sweeps, and the log's line. */
+  readonly warmStart?: WarmStartSummary & { readonly line: string };
 }
 
 /**

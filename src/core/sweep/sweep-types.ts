@@ -7,6 +7,7 @@ import type { JsonObject } from '../spec/plan-types';
 import type { ResultsRow, ResultsTable, SweepProgress, SweepState, SweepTrialStatus } from './';
 import type { StageActivityInput, StageContext } from '../run/run-types';
 import type { PlannedResources } from '../spec/resources';
+import type { SweepHistorySubject, WarmStartSummary } from './sweep-history';
 
 /** A trial's status as recorded: the controller's, or `cancelled` when the sweep was cancelled while it ran. */
 export type RecordedTrialStatus = SweepTrialStatus | 'cancelled';
@@ -193,6 +194,13 @@ export interface SweepResultsInput {
   readonly outcome?: SweepOutcome;
   /** The best trial's `model.json`: its files are listed as artifacts for the stage cache. */
   readonly bestModel?: string;
+  /**
+   * The sweep's objective, trial budget and space: with it, the activity also writes the sweep's history record
+   * (src/core/sweep/sweep-history.ts) for warm starts of later sweeps. Absent from sweeps started before it existed.
+   */
+  readonly history?: SweepHistorySubject;
+  /** What the sweep's warm start found, when it had one: results.json says it. */
+  readonly warmStart?: WarmStartSummary;
 }
 
 export interface SweepResultsOutput {
@@ -243,6 +251,7 @@ export const SWEEP_ACTIVITIES = {
   trialStage: 'sweepTrialStage',
   writeResults: 'writeSweepResults',
   appendLog: 'appendSweepLog',
+  readHistory: 'readSweepHistory',
 } as const;
 
 export const SWEEP_QUERIES = { state: 'sweepState' } as const;

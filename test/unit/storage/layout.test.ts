@@ -11,6 +11,8 @@ import {
   runStageOfUri,
   stageLogPrefix,
   stageLogUri,
+  sweepHistoryPrefix,
+  sweepHistoryUri,
 } from '../../../src/core/storage/layout';
 import { confineToPrefix } from '../../../src/core/storage/uri';
 
@@ -79,5 +81,29 @@ void describe('storage layout', () => {
       'registry://m@1',
     ])
       assert.equal(runStageOfUri('fineflow', other), undefined, other);
+  });
+
+  void it('keys sweep history records by pipeline and stage, sortable by their end time', () => {
+    assert.equal(sweepHistoryPrefix('fineflow', 'digits', 'sweep'), 's3://fineflow/sweeps/digits/sweep/');
+    const at = (endedAt: string, runId = 'run-1') =>
+      sweepHistoryUri('fineflow', 'digits', 'sweep', { endedAt, runId, attempt: 2 });
+    assert.equal(
+      at('2026-12-05T18:00:00.000Z'),
+      's3://fineflow/sweeps/digits/sweep/2026-12-05T18:00:00.000Z_run-1_2.json',
+    );
+    const keys = [
+      at('2026-12-05T18:00:00.000Z', 'b'),
+      at('2026-01-05T18:00:00.000Z', 'z'),
+      at('2027-01-01T00:00:00.000Z'),
+    ];
+    assert.deepEqual([...keys].sort(), [keys[1], keys[0], keys[2]]);
+    for (const bad of [
+      () => at('2026-12-05T18:00:00Z'),
+      () => at('2026-12-05T18:00:00.000Z', '../x'),
+      () => sweepHistoryPrefix('fineflow', 'a/b', 'sweep'),
+      () =>
+        sweepHistoryUri('fineflow', 'digits', 'sweep', { endedAt: '2026-12-05T18:00:00.000Z', runId: 'r', attempt: 0 }),
+    ])
+      assert.throws(bad, (error: unknown) => error instanceof InvalidInputError);
   });
 });

@@ -40,6 +40,36 @@ describe('planSweep: stage inputs → controller config', () => {
     assert.deepEqual(plan.config.earlyStopping, { type: 'none' });
   });
 
+  it('reads warmStart: off by default and with none, defaults 5 sweeps / 200 trials, bounded, TPE only', () => {
+    assert.equal(planSweep(base).warmStart, undefined);
+    assert.equal(planSweep({ ...base, warmStart: 'none' }).warmStart, undefined);
+    assert.deepEqual(planSweep({ ...base, warmStart: {} }).warmStart, { sweeps: 5, maxTrials: 200 });
+    assert.deepEqual(planSweep({ ...base, warmStart: { sweeps: 20, maxTrials: 500 } }).warmStart, {
+      sweeps: 20,
+      maxTrials: 500,
+    });
+    assert.equal(
+      fieldOf(() => planSweep({ ...base, warmStart: { sweeps: 21 } })),
+      'warmStart.sweeps',
+    );
+    assert.equal(
+      fieldOf(() => planSweep({ ...base, warmStart: { maxTrials: 0 } })),
+      'warmStart.maxTrials',
+    );
+    assert.equal(
+      fieldOf(() => planSweep({ ...base, warmStart: { maxTrials: 2.5 } })),
+      'warmStart.maxTrials',
+    );
+    assert.equal(
+      fieldOf(() => planSweep({ ...base, warmStart: 'yes' })),
+      'warmStart',
+    );
+    assert.equal(
+      fieldOf(() => planSweep({ ...base, algorithm: 'random', warmStart: {} })),
+      'warmStart',
+    );
+  });
+
   it('maps the spec names: tpe.startupTrials/candidates, earlyStopping.maxEpochs, timeBudget, int ranges with step', () => {
     const plan = planSweep({
       ...base,
