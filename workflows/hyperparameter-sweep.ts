@@ -31,6 +31,10 @@
  *   running a stage of that type (e.g. a `command`) whole. It cannot pause between rungs, so it
  *   signals the values early stopping judges while it runs (`sweepTrialReport`); to prune, the
  *   workflow cancels the trial's activity (its process group ends) and records it as stopped.
+ * - With `warmStart`, the first run reads the sweep history of this pipeline stage (`readSweepHistory`, behind
+ *   the `fineflow-20-sweep-warm-start` patch) and seeds TPE with its trials (src/core/sweep/sweep-history.ts,
+ *   warm-start.ts); the log and results.json say what it took and what it ignored. Every sweep's results write
+ *   also records the sweep in that history.
  * Outputs (the stage type's declared names): `best`, `bestModel` (fine-tune trials), `bestOutputs`
  * (trialStage trials: the best trial's outputs), `bestMetric`, `trials`, `results`.
  */
@@ -45,6 +49,7 @@ import {
   defineSignal,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -73,6 +78,12 @@ import {
   type SweepOutcome,
 } from '../src/core/sweep/sweep-results';
 import { objectiveFromOutputs, reportSteps, trialStageInputs } from '../src/core/sweep/trial-stage';
+import {
+  warmStartLine,
+  type WarmStart,
+  type WarmStartSettings,
+  type WarmStartSummary,
+} from '../src/core/sweep/sweep-history';
 import {
   SWEEP_QUERIES,
   SWEEP_SIGNALS,
@@ -105,6 +116,8 @@ export const sweepStateQuery = defineQuery<SweepStatus>(SWEEP_QUERIES.state);
 export const trialReportSignal = defineSignal<[TrialReportSignal]>(SWEEP_SIGNALS.trialReport);
 
 const DEFAULT_CONTINUE_AS_NEW_EVENTS = 4_000;
+/** The workflow change that reads the sweep history before the first trial (`warmStart`). */
+export const WARM_START_PATCH = 'fineflow-20-sweep-warm-start';
 
 export async function hyperparameterSweep(input: HyperparameterSweepInput): Promise<StageActivityResult> {
   let plan: SweepPlan;
@@ -115,6 +128,8 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
   }
   const sweep = new SweepDriver(input, plan);
   setHandler(sweepStateQuery, (): SweepStatus => sweep.status());
+  // Sweeps recorded before warm start existed never read the history, so they replay unchanged.
+  if (plan.warmStart && !input.carry && patched(WARM_START_PATCH)) await sweep.warmStart(plan.warmStart);
   sweep.start();
   setHandler(trialReportSignal, (report: TrialReportSignal): void => sweep.onTrialReport(report));
   try {
@@ -242,6 +257,8 @@ class SweepDriver {
   private draining = false;
   private outcome: SweepOutcome | undefined;
   private bestOutputs: SweepCarry['bestOutputs'];
+  /** What the warm start took from earlier sweeps, when `warmStart` is on (carried across continue-as-new). */
+  private warmStarted: WarmStartSummary | undefined;
 
   constructor(
     private readonly input: HyperparameterSweepInput,
@@ -263,14 +280,40 @@ class SweepDriver {
       carry?.logLines ?? 0,
     );
     this.bestOutputs = carry?.bestOutputs;
+    this.warmStarted = carry?.warmStart;
     this.continueAsNewAfter = this.execution.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_EVENTS;
   }
 
   status(): SweepStatus {
-    return status(this.state, this.generation, this.lastWorker, this.inFlight, this.outcome);
+    const current = status(this.state, this.generation, this.lastWorker, this.inFlight, this.outcome);
+    return this.warmStarted ? { ...current, warmStart: warmStartLine(this.warmStarted) } : current;
   }
 
-  /** Logs the sweep's settings and arms the time budget. */
+  /**
+   * Seeds the search with the finished trials of the newest earlier sweeps of this pipeline stage. Whatever
+   * happens reading them, the sweep goes on: cold when nothing usable was found or the history could not be read.
+   */
+  async warmStart(settings: WarmStartSettings): Promise<void> {
+    const { space, objective, epochsPerTrial } = this.plan.config;
+    let found: WarmStart;
+    try {
+      found = await this.activities.bookkeeping.readSweepHistory({
+        context: this.context,
+        subject: { space, objective: { metric: objective.metric, goal: objective.goal }, epochsPerTrial },
+        settings,
+      });
+    } catch (error) {
+      found = coldStart(`the history could not be read: ${failureMessage(error)}`);
+    }
+    try {
+      this.state = createSweep(this.plan.config, { priorTrials: found.priorTrials });
+    } catch (error) {
+      found = coldStart(`the search refused the earlier trials: ${failureMessage(error)}`);
+    }
+    this.warmStarted = found.summary;
+  }
+
+  /** Logs the sweep's settings (and its warm start) and arms the time budget. */
   start(): void {
     const config = this.plan.config;
     this.log.write(
@@ -285,6 +328,7 @@ class SweepDriver {
         generation: this.generation,
       }),
     );
+    if (this.warmStarted && this.generation === 0) this.log.write(warmStartLine(this.warmStarted));
     this.armTimeBudget();
   }
 
@@ -351,6 +395,7 @@ class SweepDriver {
         generation: this.generation + 1,
         logLines: this.log.lineCount,
         ...(this.bestOutputs !== undefined ? { bestOutputs: this.bestOutputs } : {}),
+        ...(this.warmStarted !== undefined ? { warmStart: this.warmStarted } : {}),
       },
     });
   }
@@ -616,6 +661,7 @@ class SweepDriver {
       ...(bestModel ? { bestModel } : {}),
       // The activity also records the sweep for warm starts of later sweeps of this stage.
       history: { space, objective: { metric: objective.metric, goal: objective.goal }, epochsPerTrial },
+      ...(this.warmStarted ? { warmStart: this.warmStarted } : {}),
     });
   }
 
@@ -753,6 +799,11 @@ function endedByCancel(error: unknown): boolean {
   if (isCancellation(error)) return true;
   const cause = error instanceof ActivityFailure ? error.cause : undefined;
   return cause instanceof ApplicationFailure && cause.type === ERROR_TYPES.cancelled;
+}
+
+/** A warm start that found nothing it could use, and why. */
+function coldStart(reason: string): WarmStart {
+  return { priorTrials: [], summary: { sweeps: 0, trials: 0, ignored: 1, reasons: [reason.slice(0, 200)] } };
 }
 
 function failureMessage(error: unknown): string {

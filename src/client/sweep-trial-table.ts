@@ -38,6 +38,8 @@ export interface SweepTrialTable {
   readonly rows: readonly TrialTableRow[];
   /** Set when the stage was served from the cache or reused: the run whose sweep produced these trials. */
   readonly fromRunId?: string;
+  /** `warm start: 37 trials from 2 earlier sweeps, …` when the sweep was warm-started (`warmStart`). */
+  readonly warmStart?: string;
 }
 
 /** Controller statuses (src/core/sweep) and recorded ones → table states. */
@@ -66,6 +68,7 @@ export function trialTableFromStatus(stageId: string, status: SweepStatus): Swee
     ...(status.goal !== undefined ? { goal: status.goal } : {}),
     ...(status.outcome !== undefined ? { outcome: status.outcome } : {}),
     partial: status.outcome !== undefined && status.outcome !== 'completed',
+    ...(status.warmStart !== undefined ? { warmStart: status.warmStart } : {}),
     ...(bestTrialId !== undefined ? { bestTrialId } : {}),
     rows: status.trials.map((trial) => ({
       trialId: trial.trialId,
@@ -87,6 +90,7 @@ export function trialTableFromResults(stageId: string, document: SweepResultsDoc
     goal: document.goal,
     outcome,
     partial: document.partial ?? outcome !== 'completed',
+    ...(document.warmStart !== undefined ? { warmStart: document.warmStart.line } : {}),
     ...(document.bestTrialId !== undefined ? { bestTrialId: document.bestTrialId } : {}),
     rows: document.rows.map((row) => ({
       trialId: row.trialId,
@@ -141,7 +145,9 @@ export function renderTrialTable(table: SweepTrialTable, maxWidth = 100): string
       ? `${formatParams(row.params)}  error: ${row.error}`
       : formatParams(row.params),
   ]);
-  const lines = [clipToWidth(header, maxWidth), ...renderTable(columns, rows, { maxWidth })];
+  const lines = [clipToWidth(header, maxWidth)];
+  if (table.warmStart !== undefined) lines.push(clipToWidth(table.warmStart, maxWidth));
+  lines.push(...renderTable(columns, rows, { maxWidth }));
   if (table.bestTrialId !== undefined) lines.push(clipToWidth(`* best trial ${table.bestTrialId}`, maxWidth));
   return lines.join('\n');
 }

@@ -313,7 +313,7 @@ export interface StageInputs {
     readonly timeBudget?: In<string>;
     /** seed of the search */
     readonly seed?: In<number>;
-    /** TPE only: begin with the finished trials of the newest earlier sweeps of this pipeline stage (recorded under sweeps/ in the store); trials that no longer fit the space are ignored. Default none */
+    /** TPE only: seed the search with the finished trials of earlier sweeps of this pipeline stage; default none */
     readonly warmStart?: In<
       | 'none'
       | {
@@ -925,7 +925,7 @@ export interface StageInputValues {
     readonly timeBudget?: string;
     /** seed of the search */
     readonly seed: number;
-    /** TPE only: begin with the finished trials of the newest earlier sweeps of this pipeline stage (recorded under sweeps/ in the store); trials that no longer fit the space are ignored. Default none */
+    /** TPE only: seed the search with the finished trials of earlier sweeps of this pipeline stage; default none */
     readonly warmStart?:
       | 'none'
       | {

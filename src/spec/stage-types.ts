@@ -1318,7 +1318,7 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
         warmStart: {
           type: 'oneOf',
           description:
-            'TPE only: begin with the finished trials of the newest earlier sweeps of this pipeline stage (recorded under sweeps/ in the store); trials that no longer fit the space are ignored. Default none',
+            'TPE only: seed the search with the finished trials of earlier sweeps of this pipeline stage; default none',
           variants: [
             { type: 'enum', values: ['none'], description: 'start cold' },
             {

@@ -440,6 +440,33 @@ stages:
     }
     return [runId, childId, chainId];
   },
+  /** Two runs of a warm-started TPE sweep stage: the first starts cold and records its trials, the second begins from them. */
+  async 'hyperparameter-sweep-warm-start'(r) {
+    const data = await writeSweepData(r.store, r.bucket, `replay-warm-${r.suffix}`);
+    const inputs: JsonObject = {
+      model: data.baseModel,
+      data: data.dataset,
+      objective: { metric: 'validation.accuracy', goal: 'maximize' },
+      trial: { epochs: 2, batchSize: 16, freeze: 'none', seed: 1 },
+      algorithm: 'tpe',
+      tpe: { startupTrials: 2 },
+      warmStart: { sweeps: 2 },
+      maxTrials: 2,
+      parallelism: 2,
+      seed: 5,
+      space: { learningRate: { logUniform: [0.001, 0.03] } },
+    };
+    const ids: string[] = [];
+    for (let run = 0; run < 2; run++) {
+      const plan = r.plan(`replay-warm-${r.suffix}`, [
+        { id: 'sweep', uses: 'hyperparameter-sweep', with: inputs, timeoutMs: 300_000 },
+      ]);
+      const runId = await r.runs.submit(plan);
+      await settled(r, runId);
+      ids.push(runId, `${runId}.sweep.sweep-1`);
+    }
+    return ids;
+  },
   /** A newData watcher: baseline, a push, the run it starts, and continue-as-new after a few polls. */
   async 'data-watcher'(r) {
     const name = `replay-watch-${r.suffix}`;

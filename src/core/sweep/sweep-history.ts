@@ -16,10 +16,11 @@
  * Pure (no Node built-ins): the workflow imports the summary line; the activities do the I/O.
  */
 import type { JsonObject } from '../spec/plan-types';
-import type { Goal } from './searcher';
 import type { ParameterValues, SearchSpace } from './space';
-import type { RecordedResultsTable, SweepOutcome } from './sweep-types';
+import type { RecordedResultsTable, SweepHistorySubject, SweepOutcome, WarmStartSummary } from './sweep-types';
 import { priorTrialProblem, type PriorTrial } from './warm-start';
+
+export type { SweepHistorySubject, WarmStartSummary } from './sweep-types';
 
 export const SWEEP_HISTORY_FORMAT = 'fineflow-sweep-history/v1';
 
@@ -53,13 +54,6 @@ export interface SweepHistoryTrial extends PriorTrial {
   readonly trialId: number;
 }
 
-/** What the objective, budget and space of a sweep are: what a record is checked against. */
-export interface SweepHistorySubject {
-  readonly space: SearchSpace;
-  readonly objective: { readonly metric: string; readonly goal: Goal };
-  readonly epochsPerTrial: number;
-}
-
 /** `sweeps/<pipeline>/<stageId>/<endedAt>_<runId>_<attempt>.json`. */
 export interface SweepHistoryRecord extends SweepHistorySubject {
   readonly format: typeof SWEEP_HISTORY_FORMAT;
@@ -73,18 +67,6 @@ export interface SweepHistoryRecord extends SweepHistorySubject {
   readonly trials: readonly SweepHistoryTrial[];
   /** Finished trials left out to stay within the caps (the oldest go first). */
   readonly omittedTrials: number;
-}
-
-/** What a warm start found: recorded in the workflow's history, results.json and the stage log, so bounded. */
-export interface WarmStartSummary {
-  /** Records that gave at least one trial. */
-  readonly sweeps: number;
-  /** Prior trials passed to the search. */
-  readonly trials: number;
-  /** Records and trials left out. */
-  readonly ignored: number;
-  /** Why, most frequent first, each with its count: at most {@link SWEEP_HISTORY_LIMITS}.reasons. */
-  readonly reasons: readonly string[];
 }
 
 export interface WarmStart {
@@ -216,11 +198,17 @@ function recordProblem(
   if (record.format !== SWEEP_HISTORY_FORMAT)
     return `format ${describe(record.format)} is not one this version reads (${SWEEP_HISTORY_FORMAT})`;
   if (record.pipeline !== expected.pipeline || record.stage !== expected.stage)
-    return `recorded for ${describe(record.pipeline)}/${describe(record.stage)}, not ${expected.pipeline}/${expected.stage}`;
+    return (
+      `recorded for ${describe(record.pipeline)}/${describe(record.stage)}, ` +
+      `not ${expected.pipeline}/${expected.stage}`
+    );
   const objective = isPlainObject(record.objective) ? record.objective : {};
   const { metric, goal } = expected.objective;
   if (objective.metric !== metric || objective.goal !== goal)
-    return `objective ${describe(objective.metric)} (${describe(objective.goal)}) is not this sweep's ${metric} (${goal})`;
+    return (
+      `objective ${describe(objective.metric)} (${describe(objective.goal)}) ` +
+      `is not this sweep's ${metric} (${goal})`
+    );
   if (record.epochsPerTrial !== expected.epochsPerTrial)
     return `trial budget ${describe(record.epochsPerTrial)} epochs is not this sweep's ${expected.epochsPerTrial}`;
   if (!Array.isArray(record.trials)) return 'trials is not a list';

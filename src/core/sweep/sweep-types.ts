@@ -7,7 +7,27 @@ import type { JsonObject } from '../spec/plan-types';
 import type { ResultsRow, ResultsTable, SweepProgress, SweepState, SweepTrialStatus } from './';
 import type { StageActivityInput, StageContext } from '../run/run-types';
 import type { PlannedResources } from '../spec/resources';
-import type { SweepHistorySubject, WarmStartSummary } from './sweep-history';
+import type { Goal } from './searcher';
+import type { SearchSpace } from './space';
+
+/** What the objective, budget and space of a sweep are: what a record is checked against. */
+export interface SweepHistorySubject {
+  readonly space: SearchSpace;
+  readonly objective: { readonly metric: string; readonly goal: Goal };
+  readonly epochsPerTrial: number;
+}
+
+/** What a warm start found: recorded in the workflow's history, results.json and the stage log, so bounded. */
+export interface WarmStartSummary {
+  /** Records that gave at least one trial. */
+  readonly sweeps: number;
+  /** Prior trials passed to the search. */
+  readonly trials: number;
+  /** Records and trials left out. */
+  readonly ignored: number;
+  /** Why, most frequent first, each with its count: at most `SWEEP_HISTORY_LIMITS.reasons` (./sweep-history.ts). */
+  readonly reasons: readonly string[];
+}
 
 /** A trial's status as recorded: the controller's, or `cancelled` when the sweep was cancelled while it ran. */
 export type RecordedTrialStatus = SweepTrialStatus | 'cancelled';
@@ -87,6 +107,8 @@ export interface SweepCarry {
   readonly logLines?: number;
   /** trialStage sweeps: the outputs of the best trial so far (the stage's `bestOutputs`). */
   readonly bestOutputs?: { readonly trialId: number; readonly outputs: JsonObject };
+  /** What the first run's warm start found (its prior trials live on in `state`'s searcher). */
+  readonly warmStart?: WarmStartSummary;
 }
 
 /** Input of the `hyperparameterSweep` workflow: a stage activity's input plus how to run trials. */
@@ -235,6 +257,8 @@ export interface SweepStatus {
   readonly goal?: string;
   /** Set once the sweep ended (a query of a closed sweep): running trials were then cancelled. */
   readonly outcome?: SweepOutcome;
+  /** The warm start's line (`warm start: 37 trials from 2 earlier sweeps, …`), when the sweep had one. */
+  readonly warmStart?: string;
   readonly trials: readonly {
     readonly trialId: number;
     readonly status: string;

@@ -35,6 +35,8 @@ export interface SweepTable {
   readonly rows: readonly TrialRow[];
   /** The stage was served from the cache: the run whose sweep these trials are. */
   readonly fromRunId?: string;
+  /** `warm start: 37 trials from 2 earlier sweeps, …` when the sweep began from earlier sweeps' trials. */
+  readonly warmStart?: string;
 }
 
 export interface RunDetails {

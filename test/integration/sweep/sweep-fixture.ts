@@ -69,10 +69,10 @@ export async function writeSweepData(store: ObjectStore, bucket: string, prefix:
   return { dataset: manifestUri, baseModel: `${baseModel}/model.json` };
 }
 
-export function sweepContext(bucket: string, runId: string, stageId = 'sweep'): StageContext {
+export function sweepContext(bucket: string, runId: string, stageId = 'sweep', pipeline = 'sweep-test'): StageContext {
   return {
     runId,
-    pipeline: 'sweep-test',
+    pipeline,
     stageId,
     attempt: 1,
     outputPrefix: `s3://${bucket}/runs/${runId}/${stageId}/`,
@@ -89,12 +89,14 @@ export async function startSweep(
     readonly bucket: string;
     readonly inputs: JsonObject;
     readonly execution: SweepExecution;
+    /** The pipeline the sweep belongs to (its history is kept per pipeline stage); default `sweep-test`. */
+    readonly pipeline?: string;
   },
 ): Promise<{ readonly workflowId: string; readonly firstRunId: string; result(): Promise<StageActivityResult> }> {
   // The id `pipelineRun` gives the sweep of attempt 1 of stage `sweep` (what `fineflow status` looks up).
   const workflowId = `${options.runId}.sweep.sweep-1`;
   const input: HyperparameterSweepInput = {
-    context: sweepContext(options.bucket, options.runId),
+    context: sweepContext(options.bucket, options.runId, 'sweep', options.pipeline),
     inputs: options.inputs,
     execution: options.execution,
   };

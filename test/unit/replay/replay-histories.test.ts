@@ -29,6 +29,7 @@ const REQUIRED = [
   'pipeline-run-continue-as-new',
   'pipeline-run-bounded-result',
   'hyperparameter-sweep',
+  'hyperparameter-sweep-warm-start',
   'data-watcher',
   'schedule-run',
 ];

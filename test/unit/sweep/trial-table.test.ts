@@ -110,6 +110,26 @@ describe('sweep trial table', () => {
     assert.equal(trialTableFromResults('sweep', older).partial, false);
   });
 
+  it('shows a warm start under the header, from the results or the live query', () => {
+    const line = 'warm start: 3 trials from 1 earlier sweep, 1 ignored: sweep x.json: not JSON (1)';
+    const fromResults = trialTableFromResults('sweep', {
+      format: 'fineflow-sweep-results/v1',
+      metric: 'validation.accuracy',
+      goal: 'maximize',
+      algorithm: 'tpe',
+      earlyStopping: 'none',
+      rungEpochs: [],
+      rows: [],
+      segments: [],
+      warmStart: { sweeps: 1, trials: 3, ignored: 1, reasons: ['sweep x.json: not JSON (1)'], line },
+    });
+    assert.equal(fromResults.warmStart, line);
+    assert.equal(renderTrialTable(fromResults).split('\n')[1], line);
+    assert.equal(trialTableFromStatus('sweep', { ...live, warmStart: line }).warmStart, line);
+    assert.equal(trialTableFromStatus('sweep', live).warmStart, undefined);
+    assert.doesNotMatch(renderTrialTable(trialTableFromStatus('sweep', live)), /warm start/);
+  });
+
   it('looks for the running attempt first, the recorded one for an ended stage', () => {
     assert.deepEqual(sweepWorkflowIds('r', { id: 's', attempts: 0, status: 'running' }), ['r.s.sweep-1']);
     assert.deepEqual(sweepWorkflowIds('r', { id: 's', attempts: 1, status: 'running' }), [

@@ -72,6 +72,7 @@ export function sweepView(table: SweepTable, charts: uPlot[]): (HTMLElement | un
       { class: 'muted' },
       `${table.rows.length} trials: ${summary || 'none yet'}${table.bestTrialId !== undefined ? `; best trial ${table.bestTrialId}` : ''}`,
     ),
+    table.warmStart !== undefined ? h('p', { class: 'muted', 'data-warm-start': '' }, table.warmStart) : undefined,
     h(
       'div',
       { class: 'charts' },
