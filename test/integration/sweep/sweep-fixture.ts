@@ -5,7 +5,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  Runtime,
+  Worker,
+  type NativeConnection,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+import { createSweepTrialActivities } from '../../../activities/sweep-trial';
+import type { FineflowConfig } from '../../../src/config';
+import { connectWorker, dataConverterFor } from '../../../src/client/temporal-connection';
+import { taskQueueForPool } from '../../../src/core/run/task-queues';
+import { inProcessTrainingRunner } from '../../../src/ml/train/fine-tune';
 import type { Client } from '@temporalio/client';
 import { listStageLogs, printStageLogs } from '../../../src/client/run-logs';
 import { loadTf } from '../../../src/ml/backend';
@@ -43,6 +55,43 @@ export function sweepWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
     logger: new DefaultLogger('WARN'),
   });
   return bundle;
+}
+
+/**
+ * The sweep tests' workers: one on the control pool running the sweep workflow, one on the train pool running
+ * the trial activities (training in-process, two at once). `stop()` shuts both down and closes the connection.
+ */
+export async function startSweepWorkers(
+  config: FineflowConfig,
+  store: ObjectStore,
+  pools: { readonly control: string; readonly train: string },
+): Promise<{ stop(): Promise<void> }> {
+  const connection: NativeConnection = await connectWorker(config.temporal);
+  const shared = { connection, namespace: config.temporal.namespace, dataConverter: dataConverterFor(config.temporal) };
+  const control = await Worker.create({
+    ...shared,
+    taskQueue: taskQueueForPool(pools.control),
+    workflowBundle: await sweepWorkflowBundle(),
+  });
+  const train = await Worker.create({
+    ...shared,
+    taskQueue: taskQueueForPool(pools.train),
+    activities: createSweepTrialActivities({
+      store,
+      runTraining: inProcessTrainingRunner(store),
+      workerIdentity: 'in-process-trainer',
+    }),
+    maxConcurrentActivityTaskExecutions: 2,
+  });
+  const running = [control.run(), train.run()];
+  return {
+    async stop() {
+      control.shutdown();
+      train.shutdown();
+      await Promise.allSettled(running);
+      await connection.close();
+    },
+  };
 }
 
 export interface SweepData {

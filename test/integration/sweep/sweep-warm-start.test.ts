@@ -8,13 +8,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
-import { createSweepTrialActivities } from '../../../activities/sweep-trial';
 import { readSweepHistory } from '../../../activities/sweep-history';
-import { inProcessTrainingRunner } from '../../../src/ml/train/fine-tune';
 import type { FineflowConfig } from '../../../src/config';
-import { connectClient, connectWorker, dataConverterFor } from '../../../src/client/temporal-connection';
+import { connectClient } from '../../../src/client/temporal-connection';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import { sweepHistoryPrefix } from '../../../src/core/storage/layout';
 import { createSweep, nextTrials } from '../../../src/core/sweep';
@@ -35,8 +32,8 @@ import {
   randomSuffix,
   startSweep,
   sweepContext,
+  startSweepWorkers,
   sweepStageLog,
-  sweepWorkflowBundle,
   writeSweepData,
   type SweepData,
 } from './sweep-fixture';
@@ -44,13 +41,11 @@ import {
 let config: FineflowConfig;
 let store: ObjectStore;
 let client: Client;
-let connection: NativeConnection;
 let data: SweepData;
 const suffix = randomSuffix();
 const pipeline = `warm-${suffix}`;
 const pools = { control: `warm-control-${suffix}`, train: `warm-train-${suffix}` };
-const workers: Worker[] = [];
-const running: Promise<void>[] = [];
+let workers: Awaited<ReturnType<typeof startSweepWorkers>> | undefined;
 
 const execution: SweepExecution = {
   pool: pools.train,
@@ -64,34 +59,12 @@ before(async () => {
   config = await requireStack();
   store = createObjectStoreFromConfig(config);
   data = await writeSweepData(store, config.s3.bucket, `sweep-warm-${suffix}`);
-  connection = await connectWorker(config.temporal);
   client = await connectClient(config.temporal);
-  const shared = { connection, namespace: config.temporal.namespace, dataConverter: dataConverterFor(config.temporal) };
-  const control = await Worker.create({
-    ...shared,
-    taskQueue: taskQueueForPool(pools.control),
-    workflowBundle: await sweepWorkflowBundle(),
-  });
-  const train = await Worker.create({
-    ...shared,
-    taskQueue: taskQueueForPool(pools.train),
-    activities: createSweepTrialActivities({
-      store,
-      runTraining: inProcessTrainingRunner(store),
-      workerIdentity: 'in-process-trainer',
-    }),
-    maxConcurrentActivityTaskExecutions: 2,
-  });
-  for (const worker of [control, train]) {
-    workers.push(worker);
-    running.push(worker.run());
-  }
+  workers = await startSweepWorkers(config, store, pools);
 });
 
 after(async () => {
-  for (const worker of workers) worker.shutdown();
-  await Promise.allSettled(running);
-  await connection?.close();
+  await workers?.stop();
   await client?.connection.close();
 });
 

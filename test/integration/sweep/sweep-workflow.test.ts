@@ -7,13 +7,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Worker, type NativeConnection } from '@temporalio/worker';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { RunState, StageState } from '../../../src/core/run/run-types';
-import { createSweepTrialActivities } from '../../../activities/sweep-trial';
-import { inProcessTrainingRunner } from '../../../src/ml/train/fine-tune';
 import type { FineflowConfig } from '../../../src/config';
-import { connectClient, connectWorker, dataConverterFor } from '../../../src/client/temporal-connection';
+import { connectClient } from '../../../src/client/temporal-connection';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import type { SweepResultsDocument } from '../../../src/core/sweep/sweep-results';
 import { renderTrialTable } from '../../../src/client/sweep-trial-table';
@@ -26,8 +23,8 @@ import {
   quietTemporalRuntime,
   randomSuffix,
   startSweep,
+  startSweepWorkers,
   sweepStageLog,
-  sweepWorkflowBundle,
   writeSweepData,
   type SweepData,
 } from './sweep-fixture';
@@ -35,12 +32,10 @@ import {
 let config: FineflowConfig;
 let store: ObjectStore;
 let client: Client;
-let connection: NativeConnection;
 let data: SweepData;
 const suffix = randomSuffix();
 const pools = { control: `sweep-control-${suffix}`, train: `sweep-train-${suffix}` };
-const workers: Worker[] = [];
-const running: Promise<void>[] = [];
+let workers: Awaited<ReturnType<typeof startSweepWorkers>> | undefined;
 
 const execution: SweepExecution = {
   pool: pools.train,
@@ -54,38 +49,12 @@ before(async () => {
   config = await requireStack();
   store = createObjectStoreFromConfig(config);
   data = await writeSweepData(store, config.s3.bucket, `sweep-it-${suffix}`);
-  connection = await connectWorker(config.temporal);
   client = await connectClient(config.temporal);
-  const bundle = await sweepWorkflowBundle();
-  const control = await Worker.create({
-    connection,
-    namespace: config.temporal.namespace,
-    dataConverter: dataConverterFor(config.temporal),
-    taskQueue: taskQueueForPool(pools.control),
-    workflowBundle: bundle,
-  });
-  const train = await Worker.create({
-    connection,
-    namespace: config.temporal.namespace,
-    dataConverter: dataConverterFor(config.temporal),
-    taskQueue: taskQueueForPool(pools.train),
-    activities: createSweepTrialActivities({
-      store,
-      runTraining: inProcessTrainingRunner(store),
-      workerIdentity: 'in-process-trainer',
-    }),
-    maxConcurrentActivityTaskExecutions: 2,
-  });
-  for (const worker of [control, train]) {
-    workers.push(worker);
-    running.push(worker.run());
-  }
+  workers = await startSweepWorkers(config, store, pools);
 });
 
 after(async () => {
-  for (const worker of workers) worker.shutdown();
-  await Promise.allSettled(running);
-  await connection?.close();
+  await workers?.stop();
   await client?.connection.close();
 });
 
