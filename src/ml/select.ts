@@ -383,14 +383,29 @@ async function scoreCandidate(
   probe: Probe,
   uri: string,
 ): Promise<CandidateScore> {
-  const { tf, seed } = probe;
   const started = performance.now();
   const resolvedUri = await resolveModelUri(store, uri, options.registryBucket);
-  const model = await loadModel(tf, store, resolvedUri, {
+  const model = await loadModel(probe.tf, store, resolvedUri, {
     registryBucket: options.registryBucket,
     ...(options.modelHttp ? { http: options.modelHttp } : {}),
   });
-  checkInputShape(model, probe.sample);
+  // A candidate that cannot be scored (its input shape does not fit the data) is freed too: one per candidate.
+  try {
+    checkInputShape(model, probe.sample);
+    const { score, featureDimension, ...fromScratch } = scoreLoaded(options, probe, model);
+    return { uri, resolvedUri, score, featureDimension, seconds: (performance.now() - started) / 1000, ...fromScratch };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** The probe's verdicts on a loaded candidate, pretrained and (unless turned off) with fresh weights. */
+function scoreLoaded(
+  options: SelectModelOptions,
+  probe: Probe,
+  model: LayersModel,
+): Omit<CandidateScore, 'uri' | 'resolvedUri' | 'seconds'> {
+  const { tf, seed } = probe;
   const pretrained = probeVerdicts(probe, model);
   let scratch: Uint8Array | undefined;
   if (options.fromScratch !== false) {
@@ -400,13 +415,9 @@ async function scoreCandidate(
     tf.dispose(fresh);
     scratch = probeVerdicts(probe, model).correct;
   }
-  model.dispose();
   return {
-    uri,
-    resolvedUri,
     score: meanOf(pretrained.correct),
     featureDimension: pretrained.dimension,
-    seconds: (performance.now() - started) / 1000,
     ...(scratch
       ? {
           fromScratchScore: meanOf(scratch),

@@ -70,6 +70,32 @@ describe('selectModel', () => {
   });
 });
 
+describe('selectModel memory', () => {
+  it('frees a candidate whose input shape does not fit the data: no tensor left per rejected candidate', async () => {
+    const { tf } = loadTf({ preference: 'auto' });
+    const store = createMemoryObjectStore();
+    const { manifestUri } = await writeDataset(store, 's3://b/d', { train: generateDefects({ perClass: 6, seed: 1 }) });
+    const cnn = { kind: 'cnn', inputShape: [28, 28, 1], filters: [2, 4], featureUnits: 6, pooling: 'max' } as const;
+    const scratch = [
+      buildModel(tf, cnn, { numClasses: 10 }),
+      buildModel(tf, { kind: 'mlp', inputShape: [6] }, { numClasses: 2 }),
+    ];
+    await saveModel(tf, store, scratch[0] as (typeof scratch)[0], 's3://b/a');
+    await saveModel(tf, store, scratch[1] as (typeof scratch)[0], 's3://b/tabular');
+    for (const model of scratch) model.dispose();
+    const options = { datasetUri: manifestUri, samplePerClass: 6, registryBucket: 'b', fromScratch: false };
+    // Once first: the backend's own first-use tensors are not the candidates'.
+    await selectModel(store, { ...options, candidates: ['s3://b/a'] });
+    const before = tf.memory().numTensors;
+    const result = await selectModel(store, {
+      ...options,
+      candidates: ['s3://b/a', ...Array(5).fill('s3://b/tabular')],
+    });
+    assert.equal(result.failures.length, 5);
+    assert.equal(tf.memory().numTensors, before);
+  });
+});
+
 describe('kNN neighbours (k)', () => {
   /** Unit vectors at `degrees`: cosine similarity falls with the angle between two examples. */
   function onCircle(degrees: readonly number[]): Float32Array {
