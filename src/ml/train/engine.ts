@@ -88,6 +88,9 @@ class EagerStepEngine implements StepEngine {
   private readonly kernels: TfModule.Variable[];
   private readonly weightTensor: TfModule.Tensor1D | undefined;
   private currentLearningRate: number;
+  /** The run's seed and the training steps so far: with a layer's position, what its dropout mask is drawn from. */
+  private readonly seed: number;
+  private steps = 0;
 
   constructor(options: EngineOptions) {
     const { tf, hyperparameters } = options;
@@ -101,12 +104,31 @@ class EagerStepEngine implements StepEngine {
     this.variables = trainableVariables(options.layers).map((weight) => weight.read() as TfModule.Variable);
     this.kernels = this.variables.filter((variable) => /kernel/.test(variable.name));
     this.weightTensor = options.classWeights ? tf.tensor1d([...options.classWeights]) : undefined;
+    this.seed = hyperparameters.seed ?? 0;
   }
 
   private forward(input: Tensor, training: boolean): Tensor {
     let output = input;
-    for (const layer of this.layers) output = layer.apply(output, { training: training && layer.trainable }) as Tensor;
+    this.layers.forEach((layer, index) => {
+      const active = training && layer.trainable;
+      output =
+        active && layer.getClassName() === 'Dropout'
+          ? this.dropout(layer, output, index)
+          : (layer.apply(output, { training: active }) as Tensor);
+    });
     return output;
+  }
+
+  /**
+   * Inverted dropout (as tfjs's Dropout layer does it) with a mask drawn from the run's seed, the step and the
+   * layer's position, as the graph engine seeds its own: the layer draws from an unseeded generator, so two runs
+   * with the same seed ended with different weights.
+   */
+  private dropout(layer: Layer, input: Tensor, index: number): Tensor {
+    const { rate, noiseShape } = layer.getConfig() as { rate?: number; noiseShape?: readonly (number | null)[] };
+    if (!rate || rate <= 0) return input;
+    const shape = noiseShape?.map((size, axis) => size ?? input.shape[axis] ?? 1);
+    return this.tf.dropout(input, rate, shape, `${this.seed}:${this.steps}:${index}`);
   }
 
   /** Mean class-weighted cross-entropy of `probabilities` against `y`, plus the L2 term. */
@@ -139,6 +161,7 @@ class EagerStepEngine implements StepEngine {
   trainBatch(features: Float32Array, labels: Int32Array, learningRate: number): StepResult {
     const tf = this.tf;
     const n = labels.length;
+    this.steps += 1;
     this.setLearningRate(learningRate);
     let predictions: Tensor | undefined;
     const x = tf.tensor(features, [n, ...this.inputShape]);

@@ -483,6 +483,20 @@ describe('graph engine trains exactly as the eager engine', () => {
   });
 });
 
+describe('eager engine', () => {
+  it('draws its dropout masks from the seed: the same seed gives the same weights, on any backend', async () => {
+    const hyperparameters: Hyperparameters = { epochs: 2, batchSize: 16, learningRate: 0.02, dropout: 0.5, seed: 5 };
+    const first = await train('eager', { kind: 'mlp', inputShape: [12] }, hyperparameters);
+    const second = await train('eager', { kind: 'mlp', inputShape: [12] }, hyperparameters);
+    assert.deepEqual([...second.weights.keys()], [...first.weights.keys()]);
+    for (const [name, values] of first.weights) assert.deepEqual(second.weights.get(name), values, name);
+    assert.deepEqual(
+      second.result.history.map((epoch) => epoch.trainLoss),
+      first.result.history.map((epoch) => epoch.trainLoss),
+    );
+  });
+});
+
 describe('graph addon errors', () => {
   it('reports a bad operation with TensorFlow’s message and keeps working', (t) => {
     if (skipWithoutGraph(t)) return;
