@@ -36,10 +36,10 @@
  * | FINEFLOW_EXPORT_PYTHON | the venv of infra/keras/setup-venv.sh, if created | Python with TensorFlow 2.16+ (Keras 3) that `fineflow models export --format keras\|savedmodel` runs its bundled converter in |
  * | FINEFLOW_CACHE_DIR | ~/.cache/fineflow | cache root of the setup scripts (native TensorFlow, the Keras venv under `keras/`) |
  * | FINEFLOW_LOG_FORMAT | text | `json`: `fineflow worker` writes one JSON object a line (time, level, msg, pool, runId, stageId, stageType, attempt): SDK, workflow and stage log lines |
- * | OTEL_EXPORTER_OTLP_TRACES_ENDPOINT | — (off) | OTLP/HTTP (JSON) URL where `fineflow worker` sends OpenTelemetry traces (run → stage → activity), e.g. `http://otel-collector:4318/v1/traces`; unset (and no OTEL_EXPORTER_OTLP_ENDPOINT): no tracing |
+ * | OTEL_EXPORTER_OTLP_TRACES_ENDPOINT | — (off) | OTLP/HTTP (JSON) URL where `fineflow worker` sends OpenTelemetry traces (run → stage → activity) and `fineflow submit` its own span (the run's parent), e.g. `http://otel-collector:4318/v1/traces`; unset (and no OTEL_EXPORTER_OTLP_ENDPOINT): no tracing |
  * | OTEL_EXPORTER_OTLP_ENDPOINT | — (off) | the collector's base URL; traces go to `<it>/v1/traces` (the traces variable wins) |
  * | OTEL_EXPORTER_OTLP_HEADERS | — | headers sent with every export, `name=value` comma-separated (e.g. a collector's API key); never logged |
- * | OTEL_SERVICE_NAME | fineflow-worker | `service.name` of the exported spans |
+ * | OTEL_SERVICE_NAME | fineflow-worker; fineflow-cli for `fineflow submit` | `service.name` of the spans |
  * | FINEFLOW_METRICS_ADDRESS | — (off) | `host:port` where `fineflow worker` serves Prometheus `/metrics` (Fineflow's and the Temporal SDK's), e.g. `0.0.0.0:9464` |
  * | FINEFLOW_SECRET_ENV | — (none) | comma-separated environment variables of the worker that a pipeline's `secrets: {env: …}` may name (`PREFIX_*` allowed) |
  * | FINEFLOW_SECRET_FILE_ROOTS | — (none) | comma-separated absolute directories that a pipeline's `secrets: {file: …}` may lie in (e.g. /run/secrets) |
@@ -165,8 +165,10 @@ export interface TracingConfig {
   readonly endpoint: string;
   /** Sent with every export (OTEL_EXPORTER_OTLP_HEADERS); may hold a collector's key, so never printed. */
   readonly headers: Readonly<Record<string, string>>;
-  /** `service.name` resource attribute (OTEL_SERVICE_NAME). */
+  /** `service.name` resource attribute of a worker's spans (OTEL_SERVICE_NAME, default fineflow-worker). */
   readonly serviceName: string;
+  /** `service.name` of `fineflow submit`'s span (OTEL_SERVICE_NAME, default fineflow-cli). */
+  readonly cliServiceName: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -476,10 +478,15 @@ export function loadTracingConfig(env: Env = process.env): TracingConfig | undef
   const endpoint = traces
     ? otlpUrl(traces, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT')
     : new URL(`${otlpUrl(base ?? '', 'OTEL_EXPORTER_OTLP_ENDPOINT').href.replace(/\/+$/, '')}/v1/traces`);
-  const serviceName = nonEmpty(env, 'OTEL_SERVICE_NAME') ?? 'fineflow-worker';
-  if (serviceName.length > 200)
+  const given = nonEmpty(env, 'OTEL_SERVICE_NAME');
+  if (given && given.length > 200)
     throw new InvalidInputError('OTEL_SERVICE_NAME: at most 200 characters', { variable: 'OTEL_SERVICE_NAME' });
-  return { endpoint: endpoint.href, headers: otlpHeaders(env.OTEL_EXPORTER_OTLP_HEADERS), serviceName };
+  return {
+    endpoint: endpoint.href,
+    headers: otlpHeaders(env.OTEL_EXPORTER_OTLP_HEADERS),
+    serviceName: given ?? 'fineflow-worker',
+    cliServiceName: given ?? 'fineflow-cli',
+  };
 }
 
 export function loadSecretsConfig(env: Env = process.env): SecretsConfig {

@@ -6,6 +6,7 @@
 import { LiveRegion, type LiveStream } from './live-region';
 import type { CliIo } from './command';
 import { EXIT } from './command';
+import type { ClientOptions } from '@temporalio/client';
 import { loadConfig, type FineflowConfig } from '../config';
 import type { RunState, StageState } from '../core/run/run-types';
 import { connectClient } from '../client/temporal-connection';
@@ -19,9 +20,15 @@ export interface OpenedRunClient {
   close(): Promise<void>;
 }
 
-export async function openRunClient(io: CliIo): Promise<OpenedRunClient> {
+/** What a command adds to the client it opens, decided from the loaded config (e.g. tracing interceptors). */
+export interface RunClientOptions {
+  readonly interceptors?: (config: FineflowConfig) => ClientOptions['interceptors'] | undefined;
+}
+
+export async function openRunClient(io: CliIo, options: RunClientOptions = {}): Promise<OpenedRunClient> {
   const config = loadConfig(io.env);
-  const client = await connectClient(config.temporal);
+  const interceptors = options.interceptors?.(config);
+  const client = await connectClient(config.temporal, interceptors ? { interceptors } : {});
   return {
     config,
     // The store: results too large to hold their stages, and the state of a continued run with no worker.
@@ -38,8 +45,12 @@ export async function openRunClient(io: CliIo): Promise<OpenedRunClient> {
  * Run a command body with a RunClient, closed afterwards. Errors propagate to `main`, which turns
  * them into a message and an exit code (src/cli/main.ts `reportError`).
  */
-export async function withRunClient(io: CliIo, body: (opened: OpenedRunClient) => Promise<number>): Promise<number> {
-  const opened = await openRunClient(io);
+export async function withRunClient(
+  io: CliIo,
+  body: (opened: OpenedRunClient) => Promise<number>,
+  options: RunClientOptions = {},
+): Promise<number> {
+  const opened = await openRunClient(io, options);
   try {
     return await body(opened);
   } finally {

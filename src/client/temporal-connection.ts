@@ -5,7 +5,7 @@
  * key refuses to connect (why: src/security/payload-codec.ts).
  */
 import { readFile } from 'node:fs/promises';
-import { Client, Connection, isGrpcServiceError, type ConnectionOptions } from '@temporalio/client';
+import { Client, Connection, isGrpcServiceError, type ClientOptions, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { DataConverter, Payload } from '@temporalio/common';
 import type { TemporalConfig } from '../config';
@@ -91,7 +91,11 @@ export function temporalAddressOf(client: Client): string | undefined {
   return client.connection instanceof Connection ? client.connection.options.address : undefined;
 }
 
-export async function connectClient(config: TemporalConfig): Promise<Client> {
+/** `interceptors`: e.g. `fineflow submit`'s tracing of the start call (src/observability/client-tracing.ts). */
+export async function connectClient(
+  config: TemporalConfig,
+  options: { readonly interceptors?: ClientOptions['interceptors'] } = {},
+): Promise<Client> {
   const dataConverter = dataConverterFor(config);
   try {
     const connection = await Connection.connect({
@@ -100,7 +104,12 @@ export async function connectClient(config: TemporalConfig): Promise<Client> {
       ...(config.apiKey ? { apiKey: config.apiKey } : {}),
       connectTimeout: '10s',
     });
-    return new Client({ connection, namespace: config.namespace, dataConverter });
+    return new Client({
+      connection,
+      namespace: config.namespace,
+      dataConverter,
+      ...(options.interceptors ? { interceptors: options.interceptors } : {}),
+    });
   } catch (thrown) {
     throw unavailable(config, thrown);
   }

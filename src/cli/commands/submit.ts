@@ -13,6 +13,8 @@ import type * as StageTypesModule from '../../spec/stage-types';
 import type * as WorkerPresenceModule from '../../client/worker-presence';
 import type * as PipelineFilesModule from '../../spec/pipeline-files';
 import type * as PipelineArgumentModule from '../pipeline-argument';
+import type * as ClientTracingModule from '../../observability/client-tracing';
+import type { FineflowConfig } from '../../config';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
 function load() {
@@ -40,6 +42,39 @@ function load() {
     unfitStagesOf: m6.unfitStagesOf,
     pipelineFileSource: m7.pipelineFileSource,
     readPipelineArgument: m8.readPipelineArgument,
+  };
+}
+
+/** The run client, with its workflows started on `--control-pool`'s queue. */
+function onControlPool(
+  { runs, config }: RunSupportModule.OpenedRunClient,
+  pool: string,
+  RunClient: typeof RunClientModule.RunClient,
+): RunClientModule.RunClient {
+  return new RunClient(runs.client, {
+    bucket: config.s3.bucket,
+    workflowTaskQueue: taskQueueForPool(pool),
+    ...(runs.store ? { store: runs.store } : {}),
+    ...(config.ui.url ? { uiUrl: config.ui.url } : {}),
+  });
+}
+
+/**
+ * `fineflow submit`'s span (src/observability/client-tracing.ts), made when the loaded config has an OTLP endpoint;
+ * OpenTelemetry loads only then (tracing is off by default).
+ */
+function lazySubmitTracing() {
+  let tracing: ClientTracingModule.SubmitTracing | undefined;
+  return {
+    interceptors: (config: FineflowConfig) => {
+      const tracingConfig = config.observability.tracing;
+      if (!tracingConfig) return undefined;
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { createSubmitTracing } = require('../../observability/client-tracing') as typeof ClientTracingModule;
+      tracing = createSubmitTracing(tracingConfig);
+      return tracing.interceptors;
+    },
+    current: () => tracing,
   };
 }
 
@@ -116,23 +151,24 @@ export const command: CliCommand = {
     const controlPool = args.values['control-pool'];
     if (controlPool !== undefined && !/^[a-z][a-z0-9-]*$/.test(controlPool))
       throw new UsageError(`--control-pool ${controlPool}: use lower-case letters, digits and dashes`);
-    return withRunClient(io, async ({ runs: defaultRuns, config }) => {
-      const runs = controlPool
-        ? new RunClient(defaultRuns.client, {
-            bucket: config.s3.bucket,
-            workflowTaskQueue: taskQueueForPool(controlPool),
-            ...(defaultRuns.store ? { store: defaultRuns.store } : {}),
-            ...(config.ui.url ? { uiUrl: config.ui.url } : {}),
-          })
-        : defaultRuns;
+    const tracing = lazySubmitTracing();
+    try {
+      return await withRunClient(io, body, { interceptors: tracing.interceptors });
+    } finally {
+      await tracing.current()?.shutdown();
+    }
+    async function body(opened: RunSupportModule.OpenedRunClient): Promise<number> {
+      const config = opened.config;
+      const runs = controlPool ? onControlPool(opened, controlPool, RunClient) : opened.runs;
       // Warn, not refuse: a worker large enough may still join the pool before the stage is ready.
       const unfit = await unfitStagesOf(runs.client, plan);
       if (!args.flags.json)
         for (const stage of unfit)
           io.stderr.write(`warning: ${file}:${stage.line ?? 1}: stage ${stage.stageId}: ${stage.message}\n`);
-      const runId = await runs.submit(plan, {
-        trigger: { kind: 'manual', ...(io.env.USER ? { user: io.env.USER } : {}) },
-      });
+      const start = () =>
+        runs.submit(plan, { trigger: { kind: 'manual', ...(io.env.USER ? { user: io.env.USER } : {}) } });
+      const traced = tracing.current();
+      const runId = traced ? await traced.traceSubmit(plan.pipeline.name, start) : await start();
       const warnings = unfit.length > 0 ? { warnings: unfit } : {};
       if (!args.flags.watch) {
         io.stdout.write(
@@ -149,6 +185,6 @@ export const command: CliCommand = {
         : await followRun(runs, runId, io, { sections: sweepSections(runs, config) });
       if (args.flags.json) io.stdout.write(`${JSON.stringify(final)}\n`);
       return exitCodeForRun(final);
-    });
+    }
   },
 };

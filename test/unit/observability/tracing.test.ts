@@ -21,6 +21,7 @@ void test('the base endpoint gets /v1/traces; the traces endpoint is used as it 
     endpoint: 'http://collector:4318/v1/traces',
     headers: {},
     serviceName: 'fineflow-worker',
+    cliServiceName: 'fineflow-cli',
   });
   const both = loadTracingConfig({
     OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
@@ -32,6 +33,7 @@ void test('the base endpoint gets /v1/traces; the traces endpoint is used as it 
     endpoint: 'https://traces.example.com/otlp/traces',
     headers: { authorization: 'Bearer abc', 'x-team': 'ml' },
     serviceName: 'fineflow-gpu',
+    cliServiceName: 'fineflow-gpu',
   });
 });
 
