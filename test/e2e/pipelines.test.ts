@@ -30,6 +30,7 @@ import {
   versionPrefix,
 } from '../../src/ml/models/registry';
 import { joinS3Uri } from '../../src/core/storage/uri';
+import { sweepHistoryPrefix } from '../../src/core/storage/layout';
 import { listStageLogs, stageLogText } from '../../src/client/run-logs';
 import type { JsonObject, Plan } from '../../src/core/spec/plan-types';
 import { runCli, startServeProcess } from '../helpers/cli';
@@ -445,8 +446,14 @@ test(
       rt.plan({ file: 'pipelines/scheduled-retrain.yaml' }, { dataset: datasets.defects, minAccuracy: '0' }),
     );
     assertSucceeded(run);
-    assertStages(run, { prepare: 'succeeded', finetune: 'succeeded', evaluate: 'succeeded' });
+    assertStages(run, { prepare: 'succeeded', tune: 'succeeded', finetune: 'succeeded', evaluate: 'succeeded' });
     await assertReport(run);
+    // The tune sweep recorded its trials for the next retrain's warm start (warmStart in the example).
+    const history = await rt.harness.store.list(sweepHistoryPrefix(rt.bucket, 'defect-retrain', 'tune'));
+    assert.ok(
+      history.some((object) => object.key.includes(`_${run.runId}_`)),
+      `a sweep history record of ${run.runId}: ${history.map((object) => object.key).join(', ')}`,
+    );
     const evaluate = run.stage('evaluate').outputs as {
       passed: boolean;
       comparison: { baseline?: { found?: boolean } };
