@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { fetchOriginalRun } from '../../../src/client/rerun';
 import { RunClient } from '../../../src/client/run-client';
 import type { PipelineRunResult, RunState, StageState } from '../../../src/core/run/run-types';
 import { CANCELLED_RESULT_MEMO } from '../../../src/core/run/run-result';
@@ -153,6 +154,9 @@ test('a cancelled run leaves its result: every stage, read without a worker, inl
       const state = await runs.state(runId, { timeoutMs: 2_000 });
       assert.equal(state.status, 'cancelled');
       assert.deepEqual(table(state.stages), expected, `status of ${runId}`);
+      // `fineflow rerun --from` reads the same recorded stages (before, only a worker's query had them).
+      const original = await fetchOriginalRun(client, runId, { bucket: h.config.s3.bucket, store: h.store });
+      assert.deepEqual(table(original.stages), expected, `rerun's view of ${runId}`);
     }
     const recorded = (await client.workflow.getHandle(runIds[1] as string).describe()).memo?.[CANCELLED_RESULT_MEMO];
     assert.ok((recorded as PipelineRunResult | undefined)?.stored, 'the cut result points to its table in the store');
