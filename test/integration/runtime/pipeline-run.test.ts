@@ -221,8 +221,8 @@ test('cancel stops the running stage and ends the run cancelled', async () => {
     { id: 'after', needs: ['long'] },
   ]);
   const runId = await h.runs.submit(plan);
-  await waitForState(runId, (s) => s.stages[0]?.status === 'running');
-  await new Promise((r) => setTimeout(r, 1_500)); // let the activity start heartbeating
+  // The attempt is under way once its progress (a heartbeat) shows: the cancel then reaches it by heartbeat.
+  await waitForState(runId, (s) => s.stages[0]?.progress !== undefined);
   const started = Date.now();
   await h.runs.cancel(runId);
   const result = await h.runs.result(runId);
