@@ -71,7 +71,9 @@ def distribution(parameter):
 
 def add_prior_trials(study, space, priors):
     distributions = {p["name"]: distribution(p) for p in space if distribution(p) is not None}
-    for prior in priors:
+    # Given newest first (as Fineflow's warm start reads its history): added oldest first, so trial numbers
+    # follow the order the trials ran in, as in a study that kept them.
+    for prior in reversed(priors):
         params = {name: prior["params"][name] for name in distributions}
         if prior["status"] == "completed":
             trial = optuna.trial.create_trial(

@@ -103,7 +103,7 @@ export async function runFineflowSweep(
  * The history an earlier sweep leaves for a retrain: the same sweep as {@link runFineflowSweep}, but once
  * it reaches the target (or spends the budget) it starts no new trial and lets the running ones finish,
  * which ASHA may still stop (what a sweep stage does after `objective.target`); its completed and stopped
- * trials, as the warm-start input of a later sweep.
+ * trials, newest first, as the warm-start input of a later sweep.
  */
 export async function fineflowHistory(
   method: FineflowMethod,
@@ -120,11 +120,14 @@ export async function fineflowHistory(
     (value) => tally.record(value),
     true,
   );
-  return state.trials.flatMap((trial): PriorTrial[] =>
-    (trial.status === 'completed' || trial.status === 'stopped') && trial.value !== undefined && trial.epochs
-      ? [{ params: trial.params, status: trial.status, value: trial.value, epochs: trial.epochs }]
-      : [],
-  );
+  // Newest first, the order a sweep stage's warm start reads its history in (src/core/sweep/sweep-history.ts).
+  return state.trials
+    .flatMap((trial): PriorTrial[] =>
+      (trial.status === 'completed' || trial.status === 'stopped') && trial.value !== undefined && trial.epochs
+        ? [{ params: trial.params, status: trial.status, value: trial.value, epochs: trial.epochs }]
+        : [],
+    )
+    .reverse();
 }
 
 function fineflowSweep(

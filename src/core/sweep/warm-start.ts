@@ -54,11 +54,12 @@ export function priorTrialProblem(space: SearchSpace, trial: PriorTrial): string
 }
 
 /**
- * The TPE observations of `priors` (given in the order they ran, oldest first): checked (an unfit trial throws
- * {@link InvalidInputError} naming `priorTrials[i]`), cut to the best {@link MAX_PRIOR_TRIALS} by TPE's ranking,
- * with ids −n … −1 in the order they ran. So they never collide with this sweep's ids (0, 1, …) and count as
- * older than its trials: past 25 observations a Parzen kernel's weight falls with its age, as in Optuna, where
- * trials added to a study before a sweep get the first numbers.
+ * The TPE observations of `priors`, given newest first (as `warmStartFromHistory` reads the sweep history: newest
+ * record, newest trial first): checked (an unfit trial throws {@link InvalidInputError} naming `priorTrials[i]`),
+ * cut to the best {@link MAX_PRIOR_TRIALS} by TPE's ranking, returned oldest first with ids −n … −1 (the newest
+ * −1). So they never collide with this sweep's ids (0, 1, …) and count as older than its trials: past 25
+ * observations a Parzen kernel's weight falls with its age, as in Optuna, where trials added to a study before a
+ * sweep get the first numbers in the order they ran.
  */
 export function priorObservations(space: SearchSpace, goal: Goal, priors: readonly PriorTrial[]): TpeTrial[] {
   const observed = priors.map((prior, index): TpeTrial => {
@@ -72,7 +73,7 @@ export function priorObservations(space: SearchSpace, goal: Goal, priors: readon
   });
   const kept = rankTrials(observed, goal)
     .slice(0, MAX_PRIOR_TRIALS)
-    .sort((a, b) => a.trialId - b.trialId);
+    .sort((a, b) => b.trialId - a.trialId);
   return kept.map((trial, order) => ({ ...trial, trialId: order - kept.length }));
 }
 

@@ -103,17 +103,21 @@ void describe('warm start: TPE seeded from earlier trials', () => {
       })),
     ];
     const observed = priorObservations(oneParameter().space, 'maximize', priors);
-    // In the order they ran, as the oldest observations (ids −20 … −1); stopped ones are TPE's "pruned".
-    assert.deepEqual(observed[0], { trialId: -20, params: { x: 0.1 }, status: 'completed', value: 0.8 });
-    assert.deepEqual(observed[10], { trialId: -10, params: { x: 0.9 }, status: 'pruned', value: 0.99, epoch: 1 });
+    // Given newest first; returned oldest first, ids −20 … −1, the first given (newest) −1. Stopped = "pruned".
     assert.deepEqual(
       observed.map((trial) => trial.trialId),
       Array.from({ length: 20 }, (_, i) => i - 20),
     );
+    assert.deepEqual(observed[19], { trialId: -1, params: { x: 0.1 }, status: 'completed', value: 0.8 });
+    assert.deepEqual(observed[9], { trialId: -11, params: { x: 0.9 }, status: 'pruned', value: 0.99, epoch: 1 });
     // The split ranks them: the completed 0.8 is the good trial, not the stopped 0.99s.
+    const below = splitTrials(observed, 'maximize').below;
     assert.deepEqual(
-      splitTrials(observed, 'maximize').below.map((trial) => trial.params.x),
-      [0.1, 0.5],
+      below.map((trial) => [trial.status, trial.value]),
+      [
+        ['completed', 0.8],
+        ['completed', 0.1],
+      ],
     );
     for (let seed = 1; seed <= 5; seed++) {
       const x = firstSuggestion(createSweep(oneParameter({ seed }), { priorTrials: priors })).x as number;
@@ -225,11 +229,15 @@ void describe('warm start: TPE seeded from earlier trials', () => {
     assert.equal(kept.length, MAX_PRIOR_TRIALS);
     const cutoff = [...priors.map((prior) => prior.value)].sort((a, b) => b - a)[MAX_PRIOR_TRIALS - 1] ?? NaN;
     assert.ok(kept.every((trial) => (trial.value ?? -Infinity) >= cutoff));
-    // Kept in the order they ran: spreadPriors runs x upwards.
+    // Given newest first (x upwards), kept oldest first: x downwards, ids −100 … −1.
     const xs = kept.map((trial) => trial.params.x as number);
     assert.deepEqual(
       xs,
-      [...xs].sort((a, b) => a - b),
+      [...xs].sort((a, b) => b - a),
+    );
+    assert.deepEqual(
+      kept.map((trial) => trial.trialId),
+      Array.from({ length: MAX_PRIOR_TRIALS }, (_, i) => i - MAX_PRIOR_TRIALS),
     );
     assert.ok(JSON.stringify(state).length < 20_000, `state is ${JSON.stringify(state).length} bytes`);
     const revived = JSON.parse(JSON.stringify(state)) as SweepState;
