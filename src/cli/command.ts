@@ -13,7 +13,7 @@
  */
 import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util';
 import { closest } from '../core/spec/suggest';
-import { resolveStageModule } from '../spec/stage-types';
+import { resolveStageModule } from '../spec/stage-module';
 
 /** Exit codes mean the same thing for every command. */
 export const EXIT = {

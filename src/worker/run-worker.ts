@@ -30,7 +30,7 @@ import type { FineflowMetrics } from '../observability/metrics';
 import type { StageLogRecord } from '../observability/json-log';
 import { instrumentStore } from '../observability/instrumented-store';
 import { capacityTag, type WorkerCapacity } from '../core/spec/resources';
-import { moduleLoadReason, resolveStageModule } from '../spec/stage-types';
+import { moduleLoadReason, resolveStageModule } from '../spec/stage-module';
 import { capacitySlotSupplier, ResourceLedger } from './resource-ledger';
 import type { Tracing } from '../observability/tracing';
 
