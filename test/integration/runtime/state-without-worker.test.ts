@@ -19,14 +19,19 @@ import { runCli } from '../../helpers/cli';
 
 test('an ended run shows its stages from history once its workers are gone; a running one fails fast', async () => {
   const h = await startRuntimeHarness();
-  const plan = h.plan('no-worker', [
-    { id: 'a', with: { value: 1 } },
-    { id: 'b', needs: ['a'], with: { value: '${{ stages.a.outputs.value }}' } },
-  ]);
-  const runId = await h.runs.submit(plan);
-  assert.equal((await h.runs.result(runId)).status, 'succeeded');
   const config = h.config;
-  await h.close();
+  let runId: string;
+  // Closed even when an assertion fails: an open harness keeps the file running instead of reporting.
+  try {
+    const plan = h.plan('no-worker', [
+      { id: 'a', with: { value: 1 } },
+      { id: 'b', needs: ['a'], with: { value: '${{ stages.a.outputs.value }}' } },
+    ]);
+    runId = await h.runs.submit(plan);
+    assert.equal((await h.runs.result(runId)).status, 'succeeded');
+  } finally {
+    await h.close();
+  }
 
   const client = await connectClient(config.temporal);
   try {
@@ -58,31 +63,42 @@ test('an ended run shows its stages from history once its workers are gone; a ru
 
 test('fineflow status without a worker reads the store: a cut result, and the state a terminated run continued with', async () => {
   const h = await startRuntimeHarness();
-  // Small thresholds: both runs continue as new, and every result is cut to its plan stages.
-  const runs = new RunClient(h.client, {
-    bucket: h.config.s3.bucket,
-    workflowTaskQueue: h.runs.workflowTaskQueue,
-    store: h.store,
-    historyEventLimit: 40,
-    resultInlineChars: 64,
-  });
   const chain = Array.from({ length: 8 }, (_, i) => ({
     id: `s${i + 1}`,
     needs: i === 0 ? [] : [`s${i}`],
     with: { value: i === 0 ? 'seed' : `\${{ stages.s${i}.outputs.value }}` },
   }));
-  const ended = await runs.submit(h.plan('stored-result', chain));
-  const result = await h.client.workflow.getHandle(ended).result();
-  assert.ok(result.stored, 'the result points to its table in the store');
-  const paused = await runs.submit(
-    h.plan('stored-carried', [
-      ...chain,
-      { id: 'gate', uses: 'test-fail-until-param', needs: ['s8'], with: { value: 1, expected: 2 }, onFailure: 'pause' },
-    ]),
-  );
-  await runs.watch(paused, () => undefined, { until: (s) => s.status === 'waiting' });
-  await h.client.workflow.getHandle(paused).terminate('no worker will answer from here on');
-  await h.close();
+  let ended: string;
+  let paused: string;
+  try {
+    // Small thresholds: both runs continue as new, and every result is cut to its plan stages.
+    const runs = new RunClient(h.client, {
+      bucket: h.config.s3.bucket,
+      workflowTaskQueue: h.runs.workflowTaskQueue,
+      store: h.store,
+      historyEventLimit: 40,
+      resultInlineChars: 64,
+    });
+    ended = await runs.submit(h.plan('stored-result', chain));
+    const result = await h.client.workflow.getHandle(ended).result();
+    assert.ok(result.stored, 'the result points to its table in the store');
+    paused = await runs.submit(
+      h.plan('stored-carried', [
+        ...chain,
+        {
+          id: 'gate',
+          uses: 'test-fail-until-param',
+          needs: ['s8'],
+          with: { value: 1, expected: 2 },
+          onFailure: 'pause',
+        },
+      ]),
+    );
+    await runs.watch(paused, () => undefined, { until: (s) => s.status === 'waiting' });
+    await h.client.workflow.getHandle(paused).terminate('no worker will answer from here on');
+  } finally {
+    await h.close();
+  }
 
   const statusOf = async (runId: string): Promise<RunState> => {
     const status = await runCli(['status', runId, '--json']);
