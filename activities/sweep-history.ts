@@ -14,6 +14,7 @@
  */
 import { NotFoundError } from '../src/core/errors';
 import { sweepHistoryPrefix, sweepHistoryUri } from '../src/core/storage/layout';
+import { parseS3Uri } from '../src/core/storage/uri';
 import type { StageContext } from '../src/core/run/run-types';
 import {
   SWEEP_HISTORY_LIMITS,
@@ -85,7 +86,7 @@ export async function readSweepHistory(store: ObjectStore, input: SweepHistoryRe
 
 /** Record objects directly under the prefix, newest first (keys start with the end time). */
 function newestRecords(listed: readonly ObjectInfo[], prefix: string, count: number): ObjectInfo[] {
-  const folder = prefix.slice(prefix.indexOf('/', 's3://'.length) + 1);
+  const folder = parseS3Uri(prefix).key;
   return listed
     .filter((info) => info.key.startsWith(folder) && !info.key.slice(folder.length).includes('/'))
     .filter((info) => info.key.endsWith('.json'))
