@@ -133,10 +133,31 @@ test(
 
     const { page, errors } = await openPage(browser);
     await page.goto(`${ui.url}/#/runs/${runId}?stage=b`);
+    // The Cache section draws the same plan from the same preview: each stage, what the rerun does and why.
+    await page.locator('details[data-section="cache"] > summary').click();
+    const cacheRows = page.locator('#rerun-preview table.rerun-plan tbody tr');
+    await page.locator('#rerun-preview[data-rerun="b c"][data-reuse="a"]').waitFor({ timeout: 30_000 });
+    const rowsOf = (rows: typeof cacheRows) =>
+      rows.evaluateAll((trs) =>
+        trs.map((tr) => [tr.getAttribute('data-stage'), tr.getAttribute('data-action'), tr.textContent]),
+      );
+    const inSection = await rowsOf(cacheRows);
+    assert.deepEqual(
+      inSection.map(([stage, action]) => [stage, action]),
+      [
+        ['a', 'reuse'],
+        ['b', 'rerun'],
+        ['c', 'rerun'],
+      ],
+    );
+    assert.match(inSection[2]?.[2] ?? '', /downstream of b \(needs b\)/);
+    await page.locator(`#rerun-preview tr[data-stage="a"] a[data-run-link="${firstRunId}"]`).waitFor();
+    await screenshot(page, 'cache-rerun-plan');
     await page.locator('#rerun-stage').click();
     const row = (stage: string, action: string) =>
       page.locator(`dialog.confirm #rerun-plan tr[data-stage="${stage}"][data-action="${action}"]`);
     await row('a', 'reuse').waitFor({ timeout: 30_000 });
+    assert.deepEqual(await rowsOf(page.locator('dialog.confirm #rerun-plan tbody tr')), inSection);
     assert.match(
       await row('a', 'reuse').innerText(),
       new RegExp(`served from the cache in run ${runId}.*computed by run ${firstRunId}`),

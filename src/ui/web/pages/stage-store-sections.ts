@@ -112,6 +112,41 @@ function lookupText(lookup: StageCacheInfo['lookups'][number]): (string | HTMLEl
   return [lookup.bypassed ? 'bypassed: ' : 'miss: ', lookup.reason ?? ''];
 }
 
+type RerunPreview = Exclude<RerunPreviewInfo, { unavailable: string }>;
+
+/**
+ * One row per stage of the plan: whether the new run executes it or reuses its outputs, and why (`previewRerun`'s
+ * clauses). The rerun dialog and the Cache section both draw this table, so they cannot disagree. `links`: runs
+ * named in a row link to their pages; the dialog passes false, a link would leave it open over another page.
+ */
+function rerunPlanTable(preview: RerunPreview, links: boolean): HTMLElement {
+  const reused = new Map(preview.reuse.map((r) => [r.stageId, r]));
+  const rows = Object.entries(preview.why).map(([stageId, why]) => {
+    const reuse = reused.get(stageId);
+    const producer = reuse?.producedBy;
+    const source = producer ? [' (computed by run ', links ? runLink(producer) : producer, ')'] : [];
+    return h(
+      'tr',
+      { 'data-stage': stageId, 'data-action': reuse ? 'reuse' : 'rerun' },
+      h('td', {}, h('code', {}, stageId)),
+      h('td', {}, reuse ? 'reused' : 'runs again'),
+      h('td', {}, why, ...source),
+    );
+  });
+  return h(
+    'table',
+    { class: 'grid compact rerun-plan', ...(links ? {} : { id: 'rerun-plan' }) },
+    h('thead', {}, h('tr', {}, h('th', {}, 'Stage'), h('th', {}, 'In the new run'), h('th', {}, 'Why'))),
+    h('tbody', {}, ...rows),
+  );
+}
+
+function rerunSummary(preview: RerunPreview): string {
+  const runs = `${preview.rerun.length} stage${preview.rerun.length === 1 ? '' : 's'} run again`;
+  return `${runs}, ${preview.reuse.length} reused.`;
+}
+
+/** The Cache section's "rerun from here": the same table as the dialog, with runs linked. */
 function rerunText(rerun: RerunPreviewInfo, stageId: string): HTMLElement {
   if ('unavailable' in rerun) return h('p', { class: 'muted', id: 'rerun-preview' }, rerun.unavailable);
   return h(
@@ -121,48 +156,18 @@ function rerunText(rerun: RerunPreviewInfo, stageId: string): HTMLElement {
       'data-rerun': rerun.rerun.join(' '),
       'data-reuse': rerun.reuse.map((r) => r.stageId).join(' '),
     },
-    h('p', {}, `A rerun from ${stageId} runs again: ${rerun.rerun.join(', ') || 'nothing'}.`),
-    h(
-      'p',
-      {},
-      rerun.reuse.length === 0 ? 'It reuses no stage.' : 'It reuses: ',
-      ...rerun.reuse.flatMap((r, i) => [i > 0 ? ', ' : '', `${r.stageId} (from `, runLink(r.fromRunId), ')']),
-    ),
-    ...rerun.notes.map((note) => h('p', { class: 'muted' }, note)),
+    h('h4', {}, `A rerun from ${stageId}`),
+    h('p', {}, rerunSummary(rerun)),
+    rerunPlanTable(rerun, true),
+    ...rerun.notes.map((note) => h('p', { class: 'muted rerun-note' }, note)),
   );
 }
 
-/**
- * The rerun dialog's body: every stage of the plan, whether the new run executes it or reuses its outputs, and
- * why; then the notes. Plain text, no links: following one would leave the dialog open over another page.
- */
-export function rerunPlanDetail(preview: Exclude<RerunPreviewInfo, { unavailable: string }>): HTMLElement[] {
-  const reused = new Map(preview.reuse.map((r) => [r.stageId, r]));
-  const rows = Object.entries(preview.why).map(([stageId, why]) => {
-    const reuse = reused.get(stageId);
-    const action = reuse ? 'reuse' : 'rerun';
-    const source = reuse?.producedBy ? ` (computed by run ${reuse.producedBy})` : '';
-    return h(
-      'tr',
-      { 'data-stage': stageId, 'data-action': action },
-      h('td', {}, h('code', {}, stageId)),
-      h('td', {}, reuse ? 'reused' : 'runs again'),
-      h('td', {}, `${why}${source}`),
-    );
-  });
+/** The rerun dialog's body: the plan table, then the notes. */
+export function rerunPlanDetail(preview: RerunPreview): HTMLElement[] {
   return [
-    h(
-      'p',
-      {},
-      `A new run: ${preview.rerun.length} stage${preview.rerun.length === 1 ? '' : 's'} run again, `,
-      `${preview.reuse.length} reused.`,
-    ),
-    h(
-      'table',
-      { class: 'grid compact', id: 'rerun-plan' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Stage'), h('th', {}, 'In the new run'), h('th', {}, 'Why'))),
-      h('tbody', {}, ...rows),
-    ),
+    h('p', {}, `A new run: ${rerunSummary(preview)}`),
+    rerunPlanTable(preview, false),
     ...preview.notes.map((note) => h('p', { class: 'muted rerun-note' }, note)),
   ];
 }
