@@ -16,10 +16,10 @@
  * (bench/bench-stack-env.ts), so two benches on one machine do not collide.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { benchSteps, type SectionNeeds } from './bench-plan';
 import { benchStackEnv } from './bench-stack-env';
+import { snapshotSource } from './source-snapshot';
 
 interface Section extends SectionNeeds {
   readonly script: string;
@@ -120,8 +120,8 @@ function prodExports(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return exports;
 }
 
-function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv): number {
-  const result = spawnSync(command, args, { cwd: root, env, stdio: 'inherit' });
+function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv, cwd = root): number {
+  const result = spawnSync(command, args, { cwd, env, stdio: 'inherit' });
   return result.status ?? 1;
 }
 
@@ -136,17 +136,6 @@ function startStack(env: NodeJS.ProcessEnv): boolean {
   return true;
 }
 
-/** HEAD, the uncommitted diff and the untracked files: what a section's tsx process will load. */
-function sourceFingerprint(): string {
-  const git = (...args: string[]): string =>
-    spawnSync('git', args, { cwd: root, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }).stdout ?? '';
-  return createHash('sha256')
-    .update(git('rev-parse', 'HEAD'))
-    .update(git('diff', 'HEAD', '--no-ext-diff'))
-    .update(git('ls-files', '--others', '--exclude-standard'))
-    .digest('hex');
-}
-
 function runSection(
   section: Section,
   sectionArgs: readonly string[],
@@ -154,14 +143,11 @@ function runSection(
   source: string,
 ): { name: string; status: number; seconds: number } {
   process.stdout.write(`\n=== bench ${section.name}: ${section.what}\n`);
-  // Each section loads the source when its process starts: say so when it is no longer what the bench began with.
-  if (sourceFingerprint() !== source)
-    process.stdout.write('bench: the source changed since the bench started: this section runs the edited code\n');
-  if (section.before && run(process.execPath, ['--import', 'tsx', section.before], env) !== 0)
+  if (section.before && run(process.execPath, ['--import', 'tsx', section.before], env, source) !== 0)
     return { name: section.name, status: 1, seconds: 0 };
   const started = process.hrtime.bigint();
   const args = [...(section.args ?? []), ...sectionArgs];
-  const status = run(process.execPath, ['--import', 'tsx', section.script, ...args], env);
+  const status = run(process.execPath, ['--import', 'tsx', section.script, ...args], env, source);
   return { name: section.name, status, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
 }
 
@@ -180,7 +166,10 @@ function main(argv: readonly string[]): number {
   }
   const chosen = SECTIONS.filter((s) => !only || only.has(s.name));
   const env = stackEnv();
-  const source = sourceFingerprint();
+  const source = snapshotSource(root);
+  process.stdout.write(
+    `bench: sections run the source as of now, ${source.files} files copied to ${source.directory}\n`,
+  );
   const outcomes: { name: string; status: number; seconds: number }[] = [];
   let stackUp = false;
   try {
@@ -192,9 +181,10 @@ function main(argv: readonly string[]): number {
         if (!startStack(env)) return 1;
       }
       const section = step.kind === 'section' ? chosen.find((s) => s.name === step.name) : undefined;
-      if (section) outcomes.push(runSection(section, sectionArgs, env, source));
+      if (section) outcomes.push(runSection(section, sectionArgs, env, source.directory));
     }
   } finally {
+    source.remove();
     if (stackUp) spawnSync('bash', ['infra/stack.sh', 'down'], { cwd: root, env, stdio: 'ignore' });
   }
   process.stdout.write('\n=== bench summary\n');

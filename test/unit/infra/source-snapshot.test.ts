@@ -1,0 +1,80 @@
+/**
+ * `npm run bench` runs every section on a copy of the source made when it starts (bench/source-snapshot.ts): an
+ * edit to the checkout afterwards reaches no section, while ignored state (dependencies, results) stays shared.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, it } from 'node:test';
+import { snapshotPlan, snapshotSource } from '../../../bench/source-snapshot';
+
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'fineflow-snapshot-test-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+function write(root: string, file: string, text: string): void {
+  mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+  writeFileSync(path.join(root, file), text);
+}
+
+function gitRepo(): string {
+  const root = path.join(scratch, 'checkout');
+  write(root, '.gitignore', 'node_modules/\nbench/results/\n*.log\n');
+  write(root, 'src/a.ts', 'export const a = 1;\n');
+  write(root, 'src/gone.ts', 'export const gone = 1;\n');
+  write(root, 'bench/section.ts', 'tracked\n');
+  const git = (...args: string[]) => assert.equal(spawnSync('git', args, { cwd: root }).status, 0, args.join(' '));
+  git('init', '-q');
+  git('add', '-A');
+  git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'init');
+  // After the commit: an uncommitted edit, an untracked source file, a deleted tracked file, ignored state.
+  write(root, 'src/a.ts', 'export const a = 2;\n');
+  write(root, 'src/new.ts', 'export const added = 1;\n');
+  unlinkSync(path.join(root, 'src/gone.ts'));
+  write(root, 'node_modules/dep/index.js', 'module.exports = 1;\n');
+  write(root, 'bench/results/old.json', '{}\n');
+  write(root, 'run.log', 'log\n');
+  return root;
+}
+
+it('copies the source as it is in the working tree and links ignored state back', () => {
+  const root = gitRepo();
+  const snapshot = snapshotSource(root, scratch);
+  try {
+    const at = (file: string) => path.join(snapshot.directory, file);
+    assert.equal(readFileSync(at('src/a.ts'), 'utf8'), 'export const a = 2;\n');
+    assert.ok(existsSync(at('src/new.ts')));
+    assert.equal(existsSync(at('src/gone.ts')), false);
+    assert.equal(snapshot.files, 4, '.gitignore, src/a.ts, src/new.ts, bench/section.ts');
+    for (const linked of ['node_modules', 'bench/results', 'run.log'])
+      assert.ok(lstatSync(at(linked)).isSymbolicLink(), linked);
+
+    // Edits after the snapshot do not reach it; state written through a link lands in the checkout.
+    write(root, 'src/a.ts', 'export const a = 3;\n');
+    write(root, 'bench/section.ts', 'edited\n');
+    assert.equal(readFileSync(at('src/a.ts'), 'utf8'), 'export const a = 2;\n');
+    assert.equal(readFileSync(at('bench/section.ts'), 'utf8'), 'tracked\n');
+    writeFileSync(at('bench/results/new.json'), '{"x":1}\n');
+    assert.equal(readFileSync(path.join(root, 'bench/results/new.json'), 'utf8'), '{"x":1}\n');
+    assert.equal(readFileSync(at('node_modules/dep/index.js'), 'utf8'), 'module.exports = 1;\n');
+  } finally {
+    snapshot.remove();
+  }
+  assert.equal(existsSync(snapshot.directory), false);
+  assert.ok(existsSync(path.join(root, 'bench/results/new.json')), 'removing the copy leaves linked state alone');
+});
+
+it('a tracked file matched by an ignore rule is source, copied rather than linked', () => {
+  const plan = snapshotPlan('a.ts\0keep.log\0a.ts\0', 'node_modules/\0keep.log\0');
+  assert.deepEqual(plan, { copy: ['a.ts', 'keep.log'], link: ['node_modules'] });
+});
