@@ -26,18 +26,17 @@ export interface HeartbeatLoop {
 export interface HeartbeatLoopOptions {
   /** What each heartbeat carries, read at every beat; default none. */
   readonly details?: () => unknown;
-  /**
-   * Beat when the loop starts (default), not only after the first interval: the window of the heartbeat timeout
-   * then starts when the activity does, whatever its set-up costs.
-   */
-  readonly beatAtStart?: boolean;
 }
 
-/** Heartbeat on `context` every {@link heartbeatIntervalMs} of its heartbeat timeout until `stop()`. */
+/**
+ * Heartbeat on `context` at once, then every {@link heartbeatIntervalMs} of its heartbeat timeout until `stop()`: the
+ * window of the heartbeat timeout starts when the activity does, whatever its set-up costs. So the details must hold
+ * what a retry needs from the first beat on (a previous attempt's, until this one has its own).
+ */
 export function startHeartbeatLoop(context: Context, options: HeartbeatLoopOptions = {}): HeartbeatLoop {
   const { details } = options;
   const beat = (): void => context.heartbeat(details?.());
-  if (options.beatAtStart ?? true) beat();
+  beat();
   // Unref'd: a loop someone forgot to stop must not keep the worker's process alive.
   const timer = setInterval(beat, heartbeatIntervalMs(context.info.heartbeatTimeoutMs));
   timer.unref();

@@ -57,6 +57,7 @@ import { readSweepHistory, writeSweepHistory, type SweepHistoryReadInput } from 
 import type { WarmStart } from '../src/core/sweep/sweep-history';
 import type { ResourceLedger } from '../src/worker/resource-ledger';
 import { startHeartbeatLoop } from './heartbeat-loop';
+import { firstSegmentHeartbeat, type SegmentHeartbeat } from './segment-heartbeat';
 
 export interface SweepTrialDeps {
   readonly store: ObjectStore;
@@ -79,17 +80,6 @@ interface SegmentEnvironment {
   readonly resources?: ResourceLedger;
 }
 
-/** What a segment's heartbeats carry; a retry of the same segment resumes from it. */
-interface SegmentHeartbeat {
-  readonly trialId: number;
-  readonly fromEpoch: number;
-  readonly untilEpoch: number;
-  readonly epochsDone: number;
-  readonly checkpoint?: string;
-  readonly baseModel?: string;
-  readonly reports: readonly TrialEpochReport[];
-}
-
 /** The trial's training request (the same for every segment) and the figures a segment checks against it. */
 interface TrialRequest {
   readonly request: TrainingRequest;
@@ -103,13 +93,6 @@ type SegmentCommon = Pick<
   SweepTrialSegmentResult,
   'trialId' | 'reports' | 'baseModel' | 'worker' | 'startedAtMs' | 'attempt' | 'resumedFromEpoch'
 >;
-
-/** The base model a previous attempt of this segment pinned, if its heartbeat says. */
-function pinnedByPreviousAttempt(details: unknown, input: SweepTrialSegmentInput): string | undefined {
-  if (details === null || typeof details !== 'object') return undefined;
-  const beat = details as Partial<SegmentHeartbeat>;
-  return beat.trialId === input.trialId && typeof beat.baseModel === 'string' ? beat.baseModel : undefined;
-}
 
 /**
  * Where a segment starts: the newest verified checkpoint of this trial with an epoch in
@@ -217,15 +200,15 @@ class TrialSegment {
     private readonly env: SegmentEnvironment,
     private readonly input: SweepTrialSegmentInput,
   ) {
-    const { trialId, fromEpoch, untilEpoch } = input;
-    this.heartbeat = { trialId, fromEpoch, untilEpoch, epochsDone: fromEpoch, reports: [] };
+    // A previous attempt's pin rides on every beat of this one until it pins (to the same base) itself.
+    this.heartbeat = firstSegmentHeartbeat(input, this.context.info.heartbeatDetails);
   }
 
   async run(): Promise<SweepTrialSegmentResult> {
     const { context } = this;
-    // No beat at start: until this attempt pins its base model again, a beat would replace the one the
-    // previous attempt pinned (pinnedByPreviousAttempt reads it) sooner than the timer does.
-    const keepAlive = startHeartbeatLoop(context, { details: () => this.heartbeat, beatAtStart: false });
+    // The first beat at once (set-up on a starved worker may outlast the heartbeat timeout); it carries the
+    // previous attempt's pin, so an attempt that dies before pinning again does not erase it.
+    const keepAlive = startHeartbeatLoop(context, { details: () => this.heartbeat });
     const onCancel = (): void => this.segment.abort(context.cancellationSignal.reason);
     context.cancellationSignal.addEventListener('abort', onCancel, { once: true });
     let releaseResources = (): void => undefined;
@@ -244,8 +227,7 @@ class TrialSegment {
 
   private async train(): Promise<SweepTrialSegmentResult> {
     const { untilEpoch } = this.input;
-    const pinned = pinnedByPreviousAttempt(this.context.info.heartbeatDetails, this.input);
-    const trial = await trialRequest(this.env, this.input, pinned);
+    const trial = await trialRequest(this.env, this.input, this.heartbeat.baseModel);
     const { resumeFrom, common } = await this.resume(trial);
     const isLastSegment = untilEpoch >= trial.totalEpochs;
     // A previous attempt reached the segment's end but did not get to return it.

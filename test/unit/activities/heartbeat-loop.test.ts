@@ -39,16 +39,6 @@ test('it beats at start, then every interval with the details of that moment, un
   });
 });
 
-test('beatAtStart: false waits one interval for the first beat', async (t) => {
-  await inActivity(t, async (context, beats) => {
-    const loop = startHeartbeatLoop(context, { beatAtStart: false });
-    assert.equal(beats.length, 0);
-    t.mock.timers.tick(1_000);
-    assert.equal(beats.length, 1);
-    loop.stop();
-  });
-});
-
 test('whileHeartbeating stops the loop when the work fails', async (t) => {
   await inActivity(t, async (context, beats) => {
     let fail: (error: Error) => void = () => undefined;
