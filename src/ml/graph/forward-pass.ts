@@ -94,13 +94,14 @@ interface LayerContext {
   readonly g: Graph;
   readonly layer: Layer;
   readonly config: LayerConfig;
-  /** Position of the layer in the pass (dropout's per-layer seed). */
+  /** Position of the layer in the pass (dropout's per-layer stream). */
   readonly index: number;
   readonly isOutput: boolean;
   /** Op-name prefix: `train/<layer>` or `infer/<layer>`. */
   readonly scope: string;
   readonly training: boolean;
-  readonly seed: number;
+  /** `[run seed, step]` (int32, fed at every step): what dropout masks are drawn from, with the layer's position. */
+  readonly dropoutSeed: Output;
   /** Where batch norm adds its moving-average updates. */
   readonly updates: string[];
 }
@@ -230,21 +231,24 @@ function flatten(context: LayerContext, { x, shape }: Activations): Activations 
   return { x: reshaped, shape: [length] };
 }
 
+/** Apart in the seed's first word per layer position, so two layers of a run never share a mask stream. */
+const DROPOUT_LAYER_STRIDE = 65_599;
+
 /** Inverted dropout while the layer trains; the identity otherwise. */
 function dropout(context: LayerContext, input: Activations): Activations {
   const { g, layer, scope, config, training } = context;
   const rate = Number(config.rate ?? 0);
   if (!(training && layer.trainable && rate > 0)) return input;
   const keep = 1 - rate;
+  // Stateless: the mask is a function of (seed, step, layer), not of how many steps this session ran, so a run
+  // resumed from a checkpoint (a new session) draws the masks an uninterrupted run would.
+  const layerSeed = g.op1('AddV2', [context.dropoutSeed, g.ints([(context.index + 1) * DROPOUT_LAYER_STRIDE, 0])], {
+    T: { type: 'int32' },
+  });
   const noise = g.op1(
-    'RandomUniform',
-    [g.op1('Shape', [input.x], { ...F32, out_type: { type: 'int32' } })],
-    {
-      dtype: { type: 'float32' },
-      T: { type: 'int32' },
-      seed: { int: context.seed },
-      seed2: { int: context.index + 1 },
-    },
+    'StatelessRandomUniform',
+    [g.op1('Shape', [input.x], { ...F32, out_type: { type: 'int32' } }), layerSeed],
+    { dtype: { type: 'float32' }, T: { type: 'int32' }, Tseed: { type: 'int32' } },
     { name: `${scope}/Uniform` },
   );
   const mask = g.op1('Floor', [g.op1('AddV2', [noise, g.scalar(keep)], F32)], F32);
@@ -400,7 +404,7 @@ export function buildForward(
   input: Output,
   inputShape: readonly number[],
   training: boolean,
-  seed: number,
+  dropoutSeed: Output,
 ): Forward {
   let activations: Activations = { x: input, shape: [...inputShape] };
   const updates: string[] = [];
@@ -417,7 +421,7 @@ export function buildForward(
       isOutput: index === layers.length - 1,
       scope: training ? `train/${layer.name}` : `infer/${layer.name}`,
       training,
-      seed,
+      dropoutSeed,
       updates,
     };
     activations = build(context, activations);

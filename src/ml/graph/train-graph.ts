@@ -196,9 +196,11 @@ function withL2Penalty(
   return g.op1('AddV2', [loss, g.op1('Mul', [total, g.scalar(l2)], F32)], F32, { name: 'loss_with_l2' });
 }
 
-/** Placeholders fed at every step besides the batch: the learning rate and Adam's bias corrections. */
+/** Placeholders fed at every step besides the batch: the learning rate, Adam's bias corrections, dropout's seed. */
 interface StepFeeds {
   readonly learningRate: Output;
+  /** int32 `[run seed, step in the phase]`. */
+  readonly dropoutSeed: Output;
   readonly beta1Power: Output;
   readonly beta2Power: Output;
   readonly adamEpsilon: Output;
@@ -266,6 +268,8 @@ function applyOptimizer(
 /** Everything a graph engine runs: built once per phase by {@link buildTrainingGraph}. */
 interface TrainingGraph {
   readonly graph: Graph;
+  /** The run's seed as dropout's: the first word of {@link StepFeeds.dropoutSeed}. */
+  readonly seed: number;
   readonly x: Output;
   readonly y: Output;
   readonly feeds: StepFeeds;
@@ -287,12 +291,12 @@ function buildTrainingGraph(options: EngineOptions, optimizer: OptimizerName): T
   const { layers, inputShape, hyperparameters } = options;
   const g = createGraph();
   const compiler = new GraphCompiler(g);
-  const seed = (hyperparameters.seed ?? 0) + 1;
   const x = g.placeholder('float32', [-1, ...inputShape], 'x');
   const y = g.placeholder('int32', [-1], 'y');
   const learningRate = g.placeholder('float32', [], 'learning_rate');
-  const train = buildForward(compiler, layers, x, inputShape, true, seed);
-  const infer = buildForward(compiler, layers, x, inputShape, false, seed);
+  const dropoutSeed = g.placeholder('int32', [2], 'dropout_seed');
+  const train = buildForward(compiler, layers, x, inputShape, true, dropoutSeed);
+  const infer = buildForward(compiler, layers, x, inputShape, false, dropoutSeed);
   const lossOps = new LossOps(g, y, options.numClasses);
 
   // Training loss.
@@ -323,6 +327,7 @@ function buildTrainingGraph(options: EngineOptions, optimizer: OptimizerName): T
   );
   const feeds: StepFeeds = {
     learningRate,
+    dropoutSeed,
     beta1Power: g.placeholder('float32', [], 'beta1_power'),
     beta2Power: g.placeholder('float32', [], 'beta2_power'),
     adamEpsilon: g.placeholder('float32', [], 'adam_epsilon'),
@@ -339,6 +344,7 @@ function buildTrainingGraph(options: EngineOptions, optimizer: OptimizerName): T
   });
   const evalHits = lossOps.hits(infer.logits);
   return {
+    seed: (hyperparameters.seed ?? 0) + 1,
     graph: g,
     x,
     y,
@@ -403,12 +409,13 @@ class GraphStepEngine implements StepEngine {
     ];
   }
 
-  trainBatch(features: Float32Array, labels: Int32Array, rate: number): StepResult {
-    const { feeds: step, loss, trainHits, trainStep } = this.built;
+  trainBatch(features: Float32Array, labels: Int32Array, rate: number, stepInPhase: number): StepResult {
+    const { feeds: step, loss, trainHits, trainStep, seed } = this.built;
     this.iterations += 1;
     const beta2 = ADAM.beta2 ** this.iterations;
     const feeds = this.batchFeeds(features, labels);
     feeds.push([step.learningRate, scalarFeed(rate)]);
+    feeds.push([step.dropoutSeed, { dtype: 'int32', shape: [2], data: Int32Array.of(seed, stepInPhase) }]);
     if (this.optimizer === 'adam') {
       // tfjs: w -= lr·m̂/(√v̂ + ε); TF's Adam uses ε against √v, so pass ε·√(1-β2^t).
       feeds.push(

@@ -35,8 +35,12 @@ export interface EvaluationResult {
 
 export interface StepEngine {
   readonly kind: EngineKind;
-  /** One optimizer step on a batch of `labels.length` examples. */
-  trainBatch(features: Float32Array, labels: Int32Array, learningRate: number): StepResult;
+  /**
+   * One optimizer step on a batch of `labels.length` examples. `stepInPhase` counts the phase's steps before this
+   * one (the loop state a checkpoint keeps): dropout masks are drawn from the run's seed, it and the layer's position,
+   * so a run resumed from a checkpoint draws the masks an uninterrupted one would.
+   */
+  trainBatch(features: Float32Array, labels: Int32Array, learningRate: number, stepInPhase: number): StepResult;
   /** Inference-mode loss and hits on a batch (no update). */
   evaluateBatch(features: Float32Array, labels: Int32Array): EvaluationResult;
   /** Makes the tfjs model's weights current (the graph engine keeps its own copy while training). */
@@ -88,9 +92,8 @@ class EagerStepEngine implements StepEngine {
   private readonly kernels: TfModule.Variable[];
   private readonly weightTensor: TfModule.Tensor1D | undefined;
   private currentLearningRate: number;
-  /** The run's seed and the training steps so far: with a layer's position, what its dropout mask is drawn from. */
+  /** The run's seed: with the step and a layer's position, what its dropout mask is drawn from. */
   private readonly seed: number;
-  private steps = 0;
 
   constructor(options: EngineOptions) {
     const { tf, hyperparameters } = options;
@@ -107,13 +110,14 @@ class EagerStepEngine implements StepEngine {
     this.seed = hyperparameters.seed ?? 0;
   }
 
-  private forward(input: Tensor, training: boolean): Tensor {
+  /** `step`: the phase's step while training (dropout's), undefined in evaluation. */
+  private forward(input: Tensor, step: number | undefined): Tensor {
     let output = input;
     this.layers.forEach((layer, index) => {
-      const active = training && layer.trainable;
+      const active = step !== undefined && layer.trainable;
       output =
         active && layer.getClassName() === 'Dropout'
-          ? this.dropout(layer, output, index)
+          ? this.dropout(layer, output, `${this.seed}:${step}:${index}`)
           : (layer.apply(output, { training: active }) as Tensor);
     });
     return output;
@@ -124,11 +128,11 @@ class EagerStepEngine implements StepEngine {
    * layer's position, as the graph engine seeds its own: the layer draws from an unseeded generator, so two runs
    * with the same seed ended with different weights.
    */
-  private dropout(layer: Layer, input: Tensor, index: number): Tensor {
+  private dropout(layer: Layer, input: Tensor, seed: string): Tensor {
     const { rate, noiseShape } = layer.getConfig() as { rate?: number; noiseShape?: readonly (number | null)[] };
     if (!rate || rate <= 0) return input;
     const shape = noiseShape?.map((size, axis) => size ?? input.shape[axis] ?? 1);
-    return this.tf.dropout(input, rate, shape, `${this.seed}:${this.steps}:${index}`);
+    return this.tf.dropout(input, rate, shape, seed);
   }
 
   /** Mean class-weighted cross-entropy of `probabilities` against `y`, plus the L2 term. */
@@ -158,17 +162,16 @@ class EagerStepEngine implements StepEngine {
     else optimizer.learningRate = learningRate;
   }
 
-  trainBatch(features: Float32Array, labels: Int32Array, learningRate: number): StepResult {
+  trainBatch(features: Float32Array, labels: Int32Array, learningRate: number, stepInPhase: number): StepResult {
     const tf = this.tf;
     const n = labels.length;
-    this.steps += 1;
     this.setLearningRate(learningRate);
     let predictions: Tensor | undefined;
     const x = tf.tensor(features, [n, ...this.inputShape]);
     const y = tf.tensor1d(labels, 'int32');
     const cost = this.optimizer.minimize(
       () => {
-        const probabilities = this.forward(x, true);
+        const probabilities = this.forward(x, stepInPhase);
         predictions = tf.keep(tf.argMax(probabilities, -1));
         return this.loss(probabilities, y);
       },
@@ -192,7 +195,7 @@ class EagerStepEngine implements StepEngine {
     const tf = this.tf;
     const n = labels.length;
     const [lossSum, hits] = tf.tidy(() => {
-      const probabilities = this.forward(tf.tensor(features, [n, ...this.inputShape]), false);
+      const probabilities = this.forward(tf.tensor(features, [n, ...this.inputShape]), undefined);
       const y = tf.tensor1d(labels, 'int32');
       const picked = tf.sum(tf.mul(probabilities, tf.oneHot(y, this.numClasses)), -1);
       const lossTotal = tf.sum(tf.neg(tf.log(tf.clipByValue(picked, 1e-7, 1))));

@@ -519,7 +519,7 @@ class TrainingRun {
         hyperparameters.augmentation && inputs.from === 0
           ? augmentBatch(batch.features, n, inputs.inputShape, hyperparameters.augmentation, augmentRandom)
           : batch.features;
-      const result = engine.trainBatch(features, batch.labels, learningRate);
+      const result = engine.trainBatch(features, batch.labels, learningRate, step);
       lossSum += result.loss * n;
       correct += result.correct;
       seen += n;

@@ -497,6 +497,57 @@ describe('eager engine', () => {
   });
 });
 
+describe('dropout across a resume', () => {
+  /** The weights of the model saved under `uri`, by name. */
+  async function savedWeights(store: ReturnType<typeof createMemoryObjectStore>, uri: string) {
+    const model = await loadModel(tf, store, uri, { registryBucket: 'b' });
+    const weights = new Map(model.weights.map((w) => [w.originalName, Float32Array.from(w.read().dataSync())]));
+    model.dispose();
+    return weights;
+  }
+
+  // Dropout 0.5 on a 4-epoch MLP: a resume that restarted the mask stream (the step count) ends elsewhere.
+  for (const engine of ['eager', 'graph'] as const)
+    it(`${engine}: 2 epochs, then a resume for 2 more, give the weights of 4 epochs straight`, async (t) => {
+      if (engine === 'graph' && skipWithoutGraph(t)) return;
+      const store = createMemoryObjectStore();
+      const dataset = await writeDataset(store, 's3://b/data', {
+        train: patterns(48, [12], 4),
+        validation: patterns(24, [12], 5),
+      });
+      const request = {
+        mode: 'from-scratch',
+        architecture: { kind: 'mlp', inputShape: [12], hidden: [16] },
+        datasetUri: dataset.manifestUri,
+        registryBucket: 'b',
+        hyperparameters: { epochs: 4, batchSize: 8, learningRate: 0.01, seed: 7, dropout: 0.5 },
+        engine,
+      } as const;
+      const straight = await trainModel(store, { ...request, outputUri: 's3://b/straight' });
+      assert.equal(straight.engine, engine);
+      const controller = new AbortController();
+      await assert.rejects(
+        trainModel(
+          store,
+          { ...request, outputUri: 's3://b/resumed', checkpoint: { uri: 's3://b/ckpt' } },
+          { signal: controller.signal, onEpoch: ({ epoch }) => (epoch === 2 ? controller.abort() : undefined) },
+        ),
+        /cancelled/,
+      );
+      const resumed = await trainModel(store, { ...request, outputUri: 's3://b/resumed', resumeFrom: 's3://b/ckpt' });
+      assert.equal(resumed.resumedFromEpoch, 2);
+      assert.deepEqual(
+        resumed.epochs.map((epoch) => epoch.trainLoss),
+        straight.epochs.map((epoch) => epoch.trainLoss),
+        'the train loss (measured under dropout) of every epoch',
+      );
+      const expected = await savedWeights(store, 's3://b/straight');
+      const actual = await savedWeights(store, 's3://b/resumed');
+      assert.deepEqual([...actual.keys()], [...expected.keys()]);
+      for (const [name, values] of expected) assert.deepEqual(actual.get(name), values, name);
+    });
+});
+
 describe('graph addon errors', () => {
   it('reports a bad operation with TensorFlow’s message and keeps working', (t) => {
     if (skipWithoutGraph(t)) return;
