@@ -17,7 +17,7 @@ import { InvalidInputError, NotFoundError } from '../core/errors';
 import type { JsonObject } from '../core/spec/plan-types';
 import { cachePrefix, modelAliasUri, modelPrefix, modelRootPrefix } from '../core/storage/layout';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store';
-import { asPrefixUri, formatS3Uri, parseS3Uri } from '../core/storage/uri';
+import { asPrefixUri, formatS3Uri, parseS3Uri, type S3Location } from '../core/storage/uri';
 import { canonicalJson, sha256Hex } from '../canonical-json';
 import type { CacheKeyDocument } from './cache-key';
 import { fingerprintLocalOrWebUri, isLocalOrWebUri, type UriFingerprintOptions } from './cache-uri-fingerprint';
@@ -148,10 +148,44 @@ export interface OutputContent {
   readonly artifacts: readonly CachedArtifact[];
 }
 
+/** The location of an `s3://` URI, or undefined for any other string (outputs hold all kinds). */
+function addressable(uri: string): S3Location | undefined {
+  try {
+    return parseS3Uri(uri);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What an `s3://` string of a stage's outputs names: the object itself, else the objects below it as a directory
+ * (with or without its trailing slash: fine-tune's `checkpoint` output is `…/checkpoints/epoch-0010`), else nothing
+ * (undefined, as for a string that is no s3:// URI). The cache's digest and artifacts, gc's protection of them
+ * (they are the entry's artifacts) and rerun's "is it still there" all read outputs through this one rule.
+ */
+async function objectsNamedBy(
+  store: ObjectStore,
+  uri: string,
+): Promise<
+  | { readonly kind: 'object'; readonly info: ObjectInfo }
+  | { readonly kind: 'prefix'; readonly prefix: string; readonly objects: readonly ObjectInfo[] }
+  | undefined
+> {
+  const location = addressable(uri);
+  if (!location) return undefined;
+  if (location.key !== '' && !location.key.endsWith('/')) {
+    const info = await statIfExists(store, uri);
+    if (info) return { kind: 'object', info };
+  }
+  const prefix = asPrefixUri(uri);
+  const objects = await listIfExists(store, prefix);
+  return objects.length > 0 ? { kind: 'prefix', prefix, objects } : undefined;
+}
+
 /**
  * Hash what a stage's outputs point at: declared artifacts keep their sha256; every other
- * `s3://` string is stat'ed (an object) or listed (a prefix ending in `/`), so a stage that
- * returns a directory URI is covered too. Strings naming nothing stay as they are.
+ * `s3://` string is hashed as what {@link objectsNamedBy} finds (an object, or a directory's listing), so a
+ * stage that returns a directory URI is covered too. Strings naming nothing stay as they are.
  */
 export async function hashOutputContent(
   store: ObjectStore,
@@ -166,28 +200,21 @@ export async function hashOutputContent(
   }
   for (const uri of uris) {
     if (hashes.has(uri)) continue;
-    let location;
-    try {
-      location = parseS3Uri(uri);
-    } catch {
-      continue;
-    }
-    if (location.key === '' || location.key.endsWith('/')) {
+    const named = await objectsNamedBy(store, uri);
+    if (named?.kind === 'object') {
+      const sha = await objectSha256(store, named.info);
+      hashes.set(uri, sha);
+      artifacts.set(uri, sha);
+    } else if (named?.kind === 'prefix') {
       const listed: { key: string; hash: string }[] = [];
-      for (const info of await listIfExists(store, asPrefixUri(uri))) {
+      for (const info of named.objects) {
         const objectUri = formatS3Uri({ bucket: info.bucket, key: info.key });
         const sha = artifacts.get(objectUri) ?? (await objectSha256(store, info));
         artifacts.set(objectUri, sha);
         listed.push({ key: info.key, hash: sha });
       }
-      if (listed.length > 0) hashes.set(uri, listingHash(uri, listed));
-      continue;
+      hashes.set(uri, listingHash(named.prefix, listed));
     }
-    const info = await statIfExists(store, uri);
-    if (!info) continue;
-    const sha = await objectSha256(store, info);
-    hashes.set(uri, sha);
-    artifacts.set(uri, sha);
   }
   return {
     hashes,
@@ -303,17 +330,8 @@ function formatDuration(ms: number): string {
  */
 export async function missingOutput(store: ObjectStore, uris: readonly string[]): Promise<string | undefined> {
   for (const uri of uris) {
-    let location;
-    try {
-      location = parseS3Uri(uri);
-    } catch {
-      continue;
-    }
-    const exists =
-      location.key === '' || location.key.endsWith('/')
-        ? (await listIfExists(store, asPrefixUri(uri))).length > 0
-        : (await statIfExists(store, uri)) !== undefined || (await listIfExists(store, asPrefixUri(uri))).length > 0;
-    if (!exists) return `artifact ${uri} missing`;
+    if (!addressable(uri)) continue;
+    if (!(await objectsNamedBy(store, uri))) return `artifact ${uri} missing`;
   }
   return undefined;
 }
