@@ -59,6 +59,13 @@ export interface GcPlan {
 
 const DAY_MS = 86_400_000;
 
+/**
+ * The checkpoints Fineflow writes under a run: a stage's (`runs/<run>/<stage>/checkpoints/…`, evaluate's from-scratch
+ * baseline included) and a sweep trial's (`runs/<run>/<stage>/trials/trial-NNNN/checkpoints/…`, every epoch of every
+ * trial). Not any folder a command names `checkpoints`: that is an output.
+ */
+const RUN_CHECKPOINT = /^s3:\/\/[^/]+\/runs\/[^/]+\/[^/]+\/(?:trials\/trial-\d+\/)?checkpoints\//;
+
 function item(kind: GcItem['kind'], id: string, reason: string, objects: readonly GcObject[]): GcItem | undefined {
   if (objects.length === 0) return undefined;
   return { kind, id, reason, objects, bytes: objects.reduce((sum, object) => sum + object.size, 0) };
@@ -93,7 +100,7 @@ export function planGc(facts: GcFacts, policy: GcPolicy): GcPlan {
       continue;
     }
     if (facts.nowMs - endedMs > policy.checkpointsAfterMs) {
-      const checkpoints = free.filter((object) => /^s3:\/\/[^/]+\/runs\/[^/]+\/[^/]+\/checkpoints\//.test(object.uri));
+      const checkpoints = free.filter((object) => RUN_CHECKPOINT.test(object.uri));
       const removed = item(
         'checkpoints',
         runId,

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { hashOutputContent, missingOutput, verifyArtifacts } from '../../../src/cache/cache-store';
-import { planGc, type GcObject } from '../../../src/retention/gc-plan';
+import { planGc, type GcFacts, type GcObject, type GcPolicy } from '../../../src/retention/gc-plan';
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
 
 const RUN = 's3://fineflow/runs/r1/finetune';
@@ -69,18 +69,21 @@ it('fineflow gc keeps the checkpoint a kept cache entry names, and removes the r
     size: info.size,
     lastModifiedMs: nowMs - 10 * 86_400_000,
   }));
-  const plan = planGc(
-    {
+  // Spread, so the literals stay valid when the policy and facts grow fields this rule does not read.
+  const policy: GcPolicy = { ...{ olderThanMs: 30 * 86_400_000, checkpointsAfterMs: 7 * 86_400_000, keepSweeps: 20 } };
+  const facts: GcFacts = {
+    ...{
       nowMs,
       runObjects: new Map([['r1', objects]]),
-      runStatus: new Map([['r1', 'ended']]),
-      modelRuns: new Set(),
+      runStatus: new Map([['r1', 'ended' as const]]),
+      modelRuns: new Set<string>(),
       cacheEntries: [
         { key: 'k', createdAtMs: nowMs, indexed: true, artifacts: artifacts.map((a) => a.uri), objects: [] },
       ],
+      sweepObjects: [],
     },
-    { olderThanMs: 30 * 86_400_000, checkpointsAfterMs: 7 * 86_400_000 },
-  );
+  };
+  const plan = planGc(facts, policy);
   assert.deepEqual(
     plan.remove.flatMap((item) => item.objects.map((object) => object.uri)),
     [`${RUN}/checkpoints/epoch-0009/weights.bin`],
