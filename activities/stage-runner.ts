@@ -40,7 +40,10 @@ export interface StageRuntime {
   readonly registry?: ObjectStore;
   /** `prepare-data` and `predict` only: the store with writes confined to dataset version manifests (`s3://<bucket>/datasets/`). */
   readonly datasetVersions?: ObjectStore;
-  /** Report liveness and progress; cheap to call often (throttled here and by Temporal). */
+  /**
+   * Report liveness and progress; cheap to call often (throttled here and by Temporal). A progress without a
+   * `detail` keeps the last detail reported (or carried from the previous attempt): it is what a retry resumes from.
+   */
   heartbeat(progress?: StageProgress): void;
   /** Aborted when the run is cancelled, the stage is cancelled, or the worker stops. */
   readonly signal: AbortSignal;
@@ -225,7 +228,7 @@ function echoTo(echo: (record: StageLogRecord) => void, ids: Omit<StageLogRecord
 
 /**
  * What a previous attempt of this activity last reported (`Info.heartbeatDetails`), reduced to its
- * `detail`: this attempt's heartbeats carry it until the stage reports its own progress, so an
+ * `detail`: this attempt's heartbeats carry it until the stage reports a detail of its own, so an
  * attempt that fails during set-up does not erase what the next one resumes from (a fine-tune's
  * pinned base model and checkpoint). Its message and fraction were the old attempt's, so they go.
  */
@@ -254,7 +257,11 @@ function attemptHeartbeats(
   const loop = startHeartbeatLoop(context, { details: () => stageHeartbeat(sender, lastProgress) });
   return {
     report(progress) {
-      if (progress) lastProgress = progress;
+      // A report without a detail (a message, a fraction: cross-validation's rounds) keeps the last one: the detail
+      // is what a retry resumes from (a fine-tune's pinned base model and checkpoint), which the report does not end.
+      if (progress)
+        lastProgress =
+          progress.detail || !lastProgress?.detail ? progress : { ...progress, detail: lastProgress.detail };
       loop.beat();
     },
     stop: loop.stop,

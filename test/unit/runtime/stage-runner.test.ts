@@ -79,6 +79,28 @@ test("set-up heartbeats carry the previous attempt's detail until the stage repo
   });
 });
 
+test('progress without a detail keeps the last detail: a retry after it still finds the pin', async () => {
+  // Cross-validation reports rounds with a message only; an attempt dying there erased the pinned base model.
+  const previous = { stageId: 'train', attempt: 1, everyMs: 2400 };
+  const detail = { epoch: 2, baseModel: 'registry://base@3', checkpoint: 's3://fineflow/runs/r-1/train/ckpt/2' };
+  const { activity, env, heartbeats } = setup(
+    async (_input, runtime) => {
+      runtime.heartbeat({ message: 'cross-validation round 1/5', fraction: 0.1 });
+      throw new Error('worker lost during cross-validation');
+    },
+    { attempt: 2, heartbeatDetails: { ...previous, detail } },
+  );
+  await assert.rejects(env.run(activity, input()));
+  assert.deepEqual(heartbeats.at(-1), {
+    message: 'cross-validation round 1/5',
+    fraction: 0.1,
+    detail,
+    stageId: 'train',
+    attempt: 2,
+    everyMs: 2400,
+  });
+});
+
 test('a stage runs with its inputs, heartbeats progress and writes its log to the store', async () => {
   const { store, activity, env, heartbeats } = setup(async ({ inputs, context }, runtime) => {
     runtime.log(`got x=${String(inputs.x)}`);
