@@ -8,12 +8,19 @@
  *    it as lineage (then only its checkpoints go); protected objects stay.
  * 4. A run that ended more than `checkpointsAfterMs` ago loses its checkpoints (resume needs them
  *    only while the run can still be retried).
+ * 5. A sweep stage's history (`sweeps/<pipeline>/<stageId>/`) keeps its newest `keepSweeps` records (by end time,
+ *    which starts the key); older records go. Anything else under `sweeps/` is not a record and stays.
  */
+import { parseSweepHistoryKey } from '../core/storage/layout';
+import { parseS3Uri } from '../core/storage/uri';
+
 export interface GcPolicy {
   /** Age after which an ended run's prefix and an unindexed cache entry are removed. */
   readonly olderThanMs: number;
   /** Age after which an ended run's checkpoints are removed. */
   readonly checkpointsAfterMs: number;
+  /** Sweep history records kept per pipeline stage, newest first (`SWEEP_HISTORY_RETENTION`). */
+  readonly keepSweeps: number;
 }
 
 export interface GcObject {
@@ -40,11 +47,13 @@ export interface GcFacts {
     readonly artifacts: readonly string[];
     readonly objects: readonly GcObject[];
   }[];
+  /** Objects under `sweeps/`. */
+  readonly sweepObjects: readonly GcObject[];
 }
 
 export interface GcItem {
-  readonly kind: 'run' | 'checkpoints' | 'cache-entry';
-  /** Run id or cache key. */
+  readonly kind: 'run' | 'checkpoints' | 'cache-entry' | 'sweep-history';
+  /** Run id, cache key, or `<pipeline>/<stageId>` of a sweep history. */
   readonly id: string;
   readonly reason: string;
   readonly objects: readonly GcObject[];
@@ -110,9 +119,35 @@ export function planGc(facts: GcFacts, policy: GcPolicy): GcPlan {
       if (removed) remove.push(removed);
     }
   }
+  remove.push(...sweepHistoryItems(facts.sweepObjects, policy.keepSweeps));
   return {
     remove,
     bytes: remove.reduce((sum, entry) => sum + entry.bytes, 0),
     objects: remove.reduce((sum, entry) => sum + entry.objects.length, 0),
   };
+}
+
+/** Per pipeline stage, the records older than the newest `keep`; stages in name order. */
+function sweepHistoryItems(objects: readonly GcObject[], keep: number): GcItem[] {
+  const byStage = new Map<string, { readonly name: string; readonly object: GcObject }[]>();
+  for (const object of objects) {
+    const key = parseSweepHistoryKey(parseS3Uri(object.uri).key);
+    if (!key) continue;
+    const stage = `${key.pipeline}/${key.stage}`;
+    const name = object.uri.slice(object.uri.lastIndexOf('/') + 1);
+    const records = byStage.get(stage) ?? [];
+    records.push({ name, object });
+    byStage.set(stage, records);
+  }
+  const items: GcItem[] = [];
+  for (const [stage, records] of [...byStage].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const oldest = records
+      .sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0))
+      .slice(keep)
+      .map((record) => record.object);
+    const reason = `sweep records older than this stage's newest ${keep} (of ${records.length})`;
+    const removed = item('sweep-history', stage, reason, oldest);
+    if (removed) items.push(removed);
+  }
+  return items;
 }

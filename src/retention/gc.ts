@@ -1,8 +1,8 @@
 /**
  * `fineflow gc`: gathers the facts the retention rules need (src/retention/gc-plan.ts) from the
- * object store, Temporal and the model registry, and deletes what the plan lists. Any failure to
- * learn a fact (Temporal unreachable, an unreadable cache entry) fails the whole collection:
- * nothing is deleted on a guess.
+ * object store (runs, cache entries, sweep history), Temporal and the model registry, and deletes
+ * what the plan lists. Any failure to learn a fact (Temporal unreachable, an unreadable cache entry)
+ * fails the whole collection: nothing is deleted on a guess.
  */
 import { InvalidInputError } from '../core/errors';
 import { formatS3Uri } from '../core/storage/uri';
@@ -86,6 +86,7 @@ export async function gatherGcFacts(
     runStatus: runStatusById,
     modelRuns: await modelRuns(store, bucket),
     cacheEntries: await cacheFacts(store, bucket),
+    sweepObjects: (await store.list(formatS3Uri({ bucket, key: 'sweeps/' }))).map(toGcObject),
   };
 }
 

@@ -1,8 +1,8 @@
 /**
- * `fineflow gc [--older-than D] [--checkpoints-after D] [--yes]`: retention. Lists (by default) or
- * deletes (`--yes`) old run prefixes, checkpoints of ended runs and cache entries nothing points
- * at; never what a running or waiting run, a cache entry in use or a registered model's lineage
- * needs (rules: src/retention/gc-plan.ts).
+ * `fineflow gc [--older-than D] [--checkpoints-after D] [--keep-sweeps N] [--yes]`: retention. Lists (by default)
+ * or deletes (`--yes`) old run prefixes, checkpoints of ended runs, cache entries nothing points at and sweep
+ * history records past a stage's newest N; never what a running or waiting run, a cache entry in use or a
+ * registered model's lineage needs (rules: src/retention/gc-plan.ts).
  */
 import type * as TextTableModule from '../../client/text-table';
 import { EXIT, UsageError, type CliCommand } from '../command';
@@ -11,6 +11,7 @@ import { parseDuration } from '../../core/spec/durations';
 import type * as MinioStoreModule from '../../storage/minio-store';
 import type * as GcModule from '../../retention/gc';
 import type { GcPlan } from '../../retention/gc-plan';
+import { SWEEP_HISTORY_RETENTION as KEEP_SWEEPS } from '../../core/sweep/sweep-history';
 import type * as RenderModule from '../../client/render';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
@@ -44,6 +45,17 @@ function durationOption(value: string | undefined, flag: string, fallbackMs: num
   return ms;
 }
 
+function keepSweepsOption(value: string | undefined): number {
+  if (value === undefined) return KEEP_SWEEPS.default;
+  const count = /^\d{1,7}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(count >= KEEP_SWEEPS.min && count <= KEEP_SWEEPS.max)) {
+    throw new UsageError(
+      `--keep-sweeps ${value}: expected a whole number of records from ${KEEP_SWEEPS.min} to ${KEEP_SWEEPS.max}`,
+    );
+  }
+  return count;
+}
+
 function renderPlan(plan: GcPlan, deleted: boolean): string {
   const { formatBytes, renderTable } = load();
   const lines = renderTable(
@@ -65,13 +77,17 @@ function renderPlan(plan: GcPlan, deleted: boolean): string {
 
 export const command: CliCommand = {
   name: 'gc',
-  summary: 'delete old runs, checkpoints of ended runs and unused cache entries (dry run unless --yes)',
-  usage: 'gc [--older-than 30d] [--checkpoints-after 1d] [--yes] [--json]',
+  summary: 'delete old runs, checkpoints, unused cache entries and old sweep history (dry run unless --yes)',
+  usage: 'gc [--older-than 30d] [--checkpoints-after 1d] [--keep-sweeps 20] [--yes] [--json]',
   examples: [
     { command: 'fineflow gc', explanation: 'list what would be deleted (dry run)' },
     {
       command: 'fineflow gc --older-than 14d --checkpoints-after 2d --yes',
       explanation: 'delete runs ended over 14 days ago and older checkpoints',
+    },
+    {
+      command: 'fineflow gc --keep-sweeps 50 --yes',
+      explanation: 'also keep the newest 50 sweep history records of each sweep stage, deleting older ones',
     },
     { command: "fineflow gc --json | jq '.bytes'", explanation: 'what a collection would free, for a script' },
   ],
@@ -89,6 +105,14 @@ export const command: CliCommand = {
       valueName: 'D',
       description: 'remove checkpoints of runs ended more than D ago (default 1d)',
     },
+    {
+      name: 'keep-sweeps',
+      kind: 'string',
+      valueName: 'N',
+      description:
+        `keep the newest N sweep history records of each pipeline stage (default ${KEEP_SWEEPS.default}, ` +
+        `the most a warm start reads; ${KEEP_SWEEPS.min}-${KEEP_SWEEPS.max})`,
+    },
     { name: 'yes', kind: 'boolean', description: 'delete; without it gc only lists what it would delete' },
   ],
   async run(args, io) {
@@ -97,6 +121,7 @@ export const command: CliCommand = {
     const policy = {
       olderThanMs: durationOption(args.values['older-than'], 'older-than', 30 * 86_400_000),
       checkpointsAfterMs: durationOption(args.values['checkpoints-after'], 'checkpoints-after', 86_400_000),
+      keepSweeps: keepSweepsOption(args.values['keep-sweeps']),
     };
     return withRunClient(io, async ({ config, runs }) => {
       const store = createObjectStoreFromConfig(config);

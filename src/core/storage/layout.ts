@@ -203,3 +203,28 @@ export function sweepHistoryUri(
   const name = `${record.endedAt}_${segment(record.runId, 'run id')}_${checkAttempt(record.attempt)}.json`;
   return `${sweepHistoryPrefix(bucket, pipeline, stageId)}${name}`;
 }
+
+/** Where a sweep history record's key says it belongs, and when it ended. */
+export interface SweepHistoryKey {
+  readonly pipeline: string;
+  readonly stage: string;
+  readonly endedAt: string;
+  readonly runId: string;
+  readonly attempt: number;
+}
+
+const SWEEP_HISTORY_KEY =
+  /^sweeps\/([^/]+)\/([^/]+)\/(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)_(.+)_([1-9]\d{0,9})\.json$/;
+
+/**
+ * The parts of a record's object key (`sweeps/<pipeline>/<stageId>/<endedAt>_<runId>_<attempt>.json`, as
+ * {@link sweepHistoryUri} writes it), or undefined for any other key: the one reading of the format, shared by
+ * warm start, `fineflow gc` and `fineflow sweep-history`, so none of them touches an object that is not a record.
+ */
+export function parseSweepHistoryKey(key: string): SweepHistoryKey | undefined {
+  const match = SWEEP_HISTORY_KEY.exec(key);
+  if (!match) return undefined;
+  const [, pipeline = '', stage = '', endedAt = '', runId = '', attempt = ''] = match;
+  if (![pipeline, stage, runId].every((part) => SEGMENT.test(part) && part !== '..')) return undefined;
+  return { pipeline, stage, endedAt, runId, attempt: Number(attempt) };
+}

@@ -40,6 +40,13 @@ export const SWEEP_HISTORY_LIMITS = {
   reasonLength: 200,
 } as const;
 
+/**
+ * Records `fineflow gc` keeps per pipeline stage (`--keep-sweeps`, src/retention/gc-plan.ts): by default the most
+ * one warm start may read, so a collection never takes what the next sweep would use; an operator may keep fewer
+ * (a warm start then reads what is left) or more (to look back with `fineflow sweep-history`).
+ */
+export const SWEEP_HISTORY_RETENTION = { default: SWEEP_HISTORY_LIMITS.sweeps, min: 1, max: 100_000 } as const;
+
 /** `warmStart` of the stage when it is on: how many of the newest records to read, and how many trials to take. */
 export interface WarmStartSettings {
   readonly sweeps: number;

@@ -1,10 +1,12 @@
 /**
  * `fineflow gc` against the real test stack: a dry run deletes nothing; `--yes` deletes exactly what
- * the dry run listed, and never what a running run or a cache entry in use needs.
+ * the dry run listed, and never what a running run or a cache entry in use needs, nor a sweep stage's newest
+ * history records.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { RunState } from '../../../src/core/run/run-types';
+import { sweepHistoryUri } from '../../../src/core/storage/layout';
 import { executeGc, planCollection } from '../../../src/retention/gc';
 import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { registerTestStageTypes } from '../../stage-types';
@@ -73,7 +75,7 @@ test(
     });
 
     // Two hours from now, with a one-hour policy, every ended run is old.
-    const policy = { olderThanMs: HOUR, checkpointsAfterMs: HOUR };
+    const policy = { olderThanMs: HOUR, checkpointsAfterMs: HOUR, keepSweeps: 20 };
     const before = { running: await keys(running), cached: await keys(cached) };
     const plan = await planCollection(h.store, bucket, h.runs, policy, Date.now() + 2 * HOUR);
     const byId = new Map(plan.remove.map((item) => [item.id, item]));
@@ -99,3 +101,31 @@ test(
     await h.runs.cancel(running);
   },
 );
+
+test('gc keeps the newest records of each sweep stage on real MinIO and deletes only older records', async () => {
+  const bucket = h.config.s3.bucket;
+  const history = (stage: string, count: number): string[] =>
+    Array.from({ length: count }, (_, index) => {
+      const endedAt = new Date(Date.UTC(2026, 0, 1, 0, index)).toISOString();
+      return sweepHistoryUri(bucket, 'gc-sweeps', stage, { endedAt, runId: `run-${index}`, attempt: 1 });
+    });
+  const busy = history('tune', 23);
+  const quiet = history('small', 2);
+  const notRecord = `s3://${bucket}/sweeps/gc-sweeps/tune/notes.txt`;
+  for (const uri of [...busy, ...quiet, notRecord]) await h.store.putJson(uri, { format: 'any' });
+
+  const policy = { olderThanMs: 3650 * 24 * HOUR, checkpointsAfterMs: 3650 * 24 * HOUR, keepSweeps: 20 };
+  const plan = await planCollection(h.store, bucket, h.runs, policy);
+  const sweeps = plan.remove.filter((item) => item.kind === 'sweep-history');
+  assert.deepEqual(
+    sweeps.map((item) => [item.id, item.objects.map((o) => o.uri).sort()]),
+    [['gc-sweeps/tune', busy.slice(0, 3)]],
+    'the three oldest records of the busy stage, nothing of the quiet one',
+  );
+  assert.match(sweeps[0]?.reason ?? '', /newest 20 \(of 23\)/);
+  assert.ok((await h.store.stat(busy[0] as string)) !== undefined, 'the dry run deleted nothing');
+
+  await executeGc(h.store, { remove: sweeps, bytes: 0, objects: 3 });
+  const left = (await h.store.list(`s3://${bucket}/sweeps/gc-sweeps/`)).map((o) => `s3://${bucket}/${o.key}`).sort();
+  assert.deepEqual(left, [...busy.slice(3), notRecord, ...quiet].sort());
+});

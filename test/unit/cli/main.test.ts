@@ -111,3 +111,11 @@ void it('schema --typescript prints the types of the --stage-module stage types,
   const json = await runMain(['schema', '--typescript', '--json', '--stage-module', 'test/stage-types/index.ts']);
   assert.equal(json.code, 2);
 });
+
+void it('gc --keep-sweeps takes a whole number from 1 to 100000 and names the bounds otherwise', async () => {
+  for (const bad of ['0', '100001', '2.5', '-3', 'all', '']) {
+    const result = await runMain(['gc', `--keep-sweeps=${bad}`]);
+    assert.equal(result.code, 2, bad);
+    assert.match(result.stderr, /--keep-sweeps .*expected a whole number of records from 1 to 100000/, bad);
+  }
+});

@@ -4,7 +4,7 @@ import { planGc, type GcFacts, type GcObject } from '../../../src/retention/gc-p
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-12-05T00:00:00Z');
-const policy = { olderThanMs: 30 * DAY, checkpointsAfterMs: 1 * DAY };
+const policy = { olderThanMs: 30 * DAY, checkpointsAfterMs: 1 * DAY, keepSweeps: 20 };
 
 const object = (key: string, daysAgo: number, size = 10): GcObject => ({
   uri: `s3://fineflow/${key}`,
@@ -40,6 +40,7 @@ function facts(overrides: Partial<GcFacts> = {}): GcFacts {
     ]),
     modelRuns: new Set(['lineage']),
     cacheEntries: [],
+    sweepObjects: [],
     ...overrides,
   };
 }
@@ -84,4 +85,55 @@ test('artifacts of a cache entry in use are kept; an old unindexed entry goes wi
 test('nothing to collect gives an empty plan', () => {
   const plan = planGc(facts({ runObjects: new Map() }), policy);
   assert.deepEqual(plan, { remove: [], bytes: 0, objects: 0 });
+});
+
+/** `count` history records of one stage, newest first, ended an hour apart (the newest an hour ago). */
+function sweepRecords(pipeline: string, stage: string, count: number): GcObject[] {
+  return Array.from({ length: count }, (_, index) => {
+    const endedAt = new Date(NOW - (index + 1) * 3_600_000).toISOString();
+    return object(`sweeps/${pipeline}/${stage}/${endedAt}_run_${index}_1.json`, index / 24);
+  });
+}
+
+test('sweep history keeps the newest keepSweeps records of each pipeline stage and nothing else goes', () => {
+  const tune = sweepRecords('detector', 'tune', 25);
+  const small = sweepRecords('detector', 'small', 3);
+  const other = sweepRecords('ranker', 'tune', 21);
+  const notRecords = [
+    object('sweeps/detector/tune/notes.txt', 400),
+    object('sweeps/detector/tune/nested/2020-01-01T00:00:00.000Z_r_1.json', 400),
+    object('sweeps/detector/tune/2020-01-01T00:00:00Z_r_1.json', 400),
+    object('sweeps/detector/tune/2020-01-01T00:00:00.000Z_r_0.json', 400),
+    object('sweeps/README', 400),
+  ];
+  // Listed in key order (oldest first), as S3 lists them; the plan must not rely on it.
+  const listed = [...tune, ...small, ...other, ...notRecords].sort((a, b) => a.uri.localeCompare(b.uri));
+  const plan = planGc(facts({ runObjects: new Map(), sweepObjects: listed }), policy);
+  assert.deepEqual(summary(plan), ['sweep-history detector/tune 5', 'sweep-history ranker/tune 1']);
+  const removed = new Set(plan.remove.flatMap((item) => item.objects.map((o) => o.uri)));
+  assert.deepEqual(
+    [...removed].sort(),
+    [...tune.slice(20), ...other.slice(20)].map((o) => o.uri).sort(),
+    'exactly the oldest records go',
+  );
+  assert.ok(
+    notRecords.every((o) => !removed.has(o.uri)),
+    'objects that are not records stay',
+  );
+  assert.match(plan.remove[0]?.reason ?? '', /newest 20 \(of 25\)/);
+  assert.equal(plan.objects, 6);
+  assert.equal(plan.bytes, 60);
+});
+
+test('keepSweeps is the count kept: 1 leaves only the newest record, more than there are removes none', () => {
+  const records = sweepRecords('detector', 'tune', 4);
+  const one = planGc(facts({ runObjects: new Map(), sweepObjects: records }), { ...policy, keepSweeps: 1 });
+  const kept = records.filter((o) => !one.remove[0]?.objects.includes(o));
+  assert.deepEqual(
+    kept.map((o) => o.uri),
+    [records[0]?.uri],
+    'the newest stays',
+  );
+  const all = planGc(facts({ runObjects: new Map(), sweepObjects: records }), { ...policy, keepSweeps: 4 });
+  assert.deepEqual(all.remove, []);
 });

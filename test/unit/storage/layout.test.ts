@@ -7,6 +7,7 @@ import {
   modelAliasUri,
   modelCardUri,
   modelPrefix,
+  parseSweepHistoryKey,
   runPrefix,
   runStageOfUri,
   stageLogPrefix,
@@ -105,5 +106,29 @@ void describe('storage layout', () => {
         sweepHistoryUri('fineflow', 'digits', 'sweep', { endedAt: '2026-12-05T18:00:00.000Z', runId: 'r', attempt: 0 }),
     ])
       assert.throws(bad, (error: unknown) => error instanceof InvalidInputError);
+  });
+  void it('reads back the parts of a record key it wrote, and nothing else', () => {
+    const uri = sweepHistoryUri('fineflow', 'digits', 'sweep', {
+      endedAt: '2026-12-05T18:00:00.000Z',
+      runId: 'digits_nightly-2026-12-05T03:00:00Z',
+      attempt: 3,
+    });
+    assert.deepEqual(parseSweepHistoryKey(uri.slice('s3://fineflow/'.length)), {
+      pipeline: 'digits',
+      stage: 'sweep',
+      endedAt: '2026-12-05T18:00:00.000Z',
+      runId: 'digits_nightly-2026-12-05T03:00:00Z',
+      attempt: 3,
+    });
+    for (const other of [
+      'sweeps/digits/sweep/notes.txt',
+      'sweeps/digits/sweep/2026-12-05T18:00:00Z_r_1.json',
+      'sweeps/digits/sweep/2026-12-05T18:00:00.000Z_r_0.json',
+      'sweeps/digits/sweep/2026-12-05T18:00:00.000Z__1.json',
+      'sweeps/digits/sweep/old/2026-12-05T18:00:00.000Z_r_1.json',
+      'sweeps/../sweep/2026-12-05T18:00:00.000Z_r_1.json',
+      'runs/digits/sweep/2026-12-05T18:00:00.000Z_r_1.json',
+    ])
+      assert.equal(parseSweepHistoryKey(other), undefined, other);
   });
 });
