@@ -195,6 +195,7 @@ if (require.main === module) {
   const firstSeed = flag(argv, '--first-seed');
   const tpe = flag(argv, '--tpe');
   const asha = flag(argv, '--asha');
+  const gp = flag(argv, '--gp');
   const scenario = parseScenario(flag(argv, '--scenario'));
   benchSweep()
     .then(() =>
@@ -208,12 +209,16 @@ if (require.main === module) {
             ...(firstSeed ? { firstSeed: Number(firstSeed) } : {}),
             ...(objectives ? { objectives: objectives.split(',') } : {}),
             ...(seeds ? { seeds: Number(seeds) } : {}),
+            ...(gp ? { gp } : {}),
             ...(tpe || asha ? { variant: { ...(tpe ? { tpe } : {}), ...(asha ? { asha } : {}) } } : {}),
             ...(methods || argv.includes('--no-optuna')
               ? {
-                  methods: parseMethods(methods ?? METHODS.map((method) => method.id).join(',')).filter(
-                    (id) => !argv.includes('--no-optuna') || !id.startsWith('optuna-'),
-                  ),
+                  methods: parseMethods(
+                    methods ??
+                      METHODS.filter((m) => !m.onRequest)
+                        .map((method) => method.id)
+                        .join(','),
+                  ).filter((id) => !argv.includes('--no-optuna') || !id.startsWith('optuna-')),
                 }
               : {}),
           }),

@@ -30,6 +30,7 @@ import {
   stopLaunching,
   type SweepState,
 } from '../../src/core/sweep/sweep-state';
+import type { GpOptions } from '../../src/core/sweep/gp';
 import type { PriorTrial } from '../../src/core/sweep/warm-start';
 import type { SweepRun } from './sweep-stats';
 
@@ -68,6 +69,8 @@ class Tally {
 
 export type FineflowMethod =
   | { readonly algorithm: 'random'; readonly earlyStopping: 'none' }
+  /** `algorithm: gp` (src/core/sweep/gp.ts) with the default's ASHA; `gp`: its options (a setting under test). */
+  | { readonly algorithm: 'gp'; readonly earlyStopping: 'asha'; readonly gp?: Partial<GpOptions> }
   | {
       readonly algorithm: 'tpe';
       readonly earlyStopping: 'asha' | 'none';
@@ -150,6 +153,7 @@ function fineflowSweep(
           ? { type: 'asha', reductionFactor: 3, minEpochs: 1, ...(method.algorithm === 'tpe' ? method.asha : {}) }
           : { type: 'none' },
       ...(method.algorithm === 'tpe' && method.tpe ? { tpe: method.tpe } : {}),
+      ...(method.algorithm === 'gp' && method.gp ? { gp: method.gp } : {}),
       seed,
     }),
     priorTrials ? { priorTrials } : undefined,

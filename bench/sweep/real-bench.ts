@@ -9,7 +9,7 @@
  * SuccessiveHalving and the Hyperband pruner (pinned Optuna from PyPI, bench/optuna/).
  *
  * Flags (after `npm run bench -- --only sweep --`): `--objectives a,b`, `--seeds N` (default 20;
- * seeds 1…N), `--first-seed F`, `--methods m1,m2`, `--tpe JSON` and `--asha JSON` (a variant of Fineflow
+ * seeds 1…N), `--first-seed F`, `--methods m1,m2` (`fineflow-gp-asha`, the GP searcher, runs only when named), `--gp JSON`, `--tpe JSON` and `--asha JSON` (a variant of Fineflow
  * TPE+ASHA, run beside the default and compared with it seed by seed), `--no-optuna`, `--progress`,
  * `--scenario retrain` (sweeps seeded from an earlier sweep's trials: {@link RETRAIN_METHODS}),
  * `--calibrate` (recompute the targets and stop),
@@ -40,6 +40,7 @@ export type MethodId =
   | 'fineflow-tpe-asha'
   | 'fineflow-tpe-mv-asha'
   | 'fineflow-variant'
+  | 'fineflow-gp-asha'
   | 'random'
   | 'optuna-tpe-sha'
   | 'optuna-tpe-hyperband'
@@ -53,6 +54,8 @@ export interface MethodSpec {
   readonly optuna?: OptunaPruner;
   /** Retrain scenario: the sweep starts from the history of an earlier sweep (see {@link RETRAIN_METHODS}). */
   readonly warm?: boolean;
+  /** Runs only when `--methods` names it (a method under trial on development seeds, not in the compared set). */
+  readonly onRequest?: boolean;
 }
 
 export const METHODS: readonly MethodSpec[] = [
@@ -65,6 +68,12 @@ export const METHODS: readonly MethodSpec[] = [
     id: 'fineflow-tpe-mv-asha',
     label: 'Fineflow TPE multivariate+ASHA',
     fineflow: { algorithm: 'tpe', earlyStopping: 'asha', tpe: { multivariate: true } },
+  },
+  {
+    id: 'fineflow-gp-asha',
+    label: 'Fineflow GP+ASHA',
+    fineflow: { algorithm: 'gp', earlyStopping: 'asha' },
+    onRequest: true,
   },
   { id: 'random', label: 'random (no stopping)', fineflow: { algorithm: 'random', earlyStopping: 'none' } },
   { id: 'optuna-tpe-sha', label: 'Optuna TPE+SuccessiveHalving', optuna: 'successive-halving' },
@@ -152,6 +161,16 @@ export function withVariant(methods: readonly MethodSpec[], flags: VariantFlags)
   return [...withDefault.slice(0, at + 1), variant, ...withDefault.slice(at + 1)];
 }
 
+/**
+ * `--gp JSON`: options of the GP searcher (src/core/sweep/gp.ts `GpOptions`, e.g. `{"nStartupTrials":5}`)
+ * for the `fineflow-gp-asha` row, whose label then shows them. Throws naming the flag when not a JSON object.
+ */
+export function withGpSettings(method: MethodSpec, json: string): MethodSpec {
+  if (method.fineflow?.algorithm !== 'gp') return method;
+  const gp = jsonObjectFlag('--gp', json, '{"nStartupTrials":5}');
+  return { ...method, label: `${method.label} ${json}`, fineflow: { ...method.fineflow, gp } };
+}
+
 /** Trials running at once in every method. */
 const PARALLELISM = 2;
 /** A sweep that spends this many trial budgets of epochs without reaching the target gives up. */
@@ -169,6 +188,8 @@ export interface RealBenchOptions {
   readonly methods?: readonly MethodId[];
   /** A variant of Fineflow TPE+ASHA, run beside the default (see {@link withVariant}). */
   readonly variant?: VariantFlags;
+  /** Options of the GP searcher for the `fineflow-gp-asha` row (`--gp JSON`, see {@link withGpSettings}). */
+  readonly gp?: string;
   readonly calibrate?: boolean;
   readonly fresh?: boolean;
   /** cold (default): every sweep starts from nothing; retrain: see {@link RETRAIN_METHODS}. */
@@ -315,6 +336,20 @@ function formatRatio(a: readonly SweepRun[] | undefined, b: readonly SweepRun[] 
   return `${ratio.toFixed(2)}× [${interval ? `${interval.low.toFixed(2)}, ${interval.high.toFixed(2)}` : '—'}]`;
 }
 
+/** Seeds on which `a` needed fewer, more or as many epochs as `b` (runs paired by seed). */
+export function pairedCounts(a: readonly SweepRun[], b: readonly SweepRun[]): string {
+  const epochsOf = new Map(b.map((run) => [run.seed, run.epochs]));
+  let [better, worse, same] = [0, 0, 0];
+  for (const run of a) {
+    const other = epochsOf.get(run.seed);
+    if (other === undefined) continue;
+    if (run.epochs < other) better++;
+    else if (run.epochs > other) worse++;
+    else same++;
+  }
+  return `seeds better / worse / same: ${better} / ${worse} / ${same}`;
+}
+
 /** The objective's table: one row per method. */
 export function formatObjectiveTable(result: ObjectiveResult, horizon: number): string[] {
   const random = result.runs.random;
@@ -335,12 +370,18 @@ export function formatObjectiveTable(result: ObjectiveResult, horizon: number): 
       `| ${method.label} | ${runs.filter((run) => run.reached).length}/${runs.length} | ${epochs.median} [${epochs.q1}, ${epochs.q3}] | ${trials.median} | ${area.median.toFixed(3)} | ${isRandom ? '1' : formatRatio(runs, random)} | ${isOptuna ? '' : formatRatio(runs, optuna[0])} | ${isOptuna ? '' : formatRatio(runs, optuna[1])} |`,
     );
   }
-  const variant = result.runs['fineflow-variant'];
-  if (variant)
-    lines.push(
-      '',
-      `variant / Fineflow TPE+ASHA default, paired: ${formatRatio(variant, result.runs['fineflow-tpe-asha'])}`,
-    );
+  const base = result.runs['fineflow-tpe-asha'];
+  for (const [id, name] of [
+    ['fineflow-variant', 'variant'],
+    ['fineflow-gp-asha', 'Fineflow GP+ASHA'],
+  ] as const) {
+    const runs = result.runs[id];
+    if (runs && base)
+      lines.push(
+        '',
+        `${name} / Fineflow TPE+ASHA default, paired: ${formatRatio(runs, base)}; ${pairedCounts(runs, base)}`,
+      );
+  }
   return lines;
 }
 
@@ -375,11 +416,13 @@ export function formatRetrainTable(result: ObjectiveResult, horizon: number): st
 export function formatAnytime(result: ObjectiveResult, horizon: number): string[] {
   const marks = [1 / 40, 1 / 10, 1 / 4, 1 / 2, 1].map((share) => Math.round(share * horizon));
   const lines = [`anytime, median best validation accuracy after ${marks.join(' / ')} epochs:`];
+  // Pad to the longest label shown, so a long one (a variant's settings, a warm row) cannot push its numbers out of line.
+  const width = Math.max(30, ...result.methods.filter((m) => result.runs[m.id]).map((m) => m.label.length));
   for (const method of result.methods) {
     const runs = result.runs[method.id];
     if (!runs) continue;
     const points = marks.map((mark) => spread(runs.map((run) => bestAt(run.anytime, mark))).median.toFixed(3));
-    lines.push(`  ${method.label.padEnd(30)} ${points.join(' / ')}`);
+    lines.push(`  ${method.label.padEnd(width)} ${points.join(' / ')}`);
   }
   return lines;
 }
@@ -392,10 +435,11 @@ export async function benchRealSweeps(options: RealBenchOptions = {}): Promise<O
   const progress = options.progress ?? (() => undefined);
   const scenario = options.scenario ?? 'cold';
   const pool = scenario === 'retrain' ? RETRAIN_METHODS : METHODS;
-  const chosen = pool.filter((m) => !options.methods || options.methods.includes(m.id));
+  const chosen = pool.filter((m) => (options.methods ? options.methods.includes(m.id) : !m.onRequest));
   if (scenario === 'retrain' && options.variant)
     throw new RangeError('--tpe/--asha: variants run in the cold scenario only; drop --scenario retrain');
-  const methods = options.variant ? withVariant(chosen, options.variant) : chosen;
+  const withGp = options.gp === undefined ? chosen : chosen.map((method) => withGpSettings(method, options.gp ?? ''));
+  const methods = options.variant ? withVariant(withGp, options.variant) : withGp;
   if (scenario === 'retrain')
     log(
       `\nsweep bench, RETRAIN scenario: each sweep under seed s starts from the history of Fineflow's cold TPE+ASHA sweep under seed s+${HISTORY_SEED_OFFSET}`,

@@ -260,7 +260,7 @@ export interface StageInputs {
       readonly seed?: In<number>;
     }>;
   };
-  /** hyperparameter-sweep@1.0.0: Search training settings with grid, random or TPE search, stopping weak trials early with ASHA or the median rule. */
+  /** hyperparameter-sweep@1.0.0: Search training settings with grid, random, TPE or Gaussian-process search, stopping weak trials early with ASHA or the median rule. */
   readonly 'hyperparameter-sweep': {
     /** base model every trial fine-tunes */
     readonly model?: In<string>;
@@ -275,8 +275,15 @@ export interface StageInputs {
       /** stop starting trials once a completed trial reaches this value (≥ when maximizing, ≤ when minimizing) and minTrials have completed; running trials finish (Katib calls it the objective goal) */
       readonly target?: In<number>;
     }>;
-    /** search algorithm */
-    readonly algorithm?: In<'grid' | 'random' | 'tpe'>;
+    /** search algorithm (gp: Gaussian-process Bayesian optimisation, opt-in) */
+    readonly algorithm?: In<'grid' | 'random' | 'tpe' | 'gp'>;
+    /** Gaussian-process search settings (algorithm: gp) */
+    readonly gp?: In<{
+      /** random trials before the Gaussian process takes over */
+      readonly startupTrials?: In<number>;
+      /** random points scored by log expected improvement per suggestion (plus 96 perturbations of the best three trials) */
+      readonly candidates?: In<number>;
+    }>;
     /** TPE settings */
     readonly tpe?: In<{
       /** random trials before TPE takes over */
@@ -872,7 +879,7 @@ export interface StageInputValues {
       readonly seed?: number;
     };
   };
-  /** hyperparameter-sweep@1.0.0: Search training settings with grid, random or TPE search, stopping weak trials early with ASHA or the median rule. */
+  /** hyperparameter-sweep@1.0.0: Search training settings with grid, random, TPE or Gaussian-process search, stopping weak trials early with ASHA or the median rule. */
   readonly 'hyperparameter-sweep': {
     /** base model every trial fine-tunes */
     readonly model?: string;
@@ -887,8 +894,15 @@ export interface StageInputValues {
       /** stop starting trials once a completed trial reaches this value (≥ when maximizing, ≤ when minimizing) and minTrials have completed; running trials finish (Katib calls it the objective goal) */
       readonly target?: number;
     };
-    /** search algorithm */
-    readonly algorithm: 'grid' | 'random' | 'tpe';
+    /** search algorithm (gp: Gaussian-process Bayesian optimisation, opt-in) */
+    readonly algorithm: 'grid' | 'random' | 'tpe' | 'gp';
+    /** Gaussian-process search settings (algorithm: gp) */
+    readonly gp?: {
+      /** random trials before the Gaussian process takes over */
+      readonly startupTrials: number;
+      /** random points scored by log expected improvement per suggestion (plus 96 perturbations of the best three trials) */
+      readonly candidates: number;
+    };
     /** TPE settings */
     readonly tpe?: {
       /** random trials before TPE takes over */

@@ -455,6 +455,19 @@ function fineTuneInputs(): ObjectSchema {
  * the trial settings as the sweep does (src/core/sweep/sweep-plan.ts `trialSettings`), must pass
  * fine-tune's own input check, or every trial drawing it fails.
  */
+/** `gp:` settings on a sweep whose algorithm is not gp would be ignored silently: say so. */
+function strayGpSettings(inputs: JsonObject): StageInputProblem[] {
+  if (!ownObject(inputs.gp) || inputs.algorithm === 'gp') return [];
+  const algorithm = String(inputs.algorithm ?? 'tpe');
+  return [
+    {
+      path: 'gp',
+      message: `gp settings apply to Gaussian-process search, but algorithm is ${algorithm}`,
+      hint: 'set algorithm: gp, or remove gp',
+    },
+  ];
+}
+
 function checkSweepSpace(inputs: JsonObject): StageInputProblem[] {
   const space = ownObject(inputs.space);
   if (!space) return [];
@@ -1189,7 +1202,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
     name: 'hyperparameter-sweep',
     version: '1.0.0',
     description:
-      'Search training settings with grid, random or TPE search, stopping weak trials early with ASHA or the median rule.',
+      'Search training settings with grid, random, TPE or Gaussian-process search, stopping weak trials early ' +
+      'with ASHA or the median rule.',
     inputs: {
       type: 'object',
       properties: {
@@ -1216,7 +1230,34 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           },
           required: ['metric'],
         },
-        algorithm: { type: 'enum', values: ['grid', 'random', 'tpe'], default: 'tpe', description: 'search algorithm' },
+        algorithm: {
+          type: 'enum',
+          values: ['grid', 'random', 'tpe', 'gp'],
+          default: 'tpe',
+          description: 'search algorithm (gp: Gaussian-process Bayesian optimisation, opt-in)',
+        },
+        gp: {
+          type: 'object',
+          description: 'Gaussian-process search settings (algorithm: gp)',
+          properties: {
+            startupTrials: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 10_000,
+              default: 10,
+              description: 'random trials before the Gaussian process takes over',
+            },
+            candidates: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 4096,
+              default: 256,
+              description:
+                'random points scored by log expected improvement per suggestion ' +
+                '(plus 96 perturbations of the best three trials)',
+            },
+          },
+        },
         tpe: {
           type: 'object',
           description: 'TPE settings',
@@ -1436,6 +1477,7 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           hint: 'set algorithm: tpe, or remove warmStart',
         });
       }
+      problems.push(...strayGpSettings(inputs));
       if (
         typeof inputs.minTrials === 'number' &&
         typeof inputs.maxTrials === 'number' &&

@@ -62,6 +62,7 @@ export {
   type TpeOptions,
   type TpeSearchState,
 } from './tpe';
+export { createGpSearch, gpSearch, DEFAULT_GP_OPTIONS, GP_LIMITS, type GpOptions, type GpSearchState } from './gp';
 export { createAsha, ashaShouldStop, ashaRungEpochs, isPromotable, type AshaConfig, type AshaState } from './asha';
 export {
   createMedianStopping,

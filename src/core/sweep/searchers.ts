@@ -1,14 +1,15 @@
-/** One entry point over the three search algorithms, dispatching on the state's `algorithm`. */
+/** One entry point over the search algorithms, dispatching on the state's `algorithm`. */
+import { createGpSearch, gpSearch, type GpOptions, type GpSearchState } from './gp';
 import { createGridSearch, gridSearch, type GridSearchState } from './grid';
 import { createRandomSearch, randomSearch, type RandomSearchState } from './random';
 import type { Goal, Suggestion, TrialObservation } from './searcher';
 import type { SearchSpace } from './space';
 import { createTpeSearch, tpeSearch, type TpeOptions, type TpeSearchState, type TpeTrial } from './tpe';
 
-export type SearchAlgorithm = 'grid' | 'random' | 'tpe';
-export const SEARCH_ALGORITHMS: readonly SearchAlgorithm[] = ['grid', 'random', 'tpe'];
+export type SearchAlgorithm = 'grid' | 'random' | 'tpe' | 'gp';
+export const SEARCH_ALGORITHMS: readonly SearchAlgorithm[] = ['grid', 'random', 'tpe', 'gp'];
 
-export type SearcherState = GridSearchState | RandomSearchState | TpeSearchState;
+export type SearcherState = GridSearchState | RandomSearchState | TpeSearchState | GpSearchState;
 
 export interface SearcherOptions {
   readonly seed: number;
@@ -18,6 +19,8 @@ export interface SearcherOptions {
   readonly tpe?: Partial<TpeOptions>;
   /** TPE only: finished trials of earlier sweeps (./warm-start.ts); random and grid search ignore them. */
   readonly tpePriors?: readonly TpeTrial[];
+  /** GP only (./gp.ts). */
+  readonly gp?: Partial<GpOptions>;
 }
 
 export function createSearcher(
@@ -33,6 +36,8 @@ export function createSearcher(
       return createRandomSearch(space, goal, options.seed);
     case 'tpe':
       return createTpeSearch(space, goal, options.seed, options.tpe, options.tpePriors);
+    case 'gp':
+      return createGpSearch(space, goal, options.seed, options.gp);
   }
 }
 
@@ -44,6 +49,8 @@ export function suggestTrials(state: SearcherState, count: number): Suggestion<S
       return randomSearch.suggest(state, count);
     case 'tpe':
       return tpeSearch.suggest(state, count);
+    case 'gp':
+      return gpSearch.suggest(state, count);
   }
 }
 
@@ -55,6 +62,8 @@ export function observeTrial(state: SearcherState, observation: TrialObservation
       return randomSearch.observe(state, observation);
     case 'tpe':
       return tpeSearch.observe(state, observation);
+    case 'gp':
+      return gpSearch.observe(state, observation);
   }
 }
 
@@ -66,5 +75,7 @@ export function remainingSuggestions(state: SearcherState): number {
       return randomSearch.remaining(state);
     case 'tpe':
       return tpeSearch.remaining(state);
+    case 'gp':
+      return gpSearch.remaining(state);
   }
 }

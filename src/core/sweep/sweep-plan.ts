@@ -13,6 +13,7 @@
  *   ASHA rungs lie below it.
  * - `space` entries `{int: [a, b], step: s}` become `{int: {low: a, high: b, step: s}}`.
  * - `timeBudget` (a duration) → milliseconds.
+ * - `gp.startupTrials` / `gp.candidates` → `gp.nStartupTrials` / `gp.nCandidates` (only with `algorithm: gp`).
  * - `warmStart` (`none`, or `{sweeps, maxTrials}` with defaults 5 and 200) → `warmStart`, TPE only.
  * - `trialStage: {uses, with}` makes every trial a stage of that type instead of a fine-tune
  *   (./trial-stage.ts): `model`, `data` and `trial` then have no meaning and are refused, the
@@ -132,6 +133,7 @@ function sweepSettings(
   if (typeof tolerated !== 'number' || !Number.isInteger(tolerated) || tolerated < 0)
     throw invalid('maxFailedTrials', `must be an integer ≥ 0, got ${JSON.stringify(tolerated)}`);
   const tpe = inputs.tpe === undefined || inputs.tpe === null ? {} : asObject(inputs.tpe, 'tpe');
+  const gp = inputs.gp === undefined || inputs.gp === null ? {} : asObject(inputs.gp, 'gp');
   const { maxEpochs: _maxEpochs, ...stoppingRest } = stopping;
   const config = parseSweepConfig({
     algorithm: inputs.algorithm ?? 'tpe',
@@ -153,6 +155,10 @@ function sweepSettings(
       ...(tpe.candidates !== undefined ? { nEiCandidates: tpe.candidates } : {}),
       ...(tpe.multivariate !== undefined ? { multivariate: tpe.multivariate } : {}),
       ...(tpe.gamma !== undefined ? { gamma: tpe.gamma } : {}),
+    },
+    gp: {
+      ...(gp.startupTrials !== undefined ? { nStartupTrials: gp.startupTrials } : {}),
+      ...(gp.candidates !== undefined ? { nCandidates: gp.candidates } : {}),
     },
   });
   createSweep(config); // surfaces inconsistencies (e.g. minEpochs above the budget) now, naming the field

@@ -27,6 +27,7 @@ import {
   type SearcherState,
 } from './searchers';
 import { DEFAULT_GRID_POINTS, gridSize, parseSearchSpace, type ParameterValues, type SearchSpace } from './space';
+import { DEFAULT_GP_OPTIONS, GP_LIMITS, type GpOptions } from './gp';
 import { DEFAULT_TPE_OPTIONS, type TpeOptions } from './tpe';
 import { priorObservations, type PriorTrial } from './warm-start';
 
@@ -82,6 +83,8 @@ export interface SweepConfig {
   readonly gridPointsPerParameter: number;
   /** TPE tuning (Optuna's defaults). */
   readonly tpe: TpeOptions;
+  /** GP search settings (./gp.ts); present only when `algorithm` is `gp`, so other sweeps' states are unchanged. */
+  readonly gp?: GpOptions;
 }
 
 export type SweepTrialStatus = 'running' | 'completed' | 'stopped' | 'failed';
@@ -195,6 +198,25 @@ export function parseSweepConfig(input: unknown): SweepConfig {
     seed,
     gridPointsPerParameter,
     tpe,
+    ...(algorithm === 'gp' ? { gp: parseGpOptions(raw.gp) } : {}),
+  };
+}
+
+/** `gp` settings with their bounds: each bounds the time a suggestion takes inside a workflow task. */
+function parseGpOptions(input: unknown): GpOptions {
+  if (input !== undefined && input !== null && (typeof input !== 'object' || Array.isArray(input)))
+    throw invalid('gp', 'must be an object');
+  const raw = (input ?? {}) as Record<string, unknown>;
+  const bounded = (key: keyof GpOptions, min: number, max: number): number => {
+    const value = integer(raw[key], `gp.${key}`, min, DEFAULT_GP_OPTIONS[key]);
+    if (value > max) throw invalid(`gp.${key}`, `must be at most ${max}, got ${value}`);
+    return value;
+  };
+  return {
+    nStartupTrials: bounded('nStartupTrials', 1, 10_000),
+    nCandidates: bounded('nCandidates', 1, GP_LIMITS.nCandidates),
+    maxObservations: bounded('maxObservations', 2, GP_LIMITS.maxObservations),
+    fitIterations: bounded('fitIterations', 1, GP_LIMITS.fitIterations),
   };
 }
 
@@ -283,6 +305,7 @@ export function createSweep(
     seed: config.seed,
     gridPointsPerParameter: config.gridPointsPerParameter,
     tpe: config.tpe,
+    ...(config.gp ? { gp: config.gp } : {}),
     ...(config.algorithm === 'tpe' && options?.priorTrials?.length
       ? { tpePriors: priorObservations(config.space, goal, options.priorTrials) }
       : {}),

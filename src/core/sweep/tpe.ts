@@ -18,7 +18,7 @@
  */
 import type { JsonValue } from '../spec/plan-types';
 import { RandomSource, seedRandomState, type RandomState } from './random-source';
-import type { Goal, ObservedStatus, Searcher, SearcherStateBase, SuggestedTrial } from './searcher';
+import type { Goal, ObservedStatus, Searcher, SearcherStateBase, SuggestedTrial, TrialObservation } from './searcher';
 import {
   categoricalEstimator,
   categoricalProbability,
@@ -132,25 +132,29 @@ export const tpeSearch: Searcher<TpeSearchState> = {
     };
   },
   observe(state, observation) {
-    const trials = state.trials.map((trial): TpeTrial => {
-      if (trial.trialId !== observation.trialId) return trial;
-      const finite = observation.value !== undefined && Number.isFinite(observation.value);
-      // A completed trial without a usable value cannot be ranked: treat it as failed.
-      const status = observation.status === 'completed' && !finite ? 'failed' : observation.status;
-      return {
-        trialId: trial.trialId,
-        params: trial.params,
-        status,
-        ...(finite && status !== 'failed' ? { value: observation.value } : {}),
-        ...(observation.epoch !== undefined ? { epoch: observation.epoch } : {}),
-      };
-    });
-    return { ...state, trials };
+    return { ...state, trials: recordObservation(state.trials, observation) };
   },
   remaining() {
     return Infinity;
   },
 };
+
+/** The trials with `observation` applied to its trial (TPE's and the GP searcher's bookkeeping). */
+export function recordObservation(trials: readonly TpeTrial[], observation: TrialObservation): TpeTrial[] {
+  return trials.map((trial): TpeTrial => {
+    if (trial.trialId !== observation.trialId) return trial;
+    const finite = observation.value !== undefined && Number.isFinite(observation.value);
+    // A completed trial without a usable value cannot be ranked: treat it as failed.
+    const status = observation.status === 'completed' && !finite ? 'failed' : observation.status;
+    return {
+      trialId: trial.trialId,
+      params: trial.params,
+      status,
+      ...(finite && status !== 'failed' ? { value: observation.value } : {}),
+      ...(observation.epoch !== undefined ? { epoch: observation.epoch } : {}),
+    };
+  });
+}
 
 function suggestOne(state: TpeSearchState, trials: readonly TpeTrial[], random: RandomSource): ParameterValues {
   const finished = [

@@ -3,7 +3,10 @@ import { describe, it } from 'node:test';
 import { fineflowHistory, optunaSpace, runFineflowSweep, type SweepBudget } from '../../../bench/sweep/drivers';
 import {
   calibratedTarget,
+  formatAnytime,
+  formatObjectiveTable,
   formatRetrainTable,
+  withGpSettings,
   METHODS,
   parseMethods,
   parseScenario,
@@ -121,6 +124,7 @@ void describe('sweep bench drivers', () => {
         'fineflow-tpe-asha',
         'fineflow-variant',
         'fineflow-tpe-mv-asha',
+        'fineflow-gp-asha',
         'random',
         'optuna-tpe-sha',
         'optuna-tpe-hyperband',
@@ -202,6 +206,55 @@ void describe('sweep bench drivers', () => {
     assert.equal(parseScenario('retrain'), 'retrain');
     assert.throws(() => parseScenario('warm'), /--scenario: must be cold or retrain, got "warm"/);
     assert.deepEqual(parseMethods('fineflow-tpe-asha-warm,random'), ['fineflow-tpe-asha-warm', 'random']);
+  });
+
+  void it('the GP row runs the GP searcher with the default ASHA, deterministically, and reaches the target', async () => {
+    const gp = { algorithm: 'gp', earlyStopping: 'asha', gp: { nStartupTrials: 4 } } as const;
+    const first = await runFineflowSweep(gp, space, 5, budget, valueAt);
+    assert.deepEqual(await runFineflowSweep(gp, space, 5, budget, valueAt), first);
+    assert.ok(first.reached, JSON.stringify(first));
+    const tpe = await runFineflowSweep({ algorithm: 'tpe', earlyStopping: 'asha' }, space, 5, budget, valueAt);
+    assert.notDeepEqual(first.anytime, tpe.anytime, 'a different searcher, not TPE under another name');
+  });
+
+  void it('--gp sets the GP row options and its label; the row runs only when --methods names it', () => {
+    const row = METHODS.find((method) => method.id === 'fineflow-gp-asha');
+    assert.ok(row?.onRequest);
+    const set = withGpSettings(row, '{"nStartupTrials":5}');
+    assert.deepEqual(set.fineflow, { algorithm: 'gp', earlyStopping: 'asha', gp: { nStartupTrials: 5 } });
+    assert.equal(set.label, 'Fineflow GP+ASHA {"nStartupTrials":5}');
+    assert.equal(withGpSettings(METHODS[0]!, '{"nStartupTrials":5}'), METHODS[0], 'other rows unchanged');
+    assert.throws(() => withGpSettings(row, '5'), /--gp: must be a JSON object/);
+  });
+
+  void it('pairs the GP row with the default seed by seed, and pads anytime labels to the longest', () => {
+    const runsOf = (epochs: number[]) => epochs.map((value, i) => run(i + 1, value));
+    const long = {
+      id: 'fineflow-variant',
+      label: 'Fineflow variant (tpe {"multivariate":true,"gamma":0.25})',
+    } as const;
+    const result = {
+      objective: 'x',
+      target: 0.9,
+      methods: [METHODS[0]!, METHODS.find((m) => m.id === 'fineflow-gp-asha')!, long],
+      runs: {
+        'fineflow-tpe-asha': runsOf([20, 40, 60]),
+        'fineflow-gp-asha': runsOf([10, 40, 90]),
+        'fineflow-variant': runsOf([20, 40, 60]),
+      },
+    };
+    const table = formatObjectiveTable(result, 360);
+    assert.ok(
+      table.includes(
+        'Fineflow GP+ASHA / Fineflow TPE+ASHA default, paired: 1.00× [0.50, 1.50]; seeds better / worse / same: 1 / 1 / 1',
+      ),
+      table.join('\n'),
+    );
+    const lines = formatAnytime(result, 360).slice(1);
+    assert.equal(lines.length, 3);
+    const column = (line: string): number => line.search(/\d\.\d{3} \//);
+    assert.ok(column(lines[2]!) > long.label.length, 'the long label keeps a space before its numbers');
+    assert.deepEqual(lines.map(column), [column(lines[2]!), column(lines[2]!), column(lines[2]!)]);
   });
 
   void it('parseMethods names unknown methods', () => {
