@@ -240,28 +240,84 @@ function ownReason(reasons: { readonly [sub: string]: string } | undefined, sub:
   return reasons && Object.prototype.hasOwnProperty.call(reasons, sub) ? reasons[sub] : undefined;
 }
 
-function optionLine(o: OptionSpec): string {
+/** `--help` fits this many columns, as the project's code and docs do; example command lines are not broken. */
+export const HELP_WIDTH = 120;
+/** A usage line too long for one line goes on under its command name. */
+const USAGE_INDENT = ' '.repeat('usage: fineflow '.length);
+/** Where an option's description starts; a longer flag puts its description on the next line. */
+const OPTION_COLUMN = 33;
+
+/**
+ * `text` broken at spaces into lines of at most `width` columns; continuation lines start with `indent` (a word
+ * longer than a line stays whole).
+ */
+export function wrapHelpLine(text: string, width: number, indent: string): string[] {
+  const lead = /^ */.exec(text)?.[0] ?? '';
+  const lines: string[] = [];
+  let line = lead;
+  for (const word of text.slice(lead.length).split(' ')) {
+    const candidate = line.trim() === '' ? `${line}${word}` : `${line} ${word}`;
+    if (candidate.length <= width || line.trim() === '') line = candidate;
+    else {
+      lines.push(line);
+      line = `${indent}${word}`;
+    }
+  }
+  lines.push(line);
+  return lines;
+}
+
+/** A paragraph of the description: each line kept, broken further only when too long, under its own indent. */
+function wrapDescription(text: string, width: number): string[] {
+  return text.split('\n').flatMap((line) => wrapHelpLine(line, width, /^\s*/.exec(line)?.[0] ?? ''));
+}
+
+function optionLines(flag: string, description: string, width: number): string[] {
+  const indent = ' '.repeat(OPTION_COLUMN);
+  const head = `  ${flag}`;
+  const body = wrapHelpLine(`${indent}${description}`, width, indent);
+  if (head.length >= OPTION_COLUMN) return [head, ...body];
+  return [`${head.padEnd(OPTION_COLUMN)}${(body[0] ?? '').trimStart()}`, ...body.slice(1)];
+}
+
+function optionHelp(o: OptionSpec, width: number): string[] {
   const value = o.kind === 'boolean' ? '' : ` ${o.valueName ?? 'VALUE'}`;
   const flag = `${o.short ? `-${o.short}, ` : '    '}--${o.name}${value}`;
   const notes = [
     ...(o.kind === 'multi' ? ['repeatable'] : []),
     ...(o.deprecatedNames ?? []).map((old) => `--${old} is a deprecated name`),
   ];
-  return `  ${flag.padEnd(30)} ${o.description}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`;
+  return optionLines(flag, `${o.description}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`, width);
 }
 
-export function formatHelp(command: CliCommand): string {
-  const lines = [`usage: fineflow ${command.usage}`, '', command.summary];
-  if (command.description) lines.push('', command.description.trimEnd());
+/**
+ * The usage line; a command with sub-commands gets one line per form (`a | b` in `usage`), each a full command a
+ * user can read on its own, as git's usage does.
+ */
+function usageLines(command: CliCommand, width: number): string[] {
+  const forms = command.usage.split(' | ');
+  return forms.flatMap((form, i) => {
+    const full = i === 0 || form.startsWith(`${command.name} `) ? form : `${command.name} ${form}`;
+    // An optional group ([--grace DURATION]) is never split: its spaces are held until the line is broken.
+    const held = full.replace(/\[[^\]]*\]/g, (group) => group.replaceAll(' ', '\u00a0'));
+    const prefix = `${i === 0 ? 'usage: ' : '       '}fineflow `;
+    return wrapHelpLine(`${prefix}${held}`, width, USAGE_INDENT).map((line) => line.replaceAll('\u00a0', ' '));
+  });
+}
+
+export function formatHelp(command: CliCommand, width = HELP_WIDTH): string {
+  const lines = [...usageLines(command, width), '', ...wrapDescription(command.summary, width)];
+  if (command.description) lines.push('', ...wrapDescription(command.description.trimEnd(), width));
   lines.push('', 'options:');
   const common = command.json === true ? COMMON_OPTIONS : [HELP_OPTION];
-  for (const o of [...command.options, ...common]) lines.push(optionLine(o));
-  if (command.json !== true) lines.push(`  ${''.padEnd(30)} no --json: ${command.json}`);
+  for (const o of [...command.options, ...common]) lines.push(...optionHelp(o, width));
+  if (command.json !== true) lines.push(...optionLines('', `no --json: ${command.json}`, width));
   for (const [sub, reason] of Object.entries(command.jsonRefusedFor ?? {}))
-    lines.push(`  ${''.padEnd(30)} no --json for ${command.name} ${sub}: ${reason}`);
+    lines.push(...optionLines('', `no --json for ${command.name} ${sub}: ${reason}`, width));
   if (command.examples.length > 0) {
     lines.push('', 'examples:');
-    for (const example of command.examples) lines.push(`  # ${example.explanation}`, `  ${example.command}`);
+    for (const example of command.examples)
+      lines.push(...wrapHelpLine(`  # ${example.explanation}`, width, '    '), `  ${example.command}`);
   }
   return `${lines.join('\n')}\n`;
 }
