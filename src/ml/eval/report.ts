@@ -4,6 +4,15 @@
  * SVG, so the page needs no network, scripts or image files.
  */
 import type { EpochMetrics } from '../train/types';
+import {
+  estimateTextWidth,
+  labelRowCount,
+  layoutLegend,
+  LEGEND,
+  placeMarkerLabels,
+  type Box,
+  type LegendItem,
+} from './chart-label-layout';
 import type { Interval } from './bootstrap';
 import type { ClassCurve, ReliabilityBin } from './curves';
 import type { MisclassifiedExample } from './misclassified';
@@ -109,44 +118,165 @@ export function integerTicks(min: number, max: number): number[] {
   return ticks;
 }
 
+const CHART_WIDTH = 460;
+const PLOT_HEIGHT = 192;
+const CHART_MARGIN = { left: 52, right: 16, title: 28, axis: 40 } as const;
+/** Marker labels: 10 px text, rows 12 px apart, the nearest row's baseline 3 px above the plot. */
+const MARKER_FONT = 10;
+const MARKER_ROW = 12;
+const LEGEND_FONT = 11;
+
+interface PlacedText {
+  readonly text: string;
+  readonly x: number;
+  readonly baseline: number;
+  readonly box: Box;
+}
+
+/** Where every part of a line chart goes: the plot area, the marker labels above it, the legend below the axis. */
+export interface ChartFrame {
+  readonly width: number;
+  readonly height: number;
+  readonly plot: Box;
+  readonly title: PlacedText;
+  readonly xLabel: PlacedText;
+  readonly markerLabels: readonly PlacedText[];
+  readonly legend: readonly (LegendItem & { readonly text: string })[];
+}
+
+/** A text's box from its start and baseline (ascent 0.8 em, descent 0.25 em). */
+function textBox(x: number, baseline: number, width: number, fontPx: number): Box {
+  return { left: x, top: baseline - fontPx * 0.8, right: x + width, bottom: baseline + fontPx * 0.25 };
+}
+
+function centredText(text: string, centre: number, baseline: number, fontPx: number): PlacedText {
+  const width = estimateTextWidth(text, fontPx);
+  return { text, x: centre, baseline, box: textBox(centre - width / 2, baseline, width, fontPx) };
+}
+
 /**
- * Where a marker's label goes: right of its line, or left of it (anchored at its end) when it would cross
- * `plotRight` — the best epoch is often the last one, at the right edge. The width is estimated from the
- * 10 px font (about 6 px a character, generous), since an SVG string cannot measure text.
+ * The layout of a line chart at the report's size: nothing is drawn over the curves but the marker lines.
+ * `markers`: each marker's x in pixels and its label. The label band above the plot and the legend below the axis
+ * grow the chart by what they need, so a ROC of ten classes keeps the plot's size.
  */
-export function markerLabelPlacement(x: number, label: string, plotRight: number): string {
-  return fitsRightOf(x, label, plotRight) ? 'text-anchor="start" dx="3"' : 'text-anchor="end" dx="-3"';
+export function chartFrame(
+  title: string,
+  xLabel: string,
+  seriesNames: readonly string[],
+  markers: readonly { readonly x: number; readonly label: string }[],
+): ChartFrame {
+  const [left, right] = [CHART_MARGIN.left, CHART_WIDTH - CHART_MARGIN.right];
+  const widths = markers.map((marker) => estimateTextWidth(marker.label, MARKER_FONT));
+  const placed = placeMarkerLabels(
+    markers.map((marker, i) => ({ x: marker.x, width: widths[i] ?? 0 })),
+    { left, right: CHART_WIDTH },
+  );
+  const top = CHART_MARGIN.title + labelRowCount(placed) * MARKER_ROW;
+  const plot: Box = { left, top, right, bottom: top + PLOT_HEIGHT };
+  const markerLabels = placed.map((at, i) => {
+    const baseline = top - 3 - at.row * MARKER_ROW;
+    return {
+      text: markers[i]?.label ?? '',
+      x: at.left,
+      baseline,
+      box: textBox(at.left, baseline, widths[i] ?? 0, MARKER_FONT),
+    };
+  });
+  const legendTop = plot.bottom + CHART_MARGIN.axis;
+  const legend = layoutLegend(
+    seriesNames.map((name) => estimateTextWidth(name, LEGEND_FONT)),
+    { left, right: CHART_WIDTH - 4, top: legendTop },
+  );
+  return {
+    width: CHART_WIDTH,
+    height: legendTop + (legend.height > 0 ? legend.height + 4 : 0),
+    plot,
+    title: centredText(title, CHART_WIDTH / 2, 16, 13),
+    xLabel: centredText(xLabel, (left + right) / 2, plot.bottom + 34, LEGEND_FONT),
+    markerLabels,
+    legend: legend.items.map((item, i) => ({ ...item, text: seriesNames[i] ?? '' })),
+  };
 }
 
-function fitsRightOf(x: number, label: string, plotRight: number): boolean {
-  return x + 3 + label.length * 6 <= plotRight;
+function svgText(x: number | string, y: number | string, attributes: string, text: string): string {
+  return `<text x="${x}" y="${y}" ${attributes}>${escapeHtml(text)}</text>`;
 }
 
-/**
- * The baseline of a marker's label: the markers' rows from the plot's top, moved below the legend (series names
- * right-aligned at the top right, 11 px font, about 6.5 px a character) when the label would run into it.
- */
-export function markerLabelY(
-  marker: { readonly x: number; readonly label: string; readonly index: number },
-  plot: { readonly top: number; readonly right: number },
-  legendNames: readonly string[],
-): number {
-  const { x, label, index } = marker;
-  const labelRight = fitsRightOf(x, label, plot.right) ? x + 3 + label.length * 6 : x - 3;
-  const legendLeft = plot.right - 4 - Math.max(0, ...legendNames.map((name) => name.length)) * 6.5;
-  const belowLegend = legendNames.length > 0 && labelRight > legendLeft ? legendNames.length * 13 + 2 : 0;
-  return plot.top + 10 + index * 12 + belowLegend;
+function svgLine(from: readonly [number, number], to: readonly [number, number], attributes: string): string {
+  const [x1, y1, x2, y2] = [...from, ...to].map((value) => value.toFixed(1));
+  return `<line x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" ${attributes}/>`;
 }
 
-/** A line chart (or scatter when `dots`) as an SVG element. */
+/** The chart's opening tag, title, axis lines and axis titles. */
+function chartShellSvg(frame: ChartFrame, title: string, options: ChartOptions): string[] {
+  const { plot } = frame;
+  const middle = (plot.top + plot.bottom) / 2;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${frame.width}" height="${frame.height}" role="img" ` +
+      `aria-label="${escapeHtml(title)}">`,
+    svgText(frame.title.x, frame.title.baseline, 'text-anchor="middle" font-size="13" font-weight="bold"', title),
+    svgLine([plot.left, plot.bottom], [plot.right, plot.bottom], 'stroke="#444"'),
+    svgLine([plot.left, plot.top], [plot.left, plot.bottom], 'stroke="#444"'),
+    svgText(frame.xLabel.x, frame.xLabel.baseline, `text-anchor="middle" font-size="${LEGEND_FONT}"`, options.xLabel),
+    svgText(12, middle, `text-anchor="middle" font-size="11" transform="rotate(-90 12 ${middle})"`, options.yLabel),
+  ];
+}
+
+/** One series: a path, or dots when `dots`. */
+function seriesSvg(entry: Series, dots: boolean, px: (x: number) => number, py: (y: number) => number): string[] {
+  if (dots)
+    return entry.points.map(
+      ([x, y]) =>
+        `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="4" fill="${entry.color}" fill-opacity="0.75"/>`,
+    );
+  const path = entry.points.map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${px(x).toFixed(1)},${py(y).toFixed(1)}`);
+  return [`<path d="${path.join(' ')}" fill="none" stroke="${entry.color}" stroke-width="2"/>`];
+}
+
+function legendItemSvg(item: ChartFrame['legend'][number], color: string): string[] {
+  const { left, top } = item.swatch;
+  return [
+    `<rect x="${left}" y="${top}" width="${LEGEND.swatch}" height="${LEGEND.swatch}" fill="${color}"/>`,
+    svgText(item.textX, item.baseline, `font-size="${LEGEND_FONT}" fill="${color}"`, item.text),
+  ];
+}
+
+/** The y ticks, and the x ticks: whole numbers for an epoch axis, else five with one number format. */
+function ticksSvg(
+  plot: Box,
+  range: { readonly minX: number; readonly maxX: number; readonly minY: number; readonly maxY: number },
+  options: ChartOptions,
+  px: (x: number) => number,
+  py: (y: number) => number,
+): string[] {
+  const { minX, maxX, minY, maxY } = range;
+  const xTick = (position: number, label: string): string =>
+    svgText(position.toFixed(1), plot.bottom + 14, 'text-anchor="middle" font-size="10"', label);
+  const parts = [0, 1, 2, 3, 4].map((tick) => {
+    const y = minY + ((maxY - minY) * tick) / 4;
+    return svgText(plot.left - 4, py(y) + 4, 'text-anchor="end" font-size="10"', format(y, 2));
+  });
+  if (options.integerX) return [...parts, ...integerTicks(minX, maxX).map((tick) => xTick(px(tick), String(tick)))];
+  // One number format per axis: "0, 0.25, …, 1" read as two formats side by side.
+  const xValues = [0, 1, 2, 3, 4].map((tick) => minX + ((maxX - minX) * tick) / 4);
+  const xDigits = xValues.every((value) => Number.isInteger(value)) ? 0 : 2;
+  return [
+    ...parts,
+    ...xValues.map((value, tick) =>
+      xTick(
+        plot.left + ((plot.right - plot.left) * tick) / 4,
+        options.logX ? (10 ** value).toExponential(0) : format(value, xDigits),
+      ),
+    ),
+  ];
+}
+
+/** A line chart (or scatter when `dots`) as an SVG element; its layout is `chartFrame`. */
 export function lineChartSvg(title: string, series: readonly Series[], options: ChartOptions): string {
-  const width = 460;
-  const height = 260;
-  const margin = { left: 52, right: 16, top: 28, bottom: 40 };
   const transformX = (x: number): number => (options.logX ? Math.log10(Math.max(x, 1e-12)) : x);
   const all = series.flatMap((entry) => entry.points);
   if (all.length === 0)
-    return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="40"><text x="8" y="24">${escapeHtml(title)}: no data</text></svg>`;
+    return `<svg xmlns="http://www.w3.org/2000/svg" width="${CHART_WIDTH}" height="40">${svgText(8, 24, '', `${title}: no data`)}</svg>`;
   const xs = all.map(([x]) => transformX(x));
   const ys = all.map(([, y]) => y);
   let [minX, maxX, minY, maxY] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
@@ -154,64 +284,39 @@ export function lineChartSvg(title: string, series: readonly Series[], options: 
   if (options.domain?.y) [minY, maxY] = options.domain.y;
   if (minX === maxX) [minX, maxX] = [minX - 1, maxX + 1];
   if (minY === maxY) [minY, maxY] = [minY - 0.5, maxY + 0.5];
-  const px = (x: number): number =>
-    margin.left + ((transformX(x) - minX) / (maxX - minX)) * (width - margin.left - margin.right);
-  const py = (y: number): number =>
-    height - margin.bottom - ((y - minY) / (maxY - minY)) * (height - margin.top - margin.bottom);
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(title)}">`,
-    `<text x="${width / 2}" y="16" text-anchor="middle" font-size="13" font-weight="bold">${escapeHtml(title)}</text>`,
-    `<line x1="${margin.left}" y1="${height - margin.bottom}" x2="${width - margin.right}" y2="${height - margin.bottom}" stroke="#444"/>`,
-    `<line x1="${margin.left}" y1="${margin.top}" x2="${margin.left}" y2="${height - margin.bottom}" stroke="#444"/>`,
-    `<text x="${width / 2}" y="${height - 6}" text-anchor="middle" font-size="11">${escapeHtml(options.xLabel)}</text>`,
-    `<text x="12" y="${height / 2}" text-anchor="middle" font-size="11" transform="rotate(-90 12 ${height / 2})">${escapeHtml(options.yLabel)}</text>`,
+  const [left, right] = [CHART_MARGIN.left, CHART_WIDTH - CHART_MARGIN.right];
+  const px = (x: number): number => left + ((transformX(x) - minX) / (maxX - minX)) * (right - left);
+  const markers = options.markers ?? [];
+  const frame = chartFrame(
+    title,
+    options.xLabel,
+    series.map((entry) => entry.name),
+    markers.map((marker) => ({ x: px(marker.x), label: marker.label })),
+  );
+  const { plot } = frame;
+  const py = (y: number): number => plot.bottom - ((y - minY) / (maxY - minY)) * (plot.bottom - plot.top);
+  const parts = [
+    ...chartShellSvg(frame, title, options),
+    ...ticksSvg(plot, { minX, maxX, minY, maxY }, options, px, py),
   ];
-  const xTick = (position: number, label: string): string =>
-    `<text x="${position.toFixed(1)}" y="${height - margin.bottom + 14}" text-anchor="middle" font-size="10">${label}</text>`;
-  for (let tick = 0; tick <= 4; tick += 1) {
-    const y = minY + ((maxY - minY) * tick) / 4;
-    parts.push(`<text x="${margin.left - 4}" y="${py(y) + 4}" text-anchor="end" font-size="10">${format(y, 2)}</text>`);
-    if (options.integerX) continue;
-    const xValue = minX + ((maxX - minX) * tick) / 4;
-    const label = options.logX ? (10 ** xValue).toExponential(0) : format(xValue, Number.isInteger(xValue) ? 0 : 2);
-    parts.push(xTick(margin.left + ((width - margin.left - margin.right) * tick) / 4, label));
-  }
-  if (options.integerX) for (const tick of integerTicks(minX, maxX)) parts.push(xTick(px(tick), String(tick)));
   if (options.diagonal) {
     const [low, high] = [Math.max(minX, minY), Math.min(maxX, maxY)];
-    parts.push(
-      `<line x1="${px(low).toFixed(1)}" y1="${py(low).toFixed(1)}" x2="${px(high).toFixed(1)}" y2="${py(high).toFixed(1)}" stroke="#999" stroke-dasharray="4 3"/>`,
-    );
+    parts.push(svgLine([px(low), py(low)], [px(high), py(high)], 'stroke="#999" stroke-dasharray="4 3"'));
   }
-  const plot = { top: margin.top, right: width - margin.right };
-  const labelY = (x: number, label: string, index: number): number =>
-    markerLabelY(
-      { x, label, index },
-      plot,
-      series.map((entry) => entry.name),
-    );
-  (options.markers ?? []).forEach((marker, index) => {
-    const x = px(marker.x).toFixed(1);
+  markers.forEach((marker, index) => {
+    const label = frame.markerLabels[index];
     parts.push(
-      `<line x1="${x}" y1="${margin.top}" x2="${x}" y2="${height - margin.bottom}" stroke="${marker.color}" stroke-dasharray="5 3"/>`,
-      `<text x="${x}" y="${labelY(px(marker.x), marker.label, index)}" font-size="10" fill="${marker.color}" ${markerLabelPlacement(px(marker.x), marker.label, width - margin.right)}>${escapeHtml(marker.label)}</text>`,
+      svgLine([px(marker.x), plot.top], [px(marker.x), plot.bottom], `stroke="${marker.color}" stroke-dasharray="5 3"`),
     );
+    if (label)
+      parts.push(
+        svgText(label.x.toFixed(1), label.baseline, `font-size="${MARKER_FONT}" fill="${marker.color}"`, label.text),
+      );
   });
   series.forEach((entry, index) => {
-    if (options.dots) {
-      for (const [x, y] of entry.points)
-        parts.push(
-          `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="4" fill="${entry.color}" fill-opacity="0.75"/>`,
-        );
-    } else {
-      const path = entry.points
-        .map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${px(x).toFixed(1)},${py(y).toFixed(1)}`)
-        .join(' ');
-      parts.push(`<path d="${path}" fill="none" stroke="${entry.color}" stroke-width="2"/>`);
-    }
-    parts.push(
-      `<text x="${width - margin.right - 4}" y="${margin.top + 12 + index * 13}" text-anchor="end" font-size="11" fill="${entry.color}">${escapeHtml(entry.name)}</text>`,
-    );
+    parts.push(...seriesSvg(entry, options.dots === true, px, py));
+    const item = frame.legend[index];
+    if (item) parts.push(...legendItemSvg(item, entry.color));
   });
   parts.push('</svg>');
   return parts.join('');

@@ -5,6 +5,7 @@
  * dark themes both read.
  */
 import uPlot from 'uplot';
+import { labelRowCount, placeMarkerLabels } from '../../ml/eval/chart-label-layout';
 
 function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
@@ -52,38 +53,66 @@ function axis(label: string): uPlot.Axis {
   };
 }
 
-/** Vertical dashed lines with labels, drawn after the series. */
+const MARKER_FONT = '11px system-ui, sans-serif';
+/** Rows of marker labels above the plot, CSS px apart (11 px text and 4 px of air). */
+const MARKER_ROW = 15;
+
+function markerColour(marker: Marker): string {
+  return marker.color === undefined ? cssVar('--accent', '#b35c00') : cssVar(paletteVar(marker.color), '#b35c00');
+}
+
+/**
+ * The band above the plot that holds the marker labels, sized before uPlot lays the chart out: the labels placed
+ * (`placeMarkerLabels`, as at draw time) on an estimate of the plot (the y axis' 50 px on the left), each label
+ * 8 px wider than measured so that the estimate errs towards a spare row, never a missing one.
+ */
+function markerBand(markers: readonly Marker[], xs: readonly number[], width: number): number {
+  if (markers.length === 0 || xs.length === 0) return 0;
+  const context = document.createElement('canvas').getContext('2d');
+  if (context) context.font = MARKER_FONT;
+  const measure = (text: string): number => (context ? context.measureText(text).width : text.length * 7) + 8;
+  const [min, max] = [Math.min(...xs), Math.max(...xs)];
+  const plot = { left: 50, right: width - 12 };
+  const position = (x: number): number => plot.left + ((x - min) / (max - min || 1)) * (plot.right - plot.left);
+  const placed = placeMarkerLabels(
+    markers.map((m) => ({ x: position(m.x), width: measure(m.label) })),
+    plot,
+  );
+  return 6 + labelRowCount(placed) * MARKER_ROW;
+}
+
+/**
+ * Vertical dashed lines across the plot, each labelled in the band above it (`markerBand`): labels never cover a
+ * curve, and close markers (a phase change next to the best epoch) take separate rows.
+ */
 function markerPlugin(markers: readonly Marker[]): uPlot.Plugin {
   return {
     hooks: {
       draw: [
         (u: uPlot) => {
           const ctx = u.ctx;
+          const ratio = devicePixelRatio;
           ctx.save();
           ctx.setLineDash([5, 4]);
-          ctx.lineWidth = 1.5 * devicePixelRatio;
-          ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
-          // Labels of close markers (a phase change next to the best epoch) go on separate rows.
-          const rowEnds: number[] = [];
-          const pad = 4 * devicePixelRatio;
-          for (const marker of [...markers].sort((a, b) => a.x - b.x)) {
-            const colour =
-              marker.color === undefined ? cssVar('--accent', '#b35c00') : cssVar(paletteVar(marker.color), '#b35c00');
+          ctx.lineWidth = 1.5 * ratio;
+          ctx.font = `${11 * ratio}px system-ui, sans-serif`;
+          const xs = markers.map((marker) => u.valToPos(marker.x, 'x', true) / ratio);
+          const placed = placeMarkerLabels(
+            markers.map((marker, i) => ({ x: xs[i] ?? 0, width: ctx.measureText(marker.label).width / ratio })),
+            { left: u.bbox.left / ratio, right: (u.bbox.left + u.bbox.width) / ratio },
+          );
+          markers.forEach((marker, i) => {
+            const colour = markerColour(marker);
+            const x = (xs[i] ?? 0) * ratio;
             ctx.strokeStyle = colour;
             ctx.fillStyle = colour;
-            const x = u.valToPos(marker.x, 'x', true);
             ctx.beginPath();
             ctx.moveTo(x, u.bbox.top);
             ctx.lineTo(x, u.bbox.top + u.bbox.height);
             ctx.stroke();
-            const width = ctx.measureText(marker.label).width;
-            // Near the right edge the label goes left of its line.
-            const left = x + pad + width > u.bbox.left + u.bbox.width ? x - pad - width : x + pad;
-            let row = rowEnds.findIndex((end) => end < left);
-            if (row < 0) row = rowEnds.length;
-            rowEnds[row] = left + width + pad;
-            ctx.fillText(marker.label, left, u.bbox.top + (12 + 14 * row) * devicePixelRatio);
-          }
+            const at = placed[i];
+            if (at) ctx.fillText(marker.label, at.left * ratio, u.bbox.top - (4 + at.row * MARKER_ROW) * ratio);
+          });
           ctx.restore();
         },
       ],
@@ -100,10 +129,12 @@ export function lineChart(
   markers: readonly Marker[] = [],
 ): uPlot {
   const width = Math.max(280, Math.min(target.clientWidth || 480, 640));
+  const band = markerBand(markers, xs, width);
   const options: uPlot.Options = {
     title,
     width,
-    height: 220,
+    height: 220 + band,
+    ...(band > 0 ? { padding: [band, null, null, null] } : {}),
     scales: { x: { time: false } },
     axes: [axis(xLabel), axis('')],
     series: [
