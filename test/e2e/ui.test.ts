@@ -212,6 +212,51 @@ test('the rerun dialog says why a rerun cannot start and offers no confirm butto
   await page.context().close();
 });
 
+test('every page fits a 390 px phone screen: nothing scrolls the page sideways', LONG, async () => {
+  const runId = await h.runs.submit(
+    h.plan('ui-narrow-screen-with-a-long-pipeline-name', [
+      { id: 'source', cache: { enabled: true }, with: { value: 1 } },
+      ...['left', 'middle', 'right'].map((id) => ({ id, needs: ['source'], with: { value: id } })),
+      { id: 'join', needs: ['left', 'middle', 'right'], with: { value: 'j' } },
+    ]),
+  );
+  assert.equal((await h.runs.result(runId)).status, 'succeeded');
+  const { page, errors } = await openPage(browser, 'light', { width: 390, height: 844 });
+  const fits = async (name: string): Promise<void> => {
+    await screenshot(page, `narrow-${name}`);
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+    assert.equal(overflow, 0, `${name}: the page scrolls ${overflow} px sideways at 390 px`);
+  };
+  await page.goto(`${ui.url}/#/runs`);
+  await page.locator(`tr[data-run-id="${runId}"]`).waitFor({ timeout: 30_000 });
+  await fits('runs');
+  await page.goto(`${ui.url}/#/runs/${runId}?stage=join`);
+  await page.locator('details[data-section="cache"] > summary').click();
+  await page.locator('#rerun-preview table.rerun-plan').waitFor({ timeout: 30_000 });
+  await fits('run');
+  for (const [name, ready] of [
+    ['models', 'main h1'],
+    ['schedules', 'main h1'],
+    ['compare', 'main h1'],
+  ] as const) {
+    await page.goto(`${ui.url}/#/${name}`);
+    await page.locator(ready).waitFor();
+    await fits(name);
+  }
+  await page.goto(`${ui.url}/#/pipelines`);
+  const longLine = `    with: {source: "s3://datasets/${'a-very-long-prefix/'.repeat(6)}", format: image-folder}`;
+  await page
+    .locator('#pipeline-yaml')
+    .fill(['apiVersion: fineflow/v1', 'kind: Pipeline', 'metadata: {name: p}', 'stages:', '  prepare:'].join('\n'));
+  await page.locator('#pipeline-yaml').press('End');
+  await page.locator('#pipeline-yaml').pressSequentially(`\n    uses: prepare-data\n${longLine}\n`);
+  await page.locator('#validate-pipeline').click();
+  await page.locator('#validation-summary').waitFor();
+  await fits('pipelines');
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
 test('a model version is promoted to an alias after confirmation', LONG, async () => {
   const name = `ui-model-${randomSuffix()}`;
   const source = `s3://${h.config.s3.bucket}/test-ui/${name}`;

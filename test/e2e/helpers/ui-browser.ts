@@ -38,8 +38,9 @@ export function startUiFor(h: RuntimeHarness, options: UiServerOptions = {}): Pr
 export async function openPage(
   browser: Browser,
   colorScheme: 'light' | 'dark' = 'light',
+  viewport: { readonly width: number; readonly height: number } = { width: 1366, height: 800 },
 ): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 800 }, colorScheme });
+  const context = await browser.newContext({ viewport, colorScheme });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
