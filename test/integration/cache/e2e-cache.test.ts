@@ -98,6 +98,8 @@ function statuses(result: PipelineRunResult): Record<string, StageState['status'
   return Object.fromEntries(result.stages.map((s) => [s.id, s.status]));
 }
 
+const extraStages = { ...testStages, 'cache-e2e-write': writeStage };
+
 void describe('stage cache end to end (Temporal + MinIO)', () => {
   let config: FineflowConfig;
   let store: ObjectStore;
@@ -128,7 +130,6 @@ void describe('stage cache end to end (Temporal + MinIO)', () => {
     connection = await connectWorker(config.temporal);
     client = await connectClient(config.temporal);
     runs = new RunClient(client, { bucket: config.s3.bucket, workflowTaskQueue: taskQueueForPool(pools.control) });
-    const extraStages = { ...testStages, 'cache-e2e-write': writeStage };
     for (const options of [
       { pool: pools.control, runsWorkflows: true },
       { pool: pools.cpu, concurrency: 4 },
@@ -259,6 +260,35 @@ void describe('stage cache end to end (Temporal + MinIO)', () => {
       `stage b is reused from run ${intactRunId} but reads params.p2, which --set changes; rerun --from b to apply it there too`,
     ]);
     assert.equal((await runs.result(started.runId)).status, 'succeeded');
+  });
+
+  void it('fineflow rerun --watch follows the new run and exits with its outcome', async () => {
+    // The command starts its workflow on the default control queue: a control worker polls it for this test.
+    const control = await createWorker({
+      config,
+      store,
+      connection,
+      extraStages,
+      pool: 'control',
+      runsWorkflows: true,
+      shutdownGraceMs: 2_000,
+    });
+    const stopped = control.run();
+    try {
+      const out = { stdout: '', stderr: '' };
+      const stream = (key: 'stdout' | 'stderr') =>
+        new PassThrough().on('data', (chunk: Buffer) => (out[key] += chunk.toString()));
+      const io = { stdout: stream('stdout'), stderr: stream('stderr'), env: process.env, cwd: process.cwd() };
+      assert.equal(await main(['rerun', intactRunId, '--from', 'c', '--watch'], io), EXIT.ok, out.stderr);
+      const rerunId = /^started run (\S+): rerun of /.exec(out.stdout)?.[1] ?? '';
+      assert.match(out.stdout, /\bc succeeded\b/);
+      assert.match(out.stdout, /\brun succeeded\b/);
+      assert.doesNotMatch(out.stdout, /watch it with/, 'it follows the run instead');
+      assert.equal((await runs.state(rerunId)).status, 'succeeded', 'it returned once the run had ended');
+    } finally {
+      await control.shutdown();
+      await stopped;
+    }
   });
 
   void it('fineflow rerun names an unknown run and refuses a stage the run does not have (exit 1)', async () => {
