@@ -38,6 +38,7 @@ import { objectiveValue, trialPrefix } from '../src/core/sweep/sweep-plan';
 import { resultsCsv, type SweepResultsDocument } from '../src/core/sweep/sweep-results';
 import { warmStartLine } from '../src/core/sweep/sweep-history';
 import type {
+  SweepBasePinInput,
   SweepLogInput,
   SweepLogOutput,
   SweepResultsInput,
@@ -402,6 +403,9 @@ export function createSweepTrialActivities(deps: SweepTrialDeps) {
     writeSweepResults: (input: SweepResultsInput): Promise<SweepResultsOutput> => writeSweepResults(deps.store, input),
     appendSweepLog: (input: SweepLogInput): Promise<SweepLogOutput> => appendSweepLog(deps.store, input),
     readSweepHistory: (input: SweepHistoryReadInput): Promise<WarmStart> => readSweepHistory(deps.store, input),
+    /** The sweep's base pinned once (a registry alias to its current version), so no trial sees the alias move. */
+    pinSweepBase: async (input: SweepBasePinInput): Promise<string> =>
+      (await pinBaseModel(deps.store, input.model, input.context.bucket)).pinned,
   };
 }
 

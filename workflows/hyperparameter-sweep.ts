@@ -118,6 +118,14 @@ export const trialReportSignal = defineSignal<[TrialReportSignal]>(SWEEP_SIGNALS
 const DEFAULT_CONTINUE_AS_NEW_EVENTS = 4_000;
 /** The workflow change that reads the sweep history before the first trial (`warmStart`). */
 export const WARM_START_PATCH = 'fineflow-20-sweep-warm-start';
+/** Marks sweeps that pin their registry base once, before the first trial (see {@link registryAlias}). */
+export const SWEEP_BASE_PIN_PATCH = 'fineflow-sweep-base-pin';
+
+/** The trials' `model` when it is a `registry://` reference (an alias, or none, can move; a pin is needed). */
+function registryAlias(plan: SweepPlan): string | undefined {
+  const model = plan.trialSettings.model;
+  return typeof model === 'string' && model.startsWith('registry://') ? model : undefined;
+}
 
 export async function hyperparameterSweep(input: HyperparameterSweepInput): Promise<StageActivityResult> {
   let plan: SweepPlan;
@@ -130,6 +138,10 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
   setHandler(sweepStateQuery, (): SweepStatus => sweep.status());
   // Sweeps recorded before warm start existed never read the history, so they replay unchanged.
   if (plan.warmStart && !input.carry && patched(WARM_START_PATCH)) await sweep.warmStart(plan.warmStart);
+  // Before, each trial pinned a registry alias at its own first segment: an alias moving mid-sweep split the trials
+  // over two bases. Sweeps recorded before this pin replay unchanged.
+  const alias = registryAlias(plan);
+  if (alias !== undefined && !input.carry && patched(SWEEP_BASE_PIN_PATCH)) await sweep.pinBase(alias);
   sweep.start();
   setHandler(trialReportSignal, (report: TrialReportSignal): void => sweep.onTrialReport(report));
   try {
@@ -259,6 +271,8 @@ class SweepDriver {
   private bestOutputs: SweepCarry['bestOutputs'];
   /** What the warm start took from earlier sweeps, when `warmStart` is on (carried across continue-as-new). */
   private warmStarted: WarmStartSummary | undefined;
+  /** The base every trial trains on, pinned before the first (absent: each trial pins its own, as before the pin). */
+  private baseModel: string | undefined;
 
   constructor(
     private readonly input: HyperparameterSweepInput,
@@ -281,6 +295,7 @@ class SweepDriver {
     );
     this.bestOutputs = carry?.bestOutputs;
     this.warmStarted = carry?.warmStart;
+    this.baseModel = carry?.baseModel;
     this.continueAsNewAfter = this.execution.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_EVENTS;
   }
 
@@ -311,6 +326,11 @@ class SweepDriver {
       found = coldStart(`the search refused the earlier trials: ${failureMessage(error)}`);
     }
     this.warmStarted = found.summary;
+  }
+
+  /** Pins the trials' registry alias to its version now: every trial, retried or continued, trains on that one. */
+  async pinBase(model: string): Promise<void> {
+    this.baseModel = await this.activities.bookkeeping.pinSweepBase({ context: this.context, model });
   }
 
   /** Logs the sweep's settings (and its warm start) and arms the time budget. */
@@ -396,6 +416,7 @@ class SweepDriver {
         logLines: this.log.lineCount,
         ...(this.bestOutputs !== undefined ? { bestOutputs: this.bestOutputs } : {}),
         ...(this.warmStarted !== undefined ? { warmStart: this.warmStarted } : {}),
+        ...(this.baseModel !== undefined ? { baseModel: this.baseModel } : {}),
       },
     });
   }
@@ -440,7 +461,7 @@ class SweepDriver {
         this.activities.trials.sweepTrialSegment({
           context: this.context,
           trialId,
-          settings: trialSettings(this.plan, params, trial.baseModel),
+          settings: trialSettings(this.plan, params, trial.baseModel ?? this.baseModel),
           metric: this.state.config.objective.metric,
           fromEpoch: trial.epochsDone,
           untilEpoch,

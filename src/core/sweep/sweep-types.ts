@@ -109,6 +109,14 @@ export interface SweepCarry {
   readonly bestOutputs?: { readonly trialId: number; readonly outputs: JsonObject };
   /** What the first run's warm start found (its prior trials live on in `state`'s searcher). */
   readonly warmStart?: WarmStartSummary;
+  /** The `registry://name@alias` base pinned to a version once, before the first trial: every trial trains on it. */
+  readonly baseModel?: string;
+}
+
+/** Input of `pinSweepBase`: the trials' settings, whose `model` a registry alias may name. */
+export interface SweepBasePinInput {
+  readonly context: StageContext;
+  readonly model: string;
 }
 
 /** Input of the `hyperparameterSweep` workflow: a stage activity's input plus how to run trials. */
@@ -276,6 +284,7 @@ export const SWEEP_ACTIVITIES = {
   writeResults: 'writeSweepResults',
   appendLog: 'appendSweepLog',
   readHistory: 'readSweepHistory',
+  pinBase: 'pinSweepBase',
 } as const;
 
 export const SWEEP_QUERIES = { state: 'sweepState' } as const;

@@ -34,7 +34,15 @@ import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
 import type { ObjectStore } from '../../../src/storage/object-store';
 import { requireStack } from '../../helpers/stack';
 import { waitFor } from '../schedules/harness';
-import { quietTemporalRuntime, randomSuffix, sweepContext, sweepWorkflowBundle, writeSweepData } from './sweep-fixture';
+import {
+  quietTemporalRuntime,
+  randomSuffix,
+  startSweep,
+  sweepContext,
+  sweepWorkflowBundle,
+  writeSweepData,
+} from './sweep-fixture';
+import { taskQueueForPool } from '../../../src/core/run/task-queues';
 
 let config: FineflowConfig;
 let store: ObjectStore;
@@ -130,4 +138,48 @@ test('a retry trains on the base the first attempt pinned, after an attempt that
   assert.equal(segment.attempt, 3);
   assert.equal(segment.baseModel, `registry://${name}@1`, 'attempt 3 trains on the version attempt 1 pinned');
   assert.equal(segment.epochsDone, 2);
+});
+
+test('every trial of a sweep trains on the version its registry alias named when the sweep started', async () => {
+  const data = await writeSweepData(store, config.s3.bucket, `sweep-pin-${suffix}`);
+  const name = `sweep-pin-${suffix}`;
+  await register(name, data.baseModel); // version 1 = `latest`
+  const pool = `sweep-pin-${suffix}`;
+  const real = inProcessTrainingRunner(store);
+  const bases: string[] = [];
+  // The alias moves while the first trial trains: the second trial starts after it (parallelism 1).
+  const runTraining: TrainingRunner = async (request, options) => {
+    bases.push(request.baseModelUri ?? '');
+    if (bases.length === 1) await register(name, data.baseModel); // version 2 = `latest`
+    return real(request, options);
+  };
+  const connection: NativeConnection = await connectWorker(config.temporal);
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: dataConverterFor(config.temporal),
+    taskQueue: taskQueueForPool(pool),
+    workflowBundle: await sweepWorkflowBundle(),
+    activities: createSweepTrialActivities({ store, runTraining, workerIdentity: 'sweep-pin' }),
+  });
+  const sweep = await startSweep(client, {
+    taskQueue: taskQueueForPool(pool),
+    runId: `sweep-pin-${suffix}`,
+    bucket: config.s3.bucket,
+    execution: { pool, segmentTimeoutMs: 120_000, heartbeatTimeoutMs: 30_000 },
+    inputs: {
+      model: `registry://${name}@latest`,
+      data: data.dataset,
+      objective: { metric: 'validation.accuracy', goal: 'maximize' },
+      trial: { epochs: 1, batchSize: 16, seed: 1 },
+      algorithm: 'random',
+      maxTrials: 2,
+      parallelism: 1,
+      seed: 3,
+      space: { learningRate: { logUniform: [0.001, 0.03] } },
+    },
+  });
+  await worker.runUntil(sweep.result());
+  await connection.close();
+  assert.deepEqual(bases, [`registry://${name}@1`, `registry://${name}@1`]);
 });
