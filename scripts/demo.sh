@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The demo (`npm run demo`): a base model pretrained on one domain (MNIST digits), fine-tuned on
-# a small labelled set of another, against a model trained from scratch on the same examples.
+# The demo (`npm run demo`): a base model pretrained on one domain (surface-cnn, on production line A's
+# brushed-metal defect images), fine-tuned on a small labelled set of another (line B, cast metal),
+# against a model trained from scratch on the same examples.
 #   1. bootstrap (dependencies, native TensorFlow binding, Temporal + MinIO binaries)
 #   2. the local stack on the dev ports (infra/stack.sh up; state in .fineflow/dev)
 #   3. src/demo/main.ts: worker pools control, cpu and train in the background (logs in
