@@ -252,14 +252,24 @@ describe('GP searcher: suggestions', () => {
   });
 
   it('spreads a batch suggested while trials run (constant liar)', () => {
-    const { state } = runSequential(
-      createGpSearch(mixedSpace, 'maximize', 9, { nStartupTrials: 5 }),
-      mixedObjective,
-      12,
-    );
-    const { trials } = gpSearch.suggest(state, 3);
-    const keys = new Set(trials.map((trial) => JSON.stringify(trial.params)));
-    assert.equal(keys.size, 3);
+    // Without the running trial counted as the worst so far, both suggestions land within ~0.002 of the
+    // acquisition's peak on five of these six seeds (measured when this test was written).
+    const space = parseSearchSpace({ x: { uniform: [0, 1] } });
+    const loss = (params: ParameterValues): number => ((params.x as number) - 0.3137) ** 2;
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      let state = createGpSearch(space, 'minimize', seed, { nStartupTrials: 4 });
+      for (let i = 0; i < 8; i++) {
+        const { trials, state: next } = gpSearch.suggest(state, 1);
+        state = gpSearch.observe(next, {
+          trialId: trials[0]!.trialId,
+          status: 'completed',
+          value: loss(trials[0]!.params),
+        });
+      }
+      const [first, second] = gpSearch.suggest(state, 2).trials;
+      const gap = Math.abs((first!.params.x as number) - (second!.params.x as number));
+      assert.ok(gap > 0.05, `seed ${seed}: the batch's two points are ${gap} apart`);
+    }
   });
 
   it('fits at most maxObservations trials with a bounded number of evaluations', () => {
