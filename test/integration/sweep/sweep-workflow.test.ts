@@ -4,13 +4,15 @@
  * activities (the e2e test uses the child-process runner of production).
  *
  * Run with: bash scripts/test.sh integration test/integration/sweep/sweep-workflow.test.ts
+ * (also `algorithm: gp`: its suggestions are made inside workflow tasks, and its history must replay)
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 import type { RunState, StageState } from '../../../src/core/run/run-types';
 import type { FineflowConfig } from '../../../src/config';
-import { connectClient } from '../../../src/client/temporal-connection';
+import { connectClient, dataConverterFor } from '../../../src/client/temporal-connection';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import type { SweepResultsDocument } from '../../../src/core/sweep/sweep-results';
 import { renderTrialTable } from '../../../src/client/sweep-trial-table';
@@ -25,6 +27,7 @@ import {
   startSweep,
   startSweepWorkers,
   sweepStageLog,
+  sweepWorkflowBundle,
   writeSweepData,
   type SweepData,
 } from './sweep-fixture';
@@ -357,5 +360,48 @@ test(
       assert.match(String(error.cause?.message), /1 trial\(s\) failed, more than maxFailedTrials \(0\)/);
       return true;
     });
+  },
+);
+
+test(
+  'GP + ASHA sweep of real trials: every trial in the space, then the history replays',
+  { timeout: 300_000 },
+  async () => {
+    const sweep = await startSweep(client, {
+      taskQueue: taskQueueForPool(pools.control),
+      runId: `sweep-gp-${suffix}`,
+      bucket: config.s3.bucket,
+      execution,
+      inputs: sweepInputs({
+        trial: { epochs: 3, batchSize: 16, freeze: 'none', seed: 1 },
+        algorithm: 'gp',
+        gp: { startupTrials: 2, candidates: 64 },
+        earlyStopping: { type: 'asha', reductionFactor: 3, minEpochs: 1 },
+        maxTrials: 5,
+        parallelism: 2,
+        seed: 4,
+        space: { learningRate: { logUniform: [0.0005, 0.05] }, batchSize: { choice: [8, 16] } },
+      }),
+    });
+    const result = await sweep.result();
+    const handle = client.workflow.getHandle(sweep.workflowId);
+    const final = await handle.query<SweepStatus>(SWEEP_QUERIES.state);
+    assert.equal(final.progress.completed + final.progress.stopped, 5, JSON.stringify(final.progress));
+    const outputs = result.outputs as { trials: { params: { learningRate: number; batchSize: number } }[] };
+    assert.equal(outputs.trials.length, 5);
+    for (const { params } of outputs.trials) {
+      assert.ok(params.learningRate >= 0.0005 && params.learningRate <= 0.05, JSON.stringify(params));
+      assert.ok([8, 16].includes(params.batchSize), JSON.stringify(params));
+    }
+    // Trials 2…4 were suggested by the Gaussian process inside workflow tasks: replaying recomputes them.
+    const history = await handle.fetchHistory();
+    await Worker.runReplayHistory(
+      {
+        workflowBundle: await sweepWorkflowBundle(),
+        replayName: 'gp-replay',
+        dataConverter: dataConverterFor(config.temporal),
+      },
+      history,
+    );
   },
 );
