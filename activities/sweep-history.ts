@@ -5,19 +5,20 @@
  *   sweep under `s3://<bucket>/sweeps/<pipeline>/<stageId>/`. Best effort: a failure is logged on the worker and
  *   returned as a message, never thrown, so the stage's outcome never depends on it.
  * - `readSweepHistory` (a sweep activity, registered with the trial activities): the newest records of the same
- *   pipeline stage, each refused unread when it is larger than the cap, parsed and checked by
- *   `warmStartFromHistory`. An object that cannot be read is one more ignored record; only a failing listing
- *   (the store is down) throws, and the workflow then starts cold.
+ *   pipeline stage, found by a few bounded listings (`newestRecords`), each refused unread when it is larger than
+ *   the cap, parsed and checked by `warmStartFromHistory`. An object that cannot be read is one more ignored
+ *   record; only a failing listing (the store is down) throws, and the workflow then starts cold.
  *
  * The objects live in the worker's own bucket under a key built from the run's pipeline and stage (never a URI a
  * pipeline author wrote), so no outbound policy applies; every byte read is still treated as untrusted.
  */
 import { NotFoundError } from '../src/core/errors';
-import { sweepHistoryPrefix, sweepHistoryUri } from '../src/core/storage/layout';
+import { parseSweepHistoryKey, sweepHistoryPrefix, sweepHistoryUri } from '../src/core/storage/layout';
 import { parseS3Uri } from '../src/core/storage/uri';
 import type { StageContext } from '../src/core/run/run-types';
 import {
   SWEEP_HISTORY_LIMITS,
+  SWEEP_HISTORY_RETENTION,
   sweepHistoryRecord,
   warmStartFromHistory,
   type SweepHistoryObject,
@@ -65,7 +66,11 @@ export async function writeSweepHistory(
 }
 
 /** The newest records of this pipeline stage, checked: the prior trials a warm-started sweep begins with. */
-export async function readSweepHistory(store: ObjectStore, input: SweepHistoryReadInput): Promise<WarmStart> {
+export async function readSweepHistory(
+  store: ObjectStore,
+  input: SweepHistoryReadInput,
+  nowMs = Date.now(),
+): Promise<WarmStart> {
   const { bucket, pipeline, stageId } = input.context;
   const expected = { ...input.subject, pipeline, stage: stageId };
   let prefix: string;
@@ -76,22 +81,64 @@ export async function readSweepHistory(store: ObjectStore, input: SweepHistoryRe
     return warmStartFromHistory([{ name: `${pipeline}/${stageId}`, unreadable: reason }], expected, input.settings);
   }
   const sweeps = Math.min(input.settings.sweeps, SWEEP_HISTORY_LIMITS.sweeps);
-  const records = newestRecords(await store.list(prefix), prefix, sweeps);
+  const { records, overflow } = await newestRecords(store, prefix, sweeps, nowMs);
   const objects = await Promise.all(records.map((info) => readObject(store, prefix, info)));
-  return warmStartFromHistory(objects, expected, {
+  const warm = warmStartFromHistory(objects, expected, {
     sweeps,
     maxTrials: Math.min(input.settings.maxTrials, SWEEP_HISTORY_LIMITS.trials),
   });
+  return overflow === undefined ? warm : { ...warm, summary: { ...warm.summary, overflow } };
 }
 
-/** Record objects directly under the prefix, newest first (keys start with the end time). */
-function newestRecords(listed: readonly ObjectInfo[], prefix: string, count: number): ObjectInfo[] {
+const HOUR_MS = 3_600_000;
+
+/**
+ * How far back each listing of a stage's history reaches: S3 lists oldest first and keys start with the end time,
+ * so the newest records are those after a recent key (`start-after`); a stage that sweeps rarely needs a longer look
+ * back. Each listing stops at `SWEEP_HISTORY_LIMITS.listedKeys`, so a stage with tens of thousands of records never
+ * costs more than a few bounded listings.
+ */
+const LOOK_BACK: readonly { readonly ms: number; readonly label: string }[] = [
+  { ms: HOUR_MS, label: 'hour' },
+  { ms: 24 * HOUR_MS, label: 'day' },
+  { ms: 7 * 24 * HOUR_MS, label: 'week' },
+  { ms: 30 * 24 * HOUR_MS, label: '30 days' },
+  { ms: 365 * 24 * HOUR_MS, label: 'year' },
+  { ms: Number.POSITIVE_INFINITY, label: 'history' },
+];
+
+/**
+ * The newest `count` records directly under the prefix, newest first; with `overflow` when a look-back held more
+ * objects than one listing returns, so the newest could not be told apart: then the records of the previous (shorter)
+ * look-back, all of them newer, are what the sweep starts from (none: cold).
+ */
+async function newestRecords(
+  store: ObjectStore,
+  prefix: string,
+  count: number,
+  nowMs: number,
+): Promise<{ readonly records: readonly ObjectInfo[]; readonly overflow?: string }> {
   const folder = parseS3Uri(prefix).key;
-  return listed
-    .filter((info) => info.key.startsWith(folder) && !info.key.slice(folder.length).includes('/'))
-    .filter((info) => info.key.endsWith('.json'))
-    .sort((a, b) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0))
-    .slice(0, count);
+  const cap = SWEEP_HISTORY_LIMITS.listedKeys;
+  let newer: ObjectInfo[] = [];
+  for (const [index, { ms, label }] of LOOK_BACK.entries()) {
+    const since = nowMs - ms;
+    const startAfter = Number.isFinite(since) && since > 0 ? `${folder}${new Date(since).toISOString()}` : undefined;
+    const listed = await store.list(prefix, { maxKeys: cap + 1, ...(startAfter ? { startAfter } : {}) });
+    if (listed.length > cap) {
+      const previous = LOOK_BACK[index - 1]?.label;
+      const read = previous ? `read the ${newer.length} of the last ${previous} only` : 'read none';
+      const overflow =
+        `more than ${cap} objects under ${prefix} in the last ${label}, too many to find the newest: ${read}; ` +
+        `run \`fineflow gc\` to keep each stage's newest ${SWEEP_HISTORY_RETENTION.default} records`;
+      return { records: newer.slice(0, count), overflow };
+    }
+    newer = listed
+      .filter((info) => info.key.startsWith(folder) && parseSweepHistoryKey(info.key) !== undefined)
+      .sort((a, b) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
+    if (newer.length >= count) break;
+  }
+  return { records: newer.slice(0, count) };
 }
 
 /** One record's text, or why it is not read: too large (refused before reading), vanished, corrupt. */

@@ -232,9 +232,9 @@ export function pinnedDatasetStore(store: ObjectStore, manifest: DatasetVersionM
       const object = byUri.get(uri);
       return object ? info(uri, object) : undefined;
     },
-    async list(prefixUri) {
+    async list(prefixUri, options) {
       // A prefix above the version's (the bucket root) still sees only the version under it.
-      if (!underVersion(prefixUri) && !manifest.prefix.startsWith(prefixUri)) return store.list(prefixUri);
+      if (!underVersion(prefixUri) && !manifest.prefix.startsWith(prefixUri)) return store.list(prefixUri, options);
       return [...byUri.entries()]
         .filter(([uri]) => uri.startsWith(prefixUri))
         .map(([uri, object]) => info(uri, object));

@@ -15,7 +15,7 @@ export function confineWrites(store: ObjectStore, prefixUri: string): ObjectStor
     getBytes: (uri, limit) => store.getBytes(uri, limit),
     getJson: (uri, limit) => store.getJson(uri, limit),
     stat: (uri, options) => store.stat(uri, options),
-    list: (uri) => store.list(uri),
+    list: (uri, options) => store.list(uri, options),
     putStream: async (uri, body, options) => store.putStream(inside(uri), body, options),
     putBytes: async (uri, body, options) => store.putBytes(inside(uri), body, options),
     putJson: async (uri, value, options) => store.putJson(inside(uri), value, options),

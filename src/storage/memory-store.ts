@@ -12,6 +12,7 @@ import {
   DEFAULT_MAX_READ_BYTES,
   objectTooLarge,
   plainObjectStore,
+  type ListOptions,
   type ObjectInfo,
   type ObjectStore,
   type PutOptions,
@@ -105,12 +106,16 @@ class InMemoryStore implements ObjectStore {
     return found ? info(formatS3Uri(location), found) : undefined;
   }
 
-  async list(prefixUri: string): Promise<ObjectInfo[]> {
+  async list(prefixUri: string, options: ListOptions = {}): Promise<ObjectInfo[]> {
     // Like an S3 listing: no user metadata, so no sha256.
-    return this.under(prefixUri).map(([uri, object]) => {
-      const { sha256: _omitted, ...listed } = info(uri, object);
-      return listed;
+    const { startAfter } = options;
+    const listed = this.under(prefixUri).map(([uri, object]) => {
+      const { sha256: _omitted, ...entry } = info(uri, object);
+      return entry;
     });
+    return listed
+      .filter((entry) => startAfter === undefined || entry.key > startAfter)
+      .slice(0, options.maxKeys ?? listed.length);
   }
 
   async remove(uri: string): Promise<void> {

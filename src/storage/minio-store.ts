@@ -33,6 +33,7 @@ import {
   objectTooLarge,
   plainObjectStore,
   type BucketOptions,
+  type ListOptions,
   type ObjectInfo,
   type ObjectStore,
   type PutOptions,
@@ -423,11 +424,14 @@ class MinioObjectStore implements ObjectStore {
     }
   }
 
-  async list(prefixUri: string): Promise<ObjectInfo[]> {
+  async list(prefixUri: string, options: ListOptions = {}): Promise<ObjectInfo[]> {
     const prefix = parseS3Uri(prefixUri);
     const found: ObjectInfo[] = [];
+    const maxKeys = options.maxKeys ?? Number.POSITIVE_INFINITY;
     try {
-      for await (const item of this.listItems(prefix)) {
+      // Leaving the loop early destroys the listing stream: no further page is requested.
+      for await (const item of this.listItems(prefix, options.startAfter)) {
+        if (found.length >= maxKeys) break;
         if (!item.name) continue;
         found.push(
           toObjectInfo(
@@ -484,9 +488,9 @@ class MinioObjectStore implements ObjectStore {
     }
   }
 
-  /** Every object under a prefix, recursively, as the S3 listing returns them. */
-  private listItems(prefix: S3Location): AsyncIterable<BucketItem> {
-    return this.client.listObjectsV2(prefix.bucket, prefix.key, true) as AsyncIterable<BucketItem>;
+  /** Every object under a prefix (after `startAfter`, a key), recursively, as the S3 listing returns them. */
+  private listItems(prefix: S3Location, startAfter?: string): AsyncIterable<BucketItem> {
+    return this.client.listObjectsV2(prefix.bucket, prefix.key, true, startAfter) as AsyncIterable<BucketItem>;
   }
 
   /** One PUT of an object held in memory, its sha256 and any write condition sent with it. */

@@ -56,6 +56,14 @@ export function objectTooLarge(uri: string, maxBytes: number): ResourceLimitErro
   });
 }
 
+/** A bounded listing: where to start and how many objects at most (the first ones in key order). */
+export interface ListOptions {
+  /** List only keys after this one (an object key, not a URI), as S3's `start-after`. */
+  readonly startAfter?: string;
+  /** At most this many objects; the listing stops there instead of paging on. */
+  readonly maxKeys?: number;
+}
+
 export interface BucketOptions {
   /**
    * Turn on S3 versioning when the bucket is created (dataset buckets: a dataset version then
@@ -101,10 +109,11 @@ export interface ObjectStore {
    */
   stat(uri: string, options?: ReadOptions): Promise<ObjectInfo | undefined>;
   /**
-   * Every object under a prefix URI (`s3://bucket/prefix/`), recursively, in key order.
+   * Every object under a prefix URI (`s3://bucket/prefix/`), recursively, in key order; with `options`, only those
+   * after `startAfter` and at most `maxKeys` of them, so a caller can bound what a large prefix costs.
    * Entries carry no `sha256`: S3 listings do not return user metadata; `stat` an object for it.
    */
-  list(prefixUri: string): Promise<ObjectInfo[]>;
+  list(prefixUri: string, options?: ListOptions): Promise<ObjectInfo[]>;
   remove(uri: string): Promise<void>;
   /** Remove every object under a prefix. */
   removePrefix(prefixUri: string): Promise<void>;

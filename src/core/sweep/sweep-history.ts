@@ -38,6 +38,8 @@ export const SWEEP_HISTORY_LIMITS = {
   reasons: 10,
   /** Characters of one reason. */
   reasonLength: 200,
+  /** Objects one listing of a stage's history returns at most (activities/sweep-history.ts `newestRecords`). */
+  listedKeys: 1_000,
 } as const;
 
 /**
@@ -170,7 +172,8 @@ export function warmStartLine(summary: WarmStartSummary): string {
       : `${summary.trials} trial${summary.trials === 1 ? '' : 's'} from ${summary.sweeps} earlier ` +
         `sweep${summary.sweeps === 1 ? '' : 's'}`;
   const ignored = summary.ignored === 0 ? '' : `, ${summary.ignored} ignored: ${summary.reasons.join('; ')}`;
-  return `warm start: ${found}${ignored}`;
+  const overflow = summary.overflow === undefined ? '' : ` (${summary.overflow})`;
+  return `warm start: ${found}${ignored}${overflow}`;
 }
 
 /** A record's trials, or why the whole record does not apply to this sweep. */

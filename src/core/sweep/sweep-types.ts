@@ -27,6 +27,8 @@ export interface WarmStartSummary {
   readonly ignored: number;
   /** Why, most frequent first, each with its count: at most `SWEEP_HISTORY_LIMITS.reasons` (./sweep-history.ts). */
   readonly reasons: readonly string[];
+  /** Set when the history was too large to list within its bound: what was read instead, and the fix. */
+  readonly overflow?: string;
 }
 
 /** A trial's status as recorded: the controller's, or `cancelled` when the sweep was cancelled while it ran. */

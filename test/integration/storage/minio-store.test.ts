@@ -161,6 +161,24 @@ void describe('MinIO object store (real MinIO)', () => {
     await store.removePrefix(`${root}l/`);
   });
 
+  void it('lists a bounded range: keys after startAfter, at most maxKeys, in key order', async () => {
+    const keys = Array.from({ length: 12 }, (_, index) => `bounded/${String(index).padStart(2, '0')}`);
+    for (const key of keys) await store.putBytes(`${root}${key}`, key);
+    const prefix = `${root}bounded/`;
+    const base = (await store.list(prefix)).map((o) => o.key);
+    const under = base[0]?.slice(0, -'00'.length) ?? '';
+    assert.deepEqual(
+      (await store.list(prefix, { startAfter: `${under}04`, maxKeys: 3 })).map((o) => o.key.slice(under.length)),
+      ['05', '06', '07'],
+    );
+    assert.deepEqual(
+      (await store.list(prefix, { startAfter: `${under}09` })).map((o) => o.key.slice(under.length)),
+      ['10', '11'],
+    );
+    assert.equal((await store.list(prefix, { maxKeys: 5 })).length, 5);
+    await store.removePrefix(prefix);
+  });
+
   void it('pushes a directory (fineflow data push) with a location-independent dataset version', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ff-push-'));
     try {
