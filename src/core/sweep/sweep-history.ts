@@ -45,7 +45,7 @@ export const SWEEP_HISTORY_LIMITS = {
 /**
  * Records `fineflow gc` keeps per pipeline stage (`--keep-sweeps`, src/retention/gc-plan.ts): by default the most
  * one warm start may read, so a collection never takes what the next sweep would use; an operator may keep fewer
- * (a warm start then reads what is left) or more (to look back with `fineflow sweep-history`).
+ * (a warm start then reads what is left) or more (to keep a longer record of earlier searches in the bucket).
  */
 export const SWEEP_HISTORY_RETENTION = { default: SWEEP_HISTORY_LIMITS.sweeps, min: 1, max: 100_000 } as const;
 
