@@ -5,7 +5,7 @@
  *   sweep under `s3://<bucket>/sweeps/<pipeline>/<stageId>/`. Best effort: a failure is logged on the worker and
  *   returned as a message, never thrown, so the stage's outcome never depends on it.
  * - `readSweepHistory` (a sweep activity, registered with the trial activities): the newest records of the same
- *   pipeline stage, found by a few bounded listings (`newestRecords`), each refused unread when it is larger than
+ *   pipeline stage, found by a few bounded listings (`newestHistoryObjects`, which `fineflow sweep-history` shares), each refused unread when it is larger than
  *   the cap, parsed and checked by `warmStartFromHistory`. An object that cannot be read is one more ignored
  *   record; only a failing listing (the store is down) throws, and the workflow then starts cold.
  *
@@ -81,13 +81,28 @@ export async function readSweepHistory(
     return warmStartFromHistory([{ name: `${pipeline}/${stageId}`, unreadable: reason }], expected, input.settings);
   }
   const sweeps = Math.min(input.settings.sweeps, SWEEP_HISTORY_LIMITS.sweeps);
-  const { records, overflow } = await newestRecords(store, prefix, sweeps, nowMs);
-  const objects = await Promise.all(records.map((info) => readObject(store, prefix, info)));
+  const { objects, overflow } = await newestHistoryObjects(store, prefix, sweeps, nowMs);
   const warm = warmStartFromHistory(objects, expected, {
     sweeps,
     maxTrials: Math.min(input.settings.maxTrials, SWEEP_HISTORY_LIMITS.trials),
   });
   return overflow === undefined ? warm : { ...warm, summary: { ...warm.summary, overflow } };
+}
+
+/**
+ * The newest `count` history objects under a stage's prefix (`sweepHistoryPrefix`), newest first, each read (or why
+ * not) within the record cap: what a warm start reads, and what `fineflow sweep-history` shows. `overflow` says why
+ * fewer were found than exist (see `newestRecords`).
+ */
+export async function newestHistoryObjects(
+  store: ObjectStore,
+  prefix: string,
+  count: number,
+  nowMs = Date.now(),
+): Promise<{ readonly objects: readonly SweepHistoryObject[]; readonly overflow?: string }> {
+  const { records, overflow } = await newestRecords(store, prefix, count, nowMs);
+  const objects = await Promise.all(records.map((info) => readObject(store, prefix, info)));
+  return overflow === undefined ? { objects } : { objects, overflow };
 }
 
 const HOUR_MS = 3_600_000;

@@ -176,11 +176,89 @@ export function warmStartLine(summary: WarmStartSummary): string {
   return `warm start: ${found}${ignored}${overflow}`;
 }
 
+/** One record as `fineflow sweep-history` lists it, or why it could not be read. */
+export type SweepHistoryEntry =
+  | {
+      readonly name: string;
+      readonly endedAt: string;
+      readonly runId: string;
+      readonly outcome: string;
+      /** `validation.accuracy (maximize)` */
+      readonly objective: string;
+      readonly epochsPerTrial?: number;
+      readonly trials: number;
+      readonly omittedTrials: number;
+      /** The best completed trial by the record's goal; none when no trial completed. */
+      readonly best?: { readonly trialId?: number; readonly value: number; readonly params: string };
+    }
+  | { readonly name: string; readonly problem: string };
+
+/**
+ * What one history object says, for a person looking at a stage's history: read as untrusted with the same
+ * checks of format, place and size a warm start makes, but without a sweep to compare its objective, budget or
+ * space with (a warm start still checks those, and each trial, when it reads the record). Strings are shortened.
+ */
+export function describeHistoryRecord(object: SweepHistoryObject, where: HistoryPlace): SweepHistoryEntry {
+  if (!('text' in object)) return { name: object.name, problem: object.unreadable };
+  const checked = checkedRecord(object.text, (parsed) => placeProblem(parsed, where) ?? trialsProblem(parsed));
+  if ('problem' in checked) return { name: object.name, problem: checked.problem };
+  const { record } = checked;
+  const objective = isPlainObject(record.objective) ? record.objective : {};
+  const trials = record.trials as readonly unknown[];
+  const best = bestCompleted(trials, objective.goal === 'minimize' ? 'minimize' : 'maximize');
+  return {
+    name: object.name,
+    endedAt: describe(record.endedAt),
+    runId: describe(record.runId),
+    outcome: describe(record.outcome),
+    objective: `${describe(objective.metric)} (${describe(objective.goal)})`,
+    ...(isFiniteNumber(record.epochsPerTrial) ? { epochsPerTrial: record.epochsPerTrial } : {}),
+    trials: trials.length,
+    omittedTrials: isFiniteNumber(record.omittedTrials) ? record.omittedTrials : 0,
+    ...(best ? { best } : {}),
+  };
+}
+
+function bestCompleted(
+  trials: readonly unknown[],
+  goal: 'maximize' | 'minimize',
+): { readonly trialId?: number; readonly value: number; readonly params: string } | undefined {
+  let best: Record<string, unknown> | undefined;
+  for (const trial of trials) {
+    if (!isPlainObject(trial) || trial.status !== 'completed' || !isFiniteNumber(trial.value)) continue;
+    const better =
+      best === undefined ||
+      (goal === 'maximize' ? trial.value > (best.value as number) : trial.value < (best.value as number));
+    if (better) best = trial;
+  }
+  if (best === undefined) return undefined;
+  return {
+    ...(isFiniteNumber(best.trialId) ? { trialId: best.trialId } : {}),
+    value: best.value as number,
+    params: shorten(JSON.stringify(isPlainObject(best.params) ? best.params : {}), SWEEP_HISTORY_LIMITS.reasonLength),
+  };
+}
+
+/** Where a record was listed: the pipeline stage it must belong to. */
+interface HistoryPlace {
+  readonly pipeline: string;
+  readonly stage: string;
+}
+
 /** A record's trials, or why the whole record does not apply to this sweep. */
 function readRecord(
   text: string,
-  expected: SweepHistorySubject & { readonly pipeline: string; readonly stage: string },
+  expected: SweepHistorySubject & HistoryPlace,
 ): { readonly trials: readonly unknown[] } | { readonly problem: string } {
+  const checked = checkedRecord(text, (parsed) => recordProblem(parsed, expected));
+  return 'problem' in checked ? checked : { trials: checked.record.trials as readonly unknown[] };
+}
+
+/** A record parsed from untrusted text and passed through `problemOf`, or the first reason it is not usable. */
+function checkedRecord(
+  text: string,
+  problemOf: (record: Record<string, unknown>) => string | undefined,
+): { readonly record: Record<string, unknown> } | { readonly problem: string } {
   if (utf8Length(text) > SWEEP_HISTORY_LIMITS.recordBytes)
     return { problem: `larger than ${SWEEP_HISTORY_LIMITS.recordBytes} bytes` };
   let parsed: unknown;
@@ -192,26 +270,32 @@ function readRecord(
   if (!isPlainObject(parsed)) return { problem: 'not a JSON object' };
   let problem: string | undefined;
   try {
-    problem = recordProblem(parsed, expected);
+    problem = problemOf(parsed);
   } catch {
     problem = 'fields too deeply nested to read'; // JSON.stringify of a hostile value overflowed the stack
   }
-  if (problem !== undefined) return { problem };
-  return { trials: parsed.trials as readonly unknown[] };
+  return problem === undefined ? { record: parsed } : { problem };
 }
 
 /** The first reason a parsed record does not describe an earlier run of this sweep, or undefined. */
 function recordProblem(
   record: Record<string, unknown>,
-  expected: SweepHistorySubject & { readonly pipeline: string; readonly stage: string },
+  expected: SweepHistorySubject & HistoryPlace,
 ): string | undefined {
+  return placeProblem(record, expected) ?? subjectProblem(record, expected) ?? trialsProblem(record);
+}
+
+/** Not a record of this format, or one listed under another pipeline stage than it names. */
+function placeProblem(record: Record<string, unknown>, where: HistoryPlace): string | undefined {
   if (record.format !== SWEEP_HISTORY_FORMAT)
     return `format ${describe(record.format)} is not one this version reads (${SWEEP_HISTORY_FORMAT})`;
-  if (record.pipeline !== expected.pipeline || record.stage !== expected.stage)
-    return (
-      `recorded for ${describe(record.pipeline)}/${describe(record.stage)}, ` +
-      `not ${expected.pipeline}/${expected.stage}`
-    );
+  if (record.pipeline !== where.pipeline || record.stage !== where.stage)
+    return `recorded for ${describe(record.pipeline)}/${describe(record.stage)}, not ${where.pipeline}/${where.stage}`;
+  return undefined;
+}
+
+/** Another objective, goal or trial budget than the sweep being started. */
+function subjectProblem(record: Record<string, unknown>, expected: SweepHistorySubject): string | undefined {
   const objective = isPlainObject(record.objective) ? record.objective : {};
   const { metric, goal } = expected.objective;
   if (objective.metric !== metric || objective.goal !== goal)
@@ -221,6 +305,10 @@ function recordProblem(
     );
   if (record.epochsPerTrial !== expected.epochsPerTrial)
     return `trial budget ${describe(record.epochsPerTrial)} epochs is not this sweep's ${expected.epochsPerTrial}`;
+  return undefined;
+}
+
+function trialsProblem(record: Record<string, unknown>): string | undefined {
   if (!Array.isArray(record.trials)) return 'trials is not a list';
   if (record.trials.length > SWEEP_HISTORY_LIMITS.trialsPerRecord)
     return `${record.trials.length} trials, more than a record holds (${SWEEP_HISTORY_LIMITS.trialsPerRecord})`;

@@ -21,7 +21,15 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
 
 void it('bash completes commands, sub-commands and each command’s own options', () => {
   assert.deepEqual(bashComplete('fineflow val'), ['validate']);
-  assert.deepEqual(bashComplete('fineflow s'), ['schedule', 'schema', 'serve', 'setup', 'status', 'submit']);
+  assert.deepEqual(bashComplete('fineflow s'), [
+    'schedule',
+    'schema',
+    'serve',
+    'setup',
+    'status',
+    'submit',
+    'sweep-history',
+  ]);
   assert.deepEqual(bashComplete('fineflow status run-1 --w'), ['--watch']);
   assert.deepEqual(bashComplete('fineflow schedule '), [
     'apply',

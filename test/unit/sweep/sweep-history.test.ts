@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseSearchSpace } from '../../../src/core/sweep/space';
 import {
+  describeHistoryRecord,
   SWEEP_HISTORY_FORMAT,
   SWEEP_HISTORY_LIMITS,
   sweepHistoryRecord,
@@ -302,5 +303,92 @@ describe('warm start from history (untrusted records)', () => {
     assert.equal(warm.summary.ignored, 20);
     assert.equal(warm.summary.reasons.length, SWEEP_HISTORY_LIMITS.reasons);
     for (const reason of warm.summary.reasons) assert.ok(reason.length <= SWEEP_HISTORY_LIMITS.reasonLength, reason);
+  });
+});
+
+describe('a history record described for a person (fineflow sweep-history)', () => {
+  const where = { pipeline: 'digits', stage: 'sweep' };
+
+  it('gives the best completed trial by the goal, never a stopped one', () => {
+    const trials = [
+      { trialId: 0, params, status: 'completed', value: 0.8, epochs: 4 },
+      { trialId: 1, params: { ...params, layers: 5 }, status: 'stopped', value: 0.95, epochs: 1 },
+      { trialId: 2, params: { ...params, layers: 1 }, status: 'completed', value: 0.85, epochs: 4 },
+    ];
+    const entry = describeHistoryRecord(object(record({ trials, omittedTrials: 3 })), where);
+    assert.deepEqual(entry, {
+      name: 'r.json',
+      endedAt: '2026-12-05T18:00:00.000Z',
+      runId: 'run-1',
+      outcome: 'completed',
+      objective: 'validation.accuracy (maximize)',
+      epochsPerTrial: 4,
+      trials: 3,
+      omittedTrials: 3,
+      best: { trialId: 2, value: 0.85, params: JSON.stringify({ ...params, layers: 1 }) },
+    });
+    const minimize = describeHistoryRecord(
+      object(record({ trials, objective: { metric: 'validation.loss', goal: 'minimize' } })),
+      where,
+    );
+    assert.equal('best' in minimize && minimize.best?.trialId, 0);
+  });
+
+  it('has no best when no trial completed', () => {
+    const entry = describeHistoryRecord(
+      object(record({ trials: [{ trialId: 0, params, status: 'stopped', value: 0.9, epochs: 1 }] })),
+      where,
+    );
+    assert.ok(!('problem' in entry));
+    assert.equal(entry.best, undefined);
+  });
+
+  it('reads hostile objects as a warm start does: a reason, never a throw', () => {
+    const problems = [
+      object('{not json'),
+      object([1, 2]),
+      object(record({ format: 'other/v9' })),
+      object(record({ stage: 'another' })),
+      object(record({ trials: 'many' })),
+      object(record({ trials: Array.from({ length: SWEEP_HISTORY_LIMITS.trialsPerRecord + 1 }, () => ({})) })),
+      object(`"${'x'.repeat(SWEEP_HISTORY_LIMITS.recordBytes)}"`),
+      { name: 'gone.json', unreadable: 'removed while it was being read' },
+    ].map((o) => describeHistoryRecord(o, where));
+    for (const entry of problems) assert.ok('problem' in entry, JSON.stringify(entry).slice(0, 200));
+    assert.deepEqual(
+      problems.map((entry) => ('problem' in entry ? entry.problem.split(' ').slice(0, 2).join(' ') : '')),
+      [
+        'not JSON',
+        'not a',
+        'format other/v9',
+        'recorded for',
+        'trials is',
+        `${SWEEP_HISTORY_LIMITS.trialsPerRecord + 1} trials,`,
+        'larger than',
+        'removed while',
+      ],
+    );
+  });
+
+  it('shortens what a record says and ignores fields of the wrong type', () => {
+    const entry = describeHistoryRecord(
+      object(
+        record({
+          runId: 'r'.repeat(500),
+          outcome: { evil: true },
+          epochsPerTrial: 'four',
+          omittedTrials: '7',
+          trials: [{ trialId: 'x', params: { a: 'y'.repeat(1000) }, status: 'completed', value: 1, epochs: 1 }],
+        }),
+      ),
+      where,
+    );
+    assert.ok(!('problem' in entry));
+    assert.ok(entry.runId.length <= 60);
+    assert.equal(entry.outcome, '{"evil":true}');
+    assert.equal(entry.epochsPerTrial, undefined);
+    assert.equal(entry.omittedTrials, 0);
+    assert.equal(entry.best?.trialId, undefined);
+    assert.ok((entry.best?.params.length ?? 0) <= SWEEP_HISTORY_LIMITS.reasonLength);
   });
 });
