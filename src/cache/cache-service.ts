@@ -56,7 +56,7 @@ export interface StageKey {
 
 /** Why a stage with `cache.refresh` (set by `fineflow rerun`) runs although an entry may exist. */
 export const REFRESH_REASON =
-  'refresh requested by rerun: the stage runs again and its new result replaces the cached one';
+  'refresh requested by rerun: computed again, not served from the cache; its result replaces the cached one';
 
 /** Digest of outputs whose artifacts were not declared: hash whatever their s3 strings name. */
 export async function digestOfOutputs(
