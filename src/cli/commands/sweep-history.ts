@@ -100,8 +100,9 @@ command cannot know. fineflow gc keeps the newest 20 per stage (--keep-sweeps).`
     },
   ],
   async run(args, io) {
-    const { loadConfig, createObjectStoreFromConfig, newestHistoryObjects, describeHistoryRecord } = load();
-    const { listedKeys, sweepHistoryPrefix } = load();
+    const loaded = load();
+    const { loadConfig, createObjectStoreFromConfig, newestHistoryObjects, describeHistoryRecord } = loaded;
+    const { listedKeys, sweepHistoryPrefix } = loaded;
     const [pipeline, stage, ...extra] = args.positionals;
     if (!pipeline || !stage || extra.length > 0) throw new UsageError('expected a PIPELINE name and a STAGE id');
     const limit = limitOption(args.values.limit, listedKeys);

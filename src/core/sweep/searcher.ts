@@ -10,6 +10,21 @@ import type { ParameterValues, SearchSpace } from './space';
 /** Whether a larger or a smaller objective value is better. */
 export type Goal = 'maximize' | 'minimize';
 
+/** The best completed trial by the goal (stopped and failed trials are not candidates); ties go to the earlier one. */
+export function bestCompletedTrial<T extends { readonly status?: unknown; readonly value?: unknown }>(
+  trials: readonly T[],
+  goal: Goal,
+): (T & { readonly value: number }) | undefined {
+  let winner: (T & { readonly value: number }) | undefined;
+  for (const trial of trials) {
+    const { value } = trial;
+    if (trial.status !== 'completed' || typeof value !== 'number' || !Number.isFinite(value)) continue;
+    if (winner === undefined || (goal === 'maximize' ? value > winner.value : value < winner.value))
+      winner = trial as T & { readonly value: number };
+  }
+  return winner;
+}
+
 /** How a trial ended, from the searcher's point of view. */
 export type ObservedStatus = 'completed' | 'failed' | 'pruned';
 

@@ -16,6 +16,7 @@
  * Pure (no Node built-ins): the workflow imports the summary line; the activities do the I/O.
  */
 import type { JsonObject } from '../spec/plan-types';
+import { bestCompletedTrial, type Goal } from './searcher';
 import type { ParameterValues, SearchSpace } from './space';
 import type { RecordedResultsTable, SweepHistorySubject, SweepOutcome, WarmStartSummary } from './sweep-types';
 import { priorTrialProblem, type PriorTrial } from './warm-start';
@@ -221,20 +222,13 @@ export function describeHistoryRecord(object: SweepHistoryObject, where: History
 
 function bestCompleted(
   trials: readonly unknown[],
-  goal: 'maximize' | 'minimize',
+  goal: Goal,
 ): { readonly trialId?: number; readonly value: number; readonly params: string } | undefined {
-  let best: Record<string, unknown> | undefined;
-  for (const trial of trials) {
-    if (!isPlainObject(trial) || trial.status !== 'completed' || !isFiniteNumber(trial.value)) continue;
-    const better =
-      best === undefined ||
-      (goal === 'maximize' ? trial.value > (best.value as number) : trial.value < (best.value as number));
-    if (better) best = trial;
-  }
+  const best = bestCompletedTrial(trials.filter(isPlainObject), goal);
   if (best === undefined) return undefined;
   return {
     ...(isFiniteNumber(best.trialId) ? { trialId: best.trialId } : {}),
-    value: best.value as number,
+    value: best.value,
     params: shorten(JSON.stringify(isPlainObject(best.params) ? best.params : {}), SWEEP_HISTORY_LIMITS.reasonLength),
   };
 }

@@ -16,7 +16,7 @@
 import { InvalidInputError } from '../errors';
 import { ashaShouldStop, createAsha, type AshaState } from './asha';
 import { createMedianStopping, medianShouldStop, type MedianState } from './median';
-import type { Goal, TrialObservation } from './searcher';
+import { bestCompletedTrial, type Goal, type TrialObservation } from './searcher';
 import {
   createSearcher,
   observeTrial,
@@ -475,18 +475,8 @@ export interface BestTrial {
 
 /** Best completed trial (stopped and failed trials are not candidates); ties go to the earlier trial. */
 export function best(state: SweepState): BestTrial | undefined {
-  let winner: SweepTrial | undefined;
-  for (const trial of state.trials) {
-    if (trial.status !== 'completed' || trial.value === undefined) continue;
-    if (
-      winner?.value === undefined ||
-      (state.config.objective.goal === 'maximize' ? trial.value > winner.value : trial.value < winner.value)
-    )
-      winner = trial;
-  }
-  return winner?.value === undefined
-    ? undefined
-    : { trialId: winner.trialId, params: winner.params, value: winner.value };
+  const winner = bestCompletedTrial(state.trials, state.config.objective.goal);
+  return winner && { trialId: winner.trialId, params: winner.params, value: winner.value };
 }
 
 export interface ResultsRow {
