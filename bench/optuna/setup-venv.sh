@@ -10,6 +10,11 @@ cache_root="${FINEFLOW_CACHE_DIR:-$HOME/.cache/fineflow}"
 wheels="$cache_root/optuna-bench/wheels-$optuna_version"
 venv="$cache_root/optuna-bench/venv-$optuna_version"
 check="import optuna, sys; sys.exit(0 if optuna.__version__ == '$optuna_version' else 1)"
+# Two bench processes started at once would both see no venv, and one would delete the venv the other is
+# installing into: the check and the creation run under one lock per cache.
+mkdir -p "$cache_root/optuna-bench"
+exec 9>"$cache_root/optuna-bench/.lock"
+flock 9
 if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c "$check" >/dev/null 2>&1; then
   rm -rf "$venv"
   python3 -m venv "$venv"
