@@ -465,7 +465,7 @@ export async function benchRealSweeps(options: RealBenchOptions = {}): Promise<O
     }
     const { requests, epochsTrained, trials, trainingSeconds } = evaluator.stats;
     log(
-      `  (${requests} epoch values asked, ${epochsTrained} trained (${trials} configurations), ${trainingSeconds.toFixed(0)} s of training; the rest from the cache)`,
+      `  (${requests} epoch values asked, ${epochsTrained} trained (${trials} configurations, ${trials > 0 ? (trainingSeconds / trials).toFixed(2) : '—'} s each), ${trainingSeconds.toFixed(0)} s of training; the rest from the cache)`,
     );
   }
   return results;
