@@ -13,7 +13,7 @@ check="import optuna, sys; sys.exit(0 if optuna.__version__ == '$optuna_version'
 # Two bench processes started at once would both see no venv, and one would delete the venv the other is
 # installing into: the check and the creation run under one lock per cache.
 mkdir -p "$cache_root/optuna-bench"
-exec 9>"$cache_root/optuna-bench/.lock"
+exec 9>"$cache_root/optuna-bench/setup.lock"
 flock 9
 if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c "$check" >/dev/null 2>&1; then
   rm -rf "$venv"

@@ -9,10 +9,14 @@ set -euo pipefail
 version="${1:-${FINEFLOW_SKLEARN_VERSION:-1.9.1}}"
 cache_root="${FINEFLOW_CACHE_DIR:-$HOME/.cache/fineflow}"
 venv="$cache_root/python-examples/venv-scikit-learn-$version"
+mkdir -p "$cache_root/python-examples"
+# Two shells at once (a demo and a test run on a fresh machine) must not build the same venv over each
+# other: one's `rm -rf` broke the other's ensurepip.
+exec 9>"$cache_root/python-examples/setup.lock"
+flock 9
 if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c 'import sklearn' >/dev/null 2>&1; then
   echo "python-examples: creating $venv with scikit-learn==$version from PyPI" >&2
   rm -rf "$venv"
-  mkdir -p "$(dirname "$venv")"
   python3 -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "scikit-learn==$version" >&2
 fi
