@@ -133,6 +133,11 @@ mkdir -p "$cache_dir" || give_up "cannot create the cache directory $cache_dir"
 
 if binding_loads; then loaded "the existing build"; fi
 
+# The routes below fill the shared cache (wheel download, extraction into a fixed staging dir, the
+# cached binding): clones set up at once on a fresh machine (a demo beside a test run) take turns.
+exec 8>"$cache_dir/setup.lock"
+flock 8
+
 # Where tfjs-node looks for its binding (lib/napi-v<N>/tfjs_binding.node): ask node-pre-gyp, as
 # tfjs-node itself does, so the N-API version matches what it will load.
 binding_path=$(cd "$package_dir" && node -p "require('@mapbox/node-pre-gyp').find(require('path').resolve('package.json'))" 2>/dev/null) ||
