@@ -23,7 +23,9 @@
  * segment. Heartbeats (per epoch, plus a keep-alive timer) carry the progress for `describe`.
  *
  * Storage: `<stage outputPrefix>trials/trial-NNNN/checkpoints/epoch-NNNN/` and, for a trial that
- * trained its whole budget, `…/trial-NNNN/model/model.json`.
+ * trained its whole budget, `…/trial-NNNN/model/model.json`. A trial keeps its newest
+ * `trial.checkpoint.keepLast` checkpoints (default 2) and its best epoch's while the sweep runs; `fineflow gc`
+ * removes the rest with the run.
  */
 import { hostname } from 'node:os';
 import { Context } from '@temporalio/activity';
@@ -80,6 +82,12 @@ interface SegmentEnvironment {
   readonly ml?: MlSettings;
   readonly resources?: ResourceLedger;
 }
+
+/**
+ * Checkpoints a trial keeps unless `trial.checkpoint.keepLast` says otherwise: fine-tune's default, so a
+ * retry whose newest checkpoint does not verify still has the one before.
+ */
+const TRIAL_KEEP_LAST = 2;
 
 /** The trial's training request (the same for every segment) and the figures a segment checks against it. */
 interface TrialRequest {
@@ -173,7 +181,8 @@ async function trialRequest(
     baseModelUri: base.pinned,
     datasetUri: settings.data,
     outputUri: `${prefix}model`,
-    checkpoint: { uri: checkpoints, everyEpochs: 1 },
+    // While the sweep runs, a trial keeps what a resume or promotion needs (the newest N) and its best epoch.
+    checkpoint: { uri: checkpoints, everyEpochs: 1, keepLast: settings.checkpoint?.keepLast ?? TRIAL_KEEP_LAST },
     hyperparameters: plan.hyperparameters,
     registryBucket: input.context.bucket,
     // Not part of the request key: a segment may resume another worker's checkpoint on another backend.

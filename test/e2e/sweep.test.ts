@@ -215,8 +215,12 @@ test(
     let killed = false;
     while (!killed && Date.now() < deadline) {
       const objects = await store.list(`s3://${config.s3.bucket}/runs/${runId}/sweep/trials/`);
+      // Epoch 2 or later: a trial keeps only its newest checkpoints (and its best epoch's) as it trains.
       const checkpointed = (trial: string): boolean =>
-        objects.some((object) => object.key.endsWith(`${trial}/checkpoints/epoch-0002/checkpoint.json`));
+        objects.some(
+          (object) =>
+            Number(new RegExp(`${trial}/checkpoints/epoch-(\\d{4})/checkpoint\\.json$`).exec(object.key)?.[1]) >= 2,
+        );
       if (checkpointed('trial-0000') && checkpointed('trial-0001')) {
         victim?.child.kill('SIGKILL');
         killed = true;

@@ -79,7 +79,12 @@ export function planSweep(inputs: JsonObject): SweepPlan {
       'the trial budget cannot be searched; set trial.epochs (or earlyStopping.maxEpochs) and let early stopping shorten weak trials',
     );
   const settings = sweepSettings(inputs, objective, stopping, epochsPerTrial, space);
-  const { epochs: _epochs, checkpoint: _checkpoint, ...trialRest } = trial;
+  const { epochs: _epochs, checkpoint: trialCheckpoint, ...trialRest } = trial;
+  // The trial's own retention (the segment checks its bounds); absent, the segment keeps fine-tune's default.
+  const keepLast =
+    trialCheckpoint === undefined || trialCheckpoint === null
+      ? undefined
+      : asObject(trialCheckpoint, 'trial.checkpoint').keepLast;
   return {
     ...settings,
     // Every segment ends on a checkpoint: the next segment (or a retry) resumes from it.
@@ -88,7 +93,7 @@ export function planSweep(inputs: JsonObject): SweepPlan {
       model,
       data,
       epochs: settings.config.epochsPerTrial,
-      checkpoint: { everyEpochs: 1 },
+      checkpoint: { everyEpochs: 1, ...(keepLast !== undefined ? { keepLast } : {}) },
     },
   };
 }

@@ -109,6 +109,11 @@ describe('planSweep: stage inputs → controller config', () => {
     });
   });
 
+  it("keeps the trial's own checkpoint retention (keepLast) while checkpointing every epoch", () => {
+    const plan = planSweep({ ...base, trial: { epochs: 3, checkpoint: { everyEpochs: 2, keepLast: 1 } } });
+    assert.deepEqual(plan.trialSettings.checkpoint, { everyEpochs: 1, keepLast: 1 });
+  });
+
   it('lays the sampled values over the shared settings, and the pinned base model over `model`', () => {
     const plan = planSweep({ ...base, trial: { epochs: 3, batchSize: 16 } });
     const settings = trialSettings(plan, { learningRate: 0.002, batchSize: 32 }, 'registry://digits@4');
