@@ -3,11 +3,12 @@
  * (runs/<RUN>/<STAGE>/report/report.html in the bucket) to a local file, to open in a browser.
  * Without STAGE, the run's only report; with several, they are listed and one must be named.
  */
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type * as ConfigModule from '../../config';
 import { InvalidInputError, NotFoundError } from '../../core/errors';
 import type * as MinioStoreModule from '../../storage/minio-store';
+import type * as AtomicOutputModule from '../atomic-output';
 import type { ObjectStore } from '../../storage/object-store';
 import { EXIT, UsageError, type CliCommand } from '../command';
 
@@ -16,8 +17,13 @@ function load() {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const m0 = require('../../config') as typeof ConfigModule;
   const m1 = require('../../storage/minio-store') as typeof MinioStoreModule;
+  const m2 = require('../atomic-output') as typeof AtomicOutputModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
-  return { loadConfig: m0.loadConfig, createObjectStoreFromConfig: m1.createObjectStoreFromConfig };
+  return {
+    loadConfig: m0.loadConfig,
+    createObjectStoreFromConfig: m1.createObjectStoreFromConfig,
+    openAtomicOutput: m2.openAtomicOutput,
+  };
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
@@ -63,13 +69,30 @@ export async function findReports(
   return reports;
 }
 
+/**
+ * Copies the report at `uri` to `output` all or nothing (./atomic-output.ts): the bytes stream into a hidden
+ * sibling that replaces `output` only once complete, so a failed fetch or a crash mid-write leaves the user's old
+ * file as it was, and a failure leaves no temporary file.
+ */
+export async function saveReport(store: ObjectStore, uri: string, output: string): Promise<void> {
+  const file = await load().openAtomicOutput(output);
+  try {
+    await pipeline(await store.getStream(uri), file.stream);
+    await file.commit();
+  } catch (thrown) {
+    await file.abort();
+    throw thrown;
+  }
+}
+
 export const command: CliCommand = {
   name: 'report',
   summary: "write a run's evaluation report (HTML) to a local file",
   usage: 'report RUN [STAGE] [--output FILE]',
   description: `Copies runs/RUN/STAGE/report/report.html from the bucket to FILE (default RUN-STAGE-report.html)
 and prints its path; open it in a browser (it is self-contained: no scripts, no network).
-Without STAGE the run's only report is taken; with several, name one.
+Without STAGE the run's only report is taken; with several, name one. FILE is replaced only once the whole
+report is written: a failed fetch leaves an existing FILE as it was.
 
 Exit codes: 0 ok, 1 no such report, 2 usage (or several reports and no STAGE), 3 MinIO unreachable.`,
   examples: [
@@ -99,7 +122,7 @@ Exit codes: 0 ok, 1 no such report, 2 usage (or several reports and no STAGE), 3
     }
     const stageId = stages[0] as string;
     const output = path.resolve(io.cwd, args.values.output ?? `${runId}-${stageId}-report.html`);
-    await writeFile(output, await store.getBytes(reports[stageId] as string));
+    await saveReport(store, reports[stageId] as string, output);
     io.stdout.write(args.flags.json ? `${JSON.stringify({ runId, stage: stageId, file: output })}\n` : `${output}\n`);
     return EXIT.ok;
   },
