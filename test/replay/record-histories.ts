@@ -28,6 +28,7 @@ import { taskQueueForPool } from '../../src/core/run/task-queues';
 import { connectClient, connectWorker } from '../../src/client/temporal-connection';
 import { compilePlan } from '../../src/spec/compile';
 import type { JsonObject, Plan } from '../../src/core/spec/plan-types';
+import { registerModel } from '../../src/ml/models/registry';
 import { createObjectStoreFromConfig } from '../../src/storage/minio-store';
 import type { ObjectStore } from '../../src/storage/object-store';
 import { createWorker, type FineflowWorker } from '../../src/worker/run-worker';
@@ -466,6 +467,38 @@ stages:
       ids.push(runId, `${runId}.sweep.sweep-1`);
     }
     return ids;
+  },
+  /**
+   * A sweep stage whose base is a registry alias: the sweep pins it once, before the first trial (activity
+   * `pinSweepBase` behind the `fineflow-sweep-base-pin` patch), and every trial trains on that version.
+   */
+  async 'hyperparameter-sweep-base-pin'(r) {
+    const data = await writeSweepData(r.store, r.bucket, `replay-pin-${r.suffix}`);
+    const name = `replay-pin-${r.suffix}`;
+    await registerModel(r.store, {
+      bucket: r.bucket,
+      name,
+      modelUri: data.baseModel,
+      aliases: ['champion'],
+      description: 'the base of the base-pin replay scenario',
+    });
+    const inputs: JsonObject = {
+      model: `registry://${name}@champion`,
+      data: data.dataset,
+      objective: { metric: 'validation.accuracy', goal: 'maximize' },
+      trial: { epochs: 2, batchSize: 16, freeze: 'none', seed: 1 },
+      algorithm: 'random',
+      maxTrials: 2,
+      parallelism: 2,
+      seed: 5,
+      space: { learningRate: { logUniform: [0.001, 0.03] } },
+    };
+    const plan = r.plan('replay-pin', [
+      { id: 'sweep', uses: 'hyperparameter-sweep', with: inputs, timeoutMs: 300_000 },
+    ]);
+    const runId = await r.runs.submit(plan);
+    await settled(r, runId);
+    return [runId, `${runId}.sweep.sweep-1`];
   },
   /** A newData watcher: baseline, a push, the run it starts, and continue-as-new after a few polls. */
   async 'data-watcher'(r) {

@@ -30,6 +30,7 @@ const REQUIRED = [
   'pipeline-run-bounded-result',
   'hyperparameter-sweep',
   'hyperparameter-sweep-warm-start',
+  'hyperparameter-sweep-base-pin',
   'data-watcher',
   'schedule-run',
 ];
@@ -39,7 +40,11 @@ interface Recorded {
   readonly workflowId: string;
   readonly workflowType: string;
   readonly history: {
-    events: { eventType?: string; workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }[];
+    events: {
+      eventType?: string;
+      workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } };
+      activityTaskScheduledEventAttributes?: { activityType?: { name?: string } };
+    }[];
   };
 }
 
@@ -55,6 +60,12 @@ async function recordedHistories(): Promise<Recorded[]> {
       const workflowType = stored.history.events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? '?';
       return { file, workflowId: stored.workflowId, workflowType, history: stored.history };
     }),
+  );
+}
+
+function schedulesActivity(recorded: Recorded, activityType: string): boolean {
+  return recorded.history.events.some(
+    (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === activityType,
   );
 }
 
@@ -87,6 +98,12 @@ test('every recorded workflow history replays against the current workflow code'
   assert.ok(
     continued.some((r) => r.workflowType === 'dataWatcher'),
     'a watcher history that continued as new',
+  );
+
+  // The base-pin patch (workflows/hyperparameter-sweep.ts) has a recording that took its new branch.
+  assert.ok(
+    recorded.some((r) => r.file.startsWith('hyperparameter-sweep-base-pin--') && schedulesActivity(r, 'pinSweepBase')),
+    'a recorded sweep that pins its registry base (pinSweepBase)',
   );
 
   const failures: string[] = [];
