@@ -49,6 +49,7 @@ import {
   toJsonValue,
 } from './ml-stage-support';
 import { ownValue } from '../src/core/spec/reserved';
+import { trainingPhaseLabel } from '../src/ml/eval/epoch-markers';
 import { crossValidate, crossValidationSettings } from './cross-validation';
 
 /** Written beside every model this stage trains. */
@@ -532,7 +533,7 @@ class FineTuneProgress {
       ...this.pinned,
       ...(this.lastCheckpoint ? { checkpoint: this.lastCheckpoint } : {}),
     };
-    const message = `epoch ${progress.epoch}/${progress.totalEpochs} ${progress.phase} ${formatMetrics({ loss: m.trainLoss, acc: m.trainAccuracy, val_loss: m.validationLoss, val_acc: m.validationAccuracy })}`;
+    const message = `epoch ${progress.epoch}/${progress.totalEpochs} (${trainingPhaseLabel(progress.phase)}) ${formatMetrics({ loss: m.trainLoss, acc: m.trainAccuracy, val_loss: m.validationLoss, val_acc: m.validationAccuracy })}`;
     this.runtime.log(message + (progress.checkpointUri ? ` checkpoint ${progress.checkpointUri}` : ''));
     this.runtime.heartbeat({
       message,

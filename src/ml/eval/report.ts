@@ -4,6 +4,8 @@
  * SVG, so the page needs no network, scripts or image files.
  */
 import type { EpochMetrics } from '../train/types';
+import { niceDomain, niceTicks, tickDecimals } from './chart-ticks';
+import { epochMarkers, type EpochMarkerKind } from './epoch-markers';
 import {
   estimateTextWidth,
   labelRowCount,
@@ -108,14 +110,6 @@ export interface ChartOptions {
   readonly markers?: readonly ChartMarker[];
   /** The y = x reference line (ROC chance, perfect calibration). */
   readonly diagonal?: boolean;
-}
-
-/** Up to ~6 whole-number ticks covering [min, max]. */
-export function integerTicks(min: number, max: number): number[] {
-  const step = Math.max(1, Math.ceil((max - min) / 6));
-  const ticks: number[] = [];
-  for (let tick = Math.ceil(min); tick <= max; tick += step) ticks.push(tick);
-  return ticks;
 }
 
 const CHART_WIDTH = 460;
@@ -241,22 +235,30 @@ function legendItemSvg(item: ChartFrame['legend'][number], color: string): strin
   ];
 }
 
-/** The y ticks, and the x ticks: whole numbers for an epoch axis, else five with one number format. */
+/** Most ticks on an axis of the report's size (392 × 192 px of plot): about one per 50 px across, 40 px up. */
+const MAX_X_TICKS = 8;
+const MAX_Y_TICKS = 6;
+
+/**
+ * The y ticks (nice values, `yTicks`), and the x ticks: nice whole numbers for an epoch axis, else five with one
+ * number format.
+ */
 function ticksSvg(
   plot: Box,
-  range: { readonly minX: number; readonly maxX: number; readonly minY: number; readonly maxY: number },
+  range: { readonly minX: number; readonly maxX: number; readonly yTicks: readonly number[] },
   options: ChartOptions,
   px: (x: number) => number,
   py: (y: number) => number,
 ): string[] {
-  const { minX, maxX, minY, maxY } = range;
+  const { minX, maxX, yTicks } = range;
   const xTick = (position: number, label: string): string =>
     svgText(position.toFixed(1), plot.bottom + 14, 'text-anchor="middle" font-size="10"', label);
-  const parts = [0, 1, 2, 3, 4].map((tick) => {
-    const y = minY + ((maxY - minY) * tick) / 4;
-    return svgText(plot.left - 4, py(y) + 4, 'text-anchor="end" font-size="10"', format(y, 2));
-  });
-  if (options.integerX) return [...parts, ...integerTicks(minX, maxX).map((tick) => xTick(px(tick), String(tick)))];
+  const yDigits = yTicks.length > 1 ? tickDecimals(Math.abs((yTicks[1] ?? 0) - (yTicks[0] ?? 0))) : 2;
+  const parts = yTicks.map((y) =>
+    svgText(plot.left - 4, py(y) + 4, 'text-anchor="end" font-size="10"', format(y, yDigits)),
+  );
+  if (options.integerX)
+    return [...parts, ...niceTicks(minX, maxX, MAX_X_TICKS, true).map((tick) => xTick(px(tick), String(tick)))];
   // One number format per axis: "0, 0.25, …, 1" read as two formats side by side.
   const xValues = [0, 1, 2, 3, 4].map((tick) => minX + ((maxX - minX) * tick) / 4);
   const xDigits = xValues.every((value) => Number.isInteger(value)) ? 0 : 2;
@@ -269,6 +271,15 @@ function ticksSvg(
       ),
     ),
   ];
+}
+
+/**
+ * The y axis' range and ticks: a fixed domain (rates in [0, 1]) keeps its quarters, as its x axis has them; the
+ * data's range widens to nice steps (loss 0.08…2.98 → 0, 1, 2, 3).
+ */
+function yAxis(minY: number, maxY: number, fixed: boolean): { min: number; max: number; ticks: readonly number[] } {
+  if (fixed) return { min: minY, max: maxY, ticks: [0, 1, 2, 3, 4].map((t) => minY + ((maxY - minY) * t) / 4) };
+  return niceDomain(minY, maxY, MAX_Y_TICKS);
 }
 
 /** A line chart (or scatter when `dots`) as an SVG element; its layout is `chartFrame`. */
@@ -284,6 +295,8 @@ export function lineChartSvg(title: string, series: readonly Series[], options: 
   if (options.domain?.y) [minY, maxY] = options.domain.y;
   if (minX === maxX) [minX, maxX] = [minX - 1, maxX + 1];
   if (minY === maxY) [minY, maxY] = [minY - 0.5, maxY + 0.5];
+  const y = yAxis(minY, maxY, options.domain?.y !== undefined);
+  [minY, maxY] = [y.min, y.max];
   const [left, right] = [CHART_MARGIN.left, CHART_WIDTH - CHART_MARGIN.right];
   const px = (x: number): number => left + ((transformX(x) - minX) / (maxX - minX)) * (right - left);
   const markers = options.markers ?? [];
@@ -297,7 +310,7 @@ export function lineChartSvg(title: string, series: readonly Series[], options: 
   const py = (y: number): number => plot.bottom - ((y - minY) / (maxY - minY)) * (plot.bottom - plot.top);
   const parts = [
     ...chartShellSvg(frame, title, options),
-    ...ticksSvg(plot, { minX, maxX, minY, maxY }, options, px, py),
+    ...ticksSvg(plot, { minX, maxX, yTicks: y.ticks }, options, px, py),
   ];
   if (options.diagonal) {
     const [low, high] = [Math.max(minX, minY), Math.min(maxX, maxY)];
@@ -420,27 +433,61 @@ function headlineSection(report: EvaluationReport): string {
   );
 }
 
-/** Bars of accuracy per confidence bin against the diagonal of perfect calibration. */
+/** The reliability diagram's key: what the bars, the dots and the dashed diagonal are. */
+const RELIABILITY_KEY = [
+  { text: 'accuracy in the bin (n above)', color: '#1f77b4', mark: 'bar' },
+  { text: 'mean confidence', color: '#d62728', mark: 'dot' },
+  { text: 'perfect calibration', color: '#777', mark: 'dash' },
+] as const;
+
+/** A key's mark in its swatch box: a bar's square, a dot, or a dashed diagonal. */
+function keyMarkSvg(mark: 'bar' | 'dot' | 'dash', swatch: Box, color: string): string {
+  const { left, top, bottom } = swatch;
+  if (mark === 'bar')
+    return `<rect x="${left}" y="${top}" width="${LEGEND.swatch}" height="${LEGEND.swatch}" fill="${color}" fill-opacity="0.7"/>`;
+  if (mark === 'dot')
+    return `<circle cx="${left + LEGEND.swatch / 2}" cy="${(top + bottom) / 2}" r="3" fill="${color}"/>`;
+  return svgLine([left, bottom], [left + LEGEND.swatch, top], `stroke="${color}" stroke-dasharray="4 3"`);
+}
+
+/** The key below the axis title (`layoutLegend`, as the other charts'): over the plot it covered bars and dots. */
+function reliabilityKeySvg(left: number, right: number, top: number): { parts: string[]; height: number } {
+  const legend = layoutLegend(
+    RELIABILITY_KEY.map((item) => estimateTextWidth(item.text, LEGEND_FONT)),
+    { left, right, top },
+  );
+  const parts = legend.items.flatMap((item, i) => {
+    const key = RELIABILITY_KEY[i];
+    if (!key) return [];
+    const mark = keyMarkSvg(key.mark, item.swatch, key.color);
+    return [mark, svgText(item.textX, item.baseline, `font-size="${LEGEND_FONT}" fill="${key.color}"`, key.text)];
+  });
+  return { parts, height: legend.height };
+}
+
+/** Bars of accuracy per confidence bin against the diagonal of perfect calibration; the key below the axis. */
 export function reliabilitySvg(bins: readonly ReliabilityBin[]): string {
-  const [width, height] = [460, 260];
+  const [width, axisBottom] = [460, 260];
   const margin = { left: 52, right: 16, top: 28, bottom: 40 };
+  const key = reliabilityKeySvg(margin.left, width - 4, axisBottom + 2);
+  const height = axisBottom + key.height + 6;
   const plotWidth = width - margin.left - margin.right;
-  const plotHeight = height - margin.top - margin.bottom;
+  const plotHeight = axisBottom - margin.top - margin.bottom;
   const px = (x: number): number => margin.left + x * plotWidth;
-  const py = (y: number): number => height - margin.bottom - y * plotHeight;
+  const py = (y: number): number => axisBottom - margin.bottom - y * plotHeight;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="reliability diagram">`,
     `<text x="${width / 2}" y="16" text-anchor="middle" font-size="13" font-weight="bold">reliability diagram</text>`,
     `<line x1="${px(0)}" y1="${py(0)}" x2="${px(1)}" y2="${py(0)}" stroke="#444"/><line x1="${px(0)}" y1="${py(0)}" x2="${px(0)}" y2="${py(1)}" stroke="#444"/>`,
-    `<line x1="${px(0)}" y1="${py(0)}" x2="${px(1)}" y2="${py(1)}" stroke="#999" stroke-dasharray="4 3"/>`,
-    `<text x="${width / 2}" y="${height - 6}" text-anchor="middle" font-size="11">confidence (top-class probability)</text>`,
-    `<text x="12" y="${height / 2}" text-anchor="middle" font-size="11" transform="rotate(-90 12 ${height / 2})">accuracy</text>`,
+    `<line x1="${px(0)}" y1="${py(0)}" x2="${px(1)}" y2="${py(1)}" stroke="#777" stroke-dasharray="4 3"/>`,
+    `<text x="${width / 2}" y="${axisBottom - 6}" text-anchor="middle" font-size="11">confidence (top-class probability)</text>`,
+    `<text x="12" y="${axisBottom / 2}" text-anchor="middle" font-size="11" transform="rotate(-90 12 ${axisBottom / 2})">accuracy</text>`,
   ];
   for (let tick = 0; tick <= 4; tick += 1) {
     const value = tick / 4;
     parts.push(
       `<text x="${margin.left - 4}" y="${py(value) + 4}" text-anchor="end" font-size="10">${format(value, 2)}</text>`,
-      `<text x="${px(value)}" y="${height - margin.bottom + 14}" text-anchor="middle" font-size="10">${format(value, 2)}</text>`,
+      `<text x="${px(value)}" y="${axisBottom - margin.bottom + 14}" text-anchor="middle" font-size="10">${format(value, 2)}</text>`,
     );
   }
   for (const bin of bins) {
@@ -452,11 +499,7 @@ export function reliabilitySvg(bins: readonly ReliabilityBin[]): string {
       `<text x="${(x + barWidth / 2).toFixed(1)}" y="${(py(bin.accuracy) - 3).toFixed(1)}" text-anchor="middle" font-size="9">${bin.count}</text>`,
     );
   }
-  parts.push(
-    `<text x="${margin.left + 6}" y="${margin.top + 10}" font-size="10" fill="#1f77b4">bars: accuracy (n above)</text>`,
-    `<text x="${margin.left + 6}" y="${margin.top + 22}" font-size="10" fill="#d62728">dots: mean confidence</text>`,
-    '</svg>',
-  );
+  parts.push(...key.parts, '</svg>');
   return parts.join('');
 }
 
@@ -480,16 +523,12 @@ function calibrationAndCurvesSection(report: EvaluationReport): string {
   return parts.length > 0 ? `<h2>Calibration and curves</h2>${parts.join('')}` : '';
 }
 
-/** Dashed markers at the best epoch and where each new training phase starts. */
-export function epochMarkers(history: readonly EpochMetrics[], bestEpoch: number | undefined): ChartMarker[] {
-  const markers: ChartMarker[] = [];
-  for (let i = 1; i < history.length; i += 1) {
-    const [previous, current] = [history[i - 1], history[i]];
-    if (previous && current && previous.phase !== current.phase)
-      markers.push({ x: current.epoch - 0.5, label: `phase ${current.phase}`, color: '#7f7f7f' });
-  }
-  if (bestEpoch !== undefined) markers.push({ x: bestEpoch, label: `best epoch ${bestEpoch}`, color: '#2ca02c' });
-  return markers;
+/** The report's colour of each kind of epoch marker; the UI draws the same hues from its theme. */
+const MARKER_COLOURS: Readonly<Record<EpochMarkerKind, string>> = { phase: '#7f7f7f', best: '#2ca02c' };
+
+/** Dashed markers at the best epoch and where each new training phase starts (`epochMarkers`), coloured by kind. */
+export function colouredEpochMarkers(history: readonly EpochMetrics[], bestEpoch: number | undefined): ChartMarker[] {
+  return epochMarkers(history, bestEpoch).map((marker) => ({ ...marker, color: MARKER_COLOURS[marker.kind] }));
 }
 
 function learningCurvesSection(report: EvaluationReport): string {
@@ -500,7 +539,7 @@ function learningCurvesSection(report: EvaluationReport): string {
       const value = pick(epoch);
       return value === undefined ? [] : [[epoch.epoch, value] as [number, number]];
     });
-  const options = { xLabel: 'epoch', integerX: true, markers: epochMarkers(history, report.bestEpoch) };
+  const options = { xLabel: 'epoch', integerX: true, markers: colouredEpochMarkers(history, report.bestEpoch) };
   return (
     '<h2>Learning curves</h2>' +
     lineChartSvg(

@@ -6,6 +6,7 @@
  */
 import uPlot from 'uplot';
 import { labelRowCount, placeMarkerLabels } from '../../ml/eval/chart-label-layout';
+import { niceTicks } from '../../ml/eval/chart-ticks';
 
 function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
@@ -30,8 +31,8 @@ export function paletteVar(index: number): string {
 export interface Marker {
   readonly x: number;
   readonly label: string;
-  /** Palette colour of the marker (a run's colour when several runs share a chart); default the accent. */
-  readonly color?: number;
+  /** CSS variable of the marker's line and label (a run's `paletteVar` when several runs share a chart); default the accent. */
+  readonly colorVar?: string;
 }
 
 export interface LineSeries {
@@ -53,12 +54,43 @@ function axis(label: string): uPlot.Axis {
   };
 }
 
+/** CSS px of plot per x tick: an epoch axis of a 640 px chart holds about ten. */
+const X_TICK_SPACING = 56;
+
+/**
+ * The x axis of every line chart here counts epochs: ticks at nice whole numbers (`niceTicks`, as the report's),
+ * never at half epochs nor at uPlot's evenly split 1, 15, 29, ….
+ */
+function epochAxis(label: string): uPlot.Axis {
+  return {
+    ...axis(label),
+    splits: (u: uPlot, _axis: number, min: number, max: number): number[] =>
+      niceTicks(min, max, Math.max(2, Math.floor(u.bbox.width / devicePixelRatio / X_TICK_SPACING)), true),
+    values: (u: uPlot, splits: number[]): string[] => {
+      const labels = splits.map(String);
+      u.root.dataset.xTicks = labels.join(' ');
+      return labels;
+    },
+  };
+}
+
 const MARKER_FONT = '11px system-ui, sans-serif';
 /** Rows of marker labels above the plot, CSS px apart (11 px text and 4 px of air). */
 const MARKER_ROW = 15;
 
 function markerColour(marker: Marker): string {
-  return marker.color === undefined ? cssVar('--accent', '#b35c00') : cssVar(paletteVar(marker.color), '#b35c00');
+  return cssVar(marker.colorVar ?? '--accent', '#b35c00');
+}
+
+/**
+ * Where a marker's label was drawn, in CSS px from the canvas' top left: the chart's `data-markers`, as its x tick
+ * labels are its `data-x-ticks` (the browser tests read the canvas there).
+ */
+interface DrawnMarker {
+  readonly label: string;
+  readonly color: string;
+  readonly lineX: number;
+  readonly box: { readonly left: number; readonly top: number; readonly right: number; readonly bottom: number };
 }
 
 /**
@@ -101,6 +133,11 @@ function markerPlugin(markers: readonly Marker[]): uPlot.Plugin {
             markers.map((marker, i) => ({ x: xs[i] ?? 0, width: ctx.measureText(marker.label).width / ratio })),
             { left: u.bbox.left / ratio, right: (u.bbox.left + u.bbox.width) / ratio },
           );
+          // uPlot leaves the alignment of its last axis label in the context: the placement assumes text that
+          // starts at `left` on an alphabetic baseline.
+          ctx.textAlign = 'left';
+          ctx.textBaseline = 'alphabetic';
+          const drawn: DrawnMarker[] = [];
           markers.forEach((marker, i) => {
             const colour = markerColour(marker);
             const x = (xs[i] ?? 0) * ratio;
@@ -111,8 +148,18 @@ function markerPlugin(markers: readonly Marker[]): uPlot.Plugin {
             ctx.lineTo(x, u.bbox.top + u.bbox.height);
             ctx.stroke();
             const at = placed[i];
-            if (at) ctx.fillText(marker.label, at.left * ratio, u.bbox.top - (4 + at.row * MARKER_ROW) * ratio);
+            if (!at) return;
+            const baseline = u.bbox.top / ratio - 4 - at.row * MARKER_ROW;
+            ctx.fillText(marker.label, at.left * ratio, baseline * ratio);
+            const width = ctx.measureText(marker.label).width / ratio;
+            drawn.push({
+              label: marker.label,
+              color: colour,
+              lineX: xs[i] ?? 0,
+              box: { left: at.left, top: baseline - 11, right: at.left + width, bottom: baseline + 3 },
+            });
           });
+          u.root.dataset.markers = JSON.stringify(drawn);
           ctx.restore();
         },
       ],
@@ -136,7 +183,7 @@ export function lineChart(
     height: 220 + band,
     ...(band > 0 ? { padding: [band, null, null, null] } : {}),
     scales: { x: { time: false } },
-    axes: [axis(xLabel), axis('')],
+    axes: [epochAxis(xLabel), axis('')],
     series: [
       { label: xLabel },
       ...series.map((s, i) => ({

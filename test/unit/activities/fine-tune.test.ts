@@ -66,7 +66,8 @@ test('fine-tunes a registry base: outputs, history, backend, checkpoint, trainin
   );
   assert.deepEqual([...new Set(epochBeats.map((h) => h.detail?.epoch))], [1, 2, 3, 4]);
   assert.match(String(epochBeats[1]?.detail?.checkpoint), /checkpoints\/epoch-0002$/);
-  assert.match(epochBeats[0]?.message ?? '', /^epoch 1\/4 \S+ loss=/);
+  // The phase in the words of the charts (`trainingPhaseLabel`): "phase fine-tune", never a bare "fine-tune".
+  assert.match(epochBeats[0]?.message ?? '', /^epoch 1\/4 \(phase (head|fine-tune)\) loss=/);
   assert.equal(epochBeats[0]?.detail?.baseModel, 'registry://tiny-base@1', 'the base is pinned to a version');
   // The training record beside the model carries the lineage register-model needs.
   const record = await readTrainingRecord(store, String(outputs.model));

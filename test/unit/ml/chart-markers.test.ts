@@ -12,7 +12,13 @@ import {
   placeMarkerLabels,
   type Box,
 } from '../../../src/ml/eval/chart-label-layout';
-import { chartFrame, epochMarkers, lineChartSvg, type ChartFrame } from '../../../src/ml/eval/report';
+import {
+  chartFrame,
+  colouredEpochMarkers,
+  lineChartSvg,
+  reliabilitySvg,
+  type ChartFrame,
+} from '../../../src/ml/eval/report';
 import type { EpochMetrics } from '../../../src/ml/train/types';
 
 /** `epochs` epochs, in phase head-only until `fineTuneFrom`, then fine-tune. */
@@ -75,7 +81,7 @@ it('the learning curves: phase boundaries next to the best epoch, at the start, 
     [4, 3],
   ] as const) {
     const history = trainingHistory(epochs, best);
-    const markers = epochMarkers(history, best).map((m) => ({ x: epochX(m.x, epochs), label: m.label }));
+    const markers = colouredEpochMarkers(history, best).map((m) => ({ x: epochX(m.x, epochs), label: m.label }));
     const frame = chartFrame('accuracy', 'epoch', ['train', 'validation'], markers);
     assertNothingOverlaps(frame);
     assert.equal(frame.plot.bottom - frame.plot.top, 192, 'the plot keeps its size');
@@ -109,7 +115,7 @@ it('the SVG draws marker labels above the plot and the legend below it', () => {
       color: '#000',
       points: history.map(({ epoch }) => [epoch, 1 / epoch] as [number, number]),
     })),
-    { xLabel: 'epoch', yLabel: 'loss', integerX: true, markers: epochMarkers(history, 30) },
+    { xLabel: 'epoch', yLabel: 'loss', integerX: true, markers: colouredEpochMarkers(history, 30) },
   );
   const plotTop = Number(/<line x1="52.0" y1="([\d.]+)" x2="52.0"/.exec(svg)?.[1]);
   const plotBottom = Number(/<line x1="52.0" y1="([\d.]+)" x2="444.0"/.exec(svg)?.[1]);
@@ -143,4 +149,27 @@ it('the ticks of one axis share a number format (a ROC axis reads 0.00 … 1.00,
     xTicks.map((m) => m[1]),
     ['0.00', '0.25', '0.50', '0.75', '1.00'],
   );
+});
+
+it("the reliability diagram's key sits below its axis title, off the bars and the diagonal", () => {
+  const bins = [0.1, 0.3, 0.5, 0.7, 0.9].map((low) => ({
+    low,
+    high: low + 0.2,
+    confidence: low + 0.1,
+    accuracy: 1,
+    count: 10,
+  }));
+  const svg = reliabilitySvg(bins);
+  const plotBottom = Number(/<line x1="[\d.]+" y1="([\d.]+)" x2="[\d.]+" y2="\1" stroke="#444"\/>/.exec(svg)?.[1]);
+  const axisTitle = Number(/y="([\d.]+)"[^>]*>confidence \(top-class probability\)</.exec(svg)?.[1]);
+  const height = Number(/<svg [^>]*height="([\d.]+)"/.exec(svg)?.[1]);
+  assert.ok(plotBottom > 0 && axisTitle > plotBottom, svg);
+  const keys = ['accuracy in the bin (n above)', 'mean confidence', 'perfect calibration'];
+  for (const key of keys) {
+    const y = Number(new RegExp(`y="([\\d.]+)"[^>]*>${key.replace(/[()]/g, '\\$&')}</text>`).exec(svg)?.[1]);
+    assert.ok(
+      y > axisTitle + 8 && y <= height,
+      `${key} at y=${y}: below the axis title (${axisTitle}), inside ${height}`,
+    );
+  }
 });

@@ -18,7 +18,7 @@ import { classCurves, precisionRecallCurve, reliabilityBins, rocCurve } from '..
 import { relativeHref } from '../../../src/ml/eval/evaluate';
 import { applyGate, classificationMetrics, rocAuc } from '../../../src/ml/eval/metrics';
 import { misclassifiedExamples } from '../../../src/ml/eval/misclassified';
-import { epochMarkers, integerTicks, renderReportHtml } from '../../../src/ml/eval/report';
+import { colouredEpochMarkers, renderReportHtml } from '../../../src/ml/eval/report';
 import { mulberry32 } from '../../../src/ml/random';
 import type { EpochMetrics } from '../../../src/ml/train/types';
 
@@ -262,12 +262,10 @@ describe('the trusted report', () => {
     seconds: 1,
     samplesPerSecond: 10,
   });
-  it('marks epochs as whole numbers, the best epoch and phase boundaries', () => {
-    assert.deepEqual(integerTicks(1, 5), [1, 2, 3, 4, 5]);
-    assert.deepEqual(integerTicks(1, 30), [1, 6, 11, 16, 21, 26]);
+  it('marks the best epoch and phase boundaries', () => {
     const history = [epoch(1, 'head', 0.5), epoch(2, 'head', 0.6), epoch(3, 'fine-tune', 0.7)];
     assert.deepEqual(
-      epochMarkers(history, 2).map((m) => [m.x, m.label]),
+      colouredEpochMarkers(history, 2).map((m) => [m.x, m.label]),
       [
         [2.5, 'phase fine-tune'],
         [2, 'best epoch 2'],

@@ -157,7 +157,7 @@ function drawStage(target: HTMLElement, runs: readonly RunDetails[], stageId: st
   const curves = runs.map((run, i) => curveOf(run, i, stageId)).filter((c): c is RunCurve => c !== undefined);
   const xs = [...new Set(curves.flatMap((c) => [...c.points.keys()]))].sort((a, b) => a - b);
   const markers: Marker[] = curves.flatMap((c) =>
-    c.bestEpoch !== undefined ? [{ x: c.bestEpoch, label: `best run ${c.run + 1}`, color: c.run }] : [],
+    c.bestEpoch !== undefined ? [{ x: c.bestEpoch, label: `best run ${c.run + 1}`, colorVar: paletteVar(c.run) }] : [],
   );
   const boxes = {
     loss: h('div', { class: 'chart', 'data-chart': 'compare-loss' }),

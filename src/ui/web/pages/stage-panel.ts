@@ -5,6 +5,7 @@
  * for sweeps; the report of an evaluate stage.
  */
 import type uPlot from 'uplot';
+import { epochMarkers, type EpochMarkerKind } from '../../../ml/eval/epoch-markers';
 import { lineChart, type Marker } from '../charts';
 import type { RerunPreviewInfo, RunState, StageCacheInfo, StageCheckpoints, StageState, SweepTable } from '../types';
 import {
@@ -53,17 +54,12 @@ function bestEpochOf(outputs: StageState['outputs']): number | undefined {
   return typeof best === 'number' ? best : undefined;
 }
 
-/** Markers for the epoch charts: the best epoch, and every epoch where the training phase changed. */
-export function epochMarkers(records: readonly EpochRecord[], bestEpoch: number | undefined): Marker[] {
-  const markers: Marker[] = [];
-  for (let i = 1; i < records.length; i++) {
-    const previous = records[i - 1];
-    const record = records[i];
-    if (previous && record && previous.phase !== record.phase)
-      markers.push({ x: record.epoch - 0.5, label: `phase: ${record.phase ?? ''}` });
-  }
-  if (bestEpoch !== undefined) markers.push({ x: bestEpoch, label: `best epoch ${bestEpoch}` });
-  return markers;
+/** The theme colour of each kind of epoch marker: the hues of the report's (grey phase, green best epoch). */
+const MARKER_COLOUR_VARS: Readonly<Record<EpochMarkerKind, string>> = { phase: '--muted', best: '--succeeded' };
+
+/** Markers for the epoch charts: the report's (`epochMarkers`), in the theme's colours. */
+function chartMarkers(records: readonly EpochRecord[], bestEpoch: number | undefined): Marker[] {
+  return epochMarkers(records, bestEpoch).map((marker) => ({ ...marker, colorVar: MARKER_COLOUR_VARS[marker.kind] }));
 }
 
 function json(value: unknown): HTMLElement {
@@ -437,7 +433,7 @@ export class StagePanel {
     const accuracyBox = h('div', { class: 'chart', 'data-chart': 'accuracy' });
     section.append(h('div', { class: 'charts' }, lossBox, accuracyBox));
     const xs = records.map((r) => r.epoch);
-    const markers = epochMarkers(records, bestEpoch);
+    const markers = chartMarkers(records, bestEpoch);
     const values = (pick: (r: EpochRecord) => number | undefined): (number | null)[] =>
       records.map((r) => pick(r) ?? null);
     // Charts need their box in the document to measure it.
