@@ -26,9 +26,13 @@ export function niceStep(min: number, max: number, maxTicks: number, integer = f
   }
 }
 
-/** `value` printed with the decimals `step` needs (0.2 → one, 5 → none): one number format per axis. */
+/** The decimals that print every multiple of `step` exactly (0.2 → 1, 0.25 → 2, 5 → 0): one format per axis. */
 export function tickDecimals(step: number): number {
-  return Math.max(0, Math.min(12, -Math.floor(Math.log10(step) + 1e-9)));
+  for (let decimals = 0; decimals < 12; decimals += 1) {
+    const scaled = Math.abs(step) * 10 ** decimals;
+    if (Math.abs(scaled - Math.round(scaled)) < 1e-6 * Math.max(1, scaled)) return decimals;
+  }
+  return 12;
 }
 
 /** The multiples of `step` in [min, max], free of floating-point residue (0.30000000000000004). */

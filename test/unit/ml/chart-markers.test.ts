@@ -149,6 +149,12 @@ it('the ticks of one axis share a number format (a ROC axis reads 0.00 … 1.00,
     xTicks.map((m) => m[1]),
     ['0.00', '0.25', '0.50', '0.75', '1.00'],
   );
+  const yTicks = [...svg.matchAll(/<text x="[\d.]+" y="[\d.]+" text-anchor="end" font-size="10">([^<]+)<\/text>/g)];
+  assert.deepEqual(
+    yTicks.map((m) => m[1]),
+    ['0.00', '0.25', '0.50', '0.75', '1.00'],
+    'a fixed [0, 1] domain keeps its quarters, printed as the x axis prints them',
+  );
 });
 
 it("the reliability diagram's key sits below its axis title, off the bars and the diagonal", () => {
