@@ -14,6 +14,7 @@
 import type * as TfModule from '@tensorflow/tfjs';
 import type { NamedArray } from '../train/checkpoint';
 import {
+  dropoutSeedOf,
   trainableVariables,
   type EngineOptions,
   type EvaluationResult,
@@ -199,7 +200,7 @@ function withL2Penalty(
 /** Placeholders fed at every step besides the batch: the learning rate, Adam's bias corrections, dropout's seed. */
 interface StepFeeds {
   readonly learningRate: Output;
-  /** int32 `[run seed, step in the phase]`. */
+  /** int32 `[dropout seed of the phase (dropoutSeedOf + 1), step in the phase]`. */
   readonly dropoutSeed: Output;
   readonly beta1Power: Output;
   readonly beta2Power: Output;
@@ -268,7 +269,7 @@ function applyOptimizer(
 /** Everything a graph engine runs: built once per phase by {@link buildTrainingGraph}. */
 interface TrainingGraph {
   readonly graph: Graph;
-  /** The run's seed as dropout's: the first word of {@link StepFeeds.dropoutSeed}. */
+  /** The phase's dropout seed: the first word of {@link StepFeeds.dropoutSeed}. */
   readonly seed: number;
   readonly x: Output;
   readonly y: Output;
@@ -344,7 +345,7 @@ function buildTrainingGraph(options: EngineOptions, optimizer: OptimizerName): T
   });
   const evalHits = lossOps.hits(infer.logits);
   return {
-    seed: (hyperparameters.seed ?? 0) + 1,
+    seed: dropoutSeedOf(options) + 1,
     graph: g,
     x,
     y,

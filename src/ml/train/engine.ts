@@ -11,6 +11,7 @@
 import type * as TfModule from '@tensorflow/tfjs';
 import type { Tf } from '../backend';
 import type { NamedArray } from './checkpoint';
+import { deriveSeed } from '../random';
 import type { Hyperparameters } from './types';
 
 type Tensor = TfModule.Tensor;
@@ -61,6 +62,22 @@ export interface EngineOptions {
   readonly hyperparameters: Hyperparameters;
   readonly learningRate: number;
   readonly classWeights?: readonly number[];
+  /**
+   * The training phase this engine runs (default 0). Each phase counts its steps from 0, so dropout's seed is
+   * {@link dropoutSeedOf} the run's seed and the phase: phase 2 does not repeat phase 1's masks step by step.
+   */
+  readonly phaseIndex?: number;
+}
+
+/**
+ * The seed a phase's dropout masks are drawn from (with the step in the phase and the layer's position). Phase 0
+ * keeps the run's seed itself, so a single-phase run draws the masks it always did; a later phase derives its own.
+ * A checkpoint keeps the phase and the step, so a resumed run draws the masks an uninterrupted one would.
+ */
+export function dropoutSeedOf(options: Pick<EngineOptions, 'hyperparameters' | 'phaseIndex'>): number {
+  const seed = options.hyperparameters.seed ?? 0;
+  const phase = options.phaseIndex ?? 0;
+  return phase === 0 ? seed : deriveSeed(seed, `dropout-phase-${phase}`) | 0;
 }
 
 /** The variables a phase trains, in the order optimizers see them. */
@@ -92,7 +109,7 @@ class EagerStepEngine implements StepEngine {
   private readonly kernels: TfModule.Variable[];
   private readonly weightTensor: TfModule.Tensor1D | undefined;
   private currentLearningRate: number;
-  /** The run's seed: with the step and a layer's position, what its dropout mask is drawn from. */
+  /** Dropout's seed for this phase ({@link dropoutSeedOf}): with the step and a layer's position, what a mask is drawn from. */
   private readonly seed: number;
 
   constructor(options: EngineOptions) {
@@ -107,7 +124,7 @@ class EagerStepEngine implements StepEngine {
     this.variables = trainableVariables(options.layers).map((weight) => weight.read() as TfModule.Variable);
     this.kernels = this.variables.filter((variable) => /kernel/.test(variable.name));
     this.weightTensor = options.classWeights ? tf.tensor1d([...options.classWeights]) : undefined;
-    this.seed = hyperparameters.seed ?? 0;
+    this.seed = dropoutSeedOf(options);
   }
 
   /** `step`: the phase's step while training (dropout's), undefined in evaluation. */

@@ -390,6 +390,7 @@ class TrainingRun {
       numClasses: options.numClasses,
       hyperparameters: options.hyperparameters,
       learningRate: phase.learningRate,
+      phaseIndex,
       ...(this.classWeights ? { classWeights: this.classWeights } : {}),
     });
     this.engineKind = engine.kind;

@@ -548,6 +548,111 @@ describe('dropout across a resume', () => {
     });
 });
 
+describe('dropout across a resume in the second phase', () => {
+  // Head for 2 epochs, then the unfrozen layers for 2: stopped after epoch 3 (in phase 2) and resumed, the run ends
+  // with the weights of one that went straight through, so the phase's masks come from the checkpoint's state.
+  for (const engine of ['eager', 'graph'] as const)
+    it(`${engine}: a two-phase fine-tune resumed in phase 2 gives the weights of an uninterrupted one`, async (t) => {
+      if (engine === 'graph' && skipWithoutGraph(t)) return;
+      const store = createMemoryObjectStore();
+      const dataset = await writeDataset(store, 's3://b/data', {
+        train: patterns(48, [12], 4),
+        validation: patterns(24, [12], 5),
+      });
+      await trainModel(store, {
+        mode: 'from-scratch',
+        architecture: { kind: 'mlp', inputShape: [12], hidden: [16] },
+        datasetUri: dataset.manifestUri,
+        outputUri: 's3://b/base',
+        registryBucket: 'b',
+        hyperparameters: { epochs: 1, batchSize: 8, learningRate: 0.01, seed: 1 },
+        engine,
+      });
+      const request = {
+        mode: 'fine-tune',
+        baseModelUri: 's3://b/base',
+        datasetUri: dataset.manifestUri,
+        registryBucket: 'b',
+        hyperparameters: {
+          epochs: 4,
+          headEpochs: 2,
+          unfreezeLayers: 1,
+          batchSize: 8,
+          learningRate: 0.01,
+          seed: 7,
+          dropout: 0.5,
+        },
+        engine,
+      } as const;
+      const straight = await trainModel(store, { ...request, outputUri: 's3://b/straight' });
+      const controller = new AbortController();
+      await assert.rejects(
+        trainModel(
+          store,
+          { ...request, outputUri: 's3://b/resumed', checkpoint: { uri: 's3://b/ckpt' } },
+          { signal: controller.signal, onEpoch: ({ epoch }) => (epoch === 3 ? controller.abort() : undefined) },
+        ),
+        /cancelled/,
+      );
+      const resumed = await trainModel(store, { ...request, outputUri: 's3://b/resumed', resumeFrom: 's3://b/ckpt' });
+      assert.equal(resumed.resumedFromEpoch, 3);
+      assert.deepEqual(
+        resumed.epochs.map((epoch) => epoch.trainLoss),
+        straight.epochs.map((epoch) => epoch.trainLoss),
+      );
+      const weightsOf = async (uri: string) => {
+        const model = await loadModel(tf, store, uri, { registryBucket: 'b' });
+        const weights = new Map(model.weights.map((w) => [w.originalName, Float32Array.from(w.read().dataSync())]));
+        model.dispose();
+        return weights;
+      };
+      const expected = await weightsOf('s3://b/straight');
+      const actual = await weightsOf('s3://b/resumed');
+      for (const [name, values] of expected) assert.deepEqual(actual.get(name), values, name);
+    });
+});
+
+describe('dropout across training phases', () => {
+  /** The loss of one step at learning rate 0 (weights unchanged) of a fresh engine for `phaseIndex`, at `step`. */
+  function lossAt(engine: EngineKind, phaseIndex: number, step: number): number {
+    const model = buildModel(
+      tf,
+      { kind: 'mlp', inputShape: [12], hidden: [32] },
+      { numClasses: 3, dropout: 0.5, seed: 3 },
+    );
+    const set = patterns(16, [12], 9);
+    const { engine: stepper } = createEngine(engine, {
+      tf,
+      layers: model.layers,
+      inputShape: [12],
+      numClasses: 3,
+      hyperparameters: { epochs: 2, batchSize: 16, learningRate: 0, seed: 7, dropout: 0.5 },
+      learningRate: 0,
+      phaseIndex,
+    });
+    try {
+      return stepper.trainBatch(set.features, set.labels, 0, step).loss;
+    } finally {
+      stepper.dispose();
+      model.dispose();
+    }
+  }
+
+  // A two-phase fine-tune (head, then unfrozen layers) counts steps from 0 in each phase: the masks must still
+  // differ between the phases, or phase 2 repeats phase 1's at every step.
+  for (const engine of ['eager', 'graph'] as const)
+    it(`${engine}: the same step of another phase draws other masks; the same phase the same ones`, (t) => {
+      if (engine === 'graph' && skipWithoutGraph(t)) return;
+      const first = lossAt(engine, 0, 5);
+      assert.equal(lossAt(engine, 0, 5), first, 'phase 0, step 5 again');
+      assert.notEqual(lossAt(engine, 0, 6), first, 'another step');
+      const second = lossAt(engine, 1, 5);
+      assert.notEqual(second, first, 'phase 1, step 5');
+      assert.equal(lossAt(engine, 1, 5), second, 'phase 1, step 5 again');
+      assert.notEqual(lossAt(engine, 2, 5), second, 'phase 2, step 5');
+    });
+});
+
 describe('graph addon errors', () => {
   it('reports a bad operation with TensorFlow’s message and keeps working', (t) => {
     if (skipWithoutGraph(t)) return;
