@@ -8,6 +8,8 @@ import type * as RunSupportModule from '../run-support';
 import type * as RunLogsModule from '../../client/run-logs';
 import type * as MinioStoreModule from '../../storage/minio-store';
 import type { RunState } from '../../core/run/run-types';
+import { InvalidInputError } from '../../core/errors';
+import { closest } from '../../core/spec/suggest';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
 function load() {
@@ -25,6 +27,17 @@ function load() {
     printStageLogs: m1.printStageLogs,
     createObjectStoreFromConfig: m2.createObjectStoreFromConfig,
   };
+}
+
+/** A STAGE the run does not have is a typo to name, not a log that is "not there yet". */
+function requireRunStage(state: RunState, stage: string | undefined): void {
+  const ids = state.stages.map((s) => s.id);
+  if (stage === undefined || ids.includes(stage)) return;
+  const near = closest(stage, ids);
+  throw new InvalidInputError(
+    `run ${state.runId} (pipeline ${state.pipeline}) has no stage ${stage}${near ? `; did you mean ${near}?` : ''} (stages: ${ids.join(', ')})`,
+    { code: 'unknown-stage', stage },
+  );
 }
 
 export const command: CliCommand = {
@@ -73,13 +86,16 @@ export const command: CliCommand = {
       if (!args.flags.follow) {
         // The run's attempts say which logs should exist; without a control worker, print what is there.
         const state = await runs.state(runId, { timeoutMs: 5_000 }).catch(() => undefined);
-        if (!state) await runs.execution(runId); // an unknown id is an error, not an empty log
+        if (!state)
+          await runs.execution(runId); // an unknown id is an error, not an empty log
+        else requireRunStage(state, stage);
         await print(state);
         if (cursor.nextLine.size === 0 && cursor.notedMissing.size === 0) {
           io.stderr.write(`no logs for run ${runId}${stage ? ` stage ${stage}` : ''} yet\n`);
         }
         return EXIT.ok;
       }
+      requireRunStage(await runs.state(runId), stage);
       for (;;) {
         const state = await runs.state(runId);
         await print(state.endedAt !== undefined ? state : undefined);

@@ -122,6 +122,13 @@ test('submit --watch follows a run to success; status, runs and logs show it', a
   assert.match(logs.stdout, /==> hello attempt 1 <==/);
   assert.match(logs.stdout, /sleeping 600 ms in 2 steps/);
   assert.doesNotMatch(logs.stdout, /shout/);
+
+  // A mistyped stage is an error naming the run's stages, not "no logs … yet" with exit 0.
+  for (const args of [['--stage', 'helo'], ['helo']]) {
+    const typo = await fineflow('logs', runId, ...args);
+    assert.equal(typo.code, 1, typo.stderr);
+    assert.match(typo.stderr, /has no stage helo; did you mean hello\? \(stages: hello, shout\)/);
+  }
 });
 
 test('retry --set resumes a paused run; a bad retry is refused with exit 1', async () => {
