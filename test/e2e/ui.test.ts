@@ -182,6 +182,11 @@ test(
         ['c', 'succeeded', false],
       ],
     );
+    // The reused stage ran in no attempt of this run: its log box says where it ran, not "(no log yet)".
+    await page.goto(`${ui.url}/#/runs/${rerunId}?stage=a`);
+    await page
+      .locator('#stage-log', { hasText: `(reused from run ${runId}: nothing ran in this run` })
+      .waitFor({ timeout: 30_000 });
     assert.deepEqual(errors, []);
     await page.context().close();
   },

@@ -62,6 +62,18 @@ function chartMarkers(records: readonly EpochRecord[], bestEpoch: number | undef
   return epochMarkers(records, bestEpoch).map((marker) => ({ ...marker, colorVar: MARKER_COLOUR_VARS[marker.kind] }));
 }
 
+/**
+ * What the log box says while a stage has no log in this run: a cached stage, or one a rerun reused, ran elsewhere
+ * ("no log yet" read as a log still to come).
+ */
+function emptyLogNote(stage: StageState): string {
+  const elsewhere = 'nothing ran in this run; the Cache section links the run that produced it';
+  if (stage.status === 'cached') return `(served from the cache: ${elsewhere})`;
+  const reused = /^reused from run (\S+)/.exec(stage.reason ?? '');
+  if (stage.attempts === 0 && reused) return `(reused from run ${reused[1] ?? ''}: ${elsewhere})`;
+  return '(no log yet)';
+}
+
 function json(value: unknown): HTMLElement {
   return h('pre', { class: 'json' }, JSON.stringify(value, null, 2));
 }
@@ -135,7 +147,7 @@ export class StagePanel {
       stage.status !== 'skipped' &&
       (this.logAttempt === undefined || before?.attempts !== stage.attempts || before?.status !== stage.status)
     )
-      void this.followLog(stage.status === 'cached');
+      void this.followLog(emptyLogNote(stage));
     if (!before || before.status !== stage.status || stage.uses === 'hyperparameter-sweep')
       this.drawExtras(state, stage);
   }
@@ -272,8 +284,8 @@ export class StagePanel {
     }
   }
 
-  /** Show the newest attempt's log and follow it (server-sent events carry what was appended). */
-  private async followLog(cached = false): Promise<void> {
+  /** Show the newest attempt's log and follow it (server-sent events carry what was appended); `empty` until one exists. */
+  private async followLog(empty: string): Promise<void> {
     const stageId = this.stageId;
     const { logs } = await getJson<{ logs: { attempt: number; size: number }[] }>(`${this.base}/logs`).catch(() => ({
       logs: [],
@@ -281,10 +293,7 @@ export class StagePanel {
     if (stageId !== this.stageId) return;
     const newest = logs[logs.length - 1];
     if (!newest) {
-      if (this.logAttempt === undefined)
-        this.logBox.textContent = cached
-          ? '(served from the cache: nothing ran in this run; the Cache section links the run that produced it)'
-          : '(no log yet)';
+      if (this.logAttempt === undefined) this.logBox.textContent = empty;
       return;
     }
     this.drawLogHeader(
