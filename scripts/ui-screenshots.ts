@@ -3,7 +3,8 @@
  * stack, not test fixtures:
  *   npm run demo                 # quickstart run + surface-defects model (leaves the dev stack up)
  *   npm run screenshots          # sweep run (first time, or with -- --new-sweep), then the screenshots
- * - run page: the newest succeeded `quickstart` run, its fine-tune stage (curves, two-phase marker);
+ * - run page: the newest succeeded `quickstart` run that trained (not cached or reused), its fine-tune stage
+ *   (curves, two-phase marker);
  * - sweep: a TPE + ASHA sweep of surface-cnn on the demo's data (`ui-sweep-demo`, 8 trials), started
  *   with the demo's worker pools when no succeeded one exists, reused after that;
  * - lineage: the model the quickstart registered (dataset version → run → stage → version).
@@ -11,6 +12,7 @@
  */
 import path from 'node:path';
 import { RunClient } from '../src/client/run-client';
+import type { RunState } from '../src/core/run/run-types';
 import { connectClient } from '../src/client/temporal-connection';
 import { loadConfig } from '../src/config';
 import { taskQueueForPool } from '../src/core/run/task-queues';
@@ -62,6 +64,19 @@ stages:
 `;
 }
 
+/**
+ * The newest succeeded `quickstart` run whose finetune stage ran in it: a run served from the cache or a rerun that
+ * reused the stage has no log or attempts of its own to show.
+ */
+async function newestTrained(runs: RunClient): Promise<RunState | undefined> {
+  for (const summary of await runs.list({ pipeline: 'quickstart', status: 'succeeded', limit: 20 })) {
+    const state = await runs.state(summary.runId);
+    const finetune = state.stages.find((s) => s.id === 'finetune');
+    if (finetune?.status === 'succeeded' && finetune.attempts > 0) return state;
+  }
+  return undefined;
+}
+
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const client = await connectClient(config.temporal);
@@ -72,9 +87,10 @@ async function main(): Promise<void> {
     workflowTaskQueue: taskQueueForPool('control'),
   });
   const newest = async (pipeline: string) => (await runs.list({ pipeline, status: 'succeeded', limit: 1 }))[0]?.runId;
-  const quickstart = await newest('quickstart');
-  if (!quickstart) throw new Error('no succeeded quickstart run on this stack: run `npm run demo` first');
-  const quickstartState = await runs.state(quickstart);
+  const quickstartState = await newestTrained(runs);
+  if (!quickstartState)
+    throw new Error('no succeeded quickstart run that trained its finetune on this stack: run `npm run demo` first');
+  const quickstart = quickstartState.runId;
   let sweep = process.argv.includes('--new-sweep') ? undefined : await newest(SWEEP_PIPELINE);
   if (!sweep) sweep = await runSweep(runs, String(quickstartState.params.dataset));
   const model = quickstartState.stages.find((s) => s.id === 'register')?.outputs;
