@@ -16,10 +16,16 @@
  */
 import { loadTf } from '../../src/ml/backend';
 import { writeDataset } from '../../src/ml/data/write-dataset';
-import { generateDefects } from '../../src/ml/generators/defects';
+import { generateDefects, type SurfaceKind } from '../../src/ml/generators/defects';
 import type { LabelledSet } from '../../src/ml/generators/image-set';
-import { loadMnist } from '../../src/ml/generators/mnist';
-import { generateTabular, TABULAR_CLASSES, TABULAR_LINES, type TabularRow } from '../../src/ml/generators/tabular';
+import { loadMnist, type MnistShift } from '../../src/ml/generators/mnist';
+import {
+  generateTabular,
+  TABULAR_CLASSES,
+  TABULAR_LINES,
+  type TabularOptions,
+  type TabularRow,
+} from '../../src/ml/generators/tabular';
 import { buildModel } from '../../src/ml/models/architectures';
 import { saveModel } from '../../src/ml/models/load-model';
 import { trainModel } from '../../src/ml/train/fine-tune';
@@ -53,14 +59,75 @@ export interface BenchObjective {
   readonly epochsPerTrial: number;
   /** Writes the dataset (and trains the base model, when fine-tuning) into `store` under `prefix`. */
   prepare(store: ObjectStore, prefix: string): Promise<PreparedObjective>;
+  /**
+   * Data that moved, for `--scenario retrain-moved`: the earlier sweep whose trials seed the warm rows
+   * ran on this data instead of the objective's own. Absent when the generator offers no honest shift.
+   */
+  readonly moved?: MovedData;
   /** The training request of one trial (`epochs` = the trial budget; the caller adds checkpoints). */
   request(prepared: PreparedObjective, params: ParameterValues, seed: number, outputUri: string): TrainingRequest;
+}
+
+/** The data an earlier sweep of the same stage ran on before the data moved (see {@link BenchObjective.moved}). */
+export interface MovedData {
+  /** What moved, as the bench prints it. */
+  readonly description: string;
+  /**
+   * The earlier sweep's own target on the moved data, where it stopped: computed by the rule of
+   * {@link BenchObjective.target} on this data (`--calibrate --scenario retrain-moved`), before any comparison.
+   */
+  readonly target: number;
+  /** Writes the moved dataset (and base model) into `store` under `prefix`; requests are the objective's own. */
+  prepare(store: ObjectStore, prefix: string): Promise<PreparedObjective>;
+}
+
+/**
+ * The objective an earlier sweep on moved data solved: the same space, budget and training requests on
+ * the moved data, under its own id (so its curves are cached apart) and its own target.
+ */
+export function movedObjective(objective: BenchObjective): BenchObjective | undefined {
+  const { moved } = objective;
+  if (!moved) return undefined;
+  const { moved: _own, ...rest } = objective;
+  return {
+    ...rest,
+    id: `${objective.id}-moved`,
+    description: moved.description,
+    target: moved.target,
+    prepare: (store, prefix) => moved.prepare(store, prefix),
+  };
 }
 
 const BUCKET = 'bench';
 
 function hyperparameters(epochs: number, seed: number, values: Omit<Hyperparameters, 'epochs' | 'seed'>) {
   return { epochs, seed, ...values } satisfies Hyperparameters;
+}
+
+/**
+ * 12 training and 40 validation images per class of `surface`'s line, and the base CNN trained on 60/class of
+ * the brushed line (other generator seeds than the fine-tuning images, whichever line they come from).
+ */
+async function prepareDefects(store: ObjectStore, prefix: string, surface: SurfaceKind): Promise<PreparedObjective> {
+  const { manifestUri } = await writeDataset(store, `s3://${BUCKET}/${prefix}/data`, {
+    train: generateDefects({ perClass: 12, seed: 7, surface }),
+    validation: generateDefects({ perClass: 40, seed: 8, surface }),
+    test: generateDefects({ perClass: 1, seed: 9, surface }),
+  });
+  const base = await writeDataset(store, `s3://${BUCKET}/${prefix}/base-data`, {
+    train: generateDefects({ perClass: 60, seed: 101, surface: 'brushed' }),
+    validation: generateDefects({ perClass: 10, seed: 102, surface: 'brushed' }),
+  });
+  const baseModelUri = `s3://${BUCKET}/${prefix}/base`;
+  await trainModel(store, {
+    mode: 'from-scratch',
+    architecture: { kind: 'cnn', inputShape: [28, 28, 1], filters: [6, 12], featureUnits: 24, pooling: 'max' },
+    datasetUri: base.manifestUri,
+    outputUri: baseModelUri,
+    hyperparameters: hyperparameters(8, 1, { learningRate: 0.01, batchSize: 16 }),
+    registryBucket: BUCKET,
+  });
+  return { datasetUri: manifestUri, baseModelUri: `${baseModelUri}/model.json` };
 }
 
 /** Few labels of the `cast` line, a base CNN trained on the `brushed` line. */
@@ -78,26 +145,12 @@ const defectCnn: BenchObjective = {
     warmupEpochs: { uniform: [0, 4] },
   },
   epochsPerTrial: 9,
-  async prepare(store, prefix) {
-    const { manifestUri } = await writeDataset(store, `s3://${BUCKET}/${prefix}/data`, {
-      train: generateDefects({ perClass: 12, seed: 7, surface: 'cast' }),
-      validation: generateDefects({ perClass: 40, seed: 8, surface: 'cast' }),
-      test: generateDefects({ perClass: 1, seed: 9, surface: 'cast' }),
-    });
-    const base = await writeDataset(store, `s3://${BUCKET}/${prefix}/base-data`, {
-      train: generateDefects({ perClass: 60, seed: 101, surface: 'brushed' }),
-      validation: generateDefects({ perClass: 10, seed: 102, surface: 'brushed' }),
-    });
-    const baseModelUri = `s3://${BUCKET}/${prefix}/base`;
-    await trainModel(store, {
-      mode: 'from-scratch',
-      architecture: { kind: 'cnn', inputShape: [28, 28, 1], filters: [6, 12], featureUnits: 24, pooling: 'max' },
-      datasetUri: base.manifestUri,
-      outputUri: baseModelUri,
-      hyperparameters: hyperparameters(8, 1, { learningRate: 0.01, batchSize: 16 }),
-      registryBucket: BUCKET,
-    });
-    return { datasetUri: manifestUri, baseModelUri: `${baseModelUri}/model.json` };
+  prepare: (store, prefix) => prepareDefects(store, prefix, 'cast'),
+  moved: {
+    description:
+      'the same fine-tune to 12 labels/class of the brushed line (the base model’s own line) instead of the cast line',
+    target: 112 / 160, // calibrated (see MovedData.target)
+    prepare: (store, prefix) => prepareDefects(store, prefix, 'brushed'),
   },
   request(prepared, params, seed, outputUri) {
     return {
@@ -139,6 +192,17 @@ function tabularSet(rows: readonly TabularRow[]): LabelledSet {
   return { featureShape: [width], classes: [...TABULAR_CLASSES], features, labels };
 }
 
+/** 120 training, 400 validation and 1 test row of the generated plant. */
+async function prepareTabular(store: ObjectStore, prefix: string, options: TabularOptions): Promise<PreparedObjective> {
+  const rows = generateTabular(options);
+  const { manifestUri } = await writeDataset(store, `s3://${BUCKET}/${prefix}/data`, {
+    train: tabularSet(rows.slice(0, 120)),
+    validation: tabularSet(rows.slice(120, 520)),
+    test: tabularSet(rows.slice(520)),
+  });
+  return { datasetUri: manifestUri };
+}
+
 const tabularMlp: BenchObjective = {
   id: 'tabular-mlp',
   target: 364 / 400, // calibrated (see BenchObjective.target)
@@ -152,14 +216,12 @@ const tabularMlp: BenchObjective = {
     l2: { logUniform: [1e-6, 1] },
   },
   epochsPerTrial: 9,
-  async prepare(store, prefix) {
-    const rows = generateTabular({ rows: 521, seed: 11, domain: 'target' });
-    const { manifestUri } = await writeDataset(store, `s3://${BUCKET}/${prefix}/data`, {
-      train: tabularSet(rows.slice(0, 120)),
-      validation: tabularSet(rows.slice(120, 520)),
-      test: tabularSet(rows.slice(520)),
-    });
-    return { datasetUri: manifestUri };
+  prepare: (store, prefix) => prepareTabular(store, prefix, { rows: 521, seed: 11, domain: 'target' }),
+  moved: {
+    description:
+      'the same MLP on other rows of the source plant, before the shift (other sensor offsets; vibration weighs less in failures)',
+    target: 363 / 400, // calibrated (see MovedData.target)
+    prepare: (store, prefix) => prepareTabular(store, prefix, { rows: 521, seed: 12, domain: 'source' }),
   },
   request(prepared, params, seed, outputUri) {
     return {
@@ -184,6 +246,26 @@ const DECAYS: Readonly<Record<string, LearningRateDecay>> = {
   exponential: { kind: 'exponential', rate: 0.85 },
 };
 
+/** 20 training and 30 validation digits per class from MNIST index `offset` on, and a fixed, seeded MLP body. */
+async function prepareDigits(
+  store: ObjectStore,
+  prefix: string,
+  { offset, shift }: { offset: number; shift: MnistShift },
+): Promise<PreparedObjective> {
+  const flat = (set: LabelledSet): LabelledSet => ({ ...set, featureShape: [28 * 28] });
+  const { manifestUri } = await writeDataset(store, `s3://${BUCKET}/${prefix}/data`, {
+    train: flat(loadMnist({ perClass: 20, offset, seed: 1, shift })),
+    validation: flat(loadMnist({ perClass: 30, offset: offset + 20, seed: 2, shift })),
+    test: flat(loadMnist({ perClass: 1, offset: offset + 50, seed: 3, shift })),
+  });
+  // A fixed, seeded MLP body: trials replace its head (the conditional part of the space).
+  const { tf } = loadTf({ preference: 'auto' });
+  const model = buildModel(tf, { kind: 'mlp', inputShape: [28 * 28], hidden: [32] }, { numClasses: 10, seed: 5 });
+  await saveModel(tf, store, model, `s3://${BUCKET}/${prefix}/base`);
+  model.dispose();
+  return { datasetUri: manifestUri, baseModelUri: `s3://${BUCKET}/${prefix}/base/model.json` };
+}
+
 const digitsCategorical: BenchObjective = {
   id: 'digits-categorical',
   target: 244 / 300, // calibrated (see BenchObjective.target)
@@ -198,19 +280,11 @@ const digitsCategorical: BenchObjective = {
     learningRate: { logUniform: [1e-5, 1] },
   },
   epochsPerTrial: 9,
-  async prepare(store, prefix) {
-    const flat = (set: LabelledSet): LabelledSet => ({ ...set, featureShape: [28 * 28] });
-    const { manifestUri } = await writeDataset(store, `s3://${BUCKET}/${prefix}/data`, {
-      train: flat(loadMnist({ perClass: 20, seed: 1 })),
-      validation: flat(loadMnist({ perClass: 30, offset: 20, seed: 2 })),
-      test: flat(loadMnist({ perClass: 1, offset: 50, seed: 3 })),
-    });
-    // A fixed, seeded MLP body: trials replace its head (the conditional part of the space).
-    const { tf } = loadTf({ preference: 'auto' });
-    const model = buildModel(tf, { kind: 'mlp', inputShape: [28 * 28], hidden: [32] }, { numClasses: 10, seed: 5 });
-    await saveModel(tf, store, model, `s3://${BUCKET}/${prefix}/base`);
-    model.dispose();
-    return { datasetUri: manifestUri, baseModelUri: `s3://${BUCKET}/${prefix}/base/model.json` };
+  prepare: (store, prefix) => prepareDigits(store, prefix, { offset: 0, shift: 'none' }),
+  moved: {
+    description: 'the same MLP on other MNIST digits (indices 60…109), inverted: dark digits on a light page',
+    target: 142 / 300, // calibrated (see MovedData.target)
+    prepare: (store, prefix) => prepareDigits(store, prefix, { offset: 60, shift: 'invert' }),
   },
   request(prepared, params, seed, outputUri) {
     const optimizer = params.optimizer as OptimizerName;

@@ -11,7 +11,8 @@
  * Flags (after `npm run bench -- --only sweep --`): `--objectives a,b`, `--seeds N` (default 20;
  * seeds 1…N), `--first-seed F`, `--methods m1,m2` (`fineflow-gp-asha`, the GP searcher, runs only when named), `--gp JSON`, `--tpe JSON` and `--asha JSON` (a variant of Fineflow
  * TPE+ASHA, run beside the default and compared with it seed by seed), `--no-optuna`, `--progress`,
- * `--scenario retrain` (sweeps seeded from an earlier sweep's trials: {@link RETRAIN_METHODS}),
+ * `--scenario retrain` (sweeps seeded from an earlier sweep's trials: {@link RETRAIN_METHODS}), `--scenario
+ * retrain-moved` (the earlier sweep ran on data that moved since: `moved` in ./objectives.ts),
  * `--calibrate` (recompute the targets and stop),
  * `--fresh` (ignore cached curves). Runs niced; curves are cached in
  * `${FINEFLOW_CACHE_DIR:-~/.cache/fineflow}/sweep-bench/` (see trial-evaluator.ts for why that is fair).
@@ -31,7 +32,7 @@ import {
   type OptunaPruner,
   type SweepBudget,
 } from './drivers';
-import { BENCH_OBJECTIVES, type BenchObjective } from './objectives';
+import { BENCH_OBJECTIVES, movedObjective, type BenchObjective } from './objectives';
 import { preparedFromSnapshot } from './prepared-snapshot';
 import { anytimeArea, bestAt, ratioOfMedians, spread, type SweepRun } from './sweep-stats';
 import { TrialEvaluator } from './trial-evaluator';
@@ -80,7 +81,8 @@ export const METHODS: readonly MethodSpec[] = [
   { id: 'optuna-tpe-hyperband', label: 'Optuna TPE+Hyperband', optuna: 'hyperband' },
 ];
 
-export type Scenario = 'cold' | 'retrain';
+/** cold: every sweep starts from nothing; retrain and retrain-moved: see {@link RETRAIN_METHODS}. */
+export type Scenario = 'cold' | 'retrain' | 'retrain-moved';
 
 /**
  * The retrain scenario (`--scenario retrain`): a stage swept before is swept again. The earlier sweep is
@@ -88,6 +90,10 @@ export type Scenario = 'cold' | 'retrain';
  * compared ones), run to its end (./drivers.ts `fineflowHistory`); its completed and stopped trials are the
  * history. The new sweep runs under seed s: warm (the history as prior trials, `createSweep`'s `priorTrials`,
  * or added to Optuna's study) beside the cold rows of the same seeds.
+ *
+ * `--scenario retrain-moved` is the same with an earlier sweep on data that moved since (the objective's
+ * `moved` data, ./objectives.ts), stopped at that data's own target: what warm start gains or loses when
+ * the good region may have moved too.
  */
 export const RETRAIN_METHODS: readonly MethodSpec[] = [
   {
@@ -103,10 +109,14 @@ export const RETRAIN_METHODS: readonly MethodSpec[] = [
 /** The earlier sweep of a retrain under seed s runs under seed s + this. */
 export const HISTORY_SEED_OFFSET = 100;
 
-/** `--scenario`: cold (default) or retrain; throws naming the flag otherwise. */
+const SCENARIOS: readonly Scenario[] = ['cold', 'retrain', 'retrain-moved'];
+
+/** `--scenario`: cold (default), retrain or retrain-moved; throws naming the flag otherwise. */
 export function parseScenario(value: string | undefined): Scenario {
-  if (value === undefined || value === 'cold' || value === 'retrain') return value ?? 'cold';
-  throw new RangeError(`--scenario: must be cold or retrain, got ${JSON.stringify(value)}`);
+  if (value === undefined) return 'cold';
+  const known = SCENARIOS.find((scenario) => scenario === value);
+  if (known) return known;
+  throw new RangeError(`--scenario: must be ${SCENARIOS.join(', ')}, got ${JSON.stringify(value)}`);
 }
 
 /** Method ids from a comma-separated list; throws naming the unknown ones. */
@@ -203,6 +213,7 @@ function cacheRoot(): string {
 }
 
 async function openObjective(objective: BenchObjective, fresh: boolean) {
+  // Its own store per objective: a moved objective's data lives under its own prefix and cache directory.
   const store = createMemoryObjectStore({ buckets: ['bench'] });
   const directory = path.join(cacheRoot(), `${objective.id}-v${objective.version}`);
   const { prepared } = await preparedFromSnapshot(objective, store, objective.id, path.join(directory, 'prepared'));
@@ -257,6 +268,22 @@ export interface ObjectiveResult {
   readonly runs: Readonly<Partial<Record<MethodId, readonly SweepRun[]>>>;
 }
 
+/** The budget every method's sweep of `objective` gets (and an earlier sweep of it, for a history). */
+function budgetOf(objective: BenchObjective): SweepBudget {
+  return {
+    target: objective.target,
+    epochsPerTrial: objective.epochsPerTrial,
+    parallelism: PARALLELISM,
+    maxEpochs: MAX_TRIAL_BUDGETS * objective.epochsPerTrial,
+  };
+}
+
+/** The objective (and its evaluator) an earlier sweep ran on: the objective itself, or its moved data. */
+interface HistorySource {
+  readonly objective: BenchObjective;
+  readonly evaluator: TrialEvaluator;
+}
+
 async function benchObjective(
   objective: BenchObjective,
   evaluator: TrialEvaluator,
@@ -264,16 +291,12 @@ async function benchObjective(
   methods: readonly MethodSpec[],
   log: (line: string) => void,
   progress: (line: string) => void,
+  historySource: HistorySource = { objective, evaluator },
 ): Promise<ObjectiveResult> {
-  const budget: SweepBudget = {
-    target: objective.target,
-    epochsPerTrial: objective.epochsPerTrial,
-    parallelism: PARALLELISM,
-    maxEpochs: MAX_TRIAL_BUDGETS * objective.epochsPerTrial,
-  };
+  const budget = budgetOf(objective);
   const space = parseSearchSpace(objective.space);
   const runs: Partial<Record<MethodId, SweepRun[]>> = {};
-  const history = histories(objective, evaluator, budget);
+  const history = histories(historySource);
   const needsOptuna = methods.some((method) => method.optuna);
   const optuna = needsOptuna ? await OptunaDriver.start(optunaPython().python, optunaPython().script) : undefined;
   try {
@@ -281,6 +304,8 @@ async function benchObjective(
       const started = performance.now();
       const list: SweepRun[] = [];
       for (const seed of seeds) {
+        const seedStarted = performance.now();
+        const trainedBefore = evaluator.stats.trials;
         const valueAt = (params: Parameters<TrialEvaluator['valueAt']>[0], epoch: number) =>
           evaluator.valueAt(params, seed, epoch);
         const priors = method.warm ? await history(seed) : undefined;
@@ -289,8 +314,9 @@ async function benchObjective(
         else if (method.optuna && optuna)
           list.push(await optuna.sweep(method.optuna, space, seed, budget, valueAt, priors));
         const last = list[list.length - 1] as SweepRun;
+        const trained = evaluator.stats.trials - trainedBefore;
         progress(
-          `    ${method.id} seed ${seed}: ${last.epochs}${last.reached ? '' : '!'} epochs, ${last.trials} trials`,
+          `    ${method.id} seed ${seed}: ${last.epochs}${last.reached ? '' : '!'} epochs, ${last.trials} trials (${((performance.now() - seedStarted) / 1000).toFixed(1)} s, ${trained} configurations trained)`,
         );
       }
       runs[method.id] = list;
@@ -307,14 +333,15 @@ async function benchObjective(
     const sizes = spread(used.map((trials) => trials.length));
     const completed = spread(used.map((trials) => trials.filter((trial) => trial.status === 'completed').length));
     log(
-      `    history (Fineflow TPE+ASHA cold, seeds ${seeds[0]! + HISTORY_SEED_OFFSET}…${seeds.at(-1)! + HISTORY_SEED_OFFSET}, run to its end): median ${sizes.median} trials [${sizes.q1}, ${sizes.q3}], ${completed.median} completed`,
+      `    history (Fineflow TPE+ASHA cold on ${historySource.objective.id}, target ${historySource.objective.target.toFixed(4)}, seeds ${seeds[0]! + HISTORY_SEED_OFFSET}…${seeds.at(-1)! + HISTORY_SEED_OFFSET}, run to its end): median ${sizes.median} trials [${sizes.q1}, ${sizes.q3}], ${completed.median} completed`,
     );
   }
   return { objective: objective.id, target: objective.target, methods, runs };
 }
 
 /** The retrain history of each seed, computed once and shared by the warm rows. */
-function histories(objective: BenchObjective, evaluator: TrialEvaluator, budget: SweepBudget) {
+function histories({ objective, evaluator }: HistorySource) {
+  const budget = budgetOf(objective);
   const known = new Map<number, PriorTrial[]>();
   const cold = METHODS.find((method) => method.id === 'fineflow-tpe-asha')?.fineflow as FineflowMethod;
   const history = async (seed: number): Promise<PriorTrial[]> => {
@@ -434,39 +461,70 @@ export async function benchRealSweeps(options: RealBenchOptions = {}): Promise<O
   const seeds = Array.from({ length: options.seeds ?? 20 }, (_, i) => i + firstSeed);
   const progress = options.progress ?? (() => undefined);
   const scenario = options.scenario ?? 'cold';
-  const pool = scenario === 'retrain' ? RETRAIN_METHODS : METHODS;
+  const warm = scenario !== 'cold';
+  const pool = warm ? RETRAIN_METHODS : METHODS;
   const chosen = pool.filter((m) => (options.methods ? options.methods.includes(m.id) : !m.onRequest));
-  if (scenario === 'retrain' && options.variant)
-    throw new RangeError('--tpe/--asha: variants run in the cold scenario only; drop --scenario retrain');
+  if (warm && options.variant)
+    throw new RangeError(`--tpe/--asha: variants run in the cold scenario only; drop --scenario ${scenario}`);
   const withGp = options.gp === undefined ? chosen : chosen.map((method) => withGpSettings(method, options.gp ?? ''));
   const methods = options.variant ? withVariant(withGp, options.variant) : withGp;
   if (scenario === 'retrain')
     log(
       `\nsweep bench, RETRAIN scenario: each sweep under seed s starts from the history of Fineflow's cold TPE+ASHA sweep under seed s+${HISTORY_SEED_OFFSET}`,
     );
+  if (scenario === 'retrain-moved')
+    log(
+      `\nsweep bench, RETRAIN scenario, DATA MOVED: each sweep under seed s starts from the history of Fineflow's cold TPE+ASHA sweep under seed s+${HISTORY_SEED_OFFSET} on the objective's moved data, stopped at that data's own target`,
+    );
   log(
     `sweep bench (REAL training through trainModel): epochs until validation accuracy ≥ target; seeds ${firstSeed}…${firstSeed + seeds.length - 1}, parallelism ${PARALLELISM}, a sweep gives up after ${MAX_TRIAL_BUDGETS} trial budgets of epochs (marked !)`,
   );
   const results: ObjectiveResult[] = [];
   for (const objective of objectives) {
+    const moved = scenario === 'retrain-moved' ? movedObjective(objective) : undefined;
+    if (scenario === 'retrain-moved' && !moved) {
+      log(`\n  ${objective.id}: no moved data defined (objectives.ts \`moved\`); skipped`);
+      continue;
+    }
+    if (moved && options.calibrate) {
+      // The moved data's own target: where the earlier sweep stopped. Only that objective is calibrated.
+      const movedEvaluator = await openObjective(moved, options.fresh ?? false);
+      log(`\n  ${moved.id}: ${moved.description}; ${moved.epochsPerTrial} epochs per trial`);
+      await calibrate(moved, movedEvaluator, log);
+      logStats(movedEvaluator, log);
+      continue;
+    }
+    if (moved && !Number.isFinite(moved.target))
+      throw new RangeError(
+        `${objective.id}: its moved data has no target yet; run --calibrate --scenario retrain-moved --objectives ${objective.id} and write the printed target into moved.target in bench/sweep/objectives.ts`,
+      );
     const evaluator = await openObjective(objective, options.fresh ?? false);
     log(`\n  ${objective.id}: ${objective.description}; ${objective.epochsPerTrial} epochs per trial`);
+    const movedEvaluator = moved ? await openObjective(moved, options.fresh ?? false) : undefined;
+    if (moved) log(`  history on ${moved.id}: ${moved.description}; target ${moved.target.toFixed(4)}`);
     if (options.calibrate) {
       await calibrate(objective, evaluator, log);
     } else {
-      const result = await benchObjective(objective, evaluator, seeds, methods, log, progress);
+      const historySource = moved && movedEvaluator ? { objective: moved, evaluator: movedEvaluator } : undefined;
+      const result = await benchObjective(objective, evaluator, seeds, methods, log, progress, historySource);
       log(`  target ${objective.target}`);
       const horizon = MAX_TRIAL_BUDGETS * objective.epochsPerTrial;
-      const table =
-        scenario === 'retrain' ? formatRetrainTable(result, horizon) : formatObjectiveTable(result, horizon);
+      const table = warm ? formatRetrainTable(result, horizon) : formatObjectiveTable(result, horizon);
       for (const line of table) log(`  ${line}`);
       for (const line of formatAnytime(result, horizon)) log(`  ${line}`);
       results.push(result);
     }
-    const { requests, epochsTrained, trials, trainingSeconds } = evaluator.stats;
-    log(
-      `  (${requests} epoch values asked, ${epochsTrained} trained (${trials} configurations, ${trials > 0 ? (trainingSeconds / trials).toFixed(2) : '—'} s each), ${trainingSeconds.toFixed(0)} s of training; the rest from the cache)`,
-    );
+    logStats(evaluator, log);
+    if (movedEvaluator) logStats(movedEvaluator, log, 'moved data: ');
   }
   return results;
+}
+
+/** What an evaluator trained and how long a configuration took (the rest came from the cache). */
+function logStats(evaluator: TrialEvaluator, log: (line: string) => void, prefix = ''): void {
+  const { requests, epochsTrained, trials, trainingSeconds } = evaluator.stats;
+  const each = trials > 0 ? (trainingSeconds / trials).toFixed(2) : '—';
+  log(
+    `  (${prefix}${requests} epoch values asked, ${epochsTrained} trained (${trials} configurations, ${each} s each), ${trainingSeconds.toFixed(0)} s of training; the rest from the cache)`,
+  );
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { BENCH_OBJECTIVES, type BenchObjective } from '../../../bench/sweep/objectives';
+import { BENCH_OBJECTIVES, movedObjective, type BenchObjective } from '../../../bench/sweep/objectives';
 import { readCurveCache, TrialEvaluator } from '../../../bench/sweep/trial-evaluator';
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
 
@@ -53,4 +53,36 @@ void describe('sweep bench curve cache', () => {
     writeFileSync(file, '{"key":"k","curve":"0.5"}\n');
     assert.throws(() => readCurveCache(file), /old\.jsonl:1: a curve line needs "key" \(string\) and "curve"/);
   });
+});
+
+void describe('sweep bench: data that moved (--scenario retrain-moved)', () => {
+  const objectiveNamed = (id: string) => BENCH_OBJECTIVES.find((objective) => objective.id === id) as BenchObjective;
+
+  /** Features and labels of the validation split the objective prepares, to compare data. */
+  async function validationOf(objective: BenchObjective) {
+    const store = createMemoryObjectStore({ buckets: ['bench'] });
+    const prepared = await objective.prepare(store, 'x');
+    const manifest = JSON.parse(new TextDecoder().decode(await store.getBytes(prepared.datasetUri))) as {
+      splits: Record<string, unknown>;
+    };
+    return { manifest, objects: await store.list('s3://bench/x/') };
+  }
+
+  for (const id of ['defect-cnn', 'tabular-mlp', 'digits-categorical']) {
+    void it(`${id}: the moved objective searches the same space on other data, under its own id and target`, async () => {
+      const objective = objectiveNamed(id);
+      const moved = movedObjective(objective);
+      assert.ok(moved, 'has moved data');
+      assert.equal(moved.id, `${id}-moved`);
+      assert.equal(moved.moved, undefined);
+      assert.deepEqual([moved.space, moved.epochsPerTrial, moved.version], [objective.space, 9, objective.version]);
+      assert.ok(moved.target > 0 && moved.target < 1, `calibrated target, got ${moved.target}`);
+      assert.notEqual(moved.description, objective.description);
+      const [own, other] = await Promise.all([validationOf(objective), validationOf(moved)]);
+      assert.equal(other.objects.length, own.objects.length);
+      const sizes = (listing: typeof own) => listing.objects.map((object) => object.size);
+      assert.deepEqual(sizes(other), sizes(own), 'the same shape of data');
+      assert.notDeepEqual(other.manifest, own.manifest, 'other bytes (the manifest records their digests)');
+    });
+  }
 });

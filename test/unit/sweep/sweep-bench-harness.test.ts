@@ -204,7 +204,8 @@ void describe('sweep bench drivers', () => {
     );
     assert.equal(parseScenario(undefined), 'cold');
     assert.equal(parseScenario('retrain'), 'retrain');
-    assert.throws(() => parseScenario('warm'), /--scenario: must be cold or retrain, got "warm"/);
+    assert.equal(parseScenario('retrain-moved'), 'retrain-moved');
+    assert.throws(() => parseScenario('warm'), /--scenario: must be cold, retrain, retrain-moved, got "warm"/);
     assert.deepEqual(parseMethods('fineflow-tpe-asha-warm,random'), ['fineflow-tpe-asha-warm', 'random']);
   });
 
