@@ -27,7 +27,7 @@ function load() {
     loadConfig: m0.loadConfig,
     createObjectStoreFromConfig: m1.createObjectStoreFromConfig,
     newestHistoryObjects: m2.newestHistoryObjects,
-    describeHistoryRecord: m3.describeHistoryRecord,
+    describeHistoryRecords: m3.describeHistoryRecords,
     listedKeys: m3.SWEEP_HISTORY_LIMITS.listedKeys,
     sweepHistoryPrefix: m4.sweepHistoryPrefix,
     renderTable: mt.renderTable,
@@ -47,15 +47,22 @@ function formatValue(value: number): string {
   return Number.isInteger(value) ? String(value) : value.toPrecision(4);
 }
 
+/** The "vs newest" cell: what differs from the newest readable record. */
+function comparedWithNewest(differences: readonly string[] | undefined): string {
+  if (differences === undefined) return 'newest';
+  return differences.length === 0 ? 'same' : differences.join('; ');
+}
+
 function renderEntries(entries: readonly SweepHistoryEntry[]): string[] {
   const { renderTable } = load();
   const rows = entries.map((entry) =>
     'problem' in entry
-      ? [entry.name, '', '', '', '', `not read: ${entry.problem}`]
+      ? [entry.name, '', '', '', '', '', `not read: ${entry.problem}`]
       : [
           entry.endedAt,
           entry.runId,
           entry.outcome,
+          comparedWithNewest(entry.differsFromNewest),
           entry.omittedTrials > 0 ? `${entry.trials} (+${entry.omittedTrials} left out)` : String(entry.trials),
           entry.best ? formatValue(entry.best.value) : '—',
           entry.best ? `trial ${entry.best.trialId ?? '?'} ${entry.best.params}` : 'no completed trial',
@@ -66,6 +73,7 @@ function renderEntries(entries: readonly SweepHistoryEntry[]): string[] {
       { title: 'ended' },
       { title: 'run' },
       { title: 'outcome' },
+      { title: 'vs newest' },
       { title: 'trials', align: 'right' },
       { title: 'best', align: 'right' },
       { title: 'best trial' },
@@ -80,9 +88,12 @@ export const command: CliCommand = {
   usage: 'sweep-history PIPELINE STAGE [--limit 20] [--json]',
   description: `Every ended hyperparameter-sweep leaves one record (its objective, space and finished trials) under
 s3://<bucket>/sweeps/PIPELINE/STAGE/. A stage with warmStart reads the newest of them; this lists them with
-their best completed trial. Records are checked as a warm start checks them (format, stage, size); a warm start
-also drops records of another objective or trial budget and trials outside the current space, which this
-command cannot know. fineflow gc keeps the newest 20 per stage (--keep-sweeps).`,
+their best completed trial. Records are checked as a warm start checks them (format, stage, size). A warm start
+also leaves out records of another objective or trial budget, and trials outside the current space: the
+"vs newest" column says what of each record's objective, trial budget and space differs from the newest
+readable record ("same" when nothing does), which is what a warm start of a sweep like the newest compares.
+This command has no pipeline file, so it compares with the newest record, not with the pipeline as it is now.
+fineflow gc keeps the newest 20 per stage (--keep-sweeps).`,
   examples: [
     { command: 'fineflow sweep-history nightly-retrain tune', explanation: "the tune stage's newest 20 records" },
     {
@@ -101,7 +112,7 @@ command cannot know. fineflow gc keeps the newest 20 per stage (--keep-sweeps).`
   ],
   async run(args, io) {
     const loaded = load();
-    const { loadConfig, createObjectStoreFromConfig, newestHistoryObjects, describeHistoryRecord } = loaded;
+    const { loadConfig, createObjectStoreFromConfig, newestHistoryObjects, describeHistoryRecords } = loaded;
     const { listedKeys, sweepHistoryPrefix } = loaded;
     const [pipeline, stage, ...extra] = args.positionals;
     if (!pipeline || !stage || extra.length > 0) throw new UsageError('expected a PIPELINE name and a STAGE id');
@@ -115,7 +126,7 @@ command cannot know. fineflow gc keeps the newest 20 per stage (--keep-sweeps).`
     }
     const store = createObjectStoreFromConfig(config);
     const { objects, overflow } = await newestHistoryObjects(store, prefix, limit);
-    const records = objects.map((object) => describeHistoryRecord(object, { pipeline, stage }));
+    const records = describeHistoryRecords(objects, { pipeline, stage });
     if (args.flags.json) {
       io.stdout.write(`${JSON.stringify({ prefix, records, ...(overflow ? { overflow } : {}) })}\n`);
       return EXIT.ok;

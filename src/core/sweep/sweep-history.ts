@@ -191,6 +191,11 @@ export type SweepHistoryEntry =
       readonly omittedTrials: number;
       /** The best completed trial by the record's goal; none when no trial completed. */
       readonly best?: { readonly trialId?: number; readonly value: number; readonly params: string };
+      /**
+       * What differs from the newest readable record ({@link describeHistoryRecords}): its objective, trial budget,
+       * or the parameters of its space that differ. Empty when nothing does; absent on the newest itself.
+       */
+      readonly differsFromNewest?: readonly string[];
     }
   | { readonly name: string; readonly problem: string };
 
@@ -218,6 +223,69 @@ export function describeHistoryRecord(object: SweepHistoryObject, where: History
     omittedTrials: isFiniteNumber(record.omittedTrials) ? record.omittedTrials : 0,
     ...(best ? { best } : {}),
   };
+}
+
+/**
+ * {@link describeHistoryRecord} for a stage's records (newest first), each readable one after the newest readable
+ * one marked with what differs from it. A warm start of a sweep like the newest leaves out whole records of another
+ * objective or trial budget, and the trials that fall outside its space; the mark says which rows those are.
+ */
+export function describeHistoryRecords(
+  objects: readonly SweepHistoryObject[],
+  where: HistoryPlace,
+): SweepHistoryEntry[] {
+  let newest: Record<string, unknown> | undefined;
+  return objects.map((object) => {
+    const entry = describeHistoryRecord(object, where);
+    if ('problem' in entry || !('text' in object)) return entry;
+    const record = JSON.parse(object.text) as Record<string, unknown>; // readable: describeHistoryRecord parsed it
+    if (newest === undefined) {
+      newest = record;
+      return entry;
+    }
+    return { ...entry, differsFromNewest: differencesFrom(newest, record) };
+  });
+}
+
+/** What of `record`'s objective, trial budget and space differs from `newest`'s, as short phrases. */
+function differencesFrom(newest: Record<string, unknown>, record: Record<string, unknown>): string[] {
+  const differences: string[] = [];
+  const objectiveOf = (r: Record<string, unknown>) => (isPlainObject(r.objective) ? r.objective : {});
+  const [mine, theirs] = [objectiveOf(record), objectiveOf(newest)];
+  if (mine.metric !== theirs.metric || mine.goal !== theirs.goal)
+    differences.push(`objective ${describe(mine.metric)} (${describe(mine.goal)})`);
+  if (record.epochsPerTrial !== newest.epochsPerTrial)
+    differences.push(`trial budget ${describe(record.epochsPerTrial)} epochs`);
+  const space = spaceDifference(newest.space, record.space);
+  if (space !== undefined) differences.push(shorten(`space: ${space}`, SWEEP_HISTORY_LIMITS.reasonLength));
+  return differences;
+}
+
+/** The names of the parameters whose domain differs (or that only one space has), in order; undefined if none. */
+function spaceDifference(newest: unknown, space: unknown): string | undefined {
+  const parametersOf = (value: unknown): Map<string, string> | undefined => {
+    const list = isPlainObject(value) ? value.parameters : undefined;
+    if (!Array.isArray(list)) return undefined;
+    const byName = new Map<string, string>();
+    for (const parameter of list)
+      if (isPlainObject(parameter) && typeof parameter.name === 'string')
+        byName.set(parameter.name, safeJson(parameter.domain));
+    return byName;
+  };
+  const [theirs, mine] = [parametersOf(newest), parametersOf(space)];
+  if (mine === undefined) return 'not a list of parameters';
+  if (theirs === undefined) return undefined; // the newest's own problem, not this record's
+  const names = [...new Set([...mine.keys(), ...theirs.keys()])].filter((name) => mine.get(name) !== theirs.get(name));
+  return names.length > 0 ? names.map((name) => describe(name)).join(', ') : undefined;
+}
+
+/** JSON of an untrusted value, or a marker when it is too deeply nested to encode. */
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? 'undefined';
+  } catch {
+    return '(unreadable)';
+  }
 }
 
 function bestCompleted(

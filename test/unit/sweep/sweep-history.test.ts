@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { parseSearchSpace } from '../../../src/core/sweep/space';
 import {
   describeHistoryRecord,
+  describeHistoryRecords,
   SWEEP_HISTORY_FORMAT,
   SWEEP_HISTORY_LIMITS,
   sweepHistoryRecord,
@@ -332,6 +333,34 @@ describe('a history record described for a person (fineflow sweep-history)', () 
       where,
     );
     assert.equal('best' in minimize && minimize.best?.trialId, 0);
+  });
+
+  it('marks each record whose objective, trial budget or space differs from the newest readable one', () => {
+    const otherSpace = parseSearchSpace({
+      learningRate: { logUniform: [1e-3, 1e-1] },
+      batchSize: { choice: [16, 32] },
+      dropout: { uniform: [0, 0.5] },
+    });
+    const entries = describeHistoryRecords(
+      [
+        object('{not json', 'e.json'),
+        object(record({ runId: 'newest' }), 'd.json'),
+        object(record({ runId: 'same' }), 'c.json'),
+        object(record({ objective: { metric: 'validation.loss', goal: 'minimize' }, epochsPerTrial: 6 }), 'b.json'),
+        object(record({ space: otherSpace }), 'a.json'),
+        object(record({ space: 'x'.repeat(500) }), '0.json'),
+      ],
+      where,
+    );
+    const differences = entries.map((entry) => ('problem' in entry ? 'unread' : entry.differsFromNewest));
+    assert.deepEqual(differences, [
+      'unread',
+      undefined,
+      [],
+      ['objective validation.loss (minimize)', 'trial budget 6 epochs'],
+      ['space: dropout, learningRate, layers'],
+      ['space: not a list of parameters'],
+    ]);
   });
 
   it('has no best when no trial completed', () => {
