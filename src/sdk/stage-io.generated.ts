@@ -305,6 +305,8 @@ export interface StageInputs {
       readonly minEpochs?: In<number>;
       /** asha: a warm-up parameter of the space (e.g. warmupEpochs); rungs ≤ its value skip the trial (opt-in) */
       readonly graceParameter?: In<string>;
+      /** asha: every N-th trial a rung would stop goes on to the next rung; a rung whose stopped trials keep passing it stops nobody (opt-in) */
+      readonly auditEvery?: In<number>;
       /** last rung (default: the trial's epochs) */
       readonly maxEpochs?: In<number>;
     }>;
@@ -924,6 +926,8 @@ export interface StageInputValues {
       readonly minEpochs: number;
       /** asha: a warm-up parameter of the space (e.g. warmupEpochs); rungs ≤ its value skip the trial (opt-in) */
       readonly graceParameter?: string;
+      /** asha: every N-th trial a rung would stop goes on to the next rung; a rung whose stopped trials keep passing it stops nobody (opt-in) */
+      readonly auditEvery?: number;
       /** last rung (default: the trial's epochs) */
       readonly maxEpochs?: number;
     };

@@ -1323,6 +1323,13 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
               description:
                 'asha: a warm-up parameter of the space (e.g. warmupEpochs); rungs ≤ its value skip the trial (opt-in)',
             },
+            auditEvery: {
+              type: 'integer',
+              minimum: 2,
+              maximum: 100,
+              description:
+                'asha: every N-th trial a rung would stop goes on to the next rung; a rung whose stopped trials keep passing it stops nobody (opt-in)',
+            },
             maxEpochs: {
               type: 'integer',
               minimum: 1,

@@ -5,6 +5,15 @@
  * `⌊n/η⌋` of the n values recorded at that rung so far (itself included); while fewer than
  * η trials have reached the rung (⌊n/η⌋ = 0) it must be the best so far. Ties continue.
  * Decisions never wait for other trials, so no worker sits idle.
+ *
+ * Rung audit (`auditEvery`, opt-in; absent = Optuna's pruner exactly): a rung's ranking may not predict the next
+ * rung's (a slow starter looks weak at epoch 1), and no pruner that sees only the values at one rung can tell.
+ * So every `auditEvery`-th trial a rung would stop goes on to the next rung instead, where it is judged as usual;
+ * if it ranks in that rung's top ⌊n/η⌋ (with n ≥ η there), the rung would have stopped a trial worth keeping.
+ * While at least {@link AUDIT_MIN_VERDICTS} audits have ended and a share ≥ 1/(2η) of them passed, the rung stops
+ * nobody (every trial it would stop is then an audit too, so the evidence keeps coming and the rung prunes again
+ * once its stopped trials stop passing). A rung whose ranking carried no information would see about 1/η of them
+ * pass; a reliable one close to none. The last rung is never audited (there is no later rung to check it against).
  */
 import { InvalidInputError } from '../errors';
 import type { StopDecision } from './early-stopping';
@@ -17,6 +26,25 @@ export interface AshaConfig {
   readonly minEpochs: number;
   /** A trial's full budget; rungs lie strictly below it (at maxEpochs the trial ends anyway). */
   readonly maxEpochs: number;
+  /** Rung audit: every N-th trial a rung would stop continues to the next rung (see the module comment); absent = off. */
+  readonly auditEvery?: number;
+}
+
+/** Bounds of `auditEvery`: 2 audits every other stopped trial; beyond 100 an audit is too rare to tell anything. */
+export const AUDIT_EVERY_LIMITS = { min: 2, max: 100 } as const;
+/** Audits that must have ended before their share that passed may open a rung. */
+export const AUDIT_MIN_VERDICTS = 3;
+
+/** One rung's audit (present only with `auditEvery`). */
+export interface AshaRungAudit {
+  /** Trials this rung judged too weak, whether stopped or let through. */
+  readonly belowCut: number;
+  /** Trials let through as audits whose verdict at the next rung has not come yet. */
+  readonly pending: readonly number[];
+  /** Audits that ranked in the next rung's top ⌊n/η⌋. */
+  readonly passed: number;
+  /** Audits that did not. */
+  readonly failed: number;
 }
 
 export interface AshaRungEntry {
@@ -32,6 +60,8 @@ export interface AshaState {
   readonly rungEpochs: readonly number[];
   /** Values recorded at each rung, in arrival order. */
   readonly rungs: readonly (readonly AshaRungEntry[])[];
+  /** Rung audit, one per rung (the last one stays empty); present only when `config.auditEvery` is set. */
+  readonly audits?: readonly AshaRungAudit[];
 }
 
 export function createAsha(config: AshaConfig, goal: Goal): AshaState {
@@ -42,6 +72,9 @@ export function createAsha(config: AshaConfig, goal: Goal): AshaState {
     goal,
     rungEpochs: ashaRungEpochs(config),
     rungs: ashaRungEpochs(config).map(() => []),
+    ...(config.auditEvery !== undefined
+      ? { audits: ashaRungEpochs(config).map(() => ({ belowCut: 0, pending: [], passed: 0, failed: 0 })) }
+      : {}),
   };
 }
 
@@ -62,6 +95,16 @@ export function validateAshaConfig(config: AshaConfig, path = 'earlyStopping'): 
       {
         path: `${path}.maxEpochs`,
       },
+    );
+  }
+  const { auditEvery } = config;
+  if (
+    auditEvery !== undefined &&
+    (!Number.isInteger(auditEvery) || auditEvery < AUDIT_EVERY_LIMITS.min || auditEvery > AUDIT_EVERY_LIMITS.max)
+  ) {
+    throw new InvalidInputError(
+      `${path}.auditEvery: must be an integer from ${AUDIT_EVERY_LIMITS.min} to ${AUDIT_EVERY_LIMITS.max} (e.g. 3: every third trial a rung would stop is let through to check the rung), got ${auditEvery}`,
+      { path: `${path}.auditEvery` },
     );
   }
 }
@@ -87,6 +130,8 @@ export function ashaShouldStop(
   graceEpochs = 0,
 ): StopDecision & { readonly state: AshaState } {
   let rungs = state.rungs;
+  let audits = state.audits;
+  const auditNotes: string[] = [];
   let completed = completedRung(state, trialId);
   for (let k = completed + 1; k < state.rungEpochs.length && epoch >= (state.rungEpochs[k] as number); k++) {
     // Skipped, not recorded: a trial still warming up is compared with nobody, and nobody with it.
@@ -102,23 +147,89 @@ export function ashaShouldStop(
     rungs = rungs.map((rung, i) => (i === k ? entries : rung));
     completed = k;
     const values = entries.map((entry) => entry.value);
-    if (!isPromotable(value, values, state.config.reductionFactor, state.goal)) {
+    const promotable = isPromotable(value, values, state.config.reductionFactor, state.goal);
+    if (audits) audits = auditVerdict(audits, k, trialId, promotable, values.length, state.config.reductionFactor);
+    if (!promotable) {
       const keep = Math.max(1, Math.floor(values.length / state.config.reductionFactor));
       const ranked = [...values].sort((a, b) => (state.goal === 'maximize' ? b - a : a - b));
       const cutoff = ranked[keep - 1];
+      const judged = `rung ${k} (epoch ${state.rungEpochs[k]}): ${readable(value)} is not in the top ${keep} of ${values.length}${cutoff !== undefined ? ` (needs ${state.goal === 'maximize' ? '≥' : '≤'} ${readable(cutoff)})` : ''}`;
+      const audit = audits && k < state.rungEpochs.length - 1 ? auditBelowCut(state, audits, k, trialId) : undefined;
+      if (audit) audits = audit.audits;
+      if (audit?.through) {
+        auditNotes.push(`${judged}; ${audit.reason}`);
+        continue;
+      }
       return {
-        state: { ...state, rungs },
+        state: { ...state, rungs, ...(audits ? { audits } : {}) },
         stop: true,
         rung: k,
-        reason: `rung ${k} (epoch ${state.rungEpochs[k]}): ${readable(value)} is not in the top ${keep} of ${values.length}${cutoff !== undefined ? ` (needs ${state.goal === 'maximize' ? '≥' : '≤'} ${readable(cutoff)})` : ''}`,
+        reason: judged,
       };
     }
   }
   return {
-    state: { ...state, rungs },
+    state: { ...state, rungs, ...(audits ? { audits } : {}) },
     stop: false,
     rung: completed,
-    reason: completed < 0 ? 'before the first rung' : `promoted past rung ${completed}`,
+    reason:
+      auditNotes.length > 0
+        ? auditNotes.join('; ')
+        : completed < 0
+          ? 'before the first rung'
+          : `promoted past rung ${completed}`,
+  };
+}
+
+/** An audit of rung k−1 that reached rung k gets its verdict (counted only when rung k had ≥ η values to rank). */
+function auditVerdict(
+  audits: readonly AshaRungAudit[],
+  k: number,
+  trialId: number,
+  promotable: boolean,
+  valuesAtRung: number,
+  reductionFactor: number,
+): readonly AshaRungAudit[] {
+  const previous = audits[k - 1];
+  if (k === 0 || !previous?.pending.includes(trialId)) return audits;
+  const pending = previous.pending.filter((id) => id !== trialId);
+  // Fewer than η values: "top ⌊n/η⌋" is "best so far", which says little about the audited rung.
+  const counted = valuesAtRung >= reductionFactor;
+  const updated: AshaRungAudit = {
+    ...previous,
+    pending,
+    passed: previous.passed + (counted && promotable ? 1 : 0),
+    failed: previous.failed + (counted && !promotable ? 1 : 0),
+  };
+  return audits.map((audit, i) => (i === k - 1 ? updated : audit));
+}
+
+/** True when rung k's audits say it stops trials that the next rung would keep (so it stops nobody for now). */
+export function auditOpensRung(audit: AshaRungAudit, reductionFactor: number): boolean {
+  const verdicts = audit.passed + audit.failed;
+  return verdicts >= AUDIT_MIN_VERDICTS && audit.passed * 2 * reductionFactor >= verdicts;
+}
+
+/** A trial below rung k's cut, counted; `through` when it goes on as an audit (the rung is open, or it is the N-th). */
+function auditBelowCut(
+  state: AshaState,
+  audits: readonly AshaRungAudit[],
+  k: number,
+  trialId: number,
+): { readonly audits: readonly AshaRungAudit[]; readonly through: boolean; readonly reason: string } {
+  const audit = audits[k] as AshaRungAudit;
+  const belowCut = audit.belowCut + 1;
+  const open = auditOpensRung(audit, state.config.reductionFactor);
+  const every = state.config.auditEvery as number;
+  const record = (updated: AshaRungAudit) => audits.map((entry, i) => (i === k ? updated : entry));
+  if (!open && belowCut % every !== 0) return { audits: record({ ...audit, belowCut }), through: false, reason: '' };
+  const tally = `${audit.passed} of ${audit.passed + audit.failed} audited trials passed rung ${k + 1}`;
+  return {
+    audits: record({ ...audit, belowCut, pending: [...audit.pending, trialId] }),
+    through: true,
+    reason: open
+      ? `continues: rung ${k} stops nobody while the trials it would stop keep passing the next rung (${tally})`
+      : `continues as an audit of rung ${k} (1 in ${every} of the trials it would stop; ${tally})`,
   };
 }
 

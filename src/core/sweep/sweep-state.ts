@@ -14,7 +14,7 @@
  * like `state` (for continue-as-new). No clock: durations come in with the results.
  */
 import { InvalidInputError } from '../errors';
-import { ashaShouldStop, createAsha, type AshaState } from './asha';
+import { AUDIT_EVERY_LIMITS, ashaShouldStop, createAsha, type AshaState } from './asha';
 import { createMedianStopping, medianShouldStop, type MedianState } from './median';
 import { bestCompletedTrial, type Goal, type TrialObservation } from './searcher';
 import {
@@ -47,6 +47,12 @@ export type EarlyStoppingConfig =
        * sweep benchmark's CNN it was no better than no grace (docs/sweep-benchmark.md), so it is not a default.
        */
       readonly graceParameter?: string;
+      /**
+       * Rung audit (asha.ts): every N-th trial a rung would stop goes on to the next rung instead, and a rung whose
+       * stopped trials pass the next rung too often (≥ 1/(2η) of at least 3) stops nobody until they no longer do.
+       * Absent = off (Optuna's pruner). Opt-in: see docs/sweep-benchmark.md for what it was measured to do.
+       */
+      readonly auditEvery?: number;
     }
   | {
       /** Median stopping rule; see median.ts. */
@@ -234,6 +240,7 @@ function parseEarlyStopping(input: unknown, space: SearchSpace): EarlyStoppingCo
         reductionFactor: integer(raw.reductionFactor, 'earlyStopping.reductionFactor', 2, 3),
         minEpochs: integer(raw.minEpochs, 'earlyStopping.minEpochs', 1, 1),
         ...graceParameter(raw.graceParameter, space),
+        ...auditEvery(raw.auditEvery),
       };
     case 'median':
       return {
@@ -256,6 +263,18 @@ function graceParameter(value: unknown, space: SearchSpace): { graceParameter?: 
       `must name a parameter of the space (${names.join(', ')}) or be none; got ${JSON.stringify(value)}`,
     );
   return { graceParameter: value };
+}
+
+/** `{auditEvery}` when given (absent otherwise, so states and recorded histories of other sweeps are unchanged). */
+function auditEvery(value: unknown): { auditEvery?: number } {
+  if (value === undefined || value === null) return {};
+  const { min, max } = AUDIT_EVERY_LIMITS;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+    throw invalid(
+      'earlyStopping.auditEvery',
+      `must be an integer from ${min} to ${max} (e.g. 3: every third trial a rung would stop goes on to the next rung, to check the rung), got ${JSON.stringify(value)}`,
+    );
+  return { auditEvery: value };
 }
 
 /** Epochs of warm-up the trial's `graceParameter` gives it (0 without one or when it is not a number). */
@@ -290,6 +309,7 @@ export function createSweep(
           reductionFactor: config.earlyStopping.reductionFactor,
           minEpochs: config.earlyStopping.minEpochs,
           maxEpochs: config.epochsPerTrial,
+          ...(config.earlyStopping.auditEvery !== undefined ? { auditEvery: config.earlyStopping.auditEvery } : {}),
         },
         goal,
       );
