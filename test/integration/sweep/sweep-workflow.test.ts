@@ -405,3 +405,58 @@ test(
     );
   },
 );
+
+test(
+  'ASHA with a rung audit (earlyStopping.auditEvery): every 2nd trial below the first cut trains on; the history replays',
+  { timeout: 300_000 },
+  async () => {
+    const sweep = await startSweep(client, {
+      taskQueue: taskQueueForPool(pools.control),
+      runId: `sweep-audit-${suffix}`,
+      bucket: config.s3.bucket,
+      execution,
+      inputs: sweepInputs({
+        trial: { epochs: 4, batchSize: 16, freeze: 'none', seed: 1 },
+        earlyStopping: { type: 'asha', reductionFactor: 2, minEpochs: 1, auditEvery: 2 },
+        maxTrials: 8,
+        parallelism: 1,
+        seed: 11,
+        space: { learningRate: { logUniform: [0.00005, 0.05] }, batchSize: { choice: [8, 16] } },
+      }),
+    });
+    const result = await sweep.result();
+    const trials = (
+      result.outputs as { trials: { trialId: number; metricByEpoch: { epoch: number; value: number }[] }[] }
+    ).trials.sort((a, b) => a.trialId - b.trialId);
+    assert.equal(trials.length, 8);
+    // One trial at a time, so the rung saw them in id order: recompute which ones were below its cut (top ⌊n/2⌋,
+    // the best so far while n < 2) and check that exactly every 2nd of those reached epoch 2 (rungs 1 and 2 of 4).
+    const atOne: number[] = [];
+    const below: number[] = [];
+    for (const trial of trials) {
+      const value = trial.metricByEpoch.find((report) => report.epoch === 1)?.value;
+      assert.ok(value !== undefined, `trial ${trial.trialId} reported epoch 1`);
+      atOne.push(value);
+      const keep = Math.max(1, Math.floor(atOne.length / 2));
+      if (value < ([...atOne].sort((a, b) => b - a)[keep - 1] as number)) below.push(trial.trialId);
+    }
+    assert.ok(below.length >= 2, `at least one audit happened (below the first cut: ${below.join(', ')})`);
+    const wentOn = new Set(
+      trials.filter((trial) => trial.metricByEpoch.some((report) => report.epoch >= 2)).map((trial) => trial.trialId),
+    );
+    assert.deepEqual(
+      below.filter((trialId) => wentOn.has(trialId)),
+      below.filter((_, i) => i % 2 === 1),
+      `below the first cut: ${below.join(', ')}; trained past epoch 1: ${[...wentOn].join(', ')}`,
+    );
+    const history = await client.workflow.getHandle(sweep.workflowId).fetchHistory();
+    await Worker.runReplayHistory(
+      {
+        workflowBundle: await sweepWorkflowBundle(),
+        replayName: 'audit-replay',
+        dataConverter: dataConverterFor(config.temporal),
+      },
+      history,
+    );
+  },
+);

@@ -9,6 +9,8 @@ import {
   recordIntermediate,
   recordResult,
 } from '../../../src/core/sweep/sweep-state';
+import { planSweep } from '../../../src/core/sweep/sweep-plan';
+import { validatePipeline } from '../../../src/spec';
 
 const audited = () => createAsha({ reductionFactor: 3, minEpochs: 1, maxEpochs: 9, auditEvery: 3 }, 'maximize');
 
@@ -195,5 +197,41 @@ void describe('ASHA rung audit (earlyStopping.auditEvery)', () => {
     );
     const verdicts = (once.audits?.[0]?.passed ?? 0) + (once.audits?.[0]?.failed ?? 0);
     assert.ok(verdicts >= 3, `audits reached verdicts (${JSON.stringify(once.audits)})`);
+  });
+
+  void it('reaches the sweep from a pipeline, and an out-of-range value is a diagnostic at its line', () => {
+    const yaml = (auditEvery: number) => `apiVersion: fineflow/v1
+kind: Pipeline
+metadata: {name: audit}
+stages:
+  sweep:
+    uses: hyperparameter-sweep
+    with:
+      model: s3://fineflow/models/base/model.json
+      data: s3://fineflow/data/manifest.json
+      objective: {metric: validation.accuracy}
+      space: {learningRate: {logUniform: [1.0e-4, 1.0e-2]}}
+      trial: {epochs: 9}
+      earlyStopping:
+        type: asha
+        auditEvery: ${auditEvery}
+`;
+    assert.deepEqual(validatePipeline(yaml(3), 'p.yaml').diagnostics, []);
+    const bad = validatePipeline(yaml(1), 'p.yaml').diagnostics;
+    assert.deepEqual(
+      bad.map((d) => [d.code, d.line]),
+      [['out-of-range', 15]],
+    );
+    const plan = planSweep({
+      model: 's3://fineflow/models/base/model.json',
+      data: 's3://fineflow/data/manifest.json',
+      objective: { metric: 'validation.accuracy' },
+      space: { learningRate: { logUniform: [1e-4, 1e-2] } },
+      trial: { epochs: 9 },
+      earlyStopping: { type: 'asha', auditEvery: 3 },
+    });
+    assert.equal(plan.config.earlyStopping.type === 'asha' && plan.config.earlyStopping.auditEvery, 3);
+    const stopper = createSweep(plan.config).stopper;
+    assert.equal(stopper.type === 'asha' && stopper.config.auditEvery, 3);
   });
 });
