@@ -2,7 +2,8 @@
  * The run page's epoch charts, read off the canvas uPlot drew in a real headless Chromium, for a real two-phase
  * fine-tune of 80 epochs on the real stack: each marker's label is drawn in its marker's colour, right of its line
  * (or left of it at the plot's right edge), the phase change and the best epoch in different colours, the phase
- * in the report's words, and the epoch axis ticks at nice whole numbers.
+ * in the report's words, and the epoch axis ticks at nice whole numbers. And a run page that waits for its run's
+ * state says so, and why it can take a while.
  *
  * Run with: bash scripts/test.sh integration test/e2e/ui-charts.test.ts
  */
@@ -127,6 +128,33 @@ test(
     }
     await page.locator('#stage-log', { hasText: '(phase fine-tune)' }).waitFor({ timeout: 20_000 });
     await screenshot(page, 'epoch-charts');
+    assert.deepEqual(errors, []);
+    await page.context().close();
+  },
+);
+
+test(
+  'a run page says it is loading, and why that can take a while, until the run state arrives',
+  { timeout: 60_000 },
+  async () => {
+    const runId = await h.runs.submit(h.plan('ui-loading', [{ id: 'only', with: { value: 1 } }]));
+    assert.equal((await h.runs.result(runId)).status, 'succeeded');
+    const { page, errors } = await openPage(browser);
+    // The state request is held here, as a server with no control worker holds it for its 15 s query timeout.
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route(`**/api/runs/${runId}`, async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.goto(`${ui.url}/#/runs/${runId}`);
+    await page.locator('#run-loading', { hasText: `Loading run ${runId}…` }).waitFor({ timeout: 10_000 });
+    await page
+      .locator('#run-loading', { hasText: 'no control worker has answered its state query yet' })
+      .waitFor({ timeout: 10_000 });
+    release();
+    await page.locator('#run-status[data-status="succeeded"]').waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('#run-loading').count(), 0, 'the note goes when the state arrives');
     assert.deepEqual(errors, []);
     await page.context().close();
   },

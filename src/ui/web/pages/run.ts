@@ -36,8 +36,30 @@ function defaultStage(state: RunState): string | undefined {
   return pick('waiting') ?? pick('failed') ?? pick('running') ?? state.stages[0]?.id;
 }
 
+/** How long the run page waits for a run's state before it says why that can take a while. */
+const SLOW_STATE_MS = 3_000;
+
+/**
+ * What the run page says until the run's state arrives: an ended run is asked through a control worker, and with
+ * none running the server reads the run's history only after its query times out (15 s): a blank page meanwhile
+ * read as a broken one.
+ */
+function loadingNote(runId: string): { element: HTMLElement; stop(): void } {
+  const element = h('p', { class: 'muted', id: 'run-loading', role: 'status' }, `Loading run ${runId}…`);
+  const timer = window.setTimeout(() => {
+    element.replaceChildren(
+      `Still loading run ${runId}: no control worker has answered its state query yet. Without one, an ended run's ` +
+        'recorded history is read after 15 s; start one with ',
+      h('code', {}, 'fineflow worker --pool control'),
+      '.',
+    );
+  }, SLOW_STATE_MS);
+  return { element, stop: () => window.clearTimeout(timer) };
+}
+
 export function runPage(runId: string, params: URLSearchParams): Page {
-  const header = h('div', { class: 'run-header' });
+  const loading = loadingNote(runId);
+  const header = h('div', { class: 'run-header' }, loading.element);
   const dagBox = h('div', { class: 'dag-box', 'aria-live': 'off' });
   const panelBox = h('div', { class: 'panel-box' });
   const problem = h('div');
@@ -123,7 +145,7 @@ export function runPage(runId: string, params: URLSearchParams): Page {
 
   const load = async (): Promise<void> => {
     try {
-      const details = await getJson<RunDetails>(`/api/runs/${encodeURIComponent(runId)}`);
+      const details = await getJson<RunDetails>(`/api/runs/${encodeURIComponent(runId)}`).finally(loading.stop);
       dag = drawDag(details.graph, select);
       dagBox.replaceChildren(dag.element);
       panel = new StagePanel(
@@ -147,6 +169,7 @@ export function runPage(runId: string, params: URLSearchParams): Page {
         );
       }
     } catch (error) {
+      loading.element.remove();
       problem.replaceChildren(errorBox(error));
     }
   };
@@ -163,6 +186,7 @@ export function runPage(runId: string, params: URLSearchParams): Page {
       panelBox,
     ),
     dispose() {
+      loading.stop();
       events?.close();
       panel?.dispose();
     },
