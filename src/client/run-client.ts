@@ -17,6 +17,7 @@ import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
 import { DependencyUnavailableError, InvalidInputError, ensureError } from '../core/errors';
 import { retryStageUpdate, searchAttributeKeys, type RetryStageResult } from '../core/run/run-definitions';
 import {
+  RUN_STATUSES,
   RUN_WORKFLOW_TASK_TIMEOUT_MS,
   WORKFLOW_TYPES,
   type PipelineRunInput,
@@ -160,7 +161,6 @@ export interface ListRunsFilter {
   readonly limit?: number;
 }
 
-const RUN_STATUSES: readonly string[] = ['running', 'waiting', 'succeeded', 'failed', 'cancelled'];
 const RUN_TRIGGERS: readonly string[] = ['manual', 'schedule', 'new-data', 'rerun'];
 
 /** `<pipeline>-<yyyymmdd-hhmmss>-<4 random chars>`: readable, sortable by time, unique enough. */
@@ -218,7 +218,7 @@ function statusFromExecution(
     case 'TIMED_OUT':
       return 'timed-out';
     default:
-      return RUN_STATUSES.includes(recorded ?? '') ? (recorded as RunStatus) : 'running';
+      return (RUN_STATUSES as readonly string[]).includes(recorded ?? '') ? (recorded as RunStatus) : 'running';
   }
 }
 
@@ -417,7 +417,7 @@ export class RunClient {
     ];
     if (filter.pipeline) clauses.push(`${searchAttributeKeys.pipeline.name} = ${quoteQueryValue(filter.pipeline)}`);
     if (filter.status) {
-      if (!RUN_STATUSES.includes(filter.status))
+      if (!(RUN_STATUSES as readonly string[]).includes(filter.status))
         throw new InvalidInputError(`--status ${filter.status}: expected one of ${RUN_STATUSES.join(', ')}`, {
           status: filter.status,
         });

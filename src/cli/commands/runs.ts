@@ -2,6 +2,7 @@
 import { EXIT, UsageError, type CliCommand } from '../command';
 import type * as RunSupportModule from '../run-support';
 import type * as RenderModule from '../../client/render';
+import { RUN_STATUSES } from '../../core/run/run-types';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
 function load() {
@@ -15,7 +16,7 @@ function load() {
 export const command: CliCommand = {
   name: 'runs',
   summary: 'list pipeline runs, filtered by pipeline and status',
-  usage: 'runs [--pipeline P] [--status running|waiting|succeeded|failed|cancelled] [--limit N] [--json]',
+  usage: `runs [--pipeline P] [--status ${RUN_STATUSES.join('|')}] [--limit N] [--json]`,
   examples: [
     { command: 'fineflow runs', explanation: 'the 50 newest runs' },
     {
@@ -35,6 +36,9 @@ export const command: CliCommand = {
     if (args.positionals.length > 0) throw new UsageError('runs takes no positional arguments');
     const limit = args.values.limit === undefined ? 50 : Number(args.values.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
+    const status = args.values.status;
+    if (status !== undefined && !(RUN_STATUSES as readonly string[]).includes(status))
+      throw new UsageError(`--status ${status}: expected one of ${RUN_STATUSES.join(', ')}`);
     return withRunClient(io, async ({ runs }) => {
       const list = await runs.list({
         ...(args.values.pipeline ? { pipeline: args.values.pipeline } : {}),

@@ -175,7 +175,9 @@ export interface StageLiveness {
   readonly waitingForWorker?: boolean;
 }
 
-export type RunStatus = 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';
+/** Every run status, in the order a run can reach them: what `fineflow runs --status` accepts. */
+export const RUN_STATUSES = ['running', 'waiting', 'succeeded', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export interface RunState {
   readonly runId: string;
