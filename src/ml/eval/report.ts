@@ -335,21 +335,35 @@ export function lineChartSvg(title: string, series: readonly Series[], options: 
   return parts.join('');
 }
 
-/** The confusion matrix as an SVG heat map (rows = actual, columns = predicted). */
+/** Class names longer than this are cut in the confusion matrix (the full name is the label's tooltip). */
+const MATRIX_NAME_CHARS = 24;
+
+/** A class name as the matrix prints it: cut to MATRIX_NAME_CHARS with an ellipsis, the full name as its title. */
+function matrixLabel(name: string): { readonly text: string; readonly title: string } {
+  const cut = name.length > MATRIX_NAME_CHARS ? `${name.slice(0, MATRIX_NAME_CHARS - 1)}…` : name;
+  return { text: cut, title: cut === name ? '' : `<title>${escapeHtml(name)}</title>` };
+}
+
+/**
+ * The confusion matrix as an SVG heat map (rows = actual, columns = predicted). Its margins fit the (cut) class
+ * names: row labels end left of the matrix, column labels run up-right at 45° above it.
+ */
 export function confusionMatrixSvg(matrix: readonly (readonly number[])[], classes: readonly string[]): string {
   const cell = Math.max(28, Math.min(56, Math.floor(420 / Math.max(1, classes.length))));
-  const labelWidth = 90;
-  const size = labelWidth + cell * classes.length;
+  const labels = classes.map(matrixLabel);
+  const textWidth = Math.max(0, ...labels.map((label) => estimateTextWidth(label.text, 11)));
+  const rise = Math.ceil(textWidth * Math.SQRT1_2);
+  const [left, top] = [Math.max(30, textWidth + 10), Math.max(20, rise + 12)];
+  const [width, height] = [left + cell * classes.length + rise + 10, top + cell * classes.length + 10];
   const max = Math.max(1, ...matrix.flat());
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${size + 10}" height="${size + 10}" role="img" aria-label="confusion matrix">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="confusion matrix">`,
   ];
-  classes.forEach((name, i) => {
+  labels.forEach(({ text, title }, i) => {
+    const column = left + i * cell + cell / 2;
     parts.push(
-      `<text x="${labelWidth - 6}" y="${labelWidth + i * cell + cell / 2 + 4}" text-anchor="end" font-size="11">${escapeHtml(name)}</text>`,
-    );
-    parts.push(
-      `<text x="${labelWidth + i * cell + cell / 2}" y="${labelWidth - 6}" text-anchor="start" font-size="11" transform="rotate(-45 ${labelWidth + i * cell + cell / 2} ${labelWidth - 6})">${escapeHtml(name)}</text>`,
+      `<text x="${left - 6}" y="${top + i * cell + cell / 2 + 4}" text-anchor="end" font-size="11">${escapeHtml(text)}${title}</text>`,
+      `<text x="${column}" y="${top - 6}" text-anchor="start" font-size="11" transform="rotate(-45 ${column} ${top - 6})">${escapeHtml(text)}${title}</text>`,
     );
   });
   matrix.forEach((row, actual) =>
@@ -358,8 +372,8 @@ export function confusionMatrixSvg(matrix: readonly (readonly number[])[], class
       const shade = Math.round(255 - intensity * 200);
       const fill =
         actual === predicted ? `rgb(${shade},${Math.min(255, shade + 40)},${shade})` : `rgb(255,${shade},${shade})`;
-      const x = labelWidth + predicted * cell;
-      const y = labelWidth + actual * cell;
+      const x = left + predicted * cell;
+      const y = top + actual * cell;
       parts.push(`<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${fill}" stroke="#fff"/>`);
       parts.push(
         `<text x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle" font-size="11">${count}</text>`,

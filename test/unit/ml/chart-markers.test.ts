@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import {
   boxesIntersect,
+  estimateTextWidth,
   labelRowCount,
   layoutLegend,
   placeMarkerLabels,
@@ -15,6 +16,7 @@ import {
 import {
   chartFrame,
   colouredEpochMarkers,
+  confusionMatrixSvg,
   lineChartSvg,
   reliabilitySvg,
   type ChartFrame,
@@ -178,4 +180,27 @@ it("the reliability diagram's key sits below its axis title, off the bars and th
       `${key} at y=${y}: below the axis title (${axisTitle}), inside ${height}`,
     );
   }
+});
+
+it('the confusion matrix fits its class names: a long one is cut with its full name kept, short ones leave no gap', () => {
+  const long = 'a-class-name-from-a-folder-that-someone-named-very-descriptively';
+  const svg = confusionMatrixSvg(
+    [
+      [3, 1],
+      [0, 4],
+    ],
+    [long, 'ok'],
+  );
+  const width = Number(/<svg [^>]*width="([\d.]+)"/.exec(svg)?.[1]);
+  const rowLabels = [...svg.matchAll(/<text x="([\d.]+)" y="[\d.]+" text-anchor="end" font-size="11">([^<]+)</g)];
+  assert.equal(rowLabels.length, 2, svg);
+  for (const [, x, text] of rowLabels)
+    assert.ok(Number(x) - estimateTextWidth(text ?? '', 11) >= 0, `row label "${text}" starts inside the image`);
+  assert.ok(!svg.includes(`>${long}</text>`) && svg.includes(`<title>${long}</title>`), 'cut, full name as a title');
+  const columns = [...svg.matchAll(/<text x="([\d.]+)" y="([\d.]+)" text-anchor="start"[^>]*>([^<]+)</g)];
+  for (const [, x, , text] of columns)
+    assert.ok(Number(x) + estimateTextWidth(text ?? '', 11) * 0.71 <= width, `column label "${text}" ends inside`);
+  const short = confusionMatrixSvg([[1]], ['ok']);
+  const firstCellTop = Number(/<rect x="[\d.]+" y="([\d.]+)"/.exec(short)?.[1]);
+  assert.ok(firstCellTop < 40, `short names leave no gap above the matrix (first row at y=${firstCellTop})`);
 });
