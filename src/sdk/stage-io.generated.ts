@@ -305,7 +305,7 @@ export interface StageInputs {
       readonly minEpochs?: In<number>;
       /** asha: a warm-up parameter of the space (e.g. warmupEpochs); rungs ≤ its value skip the trial (opt-in) */
       readonly graceParameter?: In<string>;
-      /** asha: every N-th trial a rung would stop goes on to the next rung; a rung whose stopped trials keep passing it stops nobody (opt-in) */
+      /** asha: every N-th trial a rung would stop (after the startup trials) goes on to the next rung; a rung whose stopped trials keep passing it stops nobody (opt-in) */
       readonly auditEvery?: In<number>;
       /** last rung (default: the trial's epochs) */
       readonly maxEpochs?: In<number>;
@@ -926,7 +926,7 @@ export interface StageInputValues {
       readonly minEpochs: number;
       /** asha: a warm-up parameter of the space (e.g. warmupEpochs); rungs ≤ its value skip the trial (opt-in) */
       readonly graceParameter?: string;
-      /** asha: every N-th trial a rung would stop goes on to the next rung; a rung whose stopped trials keep passing it stops nobody (opt-in) */
+      /** asha: every N-th trial a rung would stop (after the startup trials) goes on to the next rung; a rung whose stopped trials keep passing it stops nobody (opt-in) */
       readonly auditEvery?: number;
       /** last rung (default: the trial's epochs) */
       readonly maxEpochs?: number;

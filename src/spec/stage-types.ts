@@ -1328,7 +1328,7 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
               minimum: 2,
               maximum: 100,
               description:
-                'asha: every N-th trial a rung would stop goes on to the next rung; a rung whose stopped trials keep passing it stops nobody (opt-in)',
+                'asha: every N-th trial a rung would stop (after the startup trials) goes on to the next rung; a rung whose stopped trials keep passing it stops nobody (opt-in)',
             },
             maxEpochs: {
               type: 'integer',

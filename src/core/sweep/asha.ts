@@ -8,8 +8,9 @@
  *
  * Rung audit (`auditEvery`, opt-in; absent = Optuna's pruner exactly): a rung's ranking may not predict the next
  * rung's (a slow starter looks weak at epoch 1), and no pruner that sees only the values at one rung can tell.
- * So every `auditEvery`-th trial a rung would stop goes on to the next rung instead, where it is judged as usual;
- * if it ranks in that rung's top ⌊n/η⌋ (with n ≥ η there), the rung would have stopped a trial worth keeping.
+ * So every `auditEvery`-th trial a rung would stop (from trial `auditFromTrial` on) goes on to the next rung
+ * instead, where it is judged as usual; if it ranks in that rung's top ⌊n/η⌋ (with n ≥ η there), the rung would
+ * have stopped a trial worth keeping.
  * While at least {@link AUDIT_MIN_VERDICTS} audits have ended and a share ≥ 1/(2η) of them passed, the rung stops
  * nobody (every trial it would stop is then an audit too, so the evidence keeps coming and the rung prunes again
  * once its stopped trials stop passing). A rung whose ranking carried no information would see about 1/η of them
@@ -28,6 +29,11 @@ export interface AshaConfig {
   readonly maxEpochs: number;
   /** Rung audit: every N-th trial a rung would stop continues to the next rung (see the module comment); absent = off. */
   readonly auditEvery?: number;
+  /**
+   * Trials with a lower id are never audited nor counted toward every N-th (the searcher's random startup trials,
+   * set by sweep-state.ts); default 0. An open rung lets them through like any other.
+   */
+  readonly auditFromTrial?: number;
 }
 
 /** Bounds of `auditEvery`: 2 audits every other stopped trial; beyond 100 an audit is too rare to tell anything. */
@@ -107,6 +113,11 @@ export function validateAshaConfig(config: AshaConfig, path = 'earlyStopping'): 
       { path: `${path}.auditEvery` },
     );
   }
+  const { auditFromTrial } = config;
+  if (auditFromTrial !== undefined && (!Number.isInteger(auditFromTrial) || auditFromTrial < 0))
+    throw new InvalidInputError(`${path}.auditFromTrial: must be an integer ≥ 0, got ${auditFromTrial}`, {
+      path: `${path}.auditFromTrial`,
+    });
 }
 
 /** Epochs at which ASHA decides: minEpochs·η^k for every k with that value < maxEpochs. */
@@ -222,6 +233,7 @@ function auditBelowCut(
   const open = auditOpensRung(audit, state.config.reductionFactor);
   const every = state.config.auditEvery as number;
   const record = (updated: AshaRungAudit) => audits.map((entry, i) => (i === k ? updated : entry));
+  if (!open && trialId < (state.config.auditFromTrial ?? 0)) return { audits, through: false, reason: '' };
   if (!open && belowCut % every !== 0) return { audits: record({ ...audit, belowCut }), through: false, reason: '' };
   const tally = `${audit.passed} of ${audit.passed + audit.failed} audited trials passed rung ${k + 1}`;
   return {

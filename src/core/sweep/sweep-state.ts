@@ -48,8 +48,9 @@ export type EarlyStoppingConfig =
        */
       readonly graceParameter?: string;
       /**
-       * Rung audit (asha.ts): every N-th trial a rung would stop goes on to the next rung instead, and a rung whose
-       * stopped trials pass the next rung too often (≥ 1/(2η) of at least 3) stops nobody until they no longer do.
+       * Rung audit (asha.ts): every N-th trial a rung would stop goes on to the next rung instead (counting only
+       * trials after the searcher's random startup trials), and a rung whose stopped trials pass the next rung too
+       * often (≥ 1/(2η) of at least 3) stops nobody until they no longer do.
        * Absent = off (Optuna's pruner). Opt-in: see docs/sweep-benchmark.md for what it was measured to do.
        */
       readonly auditEvery?: number;
@@ -277,6 +278,16 @@ function auditEvery(value: unknown): { auditEvery?: number } {
   return { auditEvery: value };
 }
 
+/**
+ * Trials the searcher draws at random before its model is used (their ids are below this): the rung audit skips
+ * them, since a first rung misranks the model's proposals far more than random draws (docs/sweep-benchmark.md).
+ */
+function startupTrials(config: SweepConfig): number {
+  if (config.algorithm === 'tpe') return config.tpe.nStartupTrials;
+  if (config.algorithm === 'gp') return config.gp?.nStartupTrials ?? 0;
+  return 0;
+}
+
 /** Epochs of warm-up the trial's `graceParameter` gives it (0 without one or when it is not a number). */
 function graceEpochsOf(config: SweepConfig, trial: SweepTrial): number {
   const name = config.earlyStopping.type === 'asha' ? config.earlyStopping.graceParameter : undefined;
@@ -310,6 +321,7 @@ export function createSweep(
           minEpochs: config.earlyStopping.minEpochs,
           maxEpochs: config.epochsPerTrial,
           ...(config.earlyStopping.auditEvery !== undefined ? { auditEvery: config.earlyStopping.auditEvery } : {}),
+          ...(config.earlyStopping.auditEvery !== undefined ? { auditFromTrial: startupTrials(config) } : {}),
         },
         goal,
       );

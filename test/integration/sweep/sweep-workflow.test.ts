@@ -417,6 +417,8 @@ test(
       execution,
       inputs: sweepInputs({
         trial: { epochs: 4, batchSize: 16, freeze: 'none', seed: 1 },
+        // Random search: no startup phase, so the audit counts every trial (TPE's first 10 would be skipped).
+        algorithm: 'random',
         earlyStopping: { type: 'asha', reductionFactor: 2, minEpochs: 1, auditEvery: 2 },
         maxTrials: 8,
         parallelism: 1,

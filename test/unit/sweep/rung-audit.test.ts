@@ -68,6 +68,35 @@ void describe('ASHA rung audit (earlyStopping.auditEvery)', () => {
     assert.deepEqual(judged.state.audits?.[0], { belowCut: 9, pending: [8, 11], passed: 0, failed: 1 });
   });
 
+  void it('neither audits nor counts the trials before auditFromTrial (the searcher’s random startup trials)', () => {
+    let state = withLeaders(
+      createAsha({ reductionFactor: 3, minEpochs: 1, maxEpochs: 9, auditEvery: 3, auditFromTrial: 6 }, 'maximize'),
+    );
+    const continued: number[] = [];
+    for (let trialId = 3; trialId < 12; trialId++) {
+      const step = report(state, trialId, 1, 0.05 - trialId / 1000);
+      state = step.state;
+      if (step.continues) continued.push(trialId);
+    }
+    assert.deepEqual(continued, [8, 11], 'the 3rd and 6th trial below the cut from trial 6 on');
+    assert.deepEqual(state.audits?.[0], { belowCut: 6, pending: [8, 11], passed: 0, failed: 0 });
+    const sweep = (algorithm: string) =>
+      createSweep(
+        parseSweepConfig({
+          algorithm,
+          objective: { metric: 'validation.accuracy' },
+          space: { lr: { logUniform: [1e-4, 1] } },
+          epochsPerTrial: 9,
+          maxTrials: 20,
+          earlyStopping: { type: 'asha', auditEvery: 3 },
+          ...(algorithm === 'tpe' ? { tpe: { nStartupTrials: 7 } } : {}),
+        }),
+      ).stopper;
+    const from = (stopper: ReturnType<typeof sweep>) => (stopper.type === 'asha' ? stopper.config.auditFromTrial : -1);
+    assert.equal(from(sweep('tpe')), 7, 'TPE: after its startup trials');
+    assert.equal(from(sweep('random')), 0, 'random search has no model: every trial counts');
+  });
+
   void it('opens a rung whose stopped trials pass the next rung (≥ 1/(2η) of ≥ 3 verdicts), and closes it again', () => {
     let state = withLeaders(audited());
     let trialId = 3;
