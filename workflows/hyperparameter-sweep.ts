@@ -652,10 +652,11 @@ class SweepDriver {
     return { winner, bestModel: `${trialPrefix(this.context.outputPrefix, winner.trialId)}model/model.json` };
   }
 
+  /** Trial counts in the words of the trial lines above them and of the trial tables (finished, pruned). */
   private summarise(): string {
     const counts = sweepProgress(this.state);
     return (
-      `${counts.completed} completed, ${counts.stopped} stopped early, ${counts.failed} failed ` +
+      `${counts.completed} finished, ${counts.stopped} pruned, ${counts.failed} failed ` +
       `of ${counts.started} started`
     );
   }
@@ -798,7 +799,7 @@ function reportToParent(input: HyperparameterSweepInput, state: SweepState): voi
     progress: {
       message:
         `trials ${counts.completed + counts.stopped + counts.failed}/${counts.maxTrials} done ` +
-        `(${counts.running} running, ${counts.stopped} stopped early, ${counts.failed} failed)` +
+        `(${counts.running} running, ${counts.stopped} pruned, ${counts.failed} failed)` +
         (counts.bestValue !== undefined
           ? ` best ${state.config.objective.metric}=${Number(counts.bestValue.toPrecision(4))}` +
             ` (trial ${counts.bestTrialId})`

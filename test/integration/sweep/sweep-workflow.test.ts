@@ -176,7 +176,11 @@ test(
         );
       else assert.match(log, new RegExp(`trial ${trial.trialId} pruned at epoch ${trial.epochs ?? '?'}: `));
     }
-    assert.match(log, /sweep completed: .*; best trial \d+ with validation.accuracy=/);
+    // The summary counts trials in the words of the trial lines and of `fineflow status` (finished, pruned).
+    assert.match(
+      log,
+      /sweep completed: \d+ finished, \d+ pruned, \d+ failed of \d+ started; best trial \d+ with validation.accuracy=/,
+    );
 
     // `fineflow status` reads an ended sweep's trials from its results.
     const [table] = await sweepTrialTables(
