@@ -9,6 +9,8 @@
  * or `fineflow retry`, resumes from the newest checkpoint in that prefix that verifies (complete,
  * same request fingerprint, sha256 of every part): at most the epoch in flight is trained again,
  * however far behind the throttled heartbeat details are. Cancellation kills the child at once.
+ * A `registry://name@alias` base is pinned once per run's stage and recorded beside the checkpoints
+ * (activities/base-model-pin.ts), so every attempt trains on that version and its checkpoints still apply.
  *
  * Next to the model it writes `training.json` (a {@link TrainingRecord}): what register-model
  * copies into the model card as lineage.
@@ -51,6 +53,7 @@ import {
 import { ownValue } from '../src/core/spec/reserved';
 import { trainingPhaseLabel } from '../src/ml/eval/epoch-markers';
 import { crossValidate, crossValidationSettings } from './cross-validation';
+import { needsPin, readBasePin, writeBasePin } from './base-model-pin';
 
 /** Written beside every model this stage trains. */
 export const TRAINING_RECORD_FILE = 'training.json';
@@ -424,6 +427,25 @@ function architectureFor(
 }
 
 /**
+ * The base pinned to the version this run's stage pinned first: the one recorded under the stage's output prefix (any
+ * earlier attempt, also a new activity after a dependency outage or `fineflow retry`), else the one in the previous
+ * attempt's heartbeat, else the current one, which is then recorded before anything trains on it.
+ */
+async function pinnedBase(
+  runtime: StageRuntime,
+  context: StageActivityInput['context'],
+  model: string,
+  fromHeartbeat: string | undefined,
+): Promise<PinnedBaseModel> {
+  const recorded = await readBasePin(runtime.store, context.outputPrefix, model);
+  const base = await pinBaseModel(runtime.store, recorded ?? fromHeartbeat ?? model, context.bucket);
+  if (recorded)
+    runtime.log(`base model ${model}: ${recorded}, as pinned by this stage's first attempt in run ${context.runId}`);
+  else if (needsPin(model)) await writeBasePin(runtime.store, context.outputPrefix, model, base.pinned);
+  return base;
+}
+
+/**
  * Everything training needs, checked before it starts: the settings, the dataset's manifest, the
  * base model pinned (to the version a previous attempt pinned, if any) and the training request.
  */
@@ -438,9 +460,7 @@ async function planFineTune(
   const manifest = await readManifest(runtime.store, settings.data);
   const fromScratch = settings.model === undefined;
   const base =
-    settings.model === undefined
-      ? undefined
-      : await pinBaseModel(runtime.store, pinnedBefore ?? settings.model, context.bucket);
+    settings.model === undefined ? undefined : await pinnedBase(runtime, context, settings.model, pinnedBefore);
   const baseLayers =
     base && settings.model !== undefined ? await baseModelLayers(runtime.store, base, settings.model) : undefined;
   const architecture = architectureFor(settings.architecture, manifest, settings.data);

@@ -81,6 +81,8 @@ export const command: CliCommand = {
     'ended run is printed as `final`).',
     '',
     'Use `fineflow retry RUN` instead when the run is still waiting on a failed stage.',
+    'A rerun is a new run, so a fine-tune on registry://NAME@ALIAS pins the version the alias names now;',
+    'a retry keeps the version the run pinned.',
     '',
     'exit codes: 0 started (--watch: succeeded), 1 the run or stage cannot be rerun (--watch: the new run did not',
     'succeed), 2 bad command line, 3 Temporal unreachable',

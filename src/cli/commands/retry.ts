@@ -20,6 +20,10 @@ export const command: CliCommand = {
     'it (or every waiting stage) back to pending; --set changes params first, typed by the',
     "pipeline's declarations. The run checks the request: an unknown stage, a stage that is not",
     'waiting, or a param of the wrong type is refused and nothing changes.',
+    '',
+    'A retry continues the same run: a fine-tune keeps the base model version its first attempt pinned',
+    '(registry://NAME@ALIAS) and resumes its checkpoints, even if the alias has moved since. To train on the',
+    "alias's new version, start a new run with `fineflow rerun RUN --from STAGE`.",
   ].join('\n'),
   examples: [
     {

@@ -69,7 +69,8 @@ function failingAfterTrainedReport(): StageImplementation {
       );
       await register(data.baseModel); // version 2 = `latest`
       // Retried by Temporal as attempt 2 of the same activity (a dependency-unavailable failure would instead be
-      // a new activity under the run's outage budget, which starts without the previous heartbeat).
+      // a new activity under the run's outage budget, which starts without the previous heartbeat and finds the pin
+      // in the stage's record instead: base-pin-new-activity.test.ts).
       throw new ConflictError('injected: the artifact listing failed after training', {});
     };
     const heartbeat: StageRuntime['heartbeat'] = (progress) => {

@@ -129,3 +129,11 @@ void it('`runs --status` with an unknown status is a usage error before any conn
     /usage: fineflow runs \[--pipeline P\] \[--status running\|waiting\|succeeded\|failed\|cancelled\]/,
   );
 });
+
+void it('retry --help says a retry keeps the pinned base model and rerun takes the alias’s new version', async () => {
+  const retry = (await runMain(['retry', '--help'])).stdout.replace(/\s+/g, ' ');
+  assert.match(retry, /keeps the base model version its first attempt pinned/);
+  assert.match(retry, /fineflow rerun RUN --from STAGE/);
+  const rerun = (await runMain(['rerun', '--help'])).stdout.replace(/\s+/g, ' ');
+  assert.match(rerun, /pins the version the alias names now/);
+});
