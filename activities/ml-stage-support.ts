@@ -69,8 +69,11 @@ export function modelHttpOptions(inputs: JsonObject): { headers: { authorization
   return typeof auth === 'string' && auth !== '' ? { headers: { authorization: auth } } : undefined;
 }
 
-/** Sub-prefixes of a stage's directory that are not outputs: logs are rewritten while it runs; checkpoints are working state. */
-const NOT_ARTIFACTS = ['logs/', 'checkpoints/'];
+/**
+ * Sub-prefixes of a stage's directory that are not outputs: logs are rewritten while it runs; checkpoints and the
+ * pinned base model's record (activities/base-model-pin.ts) are working state of the run's attempts.
+ */
+const NOT_ARTIFACTS = ['logs/', 'checkpoints/', 'base-model-pin.json'];
 
 /**
  * Every object under `prefixUri` (minus the excluded sub-prefixes) with the sha256 the store
