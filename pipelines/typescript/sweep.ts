@@ -46,7 +46,7 @@ export default pipeline({
           optimizer: { choice: ['adam', 'rmsprop'] },
           freeze: 'all',
         },
-        trial: { epochs: 9, checkpoint: { everyEpochs: 3 } },
+        trial: { epochs: 9 },
       },
     }),
     finetune.run({

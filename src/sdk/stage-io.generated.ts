@@ -417,7 +417,7 @@ export interface StageInputs {
       }>;
       /** checkpoints (weights, optimizer state, epoch) in the store; a retry resumes from the newest one that verifies */
       readonly checkpoint?: In<{
-        /** epochs between checkpoints */
+        /** not for sweep trials (a validation error): a trial checkpoints every epoch; set keepLast */
         readonly everyEpochs?: In<number>;
         /** checkpoints kept: the newest N, plus the best epoch */
         readonly keepLast?: In<number>;
@@ -1035,7 +1035,7 @@ export interface StageInputValues {
       };
       /** checkpoints (weights, optimizer state, epoch) in the store; a retry resumes from the newest one that verifies */
       readonly checkpoint?: {
-        /** epochs between checkpoints */
+        /** not for sweep trials (a validation error): a trial checkpoints every epoch; set keepLast */
         readonly everyEpochs: number;
         /** checkpoints kept: the newest N, plus the best epoch */
         readonly keepLast: number;

@@ -446,6 +446,24 @@ export function checkTrainingSettings(inputs: JsonObject): StageInputProblem[] {
   return problems;
 }
 
+/** The training settings of a sweep's `trial`: a trial's checkpoint cadence is fixed (see trialCheckpointCadence). */
+const TRIAL_TRAINING_PROPERTIES: { readonly [name: string]: InputSchema } = (() => {
+  const checkpoint = TRAINING_PROPERTIES.checkpoint as ObjectSchema;
+  return {
+    ...TRAINING_PROPERTIES,
+    checkpoint: {
+      ...checkpoint,
+      properties: {
+        ...checkpoint.properties,
+        everyEpochs: {
+          ...checkpoint.properties?.everyEpochs,
+          description: 'not for sweep trials (a validation error): a trial checkpoints every epoch; set keepLast',
+        } as InputSchema,
+      },
+    },
+  };
+})();
+
 function fineTuneInputs(): ObjectSchema {
   return (registry.get('fine-tune') ?? BUILTIN_STAGE_TYPES.find((d) => d.name === 'fine-tune'))!.inputs;
 }
@@ -575,7 +593,28 @@ function fineTuneTrialProblems(inputs: JsonObject): StageInputProblem[] {
       message: `objective.metric ${JSON.stringify(metric)} is not measured by a fine-tune trial`,
       hint: `write one of ${OBJECTIVE_METRICS.join(', ')}${unknownNameSuffix(metric)}`,
     });
-  return [...problems, ...checkSweepSpace(inputs)];
+  return [...problems, ...trialCheckpointCadence(inputs), ...checkSweepSpace(inputs)];
+}
+
+/**
+ * A sweep trial writes a checkpoint at the end of every epoch whatever it asks (src/core/sweep/sweep-plan.ts): each
+ * segment up to a rung must end on one the next segment or a retry resumes from. Another cadence would be ignored.
+ */
+function trialCheckpointCadence(inputs: JsonObject): StageInputProblem[] {
+  const checkpoint = ownObject(ownObject(inputs.trial)?.checkpoint);
+  if (checkpoint?.everyEpochs === undefined) return [];
+  return [
+    {
+      path: 'trial.checkpoint.everyEpochs',
+      message:
+        'trial.checkpoint.everyEpochs has no effect: a sweep trial checkpoints at the end of every epoch, ' +
+        'because each of its segments (up to an early-stopping rung) ends on the checkpoint ' +
+        'the next segment or a retry resumes from',
+      hint:
+        'remove trial.checkpoint.everyEpochs; trial.checkpoint.keepLast sets how many checkpoints a trial keeps ' +
+        '(default 2, plus its best epoch)',
+    },
+  ];
 }
 
 /** ` (did you mean X?)` for a near miss of an objective metric, else nothing. */
@@ -1398,7 +1437,7 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
         },
         trial: {
           type: 'object',
-          properties: TRAINING_PROPERTIES,
+          properties: TRIAL_TRAINING_PROPERTIES,
           description: 'fine-tune settings of every trial (values in `space` override these)',
         },
         trialStage: {
