@@ -588,9 +588,14 @@ export class RunClient {
     );
   }
 
+  /** An unknown id becomes "no run X" with code `no-run` (how `fineflow report` tells it from other failures). */
   private mapNotFound(thrown: unknown, runId: string): Error {
     if (thrown instanceof WorkflowNotFoundError)
-      return new InvalidInputError(`no run ${runId}; list runs with \`fineflow runs\``, { runId }, { cause: thrown });
+      return new InvalidInputError(
+        `no run ${runId}; list runs with \`fineflow runs\``,
+        { runId, code: 'no-run' },
+        { cause: thrown },
+      );
     return ensureError(thrown);
   }
 }

@@ -9,6 +9,8 @@ import type * as ConfigModule from '../../config';
 import { InvalidInputError, NotFoundError } from '../../core/errors';
 import type * as MinioStoreModule from '../../storage/minio-store';
 import type * as AtomicOutputModule from '../atomic-output';
+import type * as RunSupportModule from '../run-support';
+import type { RunClient } from '../../client/run-client';
 import type { ObjectStore } from '../../storage/object-store';
 import { EXIT, UsageError, type CliCommand } from '../command';
 
@@ -18,16 +20,27 @@ function load() {
   const m0 = require('../../config') as typeof ConfigModule;
   const m1 = require('../../storage/minio-store') as typeof MinioStoreModule;
   const m2 = require('../atomic-output') as typeof AtomicOutputModule;
+  const m3 = require('../run-support') as typeof RunSupportModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     loadConfig: m0.loadConfig,
     createObjectStoreFromConfig: m1.createObjectStoreFromConfig,
     openAtomicOutput: m2.openAtomicOutput,
+    openRunClient: m3.openRunClient,
   };
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 const REPORT_SUFFIX = '/report/report.html';
+
+/** How `findReports` tells a run with no report from no run at all. */
+export interface FindReportsOptions {
+  /**
+   * Asked only when the bucket holds nothing of the run: throws "no run RUN" (InvalidInputError, as `fineflow
+   * status` and `fineflow logs` say it) when there is no such run, and returns when there is or it cannot tell.
+   */
+  readonly requireRun?: (runId: string) => Promise<void>;
+}
 
 /** The HTML reports of a run by stage id, or the one of `stage`. */
 export async function findReports(
@@ -35,6 +48,7 @@ export async function findReports(
   bucket: string,
   runId: string,
   stage?: string,
+  options: FindReportsOptions = {},
 ): Promise<Record<string, string>> {
   for (const [what, value] of [
     ['RUN', runId],
@@ -48,25 +62,55 @@ export async function findReports(
         },
       );
   const prefix = `s3://${bucket}/runs/${runId}/`;
+  // A run with no objects yet (just started) or none at all: only Temporal knows which.
+  const requireRunIfEmpty = async (empty: boolean): Promise<void> => {
+    if (empty) await options.requireRun?.(runId);
+  };
   if (stage) {
     const uri = `${prefix}${stage}${REPORT_SUFFIX}`;
-    if (!(await store.stat(uri)))
+    if (!(await store.stat(uri))) {
+      await requireRunIfEmpty((await store.list(prefix, { maxKeys: 1 })).length === 0);
       throw new NotFoundError(`run ${runId} has no report for stage ${stage} (${uri}); evaluate stages write one`, {
         uri,
       });
+    }
     return { [stage]: uri };
   }
   const reports: Record<string, string> = {};
-  for (const object of await store.list(prefix)) {
+  const objects = await store.list(prefix);
+  for (const object of objects) {
     const rest = object.key.slice(`runs/${runId}/`.length);
     const stageId = rest.split('/')[0] ?? '';
     if (rest === `${stageId}${REPORT_SUFFIX}`) reports[stageId] = `s3://${bucket}/${object.key}`;
   }
-  if (Object.keys(reports).length === 0)
+  if (Object.keys(reports).length === 0) {
+    await requireRunIfEmpty(objects.length === 0);
     throw new NotFoundError(`run ${runId} has no HTML report under ${prefix} (only evaluate stages write one)`, {
       runId,
     });
+  }
   return reports;
+}
+
+/**
+ * `FindReportsOptions.requireRun` asking Temporal (`RunClient.execution`, as `fineflow status` and `logs` do):
+ * throws its "no run RUN; list runs with `fineflow runs`". When Temporal cannot be reached (or is not configured)
+ * it cannot tell, and the report's own "no report" message stands: reports are read from the bucket alone.
+ */
+export function requireRunVia(
+  open: () => Promise<{ readonly runs: Pick<RunClient, 'execution'>; close(): Promise<void> }>,
+): (runId: string) => Promise<void> {
+  return async (runId) => {
+    const opened = await open().catch(() => undefined);
+    if (!opened) return;
+    try {
+      await opened.runs.execution(runId);
+    } catch (thrown) {
+      if (thrown instanceof InvalidInputError && thrown.details.code === 'no-run') throw thrown;
+    } finally {
+      await opened.close().catch(() => undefined);
+    }
+  };
 }
 
 /**
@@ -94,7 +138,7 @@ and prints its path; open it in a browser (it is self-contained: no scripts, no 
 Without STAGE the run's only report is taken; with several, name one. FILE is replaced only once the whole
 report is written: a failed fetch leaves an existing FILE as it was.
 
-Exit codes: 0 ok, 1 no such report, 2 usage (or several reports and no STAGE), 3 MinIO unreachable.`,
+Exit codes: 0 ok, 1 no such run or report, 2 usage (or several reports and no STAGE), 3 MinIO unreachable.`,
   examples: [
     {
       command: 'fineflow report quickstart-20261205-031651-fnr3',
@@ -108,12 +152,14 @@ Exit codes: 0 ok, 1 no such report, 2 usage (or several reports and no STAGE), 3
   json: true,
   options: [{ name: 'output', short: 'o', kind: 'string', valueName: 'FILE', description: 'where to write the HTML' }],
   async run(args, io) {
-    const { loadConfig, createObjectStoreFromConfig } = load();
+    const { loadConfig, createObjectStoreFromConfig, openRunClient } = load();
     const [runId, stage, ...extra] = args.positionals;
     if (!runId || extra.length > 0) throw new UsageError('give RUN and at most one STAGE');
     const config = loadConfig(io.env);
     const store = createObjectStoreFromConfig(config);
-    const reports = await findReports(store, config.s3.bucket, runId, stage);
+    const reports = await findReports(store, config.s3.bucket, runId, stage, {
+      requireRun: requireRunVia(() => openRunClient(io)),
+    });
     const stages = Object.keys(reports).sort();
     if (stages.length > 1) {
       throw new UsageError(
