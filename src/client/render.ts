@@ -19,6 +19,20 @@ const SYMBOL: { readonly [status: string]: string } = {
   cancelled: '⊘',
 };
 
+/**
+ * The run a stage's outputs were reused from when a rerun did not run it (src/core/run/run-tracker.ts marks it
+ * succeeded with the reason "reused from run R", the words the UI shows), else undefined.
+ */
+export function reusedFromRun(stage: Pick<StageState, 'status' | 'reason'>): string | undefined {
+  if (stage.status !== 'succeeded') return undefined;
+  return /^reused from run (\S+)/.exec(stage.reason ?? '')?.[1];
+}
+
+/** The status word a person reads: a stage a rerun reused is "reused", though its state says succeeded. */
+export function shownStatus(stage: Pick<StageState, 'status' | 'reason'>): string {
+  return reusedFromRun(stage) !== undefined ? 'reused' : stage.status;
+}
+
 /** `[#######-------]  50%`; width counts the characters between the brackets. */
 export function progressBar(fraction: number, width = 16): string {
   const clamped = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
@@ -91,7 +105,7 @@ export function renderRunState(state: RunState, now: Date = new Date(), maxWidth
   const row = (stage: StageState): TableLine => [
     `${SYMBOL[stage.status] ?? '?'} ${stage.id}`,
     stage.uses,
-    stage.status,
+    shownStatus(stage),
     String(stage.attempts || ''),
     duration(stage.startedAt, stage.endedAt, now),
     stage.instanceOf !== undefined

@@ -282,6 +282,10 @@ void describe('stage cache end to end (Temporal + MinIO)', () => {
       assert.equal(await main(['rerun', intactRunId, '--from', 'c', '--watch'], io), EXIT.ok, out.stderr);
       const rerunId = /^started run (\S+): rerun of /.exec(out.stdout)?.[1] ?? '';
       assert.match(out.stdout, /\bc succeeded\b/);
+      // a and b did not run: the watch says so as the rerun's header and the UI do.
+      assert.match(out.stdout, /\ba reused from run \S+/);
+      assert.match(out.stdout, /\bb reused from run \S+/);
+      assert.doesNotMatch(out.stdout, /\b[ab] succeeded\b/);
       assert.match(out.stdout, /\brun succeeded\b/);
       assert.doesNotMatch(out.stdout, /watch it with/, 'it follows the run instead');
       assert.equal((await runs.state(rerunId)).status, 'succeeded', 'it returned once the run had ended');

@@ -96,3 +96,57 @@ test('a failing section fetch keeps the stage table going', async () => {
   assert.equal(final.status, 'succeeded');
   assert.match(output(), /SUCCEEDED/);
 });
+
+test('off a TTY, one line per change: a stage a rerun reused reads "reused from run R", as the UI says it', async () => {
+  const stage = (id: string, status: RunState['stages'][number]['status'], extra = {}) => ({
+    id,
+    uses: 'prepare-data',
+    pool: 'cpu',
+    status,
+    attempts: status === 'succeeded' ? 1 : 0,
+    ...extra,
+  });
+  const rerun = (trainStatus: 'running' | 'succeeded'): RunState => ({
+    runId: 'r-2',
+    pipeline: 'p',
+    status: trainStatus,
+    trigger: { kind: 'rerun', fromRunId: 'r-0', fromStage: 'train' },
+    startedAt: '2026-01-01T00:00:00.000Z',
+    params: {},
+    stages: [
+      // As src/core/run/run-tracker.ts marks a stage the rerun did not run.
+      stage('prepare', 'succeeded', { attempts: 0, reason: 'reused from run r-0' }),
+      stage('lookup', 'cached', { reason: 'cache hit from run r-9' }),
+      stage('train', trainStatus),
+    ],
+  });
+  const states = [rerun('running'), rerun('succeeded')];
+  const runs = {
+    async watch(_runId: string, onState: (state: RunState) => void): Promise<RunState> {
+      for (const state of states) onState(state);
+      return states[1] as RunState;
+    },
+  } as unknown as RunClient;
+  const chunks: string[] = [];
+  const stdout = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk.toString());
+      callback();
+    },
+  });
+  const stderr = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+  await followRun(runs, 'r-2', { stdout, stderr, env: {}, cwd: '/' });
+  const lines = chunks
+    .join('')
+    .split('\n')
+    .map((line) => line.replace(/^\d\d:\d\d:\d\d /, ''));
+  assert.deepEqual(lines, [
+    'prepare reused from run r-0',
+    'lookup cached (cache hit from run r-9)',
+    'train running',
+    'run running',
+    'train succeeded',
+    'run succeeded',
+    '',
+  ]);
+});

@@ -99,3 +99,52 @@ test('a fan-out shows its instances under it; a wide one only the unfinished one
   );
   assert.equal(lines[6], '  … 37 more of 40 instances (30 succeeded, 1 failed, 2 running, 7 pending)');
 });
+
+/** A rerun of run r-0 from `train`: `prepare` reused (as src/core/run/run-tracker.ts marks it), the rest ran. */
+function rerunState(): RunState {
+  return {
+    runId: 'p-2',
+    pipeline: 'p',
+    status: 'succeeded',
+    trigger: { kind: 'rerun', fromRunId: 'r-0', fromStage: 'train' },
+    startedAt: '2026-01-01T00:00:00.000Z',
+    endedAt: '2026-01-01T00:00:09.000Z',
+    params: {},
+    stages: [
+      {
+        id: 'prepare',
+        uses: 'prepare-data',
+        pool: 'cpu',
+        status: 'succeeded',
+        attempts: 0,
+        reason: 'reused from run r-0',
+      },
+      {
+        id: 'lookup',
+        uses: 'prepare-data',
+        pool: 'cpu',
+        status: 'cached',
+        attempts: 0,
+        reason: 'cache hit from run r-9',
+      },
+      {
+        id: 'train',
+        uses: 'fine-tune',
+        pool: 'train',
+        status: 'succeeded',
+        attempts: 1,
+        startedAt: '2026-01-01T00:00:01.000Z',
+        endedAt: '2026-01-01T00:00:09.000Z',
+      },
+    ],
+  };
+}
+
+test('a stage a rerun reused reads "reused", with the run it came from, not "succeeded"', () => {
+  const rows = renderRunState(rerunState(), new Date('2026-01-01T00:00:10.000Z')).split('\n');
+  const prepare = rows.find((line) => line.includes(' prepare ')) ?? '';
+  assert.match(prepare, /prepare-data\s+reused\s.*reused from run r-0/);
+  assert.doesNotMatch(prepare, /succeeded/);
+  assert.match(rows.find((line) => line.includes(' train ')) ?? '', /fine-tune\s+succeeded/);
+  assert.match(rows.find((line) => line.includes(' lookup ')) ?? '', /cached\s.*cache hit from run r-9/);
+});
