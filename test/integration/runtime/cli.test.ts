@@ -157,7 +157,7 @@ test('retry --set resumes a paused run; a bad retry is refused with exit 1', asy
   assert.equal((JSON.parse(done.stdout) as RunState).stages[0]?.attempts, 2);
 });
 
-test('cancel --wait ends a running run cancelled', async () => {
+test('cancel --wait ends a running run cancelled; status and report name an unknown run', async () => {
   const file = path.join(dir, 'long.yaml');
   await writeFile(
     file,
@@ -177,4 +177,8 @@ test('cancel --wait ends a running run cancelled', async () => {
   const unknown = await fineflow('status', 'no-such-run-123');
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /no run no-such-run-123/);
+  // report reads the bucket, where a missing run looks like a run without a report: it asks Temporal, as status does.
+  const noReport = await fineflow('report', 'no-such-run-123');
+  assert.equal(noReport.code, unknown.code);
+  assert.match(noReport.stderr, /no run no-such-run-123; list runs with `fineflow runs`/);
 });
