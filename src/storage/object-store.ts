@@ -48,6 +48,13 @@ export const DEFAULT_MAX_READ_BYTES = 1024 * 1024 * 1024;
 /** JSON documents (manifests, cards, checkpoints' metadata) are small; a 64 MiB one is an attack or a bug. */
 export const DEFAULT_MAX_JSON_BYTES = 64 * 1024 * 1024;
 
+/**
+ * HTML reports (an evaluate stage's report.html) are self-contained pages of tables and SVG figures, well under a few
+ * MiB; a report over this is not one Fineflow wrote (the bucket is writable by pipeline code), so the CLI and the UI
+ * refuse to copy or serve it.
+ */
+export const MAX_HTML_REPORT_BYTES = 64 * 1024 * 1024;
+
 export function objectTooLarge(uri: string, maxBytes: number): ResourceLimitError {
   return new ResourceLimitError(`${uri} is larger than ${maxBytes} bytes, the most read into memory at once here`, {
     uri,

@@ -15,7 +15,7 @@ import { sweepTrialTables } from '../client/sweep-trials-lookup';
 import { compilePlan } from '../spec';
 import type { JsonValue, Plan } from '../core/spec/plan-types';
 import { runPrefix } from '../core/storage/layout';
-import type { ObjectStore } from '../storage/object-store';
+import { MAX_HTML_REPORT_BYTES, type ObjectStore } from '../storage/object-store';
 import { planGraph, readRunInput, readStageInputs, type PlanGraph } from './run-plan';
 import { rerunPreviewOf, stageCache, stageCheckpoints } from './stage-store-info';
 
@@ -210,7 +210,7 @@ export class UiApi {
     const prefix = runPrefix(this.services.bucket, runId, stageId);
     if (typeof uri !== 'string' || !uri.startsWith(prefix))
       throw new InvalidInputError(`stage ${stageId} of run ${runId} has no report`, { code: 'not-found' });
-    return (await this.services.store.getBytes(uri)).toString('utf8');
+    return (await this.services.store.getBytes(uri, { maxBytes: MAX_HTML_REPORT_BYTES })).toString('utf8');
   }
 
   async retry(runId: string, body: Record<string, unknown>): Promise<unknown> {

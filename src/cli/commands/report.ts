@@ -4,13 +4,15 @@
  * Without STAGE, the run's only report; with several, they are listed and one must be named.
  */
 import path from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type * as ConfigModule from '../../config';
-import { InvalidInputError, NotFoundError } from '../../core/errors';
+import { InvalidInputError, NotFoundError, ResourceLimitError } from '../../core/errors';
 import type * as MinioStoreModule from '../../storage/minio-store';
 import type * as AtomicOutputModule from '../atomic-output';
 import type * as RunSupportModule from '../run-support';
 import type { RunClient } from '../../client/run-client';
+import type * as ObjectStoreModule from '../../storage/object-store';
 import type { ObjectStore } from '../../storage/object-store';
 import { EXIT, UsageError, type CliCommand } from '../command';
 
@@ -21,12 +23,14 @@ function load() {
   const m1 = require('../../storage/minio-store') as typeof MinioStoreModule;
   const m2 = require('../atomic-output') as typeof AtomicOutputModule;
   const m3 = require('../run-support') as typeof RunSupportModule;
+  const m4 = require('../../storage/object-store') as typeof ObjectStoreModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     loadConfig: m0.loadConfig,
     createObjectStoreFromConfig: m1.createObjectStoreFromConfig,
     openAtomicOutput: m2.openAtomicOutput,
     openRunClient: m3.openRunClient,
+    maxHtmlReportBytes: m4.MAX_HTML_REPORT_BYTES,
   };
 }
 
@@ -118,15 +122,43 @@ export function requireRunVia(
  * sibling that replaces `output` only once complete, so a failed fetch or a crash mid-write leaves the user's old
  * file as it was, and a failure leaves no temporary file.
  */
-export async function saveReport(store: ObjectStore, uri: string, output: string): Promise<void> {
+export async function saveReport(
+  store: ObjectStore,
+  uri: string,
+  output: string,
+  maxBytes = load().maxHtmlReportBytes,
+): Promise<void> {
+  const size = (await store.stat(uri))?.size;
+  if (size !== undefined && size > maxBytes) throw reportTooLarge(uri, `${size} bytes`, maxBytes);
   const file = await load().openAtomicOutput(output);
   try {
-    await pipeline(await store.getStream(uri), file.stream);
+    await pipeline(await store.getStream(uri), capped(uri, maxBytes), file.stream);
     await file.commit();
   } catch (thrown) {
     await file.abort();
     throw thrown;
   }
+}
+
+function reportTooLarge(uri: string, size: string, maxBytes: number): ResourceLimitError {
+  return new ResourceLimitError(
+    `${uri} is ${size}, more than the ${maxBytes / 1024 / 1024} MiB an evaluation report can be: Fineflow's evaluate ` +
+      'stage does not write one that large, so something else replaced it (the bucket is writable by pipeline code). ' +
+      'Nothing was written; inspect the object with `mc stat` before trusting it',
+    { uri, code: 'object-too-large', maxBytes },
+  );
+}
+
+/** Passes at most `maxBytes` through (the object may grow between the size check and the read). */
+function capped(uri: string, maxBytes: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen > maxBytes) done(reportTooLarge(uri, `over ${maxBytes} bytes`, maxBytes));
+      else done(null, chunk);
+    },
+  });
 }
 
 export const command: CliCommand = {
@@ -136,9 +168,10 @@ export const command: CliCommand = {
   description: `Copies runs/RUN/STAGE/report/report.html from the bucket to FILE (default RUN-STAGE-report.html)
 and prints its path; open it in a browser (it is self-contained: no scripts, no network).
 Without STAGE the run's only report is taken; with several, name one. FILE is replaced only once the whole
-report is written: a failed fetch leaves an existing FILE as it was.
+report is written: a failed fetch leaves an existing FILE as it was. A report over 64 MiB is refused (Fineflow's
+evaluate stage writes far smaller ones; a larger object is not one of its reports).
 
-Exit codes: 0 ok, 1 no such run or report, 2 usage (or several reports and no STAGE), 3 MinIO unreachable.`,
+Exit codes: 0 ok, 1 no such run or report (or one over 64 MiB), 2 usage (or several reports and no STAGE), 3 MinIO unreachable.`,
   examples: [
     {
       command: 'fineflow report quickstart-20261205-031651-fnr3',

@@ -94,3 +94,42 @@ void main();
   const found = await readFile(target, 'utf8');
   assert.ok(found === OLD, `the old report is intact; found ${found.length} bytes (a half-written report)`);
 });
+
+it('refuses a report over the size an evaluation report can be, keeping the old file', async () => {
+  const store = createMemoryObjectStore();
+  await store.putBytes(REPORT, `<html>${'x'.repeat(5_000)}</html>`);
+  const target = path.join(dir, 'large.html');
+  await writeFile(target, OLD);
+  await assert.rejects(
+    saveReport(store, REPORT, target, 4_096),
+    (error: Error) =>
+      error.name === 'ResourceLimitError' &&
+      /is 5013 bytes, more than the .* MiB an evaluation report can be.*Nothing was written/.test(error.message),
+  );
+  assert.equal(await readFile(target, 'utf8'), OLD);
+  assert.deepEqual(await readdir(dir).then((names) => names.filter((name) => name.includes('large.html'))), [
+    'large.html',
+  ]);
+});
+
+it('stops a report that grows past the limit while it is read (the size said otherwise)', async () => {
+  const store = createMemoryObjectStore();
+  await store.putBytes(REPORT, '<html></html>');
+  const growing = {
+    ...store,
+    async getStream() {
+      return Readable.from(
+        (async function* () {
+          for (let i = 0; i < 10; i++) yield Buffer.alloc(1_024, 'y');
+        })(),
+      );
+    },
+  };
+  const target = path.join(dir, 'grown.html');
+  await writeFile(target, OLD);
+  await assert.rejects(saveReport(growing, REPORT, target, 4_096), /over 4096 bytes, more than the/);
+  assert.equal(await readFile(target, 'utf8'), OLD);
+  assert.deepEqual(await readdir(dir).then((names) => names.filter((name) => name.includes('grown.html'))), [
+    'grown.html',
+  ]);
+});
