@@ -320,8 +320,9 @@ export function createSweep(
           reductionFactor: config.earlyStopping.reductionFactor,
           minEpochs: config.earlyStopping.minEpochs,
           maxEpochs: config.epochsPerTrial,
-          ...(config.earlyStopping.auditEvery !== undefined ? { auditEvery: config.earlyStopping.auditEvery } : {}),
-          ...(config.earlyStopping.auditEvery !== undefined ? { auditFromTrial: startupTrials(config) } : {}),
+          ...(config.earlyStopping.auditEvery !== undefined
+            ? { auditEvery: config.earlyStopping.auditEvery, auditFromTrial: startupTrials(config) }
+            : {}),
         },
         goal,
       );

@@ -5,22 +5,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { validatePipeline } from '../../../src/spec';
+import { sweepPipelineYaml } from '../../helpers/sweep-pipeline';
 
-const pipeline = (checkpoint: string) => `apiVersion: fineflow/v1
-kind: Pipeline
-metadata: {name: trial-checkpoint}
-stages:
-  sweep:
-    uses: hyperparameter-sweep
-    with:
-      model: s3://fineflow/models/base/model.json
-      data: s3://fineflow/data/manifest.json
-      objective: {metric: validation.accuracy}
-      space: {learningRate: {logUniform: [1.0e-4, 1.0e-2]}}
-      trial:
-        epochs: 9
-        checkpoint: ${checkpoint}
-`;
+const pipeline = (checkpoint: string) =>
+  sweepPipelineYaml(`      trial:\n        epochs: 9\n        checkpoint: ${checkpoint}`, 'trial-checkpoint');
 
 test('trial.checkpoint.everyEpochs is an error at the line and column of its value that says why and what to set', () => {
   const diagnostics = validatePipeline(pipeline('{keepLast: 3, everyEpochs: 3}'), 'p.yaml').diagnostics;

@@ -6,6 +6,7 @@ import { createSweep, DEFAULT_GP_OPTIONS, nextTrials } from '../../../src/core/s
 import { planSweep } from '../../../src/core/sweep/sweep-plan';
 import { parseSweepConfig } from '../../../src/core/sweep/sweep-state';
 import { validatePipeline } from '../../../src/spec';
+import { sweepPipelineYaml } from '../../helpers/sweep-pipeline';
 
 const base: JsonObject = {
   model: 's3://fineflow/models/base/model.json',
@@ -14,19 +15,7 @@ const base: JsonObject = {
   space: { learningRate: { logUniform: [0.0001, 0.01] }, unfreeze: { choice: [0, 2, 4] } },
 };
 
-const sweepPipeline = (withLines: string): string => `apiVersion: fineflow/v1
-kind: Pipeline
-metadata: {name: gp}
-stages:
-  sweep:
-    uses: hyperparameter-sweep
-    with:
-      model: s3://fineflow/models/base/model.json
-      data: s3://fineflow/data/manifest.json
-      objective: {metric: validation.accuracy}
-      space: {learningRate: {logUniform: [1.0e-4, 1.0e-2]}}
-${withLines}
-`;
+const sweepPipeline = (withLines: string): string => sweepPipelineYaml(withLines, 'gp');
 
 describe('algorithm: gp on hyperparameter-sweep', () => {
   it('maps gp.startupTrials/candidates onto the GP searcher, which the sweep then runs', () => {

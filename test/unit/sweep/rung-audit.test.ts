@@ -11,6 +11,7 @@ import {
 } from '../../../src/core/sweep/sweep-state';
 import { planSweep } from '../../../src/core/sweep/sweep-plan';
 import { validatePipeline } from '../../../src/spec';
+import { sweepPipelineYaml } from '../../helpers/sweep-pipeline';
 
 const audited = () => createAsha({ reductionFactor: 3, minEpochs: 1, maxEpochs: 9, auditEvery: 3 }, 'maximize');
 
@@ -229,22 +230,11 @@ void describe('ASHA rung audit (earlyStopping.auditEvery)', () => {
   });
 
   void it('reaches the sweep from a pipeline, and an out-of-range value is a diagnostic at its line', () => {
-    const yaml = (auditEvery: number) => `apiVersion: fineflow/v1
-kind: Pipeline
-metadata: {name: audit}
-stages:
-  sweep:
-    uses: hyperparameter-sweep
-    with:
-      model: s3://fineflow/models/base/model.json
-      data: s3://fineflow/data/manifest.json
-      objective: {metric: validation.accuracy}
-      space: {learningRate: {logUniform: [1.0e-4, 1.0e-2]}}
-      trial: {epochs: 9}
-      earlyStopping:
-        type: asha
-        auditEvery: ${auditEvery}
-`;
+    const yaml = (auditEvery: number) =>
+      sweepPipelineYaml(
+        `      trial: {epochs: 9}\n      earlyStopping:\n        type: asha\n        auditEvery: ${auditEvery}`,
+        'audit',
+      );
     assert.deepEqual(validatePipeline(yaml(3), 'p.yaml').diagnostics, []);
     const bad = validatePipeline(yaml(1), 'p.yaml').diagnostics;
     assert.deepEqual(
