@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The browser tests (test/e2e/ui.test.ts) drive Debian's Chromium through playwright-core; npm
+# The browser tests (test/e2e/ui*.test.ts, test/browser/) drive Debian's Chromium through playwright-core; npm
 # packages cannot download browsers here, so install the distribution's package when it is missing.
-# Called by scripts/test.sh before integration/e2e tests; a no-op when chromium is installed.
+# Called by scripts/test.sh before e2e and browser tests; a no-op when chromium is installed.
 set -euo pipefail
 chromium_bin="${FINEFLOW_CHROMIUM:-/usr/bin/chromium}"
 if [[ -x "$chromium_bin" ]]; then exit 0; fi

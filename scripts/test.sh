@@ -75,9 +75,9 @@ files=()
 if [[ ${#paths[@]} -eq 0 ]]; then
   case "$scope" in
     unit) paths=(test/unit) ;;
-    integration) paths=(test/integration test/security test/e2e) ;;
+    integration) paths=(test/integration test/security test/e2e test/browser) ;;
     security) paths=(test/security) ;;
-    all) paths=(test/unit test/integration test/security test/e2e) ;;
+    all) paths=(test/unit test/integration test/security test/e2e test/browser) ;;
   esac
 fi
 resolved=$(resolve_paths "${paths[@]}") || exit 2
@@ -116,10 +116,12 @@ if [[ "$scope" != "integration" && $quick == 0 ]]; then
   echo "== code metrics (only go down: scripts/lint-metrics-ceiling.json)"; node --import tsx scripts/lint-metrics.ts --check
 fi
 
-needs_stack=0
+needs_stack=0 needs_chromium=0
 for f in "${files[@]}"; do [[ "$f" == test/integration/* || "$f" == test/security/* || "$f" == test/e2e/* ]] && needs_stack=1; done
+# test/browser: the web app's code in Chromium, on no stack.
+for f in "${files[@]}"; do [[ "$f" == test/e2e/* || "$f" == test/browser/* ]] && needs_chromium=1; done
+if [[ $needs_chromium == 1 ]]; then bash scripts/ensure-chromium.sh; fi
 if [[ $needs_stack == 1 ]]; then
-  bash scripts/ensure-chromium.sh
   echo "== starting test stack (Temporal :$FINEFLOW_TEMPORAL_PORT, MinIO :$FINEFLOW_MINIO_PORT)"
   bash infra/stack.sh up 9>&- # the servers outlive this script: they must not hold the run lock
   started=1

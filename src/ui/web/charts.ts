@@ -239,9 +239,12 @@ function scaleFor(name: string, values: readonly unknown[]): AxisScale {
     const max = Math.max(...numbers);
     const log = min > 0 && max / min > 50;
     const f = (v: number): number => (log ? Math.log10(v) : v);
-    const span = f(max) - f(min) || 1;
-    const position = (v: unknown): number | undefined => (typeof v === 'number' ? (f(v) - f(min)) / span : undefined);
     const fmt = (v: number): string => (Number.isInteger(v) ? String(v) : v.toPrecision(3));
+    // One value: mid-height and labelled once, like a single category (not at the foot, under a second label).
+    if (min === max)
+      return { name, position: (v) => (v === min ? 0.5 : undefined), ticks: [{ at: 0.5, label: fmt(min) }] };
+    const span = f(max) - f(min);
+    const position = (v: unknown): number | undefined => (typeof v === 'number' ? (f(v) - f(min)) / span : undefined);
     return {
       name: log ? `${name} (log)` : name,
       position,
@@ -264,6 +267,20 @@ function scaleFor(name: string, values: readonly unknown[]): AxisScale {
       label: c.replace(/^"|"$/g, ''),
     })),
   };
+}
+
+let labelBackgrounds = 0;
+
+/**
+ * A filter that paints the page's background behind a text's box: tick labels sit where the lines meet their axis
+ * (every line, on a single-value axis), so without it the lines run through them.
+ */
+function labelBackground(root: SVGSVGElement): string {
+  const id = `parallel-label-bg-${++labelBackgrounds}`;
+  const filter = svg('filter', { id, x: -0.05, y: -0.05, width: 1.1, height: 1.1 });
+  filter.append(svg('feFlood', { class: 'label-bg' }), svg('feComposite', { in: 'SourceGraphic' }));
+  root.appendChild(svg('defs', {})).appendChild(filter);
+  return `url(#${id})`;
 }
 
 /** One polyline per trial across an axis per parameter and the objective; the best trial drawn on top. */
@@ -297,6 +314,7 @@ export function parallelCoordinates(trials: readonly TrialPoint[], metric: strin
     role: 'img',
     'aria-label': `Parallel coordinates of ${trials.length} trials`,
   });
+  const tickBackground = labelBackground(root);
   const objectiveScale = axes[axes.length - 1];
   const ordered = [...trials].sort((a, b) => Number(a.best) - Number(b.best));
   for (const trial of ordered) {
@@ -326,7 +344,7 @@ export function parallelCoordinates(trials: readonly TrialPoint[], metric: strin
     label.textContent = axisScale.name;
     root.appendChild(label);
     for (const tick of axisScale.ticks.slice(0, 8)) {
-      const text = svg('text', { x: x + 4, y: y(tick.at) + 4, class: 'tick' });
+      const text = svg('text', { x: x + 4, y: y(tick.at) + 4, class: 'tick', filter: tickBackground });
       text.textContent = tick.label;
       root.appendChild(text);
     }
