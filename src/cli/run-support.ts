@@ -10,7 +10,8 @@ import type { ClientOptions } from '@temporalio/client';
 import { loadConfig, type FineflowConfig } from '../config';
 import type { RunState, StageState } from '../core/run/run-types';
 import { connectClient } from '../client/temporal-connection';
-import { renderRunState, reusedFromRun } from '../client/render';
+import { renderRunState } from '../client/render';
+import { reusedFromOf, reusedReason } from '../core/run/reused-stage';
 import { RunClient, type WatchOptions } from '../client/run-client';
 import { createObjectStoreFromConfig } from '../storage/minio-store';
 
@@ -70,7 +71,8 @@ function percent(fraction: number | undefined): string {
 
 function stageLine(stage: StageState): string {
   // Not run in this run: a rerun reused it (the rerun's header, `status` and the UI say "reused from run R").
-  if (reusedFromRun(stage) !== undefined) return `${stage.id} ${stage.reason ?? ''}`;
+  const reused = reusedFromOf(stage);
+  if (reused) return `${stage.id} ${reusedReason(reused.runId)}`;
   const progress =
     stage.status === 'running' && stage.progress
       ? ` ${stage.progress.message ?? ''}${percent(stage.progress.fraction)}`

@@ -2,6 +2,7 @@
  * Text rendering of a run for the CLI: the stage table with progress bars (`status`,
  * `submit --watch`) and the run list (`runs`). Pure string functions, so they are unit-tested.
  */
+import { reusedFromOf } from '../core/run/reused-stage';
 import { describeTrigger } from '../core/run/run-trigger';
 import type { RunState, StageState } from '../core/run/run-types';
 import { formatHumanDuration } from '../core/spec/durations';
@@ -19,18 +20,9 @@ const SYMBOL: { readonly [status: string]: string } = {
   cancelled: '⊘',
 };
 
-/**
- * The run a stage's outputs were reused from when a rerun did not run it (src/core/run/run-tracker.ts marks it
- * succeeded with the reason "reused from run R", the words the UI shows), else undefined.
- */
-export function reusedFromRun(stage: Pick<StageState, 'status' | 'reason'>): string | undefined {
-  if (stage.status !== 'succeeded') return undefined;
-  return /^reused from run (\S+)/.exec(stage.reason ?? '')?.[1];
-}
-
 /** The status word a person reads: a stage a rerun reused is "reused", though its state says succeeded. */
-export function shownStatus(stage: Pick<StageState, 'status' | 'reason'>): string {
-  return reusedFromRun(stage) !== undefined ? 'reused' : stage.status;
+export function shownStatus(stage: Pick<StageState, 'id' | 'status' | 'attempts' | 'reason' | 'reusedFrom'>): string {
+  return reusedFromOf(stage) !== undefined ? 'reused' : stage.status;
 }
 
 /** `[#######-------]  50%`; width counts the characters between the brackets. */

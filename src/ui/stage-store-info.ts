@@ -9,6 +9,7 @@ import { InvalidInputError, ensureError } from '../core/errors';
 import { checkCacheEntry } from '../cache/cache-service';
 import { readCacheEntry } from '../cache/cache-store';
 import { previewRerun } from '../client/rerun';
+import { reusedFromOf } from '../core/run/reused-stage';
 import { listStageLogs, type StageLogFile } from '../client/run-logs';
 import { readRunInput } from '../client/run-input';
 import type { PlannedStage, JsonObject } from '../core/spec/plan-types';
@@ -25,8 +26,6 @@ import { readStageCacheLookups, readStageInputs, writesCheckpoints } from './run
 /** Checkpoint directories listed per stage; a log's first chunk read for the resume line. */
 export const STORE_INFO_LIMITS = { checkpoints: 50, logHeadBytes: 1024 * 1024 } as const;
 
-const REUSED = /^reused from run /;
-
 /** What these sections read through (the UI server's services). */
 export interface StoreInfoServices {
   readonly runs: RunClient;
@@ -38,10 +37,9 @@ export interface StoreInfoServices {
 export function producerOf(
   bucket: string,
   runId: string,
-  stage: Pick<StageState, 'id' | 'status' | 'outputs'>,
+  stage: Pick<StageState, 'id' | 'status' | 'attempts' | 'outputs' | 'reason' | 'reusedFrom'>,
 ): { runId: string; stageId: string } {
-  if (stage.status !== 'cached' && !REUSED.test((stage as { reason?: string }).reason ?? ''))
-    return { runId, stageId: stage.id };
+  if (stage.status !== 'cached' && !reusedFromOf(stage)) return { runId, stageId: stage.id };
   for (const value of Object.values(stage.outputs ?? {})) {
     const found = typeof value === 'string' ? runStageOfUri(bucket, value) : undefined;
     if (found && found.runId !== runId) return found;

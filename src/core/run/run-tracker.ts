@@ -11,6 +11,7 @@ import { deriveRunStatus, type StageStatuses } from './dag';
 import { gatherInstanceOutputs, instanceStage } from './fan-out';
 import { failedFinallyStage, finallyPhaseDone, hasFinallyStages, runOutcome, type RunOutcome } from './finally';
 import { paramValues, type ParamValues } from './params';
+import { reusedReason } from './reused-stage';
 import type {
   CarriedRunState,
   PipelineRunInput,
@@ -85,7 +86,8 @@ export class RunTracker {
       Object.assign(state, {
         status: 'succeeded',
         outputs: reused.outputs,
-        reason: `reused from run ${reused.fromRunId}`,
+        reason: reusedReason(reused.fromRunId),
+        reusedFrom: { runId: reused.fromRunId, stage: reused.stageId },
       });
     }
   }

@@ -49,6 +49,12 @@ export type RunTrigger =
       readonly origin?: OriginTrigger;
     };
 
+/** Where a stage a rerun did not run took its outputs from. */
+export interface ReusedFrom {
+  readonly runId: string;
+  readonly stage: string;
+}
+
 /** Outputs of a finished stage of an earlier run, reused without running it again. */
 export interface ReusedStageOutput {
   readonly stageId: string;
@@ -144,6 +150,12 @@ export interface StageState {
   readonly progress?: StageProgress;
   /** Why the stage was skipped or cached, e.g. `when was false`, `cache hit from run X`. */
   readonly reason?: string;
+  /**
+   * A rerun did not run the stage: it took the outputs of this stage of that run (`reason` says so in words).
+   * Absent from the states of runs started before the field; read it through `reusedFromOf`
+   * (src/core/run/reused-stage.ts), which knows those runs too.
+   */
+  readonly reusedFrom?: ReusedFrom;
   /** Set on an instance of a `forEach`/`matrix` stage: the stage it belongs to (listed right after it). */
   readonly instanceOf?: string;
   /** The item an instance runs for. */

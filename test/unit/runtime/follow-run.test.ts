@@ -115,7 +115,15 @@ test('off a TTY, one line per change: a stage a rerun reused reads "reused from 
     params: {},
     stages: [
       // As src/core/run/run-tracker.ts marks a stage the rerun did not run.
-      stage('prepare', 'succeeded', { attempts: 0, reason: 'reused from run r-0' }),
+      stage('prepare', 'succeeded', {
+        attempts: 0,
+        reason: 'reused from run r-0',
+        reusedFrom: { runId: 'r-0', stage: 'prepare' },
+      }),
+      // A run recorded before `reusedFrom`: its reason alone says so.
+      stage('older', 'succeeded', { attempts: 0, reason: 'reused from run r-1' }),
+      // The field decides, not the words.
+      stage('other', 'succeeded', { attempts: 0, reusedFrom: { runId: 'r-3', stage: 'other' } }),
       stage('lookup', 'cached', { reason: 'cache hit from run r-9' }),
       stage('train', trainStatus),
     ],
@@ -142,6 +150,8 @@ test('off a TTY, one line per change: a stage a rerun reused reads "reused from 
     .map((line) => line.replace(/^\d\d:\d\d:\d\d /, ''));
   assert.deepEqual(lines, [
     'prepare reused from run r-0',
+    'older reused from run r-1',
+    'other reused from run r-3',
     'lookup cached (cache hit from run r-9)',
     'train running',
     'run running',

@@ -148,3 +148,16 @@ test('a stage a rerun reused reads "reused", with the run it came from, not "suc
   assert.match(rows.find((line) => line.includes(' train ')) ?? '', /fine-tune\s+succeeded/);
   assert.match(rows.find((line) => line.includes(' lookup ')) ?? '', /cached\s.*cache hit from run r-9/);
 });
+
+test('a reused stage is recognised by its reusedFrom field, not by the words of its reason', () => {
+  const state = rerunState();
+  const stages = state.stages.map((stage) =>
+    stage.id === 'prepare'
+      ? { ...stage, reason: undefined, reusedFrom: { runId: 'r-0', stage: 'prepare' } }
+      : { ...stage, ...(stage.id === 'train' ? { reason: 'reused from run r-5' } : {}) },
+  );
+  const rows = renderRunState({ ...state, stages }, new Date('2026-01-01T00:00:10.000Z')).split('\n');
+  assert.match(rows.find((line) => line.includes(' prepare ')) ?? '', /prepare-data\s+reused\b/);
+  // A stage that ran says succeeded, whatever its reason's words.
+  assert.match(rows.find((line) => line.includes(' train ')) ?? '', /fine-tune\s+succeeded/);
+});

@@ -5,6 +5,7 @@
  * for sweeps; the report of an evaluate stage.
  */
 import type uPlot from 'uplot';
+import { reusedFromOf, reusedReason } from '../../../core/run/reused-stage';
 import { epochMarkers, type EpochMarkerKind } from '../../../ml/eval/epoch-markers';
 import { lineChart, type Marker } from '../charts';
 import type { RerunPreviewInfo, RunState, StageCacheInfo, StageCheckpoints, StageState, SweepTable } from '../types';
@@ -69,8 +70,8 @@ function chartMarkers(records: readonly EpochRecord[], bestEpoch: number | undef
 function emptyLogNote(stage: StageState): string {
   const elsewhere = 'nothing ran in this run; the Cache section links the run that produced it';
   if (stage.status === 'cached') return `(served from the cache: ${elsewhere})`;
-  const reused = /^reused from run (\S+)/.exec(stage.reason ?? '');
-  if (stage.attempts === 0 && reused) return `(reused from run ${reused[1] ?? ''}: ${elsewhere})`;
+  const reused = reusedFromOf(stage);
+  if (stage.attempts === 0 && reused) return `(${reusedReason(reused.runId)}: ${elsewhere})`;
   return '(no log yet)';
 }
 
