@@ -17,6 +17,26 @@ export function escapeHtml(text: string): string {
   );
 }
 
+/**
+ * What the evaluate panel's frame shows instead of a report over the UI's bound: the object, the bound, why such an
+ * object is not Fineflow's, and where it can still be looked at.
+ */
+export function oversizedReportHtml(uri: string, maxBytes: number): string {
+  const limit = `${Math.round(maxBytes / (1024 * 1024))} MiB`;
+  return [
+    '<!doctype html>',
+    '<html lang="en"><head><meta charset="utf-8">',
+    '<title>Report not shown</title></head>',
+    '<body style="font: 14px/1.45 system-ui, sans-serif; margin: 16px">',
+    '<h1 style="font-size: 16px">Report not shown</h1>',
+    `<p><code>${escapeHtml(uri)}</code> is larger than ${limit}, the most the UI serves as a report.</p>`,
+    `<p>Evaluate writes reports of a few hundred KiB, so this object was not written by Fineflow (pipeline code can`,
+    "write to the bucket). Its size and a download link are in this stage's Artifacts section;",
+    '<code>fineflow report</code> refuses it too.</p>',
+    '</body></html>',
+  ].join('\n');
+}
+
 export function indexHtml(settings: PageSettings): string {
   const meta = (name: string, value: string): string => `<meta name="${name}" content="${escapeHtml(value)}">`;
   return [

@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DependencyUnavailableError, InvalidInputError, ensureError } from '../core/errors';
+import { DependencyUnavailableError, InvalidInputError, ResourceLimitError, ensureError } from '../core/errors';
 import {
   checkBindAddress,
   checkRequest,
@@ -18,7 +18,7 @@ import {
 } from './access';
 import { LIMITS, UiApi, type UiServices } from './api';
 import { buildFrontend, type FrontendBundle } from './bundle';
-import { indexHtml } from './page';
+import { indexHtml, oversizedReportHtml } from './page';
 import { createUiMetrics, type UiMetrics } from '../observability/ui-metrics';
 
 export interface UiServerOptions {
@@ -75,6 +75,13 @@ function send(
 
 function sendJson(response: ServerResponse, status: number, value: unknown): void {
   send(response, status, JSON.stringify(redactSecrets(value)), 'application/json; charset=utf-8');
+}
+
+/** The page for a report the store refused to read whole (over MAX_HTML_REPORT_BYTES), or undefined. */
+function oversizedReport(thrown: unknown): string | undefined {
+  if (!(thrown instanceof ResourceLimitError) || thrown.details.code !== 'object-too-large') return undefined;
+  const { uri, maxBytes } = thrown.details;
+  return typeof uri === 'string' && typeof maxBytes === 'number' ? oversizedReportHtml(uri, maxBytes) : undefined;
 }
 
 function statusOf(error: Error): number {
@@ -202,9 +209,17 @@ function routes(api: UiApi, pollMs: number): Route[] {
     get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/rerun-preview`, (_r, m) => api.rerunPreview(at(m, 1), at(m, 2))),
     get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/report`, async (_r, m, _url, response) => {
       // The report is the stage's own HTML: shown in a sandboxed frame, never with the app's origin.
-      send(response, 200, await api.report(at(m, 1), at(m, 2)), 'text/html; charset=utf-8', {
+      const frame = {
         'Content-Security-Policy': "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+      };
+      const html = await api.report(at(m, 1), at(m, 2)).catch((thrown: unknown) => {
+        const oversized = oversizedReport(thrown);
+        if (oversized === undefined) throw thrown;
+        // 502: the stored object is what is wrong, not the request; the frame shows the page.
+        send(response, 502, oversized, 'text/html; charset=utf-8', frame);
+        return undefined;
       });
+      if (html !== undefined) send(response, 200, html, 'text/html; charset=utf-8', frame);
       return undefined;
     }),
     post(`/api/runs/${SEGMENT}/retry`, (body, m) => api.retry(at(m, 1), body)),

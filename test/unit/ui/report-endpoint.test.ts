@@ -1,0 +1,84 @@
+/**
+ * The UI's report endpoint (`GET /api/runs/RUN/stages/STAGE/report`, shown in the evaluate panel's frame) over the
+ * real HTTP server: a report is served as the stage's sandboxed page, and one over MAX_HTML_REPORT_BYTES (the bucket
+ * is writable by pipeline code) gets a page that says what happened and what to do, at once, with a status that says
+ * the stored object is at fault, not the request. The run client is a stand-in (the run's state is all the endpoint
+ * asks of it); the object store is the memory store, which enforces read bounds as MinIO's does
+ * (test/integration/storage/minio-store.test.ts).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RunClient } from '../../../src/client/run-client';
+import type { RunState } from '../../../src/core/run/run-types';
+import { runPrefix } from '../../../src/core/storage/layout';
+import type { ScheduleService } from '../../../src/schedules/schedule-client';
+import { createMemoryObjectStore } from '../../../src/storage/memory-store';
+import { MAX_HTML_REPORT_BYTES } from '../../../src/storage/object-store';
+import { startUiServer, type RunningUi } from '../../../src/ui/server';
+
+const BUCKET = 'fineflow';
+const store = createMemoryObjectStore({ buckets: [BUCKET] });
+const reportOf = (runId: string): string => `${runPrefix(BUCKET, runId, 'evaluate')}report/report.html`;
+
+function runState(runId: string): RunState {
+  return {
+    runId,
+    pipeline: 'quickstart',
+    status: 'succeeded',
+    trigger: { kind: 'manual' },
+    startedAt: '2026-12-06T04:00:00.000Z',
+    params: {},
+    stages: [
+      {
+        id: 'evaluate',
+        uses: 'evaluate',
+        pool: 'cpu',
+        status: 'succeeded',
+        attempts: 1,
+        outputs: { report: reportOf(runId) },
+      },
+    ],
+  };
+}
+
+/** The one thing the report endpoint asks of the run client. */
+const runs: Pick<RunClient, 'state'> = { state: async (runId: string) => runState(runId) };
+let ui: RunningUi;
+
+before(async () => {
+  await store.putBytes(reportOf('small-run'), '<!doctype html><h1>Evaluation of quickstart</h1>');
+  await store.putBytes(reportOf('huge-run'), Buffer.alloc(MAX_HTML_REPORT_BYTES + 1, 0x20));
+  ui = await startUiServer({
+    runs: runs as RunClient,
+    store,
+    bucket: BUCKET,
+    schedules: {} as ScheduleService,
+    namespace: 'default',
+  });
+});
+after(async () => {
+  await ui?.close();
+});
+
+test('the report endpoint serves a stage report as a sandboxed page', async () => {
+  const response = await fetch(`${ui.url}/api/runs/small-run/stages/evaluate/report`);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^text\/html/);
+  assert.match(response.headers.get('content-security-policy') ?? '', /sandbox/);
+  assert.match(await response.text(), /Evaluation of quickstart/);
+});
+
+test('a report over MAX_HTML_REPORT_BYTES gets a page saying so, at once, not the object', async () => {
+  const started = Date.now();
+  const response = await fetch(`${ui.url}/api/runs/huge-run/stages/evaluate/report`);
+  const body = await response.text();
+  assert.ok(Date.now() - started < 5000, `answered in ${Date.now() - started} ms`);
+  assert.equal(response.status, 502, 'the stored object is at fault, not the request');
+  assert.match(response.headers.get('content-type') ?? '', /^text\/html/, 'a page for the evaluate panel’s frame');
+  assert.match(response.headers.get('content-security-policy') ?? '', /sandbox/);
+  assert.ok(body.length < 4096, `a short page, not the report (${body.length} characters)`);
+  assert.match(body, /larger than 64 MiB/);
+  assert.match(body, /runs\/huge-run\/evaluate\/report\/report\.html/, 'names the object');
+  assert.match(body, /not written by Fineflow/);
+  assert.match(body, /Artifacts/, 'says where the object can still be looked at');
+});
