@@ -1036,7 +1036,7 @@ export interface StageInputValues {
       /** checkpoints (weights, optimizer state, epoch) in the store; a retry resumes from the newest one that verifies */
       readonly checkpoint?: {
         /** not for sweep trials (a validation error): a trial checkpoints every epoch; set keepLast */
-        readonly everyEpochs: number;
+        readonly everyEpochs?: number;
         /** checkpoints kept: the newest N, plus the best epoch */
         readonly keepLast: number;
       };

@@ -446,9 +446,13 @@ export function checkTrainingSettings(inputs: JsonObject): StageInputProblem[] {
   return problems;
 }
 
-/** The training settings of a sweep's `trial`: a trial's checkpoint cadence is fixed (see trialCheckpointCadence). */
+/**
+ * The training settings of a sweep's `trial`: a trial's checkpoint cadence is fixed (see trialCheckpointCadence), so
+ * `everyEpochs` has no default here (the reference, the JSON schema and the SDK would offer one the sweep refuses).
+ */
 const TRIAL_TRAINING_PROPERTIES: { readonly [name: string]: InputSchema } = (() => {
   const checkpoint = TRAINING_PROPERTIES.checkpoint as ObjectSchema;
+  const { default: _refusedInTrials, ...everyEpochs } = checkpoint.properties?.everyEpochs ?? {};
   return {
     ...TRAINING_PROPERTIES,
     checkpoint: {
@@ -456,7 +460,7 @@ const TRIAL_TRAINING_PROPERTIES: { readonly [name: string]: InputSchema } = (() 
       properties: {
         ...checkpoint.properties,
         everyEpochs: {
-          ...checkpoint.properties?.everyEpochs,
+          ...everyEpochs,
           description: 'not for sweep trials (a validation error): a trial checkpoints every epoch; set keepLast',
         } as InputSchema,
       },

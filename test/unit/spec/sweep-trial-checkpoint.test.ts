@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { validatePipeline } from '../../../src/spec';
+import { stageTypeMarkdown } from '../../../src/spec/reference-doc';
+import { listStageTypes } from '../../../src/spec/stage-types';
 import { sweepPipelineYaml } from '../../helpers/sweep-pipeline';
 
 const pipeline = (checkpoint: string) =>
@@ -23,4 +25,37 @@ test('trial.checkpoint.everyEpochs is an error at the line and column of its val
 
 test('trial.checkpoint.keepLast alone is accepted', () => {
   assert.deepEqual(validatePipeline(pipeline('{keepLast: 3}'), 'p.yaml').diagnostics, []);
+});
+
+/** Every `trial.X` and `trial.X.Y` of the sweep's schema that has a default, with that default. */
+function trialDefaults(): { path: string; yaml: string }[] {
+  const sweep = listStageTypes().find((t) => t.name === 'hyperparameter-sweep');
+  const trial = sweep?.inputs.type === 'object' ? sweep.inputs.properties?.trial : undefined;
+  assert.ok(trial?.type === 'object' && trial.properties, 'the sweep has a trial mapping');
+  const found: { path: string; yaml: string }[] = [];
+  for (const [key, value] of Object.entries(trial.properties)) {
+    if (value.default !== undefined) found.push({ path: key, yaml: `{${key}: ${JSON.stringify(value.default)}}` });
+    if (value.type !== 'object') continue;
+    for (const [inner, schema] of Object.entries(value.properties ?? {}))
+      if (schema.default !== undefined)
+        found.push({ path: `${key}.${inner}`, yaml: `{${key}: {${inner}: ${JSON.stringify(schema.default)}}}` });
+  }
+  return found;
+}
+
+test('no default the sweep shows for a trial (reference, JSON schema, SDK) is one it refuses when written', () => {
+  const defaults = trialDefaults();
+  assert.ok(defaults.length > 10, `${defaults.length} trial defaults`);
+  const refused = defaults.filter(
+    ({ yaml }) =>
+      validatePipeline(sweepPipelineYaml(`      trial: ${yaml}`, 'trial-defaults'), 'p.yaml').diagnostics.length > 0,
+  );
+  assert.deepEqual(
+    refused.map((d) => d.path),
+    [],
+  );
+  const row = stageTypeMarkdown()
+    .split('\n')
+    .find((line) => line.startsWith('| `trial.checkpoint.everyEpochs` |'));
+  assert.match(row ?? '', /^\| `trial\.checkpoint\.everyEpochs` \| [^|]+ \|  \| not for sweep trials/, 'no default');
 });
