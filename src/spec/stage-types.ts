@@ -1373,6 +1373,11 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
               description:
                 'asha: every N-th trial a rung would stop (after the startup trials) goes on to the next rung; a rung whose stopped trials keep passing it stops nobody (opt-in)',
             },
+            promotion: {
+              type: 'boolean',
+              description:
+                "asha: trials pause at rungs; one resumes from its checkpoint once in its rung's top 1/η (opt-in)",
+            },
             maxEpochs: {
               type: 'integer',
               minimum: 1,

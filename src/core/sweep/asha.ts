@@ -15,6 +15,14 @@
  * nobody (every trial it would stop is then an audit too, so the evidence keeps coming and the rung prunes again
  * once its stopped trials stop passing). A rung whose ranking carried no information would see about 1/η of them
  * pass; a reliable one close to none. The last rung is never audited (there is no later rung to check it against).
+ *
+ * Promotion (`promotion`, opt-in; Li et al.'s promotion-based ASHA): instead of being judged on arrival, a trial
+ * that reaches a rung pauses there (its checkpoint kept). Whenever a worker slot is free, the controller promotes
+ * the best paused trial of the highest rung that lies in the top ⌊n/η⌋ of the n trials that reached that rung so
+ * far and was not promoted from it before ({@link ashaNextPromotion}); only when none is promotable does a new
+ * trial start. So a rung with fewer than η trials promotes nobody (no early trial is waved through for lack of
+ * peers), and a trial that was second among three becomes promotable once the rung has six. Nothing is ever
+ * stopped by a rung: trials still paused when the sweep ends are recorded as stopped there (sweep-state.ts).
  */
 import { InvalidInputError } from '../errors';
 import type { StopDecision } from './early-stopping';
@@ -34,6 +42,8 @@ export interface AshaConfig {
    * set by sweep-state.ts); default 0. An open rung lets them through like any other.
    */
   readonly auditFromTrial?: number;
+  /** Promotion-based ASHA (see the module comment); absent = stopping-based (Optuna's pruner). */
+  readonly promotion?: boolean;
 }
 
 /** Bounds of `auditEvery`: 2 audits every other stopped trial; beyond 100 an audit is too rare to tell anything. */
@@ -68,6 +78,8 @@ export interface AshaState {
   readonly rungs: readonly (readonly AshaRungEntry[])[];
   /** Rung audit, one per rung (the last one stays empty); present only when `config.auditEvery` is set. */
   readonly audits?: readonly AshaRungAudit[];
+  /** Promotion only: per rung, the trials promoted past it, in promotion order. */
+  readonly promoted?: readonly (readonly number[])[];
 }
 
 export function createAsha(config: AshaConfig, goal: Goal): AshaState {
@@ -81,6 +93,7 @@ export function createAsha(config: AshaConfig, goal: Goal): AshaState {
     ...(config.auditEvery !== undefined
       ? { audits: ashaRungEpochs(config).map(() => ({ belowCut: 0, pending: [], passed: 0, failed: 0 })) }
       : {}),
+    ...(config.promotion === true ? { promoted: ashaRungEpochs(config).map(() => []) } : {}),
   };
 }
 
@@ -113,6 +126,16 @@ export function validateAshaConfig(config: AshaConfig, path = 'earlyStopping'): 
       { path: `${path}.auditEvery` },
     );
   }
+  if (config.promotion !== undefined && typeof config.promotion !== 'boolean')
+    throw new InvalidInputError(`${path}.promotion: must be true or false, got ${JSON.stringify(config.promotion)}`, {
+      path: `${path}.promotion`,
+    });
+  if (config.promotion === true && auditEvery !== undefined)
+    throw new InvalidInputError(
+      `${path}.auditEvery: a promotion sweep stops no trial at a rung, so there is nothing to audit; ` +
+        'remove auditEvery or promotion',
+      { path: `${path}.auditEvery` },
+    );
   const { auditFromTrial } = config;
   if (auditFromTrial !== undefined && (!Number.isInteger(auditFromTrial) || auditFromTrial < 0))
     throw new InvalidInputError(`${path}.auditFromTrial: must be an integer ≥ 0, got ${auditFromTrial}`, {
@@ -243,6 +266,74 @@ function auditBelowCut(
       ? `continues: rung ${k} stops nobody while the trials it would stop keep passing the next rung (${tally})`
       : `continues as an audit of rung ${k} (1 in ${every} of the trials it would stop; ${tally})`,
   };
+}
+
+/**
+ * Promotion: records `value` at every rung the trial newly completes with this report (rungs at or below
+ * `graceEpochs` skipped, as in {@link ashaShouldStop}). `rung` is the highest rung newly recorded, or -1 when the
+ * report completed none (the trial goes on); the caller pauses the trial there. Non-finite values are not recorded.
+ */
+export function ashaRecordRungs(
+  state: AshaState,
+  trialId: number,
+  epoch: number,
+  value: number,
+  graceEpochs = 0,
+): { readonly state: AshaState; readonly rung: number } {
+  let rungs = state.rungs;
+  let reached = -1;
+  for (let k = completedRung(state, trialId) + 1; k < state.rungEpochs.length; k++) {
+    const rungEpoch = state.rungEpochs[k] as number;
+    if (epoch < rungEpoch) break;
+    if (rungEpoch <= graceEpochs || !Number.isFinite(value)) continue;
+    rungs = rungs.map((rung, i) => (i === k ? [...rung, { trialId, value }] : rung));
+    reached = k;
+  }
+  return { state: { ...state, rungs }, rung: reached };
+}
+
+/**
+ * Promotion: the trial to resume next, or undefined. Looks at the rungs from the highest down and returns the best
+ * trial of the first rung that has one in its top ⌊n/η⌋ (ties: the earlier arrival) that `isPaused` and was not
+ * promoted from that rung before. With `anyPaused` the ⌊n/η⌋ bound is dropped (the best paused trial of the
+ * highest rung that has one): the sweep's last resort when no new trial may start and none completed (sweep-state.ts).
+ */
+export function ashaNextPromotion(
+  state: AshaState,
+  isPaused: (trialId: number) => boolean,
+  anyPaused = false,
+): { readonly trialId: number; readonly rung: number; readonly reason: string } | undefined {
+  const { reductionFactor } = state.config;
+  for (let k = state.rungs.length - 1; k >= 0; k--) {
+    const entries = state.rungs[k] ?? [];
+    const promoted = state.promoted?.[k] ?? [];
+    const keep = anyPaused ? entries.length : Math.floor(entries.length / reductionFactor);
+    const ranked = entries
+      .map((entry, arrival) => ({ ...entry, arrival }))
+      .sort((a, b) => (state.goal === 'maximize' ? b.value - a.value : a.value - b.value) || a.arrival - b.arrival)
+      .slice(0, keep);
+    const chosen = ranked.findIndex((entry) => isPaused(entry.trialId) && !promoted.includes(entry.trialId));
+    const entry = ranked[chosen];
+    if (entry === undefined) continue;
+    return {
+      trialId: entry.trialId,
+      rung: k,
+      reason: anyPaused
+        ? `resumed from rung ${k} (epoch ${state.rungEpochs[k]}): the best paused trial of the highest rung, ` +
+          'since no new trial may start and none completed'
+        : `promoted from rung ${k} (epoch ${state.rungEpochs[k]}): ${readable(entry.value)} ` +
+          `ranks ${chosen + 1} of ${entries.length} (top ${keep})`,
+    };
+  }
+  return undefined;
+}
+
+/** Promotion: records that `trialId` was promoted past `rung`. */
+export function ashaMarkPromoted(state: AshaState, trialId: number, rung: number): AshaState {
+  const promoted = (state.promoted ?? state.rungs.map(() => [])).map((ids, k) =>
+    k === rung ? [...ids, trialId] : ids,
+  );
+  return { ...state, promoted };
 }
 
 /** Highest rung the trial has a recorded value at, or -1. */

@@ -14,7 +14,15 @@
  * like `state` (for continue-as-new). No clock: durations come in with the results.
  */
 import { InvalidInputError } from '../errors';
-import { AUDIT_EVERY_LIMITS, ashaShouldStop, createAsha, type AshaState } from './asha';
+import {
+  AUDIT_EVERY_LIMITS,
+  ashaMarkPromoted,
+  ashaNextPromotion,
+  ashaRecordRungs,
+  ashaShouldStop,
+  createAsha,
+  type AshaState,
+} from './asha';
 import { createMedianStopping, medianShouldStop, type MedianState } from './median';
 import { bestCompletedTrial, type Goal, type TrialObservation } from './searcher';
 import {
@@ -54,6 +62,13 @@ export type EarlyStoppingConfig =
        * Absent = off (Optuna's pruner). Opt-in: see docs/sweep-benchmark.md for what it was measured to do.
        */
       readonly auditEvery?: number;
+      /**
+       * Promotion-based ASHA (asha.ts): a trial that reaches a rung pauses (status `paused`, its checkpoint kept)
+       * and is resumed when it ranks in the top 1/η of the trials that reached that rung; a free slot resumes
+       * such a trial before it starts a new one. Absent = stopping-based ASHA (Optuna's pruner). Not with
+       * `auditEvery`, nor with `trialStage` trials (they run whole and cannot pause).
+       */
+      readonly promotion?: boolean;
     }
   | {
       /** Median stopping rule; see median.ts. */
@@ -94,7 +109,8 @@ export interface SweepConfig {
   readonly gp?: GpOptions;
 }
 
-export type SweepTrialStatus = 'running' | 'completed' | 'stopped' | 'failed';
+/** `paused`: promotion-based ASHA only; the trial waits at a rung for a promotion and holds no slot. */
+export type SweepTrialStatus = 'running' | 'paused' | 'completed' | 'stopped' | 'failed';
 
 export interface EpochValue {
   readonly epoch: number;
@@ -109,7 +125,7 @@ export interface SweepTrial {
   readonly reports: readonly EpochValue[];
   /** Set when early stopping decided the trial should end; it keeps its slot until its result arrives. */
   readonly stopRequested?: { readonly epoch: number; readonly reason: string };
-  /** completed: final objective value; stopped: last reported value. */
+  /** completed: final objective value; stopped and paused: last reported value. */
   readonly value?: number;
   /** Epochs the trial trained. */
   readonly epochs?: number;
@@ -140,6 +156,15 @@ export type TrialResult =
 export interface StartedTrial {
   readonly trialId: number;
   readonly params: ParameterValues;
+}
+
+/** A paused trial promoted to its next rung: it resumes from the checkpoint of epoch `fromEpoch`. */
+export interface ResumedTrial {
+  readonly trialId: number;
+  readonly params: ParameterValues;
+  readonly fromEpoch: number;
+  /** Why it was promoted, for the sweep's log. */
+  readonly reason: string;
 }
 
 /**
@@ -242,6 +267,7 @@ function parseEarlyStopping(input: unknown, space: SearchSpace): EarlyStoppingCo
         minEpochs: integer(raw.minEpochs, 'earlyStopping.minEpochs', 1, 1),
         ...graceParameter(raw.graceParameter, space),
         ...auditEvery(raw.auditEvery),
+        ...promotion(raw.promotion, raw.auditEvery),
       };
     case 'median':
       return {
@@ -276,6 +302,24 @@ function auditEvery(value: unknown): { auditEvery?: number } {
       `must be an integer from ${min} to ${max} (e.g. 3: every third trial a rung would stop goes on to the next rung, to check the rung), got ${JSON.stringify(value)}`,
     );
   return { auditEvery: value };
+}
+
+/** `{promotion: true}` when asked for (absent otherwise: states and recorded histories of other sweeps unchanged). */
+function promotion(value: unknown, audit: unknown): { promotion?: true } {
+  if (value === undefined || value === null || value === false) return {};
+  if (value !== true)
+    throw invalid(
+      'earlyStopping.promotion',
+      'must be true or false (true: a trial pauses at each rung and resumes when it ranks in the rung’s top ' +
+        `1/reductionFactor), got ${JSON.stringify(value)}`,
+    );
+  if (audit !== undefined && audit !== null)
+    throw invalid(
+      'earlyStopping.promotion',
+      'cannot be combined with auditEvery: a promotion sweep stops no trial at a rung, so there is nothing to ' +
+        'audit; remove one of them',
+    );
+  return { promotion: true };
 }
 
 /**
@@ -323,6 +367,7 @@ export function createSweep(
           ...(config.earlyStopping.auditEvery !== undefined
             ? { auditEvery: config.earlyStopping.auditEvery, auditFromTrial: startupTrials(config) }
             : {}),
+          ...(config.earlyStopping.promotion === true ? { promotion: true } : {}),
         },
         goal,
       );
@@ -353,15 +398,46 @@ export function runningTrials(state: SweepState): readonly SweepTrial[] {
 
 /** Why no further trial will start, or undefined while trials may still start. */
 export function launchBlockedReason(state: SweepState): string | undefined {
+  const ended = sweepEndedReason(state);
+  if (ended !== undefined) return ended;
+  if (state.trials.length >= state.config.maxTrials) return `all ${state.config.maxTrials} trials started (maxTrials)`;
+  if (remainingSuggestions(state.searcher) <= 0) return 'the search space is exhausted';
+  return undefined;
+}
+
+/** Why nothing more will train, not even a paused trial (closed, too many failures, target reached). */
+function sweepEndedReason(state: SweepState): string | undefined {
   if (state.closedReason !== undefined) return state.closedReason;
   const failed = state.trials.filter((trial) => trial.status === 'failed').length;
   if (failed >= state.config.maxFailedTrials)
     return `${failed} trials failed (maxFailedTrials ${state.config.maxFailedTrials})`;
-  const reached = targetReachedReason(state);
-  if (reached !== undefined) return reached;
-  if (state.trials.length >= state.config.maxTrials) return `all ${state.config.maxTrials} trials started (maxTrials)`;
-  if (remainingSuggestions(state.searcher) <= 0) return 'the search space is exhausted';
-  return undefined;
+  return targetReachedReason(state);
+}
+
+/** True for a sweep with promotion-based ASHA (trials pause at rungs). */
+export function promotesTrials(state: SweepState): boolean {
+  return state.stopper.type === 'asha' && state.stopper.config.promotion === true;
+}
+
+/**
+ * Promotion: the paused trial a free slot resumes next (asha.ts `ashaNextPromotion`), or undefined. When no new
+ * trial may start (maxTrials, an exhausted space), nothing runs and no trial completed, the best paused trial of
+ * the highest rung is resumed even outside its rung's top 1/η: otherwise a small sweep could end with no result.
+ */
+function nextPromotion(
+  state: SweepState,
+  running: number,
+): { readonly trialId: number; readonly rung: number; readonly reason: string } | undefined {
+  if (state.stopper.type !== 'asha' || !promotesTrials(state) || sweepEndedReason(state) !== undefined)
+    return undefined;
+  const paused = (trialId: number): boolean => state.trials[trialId]?.status === 'paused';
+  const promotion = ashaNextPromotion(state.stopper, paused);
+  if (promotion !== undefined) return promotion;
+  const lastResort =
+    running === 0 &&
+    launchBlockedReason(state) !== undefined &&
+    !state.trials.some((trial) => trial.status === 'completed');
+  return lastResort ? ashaNextPromotion(state.stopper, paused, true) : undefined;
 }
 
 /** Why the objective's target ends the sweep: a completed trial reached it, after at least `minTrials` completed. */
@@ -376,19 +452,24 @@ export function targetReachedReason(state: SweepState): string | undefined {
 }
 
 /**
- * Suggest as many new trials as free slots allow: at most `parallelism` running, at most
+ * Fill the free slots (at most `parallelism` running): first by resuming paused trials the promotion rule
+ * promotes (promotion-based ASHA only; `resumed`, recorded as running again), then with new suggestions, at most
  * `maxTrials` in total, none after `maxFailedTrials` failures or {@link stopLaunching}.
  * The returned trials are recorded as running.
  */
 export function nextTrials(state: SweepState): {
   readonly state: SweepState;
   readonly trials: readonly StartedTrial[];
+  readonly resumed: readonly ResumedTrial[];
 } {
-  if (launchBlockedReason(state) !== undefined) return { state, trials: [] };
+  const promoted = resumePromoted(state);
+  state = promoted.state;
+  const resumed = promoted.resumed;
+  if (launchBlockedReason(state) !== undefined) return { state, trials: [], resumed };
   const free = state.config.parallelism - runningTrials(state).length;
   const budget = state.config.maxTrials - state.trials.length;
   const count = Math.max(0, Math.min(free, budget, remainingSuggestions(state.searcher)));
-  if (count === 0) return { state, trials: [] };
+  if (count === 0) return { state, trials: [], resumed };
   const suggestion = suggestTrials(state.searcher, count);
   const started = suggestion.trials.map((trial): SweepTrial => ({
     trialId: trial.trialId,
@@ -399,7 +480,30 @@ export function nextTrials(state: SweepState): {
   return {
     state: { ...state, searcher: suggestion.state, trials: [...state.trials, ...started] },
     trials: suggestion.trials.map(({ trialId, params }) => ({ trialId, params })),
+    resumed,
   };
+}
+
+/** Promotion: resumes promoted paused trials into the free slots (nothing without promotion). */
+function resumePromoted(initial: SweepState): { readonly state: SweepState; readonly resumed: ResumedTrial[] } {
+  let state = initial;
+  const resumed: ResumedTrial[] = [];
+  for (;;) {
+    const running = runningTrials(state).length;
+    if (running >= state.config.parallelism || state.stopper.type !== 'asha') break;
+    const promotion = nextPromotion(state, running);
+    if (promotion === undefined) break;
+    const trial = findTrial(state, promotion.trialId);
+    // Running again: its value and epochs come with its next rung or its end.
+    const { value: _value, epochs, ...rest } = trial;
+    state = {
+      ...state,
+      stopper: ashaMarkPromoted(state.stopper, promotion.trialId, promotion.rung),
+      trials: replaceTrial(state.trials, { ...rest, status: 'running' }),
+    };
+    resumed.push({ trialId: trial.trialId, params: trial.params, fromEpoch: epochs ?? 0, reason: promotion.reason });
+  }
+  return { state, resumed };
 }
 
 /**
@@ -412,7 +516,7 @@ export function recordIntermediate(
   trialId: number,
   epoch: number,
   value: number,
-): { readonly state: SweepState; readonly stop: boolean; readonly reason: string } {
+): { readonly state: SweepState; readonly stop: boolean; readonly reason: string; readonly paused?: true } {
   const trial = findTrial(state, trialId);
   if (trial.status !== 'running') return { state, stop: true, reason: `trial ${trialId} already ${trial.status}` };
   if (trial.stopRequested) return { state, stop: true, reason: trial.stopRequested.reason };
@@ -421,6 +525,24 @@ export function recordIntermediate(
     return { state, stop: false, reason: `epoch ${epoch} already recorded` };
   let stopper = state.stopper;
   let decision = { stop: false, reason: 'no early stopping' };
+  if (stopper.type === 'asha' && stopper.config.promotion === true && Number.isFinite(value)) {
+    const recorded = ashaRecordRungs(stopper, trialId, epoch, value, graceEpochsOf(state.config, trial));
+    const reports = [...trial.reports, { epoch, value }];
+    if (recorded.rung < 0)
+      return {
+        state: { ...state, stopper: recorded.state, trials: replaceTrial(state.trials, { ...trial, reports }) },
+        stop: false,
+        reason: 'before the next rung',
+      };
+    return {
+      state: pauseTrial({ ...state, stopper: recorded.state }, { ...trial, reports }),
+      stop: true,
+      paused: true,
+      reason:
+        `paused at rung ${recorded.rung} (epoch ${epoch}) ` +
+        `until it ranks in the rung's top 1/${stopper.config.reductionFactor}`,
+    };
+  }
   if (stopper.type === 'asha') {
     const result = ashaShouldStop(stopper, trialId, epoch, value, graceEpochsOf(state.config, trial));
     stopper = result.state;
@@ -440,6 +562,38 @@ export function recordIntermediate(
     stop: decision.stop,
     reason: decision.reason,
   };
+}
+
+/** The trial waits at `rung` without a slot; the searcher ranks it by that rung, like a trial stopped there. */
+function pauseTrial(state: SweepState, trial: SweepTrial): SweepState {
+  const last = trial.reports[trial.reports.length - 1] as EpochValue;
+  const paused: SweepTrial = { ...trial, status: 'paused', value: last.value, epochs: last.epoch };
+  const observation: TrialObservation = {
+    trialId: trial.trialId,
+    status: 'pruned',
+    value: last.value,
+    epoch: last.epoch,
+  };
+  return { ...state, searcher: observeTrial(state.searcher, observation), trials: replaceTrial(state.trials, paused) };
+}
+
+/**
+ * The sweep ended: trials still paused at a rung are recorded as stopped there (what the results table, the UI and
+ * later warm starts expect of a finished sweep). Nothing changes without promotion.
+ */
+export function closePausedTrials(state: SweepState): SweepState {
+  if (!state.trials.some((trial) => trial.status === 'paused')) return state;
+  const trials = state.trials.map((trial): SweepTrial => {
+    if (trial.status !== 'paused') return trial;
+    const last = trial.reports[trial.reports.length - 1];
+    const epoch = last?.epoch ?? 0;
+    return {
+      ...trial,
+      status: 'stopped',
+      stopRequested: { epoch, reason: `paused at epoch ${epoch} and not promoted before the sweep ended` },
+    };
+  });
+  return { ...state, trials };
 }
 
 /**
@@ -497,7 +651,11 @@ export function stopLaunching(state: SweepState, reason: string): SweepState {
 
 /** True when no trial runs and none will start. */
 export function isDone(state: SweepState): boolean {
-  return runningTrials(state).length === 0 && launchBlockedReason(state) !== undefined;
+  return (
+    runningTrials(state).length === 0 &&
+    launchBlockedReason(state) !== undefined &&
+    nextPromotion(state, 0) === undefined
+  );
 }
 
 export interface BestTrial {
@@ -575,6 +733,8 @@ export interface SweepProgress {
   readonly completed: number;
   readonly stopped: number;
   readonly failed: number;
+  /** Trials waiting at a rung (promotion-based ASHA only; absent otherwise). */
+  readonly paused?: number;
   readonly maxTrials: number;
   readonly bestValue?: number;
   readonly bestTrialId?: number;
@@ -590,6 +750,7 @@ export function sweepProgress(state: SweepState): SweepProgress {
     completed: count('completed'),
     stopped: count('stopped'),
     failed: count('failed'),
+    ...(promotesTrials(state) ? { paused: count('paused') } : {}),
     maxTrials: state.config.maxTrials,
     ...(winner ? { bestValue: winner.value, bestTrialId: winner.trialId } : {}),
   };

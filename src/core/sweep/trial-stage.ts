@@ -81,6 +81,12 @@ export function trialStoppingProblem(
       problem: `${uses} stages report no intermediate values, so early stopping cannot judge them`,
       hint: `remove earlyStopping (or write earlyStopping: {type: none}); only ${STEP_REPORTING_TRIAL_TYPES.join(', ')} trials report steps`,
     };
+  if (stopping.promotion === true)
+    return {
+      path: 'earlyStopping.promotion',
+      problem: `needs trials that can pause at a rung and resume from a checkpoint; a ${uses} trial runs whole`,
+      hint: 'remove earlyStopping.promotion (stopping-based ASHA judges a trial at each rung as it reports)',
+    };
   if (stopping.maxEpochs === undefined)
     return {
       path: 'earlyStopping.maxEpochs',
