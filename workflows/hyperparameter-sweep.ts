@@ -64,6 +64,8 @@ import { nextSegmentEnd, planSweep, trialPrefix, trialSettings, type SweepPlan }
 import {
   failedLine,
   finishedLine,
+  pausedLine,
+  promotedLine,
   prunedLine,
   segmentLines,
   segmentStartedLine,
@@ -100,6 +102,7 @@ import { taskQueueForPool } from '../src/core/run/task-queues';
 import type { JsonObject } from '../src/core/spec/plan-types';
 import {
   best,
+  closePausedTrials,
   createSweep,
   isDone,
   launchBlockedReason,
@@ -392,11 +395,20 @@ class SweepDriver {
     }
   }
 
-  /** Resumes the in-flight trials that have no activity running, then the new ones the controller picks. */
+  /**
+   * Resumes the in-flight trials that have no activity running (a paused trial waits for its promotion), then the
+   * paused trials the controller promotes (promotion-based ASHA; from the checkpoint they paused at), then the new
+   * ones it picks. Without promotion no trial pauses and none is promoted.
+   */
   private launchTrials(): void {
-    for (const trialId of this.inFlight.keys()) if (!this.running.has(trialId)) this.startTrial(trialId);
+    for (const trialId of this.inFlight.keys())
+      if (!this.running.has(trialId) && !this.isPaused(trialId)) this.startTrial(trialId);
     const next = nextTrials(this.state);
     this.state = next.state;
+    for (const trial of next.resumed) {
+      this.log.write(promotedLine(trial.trialId, trial.reason));
+      this.startTrial(trial.trialId);
+    }
     for (const trial of next.trials) {
       this.inFlight.set(trial.trialId, { trialId: trial.trialId, epochsDone: 0, durationMs: 0 });
       this.startTrial(trial.trialId);
@@ -424,6 +436,10 @@ class SweepDriver {
   private startTrial(trialId: number): void {
     if (this.plan.trialStage) this.startTrialStage(trialId, this.plan.trialStage);
     else this.startSegment(trialId);
+  }
+
+  private isPaused(trialId: number): boolean {
+    return this.state.trials.find((candidate) => candidate.trialId === trialId)?.status === 'paused';
   }
 
   private paramsOf(trialId: number): SweepState['trials'][number]['params'] | undefined {
@@ -492,9 +508,18 @@ class SweepDriver {
     });
     const durationMs = trial.durationMs + Math.max(0, result.endedAtMs - result.startedAtMs);
     this.log.write(...segmentLines(this.state.config.objective.metric, trial.epochsDone, result));
-    if (this.prunedByReports(trialId, result.reports)) {
+    const judged = this.judgeReports(trialId, result.reports);
+    if (judged === 'stopped') {
       this.state = recordResult(this.state, trialId, { status: 'stopped', epochs: result.epochsDone, durationMs });
       this.inFlight.delete(trialId);
+    } else if (judged === 'paused') {
+      // Stays in flight (not running) with its epochs and base, so its promotion resumes where it paused.
+      this.inFlight.set(trialId, {
+        ...trial,
+        epochsDone: result.epochsDone,
+        durationMs,
+        ...(result.baseModel !== undefined ? { baseModel: result.baseModel } : {}),
+      });
     } else if (result.finished) {
       this.onTrialFinished(trialId, result, durationMs);
     } else {
@@ -507,17 +532,24 @@ class SweepDriver {
     }
   }
 
-  /** Feeds a segment's epochs to early stopping; true when it stopped the trial. */
-  private prunedByReports(trialId: number, reports: SweepTrialSegmentResult['reports']): boolean {
+  /** Feeds a segment's epochs to early stopping: whether it stopped the trial, paused it at a rung, or neither. */
+  private judgeReports(
+    trialId: number,
+    reports: SweepTrialSegmentResult['reports'],
+  ): 'stopped' | 'paused' | 'continues' {
     for (const report of reports) {
       const decision = recordIntermediate(this.state, trialId, report.epoch, report.value);
       this.state = decision.state;
+      if (decision.paused) {
+        this.log.write(pausedLine(trialId, report.epoch, decision.reason));
+        return 'paused';
+      }
       if (decision.stop) {
         this.log.write(prunedLine(trialId, report.epoch, decision.reason));
-        return true;
+        return 'stopped';
       }
     }
-    return false;
+    return 'continues';
   }
 
   private onTrialFinished(trialId: number, result: SweepTrialSegmentResult, durationMs: number): void {
@@ -695,7 +727,7 @@ class SweepDriver {
   async recordCancellation(): Promise<void> {
     await Promise.all([...this.running.values()].map(({ done }) => done));
     this.outcome = 'cancelled';
-    this.state = stopLaunching(this.state, 'sweep cancelled');
+    this.state = closePausedTrials(stopLaunching(this.state, 'sweep cancelled'));
     const { winner, bestModel } = this.winnerModel();
     const cancelled = this.state.trials.filter((trial) => trial.status === 'running').map((trial) => trial.trialId);
     try {
@@ -719,6 +751,8 @@ class SweepDriver {
     }
     const outcome = failedTooOften ? 'failed' : 'completed';
     this.outcome = outcome;
+    // Trials still waiting at a rung (promotion-based ASHA) were not promoted: they end as stopped there.
+    this.state = closePausedTrials(this.state);
     const table = failedTooOften ? this.unfinishedTable() : resultsTable(this.state);
     const { winner, bestModel } = this.winnerModel();
     const written = await this.writeResults(table, bestModel);

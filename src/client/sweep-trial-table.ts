@@ -11,7 +11,8 @@ import type { SweepStatus } from '../core/sweep/sweep-types';
 import { clipToWidth, renderTable, type TableColumn } from './text-table';
 
 /** A trial's state in words users know from Optuna and Katib. */
-export type TrialState = 'running' | 'finished' | 'pruned' | 'failed' | 'cancelled';
+/** `paused`: waiting at a rung for a promotion (promotion-based ASHA), while the sweep runs. */
+export type TrialState = 'running' | 'paused' | 'finished' | 'pruned' | 'failed' | 'cancelled';
 
 export interface TrialTableRow {
   readonly trialId: number;
@@ -49,6 +50,9 @@ export function trialState(status: string, sweepOutcome?: SweepOutcome): TrialSt
       return 'finished';
     case 'stopped':
       return 'pruned';
+    case 'paused':
+      // A sweep that ended records its paused trials as stopped; an older reader may still see one paused.
+      return sweepOutcome !== undefined ? 'pruned' : 'paused';
     case 'failed':
       return 'failed';
     case 'cancelled':

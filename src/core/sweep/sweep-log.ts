@@ -89,6 +89,16 @@ export function prunedLine(trialId: number, epoch: number, reason: string): stri
   return `trial ${trialId} pruned at epoch ${epoch}: ${reason}`;
 }
 
+/** Promotion-based ASHA: the trial waits at a rung (its checkpoint kept) until it is promoted. */
+export function pausedLine(trialId: number, epoch: number, reason: string): string {
+  return `trial ${trialId} paused at epoch ${epoch}: ${reason}`;
+}
+
+/** Promotion-based ASHA: a paused trial resumes; the segment's own line says from which checkpoint. */
+export function promotedLine(trialId: number, reason: string): string {
+  return `trial ${trialId} ${reason}`;
+}
+
 export function finishedLine(
   trialId: number,
   metric: string,

@@ -363,7 +363,10 @@ export function bestSoFar(
   let current: number | undefined;
   for (const trial of [...trials].sort((a, b) => a.trialId - b.trialId)) {
     spent += (trial as { epochs?: number }).epochs ?? 0;
-    if (trial.objective !== undefined && (trial.state === 'finished' || trial.state === 'pruned')) {
+    if (
+      trial.objective !== undefined &&
+      (trial.state === 'finished' || trial.state === 'pruned' || trial.state === 'paused')
+    ) {
       if (current === undefined || (goal === 'minimize' ? trial.objective < current : trial.objective > current))
         current = trial.objective;
     }

@@ -411,6 +411,73 @@ test(
 );
 
 test(
+  'promotion-based ASHA (earlyStopping.promotion): a paused trial resumes from its checkpoint, no epoch twice; replays',
+  { timeout: 300_000 },
+  async () => {
+    const runId = `sweep-promotion-${suffix}`;
+    const sweep = await startSweep(client, {
+      taskQueue: taskQueueForPool(pools.control),
+      runId,
+      bucket: config.s3.bucket,
+      execution,
+      inputs: sweepInputs({
+        trial: { epochs: 4, batchSize: 16, freeze: 'none', seed: 1 },
+        algorithm: 'random',
+        earlyStopping: { type: 'asha', reductionFactor: 2, minEpochs: 1, promotion: true },
+        maxTrials: 4,
+        parallelism: 1,
+        seed: 11,
+        space: { learningRate: { logUniform: [0.00005, 0.05] }, batchSize: { choice: [8, 16] } },
+      }),
+    });
+    const result = await sweep.result();
+    const outputs = result.outputs as {
+      trials: { trialId: number; status: string; epochs?: number; metricByEpoch: { epoch: number }[] }[];
+      results: string;
+    };
+    const document = await store.getJson<SweepResultsDocument>(outputs.results);
+    // One trial at a time: the segments are in the order they ran.
+    const order = document.segments.map((s) => `${s.trialId}:${s.fromEpoch}-${s.toEpoch}`).join(' ');
+    const resumed = document.segments.filter(
+      (segment, i) => segment.fromEpoch > 0 && document.segments[i - 1]?.trialId !== segment.trialId,
+    );
+    assert.ok(resumed.length > 0, `a trial paused, another ran, then it resumed: ${order}`);
+    for (const segment of resumed) {
+      const before = document.segments.filter((s) => s.trialId === segment.trialId && s.toEpoch <= segment.fromEpoch);
+      assert.equal(before.at(-1)?.toEpoch, segment.fromEpoch, `trial ${segment.trialId} continues its count: ${order}`);
+      assert.equal(
+        segment.resumedFromEpoch,
+        segment.fromEpoch,
+        `resumed from its checkpoint: ${JSON.stringify(segment)}`,
+      );
+    }
+    for (const trial of outputs.trials) {
+      // Paused trials end as stopped when the sweep ends; each epoch trained once, in order.
+      assert.ok(['completed', 'stopped'].includes(trial.status), JSON.stringify(trial));
+      const spans = document.segments.filter((s) => s.trialId === trial.trialId);
+      spans.forEach((span, i) =>
+        assert.equal(span.fromEpoch, i === 0 ? 0 : spans[i - 1]?.toEpoch, `trial ${trial.trialId}: ${order}`),
+      );
+      assert.equal(spans.at(-1)?.toEpoch, trial.epochs, `trial ${trial.trialId} epochs: ${order}`);
+    }
+    assert.ok(outputs.trials.some((trial) => trial.status === 'completed' && trial.epochs === 4));
+    const log = await sweepStageLog(store, config.s3.bucket, runId);
+    assert.match(log, /trial \d+ paused at epoch 1: paused at rung 0 \(epoch 1\)/);
+    assert.match(log, /trial \d+ (promoted|resumed) from rung \d/);
+    assert.match(log, /trial \d+ continues from the checkpoint of epoch \d; training epochs/);
+    const history = await client.workflow.getHandle(sweep.workflowId).fetchHistory();
+    await Worker.runReplayHistory(
+      {
+        workflowBundle: await sweepWorkflowBundle(),
+        replayName: 'promotion-replay',
+        dataConverter: dataConverterFor(config.temporal),
+      },
+      history,
+    );
+  },
+);
+
+test(
   'ASHA with a rung audit (earlyStopping.auditEvery): every 2nd trial below the first cut trains on; the history replays',
   { timeout: 300_000 },
   async () => {

@@ -47,6 +47,11 @@ describe('sweep trial table', () => {
     assert.equal(trialState('running', 'cancelled'), 'cancelled');
   });
 
+  it('shows a trial waiting at a rung (promotion-based ASHA) as paused while the sweep runs, pruned after', () => {
+    assert.equal(trialState('paused'), 'paused');
+    assert.equal(trialState('paused', 'completed'), 'pruned');
+  });
+
   it('renders every trial with state, epochs, objective and params, best marked, within 100 columns', () => {
     const text = renderTrialTable(trialTableFromStatus('sweep', live));
     const lines = text.split('\n');
