@@ -129,6 +129,21 @@ export function parseMethods(list: string): MethodId[] {
   return ids as MethodId[];
 }
 
+/**
+ * The objectives `--objectives` names, in the order written (a duplicate once); all of them, in their own order,
+ * when it names none. An unknown id throws naming the known ones.
+ */
+export function selectObjectives(
+  ids: readonly string[] | undefined,
+  known: readonly BenchObjective[] = BENCH_OBJECTIVES,
+): BenchObjective[] {
+  if (!ids) return [...known];
+  const unknown = ids.filter((id) => !known.some((objective) => objective.id === id));
+  if (unknown.length > 0)
+    throw new RangeError(`--objectives: unknown ${unknown.join(', ')}; known: ${known.map((o) => o.id).join(', ')}`);
+  return [...new Set(ids)].map((id) => known.find((objective) => objective.id === id)!);
+}
+
 /** A JSON object from a flag's text; throws naming the flag when it is not one. */
 function jsonObjectFlag(flag: string, json: string, example: string): Record<string, unknown> {
   let value: unknown;
@@ -456,7 +471,7 @@ export function formatAnytime(result: ObjectiveResult, horizon: number): string[
 
 export async function benchRealSweeps(options: RealBenchOptions = {}): Promise<ObjectiveResult[]> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const objectives = BENCH_OBJECTIVES.filter((o) => !options.objectives || options.objectives.includes(o.id));
+  const objectives = selectObjectives(options.objectives);
   const firstSeed = options.firstSeed ?? 1;
   const seeds = Array.from({ length: options.seeds ?? 20 }, (_, i) => i + firstSeed);
   const progress = options.progress ?? (() => undefined);

@@ -11,6 +11,7 @@ import {
   parseMethods,
   parseScenario,
   RETRAIN_METHODS,
+  selectObjectives,
   withVariant,
 } from '../../../bench/sweep/real-bench';
 import { anytimeArea, bestAt, ratioOfMedians, spread, type SweepRun } from '../../../bench/sweep/sweep-stats';
@@ -261,6 +262,17 @@ void describe('sweep bench drivers', () => {
   void it('parseMethods names unknown methods', () => {
     assert.deepEqual(parseMethods('random,optuna-tpe-sha'), ['random', 'optuna-tpe-sha']);
     assert.throws(() => parseMethods('random,bohb'), /unknown bohb; known: fineflow-tpe-asha/);
+  });
+
+  void it('--objectives runs the objectives in the order written, and names an unknown one', () => {
+    const ids = (list?: string): string[] => selectObjectives(list?.split(',')).map((o) => o.id);
+    assert.deepEqual(ids('digits-categorical,defect-cnn'), ['digits-categorical', 'defect-cnn']);
+    assert.deepEqual(ids('tabular-mlp,digits-categorical,tabular-mlp'), ['tabular-mlp', 'digits-categorical']);
+    assert.deepEqual(ids(), ['defect-cnn', 'tabular-mlp', 'digits-categorical']);
+    assert.throws(
+      () => ids('defect-cnn,digits'),
+      /--objectives: unknown digits; known: defect-cnn, tabular-mlp, digits-categorical/,
+    );
   });
 });
 
