@@ -89,22 +89,30 @@ export const registerModelStage: StageImplementation = async (
   const sourceJson = await sourceModelJson(registry, inputs.model, context.bucket);
   runtime.heartbeat({ message: `registering ${inputs.model} as ${name}`, fraction: 0.1 });
 
-  const { version, card } = await registerVersion(registry, runtime, input, { inputs, aliases, sourceJson });
+  const { version, card, unchanged } = await registerVersion(registry, runtime, input, { inputs, aliases, sourceJson });
   const versionDirectory = modelJsonUri(
     await resolveModelUri(registry, `registry://${name}@${version}`, context.bucket),
   ).replace(/model\.json$/, '');
-  // The registry's card has no tag field: tags live beside the card, in the version's directory.
-  const tags = inputs.tags ?? {};
-  if (Object.keys(tags).length > 0) await registry.putJson(`${versionDirectory}tags.json`, tags);
-  runtime.heartbeat({
-    message: `registered ${name} version ${version}${aliases.length ? ` (${aliases.join(', ')})` : ''}`,
-    fraction: 1,
-  });
-  runtime.log(
-    `registered registry://${name}@${version} from ${sourceJson}; aliases: ${aliases.join(', ') || 'none'}; card lineage ${JSON.stringify(card.lineage)}`,
-  );
+  const aliasNote = aliases.length ? ` (${aliases.join(', ')})` : '';
+  if (unchanged) {
+    // The version and its card, tags included, stay what the run that registered it wrote.
+    runtime.heartbeat({ message: `${name} unchanged, version ${version}${aliasNote}`, fraction: 1 });
+    runtime.log(
+      `unchanged, version ${version}: ${sourceJson} holds the same files (sha256 ${unchanged.contentSha256}) as ` +
+        `registry://${name}@${version}, registered by run ${card.lineage.runId ?? '?'}; no version added; ` +
+        `aliases: ${aliases.join(', ') || 'none'}`,
+    );
+  } else {
+    // The registry's card has no tag field: tags live beside the card, in the version's directory.
+    const tags = inputs.tags ?? {};
+    if (Object.keys(tags).length > 0) await registry.putJson(`${versionDirectory}tags.json`, tags);
+    runtime.heartbeat({ message: `registered ${name} version ${version}${aliasNote}`, fraction: 1 });
+    runtime.log(
+      `registered registry://${name}@${version} from ${sourceJson}; aliases: ${aliases.join(', ') || 'none'}; card lineage ${JSON.stringify(card.lineage)}`,
+    );
+  }
   return {
-    outputs: { model: `registry://${name}@${version}`, version },
+    outputs: { model: `registry://${name}@${version}`, version, unchanged: unchanged !== undefined },
     artifacts: await listArtifacts(registry, versionDirectory),
   };
 };
@@ -146,14 +154,20 @@ function lineageOf(
 
 /**
  * The new version's card, or the one an earlier attempt of this stage registered from the same
- * source (a retry moves its aliases again instead of registering a second version).
+ * source (a retry moves its aliases again instead of registering a second version), or, with
+ * `unchanged`, the version the aliases or `latest` name whose files this model's are (a rerun that
+ * registers the model it registered before adds no copy of it).
  */
 async function registerVersion(
   registry: ObjectStore,
   runtime: StageRuntime,
   input: StageActivityInput,
   what: { readonly inputs: RegisterModelInputs; readonly aliases: readonly string[]; readonly sourceJson: string },
-): Promise<{ readonly version: number; readonly card: ModelCard }> {
+): Promise<{
+  readonly version: number;
+  readonly card: ModelCard;
+  readonly unchanged?: { readonly contentSha256: string };
+}> {
   const { context } = input;
   const { inputs, aliases, sourceJson } = what;
   const { name, description } = inputs;
@@ -180,6 +194,11 @@ async function registerVersion(
     ...(training?.classes ? { classes: training.classes } : {}),
     ...(training?.inputShape ? { inputShape: training.inputShape } : {}),
     ...(training?.backend ? { backend: training.backend } : {}),
+    unlessUnchanged: true,
   });
-  return { version: registered.version, card: registered.card };
+  return {
+    version: registered.version,
+    card: registered.card,
+    ...(registered.unchanged ? { unchanged: { contentSha256: registered.contentSha256 } } : {}),
+  };
 }

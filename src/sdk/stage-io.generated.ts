@@ -582,7 +582,7 @@ export interface StageInputs {
     /** examples per shard written to the store */
     readonly shardSize?: In<number>;
   };
-  /** register-model@1.0.0: Store a model in the registry as a new version with aliases and a model card (lineage, metrics, hyperparameters). */
+  /** register-model@1.1.0: Store a model in the registry as a new version with aliases and a model card (lineage, metrics, hyperparameters); a model with the files of the version an alias or latest names already adds none. */
   readonly 'register-model': {
     /** model to register */
     readonly model: In<string>;
@@ -1201,7 +1201,7 @@ export interface StageInputValues {
     /** examples per shard written to the store */
     readonly shardSize: number;
   };
-  /** register-model@1.0.0: Store a model in the registry as a new version with aliases and a model card (lineage, metrics, hyperparameters). */
+  /** register-model@1.1.0: Store a model in the registry as a new version with aliases and a model card (lineage, metrics, hyperparameters); a model with the files of the version an alias or latest names already adds none. */
   readonly 'register-model': {
     /** model to register */
     readonly model: string;
@@ -1337,10 +1337,12 @@ export interface StageOutputs {
     readonly datasetVersion: string;
   };
   readonly 'register-model': {
-    /** registry://NAME@VERSION of the new version */
+    /** registry://NAME@VERSION of the new version (or of the unchanged one) */
     readonly model: string;
-    /** the new version number */
+    /** the new version number (or the unchanged one) */
     readonly version: number;
+    /** true when the model has the files of the version an alias or latest names already: no version was added, the aliases moved to it */
+    readonly unchanged: boolean;
   };
   readonly 'select-model': {
     /** URI of the winning candidate */

@@ -1560,9 +1560,10 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
   },
   {
     name: 'register-model',
-    version: '1.0.0',
+    version: '1.1.0',
     description:
-      'Store a model in the registry as a new version with aliases and a model card (lineage, metrics, hyperparameters).',
+      'Store a model in the registry as a new version with aliases and a model card (lineage, metrics, ' +
+      'hyperparameters); a model with the files of the version an alias or latest names already adds none.',
     inputs: {
       type: 'object',
       properties: {
@@ -1596,8 +1597,14 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
       required: ['model', 'name'],
     },
     outputs: {
-      model: { type: 'uri', description: 'registry://NAME@VERSION of the new version' },
-      version: { type: 'integer', description: 'the new version number' },
+      model: { type: 'uri', description: 'registry://NAME@VERSION of the new version (or of the unchanged one)' },
+      version: { type: 'integer', description: 'the new version number (or the unchanged one)' },
+      unchanged: {
+        type: 'boolean',
+        description:
+          'true when the model has the files of the version an alias or latest names already: ' +
+          'no version was added, the aliases moved to it',
+      },
     },
   },
   // Runs a program on the worker: src/spec/command-stage-type.ts, activities/command.ts.

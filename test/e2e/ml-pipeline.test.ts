@@ -197,7 +197,7 @@ test(
 
     const register = byUses(state, 'register-model');
     assert.equal(register.status, 'succeeded');
-    assert.deepEqual(register.outputs, { model: 'registry://surface-defects@1', version: 1 });
+    assert.deepEqual(register.outputs, { model: 'registry://surface-defects@1', version: 1, unchanged: false });
     const details = await showModel(h.store, bucket, 'surface-defects');
     assert.deepEqual(details.aliases, { champion: 1 });
     const card = details.versions[0];

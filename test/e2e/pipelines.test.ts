@@ -183,7 +183,11 @@ test(
     assert.equal(passed, accuracy >= 0.95, `passed=${String(passed)} with accuracy ${accuracy}`);
     if (passed) {
       assertStages(run, { register: 'succeeded' });
-      assert.deepEqual(run.stage('register').outputs, { model: 'registry://digits-cnn@1', version: 1 });
+      assert.deepEqual(run.stage('register').outputs, {
+        model: 'registry://digits-cnn@1',
+        version: 1,
+        unchanged: false,
+      });
     } else {
       assertStages(run, { register: 'skipped' });
       // The later examples need digits-cnn: register this run's model, as `fineflow models register` would.
@@ -273,7 +277,11 @@ test(
       html.includes(`<tr><td>accuracy</td><td>${accuracy.toFixed(3)}</td>`), // then its interval
       `the report shows the fine-tuned model's accuracy ${accuracy}`,
     );
-    assert.deepEqual(run.stage('register').outputs, { model: 'registry://surface-defects@1', version: 1 });
+    assert.deepEqual(run.stage('register').outputs, {
+      model: 'registry://surface-defects@1',
+      version: 1,
+      unchanged: false,
+    });
     await assertRegistered('surface-defects', 1);
     const card = (await showModel(rt.harness.store, rt.bucket, 'surface-defects')).versions[0];
     assert.equal(card?.metrics?.accuracy, accuracy, 'the card carries the reported accuracy');
@@ -372,7 +380,11 @@ test(
       ),
     );
     assertSucceeded(shapesCnn);
-    assert.deepEqual(shapesCnn.stage('register').outputs, { model: 'registry://shapes-cnn@1', version: 1 });
+    assert.deepEqual(shapesCnn.stage('register').outputs, {
+      model: 'registry://shapes-cnn@1',
+      version: 1,
+      unchanged: false,
+    });
 
     const run = await rt.run(plan);
     const select = run.stage('select').outputs as
@@ -412,7 +424,11 @@ test(
     assert.equal(comparison.baseline?.found, false, 'no champion yet: nothing to beat on a first run');
     accuracyOf(run);
     await assertReport(run);
-    assert.deepEqual(run.stage('register').outputs, { model: 'registry://defect-detector@1', version: 1 });
+    assert.deepEqual(run.stage('register').outputs, {
+      model: 'registry://defect-detector@1',
+      version: 1,
+      unchanged: false,
+    });
     await assertRegistered('defect-detector', 1);
     assert.deepEqual((await showModel(rt.harness.store, rt.bucket, 'defect-detector')).aliases, { champion: 1 });
   },
@@ -519,7 +535,11 @@ test(
       rt.plan({ yaml: PRETRAIN_CHURN, name: 'pretrain-churn.yaml' }, { dataset: datasets.churnQ2 }),
     );
     assertSucceeded(pretrain);
-    assert.deepEqual(pretrain.stage('register').outputs, { model: 'registry://churn-mlp@1', version: 1 });
+    assert.deepEqual(pretrain.stage('register').outputs, {
+      model: 'registry://churn-mlp@1',
+      version: 1,
+      unchanged: false,
+    });
 
     const run = await rt.run(rt.plan({ file: 'pipelines/tabular.yaml' }, { dataset: datasets.churnQ3, minF1: '0' }));
     assertSucceeded(run);
@@ -531,7 +551,7 @@ test(
     assert.match(html, /<h2>Slices by region<\/h2>/);
     for (const region of ['north', 'south', 'east', 'west'])
       assert.ok(html.includes(`<tr><td>${region}</td>`), `the report has the ${region} slice`);
-    assert.deepEqual(run.stage('register').outputs, { model: 'registry://churn-mlp@2', version: 2 });
+    assert.deepEqual(run.stage('register').outputs, { model: 'registry://churn-mlp@2', version: 2, unchanged: false });
     await assertRegistered('churn-mlp', 2);
     // `latest` is not stored: it always names the newest version.
     assert.deepEqual((await showModel(rt.harness.store, rt.bucket, 'churn-mlp')).aliases, { q3: 2 });

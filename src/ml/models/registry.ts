@@ -25,7 +25,9 @@
  * One object per alias would also avoid lost updates but makes `aliases` a listing plus N reads;
  * a serialising workflow per name would put the registry on Temporal's critical path for the CLI.
  */
-import { ConflictError, InvalidInputError, NotFoundError } from '../../core/errors';
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../../canonical-json';
+import { ConflictError, InvalidInputError, NotFoundError, ResourceLimitError } from '../../core/errors';
 import type { JsonObject } from '../../core/spec/plan-types';
 import type { ObjectStore } from '../../storage/object-store';
 import { joinUri, parseS3Uri, uriOf } from '../uri';
@@ -251,6 +253,11 @@ export interface RegisterModelOptions {
   readonly backend?: string;
   /** Timestamp written in the card; default now. */
   readonly now?: Date;
+  /**
+   * Add no version when the model's files are those of a version that `aliases` or `latest` names now: move the
+   * aliases to that version and return it with `unchanged` (a rerun registering the model it registered before).
+   */
+  readonly unlessUnchanged?: boolean;
 }
 
 export interface RegisteredModel {
@@ -262,17 +269,135 @@ export interface RegisteredModel {
   readonly modelUri: string;
   readonly card: ModelCard;
   readonly aliases: Aliases;
+  /** Set when no version was added: `version` already held these files (`unlessUnchanged`). */
+  readonly unchanged?: true;
+  /** sha256 of the version's files (model.json, weights.bin, preprocessing): {@link modelContentSha256}. */
+  readonly contentSha256: string;
 }
 
-/** Copy a model into the registry as the next version, write its card, and move the given aliases to it. */
+/** The files a version holds: model.json with one weights.bin in its manifest, the weights, the preprocessing. */
+interface VersionFiles {
+  readonly modelJson: JsonObject;
+  readonly weights: Buffer;
+  readonly preprocessing?: Preprocessing;
+}
+
+/** One digest of what a version holds: two versions with the same files (JSON compared canonically) have the same. */
+function modelContentSha256(files: VersionFiles): string {
+  const hash = createHash('sha256');
+  for (const part of [
+    canonicalJson(files.modelJson),
+    files.weights,
+    files.preprocessing ? canonicalJson(files.preprocessing) : '',
+  ]) {
+    hash.update(String(part.length)).update(':').update(part);
+  }
+  return hash.digest('hex');
+}
+
+/** A model's files as a registration will write them: its weight shards merged into one weights.bin. */
+async function readSourceFiles(store: ObjectStore, sourceJsonUri: string): Promise<VersionFiles> {
+  const modelJson = await store.getJson<JsonObject & { weightsManifest?: { paths: string[] }[] }>(sourceJsonUri);
+  const sourceDirectory = sourceJsonUri.slice(0, sourceJsonUri.lastIndexOf('/'));
+  const paths = (modelJson.weightsManifest ?? []).flatMap((group) => group.paths);
+  const weights = await Promise.all(paths.map((relative) => store.getBytes(joinUri(sourceDirectory, relative))));
+  // Parsed (bounded, checked) before it is copied: the registry only holds preprocessing it can apply.
+  const preprocessing = await readPreprocessingBeside(store, sourceJsonUri);
+  const specs = (modelJson.weightsManifest ?? []).flatMap((group) => (group as { weights?: unknown[] }).weights ?? []);
+  return {
+    modelJson: { ...modelJson, weightsManifest: [{ paths: [WEIGHTS_BIN], weights: specs as JsonObject[] }] },
+    weights: Buffer.concat(weights),
+    ...(preprocessing ? { preprocessing } : {}),
+  };
+}
+
+/**
+ * The content digest of a registered version, or undefined when it cannot hold `size` bytes of weights or its files
+ * do not read as a model's. The registry is writable by pipeline code: a version's weights are read only when their
+ * size matches, and never past it.
+ */
+async function versionContentSha256(
+  store: ObjectStore,
+  bucket: string,
+  name: string,
+  version: number,
+  size: number,
+): Promise<string | undefined> {
+  const directory = versionPrefix(bucket, name, version);
+  const weightsInfo = await store.stat(joinUri(directory, WEIGHTS_BIN));
+  if (weightsInfo?.size !== size) return undefined;
+  const modelJsonUri = joinUri(directory, MODEL_JSON);
+  try {
+    const preprocessing = await readPreprocessingBeside(store, modelJsonUri);
+    return modelContentSha256({
+      modelJson: await store.getJson<JsonObject>(modelJsonUri),
+      weights: await store.getBytes(joinUri(directory, WEIGHTS_BIN), { maxBytes: size }),
+      ...(preprocessing ? { preprocessing } : {}),
+    });
+  } catch (error) {
+    // Not a version with these files (changed or removed meanwhile, not a model): so not the same.
+    if (error instanceof InvalidInputError || error instanceof ResourceLimitError || error instanceof NotFoundError)
+      return undefined;
+    throw error;
+  }
+}
+
+/** The version among those `aliases` and `latest` name now whose files are `files`, if any. */
+async function sameContentVersion(
+  store: ObjectStore,
+  options: RegisterModelOptions,
+  files: VersionFiles,
+  sha256: string,
+): Promise<number | undefined> {
+  const versions = await listVersions(store, options.bucket, options.name);
+  const current = await readAliases(store, options.bucket, options.name);
+  const named = (options.aliases ?? []).map((alias) => current[alias]);
+  const candidates = new Set([...named, versions[versions.length - 1]]);
+  for (const version of candidates) {
+    if (typeof version !== 'number' || !versions.includes(version)) continue;
+    const found = await versionContentSha256(store, options.bucket, options.name, version, files.weights.length);
+    if (found === sha256) return version;
+  }
+  return undefined;
+}
+
+/** `aliases` moved to `version` (those already there stay): the registry's aliases after it. */
+async function moveAliases(store: ObjectStore, options: RegisterModelOptions, version: number): Promise<Aliases> {
+  const requested = options.aliases ?? [];
+  if (requested.length === 0) return readAliases(store, options.bucket, options.name);
+  const { after } = await updateAliases(store, options.bucket, options.name, (current) => ({
+    ...current,
+    ...Object.fromEntries(requested.map((alias) => [alias, version])),
+  }));
+  return after;
+}
+
+/**
+ * Copy a model into the registry as the next version, write its card, and move the given aliases to it; with
+ * `unlessUnchanged`, a model whose files a version named by those aliases or `latest` holds already adds none.
+ */
 export async function registerModel(store: ObjectStore, options: RegisterModelOptions): Promise<RegisteredModel> {
   checkName(options.name);
   for (const alias of options.aliases ?? []) checkAlias(alias);
   await store.ensureBucket(options.bucket);
   const sourceJsonUri = modelJsonUri(options.modelUri);
   parseS3Uri(sourceJsonUri);
-  const modelJson = await store.getJson<{ weightsManifest?: { paths: string[] }[] }>(sourceJsonUri);
-  const sourceDirectory = sourceJsonUri.slice(0, sourceJsonUri.lastIndexOf('/'));
+  const files = await readSourceFiles(store, sourceJsonUri);
+  const contentSha256 = modelContentSha256(files);
+  const same = options.unlessUnchanged ? await sameContentVersion(store, options, files, contentSha256) : undefined;
+  if (same !== undefined) {
+    const target = versionPrefix(options.bucket, options.name, same);
+    return {
+      name: options.name,
+      version: same,
+      uri: `registry://${options.name}@${same}`,
+      modelUri: joinUri(target, MODEL_JSON),
+      card: await store.getJson<ModelCard>(joinUri(target, 'card.json')),
+      aliases: await moveAliases(store, options, same),
+      unchanged: true,
+      contentSha256,
+    };
+  }
 
   const createdAt = (options.now ?? new Date()).toISOString();
   const version = await claimVersion(store, options.bucket, options.name, {
@@ -282,18 +407,10 @@ export async function registerModel(store: ObjectStore, options: RegisterModelOp
   });
   const target = versionPrefix(options.bucket, options.name, version);
   // Copy weights first and the card last: a version exists once its card does.
-  const paths = (modelJson.weightsManifest ?? []).flatMap((group) => group.paths);
-  const weights = await Promise.all(paths.map((relative) => store.getBytes(joinUri(sourceDirectory, relative))));
-  const merged = Buffer.concat(weights);
-  await store.putBytes(joinUri(target, WEIGHTS_BIN), merged, { contentType: 'application/octet-stream' });
-  // Parsed (bounded, checked) before it is copied: the registry only holds preprocessing it can apply.
-  const preprocessing = await readPreprocessingBeside(store, sourceJsonUri);
+  await store.putBytes(joinUri(target, WEIGHTS_BIN), files.weights, { contentType: 'application/octet-stream' });
+  const { preprocessing } = files;
   if (preprocessing) await writePreprocessingBeside(store, joinUri(target, MODEL_JSON), preprocessing);
-  const specs = (modelJson.weightsManifest ?? []).flatMap((group) => (group as { weights?: unknown[] }).weights ?? []);
-  await store.putJson(joinUri(target, MODEL_JSON), {
-    ...modelJson,
-    weightsManifest: [{ paths: [WEIGHTS_BIN], weights: specs }],
-  });
+  await store.putJson(joinUri(target, MODEL_JSON), files.modelJson);
   const card: ModelCard = {
     name: options.name,
     version,
@@ -310,23 +427,14 @@ export async function registerModel(store: ObjectStore, options: RegisterModelOp
     ...(preprocessing ? { preprocessing } : {}),
   };
   await store.putJson(joinUri(target, 'card.json'), card);
-  const requested = options.aliases ?? [];
-  const aliases =
-    requested.length > 0
-      ? (
-          await updateAliases(store, options.bucket, options.name, (current) => ({
-            ...current,
-            ...Object.fromEntries(requested.map((alias) => [alias, version])),
-          }))
-        ).after
-      : await readAliases(store, options.bucket, options.name);
   return {
     name: options.name,
     version,
     uri: `registry://${options.name}@${version}`,
     modelUri: joinUri(target, MODEL_JSON),
     card,
-    aliases,
+    aliases: await moveAliases(store, options, version),
+    contentSha256,
   };
 }
 

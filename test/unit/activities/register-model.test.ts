@@ -69,7 +69,7 @@ test('registers version 1 with an alias and a model card carrying lineage, metri
       tags: { team: 'ml' },
     },
   );
-  assert.deepEqual(result.outputs, { model: 'registry://shapes-classifier@1', version: 1 });
+  assert.deepEqual(result.outputs, { model: 'registry://shapes-classifier@1', version: 1, unchanged: false });
   assert.ok(heartbeats.some((h) => /registered shapes-classifier version 1/.test(h.message ?? '')));
   const details = await showModel(store, BUCKET, 'shapes-classifier');
   const card = details.versions[0];
@@ -154,4 +154,55 @@ test('a model that does not exist fails non-retryably', async () => {
   assert.equal(failure.type, 'FineflowInvalidInput');
   assert.equal(failure.nonRetryable, true);
   assert.equal(failure.details.field, 'model');
+});
+
+test('a model with the files of the version an alias or latest names adds none; one only an old version has adds one', async () => {
+  const register = (runId: string, model: string, alias?: string) =>
+    runStage('register-model', registerModelStage, store, stageContext('register', { runId }), {
+      model,
+      name: 'same-files',
+      ...(alias ? { alias } : {}),
+    });
+  const first = await trainedModelFixture(store, 'same-1');
+  assert.deepEqual((await register('same-1', first, 'champion')).result.outputs, {
+    model: 'registry://same-files@1',
+    version: 1,
+    unchanged: false,
+  });
+  // Another run (a rerun) with the same files: `champion` names them already.
+  const again = await register('same-2', first, 'staging');
+  assert.deepEqual(again.result.outputs, { model: 'registry://same-files@1', version: 1, unchanged: true });
+  assert.ok(again.heartbeats.some((h) => /same-files unchanged, version 1/.test(h.message ?? '')));
+  assert.deepEqual(await readAliases(store, BUCKET, 'same-files'), { champion: 1, staging: 1 });
+  const card = (await showModel(store, BUCKET, 'same-files')).versions[0];
+  assert.equal(card?.lineage.runId, 'same-1', 'the version keeps the card of the run that registered it');
+
+  const other = await trainedModelFixture(store, 'same-3'); // new initial weights
+  assert.equal((await register('same-3', other, 'champion')).result.outputs.version, 2);
+  // Version 1's files again, while champion and latest name version 2: a new version, no alias moved back.
+  const back = await register('same-4', first, 'champion');
+  assert.deepEqual(back.result.outputs, { model: 'registry://same-files@3', version: 3, unchanged: false });
+  // Without an alias, latest (version 3) decides.
+  assert.equal((await register('same-5', first)).result.outputs.unchanged, true);
+  assert.equal((await showModel(store, BUCKET, 'same-files')).versions.length, 3);
+});
+
+test('a version whose weights.bin has the same size but other bytes is not the same model', async () => {
+  const model = await trainedModelFixture(store, 'bytes-1');
+  await runStage('register-model', registerModelStage, store, stageContext('register', { runId: 'bytes-1' }), {
+    model,
+    name: 'same-size',
+  });
+  const weightsUri = `s3://${BUCKET}/models/same-size/1/weights.bin`;
+  const weights = await store.getBytes(weightsUri);
+  weights[0] = (weights[0] ?? 0) ^ 0xff;
+  await store.putBytes(weightsUri, weights);
+  const { result } = await runStage(
+    'register-model',
+    registerModelStage,
+    store,
+    stageContext('register', { runId: 'bytes-2' }),
+    { model, name: 'same-size' },
+  );
+  assert.deepEqual(result.outputs, { model: 'registry://same-size@2', version: 2, unchanged: false });
 });
