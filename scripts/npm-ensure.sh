@@ -2,18 +2,25 @@
 # Installs node_modules (npm ci) only when package-lock.json changed since the last install, one
 # installer at a time, and never while a scripts/test.sh of this checkout runs: npm ci deletes
 # node_modules first, which breaks every process of the checkout that is using it.
-#   - up to date (the lockfile's sha256 equals node_modules/.fineflow-lock-sha256): nothing happens;
+#   - up to date (the lockfile's sha256 equals node_modules/.fineflow-lock-sha256, or npm's record of the
+#     installed tree says what the lockfile says: a manual npm ci/install, scripts/npm-tree-matches-lock.mjs):
+#     nothing happens but writing the stamp;
 #   - .fineflow/locks/npm-install.lock serialises installers; a waiting one finds the work done;
 #   - every scripts/test.sh holds .fineflow/locks/test-run.lock shared for its whole run (and passes its
 #     descriptor as FINEFLOW_TEST_RUN_LOCK_FD); an install needs it exclusive, and refuses, naming the
 #     running test.sh processes, when it cannot have it.
 # Usage: scripts/npm-ensure.sh [CHECKOUT]   (default: the checkout this script is in)
 set -euo pipefail
-cd "${1:-$(dirname "$0")/..}"
+scripts_dir="$(cd "$(dirname "$0")" && pwd)"
+cd "${1:-$scripts_dir/..}"
 
 stamp=node_modules/.fineflow-lock-sha256
 lock_sha() { sha256sum package-lock.json | cut -d' ' -f1; }
-up_to_date() { [[ -f "$stamp" && "$(cat "$stamp")" == "$(lock_sha)" ]]; }
+up_to_date() {
+  [[ -f "$stamp" && "$(cat "$stamp")" == "$(lock_sha)" ]] && return 0
+  node "$scripts_dir/npm-tree-matches-lock.mjs" . || return 1
+  lock_sha > "$stamp"
+}
 up_to_date && exit 0
 
 locks=.fineflow/locks

@@ -1,7 +1,8 @@
 /**
  * scripts/npm-ensure.sh, run for real on a scratch checkout with an `npm` on PATH that records its calls:
  * npm ci only when the lockfile changed, refused (naming the pid) while another scripts/test.sh of the
- * checkout holds the run lock, allowed inside a test run that is the only one.
+ * checkout holds the run lock, allowed inside a test run that is the only one; a tree npm installed by hand from the
+ * same lockfile (npm's node_modules/.package-lock.json says so) counts as installed, one from another lockfile not.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -16,11 +17,13 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
 
 const SCRIPT = path.resolve(__dirname, '../../../scripts/npm-ensure.sh');
+const MATCHER = path.resolve(__dirname, '../../../scripts/npm-tree-matches-lock.mjs');
 let dir: string;
 let env: NodeJS.ProcessEnv;
 
@@ -29,6 +32,7 @@ before(() => {
   mkdirSync(path.join(dir, 'scripts'));
   mkdirSync(path.join(dir, 'bin'));
   copyFileSync(SCRIPT, path.join(dir, 'scripts/npm-ensure.sh'));
+  copyFileSync(MATCHER, path.join(dir, 'scripts/npm-tree-matches-lock.mjs'));
   // The fake npm: records the call and does what npm ci does to node_modules (deletes, recreates).
   writeFileSync(
     path.join(dir, 'bin/npm'),
@@ -86,4 +90,70 @@ it('refuses, naming the pid, while another test run of the checkout holds the ru
   );
   assert.equal(inside.status, 0, inside.stderr);
   assert.equal(calls(), 2);
+});
+
+/** A lockfile as npm writes it: the root, a dependency, and an optional binary for `os` only. */
+function lockfile(version: string, optionalOs: string): Record<string, unknown> {
+  return {
+    name: 'fineflow',
+    version: '0.1.0',
+    lockfileVersion: 3,
+    requires: true,
+    packages: {
+      '': { name: 'fineflow', version: '0.1.0', dependencies: { left: version } },
+      'node_modules/left': {
+        version,
+        resolved: `https://registry.npmjs.org/left/-/left-${version}.tgz`,
+        integrity: `sha512-${version}`,
+      },
+      'node_modules/@esbuild/only-there': { version: '0.25.0', dev: true, optional: true, os: [optionalOs] },
+    },
+  };
+}
+
+/** What npm records in node_modules after installing `lock`: every entry but the root's and the skipped binary's. */
+function installedBy(lock: Record<string, unknown>): void {
+  const {
+    '': _root,
+    'node_modules/@esbuild/only-there': _skipped,
+    ...installed
+  } = lock.packages as object as Record<string, unknown>;
+  mkdirSync(path.join(dir, 'node_modules'), { recursive: true });
+  rmSync(path.join(dir, 'node_modules/.fineflow-lock-sha256'), { force: true });
+  writeFileSync(path.join(dir, 'node_modules/.package-lock.json'), JSON.stringify({ ...lock, packages: installed }));
+}
+
+const sha256 = (file: string): string =>
+  createHash('sha256')
+    .update(readFileSync(path.join(dir, file)))
+    .digest('hex');
+
+it('a tree npm installed by hand from this lockfile counts as installed, and is stamped', () => {
+  const lock = lockfile('1.0.0', 'aix');
+  writeFileSync(path.join(dir, 'package-lock.json'), `${JSON.stringify(lock, null, 2)}\n`);
+  installedBy(lock);
+  const before = calls();
+  const result = ensure();
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(calls(), before, 'no second npm ci after a manual one');
+  assert.equal(
+    readFileSync(path.join(dir, 'node_modules/.fineflow-lock-sha256'), 'utf8').trim(),
+    sha256('package-lock.json'),
+  );
+});
+
+it('a tree installed from another lockfile, or without an optional package for this platform, is reinstalled', () => {
+  // The lockfile moved on (a pull, a branch switch) after a manual install.
+  installedBy(lockfile('1.0.0', 'aix'));
+  writeFileSync(path.join(dir, 'package-lock.json'), `${JSON.stringify(lockfile('1.0.1', 'aix'), null, 2)}\n`);
+  let before = calls();
+  assert.equal(ensure().status, 0);
+  assert.equal(calls(), before + 1, 'a changed dependency: npm ci');
+  // The optional binary is for this machine, and the record lacks it.
+  const here = lockfile('1.0.0', process.platform);
+  writeFileSync(path.join(dir, 'package-lock.json'), `${JSON.stringify(here, null, 2)}\n`);
+  installedBy(here);
+  before = calls();
+  assert.equal(ensure().status, 0);
+  assert.equal(calls(), before + 1, "this platform's optional package missing: npm ci");
 });
