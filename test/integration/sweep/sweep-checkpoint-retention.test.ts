@@ -5,54 +5,20 @@
  *
  * Run with: bash scripts/test.sh integration --quick test/integration/sweep/sweep-checkpoint-retention.test.ts
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
 import type { FineflowConfig } from '../../../src/config';
-import { connectClient } from '../../../src/client/temporal-connection';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
-import type { SweepExecution } from '../../../src/core/sweep/sweep-types';
 import { checkpointDirectory, listCheckpointEpochs } from '../../../src/ml/train/checkpoint';
-import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
 import type { ObjectStore } from '../../../src/storage/object-store';
-import { requireStack } from '../../helpers/stack';
-import {
-  quietTemporalRuntime,
-  randomSuffix,
-  startSweep,
-  startSweepWorkers,
-  writeSweepData,
-  type SweepData,
-} from './sweep-fixture';
+import { startSweep, type SweepData, sweepTestStack } from './sweep-fixture';
 
 let config: FineflowConfig;
 let store: ObjectStore;
 let client: Client;
 let data: SweepData;
-const suffix = randomSuffix();
-const pools = { control: `retain-control-${suffix}`, train: `retain-train-${suffix}` };
-let workers: Awaited<ReturnType<typeof startSweepWorkers>> | undefined;
-
-const execution: SweepExecution = {
-  pool: pools.train,
-  segmentTimeoutMs: 120_000,
-  heartbeatTimeoutMs: 30_000,
-  retry: { maxAttempts: 2, initialIntervalMs: 200, backoffCoefficient: 1, maximumIntervalMs: 500 },
-};
-
-before(async () => {
-  quietTemporalRuntime();
-  config = await requireStack();
-  store = createObjectStoreFromConfig(config);
-  data = await writeSweepData(store, config.s3.bucket, `sweep-retain-${suffix}`);
-  client = await connectClient(config.temporal);
-  workers = await startSweepWorkers(config, store, pools);
-});
-
-after(async () => {
-  await workers?.stop();
-  await client?.connection.close();
-});
+const { suffix, pools, execution } = sweepTestStack('retain', (stack) => ({ config, store, client, data } = stack));
 
 interface TrialOutput {
   readonly trialId: number;

@@ -1,9 +1,10 @@
 /**
  * What the sweep tests share: a tiny real dataset (MNIST digits 0–2) and a tiny base model (an
  * MLP pre-trained for one epoch) in the test MinIO, a workflow bundle built once, and helpers to
- * start a sweep on the real Temporal dev server.
+ * start a sweep on the real Temporal dev server; `sweepTestStack` is a test file's whole set-up.
  */
 import { randomBytes } from 'node:crypto';
+import { after, before } from 'node:test';
 import path from 'node:path';
 import {
   bundleWorkflowCode,
@@ -15,7 +16,7 @@ import {
 } from '@temporalio/worker';
 import { createSweepTrialActivities } from '../../../activities/sweep-trial';
 import type { FineflowConfig } from '../../../src/config';
-import { connectWorker, dataConverterFor } from '../../../src/client/temporal-connection';
+import { connectClient, connectWorker, dataConverterFor } from '../../../src/client/temporal-connection';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import { inProcessTrainingRunner } from '../../../src/ml/train/fine-tune';
 import type { Client } from '@temporalio/client';
@@ -30,6 +31,8 @@ import type { StageActivityResult, StageContext } from '../../../src/core/run/ru
 import type { HyperparameterSweepInput, SweepExecution } from '../../../src/core/sweep/sweep-types';
 import type { JsonObject } from '../../../src/core/spec/plan-types';
 import type { ObjectStore } from '../../../src/storage/object-store';
+import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
+import { requireStack } from '../../helpers/stack';
 
 export function randomSuffix(): string {
   return randomBytes(4).toString('hex');
@@ -97,6 +100,50 @@ export async function startSweepWorkers(
 export interface SweepData {
   readonly dataset: string;
   readonly baseModel: string;
+}
+
+/** What a sweep test file runs against, ready once its `before` hook has run. */
+export interface SweepTestStack {
+  readonly config: FineflowConfig;
+  readonly store: ObjectStore;
+  readonly client: Client;
+  readonly data: SweepData;
+}
+
+/**
+ * A sweep test file's set-up, as its hooks: before its tests, the stack's config and store, the tiny dataset and base
+ * model under `sweep-<name>-<suffix>`, a client and the control and train workers on pools of their own (handed to
+ * `ready`); after them, the workers stopped and the client closed. Returns the pools, a random suffix for run ids and
+ * the sweep's execution settings (retries fast, timeouts generous for the loaded test machine).
+ */
+export function sweepTestStack(
+  name: string,
+  ready: (stack: SweepTestStack) => void,
+): { readonly suffix: string; readonly pools: { control: string; train: string }; readonly execution: SweepExecution } {
+  const suffix = randomSuffix();
+  const pools = { control: `${name}-control-${suffix}`, train: `${name}-train-${suffix}` };
+  let workers: Awaited<ReturnType<typeof startSweepWorkers>> | undefined;
+  let client: Client | undefined;
+  before(async () => {
+    quietTemporalRuntime();
+    const config = await requireStack();
+    const store = createObjectStoreFromConfig(config);
+    const data = await writeSweepData(store, config.s3.bucket, `sweep-${name}-${suffix}`);
+    client = await connectClient(config.temporal);
+    workers = await startSweepWorkers(config, store, pools);
+    ready({ config, store, client, data });
+  });
+  after(async () => {
+    await workers?.stop();
+    await client?.connection.close();
+  });
+  const execution: SweepExecution = {
+    pool: pools.train,
+    segmentTimeoutMs: 120_000,
+    heartbeatTimeoutMs: 30_000,
+    retry: { maxAttempts: 2, initialIntervalMs: 200, backoffCoefficient: 1, maximumIntervalMs: 500 },
+  };
+  return { suffix, pools, execution };
 }
 
 /** A 3-class MNIST dataset (20 train / 10 validation per class) and an untrained-ish MLP base model. */

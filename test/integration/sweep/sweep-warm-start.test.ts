@@ -6,12 +6,11 @@
  *
  * Run with: bash scripts/test.sh integration test/integration/sweep/sweep-warm-start.test.ts
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
 import { readSweepHistory } from '../../../activities/sweep-history';
 import type { FineflowConfig } from '../../../src/config';
-import { connectClient } from '../../../src/client/temporal-connection';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import { sweepHistoryPrefix } from '../../../src/core/storage/layout';
 import { createSweep, nextTrials } from '../../../src/core/sweep';
@@ -24,49 +23,15 @@ import { planSweep } from '../../../src/core/sweep/sweep-plan';
 import type { SweepResultsDocument } from '../../../src/core/sweep/sweep-results';
 import type { SweepExecution } from '../../../src/core/sweep/sweep-types';
 import type { JsonObject } from '../../../src/core/spec/plan-types';
-import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
 import type { ObjectStore } from '../../../src/storage/object-store';
-import { requireStack } from '../../helpers/stack';
-import {
-  quietTemporalRuntime,
-  randomSuffix,
-  startSweep,
-  sweepContext,
-  startSweepWorkers,
-  sweepStageLog,
-  writeSweepData,
-  type SweepData,
-} from './sweep-fixture';
+import { startSweep, sweepContext, sweepStageLog, type SweepData, sweepTestStack } from './sweep-fixture';
 
 let config: FineflowConfig;
 let store: ObjectStore;
 let client: Client;
 let data: SweepData;
-const suffix = randomSuffix();
+const { suffix, pools, execution } = sweepTestStack('warm', (stack) => ({ config, store, client, data } = stack));
 const pipeline = `warm-${suffix}`;
-const pools = { control: `warm-control-${suffix}`, train: `warm-train-${suffix}` };
-let workers: Awaited<ReturnType<typeof startSweepWorkers>> | undefined;
-
-const execution: SweepExecution = {
-  pool: pools.train,
-  segmentTimeoutMs: 120_000,
-  heartbeatTimeoutMs: 30_000,
-  retry: { maxAttempts: 2, initialIntervalMs: 200, backoffCoefficient: 1, maximumIntervalMs: 500 },
-};
-
-before(async () => {
-  quietTemporalRuntime();
-  config = await requireStack();
-  store = createObjectStoreFromConfig(config);
-  data = await writeSweepData(store, config.s3.bucket, `sweep-warm-${suffix}`);
-  client = await connectClient(config.temporal);
-  workers = await startSweepWorkers(config, store, pools);
-});
-
-after(async () => {
-  await workers?.stop();
-  await client?.connection.close();
-});
 
 function inputs(extra: JsonObject): JsonObject {
   return {

@@ -6,60 +6,26 @@
  * Run with: bash scripts/test.sh integration test/integration/sweep/sweep-workflow.test.ts
  * (also `algorithm: gp`: its suggestions are made inside workflow tasks, and its history must replay)
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import type { RunState, StageState } from '../../../src/core/run/run-types';
 import type { FineflowConfig } from '../../../src/config';
-import { connectClient, dataConverterFor } from '../../../src/client/temporal-connection';
+import { dataConverterFor } from '../../../src/client/temporal-connection';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import type { SweepResultsDocument } from '../../../src/core/sweep/sweep-results';
 import { renderTrialTable } from '../../../src/client/sweep-trial-table';
 import { sweepTrialTables } from '../../../src/client/sweep-trials-lookup';
-import { SWEEP_QUERIES, type SweepExecution, type SweepStatus } from '../../../src/core/sweep/sweep-types';
-import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
+import { SWEEP_QUERIES, type SweepStatus } from '../../../src/core/sweep/sweep-types';
 import type { ObjectStore } from '../../../src/storage/object-store';
-import { requireStack } from '../../helpers/stack';
-import {
-  quietTemporalRuntime,
-  randomSuffix,
-  startSweep,
-  startSweepWorkers,
-  sweepStageLog,
-  sweepWorkflowBundle,
-  writeSweepData,
-  type SweepData,
-} from './sweep-fixture';
+import { startSweep, sweepStageLog, sweepWorkflowBundle, type SweepData, sweepTestStack } from './sweep-fixture';
 
 let config: FineflowConfig;
 let store: ObjectStore;
 let client: Client;
 let data: SweepData;
-const suffix = randomSuffix();
-const pools = { control: `sweep-control-${suffix}`, train: `sweep-train-${suffix}` };
-let workers: Awaited<ReturnType<typeof startSweepWorkers>> | undefined;
-
-const execution: SweepExecution = {
-  pool: pools.train,
-  segmentTimeoutMs: 120_000,
-  heartbeatTimeoutMs: 30_000,
-  retry: { maxAttempts: 2, initialIntervalMs: 200, backoffCoefficient: 1, maximumIntervalMs: 500 },
-};
-
-before(async () => {
-  quietTemporalRuntime();
-  config = await requireStack();
-  store = createObjectStoreFromConfig(config);
-  data = await writeSweepData(store, config.s3.bucket, `sweep-it-${suffix}`);
-  client = await connectClient(config.temporal);
-  workers = await startSweepWorkers(config, store, pools);
-});
-
-after(async () => {
-  await workers?.stop();
-  await client?.connection.close();
-});
+const { suffix, pools, execution } = sweepTestStack('it', (stack) => ({ config, store, client, data } = stack));
 
 /** A run whose only stage is this sweep, as the run workflow would report it. */
 function runWith(runId: string, stage: Pick<StageState, 'status' | 'attempts'> & Partial<StageState>): RunState {
