@@ -290,12 +290,27 @@ function optionHelp(o: OptionSpec, width: number): string[] {
   return optionLines(flag, `${o.description}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`, width);
 }
 
+/** `usage` split at its top-level ` | `: alternatives inside brackets (`[--list | --markdown]`) are one form. */
+function usageForms(usage: string): string[] {
+  const forms: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < usage.length; i++) {
+    depth += usage[i] === '[' ? 1 : usage[i] === ']' ? -1 : 0;
+    if (depth === 0 && usage.startsWith(' | ', i)) {
+      forms.push(usage.slice(start, i));
+      start = i + 3;
+    }
+  }
+  return [...forms, usage.slice(start)];
+}
+
 /**
  * The usage line; a command with sub-commands gets one line per form (`a | b` in `usage`), each a full command a
  * user can read on its own, as git's usage does.
  */
 function usageLines(command: CliCommand, width: number): string[] {
-  const forms = command.usage.split(' | ');
+  const forms = usageForms(command.usage);
   return forms.flatMap((form, i) => {
     const full = i === 0 || form.startsWith(`${command.name} `) ? form : `${command.name} ${form}`;
     // An optional group ([--grace DURATION]) is never split: its spaces are held until the line is broken.
@@ -311,9 +326,10 @@ export function formatHelp(command: CliCommand, width = HELP_WIDTH): string {
   lines.push('', 'options:');
   const common = command.json === true ? COMMON_OPTIONS : [HELP_OPTION];
   for (const o of [...command.options, ...common]) lines.push(...optionHelp(o, width));
-  if (command.json !== true) lines.push(...optionLines('', `no --json: ${command.json}`, width));
+  // An entry of its own at the flags' column: in the description column it read as a line of --help's.
+  if (command.json !== true) lines.push(...wrapHelpLine(`  no --json: ${command.json}`, width, '    '));
   for (const [sub, reason] of Object.entries(command.jsonRefusedFor ?? {}))
-    lines.push(...optionLines('', `no --json for ${command.name} ${sub}: ${reason}`, width));
+    lines.push(...wrapHelpLine(`  no --json for ${command.name} ${sub}: ${reason}`, width, '    '));
   if (command.examples.length > 0) {
     lines.push('', 'examples:');
     for (const example of command.examples)

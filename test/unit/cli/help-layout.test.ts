@@ -48,3 +48,29 @@ it('a command with sub-commands shows one usage line per form, each a full comma
     ],
   );
 });
+
+it('alternatives inside brackets are one form, not sub-commands: every usage line’s brackets balance', () => {
+  for (const command of allCommands()) {
+    for (const line of formatHelp(command).split('\n\n')[0]?.split('\n') ?? []) {
+      let depth = 0;
+      for (const char of line) {
+        depth += char === '[' ? 1 : char === ']' ? -1 : 0;
+        assert.ok(depth >= 0, `fineflow ${command.name}: ${line}`);
+      }
+      assert.equal(depth, 0, `fineflow ${command.name}: ${line}`);
+    }
+  }
+  const schema = allCommands().find((c) => c.name === 'schema');
+  assert.ok(schema);
+  assert.equal(
+    formatHelp(schema).split('\n')[0],
+    'usage: fineflow schema [--stage-module PATH]… [--list | --markdown | --typescript]',
+  );
+});
+
+it('"no --json" is an entry of its own in the options, not a line of --help’s description', () => {
+  for (const command of allCommands().filter((c) => c.json !== true)) {
+    const help = formatHelp(command);
+    assert.match(help, /\n {2}-h, --help +show help for this command\n {2}no --json: /, `fineflow ${command.name}`);
+  }
+});
