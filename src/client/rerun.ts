@@ -15,16 +15,8 @@ import { selectRerun, type RerunSelection } from '../cache/cache-rerun';
 import { missingOutput } from '../cache/cache-store';
 import { checkParamOverrides, paramValues } from '../core/run/params';
 import { rerunTrigger } from '../core/run/run-trigger';
-import {
-  RUN_UPDATES,
-  WORKFLOW_TYPES,
-  type PipelineRunInput,
-  type RetryStageRequest,
-  type RunState,
-  type StageState,
-} from '../core/run/run-types';
-import { decodeHistoryPayload } from './temporal-connection';
-import { readRunInput } from './run-input';
+import { WORKFLOW_TYPES, type PipelineRunInput, type RunState, type StageState } from '../core/run/run-types';
+import { paramsAfterRetries, readRunInput } from './run-input';
 import { queryRunStatePages, readRunOutcome, type RunTableSource } from './run-result';
 import type { JsonValue, Plan } from '../core/spec/plan-types';
 import type { ObjectStore } from '../storage/object-store';
@@ -38,10 +30,6 @@ export interface OriginalRun {
   readonly stages: readonly StageState[];
   /** Param values the run ended with: from its state, or its start input plus accepted `retry --set` updates. */
   readonly params?: { readonly [name: string]: JsonValue };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /**
@@ -102,18 +90,12 @@ export async function fetchOriginalRun(
   // A run that continued as new keeps its plan in its first execution's input (src/client/run-input.ts).
   const input = await readRunInput(client, runId);
   // Params changed by `fineflow retry --set` are in the accepted retryStage updates, in order.
-  let params: Record<string, JsonValue> | undefined;
-  for (const event of history.events ?? []) {
-    const request = event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
-    const argument = request?.name === RUN_UPDATES.retryStage ? request.args?.payloads?.[0] : undefined;
-    if (!argument) continue;
-    const retry: unknown = await decodeHistoryPayload(client, argument);
-    if (!isObject(retry) || !isObject(retry.params)) continue;
-    // Decoded JSON, so every value is a JsonValue; the workflow applied these after the same check
-    // (which also coerces `--set` text to the param types).
-    const checked = checkParamOverrides(input.plan, retry.params as RetryStageRequest['params'] & object);
-    if (checked.ok) params = { ...(params ?? paramValues(input.plan)), ...checked.values };
-  }
+  const params = await paramsAfterRetries(
+    client,
+    input.plan,
+    input.carried?.params ?? paramValues(input.plan),
+    history.events ?? [],
+  );
   const state = await finalState(handle, executionStatus, { ...table, runId });
   const finalParams = state.params ?? params;
   return { runId, input, executionStatus, stages: state.stages ?? [], ...(finalParams ? { params: finalParams } : {}) };

@@ -32,7 +32,8 @@ import { quoteQueryValue } from '../core/schedules/schedule-search-attributes';
 import { CONTROL_POOL, taskQueueForPool } from '../core/run/task-queues';
 import { RUN_PAGE_MEMO, runPageDetails, runPageUrl } from '../core/run/run-links';
 import { isTemporalUnreachable, temporalAddressOf } from './temporal-connection';
-import { readRecordedRunInput } from './run-input';
+import { paramsAfterRetries, readRecordedRunInput } from './run-input';
+import { paramValues } from '../core/run/params';
 import type { ObjectStore } from '../storage/object-store';
 import { readStoredRunState } from '../storage/run-state-store';
 import type { Plan } from '../core/spec/plan-types';
@@ -47,6 +48,12 @@ import {
 import { withLiveStages } from './live-stages';
 // Started by function reference, so the compiler checks `args` against the workflow's parameters.
 import { pipelineRun } from '../../workflows/pipeline-run';
+
+/** An ended run's state as its history and the store recorded it; `complete` when it holds the run's result. */
+interface RecordedState {
+  readonly state: RunState;
+  readonly complete: boolean;
+}
 
 export interface RunClientOptions {
   /** Bucket of runs/, cache/ and models/ (config.s3.bucket), passed to every run. */
@@ -310,12 +317,24 @@ export class RunClient {
   }
 
   /**
-   * The live state from the workflow's `runState` query. A query needs a control worker; when
-   * none answers within `timeoutMs`, an ended run's state is rebuilt from its history (input
-   * and result), and a running one is reported as unavailable. Running stages get their live
-   * progress, a stale-heartbeat note and "waiting for a worker" from Temporal (src/client/live-stages.ts).
+   * A run's state. An ended run's is read from its history (input, result, `retry --set` updates) and the
+   * store, which needs no worker; a running run's, and an ended one's without a result (terminated), from
+   * the workflow's `runState` query. A query needs a control worker; when none answers
+   * within `timeoutMs`, an ended run shows what its history holds and a running one is reported as unavailable.
+   * Running stages get their live progress, a stale-heartbeat note and "waiting for a worker" from Temporal
+   * (src/client/live-stages.ts).
    */
   async state(runId: string, options: { readonly timeoutMs?: number } = {}): Promise<RunState> {
+    let recorded: RecordedState | undefined;
+    let historyError: unknown;
+    try {
+      recorded = await this.stateFromHistory(runId);
+    } catch (thrown) {
+      if (thrown instanceof WorkflowNotFoundError) throw this.mapNotFound(thrown, runId);
+      if (isTemporalUnreachable(thrown)) throw this.unreachable(runId, thrown);
+      historyError = thrown; // e.g. a cut result and no store here: the workflow's query may still answer
+    }
+    if (recorded?.complete) return recorded.state;
     const handle = this.client.workflow.getHandle(runId);
     let state: RunState;
     const deadline = Date.now() + (options.timeoutMs ?? 15_000);
@@ -324,13 +343,8 @@ export class RunClient {
     } catch (thrown) {
       if (thrown instanceof WorkflowNotFoundError) throw this.mapNotFound(thrown, runId);
       if (isTemporalUnreachable(thrown)) throw this.unreachable(runId, thrown);
-      let historyError: unknown;
-      const fromHistory = await this.stateFromHistory(runId).catch((error: unknown) => {
-        historyError = error;
-        return undefined;
-      });
-      if (fromHistory) return fromHistory;
-      if (isTemporalUnreachable(historyError)) throw this.unreachable(runId, historyError);
+      if (recorded) return recorded.state;
+      if (historyError !== undefined) throw historyError;
       throw new DependencyUnavailableError(
         `run ${runId} did not answer its state query (${ensureError(thrown).message}); is a control worker running? Start one with \`fineflow worker --pool control\``,
         { runId },
@@ -340,8 +354,11 @@ export class RunClient {
     return withLiveStages(this.client, this.workers, state);
   }
 
-  /** An ended run's state without a worker: its input and outcome as recorded in history. */
-  private async stateFromHistory(runId: string): Promise<RunState | undefined> {
+  /**
+   * An ended run's state without a worker, as recorded: its input, outcome and `retry --set` updates in history,
+   * its stored tables in the store; undefined while it runs. `complete` when it recorded its result.
+   */
+  private async stateFromHistory(runId: string): Promise<RecordedState | undefined> {
     const handle = this.client.workflow.getHandle(runId);
     const description = await handle.describe();
     if (description.status.name === 'RUNNING') return undefined;
@@ -354,7 +371,14 @@ export class RunClient {
         : undefined);
     const outcome = await readRunOutcome(handle, this.tableSource(runId));
     const status = statusFromExecution(description, undefined);
-    return {
+    // The latest execution's updates: the carried params hold those of the executions before it.
+    const params = await paramsAfterRetries(
+      this.client,
+      input.plan,
+      carried?.params ?? paramValues(input.plan),
+      (await handle.fetchHistory()).events ?? [],
+    );
+    const state: RunState = {
       runId,
       pipeline: input.plan.pipeline.name,
       status: status === 'terminated' || status === 'timed-out' ? 'failed' : status,
@@ -374,10 +398,10 @@ export class RunClient {
             ? `state unknown here: it is in ${stored.uri} (give the run client a store to read it)`
             : 'state unknown: the run ended before it was recorded',
         })),
-      params:
-        carried?.params ??
-        Object.fromEntries(Object.entries(input.plan.params).map(([name, param]) => [name, param.value])),
+      params,
     };
+    // A run ended without a result (terminated): its query, when a worker answers, has the stages as it ended.
+    return { state, complete: outcome !== undefined };
   }
 
   /** Wait for the run to end; failed and cancelled runs resolve too (with their stages when known). */

@@ -5,8 +5,10 @@
  * change during a run. Decoded like every history payload, so the client's payload codec applies.
  */
 import type { Client } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
 import { InvalidInputError } from '../core/errors';
-import type { PipelineRunInput } from '../core/run/run-types';
+import { checkParamOverrides, type ParamValues } from '../core/run/params';
+import { RUN_UPDATES, type PipelineRunInput, type RetryStageRequest } from '../core/run/run-types';
 import type { StoredRunStateRef } from '../core/run/stored-run-state';
 import { decodeHistoryPayload } from './temporal-connection';
 
@@ -66,4 +68,30 @@ export async function readRecordedRunInput(client: Client, runId: string): Promi
 /** The plan and trigger a run was started with (checked in shape before it is trusted). */
 export async function readRunInput(client: Client, runId: string): Promise<PipelineRunInput> {
   return (await readRecordedRunInput(client, runId)).input;
+}
+
+/**
+ * The params a run ended with: `base` (its start's, or the state its latest execution continued with) and then
+ * each `retryStage` update of `events` (that execution's history), in order, checked and typed as the workflow
+ * applies them. `fineflow retry --set` changes params only in the workflow's memory and these updates: neither the
+ * run's input nor its result holds them, so a reader of an ended run without its query learns them only here.
+ */
+export async function paramsAfterRetries(
+  client: Client,
+  plan: PipelineRunInput['plan'],
+  base: ParamValues,
+  events: readonly temporal.api.history.v1.IHistoryEvent[],
+): Promise<ParamValues> {
+  let params = base;
+  for (const event of events) {
+    const request = event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
+    const argument = request?.name === RUN_UPDATES.retryStage ? request.args?.payloads?.[0] : undefined;
+    if (!argument) continue;
+    const retry: unknown = await decodeHistoryPayload(client, argument);
+    if (!isObject(retry) || !isObject(retry.params)) continue;
+    // Decoded JSON, so every value is a JsonValue; the workflow applied these after the same check.
+    const checked = checkParamOverrides(plan, retry.params as RetryStageRequest['params'] & object);
+    if (checked.ok) params = { ...params, ...checked.values };
+  }
+  return params;
 }

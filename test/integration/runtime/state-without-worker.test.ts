@@ -180,3 +180,63 @@ test('a cancelled run leaves its result: every stage, read without a worker, inl
     await client.connection.close();
   }
 });
+
+test('an ended run is read from its history without asking the workflow, with the params `retry --set` gave it', async () => {
+  const h = await startRuntimeHarness();
+  let runId: string;
+  try {
+    const plan = h.plan(
+      'retried-params',
+      [
+        {
+          id: 'gate',
+          uses: 'test-fail-until-param',
+          with: { value: '${{ params.p }}', expected: 2 },
+          onFailure: 'pause',
+        },
+      ],
+      { p: 1, q: 'kept' },
+    );
+    runId = await h.runs.submit(plan);
+    await h.runs.watch(runId, () => undefined, { until: (s) => s.status === 'waiting' });
+    await h.runs.retry(runId, { params: { p: 2 } });
+    assert.equal((await h.runs.result(runId)).status, 'succeeded');
+    assert.deepEqual((await h.runs.state(runId)).params, { p: 2, q: 'kept' }, 'what the workflow itself says');
+  } finally {
+    await h.close();
+  }
+
+  // No control worker from here on. A query would wait for one until its timeout: record whether one is asked.
+  const queried: string[] = [];
+  const client = await connectClient(h.config.temporal, {
+    interceptors: {
+      workflow: [
+        {
+          async query(input, next) {
+            queried.push(input.queryType);
+            return next(input);
+          },
+        },
+      ],
+    },
+  });
+  try {
+    const runs = new RunClient(client, {
+      bucket: h.config.s3.bucket,
+      workflowTaskQueue: taskQueueForPool(`nobody-${randomSuffix()}`),
+    });
+    const state = await runs.state(runId);
+    assert.deepEqual(queried, [], 'an ended run is read from its history, not queried');
+    assert.equal(state.status, 'succeeded');
+    assert.deepEqual(state.params, { p: 2, q: 'kept' }, 'the params the retry set, as the workflow says');
+    assert.deepEqual(
+      state.stages.map((s) => [s.id, s.status, s.outputs?.value]),
+      [['gate', 'succeeded', 2]],
+    );
+  } finally {
+    await client.connection.close();
+  }
+  const status = await runCli(['status', runId, '--json']);
+  assert.equal(status.code, 0, status.stderr);
+  assert.deepEqual((JSON.parse(status.stdout) as RunState).params, { p: 2, q: 'kept' });
+});
