@@ -125,24 +125,34 @@ function errorFrom(error: {
   );
 }
 
-function forwardLines(
+/**
+ * Lines of a child's output that tell a user nothing: libtensorflow's notice, printed once per process as it loads,
+ * that it logs to stderr. Matched whole, so its other warnings still reach the stage log.
+ */
+const UNINFORMATIVE_LINES: ReadonlySet<string> = new Set([
+  'WARNING: All log messages before absl::InitializeLog() is called are written to STDERR',
+]);
+
+/** Each non-blank line of `stream` to `onLog` (the stage log), but for {@link UNINFORMATIVE_LINES}. */
+export function forwardLines(
   stream: NodeJS.ReadableStream | null,
   onLog: ((line: string) => void) | undefined,
   onChunk?: (chunk: string) => void,
 ): void {
   if (!stream) return;
   let pending = '';
+  const forward = (line: string): void => {
+    if (line.trim() !== '' && !UNINFORMATIVE_LINES.has(line.trimEnd())) onLog?.(line);
+  };
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => {
     onChunk?.(chunk);
     pending += chunk;
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
-    for (const line of lines) if (line.trim() !== '') onLog?.(line);
+    for (const line of lines) forward(line);
   });
-  stream.on('end', () => {
-    if (pending.trim() !== '') onLog?.(pending);
-  });
+  stream.on('end', () => forward(pending));
 }
 
 /** What ended a child that exited without a result: memory, a SIGKILL, or anything else. */

@@ -2,11 +2,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { PassThrough } from 'node:stream';
+import { after, describe, it, test } from 'node:test';
 import { writeDataset } from '../../../src/ml/data/write-dataset';
 import { generateDefects } from '../../../src/ml/generators/defects';
 import { findCheckpoint } from '../../../src/ml/train/checkpoint';
-import { runTrainingInChildProcess, type StoreFactoryReference } from '../../../src/ml/train/child-runner';
+import {
+  forwardLines,
+  runTrainingInChildProcess,
+  type StoreFactoryReference,
+} from '../../../src/ml/train/child-runner';
 import type { TrainingProgress, TrainingRequest } from '../../../src/ml/train/types';
 import { createDirectoryObjectStore } from './helpers/directory-object-store';
 
@@ -70,6 +75,30 @@ describe('training in a child process', () => {
     assert.ok(await store.stat('s3://b/model/model.json'));
   });
 
+  it("forwards the child's output lines to the stage log without libtensorflow's absl notice", async () => {
+    const { manifestUri } = await writeDataset(store, 's3://b/absl-data', {
+      train: generateDefects({ perClass: 4, seed: 3 }),
+      validation: generateDefects({ perClass: 2, seed: 4 }),
+    });
+    const lines: string[] = [];
+    await runTrainingInChildProcess(
+      {
+        mode: 'from-scratch',
+        architecture: { kind: 'cnn', inputShape: [28, 28, 1], filters: [4], featureUnits: 4, pooling: 'max' },
+        datasetUri: manifestUri,
+        outputUri: 's3://b/absl-model',
+        registryBucket: 'b',
+        hyperparameters: { epochs: 1, batchSize: 8, learningRate: 0.01, seed: 1 },
+      },
+      { store: storeReference, onLog: (line) => void lines.push(line) },
+    );
+    assert.deepEqual(
+      lines.filter((line) => line.includes('absl::InitializeLog')),
+      [],
+      `the child's lines: ${JSON.stringify(lines)}`,
+    );
+  });
+
   it('maps a request for a missing dataset in the child to a non-retryable not-found error', async () => {
     await assert.rejects(
       runTrainingInChildProcess(
@@ -85,4 +114,25 @@ describe('training in a child process', () => {
       { type: 'FineflowNotFound', retryable: false },
     );
   });
+});
+
+test("libtensorflow's absl notice alone is dropped from a child's lines; other warnings, and the line inside others, stay", async () => {
+  const stream = new PassThrough();
+  const lines: string[] = [];
+  forwardLines(stream, (line) => void lines.push(line));
+  const ended = new Promise((resolve) => stream.on('end', resolve));
+  stream.end(
+    [
+      'WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\r',
+      'W0000 cpu_feature_guard.cc:227] a warning that says something',
+      'WARNING: All log messages before absl::InitializeLog() is called are written to STDERR, and more',
+      '',
+      'WARNING: All log messages before absl::InitializeLog() is called are written to STDERR',
+    ].join('\n'),
+  );
+  await ended;
+  assert.deepEqual(lines, [
+    'W0000 cpu_feature_guard.cc:227] a warning that says something',
+    'WARNING: All log messages before absl::InitializeLog() is called are written to STDERR, and more',
+  ]);
 });
