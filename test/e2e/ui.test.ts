@@ -302,6 +302,49 @@ test('a model version is promoted to an alias after confirmation', LONG, async (
   await page.context().close();
 });
 
+test(
+  'a model’s lineage graph keeps its text readable on a 390 px screen: it scrolls, it is not shrunk',
+  LONG,
+  async () => {
+    const name = `ui-lineage-${randomSuffix()}`;
+    const source = `s3://${h.config.s3.bucket}/test-ui/${name}`;
+    await h.store.putJson(`${source}/model.json`, {
+      format: 'layers-model',
+      modelTopology: {},
+      weightsManifest: [{ paths: ['weights.bin'], weights: [] }],
+    });
+    await h.store.putBytes(`${source}/weights.bin`, new Uint8Array(4));
+    // The full chain a quickstart model has: dataset version → run → training stage → model, and its base model.
+    await registerModel(h.store, {
+      bucket: h.config.s3.bucket,
+      name,
+      modelUri: source,
+      lineage: {
+        runId: 'quickstart-20261206-044210-hhop',
+        stage: 'finetune',
+        baseModel: 'registry://surface-cnn@1',
+        dataset: `s3://${h.config.s3.bucket}/runs/quickstart-20261206-044210-hhop/prepare/dataset/manifest.json`,
+        datasetVersion: '4d57388c5e86f52d5bad4cf6',
+      },
+    });
+    const { page, errors } = await openPage(browser, 'light', { width: 390, height: 844 });
+    await page.goto(`${ui.url}/#/models/${name}`);
+    const graph = page.locator('svg.lineage');
+    await graph.waitFor();
+    await screenshot(page, 'narrow-model-lineage');
+    // Drawn at its own size (text as large as the run page's DAG), not scaled to the screen's width.
+    const scale = await graph.evaluate(
+      (svg: { getBoundingClientRect(): { width: number }; viewBox: { baseVal: { width: number } } }) =>
+        svg.getBoundingClientRect().width / svg.viewBox.baseVal.width,
+    );
+    assert.ok(scale > 0.99, `the lineage graph is drawn at ${scale.toFixed(2)} of its size`);
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+    assert.equal(overflow, 0, 'the graph scrolls in its own box; the page does not scroll sideways');
+    assert.deepEqual(errors, []);
+    await page.context().close();
+  },
+);
+
 test('a pipeline with errors shows every diagnostic at its line', LONG, async () => {
   const yaml = [
     'apiVersion: fineflow/v1',

@@ -138,7 +138,9 @@ export function modelPage(name: string): Page {
         cardBox,
         h('h2', {}, `Version ${card.version}`),
         h('h3', {}, 'Lineage'),
-        lineageGraph(card),
+        // At its own size in a box that scrolls sideways, as the run page's DAG: shrunk to a phone's width, its
+        // five nodes' text was 4 px high.
+        h('div', { class: 'scroll lineage-box' }, lineageGraph(card)),
         card.lineage.runId
           ? h(
               'p',
