@@ -320,6 +320,11 @@ function usageLines(command: CliCommand, width: number): string[] {
   });
 }
 
+/** The usage as a usage error prints it: the same lines as --help's first ones. */
+export function formatUsage(command: CliCommand, width = HELP_WIDTH): string {
+  return `${usageLines(command, width).join('\n')}\n`;
+}
+
 export function formatHelp(command: CliCommand, width = HELP_WIDTH): string {
   const lines = [...usageLines(command, width), '', ...wrapDescription(command.summary, width)];
   if (command.description) lines.push('', ...wrapDescription(command.description.trimEnd(), width));

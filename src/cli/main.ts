@@ -2,7 +2,16 @@
  * `fineflow` entry point: picks the sub-command (src/cli/registry.ts) and runs it. Connection
  * settings are read from the environment by the commands that need them (src/config.ts).
  */
-import { EXIT, UsageError, checkJsonPolicy, formatHelp, parseArgs, wantsHelp, type CliIo } from './command';
+import {
+  EXIT,
+  UsageError,
+  checkJsonPolicy,
+  formatHelp,
+  formatUsage,
+  parseArgs,
+  wantsHelp,
+  type CliIo,
+} from './command';
 import { DependencyUnavailableError, FineflowError, ensureError } from '../core/errors';
 import { closest } from '../core/spec/suggest';
 import { packageVersion } from '../package-paths';
@@ -63,7 +72,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     checkJsonPolicy(command, args);
     return await command.run(args, io);
   } catch (thrown) {
-    return reportError(ensureError(thrown), { label, usage: command.usage, json, io });
+    return reportError(ensureError(thrown), { label, usage: formatUsage(command), json, io });
   }
 }
 
@@ -79,7 +88,13 @@ const UNAVAILABLE_HINT =
  */
 export function reportError(
   error: Error,
-  context: { readonly label: string; readonly usage: string; readonly json: boolean; readonly io: CliIo },
+  context: {
+    readonly label: string;
+    /** The command's usage lines (formatUsage), printed after a usage error. */
+    readonly usage: string;
+    readonly json: boolean;
+    readonly io: CliIo;
+  },
 ): number {
   const { label, usage, json, io } = context;
   const usageError = error instanceof UsageError;
@@ -93,7 +108,7 @@ export function reportError(
   io.stderr.write(
     error.message.startsWith('fineflow ') ? `${error.message}\n` : `fineflow ${label}: ${error.message}\n`,
   );
-  if (usageError) io.stderr.write(`usage: fineflow ${usage}\n`);
+  if (usageError) io.stderr.write(usage);
   if (unavailable && !error.message.includes('fineflow dev up')) io.stderr.write(`${UNAVAILABLE_HINT}\n`);
   if (io.env.FINEFLOW_DEBUG && !usageError) io.stderr.write(`${error.stack ?? ''}\n`);
   return code;

@@ -63,6 +63,13 @@ export const command: CliCommand = {
     },
   ],
   async run(args, io) {
+    const modes = (['list', 'markdown', 'typescript'] as const).filter((mode) => args.flags[mode]);
+    if (modes.length > 1) {
+      const named = modes.map((mode) => `--${mode}`);
+      throw new UsageError(
+        `${named.slice(0, -1).join(', ')} and ${named.at(-1)} print different things; give one of them`,
+      );
+    }
     const { listStageTypes, pipelineJsonSchemaText, stageTypeMarkdown, loadStageTypeModules, generateStageIoTypes } =
       load();
     const declared = loadStageTypeModules(stageModulePaths(args, io.cwd));

@@ -137,3 +137,22 @@ void it('retry --help says a retry keeps the pinned base model and rerun takes t
   const rerun = (await runMain(['rerun', '--help'])).stdout.replace(/\s+/g, ' ');
   assert.match(rerun, /pins the version the alias names now/);
 });
+
+void it('a usage error prints the usage as --help does: one line per sub-command form, each a full command', async () => {
+  const refused = await runMain(['models', 'show']);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.deepEqual(refused.stderr.split('\n').slice(1), [
+    'usage: fineflow models list',
+    '       fineflow models show NAME[@VERSION|@ALIAS]',
+    '       fineflow models promote NAME VERSION --alias A',
+    '       fineflow models export MODEL --format tfjs|keras|savedmodel --output DIR',
+    '',
+  ]);
+});
+
+void it('schema refuses two of --list, --markdown and --typescript at once (it printed the last one’s output)', async () => {
+  const refused = await runMain(['schema', '--list', '--markdown']);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.equal(refused.stdout, '');
+  assert.match(refused.stderr, /fineflow schema: --list and --markdown print different things; give one of them/);
+});
