@@ -62,6 +62,7 @@ import type { StageProgressSignal } from '../src/core/run/progress';
 import { RUN_SIGNALS, type StageActivityResult } from '../src/core/run/run-types';
 import { nextSegmentEnd, planSweep, trialPrefix, trialSettings, type SweepPlan } from '../src/core/sweep/sweep-plan';
 import {
+  auditedLine,
   failedLine,
   finishedLine,
   pausedLine,
@@ -123,6 +124,8 @@ const DEFAULT_CONTINUE_AS_NEW_EVENTS = 4_000;
 export const WARM_START_PATCH = 'fineflow-20-sweep-warm-start';
 /** Marks sweeps that pin their registry base once, before the first trial (see {@link registryAlias}). */
 export const SWEEP_BASE_PIN_PATCH = 'fineflow-sweep-base-pin';
+/** Marks sweeps whose log says when a trial continues as a rung audit (`auditEvery`). */
+export const AUDIT_LOG_PATCH = 'fineflow-sweep-audit-log';
 
 /** The trials' `model` when it is a `registry://` reference (an alias, or none, can move; a pin is needed). */
 function registryAlias(plan: SweepPlan): string | undefined {
@@ -548,6 +551,9 @@ class SweepDriver {
         this.log.write(prunedLine(trialId, report.epoch, decision.reason));
         return 'stopped';
       }
+      // A log line can start an append activity: sweeps recorded before the line must not.
+      if (decision.audited && patched(AUDIT_LOG_PATCH))
+        this.log.write(auditedLine(trialId, report.epoch, decision.reason));
     }
     return 'continues';
   }

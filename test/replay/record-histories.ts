@@ -500,6 +500,31 @@ stages:
     await settled(r, runId);
     return [runId, `${runId}.sweep.sweep-1`];
   },
+  /**
+   * A sweep stage with a rung audit (`earlyStopping.auditEvery`), recorded before its sweep log said when a trial
+   * continues as an audit: every 2nd trial below the first rung's cut trains on (one trial at a time, so in id order).
+   */
+  async 'hyperparameter-sweep-rung-audit'(r) {
+    const data = await writeSweepData(r.store, r.bucket, `replay-audit-${r.suffix}`);
+    const inputs: JsonObject = {
+      model: data.baseModel,
+      data: data.dataset,
+      objective: { metric: 'validation.accuracy', goal: 'maximize' },
+      trial: { epochs: 4, batchSize: 16, freeze: 'none', seed: 1 },
+      algorithm: 'random',
+      earlyStopping: { type: 'asha', reductionFactor: 2, minEpochs: 1, auditEvery: 2 },
+      maxTrials: 8,
+      parallelism: 1,
+      seed: 11,
+      space: { learningRate: { logUniform: [0.00005, 0.05] }, batchSize: { choice: [8, 16] } },
+    };
+    const plan = r.plan('replay-audit', [
+      { id: 'sweep', uses: 'hyperparameter-sweep', with: inputs, timeoutMs: 300_000 },
+    ]);
+    const runId = await r.runs.submit(plan);
+    await settled(r, runId);
+    return [runId, `${runId}.sweep.sweep-1`];
+  },
   /** A newData watcher: baseline, a push, the run it starts, and continue-as-new after a few polls. */
   async 'data-watcher'(r) {
     const name = `replay-watch-${r.suffix}`;

@@ -162,7 +162,7 @@ export function ashaShouldStop(
   value: number,
   /** Rungs at or below this epoch do not judge the trial (its warm-up; see `graceParameter` in sweep-state.ts). */
   graceEpochs = 0,
-): StopDecision & { readonly state: AshaState } {
+): StopDecision & { readonly state: AshaState; readonly audited?: true } {
   let rungs = state.rungs;
   let audits = state.audits;
   const auditNotes: string[] = [];
@@ -206,6 +206,8 @@ export function ashaShouldStop(
     state: { ...state, rungs, ...(audits ? { audits } : {}) },
     stop: false,
     rung: completed,
+    // Below a rung's cut, let through by the audit: the sweep log says so (the reason says which rung and why).
+    ...(auditNotes.length > 0 ? { audited: true as const } : {}),
     reason:
       auditNotes.length > 0
         ? auditNotes.join('; ')

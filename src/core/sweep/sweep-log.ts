@@ -89,6 +89,11 @@ export function prunedLine(trialId: number, epoch: number, reason: string): stri
   return `trial ${trialId} pruned at epoch ${epoch}: ${reason}`;
 }
 
+/** Rung audit (`auditEvery`): the trial is below a rung's cut but trains on, to check the rung. */
+export function auditedLine(trialId: number, epoch: number, reason: string): string {
+  return `trial ${trialId} continues at epoch ${epoch} as an audit: ${reason}`;
+}
+
 /** Promotion-based ASHA: the trial waits at a rung (its checkpoint kept) until it is promoted. */
 export function pausedLine(trialId: number, epoch: number, reason: string): string {
   return `trial ${trialId} paused at epoch ${epoch}: ${reason}`;

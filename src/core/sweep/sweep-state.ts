@@ -516,7 +516,14 @@ export function recordIntermediate(
   trialId: number,
   epoch: number,
   value: number,
-): { readonly state: SweepState; readonly stop: boolean; readonly reason: string; readonly paused?: true } {
+): {
+  readonly state: SweepState;
+  readonly stop: boolean;
+  readonly reason: string;
+  readonly paused?: true;
+  /** The trial was below a rung's cut and goes on as a rung audit (`auditEvery`). */
+  readonly audited?: true;
+} {
   const trial = findTrial(state, trialId);
   if (trial.status !== 'running') return { state, stop: true, reason: `trial ${trialId} already ${trial.status}` };
   if (trial.stopRequested) return { state, stop: true, reason: trial.stopRequested.reason };
@@ -524,7 +531,10 @@ export function recordIntermediate(
   if (last !== undefined && epoch <= last.epoch)
     return { state, stop: false, reason: `epoch ${epoch} already recorded` };
   let stopper = state.stopper;
-  let decision = { stop: false, reason: 'no early stopping' };
+  let decision: { readonly stop: boolean; readonly reason: string; readonly audited?: true } = {
+    stop: false,
+    reason: 'no early stopping',
+  };
   if (stopper.type === 'asha' && stopper.config.promotion === true && Number.isFinite(value)) {
     const recorded = ashaRecordRungs(stopper, trialId, epoch, value, graceEpochsOf(state.config, trial));
     const reports = [...trial.reports, { epoch, value }];
@@ -561,6 +571,7 @@ export function recordIntermediate(
     state: { ...state, stopper, trials: replaceTrial(state.trials, updated) },
     stop: decision.stop,
     reason: decision.reason,
+    ...(decision.audited ? { audited: true as const } : {}),
   };
 }
 

@@ -488,6 +488,14 @@ test(
       below.filter((_, i) => i % 2 === 1),
       `below the first cut: ${below.join(', ')}; trained past epoch 1: ${[...wentOn].join(', ')}`,
     );
+    // The sweep log says so too, where the trial table alone did: one line per audit, none for the others.
+    const log = await sweepStageLog(store, config.s3.bucket, `sweep-audit-${suffix}`);
+    const audited = [...log.matchAll(/trial (\d+) continues at epoch 1 as an audit: rung 0 \(epoch 1\): /g)];
+    assert.deepEqual(
+      audited.map((line) => Number(line[1])),
+      below.filter((_, i) => i % 2 === 1),
+      log,
+    );
     const history = await client.workflow.getHandle(sweep.workflowId).fetchHistory();
     await Worker.runReplayHistory(
       {

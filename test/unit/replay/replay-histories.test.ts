@@ -31,6 +31,7 @@ const REQUIRED = [
   'hyperparameter-sweep',
   'hyperparameter-sweep-warm-start',
   'hyperparameter-sweep-base-pin',
+  'hyperparameter-sweep-rung-audit',
   'data-watcher',
   'schedule-run',
 ];
