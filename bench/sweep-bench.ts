@@ -196,6 +196,7 @@ if (require.main === module) {
   const tpe = flag(argv, '--tpe');
   const asha = flag(argv, '--asha');
   const gp = flag(argv, '--gp');
+  const dyhpo = flag(argv, '--dyhpo');
   const scenario = parseScenario(flag(argv, '--scenario'));
   benchSweep()
     .then(() =>
@@ -210,6 +211,7 @@ if (require.main === module) {
             ...(objectives ? { objectives: objectives.split(',') } : {}),
             ...(seeds ? { seeds: Number(seeds) } : {}),
             ...(gp ? { gp } : {}),
+            ...(dyhpo ? { dyhpo } : {}),
             ...(tpe || asha ? { variant: { ...(tpe ? { tpe } : {}), ...(asha ? { asha } : {}) } } : {}),
             ...(methods || argv.includes('--no-optuna')
               ? {

@@ -18,7 +18,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { JsonValue } from '../../src/core/spec/plan-types';
-import type { ParameterValues, SearchSpace } from '../../src/core/sweep/space';
+import { parseSearchSpace, type ParameterValues, type SearchSpace } from '../../src/core/sweep/space';
 import {
   createSweep,
   isDone,
@@ -32,6 +32,7 @@ import {
 } from '../../src/core/sweep/sweep-state';
 import type { GpOptions } from '../../src/core/sweep/gp';
 import type { PriorTrial } from '../../src/core/sweep/warm-start';
+import { chooseActions, createDyhpo, recordEpoch, type DyhpoOptions } from './dyhpo';
 import type { SweepRun } from './sweep-stats';
 
 /** Validation accuracy of `params` after `epoch`, under the sweep's seed. */
@@ -46,7 +47,7 @@ export interface SweepBudget {
 }
 
 /** Tracks epochs spent and the best value so far, and says when the sweep is over. */
-class Tally {
+export class Tally {
   epochs = 0;
   best = -Infinity;
   reached = false;
@@ -193,6 +194,31 @@ async function driveSweep(
     }
   }
   return state;
+}
+
+/**
+ * One sweep of the DyHPO-style scheduler (./dyhpo.ts, a comparison method): each tick takes `parallelism`
+ * actions, each trains one trial one epoch (a new trial, or a paused one resumed) and is charged one epoch.
+ */
+export async function runDyhpoSweep(
+  space: Readonly<Record<string, unknown>>,
+  seed: number,
+  budget: SweepBudget,
+  valueAt: EpochValue,
+  options: Partial<DyhpoOptions> = {},
+): Promise<SweepRun> {
+  const tally = new Tally(budget);
+  let state = createDyhpo(parseSearchSpace(space), seed, budget.epochsPerTrial, options);
+  for (;;) {
+    const round = chooseActions(state, budget.parallelism);
+    state = round.state;
+    if (round.actions.length === 0) return tally.result(seed, state.trials.length);
+    for (const action of round.actions) {
+      const value = await valueAt(action.params, action.epoch);
+      if (tally.record(value)) return tally.result(seed, state.trials.length);
+      state = recordEpoch(state, action.trialId, action.epoch, value);
+    }
+  }
 }
 
 export type OptunaPruner = 'successive-halving' | 'hyperband';

@@ -9,7 +9,8 @@
  * SuccessiveHalving and the Hyperband pruner (pinned Optuna from PyPI, bench/optuna/).
  *
  * Flags (after `npm run bench -- --only sweep --`): `--objectives a,b`, `--seeds N` (default 20;
- * seeds 1…N), `--first-seed F`, `--methods m1,m2` (`fineflow-gp-asha`, the GP searcher, runs only when named), `--gp JSON`, `--tpe JSON` and `--asha JSON` (a variant of Fineflow
+ * seeds 1…N), `--first-seed F`, `--methods m1,m2` (`fineflow-gp-asha`, the GP searcher, and `fineflow-dyhpo`, the
+ * DyHPO-style comparison scheduler of ./dyhpo.ts, run only when named), `--gp JSON`, `--dyhpo JSON`, `--tpe JSON` and `--asha JSON` (a variant of Fineflow
  * TPE+ASHA, run beside the default and compared with it seed by seed), `--no-optuna`, `--progress`,
  * `--scenario retrain` (sweeps seeded from an earlier sweep's trials: {@link RETRAIN_METHODS}), `--scenario
  * retrain-moved` (the earlier sweep ran on data that moved since: `moved` in ./objectives.ts),
@@ -26,6 +27,7 @@ import { createMemoryObjectStore } from '../../src/storage/memory-store';
 import type { PriorTrial } from '../../src/core/sweep/warm-start';
 import {
   fineflowHistory,
+  runDyhpoSweep,
   runFineflowSweep,
   OptunaDriver,
   type FineflowMethod,
@@ -35,6 +37,7 @@ import {
 import { BENCH_OBJECTIVES, movedObjective, type BenchObjective } from './objectives';
 import { preparedFromSnapshot } from './prepared-snapshot';
 import { anytimeArea, bestAt, ratioOfMedians, spread, type SweepRun } from './sweep-stats';
+import type { DyhpoOptions } from './dyhpo';
 import { TrialEvaluator } from './trial-evaluator';
 
 export type MethodId =
@@ -42,6 +45,7 @@ export type MethodId =
   | 'fineflow-tpe-mv-asha'
   | 'fineflow-variant'
   | 'fineflow-gp-asha'
+  | 'fineflow-dyhpo'
   | 'random'
   | 'optuna-tpe-sha'
   | 'optuna-tpe-hyperband'
@@ -53,6 +57,8 @@ export interface MethodSpec {
   readonly label: string;
   readonly fineflow?: FineflowMethod;
   readonly optuna?: OptunaPruner;
+  /** The DyHPO-style scheduler of ./dyhpo.ts (a comparison method, not a sweep-stage algorithm) and its settings. */
+  readonly dyhpo?: Partial<DyhpoOptions>;
   /** Retrain scenario: the sweep starts from the history of an earlier sweep (see {@link RETRAIN_METHODS}). */
   readonly warm?: boolean;
   /** Runs only when `--methods` names it (a method under trial on development seeds, not in the compared set). */
@@ -74,6 +80,12 @@ export const METHODS: readonly MethodSpec[] = [
     id: 'fineflow-gp-asha',
     label: 'Fineflow GP+ASHA',
     fineflow: { algorithm: 'gp', earlyStopping: 'asha' },
+    onRequest: true,
+  },
+  {
+    id: 'fineflow-dyhpo',
+    label: 'DyHPO-style scheduler (comparison)',
+    dyhpo: {},
     onRequest: true,
   },
   { id: 'random', label: 'random (no stopping)', fineflow: { algorithm: 'random', earlyStopping: 'none' } },
@@ -196,6 +208,16 @@ export function withGpSettings(method: MethodSpec, json: string): MethodSpec {
   return { ...method, label: `${method.label} ${json}`, fineflow: { ...method.fineflow, gp } };
 }
 
+/**
+ * `--dyhpo JSON`: settings of the DyHPO-style scheduler (./dyhpo.ts `DyhpoOptions`, e.g. `{"proposals":"tpe"}`)
+ * for the `fineflow-dyhpo` row, whose label then shows them. Throws naming the flag when not a JSON object.
+ */
+export function withDyhpoSettings(method: MethodSpec, json: string): MethodSpec {
+  if (!method.dyhpo) return method;
+  const dyhpo = jsonObjectFlag('--dyhpo', json, '{"proposals":"tpe"}') as Partial<DyhpoOptions>;
+  return { ...method, label: `${method.label} ${json}`, dyhpo: { ...method.dyhpo, ...dyhpo } };
+}
+
 /** Trials running at once in every method. */
 const PARALLELISM = 2;
 /** A sweep that spends this many trial budgets of epochs without reaching the target gives up. */
@@ -215,6 +237,8 @@ export interface RealBenchOptions {
   readonly variant?: VariantFlags;
   /** Options of the GP searcher for the `fineflow-gp-asha` row (`--gp JSON`, see {@link withGpSettings}). */
   readonly gp?: string;
+  /** Settings of the DyHPO-style scheduler for the `fineflow-dyhpo` row (`--dyhpo JSON`, see {@link withDyhpoSettings}). */
+  readonly dyhpo?: string;
   readonly calibrate?: boolean;
   readonly fresh?: boolean;
   /** cold (default): every sweep starts from nothing; retrain: see {@link RETRAIN_METHODS}. */
@@ -326,6 +350,7 @@ async function benchObjective(
         const priors = method.warm ? await history(seed) : undefined;
         if (method.fineflow)
           list.push(await runFineflowSweep(method.fineflow, objective.space, seed, budget, valueAt, priors));
+        else if (method.dyhpo) list.push(await runDyhpoSweep(objective.space, seed, budget, valueAt, method.dyhpo));
         else if (method.optuna && optuna)
           list.push(await optuna.sweep(method.optuna, space, seed, budget, valueAt, priors));
         const last = list[list.length - 1] as SweepRun;
@@ -416,6 +441,7 @@ export function formatObjectiveTable(result: ObjectiveResult, horizon: number): 
   for (const [id, name] of [
     ['fineflow-variant', 'variant'],
     ['fineflow-gp-asha', 'Fineflow GP+ASHA'],
+    ['fineflow-dyhpo', 'DyHPO-style scheduler'],
   ] as const) {
     const runs = result.runs[id];
     if (runs && base)
@@ -481,7 +507,9 @@ export async function benchRealSweeps(options: RealBenchOptions = {}): Promise<O
   const chosen = pool.filter((m) => (options.methods ? options.methods.includes(m.id) : !m.onRequest));
   if (warm && options.variant)
     throw new RangeError(`--tpe/--asha: variants run in the cold scenario only; drop --scenario ${scenario}`);
-  const withGp = options.gp === undefined ? chosen : chosen.map((method) => withGpSettings(method, options.gp ?? ''));
+  const withGp = (
+    options.gp === undefined ? chosen : chosen.map((method) => withGpSettings(method, options.gp ?? ''))
+  ).map((method) => (options.dyhpo === undefined ? method : withDyhpoSettings(method, options.dyhpo)));
   const methods = options.variant ? withVariant(withGp, options.variant) : withGp;
   if (scenario === 'retrain')
     log(

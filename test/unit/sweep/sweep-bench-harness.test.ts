@@ -126,6 +126,7 @@ void describe('sweep bench drivers', () => {
         'fineflow-variant',
         'fineflow-tpe-mv-asha',
         'fineflow-gp-asha',
+        'fineflow-dyhpo',
         'random',
         'optuna-tpe-sha',
         'optuna-tpe-hyperband',
