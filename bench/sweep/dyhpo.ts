@@ -1,8 +1,8 @@
 /**
  * A DyHPO-style scheduler (Wistuba, Kadra & Grabocka, NeurIPS 2022), as a COMPARISON METHOD of the sweep
- * benchmark (`--methods fineflow-dyhpo`), not a product algorithm: it was measured on development seeds
- * against the default TPE+ASHA (docs/sweep-benchmark.md, "DyHPO-style scheduler") and did not earn a place
- * in the sweep stage.
+ * benchmark (`--methods fineflow-dyhpo`), not a product algorithm: measured against the default TPE+ASHA on
+ * development seeds and then on seeds 1…20 (docs/sweep-benchmark.md, "DyHPO-style scheduler"), neither setting
+ * won on every objective, so it has no place in the sweep stage yet.
  *
  * Instead of a sampler plus a pruner, it decides one epoch at a time which trial to advance: every trial
  * pauses after each epoch, and each action either trains a paused trial one more epoch (as a Fineflow trial
