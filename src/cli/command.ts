@@ -240,6 +240,15 @@ function ownReason(reasons: { readonly [sub: string]: string } | undefined, sub:
   return reasons && Object.prototype.hasOwnProperty.call(reasons, sub) ? reasons[sub] : undefined;
 }
 
+/** The usage error for a missing or unknown sub-command, one wording for every command, with a suggestion. */
+export function subcommandError(sub: string | undefined, known: readonly string[]): UsageError {
+  if (sub === undefined) return new UsageError(`give a sub-command: ${known.join(', ')}`);
+  const near = closest(sub, known);
+  return new UsageError(
+    `unknown sub-command '${sub}'${near ? ` (did you mean '${near}'?)` : ''}; one of ${known.join(', ')}`,
+  );
+}
+
 /** `--help` fits this many columns, as the project's code and docs do; example command lines are not broken. */
 export const HELP_WIDTH = 120;
 /** A usage line too long for one line goes on under its command name. */

@@ -23,7 +23,7 @@ import { InvalidInputError } from '../../core/errors';
 import type * as MinioStoreModule from '../../storage/minio-store';
 import type { ObjectStore } from '../../storage/object-store';
 import { asPrefixUri, confineToPrefix, formatS3Uri, parseS3Uri } from '../../core/storage/uri';
-import { EXIT, UsageError, type CliCommand, type CliIo } from '../command';
+import { EXIT, UsageError, subcommandError, type CliCommand, type CliIo } from '../command';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
 function load() {
@@ -369,6 +369,6 @@ live in FINEFLOW_BUCKET under datasets/<bucket>/<prefix>_versions/.`,
     if (sub === 'diff') return diffCommand(rest, io, json);
     if (sub === 'pull') return pullCommand(rest, io, json);
     if (sub === 'ls') return lsCommand(rest, io, json);
-    throw new UsageError(`expected push, versions, diff, pull or ls${sub ? `, got '${sub}'` : ''}`);
+    throw subcommandError(sub, command.subcommands ?? []);
   },
 };

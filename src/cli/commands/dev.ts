@@ -7,7 +7,7 @@
  */
 import { runBashScript } from '../run-script';
 import { resolve } from 'node:path';
-import { EXIT, UsageError, type CliCommand, type CliIo } from '../command';
+import { EXIT, UsageError, subcommandError, type CliCommand, type CliIo } from '../command';
 import { packageFile, stackDir as stackDirOf } from '../../package-paths';
 import type * as DevUiModule from '../dev-ui';
 import type { DevUiStatus } from '../dev-ui';
@@ -87,7 +87,7 @@ Exit codes: 0 ok / healthy, 1 not healthy, 3 the stack could not be started.`,
   async run(args, io) {
     const [sub, ...rest] = args.positionals;
     if (!sub || !(SUBCOMMANDS as readonly string[]).includes(sub)) {
-      throw new UsageError(`expected one of ${SUBCOMMANDS.join(', ')}${sub ? `, got '${sub}'` : ''}`);
+      throw subcommandError(sub, SUBCOMMANDS);
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { devUiStatus, startDevUi, stopDevUi } = require('../dev-ui') as typeof DevUiModule;

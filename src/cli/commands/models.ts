@@ -16,7 +16,7 @@ import type * as ExportPythonModule from '../../ml/models/export-python';
 import type * as PredictorModule from '../../ml/predict/predictor';
 import type * as OutboundModule from '../../security/outbound';
 import type { ObjectStore } from '../../storage/object-store';
-import { EXIT, UsageError, type CliCommand, type CliIo } from '../command';
+import { EXIT, UsageError, subcommandError, type CliCommand, type CliIo } from '../command';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
 function load() {
@@ -295,6 +295,6 @@ no Python with TensorFlow for keras|savedmodel.`,
       if (!output) throw new UsageError('export needs --output DIR (a new or empty directory)');
       return exportCommand(io, target, format ?? '', output);
     }
-    throw new UsageError(`expected list, show, promote or export${sub ? `, got '${sub}'` : ''}`);
+    throw subcommandError(sub, command.subcommands ?? []);
   },
 };

@@ -9,6 +9,7 @@ import {
   STAGE_MODULE_OPTION,
   UsageError,
   stageModulePaths,
+  subcommandError,
   type CliCommand,
   type CliIo,
   type ParsedArgs,
@@ -362,12 +363,7 @@ export const command: CliCommand = {
   async run(args, io) {
     const { loadConfig, ScheduleService, connectClient } = load();
     const sub = args.positionals[0];
-    if (!isSubcommand(sub))
-      throw new UsageError(
-        sub
-          ? `unknown sub-command '${sub}'; one of ${SUBCOMMANDS.join(', ')}`
-          : `give a sub-command: ${SUBCOMMANDS.join(', ')}`,
-      );
+    if (!isSubcommand(sub)) throw subcommandError(sub, SUBCOMMANDS);
     const expected = sub === 'list' ? 1 : 2;
     if (args.positionals.length !== expected)
       throw new UsageError(

@@ -156,3 +156,22 @@ void it('schema refuses two of --list, --markdown and --typescript at once (it p
   assert.equal(refused.stdout, '');
   assert.match(refused.stderr, /fineflow schema: --list and --markdown print different things; give one of them/);
 });
+
+void it('a missing or mistyped sub-command gets one wording and a suggestion, whichever command has it', async () => {
+  for (const [argv, message] of [
+    [['models', 'lst'], "unknown sub-command 'lst' (did you mean 'list'?); one of list, show, promote, export"],
+    [['data', 'pussh'], "unknown sub-command 'pussh' (did you mean 'push'?); one of push, versions, diff, pull, ls"],
+    [['dev', 'upp'], "unknown sub-command 'upp' (did you mean 'up'?); one of up, down, status, logs"],
+    [
+      ['schedule', 'lst'],
+      "unknown sub-command 'lst' (did you mean 'list'?); one of apply, list, describe, pause, unpause, trigger, " +
+        'backfill, delete',
+    ],
+    [['models'], 'give a sub-command: list, show, promote, export'],
+    [['dev'], 'give a sub-command: up, down, status, logs'],
+  ] as const) {
+    const refused = await runMain([...argv]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.equal(refused.stderr.split('\n')[0], `fineflow ${argv[0]}: ${message}`);
+  }
+});
