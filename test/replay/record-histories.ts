@@ -525,6 +525,31 @@ stages:
     await settled(r, runId);
     return [runId, `${runId}.sweep.sweep-1`];
   },
+  /**
+   * A promotion-based ASHA sweep (`earlyStopping.promotion`): trials pause at rungs and the workflow resumes promoted
+   * ones from their checkpoints before it starts new trials; the trials still paused at the end are recorded stopped.
+   */
+  async 'hyperparameter-sweep-promotion'(r) {
+    const data = await writeSweepData(r.store, r.bucket, `replay-promotion-${r.suffix}`);
+    const inputs: JsonObject = {
+      model: data.baseModel,
+      data: data.dataset,
+      objective: { metric: 'validation.accuracy', goal: 'maximize' },
+      trial: { epochs: 4, batchSize: 16, freeze: 'none', seed: 1 },
+      algorithm: 'random',
+      earlyStopping: { type: 'asha', reductionFactor: 2, minEpochs: 1, promotion: true },
+      maxTrials: 4,
+      parallelism: 1,
+      seed: 11,
+      space: { learningRate: { logUniform: [0.00005, 0.05] } },
+    };
+    const plan = r.plan('replay-promotion', [
+      { id: 'sweep', uses: 'hyperparameter-sweep', with: inputs, timeoutMs: 300_000 },
+    ]);
+    const runId = await r.runs.submit(plan);
+    await settled(r, runId);
+    return [runId, `${runId}.sweep.sweep-1`];
+  },
   /** A newData watcher: baseline, a push, the run it starts, and continue-as-new after a few polls. */
   async 'data-watcher'(r) {
     const name = `replay-watch-${r.suffix}`;
