@@ -60,7 +60,14 @@ import type { SweepTrialStageActivities } from '../activities/sweep-trial-stage'
 import { ERROR_TYPES, FineflowError, NON_RETRYABLE_ERROR_TYPES } from '../src/core/errors';
 import type { StageProgressSignal } from '../src/core/run/progress';
 import { RUN_SIGNALS, type StageActivityResult } from '../src/core/run/run-types';
-import { nextSegmentEnd, planSweep, trialPrefix, trialSettings, type SweepPlan } from '../src/core/sweep/sweep-plan';
+import {
+  nextSegmentEnd,
+  planSweep,
+  promotionDefaultApplies,
+  trialPrefix,
+  trialSettings,
+  type SweepPlan,
+} from '../src/core/sweep/sweep-plan';
 import {
   auditedLine,
   failedLine,
@@ -122,6 +129,8 @@ export const trialReportSignal = defineSignal<[TrialReportSignal]>(SWEEP_SIGNALS
 const DEFAULT_CONTINUE_AS_NEW_EVENTS = 4_000;
 /** The workflow change that reads the sweep history before the first trial (`warmStart`). */
 export const WARM_START_PATCH = 'fineflow-20-sweep-warm-start';
+/** Marks ASHA sweeps of fine-tune trials that get promotion-based ASHA by default (sweep-plan.ts `planSweep`). */
+export const ASHA_PROMOTION_DEFAULT_PATCH = 'fineflow-20-asha-promotion-default';
 /** Marks sweeps that pin their registry base once, before the first trial (see {@link registryAlias}). */
 export const SWEEP_BASE_PIN_PATCH = 'fineflow-sweep-base-pin';
 /** Marks sweeps whose log says when a trial continues as a rung audit (`auditEvery`). */
@@ -137,6 +146,9 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
   let plan: SweepPlan;
   try {
     plan = planSweep(input.inputs);
+    // ASHA sweeps recorded before promotion became the default keep stopping-based ASHA when they replay.
+    if (!input.carry && promotionDefaultApplies(input.inputs) && patched(ASHA_PROMOTION_DEFAULT_PATCH))
+      plan = planSweep(input.inputs, { promotionByDefault: true });
   } catch (error) {
     throw asFailure(error);
   }

@@ -307,7 +307,7 @@ export interface StageInputs {
       readonly graceParameter?: In<string>;
       /** asha: every N-th trial a rung would stop (after the startup trials) goes on to the next rung; a rung whose stopped trials keep passing it stops nobody (opt-in) */
       readonly auditEvery?: In<number>;
-      /** asha: trials pause at rungs; one resumes from its checkpoint once in its rung's top 1/η (opt-in) */
+      /** asha: pause trials at rungs, resume a rung's top 1/η (default: true for fine-tune trials) */
       readonly promotion?: In<boolean>;
       /** last rung (default: the trial's epochs) */
       readonly maxEpochs?: In<number>;
@@ -930,7 +930,7 @@ export interface StageInputValues {
       readonly graceParameter?: string;
       /** asha: every N-th trial a rung would stop (after the startup trials) goes on to the next rung; a rung whose stopped trials keep passing it stops nobody (opt-in) */
       readonly auditEvery?: number;
-      /** asha: trials pause at rungs; one resumes from its checkpoint once in its rung's top 1/η (opt-in) */
+      /** asha: pause trials at rungs, resume a rung's top 1/η (default: true for fine-tune trials) */
       readonly promotion?: boolean;
       /** last rung (default: the trial's epochs) */
       readonly maxEpochs?: number;

@@ -1375,8 +1375,7 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
             },
             promotion: {
               type: 'boolean',
-              description:
-                "asha: trials pause at rungs; one resumes from its checkpoint once in its rung's top 1/η (opt-in)",
+              description: "asha: pause trials at rungs, resume a rung's top 1/η (default: true for fine-tune trials)",
             },
             maxEpochs: {
               type: 'integer',

@@ -550,6 +550,31 @@ stages:
     await settled(r, runId);
     return [runId, `${runId}.sweep.sweep-1`];
   },
+  /**
+   * An ASHA sweep of fine-tune trials that does not say `promotion`: promotion-based by default, behind the
+   * `fineflow-20-asha-promotion-default` patch marker (sweeps recorded before it replay stopping-based).
+   */
+  async 'hyperparameter-sweep-asha-default'(r) {
+    const data = await writeSweepData(r.store, r.bucket, `replay-asha-default-${r.suffix}`);
+    const inputs: JsonObject = {
+      model: data.baseModel,
+      data: data.dataset,
+      objective: { metric: 'validation.accuracy', goal: 'maximize' },
+      trial: { epochs: 4, batchSize: 16, freeze: 'none', seed: 1 },
+      algorithm: 'random',
+      earlyStopping: { type: 'asha', reductionFactor: 2, minEpochs: 1 },
+      maxTrials: 4,
+      parallelism: 2,
+      seed: 3,
+      space: { learningRate: { logUniform: [0.00005, 0.05] } },
+    };
+    const plan = r.plan('replay-asha-default', [
+      { id: 'sweep', uses: 'hyperparameter-sweep', with: inputs, timeoutMs: 300_000 },
+    ]);
+    const runId = await r.runs.submit(plan);
+    await settled(r, runId);
+    return [runId, `${runId}.sweep.sweep-1`];
+  },
   /** A newData watcher: baseline, a push, the run it starts, and continue-as-new after a few polls. */
   async 'data-watcher'(r) {
     const name = `replay-watch-${r.suffix}`;

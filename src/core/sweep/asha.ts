@@ -16,7 +16,8 @@
  * once its stopped trials stop passing). A rung whose ranking carried no information would see about 1/η of them
  * pass; a reliable one close to none. The last rung is never audited (there is no later rung to check it against).
  *
- * Promotion (`promotion`, opt-in; Li et al.'s promotion-based ASHA): instead of being judged on arrival, a trial
+ * Promotion (`promotion`; Li et al.'s promotion-based ASHA; what a sweep stage of fine-tune trials gets unless it
+ * says `promotion: false`, see sweep-plan.ts): instead of being judged on arrival, a trial
  * that reaches a rung pauses there (its checkpoint kept). Whenever a worker slot is free, the controller promotes
  * the best paused trial of the highest rung that lies in the top ⌊n/η⌋ of the n trials that reached that rung so
  * far and was not promoted from it before ({@link ashaNextPromotion}); only when none is promotable does a new
@@ -42,7 +43,7 @@ export interface AshaConfig {
    * set by sweep-state.ts); default 0. An open rung lets them through like any other.
    */
   readonly auditFromTrial?: number;
-  /** Promotion-based ASHA (see the module comment); absent = stopping-based (Optuna's pruner). */
+  /** Promotion-based ASHA (see the module comment); absent = stopping-based (Optuna's pruner, the parity tests). */
   readonly promotion?: boolean;
 }
 

@@ -48,8 +48,13 @@ export interface SweepPlan {
 /**
  * Read the stage's resolved inputs. Throws {@link InvalidInputError} naming the field; the plan
  * was validated before `${{ }}` values existed, so this checks again what the sweep relies on.
+ *
+ * `promotionByDefault` (the workflow sets it behind a patch marker, so sweeps recorded before keep stopping-based
+ * ASHA): fine-tune trials under `earlyStopping: {type: asha}` without `promotion` (and without `auditEvery`, which
+ * only stopping-based ASHA has) get promotion-based ASHA, the default since it needed fewer epochs on all three
+ * sweep-benchmark objectives (docs/sweep-benchmark.md). `trialStage` trials run whole and cannot pause.
  */
-export function planSweep(inputs: JsonObject): SweepPlan {
+export function planSweep(inputs: JsonObject, options: { readonly promotionByDefault?: boolean } = {}): SweepPlan {
   const stage = inputs.trialStage === undefined || inputs.trialStage === null ? undefined : inputs.trialStage;
   if (stage !== undefined) return planStageSweep(inputs, parseTrialStage(stage));
   const model = inputs.model;
@@ -67,10 +72,11 @@ export function planSweep(inputs: JsonObject): SweepPlan {
   }
   const trial = inputs.trial === undefined || inputs.trial === null ? {} : asObject(inputs.trial, 'trial');
   // `type` defaults to none, as the stage type's schema declares (the plan carries inputs as written).
-  const stopping: JsonObject =
+  const written: JsonObject =
     inputs.earlyStopping === undefined || inputs.earlyStopping === null
       ? { type: 'none' }
       : { type: 'none', ...asObject(inputs.earlyStopping, 'earlyStopping') };
+  const stopping = options.promotionByDefault ? withDefaultPromotion(written) : written;
   const epochsPerTrial = stopping.maxEpochs ?? trial.epochs ?? 10;
   const space = asObject(inputs.space, 'space');
   if ('epochs' in space)
@@ -96,6 +102,22 @@ export function planSweep(inputs: JsonObject): SweepPlan {
       checkpoint: { everyEpochs: 1, ...(keepLast !== undefined ? { keepLast } : {}) },
     },
   };
+}
+
+/** True when {@link planSweep}'s `promotionByDefault` would change this sweep (the workflow asks before patching). */
+export function promotionDefaultApplies(inputs: JsonObject): boolean {
+  if (inputs.trialStage !== undefined && inputs.trialStage !== null) return false;
+  const stopping = inputs.earlyStopping;
+  if (typeof stopping !== 'object' || stopping === null || Array.isArray(stopping)) return false;
+  const object = stopping as JsonObject;
+  return withDefaultPromotion(object) !== object;
+}
+
+/** ASHA's `promotion` when not written (and `auditEvery` absent): true. The sweep benchmark applies it too. */
+export function withDefaultPromotion(stopping: JsonObject): JsonObject {
+  const unset = (value: JsonValue | undefined) => value === undefined || value === null;
+  if (stopping.type !== 'asha' || !unset(stopping.promotion) || !unset(stopping.auditEvery)) return stopping;
+  return { ...stopping, promotion: true };
 }
 
 /** A sweep whose trials are stages of another type (`trialStage`); see ./trial-stage.ts. */

@@ -65,8 +65,9 @@ export type EarlyStoppingConfig =
       /**
        * Promotion-based ASHA (asha.ts): a trial that reaches a rung pauses (status `paused`, its checkpoint kept)
        * and is resumed when it ranks in the top 1/η of the trials that reached that rung; a free slot resumes
-       * such a trial before it starts a new one. Absent = stopping-based ASHA (Optuna's pruner). Not with
-       * `auditEvery`, nor with `trialStage` trials (they run whole and cannot pause).
+       * such a trial before it starts a new one. Absent here = stopping-based ASHA (Optuna's pruner); a sweep
+       * stage of fine-tune trials sets it by default (sweep-plan.ts `planSweep`). Not with `auditEvery`, nor with
+       * `trialStage` trials (they run whole and cannot pause).
        */
       readonly promotion?: boolean;
     }

@@ -5,6 +5,7 @@ import {
   nextSegmentEnd,
   objectiveValue,
   planSweep,
+  promotionDefaultApplies,
   trialPrefix,
   trialSettings,
 } from '../../../src/core/sweep/sweep-plan';
@@ -27,6 +28,43 @@ function fieldOf(run: () => unknown): unknown {
   }
   assert.fail('expected an InvalidInputError');
 }
+
+describe('planSweep: promotion-based ASHA by default (behind the workflow patch)', () => {
+  const asha = (extra: JsonObject = {}): JsonObject => ({
+    ...base,
+    earlyStopping: { type: 'asha', reductionFactor: 3, ...extra },
+  });
+  const stoppingOf = (inputs: JsonObject, promotionByDefault: boolean) =>
+    planSweep(inputs, { promotionByDefault }).config.earlyStopping;
+
+  it('gives ASHA promotion when not written, only when asked to (sweeps recorded before replay unchanged)', () => {
+    assert.deepEqual(stoppingOf(asha(), false), { type: 'asha', reductionFactor: 3, minEpochs: 1 });
+    assert.deepEqual(stoppingOf(asha(), true), { type: 'asha', reductionFactor: 3, minEpochs: 1, promotion: true });
+    assert.equal(promotionDefaultApplies(asha()), true);
+  });
+
+  it('keeps what the stage wrote: promotion false, an audit, median or no early stopping', () => {
+    for (const inputs of [
+      asha({ promotion: false }),
+      asha({ auditEvery: 3 }),
+      { ...base, earlyStopping: { type: 'median' } },
+      base,
+    ]) {
+      assert.equal(promotionDefaultApplies(inputs), false, JSON.stringify(inputs.earlyStopping));
+      assert.equal('promotion' in stoppingOf(inputs, true), false, JSON.stringify(inputs.earlyStopping));
+    }
+  });
+
+  it('never applies to trialStage trials (they run whole and cannot pause)', () => {
+    const inputs: JsonObject = {
+      objective: { metric: 'score' },
+      trialStage: { uses: 'command', with: { run: 'true' } },
+      earlyStopping: { type: 'asha', maxEpochs: 4 },
+      space: { x: { uniform: [0, 1] } },
+    };
+    assert.equal(promotionDefaultApplies(inputs), false);
+  });
+});
 
 describe('planSweep: stage inputs → controller config', () => {
   it('applies the spec defaults and the controller defaults', () => {
