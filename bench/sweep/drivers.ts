@@ -17,9 +17,11 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { JsonValue } from '../../src/core/spec/plan-types';
+import type { JsonObject, JsonValue } from '../../src/core/spec/plan-types';
 import { parseSearchSpace, type ParameterValues, type SearchSpace } from '../../src/core/sweep/space';
+import { withDefaultPromotion } from '../../src/core/sweep/sweep-plan';
 import {
+  closePausedTrials,
   createSweep,
   isDone,
   nextTrials,
@@ -124,9 +126,10 @@ export async function fineflowHistory(
     (value) => tally.record(value),
     true,
   );
-  // Newest first, the order a sweep stage's warm start reads its history in (src/core/sweep/sweep-history.ts).
-  return state.trials
-    .flatMap((trial): PriorTrial[] =>
+  // Newest first, the order a sweep stage's warm start reads its history in (src/core/sweep/sweep-history.ts);
+  // trials still paused at a rung end as stopped there, as the sweep stage records them.
+  return closePausedTrials(state)
+    .trials.flatMap((trial): PriorTrial[] =>
       (trial.status === 'completed' || trial.status === 'stopped') && trial.value !== undefined && trial.epochs
         ? [{ params: trial.params, status: trial.status, value: trial.value, epochs: trial.epochs }]
         : [],
@@ -149,9 +152,15 @@ function fineflowSweep(
       maxTrials: budget.maxEpochs,
       parallelism: budget.parallelism,
       epochsPerTrial: budget.epochsPerTrial,
+      // ASHA as a sweep stage gets it today: promotion-based unless the method says otherwise (sweep-plan.ts).
       earlyStopping:
         method.earlyStopping === 'asha'
-          ? { type: 'asha', reductionFactor: 3, minEpochs: 1, ...(method.algorithm === 'tpe' ? method.asha : {}) }
+          ? withDefaultPromotion({
+              type: 'asha',
+              reductionFactor: 3,
+              minEpochs: 1,
+              ...((method.algorithm === 'tpe' ? method.asha : {}) as JsonObject),
+            })
           : { type: 'none' },
       ...(method.algorithm === 'tpe' && method.tpe ? { tpe: method.tpe } : {}),
       ...(method.algorithm === 'gp' && method.gp ? { gp: method.gp } : {}),

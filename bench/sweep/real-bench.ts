@@ -42,6 +42,7 @@ import { TrialEvaluator } from './trial-evaluator';
 
 export type MethodId =
   | 'fineflow-tpe-asha'
+  | 'fineflow-tpe-asha-stopping'
   | 'fineflow-tpe-mv-asha'
   | 'fineflow-variant'
   | 'fineflow-gp-asha'
@@ -70,6 +71,12 @@ export const METHODS: readonly MethodSpec[] = [
     id: 'fineflow-tpe-asha',
     label: 'Fineflow TPE+ASHA',
     fineflow: { algorithm: 'tpe', earlyStopping: 'asha' },
+  },
+  {
+    id: 'fineflow-tpe-asha-stopping',
+    label: 'Fineflow TPE+ASHA stopping-based',
+    fineflow: { algorithm: 'tpe', earlyStopping: 'asha', asha: { promotion: false } },
+    onRequest: true,
   },
   {
     id: 'fineflow-tpe-mv-asha',

@@ -124,6 +124,7 @@ void describe('sweep bench drivers', () => {
       [
         'fineflow-tpe-asha',
         'fineflow-variant',
+        'fineflow-tpe-asha-stopping',
         'fineflow-tpe-mv-asha',
         'fineflow-gp-asha',
         'fineflow-dyhpo',
@@ -154,10 +155,11 @@ void describe('sweep bench drivers', () => {
     const cold = await runFineflowSweep(tpe, space, 3, budget, valueAt);
     const history = await fineflowHistory(tpe, space, 3, budget, counting);
     assert.ok(cold.reached, 'the earlier sweep reached its target');
-    // Every trial it started ends completed or stopped: the one that reached the target is finished too.
+    // Every trial it started ends completed or stopped (promotion-based ASHA: one still paused at a rung when the
+    // sweep closed is stopped there, maybe the one that reached the target at that rung).
     assert.equal(history.length, asked.size);
     assert.ok(history.length >= cold.trials);
-    assert.ok(history.some((trial) => trial.status === 'completed' && trial.value >= budget.target));
+    assert.ok(history.some((trial) => trial.value >= budget.target));
     for (const trial of history) {
       assert.equal(trial.epochs, asked.get(JSON.stringify(trial.params)));
       assert.equal(trial.value, (trial.params.x as number) * Math.min(1, trial.epochs / 3));
