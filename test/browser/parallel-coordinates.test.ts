@@ -9,32 +9,19 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { build } from 'esbuild';
 import { PNG } from 'pngjs';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../../scripts/chromium';
 import { SCREENSHOTS } from '../e2e/helpers/ui-browser';
-
-const WEB = path.join(__dirname, '../../src/ui/web');
+import { bundleCharts, chartPage } from './web-page';
 
 let browser: Browser;
 let script: string;
 
 before(async () => {
-  const bundled = await build({
-    stdin: {
-      contents: "import { parallelCoordinates } from './charts'; Object.assign(window, { parallelCoordinates });",
-      resolveDir: WEB,
-      loader: 'ts',
-    },
-    bundle: true,
-    write: false,
-    format: 'iife',
-    logLevel: 'silent',
-  });
-  script = bundled.outputFiles[0]?.text ?? '';
+  script = await bundleCharts(['parallelCoordinates']);
   browser = await launchChromium();
 });
 after(async () => {
@@ -89,13 +76,7 @@ interface ElementLike {
   querySelectorAll(selector: string): Iterable<ElementLike>;
 }
 
-async function drawChart(page: Page, colorScheme: 'light' | 'dark'): Promise<Drawn> {
-  await page.emulateMedia({ colorScheme });
-  // The page's chart box scrolls sideways past 660 px; unbounded here, so every axis is on screen to be read.
-  await page.setContent(`<!doctype html><html><head><style>${readFileSync(path.join(WEB, 'styles.css'), 'utf8')}
-    </style><style>.chart { max-width: none; }</style></head><body><main><div class="charts"><div class="chart parallel-box" id="box"></div></div></main></body></html>`);
-  // tsx names the functions this file hands to the page through a helper the page lacks.
-  await page.addScriptTag({ content: `${script}\nwindow.__name = (f) => f;` });
+async function drawChart(page: Page): Promise<Drawn> {
   await page.evaluate(
     ({ trials }) => {
       const w = globalThis as unknown as {
@@ -143,10 +124,15 @@ async function pixels(page: Page, clip: Box): Promise<PNG> {
 
 for (const colorScheme of ['light', 'dark'] as const) {
   test(`parallel coordinates (${colorScheme}): no trial line crosses a tick label, on every kind of axis`, async () => {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 400 }, colorScheme });
-    const page = await context.newPage();
+    const page = await chartPage(browser, script, {
+      // The page's chart box scrolls sideways past 660 px; unbounded here, so every axis is on screen to be read.
+      body: '<div class="charts"><div class="chart parallel-box" id="box"></div></div>',
+      css: '.chart { max-width: none; }',
+      colorScheme,
+      viewport: { width: 1100, height: 400 },
+    });
     try {
-      const drawn = await drawChart(page, colorScheme);
+      const drawn = await drawChart(page);
       assert.deepEqual(
         drawn.axes.map((a) => a.name),
         ['batchSize', 'freeze', 'learningRate (log)', 'optimizer', 'warmupEpochs', 'validation.accuracy'],
@@ -196,7 +182,7 @@ for (const colorScheme of ['light', 'dark'] as const) {
         assert.ok(tick && crossing !== undefined && tick.top <= crossing && crossing <= tick.bottom, `${name}: level`);
       }
     } finally {
-      await context.close();
+      await page.context().close();
     }
   });
 }

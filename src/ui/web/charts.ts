@@ -167,6 +167,18 @@ function markerPlugin(markers: readonly Marker[]): uPlot.Plugin {
   };
 }
 
+/**
+ * uPlot's live legend reads "--" for every series while the cursor is off the plot, which looks like missing data:
+ * there it is a key of the series (styles.css hides the values and the x entry without `u-live`), over the plot it
+ * shows the values at the cursor.
+ */
+function legendValuesOnHover(): uPlot.Plugin {
+  const toggle = (u: uPlot): void => {
+    u.root.querySelector('.u-legend')?.classList.toggle('u-live', u.cursor.idx !== null && u.cursor.idx !== undefined);
+  };
+  return { hooks: { ready: [toggle], setCursor: [toggle] } };
+}
+
 export function lineChart(
   target: HTMLElement,
   title: string,
@@ -194,7 +206,7 @@ export function lineChart(
         points: { show: xs.length < 40 },
       })),
     ],
-    plugins: [markerPlugin(markers)],
+    plugins: [markerPlugin(markers), legendValuesOnHover()],
     legend: { show: true },
   };
   const data = [xs as number[], ...series.map((s) => s.values as (number | null)[])] as uPlot.AlignedData;

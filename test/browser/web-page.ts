@@ -1,0 +1,55 @@
+/**
+ * The browser tests' page: the web app's chart code (src/ui/web/charts.ts, bundled by esbuild as the UI server does)
+ * with the app's stylesheet and uPlot's, in a blank page of Debian's Chromium. No stack, no server: the charts are
+ * functions of their data.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { build } from 'esbuild';
+import type { Browser, Page } from 'playwright-core';
+
+const WEB = path.join(__dirname, '../../src/ui/web');
+const UPLOT_CSS = require.resolve('uplot/dist/uPlot.min.css');
+
+/** A script that puts the named exports of charts.ts on `window`. */
+export async function bundleCharts(names: readonly string[]): Promise<string> {
+  const bundled = await build({
+    stdin: {
+      contents: `import { ${names.join(', ')} } from './charts'; Object.assign(window, { ${names.join(', ')} });`,
+      resolveDir: WEB,
+      loader: 'ts',
+    },
+    bundle: true,
+    write: false,
+    format: 'iife',
+    logLevel: 'silent',
+  });
+  // tsx names the functions a test hands to the page through a helper the page lacks.
+  return `${bundled.outputFiles[0]?.text ?? ''}\nwindow.__name = (f) => f;`;
+}
+
+/** A page at `viewport` in `colorScheme` holding `body` under the app's styles (plus `css`) and `script`. */
+export async function chartPage(
+  browser: Browser,
+  script: string,
+  options: {
+    readonly body: string;
+    readonly css?: string;
+    readonly colorScheme: 'light' | 'dark';
+    readonly viewport: { readonly width: number; readonly height: number };
+  },
+): Promise<Page> {
+  const context = await browser.newContext({ viewport: options.viewport, colorScheme: options.colorScheme });
+  const page = await context.newPage();
+  const styles = [
+    readFileSync(UPLOT_CSS, 'utf8'),
+    readFileSync(path.join(WEB, 'styles.css'), 'utf8'),
+    options.css ?? '',
+  ];
+  await page.setContent(
+    `<!doctype html><html><head>${styles.map((css) => `<style>${css}</style>`).join('')}</head>` +
+      `<body><main>${options.body}</main></body></html>`,
+  );
+  await page.addScriptTag({ content: script });
+  return page;
+}
