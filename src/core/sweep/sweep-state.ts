@@ -539,11 +539,17 @@ export function recordIntermediate(
   if (stopper.type === 'asha' && stopper.config.promotion === true && Number.isFinite(value)) {
     const recorded = ashaRecordRungs(stopper, trialId, epoch, value, graceEpochsOf(state.config, trial));
     const reports = [...trial.reports, { epoch, value }];
-    if (recorded.rung < 0)
+    // Closed (time budget, cancellation): nothing will be promoted any more, so a running trial finishes instead of
+    // pausing for good, as running trials do when launching stops; otherwise the sweep could end with no result.
+    const closed = state.closedReason !== undefined;
+    if (recorded.rung < 0 || closed)
       return {
         state: { ...state, stopper: recorded.state, trials: replaceTrial(state.trials, { ...trial, reports }) },
         stop: false,
-        reason: 'before the next rung',
+        reason:
+          closed && recorded.rung >= 0
+            ? `continues past rung ${recorded.rung}: the sweep starts nothing new`
+            : 'before the next rung',
       };
     return {
       state: pauseTrial({ ...state, stopper: recorded.state }, { ...trial, reports }),

@@ -11,6 +11,7 @@ import {
   recordIntermediate,
   recordResult,
   resultsTable,
+  stopLaunching,
   sweepProgress,
   type SweepState,
 } from '../../../src/core/sweep/sweep-state';
@@ -202,6 +203,18 @@ void describe('promotion-based ASHA (earlyStopping.promotion)', () => {
     assert.equal(status(state, 4), 'paused');
     assert.deepEqual(nextTrials(state).resumed, [], 'trial 4 tops rung 0, but the sweep reached its target');
     assert.equal(isDone(state), true);
+  });
+
+  void it('lets running trials finish instead of pausing once launching stopped (time budget)', () => {
+    let state = promotionSweep({ parallelism: 2 });
+    const next = nextTrials(state);
+    state = stopLaunching(next.state, 'time budget spent (1000 ms)');
+    const decision = recordIntermediate(state, 0, 1, 0.4);
+    assert.equal(decision.stop, false, decision.reason);
+    assert.match(decision.reason, /continues past rung 0/);
+    state = recordIntermediate(decision.state, 0, 9, 0.8).state;
+    state = recordResult(state, 0, { status: 'completed', value: 0.8, epochs: 9 });
+    assert.equal(status(state, 0), 'completed', 'the sweep still gets a result');
   });
 
   void it('continues identically after a JSON round trip (continue-as-new)', () => {
