@@ -5,7 +5,7 @@
  * record included). Pure: unit-tested without Temporal.
  */
 import type { JsonObject } from '../core/spec/plan-types';
-import { formatNumber, formatParams } from '../core/sweep/sweep-log';
+import { formatParams } from '../core/sweep/sweep-log';
 import type { SweepOutcome, SweepResultsDocument } from '../core/sweep/sweep-results';
 import type { SweepStatus } from '../core/sweep/sweep-types';
 import { clipToWidth, renderTable, type TableColumn } from './text-table';
@@ -118,6 +118,14 @@ function objectiveOf(
 }
 
 /**
+ * An objective in the table: four significant digits with their trailing zeros (0.2500 above 0.5375, as the UI's
+ * table shows them), so the column compares by eye; the log's prose keeps formatNumber's short form.
+ */
+function formatObjective(value: number): string {
+  return Number.isFinite(value) && !Number.isInteger(value) ? value.toPrecision(4) : String(value);
+}
+
+/**
  * Fixed columns (best mark, trial, state, epochs, objective), then the parameters, cut with `…`
  * so no line is wider than `maxWidth`.
  */
@@ -144,7 +152,7 @@ export function renderTrialTable(table: SweepTrialTable, maxWidth = 100): string
     String(row.trialId),
     row.state,
     String(row.epochs),
-    row.objective !== undefined ? formatNumber(row.objective) : '-',
+    row.objective !== undefined ? formatObjective(row.objective) : '-',
     row.state === 'failed' && row.error !== undefined
       ? `${formatParams(row.params)}  error: ${row.error}`
       : formatParams(row.params),

@@ -58,10 +58,11 @@ describe('sweep trial table', () => {
     for (const line of lines) assert.ok(line.length <= 100, `${line.length} columns: ${line}`);
     assert.match(lines[0] ?? '', /^trials of sweep: 1 finished, 1 pruned, 1 failed, 1 running$/);
     assert.match(lines[1] ?? '', /trial\s+state\s+epochs\s+validation.accuracy ↑\s+params/);
-    assert.match(lines[2] ?? '', /^\*\s+0\s+finished\s+9\s+0\.91\s+batchSize=32 learningRate=0\.001$/);
-    assert.match(lines[3] ?? '', /^\s+1\s+pruned\s+1\s+0\.2\s+batchSize=16 learningRate=0\.1$/);
+    // Objectives to four significant digits, trailing zeros kept (as the UI's table): the column compares by eye.
+    assert.match(lines[2] ?? '', /^\*\s+0\s+finished\s+9\s+0\.9100\s+batchSize=32 learningRate=0\.001$/);
+    assert.match(lines[3] ?? '', /^\s+1\s+pruned\s+1\s+0\.2000\s+batchSize=16 learningRate=0\.1$/);
     assert.match(lines[4] ?? '', /^\s+2\s+failed\s+0\s+-\s+/);
-    assert.match(lines[5] ?? '', /^\s+3\s+running\s+3\s+0\.7\s+batchSize=32 .*…$/);
+    assert.match(lines[5] ?? '', /^\s+3\s+running\s+3\s+0\.7000\s+batchSize=32 .*…$/);
     assert.equal(lines[6], '* best trial 0');
   });
 
