@@ -5,7 +5,9 @@
  * untracked ones git does not ignore, as they are in the working tree) into a scratch directory and runs each
  * section there. What git ignores is state, not source (node_modules, .fineflow with the stacks and caches,
  * bench/results): the snapshot links those back to the checkout, so results, caches and the TensorFlow binding
- * stay where they are.
+ * stay where they are. `build/` is linked even when the checkout has none yet: the bench's TensorFlow set-up step
+ * restores the graph training addon there after the snapshot is taken, and a snapshot without it trained every
+ * bench curve of its run with the eager engine (other floats, so other curves under the same cache keys).
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
@@ -27,6 +29,12 @@ export interface SourceSnapshot {
   remove(): void;
 }
 
+/**
+ * Ignored state that set-up writes after the snapshot is taken, linked whether or not it exists yet:
+ * `build/native/fineflow_tf_graph.node`, which infra/tfjs-native/setup.sh restores in the checkout.
+ */
+export const STATE_WRITTEN_AFTER_SNAPSHOT: readonly string[] = ['build'];
+
 /** `git ls-files -z` output as paths; `--directory` lists an ignored folder once, with a trailing slash. */
 function nulSeparated(output: string): string[] {
   return output
@@ -40,10 +48,18 @@ function nulSeparated(output: string): string[] {
  * linked in place; one that is also listed as source (git lists a tracked file even when an ignore rule matches it)
  * is copied, since a tracked file is source.
  */
-export function snapshotPlan(sourceList: string, ignoredList: string): SnapshotPlan {
+export function snapshotPlan(
+  sourceList: string,
+  ignoredList: string,
+  laterState: readonly string[] = STATE_WRITTEN_AFTER_SNAPSHOT,
+): SnapshotPlan {
   const copy = [...new Set(nulSeparated(sourceList))].sort();
   const copied = new Set(copy);
-  const link = [...new Set(nulSeparated(ignoredList))].filter((entry) => !copied.has(entry)).sort();
+  const ignored = nulSeparated(ignoredList);
+  // A later-state folder is linked whole unless something inside it is already copied or linked on its own.
+  const inside = (folder: string) => [...copy, ...ignored].some((entry) => entry.startsWith(`${folder}/`));
+  const later = laterState.filter((folder) => !inside(folder));
+  const link = [...new Set([...ignored, ...later])].filter((entry) => !copied.has(entry)).sort();
   return { copy, link };
 }
 

@@ -76,5 +76,32 @@ it('copies the source as it is in the working tree and links ignored state back'
 
 it('a tracked file matched by an ignore rule is source, copied rather than linked', () => {
   const plan = snapshotPlan('a.ts\0keep.log\0a.ts\0', 'node_modules/\0keep.log\0');
-  assert.deepEqual(plan, { copy: ['a.ts', 'keep.log'], link: ['node_modules'] });
+  assert.deepEqual(plan, { copy: ['a.ts', 'keep.log'], link: ['build', 'node_modules'] });
+});
+
+it('links build/ even before set-up creates it, so the bench trains with the graph addon set-up restores', () => {
+  // The bench snapshots first and runs infra/tfjs-native/setup.sh after; in a checkout that had no build/ yet, the
+  // snapshot had no addon and trained a whole run of curves with the eager engine (other floats, same cache keys).
+  const root = path.join(scratch, 'fresh');
+  write(root, '.gitignore', '/build/\n');
+  write(root, 'src/a.ts', 'export const a = 1;\n');
+  assert.equal(spawnSync('git', ['init', '-q'], { cwd: root }).status, 0);
+  const snapshot = snapshotSource(root, scratch);
+  try {
+    write(root, 'build/native/fineflow_tf_graph.node', 'addon\n');
+    assert.equal(readFileSync(path.join(snapshot.directory, 'build/native/fineflow_tf_graph.node'), 'utf8'), 'addon\n');
+  } finally {
+    snapshot.remove();
+  }
+  assert.ok(
+    existsSync(path.join(root, 'build/native/fineflow_tf_graph.node')),
+    'removing the copy leaves build/ alone',
+  );
+});
+
+it('does not link build/ whole when a path inside it is copied or linked on its own', () => {
+  assert.deepEqual(snapshotPlan('build/keep.txt\0a.ts\0', 'build/native/\0'), {
+    copy: ['a.ts', 'build/keep.txt'],
+    link: ['build/native'],
+  });
 });
