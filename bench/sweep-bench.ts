@@ -17,7 +17,7 @@ import os from 'node:os';
 import { median } from '../src/core/sweep/median';
 import { RandomSource, seedRandomState } from '../src/core/sweep/random-source';
 import type { ParameterValues } from '../src/core/sweep/space';
-import { benchRealSweeps, METHODS, parseMethods, parseScenario } from './sweep/real-bench';
+import { benchRealSweeps, checkCurveCaches, METHODS, parseMethods, parseScenario } from './sweep/real-bench';
 import {
   createSweep,
   isDone,
@@ -198,35 +198,40 @@ if (require.main === module) {
   const gp = flag(argv, '--gp');
   const dyhpo = flag(argv, '--dyhpo');
   const scenario = parseScenario(flag(argv, '--scenario'));
-  benchSweep()
-    .then(() =>
-      argv.includes('--simulated-only')
-        ? undefined
-        : benchRealSweeps({
-            calibrate: argv.includes('--calibrate'),
-            fresh: argv.includes('--fresh'),
-            scenario,
-            ...(argv.includes('--progress') ? { progress: (line: string) => console.log(line) } : {}),
-            ...(firstSeed ? { firstSeed: Number(firstSeed) } : {}),
-            ...(objectives ? { objectives: objectives.split(',') } : {}),
-            ...(seeds ? { seeds: Number(seeds) } : {}),
-            ...(gp ? { gp } : {}),
-            ...(dyhpo ? { dyhpo } : {}),
-            ...(tpe || asha ? { variant: { ...(tpe ? { tpe } : {}), ...(asha ? { asha } : {}) } } : {}),
-            ...(methods || argv.includes('--no-optuna')
-              ? {
-                  methods: parseMethods(
-                    methods ??
-                      METHODS.filter((m) => !m.onRequest)
-                        .map((method) => method.id)
-                        .join(','),
-                  ).filter((id) => !argv.includes('--no-optuna') || !id.startsWith('optuna-')),
-                }
-              : {}),
-          }),
-    )
-    .catch((error: unknown) => {
-      console.error(error);
-      process.exitCode = 1;
-    });
+  if (argv.includes('--check-cache')) {
+    // Reads the shared curve caches and trains nothing, so it can run beside a bench that is writing them.
+    process.exitCode = checkCurveCaches((line) => console.log(line)) > 0 ? 1 : 0;
+  } else {
+    benchSweep()
+      .then(() =>
+        argv.includes('--simulated-only')
+          ? undefined
+          : benchRealSweeps({
+              calibrate: argv.includes('--calibrate'),
+              fresh: argv.includes('--fresh'),
+              scenario,
+              ...(argv.includes('--progress') ? { progress: (line: string) => console.log(line) } : {}),
+              ...(firstSeed ? { firstSeed: Number(firstSeed) } : {}),
+              ...(objectives ? { objectives: objectives.split(',') } : {}),
+              ...(seeds ? { seeds: Number(seeds) } : {}),
+              ...(gp ? { gp } : {}),
+              ...(dyhpo ? { dyhpo } : {}),
+              ...(tpe || asha ? { variant: { ...(tpe ? { tpe } : {}), ...(asha ? { asha } : {}) } } : {}),
+              ...(methods || argv.includes('--no-optuna')
+                ? {
+                    methods: parseMethods(
+                      methods ??
+                        METHODS.filter((m) => !m.onRequest)
+                          .map((method) => method.id)
+                          .join(','),
+                    ).filter((id) => !argv.includes('--no-optuna') || !id.startsWith('optuna-')),
+                  }
+                : {}),
+            }),
+      )
+      .catch((error: unknown) => {
+        console.error(error);
+        process.exitCode = 1;
+      });
+  }
 }

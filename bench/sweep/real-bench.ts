@@ -15,10 +15,12 @@
  * `--scenario retrain` (sweeps seeded from an earlier sweep's trials: {@link RETRAIN_METHODS}), `--scenario
  * retrain-moved` (the earlier sweep ran on data that moved since: `moved` in ./objectives.ts),
  * `--calibrate` (recompute the targets and stop),
- * `--fresh` (ignore cached curves). Runs niced; curves are cached in
+ * `--fresh` (ignore cached curves), `--check-cache` (list cache keys holding two different curves, train nothing,
+ * exit 1 when there is one; {@link checkCurveCaches}). Runs niced; curves are cached in
  * `${FINEFLOW_CACHE_DIR:-~/.cache/fineflow}/sweep-bench/` (see trial-evaluator.ts for why that is fair).
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RandomSource, seedRandomState } from '../../src/core/sweep/random-source';
@@ -35,6 +37,7 @@ import {
   type SweepBudget,
 } from './drivers';
 import { BENCH_OBJECTIVES, movedObjective, type BenchObjective } from './objectives';
+import { conflictingKeys, formatConflict, readNumberedCurves } from './curve-cache';
 import { preparedFromSnapshot } from './prepared-snapshot';
 import { anytimeArea, bestAt, ratioOfMedians, spread, type SweepRun } from './sweep-stats';
 import type { DyhpoOptions } from './dyhpo';
@@ -256,6 +259,34 @@ export interface RealBenchOptions {
 function cacheRoot(): string {
   // Bench-only setting, shared with the shell scripts that cache Python venvs and binaries.
   return path.join(process.env.FINEFLOW_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'fineflow'), 'sweep-bench');
+}
+
+/**
+ * `--check-cache`: for each cache directory (`<objective>-v<version>`) under `root`, its lines, keys and engines,
+ * then every key whose lines hold different curves, marking the line readers use. Reads only; returns the number of
+ * conflicting keys.
+ */
+export function checkCurveCaches(log: (line: string) => void, root = cacheRoot()): number {
+  const directories = existsSync(root) ? readdirSync(root).sort() : [];
+  let conflicts = 0;
+  for (const directory of directories) {
+    const file = path.join(root, directory, 'curves.jsonl');
+    if (!existsSync(file)) continue;
+    const lines = readNumberedCurves(file);
+    const engines = new Map<string, number>();
+    for (const { entry } of lines)
+      engines.set(entry.engine ?? 'not recorded', (engines.get(entry.engine ?? 'not recorded') ?? 0) + 1);
+    const found = conflictingKeys(lines);
+    conflicts += found.length;
+    const keys = new Set(lines.map(({ entry }) => entry.key)).size;
+    const engineCounts = [...engines].map(([engine, count]) => `${engine} ${count}`).join(', ');
+    log(
+      `${directory}: ${lines.length} lines, ${keys} keys (engine: ${engineCounts}); ${found.length} keys with two different curves`,
+    );
+    for (const conflict of found) for (const line of formatConflict(conflict)) log(`  ${line}`);
+  }
+  if (directories.length === 0) log(`no curve caches under ${root}`);
+  return conflicts;
 }
 
 async function openObjective(objective: BenchObjective, fresh: boolean) {

@@ -3,7 +3,8 @@
  * Fineflow's `trainModel` and cached.
  *
  * Why caching is fair: a trial's training is a deterministic function of its request (objective
- * data and base model, hyperparameters, the seed that drives initialisation and shuffling), and
+ * data and base model, hyperparameters, the seed that drives initialisation and shuffling) and the
+ * training engine (so the engine is fixed: {@link BENCH_TRAIN_ENGINE}), and
  * stopping a trial after k epochs leaves its first k epochs unchanged. So the curve of a
  * configuration is computed once and every method that asks for it — in any run, at any epoch —
  * is charged the epochs it asked for, exactly as if it had trained them itself; the cache saves
@@ -20,58 +21,27 @@
  * (`validationLoss`, optional: lines written before it was recorded have none), so signals a pruner
  * could use besides accuracy can be studied from the cache without training again; the bench
  * itself reads only the accuracy.
+ *
+ * Several bench processes share one cache file (./curve-cache.ts has the rules): a key's curve is the first line
+ * written with the full budget, a process picks up the lines others appended before it trains a key and adopts one
+ * that arrived while it trained, and every line records the engine that trained it ({@link BENCH_TRAIN_ENGINE}).
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { canonicalJson } from '../../src/canonical-json';
 import type { ParameterValues } from '../../src/core/sweep/space';
+import { canonicalJson } from '../../src/canonical-json';
 import { trainModel } from '../../src/ml/train/fine-tune';
 import type { ObjectStore } from '../../src/storage/object-store';
+import { CurveCacheFile, type CachedCurve } from './curve-cache';
 import type { BenchObjective, PreparedObjective } from './objectives';
 
-/** One line of the curve cache (`curves.jsonl`). */
-export interface CachedCurve {
-  readonly key: string;
-  /** Validation accuracy after each epoch (index 0 = epoch 1). */
-  readonly curve: number[];
-  /** Validation loss after each epoch, beside `curve`; null where training reported none. Absent on older lines. */
-  readonly validationLoss?: (number | null)[];
-}
+export { readCurveCache, type CachedCurve } from './curve-cache';
 
-/** The lines of a curve cache file, in the order written; throws naming the file and line when one is not a curve. */
-export function readCurveCache(file: string): CachedCurve[] {
-  const entries: CachedCurve[] = [];
-  for (const [index, line] of readFileSync(file, 'utf8').split('\n').entries()) {
-    if (line.trim() === '') continue;
-    const where = `${file}:${index + 1}`;
-    let entry: Partial<CachedCurve>;
-    try {
-      entry = JSON.parse(line) as Partial<CachedCurve>;
-    } catch (error) {
-      throw new SyntaxError(`${where}: not JSON (${(error as Error).message}); delete the line or the file to retrain`);
-    }
-    // null in a curve: a value JSON could not hold (NaN); read back as before this check existed.
-    if (
-      typeof entry.key !== 'string' ||
-      !Array.isArray(entry.curve) ||
-      !entry.curve.every((value) => value === null || typeof value === 'number')
-    )
-      throw new TypeError(
-        `${where}: a curve line needs "key" (string) and "curve" (numbers); delete the line to retrain it`,
-      );
-    if (
-      entry.validationLoss !== undefined &&
-      (!Array.isArray(entry.validationLoss) ||
-        entry.validationLoss.length !== entry.curve.length ||
-        !entry.validationLoss.every((loss) => loss === null || Number.isFinite(loss)))
-    )
-      throw new TypeError(
-        `${where}: "validationLoss" must be numbers or null, one per epoch of "curve"; delete the line to retrain it`,
-      );
-    entries.push(entry as CachedCurve);
-  }
-  return entries;
-}
+/**
+ * The engine every bench curve is trained with, required rather than preferred: `auto` fell back to the eager
+ * engine without a word when the graph addon was missing (a bench snapshot made before set-up restored it), and
+ * the two engines give one configuration two curves (same loss, other floats). Without the addon the bench stops
+ * with trainModel's reason; `npm run setup:tf` builds it.
+ */
+export const BENCH_TRAIN_ENGINE = 'graph';
 
 export interface EvaluatorStats {
   /** Epoch values answered. */
@@ -80,26 +50,34 @@ export interface EvaluatorStats {
   epochsTrained: number;
   /** Configurations trained (one trainModel call each). */
   trials: number;
+  /** Configurations this process trained but another bench process had written first: its curve was used. */
+  adopted: number;
   trainingSeconds: number;
 }
 
 export class TrialEvaluator {
   private readonly curves = new Map<string, number[]>();
-  readonly stats: EvaluatorStats = { requests: 0, epochsTrained: 0, trials: 0, trainingSeconds: 0 };
+  private readonly cache: CurveCacheFile | undefined;
+  readonly stats: EvaluatorStats = { requests: 0, epochsTrained: 0, trials: 0, adopted: 0, trainingSeconds: 0 };
 
   constructor(
     private readonly objective: BenchObjective,
     private readonly prepared: PreparedObjective,
     private readonly store: ObjectStore,
     /** JSON-lines file the curves persist in; undefined = memory only. */
-    private readonly cacheFile?: string,
+    cacheFile?: string,
   ) {
-    if (cacheFile && existsSync(cacheFile)) {
-      for (const entry of readCurveCache(cacheFile)) {
-        const known = this.curves.get(entry.key);
-        if (!known || known.length < entry.curve.length) this.curves.set(entry.key, entry.curve);
-      }
-    }
+    this.cache = cacheFile ? new CurveCacheFile(cacheFile) : undefined;
+  }
+
+  /** The full-budget curve of `key` this process knows, or that another process has written since. */
+  private known(key: string): number[] | undefined {
+    const full = (curve: number[] | undefined) =>
+      curve && curve.length >= this.objective.epochsPerTrial ? curve : undefined;
+    const own = full(this.curves.get(key));
+    if (own || !this.cache) return own;
+    this.cache.refresh();
+    return full(this.cache.get(key)?.curve);
   }
 
   /** Validation accuracy after `epoch` (1-based) of `params` trained with `seed`. */
@@ -108,17 +86,16 @@ export class TrialEvaluator {
       throw new RangeError(`epoch ${epoch} is outside 1..${this.objective.epochsPerTrial}`);
     this.stats.requests++;
     const key = canonicalJson([this.objective.id, this.objective.version, params, seed]);
-    let curve = this.curves.get(key);
-    if (!curve || curve.length < this.objective.epochsPerTrial) {
+    let curve = this.known(key);
+    if (!curve) {
       const trained = await this.train(params, seed);
-      curve = trained.curve;
-      this.curves.set(key, curve);
-      if (this.cacheFile) {
-        mkdirSync(path.dirname(this.cacheFile), { recursive: true });
-        const line: CachedCurve = { key, curve, validationLoss: trained.validationLoss };
-        appendFileSync(this.cacheFile, `${JSON.stringify(line)}\n`);
-      }
+      const line: CachedCurve = { key, ...trained };
+      // Another bench process may have written this key while this one trained: every reader uses its line.
+      const used = this.cache ? this.cache.record(line) : line;
+      if (used !== line) this.stats.adopted++;
+      curve = used.curve;
     }
+    this.curves.set(key, curve);
     return curve[epoch - 1] as number;
   }
 
@@ -126,12 +103,15 @@ export class TrialEvaluator {
   private async train(
     params: ParameterValues,
     seed: number,
-  ): Promise<{ curve: number[]; validationLoss: (number | null)[] }> {
-    const request = this.objective.request(this.prepared, params, seed, 's3://bench/trial/model');
+  ): Promise<Pick<CachedCurve, 'curve' | 'validationLoss' | 'engine'> & { validationLoss: (number | null)[] }> {
+    const request = {
+      ...this.objective.request(this.prepared, params, seed, 's3://bench/trial/model'),
+      engine: BENCH_TRAIN_ENGINE,
+    } as const;
     const curve: number[] = [];
     const validationLoss: (number | null)[] = [];
     const started = performance.now();
-    await trainModel(this.store, request, {
+    const result = await trainModel(this.store, request, {
       onEpoch: (progress) => {
         curve[progress.epoch - 1] = progress.metrics.validationAccuracy ?? 0;
         // A diverged run reports NaN or Infinity; JSON has no such numbers, so they are kept as null.
@@ -142,6 +122,6 @@ export class TrialEvaluator {
     this.stats.trials++;
     this.stats.epochsTrained += curve.length;
     this.stats.trainingSeconds += (performance.now() - started) / 1000;
-    return { curve, validationLoss };
+    return { curve, validationLoss, engine: result.engine };
   }
 }

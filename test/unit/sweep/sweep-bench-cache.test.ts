@@ -1,22 +1,49 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, type TestContext } from 'node:test';
+import {
+  conflictingKeys,
+  CurveCacheFile,
+  curveOfEachKey,
+  formatConflict,
+  readNumberedCurves,
+  type CachedCurve,
+} from '../../../bench/sweep/curve-cache';
 import { BENCH_OBJECTIVES, movedObjective, type BenchObjective } from '../../../bench/sweep/objectives';
+import { checkCurveCaches } from '../../../bench/sweep/real-bench';
 import { readCurveCache, TrialEvaluator } from '../../../bench/sweep/trial-evaluator';
+import { currentBackend, loadTf } from '../../../src/ml/backend';
+import { loadGraphAddon } from '../../../src/ml/graph/tf-graph';
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'fineflow-sweep-cache-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
+/** The bench trains with the graph engine only (BENCH_TRAIN_ENGINE); without the addon these tests cannot run. */
+function skipWithoutGraph(t: TestContext): boolean {
+  const reason =
+    currentBackend(loadTf({ preference: 'auto' }).tf) !== 'tensorflow'
+      ? 'the native binding is not built'
+      : loadGraphAddon().error;
+  if (reason !== undefined) t.skip(`${reason}; run npm run setup:tf (the sweep bench trains with the graph engine)`);
+  return reason !== undefined;
+}
+
+/** The real tabular objective, with a 3-epoch budget so a trial trains in well under a second. */
+async function smallTabular() {
+  const tabular = BENCH_OBJECTIVES.find((objective) => objective.id === 'tabular-mlp') as BenchObjective;
+  const objective: BenchObjective = { ...tabular, epochsPerTrial: 3 };
+  const store = createMemoryObjectStore({ buckets: ['bench'] });
+  const prepared = await objective.prepare(store, 'tabular');
+  return { objective, store, prepared };
+}
+
 void describe('sweep bench curve cache', () => {
-  void it('records each epoch’s validation loss beside the accuracy, and a later evaluator trains nothing', async () => {
-    // The real tabular objective, with a 3-epoch budget so the test trains for well under a second.
-    const tabular = BENCH_OBJECTIVES.find((objective) => objective.id === 'tabular-mlp') as BenchObjective;
-    const objective: BenchObjective = { ...tabular, epochsPerTrial: 3 };
-    const store = createMemoryObjectStore({ buckets: ['bench'] });
-    const prepared = await objective.prepare(store, 'tabular');
+  void it('records each epoch’s validation loss beside the accuracy, and a later evaluator trains nothing', async (t) => {
+    if (skipWithoutGraph(t)) return;
+    const { objective, store, prepared } = await smallTabular();
     const cacheFile = path.join(root, 'curves.jsonl');
     const params = { learningRate: 0.01, batchSize: 16, dropout: 0.2, l2: 1e-4 };
 
@@ -31,10 +58,117 @@ void describe('sweep bench curve cache', () => {
     assert.equal(line.curve[1], accuracy);
     assert.equal(line.validationLoss?.length, 3);
     for (const loss of line.validationLoss ?? []) assert.ok(typeof loss === 'number' && loss > 0, String(loss));
+    assert.equal(line.engine, 'graph', 'the line names the engine that trained it');
 
     const later = new TrialEvaluator(objective, prepared, store, cacheFile);
     assert.equal(await later.valueAt(params, 7, 2), accuracy);
     assert.equal(later.stats.trials, 0, 'served from the cache');
+  });
+
+  void it('an evaluator opened earlier uses a curve another bench process wrote since, and trains nothing', async (t) => {
+    // Two bench processes on one cache: each read the file when it started, so both trained keys the other had
+    // written meanwhile, and 17 tabular keys ended with two lines (one per training engine, so two curves).
+    if (skipWithoutGraph(t)) return;
+    const { objective, store, prepared } = await smallTabular();
+    const cacheFile = path.join(root, 'shared.jsonl');
+    const params = { learningRate: 0.03, batchSize: 8, dropout: 0.3, l2: 1e-3 };
+    const early = new TrialEvaluator(objective, prepared, store, cacheFile);
+    const other = new TrialEvaluator(objective, prepared, store, cacheFile);
+    const accuracy = await other.valueAt(params, 103, 1);
+    assert.equal(await early.valueAt(params, 103, 1), accuracy);
+    assert.equal(early.stats.trials, 0, 'picked up the other process’s line');
+    assert.equal(readCurveCache(cacheFile).length, 1, 'one line per key');
+  });
+
+  void it('a process that trained a key another one wrote meanwhile adopts that line and appends nothing', () => {
+    const file = path.join(root, 'race.jsonl');
+    const mine = new CurveCacheFile(file);
+    const theirs = new CurveCacheFile(file);
+    const first: CachedCurve = { key: 'k', curve: [0.8825, 0.84], engine: 'eager' };
+    assert.deepEqual(theirs.record(first), first);
+    const used = mine.record({ key: 'k', curve: [0.7775, 0.87], engine: 'graph' });
+    assert.deepEqual(used, first);
+    assert.deepEqual(mine.get('k'), first);
+    assert.equal(readCurveCache(file).length, 1);
+    // A longer curve for the key is still appended (a budget raised since), and then is the one used.
+    const longer: CachedCurve = { key: 'k', curve: [0.8825, 0.84, 0.9] };
+    assert.deepEqual(mine.record(longer), longer);
+    theirs.refresh();
+    assert.deepEqual(theirs.get('k'), longer);
+  });
+
+  void it('picks up lines appended since it last read, leaving a line still being written for later', () => {
+    const file = path.join(root, 'growing.jsonl');
+    writeFileSync(file, `${JSON.stringify({ key: 'a', curve: [0.5] })}\n`);
+    const cache = new CurveCacheFile(file);
+    appendFileSync(file, `${JSON.stringify({ key: 'b', curve: [0.6] })}\n{"key":"c","cur`);
+    cache.refresh();
+    assert.deepEqual(cache.get('b'), { key: 'b', curve: [0.6] });
+    assert.equal(cache.get('c'), undefined);
+    appendFileSync(file, 've":[0.7]}\n');
+    cache.refresh();
+    assert.deepEqual(cache.get('c'), { key: 'c', curve: [0.7] }, 'the line read in two parts');
+    appendFileSync(file, '{"key":"d"}\n');
+    assert.throws(() => cache.refresh(), /growing\.jsonl:4: a curve line needs "key"/, 'numbers lines across reads');
+  });
+
+  void it('every reader uses the first line written with the longest curve, and lists keys whose curves differ', () => {
+    const file = path.join(root, 'conflicts.jsonl');
+    const lines: CachedCurve[] = [
+      { key: 'same', curve: [0.5, 0.6] },
+      { key: 'differs', curve: [0.8825, 0.84], engine: 'eager' },
+      { key: 'prefix', curve: [0.4] },
+      { key: 'same', curve: [0.5, 0.6] },
+      { key: 'differs', curve: [0.7775, 0.87], engine: 'graph' },
+      { key: 'prefix', curve: [0.4, 0.45] },
+    ];
+    writeFileSync(file, lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
+    const chosen = curveOfEachKey(readCurveCache(file));
+    assert.deepEqual(chosen.get('differs')?.curve, [0.8825, 0.84]);
+    assert.deepEqual(chosen.get('prefix')?.curve, [0.4, 0.45]);
+    const conflicts = conflictingKeys(readNumberedCurves(file));
+    assert.deepEqual(
+      conflicts.map((conflict) => [conflict.key, conflict.lines.map((line) => line.line)]),
+      [['differs', [2, 5]]],
+    );
+    assert.deepEqual(formatConflict(conflicts[0]!, 1), [
+      'differs',
+      '  line 2: 0.8825, … (eager) ← used',
+      '  line 5: 0.7775, … (graph)',
+    ]);
+  });
+
+  void it('--check-cache reports each cache and the keys with two curves, reading only', () => {
+    const caches = path.join(root, 'sweep-bench');
+    const write = (directory: string, lines: CachedCurve[]) => {
+      mkdirSync(path.join(caches, directory), { recursive: true });
+      writeFileSync(
+        path.join(caches, directory, 'curves.jsonl'),
+        lines.map((line) => `${JSON.stringify(line)}\n`).join(''),
+      );
+    };
+    write('a-v1', [
+      { key: 'x', curve: [0.5] },
+      { key: 'x', curve: [0.5] },
+    ]);
+    write('b-v2', [
+      { key: 'y', curve: [0.8825], engine: 'eager' },
+      { key: 'y', curve: [0.7775], engine: 'graph' },
+    ]);
+    const before = readFileSync(path.join(caches, 'b-v2', 'curves.jsonl'), 'utf8');
+    const log: string[] = [];
+    assert.equal(
+      checkCurveCaches((line) => log.push(line), caches),
+      1,
+    );
+    assert.deepEqual(log, [
+      'a-v1: 2 lines, 1 keys (engine: not recorded 2); 0 keys with two different curves',
+      'b-v2: 2 lines, 1 keys (engine: eager 1, graph 1); 1 keys with two different curves',
+      '  y',
+      '    line 1: 0.8825 (eager) ← used',
+      '    line 2: 0.7775 (graph)',
+    ]);
+    assert.equal(readFileSync(path.join(caches, 'b-v2', 'curves.jsonl'), 'utf8'), before);
   });
 
   void it('reads lines written before the loss was recorded, and names file and line of a bad one', () => {
@@ -52,6 +186,8 @@ void describe('sweep bench curve cache', () => {
     assert.throws(() => readCurveCache(file), /old\.jsonl:1: not JSON .*delete the line/);
     writeFileSync(file, '{"key":"k","curve":"0.5"}\n');
     assert.throws(() => readCurveCache(file), /old\.jsonl:1: a curve line needs "key" \(string\) and "curve"/);
+    writeFileSync(file, '{"key":"k","curve":[0.5],"engine":"webgl"}\n');
+    assert.throws(() => readCurveCache(file), /old\.jsonl:1: "engine" must be "graph" or "eager"/);
   });
 });
 
