@@ -90,6 +90,24 @@ async function settled(r: Recorder, runId: string): Promise<void> {
   }
 }
 
+/** A sweep stage's inputs over the fixture's data and base model: the fields every sweep scenario shares, then its own. */
+function sweepStageInputs(data: { readonly baseModel: string; readonly dataset: string }, own: JsonObject): JsonObject {
+  return {
+    model: data.baseModel,
+    data: data.dataset,
+    objective: { metric: 'validation.accuracy', goal: 'maximize' },
+    ...own,
+  };
+}
+
+/** Runs a one-stage pipeline of a sweep stage to its end; its run id and the sweep's child workflow id. */
+async function runSweepStage(r: Recorder, pipeline: string, inputs: JsonObject): Promise<[string, string]> {
+  const plan = r.plan(pipeline, [{ id: 'sweep', uses: 'hyperparameter-sweep', with: inputs, timeoutMs: 300_000 }]);
+  const runId = await r.runs.submit(plan);
+  await settled(r, runId);
+  return [runId, `${runId}.sweep.sweep-1`];
+}
+
 const runState = (r: Recorder, runId: string, done: (state: RunState) => boolean): Promise<RunState> =>
   until(`run ${runId}`, () => r.runs.state(runId), done);
 
@@ -493,12 +511,7 @@ stages:
       seed: 5,
       space: { learningRate: { logUniform: [0.001, 0.03] } },
     };
-    const plan = r.plan('replay-pin', [
-      { id: 'sweep', uses: 'hyperparameter-sweep', with: inputs, timeoutMs: 300_000 },
-    ]);
-    const runId = await r.runs.submit(plan);
-    await settled(r, runId);
-    return [runId, `${runId}.sweep.sweep-1`];
+    return runSweepStage(r, 'replay-pin', inputs);
   },
   /**
    * A sweep stage with a rung audit (`earlyStopping.auditEvery`), recorded before its sweep log said when a trial
@@ -506,10 +519,7 @@ stages:
    */
   async 'hyperparameter-sweep-rung-audit'(r) {
     const data = await writeSweepData(r.store, r.bucket, `replay-audit-${r.suffix}`);
-    const inputs: JsonObject = {
-      model: data.baseModel,
-      data: data.dataset,
-      objective: { metric: 'validation.accuracy', goal: 'maximize' },
+    const inputs = sweepStageInputs(data, {
       trial: { epochs: 4, batchSize: 16, freeze: 'none', seed: 1 },
       algorithm: 'random',
       earlyStopping: { type: 'asha', reductionFactor: 2, minEpochs: 1, auditEvery: 2 },
@@ -517,13 +527,8 @@ stages:
       parallelism: 1,
       seed: 11,
       space: { learningRate: { logUniform: [0.00005, 0.05] }, batchSize: { choice: [8, 16] } },
-    };
-    const plan = r.plan('replay-audit', [
-      { id: 'sweep', uses: 'hyperparameter-sweep', with: inputs, timeoutMs: 300_000 },
-    ]);
-    const runId = await r.runs.submit(plan);
-    await settled(r, runId);
-    return [runId, `${runId}.sweep.sweep-1`];
+    });
+    return runSweepStage(r, 'replay-audit', inputs);
   },
   /**
    * A promotion-based ASHA sweep (`earlyStopping.promotion`): trials pause at rungs and the workflow resumes promoted
@@ -531,10 +536,7 @@ stages:
    */
   async 'hyperparameter-sweep-promotion'(r) {
     const data = await writeSweepData(r.store, r.bucket, `replay-promotion-${r.suffix}`);
-    const inputs: JsonObject = {
-      model: data.baseModel,
-      data: data.dataset,
-      objective: { metric: 'validation.accuracy', goal: 'maximize' },
+    const inputs = sweepStageInputs(data, {
       trial: { epochs: 4, batchSize: 16, freeze: 'none', seed: 1 },
       algorithm: 'random',
       earlyStopping: { type: 'asha', reductionFactor: 2, minEpochs: 1, promotion: true },
@@ -542,13 +544,8 @@ stages:
       parallelism: 1,
       seed: 11,
       space: { learningRate: { logUniform: [0.00005, 0.05] } },
-    };
-    const plan = r.plan('replay-promotion', [
-      { id: 'sweep', uses: 'hyperparameter-sweep', with: inputs, timeoutMs: 300_000 },
-    ]);
-    const runId = await r.runs.submit(plan);
-    await settled(r, runId);
-    return [runId, `${runId}.sweep.sweep-1`];
+    });
+    return runSweepStage(r, 'replay-promotion', inputs);
   },
   /**
    * An ASHA sweep of fine-tune trials that does not say `promotion`: promotion-based by default, behind the
@@ -556,10 +553,7 @@ stages:
    */
   async 'hyperparameter-sweep-asha-default'(r) {
     const data = await writeSweepData(r.store, r.bucket, `replay-asha-default-${r.suffix}`);
-    const inputs: JsonObject = {
-      model: data.baseModel,
-      data: data.dataset,
-      objective: { metric: 'validation.accuracy', goal: 'maximize' },
+    const inputs = sweepStageInputs(data, {
       trial: { epochs: 4, batchSize: 16, freeze: 'none', seed: 1 },
       algorithm: 'random',
       earlyStopping: { type: 'asha', reductionFactor: 2, minEpochs: 1 },
@@ -567,13 +561,8 @@ stages:
       parallelism: 2,
       seed: 3,
       space: { learningRate: { logUniform: [0.00005, 0.05] } },
-    };
-    const plan = r.plan('replay-asha-default', [
-      { id: 'sweep', uses: 'hyperparameter-sweep', with: inputs, timeoutMs: 300_000 },
-    ]);
-    const runId = await r.runs.submit(plan);
-    await settled(r, runId);
-    return [runId, `${runId}.sweep.sweep-1`];
+    });
+    return runSweepStage(r, 'replay-asha-default', inputs);
   },
   /** A newData watcher: baseline, a push, the run it starts, and continue-as-new after a few polls. */
   async 'data-watcher'(r) {
