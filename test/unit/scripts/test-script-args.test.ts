@@ -20,6 +20,7 @@ const TREE = [
   'test/integration/c.test.ts',
   'test/security/s.test.ts',
   'test/e2e/e.test.ts',
+  'test/browser/w.test.ts',
   'test/fixtures/data.ts',
 ];
 let dir: string;
@@ -57,6 +58,7 @@ void describe('scripts/test.sh arguments', () => {
       'test/integration/c.test.ts',
       'test/security/s.test.ts',
       'test/e2e/e.test.ts',
+      'test/browser/w.test.ts',
     ]);
   });
 
