@@ -54,7 +54,9 @@ export type MethodId =
   | 'optuna-tpe-sha'
   | 'optuna-tpe-hyperband'
   | 'fineflow-tpe-asha-warm'
-  | 'optuna-tpe-sha-warm';
+  | 'fineflow-tpe-asha-stopping-warm'
+  | 'optuna-tpe-sha-warm'
+  | 'optuna-tpe-sha-warm-stopping';
 
 export interface MethodSpec {
   readonly id: MethodId;
@@ -65,6 +67,11 @@ export interface MethodSpec {
   readonly dyhpo?: Partial<DyhpoOptions>;
   /** Retrain scenario: the sweep starts from the history of an earlier sweep (see {@link RETRAIN_METHODS}). */
   readonly warm?: boolean;
+  /**
+   * Retrain scenario: the cold method whose earlier sweep (under seed s + {@link HISTORY_SEED_OFFSET}) makes this warm
+   * row's history; default `fineflow-tpe-asha`, the default a sweep gets.
+   */
+  readonly historyFrom?: 'fineflow-tpe-asha' | 'fineflow-tpe-asha-stopping';
   /** Runs only when `--methods` names it (a method under trial on development seeds, not in the compared set). */
   readonly onRequest?: boolean;
 }
@@ -124,8 +131,27 @@ export const RETRAIN_METHODS: readonly MethodSpec[] = [
     fineflow: { algorithm: 'tpe', earlyStopping: 'asha' },
     warm: true,
   },
-  ...METHODS.filter((method) => ['fineflow-tpe-asha', 'random', 'optuna-tpe-sha'].includes(method.id)),
+  {
+    // Session 9's warm row (stopping-based ASHA, before promotion became the default), from its own history.
+    id: 'fineflow-tpe-asha-stopping-warm',
+    label: 'Fineflow TPE+ASHA stopping-based warm',
+    fineflow: { algorithm: 'tpe', earlyStopping: 'asha', asha: { promotion: false } },
+    warm: true,
+    historyFrom: 'fineflow-tpe-asha-stopping',
+    onRequest: true,
+  },
+  ...METHODS.filter((method) =>
+    ['fineflow-tpe-asha', 'fineflow-tpe-asha-stopping', 'random', 'optuna-tpe-sha'].includes(method.id),
+  ),
   { id: 'optuna-tpe-sha-warm', label: 'Optuna TPE+SuccessiveHalving warm', optuna: 'successive-halving', warm: true },
+  {
+    id: 'optuna-tpe-sha-warm-stopping',
+    label: 'Optuna TPE+SuccessiveHalving warm, stopping-based history',
+    optuna: 'successive-halving',
+    warm: true,
+    historyFrom: 'fineflow-tpe-asha-stopping',
+    onRequest: true,
+  },
 ];
 
 /** The earlier sweep of a retrain under seed s runs under seed s + this. */
@@ -385,7 +411,7 @@ async function benchObjective(
         const trainedBefore = evaluator.stats.trials;
         const valueAt = (params: Parameters<TrialEvaluator['valueAt']>[0], epoch: number) =>
           evaluator.valueAt(params, seed, epoch);
-        const priors = method.warm ? await history(seed) : undefined;
+        const priors = method.warm ? await history(seed, method.historyFrom) : undefined;
         if (method.fineflow)
           list.push(await runFineflowSweep(method.fineflow, objective.space, seed, budget, valueAt, priors));
         else if (method.dyhpo) list.push(await runDyhpoSweep(objective.space, seed, budget, valueAt, method.dyhpo));
@@ -406,30 +432,34 @@ async function benchObjective(
     await optuna?.close();
   }
   if (optuna) log(`    (Optuna ${optuna.version})`);
-  const used = [...history.known.values()];
-  if (used.length > 0) {
+  for (const [from, bySeed] of history.known) {
+    const used = [...bySeed.values()];
     const sizes = spread(used.map((trials) => trials.length));
     const completed = spread(used.map((trials) => trials.filter((trial) => trial.status === 'completed').length));
+    const label = METHODS.find((method) => method.id === from)?.label ?? from;
     log(
-      `    history (Fineflow TPE+ASHA cold on ${historySource.objective.id}, target ${historySource.objective.target.toFixed(4)}, seeds ${seeds[0]! + HISTORY_SEED_OFFSET}…${seeds.at(-1)! + HISTORY_SEED_OFFSET}, run to its end): median ${sizes.median} trials [${sizes.q1}, ${sizes.q3}], ${completed.median} completed`,
+      `    history (${label} cold on ${historySource.objective.id}, target ${historySource.objective.target.toFixed(4)}, seeds ${seeds[0]! + HISTORY_SEED_OFFSET}…${seeds.at(-1)! + HISTORY_SEED_OFFSET}, run to its end): median ${sizes.median} trials [${sizes.q1}, ${sizes.q3}], ${completed.median} completed`,
     );
   }
   return { objective: objective.id, target: objective.target, methods, runs };
 }
 
-/** The retrain history of each seed, computed once and shared by the warm rows. */
+/** The retrain history of each seed and earlier method, computed once and shared by the warm rows. */
 function histories({ objective, evaluator }: HistorySource) {
   const budget = budgetOf(objective);
-  const known = new Map<number, PriorTrial[]>();
-  const cold = METHODS.find((method) => method.id === 'fineflow-tpe-asha')?.fineflow as FineflowMethod;
-  const history = async (seed: number): Promise<PriorTrial[]> => {
+  type From = NonNullable<MethodSpec['historyFrom']>;
+  const known = new Map<From, Map<number, PriorTrial[]>>();
+  const history = async (seed: number, from: From = 'fineflow-tpe-asha'): Promise<PriorTrial[]> => {
+    const cold = METHODS.find((method) => method.id === from)?.fineflow as FineflowMethod;
     const earlier = seed + HISTORY_SEED_OFFSET;
+    const bySeed = known.get(from) ?? new Map<number, PriorTrial[]>();
     const trials =
-      known.get(seed) ??
+      bySeed.get(seed) ??
       (await fineflowHistory(cold, objective.space, earlier, budget, (params, epoch) =>
         evaluator.valueAt(params, earlier, epoch),
       ));
-    known.set(seed, trials);
+    bySeed.set(seed, trials);
+    known.set(from, bySeed);
     return trials;
   };
   return Object.assign(history, { known });
@@ -491,6 +521,23 @@ export function formatObjectiveTable(result: ObjectiveResult, horizon: number): 
   return lines;
 }
 
+/** The paired lines under a retrain table, each printed when both rows ran. */
+const RETRAIN_PAIRS: readonly (readonly [MethodId, MethodId, string])[] = [
+  ['fineflow-tpe-asha-warm', 'fineflow-tpe-asha', 'Fineflow warm / Fineflow cold'],
+  ['optuna-tpe-sha-warm', 'optuna-tpe-sha', 'Optuna SHA warm / Optuna SHA cold'],
+  ['fineflow-tpe-asha-warm', 'optuna-tpe-sha-warm', 'Fineflow warm / Optuna SHA warm'],
+  ['fineflow-tpe-asha-stopping-warm', 'fineflow-tpe-asha-stopping', 'stopping-based: Fineflow warm / Fineflow cold'],
+  ['optuna-tpe-sha-warm-stopping', 'optuna-tpe-sha', 'stopping-based history: Optuna SHA warm / Optuna SHA cold'],
+  [
+    'fineflow-tpe-asha-stopping-warm',
+    'optuna-tpe-sha-warm-stopping',
+    'stopping-based: Fineflow warm / Optuna SHA warm',
+  ],
+  ['fineflow-tpe-asha-warm', 'fineflow-tpe-asha-stopping-warm', 'Fineflow warm, promotion / stopping-based'],
+  ['fineflow-tpe-asha', 'fineflow-tpe-asha-stopping', 'Fineflow cold, promotion / stopping-based'],
+  ['optuna-tpe-sha-warm', 'optuna-tpe-sha-warm-stopping', 'Optuna SHA warm, promotion / stopping-based history'],
+];
+
 /** The retrain scenario's table: warm and cold rows, each against random and both Optuna SHA rows, plus paired warm/cold. */
 export function formatRetrainTable(result: ObjectiveResult, horizon: number): string[] {
   const { runs } = result;
@@ -506,15 +553,17 @@ export function formatRetrainTable(result: ObjectiveResult, horizon: number): st
     const area = spread(list.map((run) => anytimeArea(run.anytime, horizon)));
     const compare = (other: MethodId): string =>
       method.id === other || (method.optuna && other.startsWith('optuna')) ? '' : formatRatio(list, runs[other]);
+    // A stopping-based row is set against Optuna warm from the same (stopping-based) history.
+    const optunaWarm = method.id.includes('stopping') ? 'optuna-tpe-sha-warm-stopping' : 'optuna-tpe-sha-warm';
     lines.push(
-      `| ${method.label} | ${list.filter((run) => run.reached).length}/${list.length} | ${epochs.median} [${epochs.q1}, ${epochs.q3}] | ${trials.median} | ${area.median.toFixed(3)} | ${method.id === 'random' ? '1' : formatRatio(list, runs.random)} | ${compare('optuna-tpe-sha')} | ${compare('optuna-tpe-sha-warm')} |`,
+      `| ${method.label} | ${list.filter((run) => run.reached).length}/${list.length} | ${epochs.median} [${epochs.q1}, ${epochs.q3}] | ${trials.median} | ${area.median.toFixed(3)} | ${method.id === 'random' ? '1' : formatRatio(list, runs.random)} | ${compare('optuna-tpe-sha')} | ${compare(optunaWarm)} |`,
     );
   }
-  lines.push(
-    '',
-    `Fineflow warm / Fineflow cold, paired: ${formatRatio(runs['fineflow-tpe-asha-warm'], runs['fineflow-tpe-asha'])}`,
-    `Optuna SHA warm / Optuna SHA cold, paired: ${formatRatio(runs['optuna-tpe-sha-warm'], runs['optuna-tpe-sha'])}`,
-  );
+  lines.push('');
+  for (const [a, b, name] of RETRAIN_PAIRS) {
+    const [first, second] = [runs[a], runs[b]];
+    if (first && second) lines.push(`${name}, paired: ${formatRatio(first, second)}; ${pairedCounts(first, second)}`);
+  }
   return lines;
 }
 

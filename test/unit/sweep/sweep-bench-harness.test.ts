@@ -200,12 +200,63 @@ void describe('sweep bench drivers', () => {
       table[2] ?? '',
       /^\| Fineflow TPE\+ASHA warm \| 3\/3 \| 20 \[15, 25\] .* 0\.25× \[0\.25, 0\.25\] \| 0\.50× .* \| 1\.00× /,
     );
-    assert.ok(table.includes('Fineflow warm / Fineflow cold, paired: 0.50× [0.50, 0.50]'));
-    assert.ok(table.includes('Optuna SHA warm / Optuna SHA cold, paired: 0.50× [0.50, 0.50]'));
+    assert.ok(
+      table.includes(
+        'Fineflow warm / Fineflow cold, paired: 0.50× [0.50, 0.50]; seeds better / worse / same: 3 / 0 / 0',
+      ),
+    );
+    assert.ok(
+      table.includes(
+        'Optuna SHA warm / Optuna SHA cold, paired: 0.50× [0.50, 0.50]; seeds better / worse / same: 3 / 0 / 0',
+      ),
+    );
+    assert.ok(
+      table.includes(
+        'Fineflow warm / Optuna SHA warm, paired: 1.00× [1.00, 1.00]; seeds better / worse / same: 0 / 0 / 3',
+      ),
+    );
+    assert.ok(!table.some((line) => line.includes('stopping-based')), 'no stopping-based line without its rows');
+    // The stopping-based rows (session 9's, each from its own history) beside today's, paired seed by seed.
+    const both = formatRetrainTable(
+      {
+        objective: 'x',
+        target: 0.9,
+        methods: RETRAIN_METHODS,
+        runs: {
+          'fineflow-tpe-asha-warm': runsOf([10, 20, 30]),
+          'fineflow-tpe-asha-stopping-warm': runsOf([20, 10, 60]),
+          'fineflow-tpe-asha': runsOf([20, 40, 60]),
+          'fineflow-tpe-asha-stopping': runsOf([40, 40, 60]),
+          random: runsOf([40, 80, 120]),
+          'optuna-tpe-sha': runsOf([20, 40, 60]),
+          'optuna-tpe-sha-warm': runsOf([10, 20, 30]),
+          'optuna-tpe-sha-warm-stopping': runsOf([40, 40, 60]),
+        },
+      },
+      360,
+    );
+    assert.match(
+      both.find((line) => line.startsWith('| Fineflow TPE+ASHA stopping-based warm |')) ?? '',
+      /\| 0\.25× \[0\.13, 0\.50\] \| 0\.50× \[0\.25, 1\.00\] \| 0\.50× \[0\.25, 1\.00\] \|$/,
+      'the stopping-based warm row is set against Optuna warm from the stopping-based history',
+    );
+    for (const line of [
+      'Fineflow warm, promotion / stopping-based, paired: 1.00× [0.50, 2.00]; seeds better / worse / same: 2 / 1 / 0',
+      'Fineflow cold, promotion / stopping-based, paired: 1.00× [0.50, 1.00]; seeds better / worse / same: 1 / 0 / 2',
+      'Optuna SHA warm, promotion / stopping-based history, paired: 0.50× [0.25, 0.50]; seeds better / worse / same: 3 / 0 / 0',
+      'stopping-based: Fineflow warm / Fineflow cold, paired: 0.50× [0.25, 1.00]; seeds better / worse / same: 2 / 0 / 1',
+      'stopping-based history: Optuna SHA warm / Optuna SHA cold, paired: 1.00× [1.00, 2.00]; seeds better / worse / same: 0 / 1 / 2',
+      'stopping-based: Fineflow warm / Optuna SHA warm, paired: 0.50× [0.25, 1.00]; seeds better / worse / same: 2 / 0 / 1',
+    ])
+      assert.ok(both.includes(line), `${line}\n${both.join('\n')}`);
     assert.deepEqual(
-      RETRAIN_METHODS.map((method) => method.id),
+      RETRAIN_METHODS.filter((method) => !method.onRequest).map((method) => method.id),
       ['fineflow-tpe-asha-warm', 'fineflow-tpe-asha', 'random', 'optuna-tpe-sha', 'optuna-tpe-sha-warm'],
     );
+    assert.deepEqual(parseMethods('fineflow-tpe-asha-stopping-warm,optuna-tpe-sha-warm-stopping'), [
+      'fineflow-tpe-asha-stopping-warm',
+      'optuna-tpe-sha-warm-stopping',
+    ]);
     assert.equal(parseScenario(undefined), 'cold');
     assert.equal(parseScenario('retrain'), 'retrain');
     assert.equal(parseScenario('retrain-moved'), 'retrain-moved');
