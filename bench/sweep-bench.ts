@@ -11,13 +11,16 @@
  * side, bootstrap intervals — is bench/sweep/real-bench.ts, run after this section.
  *
  * The sweep is driven exactly as the workflow drives it (src/core/sweep/sweep-state.ts): up to
- * `parallelism` trials run at once and each running trial trains one epoch per tick.
+ * `parallelism` trials run at once and each running trial trains one epoch per tick. TPE+ASHA is the
+ * ASHA a sweep stage gets by default (promotion-based since session 10: a trial pauses at a rung and
+ * resumes when promoted); the stopping-based ASHA of before is printed beside it.
  */
 import os from 'node:os';
 import { median } from '../src/core/sweep/median';
 import { RandomSource, seedRandomState } from '../src/core/sweep/random-source';
 import type { ParameterValues } from '../src/core/sweep/space';
 import { benchRealSweeps, checkCurveCaches, METHODS, parseMethods, parseScenario } from './sweep/real-bench';
+import { withDefaultPromotion } from '../src/core/sweep/sweep-plan';
 import {
   createSweep,
   isDone,
@@ -26,6 +29,7 @@ import {
   recordIntermediate,
   recordResult,
   runningTrials,
+  type SweepConfig,
 } from '../src/core/sweep/sweep-state';
 
 export interface SweepBenchOptions {
@@ -53,9 +57,13 @@ export interface SweepRunResult {
 export interface SweepBenchResult {
   readonly simulated: true;
   readonly target: number;
+  /** TPE with the ASHA a sweep stage gets by default (promotion-based). */
   readonly tpeAsha: readonly SweepRunResult[];
+  /** TPE with the stopping-based ASHA (the default before session 10), for comparison. */
+  readonly tpeAshaStopping: readonly SweepRunResult[];
   readonly randomNoStopping: readonly SweepRunResult[];
   readonly medianEpochsTpeAsha: number;
+  readonly medianEpochsTpeAshaStopping: number;
   readonly medianEpochsRandom: number;
   /** medianEpochsTpeAsha / medianEpochsRandom; the goal is ≤ 0.5. */
   readonly ratio: number;
@@ -94,25 +102,42 @@ export function simulatedAccuracy(params: ParameterValues, epoch: number, random
 
 export type SimulatedSweepSettings = Required<Omit<SweepBenchOptions, 'log' | 'seeds'>>;
 
+/** asha: as a sweep stage gets it by default (promotion-based); asha-stopping: the stopping-based ASHA of before. */
+export type SimulatedStopping = 'asha' | 'asha-stopping' | 'none';
+
+/** The sweep configuration of one simulated sweep. */
+export function simulatedSweepConfig(
+  algorithm: 'tpe' | 'random',
+  earlyStopping: SimulatedStopping,
+  seed: number,
+  options: SimulatedSweepSettings,
+): SweepConfig {
+  const asha = { type: 'asha', reductionFactor: 3, minEpochs: 1 };
+  return parseSweepConfig({
+    algorithm,
+    space: SIMULATED_SPACE,
+    objective: { metric: 'validation.accuracy', goal: 'maximize' },
+    maxTrials: options.maxTrials,
+    parallelism: options.parallelism,
+    epochsPerTrial: options.epochsPerTrial,
+    earlyStopping:
+      earlyStopping === 'asha'
+        ? withDefaultPromotion(asha)
+        : earlyStopping === 'asha-stopping'
+          ? { ...asha, promotion: false }
+          : { type: 'none' },
+    seed,
+  });
+}
+
 /** One simulated sweep; exported for ablations (e.g. TPE without stopping, random with ASHA). */
 export function runSimulatedSweep(
   algorithm: 'tpe' | 'random',
-  earlyStopping: boolean,
+  earlyStopping: SimulatedStopping,
   seed: number,
   options: SimulatedSweepSettings,
 ): SweepRunResult {
-  let state = createSweep(
-    parseSweepConfig({
-      algorithm,
-      space: SIMULATED_SPACE,
-      objective: { metric: 'validation.accuracy', goal: 'maximize' },
-      maxTrials: options.maxTrials,
-      parallelism: options.parallelism,
-      epochsPerTrial: options.epochsPerTrial,
-      earlyStopping: earlyStopping ? { type: 'asha', reductionFactor: 3, minEpochs: 1 } : { type: 'none' },
-      seed,
-    }),
-  );
+  let state = createSweep(simulatedSweepConfig(algorithm, earlyStopping, seed, options));
   // Training noise has its own stream so both algorithms face the same kind of luck.
   const noise = new Map<number, RandomSource>();
   const epochsDone = new Map<number, number>();
@@ -130,6 +155,8 @@ export function runSimulatedSweep(
       if (value >= options.target) return { seed, epochs: totalEpochs, reached: true, trials: state.trials.length };
       const reported = recordIntermediate(state, trial.trialId, epoch, value);
       state = reported.state;
+      // A paused trial (promotion-based ASHA) waits at its rung; a promotion resumes it where it stopped.
+      if (reported.paused) continue;
       if (reported.stop) state = recordResult(state, trial.trialId, { status: 'stopped', epochs: epoch });
       else if (epoch >= options.epochsPerTrial)
         state = recordResult(state, trial.trialId, { status: 'completed', value, epochs: epoch });
@@ -151,24 +178,29 @@ export async function benchSweep(options: SweepBenchOptions = {}): Promise<Sweep
     `sweep bench (SIMULATED learning curves, not real training): epochs until validation.accuracy ≥ ${settings.target}`,
   );
   log(`  ${settings.epochsPerTrial} epochs per trial, parallelism ${settings.parallelism}, seeds ${seeds.join(', ')}`);
-  const tpeAsha = seeds.map((seed) => runSimulatedSweep('tpe', true, seed, settings));
-  const randomNoStopping = seeds.map((seed) => runSimulatedSweep('random', false, seed, settings));
+  const tpeAsha = seeds.map((seed) => runSimulatedSweep('tpe', 'asha', seed, settings));
+  const tpeAshaStopping = seeds.map((seed) => runSimulatedSweep('tpe', 'asha-stopping', seed, settings));
+  const randomNoStopping = seeds.map((seed) => runSimulatedSweep('random', 'none', seed, settings));
   const describeRuns = (runs: readonly SweepRunResult[]): string =>
     runs.map((run) => `${run.epochs}${run.reached ? '' : '(not reached)'}/${run.trials}t`).join(' ');
   log(`  tpe+asha            epochs/trials per seed: ${describeRuns(tpeAsha)}`);
+  log(`  tpe+asha stopping-based (the default before session 10): ${describeRuns(tpeAshaStopping)}`);
   log(`  random, no stopping epochs/trials per seed: ${describeRuns(randomNoStopping)}`);
   const medianEpochsTpeAsha = median(tpeAsha.map((run) => run.epochs));
   const medianEpochsRandom = median(randomNoStopping.map((run) => run.epochs));
+  const medianEpochsTpeAshaStopping = median(tpeAshaStopping.map((run) => run.epochs));
   const ratio = medianEpochsTpeAsha / medianEpochsRandom;
   log(
-    `  median epochs: tpe+asha ${medianEpochsTpeAsha}, random ${medianEpochsRandom}; ratio ${ratio.toFixed(2)}× (target ≤ 0.50×)`,
+    `  median epochs: tpe+asha ${medianEpochsTpeAsha}, random ${medianEpochsRandom}; ratio ${ratio.toFixed(2)}× (target ≤ 0.50×); stopping-based ${medianEpochsTpeAshaStopping} (${(medianEpochsTpeAshaStopping / medianEpochsRandom).toFixed(2)}×)`,
   );
   return {
     simulated: true,
     target: settings.target,
     tpeAsha,
+    tpeAshaStopping,
     randomNoStopping,
     medianEpochsTpeAsha,
+    medianEpochsTpeAshaStopping,
     medianEpochsRandom,
     ratio,
   };
