@@ -518,6 +518,13 @@ export function formatObjectiveTable(result: ObjectiveResult, horizon: number): 
         `${name} / Fineflow TPE+ASHA default, paired: ${formatRatio(runs, base)}; ${pairedCounts(runs, base)}`,
       );
   }
+  // Today's default against the ASHA it replaced (session 10), seed by seed: the table's rows alone do not pair them.
+  const stopping = result.runs['fineflow-tpe-asha-stopping'];
+  if (base && stopping)
+    lines.push(
+      '',
+      `Fineflow TPE+ASHA default (promotion) / stopping-based, paired: ${formatRatio(base, stopping)}; ${pairedCounts(base, stopping)}`,
+    );
   return lines;
 }
 

@@ -313,6 +313,26 @@ void describe('sweep bench drivers', () => {
     assert.deepEqual(lines.map(column), [column(lines[2]!), column(lines[2]!), column(lines[2]!)]);
   });
 
+  void it('pairs the default with the stopping-based row seed by seed when both ran, and only then', () => {
+    const runsOf = (epochs: number[]) => epochs.map((value, i) => run(i + 1, value));
+    const stopping = METHODS.find((m) => m.id === 'fineflow-tpe-asha-stopping')!;
+    const result = {
+      objective: 'x',
+      target: 0.9,
+      methods: [METHODS[0]!, stopping],
+      runs: { 'fineflow-tpe-asha': runsOf([10, 40, 60]), 'fineflow-tpe-asha-stopping': runsOf([20, 40, 30]) },
+    };
+    const line =
+      'Fineflow TPE+ASHA default (promotion) / stopping-based, paired: 1.33× [0.50, 2.00]; seeds better / worse / same: 1 / 1 / 1';
+    assert.ok(formatObjectiveTable(result, 360).includes(line), formatObjectiveTable(result, 360).join('\n'));
+    const alone = {
+      ...result,
+      methods: [METHODS[0]!],
+      runs: { 'fineflow-tpe-asha': result.runs['fineflow-tpe-asha'] },
+    };
+    assert.ok(!formatObjectiveTable(alone, 360).some((l) => l.includes('stopping-based, paired')));
+  });
+
   void it('parseMethods names unknown methods', () => {
     assert.deepEqual(parseMethods('random,optuna-tpe-sha'), ['random', 'optuna-tpe-sha']);
     assert.throws(() => parseMethods('random,bohb'), /unknown bohb; known: fineflow-tpe-asha/);
