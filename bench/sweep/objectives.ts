@@ -206,7 +206,10 @@ async function prepareTabular(store: ObjectStore, prefix: string, options: Tabul
 
 const tabularMlp: BenchObjective = {
   id: 'tabular-mlp',
-  target: 364 / 400, // calibrated (see BenchObjective.target)
+  // 365/400 since session 11: on the graph-engine curves of version 3, 364/400 is reached by 7 of the 80
+  // calibration configurations (p = 0.0875, a median of 8 random trials, under the rule's 10); `--calibrate`
+  // printed 0.9125, set before any method ran on version 3.
+  target: 365 / 400, // calibrated (see BenchObjective.target)
   // 2: dropout masks drawn so a resumed run matches an uninterrupted one (70c4eb5) changed the curves.
   // 3: every curve retrained on the graph engine; v2 mixed graph and eager curves (docs/sweep-benchmark.md).
   version: 3,
