@@ -24,6 +24,7 @@ import { parseRegistryUri, resolveVersion } from '../src/ml/models/registry';
 import { newestVerifiedCheckpoint, resumeLogLine } from '../src/ml/train/checkpoint';
 import { runTrainingInChildProcess, type TrainingRunner } from '../src/ml/train/child-runner';
 import { requestKeyOf } from '../src/ml/train/fine-tune';
+import { engineFallbackWarning } from '../src/ml/graph/graph-addon';
 import type {
   Augmentation,
   EarlyStopping,
@@ -631,7 +632,7 @@ function logTrained(runtime: StageRuntime, result: TrainingResult): void {
   runtime.log(
     `trained ${result.epochs.length - result.resumedFromEpoch} epoch(s)${result.resumedFromEpoch ? ` after resuming at epoch ${result.resumedFromEpoch}` : ''} on ${result.backend} (${result.engine} engine, ${Math.round(result.samplesPerSecond)} examples/s) in ${result.seconds.toFixed(1)} s; model ${result.modelUri}`,
   );
-  if (result.engineFallbackReason) runtime.log(`graph engine not used: ${result.engineFallbackReason}`);
+  if (result.engineFallbackReason) runtime.log(engineFallbackWarning(result.engineFallbackReason));
   runtime.heartbeat({
     message: `trained on ${result.backend}: ${formatMetrics({ val_acc: result.final.validationAccuracy, val_loss: result.final.validationLoss })}`,
     fraction: 1,

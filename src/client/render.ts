@@ -59,7 +59,16 @@ function stageDetail(stage: StageState): string {
     return `${bar}${stage.progress.message ?? ''}`.trimEnd() + livenessNote(stage);
   }
   if (stage.error) return `${stage.error.type}: ${stage.error.message}`;
-  return stage.reason ?? '';
+  return [stage.reason, trainedOnNote(stage)].filter((part) => part !== undefined && part !== '').join('; ');
+}
+
+/**
+ * `eager engine` for a stage whose outputs say it trained on the eager engine (`auto` falls back to it without the
+ * graph addon), `graph engine` for the fast one; nothing for other stages.
+ */
+function trainedOnNote(stage: StageState): string | undefined {
+  const engine = stage.outputs?.engine;
+  return engine === 'graph' || engine === 'eager' ? `${engine} engine` : undefined;
 }
 
 /** Instance rows shown in full; beyond this a fan-out shows its unfinished ones and a count line. */

@@ -14,6 +14,7 @@ import type * as RunWorkerModule from '../../worker/run-worker';
 import type { FineflowWorker } from '../../worker/run-worker';
 import type * as JsonLogModule from '../../observability/json-log';
 import type * as TracingModule from '../../observability/tracing';
+import type * as GraphAddonModule from '../../ml/graph/graph-addon';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
 function load() {
@@ -24,6 +25,7 @@ function load() {
   const m3 = require('../../observability/metrics-server') as typeof MetricsServerModule;
   const m4 = require('../../worker/run-worker') as typeof RunWorkerModule;
   const m5 = require('../../observability/json-log') as typeof JsonLogModule;
+  const m6 = require('../../ml/graph/graph-addon') as typeof GraphAddonModule;
   // OpenTelemetry loads only when an endpoint is configured (tracing is off by default).
   const tracing = () => require('../../observability/tracing') as typeof TracingModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
@@ -39,6 +41,7 @@ function load() {
     runWorker: m4.runWorker,
     jsonSdkLogger: m5.jsonSdkLogger,
     jsonStageLogEcho: m5.jsonStageLogEcho,
+    graphAddonStartupWarning: m6.graphAddonStartupWarning,
     createTracing: (...args: Parameters<typeof TracingModule.createTracing>) => tracing().createTracing(...args),
   };
 }
@@ -281,6 +284,12 @@ export const command: CliCommand = {
     const tracingConfig = config.observability.tracing;
     const tracing = tracingConfig ? deps.createTracing(tracingConfig) : undefined;
     const jsonLines = args.flags.json || json;
+    // `auto` training falls back to the slower eager engine without the addon: say so once, where operators look.
+    const engineWarning = deps.graphAddonStartupWarning(config);
+    if (engineWarning)
+      if (jsonLines)
+        io.stdout.write(`${JSON.stringify({ event: 'warning', pool, pid: process.pid, message: engineWarning })}\n`);
+      else io.stderr.write(`fineflow worker: ${engineWarning}\n`);
     try {
       await deps.runWorker({
         pool,

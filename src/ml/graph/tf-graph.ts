@@ -5,7 +5,7 @@
  * few hundred eager ops through tfjs (see src/ml/graph/train-graph.ts).
  */
 import { existsSync } from 'node:fs';
-import { packageFile } from '../../package-paths';
+import { ADDON_PATH, GRAPH_ADDON_FIX } from './graph-addon';
 
 export type DType = 'float32' | 'int32' | 'int64' | 'bool' | 'resource';
 
@@ -65,9 +65,6 @@ interface NativeAddon {
   version(): string;
 }
 
-/** Where the setup script (infra/tfjs-native/setup.sh) puts the built addon. */
-export const ADDON_PATH = packageFile('build', 'native', 'fineflow_tf_graph.node');
-
 let cached: { addon?: NativeAddon; error?: string } | undefined;
 
 /**
@@ -78,14 +75,16 @@ export function loadGraphAddon(): { addon?: NativeAddon; error?: string } {
   if (cached) return cached;
   const file = ADDON_PATH;
   if (!existsSync(file)) {
-    cached = { error: `${file} does not exist (built by fineflow setup)` };
+    cached = { error: `${file} does not exist; ${GRAPH_ADDON_FIX}` };
     return cached;
   }
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     cached = { addon: require(file) as NativeAddon };
   } catch (error) {
-    cached = { error: `${file} does not load: ${error instanceof Error ? error.message : String(error)}` };
+    cached = {
+      error: `${file} does not load (${error instanceof Error ? error.message : String(error)}); ${GRAPH_ADDON_FIX}`,
+    };
   }
   return cached;
 }

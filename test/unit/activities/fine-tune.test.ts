@@ -20,6 +20,7 @@ import type { TrainingRunner } from '../../../src/ml/train/child-runner';
 import type { TrainingRequest } from '../../../src/ml/train/types';
 import { inProcessTrainingRunner, trainModel } from '../../../src/ml/train/fine-tune';
 import type { StageProgress } from '../../../src/core/run/run-types';
+import { listStageLogs, stageLogText } from '../../../src/client/run-logs';
 import type { MemoryObjectStore } from '../../../src/storage/memory-store';
 import { BUCKET, memoryStore, runStage, stageContext, stageFailure } from './helpers';
 import { CLASSES, preparedBars, registeredBase } from './fixtures';
@@ -341,6 +342,28 @@ test("the worker's training settings reach the training request: cpu trains on t
     { ml },
   ).catch(() => undefined);
   assert.equal(requests[1]?.tfBackend, 'native');
+});
+
+test('an auto-engine training that fell back to eager says so in the stage log, with the reason', async () => {
+  // The pure-JS backend has no graph runtime: `auto` trains eagerly and the result records why.
+  const runner: TrainingRunner = (request, options) =>
+    trainModel(store, request, { ...(options.onProgress ? { onEpoch: options.onProgress } : {}) });
+  const runId = 'ft-engine-fallback';
+  const { result } = await runStage(
+    'fine-tune',
+    createFineTuneStage({ runTraining: runner }),
+    store,
+    stageContext('finetune', { runId }),
+    { ...baseInputs(), epochs: 1, model: base },
+    { ml: { tfBackend: 'cpu', trainEngine: 'auto' } },
+  );
+  assert.equal(result.outputs.engine, 'eager');
+  const [log] = await listStageLogs(store, BUCKET, runId, 'finetune');
+  assert.ok(log, 'the stage wrote a log');
+  const lines = (await stageLogText(store, log)).split('\n');
+  const warning = lines.filter((line) => line.includes('warning: trained on the eager engine'));
+  assert.equal(warning.length, 1, lines.join('\n'));
+  assert.match(warning[0] ?? '', /not the faster graph engine: the cpu backend has no graph runtime$/);
 });
 
 test('crossValidation: k folds × repeats before the final model, an interval of the mean, finished rounds reused by a retry', async () => {

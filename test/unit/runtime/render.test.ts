@@ -161,3 +161,35 @@ test('a reused stage is recognised by its reusedFrom field, not by the words of 
   // A stage that ran says succeeded, whatever its reason's words.
   assert.match(rows.find((line) => line.includes(' train ')) ?? '', /fine-tune\s+succeeded/);
 });
+
+test('a finished training stage names the engine it trained on in its detail', () => {
+  const stage = (id: string, engine: unknown, extra: Partial<StageState> = {}): StageState => ({
+    id,
+    uses: 'fine-tune',
+    pool: 'train',
+    status: 'succeeded',
+    attempts: 1,
+    outputs: { model: 's3://b/m/model.json', backend: 'tensorflow', engine: engine as string },
+    ...extra,
+  });
+  const state: RunState = {
+    runId: 'p-2',
+    pipeline: 'p',
+    status: 'succeeded',
+    trigger: { kind: 'manual' },
+    startedAt: '2026-01-01T00:00:00.000Z',
+    params: {},
+    stages: [
+      stage('fast', 'graph'),
+      stage('slow', 'eager'),
+      stage('cached', 'eager', { status: 'cached', reason: 'cache hit' }),
+      stage('odd', { not: 'a name' }),
+    ],
+  };
+  const rows = renderRunState(state, new Date('2026-01-01T00:00:10.000Z')).split('\n');
+  const row = (id: string) => rows.find((line) => line.includes(` ${id} `)) ?? '';
+  assert.match(row('fast'), /graph engine$/);
+  assert.match(row('slow'), /eager engine$/);
+  assert.match(row('cached'), /cache hit; eager engine$/);
+  assert.doesNotMatch(row('odd'), /engine/);
+});
