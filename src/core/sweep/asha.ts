@@ -24,6 +24,13 @@
  * trial start. So a rung with fewer than η trials promotes nobody (no early trial is waved through for lack of
  * peers), and a trial that was second among three becomes promotable once the rung has six. Nothing is ever
  * stopped by a rung: trials still paused when the sweep ends are recorded as stopped there (sweep-state.ts).
+ *
+ * Brackets (`brackets`, with promotion; asynchronous Hyperband over promotion-based ASHA; opt-in, measured in
+ * docs/sweep-benchmark.md): one rung's ranking can be a poor guide (a CNN configuration that reaches its best at
+ * epoch 6–9 often looks ordinary at epoch 1), and no single first rung suits every objective. With R rungs there are
+ * R+1 brackets; bracket b's first rung is rung b, so bracket R's trials train their whole budget unjudged. Trials
+ * are dealt to brackets by id in Hyperband's proportions ({@link ashaBracketWeights}), and a rung ranks only the
+ * trials of one bracket (its top ⌊n_b/η⌋ are promotable), as Hyperband keeps its brackets apart.
  */
 import { InvalidInputError } from '../errors';
 import type { StopDecision } from './early-stopping';
@@ -45,6 +52,8 @@ export interface AshaConfig {
   readonly auditFromTrial?: number;
   /** Promotion-based ASHA (see the module comment); absent = stopping-based (Optuna's pruner, the parity tests). */
   readonly promotion?: boolean;
+  /** Hyperband brackets over promotion (see the module comment); needs `promotion`; absent = one bracket. */
+  readonly brackets?: boolean;
 }
 
 /** Bounds of `auditEvery`: 2 audits every other stopped trial; beyond 100 an audit is too rare to tell anything. */
@@ -67,6 +76,8 @@ export interface AshaRungAudit {
 export interface AshaRungEntry {
   readonly trialId: number;
   readonly value: number;
+  /** Brackets only: the trial's bracket (a rung ranks each bracket's trials apart); absent = bracket 0. */
+  readonly bracket?: number;
 }
 
 export interface AshaState {
@@ -136,6 +147,15 @@ export function validateAshaConfig(config: AshaConfig, path = 'earlyStopping'): 
       `${path}.auditEvery: a promotion sweep stops no trial at a rung, so there is nothing to audit; ` +
         'remove auditEvery or promotion',
       { path: `${path}.auditEvery` },
+    );
+  if (config.brackets !== undefined && typeof config.brackets !== 'boolean')
+    throw new InvalidInputError(`${path}.brackets: must be true or false, got ${JSON.stringify(config.brackets)}`, {
+      path: `${path}.brackets`,
+    });
+  if (config.brackets === true && config.promotion !== true)
+    throw new InvalidInputError(
+      `${path}.brackets: Hyperband brackets run over promotion-based ASHA; set promotion: true or remove brackets`,
+      { path: `${path}.brackets` },
     );
   const { auditFromTrial } = config;
   if (auditFromTrial !== undefined && (!Number.isInteger(auditFromTrial) || auditFromTrial < 0))
@@ -285,11 +305,14 @@ export function ashaRecordRungs(
 ): { readonly state: AshaState; readonly rung: number } {
   let rungs = state.rungs;
   let reached = -1;
+  const bracket = ashaBracketOf(state, trialId);
   for (let k = completedRung(state, trialId) + 1; k < state.rungEpochs.length; k++) {
     const rungEpoch = state.rungEpochs[k] as number;
     if (epoch < rungEpoch) break;
-    if (rungEpoch <= graceEpochs || !Number.isFinite(value)) continue;
-    rungs = rungs.map((rung, i) => (i === k ? [...rung, { trialId, value }] : rung));
+    // Below the bracket's first rung, as in a warm-up: not recorded, compared with nobody.
+    if (k < bracket || rungEpoch <= graceEpochs || !Number.isFinite(value)) continue;
+    const entry: AshaRungEntry = state.config.brackets === true ? { trialId, value, bracket } : { trialId, value };
+    rungs = rungs.map((rung, i) => (i === k ? [...rung, entry] : rung));
     reached = k;
   }
   return { state: { ...state, rungs }, rung: reached };
@@ -307,28 +330,61 @@ export function ashaNextPromotion(
   anyPaused = false,
 ): { readonly trialId: number; readonly rung: number; readonly reason: string } | undefined {
   const { reductionFactor } = state.config;
+  const brackets = state.config.brackets === true && !anyPaused ? state.rungEpochs.length + 1 : 1;
   for (let k = state.rungs.length - 1; k >= 0; k--) {
-    const entries = state.rungs[k] ?? [];
     const promoted = state.promoted?.[k] ?? [];
-    const keep = anyPaused ? entries.length : Math.floor(entries.length / reductionFactor);
-    const ranked = entries
-      .map((entry, arrival) => ({ ...entry, arrival }))
-      .sort((a, b) => (state.goal === 'maximize' ? b.value - a.value : a.value - b.value) || a.arrival - b.arrival)
-      .slice(0, keep);
-    const chosen = ranked.findIndex((entry) => isPaused(entry.trialId) && !promoted.includes(entry.trialId));
-    const entry = ranked[chosen];
-    if (entry === undefined) continue;
-    return {
-      trialId: entry.trialId,
-      rung: k,
-      reason: anyPaused
-        ? `resumed from rung ${k} (epoch ${state.rungEpochs[k]}): the best paused trial of the highest rung, ` +
-          'since no new trial may start and none completed'
-        : `promoted from rung ${k} (epoch ${state.rungEpochs[k]}): ${readable(entry.value)} ` +
-          `ranks ${chosen + 1} of ${entries.length} (top ${keep})`,
-    };
+    for (let bracket = 0; bracket < Math.min(brackets, k + 1); bracket++) {
+      const entries = (state.rungs[k] ?? []).filter((entry) => brackets === 1 || (entry.bracket ?? 0) === bracket);
+      const keep = anyPaused ? entries.length : Math.floor(entries.length / reductionFactor);
+      const ranked = entries
+        .map((entry, arrival) => ({ ...entry, arrival }))
+        .sort((a, b) => (state.goal === 'maximize' ? b.value - a.value : a.value - b.value) || a.arrival - b.arrival)
+        .slice(0, keep);
+      const chosen = ranked.findIndex((entry) => isPaused(entry.trialId) && !promoted.includes(entry.trialId));
+      const entry = ranked[chosen];
+      if (entry === undefined) continue;
+      const among = brackets > 1 ? ` of bracket ${bracket}` : '';
+      return {
+        trialId: entry.trialId,
+        rung: k,
+        reason: anyPaused
+          ? `resumed from rung ${k} (epoch ${state.rungEpochs[k]}): the best paused trial of the highest rung, ` +
+            'since no new trial may start and none completed'
+          : `promoted from rung ${k} (epoch ${state.rungEpochs[k]}): ${readable(entry.value)} ` +
+            `ranks ${chosen + 1} of ${entries.length}${among} (top ${keep})`,
+      };
+    }
   }
   return undefined;
+}
+
+/**
+ * Brackets: Hyperband's trial counts per bracket, n_b = ⌈(R+1)/(R+1−b) · η^(R−b)⌉ for b = 0…R with R rungs
+ * (9, 5, 3 for η = 3 and two rungs), so each bracket gets about the same epochs (Li et al., Hyperband).
+ */
+export function ashaBracketWeights(rungCount: number, reductionFactor: number): number[] {
+  return Array.from({ length: rungCount + 1 }, (_, b) =>
+    Math.ceil(((rungCount + 1) / (rungCount + 1 - b)) * reductionFactor ** (rungCount - b)),
+  );
+}
+
+/**
+ * Brackets: the bracket of `trialId` (0 without brackets). Trials are dealt by id in the proportions of
+ * {@link ashaBracketWeights}, interleaved by smooth weighted round-robin over one cycle (trial 0 in bracket 0), so
+ * every stretch of trials — the searcher's random startup ones included — spans the brackets.
+ */
+export function ashaBracketOf(state: AshaState, trialId: number): number {
+  if (state.config.brackets !== true) return 0;
+  const weights = ashaBracketWeights(state.rungEpochs.length, state.config.reductionFactor);
+  const total = weights.reduce((sum, weight) => sum + weight, 0);
+  const current = weights.map(() => 0);
+  let bracket = 0;
+  for (let i = 0; i <= trialId % total; i++) {
+    weights.forEach((weight, b) => (current[b] = (current[b] as number) + weight));
+    bracket = current.indexOf(Math.max(...current));
+    current[bracket] = (current[bracket] as number) - total;
+  }
+  return bracket;
 }
 
 /** Promotion: records that `trialId` was promoted past `rung`. */

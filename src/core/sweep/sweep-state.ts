@@ -70,6 +70,12 @@ export type EarlyStoppingConfig =
        * `trialStage` trials (they run whole and cannot pause).
        */
       readonly promotion?: boolean;
+      /**
+       * Asynchronous Hyperband brackets over promotion-based ASHA (asha.ts): bracket b's trials are first judged
+       * at rung b, the last bracket's never, and each rung ranks one bracket's trials apart. Needs `promotion`.
+       * Absent = one bracket. A bench method (docs/sweep-benchmark.md), not a stage option.
+       */
+      readonly brackets?: boolean;
     }
   | {
       /** Median stopping rule; see median.ts. */
@@ -269,6 +275,7 @@ function parseEarlyStopping(input: unknown, space: SearchSpace): EarlyStoppingCo
         ...graceParameter(raw.graceParameter, space),
         ...auditEvery(raw.auditEvery),
         ...promotion(raw.promotion, raw.auditEvery),
+        ...brackets(raw.brackets, raw.promotion),
       };
     case 'median':
       return {
@@ -323,6 +330,22 @@ function promotion(value: unknown, audit: unknown): { promotion?: true } {
   return { promotion: true };
 }
 
+/** `{brackets: true}` when asked for (absent otherwise, so states and recorded histories of other sweeps are unchanged). */
+function brackets(value: unknown, promotionValue: unknown): { brackets?: true } {
+  if (value === undefined || value === null || value === false) return {};
+  if (value !== true)
+    throw invalid(
+      'earlyStopping.brackets',
+      `must be true or false (true: Hyperband brackets over promotion-based ASHA), got ${JSON.stringify(value)}`,
+    );
+  if (promotionValue !== true)
+    throw invalid(
+      'earlyStopping.brackets',
+      'needs promotion: true (brackets run over promotion-based ASHA); set promotion: true or remove brackets',
+    );
+  return { brackets: true };
+}
+
 /**
  * Trials the searcher draws at random before its model is used (their ids are below this): the rung audit skips
  * them, since a first rung misranks the model's proposals far more than random draws (docs/sweep-benchmark.md).
@@ -369,6 +392,7 @@ export function createSweep(
             ? { auditEvery: config.earlyStopping.auditEvery, auditFromTrial: startupTrials(config) }
             : {}),
           ...(config.earlyStopping.promotion === true ? { promotion: true } : {}),
+          ...(config.earlyStopping.brackets === true ? { brackets: true } : {}),
         },
         goal,
       );
