@@ -10,9 +10,19 @@ import type { SweepOutcome, SweepResultsDocument } from '../core/sweep/sweep-res
 import type { SweepStatus } from '../core/sweep/sweep-types';
 import { clipToWidth, renderTable, type TableColumn } from './text-table';
 
-/** A trial's state in words users know from Optuna and Katib. */
-/** `paused`: waiting at a rung for a promotion (promotion-based ASHA), while the sweep runs. */
-export type TrialState = 'running' | 'paused' | 'finished' | 'pruned' | 'failed' | 'cancelled';
+/**
+ * A trial's state in words users know from Optuna and Katib, plus promotion-based ASHA's two:
+ * - `paused`: waiting at a rung for a promotion, while the sweep runs (it holds no worker slot);
+ * - `stopped-while-paused`: still waiting at a rung when the sweep ended, so never promoted. Early stopping did not
+ *   judge it (as it does a `pruned` trial): the sweep ran out of trials, time or target first.
+ */
+export type TrialState = 'running' | 'paused' | 'stopped-while-paused' | 'finished' | 'pruned' | 'failed' | 'cancelled';
+
+/**
+ * The `stopReason` the sweep records for a trial it closed while paused (sweep-state.ts `closePausedTrials`): the
+ * only mark results.json has of it, in documents written since promotion-based ASHA began.
+ */
+const CLOSED_WHILE_PAUSED = /^paused at epoch \d+ and not promoted before the sweep ended$/;
 
 export interface TrialTableRow {
   readonly trialId: number;
@@ -43,16 +53,16 @@ export interface SweepTrialTable {
   readonly warmStart?: string;
 }
 
-/** Controller statuses (src/core/sweep) and recorded ones → table states. */
-export function trialState(status: string, sweepOutcome?: SweepOutcome): TrialState {
+/** Controller statuses (src/core/sweep) and recorded ones (with their `stopReason`) → table states. */
+export function trialState(status: string, sweepOutcome?: SweepOutcome, stopReason?: string): TrialState {
   switch (status) {
     case 'completed':
       return 'finished';
     case 'stopped':
-      return 'pruned';
+      return stopReason !== undefined && CLOSED_WHILE_PAUSED.test(stopReason) ? 'stopped-while-paused' : 'pruned';
     case 'paused':
       // A sweep that ended records its paused trials as stopped; an older reader may still see one paused.
-      return sweepOutcome !== undefined ? 'pruned' : 'paused';
+      return sweepOutcome !== undefined ? 'stopped-while-paused' : 'paused';
     case 'failed':
       return 'failed';
     case 'cancelled':
@@ -98,7 +108,7 @@ export function trialTableFromResults(stageId: string, document: SweepResultsDoc
     ...(document.bestTrialId !== undefined ? { bestTrialId: document.bestTrialId } : {}),
     rows: document.rows.map((row) => ({
       trialId: row.trialId,
-      state: trialState(row.status, outcome),
+      state: trialState(row.status, outcome, row.stopReason),
       params: row.params as JsonObject,
       epochs: row.epochs ?? row.metricByEpoch[row.metricByEpoch.length - 1]?.epoch ?? 0,
       ...objectiveOf(row.value, row.metricByEpoch),

@@ -1,7 +1,7 @@
 /**
- * The browser tests' page: the web app's chart code (src/ui/web/charts.ts, bundled by esbuild as the UI server does)
- * with the app's stylesheet and uPlot's, in a blank page of Debian's Chromium. No stack, no server: the charts are
- * functions of their data.
+ * The browser tests' page: the web app's code (src/ui/web/charts.ts or a page module, bundled by esbuild as the UI
+ * server does) with the app's stylesheet and uPlot's, in a blank page of Debian's Chromium. No stack, no server: the
+ * charts and views are functions of their data.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,9 +13,14 @@ const UPLOT_CSS = require.resolve('uplot/dist/uPlot.min.css');
 
 /** A script that puts the named exports of charts.ts on `window`. */
 export async function bundleCharts(names: readonly string[]): Promise<string> {
+  return bundleWeb('./charts', names);
+}
+
+/** A script that puts the named exports of a web module (`./pages/sweep-view`, relative to src/ui/web) on `window`. */
+export async function bundleWeb(module: string, names: readonly string[]): Promise<string> {
   const bundled = await build({
     stdin: {
-      contents: `import { ${names.join(', ')} } from './charts'; Object.assign(window, { ${names.join(', ')} });`,
+      contents: `import { ${names.join(', ')} } from '${module}'; Object.assign(window, { ${names.join(', ')} });`,
       resolveDir: WEB,
       loader: 'ts',
     },

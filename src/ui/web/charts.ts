@@ -364,6 +364,45 @@ export function parallelCoordinates(trials: readonly TrialPoint[], metric: strin
   return root;
 }
 
+/** What each line style of the parallel-coordinates plot means, in the order the key lists them. */
+const LINE_MEANINGS: readonly (readonly [state: string, meaning: string])[] = [
+  ['finished', 'finished'],
+  ['running', 'running'],
+  ['paused', 'paused at a rung'],
+  ['stopped-while-paused', 'stopped while paused (sweep ended)'],
+  ['pruned', 'pruned by early stopping'],
+  ['failed', 'failed'],
+  ['cancelled', 'cancelled'],
+];
+
+/**
+ * The key of the parallel-coordinates plot: one entry per trial state the plot shows, plus the best trial, each
+ * drawn with the plot's own line classes (so the key cannot drift from the stylesheet's dashes).
+ */
+export function parallelKey(trials: readonly TrialPoint[]): HTMLElement {
+  const shown = new Set(trials.map((trial) => trial.state));
+  const entries: [lineClass: string, meaning: string][] = LINE_MEANINGS.filter(([state]) => shown.has(state)).map(
+    ([state, meaning]) => [`trial state-${state}`, meaning],
+  );
+  for (const state of shown)
+    if (!LINE_MEANINGS.some(([known]) => known === state)) entries.push([`trial state-${state}`, state]);
+  if (trials.some((trial) => trial.best)) entries.push(['trial best', 'best trial']);
+  const key = document.createElement('ul');
+  key.className = 'line-key';
+  key.setAttribute('aria-label', 'Line styles of the trials plot');
+  for (const [lineClass, meaning] of entries) {
+    const sample = svg('svg', { class: 'parallel', width: 28, height: 10, 'aria-hidden': 'true' });
+    const line = svg('line', { x1: 2, x2: 26, y1: 5, y2: 5, class: lineClass });
+    line.style.setProperty('--shade', '1');
+    sample.appendChild(line);
+    const item = document.createElement('li');
+    item.dataset.lineClass = lineClass;
+    item.append(sample, meaning);
+    key.appendChild(item);
+  }
+  return key;
+}
+
 /** Best objective so far after each trial, against the epochs spent by then (trials in id order). */
 export function bestSoFar(
   trials: readonly TrialPoint[] & readonly { readonly epochs?: number }[],
@@ -377,7 +416,7 @@ export function bestSoFar(
     spent += (trial as { epochs?: number }).epochs ?? 0;
     if (
       trial.objective !== undefined &&
-      (trial.state === 'finished' || trial.state === 'pruned' || trial.state === 'paused')
+      ['finished', 'pruned', 'paused', 'stopped-while-paused'].includes(trial.state)
     ) {
       if (current === undefined || (goal === 'minimize' ? trial.objective < current : trial.objective > current))
         current = trial.objective;

@@ -8,6 +8,14 @@ import {
   trialTableFromStatus,
 } from '../../../src/client/sweep-trial-table';
 import { sweepWorkflowIds } from '../../../src/client/sweep-trials-lookup';
+import {
+  closePausedTrials,
+  createSweep,
+  nextTrials,
+  parseSweepConfig,
+  recordIntermediate,
+  resultsTable,
+} from '../../../src/core/sweep/sweep-state';
 import type { SweepStatus } from '../../../src/core/sweep/sweep-types';
 
 const live: SweepStatus = {
@@ -47,9 +55,59 @@ describe('sweep trial table', () => {
     assert.equal(trialState('running', 'cancelled'), 'cancelled');
   });
 
-  it('shows a trial waiting at a rung (promotion-based ASHA) as paused while the sweep runs, pruned after', () => {
+  it('shows a trial waiting at a rung (promotion-based ASHA) as paused while it runs, stopped-while-paused after', () => {
     assert.equal(trialState('paused'), 'paused');
-    assert.equal(trialState('paused', 'completed'), 'pruned');
+    assert.equal(trialState('paused', 'completed'), 'stopped-while-paused');
+  });
+
+  it('tells a trial the sweep ended while it was paused from one early stopping pruned (results.json)', () => {
+    // The sweep's own code closes the paused trials, so the reason the table reads is the one the sweep writes.
+    let state = createSweep(
+      parseSweepConfig({
+        algorithm: 'random',
+        space: { x: { uniform: [0, 1] } },
+        objective: { metric: 'validation.accuracy', goal: 'maximize' },
+        maxTrials: 3,
+        parallelism: 1,
+        epochsPerTrial: 9,
+        earlyStopping: { type: 'asha', reductionFactor: 3, minEpochs: 1, promotion: true },
+        seed: 5,
+      }),
+    );
+    for (const value of [0.2, 0.6]) {
+      const next = nextTrials(state);
+      const trialId = next.trials[0]?.trialId as number;
+      state = recordIntermediate(next.state, trialId, 1, value).state;
+    }
+    const document: SweepResultsDocument = {
+      ...resultsTable(closePausedTrials(state)),
+      format: 'fineflow-sweep-results/v1',
+      outcome: 'completed',
+      segments: [],
+    };
+    // A stopping-based ASHA stop has a reason of its own and stays `pruned`.
+    const rows = [
+      ...document.rows,
+      {
+        trialId: 2,
+        params: { x: 0.5 },
+        status: 'stopped' as const,
+        value: 0.1,
+        epochs: 1,
+        metricByEpoch: [],
+        stopReason: 'rung 0 (epoch 1): 0.1 ranks 3 of 3 (top 1)',
+      },
+    ];
+    const table = trialTableFromResults('sweep', { ...document, rows });
+    assert.deepEqual(
+      table.rows.map((row) => [row.trialId, row.state, row.epochs, row.objective]),
+      [
+        [0, 'stopped-while-paused', 1, 0.2],
+        [1, 'stopped-while-paused', 1, 0.6],
+        [2, 'pruned', 1, 0.1],
+      ],
+    );
+    assert.match(renderTrialTable(table), /^trials of sweep: 2 stopped-while-paused, 1 pruned$/m);
   });
 
   it('renders every trial with state, epochs, objective and params, best marked, within 100 columns', () => {

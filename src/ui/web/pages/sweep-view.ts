@@ -1,6 +1,6 @@
 /** A sweep stage's trials: the table (best marked), a parallel-coordinates plot and best-so-far against epochs spent. */
 import type uPlot from 'uplot';
-import { bestSoFar, lineChart, parallelCoordinates } from '../charts';
+import { bestSoFar, lineChart, parallelCoordinates, parallelKey } from '../charts';
 import type { SweepTable } from '../types';
 import { formatNumber, h } from '../util';
 
@@ -76,7 +76,7 @@ export function sweepView(table: SweepTable, charts: uPlot[]): (HTMLElement | un
     h(
       'div',
       { class: 'charts' },
-      h('div', { class: 'chart parallel-box' }, parallelCoordinates(table.rows, metric)),
+      h('div', { class: 'chart parallel-box' }, parallelCoordinates(table.rows, metric), parallelKey(table.rows)),
       progressBox,
     ),
     h('div', { class: 'scroll' }, trialTable),

@@ -1,0 +1,136 @@
+/**
+ * The sweep view's trial states (promotion-based ASHA): a trial the sweep ended while it was paused reads as
+ * `stopped-while-paused` in the summary and the table, as `fineflow status` prints it, not as `pruned`; and the
+ * trials plot has a key whose every entry is drawn like the plot's lines of that state.
+ *
+ * No stack needed. Run with: bash scripts/test.sh integration --quick test/browser/sweep-trial-states.test.ts
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../../scripts/chromium';
+import { trialTableFromResults } from '../../src/client/sweep-trial-table';
+import type { SweepResultsDocument } from '../../src/core/sweep/sweep-results';
+import { bundleWeb, chartPage } from './web-page';
+
+let browser: Browser;
+let script: string;
+
+before(async () => {
+  script = await bundleWeb('./pages/sweep-view', ['sweepView']);
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+});
+
+const PAUSED_AT_END = 'paused at epoch 1 and not promoted before the sweep ended';
+
+/** A finished promotion sweep as results.json records it: two finished, two closed while paused, one pruned. */
+const document: SweepResultsDocument = {
+  format: 'fineflow-sweep-results/v1',
+  outcome: 'completed',
+  metric: 'validation.accuracy',
+  goal: 'maximize',
+  algorithm: 'tpe',
+  earlyStopping: 'asha',
+  rungEpochs: [1, 3, 9],
+  bestTrialId: 0,
+  segments: [],
+  rows: [
+    { trialId: 0, params: { lr: 0.01 }, status: 'completed', value: 0.9, epochs: 9, metricByEpoch: [] },
+    {
+      trialId: 1,
+      params: { lr: 0.1 },
+      status: 'stopped',
+      value: 0.4,
+      epochs: 1,
+      metricByEpoch: [],
+      stopReason: PAUSED_AT_END,
+    },
+    {
+      trialId: 2,
+      params: { lr: 0.3 },
+      status: 'stopped',
+      value: 0.3,
+      epochs: 1,
+      metricByEpoch: [],
+      stopReason: PAUSED_AT_END,
+    },
+    {
+      trialId: 3,
+      params: { lr: 0.5 },
+      status: 'stopped',
+      value: 0.2,
+      epochs: 1,
+      metricByEpoch: [],
+      stopReason: 'rung 0',
+    },
+    { trialId: 4, params: { lr: 0.03 }, status: 'completed', value: 0.8, epochs: 9, metricByEpoch: [] },
+  ],
+};
+
+for (const colorScheme of ['light', 'dark'] as const) {
+  test(`trials the sweep ended while paused read as such in summary, table and key (${colorScheme})`, async () => {
+    // The UI's API serves what `fineflow status` renders: the same table function.
+    const table = trialTableFromResults('sweep', document);
+    const page = await chartPage(browser, script, {
+      body: '<div id="box"></div>',
+      colorScheme,
+      viewport: { width: 1280, height: 900 },
+    });
+    try {
+      await page.evaluate((json: string) => {
+        const w = globalThis as unknown as {
+          sweepView(table: unknown, charts: unknown[]): unknown[];
+          document: { getElementById(id: string): { append(...nodes: unknown[]): void } };
+        };
+        const nodes = w.sweepView(JSON.parse(json), []).filter((node) => node !== undefined);
+        w.document.getElementById('box').append(...nodes);
+      }, JSON.stringify(table));
+      const summary = await page.locator('p.muted').first().innerText();
+      assert.equal(summary, '5 trials: 2 finished, 2 stopped-while-paused, 1 pruned; best trial 0');
+      const states = await page.locator('table.trials tbody tr td:nth-child(3)').allInnerTexts();
+      assert.deepEqual(states, ['finished', 'stopped-while-paused', 'stopped-while-paused', 'pruned', 'finished']);
+
+      // Every line style in the plot has a key entry drawn the same way, and the key names nothing else.
+      const style = (selector: string): Promise<string> =>
+        page
+          .locator(selector)
+          .first()
+          .evaluate((line: unknown) => {
+            const w = globalThis as unknown as {
+              getComputedStyle(element: unknown): { strokeDasharray: string; strokeWidth: string; opacity: string };
+            };
+            const css = w.getComputedStyle(line);
+            return `${css.strokeDasharray} ${css.strokeWidth} ${css.opacity}`;
+          });
+      type KeyItem = { readonly dataset: { readonly lineClass?: string }; readonly innerText: string };
+      const key = await page
+        .locator('ul.line-key li')
+        .evaluateAll((items: unknown[]) =>
+          (items as KeyItem[]).map((item) => [item.dataset.lineClass ?? '', item.innerText.trim()]),
+        );
+      assert.deepEqual(key, [
+        ['trial state-finished', 'finished'],
+        ['trial state-stopped-while-paused', 'stopped while paused (sweep ended)'],
+        ['trial state-pruned', 'pruned by early stopping'],
+        ['trial best', 'best trial'],
+      ]);
+      for (const [lineClass] of key) {
+        const selector = `.${(lineClass ?? '').split(' ').join('.')}`;
+        const plotted =
+          lineClass === 'trial best' ? 'svg.parallel polyline.best' : `svg.parallel polyline${selector}:not(.best)`;
+        assert.equal(await style(`ul.line-key line${selector}`), await style(plotted), `key entry ${lineClass}`);
+      }
+      const dashes = new Set(
+        await Promise.all(
+          ['finished', 'stopped-while-paused', 'pruned'].map((s) => style(`ul.line-key line.state-${s}`)),
+        ),
+      );
+      assert.equal(dashes.size, 3, 'each state is drawn its own way');
+    } finally {
+      await page.context().close();
+    }
+  });
+}
