@@ -16,7 +16,7 @@
  * retrain-moved` (the earlier sweep ran on data that moved since: `moved` in ./objectives.ts),
  * `--calibrate` (recompute the targets and stop),
  * `--fresh` (ignore cached curves), `--check-cache` (list cache keys holding two different curves, train nothing,
- * exit 1 when there is one; {@link checkCurveCaches}). Runs niced; curves are cached in
+ * exit 1 when there is one in a cache today's objectives read; {@link checkCurveCaches}). Runs niced; curves are cached in
  * `${FINEFLOW_CACHE_DIR:-~/.cache/fineflow}/sweep-bench/` (see trial-evaluator.ts for why that is fair).
  */
 import { execFileSync } from 'node:child_process';
@@ -287,12 +287,25 @@ function cacheRoot(): string {
   return path.join(process.env.FINEFLOW_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'fineflow'), 'sweep-bench');
 }
 
+/** The cache directories today's objectives and their moved variants read (`<id>-v<version>`). */
+function currentCacheDirectories(): string[] {
+  return BENCH_OBJECTIVES.flatMap((objective) => {
+    const moved = movedObjective(objective);
+    return [objective, ...(moved ? [moved] : [])].map(({ id, version }) => `${id}-v${version}`);
+  });
+}
+
 /**
  * `--check-cache`: for each cache directory (`<objective>-v<version>`) under `root`, its lines, keys and engines,
  * then every key whose lines hold different curves, marking the line readers use. Reads only; returns the number of
- * conflicting keys.
+ * conflicting keys in the directories today's objectives read (`current`): a version bump leaves the old directory
+ * in place (nobody deletes cache files), listed and marked, but its conflicts no longer affect any table.
  */
-export function checkCurveCaches(log: (line: string) => void, root = cacheRoot()): number {
+export function checkCurveCaches(
+  log: (line: string) => void,
+  root = cacheRoot(),
+  current: readonly string[] = currentCacheDirectories(),
+): number {
   const directories = existsSync(root) ? readdirSync(root).sort() : [];
   let conflicts = 0;
   for (const directory of directories) {
@@ -303,11 +316,12 @@ export function checkCurveCaches(log: (line: string) => void, root = cacheRoot()
     for (const { entry } of lines)
       engines.set(entry.engine ?? 'not recorded', (engines.get(entry.engine ?? 'not recorded') ?? 0) + 1);
     const found = conflictingKeys(lines);
-    conflicts += found.length;
+    const read = current.includes(directory);
+    if (read) conflicts += found.length;
     const keys = new Set(lines.map(({ entry }) => entry.key)).size;
     const engineCounts = [...engines].map(([engine, count]) => `${engine} ${count}`).join(', ');
     log(
-      `${directory}: ${lines.length} lines, ${keys} keys (engine: ${engineCounts}); ${found.length} keys with two different curves`,
+      `${directory}: ${lines.length} lines, ${keys} keys (engine: ${engineCounts}); ${found.length} keys with two different curves${read ? '' : " (not read: an older version or another objective's cache, not counted)"}`,
     );
     for (const conflict of found) for (const line of formatConflict(conflict)) log(`  ${line}`);
   }
