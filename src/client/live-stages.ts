@@ -129,21 +129,22 @@ export function applyStageLiveness(
 }
 
 /**
- * The state with its running stages' liveness, read from Temporal (one describe, one
- * DescribeTaskQueue per pool, cached by `presence`). Best effort: a lookup that fails leaves that part out.
+ * The state with its running stages' liveness, read from Temporal (one describe, unless the caller passes the one it
+ * made; one DescribeTaskQueue per pool, cached by `presence`). Best effort: a lookup that fails leaves that part out.
  */
 export async function withLiveStages(
   client: Client,
   presence: WorkerPresence,
   state: RunState,
-  nowMs: number = Date.now(),
+  options: { readonly description?: WorkflowExecutionDescription | undefined; readonly nowMs?: number } = {},
 ): Promise<RunState> {
   if (state.endedAt !== undefined || !state.stages.some((s) => s.status === 'running')) return state;
   const pools = poolsOfRunningStages(state);
+  const described = options.description
+    ? Promise.resolve(options.description)
+    : client.workflow.getHandle(state.runId).describe();
   const [pending, [unpolled, capacities]] = await Promise.all([
-    client.workflow
-      .getHandle(state.runId)
-      .describe()
+    described
       .then((description) => readPendingStageActivities(client, description))
       .catch(() => new Map<string, PendingStageActivity>()),
     // One DescribeTaskQueue per pool answers both (the second call reads presence's cache).
@@ -152,5 +153,5 @@ export async function withLiveStages(
       .then(async (found) => [found, await presence.capacities(pools)] as const)
       .catch(() => [new Set<string>(), new Map<string, readonly WorkerCapacity[]>()] as const),
   ]);
-  return markStagesNoWorkerFits(applyStageLiveness(state, pending, unpolled, nowMs), capacities);
+  return markStagesNoWorkerFits(applyStageLiveness(state, pending, unpolled, options.nowMs ?? Date.now()), capacities);
 }

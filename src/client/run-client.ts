@@ -10,6 +10,7 @@ import {
   WorkflowFailedError,
   WorkflowNotFoundError,
   type Client,
+  type WorkflowExecutionDescription,
   type WorkflowExecutionInfo,
   type WorkflowHandle,
 } from '@temporalio/client';
@@ -327,8 +328,11 @@ export class RunClient {
   async state(runId: string, options: { readonly timeoutMs?: number } = {}): Promise<RunState> {
     let recorded: RecordedState | undefined;
     let historyError: unknown;
+    let description: WorkflowExecutionDescription | undefined;
     try {
-      recorded = await this.stateFromHistory(runId);
+      description = await this.client.workflow.getHandle(runId).describe();
+      // Read once: a running run's description also gives its running stages' liveness below.
+      if (description.status.name !== 'RUNNING') recorded = await this.stateFromHistory(runId, description);
     } catch (thrown) {
       if (thrown instanceof WorkflowNotFoundError) throw this.mapNotFound(thrown, runId);
       if (isTemporalUnreachable(thrown)) throw this.unreachable(runId, thrown);
@@ -351,17 +355,15 @@ export class RunClient {
         { cause: thrown },
       );
     }
-    return withLiveStages(this.client, this.workers, state);
+    return withLiveStages(this.client, this.workers, state, { description });
   }
 
   /**
    * An ended run's state without a worker, as recorded: its input, outcome and `retry --set` updates in history,
-   * its stored tables in the store; undefined while it runs. `complete` when it recorded its result.
+   * its stored tables in the store. `complete` when it recorded its result.
    */
-  private async stateFromHistory(runId: string): Promise<RecordedState | undefined> {
+  private async stateFromHistory(runId: string, description: WorkflowExecutionDescription): Promise<RecordedState> {
     const handle = this.client.workflow.getHandle(runId);
-    const description = await handle.describe();
-    if (description.status.name === 'RUNNING') return undefined;
     const { input, stored } = await readRecordedRunInput(this.client, runId);
     // The state the latest execution continued with, when it is in the store (a run ended without a result).
     const carried =

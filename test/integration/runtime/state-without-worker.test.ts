@@ -240,3 +240,46 @@ test('an ended run is read from its history without asking the workflow, with th
   assert.equal(status.code, 0, status.stderr);
   assert.deepEqual((JSON.parse(status.stdout) as RunState).params, { p: 2, q: 'kept' });
 });
+
+test('the state of a running run describes its workflow once per poll', async () => {
+  const h = await startRuntimeHarness();
+  // Every describe() and query this client sends: `status --watch` polls state() once a second.
+  const calls: string[] = [];
+  const client = await connectClient(h.config.temporal, {
+    interceptors: {
+      workflow: [
+        {
+          async describe(input, next) {
+            calls.push('describe');
+            return next(input);
+          },
+          async query(input, next) {
+            calls.push(`query ${input.queryType}`);
+            return next(input);
+          },
+        },
+      ],
+    },
+  });
+  try {
+    const runs = new RunClient(client, {
+      bucket: h.config.s3.bucket,
+      workflowTaskQueue: taskQueueForPool(h.pools.control),
+    });
+    const plan = h.plan('describe-once', [{ id: 'slow', with: { value: 1, sleepMs: 20_000, steps: 20 } }]);
+    const runId = await runs.submit(plan);
+    await runs.watch(runId, () => undefined, { until: (s) => s.stages[0]?.status === 'running' });
+    calls.length = 0;
+    const state = await runs.state(runId);
+    assert.equal(state.stages[0]?.status, 'running');
+    assert.deepEqual(
+      calls.filter((call) => call === 'describe'),
+      ['describe'],
+      `one describe per state(): ${calls.join(', ')}`,
+    );
+    await runs.cancel(runId);
+  } finally {
+    await client.connection.close();
+    await h.close();
+  }
+});
