@@ -33,7 +33,7 @@ export async function bundleWeb(module: string, names: readonly string[]): Promi
   return `${bundled.outputFiles[0]?.text ?? ''}\nwindow.__name = (f) => f;`;
 }
 
-/** A page at `viewport` in `colorScheme` holding `body` under the app's styles (plus `css`) and `script`. */
+/** A page at `viewport` in `colorScheme` holding `body` under the app's styles (plus `css`) and `script` (if any). */
 export async function chartPage(
   browser: Browser,
   script: string,
@@ -55,6 +55,6 @@ export async function chartPage(
     `<!doctype html><html><head>${styles.map((css) => `<style>${css}</style>`).join('')}</head>` +
       `<body><main>${options.body}</main></body></html>`,
   );
-  await page.addScriptTag({ content: script });
+  if (script !== '') await page.addScriptTag({ content: script });
   return page;
 }

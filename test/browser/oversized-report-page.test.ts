@@ -1,0 +1,118 @@
+/**
+ * The "Report not shown" page (a report over MAX_HTML_REPORT_BYTES gets status 502 and this page in the evaluate
+ * panel's frame), served by the real UI server and looked at in Chromium inside the app's report frame: in light
+ * and in dark, it has the page's own background (no white box in a dark page) and its text reads on it.
+ *
+ * No stack needed (the memory store enforces read bounds as MinIO's does). Run with:
+ *   bash scripts/test.sh integration --quick test/browser/oversized-report-page.test.ts
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { PNG } from 'pngjs';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../../scripts/chromium';
+import type { RunClient } from '../../src/client/run-client';
+import type { RunState } from '../../src/core/run/run-types';
+import { runPrefix } from '../../src/core/storage/layout';
+import type { ScheduleService } from '../../src/schedules/schedule-client';
+import { createMemoryObjectStore } from '../../src/storage/memory-store';
+import { MAX_HTML_REPORT_BYTES } from '../../src/storage/object-store';
+import { startUiServer, type RunningUi } from '../../src/ui/server';
+import { SCREENSHOTS } from '../e2e/helpers/ui-browser';
+import { chartPage } from './web-page';
+
+const BUCKET = 'fineflow';
+const REPORT = `${runPrefix(BUCKET, 'huge-run', 'evaluate')}report/report.html`;
+const state: RunState = {
+  runId: 'huge-run',
+  pipeline: 'quickstart',
+  status: 'succeeded',
+  trigger: { kind: 'manual' },
+  startedAt: '2026-12-06T04:00:00.000Z',
+  params: {},
+  stages: [
+    { id: 'evaluate', uses: 'evaluate', pool: 'cpu', status: 'succeeded', attempts: 1, outputs: { report: REPORT } },
+  ],
+};
+
+let browser: Browser;
+let ui: RunningUi;
+
+before(async () => {
+  const store = createMemoryObjectStore({ buckets: [BUCKET] });
+  await store.putBytes(REPORT, Buffer.alloc(MAX_HTML_REPORT_BYTES + 1, 0x20));
+  // The one thing the report endpoint asks of the run client.
+  const runs: Pick<RunClient, 'state'> = { state: async () => state };
+  ui = await startUiServer({
+    runs: runs as RunClient,
+    store,
+    bucket: BUCKET,
+    schedules: {} as ScheduleService,
+    namespace: 'default',
+  });
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await ui?.close();
+});
+
+type Rgb = readonly [number, number, number];
+
+/** WCAG relative luminance and contrast ratio. */
+function luminance([r, g, b]: Rgb): number {
+  const channel = (c: number): number => {
+    const s = c / 255;
+    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+}
+function contrast(a: Rgb, b: Rgb): number {
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x) as [number, number];
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+/** The most frequent colour of the image (its background) and the colour that stands out most from it (its text). */
+function backgroundAndText(png: PNG): { background: Rgb; text: Rgb } {
+  const counts = new Map<string, number>();
+  for (let i = 0; i < png.data.length; i += 4) {
+    const key = `${png.data[i]},${png.data[i + 1]},${png.data[i + 2]}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const rgb = (key: string): Rgb => key.split(',').map(Number) as unknown as Rgb;
+  const background = rgb([...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '0,0,0');
+  const text = [...counts.keys()].map(rgb).sort((a, b) => contrast(b, background) - contrast(a, background))[0];
+  assert.ok(text);
+  return { background, text };
+}
+
+for (const colorScheme of ['light', 'dark'] as const) {
+  test(`the "Report not shown" page reads in the report frame, in the page's own colours (${colorScheme})`, async () => {
+    // The app's stylesheet and the evaluate panel's frame, as stage-panel.ts draws it.
+    const page = await chartPage(browser, '', {
+      body:
+        '<section><h3>Report</h3><iframe class="report" title="Report of evaluate" sandbox ' +
+        `src="${ui.url}/api/runs/huge-run/stages/evaluate/report"></iframe></section>`,
+      colorScheme,
+      viewport: { width: 900, height: 700 },
+    });
+    try {
+      const frame = page.frameLocator('iframe.report');
+      await frame.getByRole('heading', { name: 'Report not shown' }).waitFor();
+      const shot = await page.locator('iframe.report').screenshot();
+      mkdirSync(SCREENSHOTS, { recursive: true });
+      writeFileSync(path.join(SCREENSHOTS, `report-not-shown-${colorScheme}.png`), shot);
+      const inFrame = backgroundAndText(PNG.sync.read(shot));
+      const pageBackground = backgroundAndText(
+        PNG.sync.read(await page.screenshot({ clip: { x: 0, y: 0, width: 900, height: 8 } })),
+      ).background;
+      assert.deepEqual(inFrame.background, pageBackground, 'the frame has the page’s background');
+      const ratio = contrast(inFrame.text, inFrame.background);
+      assert.ok(ratio >= 7, `text contrast ${ratio.toFixed(1)}:1 (WCAG AAA: 7:1)`);
+    } finally {
+      await page.context().close();
+    }
+  });
+}
