@@ -75,13 +75,13 @@ export function runsPage(params: URLSearchParams): Page {
         return h(
           'tr',
           { 'data-run-id': run.runId, 'data-status': run.status },
-          h('td', {}, box),
-          h('td', {}, h('a', { href: `#/runs/${encodeURIComponent(run.runId)}` }, run.runId)),
-          h('td', {}, run.pipeline),
-          h('td', {}, statusBadge(run.status)),
-          h('td', {}, run.trigger),
-          h('td', {}, formatTime(run.startedAt)),
-          h('td', { class: 'num' }, formatDuration(run.startedAt, run.endedAt)),
+          h('td', { class: 'pick' }, box),
+          h('td', { class: 'run-id' }, h('a', { href: `#/runs/${encodeURIComponent(run.runId)}` }, run.runId)),
+          h('td', { 'data-label': 'pipeline' }, run.pipeline),
+          h('td', { class: 'status' }, statusBadge(run.status)),
+          h('td', { 'data-label': 'trigger' }, run.trigger),
+          h('td', { 'data-label': 'started' }, formatTime(run.startedAt)),
+          h('td', { class: 'num', 'data-label': 'took' }, formatDuration(run.startedAt, run.endedAt)),
         );
       }),
     );
@@ -122,7 +122,7 @@ export function runsPage(params: URLSearchParams): Page {
     problem,
     h(
       'table',
-      { class: 'grid', 'aria-label': 'Runs' },
+      { class: 'grid runs', 'aria-label': 'Runs' },
       h(
         'thead',
         {},

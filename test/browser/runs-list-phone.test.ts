@@ -1,0 +1,117 @@
+/**
+ * The runs list on a 390 px phone, served by the real UI server (the run client answers `list` only) and drawn by the
+ * real app in Chromium: a run id is not broken at every hyphen (five short lines read as five names), only where its
+ * line is full; its status shows without scrolling; nothing scrolls the page sideways. Light and dark.
+ *
+ * No stack needed. Run with: bash scripts/test.sh integration --quick test/browser/runs-list-phone.test.ts
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../../scripts/chromium';
+import type { RunClient, RunSummary } from '../../src/client/run-client';
+import { newRunId } from '../../src/client/run-client';
+import { runIdForRestart } from '../../src/core/schedules/data-watch-state';
+import type { ScheduleService } from '../../src/schedules/schedule-client';
+import { createMemoryObjectStore } from '../../src/storage/memory-store';
+import { startUiServer, type RunningUi } from '../../src/ui/server';
+import { openPage, screenshot } from '../e2e/helpers/ui-browser';
+
+const at = new Date('2026-12-06T08:01:21Z');
+const RUNS: RunSummary[] = [
+  // Ids as Fineflow makes them: submitted runs', and the longest kind, a data watcher's restart.
+  { runId: newRunId('quickstart', at, () => 'yn0l'), pipeline: 'quickstart', status: 'succeeded' as const },
+  { runId: newRunId('pretrain-surface', at, () => 'nmvo'), pipeline: 'pretrain-surface', status: 'running' as const },
+  {
+    runId: runIdForRestart('defect-detector-line-b-watch', 'f3a9c2d4e5b6a7980112', 'manual', at.getTime()),
+    pipeline: 'defect-detector',
+    status: 'failed' as const,
+  },
+].map((run) => ({
+  ...run,
+  trigger: 'manual',
+  startedAt: at.toISOString(),
+  ...(run.status === 'running' ? {} : { endedAt: new Date(at.getTime() + 95_000).toISOString() }),
+}));
+
+let browser: Browser;
+let ui: RunningUi;
+
+before(async () => {
+  const runs: Pick<RunClient, 'list'> = { list: async () => RUNS };
+  ui = await startUiServer({
+    runs: runs as RunClient,
+    store: createMemoryObjectStore({ buckets: ['fineflow'] }),
+    bucket: 'fineflow',
+    schedules: {} as ScheduleService,
+    namespace: 'default',
+  });
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await ui?.close();
+});
+
+interface IdLayout {
+  readonly id: string;
+  readonly lines: number;
+  /** Lines the id needs in its cell: its width on one line over the cell's width, rounded up. */
+  readonly needed: number;
+  readonly statusRight: number;
+}
+
+/** Runs in the page: how the id's text is laid out (line boxes of its text), in the browser. */
+const MEASURE = `(() => [...document.querySelectorAll('tr[data-run-id]')].map((row) => {
+  const link = row.querySelector('a');
+  const range = document.createRange();
+  range.selectNodeContents(link);
+  const tops = new Set([...range.getClientRects()].map((rect) => Math.round(rect.top)));
+  const cell = link.closest('td');
+  const probe = document.createElement('span');
+  probe.style.whiteSpace = 'nowrap';
+  probe.style.font = getComputedStyle(link).font;
+  probe.textContent = link.textContent;
+  document.body.appendChild(probe);
+  const natural = probe.getBoundingClientRect().width;
+  probe.remove();
+  const style = getComputedStyle(cell);
+  const inner = cell.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  return {
+    id: link.textContent,
+    lines: tops.size,
+    needed: Math.ceil(natural / inner - 0.001),
+    statusRight: row.querySelector('.badge').getBoundingClientRect().right,
+  };
+}))()`;
+
+for (const colorScheme of ['light', 'dark'] as const) {
+  test(`run ids on a 390 px phone break only where a line is full, not at each hyphen (${colorScheme})`, async () => {
+    const { page, errors } = await openPage(browser, colorScheme, { width: 390, height: 844 });
+    try {
+      await page.goto(`${ui.url}/#/runs`);
+      await page
+        .locator('tr[data-run-id]')
+        .nth(RUNS.length - 1)
+        .waitFor();
+      await screenshot(page, `runs-list-390-${colorScheme}`);
+      const layout = (await page.evaluate(MEASURE)) as IdLayout[];
+      assert.deepEqual(
+        layout.map((row) => row.id),
+        RUNS.map((run) => run.runId),
+      );
+      for (const row of layout) {
+        assert.equal(row.lines, row.needed, `${row.id}: ${row.lines} lines where ${row.needed} hold it`);
+        assert.ok(row.statusRight <= 390, `${row.id}: its status ends at ${row.statusRight} px, off the screen`);
+      }
+      assert.equal(layout[0]?.lines, 1, 'a submitted run’s id fits one line');
+      const overflow = await page.evaluate(
+        'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+      );
+      assert.equal(overflow, 0, 'nothing scrolls the page sideways');
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.context().close();
+    }
+  });
+}
