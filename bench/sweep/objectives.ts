@@ -32,11 +32,14 @@ import { trainModel } from '../../src/ml/train/fine-tune';
 import type { Hyperparameters, LearningRateDecay, OptimizerName, TrainingRequest } from '../../src/ml/train/types';
 import type { ParameterValues } from '../../src/core/sweep/space';
 import type { ObjectStore } from '../../src/storage/object-store';
+import { BENCH_TRAIN_ENGINE } from './trial-evaluator';
 
 /** Where an objective's prepared data and base model live in the bench's object store. */
 export interface PreparedObjective {
   readonly datasetUri: string;
   readonly baseModelUri?: string;
+  /** The engine that trained the base model (since session 11; a snapshot prepared before has none). */
+  readonly baseEngine?: 'graph' | 'eager';
 }
 
 export interface BenchObjective {
@@ -119,15 +122,18 @@ async function prepareDefects(store: ObjectStore, prefix: string, surface: Surfa
     validation: generateDefects({ perClass: 10, seed: 102, surface: 'brushed' }),
   });
   const baseModelUri = `s3://${BUCKET}/${prefix}/base`;
-  await trainModel(store, {
+  const trained = await trainModel(store, {
     mode: 'from-scratch',
     architecture: { kind: 'cnn', inputShape: [28, 28, 1], filters: [6, 12], featureUnits: 24, pooling: 'max' },
     datasetUri: base.manifestUri,
     outputUri: baseModelUri,
     hyperparameters: hyperparameters(8, 1, { learningRate: 0.01, batchSize: 16 }),
     registryBucket: BUCKET,
+    // The base model every curve starts from, on the curves' engine: `auto` would fall back to eager without the
+    // addon, and the prepared snapshot would keep that base for every later run (a v2 base was eager-trained).
+    engine: BENCH_TRAIN_ENGINE,
   });
-  return { datasetUri: manifestUri, baseModelUri: `${baseModelUri}/model.json` };
+  return { datasetUri: manifestUri, baseModelUri: `${baseModelUri}/model.json`, baseEngine: trained.engine };
 }
 
 /** Few labels of the `cast` line, a base CNN trained on the `brushed` line. */

@@ -13,7 +13,7 @@ import {
 } from '../../../bench/sweep/curve-cache';
 import { BENCH_OBJECTIVES, movedObjective, type BenchObjective } from '../../../bench/sweep/objectives';
 import { checkCurveCaches } from '../../../bench/sweep/real-bench';
-import { readCurveCache, TrialEvaluator } from '../../../bench/sweep/trial-evaluator';
+import { BENCH_TRAIN_ENGINE, readCurveCache, TrialEvaluator } from '../../../bench/sweep/trial-evaluator';
 import { currentBackend, loadTf } from '../../../src/ml/backend';
 import { loadGraphAddon } from '../../../src/ml/graph/tf-graph';
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
@@ -203,6 +203,13 @@ void describe('sweep bench curve cache', () => {
       checkCurveCaches(() => undefined, caches),
       1,
     );
+  });
+
+  void it("trains the CNN objective's base model on the curves' engine and says so in what it prepared", async (t) => {
+    if (skipWithoutGraph(t)) return;
+    const cnn = BENCH_OBJECTIVES.find((objective) => objective.id === 'defect-cnn') as BenchObjective;
+    const prepared = await cnn.prepare(createMemoryObjectStore({ buckets: ['bench'] }), 'defect-cnn');
+    assert.equal(prepared.baseEngine, BENCH_TRAIN_ENGINE);
   });
 
   void it('reads lines written before the loss was recorded, and names file and line of a bad one', () => {
