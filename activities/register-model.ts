@@ -94,18 +94,16 @@ export const registerModelStage: StageImplementation = async (
     await resolveModelUri(registry, `registry://${name}@${version}`, context.bucket),
   ).replace(/model\.json$/, '');
   const aliasNote = aliases.length ? ` (${aliases.join(', ')})` : '';
+  const tagNote = Object.keys(inputs.tags ?? {}).length > 0 ? `; tags: ${JSON.stringify(inputs.tags)}` : '';
   if (unchanged) {
-    // The version and its card, tags included, stay what the run that registered it wrote.
+    // The version and its card stay what the run that registered it wrote; this run's aliases and tags apply to it.
     runtime.heartbeat({ message: `${name} unchanged, version ${version}${aliasNote}`, fraction: 1 });
     runtime.log(
       `unchanged, version ${version}: ${sourceJson} holds the same files (sha256 ${unchanged.contentSha256}) as ` +
         `registry://${name}@${version}, registered by run ${card.lineage.runId ?? '?'}; no version added; ` +
-        `aliases: ${aliases.join(', ') || 'none'}`,
+        `aliases: ${aliases.join(', ') || 'none'}${tagNote}`,
     );
   } else {
-    // The registry's card has no tag field: tags live beside the card, in the version's directory.
-    const tags = inputs.tags ?? {};
-    if (Object.keys(tags).length > 0) await registry.putJson(`${versionDirectory}tags.json`, tags);
     runtime.heartbeat({ message: `registered ${name} version ${version}${aliasNote}`, fraction: 1 });
     runtime.log(
       `registered registry://${name}@${version} from ${sourceJson}; aliases: ${aliases.join(', ') || 'none'}; card lineage ${JSON.stringify(card.lineage)}`,
@@ -194,6 +192,8 @@ async function registerVersion(
     ...(training?.classes ? { classes: training.classes } : {}),
     ...(training?.inputShape ? { inputShape: training.inputShape } : {}),
     ...(training?.backend ? { backend: training.backend } : {}),
+    // The registry's card has no tag field: tags live beside the card, in the version's tags.json.
+    ...(inputs.tags ? { tags: inputs.tags } : {}),
     unlessUnchanged: true,
   });
   return {

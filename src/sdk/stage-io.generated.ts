@@ -582,7 +582,7 @@ export interface StageInputs {
     /** examples per shard written to the store */
     readonly shardSize?: In<number>;
   };
-  /** register-model@1.1.0: Store a model in the registry as a new version with aliases and a model card (lineage, metrics, hyperparameters); a model with the files of the version an alias or latest names already adds none. */
+  /** register-model@1.2.0: Store a model in the registry as a new version with aliases and a model card (lineage, metrics, hyperparameters); a model with the files of the version an alias or latest names already adds none. */
   readonly 'register-model': {
     /** model to register */
     readonly model: In<string>;
@@ -596,7 +596,7 @@ export interface StageInputs {
     readonly metrics?: In<{
       readonly [key: string]: In<AnyIn>;
     }>;
-    /** key/value labels */
+    /** key/value labels, merged into the version's tags.json (also when the version is unchanged) */
     readonly tags?: In<{
       readonly [key: string]: In<string>;
     }>;
@@ -1201,7 +1201,7 @@ export interface StageInputValues {
     /** examples per shard written to the store */
     readonly shardSize: number;
   };
-  /** register-model@1.1.0: Store a model in the registry as a new version with aliases and a model card (lineage, metrics, hyperparameters); a model with the files of the version an alias or latest names already adds none. */
+  /** register-model@1.2.0: Store a model in the registry as a new version with aliases and a model card (lineage, metrics, hyperparameters); a model with the files of the version an alias or latest names already adds none. */
   readonly 'register-model': {
     /** model to register */
     readonly model: string;
@@ -1215,7 +1215,7 @@ export interface StageInputValues {
     readonly metrics?: {
       readonly [key: string]: JsonValue;
     };
-    /** key/value labels */
+    /** key/value labels, merged into the version's tags.json (also when the version is unchanged) */
     readonly tags?: {
       readonly [key: string]: string;
     };
@@ -1341,7 +1341,7 @@ export interface StageOutputs {
     readonly model: string;
     /** the new version number (or the unchanged one) */
     readonly version: number;
-    /** true when the model has the files of the version an alias or latest names already: no version was added, the aliases moved to it */
+    /** true when the model has the files of the version an alias or latest names already, or of one a registration running at the same time adds: no version was added, the aliases and tags moved to it */
     readonly unchanged: boolean;
   };
   readonly 'select-model': {

@@ -1559,7 +1559,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
   },
   {
     name: 'register-model',
-    version: '1.1.0',
+    // 1.2: an unchanged registration applies its tags; concurrent registrations of one model add one version.
+    version: '1.2.0',
     description:
       'Store a model in the registry as a new version with aliases and a model card (lineage, metrics, ' +
       'hyperparameters); a model with the files of the version an alias or latest names already adds none.',
@@ -1586,7 +1587,11 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           additionalProperties: { type: 'any' },
           description: "metrics recorded in the card, e.g. an evaluate stage's `metrics`",
         },
-        tags: { type: 'object', additionalProperties: { type: 'string' }, description: 'key/value labels' },
+        tags: {
+          type: 'object',
+          additionalProperties: { type: 'string' },
+          description: "key/value labels, merged into the version's tags.json (also when the version is unchanged)",
+        },
         lineage: {
           type: 'object',
           additionalProperties: { type: 'any' },
@@ -1601,8 +1606,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
       unchanged: {
         type: 'boolean',
         description:
-          'true when the model has the files of the version an alias or latest names already: ' +
-          'no version was added, the aliases moved to it',
+          'true when the model has the files of the version an alias or latest names already, or of one a ' +
+          'registration running at the same time adds: no version was added, the aliases and tags moved to it',
       },
     },
   },

@@ -7,6 +7,7 @@
  * s3://<bucket>/models/<name>/<version>/weights.bin
  * s3://<bucket>/models/<name>/<version>/preprocessing.json  raw input → tensor (src/ml/data/preprocessing.ts), when known
  * s3://<bucket>/models/<name>/<version>/card.json    model card: lineage, metrics, hyperparameters (written last)
+ * s3://<bucket>/models/<name>/<version>/tags.json    key/value labels of the registrations of this version
  * s3://<bucket>/models/<name>/aliases.json           {"champion": 3, …}
  * ```
  *
@@ -22,6 +23,12 @@
  *   shared version);
  * - aliases.json is a read-modify-write guarded by `If-Match: <etag>` (or `If-None-Match: *`
  *   while it does not exist), redone on conflict, so a concurrent promote is never overwritten.
+ * - with `unlessUnchanged`, a claim records the model's content sha256; a registration that finds a lower claim with
+ *   the same digest above the latest version it compared with (a concurrent registration of the same model) waits
+ *   for that version's card, checks its files, drops its own claim and returns that version as unchanged, so
+ *   concurrent registrations of one model add one version (a claim's number is always taken after every lower one's,
+ *   so the lowest claim never waits and the others always see it);
+ * - tags.json (a version's key/value labels) is merged under `If-Match` too.
  * One object per alias would also avoid lost updates but makes `aliases` a listing plus N reads;
  * a serialising workflow per name would put the registry on Temporal's critical path for the CLI.
  */
@@ -251,6 +258,8 @@ export interface RegisterModelOptions {
   readonly classes?: readonly string[];
   readonly inputShape?: readonly number[];
   readonly backend?: string;
+  /** Key/value labels, merged into the version's tags.json (also on an unchanged registration: the newest wins). */
+  readonly tags?: Readonly<Record<string, string>>;
   /** Timestamp written in the card; default now. */
   readonly now?: Date;
   /**
@@ -273,6 +282,8 @@ export interface RegisteredModel {
   readonly unchanged?: true;
   /** sha256 of the version's files (model.json, weights.bin, preprocessing): {@link modelContentSha256}. */
   readonly contentSha256: string;
+  /** The version's tags after this registration (tags.json). */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 /** The files a version holds: model.json with one weights.bin in its manifest, the weights, the preprocessing. */
@@ -342,23 +353,90 @@ async function versionContentSha256(
   }
 }
 
-/** The version among those `aliases` and `latest` name now whose files are `files`, if any. */
+/**
+ * The version among those `aliases` and `latest` name now whose files are `files`, if any, and the latest version it
+ * compared with (0 when there is none).
+ */
 async function sameContentVersion(
   store: ObjectStore,
   options: RegisterModelOptions,
   files: VersionFiles,
   sha256: string,
-): Promise<number | undefined> {
+): Promise<{ readonly same?: number; readonly latest: number }> {
   const versions = await listVersions(store, options.bucket, options.name);
   const current = await readAliases(store, options.bucket, options.name);
   const named = (options.aliases ?? []).map((alias) => current[alias]);
-  const candidates = new Set([...named, versions[versions.length - 1]]);
-  for (const version of candidates) {
+  const latest = versions[versions.length - 1] ?? 0;
+  for (const version of new Set([...named, latest])) {
     if (typeof version !== 'number' || !versions.includes(version)) continue;
     const found = await versionContentSha256(store, options.bucket, options.name, version, files.weights.length);
-    if (found === sha256) return version;
+    if (found === sha256) return { same: version, latest };
+  }
+  return { latest };
+}
+
+/** How long a registration waits for a concurrent one of the same model to write its card before adding its own. */
+const SAME_CONTENT_WAIT_MS = 60_000;
+const SAME_CONTENT_POLL_MS = 100;
+
+/** Whether a version's card appeared before `deadline`; false once its claim is gone (that registration yielded). */
+async function awaitVersionCard(store: ObjectStore, directory: string, deadline: number): Promise<boolean> {
+  for (;;) {
+    if (await store.stat(joinUri(directory, 'card.json'))) return true;
+    if (!(await store.stat(joinUri(directory, 'claim.json')))) return false;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, SAME_CONTENT_POLL_MS));
+  }
+}
+
+/**
+ * A version claimed after `latest` and before `claimed` by a concurrent registration of the same files, once its card
+ * is written and its files check out; undefined when there is none (or it did not finish within the wait).
+ * The claims are the registry's, writable by pipeline code: a digest in one is a hint, the files decide.
+ */
+async function concurrentSameContentVersion(
+  store: ObjectStore,
+  options: RegisterModelOptions,
+  range: { readonly latest: number; readonly claimed: number },
+  content: { readonly sha256: string; readonly size: number },
+): Promise<number | undefined> {
+  const deadline = Date.now() + SAME_CONTENT_WAIT_MS;
+  for (let version = range.latest + 1; version < range.claimed; version++) {
+    const directory = versionPrefix(options.bucket, options.name, version);
+    const claim = await store
+      .getJson<{ contentSha256?: unknown }>(joinUri(directory, 'claim.json'), { maxBytes: 64 * 1024 })
+      .catch(() => undefined);
+    if (claim?.contentSha256 !== content.sha256) continue;
+    if (!(await awaitVersionCard(store, directory, deadline))) continue;
+    const found = await versionContentSha256(store, options.bucket, options.name, version, content.size);
+    if (found === content.sha256) return version;
   }
   return undefined;
+}
+
+/** tags.json of a version with `tags` merged in (the new value wins), without losing a concurrent merge. */
+async function mergeVersionTags(
+  store: ObjectStore,
+  directory: string,
+  tags: Readonly<Record<string, string>>,
+): Promise<Readonly<Record<string, string>>> {
+  const uri = joinUri(directory, 'tags.json');
+  for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+    const info = await store.stat(uri);
+    const before = info ? await store.getJson<Record<string, string>>(uri, { maxBytes: 1024 * 1024 }) : {};
+    if (Object.keys(tags).length === 0) return before;
+    const after = { ...before, ...tags };
+    try {
+      await store.putJson(uri, after, { condition: info ? { ifMatch: info.etag } : { ifNoneMatch: '*' } });
+      return after;
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      await conflictBackoff(attempt);
+    }
+  }
+  throw new ConflictError(`tags of ${directory} kept changing concurrently (${MAX_WRITE_ATTEMPTS} attempts); retry`, {
+    directory,
+  });
 }
 
 /** `aliases` moved to `version` (those already there stay): the registry's aliases after it. */
@@ -384,28 +462,26 @@ export async function registerModel(store: ObjectStore, options: RegisterModelOp
   parseS3Uri(sourceJsonUri);
   const files = await readSourceFiles(store, sourceJsonUri);
   const contentSha256 = modelContentSha256(files);
-  const same = options.unlessUnchanged ? await sameContentVersion(store, options, files, contentSha256) : undefined;
-  if (same !== undefined) {
-    const target = versionPrefix(options.bucket, options.name, same);
-    return {
-      name: options.name,
-      version: same,
-      uri: `registry://${options.name}@${same}`,
-      modelUri: joinUri(target, MODEL_JSON),
-      card: await store.getJson<ModelCard>(joinUri(target, 'card.json')),
-      aliases: await moveAliases(store, options, same),
-      unchanged: true,
-      contentSha256,
-    };
-  }
+  const compared = options.unlessUnchanged ? await sameContentVersion(store, options, files, contentSha256) : undefined;
+  if (compared?.same !== undefined) return unchangedRegistration(store, options, compared.same, contentSha256);
 
   const createdAt = (options.now ?? new Date()).toISOString();
   const version = await claimVersion(store, options.bucket, options.name, {
     createdAt,
     source: options.modelUri,
     ...(options.lineage?.runId ? { runId: options.lineage.runId } : {}),
+    ...(compared ? { contentSha256 } : {}),
   });
   const target = versionPrefix(options.bucket, options.name, version);
+  if (compared) {
+    const content = { sha256: contentSha256, size: files.weights.length };
+    const concurrent = await concurrentSameContentVersion(store, options, { ...compared, claimed: version }, content);
+    if (concurrent !== undefined) {
+      // Nothing was written under this number but the claim: give it back (the next registration may take it).
+      await store.remove(joinUri(target, 'claim.json'));
+      return unchangedRegistration(store, options, concurrent, contentSha256);
+    }
+  }
   // Copy weights first and the card last: a version exists once its card does.
   await store.putBytes(joinUri(target, WEIGHTS_BIN), files.weights, { contentType: 'application/octet-stream' });
   const { preprocessing } = files;
@@ -426,6 +502,7 @@ export async function registerModel(store: ObjectStore, options: RegisterModelOp
     ...(options.backend ? { backend: options.backend } : {}),
     ...(preprocessing ? { preprocessing } : {}),
   };
+  const tags = await mergeVersionTags(store, target, options.tags ?? {});
   await store.putJson(joinUri(target, 'card.json'), card);
   return {
     name: options.name,
@@ -435,6 +512,28 @@ export async function registerModel(store: ObjectStore, options: RegisterModelOp
     card,
     aliases: await moveAliases(store, options, version),
     contentSha256,
+    tags,
+  };
+}
+
+/** A registration of files `version` holds already: its card as it is, the aliases moved to it, the tags merged. */
+async function unchangedRegistration(
+  store: ObjectStore,
+  options: RegisterModelOptions,
+  version: number,
+  contentSha256: string,
+): Promise<RegisteredModel> {
+  const target = versionPrefix(options.bucket, options.name, version);
+  return {
+    name: options.name,
+    version,
+    uri: `registry://${options.name}@${version}`,
+    modelUri: joinUri(target, MODEL_JSON),
+    card: await store.getJson<ModelCard>(joinUri(target, 'card.json')),
+    aliases: await moveAliases(store, options, version),
+    unchanged: true,
+    contentSha256,
+    tags: await mergeVersionTags(store, target, options.tags ?? {}),
   };
 }
 

@@ -1,8 +1,8 @@
 /**
  * `fineflow rerun --from evaluate` registers the model it registered before: on the real stack (Temporal dev server,
  * MinIO, the pipeline run workflow, the stage runner and the production register-model stage) the rerun's register
- * stage adds no version, says "unchanged, version N" in its outputs and log, and a run that trains a new model adds
- * one.
+ * stage adds no version, says "unchanged, version N" in its outputs and log, applies its own tags to that version, and
+ * a run that trains a new model adds one.
  *
  * Run with: bash scripts/test.sh integration --quick test/integration/runtime/register-unchanged.test.ts
  */
@@ -34,16 +34,25 @@ let h: RuntimeHarness;
 const name = `unchanged-${randomSuffix()}`;
 
 function pipeline(): Plan {
-  return h.plan(name, [
-    { id: 'train', uses: 'make-model' },
-    { id: 'evaluate', needs: ['train'], with: { value: '${{ stages.train.outputs.model }}' } },
-    {
-      id: 'register',
-      uses: 'register-model',
-      needs: ['train', 'evaluate'],
-      with: { model: '${{ stages.train.outputs.model }}', name, alias: 'champion' },
-    },
-  ]);
+  return h.plan(
+    name,
+    [
+      { id: 'train', uses: 'make-model' },
+      { id: 'evaluate', needs: ['train'], with: { value: '${{ stages.train.outputs.model }}' } },
+      {
+        id: 'register',
+        uses: 'register-model',
+        needs: ['train', 'evaluate'],
+        with: {
+          model: '${{ stages.train.outputs.model }}',
+          name,
+          alias: 'champion',
+          tags: { note: '${{ params.note }}' },
+        },
+      },
+    ],
+    { note: 'first' },
+  );
 }
 
 before(async () => {
@@ -67,7 +76,13 @@ test('a rerun from evaluate registers no second copy of the same model; a new mo
   assert.equal(first.status, 'succeeded');
   assert.equal(first.stages.find((s) => s.id === 'register')?.outputs?.version, 1);
 
-  const started = await startRerun(h.runs, h.store, { runId: firstRunId, fromStage: 'evaluate' });
+  const tagsOf = (version: number) => h.store.getJson(`s3://${h.config.s3.bucket}/models/${name}/${version}/tags.json`);
+  assert.deepEqual(await tagsOf(1), { note: 'first' });
+  const started = await startRerun(h.runs, h.store, {
+    runId: firstRunId,
+    fromStage: 'evaluate',
+    set: { note: 'rerun' },
+  });
   const rerun = await h.runs.result(started.runId);
   assert.equal(rerun.status, 'succeeded');
   const train = rerun.stages.find((s) => s.id === 'train');
@@ -83,7 +98,11 @@ test('a rerun from evaluate registers no second copy of the same model; a new mo
     [1],
     'no version added',
   );
-  assert.match(await registerLog(started.runId), /unchanged, version 1: .* no version added/);
+  assert.match(
+    await registerLog(started.runId),
+    /unchanged, version 1: .* no version added; .*tags: \{"note":"rerun"\}/,
+  );
+  assert.deepEqual(await tagsOf(1), { note: 'rerun' }, "the rerun's tags apply to the version it found");
   assert.deepEqual(first.stages.find((s) => s.id === 'register')?.outputs, {
     model: `registry://${name}@1`,
     version: 1,
