@@ -136,3 +136,62 @@ test("libtensorflow's absl notice alone is dropped from a child's lines; other w
     'WARNING: All log messages before absl::InitializeLog() is called are written to STDERR, and more',
   ]);
 });
+
+/** Every line a child's stderr forwards, read through {@link forwardLines}. */
+async function forwardedLines(text: string): Promise<string[]> {
+  const stream = new PassThrough();
+  const lines: string[] = [];
+  forwardLines(stream, (line) => void lines.push(line));
+  const ended = new Promise((resolve) => stream.on('end', resolve));
+  stream.end(text);
+  await ended;
+  return lines;
+}
+
+test("libtensorflow's oneDNN and cpu_feature_guard notices (with its second line) are dropped; lookalikes stay", async () => {
+  const oneDnn =
+    'I0000 00:00:1796545090.900429    6738 port.cc:153] oneDNN custom operations are on. You may see slightly ' +
+    'different numerical results due to floating-point round-off errors from different computation orders. To turn ' +
+    'them off, set the environment variable `TF_ENABLE_ONEDNN_OPTS=0`.';
+  const guard =
+    'I0000 00:00:1796545090.963876    6738 cpu_feature_guard.cc:227] This TensorFlow binary is optimized to use ' +
+    'available CPU instructions in performance-critical operations.';
+  const guardInstructions =
+    'To enable the following instructions: AVX2 AVX512F AVX512_VNNI AVX512_BF16 FMA, in other operations, rebuild ' +
+    'TensorFlow with the appropriate compiler flags.';
+  const lines = await forwardedLines(
+    [
+      oneDnn,
+      `${guard}\r`,
+      guardInstructions,
+      'epoch 1 done',
+      // Not after the notice: a line of someone else's that happens to read the same stays.
+      guardInstructions,
+      guard.replace('I0000', 'W0000'),
+      `${oneDnn} and more`,
+      'W0000 00:00:1796545090.9 6738 port.cc:153] oneDNN custom operations failed to load',
+    ].join('\n'),
+  );
+  assert.deepEqual(lines, [
+    'epoch 1 done',
+    guardInstructions,
+    guard.replace('I0000', 'W0000'),
+    `${oneDnn} and more`,
+    'W0000 00:00:1796545090.9 6738 port.cc:153] oneDNN custom operations failed to load',
+  ]);
+});
+
+test('a process that loads the native backend forwards none of its start-up notices', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(
+    process.execPath,
+    ['-e', "const tf = require('@tensorflow/tfjs-node'); tf.tensor([1, 2]).square().dataSync(); console.error('done')"],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const lines: string[] = [];
+  forwardLines(child.stderr, (line) => void lines.push(line));
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  // Without the native binding (no `npm run setup:tf` here) there is no libtensorflow to print anything.
+  if (code !== 0) return t.skip(`the native binding does not load here: ${lines.join(' ').slice(0, 200)}`);
+  assert.deepEqual(lines, ['done'], 'everything libtensorflow printed was a known notice');
+});
