@@ -9,8 +9,9 @@
  * SuccessiveHalving and the Hyperband pruner (pinned Optuna from PyPI, bench/optuna/).
  *
  * Flags (after `npm run bench -- --only sweep --`): `--objectives a,b`, `--seeds N` (default 20;
- * seeds 1…N), `--first-seed F`, `--methods m1,m2` (`fineflow-gp-asha`, the GP searcher, and `fineflow-dyhpo`, the
- * DyHPO-style comparison scheduler of ./dyhpo.ts, run only when named), `--gp JSON`, `--dyhpo JSON`, `--tpe JSON` and `--asha JSON` (a variant of Fineflow
+ * seeds 1…N), `--first-seed F`, `--methods m1,m2` (`fineflow-gp-asha`, the GP searcher, `fineflow-dyhpo`, the
+ * DyHPO-style comparison scheduler of ./dyhpo.ts, and `fineflow-tpe-asha-brackets`, Hyperband brackets over promotion,
+ * run only when named), `--gp JSON`, `--dyhpo JSON`, `--tpe JSON` and `--asha JSON` (a variant of Fineflow
  * TPE+ASHA, run beside the default and compared with it seed by seed), `--no-optuna`, `--progress`,
  * `--scenario retrain` (sweeps seeded from an earlier sweep's trials: {@link RETRAIN_METHODS}), `--scenario
  * retrain-moved` (the earlier sweep ran on data that moved since: `moved` in ./objectives.ts),
@@ -46,6 +47,7 @@ import { TrialEvaluator } from './trial-evaluator';
 export type MethodId =
   | 'fineflow-tpe-asha'
   | 'fineflow-tpe-asha-stopping'
+  | 'fineflow-tpe-asha-brackets'
   | 'fineflow-tpe-mv-asha'
   | 'fineflow-variant'
   | 'fineflow-gp-asha'
@@ -86,6 +88,13 @@ export const METHODS: readonly MethodSpec[] = [
     id: 'fineflow-tpe-asha-stopping',
     label: 'Fineflow TPE+ASHA stopping-based',
     fineflow: { algorithm: 'tpe', earlyStopping: 'asha', asha: { promotion: false } },
+    onRequest: true,
+  },
+  {
+    // Session 11's pre-registered variant (Hyperband brackets over promotion, asha.ts): not adopted, kept to compare.
+    id: 'fineflow-tpe-asha-brackets',
+    label: 'Fineflow TPE+ASHA Hyperband brackets',
+    fineflow: { algorithm: 'tpe', earlyStopping: 'asha', asha: { brackets: true } },
     onRequest: true,
   },
   {
@@ -522,6 +531,7 @@ export function formatObjectiveTable(result: ObjectiveResult, horizon: number): 
   const base = result.runs['fineflow-tpe-asha'];
   for (const [id, name] of [
     ['fineflow-variant', 'variant'],
+    ['fineflow-tpe-asha-brackets', 'Hyperband brackets'],
     ['fineflow-gp-asha', 'Fineflow GP+ASHA'],
     ['fineflow-dyhpo', 'DyHPO-style scheduler'],
   ] as const) {

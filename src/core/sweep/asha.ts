@@ -25,12 +25,13 @@
  * peers), and a trial that was second among three becomes promotable once the rung has six. Nothing is ever
  * stopped by a rung: trials still paused when the sweep ends are recorded as stopped there (sweep-state.ts).
  *
- * Brackets (`brackets`, with promotion; asynchronous Hyperband over promotion-based ASHA; opt-in, measured in
- * docs/sweep-benchmark.md): one rung's ranking can be a poor guide (a CNN configuration that reaches its best at
- * epoch 6–9 often looks ordinary at epoch 1), and no single first rung suits every objective. With R rungs there are
- * R+1 brackets; bracket b's first rung is rung b, so bracket R's trials train their whole budget unjudged. Trials
- * are dealt to brackets by id in Hyperband's proportions ({@link ashaBracketWeights}), and a rung ranks only the
- * trials of one bracket (its top ⌊n_b/η⌋ are promotable), as Hyperband keeps its brackets apart.
+ * Brackets (`brackets`, with promotion; asynchronous Hyperband over promotion-based ASHA; a bench method, not
+ * adopted: worse than the default on all three objectives, docs/sweep-benchmark.md): one rung's ranking can be a
+ * poor guide (a CNN configuration that reaches its best at epoch 6–9 often looks ordinary at epoch 1), and no single
+ * first rung suits every objective. With R rungs there are R+1 brackets; bracket b's first rung is rung b, so
+ * bracket R's trials train their whole budget unjudged. Trials are dealt to brackets by id in Hyperband's
+ * proportions ({@link ashaBracketWeights}), and a rung ranks only the trials of one bracket (its top ⌊n_b/η⌋ are
+ * promotable), as Hyperband keeps its brackets apart.
  */
 import { InvalidInputError } from '../errors';
 import type { StopDecision } from './early-stopping';

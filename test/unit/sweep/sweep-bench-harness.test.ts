@@ -125,6 +125,7 @@ void describe('sweep bench drivers', () => {
         'fineflow-tpe-asha',
         'fineflow-variant',
         'fineflow-tpe-asha-stopping',
+        'fineflow-tpe-asha-brackets',
         'fineflow-tpe-mv-asha',
         'fineflow-gp-asha',
         'fineflow-dyhpo',
@@ -331,6 +332,23 @@ void describe('sweep bench drivers', () => {
       runs: { 'fineflow-tpe-asha': result.runs['fineflow-tpe-asha'] },
     };
     assert.ok(!formatObjectiveTable(alone, 360).some((l) => l.includes('stopping-based, paired')));
+  });
+
+  void it('runs the Hyperband-brackets method (session 11, not adopted) on request, paired with the default', () => {
+    const runsOf = (epochs: number[]) => epochs.map((value, i) => run(i + 1, value));
+    const brackets = METHODS.find((m) => m.id === 'fineflow-tpe-asha-brackets')!;
+    assert.equal(brackets.onRequest, true);
+    assert.deepEqual(brackets.fineflow, { algorithm: 'tpe', earlyStopping: 'asha', asha: { brackets: true } });
+    const result = {
+      objective: 'x',
+      target: 0.9,
+      methods: [METHODS[0]!, brackets],
+      runs: { 'fineflow-tpe-asha': runsOf([10, 40, 60]), 'fineflow-tpe-asha-brackets': runsOf([20, 30, 60]) },
+    };
+    const line =
+      'Hyperband brackets / Fineflow TPE+ASHA default, paired: 0.75× [0.75, 2.00]; ' +
+      'seeds better / worse / same: 1 / 1 / 1';
+    assert.ok(formatObjectiveTable(result, 360).includes(line), formatObjectiveTable(result, 360).join('\n'));
   });
 
   void it('parseMethods names unknown methods', () => {
