@@ -30,7 +30,7 @@ export interface OptionSpec {
   /** Long name without dashes, e.g. `set`. */
   readonly name: string;
   readonly short?: string;
-  /** `boolean` flags take no value; `string` take one; `multi` may repeat (e.g. `--set k=v`). */
+  /** `boolean` flags take no value; `string` take one; `multi` may repeat (e.g. `--set NAME=VALUE`). */
   readonly kind: 'boolean' | 'string' | 'multi';
   readonly description: string;
   readonly valueName?: string;

@@ -80,7 +80,7 @@ complete -o default -F _fineflow fineflow
 `;
 }
 
-/** `_arguments` specs for one option, e.g. `*--set=[override a param]:k=v:_files` (repeatable, takes a value). */
+/** `_arguments` specs for one option, e.g. `*--set=[override a param]:NAME=VALUE:_files` (repeatable, a value). */
 function zshOptionSpecs(o: OptionSpec): string[] {
   const description = `[${o.description.replace(/[[\]:\\]/g, (c) => `\\${c}`)}]`;
   const value = o.kind === 'boolean' ? '' : `:${(o.valueName ?? 'value').replace(/:/g, '\\:')}:_files`;

@@ -254,7 +254,7 @@ export async function followRun(
     const waiting = final.stages.filter((s) => s.status === 'waiting').map((s) => s.id);
     io.stderr.write(
       `run ${runId} is waiting: stage ${waiting.join(', ')} failed. ` +
-        `Fix the cause, then \`fineflow retry ${runId}\` (add --set k=v to change params), ` +
+        `Fix the cause, then \`fineflow retry ${runId}\` (add --set NAME=VALUE to change params), ` +
         `or \`fineflow cancel ${runId}\`.\n`,
     );
   }

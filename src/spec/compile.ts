@@ -29,6 +29,7 @@ import type { PipelineFileSource, ValidatedSubPipeline } from './sub-pipelines';
 import { validatePlan } from '../core/spec/validate-plan';
 import { isReservedKey, RESERVED_KEY_HINT } from '../core/spec/reserved';
 import { parseMemory, type PlannedResources } from '../core/spec/resources';
+import { malformedSetPair, paramFromText, splitSetPair } from '../core/spec/param-text';
 
 export interface CompileOptions {
   /** Param overrides: `['name=value', …]` as given on the command line, or a name → raw value map. */
@@ -52,32 +53,6 @@ function setDiagnostic(code: string, arg: string, message: string, hint: string)
   return { severity: 'error', code, path: `--set ${arg}`, line: 0, column: 0, message, hint, file: '--set' };
 }
 
-/** Parse a raw `--set` string as the param's type; undefined when it does not fit. */
-function coerce(raw: string, type: PlannedParam['type']): JsonValue | undefined {
-  switch (type) {
-    case 'string':
-      return raw;
-    case 'number':
-      return /^\s*-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(raw) ? Number(raw) : undefined;
-    case 'integer':
-      return /^\s*-?\d+\s*$/.test(raw) && Number.isSafeInteger(Number(raw)) ? Number(raw) : undefined;
-    case 'boolean':
-      return raw === 'true' ? true : raw === 'false' ? false : undefined;
-    case 'array':
-    case 'object': {
-      let value: unknown;
-      try {
-        value = JSON.parse(raw);
-      } catch {
-        return undefined;
-      }
-      const isArray = Array.isArray(value);
-      if (type === 'array' ? !isArray : isArray || value === null || typeof value !== 'object') return undefined;
-      return value as JsonValue;
-    }
-  }
-}
-
 type ParamDeclaration = ValidatedPipeline['params'][number];
 
 /** `--set` values as [name, raw value, the argument as written]; a malformed argument is a diagnostic. */
@@ -85,14 +60,13 @@ function setEntries(set: CompileOptions['set'], diagnostics: Diagnostic[]): [str
   const entries: [string, string, string][] = [];
   if (Array.isArray(set)) {
     for (const arg of set as readonly string[]) {
-      const eq = arg.indexOf('=');
-      if (eq <= 0) {
-        diagnostics.push(
-          setDiagnostic('set-syntax', arg, `--set ${arg}: expected name=value`, 'write e.g. --set minAccuracy=0.95'),
-        );
+      const pair = splitSetPair(arg);
+      if (!pair) {
+        const { message, hint } = malformedSetPair(arg);
+        diagnostics.push(setDiagnostic('set-syntax', arg, message, hint));
         continue;
       }
-      entries.push([arg.slice(0, eq).trim(), arg.slice(eq + 1), arg]);
+      entries.push([pair.name, pair.raw, arg]);
     }
   } else if (set) {
     for (const [name, raw] of Object.entries(set as Readonly<Record<string, string>>))
@@ -174,7 +148,7 @@ function applySet(
     const override = overrides.get(p.name);
     let value = p.default;
     if (override) {
-      const coerced = coerce(override.raw, p.type);
+      const coerced = paramFromText(override.raw, p.type);
       if (coerced === undefined) {
         diagnostics.push(setWrongType(p, override));
         continue;

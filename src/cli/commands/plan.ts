@@ -1,5 +1,5 @@
 /**
- * `fineflow plan FILE [--set k=v] [--json]`: validate a pipeline and show the plan a run would
+ * `fineflow plan FILE [--set NAME=VALUE] [--json]`: validate a pipeline and show the plan a run would
  * execute: params with their values, stages with defaults applied, topological levels and the
  * DAG. `--json` prints exactly the plan `fineflow submit` sends to the workflow.
  */

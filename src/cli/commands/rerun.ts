@@ -1,5 +1,5 @@
 /**
- * `fineflow rerun RUN --from STAGE [--set k=v] [--watch]`: the command over `startRerun` (src/client/rerun.ts,
+ * `fineflow rerun RUN --from STAGE [--set NAME=VALUE] [--watch]`: the command over `startRerun` (src/client/rerun.ts,
  * shared with the UI); `--watch` follows the new run as `submit --watch` does (src/cli/run-support.ts).
  */
 import type * as RunClientModule from '../../client/run-client';
@@ -69,7 +69,7 @@ function report(started: RerunStarted, io: CliIo, json: boolean, following = fal
 export const command: CliCommand = {
   name: 'rerun',
   summary: 'start a new run from an ended one, rerunning a stage and its descendants and reusing the rest',
-  usage: 'rerun RUN --from STAGE [--set k=v]… [--watch] [--json]',
+  usage: 'rerun RUN --from STAGE [--set NAME=VALUE]… [--watch] [--json]',
   description: [
     'Reads the plan and the final stage states of RUN, then starts a new run that reuses the outputs',
     'of every stage not downstream of STAGE and executes STAGE and everything downstream of it.',
@@ -109,7 +109,12 @@ export const command: CliCommand = {
       valueName: 'STAGE',
       description: 'first stage to run again (its descendants run too)',
     },
-    { name: 'set', kind: 'multi', valueName: 'k=v', description: 'override a param for the new run' },
+    {
+      name: 'set',
+      kind: 'multi',
+      valueName: 'NAME=VALUE',
+      description: 'override a param for the new run (type-checked)',
+    },
     { name: 'watch', short: 'w', kind: 'boolean', description: 'follow the new run until it ends' },
   ],
   async run(args, io) {

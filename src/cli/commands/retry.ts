@@ -1,4 +1,4 @@
-/** `fineflow retry RUN [--stage S] [--set k=v]`: run waiting stages again (a validated Temporal update). */
+/** `fineflow retry RUN [--stage S] [--set NAME=VALUE]`: run waiting stages again (a validated Temporal update). */
 import { EXIT, UsageError, type CliCommand } from '../command';
 import type * as RunSupportModule from '../run-support';
 import { parseSetPairs } from '../../core/run/params';
@@ -14,7 +14,7 @@ function load() {
 export const command: CliCommand = {
   name: 'retry',
   summary: 'retry the waiting stages of a run, optionally with changed params',
-  usage: 'retry RUN [--stage S] [--set k=v]… [--json]',
+  usage: 'retry RUN [--stage S] [--set NAME=VALUE]… [--json]',
   description: [
     'A stage with `onFailure: pause` that exhausted its retries leaves the run waiting. retry sets',
     'it (or every waiting stage) back to pending; --set changes params first, typed by the',
@@ -43,7 +43,12 @@ export const command: CliCommand = {
       valueName: 'S',
       description: 'retry only this stage (default: every waiting stage)',
     },
-    { name: 'set', kind: 'multi', valueName: 'k=v', description: 'change a param before retrying' },
+    {
+      name: 'set',
+      kind: 'multi',
+      valueName: 'NAME=VALUE',
+      description: 'change a param before retrying (type-checked)',
+    },
   ],
   async run(args, io) {
     const { withRunClient } = load();

@@ -309,7 +309,7 @@ export const command: CliCommand = {
   name: 'schedule',
   summary: 'retrain on a schedule or when new data lands (Temporal Schedules + data watchers)',
   usage:
-    'schedule apply FILE [--set k=v]… | list | describe NAME | pause NAME [--note T] | unpause NAME | trigger NAME | backfill NAME --from ISO --to ISO [--overlap P] | delete NAME',
+    'schedule apply FILE [--set NAME=VALUE]… | list | describe NAME | pause NAME [--note T] | unpause NAME | trigger NAME | backfill NAME --from ISO --to ISO [--overlap P] | delete NAME',
   description: [
     'apply FILE     validate FILE, then create or update in place the schedule of its `schedule:` block',
     '               (id fineflow-<pipeline>) and the data watchers of its `newData` triggers. Applying the',
@@ -348,7 +348,7 @@ export const command: CliCommand = {
   ],
   json: true,
   options: [
-    { name: 'set', kind: 'multi', valueName: 'k=v', description: 'apply: override a param' },
+    { name: 'set', kind: 'multi', valueName: 'NAME=VALUE', description: 'apply: override a param (type-checked)' },
     { ...STAGE_MODULE_OPTION, description: `apply: ${STAGE_MODULE_OPTION.description}` },
     { name: 'note', kind: 'string', valueName: 'TEXT', description: 'pause/unpause: why' },
     { name: 'from', kind: 'string', valueName: 'ISO', description: 'backfill: start of the window' },

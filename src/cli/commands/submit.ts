@@ -1,5 +1,5 @@
 /**
- * `fineflow submit FILE [--set k=v] [--watch]`: validate the pipeline here (errors print
+ * `fineflow submit FILE [--set NAME=VALUE] [--watch]`: validate the pipeline here (errors print
  * diagnostics, exit 1, nothing starts), start a run, print its id; `--watch` follows it.
  */
 import { EXIT, STAGE_MODULE_OPTION, UsageError, stageModulePaths, type CliCommand } from '../command';
@@ -81,7 +81,7 @@ function lazySubmitTracing() {
 export const command: CliCommand = {
   name: 'submit',
   summary: 'validate a pipeline and start a run',
-  usage: 'submit FILE [--set k=v]… [--watch] [--json]',
+  usage: 'submit FILE [--set NAME=VALUE]… [--watch] [--json]',
   description: [
     'Validates FILE (the same checks as `fineflow validate`), then starts a run on the control',
     'pool and prints its run id. With --watch, shows the live stage table until the run ends:',
@@ -99,7 +99,7 @@ export const command: CliCommand = {
   ],
   json: true,
   options: [
-    { name: 'set', kind: 'multi', valueName: 'k=v', description: 'override a param' },
+    { name: 'set', kind: 'multi', valueName: 'NAME=VALUE', description: 'override a param (type-checked)' },
     { name: 'watch', short: 'w', kind: 'boolean', description: 'follow the run until it ends' },
     STAGE_MODULE_OPTION,
     {

@@ -1,9 +1,10 @@
 /**
- * Param overrides at run time (`fineflow retry RUN --set k=v`): checked against the plan's
+ * Param overrides at run time (`fineflow retry RUN --set NAME=VALUE`): checked against the plan's
  * declared param types. Pure: used by the workflow's update validator and by the client.
  */
 import { InvalidInputError } from '../errors';
 import type { JsonValue, Plan, PlannedParam } from '../spec/plan-types';
+import { malformedSetPair, paramFromText, splitSetPair } from '../spec/param-text';
 import { ownValue } from '../spec/reserved';
 
 export type ParamValues = { readonly [name: string]: JsonValue };
@@ -29,19 +30,13 @@ function matchesType(type: PlannedParam['type'], value: JsonValue): boolean {
 }
 
 /**
- * A command line gives strings; a non-string param accepts its JSON text (`--set lr=0.01`,
- * `--set tags=["a"]`, `--set fast=true`). Values that already have the right type pass as is.
+ * A command line gives strings; each param type reads its text by the one `--set` grammar (param-text.ts: `lr=0.01`,
+ * `tags=["a"]`, `fast=true`). Values that already have the right type (the UI's retry form) pass as is.
  */
 function coerce(type: PlannedParam['type'], value: JsonValue): JsonValue | undefined {
   if (matchesType(type, value)) return value;
   if (typeof value !== 'string' || type === 'string') return undefined;
-  let parsed: JsonValue;
-  try {
-    parsed = JSON.parse(value) as JsonValue;
-  } catch {
-    return undefined;
-  }
-  return matchesType(type, parsed) ? parsed : undefined;
+  return paramFromText(value, type);
 }
 
 /**
@@ -76,13 +71,16 @@ export function checkParamOverrides(
   return problems.length > 0 ? { ok: false, problems } : { ok: true, values };
 }
 
-/** Parse `k=v` pairs from the command line (values stay strings; {@link checkParamOverrides} types them). */
+/** Parse `NAME=VALUE` pairs from the command line (values stay strings; {@link checkParamOverrides} types them). */
 export function parseSetPairs(pairs: readonly string[]): { readonly [name: string]: string } {
   const out: Record<string, string> = {};
   for (const pair of pairs) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new InvalidInputError(`--set ${pair}: expected name=value`, { pair });
-    out[pair.slice(0, eq).trim()] = pair.slice(eq + 1);
+    const split = splitSetPair(pair);
+    if (!split) {
+      const { message, hint } = malformedSetPair(pair);
+      throw new InvalidInputError(`${message}; ${hint}`, { pair });
+    }
+    out[split.name] = split.raw;
   }
   return out;
 }

@@ -254,7 +254,7 @@ export interface PipelineRunResult {
   readonly omitted?: ResultOmissions;
 }
 
-/** Argument of the `retryStage` update (`fineflow retry RUN [--stage S] [--set k=v]`). */
+/** Argument of the `retryStage` update (`fineflow retry RUN [--stage S] [--set NAME=VALUE]`). */
 export interface RetryStageRequest {
   /** Stage to retry; default: every stage that is waiting. */
   readonly stageId?: string;

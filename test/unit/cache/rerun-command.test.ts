@@ -25,7 +25,7 @@ void describe('fineflow rerun (command line)', () => {
     assert.equal(help.code, EXIT.ok);
     assert.match(help.stdout, /^usage: fineflow rerun RUN --from STAGE/);
     assert.match(help.stdout, /--from STAGE/);
-    assert.match(help.stdout, /--set k=v/);
+    assert.match(help.stdout, /--set NAME=VALUE/);
   });
 
   void it('rejects a command line without RUN or --from, or with a malformed --set (exit 2)', async () => {
@@ -37,7 +37,7 @@ void describe('fineflow rerun (command line)', () => {
     assert.match(noFrom.stderr, /missing --from STAGE/);
     const badSet = await run(['rerun', 'r1', '--from', 'a', '--set', 'novalue']);
     assert.equal(badSet.code, EXIT.usage);
-    assert.match(badSet.stderr, /--set novalue: expected name=value/);
+    assert.match(badSet.stderr, /--set novalue: expected NAME=VALUE; write e.g. --set minAccuracy=0.95/);
   });
 
   void it('exits 3 when Temporal cannot be reached', async () => {

@@ -23,5 +23,5 @@ test('unknown names and wrong types are all reported', () => {
 });
 
 test('--set without = is rejected', () => {
-  assert.throws(() => parseSetPairs(['oops']), /expected name=value/);
+  assert.throws(() => parseSetPairs(['oops']), /expected NAME=VALUE; write e.g. --set minAccuracy=0.95/);
 });
