@@ -67,6 +67,31 @@ function chartMarkers(records: readonly EpochRecord[], bestEpoch: number | undef
  * What the log box says while a stage has no log in this run: a cached stage, or one a rerun reused, ran elsewhere
  * ("no log yet" read as a log still to come).
  */
+/**
+ * Which training engine a training stage ran on (its `engine` output, as `fineflow status` says it): `auto` falls back
+ * to the slow eager engine when the graph addon is missing, so that one is marked. Only Fineflow's two values: a
+ * pipeline's own stage may output anything under that name.
+ */
+function engineFact(stage: StageState): HTMLElement[] | undefined {
+  const engine = stage.outputs?.engine;
+  if (engine !== 'graph' && engine !== 'eager') return undefined;
+  const eager = engine === 'eager';
+  return [
+    h('dt', {}, 'Engine'),
+    h(
+      'dd',
+      {
+        id: 'stage-engine',
+        class: eager ? 'warning' : undefined,
+        title: eager
+          ? "the graph addon was not used: see the stage log's 'warning: trained on the eager engine …' line"
+          : undefined,
+      },
+      `${engine} engine`,
+    ),
+  ];
+}
+
 function emptyLogNote(stage: StageState): string {
   const elsewhere = 'nothing ran in this run; the Cache section links the run that produced it';
   if (stage.status === 'cached') return `(served from the cache: ${elsewhere})`;
@@ -182,6 +207,7 @@ export class StagePanel {
         h('dt', {}, 'Duration'),
         h('dd', {}, formatDuration(stage.startedAt, stage.endedAt)),
         stage.reason ? [h('dt', {}, 'Note'), h('dd', {}, stage.reason)] : undefined,
+        engineFact(stage),
       ),
       progress
         ? h(
