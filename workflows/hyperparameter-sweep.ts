@@ -15,7 +15,8 @@
  *   unfinished epoch (the retry resumes from the segment's newest checkpoint).
  * - A failed trial (its segment exhausted its retries) is recorded, not fatal; one failure more
  *   than `maxFailedTrials` cancels the running trials and fails the stage.
- * - `timeBudget` is a workflow timer: when it fires no new trial starts; running ones finish.
+ * - `timeBudget` is a workflow timer: when it fires no new trial starts; running ones finish. Promotion-based ASHA
+ *   with nothing running and no result then finishes its best paused trial (FINISH_PAUSED_AFTER_CLOSE_PATCH).
  * - When the history grows past `execution.continueAsNewAfterEvents` (or Temporal suggests it),
  *   the workflow stops starting segments, lets the running ones finish, and continues as new
  *   with the controller state and each running trial's epoch: finished trials never rerun.
@@ -112,6 +113,7 @@ import {
   best,
   closePausedTrials,
   createSweep,
+  finishesPausedAfterClose,
   isDone,
   launchBlockedReason,
   nextTrials,
@@ -135,6 +137,8 @@ export const ASHA_PROMOTION_DEFAULT_PATCH = 'fineflow-20-asha-promotion-default'
 export const SWEEP_BASE_PIN_PATCH = 'fineflow-sweep-base-pin';
 /** Marks sweeps whose log says when a trial continues as a rung audit (`auditEvery`). */
 export const AUDIT_LOG_PATCH = 'fineflow-sweep-audit-log';
+/** Marks sweeps closed (time budget) with every trial paused: the best paused one finishes, so there is a result. */
+export const FINISH_PAUSED_AFTER_CLOSE_PATCH = 'fineflow-sweep-finish-paused-after-close';
 
 /** The trials' `model` when it is a `registry://` reference (an alias, or none, can move; a pin is needed). */
 function registryAlias(plan: SweepPlan): string | undefined {
@@ -418,7 +422,9 @@ class SweepDriver {
   private launchTrials(): void {
     for (const trialId of this.inFlight.keys())
       if (!this.running.has(trialId) && !this.isPaused(trialId)) this.startTrial(trialId);
-    const next = nextTrials(this.state);
+    // Asked only when it changes what starts, so only such histories carry the marker.
+    const finishAfterClose = finishesPausedAfterClose(this.state) && patched(FINISH_PAUSED_AFTER_CLOSE_PATCH);
+    const next = nextTrials(this.state, { finishAfterClose });
     this.state = next.state;
     for (const trial of next.resumed) {
       this.log.write(promotedLine(trial.trialId, trial.reason));

@@ -6,6 +6,7 @@ export {
   parseSweepConfig,
   createSweep,
   nextTrials,
+  finishesPausedAfterClose,
   recordIntermediate,
   recordResult,
   stopLaunching,

@@ -452,17 +452,34 @@ export function promotesTrials(state: SweepState): boolean {
 function nextPromotion(
   state: SweepState,
   running: number,
+  finishAfterClose = false,
 ): { readonly trialId: number; readonly rung: number; readonly reason: string } | undefined {
-  if (state.stopper.type !== 'asha' || !promotesTrials(state) || sweepEndedReason(state) !== undefined)
-    return undefined;
+  if (state.stopper.type !== 'asha' || !promotesTrials(state)) return undefined;
   const paused = (trialId: number): boolean => state.trials[trialId]?.status === 'paused';
+  const noResultYet = running === 0 && !state.trials.some((trial) => trial.status === 'completed');
+  if (sweepEndedReason(state) !== undefined) {
+    // Closed (time budget) with nothing running and no result: the best paused trial finishes, as trials running
+    // when launching stopped do; failures and a reached target still end the sweep.
+    const endedOtherwise = sweepEndedReason({ ...state, closedReason: undefined });
+    if (!finishAfterClose || state.closedReason === undefined || endedOtherwise !== undefined || !noResultYet)
+      return undefined;
+    const promotion = ashaNextPromotion(state.stopper, paused, true);
+    return promotion && { ...promotion, reason: `${promotion.reason} (${state.closedReason ?? ''})` };
+  }
   const promotion = ashaNextPromotion(state.stopper, paused);
   if (promotion !== undefined) return promotion;
-  const lastResort =
-    running === 0 &&
-    launchBlockedReason(state) !== undefined &&
-    !state.trials.some((trial) => trial.status === 'completed');
+  const lastResort = noResultYet && launchBlockedReason(state) !== undefined;
   return lastResort ? ashaNextPromotion(state.stopper, paused, true) : undefined;
+}
+
+/**
+ * Whether {@link nextTrials} with `finishAfterClose` would resume a paused trial where it resumes none without: the
+ * sweep was closed (time budget), nothing runs, no trial completed and one is paused. The workflow asks it before
+ * marking the change with `patched()`, so only such histories carry the marker.
+ */
+export function finishesPausedAfterClose(state: SweepState): boolean {
+  const running = runningTrials(state).length;
+  return nextPromotion(state, running) === undefined && nextPromotion(state, running, true) !== undefined;
 }
 
 /** Why the objective's target ends the sweep: a completed trial reached it, after at least `minTrials` completed. */
@@ -482,12 +499,18 @@ export function targetReachedReason(state: SweepState): string | undefined {
  * `maxTrials` in total, none after `maxFailedTrials` failures or {@link stopLaunching}.
  * The returned trials are recorded as running.
  */
-export function nextTrials(state: SweepState): {
+export function nextTrials(
+  state: SweepState,
+  options: {
+    /** Resume the best paused trial when the sweep was closed with none running or completed (see below). */
+    readonly finishAfterClose?: boolean;
+  } = {},
+): {
   readonly state: SweepState;
   readonly trials: readonly StartedTrial[];
   readonly resumed: readonly ResumedTrial[];
 } {
-  const promoted = resumePromoted(state);
+  const promoted = resumePromoted(state, options.finishAfterClose ?? false);
   state = promoted.state;
   const resumed = promoted.resumed;
   if (launchBlockedReason(state) !== undefined) return { state, trials: [], resumed };
@@ -510,13 +533,16 @@ export function nextTrials(state: SweepState): {
 }
 
 /** Promotion: resumes promoted paused trials into the free slots (nothing without promotion). */
-function resumePromoted(initial: SweepState): { readonly state: SweepState; readonly resumed: ResumedTrial[] } {
+function resumePromoted(
+  initial: SweepState,
+  finishAfterClose: boolean,
+): { readonly state: SweepState; readonly resumed: ResumedTrial[] } {
   let state = initial;
   const resumed: ResumedTrial[] = [];
   for (;;) {
     const running = runningTrials(state).length;
     if (running >= state.config.parallelism || state.stopper.type !== 'asha') break;
-    const promotion = nextPromotion(state, running);
+    const promotion = nextPromotion(state, running, finishAfterClose);
     if (promotion === undefined) break;
     const trial = findTrial(state, promotion.trialId);
     // Running again: its value and epochs come with its next rung or its end.

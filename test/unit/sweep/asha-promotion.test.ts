@@ -4,7 +4,9 @@ import { InvalidInputError } from '../../../src/core/errors';
 import { ashaNextPromotion, ashaRecordRungs, createAsha } from '../../../src/core/sweep/asha';
 import {
   closePausedTrials,
+  best,
   createSweep,
+  finishesPausedAfterClose,
   isDone,
   nextTrials,
   parseSweepConfig,
@@ -215,6 +217,42 @@ void describe('promotion-based ASHA (earlyStopping.promotion)', () => {
     state = recordIntermediate(decision.state, 0, 9, 0.8).state;
     state = recordResult(state, 0, { status: 'completed', value: 0.8, epochs: 9 });
     assert.equal(status(state, 0), 'completed', 'the sweep still gets a result');
+  });
+
+  void it('closed by the time budget with every trial paused and none completed: the best paused one finishes', () => {
+    // Trials 0 and 1 pause at rung 0; trial 2 runs when the budget fires, then fails: nothing runs, nothing completed.
+    let state = promotionSweep();
+    ({ state } = startAndPause(state, 0.3));
+    ({ state } = startAndPause(state, 0.6));
+    const third = nextTrials(state);
+    state = stopLaunching(third.state, 'time budget spent (1000 ms)');
+    state = recordResult(state, 2, { status: 'failed', error: 'worker lost' });
+    assert.deepEqual(nextTrials(state).resumed, [], 'without the option (histories before the change): nothing');
+    assert.equal(isDone(state), true);
+    assert.equal(finishesPausedAfterClose(state), true);
+    const next = nextTrials(state, { finishAfterClose: true });
+    assert.deepEqual(next.trials, [], 'no new trial starts');
+    assert.equal(next.resumed.length, 1);
+    assert.equal(next.resumed[0]?.trialId, 1, 'the best paused trial');
+    assert.match(next.resumed[0]?.reason ?? '', /none completed \(time budget spent \(1000 ms\)\)$/);
+    // Closed, it trains on past the rungs to a result; nobody else resumes.
+    const decision = recordIntermediate(next.state, 1, 3, 0.7);
+    assert.equal(decision.stop, false, decision.reason);
+    state = recordResult(decision.state, 1, { status: 'completed', value: 0.8, epochs: 9 });
+    assert.equal(finishesPausedAfterClose(state), false);
+    assert.deepEqual(nextTrials(state, { finishAfterClose: true }).resumed, []);
+    assert.equal(isDone(state), true);
+    assert.equal(best(state)?.trialId, 1);
+  });
+
+  void it('closed with a reached target or too many failures: no paused trial finishes', () => {
+    let state = promotionSweep({ maxFailedTrials: 1 });
+    ({ state } = startAndPause(state, 0.3));
+    const second = nextTrials(state);
+    state = recordResult(second.state, 1, { status: 'failed', error: 'boom' });
+    state = stopLaunching(state, 'time budget spent (1000 ms)');
+    assert.equal(finishesPausedAfterClose(state), false);
+    assert.deepEqual(nextTrials(state, { finishAfterClose: true }).resumed, []);
   });
 
   void it('continues identically after a JSON round trip (continue-as-new)', () => {
