@@ -122,6 +122,7 @@ import {
   resultsTable,
   stopLaunching,
   sweepProgress,
+  wasClosedWhilePaused,
   type SweepState,
 } from '../src/core/sweep';
 
@@ -711,9 +712,12 @@ class SweepDriver {
   /** Trial counts in the words of the trial lines above them and of the trial tables (finished, pruned). */
   private summarise(): string {
     const counts = sweepProgress(this.state);
+    const closed = this.state.trials.filter(
+      (trial) => trial.status === 'stopped' && wasClosedWhilePaused(trial.stopRequested?.reason),
+    ).length;
     return (
-      `${counts.completed} finished, ${counts.stopped} pruned, ${counts.failed} failed ` +
-      `of ${counts.started} started`
+      `${counts.completed} finished, ${counts.stopped - closed} pruned, ` +
+      `${closed > 0 ? `${closed} stopped-while-paused, ` : ''}${counts.failed} failed of ${counts.started} started`
     );
   }
 

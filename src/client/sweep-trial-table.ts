@@ -7,6 +7,7 @@
 import type { JsonObject } from '../core/spec/plan-types';
 import { formatParams } from '../core/sweep/sweep-log';
 import type { SweepOutcome, SweepResultsDocument } from '../core/sweep/sweep-results';
+import { wasClosedWhilePaused } from '../core/sweep/sweep-state';
 import type { SweepStatus } from '../core/sweep/sweep-types';
 import { clipToWidth, renderTable, type TableColumn } from './text-table';
 
@@ -17,12 +18,6 @@ import { clipToWidth, renderTable, type TableColumn } from './text-table';
  *   judge it (as it does a `pruned` trial): the sweep ran out of trials, time or target first.
  */
 export type TrialState = 'running' | 'paused' | 'stopped-while-paused' | 'finished' | 'pruned' | 'failed' | 'cancelled';
-
-/**
- * The `stopReason` the sweep records for a trial it closed while paused (sweep-state.ts `closePausedTrials`): the
- * only mark results.json has of it, in documents written since promotion-based ASHA began.
- */
-const CLOSED_WHILE_PAUSED = /^paused at epoch \d+ and not promoted before the sweep ended$/;
 
 export interface TrialTableRow {
   readonly trialId: number;
@@ -59,7 +54,7 @@ export function trialState(status: string, sweepOutcome?: SweepOutcome, stopReas
     case 'completed':
       return 'finished';
     case 'stopped':
-      return stopReason !== undefined && CLOSED_WHILE_PAUSED.test(stopReason) ? 'stopped-while-paused' : 'pruned';
+      return wasClosedWhilePaused(stopReason) ? 'stopped-while-paused' : 'pruned';
     case 'paused':
       // A sweep that ended records its paused trials as stopped; an older reader may still see one paused.
       return sweepOutcome !== undefined ? 'stopped-while-paused' : 'paused';

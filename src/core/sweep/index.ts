@@ -17,6 +17,7 @@ export {
   resultsTable,
   sweepProgress,
   closePausedTrials,
+  wasClosedWhilePaused,
   promotesTrials,
   type SweepConfig,
   type SweepState,

@@ -658,10 +658,23 @@ export function closePausedTrials(state: SweepState): SweepState {
     return {
       ...trial,
       status: 'stopped',
-      stopRequested: { epoch, reason: `paused at epoch ${epoch} and not promoted before the sweep ended` },
+      stopRequested: { epoch, reason: closedWhilePausedReason(epoch) },
     };
   });
   return { ...state, trials };
+}
+
+/** The `stopReason` of a trial {@link closePausedTrials} stopped: results.json's only mark of it. */
+function closedWhilePausedReason(epoch: number): string {
+  return `paused at epoch ${epoch} and not promoted before the sweep ended`;
+}
+
+/**
+ * True for a trial the sweep ended while it was paused at a rung (from its `stopReason`): early stopping never judged
+ * it, so the log, `fineflow status` and the UI count it as `stopped-while-paused`, not `pruned`.
+ */
+export function wasClosedWhilePaused(stopReason: string | undefined): boolean {
+  return stopReason !== undefined && /^paused at epoch \d+ and not promoted before the sweep ended$/.test(stopReason);
 }
 
 /**

@@ -143,11 +143,13 @@ test(
       // ASHA is promotion-based by default: a trial never promoted from its rung paused there (stopped at the end).
       else assert.match(log, new RegExp(`trial ${trial.trialId} (pruned|paused) at epoch ${trial.epochs ?? '?'}: `));
     }
-    // The summary counts trials in the words of the trial lines and of `fineflow status` (finished, pruned).
-    assert.match(
-      log,
-      /sweep completed: \d+ finished, \d+ pruned, \d+ failed of \d+ started; best trial \d+ with validation.accuracy=/,
-    );
+    // The summary counts trials in the words of the trial lines and of `fineflow status` (finished, pruned, and
+    // stopped-while-paused for trials the sweep ended while they waited at a rung), with the same counts.
+    const summary =
+      /sweep completed: (\d+) finished, (\d+) pruned, (?:(\d+) stopped-while-paused, )?\d+ failed of \d+ started; best trial \d+ with validation.accuracy=/.exec(
+        log,
+      );
+    assert.ok(summary, log);
 
     // `fineflow status` reads an ended sweep's trials from its results.
     const [table] = await sweepTrialTables(
@@ -158,6 +160,12 @@ test(
     );
     assert.equal(table?.source, 'results');
     assert.equal(table?.rows.length, 5);
+    const count = (state: string): number => table?.rows.filter((row) => row.state === state).length ?? 0;
+    assert.deepEqual(
+      [summary[1], summary[2], summary[3] ?? '0'].map(Number),
+      [count('finished'), count('pruned'), count('stopped-while-paused')],
+      `the log's summary and the trial table agree: ${summary[0]}`,
+    );
     const rendered = renderTrialTable(table!);
     assert.match(rendered, /^trials of sweep: /);
     assert.match(rendered, new RegExp(`\\* best trial ${document.bestTrialId}$`));
