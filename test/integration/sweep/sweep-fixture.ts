@@ -19,6 +19,7 @@ import type { FineflowConfig } from '../../../src/config';
 import { connectClient, connectWorker, dataConverterFor } from '../../../src/client/temporal-connection';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import { inProcessTrainingRunner } from '../../../src/ml/train/fine-tune';
+import type { TrainingRunner } from '../../../src/ml/train/child-runner';
 import type { Client } from '@temporalio/client';
 import { listStageLogs, printStageLogs } from '../../../src/client/run-logs';
 import { loadTf } from '../../../src/ml/backend';
@@ -62,12 +63,14 @@ export function sweepWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 
 /**
  * The sweep tests' workers: one on the control pool running the sweep workflow, one on the train pool running
- * the trial activities (training in-process, two at once). `stop()` shuts both down and closes the connection.
+ * the trial activities (training in-process, two at once, by `runTraining`). `stop()` shuts both down and closes the
+ * connection.
  */
 export async function startSweepWorkers(
   config: FineflowConfig,
   store: ObjectStore,
   pools: { readonly control: string; readonly train: string },
+  runTraining: TrainingRunner = inProcessTrainingRunner(store),
 ): Promise<{ stop(): Promise<void> }> {
   const connection: NativeConnection = await connectWorker(config.temporal);
   const shared = { connection, namespace: config.temporal.namespace, dataConverter: dataConverterFor(config.temporal) };
@@ -81,7 +84,7 @@ export async function startSweepWorkers(
     taskQueue: taskQueueForPool(pools.train),
     activities: createSweepTrialActivities({
       store,
-      runTraining: inProcessTrainingRunner(store),
+      runTraining,
       workerIdentity: 'in-process-trainer',
     }),
     maxConcurrentActivityTaskExecutions: 2,
