@@ -1,7 +1,8 @@
 /**
  * The sweep view's trial states (promotion-based ASHA): a trial the sweep ended while it was paused reads as
  * `stopped-while-paused` in the summary and the table, as `fineflow status` prints it, not as `pruned`; and the
- * trials plot has a key whose every entry is drawn like the plot's lines of that state.
+ * trials plot has a key whose every entry is drawn like the plot's lines of that state. On a 390 px phone the state
+ * stays one word on one line (the table scrolls in its box), not "stopped-/while-/paused".
  *
  * No stack needed. Run with: bash scripts/test.sh integration --quick test/browser/sweep-trial-states.test.ts
  */
@@ -134,3 +135,42 @@ for (const colorScheme of ['light', 'dark'] as const) {
     }
   });
 }
+
+test('on a 390 px phone a trial’s state stays on one line and the page does not scroll sideways', async () => {
+  const page = await chartPage(browser, script, {
+    body: '<div id="box"></div>',
+    colorScheme: 'light',
+    viewport: { width: 390, height: 844 },
+  });
+  try {
+    await page.evaluate(
+      (json: string) => {
+        const w = globalThis as unknown as {
+          sweepView(table: unknown, charts: unknown[]): unknown[];
+          document: { getElementById(id: string): { append(...nodes: unknown[]): void } };
+        };
+        w.document
+          .getElementById('box')
+          .append(...w.sweepView(JSON.parse(json), []).filter((node) => node !== undefined));
+      },
+      JSON.stringify(trialTableFromResults('sweep', document)),
+    );
+    const lines =
+      (await page.evaluate(`[...document.querySelectorAll('table.trials tbody td:nth-child(3)')].map((td) => {
+      const range = document.createRange();
+      range.selectNodeContents(td);
+      return td.textContent + ' ' + new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+    })`)) as string[];
+    assert.deepEqual(lines, [
+      'finished 1',
+      'stopped-while-paused 1',
+      'stopped-while-paused 1',
+      'pruned 1',
+      'finished 1',
+    ]);
+    const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    assert.equal(overflow, 0);
+  } finally {
+    await page.context().close();
+  }
+});

@@ -239,6 +239,21 @@ test('every page fits a 390 px phone screen: nothing scrolls the page sideways',
   await page.locator('details[data-section="cache"] > summary').click();
   await page.locator('#rerun-preview table.rerun-plan').waitFor({ timeout: 30_000 });
   await fits('run');
+  // The run's id as the page title breaks only where its line is full, not at each hyphen.
+  const title = (await page.evaluate(`(() => {
+    const id = document.querySelector('.run-header .run-id');
+    const range = document.createRange();
+    range.selectNodeContents(id);
+    const lines = new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size;
+    const probe = id.cloneNode(true);
+    probe.style.whiteSpace = 'nowrap';
+    probe.style.position = 'absolute';
+    id.parentElement.appendChild(probe);
+    const natural = probe.getBoundingClientRect().width;
+    probe.remove();
+    return { lines, needed: Math.ceil(natural / id.parentElement.clientWidth - 0.001) };
+  })()`)) as { lines: number; needed: number };
+  assert.equal(title.lines, title.needed, `the run id takes ${title.lines} lines where ${title.needed} hold it`);
   for (const [name, ready] of [
     ['models', 'main h1'],
     ['schedules', 'main h1'],

@@ -34,7 +34,7 @@ export function sweepView(table: SweepTable, charts: uPlot[]): (HTMLElement | un
           { class: row.best ? 'best' : undefined, 'data-trial': row.trialId },
           h('td', {}, row.best ? h('span', { title: 'best trial', 'aria-label': 'best trial' }, '★') : ''),
           h('td', { class: 'num' }, row.trialId),
-          h('td', {}, row.state),
+          h('td', { class: 'state' }, row.state),
           h('td', { class: 'num' }, row.epochs),
           h('td', { class: 'num' }, row.objective !== undefined ? formatNumber(row.objective) : '–'),
           ...names.map((name) => h('td', {}, formatNumber(row.params[name]))),
