@@ -163,6 +163,22 @@ export const RETRAIN_METHODS: readonly MethodSpec[] = [
   },
 ];
 
+/**
+ * What a row's epoch counts mean besides the cached curves: the target a sweep stops at, the trial budget and the
+ * give-up limit. The curve cache is keyed by objective version, configuration and seed only (a target change
+ * leaves every curve valid), so two runs that read the same cache print other counts when these differ: in session
+ * 11 a run started before tabular-mlp's target moved from 0.91 to 0.9125 printed 116 epochs on seed 212, its reprint
+ * 139. Printed with every objective and every row, so a row copied alone still says what it was measured against.
+ */
+export function describeBudget(budget: SweepBudget): string {
+  return `target ${budget.target}, ${budget.epochsPerTrial} epochs per trial, parallelism ${budget.parallelism}, gives up after ${budget.maxEpochs} epochs`;
+}
+
+/** A method's epochs to target per seed (`!`: gave up), labelled with the target the sweeps stopped at. */
+export function formatSeedRow(label: string, budget: SweepBudget, runs: readonly SweepRun[]): string {
+  return `${label} (target ${budget.target}): ${runs.map((run) => `${run.epochs}${run.reached ? '' : '!'}`).join(' ')}`;
+}
+
 /** The earlier sweep of a retrain under seed s runs under seed s + this. */
 export const HISTORY_SEED_OFFSET = 100;
 
@@ -447,9 +463,7 @@ async function benchObjective(
         );
       }
       runs[method.id] = list;
-      log(
-        `    ${method.label}: ${list.map((run) => `${run.epochs}${run.reached ? '' : '!'}`).join(' ')} (${((performance.now() - started) / 1000).toFixed(0)} s)`,
-      );
+      log(`    ${formatSeedRow(method.label, budget, list)} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
     }
   } finally {
     await optuna?.close();
@@ -660,7 +674,7 @@ export async function benchRealSweeps(options: RealBenchOptions = {}): Promise<O
         `${objective.id}: its moved data has no target yet; run --calibrate --scenario retrain-moved --objectives ${objective.id} and write the printed target into moved.target in bench/sweep/objectives.ts`,
       );
     const evaluator = await openObjective(objective, options.fresh ?? false);
-    log(`\n  ${objective.id}: ${objective.description}; ${objective.epochsPerTrial} epochs per trial`);
+    log(`\n  ${objective.id}: ${objective.description}; ${describeBudget(budgetOf(objective))}`);
     const movedEvaluator = moved ? await openObjective(moved, options.fresh ?? false) : undefined;
     if (moved) log(`  history on ${moved.id}: ${moved.description}; target ${moved.target.toFixed(4)}`);
     if (options.calibrate) {

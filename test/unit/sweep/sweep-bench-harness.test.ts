@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
+import { CurveCacheFile } from '../../../bench/sweep/curve-cache';
 import { fineflowHistory, optunaSpace, runFineflowSweep, type SweepBudget } from '../../../bench/sweep/drivers';
 import {
   calibratedTarget,
+  describeBudget,
   formatAnytime,
   formatObjectiveTable,
   formatRetrainTable,
+  formatSeedRow,
   withGpSettings,
   METHODS,
   parseMethods,
@@ -16,6 +22,7 @@ import {
 } from '../../../bench/sweep/real-bench';
 import { anytimeArea, bestAt, ratioOfMedians, spread, type SweepRun } from '../../../bench/sweep/sweep-stats';
 import { parseSearchSpace, type ParameterValues } from '../../../src/core/sweep/space';
+import { canonicalJson } from '../../../src/canonical-json';
 
 function run(seed: number, epochs: number, reached = true): SweepRun {
   return { seed, epochs, reached, trials: 1, anytime: [] };
@@ -374,5 +381,72 @@ void describe('sweep bench calibration', () => {
     // 0.7 is shared by three values: taking it would let 4 reach the target, so 0.8 it is.
     assert.equal(calibratedTarget([0.9, 0.8, 0.7, 0.7, 0.7, 0.1], 3), 0.8);
     assert.equal(calibratedTarget([0.5, 0.5, 0.5], 2), 0.5);
+  });
+});
+
+void describe('sweep bench: a training run and its reprint from the cache', () => {
+  const space = { x: { uniform: [0, 1] } };
+  const budget: SweepBudget = { target: 0.9, epochsPerTrial: 9, parallelism: 2, maxEpochs: 180 };
+  // "Training": a curve per configuration, deterministic, as the pinned engine's are.
+  const train = (params: ParameterValues) =>
+    Array.from({ length: 9 }, (_, i) => (params.x as number) * Math.min(1, (i + 1) / 4));
+  const keyOf = (params: ParameterValues, seed: number) => canonicalJson(['t', 1, params, seed]);
+  const seeds = [1, 2, 3, 4, 5, 6];
+
+  /** One bench run's row over `seeds`: trains what the file lacks, as TrialEvaluator does; `meanwhile` runs before each append. */
+  async function benchRow(
+    file: string,
+    rowBudget: SweepBudget,
+    meanwhile: (key: string, params: ParameterValues) => void = () => undefined,
+  ) {
+    const cache = new CurveCacheFile(file);
+    let trained = 0;
+    const runs: SweepRun[] = [];
+    for (const seed of seeds)
+      runs.push(
+        await runFineflowSweep({ algorithm: 'tpe', earlyStopping: 'asha' }, space, seed, rowBudget, (params, epoch) => {
+          const key = keyOf(params, seed);
+          cache.refresh();
+          let curve = cache.get(key)?.curve;
+          if (!curve) {
+            trained++;
+            const line = { key, curve: train(params), engine: 'graph' as const };
+            meanwhile(key, params);
+            curve = cache.record(line).curve;
+          }
+          return Promise.resolve(curve[epoch - 1] as number);
+        }),
+      );
+    return { row: formatSeedRow('Fineflow TPE+ASHA', rowBudget, runs), trained };
+  }
+
+  void it('prints the same row when reprinted, whatever another process appended meanwhile; the row names its target', async (t) => {
+    const directory = mkdtempSync(path.join(os.tmpdir(), 'fineflow-reprint-'));
+    t.after(() => rmSync(directory, { recursive: true, force: true }));
+    const file = path.join(directory, 'curves.jsonl');
+    // Another bench process appends its own keys, and some of this run's keys first (with the same curve), while it trains.
+    const other = new CurveCacheFile(file);
+    let n = 0;
+    let writtenFirst = 0;
+    const first = await benchRow(file, budget, (key, params) => {
+      n++;
+      other.record({ key: keyOf({ x: n / 1000 }, 100 + n), curve: train({ x: 0.5 }), engine: 'graph' });
+      if (n % 3 === 0) {
+        other.record({ key, curve: train(params), engine: 'graph' });
+        writtenFirst++;
+      }
+    });
+    assert.ok(writtenFirst > 0);
+    const reprint = await benchRow(file, budget);
+    assert.ok(first.trained > 0);
+    assert.equal(reprint.trained, 0);
+    assert.equal(reprint.row, first.row);
+    assert.match(first.row, /^Fineflow TPE\+ASHA \(target 0\.9\): \d/);
+    // The cache has no target in its keys: a run against another target reads the same curves and prints other
+    // counts (session 11's tabular 116 vs 139), so the row has to say which target it stopped at.
+    const moved = await benchRow(file, { ...budget, target: 0.95 });
+    assert.notEqual(moved.row.split(': ')[1], first.row.split(': ')[1]);
+    assert.match(moved.row, /\(target 0\.95\)/);
+    assert.match(describeBudget(budget), /^target 0\.9, 9 epochs per trial, parallelism 2, gives up after 180 epochs$/);
   });
 });
