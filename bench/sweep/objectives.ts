@@ -32,7 +32,7 @@ import { trainModel } from '../../src/ml/train/fine-tune';
 import type { Hyperparameters, LearningRateDecay, OptimizerName, TrainingRequest } from '../../src/ml/train/types';
 import type { ParameterValues } from '../../src/core/sweep/space';
 import type { ObjectStore } from '../../src/storage/object-store';
-import { BENCH_TRAIN_ENGINE } from './trial-evaluator';
+import { BENCH_TRAIN_ENGINE } from './train-engine';
 
 /** Where an objective's prepared data and base model live in the bench's object store. */
 export interface PreparedObjective {

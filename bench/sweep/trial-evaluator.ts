@@ -32,16 +32,10 @@ import { trainModel } from '../../src/ml/train/fine-tune';
 import type { ObjectStore } from '../../src/storage/object-store';
 import { CurveCacheFile, type CachedCurve } from './curve-cache';
 import type { BenchObjective, PreparedObjective } from './objectives';
+import { BENCH_TRAIN_ENGINE } from './train-engine';
 
 export { readCurveCache, type CachedCurve } from './curve-cache';
-
-/**
- * The engine every bench curve is trained with, required rather than preferred: `auto` fell back to the eager
- * engine without a word when the graph addon was missing (a bench snapshot made before set-up restored it), and
- * the two engines give one configuration two curves (same loss, other floats). Without the addon the bench stops
- * with trainModel's reason; `npm run setup:tf` builds it.
- */
-export const BENCH_TRAIN_ENGINE = 'graph';
+export { BENCH_TRAIN_ENGINE } from './train-engine';
 
 export interface EvaluatorStats {
   /** Epoch values answered. */
