@@ -149,7 +149,10 @@ export function sweepTestStack(
   return { suffix, pools, execution };
 }
 
-/** A 3-class MNIST dataset (20 train / 10 validation per class) and an untrained-ish MLP base model. */
+/**
+ * A 3-class MNIST dataset (20 train / 10 validation per class) and an untrained-ish MLP base model, initialised from
+ * a fixed seed so every run (and every fresh clone) trains the same trials to the same values.
+ */
 export async function writeSweepData(store: ObjectStore, bucket: string, prefix: string): Promise<SweepData> {
   await store.ensureBucket(bucket);
   const digits = [0, 1, 2];
@@ -161,7 +164,7 @@ export async function writeSweepData(store: ObjectStore, bucket: string, prefix:
     test: flat(loadMnist({ perClass: 5, offset: 30, seed: 3, digits })),
   });
   const { tf } = loadTf({ preference: 'auto', warn: () => undefined });
-  const model = buildModel(tf, { kind: 'mlp', inputShape: [28 * 28], hidden: [16, 8] }, { numClasses: 3 });
+  const model = buildModel(tf, { kind: 'mlp', inputShape: [28 * 28], hidden: [16, 8] }, { numClasses: 3, seed: 1 });
   const baseModel = `s3://${bucket}/${prefix}/base`;
   await saveModel(tf, store, model, baseModel);
   model.dispose();
