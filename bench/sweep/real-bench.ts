@@ -98,9 +98,11 @@ export const METHODS: readonly MethodSpec[] = [
     onRequest: true,
   },
   {
+    // Opt-in (session 7; level with univariate TPE): on request, like the other opt-in rows.
     id: 'fineflow-tpe-mv-asha',
     label: 'Fineflow TPE multivariate+ASHA',
     fineflow: { algorithm: 'tpe', earlyStopping: 'asha', tpe: { multivariate: true } },
+    onRequest: true,
   },
   {
     id: 'fineflow-gp-asha',

@@ -152,6 +152,13 @@ void describe('sweep bench drivers', () => {
     assert.throws(() => withVariant(METHODS, { asha: '[3]' }), /--asha: must be a JSON object/);
   });
 
+  void it('`--only sweep` with no --methods runs the default, random and Optuna rows; opt-in rows only on request', () => {
+    assert.deepEqual(
+      METHODS.filter((method) => !method.onRequest).map((method) => method.id),
+      ['fineflow-tpe-asha', 'random', 'optuna-tpe-sha', 'optuna-tpe-hyperband'],
+    );
+  });
+
   void it('a retrain history is the earlier sweep run to its end: its completed and stopped trials', async () => {
     const tpe = { algorithm: 'tpe', earlyStopping: 'asha' } as const;
     const asked = new Map<string, number>();
