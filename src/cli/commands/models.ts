@@ -32,6 +32,7 @@ function load() {
     listModels: m1.listModels,
     parseRegistryUri: m1.parseRegistryUri,
     promoteModel: m1.promoteModel,
+    readVersionTags: m1.readVersionTags,
     resolveVersion: m1.resolveVersion,
     showModel: m1.showModel,
     createObjectStoreFromConfig: m2.createObjectStoreFromConfig,
@@ -72,7 +73,12 @@ function headlineMetric(card: ModelCard): string {
   return accuracy === undefined ? '' : `accuracy ${accuracy.toFixed(3)}`;
 }
 
-function renderCard(card: ModelCard, aliases: readonly string[]): string {
+/** `models show NAME@VERSION`'s text: the version's card, its aliases and its tags (tags.json). */
+export function renderCard(
+  card: ModelCard,
+  aliases: readonly string[],
+  tags: Readonly<Record<string, string>> = {},
+): string {
   const lines = [
     `${card.name} version ${card.version}${aliases.length ? ` (${aliases.join(', ')})` : ''}`,
     `  created     ${card.createdAt}`,
@@ -93,6 +99,8 @@ function renderCard(card: ModelCard, aliases: readonly string[]): string {
     lines.push('  metrics', ...keyValues(metrics.map(([key, value]) => [key, String(Number(value.toPrecision(4)))])));
   if (card.hyperparameters && Object.keys(card.hyperparameters).length)
     lines.push(`  hyperparameters ${JSON.stringify(card.hyperparameters)}`);
+  const tagPairs = Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (tagPairs.length) lines.push('  tags', ...keyValues(tagPairs));
   return lines.join('\n');
 }
 
@@ -175,7 +183,7 @@ export const command: CliCommand = {
     'models list | models show NAME[@VERSION|@ALIAS] | models promote NAME VERSION --alias A | models export MODEL --format tfjs|keras|savedmodel --output DIR',
   description: `list     every registered model: versions, latest, aliases.
 show     every version of NAME; with @VERSION or @ALIAS, that version's model card (lineage,
-         metrics, hyperparameters, backend).
+         metrics, hyperparameters, backend) and its tags.
 promote  point alias A (e.g. champion) at VERSION (a number, another alias, or latest).
 export   write MODEL (NAME@VERSION|ALIAS, registry://…, or s3://…/model.json) into the new or empty
          directory DIR, with its preprocessing.json (column order, scaling, vocabularies, image size
@@ -223,7 +231,7 @@ no Python with TensorFlow for keras|savedmodel.`,
     { name: 'output', short: 'o', kind: 'string', valueName: 'DIR', description: 'export directory (new or empty)' },
   ],
   async run(args, io) {
-    const { listModels, parseRegistryUri, promoteModel, resolveVersion, showModel } = load();
+    const { listModels, parseRegistryUri, promoteModel, readVersionTags, resolveVersion, showModel } = load();
     const [sub, ...rest] = args.positionals;
     const json = args.flags.json === true;
     if (sub === 'list') {
@@ -269,7 +277,10 @@ no Python with TensorFlow for keras|savedmodel.`,
             name: reference.name,
           });
         const aliases = aliasesOf(details, version);
-        io.stdout.write(json ? `${JSON.stringify({ ...card, aliases }, null, 2)}\n` : `${renderCard(card, aliases)}\n`);
+        const tags = await readVersionTags(store, bucket, reference.name, version);
+        io.stdout.write(
+          json ? `${JSON.stringify({ ...card, aliases, tags }, null, 2)}\n` : `${renderCard(card, aliases, tags)}\n`,
+        );
         return EXIT.ok;
       });
     }

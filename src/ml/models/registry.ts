@@ -414,6 +414,31 @@ async function concurrentSameContentVersion(
   return undefined;
 }
 
+/** The most tags.json is read into memory (its writer, register-model, bounds the tags it is given). */
+const MAX_TAGS_BYTES = 1024 * 1024;
+
+/**
+ * A version's key/value labels (its tags.json; none when it has none). The registry is writable by pipeline code, so
+ * what is read is checked: only string values of a JSON object are kept, anything else is left out.
+ */
+export async function readVersionTags(
+  store: ObjectStore,
+  bucket: string,
+  name: string,
+  version: number,
+): Promise<Readonly<Record<string, string>>> {
+  checkName(name);
+  const uri = joinUri(versionPrefix(bucket, name, version), 'tags.json');
+  if (!(await store.stat(uri))) return {};
+  const parsed = await store.getJson<unknown>(uri, { maxBytes: MAX_TAGS_BYTES });
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
+  return Object.fromEntries(
+    Object.entries(parsed as Record<string, unknown>).filter(
+      (entry): entry is [string, string] => typeof entry[1] === 'string',
+    ),
+  );
+}
+
 /** tags.json of a version with `tags` merged in (the new value wins), without losing a concurrent merge. */
 async function mergeVersionTags(
   store: ObjectStore,
@@ -423,7 +448,7 @@ async function mergeVersionTags(
   const uri = joinUri(directory, 'tags.json');
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const info = await store.stat(uri);
-    const before = info ? await store.getJson<Record<string, string>>(uri, { maxBytes: 1024 * 1024 }) : {};
+    const before = info ? await store.getJson<Record<string, string>>(uri, { maxBytes: MAX_TAGS_BYTES }) : {};
     if (Object.keys(tags).length === 0) return before;
     const after = { ...before, ...tags };
     try {
