@@ -27,6 +27,7 @@ import { parseRegistryUri, resolveVersion } from '../src/ml/models/registry';
 import { findCheckpoint } from '../src/ml/train/checkpoint';
 import { runTrainingInChildProcess } from '../src/ml/train/child-runner';
 import type { EpochMetrics, TrainingProgress, TrainingRequest, TrainingResult } from '../src/ml/train/types';
+import { engineFallbackWarning } from '../src/ml/graph/graph-addon';
 import type { JsonObject, JsonValue } from '../src/core/spec/plan-types';
 import type { StageActivityInput, StageActivityResult } from '../src/core/run/run-types';
 import type { ObjectStore } from '../src/storage/object-store';
@@ -231,14 +232,20 @@ async function trainFromScratch(job: EvaluateJob): Promise<TrainingResult | unde
     onLog: (line: string) => runtime.log(`[from-scratch] ${line}`),
     ...memoryLimit(runtime.ml),
   };
+  // An `auto` engine that fell back to eager says so, as fine-tune's log does: the comparison trained slower.
+  const warned = (result: TrainingResult): TrainingResult => {
+    if (result.engineFallbackReason)
+      runtime.log(`[from-scratch] ${engineFallbackWarning(result.engineFallbackReason)}`);
+    return result;
+  };
   try {
-    return await job.runTraining({ ...request, ...(resumeFrom ? { resumeFrom } : {}) }, runOptions);
+    return warned(await job.runTraining({ ...request, ...(resumeFrom ? { resumeFrom } : {}) }, runOptions));
   } catch (error) {
     // A checkpoint from different settings (a retry with other inputs) is not reused: start over once.
     if (!(error instanceof InvalidInputError) || !resumeFrom || !/different training request/.test(error.message))
       throw error;
     await runtime.store.removePrefix(`${checkpointPrefix}/`);
-    return await job.runTraining(request, runOptions);
+    return warned(await job.runTraining(request, runOptions));
   }
 }
 

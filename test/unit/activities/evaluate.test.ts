@@ -11,6 +11,7 @@ import { registerModelStage } from '../../../activities/register-model';
 import { inProcessTrainingRunner, trainModel } from '../../../src/ml/train/fine-tune';
 import type { TrainingRunner } from '../../../src/ml/train/child-runner';
 import type { TrainingRequest } from '../../../src/ml/train/types';
+import { listStageLogs, stageLogText } from '../../../src/client/run-logs';
 import type { MemoryObjectStore } from '../../../src/storage/memory-store';
 import { BUCKET, memoryStore, runStage, stageContext, stageFailure } from './helpers';
 import { preparedBars, registeredBase } from './fixtures';
@@ -179,4 +180,26 @@ test("the from-scratch comparison trains with the worker's training settings (ba
   const fromScratch = (result.outputs.comparison as { fromScratch: { backend: string; engine: string } }).fromScratch;
   assert.equal(fromScratch.backend, 'cpu');
   assert.equal(fromScratch.engine, 'eager');
+});
+
+test('a from-scratch comparison an auto engine trained on eager says so in the stage log, with the reason', async () => {
+  // The pure-JS backend has no graph runtime: `auto` trains eagerly and the result records why.
+  const runner: TrainingRunner = (request, options) =>
+    trainModel(store, request, { ...(options.onProgress ? { onEpoch: options.onProgress } : {}) });
+  const runId = 'ev-engine-fallback';
+  const { result } = await runStage(
+    'evaluate',
+    createEvaluateStage({ runTraining: runner }),
+    store,
+    stageContext('evaluate', { runId }),
+    { model, data: dataset, metrics: ['accuracy'], fromScratch: { epochs: 1, seed: 1 } },
+    { ml: { tfBackend: 'cpu', trainEngine: 'auto' } },
+  );
+  assert.equal((result.outputs.comparison as { fromScratch: { engine: string } }).fromScratch.engine, 'eager');
+  const [log] = await listStageLogs(store, BUCKET, runId, 'evaluate');
+  assert.ok(log, 'the stage wrote a log');
+  const lines = (await stageLogText(store, log)).split('\n');
+  const warning = lines.filter((line) => line.includes('warning: trained on the eager engine'));
+  assert.equal(warning.length, 1, lines.join('\n'));
+  assert.match(warning[0] ?? '', /\[from-scratch\] warning: .*: the cpu backend has no graph runtime$/);
 });
