@@ -43,7 +43,7 @@ export function modelsPage(): Page {
           h(
             'tr',
             { 'data-model': m.name },
-            h('td', {}, h('a', { href: `#/models/${encodeURIComponent(m.name)}` }, m.name)),
+            h('td', { class: 'nowrap' }, h('a', { href: `#/models/${encodeURIComponent(m.name)}` }, m.name)),
             h('td', { class: 'num' }, m.versions),
             h('td', { class: 'num' }, m.latest),
             h(
@@ -53,7 +53,7 @@ export function modelsPage(): Page {
                 .map(([alias, v]) => `${alias} → ${v}`)
                 .join(', '),
             ),
-            h('td', {}, formatTime(m.latestCreatedAt)),
+            h('td', { class: 'nowrap' }, formatTime(m.latestCreatedAt)),
           ),
         ),
       );
@@ -162,7 +162,7 @@ export function modelPage(name: string): Page {
         { 'data-version': card.version },
         h('td', { class: 'num' }, card.version),
         h('td', { class: 'aliases' }, aliasesOf(card.version).join(', ')),
-        h('td', {}, formatTime(card.createdAt)),
+        h('td', { class: 'nowrap' }, formatTime(card.createdAt)),
         ...metricNames.map((m) => h('td', { class: 'num' }, formatNumber(card.metrics?.[m]))),
         h('td', {}, show),
       );
