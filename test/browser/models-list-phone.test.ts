@@ -9,11 +9,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../../scripts/chromium';
-import type { RunClient } from '../../src/client/run-client';
-import type { ScheduleService } from '../../src/schedules/schedule-client';
 import { createMemoryObjectStore } from '../../src/storage/memory-store';
-import { startUiServer, type RunningUi } from '../../src/ui/server';
+import type { RunningUi } from '../../src/ui/server';
+import { closeBrowserUi, startBrowserUi } from './browser-ui';
 import { openPage, screenshot } from '../e2e/helpers/ui-browser';
 
 const BUCKET = 'fineflow';
@@ -34,19 +32,9 @@ before(async () => {
         lineage: { runId: `quickstart-20261206-084900-q15${version}` },
         metrics: { accuracy: 0.8 + version / 100 },
       });
-  ui = await startUiServer({
-    runs: {} as RunClient,
-    store,
-    bucket: BUCKET,
-    schedules: {} as ScheduleService,
-    namespace: 'default',
-  });
-  browser = await launchChromium();
+  ({ ui, browser } = await startBrowserUi({ runs: {}, store, bucket: BUCKET }));
 });
-after(async () => {
-  await browser?.close();
-  await ui?.close();
-});
+after(() => closeBrowserUi({ ui, browser }));
 
 /** Line boxes of the text of each cell the selector finds, in the browser. */
 const MEASURE = (

@@ -12,14 +12,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from '../../scripts/chromium';
 import type { RunClient } from '../../src/client/run-client';
 import type { RunState } from '../../src/core/run/run-types';
 import { runPrefix } from '../../src/core/storage/layout';
-import type { ScheduleService } from '../../src/schedules/schedule-client';
 import { createMemoryObjectStore } from '../../src/storage/memory-store';
 import { MAX_HTML_REPORT_BYTES } from '../../src/storage/object-store';
-import { startUiServer, type RunningUi } from '../../src/ui/server';
+import type { RunningUi } from '../../src/ui/server';
+import { closeBrowserUi, startBrowserUi } from './browser-ui';
 import { SCREENSHOTS } from '../e2e/helpers/ui-browser';
 import { chartPage } from './web-page';
 
@@ -45,19 +44,9 @@ before(async () => {
   await store.putBytes(REPORT, Buffer.alloc(MAX_HTML_REPORT_BYTES + 1, 0x20));
   // The one thing the report endpoint asks of the run client.
   const runs: Pick<RunClient, 'state'> = { state: async () => state };
-  ui = await startUiServer({
-    runs: runs as RunClient,
-    store,
-    bucket: BUCKET,
-    schedules: {} as ScheduleService,
-    namespace: 'default',
-  });
-  browser = await launchChromium();
+  ({ ui, browser } = await startBrowserUi({ runs, store, bucket: BUCKET }));
 });
-after(async () => {
-  await browser?.close();
-  await ui?.close();
-});
+after(() => closeBrowserUi({ ui, browser }));
 
 type Rgb = readonly [number, number, number];
 

@@ -8,13 +8,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from '../../scripts/chromium';
 import type { RunClient, RunSummary } from '../../src/client/run-client';
 import { newRunId } from '../../src/client/run-client';
 import { runIdForRestart } from '../../src/core/schedules/data-watch-state';
-import type { ScheduleService } from '../../src/schedules/schedule-client';
 import { createMemoryObjectStore } from '../../src/storage/memory-store';
-import { startUiServer, type RunningUi } from '../../src/ui/server';
+import type { RunningUi } from '../../src/ui/server';
+import { closeBrowserUi, startBrowserUi } from './browser-ui';
 import { openPage, screenshot } from '../e2e/helpers/ui-browser';
 
 const at = new Date('2026-12-06T08:01:21Z');
@@ -39,19 +38,10 @@ let ui: RunningUi;
 
 before(async () => {
   const runs: Pick<RunClient, 'list'> = { list: async () => RUNS };
-  ui = await startUiServer({
-    runs: runs as RunClient,
-    store: createMemoryObjectStore({ buckets: ['fineflow'] }),
-    bucket: 'fineflow',
-    schedules: {} as ScheduleService,
-    namespace: 'default',
-  });
-  browser = await launchChromium();
+  const store = createMemoryObjectStore({ buckets: ['fineflow'] });
+  ({ ui, browser } = await startBrowserUi({ runs, store, bucket: 'fineflow' }));
 });
-after(async () => {
-  await browser?.close();
-  await ui?.close();
-});
+after(() => closeBrowserUi({ ui, browser }));
 
 interface IdLayout {
   readonly id: string;

@@ -1,0 +1,36 @@
+/**
+ * The real UI server on an in-memory store, with only the run-client calls a test's pages make, and Debian's Chromium:
+ * what the browser tests that load whole pages (not single charts, ./web-page.ts) start before and close after.
+ */
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../../scripts/chromium';
+import type { RunClient } from '../../src/client/run-client';
+import type { ScheduleService } from '../../src/schedules/schedule-client';
+import type { ObjectStore } from '../../src/storage/object-store';
+import { startUiServer, type RunningUi } from '../../src/ui/server';
+
+export interface BrowserUi {
+  readonly ui: RunningUi;
+  readonly browser: Browser;
+}
+
+export async function startBrowserUi(options: {
+  /** The run-client methods the pages under test call; any other call fails loudly. */
+  readonly runs: Partial<RunClient>;
+  readonly store: ObjectStore;
+  readonly bucket: string;
+}): Promise<BrowserUi> {
+  const ui = await startUiServer({
+    runs: options.runs as RunClient,
+    store: options.store,
+    bucket: options.bucket,
+    schedules: {} as ScheduleService,
+    namespace: 'default',
+  });
+  return { ui, browser: await launchChromium() };
+}
+
+export async function closeBrowserUi(started: Partial<BrowserUi>): Promise<void> {
+  await started.browser?.close();
+  await started.ui?.close();
+}
