@@ -36,7 +36,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../canonical-json';
 import { ConflictError, InvalidInputError, NotFoundError, ResourceLimitError } from '../../core/errors';
 import type { JsonObject } from '../../core/spec/plan-types';
-import type { ObjectStore } from '../../storage/object-store';
+import type { ObjectStore, WriteCondition } from '../../storage/object-store';
 import { joinUri, parseS3Uri, uriOf } from '../uri';
 import { MODEL_JSON, modelJsonUri, WEIGHTS_BIN } from './model-io';
 import { redactUrisDeep } from '../../security/redact';
@@ -428,15 +428,22 @@ export async function readVersionTags(
   version: number,
 ): Promise<Readonly<Record<string, string>>> {
   checkName(name);
-  const uri = joinUri(versionPrefix(bucket, name, version), 'tags.json');
-  if (!(await store.stat(uri))) return {};
+  return (await readTagsFile(store, joinUri(versionPrefix(bucket, name, version), 'tags.json'))).tags;
+}
+
+/** A tags.json as read (its etag, for a conditional rewrite) with only the string values of a JSON object kept. */
+async function readTagsFile(
+  store: ObjectStore,
+  uri: string,
+): Promise<{ readonly etag?: string; readonly tags: Readonly<Record<string, string>> }> {
+  const info = await store.stat(uri);
+  if (!info) return { tags: {} };
   const parsed = await store.getJson<unknown>(uri, { maxBytes: MAX_TAGS_BYTES });
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
-  return Object.fromEntries(
-    Object.entries(parsed as Record<string, unknown>).filter(
-      (entry): entry is [string, string] => typeof entry[1] === 'string',
-    ),
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { etag: info.etag, tags: {} };
+  const strings = Object.entries(parsed as Record<string, unknown>).filter(
+    (entry): entry is [string, string] => typeof entry[1] === 'string',
   );
+  return { etag: info.etag, tags: Object.fromEntries(strings) };
 }
 
 /** tags.json of a version with `tags` merged in (the new value wins), without losing a concurrent merge. */
@@ -447,12 +454,12 @@ async function mergeVersionTags(
 ): Promise<Readonly<Record<string, string>>> {
   const uri = joinUri(directory, 'tags.json');
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-    const info = await store.stat(uri);
-    const before = info ? await store.getJson<Record<string, string>>(uri, { maxBytes: MAX_TAGS_BYTES }) : {};
-    if (Object.keys(tags).length === 0) return before;
-    const after = { ...before, ...tags };
+    const before = await readTagsFile(store, uri);
+    if (Object.keys(tags).length === 0) return before.tags;
+    const after = { ...before.tags, ...tags };
     try {
-      await store.putJson(uri, after, { condition: info ? { ifMatch: info.etag } : { ifNoneMatch: '*' } });
+      const condition: WriteCondition = before.etag !== undefined ? { ifMatch: before.etag } : { ifNoneMatch: '*' };
+      await store.putJson(uri, after, { condition });
       return after;
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;

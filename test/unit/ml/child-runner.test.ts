@@ -183,15 +183,19 @@ test("libtensorflow's oneDNN and cpu_feature_guard notices (with its second line
 
 test('a process that loads the native backend forwards none of its start-up notices', async (t) => {
   const { spawn } = await import('node:child_process');
-  const child = spawn(
-    process.execPath,
-    ['-e', "const tf = require('@tensorflow/tfjs-node'); tf.tensor([1, 2]).square().dataSync(); console.error('done')"],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  // A binding that does not load says so on stdout and exits 0; any other failure of the process fails the test.
+  const script =
+    "let tf; try { tf = require('@tensorflow/tfjs-node'); } catch (error) { " +
+    "console.log(String(error.message).split('\\n')[0]); process.exit(0); } " +
+    "tf.tensor([1, 2]).square().dataSync(); console.error('done')";
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   const lines: string[] = [];
   forwardLines(child.stderr, (line) => void lines.push(line));
   const code = await new Promise((resolve) => child.on('close', resolve));
+  assert.equal(code, 0, `the process that loads the binding failed: ${lines.join(' ').slice(0, 500)}`);
   // Without the native binding (no `npm run setup:tf` here) there is no libtensorflow to print anything.
-  if (code !== 0) return t.skip(`the native binding does not load here: ${lines.join(' ').slice(0, 200)}`);
+  if (stdout.trim() !== '') return t.skip(`the native binding does not load here: ${stdout.trim().slice(0, 200)}`);
   assert.deepEqual(lines, ['done'], 'everything libtensorflow printed was a known notice');
 });
