@@ -10,6 +10,8 @@ usage: scripts/test.sh [all|unit|integration|security] [--quick] [--list] [--nam
   --quick         skip typecheck, lint, format, import and metrics checks (a targeted run; npm test and CI keep them)
   --list          print the test files the arguments select, then exit (no checks, no stack, no tests)
   --name PATTERN  run only the tests whose name matches PATTERN (node --test-name-pattern)
+environment:
+  FINEFLOW_PROPERTY_SEED=N|random  property tests' seed (default: one fixed seed, the same on every run)
 examples:
   scripts/test.sh unit test/unit/cache                  # the cache unit tests, after the checks
   scripts/test.sh unit --quick test/unit/cache/rerun-selection.test.ts
@@ -131,7 +133,7 @@ echo "== tests (${#files[@]} files)"
 status=0
 name_args=()
 if [[ -n $name_pattern ]]; then name_args=(--test-name-pattern "$name_pattern"); fi
-node --import tsx --test --test-concurrency=1 --test-reporter=spec "${name_args[@]}" "${files[@]}" 9>&- || status=$?
+node --import tsx --import ./test/helpers/property-seed.ts --test --test-concurrency=1 --test-reporter=spec "${name_args[@]}" "${files[@]}" 9>&- || status=$?
 if [[ $started == 1 ]]; then bash infra/stack.sh down >/dev/null 2>&1 || true; fi
 started=0
 exit $status

@@ -127,8 +127,10 @@ const evaluate = (expression: string, list: JsonValue): JsonValue =>
 test('property: max/min agree with Math.max/min, and argmax/argmin point at them (first occurrence)', () => {
   fc.assert(
     fc.property(numbers, (xs) => {
-      assert.equal(evaluate('max(params.xs)', xs), Math.max(...xs));
-      assert.equal(evaluate('min(params.xs)', xs), Math.min(...xs));
+      // The first element equal to the extreme: Math.max(-0, 0) is 0 but `max([-0, 0])` is the first
+      // of two equal numbers (JSON, where pipeline values live, has no -0).
+      assert.equal(evaluate('max(params.xs)', xs), xs[xs.indexOf(Math.max(...xs))]);
+      assert.equal(evaluate('min(params.xs)', xs), xs[xs.indexOf(Math.min(...xs))]);
       assert.equal(evaluate('argmax(params.xs)', xs), xs.indexOf(Math.max(...xs)));
       assert.equal(evaluate('argmin(params.xs)', xs), xs.indexOf(Math.min(...xs)));
       assert.equal(evaluate('params.xs[argmax(params.xs)] == max(params.xs)', xs), true);
