@@ -133,7 +133,7 @@ echo "== tests (${#files[@]} files)"
 status=0
 name_args=()
 if [[ -n $name_pattern ]]; then name_args=(--test-name-pattern "$name_pattern"); fi
-node --import tsx --import ./test/helpers/property-seed.ts --test --test-concurrency=1 --test-reporter=spec "${name_args[@]}" "${files[@]}" 9>&- || status=$?
+node --import tsx --import ./test/helpers/property-seed.mjs --test --test-concurrency=1 --test-reporter=spec "${name_args[@]}" "${files[@]}" 9>&- || status=$?
 if [[ $started == 1 ]]; then bash infra/stack.sh down >/dev/null 2>&1 || true; fi
 started=0
 exit $status
