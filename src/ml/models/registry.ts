@@ -28,6 +28,13 @@
  *   for that version's card, checks its files, drops its own claim and returns that version as unchanged, so
  *   concurrent registrations of one model add one version (a claim's number is always taken after every lower one's,
  *   so the lowest claim never waits and the others always see it);
+ * - such a claim is a lease: its registration rewrites it (If-Match on its own etag) every quarter of
+ *   `claimStaleAfterMs` until its card is written. A waiting registration that sees the claim's etag unchanged for
+ *   that long (on its own clock, so no clock skew), or that finds its own run and stage's claim (an earlier attempt,
+ *   which Temporal retries only once it failed), takes the claim over with If-Match on the etag it saw: exactly one
+ *   taker wins, gives its own number back and writes that version; the others keep waiting for its card;
+ * - the card is written with `If-None-Match: *`, so a registration whose claim was taken over while it was only slow
+ *   finds the taker's card (the same files: the digest matched and is checked) and returns it as unchanged;
  * - tags.json (a version's key/value labels) is merged under `If-Match` too.
  * One object per alias would also avoid lost updates but makes `aliases` a listing plus N reads;
  * a serialising workflow per name would put the registry on Temporal's critical path for the CLI.
@@ -267,6 +274,11 @@ export interface RegisterModelOptions {
    * aliases to that version and return it with `unchanged` (a rerun registering the model it registered before).
    */
   readonly unlessUnchanged?: boolean;
+  /**
+   * With `unlessUnchanged`: how long a claim of the same files may go without being renewed before a waiting
+   * registration takes it over (its registration died before its card). Default {@link CLAIM_STALE_AFTER_MS}.
+   */
+  readonly claimStaleAfterMs?: number;
 }
 
 export interface RegisteredModel {
@@ -375,41 +387,124 @@ async function sameContentVersion(
   return { latest };
 }
 
-/** How long a registration waits for a concurrent one of the same model to write its card before adding its own. */
-const SAME_CONTENT_WAIT_MS = 60_000;
+/** How long a claim of the same files may go unrenewed before a waiting registration takes it over. */
+export const CLAIM_STALE_AFTER_MS = 10_000;
+/** However often a claim is renewed, a waiting registration takes it over after this long (a hung claimant). */
+const CLAIM_MAX_WAIT_MS = 10 * 60_000;
 const SAME_CONTENT_POLL_MS = 100;
 
-/** Whether a version's card appeared before `deadline`; false once its claim is gone (that registration yielded). */
-async function awaitVersionCard(store: ObjectStore, directory: string, deadline: number): Promise<boolean> {
-  for (;;) {
-    if (await store.stat(joinUri(directory, 'card.json'))) return true;
-    if (!(await store.stat(joinUri(directory, 'claim.json')))) return false;
-    if (Date.now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, SAME_CONTENT_POLL_MS));
+/** A claim as a registration writes it: who took the number and, with `unlessUnchanged`, of which files. */
+type Claim = Readonly<Record<string, string>>;
+
+/** The claim object of `version`, its etag and what it says (bounded: the registry is writable by pipeline code). */
+async function readClaim(
+  store: ObjectStore,
+  directory: string,
+): Promise<{ readonly etag: string; readonly claim: Readonly<Record<string, unknown>> } | undefined> {
+  const uri = joinUri(directory, 'claim.json');
+  const info = await store.stat(uri);
+  if (!info) return undefined;
+  const claim = await store.getJson<unknown>(uri, { maxBytes: 64 * 1024 }).catch(() => undefined);
+  if (typeof claim !== 'object' || claim === null || Array.isArray(claim)) return { etag: info.etag, claim: {} };
+  return { etag: info.etag, claim: claim as Record<string, unknown> };
+}
+
+/** Write `claim` over the claim object whose etag is `etag`; its new etag, or undefined when it changed meanwhile. */
+async function replaceClaim(store: ObjectStore, directory: string, etag: string, claim: Claim) {
+  try {
+    return (await store.putJson(joinUri(directory, 'claim.json'), claim, { condition: { ifMatch: etag } })).etag;
+  } catch (error) {
+    if (error instanceof ConflictError || error instanceof NotFoundError) return undefined;
+    throw error;
   }
 }
 
 /**
+ * Renew a claim every `intervalMs` (If-Match on its last etag, so the registration's own claim only) until stopped or
+ * taken over. A renewal that fails otherwise is tried again at the next tick: the lease is a hint for the waiters.
+ */
+function renewClaim(store: ObjectStore, directory: string, lease: { etag: string; claim: Claim }, intervalMs: number) {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const tick = async (): Promise<void> => {
+    const claim = { ...lease.claim, renewedAt: new Date().toISOString() };
+    const etag = await replaceClaim(store, directory, lease.etag, claim).catch(() => lease.etag);
+    if (etag === undefined)
+      stopped = true; // taken over: the card's If-None-Match decides who writes the version
+    else lease.etag = etag;
+    if (!stopped) timer = setTimeout(() => void tick(), intervalMs);
+  };
+  timer = setTimeout(() => void tick(), intervalMs);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
+/** What waiting on a lower claim of the same files ended with. */
+type ClaimWait =
+  { readonly kind: 'card' } | { readonly kind: 'gone' } | { readonly kind: 'taken-over'; readonly etag: string };
+
+/**
+ * Wait on a claim of the same files until its card is written or its claim removed (that registration yielded); take
+ * it over when it is the claim of an earlier attempt of this registration, goes `staleAfterMs` without a renewal, or
+ * was waited on for {@link CLAIM_MAX_WAIT_MS}.
+ */
+async function awaitClaim(
+  store: ObjectStore,
+  directory: string,
+  seen: { readonly etag: string; readonly claim: Readonly<Record<string, unknown>> },
+  own: { readonly claim: Claim; readonly staleAfterMs: number },
+): Promise<ClaimWait> {
+  const started = Date.now();
+  const ownEarlierAttempt =
+    own.claim.runId !== undefined &&
+    own.claim.stage !== undefined &&
+    seen.claim.runId === own.claim.runId &&
+    seen.claim.stage === own.claim.stage;
+  let etag = seen.etag;
+  let since = ownEarlierAttempt ? -Infinity : started;
+  for (;;) {
+    if (await store.stat(joinUri(directory, 'card.json'))) return { kind: 'card' };
+    const current = await store.stat(joinUri(directory, 'claim.json'));
+    if (!current) return { kind: 'gone' };
+    const now = Date.now();
+    if (current.etag !== etag) [etag, since] = [current.etag, now];
+    if (now - since >= own.staleAfterMs || now - started >= CLAIM_MAX_WAIT_MS) {
+      const taken = await replaceClaim(store, directory, etag, own.claim);
+      if (taken !== undefined) return { kind: 'taken-over', etag: taken };
+      // Someone else took it over (or it was renewed): wait on the claim as it is now.
+    }
+    await new Promise((resolve) => setTimeout(resolve, SAME_CONTENT_POLL_MS));
+  }
+}
+
+/** What a registration found below its own claim: a version to return as unchanged, or a claim it took over. */
+type ConcurrentSameContent =
+  | { readonly kind: 'found'; readonly version: number }
+  | { readonly kind: 'taken-over'; readonly version: number; readonly etag: string };
+
+/**
  * A version claimed after `latest` and before `claimed` by a concurrent registration of the same files, once its card
- * is written and its files check out; undefined when there is none (or it did not finish within the wait).
- * The claims are the registry's, writable by pipeline code: a digest in one is a hint, the files decide.
+ * is written and its files check out, or one whose registration died that this one took over; undefined when there is
+ * none. The claims are the registry's, writable by pipeline code: a digest in one is a hint, the files decide.
  */
 async function concurrentSameContentVersion(
   store: ObjectStore,
   options: RegisterModelOptions,
   range: { readonly latest: number; readonly claimed: number },
-  content: { readonly sha256: string; readonly size: number },
-): Promise<number | undefined> {
-  const deadline = Date.now() + SAME_CONTENT_WAIT_MS;
+  content: { readonly sha256: string; readonly size: number; readonly claim: Claim },
+): Promise<ConcurrentSameContent | undefined> {
+  const staleAfterMs = options.claimStaleAfterMs ?? CLAIM_STALE_AFTER_MS;
   for (let version = range.latest + 1; version < range.claimed; version++) {
     const directory = versionPrefix(options.bucket, options.name, version);
-    const claim = await store
-      .getJson<{ contentSha256?: unknown }>(joinUri(directory, 'claim.json'), { maxBytes: 64 * 1024 })
-      .catch(() => undefined);
-    if (claim?.contentSha256 !== content.sha256) continue;
-    if (!(await awaitVersionCard(store, directory, deadline))) continue;
+    const seen = await readClaim(store, directory);
+    if (seen?.claim.contentSha256 !== content.sha256) continue;
+    const waited = await awaitClaim(store, directory, seen, { claim: content.claim, staleAfterMs });
+    if (waited.kind === 'taken-over') return { kind: 'taken-over', version, etag: waited.etag };
+    if (waited.kind === 'gone') continue;
     const found = await versionContentSha256(store, options.bucket, options.name, version, content.size);
-    if (found === content.sha256) return version;
+    if (found === content.sha256) return { kind: 'found', version };
   }
   return undefined;
 }
@@ -498,22 +593,52 @@ export async function registerModel(store: ObjectStore, options: RegisterModelOp
   if (compared?.same !== undefined) return unchangedRegistration(store, options, compared.same, contentSha256);
 
   const createdAt = (options.now ?? new Date()).toISOString();
-  const version = await claimVersion(store, options.bucket, options.name, {
+  const claim: Claim = {
     createdAt,
     source: options.modelUri,
     ...(options.lineage?.runId ? { runId: options.lineage.runId } : {}),
+    ...(options.lineage?.stage ? { stage: options.lineage.stage } : {}),
     ...(compared ? { contentSha256 } : {}),
-  });
-  const target = versionPrefix(options.bucket, options.name, version);
-  if (compared) {
-    const content = { sha256: contentSha256, size: files.weights.length };
-    const concurrent = await concurrentSameContentVersion(store, options, { ...compared, claimed: version }, content);
-    if (concurrent !== undefined) {
-      // Nothing was written under this number but the claim: give it back (the next registration may take it).
-      await store.remove(joinUri(target, 'claim.json'));
-      return unchangedRegistration(store, options, concurrent, contentSha256);
-    }
+  };
+  let version = await claimVersion(store, options.bucket, options.name, claim);
+  if (!compared) return writeVersion(store, options, { version, createdAt, files, contentSha256 });
+  // Others registering the same files wait on this claim: renew it until the card is written.
+  const own = joinUri(versionPrefix(options.bucket, options.name, version), 'claim.json');
+  const lease = { etag: (await store.stat(own))?.etag ?? '', claim };
+  const content = { sha256: contentSha256, size: files.weights.length, claim };
+  const concurrent = await concurrentSameContentVersion(store, options, { ...compared, claimed: version }, content);
+  if (concurrent !== undefined) {
+    // Nothing was written under this number but the claim: give it back (the next registration may take it).
+    await store.remove(own);
+    if (concurrent.kind === 'found') return unchangedRegistration(store, options, concurrent.version, contentSha256);
+    [version, lease.etag] = [concurrent.version, concurrent.etag];
   }
+  const directory = versionPrefix(options.bucket, options.name, version);
+  const stopRenewing = renewClaim(store, directory, lease, (options.claimStaleAfterMs ?? CLAIM_STALE_AFTER_MS) / 4);
+  try {
+    return await writeVersion(store, options, { version, createdAt, files, contentSha256 });
+  } finally {
+    stopRenewing();
+  }
+}
+
+/**
+ * Copy the files into a claimed version, merge its tags, write its card (If-None-Match: the first card stays) and
+ * move the aliases. A card there already was written by a registration that took this claim over (the same files):
+ * this one returns that version as unchanged.
+ */
+async function writeVersion(
+  store: ObjectStore,
+  options: RegisterModelOptions,
+  what: {
+    readonly version: number;
+    readonly createdAt: string;
+    readonly files: VersionFiles;
+    readonly contentSha256: string;
+  },
+): Promise<RegisteredModel> {
+  const { version, createdAt, files, contentSha256 } = what;
+  const target = versionPrefix(options.bucket, options.name, version);
   // Copy weights first and the card last: a version exists once its card does.
   await store.putBytes(joinUri(target, WEIGHTS_BIN), files.weights, { contentType: 'application/octet-stream' });
   const { preprocessing } = files;
@@ -535,7 +660,14 @@ export async function registerModel(store: ObjectStore, options: RegisterModelOp
     ...(preprocessing ? { preprocessing } : {}),
   };
   const tags = await mergeVersionTags(store, target, options.tags ?? {});
-  await store.putJson(joinUri(target, 'card.json'), card);
+  try {
+    await store.putJson(joinUri(target, 'card.json'), card, { condition: { ifNoneMatch: '*' } });
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error;
+    const found = await versionContentSha256(store, options.bucket, options.name, version, files.weights.length);
+    if (found !== contentSha256) throw error;
+    return unchangedRegistration(store, options, version, contentSha256);
+  }
   return {
     name: options.name,
     version,
