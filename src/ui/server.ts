@@ -187,6 +187,8 @@ function routes(api: UiApi, pollMs: number): Route[] {
       });
       return undefined;
     }),
+    // A run's state alone (compare needs no DAG and no sweep tables for up to 8 runs).
+    get(`/api/runs/${SEGMENT}/state`, (_r, m) => api.state(at(m, 1))),
     get(`/api/runs/${SEGMENT}/sweeps`, async (_r, m) => ({ sweeps: await api.sweeps(await api.state(at(m, 1))) })),
     get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/logs`, (_r, m) => api.logs(at(m, 1), at(m, 2))),
     get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/logs/(\\d+)`, (_r, m, url) =>

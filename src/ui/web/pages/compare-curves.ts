@@ -8,6 +8,9 @@
 import type uPlot from 'uplot';
 import { lineChart, paletteVar, type LineSeries, type Marker } from '../charts';
 import type { RunDetails, StageState } from '../types';
+
+/** What compare reads of a run: its state. */
+export type ComparedRun = Pick<RunDetails, 'state'>;
 import { formatNumber, h } from '../util';
 
 type Split = 'train' | 'validation';
@@ -37,7 +40,7 @@ function historyOf(stage: StageState | undefined): EpochPoint[] {
 }
 
 /** Stage ids with epoch history in any of the runs, in the order they first appear. */
-export function trainingStages(runs: readonly RunDetails[]): string[] {
+export function trainingStages(runs: readonly ComparedRun[]): string[] {
   const ids: string[] = [];
   for (const run of runs)
     for (const stage of run.state.stages)
@@ -45,7 +48,7 @@ export function trainingStages(runs: readonly RunDetails[]): string[] {
   return ids;
 }
 
-function curveOf(run: RunDetails, index: number, stageId: string): RunCurve | undefined {
+function curveOf(run: ComparedRun, index: number, stageId: string): RunCurve | undefined {
   const stage = run.state.stages.find((s) => s.id === stageId);
   const points = historyOf(stage);
   if (points.length === 0) return undefined;
@@ -79,7 +82,8 @@ function seriesOf(curves: readonly RunCurve[], xs: readonly number[], metric: ke
   );
 }
 
-function swatch(run: number, dashed = false): HTMLElement {
+/** A short line in the run's colour (dashed: its train curve). */
+export function swatch(run: number, dashed = false): HTMLElement {
   const element = h('span', { class: `swatch${dashed ? ' dashed' : ''}`, 'aria-hidden': 'true' });
   element.style.setProperty('--swatch', `var(${paletteVar(run)})`);
   return element;
@@ -108,7 +112,14 @@ function bestTable(curves: readonly RunCurve[]): HTMLElement {
         return h(
           'tr',
           { 'data-run': curve.runId, 'data-best-epoch': curve.bestEpoch ?? '' },
-          h('th', { scope: 'row' }, swatch(curve.run), ` run ${curve.run + 1}: ${curve.runId}`),
+          h(
+            'th',
+            { scope: 'row' },
+            swatch(curve.run),
+            ` run ${curve.run + 1}`,
+            // On a phone the run's number only: the compare table's header pairs it with the id.
+            h('span', { class: 'best-run-id' }, `: ${curve.runId}`),
+          ),
           h('td', { class: 'num' }, curve.bestEpoch ?? '–'),
           h('td', { class: 'num' }, formatNumber(best?.validationLoss)),
           h('td', { class: 'num' }, formatNumber(best?.validationAccuracy)),
@@ -152,7 +163,7 @@ function toggles(curves: readonly RunCurve[], charts: () => readonly uPlot[]): H
   );
 }
 
-function drawStage(target: HTMLElement, runs: readonly RunDetails[], stageId: string, charts: uPlot[]): void {
+function drawStage(target: HTMLElement, runs: readonly ComparedRun[], stageId: string, charts: uPlot[]): void {
   for (const chart of charts.splice(0)) chart.destroy();
   const curves = runs.map((run, i) => curveOf(run, i, stageId)).filter((c): c is RunCurve => c !== undefined);
   const xs = [...new Set(curves.flatMap((c) => [...c.points.keys()]))].sort((a, b) => a - b);
@@ -185,7 +196,7 @@ function drawStage(target: HTMLElement, runs: readonly RunDetails[], stageId: st
 }
 
 /** Draw into `target`; the charts go into `charts` (the page destroys them). */
-export function compareCurves(target: HTMLElement, runs: readonly RunDetails[], charts: uPlot[]): void {
+export function compareCurves(target: HTMLElement, runs: readonly ComparedRun[], charts: uPlot[]): void {
   const stages = trainingStages(runs);
   if (stages.length === 0) {
     target.replaceChildren(h('p', { class: 'muted' }, 'No training curves in these runs.'));

@@ -4,12 +4,13 @@
  * overlaid, with checkboxes (keyboard-operable) that show or hide runs and splits.
  */
 import type uPlot from 'uplot';
-import { compareCurves } from './compare-curves';
-import type { RunDetails } from '../types';
+import { compareCurves, swatch } from './compare-curves';
+import type { RunState } from '../types';
+import type { ComparedRun } from './compare-curves';
 import { errorBox, formatNumber, getJson, h, statusBadge, type Page } from '../util';
 
 /** `metrics` outputs flattened to `stage.path` → number. */
-function metricsOf(details: RunDetails): Map<string, number> {
+function metricsOf(details: ComparedRun): Map<string, number> {
   const found = new Map<string, number>();
   const walk = (prefix: string, value: unknown, depth: number): void => {
     if (typeof value === 'number') found.set(prefix, value);
@@ -46,13 +47,17 @@ export function comparePage(params: URLSearchParams): Page {
   const content = h('div');
   const charts: uPlot[] = [];
   if (ids.length > 0) {
-    Promise.all(ids.map((id) => getJson<RunDetails>(`/api/runs/${encodeURIComponent(id)}`)))
+    Promise.all(ids.map((id) => getJson<RunState>(`/api/runs/${encodeURIComponent(id)}/state`)))
+      .then((states) => states.map((state): ComparedRun => ({ state })))
       .then((runs) => {
         const paramNames = [...new Set(runs.flatMap((r) => Object.keys(r.state.params)))].sort();
         const metrics = runs.map(metricsOf);
         const metricNames = [...new Set(metrics.flatMap((m) => [...m.keys()]))].sort();
+        // A label may break after each dot of a metric's path (`finetune.` / `accuracy`), never inside a word.
+        const labelled = (label: string): (string | HTMLElement)[] =>
+          label.split(/(?<=\.)/).flatMap((part, i) => (i === 0 ? [part] : [h('wbr'), part]));
         const row = (label: string, cells: (string | HTMLElement)[]): HTMLElement =>
-          h('tr', {}, h('th', { scope: 'row' }, label), ...cells.map((c) => h('td', {}, c)));
+          h('tr', {}, h('th', { scope: 'row' }, ...labelled(label)), ...cells.map((c) => h('td', {}, c)));
         const curvesBox = h('div', { class: 'compare-curves' });
         content.replaceChildren(
           h(
@@ -65,10 +70,13 @@ export function comparePage(params: URLSearchParams): Page {
                 'tr',
                 {},
                 h('th', {}, ''),
-                ...runs.map((r) =>
+                ...runs.map((r, i) =>
                   h(
                     'th',
-                    { scope: 'col' },
+                    { scope: 'col', class: 'run-head' },
+                    // The number and colour the curves below give this run.
+                    h('span', { class: 'run-number' }, swatch(i), ` run ${i + 1}`),
+                    h('br'),
                     h('a', { href: `#/runs/${encodeURIComponent(r.state.runId)}` }, r.state.runId),
                   ),
                 ),
