@@ -32,6 +32,10 @@
  * bracket R's trials train their whole budget unjudged. Trials are dealt to brackets by id in Hyperband's
  * proportions ({@link ashaBracketWeights}), and a rung ranks only the trials of one bracket (its top ⌊n_b/η⌋ are
  * promotable), as Hyperband keeps its brackets apart.
+ *
+ * Second chance (`secondChance` of {@link ashaNextPromotion}; sweep-state.ts `promoteByTpeScore`, a bench method,
+ * session 12): a rung with no paused trial in its value's top ⌊n/η⌋ may promote one from its top ⌊n/η²⌋ by another
+ * score (the searcher's rating of the configuration), so a slow starter can be promoted from below the value's top.
  */
 import { InvalidInputError } from '../errors';
 import type { StopDecision } from './early-stopping';
@@ -329,6 +333,8 @@ export function ashaNextPromotion(
   state: AshaState,
   isPaused: (trialId: number) => boolean,
   anyPaused = false,
+  /** The second chance (see {@link AshaSecondChance}); absent = promotion by value alone. */
+  secondChance?: AshaSecondChance,
 ): { readonly trialId: number; readonly rung: number; readonly reason: string } | undefined {
   const { reductionFactor } = state.config;
   const brackets = state.config.brackets === true && !anyPaused ? state.rungEpochs.length + 1 : 1;
@@ -343,7 +349,12 @@ export function ashaNextPromotion(
         .slice(0, keep);
       const chosen = ranked.findIndex((entry) => isPaused(entry.trialId) && !promoted.includes(entry.trialId));
       const entry = ranked[chosen];
-      if (entry === undefined) continue;
+      if (entry === undefined) {
+        const second =
+          anyPaused || !secondChance ? undefined : secondChancePromotion(state, k, entries, isPaused, secondChance);
+        if (second !== undefined) return second;
+        continue;
+      }
       const among = brackets > 1 ? ` of bracket ${bracket}` : '';
       return {
         trialId: entry.trialId,
@@ -357,6 +368,48 @@ export function ashaNextPromotion(
     }
   }
   return undefined;
+}
+
+/**
+ * Promotion's second chance: a score of a trial other than its rung value (the searcher's rating of its
+ * configuration, sweep-state.ts `promoteByTpeScore`). At a rung where no paused trial ranks in the value's top ⌊n/η⌋,
+ * the paused, not-yet-promoted trial with the best score among the rung's top ⌊n/η²⌋ by score is promoted.
+ * Why: a configuration that reaches its best late can look ordinary at an early rung, and no rule over rung values
+ * can tell it from an ordinary one (docs/sweep-benchmark.md); the stricter share keeps the epochs it adds small.
+ */
+export interface AshaSecondChance {
+  /** Higher is better, whatever the goal; undefined = no score yet (the trial is not ranked by it). */
+  readonly score: (trialId: number) => number | undefined;
+  /** What the score is, for the promotion's reason (e.g. "TPE score"). */
+  readonly label: string;
+}
+
+function secondChancePromotion(
+  state: AshaState,
+  k: number,
+  entries: readonly AshaRungEntry[],
+  isPaused: (trialId: number) => boolean,
+  secondChance: AshaSecondChance,
+): { readonly trialId: number; readonly rung: number; readonly reason: string } | undefined {
+  const keep = Math.floor(entries.length / state.config.reductionFactor ** 2);
+  if (keep === 0) return undefined;
+  const promoted = state.promoted?.[k] ?? [];
+  const scored = entries.flatMap((entry, arrival) => {
+    const score = secondChance.score(entry.trialId);
+    return score === undefined || !Number.isFinite(score) ? [] : [{ ...entry, arrival, score }];
+  });
+  const ranked = scored.sort((a, b) => b.score - a.score || a.arrival - b.arrival).slice(0, keep);
+  const chosen = ranked.findIndex((entry) => isPaused(entry.trialId) && !promoted.includes(entry.trialId));
+  const entry = ranked[chosen];
+  if (entry === undefined) return undefined;
+  return {
+    trialId: entry.trialId,
+    rung: k,
+    reason:
+      `promoted from rung ${k} (epoch ${state.rungEpochs[k]}) by its ${secondChance.label} ` +
+      `${readable(entry.score)}: ranks ${chosen + 1} of ${entries.length} by it (top ${keep}); ` +
+      `its value ${readable(entry.value)} is below the rung's top ${Math.floor(entries.length / state.config.reductionFactor)}`,
+  };
 }
 
 /**

@@ -21,6 +21,7 @@ import {
   ashaRecordRungs,
   ashaShouldStop,
   createAsha,
+  type AshaSecondChance,
   type AshaState,
 } from './asha';
 import { createMedianStopping, medianShouldStop, type MedianState } from './median';
@@ -36,7 +37,7 @@ import {
 } from './searchers';
 import { DEFAULT_GRID_POINTS, gridSize, parseSearchSpace, type ParameterValues, type SearchSpace } from './space';
 import { DEFAULT_GP_OPTIONS, GP_LIMITS, type GpOptions } from './gp';
-import { DEFAULT_TPE_OPTIONS, type TpeOptions } from './tpe';
+import { DEFAULT_TPE_OPTIONS, tpeScore, type TpeOptions } from './tpe';
 import { priorObservations, type PriorTrial } from './warm-start';
 
 export type EarlyStoppingConfig =
@@ -76,6 +77,13 @@ export type EarlyStoppingConfig =
        * Absent = one bracket. A bench method (docs/sweep-benchmark.md), not a stage option.
        */
       readonly brackets?: boolean;
+      /**
+       * Promotion's second chance (asha.ts `AshaSecondChance`): a rung with no paused trial in its value's top 1/η
+       * promotes the paused trial TPE rates highest (tpe.ts `tpeScore`, l/g of its configuration without its own
+       * result) among the rung's top 1/η² by that score. Needs `promotion` and `algorithm: tpe`; not with
+       * `brackets`. Absent = promotion by rung value alone. A bench method (docs/sweep-benchmark.md), not a stage option.
+       */
+      readonly promoteByTpeScore?: boolean;
     }
   | {
       /** Median stopping rule; see median.ts. */
@@ -233,7 +241,7 @@ export function parseSweepConfig(input: unknown): SweepConfig {
     maxFailedTrials,
     parallelism,
     epochsPerTrial,
-    earlyStopping: parseEarlyStopping(raw.earlyStopping, space),
+    earlyStopping: parseEarlyStopping(raw.earlyStopping, space, algorithm),
     seed,
     gridPointsPerParameter,
     tpe,
@@ -259,7 +267,7 @@ function parseGpOptions(input: unknown): GpOptions {
   };
 }
 
-function parseEarlyStopping(input: unknown, space: SearchSpace): EarlyStoppingConfig {
+function parseEarlyStopping(input: unknown, space: SearchSpace, algorithm: string): EarlyStoppingConfig {
   if (input === undefined || input === null || input === 'none') return { type: 'none' };
   if (typeof input !== 'object' || Array.isArray(input))
     throw invalid('earlyStopping', 'must be {type: asha|median|none, …}');
@@ -276,6 +284,7 @@ function parseEarlyStopping(input: unknown, space: SearchSpace): EarlyStoppingCo
         ...auditEvery(raw.auditEvery),
         ...promotion(raw.promotion, raw.auditEvery),
         ...brackets(raw.brackets, raw.promotion),
+        ...promoteByTpeScore(raw.promoteByTpeScore, raw.promotion, raw.brackets, algorithm),
       };
     case 'median':
       return {
@@ -344,6 +353,28 @@ function brackets(value: unknown, promotionValue: unknown): { brackets?: true } 
       'needs promotion: true (brackets run over promotion-based ASHA); set promotion: true or remove brackets',
     );
   return { brackets: true };
+}
+
+/** `{promoteByTpeScore: true}` when asked for (absent otherwise, so states and recorded histories are unchanged). */
+function promoteByTpeScore(
+  value: unknown,
+  promotionValue: unknown,
+  bracketsValue: unknown,
+  algorithm: string,
+): { promoteByTpeScore?: true } {
+  const path = 'earlyStopping.promoteByTpeScore';
+  if (value === undefined || value === null || value === false) return {};
+  if (value !== true)
+    throw invalid(
+      path,
+      `must be true or false (true: a paused trial TPE rates highly may be promoted), got ${JSON.stringify(value)}`,
+    );
+  if (promotionValue !== true)
+    throw invalid(path, 'needs promotion: true (a second way to be promoted); set promotion: true or remove it');
+  if (algorithm !== 'tpe')
+    throw invalid(path, `needs algorithm: tpe (the score is TPE's), got algorithm ${algorithm}; remove it or use tpe`);
+  if (bracketsValue === true) throw invalid(path, 'cannot be combined with brackets; remove one of them');
+  return { promoteByTpeScore: true };
 }
 
 /**
@@ -466,10 +497,26 @@ function nextPromotion(
     const promotion = ashaNextPromotion(state.stopper, paused, true);
     return promotion && { ...promotion, reason: `${promotion.reason} (${state.closedReason ?? ''})` };
   }
-  const promotion = ashaNextPromotion(state.stopper, paused);
+  const promotion = ashaNextPromotion(state.stopper, paused, false, secondChanceOf(state));
   if (promotion !== undefined) return promotion;
   const lastResort = noResultYet && launchBlockedReason(state) !== undefined;
   return lastResort ? ashaNextPromotion(state.stopper, paused, true) : undefined;
+}
+
+/** `promoteByTpeScore`: TPE's score of each trial's configuration, computed once per trial per call. */
+function secondChanceOf(state: SweepState): AshaSecondChance | undefined {
+  const { earlyStopping } = state.config;
+  if (earlyStopping.type !== 'asha' || earlyStopping.promoteByTpeScore !== true) return undefined;
+  const searcher = state.searcher;
+  if (searcher.algorithm !== 'tpe') return undefined;
+  const scores = new Map<number, number | undefined>();
+  return {
+    label: 'TPE score (log l/g)',
+    score: (trialId) => {
+      if (!scores.has(trialId)) scores.set(trialId, tpeScore(searcher, trialId));
+      return scores.get(trialId);
+    },
+  };
 }
 
 /**

@@ -268,3 +268,79 @@ function suggestParameter(
     }
   }
 }
+
+/**
+ * TPE's own score of trial `trialId`'s configuration: Σ over the parameters of log l(x) − log g(x), with l and g the
+ * univariate Parzen estimators {@link suggestParameter} draws from, fit on the finished trials (and warm-start
+ * priors) other than this one, so a trial's own result does not vouch for it. Running trials are not counted.
+ * Undefined while fewer than `nStartupTrials` such trials exist (the model is not in use yet) or for an unknown id.
+ * Promotion-based ASHA's second chance reads it (`promoteByTpeScore`, sweep-state.ts): a configuration the model
+ * rates highly may be promoted from below its rung's top by value.
+ */
+export function tpeScore(state: TpeSearchState, trialId: number): number | undefined {
+  const trial = state.trials.find((candidate) => candidate.trialId === trialId);
+  if (trial === undefined) return undefined;
+  const others = [
+    ...(state.priors ?? []),
+    ...state.trials.filter(
+      (other) => other.trialId !== trialId && (other.status === 'completed' || other.status === 'pruned'),
+    ),
+  ];
+  if (others.length === 0 || others.length < state.options.nStartupTrials) return undefined;
+  const { below, above } = splitTrials(others, state.goal, state.options.gamma);
+  let score = 0;
+  for (const { name, domain } of state.space.parameters) {
+    score += parameterLogRatio(
+      domain,
+      below.map((other) => other.params[name] ?? null),
+      above.map((other) => other.params[name] ?? null),
+      trial.params[name] ?? null,
+      state.options.priorWeight,
+    );
+  }
+  return score;
+}
+
+/** log l(value) − log g(value) for one parameter, with the estimators {@link suggestParameter} uses. */
+function parameterLogRatio(
+  domain: ParameterDomain,
+  below: readonly JsonValue[],
+  above: readonly JsonValue[],
+  value: JsonValue,
+  priorWeight: number,
+): number {
+  switch (domain.kind) {
+    case 'fixed':
+      return 0;
+    case 'choice': {
+      const indexOf = (choice: JsonValue): number =>
+        domain.values.findIndex((candidate) => JSON.stringify(candidate) === JSON.stringify(choice));
+      const index = indexOf(value);
+      if (index < 0) return 0;
+      const good = categoricalEstimator(below.map(indexOf), domain.values.length, priorWeight);
+      const bad = categoricalEstimator(above.map(indexOf), domain.values.length, priorWeight);
+      return Math.log(categoricalProbability(good, index)) - Math.log(categoricalProbability(bad, index));
+    }
+    case 'uniform':
+    case 'logUniform':
+    case 'int': {
+      if (typeof value !== 'number' || !Number.isFinite(value)) return 0;
+      const numeric = numericTransform(domain);
+      const toInternal = (observed: JsonValue): number =>
+        numeric.forward(typeof observed === 'number' ? observed : NaN);
+      const good = numericEstimator(
+        below.map(toInternal).filter(Number.isFinite),
+        numeric.low,
+        numeric.high,
+        priorWeight,
+      );
+      const bad = numericEstimator(
+        above.map(toInternal).filter(Number.isFinite),
+        numeric.low,
+        numeric.high,
+        priorWeight,
+      );
+      return numeric.logMass(good, value) - numeric.logMass(bad, value);
+    }
+  }
+}
