@@ -402,13 +402,14 @@ function secondChancePromotion(
   const chosen = ranked.findIndex((entry) => isPaused(entry.trialId) && !promoted.includes(entry.trialId));
   const entry = ranked[chosen];
   if (entry === undefined) return undefined;
+  const byValue = Math.floor(entries.length / state.config.reductionFactor);
   return {
     trialId: entry.trialId,
     rung: k,
     reason:
       `promoted from rung ${k} (epoch ${state.rungEpochs[k]}) by its ${secondChance.label} ` +
       `${readable(entry.score)}: ranks ${chosen + 1} of ${entries.length} by it (top ${keep}); ` +
-      `its value ${readable(entry.value)} is below the rung's top ${Math.floor(entries.length / state.config.reductionFactor)}`,
+      `its value ${readable(entry.value)} is below the rung's top ${byValue}`,
   };
 }
 
