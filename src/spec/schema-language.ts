@@ -64,6 +64,11 @@ export interface ObjectSchema extends SchemaCommon {
   /** false (default when `properties` is given): unknown keys are errors; a schema: the type of every other key. */
   readonly additionalProperties?: boolean | InputSchema;
   readonly minProperties?: number;
+  /**
+   * Other tools' names for a property (`{type: 'uses'}`): an unknown key named here gets the rename as its fix, and
+   * the property it stands for is not also reported missing. Hints only; the key stays an error.
+   */
+  readonly aliases?: { readonly [otherName: string]: string };
 }
 
 /** Declared type of a stage output, used to check expressions that reference it. */
@@ -443,13 +448,18 @@ function checkObject(
         span: e.keySpan,
         depth,
         message: `unknown key \`${e.key}\` in ${path || 'the mapping'}`,
-        hint: keyWithoutSpace(e.key, props) ?? unknownNameHint(e.key, Object.keys(props), 'allowed keys'),
+        hint:
+          keyWithoutSpace(e.key, props) ??
+          aliasHint(e.key, schema, node) ??
+          unknownNameHint(e.key, Object.keys(props), 'allowed keys'),
       });
     } else if (extra !== true) issues.push(...checkValue(e.value, extra, childPath, onExpression, depth + 1));
   }
   for (const name of schema.required ?? []) {
     // `{source:s3://x}` is one key `source:s3://x`, reported above with the fix; do not also call `source` missing.
-    if (!node.entries.some((e) => e.key === name || e.key.startsWith(`${name}:`))) {
+    // `type: fine-tune` for `uses:` is reported above as the rename; do not also call `uses` missing.
+    const given = (key: string): boolean => key === name || key.startsWith(`${name}:`) || aliasOf(schema, key) === name;
+    if (!node.entries.some((e) => given(e.key))) {
       const prop = props[name];
       issues.push({
         code: 'missing-key',
@@ -472,6 +482,20 @@ function checkObject(
     });
   }
   return issues;
+}
+
+/** The property an alias stands for (own keys only: a key named `__proto__` or `toString` is no alias). */
+function aliasOf(schema: ObjectSchema, key: string): string | undefined {
+  const aliases = schema.aliases;
+  return aliases && Object.prototype.hasOwnProperty.call(aliases, key) ? aliases[key] : undefined;
+}
+
+/** `type:` where Fineflow says `uses:`: the rename, or, when both are given, that the alias is redundant. */
+function aliasHint(key: string, schema: ObjectSchema, node: LocatedNode & { kind: 'map' }): string | undefined {
+  const target = aliasOf(schema, key);
+  if (target === undefined) return undefined;
+  if (node.entries.some((e) => e.key === target)) return `remove \`${key}:\`: \`${target}:\` is already given`;
+  return `rename \`${key}:\` to \`${target}:\` (Fineflow's name for it)`;
 }
 
 /** `source:s3://x` read as one key because YAML needs a space after `:`; the fix when `source` is a known key. */

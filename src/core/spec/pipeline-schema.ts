@@ -199,6 +199,31 @@ export const STAGE_SCHEMA: ObjectSchema = {
     ...FAN_OUT_SETTINGS,
   },
   required: ['uses'],
+  // What Argo, Kubeflow Pipelines, GitHub Actions, GitLab CI, Airflow and Metaflow users write first
+  // (docs/coming-from-*.md): each gets the rename as its fix.
+  aliases: {
+    type: 'uses',
+    template: 'uses',
+    component: 'uses',
+    dependencies: 'needs',
+    depends: 'needs',
+    dependsOn: 'needs',
+    depends_on: 'needs',
+    after: 'needs',
+    inputs: 'with',
+    arguments: 'with',
+    args: 'with',
+    params: 'with',
+    parameters: 'with',
+    if: 'when',
+    condition: 'when',
+    withItems: 'forEach',
+    withParam: 'forEach',
+    foreach: 'forEach',
+    for_each: 'forEach',
+    retryStrategy: 'retry',
+    retries: 'retry',
+  },
 };
 
 const PARAM_SCHEMA: InputSchema = {

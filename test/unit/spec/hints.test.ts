@@ -91,3 +91,36 @@ test('a lookalike letter from another script is named with its code point, and t
   );
   assert.ok(text.diagnostics.every((d) => !/U\+0/.test(d.hint ?? '')));
 });
+
+test("another tool's name for a stage key (Argo's `dependencies`, a CI's `type`) gets the rename, reported once", () => {
+  const body =
+    'stages:\n  prepare:\n    type: prepare-data\n    with: {source: s3://datasets/x/, format: image-folder}\n' +
+    '  train:\n    uses: fine-tune\n    dependencies: [prepare]\n    if: true\n';
+  const found = validatePipeline(HEAD + body, 'h.yaml').diagnostics.filter((d) => d.path.startsWith('stages.'));
+  assert.deepEqual(
+    found.filter((d) => d.code !== 'missing-input').map((d) => [d.code, d.path, d.line, d.column, d.hint]),
+    [
+      ['unknown-key', 'stages.prepare.type', 6, 5, "rename `type:` to `uses:` (Fineflow's name for it)"],
+      [
+        'unknown-key',
+        'stages.train.dependencies',
+        10,
+        5,
+        "rename `dependencies:` to `needs:` (Fineflow's name for it)",
+      ],
+      ['unknown-key', 'stages.train.if', 11, 5, "rename `if:` to `when:` (Fineflow's name for it)"],
+    ],
+    'no missing-key `uses` beside the `type:` that stands for it',
+  );
+  const both = validatePipeline(
+    `${HEAD}stages:\n  prepare:\n    uses: prepare-data\n    type: prepare-data\n    with: {source: s3://datasets/x/, format: image-folder}\n`,
+    'h.yaml',
+  );
+  assert.deepEqual(
+    both.diagnostics.map((d) => [d.code, d.hint]),
+    [['unknown-key', 'remove `type:`: `uses:` is already given']],
+  );
+  // Only own alias names: a key called `constructor` is no alias, so `uses` is still reported missing.
+  const odd = validatePipeline(`${HEAD}stages:\n  prepare:\n    constructor: x\n`, 'h.yaml').diagnostics;
+  assert.ok(odd.some((d) => d.code === 'missing-key' && d.path === 'stages.prepare.uses'));
+});
