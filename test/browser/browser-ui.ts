@@ -19,12 +19,14 @@ export async function startBrowserUi(options: {
   readonly runs: Partial<RunClient>;
   readonly store: ObjectStore;
   readonly bucket: string;
+  /** The schedule-service calls the pages under test make (the schedules page: `list`, `watchers.listWithState`). */
+  readonly schedules?: Partial<ScheduleService>;
 }): Promise<BrowserUi> {
   const ui = await startUiServer({
     runs: options.runs as RunClient,
     store: options.store,
     bucket: options.bucket,
-    schedules: {} as ScheduleService,
+    schedules: (options.schedules ?? {}) as ScheduleService,
     namespace: 'default',
   });
   return { ui, browser: await launchChromium() };
