@@ -4,8 +4,13 @@
 // an integer (or `random`; fast-check then prints the seed it drew when a property fails).
 // Plain JavaScript, not TypeScript: Temporal's workflow worker threads inherit node's `--import` flags, and a .ts
 // preload there fails with ERR_UNKNOWN_FILE_EXTENSION (tsx's hooks are not registered yet in that thread).
-import fc from 'fast-check';
+// The seed goes to fast-check's CommonJS build, the one the test files load (TypeScript through tsx, as CommonJS):
+// `import` here alone would configure the ESM build, a second instance no test reads (its seed stayed undefined).
+// Checked by test/unit/scripts/test-runner-preload.test.ts.
+import { createRequire } from 'node:module';
+import fcModule from 'fast-check';
 
+const fcCommonJs = createRequire(import.meta.url)('fast-check');
 const DEFAULT_SEED = 20261206;
 const raw = process.env.FINEFLOW_PROPERTY_SEED?.trim();
 
@@ -14,5 +19,5 @@ if (raw !== 'random') {
   if (!Number.isSafeInteger(seed)) {
     throw new Error(`FINEFLOW_PROPERTY_SEED=${raw}: not an integer; use an integer such as 42, or "random"`);
   }
-  fc.configureGlobal({ ...fc.readConfigureGlobal(), seed });
+  for (const fc of new Set([fcCommonJs, fcModule])) fc.configureGlobal({ ...fc.readConfigureGlobal(), seed });
 }
