@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { sealDatasetVersion } from '../../../src/datasets/version-store';
 import { InvalidInputError } from '../../../src/core/errors';
 import { RUN_WORKFLOW_TASK_TIMEOUT_MS } from '../../../src/core/run/run-types';
+import type { DataWatcherStatus } from '../../../src/core/schedules/data-watch-types';
 import { watcherIdFor } from '../../../src/schedules/data-watch-client';
 import { ScheduleService } from '../../../src/schedules/schedule-client';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
@@ -48,6 +49,27 @@ async function currentVersion(prefix: string): Promise<string> {
   return (await sealDatasetVersion(h.store, h.config.s3.bucket, prefix, { createdBy: 'test' })).id;
 }
 
+/**
+ * Waits until the watcher has looked at its prefix again `debounceMs` plus two polls (workflow time) after its
+ * newest look so far, and returns that status. A check that no run started means something only then: any run
+ * the watcher would start has been started (one poll to pass the debounce, one more for the start to land).
+ * It was a fixed sleep, which on a loaded machine can end before the watcher looked at all.
+ */
+async function watcherLookedPastDebounce(
+  status: () => Promise<DataWatcherStatus>,
+  debounceMs: number,
+  pollMs = 1000,
+): Promise<DataWatcherStatus> {
+  const observedAt = (s: DataWatcherStatus): number => Date.parse(s.lastObservation?.observedAt ?? '') || 0;
+  const from = observedAt(await waitFor('a look at the prefix', status, (s) => observedAt(s) > 0, 15_000));
+  return await waitFor(
+    `a look ${debounceMs + 2 * pollMs} ms after ${new Date(from).toISOString()}`,
+    status,
+    (s) => observedAt(s) >= from + debounceMs + 2 * pollMs,
+    debounceMs + 2 * pollMs + 15_000,
+  );
+}
+
 async function push(prefix: string, key: string, body: string): Promise<number> {
   await h.store.putBytes(`${prefix}${key}`, body);
   return Date.now();
@@ -70,10 +92,16 @@ void describe('newData trigger on the real stack', () => {
       const yaml = pipelineYaml(name, prefix, 'debounce: 3s, pollInterval: 1s');
       const applied = await h.schedules.apply(h.compile(yaml));
       assert.equal(applied.schedule, 'absent');
-      assert.deepEqual(applied.watchers, [{ watcherId: watcherIdFor(name, prefix), path: prefix, outcome: 'started' }]);
+      const watcherId = watcherIdFor(name, prefix);
+      assert.deepEqual(applied.watchers, [{ watcherId, path: prefix, outcome: 'started' }]);
+      const lookedPastDebounce = (): Promise<DataWatcherStatus> =>
+        watcherLookedPastDebounce(() => h.schedules.watchers.status(watcherId), 3000);
 
-      // Data that was already there is the baseline; nothing new, no run.
-      await sleep(5000);
+      // Data that was already there is the baseline; nothing new, no run. (The upload below must come after the
+      // baseline, or the baseline holds it and no run ever starts.)
+      const quiet = await lookedPastDebounce();
+      assert.equal(quiet.lastObservation?.count, 1, 'the baseline holds the existing object');
+      assert.deepEqual(quiet.recentRuns, [], 'no run without new data');
       assert.equal((await h.runs(name, 'new-data')).length, 0, 'no run without new data');
 
       const uploadedAt = await push(prefix, 'batch-1.csv', 'a,b\n3,4\n');
@@ -102,7 +130,7 @@ void describe('newData trigger on the real stack', () => {
       assert.equal(result.status, 'succeeded');
       assert.equal(result.stages[0]?.outputs?.value, 'first');
 
-      await sleep(5000);
+      assert.equal((await lookedPastDebounce()).recentRuns.length, 1, 'exactly one run for one upload');
       assert.equal((await h.runs(name, 'new-data')).length, 1, 'exactly one run for one upload');
 
       // A burst: 5 objects 500 ms apart, within the 3 s debounce → one run, for the final version.
@@ -117,7 +145,7 @@ void describe('newData trigger on the real stack', () => {
         (runs) => runs.length >= 2,
         20_000,
       );
-      await sleep(5000);
+      assert.equal((await lookedPastDebounce()).recentRuns.length, 2, 'one run for the burst');
       const settled = await h.runs(name, 'new-data');
       assert.equal(settled.length, 2, `one run for the burst, got ${settled.map((r) => r.workflowId).join(', ')}`);
       const burstInput = await h.runInput(afterBurst[1]?.workflowId as string);
@@ -225,7 +253,8 @@ void describe('newData trigger on the real stack', () => {
         'only the newest waiting version runs',
       );
       await h.result(second?.workflowId as string);
-      await sleep(3000);
+      const settled = await watcherLookedPastDebounce(() => h.schedules.watchers.status(watcherId), 1000);
+      assert.equal(settled.recentRuns.length, 2);
       assert.equal((await h.runs(name, 'new-data')).length, 2);
     },
   );
@@ -288,7 +317,7 @@ void describe('newData trigger on the real stack', () => {
       (found) => found.length >= 2,
       RUN_WORKFLOW_TASK_TIMEOUT_MS + 30_000,
     );
-    await sleep(4000);
+    await watcherLookedPastDebounce(() => schedules.watchers.status(watcherId), 2000);
     assert.equal(
       (await h.runs(name, 'new-data')).length,
       2,
