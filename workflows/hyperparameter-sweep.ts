@@ -845,6 +845,7 @@ function status(
             ? { value: trial.reports[trial.reports.length - 1]?.value as number }
             : {}),
         ...(worker !== undefined ? { worker } : {}),
+        ...(trial.status === 'stopped' && trial.stopRequested ? { stopReason: trial.stopRequested.reason } : {}),
       };
     }),
   };

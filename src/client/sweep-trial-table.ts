@@ -81,7 +81,7 @@ export function trialTableFromStatus(stageId: string, status: SweepStatus): Swee
     ...(bestTrialId !== undefined ? { bestTrialId } : {}),
     rows: status.trials.map((trial) => ({
       trialId: trial.trialId,
-      state: trialState(trial.status, status.outcome),
+      state: trialState(trial.status, status.outcome, trial.stopReason),
       params: trial.params,
       epochs: trial.epochs,
       ...(trial.value !== undefined ? { objective: trial.value } : {}),

@@ -276,6 +276,8 @@ export interface SweepStatus {
     readonly epochs: number;
     readonly value?: number;
     readonly worker?: string;
+    /** Why a stopped trial stopped (early stopping's reason, or the sweep ended while it was paused). */
+    readonly stopReason?: string;
   }[];
 }
 

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import type { FineflowConfig } from '../../../src/config';
+import { trialTableFromStatus } from '../../../src/client/sweep-trial-table';
 import { connectClient, dataConverterFor } from '../../../src/client/temporal-connection';
 import { InvalidInputError } from '../../../src/core/errors';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
@@ -121,6 +122,12 @@ test(
       [0, 1, 2].map((id) => `${id}:${id === 2 ? 'failed' : id === finisher ? 'completed' : 'stopped'}`),
     );
     assert.equal(typeof outputs.bestMetric, 'number');
+    // `fineflow status` without the results file asks the closed sweep: the trial left paused reads as everywhere else.
+    const closed = await client.workflow.getHandle(workflowId).query<SweepStatus>(SWEEP_QUERIES.state);
+    assert.deepEqual(
+      trialTableFromStatus('sweep', closed).rows.map((row) => `${row.trialId}:${row.state}`),
+      [0, 1, 2].map((id) => `${id}:${id === 2 ? 'failed' : id === finisher ? 'finished' : 'stopped-while-paused'}`),
+    );
     // The change is behind a patch: the history, with its marker, replays on this code.
     const history = await client.workflow.getHandle(workflowId).fetchHistory();
     const markers = history.events?.filter((event) => event.markerRecordedEventAttributes) ?? [];

@@ -110,6 +110,35 @@ describe('sweep trial table', () => {
     assert.match(renderTrialTable(table), /^trials of sweep: 2 stopped-while-paused, 1 pruned$/m);
   });
 
+  it("a closed sweep's query (no results file) reads a trial ended while paused as stopped-while-paused", () => {
+    const ended: SweepStatus = {
+      ...live,
+      outcome: 'completed',
+      trials: [
+        live.trials[0]!,
+        { ...live.trials[1]!, stopReason: 'rung 0 (epoch 1): 0.2 ranks 3 of 3 (top 1)' },
+        {
+          trialId: 4,
+          status: 'stopped',
+          params: { learningRate: 0.02, batchSize: 16 },
+          epochs: 1,
+          value: 0.6,
+          stopReason: 'paused at epoch 1 and not promoted before the sweep ended',
+        },
+      ],
+    };
+    const table = trialTableFromStatus('sweep', ended);
+    assert.deepEqual(
+      table.rows.map((row) => [row.trialId, row.state]),
+      [
+        [0, 'finished'],
+        [1, 'pruned'],
+        [4, 'stopped-while-paused'],
+      ],
+    );
+    assert.match(renderTrialTable(table), /^trials of sweep: 1 finished, 1 pruned, 1 stopped-while-paused$/m);
+  });
+
   it('renders every trial with state, epochs, objective and params, best marked, within 100 columns', () => {
     const text = renderTrialTable(trialTableFromStatus('sweep', live));
     const lines = text.split('\n');
