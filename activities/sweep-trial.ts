@@ -336,6 +336,7 @@ class TrialSegment {
       ...(finalValue !== undefined ? { finalValue } : {}),
       backend: result.backend,
       engine: result.engine,
+      ...(result.engineFallbackReason ? { engineFallbackReason: result.engineFallbackReason } : {}),
       endedAtMs: Date.now(),
     };
   }

@@ -11,6 +11,7 @@
  *
  * Pure and deterministic: workflow code imports it.
  */
+import { engineFallbackWarning } from '../run/engine-fallback';
 import type { JsonObject, JsonValue } from '../spec/plan-types';
 import type { SweepTrialSegmentResult, TrialEpochReport } from './sweep-types';
 
@@ -61,7 +62,10 @@ export function segmentStartedLine(trialId: number, params: JsonObject, fromEpoc
   return `trial ${trialId} continues from the checkpoint of epoch ${fromEpoch}; training epochs ${fromEpoch + 1}-${untilEpoch}`;
 }
 
-/** One line per epoch the segment trained, then where it ran (and whether a retry resumed). */
+/**
+ * One line per epoch the segment trained, then where it ran (and whether a retry resumed), then why it trained on the
+ * eager engine when it did.
+ */
 export function segmentLines(metric: string, fromEpoch: number, result: SweepTrialSegmentResult): string[] {
   const lines = result.reports.map((report) => epochLine(result.trialId, metric, report));
   const where = `on ${result.worker}${result.attempt > 1 ? ` (attempt ${result.attempt}, resumed from epoch ${result.resumedFromEpoch})` : ''}`;
@@ -72,6 +76,9 @@ export function segmentLines(metric: string, fromEpoch: number, result: SweepTri
   lines.push(
     `trial ${result.trialId} segment epochs ${fromEpoch + 1}-${result.epochsDone} ran ${where} in ${formatSeconds(result.endedAtMs - result.startedAtMs)}${engine}`,
   );
+  // As fine-tune's stage log: a slower engine is never silent, and the reason names the fix.
+  if (result.engine === 'eager' && result.engineFallbackReason !== undefined)
+    lines.push(`trial ${result.trialId} ${engineFallbackWarning(result.engineFallbackReason)}`);
   return lines;
 }
 

@@ -172,6 +172,8 @@ export interface SweepTrialSegmentResult {
   readonly backend?: string;
   /** Training engine of the segment: graph or eager. */
   readonly engine?: string;
+  /** Why `auto` trained on the eager engine, when it did (the sweep log's warning line). */
+  readonly engineFallbackReason?: string;
   readonly worker: string;
   readonly startedAtMs: number;
   readonly endedAtMs: number;

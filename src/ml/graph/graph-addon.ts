@@ -37,6 +37,4 @@ export function graphAddonStartupWarning(
 }
 
 /** The stage-log line of a training that fell back to the eager engine (`FINEFLOW_TRAIN_ENGINE=auto`). */
-export function engineFallbackWarning(reason: string): string {
-  return `warning: trained on the eager engine, not the faster graph engine: ${reason}`;
-}
+export { engineFallbackWarning } from '../../core/run/engine-fallback';

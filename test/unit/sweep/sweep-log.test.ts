@@ -73,6 +73,17 @@ describe('sweep log lines', () => {
     );
   });
 
+  it("a segment on the eager engine because graph was unavailable gets fine-tune's warning line, with the reason", () => {
+    const eager = { ...segment, engine: 'eager', engineFallbackReason: 'the graph addon is missing' };
+    const lines = segmentLines('validation.accuracy', 1, eager);
+    assert.match(lines.at(-2) ?? '', /, engine eager$/);
+    assert.equal(
+      lines.at(-1),
+      'trial 3 warning: trained on the eager engine, not the faster graph engine: the graph addon is missing',
+    );
+    assert.equal(segmentLines('validation.accuracy', 1, segment).length, 3, 'no warning on the graph engine');
+  });
+
   it('says why a trial was pruned and how one finished', () => {
     assert.equal(
       prunedLine(4, 3, 'rung 1 (epoch 3): 0.41 is not in the top 1/3'),
