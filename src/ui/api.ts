@@ -4,11 +4,11 @@
  * service and the spec compiler — so the UI holds no rule of its own. Handlers return data; the
  * server (server.ts) applies access checks, redaction and the wire format.
  */
-import { InvalidInputError } from '../core/errors';
+import { InvalidInputError, ResourceLimitError } from '../core/errors';
 import type { RunClient } from '../client/run-client';
 import { listStageLogs, readStageLog } from '../client/run-logs';
 import { startRerun } from '../client/rerun';
-import { listModels, promoteModel, showModel } from '../ml/models/registry';
+import { listModels, promoteModel, readVersionTags, showModel } from '../ml/models/registry';
 import type { ScheduleService } from '../schedules/schedule-client';
 import type { RunState } from '../core/run/run-types';
 import { sweepTrialTables } from '../client/sweep-trials-lookup';
@@ -18,6 +18,7 @@ import { runPrefix } from '../core/storage/layout';
 import { MAX_HTML_REPORT_BYTES, type ObjectStore } from '../storage/object-store';
 import { planGraph, readRunInput, readStageInputs, type PlanGraph } from './run-plan';
 import { rerunPreviewOf, stageCache, stageCheckpoints } from './stage-store-info';
+import type { VersionTagsView } from './web/store-info-types';
 
 export interface UiServices {
   readonly runs: RunClient;
@@ -37,7 +38,34 @@ export const LIMITS = {
   logBytes: 4 * 1024 * 1024,
   artifacts: 500,
   presignSeconds: 15 * 60,
+  /** Tags of one model version sent to the page (the rest counted; `fineflow models show NAME@VERSION` has all). */
+  tagsPerVersion: 24,
+  /** Characters of a tag's key or value sent to the page (a longer one is cut, ending in …). */
+  tagChars: 200,
 } as const;
+
+const cutText = (text: string): string =>
+  text.length > LIMITS.tagChars ? `${text.slice(0, LIMITS.tagChars - 1)}…` : text;
+
+/** tags.json of a version through the registry's one reader (≤ 1 MiB, string values only), bounded for the page. */
+export async function versionTagsView(
+  store: ObjectStore,
+  bucket: string,
+  name: string,
+  version: number,
+): Promise<VersionTagsView> {
+  let tags: Readonly<Record<string, string>>;
+  try {
+    tags = await readVersionTags(store, bucket, name, version);
+  } catch (error) {
+    if (!(error instanceof InvalidInputError || error instanceof ResourceLimitError)) throw error;
+    return { tags: [], error: `tags.json not read: ${error.message}` };
+  }
+  const sorted = Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const shown = sorted.slice(0, LIMITS.tagsPerVersion).map(([k, v]) => [cutText(k), cutText(v)] as const);
+  const omitted = sorted.length - shown.length;
+  return { tags: shown, ...(omitted > 0 ? { omitted } : {}) };
+}
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 
@@ -243,11 +271,23 @@ export class UiApi {
   }
 
   async models(): Promise<unknown> {
-    return { models: await listModels(this.services.store, this.services.bucket) };
+    const { store, bucket } = this.services;
+    const models = await listModels(store, bucket);
+    return {
+      models: await Promise.all(
+        models.map(async (m) => ({ ...m, latestTags: await versionTagsView(store, bucket, m.name, m.latest) })),
+      ),
+    };
   }
 
+  /** A model's versions, aliases and each version's tags (by version; tags.json is not part of the card). */
   async model(name: string): Promise<unknown> {
-    return showModel(this.services.store, this.services.bucket, name);
+    const { store, bucket } = this.services;
+    const details = await showModel(store, bucket, name);
+    const tags = await Promise.all(
+      details.versions.map(async (card) => [card.version, await versionTagsView(store, bucket, name, card.version)]),
+    );
+    return { ...details, tags: Object.fromEntries(tags) };
   }
 
   async promote(name: string, body: Record<string, unknown>): Promise<unknown> {

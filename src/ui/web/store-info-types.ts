@@ -1,6 +1,6 @@
 /**
- * Answers of the stage panel's checkpoint and cache endpoints: pure types, shared by the server
- * (src/ui/stage-store-info.ts) and the page.
+ * Answers of the stage panel's checkpoint and cache endpoints and a model version's tags: pure types, shared by the
+ * server (src/ui/stage-store-info.ts, src/ui/api.ts) and the page.
  */
 import type { CheckpointSummary } from '../../ml/train/checkpoint-summary';
 
@@ -80,3 +80,12 @@ export type RerunPreviewInfo =
       readonly why: { readonly [stageId: string]: string };
       readonly notes: readonly string[];
     };
+
+/** A version's tags as the page shows them (src/ui/api.ts versionTagsView): sorted by key, as `models show` prints. */
+export interface VersionTagsView {
+  readonly tags: readonly (readonly [string, string])[];
+  /** Tags left out past the page's limit (`fineflow models show NAME@VERSION` prints all). */
+  readonly omitted?: number;
+  /** Why tags.json was not read (too large, not JSON): pipeline code writes it, so it may be anything. */
+  readonly error?: string;
+}

@@ -2,6 +2,7 @@
 import type { RunState, StageState } from '../../core/run/run-types';
 import type { Diagnostic } from '../../spec/diagnostics';
 import type { GraphData } from './dag';
+import type { VersionTagsView } from './store-info-types';
 
 export type { Diagnostic, RunState, StageState };
 
@@ -74,6 +75,7 @@ export interface ModelSummary {
   readonly latest: number;
   readonly aliases: Record<string, number>;
   readonly latestCreatedAt?: string;
+  readonly latestTags: VersionTagsView;
 }
 
-export type { RerunPreviewInfo, StageCacheInfo, StageCheckpoints } from './store-info-types';
+export type { RerunPreviewInfo, StageCacheInfo, StageCheckpoints, VersionTagsView } from './store-info-types';

@@ -1,6 +1,6 @@
 /** Models: the registry's names, and one model's versions, aliases, card, lineage and promotion. */
 import { drawDag } from '../dag';
-import type { ModelCard, ModelSummary } from '../types';
+import type { ModelCard, ModelSummary, VersionTagsView } from '../types';
 import {
   confirmAction,
   errorBox,
@@ -14,6 +14,20 @@ import {
   toast,
   type Page,
 } from '../util';
+
+/** A version's tags as `key=value` chips (text only), with what was left out or why none could be read. */
+function tagList(view: VersionTagsView | undefined): HTMLElement {
+  if (view?.error) return h('span', { class: 'warning', title: view.error }, 'tags unreadable');
+  if (!view || view.tags.length === 0) return h('span', { class: 'muted' }, '–');
+  return h(
+    'ul',
+    { class: 'tags' },
+    ...view.tags.map(([key, value]) => h('li', { class: 'tag', title: `${key}=${value}` }, `${key}=${value}`)),
+    view.omitted
+      ? h('li', { class: 'muted', title: 'fineflow models show NAME@VERSION prints them all' }, `+${view.omitted} more`)
+      : undefined,
+  );
+}
 
 export function modelsPage(): Page {
   const body = h('tbody');
@@ -30,7 +44,9 @@ export function modelsPage(): Page {
         h(
           'tr',
           {},
-          ...['Model', 'Versions', 'Latest', 'Aliases', 'Latest created'].map((t) => h('th', { scope: 'col' }, t)),
+          ...['Model', 'Versions', 'Latest', 'Aliases', 'Latest created', 'Latest tags'].map((t) =>
+            h('th', { scope: 'col' }, t),
+          ),
         ),
       ),
       body,
@@ -54,6 +70,7 @@ export function modelsPage(): Page {
                 .join(', '),
             ),
             h('td', { class: 'nowrap' }, formatTime(m.latestCreatedAt)),
+            h('td', { class: 'tags' }, tagList(m.latestTags)),
           ),
         ),
       );
@@ -62,12 +79,20 @@ export function modelsPage(): Page {
           h(
             'tr',
             {},
-            h('td', { colspan: 5, class: 'empty' }, 'The registry is empty: a register-model stage adds versions.'),
+            h('td', { colspan: 6, class: 'empty' }, 'The registry is empty: a register-model stage adds versions.'),
           ),
         );
     })
     .catch((error: unknown) => element.appendChild(errorBox(error)));
   return { element };
+}
+
+/** `/api/models/NAME`: the registry's view of a model, and each version's tags by version. */
+interface ModelDetails {
+  readonly name: string;
+  readonly aliases: Record<string, number>;
+  readonly versions: ModelCard[];
+  readonly tags: Readonly<Record<number, VersionTagsView>>;
 }
 
 /** dataset version → run → stage → model version, as a small DAG. */
@@ -120,13 +145,11 @@ export function modelPage(name: string): Page {
   const content = h('div');
   element.appendChild(content);
   const load = (): void => {
-    getJson<{ name: string; aliases: Record<string, number>; versions: ModelCard[] }>(
-      `/api/models/${encodeURIComponent(name)}`,
-    )
+    getJson<ModelDetails>(`/api/models/${encodeURIComponent(name)}`)
       .then((model) => draw(model))
       .catch((error: unknown) => content.replaceChildren(errorBox(error)));
   };
-  const draw = (model: { aliases: Record<string, number>; versions: ModelCard[] }): void => {
+  const draw = (model: ModelDetails): void => {
     const aliasesOf = (version: number): string[] =>
       Object.entries(model.aliases)
         .filter(([, v]) => v === version)
@@ -164,6 +187,7 @@ export function modelPage(name: string): Page {
         h('td', { class: 'aliases' }, aliasesOf(card.version).join(', ')),
         h('td', { class: 'nowrap' }, formatTime(card.createdAt)),
         ...metricNames.map((m) => h('td', { class: 'num' }, formatNumber(card.metrics?.[m]))),
+        h('td', { class: 'tags' }, tagList(model.tags[card.version])),
         h('td', {}, show),
       );
     });
@@ -197,7 +221,7 @@ export function modelPage(name: string): Page {
           h(
             'tr',
             {},
-            ...['Version', 'Aliases', 'Created', ...metricNames, ''].map((t) => h('th', { scope: 'col' }, t)),
+            ...['Version', 'Aliases', 'Created', ...metricNames, 'Tags', ''].map((t) => h('th', { scope: 'col' }, t)),
           ),
         ),
         h('tbody', {}, ...rows),
