@@ -1,9 +1,12 @@
 /**
  * A MinIO outage rides out under the default pipeline settings: the real test-stack MinIO is
- * stopped for 60 s while a stage writes to it (`infra/stack.sh down minio`, then `up minio`).
+ * stopped for 30 s while a stage writes to it (`infra/stack.sh down minio`, then `up minio`).
  * Dependency-unavailable failures use the stage's outage budget (default 15 min), not its own
  * retry budget (3 attempts, 5 s ×2, which an outage longer than ~15 s used to exhaust). Log lines written
  * during the outage are buffered by the worker and reach the store once it is back.
+ * 30 s is twice what the old budget survived and takes the waits to 5, 10 and 20 s; until session 12 it was 60 s
+ * (and `talk` ran 80 s), which added ~35 s to the suite and only reached the 30 s wait cap, which
+ * test/unit/runtime/outage-retry.test.ts checks.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -20,6 +23,9 @@ import { listStageLogs, stageLogText } from '../../../src/client/run-logs';
 const STACK = path.resolve(__dirname, '../../../infra/stack.sh');
 const stack = (...args: string[]): Promise<unknown> =>
   promisify(execFile)('bash', [STACK, ...args], { env: process.env });
+
+/** How long MinIO stays down; `talk` (50 s) outlasts it and MinIO's restart, so its log says the store was away. */
+const OUTAGE_MS = 30_000;
 
 let h: RuntimeHarness;
 before(async () => {
@@ -46,7 +52,7 @@ async function waitForState(
 }
 
 test(
-  'MinIO stopped for 60 s mid-stage under the default retry settings: the run succeeds',
+  'MinIO stopped for 30 s mid-stage under the default retry settings: the run succeeds',
   { timeout: 240_000 },
   async () => {
     // Compiled from YAML, so the stage gets exactly the defaults a pipeline author gets.
@@ -63,7 +69,7 @@ stages:
   talk:
     uses: test-echo
     cache: false
-    with: {value: said, sleepMs: 80000, steps: 80, logSteps: true}
+    with: {value: said, sleepMs: 50000, steps: 50, logSteps: true}
 `,
       'outage.yaml',
     );
@@ -80,7 +86,7 @@ stages:
     const writing = (s: RunState): RunState['stages'][number] | undefined => s.stages.find((e) => e.id === 'write');
     const riding = await waitForState(runId, (s) => /dependency unavailable/.test(writing(s)?.reason ?? ''));
     assert.equal(writing(riding)?.status, 'running');
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 60_000 - (Date.now() - stoppedAt))));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, OUTAGE_MS - (Date.now() - stoppedAt))));
     await stack('up', 'minio');
     const result = await h.runs.result(runId);
     assert.equal(result.status, 'succeeded', JSON.stringify(result));
@@ -109,8 +115,8 @@ async function assertNoLogLineLost(runId: string, writeAttempts: number): Promis
   );
   const talkText = await stageLogText(h.store, talk[0]!);
   assert.deepEqual(
-    [...talkText.matchAll(/ step (\d+)\/80$/gm)].map((match) => Number(match[1])),
-    Array.from({ length: 80 }, (_, i) => i + 1),
+    [...talkText.matchAll(/ step (\d+)\/50$/gm)].map((match) => Number(match[1])),
+    Array.from({ length: 50 }, (_, i) => i + 1),
   );
   assert.match(talkText, /\[fineflow\] the object store was unavailable for \d+\.\d s/);
   // A failed attempt's last lines are written by the worker after the attempt ended, with backoff.
