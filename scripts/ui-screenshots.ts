@@ -3,12 +3,15 @@
  * stack, not test fixtures:
  *   npm run demo                 # quickstart run + surface-defects model (leaves the dev stack up)
  *   npm run screenshots          # sweep run (first time, or with -- --new-sweep), then the screenshots
+ *   npm run screenshots -- --only ui-evaluate-report.png   # some images only (comma-separated; no sweep unless named)
  * - run page: the newest succeeded `quickstart` run that trained (not cached or reused), its fine-tune stage
  *   (curves, two-phase marker);
+ * - evaluate: the same run's evaluate stage with its report in the page's sandboxed frame;
  * - sweep: a TPE + ASHA sweep of surface-cnn on the demo's data (`ui-sweep-demo`, 8 trials), started
  *   with the demo's worker pools when no succeeded one exists, reused after that;
  * - lineage: the model the quickstart registered (dataset version → run → stage → version).
- * Look at the images before committing them.
+ * Whole-page captures go through screenshotWholePage (scripts/chromium.ts): Playwright's `fullPage` left the report
+ * frame blank. Look at the images before committing them.
  */
 import path from 'node:path';
 import { RunClient } from '../src/client/run-client';
@@ -21,7 +24,7 @@ import { ScheduleService } from '../src/schedules/schedule-client';
 import { compilePlan } from '../src/spec';
 import { createObjectStoreFromConfig } from '../src/storage/minio-store';
 import { startUiServer } from '../src/ui/server';
-import { launchChromium } from './chromium';
+import { launchChromium, screenshotWholePage } from './chromium';
 
 const REPO = path.resolve(__dirname, '..');
 const IMAGES = path.join(REPO, 'docs/images');
@@ -91,8 +94,10 @@ async function main(): Promise<void> {
   if (!quickstartState)
     throw new Error('no succeeded quickstart run that trained its finetune on this stack: run `npm run demo` first');
   const quickstart = quickstartState.runId;
+  const only = onlyImages(process.argv);
+  const wanted = (file: string): boolean => only === undefined || only.has(file);
   let sweep = process.argv.includes('--new-sweep') ? undefined : await newest(SWEEP_PIPELINE);
-  if (!sweep) sweep = await runSweep(runs, String(quickstartState.params.dataset));
+  if (!sweep && wanted('ui-sweep.png')) sweep = await runSweep(runs, String(quickstartState.params.dataset));
   const model = quickstartState.stages.find((s) => s.id === 'register')?.outputs;
   const modelName = typeof model?.name === 'string' ? model.name : 'surface-defects';
 
@@ -107,6 +112,7 @@ async function main(): Promise<void> {
   const browser = await launchChromium();
   try {
     const shoot = async (hash: string, ready: string, file: string, scheme: 'light' | 'dark' = 'light') => {
+      if (!wanted(file)) return;
       const context = await browser.newContext({ viewport: { width: 1366, height: 860 }, colorScheme: scheme });
       const page = await context.newPage();
       await page.goto(`${ui.url}/#${hash}`);
@@ -118,17 +124,31 @@ async function main(): Promise<void> {
         .locator('details[data-section][open]:not([data-loaded="true"])', { hasText: 'Loading…' })
         .first()
         .waitFor({ state: 'detached', timeout: 300_000 });
-      await page.screenshot({ path: path.join(IMAGES, file), fullPage: true });
+      await screenshotWholePage(page, path.join(IMAGES, file));
       await context.close();
       console.log(`wrote docs/images/${file} (${hash})`);
     };
     await shoot(`/runs/${quickstart}?stage=finetune`, '[data-chart] canvas', 'ui-run-page.png');
-    await shoot(`/runs/${sweep}?stage=sweep`, '[data-chart="best-so-far"] canvas', 'ui-sweep.png', 'dark');
+    await shoot(`/runs/${quickstart}?stage=evaluate`, 'iframe.report', 'ui-evaluate-report.png');
+    if (sweep) await shoot(`/runs/${sweep}?stage=sweep`, '[data-chart="best-so-far"] canvas', 'ui-sweep.png', 'dark');
     await shoot(`/models/${modelName}`, '#model-aliases', 'ui-model-lineage.png');
   } finally {
     await browser.close();
     await ui.close();
   }
+}
+
+const IMAGE_FILES = ['ui-run-page.png', 'ui-evaluate-report.png', 'ui-sweep.png', 'ui-model-lineage.png'];
+
+/** `--only a.png,b.png`: the images to take (all when absent); an unknown name is refused with the known ones. */
+function onlyImages(argv: readonly string[]): Set<string> | undefined {
+  const at = argv.indexOf('--only');
+  if (at < 0) return undefined;
+  const names = (argv[at + 1] ?? '').split(',').filter(Boolean);
+  const unknown = names.filter((n) => !IMAGE_FILES.includes(n));
+  if (names.length === 0 || unknown.length > 0)
+    throw new Error(`--only ${unknown.join(',') || '(nothing)'}: expected some of ${IMAGE_FILES.join(', ')}`);
+  return new Set(names);
 }
 
 /** Start the demo's pools, run the sweep to its end, stop the pools. */

@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../../../scripts/chromium';
+import { launchChromium, screenshotWholePage } from '../../../scripts/chromium';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import { ScheduleService } from '../../../src/schedules/schedule-client';
 import { startUiServer, type RunningUi, type UiServerOptions } from '../../../src/ui/server';
@@ -53,6 +53,7 @@ export async function openPage(
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const file = path.join(SCREENSHOTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  // Not Playwright's fullPage: it leaves a report's frame below the fold blank.
+  await screenshotWholePage(page, file);
   return file;
 }
