@@ -29,7 +29,7 @@ import type { PipelineFileSource, ValidatedSubPipeline } from './sub-pipelines';
 import { validatePlan } from '../core/spec/validate-plan';
 import { isReservedKey, RESERVED_KEY_HINT } from '../core/spec/reserved';
 import { parseMemory, type PlannedResources } from '../core/spec/resources';
-import { malformedSetPair, paramFromText, splitSetPair } from '../core/spec/param-text';
+import { malformedSetPair, paramFromText, splitSetPair, wrongParamType } from '../core/spec/param-text';
 
 export interface CompileOptions {
   /** Param overrides: `['name=value', …]` as given on the command line, or a name → raw value map. */
@@ -110,29 +110,9 @@ function setOverrides(
   return overrides;
 }
 
-const SET_EXAMPLES: Readonly<Record<ParamDeclaration['type'], string>> = {
-  string: 'text',
-  number: '0.95',
-  integer: '20',
-  boolean: 'true',
-  array: '["a","b"]',
-  object: '{"k":1}',
-};
-
 function setWrongType(p: ParamDeclaration, override: { raw: string; arg: string }): Diagnostic {
-  const example =
-    p.default !== undefined
-      ? typeof p.default === 'string'
-        ? p.default
-        : JSON.stringify(p.default)
-      : SET_EXAMPLES[p.type];
-  const article = p.type === 'integer' || p.type === 'array' || p.type === 'object' ? 'an' : 'a';
-  return setDiagnostic(
-    'set-wrong-type',
-    override.arg,
-    `--set ${override.arg}: param \`${p.name}\` is ${article} ${p.type}, and ${JSON.stringify(override.raw)} is not`,
-    `write e.g. --set ${p.name}=${example}`,
-  );
+  const { message, hint } = wrongParamType({ name: p.name, type: p.type, current: p.default }, override.raw);
+  return setDiagnostic('set-wrong-type', override.arg, `--set ${override.arg}: ${message}`, hint);
 }
 
 function applySet(

@@ -4,7 +4,7 @@
  */
 import { InvalidInputError } from '../errors';
 import type { JsonValue, Plan, PlannedParam } from '../spec/plan-types';
-import { malformedSetPair, paramFromText, splitSetPair } from '../spec/param-text';
+import { malformedSetPair, paramFromText, splitSetPair, wrongParamType } from '../spec/param-text';
 import { ownValue } from '../spec/reserved';
 
 export type ParamValues = { readonly [name: string]: JsonValue };
@@ -61,9 +61,12 @@ export function checkParamOverrides(
     }
     const value = options.strict ? (matchesType(declared.type, raw) ? raw : undefined) : coerce(declared.type, raw);
     if (value === undefined) {
-      problems.push(
-        `params.${name}: ${JSON.stringify(raw)} is not ${/^[aeiou]/.test(declared.type) ? 'an' : 'a'} ${declared.type}`,
+      const { message, hint } = wrongParamType(
+        { name, type: declared.type, current: declared.value },
+        raw,
+        options.strict ? 'json' : 'set',
       );
+      problems.push(`params.${name}: ${message}; ${hint}`);
       continue;
     }
     values[name] = value;

@@ -7,6 +7,7 @@
  * - integer: a number that is a safe integer (`20`, `5.0`, `1e3`);
  * - boolean: `true` or `false`, spaces around it allowed;
  * - array, object: JSON.
+ * A value that does not spell its param's type gets one message ({@link wrongParamType}) from every command and the UI.
  * Pure (workflow-safe).
  */
 import type { JsonValue, PlannedParam } from './plan-types';
@@ -55,4 +56,46 @@ export function paramFromText(raw: string, type: PlannedParam['type']): JsonValu
       return value as JsonValue;
     }
   }
+}
+
+/** An example value of each type, for a param without a value to show. */
+const TYPE_EXAMPLES: Readonly<Record<PlannedParam['type'], string>> = {
+  string: 'text',
+  number: '0.95',
+  integer: '20',
+  boolean: 'true',
+  array: '["a","b"]',
+  object: '{"k":1}',
+};
+
+/** At most this much of a value is quoted back in a message (an override's text is the user's, of any length). */
+const QUOTED_CHARS = 80;
+
+function quoted(text: string): string {
+  return text.length > QUOTED_CHARS ? `${text.slice(0, QUOTED_CHARS)}…` : text;
+}
+
+/**
+ * The message for an override whose value is not of its param's type, naming the param, the type and the value, and
+ * its fix with the param's current value (or an example of its type): `--set NAME=VALUE` for text from a command
+ * line or the UI's retry form (plan, submit, retry, rerun), `NAME: VALUE` for JSON from a pipeline (a sub-pipeline's
+ * params).
+ */
+export function wrongParamType(
+  param: { readonly name: string; readonly type: PlannedParam['type']; readonly current?: JsonValue },
+  given: JsonValue,
+  from: 'set' | 'json' = 'set',
+): { readonly message: string; readonly hint: string } {
+  const { name, type, current } = param;
+  const article = /^[aeiou]/.test(type) ? 'an' : 'a';
+  const example =
+    current === undefined || current === null
+      ? TYPE_EXAMPLES[type]
+      : typeof current === 'string' && from === 'set'
+        ? current
+        : JSON.stringify(current);
+  return {
+    message: `param \`${name}\` is ${article} ${type}, and ${quoted(JSON.stringify(given))} is not`,
+    hint: from === 'set' ? `write e.g. --set ${name}=${quoted(example)}` : `write e.g. ${name}: ${quoted(example)}`,
+  };
 }

@@ -148,7 +148,7 @@ test('retry --set resumes a paused run; a bad retry is refused with exit 1', asy
   assert.match(watched.stderr, /is waiting: stage check failed/);
   const refused = await fineflow('retry', runId, '--set', 'level=two');
   assert.equal(refused.code, 1);
-  assert.match(refused.stderr, /params\.level: "two" is not a number/);
+  assert.match(refused.stderr, /params\.level: param `level` is a number, and "two" is not; write e.g. --set level=1/);
   const retried = await fineflow('retry', runId, '--set', 'level=2');
   assert.equal(retried.code, 0, retried.stderr);
   assert.match(retried.stdout, /retrying check/);

@@ -200,7 +200,7 @@ test('pause → retry with a changed param → the run continues and succeeds', 
   );
   await assert.rejects(
     h.runs.retry(runId, { params: { threshold: 'seven' } }),
-    /params.threshold: "seven" is not an integer/,
+    /params.threshold: param `threshold` is an integer, and "seven" is not; write e.g. --set threshold=/,
   );
   await assert.rejects(h.runs.retry(runId, { params: { treshold: 7 } }), /unknown param/);
 

@@ -89,6 +89,39 @@ it('a malformed pair gets one message from every command', () => {
   assert.equal(diagnostic.message, '--set =5: expected NAME=VALUE');
 });
 
+it('a value of the wrong type gets one message from plan and retry: the param, its type, the value and a fix', () => {
+  const plan = compilePlan(PIPELINE, 'set-grammar.yaml').plan;
+  assert.ok(plan);
+  const cases: [name: string, raw: string, message: string, fix: string][] = [
+    ['rate', 'abc', 'param `rate` is a number, and "abc" is not', 'write e.g. --set rate=0.5'],
+    ['count', '2.5', 'param `count` is an integer, and "2.5" is not', 'write e.g. --set count=3'],
+    ['fast', 'yes', 'param `fast` is a boolean, and "yes" is not', 'write e.g. --set fast=false'],
+    ['extra', '[1]', 'param `extra` is an object, and "[1]" is not', 'write e.g. --set extra={}'],
+  ];
+  for (const [name, raw, message, fix] of cases) {
+    const diagnostic = compilePlan(PIPELINE, 'set-grammar.yaml', { set: [`${name}=${raw}`] }).diagnostics.find(
+      (d) => d.code === 'set-wrong-type',
+    );
+    assert.ok(diagnostic, `plan --set ${name}=${raw}`);
+    assert.equal(diagnostic.message, `--set ${name}=${raw}: ${message}`);
+    assert.equal(diagnostic.hint, fix);
+    // retry/rerun from the command line, and the UI's retry form (its values are sent as they were typed).
+    const checked = checkParamOverrides(plan, parseSetPairs([`${name}=${raw}`]));
+    assert.deepEqual(checked, { ok: false, problems: [`params.${name}: ${message}; ${fix}`] }, `retry ${name}=${raw}`);
+  }
+  // JSON from a pipeline (a sub-pipeline's params): the same message; the fix is written as YAML, not --set.
+  assert.deepEqual(checkParamOverrides(plan, { count: '5', text: 7 }, { strict: true }), {
+    ok: false,
+    problems: [
+      'params.count: param `count` is an integer, and "5" is not; write e.g. count: 3',
+      'params.text: param `text` is a string, and 7 is not; write e.g. text: "a"',
+    ],
+  });
+  // The value is the user's, of any length: quoted back only in part.
+  const long = checkParamOverrides(plan, parseSetPairs([`rate=${'9'.repeat(500)}x`]));
+  assert.ok(!long.ok && (long.problems[0]?.length ?? 0) < 200, JSON.stringify(long));
+});
+
 it('every command that takes --set calls it NAME=VALUE, in its usage and its options', () => {
   const withSet = allCommands().filter((command) => command.options.some((option) => option.name === 'set'));
   assert.deepEqual(withSet.map((command) => command.name).sort(), ['plan', 'rerun', 'retry', 'schedule', 'submit']);
