@@ -97,6 +97,9 @@ export class StageLog {
    */
   async close(): Promise<void> {
     this.stopTimer();
+    // A periodic write under way holds only the lines before it: wait for it, then make this close's own write,
+    // so the attempt's last lines (its "ended" line) are in the store before the activity reports its end.
+    if (this.writing) await this.writing;
     await this.flush();
     if (this.unwrittenLines > 0) this.drained = this.drain(this.options.drainForMs ?? 15 * 60_000);
   }

@@ -127,6 +127,37 @@ test('a log closed while the store is down is written once it returns', async ()
   assert.equal(bodies(await textOf(store))[0], 'last words');
 });
 
+test('close() writes the lines appended while a periodic write was under way before it resolves', async () => {
+  // The fine-tune cancel test (test/e2e/fine-tune-resume.test.ts) read a cancelled attempt's log without its
+  // "attempt 1 ended" line: the timer's write was in flight when the attempt ended, close() awaited that write
+  // (which held only the earlier lines) and left the last line to the background drain, after the activity ended.
+  const inner = createMemoryObjectStore({ buckets: ['fineflow'] });
+  let release: () => void = () => undefined;
+  let held = true;
+  const store: ObjectStore = {
+    ...inner,
+    async putBytes(uri, body, options) {
+      if (held) {
+        held = false;
+        await new Promise<void>((resolve) => (release = resolve));
+      }
+      return inner.putBytes(uri, body, options);
+    },
+  };
+  const log = new StageLog(store, target, { flushIntervalMs: HOUR });
+  log.append('epoch 1/50');
+  const periodic = log.flush(); // what the timer starts; its write waits in the store
+  log.append('attempt 1 ended after 9 ms: CancelledFailure: stage cancelled');
+  const closed = log.close();
+  release();
+  await Promise.all([periodic, closed]);
+  assert.deepEqual(bodies(await textOf(store)), [
+    'epoch 1/50',
+    'attempt 1 ended after 9 ms: CancelledFailure: stage cancelled',
+  ]);
+  assert.equal(log.unwrittenLines, 0);
+});
+
 test('an over-long line is cut, saying by how much', async () => {
   const { store } = flakyStore();
   const log = new StageLog(store, target, { flushIntervalMs: HOUR });
