@@ -10,8 +10,8 @@
  *
  * Flags (after `npm run bench -- --only sweep --`): `--objectives a,b`, `--seeds N` (default 20;
  * seeds 1…N), `--first-seed F`, `--methods m1,m2` (`fineflow-gp-asha`, the GP searcher, `fineflow-dyhpo`, the
- * DyHPO-style comparison scheduler of ./dyhpo.ts, and `fineflow-tpe-asha-brackets`, Hyperband brackets over promotion,
- * run only when named), `--gp JSON`, `--dyhpo JSON`, `--tpe JSON` and `--asha JSON` (a variant of Fineflow
+ * DyHPO-style comparison scheduler of ./dyhpo.ts, `fineflow-tpe-asha-brackets`, Hyperband brackets over promotion, and
+ * `fineflow-tpe-asha-tpe-score`, promotion's second chance by TPE's score, run only when named), `--gp JSON`, `--dyhpo JSON`, `--tpe JSON` and `--asha JSON` (a variant of Fineflow
  * TPE+ASHA, run beside the default and compared with it seed by seed), `--no-optuna`, `--progress`,
  * `--scenario retrain` (sweeps seeded from an earlier sweep's trials: {@link RETRAIN_METHODS}), `--scenario
  * retrain-moved` (the earlier sweep ran on data that moved since: `moved` in ./objectives.ts),
@@ -48,6 +48,7 @@ export type MethodId =
   | 'fineflow-tpe-asha'
   | 'fineflow-tpe-asha-stopping'
   | 'fineflow-tpe-asha-brackets'
+  | 'fineflow-tpe-asha-tpe-score'
   | 'fineflow-tpe-mv-asha'
   | 'fineflow-variant'
   | 'fineflow-gp-asha'
@@ -95,6 +96,13 @@ export const METHODS: readonly MethodSpec[] = [
     id: 'fineflow-tpe-asha-brackets',
     label: 'Fineflow TPE+ASHA Hyperband brackets',
     fineflow: { algorithm: 'tpe', earlyStopping: 'asha', asha: { brackets: true } },
+    onRequest: true,
+  },
+  {
+    // Session 12's pre-registered variant (promotion's second chance by TPE's score, asha.ts): on request.
+    id: 'fineflow-tpe-asha-tpe-score',
+    label: 'Fineflow TPE+ASHA TPE-score promotion',
+    fineflow: { algorithm: 'tpe', earlyStopping: 'asha', asha: { promoteByTpeScore: true } },
     onRequest: true,
   },
   {
@@ -548,6 +556,7 @@ export function formatObjectiveTable(result: ObjectiveResult, horizon: number): 
   for (const [id, name] of [
     ['fineflow-variant', 'variant'],
     ['fineflow-tpe-asha-brackets', 'Hyperband brackets'],
+    ['fineflow-tpe-asha-tpe-score', 'TPE-score promotion'],
     ['fineflow-gp-asha', 'Fineflow GP+ASHA'],
     ['fineflow-dyhpo', 'DyHPO-style scheduler'],
   ] as const) {

@@ -133,6 +133,7 @@ void describe('sweep bench drivers', () => {
         'fineflow-variant',
         'fineflow-tpe-asha-stopping',
         'fineflow-tpe-asha-brackets',
+        'fineflow-tpe-asha-tpe-score',
         'fineflow-tpe-mv-asha',
         'fineflow-gp-asha',
         'fineflow-dyhpo',
@@ -362,6 +363,23 @@ void describe('sweep bench drivers', () => {
     const line =
       'Hyperband brackets / Fineflow TPE+ASHA default, paired: 0.75× [0.75, 2.00]; ' +
       'seeds better / worse / same: 1 / 1 / 1';
+    assert.ok(formatObjectiveTable(result, 360).includes(line), formatObjectiveTable(result, 360).join('\n'));
+  });
+
+  void it("runs the TPE-score promotion method (session 12's pre-registered variant) on request, paired with the default", () => {
+    const runsOf = (epochs: number[]) => epochs.map((value, i) => run(i + 1, value));
+    const scored = METHODS.find((m) => m.id === 'fineflow-tpe-asha-tpe-score')!;
+    assert.equal(scored.onRequest, true);
+    assert.deepEqual(scored.fineflow, { algorithm: 'tpe', earlyStopping: 'asha', asha: { promoteByTpeScore: true } });
+    const result = {
+      objective: 'x',
+      target: 0.9,
+      methods: [METHODS[0]!, scored],
+      runs: { 'fineflow-tpe-asha': runsOf([10, 40, 60]), 'fineflow-tpe-asha-tpe-score': runsOf([20, 30, 50]) },
+    };
+    const line =
+      'TPE-score promotion / Fineflow TPE+ASHA default, paired: 0.75× [0.75, 2.00]; ' +
+      'seeds better / worse / same: 2 / 1 / 0';
     assert.ok(formatObjectiveTable(result, 360).includes(line), formatObjectiveTable(result, 360).join('\n'));
   });
 
