@@ -99,7 +99,7 @@ export const METHODS: readonly MethodSpec[] = [
     onRequest: true,
   },
   {
-    // Session 12's pre-registered variant (promotion's second chance by TPE's score, asha.ts): on request.
+    // Session 12's pre-registered variant (promotion's second chance by TPE's score, asha.ts): not adopted, kept.
     id: 'fineflow-tpe-asha-tpe-score',
     label: 'Fineflow TPE+ASHA TPE-score promotion',
     fineflow: { algorithm: 'tpe', earlyStopping: 'asha', asha: { promoteByTpeScore: true } },

@@ -36,6 +36,8 @@
  * Second chance (`secondChance` of {@link ashaNextPromotion}; sweep-state.ts `promoteByTpeScore`, a bench method,
  * session 12): a rung with no paused trial in its value's top ⌊n/η⌋ may promote one from its top ⌊n/η²⌋ by another
  * score (the searcher's rating of the configuration), so a slow starter can be promoted from below the value's top.
+ * Not adopted: it rescued the CNN's cut winners but promoted many ordinary trials, winners no more often than new
+ * trials are (docs/sweep-benchmark.md).
  */
 import { InvalidInputError } from '../errors';
 import type { StopDecision } from './early-stopping';

@@ -81,8 +81,8 @@ export type EarlyStoppingConfig =
        * Promotion's second chance (asha.ts `AshaSecondChance`): a rung with no paused trial in its value's top 1/η
        * promotes the paused trial TPE rates highest (tpe.ts `tpeScore`, l/g of its configuration without its own
        * result) among the rung's top 1/η² by that score. Needs `promotion` and `algorithm: tpe`; not with
-       * `brackets`. Absent = promotion by rung value alone. A bench method (docs/sweep-benchmark.md), not a stage
-       * option.
+       * `brackets`. Absent = promotion by rung value alone. A bench method, not a stage option: pre-registered and
+       * not adopted (docs/sweep-benchmark.md).
        */
       readonly promoteByTpeScore?: boolean;
     }
