@@ -366,16 +366,8 @@ export class StagePanel {
     if (stage.uses === 'hyperparameter-sweep') sections.push(this.sweepSection(stage));
     const records = epochRecords(stage.outputs);
     if (records.length > 0) sections.push(this.curves(records, bestEpochOf(stage.outputs)));
-    if (typeof stage.outputs?.report === 'string') {
-      sections.push(
-        h(
-          'section',
-          {},
-          h('h3', {}, 'Report'),
-          h('iframe', { class: 'report', title: `Report of ${stage.id}`, sandbox: '', src: `${this.base}/report` }),
-        ),
-      );
-    }
+    const report = stage.outputs?.report;
+    if (typeof report === 'string') sections.push(this.reportSection(stage.id, report));
     if (stage.outputs)
       sections.push(h('details', { open: records.length === 0 }, h('summary', {}, 'Outputs'), json(stage.outputs)));
     if (this.checkpointStages.has(stage.id) && stage.status !== 'pending' && stage.status !== 'skipped')
@@ -438,6 +430,21 @@ export class StagePanel {
   }
 
   /** A collapsed section whose content is fetched when it is opened. */
+  /**
+   * A stage's report: an HTML one (evaluate's report.html) in a sandboxed frame; a JSON one (prepare-data's
+   * data-report.json) indented, since the frame drew it as one run of text.
+   */
+  private reportSection(stageId: string, uri: string): HTMLElement {
+    if (/\.json$/i.test(uri))
+      return this.lazySection('Report', 'report', (body: unknown) => [json(body)], { open: true });
+    return h(
+      'section',
+      {},
+      h('h3', {}, 'Report'),
+      h('iframe', { class: 'report', title: `Report of ${stageId}`, sandbox: '', src: `${this.base}/report` }),
+    );
+  }
+
   private lazySection<T>(
     title: string,
     path: string,

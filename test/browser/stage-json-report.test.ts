@@ -1,0 +1,96 @@
+/**
+ * A stage whose `report` output is JSON (prepare-data's data-report.json) shows it as indented JSON in the stage
+ * panel, not in the report frame meant for HTML reports (evaluate's report.html): the frame drew the JSON as one
+ * unreadable run of text (the UI pass of session 12, on the demo's prepare stage). An HTML report keeps its frame.
+ *
+ * No stack needed. Run with: bash scripts/test.sh integration --quick test/browser/stage-json-report.test.ts
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../../scripts/chromium';
+import type { RunState } from '../../src/core/run/run-types';
+import { bundleWeb, chartPage } from './web-page';
+
+const RUN = 'quickstart-20261206-080121-yn0l';
+const DATA_REPORT = { source: 's3://datasets/surface-cast/', records: 400, classes: [{ name: 'crack', count: 100 }] };
+
+let browser: Browser;
+let script: string;
+
+before(async () => {
+  script = await bundleWeb('./pages/stage-panel', ['StagePanel']);
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+});
+
+function run(stageId: string, uses: string, report: string): RunState {
+  return {
+    runId: RUN,
+    pipeline: 'quickstart',
+    status: 'succeeded',
+    trigger: { kind: 'manual' },
+    startedAt: '2026-12-06T08:01:21.000Z',
+    params: {},
+    stages: [{ id: stageId, uses, pool: 'cpu', status: 'succeeded', attempts: 1, outputs: { report } }],
+  };
+}
+
+/** The panel for the stage, with the API answered in the page: the report endpoint gives `body`, the rest 404. */
+async function panel(state: RunState, stageId: string, body: string, colorScheme: 'light' | 'dark') {
+  const page = await chartPage(browser, script, {
+    body: '<div id="panel"></div>',
+    colorScheme,
+    viewport: { width: 1280, height: 800 },
+  });
+  await page.evaluate(
+    ([text, json, id]) => {
+      const w = globalThis as unknown as {
+        fetch: (url: string) => Promise<unknown>;
+        Response: new (body: string, init: { status: number; headers: Record<string, string> }) => unknown;
+        StagePanel: new (runId: string, root: unknown) => { show(state: unknown, stageId: string): void };
+        document: { getElementById(id: string): unknown };
+      };
+      w.fetch = async (url: string) =>
+        url.endsWith('/report')
+          ? new w.Response(text, { status: 200, headers: { 'Content-Type': 'text/html; charset=utf-8' } })
+          : new w.Response('{"error":{"message":"not in this test"}}', { status: 404, headers: {} });
+      new w.StagePanel(JSON.parse(json).runId, w.document.getElementById('panel')).show(JSON.parse(json), id);
+    },
+    [body, JSON.stringify(state), stageId] as const,
+  );
+  return page;
+}
+
+for (const colorScheme of ['light', 'dark'] as const)
+  test(`a JSON report reads as indented JSON, an HTML report keeps its frame (${colorScheme})`, async () => {
+    const prepare = await panel(
+      run('prepare', 'prepare-data', `s3://fineflow/runs/${RUN}/prepare/dataset/data-report.json`),
+      'prepare',
+      JSON.stringify(DATA_REPORT),
+      colorScheme,
+    );
+    try {
+      await prepare.locator('.stage-panel h2').waitFor();
+      const shown = prepare.locator('details[data-section="report"][data-loaded="true"] pre.json');
+      await shown.waitFor();
+      assert.equal(await shown.textContent(), JSON.stringify(DATA_REPORT, null, 2));
+      assert.equal(await prepare.locator('iframe.report').count(), 0, 'no HTML frame for a JSON report');
+    } finally {
+      await prepare.context().close();
+    }
+    const evaluate = await panel(
+      run('evaluate', 'evaluate', `s3://fineflow/runs/${RUN}/evaluate/report/report.html`),
+      'evaluate',
+      '<h1>Evaluation</h1>',
+      colorScheme,
+    );
+    try {
+      await evaluate.locator('iframe.report').waitFor();
+      assert.equal(await evaluate.locator('details[data-section="report"]').count(), 0);
+    } finally {
+      await evaluate.context().close();
+    }
+  });
