@@ -12,7 +12,7 @@ import type { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import type { FineflowConfig } from '../../../src/config';
 import { trialTableFromStatus } from '../../../src/client/sweep-trial-table';
-import { connectClient, dataConverterFor } from '../../../src/client/temporal-connection';
+import { connectClient, dataConverterFor, decodeHistoryPayload } from '../../../src/client/temporal-connection';
 import { InvalidInputError } from '../../../src/core/errors';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import { SWEEP_QUERIES, type SweepStatus } from '../../../src/core/sweep/sweep-types';
@@ -130,8 +130,16 @@ test(
     );
     // The change is behind a patch: the history, with its marker, replays on this code.
     const history = await client.workflow.getHandle(workflowId).fetchHistory();
-    const markers = history.events?.filter((event) => event.markerRecordedEventAttributes) ?? [];
-    assert.ok(markers.length > 0, 'a patch marker');
+    const markers = history.events?.flatMap((event) => event.markerRecordedEventAttributes ?? []) ?? [];
+    const patchIds = await Promise.all(
+      markers
+        .flatMap((marker) => marker.details?.['patch-data']?.payloads ?? [])
+        .map(async (payload) => {
+          const data = await decodeHistoryPayload(client, payload);
+          return (data as { id?: unknown } | undefined)?.id;
+        }),
+    );
+    assert.ok(patchIds.includes('fineflow-sweep-finish-paused-after-close'), `patch markers: ${patchIds.join(', ')}`);
     const replay = { replayName: 'budget-replay', dataConverter: dataConverterFor(config.temporal) };
     await Worker.runReplayHistory({ ...replay, workflowBundle: await sweepWorkflowBundle() }, history);
   },
