@@ -57,6 +57,18 @@ function loadingNote(runId: string): { element: HTMLElement; stop(): void } {
   return { element, stop: () => window.clearTimeout(timer) };
 }
 
+/**
+ * A run's params as `name=value` items (a string value as written with --set, others as JSON), so a line breaks
+ * between params: the one-line JSON broke inside names ("epoc" / "hs") on a phone.
+ */
+function paramItems(params: RunState['params']): HTMLElement[] {
+  const entries = Object.entries(params);
+  if (entries.length === 0) return [h('span', { class: 'muted' }, 'none')];
+  return entries.map(([name, value]) =>
+    h('code', { class: 'param' }, `${name}=${typeof value === 'string' ? value : JSON.stringify(value)}`),
+  );
+}
+
 export function runPage(runId: string, params: URLSearchParams): Page {
   const loading = loadingNote(runId);
   const header = h('div', { class: 'run-header' }, loading.element);
@@ -115,7 +127,7 @@ export function runPage(runId: string, params: URLSearchParams): Page {
         h('dt', {}, 'Duration'),
         h('dd', {}, formatDuration(state.startedAt, state.endedAt)),
         h('dt', {}, 'Params'),
-        h('dd', {}, h('code', {}, JSON.stringify(state.params))),
+        h('dd', { class: 'params' }, ...paramItems(state.params)),
       ),
       h(
         'div',
