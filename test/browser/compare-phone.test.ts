@@ -39,7 +39,8 @@ function stateOf(runId: string, index: number): RunState {
     trigger: { kind: 'manual' },
     startedAt: at.toISOString(),
     endedAt: new Date(at.getTime() + 95_000).toISOString(),
-    params: { learningRate: 0.001 * (index + 1), minAccuracy: 0.8 },
+    // The third run has no minAccuracy param: its cell says so.
+    params: { learningRate: 0.001 * (index + 1), ...(index === 2 ? {} : { minAccuracy: 0.8 }) },
     stages: [
       {
         id: 'finetune',
@@ -158,6 +159,8 @@ for (const colorScheme of ['light', 'dark'] as const) {
         );
       }
       await screenshot(page, `compare-390-last-run-${colorScheme}`);
+      const minAccuracy = page.locator('table.compare tbody tr', { hasText: 'param minAccuracy' }).locator('td');
+      assert.deepEqual(await minAccuracy.allTextContents(), ['0.8000', '0.8000', '–'], 'a param a run lacks reads –');
       assert.deepEqual(errors, []);
     } finally {
       await page.context().close();

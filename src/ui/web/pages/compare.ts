@@ -21,6 +21,11 @@ function metricsOf(details: ComparedRun): Map<string, number> {
   return found;
 }
 
+/** A value in the table; a param or metric a run lacks reads – (a blank cell looked like a value not yet loaded). */
+function valueText(value: unknown): string {
+  return value === undefined ? '–' : formatNumber(value);
+}
+
 export function comparePage(params: URLSearchParams): Page {
   const ids = (params.get('runs') ?? '')
     .split(',')
@@ -96,13 +101,13 @@ export function comparePage(params: URLSearchParams): Page {
               ...paramNames.map((p) =>
                 row(
                   `param ${p}`,
-                  runs.map((r) => formatNumber(r.state.params[p])),
+                  runs.map((r) => valueText(r.state.params[p])),
                 ),
               ),
               ...metricNames.map((m) =>
                 row(
                   m,
-                  metrics.map((found) => formatNumber(found.get(m))),
+                  metrics.map((found) => valueText(found.get(m))),
                 ),
               ),
             ),
