@@ -16,6 +16,7 @@ import { createMemoryObjectStore } from '../../src/storage/memory-store';
 import type { RunningUi } from '../../src/ui/server';
 import { closeBrowserUi, startBrowserUi } from './browser-ui';
 import { openPage, screenshot } from '../e2e/helpers/ui-browser';
+import { assertNoSideScroll } from './page-layout';
 
 const at = new Date('2026-12-06T08:01:21Z');
 const IDS = [
@@ -116,10 +117,7 @@ for (const colorScheme of ['light', 'dark'] as const) {
         .waitFor();
       await page.locator('[data-chart="compare-accuracy"] canvas').waitFor();
       await screenshot(page, `compare-390-${colorScheme}`);
-      const overflow = await page.evaluate(
-        'document.documentElement.scrollWidth - document.documentElement.clientWidth',
-      );
-      assert.equal(overflow, 0, 'nothing scrolls the page sideways');
+      await assertNoSideScroll(page);
       // The run links of the side-by-side table and the rows of the best-epochs table.
       const texts = (await page.evaluate(MEASURE('table.compare a[href^="#/runs/"], table.best-epochs tbody th'))) as {
         text: string;

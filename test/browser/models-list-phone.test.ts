@@ -13,6 +13,7 @@ import { createMemoryObjectStore } from '../../src/storage/memory-store';
 import type { RunningUi } from '../../src/ui/server';
 import { closeBrowserUi, startBrowserUi } from './browser-ui';
 import { openPage, screenshot } from '../e2e/helpers/ui-browser';
+import { assertNoSideScroll } from './page-layout';
 
 const BUCKET = 'fineflow';
 const MODELS = ['surface-defects-line-b', 'churn-tabular-quarterly', 'digits'];
@@ -49,8 +50,7 @@ async function assertOneLineEach(selector: string, page: Page, expected: number)
   const cells = (await page.evaluate(MEASURE(selector))) as { text: string; lines: number }[];
   assert.equal(cells.length, expected, JSON.stringify(cells));
   for (const cell of cells) assert.equal(cell.lines, 1, `"${cell.text}" is broken over ${cell.lines} lines`);
-  const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
-  assert.equal(overflow, 0, 'nothing scrolls the page sideways');
+  await assertNoSideScroll(page);
 }
 
 for (const colorScheme of ['light', 'dark'] as const) {

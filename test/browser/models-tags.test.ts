@@ -15,6 +15,7 @@ import type { RunningUi } from '../../src/ui/server';
 import { LIMITS } from '../../src/ui/api';
 import { closeBrowserUi, startBrowserUi } from './browser-ui';
 import { openPage, screenshot } from '../e2e/helpers/ui-browser';
+import { assertNoSideScroll } from './page-layout';
 
 const BUCKET = 'fineflow';
 const MODEL = 'surface-defects';
@@ -96,10 +97,7 @@ for (const colorScheme of ['light', 'dark'] as const)
         }
         assert.equal(await page.locator('td.tags img').count(), 0, 'a tag value is text, never markup');
         assert.equal(await page.evaluate('window.owned'), undefined);
-        const overflow = await page.evaluate(
-          'document.documentElement.scrollWidth - document.documentElement.clientWidth',
-        );
-        assert.equal(overflow, 0, 'nothing scrolls the page sideways');
+        await assertNoSideScroll(page);
         assert.deepEqual(errors, []);
       } finally {
         await page.context().close();

@@ -15,6 +15,7 @@ import { createMemoryObjectStore } from '../../src/storage/memory-store';
 import type { RunningUi } from '../../src/ui/server';
 import { closeBrowserUi, startBrowserUi } from './browser-ui';
 import { openPage, screenshot } from '../e2e/helpers/ui-browser';
+import { assertNoSideScroll } from './page-layout';
 
 const at = new Date('2026-12-06T08:01:21Z');
 const RUNS: RunSummary[] = [
@@ -95,10 +96,7 @@ for (const colorScheme of ['light', 'dark'] as const) {
         assert.ok(row.statusRight <= 390, `${row.id}: its status ends at ${row.statusRight} px, off the screen`);
       }
       assert.equal(layout[0]?.lines, 1, 'a submitted run’s id fits one line');
-      const overflow = await page.evaluate(
-        'document.documentElement.scrollWidth - document.documentElement.clientWidth',
-      );
-      assert.equal(overflow, 0, 'nothing scrolls the page sideways');
+      await assertNoSideScroll(page);
       assert.deepEqual(errors, []);
     } finally {
       await page.context().close();

@@ -14,6 +14,7 @@ import { createMemoryObjectStore } from '../../src/storage/memory-store';
 import type { RunningUi } from '../../src/ui/server';
 import { closeBrowserUi, startBrowserUi } from './browser-ui';
 import { openPage, screenshot } from '../e2e/helpers/ui-browser';
+import { assertNoSideScroll } from './page-layout';
 
 let browser: Browser;
 let ui: RunningUi;
@@ -56,10 +57,7 @@ for (const colorScheme of ['light', 'dark'] as const) {
         assert.ok(note.lines > 0, `"${note.text}" is not laid out`);
         assert.equal(note.cut, 0, `"${note.text}": ${note.cut} of its ${note.lines} lines are cut at the edge`);
       }
-      const overflow = await page.evaluate(
-        'document.documentElement.scrollWidth - document.documentElement.clientWidth',
-      );
-      assert.equal(overflow, 0, 'nothing scrolls the page sideways');
+      await assertNoSideScroll(page);
       assert.deepEqual(errors, []);
     } finally {
       await page.context().close();

@@ -13,6 +13,7 @@ import { launchChromium } from '../../scripts/chromium';
 import { trialTableFromResults } from '../../src/client/sweep-trial-table';
 import type { SweepResultsDocument } from '../../src/core/sweep/sweep-results';
 import { bundleWeb, chartPage } from './web-page';
+import { assertNoSideScroll } from './page-layout';
 
 let browser: Browser;
 let script: string;
@@ -168,8 +169,7 @@ test('on a 390 px phone a trial’s state stays on one line and the page does no
       'pruned 1',
       'finished 1',
     ]);
-    const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
-    assert.equal(overflow, 0);
+    await assertNoSideScroll(page);
   } finally {
     await page.context().close();
   }
