@@ -198,7 +198,13 @@ test(
           ['old-release', 'current-release'],
           workflowId,
         );
-      const watcherWorkers = await workflowTaskWorkers(h.client, inFlight.watcher.id);
+      // The watcher continues as new after a number of idle polls: its latest execution may not have completed a
+      // workflow task yet when its history is read (an empty list; CI on a loaded machine, session 12), so wait for one.
+      const watcherWorkers = await until(
+        "a workflow task of the watcher's latest execution",
+        () => workflowTaskWorkers(h.client, inFlight.watcher.id),
+        (identities) => identities.length > 0,
+      );
       assert.equal(
         watcherWorkers.at(-1)?.replace(/ \[capacity [^\]]*\]$/, ''),
         'current-release',
