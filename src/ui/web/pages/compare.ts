@@ -2,6 +2,11 @@
  * Compare runs: params and stage metrics side by side; the epoch curves of a training stage (loss and
  * accuracy, train dashed and validation solid, one colour per run, each run's best epoch marked)
  * overlaid, with checkboxes (keyboard-operable) that show or hide runs and splits.
+ *
+ * The metric rows: a stage's own numbers (`evaluate.accuracy`) come first; each nested family (`evaluate.perClass.*`,
+ * `evaluate.intervals.*`) sits in a collapsed section whose button says how many rows it holds and how many differ
+ * (two evaluated demo runs gave 70 rows, the headline ones lost among them). A row whose values are not the same for
+ * every run is marked, and "Only rows that differ" shows just those, in every section, open or not.
  */
 import type uPlot from 'uplot';
 import { compareCurves, swatch } from './compare-curves';
@@ -19,6 +24,42 @@ function metricsOf(details: ComparedRun): Map<string, number> {
   };
   for (const stage of details.state.stages) if (stage.outputs?.metrics) walk(stage.id, stage.outputs.metrics, 0);
   return found;
+}
+
+/** The section label of a nested metric family, by its key under a stage's metrics. */
+const FAMILY_LABELS: Readonly<Record<string, string>> = {
+  perClass: 'Per-class metrics',
+  intervals: 'Confidence intervals',
+  slices: 'Slice metrics',
+};
+
+interface MetricFamily {
+  /** `stage.family`, the path its rows share. */
+  readonly key: string;
+  readonly names: readonly string[];
+}
+
+/** `stage.metric` names are headline rows; deeper ones (`stage.family.…`) are grouped by their family, in order. */
+function groupMetricNames(names: readonly string[]): { headline: string[]; families: MetricFamily[] } {
+  const headline: string[] = [];
+  const families = new Map<string, string[]>();
+  for (const name of names) {
+    const parts = name.split('.');
+    if (parts.length <= 2) headline.push(name);
+    else {
+      const key = parts.slice(0, 2).join('.');
+      families.set(key, [...(families.get(key) ?? []), name]);
+    }
+  }
+  return { headline, families: [...families].map(([key, grouped]) => ({ key, names: grouped })) };
+}
+
+/** "24 rows, 1 differs": how many rows a section holds and, when runs are compared, how many of them differ. */
+function familyCount(rows: number, differing: number, runs: number): string {
+  const held = `${rows} ${rows === 1 ? 'row' : 'rows'}`;
+  if (runs < 2) return held;
+  if (differing === 0) return `${held}, none differ`;
+  return `${held}, ${differing} ${differing === 1 ? 'differs' : 'differ'}`;
 }
 
 /** A value in the table; a param or metric a run lacks reads – (a blank cell looked like a value not yet loaded). */
@@ -61,57 +102,117 @@ export function comparePage(params: URLSearchParams): Page {
         // A label may break after each dot of a metric's path (`finetune.` / `accuracy`), never inside a word.
         const labelled = (label: string): (string | HTMLElement)[] =>
           label.split(/(?<=\.)/).flatMap((part, i) => (i === 0 ? [part] : [h('wbr'), part]));
-        const row = (label: string, cells: (string | HTMLElement)[]): HTMLElement =>
-          h('tr', {}, h('th', { scope: 'row' }, ...labelled(label)), ...cells.map((c) => h('td', {}, c)));
-        const curvesBox = h('div', { class: 'compare-curves' });
-        content.replaceChildren(
+        // In a family's section its path (`evaluate.perClass.`) is said by the section's button: the label shows the
+        // rest (`crack.precision`), and keeps the whole path for screen readers and search.
+        const row = (label: string, cells: (string | HTMLElement)[], family?: string): HTMLElement => {
+          const shown = family === undefined ? label : label.slice(family.length + 1);
+          const hidden = family === undefined ? [] : [h('span', { class: 'sr-only' }, `${family}.`)];
+          return h(
+            'tr',
+            {},
+            h('th', { scope: 'row' }, ...hidden, ...labelled(shown)),
+            ...cells.map((c) => h('td', {}, c)),
+          );
+        };
+        // A param or metric row, marked when its values are not the same for every run.
+        const valueRow = (
+          label: string,
+          values: readonly string[],
+          family?: string,
+        ): { element: HTMLElement; differs: boolean } => {
+          const differs = runs.length > 1 && new Set(values).size > 1;
+          const element = row(label, [...values], family);
+          element.classList.add('value-row');
+          if (differs) element.classList.add('differs');
+          return { element, differs };
+        };
+        const metricRow = (name: string, family?: string) =>
+          valueRow(
+            name,
+            metrics.map((found) => valueText(found.get(name))),
+            family,
+          );
+        const { headline, families } = groupMetricNames(metricNames);
+        const familySections = families.map((family, index) => {
+          const rows = family.names.map((name) => metricRow(name, family.key));
+          const [stage, key] = family.key.split('.') as [string, string];
+          const body = h('tbody', { class: 'metric-family', id: `metric-family-${index}` });
+          const button = h(
+            'button',
+            { type: 'button', class: 'family-toggle', 'aria-expanded': 'false', 'aria-controls': body.id },
+            `${stage}: ${FAMILY_LABELS[key] ?? key} (${familyCount(rows.length, rows.filter((r) => r.differs).length, runs.length)})`,
+          );
+          button.addEventListener('click', () => {
+            const open = button.getAttribute('aria-expanded') !== 'true';
+            button.setAttribute('aria-expanded', String(open));
+            body.classList.toggle('open', open);
+          });
+          body.append(
+            h('tr', { class: 'family-head' }, h('th', { colspan: runs.length + 1 }, button)),
+            ...rows.map((r) => r.element),
+          );
+          return body;
+        });
+        const table = h(
+          'table',
+          { class: 'grid compare' },
           h(
-            'table',
-            { class: 'grid compare' },
+            'thead',
+            {},
             h(
-              'thead',
+              'tr',
               {},
-              h(
-                'tr',
-                {},
-                h('th', {}, ''),
-                ...runs.map((r, i) =>
-                  h(
-                    'th',
-                    { scope: 'col', class: 'run-head' },
-                    // The number and colour the curves below give this run.
-                    h('span', { class: 'run-number' }, swatch(i), ` run ${i + 1}`),
-                    h('br'),
-                    h('a', { href: `#/runs/${encodeURIComponent(r.state.runId)}` }, r.state.runId),
-                  ),
-                ),
-              ),
-            ),
-            h(
-              'tbody',
-              {},
-              row(
-                'status',
-                runs.map((r) => statusBadge(r.state.status)),
-              ),
-              row(
-                'pipeline',
-                runs.map((r) => r.state.pipeline),
-              ),
-              ...paramNames.map((p) =>
-                row(
-                  `param ${p}`,
-                  runs.map((r) => valueText(r.state.params[p])),
-                ),
-              ),
-              ...metricNames.map((m) =>
-                row(
-                  m,
-                  metrics.map((found) => valueText(found.get(m))),
+              h('th', {}, ''),
+              ...runs.map((r, i) =>
+                h(
+                  'th',
+                  { scope: 'col', class: 'run-head' },
+                  // The number and colour the curves below give this run.
+                  h('span', { class: 'run-number' }, swatch(i), ` run ${i + 1}`),
+                  h('br'),
+                  h('a', { href: `#/runs/${encodeURIComponent(r.state.runId)}` }, r.state.runId),
                 ),
               ),
             ),
           ),
+          h(
+            'tbody',
+            {},
+            row(
+              'status',
+              runs.map((r) => statusBadge(r.state.status)),
+            ),
+            row(
+              'pipeline',
+              runs.map((r) => r.state.pipeline),
+            ),
+            ...paramNames.map(
+              (p) =>
+                valueRow(
+                  `param ${p}`,
+                  runs.map((r) => valueText(r.state.params[p])),
+                ).element,
+            ),
+            ...headline.map((name) => metricRow(name).element),
+          ),
+          ...familySections,
+        );
+        const onlyDiffering = h('input', { type: 'checkbox', id: 'compare-only-differing' });
+        onlyDiffering.addEventListener('change', () => table.classList.toggle('only-differing', onlyDiffering.checked));
+        const curvesBox = h('div', { class: 'compare-curves' });
+        content.replaceChildren(
+          ...(runs.length > 1
+            ? [
+                h(
+                  'label',
+                  { class: 'inline-check', for: onlyDiffering.id },
+                  onlyDiffering,
+                  'Only rows that differ',
+                  h('span', { class: 'muted' }, ' (marked ≠)'),
+                ),
+              ]
+            : []),
+          table,
           h('h2', {}, 'Training curves'),
           curvesBox,
         );
