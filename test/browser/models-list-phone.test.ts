@@ -63,8 +63,12 @@ for (const colorScheme of ['light', 'dark'] as const) {
         .nth(MODELS.length - 1)
         .waitFor();
       await screenshot(page, `models-list-390-${colorScheme}`);
-      // A name (first column) and a date (last column) per model.
-      await assertOneLineEach('tr[data-model] td:first-child, tr[data-model] td:last-child', page, MODELS.length * 2);
+      // A name and a date (the latest version's) per model.
+      await assertOneLineEach(
+        'tr[data-model] td:first-child, tr[data-model] td[data-label="created"]',
+        page,
+        MODELS.length * 2,
+      );
       await page.goto(`${ui.url}/#/models/${MODELS[0]}`);
       // The versions table: version, aliases, created (the date), metrics…
       const created = 'tr:has(> td.aliases) > td:nth-child(3)';

@@ -37,7 +37,8 @@ export function modelsPage(): Page {
     h('h1', {}, 'Models'),
     h(
       'table',
-      { class: 'grid' },
+      // On a phone, a card per model (styles.css: table.grid.cards).
+      { class: 'grid cards' },
       h(
         'thead',
         {},
@@ -59,18 +60,18 @@ export function modelsPage(): Page {
           h(
             'tr',
             { 'data-model': m.name },
-            h('td', { class: 'nowrap' }, h('a', { href: `#/models/${encodeURIComponent(m.name)}` }, m.name)),
-            h('td', { class: 'num' }, m.versions),
-            h('td', { class: 'num' }, m.latest),
+            h('td', { class: 'nowrap card-title' }, h('a', { href: `#/models/${encodeURIComponent(m.name)}` }, m.name)),
+            h('td', { class: 'num', 'data-label': 'versions' }, m.versions),
+            h('td', { class: 'num', 'data-label': 'latest' }, m.latest),
             h(
               'td',
-              {},
+              { 'data-label': 'aliases' },
               Object.entries(m.aliases)
                 .map(([alias, v]) => `${alias} → ${v}`)
                 .join(', '),
             ),
-            h('td', { class: 'nowrap' }, formatTime(m.latestCreatedAt)),
-            h('td', { class: 'tags' }, tagList(m.latestTags)),
+            h('td', { class: 'nowrap', 'data-label': 'created' }, formatTime(m.latestCreatedAt)),
+            h('td', { class: 'tags card-wide', 'data-label': 'tags' }, tagList(m.latestTags)),
           ),
         ),
       );
@@ -183,11 +184,11 @@ export function modelPage(name: string): Page {
       return h(
         'tr',
         { 'data-version': card.version },
-        h('td', { class: 'num' }, card.version),
-        h('td', { class: 'aliases' }, aliasesOf(card.version).join(', ')),
-        h('td', { class: 'nowrap' }, formatTime(card.createdAt)),
-        ...metricNames.map((m) => h('td', { class: 'num' }, formatNumber(card.metrics?.[m]))),
-        h('td', { class: 'tags' }, tagList(model.tags[card.version])),
+        h('td', { class: 'num card-title', 'data-label': 'version' }, card.version),
+        h('td', { class: 'aliases', 'data-label': 'aliases' }, aliasesOf(card.version).join(', ')),
+        h('td', { class: 'nowrap', 'data-label': 'created' }, formatTime(card.createdAt)),
+        ...metricNames.map((m) => h('td', { class: 'num', 'data-label': m }, formatNumber(card.metrics?.[m]))),
+        h('td', { class: 'tags card-wide', 'data-label': 'tags' }, tagList(model.tags[card.version])),
         h('td', {}, show),
       );
     });
@@ -214,7 +215,8 @@ export function modelPage(name: string): Page {
           ),
       h(
         'table',
-        { class: 'grid compact' },
+        // On a phone, a card per version (styles.css: table.grid.cards).
+        { class: 'grid compact cards' },
         h(
           'thead',
           {},

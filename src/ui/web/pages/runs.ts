@@ -122,7 +122,7 @@ export function runsPage(params: URLSearchParams): Page {
     problem,
     h(
       'table',
-      { class: 'grid runs', 'aria-label': 'Runs' },
+      { class: 'grid runs cards', 'aria-label': 'Runs' },
       h(
         'thead',
         {},

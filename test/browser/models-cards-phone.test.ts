@@ -1,0 +1,100 @@
+/**
+ * The models list and a model's versions on a 390 px phone, served by the real UI server from an in-memory registry and
+ * drawn by the real app in Chromium: each model and each version is a card (as the runs list is), every cell of it,
+ * its tags included, on screen without scrolling sideways, and each value labelled (the tables put the tags column
+ * off screen to the right, reached only by scrolling inside the table's box). Light and dark.
+ *
+ * No stack needed. Run with: bash scripts/test.sh integration --quick test/browser/models-cards-phone.test.ts
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, Page } from 'playwright-core';
+import { createMemoryObjectStore } from '../../src/storage/memory-store';
+import type { RunningUi } from '../../src/ui/server';
+import { closeBrowserUi, startBrowserUi } from './browser-ui';
+import { openPage, screenshot } from '../e2e/helpers/ui-browser';
+import { assertNoSideScroll } from './page-layout';
+
+const BUCKET = 'fineflow';
+const MODELS = ['surface-defects-line-b', 'digits'];
+const TAGS = { dataset: 'defects-line-b@3f9a2c', owner: 'vision-team', stage: 'finetune', team: 'quality' };
+
+let browser: Browser;
+let ui: RunningUi;
+
+before(async () => {
+  const store = createMemoryObjectStore({ buckets: [BUCKET] });
+  for (const name of MODELS)
+    for (const version of [1, 2, 3]) {
+      const dir = `s3://${BUCKET}/models/${name}/${version}`;
+      await store.putJson(`${dir}/card.json`, {
+        name,
+        version,
+        createdAt: `2026-12-0${version + 3}T08:49:00.000Z`,
+        source: `s3://${BUCKET}/runs/r-${version}/finetune/model/model.json`,
+        lineage: { runId: `quickstart-20261206-084900-q15${version}` },
+        metrics: { accuracy: 0.8 + version / 100, f1: 0.7 + version / 100, calibrationError: 0.05 },
+      });
+      await store.putJson(`${dir}/tags.json`, { ...TAGS, version: String(version) });
+    }
+  await store.putJson(`s3://${BUCKET}/models/${MODELS[0]}/aliases.json`, { champion: 2, staging: 3 });
+  ({ ui, browser } = await startBrowserUi({ runs: {}, store, bucket: BUCKET }));
+});
+after(() => closeBrowserUi({ ui, browser }));
+
+/**
+ * For each card (row) the selector finds: the cells whose content is not wholly inside the window (left of 0, right
+ * of its width, or cut by a box that scrolls), and the cells that have a value but no visible label.
+ */
+const CARDS = (rows: string): string => `(() => [...document.querySelectorAll(${JSON.stringify(rows)})].map((row) => {
+  const offScreen = [];
+  const unlabelled = [];
+  for (const cell of row.cells) {
+    const range = document.createRange();
+    range.selectNodeContents(cell);
+    for (const rect of range.getClientRects()) {
+      if (rect.width === 0) continue;
+      let clipped = rect.left < 0 || rect.right > window.innerWidth + 0.5;
+      for (let box = cell; box && !clipped; box = box.parentElement) {
+        const style = getComputedStyle(box);
+        if (style.overflowX !== 'visible' && box.scrollWidth > box.clientWidth + 1) clipped = true;
+      }
+      if (clipped) { offScreen.push(cell.textContent); break; }
+    }
+    const label = getComputedStyle(cell, '::before').content;
+    const titled = cell.classList.contains('card-title') || cell.querySelector('button');
+    if (!titled && cell.textContent.trim() !== '' && (label === 'none' || label === 'normal')) unlabelled.push(cell.textContent);
+  }
+  return { row: row.cells[0]?.textContent, offScreen, unlabelled };
+}))()`;
+
+async function assertCards(page: Page, rows: string, expected: number): Promise<void> {
+  const cards = (await page.evaluate(CARDS(rows))) as { row: string; offScreen: string[]; unlabelled: string[] }[];
+  assert.equal(cards.length, expected, JSON.stringify(cards));
+  for (const card of cards) {
+    assert.deepEqual(card.offScreen, [], `${card.row}: cells not on screen`);
+    assert.deepEqual(card.unlabelled, [], `${card.row}: values without a label`);
+  }
+  await assertNoSideScroll(page);
+}
+
+for (const colorScheme of ['light', 'dark'] as const) {
+  test(`models list and a model's versions on a 390 px phone: one card each, tags on screen (${colorScheme})`, async () => {
+    const { page, errors } = await openPage(browser, colorScheme, { width: 390, height: 844 });
+    try {
+      await page.goto(`${ui.url}/#/models`);
+      await page.locator(`tr[data-model="${MODELS[0]}"] td.tags li.tag`).first().waitFor();
+      await screenshot(page, `models-cards-390-${colorScheme}`);
+      await assertCards(page, 'tr[data-model]', MODELS.length);
+      assert.equal(await page.locator('tr[data-model] td.tags li.tag').count(), MODELS.length * 5);
+
+      await page.goto(`${ui.url}/#/models/${MODELS[0]}`);
+      await page.locator('tr[data-version="1"] td.tags li.tag').first().waitFor();
+      await screenshot(page, `model-version-cards-390-${colorScheme}`);
+      await assertCards(page, 'tr[data-version]', 3);
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.context().close();
+    }
+  });
+}
