@@ -145,10 +145,11 @@ export function formatTime(iso: string | undefined): string {
 export function formatDuration(startIso: string | undefined, endIso: string | undefined): string {
   if (!startIso) return '';
   const ms = (endIso ? Date.parse(endIso) : Date.now()) - Date.parse(startIso);
-  if (ms < 1000) return `${ms} ms`;
+  // Each number keeps its unit on its line (a no-break space): "1 m 35 s" may break between "1 m" and "35 s" only.
+  if (ms < 1000) return `${ms}\u00a0ms`;
   const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  return `${Math.floor(s / 60)} m ${Math.round(s % 60)} s`;
+  if (s < 60) return `${s.toFixed(1)}\u00a0s`;
+  return `${Math.floor(s / 60)}\u00a0m ${Math.round(s % 60)}\u00a0s`;
 }
 
 export function formatNumber(value: unknown): string {

@@ -9,10 +9,11 @@ function runLink(runId: string): HTMLElement {
   return h('a', { href: `#/runs/${encodeURIComponent(runId)}`, 'data-run-link': runId }, runId);
 }
 
+/** A size, its number and unit joined by a no-break space: "46.1 KiB" broke over two lines in a phone's table. */
 function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  if (bytes < 1024) return `${bytes}\u00a0B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)}\u00a0KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)}\u00a0MiB`;
 }
 
 function fact(term: string, ...value: (string | HTMLElement | undefined)[]): HTMLElement[] {
@@ -36,7 +37,8 @@ function checkpointRow(c: CheckpointRow): HTMLElement {
     },
     h('td', { class: 'num' }, c.epoch),
     h('td', { class: 'num' }, formatBytes(c.bytes)),
-    h('td', {}, c.verified ? '✓ verified' : '✗ incomplete or corrupt'),
+    // The mark stays with its word (it stood alone on a line at 390 px).
+    h('td', {}, c.verified ? '✓\u00a0verified' : '✗\u00a0incomplete or corrupt'),
     h('td', {}, marks.join(', ')),
     h('td', {}, c.keptByPolicy === undefined ? '' : c.keptByPolicy ? 'kept' : 'pruned at the next checkpoint'),
   );

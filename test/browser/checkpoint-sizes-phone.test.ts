@@ -1,0 +1,81 @@
+/**
+ * The stage panel's checkpoints table on a 390 px phone (the real checkpointsSection, bundled as the UI server bundles
+ * it, under the app's styles): a size keeps its number and its unit on one line. "46.1 KiB" broke over two lines,
+ * which read as two values. Light and dark.
+ *
+ * No stack needed. Run with: bash scripts/test.sh integration --quick test/browser/checkpoint-sizes-phone.test.ts
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../../scripts/chromium';
+import type { StageCheckpoints } from '../../src/ui/web/store-info-types';
+import { screenshot } from '../e2e/helpers/ui-browser';
+import { bundleWeb, chartPage } from './web-page';
+import { assertNoSideScroll } from './page-layout';
+
+const SIZES = [512, 47_206, 47_206, 1_258_291, 47_206];
+const BODY: StageCheckpoints = {
+  applies: true,
+  prefix: 's3://fineflow/runs/quickstart-20261206-080121-yn0l/finetune/checkpoints/',
+  checkpoints: SIZES.map((bytes, index) => ({
+    epoch: index + 1,
+    directory: `runs/quickstart-20261206-080121-yn0l/finetune/checkpoints/epoch-${index + 1}/`,
+    objects: 3,
+    bytes,
+    verified: index !== 1,
+    latest: index === SIZES.length - 1,
+    best: index === 3,
+    resume: index === SIZES.length - 1,
+    keptByPolicy: index >= 2,
+  })),
+  truncated: false,
+  latestEpoch: SIZES.length,
+  bestEpoch: 4,
+  resumeEpoch: SIZES.length,
+  policy: { everyEpochs: 1, keepLast: 2 },
+  attempts: [{ attempt: 1 }, { attempt: 2, resumedFromEpoch: 3 }],
+};
+
+let browser: Browser;
+let script: string;
+
+before(async () => {
+  script = await bundleWeb('./pages/stage-store-sections', ['checkpointsSection']);
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+});
+
+for (const colorScheme of ['light', 'dark'] as const) {
+  test(`checkpoints on a 390 px phone: each size on one line (${colorScheme})`, async () => {
+    const page = await chartPage(browser, script, {
+      body: '<div class="stage-panel"><h3>Checkpoints</h3><div id="section"></div></div>',
+      colorScheme,
+      viewport: { width: 390, height: 844 },
+    });
+    try {
+      await page.evaluate((body) => {
+        const w = globalThis as unknown as {
+          checkpointsSection: (b: unknown) => unknown[];
+          document: { getElementById(id: string): { append(...nodes: unknown[]): void } };
+        };
+        w.document.getElementById('section').append(...w.checkpointsSection(body).filter((n) => n !== undefined));
+      }, BODY);
+      await screenshot(page, `checkpoints-390-${colorScheme}`);
+      const sizes = (await page.evaluate(`[...document.querySelectorAll('table.checkpoints tbody tr')].map((row) => {
+        const cell = row.cells[1];
+        const range = document.createRange();
+        range.selectNodeContents(cell);
+        return { text: cell.textContent, lines: new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size };
+      })`)) as { text: string; lines: number }[];
+      assert.equal(sizes.length, SIZES.length);
+      assert.match(sizes[1]?.text ?? '', /^46\.1\sKiB$/);
+      for (const size of sizes) assert.equal(size.lines, 1, `"${size.text}" is broken over ${size.lines} lines`);
+      await assertNoSideScroll(page);
+    } finally {
+      await page.context().close();
+    }
+  });
+}
