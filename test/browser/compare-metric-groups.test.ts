@@ -55,7 +55,10 @@ function stateOf(runId: string, index: number): RunState {
         pool: 'train',
         status: 'succeeded',
         attempts: 1,
-        outputs: { metrics: { bestEpoch: 3 + index, accuracy: 0.3 + index / 2 } },
+        // A small nested family (a fine-tune's last validation numbers) stays among the headline rows.
+        outputs: {
+          metrics: { bestEpoch: 3 + index, accuracy: 0.3 + index / 2, validation: { loss: 0.4, accuracy: 0.8 } },
+        },
       },
       {
         id: 'evaluate',
@@ -73,6 +76,8 @@ function stateOf(runId: string, index: number): RunState {
 }
 
 const HEADLINE = [
+  'finetune.validation.loss',
+  'finetune.validation.accuracy',
   'finetune.bestEpoch',
   'finetune.accuracy',
   'evaluate.count',

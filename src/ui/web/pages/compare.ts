@@ -39,19 +39,33 @@ interface MetricFamily {
   readonly names: readonly string[];
 }
 
-/** `stage.metric` names are headline rows; deeper ones (`stage.family.…`) are grouped by their family, in order. */
+/**
+ * Above this many rows a nested family of metrics is a collapsed section (a fine-tune's `validation.loss` and
+ * `validation.accuracy` are headline numbers; six classes' per-class numbers are not).
+ */
+const FAMILY_ROWS_SHOWN = 6;
+
+/**
+ * `stage.metric` names are headline rows, and so are small nested families (`finetune.validation.loss`); the known
+ * long families (per-class, intervals, slices) and any family of more than FAMILY_ROWS_SHOWN rows are sections, in
+ * order.
+ */
 function groupMetricNames(names: readonly string[]): { headline: string[]; families: MetricFamily[] } {
-  const headline: string[] = [];
-  const families = new Map<string, string[]>();
+  const nested = new Map<string, string[]>();
   for (const name of names) {
     const parts = name.split('.');
-    if (parts.length <= 2) headline.push(name);
-    else {
+    if (parts.length > 2) {
       const key = parts.slice(0, 2).join('.');
-      families.set(key, [...(families.get(key) ?? []), name]);
+      nested.set(key, [...(nested.get(key) ?? []), name]);
     }
   }
-  return { headline, families: [...families].map(([key, grouped]) => ({ key, names: grouped })) };
+  const families = [...nested]
+    .filter(
+      ([key, grouped]) => Object.hasOwn(FAMILY_LABELS, key.split('.')[1] ?? '') || grouped.length > FAMILY_ROWS_SHOWN,
+    )
+    .map(([key, grouped]) => ({ key, names: grouped }));
+  const inSection = new Set(families.flatMap((family) => family.names));
+  return { headline: names.filter((name) => !inSection.has(name)), families };
 }
 
 /** "24 rows, 1 differs": how many rows a section holds and, when runs are compared, how many of them differ. */
