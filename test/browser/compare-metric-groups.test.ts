@@ -57,7 +57,14 @@ function stateOf(runId: string, index: number): RunState {
         attempts: 1,
         // A small nested family (a fine-tune's last validation numbers) stays among the headline rows.
         outputs: {
-          metrics: { bestEpoch: 3 + index, accuracy: 0.3 + index / 2, validation: { loss: 0.4, accuracy: 0.8 } },
+          metrics: {
+            bestEpoch: 3 + index,
+            accuracy: 0.3 + index / 2,
+            validation: { loss: 0.4, accuracy: 0.8 },
+            // The demo's long camel-case names: at 390 px they broke inside a word ("samplesPerS" / "econd").
+            samplesPerSecond: 5266,
+            epochsTrained: 20,
+          },
         },
       },
       {
@@ -80,6 +87,8 @@ const HEADLINE = [
   'finetune.validation.accuracy',
   'finetune.bestEpoch',
   'finetune.accuracy',
+  'finetune.samplesPerSecond',
+  'finetune.epochsTrained',
   'evaluate.count',
   'evaluate.accuracy',
   'evaluate.f1',
@@ -169,6 +178,23 @@ for (const colorScheme of ['light', 'dark'] as const) {
       await perClass.click();
       await screenshot(page, `compare-groups-390-${colorScheme}`);
       await assertNoSideScroll(page);
+      // A row's label breaks only after a dot or between the words of a camel-case name, never inside a word: each
+      // piece between those points (its own text node) is on one line.
+      const broken = (await page.evaluate(`[...document.querySelectorAll('table.compare tbody th[scope="row"]')]
+        .filter((th) => th.getClientRects().length > 0)
+        .flatMap((th) => {
+          const pieces = [];
+          const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+          for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            if (node.parentElement.closest('.sr-only')) continue;
+            const range = document.createRange();
+            range.selectNodeContents(node);
+            const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+            if (tops.size > 1) pieces.push(th.textContent + ': "' + node.textContent + '"');
+          }
+          return pieces;
+        })`)) as string[];
+      assert.deepEqual(broken, [], 'labels broken inside a word');
       for (const button of [perClass, intervals]) {
         const box = await button.boundingBox();
         assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `${await button.textContent()} is off screen`);

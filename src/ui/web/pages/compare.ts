@@ -113,9 +113,13 @@ export function comparePage(params: URLSearchParams): Page {
         const paramNames = [...new Set(runs.flatMap((r) => Object.keys(r.state.params)))].sort();
         const metrics = runs.map(metricsOf);
         const metricNames = [...new Set(metrics.flatMap((m) => [...m.keys()]))].sort();
-        // A label may break after each dot of a metric's path (`finetune.` / `accuracy`), never inside a word.
+        // A label may break after each dot of a metric's path (`finetune.` / `accuracy`), at a space, or between the
+        // words of a camel-case name (`samples` / `Per` / `Second`), never inside a word: at 390 px the demo's
+        // `finetune.samplesPerSecond` broke as "samplesPerS" / "econd".
         const labelled = (label: string): (string | HTMLElement)[] =>
-          label.split(/(?<=\.)/).flatMap((part, i) => (i === 0 ? [part] : [h('wbr'), part]));
+          label
+            .split(/(?<=\.)|(?<= )|(?<=[a-z0-9])(?=[A-Z])/)
+            .flatMap((part, i) => (i === 0 ? [part] : [h('wbr'), part]));
         // In a family's section its path (`evaluate.perClass.`) is said by the section's button: the label shows the
         // rest (`crack.precision`), and keeps the whole path for screen readers and search.
         const row = (label: string, cells: (string | HTMLElement)[], family?: string): HTMLElement => {
