@@ -5,13 +5,11 @@
  *
  * No stack needed. Run with: bash scripts/test.sh integration --quick test/browser/checkpoint-sizes-phone.test.ts
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { launchChromium } from '../../scripts/chromium';
 import type { StageCheckpoints } from '../../src/ui/web/store-info-types';
 import { screenshot } from '../e2e/helpers/ui-browser';
-import { bundleWeb, chartPage } from './web-page';
+import { chartPage, usePageModule } from './web-page';
 import { assertNoSideScroll } from './page-layout';
 
 const SIZES = [512, 47_206, 47_206, 1_258_291, 47_206];
@@ -37,20 +35,11 @@ const BODY: StageCheckpoints = {
   attempts: [{ attempt: 1 }, { attempt: 2, resumedFromEpoch: 3 }],
 };
 
-let browser: Browser;
-let script: string;
-
-before(async () => {
-  script = await bundleWeb('./pages/stage-store-sections', ['checkpointsSection']);
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-});
+const web = usePageModule('./pages/stage-store-sections', ['checkpointsSection']);
 
 for (const colorScheme of ['light', 'dark'] as const) {
   test(`checkpoints on a 390 px phone: each size on one line (${colorScheme})`, async () => {
-    const page = await chartPage(browser, script, {
+    const page = await chartPage(web.browser, web.script, {
       body: '<div class="stage-panel"><h3>Checkpoints</h3><div id="section"></div></div>',
       colorScheme,
       viewport: { width: 390, height: 844 },

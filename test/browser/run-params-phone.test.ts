@@ -5,12 +5,10 @@
  *
  * No stack needed. Run with: bash scripts/test.sh integration --quick test/browser/run-params-phone.test.ts
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { launchChromium } from '../../scripts/chromium';
 import type { RunState } from '../../src/core/run/run-types';
-import { bundleWeb, chartPage } from './web-page';
+import { chartPage, usePageModule } from './web-page';
 import { screenshot } from '../e2e/helpers/ui-browser';
 
 const PARAMS = { dataset: 's3://datasets/surface-cast/', examplesPerClass: 20, epochs: 20, minAccuracy: 0.6 };
@@ -25,16 +23,7 @@ const STATE: RunState = {
   stages: [],
 };
 
-let browser: Browser;
-let script: string;
-
-before(async () => {
-  script = await bundleWeb('./pages/run', ['runPage']);
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-});
+const web = usePageModule('./pages/run', ['runPage']);
 
 /** For each name, the lines its letters sit on, in the Params fact's text. */
 const NAME_LINES = `(() => {
@@ -55,7 +44,11 @@ const NAME_LINES = `(() => {
 
 for (const colorScheme of ['light', 'dark'] as const)
   test(`a run's params break between params, never inside a name, at 390 px (${colorScheme})`, async () => {
-    const page = await chartPage(browser, script, { body: '', colorScheme, viewport: { width: 390, height: 844 } });
+    const page = await chartPage(web.browser, web.script, {
+      body: '',
+      colorScheme,
+      viewport: { width: 390, height: 844 },
+    });
     try {
       await page.evaluate(
         (details: string) => {

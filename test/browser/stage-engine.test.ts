@@ -5,23 +5,12 @@
  *
  * No stack needed. Run with: bash scripts/test.sh integration --quick test/browser/stage-engine.test.ts
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { launchChromium } from '../../scripts/chromium';
 import type { RunState } from '../../src/core/run/run-types';
-import { bundleWeb, chartPage } from './web-page';
+import { chartPage, usePageModule } from './web-page';
 
-let browser: Browser;
-let script: string;
-
-before(async () => {
-  script = await bundleWeb('./pages/stage-panel', ['StagePanel']);
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-});
+const web = usePageModule('./pages/stage-panel', ['StagePanel']);
 
 function run(engine: unknown): RunState {
   return {
@@ -48,7 +37,7 @@ function run(engine: unknown): RunState {
 
 /** The panel's facts for the stage, as `term: value [class] (title)`. */
 async function facts(engine: unknown, colorScheme: 'light' | 'dark'): Promise<{ facts: string[]; color?: string }> {
-  const page = await chartPage(browser, script, {
+  const page = await chartPage(web.browser, web.script, {
     body: '<div id="panel"></div>',
     colorScheme,
     viewport: { width: 1280, height: 800 },

@@ -5,26 +5,15 @@
  *
  * No stack needed. Run with: bash scripts/test.sh integration --quick test/browser/stage-json-report.test.ts
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { launchChromium } from '../../scripts/chromium';
 import type { RunState } from '../../src/core/run/run-types';
-import { bundleWeb, chartPage } from './web-page';
+import { chartPage, usePageModule } from './web-page';
 
 const RUN = 'quickstart-20261206-080121-yn0l';
 const DATA_REPORT = { source: 's3://datasets/surface-cast/', records: 400, classes: [{ name: 'crack', count: 100 }] };
 
-let browser: Browser;
-let script: string;
-
-before(async () => {
-  script = await bundleWeb('./pages/stage-panel', ['StagePanel']);
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-});
+const web = usePageModule('./pages/stage-panel', ['StagePanel']);
 
 function run(stageId: string, uses: string, report: string): RunState {
   return {
@@ -40,7 +29,7 @@ function run(stageId: string, uses: string, report: string): RunState {
 
 /** The panel for the stage, with the API answered in the page: the report endpoint gives `body`, the rest 404. */
 async function panel(state: RunState, stageId: string, body: string, colorScheme: 'light' | 'dark') {
-  const page = await chartPage(browser, script, {
+  const page = await chartPage(web.browser, web.script, {
     body: '<div id="panel"></div>',
     colorScheme,
     viewport: { width: 1280, height: 800 },

@@ -6,25 +6,14 @@
  *
  * No stack needed. Run with: bash scripts/test.sh integration --quick test/browser/sweep-trial-states.test.ts
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { launchChromium } from '../../scripts/chromium';
 import { trialTableFromResults } from '../../src/client/sweep-trial-table';
 import type { SweepResultsDocument } from '../../src/core/sweep/sweep-results';
-import { bundleWeb, chartPage } from './web-page';
+import { chartPage, usePageModule } from './web-page';
 import { assertNoSideScroll } from './page-layout';
 
-let browser: Browser;
-let script: string;
-
-before(async () => {
-  script = await bundleWeb('./pages/sweep-view', ['sweepView']);
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-});
+const web = usePageModule('./pages/sweep-view', ['sweepView']);
 
 const PAUSED_AT_END = 'paused at epoch 1 and not promoted before the sweep ended';
 
@@ -76,7 +65,7 @@ for (const colorScheme of ['light', 'dark'] as const) {
   test(`trials the sweep ended while paused read as such in summary, table and key (${colorScheme})`, async () => {
     // The UI's API serves what `fineflow status` renders: the same table function.
     const table = trialTableFromResults('sweep', document);
-    const page = await chartPage(browser, script, {
+    const page = await chartPage(web.browser, web.script, {
       body: '<div id="box"></div>',
       colorScheme,
       viewport: { width: 1280, height: 900 },
@@ -138,7 +127,7 @@ for (const colorScheme of ['light', 'dark'] as const) {
 }
 
 test('on a 390 px phone a trial’s state stays on one line and the page does not scroll sideways', async () => {
-  const page = await chartPage(browser, script, {
+  const page = await chartPage(web.browser, web.script, {
     body: '<div id="box"></div>',
     colorScheme: 'light',
     viewport: { width: 390, height: 844 },

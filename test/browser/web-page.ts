@@ -5,8 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../../scripts/chromium';
 
 const WEB = path.join(__dirname, '../../src/ui/web');
 const UPLOT_CSS = require.resolve('uplot/dist/uPlot.min.css');
@@ -31,6 +33,36 @@ export async function bundleWeb(module: string, names: readonly string[]): Promi
   });
   // tsx names the functions a test hands to the page through a helper the page lacks.
   return `${bundled.outputFiles[0]?.text ?? ''}\nwindow.__name = (f) => f;`;
+}
+
+/**
+ * A page-module test file's set-up: before its tests, the named exports of `module` bundled (see {@link bundleWeb}) and
+ * Chromium started; after them, Chromium closed. Read `browser` and `script` inside tests, not at load time.
+ */
+export function usePageModule(
+  module: string,
+  names: readonly string[],
+): { readonly browser: Browser; readonly script: string } {
+  const started: { browser?: Browser; script?: string } = {};
+  before(async () => {
+    started.script = await bundleWeb(module, names);
+    started.browser = await launchChromium();
+  });
+  after(async () => {
+    await started.browser?.close();
+  });
+  return {
+    get browser(): Browser {
+      if (!started.browser)
+        throw new Error(`usePageModule(${module}): Chromium is not started (read it inside a test)`);
+      return started.browser;
+    },
+    get script(): string {
+      if (started.script === undefined)
+        throw new Error(`usePageModule(${module}): not bundled yet (read it inside a test)`);
+      return started.script;
+    },
+  };
 }
 
 /** A page at `viewport` in `colorScheme` holding `body` under the app's styles (plus `css`) and `script` (if any). */
