@@ -66,7 +66,8 @@ export interface ObjectSchema extends SchemaCommon {
   readonly minProperties?: number;
   /**
    * Other tools' names for a property (`{type: 'uses'}`): an unknown key named here gets the rename as its fix, and
-   * the property it stands for is not also reported missing. Hints only; the key stays an error.
+   * the property it stands for is not also reported missing. A dotted target (`{name: 'metadata.name'}`) is a key
+   * that belongs one level down: the fix is to move it there. Hints only; the key stays an error.
    */
   readonly aliases?: { readonly [otherName: string]: string };
 }
@@ -458,7 +459,8 @@ function checkObject(
   for (const name of schema.required ?? []) {
     // `{source:s3://x}` is one key `source:s3://x`, reported above with the fix; do not also call `source` missing.
     // `type: fine-tune` for `uses:` is reported above as the rename; do not also call `uses` missing.
-    const given = (key: string): boolean => key === name || key.startsWith(`${name}:`) || aliasOf(schema, key) === name;
+    const given = (key: string): boolean =>
+      key === name || key.startsWith(`${name}:`) || aliasOf(schema, key)?.split('.')[0] === name;
     if (!node.entries.some((e) => given(e.key))) {
       const prop = props[name];
       issues.push({
@@ -490,10 +492,18 @@ function aliasOf(schema: ObjectSchema, key: string): string | undefined {
   return aliases && Object.prototype.hasOwnProperty.call(aliases, key) ? aliases[key] : undefined;
 }
 
-/** `type:` where Fineflow says `uses:`: the rename, or, when both are given, that the alias is redundant. */
+/**
+ * `type:` where Fineflow says `uses:`: the rename, or, when both are given, that the alias is redundant; a top-level
+ * `name:` (dotted target `metadata.name`): move it under `metadata:`.
+ */
 function aliasHint(key: string, schema: ObjectSchema, node: LocatedNode & { kind: 'map' }): string | undefined {
   const target = aliasOf(schema, key);
   if (target === undefined) return undefined;
+  const dot = target.indexOf('.');
+  if (dot > 0) {
+    const parent = target.slice(0, dot);
+    return `move \`${key}:\` under \`${parent}:\` (write \`${parent}: {${target.slice(dot + 1)}: …}\`)`;
+  }
   if (node.entries.some((e) => e.key === target)) return `remove \`${key}:\`: \`${target}:\` is already given`;
   return `rename \`${key}:\` to \`${target}:\` (Fineflow's name for it)`;
 }

@@ -446,4 +446,26 @@ export const PIPELINE_SCHEMA: ObjectSchema = {
     },
   },
   required: ['apiVersion', 'kind', 'metadata', 'stages'],
+  // Argo's, KFP's, Airflow's, Metaflow's and the CIs' names for the top-level keys (docs/coming-from-*.md), and the
+  // metadata keys a first pipeline puts at the top: each gets the rename or the move as its fix.
+  aliases: {
+    name: 'metadata.name',
+    description: 'metadata.description',
+    labels: 'metadata.labels',
+    steps: 'stages',
+    tasks: 'stages',
+    jobs: 'stages',
+    dag: 'stages',
+    onExit: 'finally',
+    on_exit: 'finally',
+    exitHandler: 'finally',
+    exit_handler: 'finally',
+    arguments: 'params',
+    parameters: 'params',
+    inputs: 'params',
+    args: 'params',
+    cron: 'schedule',
+    schedule_interval: 'schedule',
+    on: 'triggers',
+  },
 };

@@ -124,3 +124,42 @@ test("another tool's name for a stage key (Argo's `dependencies`, a CI's `type`)
   const odd = validatePipeline(`${HEAD}stages:\n  prepare:\n    constructor: x\n`, 'h.yaml').diagnostics;
   assert.ok(odd.some((d) => d.code === 'missing-key' && d.path === 'stages.prepare.uses'));
 });
+
+test("another tool's name for a pipeline key gets the rename, and a top-level `name:` is moved under `metadata:`", () => {
+  const text =
+    'apiVersion: fineflow/v1\nkind: Pipeline\nname: habits\ndescription: from Argo\n' +
+    'arguments: {rate: 0.1}\nsteps:\n  prepare:\n    uses: prepare-data\n' +
+    '    with: {source: s3://datasets/x/, format: image-folder}\nonExit:\n  tell:\n    uses: notify\n';
+  const found = validatePipeline(text, 'h.yaml').diagnostics;
+  assert.deepEqual(
+    found
+      .filter((d) => !d.path.startsWith('stages.') && !d.path.startsWith('finally.'))
+      .map((d) => [d.code, d.path, d.line, d.hint]),
+    [
+      ['unknown-key', 'name', 3, 'move `name:` under `metadata:` (write `metadata: {name: …}`)'],
+      ['unknown-key', 'description', 4, 'move `description:` under `metadata:` (write `metadata: {description: …}`)'],
+      ['unknown-key', 'arguments', 5, "rename `arguments:` to `params:` (Fineflow's name for it)"],
+      ['unknown-key', 'steps', 6, "rename `steps:` to `stages:` (Fineflow's name for it)"],
+      ['unknown-key', 'onExit', 10, "rename `onExit:` to `finally:` (Fineflow's name for it)"],
+    ],
+    'no missing-key `metadata` or `stages` beside the keys that stand for them',
+  );
+  // With `metadata:` given, a stray top-level `name:` is still moved, not called redundant.
+  const both = validatePipeline(
+    'apiVersion: fineflow/v1\nkind: Pipeline\nmetadata: {name: habits}\nname: habits\nstages:\n  prepare:\n    uses: prepare-data\n    with: {source: s3://datasets/x/, format: image-folder}\n',
+    'h.yaml',
+  ).diagnostics;
+  assert.deepEqual(
+    both.map((d) => [d.code, d.hint]),
+    [['unknown-key', 'move `name:` under `metadata:` (write `metadata: {name: …}`)']],
+  );
+  // `metadata:` missing with nothing standing for it is still reported.
+  const none = validatePipeline(
+    'apiVersion: fineflow/v1\nkind: Pipeline\nstages:\n  prepare:\n    uses: prepare-data\n    with: {source: s3://datasets/x/, format: image-folder}\n',
+    'h.yaml',
+  ).diagnostics;
+  assert.deepEqual(
+    none.map((d) => [d.code, d.path]),
+    [['missing-key', 'metadata']],
+  );
+});
