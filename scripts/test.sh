@@ -12,6 +12,7 @@ usage: scripts/test.sh [all|unit|integration|security] [--quick] [--list] [--nam
   --name PATTERN  run only the tests whose name matches PATTERN (node --test-name-pattern)
 environment:
   FINEFLOW_PROPERTY_SEED=N|random  property tests' seed (default: one fixed seed, the same on every run)
+  FINEFLOW_TEST_TIMINGS=FILE       write each file's time (JSON lines) to FILE and its before-hook times to FILE.hooks
 examples:
   scripts/test.sh unit test/unit/cache                  # the cache unit tests, after the checks
   scripts/test.sh unit --quick test/unit/cache/rerun-selection.test.ts
@@ -133,7 +134,16 @@ echo "== tests (${#files[@]} files)"
 status=0
 name_args=()
 if [[ -n $name_pattern ]]; then name_args=(--test-name-pattern "$name_pattern"); fi
-node --import tsx --import ./test/helpers/property-seed.mjs --test --test-concurrency=1 --test-reporter=spec "${name_args[@]}" "${files[@]}" 9>&- || status=$?
+# FINEFLOW_TEST_TIMINGS=FILE: per-file times and before-hook times as JSON lines in FILE (measuring the suite).
+timing_args=()
+if [[ -n ${FINEFLOW_TEST_TIMINGS:-} ]]; then
+  FINEFLOW_TEST_TIMINGS=$(cd "$caller_dir" && realpath -m -- "$FINEFLOW_TEST_TIMINGS")
+  export FINEFLOW_TEST_TIMINGS
+  timing_args=(--import ./test/helpers/hook-timing.mjs --test-reporter=./test/helpers/timing-reporter.mjs
+    --test-reporter-destination="$FINEFLOW_TEST_TIMINGS")
+fi
+node --import tsx --import ./test/helpers/property-seed.mjs "${timing_args[@]}" --test --test-concurrency=1 \
+  --test-reporter=spec --test-reporter-destination=stdout "${name_args[@]}" "${files[@]}" 9>&- || status=$?
 if [[ $started == 1 ]]; then bash infra/stack.sh down >/dev/null 2>&1 || true; fi
 started=0
 exit $status
