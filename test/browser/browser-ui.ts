@@ -5,6 +5,8 @@
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../scripts/chromium';
 import type { RunClient } from '../../src/client/run-client';
+import type { RunState } from '../../src/core/run/run-types';
+import { createMemoryObjectStore } from '../../src/storage/memory-store';
 import type { ScheduleService } from '../../src/schedules/schedule-client';
 import type { ObjectStore } from '../../src/storage/object-store';
 import { startUiServer, type RunningUi } from '../../src/ui/server';
@@ -35,4 +37,23 @@ export async function startBrowserUi(options: {
 export async function closeBrowserUi(started: Partial<BrowserUi>): Promise<void> {
   await started.browser?.close();
   await started.ui?.close();
+}
+
+/**
+ * startBrowserUi for pages that read only runs' states (run, compare, report pages): the run client's `state` answers
+ * for these runs and fails for any other id; the store is in memory (put reports in `store` before the pages read them).
+ */
+export async function startRunStatesUi(
+  states: readonly RunState[],
+  store: ObjectStore = createMemoryObjectStore({ buckets: ['fineflow'] }),
+  bucket = 'fineflow',
+): Promise<BrowserUi> {
+  const runs: Pick<RunClient, 'state'> = {
+    state: async (runId: string) => {
+      const state = states.find((candidate) => candidate.runId === runId);
+      if (!state) throw new Error(`no run ${runId}`);
+      return state;
+    },
+  };
+  return startBrowserUi({ runs, store, bucket });
 }

@@ -11,12 +11,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import type { RunClient } from '../../src/client/run-client';
 import { newRunId } from '../../src/client/run-client';
 import type { RunState } from '../../src/core/run/run-types';
-import { createMemoryObjectStore } from '../../src/storage/memory-store';
 import type { RunningUi } from '../../src/ui/server';
-import { closeBrowserUi, startBrowserUi } from './browser-ui';
+import { closeBrowserUi, startRunStatesUi } from './browser-ui';
+import { manualRun, succeededStage } from './run-fixtures';
 import { openPage, screenshot } from '../e2e/helpers/ui-browser';
 import { assertNoSideScroll } from './page-layout';
 
@@ -40,46 +39,29 @@ function stateOf(runId: string, index: number): RunState {
   const intervals = Object.fromEntries(
     INTERVAL_METRICS.map((name, m) => [name, { low: m === 0 ? 0.7 + index / 10 : 0.1, high: 0.95 }]),
   );
-  return {
+  return manualRun({
     runId,
-    pipeline: runId.replace(/-\d{8}-.*$/, ''),
-    status: 'succeeded',
-    trigger: { kind: 'manual' },
     startedAt: at.toISOString(),
     endedAt: new Date(at.getTime() + 95_000).toISOString(),
     params: { epochs: 4 },
     stages: [
-      {
-        id: 'finetune',
-        uses: 'fine-tune',
-        pool: 'train',
-        status: 'succeeded',
-        attempts: 1,
-        // A small nested family (a fine-tune's last validation numbers) stays among the headline rows.
-        outputs: {
-          metrics: {
-            bestEpoch: 3 + index,
-            accuracy: 0.3 + index / 2,
-            validation: { loss: 0.4, accuracy: 0.8 },
-            // The demo's long camel-case names: at 390 px they broke inside a word ("samplesPerS" / "econd").
-            samplesPerSecond: 5266,
-            epochsTrained: 20,
-          },
+      // A small nested family (a fine-tune's last validation numbers) stays among the headline rows.
+      succeededStage('finetune', 'fine-tune', 'train', {
+        metrics: {
+          bestEpoch: 3 + index,
+          accuracy: 0.3 + index / 2,
+          validation: { loss: 0.4, accuracy: 0.8 },
+          // The demo's long camel-case names: at 390 px they broke inside a word ("samplesPerS" / "econd").
+          samplesPerSecond: 5266,
+          epochsTrained: 20,
         },
-      },
-      {
-        id: 'evaluate',
-        uses: 'evaluate',
-        pool: 'cpu',
-        status: 'succeeded',
-        attempts: 1,
-        outputs: {
-          passed: true,
-          metrics: { count: 120, accuracy: 0.3 + index / 2, f1: 0.25 + index / 2, logLoss: 1.2, perClass, intervals },
-        },
-      },
+      }),
+      succeededStage('evaluate', 'evaluate', 'cpu', {
+        passed: true,
+        metrics: { count: 120, accuracy: 0.3 + index / 2, f1: 0.25 + index / 2, logLoss: 1.2, perClass, intervals },
+      }),
     ],
-  };
+  });
 }
 
 const HEADLINE = [
@@ -112,15 +94,7 @@ let browser: Browser;
 let ui: RunningUi;
 
 before(async () => {
-  const runs: Pick<RunClient, 'state'> = {
-    state: async (runId: string) => {
-      const index = IDS.indexOf(runId);
-      if (index < 0) throw new Error(`no run ${runId}`);
-      return stateOf(runId, index);
-    },
-  };
-  const store = createMemoryObjectStore({ buckets: ['fineflow'] });
-  ({ ui, browser } = await startBrowserUi({ runs, store, bucket: 'fineflow' }));
+  ({ ui, browser } = await startRunStatesUi(IDS.map(stateOf)));
 });
 after(() => closeBrowserUi({ ui, browser }));
 

@@ -9,12 +9,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import type { RunClient } from '../../src/client/run-client';
 import { newRunId } from '../../src/client/run-client';
 import type { RunState } from '../../src/core/run/run-types';
-import { createMemoryObjectStore } from '../../src/storage/memory-store';
 import type { RunningUi } from '../../src/ui/server';
-import { closeBrowserUi, startBrowserUi } from './browser-ui';
+import { closeBrowserUi, startRunStatesUi } from './browser-ui';
+import { manualRun, succeededStage } from './run-fixtures';
 import { openPage, screenshot } from '../e2e/helpers/ui-browser';
 import { assertNoSideScroll } from './page-layout';
 
@@ -33,41 +32,27 @@ function stateOf(runId: string, index: number): RunState {
     trainAccuracy: 0.5 + epoch / 10,
     validationAccuracy: 0.45 + epoch / 10 - index / 50,
   }));
-  return {
+  return manualRun({
     runId,
-    pipeline: runId.replace(/-\d{8}-.*$/, ''),
     status: index === 2 ? 'failed' : 'succeeded',
-    trigger: { kind: 'manual' },
     startedAt: at.toISOString(),
     endedAt: new Date(at.getTime() + 95_000).toISOString(),
     // The third run has no minAccuracy param: its cell says so.
     params: { learningRate: 0.001 * (index + 1), ...(index === 2 ? {} : { minAccuracy: 0.8 }) },
     stages: [
-      {
-        id: 'finetune',
-        uses: 'fine-tune',
-        pool: 'train',
-        status: 'succeeded',
-        attempts: 1,
-        outputs: { history, metrics: { bestEpoch: 3, accuracy: 0.8 - index / 20 } },
-      },
+      succeededStage('finetune', 'fine-tune', 'train', {
+        history,
+        metrics: { bestEpoch: 3, accuracy: 0.8 - index / 20 },
+      }),
     ],
-  };
+  });
 }
 
 let browser: Browser;
 let ui: RunningUi;
 
 before(async () => {
-  const runs: Pick<RunClient, 'state'> = {
-    state: async (runId: string) => {
-      const index = IDS.indexOf(runId);
-      if (index < 0) throw new Error(`no run ${runId}`);
-      return stateOf(runId, index);
-    },
-  };
-  const store = createMemoryObjectStore({ buckets: ['fineflow'] });
-  ({ ui, browser } = await startBrowserUi({ runs, store, bucket: 'fineflow' }));
+  ({ ui, browser } = await startRunStatesUi(IDS.map(stateOf)));
 });
 after(() => closeBrowserUi({ ui, browser }));
 

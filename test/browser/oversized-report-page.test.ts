@@ -12,29 +12,23 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import type { Browser } from 'playwright-core';
-import type { RunClient } from '../../src/client/run-client';
-import type { RunState } from '../../src/core/run/run-types';
 import { runPrefix } from '../../src/core/storage/layout';
 import { createMemoryObjectStore } from '../../src/storage/memory-store';
 import { MAX_HTML_REPORT_BYTES } from '../../src/storage/object-store';
 import type { RunningUi } from '../../src/ui/server';
-import { closeBrowserUi, startBrowserUi } from './browser-ui';
+import { closeBrowserUi, startRunStatesUi } from './browser-ui';
+import { manualRun, succeededStage } from './run-fixtures';
 import { SCREENSHOTS } from '../e2e/helpers/ui-browser';
 import { chartPage } from './web-page';
 
 const BUCKET = 'fineflow';
 const REPORT = `${runPrefix(BUCKET, 'huge-run', 'evaluate')}report/report.html`;
-const state: RunState = {
+const state = manualRun({
   runId: 'huge-run',
   pipeline: 'quickstart',
-  status: 'succeeded',
-  trigger: { kind: 'manual' },
   startedAt: '2026-12-06T04:00:00.000Z',
-  params: {},
-  stages: [
-    { id: 'evaluate', uses: 'evaluate', pool: 'cpu', status: 'succeeded', attempts: 1, outputs: { report: REPORT } },
-  ],
-};
+  stages: [succeededStage('evaluate', 'evaluate', 'cpu', { report: REPORT })],
+});
 
 let browser: Browser;
 let ui: RunningUi;
@@ -42,9 +36,7 @@ let ui: RunningUi;
 before(async () => {
   const store = createMemoryObjectStore({ buckets: [BUCKET] });
   await store.putBytes(REPORT, Buffer.alloc(MAX_HTML_REPORT_BYTES + 1, 0x20));
-  // The one thing the report endpoint asks of the run client.
-  const runs: Pick<RunClient, 'state'> = { state: async () => state };
-  ({ ui, browser } = await startBrowserUi({ runs, store, bucket: BUCKET }));
+  ({ ui, browser } = await startRunStatesUi([state], store, BUCKET));
 });
 after(() => closeBrowserUi({ ui, browser }));
 

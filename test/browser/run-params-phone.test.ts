@@ -7,21 +7,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RunState } from '../../src/core/run/run-types';
+import { manualRun } from './run-fixtures';
 import { chartPage, usePageModule } from './web-page';
 import { screenshot } from '../e2e/helpers/ui-browser';
 
 const PARAMS = { dataset: 's3://datasets/surface-cast/', examplesPerClass: 20, epochs: 20, minAccuracy: 0.6 };
-const STATE: RunState = {
+const STATE = manualRun({
   runId: 'quickstart-20261206-110450-rycy',
-  pipeline: 'quickstart',
-  status: 'succeeded',
-  trigger: { kind: 'manual' },
   startedAt: '2026-12-06T11:04:51.003Z',
   endedAt: '2026-12-06T11:05:32.920Z',
   params: PARAMS,
   stages: [],
-};
+});
 
 const web = usePageModule('./pages/run', ['runPage']);
 

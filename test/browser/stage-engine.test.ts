@@ -8,31 +8,25 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunState } from '../../src/core/run/run-types';
+import { manualRun, succeededStage } from './run-fixtures';
 import { chartPage, usePageModule } from './web-page';
 
 const web = usePageModule('./pages/stage-panel', ['StagePanel']);
 
 function run(engine: unknown): RunState {
-  return {
+  return manualRun({
     runId: 'quickstart-20261206-080121-yn0l',
-    pipeline: 'quickstart',
-    status: 'succeeded',
-    trigger: { kind: 'manual' },
     startedAt: '2026-12-06T08:01:21.000Z',
-    params: {},
     stages: [
-      {
-        id: 'finetune',
-        uses: 'fine-tune',
-        pool: 'train',
-        status: 'succeeded',
-        attempts: 1,
-        startedAt: '2026-12-06T08:01:25.000Z',
-        endedAt: '2026-12-06T08:01:35.000Z',
-        outputs: { model: 's3://fineflow/runs/x/finetune/model/', engine: engine as string, backend: 'tensorflow' },
-      },
+      succeededStage(
+        'finetune',
+        'fine-tune',
+        'train',
+        { model: 's3://fineflow/runs/x/finetune/model/', engine: engine as string, backend: 'tensorflow' },
+        { startedAt: '2026-12-06T08:01:25.000Z', endedAt: '2026-12-06T08:01:35.000Z' },
+      ),
     ],
-  };
+  });
 }
 
 /** The panel's facts for the stage, as `term: value [class] (title)`. */

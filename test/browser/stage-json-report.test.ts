@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunState } from '../../src/core/run/run-types';
+import { manualRun, succeededStage } from './run-fixtures';
 import { chartPage, usePageModule } from './web-page';
 
 const RUN = 'quickstart-20261206-080121-yn0l';
@@ -16,15 +17,11 @@ const DATA_REPORT = { source: 's3://datasets/surface-cast/', records: 400, class
 const web = usePageModule('./pages/stage-panel', ['StagePanel']);
 
 function run(stageId: string, uses: string, report: string): RunState {
-  return {
+  return manualRun({
     runId: RUN,
-    pipeline: 'quickstart',
-    status: 'succeeded',
-    trigger: { kind: 'manual' },
     startedAt: '2026-12-06T08:01:21.000Z',
-    params: {},
-    stages: [{ id: stageId, uses, pool: 'cpu', status: 'succeeded', attempts: 1, outputs: { report } }],
-  };
+    stages: [succeededStage(stageId, uses, 'cpu', { report })],
+  });
 }
 
 /** The panel for the stage, with the API answered in the page: the report endpoint gives `body`, the rest 404. */
