@@ -171,6 +171,104 @@ export function errorBox(error: unknown): HTMLElement {
   return h('p', { class: 'error', role: 'alert' }, error instanceof Error ? error.message : String(error));
 }
 
+/** How long a page waits for its data before its loading note says what may be slow. */
+export const SLOW_LOAD_MS = 3_000;
+
+/**
+ * What a page shows until its data arrives ("Loading models…"), and after SLOW_LOAD_MS `slow`: what it waits for and
+ * what to check. A phone's card tables hide their headings, so a page without one was blank while it loaded, and
+ * stayed blank on a slow read. `stop()` (once the data or an error came) removes it.
+ */
+export function loadingNote(text: string, slow: Child | Child[]): { element: HTMLElement; stop(): void } {
+  const element = h('p', { class: 'muted loading', role: 'status' }, text);
+  const timer = window.setTimeout(() => replace(element, ...[slow].flat()), SLOW_LOAD_MS);
+  return {
+    element,
+    stop: () => {
+      window.clearTimeout(timer);
+      element.remove();
+    },
+  };
+}
+
+/** What to do about a failed read, by how it failed. */
+function failureAdvice(error: unknown): Child[] {
+  const status = error instanceof ApiError ? error.status : undefined;
+  if (status === undefined && error instanceof TypeError)
+    return [
+      'The UI server did not answer. Check that ',
+      h('code', {}, 'fineflow ui'),
+      ' is still running, then retry.',
+    ];
+  if (status === 503)
+    return [
+      'A service the UI reads (Temporal or the object store) did not answer. Check that it is up (',
+      h('code', {}, 'fineflow dev status'),
+      ' for a local stack), then retry.',
+    ];
+  if (status === 404) return ['Check the name in the address.'];
+  // The access checks' own messages say what to do (open /?token=…, reload the page).
+  if (status === 400 || status === 401 || status === 403) return [];
+  return ['The UI server’s log has the details; retry once it is fixed.'];
+}
+
+/** A read that failed: what could not be loaded, the server's reason, what to do, and a Retry button. */
+export function loadFailure(what: string, error: unknown, retry: () => void): HTMLElement {
+  const advice = failureAdvice(error);
+  return h(
+    'div',
+    { class: 'load-failure', role: 'alert' },
+    h('p', { class: 'error' }, `Could not load ${what}: ${error instanceof Error ? error.message : String(error)}`),
+    advice.length > 0 && h('p', {}, ...advice),
+    h('button', { type: 'button', onclick: retry }, 'Retry'),
+  );
+}
+
+/**
+ * A page's one read: a loading note in `status` until it is through, then `draw` with its value; a failed read leaves
+ * what failed, what to do and Retry in `status`. `load()` reads again (after an action); `dispose()` with the page.
+ */
+export function loadInto<T>(
+  status: HTMLElement,
+  how: { readonly loading: string; readonly slow: Child | Child[]; readonly what: string },
+  read: () => Promise<T>,
+  draw: (value: T) => void,
+): { load(): void; dispose(): void } {
+  let note: ReturnType<typeof loadingNote> | undefined;
+  let disposed = false;
+  let reads = 0;
+  const load = (): void => {
+    // Only the newest read draws (a Retry or a reload while an older read is still out).
+    const turn = ++reads;
+    note?.stop();
+    const shown = loadingNote(how.loading, how.slow);
+    note = shown;
+    status.replaceChildren(shown.element);
+    // Two-argument then: an error in `draw` is the page's bug, not a failed read.
+    read().then(
+      (value) => {
+        if (disposed || turn !== reads) return;
+        shown.stop();
+        status.replaceChildren();
+        draw(value);
+      },
+      (error: unknown) => {
+        if (disposed || turn !== reads) return;
+        shown.stop();
+        status.replaceChildren(loadFailure(how.what, error, load));
+      },
+    );
+  };
+  load();
+  return {
+    load,
+    dispose: () => {
+      disposed = true;
+      note?.stop();
+    },
+  };
+}
+
 /** A live view is torn down when the route changes: EventSources, timers, charts. */
 export interface Page {
   readonly element: HTMLElement;

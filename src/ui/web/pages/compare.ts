@@ -12,7 +12,7 @@ import type uPlot from 'uplot';
 import { compareCurves, swatch } from './compare-curves';
 import type { RunState } from '../types';
 import type { ComparedRun } from './compare-curves';
-import { errorBox, formatNumber, getJson, h, statusBadge, type Page } from '../util';
+import { formatNumber, getJson, h, loadInto, statusBadge, type Page } from '../util';
 
 /** `metrics` outputs flattened to `stage.path` → number. */
 function metricsOf(details: ComparedRun): Map<string, number> {
@@ -104,142 +104,155 @@ export function comparePage(params: URLSearchParams): Page {
     event.preventDefault();
     location.hash = `#/compare?runs=${encodeURIComponent(input.value.replace(/\s+/g, ''))}`;
   });
+  const status = h('div');
   const content = h('div');
   const charts: uPlot[] = [];
-  if (ids.length > 0) {
-    Promise.all(ids.map((id) => getJson<RunState>(`/api/runs/${encodeURIComponent(id)}/state`)))
-      .then((states) => states.map((state): ComparedRun => ({ state })))
-      .then((runs) => {
-        const paramNames = [...new Set(runs.flatMap((r) => Object.keys(r.state.params)))].sort();
-        const metrics = runs.map(metricsOf);
-        const metricNames = [...new Set(metrics.flatMap((m) => [...m.keys()]))].sort();
-        // A label may break after each dot of a metric's path (`finetune.` / `accuracy`), at a space, or between the
-        // words of a camel-case name (`samples` / `Per` / `Second`), never inside a word: at 390 px the demo's
-        // `finetune.samplesPerSecond` broke as "samplesPerS" / "econd".
-        const labelled = (label: string): (string | HTMLElement)[] =>
-          label
-            .split(/(?<=\.)|(?<= )|(?<=[a-z0-9])(?=[A-Z])/)
-            .flatMap((part, i) => (i === 0 ? [part] : [h('wbr'), part]));
-        // In a family's section its path (`evaluate.perClass.`) is said by the section's button: the label shows the
-        // rest (`crack.precision`), and keeps the whole path for screen readers and search.
-        const row = (label: string, cells: (string | HTMLElement)[], family?: string): HTMLElement => {
-          const shown = family === undefined ? label : label.slice(family.length + 1);
-          const hidden = family === undefined ? [] : [h('span', { class: 'sr-only' }, `${family}.`)];
-          return h(
-            'tr',
-            {},
-            h('th', { scope: 'row' }, ...hidden, ...labelled(shown)),
-            ...cells.map((c) => h('td', {}, c)),
-          );
-        };
-        // A param or metric row, marked when its values are not the same for every run.
-        const valueRow = (
-          label: string,
-          values: readonly string[],
-          family?: string,
-        ): { element: HTMLElement; differs: boolean } => {
-          const differs = runs.length > 1 && new Set(values).size > 1;
-          const element = row(label, [...values], family);
-          element.classList.add('value-row');
-          if (differs) element.classList.add('differs');
-          return { element, differs };
-        };
-        const metricRow = (name: string, family?: string) =>
-          valueRow(
-            name,
-            metrics.map((found) => valueText(found.get(name))),
-            family,
-          );
-        const { headline, families } = groupMetricNames(metricNames);
-        const familySections = families.map((family, index) => {
-          const rows = family.names.map((name) => metricRow(name, family.key));
-          const [stage, key] = family.key.split('.') as [string, string];
-          const body = h('tbody', { class: 'metric-family', id: `metric-family-${index}` });
-          const button = h(
-            'button',
-            { type: 'button', class: 'family-toggle', 'aria-expanded': 'false', 'aria-controls': body.id },
-            `${stage}: ${FAMILY_LABELS[key] ?? key} (${familyCount(rows.length, rows.filter((r) => r.differs).length, runs.length)})`,
-          );
-          button.addEventListener('click', () => {
-            const open = button.getAttribute('aria-expanded') !== 'true';
-            button.setAttribute('aria-expanded', String(open));
-            body.classList.toggle('open', open);
-          });
-          body.append(
-            h('tr', { class: 'family-head' }, h('th', { colspan: runs.length + 1 }, button)),
-            ...rows.map((r) => r.element),
-          );
-          return body;
-        });
-        const table = h(
-          'table',
-          { class: 'grid compare' },
-          h(
-            'thead',
-            {},
+  const runsText = `${ids.length} ${ids.length === 1 ? 'run' : 'runs'}`;
+  const reading =
+    ids.length === 0
+      ? undefined
+      : loadInto(
+          status,
+          {
+            loading: `Loading ${runsText}…`,
+            // As on the run page: an ended run's state is asked through a control worker, and with none running the
+            // server reads the run's history only after its query times out.
+            slow: [
+              `Still loading ${runsText}: no control worker has answered their state queries yet. Without one, an ` +
+                'ended run’s recorded history is read after 15 s; start one with ',
+              h('code', {}, 'fineflow worker --pool control'),
+              '.',
+            ],
+            what: `the ${runsText} to compare`,
+          },
+          () => Promise.all(ids.map((id) => getJson<RunState>(`/api/runs/${encodeURIComponent(id)}/state`))),
+          (states) => drawRuns(states.map((state): ComparedRun => ({ state }))),
+        );
+  function drawRuns(runs: ComparedRun[]): void {
+    const paramNames = [...new Set(runs.flatMap((r) => Object.keys(r.state.params)))].sort();
+    const metrics = runs.map(metricsOf);
+    const metricNames = [...new Set(metrics.flatMap((m) => [...m.keys()]))].sort();
+    // A label may break after each dot of a metric's path (`finetune.` / `accuracy`), at a space, or between the
+    // words of a camel-case name (`samples` / `Per` / `Second`), never inside a word: at 390 px the demo's
+    // `finetune.samplesPerSecond` broke as "samplesPerS" / "econd".
+    const labelled = (label: string): (string | HTMLElement)[] =>
+      label.split(/(?<=\.)|(?<= )|(?<=[a-z0-9])(?=[A-Z])/).flatMap((part, i) => (i === 0 ? [part] : [h('wbr'), part]));
+    // In a family's section its path (`evaluate.perClass.`) is said by the section's button: the label shows the
+    // rest (`crack.precision`), and keeps the whole path for screen readers and search.
+    const row = (label: string, cells: (string | HTMLElement)[], family?: string): HTMLElement => {
+      const shown = family === undefined ? label : label.slice(family.length + 1);
+      const hidden = family === undefined ? [] : [h('span', { class: 'sr-only' }, `${family}.`)];
+      return h('tr', {}, h('th', { scope: 'row' }, ...hidden, ...labelled(shown)), ...cells.map((c) => h('td', {}, c)));
+    };
+    // A param or metric row, marked when its values are not the same for every run.
+    const valueRow = (
+      label: string,
+      values: readonly string[],
+      family?: string,
+    ): { element: HTMLElement; differs: boolean } => {
+      const differs = runs.length > 1 && new Set(values).size > 1;
+      const element = row(label, [...values], family);
+      element.classList.add('value-row');
+      if (differs) element.classList.add('differs');
+      return { element, differs };
+    };
+    const metricRow = (name: string, family?: string) =>
+      valueRow(
+        name,
+        metrics.map((found) => valueText(found.get(name))),
+        family,
+      );
+    const { headline, families } = groupMetricNames(metricNames);
+    const familySections = families.map((family, index) => {
+      const rows = family.names.map((name) => metricRow(name, family.key));
+      const [stage, key] = family.key.split('.') as [string, string];
+      const body = h('tbody', { class: 'metric-family', id: `metric-family-${index}` });
+      const button = h(
+        'button',
+        { type: 'button', class: 'family-toggle', 'aria-expanded': 'false', 'aria-controls': body.id },
+        `${stage}: ${FAMILY_LABELS[key] ?? key} (${familyCount(rows.length, rows.filter((r) => r.differs).length, runs.length)})`,
+      );
+      button.addEventListener('click', () => {
+        const open = button.getAttribute('aria-expanded') !== 'true';
+        button.setAttribute('aria-expanded', String(open));
+        body.classList.toggle('open', open);
+      });
+      body.append(
+        h('tr', { class: 'family-head' }, h('th', { colspan: runs.length + 1 }, button)),
+        ...rows.map((r) => r.element),
+      );
+      return body;
+    });
+    const table = h(
+      'table',
+      { class: 'grid compare' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', {}, ''),
+          ...runs.map((r, i) =>
             h(
-              'tr',
-              {},
-              h('th', {}, ''),
-              ...runs.map((r, i) =>
-                h(
-                  'th',
-                  { scope: 'col', class: 'run-head' },
-                  // The number and colour the curves below give this run.
-                  h('span', { class: 'run-number' }, swatch(i), ` run ${i + 1}`),
-                  h('br'),
-                  h('a', { href: `#/runs/${encodeURIComponent(r.state.runId)}` }, r.state.runId),
-                ),
-              ),
+              'th',
+              { scope: 'col', class: 'run-head' },
+              // The number and colour the curves below give this run.
+              h('span', { class: 'run-number' }, swatch(i), ` run ${i + 1}`),
+              h('br'),
+              h('a', { href: `#/runs/${encodeURIComponent(r.state.runId)}` }, r.state.runId),
             ),
           ),
-          h(
-            'tbody',
-            {},
-            row(
-              'status',
-              runs.map((r) => statusBadge(r.state.status)),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        row(
+          'status',
+          runs.map((r) => statusBadge(r.state.status)),
+        ),
+        row(
+          'pipeline',
+          runs.map((r) => r.state.pipeline),
+        ),
+        ...paramNames.map(
+          (p) =>
+            valueRow(
+              `param ${p}`,
+              runs.map((r) => valueText(r.state.params[p])),
+            ).element,
+        ),
+        ...headline.map((name) => metricRow(name).element),
+      ),
+      ...familySections,
+    );
+    const onlyDiffering = h('input', { type: 'checkbox', id: 'compare-only-differing' });
+    onlyDiffering.addEventListener('change', () => table.classList.toggle('only-differing', onlyDiffering.checked));
+    const curvesBox = h('div', { class: 'compare-curves' });
+    content.replaceChildren(
+      ...(runs.length > 1
+        ? [
+            h(
+              'label',
+              { class: 'inline-check', for: onlyDiffering.id },
+              onlyDiffering,
+              'Only rows that differ',
+              h('span', { class: 'muted' }, ' (marked ≠)'),
             ),
-            row(
-              'pipeline',
-              runs.map((r) => r.state.pipeline),
-            ),
-            ...paramNames.map(
-              (p) =>
-                valueRow(
-                  `param ${p}`,
-                  runs.map((r) => valueText(r.state.params[p])),
-                ).element,
-            ),
-            ...headline.map((name) => metricRow(name).element),
-          ),
-          ...familySections,
-        );
-        const onlyDiffering = h('input', { type: 'checkbox', id: 'compare-only-differing' });
-        onlyDiffering.addEventListener('change', () => table.classList.toggle('only-differing', onlyDiffering.checked));
-        const curvesBox = h('div', { class: 'compare-curves' });
-        content.replaceChildren(
-          ...(runs.length > 1
-            ? [
-                h(
-                  'label',
-                  { class: 'inline-check', for: onlyDiffering.id },
-                  onlyDiffering,
-                  'Only rows that differ',
-                  h('span', { class: 'muted' }, ' (marked ≠)'),
-                ),
-              ]
-            : []),
-          table,
-          h('h2', {}, 'Training curves'),
-          curvesBox,
-        );
-        compareCurves(curvesBox, runs, charts);
-      })
-      .catch((error: unknown) => content.replaceChildren(errorBox(error)));
+          ]
+        : []),
+      table,
+      h('h2', {}, 'Training curves'),
+      curvesBox,
+    );
+    compareCurves(curvesBox, runs, charts);
   }
   return {
-    element: h('section', { class: 'page compare' }, h('h1', {}, 'Compare runs'), form, content),
-    dispose: () => charts.forEach((c) => c.destroy()),
+    element: h('section', { class: 'page compare' }, h('h1', {}, 'Compare runs'), form, status, content),
+    dispose: () => {
+      reading?.dispose();
+      charts.forEach((c) => c.destroy());
+    },
   };
 }

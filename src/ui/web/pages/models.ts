@@ -3,17 +3,26 @@ import { drawDag } from '../dag';
 import type { ModelCard, ModelSummary, VersionTagsView } from '../types';
 import {
   confirmAction,
-  errorBox,
   formatNumber,
   formatTime,
   getJson,
   h,
+  loadInto,
   postJson,
   replace,
   settings,
   toast,
   type Page,
 } from '../util';
+
+/** What a slow registry read waits for: the object store holds the registry. */
+function slowRegistry(what: string): (string | HTMLElement)[] {
+  return [
+    `Still loading ${what}: the object store that holds the registry has not answered yet. Check that it is up (`,
+    h('code', {}, 'fineflow dev status'),
+    ' for a local stack).',
+  ];
+}
 
 /** A version's tags as `key=value` chips (text only), with what was left out or why none could be read. */
 function tagList(view: VersionTagsView | undefined): HTMLElement {
@@ -31,61 +40,63 @@ function tagList(view: VersionTagsView | undefined): HTMLElement {
 
 export function modelsPage(): Page {
   const body = h('tbody');
-  const element = h(
-    'section',
-    { class: 'page models' },
-    h('h1', {}, 'Models'),
+  const status = h('div');
+  const table = h(
+    'table',
+    // On a phone, a card per model (styles.css: table.grid.cards). Shown once the registry is read.
+    { class: 'grid cards', hidden: true },
     h(
-      'table',
-      // On a phone, a card per model (styles.css: table.grid.cards).
-      { class: 'grid cards' },
+      'thead',
+      {},
       h(
-        'thead',
+        'tr',
         {},
+        ...['Model', 'Versions', 'Latest', 'Aliases', 'Latest created', 'Latest tags'].map((t) =>
+          h('th', { scope: 'col' }, t),
+        ),
+      ),
+    ),
+    body,
+  );
+  const element = h('section', { class: 'page models' }, h('h1', {}, 'Models'), status, table);
+  const draw = (models: readonly ModelSummary[]): void => {
+    table.hidden = false;
+    body.replaceChildren(
+      ...models.map((m) =>
+        h(
+          'tr',
+          { 'data-model': m.name },
+          h('td', { class: 'nowrap card-title' }, h('a', { href: `#/models/${encodeURIComponent(m.name)}` }, m.name)),
+          h('td', { class: 'num', 'data-label': 'versions' }, m.versions),
+          h('td', { class: 'num', 'data-label': 'latest' }, m.latest),
+          h(
+            'td',
+            { 'data-label': 'aliases' },
+            Object.entries(m.aliases)
+              .map(([alias, v]) => `${alias} → ${v}`)
+              .join(', '),
+          ),
+          h('td', { class: 'nowrap', 'data-label': 'created' }, formatTime(m.latestCreatedAt)),
+          h('td', { class: 'tags card-wide', 'data-label': 'tags' }, tagList(m.latestTags)),
+        ),
+      ),
+    );
+    if (models.length === 0)
+      body.appendChild(
         h(
           'tr',
           {},
-          ...['Model', 'Versions', 'Latest', 'Aliases', 'Latest created', 'Latest tags'].map((t) =>
-            h('th', { scope: 'col' }, t),
-          ),
-        ),
-      ),
-      body,
-    ),
-  );
-  getJson<{ models: ModelSummary[] }>('/api/models')
-    .then(({ models }) => {
-      body.replaceChildren(
-        ...models.map((m) =>
-          h(
-            'tr',
-            { 'data-model': m.name },
-            h('td', { class: 'nowrap card-title' }, h('a', { href: `#/models/${encodeURIComponent(m.name)}` }, m.name)),
-            h('td', { class: 'num', 'data-label': 'versions' }, m.versions),
-            h('td', { class: 'num', 'data-label': 'latest' }, m.latest),
-            h(
-              'td',
-              { 'data-label': 'aliases' },
-              Object.entries(m.aliases)
-                .map(([alias, v]) => `${alias} → ${v}`)
-                .join(', '),
-            ),
-            h('td', { class: 'nowrap', 'data-label': 'created' }, formatTime(m.latestCreatedAt)),
-            h('td', { class: 'tags card-wide', 'data-label': 'tags' }, tagList(m.latestTags)),
-          ),
+          h('td', { colspan: 6, class: 'empty' }, 'The registry is empty: a register-model stage adds versions.'),
         ),
       );
-      if (models.length === 0)
-        body.appendChild(
-          h(
-            'tr',
-            {},
-            h('td', { colspan: 6, class: 'empty' }, 'The registry is empty: a register-model stage adds versions.'),
-          ),
-        );
-    })
-    .catch((error: unknown) => element.appendChild(errorBox(error)));
-  return { element };
+  };
+  const reading = loadInto(
+    status,
+    { loading: 'Loading models…', slow: slowRegistry('models'), what: 'the models' },
+    () => getJson<{ models: ModelSummary[] }>('/api/models'),
+    ({ models }) => draw(models),
+  );
+  return { element, dispose: reading.dispose };
 }
 
 /** `/api/models/NAME`: the registry's view of a model, and each version's tags by version. */
@@ -142,14 +153,9 @@ function lineageGraph(card: ModelCard): SVGSVGElement {
 }
 
 export function modelPage(name: string): Page {
-  const element = h('section', { class: 'page model' }, h('h1', {}, `Model ${name}`));
+  const status = h('div');
   const content = h('div');
-  element.appendChild(content);
-  const load = (): void => {
-    getJson<ModelDetails>(`/api/models/${encodeURIComponent(name)}`)
-      .then((model) => draw(model))
-      .catch((error: unknown) => content.replaceChildren(errorBox(error)));
-  };
+  const element = h('section', { class: 'page model' }, h('h1', {}, `Model ${name}`), status, content);
   const draw = (model: ModelDetails): void => {
     const aliasesOf = (version: number): string[] =>
       Object.entries(model.aliases)
@@ -211,7 +217,7 @@ export function modelPage(name: string): Page {
         : promoteForm(
             name,
             model.versions.map((v) => v.version),
-            load,
+            () => reading.load(),
           ),
       h(
         'table',
@@ -232,8 +238,13 @@ export function modelPage(name: string): Page {
     );
     if (latest) showCard(latest);
   };
-  load();
-  return { element };
+  const reading = loadInto(
+    status,
+    { loading: `Loading model ${name}…`, slow: slowRegistry(`model ${name}`), what: `model ${name}` },
+    () => getJson<ModelDetails>(`/api/models/${encodeURIComponent(name)}`),
+    draw,
+  );
+  return { element, dispose: reading.dispose };
 }
 
 function promoteForm(name: string, versions: readonly number[], reload: () => void): HTMLElement {

@@ -11,6 +11,8 @@ import {
   formatTime,
   getJson,
   h,
+  loadFailure,
+  loadingNote,
   postJson,
   settings,
   statusBadge,
@@ -36,25 +38,20 @@ function defaultStage(state: RunState): string | undefined {
   return pick('waiting') ?? pick('failed') ?? pick('running') ?? state.stages[0]?.id;
 }
 
-/** How long the run page waits for a run's state before it says why that can take a while. */
-const SLOW_STATE_MS = 3_000;
-
 /**
  * What the run page says until the run's state arrives: an ended run is asked through a control worker, and with
  * none running the server reads the run's history only after its query times out (15 s): a blank page meanwhile
  * read as a broken one.
  */
-function loadingNote(runId: string): { element: HTMLElement; stop(): void } {
-  const element = h('p', { class: 'muted', id: 'run-loading', role: 'status' }, `Loading run ${runId}…`);
-  const timer = window.setTimeout(() => {
-    element.replaceChildren(
-      `Still loading run ${runId}: no control worker has answered its state query yet. Without one, an ended run's ` +
-        'recorded history is read after 15 s; start one with ',
-      h('code', {}, 'fineflow worker --pool control'),
-      '.',
-    );
-  }, SLOW_STATE_MS);
-  return { element, stop: () => window.clearTimeout(timer) };
+function runLoadingNote(runId: string): ReturnType<typeof loadingNote> {
+  const note = loadingNote(`Loading run ${runId}…`, [
+    `Still loading run ${runId}: no control worker has answered its state query yet. Without one, an ended run's ` +
+      'recorded history is read after 15 s; start one with ',
+    h('code', {}, 'fineflow worker --pool control'),
+    '.',
+  ]);
+  note.element.id = 'run-loading';
+  return note;
 }
 
 /**
@@ -70,7 +67,7 @@ function paramItems(params: RunState['params']): HTMLElement[] {
 }
 
 export function runPage(runId: string, params: URLSearchParams): Page {
-  const loading = loadingNote(runId);
+  let loading = runLoadingNote(runId);
   const header = h('div', { class: 'run-header' }, loading.element);
   const dagBox = h('div', { class: 'dag-box', 'aria-live': 'off' });
   const panelBox = h('div', { class: 'panel-box' });
@@ -181,8 +178,15 @@ export function runPage(runId: string, params: URLSearchParams): Page {
         );
       }
     } catch (error) {
-      loading.element.remove();
-      problem.replaceChildren(errorBox(error));
+      loading.stop();
+      problem.replaceChildren(
+        loadFailure(`run ${runId}`, error, () => {
+          problem.replaceChildren();
+          loading = runLoadingNote(runId);
+          header.replaceChildren(loading.element);
+          void load();
+        }),
+      );
     }
   };
   void load();

@@ -1,6 +1,6 @@
 /** Runs: filter by pipeline, status and trigger; refreshed every few seconds while shown. */
 import type { RunSummary } from '../types';
-import { errorBox, formatDuration, formatTime, getJson, h, statusBadge, type Page } from '../util';
+import { formatDuration, formatTime, getJson, h, loadFailure, loadingNote, statusBadge, type Page } from '../util';
 
 const STATUSES = ['', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'];
 const TRIGGERS = ['', 'manual', 'schedule', 'new-data', 'rerun'];
@@ -22,7 +22,13 @@ export function runsPage(params: URLSearchParams): Page {
     trigger: params.get('trigger') ?? '',
   };
   const body = h('tbody');
-  const problem = h('div');
+  // Until the first list arrives (on a phone the cards' headings are hidden, so the page was blank meanwhile).
+  const loading = loadingNote('Loading runs…', [
+    'Still loading runs: Temporal has not answered the list yet. Check that it is up (',
+    h('code', {}, 'fineflow dev status'),
+    ' for a local stack).',
+  ]);
+  const problem = h('div', {}, loading.element);
   const compareButton = h('button', { type: 'button', disabled: true }, 'Compare selected');
   const form = h(
     'form',
@@ -101,47 +107,53 @@ export function runsPage(params: URLSearchParams): Page {
 
   let timer: number | undefined;
   let disposed = false;
+  let reads = 0;
   const load = async (): Promise<void> => {
+    // Only the newest read draws and schedules the next (a Retry while a refresh is out).
+    const turn = ++reads;
+    window.clearTimeout(timer);
     const query = new URLSearchParams(Object.entries(filters).filter(([, v]) => v));
     try {
       const { runs } = await getJson<{ runs: RunSummary[] }>(`/api/runs?${query}`);
+      if (turn !== reads) return;
+      loading.stop();
       problem.replaceChildren();
+      table.hidden = false;
       draw(runs);
     } catch (error) {
-      problem.replaceChildren(errorBox(error));
+      if (turn !== reads) return;
+      loading.stop();
+      // The list also retries itself every few seconds.
+      problem.replaceChildren(loadFailure('the runs', error, () => void load()));
     }
     if (!disposed) timer = window.setTimeout(() => void load(), REFRESH_MS);
   };
-  void load();
 
-  const element = h(
-    'section',
-    { class: 'page runs' },
-    h('h1', {}, 'Runs'),
-    form,
-    problem,
+  const table = h(
+    'table',
+    // Shown once the first list arrives.
+    { class: 'grid runs cards', 'aria-label': 'Runs', hidden: true },
     h(
-      'table',
-      { class: 'grid runs cards', 'aria-label': 'Runs' },
+      'thead',
+      {},
       h(
-        'thead',
+        'tr',
         {},
-        h(
-          'tr',
-          {},
-          h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'compare')),
-          ...['Run', 'Pipeline', 'Status', 'Trigger', 'Started (UTC)', 'Duration'].map((t) =>
-            h('th', { scope: 'col' }, t),
-          ),
+        h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'compare')),
+        ...['Run', 'Pipeline', 'Status', 'Trigger', 'Started (UTC)', 'Duration'].map((t) =>
+          h('th', { scope: 'col' }, t),
         ),
       ),
-      body,
     ),
+    body,
   );
+  const element = h('section', { class: 'page runs' }, h('h1', {}, 'Runs'), form, problem, table);
+  void load();
   return {
     element,
     dispose() {
       disposed = true;
+      loading.stop();
       window.clearTimeout(timer);
     },
   };

@@ -4,7 +4,18 @@
  * CLI's `fineflow schedule pause|unpause|trigger NAME` uses, so it reaches the pipeline's schedule
  * and every data watcher of it alike; the confirmation says which.
  */
-import { confirmAction, errorBox, formatTime, getJson, h, postJson, settings, toast, type Page } from '../util';
+import {
+  confirmAction,
+  formatTime,
+  getJson,
+  h,
+  loadFailure,
+  loadingNote,
+  postJson,
+  settings,
+  toast,
+  type Page,
+} from '../util';
 
 interface ScheduleListing {
   readonly pipeline: string;
@@ -141,7 +152,13 @@ function table(label: string, titles: readonly string[], rows: readonly HTMLElem
 }
 
 export function schedulesPage(): Page {
-  const content = h('div');
+  // Until the first listing arrives: both come from Temporal (schedules, and each watcher's state query).
+  const loading = loadingNote('Loading schedules and data watchers…', [
+    'Still loading schedules and data watchers: Temporal has not answered yet. Check that it is up (',
+    h('code', {}, 'fineflow dev status'),
+    ' for a local stack).',
+  ]);
+  const content = h('div', {}, loading.element);
   let shown: { schedules: ScheduleListing[]; watchers: WatcherListing[] } = { schedules: [], watchers: [] };
   const act = async (pipeline: string, action: Action): Promise<void> => {
     const schedule = shown.schedules.some((s) => s.pipeline === pipeline);
@@ -164,16 +181,28 @@ export function schedulesPage(): Page {
   let timer: number | undefined;
   let disposed = false;
   // The list refreshes itself: a signal reaches a watcher, and its state shows it, a moment after the action.
+  let reads = 0;
   const load = (): void => {
+    // Only the newest read draws and schedules the next (a Retry or an action while a refresh is out).
+    const turn = ++reads;
     window.clearTimeout(timer);
     getJson<{ schedules: ScheduleListing[]; watchers: WatcherListing[] }>('/api/schedules')
-      .then((listing) => {
-        shown = listing;
-        draw(listing);
-      })
-      .catch((error: unknown) => content.replaceChildren(errorBox(error)))
+      .then(
+        (listing) => {
+          if (turn !== reads) return;
+          loading.stop();
+          shown = listing;
+          draw(listing);
+        },
+        (error: unknown) => {
+          if (turn !== reads) return;
+          loading.stop();
+          // The page also retries itself every few seconds.
+          content.replaceChildren(loadFailure('the schedules', error, load));
+        },
+      )
       .finally(() => {
-        if (!disposed) timer = window.setTimeout(load, REFRESH_MS);
+        if (!disposed && turn === reads) timer = window.setTimeout(load, REFRESH_MS);
       });
   };
   const draw = (listing: { schedules: ScheduleListing[]; watchers: WatcherListing[] }): void => {
@@ -202,6 +231,7 @@ export function schedulesPage(): Page {
     element: h('section', { class: 'page schedules' }, h('h1', {}, 'Schedules'), content),
     dispose: () => {
       disposed = true;
+      loading.stop();
       window.clearTimeout(timer);
     },
   };
