@@ -1,0 +1,214 @@
+/**
+ * A real `fineflow worker` process killed (SIGKILL) in the middle of a registration: after its version claim is in
+ * MinIO and before the card. The worker reaches MinIO through a TCP proxy that stops forwarding every request after
+ * the claim's PUT, so the kill lands in that window on every run (no timing luck, nothing in the product changed).
+ * Temporal times the attempt out on its heartbeat timeout, a second worker process gets the retry, and the retry takes
+ * its own earlier attempt's claim over at once (src/ml/models/registry.ts, docs/security.md §4): one version, its files
+ * those of the source model (sha256), no second number holding anything.
+ *
+ * Run with: bash scripts/test.sh integration --quick test/integration/runtime/register-worker-killed.test.ts
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { listStageLogs, stageLogText } from '../../../src/client/run-logs';
+import { loadTf } from '../../../src/ml/backend';
+import { buildModel } from '../../../src/ml/models/architectures';
+import { saveModel } from '../../../src/ml/models/load-model';
+import { CLAIM_STALE_AFTER_MS, listVersions, readAliases, versionPrefix } from '../../../src/ml/models/registry';
+import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
+import { spawnWorker, type WorkerProcess } from '../../fixtures/runtime/worker-process';
+
+const { tf } = loadTf({ preference: 'cpu' });
+let h: RuntimeHarness;
+let proxy: FreezingProxy | undefined;
+const workers: WorkerProcess[] = [];
+const suffix = randomSuffix();
+const name = `killed-${suffix}`;
+const pool = `register-${suffix}`;
+
+interface FreezingProxy {
+  readonly endpoint: string;
+  /** Resolves once a request matching the pattern was passed on; every later request is held. */
+  readonly frozen: Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP proxy to `target` that passes requests on until one whose request line matches `freezeAfter`, then holds
+ * every request that starts after it (on any connection) without answering: the store stops responding to the
+ * proxied process as a frozen network would. Node's HTTP agent writes each request after the previous response, so a
+ * request line starts a chunk.
+ */
+async function startFreezingProxy(target: { host: string; port: number }, freezeAfter: RegExp): Promise<FreezingProxy> {
+  const sockets = new Set<Socket>();
+  let isFrozen = false;
+  let markFrozen!: () => void;
+  const frozen = new Promise<void>((resolve) => (markFrozen = resolve));
+  const server: Server = createServer((client) => {
+    const upstream = connect(target.port, target.host);
+    for (const socket of [client, upstream]) sockets.add(socket);
+    let holding = false;
+    client.on('data', (chunk: Buffer) => {
+      const head = chunk.subarray(0, 512).toString('latin1');
+      const startsRequest = /^[A-Z]+ \S+ HTTP\/1\.1\r\n/.test(head);
+      if (isFrozen && startsRequest) holding = true;
+      if (holding) return;
+      upstream.write(chunk);
+      if (startsRequest && freezeAfter.test(head.split('\r\n', 1)[0] ?? '')) {
+        isFrozen = true;
+        markFrozen();
+      }
+    });
+    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    const end = (): void => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    for (const socket of [client, upstream]) socket.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('proxy has no port');
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    frozen,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Ask `probe` every 50 ms until it returns something, for at most `ms`. */
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** What a registration writes into its claim (src/ml/models/registry.ts). */
+interface StoredClaim {
+  readonly createdAt: string;
+  readonly runId?: string;
+  readonly stage?: string;
+}
+
+const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+
+before(async () => {
+  h = await startRuntimeHarness({ cpuWorker: false });
+});
+
+after(async () => {
+  for (const worker of workers) worker.child.kill('SIGKILL');
+  await Promise.all(workers.map((worker) => worker.exited));
+  await proxy?.close();
+  await h?.close();
+});
+
+test(
+  'a worker killed between the version claim and the card: the retry on another worker takes the claim over at once, one verified version',
+  { timeout: 240_000 },
+  async () => {
+    const bucket = h.config.s3.bucket;
+    const model = buildModel(tf, { kind: 'mlp', inputShape: [4], hidden: [3] }, { numClasses: 2 });
+    const source = `s3://${bucket}/scratch-${name}/model`;
+    await saveModel(tf, h.store, model, source);
+    model.dispose();
+
+    proxy = await startFreezingProxy(
+      { host: h.config.s3.endPoint, port: h.config.s3.port },
+      new RegExp(`^PUT \\S*/models/${name}/1/claim\\.json[ ?]`),
+    );
+    const doomed = await spawnWorker({ pool, env: { FINEFLOW_S3_ENDPOINT: proxy.endpoint } });
+    workers.push(doomed);
+    const runId = await h.runs.submit(
+      h.plan(name, [
+        {
+          id: 'register',
+          uses: 'register-model',
+          pool,
+          // Above the stage runner's 5 s heartbeat timer with room for a loaded machine; Temporal retries after it.
+          heartbeatTimeoutMs: 15_000,
+          retry: { maxAttempts: 3, initialIntervalMs: 100, backoffCoefficient: 1, maximumIntervalMs: 1_000 },
+          with: { model: `${source}/model.json`, name, alias: 'champion' },
+        },
+      ]),
+    );
+
+    const directory = versionPrefix(bucket, name, 1);
+    const claimed = await until('the claim in MinIO', () => h.store.stat(`${directory}/claim.json`), 60_000);
+    await proxy.frozen;
+    const deadClaim = await h.store.getJson<StoredClaim>(`${directory}/claim.json`);
+    assert.equal(deadClaim.runId, runId);
+    assert.equal(deadClaim.stage, 'register');
+    assert.equal(await h.store.stat(`${directory}/card.json`), undefined, 'killed before the card');
+    doomed.child.kill('SIGKILL');
+    assert.equal(await doomed.exited, 'SIGKILL');
+    const survivor = await spawnWorker({ pool });
+    workers.push(survivor);
+
+    const result = await h.runs.result(runId);
+    assert.equal(result.status, 'succeeded', JSON.stringify(result.stages));
+    const stage = result.stages.find((s) => s.id === 'register');
+    assert.equal(stage?.attempts, 2, 'the killed attempt, then the retry');
+    assert.deepEqual(stage?.outputs, { model: `registry://${name}@1`, version: 1, unchanged: false });
+
+    // One version, under the killed attempt's number; nothing under any other number.
+    assert.deepEqual(await listVersions(h.store, bucket, name), [1]);
+    assert.deepEqual(await readAliases(h.store, bucket, name), { champion: 1 });
+    const keys = (await h.store.list(`s3://${bucket}/models/${name}/`)).map((info) => info.key);
+    assert.deepEqual(
+      keys.filter((key) => !key.startsWith(`models/${name}/1/`)),
+      [`models/${name}/aliases.json`],
+    );
+
+    // Its files are the source model's, byte for byte.
+    for (const file of ['model.json', 'weights.bin']) {
+      const [registered, original] = await Promise.all([
+        h.store.getBytes(`${directory}/${file}`),
+        h.store.getBytes(`${source}/${file}`),
+      ]);
+      assert.equal(sha256(registered), sha256(original), `${file} sha256`);
+    }
+
+    // The retry wrote the claim over (its own earlier attempt's: taken over at once, not after the stale time).
+    const takenOver = await h.store.getJson<StoredClaim>(`${directory}/claim.json`);
+    assert.equal(takenOver.runId, runId);
+    assert.notEqual(takenOver.createdAt, deadClaim.createdAt, 'the claim is the retry’s now');
+    assert.notEqual((await h.store.stat(`${directory}/claim.json`))?.etag, claimed.etag);
+    const card = await h.store.getJson<{ createdAt: string; lineage: Record<string, string> }>(
+      `${directory}/card.json`,
+    );
+    assert.equal(card.createdAt, takenOver.createdAt, 'the card is the retry’s');
+    assert.deepEqual([card.lineage.runId, card.lineage.stage], [runId, 'register']);
+    // Listings carry milliseconds (a HEAD's Last-Modified only seconds); MinIO and the worker share this machine's clock.
+    const written = new Map(
+      (await h.store.list(`${directory}/`)).map((info) => [info.key, info.lastModified.getTime()]),
+    );
+    const takeoverMs = (written.get(`models/${name}/1/claim.json`) ?? NaN) - Date.parse(takenOver.createdAt);
+    assert.ok(
+      takeoverMs < CLAIM_STALE_AFTER_MS,
+      `the retry took its earlier attempt's claim over ${takeoverMs} ms after it began; the documented time is at once ` +
+        `(another registration's claim: after ${CLAIM_STALE_AFTER_MS} ms unrenewed)`,
+    );
+    assert.ok(
+      (written.get(`models/${name}/1/card.json`) ?? NaN) >= (written.get(`models/${name}/1/claim.json`) ?? NaN),
+    );
+
+    const logs = await listStageLogs(h.store, bucket, runId, 'register');
+    const texts = await Promise.all(logs.map((log) => stageLogText(h.store, log)));
+    assert.ok(
+      texts.some((text) => text.includes(`registered registry://${name}@1 from`)),
+      texts.join('\n---\n'),
+    );
+  },
+);
