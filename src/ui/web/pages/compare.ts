@@ -6,7 +6,9 @@
  * The metric rows: a stage's own numbers (`evaluate.accuracy`) come first; each nested family (`evaluate.perClass.*`,
  * `evaluate.intervals.*`) sits in a collapsed section whose button says how many rows it holds and how many differ
  * (two evaluated demo runs gave 70 rows, the headline ones lost among them). A row whose values are not the same for
- * every run is marked, and "Only rows that differ" shows just those, in every section, open or not.
+ * the runs that have it is marked ≠, a row only some runs have is marked ◐ (not a difference: two different pipelines
+ * had almost every row marked), and "Only rows that differ" shows just the ≠ rows, in every section, open or not.
+ * Rows come in the pipelines' stage order.
  */
 import type uPlot from 'uplot';
 import { compareCurves, swatch } from './compare-curves';
@@ -68,12 +70,39 @@ function groupMetricNames(names: readonly string[]): { headline: string[]; famil
   return { headline: names.filter((name) => !inSection.has(name)), families };
 }
 
-/** "24 rows, 1 differs": how many rows a section holds and, when runs are compared, how many of them differ. */
-function familyCount(rows: number, differing: number, runs: number): string {
+/**
+ * "24 rows, 1 differs, 3 only in some runs": how many rows a section holds and, when runs are compared, how many of
+ * them differ and how many only some runs have.
+ */
+function familyCount(rows: number, differing: number, onlySome: number, runs: number): string {
   const held = `${rows} ${rows === 1 ? 'row' : 'rows'}`;
   if (runs < 2) return held;
-  if (differing === 0) return `${held}, none differ`;
-  return `${held}, ${differing} ${differing === 1 ? 'differs' : 'differ'}`;
+  const differ = differing === 0 ? 'none differ' : `${differing} ${differing === 1 ? 'differs' : 'differ'}`;
+  return `${held}, ${differ}${onlySome > 0 ? `, ${onlySome} only in some runs` : ''}`;
+}
+
+/**
+ * Stage ids in the pipelines' (DAG) order: each run's stages in its state's order, a stage only some runs have placed
+ * after the stage it follows in its own run. Rows sorted by name put evaluate before finetune.
+ */
+function stageOrder(runs: readonly ComparedRun[]): string[] {
+  const order: string[] = [];
+  for (const run of runs) {
+    let after = -1;
+    for (const { id } of run.state.stages) {
+      const at = order.indexOf(id);
+      if (at >= 0) after = at;
+      else order.splice(++after, 0, id);
+    }
+  }
+  return order;
+}
+
+/** How a row's values compare: `differs` when two runs that have it disagree, `onlySome` when a run lacks it. */
+function compareValues(values: readonly unknown[]): { differs: boolean; onlySome: boolean } {
+  if (values.length < 2) return { differs: false, onlySome: false };
+  const present = values.filter((value) => value !== undefined);
+  return { differs: new Set(present.map(valueText)).size > 1, onlySome: present.length < values.length };
 }
 
 /** A value in the table; a param or metric a run lacks reads – (a blank cell looked like a value not yet loaded). */
@@ -131,7 +160,12 @@ export function comparePage(params: URLSearchParams): Page {
   function drawRuns(runs: ComparedRun[]): void {
     const paramNames = [...new Set(runs.flatMap((r) => Object.keys(r.state.params)))].sort();
     const metrics = runs.map(metricsOf);
-    const metricNames = [...new Set(metrics.flatMap((m) => [...m.keys()]))].sort();
+    // By stage in the pipelines' order, then by name within a stage.
+    const stages = stageOrder(runs);
+    const stageRank = (name: string): number => stages.indexOf(name.split('.')[0] ?? '');
+    const metricNames = [...new Set(metrics.flatMap((m) => [...m.keys()]))].sort(
+      (a, b) => stageRank(a) - stageRank(b) || (a < b ? -1 : a > b ? 1 : 0),
+    );
     // A label may break after each dot of a metric's path (`finetune.` / `accuracy`), at a space, or between the
     // words of a camel-case name (`samples` / `Per` / `Second`), never inside a word: at 390 px the demo's
     // `finetune.samplesPerSecond` broke as "samplesPerS" / "econd".
@@ -144,22 +178,24 @@ export function comparePage(params: URLSearchParams): Page {
       const hidden = family === undefined ? [] : [h('span', { class: 'sr-only' }, `${family}.`)];
       return h('tr', {}, h('th', { scope: 'row' }, ...hidden, ...labelled(shown)), ...cells.map((c) => h('td', {}, c)));
     };
-    // A param or metric row, marked when its values are not the same for every run.
+    // A param or metric row, marked ≠ when the runs that have it disagree and ◐ when only some runs have it (two
+    // different pipelines had almost every row marked ≠ for a value one of them lacks).
     const valueRow = (
       label: string,
-      values: readonly string[],
+      values: readonly unknown[],
       family?: string,
-    ): { element: HTMLElement; differs: boolean } => {
-      const differs = runs.length > 1 && new Set(values).size > 1;
-      const element = row(label, [...values], family);
+    ): { element: HTMLElement; differs: boolean; onlySome: boolean } => {
+      const { differs, onlySome } = compareValues(values);
+      const element = row(label, values.map(valueText), family);
       element.classList.add('value-row');
       if (differs) element.classList.add('differs');
-      return { element, differs };
+      if (onlySome) element.classList.add('only-some');
+      return { element, differs, onlySome };
     };
     const metricRow = (name: string, family?: string) =>
       valueRow(
         name,
-        metrics.map((found) => valueText(found.get(name))),
+        metrics.map((found) => found.get(name)),
         family,
       );
     const { headline, families } = groupMetricNames(metricNames);
@@ -170,7 +206,7 @@ export function comparePage(params: URLSearchParams): Page {
       const button = h(
         'button',
         { type: 'button', class: 'family-toggle', 'aria-expanded': 'false', 'aria-controls': body.id },
-        `${stage}: ${FAMILY_LABELS[key] ?? key} (${familyCount(rows.length, rows.filter((r) => r.differs).length, runs.length)})`,
+        `${stage}: ${FAMILY_LABELS[key] ?? key} (${familyCount(rows.length, rows.filter((r) => r.differs).length, rows.filter((r) => r.onlySome).length, runs.length)})`,
       );
       button.addEventListener('click', () => {
         const open = button.getAttribute('aria-expanded') !== 'true';
@@ -220,7 +256,7 @@ export function comparePage(params: URLSearchParams): Page {
           (p) =>
             valueRow(
               `param ${p}`,
-              runs.map((r) => valueText(r.state.params[p])),
+              runs.map((r) => r.state.params[p]),
             ).element,
         ),
         ...headline.map((name) => metricRow(name).element),
@@ -237,8 +273,14 @@ export function comparePage(params: URLSearchParams): Page {
               'label',
               { class: 'inline-check', for: onlyDiffering.id },
               onlyDiffering,
-              'Only rows that differ',
-              h('span', { class: 'muted' }, ' (marked ≠)'),
+              // One span, so on a phone its text wraps as a line of text beside the box (not as two columns).
+              h(
+                'span',
+                {},
+                'Only rows that differ',
+                // What it keeps: rows only some runs have are not differences (two different pipelines share few).
+                h('span', { class: 'muted' }, ' (marked ≠; rows only in some runs, marked ◐, are left out)'),
+              ),
             ),
           ]
         : []),
