@@ -8,12 +8,12 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { createMemoryObjectStore } from '../../src/storage/memory-store';
 import type { RunningUi } from '../../src/ui/server';
 import { closeBrowserUi, startBrowserUi } from './browser-ui';
 import { openPage, screenshot } from '../e2e/helpers/ui-browser';
-import { assertNoSideScroll } from './page-layout';
+import { assertCards } from './page-layout';
 
 const BUCKET = 'fineflow';
 const MODELS = ['surface-defects-line-b', 'digits'];
@@ -41,42 +41,6 @@ before(async () => {
   ({ ui, browser } = await startBrowserUi({ runs: {}, store, bucket: BUCKET }));
 });
 after(() => closeBrowserUi({ ui, browser }));
-
-/**
- * For each card (row) the selector finds: the cells whose content is not wholly inside the window (left of 0, right
- * of its width, or cut by a box that scrolls), and the cells that have a value but no visible label.
- */
-const CARDS = (rows: string): string => `(() => [...document.querySelectorAll(${JSON.stringify(rows)})].map((row) => {
-  const offScreen = [];
-  const unlabelled = [];
-  for (const cell of row.cells) {
-    const range = document.createRange();
-    range.selectNodeContents(cell);
-    for (const rect of range.getClientRects()) {
-      if (rect.width === 0) continue;
-      let clipped = rect.left < 0 || rect.right > window.innerWidth + 0.5;
-      for (let box = cell; box && !clipped; box = box.parentElement) {
-        const style = getComputedStyle(box);
-        if (style.overflowX !== 'visible' && box.scrollWidth > box.clientWidth + 1) clipped = true;
-      }
-      if (clipped) { offScreen.push(cell.textContent); break; }
-    }
-    const label = getComputedStyle(cell, '::before').content;
-    const titled = cell.classList.contains('card-title') || cell.querySelector('button');
-    if (!titled && cell.textContent.trim() !== '' && (label === 'none' || label === 'normal')) unlabelled.push(cell.textContent);
-  }
-  return { row: row.cells[0]?.textContent, offScreen, unlabelled };
-}))()`;
-
-async function assertCards(page: Page, rows: string, expected: number): Promise<void> {
-  const cards = (await page.evaluate(CARDS(rows))) as { row: string; offScreen: string[]; unlabelled: string[] }[];
-  assert.equal(cards.length, expected, JSON.stringify(cards));
-  for (const card of cards) {
-    assert.deepEqual(card.offScreen, [], `${card.row}: cells not on screen`);
-    assert.deepEqual(card.unlabelled, [], `${card.row}: values without a label`);
-  }
-  await assertNoSideScroll(page);
-}
 
 for (const colorScheme of ['light', 'dark'] as const) {
   test(`models list and a model's versions on a 390 px phone: one card each, tags on screen (${colorScheme})`, async () => {

@@ -35,12 +35,17 @@ function checkpointRow(c: CheckpointRow): HTMLElement {
       'data-verified': String(c.verified),
       'data-marks': marks.join(' '),
     },
-    h('td', { class: 'num' }, c.epoch),
-    h('td', { class: 'num' }, formatBytes(c.bytes)),
+    // On a phone, a card per checkpoint (styles.css: table.grid.cards), titled "epoch N", each value after its label.
+    h('td', { class: 'num card-title', 'data-label': 'epoch' }, c.epoch),
+    h('td', { class: 'num', 'data-label': 'size' }, formatBytes(c.bytes)),
     // The mark stays with its word (it stood alone on a line at 390 px).
-    h('td', {}, c.verified ? '✓\u00a0verified' : '✗\u00a0incomplete or corrupt'),
-    h('td', {}, marks.join(', ')),
-    h('td', {}, c.keptByPolicy === undefined ? '' : c.keptByPolicy ? 'kept' : 'pruned at the next checkpoint'),
+    h('td', { 'data-label': 'integrity' }, c.verified ? '✓\u00a0verified' : '✗\u00a0incomplete or corrupt'),
+    h('td', { 'data-label': 'role' }, marks.join(', ')),
+    h(
+      'td',
+      { 'data-label': 'keepLast' },
+      c.keptByPolicy === undefined ? '' : c.keptByPolicy ? 'kept' : 'pruned at the next checkpoint',
+    ),
   );
 }
 
@@ -88,11 +93,13 @@ export function checkpointsSection(body: StageCheckpoints): (HTMLElement | undef
       ? h('p', { class: 'muted' }, 'No checkpoints in the store (none written yet, or removed by fineflow gc).')
       : h(
           'table',
-          { class: 'grid compact checkpoints', 'aria-label': 'Checkpoints' },
+          // On a phone a card per checkpoint: "latest, retry resumes here" wrapped over 3 lines in its column, and
+          // keepLast was off to the right in the table's scroll box.
+          { class: 'grid compact checkpoints cards', 'aria-label': 'Checkpoints' },
           h(
             'thead',
             {},
-            h('tr', {}, ...['Epoch', 'Size', 'Integrity', '', 'keepLast'].map((t) => h('th', { scope: 'col' }, t))),
+            h('tr', {}, ...['Epoch', 'Size', 'Integrity', 'Role', 'keepLast'].map((t) => h('th', { scope: 'col' }, t))),
           ),
           h('tbody', {}, ...body.checkpoints.map(checkpointRow)),
         ),
