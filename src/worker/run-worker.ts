@@ -32,6 +32,7 @@ import { instrumentStore } from '../observability/instrumented-store';
 import { capacityTag, type WorkerCapacity } from '../core/spec/resources';
 import { moduleLoadReason, resolveStageModule } from '../spec/stage-module';
 import { capacitySlotSupplier, ResourceLedger } from './resource-ledger';
+import { cachedWorkflowBundle } from './workflow-bundle-cache';
 import type { Tracing } from '../observability/tracing';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, `../../workflows/index${path.extname(__filename)}`);
@@ -108,19 +109,21 @@ export function untypedWorkerOptions(options: { readonly isolateExecutionTimeout
   return options;
 }
 
-const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
+const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap | { code: string }>>();
 
 /**
  * The workflow bundle, built once per process (a few seconds) and shared by every worker. An
  * installed package runs the bundle `npm run build` wrote (dist/workflow-bundle.js), so a worker
  * starts without webpack; a clone bundles its sources, so an edit is never hidden by a stale build.
+ * With `cacheDir` (FINEFLOW_WORKFLOW_BUNDLE_CACHE; scripts/test.sh sets it) a clone's bundle is also kept on disk,
+ * keyed by its sources and options, and other processes reuse it (src/worker/workflow-bundle-cache.ts).
  * With tracing the bundle also holds the OpenTelemetry workflow interceptors (always bundled here:
  * a bundle without them, the default, makes no spans and calls no sink).
  */
 export function workflowBundle(
   workflowsPath = WORKFLOWS_PATH,
-  options: { readonly tracingModule?: string } = {},
-): Promise<WorkflowBundleWithSourceMap | { codePath: string }> {
+  options: { readonly tracingModule?: string; readonly cacheDir?: string } = {},
+): Promise<WorkflowBundleWithSourceMap | { code: string } | { codePath: string }> {
   const tracing = options.tracingModule;
   if (
     tracing === undefined &&
@@ -130,14 +133,13 @@ export function workflowBundle(
   ) {
     return Promise.resolve({ codePath: PREBUILT_WORKFLOW_BUNDLE });
   }
-  const key = `${workflowsPath}${tracing ? ` +${tracing}` : ''}`;
+  const workflowInterceptorModules = tracing ? [tracing] : [];
+  const key = JSON.stringify([workflowsPath, workflowInterceptorModules, options.cacheDir ?? null]);
   let bundle = bundles.get(key);
   if (!bundle) {
-    bundle = bundleWorkflowCode({
-      workflowsPath,
-      logger: new DefaultLogger('WARN'),
-      ...(tracing ? { workflowInterceptorModules: [tracing] } : {}),
-    });
+    bundle = options.cacheDir
+      ? cachedWorkflowBundle(options.cacheDir, { workflowsPath, workflowInterceptorModules })
+      : bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN'), workflowInterceptorModules });
     bundles.set(key, bundle);
   }
   return bundle;
@@ -244,10 +246,10 @@ function activityDependencies(options: WorkerOptions, store: ObjectStore, progre
 /** Workflow options of a worker that runs workflows: the bundle (with tracing) and the activation timeout. */
 async function workflowOptions(options: WorkerOptions) {
   return {
-    workflowBundle: await workflowBundle(
-      options.workflowsPath,
-      options.tracing ? { tracingModule: options.tracing.workflowModule } : {},
-    ),
+    workflowBundle: await workflowBundle(options.workflowsPath, {
+      ...(options.tracing ? { tracingModule: options.tracing.workflowModule } : {}),
+      ...(options.config.workflowBundleCache ? { cacheDir: options.config.workflowBundleCache } : {}),
+    }),
     ...untypedWorkerOptions({ isolateExecutionTimeout: WORKFLOW_ACTIVATION_TIMEOUT_MS }),
   };
 }

@@ -6,16 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { after, before } from 'node:test';
 import path from 'node:path';
-import {
-  bundleWorkflowCode,
-  DefaultLogger,
-  Runtime,
-  Worker,
-  type NativeConnection,
-  type WorkflowBundleWithSourceMap,
-} from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, type NativeConnection } from '@temporalio/worker';
 import { createSweepTrialActivities } from '../../../activities/sweep-trial';
-import type { FineflowConfig } from '../../../src/config';
+import { loadConfig, type FineflowConfig } from '../../../src/config';
+import { workflowBundle } from '../../../src/worker/run-worker';
 import { connectClient, connectWorker, dataConverterFor } from '../../../src/client/temporal-connection';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import { inProcessTrainingRunner } from '../../../src/ml/train/fine-tune';
@@ -51,14 +45,13 @@ export function quietTemporalRuntime(): void {
   }
 }
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** The sweep workflow bundled once per process (bundling takes seconds). */
-export function sweepWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: path.join(__dirname, 'sweep-workflows.ts'),
-    logger: new DefaultLogger('WARN'),
-  });
-  return bundle;
+/**
+ * The sweep workflow bundled once per process (bundling takes seconds), and once per test run when
+ * FINEFLOW_WORKFLOW_BUNDLE_CACHE is set (scripts/test.sh sets it).
+ */
+export function sweepWorkflowBundle(): ReturnType<typeof workflowBundle> {
+  const cacheDir = loadConfig(process.env).workflowBundleCache;
+  return workflowBundle(path.join(__dirname, 'sweep-workflows.ts'), cacheDir ? { cacheDir } : {});
 }
 
 /**
