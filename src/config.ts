@@ -35,7 +35,7 @@
  * | FINEFLOW_SERVE_TOKEN | — | bearer token `fineflow serve` requires on every request but /healthz (at least 16 characters); mandatory beyond loopback |
  * | FINEFLOW_EXPORT_PYTHON | the venv of infra/keras/setup-venv.sh, if created | Python with TensorFlow 2.16+ (Keras 3) that `fineflow models export --format keras\|savedmodel` runs its bundled converter in |
  * | FINEFLOW_CACHE_DIR | ~/.cache/fineflow | cache root of the setup scripts (native TensorFlow, the Keras venv under `keras/`) |
- * | FINEFLOW_WORKFLOW_BUNDLE_CACHE | — (off) | absolute directory where a worker run from a clone keeps its workflow bundle, keyed by the workflow sources, so other worker processes skip webpack (scripts/test.sh sets it; src/worker/workflow-bundle-cache.ts); must be writable only by the operator |
+ * | FINEFLOW_WORKFLOW_BUNDLE_CACHE | — (off) | absolute dir where workers share a clone's workflow bundle (README) |
  * | FINEFLOW_LOG_FORMAT | text | `json`: `fineflow worker` writes one JSON object a line (time, level, msg, pool, runId, stageId, stageType, attempt): SDK, workflow and stage log lines |
  * | OTEL_EXPORTER_OTLP_TRACES_ENDPOINT | — (off) | OTLP/HTTP (JSON) URL where `fineflow worker` sends OpenTelemetry traces (run → stage → activity) and `fineflow submit` its own span (the run's parent), e.g. `http://otel-collector:4318/v1/traces`; unset (and no OTEL_EXPORTER_OTLP_ENDPOINT): no tracing |
  * | OTEL_EXPORTER_OTLP_ENDPOINT | — (off) | the collector's base URL; traces go to `<it>/v1/traces` (the traces variable wins) |
