@@ -47,6 +47,13 @@ export const LIMITS = {
 const cutText = (text: string): string =>
   text.length > LIMITS.tagChars ? `${text.slice(0, LIMITS.tagChars - 1)}…` : text;
 
+/** A report's content type by its name: a JSON report was served as text/html. */
+function reportContentType(uri: string): string {
+  if (/\.html?$/i.test(uri)) return 'text/html; charset=utf-8';
+  if (/\.json$/i.test(uri)) return 'application/json; charset=utf-8';
+  return 'text/plain; charset=utf-8';
+}
+
 /** tags.json of a version through the registry's one reader (≤ 1 MiB, string values only), bounded for the page. */
 export async function versionTagsView(
   store: ObjectStore,
@@ -230,15 +237,20 @@ export class UiApi {
     return { artifacts };
   }
 
-  /** An evaluate stage's HTML report, only from the run's own prefix. */
-  async report(runId: string, stageId: string): Promise<string> {
+  /**
+   * A stage's report (evaluate's report.html, prepare-data's data-report.json), only from the run's own prefix, with
+   * the content type its name gives: HTML, JSON, or else plain text (never the type stored with the object, which
+   * pipeline code sets).
+   */
+  async report(runId: string, stageId: string): Promise<{ readonly body: string; readonly type: string }> {
     const state = await this.state(runId);
     const stage = state.stages.find((s) => s.id === stageId);
     const uri = stage?.outputs?.report;
     const prefix = runPrefix(this.services.bucket, runId, stageId);
     if (typeof uri !== 'string' || !uri.startsWith(prefix))
       throw new InvalidInputError(`stage ${stageId} of run ${runId} has no report`, { code: 'not-found' });
-    return (await this.services.store.getBytes(uri, { maxBytes: MAX_HTML_REPORT_BYTES })).toString('utf8');
+    const body = (await this.services.store.getBytes(uri, { maxBytes: MAX_HTML_REPORT_BYTES })).toString('utf8');
+    return { body, type: reportContentType(uri) };
   }
 
   async retry(runId: string, body: Record<string, unknown>): Promise<unknown> {

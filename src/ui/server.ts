@@ -210,18 +210,19 @@ function routes(api: UiApi, pollMs: number): Route[] {
     get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/cache`, (_r, m) => api.cache(at(m, 1), at(m, 2))),
     get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/rerun-preview`, (_r, m) => api.rerunPreview(at(m, 1), at(m, 2))),
     get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/report`, async (_r, m, _url, response) => {
-      // The report is the stage's own HTML: shown in a sandboxed frame, never with the app's origin.
+      // The report is the stage's own (HTML, JSON or text, typed by its name): shown in a sandboxed frame or read by
+      // the panel, never with the app's origin, whatever its type.
       const frame = {
         'Content-Security-Policy': "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:",
       };
-      const html = await api.report(at(m, 1), at(m, 2)).catch((thrown: unknown) => {
+      const report = await api.report(at(m, 1), at(m, 2)).catch((thrown: unknown) => {
         const oversized = oversizedReport(thrown);
         if (oversized === undefined) throw thrown;
         // 502: the stored object is what is wrong, not the request; the frame shows the page.
         send(response, 502, oversized, 'text/html; charset=utf-8', frame);
         return undefined;
       });
-      if (html !== undefined) send(response, 200, html, 'text/html; charset=utf-8', frame);
+      if (report !== undefined) send(response, 200, report.body, report.type, frame);
       return undefined;
     }),
     post(`/api/runs/${SEGMENT}/retry`, (body, m) => api.retry(at(m, 1), body)),

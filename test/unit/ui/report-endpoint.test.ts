@@ -1,6 +1,7 @@
 /**
  * The UI's report endpoint (`GET /api/runs/RUN/stages/STAGE/report`, shown in the evaluate panel's frame) over the
- * real HTTP server: a report is served as the stage's sandboxed page, and one over MAX_HTML_REPORT_BYTES (the bucket
+ * real HTTP server: an HTML report is served as the stage's sandboxed page, a JSON one (prepare-data's data report) as
+ * JSON and any other as plain text, each under the same sandbox (a JSON report was served as text/html), and one over MAX_HTML_REPORT_BYTES (the bucket
  * is writable by pipeline code) gets a page that says what happened and what to do, at once, with a status that says
  * the stored object is at fault, not the request. The run client is a stand-in (the run's state is all the endpoint
  * asks of it); the object store is the memory store, which enforces read bounds as MinIO's does
@@ -18,7 +19,15 @@ import { startUiServer, type RunningUi } from '../../../src/ui/server';
 
 const BUCKET = 'fineflow';
 const store = createMemoryObjectStore({ buckets: [BUCKET] });
-const reportOf = (runId: string): string => `${runPrefix(BUCKET, runId, 'evaluate')}report/report.html`;
+/** Where a run's report is: by the run's name, an HTML page, a JSON data report or a plain-text file. */
+const reportOf = (runId: string): string =>
+  runId.startsWith('json-')
+    ? `${runPrefix(BUCKET, runId, 'evaluate')}data-report.json`
+    : runId.startsWith('text-')
+      ? `${runPrefix(BUCKET, runId, 'evaluate')}report/notes.md`
+      : `${runPrefix(BUCKET, runId, 'evaluate')}report/report.html`;
+/** Markup in a JSON report: served as HTML it would be a page (the sandbox's CSP kept its script from running). */
+const JSON_REPORT = JSON.stringify({ rows: 600, note: '<img src=x onerror=alert(1)><h1>not a page</h1>' });
 
 function runState(runId: string): RunState {
   return {
@@ -48,6 +57,8 @@ let ui: RunningUi;
 before(async () => {
   await store.putBytes(reportOf('small-run'), '<!doctype html><h1>Evaluation of quickstart</h1>');
   await store.putBytes(reportOf('huge-run'), Buffer.alloc(MAX_HTML_REPORT_BYTES + 1, 0x20));
+  await store.putBytes(reportOf('json-run'), JSON_REPORT);
+  await store.putBytes(reportOf('text-run'), '# Notes\n<b>plain</b>');
   ui = await startUiServer({
     runs: runs as RunClient,
     store,
@@ -66,6 +77,21 @@ test('the report endpoint serves a stage report as a sandboxed page', async () =
   assert.match(response.headers.get('content-type') ?? '', /^text\/html/);
   assert.match(response.headers.get('content-security-policy') ?? '', /sandbox/);
   assert.match(await response.text(), /Evaluation of quickstart/);
+});
+
+test('a JSON report is served as JSON and any other non-HTML report as plain text, under the same sandbox', async () => {
+  const json = await fetch(`${ui.url}/api/runs/json-run/stages/evaluate/report`);
+  assert.equal(json.status, 200);
+  assert.match(json.headers.get('content-type') ?? '', /^application\/json/);
+  assert.equal(json.headers.get('x-content-type-options'), 'nosniff');
+  assert.match(json.headers.get('content-security-policy') ?? '', /^sandbox; default-src 'none'/);
+  assert.deepEqual(await json.json(), JSON.parse(JSON_REPORT), 'the report, unchanged');
+
+  const text = await fetch(`${ui.url}/api/runs/text-run/stages/evaluate/report`);
+  assert.equal(text.status, 200);
+  assert.match(text.headers.get('content-type') ?? '', /^text\/plain/);
+  assert.match(text.headers.get('content-security-policy') ?? '', /^sandbox; default-src 'none'/);
+  assert.equal(await text.text(), '# Notes\n<b>plain</b>');
 });
 
 test('a report over MAX_HTML_REPORT_BYTES gets a page saying so, at once, not the object', async () => {
