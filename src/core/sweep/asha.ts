@@ -61,6 +61,26 @@ export interface AshaConfig {
   readonly promotion?: boolean;
   /** Hyperband brackets over promotion (see the module comment); needs `promotion`; absent = one bracket. */
   readonly brackets?: boolean;
+  /** Adaptive first rung over promotion (see the module comment and {@link FIRST_RUNG_CHECK}); absent = off. */
+  readonly adaptiveFirstRung?: boolean;
+}
+
+/**
+ * Adaptive first rung: when {@link FIRST_RUNG_CHECK}.trials trials have values at both rung 0 and rung 1, their
+ * rank correlation decides once whether rung 0 keeps judging; below `minCorrelation` later trials are first judged
+ * at rung 1.
+ * Fixed before any development-seed replay of the rule (docs/sweep-benchmark.md, session 13).
+ */
+export const FIRST_RUNG_CHECK = { trials: 6, minCorrelation: 0.3 } as const;
+
+/** The adaptive first rung's one decision (present once taken). */
+export interface AshaFirstRungCheck {
+  /** Trials with values at rung 0 and rung 1 when it was taken. */
+  readonly trials: number;
+  /** Spearman correlation of their rung-0 and rung-1 values (0 when either rung's values all tie). */
+  readonly correlation: number;
+  /** True: rung 0 records no more trials (they are first judged at rung 1). */
+  readonly dropped: boolean;
 }
 
 /** Bounds of `auditEvery`: 2 audits every other stopped trial; beyond 100 an audit is too rare to tell anything. */
@@ -99,6 +119,8 @@ export interface AshaState {
   readonly audits?: readonly AshaRungAudit[];
   /** Promotion only: per rung, the trials promoted past it, in promotion order. */
   readonly promoted?: readonly (readonly number[])[];
+  /** `adaptiveFirstRung` only, once decided: whether rung 0 still judges new trials. */
+  readonly firstRungCheck?: AshaFirstRungCheck;
 }
 
 export function createAsha(config: AshaConfig, goal: Goal): AshaState {
@@ -163,6 +185,17 @@ export function validateAshaConfig(config: AshaConfig, path = 'earlyStopping'): 
     throw new InvalidInputError(
       `${path}.brackets: Hyperband brackets run over promotion-based ASHA; set promotion: true or remove brackets`,
       { path: `${path}.brackets` },
+    );
+  if (config.adaptiveFirstRung !== undefined && typeof config.adaptiveFirstRung !== 'boolean')
+    throw new InvalidInputError(
+      `${path}.adaptiveFirstRung: must be true or false, got ${JSON.stringify(config.adaptiveFirstRung)}`,
+      { path: `${path}.adaptiveFirstRung` },
+    );
+  if (config.adaptiveFirstRung === true && (config.promotion !== true || config.brackets === true))
+    throw new InvalidInputError(
+      `${path}.adaptiveFirstRung: runs over promotion-based ASHA without brackets; set promotion: true, ` +
+        'remove brackets, or remove adaptiveFirstRung',
+      { path: `${path}.adaptiveFirstRung` },
     );
   const { auditFromTrial } = config;
   if (auditFromTrial !== undefined && (!Number.isInteger(auditFromTrial) || auditFromTrial < 0))
@@ -318,11 +351,76 @@ export function ashaRecordRungs(
     if (epoch < rungEpoch) break;
     // Below the bracket's first rung, as in a warm-up: not recorded, compared with nobody.
     if (k < bracket || rungEpoch <= graceEpochs || !Number.isFinite(value)) continue;
+    if (k === 0 && state.firstRungCheck?.dropped === true) continue;
     const entry: AshaRungEntry = state.config.brackets === true ? { trialId, value, bracket } : { trialId, value };
     rungs = rungs.map((rung, i) => (i === k ? [...rung, entry] : rung));
     reached = k;
   }
-  return { state: { ...state, rungs }, rung: reached };
+  const firstRungCheck = state.config.adaptiveFirstRung === true ? checkFirstRung(state, rungs) : undefined;
+  return { state: { ...state, rungs, ...(firstRungCheck ? { firstRungCheck } : {}) }, rung: reached };
+}
+
+/**
+ * The adaptive first rung's decision, taken once, when {@link FIRST_RUNG_CHECK}.trials trials have values at rung 0
+ * and rung 1: rung 0 stops judging when their rank correlation is below `minCorrelation`. Why: on an objective
+ * whose epoch-1 ranking says little about epoch 3 (the sweep benchmark's CNN), rung 0 pauses configurations that
+ * would rank well later; where it ranks well (the MLPs), it is the cheapest cut there is. The correlation is over
+ * promoted trials only (rung 0's top third), so it is lower than over all trials on every objective.
+ */
+function checkFirstRung(
+  state: AshaState,
+  rungs: readonly (readonly AshaRungEntry[])[],
+): AshaFirstRungCheck | undefined {
+  if (state.firstRungCheck !== undefined) return state.firstRungCheck;
+  const first = new Map((rungs[0] ?? []).map((entry) => [entry.trialId, entry.value]));
+  const pairs: [number, number][] = [];
+  for (const entry of rungs[1] ?? []) {
+    const atFirst = first.get(entry.trialId);
+    if (atFirst !== undefined) pairs.push([atFirst, entry.value]);
+  }
+  if (pairs.length < FIRST_RUNG_CHECK.trials) return undefined;
+  const correlation = rankCorrelation(
+    pairs.map(([atFirst]) => atFirst),
+    pairs.map(([, atSecond]) => atSecond),
+  );
+  return { trials: pairs.length, correlation, dropped: correlation < FIRST_RUNG_CHECK.minCorrelation };
+}
+
+/** Spearman's rank correlation (tied values share their mean rank); 0 when either side's values all tie. */
+export function rankCorrelation(xs: readonly number[], ys: readonly number[]): number {
+  const rx = meanRanks(xs);
+  const ry = meanRanks(ys);
+  const n = Math.min(rx.length, ry.length);
+  if (n < 2) return 0;
+  const mean = (n + 1) / 2;
+  let covariance = 0;
+  let varianceX = 0;
+  let varianceY = 0;
+  for (let i = 0; i < n; i++) {
+    const dx = (rx[i] as number) - mean;
+    const dy = (ry[i] as number) - mean;
+    covariance += dx * dy;
+    varianceX += dx * dx;
+    varianceY += dy * dy;
+  }
+  return varianceX === 0 || varianceY === 0 ? 0 : covariance / Math.sqrt(varianceX * varianceY);
+}
+
+/** 1-based ranks, ascending; tied values get the mean of the ranks they span. */
+function meanRanks(values: readonly number[]): number[] {
+  const order = values.map((value, index) => ({ value, index })).sort((a, b) => a.value - b.value);
+  const ranks = new Array<number>(values.length).fill(0);
+  for (let start = 0; start < order.length;) {
+    let end = start;
+    while (
+      end + 1 < order.length &&
+      (order[end + 1] as { value: number }).value === (order[start] as { value: number }).value
+    )
+      end++;
+    for (let i = start; i <= end; i++) ranks[(order[i] as { index: number }).index] = (start + end) / 2 + 1;
+    start = end + 1;
+  }
+  return ranks;
 }
 
 /**

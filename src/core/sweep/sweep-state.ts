@@ -85,6 +85,12 @@ export type EarlyStoppingConfig =
        * not adopted (docs/sweep-benchmark.md).
        */
       readonly promoteByTpeScore?: boolean;
+      /**
+       * Adaptive first rung (asha.ts `FIRST_RUNG_CHECK`): once 6 trials have values at the first two rungs, a rank
+       * correlation between them below 0.3 makes later trials skip the first rung (first judged at the second).
+       * Needs `promotion`; not with `brackets` or `promoteByTpeScore`. A bench method, not a stage option.
+       */
+      readonly adaptiveFirstRung?: boolean;
     }
   | {
       /** Median stopping rule; see median.ts. */
@@ -286,6 +292,7 @@ function parseEarlyStopping(input: unknown, space: SearchSpace, algorithm: strin
         ...promotion(raw.promotion, raw.auditEvery),
         ...brackets(raw.brackets, raw.promotion),
         ...promoteByTpeScore(raw.promoteByTpeScore, raw.promotion, raw.brackets, algorithm),
+        ...adaptiveFirstRung(raw.adaptiveFirstRung, raw.promotion, raw.brackets, raw.promoteByTpeScore),
       };
     case 'median':
       return {
@@ -378,6 +385,31 @@ function promoteByTpeScore(
   return { promoteByTpeScore: true };
 }
 
+/** `{adaptiveFirstRung: true}` when asked for (absent otherwise, so states and recorded histories are unchanged). */
+function adaptiveFirstRung(
+  value: unknown,
+  promotionValue: unknown,
+  bracketsValue: unknown,
+  tpeScoreValue: unknown,
+): { adaptiveFirstRung?: true } {
+  const path = 'earlyStopping.adaptiveFirstRung';
+  if (value === undefined || value === null || value === false) return {};
+  if (value !== true)
+    throw invalid(
+      path,
+      'must be true or false (true: the first rung stops judging when it ranks unlike the second), ' +
+        `got ${JSON.stringify(value)}`,
+    );
+  if (promotionValue !== true)
+    throw invalid(
+      path,
+      'needs promotion: true (it changes which rungs pause a trial); set promotion: true or remove it',
+    );
+  if (bracketsValue === true || tpeScoreValue === true)
+    throw invalid(path, 'cannot be combined with brackets or promoteByTpeScore; remove one of them');
+  return { adaptiveFirstRung: true };
+}
+
 /**
  * Trials the searcher draws at random before its model is used (their ids are below this): the rung audit skips
  * them, since a first rung misranks the model's proposals far more than random draws (docs/sweep-benchmark.md).
@@ -425,6 +457,7 @@ export function createSweep(
             : {}),
           ...(config.earlyStopping.promotion === true ? { promotion: true } : {}),
           ...(config.earlyStopping.brackets === true ? { brackets: true } : {}),
+          ...(config.earlyStopping.adaptiveFirstRung === true ? { adaptiveFirstRung: true } : {}),
         },
         goal,
       );
