@@ -60,7 +60,7 @@ import { readSweepHistory, writeSweepHistory, type SweepHistoryReadInput } from 
 import type { WarmStart } from '../src/core/sweep/sweep-history';
 import type { ResourceLedger } from '../src/worker/resource-ledger';
 import { startHeartbeatLoop } from './heartbeat-loop';
-import { firstSegmentHeartbeat, type SegmentHeartbeat } from './segment-heartbeat';
+import { firstSegmentHeartbeat, type SegmentHeartbeat, type TrainedOn } from './segment-heartbeat';
 
 export interface SweepTrialDeps {
   readonly store: ObjectStore;
@@ -98,6 +98,13 @@ interface TrialRequest {
 }
 
 /** A segment's result fields that do not depend on whether it trained to the end of the trial. */
+/** The heartbeat's `trainedOn` from an epoch's progress, when the training reported its engine. */
+function trainedOnOf(progress: TrainingProgress): { trainedOn?: TrainedOn } {
+  if (progress.backend === undefined || progress.engine === undefined) return {};
+  const { backend, engine, engineFallbackReason } = progress;
+  return { trainedOn: { backend, engine, ...(engineFallbackReason !== undefined ? { engineFallbackReason } : {}) } };
+}
+
 type SegmentCommon = Pick<
   SweepTrialSegmentResult,
   'trialId' | 'reports' | 'baseModel' | 'worker' | 'startedAtMs' | 'attempt' | 'resumedFromEpoch'
@@ -308,6 +315,7 @@ class TrialSegment {
       epochsDone: progress.epoch,
       reports: [...this.reports],
       ...(progress.checkpointUri ? { checkpoint: progress.checkpointUri } : {}),
+      ...trainedOnOf(progress),
     };
     this.context.heartbeat(this.heartbeat);
     // The checkpoint of this epoch is written before progress is reported: stop here.
@@ -317,9 +325,19 @@ class TrialSegment {
     }
   }
 
-  /** The segment ended at `untilEpoch`; the workflow decides whether the trial goes on. */
+  /**
+   * The segment ended at `untilEpoch`; the workflow decides whether the trial goes on. It says what trained it, as a
+   * finished one does: for a trial pruned at its first rung this is the only record of its engine.
+   */
   private unfinished(common: SegmentCommon): SweepTrialSegmentResult {
-    return { ...common, epochsDone: this.heartbeat.epochsDone, finished: false, endedAtMs: Date.now() };
+    const { trainedOn } = this.heartbeat;
+    return {
+      ...common,
+      epochsDone: this.heartbeat.epochsDone,
+      finished: false,
+      ...(trainedOn ?? {}),
+      endedAtMs: Date.now(),
+    };
   }
 
   /** The trial trained its whole budget (or its own early stopping ended it): its model and final value. */

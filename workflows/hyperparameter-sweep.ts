@@ -84,9 +84,11 @@ import {
 } from '../src/core/sweep/sweep-log';
 import {
   cancelledResultsTable,
+  enginesByTrial,
   trialsOutput,
   type RecordedResultsTable,
   type SweepOutcome,
+  type TrialEngines,
 } from '../src/core/sweep/sweep-results';
 import { objectiveFromOutputs, reportSteps, trialStageInputs } from '../src/core/sweep/trial-stage';
 import {
@@ -323,7 +325,7 @@ class SweepDriver {
   }
 
   status(): SweepStatus {
-    const current = status(this.state, this.generation, this.lastWorker, this.inFlight, this.outcome);
+    const current = status(this.state, this.generation, this.lastWorker, this.inFlight, this.outcome, this.segments);
     return this.warmStarted ? { ...current, warmStart: warmStartLine(this.warmStarted) } : current;
   }
 
@@ -527,6 +529,10 @@ class SweepDriver {
       endedAtMs: result.endedAtMs,
       attempt: result.attempt,
       resumedFromEpoch: result.resumedFromEpoch,
+      // What trained it, also when it stopped at a rung: a trial pruned there has no other record of its engine.
+      ...(result.backend !== undefined ? { backend: result.backend } : {}),
+      ...(result.engine !== undefined ? { engine: result.engine } : {}),
+      ...(result.engineFallbackReason !== undefined ? { engineFallbackReason: result.engineFallbackReason } : {}),
     });
     const durationMs = trial.durationMs + Math.max(0, result.endedAtMs - result.startedAtMs);
     this.log.write(...segmentLines(this.state.config.objective.metric, trial.epochsDone, result));
@@ -824,7 +830,9 @@ function status(
   lastWorker: ReadonlyMap<number, string>,
   inFlight: ReadonlyMap<number, InFlightTrial>,
   outcome: SweepOutcome | undefined,
+  segments: readonly SegmentRecord[],
 ): SweepStatus {
+  const engines = enginesByTrial(segments);
   return {
     progress: sweepProgress(state),
     ...(state.closedReason !== undefined ? { closedReason: state.closedReason } : {}),
@@ -846,9 +854,15 @@ function status(
             : {}),
         ...(worker !== undefined ? { worker } : {}),
         ...(trial.status === 'stopped' && trial.stopRequested ? { stopReason: trial.stopRequested.reason } : {}),
+        ...enginesOf(engines.get(trial.trialId)),
       };
     }),
   };
+}
+
+/** A trial's engines for the query, once one of its segments reported one. */
+function enginesOf(trained: TrialEngines | undefined): { engines?: readonly string[] } {
+  return trained !== undefined && trained.engines.length > 0 ? { engines: trained.engines } : {};
 }
 
 /** Best effort: tell the parent run how far the sweep is, for `fineflow status`. */

@@ -6,7 +6,7 @@
  */
 import type { JsonObject } from '../core/spec/plan-types';
 import { formatParams } from '../core/sweep/sweep-log';
-import type { SweepOutcome, SweepResultsDocument } from '../core/sweep/sweep-results';
+import { enginesByTrial, type SweepOutcome, type SweepResultsDocument } from '../core/sweep/sweep-results';
 import { wasClosedWhilePaused } from '../core/sweep/sweep-state';
 import type { SweepStatus } from '../core/sweep/sweep-types';
 import { clipToWidth, renderTable, type TableColumn } from './text-table';
@@ -28,6 +28,8 @@ export interface TrialTableRow {
   readonly objective?: number;
   readonly best: boolean;
   readonly error?: string;
+  /** The engine that trained it (`graph`, `eager`; `graph/eager` when its segments differed), once one reported. */
+  readonly engine?: string;
 }
 
 /** The trials of one sweep stage: what `status` renders and what `status --json` carries. */
@@ -86,12 +88,14 @@ export function trialTableFromStatus(stageId: string, status: SweepStatus): Swee
       epochs: trial.epochs,
       ...(trial.value !== undefined ? { objective: trial.value } : {}),
       best: trial.trialId === bestTrialId,
+      ...engineOf(trial.engines),
     })),
   };
 }
 
 export function trialTableFromResults(stageId: string, document: SweepResultsDocument): SweepTrialTable {
   const outcome = document.outcome ?? 'completed';
+  const engines = enginesByTrial(document.segments ?? []);
   return {
     stageId,
     source: 'results',
@@ -109,8 +113,14 @@ export function trialTableFromResults(stageId: string, document: SweepResultsDoc
       ...objectiveOf(row.value, row.metricByEpoch),
       best: row.trialId === document.bestTrialId,
       ...(row.error !== undefined ? { error: row.error } : {}),
+      ...engineOf(engines.get(row.trialId)?.engines),
     })),
   };
+}
+
+/** A row's engine: none until a segment reported one (and none from records written before segments said so). */
+function engineOf(engines: readonly string[] | undefined): { engine?: string } {
+  return engines !== undefined && engines.length > 0 ? { engine: engines.join('/') } : {};
 }
 
 /** A cancelled trial has no final value: show the last one it reported. */
@@ -131,8 +141,8 @@ function formatObjective(value: number): string {
 }
 
 /**
- * Fixed columns (best mark, trial, state, epochs, objective), then the parameters, cut with `…`
- * so no line is wider than `maxWidth`.
+ * Fixed columns (best mark, trial, state, epochs, objective, and the engine once a trial names one), then the
+ * parameters, cut with `…` so no line is wider than `maxWidth`.
  */
 export function renderTrialTable(table: SweepTrialTable, maxWidth = 100): string {
   const metric = table.metric ?? 'objective';
@@ -144,12 +154,14 @@ export function renderTrialTable(table: SweepTrialTable, maxWidth = 100): string
   const header = `trials of ${table.stageId}${source}${partial}: ${tally || 'none yet'}`;
   // The objective's column says which way is better: ↑ maximize, ↓ minimize.
   const title = `${metric}${table.goal === 'maximize' ? ' ↑' : table.goal === 'minimize' ? ' ↓' : ''}`;
+  const withEngine = table.rows.some((row) => row.engine !== undefined);
   const columns: readonly TableColumn[] = [
     { title: '' },
     { title: 'trial', align: 'right', minWidth: 5, separator: ' ' },
     { title: 'state', minWidth: 9 },
     { title: 'epochs', align: 'right' },
     { title: clipToWidth(title, 24), align: 'right', minWidth: 9 },
+    ...(withEngine ? [{ title: 'engine' }] : []),
     { title: 'params' },
   ];
   const rows = table.rows.map((row) => [
@@ -158,6 +170,7 @@ export function renderTrialTable(table: SweepTrialTable, maxWidth = 100): string
     row.state,
     String(row.epochs),
     row.objective !== undefined ? formatObjective(row.objective) : '-',
+    ...(withEngine ? [row.engine ?? '-'] : []),
     row.state === 'failed' && row.error !== undefined
       ? `${formatParams(row.params)}  error: ${row.error}`
       : formatParams(row.params),

@@ -50,12 +50,33 @@ export function cancelledResultsTable(table: ResultsTable, inFlight: readonly In
   };
 }
 
+/** How each trial was trained, from its segments: the engines in the order first used, and why eager, if it was. */
+export interface TrialEngines {
+  readonly engines: readonly string[];
+  readonly engineFallbackReason?: string;
+}
+
+/** {@link TrialEngines} of every trial that has a segment (segments recorded before engines were give none). */
+export function enginesByTrial(segments: readonly SegmentRecord[]): ReadonlyMap<number, TrialEngines> {
+  const byTrial = new Map<number, { engines: string[]; engineFallbackReason?: string }>();
+  for (const segment of segments) {
+    const entry = byTrial.get(segment.trialId) ?? { engines: [] };
+    byTrial.set(segment.trialId, entry);
+    if (segment.engine !== undefined && !entry.engines.includes(segment.engine)) entry.engines.push(segment.engine);
+    if (segment.engine === 'eager' && segment.engineFallbackReason !== undefined)
+      entry.engineFallbackReason ??= segment.engineFallbackReason;
+  }
+  return byTrial;
+}
+
 /** The `trials` output: one small object per trial (what `fineflow status` and reports show). */
 export function trialsOutput(table: RecordedResultsTable, segments: readonly SegmentRecord[]): JsonObject[] {
+  const engines = enginesByTrial(segments);
   return table.rows.map((row) => {
     const workers = [
       ...new Set(segments.filter((segment) => segment.trialId === row.trialId).map((segment) => segment.worker)),
     ];
+    const trained = engines.get(row.trialId);
     return {
       trialId: row.trialId,
       status: row.status,
@@ -67,6 +88,8 @@ export function trialsOutput(table: RecordedResultsTable, segments: readonly Seg
       workers,
       ...(row.stopReason !== undefined ? { stopReason: row.stopReason } : {}),
       ...(row.error !== undefined ? { error: row.error } : {}),
+      ...(trained !== undefined && trained.engines.length > 0 ? { engines: [...trained.engines] } : {}),
+      ...(trained?.engineFallbackReason !== undefined ? { engineFallbackReason: trained.engineFallbackReason } : {}),
     };
   });
 }
@@ -88,7 +111,10 @@ export function resultsCsv(table: RecordedResultsTable, segments: readonly Segme
     'workers',
     'stopReason',
     'error',
+    // Last, so the columns before it keep their places for readers of older files.
+    'engines',
   ];
+  const engines = enginesByTrial(segments);
   const lines = [header.map(cell).join(',')];
   for (const row of table.rows) {
     const workers = [
@@ -107,6 +133,7 @@ export function resultsCsv(table: RecordedResultsTable, segments: readonly Segme
         workers,
         row.stopReason,
         row.error,
+        engines.get(row.trialId)?.engines.join(' '),
       ]
         .map(cell)
         .join(','),

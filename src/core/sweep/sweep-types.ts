@@ -94,6 +94,11 @@ export interface SegmentRecord {
   readonly attempt: number;
   /** Epoch the successful attempt started from: above `fromEpoch` when a retry resumed a crashed attempt's checkpoint. */
   readonly resumedFromEpoch: number;
+  /** What trained the segment (absent in records written before segments that stop at a rung said so). */
+  readonly backend?: string;
+  readonly engine?: string;
+  /** Why `auto` trained it on the eager engine, when it did. */
+  readonly engineFallbackReason?: string;
 }
 
 /** Everything a sweep carries into its next run when it continues as new. */
@@ -170,7 +175,7 @@ export interface SweepTrialSegmentResult {
   readonly finalValue?: number;
   readonly baseModel?: string;
   readonly backend?: string;
-  /** Training engine of the segment: graph or eager. */
+  /** Training engine of the segment (graph or eager), finished or not; absent when it trained no epoch. */
   readonly engine?: string;
   /** Why `auto` trained on the eager engine, when it did (the sweep log's warning line). */
   readonly engineFallbackReason?: string;
@@ -280,6 +285,8 @@ export interface SweepStatus {
     readonly worker?: string;
     /** Why a stopped trial stopped (early stopping's reason, or the sweep ended while it was paused). */
     readonly stopReason?: string;
+    /** The engines the trial's segments trained on so far, in the order first used. */
+    readonly engines?: readonly string[];
   }[];
 }
 

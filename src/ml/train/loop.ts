@@ -480,6 +480,9 @@ class TrainingRun {
       phase: phase.name,
       metrics,
       ...(this.lastCheckpointUri ? { checkpointUri: this.lastCheckpointUri } : {}),
+      backend: currentBackend(this.tf),
+      engine: this.engineKind,
+      ...(this.engineFallbackReason ? { engineFallbackReason: this.engineFallbackReason } : {}),
     });
     return stoppedEarly;
   }

@@ -116,6 +116,14 @@ export interface TrainingProgress {
   readonly metrics: EpochMetrics;
   /** The newest checkpoint, when one was written at this epoch or earlier. */
   readonly checkpointUri?: string;
+  /**
+   * What trained this epoch, as the result says for the whole run: a run stopped before its end (a sweep trial at a
+   * rung) has no result, so its record of the engine comes from here.
+   */
+  readonly backend?: string;
+  readonly engine?: string;
+  /** Why `auto` trained this phase on the eager engine, when it did. */
+  readonly engineFallbackReason?: string;
 }
 
 export interface CheckpointOptions {

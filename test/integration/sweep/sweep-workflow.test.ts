@@ -89,7 +89,13 @@ test(
       best: { learningRate: number; batchSize: number };
       bestModel: string;
       bestMetric: number;
-      trials: { trialId: number; status: string; epochs?: number; metricByEpoch: { epoch: number }[] }[];
+      trials: {
+        trialId: number;
+        status: string;
+        epochs?: number;
+        metricByEpoch: { epoch: number }[];
+        engines?: string[];
+      }[];
       results: string;
     };
     assert.equal(outputs.trials.length, 5);
@@ -109,7 +115,14 @@ test(
     for (const segment of document.segments) {
       assert.ok([1, 2, 4].includes(segment.toEpoch), JSON.stringify(segment));
       assert.ok([0, 1, 2].includes(segment.fromEpoch), JSON.stringify(segment));
+      // Also a segment that stopped at a rung says what trained it (a trial pruned there has no other record).
+      assert.match(`${segment.backend} ${segment.engine}`, /^[\w-]+ (graph|eager)$/, JSON.stringify(segment));
     }
+    for (const trial of outputs.trials) assert.equal(trial.engines?.length, 1, JSON.stringify(trial));
+    assert.ok(
+      final.trials.every((trial) => trial.engines?.length === 1),
+      JSON.stringify(final.trials),
+    );
     const csv = (await store.getBytes(outputs.results.replace(/\.json$/, '.csv'))).toString('utf8');
     assert.equal(csv.trim().split('\n').length, 6, csv);
     assert.ok(result.artifacts?.some((artifact) => artifact.uri === outputs.results));
@@ -166,8 +179,13 @@ test(
       [count('finished'), count('pruned'), count('stopped-while-paused')],
       `the log's summary and the trial table agree: ${summary[0]}`,
     );
+    assert.ok(
+      table?.rows.every((row) => row.engine === 'graph' || row.engine === 'eager'),
+      JSON.stringify(table?.rows),
+    );
     const rendered = renderTrialTable(table!);
     assert.match(rendered, /^trials of sweep: /);
+    assert.match(rendered, /\bengine\s+params\b/);
     assert.match(rendered, new RegExp(`\\* best trial ${document.bestTrialId}$`));
   },
 );

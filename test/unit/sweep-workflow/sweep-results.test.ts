@@ -74,12 +74,42 @@ describe('sweep results', () => {
     const [header, first, second] = csv.split('\n');
     assert.equal(
       header,
-      'trialId,status,validation.accuracy,epochs,durationMs,param.learningRate,param.optimizer,validation.accuracy@1,validation.accuracy@3,validation.accuracy@9,workers,stopReason,error',
+      'trialId,status,validation.accuracy,epochs,durationMs,param.learningRate,param.optimizer,validation.accuracy@1,validation.accuracy@3,validation.accuracy@9,workers,stopReason,error,engines',
     );
-    assert.equal(first, '0,completed,0.9,9,1200,0.001,adam,0.5,0.8,0.9,w1 w2,,');
-    assert.equal(second, '1,stopped,0.2,1,300,0.1,adam,0.2,,,w1,rung 0: not in the top 1/3,');
-    assert.ok(csv.includes('2,failed,,,,0.01,"a,""b""",,,,,,"optimizer ""a,b""\nis unknown"'), csv);
+    assert.equal(first, '0,completed,0.9,9,1200,0.001,adam,0.5,0.8,0.9,w1 w2,,,');
+    assert.equal(second, '1,stopped,0.2,1,300,0.1,adam,0.2,,,w1,rung 0: not in the top 1/3,,');
+    assert.ok(csv.includes('2,failed,,,,0.01,"a,""b""",,,,,,"optimizer ""a,b""\nis unknown",'), csv);
     assert.ok(csv.endsWith('\n'));
+  });
+
+  it('each trial names the engines its segments trained on, a trial pruned at its first rung too (and why eager)', () => {
+    const reason = 'the cpu backend has no graph runtime';
+    const trained = [
+      { ...segment(0, 'w1', 0, 1), backend: 'tensorflow', engine: 'graph' },
+      { ...segment(0, 'w2', 1, 3), backend: 'cpu', engine: 'eager', engineFallbackReason: reason },
+      { ...segment(0, 'w2', 3, 9), backend: 'cpu', engine: 'eager', engineFallbackReason: reason },
+      { ...segment(1, 'w1', 0, 1), backend: 'tensorflow', engine: 'graph' },
+    ];
+    const trials = trialsOutput(table, trained);
+    assert.deepEqual(
+      trials.map((trial) => [trial.engines, trial.engineFallbackReason]),
+      [
+        [['graph', 'eager'], reason],
+        [['graph'], undefined],
+        [undefined, undefined],
+      ],
+    );
+    const csv = resultsCsv(table, trained);
+    const [header, first, second] = csv.split('\n');
+    assert.match(header ?? '', /,workers,stopReason,error,engines$/);
+    assert.match(first ?? '', /,graph eager$/);
+    assert.match(second ?? '', /,graph$/);
+    assert.ok(csv.endsWith('is unknown",\n'), 'a trial with no segment: an empty cell');
+    // Segments recorded before engines were: no engine, nothing made up.
+    assert.deepEqual(
+      trialsOutput(table, segments).map((trial) => 'engines' in trial),
+      [false, false, false],
+    );
   });
 
   it('a cancelled sweep keeps finished trials and marks running ones cancelled with their checkpointed epochs', () => {

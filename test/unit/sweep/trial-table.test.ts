@@ -203,6 +203,67 @@ describe('sweep trial table', () => {
     assert.equal(trialTableFromResults('sweep', older).partial, false);
   });
 
+  it('names the engine each trial trained on, a pruned trial too, from the results or the live query', () => {
+    const segment = (trialId: number, engine: string, fromEpoch: number, toEpoch: number) => ({
+      trialId,
+      fromEpoch,
+      toEpoch,
+      worker: 'w1',
+      startedAtMs: 0,
+      endedAtMs: 1,
+      attempt: 1,
+      resumedFromEpoch: fromEpoch,
+      backend: engine === 'graph' ? 'tensorflow' : 'cpu',
+      engine,
+    });
+    const document: SweepResultsDocument = {
+      format: 'fineflow-sweep-results/v1',
+      outcome: 'completed',
+      metric: 'validation.accuracy',
+      goal: 'maximize',
+      algorithm: 'random',
+      earlyStopping: 'asha',
+      rungEpochs: [1],
+      bestTrialId: 0,
+      rows: [
+        {
+          trialId: 0,
+          params: { lr: 0.1 },
+          status: 'completed',
+          value: 0.9,
+          metricByEpoch: [{ epoch: 1, value: 0.8 }],
+          epochs: 3,
+        },
+        {
+          trialId: 1,
+          params: { lr: 1 },
+          status: 'stopped',
+          stopReason: 'rung 0: not in the top 1/3',
+          metricByEpoch: [{ epoch: 1, value: 0.2 }],
+          epochs: 1,
+        },
+      ],
+      segments: [segment(0, 'graph', 0, 1), segment(0, 'graph', 1, 3), segment(1, 'eager', 0, 1)],
+    };
+    const table = trialTableFromResults('sweep', document);
+    assert.deepEqual(
+      table.rows.map((row) => [row.trialId, row.state, row.engine]),
+      [
+        [0, 'finished', 'graph'],
+        [1, 'pruned', 'eager'],
+      ],
+    );
+    const lines = renderTrialTable(table).split('\n');
+    assert.match(lines[1] ?? '', /trial\s+state\s+epochs\s+validation.accuracy ↑\s+engine\s+params/);
+    assert.match(lines[3] ?? '', /^\s+1\s+pruned\s+1\s+0\.2000\s+eager\s+lr=1$/);
+    const fromQuery = trialTableFromStatus('sweep', {
+      ...live,
+      trials: live.trials.map((trial) => (trial.trialId === 1 ? { ...trial, engines: ['eager'] } : trial)),
+    });
+    assert.equal(fromQuery.rows[1]?.engine, 'eager');
+    assert.match(renderTrialTable(fromQuery), /\n\s+1\s+pruned\s+1\s+0\.2000\s+eager\s+batchSize=16/);
+  });
+
   it('shows a warm start under the header, from the results or the live query', () => {
     const line = 'warm start: 3 trials from 1 earlier sweep, 1 ignored: sweep x.json: not JSON (1)';
     const fromResults = trialTableFromResults('sweep', {
