@@ -70,10 +70,10 @@ test('SIGTERM mid-stage: a stage longer than the grace period moves to the other
   const victim = [a!, b!].find((p) => p.pid === firstPid);
   const survivor = [a!, b!].find((p) => p.pid !== firstPid);
   assert.ok(victim && survivor, `the stage runs on one of our workers (pid ${String(firstPid)})`);
-  const stoppedAt = Date.now();
   const code = await victim.stop('SIGTERM');
   assert.equal(code, 0, `the worker drains and exits cleanly:\n${victim.output()}`);
-  assert.ok(Date.now() - stoppedAt < 10_000, 'it did not wait for the 6 s stage');
+  // That the worker did not wait for the stage is what these two say: had it waited, the stage would have ended on
+  // it, in attempt 1. (A bound on the stop's duration, < 10 s, could not tell: waiting for a 6 s stage is < 10 s.)
   const result = await h.runs.result(runId);
   assert.equal(result.status, 'succeeded');
   assert.equal(result.stages[0]?.outputs?.pid, survivor.pid, 'the stage finished on the other worker');

@@ -13,7 +13,7 @@ import type { DataWatcherStatus } from '../../../src/core/schedules/data-watch-t
 import { watcherIdFor } from '../../../src/schedules/data-watch-client';
 import { ScheduleService } from '../../../src/schedules/schedule-client';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
-import { startScheduleHarness, sleep, waitFor, type ScheduleHarness } from './harness';
+import { startScheduleHarness, waitFor, type ScheduleHarness } from './harness';
 
 let h: ScheduleHarness;
 let bucket: string;
@@ -133,12 +133,28 @@ void describe('newData trigger on the real stack', () => {
       assert.equal((await lookedPastDebounce()).recentRuns.length, 1, 'exactly one run for one upload');
       assert.equal((await h.runs(name, 'new-data')).length, 1, 'exactly one run for one upload');
 
-      // A burst: 5 objects 500 ms apart, within the 3 s debounce → one run, for the final version.
+      // A burst: 5 objects, each seen by the watcher as the version it is waiting on before the next lands → one
+      // run, for the final version. The debounce is 10 min during the burst and 3 s again after it: with 3 s and
+      // pushes 500 ms apart, a > 2.5 s stall of this process between two pushes started an extra run.
+      const status = (): Promise<DataWatcherStatus> => h.schedules.watchers.status(watcherId);
+      const burstYaml = pipelineYaml(name, prefix, 'debounce: 10m, pollInterval: 1s');
+      assert.deepEqual(
+        (await h.schedules.apply(h.compile(burstYaml))).watchers.map((w) => w.outcome),
+        ['updated'],
+      );
+      await waitFor('the 10 min debounce in the watcher', status, (s) => s.debounceMs === 600_000, 15_000);
+      let burstVersion = '';
       for (let i = 0; i < 5; i++) {
         await push(prefix, `burst-${i}.csv`, `x\n${i}\n`);
-        await sleep(500);
+        burstVersion = await currentVersion(prefix);
+        const seen = burstVersion;
+        await waitFor(`the watcher waiting on burst-${i}`, status, (s) => s.state.candidate?.version === seen, 15_000);
       }
-      const burstVersion = await currentVersion(prefix);
+      assert.equal((await h.runs(name, 'new-data')).length, 1, 'no run while the burst is debounced');
+      assert.deepEqual(
+        (await h.schedules.apply(h.compile(yaml))).watchers.map((w) => w.outcome),
+        ['updated'],
+      );
       const afterBurst = await waitFor(
         'a run for the burst',
         () => h.runs(name, 'new-data'),
