@@ -143,7 +143,7 @@ for (const colorScheme of ['light', 'dark'] as const) {
       }
       await screenshot(page, `compare-390-last-run-${colorScheme}`);
       const minAccuracy = page.locator('table.compare tbody tr', { hasText: 'param minAccuracy' }).locator('td');
-      assert.deepEqual(await minAccuracy.allTextContents(), ['0.8000', '0.8000', '–'], 'a param a run lacks reads –');
+      assert.deepEqual(await minAccuracy.allTextContents(), ['0.8', '0.8', '–'], 'a param a run lacks reads –');
       assert.deepEqual(errors, []);
     } finally {
       await page.context().close();

@@ -40,7 +40,7 @@ const STATES: Record<string, RunState> = {
     status: 'succeeded',
     trigger: { kind: 'manual' },
     startedAt: '2026-12-06T08:01:21.000Z',
-    params: { epochs: 4 },
+    params: { epochs: 4, dataset: 's3://datasets/surface-cast/', minAccuracy: 0.6 },
     // The DAG order: the names' order (evaluate, finetune, prepare) is not it.
     stages: [
       stage('prepare', 'prepare-data', { rows: 600, droppedDuplicates: 3 }),
@@ -58,7 +58,7 @@ const STATES: Record<string, RunState> = {
     status: 'succeeded',
     trigger: { kind: 'manual' },
     startedAt: '2026-12-06T08:02:21.000Z',
-    params: { epochs: 4, width: 32 },
+    params: { epochs: 4, width: 32, dataset: 's3://datasets/surface-brushed/' },
     stages: [
       stage('prepare', 'prepare-data', { rows: 600, droppedDuplicates: 5 }),
       stage('pretrain', 'fine-tune', { accuracy: 0.3 }),
@@ -72,8 +72,9 @@ const STATES: Record<string, RunState> = {
 };
 
 /** Values that differ between the runs; rows only one run has; rows the same in both (document order). */
-const DIFFER = ['prepare.droppedDuplicates', 'evaluate.accuracy'];
+const DIFFER = ['param dataset', 'prepare.droppedDuplicates', 'evaluate.accuracy'];
 const ONLY_SOME = [
+  'param minAccuracy',
   'param width',
   'finetune.accuracy',
   'finetune.bestEpoch',
@@ -162,6 +163,14 @@ for (const colorScheme of ['light', 'dark'] as const)
         (await page.locator('button.family-toggle').first().textContent()) ?? '',
         /3 rows, none differ, 2 only in some runs/,
       );
+
+      // A param reads as written (as on the run page): the demo's dataset read "s3://…" in quotes, 0.6 read 0.6000.
+      const cells = async (label: string): Promise<string[]> =>
+        (await page.evaluate(`[...document.querySelectorAll('table.compare tr.value-row')]
+          .filter((row) => row.querySelector('th').textContent === ${JSON.stringify(label)})
+          .flatMap((row) => [...row.querySelectorAll('td')].map((td) => td.textContent))`)) as string[];
+      assert.deepEqual(await cells('param dataset'), ['s3://datasets/surface-cast/', 's3://datasets/surface-brushed/']);
+      assert.deepEqual(await cells('param minAccuracy'), ['0.6', '–']);
 
       // The filter says what it keeps, and keeps exactly that.
       const filter = page.locator('label[for="compare-only-differing"]');

@@ -99,15 +99,27 @@ function stageOrder(runs: readonly ComparedRun[]): string[] {
 }
 
 /** How a row's values compare: `differs` when two runs that have it disagree, `onlySome` when a run lacks it. */
-function compareValues(values: readonly unknown[]): { differs: boolean; onlySome: boolean } {
+function compareValues(
+  values: readonly unknown[],
+  text: (value: unknown) => string,
+): { differs: boolean; onlySome: boolean } {
   if (values.length < 2) return { differs: false, onlySome: false };
   const present = values.filter((value) => value !== undefined);
-  return { differs: new Set(present.map(valueText)).size > 1, onlySome: present.length < values.length };
+  return { differs: new Set(present.map(text)).size > 1, onlySome: present.length < values.length };
 }
 
-/** A value in the table; a param or metric a run lacks reads – (a blank cell looked like a value not yet loaded). */
+/** A metric in the table; one a run lacks reads – (a blank cell looked like a value not yet loaded). */
 function valueText(value: unknown): string {
   return value === undefined ? '–' : formatNumber(value);
+}
+
+/**
+ * A param as written with --set, as the run page shows it (a string without quotes, others as JSON): formatted as a
+ * metric, the demo's dataset read "s3://…" in quotes and 0.6 read 0.6000.
+ */
+function paramText(value: unknown): string {
+  if (value === undefined) return '–';
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 export function comparePage(params: URLSearchParams): Page {
@@ -184,9 +196,10 @@ export function comparePage(params: URLSearchParams): Page {
       label: string,
       values: readonly unknown[],
       family?: string,
+      text: (value: unknown) => string = valueText,
     ): { element: HTMLElement; differs: boolean; onlySome: boolean } => {
-      const { differs, onlySome } = compareValues(values);
-      const element = row(label, values.map(valueText), family);
+      const { differs, onlySome } = compareValues(values, text);
+      const element = row(label, values.map(text), family);
       element.classList.add('value-row');
       if (differs) element.classList.add('differs');
       if (onlySome) element.classList.add('only-some');
@@ -257,6 +270,8 @@ export function comparePage(params: URLSearchParams): Page {
             valueRow(
               `param ${p}`,
               runs.map((r) => r.state.params[p]),
+              undefined,
+              paramText,
             ).element,
         ),
         ...headline.map((name) => metricRow(name).element),
