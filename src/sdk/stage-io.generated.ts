@@ -1298,7 +1298,7 @@ export interface StageOutputs {
     readonly bestOutputs: JsonObject;
     /** the objective value of the best trial */
     readonly bestMetric: number;
-    /** every trial: parameters, metric per rung, status, duration */
+    /** every trial: parameters, metric per rung, status, duration, workers, training `engines` (and why eager) */
     readonly trials: readonly JsonValue[];
     /** results table (JSON and CSV) in the store */
     readonly results: string;

@@ -1478,7 +1478,11 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
         description: "the best trial's outputs (trialStage trials), e.g. a command's values and artifacts",
       },
       bestMetric: { type: 'number', description: 'the objective value of the best trial' },
-      trials: { type: 'array', description: 'every trial: parameters, metric per rung, status, duration' },
+      trials: {
+        type: 'array',
+        description:
+          'every trial: parameters, metric per rung, status, duration, workers, training `engines` (and why eager)',
+      },
       results: { type: 'uri', description: 'results table (JSON and CSV) in the store' },
     },
     checkInputs(inputs) {
