@@ -112,7 +112,8 @@ export FINEFLOW_MINIO_CONSOLE_PORT="${FINEFLOW_TEST_MINIO_CONSOLE_PORT:-9245}"
 source infra/stack-env.sh
 # Every worker this run starts, in any test process, takes its workflow bundle from here: webpack runs once per
 # distinct set of workflow sources and bundler options, not in each file (src/worker/workflow-bundle-cache.ts).
-export FINEFLOW_WORKFLOW_BUNDLE_CACHE="${FINEFLOW_WORKFLOW_BUNDLE_CACHE:-$repo_dir/.fineflow/workflow-bundles}"
+# Set it empty to bundle in each process as `fineflow worker` does (FINEFLOW_WORKFLOW_BUNDLE_CACHE= scripts/test.sh …).
+export FINEFLOW_WORKFLOW_BUNDLE_CACHE="${FINEFLOW_WORKFLOW_BUNDLE_CACHE-$repo_dir/.fineflow/workflow-bundles}"
 
 if [[ "$scope" != "integration" && $quick == 0 ]]; then
   echo "== typecheck"; npx tsc -p . && npx tsc -p src/ui/web
