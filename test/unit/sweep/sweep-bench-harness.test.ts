@@ -134,6 +134,7 @@ void describe('sweep bench drivers', () => {
         'fineflow-tpe-asha-stopping',
         'fineflow-tpe-asha-brackets',
         'fineflow-tpe-asha-tpe-score',
+        'fineflow-tpe-asha-adaptive-rung',
         'fineflow-tpe-mv-asha',
         'fineflow-gp-asha',
         'fineflow-dyhpo',
@@ -379,6 +380,23 @@ void describe('sweep bench drivers', () => {
     };
     const line =
       'TPE-score promotion / Fineflow TPE+ASHA default, paired: 0.75× [0.75, 2.00]; ' +
+      'seeds better / worse / same: 2 / 1 / 0';
+    assert.ok(formatObjectiveTable(result, 360).includes(line), formatObjectiveTable(result, 360).join('\n'));
+  });
+
+  void it("runs the adaptive first rung (session 13's pre-registered variant) on request, paired with the default", () => {
+    const runsOf = (epochs: number[]) => epochs.map((value, i) => run(i + 1, value));
+    const adaptive = METHODS.find((m) => m.id === 'fineflow-tpe-asha-adaptive-rung')!;
+    assert.equal(adaptive.onRequest, true);
+    assert.deepEqual(adaptive.fineflow, { algorithm: 'tpe', earlyStopping: 'asha', asha: { adaptiveFirstRung: true } });
+    const result = {
+      objective: 'x',
+      target: 0.9,
+      methods: [METHODS[0]!, adaptive],
+      runs: { 'fineflow-tpe-asha': runsOf([10, 40, 60]), 'fineflow-tpe-asha-adaptive-rung': runsOf([20, 30, 50]) },
+    };
+    const line =
+      'adaptive first rung / Fineflow TPE+ASHA default, paired: 0.75× [0.75, 2.00]; ' +
       'seeds better / worse / same: 2 / 1 / 0';
     assert.ok(formatObjectiveTable(result, 360).includes(line), formatObjectiveTable(result, 360).join('\n'));
   });
