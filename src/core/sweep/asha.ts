@@ -68,7 +68,8 @@ export interface AshaConfig {
 /**
  * Adaptive first rung: when {@link FIRST_RUNG_CHECK}.trials trials have values at both rung 0 and rung 1, their
  * rank correlation decides once whether rung 0 keeps judging; below `minCorrelation` later trials are first judged
- * at rung 1.
+ * at rung 1. A bench method, pre-registered and not adopted (session 13: level on all three objectives; the decision
+ * comes too late in a sweep to move the CNN's median, docs/sweep-benchmark.md).
  * Fixed before any development-seed replay of the rule (docs/sweep-benchmark.md, session 13).
  */
 export const FIRST_RUNG_CHECK = { trials: 6, minCorrelation: 0.3 } as const;

@@ -88,7 +88,8 @@ export type EarlyStoppingConfig =
       /**
        * Adaptive first rung (asha.ts `FIRST_RUNG_CHECK`): once 6 trials have values at the first two rungs, a rank
        * correlation between them below 0.3 makes later trials skip the first rung (first judged at the second).
-       * Needs `promotion`; not with `brackets` or `promoteByTpeScore`. A bench method, not a stage option.
+       * Needs `promotion`; not with `brackets` or `promoteByTpeScore`. A bench method, not a stage option:
+       * pre-registered and not adopted (docs/sweep-benchmark.md).
        */
       readonly adaptiveFirstRung?: boolean;
     }
