@@ -12,7 +12,7 @@ import {
   wantsHelp,
   type CliIo,
 } from './command';
-import { DependencyUnavailableError, FineflowError, ensureError } from '../core/errors';
+import { DependencyUnavailableError, FineflowError, InvalidInputError, ensureError } from '../core/errors';
 import { closest } from '../core/spec/suggest';
 import { packageVersion } from '../package-paths';
 import { COMMAND_NAMES, commandNamed, commandSummaries } from './registry';
@@ -80,6 +80,46 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 const UNAVAILABLE_HINT =
   'Is the stack running? Start it with `fineflow dev up`, or point TEMPORAL_ADDRESS / FINEFLOW_S3_ENDPOINT at yours.';
 
+type Env = CliIo['env'];
+
+/** The object store endpoint the command used, as the config reads it (src/config.ts), without any user:password. */
+function s3EndpointOf(env: Env): string {
+  const raw = env.FINEFLOW_S3_ENDPOINT?.trim() || 'http://127.0.0.1:9000';
+  try {
+    const url = new URL(raw.includes('://') ? raw : `http://${raw}`);
+    return `${url.protocol}//${url.host}`;
+  } catch {
+    return 'FINEFLOW_S3_ENDPOINT (not a URL)';
+  }
+}
+
+/** The fix for an outage: which service at which address did not answer, when the error says which. */
+function unavailableHint(error: FineflowError, env: Env): string {
+  if (!('s3Code' in error.details)) return UNAVAILABLE_HINT;
+  return (
+    `MinIO / S3 at ${s3EndpointOf(env)} (FINEFLOW_S3_ENDPOINT) did not answer: is the stack running? Start it with ` +
+    '`fineflow dev up`, or set FINEFLOW_S3_ENDPOINT to your object store.'
+  );
+}
+
+/**
+ * Errors whose own words name neither the setting at fault nor the fix, in words that do. Temporal's answer for a
+ * namespace it lacks (`Namespace not found: 'x'`, the client's NamespaceNotFoundError, matched by name so this module
+ * loads no Temporal code) comes from TEMPORAL_NAMESPACE.
+ */
+function explained(error: Error, env: Env): Error {
+  if (error.name !== 'NamespaceNotFoundError') return error;
+  const namespace = String((error as Error & { readonly namespace?: unknown }).namespace ?? '?').slice(0, 200);
+  const address = env.TEMPORAL_ADDRESS?.trim() || '127.0.0.1:7233';
+  return new InvalidInputError(
+    `Temporal at ${address} has no namespace '${namespace}' (TEMPORAL_NAMESPACE): set TEMPORAL_NAMESPACE to one of ` +
+      "its namespaces (the local stack's is `default`), or create it with " +
+      `\`temporal operator namespace create --namespace ${namespace}\``,
+    { variable: 'TEMPORAL_NAMESPACE' },
+    { cause: error },
+  );
+}
+
 /**
  * The one place a command's error becomes a message and an exit code (EXIT in ./command.ts): a
  * UsageError 2, an unreachable service 3 (with what to check), anything else 1. Under `--json` the
@@ -87,7 +127,7 @@ const UNAVAILABLE_HINT =
  * always gets JSON.
  */
 export function reportError(
-  error: Error,
+  thrown: Error,
   context: {
     readonly label: string;
     /** The command's usage lines (formatUsage), printed after a usage error. */
@@ -97,6 +137,7 @@ export function reportError(
   },
 ): number {
   const { label, usage, json, io } = context;
+  const error = explained(thrown, io.env);
   const usageError = error instanceof UsageError;
   const unavailable = error instanceof DependencyUnavailableError;
   const code = usageError ? EXIT.usage : unavailable ? EXIT.unavailable : EXIT.failure;
@@ -109,7 +150,8 @@ export function reportError(
     error.message.startsWith('fineflow ') ? `${error.message}\n` : `fineflow ${label}: ${error.message}\n`,
   );
   if (usageError) io.stderr.write(usage);
-  if (unavailable && !error.message.includes('fineflow dev up')) io.stderr.write(`${UNAVAILABLE_HINT}\n`);
+  if (error instanceof DependencyUnavailableError && !error.message.includes('fineflow dev up'))
+    io.stderr.write(`${unavailableHint(error, io.env)}\n`);
   if (io.env.FINEFLOW_DEBUG && !usageError) io.stderr.write(`${error.stack ?? ''}\n`);
   return code;
 }

@@ -29,7 +29,7 @@ import type { PipelineFileSource, ValidatedSubPipeline } from './sub-pipelines';
 import { validatePlan } from '../core/spec/validate-plan';
 import { isReservedKey, RESERVED_KEY_HINT } from '../core/spec/reserved';
 import { parseMemory, type PlannedResources } from '../core/spec/resources';
-import { malformedSetPair, paramFromText, splitSetPair, wrongParamType } from '../core/spec/param-text';
+import { malformedSetPair, paramFromText, shownSetPair, splitSetPair, wrongParamType } from '../core/spec/param-text';
 
 export interface CompileOptions {
   /** Param overrides: `['name=value', …]` as given on the command line, or a name → raw value map. */
@@ -55,7 +55,7 @@ function setDiagnostic(code: string, arg: string, message: string, hint: string)
 
 type ParamDeclaration = ValidatedPipeline['params'][number];
 
-/** `--set` values as [name, raw value, the argument as written]; a malformed argument is a diagnostic. */
+/** `--set` values as [name, raw value, the argument as messages show it]; a malformed argument is a diagnostic. */
 function setEntries(set: CompileOptions['set'], diagnostics: Diagnostic[]): [string, string, string][] {
   const entries: [string, string, string][] = [];
   if (Array.isArray(set)) {
@@ -63,14 +63,14 @@ function setEntries(set: CompileOptions['set'], diagnostics: Diagnostic[]): [str
       const pair = splitSetPair(arg);
       if (!pair) {
         const { message, hint } = malformedSetPair(arg);
-        diagnostics.push(setDiagnostic('set-syntax', arg, message, hint));
+        diagnostics.push(setDiagnostic('set-syntax', shownSetPair(arg), message, hint));
         continue;
       }
-      entries.push([pair.name, pair.raw, arg]);
+      entries.push([pair.name, pair.raw, shownSetPair(arg)]);
     }
   } else if (set) {
     for (const [name, raw] of Object.entries(set as Readonly<Record<string, string>>))
-      entries.push([name, raw, `${name}=${raw}`]);
+      entries.push([name, raw, shownSetPair(`${name}=${raw}`)]);
   }
   return entries;
 }

@@ -127,7 +127,12 @@ async function exportCommand(io: CliIo, target: string, format: string, output: 
   const { createOutboundPolicy } = require('../../security/outbound') as typeof OutboundModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   if (!(exporter.EXPORT_FORMATS as readonly string[]).includes(format))
-    throw new UsageError(`export needs --format ${exporter.EXPORT_FORMATS.join('|')}`);
+    throw new UsageError(
+      format === ''
+        ? `export needs --format ${exporter.EXPORT_FORMATS.join('|')}`
+        : `--format ${JSON.stringify(format.slice(0, 40))} is not an export format: ` +
+            `use ${exporter.EXPORT_FORMATS.join(', ')}`,
+    );
   const config = load().loadConfig(io.env);
   // Before loading anything: a Keras format without a Python is a setup step away, say which.
   const python = format === 'tfjs' ? {} : exportPython(config.export);

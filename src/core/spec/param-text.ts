@@ -25,9 +25,19 @@ export function splitSetPair(pair: string): { readonly name: string; readonly ra
   return name === '' ? undefined : { name, raw: pair.slice(eq + 1) };
 }
 
+/**
+ * An override as a message quotes it: the name, and the value cut to {@link QUOTED_CHARS} characters (the text is the
+ * user's, of any length; the whole of it was echoed back, twice, into every diagnostic of a long value).
+ */
+export function shownSetPair(pair: string): string {
+  const eq = pair.indexOf('=');
+  if (eq < 0 || eq > QUOTED_CHARS) return quoted(pair);
+  return `${pair.slice(0, eq + 1)}${quoted(pair.slice(eq + 1))}`;
+}
+
 /** The message for a pair without a name or `=`: the same from every command. */
 export function malformedSetPair(pair: string): { readonly message: string; readonly hint: string } {
-  return { message: `--set ${pair}: expected ${SET_PAIR}`, hint: SET_PAIR_HINT };
+  return { message: `--set ${shownSetPair(pair)}: expected ${SET_PAIR}`, hint: SET_PAIR_HINT };
 }
 
 /** A param's value from its override text, or undefined when the text does not spell one of its type. */

@@ -1,0 +1,82 @@
+/**
+ * Mistakes a user makes at the command line, found by walking every command with wrong input against a real stack
+ * (session 13): each error names what was wrong and the fix, exits non-zero, and prints no stack trace. These are the
+ * cases the walk found short; each test failed on the code before its fix.
+ */
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { it } from 'node:test';
+import { NamespaceNotFoundError } from '@temporalio/common';
+import { EXIT } from '../../../src/cli/command';
+import { main, reportError } from '../../../src/cli/main';
+import { mapS3Error } from '../../../src/storage/minio-store';
+import { compilePlan } from '../../../src/spec';
+
+/** What reportError prints for `error` under `env`, and the exit code. */
+function reported(error: Error, env: Readonly<Record<string, string>> = {}) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const code = reportError(error, { label: 'runs', usage: '', json: false, io: { stdout, stderr, env, cwd: '/' } });
+  return { code, stdout: out, stderr: err };
+}
+
+void it('a namespace Temporal lacks: the variable and the fix (was only “Namespace not found”)', () => {
+  const { code, stderr } = reported(new NamespaceNotFoundError('nope'), { TEMPORAL_ADDRESS: '127.0.0.1:7233' });
+  assert.equal(code, EXIT.failure);
+  assert.match(stderr, /^fineflow runs: Temporal at 127\.0\.0\.1:7233 has no namespace 'nope' \(TEMPORAL_NAMESPACE\)/);
+  assert.match(stderr, /set TEMPORAL_NAMESPACE to one of its namespaces .*`temporal operator namespace create/);
+  assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+});
+
+void it('an unreachable object store names the endpoint that was tried, without credentials in it', () => {
+  const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+  const error = mapS3Error(refused, 's3://fineflow/models/', 'list');
+  const { code, stderr } = reported(error, { FINEFLOW_S3_ENDPOINT: 'http://admin:hunter22@127.0.0.1:1' });
+  assert.equal(code, EXIT.unavailable);
+  assert.match(stderr, /object store unavailable \(ECONNREFUSED\)\n/);
+  assert.match(stderr, /MinIO \/ S3 at http:\/\/127\.0\.0\.1:1 \(FINEFLOW_S3_ENDPOINT\) did not answer/);
+  assert.doesNotMatch(stderr, /hunter22|admin/);
+  // Unset: the default endpoint is the one tried.
+  assert.match(reported(error).stderr, /at http:\/\/127\.0\.0\.1:9000 \(FINEFLOW_S3_ENDPOINT\)/);
+});
+
+const PIPELINE = `apiVersion: fineflow/v1
+kind: Pipeline
+metadata: {name: long-set}
+params:
+  label: {type: string, default: a}
+  rate: {type: number, default: 0.5}
+stages:
+  only: {uses: command, with: {run: [echo, "\${{ params.label }}"]}}
+`;
+
+void it('a --set value of any length is quoted back cut to 80 characters (was echoed whole)', () => {
+  const long = 'y'.repeat(5000);
+  for (const set of [`label=${long}`, `rate=${long}`, `nosuch=${long}`, `${long}`]) {
+    const diagnostics = compilePlan(PIPELINE, 'long-set.yaml', { set: [set] }).diagnostics.filter(
+      (diagnostic) => diagnostic.file === '--set',
+    );
+    assert.ok(diagnostics.length > 0, set.slice(0, 20));
+    for (const diagnostic of diagnostics) {
+      const text = `${diagnostic.path} ${diagnostic.message} ${diagnostic.hint ?? ''}`;
+      assert.ok(text.length < 600, `${diagnostic.code}: ${text.length} characters`);
+      assert.ok(text.includes('y'.repeat(80)) && text.includes('…'), `${diagnostic.code} names the value, cut`);
+    }
+  }
+});
+
+void it('models export --format onnx names onnx and the formats it writes (was “needs --format”)', async () => {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let err = '';
+  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const argv = ['models', 'export', 'digits@1', '--format', 'onnx', '--output', '/nonexistent/out'];
+  const code = await main(argv, { stdout, stderr, env: {}, cwd: '/' });
+  assert.equal(code, EXIT.usage);
+  assert.match(err, /^fineflow models export: --format "onnx" is not an export format: use tfjs, keras, savedmodel\n/);
+  assert.doesNotMatch(err, /\n\s+at /);
+});
