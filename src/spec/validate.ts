@@ -384,7 +384,10 @@ function checkStageReference(
 }
 
 /** Type of what a whole-string expression evaluates to, when it can be known statically. */
-function expressionType(node: ExpressionNode, scope: Scope): { type: OutputType; what: string } {
+function expressionType(
+  node: ExpressionNode,
+  scope: Scope,
+): { type: OutputType; what: string; param?: ValidatedParam } {
   if (node.kind === 'literal')
     return { type: outputTypeOf(node.value), what: `the literal ${JSON.stringify(node.value)}` };
   if (node.kind === 'call') return { type: EXPRESSION_FUNCTIONS[node.name].returns, what: `\`${node.name}(…)\`` };
@@ -399,7 +402,7 @@ function expressionType(node: ExpressionNode, scope: Scope): { type: OutputType;
     return { type: classified.name.endsWith('Stages') ? 'array' : 'string', what: `\`${node.text}\`` };
   if (classified.kind === 'param') {
     const param = scope.params.get(classified.name);
-    return { type: param ? param.type : 'any', what: `\`${node.text}\`` };
+    return param ? { type: param.type, what: `\`${node.text}\``, param } : { type: 'any', what: `\`${node.text}\`` };
   }
   if (classified.kind === 'secret') return { type: 'string', what: `\`${node.text}\`` };
   if (classified.kind === 'item') return { type: 'any', what: `\`${node.text}\`` };
@@ -1126,11 +1129,33 @@ function checkWithExpression(
       valuePath,
       scalar.span,
       `${valuePath} must be ${describeSchema(schema)}, but ${produced.what} is ${typeArticle(produced.type)}`,
-      whole
-        ? 'reference a value of the right type'
-        : 'use a single ${{ }} expression as the whole value to keep its type',
+      !whole
+        ? 'use a single ${{ }} expression as the whole value to keep its type'
+        : produced.param
+          ? paramTypeHint(produced.param, schema)
+          : 'reference a value of the right type',
     );
   }
+}
+
+/** Param types in the order a hint offers them. */
+const PARAM_TYPES_BY_PREFERENCE = ['string', 'number', 'integer', 'boolean', 'array', 'object'] as const;
+
+/**
+ * The fix for a param whose type an input does not take: the param's type comes from its default (or its `type:`), so
+ * say which to give it; a number written where text is wanted is the common case (`rate: 0.5` into a command's `run`).
+ */
+function paramTypeHint(param: ValidatedParam, schema: InputSchema): string {
+  const wanted = describeSchema(schema);
+  const own = PARAM_TYPES_BY_PREFERENCE.find((candidate) => candidate === schema.type);
+  const type = own ?? PARAM_TYPES_BY_PREFERENCE.find((candidate) => acceptsOutputType(schema, candidate));
+  if (type === undefined) return `reference a value that is ${wanted}`;
+  const declare = `declare \`${param.name}: {type: ${type}, default: …}\``;
+  const quoted =
+    type === 'string' && typeof param.default === 'number'
+      ? `give param \`${param.name}\` a string default (\`${param.name}: "${param.default}"\`) or `
+      : '';
+  return `${quoted || `make param \`${param.name}\` ${wanted}: `}${declare}, or reference a value that is ${wanted}`;
 }
 
 /** The stage type's own checks across several inputs (`checkInputs`), once the schema check passed. */

@@ -163,3 +163,21 @@ test("another tool's name for a pipeline key gets the rename, and a top-level `n
     [['missing-key', 'metadata']],
   );
 });
+
+test('a param of the wrong type for an input says how to give the param that type (was “reference a value of the right type”)', () => {
+  const pipeline = `${HEAD}params:
+  rate: 0.5
+stages:
+  a:
+    uses: command
+    with: {run: [echo, "\${{ params.rate }}"]}
+`;
+  const found = validatePipeline(pipeline, 'h.yaml').diagnostics.find((d) => d.code === 'wrong-type');
+  assert.deepEqual([found?.path, found?.line, found?.column], ['stages.a.with.run[1]', 9, 24]);
+  assert.equal(found?.message, 'stages.a.with.run[1] must be a string, but `params.rate` is a number');
+  assert.equal(
+    found?.hint,
+    'give param `rate` a string default (`rate: "0.5"`) or declare `rate: {type: string, default: …}`, ' +
+      'or reference a value that is a string',
+  );
+});
