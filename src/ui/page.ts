@@ -18,16 +18,15 @@ export function escapeHtml(text: string): string {
 }
 
 /**
- * What the evaluate panel's frame shows instead of a report over the UI's bound: the object, the bound, why such an
- * object is not Fineflow's, and where it can still be looked at.
+ * A page of the UI's own in a report's frame (a report it did not show, and why): in the page's theme, not the white
+ * of a report. `paragraphs` are HTML, their text already escaped.
  */
-export function oversizedReportHtml(uri: string, maxBytes: number): string {
-  const limit = `${Math.round(maxBytes / (1024 * 1024))} MiB`;
+function reportFramePage(title: string, paragraphs: readonly string[]): string {
   return [
     '<!doctype html>',
     '<html lang="en"><head><meta charset="utf-8">',
     '<meta name="color-scheme" content="light dark">',
-    '<title>Report not shown</title>',
+    `<title>${escapeHtml(title)}</title>`,
     // The app's --bg and --fg (src/ui/web/styles.css): the frame is white for reports, which are light documents,
     // but this page is the UI's own message, so it takes the page's theme (no white box in a dark page).
     '<style>:root { background: #ffffff; color: #1b1f24; }',
@@ -35,13 +34,41 @@ export function oversizedReportHtml(uri: string, maxBytes: number): string {
     'body { font: 14px/1.45 system-ui, sans-serif; margin: 16px; } h1 { font-size: 16px; }',
     'code { overflow-wrap: anywhere; }</style></head>',
     '<body>',
-    '<h1>Report not shown</h1>',
-    `<p><code>${escapeHtml(uri)}</code> is larger than ${limit}, the most the UI serves as a report.</p>`,
-    `<p>Evaluate writes reports of a few hundred KiB, so this object was not written by Fineflow (pipeline code can`,
-    "write to the bucket). Its size and a download link are in this stage's Artifacts section;",
-    '<code>fineflow report</code> refuses it too.</p>',
+    `<h1>${escapeHtml(title)}</h1>`,
+    ...paragraphs.map((p) => `<p>${p}</p>`),
     '</body></html>',
   ].join('\n');
+}
+
+/**
+ * What the evaluate panel's frame shows instead of a report over the UI's bound: the object, the bound, why such an
+ * object is not Fineflow's, and where it can still be looked at.
+ */
+export function oversizedReportHtml(uri: string, maxBytes: number): string {
+  const limit = `${Math.round(maxBytes / (1024 * 1024))} MiB`;
+  return reportFramePage('Report not shown', [
+    `<code>${escapeHtml(uri)}</code> is larger than ${limit}, the most the UI serves as a report.`,
+    [
+      'Evaluate writes reports of a few hundred KiB, so this object was not written by Fineflow (pipeline code can',
+      "write to the bucket). Its size and a download link are in this stage's Artifacts section;",
+      '<code>fineflow report</code> refuses it too.',
+    ].join('\n'),
+  ]);
+}
+
+/**
+ * What the report frame shows when the report could not be read (the frame drew the JSON error as a blank page):
+ * the reason and, by the response's status, what to do.
+ */
+export function unreadableReportHtml(message: string, status: number): string {
+  const advice =
+    status === 503
+      ? 'The object store did not answer. Check that it is up (<code>fineflow dev status</code> for a local stack), ' +
+        'then reload the page.'
+      : status === 404
+        ? 'This stage has no report to show.'
+        : 'The UI server’s log has the details; reload the page once it is fixed.';
+  return reportFramePage('Report not read', [escapeHtml(message), advice]);
 }
 
 export function indexHtml(settings: PageSettings): string {

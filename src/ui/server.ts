@@ -18,7 +18,7 @@ import {
 } from './access';
 import { LIMITS, UiApi, type UiServices } from './api';
 import { buildFrontend, type FrontendBundle } from './bundle';
-import { indexHtml, oversizedReportHtml } from './page';
+import { indexHtml, oversizedReportHtml, unreadableReportHtml } from './page';
 import { createUiMetrics, type UiMetrics } from '../observability/ui-metrics';
 
 export interface UiServerOptions {
@@ -159,6 +159,32 @@ function streamEvents(
   })();
 }
 
+/**
+ * A stage's report (HTML, JSON or text, typed by its name): shown in a sandboxed frame or read by the panel, never with
+ * the app's origin, whatever its type. One it could not read: the frame (a navigation, which accepts HTML) gets a page
+ * saying why and what to do, the panel's JSON read the JSON error.
+ */
+async function serveReport(
+  api: UiApi,
+  runId: string,
+  stageId: string,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const frame = { 'Content-Security-Policy': "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:" };
+  const page = (status: number, html: string): void => send(response, status, html, 'text/html; charset=utf-8', frame);
+  const report = await api.report(runId, stageId).catch((thrown: unknown) => {
+    const oversized = oversizedReport(thrown);
+    // 502: the stored object is what is wrong, not the request; the frame shows the page.
+    if (oversized !== undefined) return page(502, oversized);
+    if (!(request.headers.accept ?? '').includes('text/html')) throw thrown;
+    const error = ensureError(thrown);
+    const status = statusOf(error);
+    return page(status, unreadableReportHtml(error.message, status));
+  });
+  if (report !== undefined) send(response, 200, report.body, report.type, frame);
+}
+
 function routes(api: UiApi, pollMs: number): Route[] {
   const name = (pattern: string): string => pattern.split(SEGMENT).join(':id').replace('(\\d+)', ':attempt');
   const get = (pattern: string, handler: Handler): Route => ({
@@ -209,20 +235,8 @@ function routes(api: UiApi, pollMs: number): Route[] {
     get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/checkpoints`, (_r, m) => api.checkpoints(at(m, 1), at(m, 2))),
     get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/cache`, (_r, m) => api.cache(at(m, 1), at(m, 2))),
     get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/rerun-preview`, (_r, m) => api.rerunPreview(at(m, 1), at(m, 2))),
-    get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/report`, async (_r, m, _url, response) => {
-      // The report is the stage's own (HTML, JSON or text, typed by its name): shown in a sandboxed frame or read by
-      // the panel, never with the app's origin, whatever its type.
-      const frame = {
-        'Content-Security-Policy': "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:",
-      };
-      const report = await api.report(at(m, 1), at(m, 2)).catch((thrown: unknown) => {
-        const oversized = oversizedReport(thrown);
-        if (oversized === undefined) throw thrown;
-        // 502: the stored object is what is wrong, not the request; the frame shows the page.
-        send(response, 502, oversized, 'text/html; charset=utf-8', frame);
-        return undefined;
-      });
-      if (report !== undefined) send(response, 200, report.body, report.type, frame);
+    get(`/api/runs/${SEGMENT}/stages/${SEGMENT}/report`, async (request, m, _url, response) => {
+      await serveReport(api, at(m, 1), at(m, 2), request, response);
       return undefined;
     }),
     post(`/api/runs/${SEGMENT}/retry`, (body, m) => api.retry(at(m, 1), body)),

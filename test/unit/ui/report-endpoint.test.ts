@@ -1,7 +1,8 @@
 /**
  * The UI's report endpoint (`GET /api/runs/RUN/stages/STAGE/report`, shown in the evaluate panel's frame) over the
  * real HTTP server: an HTML report is served as the stage's sandboxed page, a JSON one (prepare-data's data report) as
- * JSON and any other as plain text, each under the same sandbox (a JSON report was served as text/html), and one over MAX_HTML_REPORT_BYTES (the bucket
+ * JSON and any other as plain text, each under the same sandbox (a JSON report was served as text/html); a report the
+ * store could not read gets a page saying why and what to do (the frame drew the JSON error as a blank page); and one over MAX_HTML_REPORT_BYTES (the bucket
  * is writable by pipeline code) gets a page that says what happened and what to do, at once, with a status that says
  * the stored object is at fault, not the request. The run client is a stand-in (the run's state is all the endpoint
  * asks of it); the object store is the memory store, which enforces read bounds as MinIO's does
@@ -14,7 +15,8 @@ import type { RunState } from '../../../src/core/run/run-types';
 import { runPrefix } from '../../../src/core/storage/layout';
 import type { ScheduleService } from '../../../src/schedules/schedule-client';
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
-import { MAX_HTML_REPORT_BYTES } from '../../../src/storage/object-store';
+import { MAX_HTML_REPORT_BYTES, type ObjectStore } from '../../../src/storage/object-store';
+import { DependencyUnavailableError } from '../../../src/core/errors';
 import { startUiServer, type RunningUi } from '../../../src/ui/server';
 
 const BUCKET = 'fineflow';
@@ -59,9 +61,18 @@ before(async () => {
   await store.putBytes(reportOf('huge-run'), Buffer.alloc(MAX_HTML_REPORT_BYTES + 1, 0x20));
   await store.putBytes(reportOf('json-run'), JSON_REPORT);
   await store.putBytes(reportOf('text-run'), '# Notes\n<b>plain</b>');
+  // The object store is down for one run's report (as MinIO unreachable): the message names the object.
+  const reading: ObjectStore = {
+    ...store,
+    getBytes: async (uri, limit) => {
+      if (uri.includes('/down-run/'))
+        throw new DependencyUnavailableError(`get ${uri}: object store unavailable (ECONNREFUSED) <b>`);
+      return store.getBytes(uri, limit);
+    },
+  };
   ui = await startUiServer({
     runs: runs as RunClient,
-    store,
+    store: reading,
     bucket: BUCKET,
     schedules: {} as ScheduleService,
     namespace: 'default',
@@ -92,6 +103,26 @@ test('a JSON report is served as JSON and any other non-HTML report as plain tex
   assert.match(text.headers.get('content-type') ?? '', /^text\/plain/);
   assert.match(text.headers.get('content-security-policy') ?? '', /^sandbox; default-src 'none'/);
   assert.equal(await text.text(), '# Notes\n<b>plain</b>');
+});
+
+test('a report the store cannot read gets a page in the frame: why, and what to do', async () => {
+  // As the frame asks for it (a navigation accepts HTML); the panel's JSON read still gets the JSON error.
+  const response = await fetch(`${ui.url}/api/runs/down-run/stages/evaluate/report`, {
+    headers: { Accept: 'text/html,application/xhtml+xml,*/*;q=0.8' },
+  });
+  const body = await response.text();
+  assert.equal(response.status, 503, 'the status says a dependency is down');
+  assert.match(response.headers.get('content-type') ?? '', /^text\/html/, 'a page for the panel’s frame, not JSON');
+  assert.match(response.headers.get('content-security-policy') ?? '', /^sandbox; default-src 'none'/);
+  assert.match(body, /Report not read/);
+  assert.match(body, /object store unavailable \(ECONNREFUSED\) &lt;b&gt;/, 'the reason, escaped');
+  assert.match(body, /fineflow dev status/, 'what to check');
+
+  const json = await fetch(`${ui.url}/api/runs/down-run/stages/evaluate/report`, {
+    headers: { Accept: 'application/json' },
+  });
+  assert.equal(json.status, 503);
+  assert.match(((await json.json()) as { error: { message: string } }).error.message, /object store unavailable/);
 });
 
 test('a report over MAX_HTML_REPORT_BYTES gets a page saying so, at once, not the object', async () => {
