@@ -314,10 +314,17 @@ export class StagePanel {
   /** Show the newest attempt's log and follow it (server-sent events carry what was appended); `empty` until one exists. */
   private async followLog(empty: string): Promise<void> {
     const stageId = this.stageId;
-    const { logs } = await getJson<{ logs: { attempt: number; size: number }[] }>(`${this.base}/logs`).catch(() => ({
-      logs: [],
-    }));
+    const listed = await getJson<{ logs: { attempt: number; size: number }[] }>(`${this.base}/logs`).catch(
+      (error: unknown) => ({ unread: error instanceof Error ? error.message : String(error) }),
+    );
     if (stageId !== this.stageId) return;
+    // A failed read is not an empty log: "(no log yet)" read as a stage that had written nothing.
+    if ('unread' in listed) {
+      if (this.logAttempt === undefined)
+        this.logBox.textContent = `(log not read: ${listed.unread}. Reload the page to try again.)`;
+      return;
+    }
+    const { logs } = listed;
     const newest = logs[logs.length - 1];
     if (!newest) {
       if (this.logAttempt === undefined) this.logBox.textContent = empty;
