@@ -4,7 +4,9 @@
  * ({@link dataConverterFor}): payloads are encrypted unless the operator opted out, and a missing
  * key refuses to connect (why: src/security/payload-codec.ts).
  */
+import { lookup } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
+import { connect as tcpConnect } from 'node:net';
 import { Client, Connection, isGrpcServiceError, type ClientOptions, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { DataConverter, Payload } from '@temporalio/common';
@@ -91,13 +93,60 @@ export function temporalAddressOf(client: Client): string | undefined {
   return client.connection instanceof Connection ? client.connection.options.address : undefined;
 }
 
-/** `interceptors`: e.g. `fineflow submit`'s tracing of the start call (src/observability/client-tracing.ts). */
+/** How long the refusal probe waits for one address before it leaves the answer to the gRPC connect. */
+const PROBE_TIMEOUT_MS = 1_000;
+
+/** Whether one TCP connection to host:port is refused (RST at once), not accepted, slow or failed otherwise. */
+function refusedAt(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host, port });
+    const settle = (refused: boolean): void => {
+      socket.destroy();
+      resolve(refused);
+    };
+    socket.setTimeout(PROBE_TIMEOUT_MS, () => settle(false));
+    socket.once('connect', () => settle(false));
+    socket.once('error', (error: NodeJS.ErrnoException) => settle(error.code === 'ECONNREFUSED'));
+  });
+}
+
+/**
+ * True when nothing listens at a `host:port` Temporal address: every address the host resolves to
+ * refused a TCP connection. A host that does not resolve, a slow or silent server, and a route through
+ * a gRPC/HTTP proxy (the variables grpc-js honours) all give false, so the SDK's connect keeps its retries
+ * up to its deadline for them.
+ */
+export async function nothingListensAt(address: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  if (env.grpc_proxy || env.https_proxy || env.http_proxy || env.GRPC_PROXY || env.HTTPS_PROXY || env.HTTP_PROXY)
+    return false;
+  const colon = address.lastIndexOf(':');
+  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  const port = Number(address.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port) || port <= 0 || port > 65_535) return false;
+  let addresses: readonly string[];
+  try {
+    addresses = (await lookup(host, { all: true })).map((entry) => entry.address);
+  } catch {
+    return false;
+  }
+  if (addresses.length === 0) return false;
+  const refused = await Promise.all(addresses.map((ip) => refusedAt(ip, port)));
+  return refused.every(Boolean);
+}
+
+/**
+ * `interceptors`: e.g. `fineflow submit`'s tracing of the start call (src/observability/client-tracing.ts).
+ * An address nothing listens on fails at once (the SDK's connect would retry the refused port until its
+ * 10 s deadline); any other failure keeps the SDK's retries. The probe costs one TCP handshake.
+ */
 export async function connectClient(
   config: TemporalConfig,
   options: { readonly interceptors?: ClientOptions['interceptors'] } = {},
 ): Promise<Client> {
   const dataConverter = dataConverterFor(config);
   try {
+    // Probed before any gRPC channel exists: a channel, once trying, keeps the process alive until its deadline.
+    if (await nothingListensAt(config.address)) throw new Error('nothing listens there (connection refused)');
     const connection = await Connection.connect({
       address: config.address,
       tls: await tlsOptions(config),
