@@ -8,8 +8,7 @@ import type * as RunSupportModule from '../run-support';
 import type * as RunLogsModule from '../../client/run-logs';
 import type * as MinioStoreModule from '../../storage/minio-store';
 import type { RunState } from '../../core/run/run-types';
-import { InvalidInputError } from '../../core/errors';
-import { closest } from '../../core/spec/suggest';
+import type * as RunStageModule from '../run-stage';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
 function load() {
@@ -17,6 +16,7 @@ function load() {
   const m0 = require('../run-support') as typeof RunSupportModule;
   const m1 = require('../../client/run-logs') as typeof RunLogsModule;
   const m2 = require('../../storage/minio-store') as typeof MinioStoreModule;
+  const m3 = require('../run-stage') as typeof RunStageModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     withRunClient: m0.withRunClient,
@@ -26,18 +26,8 @@ function load() {
     printMissingLogs: m1.printMissingLogs,
     printStageLogs: m1.printStageLogs,
     createObjectStoreFromConfig: m2.createObjectStoreFromConfig,
+    requireRunStage: m3.requireRunStage,
   };
-}
-
-/** A STAGE the run does not have is a typo to name, not a log that is "not there yet". */
-function requireRunStage(state: RunState, stage: string | undefined): void {
-  const ids = state.stages.map((s) => s.id);
-  if (stage === undefined || ids.includes(stage)) return;
-  const near = closest(stage, ids);
-  throw new InvalidInputError(
-    `run ${state.runId} (pipeline ${state.pipeline}) has no stage ${stage}${near ? `; did you mean ${near}?` : ''} (stages: ${ids.join(', ')})`,
-    { code: 'unknown-stage', stage },
-  );
 }
 
 export const command: CliCommand = {
@@ -65,6 +55,7 @@ export const command: CliCommand = {
       printMissingLogs,
       printStageLogs,
       createObjectStoreFromConfig,
+      requireRunStage,
     } = load();
     const [runId, positionalStage, ...extra] = args.positionals;
     if (!runId || extra.length > 0) throw new UsageError('expected a RUN id and at most one STAGE');

@@ -11,6 +11,7 @@ import { InvalidInputError, NotFoundError, ResourceLimitError } from '../../core
 import type * as MinioStoreModule from '../../storage/minio-store';
 import type * as AtomicOutputModule from '../atomic-output';
 import type * as RunSupportModule from '../run-support';
+import type * as RunStageModule from '../run-stage';
 import type { RunClient } from '../../client/run-client';
 import type * as ObjectStoreModule from '../../storage/object-store';
 import type { ObjectStore } from '../../storage/object-store';
@@ -24,6 +25,7 @@ function load() {
   const m2 = require('../atomic-output') as typeof AtomicOutputModule;
   const m3 = require('../run-support') as typeof RunSupportModule;
   const m4 = require('../../storage/object-store') as typeof ObjectStoreModule;
+  const m5 = require('../run-stage') as typeof RunStageModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     loadConfig: m0.loadConfig,
@@ -31,6 +33,7 @@ function load() {
     openAtomicOutput: m2.openAtomicOutput,
     openRunClient: m3.openRunClient,
     maxHtmlReportBytes: m4.MAX_HTML_REPORT_BYTES,
+    requireRunStage: m5.requireRunStage,
   };
 }
 
@@ -44,6 +47,11 @@ export interface FindReportsOptions {
    * status` and `fineflow logs` say it) when there is no such run, and returns when there is or it cannot tell.
    */
   readonly requireRun?: (runId: string) => Promise<void>;
+  /**
+   * Asked when the named STAGE has no report: throws "run R … has no stage STAGE (stages: …)" when the run has no
+   * such stage, and returns when it has or it cannot tell (then the "no report for stage" message stands).
+   */
+  readonly requireStage?: (runId: string, stage: string) => Promise<void>;
 }
 
 /** The HTML reports of a run by stage id, or the one of `stage`. */
@@ -74,6 +82,7 @@ export async function findReports(
     const uri = `${prefix}${stage}${REPORT_SUFFIX}`;
     if (!(await store.stat(uri))) {
       await requireRunIfEmpty((await store.list(prefix, { maxKeys: 1 })).length === 0);
+      await options.requireStage?.(runId, stage);
       throw new NotFoundError(`run ${runId} has no report for stage ${stage} (${uri}); evaluate stages write one`, {
         uri,
       });
@@ -111,6 +120,26 @@ export function requireRunVia(
       await opened.runs.execution(runId);
     } catch (thrown) {
       if (thrown instanceof InvalidInputError && thrown.details.code === 'no-run') throw thrown;
+    } finally {
+      await opened.close().catch(() => undefined);
+    }
+  };
+}
+
+/**
+ * `FindReportsOptions.requireStage` reading the run's stages from Temporal (`RunClient.state`, as `fineflow logs`
+ * does). A run whose state cannot be read (Temporal unreachable, no worker to answer a running run's query) cannot
+ * tell, and the report's own message stands.
+ */
+export function requireStageVia(
+  open: () => Promise<{ readonly runs: Pick<RunClient, 'state'>; close(): Promise<void> }>,
+): (runId: string, stage: string) => Promise<void> {
+  return async (runId, stage) => {
+    const opened = await open().catch(() => undefined);
+    if (!opened) return;
+    try {
+      const state = await opened.runs.state(runId, { timeoutMs: 5_000 }).catch(() => undefined);
+      if (state) load().requireRunStage(state, stage);
     } finally {
       await opened.close().catch(() => undefined);
     }
@@ -171,7 +200,7 @@ Without STAGE the run's only report is taken; with several, name one. FILE is re
 report is written: a failed fetch leaves an existing FILE as it was. A report over 64 MiB is refused (Fineflow's
 evaluate stage writes far smaller ones; a larger object is not one of its reports).
 
-Exit codes: 0 ok, 1 no such run or report (or one over 64 MiB), 2 usage (or several reports and no STAGE), 3 MinIO unreachable.`,
+Exit codes: 0 ok, 1 no such run, stage or report (or one over 64 MiB), 2 usage (or several reports and no STAGE), 3 MinIO unreachable.`,
   examples: [
     {
       command: 'fineflow report quickstart-20261205-031651-fnr3',
@@ -192,6 +221,7 @@ Exit codes: 0 ok, 1 no such run or report (or one over 64 MiB), 2 usage (or seve
     const store = createObjectStoreFromConfig(config);
     const reports = await findReports(store, config.s3.bucket, runId, stage, {
       requireRun: requireRunVia(() => openRunClient(io)),
+      requireStage: requireStageVia(() => openRunClient(io)),
     });
     const stages = Object.keys(reports).sort();
     if (stages.length > 1) {

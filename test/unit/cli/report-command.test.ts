@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { findReports, requireRunVia } from '../../../src/cli/commands/report';
+import { findReports, requireRunVia, requireStageVia } from '../../../src/cli/commands/report';
+import type { RunState } from '../../../src/core/run/run-types';
 import { RunClient } from '../../../src/client/run-client';
 import { DependencyUnavailableError, InvalidInputError, NotFoundError } from '../../../src/core/errors';
 import { createMemoryObjectStore } from '../ml/helpers/memory-object-store';
@@ -81,4 +82,38 @@ it('asks Temporal whether the run exists as `fineflow status` does, and keeps th
     findReports(store, 'b', 'r2', 'evaluate', { requireRun: unreachable }),
     /has no report for stage/,
   );
+});
+
+it('names a STAGE the run does not have, with its stages, as `fineflow logs` does; a stage it has keeps "no report"', async () => {
+  const store = createMemoryObjectStore();
+  await store.putBytes('s3://b/runs/r1/evaluate/report/report.html', '<html>');
+  let closed = 0;
+  const stages = [{ id: 'prepare' }, { id: 'train' }, { id: 'evaluate' }];
+  const open = async () => ({
+    runs: {
+      state: async (runId: string) => {
+        if (runId !== 'r1') throw new DependencyUnavailableError('no control worker answered');
+        return { runId, pipeline: 'quickstart', stages } as unknown as RunState;
+      },
+    },
+    close: async () => {
+      closed += 1;
+    },
+  });
+  const requireStage = requireStageVia(open);
+  await assert.rejects(
+    findReports(store, 'b', 'r1', 'evalute', { requireStage }),
+    (error: Error) =>
+      error instanceof InvalidInputError &&
+      error.message ===
+        'run r1 (pipeline quickstart) has no stage evalute; did you mean evaluate? (stages: prepare, train, evaluate)',
+  );
+  await assert.rejects(
+    findReports(store, 'b', 'r1', 'train', { requireStage }),
+    /run r1 has no report for stage train/,
+  );
+  // A run whose state cannot be read cannot tell: the report's message stands.
+  await store.putBytes('s3://b/runs/r5/prepare/dataset/manifest.json', '{}');
+  await assert.rejects(findReports(store, 'b', 'r5', 'nope', { requireStage }), /run r5 has no report for stage nope/);
+  assert.equal(closed, 3);
 });
