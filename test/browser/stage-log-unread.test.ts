@@ -1,7 +1,9 @@
 /**
  * A stage whose log list cannot be read (the object store down: /logs answers 503) says so in its log box, with the
  * reason, instead of "(no log yet)", which read as a stage that had written nothing (the UI pass, on the demo's
- * evaluate stage with the object store unreachable). The real StagePanel, bundled as the UI server bundles it, with the
+ * evaluate stage with the object store unreachable); a section read on opening (Cache here; Checkpoints, Artifacts and
+ * Resolved inputs alike) that fails says what failed, what to check, and offers Retry, which reads it again (it showed
+ * the bare message, and stayed so until the page was reloaded). The real StagePanel, bundled as the UI server bundles it, with the
  * API answered in the page. Light and dark.
  *
  * No stack needed. Run with: bash scripts/test.sh integration --quick test/browser/stage-log-unread.test.ts
@@ -39,10 +41,15 @@ for (const colorScheme of ['light', 'dark'] as const)
             document: { getElementById(id: string): unknown };
           };
           const json503 = { status: 503, headers: { 'Content-Type': 'application/json' } };
+          // The cache section's first read fails as the log list does; its second (Retry) is answered.
+          let cacheReads = 0;
+          const cache = { enabled: false, lookups: [], rerunFromHere: { unavailable: 'not in this test' } };
           w.fetch = async (url: string) =>
-            url.endsWith('/logs')
+            url.endsWith('/logs') || (url.endsWith('/cache') && cacheReads++ === 0)
               ? new w.Response(JSON.stringify({ error: { message: reason } }), json503)
-              : new w.Response('{"error":{"message":"not in this test"}}', { status: 404, headers: {} });
+              : url.endsWith('/cache')
+                ? new w.Response(JSON.stringify(cache), { status: 200, headers: {} })
+                : new w.Response('{"error":{"message":"not in this test"}}', { status: 404, headers: {} });
           const state = JSON.parse(json);
           new w.StagePanel(state.runId, w.document.getElementById('panel')).show(state, 'evaluate');
         },
@@ -55,6 +62,17 @@ for (const colorScheme of ['light', 'dark'] as const)
       assert.doesNotMatch(text, /no log yet/, 'a failed read is not an empty log');
       assert.match(text, /log not read/);
       assert.ok(text.includes(REASON), `the reason is shown: ${text}`);
+
+      await page.locator('details[data-section="cache"] summary').click();
+      const failure = page.locator('details[data-section="cache"] [role="alert"].load-failure');
+      await failure.waitFor();
+      await screenshot(page, `stage-section-unread-390-${colorScheme}`);
+      const told = (await failure.textContent()) ?? '';
+      assert.ok(told.includes(REASON), `the reason is shown: ${told}`);
+      assert.match(told, /fineflow dev status/, 'what to check');
+      await failure.getByRole('button', { name: 'Retry' }).click();
+      await page.locator('details[data-section="cache"][data-loaded="true"]').waitFor();
+      assert.equal(await failure.count(), 0, 'the retry read the section');
     } finally {
       await page.context().close();
     }

@@ -11,11 +11,11 @@ import { lineChart, type Marker } from '../charts';
 import type { RerunPreviewInfo, RunState, StageCacheInfo, StageCheckpoints, StageState, SweepTable } from '../types';
 import {
   confirmAction,
-  errorBox,
   formatDuration,
   formatTime,
   getJson,
   h,
+  loadFailure,
   postJson,
   replace,
   settings,
@@ -464,12 +464,21 @@ export class StagePanel {
     const load = (): void => {
       if (!details.open || loaded) return;
       loaded = true;
-      getJson<T>(`${this.base}/${path}`)
-        .then((body) => {
+      getJson<T>(`${this.base}/${path}`).then(
+        (body) => {
           replace(content, ...render(body));
           details.dataset.loaded = 'true';
-        })
-        .catch((error: unknown) => content.replaceChildren(errorBox(error)));
+        },
+        // What failed, what to check, and Retry (it showed the bare message until the page was reloaded).
+        (error: unknown) =>
+          content.replaceChildren(
+            loadFailure(`the ${title} section`, error, () => {
+              loaded = false;
+              content.replaceChildren('Loading…');
+              load();
+            }),
+          ),
+      );
     };
     details.addEventListener('toggle', load);
     details.open = options.open ?? false;
