@@ -8,6 +8,8 @@ import { MEMORY_PATTERN, RESOURCE_BOUNDS } from './resources';
 
 export const API_VERSION = 'fineflow/v1';
 export const STAGE_ID_PATTERN = '^[A-Za-z_][A-Za-z0-9_-]*$';
+/** `metadata.name`: what every run's pipeline is called (the `--pipeline` filter of `fineflow runs` checks it too). */
+export const PIPELINE_NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
 export const PARAM_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
 /** Secret names are read as `secrets.NAME`, like params. */
 export const SECRET_NAME_PATTERN = PARAM_NAME_PATTERN;
@@ -399,7 +401,7 @@ export const PIPELINE_SCHEMA: ObjectSchema = {
       properties: {
         name: {
           type: 'string',
-          pattern: '^[a-z0-9][a-z0-9-]{0,62}$',
+          pattern: PIPELINE_NAME_PATTERN,
           description: 'pipeline name: lower-case letters, digits and dashes, at most 63',
         },
         description: { type: 'string', description: 'free text' },

@@ -80,3 +80,22 @@ void it('models export --format onnx names onnx and the formats it writes (was �
   assert.match(err, /^fineflow models export: --format "onnx" is not an export format: use tfjs, keras, savedmodel\n/);
   assert.doesNotMatch(err, /\n\s+at /);
 });
+
+void it('runs --pipeline with a name no pipeline can have is refused with the rule (was “no runs”, exit 0)', async () => {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let err = '';
+  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  // Port 1: if the name were not refused first, the command would go on to Temporal and fail there (exit 3).
+  const env = { TEMPORAL_ADDRESS: '127.0.0.1:1', FINEFLOW_CODEC: 'off' };
+  for (const name of ['a b', 'Quickstart', "x'y", 'a'.repeat(64)]) {
+    err = '';
+    const code = await main(['runs', '--pipeline', name], { stdout, stderr, env, cwd: '/' });
+    assert.equal(code, EXIT.usage, name);
+    assert.match(err, /^fineflow runs: --pipeline ".*" is not a pipeline name \(metadata\.name: lower-case letters/);
+    assert.match(err, /e\.g\. --pipeline defect-detector/);
+  }
+  err = '';
+  assert.equal(await main(['runs', '--pipeline', 'x'.repeat(5_000)], { stdout, stderr, env, cwd: '/' }), EXIT.usage);
+  assert.ok(err.split('\n')[0]!.length < 400, 'the value is quoted back cut');
+});
