@@ -41,9 +41,20 @@ export const PURE_JS_SLOWDOWN = 'about 2000x slower on convolutional models and 
 let nativeFailure: string | undefined;
 let warned = false;
 
+/**
+ * libtensorflow reads TF_CPP_MIN_LOG_LEVEL when it loads: 1 drops its INFO start-up notices (the CPU-instruction
+ * lines of cpu_feature_guard.cc), which `fineflow predict`, `serve` and every other process that loads it printed
+ * on stderr before their own output; warnings and errors stay. An operator's own setting wins. (Two lines written
+ * before TensorFlow initialises its logging, absl's "All log messages before absl::InitializeLog()" and port.cc's
+ * oneDNN notice, obey no setting short of TF_ENABLE_ONEDNN_OPTS=0, which changes the arithmetic; they stay.)
+ */
+export const DEFAULT_TF_CPP_MIN_LOG_LEVEL = '1';
+
 function requireNative(): Tf | undefined {
   if (nativeFailure !== undefined) return undefined;
   try {
+    // Set before the native binding loads: it reads the variable then.
+    process.env.TF_CPP_MIN_LOG_LEVEL ??= DEFAULT_TF_CPP_MIN_LOG_LEVEL;
     // tfjs-node registers the `tensorflow` backend on the shared tfjs engine and makes it the default.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require('@tensorflow/tfjs-node') as Tf;
