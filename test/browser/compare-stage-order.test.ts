@@ -159,6 +159,14 @@ for (const colorScheme of ['light', 'dark'] as const)
           `${label} is marked as only in some runs, not as a difference`,
         );
       for (const label of SAME) assert.equal(markOf(label), '', `${label} has the same value in both runs`);
+      // The run's own rows: two pipelines are a difference (it was never marked); equal statuses are not.
+      const headMarks = (await page.evaluate(`Object.fromEntries(['status', 'pipeline'].map((label) => {
+        const th = [...document.querySelectorAll('table.compare th[scope="row"]')].find((t) => t.textContent === label);
+        const after = th ? getComputedStyle(th, '::after').content : 'missing';
+        return [label, after === 'none' || after === 'normal' ? '' : after];
+      }))`)) as Record<string, string>;
+      assert.match(headMarks.pipeline ?? '', /values differ/, 'the pipeline row is marked ≠ for two pipelines');
+      assert.equal(headMarks.status, '', 'both runs succeeded: the status row is not marked');
       assert.match(
         (await page.locator('button.family-toggle').first().textContent()) ?? '',
         /3 rows, none differ, 2 only in some runs/,

@@ -205,6 +205,12 @@ export function comparePage(params: URLSearchParams): Page {
       if (onlySome) element.classList.add('only-some');
       return { element, differs, onlySome };
     };
+    // The run's own rows (status, pipeline): marked ≠ when the runs disagree, and always shown (the filter keeps them).
+    const runRow = (label: string, values: readonly string[], cell: (value: string) => string | HTMLElement) => {
+      const element = row(label, values.map(cell));
+      if (new Set(values).size > 1) element.classList.add('differs');
+      return element;
+    };
     const metricRow = (name: string, family?: string) =>
       valueRow(
         name,
@@ -257,13 +263,15 @@ export function comparePage(params: URLSearchParams): Page {
       h(
         'tbody',
         {},
-        row(
+        runRow(
           'status',
-          runs.map((r) => statusBadge(r.state.status)),
+          runs.map((r) => r.state.status),
+          statusBadge,
         ),
-        row(
+        runRow(
           'pipeline',
           runs.map((r) => r.state.pipeline),
+          (pipeline) => pipeline,
         ),
         ...paramNames.map(
           (p) =>
