@@ -31,6 +31,8 @@ const OTHER = 'quickstart-20261206-080221-q7c2';
  */
 const gate = {
   mode: 'pass' as 'pass' | 'hold' | 'fail',
+  /** Reads refused so far (a page that refreshes itself keeps reading while it fails). */
+  refused: 0,
   held: [] as { resolve(): void; reject(error: Error): void }[],
   failure: (): Error =>
     new DependencyUnavailableError('list s3://fineflow/models/: object store unavailable (ECONNREFUSED)'),
@@ -46,7 +48,10 @@ const gate = {
     for (const waiter of this.held.splice(0)) waiter.resolve();
   },
   async through(): Promise<void> {
-    if (this.mode === 'fail') throw this.failure();
+    if (this.mode === 'fail') {
+      this.refused += 1;
+      throw this.failure();
+    }
     if (this.mode === 'hold') await new Promise<void>((resolve, reject) => this.held.push({ resolve, reject }));
   },
 };
@@ -196,3 +201,37 @@ for (const colorScheme of ['light', 'dark'] as const)
         await page.context().close();
       }
     });
+
+/** Resolves once `count()` has grown by `by` (the gate counts reads; each refresh is one). */
+async function readsGrow(count: () => number, by: number): Promise<void> {
+  const target = count() + by;
+  while (count() < target) await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
+// Runs and schedules refresh themselves every few seconds; a refresh that fails as the last one did must leave the
+// failure note as it is: redrawn, it took the focus off Retry (a keyboard user lost their place every 3 s) and a
+// screen reader announced the same alert again.
+for (const { name, hash } of PAGES.filter((p) => p.name === 'runs' || p.name === 'schedules'))
+  test(`${name}: a refresh that fails again keeps the failure note, and the focus on its Retry`, async () => {
+    const { page } = await openPage(browser, 'light', { width: 390, height: 844 });
+    try {
+      gate.fail();
+      await page.goto(`${ui.url}/${hash}`);
+      const retry = page.locator('.page [role="alert"].load-failure').getByRole('button', { name: 'Retry' });
+      await retry.waitFor();
+      await retry.focus();
+      await page.evaluate(`window.__firstFailure = document.querySelector('.page [role="alert"].load-failure')`);
+      await readsGrow(() => gate.refused, 2);
+      // The page draws a failed read's note when its response arrives: wait for the one after the counted reads.
+      await readsGrow(() => gate.refused, 1);
+      const kept = (await page.evaluate(`(() => {
+        const note = document.querySelector('.page [role="alert"].load-failure');
+        return { same: note === window.__firstFailure, notes: document.querySelectorAll('.page .load-failure').length,
+          focused: document.activeElement?.textContent ?? null };
+      })()`)) as { same: boolean; notes: number; focused: string | null };
+      assert.deepEqual(kept, { same: true, notes: 1, focused: 'Retry' });
+    } finally {
+      gate.pass();
+      await page.context().close();
+    }
+  });

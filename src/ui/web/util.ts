@@ -225,6 +225,17 @@ export function loadFailure(what: string, error: unknown, retry: () => void): HT
 }
 
 /**
+ * Show a failed read's note in `into`; a page that refreshes itself and fails again as before keeps the note it shows
+ * (redrawn, it took the focus off Retry every refresh and a screen reader heard the same alert again).
+ */
+export function showLoadFailure(into: HTMLElement, what: string, error: unknown, retry: () => void): void {
+  const note = loadFailure(what, error, retry);
+  const shown = into.querySelector(':scope > .load-failure');
+  if (shown && into.childElementCount === 1 && shown.textContent === note.textContent) return;
+  into.replaceChildren(note);
+}
+
+/**
  * A page's one read: a loading note in `status` until it is through, then `draw` with its value; a failed read leaves
  * what failed, what to do and Retry in `status`. `load()` reads again (after an action); `dispose()` with the page.
  */

@@ -1,6 +1,6 @@
 /** Runs: filter by pipeline, status and trigger; refreshed every few seconds while shown. */
 import type { RunSummary } from '../types';
-import { formatDuration, formatTime, getJson, h, loadFailure, loadingNote, statusBadge, type Page } from '../util';
+import { formatDuration, formatTime, getJson, h, loadingNote, showLoadFailure, statusBadge, type Page } from '../util';
 
 const STATUSES = ['', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'];
 const TRIGGERS = ['', 'manual', 'schedule', 'new-data', 'rerun'];
@@ -124,7 +124,7 @@ export function runsPage(params: URLSearchParams): Page {
       if (turn !== reads) return;
       loading.stop();
       // The list also retries itself every few seconds.
-      problem.replaceChildren(loadFailure('the runs', error, () => void load()));
+      showLoadFailure(problem, 'the runs', error, () => void load());
     }
     if (!disposed) timer = window.setTimeout(() => void load(), REFRESH_MS);
   };

@@ -9,10 +9,10 @@ import {
   formatTime,
   getJson,
   h,
-  loadFailure,
   loadingNote,
   postJson,
   settings,
+  showLoadFailure,
   toast,
   type Page,
 } from '../util';
@@ -198,7 +198,7 @@ export function schedulesPage(): Page {
           if (turn !== reads) return;
           loading.stop();
           // The page also retries itself every few seconds.
-          content.replaceChildren(loadFailure('the schedules', error, load));
+          showLoadFailure(content, 'the schedules', error, load);
         },
       )
       .finally(() => {
