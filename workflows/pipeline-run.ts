@@ -136,6 +136,8 @@ const BOUNDED_RESULT_PATCH = 'fineflow-13-bounded-result';
 const RUN_PAGE_MEMO_PATCH = 'fineflow-16-run-page-memo';
 /** patched(): runs cancelled before this left no result (their stages were known only to the `runState` query). */
 const CANCELLED_RESULT_PATCH = 'fineflow-13-cancelled-result';
+/** patched(): runs cancelled before this left their waiting stages `waiting` in their final state. */
+const CANCEL_ENDS_WAITING_PATCH = 'fineflow-cancel-ends-waiting-stages';
 
 /**
  * `maxAttempts` is what is left of the stage's own retry budget. Dependency-unavailable failures
@@ -318,6 +320,7 @@ async function endRun(
 ): Promise<PipelineRunResult> {
   if (ended === 'cancelled') {
     await CancellationScope.nonCancellable(async () => {
+      if (run.waitingStages().length > 0 && patched(CANCEL_ENDS_WAITING_PATCH)) run.cancelWaiting(now());
       run.end(now(), 'cancelled');
       publishStatus('cancelled');
       if (patched(CANCELLED_RESULT_PATCH)) await recordCancelledResult(run, input);

@@ -383,6 +383,15 @@ export class RunTracker {
     this.version++;
   }
 
+  /**
+   * The run was cancelled while stages waited for a retry: they end `cancelled` (their error stays, saying why they
+   * waited), so the final state does not show a run that ended with a stage still waiting.
+   */
+  cancelWaiting(now: string): void {
+    for (const id of this.waitingStages())
+      this.update(id, { status: 'cancelled', endedAt: now, reason: 'the run was cancelled while this stage waited' });
+  }
+
   waitingStages(): string[] {
     return [...this.stages.values()].filter((state) => state.status === 'waiting').map((state) => state.id);
   }

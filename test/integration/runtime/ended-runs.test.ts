@@ -77,6 +77,23 @@ test('fineflow logs of an unknown run exits non-zero and says so', async () => {
   assert.match(result.stderr, /no run no-such-run-x2/);
 });
 
+test('a run cancelled while a stage waits ends with that stage cancelled, not waiting', async () => {
+  const runId = await h.runs.submit(
+    h.plan('cancel-waiting', [
+      { id: 'check', uses: 'test-fail-until-param', with: { value: 1, expected: 2 }, onFailure: 'pause' },
+      { id: 'after', needs: ['check'], with: { value: 1 } },
+    ]),
+  );
+  await waitForState(runId, (s) => s.status === 'waiting');
+  await h.runs.cancel(runId);
+  const ended = await waitForState(runId, (s) => s.status === 'cancelled');
+  const byId = new Map(ended.stages.map((s) => [s.id, s]));
+  assert.equal(byId.get('check')?.status, 'cancelled', JSON.stringify(ended.stages));
+  assert.ok(byId.get('check')?.error, 'the error it waited on stays');
+  assert.equal(byId.get('check')?.reason, 'the run was cancelled while this stage waited');
+  assert.equal(byId.get('after')?.status, 'pending', 'a stage that never started stays pending');
+});
+
 test(
   'a retry with no control worker gives up after its deadline and names the queue nothing polls',
   { timeout: 60_000 },

@@ -94,3 +94,19 @@ test('the expression context follows every change although it is built once per 
   assert.equal(run.plannedStage('s2'), plan.stages[2]);
   assert.throws(() => run.plannedStage('nope'), /unknown stage nope/);
 });
+
+test('cancelling a run ends its waiting stages cancelled, keeping why they waited', () => {
+  const run = new RunTracker({ plan, trigger: { kind: 'manual' } }, 'run-1', T);
+  run.markRunning('a', T);
+  run.markSucceeded('a', T, {}, 1);
+  run.markRunning('b', T);
+  run.markFailed('b', T, 'waiting', { type: ERROR_TYPES.invalidInput, message: 'bad' }, 1);
+  run.cancelWaiting('2026-01-01T00:01:00.000Z');
+  run.end('2026-01-01T00:01:00.000Z', 'cancelled');
+  const b = run.snapshot().stages[1];
+  assert.equal(b?.status, 'cancelled');
+  assert.equal(b?.error?.message, 'bad');
+  assert.equal(b?.endedAt, '2026-01-01T00:01:00.000Z');
+  assert.deepEqual(run.waitingStages(), []);
+  assert.equal(run.snapshot().status, 'cancelled');
+});
