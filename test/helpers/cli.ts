@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import type { CliIo } from '../../src/cli/command';
 import { main } from '../../src/cli/main';
 
 export interface CliResult {
@@ -19,16 +20,32 @@ export interface CliOptions {
   readonly cwd?: string;
 }
 
-export async function runCli(argv: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+/** The CLI's io with stdout and stderr captured: pass `io` to `main` or `reportError`, then read `output()`. */
+export function captureIo(
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string = process.cwd(),
+): { readonly io: CliIo; output(): { stdout: string; stderr: string } } {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   stdout.on('data', (chunk: Buffer) => out.push(chunk));
   stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const env = { ...process.env, ...options.env };
-  const code = await main([...argv], { stdout, stderr, env, cwd: options.cwd ?? process.cwd() });
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+  return {
+    io: { stdout, stderr, env, cwd },
+    output: () => ({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
+  };
+}
+
+/** `fineflow ARGV…` in-process with `options.env` over process.env (`exactEnv`: only `options.env`). */
+export async function runCli(
+  argv: readonly string[],
+  options: CliOptions & { readonly exactEnv?: boolean } = {},
+): Promise<CliResult> {
+  const env = options.exactEnv ? { ...options.env } : { ...process.env, ...options.env };
+  const captured = captureIo(env, options.cwd ?? process.cwd());
+  const code = await main([...argv], captured.io);
+  return { code, ...captured.output() };
 }
 
 export interface ServeProcess {

@@ -1,23 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { PassThrough } from 'node:stream';
-import { main } from '../../../src/cli/main';
 import { EXIT } from '../../../src/cli/command';
+import { runCli } from '../../helpers/cli';
 
-async function run(
-  argv: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const code = await main(argv, { stdout, stderr, env, cwd: process.cwd() });
-  return { code, stdout: out, stderr: err };
-}
+/** `fineflow ARGV…` with exactly `env` (no Temporal configured unless given). */
+const run = (argv: string[], env: Record<string, string> = {}) => runCli(argv, { env, exactEnv: true });
 
 void describe('fineflow rerun (command line)', () => {
   void it('documents itself', async () => {

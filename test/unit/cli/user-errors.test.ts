@@ -4,24 +4,19 @@
  * cases the walk found short; each test failed on the code before its fix.
  */
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { it } from 'node:test';
 import { NamespaceNotFoundError } from '@temporalio/common';
 import { EXIT } from '../../../src/cli/command';
-import { main, reportError } from '../../../src/cli/main';
+import { reportError } from '../../../src/cli/main';
 import { mapS3Error } from '../../../src/storage/minio-store';
 import { compilePlan } from '../../../src/spec';
+import { captureIo, runCli } from '../../helpers/cli';
 
 /** What reportError prints for `error` under `env`, and the exit code. */
 function reported(error: Error, env: Readonly<Record<string, string>> = {}) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const code = reportError(error, { label: 'runs', usage: '', json: false, io: { stdout, stderr, env, cwd: '/' } });
-  return { code, stdout: out, stderr: err };
+  const captured = captureIo(env, '/');
+  const code = reportError(error, { label: 'runs', usage: '', json: false, io: captured.io });
+  return { code, ...captured.output() };
 }
 
 void it('a namespace Temporal lacks: the variable and the fix (was only “Namespace not found”)', () => {
@@ -70,32 +65,26 @@ void it('a --set value of any length is quoted back cut to 80 characters (was ec
 });
 
 void it('models export --format onnx names onnx and the formats it writes (was “needs --format”)', async () => {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let err = '';
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const argv = ['models', 'export', 'digits@1', '--format', 'onnx', '--output', '/nonexistent/out'];
-  const code = await main(argv, { stdout, stderr, env: {}, cwd: '/' });
+  const { code, stderr } = await runCli(argv, { env: {}, exactEnv: true, cwd: '/' });
   assert.equal(code, EXIT.usage);
-  assert.match(err, /^fineflow models export: --format "onnx" is not an export format: use tfjs, keras, savedmodel\n/);
-  assert.doesNotMatch(err, /\n\s+at /);
+  assert.match(
+    stderr,
+    /^fineflow models export: --format "onnx" is not an export format: use tfjs, keras, savedmodel\n/,
+  );
+  assert.doesNotMatch(stderr, /\n\s+at /);
 });
 
 void it('runs --pipeline with a name no pipeline can have is refused with the rule (was “no runs”, exit 0)', async () => {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let err = '';
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
   // Port 1: if the name were not refused first, the command would go on to Temporal and fail there (exit 3).
-  const env = { TEMPORAL_ADDRESS: '127.0.0.1:1', FINEFLOW_CODEC: 'off' };
+  const options = { env: { TEMPORAL_ADDRESS: '127.0.0.1:1', FINEFLOW_CODEC: 'off' }, exactEnv: true, cwd: '/' };
   for (const name of ['a b', 'Quickstart', "x'y", 'a'.repeat(64)]) {
-    err = '';
-    const code = await main(['runs', '--pipeline', name], { stdout, stderr, env, cwd: '/' });
+    const { code, stderr } = await runCli(['runs', '--pipeline', name], options);
     assert.equal(code, EXIT.usage, name);
-    assert.match(err, /^fineflow runs: --pipeline ".*" is not a pipeline name \(metadata\.name: lower-case letters/);
-    assert.match(err, /e\.g\. --pipeline defect-detector/);
+    assert.match(stderr, /^fineflow runs: --pipeline ".*" is not a pipeline name \(metadata\.name: lower-case letters/);
+    assert.match(stderr, /e\.g\. --pipeline defect-detector/);
   }
-  err = '';
-  assert.equal(await main(['runs', '--pipeline', 'x'.repeat(5_000)], { stdout, stderr, env, cwd: '/' }), EXIT.usage);
-  assert.ok(err.split('\n')[0]!.length < 400, 'the value is quoted back cut');
+  const long = await runCli(['runs', '--pipeline', 'x'.repeat(5_000)], options);
+  assert.equal(long.code, EXIT.usage);
+  assert.ok(long.stderr.split('\n')[0]!.length < 400, 'the value is quoted back cut');
 });

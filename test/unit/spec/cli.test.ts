@@ -3,20 +3,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { main } from '../../../src/cli/main';
+import { runCli } from '../../helpers/cli';
 
 const root = join(__dirname, '../../..');
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const code = await main(argv, { stdout, stderr, env: {}, cwd: root });
-  return { code, out, err };
+  const { code, stdout, stderr } = await runCli(argv, { env: {}, exactEnv: true, cwd: root });
+  return { code, out: stdout, err: stderr };
 }
 
 test('validate: exit 0 for valid files, 1 with positioned diagnostics for invalid ones, 2 for usage', async () => {
