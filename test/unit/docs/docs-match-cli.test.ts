@@ -1,0 +1,147 @@
+/**
+ * README.md and docs/*.md against the code they describe: every `fineflow <command> [sub-command] [--flag]`
+ * they mention (in inline code, shell blocks and the README's command table) names a command, sub-command and
+ * option the CLI defines (read from its own definitions, src/cli/registry.ts), and every relative link, image
+ * and repository path in inline code points at a file or folder that exists (and a `#fragment` into a
+ * Markdown file at one of its headings). A doc that names a removed flag or a moved file fails here.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { COMMON_OPTIONS, type CliCommand } from '../../../src/cli/command';
+import { allCommands } from '../../../src/cli/registry';
+import {
+  checkCommandMention,
+  commandMentions,
+  headingAnchors,
+  markdownLinks,
+  repositoryPathMentions,
+  type DocCli,
+} from './doc-mentions';
+
+const root = path.join(__dirname, '../../..');
+const docFiles = [
+  'README.md',
+  ...readdirSync(path.join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
+
+function cliOf(commands: readonly CliCommand[]): DocCli {
+  return {
+    commands: new Map(
+      commands.map((c) => [
+        c.name,
+        {
+          subcommands: c.subcommands ?? [],
+          options: [...COMMON_OPTIONS, ...c.options].flatMap((o) => [
+            `--${o.name}`,
+            ...(o.short ? [`-${o.short}`] : []),
+            ...(o.deprecatedNames ?? []).map((n) => `--${n}`),
+          ]),
+        },
+      ]),
+    ),
+  };
+}
+
+const cli = cliOf(allCommands());
+/** Paths git ignores (`bench/results`, `.fineflow`): the docs name them as things a run creates. */
+const ignored = readFileSync(path.join(root, '.gitignore'), 'utf8')
+  .split('\n')
+  .map((l) => l.trim().replace(/^\/|\/$/g, ''))
+  .filter((l) => l !== '' && !l.startsWith('#') && !/[*?[!]/.test(l));
+const isIgnored = (p: string) => ignored.some((i) => p === i || p.startsWith(`${i}/`));
+
+for (const file of docFiles) {
+  const text = readFileSync(path.join(root, file), 'utf8');
+
+  test(`${file}: every fineflow command, sub-command and option it names exists in the CLI`, () => {
+    const mentions = commandMentions(text);
+    const problems = mentions.flatMap((m) =>
+      checkCommandMention(m, cli).map((p) => `${file}:${m.line}: \`${m.text}\`: ${p}`),
+    );
+    assert.deepEqual(problems, []);
+  });
+
+  test(`${file}: every link, image and repository path it names exists`, () => {
+    const problems: string[] = [];
+    const dir = path.dirname(path.join(root, file));
+    for (const link of markdownLinks(text)) {
+      const [target = '', fragment] = link.target.split('#', 2);
+      const resolved = target === '' ? path.join(root, file) : path.resolve(dir, decodeURI(target));
+      if (!resolved.startsWith(root)) {
+        problems.push(`${file}:${link.line}: link ${link.target} leaves the repository`);
+      } else if (!existsSync(resolved)) {
+        problems.push(`${file}:${link.line}: link ${link.target}: no such file or folder`);
+      } else if (fragment !== undefined && resolved.endsWith('.md')) {
+        const anchors = headingAnchors(readFileSync(resolved, 'utf8'));
+        if (!anchors.has(fragment)) {
+          problems.push(`${file}:${link.line}: link ${link.target}: no heading with anchor #${fragment}`);
+        }
+      }
+    }
+    for (const mention of repositoryPathMentions(text)) {
+      if (!isIgnored(mention.path) && !existsSync(path.join(root, mention.path))) {
+        problems.push(`${file}:${mention.line}: \`${mention.path}\`: no such file or folder in the repository`);
+      }
+    }
+    assert.deepEqual(problems, []);
+  });
+}
+
+test('the checks catch a removed flag, a removed sub-command, an unknown command and a dead link', () => {
+  const doc = [
+    'Run `fineflow submit pipeline.yaml --wacth` and `fineflow dev reboot`.',
+    '',
+    '```bash',
+    'npx fineflow plan p.yaml --explain-cache --set a=1   # fine',
+    'bin/fineflow.js frobnicate',
+    '```',
+    '',
+    '| command | what it does |',
+    '|---|---|',
+    '| `status RUN [--tail]` | … |',
+    '',
+    'See [the guide](docs/nowhere.md) and `src/cli/no-such-file.ts`.',
+  ].join('\n');
+  const problems = commandMentions(doc).flatMap((m) => checkCommandMention(m, cli).map((p) => `${m.line}: ${p}`));
+  assert.deepEqual(problems, [
+    '1: fineflow submit has no option --wacth (did you mean --watch?)',
+    "1: fineflow dev has no sub-command 'reboot' (it has up, down, status, logs)",
+    "5: no fineflow command 'frobnicate'",
+    '10: fineflow status has no option --tail',
+  ]);
+  assert.deepEqual(
+    markdownLinks(doc).map((l) => l.target),
+    ['docs/nowhere.md'],
+  );
+  assert.deepEqual(
+    repositoryPathMentions(doc).map((m) => m.path),
+    ['src/cli/no-such-file.ts'],
+  );
+});
+
+test('a mention of a flag the CLI no longer defines fails the check', () => {
+  const withoutWatch = cliOf(
+    allCommands().map((c) =>
+      c.name === 'submit' ? { ...c, options: c.options.filter((o) => o.name !== 'watch') } : c,
+    ),
+  );
+  const problems = docFiles
+    .flatMap((f) => commandMentions(readFileSync(path.join(root, f), 'utf8')))
+    .flatMap((m) => checkCommandMention(m, withoutWatch));
+  assert.ok(
+    problems.some((p) => p.startsWith('fineflow submit has no option --watch')),
+    problems.join('\n'),
+  );
+});
+
+test('heading anchors follow GitHub: lower case, punctuation dropped, spaces to hyphens, repeats numbered', () => {
+  const anchors = headingAnchors(
+    '# A title\n## Serving (`fineflow serve`)\n```\n# not a heading\n```\n## Scale and per-stage latency\n## A title\n',
+  );
+  assert.deepEqual([...anchors], ['a-title', 'serving-fineflow-serve', 'scale-and-per-stage-latency', 'a-title-1']);
+});
