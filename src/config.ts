@@ -63,6 +63,8 @@ import { parseMemory, RESOURCE_BOUNDS, type WorkerCapacity } from './core/spec/r
 
 export interface TemporalConfig {
   readonly address: string;
+  /** Where `address` came from, for messages that name the fix: TEMPORAL_ADDRESS, or its default when unset. */
+  readonly addressFrom?: 'TEMPORAL_ADDRESS' | 'default';
   readonly namespace: string;
   readonly tls?: {
     readonly clientCertPath?: string;
@@ -514,10 +516,12 @@ export function loadSecretsConfig(env: Env = process.env): SecretsConfig {
 /** TEMPORAL_ADDRESS and the TLS settings, checked (the codec and namespace are read with the rest). */
 function temporalConnection(env: Env): {
   readonly address: string;
+  readonly addressFrom: 'TEMPORAL_ADDRESS' | 'default';
   readonly apiKey: string | undefined;
   readonly tls: TemporalConfig['tls'];
 } {
-  const address = nonEmpty(env, 'TEMPORAL_ADDRESS') ?? '127.0.0.1:7233';
+  const given = nonEmpty(env, 'TEMPORAL_ADDRESS');
+  const address = given ?? '127.0.0.1:7233';
   if (!/^[^\s:]+:\d+$/.test(address)) {
     throw new InvalidInputError(`TEMPORAL_ADDRESS=${address} must be host:port, e.g. 127.0.0.1:7233`, {
       variable: 'TEMPORAL_ADDRESS',
@@ -543,7 +547,7 @@ function temporalConnection(env: Env): {
           ...(serverName ? { serverName } : {}),
         }
       : undefined;
-  return { address, apiKey, tls };
+  return { address, addressFrom: given ? 'TEMPORAL_ADDRESS' : 'default', apiKey, tls };
 }
 
 /** FINEFLOW_S3_ENDPOINT, FINEFLOW_S3_CA and FINEFLOW_BUCKET, checked (credentials are read with the rest). */
@@ -598,12 +602,13 @@ function trainingSettings(env: Env): Pick<FineflowConfig, 'tfBackend' | 'trainEn
 
 export function loadConfig(env: Env = process.env): FineflowConfig {
   // Checked in this order, so the first bad variable reported does not depend on the split.
-  const { address, apiKey, tls } = temporalConnection(env);
+  const { address, addressFrom, apiKey, tls } = temporalConnection(env);
   const { endpoint, caPath, bucket } = s3Location(env);
   const { tfBackend, trainEngine, trainMemoryMb } = trainingSettings(env);
   return Object.freeze({
     temporal: Object.freeze({
       address,
+      addressFrom,
       namespace: nonEmpty(env, 'TEMPORAL_NAMESPACE') ?? 'default',
       ...(tls ? { tls: Object.freeze(tls) } : {}),
       ...(apiKey ? { apiKey } : {}),

@@ -29,15 +29,34 @@ async function tlsOptions(config: TemporalConfig): Promise<ConnectionOptions['tl
   };
 }
 
+/** The fix for an unreachable address, naming the variable that chose it (or that it is unset). */
+function addressFix(config: TemporalConfig): string {
+  const start = 'start the local stack with `fineflow dev up`';
+  if (config.addressFrom === 'default')
+    return (
+      `TEMPORAL_ADDRESS is not set, so the default ${config.address} was tried: ${start} (with its ports, export ` +
+      "the TEMPORAL_ADDRESS it prints), or set TEMPORAL_ADDRESS to your Temporal frontend's host:port."
+    );
+  if (config.addressFrom === 'TEMPORAL_ADDRESS')
+    return (
+      `TEMPORAL_ADDRESS=${config.address} chose it: ${start}, ` +
+      "or set TEMPORAL_ADDRESS to your Temporal frontend's host:port."
+    );
+  return 'Start the local stack with `fineflow dev up`, or set TEMPORAL_ADDRESS.';
+}
+
 function unavailable(config: TemporalConfig, thrown: unknown): DependencyUnavailableError {
   const error = ensureError(thrown);
   return new DependencyUnavailableError(
     `cannot reach Temporal at ${config.address} (namespace ${config.namespace}): ${error.message}. ` +
-      'Start the local stack with `fineflow dev up`, or set TEMPORAL_ADDRESS.',
-    { address: config.address },
+      addressFix(config),
+    { address: config.address, variable: 'TEMPORAL_ADDRESS' },
     { cause: error },
   );
 }
+
+/** Thrown inside the connect functions when the probe finds nothing listening; `unavailable` adds the address. */
+const NOTHING_LISTENS = 'nothing listens there (connection refused)';
 
 /**
  * The data converter every client and worker passes to Temporal (`Worker.create({dataConverter})`,
@@ -146,7 +165,7 @@ export async function connectClient(
   const dataConverter = dataConverterFor(config);
   try {
     // Probed before any gRPC channel exists: a channel, once trying, keeps the process alive until its deadline.
-    if (await nothingListensAt(config.address)) throw new Error('nothing listens there (connection refused)');
+    if (await nothingListensAt(config.address)) throw new Error(NOTHING_LISTENS);
     const connection = await Connection.connect({
       address: config.address,
       tls: await tlsOptions(config),
@@ -164,10 +183,15 @@ export async function connectClient(
   }
 }
 
-/** A worker connection; pass `dataConverterFor(config)` to `Worker.create` with it. */
+/**
+ * A worker connection; pass `dataConverterFor(config)` to `Worker.create` with it. A refused address fails
+ * with the same message as {@link connectClient}'s (the core's own is a Rust debug dump). Only this first
+ * connect is probed: a worker that loses Temporal later keeps the core's reconnects.
+ */
 export async function connectWorker(config: TemporalConfig): Promise<NativeConnection> {
   dataConverterFor(config); // refuse before connecting, with the message that names the fix
   try {
+    if (await nothingListensAt(config.address)) throw new Error(NOTHING_LISTENS);
     const tls = (await tlsOptions(config)) as NativeConnectionOptions['tls'];
     return await NativeConnection.connect({
       address: config.address,

@@ -5,9 +5,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import type { RunState } from '../../../src/core/run/run-types';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
-import { spawnWorker, type WorkerProcess } from '../../fixtures/runtime/worker-process';
+import { WorkerNotReadyError, spawnWorker, type WorkerProcess } from '../../fixtures/runtime/worker-process';
 
 let h: RuntimeHarness;
 const processes: WorkerProcess[] = [];
@@ -92,4 +93,30 @@ test('SIGTERM mid-stage: a stage within the grace period finishes on the drainin
   assert.equal(result.status, 'succeeded');
   assert.equal(result.stages[0]?.outputs?.pid, only!.pid);
   assert.equal(result.stages[0]?.attempts, 1);
+});
+
+test('a worker against a Temporal address nothing listens on exits 3 at once, naming it and the fix', async () => {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const address = `127.0.0.1:${port}`;
+  // The store is the real one (the worker checks its bucket first); only Temporal's address is wrong.
+  const started = performance.now();
+  const error = await spawnWorker({ pool: `refused-${randomSuffix()}`, env: { TEMPORAL_ADDRESS: address } }).then(
+    () => assert.fail('the worker became ready against a closed port'),
+    (thrown: unknown) => thrown,
+  );
+  assert.ok(error instanceof WorkerNotReadyError, String(error));
+  const text = error.message;
+  assert.match(text, /worker exited \(3\) before it was ready/);
+  assert.match(
+    text,
+    new RegExp(`cannot reach Temporal at ${address.replace(/\./g, '\\.')} \\(namespace \\S+\\): nothing listens`),
+  );
+  assert.match(text, new RegExp(`TEMPORAL_ADDRESS=${address.replace(/\./g, '\\.')} chose it: start the local stack`));
+  assert.doesNotMatch(text, /tonic|ConnectError|^\s+at /m, 'no core debug dump, no stack trace');
+  // A worker's start-up (tsx, the store's bucket check) takes seconds on a loaded machine; the refusal itself
+  // is one TCP round trip. 30 s is well under the 60 s ready timeout a retrying connect would run into.
+  assert.ok(performance.now() - started < 30_000, `took ${Math.round(performance.now() - started)} ms`);
 });

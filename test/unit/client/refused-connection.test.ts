@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { connectClient, nothingListensAt } from '../../../src/client/temporal-connection';
+import { loadConfig } from '../../../src/config';
+import { connectClient, connectWorker, nothingListensAt } from '../../../src/client/temporal-connection';
 
 async function listening(host: string): Promise<{ server: Server; port: number; sockets: Set<Socket> }> {
   const sockets = new Set<Socket>();
@@ -58,4 +59,42 @@ test('only an address where every connection is refused counts as nothing listen
     for (const socket of silent.sockets) socket.destroy();
     await new Promise<void>((resolve) => silent.server.close(() => resolve()));
   }
+});
+
+test("a worker against a refused address fails at once with the same message, not the core's", async () => {
+  const port = await closedPort();
+  const config = loadConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${port}`, FINEFLOW_CODEC: 'off' }).temporal;
+  const started = performance.now();
+  await assert.rejects(connectWorker(config), (error: Error & { details?: unknown }) => {
+    assert.equal(error.name, 'DependencyUnavailableError');
+    assert.match(
+      error.message,
+      new RegExp(`^cannot reach Temporal at 127\\.0\\.0\\.1:${port} \\(namespace default\\)`),
+    );
+    assert.match(error.message, /nothing listens there \(connection refused\)/);
+    assert.match(error.message, new RegExp(`TEMPORAL_ADDRESS=127\\.0\\.0\\.1:${port} chose it: start the local stack`));
+    // The Rust core's own text (tonic::transport::Error(… ConnectError …)) is for developers, not operators.
+    assert.doesNotMatch(error.message, /tonic|ConnectError|Os \{/);
+    assert.deepEqual(error.details, { address: `127.0.0.1:${port}`, variable: 'TEMPORAL_ADDRESS' });
+    return true;
+  });
+  assert.ok(performance.now() - started < 5_000, `took ${Math.round(performance.now() - started)} ms`);
+});
+
+test('with TEMPORAL_ADDRESS unset, the refusal says the default was tried and which variable to set', async () => {
+  const port = await closedPort();
+  // The default address is fixed (127.0.0.1:7233), where something may listen on this machine: give the
+  // refused address but mark it as the default, as loadConfig does when the variable is unset.
+  const config = { ...loadConfig({ FINEFLOW_CODEC: 'off' }).temporal, address: `127.0.0.1:${port}` };
+  assert.equal(config.addressFrom, 'default');
+  for (const connect of [connectClient, connectWorker])
+    await assert.rejects(connect(config), (error: Error) => {
+      assert.match(error.message, /nothing listens there/);
+      assert.match(
+        error.message,
+        new RegExp(`TEMPORAL_ADDRESS is not set, so the default 127\\.0\\.0\\.1:${port} was tried`),
+      );
+      assert.match(error.message, /set TEMPORAL_ADDRESS to your Temporal frontend's host:port\.$/);
+      return true;
+    });
 });
