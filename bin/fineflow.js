@@ -6,9 +6,18 @@ const { existsSync } = require('node:fs');
 const path = require('node:path');
 
 const source = path.join(__dirname, '..', 'src', 'cli', 'main.ts');
+const compiled = path.join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
 if (existsSync(source)) {
   require('tsx/cjs');
   require(source).runCli();
+} else if (existsSync(compiled)) {
+  require(compiled).runCli();
 } else {
-  require('../dist/src/cli/main.js').runCli();
+  // A tarball packed without `npm run build` first: the checkout's .npmrc sets ignore-scripts, so
+  // `npm pack` does not run prepack, and the package holds neither sources nor dist/.
+  process.stderr.write(
+    `fineflow: this package has no compiled CLI (${path.relative(path.join(__dirname, '..'), compiled)} is missing): ` +
+      'it was packed without a build. In the Fineflow checkout run `npm run build` and then `npm pack`, and install that tarball.\n',
+  );
+  process.exitCode = 1;
 }

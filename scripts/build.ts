@@ -1,6 +1,6 @@
 /**
- * `npm run build` (and `npm pack`, through prepack): what the published package runs instead of
- * the TypeScript sources a clone runs through tsx.
+ * `npm run build` (run it before `npm pack`: the checkout's .npmrc sets ignore-scripts, so prepack does not run):
+ * what the published package runs instead of the TypeScript sources a clone runs through tsx.
  *   dist/{src,workflows,activities}/  tsc output with declarations (tsconfig.build.json)
  *   dist/workflow-bundle.js           the workflow bundle, so an installed worker needs no webpack run
  *   dist/ui/                          the web app's script and stylesheet, so esbuild is not a runtime dependency

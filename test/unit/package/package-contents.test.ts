@@ -1,0 +1,80 @@
+/**
+ * What `npm pack` puts in the tarball (read from `npm pack --dry-run`, no build needed): what `bin` needs and none of
+ * what a user should not get (tests, benches, TypeScript sources, caches, stack state), and what the launcher does
+ * in a package that was packed without `npm run build` (the checkout's .npmrc sets ignore-scripts, so `npm pack`
+ * does not run prepack). test/e2e/package-install.test.ts installs a built tarball and runs it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const root = path.join(__dirname, '../../..');
+const run = promisify(execFile);
+
+/** Paths a published package must not carry, whatever `files` grows to. */
+const NOT_SHIPPED: readonly RegExp[] = [
+  /^test\//,
+  /^bench\//,
+  /^scripts\//,
+  /^docs\//,
+  /(^|\/)\.fineflow\//,
+  /(^|\/)node_modules\//,
+  /^build\//,
+  /^test-artifacts\//,
+  /\.test\.[cm]?[jt]s$/,
+  /^(?!dist\/).*(?<!\.d)\.ts$/,
+  /\.tgz$/,
+];
+
+test('npm pack ships bin, README and schema, and no tests, benches, sources or state', async () => {
+  const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: root,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const [packed] = JSON.parse(stdout) as { files: { path: string }[] }[];
+  const files = (packed?.files ?? []).map((f) => f.path);
+  const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    bin: Record<string, string>;
+    files: string[];
+  };
+  for (const bin of Object.values(manifest.bin)) assert.ok(files.includes(bin.replace(/^\.\//, '')), bin);
+  for (const needed of ['README.md', 'package.json', 'schema/pipeline.schema.json', 'infra/stack.sh']) {
+    assert.ok(files.includes(needed), `${needed} is not in the tarball`);
+  }
+  assert.deepEqual(
+    files.filter((f) => NOT_SHIPPED.some((re) => re.test(f))),
+    [],
+  );
+  // The launcher's fallback is the compiled CLI: `files` must carry it once built.
+  assert.ok(manifest.files.includes('dist/src/'), 'package.json files lacks dist/src/ (bin/fineflow.js runs it)');
+});
+
+test('the launcher of a package packed without a build says so and how to fix it', async () => {
+  const pkg = mkdtempSync(path.join(tmpdir(), 'fineflow-launcher-'));
+  try {
+    mkdirSync(path.join(pkg, 'bin'));
+    copyFileSync(path.join(root, 'bin', 'fineflow.js'), path.join(pkg, 'bin', 'fineflow.js'));
+    const failed = await run(process.execPath, [path.join(pkg, 'bin', 'fineflow.js'), '--help']).then(
+      () => undefined,
+      (error: { code?: number; stderr?: string }) => error,
+    );
+    assert.equal(failed?.code, 1);
+    assert.match(failed?.stderr ?? '', /dist\/src\/cli\/main\.js is missing/);
+    assert.match(failed?.stderr ?? '', /npm run build` and then `npm pack`/);
+
+    // Built: the launcher runs the compiled CLI.
+    mkdirSync(path.join(pkg, 'dist', 'src', 'cli'), { recursive: true });
+    writeFileSync(
+      path.join(pkg, 'dist', 'src', 'cli', 'main.js'),
+      "exports.runCli = () => process.stdout.write('compiled cli ran\\n');\n",
+    );
+    const ran = await run(process.execPath, [path.join(pkg, 'bin', 'fineflow.js'), '--help']);
+    assert.equal(ran.stdout, 'compiled cli ran\n');
+  } finally {
+    rmSync(pkg, { recursive: true, force: true });
+  }
+});
