@@ -235,3 +235,105 @@ for (const { name, hash } of PAGES.filter((p) => p.name === 'runs' || p.name ===
       await page.context().close();
     }
   });
+
+/**
+ * The requests for `path` (`/api/runs`) the page has sent so far. `settled()` resolves once every request the page
+ * sent before it is counted: the page fetches a marker after them, and the browser reports requests in order.
+ */
+function isRead(url: string, path: string): boolean {
+  return new URL(url).pathname === path;
+}
+
+function countRequests(page: Page, path: string): { count(): number; settled(): Promise<void> } {
+  let count = 0;
+  page.on('request', (request) => {
+    if (isRead(request.url(), path)) count += 1;
+  });
+  return {
+    count: () => count,
+    settled: async () => {
+      const marker = page.waitForRequest((request) => request.url().endsWith('/api/models?marker'));
+      await page.evaluate(`fetch('/api/models?marker').catch(() => undefined)`);
+      await marker;
+    },
+  };
+}
+
+/** Tells the page its tab is hidden or shown again, as the browser does when the user switches tabs. */
+async function setTabHidden(page: Page, hidden: boolean): Promise<void> {
+  await page.evaluate(`(() => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => ${JSON.stringify(hidden ? 'hidden' : 'visible')} });
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => ${hidden} });
+    document.dispatchEvent(new Event('visibilitychange'));
+  })()`);
+}
+
+// Runs and schedules keep themselves current through loadInto's refresh: every few seconds while shown, never while
+// the tab is hidden (a tab left open in the background read Temporal every 3 s), at once when shown again, and never
+// after the page is left. The page's clock is Playwright's, so "a minute passes" takes no time and no sleep.
+for (const { name, hash, path } of [
+  { name: 'runs', hash: '#/runs', path: '/api/runs' },
+  { name: 'schedules', hash: '#/schedules', path: '/api/schedules' },
+])
+  test(`${name}: refreshes while shown, not while the tab is hidden, and not after the page is left`, async () => {
+    const { page, errors } = await openPage(browser, 'light', { width: 1280, height: 800 });
+    try {
+      gate.pass();
+      await page.clock.install();
+      const reads = countRequests(page, path);
+      await page.goto(`${ui.url}/${hash}`);
+      await page
+        .locator(PAGES.find((p) => p.name === name)?.loaded ?? '')
+        .first()
+        .waitFor();
+      await reads.settled();
+      assert.equal(reads.count(), 1, 'one read to draw the page');
+
+      const refreshed = page.waitForRequest((request) => isRead(request.url(), path));
+      await page.clock.runFor(3_500);
+      await refreshed;
+      await reads.settled();
+      assert.equal(reads.count(), 2, 'a refresh while the page is shown');
+
+      await setTabHidden(page, true);
+      await page.clock.runFor(60_000);
+      await reads.settled();
+      assert.equal(reads.count(), 2, 'no read while the tab is hidden');
+
+      const shown = page.waitForRequest((request) => isRead(request.url(), path));
+      await setTabHidden(page, false);
+      await shown;
+      await reads.settled();
+      assert.equal(reads.count(), 3, 'one read at once when the tab is shown again');
+
+      await page.evaluate(`location.hash = '#/models'`);
+      await page.locator('tr[data-model="digits"]').waitFor();
+      await page.clock.runFor(60_000);
+      await reads.settled();
+      assert.equal(reads.count(), 3, 'no read once the page is left');
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.context().close();
+    }
+  });
+
+// A refresh redraws the runs' rows; a keyboard user on a run's checkbox stayed on it (the redraw dropped the focus to
+// the page every 3 s).
+test('runs: a refresh keeps the focus on the run checkbox a keyboard user is on', async () => {
+  const { page } = await openPage(browser, 'light', { width: 1280, height: 800 });
+  try {
+    gate.pass();
+    await page.clock.install();
+    await page.goto(`${ui.url}/#/runs`);
+    const box = page.getByRole('checkbox', { name: `select ${RUN} to compare` });
+    await box.focus();
+    await page.evaluate(`window.__row = document.querySelector('tr[data-run-id="${RUN}"]')`);
+    await page.clock.runFor(3_500);
+    // The page's timers are Playwright's now: poll from here until the refresh has drawn new rows.
+    while (await page.evaluate(`document.querySelector('tr[data-run-id="${RUN}"]') === window.__row`))
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(await page.evaluate('document.activeElement?.getAttribute("aria-label")'), `select ${RUN} to compare`);
+  } finally {
+    await page.context().close();
+  }
+});

@@ -148,13 +148,19 @@ test(
       await route.continue();
     });
     await page.goto(`${ui.url}/#/runs/${runId}`);
-    await page.locator('#run-loading', { hasText: `Loading run ${runId}…` }).waitFor({ timeout: 10_000 });
     await page
-      .locator('#run-loading', { hasText: 'no control worker has answered its state query yet' })
+      .locator('.page [role="status"].loading', { hasText: `Loading run ${runId}…` })
+      .waitFor({ timeout: 10_000 });
+    await page
+      .locator('.page [role="status"].loading', { hasText: 'no control worker has answered its state query yet' })
       .waitFor({ timeout: 10_000 });
     release();
     await page.locator('#run-status[data-status="succeeded"]').waitFor({ timeout: 30_000 });
-    assert.equal(await page.locator('#run-loading').count(), 0, 'the note goes when the state arrives');
+    assert.equal(
+      await page.locator('.page [role="status"].loading').count(),
+      0,
+      'the note goes when the state arrives',
+    );
     assert.deepEqual(errors, []);
     await page.context().close();
   },

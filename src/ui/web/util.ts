@@ -235,47 +235,106 @@ export function showLoadFailure(into: HTMLElement, what: string, error: unknown,
   into.replaceChildren(note);
 }
 
+/** What a page's read is called while it loads and when it fails (see {@link loadInto}). */
+export interface LoadText {
+  /** The note while the read is out ("Loading models…"). */
+  readonly loading: string;
+  /** What the note says after SLOW_LOAD_MS: what the read waits for and what to check. */
+  readonly slow: Child | Child[];
+  /** What could not be loaded ("the models"), for the failure note. */
+  readonly what: string;
+  /** Read again this long after each read is through (a page that shows live state); none: read on demand only. */
+  readonly refreshMs?: number;
+}
+
+/** A page's read, from {@link loadInto}. */
+export interface Reading {
+  /** Read again with the loading note (a Retry, a reload after an action). */
+  load(): void;
+  /** Read again without a note (what each refresh does; after an action on a page that refreshes itself). */
+  refresh(): void;
+  /** With the page: no read draws any more, no refresh is left waiting. */
+  dispose(): void;
+}
+
 /**
- * A page's one read: a loading note in `status` until it is through, then `draw` with its value; a failed read leaves
- * what failed, what to do and Retry in `status`. `load()` reads again (after an action); `dispose()` with the page.
+ * Draw, then give the focus back: a redraw replaces the element a keyboard user was on, so the element that was
+ * focused is found again by its `data-focus-key` (a run's checkbox, a schedule's Pause button).
+ */
+function drawKeepingFocus<T>(draw: (value: T) => void, value: T): void {
+  const key = (document.activeElement as HTMLElement | null)?.dataset?.focusKey;
+  draw(value);
+  if (key === undefined || (document.activeElement !== null && document.activeElement !== document.body)) return;
+  document.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(key)}"]`)?.focus();
+}
+
+/**
+ * A page's read: a loading note in `status` until it is through, then `draw` with its value; a failed read leaves
+ * what failed, what to do and Retry in `status`. With `refreshMs` the page keeps itself current: each read is
+ * followed by another `refreshMs` after it is through, without a note; a refresh that fails as the last one did keeps
+ * the note it shows ({@link showLoadFailure}), a redraw keeps the focus (`data-focus-key`), and a hidden tab reads
+ * nothing until it is shown again (then at once). Only the newest read draws (a Retry or an action while a refresh is
+ * out). The one place where the runs, schedules, run, models and compare pages read.
  */
 export function loadInto<T>(
   status: HTMLElement,
-  how: { readonly loading: string; readonly slow: Child | Child[]; readonly what: string },
+  how: LoadText,
   read: () => Promise<T>,
   draw: (value: T) => void,
-): { load(): void; dispose(): void } {
+): Reading {
   let note: ReturnType<typeof loadingNote> | undefined;
   let disposed = false;
   let reads = 0;
-  const load = (): void => {
-    // Only the newest read draws (a Retry or a reload while an older read is still out).
+  let timer: number | undefined;
+  const refreshes = how.refreshMs !== undefined;
+  const hidden = (): boolean => document.visibilityState === 'hidden';
+  const scheduleNext = (): void => {
+    window.clearTimeout(timer);
+    if (refreshes && !disposed && !hidden()) timer = window.setTimeout(refresh, how.refreshMs);
+  };
+  const start = (withNote: boolean): void => {
     const turn = ++reads;
-    note?.stop();
-    const shown = loadingNote(how.loading, how.slow);
-    note = shown;
-    status.replaceChildren(shown.element);
+    window.clearTimeout(timer);
+    if (withNote) {
+      note?.stop();
+      note = loadingNote(how.loading, how.slow);
+      status.replaceChildren(note.element);
+    }
     // Two-argument then: an error in `draw` is the page's bug, not a failed read.
     read().then(
       (value) => {
         if (disposed || turn !== reads) return;
-        shown.stop();
+        note?.stop();
         status.replaceChildren();
-        draw(value);
+        scheduleNext();
+        drawKeepingFocus(draw, value);
       },
       (error: unknown) => {
         if (disposed || turn !== reads) return;
-        shown.stop();
-        status.replaceChildren(loadFailure(how.what, error, load));
+        note?.stop();
+        showLoadFailure(status, how.what, error, load);
+        scheduleNext();
       },
     );
   };
+  const load = (): void => start(true);
+  const refresh = (): void => start(false);
+  // A hidden tab stops reading (a left-open tab polled the server every few seconds); shown again, it reads at once.
+  const onVisibility = (): void => {
+    if (disposed) return;
+    if (hidden()) window.clearTimeout(timer);
+    else refresh();
+  };
+  if (refreshes) document.addEventListener('visibilitychange', onVisibility);
   load();
   return {
     load,
+    refresh,
     dispose: () => {
       disposed = true;
       note?.stop();
+      window.clearTimeout(timer);
+      document.removeEventListener('visibilitychange', onVisibility);
     },
   };
 }

@@ -11,13 +11,13 @@ import {
   formatTime,
   getJson,
   h,
-  loadFailure,
-  loadingNote,
+  loadInto,
   postJson,
   settings,
   statusBadge,
   temporalLink,
   toast,
+  type LoadText,
   type Page,
 } from '../util';
 import { StagePanel } from './stage-panel';
@@ -43,15 +43,17 @@ function defaultStage(state: RunState): string | undefined {
  * none running the server reads the run's history only after its query times out (15 s): a blank page meanwhile
  * read as a broken one.
  */
-function runLoadingNote(runId: string): ReturnType<typeof loadingNote> {
-  const note = loadingNote(`Loading run ${runId}…`, [
-    `Still loading run ${runId}: no control worker has answered its state query yet. Without one, an ended run's ` +
-      'recorded history is read after 15 s; start one with ',
-    h('code', {}, 'fineflow worker --pool control'),
-    '.',
-  ]);
-  note.element.id = 'run-loading';
-  return note;
+function runLoadText(runId: string): LoadText {
+  return {
+    loading: `Loading run ${runId}…`,
+    slow: [
+      `Still loading run ${runId}: no control worker has answered its state query yet. Without one, an ended run's ` +
+        'recorded history is read after 15 s; start one with ',
+      h('code', {}, 'fineflow worker --pool control'),
+      '.',
+    ],
+    what: `run ${runId}`,
+  };
 }
 
 /**
@@ -67,8 +69,8 @@ function paramItems(params: RunState['params']): HTMLElement[] {
 }
 
 export function runPage(runId: string, params: URLSearchParams): Page {
-  let loading = runLoadingNote(runId);
-  const header = h('div', { class: 'run-header' }, loading.element);
+  const status = h('div');
+  const header = h('div', { class: 'run-header' });
   const dagBox = h('div', { class: 'dag-box', 'aria-live': 'off' });
   const panelBox = h('div', { class: 'panel-box' });
   const problem = h('div');
@@ -152,49 +154,42 @@ export function runPage(runId: string, params: URLSearchParams): Page {
     if (selected) panel?.update(state);
   };
 
-  const load = async (): Promise<void> => {
-    try {
-      const details = await getJson<RunDetails>(`/api/runs/${encodeURIComponent(runId)}`).finally(loading.stop);
-      dag = drawDag(details.graph, select);
-      dagBox.replaceChildren(dag.element);
-      panel = new StagePanel(
-        runId,
-        panelBox,
-        details.sweeps,
-        new Set(details.graph.nodes.filter((node) => node.checkpoints).map((node) => node.id)),
-      );
-      selected ??= defaultStage(details.state);
-      apply(details.state);
-      if (selected) select(selected);
-      if (!ENDED.includes(details.state.status)) {
-        events = new EventSource(`/api/runs/${encodeURIComponent(runId)}/events`);
-        events.addEventListener('state', (event) => {
-          const state = JSON.parse((event as MessageEvent<string>).data) as RunState;
-          apply(state);
-          if (ENDED.includes(state.status)) events?.close();
-        });
-        events.addEventListener('problem', (event) =>
-          problem.replaceChildren(errorBox(JSON.parse((event as MessageEvent<string>).data).message)),
-        );
-      }
-    } catch (error) {
-      loading.stop();
-      problem.replaceChildren(
-        loadFailure(`run ${runId}`, error, () => {
-          problem.replaceChildren();
-          loading = runLoadingNote(runId);
-          header.replaceChildren(loading.element);
-          void load();
-        }),
-      );
-    }
+  // The state then comes live from server-sent events while the run goes on.
+  const start = (details: RunDetails): void => {
+    dag = drawDag(details.graph, select);
+    dagBox.replaceChildren(dag.element);
+    panel = new StagePanel(
+      runId,
+      panelBox,
+      details.sweeps,
+      new Set(details.graph.nodes.filter((node) => node.checkpoints).map((node) => node.id)),
+    );
+    selected ??= defaultStage(details.state);
+    apply(details.state);
+    if (selected) select(selected);
+    if (ENDED.includes(details.state.status)) return;
+    events = new EventSource(`/api/runs/${encodeURIComponent(runId)}/events`);
+    events.addEventListener('state', (event) => {
+      const state = JSON.parse((event as MessageEvent<string>).data) as RunState;
+      apply(state);
+      if (ENDED.includes(state.status)) events?.close();
+    });
+    events.addEventListener('problem', (event) =>
+      problem.replaceChildren(errorBox(JSON.parse((event as MessageEvent<string>).data).message)),
+    );
   };
-  void load();
+  const reading = loadInto(
+    status,
+    runLoadText(runId),
+    () => getJson<RunDetails>(`/api/runs/${encodeURIComponent(runId)}`),
+    start,
+  );
 
   return {
     element: h(
       'section',
       { class: 'page run' },
+      status,
       header,
       problem,
       h('h2', { class: 'sr-only' }, 'Stages'),
@@ -202,7 +197,7 @@ export function runPage(runId: string, params: URLSearchParams): Page {
       panelBox,
     ),
     dispose() {
-      loading.stop();
+      reading.dispose();
       events?.close();
       panel?.dispose();
     },

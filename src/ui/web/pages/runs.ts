@@ -1,6 +1,6 @@
 /** Runs: filter by pipeline, status and trigger; refreshed every few seconds while shown. */
 import type { RunSummary } from '../types';
-import { formatDuration, formatTime, getJson, h, loadingNote, showLoadFailure, statusBadge, type Page } from '../util';
+import { formatDuration, formatTime, getJson, h, loadInto, statusBadge, type Page } from '../util';
 
 const STATUSES = ['', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'];
 const TRIGGERS = ['', 'manual', 'schedule', 'new-data', 'rerun'];
@@ -22,13 +22,7 @@ export function runsPage(params: URLSearchParams): Page {
     trigger: params.get('trigger') ?? '',
   };
   const body = h('tbody');
-  // Until the first list arrives (on a phone the cards' headings are hidden, so the page was blank meanwhile).
-  const loading = loadingNote('Loading runs…', [
-    'Still loading runs: Temporal has not answered the list yet. Check that it is up (',
-    h('code', {}, 'fineflow dev status'),
-    ' for a local stack).',
-  ]);
-  const problem = h('div', {}, loading.element);
+  const problem = h('div');
   const compareButton = h('button', { type: 'button', disabled: true }, 'Compare selected');
   const form = h(
     'form',
@@ -71,6 +65,7 @@ export function runsPage(params: URLSearchParams): Page {
         const box = h('input', {
           type: 'checkbox',
           'aria-label': `select ${run.runId} to compare`,
+          'data-focus-key': `pick:${run.runId}`,
           checked: selected.has(run.runId),
         });
         box.addEventListener('change', () => {
@@ -82,7 +77,15 @@ export function runsPage(params: URLSearchParams): Page {
           'tr',
           { 'data-run-id': run.runId, 'data-status': run.status },
           h('td', { class: 'pick' }, box),
-          h('td', { class: 'run-id' }, h('a', { href: `#/runs/${encodeURIComponent(run.runId)}` }, run.runId)),
+          h(
+            'td',
+            { class: 'run-id' },
+            h(
+              'a',
+              { href: `#/runs/${encodeURIComponent(run.runId)}`, 'data-focus-key': `run:${run.runId}` },
+              run.runId,
+            ),
+          ),
           h('td', { 'data-label': 'pipeline' }, run.pipeline),
           h('td', { class: 'status' }, statusBadge(run.status)),
           h('td', { 'data-label': 'trigger' }, run.trigger),
@@ -105,30 +108,6 @@ export function runsPage(params: URLSearchParams): Page {
       );
   };
 
-  let timer: number | undefined;
-  let disposed = false;
-  let reads = 0;
-  const load = async (): Promise<void> => {
-    // Only the newest read draws and schedules the next (a Retry while a refresh is out).
-    const turn = ++reads;
-    window.clearTimeout(timer);
-    const query = new URLSearchParams(Object.entries(filters).filter(([, v]) => v));
-    try {
-      const { runs } = await getJson<{ runs: RunSummary[] }>(`/api/runs?${query}`);
-      if (turn !== reads) return;
-      loading.stop();
-      problem.replaceChildren();
-      table.hidden = false;
-      draw(runs);
-    } catch (error) {
-      if (turn !== reads) return;
-      loading.stop();
-      // The list also retries itself every few seconds.
-      showLoadFailure(problem, 'the runs', error, () => void load());
-    }
-    if (!disposed) timer = window.setTimeout(() => void load(), REFRESH_MS);
-  };
-
   const table = h(
     'table',
     // Shown once the first list arrives.
@@ -148,13 +127,25 @@ export function runsPage(params: URLSearchParams): Page {
     body,
   );
   const element = h('section', { class: 'page runs' }, h('h1', {}, 'Runs'), form, problem, table);
-  void load();
-  return {
-    element,
-    dispose() {
-      disposed = true;
-      loading.stop();
-      window.clearTimeout(timer);
+  const query = new URLSearchParams(Object.entries(filters).filter(([, v]) => v));
+  const reading = loadInto(
+    problem,
+    {
+      // Until the first list arrives (on a phone the cards' headings are hidden, so the page was blank meanwhile).
+      loading: 'Loading runs…',
+      slow: [
+        'Still loading runs: Temporal has not answered the list yet. Check that it is up (',
+        h('code', {}, 'fineflow dev status'),
+        ' for a local stack).',
+      ],
+      what: 'the runs',
+      refreshMs: REFRESH_MS,
     },
-  };
+    () => getJson<{ runs: RunSummary[] }>(`/api/runs?${query}`),
+    ({ runs }) => {
+      table.hidden = false;
+      draw(runs);
+    },
+  );
+  return { element, dispose: reading.dispose };
 }

@@ -4,18 +4,7 @@
  * CLI's `fineflow schedule pause|unpause|trigger NAME` uses, so it reaches the pipeline's schedule
  * and every data watcher of it alike; the confirmation says which.
  */
-import {
-  confirmAction,
-  formatTime,
-  getJson,
-  h,
-  loadingNote,
-  postJson,
-  settings,
-  showLoadFailure,
-  toast,
-  type Page,
-} from '../util';
+import { confirmAction, formatTime, getJson, h, loadInto, postJson, settings, toast, type Page } from '../util';
 
 interface ScheduleListing {
   readonly pipeline: string;
@@ -151,15 +140,12 @@ function table(label: string, titles: readonly string[], rows: readonly HTMLElem
   );
 }
 
+type Listing = { readonly schedules: ScheduleListing[]; readonly watchers: WatcherListing[] };
+
 export function schedulesPage(): Page {
-  // Until the first listing arrives: both come from Temporal (schedules, and each watcher's state query).
-  const loading = loadingNote('Loading schedules and data watchers…', [
-    'Still loading schedules and data watchers: Temporal has not answered yet. Check that it is up (',
-    h('code', {}, 'fineflow dev status'),
-    ' for a local stack).',
-  ]);
-  const content = h('div', {}, loading.element);
-  let shown: { schedules: ScheduleListing[]; watchers: WatcherListing[] } = { schedules: [], watchers: [] };
+  const status = h('div');
+  const content = h('div');
+  let shown: Listing = { schedules: [], watchers: [] };
   const act = async (pipeline: string, action: Action): Promise<void> => {
     const schedule = shown.schedules.some((s) => s.pipeline === pipeline);
     const watchers = shown.watchers.filter((w) => w.pipeline === pipeline);
@@ -172,43 +158,16 @@ export function schedulesPage(): Page {
     try {
       await postJson(`/api/schedules/${encodeURIComponent(pipeline)}/${action}`, {});
       toast(`${action}: ${pipeline}`);
-      load();
+      reading.refresh();
     } catch (error) {
       toast(error instanceof Error ? error.message : String(error), 'error');
     }
   };
   const onAction = (pipeline: string, action: Action): void => void act(pipeline, action);
-  let timer: number | undefined;
-  let disposed = false;
-  // The list refreshes itself: a signal reaches a watcher, and its state shows it, a moment after the action.
-  let reads = 0;
-  const load = (): void => {
-    // Only the newest read draws and schedules the next (a Retry or an action while a refresh is out).
-    const turn = ++reads;
-    window.clearTimeout(timer);
-    getJson<{ schedules: ScheduleListing[]; watchers: WatcherListing[] }>('/api/schedules')
-      .then(
-        (listing) => {
-          if (turn !== reads) return;
-          loading.stop();
-          shown = listing;
-          draw(listing);
-        },
-        (error: unknown) => {
-          if (turn !== reads) return;
-          loading.stop();
-          // The page also retries itself every few seconds.
-          showLoadFailure(content, 'the schedules', error, load);
-        },
-      )
-      .finally(() => {
-        if (!disposed && turn === reads) timer = window.setTimeout(load, REFRESH_MS);
-      });
-  };
-  const draw = (listing: { schedules: ScheduleListing[]; watchers: WatcherListing[] }): void => {
-    // A refresh never replaces the page under an open confirmation or a focused button.
+  const draw = (listing: Listing): void => {
+    shown = listing;
+    // A refresh never replaces the page under an open confirmation.
     if (document.querySelector('dialog.confirm')) return;
-    const focused = (document.activeElement as HTMLElement | null)?.dataset.focusKey;
     content.replaceChildren(
       table(
         'Schedules',
@@ -224,15 +183,26 @@ export function schedulesPage(): Page {
         'No data watchers running: `fineflow schedule apply FILE` starts one per newData trigger.',
       ),
     );
-    if (focused) content.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(focused)}"]`)?.focus();
   };
-  load();
-  return {
-    element: h('section', { class: 'page schedules' }, h('h1', {}, 'Schedules'), content),
-    dispose: () => {
-      disposed = true;
-      loading.stop();
-      window.clearTimeout(timer);
+  // The list refreshes itself: a signal reaches a watcher, and its state shows it, a moment after the action.
+  const reading = loadInto(
+    status,
+    {
+      // Both come from Temporal (schedules, and each watcher's state query).
+      loading: 'Loading schedules and data watchers…',
+      slow: [
+        'Still loading schedules and data watchers: Temporal has not answered yet. Check that it is up (',
+        h('code', {}, 'fineflow dev status'),
+        ' for a local stack).',
+      ],
+      what: 'the schedules',
+      refreshMs: REFRESH_MS,
     },
+    () => getJson<Listing>('/api/schedules'),
+    draw,
+  );
+  return {
+    element: h('section', { class: 'page schedules' }, h('h1', {}, 'Schedules'), status, content),
+    dispose: reading.dispose,
   };
 }
