@@ -12,6 +12,7 @@ import { ERROR_TYPES, FatalStageError, InvalidInputError, StageError } from '../
 import type { StageActivityInput } from '../../../src/core/run/run-types';
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
 import { listStageLogs, stageLogText } from '../../../src/client/run-logs';
+import { captureActivityLogs } from '../../helpers/activity-logs';
 
 const input: StageActivityInput = {
   context: {
@@ -36,12 +37,15 @@ async function failureOf(implementation: StageImplementation) {
     extraStages: { 'label-audit': implementation },
   });
   const activity = activities['label-audit'] as unknown as (i: StageActivityInput) => Promise<unknown>;
-  const env = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 3_000 });
+  // The SDK logs each failed attempt with its stack: kept here, checked, not printed into the unit log.
+  const logs = captureActivityLogs();
+  const env = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 3_000 }, { logger: logs.logger });
   const thrown: unknown = await env.run(activity, input).then(
     () => assert.fail('the stage should have failed'),
     (error: unknown) => error,
   );
   assert.ok(thrown instanceof ApplicationFailure, `an ApplicationFailure, got ${String(thrown)}`);
+  assert.deepEqual(logs.failures(), [thrown.message], 'the worker logs the failure it reports');
   const [log] = await listStageLogs(store, 'fineflow', 'r-1', 'audit');
   return { failure: thrown, log: log ? await stageLogText(store, log) : '' };
 }

@@ -19,6 +19,7 @@ import type { ResourceLedger } from '../../../src/worker/resource-ledger';
 import type { MemoryObjectStore } from '../../../src/storage/memory-store';
 import { memoryStore, stageContext } from './helpers';
 import { preparedBars, registeredBase } from './fixtures';
+import { captureActivityLogs } from '../../helpers/activity-logs';
 
 const segment = { trialId: 3, fromEpoch: 0, untilEpoch: 2 };
 
@@ -62,14 +63,19 @@ async function attempt(
   activities: ReturnType<typeof createSweepTrialActivities>,
   input: SweepTrialSegmentInput,
   info: Partial<Info>,
-): Promise<{ result?: SweepTrialSegmentResult; error?: unknown; beats: unknown[] }> {
-  const env = new MockActivityEnvironment({ heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS, ...info });
+): Promise<{ result?: SweepTrialSegmentResult; error?: unknown; beats: unknown[]; loggedFailures: string[] }> {
+  // The attempts that fail here fail on purpose: the SDK's warning (with a stack) is kept, not printed.
+  const logs = captureActivityLogs();
+  const env = new MockActivityEnvironment(
+    { heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS, ...info },
+    { logger: logs.logger },
+  );
   const beats: unknown[] = [];
   env.on('heartbeat', (details: unknown) => beats.push(details));
   try {
-    return { result: await env.run(activities.sweepTrialSegment, input), beats };
+    return { result: await env.run(activities.sweepTrialSegment, input), beats, loggedFailures: logs.failures() };
   } catch (error) {
-    return { error, beats };
+    return { error, beats, loggedFailures: logs.failures() };
   }
 }
 
@@ -106,13 +112,16 @@ test('a retry trains on the base the first attempt pinned, after an attempt that
 
   const first = await attempt(activities, input, { attempt: 1 });
   assert.ok(first.error, 'attempt 1 fails');
+  assert.deepEqual(first.loggedFailures, ['worker lost its connection (attempt 1)']);
   assert.equal((first.beats.at(-1) as SegmentHeartbeat).baseModel, 'registry://sweep-pin-base@1');
   const second = await attempt(activities, input, { attempt: 2, heartbeatDetails: first.beats.at(-1) });
   assert.ok(second.error, 'attempt 2 fails');
+  assert.deepEqual(second.loggedFailures, ['worker lost its connection (attempt 2)']);
   for (const beat of second.beats) assert.equal((beat as SegmentHeartbeat).baseModel, 'registry://sweep-pin-base@1');
   assert.ok(second.beats.length >= 2, `attempt 2 beat at start and on its timer (${second.beats.length} beats)`);
   const third = await attempt(activities, input, { attempt: 3, heartbeatDetails: second.beats.at(-1) });
   assert.equal(third.error, undefined, String(third.error));
+  assert.deepEqual(third.loggedFailures, []);
   assert.equal(third.result?.baseModel, 'registry://sweep-pin-base@1', 'the retry trains on the pinned version');
   assert.equal(third.result?.epochsDone, 2);
 });

@@ -10,6 +10,7 @@ import type { StageActivityInput, StageActivityResult } from '../../../src/core/
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
 import type { ObjectStore } from '../../../src/storage/object-store';
 import { listStageLogs, stageLogText } from '../../../src/client/run-logs';
+import { captureActivityLogs } from '../../helpers/activity-logs';
 
 async function logText(store: ObjectStore, attempt: number): Promise<string> {
   const log = (await listStageLogs(store, 'fineflow', 'r-1', 'train')).find((entry) => entry.attempt === attempt);
@@ -33,14 +34,19 @@ const input = (attempt = 1): StageActivityInput => ({
 function setup(implementation: StageImplementation, info: { attempt?: number; heartbeatDetails?: unknown } = {}) {
   const store = createMemoryObjectStore({ buckets: ['fineflow'] });
   const activity = stageActivity('test-type', implementation, { store, logFlushIntervalMs: 20 });
-  const env = new MockActivityEnvironment({
-    attempt: info.attempt ?? 1,
-    heartbeatTimeoutMs: 3_000,
-    ...(info.heartbeatDetails === undefined ? {} : { heartbeatDetails: info.heartbeatDetails }),
-  });
+  // Most tests here fail the stage on purpose: the SDK's warning for each (with a stack) is kept, not printed.
+  const logs = captureActivityLogs();
+  const env = new MockActivityEnvironment(
+    {
+      attempt: info.attempt ?? 1,
+      heartbeatTimeoutMs: 3_000,
+      ...(info.heartbeatDetails === undefined ? {} : { heartbeatDetails: info.heartbeatDetails }),
+    },
+    { logger: logs.logger },
+  );
   const heartbeats: unknown[] = [];
   env.on('heartbeat', (details: unknown) => heartbeats.push(details));
-  return { store, activity, env, heartbeats };
+  return { store, activity, env, heartbeats, logs };
 }
 
 test('the first heartbeat goes out when the attempt starts, before set-up and the stage itself', async () => {
@@ -60,7 +66,7 @@ test("set-up heartbeats carry the previous attempt's detail until the stage repo
   // A fine-tune pins its base model in the detail; an attempt failing during set-up must not erase it.
   const previous = { stageId: 'train', attempt: 1, everyMs: 2400, message: 'epoch 2/5', fraction: 0.4 };
   const detail = { epoch: 2, baseModel: 'registry://base@3', checkpoint: 's3://fineflow/runs/r-1/train/ckpt/2' };
-  const { activity, env, heartbeats } = setup(
+  const { activity, env, heartbeats, logs } = setup(
     async (_input, runtime) => {
       runtime.heartbeat({ message: 'epoch 3/5', fraction: 0.6, detail: { epoch: 3 } });
       throw new Error('lost the data');
@@ -68,6 +74,7 @@ test("set-up heartbeats carry the previous attempt's detail until the stage repo
     { attempt: 2, heartbeatDetails: { ...previous, detail } },
   );
   await assert.rejects(env.run(activity, input()));
+  assert.deepEqual(logs.failures(), ['lost the data'], 'the worker logs the failed attempt once');
   assert.deepEqual(heartbeats[0], { detail, stageId: 'train', attempt: 2, everyMs: 2400 });
   assert.deepEqual(heartbeats.at(-1), {
     message: 'epoch 3/5',
@@ -166,7 +173,7 @@ test('InvalidInputError becomes a non-retryable ApplicationFailure of its type, 
 });
 
 test('an unexpected error is retryable and typed internal', async () => {
-  const { activity, env } = setup(async () => {
+  const { activity, env, logs } = setup(async () => {
     throw new TypeError('oops');
   });
   await assert.rejects(
@@ -174,6 +181,7 @@ test('an unexpected error is retryable and typed internal', async () => {
     (error: unknown) =>
       error instanceof ApplicationFailure && error.type === ERROR_TYPES.internal && !error.nonRetryable,
   );
+  assert.deepEqual(logs.messages('WARN'), ['Activity failed']);
 });
 
 test('cancellation by the workflow reaches the stage through its AbortSignal and ends it cancelled', async () => {
