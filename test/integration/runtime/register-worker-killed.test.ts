@@ -5,6 +5,9 @@
  * Temporal times the attempt out on its heartbeat timeout, a second worker process gets the retry, and the retry takes
  * its own earlier attempt's claim over at once (src/ml/models/registry.ts, docs/security.md §4): one version, its files
  * those of the source model (sha256), no second number holding anything.
+ * The second test kills the worker of run A (one attempt, so no retry of its own) the same way; run B, registering
+ * the same model on a live worker process, claims the next number, waits on A's claim of the same files, takes it over
+ * only once it has gone CLAIM_STALE_AFTER_MS unrenewed, gives its own number back and writes version 1.
  *
  * Run with: bash scripts/test.sh integration --quick test/integration/runtime/register-worker-killed.test.ts
  */
@@ -22,7 +25,7 @@ import { spawnWorker, type WorkerProcess } from '../../fixtures/runtime/worker-p
 
 const { tf } = loadTf({ preference: 'cpu' });
 let h: RuntimeHarness;
-let proxy: FreezingProxy | undefined;
+const proxies: FreezingProxy[] = [];
 const workers: WorkerProcess[] = [];
 const suffix = randomSuffix();
 const name = `killed-${suffix}`;
@@ -110,7 +113,7 @@ before(async () => {
 after(async () => {
   for (const worker of workers) worker.child.kill('SIGKILL');
   await Promise.all(workers.map((worker) => worker.exited));
-  await proxy?.close();
+  await Promise.all(proxies.map((proxy) => proxy.close()));
   await h?.close();
 });
 
@@ -124,10 +127,11 @@ test(
     await saveModel(tf, h.store, model, source);
     model.dispose();
 
-    proxy = await startFreezingProxy(
+    const proxy = await startFreezingProxy(
       { host: h.config.s3.endPoint, port: h.config.s3.port },
       new RegExp(`^PUT \\S*/models/${name}/1/claim\\.json[ ?]`),
     );
+    proxies.push(proxy);
     const doomed = await spawnWorker({ pool, env: { FINEFLOW_S3_ENDPOINT: proxy.endpoint } });
     workers.push(doomed);
     const runId = await h.runs.submit(
@@ -208,6 +212,112 @@ test(
     const texts = await Promise.all(logs.map((log) => stageLogText(h.store, log)));
     assert.ok(
       texts.some((text) => text.includes(`registered registry://${name}@1 from`)),
+      texts.join('\n---\n'),
+    );
+  },
+);
+
+test(
+  'a killed worker’s claim: another run of the same model waits, then takes the stale claim over, one verified version',
+  { timeout: 240_000 },
+  async () => {
+    const bucket = h.config.s3.bucket;
+    const other = `taken-${suffix}`;
+    const [poolA, poolB] = [`register-a-${suffix}`, `register-b-${suffix}`];
+    const model = buildModel(tf, { kind: 'mlp', inputShape: [4], hidden: [3] }, { numClasses: 2 });
+    const source = `s3://${bucket}/scratch-${other}/model`;
+    await saveModel(tf, h.store, model, source);
+    model.dispose();
+    const register = (pool: string, maxAttempts: number) =>
+      h.plan(other, [
+        {
+          id: 'register',
+          uses: 'register-model',
+          pool,
+          heartbeatTimeoutMs: 15_000,
+          retry: { maxAttempts, initialIntervalMs: 100, backoffCoefficient: 1, maximumIntervalMs: 1_000 },
+          with: { model: `${source}/model.json`, name: other, alias: 'champion' },
+        },
+      ]);
+
+    // Run A: its worker freezes after the claim of version 1 and is killed holding it. One attempt only, so no retry
+    // of run A can take its own claim over: run B is the only one that may.
+    const proxy = await startFreezingProxy(
+      { host: h.config.s3.endPoint, port: h.config.s3.port },
+      new RegExp(`^PUT \\S*/models/${other}/1/claim\\.json[ ?]`),
+    );
+    proxies.push(proxy);
+    const doomed = await spawnWorker({ pool: poolA, env: { FINEFLOW_S3_ENDPOINT: proxy.endpoint } });
+    workers.push(doomed);
+    const runA = await h.runs.submit(register(poolA, 1));
+    const first = versionPrefix(bucket, other, 1);
+    const claimedByA = await until('run A’s claim in MinIO', () => h.store.stat(`${first}/claim.json`), 60_000);
+    await proxy.frozen;
+    assert.equal((await h.store.getJson<StoredClaim>(`${first}/claim.json`)).runId, runA);
+    doomed.child.kill('SIGKILL');
+    assert.equal(await doomed.exited, 'SIGKILL');
+
+    // Run B, the same model, on a live worker: it claims the next number and waits on run A's claim of the same files.
+    workers.push(await spawnWorker({ pool: poolB }));
+    const runB = await h.runs.submit(register(poolB, 1));
+    const second = versionPrefix(bucket, other, 2);
+    const waiting = await until(
+      'run B’s claim of version 2',
+      async () => {
+        if (!(await h.store.stat(`${second}/claim.json`))) return undefined;
+        return h.store.getJson<StoredClaim>(`${second}/claim.json`).catch(() => undefined);
+      },
+      60_000,
+    );
+    assert.equal(waiting.runId, runB, 'run B holds version 2 while it waits on version 1');
+    assert.equal(await h.store.stat(`${first}/card.json`), undefined, 'nothing is registered while run B waits');
+
+    const result = await h.runs.result(runB);
+    assert.equal(result.status, 'succeeded', JSON.stringify(result.stages));
+    const stage = result.stages.find((s) => s.id === 'register');
+    assert.equal(stage?.attempts, 1);
+    assert.deepEqual(stage?.outputs, { model: `registry://${other}@1`, version: 1, unchanged: false });
+
+    // One version, version 1 (run B gave its own number back); nothing under any other number.
+    assert.deepEqual(await listVersions(h.store, bucket, other), [1]);
+    assert.deepEqual(await readAliases(h.store, bucket, other), { champion: 1 });
+    const keys = (await h.store.list(`s3://${bucket}/models/${other}/`)).map((info) => info.key);
+    assert.deepEqual(
+      keys.filter((key) => !key.startsWith(`models/${other}/1/`)),
+      [`models/${other}/aliases.json`],
+    );
+    for (const file of ['model.json', 'weights.bin']) {
+      const [registered, original] = await Promise.all([
+        h.store.getBytes(`${first}/${file}`),
+        h.store.getBytes(`${source}/${file}`),
+      ]);
+      assert.equal(sha256(registered), sha256(original), `${file} sha256`);
+    }
+
+    // The claim and the card are run B's, and the takeover came only once run A's claim had gone unrenewed for the
+    // stale time (another run's claim is never taken at once).
+    const takenOver = await h.store.getJson<StoredClaim>(`${first}/claim.json`);
+    assert.equal(takenOver.runId, runB);
+    assert.notEqual((await h.store.stat(`${first}/claim.json`))?.etag, claimedByA.etag);
+    const card = await h.store.getJson<{ createdAt: string; lineage: Record<string, string> }>(`${first}/card.json`);
+    assert.deepEqual([card.lineage.runId, card.lineage.stage], [runB, 'register']);
+    assert.equal(card.createdAt, takenOver.createdAt);
+    const written = new Map((await h.store.list(`${first}/`)).map((info) => [info.key, info.lastModified.getTime()]));
+    const takeoverMs = (written.get(`models/${other}/1/claim.json`) ?? NaN) - Date.parse(takenOver.createdAt);
+    assert.ok(
+      takeoverMs >= CLAIM_STALE_AFTER_MS,
+      `run B took run A's claim over ${takeoverMs} ms after it began; another run's claim is taken over only after ` +
+        `${CLAIM_STALE_AFTER_MS} ms unrenewed`,
+    );
+
+    // Run A's attempt timed out; with no retry left its run failed, and it registered nothing of its own.
+    const resultA = await h.runs.result(runA);
+    assert.equal(resultA.status, 'failed');
+    assert.deepEqual(await listVersions(h.store, bucket, other), [1]);
+    const logs = await listStageLogs(h.store, bucket, runB, 'register');
+    const texts = await Promise.all(logs.map((log) => stageLogText(h.store, log)));
+    assert.ok(
+      texts.some((text) => text.includes(`registered registry://${other}@1 from`)),
       texts.join('\n---\n'),
     );
   },
