@@ -337,3 +337,57 @@ test('runs: a refresh keeps the focus on the run checkbox a keyboard user is on'
     await page.context().close();
   }
 });
+
+// The run page's read goes through a control worker's state query (ui-charts shows its note on the real stack); here
+// its one read is held in the browser, then refused as a server without Temporal refuses it, then answered.
+for (const colorScheme of ['light', 'dark'] as const)
+  test(`run page on a 390 px phone: a loading note while its read hangs, what to do when it fails (${colorScheme})`, async () => {
+    const { page, errors } = await openPage(browser, colorScheme, { width: 390, height: 844 });
+    let answer: (reply: { status: number; body: unknown }) => void = () => undefined;
+    await page.route(`**/api/runs/${RUN}`, async (route) => {
+      const reply = await new Promise<{ status: number; body: unknown }>((resolve) => (answer = resolve));
+      await route.fulfill({ status: reply.status, contentType: 'application/json', body: JSON.stringify(reply.body) });
+    });
+    try {
+      const asked = page.waitForRequest((request) => request.url().endsWith(`/api/runs/${RUN}`));
+      await page.goto(`${ui.url}/#/runs/${RUN}`);
+      await asked;
+      const note = page.locator('.page [role="status"].loading');
+      await note.waitFor();
+      assert.equal(await assertOnScreen(page, '.page [role="status"].loading', 'run'), `Loading run ${RUN}…`);
+      if (colorScheme === 'light') {
+        await note.filter({ hasText: 'no control worker has answered its state query yet' }).waitFor();
+        assert.match(
+          await assertOnScreen(page, '.page [role="status"].loading', 'run, slow'),
+          /fineflow worker --pool control/,
+        );
+      }
+      await screenshot(page, `loading-run-390-${colorScheme}`);
+
+      answer({ status: 503, body: { error: { message: gate.failure().message } } });
+      const alert = page.locator('.page [role="alert"].load-failure');
+      await alert.waitFor();
+      const told = await assertOnScreen(page, '.page [role="alert"].load-failure', 'run, failed');
+      assert.match(told, new RegExp(`^Could not load run ${RUN}: .*ECONNREFUSED`));
+      assert.match(told, /fineflow dev status/);
+      assert.equal(await note.count(), 0, 'the loading note is gone once the read failed');
+      await screenshot(page, `load-failed-run-390-${colorScheme}`);
+      await assertNoSideScroll(page);
+
+      const again = page.waitForRequest((request) => request.url().endsWith(`/api/runs/${RUN}`));
+      await alert.getByRole('button', { name: 'Retry' }).click();
+      await again;
+      await note.waitFor();
+      answer({ status: 200, body: { state: stateOf(RUN), graph: { nodes: [], edges: [] }, sweeps: [] } });
+      await page.locator('#run-status[data-status="succeeded"]').waitFor();
+      assert.equal(await alert.count(), 0, 'the failure note is gone once the retry read the run');
+      assert.equal(await note.count(), 0, 'no loading note once the run is drawn');
+      await assertNoSideScroll(page);
+      assert.deepEqual(
+        errors.filter((e) => !/Failed to load resource: .* 503/.test(e)),
+        [],
+      );
+    } finally {
+      await page.context().close();
+    }
+  });
