@@ -23,7 +23,14 @@ import os from 'node:os';
 import { median } from '../src/core/sweep/median';
 import { RandomSource, seedRandomState } from '../src/core/sweep/random-source';
 import type { ParameterValues } from '../src/core/sweep/space';
-import { benchRealSweeps, checkCurveCaches, METHODS, parseMethods, parseScenario } from './sweep/real-bench';
+import {
+  benchRealSweeps,
+  checkCurveCaches,
+  METHODS,
+  parseMethods,
+  parseScenario,
+  parseSeedRange,
+} from './sweep/real-bench';
 import { withDefaultPromotion } from '../src/core/sweep/sweep-plan';
 import {
   createSweep,
@@ -247,6 +254,7 @@ if (require.main === module) {
   const gp = flag(argv, '--gp');
   const dyhpo = flag(argv, '--dyhpo');
   const scenario = parseScenario(flag(argv, '--scenario'));
+  const range = parseSeedRange(firstSeed, seeds);
   if (argv.includes('--check-cache')) {
     // Reads the shared curve caches and trains nothing, so it can run beside a bench that is writing them.
     process.exitCode = checkCurveCaches((line) => console.log(line)) > 0 ? 1 : 0;
@@ -260,9 +268,9 @@ if (require.main === module) {
               fresh: argv.includes('--fresh'),
               scenario,
               ...(argv.includes('--progress') ? { progress: (line: string) => console.log(line) } : {}),
-              ...(firstSeed ? { firstSeed: Number(firstSeed) } : {}),
+              firstSeed: range.first,
               ...(objectives ? { objectives: objectives.split(',') } : {}),
-              ...(seeds ? { seeds: Number(seeds) } : {}),
+              seeds: range.count,
               ...(gp ? { gp } : {}),
               ...(dyhpo ? { dyhpo } : {}),
               ...(tpe || asha ? { variant: { ...(tpe ? { tpe } : {}), ...(asha ? { asha } : {}) } } : {}),

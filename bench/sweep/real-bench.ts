@@ -18,7 +18,8 @@
  * retrain-moved` (the earlier sweep ran on data that moved since: `moved` in ./objectives.ts),
  * `--calibrate` (recompute the targets and stop),
  * `--fresh` (ignore cached curves), `--check-cache` (list cache keys holding two different curves, train nothing,
- * exit 1 when there is one in a cache today's objectives read; {@link checkCurveCaches}). Runs niced; curves are cached in
+ * exit 1 when there is one in a cache today's objectives read; {@link checkCurveCaches}). A range runs seed by seed
+ * ({@link sweepSeedByEverySeed}), so a stopped run resumes by running the same command again. Runs niced; curves are cached in
  * `${FINEFLOW_CACHE_DIR:-~/.cache/fineflow}/sweep-bench/` (see trial-evaluator.ts for why that is fair).
  */
 import { execFileSync } from 'node:child_process';
@@ -209,6 +210,31 @@ export function parseScenario(value: string | undefined): Scenario {
   const known = SCENARIOS.find((scenario) => scenario === value);
   if (known) return known;
   throw new RangeError(`--scenario: must be ${SCENARIOS.join(', ')}, got ${JSON.stringify(value)}`);
+}
+
+/** Largest `--seeds` and `--first-seed`: a run of more seeds than this would take days here, a typo more likely. */
+export const MAX_SEEDS = 1000;
+export const MAX_FIRST_SEED = 1_000_000;
+
+/**
+ * `--first-seed F --seeds N` as numbers (defaults 1 and 20): whole numbers, 1 ≤ N ≤ {@link MAX_SEEDS} and
+ * 1 ≤ F ≤ {@link MAX_FIRST_SEED}; throws naming the flag and what is allowed. (`Number('60x')` used to give NaN,
+ * and a NaN count ran no seed at all and printed an empty table.)
+ */
+export function parseSeedRange(
+  firstSeed: string | undefined,
+  seeds: string | undefined,
+): { first: number; count: number } {
+  const whole = (flag: string, text: string | undefined, fallback: number, max: number): number => {
+    if (text === undefined) return fallback;
+    const value = /^\d+$/.test(text.trim()) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(value) || value < 1 || value > max)
+      throw new RangeError(
+        `${flag}: must be a whole number from 1 to ${max}, got ${JSON.stringify(text)}; e.g. ${flag} ${fallback}`,
+      );
+    return value;
+  };
+  return { first: whole('--first-seed', firstSeed, 1, MAX_FIRST_SEED), count: whole('--seeds', seeds, 20, MAX_SEEDS) };
 }
 
 /** Method ids from a comma-separated list; throws naming the unknown ones. */
@@ -439,6 +465,58 @@ function budgetOf(objective: BenchObjective): SweepBudget {
   };
 }
 
+/** Where a seed-by-seed run stands after a seed: every method has finished `seed`, and `done` of `total` seeds so far. */
+export interface SeedsDone {
+  readonly seed: number;
+  readonly done: number;
+  readonly total: number;
+  readonly methods: readonly MethodId[];
+  /** Seeds of the range, first to last (the range the command names). */
+  readonly first: number;
+  readonly last: number;
+  /** The seed the run goes on with; undefined once the range is complete. */
+  readonly next?: number;
+}
+
+/**
+ * Runs every method on one seed before the next seed starts, so a run stopped part-way leaves whole seeds behind
+ * (every method's sweep of seeds first…k paired, the next seed's curves in the cache) and a re-run of the same
+ * command replays those from the cache and carries on. Before session 14 the loop went method by method: a stopped
+ * 60-seed run left one method on every seed and the others on none. The order changes no epoch count: each sweep is
+ * a function of its method, seed and the cache's curves (Optuna's study is named and seeded by the seed).
+ * `afterSeed` is called once a seed is done for every method. Returns each method's runs in seed order.
+ */
+export async function sweepSeedByEverySeed(
+  seeds: readonly number[],
+  methods: readonly Pick<MethodSpec, 'id'>[],
+  runOne: (method: MethodSpec, seed: number) => Promise<SweepRun>,
+  afterSeed: (done: SeedsDone) => void = () => undefined,
+): Promise<Map<MethodId, SweepRun[]>> {
+  const runs = new Map<MethodId, SweepRun[]>(methods.map((method) => [method.id, []]));
+  for (const [index, seed] of seeds.entries()) {
+    for (const method of methods) runs.get(method.id)?.push(await runOne(method as MethodSpec, seed));
+    afterSeed({
+      seed,
+      done: index + 1,
+      total: seeds.length,
+      methods: methods.map((method) => method.id),
+      first: seeds[0] as number,
+      last: seeds[seeds.length - 1] as number,
+      ...(index + 1 < seeds.length ? { next: seeds[index + 1] as number } : {}),
+    });
+  }
+  return runs;
+}
+
+/**
+ * The progress line after a seed: `k of N seeds done` counts seeds every method has finished in this run (done from
+ * the cache or trained), so a stopped run's last such line says how far the range got; resuming is the same command.
+ */
+export function formatSeedsDone(objective: string, done: SeedsDone): string {
+  const next = done.next === undefined ? '; the range is complete' : `; next seed ${done.next}`;
+  return `${objective}: seed ${done.seed} done for all ${done.methods.length} methods (${done.methods.join(', ')}) — ${done.done} of ${done.total} seeds done (seeds ${done.first}…${done.seed} of ${done.first}…${done.last})${next}`;
+}
+
 /** The objective (and its evaluator) an earlier sweep ran on: the objective itself, or its moved data. */
 interface HistorySource {
   readonly objective: BenchObjective;
@@ -460,29 +538,38 @@ async function benchObjective(
   const history = histories(historySource);
   const needsOptuna = methods.some((method) => method.optuna);
   const optuna = needsOptuna ? await OptunaDriver.start(optunaPython().python, optunaPython().script) : undefined;
+  const seconds = new Map<MethodId, number>();
   try {
-    for (const method of methods) {
-      const started = performance.now();
-      const list: SweepRun[] = [];
-      for (const seed of seeds) {
+    const bySeed = await sweepSeedByEverySeed(
+      seeds,
+      methods,
+      async (method, seed) => {
         const seedStarted = performance.now();
         const trainedBefore = evaluator.stats.trials;
         const valueAt = (params: Parameters<TrialEvaluator['valueAt']>[0], epoch: number) =>
           evaluator.valueAt(params, seed, epoch);
         const priors = method.warm ? await history(seed, method.historyFrom) : undefined;
+        let last: SweepRun;
         if (method.fineflow)
-          list.push(await runFineflowSweep(method.fineflow, objective.space, seed, budget, valueAt, priors));
-        else if (method.dyhpo) list.push(await runDyhpoSweep(objective.space, seed, budget, valueAt, method.dyhpo));
+          last = await runFineflowSweep(method.fineflow, objective.space, seed, budget, valueAt, priors);
+        else if (method.dyhpo) last = await runDyhpoSweep(objective.space, seed, budget, valueAt, method.dyhpo);
         else if (method.optuna && optuna)
-          list.push(await optuna.sweep(method.optuna, space, seed, budget, valueAt, priors));
-        const last = list[list.length - 1] as SweepRun;
+          last = await optuna.sweep(method.optuna, space, seed, budget, valueAt, priors);
+        else throw new Error(`${method.id}: no driver for this method`);
+        const took = (performance.now() - seedStarted) / 1000;
+        seconds.set(method.id, (seconds.get(method.id) ?? 0) + took);
         const trained = evaluator.stats.trials - trainedBefore;
         progress(
-          `    ${method.id} seed ${seed}: ${last.epochs}${last.reached ? '' : '!'} epochs, ${last.trials} trials (${((performance.now() - seedStarted) / 1000).toFixed(1)} s, ${trained} configurations trained)`,
+          `    ${method.id} seed ${seed}: ${last.epochs}${last.reached ? '' : '!'} epochs, ${last.trials} trials (${took.toFixed(1)} s, ${trained} configurations trained)`,
         );
-      }
+        return last;
+      },
+      (done) => progress(`  ${formatSeedsDone(objective.id, done)}`),
+    );
+    for (const method of methods) {
+      const list = bySeed.get(method.id) ?? [];
       runs[method.id] = list;
-      log(`    ${formatSeedRow(method.label, budget, list)} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+      log(`    ${formatSeedRow(method.label, budget, list)} (${(seconds.get(method.id) ?? 0).toFixed(0)} s)`);
     }
   } finally {
     await optuna?.close();
@@ -575,6 +662,17 @@ export function formatObjectiveTable(result: ObjectiveResult, horizon: number): 
       lines.push(
         '',
         `${name} / Fineflow TPE+ASHA default, paired: ${formatRatio(runs, base)}; ${pairedCounts(runs, base)}`,
+      );
+  }
+  // #20's comparisons, seed by seed (session 14's pre-registered final measurement reports them): how many seeds the
+  // default needed fewer, more or as many epochs on than each baseline, which the ratio of medians alone hides.
+  for (const id of ['random', 'optuna-tpe-sha', 'optuna-tpe-hyperband'] as const) {
+    const runs = result.runs[id];
+    const label = result.methods.find((method) => method.id === id)?.label ?? id;
+    if (runs && base)
+      lines.push(
+        '',
+        `Fineflow TPE+ASHA default / ${label}, paired: ${formatRatio(base, runs)}; ${pairedCounts(base, runs)}`,
       );
   }
   // Today's default against the ASHA it replaced (session 10), seed by seed: the table's rows alone do not pair them.
