@@ -129,6 +129,21 @@ test('submit --watch follows a run to success; status, runs and logs show it', a
     assert.equal(typo.code, 1, typo.stderr);
     assert.match(typo.stderr, /has no stage helo; did you mean hello\? \(stages: hello, shout\)/);
   }
+
+  // report reads the bucket, where a mistyped stage looks like a stage without a report: it asks Temporal for the
+  // run's stages, as logs does. A stage the run has keeps the "no report" message.
+  const noStage = await fineflow('report', runId, 'helo');
+  assert.equal(noStage.code, 1, noStage.stderr);
+  assert.match(
+    noStage.stderr,
+    new RegExp(
+      `run ${runId} \\(pipeline ${pipelineName}\\) has no stage helo; did you mean hello\\? \\(stages: hello, shout\\)`,
+    ),
+  );
+  assert.doesNotMatch(noStage.stderr, /no report|^\s+at /m);
+  const noReport = await fineflow('report', runId, 'shout');
+  assert.equal(noReport.code, 1, noReport.stderr);
+  assert.match(noReport.stderr, new RegExp(`run ${runId} has no report for stage shout .*evaluate stages write one`));
 });
 
 test('retry --set resumes a paused run; a bad retry is refused with exit 1', async () => {
