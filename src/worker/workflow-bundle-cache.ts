@@ -11,14 +11,19 @@
  *   a miss, a rebuild.
  * - the bundle's own sha256 is in the manifest: a truncated or altered file is rebuilt, never used.
  * - files are written under a temporary name and renamed into place (atomic on one filesystem), bundle first, then
- *   the manifest, so a concurrent reader sees the old pair or the new one. Two processes that miss at once both
- *   build; the last rename wins and both bundles are whole.
+ *   the manifest, so a concurrent reader sees the old pair or the new one.
+ * - a miss builds once: the builder holds `<options key>.lock` (created exclusively, holding its pid and host) while
+ *   webpack runs; another process that misses meanwhile waits for the lock to go (watching the directory, bounded by
+ *   `waitMs`), then reads the bundle. A lock whose builder is gone (no such pid on this host, or older than
+ *   `staleMs`) is taken over. Past the bound, or when a takeover races another, a process builds itself: still
+ *   correct, as two builds were before the lock (the last rename wins and both bundles are whole).
  * The directory must be writable only by the operator: its bundles run as workflow code.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync, statSync, watch } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, bundleWorkflowCode, type BundleOptions } from '@temporalio/worker';
 
@@ -237,9 +242,180 @@ export async function buildWorkflowBundle(
   return { code, inputs, missing: stillMissing, fresh };
 }
 
+/** Who holds a build lock: written into the lock file by the process that created it. */
+interface BuildLockHolder {
+  readonly pid: number;
+  readonly host: string;
+  readonly startedAt: number;
+}
+
+export interface BuildLockOptions {
+  /** How long a process waits for another's build before building itself (default 5 minutes). */
+  readonly waitMs?: number;
+  /** A lock older than this is taken over whoever holds it (default 15 minutes: far above a build under load). */
+  readonly staleMs?: number;
+  /** How often a waiter checks the lock when the directory reports no change (default 1 s). */
+  readonly checkEveryMs?: number;
+  /** Told when this process waits for another's build, or takes over a dead builder's lock. */
+  readonly onLockEvent?: (event: BuildLockEvent) => void;
+}
+
+export type BuildLockEvent =
+  | { readonly kind: 'waiting'; readonly holder: BuildLockHolder | undefined; readonly lockFile: string }
+  | { readonly kind: 'took-over'; readonly holder: BuildLockHolder | undefined; readonly lockFile: string }
+  | { readonly kind: 'gave-up-waiting'; readonly holder: BuildLockHolder | undefined; readonly lockFile: string };
+
+const DEFAULT_WAIT_MS = 5 * 60_000;
+const DEFAULT_STALE_MS = 15 * 60_000;
+/** A lock file without a readable holder this old is a builder killed between creating and writing it. */
+const UNWRITTEN_LOCK_GRACE_MS = 5_000;
+const MAX_LOCK_BYTES = 4096;
+
+export function buildLockFile(cacheDir: string, request: WorkflowBundleRequest): string {
+  return path.join(cacheDir, `${bundleOptionsKey(request)}.lock`);
+}
+
+/** Create the lock exclusively: its text, or undefined when another process holds it. */
+async function tryLock(lockFile: string): Promise<string | undefined> {
+  let handle;
+  try {
+    handle = await open(lockFile, 'wx', 0o644);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    throw error;
+  }
+  const holder: BuildLockHolder = { pid: process.pid, host: hostname(), startedAt: Date.now() };
+  const text = `${JSON.stringify(holder)}\n`;
+  try {
+    await handle.writeFile(text);
+  } finally {
+    await handle.close();
+  }
+  return text;
+}
+
+/** Remove the lock this process wrote, and only that one (a waiter may have judged it stale and taken over). */
+async function releaseLock(lockFile: string, text: string): Promise<void> {
+  if ((await readLock(lockFile).catch(() => undefined))?.text === text) await rm(lockFile, { force: true });
+}
+
+/** The lock's text and holder (undefined holder: unreadable or not written yet); undefined when there is no lock. */
+async function readLock(
+  lockFile: string,
+): Promise<{ text: string; holder?: BuildLockHolder; ageMs: number } | undefined> {
+  try {
+    const { size, mtimeMs } = statSync(lockFile);
+    const ageMs = Date.now() - mtimeMs;
+    if (size > MAX_LOCK_BYTES) return { text: '', ageMs };
+    const text = await readFile(lockFile, 'utf8');
+    try {
+      const raw = JSON.parse(text) as Partial<BuildLockHolder>;
+      const valid =
+        Number.isSafeInteger(raw.pid) &&
+        (raw.pid ?? 0) > 0 &&
+        typeof raw.host === 'string' &&
+        Number.isFinite(raw.startedAt);
+      return valid ? { text, holder: raw as BuildLockHolder, ageMs } : { text, ageMs };
+    } catch {
+      return { text, ageMs };
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The lock's builder is gone: a dead pid on this host, a lock never written, or one older than `staleMs`. */
+function isStale(lock: { holder?: BuildLockHolder; ageMs: number }, staleMs: number): boolean {
+  if (lock.ageMs > staleMs) return true;
+  if (!lock.holder) return lock.ageMs > UNWRITTEN_LOCK_GRACE_MS;
+  return lock.holder.host === hostname() && !processExists(lock.holder.pid);
+}
+
+/** Resolves when something in `dir` changes or after `ms`, whichever is first. */
+async function directoryChangeOrTimeout(dir: string, ms: number): Promise<void> {
+  await new Promise<void>((resolve) => {
+    let watcher: ReturnType<typeof watch> | undefined;
+    const done = () => {
+      clearTimeout(timer);
+      watcher?.close();
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    try {
+      watcher = watch(dir, { persistent: false }, done);
+      watcher.on('error', done);
+    } catch {
+      // No watching here (a full inotify table): the timer alone paces the checks.
+    }
+  });
+}
+
 /**
- * The bundle for `request` from `cacheDir` when a valid one is there, else built, stored and returned. A failure to
- * store (read-only directory, full disk) is not the worker's failure: the built bundle is used anyway.
+ * Hold the build lock for `request`, waiting while another live process builds: 'acquired' (the caller builds, then
+ * releases) or 'cached' (the other build stored the bundle) or 'timeout' (waited `waitMs`: the caller builds unlocked).
+ */
+async function acquireBuildLock(
+  cacheDir: string,
+  request: WorkflowBundleRequest,
+  options: BuildLockOptions,
+): Promise<
+  | { readonly state: 'acquired'; readonly lockText: string }
+  | { readonly state: 'timeout' }
+  | { readonly state: 'cached'; readonly code: string }
+> {
+  const lockFile = buildLockFile(cacheDir, request);
+  const deadline = Date.now() + (options.waitMs ?? DEFAULT_WAIT_MS);
+  const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
+  let told = false;
+  await mkdir(cacheDir, { recursive: true });
+  for (;;) {
+    const lockText = await tryLock(lockFile);
+    if (lockText !== undefined) return { state: 'acquired', lockText };
+    const cached = await readCachedWorkflowBundle(cacheDir, request);
+    if (cached) return { state: 'cached', code: cached.code };
+    const lock = await readLock(lockFile);
+    if (!lock) continue; // released between the two looks: try again
+    if (isStale(lock, staleMs)) {
+      // Remove it only if it is still the lock judged stale (another waiter may have taken over already).
+      if ((await readLock(lockFile))?.text === lock.text) await rm(lockFile, { force: true });
+      options.onLockEvent?.({ kind: 'took-over', holder: lock.holder, lockFile });
+      continue;
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      options.onLockEvent?.({ kind: 'gave-up-waiting', holder: lock.holder, lockFile });
+      return { state: 'timeout' };
+    }
+    if (!told) options.onLockEvent?.({ kind: 'waiting', holder: lock.holder, lockFile });
+    told = true;
+    await directoryChangeOrTimeout(cacheDir, Math.min(left, options.checkEveryMs ?? 1_000));
+  }
+}
+
+async function storeBuilt(
+  cacheDir: string,
+  request: WorkflowBundleRequest,
+  built: BuiltWorkflowBundle & { readonly fresh: boolean },
+): Promise<void> {
+  if (built.fresh && Object.keys(built.inputs).length > 0) {
+    await writeCachedWorkflowBundle(cacheDir, request, built).catch(() => undefined);
+  }
+}
+
+/**
+ * The bundle for `request` from `cacheDir` when a valid one is there, else built once (under the build lock), stored
+ * and returned. A failure to store or to lock (read-only directory, full disk) is not the worker's failure: the built
+ * bundle is used anyway.
  */
 export async function cachedWorkflowBundle(
   cacheDir: string,
@@ -247,12 +423,25 @@ export async function cachedWorkflowBundle(
   build: (
     request: WorkflowBundleRequest,
   ) => Promise<BuiltWorkflowBundle & { readonly fresh: boolean }> = buildWorkflowBundle,
+  lockOptions: BuildLockOptions = {},
 ): Promise<{ readonly code: string }> {
   const cached = await readCachedWorkflowBundle(cacheDir, request);
   if (cached) return { code: cached.code };
-  const built = await build(request);
-  if (built.fresh && Object.keys(built.inputs).length > 0) {
-    await writeCachedWorkflowBundle(cacheDir, request, built).catch(() => undefined);
+  const lock = await acquireBuildLock(cacheDir, request, lockOptions).catch(() => ({ state: 'timeout' }) as const);
+  if (lock.state === 'cached') return { code: lock.code };
+  if (lock.state === 'timeout') {
+    const built = await build(request);
+    await storeBuilt(cacheDir, request, built);
+    return { code: built.code };
   }
-  return { code: built.code };
+  try {
+    // Another builder may have stored it between this process's first look and its lock.
+    const stored = await readCachedWorkflowBundle(cacheDir, request);
+    if (stored) return { code: stored.code };
+    const built = await build(request);
+    await storeBuilt(cacheDir, request, built);
+    return { code: built.code };
+  } finally {
+    await releaseLock(buildLockFile(cacheDir, request), lock.lockText);
+  }
 }

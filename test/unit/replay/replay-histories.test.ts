@@ -5,7 +5,9 @@
  * months, a sweep across continue-as-new) take a different path on replay fails here with the
  * SDK's DeterminismViolationError. Such a change must be versioned with `patched()` (see
  * docs/operations.md), after which these histories still replay and new ones are recorded with
- * `npm run record-histories`. Needs no server: replay runs in-process.
+ * `npm run record-histories`. Needs no server: replay runs in-process. Under scripts/test.sh
+ * (FINEFLOW_WORKFLOW_BUNDLE_CACHE set) the bundle comes from the run's shared cache, which rebuilds on any edit of
+ * the workflow sources, so what replays is always the current code.
  */
 import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
@@ -14,6 +16,7 @@ import { test } from 'node:test';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { workflowBundle } from '../../../src/worker/run-worker';
+import { loadConfig } from '../../../src/config';
 
 const HISTORIES_DIR = path.resolve(__dirname, '../../replay/histories');
 
@@ -64,6 +67,12 @@ async function recordedHistories(): Promise<Recorded[]> {
   );
 }
 
+/** The worker's bundle of workflows/index.ts, through the test run's bundle cache when it has one. */
+function currentWorkflowBundle(): ReturnType<typeof workflowBundle> {
+  const cacheDir = loadConfig(process.env).workflowBundleCache;
+  return workflowBundle(undefined, cacheDir ? { cacheDir } : {});
+}
+
 function schedulesActivity(recorded: Recorded, activityType: string): boolean {
   return recorded.history.events.some(
     (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === activityType,
@@ -110,7 +119,7 @@ test('every recorded workflow history replays against the current workflow code'
   const failures: string[] = [];
   let replayed = 0;
   const results = Worker.runReplayHistories(
-    { workflowBundle: await workflowBundle(), replayName: 'fineflow-replay-test' },
+    { workflowBundle: await currentWorkflowBundle(), replayName: 'fineflow-replay-test' },
     // Stored by test/replay/record-histories.ts as protobuf JSON; fromObject restores the message.
     recorded.map((r) => ({ workflowId: r.workflowId, history: temporal.api.history.v1.History.fromObject(r.history) })),
   );

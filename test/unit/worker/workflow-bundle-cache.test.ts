@@ -5,10 +5,22 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import {
+  buildLockFile,
   buildWorkflowBundle,
   bundleOptionsKey,
   cachedWorkflowBundle,
@@ -17,6 +29,7 @@ import {
   workflowBundleKey,
   writeCachedWorkflowBundle,
   writeFileAtomic,
+  type BuildLockEvent,
   type BuiltWorkflowBundle,
   type WorkflowBundleRequest,
 } from '../../../src/worker/workflow-bundle-cache';
@@ -171,4 +184,126 @@ test('a real workflow bundle: editing a module the workflow imports changes the 
   const secondKey = (await readCachedWorkflowBundle(cache, request))?.key;
   assert.ok(secondKey);
   assert.notEqual(secondKey, firstKey);
+});
+
+/** A build that starts, then waits for `release()`: lets a test hold a builder mid-build. */
+function heldBuild(tree: ReturnType<typeof fakeTree>) {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let started!: () => void;
+  const startedBuilding = new Promise<void>((resolve) => (started = resolve));
+  const build = async () => {
+    started();
+    await released;
+    return tree.build();
+  };
+  return { build, release, startedBuilding };
+}
+
+test('two builders missing at once: one builds, the other waits for its bundle', async () => {
+  const tree = fakeTree('two-builders');
+  const held = heldBuild(tree);
+  const events: BuildLockEvent[] = [];
+  const first = cachedWorkflowBundle(tree.cache, tree.request, held.build);
+  await held.startedBuilding;
+  const lockFile = buildLockFile(tree.cache, tree.request);
+  assert.equal(JSON.parse(readFileSync(lockFile, 'utf8')).pid, process.pid, 'the builder holds the lock');
+  let waiting!: () => void;
+  const secondWaits = new Promise<void>((resolve) => (waiting = resolve));
+  const second = cachedWorkflowBundle(tree.cache, tree.request, tree.build, {
+    onLockEvent: (event) => {
+      events.push(event);
+      if (event.kind === 'waiting') waiting();
+    },
+  });
+  await secondWaits;
+  held.release();
+  const [a, b] = await Promise.all([first, second]);
+  assert.equal(tree.builds(), 1, 'webpack ran once');
+  assert.equal(b.code, a.code);
+  assert.deepEqual(
+    events.map((event) => event.kind),
+    ['waiting'],
+  );
+  assert.equal(existsSync(lockFile), false, 'the lock is released');
+});
+
+test("a killed builder's lock is taken over: the next process builds instead of waiting out the bound", async () => {
+  const tree = fakeTree('killed-builder');
+  const lockFile = buildLockFile(tree.cache, tree.request);
+  // A real builder process: takes the lock through the same code, then hangs in its build until it is killed.
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '-e',
+      `const { cachedWorkflowBundle } = require(${JSON.stringify(path.resolve(__dirname, '../../../src/worker/workflow-bundle-cache'))});
+       cachedWorkflowBundle(${JSON.stringify(tree.cache)}, ${JSON.stringify(tree.request)}, () => {
+         process.stdout.write('building\\n');
+         return new Promise(() => setInterval(() => undefined, 60_000));
+       });`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const exited = once(child, 'exit');
+  const [line] = (await once(child.stdout, 'data')) as [Buffer];
+  assert.equal(line.toString(), 'building\n');
+  assert.equal(JSON.parse(readFileSync(lockFile, 'utf8')).pid, child.pid, 'the child holds the lock');
+  child.kill('SIGKILL');
+  await exited;
+
+  const events: BuildLockEvent[] = [];
+  const started = Date.now();
+  const result = await cachedWorkflowBundle(tree.cache, tree.request, tree.build, {
+    waitMs: 60_000,
+    onLockEvent: (event) => events.push(event),
+  });
+  assert.ok(Date.now() - started < 30_000, `took over at once, not after the bound (${Date.now() - started} ms)`);
+  assert.equal(tree.builds(), 1);
+  assert.match(result.code, /answer = 1/);
+  assert.deepEqual(
+    events.map((event) => [event.kind, event.holder?.pid]),
+    [['took-over', child.pid]],
+  );
+  assert.equal(existsSync(lockFile), false, 'the lock is released');
+  assert.ok(await readCachedWorkflowBundle(tree.cache, tree.request), 'the bundle is stored');
+});
+
+test('a live holder that never finishes is waited for up to the bound, then this process builds itself', async () => {
+  const tree = fakeTree('bounded-wait');
+  const lockFile = buildLockFile(tree.cache, tree.request);
+  mkdirSync(tree.cache, { recursive: true });
+  // A holder that is alive (this very process) but is not building: only the bound ends the wait.
+  const foreign = `${JSON.stringify({ pid: process.pid, host: hostname(), startedAt: Date.now() })}\n`;
+  writeFileSync(lockFile, foreign);
+  const events: BuildLockEvent[] = [];
+  const started = Date.now();
+  const result = await cachedWorkflowBundle(tree.cache, tree.request, tree.build, {
+    waitMs: 300,
+    checkEveryMs: 50,
+    onLockEvent: (event) => events.push(event),
+  });
+  assert.ok(Date.now() - started >= 300, 'waited for the bound');
+  assert.equal(tree.builds(), 1);
+  assert.match(result.code, /answer = 1/);
+  assert.deepEqual(
+    events.map((event) => event.kind),
+    ['waiting', 'gave-up-waiting'],
+  );
+  assert.equal(readFileSync(lockFile, 'utf8'), foreign, "another process's lock is left to it");
+
+  // A lock never written (its builder died between creating and writing it) is stale after a grace period only.
+  rmSync(tree.cache, { recursive: true, force: true });
+  mkdirSync(tree.cache, { recursive: true });
+  writeFileSync(lockFile, '');
+  const old = new Date(Date.now() - 60_000);
+  utimesSync(lockFile, old, old);
+  const takenOver: BuildLockEvent[] = [];
+  await cachedWorkflowBundle(tree.cache, tree.request, tree.build, { onLockEvent: (e) => takenOver.push(e) });
+  assert.deepEqual(
+    takenOver.map((event) => event.kind),
+    ['took-over'],
+  );
+  assert.equal(tree.builds(), 2);
 });
