@@ -1,5 +1,5 @@
 /**
- * README.md and docs/*.md against the code they describe: every `fineflow <command> [sub-command] [--flag]`
+ * README.md, CONTRIBUTING.md and docs/*.md against the code they describe: every `fineflow <command> [sub-command] [--flag]`
  * they mention (in inline code, shell blocks and the README's command table) names a command, sub-command and
  * option the CLI defines (read from its own definitions, src/cli/registry.ts), and every relative link, image
  * and repository path in inline code points at a file or folder that exists (and a `#fragment` into a
@@ -23,6 +23,7 @@ import {
 const root = path.join(__dirname, '../../..');
 const docFiles = [
   'README.md',
+  'CONTRIBUTING.md',
   ...readdirSync(path.join(root, 'docs'))
     .filter((f) => f.endsWith('.md'))
     .sort()
