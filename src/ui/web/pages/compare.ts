@@ -12,6 +12,7 @@
  */
 import type uPlot from 'uplot';
 import { compareCurves, swatch } from './compare-curves';
+import { rowMarks, type RowMarks } from './compare-marks';
 import type { RunState } from '../types';
 import type { ComparedRun } from './compare-curves';
 import { formatNumber, getJson, h, loadInto, statusBadge, type Page } from '../util';
@@ -98,16 +99,6 @@ function stageOrder(runs: readonly ComparedRun[]): string[] {
   return order;
 }
 
-/** How a row's values compare: `differs` when two runs that have it disagree, `onlySome` when a run lacks it. */
-function compareValues(
-  values: readonly unknown[],
-  text: (value: unknown) => string,
-): { differs: boolean; onlySome: boolean } {
-  if (values.length < 2) return { differs: false, onlySome: false };
-  const present = values.filter((value) => value !== undefined);
-  return { differs: new Set(present.map(text)).size > 1, onlySome: present.length < values.length };
-}
-
 /** A metric in the table; one a run lacks reads – (a blank cell looked like a value not yet loaded). */
 function valueText(value: unknown): string {
   return value === undefined ? '–' : formatNumber(value);
@@ -190,25 +181,29 @@ export function comparePage(params: URLSearchParams): Page {
       const hidden = family === undefined ? [] : [h('span', { class: 'sr-only' }, `${family}.`)];
       return h('tr', {}, h('th', { scope: 'row' }, ...hidden, ...labelled(shown)), ...cells.map((c) => h('td', {}, c)));
     };
-    // A param or metric row, marked ≠ when the runs that have it disagree and ◐ when only some runs have it (two
-    // different pipelines had almost every row marked ≠ for a value one of them lacks).
+    // Every row's ≠ and ◐ come from rowMarks (two different pipelines had almost every row marked ≠ for a value one
+    // of them lacks); the classes draw them.
+    const mark = (element: HTMLElement, values: readonly unknown[], text: (value: unknown) => string): RowMarks => {
+      const marks = rowMarks(values, text);
+      element.classList.toggle('differs', marks.differs);
+      element.classList.toggle('only-some', marks.onlySome);
+      return marks;
+    };
+    // A param or metric row: "Only rows that differ" hides it unless it is marked ≠.
     const valueRow = (
       label: string,
       values: readonly unknown[],
       family?: string,
       text: (value: unknown) => string = valueText,
-    ): { element: HTMLElement; differs: boolean; onlySome: boolean } => {
-      const { differs, onlySome } = compareValues(values, text);
+    ): { element: HTMLElement } & RowMarks => {
       const element = row(label, values.map(text), family);
       element.classList.add('value-row');
-      if (differs) element.classList.add('differs');
-      if (onlySome) element.classList.add('only-some');
-      return { element, differs, onlySome };
+      return { element, ...mark(element, values, text) };
     };
-    // The run's own rows (status, pipeline): marked ≠ when the runs disagree, and always shown (the filter keeps them).
+    // The run's own rows (status, pipeline): marked as any row, and always shown (the filter keeps them).
     const runRow = (label: string, values: readonly string[], cell: (value: string) => string | HTMLElement) => {
       const element = row(label, values.map(cell));
-      if (new Set(values).size > 1) element.classList.add('differs');
+      mark(element, values, String);
       return element;
     };
     const metricRow = (name: string, family?: string) =>
