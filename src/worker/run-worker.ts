@@ -17,7 +17,7 @@ import {
 import { createActivities, createStageActivities, stageTypeNames } from '../../activities';
 import { DEFAULT_PROGRESS_INTERVAL_MS, type StageImplementation } from '../../activities/stage-runner';
 import type { FineflowConfig } from '../config';
-import { InvalidInputError } from '../core/errors';
+import { AccessDeniedError, InvalidInputError } from '../core/errors';
 import { connectWorker, dataConverterFor } from '../client/temporal-connection';
 import { CONTROL_POOL, taskQueueForPool } from '../core/run/task-queues';
 import { RUN_WORKFLOW_TASK_TIMEOUT_MS } from '../core/run/run-types';
@@ -211,12 +211,31 @@ export interface FineflowWorker {
   shutdown(): Promise<void>;
 }
 
+/**
+ * A bucket the worker may not check or create reads as bad credentials to the store; more often FINEFLOW_BUCKET
+ * names a bucket that does not exist or is not the stack's (S3 answers 403 for both when the policy covers only the
+ * stack's bucket), so the message names the variable first.
+ */
+function bucketRefused(thrown: unknown, bucket: string): unknown {
+  if (!(thrown instanceof AccessDeniedError)) return thrown;
+  return new AccessDeniedError(
+    `bucket ${bucket} (FINEFLOW_BUCKET): these credentials may not check or create it (access denied). ` +
+      'Set FINEFLOW_BUCKET to the bucket your stack uses (the local stack’s is fineflow), have the bucket created, ' +
+      'or check FINEFLOW_S3_ACCESS_KEY / FINEFLOW_S3_SECRET_KEY.',
+    { ...thrown.details, bucket, variable: 'FINEFLOW_BUCKET' },
+    { cause: thrown },
+  );
+}
+
 /** The object store stages use: the given one or the configured one (bucket created), counted when metrics are on. */
 async function workerStore(options: WorkerOptions): Promise<ObjectStore> {
   let store = options.store;
   if (!store) {
     store = createObjectStoreFromConfig(options.config);
-    await store.ensureBucket(options.config.s3.bucket);
+    const { bucket } = options.config.s3;
+    await store.ensureBucket(bucket).catch((thrown: unknown) => {
+      throw bucketRefused(thrown, bucket);
+    });
   }
   return options.metrics ? instrumentStore(store, options.metrics) : store;
 }

@@ -120,3 +120,27 @@ test('a worker against a Temporal address nothing listens on exits 3 at once, na
   // is one TCP round trip. 30 s is well under the 60 s ready timeout a retrying connect would run into.
   assert.ok(performance.now() - started < 30_000, `took ${Math.round(performance.now() - started)} ms`);
 });
+
+test('a worker whose FINEFLOW_BUCKET its credentials may not use names the variable first, not only the keys', async () => {
+  const { FINEFLOW_WORKER_S3_ACCESS_KEY: accessKey, FINEFLOW_WORKER_S3_SECRET_KEY: secretKey } = process.env;
+  assert.ok(accessKey && secretKey, 'the test stack exports the worker user (infra/stack-env.sh)');
+  const bucket = `not-the-stack-${randomSuffix()}`;
+  const error = await spawnWorker({
+    pool: `bucket-${randomSuffix()}`,
+    env: { FINEFLOW_S3_ACCESS_KEY: accessKey, FINEFLOW_S3_SECRET_KEY: secretKey, FINEFLOW_BUCKET: bucket },
+  }).then(
+    () => assert.fail('the worker became ready with a bucket its policy does not cover'),
+    (thrown: unknown) => thrown,
+  );
+  assert.ok(error instanceof WorkerNotReadyError, String(error));
+  assert.match(error.message, /worker exited \(1\) before it was ready/);
+  assert.match(
+    error.message,
+    new RegExp(
+      `bucket ${bucket} \\(FINEFLOW_BUCKET\\): these credentials may not check or create it \\(access denied\\)`,
+    ),
+  );
+  assert.match(error.message, /Set FINEFLOW_BUCKET to the bucket your stack uses .* or check FINEFLOW_S3_ACCESS_KEY/);
+  assert.ok(!error.message.includes(secretKey), 'the secret key is never printed');
+  assert.doesNotMatch(error.message, /^\s+at /m, 'no stack trace');
+});
