@@ -10,6 +10,7 @@ import type { RunningMetricsServer, WorkerHealth } from '../../observability/met
 import { ensureError } from '../../core/errors';
 import { parseDuration } from '../../core/spec/durations';
 import { describeResources, type WorkerCapacity } from '../../core/spec/resources';
+import { taskQueueForPool } from '../../core/run/task-queues';
 import type * as RunWorkerModule from '../../worker/run-worker';
 import type { FineflowWorker } from '../../worker/run-worker';
 import type * as JsonLogModule from '../../observability/json-log';
@@ -114,6 +115,22 @@ function readWorkerFlags(args: ParsedArgs): WorkerFlags {
   if (progress !== undefined && progressMs === undefined)
     throw new UsageError(`--progress-interval ${progress}: write a duration such as 10s`);
   return { pool, concurrency, graceMs, progressMs };
+}
+
+/**
+ * A pool given as its task queue (`--pool fineflow-cpu`) polls `fineflow-fineflow-cpu`, where no stage of pool `cpu`
+ * goes: the worker would start, say ready and never get work. Such a pool name is legal (a stage may say
+ * `pool: fineflow-cpu`), so this warns rather than refuses.
+ */
+export function taskQueueAsPoolWarning(pool: string): string | undefined {
+  const prefix = taskQueueForPool('');
+  if (!pool.startsWith(prefix) || pool.length === prefix.length) return undefined;
+  const meant = pool.slice(prefix.length);
+  return (
+    `--pool ${pool} polls task queue ${taskQueueForPool(pool)}, which gets the stages whose pool: is ${pool}. ` +
+    `--pool takes a pool name, not a task queue: for the stages of pool ${meant} (task queue ${pool}), ` +
+    `run \`fineflow worker --pool ${meant}\``
+  );
 }
 
 /** The SDK's logger (JSON lines or its default) and, when /metrics is served, its private metrics exporter. */
@@ -284,12 +301,12 @@ export const command: CliCommand = {
     const tracingConfig = config.observability.tracing;
     const tracing = tracingConfig ? deps.createTracing(tracingConfig) : undefined;
     const jsonLines = args.flags.json || json;
-    // `auto` training falls back to the slower eager engine without the addon: say so once, where operators look.
-    const engineWarning = deps.graphAddonStartupWarning(config);
-    if (engineWarning)
+    // A pool given as a task queue; `auto` training without the graph addon (slower): said once, where operators look.
+    const warnings = [taskQueueAsPoolWarning(pool), deps.graphAddonStartupWarning(config)];
+    for (const warning of warnings.filter((text) => text !== undefined))
       if (jsonLines)
-        io.stdout.write(`${JSON.stringify({ event: 'warning', pool, pid: process.pid, message: engineWarning })}\n`);
-      else io.stderr.write(`fineflow worker: ${engineWarning}\n`);
+        io.stdout.write(`${JSON.stringify({ event: 'warning', pool, pid: process.pid, message: warning })}\n`);
+      else io.stderr.write(`fineflow worker: ${warning}\n`);
     try {
       await deps.runWorker({
         pool,

@@ -4,6 +4,8 @@
  * cases the walk found short; each test failed on the code before its fix.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { it } from 'node:test';
 import { NamespaceNotFoundError } from '@temporalio/common';
 import { EXIT } from '../../../src/cli/command';
@@ -87,4 +89,21 @@ void it('runs --pipeline with a name no pipeline can have is refused with the ru
   const long = await runCli(['runs', '--pipeline', 'x'.repeat(5_000)], options);
   assert.equal(long.code, EXIT.usage);
   assert.ok(long.stderr.split('\n')[0]!.length < 400, 'the value is quoted back cut');
+});
+
+void it('worker --pool given as a task queue (fineflow-cpu) warns and names the pool meant (was silent)', () => {
+  const bin = path.resolve(__dirname, '../../../bin/fineflow.js');
+  // The store on port 1 refuses at once, so the worker stops right after its start-up warnings (exit 3).
+  const env = { ...process.env, FINEFLOW_CODEC: 'off', FINEFLOW_S3_ENDPOINT: 'http://127.0.0.1:1' };
+  const run = (...args: string[]) => spawnSync(process.execPath, [bin, 'worker', ...args], { env, encoding: 'utf8' });
+  const text = run('--pool', 'fineflow-cpu');
+  assert.equal(text.status, EXIT.unavailable, text.stderr);
+  assert.match(
+    text.stderr,
+    /^fineflow worker: --pool fineflow-cpu polls task queue fineflow-fineflow-cpu, .* for the stages of pool cpu \(task queue fineflow-cpu\), run `fineflow worker --pool cpu`$/m,
+  );
+  const json = run('--pool', 'fineflow-cpu', '--json');
+  const event = json.stdout.split('\n').find((line) => line.includes('"event":"warning"')) ?? '{}';
+  assert.match((JSON.parse(event) as { message?: string }).message ?? '', /run `fineflow worker --pool cpu`/);
+  assert.doesNotMatch(run('--pool', 'cpu').stderr, /polls task queue/, 'a pool name is not warned about');
 });
