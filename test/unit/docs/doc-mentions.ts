@@ -278,6 +278,39 @@ export function repositoryPathMentions(markdown: string): PathMention[] {
   return out;
 }
 
+/**
+ * Files named inside command lines (shell blocks and inline code): `bash scripts/test.sh …`,
+ * `node --import tsx bench/scale-bench.ts …`, `source infra/stack-env.sh`. Only words with a file extension.
+ */
+export function commandLinePaths(markdown: string): PathMention[] {
+  const out: PathMention[] = [];
+  const pattern = new RegExp(
+    `^(?:\\./)?((?:${REPOSITORY_ROOTS.map((r) => r.replace('.', '\\.')).join('|')})/[\\w./-]*\\.[a-z]{1,4})$`,
+  );
+  for (const segment of segments(markdown)) {
+    if (segment.kind === 'table-command') continue;
+    const words = wordsOf(segment.text);
+    if (words.length < 2) continue;
+    for (const word of words) {
+      const m = pattern.exec(word.replace(/[,;:]$/, ''));
+      if (m) out.push({ line: segment.line, path: m[1] as string });
+    }
+  }
+  return out;
+}
+
+/** `npm run NAME` (also `npm run -s NAME`) in shell blocks and inline code: the package.json scripts a page names. */
+export function npmScriptMentions(markdown: string): { readonly line: number; readonly script: string }[] {
+  const out: { line: number; script: string }[] = [];
+  for (const segment of segments(markdown)) {
+    const re = /\bnpm run(?: -s| --silent)? ([\w:.-]+)/g;
+    for (let m = re.exec(segment.text); m; m = re.exec(segment.text)) {
+      out.push({ line: segment.line, script: m[1] as string });
+    }
+  }
+  return out;
+}
+
 /** GitHub's anchor of each heading: lower case, punctuation dropped, spaces to hyphens, repeats numbered `-1`, `-2`. */
 export function headingAnchors(markdown: string): Set<string> {
   const anchors = new Set<string>();

@@ -13,9 +13,11 @@ import { COMMON_OPTIONS, type CliCommand } from '../../../src/cli/command';
 import { allCommands } from '../../../src/cli/registry';
 import {
   checkCommandMention,
+  commandLinePaths,
   commandMentions,
   headingAnchors,
   markdownLinks,
+  npmScriptMentions,
   repositoryPathMentions,
   type DocCli,
 } from './doc-mentions';
@@ -84,12 +86,28 @@ for (const file of docFiles) {
         }
       }
     }
-    for (const mention of repositoryPathMentions(text)) {
+    for (const mention of [...repositoryPathMentions(text), ...commandLinePaths(text)]) {
       if (!isIgnored(mention.path) && !existsSync(path.join(root, mention.path))) {
         problems.push(`${file}:${mention.line}: \`${mention.path}\`: no such file or folder in the repository`);
       }
     }
     assert.deepEqual(problems, []);
+  });
+}
+
+const scripts = Object.keys(
+  (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts,
+);
+
+for (const file of docFiles) {
+  test(`${file}: every \`npm run SCRIPT\` it names is a script of package.json`, () => {
+    const text = readFileSync(path.join(root, file), 'utf8');
+    assert.deepEqual(
+      npmScriptMentions(text)
+        .filter((m) => !scripts.includes(m.script))
+        .map((m) => `${file}:${m.line}: npm run ${m.script}: no such script in package.json`),
+      [],
+    );
   });
 }
 
@@ -107,6 +125,10 @@ test('the checks catch a removed flag, a removed sub-command, an unknown command
     '| `status RUN [--tail]` | … |',
     '',
     'See [the guide](docs/nowhere.md) and `src/cli/no-such-file.ts`.',
+    '',
+    '```bash',
+    'bash scripts/no-such-script.sh --fast && npm run -s no-such-script',
+    '```',
   ].join('\n');
   const problems = commandMentions(doc).flatMap((m) => checkCommandMention(m, cli).map((p) => `${m.line}: ${p}`));
   assert.deepEqual(problems, [
@@ -122,6 +144,14 @@ test('the checks catch a removed flag, a removed sub-command, an unknown command
   assert.deepEqual(
     repositoryPathMentions(doc).map((m) => m.path),
     ['src/cli/no-such-file.ts'],
+  );
+  assert.deepEqual(
+    commandLinePaths(doc).map((m) => `${m.line}: ${m.path}`),
+    ['5: bin/fineflow.js', '15: scripts/no-such-script.sh'],
+  );
+  assert.deepEqual(
+    npmScriptMentions(doc).map((m) => m.script),
+    ['no-such-script'],
   );
 });
 
