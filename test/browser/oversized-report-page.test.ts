@@ -20,6 +20,7 @@ import { closeBrowserUi, startRunStatesUi } from './browser-ui';
 import { manualRun, succeededStage } from './run-fixtures';
 import { SCREENSHOTS } from '../e2e/helpers/ui-browser';
 import { chartPage } from './web-page';
+import { backgroundAndText, contrast } from './page-colours';
 
 const BUCKET = 'fineflow';
 const REPORT = `${runPrefix(BUCKET, 'huge-run', 'evaluate')}report/report.html`;
@@ -39,35 +40,6 @@ before(async () => {
   ({ ui, browser } = await startRunStatesUi([state], store, BUCKET));
 });
 after(() => closeBrowserUi({ ui, browser }));
-
-type Rgb = readonly [number, number, number];
-
-/** WCAG relative luminance and contrast ratio. */
-function luminance([r, g, b]: Rgb): number {
-  const channel = (c: number): number => {
-    const s = c / 255;
-    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
-  };
-  return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
-}
-function contrast(a: Rgb, b: Rgb): number {
-  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x) as [number, number];
-  return (hi + 0.05) / (lo + 0.05);
-}
-
-/** The most frequent colour of the image (its background) and the colour that stands out most from it (its text). */
-function backgroundAndText(png: PNG): { background: Rgb; text: Rgb } {
-  const counts = new Map<string, number>();
-  for (let i = 0; i < png.data.length; i += 4) {
-    const key = `${png.data[i]},${png.data[i + 1]},${png.data[i + 2]}`;
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  const rgb = (key: string): Rgb => key.split(',').map(Number) as unknown as Rgb;
-  const background = rgb([...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '0,0,0');
-  const text = [...counts.keys()].map(rgb).sort((a, b) => contrast(b, background) - contrast(a, background))[0];
-  assert.ok(text);
-  return { background, text };
-}
 
 for (const colorScheme of ['light', 'dark'] as const) {
   test(`the "Report not shown" page reads in the report frame, in the page's own colours (${colorScheme})`, async () => {

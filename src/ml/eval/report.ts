@@ -344,6 +344,24 @@ function matrixLabel(name: string): { readonly text: string; readonly title: str
   return { text: cut, title: cut === name ? '' : `<title>${escapeHtml(name)}</title>` };
 }
 
+type Rgb = readonly [number, number, number];
+
+/** WCAG relative luminance of an sRGB colour. */
+function luminance(rgb: Rgb): number {
+  const [r, g, b] = rgb.map((c) => {
+    const s = c / 255;
+    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  }) as unknown as Rgb;
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/** Text on a cell of this colour: dark on a light cell, white on a dark one (black read 2.9:1 on the darkest green). */
+function textOn(cell: Rgb): string {
+  const onDark = 1.05 / (luminance(cell) + 0.05);
+  const onLight = (luminance(cell) + 0.05) / (luminance([27, 31, 36]) + 0.05);
+  return onDark > onLight ? '#fff' : '#1b1f24';
+}
+
 /**
  * The confusion matrix as an SVG heat map (rows = actual, columns = predicted). Its margins fit the (cut) class
  * names: row labels end left of the matrix, column labels run up-right at 45° above it.
@@ -370,13 +388,14 @@ export function confusionMatrixSvg(matrix: readonly (readonly number[])[], class
     row.forEach((count, predicted) => {
       const intensity = count / max;
       const shade = Math.round(255 - intensity * 200);
-      const fill =
-        actual === predicted ? `rgb(${shade},${Math.min(255, shade + 40)},${shade})` : `rgb(255,${shade},${shade})`;
+      const rgb: Rgb = actual === predicted ? [shade, Math.min(255, shade + 40), shade] : [255, shade, shade];
+      const fill = `rgb(${rgb.join(',')})`;
       const x = left + predicted * cell;
       const y = top + actual * cell;
       parts.push(`<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${fill}" stroke="#fff"/>`);
       parts.push(
-        `<text x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle" font-size="11">${count}</text>`,
+        `<text x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle" font-size="11" ` +
+          `fill="${textOn(rgb)}">${count}</text>`,
       );
     }),
   );
@@ -394,7 +413,8 @@ function metricsTable(metrics: ClassificationMetrics): string {
   return `<table><thead><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>ROC-AUC</th><th>support</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f'];
+/** Series colours; each reads at least 3:1 on the light page (#fff) and on the dark one (#0d1117), as its legend's text. */
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#c8620a', '#9467bd', '#8c564b', '#c2539f', '#138d99', '#7f7f7f'];
 
 function intervalText(interval: Interval | undefined): string {
   return interval ? `${format(interval.low)} – ${format(interval.high)}` : '–';
@@ -638,7 +658,7 @@ function trialsSection(report: EvaluationReport): string {
   if (!report.trials || report.trials.points.length === 0) return '';
   const trials = report.trials;
   const statuses = [...new Set(trials.points.map((point) => point.status ?? 'completed'))];
-  const colors = ['#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
+  const colors = ['#2ca02c', '#c8620a', '#9467bd', '#8c564b'];
   const xs = trials.points.map((point) => point.x);
   return (
     '<h2>Sweep trials</h2>' +
@@ -661,6 +681,25 @@ function trialsSection(report: EvaluationReport): string {
   );
 }
 
+/**
+ * The report's styles, light and dark by the reader's setting (the UI shows the report in a frame, whose document
+ * follows the same setting; a light-only report was a white box inside the UI's dark page). Colours as the UI's. In
+ * dark, chart text and axes without a colour of their own take the text colour; series keep theirs, and a confusion
+ * matrix's counts stay dark on their light cells.
+ */
+const REPORT_STYLE = [
+  ':root{color-scheme:light dark}',
+  'body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;background:#fff;color:#1b1f24}',
+  'table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #d0d7de;padding:3px 8px;text-align:right}',
+  'td:first-child,th:first-child{text-align:left}.pass{color:#1a7f37}.fail{color:#cf222e}a{color:#0a58ca}',
+  'svg{margin:0.5em 1em 0.5em 0;vertical-align:top}.note{color:#57606a;font-size:0.9em}',
+  '.thumbs{display:flex;flex-wrap:wrap;gap:8px}figure{margin:0;width:120px;font-size:11px}',
+  'figure img{image-rendering:pixelated;border:1px solid #d0d7de;width:64px}',
+  '@media (prefers-color-scheme:dark){body{background:#0d1117;color:#e6edf3}td,th,figure img{border-color:#30363d}',
+  '.pass{color:#3fb950}.fail{color:#f85149}a{color:#4493f8}.note{color:#9198a1}svg text:not([fill]){fill:#e6edf3}',
+  'svg [stroke="#444"]{stroke:#9198a1}svg rect[stroke="#fff"]{stroke:#0d1117}}',
+].join('');
+
 export function renderReportHtml(report: EvaluationReport): string {
   const m = report.metrics;
   const gate = report.gate
@@ -679,7 +718,8 @@ export function renderReportHtml(report: EvaluationReport): string {
     slicesSection(report),
     trialsSection(report),
   ];
-  const style =
-    'body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}.pass{color:#1a7f37}.fail{color:#c62828}svg{margin:0.5em 1em 0.5em 0;vertical-align:top}.note{color:#555;font-size:0.9em}.thumbs{display:flex;flex-wrap:wrap;gap:8px}figure{margin:0;width:120px;font-size:11px}figure img{image-rendering:pixelated;border:1px solid #ccc;width:64px}';
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(reportTitle(report))}</title><style>${style}</style></head><body>${sections.filter(Boolean).join('\n')}</body></html>`;
+  const head =
+    '<meta charset="utf-8"><meta name="color-scheme" content="light dark">' +
+    `<title>${escapeHtml(reportTitle(report))}</title><style>${REPORT_STYLE}</style>`;
+  return `<!doctype html><html><head>${head}</head><body>${sections.filter(Boolean).join('\n')}</body></html>`;
 }

@@ -1,0 +1,168 @@
+/**
+ * An evaluate stage's HTML report (report.html as the evaluate stage writes it: gate, metrics, confusion matrix,
+ * reliability, ROC and PR curves, learning curves, baselines, sweep trials) in the run page's sandboxed report frame,
+ * served by the real UI server: in dark it is a dark document (it was a white box inside the dark page, polish5's
+ * note), in light a light one, and in both every text of the report, charts' included, reads on its background.
+ *
+ * No stack needed. Run with: bash scripts/test.sh integration --quick test/browser/evaluate-report-scheme.test.ts
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PNG } from 'pngjs';
+import type { Browser, Frame } from 'playwright-core';
+import { runPrefix } from '../../src/core/storage/layout';
+import { classCurves, reliabilityBins } from '../../src/ml/eval/curves';
+import { applyGate, classificationMetrics, compareMetrics } from '../../src/ml/eval/metrics';
+import { renderReportHtml } from '../../src/ml/eval/report';
+import { createMemoryObjectStore } from '../../src/storage/memory-store';
+import type { RunningUi } from '../../src/ui/server';
+import { closeBrowserUi, startRunStatesUi } from './browser-ui';
+import { manualRun, succeededStage } from './run-fixtures';
+import { screenshot } from '../e2e/helpers/ui-browser';
+import { backgroundAndText, contrast, luminance, parseRgb } from './page-colours';
+import { chartPage } from './web-page';
+
+const BUCKET = 'fineflow';
+const RUN = 'quickstart-20261206-080121-yn0l';
+const REPORT = `${runPrefix(BUCKET, RUN, 'evaluate')}report/report.html`;
+const CLASSES = ['crack', 'dent', 'scratch'];
+
+/** A report with every section the evaluate stage writes for a fine-tuned image model. */
+function reportHtml(): string {
+  const probabilities = [
+    0.8, 0.1, 0.1, 0.6, 0.3, 0.1, 0.2, 0.7, 0.1, 0.1, 0.1, 0.8, 0.2, 0.2, 0.6, 0.3, 0.5, 0.2, 0.7, 0.2, 0.1, 0.1, 0.2,
+    0.7,
+  ];
+  const labels = [0, 1, 1, 2, 2, 0, 0, 2];
+  const metrics = classificationMetrics(probabilities, labels, CLASSES);
+  const scratch = classificationMetrics(
+    probabilities.map((p, i) => (i % 3 === 0 ? 1 - p : p)),
+    labels,
+    CLASSES,
+  );
+  const epoch = (n: number, loss: number, accuracy: number) => ({
+    epoch: n,
+    phase: n <= 2 ? 'head' : 'all',
+    learningRate: 0.001,
+    trainLoss: loss,
+    trainAccuracy: accuracy,
+    validationLoss: loss + 0.1,
+    validationAccuracy: accuracy - 0.05,
+    seconds: 2,
+    samplesPerSecond: 120,
+  });
+  return renderReportHtml({
+    origin: { pipeline: 'quickstart', runId: RUN, stageId: 'evaluate' },
+    model: `s3://${BUCKET}/runs/${RUN}/finetune/model/model.json`,
+    dataset: `s3://${BUCKET}/runs/${RUN}/prepare/dataset/manifest.json`,
+    split: 'test',
+    backend: 'tensorflow',
+    metrics,
+    intervals: { accuracy: { low: 0.5, high: 0.9 } },
+    bootstrap: { resamples: 1000, confidence: 0.95 },
+    reliability: reliabilityBins(probabilities, labels, CLASSES.length),
+    curves: classCurves(probabilities, labels, CLASSES),
+    baselines: {
+      scratch: {
+        uri: 's3://fineflow/scratch/model.json',
+        metrics: scratch,
+        comparison: compareMetrics(metrics, scratch),
+      },
+    },
+    gate: { ...applyGate({ metric: 'accuracy', min: 0.6 }, metrics), spec: { metric: 'accuracy', min: 0.6 } },
+    bestEpoch: 3,
+    history: [epoch(1, 1.2, 0.4), epoch(2, 0.8, 0.6), epoch(3, 0.5, 0.8), epoch(4, 0.55, 0.78)],
+    trials: {
+      xLabel: 'learningRate',
+      yLabel: 'validation.accuracy',
+      points: [
+        { trial: 1, x: 0.0001, value: 0.55 },
+        { trial: 2, x: 0.001, value: 0.8 },
+        { trial: 3, x: 0.01, value: 0.4, status: 'pruned' },
+      ],
+    },
+    createdAt: '2026-12-06T08:02:56.000Z',
+  });
+}
+
+let browser: Browser;
+let ui: RunningUi;
+
+before(async () => {
+  const store = createMemoryObjectStore({ buckets: [BUCKET] });
+  await store.putBytes(REPORT, Buffer.from(reportHtml()));
+  const state = manualRun({
+    runId: RUN,
+    startedAt: '2026-12-06T08:01:21.000Z',
+    stages: [succeededStage('evaluate', 'evaluate', 'cpu', { report: REPORT })],
+  });
+  ({ ui, browser } = await startRunStatesUi([state], store, BUCKET));
+});
+after(() => closeBrowserUi({ ui, browser }));
+
+/**
+ * Every text of the report with its colour and what it is drawn on: the page's background, or for a count in a
+ * confusion-matrix cell the cell's fill. Chart text drawn in its series' colour is `coloured` (a 3:1 bar: it is a
+ * label beside a line of the same colour, not body text).
+ */
+const TEXTS = `(() => {
+  // A body without a background shows the canvas: white, for a document that does not say it has a dark scheme.
+  const body = getComputedStyle(document.body).backgroundColor;
+  const page = body === 'rgba(0, 0, 0, 0)' ? 'rgb(255, 255, 255)' : body;
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const element = node.parentElement;
+    if (!element || node.textContent.trim() === '' || element.closest('title')) continue;
+    const svgText = element.closest('text');
+    const style = getComputedStyle(svgText ?? element);
+    let on = page;
+    const cell = svgText?.previousElementSibling;
+    if (svgText && cell?.tagName === 'rect' && cell.getAttribute('x') !== null &&
+        Number(cell.getAttribute('x')) + Number(cell.getAttribute('width')) / 2 === Number(svgText.getAttribute('x')))
+      on = getComputedStyle(cell).fill;
+    out.push({ text: node.textContent.trim().slice(0, 40), color: svgText ? style.fill : style.color, on,
+      coloured: Boolean(svgText?.hasAttribute('fill')) && on === page });
+  }
+  return { page, texts: out };
+})()`;
+
+function reportFrame(frames: readonly Frame[]): Frame {
+  const frame = frames.find((candidate) => candidate.url().endsWith('/stages/evaluate/report'));
+  assert.ok(frame, 'the report frame is loaded');
+  return frame;
+}
+
+for (const colorScheme of ['light', 'dark'] as const)
+  test(`the evaluate report follows the ${colorScheme} scheme in its frame, and every text reads on it`, async () => {
+    // The app's stylesheet and the evaluate panel's frame, as stage-panel.ts draws it.
+    const page = await chartPage(browser, '', {
+      body:
+        '<section><h3>Report</h3><iframe class="report" title="Report of evaluate" sandbox ' +
+        `src="${ui.url}/api/runs/${RUN}/stages/evaluate/report"></iframe></section>`,
+      colorScheme,
+      viewport: { width: 1280, height: 800 },
+    });
+    try {
+      await page.frameLocator('iframe.report').getByRole('heading', { name: /Gate/ }).waitFor();
+      await screenshot(page, `evaluate-report-frame-${colorScheme}`);
+      const inFrame = backgroundAndText(PNG.sync.read(await page.locator('iframe.report').screenshot()));
+      const pageBackground = backgroundAndText(
+        PNG.sync.read(await page.screenshot({ clip: { x: 0, y: 0, width: 1280, height: 8 } })),
+      ).background;
+      assert.deepEqual(inFrame.background, pageBackground, 'the report has the page’s background');
+      const { page: background, texts } = (await reportFrame(page.frames()).evaluate(TEXTS)) as {
+        page: string;
+        texts: { text: string; color: string; on: string; coloured: boolean }[];
+      };
+      assert.equal(luminance(parseRgb(background)) < 0.05, colorScheme === 'dark', `report background ${background}`);
+      assert.ok(texts.length > 100, `${texts.length} texts found`);
+      const unreadable = texts
+        .map((t) => ({ ...t, ratio: contrast(parseRgb(t.color), parseRgb(t.on)) }))
+        .filter((t) => t.ratio < (t.coloured ? 3 : 4.5))
+        .map((t) => `${t.text} (${t.color} on ${t.on}: ${t.ratio.toFixed(1)}:1)`);
+      assert.deepEqual(unreadable, []);
+    } finally {
+      await page.context().close();
+    }
+  });
