@@ -12,21 +12,37 @@ import { saveModel } from '../../src/ml/models/load-model';
 import { registerModel } from '../../src/ml/models/registry';
 import type { ObjectStore } from '../../src/storage/object-store';
 
-/** temperature (mean 20, std 5), pressure (mean 100, std 10), line (a|b, one-hot): 4 features. */
-export function sensorPreprocessing(classes: readonly string[]): TablePreprocessing {
+const SENSOR_COLUMNS = {
+  temperature: { name: 'temperature', kind: 'numeric', mean: 20, std: 5 },
+  pressure: { name: 'pressure', kind: 'numeric', mean: 100, std: 10 },
+  line: { name: 'line', kind: 'categorical', categories: ['a', 'b'] },
+} as const satisfies Record<string, TablePreprocessing['columns'][number]>;
+
+export type SensorColumn = keyof typeof SENSOR_COLUMNS;
+
+/**
+ * temperature (mean 20, std 5), pressure (mean 100, std 10), line (a|b, one-hot): 4 features; `columns` keeps some
+ * of them, in this order (temperature and line: 3 features).
+ */
+export function sensorPreprocessing(
+  classes: readonly string[],
+  columns: readonly SensorColumn[] = ['temperature', 'pressure', 'line'],
+): TablePreprocessing {
+  const kept = columns.map((name) => SENSOR_COLUMNS[name]);
   return {
     format: PREPROCESSING_FORMAT,
     kind: 'table',
     classes: [...classes],
-    featureShape: [4],
+    featureShape: [
+      kept.reduce((width, column) => width + (column.kind === 'numeric' ? 1 : column.categories.length), 0),
+    ],
     labelColumn: 'label',
     naValues: ['NA'],
     normalize: true,
-    columns: [
-      { name: 'temperature', kind: 'numeric', mean: 20, std: 5 },
-      { name: 'pressure', kind: 'numeric', mean: 100, std: 10 },
-      { name: 'line', kind: 'categorical', categories: ['a', 'b'] },
-    ],
+    columns: kept.map((column) => ({
+      ...column,
+      ...(column.kind === 'categorical' ? { categories: [...column.categories] } : {}),
+    })),
   };
 }
 

@@ -8,13 +8,11 @@ import assert from 'node:assert/strict';
 import { createEvaluateStage, gateSpec } from '../../../activities/evaluate';
 import { createFineTuneStage } from '../../../activities/fine-tune';
 import { registerModelStage } from '../../../activities/register-model';
-import { inProcessTrainingRunner, trainModel } from '../../../src/ml/train/fine-tune';
-import type { TrainingRunner } from '../../../src/ml/train/child-runner';
-import type { TrainingRequest } from '../../../src/ml/train/types';
+import { inProcessTrainingRunner } from '../../../src/ml/train/fine-tune';
 import { listStageLogs, stageLogText } from '../../../src/client/run-logs';
 import type { MemoryObjectStore } from '../../../src/storage/memory-store';
 import { BUCKET, memoryStore, runStage, stageContext, stageFailure } from './helpers';
-import { preparedBars, registeredBase } from './fixtures';
+import { preparedBars, recordingTrainingRunner, registeredBase } from './fixtures';
 
 let store: MemoryObjectStore;
 let dataset: string;
@@ -161,11 +159,7 @@ test('gate inputs that can never be checked fail non-retryably, naming the field
 });
 
 test("the from-scratch comparison trains with the worker's training settings (backend, engine)", async () => {
-  const requests: TrainingRequest[] = [];
-  const runner: TrainingRunner = (request, options) => {
-    requests.push(request);
-    return trainModel(store, request, { ...(options.onProgress ? { onEpoch: options.onProgress } : {}) });
-  };
+  const { runner, requests } = recordingTrainingRunner(store);
   const ml = { tfBackend: 'cpu', trainEngine: 'eager' } as const;
   const { result } = await runStage(
     'evaluate',
@@ -184,8 +178,7 @@ test("the from-scratch comparison trains with the worker's training settings (ba
 
 test('a from-scratch comparison an auto engine trained on eager says so in the stage log, with the reason', async () => {
   // The pure-JS backend has no graph runtime: `auto` trains eagerly and the result records why.
-  const runner: TrainingRunner = (request, options) =>
-    trainModel(store, request, { ...(options.onProgress ? { onEpoch: options.onProgress } : {}) });
+  const { runner } = recordingTrainingRunner(store);
   const runId = 'ev-engine-fallback';
   const { result } = await runStage(
     'evaluate',

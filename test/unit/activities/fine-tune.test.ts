@@ -18,12 +18,12 @@ import { loadTf } from '../../../src/ml/backend';
 import { loadModel } from '../../../src/ml/models/load-model';
 import type { TrainingRunner } from '../../../src/ml/train/child-runner';
 import type { TrainingRequest } from '../../../src/ml/train/types';
-import { inProcessTrainingRunner, trainModel } from '../../../src/ml/train/fine-tune';
+import { inProcessTrainingRunner } from '../../../src/ml/train/fine-tune';
 import type { StageProgress } from '../../../src/core/run/run-types';
 import { listStageLogs, stageLogText } from '../../../src/client/run-logs';
 import type { MemoryObjectStore } from '../../../src/storage/memory-store';
 import { BUCKET, memoryStore, runStage, stageContext, stageFailure } from './helpers';
-import { CLASSES, preparedBars, registeredBase } from './fixtures';
+import { CLASSES, preparedBars, recordingTrainingRunner, registeredBase } from './fixtures';
 
 let store: MemoryObjectStore;
 let dataset: string;
@@ -313,12 +313,7 @@ test('headUnits: the fine-tuned model has the hidden head layers', async () => {
 });
 
 test("the worker's training settings reach the training request: cpu trains on the pure-JS backend, eager engine", async () => {
-  const requests: TrainingRequest[] = [];
-  // Unlike inProcess(), this runner keeps the request's own backend preference.
-  const runner: TrainingRunner = (request, options) => {
-    requests.push(request);
-    return trainModel(store, request, { ...(options.onProgress ? { onEpoch: options.onProgress } : {}) });
-  };
+  const { runner, requests } = recordingTrainingRunner(store);
   const ml = { tfBackend: 'cpu', trainEngine: 'eager' } as const;
   const { result } = await runStage(
     'fine-tune',
@@ -346,8 +341,7 @@ test("the worker's training settings reach the training request: cpu trains on t
 
 test('an auto-engine training that fell back to eager says so in the stage log, with the reason', async () => {
   // The pure-JS backend has no graph runtime: `auto` trains eagerly and the result records why.
-  const runner: TrainingRunner = (request, options) =>
-    trainModel(store, request, { ...(options.onProgress ? { onEpoch: options.onProgress } : {}) });
+  const { runner } = recordingTrainingRunner(store);
   const runId = 'ft-engine-fallback';
   const { result } = await runStage(
     'fine-tune',

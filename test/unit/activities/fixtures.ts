@@ -12,6 +12,9 @@ import { saveModel } from '../../../src/ml/models/load-model';
 import { registerModel } from '../../../src/ml/models/registry';
 import { mulberry32 } from '../../../src/ml/random';
 import type { ObjectStore } from '../../../src/storage/object-store';
+import type { TrainingRunner } from '../../../src/ml/train/child-runner';
+import { trainModel } from '../../../src/ml/train/fine-tune';
+import type { TrainingRequest } from '../../../src/ml/train/types';
 import { BUCKET } from './helpers';
 
 export const SIZE = 8;
@@ -76,4 +79,17 @@ export async function registeredBase(store: ObjectStore, name = 'tiny-base'): Pr
     description: 'unit-test base',
   });
   return `registry://${name}@latest`;
+}
+
+/**
+ * Trains in this process with each request's own settings (unlike inProcessTrainingRunner, which pins the backend),
+ * keeping every request: for tests of what reaches the training (backend, engine).
+ */
+export function recordingTrainingRunner(store: ObjectStore): { runner: TrainingRunner; requests: TrainingRequest[] } {
+  const requests: TrainingRequest[] = [];
+  const runner: TrainingRunner = (request, options) => {
+    requests.push(request);
+    return trainModel(store, request, { ...(options.onProgress ? { onEpoch: options.onProgress } : {}) });
+  };
+  return { runner, requests };
 }

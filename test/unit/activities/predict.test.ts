@@ -8,36 +8,22 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { predictStage } from '../../../activities/predict';
 import { loadTf } from '../../../src/ml/backend';
-import { PREPROCESSING_FORMAT, type TablePreprocessing } from '../../../src/ml/data/preprocessing';
-import { writePreprocessingBeside } from '../../../src/ml/data/preprocessing-file';
 import { buildModel } from '../../../src/ml/models/architectures';
 import { loadModel, saveModel } from '../../../src/ml/models/load-model';
 import type { MemoryObjectStore } from '../../../src/storage/memory-store';
 import { BUCKET, memoryStore, runStage, stageContext, stageFailure } from './helpers';
+import { sensorPreprocessing, storeModel } from '../../helpers/sensor-model';
 
 const { tf } = loadTf({ preference: 'cpu' });
 const MODEL = `s3://${BUCKET}/runs/train/finetune/model/model.json`;
-const PREPROCESSING: TablePreprocessing = {
-  format: PREPROCESSING_FORMAT,
-  kind: 'table',
-  classes: ['pass', 'fail'],
-  featureShape: [3],
-  labelColumn: 'label',
-  naValues: ['NA'],
-  normalize: true,
-  columns: [
-    { name: 'temperature', kind: 'numeric', mean: 20, std: 5 },
-    { name: 'line', kind: 'categorical', categories: ['a', 'b'] },
-  ],
-};
+const PREPROCESSING = sensorPreprocessing(['pass', 'fail'], ['temperature', 'line']);
 
 let store: MemoryObjectStore;
 before(async () => {
   store = memoryStore();
   const model = buildModel(tf, { kind: 'mlp', inputShape: [3], hidden: [5] }, { numClasses: 2, seed: 7 });
-  await saveModel(tf, store, model, MODEL);
+  await storeModel(tf, store, model, MODEL, PREPROCESSING);
   model.dispose();
-  await writePreprocessingBeside(store, MODEL, PREPROCESSING);
   await store.putBytes('s3://datasets/sensors/day1.csv', 'temperature,line\n25,a\nNA,b\n');
   await store.putBytes('s3://datasets/sensors/day2.jsonl', '{"temperature": 10, "line": "b"}\n');
 });

@@ -6,44 +6,19 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { loadTf, currentBackend, type BackendName, type Tf } from '../../../src/ml/backend';
+import { nativeLoadFailure, runSnippetInFreshNode, type SnippetRun } from '../../helpers/tf-process';
 
-const repoRoot = path.resolve(__dirname, '../../..');
-
-/** Runs a snippet in a fresh node (so the module-level load state starts clean) and returns its JSON output. */
-function runIsolated(
-  snippet: string,
-  options: { readonly blockNative: boolean },
-): { status: number | null; stdout: string; stderr: string } {
+/** Runs a snippet in a fresh node (so the module-level load state starts clean) and returns its output. */
+function runIsolated(snippet: string, options: { readonly blockNative: boolean }): SnippetRun {
   // Makes `require('@tensorflow/tfjs-node')` throw, as it does on a machine without the binding.
   const blocker =
     "import Module from 'node:module'; const load = Module._load; Module._load = function (request, ...rest) {" +
     " if (request === '@tensorflow/tfjs-node') throw new Error('binding blocked by the test'); return load.call(this, request, ...rest); };";
-  const args = [
-    '--import',
-    'tsx',
-    ...(options.blockNative ? ['--import', `data:text/javascript,${encodeURIComponent(blocker)}`] : []),
-    '-e',
-    snippet,
-  ];
-  const child = spawnSync(process.execPath, args, {
-    cwd: repoRoot,
-    encoding: 'utf8',
+  return runSnippetInFreshNode(snippet, {
     env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' },
+    imports: options.blockNative ? [`data:text/javascript,${encodeURIComponent(blocker)}`] : [],
   });
-  return { status: child.status, stdout: child.stdout, stderr: child.stderr };
-}
-
-function nativeLoadFailure(): string | undefined {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require('@tensorflow/tfjs-node');
-    return undefined;
-  } catch (error) {
-    return (error instanceof Error ? error.message : String(error)).split('\n')[0];
-  }
 }
 
 void describe('loadTf', () => {

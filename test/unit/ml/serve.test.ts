@@ -8,10 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { loadTf } from '../../../src/ml/backend';
-import { PREPROCESSING_FORMAT, type TablePreprocessing } from '../../../src/ml/data/preprocessing';
-import { writePreprocessingBeside } from '../../../src/ml/data/preprocessing-file';
 import { buildModel } from '../../../src/ml/models/architectures';
-import { saveModel } from '../../../src/ml/models/load-model';
 import { loadPredictor, predictBatch, type Predictor } from '../../../src/ml/predict/predictor';
 import { predictRequestRecords } from '../../../src/ml/predict/serve-request';
 import {
@@ -20,31 +17,19 @@ import {
   type RunningPredictServer,
 } from '../../../src/serve/predict-server';
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
+import { sensorPreprocessing, storeModel } from '../../helpers/sensor-model';
 
 const { tf } = loadTf({ preference: 'cpu' });
 const MODEL = 's3://fineflow/models/sensors/model.json';
-const PREPROCESSING: TablePreprocessing = {
-  format: PREPROCESSING_FORMAT,
-  kind: 'table',
-  classes: ['pass', 'fail'],
-  featureShape: [3],
-  labelColumn: 'label',
-  naValues: ['NA'],
-  normalize: true,
-  columns: [
-    { name: 'temperature', kind: 'numeric', mean: 20, std: 5 },
-    { name: 'line', kind: 'categorical', categories: ['a', 'b'] },
-  ],
-};
+const PREPROCESSING = sensorPreprocessing(['pass', 'fail'], ['temperature', 'line']);
 
 let predictor: Predictor;
 let server: RunningPredictServer;
 before(async () => {
   const store = createMemoryObjectStore({ buckets: ['fineflow'] });
   const model = buildModel(tf, { kind: 'mlp', inputShape: [3], hidden: [4] }, { numClasses: 2, seed: 5 });
-  await saveModel(tf, store, model, MODEL);
+  await storeModel(tf, store, model, MODEL, PREPROCESSING);
   model.dispose();
-  await writePreprocessingBeside(store, MODEL, PREPROCESSING);
   predictor = await loadPredictor(tf, store, MODEL, { registryBucket: 'fineflow' });
   server = await startPredictServer(Promise.resolve(predictor), { limits: { maxBatch: 3 }, maxBodyBytes: 4096 });
   await server.ready;

@@ -4,35 +4,18 @@
  * fresh node: the variable is read once, when the binding loads.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { it } from 'node:test';
+import { nativeLoadFailure, runSnippetInFreshNode, type SnippetRun } from '../../helpers/tf-process';
 
-const repoRoot = path.resolve(__dirname, '../../..');
 const SNIPPET =
   "const { loadTf } = require('./src/ml/backend'); const { tf } = loadTf({ preference: 'native' });" +
   " tf.tensor([1, 2]).add(1).dataSync(); console.log('done', process.env.TF_CPP_MIN_LOG_LEVEL);";
 
-function run(level: string | undefined): { status: number | null; stdout: string; stderr: string } {
+function run(level: string | undefined): SnippetRun {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.TF_CPP_MIN_LOG_LEVEL;
   if (level !== undefined) env.TF_CPP_MIN_LOG_LEVEL = level;
-  const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', SNIPPET], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    env,
-  });
-  return { status: child.status, stdout: child.stdout, stderr: child.stderr };
-}
-
-function nativeLoadFailure(): string | undefined {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require('@tensorflow/tfjs-node');
-    return undefined;
-  } catch (error) {
-    return (error instanceof Error ? error.message : String(error)).split('\n')[0];
-  }
+  return runSnippetInFreshNode(SNIPPET, { env });
 }
 
 void it('loading native TensorFlow prints no INFO start-up notice unless the operator asks for them', (t) => {
