@@ -191,6 +191,37 @@ temporal_healthy() {
 
 minio_healthy() { curl -fsS --max-time 3 "http://127.0.0.1:$MINIO_PORT/minio/health/live" >/dev/null 2>&1; }
 
+# Whether a program accepts TCP connections on 127.0.0.1:$1.
+port_listened() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# The program listening on 127.0.0.1:$1 as "name, pid N", when ss may tell (best effort: empty otherwise).
+port_holder() {
+  ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'users:(("[^"]*",pid=[0-9]*' | head -n 1 |
+    sed -E 's/users:\(\("([^"]*)",pid=([0-9]*)/\1, pid \2/'
+}
+
+# Before anything starts (or is built): a port of a service this `up` would start, held by another program, fails
+# at once naming the port and its variable. Otherwise the server fails only after its start-up, with a log line that
+# names neither (MinIO: "Specified port is already in use"), and the other service is left running.
+check_ports_free() {
+  local service port_var port holder port_vars
+  for service in "$@"; do
+    # This stack's own server, or one that answers as the service (used as it is): its ports are in use by it.
+    if running_pid "$service" >/dev/null || "${service}_healthy"; then continue; fi
+    case "$service" in
+      temporal) port_vars=(TEMPORAL_PORT TEMPORAL_UI_PORT) ;;
+      *) port_vars=(MINIO_PORT MINIO_CONSOLE_PORT) ;;
+    esac
+    for port_var in "${port_vars[@]}"; do
+      port="${!port_var}"
+      port_listened "$port" || continue
+      holder="$(port_holder "$port")"
+      die "port $port (FINEFLOW_$port_var) on 127.0.0.1 is in use by another program${holder:+ ($holder)}, not a" \
+        "$service server this stack can use; stop it, or pick a free port: FINEFLOW_$port_var=<port> fineflow dev up"
+    done
+  done
+}
+
 # Waits until $1 is healthy; fails early when the process dies, and shows the log tail either way.
 wait_healthy() {
   local name="$1" pid="$2" deadline=$((SECONDS + HEALTH_TIMEOUT))
@@ -328,6 +359,8 @@ services_of() {
 cmd_up() {
   local services; services="$(services_of "$@")"
   with_state_lock
+  # shellcheck disable=SC2086 # one word per service
+  check_ports_free $services
   # Payload encryption key for every process using this stack (src/config.ts finds it here).
   bash "$REPO_DIR/infra/codec-key.sh" ensure "$STATE_DIR/codec-keys"
   if [[ "$services" != "minio temporal" ]]; then

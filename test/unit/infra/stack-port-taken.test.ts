@@ -1,0 +1,63 @@
+/**
+ * `infra/stack.sh up` (`fineflow dev up`) with one of its ports held by another program fails before it starts or
+ * builds anything, naming the port and its variable. Before, MinIO was started, Temporal failed only after its
+ * start-up with a log line naming neither the port nor the variable ("Specified port is already in use" for MinIO),
+ * and the other server was left running.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+
+const STACK = path.resolve(__dirname, '../../../infra/stack.sh');
+
+async function listen(): Promise<Server> {
+  // Accepts and hangs up at once: a program on the port that is no Temporal or MinIO.
+  const server = createServer((socket) => socket.destroy()).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return server;
+}
+
+const portOf = (server: Server): number => (server.address() as AddressInfo).port;
+
+async function freePort(): Promise<number> {
+  const server = await listen();
+  const port = portOf(server);
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+for (const taken of ['FINEFLOW_TEMPORAL_PORT', 'FINEFLOW_MINIO_CONSOLE_PORT'] as const) {
+  test(`up with ${taken} held by another program fails at once, naming the port and the variable`, async () => {
+    const holder = await listen();
+    const dir = mkdtempSync(path.join(tmpdir(), 'fineflow-stack-port-'));
+    const env: NodeJS.ProcessEnv = { ...process.env, FINEFLOW_STACK_DIR: dir, FINEFLOW_STACK_TIMEOUT: '20' };
+    for (const name of [
+      'FINEFLOW_TEMPORAL_PORT',
+      'FINEFLOW_TEMPORAL_UI_PORT',
+      'FINEFLOW_MINIO_PORT',
+      'FINEFLOW_MINIO_CONSOLE_PORT',
+    ])
+      env[name] = String(name === taken ? portOf(holder) : await freePort());
+    try {
+      const up = spawnSync('bash', [STACK, 'up'], { env, encoding: 'utf8', timeout: 120_000 });
+      assert.notEqual(up.status, 0, up.stderr);
+      assert.match(
+        up.stderr,
+        new RegExp(
+          `port ${portOf(holder)} \\(${taken}\\) on 127\\.0\\.0\\.1 is in use by another program.*; stop it, or pick a free port: ${taken}=<port> fineflow dev up`,
+        ),
+      );
+      for (const service of ['minio', 'temporal'])
+        assert.equal(existsSync(path.join(dir, `${service}.pid`)), false, `${service} was not started`);
+    } finally {
+      spawnSync('bash', [STACK, 'down'], { env, encoding: 'utf8', timeout: 60_000 });
+      holder.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
