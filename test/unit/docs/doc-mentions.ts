@@ -311,6 +311,23 @@ export function npmScriptMentions(markdown: string): { readonly line: number; re
   return out;
 }
 
+/** Fenced YAML blocks that are whole pipelines (they say `apiVersion:`), with the line of their first line. */
+export function pipelineBlocks(markdown: string): { readonly line: number; readonly yaml: string }[] {
+  const out: { line: number; lines: string[] }[] = [];
+  let previous: Line | undefined;
+  for (const line of linesOf(markdown)) {
+    const inYaml = line.fence === 'yaml' || line.fence === 'yml';
+    const continues =
+      inYaml && previous !== undefined && previous.fence === line.fence && previous.number === line.number - 1;
+    if (inYaml && continues) out[out.length - 1]?.lines.push(line.text);
+    else if (inYaml) out.push({ line: line.number, lines: [line.text] });
+    previous = line;
+  }
+  return out
+    .map((b) => ({ line: b.line, yaml: `${b.lines.join('\n')}\n` }))
+    .filter((b) => /^apiVersion:/m.test(b.yaml));
+}
+
 /** GitHub's anchor of each heading: lower case, punctuation dropped, spaces to hyphens, repeats numbered `-1`, `-2`. */
 export function headingAnchors(markdown: string): Set<string> {
   const anchors = new Set<string>();

@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { COMMON_OPTIONS, type CliCommand } from '../../../src/cli/command';
 import { allCommands } from '../../../src/cli/registry';
+import { compilePlan } from '../../../src/spec/compile';
 import {
   checkCommandMention,
   commandLinePaths,
@@ -18,6 +19,7 @@ import {
   headingAnchors,
   markdownLinks,
   npmScriptMentions,
+  pipelineBlocks,
   repositoryPathMentions,
   type DocCli,
 } from './doc-mentions';
@@ -110,6 +112,22 @@ for (const file of docFiles) {
     );
   });
 }
+
+test('every whole pipeline shown in README.md and docs/*.md validates and compiles to a plan', () => {
+  const blocks = docFiles.flatMap((file) =>
+    pipelineBlocks(readFileSync(path.join(root, file), 'utf8')).map((b) => ({ file, ...b })),
+  );
+  assert.ok(blocks.length >= 2, `only ${blocks.length} pipelines found`);
+  for (const block of blocks) {
+    const result = compilePlan(block.yaml, `${block.file}:${block.line}`);
+    const errors = result.diagnostics.filter((d) => d.severity === 'error');
+    assert.deepEqual(
+      errors.map((d) => `${block.file}:${block.line + d.line - 1}: ${d.code} ${d.message}`),
+      [],
+    );
+    assert.ok(result.plan, `${block.file}:${block.line}: no plan`);
+  }
+});
 
 test('the checks catch a removed flag, a removed sub-command, an unknown command and a dead link', () => {
   const doc = [
