@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import type { RunState } from '../../src/core/run/run-types';
 import { manualRun, succeededStage } from './run-fixtures';
 import { chartPage, usePageModule } from './web-page';
+import { screenshot } from '../e2e/helpers/ui-browser';
 
 const RUN = 'quickstart-20261206-080121-yn0l';
 const DATA_REPORT = { source: 's3://datasets/surface-cast/', records: 400, classes: [{ name: 'crack', count: 100 }] };
@@ -78,5 +79,31 @@ for (const colorScheme of ['light', 'dark'] as const)
       assert.equal(await evaluate.locator('details[data-section="report"]').count(), 0);
     } finally {
       await evaluate.context().close();
+    }
+  });
+
+// A JSON report that is not valid JSON (a stage cut off while writing it, or a command stage's own report) read as
+// `{}`, an empty report: it is shown as written, under a note that says it is not valid JSON and where it breaks.
+const CUT_OFF =
+  '{\n  "source": "s3://datasets/surface-cast/",\n  "records": 400,\n  "classes": [{"name": "crack", "count"';
+
+for (const colorScheme of ['light', 'dark'] as const)
+  test(`a JSON report that is not valid JSON shows as written, with a note saying so (${colorScheme})`, async () => {
+    const page = await panel(
+      run('prepare', 'prepare-data', `s3://fineflow/runs/${RUN}/prepare/dataset/data-report.json`),
+      'prepare',
+      CUT_OFF,
+      colorScheme,
+    );
+    try {
+      const section = page.locator('details[data-section="report"][data-loaded="true"]');
+      await section.waitFor();
+      assert.equal(await section.locator('pre').textContent(), CUT_OFF, 'the report as written');
+      const note = (await section.locator('p.report-note').textContent()) ?? '';
+      assert.match(note, /^data-report\.json is not valid JSON: .+ \(line 4 column \d+\)\./);
+      assert.match(note, /shown as written/);
+      await screenshot(page, `stage-report-invalid-json-${colorScheme}`);
+    } finally {
+      await page.context().close();
     }
   });

@@ -69,6 +69,16 @@ export async function getJson<T>(path: string): Promise<T> {
   return parse<T>(await fetch(path, { headers: { Accept: 'application/json' } }));
 }
 
+/**
+ * A body as the server sent it (a stage's JSON report, shown as written when it does not parse: read as JSON, it
+ * became `{}`); a failed request fails as getJson's does.
+ */
+export async function getText(path: string): Promise<string> {
+  const response = await fetch(path, { headers: { Accept: 'application/json' } });
+  if (!response.ok) await parse(response);
+  return response.text();
+}
+
 export async function postJson<T>(path: string, body: unknown): Promise<T> {
   return parse<T>(
     await fetch(path, {

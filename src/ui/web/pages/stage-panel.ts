@@ -14,6 +14,7 @@ import {
   formatDuration,
   formatTime,
   getJson,
+  getText,
   h,
   loadFailure,
   postJson,
@@ -102,6 +103,27 @@ function emptyLogNote(stage: StageState): string {
 
 function json(value: unknown): HTMLElement {
   return h('pre', { class: 'json' }, JSON.stringify(value, null, 2));
+}
+
+/**
+ * A JSON report (prepare-data's data-report.json) indented; one that is not valid JSON (cut off while written, or a
+ * command stage's own) as written, under a note that says so and where it breaks (read as JSON it showed `{}`).
+ */
+function jsonReport(uri: string, text: string): HTMLElement[] {
+  try {
+    return [json(JSON.parse(text))];
+  } catch (error) {
+    const name = uri.slice(uri.lastIndexOf('/') + 1);
+    const reason = error instanceof Error ? error.message : String(error);
+    return [
+      h(
+        'p',
+        { class: 'report-note' },
+        `${name} is not valid JSON: ${reason.replace(/\.?$/, '.')} It is shown as written.`,
+      ),
+      h('pre', { class: 'json' }, text),
+    ];
+  }
 }
 
 export class StagePanel {
@@ -443,7 +465,10 @@ export class StagePanel {
    */
   private reportSection(stageId: string, uri: string): HTMLElement {
     if (/\.json$/i.test(uri))
-      return this.lazySection('Report', 'report', (body: unknown) => [json(body)], { open: true });
+      return this.lazySection('Report', 'report', (text: string) => jsonReport(uri, text), {
+        open: true,
+        read: getText,
+      });
     return h(
       'section',
       {},
@@ -456,7 +481,7 @@ export class StagePanel {
     title: string,
     path: string,
     render: (body: T) => (HTMLElement | undefined)[],
-    options: { readonly open?: boolean } = {},
+    options: { readonly open?: boolean; readonly read?: (path: string) => Promise<T> } = {},
   ): HTMLElement {
     const content = h('div', {}, 'Loading…');
     const details = h('details', { 'data-section': path }, h('summary', {}, title), content);
@@ -464,7 +489,7 @@ export class StagePanel {
     const load = (): void => {
       if (!details.open || loaded) return;
       loaded = true;
-      getJson<T>(`${this.base}/${path}`).then(
+      (options.read ?? getJson<T>)(`${this.base}/${path}`).then(
         (body) => {
           replace(content, ...render(body));
           details.dataset.loaded = 'true';
