@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as WorkerModule from '@temporalio/worker';
+import type { Logger } from '@temporalio/common';
 import { EXIT, STAGE_MODULE_OPTION, UsageError, stageModulePaths, type CliCommand, type ParsedArgs } from '../command';
 import type * as ConfigModule from '../../config';
 import type * as MetricsModule from '../../observability/metrics';
@@ -133,6 +134,26 @@ export function taskQueueAsPoolWarning(pool: string): string | undefined {
   );
 }
 
+/**
+ * What the SDK warns about on every start of a worker as Fineflow runs it: a pool worker runs no workflows by design
+ * (only the control pool does), so its `No workflows registered` warning reads as a fault to an operator. Kept
+ * with FINEFLOW_DEBUG.
+ */
+const EXPECTED_SDK_WARNINGS: ReadonlySet<string> = new Set(['No workflows registered, not polling for workflow tasks']);
+
+/** `logger` without the {@link EXPECTED_SDK_WARNINGS}. */
+export function withoutExpectedSdkWarnings(logger: Logger): Logger {
+  const kept = (message: string): boolean => !EXPECTED_SDK_WARNINGS.has(message);
+  return {
+    log: (level, message, meta) => (kept(message) ? logger.log(level, message, meta) : undefined),
+    trace: (message, meta) => logger.trace(message, meta),
+    debug: (message, meta) => logger.debug(message, meta),
+    info: (message, meta) => logger.info(message, meta),
+    warn: (message, meta) => (kept(message) ? logger.warn(message, meta) : undefined),
+    error: (message, meta) => logger.error(message, meta),
+  };
+}
+
 /** The SDK's logger (JSON lines or its default) and, when /metrics is served, its private metrics exporter. */
 function installSdkRuntime(
   deps: Pick<ReturnType<typeof load>, 'Runtime' | 'DefaultLogger' | 'jsonSdkLogger'>,
@@ -147,8 +168,9 @@ function installSdkRuntime(
   const { pool, sdkMetricsPort } = options;
   // The SDK logs every worker state change at INFO; operators need warnings and errors.
   const level = options.debug ? 'DEBUG' : 'WARN';
+  const logger = options.json ? deps.jsonSdkLogger(level, pool, options.write) : new deps.DefaultLogger(level);
   deps.Runtime.install({
-    logger: options.json ? deps.jsonSdkLogger(level, pool, options.write) : new deps.DefaultLogger(level),
+    logger: options.debug ? logger : withoutExpectedSdkWarnings(logger),
     ...(sdkMetricsPort
       ? {
           telemetryOptions: {
