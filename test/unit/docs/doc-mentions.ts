@@ -165,7 +165,8 @@ export function commandMentions(markdown: string): CommandMention[] {
   for (const segment of segments(markdown)) {
     const words = wordsOf(segment.text);
     for (let i = 0; i < words.length; i++) {
-      if (!isFineflow(words[i] as string)) continue;
+      // `kubectl apply -n fineflow …`: the word after an option is that option's value, not the command.
+      if (!isFineflow(words[i] as string) || /^-/.test(words[i - 1] ?? '')) continue;
       const rest: string[] = [];
       for (const word of words.slice(i + 1)) {
         if (SHELL_END.test(word) || isFineflow(word)) break;

@@ -1,5 +1,5 @@
 /**
- * README.md, CONTRIBUTING.md and docs/*.md against the code they describe: every `fineflow <command> [sub-command] [--flag]`
+ * README.md, CONTRIBUTING.md, infra/README.md and docs/*.md against the code they describe: every `fineflow <command> [sub-command] [--flag]`
  * they mention (in inline code, shell blocks and the README's command table) names a command, sub-command and
  * option the CLI defines (read from its own definitions, src/cli/registry.ts), and every relative link, image
  * and repository path in inline code points at a file or folder that exists (and a `#fragment` into a
@@ -28,6 +28,7 @@ const root = path.join(__dirname, '../../..');
 const docFiles = [
   'README.md',
   'CONTRIBUTING.md',
+  'infra/README.md',
   ...readdirSync(path.join(root, 'docs'))
     .filter((f) => f.endsWith('.md'))
     .sort()
@@ -146,6 +147,7 @@ test('the checks catch a removed flag, a removed sub-command, an unknown command
     '',
     '```bash',
     'bash scripts/no-such-script.sh --fast && npm run -s no-such-script',
+    'kubectl apply -n fineflow -f infra/k8s/   # a namespace, not the command',
     '```',
   ].join('\n');
   const problems = commandMentions(doc).flatMap((m) => checkCommandMention(m, cli).map((p) => `${m.line}: ${p}`));
