@@ -12,6 +12,7 @@
  * examples and the command's `--json` policy.
  */
 import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util';
+import { PIPELINE_NAME_PATTERN } from '../core/spec/pipeline-schema';
 import { closest } from '../core/spec/suggest';
 import { resolveStageModule } from '../spec/stage-module';
 
@@ -88,6 +89,30 @@ export interface CliCommand {
 }
 
 export class UsageError extends Error {}
+
+// A pipeline name given on the command line (`runs --pipeline`, `schedule pause NAME`, …) is checked against
+// metadata.name's own pattern before anything asks Temporal: a name no pipeline can have would otherwise read as
+// "no runs" or "no schedule", as if that pipeline merely had none.
+const PIPELINE_NAME = new RegExp(PIPELINE_NAME_PATTERN);
+/** How much of a refused value is quoted back. */
+const SHOWN_CHARACTERS = 80;
+
+/**
+ * Throws a UsageError unless `value` can be a pipeline's metadata.name. `label` is how the user gave it (`--pipeline`,
+ * `NAME`), `what` what no such pipeline has (`run`, `schedule`), `example` a corrected command line.
+ */
+export function requirePipelineName(
+  value: string,
+  given: { readonly label: string; readonly what: string; readonly example: string },
+): void {
+  if (PIPELINE_NAME.test(value)) return;
+  const shown = value.length > SHOWN_CHARACTERS ? `${value.slice(0, SHOWN_CHARACTERS)}…` : value;
+  throw new UsageError(
+    `${given.label} ${JSON.stringify(shown)} is not a pipeline name (metadata.name: lower-case letters, digits and ` +
+      `dashes, at most 63, not starting with a dash), so no ${given.what} has it: give the pipeline's metadata.name, ` +
+      `e.g. ${given.example}`,
+  );
+}
 
 const HELP_OPTION: OptionSpec = {
   name: 'help',

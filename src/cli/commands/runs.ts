@@ -1,9 +1,8 @@
 /** `fineflow runs [--pipeline P] [--status S]`: recent runs, newest first, from Temporal visibility. */
-import { EXIT, UsageError, type CliCommand } from '../command';
+import { EXIT, UsageError, requirePipelineName, type CliCommand } from '../command';
 import type * as RunSupportModule from '../run-support';
 import type * as RenderModule from '../../client/render';
 import { RUN_STATUSES } from '../../core/run/run-types';
-import { PIPELINE_NAME_PATTERN } from '../../core/spec/pipeline-schema';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
 function load() {
@@ -41,15 +40,8 @@ export const command: CliCommand = {
     if (status !== undefined && !(RUN_STATUSES as readonly string[]).includes(status))
       throw new UsageError(`--status ${status}: expected one of ${RUN_STATUSES.join(', ')}`);
     const pipeline = args.values.pipeline;
-    // A name no pipeline can have would list "no runs" as if the pipeline had none: refuse it instead.
-    if (pipeline !== undefined && !new RegExp(PIPELINE_NAME_PATTERN).test(pipeline)) {
-      const shown = pipeline.length > 80 ? `${pipeline.slice(0, 80)}…` : pipeline;
-      throw new UsageError(
-        `--pipeline ${JSON.stringify(shown)} is not a pipeline name (metadata.name: lower-case letters, digits and ` +
-          "dashes, at most 63, not starting with a dash), so no run has it: give the pipeline's metadata.name, " +
-          'e.g. --pipeline defect-detector',
-      );
-    }
+    if (pipeline !== undefined)
+      requirePipelineName(pipeline, { label: '--pipeline', what: 'run', example: '--pipeline defect-detector' });
     return withRunClient(io, async ({ runs }) => {
       const list = await runs.list({
         ...(pipeline ? { pipeline } : {}),

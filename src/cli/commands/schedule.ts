@@ -8,6 +8,7 @@ import {
   EXIT,
   STAGE_MODULE_OPTION,
   UsageError,
+  requirePipelineName,
   stageModulePaths,
   subcommandError,
   type CliCommand,
@@ -369,6 +370,14 @@ export const command: CliCommand = {
       throw new UsageError(
         sub === 'list' ? 'list takes no arguments' : `${sub} takes exactly one ${sub === 'apply' ? 'FILE' : 'NAME'}`,
       );
+    if (sub !== 'apply' && sub !== 'list') {
+      const name = args.positionals[1] as string;
+      requirePipelineName(name, {
+        label: 'NAME',
+        what: 'schedule',
+        example: `fineflow schedule ${sub} defect-detector`,
+      });
+    }
     let plan: Plan | undefined;
     if (sub === 'apply') {
       const compiled = await compileFile(args, io, args.positionals[1] as string);

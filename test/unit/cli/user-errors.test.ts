@@ -91,6 +91,26 @@ void it('runs --pipeline with a name no pipeline can have is refused with the ru
   assert.ok(long.stderr.split('\n')[0]!.length < 400, 'the value is quoted back cut');
 });
 
+void it('schedule pause/delete/… with a NAME no pipeline can have is refused with the rule (was a Temporal look-up)', async () => {
+  // Port 1: if the name were not refused first, the command would go on to Temporal and fail there (exit 3).
+  const options = { env: { TEMPORAL_ADDRESS: '127.0.0.1:1', FINEFLOW_CODEC: 'off' }, exactEnv: true, cwd: '/' };
+  for (const sub of ['describe', 'pause', 'unpause', 'trigger', 'delete'])
+    for (const name of ['Bad_Name', 'a b', 'x.y', 'a'.repeat(64)]) {
+      const { code, stderr } = await runCli(['schedule', sub, name], options);
+      assert.equal(code, EXIT.usage, `${sub} ${name}`);
+      assert.match(
+        stderr,
+        /^fineflow schedule \w+: NAME ".*" is not a pipeline name \(metadata\.name: lower-case letters/,
+      );
+      assert.match(stderr, new RegExp(`so no schedule has it: .* e\\.g\\. fineflow schedule ${sub} defect-detector`));
+    }
+  const long = await runCli(['schedule', 'pause', 'x'.repeat(5_000)], options);
+  assert.equal(long.code, EXIT.usage);
+  assert.ok(long.stderr.split('\n')[0]!.length < 400, 'the value is quoted back cut');
+  // A name that can be a pipeline's still goes on to Temporal (here: refused, exit 3).
+  assert.equal((await runCli(['schedule', 'pause', 'defect-detector'], options)).code, EXIT.unavailable);
+});
+
 void it('worker --pool given as a task queue (fineflow-cpu) warns and names the pool meant (was silent)', () => {
   const bin = path.resolve(__dirname, '../../../bin/fineflow.js');
   // The store on port 1 refuses at once, so the worker stops right after its start-up warnings (exit 3).
