@@ -3,25 +3,12 @@
  * and drawn as SVG. Nodes are keyboard-focusable buttons; `update` recolours them from live stage
  * states without a new layout, writing only the attributes that changed.
  */
-import dagre from '@dagrejs/dagre';
-import { LARGE_GRAPH, layeredLayout, type Layout } from './layered-layout';
+import { layoutOf, NODE_HEIGHT, NODE_WIDTH } from './dag-layout';
 
-export interface GraphNode {
-  readonly id: string;
-  readonly uses: string;
-  readonly pool: string;
-  /** The stage writes training checkpoints (its panel lists them). */
-  readonly checkpoints?: boolean;
-}
-
-export interface GraphData {
-  readonly nodes: readonly GraphNode[];
-  readonly edges: readonly { readonly from: string; readonly to: string }[];
-}
+import type { GraphData } from './dag-layout';
+export type { GraphData, GraphNode } from './dag-layout';
 
 const SVG = 'http://www.w3.org/2000/svg';
-const NODE_WIDTH = 188;
-const NODE_HEIGHT = 46;
 
 function svg<K extends keyof SVGElementTagNameMap>(
   tag: K,
@@ -36,25 +23,6 @@ export interface DagView {
   readonly element: SVGSVGElement;
   update(states: ReadonlyMap<string, { readonly status: string; readonly detail?: string }>): void;
   select(stageId: string | undefined): void;
-}
-
-/** dagre for ordinary pipelines (its edge routing reads better); the layered layout for large ones. */
-function layoutOf(graph: GraphData): Layout {
-  const gaps = { nodeWidth: NODE_WIDTH, nodeHeight: NODE_HEIGHT, nodeGap: 18, rankGap: 46, margin: 8 };
-  if (graph.nodes.length > LARGE_GRAPH) return layeredLayout({ ...gaps, nodes: graph.nodes, edges: graph.edges });
-  const layout = new dagre.graphlib.Graph();
-  layout.setGraph({ rankdir: 'LR', nodesep: gaps.nodeGap, ranksep: gaps.rankGap, marginx: 8, marginy: 8 });
-  layout.setDefaultEdgeLabel(() => ({}));
-  for (const node of graph.nodes) layout.setNode(node.id, { width: NODE_WIDTH, height: NODE_HEIGHT });
-  for (const edge of graph.edges) layout.setEdge(edge.from, edge.to);
-  dagre.layout(layout);
-  const size = layout.graph();
-  return {
-    width: size.width ?? 0,
-    height: size.height ?? 0,
-    nodes: new Map(graph.nodes.map((node) => [node.id, layout.node(node.id)])),
-    edges: layout.edges().map((edge) => ({ from: edge.v, to: edge.w, points: layout.edge(edge).points ?? [] })),
-  };
 }
 
 export function drawDag(graph: GraphData, onSelect?: (stageId: string) => void): DagView {
@@ -85,7 +53,9 @@ export function drawDag(graph: GraphData, onSelect?: (stageId: string) => void):
   for (const edge of layout.edges) {
     const points = edge.points;
     const d = points.map((p, i) => `${i === 0 ? 'M' : 'L'} ${p.x.toFixed(1)} ${p.y.toFixed(1)}`).join(' ');
-    root.appendChild(svg('path', { d, class: 'edge', 'marker-end': 'url(#arrow)' }));
+    root.appendChild(
+      svg('path', { d, class: 'edge', 'marker-end': 'url(#arrow)', 'data-from': edge.from, 'data-to': edge.to }),
+    );
   }
   const groups = new Map<string, SVGGElement>();
   for (const node of graph.nodes) {
