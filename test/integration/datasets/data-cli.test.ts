@@ -7,26 +7,18 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, it } from 'node:test';
-import { main } from '../../../src/cli/main';
 import { loadConfig } from '../../../src/config';
 import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
 import { requireStack } from '../../helpers/stack';
+import { runCli, type CliResult } from '../../helpers/cli';
 
 let dir: string;
 const bucket = `ffdata-cli-${Math.random().toString(36).slice(2, 8)}`;
 const prefix = `s3://${bucket}/set/`;
 
-async function fineflow(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const code = await main(argv, { stdout, stderr, env: process.env, cwd: dir });
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+function fineflow(...argv: string[]): Promise<CliResult> {
+  return runCli(argv, { cwd: dir });
 }
 
 before(async () => {

@@ -6,10 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, it } from 'node:test';
-import { main } from '../../../src/cli/main';
 import { requireStack } from '../../helpers/stack';
+import { runCli, type CliResult } from '../../helpers/cli';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ff-schedule-cli-'));
 const suffix = Math.random().toString(36).slice(2, 8);
@@ -17,15 +16,8 @@ const name = `cli-sched-${suffix}`;
 const file = path.join(dir, 'pipeline.yaml');
 const stageModule = path.resolve(__dirname, '../../stage-types/index.ts');
 
-async function fineflow(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const code = await main(argv, { stdout, stderr, env: process.env, cwd: dir });
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+function fineflow(...argv: string[]): Promise<CliResult> {
+  return runCli(argv, { cwd: dir });
 }
 
 before(async () => {

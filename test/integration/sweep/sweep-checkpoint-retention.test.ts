@@ -7,18 +7,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Client } from '@temporalio/client';
 import type { FineflowConfig } from '../../../src/config';
-import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import { checkpointDirectory, listCheckpointEpochs } from '../../../src/ml/train/checkpoint';
 import type { ObjectStore } from '../../../src/storage/object-store';
-import { startSweep, type SweepData, sweepTestStack } from './sweep-fixture';
+import { type SweepData, sweepTestStack } from './sweep-fixture';
 
 let config: FineflowConfig;
 let store: ObjectStore;
-let client: Client;
 let data: SweepData;
-const { suffix, pools, execution } = sweepTestStack('retain', (stack) => ({ config, store, client, data } = stack));
+const { suffix, startFileSweep } = sweepTestStack('retain', (stack) => ({ config, store, data } = stack));
 
 interface TrialOutput {
   readonly trialId: number;
@@ -41,18 +38,12 @@ async function trialCheckpoints(runId: string, trialId: number) {
 }
 
 async function runSweep(runId: string, inputs: Record<string, unknown>): Promise<readonly TrialOutput[]> {
-  const sweep = await startSweep(client, {
-    taskQueue: taskQueueForPool(pools.control),
-    runId,
-    bucket: config.s3.bucket,
-    execution,
-    inputs: {
-      model: data.baseModel,
-      data: data.dataset,
-      objective: { metric: 'validation.accuracy', goal: 'maximize' },
-      ...inputs,
-    } as never,
-  });
+  const sweep = await startFileSweep(runId, {
+    model: data.baseModel,
+    data: data.dataset,
+    objective: { metric: 'validation.accuracy', goal: 'maximize' },
+    ...inputs,
+  } as never);
   const result = await sweep.result();
   return result.outputs.trials as unknown as readonly TrialOutput[];
 }

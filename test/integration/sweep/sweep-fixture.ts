@@ -115,17 +115,25 @@ export interface SweepTestStack {
 export function sweepTestStack(
   name: string,
   ready: (stack: SweepTestStack) => void,
-): { readonly suffix: string; readonly pools: { control: string; train: string }; readonly execution: SweepExecution } {
+): {
+  readonly suffix: string;
+  readonly pools: { control: string; train: string };
+  readonly execution: SweepExecution;
+  /** Start a sweep of run `runId` on this file's control pool and bucket, with `execution` plus `overrides`. */
+  startFileSweep(runId: string, inputs: JsonObject, overrides?: Partial<SweepExecution>): ReturnType<typeof startSweep>;
+} {
   const suffix = randomSuffix();
   const pools = { control: `${name}-control-${suffix}`, train: `${name}-train-${suffix}` };
   let workers: Awaited<ReturnType<typeof startSweepWorkers>> | undefined;
   let client: Client | undefined;
+  let bucket: string | undefined;
   before(async () => {
     quietTemporalRuntime();
     const config = await requireStack();
     const store = createObjectStoreFromConfig(config);
     const data = await writeSweepData(store, config.s3.bucket, `sweep-${name}-${suffix}`);
     client = await connectClient(config.temporal);
+    bucket = config.s3.bucket;
     workers = await startSweepWorkers(config, store, pools);
     ready({ config, store, client, data });
   });
@@ -139,7 +147,17 @@ export function sweepTestStack(
     heartbeatTimeoutMs: 30_000,
     retry: { maxAttempts: 2, initialIntervalMs: 200, backoffCoefficient: 1, maximumIntervalMs: 500 },
   };
-  return { suffix, pools, execution };
+  const startFileSweep = (runId: string, inputs: JsonObject, overrides: Partial<SweepExecution> = {}) => {
+    if (!client || bucket === undefined) throw new Error(`sweepTestStack(${name}): start sweeps inside tests`);
+    return startSweep(client, {
+      taskQueue: taskQueueForPool(pools.control),
+      runId,
+      bucket,
+      execution: { ...execution, ...overrides },
+      inputs,
+    });
+  };
+  return { suffix, pools, execution, startFileSweep };
 }
 
 /**

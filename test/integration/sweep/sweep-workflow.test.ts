@@ -13,19 +13,18 @@ import { Worker } from '@temporalio/worker';
 import type { RunState, StageState } from '../../../src/core/run/run-types';
 import type { FineflowConfig } from '../../../src/config';
 import { dataConverterFor } from '../../../src/client/temporal-connection';
-import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import type { SweepResultsDocument } from '../../../src/core/sweep/sweep-results';
 import { renderTrialTable } from '../../../src/client/sweep-trial-table';
 import { sweepTrialTables } from '../../../src/client/sweep-trials-lookup';
 import { SWEEP_QUERIES, type SweepStatus } from '../../../src/core/sweep/sweep-types';
 import type { ObjectStore } from '../../../src/storage/object-store';
-import { startSweep, sweepStageLog, sweepWorkflowBundle, type SweepData, sweepTestStack } from './sweep-fixture';
+import { sweepStageLog, sweepWorkflowBundle, type SweepData, sweepTestStack } from './sweep-fixture';
 
 let config: FineflowConfig;
 let store: ObjectStore;
 let client: Client;
 let data: SweepData;
-const { suffix, pools, execution } = sweepTestStack('it', (stack) => ({ config, store, client, data } = stack));
+const { suffix, pools, startFileSweep } = sweepTestStack('it', (stack) => ({ config, store, client, data } = stack));
 
 /** A run whose only stage is this sweep, as the run workflow would report it. */
 function runWith(runId: string, stage: Pick<StageState, 'status' | 'attempts'> & Partial<StageState>): RunState {
@@ -57,12 +56,9 @@ test(
   { timeout: 240_000 },
   async () => {
     const runId = `sweep-asha-${suffix}`;
-    const sweep = await startSweep(client, {
-      taskQueue: taskQueueForPool(pools.control),
+    const sweep = await startFileSweep(
       runId,
-      bucket: config.s3.bucket,
-      execution,
-      inputs: sweepInputs({
+      sweepInputs({
         algorithm: 'tpe',
         tpe: { startupTrials: 2 },
         earlyStopping: { type: 'asha', reductionFactor: 2, minEpochs: 1 },
@@ -71,7 +67,7 @@ test(
         seed: 3,
         space: { learningRate: { logUniform: [0.0005, 0.05] }, batchSize: { choice: [8, 16] } },
       }),
-    });
+    );
     // Live status while it runs (what `fineflow status` shows), then the outputs.
     const handle = client.workflow.getHandle(sweep.workflowId);
     let live: SweepStatus | undefined;
@@ -195,12 +191,9 @@ test(
   { timeout: 240_000 },
   async () => {
     const runId = `sweep-cancel-${suffix}`;
-    const sweep = await startSweep(client, {
-      taskQueue: taskQueueForPool(pools.control),
+    const sweep = await startFileSweep(
       runId,
-      bucket: config.s3.bucket,
-      execution,
-      inputs: sweepInputs({
+      sweepInputs({
         algorithm: 'random',
         maxTrials: 8,
         parallelism: 2,
@@ -208,7 +201,7 @@ test(
         space: { learningRate: { logUniform: [0.001, 0.03] } },
         trial: { epochs: 3, batchSize: 16, freeze: 'none', seed: 1 },
       }),
-    });
+    );
     const handle = client.workflow.getHandle(sweep.workflowId);
     // Cancel once a trial has finished while another one trains.
     let live: SweepStatus | undefined;
@@ -276,12 +269,9 @@ test(
   { timeout: 240_000 },
   async () => {
     const runId = `sweep-can-${suffix}`;
-    const sweep = await startSweep(client, {
-      taskQueue: taskQueueForPool(pools.control),
+    const sweep = await startFileSweep(
       runId,
-      bucket: config.s3.bucket,
-      execution: { ...execution, continueAsNewAfterEvents: 40 },
-      inputs: sweepInputs({
+      sweepInputs({
         algorithm: 'random',
         earlyStopping: { type: 'median', reductionFactor: 3, minEpochs: 1 },
         maxTrials: 4,
@@ -289,7 +279,8 @@ test(
         seed: 5,
         space: { learningRate: { logUniform: [0.001, 0.03] } },
       }),
-    });
+      { continueAsNewAfterEvents: 40 },
+    );
     const result = await sweep.result();
     const described = await client.workflow.getHandle(sweep.workflowId).describe();
     assert.notEqual(described.runId, sweep.firstRunId, 'the sweep continued as new at least once');
@@ -316,19 +307,16 @@ test(
   async () => {
     // validate refuses adagrad; this sweep starts without it, so the trial's own input check fails those trials (non-retryable).
     const space = { optimizer: { choice: ['adam', 'adagrad'] }, learningRate: { choice: [0.01] } };
-    const tolerant = await startSweep(client, {
-      taskQueue: taskQueueForPool(pools.control),
-      runId: `sweep-fail-ok-${suffix}`,
-      bucket: config.s3.bucket,
-      execution,
-      inputs: sweepInputs({
+    const tolerant = await startFileSweep(
+      `sweep-fail-ok-${suffix}`,
+      sweepInputs({
         algorithm: 'grid',
         maxFailedTrials: 1,
         parallelism: 2,
         space,
         trial: { epochs: 2, batchSize: 16, freeze: 'none' },
       }),
-    });
+    );
     const outputs = (await tolerant.result()).outputs as {
       best: { optimizer: string };
       trials: { status: string; params: { optimizer: string }; error?: string }[];
@@ -339,19 +327,16 @@ test(
     assert.equal(failed[0]?.params.optimizer, 'adagrad');
     assert.match(failed[0]?.error ?? '', /adagrad/);
 
-    const strict = await startSweep(client, {
-      taskQueue: taskQueueForPool(pools.control),
-      runId: `sweep-fail-${suffix}`,
-      bucket: config.s3.bucket,
-      execution,
-      inputs: sweepInputs({
+    const strict = await startFileSweep(
+      `sweep-fail-${suffix}`,
+      sweepInputs({
         algorithm: 'grid',
         maxFailedTrials: 0,
         parallelism: 1,
         space,
         trial: { epochs: 2, batchSize: 16, freeze: 'none' },
       }),
-    });
+    );
     await assert.rejects(strict.result(), (error: unknown) => {
       assert.ok(error instanceof WorkflowFailedError);
       assert.match(String(error.cause?.message), /1 trial\(s\) failed, more than maxFailedTrials \(0\)/);
@@ -364,12 +349,9 @@ test(
   'GP + ASHA sweep of real trials: every trial in the space, then the history replays',
   { timeout: 300_000 },
   async () => {
-    const sweep = await startSweep(client, {
-      taskQueue: taskQueueForPool(pools.control),
-      runId: `sweep-gp-${suffix}`,
-      bucket: config.s3.bucket,
-      execution,
-      inputs: sweepInputs({
+    const sweep = await startFileSweep(
+      `sweep-gp-${suffix}`,
+      sweepInputs({
         trial: { epochs: 3, batchSize: 16, freeze: 'none', seed: 1 },
         algorithm: 'gp',
         gp: { startupTrials: 2, candidates: 64 },
@@ -379,7 +361,7 @@ test(
         seed: 4,
         space: { learningRate: { logUniform: [0.0005, 0.05] }, batchSize: { choice: [8, 16] } },
       }),
-    });
+    );
     const result = await sweep.result();
     const handle = client.workflow.getHandle(sweep.workflowId);
     const final = await handle.query<SweepStatus>(SWEEP_QUERIES.state);
@@ -408,12 +390,9 @@ test(
   { timeout: 300_000 },
   async () => {
     const runId = `sweep-promotion-${suffix}`;
-    const sweep = await startSweep(client, {
-      taskQueue: taskQueueForPool(pools.control),
+    const sweep = await startFileSweep(
       runId,
-      bucket: config.s3.bucket,
-      execution,
-      inputs: sweepInputs({
+      sweepInputs({
         trial: { epochs: 4, batchSize: 16, freeze: 'none', seed: 1 },
         algorithm: 'random',
         earlyStopping: { type: 'asha', reductionFactor: 2, minEpochs: 1, promotion: true },
@@ -425,7 +404,7 @@ test(
         // values (which differ between engines and machines): 0:0-1 1:0-1 0:1-2 2:0-1 3:0-1 1:1-2 0:2-4.
         space: { learningRate: { logUniform: [1e-10, 1e-9] }, batchSize: { choice: [8, 16] } },
       }),
-    });
+    );
     const result = await sweep.result();
     const outputs = result.outputs as {
       trials: { trialId: number; status: string; epochs?: number; metricByEpoch: { epoch: number }[] }[];
@@ -478,12 +457,9 @@ test(
   'ASHA with a rung audit (earlyStopping.auditEvery): every 2nd trial below the first cut trains on; the history replays',
   { timeout: 300_000 },
   async () => {
-    const sweep = await startSweep(client, {
-      taskQueue: taskQueueForPool(pools.control),
-      runId: `sweep-audit-${suffix}`,
-      bucket: config.s3.bucket,
-      execution,
-      inputs: sweepInputs({
+    const sweep = await startFileSweep(
+      `sweep-audit-${suffix}`,
+      sweepInputs({
         trial: { epochs: 4, batchSize: 16, freeze: 'none', seed: 1 },
         // Random search: no startup phase, so the audit counts every trial (TPE's first 10 would be skipped).
         algorithm: 'random',
@@ -493,7 +469,7 @@ test(
         seed: 11,
         space: { learningRate: { logUniform: [0.00005, 0.05] }, batchSize: { choice: [8, 16] } },
       }),
-    });
+    );
     const result = await sweep.result();
     const trials = (
       result.outputs as { trials: { trialId: number; metricByEpoch: { epoch: number; value: number }[] }[] }
