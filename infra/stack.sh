@@ -399,7 +399,9 @@ cmd_status() {
     if "${name}_healthy"; then
       if [[ -n "$pid" ]]; then echo "$name: healthy at $address (pid $pid)"; else echo "$name: healthy at $address (not started by this script)"; fi
     else
-      echo "$name: ${pid:+running (pid $pid) but }not healthy at $address"; ok=1
+      if [[ -n "$pid" ]]; then echo "$name: running (pid $pid) but not healthy at $address"
+      else echo "$name: not running (nothing answers at $address); start the stack with \`fineflow dev up\`"; fi
+      ok=1
     fi
   done
   echo "state: $STATE_DIR"

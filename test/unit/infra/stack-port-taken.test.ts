@@ -2,7 +2,7 @@
  * `infra/stack.sh up` (`fineflow dev up`) with one of its ports held by another program fails before it starts or
  * builds anything, naming the port and its variable. Before, MinIO was started, Temporal failed only after its
  * start-up with a log line naming neither the port nor the variable ("Specified port is already in use" for MinIO),
- * and the other server was left running.
+ * and the other server was left running. Also: `status` of a stack that is not running says so (it said "not healthy").
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -61,3 +61,25 @@ for (const taken of ['FINEFLOW_TEMPORAL_PORT', 'FINEFLOW_MINIO_CONSOLE_PORT'] as
     }
   });
 }
+
+test('status of a stack that is not running says not running and how to start it (was "not healthy at")', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'fineflow-stack-status-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, FINEFLOW_STACK_DIR: dir };
+  env.FINEFLOW_TEMPORAL_PORT = String(await freePort());
+  env.FINEFLOW_MINIO_PORT = String(await freePort());
+  try {
+    const status = spawnSync('bash', [STACK, 'status'], { env, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(status.status, 1, status.stderr);
+    assert.match(
+      status.stdout,
+      new RegExp(
+        `^temporal: not running \\(nothing answers at 127\\.0\\.0\\.1:${env.FINEFLOW_TEMPORAL_PORT}\\); start the stack with \`fineflow dev up\`$`,
+        'm',
+      ),
+    );
+    assert.match(status.stdout, /^minio: not running \(nothing answers at http:\/\/127\.0\.0\.1:\d+\)/m);
+    assert.doesNotMatch(status.stdout, /not healthy/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
