@@ -23,7 +23,17 @@ test('every example carries the yaml-language-server modeline pointing at the sc
 });
 
 test('editors accept every example and reject typos (checked with Ajv, JSON Schema 2020-12)', () => {
-  const validate = new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(pipelineJsonSchemaText()) as object);
+  // Ajv checks no formats without ajv-formats and warns once per `format: uri` it skips (40 lines in the unit log);
+  // editors check them. Kept here: any other warning fails the test.
+  const warnings: string[] = [];
+  const keep = (...args: unknown[]) => warnings.push(args.map(String).join(' '));
+  const validate = new Ajv({ allErrors: true, strict: false, logger: { log: keep, warn: keep, error: keep } }).compile(
+    JSON.parse(pipelineJsonSchemaText()) as object,
+  );
+  assert.deepEqual(
+    warnings.filter((warning) => !/^unknown format "uri" ignored in schema at path "#\//.test(warning)),
+    [],
+  );
   for (const file of examples) {
     const doc = parse(readFileSync(join(root, 'pipelines', file), 'utf8')) as Record<string, unknown>;
     assert.ok(validate(doc), `${file}: ${JSON.stringify(validate.errors)}`);
