@@ -228,47 +228,55 @@ test('two builders missing at once: one builds, the other waits for its bundle',
   assert.equal(existsSync(lockFile), false, 'the lock is released');
 });
 
-test("a killed builder's lock is taken over: the next process builds instead of waiting out the bound", async () => {
-  const tree = fakeTree('killed-builder');
-  const lockFile = buildLockFile(tree.cache, tree.request);
-  // A real builder process: takes the lock through the same code, then hangs in its build until it is killed.
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '-e',
-      `const { cachedWorkflowBundle } = require(${JSON.stringify(path.resolve(__dirname, '../../../src/worker/workflow-bundle-cache'))});
+test(
+  "a killed builder's lock is taken over: the next process builds instead of waiting out the bound",
+  { timeout: 120_000 },
+  async () => {
+    const tree = fakeTree('killed-builder');
+    const lockFile = buildLockFile(tree.cache, tree.request);
+    // A real builder process: takes the lock through the same code, then hangs in its build until it is killed.
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `const { cachedWorkflowBundle } = require(${JSON.stringify(path.resolve(__dirname, '../../../src/worker/workflow-bundle-cache'))});
        cachedWorkflowBundle(${JSON.stringify(tree.cache)}, ${JSON.stringify(tree.request)}, () => {
          process.stdout.write('building\\n');
          return new Promise(() => setInterval(() => undefined, 60_000));
        });`,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const exited = once(child, 'exit');
-  const [line] = (await once(child.stdout, 'data')) as [Buffer];
-  assert.equal(line.toString(), 'building\n');
-  assert.equal(JSON.parse(readFileSync(lockFile, 'utf8')).pid, child.pid, 'the child holds the lock');
-  child.kill('SIGKILL');
-  await exited;
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = once(child, 'exit');
+    // A child that dies before it builds (a broken import) fails the test instead of leaving it waiting for a line.
+    const first = await Promise.race([
+      once(child.stdout, 'data').then(([chunk]) => String(chunk)),
+      exited.then(([code]) => `exited with ${String(code)} before building`),
+    ]);
+    assert.equal(first, 'building\n');
+    assert.equal(JSON.parse(readFileSync(lockFile, 'utf8')).pid, child.pid, 'the child holds the lock');
+    child.kill('SIGKILL');
+    await exited;
 
-  const events: BuildLockEvent[] = [];
-  const started = Date.now();
-  const result = await cachedWorkflowBundle(tree.cache, tree.request, tree.build, {
-    waitMs: 60_000,
-    onLockEvent: (event) => events.push(event),
-  });
-  assert.ok(Date.now() - started < 30_000, `took over at once, not after the bound (${Date.now() - started} ms)`);
-  assert.equal(tree.builds(), 1);
-  assert.match(result.code, /answer = 1/);
-  assert.deepEqual(
-    events.map((event) => [event.kind, event.holder?.pid]),
-    [['took-over', child.pid]],
-  );
-  assert.equal(existsSync(lockFile), false, 'the lock is released');
-  assert.ok(await readCachedWorkflowBundle(tree.cache, tree.request), 'the bundle is stored');
-});
+    const events: BuildLockEvent[] = [];
+    const started = Date.now();
+    const result = await cachedWorkflowBundle(tree.cache, tree.request, tree.build, {
+      waitMs: 60_000,
+      onLockEvent: (event) => events.push(event),
+    });
+    assert.ok(Date.now() - started < 30_000, `took over at once, not after the bound (${Date.now() - started} ms)`);
+    assert.equal(tree.builds(), 1);
+    assert.match(result.code, /answer = 1/);
+    assert.deepEqual(
+      events.map((event) => [event.kind, event.holder?.pid]),
+      [['took-over', child.pid]],
+    );
+    assert.equal(existsSync(lockFile), false, 'the lock is released');
+    assert.ok(await readCachedWorkflowBundle(tree.cache, tree.request), 'the bundle is stored');
+  },
+);
 
 test('a live holder that never finishes is waited for up to the bound, then this process builds itself', async () => {
   const tree = fakeTree('bounded-wait');
