@@ -200,7 +200,7 @@ function heldBuild(tree: ReturnType<typeof fakeTree>) {
   return { build, release, startedBuilding };
 }
 
-test('two builders missing at once: one builds, the other waits for its bundle', async () => {
+test('two builders missing at once: one builds, the other waits for its bundle', { timeout: 60_000 }, async () => {
   const tree = fakeTree('two-builders');
   const held = heldBuild(tree);
   const events: BuildLockEvent[] = [];
