@@ -166,3 +166,31 @@ for (const colorScheme of ['light', 'dark'] as const)
       await page.context().close();
     }
   });
+
+// On a phone the report's frame is about 330 px wide: the title at 2em (a long run id in it) took seven lines, most of
+// the frame's first screen, before the gate's verdict.
+test('the evaluate report on a 390 px phone: a title of at most four lines, the gate’s verdict on the first screen', async () => {
+  const page = await chartPage(browser, '', {
+    body:
+      '<section><h3>Report</h3><iframe class="report" title="Report of evaluate" sandbox ' +
+      `src="${ui.url}/api/runs/${RUN}/stages/evaluate/report"></iframe></section>`,
+    colorScheme: 'light',
+    viewport: { width: 390, height: 844 },
+  });
+  try {
+    await page.frameLocator('iframe.report').getByRole('heading', { name: /Gate/ }).waitFor();
+    await screenshot(page, 'evaluate-report-frame-390');
+    const { lines, gateBottom, screen } = (await reportFrame(page.frames()).evaluate(`(() => {
+      const title = document.querySelector('h1');
+      const range = document.createRange();
+      range.selectNodeContents(title);
+      const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top))).size;
+      const gate = [...document.querySelectorAll('h2')].find((h) => h.textContent.startsWith('Gate'));
+      return { lines, gateBottom: gate.getBoundingClientRect().bottom, screen: window.innerHeight };
+    })()`)) as { lines: number; gateBottom: number; screen: number };
+    assert.ok(lines <= 4, `the title takes ${lines} lines`);
+    assert.ok(gateBottom <= screen, `the gate's verdict ends at ${gateBottom} px, below the frame's ${screen} px`);
+  } finally {
+    await page.context().close();
+  }
+});

@@ -698,6 +698,8 @@ const REPORT_STYLE = [
   '@media (prefers-color-scheme:dark){body{background:#0d1117;color:#e6edf3}td,th,figure img{border-color:#30363d}',
   '.pass{color:#3fb950}.fail{color:#f85149}a{color:#4493f8}.note{color:#9198a1}svg text:not([fill]){fill:#e6edf3}',
   'svg [stroke="#444"]{stroke:#9198a1}svg rect[stroke="#fff"]{stroke:#0d1117}}',
+  // In a phone's report frame (about 330 px) the 2em title took seven lines before the gate's verdict.
+  '@media (max-width:600px){body{margin:0.75em auto;padding:0 0.5em}h1{font-size:1.15em}h2{font-size:1.05em}}',
 ].join('');
 
 export function renderReportHtml(report: EvaluationReport): string {
