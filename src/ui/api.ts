@@ -15,6 +15,7 @@ import { sweepTrialTables } from '../client/sweep-trials-lookup';
 import { compilePlan } from '../spec';
 import type { JsonValue, Plan } from '../core/spec/plan-types';
 import { runPrefix } from '../core/storage/layout';
+import { stageReportOf } from '../core/run/stage-producer';
 import { MAX_HTML_REPORT_BYTES, type ObjectStore } from '../storage/object-store';
 import { planGraph, readRunInput, readStageInputs, type PlanGraph } from './run-plan';
 import { rerunPreviewOf, stageCache, stageCheckpoints } from './stage-store-info';
@@ -238,17 +239,17 @@ export class UiApi {
   }
 
   /**
-   * A stage's report (evaluate's report.html, prepare-data's data-report.json), only from the run's own prefix, with
+   * A stage's report (evaluate's report.html, prepare-data's data-report.json), only from the prefix of the stage that
+   * produced it (its own, or for a cache hit or a rerun's reused stage the computing run's: stageReportOf), with
    * the content type its name gives: HTML, JSON, or else plain text (never the type stored with the object, which
    * pipeline code sets).
    */
   async report(runId: string, stageId: string): Promise<{ readonly body: string; readonly type: string }> {
     const state = await this.state(runId);
     const stage = state.stages.find((s) => s.id === stageId);
-    const uri = stage?.outputs?.report;
-    const prefix = runPrefix(this.services.bucket, runId, stageId);
-    if (typeof uri !== 'string' || !uri.startsWith(prefix))
-      throw new InvalidInputError(`stage ${stageId} of run ${runId} has no report`, { code: 'not-found' });
+    const found = stage ? stageReportOf(this.services.bucket, runId, stage) : undefined;
+    if (!found) throw new InvalidInputError(`stage ${stageId} of run ${runId} has no report`, { code: 'not-found' });
+    const uri = found.uri;
     const body = (await this.services.store.getBytes(uri, { maxBytes: MAX_HTML_REPORT_BYTES })).toString('utf8');
     return { body, type: reportContentType(uri) };
   }

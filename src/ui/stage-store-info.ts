@@ -9,12 +9,12 @@ import { InvalidInputError, ensureError } from '../core/errors';
 import { checkCacheEntry } from '../cache/cache-service';
 import { readCacheEntry } from '../cache/cache-store';
 import { previewRerun } from '../client/rerun';
-import { reusedFromOf } from '../core/run/reused-stage';
+import { producerOf } from '../core/run/stage-producer';
 import { listStageLogs, type StageLogFile } from '../client/run-logs';
 import { readRunInput } from '../client/run-input';
 import type { PlannedStage, JsonObject } from '../core/spec/plan-types';
 import type { StageState } from '../core/run/run-types';
-import { checkpointPrefix, runStageOfUri } from '../core/storage/layout';
+import { checkpointPrefix } from '../core/storage/layout';
 import { checkpointInventory, resumePointInLog, retainedEpochs } from '../ml/train/checkpoint';
 import { applyDefaults } from '../spec/schema-language';
 import { getStageType } from '../spec/stage-types';
@@ -31,20 +31,6 @@ export interface StoreInfoServices {
   readonly runs: RunClient;
   readonly store: ObjectStore;
   readonly bucket: string;
-}
-
-/** The run and stage that produced a stage's outputs: itself, or for a cached/reused stage the run its outputs name. */
-export function producerOf(
-  bucket: string,
-  runId: string,
-  stage: Pick<StageState, 'id' | 'status' | 'attempts' | 'outputs' | 'reason' | 'reusedFrom'>,
-): { runId: string; stageId: string } {
-  if (stage.status !== 'cached' && !reusedFromOf(stage)) return { runId, stageId: stage.id };
-  for (const value of Object.values(stage.outputs ?? {})) {
-    const found = typeof value === 'string' ? runStageOfUri(bucket, value) : undefined;
-    if (found && found.runId !== runId) return found;
-  }
-  return { runId, stageId: stage.id };
 }
 
 async function stageOf(services: StoreInfoServices, runId: string, stageId: string): Promise<StageState> {

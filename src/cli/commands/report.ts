@@ -13,6 +13,9 @@ import type * as AtomicOutputModule from '../atomic-output';
 import type * as RunSupportModule from '../run-support';
 import type * as RunStageModule from '../run-stage';
 import type { RunClient } from '../../client/run-client';
+import type { RunState } from '../../core/run/run-types';
+import { stageReportOf } from '../../core/run/stage-producer';
+import { runStageOfUri } from '../../core/storage/layout';
 import type * as ObjectStoreModule from '../../storage/object-store';
 import type { ObjectStore } from '../../storage/object-store';
 import { EXIT, UsageError, type CliCommand } from '../command';
@@ -40,7 +43,10 @@ function load() {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 const REPORT_SUFFIX = '/report/report.html';
 
-/** How `findReports` tells a run with no report from no run at all. */
+/** The part of a run's state `findReports` reads: its stages and their outputs. */
+export type ReportRunState = Pick<RunState, 'runId' | 'pipeline' | 'stages'>;
+
+/** How `findReports` tells a run with no report from no run at all, and finds reports of cached stages. */
 export interface FindReportsOptions {
   /**
    * Asked only when the bucket holds nothing of the run: throws "no run RUN" (InvalidInputError, as `fineflow
@@ -48,10 +54,18 @@ export interface FindReportsOptions {
    */
   readonly requireRun?: (runId: string) => Promise<void>;
   /**
-   * Asked when the named STAGE has no report: throws "run R … has no stage STAGE (stages: …)" when the run has no
-   * such stage, and returns when it has or it cannot tell (then the "no report for stage" message stands).
+   * The run's state, or undefined when it cannot be read (Temporal unreachable, no worker to answer a running run's
+   * query). A stage served from the cache (or reused by a rerun) wrote nothing under this run: its `report` output
+   * names the report of the run that computed it, which the state alone tells. Also names a STAGE the run lacks.
    */
-  readonly requireStage?: (runId: string, stage: string) => Promise<void>;
+  readonly readState?: (runId: string) => Promise<ReportRunState | undefined>;
+}
+
+/** The HTML report a stage's outputs name, when it lies where that stage's producer wrote (stageReportOf). */
+function reportInState(bucket: string, state: ReportRunState, stageId: string): string | undefined {
+  const stage = state.stages.find((s) => s.id === stageId);
+  const found = stage ? stageReportOf(bucket, state.runId, stage) : undefined;
+  return found?.uri.endsWith(REPORT_SUFFIX) ? found.uri : undefined;
 }
 
 /** The HTML reports of a run by stage id, or the one of `stage`. */
@@ -80,14 +94,22 @@ export async function findReports(
   };
   if (stage) {
     const uri = `${prefix}${stage}${REPORT_SUFFIX}`;
-    if (!(await store.stat(uri))) {
-      await requireRunIfEmpty((await store.list(prefix, { maxKeys: 1 })).length === 0);
-      await options.requireStage?.(runId, stage);
-      throw new NotFoundError(`run ${runId} has no report for stage ${stage} (${uri}); evaluate stages write one`, {
-        uri,
-      });
-    }
-    return { [stage]: uri };
+    if (await store.stat(uri)) return { [stage]: uri };
+    const state = await options.readState?.(runId);
+    const elsewhere = state ? reportInState(bucket, state, stage) : undefined;
+    if (elsewhere && (await store.stat(elsewhere))) return { [stage]: elsewhere };
+    await requireRunIfEmpty((await store.list(prefix, { maxKeys: 1 })).length === 0);
+    if (state) load().requireRunStage(state, stage);
+    if (elsewhere)
+      throw new NotFoundError(
+        `stage ${stage} of run ${runId} took its outputs from run ${runStageOfUri(bucket, elsewhere)?.runId ?? '?'}, ` +
+          `whose report ${elsewhere} is no longer in the bucket (removed by \`fineflow gc\` or by hand); rerun the ` +
+          `stage to write it again: fineflow rerun ${runId} --from ${stage}`,
+        { uri: elsewhere },
+      );
+    throw new NotFoundError(`run ${runId} has no report for stage ${stage} (${uri}); evaluate stages write one`, {
+      uri,
+    });
   }
   const reports: Record<string, string> = {};
   const objects = await store.list(prefix);
@@ -95,6 +117,12 @@ export async function findReports(
     const rest = object.key.slice(`runs/${runId}/`.length);
     const stageId = rest.split('/')[0] ?? '';
     if (rest === `${stageId}${REPORT_SUFFIX}`) reports[stageId] = `s3://${bucket}/${object.key}`;
+  }
+  // Stages served from the cache (or reused by a rerun) hold their reports under the run that computed them.
+  const state = await options.readState?.(runId);
+  for (const { id } of state?.stages ?? []) {
+    const elsewhere = reports[id] === undefined ? reportInState(bucket, state as ReportRunState, id) : undefined;
+    if (elsewhere && (await store.stat(elsewhere))) reports[id] = elsewhere;
   }
   if (Object.keys(reports).length === 0) {
     await requireRunIfEmpty(objects.length === 0);
@@ -127,22 +155,27 @@ export function requireRunVia(
 }
 
 /**
- * `FindReportsOptions.requireStage` reading the run's stages from Temporal (`RunClient.state`, as `fineflow logs`
- * does). A run whose state cannot be read (Temporal unreachable, no worker to answer a running run's query) cannot
- * tell, and the report's own message stands.
+ * `FindReportsOptions.readState` from Temporal (`RunClient.state`, as `fineflow logs` reads it), read once per
+ * command. A run whose state cannot be read (Temporal unreachable, no worker to answer a running run's query) gives
+ * undefined: reports under the run's own prefix are still found, and the report's own messages stand.
  */
-export function requireStageVia(
+export function readStateVia(
   open: () => Promise<{ readonly runs: Pick<RunClient, 'state'>; close(): Promise<void> }>,
-): (runId: string, stage: string) => Promise<void> {
-  return async (runId, stage) => {
+): (runId: string) => Promise<ReportRunState | undefined> {
+  const read = new Map<string, Promise<ReportRunState | undefined>>();
+  const readOnce = async (runId: string): Promise<ReportRunState | undefined> => {
     const opened = await open().catch(() => undefined);
-    if (!opened) return;
+    if (!opened) return undefined;
     try {
-      const state = await opened.runs.state(runId, { timeoutMs: 5_000 }).catch(() => undefined);
-      if (state) load().requireRunStage(state, stage);
+      return await opened.runs.state(runId, { timeoutMs: 5_000 }).catch(() => undefined);
     } finally {
       await opened.close().catch(() => undefined);
     }
+  };
+  return (runId) => {
+    const known = read.get(runId) ?? readOnce(runId);
+    read.set(runId, known);
+    return known;
   };
 }
 
@@ -196,7 +229,8 @@ export const command: CliCommand = {
   usage: 'report RUN [STAGE] [--output FILE]',
   description: `Copies runs/RUN/STAGE/report/report.html from the bucket to FILE (default RUN-STAGE-report.html)
 and prints its path; open it in a browser (it is self-contained: no scripts, no network).
-Without STAGE the run's only report is taken; with several, name one. FILE is replaced only once the whole
+Without STAGE the run's only report is taken; with several, name one. A stage served from the cache (or reused
+by a rerun) has the report of the run that computed it: that one is copied, and stderr says which run it is. FILE is replaced only once the whole
 report is written: a failed fetch leaves an existing FILE as it was. A report over 64 MiB is refused (Fineflow's
 evaluate stage writes far smaller ones; a larger object is not one of its reports).
 
@@ -221,7 +255,7 @@ Exit codes: 0 ok, 1 no such run, stage or report (or one over 64 MiB), 2 usage (
     const store = createObjectStoreFromConfig(config);
     const reports = await findReports(store, config.s3.bucket, runId, stage, {
       requireRun: requireRunVia(() => openRunClient(io)),
-      requireStage: requireStageVia(() => openRunClient(io)),
+      readState: readStateVia(() => openRunClient(io)),
     });
     const stages = Object.keys(reports).sort();
     if (stages.length > 1) {
@@ -231,8 +265,18 @@ Exit codes: 0 ok, 1 no such run, stage or report (or one over 64 MiB), 2 usage (
     }
     const stageId = stages[0] as string;
     const output = path.resolve(io.cwd, args.values.output ?? `${runId}-${stageId}-report.html`);
-    await saveReport(store, reports[stageId] as string, output);
-    io.stdout.write(args.flags.json ? `${JSON.stringify({ runId, stage: stageId, file: output })}\n` : `${output}\n`);
+    const uri = reports[stageId] as string;
+    await saveReport(store, uri, output);
+    const fromRunId = runStageOfUri(config.s3.bucket, uri)?.runId ?? runId;
+    if (fromRunId !== runId && !args.flags.json)
+      io.stderr.write(
+        `stage ${stageId} took its outputs from run ${fromRunId} (cache hit or rerun): its report is that run's\n`,
+      );
+    io.stdout.write(
+      args.flags.json
+        ? `${JSON.stringify({ runId, stage: stageId, file: output, ...(fromRunId !== runId ? { fromRunId } : {}) })}\n`
+        : `${output}\n`,
+    );
     return EXIT.ok;
   },
 };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { findReports, requireRunVia, requireStageVia } from '../../../src/cli/commands/report';
+import { findReports, readStateVia, requireRunVia } from '../../../src/cli/commands/report';
 import type { RunState } from '../../../src/core/run/run-types';
 import { RunClient } from '../../../src/client/run-client';
 import { DependencyUnavailableError, InvalidInputError, NotFoundError } from '../../../src/core/errors';
@@ -100,20 +100,76 @@ it('names a STAGE the run does not have, with its stages, as `fineflow logs` doe
       closed += 1;
     },
   });
-  const requireStage = requireStageVia(open);
+  const readState = readStateVia(open);
   await assert.rejects(
-    findReports(store, 'b', 'r1', 'evalute', { requireStage }),
+    findReports(store, 'b', 'r1', 'evalute', { readState }),
     (error: Error) =>
       error instanceof InvalidInputError &&
       error.message ===
         'run r1 (pipeline quickstart) has no stage evalute; did you mean evaluate? (stages: prepare, train, evaluate)',
   );
-  await assert.rejects(
-    findReports(store, 'b', 'r1', 'train', { requireStage }),
-    /run r1 has no report for stage train/,
-  );
+  await assert.rejects(findReports(store, 'b', 'r1', 'train', { readState }), /run r1 has no report for stage train/);
   // A run whose state cannot be read cannot tell: the report's message stands.
   await store.putBytes('s3://b/runs/r5/prepare/dataset/manifest.json', '{}');
-  await assert.rejects(findReports(store, 'b', 'r5', 'nope', { requireStage }), /run r5 has no report for stage nope/);
-  assert.equal(closed, 3);
+  await assert.rejects(findReports(store, 'b', 'r5', 'nope', { readState }), /run r5 has no report for stage nope/);
+  // One read of each run's state, however many questions a command asks of it.
+  assert.equal(closed, 2);
+});
+
+it('finds the report of a stage served from the cache under the run that computed it, and nowhere else', async () => {
+  const store = createMemoryObjectStore();
+  // r1 computed evaluate; r2 (an unchanged resubmit) was a cache hit, its outputs naming r1's objects.
+  await store.putBytes('s3://bkt/runs/r1/evaluate/report/report.html', '<html>r1');
+  await store.putBytes('s3://bkt/runs/r2/prepare/dataset/manifest.json', '{}');
+  await store.putBytes('s3://bkt/models/secret/report/report.html', '<html>not a run');
+  const stage = (id: string, status: string, report: string, extra: object = {}) => ({
+    id,
+    uses: 'evaluate',
+    pool: 'cpu',
+    status,
+    attempts: status === 'cached' ? 0 : 1,
+    outputs: { report, metrics: report.replace('report/report.html', 'metrics.json') },
+    ...extra,
+  });
+  const states: Record<string, RunState> = {
+    r2: {
+      runId: 'r2',
+      pipeline: 'quickstart',
+      stages: [
+        stage('prepare', 'succeeded', 's3://bkt/runs/r2/prepare/report/report.html'),
+        stage('evaluate', 'cached', 's3://bkt/runs/r1/evaluate/report/report.html', {
+          reason: 'cache hit from run r1',
+        }),
+        // Outputs are pipeline code's: a ran stage naming another run's report, a cached one naming a non-run object.
+        stage('forged', 'succeeded', 's3://bkt/runs/r1/evaluate/report/report.html'),
+        stage('outside', 'cached', 's3://bkt/models/secret/report/report.html'),
+      ],
+    } as unknown as RunState,
+    r3: {
+      runId: 'r3',
+      pipeline: 'quickstart',
+      stages: [stage('evaluate', 'cached', 's3://bkt/runs/r9/evaluate/report/report.html')],
+    } as unknown as RunState,
+  };
+  const readState = async (runId: string) => states[runId];
+  assert.deepEqual(await findReports(store, 'bkt', 'r2', 'evaluate', { readState }), {
+    evaluate: 's3://bkt/runs/r1/evaluate/report/report.html',
+  });
+  assert.deepEqual(await findReports(store, 'bkt', 'r2', undefined, { readState }), {
+    evaluate: 's3://bkt/runs/r1/evaluate/report/report.html',
+  });
+  for (const id of ['forged', 'outside'])
+    await assert.rejects(findReports(store, 'bkt', 'r2', id, { readState }), /run r2 has no report for stage/);
+  // Without the state (Temporal unreachable) only the run's own prefix is read, as before.
+  await assert.rejects(findReports(store, 'bkt', 'r2', 'evaluate'), /run r2 has no report for stage evaluate/);
+  // The computing run's report was removed: say so, and how to write it again.
+  await store.putBytes('s3://bkt/runs/r3/prepare/dataset/manifest.json', '{}');
+  await assert.rejects(
+    findReports(store, 'bkt', 'r3', 'evaluate', { readState }),
+    (error: Error) =>
+      error instanceof NotFoundError &&
+      /took its outputs from run r9, whose report .* is no longer in the bucket.*fineflow rerun r3 --from evaluate/.test(
+        error.message,
+      ),
+  );
 });

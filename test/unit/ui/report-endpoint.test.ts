@@ -32,6 +32,24 @@ const reportOf = (runId: string): string =>
 const JSON_REPORT = JSON.stringify({ rows: 600, note: '<img src=x onerror=alert(1)><h1>not a page</h1>' });
 
 function runState(runId: string): RunState {
+  // An unchanged resubmit of small-run: its evaluate stage was a cache hit and its outputs name small-run's report
+  // (the demo's second run); a stage that ran naming another run's report is pipeline code's and not followed.
+  if (runId === 'cached-run' || runId === 'forged-run')
+    return {
+      ...runState('small-run'),
+      runId,
+      stages: [
+        {
+          id: 'evaluate',
+          uses: 'evaluate',
+          pool: 'cpu',
+          status: runId === 'cached-run' ? 'cached' : 'succeeded',
+          attempts: runId === 'cached-run' ? 0 : 1,
+          reason: 'cache hit from run small-run (2026-12-06T04:00:00.000Z)',
+          outputs: { report: reportOf('small-run') },
+        },
+      ],
+    };
   return {
     runId,
     pipeline: 'quickstart',
@@ -88,6 +106,18 @@ test('the report endpoint serves a stage report as a sandboxed page', async () =
   assert.match(response.headers.get('content-type') ?? '', /^text\/html/);
   assert.match(response.headers.get('content-security-policy') ?? '', /sandbox/);
   assert.match(await response.text(), /Evaluation of quickstart/);
+});
+
+test('a stage served from the cache shows the report of the run that computed it; a stage that ran, only its own', async () => {
+  const cached = await fetch(`${ui.url}/api/runs/cached-run/stages/evaluate/report`);
+  assert.equal(cached.status, 200);
+  assert.match(cached.headers.get('content-security-policy') ?? '', /sandbox/);
+  assert.match(await cached.text(), /Evaluation of quickstart/);
+  const forged = await fetch(`${ui.url}/api/runs/forged-run/stages/evaluate/report`, {
+    headers: { Accept: 'application/json' },
+  });
+  assert.equal(forged.status, 404);
+  assert.match(((await forged.json()) as { error: { message: string } }).error.message, /has no report/);
 });
 
 test('a JSON report is served as JSON and any other non-HTML report as plain text, under the same sandbox', async () => {
