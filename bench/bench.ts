@@ -42,7 +42,7 @@ const SECTIONS: readonly Section[] = [
     script: 'bench/sweep-bench.ts',
     needsTf: true,
     needsStack: false,
-    what: 'epochs to target on real objectives: Fineflow TPE+ASHA vs random search vs Optuna (20 seeds, bootstrap CIs)',
+    what: 'epochs to target on real objectives: Fineflow TPE+ASHA vs random search vs Optuna (--seeds, 20 by default; bootstrap CIs)',
   },
   {
     name: 'backend',
