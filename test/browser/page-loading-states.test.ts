@@ -338,6 +338,28 @@ test('runs: a refresh keeps the focus on the run checkbox a keyboard user is on'
   }
 });
 
+// A successful answer that is not JSON (a proxy's or a login page in front of the UI) read as `{}`: the models page
+// drew an empty list as if there were no models. It is a failed read now, saying what arrived.
+test('models: a 200 answer that is not JSON is a failed read naming what arrived, not an empty list', async () => {
+  const { page, errors } = await openPage(browser, 'light', { width: 1280, height: 800 });
+  await page.route('**/api/models', (route) =>
+    route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>Sign in</title>' }),
+  );
+  try {
+    gate.pass();
+    await page.goto(`${ui.url}/#/models`);
+    const alert = page.locator('.page [role="alert"].load-failure');
+    await alert.waitFor();
+    const told = (await alert.innerText()).replace(/\s+/g, ' ');
+    assert.match(told, /the answer to \/api\/models was not JSON \(text\/html, 37 characters\)/);
+    assert.match(told, /proxy or login page/);
+    assert.equal(await page.locator('tr[data-model]').count(), 0);
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.context().close();
+  }
+});
+
 // The run page's read goes through a control worker's state query (ui-charts shows its note on the real stack); here
 // its one read is held in the browser, then refused as a server without Temporal refuses it, then answered.
 for (const colorScheme of ['light', 'dark'] as const)

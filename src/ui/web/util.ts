@@ -58,10 +58,29 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * The JSON every API route answers with. A successful answer that is not JSON came from something else (a proxy's or
+ * a login page in front of `fineflow ui`): it fails with what arrived instead of reading as `{}`, which pages drew as
+ * an empty list.
+ */
 async function parse<T>(response: Response): Promise<T> {
-  const body = (await response.json().catch(() => ({}))) as { error?: { message?: string } };
+  const text = await response.text().catch(() => '');
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    if (response.ok)
+      throw new ApiError(
+        `the answer to ${new URL(response.url, location.href).pathname} was not JSON ` +
+          `(${response.headers.get('content-type') ?? 'no content type'}, ${text.length} characters): something ` +
+          'other than fineflow ui answered; check the address and any proxy or login page in front of it',
+        response.status,
+      );
+    body = {};
+  }
+  const failed = body as { error?: { message?: string } } | null;
   if (!response.ok)
-    throw new ApiError(body.error?.message ?? `${response.status} ${response.statusText}`, response.status);
+    throw new ApiError(failed?.error?.message ?? `${response.status} ${response.statusText}`, response.status);
   return body as T;
 }
 
