@@ -229,10 +229,11 @@ export const command: CliCommand = {
   usage: 'report RUN [STAGE] [--output FILE]',
   description: `Copies runs/RUN/STAGE/report/report.html from the bucket to FILE (default RUN-STAGE-report.html)
 and prints its path; open it in a browser (it is self-contained: no scripts, no network).
-Without STAGE the run's only report is taken; with several, name one. A stage served from the cache (or reused
-by a rerun) has the report of the run that computed it: that one is copied, and stderr says which run it is. FILE is replaced only once the whole
-report is written: a failed fetch leaves an existing FILE as it was. A report over 64 MiB is refused (Fineflow's
-evaluate stage writes far smaller ones; a larger object is not one of its reports).
+Without STAGE the run's only report is taken; with several, name one. A stage served from the cache (or
+reused by a rerun) has the report of the run that computed it: that one is copied, and stderr names the run.
+FILE is replaced only once the whole report is written: a failed fetch leaves an existing FILE as it was.
+A report over 64 MiB is refused (Fineflow's evaluate stage writes far smaller ones; a larger object is not
+one of its reports).
 
 Exit codes: 0 ok, 1 no such run, stage or report (or one over 64 MiB), 2 usage (or several reports and no STAGE), 3 MinIO unreachable.`,
   examples: [
