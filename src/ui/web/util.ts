@@ -4,7 +4,7 @@
  * client that sends the CSRF header, and a confirmation dialog for every action.
  */
 
-type Child = Node | string | number | false | null | undefined;
+export type Child = Node | string | number | false | null | undefined;
 type Attributes = Record<string, string | number | boolean | ((event: Event) => void) | undefined>;
 
 export function h<K extends keyof HTMLElementTagNameMap>(
@@ -198,6 +198,18 @@ export function temporalLink(workflowId: string): HTMLElement | undefined {
 
 export function errorBox(error: unknown): HTMLElement {
   return h('p', { class: 'error', role: 'alert' }, error instanceof Error ? error.message : String(error));
+}
+
+/**
+ * A loading note's slow text for a read that waits on a service of the stack: "Still loading WHAT: WAITING yet. Check
+ * that it is up (`fineflow dev status` for a local stack)."
+ */
+export function slowDependency(what: string, waiting: string): Child[] {
+  return [
+    `Still loading ${what}: ${waiting} yet. Check that it is up (`,
+    h('code', {}, 'fineflow dev status'),
+    ' for a local stack).',
+  ];
 }
 
 /** How long a page waits for its data before its loading note says what may be slow. */

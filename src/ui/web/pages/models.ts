@@ -11,17 +11,15 @@ import {
   postJson,
   replace,
   settings,
+  slowDependency,
   toast,
+  type Child,
   type Page,
 } from '../util';
 
 /** What a slow registry read waits for: the object store holds the registry. */
-function slowRegistry(what: string): (string | HTMLElement)[] {
-  return [
-    `Still loading ${what}: the object store that holds the registry has not answered yet. Check that it is up (`,
-    h('code', {}, 'fineflow dev status'),
-    ' for a local stack).',
-  ];
+function slowRegistry(what: string): Child[] {
+  return slowDependency(what, 'the object store that holds the registry has not answered');
 }
 
 /** A version's tags as `key=value` chips (text only), with what was left out or why none could be read. */

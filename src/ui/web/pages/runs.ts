@@ -1,6 +1,6 @@
 /** Runs: filter by pipeline, status and trigger; refreshed every few seconds while shown. */
 import type { RunSummary } from '../types';
-import { formatDuration, formatTime, getJson, h, loadInto, statusBadge, type Page } from '../util';
+import { formatDuration, formatTime, getJson, h, loadInto, slowDependency, statusBadge, type Page } from '../util';
 
 const STATUSES = ['', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'];
 const TRIGGERS = ['', 'manual', 'schedule', 'new-data', 'rerun'];
@@ -133,11 +133,7 @@ export function runsPage(params: URLSearchParams): Page {
     {
       // Until the first list arrives (on a phone the cards' headings are hidden, so the page was blank meanwhile).
       loading: 'Loading runs…',
-      slow: [
-        'Still loading runs: Temporal has not answered the list yet. Check that it is up (',
-        h('code', {}, 'fineflow dev status'),
-        ' for a local stack).',
-      ],
+      slow: slowDependency('runs', 'Temporal has not answered the list'),
       what: 'the runs',
       refreshMs: REFRESH_MS,
     },

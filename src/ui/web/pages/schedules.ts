@@ -4,7 +4,18 @@
  * CLI's `fineflow schedule pause|unpause|trigger NAME` uses, so it reaches the pipeline's schedule
  * and every data watcher of it alike; the confirmation says which.
  */
-import { confirmAction, formatTime, getJson, h, loadInto, postJson, settings, toast, type Page } from '../util';
+import {
+  confirmAction,
+  formatTime,
+  getJson,
+  h,
+  loadInto,
+  postJson,
+  settings,
+  slowDependency,
+  toast,
+  type Page,
+} from '../util';
 
 interface ScheduleListing {
   readonly pipeline: string;
@@ -190,11 +201,7 @@ export function schedulesPage(): Page {
     {
       // Both come from Temporal (schedules, and each watcher's state query).
       loading: 'Loading schedules and data watchers…',
-      slow: [
-        'Still loading schedules and data watchers: Temporal has not answered yet. Check that it is up (',
-        h('code', {}, 'fineflow dev status'),
-        ' for a local stack).',
-      ],
+      slow: slowDependency('schedules and data watchers', 'Temporal has not answered'),
       what: 'the schedules',
       refreshMs: REFRESH_MS,
     },
