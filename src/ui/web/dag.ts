@@ -37,6 +37,9 @@ export function drawDag(graph: GraphData, onSelect?: (stageId: string) => void):
     role: 'group',
     'aria-label': 'Pipeline stages',
   });
+  // styles.css shrinks the drawing to its box down to 80 % (not on a phone) from this width. Set through the CSSOM:
+  // the page's CSP refuses style attributes.
+  root.style.setProperty('--dag-width', `${width}px`);
   const defs = svg('defs', {});
   const marker = svg('marker', {
     id: 'arrow',
