@@ -97,6 +97,7 @@ import { evaluateCondition, resolveStageInputs } from '../src/core/spec/expressi
 import type { JsonObject, JsonValue, PlannedFanOut, PlannedStage } from '../src/core/spec/plan-types';
 import { validatePlan } from '../src/core/spec/validate-plan';
 import { runPrefix } from '../src/core/storage/layout';
+import { shownInput } from '../src/core/shown-input';
 
 type StageActivities = Record<string, (input: StageActivityInput) => Promise<StageActivityResult>>;
 
@@ -649,7 +650,7 @@ function validateRetry(run: RunTracker, request: RetryStageRequest): void {
   if (request.stageId !== undefined) {
     if (!run.plan.stages.some((s) => s.id === request.stageId)) {
       throw new Error(
-        `no stage ${request.stageId} in pipeline ${run.plan.pipeline.name}; stages: ${run.plan.stages.map((s) => s.id).join(', ')}`,
+        `no stage ${shownInput(request.stageId)} in pipeline ${run.plan.pipeline.name}; stages: ${run.plan.stages.map((s) => s.id).join(', ')}`,
       );
     }
     const status = run.stage(request.stageId).status;

@@ -15,6 +15,7 @@
  *   still serve it. Reusing it would hand its downstream a URI that no longer exists.
  */
 import { InvalidInputError } from '../core/errors';
+import { shownInput } from '../core/shown-input';
 import type { JsonObject, JsonValue, Plan, PlannedStage } from '../core/spec/plan-types';
 import { closest } from '../core/spec/suggest';
 import { stagesDownstreamOf } from '../core/run/dag';
@@ -91,7 +92,7 @@ function requireKnownStage({ plan, fromRunId, fromStage }: RerunRequest): void {
   if (ids.includes(fromStage)) return;
   const near = closest(fromStage, ids);
   throw new InvalidInputError(
-    `--from ${fromStage}: run ${fromRunId} (pipeline ${plan.pipeline.name}) has no stage ${fromStage}${near ? `; did you mean ${near}?` : ''} (stages: ${ids.join(', ')})`,
+    `--from ${shownInput(fromStage)}: run ${fromRunId} (pipeline ${plan.pipeline.name}) has no stage ${shownInput(fromStage)}${near ? `; did you mean ${near}?` : ''} (stages: ${ids.join(', ')})`,
     {
       code: 'unknown-stage',
       stage: fromStage,

@@ -14,6 +14,7 @@
 import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util';
 import { PIPELINE_NAME_PATTERN } from '../core/spec/pipeline-schema';
 import { closest } from '../core/spec/suggest';
+import { quotedInput } from '../core/shown-input';
 import { resolveStageModule } from '../spec/stage-module';
 
 /** Exit codes mean the same thing for every command. */
@@ -94,8 +95,6 @@ export class UsageError extends Error {}
 // metadata.name's own pattern before anything asks Temporal: a name no pipeline can have would otherwise read as
 // "no runs" or "no schedule", as if that pipeline merely had none.
 const PIPELINE_NAME = new RegExp(PIPELINE_NAME_PATTERN);
-/** How much of a refused value is quoted back. */
-const SHOWN_CHARACTERS = 80;
 
 /**
  * Throws a UsageError unless `value` can be a pipeline's metadata.name. `label` is how the user gave it (`--pipeline`,
@@ -106,9 +105,8 @@ export function requirePipelineName(
   given: { readonly label: string; readonly what: string; readonly example: string },
 ): void {
   if (PIPELINE_NAME.test(value)) return;
-  const shown = value.length > SHOWN_CHARACTERS ? `${value.slice(0, SHOWN_CHARACTERS)}…` : value;
   throw new UsageError(
-    `${given.label} ${JSON.stringify(shown)} is not a pipeline name (metadata.name: lower-case letters, digits and ` +
+    `${given.label} ${quotedInput(value)} is not a pipeline name (metadata.name: lower-case letters, digits and ` +
       `dashes, at most 63, not starting with a dash), so no ${given.what} has it: give the pipeline's metadata.name, ` +
       `e.g. ${given.example}`,
   );

@@ -1,5 +1,6 @@
 /** The message for a STAGE a run does not have (`logs`, `report`): a typo to name, with the run's stage ids. */
 import { InvalidInputError } from '../core/errors';
+import { shownInput } from '../core/shown-input';
 import type { RunState } from '../core/run/run-types';
 import { closest } from '../core/spec/suggest';
 
@@ -12,7 +13,7 @@ export function requireRunStage(
   if (stage === undefined || ids.includes(stage)) return;
   const near = closest(stage, ids);
   throw new InvalidInputError(
-    `run ${state.runId} (pipeline ${state.pipeline}) has no stage ${stage}${near ? `; did you mean ${near}?` : ''} ` +
+    `run ${state.runId} (pipeline ${state.pipeline}) has no stage ${shownInput(stage)}${near ? `; did you mean ${near}?` : ''} ` +
       `(stages: ${ids.join(', ')})`,
     { code: 'unknown-stage', stage },
   );

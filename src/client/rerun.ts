@@ -10,6 +10,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { RunClient } from './run-client';
 import { DependencyUnavailableError, ensureError, InvalidInputError } from '../core/errors';
+import { shownInput } from '../core/shown-input';
 import { s3UrisIn } from '../cache/cache-key';
 import { selectRerun, type RerunSelection } from '../cache/cache-rerun';
 import { missingOutput } from '../cache/cache-store';
@@ -72,11 +73,16 @@ export async function fetchOriginalRun(
     description = await handle.describe();
   } catch (error) {
     if (error instanceof WorkflowNotFoundError)
-      throw new InvalidInputError(`no run ${runId}; list runs with \`fineflow runs\``, { runId, code: 'not-found' });
+      throw new InvalidInputError(`no run ${shownInput(runId)}; list runs with \`fineflow runs\``, {
+        runId,
+        code: 'not-found',
+      });
     throw error;
   }
   if (description.type !== WORKFLOW_TYPES.pipelineRun) {
-    throw new InvalidInputError(`${runId} is a ${description.type} workflow, not a pipeline run`, { runId });
+    throw new InvalidInputError(`${shownInput(runId)} is a ${description.type} workflow, not a pipeline run`, {
+      runId,
+    });
   }
   const executionStatus = description.status.name;
   if (executionStatus === 'RUNNING') {

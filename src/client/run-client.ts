@@ -16,6 +16,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
 import { DependencyUnavailableError, InvalidInputError, ensureError } from '../core/errors';
+import { shownInput } from '../core/shown-input';
 import { retryStageUpdate, searchAttributeKeys, type RetryStageResult } from '../core/run/run-definitions';
 import {
   RUN_STATUSES,
@@ -311,7 +312,7 @@ export class RunClient {
       });
     } catch (thrown) {
       if (thrown instanceof WorkflowExecutionAlreadyStartedError)
-        throw new InvalidInputError(`a run with id ${runId} already exists`, { runId }, { cause: thrown });
+        throw new InvalidInputError(`a run with id ${shownInput(runId)} already exists`, { runId }, { cause: thrown });
       throw thrown;
     }
     return runId;
@@ -505,7 +506,7 @@ export class RunClient {
     const { ended, taskQueue } = await this.execution(runId);
     if (ended) {
       throw new InvalidInputError(
-        `cannot retry ${runId}: the run already ended ${ended}; only a run with a waiting stage can be retried. Run it again from a stage with \`fineflow rerun ${runId} --from STAGE\``,
+        `cannot retry ${shownInput(runId)}: the run already ended ${ended}; only a run with a waiting stage can be retried. Run it again from a stage with \`fineflow rerun ${shownInput(runId)} --from STAGE\``,
         { runId, code: 'run-ended', status: ended },
       );
     }
@@ -526,7 +527,7 @@ export class RunClient {
         );
       }
       const reason = error.cause instanceof Error ? error.cause.message : error.message;
-      throw new InvalidInputError(`cannot retry ${runId}: ${reason}`, { runId }, { cause: thrown });
+      throw new InvalidInputError(`cannot retry ${shownInput(runId)}: ${reason}`, { runId }, { cause: thrown });
     }
   }
 
@@ -534,7 +535,7 @@ export class RunClient {
   async cancel(runId: string): Promise<void> {
     const { ended } = await this.execution(runId);
     if (ended)
-      throw new InvalidInputError(`cannot cancel ${runId}: the run already ended ${ended}`, {
+      throw new InvalidInputError(`cannot cancel ${shownInput(runId)}: the run already ended ${ended}`, {
         runId,
         code: 'run-ended',
         status: ended,
@@ -618,7 +619,7 @@ export class RunClient {
   private mapNotFound(thrown: unknown, runId: string): Error {
     if (thrown instanceof WorkflowNotFoundError)
       return new InvalidInputError(
-        `no run ${runId}; list runs with \`fineflow runs\``,
+        `no run ${shownInput(runId)}; list runs with \`fineflow runs\``,
         { runId, code: 'no-run' },
         { cause: thrown },
       );

@@ -17,6 +17,7 @@ import {
   type ScheduleOverlapPolicy,
 } from '@temporalio/client';
 import { InvalidInputError } from '../core/errors';
+import { shownInput } from '../core/shown-input';
 import type { JsonValue, Plan } from '../core/spec/plan-types';
 import { DataWatchClient, watcherIdFor, type DataWatchClientOptions, type WatcherChange } from './data-watch-client';
 import { DATA_WATCHER_SIGNALS, type DataWatcherStatus } from '../core/schedules/data-watch-types';
@@ -114,7 +115,7 @@ export function parseOverlapName(text: string): OverlapPolicyName {
 
 function notFound(pipeline: string, cause?: unknown): InvalidInputError {
   return new InvalidInputError(
-    `no schedule for pipeline ${pipeline} (id ${scheduleIdForPipeline(pipeline)}); create it with \`fineflow schedule apply FILE\``,
+    `no schedule for pipeline ${shownInput(pipeline)} (id ${shownInput(scheduleIdForPipeline(pipeline))}); create it with \`fineflow schedule apply FILE\``,
     { code: 'not-found', pipeline },
     cause ? { cause } : undefined,
   );

@@ -8,6 +8,7 @@ import type * as RunSupportModule from '../run-support';
 import type * as RunLogsModule from '../../client/run-logs';
 import type * as MinioStoreModule from '../../storage/minio-store';
 import type { RunState } from '../../core/run/run-types';
+import { shownInput } from '../../core/shown-input';
 import type * as RunStageModule from '../run-stage';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
@@ -60,7 +61,9 @@ export const command: CliCommand = {
     const [runId, positionalStage, ...extra] = args.positionals;
     if (!runId || extra.length > 0) throw new UsageError('expected a RUN id and at most one STAGE');
     if (positionalStage !== undefined && args.values.stage !== undefined && positionalStage !== args.values.stage) {
-      throw new UsageError(`two stages given: ${positionalStage} and --stage ${args.values.stage}; name one`);
+      throw new UsageError(
+        `two stages given: ${shownInput(positionalStage)} and --stage ${shownInput(args.values.stage)}; name one`,
+      );
     }
     return withRunClient(io, async ({ config, runs }) => {
       const store = createObjectStoreFromConfig(config);

@@ -15,6 +15,7 @@ import type * as RunStageModule from '../run-stage';
 import type { RunClient } from '../../client/run-client';
 import type { RunState } from '../../core/run/run-types';
 import { stageReportOf } from '../../core/run/stage-producer';
+import { quotedInput } from '../../core/shown-input';
 import { runStageOfUri } from '../../core/storage/layout';
 import type * as ObjectStoreModule from '../../storage/object-store';
 import type { ObjectStore } from '../../storage/object-store';
@@ -81,12 +82,9 @@ export async function findReports(
     ['STAGE', stage],
   ] as const)
     if (value !== undefined && (!NAME.test(value) || value.includes('..')))
-      throw new InvalidInputError(
-        `${what} ${JSON.stringify(value)} is not a run or stage id (letters, digits, . _ -)`,
-        {
-          field: what,
-        },
-      );
+      throw new InvalidInputError(`${what} ${quotedInput(value)} is not a run or stage id (letters, digits, . _ -)`, {
+        field: what,
+      });
   const prefix = `s3://${bucket}/runs/${runId}/`;
   // A run with no objects yet (just started) or none at all: only Temporal knows which.
   const requireRunIfEmpty = async (empty: boolean): Promise<void> => {
