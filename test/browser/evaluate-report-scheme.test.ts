@@ -167,6 +167,59 @@ for (const colorScheme of ['light', 'dark'] as const)
     }
   });
 
+/** Every confusion-matrix cell's fill and its count's colour (cells are the rects a count is centred on). */
+const MATRIX_CELLS = `(() => {
+  const svg = document.querySelector('svg[aria-label="confusion matrix"]');
+  return [...svg.querySelectorAll('text')].flatMap((text) => {
+    const cell = text.previousElementSibling;
+    if (!cell || cell.tagName !== 'rect') return [];
+    return [{ count: text.textContent, fill: getComputedStyle(cell).fill, color: getComputedStyle(text).fill }];
+  });
+})()`;
+
+// The matrix was a heat map from white in both schemes: in dark, a block of light cells in a dark page.
+for (const colorScheme of ['light', 'dark'] as const)
+  test(`the report's confusion matrix in ${colorScheme}: cells of the scheme, counts that read, full cells stand out`, async () => {
+    const page = await chartPage(browser, '', {
+      body:
+        '<section><h3>Report</h3><iframe class="report" title="Report of evaluate" sandbox ' +
+        `src="${ui.url}/api/runs/${RUN}/stages/evaluate/report"></iframe></section>`,
+      colorScheme,
+      viewport: { width: 1280, height: 800 },
+    });
+    try {
+      const frame = page.frameLocator('iframe.report');
+      await frame.getByRole('heading', { name: 'Confusion matrix' }).scrollIntoViewIfNeeded();
+      await screenshot(page, `evaluate-report-matrix-${colorScheme}`);
+      const cells = (await reportFrame(page.frames()).evaluate(MATRIX_CELLS)) as {
+        count: string;
+        fill: string;
+        color: string;
+      }[];
+      assert.equal(cells.length, CLASSES.length ** 2);
+      // In dark every cell is dark (the page's text is light on them); in light the map starts from white.
+      const light = cells
+        .filter((cell) => luminance(parseRgb(cell.fill)) > 0.2)
+        .map((cell) => `${cell.count} on ${cell.fill}`);
+      if (colorScheme === 'dark') assert.deepEqual(light, [], 'light cells in the dark scheme');
+      else assert.ok(light.length > 0, 'no light cell in the light scheme');
+      const unreadable = cells
+        .map((cell) => ({ ...cell, ratio: contrast(parseRgb(cell.color), parseRgb(cell.fill)) }))
+        .filter((cell) => cell.ratio < 4.5)
+        .map((cell) => `${cell.count} (${cell.color} on ${cell.fill}: ${cell.ratio.toFixed(1)}:1)`);
+      assert.deepEqual(unreadable, []);
+      // The heat map still says which cells are full: the fullest and the emptiest diagonal cells differ by 2:1.
+      const diagonal = cells.filter((_, i) => i % (CLASSES.length + 1) === 0);
+      const byCount = [...diagonal].sort((a, b) => Number(a.count) - Number(b.count));
+      const [emptiest, fullest] = [byCount[0], byCount[byCount.length - 1]];
+      assert.ok(emptiest && fullest && Number(fullest.count) > Number(emptiest.count));
+      const apart = contrast(parseRgb(emptiest.fill), parseRgb(fullest.fill));
+      assert.ok(apart >= 2, `${emptiest.fill} and ${fullest.fill}: ${apart.toFixed(1)}:1`);
+    } finally {
+      await page.context().close();
+    }
+  });
+
 // On a phone the report's frame is about 330 px wide: the title at 2em (a long run id in it) took seven lines, most of
 // the frame's first screen, before the gate's verdict.
 test('the evaluate report on a 390 px phone: a title of at most four lines, the gate’s verdict on the first screen', async () => {

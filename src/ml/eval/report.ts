@@ -363,6 +363,28 @@ function textOn(cell: Rgb): string {
 }
 
 /**
+ * The confusion matrix's heat map in the dark scheme, in this many steps: from the UI's dark panel colour to a green
+ * (the diagonal) or a red (off it) dark enough that the dark scheme's text (#e6edf3) reads 4.5:1 on every step. A
+ * light map in a dark page was a block of white cells.
+ */
+const MATRIX_DARK_STEPS = 10;
+const MATRIX_DARK_EMPTY: Rgb = [22, 27, 34];
+const MATRIX_DARK_FULL = { hit: [25, 108, 46], miss: [182, 35, 36] } as const;
+
+/** The dark scheme's rules for the matrix's cells (by their step class) and counts. */
+function matrixDarkStyle(): string {
+  const rules: string[] = [];
+  for (const [kind, full] of Object.entries(MATRIX_DARK_FULL))
+    for (let step = 0; step <= MATRIX_DARK_STEPS; step++) {
+      const mix = MATRIX_DARK_EMPTY.map((from, i) =>
+        Math.round(from + ((full[i] ?? from) - from) * (step / MATRIX_DARK_STEPS)),
+      );
+      rules.push(`svg rect.cm-${kind}-${step}{fill:rgb(${mix.join(',')})}`);
+    }
+  return `${rules.join('')}svg text.cm{fill:#e6edf3}`;
+}
+
+/**
  * The confusion matrix as an SVG heat map (rows = actual, columns = predicted). Its margins fit the (cut) class
  * names: row labels end left of the matrix, column labels run up-right at 45° above it.
  */
@@ -392,10 +414,14 @@ export function confusionMatrixSvg(matrix: readonly (readonly number[])[], class
       const fill = `rgb(${rgb.join(',')})`;
       const x = left + predicted * cell;
       const y = top + actual * cell;
-      parts.push(`<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${fill}" stroke="#fff"/>`);
+      // The fill is the light scheme's; the class picks the dark scheme's step (REPORT_STYLE).
+      const step = `${actual === predicted ? 'cm-hit' : 'cm-miss'}-${Math.round(intensity * MATRIX_DARK_STEPS)}`;
+      parts.push(
+        `<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${fill}" stroke="#fff" class="${step}"/>`,
+      );
       parts.push(
         `<text x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle" font-size="11" ` +
-          `fill="${textOn(rgb)}">${count}</text>`,
+          `fill="${textOn(rgb)}" class="cm">${count}</text>`,
       );
     }),
   );
@@ -684,8 +710,8 @@ function trialsSection(report: EvaluationReport): string {
 /**
  * The report's styles, light and dark by the reader's setting (the UI shows the report in a frame, whose document
  * follows the same setting; a light-only report was a white box inside the UI's dark page). Colours as the UI's. In
- * dark, chart text and axes without a colour of their own take the text colour; series keep theirs, and a confusion
- * matrix's counts stay dark on their light cells.
+ * dark, chart text and axes without a colour of their own take the text colour; series keep theirs, and the confusion
+ * matrix's cells take dark steps with light counts (matrixDarkStyle).
  */
 const REPORT_STYLE = [
   ':root{color-scheme:light dark}',
@@ -697,7 +723,7 @@ const REPORT_STYLE = [
   'figure img{image-rendering:pixelated;border:1px solid #d0d7de;width:64px}',
   '@media (prefers-color-scheme:dark){body{background:#0d1117;color:#e6edf3}td,th,figure img{border-color:#30363d}',
   '.pass{color:#3fb950}.fail{color:#f85149}a{color:#4493f8}.note{color:#9198a1}svg text:not([fill]){fill:#e6edf3}',
-  'svg [stroke="#444"]{stroke:#9198a1}svg rect[stroke="#fff"]{stroke:#0d1117}}',
+  `svg [stroke="#444"]{stroke:#9198a1}svg rect[stroke="#fff"]{stroke:#0d1117}${matrixDarkStyle()}}`,
   // In a phone's report frame (about 330 px) the 2em title took seven lines before the gate's verdict.
   '@media (max-width:600px){body{margin:0.75em auto;padding:0 0.5em}h1{font-size:1.15em}h2{font-size:1.05em}}',
 ].join('');
