@@ -14,6 +14,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { CancelledError, InternalError, ResourceLimitError, errorOfType, type FineflowError } from '../../core/errors';
 import type { OutboundConfig } from '../../config';
 import { outboundPolicy } from '../../security/outbound';
@@ -74,13 +75,20 @@ function outOfMemory(limitMb: number, evidence: string): ResourceLimitError {
   );
 }
 
+/**
+ * tsx's loader as a file URL, resolved from this file: a bare `--import tsx` is resolved from the child's working
+ * directory, so a worker started from a team's own folder (`/path/to/fineflow/bin/fineflow.js worker`) failed every
+ * training stage with ERR_MODULE_NOT_FOUND.
+ */
+const TSX_LOADER = RUNNING_FROM_SOURCE ? pathToFileURL(require.resolve('tsx')).href : '';
+
 /** How to start the child under the cap: fork's execPath/execArgv, `prlimit --data=… -- node …` when available. */
 function cappedLaunch(limitMb: number): { execPath: string; execArgv: string[] } {
   // The heap gets most of the cap; tensors and buffers live outside it but inside RLIMIT_DATA.
   // From a clone the child is TypeScript (tsx); an installed package forks its compiled dist/ file.
   const nodeArgs = [
     `--max-old-space-size=${Math.max(128, Math.floor(limitMb * 0.75))}`,
-    ...(RUNNING_FROM_SOURCE ? ['--import', 'tsx'] : []),
+    ...(RUNNING_FROM_SOURCE ? ['--import', TSX_LOADER] : []),
   ];
   if (!PRLIMIT) return { execPath: process.execPath, execArgv: nodeArgs };
   return { execPath: PRLIMIT, execArgv: [`--data=${limitMb * 1024 * 1024}`, '--', process.execPath, ...nodeArgs] };

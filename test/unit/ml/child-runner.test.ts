@@ -114,6 +114,32 @@ describe('training in a child process', () => {
       { type: 'FineflowNotFound', retryable: false },
     );
   });
+
+  it('starts its child from a worker whose working directory is outside the checkout', async () => {
+    // A team runs `/path/to/fineflow/bin/fineflow.js worker` from its own project folder: the child must
+    // still find tsx (a bare `--import tsx` resolved it from the working directory and every stage failed).
+    const elsewhere = mkdtempSync(path.join(os.tmpdir(), 'fineflow-cwd-'));
+    const before = process.cwd();
+    process.chdir(elsewhere);
+    try {
+      await assert.rejects(
+        runTrainingInChildProcess(
+          {
+            mode: 'from-scratch',
+            datasetUri: 's3://b/missing',
+            outputUri: 's3://b/x',
+            registryBucket: 'b',
+            hyperparameters: { epochs: 1, batchSize: 1, learningRate: 0.1 },
+          },
+          { store: storeReference },
+        ),
+        { type: 'FineflowNotFound', retryable: false },
+      );
+    } finally {
+      process.chdir(before);
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
 });
 
 test("libtensorflow's absl notice alone is dropped from a child's lines; other warnings, and the line inside others, stay", async () => {
