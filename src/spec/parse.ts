@@ -357,12 +357,18 @@ function reportSyntaxErrors(doc: Document.Parsed, sink: DiagnosticSink): void {
     // The parser often reports one mistake several times on the same line; once is enough.
     const errorLine = lines.position(error.pos[0]).line;
     if (reportedLines.has(errorLine)) continue;
+    // After a mistake the parser has left the document and reads every later line as a stray token: those lines
+    // are fine, and their errors (with a hint guessed from their text) only hide the one to fix.
+    if (reportedLines.size > 0 && STRAY_TOKEN.test(message)) continue;
     reportedLines.add(errorLine);
     const mapped = YAML_CODES[error.code] ?? { code: 'yaml-syntax' };
     const span = { offset: error.pos[0], end: error.pos[1] };
     sink.push(mapped.code, span, message, syntaxHint(mapped, lines.lineText(errorLine)));
   }
 }
+
+/** The parser's error for a token outside any document node: after an earlier error, a consequence of it. */
+const STRAY_TOKEN = /^Unexpected [\w-]+ token in YAML stream/;
 
 const NO_ALIASES_HINT = 'write the value out (use `defaults:` for settings shared by stages)';
 

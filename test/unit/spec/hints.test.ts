@@ -181,3 +181,45 @@ stages:
       'or reference a value that is a string',
   );
 });
+
+test('an unquoted ${{ }} in a flow mapping is one error at its line, not one more for every line after it', () => {
+  const text = `${HEAD}stages:
+  evaluate:
+    uses: evaluate
+    with:
+      model: s3://models/m/model.json
+      data: s3://data/d/manifest.json
+      gate: {metric: f1, min: \${{ params.minF1 }}}
+  register:
+    uses: register-model
+    when: \${{ stages.evaluate.outputs.passed }}
+    with: {model: s3://models/m/model.json, name: m}
+`;
+  const { diagnostics } = validatePipeline(text, 'h.yaml');
+  assert.deepEqual(
+    diagnostics.map((d) => [d.code, d.line]),
+    [['yaml-syntax', 10]],
+  );
+  assert.match(diagnostics[0]?.hint ?? '', /quote values that contain \$\{\{ \}\}/);
+});
+
+test('a sweep without a base model says how to get one: architecture in trial, and model left out', () => {
+  const sweep = (withLines: string): string => `${HEAD}stages:
+  sweep:
+    uses: hyperparameter-sweep
+    with:
+      data: s3://data/d/manifest.json
+      objective: {metric: validation.loss, goal: minimize}
+      space: {learningRate: {logUniform: [1.0e-3, 1.0e-1]}}
+${withLines}
+`;
+  const inTrial = validatePipeline(sweep('      model: s3://m/model.json\n      trial: {architecture: mlp}'), 'h.yaml');
+  const unknown = inTrial.diagnostics.find((d) => d.code === 'unknown-key');
+  assert.deepEqual([unknown?.path, unknown?.line, unknown?.column], ['stages.sweep.with.trial.architecture', 12, 15]);
+  assert.match(unknown?.hint ?? '', /train one first: a fine-tune stage with `architecture: mlp`/);
+  assert.match(unknown?.hint ?? '', /trial: \{freeze: none\}/);
+  const noModel = validatePipeline(sweep('      trial: {epochs: 3}'), 'h.yaml');
+  const missing = noModel.diagnostics.find((d) => d.code === 'missing-input');
+  assert.equal(missing?.path, 'stages.sweep.with.model');
+  assert.match(missing?.hint ?? '', /with no base model, train one first/);
+});
