@@ -70,6 +70,11 @@ export interface ObjectSchema extends SchemaCommon {
    * that belongs one level down: the fix is to move it there. Hints only; the key stays an error.
    */
   readonly aliases?: { readonly [otherName: string]: string };
+  /**
+   * Keys that are not allowed here but that a user may well try (a fine-tune input in a sweep's `trial`): the hint
+   * their unknown-key error carries, saying what to do instead. Hints only; the key stays an error.
+   */
+  readonly keyHints?: { readonly [key: string]: string };
 }
 
 /** Declared type of a stage output, used to check expressions that reference it. */
@@ -452,6 +457,7 @@ function checkObject(
         hint:
           keyWithoutSpace(e.key, props) ??
           aliasHint(e.key, schema, node) ??
+          ownHint(schema.keyHints, e.key) ??
           unknownNameHint(e.key, Object.keys(props), 'allowed keys'),
       });
     } else if (extra !== true) issues.push(...checkValue(e.value, extra, childPath, onExpression, depth + 1));
@@ -487,6 +493,10 @@ function checkObject(
 }
 
 /** The property an alias stands for (own keys only: a key named `__proto__` or `toString` is no alias). */
+function ownHint(hints: ObjectSchema['keyHints'], key: string): string | undefined {
+  return hints && Object.prototype.hasOwnProperty.call(hints, key) ? hints[key] : undefined;
+}
+
 function aliasOf(schema: ObjectSchema, key: string): string | undefined {
   const aliases = schema.aliases;
   return aliases && Object.prototype.hasOwnProperty.call(aliases, key) ? aliases[key] : undefined;

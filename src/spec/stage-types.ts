@@ -576,6 +576,12 @@ function checkContinuous(
   return problems;
 }
 
+/** No base model for a table or an image set of one's own: what a sweep's trials can fine-tune instead. */
+const NO_BASE_MODEL_HINT =
+  "every trial fine-tunes the sweep's `model`; with no base model, train one first: a fine-tune stage with " +
+  '`architecture: mlp` (tables) or `small-cnn` (images) and a few epochs, then give the sweep ' +
+  '`model: ${{ stages.<that stage>.outputs.model }}` and `trial: {freeze: none}` so trials train every layer';
+
 /**
  * A sweep of fine-tune trials (no `trialStage`): the base model and data every trial fine-tunes,
  * an objective the training loop measures, and a space of training settings.
@@ -588,7 +594,9 @@ function fineTuneTrialProblems(inputs: JsonObject): StageInputProblem[] {
         path: key,
         code: 'missing-input',
         message: `${key} is required: the ${key === 'model' ? 'base model' : 'prepared dataset'} every fine-tune trial trains on`,
-        hint: `add ${key}: ${key === 'model' ? '${{ stages.select.outputs.model }}' : '${{ stages.prepare.outputs.dataset }}'} under with:, or make the trials another stage type with trialStage: {uses: command, with: {…}}`,
+        hint:
+          `add ${key}: ${key === 'model' ? '${{ stages.select.outputs.model }}' : '${{ stages.prepare.outputs.dataset }}'} under with:, or make the trials another stage type with trialStage: {uses: command, with: {…}}` +
+          (key === 'model' ? `; ${NO_BASE_MODEL_HINT}` : ''),
       });
   const metric = ownObject(inputs.objective)?.metric;
   if (typeof metric === 'string' && !(OBJECTIVE_METRICS as readonly string[]).includes(metric))
@@ -1446,6 +1454,10 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
         trial: {
           type: 'object',
           properties: TRIAL_TRAINING_PROPERTIES,
+          keyHints: {
+            architecture: NO_BASE_MODEL_HINT,
+            model: "write `model:` beside `trial:`, under the sweep's `with:`",
+          },
           description: 'fine-tune settings of every trial (values in `space` override these)',
         },
         trialStage: {
