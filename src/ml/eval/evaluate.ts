@@ -6,6 +6,7 @@
  */
 import type { TfBackendPreference } from '../../config';
 import { ensureError, errorOfType, FineflowError, InvalidInputError } from '../../core/errors';
+import { closest } from '../../core/spec/suggest';
 import type { ObjectStore } from '../../storage/object-store';
 import { currentBackend, loadTf, type Tf } from '../backend';
 import { readPreprocessingBeside } from '../data/preprocessing-file';
@@ -84,7 +85,8 @@ export interface EvaluateResult {
   readonly report: EvaluationReport;
 }
 
-function sliceKeys(manifest: DatasetManifest, raw: LabelledSet, attribute: string): (index: number) => string {
+/** Exported for its unit test: the group of each example for one `slices:` entry. */
+export function sliceKeys(manifest: DatasetManifest, raw: LabelledSet, attribute: string): (index: number) => string {
   if (attribute === 'label') return (index) => manifest.classes[raw.labels[index] ?? 0] ?? '?';
   const columns = manifest.columns ?? [];
   let offset = 0;
@@ -110,9 +112,15 @@ function sliceKeys(manifest: DatasetManifest, raw: LabelledSet, attribute: strin
     offset += width;
   }
   const known = ['label', ...columns.filter((column) => column.kind === 'one-hot').map((column) => column.name)];
-  throw new InvalidInputError(`cannot slice by ${attribute}; slices available for this dataset: ${known.join(', ')}`, {
-    slice: attribute,
-  });
+  const near = closest(attribute, known);
+  // The slice is a literal of the pipeline file (retrying the stage cannot change it): the fix is an edit and a
+  // new submit, which the stage cache makes cheap.
+  throw new InvalidInputError(
+    `cannot slice by ${attribute}${near ? ` (did you mean \`${near}\`?)` : ''}; slices available for this dataset: ` +
+      `${known.join(', ')}. Fix \`slices\` in the evaluate stage and submit the pipeline again: the stages before it ` +
+      'are served from the stage cache',
+    { field: 'slices', slice: attribute },
+  );
 }
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { writeDataset } from '../../../src/ml/data/write-dataset';
-import { evaluateModel } from '../../../src/ml/eval/evaluate';
+import { evaluateModel, sliceKeys } from '../../../src/ml/eval/evaluate';
 import {
   applyGate,
   classificationMetrics,
@@ -18,6 +18,7 @@ import { generateDefects } from '../../../src/ml/generators/defects';
 import { createMemoryObjectStore } from './helpers/memory-object-store';
 import type { LabelledSet } from '../../../src/ml/generators/image-set';
 import { mulberry32 } from '../../../src/ml/random';
+import type { DatasetManifest } from '../../../src/ml/data/shards';
 
 describe('metrics', () => {
   // 3 classes, 6 examples. Predicted: 0,0,1,2,2,1 ; actual: 0,1,1,2,2,0
@@ -205,4 +206,34 @@ describe('evaluateModel', () => {
     assert.match(html, /Evaluation of stage evaluate · pipeline defects · run r1/);
     assert.match(html, /logistic-regression/);
   });
+});
+
+it('a mistyped slice column names the one it resembles and says how to fix it (edit, submit again)', () => {
+  const manifest = {
+    classes: ['no', 'yes'],
+    featureShape: [4],
+    columns: [
+      { name: 'income', kind: 'numeric' },
+      { name: 'employment', kind: 'one-hot', categories: ['salaried', 'retired', 'unemployed'] },
+    ],
+  } as unknown as DatasetManifest;
+  const raw: LabelledSet = {
+    featureShape: [4],
+    classes: ['no', 'yes'],
+    features: new Float32Array(4),
+    labels: new Int32Array(1),
+  };
+  assert.equal(sliceKeys(manifest, raw, 'employment')(0), '(missing)');
+  assert.throws(
+    () => sliceKeys(manifest, raw, 'employmnt'),
+    (error: Error & { type?: string; details?: unknown }) => {
+      assert.equal(error.type, 'FineflowInvalidInput');
+      assert.match(
+        error.message,
+        /cannot slice by employmnt \(did you mean `employment`\?\); slices available for this dataset: label, employment/,
+      );
+      assert.match(error.message, /Fix `slices` in the evaluate stage and submit the pipeline again/);
+      return true;
+    },
+  );
 });
