@@ -236,6 +236,65 @@ for (const { name, hash } of PAGES.filter((p) => p.name === 'runs' || p.name ===
     }
   });
 
+/** Where the keyboard focus is: the element, and what a screen reader says there (its live region's text). */
+const FOCUS = `(() => {
+  const focused = document.activeElement;
+  if (!focused || focused === document.body) return null;
+  const live = focused.closest('[role="status"], [role="alert"]') ?? focused.querySelector('[role="status"], [role="alert"]');
+  return { tag: focused.tagName, text: focused.textContent.trim(), inPage: Boolean(focused.closest('.page')),
+    announced: live ? live.textContent.trim() : null };
+})()`;
+
+type Focus = { tag: string; text: string; inPage: boolean; announced: string | null } | null;
+
+// Retry replaced the failure note (and its button, which had the focus) with the loading note: the focus fell to the
+// page, and a keyboard user started again from the top, with nothing said. It now follows the read: the loading note,
+// a failure's new Retry, then the page's status region saying what loaded; a refresh after that keeps it there.
+for (const { name, hash, loaded } of PAGES)
+  test(`${name}: after Retry the focus stays with the read (loading note, new Retry, what loaded), announced`, async () => {
+    const { page } = await openPage(browser, 'light', { width: 1280, height: 800 });
+    try {
+      await page.clock.install();
+      gate.fail();
+      await page.goto(`${ui.url}/${hash}`);
+      const alert = page.locator('.page [role="alert"].load-failure');
+      await alert.getByRole('button', { name: 'Retry' }).focus();
+      gate.hold();
+      await page.keyboard.press('Enter');
+      await page.locator('.page [role="status"].loading').waitFor();
+      const loading = (await page.evaluate(FOCUS)) as Focus;
+      assert.ok(loading?.inPage, `while loading the focus is on ${JSON.stringify(loading)}`);
+      assert.match(loading.announced ?? '', /^Loading .+…$/);
+
+      gate.fail();
+      await alert.waitFor();
+      const failed = (await page.evaluate(FOCUS)) as Focus;
+      assert.equal(failed?.tag, 'BUTTON', `after a failed retry the focus is on ${JSON.stringify(failed)}`);
+      assert.equal(failed.text, 'Retry');
+      assert.match(failed.announced ?? '', /^Could not load /);
+
+      gate.pass();
+      await page.keyboard.press('Enter');
+      await page.locator(loaded).first().waitFor();
+      const done = (await page.evaluate(FOCUS)) as Focus;
+      assert.ok(done?.inPage, `once loaded the focus is on ${JSON.stringify(done)}`);
+      assert.match(done.announced ?? '', /^Loaded /);
+
+      if (name === 'runs' || name === 'schedules') {
+        await page.evaluate(`window.__drawn = document.querySelector(${JSON.stringify(loaded)})`);
+        await page.clock.runFor(3_500);
+        // Poll (the page's timers are Playwright's) until the refresh has drawn again.
+        while (await page.evaluate(`document.querySelector(${JSON.stringify(loaded)}) === window.__drawn`))
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        const refreshed = (await page.evaluate(FOCUS)) as Focus;
+        assert.ok(refreshed?.inPage, `after a refresh the focus is on ${JSON.stringify(refreshed)}`);
+      }
+    } finally {
+      gate.pass();
+      await page.context().close();
+    }
+  });
+
 /**
  * The requests for `path` (`/api/runs`) the page has sent so far. `settled()` resolves once every request the page
  * sent before it is counted: the page fetches a marker after them, and the browser reports requests in order.

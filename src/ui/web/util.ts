@@ -327,6 +327,16 @@ export function loadInto<T>(
   let disposed = false;
   let reads = 0;
   let timer: number | undefined;
+  // A Retry pressed in `status` replaces the button it was pressed on: the focus follows the read (its loading note, a
+  // failure's new Retry, then `status` saying what loaded) instead of falling to the page, where a keyboard user
+  // started again from the top with nothing said.
+  let followRead = false;
+  status.classList.add('load-status');
+  const focusIn = (element: HTMLElement | null | undefined): void => {
+    if (!followRead || !element) return;
+    if (!element.matches('button')) element.tabIndex = -1;
+    element.focus({ preventScroll: false });
+  };
   const refreshes = how.refreshMs !== undefined;
   const hidden = (): boolean => document.visibilityState === 'hidden';
   const scheduleNext = (): void => {
@@ -340,13 +350,20 @@ export function loadInto<T>(
       note?.stop();
       note = loadingNote(how.loading, how.slow);
       status.replaceChildren(note.element);
+      focusIn(note.element);
     }
     // Two-argument then: an error in `draw` is the page's bug, not a failed read.
     read().then(
       (value) => {
         if (disposed || turn !== reads) return;
         note?.stop();
-        status.replaceChildren();
+        // After a Retry, `status` keeps the focus and says what loaded (until the next read); the next Tab goes on
+        // into what was drawn.
+        status.replaceChildren(
+          ...(followRead ? [h('p', { class: 'sr-only', role: 'status' }, `Loaded ${how.what}.`)] : []),
+        );
+        focusIn(status);
+        followRead = false;
         scheduleNext();
         drawKeepingFocus(draw, value);
       },
@@ -354,11 +371,15 @@ export function loadInto<T>(
         if (disposed || turn !== reads) return;
         note?.stop();
         showLoadFailure(status, how.what, error, load);
+        focusIn(status.querySelector<HTMLElement>(':scope > .load-failure button'));
         scheduleNext();
       },
     );
   };
-  const load = (): void => start(true);
+  const load = (): void => {
+    followRead = status.contains(document.activeElement);
+    start(true);
+  };
   const refresh = (): void => start(false);
   // A hidden tab stops reading (a left-open tab polled the server every few seconds); shown again, it reads at once.
   const onVisibility = (): void => {
