@@ -11,24 +11,16 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningUi } from '../../src/ui/server';
-import { startRuntimeHarness, randomSuffix, type RuntimeHarness } from '../fixtures/runtime/harness';
+import { randomSuffix, type RuntimeHarness } from '../fixtures/runtime/harness';
 import { writeSweepData } from '../integration/sweep/sweep-fixture';
-import { launchBrowser, openPage, screenshot, startUiFor } from './helpers/ui-browser';
+import { openPage, screenshot, startUiStack, type UiStack } from './helpers/ui-browser';
 
-let h: RuntimeHarness;
-let ui: RunningUi;
-let browser: Browser;
-
+let stack: UiStack | undefined;
+let h: RuntimeHarness, ui: RunningUi, browser: Browser;
 before(async () => {
-  h = await startRuntimeHarness();
-  ui = await startUiFor(h);
-  browser = await launchBrowser();
+  ({ h, ui, browser } = stack = await startUiStack());
 });
-after(async () => {
-  await browser?.close();
-  await ui?.close();
-  await h?.close();
-});
+after(() => stack?.close());
 
 interface DrawnMarker {
   readonly label: string;

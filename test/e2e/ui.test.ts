@@ -19,24 +19,16 @@ import { watcherIdFor } from '../../src/schedules/data-watch-client';
 import { ScheduleService } from '../../src/schedules/schedule-client';
 import { registerTestStageTypes } from '../stage-types';
 import type { RunningUi } from '../../src/ui/server';
-import { startRuntimeHarness, randomSuffix, type RuntimeHarness } from '../fixtures/runtime/harness';
+import { randomSuffix, type RuntimeHarness } from '../fixtures/runtime/harness';
 import { writeSweepData } from '../integration/sweep/sweep-fixture';
-import { launchBrowser, openPage, screenshot, startUiFor } from './helpers/ui-browser';
+import { openPage, screenshot, startUiFor, startUiStack, type UiStack } from './helpers/ui-browser';
 
-let h: RuntimeHarness;
-let ui: RunningUi;
-let browser: Browser;
-
+let stack: UiStack | undefined;
+let h: RuntimeHarness, ui: RunningUi, browser: Browser;
 before(async () => {
-  h = await startRuntimeHarness();
-  ui = await startUiFor(h);
-  browser = await launchBrowser();
+  ({ h, ui, browser } = stack = await startUiStack());
 });
-after(async () => {
-  await browser?.close();
-  await ui?.close();
-  await h?.close();
-});
+after(() => stack?.close());
 
 const LONG = { timeout: 60_000 };
 

@@ -10,7 +10,7 @@ import { launchChromium, screenshotWholePage } from '../../../scripts/chromium';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import { ScheduleService } from '../../../src/schedules/schedule-client';
 import { startUiServer, type RunningUi, type UiServerOptions } from '../../../src/ui/server';
-import type { RuntimeHarness } from '../../fixtures/runtime/harness';
+import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 
 export const SCREENSHOTS = path.join(__dirname, '../../../test-artifacts/ui');
 /** Debian's Chromium through playwright-core (scripts/chromium.ts, shared with the UI bench and screenshots). */
@@ -32,6 +32,40 @@ export function startUiFor(h: RuntimeHarness, options: UiServerOptions = {}): Pr
     },
     { pollMs: 250, ...options },
   );
+}
+
+/** What a UI test drives: a runtime harness, `fineflow ui` over its clients, and a headless Chromium. */
+export interface UiStack {
+  readonly h: RuntimeHarness;
+  readonly ui: RunningUi;
+  readonly browser: Browser;
+  /** Closes the browser, the UI server and the harness, in that order. */
+  close(): Promise<void>;
+}
+
+/** Starts a UI test's stack; what started before a failing step is closed again before the error is thrown. */
+export async function startUiStack(): Promise<UiStack> {
+  const h = await startRuntimeHarness();
+  let ui: RunningUi | undefined;
+  try {
+    ui = await startUiFor(h);
+    const browser = await launchBrowser();
+    const started = ui;
+    return {
+      h,
+      ui: started,
+      browser,
+      close: async () => {
+        await browser.close();
+        await started.close();
+        await h.close();
+      },
+    };
+  } catch (error) {
+    await ui?.close();
+    await h.close();
+    throw error;
+  }
 }
 
 /** A laptop-sized page that fails the test on any script error. */

@@ -7,48 +7,34 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import type * as TfNode from '@tensorflow/tfjs-node';
-import { loadConfig } from '../../../src/config';
-import { loadTf } from '../../../src/ml/backend';
 import { applyToRows, type TablePreprocessing } from '../../../src/ml/data/preprocessing';
-import { buildModel } from '../../../src/ml/models/architectures';
-import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
-import { runCli, type CliResult } from '../../helpers/cli';
-import { SENSOR_CSV, sensorPreprocessing, storeModel } from '../../helpers/sensor-model';
-import { requireStack } from '../../helpers/stack';
+import { SENSOR_CSV, sensorPreprocessing } from '../../helpers/sensor-model';
+import { startSensorModelCli, type SensorModelCli } from '../../helpers/sensor-model-cli';
 
-let dir: string;
 const bucket = `ffexport-${Math.random().toString(36).slice(2, 8)}`;
 const preprocessing = sensorPreprocessing(['pass', 'fail', 'unsure']);
 const CSV = SENSOR_CSV;
 
-function fineflow(...argv: string[]): Promise<CliResult> {
-  return runCli(argv, { env: { FINEFLOW_BUCKET: bucket, FINEFLOW_FILE_ROOTS: '' }, cwd: dir });
-}
-
+let cli: SensorModelCli | undefined;
+let dir: string;
+let fineflow: SensorModelCli['fineflow'];
 before(async () => {
-  await requireStack();
-  dir = await mkdtemp(join(tmpdir(), 'ff-export-'));
-  const store = createObjectStoreFromConfig(loadConfig(process.env));
-  await store.ensureBucket(bucket);
-  const { tf } = loadTf({ preference: 'auto' });
-  await storeModel(
-    tf,
-    store,
-    buildModel(tf, { kind: 'mlp', inputShape: [4], hidden: [8] }, { numClasses: 3, seed: 11 }),
-    `s3://${bucket}/runs/r1/finetune/model/model.json`,
+  cli = await startSensorModelCli({
+    bucket,
+    dirPrefix: 'ff-export-',
+    modelUri: `s3://${bucket}/runs/r1/finetune/model/model.json`,
     preprocessing,
-    { bucket, name: 'sensors' },
-  );
+    mlp: { hidden: [8], seed: 11 },
+    register: 'sensors',
+  });
+  ({ dir, fineflow } = cli);
   await writeFile(join(dir, 'rows.csv'), CSV);
 });
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => cli?.close());
 
 it('tfjs: tfjs-node loads the export, and with its preprocessing.json predicts what fineflow predict does', async () => {
   const exported = await fineflow('models', 'export', 'sensors@champion', '--format', 'tfjs', '--output', 'out');

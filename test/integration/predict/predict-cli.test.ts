@@ -6,8 +6,7 @@
  * leaves no --output behind (nor a truncated one, nor its temporary file) and an existing one unchanged.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { loadConfig } from '../../../src/config';
@@ -15,37 +14,28 @@ import { loadTf } from '../../../src/ml/backend';
 import { buildModel } from '../../../src/ml/models/architectures';
 import { loadModel, saveModel } from '../../../src/ml/models/load-model';
 import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
-import { runCli, type CliResult } from '../../helpers/cli';
-import { sensorPreprocessing, storeModel } from '../../helpers/sensor-model';
-import { requireStack } from '../../helpers/stack';
+import { sensorPreprocessing } from '../../helpers/sensor-model';
+import { startSensorModelCli, type SensorModelCli } from '../../helpers/sensor-model-cli';
 
-let dir: string;
 const bucket = `ffpredict-${Math.random().toString(36).slice(2, 8)}`;
 const modelUri = `s3://${bucket}/models/sensors/model.json`;
 const preprocessing = sensorPreprocessing(['pass', 'fail']);
 
-function fineflow(...argv: string[]): Promise<CliResult> {
-  return runCli(argv, { env: { FINEFLOW_BUCKET: bucket, FINEFLOW_FILE_ROOTS: '' }, cwd: dir });
-}
-
+let cli: SensorModelCli | undefined;
+let dir: string;
+let fineflow: SensorModelCli['fineflow'];
 before(async () => {
-  await requireStack();
-  dir = await mkdtemp(join(tmpdir(), 'ff-predict-cli-'));
-  const store = createObjectStoreFromConfig(loadConfig(process.env));
-  await store.ensureBucket(bucket);
-  const { tf } = loadTf({ preference: 'auto' });
-  await storeModel(
-    tf,
-    store,
-    buildModel(tf, { kind: 'mlp', inputShape: [4], hidden: [6] }, { numClasses: 2, seed: 3 }),
+  cli = await startSensorModelCli({
+    bucket,
+    dirPrefix: 'ff-predict-cli-',
     modelUri,
     preprocessing,
-  );
-  await store.putBytes(`s3://${bucket}/incoming/day1.csv`, 'line,pressure,temperature\nb,90,30\n');
+    mlp: { hidden: [6], seed: 3 },
+  });
+  ({ dir, fineflow } = cli);
+  await cli.store.putBytes(`s3://${bucket}/incoming/day1.csv`, 'line,pressure,temperature\nb,90,30\n');
 });
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => cli?.close());
 
 /** The model's probabilities on features computed here from the stored statistics (not by predict's code). */
 async function expectedProbabilities(rows: readonly [number | undefined, number, string][]): Promise<number[][]> {

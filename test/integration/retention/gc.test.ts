@@ -10,6 +10,7 @@ import { sweepHistoryUri } from '../../../src/core/storage/layout';
 import { executeGc, planCollection } from '../../../src/retention/gc';
 import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { registerTestStageTypes } from '../../stage-types';
+import { waitForRunState } from '../../helpers/run-state';
 
 let h: RuntimeHarness;
 before(async () => {
@@ -20,15 +21,8 @@ after(async () => {
   await h?.close();
 });
 
-async function waitForState(runId: string, predicate: (state: RunState) => boolean): Promise<RunState> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const state = await h.runs.state(runId);
-    if (predicate(state)) return state;
-    if (Date.now() > deadline) throw new Error(`timed out; last state ${JSON.stringify(state)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const waitForState = (runId: string, predicate: (state: RunState) => boolean) =>
+  waitForRunState(h.runs, runId, predicate, { timeoutMs: 60_000, pollMs: 200 });
 
 const HOUR = 3_600_000;
 

@@ -18,6 +18,7 @@ import { ConflictError, DependencyUnavailableError } from '../../../src/core/err
 import type { PlannedStage } from '../../../src/core/spec/plan-types';
 import { registerModel } from '../../../src/ml/models/registry';
 import { inProcessTrainingRunner } from '../../../src/ml/train/fine-tune';
+import { checkpointedFineTuneStage } from '../../helpers/fine-tune-stage';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { waitFor } from '../schedules/harness';
 import { writeSweepData } from '../sweep/sweep-fixture';
@@ -83,32 +84,21 @@ after(async () => {
   await h?.close();
 });
 
-function fineTuneStage(name: string, overrides: Partial<PlannedStage> = {}) {
-  return {
-    id: 'finetune',
-    uses: 'fine-tune',
-    pool,
-    with: {
-      model: `registry://${name}@latest`,
-      data: data.dataset,
-      epochs: 2,
-      batchSize: 16,
-      freeze: 'none',
-      seed: 1,
-      checkpoint: { everyEpochs: 1, keepLast: 2 },
+const fineTuneStage = (name: string, overrides: Partial<PlannedStage> = {}) =>
+  checkpointedFineTuneStage(
+    { pool, baseModel: name, dataset: data.dataset },
+    {
+      heartbeatTimeoutMs: 10_000,
+      retry: {
+        maxAttempts: 3,
+        initialIntervalMs: 200,
+        backoffCoefficient: 1,
+        maximumIntervalMs: 500,
+        outageBudgetMs: 60_000,
+      },
+      ...overrides,
     },
-    timeoutMs: 120_000,
-    heartbeatTimeoutMs: 10_000,
-    retry: {
-      maxAttempts: 3,
-      initialIntervalMs: 200,
-      backoffCoefficient: 1,
-      maximumIntervalMs: 500,
-      outageBudgetMs: 60_000,
-    },
-    ...overrides,
-  };
-}
+  );
 
 function callsOf(runId: string): { baseModelUri?: string; resumedFromCheckpoint: boolean }[] {
   return trainingCalls

@@ -19,6 +19,7 @@ import type { RunState } from '../../../src/core/run/run-types';
 import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { registerTestStageTypes } from '../../stage-types';
 import { listStageLogs, stageLogText } from '../../../src/client/run-logs';
+import { waitForRunState } from '../../helpers/run-state';
 
 const STACK = path.resolve(__dirname, '../../../infra/stack.sh');
 const stack = (...args: string[]): Promise<unknown> =>
@@ -37,19 +38,8 @@ after(async () => {
   await h?.close();
 });
 
-async function waitForState(
-  runId: string,
-  predicate: (state: RunState) => boolean,
-  timeoutMs = 60_000,
-): Promise<RunState> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const state = await h.runs.state(runId);
-    if (predicate(state)) return state;
-    if (Date.now() > deadline) throw new Error(`timed out; last state ${JSON.stringify(state)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const waitForState = (runId: string, predicate: (state: RunState) => boolean, timeoutMs = 60_000) =>
+  waitForRunState(h.runs, runId, predicate, { timeoutMs, pollMs: 200 });
 
 test(
   'MinIO stopped for 30 s mid-stage under the default retry settings: the run succeeds',

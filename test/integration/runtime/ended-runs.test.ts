@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { InvalidInputError, DependencyUnavailableError } from '../../../src/core/errors';
 import type { RunState } from '../../../src/core/run/run-types';
 import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
+import { waitForRunState } from '../../helpers/run-state';
 
 const REPO = path.resolve(__dirname, '../../..');
 let h: RuntimeHarness;
@@ -21,14 +22,8 @@ after(async () => {
   await h?.close();
 });
 
-async function waitForState(runId: string, predicate: (state: RunState) => boolean): Promise<RunState> {
-  for (let i = 0; ; i++) {
-    const state = await h.runs.state(runId);
-    if (predicate(state)) return state;
-    if (i > 200) throw new Error(`timed out; last state ${JSON.stringify(state)}`);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-}
+const waitForState = (runId: string, predicate: (state: RunState) => boolean) =>
+  waitForRunState(h.runs, runId, predicate, { timeoutMs: 30_000, pollMs: 150 });
 
 test('retry and cancel of a succeeded run say it ended; an unknown run is "no run"', async () => {
   const runId = await h.runs.submit(h.plan('ended', [{ id: 'only', with: { value: 1 } }]));

@@ -11,6 +11,7 @@ import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime
 import { registerTestStageTypes } from '../../stage-types';
 import { maxOverlap } from '../../fixtures/runtime/intervals';
 import { STAGE_START_BATCH } from '../../../src/core/run/start-slots';
+import { waitForRunState } from '../../helpers/run-state';
 
 let h: RuntimeHarness;
 before(async () => {
@@ -109,15 +110,8 @@ stages:
   );
 });
 
-async function waitForState(runId: string, predicate: (state: RunState) => boolean): Promise<RunState> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const state = await h.runs.state(runId);
-    if (predicate(state)) return state;
-    if (Date.now() > deadline) throw new Error(`timed out; last state ${JSON.stringify(state)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const waitForState = (runId: string, predicate: (state: RunState) => boolean) =>
+  waitForRunState(h.runs, runId, predicate, { timeoutMs: 30_000, pollMs: 200 });
 
 test('a fan-out below its ratio pauses; retry --set runs only the failed instances again', async () => {
   const plan = compile(`apiVersion: fineflow/v1

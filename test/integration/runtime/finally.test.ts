@@ -11,6 +11,7 @@ import { compilePlan } from '../../../src/spec/compile';
 import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhook-receiver';
 import { registerTestStageTypes } from '../../stage-types';
+import { waitForRunState } from '../../helpers/run-state';
 
 let h: RuntimeHarness;
 let receiver: WebhookReceiver;
@@ -64,16 +65,8 @@ finally:
 `;
 }
 
-async function waitForState(runId: string, predicate: (state: RunState) => boolean): Promise<RunState> {
-  const deadline = Date.now() + 30_000;
-  let last: RunState | undefined;
-  while (Date.now() < deadline) {
-    last = await h.runs.state(runId);
-    if (predicate(last)) return last;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`timed out waiting; last state ${JSON.stringify(last)}`);
-}
+const waitForState = (runId: string, predicate: (state: RunState) => boolean) =>
+  waitForRunState(h.runs, runId, predicate, { timeoutMs: 30_000, pollMs: 150 });
 
 test('after a success: finally stages run last, see the outcome, and the webhook gets the notification', async () => {
   const plan = compile(

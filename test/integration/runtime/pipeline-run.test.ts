@@ -10,6 +10,7 @@ import { ERROR_TYPES } from '../../../src/core/errors';
 import type { RunState, StageState } from '../../../src/core/run/run-types';
 import { listStageLogs, stageLogText as readLogText } from '../../../src/client/run-logs';
 import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
+import { waitForRunState } from '../../helpers/run-state';
 
 let h: RuntimeHarness;
 before(async () => {
@@ -30,20 +31,8 @@ function stagesById(stages: readonly StageState[]): Record<string, StageState> {
   return Object.fromEntries(stages.map((s) => [s.id, s]));
 }
 
-async function waitForState(
-  runId: string,
-  predicate: (state: RunState) => boolean,
-  timeoutMs = 20_000,
-): Promise<RunState> {
-  const deadline = Date.now() + timeoutMs;
-  let last: RunState | undefined;
-  while (Date.now() < deadline) {
-    last = await h.runs.state(runId);
-    if (predicate(last)) return last;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`timed out waiting; last state ${JSON.stringify(last)}`);
-}
+const waitForState = (runId: string, predicate: (state: RunState) => boolean, timeoutMs = 20_000) =>
+  waitForRunState(h.runs, runId, predicate, { timeoutMs, pollMs: 150 });
 
 /** Visibility is eventually consistent: poll the list for a few seconds. */
 async function eventuallyListed(runId: string, filter: { pipeline: string; status: string }): Promise<boolean> {

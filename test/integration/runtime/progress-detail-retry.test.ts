@@ -19,6 +19,7 @@ import type { StageHeartbeat } from '../../../src/core/run/progress';
 import { registerModel } from '../../../src/ml/models/registry';
 import { inProcessTrainingRunner } from '../../../src/ml/train/fine-tune';
 import type { ObjectStore } from '../../../src/storage/object-store';
+import { checkpointedFineTuneStage } from '../../helpers/fine-tune-stage';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { waitFor } from '../schedules/harness';
 import { writeSweepData } from '../sweep/sweep-fixture';
@@ -115,23 +116,13 @@ test(
   { timeout: 180_000 },
   async () => {
     const plan = h.plan('detail-retry', [
-      {
-        id: 'finetune',
-        uses: 'fine-tune',
-        pool,
-        with: {
-          model: `registry://${name}@latest`,
-          data: data.dataset,
-          epochs: 2,
-          batchSize: 16,
-          freeze: 'none',
-          seed: 1,
-          checkpoint: { everyEpochs: 1, keepLast: 2 },
+      checkpointedFineTuneStage(
+        { pool, baseModel: name, dataset: data.dataset },
+        {
+          heartbeatTimeoutMs: 4_000,
+          retry: { maxAttempts: 3, initialIntervalMs: 200, backoffCoefficient: 1, maximumIntervalMs: 500 },
         },
-        timeoutMs: 120_000,
-        heartbeatTimeoutMs: 4_000,
-        retry: { maxAttempts: 3, initialIntervalMs: 200, backoffCoefficient: 1, maximumIntervalMs: 500 },
-      },
+      ),
     ]);
     runId = await h.runs.submit(plan);
     const result = await h.runs.result(runId);

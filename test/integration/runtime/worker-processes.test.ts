@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import type { RunState } from '../../../src/core/run/run-types';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { WorkerNotReadyError, spawnWorker, type WorkerProcess } from '../../fixtures/runtime/worker-process';
+import { waitForRunState } from '../../helpers/run-state';
 
 let h: RuntimeHarness;
 const processes: WorkerProcess[] = [];
@@ -28,20 +29,8 @@ async function workers(pool: string, count: number, graceMs: number): Promise<Wo
   return started;
 }
 
-async function waitForState(
-  runId: string,
-  predicate: (state: RunState) => boolean,
-  timeoutMs = 30_000,
-): Promise<RunState> {
-  const deadline = Date.now() + timeoutMs;
-  let last: RunState | undefined;
-  while (Date.now() < deadline) {
-    last = await h.runs.state(runId);
-    if (predicate(last)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting; last state ${JSON.stringify(last)}`);
-}
+const waitForState = (runId: string, predicate: (state: RunState) => boolean, timeoutMs = 30_000) =>
+  waitForRunState(h.runs, runId, predicate, { timeoutMs, pollMs: 100 });
 
 const retry = { maxAttempts: 3, initialIntervalMs: 100, backoffCoefficient: 1, maximumIntervalMs: 200 };
 

@@ -22,6 +22,7 @@ import type { EngineKind } from '../../../src/ml/train/engine';
 import { trainModel } from '../../../src/ml/train/fine-tune';
 import { createEngine, memorySource, runTrainingLoop, type LoopResult } from '../../../src/ml/train/loop';
 import type { Hyperparameters } from '../../../src/ml/train/types';
+import { trainDefectBase } from './helpers/defect-base';
 import { createMemoryObjectStore } from './helpers/memory-object-store';
 
 const { tf } = loadTf({ preference: 'auto' });
@@ -337,16 +338,7 @@ describe('graph engine trains exactly as the eager engine', () => {
   it('fine-tuning: head phase, then unfrozen layers with a frozen batch norm between them', async (t) => {
     if (skipWithoutGraph(t)) return;
     const store = createMemoryObjectStore();
-    const source = await writeDataset(store, 's3://b/source', { train: generateDefects({ perClass: 6, seed: 1 }) });
-    await trainModel(store, {
-      mode: 'from-scratch',
-      architecture: { kind: 'cnn', inputShape: [28, 28, 1], filters: [4, 4], featureUnits: 8, pooling: 'max' },
-      datasetUri: source.manifestUri,
-      outputUri: 's3://b/base',
-      registryBucket: 'b',
-      hyperparameters: { epochs: 1, batchSize: 8, learningRate: 0.01 },
-      engine: 'eager',
-    });
+    await trainDefectBase(store, 'eager');
     const target = await writeDataset(store, 's3://b/target', {
       train: generateDefects({ perClass: 5, seed: 2, surface: 'cast' }),
       validation: generateDefects({ perClass: 3, seed: 3, surface: 'cast' }),

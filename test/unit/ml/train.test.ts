@@ -10,6 +10,7 @@ import { readCheckpoint, findCheckpoint } from '../../../src/ml/train/checkpoint
 import { trainModel } from '../../../src/ml/train/fine-tune';
 import type { TrainingProgress, TrainingRequest } from '../../../src/ml/train/types';
 import { mulberry32, randomNormal } from '../../../src/ml/random';
+import { trainDefectBase } from './helpers/defect-base';
 import { createMemoryObjectStore } from './helpers/memory-object-store';
 
 const { tf } = loadTf({ preference: 'auto' });
@@ -192,15 +193,7 @@ describe('training', () => {
 
   it('early stopping ends only the phase it triggers in: a plateau in the head phase moves on to fine-tuning', async () => {
     const store = createMemoryObjectStore();
-    const source = await writeDataset(store, 's3://b/source', { train: generateDefects({ perClass: 6, seed: 1 }) });
-    await trainModel(store, {
-      mode: 'from-scratch',
-      architecture: { kind: 'cnn', inputShape: [28, 28, 1], filters: [4, 4], featureUnits: 8, pooling: 'max' },
-      datasetUri: source.manifestUri,
-      outputUri: 's3://b/base',
-      registryBucket: 'b',
-      hyperparameters: { epochs: 1, batchSize: 8, learningRate: 0.01 },
-    });
+    await trainDefectBase(store);
     const target = generateDefects({ perClass: 4, seed: 2, surface: 'cast' });
     const targetSet = await writeDataset(store, 's3://b/target', { train: target, validation: target });
     // A learning rate this small cannot move validation loss by minDelta: the head phase plateaus at once.
@@ -230,15 +223,7 @@ describe('training', () => {
 
   it('fine-tunes: replaces the head, keeps frozen layers (and their batch-norm statistics) unchanged, trains two phases', async () => {
     const store = createMemoryObjectStore();
-    const source = await writeDataset(store, 's3://b/source', { train: generateDefects({ perClass: 6, seed: 1 }) });
-    await trainModel(store, {
-      mode: 'from-scratch',
-      architecture: { kind: 'cnn', inputShape: [28, 28, 1], filters: [4, 4], featureUnits: 8, pooling: 'max' },
-      datasetUri: source.manifestUri,
-      outputUri: 's3://b/base',
-      registryBucket: 'b',
-      hyperparameters: { epochs: 1, batchSize: 8, learningRate: 0.01 },
-    });
+    await trainDefectBase(store);
     // Target: 3 classes (ok, scratch, spot) → a new 3-way head.
     const target = generateDefects({ perClass: 4, seed: 2, surface: 'cast' });
     const keep = Array.from(target.labels).flatMap((label, i) => (label < 3 ? [i] : []));
