@@ -35,7 +35,13 @@ import {
   temporalOverlapPolicy,
   type PipelineScheduleOptions,
 } from './schedules';
-import { OVERLAP_POLICY_NAMES, readNewDataTriggers, type OverlapPolicyName } from './schedule-block';
+import {
+  OVERLAP_POLICY_NAMES,
+  readNewDataTriggers,
+  readScheduleBlock,
+  type OverlapPolicyName,
+  type ScheduleBlock,
+} from './schedule-block';
 // Started by function reference, so the compiler checks `args` against the workflow's parameters.
 import { pipelineRun } from '../../workflows/pipeline-run';
 
@@ -79,7 +85,10 @@ export interface ScheduleDetails {
   readonly schedule?: {
     readonly paused: boolean;
     readonly note?: string;
+    /** Temporal's compiled form (cron expressions become structured calendars). */
     readonly spec: unknown;
+    /** The `schedule:` block as the applied plan has it, when the action carries a plan that reads as one. */
+    readonly written?: ScheduleBlock;
     readonly overlap: OverlapPolicyName | undefined;
     readonly catchupWindowMs: number;
     readonly pauseOnFailure: boolean;
@@ -111,6 +120,20 @@ export function parseOverlapName(text: string): OverlapPolicyName {
       code: 'invalid-overlap',
     });
   return found;
+}
+
+/** The applied plan's own `schedule:` block, read from the action's input; none when it does not read as one. */
+function writtenBlockOf(action: ScheduleDescription['action']): { written?: ScheduleBlock } {
+  const input: unknown = action.type === 'startWorkflow' ? action.args?.[0] : undefined;
+  const plan =
+    typeof input === 'object' && input !== null && 'plan' in input ? (input as PipelineRunInput).plan : undefined;
+  const block = plan?.schedule;
+  if (!block) return {};
+  try {
+    return { written: readScheduleBlock(block) };
+  } catch {
+    return {}; // applied by an older release whose block this one reads differently: Temporal's spec still shows
+  }
 }
 
 function notFound(pipeline: string, cause?: unknown): InvalidInputError {
@@ -275,6 +298,7 @@ export class ScheduleService {
               paused: description.state.paused,
               ...(description.state.note ? { note: description.state.note } : {}),
               spec: description.spec,
+              ...writtenBlockOf(description.action),
               overlap: overlapPolicyName(description.policies.overlap),
               catchupWindowMs: description.policies.catchupWindow,
               pauseOnFailure: description.policies.pauseOnFailure,

@@ -22,6 +22,7 @@ import type * as TemporalConnectionModule from '../../client/temporal-connection
 import type * as CompileModule from '../../spec/compile';
 import type * as DiagnosticsModule from '../../spec/diagnostics';
 import { formatHumanDuration } from '../../core/spec/durations';
+import type * as ScheduleWordsModule from '../../schedules/schedule-words';
 import type { WatcherRow } from '../../schedules/data-watch-client';
 import type { Plan } from '../../core/spec/plan-types';
 import type * as StageTypesModule from '../../spec/stage-types';
@@ -40,6 +41,7 @@ function load() {
   const mt = require('../../client/text-table') as typeof TextTableModule;
   const m7 = require('../../spec/pipeline-files') as typeof PipelineFilesModule;
   const m8 = require('../pipeline-argument') as typeof PipelineArgumentModule;
+  const m9 = require('../../schedules/schedule-words') as typeof ScheduleWordsModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     renderTable: mt.renderTable,
@@ -52,6 +54,8 @@ function load() {
     loadStageTypeModules: m5.loadStageTypeModules,
     pipelineFileSource: m7.pipelineFileSource,
     readPipelineArgument: m8.readPipelineArgument,
+    scheduleInWords: m9.scheduleInWords,
+    startTimeInWords: m9.startTimeInWords,
   };
 }
 
@@ -152,7 +156,14 @@ function listText(
 /** `describe`'s lines about the Temporal Schedule. */
 function scheduleLines(scheduleId: string, s: NonNullable<ScheduleDetails['schedule']>): string[] {
   const lines = [`schedule ${scheduleId}: ${s.paused ? 'PAUSED' : 'active'}${s.note ? ` — ${s.note}` : ''}`];
-  lines.push(`  spec ${JSON.stringify(s.spec)}`);
+  // As the file says it; Temporal's compiled spec (cron as structured calendars) only when the plan is unreadable.
+  if (s.written)
+    lines.push(
+      ...load()
+        .scheduleInWords(s.written)
+        .map((line) => `  ${line}`),
+    );
+  else lines.push(`  spec ${JSON.stringify(s.spec)}`);
   lines.push(
     `  overlap ${s.overlap ?? 'default'}, catch-up window ${formatHumanDuration(s.catchupWindowMs)}, ` +
       `pause on failure ${s.pauseOnFailure ? 'yes' : 'no'}`,
@@ -165,7 +176,9 @@ function scheduleLines(scheduleId: string, s: NonNullable<ScheduleDetails['sched
       `skipped (overlap) ${s.skippedOverlap}`,
   );
   if (s.paused) lines.push('  next: none while paused');
-  else if (s.nextRuns.length) lines.push(`  next ${s.nextRuns.slice(0, 3).join(', ')}`);
+  else
+    for (const time of s.nextRuns.slice(0, 3))
+      lines.push(`  next ${load().startTimeInWords(time, s.written?.timezone)}`);
   for (const r of s.recentRuns) {
     const delay = formatHumanDuration(r.delayMs);
     lines.push(`  run ${r.runId}: scheduled ${r.scheduledAt}, started ${r.startedAt} (${delay} after its time)`);
@@ -219,7 +232,7 @@ function watcherLines(w: ScheduleDetails['watchers'][number]): string[] {
   return lines;
 }
 
-function describeText(details: ScheduleDetails): string {
+export function describeText(details: ScheduleDetails): string {
   const lines = [
     `pipeline ${details.pipeline}`,
     ...(details.schedule ? scheduleLines(details.scheduleId, details.schedule) : []),
@@ -318,7 +331,9 @@ export const command: CliCommand = {
     '               the next run executes. A paused schedule stays paused. What the file no longer has is removed.',
     'list           schedules (applied, next run, last run and its result) and data watchers (applied, last look,',
     '               queued version, last run and its result)',
-    'describe NAME  spec, policies, plan digest and params, recent runs with scheduled vs. actual start, watchers',
+    'describe NAME  when it starts runs, as the file says it (next starts in UTC and its timezone), policies, plan',
+    '               digest and params, recent runs with scheduled vs. actual start, watchers (--json: also',
+    "               Temporal's compiled spec)",
     'pause NAME     stop starting runs, schedule and data watchers alike (--note says why); unpause NAME resumes',
     '               without catching up the pause (a watcher then runs the newest version if it changed)',
     'trigger NAME   start one run now, named and labelled manual (<schedule id>-manual-<time>); refused while a',

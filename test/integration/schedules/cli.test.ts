@@ -64,6 +64,13 @@ void it(
     );
     assert.equal(JSON.parse(updated.stdout).schedule, 'updated');
 
+    // Said the way the file says it, with the next starts in UTC and Berlin time (was Temporal's calendar JSON).
+    const text = await fineflow('schedule', 'describe', name);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^ {2}cron "0 3 \* \* \*" \(Europe\/Berlin time\)$/m);
+    assert.match(text.stdout, /^ {2}next \d{4}-\d\d-\d\dT0[12]:00:00Z \(\w{3} \d+ \w{3} 03:00 Europe\/Berlin\)$/m);
+    assert.doesNotMatch(text.stdout, /calendars/);
+
     assert.equal((await fineflow('schedule', 'pause', name, '--note', 'data migration')).code, 0);
     const described = await fineflow('schedule', 'describe', name, '--json');
     assert.equal(described.code, 0, described.stderr);
@@ -73,6 +80,8 @@ void it(
     assert.equal(details.schedule.overlap, 'buffer-one');
     assert.equal(details.schedule.catchupWindowMs, 6 * 3_600_000);
     assert.deepEqual(details.schedule.params, { tag: 'second' });
+    assert.ok(details.schedule.spec.calendars, '--json keeps the compiled spec');
+    assert.deepEqual(details.schedule.written.cron, ['0 3 * * *']);
 
     const listed = JSON.parse((await fineflow('schedule', 'list', '--json')).stdout);
     assert.ok(listed.schedules.some((s: { pipeline: string; paused: boolean }) => s.pipeline === name && s.paused));
