@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { compilePlan } from '../../src/spec/compile';
 import { planGraph } from '../../src/ui/run-plan';
 import { screenshot } from '../e2e/helpers/ui-browser';
+import { randomDag } from '../unit/ui/large-dag';
 import { chartPage, usePageModule } from './web-page';
 
 const web = usePageModule('./dag', ['drawDag']);
@@ -69,3 +70,53 @@ for (const pipeline of ['quickstart', 'defect-detection'])
           await page.context().close();
         }
       });
+
+// Above 150 stages the layered layout drew every edge straight from source to target, under the boxes it crossed:
+// a long edge vanished behind stages and seemed to end at one of them (40 of this graph's edges did).
+test("a 151-stage graph with long edges: edges on their stages' sides, none behind a stage", async () => {
+  const graph = randomDag(151, 40, 20261206);
+  const page = await chartPage(web.browser, web.script, {
+    body: '<div class="dag-box" id="box"></div>',
+    colorScheme: 'dark',
+    viewport: { width: 1280, height: 800 },
+  });
+  try {
+    await page.evaluate(`document.getElementById('box').appendChild(drawDag(${JSON.stringify(graph)}).element)`);
+    const { edges, problems } = (await page.evaluate(EDGE_ENDS)) as { edges: number; problems: string[] };
+    assert.equal(edges, graph.edges.length);
+    assert.deepEqual(problems, []);
+    await screenshot(page, 'dag-151-stages-1280-dark');
+  } finally {
+    await page.context().close();
+  }
+});
+
+// Past the layered layout's waypoint budget an edge stays straight: it is drawn above every box, on a halo, so it
+// still cannot be hidden.
+test('a graph past the waypoint budget: its straight edges are drawn above the boxes, each on a halo', async () => {
+  const nodes = Array.from({ length: 300 }, (_, i) => ({ id: `c${i}`, uses: 'noop', pool: 'cpu' }));
+  const edges = nodes
+    .slice(1)
+    .flatMap((node, i) => [{ from: `c${i}`, to: node.id }, ...(i > 0 ? [{ from: 'c0', to: node.id }] : [])]);
+  const page = await chartPage(web.browser, web.script, {
+    body: '<div class="dag-box" id="box"></div>',
+    colorScheme: 'light',
+    viewport: { width: 1280, height: 800 },
+  });
+  try {
+    await page.evaluate(
+      `document.getElementById('box').appendChild(drawDag(${JSON.stringify({ nodes, edges })}).element)`,
+    );
+    const drawn = (await page.evaluate(`(() => {
+      const children = [...document.querySelector('svg.dag').children];
+      const lastNode = Math.max(...children.map((c, i) => (c.matches('g.node') ? i : -1)));
+      const over = children.map((c, i) => [c, i]).filter(([c]) => c.matches('path.edge.over'));
+      return { over: over.length, below: over.filter(([, i]) => i < lastNode).length,
+        unhaloed: over.filter(([, i]) => !children[i - 1].matches('path.edge-halo')).length };
+    })()`)) as { over: number; below: number; unhaloed: number };
+    assert.ok(drawn.over > 0, 'some edges are past the budget');
+    assert.deepEqual({ below: drawn.below, unhaloed: drawn.unhaloed }, { below: 0, unhaloed: 0 });
+  } finally {
+    await page.context().close();
+  }
+});

@@ -53,12 +53,21 @@ export function drawDag(graph: GraphData, onSelect?: (stageId: string) => void):
   marker.appendChild(svg('path', { d: 'M 0 0 L 10 5 L 0 10 z', class: 'arrow' }));
   defs.appendChild(marker);
   root.appendChild(defs);
+  // Edges under the boxes; one the layout left straight across boxes (`over`, past the large layout's waypoint budget)
+  // above them, on a halo of the box colour, so no edge is ever hidden.
+  const above: SVGElement[] = [];
   for (const edge of layout.edges) {
     const points = edge.points;
     const d = points.map((p, i) => `${i === 0 ? 'M' : 'L'} ${p.x.toFixed(1)} ${p.y.toFixed(1)}`).join(' ');
-    root.appendChild(
-      svg('path', { d, class: 'edge', 'marker-end': 'url(#arrow)', 'data-from': edge.from, 'data-to': edge.to }),
-    );
+    const path = svg('path', {
+      d,
+      class: edge.over ? 'edge over' : 'edge',
+      'marker-end': 'url(#arrow)',
+      'data-from': edge.from,
+      'data-to': edge.to,
+    });
+    if (edge.over) above.push(svg('path', { d, class: 'edge-halo' }), path);
+    else root.appendChild(path);
   }
   const groups = new Map<string, SVGGElement>();
   for (const node of graph.nodes) {
@@ -93,6 +102,7 @@ export function drawDag(graph: GraphData, onSelect?: (stageId: string) => void):
     groups.set(node.id, group);
     root.appendChild(group);
   }
+  root.append(...above);
   return {
     element: root,
     update(states) {
