@@ -147,7 +147,7 @@ if [[ -n ${FINEFLOW_TEST_TIMINGS:-} ]]; then
     --test-reporter-destination="$FINEFLOW_TEST_TIMINGS")
 fi
 node --import tsx --import ./test/helpers/property-seed.mjs "${timing_args[@]}" --test --test-concurrency=1 \
-  --test-reporter=spec --test-reporter-destination=stdout "${name_args[@]}" "${files[@]}" 9>&- || status=$?
+  --test-reporter=./test/helpers/quiet-spec-reporter.mjs --test-reporter-destination=stdout "${name_args[@]}" "${files[@]}" 9>&- || status=$?
 if [[ $started == 1 ]]; then bash infra/stack.sh down >/dev/null 2>&1 || true; fi
 started=0
 exit $status
