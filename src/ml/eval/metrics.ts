@@ -242,6 +242,17 @@ export interface GateResult {
   readonly reasons: readonly string[];
 }
 
+/** The evaluate stage's `baseline:` input is recorded as `baseline`: "baseline baseline" said it twice. */
+function baselineName(name: string): string {
+  return name === 'baseline' ? 'the baseline' : `baseline ${name}`;
+}
+
+/** A tie fails a gate that asks to beat: say so, since equal figures read like a pass. */
+function beatVerb(ok: boolean, value: number, baselineValue: number): string {
+  if (ok) return 'beats';
+  return value === baselineValue ? 'only ties (a gate needs it beaten)' : 'does not beat';
+}
+
 /**
  * `baselines` are what `beatBaseline` compares with (the model baselines); `named` is every
  * evaluated baseline by name, for `beat` (default: `baselines`).
@@ -278,7 +289,7 @@ export function applyGate(
       const ok = higher ? value > baselineValue + margin : value < baselineValue - margin;
       passed &&= ok;
       reasons.push(
-        `${gate.metric} ${value.toFixed(4)} ${ok ? 'beats' : 'does not beat'} baseline ${name} (${baselineValue.toFixed(4)}${margin ? ` + margin ${margin}` : ''})`,
+        `${gate.metric} ${value.toFixed(4)} ${beatVerb(ok, value, baselineValue)} ${baselineName(name)} (${baselineValue.toFixed(4)}${margin ? ` + margin ${margin}` : ''})`,
       );
     }
   }
@@ -296,7 +307,7 @@ export function applyGate(
     const ok = higher ? value > baselineValue + margin : value < baselineValue - margin;
     passed &&= ok;
     reasons.push(
-      `${gate.metric} ${value.toFixed(4)} ${ok ? 'beats' : 'does not beat'} ${name} (${baselineValue.toFixed(4)}${margin ? ` + margin ${margin}` : ''})`,
+      `${gate.metric} ${value.toFixed(4)} ${beatVerb(ok, value, baselineValue)} ${name} (${baselineValue.toFixed(4)}${margin ? ` + margin ${margin}` : ''})`,
     );
   }
   return { passed, reasons };

@@ -74,6 +74,10 @@ describe('metrics', () => {
     assert.match(failed.reasons[0] ?? '', /< min 0.9/);
     assert.match(failed.reasons[1] ?? '', /does not beat baseline champion/);
     assert.equal(applyGate({ metric: 'nonsense', min: 0 }, metrics).passed, false);
+    // The evaluate stage records its `baseline:` input as `baseline`; a retrain equal to the champion only ties.
+    const tie = applyGate({ metric: 'accuracy', beatBaseline: true }, metrics, { baseline: metrics });
+    assert.equal(tie.passed, false);
+    assert.match(tie.reasons[0] ?? '', /^accuracy \d\.\d{4} only ties \(a gate needs it beaten\) the baseline \(/);
   });
 
   it('renders a self-contained HTML report with charts', () => {
