@@ -13,11 +13,11 @@ if (existsSync(source)) {
 } else if (existsSync(compiled)) {
   require(compiled).runCli();
 } else {
-  // A tarball packed without `npm run build` first: the checkout's .npmrc sets ignore-scripts, so
+  // A tarball from a bare `npm pack` without a build: the checkout's .npmrc sets ignore-scripts, so
   // `npm pack` does not run prepack, and the package holds neither sources nor dist/.
   process.stderr.write(
     `fineflow: this package has no compiled CLI (${path.relative(path.join(__dirname, '..'), compiled)} is missing): ` +
-      'it was packed without a build. In the Fineflow checkout run `npm run build` and then `npm pack`, and install that tarball.\n',
+      'it was packed without a build. In the Fineflow checkout run `npm run pack` (it builds, then packs), and install that tarball.\n',
   );
   process.exitCode = 1;
 }

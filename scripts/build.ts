@@ -1,5 +1,6 @@
 /**
- * `npm run build` (run it before `npm pack`: the checkout's .npmrc sets ignore-scripts, so prepack does not run):
+ * `npm run build` (`npm run pack` runs it before packing: the checkout's .npmrc sets ignore-scripts, so a bare
+ * `npm pack` runs no prepack):
  * what the published package runs instead of the TypeScript sources a clone runs through tsx.
  *   dist/{src,workflows,activities}/  tsc output with declarations (tsconfig.build.json)
  *   dist/workflow-bundle.js           the workflow bundle, so an installed worker needs no webpack run

@@ -2,7 +2,9 @@
  * What `npm pack` puts in the tarball (read from `npm pack --dry-run`, no build needed): what `bin` needs and none of
  * what a user should not get (tests, benches, TypeScript sources, caches, stack state), and what the launcher does
  * in a package that was packed without `npm run build` (the checkout's .npmrc sets ignore-scripts, so `npm pack`
- * does not run prepack). test/e2e/package-install.test.ts installs a built tarball and runs it.
+ * does not run prepack). `npm run pack` (scripts/pack.ts) builds, packs, and refuses a tarball without the compiled
+ * files: its check is run here on what npm packs of a package without and with dist/.
+ * test/e2e/package-install.test.ts packs with `npm run pack`, installs the tarball and runs it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +13,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { missingFromPackage } from '../../../scripts/pack';
 
 const root = path.join(__dirname, '../../..');
 const run = promisify(execFile);
@@ -64,7 +67,7 @@ test('the launcher of a package packed without a build says so and how to fix it
     );
     assert.equal(failed?.code, 1);
     assert.match(failed?.stderr ?? '', /dist\/src\/cli\/main\.js is missing/);
-    assert.match(failed?.stderr ?? '', /npm run build` and then `npm pack`/);
+    assert.match(failed?.stderr ?? '', /run `npm run pack` \(it builds, then packs\)/);
 
     // Built: the launcher runs the compiled CLI.
     mkdirSync(path.join(pkg, 'dist', 'src', 'cli'), { recursive: true });
@@ -74,6 +77,40 @@ test('the launcher of a package packed without a build says so and how to fix it
     );
     const ran = await run(process.execPath, [path.join(pkg, 'bin', 'fineflow.js'), '--help']);
     assert.equal(ran.stdout, 'compiled cli ran\n');
+  } finally {
+    rmSync(pkg, { recursive: true, force: true });
+  }
+});
+
+test('npm run pack builds before it packs, and its check refuses a package without the compiled files', async () => {
+  const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+    main: string;
+    bin: Record<string, string>;
+  };
+  assert.equal(manifest.scripts.pack, 'node --import tsx scripts/pack.ts');
+  // The package as the checkout packs it (its package.json and `files`), before and after a build wrote dist/.
+  const pkg = mkdtempSync(path.join(tmpdir(), 'fineflow-pack-check-'));
+  try {
+    copyFileSync(path.join(root, 'package.json'), path.join(pkg, 'package.json'));
+    mkdirSync(path.join(pkg, 'bin'));
+    copyFileSync(path.join(root, 'bin', 'fineflow.js'), path.join(pkg, 'bin', 'fineflow.js'));
+    const packedFiles = async (): Promise<string[]> => {
+      const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: pkg });
+      const [packed] = JSON.parse(stdout) as { files: { path: string }[] }[];
+      return (packed?.files ?? []).map((f) => f.path);
+    };
+    assert.deepEqual(missingFromPackage(await packedFiles(), manifest), [
+      'dist/src/index.js',
+      'dist/src/cli/main.js',
+      'dist/workflow-bundle.js',
+      'dist/ui/',
+    ]);
+    for (const file of ['dist/src/index.js', 'dist/src/cli/main.js', 'dist/workflow-bundle.js', 'dist/ui/app.js']) {
+      mkdirSync(path.dirname(path.join(pkg, file)), { recursive: true });
+      writeFileSync(path.join(pkg, file), '// built\n');
+    }
+    assert.deepEqual(missingFromPackage(await packedFiles(), manifest), []);
   } finally {
     rmSync(pkg, { recursive: true, force: true });
   }
