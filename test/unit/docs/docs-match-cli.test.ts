@@ -3,7 +3,9 @@
  * they mention (in inline code, shell blocks and the README's command table) names a command, sub-command and
  * option the CLI defines (read from its own definitions, src/cli/registry.ts), and every relative link, image
  * and repository path in inline code points at a file or folder that exists (and a `#fragment` into a
- * Markdown file at one of its headings). A doc that names a removed flag or a moved file fails here.
+ * Markdown file at one of its headings). A doc that names a removed flag or a moved file fails here. Output a doc
+ * shows under a `<!-- output: fineflow … -->` marker is what that command prints today (test/unit/docs/shown-output.ts;
+ * only commands whose output depends on the repository alone may be marked).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +25,8 @@ import {
   repositoryPathMentions,
   type DocCli,
 } from './doc-mentions';
+import { shownOutputBlocks, shownOutputProblems, type ShownOutput } from './shown-output';
+import { runCli } from '../../helpers/cli';
 
 const root = path.join(__dirname, '../../..');
 const docFiles = [
@@ -195,4 +199,65 @@ test('heading anchors follow GitHub: lower case, punctuation dropped, spaces to 
     '# A title\n## Serving (`fineflow serve`)\n```\n# not a heading\n```\n## Scale and per-stage latency\n## A title\n',
   );
   assert.deepEqual([...anchors], ['a-title', 'serving-fineflow-serve', 'scale-and-per-stage-latency', 'a-title-1']);
+});
+
+/** What the marked command prints (stdout, then stderr), run in-process from the repository root. */
+async function printedBy(block: ShownOutput): Promise<string> {
+  const result = await runCli(block.argv, { cwd: root, env: { NO_COLOR: '1', COLUMNS: '120' } });
+  return result.stdout + result.stderr;
+}
+
+for (const file of docFiles) {
+  test(`${file}: every output block it marks is what its command prints`, async () => {
+    const { blocks, problems } = shownOutputBlocks(readFileSync(path.join(root, file), 'utf8'));
+    const found = problems.map((p) => `${file}:${p}`);
+    for (const block of blocks) {
+      const printed = await printedBy(block);
+      found.push(...shownOutputProblems(block, printed).map((p) => `${file}:${p.replace(/^line /, '')}`));
+    }
+    assert.deepEqual(found, []);
+  });
+}
+
+test('the docs mark output for this check: the README and coming-from-argo.md', () => {
+  const marked = docFiles.filter((f) => shownOutputBlocks(readFileSync(path.join(root, f), 'utf8')).blocks.length);
+  for (const file of ['README.md', 'docs/coming-from-argo.md']) assert.ok(marked.includes(file), file);
+});
+
+test('the output check catches a changed line, a line the command no longer prints and a marker it cannot run', async () => {
+  const doc = [
+    '<!-- output: fineflow validate pipelines/quickstart.yaml -->',
+    '```text',
+    '✓ pipelines/quickstart.yaml is valid',
+    '```',
+    '<!-- output: fineflow plan docs/examples/argo/dag-diamond.yaml -->',
+    '```text',
+    '…',
+    '┌─ level 0',
+    '│  ● A     command@1.0.0  [cpu, 2h]',
+    '…',
+    '└─ finished',
+    '```',
+    '<!-- output: fineflow plan docs/examples/argo/dag-diamond.yaml -->',
+    '```text',
+    'pipeline dag-diamond',
+    '```',
+    '<!-- output: fineflow status run-1 -->',
+    '```text',
+    'run-1 succeeded',
+    '```',
+    '<!-- output: fineflow validate pipelines/quickstart.yaml -->',
+    'no block',
+  ].join('\n');
+  const { blocks, problems } = shownOutputBlocks(doc);
+  const found = [...problems];
+  for (const block of blocks) found.push(...shownOutputProblems(block, await printedBy(block)));
+  const plan = '`fineflow plan docs/examples/argo/dag-diamond.yaml`';
+  assert.deepEqual(found, [
+    '17: <!-- output: fineflow status run-1 -->: `fineflow status` output is not the same on every run or machine; mark only validate, plan, schema, help and --help output (plan without --explain-cache)',
+    '21: <!-- output: fineflow validate pipelines/quickstart.yaml --> is not followed by a fenced block: put the output under it',
+    `line 9: shown \`│  ● A     command@1.0.0  [cpu, 2h]\` is not what ${plan} prints there: it prints \`│  ● A     command@1.0.0  [cpu, 1h]\``,
+    `line 11: shown \`└─ finished\` is not in what ${plan} prints after the lines above it`,
+    `line 15: ${plan} prints more after \`pipeline dag-diamond\`: show it, or end the block with a \`…\` line`,
+  ]);
 });
