@@ -10,6 +10,7 @@
  *   digits-cnn + a shapes-cnn pretraining plan → defect-detection (defect-detector@champion)
  *                                              → scheduled-retrain
  *   a churn pretraining plan (fine-tune `architecture: mlp`) → churn-mlp → tabular, sklearn-baseline
+ *   loan-default needs nothing: it trains its own base (docs/your-own-data.md)
  *
  * Where an example's own gate or a known product bug stops the chain, the test says so
  * (t.diagnostic / t.todo) and makes the prerequisite directly, so every example still runs.
@@ -34,7 +35,15 @@ import { sweepHistoryPrefix } from '../../src/core/storage/layout';
 import { listStageLogs, stageLogText } from '../../src/client/run-logs';
 import type { JsonObject, Plan } from '../../src/core/spec/plan-types';
 import { runCli, startServeProcess } from '../helpers/cli';
-import { generateChurn, pushChurnCsv, pushDefects, pushDigits, pushShapes } from './helpers/example-data';
+import {
+  generateChurn,
+  generateLoans,
+  pushChurnCsv,
+  pushDefects,
+  pushDigits,
+  pushLoanCsv,
+  pushShapes,
+} from './helpers/example-data';
 import {
   assertStages,
   assertSucceeded,
@@ -49,6 +58,7 @@ const TESTED = [
   'batch-predict.yaml',
   'candidate-fan-out.yaml',
   'defect-detection.yaml',
+  'loan-default.yaml',
   'pretrain-digits.yaml',
   'pretrain-surface.yaml',
   'quickstart.yaml',
@@ -526,6 +536,49 @@ stages:
       name: churn-mlp
       alias: latest
 `;
+
+test(
+  'loan-default: no pretrained model: a from-scratch MLP base, a 6-trial sweep over it, gate against the champion',
+  TIMEOUT,
+  async () => {
+    const dataset = `s3://${rt.bucket}/datasets/loans/`;
+    await pushLoanCsv(rt.harness.store, `${dataset}loans.csv`, generateLoans(600, 42));
+    const plan = rt.plan({ file: 'pipelines/loan-default.yaml' }, { dataset });
+    const run = await rt.run(plan);
+    assertSucceeded(run);
+    assertStages(run, {
+      prepare: 'succeeded',
+      base: 'succeeded',
+      sweep: 'succeeded',
+      train: 'succeeded',
+      evaluate: 'succeeded',
+      register: 'succeeded',
+    });
+    assert.deepEqual(run.stage('prepare').outputs?.classes, ['no', 'yes']);
+    const trials = run.stage('sweep').outputs?.trials as { status: string }[];
+    assert.equal(trials.length, 6);
+    assert.ok(
+      trials.every((trial) => trial.status === 'completed'),
+      JSON.stringify(trials.map((t) => t.status)),
+    );
+    const html = await assertReport(run);
+    assert.match(html, /<h2>Slices by employment<\/h2>/);
+    assert.equal(run.stage('evaluate').outputs?.passed, true);
+    assert.deepEqual(run.stage('register').outputs, {
+      model: 'registry://loan-default@1',
+      version: 1,
+      unchanged: false,
+    });
+    assert.deepEqual((await showModel(rt.harness.store, rt.bucket, 'loan-default')).aliases, { champion: 1 });
+
+    // The same data again: the training stages are cache hits, and the model the champion already is adds no version
+    // (evaluate, whose baseline alias now names it, only ties; or register finds the files unchanged).
+    const again = await rt.run(plan);
+    assertSucceeded(again);
+    assertStages(again, { prepare: 'cached', base: 'cached', sweep: 'cached', train: 'cached' });
+    assert.equal(await latestVersion('loan-default'), 1);
+  },
+);
 
 test(
   "tabular: fine-tunes the churn MLP pretrained on last quarter on this quarter's shifted CSV, with per-region metrics",

@@ -1,7 +1,8 @@
 /**
  * Small raw datasets for the example pipelines, pushed into the store the way
  * `fineflow data push` lays them out: image folders (one directory per class, PNG files) from
- * the src/ml generators, and a churn CSV with the columns pipelines/tabular.yaml reads.
+ * the src/ml generators, a churn CSV with the columns pipelines/tabular.yaml reads, and a loan CSV with
+ * missing cells and an imbalanced label for pipelines/loan-default.yaml.
  * Everything is seeded, so a test run pushes the same bytes every time.
  */
 import { generateDefects } from '../../../src/ml/generators/defects';
@@ -81,6 +82,42 @@ export function generateChurn(rows: number, seed: number, quarterShift: number):
 
 /** Push a churn CSV to exactly `uri` (`s3://bucket/…/name.csv`). */
 export async function pushChurnCsv(store: ObjectStore, uri: string, rows: readonly ChurnRow[]): Promise<void> {
+  const slash = uri.lastIndexOf('/');
+  await writeFilesToStore(store, uri.slice(0, slash + 1), [csvFile(rows, uri.slice(slash + 1))]);
+}
+
+/** One application of the loan export pipelines/loan-default.yaml reads; '' and 'NA' are missing cells. */
+export interface LoanRow {
+  readonly income: number;
+  readonly age: number | '';
+  readonly employment: string;
+  readonly debt_ratio: number | 'NA';
+  readonly default: 'yes' | 'no';
+}
+
+const EMPLOYMENT = ['salaried', 'self-employed', 'unemployed', 'retired'] as const;
+
+/** `rows` applications: about 1 in 6 defaults, ~5% of `age` empty and ~3% of `debt_ratio` NA. */
+export function generateLoans(rows: number, seed: number): LoanRow[] {
+  const random = mulberry32(seed);
+  return Array.from({ length: rows }, () => {
+    const income = Math.round(20000 + random() * 80000);
+    const age = Math.round(20 + random() * 45);
+    const employment = EMPLOYMENT[randomInt(random, EMPLOYMENT.length)] as string;
+    const debt = Math.round(random() * 1000) / 1000;
+    const score = 3 * debt - income / 40000 + (employment === 'unemployed' ? 1.5 : 0) + (random() - 0.5);
+    return {
+      income,
+      age: random() < 0.05 ? '' : age,
+      employment,
+      debt_ratio: random() < 0.03 ? 'NA' : debt,
+      default: score > 1.7 ? 'yes' : 'no',
+    };
+  });
+}
+
+/** Push a loan CSV to exactly `uri` (`s3://bucket/…/name.csv`). */
+export async function pushLoanCsv(store: ObjectStore, uri: string, rows: readonly LoanRow[]): Promise<void> {
   const slash = uri.lastIndexOf('/');
   await writeFilesToStore(store, uri.slice(0, slash + 1), [csvFile(rows, uri.slice(slash + 1))]);
 }
