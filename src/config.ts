@@ -17,6 +17,7 @@
  * | FINEFLOW_S3_CA | — | PEM CA bundle that signs an `https://` endpoint's certificate (private CA) |
  * | FINEFLOW_S3_REGION | us-east-1 | region |
  * | FINEFLOW_BUCKET | fineflow | bucket for runs, cache and the model registry |
+ * | FINEFLOW_DATASET_BUCKETS | datasets | comma-separated dataset buckets a command (`data push`) may create besides FINEFLOW_BUCKET; `*`: any. A bucket that exists is used whatever this says |
  * | FINEFLOW_TF_BACKEND | auto | `auto` (native when it loads), `native` (fail without it), `cpu` (pure JS) |
  * | FINEFLOW_OUTBOUND_ALLOW | — (none) | comma-separated URL prefixes that `http(s)://` sources (models, data, cache fingerprints) may start with, e.g. `https://models.example.com/v1/`; none: every http(s) source is refused (docs/security.md) |
  * | FINEFLOW_OUTBOUND_ALLOW_ADDRESSES | — (none) | comma-separated IPs or CIDR ranges that allowed URLs may resolve to although they are loopback, private or link-local, e.g. `127.0.0.1/32`; a cloud-metadata address only when named exactly |
@@ -56,6 +57,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { isIP } from 'node:net';
 import { InvalidInputError } from './core/errors';
+import { shownInput } from './core/shown-input';
 import { stackDir } from './package-paths';
 import { parseCodecKeys, type CodecKeyRing } from './security/payload-codec';
 import { loadCommandConfig, type CommandConfig } from './command/command-config';
@@ -97,6 +99,11 @@ export interface S3Config {
   readonly region: string;
   /** Bucket holding runs/, cache/ and models/. */
   readonly bucket: string;
+  /**
+   * Dataset buckets a command may create besides `bucket` (FINEFLOW_DATASET_BUCKETS, default `datasets`; `*` any),
+   * so a mistyped bucket in `data push s3://…` is refused, not created (src/storage/bucket-guard.ts).
+   */
+  readonly datasetBuckets?: readonly string[];
 }
 
 export type TfBackendPreference = 'auto' | 'native' | 'cpu';
@@ -575,6 +582,25 @@ function s3Location(env: Env): {
   return { endpoint, caPath, bucket };
 }
 
+/** FINEFLOW_DATASET_BUCKETS when unset: the dataset bucket the example pipelines and the demo use. */
+export const DEFAULT_DATASET_BUCKETS: readonly string[] = ['datasets'];
+
+/** FINEFLOW_DATASET_BUCKETS: bucket names (or `*`), checked. */
+function datasetBuckets(env: Env): readonly string[] {
+  const names =
+    nonEmpty(env, 'FINEFLOW_DATASET_BUCKETS') === undefined
+      ? [...DEFAULT_DATASET_BUCKETS]
+      : listOf(env, 'FINEFLOW_DATASET_BUCKETS');
+  for (const name of names)
+    if (name !== '*' && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name))
+      throw new InvalidInputError(
+        `FINEFLOW_DATASET_BUCKETS: ${shownInput(name)} is not a bucket name (3-63 lowercase letters, digits, dots, ` +
+          'dashes); list bucket names separated by commas, e.g. FINEFLOW_DATASET_BUCKETS=datasets,raw-images',
+        { variable: 'FINEFLOW_DATASET_BUCKETS' },
+      );
+  return Object.freeze(names);
+}
+
 /** FINEFLOW_TF_BACKEND, FINEFLOW_TRAIN_ENGINE and FINEFLOW_TRAIN_MEMORY_MB, checked. */
 function trainingSettings(env: Env): Pick<FineflowConfig, 'tfBackend' | 'trainEngine' | 'trainMemoryMb'> {
   const tfBackend = (nonEmpty(env, 'FINEFLOW_TF_BACKEND') ?? 'auto') as TfBackendPreference;
@@ -620,6 +646,7 @@ export function loadConfig(env: Env = process.env): FineflowConfig {
       ...(caPath ? { caPath } : {}),
       region: nonEmpty(env, 'FINEFLOW_S3_REGION') ?? 'us-east-1',
       bucket,
+      datasetBuckets: datasetBuckets(env),
     }),
     tfBackend,
     trainEngine,

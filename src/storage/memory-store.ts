@@ -12,6 +12,7 @@ import {
   DEFAULT_MAX_READ_BYTES,
   objectTooLarge,
   plainObjectStore,
+  type BucketOptions,
   type ListOptions,
   type ObjectInfo,
   type ObjectStore,
@@ -49,8 +50,9 @@ class InMemoryStore implements ObjectStore {
     this.buckets = new Set(buckets);
   }
 
-  async ensureBucket(bucket: string): Promise<void> {
+  async ensureBucket(bucket: string, bucketOptions: BucketOptions = {}): Promise<void> {
     parseS3Uri(formatS3Uri({ bucket, key: '' }));
+    if (!this.buckets.has(bucket) && bucketOptions.refuseToCreate) throw bucketOptions.refuseToCreate();
     this.buckets.add(bucket);
   }
 

@@ -306,15 +306,18 @@ class MinioObjectStore implements ObjectStore {
   async ensureBucket(bucket: string, bucketOptions: BucketOptions = {}): Promise<void> {
     const uri = formatS3Uri({ bucket, key: '' });
     parseS3Uri(uri);
+    let refused: Error | undefined;
     try {
       if (await this.client.bucketExists(bucket)) return;
-      await this.client.makeBucket(bucket, this.region);
+      if (bucketOptions.refuseToCreate) refused = bucketOptions.refuseToCreate();
+      else await this.client.makeBucket(bucket, this.region);
       if (bucketOptions.versioned) await this.client.setBucketVersioning(bucket, { Status: 'Enabled' });
     } catch (thrown) {
       // Two workers bootstrapping at once: the loser sees the bucket already there.
       if (thrown instanceof S3Error && thrown.code === 'BucketAlreadyOwnedByYou') return;
       throw mapS3Error(thrown, uri, 'create bucket');
     }
+    if (refused) throw refused;
   }
 
   async putStream(uri: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {

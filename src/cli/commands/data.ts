@@ -21,7 +21,8 @@ import type { DatasetVersionManifest } from '../../datasets/dataset-version';
 import type * as VersionStoreModule from '../../datasets/version-store';
 import { InvalidInputError } from '../../core/errors';
 import type * as MinioStoreModule from '../../storage/minio-store';
-import type { ObjectStore } from '../../storage/object-store';
+import type { BucketOptions, ObjectStore } from '../../storage/object-store';
+import type * as BucketGuardModule from '../../storage/bucket-guard';
 import { asPrefixUri, confineToPrefix, formatS3Uri, parseS3Uri } from '../../core/storage/uri';
 import { EXIT, UsageError, subcommandError, type CliCommand, type CliIo } from '../command';
 
@@ -35,11 +36,13 @@ function load() {
   const m4 = require('../../storage/minio-store') as typeof MinioStoreModule;
   const mt = require('../../client/text-table') as typeof TextTableModule;
   const ma = require('../atomic-output') as typeof AtomicOutputModule;
+  const mb = require('../../storage/bucket-guard') as typeof BucketGuardModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     renderTable: mt.renderTable,
     formatBytes: m0.formatBytes,
     loadConfig: m1.loadConfig,
+    bucketCreation: mb.bucketCreation,
     diffDatasetVersions: m2.diffDatasetVersions,
     parseDatasetSource: m2.parseDatasetSource,
     listDatasetVersions: m3.listDatasetVersions,
@@ -93,6 +96,8 @@ export async function pushDirectory(
   dir: string,
   prefixUri: string,
   progress: (line: string) => void,
+  /** Whether the prefix's bucket may be created (the CLI's `bucketCreation`); default: created when missing. */
+  creation: Pick<BucketOptions, 'refuseToCreate'> = {},
 ): Promise<PushResult> {
   const { formatBytes, sealDatasetVersion } = load();
   const prefix = asPrefixUri(prefixUri);
@@ -101,7 +106,7 @@ export async function pushDirectory(
   const uris = paths.map((path) => formatS3Uri(confineToPrefix(path, prefix)));
   const sizes = await Promise.all(paths.map(async (path) => (await stat(join(dir, path))).size));
   const total = sizes.reduce((sum, size) => sum + size, 0);
-  await store.ensureBucket(parseS3Uri(prefix).bucket, { versioned: true });
+  await store.ensureBucket(parseS3Uri(prefix).bucket, { versioned: true, ...creation });
   const files: PushedFile[] = [];
   let done = 0;
   let lastReport = 0;
@@ -238,7 +243,7 @@ function configuredStore(io: CliIo): { readonly store: ObjectStore; readonly buc
 
 /** `data push DIR s3://bucket/prefix/`: upload, seal a version, print its id. */
 async function pushCommand(rest: readonly string[], io: CliIo, json: boolean): Promise<number> {
-  const { formatBytes, loadConfig, createObjectStoreFromConfig } = load();
+  const { formatBytes, loadConfig, createObjectStoreFromConfig, bucketCreation } = load();
   const [dirArg, target, extra] = rest;
   if (!dirArg || !target || extra !== undefined) throw new UsageError('push takes DIR and s3://bucket/prefix/');
   const dir = resolve(io.cwd, dirArg);
@@ -247,7 +252,9 @@ async function pushCommand(rest: readonly string[], io: CliIo, json: boolean): P
   parseS3Uri(target);
   const config = loadConfig(io.env);
   const store = createObjectStoreFromConfig(config);
-  const result = await pushDirectory(store, config.s3.bucket, dir, target, (line) => io.stderr.write(`${line}\n`));
+  const creation = bucketCreation(parseS3Uri(target).bucket, config.s3, target);
+  const write = (line: string): void => void io.stderr.write(`${line}\n`);
+  const result = await pushDirectory(store, config.s3.bucket, dir, target, write, creation);
   if (json) {
     io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return EXIT.ok;
@@ -329,7 +336,7 @@ export const command: CliCommand = {
   usage:
     'data push DIR s3://bucket/prefix/ | versions s3://bucket/prefix/ | diff A B | pull s3://bucket/prefix/@V DIR | ls s3://bucket/prefix/',
   description: `push      streams every file under DIR to the prefix (keeping relative paths), creates the bucket if
-          needed (S3 versioning on), seals what the prefix then holds into a dataset version and prints
+          needed (S3 versioning on; only FINEFLOW_BUCKET or one of FINEFLOW_DATASET_BUCKETS, default datasets), seals what the prefix then holds into a dataset version and prints
           its id: sha256 over the sorted "<relative key> <sha256>" lines. The new-data watcher, the run it
           starts, prepare-data and the model card use the same id.
 versions  lists the recorded versions of a prefix, oldest first (pushed, seen by a watcher, or read by a run).

@@ -17,8 +17,9 @@ let dir: string;
 const bucket = `ffdata-cli-${Math.random().toString(36).slice(2, 8)}`;
 const prefix = `s3://${bucket}/set/`;
 
+/** The test's bucket is a new dataset bucket: the CLI may create it only when FINEFLOW_DATASET_BUCKETS names it. */
 function fineflow(...argv: string[]): Promise<CliResult> {
-  return runCli(argv, { cwd: dir });
+  return runCli(argv, { cwd: dir, env: { FINEFLOW_DATASET_BUCKETS: `datasets,${bucket}` } });
 }
 
 before(async () => {
@@ -36,6 +37,15 @@ it(
     await mkdir(join(dir, 'src', 'sub'), { recursive: true });
     await writeFile(join(dir, 'src', 'a.csv'), 'x,label\n1,a\n');
     await writeFile(join(dir, 'src', 'sub', 'b.csv'), 'x,label\n2,b\n');
+    // A bucket no variable names is refused, not created (the CLI's credentials may create dataset buckets).
+    const typo = await runCli(['data', 'push', 'src', `s3://${bucket}x/set/`], { cwd: dir });
+    assert.equal(typo.code, 1, typo.stderr);
+    assert.match(typo.stderr, new RegExp(`bucket ${bucket}x \\(from s3://${bucket}x/set/\\) does not exist`));
+    assert.match(typo.stderr, /fineflow \(FINEFLOW_BUCKET\), datasets \(FINEFLOW_DATASET_BUCKETS\)/);
+    assert.match(typo.stderr, /add it to FINEFLOW_DATASET_BUCKETS/);
+    const s3 = createObjectStoreFromConfig(loadConfig(process.env));
+    await assert.rejects(s3.list(`s3://${bucket}x/`), /bucket/, 'the mistyped bucket was not created');
+
     const first = await fineflow('data', 'push', 'src', prefix);
     assert.equal(first.code, 0, first.stderr);
     const versionA = /version ([0-9a-f]{64})/.exec(first.stdout)?.[1];
