@@ -17,7 +17,7 @@
  * | FINEFLOW_S3_CA | — | PEM CA bundle that signs an `https://` endpoint's certificate (private CA) |
  * | FINEFLOW_S3_REGION | us-east-1 | region |
  * | FINEFLOW_BUCKET | fineflow | bucket for runs, cache and the model registry |
- * | FINEFLOW_DATASET_BUCKETS | datasets | comma-separated dataset buckets a command (`data push`) may create besides FINEFLOW_BUCKET; `*`: any. A bucket that exists is used whatever this says |
+ * | FINEFLOW_DATASET_BUCKETS | datasets | buckets `data push` may create besides FINEFLOW_BUCKET (`*`: any) |
  * | FINEFLOW_TF_BACKEND | auto | `auto` (native when it loads), `native` (fail without it), `cpu` (pure JS) |
  * | FINEFLOW_OUTBOUND_ALLOW | — (none) | comma-separated URL prefixes that `http(s)://` sources (models, data, cache fingerprints) may start with, e.g. `https://models.example.com/v1/`; none: every http(s) source is refused (docs/security.md) |
  * | FINEFLOW_OUTBOUND_ALLOW_ADDRESSES | — (none) | comma-separated IPs or CIDR ranges that allowed URLs may resolve to although they are loopback, private or link-local, e.g. `127.0.0.1/32`; a cloud-metadata address only when named exactly |

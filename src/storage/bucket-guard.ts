@@ -30,7 +30,8 @@ export function bucketCreation(
     refuseToCreate: () =>
       new InvalidInputError(
         `bucket ${shownInput(bucket)} (from ${shownInput(given)}) does not exist, and fineflow creates only the ` +
-          `buckets it is configured for: ${listed.join(', ')}${near ? `; did you mean ${near}? ` : '. '}Fix the bucket ` +
+          `buckets it is configured for: ${listed.join(', ')}${near ? `; did you mean ${near}? ` : '. '}` +
+          'Fix the bucket ' +
           `in the URI, or to make a new dataset bucket add it to FINEFLOW_DATASET_BUCKETS ` +
           `(e.g. FINEFLOW_DATASET_BUCKETS=${[...datasetBuckets, bucket].join(',')})`,
         { code: 'bucket-not-configured', bucket, expected, variable: 'FINEFLOW_DATASET_BUCKETS' },

@@ -77,7 +77,7 @@ export interface BucketOptions {
    * stays readable after its objects are overwritten or deleted). An existing bucket is left as is.
    */
   readonly versioned?: boolean;
-  /** When set and the bucket does not exist: throw what it returns instead of creating it (src/storage/bucket-guard.ts). */
+  /** When set and the bucket does not exist: throw what it returns, not create it (src/storage/bucket-guard.ts). */
   readonly refuseToCreate?: () => Error;
 }
 

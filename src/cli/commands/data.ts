@@ -336,8 +336,9 @@ export const command: CliCommand = {
   usage:
     'data push DIR s3://bucket/prefix/ | versions s3://bucket/prefix/ | diff A B | pull s3://bucket/prefix/@V DIR | ls s3://bucket/prefix/',
   description: `push      streams every file under DIR to the prefix (keeping relative paths), creates the bucket if
-          needed (S3 versioning on; only FINEFLOW_BUCKET or one of FINEFLOW_DATASET_BUCKETS, default datasets), seals what the prefix then holds into a dataset version and prints
-          its id: sha256 over the sorted "<relative key> <sha256>" lines. The new-data watcher, the run it
+          needed (S3 versioning on; only FINEFLOW_BUCKET or one of FINEFLOW_DATASET_BUCKETS, default datasets),
+          seals what the prefix then holds into a dataset version and prints its id: sha256 over the sorted
+          "<relative key> <sha256>" lines. The new-data watcher, the run it
           starts, prepare-data and the model card use the same id.
 versions  lists the recorded versions of a prefix, oldest first (pushed, seen by a watcher, or read by a run).
 diff      compares two versions, A and B as s3://bucket/prefix/@<version> (B may be a bare id of the same

@@ -23,14 +23,15 @@ test('the configured buckets may be created; another is refused naming it, the e
   assert.ok(refusal instanceof InvalidInputError);
   assert.equal(
     refusal.message,
-    'bucket datsets (from s3://datsets/defects/) does not exist, and fineflow creates only the buckets it is configured ' +
-      'for: fineflow (FINEFLOW_BUCKET), datasets (FINEFLOW_DATASET_BUCKETS); did you mean datasets? Fix the bucket in ' +
+    'bucket datsets (from s3://datsets/defects/) does not exist, and fineflow creates only the buckets it is ' +
+      'configured for: fineflow (FINEFLOW_BUCKET), datasets (FINEFLOW_DATASET_BUCKETS); did you mean datasets? ' +
+      'Fix the bucket in ' +
       'the URI, or to make a new dataset bucket add it to FINEFLOW_DATASET_BUCKETS (e.g. ' +
       'FINEFLOW_DATASET_BUCKETS=datasets,datsets)',
   );
 });
 
-test('FINEFLOW_DATASET_BUCKETS: default datasets, a list, or a name that is not a bucket refused with the variable', () => {
+test('FINEFLOW_DATASET_BUCKETS: default datasets, a list; a name that is not a bucket is refused', () => {
   assert.deepEqual(loadConfig({}).s3.datasetBuckets, ['datasets']);
   assert.deepEqual(loadConfig({ FINEFLOW_DATASET_BUCKETS: 'raw, images' }).s3.datasetBuckets, ['raw', 'images']);
   assert.throws(
