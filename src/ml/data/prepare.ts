@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { InvalidInputError } from '../../core/errors';
+import { closest } from '../../core/spec/suggest';
 import type { ObjectStore } from '../../storage/object-store';
 import { mulberry32, shuffleInPlace } from '../random';
 import { asPrefix, joinUri, relativeTo } from '../uri';
@@ -242,6 +243,12 @@ function headerDifference(reference: HeaderReference, header: readonly string[])
   return `has other columns than ${reference.file}: ${parts.filter(Boolean).join('; ')}`;
 }
 
+/** ` (did you mean `x`?)` when a column name looks like a typo of one the data has. */
+function didYouMean(name: string, columns: readonly string[]): string {
+  const near = closest(name, columns);
+  return near ? ` (did you mean \`${near}\`?)` : '';
+}
+
 async function* csvRecords(
   store: ObjectStore,
   uri: string,
@@ -257,7 +264,8 @@ async function* csvRecords(
       header = record.fields.map((field) => field.trim());
       if (!header.includes(labelColumn))
         throw new InvalidInputError(
-          `${name}:${record.line}: no label column ${labelColumn}; columns: ${header.join(', ')} (set labelColumn, or check the delimiter)`,
+          `${name}:${record.line}: no label column ${labelColumn}${didYouMean(labelColumn, header)}; columns: ` +
+            `${header.join(', ')} (fix labelColumn in the prepare stage, or check the delimiter)`,
           { uri, field: 'labelColumn' },
         );
       const difference = headerDifference(reference, header);
@@ -596,8 +604,10 @@ async function tableColumns(
   const unknown = featureColumns.filter((column) => !known.has(column));
   if (unknown.length > 0)
     throw new InvalidInputError(
-      `feature columns ${unknown.join(', ')} are not in ${options.source}; columns: ${columns.join(', ')}`,
-      { unknown },
+      `feature columns ${unknown.map((column) => `${column}${didYouMean(column, columns)}`).join(', ')} are not in ` +
+        `${options.source}; columns: ${columns.join(', ')} (fix featureColumns in the prepare stage, or leave it out ` +
+        'to use every column but the label)',
+      { field: 'featureColumns', unknown },
     );
   return { featureColumns, schema: inferSchema(sample, featureColumns, settings.naValues) };
 }

@@ -94,6 +94,35 @@ describe('prepareDataset', () => {
     assert.ok(Math.abs(rawMean - (manifest.inputTransform.mean[0] ?? 0)) < 1e-3);
   });
 
+  it('a mistyped labelColumn or featureColumns names the column it resembles and where to fix it', async () => {
+    const store = createMemoryObjectStore();
+    await store.putBytes('s3://raw/loans/loans.csv', 'income,employment,default\n1,a,no\n2,b,yes\n');
+    const options = {
+      source: 's3://raw/loans/',
+      format: 'csv' as const,
+      split: { train: 0.5, validation: 0.5, test: 0, seed: 1 },
+      outputPrefix: 's3://out/loans',
+    };
+    await assert.rejects(prepareDataset(store, { ...options, labelColumn: 'defualt' }), {
+      type: 'FineflowInvalidInput',
+      message:
+        'loans.csv:1: no label column defualt (did you mean `default`?); columns: income, employment, default ' +
+        '(fix labelColumn in the prepare stage, or check the delimiter)',
+    });
+    await assert.rejects(
+      prepareDataset(store, { ...options, labelColumn: 'default', featureColumns: ['income', 'employmnt'] }),
+      (error: Error & { type?: string }) => {
+        assert.equal(error.type, 'FineflowInvalidInput');
+        assert.match(
+          error.message,
+          /^feature columns employmnt \(did you mean `employment`\?\) are not in s3:\/\/raw\/loans\//,
+        );
+        assert.match(error.message, /fix featureColumns in the prepare stage/);
+        return true;
+      },
+    );
+  });
+
   it('is deterministic for a seed and different for another', async () => {
     const store = createMemoryObjectStore();
     await store.putBytes('s3://raw/t.jsonl', jsonlFile(generateTabular({ rows: 80, seed: 1, domain: 'target' })).bytes);
