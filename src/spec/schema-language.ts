@@ -40,7 +40,12 @@ export type InputSchema =
       readonly exclusiveMaximum?: number;
     })
   | (SchemaCommon & { readonly type: 'boolean' })
-  | (SchemaCommon & { readonly type: 'enum'; readonly values: readonly (string | number | boolean)[] })
+  | (SchemaCommon & {
+      readonly type: 'enum';
+      readonly values: readonly (string | number | boolean)[];
+      /** Other tools' names for a value (Keras' `val_loss`): a refused value named here gets the one to write. */
+      readonly valueAliases?: { readonly [otherName: string]: string };
+    })
   | (SchemaCommon & {
       readonly type: 'array';
       readonly items: InputSchema;
@@ -367,10 +372,13 @@ function checkEnum(schema: SchemaOf<'enum'>, context: CheckContext): SchemaIssue
   const { node, path } = context;
   const value = node.kind === 'scalar' ? node.value : undefined;
   if (node.kind === 'scalar' && schema.values.some((v) => v === value)) return [];
+  const alias = typeof value === 'string' ? ownHint(schema.valueAliases, value) : undefined;
   const near =
-    typeof value === 'string'
-      ? unknownNameHint(value, schema.values.map(String), 'allowed values')
-      : `allowed values: ${schema.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    alias !== undefined
+      ? `write \`${alias}\` (Fineflow's name for \`${String(value)}\`)`
+      : typeof value === 'string'
+        ? unknownNameHint(value, schema.values.map(String), 'allowed values')
+        : `allowed values: ${schema.values.map((v) => JSON.stringify(v)).join(', ')}`;
   const message = `${path} must be ${describeSchema(schema)}, not ${describeNode(node)}`;
   return [issueAt(context, 'bad-value', message, near)];
 }

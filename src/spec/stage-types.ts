@@ -36,6 +36,16 @@ export type { StageInputProblem, StageOutput, StageTypeDefinition } from './stag
 // ---------------------------------------------------------------------------------------
 // Shared pieces of the built-in schemas
 
+/** Keras' names for what the training loop measures each epoch, which a newcomer writes first. */
+const KERAS_METRIC_NAMES: { readonly [kerasName: string]: string } = {
+  val_loss: 'validation.loss',
+  val_accuracy: 'validation.accuracy',
+  val_acc: 'validation.accuracy',
+  loss: 'train.loss',
+  accuracy: 'train.accuracy',
+  acc: 'train.accuracy',
+};
+
 const MODEL_SCHEMES = ['registry', 's3', 'file', 'http', 'https'];
 const DATA_SCHEMES = ['s3', 'file', 'http', 'https'];
 
@@ -169,6 +179,7 @@ const TRAINING_PROPERTIES: { readonly [name: string]: InputSchema } = {
       monitor: {
         type: 'enum',
         values: [...OBJECTIVE_METRICS],
+        valueAliases: KERAS_METRIC_NAMES,
         default: 'validation.loss',
         description: 'metric to watch: what the training loop measures every epoch',
       },
@@ -603,7 +614,9 @@ function fineTuneTrialProblems(inputs: JsonObject): StageInputProblem[] {
     problems.push({
       path: 'objective.metric',
       message: `objective.metric ${JSON.stringify(metric)} is not measured by a fine-tune trial`,
-      hint: `write one of ${OBJECTIVE_METRICS.join(', ')}${unknownNameSuffix(metric)}`,
+      hint: Object.prototype.hasOwnProperty.call(KERAS_METRIC_NAMES, metric)
+        ? `write \`${KERAS_METRIC_NAMES[metric] as string}\` (Fineflow's name for \`${metric}\`)`
+        : `write one of ${OBJECTIVE_METRICS.join(', ')}${unknownNameSuffix(metric)}`,
     });
   return [...problems, ...trialCheckpointCadence(inputs), ...checkSweepSpace(inputs)];
 }

@@ -223,3 +223,30 @@ ${withLines}
   assert.equal(missing?.path, 'stages.sweep.with.model');
   assert.match(missing?.hint ?? '', /with no base model, train one first/);
 });
+
+test("Keras' metric names (val_loss, val_accuracy) get the name Fineflow measures, where they are written", () => {
+  const monitor = validatePipeline(
+    `${HEAD}stages:
+  train:
+    uses: fine-tune
+    with: {architecture: mlp, data: s3://datasets/d/manifest.json, earlyStopping: {monitor: val_loss}}
+`,
+    'h.yaml',
+  ).diagnostics.find((d) => d.code === 'bad-value');
+  assert.deepEqual([monitor?.path, monitor?.line], ['stages.train.with.earlyStopping.monitor', 7]);
+  assert.equal(monitor?.hint, "write `validation.loss` (Fineflow's name for `val_loss`)");
+  const objective = validatePipeline(
+    `${HEAD}stages:
+  sweep:
+    uses: hyperparameter-sweep
+    with:
+      model: s3://models/m/model.json
+      data: s3://datasets/d/manifest.json
+      objective: {metric: val_accuracy}
+      space: {learningRate: {logUniform: [1.0e-3, 1.0e-1]}}
+`,
+    'h.yaml',
+  ).diagnostics.find((d) => d.path === 'stages.sweep.with.objective.metric');
+  assert.equal(objective?.line, 10);
+  assert.equal(objective?.hint, "write `validation.accuracy` (Fineflow's name for `val_accuracy`)");
+});
