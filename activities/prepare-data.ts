@@ -262,6 +262,15 @@ async function pinSources(
   return { store, options, version: pin.manifest.id };
 }
 
+/** The objects of a csv/jsonl prefix that prepare-data does not read (by their key's ending), by base name. */
+export function skippedObjects(keys: readonly string[], format: string): string[] {
+  const endings = format === 'csv' ? ['.csv'] : format === 'jsonl' ? ['.jsonl', '.ndjson'] : [];
+  if (endings.length === 0) return [];
+  return keys
+    .filter((key) => !endings.some((ending) => key.endsWith(ending)))
+    .map((key) => key.slice(key.lastIndexOf('/') + 1));
+}
+
 /** Log and heartbeat how much the stage is about to read; returns the source's bytes. */
 async function announceSource(
   store: ObjectStore,
@@ -277,6 +286,17 @@ async function announceSource(
   runtime.log(
     `reading ${sourceFiles} object(s), ${formatBytes(sourceBytes)}, from ${options.source} as ${options.format}`,
   );
+  // csv/jsonl read only their own files: a README.txt beside the CSV was skipped without a word, and the line
+  // above counted it as read.
+  const skipped = skippedObjects(
+    objects.flatMap((object) => (object ? [object.key] : [])),
+    options.format,
+  );
+  if (skipped.length > 0)
+    runtime.log(
+      `skipped ${skipped.length} object(s) that are not ${options.format === 'csv' ? '.csv' : '.jsonl/.ndjson'}: ` +
+        `${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ', …' : ''}`,
+    );
   runtime.heartbeat({
     message: `reading ${sourceFiles} files (${formatBytes(sourceBytes)})`,
     fraction: 0,

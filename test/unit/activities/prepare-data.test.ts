@@ -9,7 +9,8 @@ import { prepareDataStage } from '../../../activities/prepare-data';
 import { loadSplit, readManifest } from '../../../src/ml/data/shards';
 import type { DataReport } from '../../../src/ml/data/prepare';
 import type { MemoryObjectStore } from '../../../src/storage/memory-store';
-import { memoryStore, runStage, stageContext, stageFailure } from './helpers';
+import { listStageLogs, stageLogText } from '../../../src/client/run-logs';
+import { BUCKET, memoryStore, runStage, stageContext, stageFailure } from './helpers';
 import { CLASSES, rawBars } from './fixtures';
 
 let store: MemoryObjectStore;
@@ -111,6 +112,23 @@ test('CSV rows: label column, encoded features, standardised with training stati
   const report = await store.getJson<DataReport>(String(result.outputs.report));
   assert.equal(report.quarantined.count, 1, 'the row with a word in a numeric column is quarantined');
   assert.deepEqual((await readManifest(store, String(result.outputs.dataset))).featureShape, [2]);
+});
+
+test('a CSV prefix: what is not a .csv is named in the log as skipped, not counted as read in silence', async () => {
+  const rows = ['a,label', ...Array.from({ length: 20 }, (_, i) => `${i},${i % 2 === 0 ? 'even' : 'odd'}`)];
+  await store.putBytes('s3://datasets/notes/data.csv', `${rows.join('\n')}\n`);
+  await store.putBytes('s3://datasets/notes/README.txt', 'exported from the CRM\n');
+  const runId = 'prep-skipped';
+  await runStage('prepare-data', prepareDataStage, store, stageContext('prepare', { runId }), {
+    source: 's3://datasets/notes/',
+    format: 'csv',
+    labelColumn: 'label',
+    split: { train: 0.5, validation: 0.25, test: 0.25, seed: 1 },
+  });
+  const [log] = await listStageLogs(store, BUCKET, runId, 'prepare');
+  assert.ok(log, 'the stage wrote a log');
+  const text = await stageLogText(store, log);
+  assert.match(text, /skipped 1 object\(s\) that are not \.csv: README\.txt\n/);
 });
 
 test('inputs that can never succeed fail non-retryably and name the field', async () => {
