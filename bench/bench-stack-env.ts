@@ -39,6 +39,9 @@ export function benchStackEnv(env: NodeJS.ProcessEnv, root: string): NodeJS.Proc
     FINEFLOW_TEMPORAL_UI_PORT: ports[1],
     FINEFLOW_MINIO_PORT: ports[2],
     FINEFLOW_MINIO_CONSOLE_PORT: ports[3],
+    // infra/stack.sh's port messages name FINEFLOW_BENCH_*_PORT, the variables read here.
+    FINEFLOW_STACK_PORT_VARIABLES: 'FINEFLOW_BENCH_',
+    FINEFLOW_STACK_UP_COMMAND: 'npm run bench …',
     TEMPORAL_ADDRESS: `127.0.0.1:${ports[0]}`,
     FINEFLOW_S3_ENDPOINT: `http://127.0.0.1:${ports[2]}`,
   };

@@ -54,6 +54,10 @@ TEMPORAL_PORT="${FINEFLOW_TEMPORAL_PORT:-7233}"
 TEMPORAL_UI_PORT="${FINEFLOW_TEMPORAL_UI_PORT:-8233}"
 MINIO_PORT="${FINEFLOW_MINIO_PORT:-9000}"
 MINIO_CONSOLE_PORT="${FINEFLOW_MINIO_CONSOLE_PORT:-9001}"
+# Where those ports came from, for messages: a caller that sets FINEFLOW_*_PORT from variables of its own (the tests'
+# FINEFLOW_TEST_*, the bench's FINEFLOW_BENCH_*) names their prefix and its command, so a message names what to set.
+PORT_VARIABLE_PREFIX="${FINEFLOW_STACK_PORT_VARIABLES:-FINEFLOW_}"
+UP_COMMAND="${FINEFLOW_STACK_UP_COMMAND:-fineflow dev up}"
 # shellcheck source=stack-users.sh
 source "$REPO_DIR/infra/stack-users.sh"
 S3_ACCESS_KEY="$FINEFLOW_STACK_ROOT_USER"
@@ -71,6 +75,7 @@ SEARCH_ATTRIBUTES=(FineflowPipeline FineflowStatus FineflowTrigger)
 
 log() { printf 'stack: %s\n' "$*" >&2; }
 die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
+[[ "$PORT_VARIABLE_PREFIX" =~ ^FINEFLOW_([A-Z]+_)?$ ]] || die "FINEFLOW_STACK_PORT_VARIABLES: expected FINEFLOW_ or FINEFLOW_<WORD>_"
 
 for port_var in TEMPORAL_PORT TEMPORAL_UI_PORT MINIO_PORT MINIO_CONSOLE_PORT HEALTH_TIMEOUT; do
   [[ "${!port_var}" =~ ^[0-9]+$ ]] || die "$port_var=${!port_var} must be a number"
@@ -216,8 +221,9 @@ check_ports_free() {
       port="${!port_var}"
       port_listened "$port" || continue
       holder="$(port_holder "$port")"
-      die "port $port (FINEFLOW_$port_var) on 127.0.0.1 is in use by another program${holder:+ ($holder)}, not a" \
-        "$service server this stack can use; stop it, or pick a free port: FINEFLOW_$port_var=<port> fineflow dev up"
+      die "port $port ($PORT_VARIABLE_PREFIX$port_var) on 127.0.0.1 is in use by another program${holder:+ ($holder)}," \
+        "not a $service server this stack can use; stop it, or pick a free port:" \
+        "$PORT_VARIABLE_PREFIX$port_var=<port> $UP_COMMAND"
     done
   done
 }

@@ -108,6 +108,8 @@ export FINEFLOW_TEMPORAL_PORT="${FINEFLOW_TEST_TEMPORAL_PORT:-7244}"
 export FINEFLOW_TEMPORAL_UI_PORT="${FINEFLOW_TEST_TEMPORAL_UI_PORT:-8244}"
 export FINEFLOW_MINIO_PORT="${FINEFLOW_TEST_MINIO_PORT:-9244}"
 export FINEFLOW_MINIO_CONSOLE_PORT="${FINEFLOW_TEST_MINIO_CONSOLE_PORT:-9245}"
+# infra/stack.sh's port messages then name FINEFLOW_TEST_*_PORT, the variables this script reads.
+export FINEFLOW_STACK_PORT_VARIABLES=FINEFLOW_TEST_ FINEFLOW_STACK_UP_COMMAND='bash scripts/test.sh …'
 # shellcheck source=../infra/stack-env.sh
 source infra/stack-env.sh
 # Every worker this run starts, in any test process, takes its workflow bundle from here: webpack runs once per

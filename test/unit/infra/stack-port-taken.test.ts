@@ -62,6 +62,41 @@ for (const taken of ['FINEFLOW_TEMPORAL_PORT', 'FINEFLOW_MINIO_CONSOLE_PORT'] as
   });
 }
 
+test('the test stack’s port message names FINEFLOW_TEST_*_PORT and its command (was FINEFLOW_*_PORT, fineflow dev up)', async () => {
+  // As scripts/test.sh and the bench call the script: their own variables set FINEFLOW_*_PORT.
+  const holder = await listen();
+  const dir = mkdtempSync(path.join(tmpdir(), 'fineflow-stack-port-vars-'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    FINEFLOW_STACK_DIR: dir,
+    FINEFLOW_STACK_PORT_VARIABLES: 'FINEFLOW_TEST_',
+    FINEFLOW_STACK_UP_COMMAND: 'bash scripts/test.sh …',
+    FINEFLOW_MINIO_PORT: String(portOf(holder)),
+    FINEFLOW_MINIO_CONSOLE_PORT: String(await freePort()),
+  };
+  try {
+    const up = spawnSync('bash', [STACK, 'up', 'minio'], { env, encoding: 'utf8', timeout: 60_000 });
+    assert.notEqual(up.status, 0, up.stderr);
+    assert.match(
+      up.stderr,
+      new RegExp(
+        `port ${portOf(holder)} \\(FINEFLOW_TEST_MINIO_PORT\\) on 127\\.0\\.0\\.1 is in use .* pick a free port: ` +
+          `FINEFLOW_TEST_MINIO_PORT=<port> bash scripts/test\\.sh …`,
+      ),
+    );
+    assert.doesNotMatch(up.stderr, /FINEFLOW_MINIO_PORT|fineflow dev up/);
+    const bad = spawnSync('bash', [STACK, 'status'], {
+      env: { ...env, FINEFLOW_STACK_PORT_VARIABLES: 'TEMPORAL_' },
+      encoding: 'utf8',
+    });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /FINEFLOW_STACK_PORT_VARIABLES: expected FINEFLOW_ or FINEFLOW_<WORD>_/);
+  } finally {
+    holder.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('status of a stack that is not running says not running and how to start it (was "not healthy at")', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'fineflow-stack-status-'));
   const env: NodeJS.ProcessEnv = { ...process.env, FINEFLOW_STACK_DIR: dir };
