@@ -8,11 +8,35 @@
  * stay where they are. `build/` is linked even when the checkout has none yet: the bench's TensorFlow set-up step
  * restores the graph training addon there after the snapshot is taken, and a snapshot without it trained every
  * bench curve of its run with the eager engine (other floats, so other curves under the same cache keys).
+ * A bench killed by a signal left its copy in /tmp for good: a detached watcher now removes it when the bench ends
+ * however it ends, and each start removes the copies of benches that are gone (their pid is recorded inside).
  */
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+
+/** Every snapshot directory's name starts so (under the system's temp folder). */
+export const SNAPSHOT_PREFIX = 'fineflow-bench-source-';
+/** Inside a snapshot: the pid and start time of the bench that made it, so a later bench can tell it is dead. */
+export const OWNER_FILE = '.fineflow-bench-owner';
+/** At most this many entries of the temp folder are looked at for stale snapshots, and this much of an owner file read. */
+const STALE_SCAN_LIMIT = 200;
+const OWNER_FILE_BYTES = 64;
+/** A snapshot made before owners were recorded is stale once this old. */
+const OWNERLESS_STALE_MS = 24 * 3_600_000;
 
 /** What a snapshot is made of, relative to the checkout's root. */
 export interface SnapshotPlan {
@@ -69,13 +93,88 @@ function git(root: string, args: readonly string[]): string {
   return result.stdout;
 }
 
+/** A process's start time in clock ticks since boot (Linux /proc), so a reused pid is not taken for the bench. */
+function processStart(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function ownerAlive(owner: string): boolean {
+  const [pidText, start = ''] = owner.trim().split(' ');
+  const pid = Number(pidText);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+  }
+  return start === '' || processStart(pid) === '' || processStart(pid) === start;
+}
+
+/**
+ * Removes snapshots under `parent` whose bench is gone: its recorded pid is dead (or now another process), or it has
+ * no owner file and is over a day old (made before owners were recorded). A bench killed outright (SIGKILL, or its
+ * clean-up watcher killed with it) left its copy behind for good; five had piled up in /tmp. Returns what it removed.
+ */
+export function removeStaleSnapshots(parent = os.tmpdir(), now = Date.now()): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(parent).filter((name) => name.startsWith(SNAPSHOT_PREFIX));
+  } catch {
+    return removed;
+  }
+  for (const name of names.slice(0, STALE_SCAN_LIMIT)) {
+    const directory = path.join(parent, name);
+    let stale: boolean;
+    try {
+      if (!lstatSync(directory).isDirectory()) continue;
+      const ownerPath = path.join(directory, OWNER_FILE);
+      stale = existsSync(ownerPath)
+        ? !ownerAlive(readFileSync(ownerPath).subarray(0, OWNER_FILE_BYTES).toString('utf8'))
+        : now - statSync(directory).mtimeMs > OWNERLESS_STALE_MS;
+    } catch {
+      continue; // removed meanwhile, or not ours to read
+    }
+    if (!stale) continue;
+    rmSync(directory, { recursive: true, force: true });
+    removed.push(directory);
+  }
+  return removed;
+}
+
+/**
+ * A detached process that removes `directory` when this one ends however it ends (SIGINT, SIGTERM, SIGKILL): it holds
+ * the read end of a pipe this process never writes to, and the pipe closes when this process dies. A signal handler
+ * cannot do it: the bench runs its sections with spawnSync, so a handler would run only after the last section.
+ */
+function removeWhenGone(directory: string): () => void {
+  const script =
+    "const fs = require('node:fs'); const dir = process.argv[1];" +
+    "process.stdin.on('close', () => fs.rmSync(dir, { recursive: true, force: true })); process.stdin.resume();";
+  const watcher = spawn(process.execPath, ['-e', script, directory], {
+    detached: true,
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  watcher.unref();
+  (watcher.stdin as unknown as { unref?: () => void }).unref?.();
+  return () => watcher.stdin?.end();
+}
+
 /** Copy `root`'s source into a new scratch directory (under `parent`, the system's temp folder by default). */
 export function snapshotSource(root: string, parent = os.tmpdir()): SourceSnapshot {
+  removeStaleSnapshots(parent);
   const plan = snapshotPlan(
     git(root, ['ls-files', '-z', '--cached', '--others', '--exclude-standard']),
     git(root, ['ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--directory']),
   );
-  const directory = mkdtempSync(path.join(parent, 'fineflow-bench-source-'));
+  const directory = mkdtempSync(path.join(parent, SNAPSHOT_PREFIX));
+  writeFileSync(path.join(directory, OWNER_FILE), `${process.pid} ${processStart(process.pid)}\n`);
+  const stopWatcher = removeWhenGone(directory);
   let files = 0;
   for (const file of plan.copy) {
     const from = path.join(root, file);
@@ -90,5 +189,12 @@ export function snapshotSource(root: string, parent = os.tmpdir()): SourceSnapsh
     mkdirSync(path.dirname(to), { recursive: true });
     symlinkSync(path.join(root, entry), to);
   }
-  return { directory, files, remove: () => rmSync(directory, { recursive: true, force: true }) };
+  return {
+    directory,
+    files,
+    remove: () => {
+      rmSync(directory, { recursive: true, force: true });
+      stopWatcher();
+    },
+  };
 }

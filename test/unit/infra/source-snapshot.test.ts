@@ -3,7 +3,8 @@
  * edit to the checkout afterwards reaches no section, while ignored state (dependencies, results) stays shared.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import {
   existsSync,
   lstatSync,
@@ -12,12 +13,19 @@ import {
   readFileSync,
   rmSync,
   unlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, it } from 'node:test';
-import { snapshotPlan, snapshotSource } from '../../../bench/source-snapshot';
+import {
+  OWNER_FILE,
+  SNAPSHOT_PREFIX,
+  removeStaleSnapshots,
+  snapshotPlan,
+  snapshotSource,
+} from '../../../bench/source-snapshot';
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'fineflow-snapshot-test-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -104,4 +112,65 @@ it('does not link build/ whole when a path inside it is copied or linked on its 
     copy: ['a.ts', 'build/keep.txt'],
     link: ['build/native'],
   });
+});
+
+/** Resolves once `check` holds, or rejects after `ms` naming `what` (a condition, not a fixed sleep). */
+async function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`${what} after ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  it(`a bench killed by ${signal} while a section runs leaves no snapshot behind`, async () => {
+    // A real bench-like process: it snapshots, then blocks in spawnSync as bench.ts does while a section runs. The
+    // signal goes to its whole process group, as Ctrl-C in a terminal does.
+    const parent = mkdtempSync(path.join(scratch, `killed-${signal}-`));
+    const root = path.join(parent, 'checkout');
+    write(root, 'src/a.ts', 'export const a = 1;\n');
+    assert.equal(spawnSync('git', ['init', '-q'], { cwd: root }).status, 0);
+    const module = path.resolve(__dirname, '../../../bench/source-snapshot.ts');
+    const code =
+      `const { snapshotSource } = require(${JSON.stringify(module)});` +
+      `const s = snapshotSource(${JSON.stringify(root)}, ${JSON.stringify(parent)});` +
+      `require('node:fs').writeSync(1, s.directory + '\\n');` +
+      `require('node:child_process').spawnSync('sleep', ['60']);`;
+    const bench = spawn(process.execPath, ['--import', 'tsx', '-e', code], {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const [line] = (await once(bench.stdout!, 'data')) as [Buffer];
+    const directory = line.toString().trim();
+    assert.ok(directory.startsWith(path.join(parent, SNAPSHOT_PREFIX)), directory);
+    assert.ok(existsSync(path.join(directory, 'src/a.ts')));
+    process.kill(-bench.pid!, signal);
+    const [, killedBy] = (await once(bench, 'exit')) as [number | null, string | null];
+    assert.equal(killedBy, signal);
+    await until(() => !existsSync(directory), `${directory} still there`);
+  });
+
+it('a later start removes snapshots of dead benches (pid recorded inside) and old ownerless ones, no others', () => {
+  const parent = mkdtempSync(path.join(scratch, 'stale-'));
+  const make = (name: string, owner?: string) => {
+    const directory = path.join(parent, `${SNAPSHOT_PREFIX}${name}`);
+    mkdirSync(directory);
+    if (owner !== undefined) writeFileSync(path.join(directory, OWNER_FILE), owner);
+    return directory;
+  };
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  const deadOwner = make('dead', `${dead.stdout} 1\n`);
+  const liveOwner = make('live', `${process.pid}\n`);
+  const reusedPid = make('reused', `${process.pid} 1\n`); // our pid, another start time: a reused pid
+  const garbage = make('garbage', 'x'.repeat(10_000));
+  const oldOwnerless = make('old');
+  utimesSync(oldOwnerless, new Date(Date.now() - 2 * 86_400_000), new Date(Date.now() - 2 * 86_400_000));
+  const newOwnerless = make('new');
+  const notOurs = path.join(parent, 'other-dir');
+  mkdirSync(notOurs);
+
+  const removed = removeStaleSnapshots(parent);
+  assert.deepEqual(removed.sort(), [deadOwner, garbage, oldOwnerless, reusedPid].sort());
+  for (const kept of [liveOwner, newOwnerless, notOurs]) assert.ok(existsSync(kept), kept);
 });
