@@ -56,7 +56,9 @@ export const QUALITY_CHECKS: readonly QualityCheck[] = [
 /** What a finding is about, in the words of the fix. */
 const FIXES: Readonly<Record<QualityCheck, string>> = {
   headerMismatch: 'give every file the same columns, or set quality.headerMismatch: warn to skip the odd files',
-  unsupportedFiles: 'convert them to PNG or JPEG, or set quality.unsupportedFiles: warn to skip them',
+  unsupportedFiles:
+    'convert images in other formats to PNG or JPEG, keep files that are not images (notes, .DS_Store) out of the ' +
+    'pushed folder, or set quality.unsupportedFiles: warn to skip them',
   corruptFiles: 'replace them, or set quality.corruptFiles: warn to quarantine them',
   nestedFolders: 'move the images up to their class folder, or set quality.nestedFolders: flatten',
   blankImages: 'remove them, or set quality.blankImages: warn (keep) or drop',

@@ -238,6 +238,16 @@ describe('data quality: image folders', () => {
     assert.equal(flat.report.classes.find((c) => c.name === 'cat')?.count, 11);
   });
 
+  it('a notes file in a class folder fails with a fix that fits it, not only "convert them to PNG"', async () => {
+    const store = createMemoryObjectStore();
+    await imageFolder(store, 's3://raw/notes/', 10);
+    await store.putBytes('s3://raw/notes/cat/notes.txt', 'taken on the line-B camera');
+    await assert.rejects(prepareDataset(store, options('s3://raw/notes/')), {
+      message:
+        /cat\/notes\.txt: is \.txt, not PNG or JPEG\. Fix: .*keep files that are not images \(notes, \.DS_Store\) out of the pushed folder/,
+    });
+  });
+
   it('.webp and .gif files are counted and listed, failing by default; warn skips them', async () => {
     const store = createMemoryObjectStore();
     await imageFolder(store, 's3://raw/webp/', 10);
