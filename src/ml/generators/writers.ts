@@ -91,10 +91,26 @@ export async function writeFilesToDirectory(directory: string, files: readonly R
   }
 }
 
+/** Puts in flight at once: each is a round trip to the store, so one at a time waits out every latency in turn. */
+const STORE_PUTS_IN_FLIGHT = 8;
+
+/** Puts every file under `prefixUri`, a few at a time; the first failure stops the rest and is thrown. */
 export async function writeFilesToStore(
   store: ObjectStore,
   prefixUri: string,
   files: readonly RawFile[],
 ): Promise<void> {
-  for (const file of files) await store.putBytes(joinUri(prefixUri, file.path), file.bytes);
+  let next = 0;
+  let failed = false;
+  const putInTurn = async (): Promise<void> => {
+    for (let file = files[next++]; file && !failed; file = files[next++]) {
+      try {
+        await store.putBytes(joinUri(prefixUri, file.path), file.bytes);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(STORE_PUTS_IN_FLIGHT, files.length) }, putInTurn));
 }
