@@ -21,6 +21,7 @@ import {
   type Page,
 } from '../util';
 import { StagePanel } from './stage-panel';
+import { quotedInput } from '../../../core/shown-input';
 
 const ENDED = ['succeeded', 'failed', 'cancelled'];
 
@@ -36,6 +37,26 @@ function triggerText(state: RunState): string {
 function defaultStage(state: RunState): string | undefined {
   const pick = (status: string): string | undefined => state.stages.find((s) => s.status === status)?.id;
   return pick('waiting') ?? pick('failed') ?? pick('running') ?? state.stages[0]?.id;
+}
+
+/**
+ * The address names a stage the run lacks (a typo, a link to another pipeline's run): say so, with the name bounded
+ * and escaped (an address is anyone's), instead of an empty panel.
+ */
+function addressStageNote(
+  named: string,
+  runId: string,
+  stages: readonly string[],
+  shown: string | undefined,
+): HTMLElement {
+  const listed = stages.length > 12 ? `${stages.slice(0, 12).join(', ')}, … (${stages.length})` : stages.join(', ');
+  return h(
+    'p',
+    { class: 'warning address-stage', role: 'status' },
+    `This address names stage ${quotedInput(named)}, which run ${runId} does not have` +
+      (shown ? `: showing stage ${shown}.` : '.') +
+      (stages.length > 0 ? ` Its stages: ${listed}.` : ''),
+  );
 }
 
 /**
@@ -76,7 +97,7 @@ export function runPage(runId: string, params: URLSearchParams): Page {
   const problem = h('div');
   let dag: DagView | undefined;
   let panel: StagePanel | undefined;
-  let selected = params.get('stage') ?? undefined;
+  let selected = params.get('stage') || undefined;
   let events: EventSource | undefined;
   let latest: RunState | undefined;
 
@@ -164,6 +185,17 @@ export function runPage(runId: string, params: URLSearchParams): Page {
       details.sweeps,
       new Set(details.graph.nodes.filter((node) => node.checkpoints).map((node) => node.id)),
     );
+    if (selected !== undefined && !details.graph.nodes.some((node) => node.id === selected)) {
+      problem.replaceChildren(
+        addressStageNote(
+          selected,
+          runId,
+          details.graph.nodes.map((node) => node.id),
+          defaultStage(details.state),
+        ),
+      );
+      selected = undefined;
+    }
     selected ??= defaultStage(details.state);
     apply(details.state);
     if (selected) select(selected);
