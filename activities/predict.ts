@@ -17,7 +17,7 @@ import { loadTf } from '../src/ml/backend';
 import { predictionRecords } from '../src/ml/predict/prediction-inputs';
 import type { PredictionFormat } from '../src/ml/predict/prediction-output';
 import { loadPredictor, type Predictor } from '../src/ml/predict/predictor';
-import { writePredictions, type PredictionSummary } from '../src/ml/predict/write-predictions';
+import { unknownCategoryLines, writePredictions, type PredictionSummary } from '../src/ml/predict/write-predictions';
 import { outboundPolicy } from '../src/security/outbound';
 import type { ObjectStore } from '../src/storage/object-store';
 import { checkStageInputs, listStageArtifacts, modelHttpOptions } from './ml-stage-support';
@@ -120,6 +120,9 @@ export const predictStage: StageImplementation = async (
       .map(([name, n]) => `${name} ${n}`)
       .join(', ')}; mean confidence ${summary.meanConfidence.toFixed(3)}`,
   );
+  // An unknown category is scored as all zeros, like a missing cell: say so, or a typo in the data passes unseen.
+  for (const line of unknownCategoryLines(summary))
+    runtime.log(`warning: categories the model never saw (scored as missing) in ${line}`);
   return {
     outputs: {
       predictions: uri,

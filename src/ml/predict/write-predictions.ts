@@ -4,6 +4,7 @@
  * predictions per class, mean confidence. Bounded by `maxRecords`, cancellable between batches.
  */
 import { CancelledError, ResourceLimitError } from '../../core/errors';
+import { isMissingCell, type Preprocessing } from '../data/preprocessing';
 import type { PredictionRecord } from './prediction-inputs';
 import { predictionHeader, predictionLine, type PredictionFormat } from './prediction-output';
 import { predictStream, type Predictor } from './predictor';
@@ -25,6 +26,51 @@ export interface PredictionSummary {
   /** Predicted class → records, every class of the model listed (0 when never predicted). */
   readonly classCounts: Readonly<Record<string, number>>;
   readonly meanConfidence: number;
+  /**
+   * Table models: per categorical column, the values the model never saw (encoded as all zeros, like a missing
+   * cell) with how many records had each; at most {@link UNKNOWN_VALUES_KEPT} values a column. Empty when none.
+   */
+  readonly unknownCategories: Readonly<Record<string, Readonly<Record<string, number>>>>;
+}
+
+/** Distinct unknown values kept per column: the summary stays small whatever the data holds. */
+export const UNKNOWN_VALUES_KEPT = 20;
+
+/** Counts the categories a table model never saw, as the records stream past. */
+class UnknownCategoryTally {
+  readonly counts: Record<string, Record<string, number>> = {};
+  private readonly columns: readonly { readonly name: string; readonly known: ReadonlySet<string> }[];
+
+  constructor(private readonly preprocessing: Preprocessing) {
+    this.columns =
+      preprocessing.kind === 'table'
+        ? preprocessing.columns.flatMap((column) =>
+            column.kind === 'categorical' ? [{ name: column.name, known: new Set(column.categories) }] : [],
+          )
+        : [];
+  }
+
+  add(record: PredictionRecord): void {
+    if (record.kind !== 'row' || this.preprocessing.kind !== 'table') return;
+    for (const { name, known } of this.columns) {
+      const value = record.cells[name];
+      if (value === undefined || isMissingCell(value, this.preprocessing.naValues)) continue;
+      const text = String(value).trim();
+      if (known.has(text)) continue;
+      const column = (this.counts[name] ??= {});
+      if (text in column || Object.keys(column).length < UNKNOWN_VALUES_KEPT) column[text] = (column[text] ?? 0) + 1;
+    }
+  }
+}
+
+/** `employment: retird ×3, Salaried ×1` lines for a log, or none. */
+export function unknownCategoryLines(summary: PredictionSummary): string[] {
+  return Object.entries(summary.unknownCategories).map(
+    ([column, values]) =>
+      `${column}: ${Object.entries(values)
+        .map(([value, count]) => `${JSON.stringify(value.slice(0, 80))} ×${count}`)
+        .join(', ')}`,
+  );
 }
 
 async function* bounded(
@@ -45,6 +91,16 @@ async function* bounded(
   }
 }
 
+async function* tallied(
+  records: AsyncIterable<PredictionRecord>,
+  tally: UnknownCategoryTally,
+): AsyncGenerator<PredictionRecord> {
+  for await (const record of records) {
+    tally.add(record);
+    yield record;
+  }
+}
+
 /** Score every record and write the header (CSV) and one line per prediction. */
 export async function writePredictions(
   predictor: Predictor,
@@ -57,7 +113,8 @@ export async function writePredictions(
   const classCounts: Record<string, number> = Object.fromEntries(predictor.classes.map((name) => [name, 0]));
   let count = 0;
   let confidence = 0;
-  const input = bounded(records, options.maxRecords ?? Number.POSITIVE_INFINITY, options.signal);
+  const tally = new UnknownCategoryTally(predictor.preprocessing);
+  const input = tallied(bounded(records, options.maxRecords ?? Number.POSITIVE_INFINITY, options.signal), tally);
   for await (const prediction of predictStream(predictor, input, batchSize)) {
     await writeLine(predictionLine(format, predictor.classes, prediction));
     classCounts[prediction.predicted] = (classCounts[prediction.predicted] ?? 0) + 1;
@@ -66,5 +123,10 @@ export async function writePredictions(
     if (count % batchSize === 0) options.onProgress?.(count);
   }
   options.onProgress?.(count);
-  return { count, classCounts, meanConfidence: count === 0 ? 0 : confidence / count };
+  return {
+    count,
+    classCounts,
+    meanConfidence: count === 0 ? 0 : confidence / count,
+    unknownCategories: tally.counts,
+  };
 }

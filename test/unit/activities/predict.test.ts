@@ -11,6 +11,7 @@ import { loadTf } from '../../../src/ml/backend';
 import { buildModel } from '../../../src/ml/models/architectures';
 import { loadModel, saveModel } from '../../../src/ml/models/load-model';
 import type { MemoryObjectStore } from '../../../src/storage/memory-store';
+import { listStageLogs, stageLogText } from '../../../src/client/run-logs';
 import { BUCKET, memoryStore, runStage, stageContext, stageFailure } from './helpers';
 import { sensorPreprocessing, storeModel } from '../../helpers/sensor-model';
 
@@ -139,4 +140,21 @@ test('records of the wrong kind and a model without preprocessing fail naming wh
     }),
   );
   assert.match(empty.message, /nothing-here\/: holds no objects; push records/);
+});
+
+test('categories the model never saw are scored as missing and named in a log warning, with counts', async () => {
+  await store.putBytes('s3://datasets/typos/day1.csv', 'temperature,line\n25,a\n21,c\n22,c\n23, B \n24,NA\n');
+  const runId = 'predict-unknown';
+  await runStage('predict', predictStage, store, stageContext('predict', { runId }), {
+    model: MODEL,
+    source: 's3://datasets/typos/',
+  });
+  const [log] = await listStageLogs(store, BUCKET, runId, 'predict');
+  assert.ok(log, 'the stage wrote a log');
+  const warnings = (await stageLogText(store, log)).split('\n').filter((line) => line.includes('warning:'));
+  assert.equal(warnings.length, 1, warnings.join('\n'));
+  assert.match(
+    warnings[0] ?? '',
+    /warning: categories the model never saw \(scored as missing\) in line: "c" ×2, "B" ×1$/,
+  );
 });
