@@ -107,3 +107,36 @@ for (const colorScheme of ['light', 'dark'] as const)
       await page.context().close();
     }
   });
+
+// An evaluate stage's outputs took a line per number of its confusion matrix (about a hundred lines for four
+// classes): the matrix now takes a line per row, and the whole still reads as JSON.
+test("a stage's outputs show a confusion matrix a row per line", async () => {
+  const matrix = [
+    [12, 1, 7, 0],
+    [0, 17, 3, 0],
+    [2, 0, 18, 0],
+    [0, 0, 0, 20],
+  ];
+  const outputs = {
+    passed: true,
+    metrics: { accuracy: 0.85, confusionMatrix: matrix },
+    report: `s3://fineflow/runs/${RUN}/evaluate/report/report.html`,
+  };
+  const state = manualRun({
+    runId: RUN,
+    startedAt: '2026-12-06T08:01:21.000Z',
+    stages: [succeededStage('evaluate', 'evaluate', 'cpu', outputs)],
+  });
+  const page = await panel(state, 'evaluate', '<h1>Evaluation</h1>', 'dark');
+  try {
+    const shown = page.locator('details', { hasText: 'Outputs' }).locator('pre.json');
+    await shown.waitFor();
+    const text = (await shown.textContent()) ?? '';
+    assert.deepEqual(JSON.parse(text), outputs);
+    assert.ok(text.includes('      [0, 17, 3, 0],\n'), text);
+    assert.ok(text.split('\n').length <= 16, `${text.split('\n').length} lines`);
+    await screenshot(page, 'stage-outputs-matrix-dark');
+  } finally {
+    await page.context().close();
+  }
+});

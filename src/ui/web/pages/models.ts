@@ -1,4 +1,5 @@
 /** Models: the registry's names, and one model's versions, aliases, card, lineage and promotion. */
+import { readableJson } from '../readable-json';
 import { drawDag } from '../dag';
 import type { ModelCard, ModelSummary, VersionTagsView } from '../types';
 import {
@@ -179,7 +180,7 @@ export function modelPage(name: string): Page {
             )
           : undefined,
         h('h3', {}, 'Card'),
-        h('pre', { class: 'json' }, JSON.stringify(card, null, 2)),
+        h('pre', { class: 'json' }, readableJson(card)),
       );
     };
     const rows = [...model.versions].reverse().map((card) => {

@@ -4,6 +4,7 @@
  * artifacts with presigned download links; epoch curves for training stages; trials and charts
  * for sweeps; the report of an evaluate stage.
  */
+import { readableJson } from '../readable-json';
 import type uPlot from 'uplot';
 import { reusedFromOf, reusedReason } from '../../../core/run/reused-stage';
 import { epochMarkers, type EpochMarkerKind } from '../../../ml/eval/epoch-markers';
@@ -102,7 +103,7 @@ function emptyLogNote(stage: StageState): string {
 }
 
 function json(value: unknown): HTMLElement {
-  return h('pre', { class: 'json' }, JSON.stringify(value, null, 2));
+  return h('pre', { class: 'json' }, readableJson(value));
 }
 
 /**
