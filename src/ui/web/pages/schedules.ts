@@ -137,15 +137,32 @@ function watcherRow(w: WatcherListing, act: (pipeline: string, action: Action) =
   );
 }
 
+/**
+ * Each row as a phone's card (styles.css: table.grid.cards): the first cell its title, every other cell labelled with
+ * its column's title (a cell spanning columns takes the first one's), the Actions cell's buttons need none. With the
+ * columns kept, a phone scrolled a watcher's last look, queued version, last run and buttons off its right edge.
+ */
+function asCards(rows: readonly HTMLElement[], titles: readonly string[]): readonly HTMLElement[] {
+  for (const row of rows) {
+    let column = 0;
+    for (const cell of Array.from(row.children) as HTMLTableCellElement[]) {
+      if (column === 0) cell.classList.add('card-title');
+      else if (!cell.classList.contains('actions')) cell.dataset.label = titles[column] ?? '';
+      column += cell.colSpan;
+    }
+  }
+  return rows;
+}
+
 function table(label: string, titles: readonly string[], rows: readonly HTMLElement[], empty: string): HTMLElement {
   return h(
     'table',
-    { class: 'grid', 'aria-label': label },
+    { class: 'grid cards', 'aria-label': label },
     h('thead', {}, h('tr', {}, ...titles.map((t) => h('th', { scope: 'col' }, t)))),
     h(
       'tbody',
       {},
-      ...rows,
+      ...asCards(rows, titles),
       rows.length === 0 ? h('tr', {}, h('td', { colspan: titles.length, class: 'empty' }, empty)) : undefined,
     ),
   );
