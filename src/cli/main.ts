@@ -16,6 +16,7 @@ import { DependencyUnavailableError, FineflowError, InvalidInputError, ensureErr
 import { closest } from '../core/spec/suggest';
 import { packageVersion } from '../package-paths';
 import { COMMAND_NAMES, commandNamed, commandSummaries } from './registry';
+import { loadsNativeTf, runDroppingTfNotices } from './native-notices';
 
 function usageOfFineflow(): string {
   const lines = ['usage: fineflow <command> [options]', '', 'commands:'];
@@ -165,7 +166,12 @@ export function runCli(): void {
       process.exit(process.exitCode ?? 0);
     });
   }
-  main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() })
+  const argv = process.argv.slice(2);
+  // predict, serve and models export run in a child whose stderr this process reads (./native-notices.ts).
+  const ran = loadsNativeTf(argv, process.env)
+    ? runDroppingTfNotices(argv)
+    : main(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+  ran
     .then((code) => {
       process.exitCode = code;
     })

@@ -19,6 +19,7 @@ import { CancelledError, InternalError, ResourceLimitError, errorOfType, type Fi
 import type { OutboundConfig } from '../../config';
 import { outboundPolicy } from '../../security/outbound';
 import { RUNNING_FROM_SOURCE } from '../../package-paths';
+import { createTfNoticeFilter } from '../tf-notices';
 import type { TrainingProgress, TrainingRequest, TrainingResult } from './types';
 
 /**
@@ -133,49 +134,7 @@ function errorFrom(error: {
   );
 }
 
-/** A libtensorflow info line (`I0000 00:00:1796545090.900429    6738 FILE.cc:153] TEXT`) of `file`, saying `text`. */
-function tensorflowInfoLine(file: string, text: string): RegExp {
-  const escape = (value: string): string => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^I\\d{4} \\d\\d:\\d\\d:\\d+\\.\\d+ +\\d+ ${escape(file)}:\\d+\\] ${escape(text)}$`);
-}
-
-/** libtensorflow's notice of CPU instructions a rebuild could use: its first line, then its second. */
-const CPU_FEATURE_NOTICE = tensorflowInfoLine(
-  'cpu_feature_guard.cc',
-  'This TensorFlow binary is optimized to use available CPU instructions in performance-critical operations.',
-);
-const CPU_FEATURE_INSTRUCTIONS = new RegExp(
-  '^To enable the following instructions: [A-Z0-9_ ]+, in other operations, ' +
-    'rebuild TensorFlow with the appropriate compiler flags\\.$',
-);
-
-/**
- * Lines of a child's output that tell a user nothing, printed by libtensorflow once per process as it loads: that it
- * logs to stderr, that oneDNN is on, and which CPU instructions a rebuild could use (two lines; the second is dropped
- * only right after the first). Matched whole, so its other lines, warnings included, still reach the stage log.
- */
-const UNINFORMATIVE_LINES: readonly RegExp[] = [
-  /^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR$/,
-  tensorflowInfoLine(
-    'port.cc',
-    'oneDNN custom operations are on. You may see slightly different numerical results due to floating-point ' +
-      'round-off errors from different computation orders. To turn them off, set the environment variable ' +
-      '`TF_ENABLE_ONEDNN_OPTS=0`.',
-  ),
-  CPU_FEATURE_NOTICE,
-];
-
-/** The pattern that makes `line` uninformative, given the one that dropped the line before it, or undefined. */
-function uninformativePattern(line: string, previous: RegExp | undefined): RegExp | undefined {
-  const trimmed = line.trimEnd();
-  const match = UNINFORMATIVE_LINES.find((pattern) => pattern.test(trimmed));
-  if (match) return match;
-  return previous === CPU_FEATURE_NOTICE && CPU_FEATURE_INSTRUCTIONS.test(trimmed)
-    ? CPU_FEATURE_INSTRUCTIONS
-    : undefined;
-}
-
-/** Each non-blank line of `stream` to `onLog` (the stage log), but for {@link UNINFORMATIVE_LINES}. */
+/** Each non-blank line of `stream` to `onLog` (the stage log), but for libtensorflow's start-up notices (../tf-notices). */
 export function forwardLines(
   stream: NodeJS.ReadableStream | null,
   onLog: ((line: string) => void) | undefined,
@@ -183,11 +142,10 @@ export function forwardLines(
 ): void {
   if (!stream) return;
   let pending = '';
-  let previousDropped: RegExp | undefined;
+  const isTfNotice = createTfNoticeFilter();
   const forward = (line: string): void => {
     if (line.trim() === '') return;
-    previousDropped = uninformativePattern(line, previousDropped);
-    if (!previousDropped) onLog?.(line);
+    if (!isTfNotice(line)) onLog?.(line);
   };
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => {

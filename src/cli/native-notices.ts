@@ -1,0 +1,75 @@
+/**
+ * The commands that load native TensorFlow (`predict`, `serve`, `models export`) run as a child of the `fineflow`
+ * process, which passes the child's stderr on without libtensorflow's start-up notices (src/ml/tf-notices.ts): they
+ * are written by native code straight to file descriptor 2 as the binding loads, so only a reader of that stream can
+ * drop them. Every other line passes, errors and warnings included; stdin and stdout are the child's own.
+ *
+ * Signals: SIGTERM and SIGHUP are passed to the child. SIGINT is not: Ctrl-C reaches the whole foreground process
+ * group, child included, and a second SIGINT would cut `serve`'s graceful close short.
+ */
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { createTfNoticeFilter } from '../ml/tf-notices';
+
+/** Set in the child's environment: it is the child, and loads the backend itself. */
+export const NATIVE_CHILD_VARIABLE = 'FINEFLOW_CLI_NATIVE_CHILD';
+
+/** Whether `fineflow ARGV…` loads native TensorFlow (and the backend is not the pure-JS one by choice). */
+export function loadsNativeTf(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
+  if (env[NATIVE_CHILD_VARIABLE] === '1' || env.FINEFLOW_TF_BACKEND?.trim() === 'cpu') return false;
+  const [name, ...rest] = argv;
+  if (rest.includes('--help') || rest.includes('-h')) return false;
+  if (name === 'predict' || name === 'serve') return true;
+  return name === 'models' && rest.find((arg) => !arg.startsWith('-')) === 'export';
+}
+
+/** Copies `source` to `target` line by line, dropping libtensorflow's notices; a last line without `\n` is kept. */
+function passLines(source: NodeJS.ReadableStream, target: NodeJS.WritableStream): Promise<void> {
+  const isTfNotice = createTfNoticeFilter();
+  let pending = '';
+  source.setEncoding('utf8');
+  source.on('data', (chunk: string) => {
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop() ?? '';
+    const kept = lines.filter((line) => !isTfNotice(line));
+    if (kept.length > 0) target.write(`${kept.join('\n')}\n`);
+  });
+  return new Promise((resolve) =>
+    source.once('end', () => {
+      if (pending !== '' && !isTfNotice(pending)) target.write(pending);
+      resolve();
+    }),
+  );
+}
+
+/**
+ * Runs this same command line (`node [execArgv] SCRIPT ARGV…`) as a child with its stderr filtered, and resolves with
+ * the exit code to use: the child's, or 128 + the signal's number when a signal ended it.
+ */
+export async function runDroppingTfNotices(argv: readonly string[]): Promise<number> {
+  const script = process.argv[1];
+  if (script === undefined) throw new Error('fineflow: no script path in process.argv to run the command with');
+  const child = spawn(process.execPath, [...process.execArgv, script, ...argv], {
+    env: { ...process.env, [NATIVE_CHILD_VARIABLE]: '1' },
+    stdio: ['inherit', 'inherit', 'pipe'],
+  });
+  const forward = (signal: NodeJS.Signals) => () => void child.kill(signal);
+  const handlers = [
+    ['SIGTERM', forward('SIGTERM')],
+    ['SIGHUP', forward('SIGHUP')],
+    ['SIGINT', () => undefined],
+  ] as const;
+  for (const [signal, handler] of handlers) process.on(signal, handler);
+  try {
+    const passed = passLines(child.stderr, process.stderr);
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (exitCode, exitSignal) => resolve([exitCode, exitSignal]));
+    });
+    await passed;
+    if (code !== null) return code;
+    return 128 + (signal ? constants.signals[signal] : 0);
+  } finally {
+    for (const [signal, handler] of handlers) process.off(signal, handler);
+  }
+}

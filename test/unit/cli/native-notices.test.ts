@@ -1,0 +1,77 @@
+/**
+ * `fineflow predict`, `serve` and `models export` load native TensorFlow, whose start-up notices (absl's "All log
+ * messages before absl::InitializeLog()" and the oneDNN line) came before the command's own output on stderr.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { it } from 'node:test';
+import { EXIT } from '../../../src/cli/command';
+import { loadsNativeTf } from '../../../src/cli/native-notices';
+import { createTfNoticeFilter } from '../../../src/ml/tf-notices';
+
+const bin = path.resolve(__dirname, '../../../bin/fineflow.js');
+
+function runBin(args: readonly string[], env: NodeJS.ProcessEnv, cwd: string) {
+  const child = spawn(process.execPath, [bin, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  child.stdout.resume();
+  return new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    child.once('close', (code) => resolve({ code, stderr })),
+  );
+}
+
+it('fineflow predict prints no libtensorflow start-up notice, and its own error whole', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'fineflow-notices-'));
+  try {
+    writeFileSync(path.join(dir, 'rows.csv'), 'a,b\n1,2\n');
+    // The backend loads before the model is fetched; the store on port 1 refuses at once (exit 3).
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      FINEFLOW_TF_BACKEND: 'native',
+      FINEFLOW_S3_ENDPOINT: 'http://127.0.0.1:1',
+      FINEFLOW_CODEC: 'off',
+    };
+    delete env.FINEFLOW_CLI_NATIVE_CHILD;
+    const result = await runBin(['predict', 's3://fineflow/runs/R/finetune/model/model.json', 'rows.csv'], env, dir);
+    assert.equal(result.code, EXIT.unavailable, result.stderr);
+    assert.doesNotMatch(result.stderr, /absl::InitializeLog|oneDNN|cpu_feature_guard/);
+    assert.match(result.stderr, /^fineflow predict: .+$/m);
+    assert.match(result.stderr, /127\.0\.0\.1:1/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('the notice filter drops the notices only, whole lines, and the instructions line only after its notice', () => {
+  const isNotice = createTfNoticeFilter();
+  const lines = [
+    'WARNING: All log messages before absl::InitializeLog() is called are written to STDERR',
+    'I0000 00:00:1796592293.334199   20504 port.cc:153] oneDNN custom operations are on. You may see slightly ' +
+      'different numerical results due to floating-point round-off errors from different computation orders. To ' +
+      'turn them off, set the environment variable `TF_ENABLE_ONEDNN_OPTS=0`.',
+    'To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow with the appropriate ' +
+      'compiler flags.',
+    'E0000 00:00:1796592293.334199   20504 some_op.cc:12] a real error',
+    'WARNING: All log messages before absl::InitializeLog() is called are written to STDERR, and more',
+  ];
+  assert.deepEqual(
+    lines.map((line) => isNotice(line)),
+    [true, true, false, false, false],
+  );
+});
+
+it('only predict, serve and models export run in the filtering child, and not with the pure-JS backend', () => {
+  const env = {};
+  assert.equal(loadsNativeTf(['predict', 'm', 'x.csv'], env), true);
+  assert.equal(loadsNativeTf(['serve', 'm'], env), true);
+  assert.equal(loadsNativeTf(['models', 'export', 'm'], env), true);
+  assert.equal(loadsNativeTf(['models', 'list'], env), false);
+  assert.equal(loadsNativeTf(['status', 'R'], env), false);
+  assert.equal(loadsNativeTf(['predict', '--help'], env), false);
+  assert.equal(loadsNativeTf(['predict', 'm', 'x.csv'], { FINEFLOW_TF_BACKEND: 'cpu' }), false);
+  assert.equal(loadsNativeTf(['predict', 'm', 'x.csv'], { FINEFLOW_CLI_NATIVE_CHILD: '1' }), false);
+});
