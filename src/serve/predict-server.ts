@@ -5,7 +5,8 @@
  * - `GET /healthz`: the process answers (200). `GET /readyz`: 200 once the model is loaded, 503 before.
  * - `GET /model`: what the model takes and returns (kind, columns or image size, classes).
  * - `POST /predict` with `{"instances": [...]}` (src/ml/predict/serve-request.ts): 200 with one
- *   prediction per instance. Errors are JSON `{error}` with 400 (malformed, or not what the model
+ *   prediction per instance, and `unknownCategories` when an instance held a category the model
+ *   never saw. Errors are JSON `{error}` with 400 (malformed, or not what the model
  *   takes: the message names `instances[i]` and the column), 413 (body or batch too large), 415
  *   (not JSON), 404/405, 401 (token), 503 (not ready).
  * - Loopback by default; any other bind address needs a token, sent as `Authorization: Bearer`
@@ -17,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { InvalidInputError, ResourceLimitError, ensureError } from '../core/errors';
 import { predictBatch, predictionOf, type Prediction, type Predictor } from '../ml/predict/predictor';
 import { DEFAULT_SERVE_LIMITS, predictRequestRecords, type ServeLimits } from '../ml/predict/serve-request';
+import { UnknownCategoryTally, type PredictionSummary } from '../ml/predict/write-predictions';
 import { isLoopback, sameSecret } from '../ui/access';
 
 export interface PredictServerOptions {
@@ -115,14 +117,28 @@ export function modelDescription(predictor: Predictor): Record<string, unknown> 
   return { model: predictor.uri, resolved: predictor.resolvedUri, classes: predictor.classes, takes };
 }
 
+/** The answer to one `POST /predict`. */
+export interface PredictAnswer {
+  readonly predictions: Prediction[];
+  /**
+   * Present when an instance held a category the model never saw (scored as a missing cell): column → value →
+   * instances, bounded as the predict stage's summary is (src/ml/predict/write-predictions.ts).
+   */
+  readonly unknownCategories?: PredictionSummary['unknownCategories'];
+}
+
 /** Predictions for the instances of one request body: the code `fineflow predict` scores a batch with. */
-export function predictInstances(predictor: Predictor, body: unknown, limits: ServeLimits): Prediction[] {
+export function predictInstances(predictor: Predictor, body: unknown, limits: ServeLimits): PredictAnswer {
   const records = predictRequestRecords(body, predictor.preprocessing.kind, limits);
+  const tally = new UnknownCategoryTally(predictor.preprocessing);
+  for (const record of records) tally.add(record);
   const probabilities = predictBatch(predictor, records);
   const k = predictor.classes.length;
-  return records.map((record, i) =>
+  const predictions = records.map((record, i) =>
     predictionOf(predictor.classes, record.where, probabilities.subarray(i * k, (i + 1) * k)),
   );
+  const unknownCategories = tally.counts;
+  return Object.keys(unknownCategories).length > 0 ? { predictions, unknownCategories } : { predictions };
 }
 
 function statusOf(error: Error): number {
@@ -175,7 +191,7 @@ export async function startPredictServer(
     if (path === '/readyz') return sendJson(response, 200, { status: 'ready', model: loaded.uri });
     if (path === '/model') return sendJson(response, 200, modelDescription(loaded));
     const body = await readJson(request, maxBodyBytes);
-    sendJson(response, 200, { model: loaded.uri, predictions: predictInstances(loaded, body, limits) });
+    sendJson(response, 200, { model: loaded.uri, ...predictInstances(loaded, body, limits) });
   };
 
   const server = createServer((request, response) => {

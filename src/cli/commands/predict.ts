@@ -36,6 +36,7 @@ function load() {
     predictionRecords: m2.predictionRecords,
     loadPredictor: m3.loadPredictor,
     writePredictions: m4.writePredictions,
+    unknownCategoryLines: m4.unknownCategoryLines,
     createOutboundPolicy: m5.createOutboundPolicy,
     PREDICT_LIMITS: m6.PREDICT_LIMITS,
     createObjectStoreFromConfig: m7.createObjectStoreFromConfig,
@@ -126,6 +127,7 @@ async function predict(io: CliIo, request: PredictRequest): Promise<number> {
     predictionRecords,
     loadPredictor,
     writePredictions,
+    unknownCategoryLines,
     createOutboundPolicy,
     createObjectStoreFromConfig,
     openAtomicOutput,
@@ -141,14 +143,17 @@ async function predict(io: CliIo, request: PredictRequest): Promise<number> {
     const { tf } = loadTf({ preference: config.tfBackend });
     const predictor = await loadPredictor(tf, store, request.model, { registryBucket: config.s3.bucket, outbound });
     const records = predictionRecords(request.inputs, { store, outbound }, io.cwd);
-    const { count } = await writePredictions(predictor, records, {
+    const summary = await writePredictions(predictor, records, {
       format: request.format,
       batchSize: request.batchSize,
       writeLine: (line) => writeLine(out, line),
     });
     predictor.model.dispose();
     await file?.commit();
-    if (request.output) io.stderr.write(`${count} predictions written to ${request.output}\n`);
+    if (request.output) io.stderr.write(`${summary.count} predictions written to ${request.output}\n`);
+    // Scored as all zeros, like a missing cell: say so, or a typo in the data (`retird`) passes unseen.
+    for (const line of unknownCategoryLines(summary))
+      io.stderr.write(`fineflow predict: warning: categories the model never saw (scored as missing) in ${line}\n`);
     return EXIT.ok;
   } finally {
     await file?.abort();

@@ -28,17 +28,21 @@ export interface PredictionSummary {
   readonly meanConfidence: number;
   /**
    * Table models: per categorical column, the values the model never saw (encoded as all zeros, like a missing
-   * cell) with how many records had each; at most {@link UNKNOWN_VALUES_KEPT} values a column. Empty when none.
+   * cell) with how many records had each; at most {@link UNKNOWN_VALUES_KEPT} values a column, each cut to
+   * {@link UNKNOWN_VALUE_CHARS} characters. Empty when none.
    */
   readonly unknownCategories: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
 
 /** Distinct unknown values kept per column: the summary stays small whatever the data holds. */
 export const UNKNOWN_VALUES_KEPT = 20;
+/** Characters kept of an unknown value (a serve answer carries them, and a cell can be long). */
+export const UNKNOWN_VALUE_CHARS = 80;
 
-/** Counts the categories a table model never saw, as the records stream past. */
-class UnknownCategoryTally {
-  readonly counts: Record<string, Record<string, number>> = {};
+/** Counts the categories a table model never saw, as the records stream past (predict, the stage and serve). */
+export class UnknownCategoryTally {
+  // Maps, not objects: a cell of `__proto__` or `toString` is data, never an inherited property.
+  private readonly tally = new Map<string, Map<string, number>>();
   private readonly columns: readonly { readonly name: string; readonly known: ReadonlySet<string> }[];
 
   constructor(private readonly preprocessing: Preprocessing) {
@@ -57,18 +61,25 @@ class UnknownCategoryTally {
       if (value === undefined || isMissingCell(value, this.preprocessing.naValues)) continue;
       const text = String(value).trim();
       if (known.has(text)) continue;
-      const column = (this.counts[name] ??= {});
-      if (text in column || Object.keys(column).length < UNKNOWN_VALUES_KEPT) column[text] = (column[text] ?? 0) + 1;
+      const kept = text.slice(0, UNKNOWN_VALUE_CHARS);
+      const column = this.tally.get(name) ?? new Map<string, number>();
+      this.tally.set(name, column);
+      if (column.has(kept) || column.size < UNKNOWN_VALUES_KEPT) column.set(kept, (column.get(kept) ?? 0) + 1);
     }
+  }
+
+  /** Column → value → records, as {@link PredictionSummary.unknownCategories} holds them. */
+  get counts(): Readonly<Record<string, Readonly<Record<string, number>>>> {
+    return Object.fromEntries([...this.tally].map(([column, values]) => [column, Object.fromEntries(values)]));
   }
 }
 
 /** `employment: retird ×3, Salaried ×1` lines for a log, or none. */
-export function unknownCategoryLines(summary: PredictionSummary): string[] {
+export function unknownCategoryLines(summary: Pick<PredictionSummary, 'unknownCategories'>): string[] {
   return Object.entries(summary.unknownCategories).map(
     ([column, values]) =>
       `${column}: ${Object.entries(values)
-        .map(([value, count]) => `${JSON.stringify(value.slice(0, 80))} ×${count}`)
+        .map(([value, count]) => `${JSON.stringify(value)} ×${count}`)
         .join(', ')}`,
   );
 }

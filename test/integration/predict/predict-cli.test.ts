@@ -191,3 +191,19 @@ it(
     );
   },
 );
+
+it('names the categories the model never saw on stderr after scoring, and nothing when all are known', async () => {
+  await writeFile(join(dir, 'typo.csv'), 'temperature,pressure,line\n25,110,c\n20,100,a\n21,101,c\n22,99,NA\n');
+  const typo = await fineflow('predict', modelUri, 'typo.csv', '--json');
+  assert.equal(typo.code, 0, typo.stderr);
+  // stdout stays one prediction a line; the warning is on stderr.
+  assert.equal(typo.stdout.trim().split('\n').length, 4);
+  assert.match(
+    typo.stderr,
+    /^fineflow predict: warning: categories the model never saw \(scored as missing\) in line: "c" ×2$/m,
+  );
+  await writeFile(join(dir, 'known.csv'), 'temperature,pressure,line\n25,110,b\n');
+  const known = await fineflow('predict', modelUri, 'known.csv');
+  assert.equal(known.code, 0, known.stderr);
+  assert.doesNotMatch(known.stderr, /never saw/);
+});

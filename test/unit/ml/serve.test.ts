@@ -93,6 +93,38 @@ test('POST /predict answers what the shared batch scorer gives for the same inst
   });
 });
 
+test('POST /predict names the categories the model never saw, bounded, and only when there are some', async () => {
+  const known = await post(JSON.stringify({ instances: [{ temperature: 25, line: 'a' }] }));
+  assert.equal(known.status, 200, JSON.stringify(known.json));
+  assert.equal('unknownCategories' in known.json, false);
+  const typo = await post(
+    JSON.stringify({
+      instances: [
+        { temperature: 20, line: 'c' },
+        { temperature: 20, line: ' c ' },
+        { temperature: 20, line: 'NA' },
+      ],
+    }),
+  );
+  assert.equal(typo.status, 200, JSON.stringify(typo.json));
+  assert.deepEqual(typo.json.unknownCategories, { line: { c: 2 } });
+  assert.equal((typo.json.predictions as unknown[]).length, 3);
+  // Data, never an inherited property; a long value is cut.
+  const odd = await post(
+    JSON.stringify({
+      instances: [
+        { temperature: 20, line: '__proto__' },
+        { temperature: 20, line: 'toString' },
+        { temperature: 20, line: 'x'.repeat(500) },
+      ],
+    }),
+  );
+  assert.equal(odd.status, 200, JSON.stringify(odd.json));
+  assert.deepEqual(JSON.parse(JSON.stringify(odd.json.unknownCategories)), {
+    line: JSON.parse(`{"__proto__": 1, "toString": 1, "${'x'.repeat(80)}": 1}`),
+  });
+});
+
 test('health, readiness and the model description', async () => {
   assert.deepEqual(await (await fetch(`${server.url}/healthz`)).json(), { status: 'ok' });
   assert.deepEqual(await (await fetch(`${server.url}/readyz`)).json(), { status: 'ready', model: MODEL });
