@@ -12,9 +12,10 @@ import { packageFile, stackDir as stackDirOf } from '../../package-paths';
 import type * as DevUiModule from '../dev-ui';
 import type { DevUiStatus } from '../dev-ui';
 import { DEFAULT_UI_PORT } from './ui';
+import { devSeedCommand } from './dev-seed';
 
 const STACK_SCRIPT = packageFile('infra', 'stack.sh');
-const SUBCOMMANDS = ['up', 'down', 'status', 'logs'] as const;
+const SUBCOMMANDS = ['up', 'down', 'status', 'logs', 'seed'] as const;
 type Subcommand = (typeof SUBCOMMANDS)[number];
 
 /** Endpoints of the stack, computed from the same variables (and defaults) as infra/stack.sh. */
@@ -61,7 +62,7 @@ function runStackScript(args: readonly string[], io: CliIo, out: NodeJS.Writable
 export const command: CliCommand = {
   name: 'dev',
   summary: 'start, stop or check the local Temporal + MinIO stack',
-  usage: 'dev up|down|status|logs [temporal|minio]',
+  usage: 'dev up|down|status|logs [temporal|minio] | seed [EXAMPLE…]',
   description: `Runs infra/stack.sh. The first \`up\` builds the Temporal CLI and MinIO with \`go install\` into
 ~/.cache/fineflow/bin (minutes, once); later starts take seconds. State (Temporal's SQLite file,
 MinIO data, logs, the payload encryption key \`codec-keys\`) lives in .fineflow/dev of a clone, or
@@ -70,8 +71,11 @@ MinIO data, logs, the payload encryption key \`codec-keys\`) lives in .fineflow/
 is logs/ui.log in the state dir); \`status\` shows its URL, \`down\` stops it with the stack.
 Ports: FINEFLOW_TEMPORAL_PORT (7233), FINEFLOW_TEMPORAL_UI_PORT (8233), FINEFLOW_MINIO_PORT (9000),
 FINEFLOW_MINIO_CONSOLE_PORT (9001), FINEFLOW_UI_PORT (${DEFAULT_UI_PORT}); state dir FINEFLOW_STACK_DIR.
+\`seed [EXAMPLE…]\` pushes the data the examples in pipelines/ name (default: all of them) from the repo's
+seeded generators as dataset versions (a prefix that has one is left alone), then names the base models
+they need and the order to submit them in (needs the stack's S3 settings, as \`data push\`).
 Exit codes: 0 ok / healthy, 1 not healthy, 3 the stack could not be started.`,
-  subcommands: ['up', 'down', 'status', 'logs'],
+  subcommands: ['up', 'down', 'status', 'logs', 'seed'],
   examples: [
     {
       command: 'fineflow dev up',
@@ -80,6 +84,10 @@ Exit codes: 0 ok / healthy, 1 not healthy, 3 the stack could not be started.`,
     { command: 'fineflow dev status --json', explanation: 'health of the stack, as JSON' },
     { command: 'fineflow dev logs temporal', explanation: "the Temporal server's log" },
     { command: 'fineflow dev down', explanation: 'stop the stack' },
+    {
+      command: 'fineflow dev seed sweep tabular',
+      explanation: 'push the data those examples read and say which base models to pretrain first',
+    },
   ],
   json: true,
   jsonRefusedFor: { logs: 'it follows the servers’ log files as text; `fineflow dev status --json` reports health' },
@@ -89,9 +97,10 @@ Exit codes: 0 ok / healthy, 1 not healthy, 3 the stack could not be started.`,
     if (!sub || !(SUBCOMMANDS as readonly string[]).includes(sub)) {
       throw subcommandError(sub, SUBCOMMANDS);
     }
+    const json = args.flags.json === true;
+    if (sub === 'seed') return devSeedCommand(rest, io, json);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { devUiStatus, startDevUi, stopDevUi } = require('../dev-ui') as typeof DevUiModule;
-    const json = args.flags.json === true;
     const endpoints = stackEndpoints(io.env, io.cwd);
     const stackDir = stackDirOf(io.env, io.cwd);
     const out = json ? io.stderr : io.stdout;

@@ -161,14 +161,14 @@ void it('a missing or mistyped sub-command gets one wording and a suggestion, wh
   for (const [argv, message] of [
     [['models', 'lst'], "unknown sub-command 'lst' (did you mean 'list'?); one of list, show, promote, export"],
     [['data', 'pussh'], "unknown sub-command 'pussh' (did you mean 'push'?); one of push, versions, diff, pull, ls"],
-    [['dev', 'upp'], "unknown sub-command 'upp' (did you mean 'up'?); one of up, down, status, logs"],
+    [['dev', 'upp'], "unknown sub-command 'upp' (did you mean 'up'?); one of up, down, status, logs, seed"],
     [
       ['schedule', 'lst'],
       "unknown sub-command 'lst' (did you mean 'list'?); one of apply, list, describe, pause, unpause, trigger, " +
         'backfill, delete',
     ],
     [['models'], 'give a sub-command: list, show, promote, export'],
-    [['dev'], 'give a sub-command: up, down, status, logs'],
+    [['dev'], 'give a sub-command: up, down, status, logs, seed'],
   ] as const) {
     const refused = await runMain([...argv]);
     assert.equal(refused.code, 2, refused.stderr);

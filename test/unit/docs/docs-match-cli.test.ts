@@ -157,7 +157,7 @@ test('the checks catch a removed flag, a removed sub-command, an unknown command
   const problems = commandMentions(doc).flatMap((m) => checkCommandMention(m, cli).map((p) => `${m.line}: ${p}`));
   assert.deepEqual(problems, [
     '1: fineflow submit has no option --wacth (did you mean --watch?)',
-    "1: fineflow dev has no sub-command 'reboot' (it has up, down, status, logs)",
+    "1: fineflow dev has no sub-command 'reboot' (it has up, down, status, logs, seed)",
     "5: no fineflow command 'frobnicate'",
     '10: fineflow status has no option --tail',
   ]);

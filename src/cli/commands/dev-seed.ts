@@ -1,0 +1,177 @@
+/**
+ * `fineflow dev seed [EXAMPLE…]`: the inputs the example pipelines name, on the running stack. Each
+ * s3:// input of the named examples (default: every file in pipelines/) is written from the repo's
+ * seeded generators (src/examples/seed-data.ts) and pushed the way `fineflow data push` pushes, so the
+ * prefix holds a sealed dataset version. A prefix that already has a version holding the input is
+ * left alone. Then the registry:// base models the examples start from are checked, and the missing
+ * ones named with the pipeline that registers them, in the order to submit.
+ * Bounded: only files in pipelines/, only URIs of the seeder's catalogue (all in the datasets bucket).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type * as ConfigModule from '../../config';
+import type * as VersionStoreModule from '../../datasets/version-store';
+import type * as ExampleInputsModule from '../../examples/example-inputs';
+import type * as LoadExamplesModule from '../../examples/load-examples';
+import type * as SeedDataModule from '../../examples/seed-data';
+import type * as RegistryModule from '../../ml/models/registry';
+import type * as MinioStoreModule from '../../storage/minio-store';
+import type * as BucketGuardModule from '../../storage/bucket-guard';
+import type { ObjectStore } from '../../storage/object-store';
+import { InvalidInputError } from '../../core/errors';
+import { parseS3Uri } from '../../core/storage/uri';
+import { EXIT, type CliIo } from '../command';
+import { pushDirectory } from './data';
+
+/** Loaded when `dev seed` runs, not when `--help` lists the command. */
+function load() {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  return {
+    ...(require('../../config') as typeof ConfigModule),
+    ...(require('../../datasets/version-store') as typeof VersionStoreModule),
+    ...(require('../../examples/example-inputs') as typeof ExampleInputsModule),
+    ...(require('../../examples/load-examples') as typeof LoadExamplesModule),
+    ...(require('../../examples/seed-data') as typeof SeedDataModule),
+    ...(require('../../ml/models/registry') as typeof RegistryModule),
+    ...(require('../../storage/minio-store') as typeof MinioStoreModule),
+    ...(require('../../storage/bucket-guard') as typeof BucketGuardModule),
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
+
+/** What happened to one input. */
+export interface SeededInput {
+  readonly uri: string;
+  readonly examples: readonly string[];
+  readonly status: 'pushed' | 'present';
+  /** The dataset version the prefix holds (the pushed one, or the newest holding the input). */
+  readonly version: string;
+  readonly prefix: string;
+}
+
+/** A base model an example starts from. */
+export interface NeededModel {
+  readonly name: string;
+  readonly examples: readonly string[];
+  /** Versions in the registry now (empty: missing). */
+  readonly versions: readonly number[];
+  /** The pipelines that register it from scratch (empty: none in pipelines/). */
+  readonly producers: readonly string[];
+}
+
+export interface SeedReport {
+  readonly inputs: readonly SeededInput[];
+  readonly models: readonly NeededModel[];
+  /** The examples asked for and the producers of their missing models, in the order to submit them. */
+  readonly submitOrder: readonly string[];
+}
+
+/** The newest version of `prefix` that holds `key` (or anything, for a whole prefix). */
+async function versionHolding(
+  store: ObjectStore,
+  bucket: string,
+  prefix: string,
+  key: string | undefined,
+): Promise<string | undefined> {
+  const { listDatasetVersions } = load();
+  const versions = await listDatasetVersions(store, bucket, prefix);
+  const holding = versions.filter((v) => v.count > 0 && (!key || v.objects.some((o) => o.key === key)));
+  return holding.at(-1)?.id;
+}
+
+/** Seeds the inputs of `requested` examples (all when empty) and checks their base models. */
+export async function seedExamples(
+  requested: readonly string[],
+  io: CliIo,
+  say: (line: string) => void,
+): Promise<SeedReport> {
+  const m = load();
+  const { all, wanted } = m.loadExamples(requested);
+  const config = m.loadConfig(io.env);
+  const store = m.createObjectStoreFromConfig(config);
+  const bucket = config.s3.bucket;
+  const missing = m.unseedableInputs(wanted, (uri) => m.seedDataFor(uri) !== undefined);
+  if (missing.length > 0)
+    throw new InvalidInputError(
+      `no seeded data for ${missing.join(', ')}: add it to src/examples/seed-data.ts, or push your own with ` +
+        '`fineflow data push DIR URI`',
+      { code: 'unseedable-input' },
+    );
+  const usersOf = new Map<string, string[]>();
+  for (const example of wanted)
+    for (const uri of example.data) usersOf.set(uri, [...(usersOf.get(uri) ?? []), example.file]);
+  const inputs: SeededInput[] = [];
+  for (const [uri, examples] of [...usersOf].sort(([a], [b]) => a.localeCompare(b))) {
+    const seed = m.seedDataFor(uri);
+    if (!seed) continue; // checked above
+    const present = await versionHolding(store, bucket, seed.prefix, seed.key);
+    if (present) {
+      say(`${uri}: already has version ${present.slice(0, 12)}, left alone`);
+      inputs.push({ uri, examples, status: 'present', version: present, prefix: seed.prefix });
+      continue;
+    }
+    const directory = await mkdtemp(path.join(tmpdir(), 'fineflow-seed-'));
+    try {
+      const written = await seed.write(directory);
+      say(`${uri}: pushing ${seed.description} (${written} files) to ${seed.prefix}`);
+      const creation = m.bucketCreation(parseS3Uri(seed.prefix).bucket, config.s3, seed.prefix);
+      const pushed = await pushDirectory(store, bucket, directory, seed.prefix, () => undefined, creation);
+      say(`${uri}: version ${pushed.version.slice(0, 12)} (${pushed.objects} objects)`);
+      inputs.push({ uri, examples, status: 'pushed', version: pushed.version, prefix: pushed.prefix });
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  }
+  const models: NeededModel[] = [];
+  const modelUsers = new Map<string, string[]>();
+  for (const example of wanted)
+    for (const name of example.models) modelUsers.set(name, [...(modelUsers.get(name) ?? []), example.file]);
+  for (const [name, examples] of [...modelUsers].sort(([a], [b]) => a.localeCompare(b))) {
+    const versions = await m.listVersions(store, bucket, name);
+    models.push({ name, examples, versions, producers: m.producersOf(name, all) });
+  }
+  const missingModels = new Set(models.filter((model) => model.versions.length === 0).map((model) => model.name));
+  // Producers of models already registered need not run again: keep the examples asked for, and producers of missing models.
+  const asked = new Set(wanted.map((example) => example.file));
+  const producing = new Set(
+    models.filter((model) => missingModels.has(model.name)).flatMap((model) => model.producers.slice(0, 1)),
+  );
+  const order = m.submitOrder(wanted, all).filter((file) => asked.has(file) || producing.has(file));
+  return { inputs, models, submitOrder: order };
+}
+
+/** The report as text: the models, then the submit order. */
+export function seedReportText(report: SeedReport): string {
+  const lines: string[] = [];
+  const pushed = report.inputs.filter((input) => input.status === 'pushed').length;
+  lines.push(`data: ${pushed} pushed, ${report.inputs.length - pushed} already there`);
+  for (const model of report.models) {
+    const users = model.examples.map((file) => path.basename(file)).join(', ');
+    if (model.versions.length > 0)
+      lines.push(`model ${model.name}: in the registry (versions ${model.versions.join(', ')}), for ${users}`);
+    else if (model.producers[0])
+      lines.push(
+        `model ${model.name}: missing, for ${users}; \`fineflow submit ${model.producers[0]} --watch\` registers it`,
+      );
+    else
+      lines.push(
+        `model ${model.name}: missing, for ${users}; no pipeline in pipelines/ registers it without starting ` +
+          'from it (select-model skips a missing candidate when another one loads; a stage that fine-tunes it fails)',
+      );
+  }
+  if (report.submitOrder.length > 0) {
+    lines.push('', 'Submit in this order (base models first):');
+    for (const file of report.submitOrder) lines.push(`  fineflow submit ${file} --watch`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** `dev seed [EXAMPLE…]`: progress on stderr (or stdout without --json), the report on stdout. */
+export async function devSeedCommand(requested: readonly string[], io: CliIo, json: boolean): Promise<number> {
+  const out = json ? io.stderr : io.stdout;
+  const report = await seedExamples(requested, io, (line) => void out.write(`${line}\n`));
+  if (json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else io.stdout.write(seedReportText(report));
+  return EXIT.ok;
+}

@@ -1,0 +1,75 @@
+/**
+ * `fineflow dev seed` on the real stack: after it, every s3:// input of every example in pipelines/
+ * has a sealed dataset version holding it; a second seed pushes nothing and reports the same versions;
+ * the base models come back with the pipeline that registers them.
+ */
+import assert from 'node:assert/strict';
+import { before, it } from 'node:test';
+import { loadConfig } from '../../../src/config';
+import { listDatasetVersions } from '../../../src/datasets/version-store';
+import { loadExamples } from '../../../src/examples/load-examples';
+import { seedDataFor } from '../../../src/examples/seed-data';
+import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
+import type { SeedReport } from '../../../src/cli/commands/dev-seed';
+import { requireStack } from '../../helpers/stack';
+import { runCli } from '../../helpers/cli';
+
+before(async () => {
+  await requireStack();
+});
+
+async function seed(...names: string[]): Promise<SeedReport> {
+  const result = await runCli(['dev', 'seed', ...names, '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  return JSON.parse(result.stdout) as SeedReport;
+}
+
+it(
+  'after dev seed every example input has a version holding it; a second seed leaves them alone',
+  { timeout: 600_000 },
+  async () => {
+    const first = await seed();
+    const { all } = loadExamples([]);
+    const config = loadConfig(process.env);
+    const store = createObjectStoreFromConfig(config);
+    const uris = [...new Set(all.flatMap((example) => example.data))].sort();
+    assert.deepEqual(
+      first.inputs.map((input) => input.uri),
+      uris,
+    );
+    for (const uri of uris) {
+      const seeded = seedDataFor(uri);
+      assert.ok(seeded, uri);
+      const versions = await listDatasetVersions(store, config.s3.bucket, seeded.prefix);
+      const holding = versions.filter((v) => v.objects.some((o) => !seeded.key || o.key === seeded.key));
+      assert.ok(
+        holding.length > 0,
+        `${uri} has a version holding it (${versions.length} versions of ${seeded.prefix})`,
+      );
+      const reported = first.inputs.find((input) => input.uri === uri);
+      assert.ok(
+        holding.some((v) => v.id === reported?.version),
+        `${uri}: the reported version is one of them`,
+      );
+    }
+    const sweep = first.models.find((model) => model.name === 'digits-cnn');
+    assert.deepEqual(sweep?.producers, ['pipelines/pretrain-digits.yaml']);
+
+    const second = await seed();
+    assert.deepEqual(
+      second.inputs.map((input) => [input.uri, input.status, input.version]),
+      first.inputs.map((input) => [input.uri, 'present', input.version]),
+    );
+  },
+);
+
+it('dev seed NAME seeds only that example and refuses a name outside pipelines/', { timeout: 120_000 }, async () => {
+  const report = await seed('sweep');
+  assert.deepEqual(
+    report.inputs.map((input) => input.uri),
+    ['s3://datasets/shapes/'],
+  );
+  const outside = await runCli(['dev', 'seed', '../package.json']);
+  assert.notEqual(outside.code, 0);
+  assert.match(outside.stderr, /not an example in pipelines\//);
+});
