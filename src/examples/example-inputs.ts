@@ -12,7 +12,7 @@ export interface ExampleInputs {
   readonly file: string;
   /** s3:// URIs its params name (a prefix ending in `/` or one object), sorted. */
   readonly data: readonly string[];
-  /** Registry model names its stages or params start from (baselines excluded: a run without one still passes), sorted. */
+  /** Registry model names its stages or params start from (not baselines: a run without one passes), sorted. */
   readonly models: readonly string[];
   /** Registry model names its register-model stages write, sorted. */
   readonly registers: readonly string[];

@@ -56,9 +56,10 @@ export function exampleFileOf(argument: string, names: readonly string[]): strin
     bare.replace(/\.ya?ml$/, ''),
     names.map((name) => name.replace(/\.ya?ml$/, '')),
   );
+  const listed = names.map((name) => name.replace(/\.ya?ml$/, '')).join(', ');
   throw new InvalidInputError(
-    `${JSON.stringify(shown)} is not an example in pipelines/` +
-      `${near ? `; did you mean ${near}?` : ''} The examples: ${names.map((n) => n.replace(/\.ya?ml$/, '')).join(', ')}`,
+    `${JSON.stringify(shown)} is not an example in pipelines/${near ? `; did you mean ${near}?` : ''} ` +
+      `The examples: ${listed}`,
     { code: 'unknown-example', argument: shown },
   );
 }

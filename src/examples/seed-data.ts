@@ -19,7 +19,7 @@ import { generateChurn, generateLoans } from './tabular-exports';
 export const SHAPES_PER_CLASS = 60;
 /** Defect images per class for defect-detection and scheduled-retrain (line A, brushed metal). */
 export const DEFECTS_PER_CLASS = 40;
-/** Customers in the churn export of 2026 Q3 (tabular, sub-pipeline, candidate-fan-out, sweep-command, sklearn-baseline). */
+/** Customers in the churn export of 2026 Q3 (tabular, sub-pipeline, candidate-fan-out, the command examples). */
 export const CHURN_ROWS = 600;
 /** Customers in the weekly export batch-predict scores. */
 export const INCOMING_ROWS = 150;

@@ -132,7 +132,7 @@ export async function seedExamples(
     models.push({ name, examples, versions, producers: m.producersOf(name, all) });
   }
   const missingModels = new Set(models.filter((model) => model.versions.length === 0).map((model) => model.name));
-  // Producers of models already registered need not run again: keep the examples asked for, and producers of missing models.
+  // Producers of registered models need not run again: keep the examples asked for and producers of missing models.
   const asked = new Set(wanted.map((example) => example.file));
   const producing = new Set(
     models.filter((model) => missingModels.has(model.name)).flatMap((model) => model.producers.slice(0, 1)),

@@ -35,7 +35,8 @@ test('every s3:// input of every example in pipelines/ is one the seeder fills',
 test('an example naming a prefix the seeder does not know is reported, with its file', () => {
   const compiled = compilePlan(
     'apiVersion: fineflow/v1\nkind: Pipeline\nmetadata: {name: x}\nparams:\n  dataset: s3://datasets/unknown/\n' +
-      'stages:\n  prepare:\n    uses: prepare-data\n    with: {source: "${{ params.dataset }}", format: image-folder}\n',
+      'stages:\n  prepare:\n    uses: prepare-data\n' +
+      '    with: {source: "${{ params.dataset }}", format: image-folder}\n',
     'pipelines/x.yaml',
   );
   assert.ok(compiled.plan, JSON.stringify(compiled.diagnostics));
@@ -131,11 +132,13 @@ test('the seed report names each missing model with the pipeline to submit, and 
   assert.match(text, /^model churn-mlp: missing, for tabular\.yaml; no pipeline in pipelines\/ registers it/m);
   assert.match(
     text,
-    /^model digits-cnn: missing, for sweep\.yaml; `fineflow submit pipelines\/pretrain-digits\.yaml --watch` registers it$/m,
+    /^model digits-cnn: missing, for sweep\.yaml; `fineflow submit pipelines\/pretrain-digits\.yaml --watch`/m,
   );
   assert.match(text, /^model surface-cnn: in the registry \(versions 1, 2\), for quickstart\.yaml$/m);
-  assert.match(
-    text,
-    /Submit in this order \(base models first\):\n {2}fineflow submit pipelines\/pretrain-digits\.yaml --watch\n {2}fineflow submit pipelines\/sweep\.yaml --watch\n$/,
+  assert.ok(
+    text.endsWith(
+      'Submit in this order (base models first):\n' +
+        '  fineflow submit pipelines/pretrain-digits.yaml --watch\n  fineflow submit pipelines/sweep.yaml --watch\n',
+    ),
   );
 });
