@@ -5,6 +5,8 @@
  * pipeline that registers them first.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import {
   exampleInputsOf,
@@ -141,4 +143,20 @@ test('the seed report names each missing model with the pipeline to submit, and 
         '  fineflow submit pipelines/pretrain-digits.yaml --watch\n  fineflow submit pipelines/sweep.yaml --watch\n',
     ),
   );
+});
+
+test("the README's submit order for the other examples registers each base model before its users", () => {
+  const readme = readFileSync(path.join(__dirname, '../../../README.md'), 'utf8');
+  const section = /^## Trying the other examples\n([\s\S]*?)^## /m.exec(readme)?.[1];
+  assert.ok(section, 'README.md has a "Trying the other examples" section');
+  assert.match(section, /fineflow(?:\.js)? dev seed\b/);
+  const submitted = [...section.matchAll(/fineflow(?:\.js)? submit (pipelines\/[\w-]+\.yaml)/g)].map((m) => m[1] ?? '');
+  assert.ok(submitted.length > 0, 'the section shows the submits');
+  for (const [index, file] of submitted.entries()) {
+    for (const model of byFile(file).models) {
+      const producer = producersOf(model, all)[0];
+      if (producer && producer !== file)
+        assert.ok(submitted.slice(0, index).includes(producer), `${file} needs ${model}: submit ${producer} before it`);
+    }
+  }
 });
