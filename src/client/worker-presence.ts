@@ -5,7 +5,7 @@
  * src/client/live-stages.ts marks the running stages of pools nobody polls. Client side only: the
  * workflow and its history are untouched.
  */
-import type { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { optionalTsToDate } from '@temporalio/common/lib/time';
 import type { RunState, StageState } from '../core/run/run-types';
 import type { Plan } from '../core/spec/plan-types';
@@ -20,6 +20,7 @@ import {
 
 /** temporal.api.enums.v1 values (the proto package is not a direct dependency). */
 const TASK_QUEUE_KIND_NORMAL = 1;
+const TASK_QUEUE_TYPE_WORKFLOW = 1;
 const TASK_QUEUE_TYPE_ACTIVITY = 2;
 
 /** Status text of a running stage no worker can pick up. */
@@ -195,5 +196,58 @@ export async function unfitStagesOf(client: Client, plan: Plan): Promise<UnfitSt
     return stagesNoWorkerFits(plan, await new WorkerPresence(client).capacities(pools));
   } catch {
     return [];
+  }
+}
+
+/** Workers polling a pool's activity or workflow task queue (a control worker may poll only the second). */
+async function pollersOfPool(client: Client, pool: string, nowMs = Date.now()): Promise<number> {
+  const counts = await Promise.all(
+    [TASK_QUEUE_TYPE_ACTIVITY, TASK_QUEUE_TYPE_WORKFLOW].map(async (taskQueueType) => {
+      const response = await client.workflowService.describeTaskQueue({
+        namespace: client.options.namespace,
+        taskQueue: { name: taskQueueForPool(pool), kind: TASK_QUEUE_KIND_NORMAL },
+        taskQueueType,
+      });
+      return (response.pollers ?? []).filter((poller) => {
+        const seen = optionalTsToDate(poller.lastAccessTime)?.getTime();
+        return seen === undefined || nowMs - seen <= POLLER_GONE_AFTER_MS;
+      }).length;
+    }),
+  );
+  return Math.max(...counts);
+}
+
+/** What `fineflow dev up` / `dev status` learn about the workers of a stack's pools. */
+export type PoolPollers = { readonly pollers: ReadonlyMap<string, number> } | { readonly error: string };
+
+/** How long `dev up` / `dev status` wait for Temporal's answer about workers before saying they could not tell. */
+export const POOL_POLLERS_TIMEOUT_MS = 3_000;
+
+/**
+ * How many workers poll each pool's activity task queue at a Temporal `address` (a local stack: no TLS, no key), one
+ * DescribeTaskQueue a pool, all at once, within `timeoutMs` in total. Never throws: a failed or late answer is
+ * `{error}`, so a status line says it could not tell instead of failing the command.
+ */
+export async function pollersOfPools(
+  address: string,
+  namespace: string,
+  pools: readonly string[],
+  timeoutMs = POOL_POLLERS_TIMEOUT_MS,
+): Promise<PoolPollers> {
+  const deadline = Date.now() + timeoutMs;
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: timeoutMs });
+    const client = new Client({ connection, namespace });
+    const open = connection;
+    const counts = await open.withDeadline(deadline, () =>
+      Promise.all(pools.map(async (pool) => [pool, await pollersOfPool(client, pool)] as const)),
+    );
+    return { pollers: new Map(counts) };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { error: (message.split('\n')[0] ?? '').slice(0, 200) || 'no answer' };
+  } finally {
+    await connection?.close().catch(() => undefined);
   }
 }

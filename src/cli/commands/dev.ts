@@ -13,6 +13,10 @@ import type * as DevUiModule from '../dev-ui';
 import type { DevUiStatus } from '../dev-ui';
 import { DEFAULT_UI_PORT } from './ui';
 import { devSeedCommand } from './dev-seed';
+import { CONTROL_POOL } from '../../core/run/task-queues';
+import { STAGE_DEFAULTS } from '../../core/spec/pipeline-schema';
+import type * as WorkerPresenceModule from '../../client/worker-presence';
+import type { PoolPollers } from '../../client/worker-presence';
 
 const STACK_SCRIPT = packageFile('infra', 'stack.sh');
 const SUBCOMMANDS = ['up', 'down', 'status', 'logs', 'seed'] as const;
@@ -51,6 +55,27 @@ export function stackEndpoints(env: CliIo['env'], cwd = process.cwd()) {
     /** A shell command that prints the secret key of FINEFLOW_S3_ACCESS_KEY (the key itself is never shown). */
     secretKeyCommand: `bash ${STACK_SCRIPT} secret-key cli`,
   };
+}
+
+/** The pools a stack needs workers for: `control` runs the workflows, `cpu` is the pool a stage gets by default. */
+export const DEV_STACK_POOLS: readonly string[] = [CONTROL_POOL, STAGE_DEFAULTS.pool];
+
+/**
+ * The closing line of `dev up` / `dev status`: the stack starts no worker, and a run submitted without one waits. Names
+ * the pools nobody polls with the command that starts a worker for each, or says that every pool has one.
+ */
+export function workersLine(found: PoolPollers): string {
+  const start = (pools: readonly string[]): string =>
+    `start ${pools.map((pool) => `\`fineflow worker --pool ${pool}\``).join(' and ')} in shells with the exports ` +
+    'above (and one for each other pool your pipelines name)';
+  if ('error' in found) return `Workers: could not ask Temporal who polls (${found.error}); ${start(DEV_STACK_POOLS)}`;
+  const idle = DEV_STACK_POOLS.filter((pool) => (found.pollers.get(pool) ?? 0) === 0);
+  if (idle.length === DEV_STACK_POOLS.length) return `Workers: none polls this stack; ${start(idle)}`;
+  const polled = DEV_STACK_POOLS.filter((pool) => !idle.includes(pool)).map(
+    (pool) => `${pool} ${found.pollers.get(pool) ?? 0}`,
+  );
+  const missing = idle.length > 0 ? `; none on ${idle.join(', ')}: ${start(idle)}` : '';
+  return `Workers polling: ${polled.join(', ')}${missing}`;
 }
 
 /** Runs the stack script; the state dir is always passed, so an installed package never keeps state beside its code. */
@@ -129,12 +154,18 @@ Exit codes: 0 ok / healthy, 1 not healthy, 3 the stack could not be started.`,
     const uiJson = ui
       ? { url: ui.url, running: ui.running }
       : { url: `http://127.0.0.1:${endpoints.ui.port}`, running: false };
+    // Bounded (POOL_POLLERS_TIMEOUT_MS) and asked only of a healthy stack.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { pollersOfPools } = require('../../client/worker-presence') as typeof WorkerPresenceModule;
+    const workers = healthy ? await pollersOfPools(endpoints.temporal.address, 'default', DEV_STACK_POOLS) : undefined;
     if (json) {
-      io.stdout.write(`${JSON.stringify({ healthy, ...endpoints, ui: uiJson }, null, 2)}\n`);
+      const workersJson = workers && ('error' in workers ? workers : { pollers: Object.fromEntries(workers.pollers) });
+      io.stdout.write(`${JSON.stringify({ healthy, ...endpoints, ui: uiJson, workers: workersJson }, null, 2)}\n`);
     } else if (healthy) {
       const exports = Object.entries(endpoints.env).map(([name, value]) => `export ${name}=${value}`);
       exports.push(`export FINEFLOW_S3_SECRET_KEY="$(${endpoints.secretKeyCommand})"`);
       io.stdout.write(`\nTo use this stack from a shell:\n${exports.join('\n')}\n`);
+      if (workers) io.stdout.write(`\n${workersLine(workers)}\n`);
     }
     if (healthy) return EXIT.ok;
     return sub === 'up' ? EXIT.unavailable : EXIT.failure;
