@@ -8,7 +8,9 @@ import type { CliIo } from './command';
 import { EXIT } from './command';
 import type { ClientOptions } from '@temporalio/client';
 import { loadConfig, type FineflowConfig } from '../config';
+import { ERROR_TYPES } from '../core/errors';
 import type { RunState, StageState } from '../core/run/run-types';
+import type { Plan } from '../core/spec/plan-types';
 import { connectClient } from '../client/temporal-connection';
 import { renderRunState } from '../client/render';
 import { reusedFromOf, reusedReason } from '../core/run/reused-stage';
@@ -120,6 +122,8 @@ export interface FollowOptions {
    */
   readonly sections?: (state: RunState, width: number) => Promise<readonly string[]>;
   readonly sectionsEveryMs?: number;
+  /** The run's plan, when the caller has it (`submit`): the waiting-run advice tells a file's value from a param. */
+  readonly plan?: Plan;
 }
 
 /** How a followed run is shown: redrawn in place on a TTY, one line per change otherwise. */
@@ -250,13 +254,44 @@ export async function followRun(
     })
     .finally(() => view.stop());
   await view.showFinal(final);
-  if (final.status === 'waiting') {
-    const waiting = final.stages.filter((s) => s.status === 'waiting').map((s) => s.id);
-    io.stderr.write(
-      `run ${runId} is waiting: stage ${waiting.join(', ')} failed. ` +
-        `Fix the cause, then \`fineflow retry ${runId}\` (add --set NAME=VALUE to change params), ` +
-        `or \`fineflow cancel ${runId}\`.\n`,
+  if (final.status === 'waiting') io.stderr.write(`${waitingRunAdvice(final, runId, options.plan)}\n`);
+  return final;
+}
+
+/** `${{ params.NAME }}` anywhere in a stage's inputs: a value a retry's `--set` can change. */
+const PARAM_REFERENCE = /\$\{\{[^}]*\bparams\./;
+
+/**
+ * A stage that failed on invalid input (not retried) and whose inputs take no param: the value at fault is written in
+ * the pipeline file, or came from an earlier stage, and a retry runs the same inputs again.
+ */
+function failedOnFileValue(stage: StageState, plan: Plan): boolean {
+  if (stage.error?.type !== ERROR_TYPES.invalidInput) return false;
+  const planned = plan.stages.find((s) => s.id === stage.id);
+  return planned !== undefined && !PARAM_REFERENCE.test(JSON.stringify(planned.with));
+}
+
+/**
+ * What to do about a run that waits on failed stages: retry, or (for a value in the file, known from `plan`) edit the
+ * file and submit again.
+ */
+export function waitingRunAdvice(state: RunState, runId: string, plan?: Plan): string {
+  const waiting = state.stages.filter((s) => s.status === 'waiting');
+  const head = `run ${runId} is waiting: stage ${waiting.map((s) => s.id).join(', ')} failed. `;
+  const cancel = `\`fineflow cancel ${runId}\``;
+  if (plan && waiting.length > 0 && waiting.every((stage) => failedOnFileValue(stage, plan))) {
+    const file = plan.source ?? 'the pipeline file';
+    const where = waiting
+      .map((stage) => plan.stages.find((s) => s.id === stage.id))
+      .map((planned) => `${planned?.id ?? '?'}${planned?.line !== undefined ? ` (line ${planned.line})` : ''}`)
+      .join(', ');
+    return (
+      head +
+      `Its input is invalid (not retried) and takes no param, so \`fineflow retry\` would fail the same way: ` +
+      `fix ${where} in ${file}, ${cancel}, then submit the file again (the stages before it are cache hits).`
     );
   }
-  return final;
+  return (
+    head + `Fix the cause, then \`fineflow retry ${runId}\` (add --set NAME=VALUE to change params), or ${cancel}.`
+  );
 }

@@ -182,7 +182,7 @@ export const command: CliCommand = {
             until: (s) => s.status === 'waiting',
             ...watchNotices(io, runId),
           })
-        : await followRun(runs, runId, io, { sections: sweepSections(runs, config) });
+        : await followRun(runs, runId, io, { sections: sweepSections(runs, config), plan });
       if (args.flags.json) io.stdout.write(`${JSON.stringify(final)}\n`);
       return exitCodeForRun(final);
     }
