@@ -16,6 +16,8 @@ export interface ExampleInputs {
   readonly models: readonly string[];
   /** Registry model names its register-model stages write, sorted. */
   readonly registers: readonly string[];
+  /** Worker pools its stages run on, with `control` (the workflows' own), sorted. */
+  readonly pools: readonly string[];
 }
 
 const REGISTRY_NAME = /^registry:\/\/([A-Za-z0-9][A-Za-z0-9._-]*)(?:@[^/]*)?$/;
@@ -58,7 +60,8 @@ export function exampleInputsOf(file: string, plan: Plan): ExampleInputs {
     );
     if (stage.uses === 'register-model' && typeof stage.with.name === 'string') registers.add(stage.with.name);
   }
-  return { file, data: [...data].sort(), models: [...models].sort(), registers: [...registers].sort() };
+  const pools = [...new Set(['control', ...plan.stages.map((stage) => stage.pool)])].sort();
+  return { file, data: [...data].sort(), models: [...models].sort(), registers: [...registers].sort(), pools };
 }
 
 /**

@@ -7,6 +7,7 @@
  * ones named with the pipeline that registers them, in the order to submit.
  * Bounded: only files in pipelines/, only URIs of the seeder's catalogue (all in the datasets bucket).
  */
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,6 +19,10 @@ import type * as SeedDataModule from '../../examples/seed-data';
 import type * as RegistryModule from '../../ml/models/registry';
 import type * as MinioStoreModule from '../../storage/minio-store';
 import type * as BucketGuardModule from '../../storage/bucket-guard';
+import type * as TemporalConnectionModule from '../../client/temporal-connection';
+import type * as WorkerPresenceModule from '../../client/worker-presence';
+import type { ExampleInputs } from '../../examples/example-inputs';
+import { packageFile, PACKAGE_ROOT } from '../../package-paths';
 import type { ObjectStore } from '../../storage/object-store';
 import { InvalidInputError } from '../../core/errors';
 import { parseS3Uri } from '../../core/storage/uri';
@@ -36,6 +41,8 @@ function load() {
     ...(require('../../ml/models/registry') as typeof RegistryModule),
     ...(require('../../storage/minio-store') as typeof MinioStoreModule),
     ...(require('../../storage/bucket-guard') as typeof BucketGuardModule),
+    ...(require('../../client/temporal-connection') as typeof TemporalConnectionModule),
+    ...(require('../../client/worker-presence') as typeof WorkerPresenceModule),
   };
   /* eslint-enable @typescript-eslint/no-require-imports */
 }
@@ -61,6 +68,10 @@ export interface NeededModel {
 }
 
 export interface SeedReport {
+  /** Every example in pipelines/ (the producers of models come from all of them). */
+  readonly examples?: readonly ExampleInputs[];
+  /** The examples asked for (all when none was named). */
+  readonly requested?: readonly string[];
   readonly inputs: readonly SeededInput[];
   readonly models: readonly NeededModel[];
   /** The examples asked for and the producers of their missing models, in the order to submit them. */
@@ -88,10 +99,12 @@ export async function seedExamples(
 ): Promise<SeedReport> {
   const m = load();
   const { all, wanted } = m.loadExamples(requested);
+  // The pipelines that register the wanted examples' base models need their data too (pretrain-digits reads mnist/).
+  const withProducers = m.submitOrder(wanted, all).flatMap((file) => all.filter((example) => example.file === file));
   const config = m.loadConfig(io.env);
   const store = m.createObjectStoreFromConfig(config);
   const bucket = config.s3.bucket;
-  const missing = m.unseedableInputs(wanted, (uri) => m.seedDataFor(uri) !== undefined);
+  const missing = m.unseedableInputs(withProducers, (uri) => m.seedDataFor(uri) !== undefined);
   if (missing.length > 0)
     throw new InvalidInputError(
       `no seeded data for ${missing.join(', ')}: add it to src/examples/seed-data.ts, or push your own with ` +
@@ -99,7 +112,7 @@ export async function seedExamples(
       { code: 'unseedable-input' },
     );
   const usersOf = new Map<string, string[]>();
-  for (const example of wanted)
+  for (const example of withProducers)
     for (const uri of example.data) usersOf.set(uri, [...(usersOf.get(uri) ?? []), example.file]);
   const inputs: SeededInput[] = [];
   for (const [uri, examples] of [...usersOf].sort(([a], [b]) => a.localeCompare(b))) {
@@ -138,7 +151,7 @@ export async function seedExamples(
     models.filter((model) => missingModels.has(model.name)).flatMap((model) => model.producers.slice(0, 1)),
   );
   const order = m.submitOrder(wanted, all).filter((file) => asked.has(file) || producing.has(file));
-  return { inputs, models, submitOrder: order };
+  return { examples: all, requested: [...asked], inputs, models, submitOrder: order };
 }
 
 /** The report as text: the models, then the submit order. */
@@ -167,11 +180,118 @@ export function seedReportText(report: SeedReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** `dev seed [EXAMPLE…]`: progress on stderr (or stdout without --json), the report on stdout. */
-export async function devSeedCommand(requested: readonly string[], io: CliIo, json: boolean): Promise<number> {
-  const out = json ? io.stderr : io.stdout;
-  const report = await seedExamples(requested, io, (line) => void out.write(`${line}\n`));
-  if (json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else io.stdout.write(seedReportText(report));
+/** `fineflow submit FILE --watch` as a user types it, its output passed on, indented; resolves to its exit code. */
+function submitAndWatch(
+  file: string,
+  io: CliIo,
+  out: NodeJS.WritableStream,
+): Promise<{ code: number; runId?: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [packageFile('bin', 'fineflow.js'), 'submit', file, '--watch'], {
+      cwd: PACKAGE_ROOT,
+      env: io.env as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let runId: string | undefined;
+    let lineStart = true;
+    const pass = (chunk: Buffer): void => {
+      const text = chunk.toString('utf8');
+      runId ??= /started run (\S+)/.exec(text)?.[1];
+      out.write(`${lineStart ? '    ' : ''}${text.replace(/\n(?=.)/g, '\n    ')}`);
+      lineStart = text.endsWith('\n');
+    };
+    child.stdout.on('data', pass);
+    child.stderr.on('data', pass);
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code: code ?? 1, ...(runId ? { runId } : {}) }));
+  });
+}
+
+/**
+ * `--with-models`: submits the pipelines that register the missing base models (pretrain first), each
+ * watched to its end, after checking that every pool they use has a worker (a run with none would wait
+ * forever). Resolves to the versions of each model registered.
+ */
+async function registerMissingModels(
+  report: SeedReport,
+  io: CliIo,
+  out: NodeJS.WritableStream,
+  say: (line: string) => void,
+): Promise<Map<string, number[]>> {
+  const m = load();
+  const missing = report.models.filter((model) => model.versions.length === 0 && model.producers[0]);
+  const producers = new Set(missing.map((model) => model.producers[0] as string));
+  const toRun = report.submitOrder.filter((file) => producers.has(file));
+  if (toRun.length === 0) {
+    say('models: none missing that a pipeline in pipelines/ registers');
+    return new Map();
+  }
+  const byFile = new Map((report.examples ?? []).map((example) => [example.file, example]));
+  const pools = [...new Set(toRun.flatMap((file) => byFile.get(file)?.pools ?? ['control']))].sort();
+  const config = m.loadConfig(io.env);
+  const client = await m.connectClient(config.temporal);
+  const absent: string[] = [];
+  try {
+    for (const pool of pools) if (!(await m.poolHasWorker(client, pool))) absent.push(pool);
+  } finally {
+    await client.connection.close();
+  }
+  if (absent.length > 0)
+    throw new InvalidInputError(
+      `--with-models submits ${toRun.join(', ')}, whose stages run on pools ${pools.join(', ')}, and no worker ` +
+        `polls ${absent.join(', ')}: start ${absent.map((pool) => `\`fineflow worker --pool ${pool}\``).join(', ')} ` +
+        '(each in its own shell), then run `fineflow dev seed --with-models` again (the data is left as it is)',
+      { code: 'no-worker', pools: absent },
+    );
+  const store = m.createObjectStoreFromConfig(config);
+  const registered = new Map<string, number[]>();
+  for (const [index, file] of toRun.entries()) {
+    const names = missing.filter((model) => model.producers[0] === file).map((model) => model.name);
+    say(`[${index + 1}/${toRun.length}] fineflow submit ${file} --watch (registers ${names.join(', ')})`);
+    const started = Date.now();
+    const run = await submitAndWatch(file, io, out);
+    const seen = run.runId
+      ? `see \`fineflow status ${run.runId}\` and \`fineflow logs ${run.runId}\``
+      : 'no run started';
+    if (run.code !== 0)
+      throw new InvalidInputError(`${file} did not succeed (exit ${run.code}): ${seen}`, { code: 'run-failed' });
+    for (const name of names) {
+      const versions = await m.listVersions(store, config.s3.bucket, name);
+      if (versions.length === 0)
+        throw new InvalidInputError(`${file} succeeded but did not register ${name} (its gate failed?): ${seen}`, {
+          code: 'not-registered',
+        });
+      const seconds = Math.round((Date.now() - started) / 1000);
+      say(`model ${name}: registered (versions ${versions.join(', ')}) after ${seconds} s`);
+      registered.set(name, versions);
+    }
+  }
+  return registered;
+}
+
+/** `dev seed [EXAMPLE…] [--with-models]`: progress on stderr (or stdout without --json), the report on stdout. */
+export async function devSeedCommand(
+  requested: readonly string[],
+  io: CliIo,
+  options: { readonly json: boolean; readonly withModels: boolean },
+): Promise<number> {
+  const out = options.json ? io.stderr : io.stdout;
+  const say = (line: string): void => void out.write(`${line}\n`);
+  let report = await seedExamples(requested, io, say);
+  if (options.withModels) {
+    const registered = await registerMissingModels(report, io, out, say);
+    // The pipelines just run need not be submitted again, unless they were asked for.
+    const ran = new Set(
+      report.models.filter((model) => registered.has(model.name)).flatMap((model) => model.producers.slice(0, 1)),
+    );
+    report = {
+      ...report,
+      submitOrder: report.submitOrder.filter((file) => !ran.has(file) || report.requested?.includes(file)),
+      models: report.models.map((model) => ({ ...model, versions: registered.get(model.name) ?? model.versions })),
+    };
+  }
+  const { examples: _examples, requested: _requested, ...shown } = report;
+  if (options.json) io.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+  else io.stdout.write(seedReportText(shown));
   return EXIT.ok;
 }

@@ -98,7 +98,8 @@ Ports: FINEFLOW_TEMPORAL_PORT (7233), FINEFLOW_TEMPORAL_UI_PORT (8233), FINEFLOW
 FINEFLOW_MINIO_CONSOLE_PORT (9001), FINEFLOW_UI_PORT (${DEFAULT_UI_PORT}); state dir FINEFLOW_STACK_DIR.
 \`seed [EXAMPLE…]\` pushes the data the examples in pipelines/ name (default: all of them) from the repo's
 seeded generators as dataset versions (a prefix that has one is left alone), then names the base models
-they need and the order to submit them in (needs the stack's S3 settings, as \`data push\`).
+they need and the order to submit them in (needs the stack's S3 settings, as \`data push\`); with
+\`--with-models\` it submits the pipelines that register the missing ones and watches each to its end.
 Exit codes: 0 ok / healthy, 1 not healthy, 3 the stack could not be started.`,
   subcommands: ['up', 'down', 'status', 'logs', 'seed'],
   examples: [
@@ -116,14 +117,21 @@ Exit codes: 0 ok / healthy, 1 not healthy, 3 the stack could not be started.`,
   ],
   json: true,
   jsonRefusedFor: { logs: 'it follows the servers’ log files as text; `fineflow dev status --json` reports health' },
-  options: [{ name: 'no-ui', kind: 'boolean', description: 'up: start the stack without the web UI' }],
+  options: [
+    { name: 'no-ui', kind: 'boolean', description: 'up: start the stack without the web UI' },
+    {
+      name: 'with-models',
+      kind: 'boolean',
+      description: 'seed: also submit the pretrain pipelines of missing base models and watch them (needs workers)',
+    },
+  ],
   async run(args, io) {
     const [sub, ...rest] = args.positionals;
     if (!sub || !(SUBCOMMANDS as readonly string[]).includes(sub)) {
       throw subcommandError(sub, SUBCOMMANDS);
     }
     const json = args.flags.json === true;
-    if (sub === 'seed') return devSeedCommand(rest, io, json);
+    if (sub === 'seed') return devSeedCommand(rest, io, { json, withModels: args.flags['with-models'] === true });
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { devUiStatus, startDevUi, stopDevUi } = require('../dev-ui') as typeof DevUiModule;
     const endpoints = stackEndpoints(io.env, io.cwd);

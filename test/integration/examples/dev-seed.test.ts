@@ -63,13 +63,39 @@ it(
   },
 );
 
-it('dev seed NAME seeds only that example and refuses a name outside pipelines/', { timeout: 120_000 }, async () => {
-  const report = await seed('sweep');
-  assert.deepEqual(
-    report.inputs.map((input) => input.uri),
-    ['s3://datasets/shapes/'],
-  );
-  const outside = await runCli(['dev', 'seed', '../package.json']);
-  assert.notEqual(outside.code, 0);
-  assert.match(outside.stderr, /not an example in pipelines\//);
-});
+it(
+  'dev seed NAME seeds that example and the pipeline registering its base model, and refuses a name outside pipelines/',
+  { timeout: 120_000 },
+  async () => {
+    const report = await seed('sweep');
+    assert.deepEqual(
+      report.inputs.map((input) => input.uri),
+      ['s3://datasets/mnist/', 's3://datasets/shapes/'], // sweep's, and pretrain-digits' (it registers digits-cnn)
+    );
+    const outside = await runCli(['dev', 'seed', '../package.json']);
+    assert.notEqual(outside.code, 0);
+    assert.match(outside.stderr, /not an example in pipelines\//);
+  },
+);
+
+it(
+  'dev seed --with-models with no worker polling the pretrain pools fails at once, naming the workers to start',
+  {
+    timeout: 300_000,
+  },
+  async () => {
+    // A registry of its own (FINEFLOW_BUCKET), so digits-cnn is missing whatever other tests registered.
+    const bucket = `ffseed-${Math.random().toString(36).slice(2, 8)}`;
+    const env = { FINEFLOW_BUCKET: bucket, FINEFLOW_DATASET_BUCKETS: 'datasets' };
+    // The data first (its pushes take their time), so the timing below is the worker check's alone.
+    const seeded = await runCli(['dev', 'seed', 'sweep'], { env });
+    assert.equal(seeded.code, 0, seeded.stderr);
+    const started = Date.now();
+    const result = await runCli(['dev', 'seed', 'sweep', '--with-models'], { env });
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(result.stdout, /s3:\/\/datasets\/shapes\/: already has version \w+, left alone/);
+    assert.match(result.stderr, /--with-models submits pipelines\/pretrain-digits\.yaml, whose stages run on pools /);
+    assert.match(result.stderr, /start `fineflow worker --pool control`/);
+    assert.ok(Date.now() - started < 30_000, 'it did not wait for a worker');
+  },
+);
