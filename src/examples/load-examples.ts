@@ -58,7 +58,7 @@ export function exampleFileOf(argument: string, names: readonly string[]): strin
   );
   const listed = names.map((name) => name.replace(/\.ya?ml$/, '')).join(', ');
   throw new InvalidInputError(
-    `${JSON.stringify(shown)} is not an example in pipelines/${near ? `; did you mean ${near}?` : ''} ` +
+    `${JSON.stringify(shown)} is not an example in pipelines/${near ? `; did you mean ${near}?` : '.'} ` +
       `The examples: ${listed}`,
     { code: 'unknown-example', argument: shown },
   );
