@@ -229,6 +229,10 @@ export async function runDemo(env: NodeJS.ProcessEnv = process.env): Promise<num
       await client.connection.close();
     }
     process.stdout.write(`\nDemo finished in ${((Date.now() - started) / 1000).toFixed(0)} s.\n`);
+    process.stdout.write(
+      'The other examples in pipelines/ need their own data and base models: `npx fineflow dev seed` pushes the data ' +
+        'and lists what to submit first (README.md, "Trying the other examples").\n',
+    );
     return 0;
   } catch (thrown) {
     process.stderr.write(`\ndemo failed: ${ensureError(thrown).message}\n`);
