@@ -16,7 +16,7 @@ import { DependencyUnavailableError, FineflowError, InvalidInputError, ensureErr
 import { closest } from '../core/spec/suggest';
 import { packageVersion } from '../package-paths';
 import { COMMAND_NAMES, commandNamed, commandSummaries } from './registry';
-import { loadsNativeTf, runDroppingTfNotices } from './native-notices';
+import { endWithParent, loadsNativeTf, runDroppingTfNotices } from './native-notices';
 
 function usageOfFineflow(): string {
   const lines = ['usage: fineflow <command> [options]', '', 'commands:'];
@@ -167,6 +167,7 @@ export function runCli(): void {
     });
   }
   const argv = process.argv.slice(2);
+  endWithParent();
   // predict, serve and models export run in a child whose stderr this process reads (./native-notices.ts).
   const ran = loadsNativeTf(argv, process.env)
     ? runDroppingTfNotices(argv)

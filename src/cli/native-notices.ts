@@ -4,8 +4,11 @@
  * are written by native code straight to file descriptor 2 as the binding loads, so only a reader of that stream can
  * drop them. Every other line passes, errors and warnings included; stdin and stdout are the child's own.
  *
- * Signals: SIGTERM and SIGHUP are passed to the child. SIGINT is not: Ctrl-C reaches the whole foreground process
- * group, child included, and a second SIGINT would cut `serve`'s graceful close short.
+ * Signals: the child runs in a process group of its own, so Ctrl-C reaches only this process, which passes SIGINT,
+ * SIGTERM and SIGHUP on exactly once each (a second SIGINT would cut `serve`'s graceful close short; before, SIGINT
+ * sent to this process alone, by a supervisor or `kill -INT`, was ignored and reached nobody). The child holds an IPC
+ * channel to this process and ends itself (SIGTERM, so `serve` closes gracefully) when the channel drops: this
+ * process killed with SIGKILL no longer leaves an orphaned `serve` holding its port.
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
@@ -51,17 +54,18 @@ export async function runDroppingTfNotices(argv: readonly string[]): Promise<num
   if (script === undefined) throw new Error('fineflow: no script path in process.argv to run the command with');
   const child = spawn(process.execPath, [...process.execArgv, script, ...argv], {
     env: { ...process.env, [NATIVE_CHILD_VARIABLE]: '1' },
-    stdio: ['inherit', 'inherit', 'pipe'],
+    // Its own process group (detached): a terminal's Ctrl-C reaches this process only, which forwards it once. None
+    // of these commands reads stdin; a background group reading the terminal would be stopped (SIGTTIN).
+    detached: true,
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
+  const stderr = child.stderr;
+  if (stderr === null) throw new Error('fineflow: the command child has no stderr pipe');
   const forward = (signal: NodeJS.Signals) => () => void child.kill(signal);
-  const handlers = [
-    ['SIGTERM', forward('SIGTERM')],
-    ['SIGHUP', forward('SIGHUP')],
-    ['SIGINT', () => undefined],
-  ] as const;
+  const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((signal) => [signal, forward(signal)] as const);
   for (const [signal, handler] of handlers) process.on(signal, handler);
   try {
-    const passed = passLines(child.stderr, process.stderr);
+    const passed = passLines(stderr, process.stderr);
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
       child.once('error', reject);
       child.once('close', (exitCode, exitSignal) => resolve([exitCode, exitSignal]));
@@ -72,4 +76,16 @@ export async function runDroppingTfNotices(argv: readonly string[]): Promise<num
   } finally {
     for (const [signal, handler] of handlers) process.off(signal, handler);
   }
+}
+
+/**
+ * In the child ({@link NATIVE_CHILD_VARIABLE} set): end this process with SIGTERM when the parent's IPC channel drops
+ * (the parent was killed), so nothing outlives the `fineflow` process a user or supervisor started. The channel does
+ * not keep the child alive.
+ */
+export function endWithParent(): void {
+  const channel = process.channel;
+  if (process.env[NATIVE_CHILD_VARIABLE] !== '1' || channel === undefined) return;
+  channel.unref();
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
 }

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
@@ -75,3 +76,104 @@ it('only predict, serve and models export run in the filtering child, and not wi
   assert.equal(loadsNativeTf(['predict', 'm', 'x.csv'], { FINEFLOW_TF_BACKEND: 'cpu' }), false);
   assert.equal(loadsNativeTf(['predict', 'm', 'x.csv'], { FINEFLOW_CLI_NATIVE_CHILD: '1' }), false);
 });
+
+/**
+ * `fineflow serve` started against a store that accepts connections and never answers: the command's child stays
+ * loading the model until a signal ends it. Resolves once the child has connected (it is running), with its pid.
+ */
+async function startHangingServe(): Promise<{
+  parent: ReturnType<typeof spawn>;
+  parentClosed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  childPid: number;
+  stop: () => Promise<void>;
+}> {
+  const sockets: Socket[] = [];
+  let connected!: () => void;
+  const firstConnection = new Promise<void>((resolve) => (connected = resolve));
+  const store: Server = createServer((socket) => {
+    sockets.push(socket);
+    connected();
+  });
+  await new Promise<void>((resolve) => store.listen(0, '127.0.0.1', resolve));
+  const port = (store.address() as { port: number }).port;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    FINEFLOW_TF_BACKEND: 'native',
+    FINEFLOW_S3_ENDPOINT: `http://127.0.0.1:${port}`,
+    FINEFLOW_CODEC: 'off',
+  };
+  delete env.FINEFLOW_CLI_NATIVE_CHILD;
+  const parent = spawn(
+    process.execPath,
+    [bin, 'serve', 's3://fineflow/runs/R/finetune/model/model.json', '--port', '0'],
+    {
+      env,
+      stdio: ['ignore', 'ignore', 'ignore'],
+    },
+  );
+  const parentClosed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    parent.once('close', (code, signal) => resolve({ code, signal })),
+  );
+  await firstConnection;
+  const pid = parent.pid ?? 0;
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+  assert.equal(children.length, 1, `the fineflow process should have one child, has ${children.join(', ')}`);
+  const childPid = children[0] as number;
+  return {
+    parent,
+    parentClosed,
+    childPid,
+    stop: async () => {
+      for (const target of [pid, childPid]) if (alive(target)) process.kill(target, 'SIGKILL');
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => store.close(() => resolve()));
+    },
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves when `pid` no longer exists (checked every 50 ms; the test's timeout bounds it). */
+async function exited(pid: number): Promise<void> {
+  while (alive(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+it(
+  'SIGINT sent to the fineflow process alone (kill -INT, a supervisor) ends the command and its child',
+  { timeout: 60_000 },
+  async () => {
+    // Before: the parent ignored SIGINT (Ctrl-C was assumed to reach the child too), so it reached nobody.
+    const serve = await startHangingServe();
+    try {
+      serve.parent.kill('SIGINT');
+      const closed = await serve.parentClosed;
+      assert.equal(closed.code, 128 + 2, "the exit code is the child's: ended by SIGINT");
+      await exited(serve.childPid);
+    } finally {
+      await serve.stop();
+    }
+  },
+);
+
+it(
+  'the fineflow process killed with SIGKILL leaves no orphaned child holding the model or port',
+  { timeout: 60_000 },
+  async () => {
+    // Before: the child of a killed `fineflow serve` kept running on its own.
+    const serve = await startHangingServe();
+    try {
+      serve.parent.kill('SIGKILL');
+      await serve.parentClosed;
+      await exited(serve.childPid);
+    } finally {
+      await serve.stop();
+    }
+  },
+);
