@@ -170,7 +170,7 @@ export function seedReportText(report: SeedReport): string {
     else
       lines.push(
         `model ${model.name}: missing, for ${users}; no pipeline in pipelines/ registers it without starting ` +
-          'from it (select-model skips a missing candidate when another one loads; a stage that fine-tunes it fails)',
+          'from it (select-model goes on without a missing candidate only when another one fits the data)',
       );
   }
   if (report.submitOrder.length > 0) {
