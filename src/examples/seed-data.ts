@@ -19,6 +19,8 @@ import { generateChurn, generateLoans } from './tabular-exports';
 export const SHAPES_PER_CLASS = 60;
 /** Defect images per class for defect-detection and scheduled-retrain (line A, brushed metal). */
 export const DEFECTS_PER_CLASS = 40;
+/** Customers in the churn export of 2026 Q2 (pretrain-churn, which registers churn-mlp). */
+export const CHURN_Q2_ROWS = 600;
 /** Customers in the churn export of 2026 Q3 (tabular, sub-pipeline, candidate-fan-out, the command examples). */
 export const CHURN_ROWS = 600;
 /** Customers in the weekly export batch-predict scores. */
@@ -73,6 +75,9 @@ const CATALOGUE: Readonly<Record<string, DemoDataset>> = {
   's3://datasets/defects/': files(`line A surface-defect images (${DEFECTS_PER_CLASS} per class)`, () =>
     imageFolderFiles(generateDefects({ perClass: DEFECTS_PER_CLASS, seed: 5, surface: 'brushed' })),
   ),
+  's3://datasets/churn/2026-q2.csv': files(`churn export of 2026 Q2 (${CHURN_Q2_ROWS} customers)`, () => [
+    csvFile(generateChurn(CHURN_Q2_ROWS, 21, 0), '2026-q2.csv'),
+  ]),
   's3://datasets/churn/2026-q3.csv': files(`churn export of 2026 Q3 (${CHURN_ROWS} customers)`, () => [
     csvFile(generateChurn(CHURN_ROWS, 22, 1), '2026-q3.csv'),
   ]),
