@@ -24,7 +24,8 @@
  *
  * Storage: `<stage outputPrefix>trials/trial-NNNN/checkpoints/epoch-NNNN/` and, for a trial that
  * trained its whole budget, `…/trial-NNNN/model/model.json`. A trial keeps its newest
- * `trial.checkpoint.keepLast` checkpoints (default 2) and its best epoch's while the sweep runs; `fineflow gc`
+ * `trial.checkpoint.keepLast` checkpoints (default 2), its best epoch's and the running segment's boundaries while
+ * the sweep runs; `fineflow gc`
  * removes the rest with the run.
  */
 import { hostname } from 'node:os';
@@ -189,7 +190,14 @@ async function trialRequest(
     datasetUri: settings.data,
     outputUri: `${prefix}model`,
     // While the sweep runs, a trial keeps what a resume or promotion needs (the newest N) and its best epoch.
-    checkpoint: { uri: checkpoints, everyEpochs: 1, keepLast: settings.checkpoint?.keepLast ?? TRIAL_KEEP_LAST },
+    // The segment's boundaries stay too: the child may train past untilEpoch before its abort lands (a busy worker),
+    // and pruning then removed the very checkpoint the paused trial resumes from ("… to resume from is missing").
+    checkpoint: {
+      uri: checkpoints,
+      everyEpochs: 1,
+      keepLast: settings.checkpoint?.keepLast ?? TRIAL_KEEP_LAST,
+      keep: fromEpoch > 0 ? [fromEpoch, untilEpoch] : [untilEpoch],
+    },
     hyperparameters: plan.hyperparameters,
     registryBucket: input.context.bucket,
     // Not part of the request key: a segment may resume another worker's checkpoint on another backend.

@@ -330,6 +330,7 @@ function loopCheckpointOf(store: ObjectStore, request: TrainingRequest): Pick<Lo
       uri: request.checkpoint.uri,
       everyEpochs: request.checkpoint.everyEpochs ?? 1,
       ...(request.checkpoint.keepLast !== undefined ? { keepLast: request.checkpoint.keepLast } : {}),
+      ...(request.checkpoint.keep !== undefined ? { keep: request.checkpoint.keep } : {}),
     },
   };
 }

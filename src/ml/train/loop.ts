@@ -93,6 +93,8 @@ export interface LoopOptions {
     readonly uri: string;
     readonly everyEpochs: number;
     readonly keepLast?: number;
+    /** Epochs whose checkpoints pruning never removes (a sweep segment's boundaries). */
+    readonly keep?: readonly number[];
   };
   readonly onEpoch?: (progress: TrainingProgress) => void | Promise<void>;
   readonly signal?: AbortSignal;
@@ -207,7 +209,7 @@ async function pruneQuietly(
   try {
     await pruneCheckpoints(checkpoint.store, checkpoint.uri, {
       keepLast: checkpoint.keepLast ?? 1,
-      keep: bestEpoch !== undefined ? [bestEpoch] : [],
+      keep: [...(bestEpoch !== undefined ? [bestEpoch] : []), ...(checkpoint.keep ?? [])],
     });
   } catch {
     // see above

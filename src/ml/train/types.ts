@@ -133,6 +133,12 @@ export interface CheckpointOptions {
   readonly everyEpochs?: number;
   /** Keep the newest N checkpoints and the best epoch's, removing older ones; absent = keep every one. */
   readonly keepLast?: number;
+  /**
+   * Epochs whose checkpoints `keepLast` never removes: a sweep segment's start and end (the epoch the trial pauses at
+   * and later resumes from), which a child that trains past the segment's end before its abort lands would otherwise
+   * prune. Not part of the request key.
+   */
+  readonly keep?: readonly number[];
 }
 
 export interface TrainingRequest {
