@@ -15,7 +15,8 @@ import type { ObjectStore } from '../../../src/storage/object-store';
 import type { TrainingRunner } from '../../../src/ml/train/child-runner';
 import { trainModel } from '../../../src/ml/train/fine-tune';
 import type { TrainingRequest } from '../../../src/ml/train/types';
-import { BUCKET } from './helpers';
+import type { MemoryObjectStore } from '../../../src/storage/memory-store';
+import { BUCKET, memoryStore } from './helpers';
 
 export const SIZE = 8;
 export const CLASSES = ['top', 'middle', 'bottom'] as const;
@@ -79,6 +80,19 @@ export async function registeredBase(store: ObjectStore, name = 'tiny-base'): Pr
     description: 'unit-test base',
   });
   return `registry://${name}@latest`;
+}
+
+/**
+ * The store a sweep-trial test trains in: an in-memory store with the prepared bars dataset and a registered base
+ * named `baseName` (the set-up every `sweepTrialSegment` test starts from).
+ */
+export async function sweepTrialFixture(
+  baseName: string,
+): Promise<{ store: MemoryObjectStore; dataset: string; base: string }> {
+  const store = memoryStore();
+  const dataset = await preparedBars(store, 's3://fineflow/runs/prep/prepare/dataset');
+  const base = await registeredBase(store, baseName);
+  return { store, dataset, base };
 }
 
 /**

@@ -13,17 +13,15 @@ import { engineFallbackWarning } from '../../../src/ml/graph/graph-addon';
 import { inProcessTrainingRunner } from '../../../src/ml/train/fine-tune';
 import type { ResourceLedger } from '../../../src/worker/resource-ledger';
 import type { MemoryObjectStore } from '../../../src/storage/memory-store';
-import { memoryStore, stageContext } from './helpers';
-import { preparedBars, registeredBase } from './fixtures';
+import { stageContext } from './helpers';
+import { sweepTrialFixture } from './fixtures';
 
 let store: MemoryObjectStore;
 let dataset: string;
 let base: string;
 
 before(async () => {
-  store = memoryStore();
-  dataset = await preparedBars(store, 's3://fineflow/runs/prep/prepare/dataset');
-  base = await registeredBase(store, 'sweep-engine-base');
+  ({ store, dataset, base } = await sweepTrialFixture('sweep-engine-base'));
 });
 
 test('a trial trained on the eager engine gets the warning line with the reason in the sweep log', async () => {

@@ -15,17 +15,15 @@ import { listCheckpointEpochs } from '../../../src/ml/train/checkpoint';
 import { trialPrefix } from '../../../src/core/sweep/sweep-plan';
 import type { TrainingRunner } from '../../../src/ml/train/child-runner';
 import type { MemoryObjectStore } from '../../../src/storage/memory-store';
-import { memoryStore, stageContext } from './helpers';
-import { preparedBars, registeredBase } from './fixtures';
+import { stageContext } from './helpers';
+import { sweepTrialFixture } from './fixtures';
 
 let store: MemoryObjectStore;
 let dataset: string;
 let base: string;
 
 before(async () => {
-  store = memoryStore();
-  dataset = await preparedBars(store, 's3://fineflow/runs/prep/prepare/dataset');
-  base = await registeredBase(store, 'sweep-overshoot-base');
+  ({ store, dataset, base } = await sweepTrialFixture('sweep-overshoot-base'));
 });
 
 test('a segment whose child trains past its end keeps the checkpoint the trial resumes from', async () => {

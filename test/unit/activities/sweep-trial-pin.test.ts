@@ -17,8 +17,8 @@ import { inProcessTrainingRunner } from '../../../src/ml/train/fine-tune';
 import type { TrainingRunner } from '../../../src/ml/train/child-runner';
 import type { ResourceLedger } from '../../../src/worker/resource-ledger';
 import type { MemoryObjectStore } from '../../../src/storage/memory-store';
-import { memoryStore, stageContext } from './helpers';
-import { preparedBars, registeredBase } from './fixtures';
+import { stageContext } from './helpers';
+import { registeredBase, sweepTrialFixture } from './fixtures';
 import { captureActivityLogs } from '../../helpers/activity-logs';
 
 const segment = { trialId: 3, fromEpoch: 0, untilEpoch: 2 };
@@ -51,9 +51,7 @@ let dataset: string;
 let alias: string;
 
 before(async () => {
-  store = memoryStore();
-  dataset = await preparedBars(store, 's3://fineflow/runs/prep/prepare/dataset');
-  alias = await registeredBase(store, 'sweep-pin-base'); // version 1
+  ({ store, dataset, base: alias } = await sweepTrialFixture('sweep-pin-base')); // version 1
 });
 
 const HEARTBEAT_TIMEOUT_MS = 3_000;

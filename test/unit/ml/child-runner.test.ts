@@ -99,20 +99,21 @@ describe('training in a child process', () => {
     );
   });
 
-  it('maps a request for a missing dataset in the child to a non-retryable not-found error', async () => {
-    await assert.rejects(
-      runTrainingInChildProcess(
-        {
-          mode: 'from-scratch',
-          datasetUri: 's3://b/missing',
-          outputUri: 's3://b/x',
-          registryBucket: 'b',
-          hyperparameters: { epochs: 1, batchSize: 1, learningRate: 0.1 },
-        },
-        { store: storeReference },
-      ),
-      { type: 'FineflowNotFound', retryable: false },
+  /** A request whose dataset does not exist, run in a real child (it fails as soon as it reads the manifest). */
+  const missingDatasetInChild = () =>
+    runTrainingInChildProcess(
+      {
+        mode: 'from-scratch',
+        datasetUri: 's3://b/missing',
+        outputUri: 's3://b/x',
+        registryBucket: 'b',
+        hyperparameters: { epochs: 1, batchSize: 1, learningRate: 0.1 },
+      },
+      { store: storeReference },
     );
+
+  it('maps a request for a missing dataset in the child to a non-retryable not-found error', async () => {
+    await assert.rejects(missingDatasetInChild(), { type: 'FineflowNotFound', retryable: false });
   });
 
   it('starts its child from a worker whose working directory is outside the checkout', async () => {
@@ -122,19 +123,7 @@ describe('training in a child process', () => {
     const before = process.cwd();
     process.chdir(elsewhere);
     try {
-      await assert.rejects(
-        runTrainingInChildProcess(
-          {
-            mode: 'from-scratch',
-            datasetUri: 's3://b/missing',
-            outputUri: 's3://b/x',
-            registryBucket: 'b',
-            hyperparameters: { epochs: 1, batchSize: 1, learningRate: 0.1 },
-          },
-          { store: storeReference },
-        ),
-        { type: 'FineflowNotFound', retryable: false },
-      );
+      await assert.rejects(missingDatasetInChild(), { type: 'FineflowNotFound', retryable: false });
     } finally {
       process.chdir(before);
       rmSync(elsewhere, { recursive: true, force: true });
