@@ -24,7 +24,7 @@
  *
  * Storage: `<stage outputPrefix>trials/trial-NNNN/checkpoints/epoch-NNNN/` and, for a trial that
  * trained its whole budget, `…/trial-NNNN/model/model.json`. A trial keeps its newest
- * `trial.checkpoint.keepLast` checkpoints (default 2), its best epoch's and the running segment's boundaries while
+ * `trial.checkpoint.keepLast` checkpoints (default 2), its best epoch's and the running segment's last epoch's while
  * the sweep runs; `fineflow gc`
  * removes the rest with the run.
  */
@@ -190,13 +190,13 @@ async function trialRequest(
     datasetUri: settings.data,
     outputUri: `${prefix}model`,
     // While the sweep runs, a trial keeps what a resume or promotion needs (the newest N) and its best epoch.
-    // The segment's boundaries stay too: the child may train past untilEpoch before its abort lands (a busy worker),
+    // The segment's last epoch stays too: the child may train past untilEpoch before its abort lands (a busy worker),
     // and pruning then removed the very checkpoint the paused trial resumes from ("… to resume from is missing").
     checkpoint: {
       uri: checkpoints,
       everyEpochs: 1,
       keepLast: settings.checkpoint?.keepLast ?? TRIAL_KEEP_LAST,
-      keep: fromEpoch > 0 ? [fromEpoch, untilEpoch] : [untilEpoch],
+      keep: [untilEpoch],
     },
     hyperparameters: plan.hyperparameters,
     registryBucket: input.context.bucket,

@@ -36,6 +36,9 @@ for (const taken of ['FINEFLOW_TEMPORAL_PORT', 'FINEFLOW_MINIO_CONSOLE_PORT'] as
     const holder = await listen();
     const dir = mkdtempSync(path.join(tmpdir(), 'fineflow-stack-port-'));
     const env: NodeJS.ProcessEnv = { ...process.env, FINEFLOW_STACK_DIR: dir, FINEFLOW_STACK_TIMEOUT: '20' };
+    // As a user runs it: not the markers scripts/test.sh exports for its own stack (they rename the variables).
+    delete env.FINEFLOW_STACK_PORT_VARIABLES;
+    delete env.FINEFLOW_STACK_UP_COMMAND;
     for (const name of [
       'FINEFLOW_TEMPORAL_PORT',
       'FINEFLOW_TEMPORAL_UI_PORT',
