@@ -11,7 +11,9 @@ import { loadExamples } from '../../../src/examples/load-examples';
 import { seedDataFor } from '../../../src/examples/seed-data';
 import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
 import type { SeedReport } from '../../../src/cli/commands/dev-seed';
-import { requireStack } from '../../helpers/stack';
+import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
+import { requireStack, stackConfig } from '../../helpers/stack';
 import { runCli } from '../../helpers/cli';
 
 before(async () => {
@@ -99,9 +101,12 @@ it(
     timeout: 300_000,
   },
   async () => {
-    // A registry of its own (FINEFLOW_BUCKET), so digits-cnn is missing whatever other tests registered.
-    const bucket = `ffseed-${Math.random().toString(36).slice(2, 8)}`;
-    const env = { FINEFLOW_BUCKET: bucket, FINEFLOW_DATASET_BUCKETS: 'datasets' };
+    // A registry of its own (FINEFLOW_BUCKET), so digits-cnn is missing whatever other tests registered, and a
+    // Temporal namespace of its own, so no worker another test file runs on the shared stack polls its pools.
+    const suffix = Math.random().toString(36).slice(2, 8);
+    const bucket = `ffseed-${suffix}`;
+    const namespace = await emptyNamespace(`ffseed-${suffix}`);
+    const env = { FINEFLOW_BUCKET: bucket, FINEFLOW_DATASET_BUCKETS: 'datasets', TEMPORAL_NAMESPACE: namespace };
     // The data first (its pushes take their time), so the timing below is the worker check's alone.
     const seeded = await runCli(['dev', 'seed', 'sweep'], { env });
     assert.equal(seeded.code, 0, seeded.stderr);
@@ -110,7 +115,35 @@ it(
     assert.equal(result.code, 1, result.stdout + result.stderr);
     assert.match(result.stdout, /s3:\/\/datasets\/shapes\/: already has version \w+, left alone/);
     assert.match(result.stderr, /--with-models submits pipelines\/pretrain-digits\.yaml, whose stages run on pools /);
-    assert.match(result.stderr, /start `fineflow worker --pool control`/);
+    assert.match(
+      result.stderr,
+      /polls control, cpu, train: start `fineflow worker --pool control`, `fineflow worker --pool cpu`, `fineflow worker --pool train`/,
+    );
     assert.ok(Date.now() - started < 30_000, 'it did not wait for a worker');
   },
 );
+
+/**
+ * A new namespace on the test stack, once Temporal answers for it: registration is asynchronous (the frontend
+ * learns of it when its namespace cache refreshes), so this asks until a task queue of it can be described.
+ */
+async function emptyNamespace(name: string): Promise<string> {
+  const connection = await Connection.connect({ address: stackConfig().temporal.address });
+  try {
+    await connection.workflowService.registerNamespace({
+      namespace: name,
+      workflowExecutionRetentionPeriod: msToTs('1 day'),
+    });
+    for (let pauseMs = 100; ; pauseMs = Math.min(1_000, pauseMs * 2)) {
+      try {
+        await connection.workflowService.describeTaskQueue({ namespace: name, taskQueue: { name: 'probe' } });
+        return name;
+      } catch (error) {
+        if ((error as { code?: number }).code !== 5) throw error; // 5: NOT_FOUND, the namespace is not known yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  } finally {
+    await connection.close();
+  }
+}
