@@ -3,9 +3,9 @@
  * and drawn as SVG. Nodes are keyboard-focusable buttons; `update` recolours them from live stage
  * states without a new layout, writing only the attributes that changed.
  */
-import { layoutOf, NODE_HEIGHT, NODE_WIDTH } from './dag-layout';
+import { layoutOf, MIN_DRAWING_SCALE, NODE_HEIGHT, NODE_PAD_X, NODE_WIDTH } from './dag-layout';
 
-import type { GraphData } from './dag-layout';
+import type { GraphData, MeasureText } from './dag-layout';
 export type { GraphData, GraphNode } from './dag-layout';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -25,8 +25,29 @@ export interface DagView {
   select(stageId: string | undefined): void;
 }
 
+/**
+ * Text widths in the page's font (the one svg.dag's text inherits from the body), on a canvas: no layout pass, and
+ * the drawing need not be in the document yet.
+ */
+function pageTextMeasure(): MeasureText | undefined {
+  const context = document.createElement('canvas').getContext('2d');
+  if (!context) return undefined;
+  const family = getComputedStyle(document.body).fontFamily || 'sans-serif';
+  const widths = new Map<string, number>();
+  return (text, fontPx) => {
+    const key = `${fontPx}\u0000${text}`;
+    let width = widths.get(key);
+    if (width === undefined) {
+      context.font = `${fontPx}px ${family}`;
+      width = context.measureText(text).width;
+      widths.set(key, width);
+    }
+    return width;
+  };
+}
+
 export function drawDag(graph: GraphData, onSelect?: (stageId: string) => void): DagView {
-  const layout = layoutOf(graph);
+  const layout = layoutOf(graph, pageTextMeasure());
   const width = Math.max(layout.width, NODE_WIDTH + 16);
   const height = Math.max(layout.height, NODE_HEIGHT + 16);
   const root = svg('svg', {
@@ -37,9 +58,9 @@ export function drawDag(graph: GraphData, onSelect?: (stageId: string) => void):
     role: 'group',
     'aria-label': 'Pipeline stages',
   });
-  // styles.css shrinks the drawing to its box down to 80 % (not on a phone) from this width. Set through the CSSOM:
-  // the page's CSP refuses style attributes.
-  root.style.setProperty('--dag-width', `${width}px`);
+  // styles.css shrinks the drawing to its box (not on a phone), to no less than this width, at which its titles are
+  // still 12 px. Set through the CSSOM: the page's CSP refuses style attributes.
+  root.style.setProperty('--dag-min-width', `${Math.ceil(width * MIN_DRAWING_SCALE)}px`);
   const defs = svg('defs', {});
   const marker = svg('marker', {
     id: 'arrow',
@@ -72,21 +93,23 @@ export function drawDag(graph: GraphData, onSelect?: (stageId: string) => void):
   const groups = new Map<string, SVGGElement>();
   for (const node of graph.nodes) {
     const at = layout.nodes.get(node.id) ?? { x: 0, y: 0 };
+    const boxWidth = layout.boxes.get(node.id)?.width ?? NODE_WIDTH;
+    const label = layout.labels.get(node.id);
     const group = svg('g', {
       class: 'node',
       'data-stage': node.id,
       'data-status': 'pending',
-      transform: `translate(${(at.x - NODE_WIDTH / 2).toFixed(1)} ${(at.y - NODE_HEIGHT / 2).toFixed(1)})`,
+      transform: `translate(${(at.x - boxWidth / 2).toFixed(1)} ${(at.y - NODE_HEIGHT / 2).toFixed(1)})`,
       tabindex: 0,
       role: 'button',
       'aria-label': `stage ${node.id} (${node.uses}): pending`,
     });
-    group.appendChild(svg('rect', { width: NODE_WIDTH, height: NODE_HEIGHT, rx: 6 }));
-    const title = svg('text', { x: 10, y: 19, class: 'node-title' });
-    title.textContent = node.id.length > 20 ? `${node.id.slice(0, 19)}…` : node.id;
-    const sub = svg('text', { x: 10, y: 36, class: 'node-sub' });
+    group.appendChild(svg('rect', { width: boxWidth, height: NODE_HEIGHT, rx: 6 }));
+    const title = svg('text', { x: NODE_PAD_X, y: 19, class: 'node-title' });
+    title.textContent = label?.title ?? node.id;
+    const sub = svg('text', { x: NODE_PAD_X, y: 37, class: 'node-sub' });
     const subText = `${node.uses} · ${node.pool}`;
-    sub.textContent = subText.length > 31 ? `${subText.slice(0, 30)}…` : subText;
+    sub.textContent = label?.sub ?? subText;
     const tip = svg('title', {});
     tip.textContent = `${node.id}: ${subText}`;
     group.append(tip, title, sub);

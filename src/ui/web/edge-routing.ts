@@ -10,6 +10,13 @@ export interface NodeSize {
   readonly height: number;
 }
 
+/** One size for every node, or each node's own (the DAG's boxes are as wide as their text). */
+export type NodeSizes = NodeSize | ((id: string) => NodeSize);
+
+export function sizeOfNode(sizes: NodeSizes, id: string): NodeSize {
+  return typeof sizes === 'function' ? sizes(id) : sizes;
+}
+
 /** Whether the segment a→b passes through the open box (Liang–Barsky clipping; touching its border does not count). */
 export function segmentCrossesBox(
   a: Point,
@@ -49,14 +56,14 @@ function boxOf(centre: Point, size: NodeSize) {
 }
 
 /** For each edge, the nodes (other than its own ends) whose boxes it passes through. */
-export function edgesThroughNodes(layout: Layout, size: NodeSize): { from: string; to: string; through: string[] }[] {
+export function edgesThroughNodes(layout: Layout, sizes: NodeSizes): { from: string; to: string; through: string[] }[] {
   return layout.edges.flatMap((edge) => {
     const through = [...layout.nodes]
       .filter(([id]) => id !== edge.from && id !== edge.to)
-      .filter(([, centre]) =>
+      .filter(([id, centre]) =>
         edge.points.some((point, i) => {
           const next = edge.points[i + 1];
-          return next !== undefined && segmentCrossesBox(point, next, boxOf(centre, size));
+          return next !== undefined && segmentCrossesBox(point, next, boxOf(centre, sizeOfNode(sizes, id)));
         }),
       )
       .map(([id]) => id);
@@ -69,15 +76,17 @@ export function edgesThroughNodes(layout: Layout, size: NodeSize): { from: strin
  * at the border its last bend points at, so an arrow could enter a box from below, against the left-to-right reading).
  * The end keeps its height where that is on the side, else the nearest point of the side.
  */
-export function attachToSides(layout: Layout, size: NodeSize): Layout {
-  const inset = Math.min(6, size.height / 4);
-  const onSide = (centre: Point, x: number, towards: Point | undefined): Point => ({
-    x,
-    y: Math.min(
-      centre.y + size.height / 2 - inset,
-      Math.max(centre.y - size.height / 2 + inset, towards?.y ?? centre.y),
-    ),
-  });
+export function attachToSides(layout: Layout, sizes: NodeSizes): Layout {
+  const onSide = (centre: Point, size: NodeSize, x: number, towards: Point | undefined): Point => {
+    const inset = Math.min(6, size.height / 4);
+    return {
+      x,
+      y: Math.min(
+        centre.y + size.height / 2 - inset,
+        Math.max(centre.y - size.height / 2 + inset, towards?.y ?? centre.y),
+      ),
+    };
+  };
   return {
     ...layout,
     edges: layout.edges.map((edge) => {
@@ -85,16 +94,17 @@ export function attachToSides(layout: Layout, size: NodeSize): Layout {
       const target = layout.nodes.get(edge.to);
       if (!source || !target || edge.points.length < 2) return edge;
       const inner = edge.points.slice(1, -1);
-      const start = onSide(source, source.x + size.width / 2, inner[0] ?? target);
-      const end = onSide(target, target.x - size.width / 2, inner[inner.length - 1] ?? source);
+      const [sourceSize, targetSize] = [sizeOfNode(sizes, edge.from), sizeOfNode(sizes, edge.to)];
+      const start = onSide(source, sourceSize, source.x + sourceSize.width / 2, inner[0] ?? target);
+      const end = onSide(target, targetSize, target.x - targetSize.width / 2, inner[inner.length - 1] ?? source);
       return { ...edge, points: [start, ...inner, end] };
     }),
   };
 }
 
 /** What the DAG draws: edges on their nodes' sides, and none through another node's box. */
-export function routeEdges(layout: Layout, size: NodeSize, gap: number): Layout {
-  return routeAroundNodes(attachToSides(layout, size), size, gap);
+export function routeEdges(layout: Layout, sizes: NodeSizes, gap: number): Layout {
+  return routeAroundNodes(attachToSides(layout, sizes), sizes, gap);
 }
 
 /**
@@ -102,8 +112,8 @@ export function routeEdges(layout: Layout, size: NodeSize, gap: number): Layout 
  * its source's right side, along a lane `gap` above (or below, whichever is nearer the edge's ends) every node box
  * between them, into its target's left side. The drawing grows (and moves down, for a lane above) to hold the lanes.
  */
-export function routeAroundNodes(layout: Layout, size: NodeSize, gap: number): Layout {
-  const crossing = edgesThroughNodes(layout, size);
+export function routeAroundNodes(layout: Layout, sizes: NodeSizes, gap: number): Layout {
+  const crossing = edgesThroughNodes(layout, sizes);
   if (crossing.length === 0) return layout;
   const rerouted = new Set(crossing.map((edge) => `${edge.from}\u0000${edge.to}`));
   let lanes = 0;
@@ -112,11 +122,11 @@ export function routeAroundNodes(layout: Layout, size: NodeSize, gap: number): L
     const source = layout.nodes.get(edge.from);
     const target = layout.nodes.get(edge.to);
     if (!source || !target) return edge;
-    const start = { x: source.x + size.width / 2, y: source.y };
-    const end = { x: target.x - size.width / 2, y: target.y };
+    const start = { x: source.x + sizeOfNode(sizes, edge.from).width / 2, y: source.y };
+    const end = { x: target.x - sizeOfNode(sizes, edge.to).width / 2, y: target.y };
     // Every box whose columns lie between the ends: the lane passes all of them.
-    const between = [...layout.nodes.values()]
-      .map((centre) => boxOf(centre, size))
+    const between = [...layout.nodes]
+      .map(([id, centre]) => boxOf(centre, sizeOfNode(sizes, id)))
       .filter((box) => box.right > start.x && box.left < end.x);
     const above = Math.min(...between.map((box) => box.top)) - gap * (1 + lanes);
     const below = Math.max(...between.map((box) => box.bottom)) + gap * (1 + lanes);

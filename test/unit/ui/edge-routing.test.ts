@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { layoutOf } from '../../../src/ui/web/dag-layout';
-import { edgesThroughNodes, routeEdges, segmentCrossesBox } from '../../../src/ui/web/edge-routing';
+import { edgesThroughNodes, routeEdges, segmentCrossesBox, type NodeSize } from '../../../src/ui/web/edge-routing';
 import type { Layout } from '../../../src/ui/web/layered-layout';
 import { compilePlan } from '../../../src/spec/compile';
 import { planGraph } from '../../../src/ui/run-plan';
@@ -10,7 +10,7 @@ import { planGraph } from '../../../src/ui/run-plan';
 const SIZE = { width: 188, height: 46 };
 
 /** Edges whose first point is not on the source's right side or whose last is not on the target's left side. */
-function offSides(layout: Layout): string[] {
+function offSides(layout: Layout, sizeOf: (id: string) => NodeSize = () => SIZE): string[] {
   return layout.edges.flatMap(({ from, to, points }) => {
     const source = layout.nodes.get(from);
     const target = layout.nodes.get(to);
@@ -19,7 +19,9 @@ function offSides(layout: Layout): string[] {
     if (!source || !target || !first || !last) return [`${from}→${to}: no points`];
     const onSide = (p: { x: number; y: number }, c: { x: number; y: number }, dx: number): boolean =>
       Math.abs(p.x - (c.x + dx)) < 0.5 && Math.abs(p.y - c.y) <= SIZE.height / 2;
-    return onSide(first, source, SIZE.width / 2) && onSide(last, target, -SIZE.width / 2) ? [] : [`${from}→${to}`];
+    return onSide(first, source, sizeOf(from).width / 2) && onSide(last, target, -sizeOf(to).width / 2)
+      ? []
+      : [`${from}→${to}`];
   });
 }
 
@@ -89,6 +91,7 @@ for (const file of ['quickstart', 'defect-detection', 'candidate-fan-out', 'sche
     const plan = compilePlan(readFileSync(path, 'utf8'), path).plan;
     assert.ok(plan, `${path} compiles`);
     const layout = layoutOf(planGraph(plan));
-    assert.deepEqual(offSides(layout), []);
-    assert.deepEqual(edgesThroughNodes(layout, SIZE), []);
+    const sizeOf = (id: string): NodeSize => layout.boxes.get(id) ?? SIZE;
+    assert.deepEqual(offSides(layout, sizeOf), []);
+    assert.deepEqual(edgesThroughNodes(layout, sizeOf), []);
   });
