@@ -19,6 +19,7 @@ import type { ObjectStore } from '../../src/storage/object-store';
 import type { RunningUi } from '../../src/ui/server';
 import { closeBrowserUi, startBrowserUi } from './browser-ui';
 import { openPage, screenshot } from '../e2e/helpers/ui-browser';
+import { contrast, parseRgb } from './page-colours';
 import { assertNoSideScroll } from './page-layout';
 
 const BUCKET = 'fineflow';
@@ -294,6 +295,92 @@ for (const { name, hash, loaded } of PAGES)
       await page.context().close();
     }
   });
+
+/**
+ * The focused element's outline as drawn (style, width, colour), the page's background under it, its box, and whether
+ * its centre is its own (not covered by anything else on the page).
+ */
+const FOCUS_RING = `(() => {
+  const focused = document.activeElement;
+  if (!focused || focused === document.body) return null;
+  const style = getComputedStyle(focused);
+  const r = focused.getBoundingClientRect();
+  const atCentre = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  return { className: focused.className, text: focused.textContent.trim(),
+    outlineStyle: style.outlineStyle, outlineWidth: parseFloat(style.outlineWidth), outlineColor: style.outlineColor,
+    background: getComputedStyle(document.body).backgroundColor,
+    box: { width: r.width, height: r.height, top: r.top, bottom: r.bottom, left: r.left, right: r.right },
+    unobscured: Boolean(atCentre && (atCentre === focused || focused.contains(atCentre))) };
+})()`;
+
+interface FocusRing {
+  className: string;
+  text: string;
+  outlineStyle: string;
+  outlineWidth: number;
+  outlineColor: string;
+  background: string;
+  box: { width: number; height: number; top: number; bottom: number; left: number; right: number };
+  unobscured: boolean;
+}
+
+/**
+ * Fails unless the focus is on something drawn, with text, on screen and not covered (WCAG 2.4.11), outlined solid and
+ * at least 2 px in a colour 3:1 or more against the page (2.4.7, and the focus-appearance rule's contrast).
+ */
+async function assertFocusRing(
+  page: Page,
+  where: string,
+  viewport: { width: number; height: number },
+): Promise<FocusRing> {
+  const ring = (await page.evaluate(FOCUS_RING)) as FocusRing | null;
+  assert.ok(ring, `${where}: nothing has the focus`);
+  const at = `${where}: the focus on .${ring.className} '${ring.text}'`;
+  assert.notEqual(ring.text, '', `${at} says nothing`);
+  assert.ok(ring.box.width > 0 && ring.box.height > 0, `${at} is not drawn`);
+  assert.ok(
+    ring.box.top >= 0 && ring.box.bottom <= viewport.height && ring.box.left >= 0 && ring.box.right <= viewport.width,
+    `${at} is off screen: ${JSON.stringify(ring.box)}`,
+  );
+  assert.ok(ring.unobscured, `${at} is covered`);
+  assert.equal(ring.outlineStyle, 'solid', `${at}: outline ${ring.outlineStyle}`);
+  assert.ok(ring.outlineWidth >= 2, `${at}: outline ${ring.outlineWidth} px`);
+  const ratio = contrast(parseRgb(ring.outlineColor), parseRgb(ring.background));
+  assert.ok(ratio >= 3, `${at}: outline ${ring.outlineColor} on ${ring.background} is ${ratio.toFixed(2)}:1`);
+  return ring;
+}
+
+// The region the focus moves to after Retry (b1f324f) had outline: none: a keyboard user could not see where they were,
+// while it loaded or once it had. The loading note and then 'Loaded …' are now outlined as a control is, in both schemes.
+for (const colorScheme of ['light', 'dark'] as const)
+  for (const { name, hash, loaded } of PAGES)
+    test(`${name}: where Retry puts the focus is outlined, on screen, while loading and once loaded (${colorScheme})`, async () => {
+      const viewport = { width: 1280, height: 800 };
+      const { page } = await openPage(browser, colorScheme, viewport);
+      try {
+        await page.clock.install();
+        gate.fail();
+        await page.goto(`${ui.url}/${hash}`);
+        const alert = page.locator('.page [role="alert"].load-failure');
+        await alert.getByRole('button', { name: 'Retry' }).focus();
+        gate.hold();
+        await page.keyboard.press('Enter');
+        await page.locator('.page [role="status"].loading').waitFor();
+        const loading = await assertFocusRing(page, `${name} loading`, viewport);
+        assert.match(loading.text, /^Loading .+…$/);
+        gate.pass();
+        await page.locator(loaded).first().waitFor();
+        const done = await assertFocusRing(page, `${name} loaded`, viewport);
+        assert.match(done.text, /^Loaded .+\.$/);
+        await screenshot(page, `retry-focus-${name}-${colorScheme}`);
+        // Tab goes on into the page; what loaded is no longer said, so it takes no room.
+        await page.keyboard.press('Tab');
+        assert.equal(await page.evaluate(`document.querySelectorAll('.load-status > .loaded').length`), 0);
+      } finally {
+        gate.pass();
+        await page.context().close();
+      }
+    });
 
 /**
  * The requests for `path` (`/api/runs`) the page has sent so far. `settled()` resolves once every request the page

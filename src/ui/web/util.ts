@@ -332,6 +332,11 @@ export function loadInto<T>(
   // started again from the top with nothing said.
   let followRead = false;
   status.classList.add('load-status');
+  // What loaded is said while the focus is on it; left, it goes (it would otherwise stay until the next read).
+  const onFocusOut = (event: FocusEvent): void => {
+    if (!status.contains(event.relatedTarget as Node | null)) status.querySelector(':scope > .loaded')?.remove();
+  };
+  status.addEventListener('focusout', onFocusOut);
   const focusIn = (element: HTMLElement | null | undefined): void => {
     if (!followRead || !element) return;
     if (!element.matches('button')) element.tabIndex = -1;
@@ -357,11 +362,11 @@ export function loadInto<T>(
       (value) => {
         if (disposed || turn !== reads) return;
         note?.stop();
-        // After a Retry, `status` keeps the focus and says what loaded (until the next read); the next Tab goes on
-        // into what was drawn.
-        status.replaceChildren(
-          ...(followRead ? [h('p', { class: 'sr-only', role: 'status' }, `Loaded ${how.what}.`)] : []),
-        );
+        // After a Retry, `status` keeps the focus and says what loaded, on screen and outlined (styles.css), until the
+        // focus leaves it; a refresh meanwhile keeps it. The next Tab goes on into what was drawn.
+        if (followRead)
+          status.replaceChildren(h('p', { class: 'muted loaded', role: 'status' }, `Loaded ${how.what}.`));
+        else if (!status.contains(document.activeElement)) status.replaceChildren();
         focusIn(status);
         followRead = false;
         scheduleNext();
@@ -397,6 +402,7 @@ export function loadInto<T>(
       note?.stop();
       window.clearTimeout(timer);
       document.removeEventListener('visibilitychange', onVisibility);
+      status.removeEventListener('focusout', onFocusOut);
     },
   };
 }
