@@ -11,7 +11,7 @@ export async function assertNoSideScroll(page: Page): Promise<void> {
 /**
  * For each card (table row) `rows` finds: the cells whose content is not wholly inside the window (left of 0, right of
  * its width, or cut by a box that scrolls), and the cells that have a value but no visible label (a `data-label`
- * drawn before it; a card's title and buttons need none).
+ * drawn before it; a card's title, a mark beside it (`card-mark`: a best trial's ★) and buttons need none).
  */
 const CARDS = (rows: string): string => `(() => [...document.querySelectorAll(${JSON.stringify(rows)})].map((row) => {
   const offScreen = [];
@@ -29,7 +29,7 @@ const CARDS = (rows: string): string => `(() => [...document.querySelectorAll(${
       if (clipped) { offScreen.push(cell.textContent); break; }
     }
     const label = getComputedStyle(cell, '::before').content;
-    const titled = cell.classList.contains('card-title') || cell.querySelector('button');
+    const titled = cell.classList.contains('card-title') || cell.classList.contains('card-mark') || cell.querySelector('button');
     if (!titled && cell.textContent.trim() !== '' && (label === 'none' || label === 'normal')) unlabelled.push(cell.textContent);
   }
   return { row: row.cells[0]?.textContent, offScreen, unlabelled };

@@ -1,8 +1,8 @@
 /**
  * The sweep view's trial states (promotion-based ASHA): a trial the sweep ended while it was paused reads as
  * `stopped-while-paused` in the summary and the table, as `fineflow status` prints it, not as `pruned`; and the
- * trials plot has a key whose every entry is drawn like the plot's lines of that state. On a 390 px phone the state
- * stays one word on one line (the table scrolls in its box), not "stopped-/while-/paused".
+ * trials plot has a key whose every entry is drawn like the plot's lines of that state. On a 390 px phone each trial
+ * is a card, its state one word on one line, not "stopped-/while-/paused", and nothing scrolls sideways.
  *
  * No stack needed. Run with: bash scripts/test.sh integration --quick test/browser/sweep-trial-states.test.ts
  */
@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { trialTableFromResults } from '../../src/client/sweep-trial-table';
 import type { SweepResultsDocument } from '../../src/core/sweep/sweep-results';
 import { chartPage, usePageModule } from './web-page';
-import { assertNoSideScroll } from './page-layout';
+import { assertCards, assertNoSideScroll } from './page-layout';
+import { screenshot } from '../e2e/helpers/ui-browser';
 
 const web = usePageModule('./pages/sweep-view', ['sweepView']);
 
@@ -161,5 +162,45 @@ test('on a 390 px phone a trial’s state stays on one line and the page does no
     await assertNoSideScroll(page);
   } finally {
     await page.context().close();
+  }
+});
+
+// At 390 px the trials table kept its columns in a box that scrolled sideways: a trial's objective and its params were
+// off the screen's right edge. Each trial is now a card, every value after its column's name, within the screen.
+test('on a 390 px phone each trial is a card: every value on screen after its name, the box does not scroll', async () => {
+  const wide: SweepResultsDocument = {
+    ...document,
+    rows: document.rows.map((row, i) => ({
+      ...row,
+      params: { lr: 0.01 * (i + 1), batchSize: 32, freezeBaseLayers: i % 2, learningRateWarmupEpochsBeforeDecay: 3 },
+    })),
+  };
+  for (const colorScheme of ['light', 'dark'] as const) {
+    const page = await chartPage(web.browser, web.script, {
+      body: '<div id="box"></div>',
+      colorScheme,
+      viewport: { width: 390, height: 844 },
+    });
+    try {
+      await page.evaluate(
+        `document.getElementById('box').append(...sweepView(${JSON.stringify(trialTableFromResults('sweep', wide))}, []).filter(Boolean))`,
+      );
+      await assertCards(page, 'table.trials tbody tr', 5);
+      const box = (await page.evaluate(
+        `(() => { const t = document.querySelector('table.trials'); const b = t.closest('.scroll');
+          return { box: b.scrollWidth - b.clientWidth, table: t.scrollWidth - t.clientWidth }; })()`,
+      )) as { box: number; table: number };
+      assert.deepEqual(box, { box: 0, table: 0 }, 'nothing in the trials box scrolls sideways');
+      const title = (await page.evaluate(
+        `(() => { const row = document.querySelector('table.trials tr.best');
+          const [mark, title] = [row.querySelector('td.card-mark'), row.querySelector('td.card-title')];
+          return { before: getComputedStyle(title, '::before').content, id: title.textContent, mark: mark.textContent,
+            oneLine: Math.round(mark.getBoundingClientRect().top) === Math.round(title.getBoundingClientRect().top) }; })()`,
+      )) as { before: string; id: string; mark: string; oneLine: boolean };
+      assert.deepEqual(title, { before: '"Trial "', id: '0', mark: '★', oneLine: true }, 'the best card: ★ Trial 0');
+      await screenshot(page, `sweep-trials-phone-${colorScheme}`);
+    } finally {
+      await page.context().close();
+    }
   }
 });

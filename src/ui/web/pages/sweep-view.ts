@@ -13,7 +13,12 @@ export function sweepView(table: SweepTable, charts: uPlot[]): (HTMLElement | un
   const summary = [...counts.entries()].map(([state, n]) => `${n} ${state}`).join(', ');
   const trialTable = h(
     'table',
-    { class: 'grid compact trials', 'data-trials': table.rows.length, 'aria-label': `Trials of ${table.stageId}` },
+    // On a phone each trial is a card (styles.css: table.grid.cards), every value after its column's name.
+    {
+      class: 'grid compact trials cards',
+      'data-trials': table.rows.length,
+      'aria-label': `Trials of ${table.stageId}`,
+    },
     h(
       'thead',
       {},
@@ -32,12 +37,20 @@ export function sweepView(table: SweepTable, charts: uPlot[]): (HTMLElement | un
         h(
           'tr',
           { class: row.best ? 'best' : undefined, 'data-trial': row.trialId },
-          h('td', {}, row.best ? h('span', { title: 'best trial', 'aria-label': 'best trial' }, '★') : ''),
-          h('td', { class: 'num' }, row.trialId),
-          h('td', { class: 'state' }, row.state),
-          h('td', { class: 'num' }, row.epochs),
-          h('td', { class: 'num' }, row.objective !== undefined ? formatNumber(row.objective) : '–'),
-          ...names.map((name) => h('td', {}, formatNumber(row.params[name]))),
+          h(
+            'td',
+            { class: 'card-mark' },
+            row.best ? h('span', { title: 'best trial', 'aria-label': 'best trial' }, '★') : '',
+          ),
+          h('td', { class: 'num card-title' }, row.trialId),
+          h('td', { class: 'state', 'data-label': 'State' }, row.state),
+          h('td', { class: 'num', 'data-label': 'Epochs' }, row.epochs),
+          h(
+            'td',
+            { class: 'num', 'data-label': `${metric}${arrow}` },
+            row.objective !== undefined ? formatNumber(row.objective) : '–',
+          ),
+          ...names.map((name) => h('td', { 'data-label': name }, formatNumber(row.params[name]))),
         ),
       ),
     ),
