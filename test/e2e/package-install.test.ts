@@ -24,6 +24,7 @@ import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { compilePlan } from '../../src/spec';
+import { freePort } from '../helpers/free-port';
 
 const REPO = path.resolve(__dirname, '../..');
 const run = promisify(execFile);
@@ -173,10 +174,11 @@ void describe('the published package', () => {
   });
 
   void it("keeps the local stack's state in the user's home, not in the install directory", async () => {
+    // Free ports, not fixed ones: anything another checkout or program listening on 11898/11899 failed this test.
     const status = await exec(fineflow(), ['dev', 'status', '--json'], app, {
       ...userEnv(home),
-      FINEFLOW_TEMPORAL_PORT: '11898',
-      FINEFLOW_MINIO_PORT: '11899',
+      FINEFLOW_TEMPORAL_PORT: String(await freePort()),
+      FINEFLOW_MINIO_PORT: String(await freePort()),
     });
     assert.equal(status.code, 1, 'nothing listens on the ports chosen for this test');
     const endpoints = JSON.parse(status.stdout) as { healthy: boolean; env: { FINEFLOW_CODEC_KEY_FILE: string } };

@@ -4,17 +4,23 @@
  * `up` reuses it; status reports it; `down` stops it; a record naming a process that is not our
  * UI never gets that process killed; the S3 secret reaches neither the record nor the log.
  */
-import { after, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { devUiStatus, startDevUi, stopDevUi } from '../../../src/cli/dev-ui';
+import { freePort } from '../../helpers/free-port';
 
-const PORT = Number(process.env.FINEFLOW_TEST_DEV_UI_PORT ?? 11732);
+// Not a fixed port: another checkout's run of this file on the same machine held 11732, and `up` then failed (or
+// found that run's UI answering on it).
+let port = 0;
 const stackDir = mkdtempSync(path.join(tmpdir(), 'fineflow-dev-ui-'));
 const REPO = path.resolve(__dirname, '../../..');
 
+before(async () => {
+  port = await freePort();
+});
 after(async () => {
   await stopDevUi(stackDir);
   rmSync(stackDir, { recursive: true, force: true });
@@ -33,10 +39,10 @@ function alive(pid: number): boolean {
 test('dev up starts the UI on loopback, reuses it, and dev down stops it', async () => {
   const secret = process.env.FINEFLOW_S3_SECRET_KEY;
   assert.ok(secret, 'the test stack exports the CLI user secret');
-  const options = { stackDir, port: PORT, env: process.env, temporalUiUrl: 'http://127.0.0.1:8470', cwd: REPO };
+  const options = { stackDir, port, env: process.env, temporalUiUrl: 'http://127.0.0.1:8470', cwd: REPO };
   const started = await startDevUi(options);
   assert.equal(started.started, true);
-  assert.equal(started.url, `http://127.0.0.1:${PORT}`);
+  assert.equal(started.url, `http://127.0.0.1:${port}`);
   assert.ok(started.pid !== undefined && alive(started.pid));
 
   const runs = await fetch(`${started.url}/api/runs`);
@@ -47,7 +53,7 @@ test('dev up starts the UI on loopback, reuses it, and dev down stops it', async
     .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
   if (otherAddress) {
     await assert.rejects(
-      fetch(`http://${otherAddress}:${PORT}/healthz`, { signal: AbortSignal.timeout(5_000) }),
+      fetch(`http://${otherAddress}:${port}/healthz`, { signal: AbortSignal.timeout(5_000) }),
       'nothing listens beyond loopback',
     );
   }
@@ -55,22 +61,22 @@ test('dev up starts the UI on loopback, reuses it, and dev down stops it', async
   const again = await startDevUi(options);
   assert.equal(again.started, false, 'a second up reuses the running UI');
   assert.equal(again.pid, started.pid);
-  assert.deepEqual(await devUiStatus(stackDir, PORT), { url: started.url, running: true, pid: started.pid });
+  assert.deepEqual(await devUiStatus(stackDir, port), { url: started.url, running: true, pid: started.pid });
   for (const file of ['ui.json', 'logs/ui.log'])
     assert.ok(!readFileSync(path.join(stackDir, file), 'utf8').includes(secret), `${file} holds no secret`);
 
   assert.equal(await stopDevUi(stackDir), true);
   assert.equal(alive(started.pid), false, 'the UI process is gone');
-  assert.equal((await devUiStatus(stackDir, PORT)).running, false);
+  assert.equal((await devUiStatus(stackDir, port)).running, false);
   assert.equal(await stopDevUi(stackDir), false, 'nothing left to stop');
 });
 
 test('a record naming another process (a reused pid) is not killed', async () => {
   writeFileSync(
     path.join(stackDir, 'ui.json'),
-    JSON.stringify({ pid: process.pid, port: PORT, url: `http://127.0.0.1:${PORT}` }),
+    JSON.stringify({ pid: process.pid, port, url: `http://127.0.0.1:${port}` }),
   );
-  assert.equal((await devUiStatus(stackDir, PORT)).running, false);
+  assert.equal((await devUiStatus(stackDir, port)).running, false);
   assert.equal(await stopDevUi(stackDir), false);
   assert.ok(alive(process.pid));
 });
