@@ -8,14 +8,16 @@ import { after, before, test } from 'node:test';
 import type { RunState } from '../../../src/core/run/run-types';
 import { sweepHistoryUri } from '../../../src/core/storage/layout';
 import { executeGc, planCollection } from '../../../src/retention/gc';
-import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
+import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { registerTestStageTypes } from '../../stage-types';
 import { waitForRunState } from '../../helpers/run-state';
 
 let h: RuntimeHarness;
 before(async () => {
   registerTestStageTypes();
-  h = await startRuntimeHarness();
+  // A bucket of its own: gc plans over a whole bucket, so in the shared one it counted (and deleted) what every other
+  // test file left there, e.g. the sweep-test pipeline's sweep records once more than 20 had piled up.
+  h = await startRuntimeHarness({ bucket: `ffgc-${randomSuffix()}` });
 });
 after(async () => {
   await h?.close();
