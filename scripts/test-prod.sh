@@ -22,4 +22,6 @@ bash infra/stack.sh up
 echo "== prod stack up in $((SECONDS - started))s"
 eval "$(bash infra/stack.sh env)"
 echo "== prod tests (${#files[@]} files)"
-node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+# The quiet reporter, as scripts/test.sh: node's spec minus TensorFlow's start-up notices (counted in the summary).
+node --import tsx --test --test-concurrency=1 \
+  --test-reporter=./test/helpers/quiet-spec-reporter.mjs --test-reporter-destination=stdout "${files[@]}"

@@ -1,11 +1,12 @@
-// The test log's reporter (scripts/test.sh): node's `spec`, minus the start-up notices TensorFlow prints in every
-// test process that loads it, which say nothing about a test: tfjs's pure-JS backend's "Hi, looks like you are
-// running TensorFlow.js in Node.js" banner (4 lines, on its first tensor), libtensorflow's two lines written
-// before its logging starts (absl's "All log messages before absl::InitializeLog()", port.cc's oneDNN notice; only
-// TF_ENABLE_ONEDNN_OPTS=0 stops them, and it changes the arithmetic) and, in a test that loads the binding without
-// Fineflow's TF_CPP_MIN_LOG_LEVEL default, its two CPU-instruction lines. Users keep seeing what they saw: this
-// filters the test log only. A line is dropped only when it is one of those lines whole, so an error (any other line, also
-// one that quotes a notice) is printed as before; the summary says how many lines were left out.
+// The test log's reporter (scripts/test.sh, and scripts/test-prod.sh for CI's prod step): node's `spec`, minus the
+// start-up notices TensorFlow prints in every test process that loads it, which say nothing about a test: tfjs's
+// pure-JS backend's "Hi, looks like you are running TensorFlow.js in Node.js" banner (4 lines, on its first tensor),
+// libtensorflow's two lines written before its logging starts (absl's "All log messages before absl::InitializeLog()",
+// port.cc's oneDNN notice; only TF_ENABLE_ONEDNN_OPTS=0 stops them, and it changes the arithmetic) and, in a test that
+// loads the binding without Fineflow's TF_CPP_MIN_LOG_LEVEL default, its two CPU-instruction lines. Users keep seeing
+// what they saw: this filters the test log only. A line is dropped only when it is one of those lines whole, so an
+// error (any other line, also one that quotes a notice) is printed as before; the summary says how many lines were left
+// out.
 // Checked by test/unit/scripts/quiet-spec-reporter.test.ts.
 import { Readable } from 'node:stream';
 import { spec as SpecReporter } from 'node:test/reporters';

@@ -4,10 +4,11 @@
  * `spec` reporter, prints the tfjs banner and libtensorflow's pre-logging lines; under the quiet reporter those lines
  * are gone (and, with TF_CPP_MIN_LOG_LEVEL=0, its CPU-instruction lines), while the file's own stderr lines (an error, a line quoting the banner, a lone rule) and its results are
  * printed as before. When a tfjs upgrade rewords a notice, the first test fails rather than the log growing again.
+ * Every script that runs node's test runner (scripts/test.sh, CI's prod step scripts/test-prod.sh) reports through it.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
@@ -85,4 +86,29 @@ it('the quiet reporter leaves out exactly those lines, says how many, and prints
   const rules = (log: string) => log.split('\n').filter((line) => line === '============================').length;
   assert.equal(rules(quiet.log), rules(spec.log) - 2);
   assert.equal(rules(quiet.log), 1);
+});
+
+it("every script that runs node's test runner reports through the quiet reporter (CI's prod step included)", () => {
+  const scripts = readdirSync(path.join(REPO, 'scripts')).filter((name) => name.endsWith('.sh'));
+  // Each command as one line (continuations joined), then the ones that start node's test runner.
+  const runners = scripts.flatMap((name) =>
+    readFileSync(path.join(REPO, 'scripts', name), 'utf8')
+      .replace(/\\\n\s*/g, ' ')
+      .split('\n')
+      .filter((line) => /^\s*node\b.*\s--test\s/.test(line))
+      .map((line) => ({ name, line })),
+  );
+  assert.deepEqual(
+    [...new Set(runners.map((runner) => runner.name))].sort(),
+    ['test-prod.sh', 'test.sh'],
+    'the scripts that run tests',
+  );
+  for (const { name, line } of runners) {
+    assert.match(
+      line,
+      /--test-reporter=\.\/test\/helpers\/quiet-spec-reporter\.mjs --test-reporter-destination=stdout/,
+      name,
+    );
+    assert.doesNotMatch(line, /--test-reporter=spec\b/, name);
+  }
 });
