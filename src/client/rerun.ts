@@ -29,6 +29,8 @@ export interface OriginalRun {
   /** Temporal's execution status, e.g. COMPLETED, FAILED. */
   readonly executionStatus: string;
   readonly stages: readonly StageState[];
+  /** The task queue its workflow ran on (its control pool's, e.g. `submit --control-pool`): a rerun starts there. */
+  readonly taskQueue: string;
   /** Param values the run ended with: from its state, or its start input plus accepted `retry --set` updates. */
   readonly params?: { readonly [name: string]: JsonValue };
 }
@@ -104,7 +106,14 @@ export async function fetchOriginalRun(
   );
   const state = await finalState(handle, executionStatus, { ...table, runId });
   const finalParams = state.params ?? params;
-  return { runId, input, executionStatus, stages: state.stages ?? [], ...(finalParams ? { params: finalParams } : {}) };
+  return {
+    runId,
+    input,
+    executionStatus,
+    stages: state.stages ?? [],
+    taskQueue: description.taskQueue,
+    ...(finalParams ? { params: finalParams } : {}),
+  };
 }
 
 export interface RerunRequest {
@@ -171,9 +180,11 @@ export async function startRerun(runs: RunClient, store: ObjectStore, request: R
   const { original, selection } = await previewRerun(runs, store, request);
   // Keep what started the original run (a new-data trigger's dataset version above all).
   const trigger = rerunTrigger(original.input.trigger, original.runId, request.fromStage);
+  // On the original's control pool: one submitted with `--control-pool` may have no worker on the default one.
   const runId = await runs.submit(selection.plan, {
     trigger,
     reuse: selection.reuse,
+    taskQueue: original.taskQueue,
     ...(request.newRunId ? { runId: request.newRunId } : {}),
   });
   return { runId, fromRunId: original.runId, fromStage: request.fromStage, selection };

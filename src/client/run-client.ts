@@ -149,6 +149,8 @@ export interface SubmitOptions {
   readonly reuse?: readonly ReusedStageOutput[];
   /** Default: {@link newRunId}. */
   readonly runId?: string;
+  /** The queue whose control workers run the workflow; default: the client's `workflowTaskQueue`. */
+  readonly taskQueue?: string;
 }
 
 /** One line of `fineflow runs`. */
@@ -294,7 +296,7 @@ export class RunClient {
     try {
       await this.client.workflow.start(pipelineRun, {
         workflowId: runId,
-        taskQueue: this.workflowTaskQueue,
+        taskQueue: options.taskQueue ?? this.workflowTaskQueue,
         args: [input],
         workflowTaskTimeout: RUN_WORKFLOW_TASK_TIMEOUT_MS,
         typedSearchAttributes: new TypedSearchAttributes([

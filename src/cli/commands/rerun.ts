@@ -76,6 +76,7 @@ export const command: CliCommand = {
     'The rerun stages bypass the stage cache (their new results replace the cached ones).',
     'The new run records its origin: trigger {kind: rerun, fromRunId, fromStage, origin}, where origin',
     'is the trigger of the original run; a run started by new data is rerun on the same dataset version.',
+    'It runs on the control pool the original ran on (`submit --control-pool`).',
     '',
     'With --watch, follows the new run as `submit --watch` does and exits 0 only if it succeeded (with --json, the',
     'ended run is printed as `final`).',
