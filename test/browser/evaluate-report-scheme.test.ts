@@ -220,6 +220,75 @@ for (const colorScheme of ['light', 'dark'] as const)
     }
   });
 
+/**
+ * A report whose matrix has every colour step (0 to 10, MATRIX_DARK_STEPS) on and off the diagonal: 11 classes, the
+ * largest count 10, so a count of n is step n; the diagonal holds 0…10, and each row's other cells 0…10 in turn.
+ */
+function everyStepReportHtml(): string {
+  const classes = Array.from({ length: 11 }, (_, i) => `class-${i}`);
+  const matrix = classes.map((_, actual) =>
+    classes.map((__, predicted) => (actual === predicted ? actual : (actual + predicted) % 11)),
+  );
+  const base = classificationMetrics([0.8, 0.1, 0.1, 0.1, 0.8, 0.1], [0, 1], CLASSES);
+  return renderReportHtml({
+    origin: { pipeline: 'quickstart', runId: RUN, stageId: 'evaluate' },
+    model: `s3://${BUCKET}/runs/${RUN}/finetune/model/model.json`,
+    dataset: `s3://${BUCKET}/runs/${RUN}/prepare/dataset/manifest.json`,
+    split: 'test',
+    backend: 'tensorflow',
+    metrics: { ...base, classes, confusionMatrix: matrix },
+    createdAt: '2026-12-06T08:02:56.000Z',
+  });
+}
+
+/** Every matrix cell's step class (cm-hit-N, cm-miss-N), fill and count colour, as drawn. */
+const MATRIX_STEPS = `(() => [...document.querySelectorAll('svg[aria-label="confusion matrix"] rect[class^="cm-"]')].map((cell) => {
+  const text = cell.nextElementSibling;
+  return { step: cell.getAttribute('class'), count: text.textContent, fill: getComputedStyle(cell).fill, color: getComputedStyle(text).fill };
+}))()`;
+
+// The dark matrix test checked only the steps the fixture's counts fell on (a few of the 22): every step, hit and
+// miss, now has its count checked at 4.5:1 on its fill, in both schemes.
+for (const colorScheme of ['light', 'dark'] as const)
+  test(`every colour step of the confusion matrix (hit and miss, 0 to 10) has a count that reads 4.5:1 in ${colorScheme}`, async () => {
+    const page = await chartPage(browser, '', { body: '', colorScheme, viewport: { width: 1280, height: 800 } });
+    try {
+      await page.setContent(everyStepReportHtml());
+      const cells = (await page.evaluate(MATRIX_STEPS)) as {
+        step: string;
+        count: string;
+        fill: string;
+        color: string;
+      }[];
+      assert.equal(cells.length, 121);
+      const steps = [...new Set(cells.map((cell) => cell.step))].sort();
+      const expected = ['hit', 'miss']
+        .flatMap((kind) => Array.from({ length: 11 }, (_, n) => `cm-${kind}-${n}`))
+        .sort();
+      assert.deepEqual(steps, expected, 'every step is drawn');
+      for (const cell of cells)
+        assert.equal(cell.step.replace(/^cm-(hit|miss)-/, ''), cell.count, `${cell.step}'s count`);
+      const unreadable = [
+        ...new Map(
+          cells
+            .map((cell) => ({ ...cell, ratio: contrast(parseRgb(cell.color), parseRgb(cell.fill)) }))
+            .filter((cell) => cell.ratio < 4.5)
+            .map((cell) => [cell.step, `${cell.step} (${cell.color} on ${cell.fill}: ${cell.ratio.toFixed(2)}:1)`]),
+        ).values(),
+      ];
+      assert.deepEqual(unreadable, []);
+      // The steps still read as a scale: each kind's fill moves one way from step 0 to 10 (darker in light, away from
+      // the panel in dark), no two neighbours the same.
+      for (const kind of ['hit', 'miss']) {
+        const fills = Array.from({ length: 11 }, (_, n) => cells.find((cell) => cell.step === `cm-${kind}-${n}`)?.fill);
+        assert.equal(new Set(fills).size, 11, `${kind}: ${fills.join(' ')}`);
+      }
+      await screenshot(page, `evaluate-report-matrix-steps-${colorScheme}`);
+    } finally {
+      await page.context().close();
+    }
+  });
+
 // On a phone the report's frame is about 330 px wide: the title at 2em (a long run id in it) took seven lines, most of
 // the frame's first screen, before the gate's verdict.
 test('the evaluate report on a 390 px phone: a title of at most four lines, the gate’s verdict on the first screen', async () => {
