@@ -14,6 +14,7 @@ import {
   type NativeConnection,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
+import { NamespaceNotFoundError } from '@temporalio/common';
 import { createActivities, createStageActivities, stageTypeNames } from '../../activities';
 import { DEFAULT_PROGRESS_INTERVAL_MS, type StageImplementation } from '../../activities/stage-runner';
 import type { FineflowConfig } from '../config';
@@ -205,6 +206,8 @@ export interface FineflowWorker {
   readonly stageTypes: readonly string[];
   /** What it offers the stages' `resources:` (declared, else the host's cores and memory, 0 GPUs). */
   readonly capacity: WorkerCapacity;
+  /** Whether Temporal answers a cheap call (GetSystemInfo) on the worker's connection within `timeoutMs`. */
+  probeTemporal(timeoutMs?: number): Promise<boolean>;
   /** Resolves when the worker stopped (after shutdown); rejects on a fatal worker error. */
   run(): Promise<void>;
   /** Drain and stop; resolves when `run()` has ended. */
@@ -273,6 +276,30 @@ async function workflowOptions(options: WorkerOptions) {
   };
 }
 
+/** gRPC's status code NOT_FOUND (what DescribeNamespace answers for a namespace the server lacks). */
+const GRPC_NOT_FOUND = 5;
+
+/** How long the namespace check at start-up waits for Temporal's answer. */
+const NAMESPACE_CHECK_TIMEOUT_MS = 30_000;
+
+/**
+ * Refuses a namespace Temporal lacks before the worker is created: Worker.create's own check fails after the core
+ * made its native worker, which then keeps the process alive (and ignoring SIGTERM) after the error was reported.
+ */
+async function requireNamespace(connection: NativeConnection, namespace: string): Promise<void> {
+  try {
+    await connection.withDeadline(Date.now() + NAMESPACE_CHECK_TIMEOUT_MS, () =>
+      connection.workflowService.describeNamespace({ namespace }),
+    );
+  } catch (thrown) {
+    if ((thrown as { code?: unknown }).code === GRPC_NOT_FOUND) throw new NamespaceNotFoundError(namespace);
+    throw thrown;
+  }
+}
+
+/** How long {@link FineflowWorker.probeTemporal} waits for an answer by default. */
+const TEMPORAL_PROBE_TIMEOUT_MS = 5_000;
+
 /** Create (not start) a worker for a pool. */
 export async function createWorker(options: WorkerOptions): Promise<FineflowWorker> {
   const runsWorkflows = options.runsWorkflows ?? options.pool === CONTROL_POOL;
@@ -291,34 +318,50 @@ export async function createWorker(options: WorkerOptions): Promise<FineflowWork
   const connection = options.connection ?? (await connectWorker(options.config.temporal));
   const traced = options.tracing?.workerOptions();
   const identity = options.identity ?? `${options.pool}@${hostname()}:${process.pid}`;
-  const worker = await Worker.create({
-    connection,
-    namespace: options.config.temporal.namespace,
-    taskQueue,
-    dataConverter: dataConverterFor(options.config.temporal),
-    // The capacity rides in the identity: DescribeTaskQueue shows it to `fineflow status`
-    // (src/client/worker-presence.ts).
-    identity: `${identity} ${capacityTag(deps.resources.capacity)}`,
-    activities,
-    ...(runsWorkflows ? await workflowOptions(options) : {}),
-    ...(traced ? { interceptors: { activity: traced.activityInterceptors }, sinks: traced.sinks } : {}),
-    tuner: {
-      workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: DEFAULT_WORKFLOW_TASK_SLOTS },
-      activityTaskSlotSupplier: capacitySlotSupplier(deps.resources, options.concurrency ?? 4),
-      localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: DEFAULT_LOCAL_ACTIVITY_SLOTS },
-      nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: DEFAULT_LOCAL_ACTIVITY_SLOTS },
-    },
-    shutdownGraceTime: options.shutdownGraceMs ?? 30_000,
-    // Live progress rides on heartbeats (src/core/run/progress.ts): send them this often.
-    defaultHeartbeatThrottleInterval: progressIntervalMs,
-    maxHeartbeatThrottleInterval: progressIntervalMs,
-  });
+  let worker: Worker;
+  try {
+    await requireNamespace(connection, options.config.temporal.namespace);
+    worker = await Worker.create({
+      connection,
+      namespace: options.config.temporal.namespace,
+      taskQueue,
+      dataConverter: dataConverterFor(options.config.temporal),
+      // The capacity rides in the identity: DescribeTaskQueue shows it to `fineflow status`
+      // (src/client/worker-presence.ts).
+      identity: `${identity} ${capacityTag(deps.resources.capacity)}`,
+      activities,
+      ...(runsWorkflows ? await workflowOptions(options) : {}),
+      ...(traced ? { interceptors: { activity: traced.activityInterceptors }, sinks: traced.sinks } : {}),
+      tuner: {
+        workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: DEFAULT_WORKFLOW_TASK_SLOTS },
+        activityTaskSlotSupplier: capacitySlotSupplier(deps.resources, options.concurrency ?? 4),
+        localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: DEFAULT_LOCAL_ACTIVITY_SLOTS },
+        nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: DEFAULT_LOCAL_ACTIVITY_SLOTS },
+      },
+      shutdownGraceTime: options.shutdownGraceMs ?? 30_000,
+      // Live progress rides on heartbeats (src/core/run/progress.ts): send them this often.
+      defaultHeartbeatThrottleInterval: progressIntervalMs,
+      maxHeartbeatThrottleInterval: progressIntervalMs,
+    });
+  } catch (thrown) {
+    // A worker that could not be created (e.g. a namespace Temporal lacks) leaves no connection behind: the
+    // Temporal runtime then has nothing left and shuts down, so the process can exit with the error.
+    if (ownsConnection) await connection.close().catch(() => undefined);
+    throw thrown;
+  }
   let running: Promise<void> | undefined;
   return {
     worker,
     taskQueue,
     stageTypes: stageTypeNames(deps),
     capacity: deps.resources.capacity,
+    probeTemporal: (timeoutMs = TEMPORAL_PROBE_TIMEOUT_MS) =>
+      connection
+        .withDeadline(Date.now() + timeoutMs, () => connection.workflowService.getSystemInfo({}))
+        .then(
+          () => true,
+          () => false,
+        ),
     run: () =>
       (running ??= worker.run().finally(async () => {
         if (ownsConnection) await connection.close();

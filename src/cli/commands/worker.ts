@@ -17,6 +17,8 @@ import type { FineflowWorker } from '../../worker/run-worker';
 import type * as JsonLogModule from '../../observability/json-log';
 import type * as TracingModule from '../../observability/tracing';
 import type * as GraphAddonModule from '../../ml/graph/graph-addon';
+import type * as OutageModule from '../../worker/temporal-outage';
+import type { TemporalOutageWatch } from '../../worker/temporal-outage';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
 function load() {
@@ -28,11 +30,13 @@ function load() {
   const m4 = require('../../worker/run-worker') as typeof RunWorkerModule;
   const m5 = require('../../observability/json-log') as typeof JsonLogModule;
   const m6 = require('../../ml/graph/graph-addon') as typeof GraphAddonModule;
+  const m7 = require('../../worker/temporal-outage') as typeof OutageModule;
   // OpenTelemetry loads only when an endpoint is configured (tracing is off by default).
   const tracing = () => require('../../observability/tracing') as typeof TracingModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     DefaultLogger: m0.DefaultLogger,
+    LogTimestamp: m0.LogTimestamp,
     Runtime: m0.Runtime,
     loadConfig: m1.loadConfig,
     parseListenAddress: m1.parseListenAddress,
@@ -44,6 +48,9 @@ function load() {
     jsonSdkLogger: m5.jsonSdkLogger,
     jsonStageLogEcho: m5.jsonStageLogEcho,
     graphAddonStartupWarning: m6.graphAddonStartupWarning,
+    TemporalOutageWatch: m7.TemporalOutageWatch,
+    outageText: m7.outageText,
+    outageJson: m7.outageJson,
     createTracing: (...args: Parameters<typeof TracingModule.createTracing>) => tracing().createTracing(...args),
   };
 }
@@ -141,44 +148,93 @@ export function taskQueueAsPoolWarning(pool: string): string | undefined {
  */
 const EXPECTED_SDK_WARNINGS: ReadonlySet<string> = new Set(['No workflows registered, not polling for workflow tasks']);
 
-/** `logger` without the {@link EXPECTED_SDK_WARNINGS}. */
-export function withoutExpectedSdkWarnings(logger: Logger): Logger {
-  const kept = (message: string): boolean => !EXPECTED_SDK_WARNINGS.has(message);
+/**
+ * `logger` without the {@link EXPECTED_SDK_WARNINGS} (unless `debug`) and without the core's retry warnings of a
+ * running worker that lost Temporal, which `outage` reads and replaces with its two lines
+ * (src/worker/temporal-outage.ts).
+ */
+export function workerSdkLogger(
+  logger: Logger,
+  options: {
+    readonly debug: boolean;
+    readonly outage?: Pick<TemporalOutageWatch, 'consume'>;
+    /** The key of the core's own timestamp (nanoseconds) in a forwarded entry's meta. */
+    readonly timestampKey?: symbol;
+  },
+): Logger {
+  const { debug, outage, timestampKey } = options;
+  const loggedAt = (meta: Record<string, unknown> | undefined): number | undefined => {
+    const nanos = timestampKey && meta ? (meta as Record<symbol, unknown>)[timestampKey] : undefined;
+    return typeof nanos === 'bigint' ? Number(nanos / 1_000_000n) : undefined;
+  };
+  const kept = (message: string, meta: Record<string, unknown> | undefined): boolean => {
+    // Read even with FINEFLOW_DEBUG (the outage lines still come); only printed then.
+    const readAsOutage = outage?.consume(message, meta, loggedAt(meta)) ?? false;
+    return debug || (!EXPECTED_SDK_WARNINGS.has(message) && !readAsOutage);
+  };
   return {
-    log: (level, message, meta) => (kept(message) ? logger.log(level, message, meta) : undefined),
+    log: (level, message, meta) => (kept(message, meta) ? logger.log(level, message, meta) : undefined),
     trace: (message, meta) => logger.trace(message, meta),
     debug: (message, meta) => logger.debug(message, meta),
     info: (message, meta) => logger.info(message, meta),
-    warn: (message, meta) => (kept(message) ? logger.warn(message, meta) : undefined),
+    warn: (message, meta) => (kept(message, meta) ? logger.warn(message, meta) : undefined),
     error: (message, meta) => logger.error(message, meta),
   };
 }
 
-/** The SDK's logger (JSON lines or its default) and, when /metrics is served, its private metrics exporter. */
+/**
+ * The SDK's logger (JSON lines or its default) with the core's log forwarded to it, and, when /metrics is served, its
+ * private metrics exporter. Returns the runtime, which the command shuts down on its way out: with the core's log
+ * forwarded, a runtime left installed keeps the process alive (a worker that failed to start would not exit).
+ */
 function installSdkRuntime(
-  deps: Pick<ReturnType<typeof load>, 'Runtime' | 'DefaultLogger' | 'jsonSdkLogger'>,
+  deps: Pick<ReturnType<typeof load>, 'Runtime' | 'DefaultLogger' | 'jsonSdkLogger' | 'LogTimestamp'>,
   options: {
     readonly pool: string;
     readonly json: boolean;
     readonly debug: boolean;
     readonly write: (line: string) => void;
     readonly sdkMetricsPort: number | undefined;
+    readonly outage: TemporalOutageWatch;
   },
-): void {
-  const { pool, sdkMetricsPort } = options;
+): WorkerModule.Runtime {
+  const { pool, sdkMetricsPort, debug } = options;
   // The SDK logs every worker state change at INFO; operators need warnings and errors.
-  const level = options.debug ? 'DEBUG' : 'WARN';
+  const level = debug ? 'DEBUG' : 'WARN';
   const logger = options.json ? deps.jsonSdkLogger(level, pool, options.write) : new deps.DefaultLogger(level);
-  deps.Runtime.install({
-    logger: options.debug ? logger : withoutExpectedSdkWarnings(logger),
-    ...(sdkMetricsPort
-      ? {
-          telemetryOptions: {
-            // `pool` on the SDK's series too, so one dashboard variable filters both families.
-            metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` }, globalTags: { pool } },
-          },
-        }
-      : {}),
+  return deps.Runtime.install({
+    logger: workerSdkLogger(logger, { debug, outage: options.outage, timestampKey: deps.LogTimestamp }),
+    telemetryOptions: {
+      // The core's own log (WARN and up, as before) reaches `logger` rather than stderr, so it can be read.
+      logging: { forward: {} },
+      ...(sdkMetricsPort
+        ? // `pool` on the SDK's series too, so one dashboard variable filters both families.
+          { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` }, globalTags: { pool } } }
+        : {}),
+    },
+  });
+}
+
+/** What the outage watch asks of the running worker. */
+function watchedWorker(worker: FineflowWorker): OutageModule.WatchedWorker {
+  return {
+    probe: () => worker.probeTemporal(),
+    activity: () => ({ taskQueue: worker.taskQueue, runningStages: worker.worker.getStatus().numInFlightActivities }),
+  };
+}
+
+/** The watch that prints the worker's two lines about an outage of Temporal: JSON on stdout, or text on stderr. */
+function outageWatch(
+  deps: Pick<ReturnType<typeof load>, 'TemporalOutageWatch' | 'outageJson' | 'outageText'>,
+  io: Pick<Parameters<CliCommand['run']>[1], 'stdout' | 'stderr'>,
+  where: { readonly pool: string; readonly address: string; readonly jsonLines: boolean },
+): TemporalOutageWatch {
+  const { pool, address, jsonLines } = where;
+  return new deps.TemporalOutageWatch({
+    report: (event) =>
+      jsonLines
+        ? io.stdout.write(deps.outageJson(event, { pool, address }))
+        : io.stderr.write(`fineflow worker: ${deps.outageText(event, address)}\n`),
   });
 }
 
@@ -223,6 +279,7 @@ export const command: CliCommand = {
     'it is cancelled and its retry policy moves it to another worker.',
     "--cpu/--memory/--gpu declare what the worker offers the stages' `resources:` (default the host's cores and",
     'memory, no GPU): a stage runs only while its request fits what the running stages leave free.',
+    'A worker that loses Temporal says so once and keeps retrying; once Temporal answers it says how long it was gone.',
   ].join('\n'),
   examples: [
     { command: 'fineflow worker --pool control', explanation: 'run pipeline workflows and control-pool stages' },
@@ -307,7 +364,10 @@ export const command: CliCommand = {
     const sdkMetricsPort = metricsAddress ? await deps.freeLoopbackPort() : undefined;
     const json = config.observability.logFormat === 'json';
     const write = (line: string): void => void io.stdout.write(line);
-    installSdkRuntime(deps, { pool, json, debug: Boolean(io.env.FINEFLOW_DEBUG), write, sdkMetricsPort });
+    const jsonLines = args.flags.json || json;
+    const outage = outageWatch(deps, io, { pool, address: config.temporal.address, jsonLines });
+    const debug = Boolean(io.env.FINEFLOW_DEBUG);
+    const runtime = installSdkRuntime(deps, { pool, json, debug, write, sdkMetricsPort, outage });
     const metrics = metricsAddress ? deps.createFineflowMetrics({ pool, slots: concurrency }) : undefined;
     let metricsServer: RunningMetricsServer | undefined;
     let running: FineflowWorker | undefined;
@@ -322,7 +382,6 @@ export const command: CliCommand = {
     const healthFile = args.values['health-file'];
     const tracingConfig = config.observability.tracing;
     const tracing = tracingConfig ? deps.createTracing(tracingConfig) : undefined;
-    const jsonLines = args.flags.json || json;
     // A pool given as a task queue; `auto` training without the graph addon (slower): said once, where operators look.
     const warnings = [taskQueueAsPoolWarning(pool), deps.graphAddonStartupWarning(config)];
     for (const warning of warnings.filter((text) => text !== undefined))
@@ -344,6 +403,7 @@ export const command: CliCommand = {
         ...(args.flags.workflows ? { runsWorkflows: true } : {}),
         onReady: (worker) => {
           running = worker;
+          outage.start(watchedWorker(worker));
           if (healthFile) stopHealthFile = keepHealthFile(path.resolve(io.cwd, healthFile), worker, pool);
           const where = { ...(metricsServer ? { metrics: metricsServer.url } : {}), traces: tracingConfig?.endpoint };
           io.stdout.write(readyMessage(worker, pool, where, jsonLines));
@@ -356,12 +416,15 @@ export const command: CliCommand = {
       );
       return EXIT.ok;
     } finally {
+      outage.stop();
       stopHealthFile();
       await metricsServer?.close();
       // Spans of the last stages are still buffered: send them before the process ends.
       await tracing?.shutdown().catch((error: unknown) => {
         io.stderr.write(`fineflow worker: could not export the last traces: ${ensureError(error).message}\n`);
       });
+      // Already down after a clean stop; after a failed start it may still hold the forwarded log open.
+      await runtime.shutdown();
     }
   },
 };
