@@ -3,7 +3,7 @@ import { params, pipeline, stage } from '../../src/index';
 
 const p = params({
   dataset: 's3://datasets/defects/',
-  minAccuracy: 0.9,
+  minAccuracy: 0.8,
   maxTrials: { type: 'integer', default: 12, description: 'trials of the hyperparameter sweep' },
 });
 const select = stage('select', 'select-model');

@@ -29,7 +29,7 @@ export default pipeline({
       timeout: '1h',
       heartbeatTimeout: '2m',
       with: {
-        architecture: 'small-cnn',
+        architecture: 'small-cnn-global-pool',
         data: prepare.outputs.dataset,
         epochs: p.ref.epochs,
         batchSize: 16,

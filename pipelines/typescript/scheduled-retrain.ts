@@ -1,7 +1,7 @@
 /** pipelines/scheduled-retrain.yaml in TypeScript (test/unit/sdk/examples.test.ts checks the plans are identical). */
 import { params, pipeline, stage } from '../../src/index';
 
-const p = params({ dataset: 's3://datasets/defects/', minAccuracy: 0.92 });
+const p = params({ dataset: 's3://datasets/defects/', minAccuracy: 0.8 });
 const prepare = stage('prepare', 'prepare-data');
 const tune = stage('tune', 'hyperparameter-sweep');
 const finetune = stage('finetune', 'fine-tune');
