@@ -72,7 +72,9 @@ preprocessing.json — scaling, vocabularies, image size, class names — is app
 INPUT: .png/.jpg/.jpeg images, .csv files with a header row, .jsonl files of objects, or folders and
 s3:// prefixes holding them (hidden files skipped). Local paths must lie in FINEFLOW_FILE_ROOTS or the
 current directory. Output: one line per record — input (file:line for tables), predicted class,
-confidence and one probability per class — to stdout or --output.
+confidence and one probability per class — to stdout or --output. A category the model never saw is
+scored as missing and named on stderr with counts (at most 20 values a column, each cut to 80 characters);
+in JSONL (--json) the row's line also carries "unknownCategories": {"COLUMN": "VALUE"}.
 
 Exit codes: 0 ok, 1 invalid input or model (the message names the file and line), 2 usage, 3 MinIO unreachable.`,
   examples: [

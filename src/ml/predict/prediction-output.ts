@@ -1,6 +1,7 @@
 /**
  * Predictions as files: CSV (`input,predicted,confidence,p_<class>…`) or JSONL (one object per
- * line with `probabilities` keyed by class). Written line by line, so output streams as input does.
+ * line with `probabilities` keyed by class, and `unknownCategories` — column → the value the model never saw — on a
+ * table row that had one). Written line by line, so output streams as input does.
  */
 import { csvCell } from '../generators/writers';
 import type { Prediction } from './predictor';
@@ -12,8 +13,13 @@ export function predictionHeader(format: PredictionFormat, classes: readonly str
   return ['input', 'predicted', 'confidence', ...classes.map((name) => `p_${name}`)].map(csvCell).join(',');
 }
 
-export function predictionLine(format: PredictionFormat, classes: readonly string[], prediction: Prediction): string {
-  if (format === 'jsonl') return JSON.stringify(prediction);
+export function predictionLine(
+  format: PredictionFormat,
+  classes: readonly string[],
+  prediction: Prediction,
+  unknownCategories?: Readonly<Record<string, string>>,
+): string {
+  if (format === 'jsonl') return JSON.stringify(unknownCategories ? { ...prediction, unknownCategories } : prediction);
   return [
     prediction.input,
     prediction.predicted,

@@ -54,18 +54,22 @@ export class UnknownCategoryTally {
         : [];
   }
 
-  add(record: PredictionRecord): void {
-    if (record.kind !== 'row' || this.preprocessing.kind !== 'table') return;
+  /** Counts `record`'s unknown cells; returns them (column → value, cut as the tally keeps it), or undefined. */
+  add(record: PredictionRecord): Readonly<Record<string, string>> | undefined {
+    if (record.kind !== 'row' || this.preprocessing.kind !== 'table') return undefined;
+    let unknown: Map<string, string> | undefined;
     for (const { name, known } of this.columns) {
       const value = record.cells[name];
       if (value === undefined || isMissingCell(value, this.preprocessing.naValues)) continue;
       const text = String(value).trim();
       if (known.has(text)) continue;
       const kept = text.slice(0, UNKNOWN_VALUE_CHARS);
+      (unknown ??= new Map()).set(name, kept);
       const column = this.tally.get(name) ?? new Map<string, number>();
       this.tally.set(name, column);
       if (column.has(kept) || column.size < UNKNOWN_VALUES_KEPT) column.set(kept, (column.get(kept) ?? 0) + 1);
     }
+    return unknown && Object.fromEntries(unknown);
   }
 
   /** Column → value → records, as {@link PredictionSummary.unknownCategories} holds them. */
@@ -102,12 +106,17 @@ async function* bounded(
   }
 }
 
+/**
+ * Tallies each record's unknown categories and queues them (undefined for none) in record order, which is the
+ * order predictStream yields one prediction per record in.
+ */
 async function* tallied(
   records: AsyncIterable<PredictionRecord>,
   tally: UnknownCategoryTally,
+  unknownByRecord: (Readonly<Record<string, string>> | undefined)[],
 ): AsyncGenerator<PredictionRecord> {
   for await (const record of records) {
-    tally.add(record);
+    unknownByRecord.push(tally.add(record));
     yield record;
   }
 }
@@ -125,9 +134,11 @@ export async function writePredictions(
   let count = 0;
   let confidence = 0;
   const tally = new UnknownCategoryTally(predictor.preprocessing);
-  const input = tallied(bounded(records, options.maxRecords ?? Number.POSITIVE_INFINITY, options.signal), tally);
+  const unknownByRecord: (Readonly<Record<string, string>> | undefined)[] = [];
+  const limited = bounded(records, options.maxRecords ?? Number.POSITIVE_INFINITY, options.signal);
+  const input = tallied(limited, tally, unknownByRecord);
   for await (const prediction of predictStream(predictor, input, batchSize)) {
-    await writeLine(predictionLine(format, predictor.classes, prediction));
+    await writeLine(predictionLine(format, predictor.classes, prediction, unknownByRecord.shift()));
     classCounts[prediction.predicted] = (classCounts[prediction.predicted] ?? 0) + 1;
     confidence += prediction.confidence;
     count += 1;

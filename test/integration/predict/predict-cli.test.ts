@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { loadConfig } from '../../../src/config';
 import { loadTf } from '../../../src/ml/backend';
@@ -193,14 +193,29 @@ it(
 );
 
 it('names the categories the model never saw on stderr after scoring, and nothing when all are known', async () => {
-  await writeFile(join(dir, 'typo.csv'), 'temperature,pressure,line\n25,110,c\n20,100,a\n21,101,c\n22,99,NA\n');
+  const long = 'z'.repeat(500);
+  const rows = ['25,110,c', '20,100,a', '21,101,c', '22,99,NA', `23,100,${long}`];
+  await writeFile(join(dir, 'typo.csv'), `temperature,pressure,line\n${rows.join('\n')}\n`);
   const typo = await fineflow('predict', modelUri, 'typo.csv', '--json');
   assert.equal(typo.code, 0, typo.stderr);
-  // stdout stays one prediction a line; the warning is on stderr.
-  assert.equal(typo.stdout.trim().split('\n').length, 4);
+  // stdout stays one prediction a line, and a row with a category the model never saw says which (cut to 80).
+  const lines = typo.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { input: string; unknownCategories?: Record<string, string> });
+  assert.deepEqual(
+    lines.map((line) => [basename(line.input), line.unknownCategories]),
+    [
+      ['typo.csv:2', { line: 'c' }],
+      ['typo.csv:3', undefined],
+      ['typo.csv:4', { line: 'c' }],
+      ['typo.csv:5', undefined],
+      ['typo.csv:6', { line: 'z'.repeat(80) }],
+    ],
+  );
   assert.match(
     typo.stderr,
-    /^fineflow predict: warning: categories the model never saw \(scored as missing\) in line: "c" ×2$/m,
+    /^fineflow predict: warning: categories the model never saw \(scored as missing\) in line: "c" ×2, "z{80}" ×1$/m,
   );
   await writeFile(join(dir, 'known.csv'), 'temperature,pressure,line\n25,110,b\n');
   const known = await fineflow('predict', modelUri, 'known.csv');
