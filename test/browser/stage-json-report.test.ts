@@ -26,12 +26,14 @@ function run(stageId: string, uses: string, report: string): RunState {
 }
 
 /** The panel for the stage, with the API answered in the page: the report endpoint gives `body`, the rest 404. */
-async function panel(state: RunState, stageId: string, body: string, colorScheme: 'light' | 'dark') {
-  const page = await chartPage(web.browser, web.script, {
-    body: '<div id="panel"></div>',
-    colorScheme,
-    viewport: { width: 1280, height: 800 },
-  });
+async function panel(
+  state: RunState,
+  stageId: string,
+  body: string,
+  colorScheme: 'light' | 'dark',
+  viewport = { width: 1280, height: 800 },
+) {
+  const page = await chartPage(web.browser, web.script, { body: '<div id="panel"></div>', colorScheme, viewport });
   await page.evaluate(
     ([text, json, id]) => {
       const w = globalThis as unknown as {
@@ -140,3 +142,33 @@ test("a stage's outputs show a confusion matrix a row per line", async () => {
     await page.context().close();
   }
 });
+
+// On a phone a stage's outputs (and a model's card) ran off the box's right edge: every s3:// address, the part that
+// says which run and stage, was behind a sideways scroll inside the box (seen in the UI pass on the demo's run).
+for (const colorScheme of ['light', 'dark'] as const)
+  test(`on a 390 px phone a stage's outputs wrap their long lines inside the box, still the same JSON (${colorScheme})`, async () => {
+    const outputs = {
+      dataset: `s3://fineflow/runs/${RUN}/prepare/dataset/manifest.json`,
+      report: `s3://fineflow/runs/${RUN}/prepare/dataset/data-report.json`,
+      classes: ['crack', 'ok', 'scratch', 'spot'],
+    };
+    const state = manualRun({
+      runId: RUN,
+      startedAt: '2026-12-06T08:01:21.000Z',
+      stages: [succeededStage('prepare', 'prepare-data', 'cpu', outputs)],
+    });
+    const page = await panel(state, 'prepare', '{}', colorScheme, { width: 390, height: 844 });
+    try {
+      const shown = page.locator('details', { hasText: 'Outputs' }).locator('pre.json');
+      await shown.waitFor();
+      assert.deepEqual(JSON.parse((await shown.textContent()) ?? ''), outputs);
+      const scroll = await shown.evaluate((pre: unknown) => {
+        const box = pre as { scrollWidth: number; clientWidth: number };
+        return box.scrollWidth - box.clientWidth;
+      });
+      assert.equal(scroll, 0, 'the outputs box scrolls sideways');
+      await screenshot(page, `stage-outputs-390-${colorScheme}`);
+    } finally {
+      await page.context().close();
+    }
+  });
