@@ -172,7 +172,13 @@ test('on a 390 px phone each trial is a card: every value on screen after its na
     ...document,
     rows: document.rows.map((row, i) => ({
       ...row,
-      params: { lr: 0.01 * (i + 1), batchSize: 32, freezeBaseLayers: i % 2, learningRateWarmupEpochsBeforeDecay: 3 },
+      params: {
+        lr: 0.01 * (i + 1),
+        batchSize: 32,
+        freeze: 'all',
+        freezeBaseLayers: i % 2,
+        learningRateWarmupEpochsBeforeDecay: 3,
+      },
     })),
   };
   for (const colorScheme of ['light', 'dark'] as const) {
@@ -186,6 +192,9 @@ test('on a 390 px phone each trial is a card: every value on screen after its na
         `document.getElementById('box').append(...sweepView(${JSON.stringify(trialTableFromResults('sweep', wide))}, []).filter(Boolean))`,
       );
       await assertCards(page, 'table.trials tbody tr', 5);
+      // A choice param reads as written, a number to 4 significant digits ("all" was shown in JSON quotes).
+      const cells = await page.locator('table.trials tr.best td').allTextContents();
+      assert.deepEqual(cells.slice(5), ['32', 'all', '0', '3', '0.01000']);
       const box = (await page.evaluate(
         `(() => { const t = document.querySelector('table.trials'); const b = t.closest('.scroll');
           return { box: b.scrollWidth - b.clientWidth, table: t.scrollWidth - t.clientWidth }; })()`,

@@ -4,6 +4,11 @@ import { bestSoFar, lineChart, parallelCoordinates, parallelKey } from '../chart
 import type { SweepTable } from '../types';
 import { formatNumber, h } from '../util';
 
+/** A trial's param: a number to 4 significant digits, a choice as written (it read "all", in JSON quotes). */
+function paramText(value: unknown): string {
+  return typeof value === 'string' ? value : formatNumber(value);
+}
+
 export function sweepView(table: SweepTable, charts: uPlot[]): (HTMLElement | undefined)[] {
   const metric = table.metric ?? 'objective';
   const arrow = table.goal === 'maximize' ? ' ↑' : table.goal === 'minimize' ? ' ↓' : '';
@@ -50,7 +55,7 @@ export function sweepView(table: SweepTable, charts: uPlot[]): (HTMLElement | un
             { class: 'num', 'data-label': `${metric}${arrow}` },
             row.objective !== undefined ? formatNumber(row.objective) : '–',
           ),
-          ...names.map((name) => h('td', { 'data-label': name }, formatNumber(row.params[name]))),
+          ...names.map((name) => h('td', { 'data-label': name }, paramText(row.params[name]))),
         ),
       ),
     ),
