@@ -133,16 +133,23 @@ function reportFrame(frames: readonly Frame[]): Frame {
   return frame;
 }
 
+/** The app's stylesheet and the evaluate panel's frame, as stage-panel.ts draws it (a desktop window by default). */
+function reportPage(
+  colorScheme: 'light' | 'dark',
+  viewport = { width: 1280, height: 800 },
+): ReturnType<typeof chartPage> {
+  return chartPage(browser, '', {
+    body:
+      '<section><h3>Report</h3><iframe class="report" title="Report of evaluate" sandbox ' +
+      `src="${ui.url}/api/runs/${RUN}/stages/evaluate/report"></iframe></section>`,
+    colorScheme,
+    viewport,
+  });
+}
+
 for (const colorScheme of ['light', 'dark'] as const)
   test(`the evaluate report follows the ${colorScheme} scheme in its frame, and every text reads on it`, async () => {
-    // The app's stylesheet and the evaluate panel's frame, as stage-panel.ts draws it.
-    const page = await chartPage(browser, '', {
-      body:
-        '<section><h3>Report</h3><iframe class="report" title="Report of evaluate" sandbox ' +
-        `src="${ui.url}/api/runs/${RUN}/stages/evaluate/report"></iframe></section>`,
-      colorScheme,
-      viewport: { width: 1280, height: 800 },
-    });
+    const page = await reportPage(colorScheme);
     try {
       await page.frameLocator('iframe.report').getByRole('heading', { name: /Gate/ }).waitFor();
       await screenshot(page, `evaluate-report-frame-${colorScheme}`);
@@ -180,13 +187,7 @@ const MATRIX_CELLS = `(() => {
 // The matrix was a heat map from white in both schemes: in dark, a block of light cells in a dark page.
 for (const colorScheme of ['light', 'dark'] as const)
   test(`the report's confusion matrix in ${colorScheme}: cells of the scheme, counts that read, full cells stand out`, async () => {
-    const page = await chartPage(browser, '', {
-      body:
-        '<section><h3>Report</h3><iframe class="report" title="Report of evaluate" sandbox ' +
-        `src="${ui.url}/api/runs/${RUN}/stages/evaluate/report"></iframe></section>`,
-      colorScheme,
-      viewport: { width: 1280, height: 800 },
-    });
+    const page = await reportPage(colorScheme);
     try {
       const frame = page.frameLocator('iframe.report');
       await frame.getByRole('heading', { name: 'Confusion matrix' }).scrollIntoViewIfNeeded();
@@ -292,13 +293,7 @@ for (const colorScheme of ['light', 'dark'] as const)
 // On a phone the report's frame is about 330 px wide: the title at 2em (a long run id in it) took seven lines, most of
 // the frame's first screen, before the gate's verdict.
 test('the evaluate report on a 390 px phone: a title of at most four lines, the gate’s verdict on the first screen', async () => {
-  const page = await chartPage(browser, '', {
-    body:
-      '<section><h3>Report</h3><iframe class="report" title="Report of evaluate" sandbox ' +
-      `src="${ui.url}/api/runs/${RUN}/stages/evaluate/report"></iframe></section>`,
-    colorScheme: 'light',
-    viewport: { width: 390, height: 844 },
-  });
+  const page = await reportPage('light', { width: 390, height: 844 });
   try {
     await page.frameLocator('iframe.report').getByRole('heading', { name: /Gate/ }).waitFor();
     await screenshot(page, 'evaluate-report-frame-390');

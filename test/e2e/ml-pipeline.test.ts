@@ -12,11 +12,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { evaluateStage } from '../../activities/evaluate';
-import { fineTuneStage } from '../../activities/fine-tune';
-import { prepareDataStage } from '../../activities/prepare-data';
-import { registerModelStage } from '../../activities/register-model';
-import { selectModelStage } from '../../activities/select-model';
 import { loadGraphAddon } from '../../src/ml/graph/tf-graph';
 import { main } from '../../src/cli/main';
 import { RunClient } from '../../src/client/run-client';
@@ -32,15 +27,9 @@ import { compilePlan } from '../../src/spec/compile';
 import type { Plan } from '../../src/core/spec/plan-types';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../fixtures/runtime/harness';
 import { requireStack } from '../helpers/stack';
+import { ML_STAGES } from './helpers/example-runtime';
 
 const REPO = path.resolve(__dirname, '../..');
-const ML_STAGES = {
-  'select-model': selectModelStage,
-  'prepare-data': prepareDataStage,
-  'fine-tune': fineTuneStage,
-  evaluate: evaluateStage,
-  'register-model': registerModelStage,
-};
 
 let h: RuntimeHarness;
 let runs: RunClient;

@@ -4,6 +4,7 @@
  * environment this module reads; running an integration test file directly needs the same.
  */
 import { connect } from 'node:net';
+import { Client } from 'minio';
 import { loadConfig, type FineflowConfig } from '../../src/config';
 
 /** The config of the test stack, from the environment `scripts/test.sh` sets. */
@@ -77,4 +78,16 @@ export async function requireStack(
     );
   }
   return config;
+}
+
+/** The plain minio client on the stack's MinIO, for what the ObjectStore interface deliberately lacks (bucket removal,
+ * writes behind its back). */
+export function rawMinioClient(config: FineflowConfig): Client {
+  return new Client({
+    endPoint: config.s3.endPoint,
+    port: config.s3.port,
+    useSSL: config.s3.useSSL,
+    accessKey: config.s3.accessKey,
+    secretKey: config.s3.secretKey,
+  });
 }

@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Client } from 'minio';
 import { AssumeRoleProvider } from 'minio/dist/main/AssumeRoleProvider.js';
 import { createEvaluateStage } from '../../activities/evaluate';
 import type { FineflowConfig } from '../../src/config';
@@ -20,16 +19,7 @@ import { createMinioObjectStore } from '../../src/storage/minio-store';
 import type { ObjectStore } from '../../src/storage/object-store';
 import { preparedBars, SIZE } from '../unit/activities/fixtures';
 import { runStage, stageContext, stageFailure } from '../unit/activities/helpers';
-import { requireStack } from '../helpers/stack';
-
-const rawClient = (config: FineflowConfig): Client =>
-  new Client({
-    endPoint: config.s3.endPoint,
-    port: config.s3.port,
-    useSSL: config.s3.useSSL,
-    accessKey: config.s3.accessKey,
-    secretKey: config.s3.secretKey,
-  });
+import { rawMinioClient, requireStack } from '../helpers/stack';
 
 void describe('a gate whose baseline cannot be read fails the stage (real MinIO)', () => {
   let config: FineflowConfig;
@@ -97,7 +87,9 @@ void describe('a gate whose baseline cannot be read fails the stage (real MinIO)
     const info = await store.stat(`s3://fineflow/${weights}`);
     assert.ok(info?.sha256);
     // Same size and the recorded sha256 kept: only the verification on read can notice.
-    await rawClient(config).putObject('fineflow', weights, randomBytes(info.size), info.size, { sha256: info.sha256 });
+    await rawMinioClient(config).putObject('fineflow', weights, randomBytes(info.size), info.size, {
+      sha256: info.sha256,
+    });
     const failure = await stageFailure(evaluate(store, corrupt, `sec-${tag}-corrupt`));
     assert.equal(failure.type, 'FineflowCorrupt', failure.message);
     assert.equal(failure.nonRetryable, true);

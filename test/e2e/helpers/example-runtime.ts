@@ -28,7 +28,7 @@ import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fi
 export const REPO = path.resolve(__dirname, '../../..');
 
 /** The ML stage types, given explicitly so the workers run them whatever activities/index.ts registers. */
-const ML_STAGES = {
+export const ML_STAGES = {
   'select-model': selectModelStage,
   'prepare-data': prepareDataStage,
   'fine-tune': fineTuneStage,

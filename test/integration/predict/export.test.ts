@@ -9,37 +9,31 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import type * as TfNode from '@tensorflow/tfjs-node';
 import { applyToRows, type TablePreprocessing } from '../../../src/ml/data/preprocessing';
 import { SENSOR_CSV, sensorPreprocessing } from '../../helpers/sensor-model';
-import { startSensorModelCli, type SensorModelCli } from '../../helpers/sensor-model-cli';
+import { sensorModelCli } from '../../helpers/sensor-model-cli';
 
-const bucket = `ffexport-${Math.random().toString(36).slice(2, 8)}`;
 const preprocessing = sensorPreprocessing(['pass', 'fail', 'unsure']);
 const CSV = SENSOR_CSV;
 
-let cli: SensorModelCli | undefined;
-let dir: string;
-let fineflow: SensorModelCli['fineflow'];
-before(async () => {
-  cli = await startSensorModelCli({
-    bucket,
-    dirPrefix: 'ff-export-',
-    modelUri: `s3://${bucket}/runs/r1/finetune/model/model.json`,
+const cli = sensorModelCli(
+  {
+    name: 'export',
+    modelKey: 'runs/r1/finetune/model/model.json',
     preprocessing,
     mlp: { hidden: [8], seed: 11 },
     register: 'sensors',
-  });
-  ({ dir, fineflow } = cli);
-  await writeFile(join(dir, 'rows.csv'), CSV);
-});
-after(() => cli?.close());
+  },
+  (started) => writeFile(join(started.dir, 'rows.csv'), CSV),
+);
+const { fineflow } = cli;
 
 it('tfjs: tfjs-node loads the export, and with its preprocessing.json predicts what fineflow predict does', async () => {
   const exported = await fineflow('models', 'export', 'sensors@champion', '--format', 'tfjs', '--output', 'out');
   assert.equal(exported.code, 0, exported.stderr);
-  const out = join(dir, 'out');
+  const out = join(cli.dir, 'out');
   const record = JSON.parse(await readFile(join(out, 'export.json'), 'utf8')) as {
     format: string;
     model: string;

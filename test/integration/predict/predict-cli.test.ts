@@ -8,34 +8,23 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import { loadConfig } from '../../../src/config';
 import { loadTf } from '../../../src/ml/backend';
 import { buildModel } from '../../../src/ml/models/architectures';
 import { loadModel, saveModel } from '../../../src/ml/models/load-model';
 import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
 import { sensorPreprocessing } from '../../helpers/sensor-model';
-import { startSensorModelCli, type SensorModelCli } from '../../helpers/sensor-model-cli';
+import { sensorModelCli } from '../../helpers/sensor-model-cli';
 
-const bucket = `ffpredict-${Math.random().toString(36).slice(2, 8)}`;
-const modelUri = `s3://${bucket}/models/sensors/model.json`;
 const preprocessing = sensorPreprocessing(['pass', 'fail']);
 
-let cli: SensorModelCli | undefined;
-let dir: string;
-let fineflow: SensorModelCli['fineflow'];
-before(async () => {
-  cli = await startSensorModelCli({
-    bucket,
-    dirPrefix: 'ff-predict-cli-',
-    modelUri,
-    preprocessing,
-    mlp: { hidden: [6], seed: 3 },
-  });
-  ({ dir, fineflow } = cli);
-  await cli.store.putBytes(`s3://${bucket}/incoming/day1.csv`, 'line,pressure,temperature\nb,90,30\n');
-});
-after(() => cli?.close());
+const cli = sensorModelCli(
+  { name: 'predict', modelKey: 'models/sensors/model.json', preprocessing, mlp: { hidden: [6], seed: 3 } },
+  (started) =>
+    started.store.putBytes(`s3://${started.bucket}/incoming/day1.csv`, 'line,pressure,temperature\nb,90,30\n'),
+);
+const { bucket, modelUri, fineflow } = cli;
 
 /** The model's probabilities on features computed here from the stored statistics (not by predict's code). */
 async function expectedProbabilities(rows: readonly [number | undefined, number, string][]): Promise<number[][]> {
@@ -59,10 +48,10 @@ it(
   async () => {
     // Label column present (ignored), a missing marker and an empty cell (imputed), columns in any order.
     await writeFile(
-      join(dir, 'rows.csv'),
+      join(cli.dir, 'rows.csv'),
       'temperature,pressure,line,label\n25,110,a,pass\nNA,95,b,fail\n,100,a,pass\n',
     );
-    await writeFile(join(dir, 'rows.jsonl'), '{"temperature": 15, "pressure": 80, "line": "b"}\n');
+    await writeFile(join(cli.dir, 'rows.jsonl'), '{"temperature": 15, "pressure": 80, "line": "b"}\n');
     const result = await fineflow(
       'predict',
       modelUri,
@@ -76,7 +65,7 @@ it(
     );
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /5 predictions written to out\.csv/);
-    const lines = (await readFile(join(dir, 'out.csv'), 'utf8')).trim().split('\n');
+    const lines = (await readFile(join(cli.dir, 'out.csv'), 'utf8')).trim().split('\n');
     assert.equal(lines[0], 'input,predicted,confidence,p_pass,p_fail');
     const expected = await expectedProbabilities([
       [25, 110, 'a'],
@@ -87,7 +76,7 @@ it(
     ]);
     const rows = lines.slice(1).map((line) => line.split(','));
     assert.deepEqual(
-      rows.map((row) => (row[0] ?? '').replace(dir, '<dir>')),
+      rows.map((row) => (row[0] ?? '').replace(cli.dir, '<dir>')),
       [
         '<dir>/rows.csv:2',
         '<dir>/rows.csv:3',
@@ -117,14 +106,14 @@ it(
   'fails naming the file, line and column, refuses paths outside the roots, and checks usage',
   { timeout: 60_000 },
   async () => {
-    await writeFile(join(dir, 'bad.csv'), 'temperature,line\n25,a\n');
+    await writeFile(join(cli.dir, 'bad.csv'), 'temperature,line\n25,a\n');
     const missing = await fineflow('predict', modelUri, 'bad.csv');
     assert.equal(missing.code, 1);
     assert.match(
       missing.stderr,
       /bad\.csv:2: column pressure is absent; the model takes columns temperature, pressure, line/,
     );
-    await writeFile(join(dir, 'notes.txt'), 'hello');
+    await writeFile(join(cli.dir, 'notes.txt'), 'hello');
     const folderless = await fineflow('predict', modelUri, 'notes.txt');
     assert.equal(folderless.code, 1);
     assert.match(folderless.stderr, /notes\.txt: cannot predict on this file type; give \.png/);
@@ -157,12 +146,12 @@ it(
   'writes --output all or nothing: a failed predict leaves no file and keeps an existing one',
   { timeout: 60_000 },
   async () => {
-    await writeFile(join(dir, 'good.csv'), 'temperature,pressure,line\n25,110,a\n20,100,b\n');
-    await writeFile(join(dir, 'broken.csv'), 'temperature,line\n25,a\n');
-    await writeFile(join(dir, 'kept.csv'), 'from an earlier run\n');
+    await writeFile(join(cli.dir, 'good.csv'), 'temperature,pressure,line\n25,110,a\n20,100,b\n');
+    await writeFile(join(cli.dir, 'broken.csv'), 'temperature,line\n25,a\n');
+    await writeFile(join(cli.dir, 'kept.csv'), 'from an earlier run\n');
     const noModel = await fineflow('predict', `s3://${bucket}/nothing/model.json`, 'good.csv', '-o', 'kept.csv');
     assert.equal(noModel.code, 1, noModel.stderr);
-    assert.equal(await readFile(join(dir, 'kept.csv'), 'utf8'), 'from an earlier run\n');
+    assert.equal(await readFile(join(cli.dir, 'kept.csv'), 'utf8'), 'from an earlier run\n');
     // The good file's rows are scored and written (batch size 1) before the broken file fails.
     const midway = await fineflow(
       'predict',
@@ -176,7 +165,7 @@ it(
     );
     assert.equal(midway.code, 1);
     assert.match(midway.stderr, /broken\.csv:2: column pressure is absent/);
-    const names = await readdir(dir);
+    const names = await readdir(cli.dir);
     assert.deepEqual(
       names.filter((name) => name.includes('partial.csv') || name.includes('kept.csv.')),
       [],
@@ -184,9 +173,9 @@ it(
     );
     const ok = await fineflow('predict', modelUri, 'good.csv', '-o', 'kept.csv');
     assert.equal(ok.code, 0, ok.stderr);
-    assert.equal((await readFile(join(dir, 'kept.csv'), 'utf8')).trim().split('\n').length, 3);
+    assert.equal((await readFile(join(cli.dir, 'kept.csv'), 'utf8')).trim().split('\n').length, 3);
     assert.deepEqual(
-      (await readdir(dir)).filter((name) => name.endsWith('.tmp')),
+      (await readdir(cli.dir)).filter((name) => name.endsWith('.tmp')),
       [],
     );
   },
@@ -195,7 +184,7 @@ it(
 it('names the categories the model never saw on stderr after scoring, and nothing when all are known', async () => {
   const long = 'z'.repeat(500);
   const rows = ['25,110,c', '20,100,a', '21,101,c', '22,99,NA', `23,100,${long}`];
-  await writeFile(join(dir, 'typo.csv'), `temperature,pressure,line\n${rows.join('\n')}\n`);
+  await writeFile(join(cli.dir, 'typo.csv'), `temperature,pressure,line\n${rows.join('\n')}\n`);
   const typo = await fineflow('predict', modelUri, 'typo.csv', '--json');
   assert.equal(typo.code, 0, typo.stderr);
   // stdout stays one prediction a line, and a row with a category the model never saw says which (cut to 80).
@@ -217,7 +206,7 @@ it('names the categories the model never saw on stderr after scoring, and nothin
     typo.stderr,
     /^fineflow predict: warning: categories the model never saw \(scored as missing\) in line: "c" ×2, "z{80}" ×1$/m,
   );
-  await writeFile(join(dir, 'known.csv'), 'temperature,pressure,line\n25,110,b\n');
+  await writeFile(join(cli.dir, 'known.csv'), 'temperature,pressure,line\n25,110,b\n');
   const known = await fineflow('predict', modelUri, 'known.csv');
   assert.equal(known.code, 0, known.stderr);
   assert.doesNotMatch(known.stderr, /never saw/);

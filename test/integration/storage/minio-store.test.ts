@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { Client } from 'minio';
 import { pushDirectory } from '../../../src/cli/commands/data';
 import type { FineflowConfig } from '../../../src/config';
 import {
@@ -17,19 +16,10 @@ import {
 } from '../../../src/core/errors';
 import { createMinioObjectStore } from '../../../src/storage/minio-store';
 import type { ObjectStore } from '../../../src/storage/object-store';
-import { requireStack } from '../../helpers/stack';
+import { rawMinioClient, requireStack } from '../../helpers/stack';
 
 const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
 const isCode = (code: string) => (error: unknown) => error instanceof FineflowError && error.details.code === code;
-/** The plain minio client, for what the ObjectStore interface deliberately lacks (bucket removal, foreign writes). */
-const rawClient = (config: FineflowConfig): Client =>
-  new Client({
-    endPoint: config.s3.endPoint,
-    port: config.s3.port,
-    useSSL: config.s3.useSSL,
-    accessKey: config.s3.accessKey,
-    secretKey: config.s3.secretKey,
-  });
 
 void describe('MinIO object store (real MinIO)', () => {
   let config: FineflowConfig;
@@ -45,7 +35,7 @@ void describe('MinIO object store (real MinIO)', () => {
   after(async () => {
     if (!store) return;
     await store.removePrefix(root);
-    await rawClient(config).removeBucket(bucket);
+    await rawMinioClient(config).removeBucket(bucket);
   });
 
   void it('bootstraps a bucket idempotently, also when two callers race', async () => {
@@ -56,7 +46,7 @@ void describe('MinIO object store (real MinIO)', () => {
     await store.putBytes(`s3://${fresh}/x`, 'x');
     assert.equal((await store.getBytes(`s3://${fresh}/x`)).toString(), 'x');
     await store.removePrefix(`s3://${fresh}/`);
-    await rawClient(config).removeBucket(fresh);
+    await rawMinioClient(config).removeBucket(fresh);
   });
 
   void it('round-trips bytes, JSON and streams (small, empty, multi-part) with sha256 recorded', async () => {
@@ -91,7 +81,7 @@ void describe('MinIO object store (real MinIO)', () => {
 
   void it('fails a read whose bytes do not match the recorded sha256', async () => {
     // Write with the raw client, as a tool that mislabels an object would.
-    const raw = rawClient(config);
+    const raw = rawMinioClient(config);
     await raw.putObject(bucket, 'corrupt.bin', Buffer.from('actual bytes'), 12, { sha256: sha256('other bytes') });
     await assert.rejects(
       store.getBytes(`${root}corrupt.bin`),
