@@ -66,6 +66,10 @@ for (const colorScheme of ['light', 'dark'] as const)
       await screenshot(page, `schedules-cards-390-${colorScheme}`);
       await assertCards(page, 'table[aria-label="Schedules"] tbody tr', 1);
       await assertCards(page, 'table[aria-label="Data watchers"] tbody tr', 1);
+      // A schedule that has not run yet says so, as a watcher does ('no run yet'), not a blank left out of the card.
+      const recent = page.locator('table[aria-label="Schedules"] tbody tr td[data-label="Recent runs"]');
+      assert.equal((await recent.textContent())?.trim(), 'none yet');
+      assert.ok(await recent.isVisible(), 'the card shows it');
       assert.deepEqual(errors, []);
     } finally {
       await page.context().close();

@@ -101,7 +101,14 @@ function scheduleRow(s: ScheduleListing, act: (pipeline: string, action: Action)
     h('td', {}, h('a', { href: `#/runs?pipeline=${encodeURIComponent(s.pipeline)}` }, s.pipeline)),
     h('td', {}, s.paused ? `paused${s.note ? ` (${s.note})` : ''}` : 'active'),
     h('td', {}, s.nextRuns.slice(0, 3).map(formatTime).join(', ')),
-    h('td', {}, ...s.recentRuns.slice(-3).map((r) => h('div', {}, runLink(r.runId)))),
+    // 'none yet' as a watcher's 'no run yet': a blank cell read as not loaded (and a phone's card dropped it).
+    h(
+      'td',
+      {},
+      ...(s.recentRuns.length > 0
+        ? s.recentRuns.slice(-3).map((r) => h('div', {}, runLink(r.runId)))
+        : [h('span', { class: 'muted' }, 'none yet')]),
+    ),
     h('td', { class: 'actions' }, ...actionButtons(`schedule:${s.pipeline}`, s.pipeline, s.paused, act)),
   );
 }
