@@ -122,7 +122,10 @@ export interface FollowOptions {
    */
   readonly sections?: (state: RunState, width: number) => Promise<readonly string[]>;
   readonly sectionsEveryMs?: number;
-  /** The run's plan, when the caller has it (`submit`): the waiting-run advice tells a file's value from a param. */
+  /**
+   * The run's plan, when the caller has it (`submit`); else it is read from the run's history. The waiting-run advice
+   * tells a file's value from a param with it.
+   */
   readonly plan?: Plan;
 }
 
@@ -254,8 +257,21 @@ export async function followRun(
     })
     .finally(() => view.stop());
   await view.showFinal(final);
-  if (final.status === 'waiting') io.stderr.write(`${waitingRunAdvice(final, runId, options.plan)}\n`);
+  if (final.status === 'waiting')
+    io.stderr.write(`${waitingRunAdvice(final, runId, options.plan ?? (await recordedPlan(runs, runId)))}\n`);
   return final;
+}
+
+/**
+ * The plan a run was started with, read from its history (`status`, `status --watch`, `rerun`: the caller has no
+ * file), or undefined when it cannot be read: the advice then falls back to retry, as it did without a plan.
+ */
+export async function recordedPlan(runs: Pick<RunClient, 'plan'>, runId: string): Promise<Plan | undefined> {
+  try {
+    return await runs.plan(runId);
+  } catch {
+    return undefined;
+  }
 }
 
 /** `${{ params.NAME }}` anywhere in a stage's inputs: a value a retry's `--set` can change. */

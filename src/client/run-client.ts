@@ -34,7 +34,7 @@ import { quoteQueryValue } from '../core/schedules/schedule-search-attributes';
 import { CONTROL_POOL, taskQueueForPool } from '../core/run/task-queues';
 import { RUN_PAGE_MEMO, runPageDetails, runPageUrl } from '../core/run/run-links';
 import { isTemporalUnreachable, temporalAddressOf } from './temporal-connection';
-import { paramsAfterRetries, readRecordedRunInput } from './run-input';
+import { paramsAfterRetries, readRecordedRunInput, readRunInput } from './run-input';
 import { paramValues } from '../core/run/params';
 import type { ObjectStore } from '../storage/object-store';
 import { readStoredRunState } from '../storage/run-state-store';
@@ -279,6 +279,11 @@ export class RunClient {
   /** Bucket of runs/, cache/ and models/ this client's runs use. */
   get bucket(): string {
     return this.options.bucket;
+  }
+
+  /** The plan a run was started with, from its history (the first execution's, for a run that continued as new). */
+  async plan(runId: string): Promise<Plan> {
+    return (await readRunInput(this.client, runId)).plan;
   }
 
   /** Start a run of a (validated) plan; returns its id at once. */

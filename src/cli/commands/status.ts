@@ -26,6 +26,8 @@ function load() {
     exitCodeForRun: m0.exitCodeForRun,
     followRun: m0.followRun,
     watchNotices: m0.watchNotices,
+    waitingRunAdvice: m0.waitingRunAdvice,
+    recordedPlan: m0.recordedPlan,
     withRunClient: m0.withRunClient,
     renderRunState: m1.renderRunState,
     sweepSections: m2.sweepSections,
@@ -44,7 +46,9 @@ export const command: CliCommand = {
   description:
     'Without --watch: exit 0 whatever the run status. With --watch: follow until the run ends or waits; exit 0 only if it succeeded. ' +
     'A hyperparameter-sweep stage also shows its trials (id, state, epochs, objective, params; * marks the best); --json adds them as `sweeps`. ' +
-    "A pipeline stage is followed by its child run's stages (`train › finetune`; in --json with `parentStage`).",
+    "A pipeline stage is followed by its child run's stages (`train › finetune`; in --json with `parentStage`). " +
+    'A run waiting on a failed stage also gets what to do on stderr: `fineflow retry`, or, when the stage failed on ' +
+    'invalid input written in the pipeline file (no param feeds it), fix the file and submit it again.',
   examples: [
     { command: 'fineflow status quickstart-20261205-031651-fnr3', explanation: 'stage table of a run, once' },
     {
@@ -63,6 +67,8 @@ export const command: CliCommand = {
       exitCodeForRun,
       followRun,
       watchNotices,
+      waitingRunAdvice,
+      recordedPlan,
       withRunClient,
       renderRunState,
       sweepSections,
@@ -92,6 +98,9 @@ export const command: CliCommand = {
             ...sweeps.map((table) => renderTrialTable(table, TRIAL_TABLE_MAX_WIDTH)),
           ].join('\n\n')}\n`,
         );
+      // A waiting run says what to do next, as the watches do: retry, or fix the file for a literal's invalid input.
+      if (!args.flags.json && state.status === 'waiting')
+        io.stderr.write(`${waitingRunAdvice(state, runId, await recordedPlan(runs, runId))}\n`);
       return args.flags.watch ? exitCodeForRun(state) : EXIT.ok;
     });
   },

@@ -172,6 +172,30 @@ test('retry --set resumes a paused run; a bad retry is refused with exit 1', asy
   assert.equal((JSON.parse(done.stdout) as RunState).stages[0]?.attempts, 2);
 });
 
+test('a run waiting on a literal of the file: status and status --watch say fix the file, not retry', async () => {
+  const file = path.join(dir, 'literal.yaml');
+  const stages = [
+    '  check:',
+    '    uses: test-fail-until-param',
+    '    onFailure: pause',
+    '    with: {value: 1, expected: 2}',
+  ].join('\n');
+  await writeFile(file, pipeline(`${pipelineName}-literal`, stages, '  level: 1'));
+  const submitted = await fineflow('submit', file, '--json', ...submitArgs);
+  assert.equal(submitted.code, 0, submitted.stderr);
+  const { runId } = JSON.parse(submitted.stdout) as { runId: string };
+  const watched = await fineflow('status', runId, '--watch');
+  assert.equal(watched.code, 1, 'a waiting run is not a success');
+  const once = await fineflow('status', runId);
+  assert.equal(once.code, 0, once.stderr);
+  for (const { stderr } of [watched, once]) {
+    assert.match(stderr, /is waiting: stage check failed\. .*takes no param/);
+    assert.match(stderr, /fix check \(line \d+\) in .*literal\.yaml, `fineflow cancel /);
+    assert.doesNotMatch(stderr, /fineflow retry /);
+  }
+  assert.equal((await fineflow('cancel', runId)).code, 0);
+});
+
 test('cancel --wait ends a running run cancelled; status and report name an unknown run', async () => {
   const file = path.join(dir, 'long.yaml');
   await writeFile(

@@ -35,8 +35,11 @@ function plan(stages: readonly Pick<PlannedStage, 'id' | 'with' | 'line'>[]): Pl
 }
 
 /** followRun's stderr for a run that is already waiting in `final` (a non-TTY stdout: one line per change). */
-async function adviceFor(final: RunState, withPlan?: Plan): Promise<string> {
-  const runs = { watch: () => Promise.resolve(final) } as unknown as RunClient;
+async function adviceFor(final: RunState, withPlan?: Plan, recorded?: Plan): Promise<string> {
+  const runs = {
+    watch: () => Promise.resolve(final),
+    plan: () => (recorded ? Promise.resolve(recorded) : Promise.reject(new Error('no history'))),
+  } as unknown as RunClient;
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let text = '';
@@ -78,4 +81,18 @@ it('an input fed by a param, another failure type, or no plan at hand: retry (wi
   const outage = { type: 'FineflowDependencyUnavailable', message: 'object store unavailable' };
   assert.match(await adviceFor(state([stage('evaluate', 'waiting', outage)]), literal), retry);
   assert.match(await adviceFor(state([stage('evaluate', 'waiting', INVALID)])), retry);
+});
+
+it('status --watch and rerun, which have no file: the plan recorded in the run gives the same advice', async () => {
+  const final = state([stage('prepare', 'succeeded'), stage('evaluate', 'waiting', INVALID)]);
+  const recorded = plan([
+    { id: 'prepare', with: { dataset: 'loans' }, line: 8 },
+    { id: 'evaluate', with: { slices: ['employmnt'] }, line: 31 },
+  ]);
+  const text = await adviceFor(final, undefined, recorded);
+  assert.match(
+    text,
+    /fix evaluate \(line 31\) in pipelines\/loan\.yaml, `fineflow cancel loan-default-20261206-abc`, /,
+  );
+  assert.doesNotMatch(text, /fineflow retry loan-default/);
 });
