@@ -51,13 +51,20 @@ function files(description: string, make: () => RawFile[] | Promise<RawFile[]>):
   };
 }
 
+/**
+ * Where the command examples' code lives, relative to the package root: the seeder reads it from the checkout or
+ * from the installed package, so package.json `files` ships it (test/unit/package/package-contents.test.ts checks).
+ */
+export const EXAMPLE_CODE_DIRECTORY = ['pipelines', 'python'] as const;
+
 /** Every file of pipelines/python (the command stages' code), as the sweep-command and sklearn comments push it. */
 async function pythonCode(): Promise<RawFile[]> {
-  const directory = packageFile('pipelines', 'python');
+  const directory = packageFile(...EXAMPLE_CODE_DIRECTORY);
   const entries = await readdir(directory, { withFileTypes: true }).catch((thrown: unknown) => {
     throw new InvalidInputError(
-      `${directory} cannot be read (the npm package ships only pipelines/*.yaml): seed the command examples ` +
-        'from a checkout, or push your own code with `fineflow data push DIR s3://datasets/code/<example>/`',
+      `${directory} cannot be read: the command examples' code ships in the package's ` +
+        `${EXAMPLE_CODE_DIRECTORY.join('/')}/ and this installation lacks it (a tarball packed before it did?); ` +
+        'install a current one, or push your own code with `fineflow data push DIR s3://datasets/code/<example>/`',
       { code: 'example-code-missing' },
       { cause: thrown },
     );

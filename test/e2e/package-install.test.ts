@@ -129,6 +129,42 @@ void describe('the published package', () => {
     );
   });
 
+  void it("writes the command examples' code as `fineflow dev seed` pushes it, from the installed package", async () => {
+    // The seeder's own catalogue in the installed dist/ (no stack needed to write the files it would push): the
+    // Python of sweep-command and sklearn-baseline comes from the package's pipelines/python/, as from a checkout.
+    const seedData = path.join(app, 'node_modules', 'fineflow', 'dist', 'src', 'examples', 'seed-data.js');
+    for (const uri of [
+      's3://datasets/code/sweep-command/',
+      's3://datasets/code/sklearn-baseline/sklearn_baseline.py',
+    ]) {
+      const out = mkdtempSync(path.join(work, 'seed-'));
+      const written = await exec(
+        process.execPath,
+        [
+          '-e',
+          'require(process.argv[1]).seedDataFor(process.argv[2]).write(process.argv[3]).then((n) => console.log(n))',
+          seedData,
+          uri,
+          out,
+        ],
+        app,
+        userEnv(home),
+      );
+      assert.equal(written.code, 0, `${uri}: ${written.stderr}`);
+      const expected = readdirSync(path.join(REPO, 'pipelines', 'python'), { withFileTypes: true })
+        .filter((entry) => entry.isFile())
+        .map((entry) => entry.name)
+        .sort();
+      assert.equal(written.stdout.trim(), String(expected.length), uri);
+      assert.deepEqual(readdirSync(out).sort(), expected, uri);
+      for (const file of expected)
+        assert.ok(
+          readFileSync(path.join(out, file)).equals(readFileSync(path.join(REPO, 'pipelines', 'python', file))),
+          `${uri}: ${file} is the checkout's`,
+        );
+    }
+  });
+
   void it('plans exactly what the clone plans', async () => {
     const planned = await exec(
       fineflow(),

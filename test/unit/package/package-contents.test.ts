@@ -9,11 +9,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { missingFromPackage } from '../../../scripts/pack';
+import { EXAMPLE_CODE_DIRECTORY } from '../../../src/examples/seed-data';
 
 const root = path.join(__dirname, '../../..');
 const run = promisify(execFile);
@@ -54,6 +55,31 @@ test('npm pack ships bin, README and schema, and no tests, benches, sources or s
   );
   // The launcher's fallback is the compiled CLI: `files` must carry it once built.
   assert.ok(manifest.files.includes('dist/src/'), 'package.json files lacks dist/src/ (bin/fineflow.js runs it)');
+});
+
+test("npm pack ships what `fineflow dev seed` reads: the example pipelines and the command examples' code", async () => {
+  const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: root,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const [packed] = JSON.parse(stdout) as { files: { path: string }[] }[];
+  const files = new Set((packed?.files ?? []).map((f) => f.path));
+  const examples = readdirSync(path.join(root, 'pipelines')).filter((file) => file.endsWith('.yaml'));
+  assert.deepEqual(
+    examples.filter((file) => !files.has(`pipelines/${file}`)),
+    [],
+    'example pipelines missing from the tarball',
+  );
+  // The seeder pushes this folder for sweep-command and sklearn-baseline (src/examples/seed-data.ts).
+  const code = readdirSync(path.join(root, ...EXAMPLE_CODE_DIRECTORY), { withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => [...EXAMPLE_CODE_DIRECTORY, entry.name].join('/'));
+  assert.ok(code.length > 0, `${EXAMPLE_CODE_DIRECTORY.join('/')} has files`);
+  assert.deepEqual(
+    code.filter((file) => !files.has(file)),
+    [],
+    'the command examples’ code is missing from the tarball',
+  );
 });
 
 test('the launcher of a package packed without a build says so and how to fix it', async () => {
