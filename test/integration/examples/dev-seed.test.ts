@@ -101,20 +101,22 @@ it(
     timeout: 300_000,
   },
   async () => {
-    // A registry of its own (FINEFLOW_BUCKET), so digits-cnn is missing whatever other tests registered, and a
+    // A registry of its own (FINEFLOW_BUCKET), so churn-mlp is missing whatever other tests registered, and a
     // Temporal namespace of its own, so no worker another test file runs on the shared stack polls its pools.
+    // The bucket also records dataset versions, so the inputs are pushed again: batch-predict's and pretrain-churn's
+    // are a CSV each (sweep's with pretrain-digits' MNIST were 8,300 images, minutes to push a second time).
     const suffix = Math.random().toString(36).slice(2, 8);
     const bucket = `ffseed-${suffix}`;
     const namespace = await emptyNamespace(`ffseed-${suffix}`);
     const env = { FINEFLOW_BUCKET: bucket, FINEFLOW_DATASET_BUCKETS: 'datasets', TEMPORAL_NAMESPACE: namespace };
-    // The data first (its pushes take their time), so the timing below is the worker check's alone.
-    const seeded = await runCli(['dev', 'seed', 'sweep'], { env });
+    // The data first, so the timing below is the worker check's alone.
+    const seeded = await runCli(['dev', 'seed', 'batch-predict'], { env });
     assert.equal(seeded.code, 0, seeded.stderr);
     const started = Date.now();
-    const result = await runCli(['dev', 'seed', 'sweep', '--with-models'], { env });
+    const result = await runCli(['dev', 'seed', 'batch-predict', '--with-models'], { env });
     assert.equal(result.code, 1, result.stdout + result.stderr);
-    assert.match(result.stdout, /s3:\/\/datasets\/shapes\/: already has version \w+, left alone/);
-    assert.match(result.stderr, /--with-models submits pipelines\/pretrain-digits\.yaml, whose stages run on pools /);
+    assert.match(result.stdout, /s3:\/\/datasets\/churn\/incoming\/: already has version \w+, left alone/);
+    assert.match(result.stderr, /--with-models submits pipelines\/pretrain-churn\.yaml, whose stages run on pools /);
     assert.match(
       result.stderr,
       /polls control, cpu, train: start `fineflow worker --pool control`, `fineflow worker --pool cpu`, `fineflow worker --pool train`/,
