@@ -213,3 +213,33 @@ test('on a 390 px phone each trial is a card: every value on screen after its na
     }
   }
 });
+
+// In a run page at 1280 px the trials plot (600 px, 150 px an axis) sat in a 597 px box and scrolled 3 px sideways.
+test('at 1280 px in the stage panel the trials plot has the room it needs: its box does not scroll', async () => {
+  // The demo sweep's three params (600 px) and five (900 px).
+  const paramSets: readonly Record<string, number | string>[] = [
+    { lr: 0.01, batchSize: 8, freeze: 'all' },
+    { lr: 0.01, batchSize: 8, freeze: 'all', warmup: 1, dropout: 0.2 },
+  ];
+  for (const params of paramSets) {
+    const rows = document.rows.map((row) => ({ ...row, params: { ...params, lr: row.trialId / 10 + 0.01 } }));
+    const page = await chartPage(web.browser, web.script, {
+      body: '<section class="stage-panel" id="box"></section>',
+      colorScheme: 'light',
+      viewport: { width: 1280, height: 900 },
+    });
+    try {
+      await page.evaluate(
+        `document.getElementById('box').append(...sweepView(${JSON.stringify(trialTableFromResults('sweep', { ...document, rows }))}, []).filter(Boolean))`,
+      );
+      const seen = (await page.evaluate(
+        `(() => { const box = document.querySelector('.parallel-box'); const plot = box.querySelector('svg.parallel');
+          return { plot: plot.getBoundingClientRect().width, scroll: box.scrollWidth - box.clientWidth }; })()`,
+      )) as { plot: number; scroll: number };
+      assert.equal(seen.scroll, 0, `a ${seen.plot} px plot scrolls in its box (${JSON.stringify(params)})`);
+      await assertNoSideScroll(page);
+    } finally {
+      await page.context().close();
+    }
+  }
+});
