@@ -16,7 +16,11 @@ after(async () => {
   await h?.close();
 });
 
-/** The pool's pollers once at least one is seen (a worker's first poll reaches Temporal shortly after it starts). */
+/**
+ * The pool's pollers once at least one is seen (a worker's first poll reaches Temporal shortly after it starts). Asked
+ * every 100 ms, not back to back: the loop ran DescribeTaskQueue as fast as Temporal answered, on a machine shared with
+ * every other test process.
+ */
 async function pollersSeen(pool: string): Promise<number> {
   const { address, namespace } = h.config.temporal;
   const deadline = Date.now() + 20_000;
@@ -24,6 +28,7 @@ async function pollersSeen(pool: string): Promise<number> {
     const found = await pollersOfPools(address, namespace, [pool]);
     const count = 'pollers' in found ? (found.pollers.get(pool) ?? 0) : 0;
     if (count > 0 || Date.now() > deadline) return count;
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
