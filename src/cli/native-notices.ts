@@ -9,8 +9,12 @@
  * sent to this process alone, by a supervisor or `kill -INT`, was ignored and reached nobody). The child holds an IPC
  * channel to this process and ends itself (SIGTERM, so `serve` closes gracefully) when the channel drops: this
  * process killed with SIGKILL no longer leaves an orphaned `serve` holding its port.
+ *
+ * Job control: Ctrl-Z stops the terminal's foreground group, which holds this process only, so SIGTSTP here stops
+ * the child (SIGSTOP: a signal it cannot handle) and then this process (SIGTSTP with its default action); `fg` or
+ * `bg` sends SIGCONT here, which continues the child. Before, Ctrl-Z stopped this process and `serve` kept serving.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { createTfNoticeFilter } from '../ml/tf-notices';
 
@@ -64,6 +68,7 @@ export async function runDroppingTfNotices(argv: readonly string[]): Promise<num
   const forward = (signal: NodeJS.Signals) => () => void child.kill(signal);
   const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((signal) => [signal, forward(signal)] as const);
   for (const [signal, handler] of handlers) process.on(signal, handler);
+  const endJobControl = forwardJobControl(child);
   try {
     const passed = passLines(stderr, process.stderr);
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
@@ -75,7 +80,28 @@ export async function runDroppingTfNotices(argv: readonly string[]): Promise<num
     return 128 + (signal ? constants.signals[signal] : 0);
   } finally {
     for (const [signal, handler] of handlers) process.off(signal, handler);
+    endJobControl();
   }
+}
+
+/** Stops the child with this process on SIGTSTP, continues it on SIGCONT (module docblock); returns the undo. */
+function forwardJobControl(child: ChildProcess): () => void {
+  const stop = (): void => {
+    child.kill('SIGSTOP');
+    // With no listener left, SIGTSTP has its default action again: stop this process, as the shell expects.
+    process.off('SIGTSTP', stop);
+    process.kill(process.pid, 'SIGTSTP');
+  };
+  const resume = (): void => {
+    child.kill('SIGCONT');
+    if (!process.listeners('SIGTSTP').includes(stop)) process.on('SIGTSTP', stop);
+  };
+  process.on('SIGTSTP', stop);
+  process.on('SIGCONT', resume);
+  return () => {
+    process.off('SIGTSTP', stop);
+    process.off('SIGCONT', resume);
+  };
 }
 
 /**

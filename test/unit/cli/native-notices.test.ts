@@ -177,3 +177,48 @@ it(
     }
   },
 );
+
+/** The state letter of `pid` in /proc (T: stopped). */
+function processState(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+}
+
+/**
+ * Resolves when `pid` is stopped (`stopped` true) or running again (false); checked every 50 ms. Throws after 20 s, so
+ * the test's clean-up still kills a process left stopped (the test's own timeout would leave it, and the run, hanging).
+ */
+async function stoppedState(pid: number, stopped: boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while ((processState(pid) === 'T') !== stopped) {
+    if (Date.now() > deadline) throw new Error(`process ${pid} is ${stopped ? 'not stopped' : 'still stopped'}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+it(
+  'Ctrl-Z (SIGTSTP to the fineflow process) stops the command child too, and fg (SIGCONT) continues both',
+  { timeout: 60_000 },
+  async () => {
+    // Before: the child, in its own process group, never saw the terminal's SIGTSTP and kept running (serving).
+    const serve = await startHangingServe();
+    try {
+      const pid = serve.parent.pid ?? 0;
+      serve.parent.kill('SIGTSTP');
+      await stoppedState(serve.childPid, true);
+      await stoppedState(pid, true);
+      serve.parent.kill('SIGCONT');
+      await stoppedState(pid, false);
+      await stoppedState(serve.childPid, false);
+      // Job control again, then the command still ends on SIGINT as before.
+      serve.parent.kill('SIGTSTP');
+      await stoppedState(serve.childPid, true);
+      serve.parent.kill('SIGCONT');
+      await stoppedState(serve.childPid, false);
+      serve.parent.kill('SIGINT');
+      assert.equal((await serve.parentClosed).code, 128 + 2);
+    } finally {
+      await serve.stop();
+    }
+  },
+);
