@@ -7,9 +7,10 @@
  */
 import { spawn, execFile } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { DependencyUnavailableError } from '../core/errors';
+import { DependencyUnavailableError, InvalidInputError } from '../core/errors';
 import { packageFile } from '../package-paths';
 
 const run = promisify(execFile);
@@ -68,6 +69,24 @@ async function answers(url: string): Promise<boolean> {
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Whether another program listens on 127.0.0.1:`port` (binding it fails with EADDRINUSE). */
+function portHeld(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'EADDRINUSE'));
+    probe.listen({ host: '127.0.0.1', port, exclusive: true }, () => probe.close(() => resolve(false)));
+  });
+}
+
+function portHeldError(port: number, variable: string): InvalidInputError {
+  return new InvalidInputError(
+    `port ${port} (${variable}) is held by another program, so the web UI cannot listen there: stop that program, ` +
+      `or set ${variable} to a free port and run \`fineflow dev up\` again (the stack itself is up; ` +
+      '`fineflow dev up --no-ui` starts it without the UI)',
+    { variable, port },
+  );
+}
+
 export async function devUiStatus(stackDir: string, port: number): Promise<DevUiStatus> {
   const record = readRecord(stackDir);
   const url = record?.url ?? `http://127.0.0.1:${port}`;
@@ -77,11 +96,14 @@ export async function devUiStatus(stackDir: string, port: number): Promise<DevUi
 
 /**
  * Start the UI unless it already runs; resolves once it answers /healthz. `env` is the stack's
- * environment (TEMPORAL_ADDRESS, FINEFLOW_S3_ENDPOINT, FINEFLOW_S3_ACCESS_KEY, …).
+ * environment (TEMPORAL_ADDRESS, FINEFLOW_S3_ENDPOINT, FINEFLOW_S3_ACCESS_KEY, …). A port another
+ * program holds is refused naming `portVariable` (default FINEFLOW_UI_PORT): whatever answers there
+ * is not this stack's UI, even when it answers /healthz (another checkout's UI does).
  */
 export async function startDevUi(options: {
   readonly stackDir: string;
   readonly port: number;
+  readonly portVariable?: string;
   readonly env: NodeJS.ProcessEnv;
   readonly temporalUiUrl: string;
   readonly cwd: string;
@@ -89,6 +111,8 @@ export async function startDevUi(options: {
   const current = await devUiStatus(options.stackDir, options.port);
   if (current.running) return { ...current, started: false };
   if (current.pid !== undefined) await stopDevUi(options.stackDir);
+  const portVariable = options.portVariable ?? 'FINEFLOW_UI_PORT';
+  if (await portHeld(options.port)) throw portHeldError(options.port, portVariable);
   const url = `http://127.0.0.1:${options.port}`;
   // Links both ways: the UI to the stack's Temporal UI, runs it starts back to itself.
   const env: NodeJS.ProcessEnv = {
@@ -117,7 +141,12 @@ export async function startDevUi(options: {
     if (child.pid === undefined) throw new DependencyUnavailableError('fineflow ui could not be started');
     writeFileSync(recordFile(options.stackDir), `${JSON.stringify({ pid: child.pid, port: options.port, url })}\n`);
     const deadline = Date.now() + START_TIMEOUT_MS;
-    while (!(await answers(url))) {
+    // An answer counts only while our child lives: a program that took the port after the check above answers too.
+    while (!(await answers(url)) || exited !== undefined) {
+      if (exited !== undefined && (await portHeld(options.port))) {
+        rmSync(recordFile(options.stackDir), { force: true });
+        throw portHeldError(options.port, portVariable);
+      }
       if (exited !== undefined || Date.now() > deadline) {
         if (exited === undefined) child.kill('SIGTERM');
         rmSync(recordFile(options.stackDir), { force: true });

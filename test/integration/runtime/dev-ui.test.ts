@@ -7,6 +7,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { devUiStatus, startDevUi, stopDevUi } from '../../../src/cli/dev-ui';
@@ -79,4 +81,24 @@ test('a record naming another process (a reused pid) is not killed', async () =>
   assert.equal((await devUiStatus(stackDir, port)).running, false);
   assert.equal(await stopDevUi(stackDir), false);
   assert.ok(alive(process.pid));
+});
+
+test('a port another program holds is refused naming it and its variable, even when that program answers /healthz', async () => {
+  // Another checkout's UI answers /healthz with 200 too: `up` used to take it for its own and report the UI up.
+  const other = createServer((_request, response) => response.writeHead(200).end('{"ok":true}'));
+  await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+  const held = (other.address() as AddressInfo).port;
+  try {
+    const options = { stackDir, port: held, env: process.env, temporalUiUrl: 'http://127.0.0.1:8470', cwd: REPO };
+    await assert.rejects(startDevUi(options), (error: Error) => {
+      assert.match(error.message, new RegExp(`^port ${held} \\(FINEFLOW_UI_PORT\\) is held by another program`));
+      assert.match(error.message, /set FINEFLOW_UI_PORT to a free port/);
+      return true;
+    });
+    await assert.rejects(startDevUi({ ...options, portVariable: 'FINEFLOW_TEST_UI_PORT' }), /FINEFLOW_TEST_UI_PORT/);
+    assert.equal((await devUiStatus(stackDir, held)).running, false, 'no record of a UI was written');
+    assert.ok(other.listening, 'the other program is left alone');
+  } finally {
+    await new Promise((resolve) => other.close(resolve));
+  }
 });
