@@ -103,6 +103,11 @@ for (const colorScheme of ['light', 'dark'] as const) {
       await page.locator('[data-chart="compare-accuracy"] canvas').waitFor();
       await screenshot(page, `compare-390-${colorScheme}`);
       await assertNoSideScroll(page);
+      // The best-epochs table's five columns fit: with compact tables' padding it scrolled its last column off screen.
+      const bestScroll = await page.evaluate(
+        `(() => { const t = document.querySelector('table.best-epochs'); return t.scrollWidth - t.clientWidth; })()`,
+      );
+      assert.equal(bestScroll, 0, 'the best-epochs table scrolls sideways');
       // The run links of the side-by-side table and the rows of the best-epochs table.
       const texts = (await page.evaluate(MEASURE('table.compare a[href^="#/runs/"], table.best-epochs tbody th'))) as {
         text: string;
