@@ -69,7 +69,8 @@ Errors are JSON {"error": "…"}: 400 (names instances[i] and the column), 413 (
 more than --max-batch instances), 415 (not JSON), 401 (token), 503 (not ready).
 
 Listens on 127.0.0.1:${DEFAULT_SERVE_PORT} by default. Any other --host needs FINEFLOW_SERVE_TOKEN (at least 16
-characters), sent by clients as Authorization: Bearer …. Runs until interrupted (Ctrl-C).
+characters), sent by clients as Authorization: Bearer …. Runs until interrupted: Ctrl-C (SIGINT) or SIGTERM
+closes the server gracefully and exits 0, also while the model is still loading.
 
 Exit codes: 0 stopped, 1 could not start (bad model, port in use), 2 usage, 3 MinIO unreachable.`,
   examples: [
@@ -130,8 +131,20 @@ Exit codes: 0 stopped, 1 could not start (bad model, port in use), 2 usage, 3 Mi
       limits: { maxBatch },
     });
     io.stderr.write(`fineflow serve: ${server.url} (loading ${model}…)\n`);
+    // Listening from before the load, so SIGINT/SIGTERM during it end serve as they do after it (graceful, exit 0),
+    // not by the signal's default action (exit 130/143).
+    const stopped = new Promise<'stopped'>((resolve) => {
+      process.once('SIGINT', () => resolve('stopped'));
+      process.once('SIGTERM', () => resolve('stopped'));
+    });
     try {
-      await server.ready;
+      if ((await Promise.race([server.ready.then(() => 'ready' as const), stopped])) === 'stopped') {
+        await server.close();
+        io.stderr.write(`fineflow serve: stopped while loading ${model}\n`);
+        // The model's download cannot be cut short (loadPredictor takes no signal) and would hold the process open
+        // until the store answers: nothing else is pending, so end it now, as a stop after loading ends.
+        process.exit(EXIT.ok);
+      }
     } catch (error) {
       await server.close();
       throw error;
@@ -141,10 +154,7 @@ Exit codes: 0 stopped, 1 could not start (bad model, port in use), 2 usage, 3 Mi
       `fineflow serve: ${model} ready at ${server.url}/predict in ${((Date.now() - started) / 1000).toFixed(1)} s` +
         ` (classes ${loaded.classes.join(', ')})${config.serve.token ? ' (token required)' : ''}\n`,
     );
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
+    await stopped;
     await server.close();
     loaded.model.dispose();
     return EXIT.ok;
