@@ -87,6 +87,13 @@ const SECTIONS: readonly Section[] = [
     what: '10/100/1000 concurrent runs and a 1000-stage fan-out vs a hand-written workflow; chained-stage latency split',
   },
   {
+    name: 'data',
+    script: 'bench/data-bench.ts',
+    needsTf: false,
+    needsStack: true,
+    what: '`data push` of a folder of small files: files in flight vs one at a time, in the same run',
+  },
+  {
     name: 'cache',
     script: 'bench/cache-bench.ts',
     needsTf: true,

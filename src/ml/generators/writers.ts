@@ -8,6 +8,7 @@ import path from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import type { ObjectStore } from '../../storage/object-store';
+import { forEachInFlight } from '../../core/in-flight';
 import { joinUri } from '../uri';
 import { featureLength, type LabelledSet } from './image-set';
 
@@ -100,17 +101,7 @@ export async function writeFilesToStore(
   prefixUri: string,
   files: readonly RawFile[],
 ): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const putInTurn = async (): Promise<void> => {
-    for (let file = files[next++]; file && !failed; file = files[next++]) {
-      try {
-        await store.putBytes(joinUri(prefixUri, file.path), file.bytes);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(STORE_PUTS_IN_FLIGHT, files.length) }, putInTurn));
+  await forEachInFlight(files, STORE_PUTS_IN_FLIGHT, async (file) => {
+    await store.putBytes(joinUri(prefixUri, file.path), file.bytes);
+  });
 }
