@@ -406,13 +406,21 @@ interface FineTuneJob {
   readonly checkpoints: string;
 }
 
-/** The built-in architecture `architecture:` names, shaped for the dataset's examples. */
-function architectureFor(
-  architecture: FineTuneSettings['architecture'],
+/**
+ * The built-in architecture `architecture:` names, shaped for the dataset's examples (and, for an mlp, by
+ * `hiddenLayers` × `hiddenUnits`; neither set keeps the default [32, 16]). Shared by fine-tune and sweep trials.
+ */
+export function architectureFor(
+  settings: Pick<FineTuneSettings, 'architecture' | 'hiddenLayers' | 'hiddenUnits'>,
   manifest: DatasetManifest,
   datasetUri: string,
 ): ModelArchitecture | undefined {
-  if (architecture === 'mlp') return { kind: 'mlp', inputShape: [manifest.featureShape.reduce((a, b) => a * b, 1)] };
+  const { architecture, hiddenLayers, hiddenUnits } = settings;
+  if (architecture === 'mlp') {
+    const inputShape: [number] = [manifest.featureShape.reduce((a, b) => a * b, 1)];
+    if (hiddenLayers === undefined && hiddenUnits === undefined) return { kind: 'mlp', inputShape };
+    return { kind: 'mlp', inputShape, hidden: new Array<number>(hiddenLayers ?? 2).fill(hiddenUnits ?? 32) };
+  }
   if (architecture === undefined) return undefined;
   const [height, width, channels] = manifest.featureShape;
   if (manifest.featureShape.length !== 3 || height === undefined || width === undefined || channels === undefined) {
@@ -464,7 +472,7 @@ async function planFineTune(
     settings.model === undefined ? undefined : await pinnedBase(runtime, context, settings.model, pinnedBefore);
   const baseLayers =
     base && settings.model !== undefined ? await baseModelLayers(runtime.store, base, settings.model) : undefined;
-  const architecture = architectureFor(settings.architecture, manifest, settings.data);
+  const architecture = architectureFor(settings, manifest, settings.data);
   const plan = trainingPlan(settings, {
     classes: manifest.classes,
     featureShape: manifest.featureShape,

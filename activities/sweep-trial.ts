@@ -54,7 +54,14 @@ import { confineWrites } from '../src/storage/confined-store';
 import { stageLogChunkUri } from '../src/core/storage/layout';
 import type { ObjectStore } from '../src/storage/object-store';
 import type { TrainingRunner } from '../src/ml/train/child-runner';
-import { baseModelLayers, effectiveSettings, pinBaseModel, trainingPlan, type PinnedBaseModel } from './fine-tune';
+import {
+  architectureFor,
+  baseModelLayers,
+  effectiveSettings,
+  pinBaseModel,
+  trainingPlan,
+  type PinnedBaseModel,
+} from './fine-tune';
 import { listArtifacts, memoryLimit } from './ml-stage-support';
 import { toActivityFailure, type MlSettings } from './stage-runner';
 import { readSweepHistory, writeSweepHistory, type SweepHistoryReadInput } from './sweep-history';
@@ -93,7 +100,8 @@ const TRIAL_KEEP_LAST = 2;
 /** The trial's training request (the same for every segment) and the figures a segment checks against it. */
 interface TrialRequest {
   readonly request: TrainingRequest;
-  readonly base: PinnedBaseModel;
+  /** Absent when the trial trains `architecture` from random weights. */
+  readonly base: PinnedBaseModel | undefined;
   readonly checkpoints: string;
   readonly totalEpochs: number;
 }
@@ -166,15 +174,18 @@ async function trialRequest(
   const { trialId, fromEpoch, untilEpoch } = input;
   const settings = effectiveSettings(input.settings);
   const manifest = await readManifest(env.store, settings.data);
-  const model = pinned ?? settings.model;
-  if (model === undefined) throw new InvalidInputError('input `model` is required', { field: 'model' });
-  const base = await pinBaseModel(env.store, model, input.context.bucket);
-  const baseLayers = await baseModelLayers(env.store, base, base.pinned);
+  // trial.architecture: every trial trains it from random weights; there is no base to pin.
+  const architecture = architectureFor(settings, manifest, settings.data);
+  const model = architecture ? undefined : (pinned ?? settings.model);
+  if (!architecture && model === undefined)
+    throw new InvalidInputError('input `model` is required', { field: 'model' });
+  const base = model === undefined ? undefined : await pinBaseModel(env.store, model, input.context.bucket);
+  const baseLayers = base ? await baseModelLayers(env.store, base, base.pinned) : undefined;
   const plan = trainingPlan(settings, {
     classes: manifest.classes,
     featureShape: manifest.featureShape,
     baseLayers,
-    fromScratch: false,
+    fromScratch: architecture !== undefined,
   });
   if (untilEpoch > plan.hyperparameters.epochs || untilEpoch <= fromEpoch) {
     throw new InvalidInputError(
@@ -185,8 +196,7 @@ async function trialRequest(
   const prefix = trialPrefix(input.context.outputPrefix, trialId);
   const checkpoints = `${prefix}checkpoints`;
   const request: TrainingRequest = {
-    mode: 'fine-tune',
-    baseModelUri: base.pinned,
+    ...(base ? { mode: 'fine-tune', baseModelUri: base.pinned } : { mode: 'from-scratch', architecture }),
     datasetUri: settings.data,
     outputUri: `${prefix}model`,
     // While the sweep runs, a trial keeps what a resume or promotion needs (the newest N) and its best epoch.
@@ -294,7 +304,7 @@ class TrialSegment {
       .map((epoch) => report(metric, epoch));
     this.heartbeat = {
       ...this.heartbeat,
-      baseModel: trial.base.pinned,
+      ...(trial.base ? { baseModel: trial.base.pinned } : {}),
       reports: this.reports,
       epochsDone: resume?.epochsDone ?? fromEpoch,
       ...(resume ? { checkpoint: resume.directory } : {}),
@@ -303,7 +313,7 @@ class TrialSegment {
     const common: SegmentCommon = {
       trialId,
       reports: this.reports,
-      baseModel: trial.base.pinned,
+      ...(trial.base ? { baseModel: trial.base.pinned } : {}),
       worker: this.env.worker,
       startedAtMs: this.startedAtMs,
       attempt: this.attempt,

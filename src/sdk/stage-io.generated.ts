@@ -248,6 +248,10 @@ export interface StageInputs {
     readonly headUnits?: In<readonly In<number>[]>;
     /** seed of weight init, shuffling and augmentation */
     readonly seed?: In<number>;
+    /** with `architecture: mlp`: hidden relu layers of the network trained from scratch (default 2) */
+    readonly hiddenLayers?: In<number>;
+    /** with `architecture: mlp`: units of each hidden layer (default 32, then 16 for the default two layers) */
+    readonly hiddenUnits?: In<number>;
     /** before the final model, train once per fold of a stratified k-fold split of the train and validation examples and score each held-out fold: the mean and interval go to output `crossValidation` */
     readonly crossValidation?: In<{
       /** folds (k) */
@@ -457,6 +461,12 @@ export interface StageInputs {
       readonly headUnits?: In<readonly In<number>[]>;
       /** seed of weight init, shuffling and augmentation */
       readonly seed?: In<number>;
+      /** with `architecture: mlp`: hidden relu layers of the network trained from scratch (default 2) */
+      readonly hiddenLayers?: In<number>;
+      /** with `architecture: mlp`: units of each hidden layer (default 32, then 16 for the default two layers) */
+      readonly hiddenUnits?: In<number>;
+      /** every trial trains this built-in architecture from random weights instead of fine-tuning the sweep's `model` (give one of the two); `space` can search hiddenUnits and hiddenLayers of an mlp */
+      readonly architecture?: In<'small-cnn' | 'small-cnn-global-pool' | 'mlp'>;
     }>;
     /** make every trial a stage of another type instead of a fine-tune (then omit model, data and trial): `space` names are dotted paths into `with` (e.g. params.C) */
     readonly trialStage?: In<{
@@ -871,6 +881,10 @@ export interface StageInputValues {
     readonly headUnits: readonly number[];
     /** seed of weight init, shuffling and augmentation */
     readonly seed: number;
+    /** with `architecture: mlp`: hidden relu layers of the network trained from scratch (default 2) */
+    readonly hiddenLayers?: number;
+    /** with `architecture: mlp`: units of each hidden layer (default 32, then 16 for the default two layers) */
+    readonly hiddenUnits?: number;
     /** before the final model, train once per fold of a stratified k-fold split of the train and validation examples and score each held-out fold: the mean and interval go to output `crossValidation` */
     readonly crossValidation?: {
       /** folds (k) */
@@ -1076,6 +1090,12 @@ export interface StageInputValues {
       readonly headUnits: readonly number[];
       /** seed of weight init, shuffling and augmentation */
       readonly seed: number;
+      /** with `architecture: mlp`: hidden relu layers of the network trained from scratch (default 2) */
+      readonly hiddenLayers?: number;
+      /** with `architecture: mlp`: units of each hidden layer (default 32, then 16 for the default two layers) */
+      readonly hiddenUnits?: number;
+      /** every trial trains this built-in architecture from random weights instead of fine-tuning the sweep's `model` (give one of the two); `space` can search hiddenUnits and hiddenLayers of an mlp */
+      readonly architecture?: 'small-cnn' | 'small-cnn-global-pool' | 'mlp';
     };
     /** make every trial a stage of another type instead of a fine-tune (then omit model, data and trial): `space` names are dotted paths into `with` (e.g. params.C) */
     readonly trialStage?: {

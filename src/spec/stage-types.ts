@@ -31,6 +31,9 @@ import { PIPELINE_STAGE_TYPE } from './pipeline-stage-type';
 import { checkTrialStageSweep, spaceCandidates } from './sweep-trial-stage-check';
 import type { StageInputProblem, StageTypeDefinition } from './stage-type-definition';
 
+/** Bounds of an mlp trained from scratch (`hiddenLayers`, `hiddenUnits`): a pipeline author sets or searches them. */
+export const MLP_LIMITS = { hiddenLayers: 8, hiddenUnits: 1024 } as const;
+
 export type { StageInputProblem, StageOutput, StageTypeDefinition } from './stage-type-definition';
 
 // ---------------------------------------------------------------------------------------
@@ -283,6 +286,27 @@ const TRAINING_PROPERTIES: { readonly [name: string]: InputSchema } = {
     default: 0,
     description: 'seed of weight init, shuffling and augmentation',
   },
+  hiddenLayers: {
+    type: 'integer',
+    minimum: 1,
+    maximum: MLP_LIMITS.hiddenLayers,
+    description: 'with `architecture: mlp`: hidden relu layers of the network trained from scratch (default 2)',
+  },
+  hiddenUnits: {
+    type: 'integer',
+    minimum: 1,
+    maximum: MLP_LIMITS.hiddenUnits,
+    description:
+      'with `architecture: mlp`: units of each hidden layer (default 32, then 16 for the default two layers)',
+  },
+};
+
+/** The built-in architecture a fine-tune (or every sweep trial) trains from random weights instead of a base model. */
+const ARCHITECTURE_INPUT: InputSchema = {
+  type: 'enum',
+  values: ['small-cnn', 'small-cnn-global-pool', 'mlp'],
+  description:
+    'train from random weights with this built-in architecture instead of a base model (pretraining); give this or `model`. small-cnn-global-pool ends in global max pooling, so its features do not depend on where a pattern sits (defects, textures)',
 };
 
 const SPACE_ENTRY: InputSchema = {
@@ -454,6 +478,17 @@ export function checkTrainingSettings(inputs: JsonObject): StageInputProblem[] {
       hint: 'name the layers to freeze, e.g. freeze: [conv1, conv2], or load the base model from s3:// or registry://',
     });
   }
+  const trains =
+    inputs.architecture === undefined
+      ? 'fine-tunes a base model, whose layers are fixed'
+      : `trains ${String(inputs.architecture)}`;
+  for (const key of ['hiddenUnits', 'hiddenLayers'] as const)
+    if (inputs[key] !== undefined && inputs.architecture !== 'mlp')
+      problems.push({
+        path: key,
+        message: `${key} shapes an mlp trained from scratch; this ${trains}`,
+        hint: `remove ${key}, or train an mlp from scratch with architecture: mlp`,
+      });
   return problems;
 }
 
@@ -466,6 +501,12 @@ const TRIAL_TRAINING_PROPERTIES: { readonly [name: string]: InputSchema } = (() 
   const { default: _refusedInTrials, ...everyEpochs } = checkpoint.properties?.everyEpochs ?? {};
   return {
     ...TRAINING_PROPERTIES,
+    architecture: {
+      ...ARCHITECTURE_INPUT,
+      description:
+        'every trial trains this built-in architecture from random weights instead of fine-tuning the ' +
+        "sweep's `model` (give one of the two); `space` can search hiddenUnits and hiddenLayers of an mlp",
+    },
     checkpoint: {
       ...checkpoint,
       properties: {
@@ -589,9 +630,8 @@ function checkContinuous(
 
 /** No base model for a table or an image set of one's own: what a sweep's trials can fine-tune instead. */
 const NO_BASE_MODEL_HINT =
-  "every trial fine-tunes the sweep's `model`; with no base model, train one first: a fine-tune stage with " +
-  '`architecture: mlp` (tables) or `small-cnn` (images) and a few epochs, then give the sweep ' +
-  '`model: ${{ stages.<that stage>.outputs.model }}` and `trial: {freeze: none}` so trials train every layer';
+  'with no base model, let every trial train from random weights: `trial: {architecture: mlp}` (tables) or ' +
+  "`small-cnn` (images), and search an mlp's `hiddenUnits` and `hiddenLayers` in `space`";
 
 /**
  * A sweep of fine-tune trials (no `trialStage`): the base model and data every trial fine-tunes,
@@ -599,8 +639,17 @@ const NO_BASE_MODEL_HINT =
  */
 function fineTuneTrialProblems(inputs: JsonObject): StageInputProblem[] {
   const problems: StageInputProblem[] = [];
+  const architecture = ownObject(inputs.trial)?.architecture;
+  if (architecture !== undefined && inputs.model !== undefined)
+    problems.push({
+      path: 'trial.architecture',
+      message:
+        "give either the sweep's `model` (trials fine-tune it) or trial.architecture (trials train from " +
+        'scratch), not both',
+      hint: 'remove model to train every trial from random weights, or remove trial.architecture to fine-tune model',
+    });
   for (const key of ['model', 'data'] as const)
-    if (inputs[key] === undefined)
+    if (inputs[key] === undefined && !(key === 'model' && architecture !== undefined))
       problems.push({
         path: key,
         code: 'missing-input',
@@ -653,7 +702,9 @@ function sweepPlanProblems(inputs: JsonObject): StageInputProblem[] {
   const { model: _model, data: _data, ...rest } = inputs;
   if (!isLiteral(rest)) return [];
   try {
-    planSweep({ ...rest, model: 's3://fineflow/base/', data: 's3://fineflow/data/' });
+    // Stand-ins for the URIs (often `${{ }}` references); a from-scratch sweep (trial.architecture) has no model.
+    const fromScratch = ownObject(rest.trial)?.architecture !== undefined;
+    planSweep({ ...rest, ...(fromScratch ? {} : { model: 's3://fineflow/base/' }), data: 's3://fineflow/data/' });
     return [];
   } catch (error) {
     if (!(error instanceof InvalidInputError)) throw error;
@@ -1021,12 +1072,7 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
       type: 'object',
       properties: {
         model: modelUri('base model to start from (give this or `architecture`)'),
-        architecture: {
-          type: 'enum',
-          values: ['small-cnn', 'small-cnn-global-pool', 'mlp'],
-          description:
-            'train from random weights with this built-in architecture instead of a base model (pretraining); give this or `model`. small-cnn-global-pool ends in global max pooling, so its features do not depend on where a pattern sits (defects, textures)',
-        },
+        architecture: ARCHITECTURE_INPUT,
         data: datasetUri('prepared dataset (a prepare-data `dataset`)'),
         hyperparameters: {
           type: 'object',
@@ -1468,7 +1514,6 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           type: 'object',
           properties: TRIAL_TRAINING_PROPERTIES,
           keyHints: {
-            architecture: NO_BASE_MODEL_HINT,
             model: "write `model:` beside `trial:`, under the sweep's `with:`",
           },
           description: 'fine-tune settings of every trial (values in `space` override these)',

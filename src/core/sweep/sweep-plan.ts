@@ -59,8 +59,17 @@ export function planSweep(inputs: JsonObject, options: { readonly promotionByDef
   if (stage !== undefined) return planStageSweep(inputs, parseTrialStage(stage));
   const model = inputs.model;
   const data = inputs.data;
-  if (typeof model !== 'string' || model === '')
-    throw invalid('model', 'must be the URI of the base model every trial fine-tunes', 'missing-input');
+  const trial = inputs.trial === undefined || inputs.trial === null ? {} : asObject(inputs.trial, 'trial');
+  // Trials train `trial.architecture` from random weights instead of fine-tuning `model`: one of the two.
+  const fromScratch = trial.architecture !== undefined && trial.architecture !== null;
+  if (fromScratch ? model !== undefined && model !== null : typeof model !== 'string' || model === '')
+    throw invalid(
+      'model',
+      fromScratch
+        ? 'must be left out when trial.architecture trains every trial from scratch'
+        : 'must be the URI of the base model every trial fine-tunes',
+      fromScratch ? undefined : 'missing-input',
+    );
   if (typeof data !== 'string' || data === '')
     throw invalid('data', 'must be the URI of a prepared dataset', 'missing-input');
   const objective = asObject(inputs.objective, 'objective');
@@ -70,7 +79,6 @@ export function planSweep(inputs: JsonObject, options: { readonly promotionByDef
       `must be one of ${OBJECTIVE_METRICS.join(', ')} (what a fine-tune trial measures every epoch), got ${JSON.stringify(objective.metric)}`,
     );
   }
-  const trial = inputs.trial === undefined || inputs.trial === null ? {} : asObject(inputs.trial, 'trial');
   // `type` defaults to none, as the stage type's schema declares (the plan carries inputs as written).
   const written: JsonObject =
     inputs.earlyStopping === undefined || inputs.earlyStopping === null
@@ -96,7 +104,7 @@ export function planSweep(inputs: JsonObject, options: { readonly promotionByDef
     // Every segment ends on a checkpoint: the next segment (or a retry) resumes from it.
     trialSettings: {
       ...trialRest,
-      model,
+      ...(fromScratch ? {} : { model }),
       data,
       epochs: settings.config.epochsPerTrial,
       checkpoint: { everyEpochs: 1, ...(keepLast !== undefined ? { keepLast } : {}) },

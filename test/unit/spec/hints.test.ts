@@ -203,25 +203,48 @@ test('an unquoted ${{ }} in a flow mapping is one error at its line, not one mor
   assert.match(diagnostics[0]?.hint ?? '', /quote values that contain \$\{\{ \}\}/);
 });
 
-test('a sweep without a base model says how to get one: architecture in trial, and model left out', () => {
+test('a sweep without a base model trains every trial from scratch: trial.architecture instead of model', () => {
   const sweep = (withLines: string): string => `${HEAD}stages:
   sweep:
     uses: hyperparameter-sweep
     with:
       data: s3://data/d/manifest.json
       objective: {metric: validation.loss, goal: minimize}
-      space: {learningRate: {logUniform: [1.0e-3, 1.0e-1]}}
+      space:
+        learningRate: {logUniform: [1.0e-3, 1.0e-1]}
+        hiddenUnits: {choice: [16, 64]}
+        hiddenLayers: {int: [1, 3]}
 ${withLines}
 `;
-  const inTrial = validatePipeline(sweep('      model: s3://m/model.json\n      trial: {architecture: mlp}'), 'h.yaml');
-  const unknown = inTrial.diagnostics.find((d) => d.code === 'unknown-key');
-  assert.deepEqual([unknown?.path, unknown?.line, unknown?.column], ['stages.sweep.with.trial.architecture', 12, 15]);
-  assert.match(unknown?.hint ?? '', /train one first: a fine-tune stage with `architecture: mlp`/);
-  assert.match(unknown?.hint ?? '', /trial: \{freeze: none\}/);
+  const fromScratch = validatePipeline(sweep('      trial: {architecture: mlp, epochs: 3}'), 'h.yaml');
+  assert.deepEqual(fromScratch.diagnostics, []);
+  const both = validatePipeline(
+    sweep('      model: s3://models/m/model.json\n      trial: {architecture: mlp}'),
+    'h.yaml',
+  );
+  const twice = both.diagnostics.find((d) => d.path === 'stages.sweep.with.trial.architecture');
+  assert.match(twice?.message ?? '', /either the sweep's `model` .* or trial\.architecture/);
   const noModel = validatePipeline(sweep('      trial: {epochs: 3}'), 'h.yaml');
   const missing = noModel.diagnostics.find((d) => d.code === 'missing-input');
   assert.equal(missing?.path, 'stages.sweep.with.model');
-  assert.match(missing?.hint ?? '', /with no base model, train one first/);
+  assert.match(
+    missing?.hint ?? '',
+    /with no base model, let every trial train from random weights: `trial: \{architecture: mlp\}`/,
+  );
+  // The mlp's shape is bounded, searched or not, and means nothing for a base model's fixed layers.
+  const tooWide = validatePipeline(
+    sweep('      trial: {architecture: mlp}').replace('{choice: [16, 64]}', '{choice: [16, 5000]}'),
+    'h.yaml',
+  );
+  assert.ok(
+    tooWide.diagnostics.some((d) => d.path === 'stages.sweep.with.space.hiddenUnits.choice[1]'),
+    JSON.stringify(tooWide.diagnostics.map((d) => d.path)),
+  );
+  const onBase = validatePipeline(sweep('      model: s3://models/m/model.json'), 'h.yaml');
+  assert.ok(
+    onBase.diagnostics.some((d) => /hiddenUnits shapes an mlp trained from scratch/.test(d.message)),
+    JSON.stringify(onBase.diagnostics.map((d) => d.message)),
+  );
 });
 
 test("Keras' metric names (val_loss, val_accuracy) get the name Fineflow measures, where they are written", () => {
