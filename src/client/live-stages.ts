@@ -37,8 +37,13 @@ export interface PendingStageActivity {
   readonly worker?: string;
 }
 
-/** A heartbeat older than this many intervals is stale; the floor covers clock skew and slow networks. */
-const STALE_INTERVALS = 3;
+/**
+ * A heartbeat older than this many intervals is stale; the floor covers clock skew and slow networks. Two, not
+ * three: with the default interval (10 s) three made the note appear only at 30 s, when the default heartbeat timeout
+ * (30 s) retries the attempt anyway, so a user never saw the warning the note is for. A live worker's heartbeats
+ * reach Temporal every interval (the stage runner beats more often; the SDK sends one an interval).
+ */
+const STALE_INTERVALS = 2;
 const STALE_FLOOR_MS = 5_000;
 
 export function staleAfterMs(everyMs: number): number {

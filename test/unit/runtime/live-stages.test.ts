@@ -9,7 +9,8 @@ import {
 import { poolsOfRunningStages, waitingForWorkerReason } from '../../../src/client/worker-presence';
 import { renderRunState } from '../../../src/client/render';
 import { readStageHeartbeat, stageHeartbeat } from '../../../src/core/run/progress';
-import type { RunState } from '../../../src/core/run/run-types';
+import { DEFAULT_STAGE_HEARTBEAT_TIMEOUT_MS, type RunState } from '../../../src/core/run/run-types';
+import { DEFAULT_PROGRESS_INTERVAL_MS } from '../../../activities/stage-runner';
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 
@@ -71,7 +72,8 @@ void describe('live stages (client view of running stages)', () => {
   });
 
   void it('marks progress stale, with its age, once the heartbeat is overdue', () => {
-    assert.equal(staleAfterMs(2_000), 6_000);
+    assert.equal(staleAfterMs(2_000), 5_000);
+    assert.equal(staleAfterMs(4_000), 8_000);
     const now = T0 + 9_000 + 45_000;
     const live = applyStageLiveness(
       state,
@@ -85,6 +87,16 @@ void describe('live stages (client view of running stages)', () => {
     assert.equal(train?.reason, staleProgressReason(45_000, 'gpu@host:42'));
     assert.match(train?.reason ?? '', /^progress stale: no heartbeat for 45 s from worker gpu@host:42/);
     assert.match(renderRunState(live, new Date(now), 200), /train .*epoch 3\/10 \(stale: no heartbeat for 45 s\)/);
+  });
+
+  void it('with the default interval and heartbeat timeout, progress is stale before Temporal retries', () => {
+    // A worker killed right after a heartbeat: 21 s later the note is there, 9 s before the 30 s timeout retries.
+    assert.ok(staleAfterMs(DEFAULT_PROGRESS_INTERVAL_MS) < DEFAULT_STAGE_HEARTBEAT_TIMEOUT_MS);
+    const base = pending('train', 1, { beatAt: T0, message: 'epoch 3/10' });
+    const killed = { ...base, heartbeat: { ...base.heartbeat, everyMs: DEFAULT_PROGRESS_INTERVAL_MS } };
+    const live = applyStageLiveness(state, new Map([['train', killed]]), new Set(), T0 + 21_000);
+    assert.equal(live.stages[1]?.live?.staleForMs, 21_000);
+    assert.match(live.stages[1]?.reason ?? '', /^progress stale: no heartbeat for 21 s/);
   });
 
   void it('says "waiting for a worker" when nothing polls the pool, also when the stage had progress', () => {
