@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { NotFoundError } from '../core/errors';
+import { InvalidInputError, NotFoundError } from '../core/errors';
 import { Sha256Verifier } from '../storage/minio-store';
 import type { ObjectInfo, ObjectStore, ReadOptions } from '../storage/object-store';
 import { asPrefixUri, formatS3Uri, parseS3Uri } from '../core/storage/uri';
@@ -33,6 +33,11 @@ export interface SealOptions {
   readonly memo?: Sha256Memo;
   /** The listing to seal, when the caller has just made it (what it saw is what gets sealed). */
   readonly listed?: readonly ObjectInfo[];
+  /**
+   * When nothing is there to seal: the error to throw instead of recording a version of no objects (a stage reading
+   * a missing folder must fail without leaving a version of it behind). Default: an empty version is recorded.
+   */
+  readonly whenEmpty?: () => Error;
 }
 
 function memoKey(info: Pick<ObjectInfo, 'bucket' | 'key' | 'etag' | 'size'>): string {
@@ -90,6 +95,7 @@ export async function sealDatasetVersion(
     const object = await describeObject(store, dataPrefix, info, options.memo);
     if (object) objects.push(object);
   }
+  if (objects.length === 0 && options.whenEmpty) throw options.whenEmpty();
   const manifest = buildDatasetManifest(dataPrefix, objects, options.createdBy, options.now ?? new Date());
   const uri = datasetManifestUri(bucket, dataPrefix, manifest.id);
   // Same id = same contents; the newer manifest's version ids are the current ones, so it replaces the old.
@@ -279,16 +285,22 @@ export async function resolveDatasetSource(
     };
   }
   if (source.endsWith('/') || parseS3Uri(source).key === '') {
+    const whenEmpty = (): Error =>
+      new InvalidInputError(
+        `no data under ${source}: nothing to read, so no dataset version was recorded; push the data with ` +
+          `\`fineflow data push DIR ${source}\`, or fix the source`,
+        { code: 'empty-source', source },
+      );
     return {
       source,
-      manifest: await sealDatasetVersion(store, bucket, source, { createdBy: 'prepare-data' }),
+      manifest: await sealDatasetVersion(store, bucket, source, { createdBy: 'prepare-data', whenEmpty }),
       how: 'sealed',
     };
   }
   // One object: a version of its folder holding only it.
   const folder = source.slice(0, source.lastIndexOf('/') + 1);
   const only = new Set([source.slice(folder.length)]);
-  const manifest = await sealDatasetVersion(store, bucket, folder, { createdBy: 'prepare-data', only });
-  if (manifest.count === 0) throw new NotFoundError(`${source} does not exist`, { code: 'not-found', uri: source });
+  const whenEmpty = (): Error => new NotFoundError(`${source} does not exist`, { code: 'not-found', uri: source });
+  const manifest = await sealDatasetVersion(store, bucket, folder, { createdBy: 'prepare-data', only, whenEmpty });
   return { source, manifest, how: 'sealed' };
 }

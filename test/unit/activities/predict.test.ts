@@ -12,6 +12,7 @@ import { buildModel } from '../../../src/ml/models/architectures';
 import { loadModel, saveModel } from '../../../src/ml/models/load-model';
 import type { MemoryObjectStore } from '../../../src/storage/memory-store';
 import { listStageLogs, stageLogText } from '../../../src/client/run-logs';
+import { listDatasetVersions } from '../../../src/datasets/version-store';
 import { BUCKET, memoryStore, runStage, stageContext, stageFailure } from './helpers';
 import { sensorPreprocessing, storeModel } from '../../helpers/sensor-model';
 
@@ -139,7 +140,9 @@ test('records of the wrong kind and a model without preprocessing fail naming wh
       source: 's3://datasets/nothing-here/',
     }),
   );
-  assert.match(empty.message, /nothing-here\/: holds no objects; push records/);
+  // Refused before a version of no objects is recorded (it used to be sealed, then refused).
+  assert.match(empty.message, /^no data under s3:\/\/datasets\/nothing-here\/: .*`fineflow data push DIR /);
+  assert.deepEqual(await listDatasetVersions(store, BUCKET, 's3://datasets/nothing-here/'), []);
 });
 
 test('categories the model never saw are scored as missing and named in a log warning, with counts', async () => {

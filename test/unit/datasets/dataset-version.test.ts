@@ -10,6 +10,7 @@ import {
   pinnedSourceProblem,
 } from '../../../src/datasets/dataset-version';
 import {
+  listDatasetVersions,
   pinnedDatasetStore,
   readDatasetVersion,
   resolveDatasetSource,
@@ -155,5 +156,26 @@ void describe('dataset versions in a store', () => {
       resolveDatasetSource(store, 'fineflow', `s3://data/p/@${ID}`, undefined),
       /does not exist.*fineflow data versions/,
     );
+  });
+
+  void it('a missing folder or object fails to resolve and records no version of it', async () => {
+    const { store } = await seeded();
+    await assert.rejects(
+      resolveDatasetSource(store, 'fineflow', 's3://data/no-such-set/', undefined),
+      (e: Error & { details?: { code?: string } }) =>
+        e.details?.code === 'empty-source' &&
+        /^no data under s3:\/\/data\/no-such-set\/: .*`fineflow data push DIR s3:\/\/data\/no-such-set\/`/.test(
+          e.message,
+        ),
+    );
+    assert.deepEqual(await listDatasetVersions(store, 'fineflow', 's3://data/no-such-set/'), []);
+    const before = await listDatasetVersions(store, 'fineflow', 's3://data/p/');
+    await assert.rejects(
+      resolveDatasetSource(store, 'fineflow', 's3://data/p/nope.csv', undefined),
+      /nope\.csv does not exist/,
+    );
+    assert.deepEqual(await listDatasetVersions(store, 'fineflow', 's3://data/p/'), before, 'no version of no objects');
+    // data push and the watcher still seal what is there, an empty prefix included (no whenEmpty)
+    assert.equal((await sealDatasetVersion(store, 'fineflow', 's3://data/empty/', { createdBy: 'test' })).count, 0);
   });
 });
