@@ -11,7 +11,7 @@
  * process killed with SIGKILL no longer leaves an orphaned `serve` holding its port.
  *
  * Job control: Ctrl-Z stops the terminal's foreground group, which holds this process only, so SIGTSTP here stops
- * the child (SIGSTOP: a signal it cannot handle) and then this process (SIGTSTP with its default action); `fg` or
+ * the child and then this process (both with SIGSTOP, a signal neither can handle or lose); `fg` or
  * `bg` sends SIGCONT here, which continues the child. Before, Ctrl-Z stopped this process and `serve` kept serving.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -88,13 +88,13 @@ export async function runDroppingTfNotices(argv: readonly string[]): Promise<num
 function forwardJobControl(child: ChildProcess): () => void {
   const stop = (): void => {
     child.kill('SIGSTOP');
-    // With no listener left, SIGTSTP has its default action again: stop this process, as the shell expects.
-    process.off('SIGTSTP', stop);
-    process.kill(process.pid, 'SIGTSTP');
+    // Then this process, as the shell expects of Ctrl-Z. SIGSTOP, not SIGTSTP's default action: the kernel discards a
+    // SIGTSTP sent to a process in an orphaned process group (started by a supervisor or a script that has exited),
+    // which left the child stopped and this process running.
+    process.kill(process.pid, 'SIGSTOP');
   };
   const resume = (): void => {
     child.kill('SIGCONT');
-    if (!process.listeners('SIGTSTP').includes(stop)) process.on('SIGTSTP', stop);
   };
   process.on('SIGTSTP', stop);
   process.on('SIGCONT', resume);
