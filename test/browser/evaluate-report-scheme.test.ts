@@ -27,6 +27,15 @@ const RUN = 'quickstart-20261206-080121-yn0l';
 const REPORT = `${runPrefix(BUCKET, RUN, 'evaluate')}report/report.html`;
 const CLASSES = ['crack', 'dent', 'scratch'];
 
+/** What both reports were computed from: the quickstart run's evaluate stage, on its test split. */
+const REPORT_SOURCE = {
+  origin: { pipeline: 'quickstart', runId: RUN, stageId: 'evaluate' },
+  model: `s3://${BUCKET}/runs/${RUN}/finetune/model/model.json`,
+  dataset: `s3://${BUCKET}/runs/${RUN}/prepare/dataset/manifest.json`,
+  split: 'test',
+  backend: 'tensorflow',
+} as const;
+
 /** A report with every section the evaluate stage writes for a fine-tuned image model. */
 function reportHtml(): string {
   const probabilities = [
@@ -52,11 +61,7 @@ function reportHtml(): string {
     samplesPerSecond: 120,
   });
   return renderReportHtml({
-    origin: { pipeline: 'quickstart', runId: RUN, stageId: 'evaluate' },
-    model: `s3://${BUCKET}/runs/${RUN}/finetune/model/model.json`,
-    dataset: `s3://${BUCKET}/runs/${RUN}/prepare/dataset/manifest.json`,
-    split: 'test',
-    backend: 'tensorflow',
+    ...REPORT_SOURCE,
     metrics,
     intervals: { accuracy: { low: 0.5, high: 0.9 } },
     bootstrap: { resamples: 1000, confidence: 0.95 },
@@ -232,11 +237,7 @@ function everyStepReportHtml(): string {
   );
   const base = classificationMetrics([0.8, 0.1, 0.1, 0.1, 0.8, 0.1], [0, 1], CLASSES);
   return renderReportHtml({
-    origin: { pipeline: 'quickstart', runId: RUN, stageId: 'evaluate' },
-    model: `s3://${BUCKET}/runs/${RUN}/finetune/model/model.json`,
-    dataset: `s3://${BUCKET}/runs/${RUN}/prepare/dataset/manifest.json`,
-    split: 'test',
-    backend: 'tensorflow',
+    ...REPORT_SOURCE,
     metrics: { ...base, classes, confusionMatrix: matrix },
     createdAt: '2026-12-06T08:02:56.000Z',
   });

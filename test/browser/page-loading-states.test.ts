@@ -9,7 +9,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import type { RunClient } from '../../src/client/run-client';
 import { DependencyUnavailableError } from '../../src/core/errors';
 import type { RunState } from '../../src/core/run/run-types';
@@ -238,6 +238,22 @@ for (const { name, hash } of PAGES.filter((p) => p.name === 'runs' || p.name ===
   });
 
 /** Where the keyboard focus is: the element, and what a screen reader says there (its live region's text). */
+/**
+ * Opens `hash` with its read failing, presses its Retry from the keyboard and holds the retried read: resolves once the
+ * loading note is shown (the page's clock installed, so refreshes wait for the test). Returns the failure note.
+ */
+async function retryIntoLoading(page: Page, hash: string): Promise<Locator> {
+  await page.clock.install();
+  gate.fail();
+  await page.goto(`${ui.url}/${hash}`);
+  const alert = page.locator('.page [role="alert"].load-failure');
+  await alert.getByRole('button', { name: 'Retry' }).focus();
+  gate.hold();
+  await page.keyboard.press('Enter');
+  await page.locator('.page [role="status"].loading').waitFor();
+  return alert;
+}
+
 const FOCUS = `(() => {
   const focused = document.activeElement;
   if (!focused || focused === document.body) return null;
@@ -255,14 +271,7 @@ for (const { name, hash, loaded } of PAGES)
   test(`${name}: after Retry the focus stays with the read (loading note, new Retry, what loaded), announced`, async () => {
     const { page } = await openPage(browser, 'light', { width: 1280, height: 800 });
     try {
-      await page.clock.install();
-      gate.fail();
-      await page.goto(`${ui.url}/${hash}`);
-      const alert = page.locator('.page [role="alert"].load-failure');
-      await alert.getByRole('button', { name: 'Retry' }).focus();
-      gate.hold();
-      await page.keyboard.press('Enter');
-      await page.locator('.page [role="status"].loading').waitFor();
+      const alert = await retryIntoLoading(page, hash);
       const loading = (await page.evaluate(FOCUS)) as Focus;
       assert.ok(loading?.inPage, `while loading the focus is on ${JSON.stringify(loading)}`);
       assert.match(loading.announced ?? '', /^Loading .+…$/);
@@ -358,14 +367,7 @@ for (const colorScheme of ['light', 'dark'] as const)
       const viewport = { width: 1280, height: 800 };
       const { page } = await openPage(browser, colorScheme, viewport);
       try {
-        await page.clock.install();
-        gate.fail();
-        await page.goto(`${ui.url}/${hash}`);
-        const alert = page.locator('.page [role="alert"].load-failure');
-        await alert.getByRole('button', { name: 'Retry' }).focus();
-        gate.hold();
-        await page.keyboard.press('Enter');
-        await page.locator('.page [role="status"].loading').waitFor();
+        await retryIntoLoading(page, hash);
         const loading = await assertFocusRing(page, `${name} loading`, viewport);
         assert.match(loading.text, /^Loading .+…$/);
         gate.pass();
