@@ -144,6 +144,9 @@ export interface WatchOptions {
 /** `details.code` of the error `state` throws when Temporal itself did not answer. */
 export const TEMPORAL_UNREACHABLE = 'temporal-unreachable';
 
+/** How long a failed state query waits for Temporal's own answer before it decides who to blame. */
+const TEMPORAL_ANSWERS_WITHIN_MS = 3_000;
+
 export interface SubmitOptions {
   readonly trigger?: RunTrigger;
   readonly reuse?: readonly ReusedStageOutput[];
@@ -357,6 +360,9 @@ export class RunClient {
       if (isTemporalUnreachable(thrown)) throw this.unreachable(runId, thrown);
       if (recorded) return recorded.state;
       if (historyError !== undefined) throw historyError;
+      // A query cut off as Temporal goes down fails with its own code, not the UNAVAILABLE the next call gets: ask
+      // Temporal itself before blaming a control worker (a watch told the user to start one while Temporal stopped).
+      if (!(await this.temporalAnswers())) throw this.unreachable(runId, thrown);
       throw new DependencyUnavailableError(
         `run ${runId} did not answer its state query (${ensureError(thrown).message}); is a control worker running? Start one with \`fineflow worker --pool control\``,
         { runId },
@@ -610,6 +616,18 @@ export class RunClient {
   /** Where the stored table of one of this client's runs is read from. */
   private tableSource(runId: string): RunTableSource {
     return { runId, bucket: this.options.bucket, ...(this.options.store ? { store: this.options.store } : {}) };
+  }
+
+  /** Whether Temporal answers a cheap call (GetSystemInfo) within TEMPORAL_ANSWERS_WITHIN_MS; asked on failure only. */
+  private async temporalAnswers(): Promise<boolean> {
+    try {
+      await this.client.withDeadline(Date.now() + TEMPORAL_ANSWERS_WITHIN_MS, () =>
+        this.client.workflowService.getSystemInfo({}),
+      );
+      return true;
+    } catch (thrown) {
+      return !isTemporalUnreachable(thrown);
+    }
   }
 
   /** Temporal itself did not answer: say so, so nobody goes looking for a missing worker. */
