@@ -31,7 +31,7 @@ import {
   type RunTrigger,
 } from '../core/run/run-types';
 import { quoteQueryValue } from '../core/schedules/schedule-search-attributes';
-import { CONTROL_POOL, taskQueueForPool } from '../core/run/task-queues';
+import { CONTROL_POOL, poolOfTaskQueue, taskQueueForPool } from '../core/run/task-queues';
 import { RUN_PAGE_MEMO, runPageDetails, runPageUrl } from '../core/run/run-links';
 import { isTemporalUnreachable, temporalAddressOf } from './temporal-connection';
 import { paramsAfterRetries, readRecordedRunInput, readRunInput } from './run-input';
@@ -39,7 +39,7 @@ import { paramValues } from '../core/run/params';
 import type { ObjectStore } from '../storage/object-store';
 import { readStoredRunState } from '../storage/run-state-store';
 import type { Plan } from '../core/spec/plan-types';
-import { WorkerPresence } from './worker-presence';
+import { WorkerPresence, workflowQueuePollers } from './worker-presence';
 import {
   cancelledRunResult,
   queryRunStatePages,
@@ -363,11 +363,7 @@ export class RunClient {
       // A query cut off as Temporal goes down fails with its own code, not the UNAVAILABLE the next call gets: ask
       // Temporal itself before blaming a control worker (a watch told the user to start one while Temporal stopped).
       if (!(await this.temporalAnswers())) throw this.unreachable(runId, thrown);
-      throw new DependencyUnavailableError(
-        `run ${runId} did not answer its state query (${ensureError(thrown).message}); is a control worker running? Start one with \`fineflow worker --pool control\``,
-        { runId },
-        { cause: thrown },
-      );
+      throw await this.queryUnanswered(runId, description?.taskQueue ?? this.workflowTaskQueue, thrown);
     }
     return withLiveStages(this.client, this.workers, state, { description });
   }
@@ -628,6 +624,39 @@ export class RunClient {
     } catch (thrown) {
       return !isTemporalUnreachable(thrown);
     }
+  }
+
+  /**
+   * A running run's state query failed while Temporal answers: blame a control worker only when Temporal lists none
+   * polling the run's task queue. A query cut off as Temporal shuts down fails while its frontend still answers, and
+   * the control worker is still listed then; a failed lookup is no evidence against a worker either.
+   */
+  private async queryUnanswered(
+    runId: string,
+    taskQueue: string,
+    thrown: unknown,
+  ): Promise<DependencyUnavailableError> {
+    const reason = ensureError(thrown).message.split('\n')[0];
+    let pollers: number | undefined;
+    try {
+      pollers = await this.client.withDeadline(Date.now() + TEMPORAL_ANSWERS_WITHIN_MS, () =>
+        workflowQueuePollers(this.client, taskQueue),
+      );
+    } catch (lookup) {
+      if (isTemporalUnreachable(lookup)) return this.unreachable(runId, thrown);
+    }
+    const pool = poolOfTaskQueue(taskQueue) ?? CONTROL_POOL;
+    const advice =
+      pollers === 0
+        ? `no worker polls its task queue ${taskQueue}: is a control worker running? Start one with \`fineflow worker --pool ${pool}\``
+        : pollers === undefined
+          ? `Temporal did not say whether a worker polls its task queue ${taskQueue}`
+          : `a worker polls its task queue ${taskQueue}, so that worker is busy or Temporal is restarting`;
+    return new DependencyUnavailableError(
+      `run ${runId} did not answer its state query (${reason}); ${advice}`,
+      { runId, taskQueue },
+      { cause: thrown },
+    );
   }
 
   /** Temporal itself did not answer: say so, so nobody goes looking for a missing worker. */

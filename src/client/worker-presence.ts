@@ -217,6 +217,22 @@ async function pollersOfPool(client: Client, pool: string, nowMs = Date.now()): 
   return Math.max(...counts);
 }
 
+/**
+ * How many workers polled a workflow task queue (a run's control queue) within POLLER_GONE_AFTER_MS, by its full name:
+ * a run may have been submitted to any control pool.
+ */
+export async function workflowQueuePollers(client: Client, taskQueue: string, nowMs = Date.now()): Promise<number> {
+  const response = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name: taskQueue, kind: TASK_QUEUE_KIND_NORMAL },
+    taskQueueType: TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  return (response.pollers ?? []).filter((poller) => {
+    const seen = optionalTsToDate(poller.lastAccessTime)?.getTime();
+    return seen === undefined || nowMs - seen <= POLLER_GONE_AFTER_MS;
+  }).length;
+}
+
 /** What `fineflow dev up` / `dev status` learn about the workers of a stack's pools. */
 export type PoolPollers = { readonly pollers: ReadonlyMap<string, number> } | { readonly error: string };
 

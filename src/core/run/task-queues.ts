@@ -7,3 +7,9 @@ export const CONTROL_POOL = 'control';
 export function taskQueueForPool(pool: string): string {
   return `fineflow-${pool}`;
 }
+
+/** The pool a `fineflow-P` task queue belongs to; undefined for a queue Fineflow did not name. */
+export function poolOfTaskQueue(taskQueue: string): string | undefined {
+  const prefix = taskQueueForPool('');
+  return taskQueue.startsWith(prefix) && taskQueue.length > prefix.length ? taskQueue.slice(prefix.length) : undefined;
+}

@@ -1,8 +1,10 @@
 /**
  * Who `RunClient.state()` blames when a running run's state query fails: Temporal itself when it does not answer a
- * call of its own, a control worker only when it does. A query cut off as Temporal stopped failed with a code other
- * than UNAVAILABLE, and a watch told the user to start a control worker while Temporal was the one gone. The client
- * here stands in for Temporal's: describe answers RUNNING, the query fails, GetSystemInfo answers or not.
+ * call of its own; a control worker only when Temporal answers and lists nobody polling the run's task queue. A query
+ * cut off as Temporal stopped failed with a code other than UNAVAILABLE while its frontend still answered, and a watch
+ * told the user to start a control worker while Temporal was the one going away (CI, twice). The client here stands in
+ * for Temporal's: describe answers RUNNING on the run's queue, the query fails, GetSystemInfo and DescribeTaskQueue
+ * answer as each test says.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -15,35 +17,49 @@ function grpcError(code: number, details: string): Error {
   return Object.assign(new Error(`${code} ${details}`), { code, details, metadata: {} });
 }
 
-/** A client whose run is RUNNING, whose state query fails as cut off, and whose GetSystemInfo does `systemInfo`. */
-function clientWhere(systemInfo: () => Promise<unknown>): { client: Client; systemInfoCalls: () => number } {
-  let calls = 0;
+const unavailable = (): Promise<never> => Promise.reject(grpcError(14, 'UNAVAILABLE: No connection established'));
+const pollers = (count: number) => (): Promise<unknown> =>
+  Promise.resolve({
+    pollers: Array.from({ length: count }, (_, i) => ({ identity: `w${i}`, lastAccessTime: null })),
+  });
+
+/** A client whose run is RUNNING on `fineflow-ops`, whose state query fails as cut off. */
+function clientWhere(answers: { systemInfo: () => Promise<unknown>; describeTaskQueue?: () => Promise<unknown> }): {
+  client: Client;
+  calls: { systemInfo: number; describeTaskQueue: { name?: string; type?: number }[] };
+} {
+  const calls = { systemInfo: 0, describeTaskQueue: [] as { name?: string; type?: number }[] };
   const handle = {
-    describe: async () => ({ status: { name: 'RUNNING' } }),
+    describe: async () => ({ status: { name: 'RUNNING' }, taskQueue: 'fineflow-ops' }),
     query: async () => {
       throw new ServiceError('Failed to query Workflow', { cause: grpcError(1, 'CANCELLED: Call cancelled') });
     },
   };
   const client = {
+    options: { namespace: 'default' },
     workflow: { getHandle: () => handle },
     withDeadline: (_deadline: number, call: () => Promise<unknown>) => call(),
     workflowService: {
       getSystemInfo: () => {
-        calls++;
-        return systemInfo();
+        calls.systemInfo++;
+        return answers.systemInfo();
+      },
+      describeTaskQueue: (request: { taskQueue: { name: string }; taskQueueType: number }) => {
+        calls.describeTaskQueue.push({ name: request.taskQueue.name, type: request.taskQueueType });
+        return (answers.describeTaskQueue ?? pollers(0))();
       },
     },
   } as unknown as Client;
-  return { client, systemInfoCalls: () => calls };
+  return { client, calls };
 }
 
+type Details = Error & { details?: { code?: string; taskQueue?: string } };
+
 test('a failed state query while Temporal does not answer blames Temporal, not a control worker', async () => {
-  const { client, systemInfoCalls } = clientWhere(() =>
-    Promise.reject(grpcError(14, 'UNAVAILABLE: No connection established')),
-  );
+  const { client, calls } = clientWhere({ systemInfo: unavailable });
   await assert.rejects(
     new RunClient(client, { bucket: 'fineflow' }).state('r-1', { timeoutMs: 1_000 }),
-    (error: Error & { details?: { code?: string } }) => {
+    (error: Details) => {
       assert.ok(error instanceof DependencyUnavailableError);
       assert.equal(error.details?.code, TEMPORAL_UNREACHABLE);
       assert.match(error.message, /^Temporal at .* unreachable \(Failed to query Workflow\)/);
@@ -51,21 +67,62 @@ test('a failed state query while Temporal does not answer blames Temporal, not a
       return true;
     },
   );
-  assert.equal(systemInfoCalls(), 1);
+  assert.equal(calls.systemInfo, 1);
+  assert.deepEqual(calls.describeTaskQueue, [], 'nothing else is asked of a Temporal that does not answer');
 });
 
-test('a failed state query while Temporal answers still asks whether a control worker runs', async () => {
-  const { client, systemInfoCalls } = clientWhere(() => Promise.resolve({}));
+test('Temporal answers and lists nobody on the run’s queue: the control pool of that queue is named', async () => {
+  const { client, calls } = clientWhere({ systemInfo: () => Promise.resolve({}), describeTaskQueue: pollers(0) });
   await assert.rejects(
     new RunClient(client, { bucket: 'fineflow' }).state('r-2', { timeoutMs: 1_000 }),
-    (error: Error & { details?: { code?: string } }) => {
+    (error: Details) => {
       assert.notEqual(error.details?.code, TEMPORAL_UNREACHABLE);
-      assert.match(
+      assert.equal(error.details?.taskQueue, 'fineflow-ops');
+      assert.equal(
         error.message,
-        /^run r-2 did not answer its state query \(Failed to query Workflow\); is a control worker running\?/,
+        'run r-2 did not answer its state query (Failed to query Workflow); no worker polls its task queue ' +
+          'fineflow-ops: is a control worker running? Start one with `fineflow worker --pool ops`',
       );
       return true;
     },
   );
-  assert.equal(systemInfoCalls(), 1);
+  // The workflow task queue is the one a control worker polls (type 1), not the activity queue.
+  assert.deepEqual(calls.describeTaskQueue, [{ name: 'fineflow-ops', type: 1 }]);
+});
+
+test('a query cut off while Temporal still lists the control worker blames no worker', async () => {
+  const { client } = clientWhere({ systemInfo: () => Promise.resolve({}), describeTaskQueue: pollers(1) });
+  await assert.rejects(
+    new RunClient(client, { bucket: 'fineflow' }).state('r-3', { timeoutMs: 1_000 }),
+    (error: Details) => {
+      assert.ok(error instanceof DependencyUnavailableError, 'a watch retries it');
+      assert.match(error.message, /a worker polls its task queue fineflow-ops, so that worker is busy or Temporal/);
+      assert.doesNotMatch(error.message, /is a control worker running/);
+      return true;
+    },
+  );
+});
+
+test('the poller lookup failing says so; going unreachable blames Temporal', async () => {
+  const failed = clientWhere({
+    systemInfo: () => Promise.resolve({}),
+    describeTaskQueue: () => Promise.reject(grpcError(13, 'INTERNAL: shutting down')),
+  });
+  await assert.rejects(
+    new RunClient(failed.client, { bucket: 'fineflow' }).state('r-4', { timeoutMs: 1_000 }),
+    (error: Details) => {
+      assert.match(error.message, /Temporal did not say whether a worker polls its task queue fineflow-ops$/);
+      assert.doesNotMatch(error.message, /is a control worker running/);
+      return true;
+    },
+  );
+  const gone = clientWhere({ systemInfo: () => Promise.resolve({}), describeTaskQueue: unavailable });
+  await assert.rejects(
+    new RunClient(gone.client, { bucket: 'fineflow' }).state('r-5', { timeoutMs: 1_000 }),
+    (error: Details) => {
+      assert.equal(error.details?.code, TEMPORAL_UNREACHABLE);
+      assert.match(error.message, /^Temporal at .* unreachable \(Failed to query Workflow\)/);
+      return true;
+    },
+  );
 });
