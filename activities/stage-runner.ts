@@ -24,6 +24,7 @@ import type { ObjectStore } from '../src/storage/object-store';
 import { confineWrites } from '../src/storage/confined-store';
 import { StageLog } from './stage-log';
 import { watchCancelRequest } from './cancel-watch';
+import { previousAttemptNote } from './previous-attempt';
 import { startHeartbeatLoop } from './heartbeat-loop';
 import { redactUrisIn } from '../src/security/redact';
 import { createSecretResolver, scrubError, scrubSecrets, type SecretResolver } from '../src/security/secrets';
@@ -289,6 +290,9 @@ export function stageActivity(
     log.append(
       `${typeName} ${stageId}: attempt ${attempt} started on ${context.info.taskQueue} (activity ${context.info.activityId})`,
     );
+    // A retry after a timeout: the previous attempt's log stops where its worker did; say why here.
+    const previous = await previousAttemptNote(context, attempt);
+    if (previous) log.append(`${typeName} ${stageId}: ${previous}`);
     // The run's history tells a cancel at once; the SDK only at the next (throttled) heartbeat.
     const cancelWatch = watchCancelRequest(context);
     const runtime = attemptRuntime(typeName, input, deps, attempt, {

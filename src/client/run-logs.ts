@@ -8,6 +8,7 @@
 import type { ObjectStore } from '../storage/object-store';
 import type { RunState } from '../core/run/run-types';
 import { runPrefix, stageLogPrefix } from '../core/storage/layout';
+import { timeoutTypeOfStageError, unfinishedAttemptLine } from '../core/run/unfinished-attempt';
 
 export interface StageLogChunk {
   readonly uri: string;
@@ -73,10 +74,12 @@ export interface LogCursor {
   readonly nextLine: Map<string, number>;
   /** Attempts already noted as having no log. */
   readonly notedMissing: Set<string>;
+  /** Last attempts already noted as timed out by Temporal. */
+  readonly notedUnfinished: Set<string>;
 }
 
 export function newLogCursor(): LogCursor {
-  return { printedBytes: new Map(), nextLine: new Map(), notedMissing: new Set() };
+  return { printedBytes: new Map(), nextLine: new Map(), notedMissing: new Set(), notedUnfinished: new Set() };
 }
 
 const header = (stageId: string, attempt: number): string => `==> ${stageId} attempt ${attempt} <==\n`;
@@ -146,6 +149,41 @@ export function printMissingLogs(
     write(
       "[fineflow] no log in the store for this attempt: its worker stopped before the store took any line (see the worker's own output)\n",
     );
+  }
+}
+
+/**
+ * The last attempt of each stage the run failed (or paused) because Temporal timed the attempt out: its stage
+ * runner never wrote how it ended (a killed worker's log stops at its last progress line), so the reader says it.
+ * An earlier attempt that timed out is said by the next attempt's own log (activities/previous-attempt.ts).
+ */
+export function unfinishedLastAttempts(
+  state: RunState,
+  stageId?: string,
+): { readonly stageId: string; readonly attempt: number; readonly line: string }[] {
+  const found: { stageId: string; attempt: number; line: string }[] = [];
+  for (const stage of state.stages) {
+    if (stageId !== undefined && stage.id !== stageId) continue;
+    if ((stage.status !== 'failed' && stage.status !== 'waiting') || stage.attempts < 1) continue;
+    const timeout = timeoutTypeOfStageError(stage.error?.type);
+    if (timeout === undefined) continue;
+    found.push({ stageId: stage.id, attempt: stage.attempts, line: unfinishedAttemptLine(stage.attempts, timeout) });
+  }
+  return found;
+}
+
+/** Say, once per attempt, after its log, that Temporal timed out a stage's last attempt. */
+export function printUnfinishedAttempts(
+  unfinished: readonly { readonly stageId: string; readonly attempt: number; readonly line: string }[],
+  write: (text: string) => void,
+  cursor: LogCursor,
+): void {
+  for (const { stageId, attempt, line } of unfinished) {
+    const id = `${stageId}\n${attempt}`;
+    if (cursor.notedUnfinished.has(id)) continue;
+    cursor.notedUnfinished.add(id);
+    if (!cursor.nextLine.has(id) && !cursor.notedMissing.has(id)) write(header(stageId, attempt));
+    write(`[fineflow] ${line}\n`);
   }
 }
 

@@ -26,6 +26,8 @@ function load() {
     newLogCursor: m1.newLogCursor,
     printMissingLogs: m1.printMissingLogs,
     printStageLogs: m1.printStageLogs,
+    printUnfinishedAttempts: m1.printUnfinishedAttempts,
+    unfinishedLastAttempts: m1.unfinishedLastAttempts,
     createObjectStoreFromConfig: m2.createObjectStoreFromConfig,
     requireRunStage: m3.requireRunStage,
   };
@@ -55,6 +57,8 @@ export const command: CliCommand = {
       newLogCursor,
       printMissingLogs,
       printStageLogs,
+      printUnfinishedAttempts,
+      unfinishedLastAttempts,
       createObjectStoreFromConfig,
       requireRunStage,
     } = load();
@@ -75,7 +79,9 @@ export const command: CliCommand = {
       const print = async (ended: RunState | undefined): Promise<void> => {
         const logs = await listStageLogs(store, config.s3.bucket, runId, stage);
         await printStageLogs(store, logs, write, cursor);
-        if (ended) printMissingLogs(attemptsWithoutLogs(ended, logs, stage), write, cursor);
+        if (!ended) return;
+        printMissingLogs(attemptsWithoutLogs(ended, logs, stage), write, cursor);
+        printUnfinishedAttempts(unfinishedLastAttempts(ended, stage), write, cursor);
       };
       if (!args.flags.follow) {
         // The run's attempts say which logs should exist; without a control worker, print what is there.
