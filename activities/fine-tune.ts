@@ -35,7 +35,7 @@ import type {
   TrainingRequest,
   TrainingResult,
 } from '../src/ml/train/types';
-import { isHeadLayerName, type ModelArchitecture } from '../src/ml/models/architectures';
+import { describeArchitecture, isHeadLayerName, type ModelArchitecture } from '../src/ml/models/architectures';
 import type { JsonObject, JsonValue } from '../src/core/spec/plan-types';
 import { datasetVersionOf } from '../src/core/run/run-trigger';
 import type { StageActivityInput, StageActivityResult, StageProgress } from '../src/core/run/run-types';
@@ -473,6 +473,7 @@ async function planFineTune(
   const baseLayers =
     base && settings.model !== undefined ? await baseModelLayers(runtime.store, base, settings.model) : undefined;
   const architecture = architectureFor(settings, manifest, settings.data);
+  if (architecture) runtime.log(`from random weights: ${describeArchitecture(architecture)}`);
   const plan = trainingPlan(settings, {
     classes: manifest.classes,
     featureShape: manifest.featureShape,

@@ -3,7 +3,6 @@ import { params, pipeline, stage } from '../../src/index';
 
 const p = params({ dataset: 's3://datasets/loans/', minF1: 0.6 });
 const prepare = stage('prepare', 'prepare-data');
-const base = stage('base', 'fine-tune');
 const sweep = stage('sweep', 'hyperparameter-sweep');
 const train = stage('train', 'fine-tune');
 const evaluate = stage('evaluate', 'evaluate');
@@ -26,29 +25,25 @@ export default pipeline({
         quality: { imbalance: 'warn', maxImbalance: 4 },
       },
     }),
-    base.run({
-      with: { architecture: 'mlp', data: prepare.outputs.dataset, epochs: 5, classWeights: 'balanced' },
-    }),
     sweep.run({
       with: {
-        model: base.outputs.model,
         data: prepare.outputs.dataset,
         objective: { metric: 'validation.loss', goal: 'minimize' },
         algorithm: 'random',
-        maxTrials: 6,
+        maxTrials: 8,
         parallelism: 2,
-        trial: { epochs: 10, classWeights: 'balanced', freeze: 'none' },
+        trial: { architecture: 'mlp', epochs: 10, classWeights: 'balanced' },
         space: {
           learningRate: { logUniform: [1.0e-3, 3.0e-2] },
           batchSize: { choice: [16, 32] },
-          headUnits: { choice: [[16], [32, 16]] },
+          hiddenUnits: { choice: [8, 32, 128] },
+          hiddenLayers: { int: [1, 3] },
         },
       },
     }),
     train.run({
       with: {
-        model: base.outputs.model,
-        freeze: 'none',
+        architecture: 'mlp',
         data: prepare.outputs.dataset,
         hyperparameters: sweep.outputs.best,
         epochs: 30,

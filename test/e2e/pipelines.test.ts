@@ -10,7 +10,7 @@
  *   digits-cnn + pretrain-shapes → shapes-cnn (32×32) → defect-detection (defect-detector@champion)
  *                                                      → scheduled-retrain
  *   pretrain-churn (fine-tune `architecture: mlp`) → churn-mlp → tabular, sklearn-baseline
- *   loan-default needs nothing: it trains its own base (docs/your-own-data.md)
+ *   loan-default needs nothing: its sweep trains every trial from scratch (docs/your-own-data.md)
  *
  * Where an example's own gate or a known product bug stops the chain, the test says so
  * (t.diagnostic / t.todo) and makes the prerequisite directly, so every example still runs.
@@ -554,7 +554,7 @@ test(
 );
 
 test(
-  'loan-default: no pretrained model: a from-scratch MLP base, a 6-trial sweep over it, gate against the champion',
+  'loan-default: no pretrained model: a sweep of MLPs from scratch over their shape, gate against the champion',
   TIMEOUT,
   async () => {
     const dataset = `s3://${rt.bucket}/datasets/loans/`;
@@ -564,7 +564,6 @@ test(
     assertSucceeded(run);
     assertStages(run, {
       prepare: 'succeeded',
-      base: 'succeeded',
       sweep: 'succeeded',
       train: 'succeeded',
       evaluate: 'succeeded',
@@ -572,7 +571,17 @@ test(
     });
     assert.deepEqual(run.stage('prepare').outputs?.classes, ['no', 'yes']);
     const trials = run.stage('sweep').outputs?.trials as { status: string }[];
-    assert.equal(trials.length, 6);
+    assert.equal(trials.length, 8);
+    // The winning shape trained the final model (test/e2e/sweep-from-scratch.test.ts checks every layer).
+    const best = run.stage('sweep').outputs?.best as { hiddenLayers: number; hiddenUnits: number };
+    assert.ok(best.hiddenLayers >= 1 && best.hiddenLayers <= 3 && [8, 32, 128].includes(best.hiddenUnits));
+    const [trainLog] = await listStageLogs(rt.harness.store, rt.bucket, run.runId, 'train');
+    assert.ok(trainLog, 'train has a log');
+    const shape = new Array<number>(best.hiddenLayers).fill(best.hiddenUnits).join(', ');
+    assert.ok(
+      (await stageLogText(rt.harness.store, trainLog)).includes(`from random weights: mlp, hidden layers [${shape}]`),
+      `train trained the best trial's shape ${JSON.stringify(best)}`,
+    );
     assert.ok(
       trials.every((trial) => trial.status === 'completed'),
       JSON.stringify(trials.map((t) => t.status)),
@@ -591,7 +600,7 @@ test(
     // (evaluate, whose baseline alias now names it, only ties; or register finds the files unchanged).
     const again = await rt.run(plan);
     assertSucceeded(again);
-    assertStages(again, { prepare: 'cached', base: 'cached', sweep: 'cached', train: 'cached' });
+    assertStages(again, { prepare: 'cached', sweep: 'cached', train: 'cached' });
     assert.equal(await latestVersion('loan-default'), 1);
   },
 );

@@ -155,6 +155,15 @@ function bodyLayers(tf: Tf, architecture: ModelArchitecture, seed: number | unde
   return layers;
 }
 
+/** The network an architecture builds, in a log line's words: `mlp, hidden layers [32, 32]`. */
+export function describeArchitecture(architecture: ModelArchitecture): string {
+  if (architecture.kind === 'mlp') return `mlp, hidden layers [${(architecture.hidden ?? [32, 16]).join(', ')}]`;
+  const pooling = architecture.pooling ?? 'flatten';
+  const toVector = pooling === 'flatten' ? 'flatten' : `global ${pooling} pooling`;
+  const filters = (architecture.filters ?? [8, 16]).join(', ');
+  return `cnn, conv filters [${filters}], ${toVector}, ${architecture.featureUnits ?? 32} feature units`;
+}
+
 /** A freshly initialised model of `architecture` with a head for `numClasses`. */
 export function buildModel(tf: Tf, architecture: ModelArchitecture, options: HeadOptions): LayersModel {
   if (architecture.kind === 'cnn' && architecture.inputShape.length !== 3)
