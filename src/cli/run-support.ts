@@ -185,7 +185,8 @@ class LiveRunView implements RunView {
   }
 
   private draw(state: RunState): void {
-    this.region.draw((columns) => [renderRunState(state, new Date(), columns), ...this.sections].join('\n\n'));
+    const needs = planNeeds(this.options.plan);
+    this.region.draw((columns) => [renderRunState(state, new Date(), columns, needs), ...this.sections].join('\n\n'));
   }
 
   /** Refreshes the extra sections in the background; a failed fetch keeps the last ones. */
@@ -260,6 +261,13 @@ export async function followRun(
   if (final.status === 'waiting')
     io.stderr.write(`${waitingRunAdvice(final, runId, options.plan ?? (await recordedPlan(runs, runId)))}\n`);
   return final;
+}
+
+/** A stage's `needs` in a plan, for the stage table's "not run: upstream stage X failed"; none without a plan. */
+export function planNeeds(plan: Plan | undefined): ((stageId: string) => readonly string[] | undefined) | undefined {
+  if (!plan) return undefined;
+  const needs = new Map(plan.stages.map((stage) => [stage.id, stage.needs]));
+  return (stageId) => needs.get(stageId);
 }
 
 /**

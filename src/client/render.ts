@@ -2,6 +2,7 @@
  * Text rendering of a run for the CLI: the stage table with progress bars (`status`,
  * `submit --watch`) and the run list (`runs`). Pure string functions, so they are unit-tested.
  */
+import { NOT_RUN, notRunStages, type NotRunReason } from '../core/run/not-run';
 import { reusedFromOf } from '../core/run/reused-stage';
 import { describeTrigger } from '../core/run/run-trigger';
 import type { RunState, StageState } from '../core/run/run-types';
@@ -18,6 +19,7 @@ const SYMBOL: { readonly [status: string]: string } = {
   failed: '✗',
   waiting: '⏸',
   cancelled: '⊘',
+  [NOT_RUN]: '-',
 };
 
 /** The status word a person reads: a stage a rerun reused is "reused", though its state says succeeded. */
@@ -78,11 +80,15 @@ const MAX_INSTANCE_ROWS = 8;
  * A fan-out's instances: every row when there are few; else the ones not yet succeeded (running,
  * failed …, up to MAX_INSTANCE_ROWS) and one line counting the instances by status.
  */
-function compactInstances(instances: readonly StageState[], row: (stage: StageState) => TableLine): TableLine[] {
+function compactInstances(
+  instances: readonly StageState[],
+  row: (stage: StageState) => TableLine,
+  statusOf: (stage: StageState) => string,
+): TableLine[] {
   if (instances.length <= MAX_INSTANCE_ROWS) return instances.map(row);
   const notable = instances.filter((s) => s.status !== 'succeeded' && s.status !== 'cached' && s.status !== 'pending');
   const counts = new Map<string, number>();
-  for (const s of instances) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
+  for (const s of instances) counts.set(statusOf(s), (counts.get(statusOf(s)) ?? 0) + 1);
   const summary = [...counts].map(([status, n]) => `${n} ${status}`).join(', ');
   const hidden = instances.length - Math.min(notable.length, MAX_INSTANCE_ROWS);
   return [
@@ -100,26 +106,39 @@ const STAGE_COLUMNS: readonly TableColumn[] = [
   { title: 'detail' },
 ];
 
-/** The stage table of one run. */
-export function renderRunState(state: RunState, now: Date = new Date(), maxWidth = 120): string {
+/**
+ * The stage table of one run. `needsOf` (the plan's `needs`) lets a failed or cancelled run say which upstream kept a
+ * stage from running ("not run: upstream stage prepare failed"); without it such a stage is put down to the run's end.
+ */
+export function renderRunState(
+  state: RunState,
+  now: Date = new Date(),
+  maxWidth = 120,
+  needsOf?: (stageId: string) => readonly string[] | undefined,
+): string {
   const header = `run ${state.runId}  pipeline ${state.pipeline}  ${state.status.toUpperCase()}  ${duration(state.startedAt, state.endedAt, now)}`;
-  const row = (stage: StageState): TableLine => [
-    `${SYMBOL[stage.status] ?? '?'} ${stage.id}`,
-    stage.uses,
-    shownStatus(stage),
-    String(stage.attempts || ''),
-    duration(stage.startedAt, stage.endedAt, now),
-    stage.instanceOf !== undefined
-      ? `item ${JSON.stringify(stage.item ?? null)} ${stageDetail(stage)}`.trim()
-      : stageDetail(stage),
-  ];
+  const notRun: ReadonlyMap<string, NotRunReason> = notRunStages(state, needsOf);
+  const row = (stage: StageState): TableLine => {
+    const never = notRun.get(stage.id);
+    const status = never ? NOT_RUN : shownStatus(stage);
+    const detail = never ? never.text : stageDetail(stage);
+    return [
+      `${SYMBOL[never ? NOT_RUN : stage.status] ?? '?'} ${stage.id}`,
+      stage.uses,
+      status,
+      String(stage.attempts || ''),
+      duration(stage.startedAt, stage.endedAt, now),
+      stage.instanceOf !== undefined ? `item ${JSON.stringify(stage.item ?? null)} ${detail}`.trim() : detail,
+    ];
+  };
   // A stage, its fan-out instances, then the stages of its sub-pipeline run (src/client/child-runs.ts).
   const rowsOf = (stage: StageState): TableLine[] => {
     const instances = state.stages.filter((s) => s.instanceOf === stage.id);
     const nested = [stage, ...instances].flatMap((parent) =>
       state.stages.filter((s) => s.parentStage === parent.id && s.instanceOf === undefined),
     );
-    return [row(stage), ...compactInstances(instances, row), ...nested.flatMap(rowsOf)];
+    const statusOf = (s: StageState): string => (notRun.has(s.id) ? NOT_RUN : s.status);
+    return [row(stage), ...compactInstances(instances, row, statusOf), ...nested.flatMap(rowsOf)];
   };
   const lines = state.stages
     .filter((s) => s.instanceOf === undefined && s.parentStage === undefined)

@@ -28,6 +28,7 @@ function load() {
     watchNotices: m0.watchNotices,
     waitingRunAdvice: m0.waitingRunAdvice,
     recordedPlan: m0.recordedPlan,
+    planNeeds: m0.planNeeds,
     withRunClient: m0.withRunClient,
     renderRunState: m1.renderRunState,
     sweepSections: m2.sweepSections,
@@ -69,6 +70,7 @@ export const command: CliCommand = {
       watchNotices,
       waitingRunAdvice,
       recordedPlan,
+      planNeeds,
       withRunClient,
       renderRunState,
       sweepSections,
@@ -90,17 +92,22 @@ export const command: CliCommand = {
           })
         : await withChildRuns(await runs.state(runId), (id) => runs.state(id));
       const sweeps = await sweepTrialTables(runs.client, createObjectStoreFromConfig(config), config.s3.bucket, state);
+      // An ended run's stages that never ran say which upstream kept them from it: the plan has the `needs`.
+      const plan =
+        !args.flags.json && state.stages.some((s) => s.status === 'pending') && state.endedAt !== undefined
+          ? await recordedPlan(runs, runId)
+          : undefined;
       if (args.flags.json) io.stdout.write(`${JSON.stringify({ ...state, sweeps })}\n`);
       else
         io.stdout.write(
           `${[
-            renderRunState(state, new Date(), TRIAL_TABLE_MAX_WIDTH),
+            renderRunState(state, new Date(), TRIAL_TABLE_MAX_WIDTH, planNeeds(plan)),
             ...sweeps.map((table) => renderTrialTable(table, TRIAL_TABLE_MAX_WIDTH)),
           ].join('\n\n')}\n`,
         );
       // A waiting run says what to do next, as the watches do: retry, or fix the file for a literal's invalid input.
       if (!args.flags.json && state.status === 'waiting')
-        io.stderr.write(`${waitingRunAdvice(state, runId, await recordedPlan(runs, runId))}\n`);
+        io.stderr.write(`${waitingRunAdvice(state, runId, plan ?? (await recordedPlan(runs, runId)))}\n`);
       return args.flags.watch ? exitCodeForRun(state) : EXIT.ok;
     });
   },

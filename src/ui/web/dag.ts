@@ -21,7 +21,10 @@ function svg<K extends keyof SVGElementTagNameMap>(
 
 export interface DagView {
   readonly element: SVGSVGElement;
-  update(states: ReadonlyMap<string, { readonly status: string; readonly detail?: string }>): void;
+  /** `status` styles a box (data-status); `label` is the word read out when it is not the status itself. */
+  update(
+    states: ReadonlyMap<string, { readonly status: string; readonly label?: string; readonly detail?: string }>,
+  ): void;
   select(stageId: string | undefined): void;
 }
 
@@ -73,6 +76,19 @@ export function drawDag(graph: GraphData, onSelect?: (stageId: string) => void):
   });
   marker.appendChild(svg('path', { d: 'M 0 0 L 10 5 L 0 10 z', class: 'arrow' }));
   defs.appendChild(marker);
+  // The fill of a stage an ended run never ran (styles.css): hatched, unlike any live state's plain fill.
+  const hatch = svg('pattern', {
+    id: 'not-run-hatch',
+    width: 6,
+    height: 6,
+    patternUnits: 'userSpaceOnUse',
+    patternTransform: 'rotate(45)',
+  });
+  hatch.append(
+    svg('rect', { width: 6, height: 6, class: 'hatch-bg' }),
+    svg('path', { d: 'M 0 0 V 6', class: 'hatch-line' }),
+  );
+  defs.appendChild(hatch);
   root.appendChild(defs);
   // Edges under the boxes; one the layout left straight across boxes (`over`, past the large layout's waypoint budget)
   // above them, on a halo of the box colour, so no edge is ever hidden.
@@ -91,6 +107,9 @@ export function drawDag(graph: GraphData, onSelect?: (stageId: string) => void):
     else root.appendChild(path);
   }
   const groups = new Map<string, SVGGElement>();
+  const tips = new Map<string, SVGTitleElement>();
+  // A box's second line; a stage that never ran says so there in words (a look alone is not enough).
+  const subs = new Map<string, { readonly element: SVGTextElement; readonly text: string }>();
   for (const node of graph.nodes) {
     const at = layout.nodes.get(node.id) ?? { x: 0, y: 0 };
     const boxWidth = layout.boxes.get(node.id)?.width ?? NODE_WIDTH;
@@ -110,8 +129,10 @@ export function drawDag(graph: GraphData, onSelect?: (stageId: string) => void):
     const sub = svg('text', { x: NODE_PAD_X, y: 37, class: 'node-sub' });
     const subText = `${node.uses} · ${node.pool}`;
     sub.textContent = label?.sub ?? subText;
+    subs.set(node.id, { element: sub, text: sub.textContent });
     const tip = svg('title', {});
     tip.textContent = `${node.id}: ${subText}`;
+    tips.set(node.id, tip);
     group.append(tip, title, sub);
     if (onSelect) {
       group.addEventListener('click', () => onSelect(node.id));
@@ -134,9 +155,17 @@ export function drawDag(graph: GraphData, onSelect?: (stageId: string) => void):
         const state = states.get(node.id);
         const group = groups.get(node.id);
         if (!state || !group) continue;
-        const label = `stage ${node.id} (${node.uses}): ${state.status}${state.detail ? `, ${state.detail}` : ''}`;
+        const shown = `${state.label ?? state.status}${state.detail ? `, ${state.detail}` : ''}`;
+        const label = `stage ${node.id} (${node.uses}): ${shown}`;
         if (group.getAttribute('data-status') !== state.status) group.setAttribute('data-status', state.status);
         if (group.getAttribute('aria-label') !== label) group.setAttribute('aria-label', label);
+        // The tooltip says what the box's look means for a stage that never ran (its look alone is not enough).
+        const tip = tips.get(node.id);
+        const tipText = `${node.id}: ${node.uses} · ${node.pool}${state.status === 'not-run' ? `\n${shown}` : ''}`;
+        if (tip && tip.textContent !== tipText) tip.textContent = tipText;
+        const sub = subs.get(node.id);
+        const subText = state.status === 'not-run' ? (state.label ?? state.status) : sub?.text;
+        if (sub && sub.element.textContent !== subText) sub.element.textContent = subText ?? '';
       }
     },
     select(stageId) {

@@ -186,8 +186,9 @@ export function formatNumber(value: unknown): string {
   return Number.isInteger(value) ? String(value) : value.toPrecision(4);
 }
 
-export function statusBadge(status: string): HTMLElement {
-  return h('span', { class: `badge status-${status}` }, status);
+/** A status as a badge; `label` when the word shown is not the status's own (`not-run` reads "not run"). */
+export function statusBadge(status: string, label: string = status): HTMLElement {
+  return h('span', { class: `badge status-${status}` }, label);
 }
 
 export function temporalLink(workflowId: string): HTMLElement | undefined {

@@ -22,6 +22,7 @@ import {
 } from '../util';
 import { StagePanel } from './stage-panel';
 import { quotedInput } from '../../../core/shown-input';
+import { NOT_RUN, needsFromEdges, notRunStages } from '../../../core/run/not-run';
 
 const ENDED = ['succeeded', 'failed', 'cancelled'];
 
@@ -161,15 +162,20 @@ export function runPage(runId: string, params: URLSearchParams): Page {
     );
   };
 
+  let needsOf: ((stageId: string) => readonly string[]) | undefined;
+
   const apply = (state: RunState): void => {
     latest = state;
     drawHeader(state);
+    // An ended run's stages that never ran are drawn as such, with why, not as `pending` (still to come).
+    const notRun = notRunStages(state, needsOf);
     dag?.update(
-      new Map(
-        state.stages.map((s) => [
-          s.id,
-          { status: s.status, ...(s.progress?.message ? { detail: s.progress.message } : {}) },
-        ]),
+      new Map<string, { status: string; label?: string; detail?: string }>(
+        state.stages.map((s) => {
+          const never = notRun.get(s.id);
+          if (never) return [s.id, { status: 'not-run', label: NOT_RUN, detail: never.text }];
+          return [s.id, { status: s.status, ...(s.progress?.message ? { detail: s.progress.message } : {}) }];
+        }),
       ),
     );
     if (selected) panel?.update(state);
@@ -179,11 +185,13 @@ export function runPage(runId: string, params: URLSearchParams): Page {
   const start = (details: RunDetails): void => {
     dag = drawDag(details.graph, select);
     dagBox.replaceChildren(dag.element);
+    needsOf = needsFromEdges(details.graph.edges);
     panel = new StagePanel(
       runId,
       panelBox,
       details.sweeps,
       new Set(details.graph.nodes.filter((node) => node.checkpoints).map((node) => node.id)),
+      needsOf,
     );
     if (selected !== undefined && !details.graph.nodes.some((node) => node.id === selected)) {
       problem.replaceChildren(

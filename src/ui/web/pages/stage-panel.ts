@@ -7,6 +7,7 @@
 import { readableJson } from '../readable-json';
 import type uPlot from 'uplot';
 import { reusedFromOf, reusedReason } from '../../../core/run/reused-stage';
+import { NOT_RUN, notRunStages, type NotRunReason } from '../../../core/run/not-run';
 import { epochMarkers, type EpochMarkerKind } from '../../../ml/eval/epoch-markers';
 import { lineChart, type Marker } from '../charts';
 import type { RerunPreviewInfo, RunState, StageCacheInfo, StageCheckpoints, StageState, SweepTable } from '../types';
@@ -153,6 +154,8 @@ export class StagePanel {
     private sweeps: readonly SweepTable[],
     /** Stages whose type writes training checkpoints. */
     private readonly checkpointStages: ReadonlySet<string> = new Set(),
+    /** A stage's direct upstreams (the DAG's edges): which one kept a stage of an ended run from running. */
+    private readonly needsOf?: (stageId: string) => readonly string[],
   ) {}
 
   private get base(): string {
@@ -190,8 +193,11 @@ export class StagePanel {
     const before = this.shownStage;
     this.shownJson = text;
     this.shownStage = stage;
-    this.drawInfo(state, stage);
-    if (
+    const never = notRunStages(state, this.needsOf).get(stage.id);
+    this.drawInfo(state, stage, never);
+    // A stage that never ran has no log to wait for: "(no log yet)", or nothing, read as one still to come.
+    if (never) this.logBox.textContent = '(none: the stage never ran)';
+    else if (
       stage.status !== 'pending' &&
       stage.status !== 'skipped' &&
       (this.logAttempt === undefined || before?.attempts !== stage.attempts || before?.status !== stage.status)
@@ -201,16 +207,18 @@ export class StagePanel {
       this.drawExtras(state, stage);
   }
 
-  private drawInfo(state: RunState, stage: StageState): void {
+  private drawInfo(state: RunState, stage: StageState, never: NotRunReason | undefined): void {
     const progress = stage.status === 'running' && stage.progress;
+    const status = never ? 'not-run' : stage.status;
     replace(
       this.info,
       h(
         'h2',
         { id: 'stage-title' },
         `Stage ${stage.id} `,
-        h('span', { id: 'stage-status', 'data-status': stage.status }, statusBadge(stage.status)),
+        h('span', { id: 'stage-status', 'data-status': status }, statusBadge(status, never ? NOT_RUN : status)),
       ),
+      never ? h('p', { class: 'not-run-note', id: 'stage-not-run' }, `Not run: ${never.text}.`) : undefined,
       h(
         'dl',
         { class: 'facts' },
