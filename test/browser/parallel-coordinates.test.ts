@@ -74,9 +74,10 @@ interface ElementLike {
   getAttribute(name: string): string | null;
   getBoundingClientRect(): Box;
   querySelectorAll(selector: string): Iterable<ElementLike>;
+  querySelector(selector: string): ElementLike | null;
 }
 
-async function drawChart(page: Page): Promise<Drawn> {
+async function drawChart(page: Page, trials: readonly TrialPoint[] = TRIALS): Promise<Drawn> {
   await page.evaluate(
     ({ trials }) => {
       const w = globalThis as unknown as {
@@ -85,7 +86,7 @@ async function drawChart(page: Page): Promise<Drawn> {
       };
       w.document.getElementById('box').appendChild(w.parallelCoordinates(trials, 'validation.accuracy'));
     },
-    { trials: TRIALS },
+    { trials },
   );
   return page.locator('svg.parallel').evaluate((svg: ElementLike) => {
     const box = (e: ElementLike): Box => {
@@ -102,7 +103,7 @@ async function drawChart(page: Page): Promise<Drawn> {
       return gaps.indexOf(Math.min(...gaps));
     };
     const axes = xs.map((x, i) => ({
-      name: labels[i]?.textContent ?? '',
+      name: labels[i]?.querySelector('title')?.textContent ?? '',
       x,
       ticks: ticks.filter((t) => axisOf(t) === i).map((t) => ({ label: t.textContent ?? '', box: box(t) })),
     }));
@@ -186,3 +187,85 @@ for (const colorScheme of ['light', 'dark'] as const) {
     }
   });
 }
+
+/** Param names as long as pipelines give them: drawn whole on one line, each ran into its neighbours. */
+const LONG_NAMES = [
+  'learningRateWarmupEpochsBeforeDecay',
+  'optimizer.adam.beta2DecayScheduleFactor',
+  'unfreezeLayersFromTopOfTheBackboneNetwork',
+  'batch_size_per_replica_during_training_phase',
+  'seed',
+];
+const LONG_TRIALS: TrialPoint[] = TRIALS.map((trial, i) => ({
+  ...trial,
+  params: Object.fromEntries(LONG_NAMES.map((name, n) => [name, (i + 1) * (n + 1)])),
+}));
+
+interface AxisName {
+  readonly full: string;
+  readonly lines: string[];
+  readonly box: Box;
+}
+
+for (const width of [390, 1280])
+  for (const colorScheme of ['light', 'dark'] as const)
+    test(`parallel coordinates at ${width} px (${colorScheme}): long axis names never overlap`, async () => {
+      const page = await chartPage(browser, script, {
+        body: '<div class="charts"><div class="chart parallel-box" id="box"></div></div>',
+        colorScheme,
+        viewport: { width, height: 500 },
+      });
+      try {
+        const drawn = await drawChart(page, LONG_TRIALS);
+        const names = await page.locator('svg.parallel').evaluate((svg: ElementLike) =>
+          [...svg.querySelectorAll('text.axis-label')].map((label) => {
+            const r = label.getBoundingClientRect();
+            const spans = [...label.querySelectorAll('tspan')].map((span) => span.textContent ?? '');
+            return {
+              // A label drawn as one plain text (no lines, no tooltip) is its own full name.
+              full: label.querySelector('title')?.textContent ?? label.textContent ?? '',
+              lines: spans.length > 0 ? spans : [label.textContent ?? ''],
+              box: { left: r.left, top: r.top, right: r.right, bottom: r.bottom },
+            };
+          }),
+        );
+        assert.deepEqual(
+          names.map((n: AxisName) => n.full),
+          [...[...LONG_NAMES].sort(), 'validation.accuracy'],
+        );
+        const axisTop = Math.min(
+          ...(await page
+            .locator('svg.parallel line.axis')
+            .evaluateAll((lines) => lines.map((line) => (line as unknown as ElementLike).getBoundingClientRect().top))),
+        );
+        for (const [i, name] of names.entries()) {
+          assert.ok(name.lines.length <= 2, `${name.full}: ${name.lines.length} lines`);
+          assert.ok(
+            name.box.left >= drawn.chart.left && name.box.right <= drawn.chart.right,
+            `${name.full} lies inside the chart: ${JSON.stringify(name.box)} in ${JSON.stringify(drawn.chart)}`,
+          );
+          assert.ok(name.box.bottom <= axisTop, `${name.full} ends above the axes (${name.box.bottom} > ${axisTop})`);
+          const next = names[i + 1];
+          if (next)
+            assert.ok(
+              name.box.right + 4 <= next.box.left,
+              `${name.full} (right ${name.box.right.toFixed(1)}) clears ${next.full} (left ${next.box.left.toFixed(1)})`,
+            );
+          // What is shown is the name, or its start cut with an ellipsis: never another name's text.
+          const shown = name.lines.join('');
+          assert.ok(
+            shown === name.full || (shown.endsWith('…') && name.full.startsWith(shown.slice(0, -1))),
+            `${name.full} shown as ${JSON.stringify(name.lines)}`,
+          );
+        }
+        const short = names.find((n: AxisName) => n.full === 'seed');
+        assert.deepEqual(short?.lines, ['seed'], 'a short name is whole, on one line');
+        mkdirSync(SCREENSHOTS, { recursive: true });
+        await page.screenshot({
+          path: path.join(SCREENSHOTS, `parallel-coordinates-long-names-${width}-${colorScheme}.png`),
+          fullPage: true,
+        });
+      } finally {
+        await page.context().close();
+      }
+    });

@@ -7,6 +7,8 @@
 import uPlot from 'uplot';
 import { labelRowCount, placeMarkerLabels } from '../../ml/eval/chart-label-layout';
 import { niceTicks } from '../../ml/eval/chart-ticks';
+import { pageTextMeasure } from './page-text';
+import { estimateTextWidth, wrapText } from './text-fit';
 
 function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
@@ -295,6 +297,32 @@ function labelBackground(root: SVGSVGElement): string {
   return `url(#${id})`;
 }
 
+/** Font size of an axis name (styles.css: svg.parallel text) and the distance between its two lines. */
+const AXIS_LABEL_FONT_PX = 11;
+const AXIS_LABEL_LINE_PX = 13;
+/** Room kept clear between two neighbouring axis names, and between a name and the plot's edge. */
+const AXIS_LABEL_GAP_PX = 8;
+
+/**
+ * Each axis's name in the room it has: centred on its axis, no wider than the distance to the next axis less a gap
+ * (nor past the plot's edge), in up to two lines broken between words, cut with an ellipsis past that. Long param
+ * names (`learningRateWarmupEpochsBeforeDecay`) ran into each other when drawn whole on one line.
+ */
+function axisLabels(
+  names: readonly string[],
+  xOf: (index: number) => number,
+  stepX: number,
+  width: number,
+): { lines: string[] }[] {
+  const measure = pageTextMeasure() ?? estimateTextWidth;
+  return names.map((name, i) => {
+    const x = xOf(i);
+    const edge = 2 * Math.min(x, width - x) - AXIS_LABEL_GAP_PX;
+    const room = names.length > 1 ? Math.min(stepX - AXIS_LABEL_GAP_PX, edge) : edge;
+    return { lines: wrapText(name, room, AXIS_LABEL_FONT_PX, measure) };
+  });
+}
+
 /** One polyline per trial across an axis per parameter and the objective; the best trial drawn on top. */
 export function parallelCoordinates(trials: readonly TrialPoint[], metric: string): SVGSVGElement {
   const names = [...new Set(trials.flatMap((t) => Object.keys(t.params)))].sort();
@@ -311,12 +339,19 @@ export function parallelCoordinates(trials: readonly TrialPoint[], metric: strin
     ),
   ];
   const width = Math.max(480, axes.length * 150);
-  const height = 260;
-  const top = 30;
-  const bottom = 24;
   const left = 70;
   const right = 90;
   const stepX = axes.length > 1 ? (width - left - right) / (axes.length - 1) : 0;
+  const labels = axisLabels(
+    axes.map((axis) => axis.name),
+    (i) => left + i * stepX,
+    stepX,
+    width,
+  );
+  // The axes start under the tallest name (two lines at most).
+  const top = 16 + Math.max(...labels.map((label) => label.lines.length)) * AXIS_LABEL_LINE_PX;
+  const height = 246 + top;
+  const bottom = 24;
   const y = (p: number): number => top + (1 - p) * (height - top - bottom);
   const root = svg('svg', {
     class: 'parallel',
@@ -353,7 +388,16 @@ export function parallelCoordinates(trials: readonly TrialPoint[], metric: strin
     const x = left + i * stepX;
     root.appendChild(svg('line', { x1: x, x2: x, y1: top, y2: height - bottom, class: 'axis' }));
     const label = svg('text', { x, y: 14, class: 'axis-label', 'text-anchor': 'middle' });
-    label.textContent = axisScale.name;
+    const lines = labels[i]?.lines ?? [axisScale.name];
+    lines.forEach((line, n) => {
+      const span = svg('tspan', { x, dy: n === 0 ? 0 : AXIS_LABEL_LINE_PX });
+      span.textContent = line;
+      label.appendChild(span);
+    });
+    // A name wrapped or cut is whole in its tooltip.
+    const tip = svg('title', {});
+    tip.textContent = axisScale.name;
+    label.appendChild(tip);
     root.appendChild(label);
     for (const tick of axisScale.ticks.slice(0, 8)) {
       const text = svg('text', { x: x + 4, y: y(tick.at) + 4, class: 'tick', filter: tickBackground });

@@ -7,6 +7,9 @@
 import dagre, { type Edge } from '@dagrejs/dagre';
 import { routeEdges, sizeOfNode, type NodeSize, type NodeSizes } from './edge-routing';
 import { LARGE_GRAPH, layeredLayout, type Layout, type Point } from './layered-layout';
+import { estimateTextWidth, fitText, type MeasureText } from './text-fit';
+
+export { estimateTextWidth, fitText, type MeasureText } from './text-fit';
 
 export interface GraphNode {
   readonly id: string;
@@ -37,33 +40,11 @@ export const SUB_FONT_PX = 11;
  */
 export const MIN_DRAWING_SCALE = 12 / TITLE_FONT_PX;
 
-/** The width in px of `text` drawn at `fontPx`. */
-export type MeasureText = (text: string, fontPx: number) => number;
-
-/**
- * An estimate for Node (the unit tests): DejaVu Sans, the widest common sans-serif and Chromium's here, averages about
- * 0.6 em a character over stage ids, so boxes come out a little wider than the page's measured ones, never narrower.
- */
-export const estimateTextWidth: MeasureText = (text, fontPx) => text.length * fontPx * 0.62;
-
 /** What a stage's box says, cut to fit, and how wide the box is. */
 export interface NodeLabel {
   readonly title: string;
   readonly sub: string;
   readonly width: number;
-}
-
-/** `text` whole if it fits in `room` px, else its longest start that fits with an ellipsis after it. */
-export function fitText(text: string, room: number, fontPx: number, measure: MeasureText): string {
-  if (measure(text, fontPx) <= room) return text;
-  const chars = [...text];
-  let [low, high] = [0, chars.length - 1];
-  while (low < high) {
-    const mid = Math.ceil((low + high) / 2);
-    if (measure(`${chars.slice(0, mid).join('')}…`, fontPx) <= room) low = mid;
-    else high = mid - 1;
-  }
-  return `${chars.slice(0, low).join('')}…`;
 }
 
 export function nodeLabel(node: GraphNode, measure: MeasureText): NodeLabel {

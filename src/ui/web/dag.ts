@@ -5,7 +5,8 @@
  */
 import { layoutOf, MIN_DRAWING_SCALE, NODE_HEIGHT, NODE_PAD_X, NODE_WIDTH } from './dag-layout';
 
-import type { GraphData, MeasureText } from './dag-layout';
+import { pageTextMeasure } from './page-text';
+import type { GraphData } from './dag-layout';
 export type { GraphData, GraphNode } from './dag-layout';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -26,27 +27,6 @@ export interface DagView {
     states: ReadonlyMap<string, { readonly status: string; readonly label?: string; readonly detail?: string }>,
   ): void;
   select(stageId: string | undefined): void;
-}
-
-/**
- * Text widths in the page's font (the one svg.dag's text inherits from the body), on a canvas: no layout pass, and
- * the drawing need not be in the document yet.
- */
-function pageTextMeasure(): MeasureText | undefined {
-  const context = document.createElement('canvas').getContext('2d');
-  if (!context) return undefined;
-  const family = getComputedStyle(document.body).fontFamily || 'sans-serif';
-  const widths = new Map<string, number>();
-  return (text, fontPx) => {
-    const key = `${fontPx}\u0000${text}`;
-    let width = widths.get(key);
-    if (width === undefined) {
-      context.font = `${fontPx}px ${family}`;
-      width = context.measureText(text).width;
-      widths.set(key, width);
-    }
-    return width;
-  };
 }
 
 export function drawDag(graph: GraphData, onSelect?: (stageId: string) => void): DagView {
