@@ -6,7 +6,7 @@ import { NOT_RUN, notRunStages, type NotRunReason } from '../core/run/not-run';
 import { reusedFromOf } from '../core/run/reused-stage';
 import { describeTrigger } from '../core/run/run-trigger';
 import type { RunState, StageState } from '../core/run/run-types';
-import { formatHumanDuration } from '../core/spec/durations';
+import { formatElapsed, formatHumanDuration } from '../core/spec/durations';
 import type { RunSummary } from './run-client';
 import { renderTable, type TableColumn, type TableLine } from './text-table';
 
@@ -35,15 +35,7 @@ export function progressBar(fraction: number, width = 16): string {
 }
 
 function duration(from: string | undefined, to: string | undefined, now: Date): string {
-  if (!from) return '';
-  const ms = (to ? Date.parse(to) : now.getTime()) - Date.parse(from);
-  if (!Number.isFinite(ms) || ms < 0) return '';
-  if (ms < 1_000) return `${ms}ms`;
-  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)}s`;
-  const minutes = Math.floor(ms / 60_000);
-  return minutes < 60
-    ? `${minutes}m${Math.round((ms % 60_000) / 1_000)}s`
-    : `${Math.floor(minutes / 60)}h${minutes % 60}m`;
+  return formatElapsed(from, to, now.getTime());
 }
 
 /** What the client learned about a running stage with progress, in a few words (src/client/live-stages.ts). */

@@ -48,24 +48,37 @@ const HUMAN_UNITS: readonly (readonly [number, string])[] = [
 
 /**
  * Render milliseconds for people, to the two largest units: `536315` → `8m 56s`, `90000000` →
- * `1d 1h`, 365 days → `1 year` (not `52w1d`), `1500` → `1.5 s`, `40` → `40 ms`.
+ * `1d 1h`, 365 days → `1 year` (not `52w1d`), `1500` → `1.5 s`, `40` → `40 ms`. Seconds are rounded
+ * before the units are split, so no unit ever reads 60 (`119600` → `2m`, `59960` → `1m`, not `60 s`).
  */
 export function formatHumanDuration(ms: number): string {
   const sign = ms < 0 ? '-' : '';
-  const rest = Math.abs(Math.round(ms));
+  let rest = Math.abs(Math.round(ms));
   if (rest < 1000) return `${sign}${rest} ms`;
-  if (rest < 60_000) return `${sign}${Number((rest / 1000).toFixed(rest < 10_000 ? 1 : 0))} s`;
+  const seconds = Number((rest / 1000).toFixed(rest < 10_000 ? 1 : 0));
+  if (seconds < 60) return `${sign}${seconds} s`;
+  rest = Math.round(rest / 1000) * 1000;
   const days = rest / 86_400_000;
   if (Number.isInteger(days) && days % 365 === 0) return `${sign}${days / 365} year${days === 365 ? '' : 's'}`;
   const parts: string[] = [];
-  let left = rest;
   for (const [size, unit] of HUMAN_UNITS) {
-    const count = Math.floor(left / size);
-    left -= count * size;
+    const count = Math.floor(rest / size);
+    rest -= count * size;
     if (count > 0 || parts.length > 0) parts.push(`${count}${unit}`);
     if (parts.length === 2) break;
   }
   return `${sign}${parts.filter((part) => !part.startsWith('0')).join(' ')}`;
+}
+
+/**
+ * How long something took, from `startIso` to `endIso` (or `nowMs` while it runs), as `formatHumanDuration`
+ * writes it: the run and stage durations of `fineflow status` and the web UI. Empty without a start, or when
+ * the clocks disagree (an end before the start).
+ */
+export function formatElapsed(startIso: string | undefined, endIso: string | undefined, nowMs: number): string {
+  if (!startIso) return '';
+  const ms = (endIso ? Date.parse(endIso) : nowMs) - Date.parse(startIso);
+  return Number.isFinite(ms) && ms >= 0 ? formatHumanDuration(ms) : '';
 }
 
 export const DURATION_HINT = 'write a number with a unit: 500ms, 30s, 5m, 2h, 7d, or combined like 1h30m';

@@ -3,6 +3,7 @@
  * textContent, never innerHTML, so nothing a pipeline author wrote becomes markup), the API
  * client that sends the CSRF header, and a confirmation dialog for every action.
  */
+import { formatElapsed } from '../../core/spec/durations';
 
 export type Child = Node | string | number | false | null | undefined;
 type Attributes = Record<string, string | number | boolean | ((event: Event) => void) | undefined>;
@@ -171,14 +172,10 @@ export function formatTime(iso: string | undefined): string {
   return `${date.toISOString().slice(0, 10)} ${date.toISOString().slice(11, 19)}`;
 }
 
+/** A run's or stage's duration, written as `fineflow status` writes it (`17h 45m`, `2m 5s`, `3.5 s`). */
 export function formatDuration(startIso: string | undefined, endIso: string | undefined): string {
-  if (!startIso) return '';
-  const ms = (endIso ? Date.parse(endIso) : Date.now()) - Date.parse(startIso);
-  // Each number keeps its unit on its line (a no-break space): "1 m 35 s" may break between "1 m" and "35 s" only.
-  if (ms < 1000) return `${ms}\u00a0ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)}\u00a0s`;
-  return `${Math.floor(s / 60)}\u00a0m ${Math.round(s % 60)}\u00a0s`;
+  // A number keeps its unit on its line (a no-break space): "3.5 s" never breaks between "3.5" and "s".
+  return formatElapsed(startIso, endIso, Date.now()).replace(/(\d) (m?s)$/, '$1\u00a0$2');
 }
 
 export function formatNumber(value: unknown): string {

@@ -59,8 +59,8 @@ test('the stage table shows status, attempts, progress and errors', () => {
   };
   const text = renderRunState(state, new Date('2026-01-01T00:00:10.000Z'));
   const lines = text.split('\n');
-  assert.match(lines[0] ?? '', /^run p-1  pipeline p  WAITING  10\.0s$/);
-  assert.match(lines[2] ?? '', /✓ prepare .* succeeded .*2\.5s/);
+  assert.match(lines[0] ?? '', /^run p-1  pipeline p  WAITING  10 s$/);
+  assert.match(lines[2] ?? '', /✓ prepare .* succeeded .*2\.5 s/);
   assert.match(lines[3] ?? '', /▶ train .* running .*\[#####-----------\]  30% epoch 3\/10/);
   assert.match(lines[4] ?? '', /⏸ check .* waiting +3 .*FineflowInvalidInput: no labels/);
   assert.equal(renderRunList([]), 'no runs');
