@@ -5,6 +5,7 @@
  * src/client/live-stages.ts marks the running stages of pools nobody polls. Client side only: the
  * workflow and its history are untouched.
  */
+import { hostname } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { optionalTsToDate } from '@temporalio/common/lib/time';
 import type { RunState, StageState } from '../core/run/run-types';
@@ -199,22 +200,68 @@ export async function unfitStagesOf(client: Client, plan: Plan): Promise<UnfitSt
   }
 }
 
+/** The process of a worker whose identity is Fineflow's default, `<pool>@<host>:<pid>` (src/worker/run-worker.ts). */
+export function pollerProcess(identity: string): { readonly host: string; readonly pid: number } | undefined {
+  const match = /^[^@\s]+@(\S+):(\d+)(?:\s|$)/.exec(identity);
+  if (!match?.[1] || !match[2]) return undefined;
+  const pid = Number(match[2]);
+  return Number.isSafeInteger(pid) && pid > 0 ? { host: match[1], pid } : undefined;
+}
+
+/** Whether process `pid` of this host exists (signal 0 checks without sending; EPERM: it exists, not ours). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A pool's pollers: `running` are known to run now; `seenRecently` were seen by Temporal but cannot be checked. */
+export interface PoolPollerCount {
+  readonly running: number;
+  readonly seenRecently: number;
+}
+
+/**
+ * Sorts a pool's recent pollers (identities, each counted once over both queues). Temporal lists a poller for up to
+ * POLLER_GONE_AFTER_MS after its worker stopped, so a worker of this host is checked by its pid: a stopped one is not
+ * counted. A worker elsewhere (or with an identity of its own) counts as seen recently: only Temporal knows of it.
+ */
+export function countPollers(
+  identities: Iterable<string>,
+  localHost: string,
+  isAlive: (pid: number) => boolean,
+): PoolPollerCount {
+  let running = 0;
+  let seenRecently = 0;
+  for (const identity of new Set(identities)) {
+    const local = pollerProcess(identity);
+    if (local?.host !== localHost) seenRecently += 1;
+    else if (isAlive(local.pid)) running += 1;
+  }
+  return { running, seenRecently };
+}
+
 /** Workers polling a pool's activity or workflow task queue (a control worker may poll only the second). */
-async function pollersOfPool(client: Client, pool: string, nowMs = Date.now()): Promise<number> {
-  const counts = await Promise.all(
+async function pollersOfPool(client: Client, pool: string, nowMs = Date.now()): Promise<PoolPollerCount> {
+  const identities = await Promise.all(
     [TASK_QUEUE_TYPE_ACTIVITY, TASK_QUEUE_TYPE_WORKFLOW].map(async (taskQueueType) => {
       const response = await client.workflowService.describeTaskQueue({
         namespace: client.options.namespace,
         taskQueue: { name: taskQueueForPool(pool), kind: TASK_QUEUE_KIND_NORMAL },
         taskQueueType,
       });
-      return (response.pollers ?? []).filter((poller) => {
-        const seen = optionalTsToDate(poller.lastAccessTime)?.getTime();
-        return seen === undefined || nowMs - seen <= POLLER_GONE_AFTER_MS;
-      }).length;
+      return (response.pollers ?? [])
+        .filter((poller) => {
+          const seen = optionalTsToDate(poller.lastAccessTime)?.getTime();
+          return seen === undefined || nowMs - seen <= POLLER_GONE_AFTER_MS;
+        })
+        .map((poller) => poller.identity ?? '');
     }),
   );
-  return Math.max(...counts);
+  return countPollers(identities.flat(), hostname(), processAlive);
 }
 
 /**
@@ -234,14 +281,15 @@ export async function workflowQueuePollers(client: Client, taskQueue: string, no
 }
 
 /** What `fineflow dev up` / `dev status` learn about the workers of a stack's pools. */
-export type PoolPollers = { readonly pollers: ReadonlyMap<string, number> } | { readonly error: string };
+export type PoolPollers = { readonly pollers: ReadonlyMap<string, PoolPollerCount> } | { readonly error: string };
 
 /** How long `dev up` / `dev status` wait for Temporal's answer about workers before saying they could not tell. */
 export const POOL_POLLERS_TIMEOUT_MS = 3_000;
 
 /**
- * How many workers poll each pool's activity task queue at a Temporal `address` (a local stack: no TLS, no key), one
- * DescribeTaskQueue a pool, all at once, within `timeoutMs` in total. Never throws: a failed or late answer is
+ * How many workers poll each pool's task queues at a Temporal `address` (a local stack: no TLS, no key), sorted by
+ * `countPollers` into running and seen recently, two DescribeTaskQueue a pool, all at once, within `timeoutMs` in
+ * total. Never throws: a failed or late answer is
  * `{error}`, so a status line says it could not tell instead of failing the command.
  */
 export async function pollersOfPools(

@@ -62,18 +62,30 @@ export const DEV_STACK_POOLS: readonly string[] = [CONTROL_POOL, STAGE_DEFAULTS.
 
 /**
  * The closing line of `dev up` / `dev status`: the stack starts no worker, and a run submitted without one waits. Names
- * the pools nobody polls with the command that starts a worker for each, or says that every pool has one.
+ * the pools nobody polls with the command that starts a worker for each, or says that every pool has one. A worker of
+ * this machine counts only while its process runs (Temporal lists a stopped one for 90 s); one Temporal saw elsewhere
+ * is counted and said to be unchecked.
  */
 export function workersLine(found: PoolPollers): string {
   const start = (pools: readonly string[]): string =>
     `start ${pools.map((pool) => `\`fineflow worker --pool ${pool}\``).join(' and ')} in shells with the exports ` +
     'above (and one for each other pool your pipelines name)';
   if ('error' in found) return `Workers: could not ask Temporal who polls (${found.error}); ${start(DEV_STACK_POOLS)}`;
-  const idle = DEV_STACK_POOLS.filter((pool) => (found.pollers.get(pool) ?? 0) === 0);
+  const counted = (pool: string): { running: number; seenRecently: number; total: number } => {
+    const { running = 0, seenRecently = 0 } = found.pollers.get(pool) ?? {};
+    return { running, seenRecently, total: running + seenRecently };
+  };
+  const idle = DEV_STACK_POOLS.filter((pool) => counted(pool).total === 0);
   if (idle.length === DEV_STACK_POOLS.length) return `Workers: none polls this stack; ${start(idle)}`;
-  const polled = DEV_STACK_POOLS.filter((pool) => !idle.includes(pool)).map(
-    (pool) => `${pool} ${found.pollers.get(pool) ?? 0}`,
-  );
+  const polled = DEV_STACK_POOLS.filter((pool) => !idle.includes(pool)).map((pool) => {
+    const { seenRecently, total } = counted(pool);
+    const unchecked =
+      seenRecently === 0
+        ? ''
+        : ` (${seenRecently === total ? '' : `${seenRecently} of them `}seen by Temporal in the last 90 s, ` +
+          'not a process of this machine, so it may have stopped)';
+    return `${pool} ${total}${unchecked}`;
+  });
   const missing = idle.length > 0 ? `; none on ${idle.join(', ')}: ${start(idle)}` : '';
   return `Workers polling: ${polled.join(', ')}${missing}`;
 }
