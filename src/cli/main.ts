@@ -168,7 +168,7 @@ export function runCli(): void {
   }
   const argv = process.argv.slice(2);
   endWithParent();
-  // predict, serve and models export run in a child whose stderr this process reads (./native-notices.ts).
+  // predict, serve, models export and setup run in a child whose stderr this process reads (./native-notices.ts).
   const ran = loadsNativeTf(argv, process.env)
     ? runDroppingTfNotices(argv)
     : main(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });

@@ -1,8 +1,9 @@
 /**
- * The commands that load native TensorFlow (`predict`, `serve`, `models export`) run as a child of the `fineflow`
- * process, which passes the child's stderr on without libtensorflow's start-up notices (src/ml/tf-notices.ts): they
- * are written by native code straight to file descriptor 2 as the binding loads, so only a reader of that stream can
- * drop them. Every other line passes, errors and warnings included; stdin and stdout are the child's own.
+ * The commands that load native TensorFlow (`predict`, `serve`, `models export`, `setup`) run as a child of the
+ * `fineflow` process, which passes the child's stderr on without libtensorflow's start-up notices
+ * (src/ml/tf-notices.ts): they are written by native code straight to file descriptor 2 as the binding loads, so only
+ * a reader of that stream can drop them. Every other line passes, errors and warnings included; stdin and stdout are
+ * the child's own.
  *
  * Signals: the child runs in a process group of its own, so Ctrl-C reaches only this process, which passes SIGINT,
  * SIGTERM and SIGHUP on exactly once each (a second SIGINT would cut `serve`'s graceful close short; before, SIGINT
@@ -23,9 +24,12 @@ export const NATIVE_CHILD_VARIABLE = 'FINEFLOW_CLI_NATIVE_CHILD';
 
 /** Whether `fineflow ARGV…` loads native TensorFlow (and the backend is not the pure-JS one by choice). */
 export function loadsNativeTf(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
-  if (env[NATIVE_CHILD_VARIABLE] === '1' || env.FINEFLOW_TF_BACKEND?.trim() === 'cpu') return false;
+  if (env[NATIVE_CHILD_VARIABLE] === '1') return false;
   const [name, ...rest] = argv;
   if (rest.includes('--help') || rest.includes('-h')) return false;
+  // `setup` loads the native binding to check it, whatever backend the environment asks the other commands for.
+  if (name === 'setup') return true;
+  if (env.FINEFLOW_TF_BACKEND?.trim() === 'cpu') return false;
   if (name === 'predict' || name === 'serve') return true;
   return name === 'models' && rest.find((arg) => !arg.startsWith('-')) === 'export';
 }

@@ -37,7 +37,8 @@ export const command: CliCommand = {
   description: `Runs the native setup that ships with the package (infra/tfjs-native/setup.sh): restores a cached
 binding, or builds it offline from the TensorFlow wheel on PyPI with node-gyp, then compiles the
 graph addon. Environment: FINEFLOW_CACHE_DIR, FINEFLOW_TF_WHEEL, FINEFLOW_TF_WHEEL_VERSION,
-FINEFLOW_TFJS_NATIVE_ROUTE (see infra/tfjs-native/README.md).
+FINEFLOW_TFJS_NATIVE_ROUTE (see infra/tfjs-native/README.md). libtensorflow's start-up notices (absl,
+oneDNN) are left out of stderr, as for predict and serve; its warnings and errors are not.
 
 Exit codes: 0 the native backend loads, 1 it does not (training falls back to pure JS).`,
   examples: [

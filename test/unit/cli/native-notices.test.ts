@@ -47,6 +47,30 @@ it('fineflow predict prints no libtensorflow start-up notice, and its own error 
   }
 });
 
+it(
+  'fineflow setup prints no libtensorflow start-up notice, and says the backend is ready',
+  { timeout: 300_000 },
+  async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'fineflow-notices-'));
+    try {
+      // The suite provisioned the native backend (scripts/test.sh runs the same setup): this restores it, cached.
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      delete env.FINEFLOW_CLI_NATIVE_CHILD;
+      const child = spawn(process.execPath, [bin, 'setup'], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      assert.equal(code, EXIT.ok, `${stdout}\n${stderr}`);
+      assert.match(stdout, /^native TensorFlow backend: ready; graph addon: ready$/m);
+      assert.doesNotMatch(stderr, /absl::InitializeLog|oneDNN|cpu_feature_guard/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
 it('the notice filter drops the notices only, whole lines, and the instructions line only after its notice', () => {
   const isNotice = createTfNoticeFilter();
   const lines = [
@@ -65,7 +89,7 @@ it('the notice filter drops the notices only, whole lines, and the instructions 
   );
 });
 
-it('only predict, serve and models export run in the filtering child, and not with the pure-JS backend', () => {
+it('predict, serve, models export and setup run in the filtering child; only setup with the pure-JS backend', () => {
   const env = {};
   assert.equal(loadsNativeTf(['predict', 'm', 'x.csv'], env), true);
   assert.equal(loadsNativeTf(['serve', 'm'], env), true);
@@ -75,6 +99,9 @@ it('only predict, serve and models export run in the filtering child, and not wi
   assert.equal(loadsNativeTf(['predict', '--help'], env), false);
   assert.equal(loadsNativeTf(['predict', 'm', 'x.csv'], { FINEFLOW_TF_BACKEND: 'cpu' }), false);
   assert.equal(loadsNativeTf(['predict', 'm', 'x.csv'], { FINEFLOW_CLI_NATIVE_CHILD: '1' }), false);
+  assert.equal(loadsNativeTf(['setup'], env), true);
+  assert.equal(loadsNativeTf(['setup', '--json'], { FINEFLOW_TF_BACKEND: 'cpu' }), true, 'setup checks native anyway');
+  assert.equal(loadsNativeTf(['setup', '--help'], env), false);
 });
 
 /**
