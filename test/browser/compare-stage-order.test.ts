@@ -167,6 +167,9 @@ for (const colorScheme of ['light', 'dark'] as const)
       }))`)) as Record<string, string>;
       assert.match(headMarks.pipeline ?? '', /values differ/, 'the pipeline row is marked ≠ for two pipelines');
       assert.equal(headMarks.status, '', 'both runs succeeded: the status row is not marked');
+      // Each run's status badge reads its status (a badge drawn through `map` read its column's index: 0, 1).
+      const statusRow = page.locator('table.compare tr', { has: page.locator('th[scope="row"]:text-is("status")') });
+      assert.deepEqual(await statusRow.locator('.badge').allInnerTexts(), ['succeeded', 'succeeded']);
       assert.match(
         (await page.locator('button.family-toggle').first().textContent()) ?? '',
         /3 rows, none differ, 2 only in some runs/,

@@ -183,8 +183,13 @@ export function formatNumber(value: unknown): string {
   return Number.isInteger(value) ? String(value) : value.toPrecision(4);
 }
 
-/** A status as a badge; `label` when the word shown is not the status's own (`not-run` reads "not run"). */
-export function statusBadge(status: string, label: string = status): HTMLElement {
+/** A status as a badge. One argument only: pages pass it to `map` and the like, whose second is an index. */
+export function statusBadge(status: string): HTMLElement {
+  return labelledStatusBadge(status, status);
+}
+
+/** A status's badge that reads `label`, not the status's own word (`not-run` reads "not run"). */
+export function labelledStatusBadge(status: string, label: string): HTMLElement {
   return h('span', { class: `badge status-${status}` }, label);
 }
 

@@ -18,11 +18,11 @@ import {
   getJson,
   getText,
   h,
+  labelledStatusBadge,
   loadFailure,
   postJson,
   replace,
   settings,
-  statusBadge,
   toast,
 } from '../util';
 import { sweepView } from './sweep-view';
@@ -216,7 +216,7 @@ export class StagePanel {
         'h2',
         { id: 'stage-title' },
         `Stage ${stage.id} `,
-        h('span', { id: 'stage-status', 'data-status': status }, statusBadge(status, never ? NOT_RUN : status)),
+        h('span', { id: 'stage-status', 'data-status': status }, labelledStatusBadge(status, never ? NOT_RUN : status)),
       ),
       never ? h('p', { class: 'not-run-note', id: 'stage-not-run' }, `Not run: ${never.text}.`) : undefined,
       h(
