@@ -407,11 +407,12 @@ interface FineTuneJob {
 }
 
 /**
- * The built-in architecture `architecture:` names, shaped for the dataset's examples (and, for an mlp, by
- * `hiddenLayers` × `hiddenUnits`; neither set keeps the default [32, 16]). Shared by fine-tune and sweep trials.
+ * The built-in architecture `architecture:` names, shaped for the dataset's examples and by the settings that shape a
+ * network trained from scratch: an mlp's `hiddenLayers` × `hiddenUnits` (neither set keeps the default [32, 16]), a
+ * small CNN's `convFilters` and `denseUnits` (default [8, 16] and 32). Shared by fine-tune and sweep trials.
  */
 export function architectureFor(
-  settings: Pick<FineTuneSettings, 'architecture' | 'hiddenLayers' | 'hiddenUnits'>,
+  settings: Pick<FineTuneSettings, 'architecture' | 'hiddenLayers' | 'hiddenUnits' | 'convFilters' | 'denseUnits'>,
   manifest: DatasetManifest,
   datasetUri: string,
 ): ModelArchitecture | undefined {
@@ -425,14 +426,33 @@ export function architectureFor(
   const [height, width, channels] = manifest.featureShape;
   if (manifest.featureShape.length !== 3 || height === undefined || width === undefined || channels === undefined) {
     throw new InvalidInputError(
-      `architecture small-cnn needs image data ([height, width, channels]); ${datasetUri} has examples of shape [${manifest.featureShape.join(', ')}]`,
+      `architecture ${architecture} needs image data ([height, width, channels]); ${datasetUri} has examples of shape [${manifest.featureShape.join(', ')}]`,
       { field: 'architecture' },
     );
   }
+  const shape = {
+    ...(settings.convFilters !== undefined ? { filters: settings.convFilters } : {}),
+    ...(settings.denseUnits !== undefined ? { featureUnits: settings.denseUnits } : {}),
+  };
+  const blocks = settings.convFilters?.length ?? 2;
+  // Every block halves the image (2×2 pooling, rounding down): the last one needs at least one pixel left.
+  if (Math.min(height, width) < 2 ** blocks)
+    throw new InvalidInputError(
+      `convFilters: ${blocks} conv blocks halve the image ${blocks} times, which needs at least ` +
+        `${2 ** blocks}×${2 ** blocks} pixels; ${datasetUri} has ${height}×${width}`,
+      { field: 'convFilters' },
+    );
   return architecture === 'small-cnn'
-    ? { kind: 'cnn', inputShape: [height, width, channels] }
+    ? { kind: 'cnn', inputShape: [height, width, channels], ...shape }
     : // Global max pooling: a defect counts wherever it sits on the surface.
-      { kind: 'cnn', inputShape: [height, width, channels], filters: [8, 16], featureUnits: 32, pooling: 'max' };
+      {
+        kind: 'cnn',
+        inputShape: [height, width, channels],
+        filters: [8, 16],
+        featureUnits: 32,
+        pooling: 'max',
+        ...shape,
+      };
 }
 
 /**

@@ -252,6 +252,10 @@ export interface StageInputs {
     readonly hiddenLayers?: In<number>;
     /** with `architecture: mlp`: units of each hidden layer (default 32, then 16 for the default two layers) */
     readonly hiddenUnits?: In<number>;
+    /** with `architecture: small-cnn` or `small-cnn-global-pool`: filters of each conv→batch-norm→relu→2×2-pool block, one number a block (default [8, 16]); each block halves the image, so 4 blocks need at least 16×16 */
+    readonly convFilters?: In<readonly In<number>[]>;
+    /** with `architecture: small-cnn` or `small-cnn-global-pool`: units of the dense feature layer before the head (default 32) */
+    readonly denseUnits?: In<number>;
     /** before the final model, train once per fold of a stratified k-fold split of the train and validation examples and score each held-out fold: the mean and interval go to output `crossValidation` */
     readonly crossValidation?: In<{
       /** folds (k) */
@@ -465,7 +469,11 @@ export interface StageInputs {
       readonly hiddenLayers?: In<number>;
       /** with `architecture: mlp`: units of each hidden layer (default 32, then 16 for the default two layers) */
       readonly hiddenUnits?: In<number>;
-      /** every trial trains this built-in architecture from random weights instead of fine-tuning the sweep's `model` (give one of the two); `space` can search hiddenUnits and hiddenLayers of an mlp */
+      /** with `architecture: small-cnn` or `small-cnn-global-pool`: filters of each conv→batch-norm→relu→2×2-pool block, one number a block (default [8, 16]); each block halves the image, so 4 blocks need at least 16×16 */
+      readonly convFilters?: In<readonly In<number>[]>;
+      /** with `architecture: small-cnn` or `small-cnn-global-pool`: units of the dense feature layer before the head (default 32) */
+      readonly denseUnits?: In<number>;
+      /** every trial trains this built-in architecture from random weights instead of fine-tuning the sweep's `model` (give one of the two); `space` can search hiddenUnits and hiddenLayers of an mlp, convFilters and denseUnits of a small CNN */
       readonly architecture?: In<'small-cnn' | 'small-cnn-global-pool' | 'mlp'>;
     }>;
     /** make every trial a stage of another type instead of a fine-tune (then omit model, data and trial): `space` names are dotted paths into `with` (e.g. params.C) */
@@ -885,6 +893,10 @@ export interface StageInputValues {
     readonly hiddenLayers?: number;
     /** with `architecture: mlp`: units of each hidden layer (default 32, then 16 for the default two layers) */
     readonly hiddenUnits?: number;
+    /** with `architecture: small-cnn` or `small-cnn-global-pool`: filters of each conv→batch-norm→relu→2×2-pool block, one number a block (default [8, 16]); each block halves the image, so 4 blocks need at least 16×16 */
+    readonly convFilters?: readonly number[];
+    /** with `architecture: small-cnn` or `small-cnn-global-pool`: units of the dense feature layer before the head (default 32) */
+    readonly denseUnits?: number;
     /** before the final model, train once per fold of a stratified k-fold split of the train and validation examples and score each held-out fold: the mean and interval go to output `crossValidation` */
     readonly crossValidation?: {
       /** folds (k) */
@@ -1094,7 +1106,11 @@ export interface StageInputValues {
       readonly hiddenLayers?: number;
       /** with `architecture: mlp`: units of each hidden layer (default 32, then 16 for the default two layers) */
       readonly hiddenUnits?: number;
-      /** every trial trains this built-in architecture from random weights instead of fine-tuning the sweep's `model` (give one of the two); `space` can search hiddenUnits and hiddenLayers of an mlp */
+      /** with `architecture: small-cnn` or `small-cnn-global-pool`: filters of each conv→batch-norm→relu→2×2-pool block, one number a block (default [8, 16]); each block halves the image, so 4 blocks need at least 16×16 */
+      readonly convFilters?: readonly number[];
+      /** with `architecture: small-cnn` or `small-cnn-global-pool`: units of the dense feature layer before the head (default 32) */
+      readonly denseUnits?: number;
+      /** every trial trains this built-in architecture from random weights instead of fine-tuning the sweep's `model` (give one of the two); `space` can search hiddenUnits and hiddenLayers of an mlp, convFilters and denseUnits of a small CNN */
       readonly architecture?: 'small-cnn' | 'small-cnn-global-pool' | 'mlp';
     };
     /** make every trial a stage of another type instead of a fine-tune (then omit model, data and trial): `space` names are dotted paths into `with` (e.g. params.C) */

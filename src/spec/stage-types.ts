@@ -34,6 +34,15 @@ import type { StageInputProblem, StageTypeDefinition } from './stage-type-defini
 /** Bounds of an mlp trained from scratch (`hiddenLayers`, `hiddenUnits`): a pipeline author sets or searches them. */
 export const MLP_LIMITS = { hiddenLayers: 8, hiddenUnits: 1024 } as const;
 
+/**
+ * Bounds of a small CNN trained from scratch (`convFilters`, `denseUnits`). Four conv blocks halve a 32×32 image to
+ * 2×2; 256 filters and 1024 units keep one model within what a CPU worker trains in minutes.
+ */
+export const CNN_LIMITS = { convBlocks: 4, convFilters: 256, denseUnits: 1024 } as const;
+
+/** The architectures `convFilters` and `denseUnits` shape. */
+const CNN_ARCHITECTURES: readonly string[] = ['small-cnn', 'small-cnn-global-pool'];
+
 export type { StageInputProblem, StageOutput, StageTypeDefinition } from './stage-type-definition';
 
 // ---------------------------------------------------------------------------------------
@@ -299,6 +308,23 @@ const TRAINING_PROPERTIES: { readonly [name: string]: InputSchema } = {
     description:
       'with `architecture: mlp`: units of each hidden layer (default 32, then 16 for the default two layers)',
   },
+  convFilters: {
+    type: 'array',
+    items: { type: 'integer', minimum: 1, maximum: CNN_LIMITS.convFilters },
+    minItems: 1,
+    maxItems: CNN_LIMITS.convBlocks,
+    description:
+      'with `architecture: small-cnn` or `small-cnn-global-pool`: filters of each conv→batch-norm→relu→2×2-pool ' +
+      'block, one number a block (default [8, 16]); each block halves the image, so 4 blocks need at least 16×16',
+  },
+  denseUnits: {
+    type: 'integer',
+    minimum: 1,
+    maximum: CNN_LIMITS.denseUnits,
+    description:
+      'with `architecture: small-cnn` or `small-cnn-global-pool`: units of the dense feature layer before the head ' +
+      '(default 32)',
+  },
 };
 
 /** The built-in architecture a fine-tune (or every sweep trial) trains from random weights instead of a base model. */
@@ -489,6 +515,13 @@ export function checkTrainingSettings(inputs: JsonObject): StageInputProblem[] {
         message: `${key} shapes an mlp trained from scratch; this ${trains}`,
         hint: `remove ${key}, or train an mlp from scratch with architecture: mlp`,
       });
+  for (const key of ['convFilters', 'denseUnits'] as const)
+    if (inputs[key] !== undefined && !CNN_ARCHITECTURES.includes(String(inputs.architecture)))
+      problems.push({
+        path: key,
+        message: `${key} shapes a small CNN trained from scratch; this ${trains}`,
+        hint: `remove ${key}, or train a CNN from scratch with architecture: small-cnn or small-cnn-global-pool`,
+      });
   return problems;
 }
 
@@ -505,7 +538,8 @@ const TRIAL_TRAINING_PROPERTIES: { readonly [name: string]: InputSchema } = (() 
       ...ARCHITECTURE_INPUT,
       description:
         'every trial trains this built-in architecture from random weights instead of fine-tuning the ' +
-        "sweep's `model` (give one of the two); `space` can search hiddenUnits and hiddenLayers of an mlp",
+        "sweep's `model` (give one of the two); `space` can search hiddenUnits and hiddenLayers of an mlp, " +
+        'convFilters and denseUnits of a small CNN',
     },
     checkpoint: {
       ...checkpoint,
@@ -631,7 +665,8 @@ function checkContinuous(
 /** No base model for a table or an image set of one's own: what a sweep's trials can fine-tune instead. */
 const NO_BASE_MODEL_HINT =
   'with no base model, let every trial train from random weights: `trial: {architecture: mlp}` (tables) or ' +
-  "`small-cnn` (images), and search an mlp's `hiddenUnits` and `hiddenLayers` in `space`";
+  "`small-cnn` (images), and search an mlp's `hiddenUnits` and `hiddenLayers` (a CNN's `convFilters` and " +
+  '`denseUnits`) in `space`';
 
 /**
  * A sweep of fine-tune trials (no `trialStage`): the base model and data every trial fine-tunes,

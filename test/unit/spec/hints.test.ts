@@ -247,6 +247,76 @@ ${withLines}
   );
 });
 
+test('a small CNN trained from scratch: convFilters and denseUnits, set or searched, bounded, only on a CNN', () => {
+  const sweep = (trial: string, space: string): string => `${HEAD}stages:
+  sweep:
+    uses: hyperparameter-sweep
+    with:
+      data: s3://data/d/manifest.json
+      objective: {metric: validation.accuracy, goal: maximize}
+      trial: ${trial}
+      space:
+${space}
+`;
+  const searched =
+    '        convFilters: {choice: [[8, 16], [16, 32], [16, 32, 64]]}\n        denseUnits: {choice: [32, 64]}';
+  for (const architecture of ['small-cnn', 'small-cnn-global-pool'])
+    assert.deepEqual(validatePipeline(sweep(`{architecture: ${architecture}}`, searched), 'h.yaml').diagnostics, []);
+  const paths = (text: string): string[] => validatePipeline(text, 'h.yaml').diagnostics.map((d) => d.path ?? '');
+  // Bounds: 1 to 4 blocks of 1 to 256 filters, 1 to 1024 units, for every searched value.
+  const cnn = '{architecture: small-cnn}';
+  assert.deepEqual(paths(sweep(cnn, '        convFilters: {choice: [[8, 16], [8, 16, 32, 64, 128]]}')), [
+    'stages.sweep.with.space.convFilters.choice[1]',
+  ]);
+  assert.deepEqual(paths(sweep(cnn, '        convFilters: {choice: [[8, 300]]}')), [
+    'stages.sweep.with.space.convFilters.choice[0]',
+  ]);
+  assert.deepEqual(paths(sweep(cnn, '        convFilters: {choice: [[]]}')), [
+    'stages.sweep.with.space.convFilters.choice[0]',
+  ]);
+  assert.deepEqual(paths(sweep(cnn, '        denseUnits: {int: [16, 2048]}')), [
+    'stages.sweep.with.space.denseUnits.int[1]',
+  ]);
+  // They shape a CNN trained from scratch: not an mlp, not a base model's fixed layers.
+  const onMlp = validatePipeline(sweep('{architecture: mlp}', '        denseUnits: {choice: [32, 64]}'), 'h.yaml');
+  assert.ok(
+    onMlp.diagnostics.some((d) =>
+      /denseUnits shapes a small CNN trained from scratch; this trains mlp/.test(d.message),
+    ),
+    JSON.stringify(onMlp.diagnostics.map((d) => d.message)),
+  );
+  const fineTune = (withLines: string): string => `${HEAD}stages:
+  train:
+    uses: fine-tune
+    with:
+      data: s3://data/d/manifest.json
+${withLines}
+`;
+  assert.deepEqual(
+    validatePipeline(
+      fineTune('      architecture: small-cnn-global-pool\n      convFilters: [16, 32]\n      denseUnits: 64'),
+      'h.yaml',
+    ).diagnostics,
+    [],
+  );
+  const onBase = validatePipeline(
+    fineTune('      model: s3://models/m/model.json\n      convFilters: [16, 32]'),
+    'h.yaml',
+  );
+  assert.deepEqual(
+    onBase.diagnostics.map((d) => [d.path, d.message]),
+    [
+      [
+        'stages.train.with.convFilters',
+        'convFilters shapes a small CNN trained from scratch; this fine-tunes a base model, whose layers are fixed',
+      ],
+    ],
+  );
+  assert.deepEqual(paths(fineTune('      architecture: small-cnn\n      convFilters: [8, 8, 8, 8, 8]')), [
+    'stages.train.with.convFilters',
+  ]);
+});
+
 test("Keras' metric names (val_loss, val_accuracy) get the name Fineflow measures, where they are written", () => {
   const monitor = validatePipeline(
     `${HEAD}stages:

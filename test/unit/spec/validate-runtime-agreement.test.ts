@@ -201,11 +201,57 @@ function sweepLiteral(sweep: InputSchema & { type: 'object' }): fc.Arbitrary<Jso
     { ...sweep, properties: fineTuneProps, required: ['model', 'data', 'objective', 'space'] },
     0,
   );
-  return fc.oneof({ arbitrary: fineTune, weight: 2 }, { arbitrary: trialStageSweepLiteral(sweep), weight: 2 });
+  // A trial that trains `architecture` from scratch mostly comes without the sweep's `model` (they exclude each other).
+  const fromScratchOrNot = fineTune.chain((inputs) => {
+    const { model: _model, ...withoutModel } = inputs as Record<string, JsonValue>;
+    const trial = (inputs as Record<string, JsonValue>).trial;
+    const fromScratch = typeof trial === 'object' && trial !== null && !Array.isArray(trial) && 'architecture' in trial;
+    return fromScratch
+      ? fc.oneof(
+          { arbitrary: fc.constant<JsonValue>(withoutModel), weight: 8 },
+          { arbitrary: fc.constant(inputs), weight: 1 },
+        )
+      : fc.constant(inputs);
+  });
+  return fc.oneof({ arbitrary: fromScratchOrNot, weight: 2 }, { arbitrary: trialStageSweepLiteral(sweep), weight: 2 });
+}
+
+/** The settings that shape a network trained from scratch, by the `architecture` they belong to. */
+const SHAPE_SETTINGS: Readonly<Record<string, readonly string[]>> = {
+  mlp: ['hiddenUnits', 'hiddenLayers'],
+  'small-cnn': ['convFilters', 'denseUnits'],
+  'small-cnn-global-pool': ['convFilters', 'denseUnits'],
+};
+
+/**
+ * A sweep's `trial`: its settings as the schema makes them, except that the shape settings mostly come with the
+ * architecture they shape (drawn independently, nearly every trial would carry one that belongs to another).
+ */
+function trialLiteral(): fc.Arbitrary<JsonValue> {
+  const schema = getStageType('hyperparameter-sweep')?.inputs.properties?.trial as InputSchema & { type: 'object' };
+  const shapes = new Set(Object.values(SHAPE_SETTINGS).flat());
+  const props = Object.fromEntries(Object.entries(schema.properties ?? {}).filter(([name]) => !shapes.has(name)));
+  const shapeOf = (names: readonly string[]): fc.Arbitrary<JsonValue> =>
+    objectLiteral({ type: 'object', properties: Object.fromEntries(names.map((n) => [n, schema.properties![n]!])) }, 2);
+  return mostly(
+    objectLiteral({ ...schema, properties: props }, 1).chain((trial) => {
+      const architecture = (trial as Record<string, JsonValue>).architecture;
+      const own = typeof architecture === 'string' ? (SHAPE_SETTINGS[architecture] ?? []) : [];
+      const shape = fc.oneof(
+        { arbitrary: shapeOf(own), weight: 8 },
+        { arbitrary: shapeOf([...shapes].filter((name) => !own.includes(name))), weight: 1 },
+      );
+      return shape.map((extra) => ({
+        ...(trial as Record<string, JsonValue>),
+        ...(extra as Record<string, JsonValue>),
+      }));
+    }),
+    WRONG_TYPE,
+  );
 }
 
 /** Inputs whose schema alone would make nearly every case invalid get a generator of their own. */
-const SPECIAL: Readonly<Record<string, () => fc.Arbitrary<JsonValue>>> = { space: spaceLiteral };
+const SPECIAL: Readonly<Record<string, () => fc.Arbitrary<JsonValue>>> = { space: spaceLiteral, trial: trialLiteral };
 
 function objectLiteral(schema: InputSchema & { type: 'object' }, depth: number): fc.Arbitrary<JsonValue> {
   if (depth > 3) return fc.constant({});
