@@ -24,6 +24,8 @@ import { parseRegistryUri, resolveVersion } from '../src/ml/models/registry';
 import { newestVerifiedCheckpoint, resumeLogLine } from '../src/ml/train/checkpoint';
 import { runTrainingInChildProcess, type TrainingRunner } from '../src/ml/train/child-runner';
 import { requestKeyOf } from '../src/ml/train/fine-tune';
+import { decideHead } from '../src/ml/train/head-choice';
+import { readPreprocessingBeside } from '../src/ml/data/preprocessing-file';
 import { engineFallbackWarning } from '../src/ml/graph/graph-addon';
 import type {
   Augmentation,
@@ -376,6 +378,36 @@ export async function baseModelLayers(
   return baseWeightLayers(await store.getJson(base.modelJsonUri));
 }
 
+/**
+ * Whether training keeps the base's head (`head:`, src/ml/train/head-choice.ts), decided from the classes the base
+ * records beside it (preprocessing.json) and the dataset's; logged, so a user sees which and why.
+ */
+export async function headPlan(
+  store: ObjectStore,
+  settings: Pick<FineTuneSettings, 'head' | 'headUnits' | 'dropout'>,
+  base: PinnedBaseModel,
+  dataClasses: readonly string[],
+  log: (line: string) => void,
+): Promise<Pick<TrainingRequest, 'keepHead'>> {
+  const baseClasses = base.modelJsonUri
+    ? (await readPreprocessingBeside(store, base.modelJsonUri))?.classes
+    : undefined;
+  const decision = decideHead(settings.head, {
+    baseClasses,
+    dataClasses,
+    newHeadSettings: [
+      ...(settings.headUnits.length > 0 ? ['headUnits'] : []),
+      ...(settings.dropout > 0 ? ['dropout'] : []),
+    ],
+  });
+  log(
+    decision.keep
+      ? `head: keeping the base model's head: ${decision.reason}`
+      : `head: a new head with random weights (${decision.reason})`,
+  );
+  return decision.keep ? { keepHead: { classOrder: decision.classOrder } } : {};
+}
+
 function heartbeatDetails(): unknown {
   try {
     return Context.current().info.heartbeatDetails;
@@ -503,9 +535,11 @@ async function planFineTune(
   const modelDirectory = joinS3Uri(context.outputPrefix, 'model/');
   const checkpoints = `${context.outputPrefix}checkpoints`;
   const modelHttp = modelHttpOptions(input.inputs);
+  const head = base ? await headPlan(runtime.store, settings, base, manifest.classes, (l) => runtime.log(l)) : {};
   const request: TrainingRequest = {
     mode: fromScratch ? 'from-scratch' : 'fine-tune',
     ...(base ? { baseModelUri: base.pinned } : {}),
+    ...head,
     ...(architecture ? { architecture } : {}),
     datasetUri: settings.data,
     outputUri: modelDirectory.replace(/\/$/, ''),

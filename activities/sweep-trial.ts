@@ -57,6 +57,7 @@ import type { TrainingRunner } from '../src/ml/train/child-runner';
 import {
   architectureFor,
   baseModelLayers,
+  headPlan,
   effectiveSettings,
   pinBaseModel,
   trainingPlan,
@@ -195,8 +196,13 @@ async function trialRequest(
   }
   const prefix = trialPrefix(input.context.outputPrefix, trialId);
   const checkpoints = `${prefix}checkpoints`;
+  // head: auto keeps the base's head for its own classes, as the final fine-tune stage would (worker log only).
+  const head = base
+    ? await headPlan(env.store, settings, base, manifest.classes, (line) => Context.current().log.info(line))
+    : {};
   const request: TrainingRequest = {
     ...(base ? { mode: 'fine-tune', baseModelUri: base.pinned } : { mode: 'from-scratch', architecture }),
+    ...head,
     datasetUri: settings.data,
     outputUri: `${prefix}model`,
     // While the sweep runs, a trial keeps what a resume or promotion needs (the newest N) and its best epoch.

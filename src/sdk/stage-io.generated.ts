@@ -142,7 +142,7 @@ export interface StageInputs {
     /** seed for anything random (calibration bins, from-scratch training) */
     readonly seed?: In<number>;
   };
-  /** fine-tune@1.1.0: Adapt a base model to a prepared dataset: new head, freeze/unfreeze, optional two phases, early stopping, checkpoints that survive retries. */
+  /** fine-tune@1.2.0: Adapt a base model to a prepared dataset: a new head (or the base's own for the same classes), freeze/unfreeze, optional two phases, early stopping, checkpoints that survive retries. */
   readonly 'fine-tune': {
     /** base model to start from (give this or `architecture`) */
     readonly model?: In<string>;
@@ -252,6 +252,8 @@ export interface StageInputs {
     readonly hiddenLayers?: In<number>;
     /** with `architecture: mlp`: units of each hidden layer (default 32, then 16 for the default two layers) */
     readonly hiddenUnits?: In<number>;
+    /** fine-tuning a base model: keep its classification head, or replace it with a fresh one (random weights). auto keeps it when the data's classes are the base's (same names, any order) and neither headUnits nor dropout asks for a new head; keep fails when it cannot */
+    readonly head?: In<'auto' | 'keep' | 'replace'>;
     /** with `architecture: small-cnn` or `small-cnn-global-pool`: filters of each conv→batch-norm→relu→2×2-pool block, one number a block (default [8, 16]); each block halves the image, so 4 blocks need at least 16×16 */
     readonly convFilters?: In<readonly In<number>[]>;
     /** with `architecture: small-cnn` or `small-cnn-global-pool`: units of the dense feature layer before the head (default 32) */
@@ -268,7 +270,7 @@ export interface StageInputs {
       readonly seed?: In<number>;
     }>;
   };
-  /** hyperparameter-sweep@1.0.0: Search training settings with grid, random, TPE or Gaussian-process search, stopping weak trials early with ASHA or the median rule. */
+  /** hyperparameter-sweep@1.1.0: Search training settings with grid, random, TPE or Gaussian-process search, stopping weak trials early with ASHA or the median rule. */
   readonly 'hyperparameter-sweep': {
     /** base model every trial fine-tunes */
     readonly model?: In<string>;
@@ -469,6 +471,8 @@ export interface StageInputs {
       readonly hiddenLayers?: In<number>;
       /** with `architecture: mlp`: units of each hidden layer (default 32, then 16 for the default two layers) */
       readonly hiddenUnits?: In<number>;
+      /** fine-tuning a base model: keep its classification head, or replace it with a fresh one (random weights). auto keeps it when the data's classes are the base's (same names, any order) and neither headUnits nor dropout asks for a new head; keep fails when it cannot */
+      readonly head?: In<'auto' | 'keep' | 'replace'>;
       /** with `architecture: small-cnn` or `small-cnn-global-pool`: filters of each conv→batch-norm→relu→2×2-pool block, one number a block (default [8, 16]); each block halves the image, so 4 blocks need at least 16×16 */
       readonly convFilters?: In<readonly In<number>[]>;
       /** with `architecture: small-cnn` or `small-cnn-global-pool`: units of the dense feature layer before the head (default 32) */
@@ -785,7 +789,7 @@ export interface StageInputValues {
     /** seed for anything random (calibration bins, from-scratch training) */
     readonly seed: number;
   };
-  /** fine-tune@1.1.0: Adapt a base model to a prepared dataset: new head, freeze/unfreeze, optional two phases, early stopping, checkpoints that survive retries. */
+  /** fine-tune@1.2.0: Adapt a base model to a prepared dataset: a new head (or the base's own for the same classes), freeze/unfreeze, optional two phases, early stopping, checkpoints that survive retries. */
   readonly 'fine-tune': {
     /** base model to start from (give this or `architecture`) */
     readonly model?: string;
@@ -893,6 +897,8 @@ export interface StageInputValues {
     readonly hiddenLayers?: number;
     /** with `architecture: mlp`: units of each hidden layer (default 32, then 16 for the default two layers) */
     readonly hiddenUnits?: number;
+    /** fine-tuning a base model: keep its classification head, or replace it with a fresh one (random weights). auto keeps it when the data's classes are the base's (same names, any order) and neither headUnits nor dropout asks for a new head; keep fails when it cannot */
+    readonly head: 'auto' | 'keep' | 'replace';
     /** with `architecture: small-cnn` or `small-cnn-global-pool`: filters of each conv→batch-norm→relu→2×2-pool block, one number a block (default [8, 16]); each block halves the image, so 4 blocks need at least 16×16 */
     readonly convFilters?: readonly number[];
     /** with `architecture: small-cnn` or `small-cnn-global-pool`: units of the dense feature layer before the head (default 32) */
@@ -909,7 +915,7 @@ export interface StageInputValues {
       readonly seed?: number;
     };
   };
-  /** hyperparameter-sweep@1.0.0: Search training settings with grid, random, TPE or Gaussian-process search, stopping weak trials early with ASHA or the median rule. */
+  /** hyperparameter-sweep@1.1.0: Search training settings with grid, random, TPE or Gaussian-process search, stopping weak trials early with ASHA or the median rule. */
   readonly 'hyperparameter-sweep': {
     /** base model every trial fine-tunes */
     readonly model?: string;
@@ -1106,6 +1112,8 @@ export interface StageInputValues {
       readonly hiddenLayers?: number;
       /** with `architecture: mlp`: units of each hidden layer (default 32, then 16 for the default two layers) */
       readonly hiddenUnits?: number;
+      /** fine-tuning a base model: keep its classification head, or replace it with a fresh one (random weights). auto keeps it when the data's classes are the base's (same names, any order) and neither headUnits nor dropout asks for a new head; keep fails when it cannot */
+      readonly head: 'auto' | 'keep' | 'replace';
       /** with `architecture: small-cnn` or `small-cnn-global-pool`: filters of each conv→batch-norm→relu→2×2-pool block, one number a block (default [8, 16]); each block halves the image, so 4 blocks need at least 16×16 */
       readonly convFilters?: readonly number[];
       /** with `architecture: small-cnn` or `small-cnn-global-pool`: units of the dense feature layer before the head (default 32) */

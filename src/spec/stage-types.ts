@@ -308,6 +308,15 @@ const TRAINING_PROPERTIES: { readonly [name: string]: InputSchema } = {
     description:
       'with `architecture: mlp`: units of each hidden layer (default 32, then 16 for the default two layers)',
   },
+  head: {
+    type: 'enum',
+    values: ['auto', 'keep', 'replace'],
+    default: 'auto',
+    description:
+      'fine-tuning a base model: keep its classification head, or replace it with a fresh one (random weights). ' +
+      "auto keeps it when the data's classes are the base's (same names, any order) and neither headUnits nor " +
+      'dropout asks for a new head; keep fails when it cannot',
+  },
   convFilters: {
     type: 'array',
     items: { type: 'integer', minimum: 1, maximum: CNN_LIMITS.convFilters },
@@ -515,6 +524,21 @@ export function checkTrainingSettings(inputs: JsonObject): StageInputProblem[] {
         message: `${key} shapes an mlp trained from scratch; this ${trains}`,
         hint: `remove ${key}, or train an mlp from scratch with architecture: mlp`,
       });
+  if (inputs.head === 'keep') {
+    const conflicts = [
+      ...(inputs.architecture !== undefined ? ['architecture (no base model, so no head to keep)'] : []),
+      ...(Array.isArray(inputs.headUnits) && inputs.headUnits.length > 0 ? ['headUnits'] : []),
+      ...(typeof inputs.dropout === 'number' && inputs.dropout > 0 ? ['dropout'] : []),
+    ];
+    if (conflicts.length > 0)
+      problems.push({
+        path: 'head',
+        message:
+          `head: keep keeps the base model's head as it is, but ${conflicts.join(' and ')} ` +
+          `${conflicts.length > 1 ? 'ask' : 'asks'} for a new one`,
+        hint: `remove ${conflicts.map((c) => c.split(' ')[0]).join(' and ')}, or write head: replace`,
+      });
+  }
   for (const key of ['convFilters', 'denseUnits'] as const)
     if (inputs[key] !== undefined && !CNN_ARCHITECTURES.includes(String(inputs.architecture)))
       problems.push({
@@ -1100,9 +1124,10 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
   },
   {
     name: 'fine-tune',
-    version: '1.1.0', // 1.1: early stopping ends only the phase it triggers in
+    // 1.1: early stopping ends only the phase it triggers in; 1.2: `head: auto` keeps a base's head for its own classes
+    version: '1.2.0',
     description:
-      'Adapt a base model to a prepared dataset: new head, freeze/unfreeze, optional two phases, early stopping, checkpoints that survive retries.',
+      "Adapt a base model to a prepared dataset: a new head (or the base's own for the same classes), freeze/unfreeze, optional two phases, early stopping, checkpoints that survive retries.",
     inputs: {
       type: 'object',
       properties: {
@@ -1345,7 +1370,7 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
   },
   {
     name: 'hyperparameter-sweep',
-    version: '1.0.0',
+    version: '1.1.0', // 1.1: a trial fine-tuning a base on its own classes keeps its head (fine-tune's head: auto)
     description:
       'Search training settings with grid, random, TPE or Gaussian-process search, stopping weak trials early ' +
       'with ASHA or the median rule.',

@@ -129,6 +129,35 @@ export function replaceHead(tf: Tf, base: LayersModel, head: HeadOptions): Layer
   return model;
 }
 
+/**
+ * The base model as it is, head included (a copy of its layers in a new sequential model, as replaceHead builds),
+ * with the head's outputs reordered so output i scores the dataset's class i (`classOrder[i]` is the base's output).
+ */
+export function keepHead(tf: Tf, base: LayersModel, classOrder: readonly number[]): LayersModel {
+  const layers = base.layers.filter((layer) => layer.getClassName() !== 'InputLayer');
+  const head = layers.find((layer) => layer.name === HEAD_LAYER_NAME) ?? layers[layers.length - 1];
+  const [kernel, bias] = head?.getWeights() ?? [];
+  const outputs = kernel?.shape[1];
+  if (!head || head.getClassName() !== 'Dense' || !kernel || !bias || outputs !== classOrder.length)
+    throw new InvalidInputError(
+      `the base model's head cannot be kept: it is not a dense layer with one output per class (${classOrder.length})`,
+      { field: 'head' },
+    );
+  const model = tf.sequential({ name: 'fine_tuned' });
+  const inputShape = base.inputs[0]?.shape.slice(1) ?? [];
+  model.add(tf.layers.inputLayer({ inputShape: inputShape.map((size) => size ?? 1) }));
+  for (const layer of layers) model.add(layer);
+  if (classOrder.some((index, position) => index !== position)) {
+    const reordered = tf.tidy(() => {
+      const order = tf.tensor1d([...classOrder], 'int32');
+      return [tf.gather(kernel, order, 1), tf.gather(bias, order)];
+    });
+    head.setWeights(reordered);
+    tf.dispose(reordered);
+  }
+  return model;
+}
+
 /** The head options a request's hyperparameters describe. */
 function headOptionsOf(hyperparameters: Hyperparameters, numClasses: number): HeadOptions {
   return {
@@ -217,6 +246,7 @@ export function requestKeyOf(request: TrainingRequest): string {
     hyperparameters: request.hyperparameters,
     // Only when set, so the keys (and checkpoints) of ordinary requests stay as they were.
     ...(request.crossValidationFold ? { crossValidationFold: request.crossValidationFold } : {}),
+    ...(request.keepHead ? { keepHead: request.keepHead } : {}),
   };
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
 }
@@ -294,7 +324,7 @@ async function initialModel(
       ...(request.modelHttp ? { http: request.modelHttp } : {}),
     });
     checkShape(base, manifest.featureShape, `base model ${request.baseModelUri}`);
-    return replaceHead(tf, base, head);
+    return request.keepHead ? keepHead(tf, base, request.keepHead.classOrder) : replaceHead(tf, base, head);
   }
   const architecture = request.architecture ?? defaultArchitecture(manifest.featureShape);
   const model = buildModel(tf, architecture, head);

@@ -149,6 +149,11 @@ export interface TrainingRequest {
   readonly architecture?: ModelArchitecture;
   /** A prepared dataset: its manifest URI or its prefix. */
   readonly datasetUri: string;
+  /**
+   * Fine-tune: keep the base's head instead of a fresh one (src/ml/train/head-choice.ts); `classOrder[i]` is the
+   * base head's output that scores the dataset's class i. Absent: the head is replaced.
+   */
+  readonly keepHead?: { readonly classOrder: readonly number[] };
   /** Use at most this many training examples per class (the "few labels" setting); seeded. */
   readonly labelsPerClass?: number;
   /**

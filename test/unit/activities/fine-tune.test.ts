@@ -20,6 +20,8 @@ import type { TrainingRunner } from '../../../src/ml/train/child-runner';
 import type { TrainingRequest } from '../../../src/ml/train/types';
 import { inProcessTrainingRunner } from '../../../src/ml/train/fine-tune';
 import type { StageProgress } from '../../../src/core/run/run-types';
+import { writePreprocessingBeside } from '../../../src/ml/data/preprocessing-file';
+import { PREPROCESSING_FORMAT } from '../../../src/ml/data/preprocessing';
 import { listStageLogs, stageLogText } from '../../../src/client/run-logs';
 import type { MemoryObjectStore } from '../../../src/storage/memory-store';
 import { BUCKET, memoryStore, runStage, stageContext, stageFailure } from './helpers';
@@ -411,4 +413,67 @@ test('crossValidation: k folds × repeats before the final model, an interval of
   );
   assert.equal(refused.nonRetryable, true);
   assert.match(refused.message, /held-out fold/);
+});
+
+test("head: auto keeps a base's head for the data's own classes (any order); not with replace or other classes", async () => {
+  // A base that records its classes beside its weights, as every model a pipeline trains does.
+  const pretrain = createFineTuneStage({ runTraining: inProcess(store) });
+  const { result } = await runStage('fine-tune', pretrain, store, stageContext('pretrain', { runId: 'ft-head' }), {
+    data: dataset,
+    architecture: 'small-cnn',
+    epochs: 1,
+    batchSize: 8,
+  });
+  const baseModel = String(result.outputs.model);
+  const recordClasses = (classes: readonly string[]) =>
+    writePreprocessingBeside(store, baseModel, {
+      format: PREPROCESSING_FORMAT,
+      kind: 'image',
+      classes,
+      featureShape: [8, 8, 1],
+      size: [8, 8],
+      channels: 1,
+      background: [0, 0, 0],
+      normalize: false,
+      mean: [0],
+      std: [1],
+    });
+  const fineTune = async (runId: string, extra: Record<string, unknown> = {}) => {
+    const { runner, requests } = recordingTrainingRunner(store);
+    await runStage(
+      'fine-tune',
+      createFineTuneStage({ runTraining: runner }),
+      store,
+      stageContext('finetune', { runId }),
+      {
+        data: dataset,
+        model: baseModel,
+        epochs: 1,
+        batchSize: 8,
+        ...extra,
+      },
+    );
+    const [log] = await listStageLogs(store, BUCKET, runId, 'finetune');
+    return { request: requests[0], log: log ? await stageLogText(store, log) : '' };
+  };
+  await recordClasses([...CLASSES]);
+  const kept = await fineTune('ft-head-auto');
+  assert.deepEqual(kept.request?.keepHead, { classOrder: [0, 1, 2] });
+  assert.match(
+    kept.log,
+    /head: keeping the base model's head: the data's classes are the base's \[top, middle, bottom\]/,
+  );
+  const replaced = await fineTune('ft-head-replace', { head: 'replace' });
+  assert.equal(replaced.request?.keepHead, undefined);
+  assert.match(replaced.log, /head: a new head with random weights \(head: replace\)/);
+  // The same names in another order: the head's outputs are mapped to the data's order.
+  await recordClasses(['bottom', 'top', 'middle']);
+  assert.deepEqual((await fineTune('ft-head-order')).request?.keepHead, { classOrder: [1, 2, 0] });
+  await recordClasses(['top', 'middle', 'bottom', 'left']);
+  const other = await fineTune('ft-head-other');
+  assert.equal(other.request?.keepHead, undefined);
+  assert.match(
+    other.log,
+    /the data's classes \[top, middle, bottom\] are not the base's \[top, middle, bottom, left\]/,
+  );
 });

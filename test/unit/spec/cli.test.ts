@@ -80,5 +80,5 @@ test('schema prints the JSON Schema', async () => {
   assert.match(schema.$schema, /2020-12/);
   assert.ok(schema.$defs.stage.allOf.length >= 6);
   const list = await run('schema', '--list');
-  assert.match(list.out, /fine-tune@1\.1\.0/);
+  assert.match(list.out, /fine-tune@1\.2\.0/);
 });

@@ -317,6 +317,41 @@ ${withLines}
   ]);
 });
 
+test('head: keep keeps the base head as it is, so a new head shape or no base at all is an error', () => {
+  const fineTune = (withLines: string): string => `${HEAD}stages:
+  train:
+    uses: fine-tune
+    with:
+      data: s3://data/d/manifest.json
+${withLines}
+`;
+  const problems = (withLines: string): [string | undefined, string][] =>
+    validatePipeline(fineTune(withLines), 'h.yaml').diagnostics.map((d) => [d.path, d.message]);
+  for (const head of ['auto', 'keep', 'replace'])
+    assert.deepEqual(problems(`      model: s3://models/m/model.json\n      head: ${head}`), []);
+  assert.deepEqual(problems('      model: s3://models/m/model.json\n      head: auto\n      headUnits: [16]'), []);
+  assert.deepEqual(
+    problems('      model: s3://models/m/model.json\n      head: keep\n      headUnits: [16]\n      dropout: 0.2'),
+    [
+      [
+        'stages.train.with.head',
+        "head: keep keeps the base model's head as it is, but headUnits and dropout ask for a new one",
+      ],
+    ],
+  );
+  assert.deepEqual(problems('      architecture: mlp\n      head: keep'), [
+    [
+      'stages.train.with.head',
+      "head: keep keeps the base model's head as it is, but architecture (no base model, so no head to keep) " +
+        'asks for a new one',
+    ],
+  ]);
+  assert.deepEqual(
+    problems('      model: s3://models/m/model.json\n      head: maybe').map(([path]) => path),
+    ['stages.train.with.head'],
+  );
+});
+
 test("Keras' metric names (val_loss, val_accuracy) get the name Fineflow measures, where they are written", () => {
   const monitor = validatePipeline(
     `${HEAD}stages:
