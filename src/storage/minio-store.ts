@@ -216,6 +216,11 @@ export interface MinioStoreOptions {
   readonly idleTimeoutMs?: number;
   /** Session token of temporary (STS) credentials, e.g. a session narrowed by a policy. */
   readonly sessionToken?: string;
+  /**
+   * Ends the store: when it aborts, every connection is closed with its reason, so a call waiting on a server that
+   * does not answer fails at once, and so does every later call (`serve` stopped while its model loads).
+   */
+  readonly signal?: AbortSignal;
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
@@ -244,16 +249,23 @@ function readS3Ca(caPath: string): Buffer {
  * `idleTimeoutMs` is destroyed with ETIMEDOUT (failing the call), and a pooled free socket is
  * dropped after FREE_SOCKET_TIMEOUT_MS (Node destroys free sockets on their timeout itself).
  */
-function objectStoreAgent(useSSL: boolean, idleTimeoutMs: number, caPath?: string): HttpAgent {
+function objectStoreAgent(useSSL: boolean, idleTimeoutMs: number, caPath?: string, signal?: AbortSignal): HttpAgent {
   const agent = useSSL
     ? new HttpsAgent({ keepAlive: true, timeout: idleTimeoutMs, ...(caPath ? { ca: readS3Ca(caPath) } : {}) })
     : new HttpAgent({ keepAlive: true, timeout: idleTimeoutMs });
   const isFree = (socket: Socket): boolean =>
     Object.values(agent.freeSockets).some((sockets) => sockets?.includes(socket));
+  const open = new Set<Socket>();
+  const aborted = (): Error =>
+    Object.assign(new Error(`object store closed: ${String(signal?.reason ?? 'aborted')}`), { code: 'ABORT_ERR' });
+  signal?.addEventListener('abort', () => open.forEach((socket) => socket.destroy(aborted())), { once: true });
   const createConnection = agent.createConnection.bind(agent);
   agent.createConnection = (options, callback) => {
     const socket = createConnection(options, callback);
     if (socket instanceof Socket) {
+      if (signal?.aborted) process.nextTick(() => socket.destroy(aborted()));
+      open.add(socket);
+      socket.once('close', () => open.delete(socket));
       socket.on('timeout', () => {
         if (!isFree(socket))
           socket.destroy(
@@ -299,7 +311,12 @@ class MinioObjectStore implements ObjectStore {
       ...(storeOptions.sessionToken ? { sessionToken: storeOptions.sessionToken } : {}),
       region: s3.region,
       partSize: PART_SIZE,
-      transportAgent: objectStoreAgent(s3.useSSL, storeOptions.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, s3.caPath),
+      transportAgent: objectStoreAgent(
+        s3.useSSL,
+        storeOptions.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+        s3.caPath,
+        storeOptions.signal,
+      ),
     });
   }
 
@@ -625,6 +642,9 @@ async function readHead(
 }
 
 /** The object store for a loaded config (worker and CLI entry points). */
-export function createObjectStoreFromConfig(config: { readonly s3: S3Config }): ObjectStore {
-  return createMinioObjectStore(config.s3);
+export function createObjectStoreFromConfig(
+  config: { readonly s3: S3Config },
+  options: Pick<MinioStoreOptions, 'signal'> = {},
+): ObjectStore {
+  return createMinioObjectStore(config.s3, options);
 }

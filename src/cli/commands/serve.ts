@@ -10,7 +10,7 @@ import type * as OutboundModule from '../../security/outbound';
 import type * as PredictServerModule from '../../serve/predict-server';
 import type * as PredictStageTypeModule from '../../spec/predict-stage-type';
 import type * as MinioStoreModule from '../../storage/minio-store';
-import { EXIT, UsageError, type CliCommand } from '../command';
+import { EXIT, UsageError, type CliCommand, type CliIo } from '../command';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
 function load() {
@@ -49,6 +49,45 @@ function portOf(value: string | undefined): number {
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port ${value}: expected a port number 0-65535`);
   return port;
+}
+
+type PredictServer = Awaited<ReturnType<typeof PredictServerModule.startPredictServer>>;
+
+/** Serves until `stopped` resolves; a stop before the model loaded closes the server as a stop after it does. */
+async function serveUntilStopped(parts: {
+  readonly io: CliIo;
+  readonly model: string;
+  readonly started: number;
+  readonly server: PredictServer;
+  readonly predictor: Promise<PredictorModule.Predictor>;
+  readonly stopped: Promise<'stopped'>;
+  readonly token: boolean;
+}): Promise<number> {
+  const { io, model, server, predictor, stopped } = parts;
+  try {
+    if ((await Promise.race([server.ready.then(() => 'ready' as const), stopped])) === 'stopped') {
+      await server.close();
+      // The aborted load ends at once; a model that had just loaded is let go.
+      await predictor.then(
+        (loaded) => loaded.model.dispose(),
+        () => undefined,
+      );
+      io.stderr.write(`fineflow serve: stopped while loading ${model}\n`);
+      return EXIT.ok;
+    }
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+  const loaded = await predictor;
+  io.stdout.write(
+    `fineflow serve: ${model} ready at ${server.url}/predict in ${((Date.now() - parts.started) / 1000).toFixed(1)} s` +
+      ` (classes ${loaded.classes.join(', ')})${parts.token ? ' (token required)' : ''}\n`,
+  );
+  await stopped;
+  await server.close();
+  loaded.model.dispose();
+  return EXIT.ok;
 }
 
 export const command: CliCommand = {
@@ -118,11 +157,18 @@ Exit codes: 0 stopped, 1 could not start (bad model, port in use), 2 usage, 3 Mi
     const maxBatch = wholeNumber('max-batch', args.values['max-batch'], 256, PREDICT_LIMITS.maxBatchSize);
     const maxBodyMb = wholeNumber('max-body-mb', args.values['max-body-mb'], 16, 1024);
     const config = loadConfig(io.env);
-    const store = createObjectStoreFromConfig(config);
+    // A stop during the load aborts it: the store's connections close, so a store that does not answer cannot hold
+    // the process open, and serve ends through the same close as after loading.
+    const loading = new AbortController();
+    const store = createObjectStoreFromConfig(config, { signal: loading.signal });
     const outbound = createOutboundPolicy(config.outbound);
     const { tf } = loadTf({ preference: config.tfBackend });
     const started = Date.now();
-    const predictor = loadPredictor(tf, store, model, { registryBucket: config.s3.bucket, outbound });
+    const predictor = loadPredictor(tf, store, model, {
+      registryBucket: config.s3.bucket,
+      outbound,
+      signal: loading.signal,
+    });
     const server = await startPredictServer(predictor, {
       host: args.values.host ?? '127.0.0.1',
       port,
@@ -133,30 +179,20 @@ Exit codes: 0 stopped, 1 could not start (bad model, port in use), 2 usage, 3 Mi
     io.stderr.write(`fineflow serve: ${server.url} (loading ${model}…)\n`);
     // Listening from before the load, so SIGINT/SIGTERM during it end serve as they do after it (graceful, exit 0),
     // not by the signal's default action (exit 130/143).
-    const stopped = new Promise<'stopped'>((resolve) => {
-      process.once('SIGINT', () => resolve('stopped'));
-      process.once('SIGTERM', () => resolve('stopped'));
-    });
+    let stop = (): void => undefined;
+    const stopped = new Promise<'stopped'>((resolve) => (stop = () => resolve('stopped')));
+    const onSignal = (): void => {
+      stop();
+      loading.abort(new Error('serve stopped'));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     try {
-      if ((await Promise.race([server.ready.then(() => 'ready' as const), stopped])) === 'stopped') {
-        await server.close();
-        io.stderr.write(`fineflow serve: stopped while loading ${model}\n`);
-        // The model's download cannot be cut short (loadPredictor takes no signal) and would hold the process open
-        // until the store answers: nothing else is pending, so end it now, as a stop after loading ends.
-        process.exit(EXIT.ok);
-      }
-    } catch (error) {
-      await server.close();
-      throw error;
+      return await serveUntilStopped({ io, model, started, server, predictor, stopped, token: !!config.serve.token });
+    } finally {
+      // Removed on every way out: the returned code is the only end (an in-process caller lives on).
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     }
-    const loaded = await predictor;
-    io.stdout.write(
-      `fineflow serve: ${model} ready at ${server.url}/predict in ${((Date.now() - started) / 1000).toFixed(1)} s` +
-        ` (classes ${loaded.classes.join(', ')})${config.serve.token ? ' (token required)' : ''}\n`,
-    );
-    await stopped;
-    await server.close();
-    loaded.model.dispose();
-    return EXIT.ok;
   },
 };

@@ -17,6 +17,17 @@ export interface ModelLocationOptions {
   readonly http?: HttpLoadOptions;
   /** What file:// and http(s):// may reach; default the process's installed policy (src/security/outbound.ts). */
   readonly outbound?: OutboundPolicy;
+  /**
+   * Ends the load early: checked between its steps and passed to http(s) requests. A store's own requests end with it
+   * only when the store was made with the same signal (createObjectStoreFromConfig's `signal`).
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** The http(s) options with the load's signal added (both signals end the requests). */
+function httpOptions({ http, signal }: ModelLocationOptions): HttpLoadOptions | undefined {
+  if (!signal) return http;
+  return { ...http, signal: http?.signal ? AbortSignal.any([signal, http.signal]) : signal };
 }
 
 export async function loadModel(
@@ -26,12 +37,13 @@ export async function loadModel(
   options: ModelLocationOptions,
 ): Promise<LayersModel> {
   const resolved = await resolveModelUri(store, uri, options.registryBucket);
+  options.signal?.throwIfAborted();
   let handler;
   const policy = options.outbound ?? outboundPolicy();
   if (resolved.startsWith('s3://')) handler = storeModelHandler(tf, store, resolved);
   else if (resolved.startsWith('file://')) handler = fileModelHandler(tf, resolved, policy);
   else if (resolved.startsWith('http://') || resolved.startsWith('https://'))
-    handler = httpModelHandler(resolved, options.http, policy);
+    handler = httpModelHandler(resolved, httpOptions(options), policy);
   else
     throw new InvalidInputError(
       `cannot load a model from ${redactUri(uri)}; use s3://, registry://, file:// or http(s)://`,

@@ -193,6 +193,8 @@ export interface HttpLoadOptions {
   /** Per-request timeout; default 30 s. */
   readonly timeoutMs?: number;
   readonly headers?: Readonly<Record<string, string>>;
+  /** Aborts the requests (a `serve` stopped while its model loads). */
+  readonly signal?: AbortSignal;
 }
 
 /** Read-only: a model served over HTTP(S); weights paths are resolved relative to model.json, same origin. */
@@ -202,7 +204,11 @@ export function httpModelHandler(
   policy: OutboundPolicy = outboundPolicy(),
 ): IOHandler {
   const jsonUrl = new URL(uri.endsWith('.json') ? uri : `${uri.replace(/\/+$/, '')}/${MODEL_JSON}`);
-  const request = { ...(options.headers ? { headers: options.headers } : {}), timeoutMs: options.timeoutMs ?? 30_000 };
+  const request = {
+    ...(options.headers ? { headers: options.headers } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    timeoutMs: options.timeoutMs ?? 30_000,
+  };
   return {
     async load() {
       const json = parseModelJson(

@@ -29,6 +29,7 @@ export function registryUriOfBareName(uri: string): string {
   return /^[a-z0-9][a-z0-9._-]*(@[A-Za-z0-9._-]+)?$/.test(uri) ? `registry://${uri}` : uri;
 }
 
+/** `location.signal` ends the load early (serve stopped meanwhile): the load rejects with its reason. */
 export async function loadPredictor(
   tf: Tf,
   store: ObjectStore,
@@ -36,13 +37,16 @@ export async function loadPredictor(
   location: ModelLocationOptions,
 ): Promise<Predictor> {
   const uri = registryUriOfBareName(asked);
+  const { signal } = location;
   const resolvedUri = await resolveModelUri(store, uri, location.registryBucket);
+  signal?.throwIfAborted();
   if (resolvedUri.startsWith('s3://') && !(await store.stat(modelJsonUri(resolvedUri))))
     throw new NotFoundError(
       `model ${uri} does not exist (no ${modelJsonUri(resolvedUri)}); name a model a fine-tune stage wrote, or registry://NAME@VERSION (fineflow models list)`,
       { uri },
     );
   const preprocessing = await readPreprocessingBeside(store, resolvedUri);
+  signal?.throwIfAborted();
   if (!preprocessing)
     throw new InvalidInputError(
       `${uri} has no preprocessing.json beside its weights, so raw inputs cannot be turned into what it was trained on; ` +
@@ -50,6 +54,10 @@ export async function loadPredictor(
       { uri },
     );
   const model = await loadModel(tf, store, resolvedUri, location);
+  if (signal?.aborted) {
+    model.dispose();
+    signal.throwIfAborted();
+  }
   const outputs = model.outputs[0]?.shape[1];
   if (outputs !== preprocessing.classes.length) {
     model.dispose();
