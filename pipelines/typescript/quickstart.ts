@@ -53,6 +53,7 @@ export default pipeline({
         batchSize: 16,
         learningRate: 0.05,
         freeze: 'all',
+        head: 'replace',
         twoPhase: { headEpochs: 10, unfreeze: 5, learningRateFactor: 0.1 },
         earlyStopping: { monitor: 'validation.accuracy', patience: 3, restoreBest: true },
         checkpoint: { everyEpochs: 1 },
