@@ -9,6 +9,7 @@
  * the watch asks Temporal (a cheap call with a deadline) every few seconds until it answers, and says how long it
  * was gone. The retry lines are dropped while it is lost (the two lines say it all); FINEFLOW_DEBUG keeps them.
  */
+import { formatHumanDuration } from '../core/spec/durations';
 
 /** The core's retry warnings: `gRPC call <rpc> retried <n> times`, logged by this target. */
 const CORE_RETRY_TARGET = 'temporalio_client::retry';
@@ -45,15 +46,6 @@ export type OutageEvent =
   | ({ readonly kind: 'lost'; readonly at: Date } & CoreRetry & WorkerActivity)
   | ({ readonly kind: 'back'; readonly at: Date; readonly lostAt: Date; readonly downMs: number } & WorkerActivity);
 
-/** `42s`, `3m05s`, `1h02m`: how long Temporal was gone, as an operator reads it. */
-export function outageDuration(ms: number): string {
-  const seconds = Math.max(0, Math.round(ms / 1000));
-  if (seconds < 60) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes}m${String(seconds % 60).padStart(2, '0')}s`;
-  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
-}
-
 function stagesRunning(count: number): string {
   return count === 0 ? 'no stage running' : count === 1 ? '1 stage running' : `${count} stages running`;
 }
@@ -66,7 +58,7 @@ export function outageText(event: OutageEvent, address: string): string {
       `with ${stagesRunning(event.runningStages)}; retrying until it answers (running stages go on)`
     );
   return (
-    `Temporal at ${address} answers again after ${outageDuration(event.downMs)} ` +
+    `Temporal at ${address} answers again after ${formatHumanDuration(event.downMs)} ` +
     `(lost at ${event.lostAt.toISOString()}); polling task queue ${event.taskQueue}, ` +
     stagesRunning(event.runningStages)
   );

@@ -134,7 +134,9 @@ void it('a worker that loses Temporal says so once, and once more when it is bac
   const back = await backLine;
   assert.equal(back.lostAt, lost.time);
   assert.ok(typeof back.downMs === 'number' && back.downMs >= 0, String(back.downMs));
-  assert.match(String(back.message), /^Temporal at .* answers again after \d+s/);
+  // As every duration reads (formatHumanDuration): `42 s`, `1m 5s`.
+  const downFor = /([\d.]+ m?s|\d+[mhd]( \d+[smh])?)/.source;
+  assert.match(String(back.message), new RegExp(`^Temporal at .* answers again after ${downFor} \\(lost at`));
 
   // The worker polls again: it stops as it should, and printed none of the core's retry warnings.
   assert.equal(await worker.stop(), 0);

@@ -6,11 +6,11 @@ import { workerSdkLogger } from '../../../src/cli/commands/worker';
 import {
   TemporalOutageWatch,
   coreRetry,
-  outageDuration,
   outageJson,
   outageText,
   type OutageEvent,
 } from '../../../src/worker/temporal-outage';
+import { formatHumanDuration } from '../../../src/core/spec/durations';
 
 const RETRY_META = {
   target: 'temporalio_client::retry',
@@ -30,14 +30,14 @@ void it('reads the core retry warning: the call and a short reason; anything els
   assert.ok(long && long.reason.length <= 161);
 });
 
-void it('says how long Temporal was gone as an operator reads it', () => {
-  assert.deepEqual([0, 1_400, 59_000, 61_000, 3_599_000, 3_720_000].map(outageDuration), [
-    '0s',
-    '1s',
-    '59s',
-    '1m01s',
-    '59m59s',
-    '1h02m',
+void it('says how long Temporal was gone as every other duration reads (formatHumanDuration)', () => {
+  assert.deepEqual([0, 1_400, 59_000, 61_000, 3_599_000, 3_720_000].map(formatHumanDuration), [
+    '0 ms',
+    '1.4 s',
+    '59 s',
+    '1m 1s',
+    '59m 59s',
+    '1h 2m',
   ]);
 });
 
@@ -66,7 +66,7 @@ void it('text and JSON lines: what it was doing, that it retries; how long it wa
   };
   assert.equal(
     outageText(back, 'temporal:7233'),
-    'Temporal at temporal:7233 answers again after 1m05s (lost at 2026-12-07T00:00:00.000Z); ' +
+    'Temporal at temporal:7233 answers again after 1m 5s (lost at 2026-12-07T00:00:00.000Z); ' +
       'polling task queue fineflow-train, no stage running',
   );
   const json = JSON.parse(outageJson(back, { pool: 'train', address: 'temporal:7233' })) as Record<string, unknown>;
