@@ -15,10 +15,12 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
 import { DependencyUnavailableError, InvalidInputError, ensureError } from '../core/errors';
 import { shownInput } from '../core/shown-input';
 import { retryStageUpdate, searchAttributeKeys, type RetryStageResult } from '../core/run/run-definitions';
 import {
+  LISTED_RUN_STATUSES,
   RUN_STATUSES,
   RUN_WORKFLOW_TASK_TIMEOUT_MS,
   WORKFLOW_TYPES,
@@ -27,6 +29,7 @@ import {
   type ReusedStageOutput,
   type RetryStageRequest,
   type RunState,
+  type EndedOutsideStatus,
   type RunStatus,
   type RunTrigger,
 } from '../core/run/run-types';
@@ -48,6 +51,7 @@ import {
   type RunTableSource,
 } from './run-result';
 import { withLiveStages } from './live-stages';
+import { endedOutside } from '../core/run/ended-outside';
 // Started by function reference, so the compiler checks `args` against the workflow's parameters.
 import { pipelineRun } from '../../workflows/pipeline-run';
 
@@ -55,6 +59,17 @@ import { pipelineRun } from '../../workflows/pipeline-run';
 interface RecordedState {
   readonly state: RunState;
   readonly complete: boolean;
+  /** Set when Temporal ended the run (no outcome recorded): applied to the query's answer too. */
+  readonly endedOutside?: { readonly status: EndedOutsideStatus; readonly endedAt?: string; readonly reason?: string };
+}
+
+/** At most this many characters of the reason an operator gave a termination are shown. */
+const TERMINATION_REASON_CHARACTERS = 200;
+
+/** The reason given to `temporal workflow terminate` (the history's last event), bounded and escaped for one line. */
+function terminationReason(events: readonly temporal.api.history.v1.IHistoryEvent[]): { readonly reason?: string } {
+  const reason = events.at(-1)?.workflowExecutionTerminatedEventAttributes?.reason;
+  return reason ? { reason: shownInput(reason, TERMINATION_REASON_CHARACTERS) } : {};
 }
 
 export interface RunClientOptions {
@@ -215,6 +230,17 @@ function isDeadlineExceeded(thrown: unknown, deadline: number): boolean {
   return false;
 }
 
+/**
+ * The list query's clauses for one status. A run Temporal ended kept the FineflowStatus it last set (`running`,
+ * `waiting`): those two also need a live execution, and `terminated`/`timed-out` are the execution's own status.
+ */
+function statusClauses(status: string): string[] {
+  if (status === 'terminated') return [`ExecutionStatus = 'Terminated'`];
+  if (status === 'timed-out') return [`ExecutionStatus = 'TimedOut'`];
+  const recorded = `${searchAttributeKeys.status.name} = ${quoteQueryValue(status)}`;
+  return status === 'running' || status === 'waiting' ? [recorded, `ExecutionStatus = 'Running'`] : [recorded];
+}
+
 /** Status of a closed execution, when the workflow could not say it itself. */
 function statusFromExecution(
   info: Pick<WorkflowExecutionInfo, 'status'>,
@@ -350,6 +376,7 @@ export class RunClient {
       historyError = thrown; // e.g. a cut result and no store here: the workflow's query may still answer
     }
     if (recorded?.complete) return recorded.state;
+    const endedOutsideAs = recorded?.endedOutside;
     const handle = this.client.workflow.getHandle(runId);
     let state: RunState;
     const deadline = Date.now() + (options.timeoutMs ?? 15_000);
@@ -365,6 +392,9 @@ export class RunClient {
       if (!(await this.temporalAnswers())) throw this.unreachable(runId, thrown);
       throw await this.queryUnanswered(runId, description?.taskQueue ?? this.workflowTaskQueue, thrown);
     }
+    // Temporal ended it (terminated, timed out): the query replays the run as it stood, still `running`.
+    if (endedOutsideAs)
+      return endedOutside(state, endedOutsideAs.status, state.endedAt ?? endedOutsideAs.endedAt, endedOutsideAs.reason);
     return withLiveStages(this.client, this.workers, state, { description });
   }
 
@@ -384,19 +414,21 @@ export class RunClient {
     const outcome = await readRunOutcome(handle, this.tableSource(runId));
     const status = statusFromExecution(description, undefined);
     // The latest execution's updates: the carried params hold those of the executions before it.
+    const events = (await handle.fetchHistory()).events ?? [];
     const params = await paramsAfterRetries(
       this.client,
       input.plan,
       carried?.params ?? paramValues(input.plan),
-      (await handle.fetchHistory()).events ?? [],
+      events,
     );
+    const endedAt = description.closeTime?.toISOString();
     const state: RunState = {
       runId,
       pipeline: input.plan.pipeline.name,
-      status: status === 'terminated' || status === 'timed-out' ? 'failed' : status,
+      status,
       trigger: input.trigger,
       startedAt: carried?.startedAt ?? startedAtOf(description),
-      ...(description.closeTime ? { endedAt: description.closeTime.toISOString() } : {}),
+      ...(endedAt !== undefined ? { endedAt } : {}),
       stages:
         outcome?.stages ??
         carried?.stages ??
@@ -413,7 +445,10 @@ export class RunClient {
       params,
     };
     // A run ended without a result (terminated): its query, when a worker answers, has the stages as it ended.
-    return { state, complete: outcome !== undefined };
+    if (outcome !== undefined) return { state, complete: true };
+    if (status !== 'terminated' && status !== 'timed-out') return { state, complete: false };
+    const ended = { status, ...(endedAt !== undefined ? { endedAt } : {}), ...terminationReason(events) };
+    return { state: endedOutside(state, status, endedAt, ended.reason), complete: false, endedOutside: ended };
   }
 
   /** Wait for the run to end; failed and cancelled runs resolve too (with their stages when known). */
@@ -453,11 +488,11 @@ export class RunClient {
     ];
     if (filter.pipeline) clauses.push(`${searchAttributeKeys.pipeline.name} = ${quoteQueryValue(filter.pipeline)}`);
     if (filter.status) {
-      if (!(RUN_STATUSES as readonly string[]).includes(filter.status))
-        throw new InvalidInputError(`--status ${filter.status}: expected one of ${RUN_STATUSES.join(', ')}`, {
+      if (!(LISTED_RUN_STATUSES as readonly string[]).includes(filter.status))
+        throw new InvalidInputError(`--status ${filter.status}: expected one of ${LISTED_RUN_STATUSES.join(', ')}`, {
           status: filter.status,
         });
-      clauses.push(`${searchAttributeKeys.status.name} = ${quoteQueryValue(filter.status)}`);
+      clauses.push(...statusClauses(filter.status));
     }
     if (filter.trigger) {
       if (!RUN_TRIGGERS.includes(filter.trigger))

@@ -2,7 +2,7 @@
 import { EXIT, UsageError, requirePipelineName, type CliCommand } from '../command';
 import type * as RunSupportModule from '../run-support';
 import type * as RenderModule from '../../client/render';
-import { RUN_STATUSES } from '../../core/run/run-types';
+import { LISTED_RUN_STATUSES } from '../../core/run/run-types';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
 function load() {
@@ -16,7 +16,7 @@ function load() {
 export const command: CliCommand = {
   name: 'runs',
   summary: 'list pipeline runs, filtered by pipeline and status',
-  usage: `runs [--pipeline P] [--status ${RUN_STATUSES.join('|')}] [--limit N] [--json]`,
+  usage: `runs [--pipeline P] [--status ${LISTED_RUN_STATUSES.join('|')}] [--limit N] [--json]`,
   examples: [
     { command: 'fineflow runs', explanation: 'the 50 newest runs' },
     {
@@ -37,8 +37,8 @@ export const command: CliCommand = {
     const limit = args.values.limit === undefined ? 50 : Number(args.values.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
     const status = args.values.status;
-    if (status !== undefined && !(RUN_STATUSES as readonly string[]).includes(status))
-      throw new UsageError(`--status ${status}: expected one of ${RUN_STATUSES.join(', ')}`);
+    if (status !== undefined && !(LISTED_RUN_STATUSES as readonly string[]).includes(status))
+      throw new UsageError(`--status ${status}: expected one of ${LISTED_RUN_STATUSES.join(', ')}`);
     const pipeline = args.values.pipeline;
     if (pipeline !== undefined)
       requirePipelineName(pipeline, { label: '--pipeline', what: 'run', example: '--pipeline defect-detector' });

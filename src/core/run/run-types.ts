@@ -187,14 +187,26 @@ export interface StageLiveness {
   readonly waitingForWorker?: boolean;
 }
 
-/** Every run status, in the order a run can reach them: what `fineflow runs --status` accepts. */
+/** Every status a run gives itself, in the order a run can reach them. */
 export const RUN_STATUSES = ['running', 'waiting', 'succeeded', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/**
+ * How a run ended when Temporal stopped it without the run's code (`temporal workflow terminate`, the Temporal UI's
+ * Terminate, an execution timeout): it recorded no outcome, so the client says so from the execution's status. The
+ * workflow never sets these; `fineflow runs` always read them, and `status` (and its JSON) reads them too.
+ */
+export const ENDED_OUTSIDE_STATUSES = ['terminated', 'timed-out'] as const;
+export type EndedOutsideStatus = (typeof ENDED_OUTSIDE_STATUSES)[number];
+
+/** What `fineflow runs --status` (and the UI's run list filter) accepts. */
+export const LISTED_RUN_STATUSES = [...RUN_STATUSES, ...ENDED_OUTSIDE_STATUSES] as const;
 
 export interface RunState {
   readonly runId: string;
   readonly pipeline: string;
-  readonly status: RunStatus;
+  /** What the run says; `terminated`/`timed-out` (set by the client) when Temporal ended it. */
+  readonly status: RunStatus | EndedOutsideStatus;
   readonly trigger: RunTrigger;
   readonly startedAt: string;
   readonly endedAt?: string;

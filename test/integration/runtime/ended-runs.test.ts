@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { InvalidInputError, DependencyUnavailableError } from '../../../src/core/errors';
 import type { RunState } from '../../../src/core/run/run-types';
-import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
+import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { waitForRunState } from '../../helpers/run-state';
 
 const REPO = path.resolve(__dirname, '../../..');
@@ -88,6 +88,66 @@ test('a run cancelled while a stage waits ends with that stage cancelled, not wa
   assert.equal(byId.get('check')?.reason, 'the run was cancelled while this stage waited');
   assert.equal(byId.get('after')?.status, 'pending', 'a stage that never started stays pending');
 });
+
+test(
+  'a run terminated through Temporal reads terminated: its running stage stopped, the rest not run',
+  { timeout: 90_000 },
+  async () => {
+    const plan = h.plan(`terminated-${randomSuffix()}`, [
+      { id: 'first', with: { value: 'kept' } },
+      { id: 'long', needs: ['first'], with: { sleepMs: 60_000, steps: 60 }, heartbeatTimeoutMs: 5_000 },
+      { id: 'after', needs: ['long'] },
+    ]);
+    const runId = await h.runs.submit(plan);
+    // Under way: the long stage has reported progress.
+    await waitForState(runId, (s) => s.stages[1]?.progress !== undefined);
+    await h.client.workflow.getHandle(runId).terminate('stopped by an operator');
+
+    // Read with a control worker answering the query, as `fineflow status` and the UI read it.
+    const state = await h.runs.state(runId);
+    assert.equal(state.status, 'terminated');
+    assert.ok(state.endedAt, 'an ended run has its end time');
+    assert.deepEqual(
+      state.stages.map((s) => [s.id, s.status, s.reason]),
+      [
+        ['first', 'succeeded', undefined],
+        ['long', 'cancelled', 'the run was terminated (stopped by an operator) while this stage ran'],
+        ['after', 'pending', undefined],
+      ],
+    );
+    assert.equal(state.stages[1]?.endedAt, state.endedAt);
+
+    const cli = async (...args: string[]) =>
+      promisify(execFile)(process.execPath, [path.join(REPO, 'bin/fineflow.js'), ...args], {
+        cwd: REPO,
+        env: process.env,
+      });
+    const json = JSON.parse((await cli('status', runId, '--json')).stdout) as RunState;
+    assert.equal(json.status, 'terminated');
+    assert.deepEqual(
+      json.stages.map((s) => s.status),
+      ['succeeded', 'cancelled', 'pending'],
+    );
+    const text = (await cli('status', runId)).stdout;
+    assert.match(text, /TERMINATED/);
+    assert.match(text, /long\s.*cancelled\s.*the run was terminated/);
+    assert.match(text, /after\s.*not run\s+upstream stage long was stopped/);
+    assert.doesNotMatch(text, /\brunning\b/);
+
+    // `runs` lists it under terminated, and no longer under the running status it last recorded.
+    const listed = async (status: string) =>
+      (
+        JSON.parse((await cli('runs', '--pipeline', plan.pipeline.name, '--status', status, '--json')).stdout) as {
+          runId: string;
+          status: string;
+        }[]
+      ).map((r) => [r.runId, r.status]);
+    // Visibility catches up on its own time: wait for the list to show the run ended, then read both filters.
+    while ((await listed('terminated')).length === 0) await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(await listed('terminated'), [[runId, 'terminated']]);
+    assert.deepEqual(await listed('running'), []);
+  },
+);
 
 test(
   'a retry with no control worker gives up after its deadline and names the queue nothing polls',

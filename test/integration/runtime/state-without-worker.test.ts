@@ -113,7 +113,12 @@ test('fineflow status without a worker reads the store: a cut result, and the st
   );
   // The terminated run: the stages as of its last hand-over, not "state unknown".
   const carried = await statusOf(paused);
-  assert.equal(carried.status, 'failed');
+  assert.equal(carried.status, 'terminated');
+  // Nothing reads as still going: a stage the carried state had running or waiting was stopped by the termination.
+  assert.deepEqual(
+    carried.stages.filter((s) => s.status === 'running' || s.status === 'waiting'),
+    [],
+  );
   assert.deepEqual(
     carried.stages.filter((s) => /state unknown/.test(s.reason ?? '')),
     [],

@@ -123,10 +123,13 @@ void it('gc --keep-sweeps takes a whole number from 1 to 100000 and names the bo
 void it('`runs --status` with an unknown status is a usage error before any connection (exit 2, the statuses named)', async () => {
   const refused = await runMain(['runs', '--status', 'done']);
   assert.equal(refused.code, 2, refused.stderr);
-  assert.match(refused.stderr, /--status done: expected one of running, waiting, succeeded, failed, cancelled/);
   assert.match(
     refused.stderr,
-    /usage: fineflow runs \[--pipeline P\] \[--status running\|waiting\|succeeded\|failed\|cancelled\]/,
+    /--status done: expected one of running, waiting, succeeded, failed, cancelled, terminated, timed-out/,
+  );
+  assert.match(
+    refused.stderr,
+    /usage: fineflow runs \[--pipeline P\] \[--status running\|waiting\|succeeded\|failed\|cancelled\|terminated\|timed-out\]/,
   );
 });
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { needsFromEdges, notRunStages } from '../../../src/core/run/not-run';
+import { endedOutside } from '../../../src/core/run/ended-outside';
 import type { RunState, StageState } from '../../../src/core/run/run-types';
 import { renderRunState } from '../../../src/client/render';
 
@@ -52,9 +53,53 @@ test('a cancelled run puts its never-run stages down to the cancel or a cancelle
   assert.equal(reasons.get('side')?.text, 'the run was cancelled before it started');
 });
 
-test('a run that failed with no failed stage (terminated, timed out) ended before its stages started', () => {
-  const reasons = notRunStages(run('failed', chain('running')), needs);
+test('a run that failed with no failed stage ended before its stages started', () => {
+  const reasons = notRunStages(run('failed', chain('skipped')), needs);
   assert.equal(reasons.get('c')?.text, 'the run ended before it started');
+});
+
+test('a terminated run: its running stage stopped by the termination, the stages after it and the rest not run', () => {
+  const live = { ...run('running', chain('running')), endedAt: undefined };
+  const ended = endedOutside(live, 'terminated', '2026-01-01T00:02:00.000Z', 'operator stop');
+  assert.equal(ended.status, 'terminated');
+  assert.equal(ended.endedAt, '2026-01-01T00:02:00.000Z');
+  assert.deepEqual(
+    ended.stages.map((s) => [s.id, s.status, s.endedAt, s.reason]),
+    [
+      ['a', 'succeeded', undefined, undefined],
+      ['b', 'cancelled', '2026-01-01T00:02:00.000Z', 'the run was terminated (operator stop) while this stage ran'],
+      ['c', 'pending', undefined, undefined],
+      ['d', 'pending', undefined, undefined],
+      ['side', 'pending', undefined, undefined],
+    ],
+  );
+  const reasons = notRunStages(ended, needs);
+  assert.deepEqual(Object.fromEntries(reasons), {
+    c: { cause: 'upstream', blockedBy: 'b', text: 'upstream stage b was stopped when the run was terminated' },
+    d: { cause: 'upstream', blockedBy: 'b', text: 'upstream stage b was stopped when the run was terminated' },
+    side: { cause: 'run', text: 'the run was terminated before it started' },
+  });
+  const text = renderRunState(ended, new Date('2026-01-01T00:03:00.000Z'), 120, needs);
+  assert.match(text, /terminated/);
+  assert.doesNotMatch(text, /\brunning\b/);
+});
+
+test('a timed-out run: a waiting stage is stopped too, its error kept; liveness dropped with the running ones', () => {
+  const live = run('waiting', [
+    stage('a', 'waiting', { error: { type: 'Error', message: 'boom' } }),
+    stage('b', 'running', { live: { waitingForWorker: true } }),
+    stage('c', 'pending'),
+  ]);
+  const ended = endedOutside(live, 'timed-out', '2026-01-01T00:02:00.000Z');
+  assert.deepEqual(
+    ended.stages.map((s) => [s.id, s.status, s.reason, s.error?.message, s.live]),
+    [
+      ['a', 'cancelled', 'the run timed out while this stage waited', 'boom', undefined],
+      ['b', 'cancelled', 'the run timed out while this stage ran', undefined, undefined],
+      ['c', 'pending', undefined, undefined, undefined],
+    ],
+  );
+  assert.equal(notRunStages(ended).get('c')?.text, 'the run timed out before it started');
 });
 
 test('without the DAG every never-run stage is put down to the run', () => {

@@ -24,7 +24,7 @@ import { StagePanel } from './stage-panel';
 import { quotedInput } from '../../../core/shown-input';
 import { NOT_RUN, needsFromEdges, notRunStages } from '../../../core/run/not-run';
 
-const ENDED = ['succeeded', 'failed', 'cancelled'];
+const ENDED = ['succeeded', 'failed', 'cancelled', 'terminated', 'timed-out'];
 
 function triggerText(state: RunState): string {
   const trigger = state.trigger;

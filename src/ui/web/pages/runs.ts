@@ -2,7 +2,7 @@
 import type { RunSummary } from '../types';
 import { formatDuration, formatTime, getJson, h, loadInto, slowDependency, statusBadge, type Page } from '../util';
 
-const STATUSES = ['', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'];
+const STATUSES = ['', 'running', 'waiting', 'succeeded', 'failed', 'cancelled', 'terminated', 'timed-out'];
 const TRIGGERS = ['', 'manual', 'schedule', 'new-data', 'rerun'];
 const REFRESH_MS = 3_000;
 

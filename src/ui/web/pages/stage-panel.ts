@@ -28,7 +28,7 @@ import {
 import { sweepView } from './sweep-view';
 import { cacheSection, checkpointsSection, rerunPlanDetail } from './stage-store-sections';
 
-const RUN_ENDED = ['succeeded', 'failed', 'cancelled'];
+const RUN_ENDED = ['succeeded', 'failed', 'cancelled', 'terminated', 'timed-out'];
 const SWEEP_REFRESH_MS = 2_000;
 
 interface EpochRecord {
