@@ -22,6 +22,7 @@ import type * as TemporalConnectionModule from '../../client/temporal-connection
 import type * as CompileModule from '../../spec/compile';
 import type * as DiagnosticsModule from '../../spec/diagnostics';
 import { formatHumanDuration } from '../../core/spec/durations';
+import { lookText } from '../../core/schedules/watch-look';
 import type * as ScheduleWordsModule from '../../schedules/schedule-words';
 import type { WatcherRow } from '../../schedules/data-watch-client';
 import type { Plan } from '../../core/spec/plan-types';
@@ -126,7 +127,7 @@ function lastRunText(
 function watcherLine(w: WatcherRow): string {
   if ('error' in w) return `watcher ${w.watcherId}: state unavailable (${w.error})`;
   const look = w.lastObservation
-    ? `last look ${w.lastObservation.observedAt} (version ${short(w.lastObservation.fingerprint)})`
+    ? `last look ${w.lastObservation.observedAt} (${lookText(w.lastObservation)})`
     : 'no look yet';
   const paused = w.paused ? 'paused ' : 'active ';
   const lastRun = lastRunText(w.recentRuns[w.recentRuns.length - 1]);
@@ -195,11 +196,7 @@ function watcherLines(w: ScheduleDetails['watchers'][number]): string[] {
     `watcher ${w.watcherId}: ${w.path} ${every}, overlap ${w.overlap}${w.appliedAt ? `, applied ${w.appliedAt}` : ''}`,
   ];
   const look = w.lastObservation;
-  if (look)
-    lines.push(
-      `  last look ${look.observedAt}: ${look.count} objects, ${look.bytes} bytes, ` +
-        `version ${look.fingerprint.slice(0, 12)}`,
-    );
+  if (look) lines.push(`  last look ${look.observedAt}: ${lookText(look, { bytes: true })}`);
   const candidate = w.state.candidate;
   if (candidate) {
     const since = new Date(candidate.sinceMs).toISOString();

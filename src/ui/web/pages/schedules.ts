@@ -16,6 +16,7 @@ import {
   toast,
   type Page,
 } from '../util';
+import { lookText } from '../../../core/schedules/watch-look';
 
 interface ScheduleListing {
   readonly pipeline: string;
@@ -131,13 +132,7 @@ function watcherRow(w: WatcherListing, act: (pipeline: string, action: Action) =
     h('td', {}, h('code', {}, w.path)),
     h('td', {}, h('a', { href: `#/runs?pipeline=${encodeURIComponent(w.pipeline)}` }, w.pipeline)),
     h('td', { class: 'watcher-state' }, w.paused ? `paused${w.paused.note ? ` (${w.paused.note})` : ''}` : 'active'),
-    h(
-      'td',
-      {},
-      look
-        ? `${formatTime(look.observedAt)}: ${look.count} objects, version ${look.fingerprint.slice(0, 12)}`
-        : 'no look yet',
-    ),
+    h('td', {}, look ? `${formatTime(look.observedAt)}: ${lookText(look)}` : 'no look yet'),
     h('td', {}, w.state.queuedVersion ? w.state.queuedVersion.slice(0, 12) : '–'),
     h('td', {}, lastRun ? h('span', {}, runLink(lastRun.runId), ` ${lastRun.status}`) : 'no run yet'),
     h('td', { class: 'actions' }, ...actionButtons(`watcher:${w.watcherId}`, w.pipeline, w.paused !== undefined, act)),

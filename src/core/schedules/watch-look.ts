@@ -1,0 +1,20 @@
+/**
+ * How a data watcher's last look at its prefix reads. A look at an empty prefix (a folder not pushed yet, or emptied)
+ * seals nothing and starts no run, but its fingerprint is the version id of no objects (`e3b0c44298fc…`, sha256 of
+ * nothing): shown as `version e3b0c44298fc` it read as a dataset version of 0 objects that exists. Every reader (the
+ * UI's schedules page, `fineflow schedule list|describe`) asks this one rule. Pure; bundled into the UI's frontend.
+ */
+import type { DataWatchObservation } from './data-watch-types';
+
+/** What an empty look says instead of a version. */
+export const EMPTY_LOOK = 'nothing under the prefix (no dataset version; no run starts until data arrives)';
+
+/** `12 objects, version 0123456789ab`, or {@link EMPTY_LOOK}; with `bytes`, the size after the count. */
+export function lookText(
+  look: Pick<DataWatchObservation, 'fingerprint' | 'count'> & { readonly bytes?: number },
+  options: { readonly bytes?: boolean } = {},
+): string {
+  if (look.count === 0) return EMPTY_LOOK;
+  const size = options.bytes && look.bytes !== undefined ? `, ${look.bytes} bytes` : '';
+  return `${look.count} objects${size}, version ${look.fingerprint.slice(0, 12)}`;
+}
