@@ -1,5 +1,5 @@
 /**
- * A failed or cancelled run's stages that never started were drawn `pending`, exactly as a live run's stages still to
+ * A failed, cancelled or terminated run's stages that never started were drawn `pending`, exactly as a live run's stages still to
  * come: a dead run read as one still going. They are drawn "not run" (dotted, hatched, muted, the words on the box's
  * second line), with why, in the DAG (box, tooltip, aria-label) and on the stage's page (badge, note, log); a live
  * run's waiting stages stay `pending`. Served by the real UI server, the run's read answered in the browser. Light and
@@ -21,6 +21,7 @@ import { openPage, screenshot } from '../e2e/helpers/ui-browser';
 const FAILED = 'quickstart-20261207-040101-fa1d';
 const CANCELLED = 'quickstart-20261207-040202-ca2c';
 const LIVE = 'quickstart-20261207-040303-l1ve';
+const TERMINATED = 'quickstart-20261207-040404-te4m';
 const pending = (id: string, uses: string): StageState => ({ id, uses, pool: 'cpu', status: 'pending', attempts: 0 });
 /** prepare → finetune → evaluate → register, and prepare → profile (beside the chain: no upstream of it failed). */
 const GRAPH = {
@@ -65,6 +66,20 @@ const STATES: Record<string, RunState> = {
     status: 'cancelled',
     ...times,
     stages: stages({ id: 'finetune', uses: 'fine-tune', pool: 'train', status: 'cancelled', attempts: 1 }),
+  }),
+  [TERMINATED]: manualRun({
+    runId: TERMINATED,
+    status: 'terminated',
+    ...times,
+    stages: stages({
+      id: 'finetune',
+      uses: 'fine-tune',
+      pool: 'train',
+      status: 'cancelled',
+      attempts: 1,
+      endedAt: times.endedAt,
+      reason: 'the run was terminated (operator stop) while this stage ran',
+    }),
   }),
   [LIVE]: manualRun({
     runId: LIVE,
@@ -198,6 +213,29 @@ test('a cancelled run says its stages never ran because of the cancel', async ()
     assert.equal(await page.locator('#stage-status').innerText(), 'not run');
     assert.equal(await page.locator('#stage-not-run').innerText(), 'Not run: the run was cancelled before it started.');
     await screenshot(page, 'run-not-run-cancelled-390-light');
+  } finally {
+    await page.context().close();
+  }
+});
+
+test('a terminated run reads terminated: its running stage stopped by it, the rest not run', async () => {
+  const { page, errors } = await openRun(TERMINATED, 'profile', 'light');
+  try {
+    assert.equal(await page.locator('#run-status').innerText(), 'terminated');
+    const shown = await boxes(page);
+    assert.equal(shown.finetune?.status, 'cancelled');
+    assert.equal(
+      shown.evaluate?.label,
+      'stage evaluate (evaluate): not run, upstream stage finetune was stopped when the run was terminated',
+    );
+    assert.equal(shown.profile?.label, 'stage profile (command): not run, the run was terminated before it started');
+    assert.equal(await page.locator('#stage-status').innerText(), 'not run');
+    assert.equal(
+      await page.locator('#stage-not-run').innerText(),
+      'Not run: the run was terminated before it started.',
+    );
+    await screenshot(page, 'run-not-run-terminated-1280-light');
+    assert.deepEqual(errors, []);
   } finally {
     await page.context().close();
   }
