@@ -34,10 +34,6 @@ export function progressBar(fraction: number, width = 16): string {
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.round(clamped * 100)).padStart(3)}%`;
 }
 
-function duration(from: string | undefined, to: string | undefined, now: Date): string {
-  return formatElapsed(from, to, now.getTime());
-}
-
 /** What the client learned about a running stage with progress, in a few words (src/client/live-stages.ts). */
 function livenessNote(stage: StageState): string {
   const notes: string[] = [];
@@ -108,7 +104,7 @@ export function renderRunState(
   maxWidth = 120,
   needsOf?: (stageId: string) => readonly string[] | undefined,
 ): string {
-  const header = `run ${state.runId}  pipeline ${state.pipeline}  ${state.status.toUpperCase()}  ${duration(state.startedAt, state.endedAt, now)}`;
+  const header = `run ${state.runId}  pipeline ${state.pipeline}  ${state.status.toUpperCase()}  ${formatElapsed(state.startedAt, state.endedAt, now.getTime())}`;
   const notRun: ReadonlyMap<string, NotRunReason> = notRunStages(state, needsOf);
   const row = (stage: StageState): TableLine => {
     const never = notRun.get(stage.id);
@@ -119,7 +115,7 @@ export function renderRunState(
       stage.uses,
       status,
       String(stage.attempts || ''),
-      duration(stage.startedAt, stage.endedAt, now),
+      formatElapsed(stage.startedAt, stage.endedAt, now.getTime()),
       stage.instanceOf !== undefined ? `item ${JSON.stringify(stage.item ?? null)} ${detail}`.trim() : detail,
     ];
   };

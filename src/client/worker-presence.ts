@@ -112,6 +112,30 @@ export function stagesNoWorkerFits(
 }
 
 /**
+ * The pollers of one task queue that Temporal saw within `goneAfterMs` (one DescribeTaskQueue): Temporal keeps listing
+ * a stopped worker's poller for minutes, so older ones are left out.
+ */
+async function recentPollers(
+  client: Client,
+  taskQueue: string,
+  taskQueueType: number,
+  nowMs: number,
+  goneAfterMs = POLLER_GONE_AFTER_MS,
+): Promise<{ readonly identity: string }[]> {
+  const response = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name: taskQueue, kind: TASK_QUEUE_KIND_NORMAL },
+    taskQueueType,
+  });
+  return (response.pollers ?? [])
+    .filter((poller) => {
+      const seen = optionalTsToDate(poller.lastAccessTime)?.getTime();
+      return seen === undefined || nowMs - seen <= goneAfterMs;
+    })
+    .map((poller) => ({ identity: poller.identity ?? '' }));
+}
+
+/**
  * Who polled the pool's activity task queue within `goneAfterMs`: how many workers, and the
  * capacities they announce in their identity.
  */
@@ -121,17 +145,9 @@ export async function poolWorkers(
   goneAfterMs = POLLER_GONE_AFTER_MS,
   nowMs = Date.now(),
 ): Promise<{ readonly pollers: number; readonly capacities: readonly WorkerCapacity[] }> {
-  const response = await client.workflowService.describeTaskQueue({
-    namespace: client.options.namespace,
-    taskQueue: { name: taskQueueForPool(pool), kind: TASK_QUEUE_KIND_NORMAL },
-    taskQueueType: TASK_QUEUE_TYPE_ACTIVITY,
-  });
-  const pollers = (response.pollers ?? []).filter((poller) => {
-    const seen = optionalTsToDate(poller.lastAccessTime)?.getTime();
-    return seen === undefined || nowMs - seen <= goneAfterMs;
-  });
+  const pollers = await recentPollers(client, taskQueueForPool(pool), TASK_QUEUE_TYPE_ACTIVITY, nowMs, goneAfterMs);
   const capacities = pollers
-    .map((poller) => capacityFromIdentity(poller.identity ?? ''))
+    .map((poller) => capacityFromIdentity(poller.identity))
     .filter((c): c is WorkerCapacity => c !== undefined);
   return { pollers: pollers.length, capacities };
 }
@@ -247,19 +263,9 @@ export function countPollers(
 /** Workers polling a pool's activity or workflow task queue (a control worker may poll only the second). */
 async function pollersOfPool(client: Client, pool: string, nowMs = Date.now()): Promise<PoolPollerCount> {
   const identities = await Promise.all(
-    [TASK_QUEUE_TYPE_ACTIVITY, TASK_QUEUE_TYPE_WORKFLOW].map(async (taskQueueType) => {
-      const response = await client.workflowService.describeTaskQueue({
-        namespace: client.options.namespace,
-        taskQueue: { name: taskQueueForPool(pool), kind: TASK_QUEUE_KIND_NORMAL },
-        taskQueueType,
-      });
-      return (response.pollers ?? [])
-        .filter((poller) => {
-          const seen = optionalTsToDate(poller.lastAccessTime)?.getTime();
-          return seen === undefined || nowMs - seen <= POLLER_GONE_AFTER_MS;
-        })
-        .map((poller) => poller.identity ?? '');
-    }),
+    [TASK_QUEUE_TYPE_ACTIVITY, TASK_QUEUE_TYPE_WORKFLOW].map(async (taskQueueType) =>
+      (await recentPollers(client, taskQueueForPool(pool), taskQueueType, nowMs)).map((poller) => poller.identity),
+    ),
   );
   return countPollers(identities.flat(), hostname(), processAlive);
 }
@@ -269,15 +275,7 @@ async function pollersOfPool(client: Client, pool: string, nowMs = Date.now()): 
  * a run may have been submitted to any control pool.
  */
 export async function workflowQueuePollers(client: Client, taskQueue: string, nowMs = Date.now()): Promise<number> {
-  const response = await client.workflowService.describeTaskQueue({
-    namespace: client.options.namespace,
-    taskQueue: { name: taskQueue, kind: TASK_QUEUE_KIND_NORMAL },
-    taskQueueType: TASK_QUEUE_TYPE_WORKFLOW,
-  });
-  return (response.pollers ?? []).filter((poller) => {
-    const seen = optionalTsToDate(poller.lastAccessTime)?.getTime();
-    return seen === undefined || nowMs - seen <= POLLER_GONE_AFTER_MS;
-  }).length;
+  return (await recentPollers(client, taskQueue, TASK_QUEUE_TYPE_WORKFLOW, nowMs)).length;
 }
 
 /** What `fineflow dev up` / `dev status` learn about the workers of a stack's pools. */
