@@ -39,6 +39,8 @@ import type { SweepRun } from './sweep-stats';
 
 /** Validation accuracy of `params` after `epoch`, under the sweep's seed. */
 export type EpochValue = (params: ParameterValues, epoch: number) => Promise<number>;
+/** Validation loss of `params` after an epoch whose value was asked for (undefined when unknown); costs no epoch. */
+export type EpochLoss = (params: ParameterValues, epoch: number) => number | undefined;
 
 export interface SweepBudget {
   readonly target: number;
@@ -93,6 +95,8 @@ export async function runFineflowSweep(
   budget: SweepBudget,
   valueAt: EpochValue,
   priorTrials?: readonly PriorTrial[],
+  /** The loss after an epoch, passed to the controller with its value (read only by ASHA's `lossAtRungs`). */
+  lossAt?: EpochLoss,
 ): Promise<SweepRun> {
   const tally = new Tally(budget);
   const state = await driveSweep(
@@ -101,6 +105,7 @@ export async function runFineflowSweep(
     valueAt,
     (value) => tally.record(value),
     false,
+    lossAt,
   );
   return tally.result(seed, state.trials.length);
 }
@@ -180,6 +185,7 @@ async function driveSweep(
   valueAt: EpochValue,
   over: (value: number) => boolean,
   drain: boolean,
+  lossAt?: EpochLoss,
 ): Promise<SweepState> {
   let state = initial;
   const epochsDone = new Map<number, number>();
@@ -195,7 +201,7 @@ async function driveSweep(
         draining = true;
         state = stopLaunching(state, 'the earlier sweep ended');
       }
-      const decision = recordIntermediate(state, trial.trialId, epoch, value);
+      const decision = recordIntermediate(state, trial.trialId, epoch, value, lossAt?.(trial.params, epoch));
       state = decision.state;
       if (decision.stop) state = recordResult(state, trial.trialId, { status: 'stopped', epochs: epoch });
       else if (epoch >= budget.epochsPerTrial)

@@ -52,6 +52,8 @@ export type MethodId =
   | 'fineflow-tpe-asha-brackets'
   | 'fineflow-tpe-asha-tpe-score'
   | 'fineflow-tpe-asha-adaptive-rung'
+  | 'fineflow-tpe-asha-loss-tie-break'
+  | 'fineflow-tpe-asha-loss-rank'
   | 'fineflow-tpe-mv-asha'
   | 'fineflow-variant'
   | 'fineflow-gp-asha'
@@ -113,6 +115,19 @@ export const METHODS: readonly MethodSpec[] = [
     id: 'fineflow-tpe-asha-adaptive-rung',
     label: 'Fineflow TPE+ASHA adaptive first rung',
     fineflow: { algorithm: 'tpe', earlyStopping: 'asha', asha: { adaptiveFirstRung: true } },
+    onRequest: true,
+  },
+  {
+    // Session 18's candidates (validation loss at promotion's rungs, asha.ts `AshaLossAtRungs`): on request.
+    id: 'fineflow-tpe-asha-loss-tie-break',
+    label: 'Fineflow TPE+ASHA loss breaks rung ties',
+    fineflow: { algorithm: 'tpe', earlyStopping: 'asha', asha: { lossAtRungs: 'tie-break' } },
+    onRequest: true,
+  },
+  {
+    id: 'fineflow-tpe-asha-loss-rank',
+    label: 'Fineflow TPE+ASHA rungs ranked by loss',
+    fineflow: { algorithm: 'tpe', earlyStopping: 'asha', asha: { lossAtRungs: 'rank' } },
     onRequest: true,
   },
   {
@@ -551,7 +566,15 @@ async function benchObjective(
         const priors = method.warm ? await history(seed, method.historyFrom) : undefined;
         let last: SweepRun;
         if (method.fineflow)
-          last = await runFineflowSweep(method.fineflow, objective.space, seed, budget, valueAt, priors);
+          last = await runFineflowSweep(
+            method.fineflow,
+            objective.space,
+            seed,
+            budget,
+            valueAt,
+            priors,
+            (params, epoch) => evaluator.lossAt(params, seed, epoch),
+          );
         else if (method.dyhpo) last = await runDyhpoSweep(objective.space, seed, budget, valueAt, method.dyhpo);
         else if (method.optuna && optuna)
           last = await optuna.sweep(method.optuna, space, seed, budget, valueAt, priors);
@@ -654,6 +677,8 @@ export function formatObjectiveTable(result: ObjectiveResult, horizon: number): 
     ['fineflow-tpe-asha-brackets', 'Hyperband brackets'],
     ['fineflow-tpe-asha-tpe-score', 'TPE-score promotion'],
     ['fineflow-tpe-asha-adaptive-rung', 'adaptive first rung'],
+    ['fineflow-tpe-asha-loss-tie-break', 'loss breaks rung ties'],
+    ['fineflow-tpe-asha-loss-rank', 'rungs ranked by loss'],
     ['fineflow-gp-asha', 'Fineflow GP+ASHA'],
     ['fineflow-dyhpo', 'DyHPO-style scheduler'],
   ] as const) {

@@ -19,8 +19,8 @@
  * less. Curves persist on disk (one JSON line per configuration) so a later run of the bench
  * trains only what it has not seen. Each line also keeps the validation loss after every epoch
  * (`validationLoss`, optional: lines written before it was recorded have none), so signals a pruner
- * could use besides accuracy can be studied from the cache without training again; the bench
- * itself reads only the accuracy.
+ * could use besides accuracy can be studied from the cache without training again; the bench's methods
+ * read the accuracy, and those with ASHA's `lossAtRungs` also the loss ({@link TrialEvaluator.lossAt}).
  *
  * Several bench processes share one cache file (./curve-cache.ts has the rules): a key's curve is the first line
  * written with the full budget, a process picks up the lines others appended before it trains a key and adopts one
@@ -51,6 +51,8 @@ export interface EvaluatorStats {
 
 export class TrialEvaluator {
   private readonly curves = new Map<string, number[]>();
+  /** Validation loss per epoch of the curves in {@link curves} (null: not finite, or a line written without it). */
+  private readonly losses = new Map<string, readonly (number | null)[]>();
   private readonly cache: CurveCacheFile | undefined;
   readonly stats: EvaluatorStats = { requests: 0, epochsTrained: 0, trials: 0, adopted: 0, trainingSeconds: 0 };
 
@@ -71,7 +73,13 @@ export class TrialEvaluator {
     const own = full(this.curves.get(key));
     if (own || !this.cache) return own;
     this.cache.refresh();
-    return full(this.cache.get(key)?.curve);
+    const line = this.cache.get(key);
+    if (full(line?.curve) && line?.validationLoss) this.losses.set(key, line.validationLoss);
+    return full(line?.curve);
+  }
+
+  private key(params: ParameterValues, seed: number): string {
+    return canonicalJson([this.objective.id, this.objective.version, params, seed]);
   }
 
   /** Validation accuracy after `epoch` (1-based) of `params` trained with `seed`. */
@@ -79,7 +87,7 @@ export class TrialEvaluator {
     if (!Number.isInteger(epoch) || epoch < 1 || epoch > this.objective.epochsPerTrial)
       throw new RangeError(`epoch ${epoch} is outside 1..${this.objective.epochsPerTrial}`);
     this.stats.requests++;
-    const key = canonicalJson([this.objective.id, this.objective.version, params, seed]);
+    const key = this.key(params, seed);
     let curve = this.known(key);
     if (!curve) {
       const trained = await this.train(params, seed);
@@ -88,9 +96,19 @@ export class TrialEvaluator {
       const used = this.cache ? this.cache.record(line) : line;
       if (used !== line) this.stats.adopted++;
       curve = used.curve;
+      if (used.validationLoss) this.losses.set(key, used.validationLoss);
     }
     this.curves.set(key, curve);
     return curve[epoch - 1] as number;
+  }
+
+  /**
+   * Validation loss after `epoch` of a configuration whose value at that epoch was asked for ({@link valueAt} trains
+   * it); undefined when not finite or its cache line has none. Asks for no epoch: {@link valueAt} charged it.
+   */
+  lossAt(params: ParameterValues, seed: number, epoch: number): number | undefined {
+    const loss = this.losses.get(this.key(params, seed))?.[epoch - 1];
+    return loss === null || loss === undefined ? undefined : loss;
   }
 
   /** Validation accuracy and loss after every epoch of the trial budget. */

@@ -63,7 +63,20 @@ export interface AshaConfig {
   readonly brackets?: boolean;
   /** Adaptive first rung over promotion (see the module comment and {@link FIRST_RUNG_CHECK}); absent = off. */
   readonly adaptiveFirstRung?: boolean;
+  /**
+   * Validation loss at the rungs, over promotion (see {@link AshaLossAtRungs}); absent = rungs rank by value alone.
+   */
+  readonly lossAtRungs?: AshaLossAtRungs;
 }
+
+/**
+ * How promotion reads a trial's validation loss at a rung. `tie-break`: trials with equal values rank by lower loss
+ * (before arrival order): accuracy on a small validation set is coarse (160 images: steps of 1/160), and at an early
+ * rung many trials share a value, so which of them is promoted was decided by who arrived first. `rank`: rungs rank
+ * by loss alone (then value, then arrival). Trials whose report has no finite loss rank after those with one.
+ */
+export type AshaLossAtRungs = 'tie-break' | 'rank';
+export const ASHA_LOSS_AT_RUNGS: readonly AshaLossAtRungs[] = ['tie-break', 'rank'];
 
 /**
  * Adaptive first rung: when {@link FIRST_RUNG_CHECK}.trials trials have values at both rung 0 and rung 1, their
@@ -104,6 +117,8 @@ export interface AshaRungAudit {
 export interface AshaRungEntry {
   readonly trialId: number;
   readonly value: number;
+  /** `lossAtRungs` only: the trial's validation loss at the rung's epoch, when its report had a finite one. */
+  readonly loss?: number;
   /** Brackets only: the trial's bracket (a rung ranks each bracket's trials apart); absent = bracket 0. */
   readonly bracket?: number;
 }
@@ -197,6 +212,16 @@ export function validateAshaConfig(config: AshaConfig, path = 'earlyStopping'): 
       `${path}.adaptiveFirstRung: runs over promotion-based ASHA without brackets; set promotion: true, ` +
         'remove brackets, or remove adaptiveFirstRung',
       { path: `${path}.adaptiveFirstRung` },
+    );
+  if (config.lossAtRungs !== undefined && !ASHA_LOSS_AT_RUNGS.includes(config.lossAtRungs))
+    throw new InvalidInputError(
+      `${path}.lossAtRungs: must be one of ${ASHA_LOSS_AT_RUNGS.join(', ')}, got ${JSON.stringify(config.lossAtRungs)}`,
+      { path: `${path}.lossAtRungs` },
+    );
+  if (config.lossAtRungs !== undefined && config.promotion !== true)
+    throw new InvalidInputError(
+      `${path}.lossAtRungs: orders promotion-based ASHA's rungs; set promotion: true or remove lossAtRungs`,
+      { path: `${path}.lossAtRungs` },
     );
   const { auditFromTrial } = config;
   if (auditFromTrial !== undefined && (!Number.isInteger(auditFromTrial) || auditFromTrial < 0))
@@ -343,6 +368,8 @@ export function ashaRecordRungs(
   epoch: number,
   value: number,
   graceEpochs = 0,
+  /** The trial's validation loss after `epoch` (kept only with `lossAtRungs`). */
+  loss?: number,
 ): { readonly state: AshaState; readonly rung: number } {
   let rungs = state.rungs;
   let reached = -1;
@@ -353,7 +380,12 @@ export function ashaRecordRungs(
     // Below the bracket's first rung, as in a warm-up: not recorded, compared with nobody.
     if (k < bracket || rungEpoch <= graceEpochs || !Number.isFinite(value)) continue;
     if (k === 0 && state.firstRungCheck?.dropped === true) continue;
-    const entry: AshaRungEntry = state.config.brackets === true ? { trialId, value, bracket } : { trialId, value };
+    const entry: AshaRungEntry = {
+      trialId,
+      value,
+      ...(state.config.brackets === true ? { bracket } : {}),
+      ...(state.config.lossAtRungs !== undefined && loss !== undefined && Number.isFinite(loss) ? { loss } : {}),
+    };
     rungs = rungs.map((rung, i) => (i === k ? [...rung, entry] : rung));
     reached = k;
   }
@@ -446,7 +478,7 @@ export function ashaNextPromotion(
       const keep = anyPaused ? entries.length : Math.floor(entries.length / reductionFactor);
       const ranked = entries
         .map((entry, arrival) => ({ ...entry, arrival }))
-        .sort((a, b) => (state.goal === 'maximize' ? b.value - a.value : a.value - b.value) || a.arrival - b.arrival)
+        .sort(rungOrder(state))
         .slice(0, keep);
       const chosen = ranked.findIndex((entry) => isPaused(entry.trialId) && !promoted.includes(entry.trialId));
       const entry = ranked[chosen];
@@ -463,13 +495,33 @@ export function ashaNextPromotion(
         reason: anyPaused
           ? `resumed from rung ${k} (epoch ${state.rungEpochs[k]}): the best paused trial of the highest rung, ` +
             'since no new trial may start and none completed'
-          : `promoted from rung ${k} (epoch ${state.rungEpochs[k]}): ${readable(entry.value)} ` +
-            `ranks ${chosen + 1} of ${entries.length}${among} (top ${keep})`,
+          : `promoted from rung ${k} (epoch ${state.rungEpochs[k]}): ${readable(entry.value)}` +
+            `${entry.loss !== undefined ? ` (validation loss ${readable(entry.loss)})` : ''} ` +
+            `ranks ${chosen + 1} of ${entries.length}${among} (top ${keep}` +
+            `${state.config.lossAtRungs === 'rank' ? ' by validation loss' : ''})`,
       };
     }
   }
   return undefined;
 }
+
+/** A rung's order, best first: by value (or loss, see {@link AshaLossAtRungs}), then by arrival. */
+function rungOrder(state: AshaState): (a: RankedEntry, b: RankedEntry) => number {
+  const byValue = (a: RankedEntry, b: RankedEntry) =>
+    state.goal === 'maximize' ? b.value - a.value : a.value - b.value;
+  const byLoss = (a: RankedEntry, b: RankedEntry) =>
+    (a.loss ?? Number.POSITIVE_INFINITY) - (b.loss ?? Number.POSITIVE_INFINITY) || 0;
+  switch (state.config.lossAtRungs) {
+    case undefined:
+      return (a, b) => byValue(a, b) || a.arrival - b.arrival;
+    case 'tie-break':
+      return (a, b) => byValue(a, b) || byLoss(a, b) || a.arrival - b.arrival;
+    case 'rank':
+      return (a, b) => byLoss(a, b) || byValue(a, b) || a.arrival - b.arrival;
+  }
+}
+
+type RankedEntry = AshaRungEntry & { readonly arrival: number };
 
 /**
  * Promotion's second chance: a score of a trial other than its rung value (the searcher's rating of its

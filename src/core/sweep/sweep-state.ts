@@ -15,12 +15,14 @@
  */
 import { InvalidInputError } from '../errors';
 import {
+  ASHA_LOSS_AT_RUNGS,
   AUDIT_EVERY_LIMITS,
   ashaMarkPromoted,
   ashaNextPromotion,
   ashaRecordRungs,
   ashaShouldStop,
   createAsha,
+  type AshaLossAtRungs,
   type AshaSecondChance,
   type AshaState,
 } from './asha';
@@ -92,6 +94,11 @@ export type EarlyStoppingConfig =
        * pre-registered and not adopted (docs/sweep-benchmark.md).
        */
       readonly adaptiveFirstRung?: boolean;
+      /**
+       * Validation loss at promotion's rungs (asha.ts `AshaLossAtRungs`): `tie-break` ranks trials with equal values
+       * by lower loss, `rank` ranks by loss. Needs `promotion`. A bench method, not a stage option.
+       */
+      readonly lossAtRungs?: AshaLossAtRungs;
     }
   | {
       /** Median stopping rule; see median.ts. */
@@ -294,6 +301,7 @@ function parseEarlyStopping(input: unknown, space: SearchSpace, algorithm: strin
         ...brackets(raw.brackets, raw.promotion),
         ...promoteByTpeScore(raw.promoteByTpeScore, raw.promotion, raw.brackets, algorithm),
         ...adaptiveFirstRung(raw.adaptiveFirstRung, raw.promotion, raw.brackets, raw.promoteByTpeScore),
+        ...lossAtRungs(raw.lossAtRungs, raw.promotion),
       };
     case 'median':
       return {
@@ -411,6 +419,24 @@ function adaptiveFirstRung(
   return { adaptiveFirstRung: true };
 }
 
+/** `{lossAtRungs}` when asked for (absent otherwise, so states and recorded histories are unchanged). */
+function lossAtRungs(value: unknown, promotionValue: unknown): { lossAtRungs?: AshaLossAtRungs } {
+  const path = 'earlyStopping.lossAtRungs';
+  if (value === undefined || value === null) return {};
+  if (!ASHA_LOSS_AT_RUNGS.includes(value as AshaLossAtRungs))
+    throw invalid(
+      path,
+      `must be one of ${ASHA_LOSS_AT_RUNGS.join(', ')} (tie-break: equal values rank by lower validation loss), ` +
+        `got ${JSON.stringify(value)}`,
+    );
+  if (promotionValue !== true)
+    throw invalid(
+      path,
+      'needs promotion: true (it orders the rungs promotion reads); set promotion: true or remove it',
+    );
+  return { lossAtRungs: value as AshaLossAtRungs };
+}
+
 /**
  * Trials the searcher draws at random before its model is used (their ids are below this): the rung audit skips
  * them, since a first rung misranks the model's proposals far more than random draws (docs/sweep-benchmark.md).
@@ -459,6 +485,7 @@ export function createSweep(
           ...(config.earlyStopping.promotion === true ? { promotion: true } : {}),
           ...(config.earlyStopping.brackets === true ? { brackets: true } : {}),
           ...(config.earlyStopping.adaptiveFirstRung === true ? { adaptiveFirstRung: true } : {}),
+          ...(config.earlyStopping.lossAtRungs !== undefined ? { lossAtRungs: config.earlyStopping.lossAtRungs } : {}),
         },
         goal,
       );
@@ -649,6 +676,8 @@ export function recordIntermediate(
   trialId: number,
   epoch: number,
   value: number,
+  /** The epoch's validation loss; read only by ASHA's `lossAtRungs`. */
+  loss?: number,
 ): {
   readonly state: SweepState;
   readonly stop: boolean;
@@ -669,7 +698,7 @@ export function recordIntermediate(
     reason: 'no early stopping',
   };
   if (stopper.type === 'asha' && stopper.config.promotion === true && Number.isFinite(value)) {
-    const recorded = ashaRecordRungs(stopper, trialId, epoch, value, graceEpochsOf(state.config, trial));
+    const recorded = ashaRecordRungs(stopper, trialId, epoch, value, graceEpochsOf(state.config, trial), loss);
     const reports = [...trial.reports, { epoch, value }];
     // Closed (time budget, cancellation): nothing will be promoted any more, so a running trial finishes instead of
     // pausing for good, as running trials do when launching stops; otherwise the sweep could end with no result.

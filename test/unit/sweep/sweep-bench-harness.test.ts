@@ -135,6 +135,8 @@ void describe('sweep bench drivers', () => {
         'fineflow-tpe-asha-brackets',
         'fineflow-tpe-asha-tpe-score',
         'fineflow-tpe-asha-adaptive-rung',
+        'fineflow-tpe-asha-loss-tie-break',
+        'fineflow-tpe-asha-loss-rank',
         'fineflow-tpe-mv-asha',
         'fineflow-gp-asha',
         'fineflow-dyhpo',
