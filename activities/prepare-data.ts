@@ -10,6 +10,7 @@
 import { pinnedSourceProblem } from '../src/datasets/dataset-source';
 import { fixedSourcesOf, splitFractionsOf, type FixedSplit } from '../src/datasets/split-sources';
 import { pinnedDatasetStore, resolveDatasetSource, type DatasetPin } from '../src/datasets/version-store';
+import { qualityVerdict, versionReadUri, type VersionRead } from '../src/datasets/version-reads';
 import { CancelledError, InternalError, InvalidInputError } from '../src/core/errors';
 import {
   prepareDataset,
@@ -191,7 +192,7 @@ export const prepareDataStage: StageImplementation = async (
   const inputs = checkStageInputs('prepare-data', input.inputs);
   const pinProblem = pinnedSourceProblem(inputs.source);
   if (pinProblem) throw new InvalidInputError(`source ${inputs.source}: ${pinProblem}`, { field: 'source' });
-  const { store, options, version } = await pinSources(input, runtime, inputs);
+  const { store, options, version, prefix } = await pinSources(input, runtime, inputs);
   const sourceBytes = await announceSource(store, options, runtime);
   const prepared = await prepareDataset(store, options, progressReporter(runtime, sourceBytes));
   const { limitPerClass } = inputs;
@@ -207,6 +208,7 @@ export const prepareDataStage: StageImplementation = async (
       splits: { ...prepared.report.splits, train: manifest.splits.train.count },
     });
   }
+  await recordRead(input, runtime, { prefix, version, reportUri: prepared.reportUri, report: prepared.report });
   runtime.heartbeat({
     message: `prepared ${manifest.splits.train.count + manifest.splits.validation.count + manifest.splits.test.count} examples in ${manifest.classes.length} classes`,
     fraction: 1,
@@ -231,7 +233,7 @@ async function pinSources(
   input: StageActivityInput,
   runtime: StageRuntime,
   inputs: StageInputValues['prepare-data'],
-): Promise<{ store: ObjectStore; options: PrepareDatasetOptions; version: string }> {
+): Promise<{ store: ObjectStore; options: PrepareDatasetOptions; version: string; prefix: string }> {
   const requested = prepareOptions(inputs, input.context.outputPrefix);
   if (!runtime.datasetVersions)
     throw new InternalError(
@@ -259,7 +261,37 @@ async function pinSources(
     sourceVersion: pin.manifest.id,
     ...(Object.keys(fixedSets).length > 0 ? { fixedSets } : {}),
   };
-  return { store, options, version: pin.manifest.id };
+  return { store, options, version: pin.manifest.id, prefix: pin.manifest.prefix };
+}
+
+/**
+ * Record beside the version's manifest that this run's stage read it and what the quality checks said
+ * (src/datasets/version-reads.ts: the datasets page lists a version's readers from it). A record that cannot be
+ * written costs the page a line, not the run its data: logged, not thrown.
+ */
+async function recordRead(
+  input: StageActivityInput,
+  runtime: StageRuntime,
+  read: { prefix: string; version: string; reportUri: string; report: DataReport },
+): Promise<void> {
+  const { runId, stageId, bucket } = input.context;
+  const checks = read.report.quality.map(({ check, outcome, count }) => ({ check, outcome, count }));
+  const record: VersionRead = {
+    runId,
+    stage: stageId,
+    at: new Date().toISOString(),
+    report: read.reportUri,
+    verdict: qualityVerdict(checks),
+    checks,
+    records: read.report.records,
+    kept: read.report.kept,
+    classes: read.report.classes.length,
+  };
+  try {
+    await runtime.datasetVersions?.putJson(versionReadUri(bucket, read.prefix, read.version, runId, stageId), record);
+  } catch (thrown) {
+    runtime.log(`could not record that this run read version ${read.version}: ${(thrown as Error).message}`);
+  }
 }
 
 /** The objects of a csv/jsonl prefix that prepare-data does not read (by their key's ending), by base name. */

@@ -17,6 +17,7 @@ import type { JsonValue, Plan } from '../core/spec/plan-types';
 import { runPrefix } from '../core/storage/layout';
 import { stageReportOf } from '../core/run/stage-producer';
 import { MAX_HTML_REPORT_BYTES, type ObjectStore } from '../storage/object-store';
+import { datasetVersion, listDatasets } from './datasets';
 import { planGraph, readRunInput, readStageInputs, type PlanGraph } from './run-plan';
 import { rerunPreviewOf, stageCache, stageCheckpoints } from './stage-store-info';
 import type { VersionTagsView } from './web/store-info-types';
@@ -309,6 +310,17 @@ export class UiApi {
       throw new InvalidInputError('promote needs a version (number, alias or latest)', { field: 'version' });
     if (typeof body.alias !== 'string') throw new InvalidInputError('promote needs an alias', { field: 'alias' });
     return promoteModel(this.services.store, this.services.bucket, name, version, body.alias);
+  }
+
+  /** Every dataset prefix with versions, newest first (src/ui/datasets.ts bounds what is read). */
+  datasets(): Promise<unknown> {
+    return listDatasets(this.services.store, this.services.bucket);
+  }
+
+  /** One version (`?prefix=s3://…/&id=<version>&offset=N`): a page of its objects, its readers, its diff. */
+  datasetVersion(query: URLSearchParams): Promise<unknown> {
+    const { store, bucket } = this.services;
+    return datasetVersion(store, bucket, query.get('prefix'), query.get('id'), query.get('offset'));
   }
 
   async schedules(): Promise<unknown> {

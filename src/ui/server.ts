@@ -245,6 +245,8 @@ function routes(api: UiApi, pollMs: number): Route[] {
     get('/api/models', () => api.models()),
     get(`/api/models/${SEGMENT}`, (_r, m) => api.model(at(m, 1))),
     post(`/api/models/${SEGMENT}/promote`, (body, m) => api.promote(at(m, 1), body)),
+    get('/api/datasets', () => api.datasets()),
+    get('/api/datasets/version', (_r, _m, url) => api.datasetVersion(url.searchParams)),
     get('/api/schedules', () => api.schedules()),
     post(`/api/schedules/${SEGMENT}/(pause|unpause|trigger)`, (_body, m) => api.scheduleAction(at(m, 1), at(m, 2))),
     post('/api/validate', async (body) => api.compile(body).result),

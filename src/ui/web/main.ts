@@ -5,6 +5,7 @@
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 import { comparePage } from './pages/compare';
+import { datasetsPage, datasetVersionPage } from './pages/datasets';
 import { modelPage, modelsPage } from './pages/models';
 import { pipelinesPage } from './pages/pipelines';
 import { runPage } from './pages/run';
@@ -25,6 +26,8 @@ function route(): Page {
       return comparePage(params);
     case 'models':
       return parts[1] ? modelPage(parts[1]) : modelsPage();
+    case 'datasets':
+      return parts[1] && parts[2] ? datasetVersionPage(parts[1], parts[2], params) : datasetsPage();
     case 'schedules':
       return schedulesPage();
     case 'pipelines':

@@ -178,6 +178,14 @@ export function formatDuration(startIso: string | undefined, endIso: string | un
   return formatElapsed(startIso, endIso, Date.now()).replace(/(\d) (m?s)$/, '$1\u00a0$2');
 }
 
+/** A size, its number and unit joined by a no-break space: "46.1 KiB" broke over two lines in a phone's table. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes}\u00a0B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)}\u00a0KiB`;
+  if (bytes < 1024 * 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1)}\u00a0MiB`;
+  return `${(bytes / 1024 / 1024 / 1024).toFixed(1)}\u00a0GiB`;
+}
+
 export function formatNumber(value: unknown): string {
   if (typeof value !== 'number') return value === undefined ? '' : JSON.stringify(value);
   return Number.isInteger(value) ? String(value) : value.toPrecision(4);

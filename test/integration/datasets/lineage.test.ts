@@ -2,7 +2,9 @@
  * Issue 19's lineage bug, on the real Temporal dev server and MinIO: a second dataset version is
  * pushed while the run for the first one waits for a worker. Each run must train on exactly the
  * version it records (prepare-data's counts show which bytes it read), the model card must name
- * that version, and the id `data push` printed must be the one on the run and on the card.
+ * that version, and the id `data push` printed must be the one on the run and on the card. The UI's datasets API
+ * (src/ui/datasets.ts) then lists both versions, each with the run whose prepare-data read it (the record
+ * prepare-data writes beside the manifest) and its quality verdict, and compares B with A.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -19,6 +21,8 @@ import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import { compilePlan } from '../../../src/spec/compile';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { waitFor } from '../schedules/harness';
+import { startUiFor } from '../../e2e/helpers/ui-browser';
+import type { DatasetsView, DatasetVersionView } from '../../../src/ui/web/dataset-types';
 
 /** A separable two-class CSV with `rows` rows (the row count tells which version a run read). */
 function csv(rows: number, offset: number): string {
@@ -158,6 +162,52 @@ stages:
       );
       const versions = (await listDatasetVersions(h.store, h.config.s3.bucket, prefix)).map((v) => v.id);
       assert.ok(versions.includes(pushedA.version) && versions.includes(pushedB.version), 'both versions are listed');
+
+      const ui = await startUiFor(h);
+      t.after(() => ui.close());
+      const api = async <T>(path: string, status = 200): Promise<T> => {
+        const response = await fetch(`${ui.url}${path}`);
+        assert.equal(response.status, status, `${path}: ${response.status}`);
+        return (await response.json()) as T;
+      };
+      const listed = (await api<DatasetsView>('/api/datasets')).datasets.find((d) => d.prefix === prefix);
+      assert.deepEqual(
+        // The watcher seals the same bytes again (same id) when it sees them: the manifest names the last sealer.
+        listed?.versions.map((v) => [
+          v.id,
+          v.count,
+          v.createdBy === 'data push' || v.createdBy === 'watcher',
+          v.reads,
+          v.verdict,
+        ]),
+        [
+          [pushedB.version, 1, true, 1, 'passed'],
+          [pushedA.version, 1, true, 1, 'passed'],
+        ],
+        'both versions, newest first, each read by one prepare-data stage whose checks passed',
+      );
+      const versionOf = (id: string): Promise<DatasetVersionView> =>
+        api<DatasetVersionView>(`/api/datasets/version?prefix=${encodeURIComponent(prefix)}&id=${id}`);
+      const viewB = await versionOf(pushedB.version);
+      assert.deepEqual(
+        viewB.reads.map((r) => [r.runId, r.stage, r.verdict, r.kept]),
+        [[runB, 'prepare', 'passed', 70]],
+      );
+      assert.deepEqual(
+        viewB.objects.map((o) => [o.key, o.size]),
+        [['data.csv', csv(70, 1).length]],
+      );
+      assert.equal(viewB.compare?.from, pushedA.version);
+      assert.deepEqual(viewB.compare?.counts, { added: 0, removed: 0, changed: 1, unchanged: 0 });
+      const viewA = await versionOf(pushedA.version);
+      assert.equal(viewA.compare, undefined, 'A is the first version of its prefix');
+      assert.deepEqual(
+        viewA.reads.map((r) => r.runId),
+        [runA],
+      );
+      await api(`/api/datasets/version?prefix=${encodeURIComponent(prefix)}&id=${'0'.repeat(64)}`, 404);
+      await api(`/api/datasets/version?prefix=${encodeURIComponent(prefix)}&id=nope`, 400);
+      await api(`/api/datasets/version?prefix=not-a-uri&id=${pushedA.version}`, 400);
     },
   );
 });

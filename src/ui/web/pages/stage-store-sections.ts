@@ -3,17 +3,10 @@
  * (src/ui/stage-store-info.ts). Runs named here are links to their pages.
  */
 import type { RerunPreviewInfo, StageCacheInfo, StageCheckpoints } from '../types';
-import { formatTime, h } from '../util';
+import { formatBytes, formatTime, h } from '../util';
 
 function runLink(runId: string): HTMLElement {
   return h('a', { href: `#/runs/${encodeURIComponent(runId)}`, 'data-run-link': runId }, runId);
-}
-
-/** A size, its number and unit joined by a no-break space: "46.1 KiB" broke over two lines in a phone's table. */
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes}\u00a0B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)}\u00a0KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)}\u00a0MiB`;
 }
 
 function fact(term: string, ...value: (string | HTMLElement | undefined)[]): HTMLElement[] {

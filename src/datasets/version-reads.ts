@@ -1,0 +1,73 @@
+/**
+ * Which runs read a dataset version, and what prepare-data's quality checks said of it: one small record per run
+ * and stage, written beside the version's manifest when a prepare-data stage finishes
+ * (`…/_versions/<id>.reads/<runId>/<stage>.json`), so the UI's datasets page lists a version's readers by listing
+ * one prefix instead of scanning every run. A stage served from the cache writes none (it read nothing).
+ * Records are data written by stage code: {@link checkVersionRead} checks their shape before anyone shows them.
+ */
+import { InvalidInputError } from '../core/errors';
+import { datasetVersionsPrefix } from './dataset-version';
+
+/** One quality check's outcome, as the data report has it (src/ml/data/quality.ts). */
+export interface VersionReadCheck {
+  readonly check: string;
+  readonly outcome: 'ok' | 'warned' | 'failed';
+  readonly count: number;
+}
+
+/** A prepare-data stage that read the version. */
+export interface VersionRead {
+  readonly runId: string;
+  readonly stage: string;
+  /** When the stage finished, ISO 8601. */
+  readonly at: string;
+  /** The stage's data report (prepare-data's `report` output). */
+  readonly report: string;
+  /** `passed`: every check found nothing; `warnings`: some found something the policy let through. */
+  readonly verdict: 'passed' | 'warnings';
+  readonly checks: readonly VersionReadCheck[];
+  /** Records read and kept, and the classes found. */
+  readonly records: number;
+  readonly kept: number;
+  readonly classes: number;
+}
+
+/** Where the read records of version `id` of `dataPrefix` live. */
+export function versionReadsPrefix(bucket: string, dataPrefix: string, id: string): string {
+  return `${datasetVersionsPrefix(bucket, dataPrefix)}${id}.reads/`;
+}
+
+export function versionReadUri(bucket: string, dataPrefix: string, id: string, runId: string, stage: string): string {
+  return `${versionReadsPrefix(bucket, dataPrefix, id)}${encodeURIComponent(runId)}/${encodeURIComponent(stage)}.json`;
+}
+
+/** The verdict a data report's checks give (a failed check stops the stage, so a finished one has none). */
+export function qualityVerdict(checks: readonly VersionReadCheck[]): VersionRead['verdict'] {
+  return checks.some((check) => check.outcome !== 'ok') ? 'warnings' : 'passed';
+}
+
+const OUTCOMES = new Set(['ok', 'warned', 'failed']);
+
+/** A record read from the store, checked (it is data, not code). */
+export function checkVersionRead(value: unknown, uri: string): VersionRead {
+  const bad = (why: string): never => {
+    throw new InvalidInputError(`${uri} is not a dataset version read record: ${why}`, {
+      uri,
+      code: 'invalid-version-read',
+    });
+  };
+  if (value === null || typeof value !== 'object') return bad('not a JSON object');
+  const read = value as Partial<VersionRead>;
+  for (const field of ['runId', 'stage', 'at', 'report'] as const)
+    if (typeof read[field] !== 'string') bad(`${field} is not text`);
+  for (const field of ['records', 'kept', 'classes'] as const)
+    if (typeof read[field] !== 'number') bad(`${field} is not a number`);
+  if (read.verdict !== 'passed' && read.verdict !== 'warnings') bad('verdict is neither passed nor warnings');
+  if (!Array.isArray(read.checks)) return bad('checks is not a list');
+  for (const check of read.checks as unknown[]) {
+    const c = check as Partial<VersionReadCheck> | null;
+    if (typeof c?.check !== 'string' || !OUTCOMES.has(String(c.outcome)) || typeof c.count !== 'number')
+      bad('a check lacks check, outcome or count');
+  }
+  return read as VersionRead;
+}

@@ -1,0 +1,186 @@
+/**
+ * The datasets pages, served by the real UI server from an in-memory store and drawn by the real app in Chromium: the
+ * list shows every prefix's versions newest first (id, sealed, objects, size, who sealed it, the quality verdict of the
+ * run that read it); a version's page shows its manifest a page at a time, the run that read it (linked) with its
+ * checks, and what changed since the version before it. With no versions, the page says how to push one. 390 and
+ * 1280 px, light and dark; on a phone every value is on screen and labelled, and nothing scrolls the page sideways.
+ *
+ * No stack needed. Run with: bash scripts/test.sh integration --quick test/browser/datasets-pages.test.ts
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { sealDatasetVersion } from '../../src/datasets/version-store';
+import { qualityVerdict, versionReadUri, type VersionRead } from '../../src/datasets/version-reads';
+import { DATASET_LIMITS } from '../../src/ui/datasets';
+import { createMemoryObjectStore } from '../../src/storage/memory-store';
+import type { RunningUi } from '../../src/ui/server';
+import { closeBrowserUi, startBrowserUi } from './browser-ui';
+import { openPage, screenshot } from '../e2e/helpers/ui-browser';
+import { assertCards, assertNoSideScroll } from './page-layout';
+
+const PREFIX = 's3://datasets/surface-defects/';
+const OBJECTS = DATASET_LIMITS.objectsPerPage + 30;
+let browser: Browser;
+let ui: RunningUi;
+let emptyUi: RunningUi;
+let first = '';
+let second = '';
+
+before(async () => {
+  const store = createMemoryObjectStore({ buckets: ['fineflow', 'datasets'] });
+  const key = (i: number): string => `${i % 2 === 0 ? 'ok' : 'defect'}/img-${String(i).padStart(4, '0')}.png`;
+  for (let i = 0; i < OBJECTS; i += 1) await store.putBytes(`${PREFIX}${key(i)}`, `image ${i}`);
+  first = (await sealDatasetVersion(store, 'fineflow', PREFIX, { createdBy: 'data push', now: new Date('2026-12-01') }))
+    .id;
+  // The next push: one image changed, one removed, two added.
+  await store.putBytes(`${PREFIX}${key(0)}`, 'image 0, relabelled');
+  await store.remove(`${PREFIX}${key(1)}`);
+  await store.putBytes(`${PREFIX}new/a.png`, 'a');
+  await store.putBytes(`${PREFIX}new/b.png`, 'b');
+  second = (await sealDatasetVersion(store, 'fineflow', PREFIX, { createdBy: 'watcher', now: new Date('2026-12-05') }))
+    .id;
+  const checks = [
+    { check: 'blankImages', outcome: 'warned' as const, count: 3 },
+    { check: 'imbalance', outcome: 'ok' as const, count: 0 },
+  ];
+  const read: VersionRead = {
+    runId: 'defects-20261205-0300',
+    stage: 'prepare',
+    at: '2026-12-05T03:01:00.000Z',
+    report: 's3://fineflow/runs/defects-20261205-0300/prepare/data-report.json',
+    verdict: qualityVerdict(checks),
+    checks,
+    records: OBJECTS + 1,
+    kept: OBJECTS - 2,
+    classes: 2,
+  };
+  await store.putJson(versionReadUri('fineflow', PREFIX, second, read.runId, read.stage), read);
+  ({ ui, browser } = await startBrowserUi({ runs: {}, store, bucket: 'fineflow' }));
+  ({ ui: emptyUi } = await startBrowserUi({
+    runs: {},
+    store: createMemoryObjectStore({ buckets: ['fineflow'] }),
+    bucket: 'fineflow',
+  }).then(async (started) => {
+    await started.browser.close();
+    return started;
+  }));
+});
+after(async () => {
+  await closeBrowserUi({ ui, browser });
+  await emptyUi?.close();
+});
+
+const VIEWPORTS = [
+  { width: 390, height: 844 },
+  { width: 1280, height: 800 },
+] as const;
+
+for (const viewport of VIEWPORTS) {
+  for (const colorScheme of ['light', 'dark'] as const) {
+    const size = `${viewport.width}-${colorScheme}`;
+    test(`the datasets list shows each version, newest first, with its verdict (${size})`, async () => {
+      const { page, errors } = await openPage(browser, colorScheme, viewport);
+      try {
+        await page.goto(`${ui.url}/#/datasets`);
+        await page.locator('section.dataset tbody tr').nth(1).waitFor();
+        assert.equal(await page.locator('header nav a[aria-current="page"]').textContent(), 'Datasets');
+        assert.equal(await page.locator('section.dataset h2').textContent(), PREFIX);
+        const rows = await page.locator('section.dataset tbody tr').evaluateAll((trs) =>
+          trs.map((tr) => ({
+            version: tr.getAttribute('data-version'),
+            cells: [...tr.querySelectorAll('td')].map((cell) => cell.innerText.replace(/\s+/g, ' ').trim()),
+          })),
+        );
+        assert.deepEqual(
+          rows.map((r) => r.version),
+          [second, first],
+          'newest first',
+        );
+        const [newest, oldest] = rows.map((r) =>
+          r.cells.map((c) => c.replace(/^(sealed|objects|size|by|quality|read by) /, '')),
+        );
+        assert.equal(newest?.[0], second.slice(0, 12));
+        assert.equal(newest?.[1], '2026-12-05 00:00:00');
+        assert.equal(newest?.[2], String(OBJECTS + 1));
+        assert.equal(newest?.[4], 'watcher');
+        assert.equal(newest?.[5], 'warnings');
+        assert.equal(newest?.[6], '1 run stage');
+        assert.equal(oldest?.[4], 'data push');
+        assert.equal(oldest?.[5], '–', 'no run read the first version');
+        if (viewport.width === 390) await assertCards(page, 'section.dataset tbody tr', 2);
+        await assertNoSideScroll(page);
+        await screenshot(page, `datasets-list-${size}`);
+        assert.deepEqual(errors, []);
+      } finally {
+        await page.context().close();
+      }
+    });
+
+    test(`a version's page: its readers, the diff with the previous one, its manifest paged (${size})`, async () => {
+      const { page, errors } = await openPage(browser, colorScheme, viewport);
+      try {
+        await page.goto(`${ui.url}/#/datasets`);
+        await page.locator(`tr[data-version="${second}"] a`).click();
+        await page.locator('#compare-summary').waitFor();
+        assert.equal(await page.locator('dd[data-fact="version"]').textContent(), second);
+        assert.equal(await page.locator('dd[data-fact="by"]').textContent(), 'watcher');
+        const run = page.locator('table.reads tr[data-run="defects-20261205-0300"]');
+        assert.equal(await run.locator('a').first().getAttribute('href'), '#/runs/defects-20261205-0300?stage=prepare');
+        assert.match(await run.innerText(), /blankImages: 3 \(warned\)/);
+        assert.match(await run.innerText(), new RegExp(`${OBJECTS - 2} of ${OBJECTS + 1} records, 2 classes`));
+        assert.match(
+          await page.locator('#compare-summary').innerText(),
+          new RegExp(`^Since ${first.slice(0, 12)}: 2 added, 1 removed, 1 changed, ${OBJECTS - 2} unchanged\\.$`),
+        );
+        const marks = await page
+          .locator('table.compare-objects tbody tr')
+          .evaluateAll((trs) => trs.map((tr) => tr.textContent?.replace(/\d+\s*B.*$/, '')));
+        assert.deepEqual(marks, [
+          '+addednew/a.png',
+          '+addednew/b.png',
+          '-removeddefect/img-0001.png',
+          '~changedok/img-0000.png',
+        ]);
+        assert.equal(
+          await page.locator('#objects-range').innerText(),
+          `Objects 1–${DATASET_LIMITS.objectsPerPage} of ${OBJECTS + 1}, in key order. next →`,
+        );
+        assert.equal(await page.locator('table.objects tbody tr').count(), DATASET_LIMITS.objectsPerPage);
+        if (viewport.width === 390) {
+          await assertCards(page, 'table.reads tbody tr', 1);
+          await assertCards(page, 'table.compare-objects tbody tr', 4);
+        }
+        await screenshot(page, `dataset-version-${size}`);
+        await page.locator('#objects-range a', { hasText: 'next' }).click();
+        await page.locator('#objects-range', { hasText: `Objects ${DATASET_LIMITS.objectsPerPage + 1}–` }).waitFor();
+        assert.equal(await page.locator('table.objects tbody tr').count(), OBJECTS + 1 - DATASET_LIMITS.objectsPerPage);
+        // The first version: nothing before it, no run read it.
+        await page.goto(`${ui.url}/#/datasets/${encodeURIComponent(PREFIX)}/${first}`);
+        await page.locator('#compare-summary', { hasText: 'first recorded version' }).waitFor();
+        assert.match(await page.locator('#no-reads').innerText(), /No run has read this version/);
+        await assertNoSideScroll(page);
+        assert.deepEqual(errors, []);
+      } finally {
+        await page.context().close();
+      }
+    });
+
+    test(`with no versions, the datasets page says how to push one (${size})`, async () => {
+      const { page, errors } = await openPage(browser, colorScheme, viewport);
+      try {
+        await page.goto(`${emptyUi.url}/#/datasets`);
+        await page.locator('.empty-state').waitFor();
+        assert.match(
+          await page.locator('.empty-state').innerText(),
+          /fineflow data push \.\/my-data s3:\/\/datasets\/my-data\//,
+        );
+        await assertNoSideScroll(page);
+        await screenshot(page, `datasets-empty-${size}`);
+        assert.deepEqual(errors, []);
+      } finally {
+        await page.context().close();
+      }
+    });
+  }
+}
