@@ -46,6 +46,7 @@ function load() {
     bucketCreation: mb.bucketCreation,
     diffDatasetVersions: m2.diffDatasetVersions,
     parseDatasetSource: m2.parseDatasetSource,
+    relativeKey: m2.relativeKey,
     listDatasetVersions: m3.listDatasetVersions,
     readDatasetVersion: m3.readDatasetVersion,
     readVersionedObject: m3.readVersionedObject,
@@ -71,6 +72,8 @@ export interface PushResult {
   readonly version: string;
   /** Objects in that version (the pushed files plus any that were there before and not replaced). */
   readonly objects: number;
+  /** With `deleteOthers`: keys that were under the prefix, not in the directory, and were deleted before sealing. */
+  readonly deleted: readonly string[];
 }
 
 /** Every regular file under `dir`, as paths relative to it with `/` separators, sorted. */
@@ -93,6 +96,8 @@ export const PUSH_FILES_IN_FLIGHT = 8;
 /**
  * Streams a directory to a prefix, {@link PUSH_FILES_IN_FLIGHT} files at a time, and seals the prefix into a version
  * (manifest under `bucket`) once every file is in; progress lines go to `progress`, a line a file as each completes.
+ * With `deleteOthers` the prefix is made to mirror the directory first: objects under it that the directory does not
+ * have are deleted (a versioned bucket keeps them readable by earlier versions), so the version is the directory.
  */
 export async function pushDirectory(
   store: ObjectStore,
@@ -104,6 +109,7 @@ export async function pushDirectory(
   creation: Pick<BucketOptions, 'refuseToCreate'> = {},
   /** Files streamed at once (the bench's one-at-a-time baseline sets 1). */
   inFlight: number = PUSH_FILES_IN_FLIGHT,
+  options: { readonly deleteOthers?: boolean } = {},
 ): Promise<PushResult> {
   const { formatBytes, sealDatasetVersion } = load();
   const prefix = asPrefixUri(prefixUri);
@@ -136,26 +142,60 @@ export async function pushDirectory(
     files[index] = { path, uri: result.uri, size: result.size, sha256: result.sha256 };
     progress(`[${++completed}/${paths.length}] ${path} ${formatBytes(result.size)}`);
   });
+  const deleted: string[] = [];
+  if (options.deleteOthers === true) {
+    const { relativeKey } = load();
+    const pushed = new Set(paths);
+    for (const info of await store.list(prefix)) {
+      const key = relativeKey(prefix, formatS3Uri(info));
+      if (key === undefined || key.endsWith('/') || pushed.has(key)) continue;
+      await store.remove(formatS3Uri(info));
+      deleted.push(key);
+      progress(`deleted ${key}: not in ${dir}`);
+    }
+  }
   await store.ensureBucket(bucket);
   const manifest = await sealDatasetVersion(store, bucket, prefix, { createdBy: 'data push' });
-  return { prefix, files, bytes: done, version: manifest.id, objects: manifest.count };
+  return { prefix, files, bytes: done, version: manifest.id, objects: manifest.count, deleted };
 }
 
-/** `s3://b/p/@<id>` → that version's manifest; usage error for an unpinned URI. */
+/** `s3://b/p/@<start of an id>`: at least this many hex characters name a version when only one starts with them. */
+const SHORT_VERSION = /^(s3:\/\/.+?)@([0-9a-f]{6,63})$/;
+
+/**
+ * `s3://b/p/@<id>` → that version's manifest; usage error for an unpinned URI. The CLI also takes the start of an id
+ * (6 or more of its hex characters, as `data diff` and `data versions` print 12) when exactly one recorded version of
+ * the prefix starts with it; pipelines pin the whole id (src/datasets/dataset-source.ts).
+ */
 async function versionNamed(
   store: ObjectStore,
   bucket: string,
   ref: string,
   what: string,
 ): Promise<DatasetVersionManifest> {
-  const { parseDatasetSource, readDatasetVersion } = load();
+  const { parseDatasetSource, readDatasetVersion, listDatasetVersions } = load();
   const source = parseDatasetSource(ref);
-  if (!source.version)
+  if (source.version) return readDatasetVersion(store, bucket, source.uri, source.version);
+  const short = SHORT_VERSION.exec(ref);
+  if (!short?.[1] || !short[2])
     throw new UsageError(
-      `${what} must name a version: s3://bucket/prefix/@<version> ` +
+      `${what} must name a version: s3://bucket/prefix/@<version>, the id or at least its first 6 characters ` +
         `(see \`fineflow data versions s3://bucket/prefix/\`), got ${ref}`,
     );
-  return readDatasetVersion(store, bucket, source.uri, source.version);
+  const prefix = asPrefixUri(short[1]);
+  const start = short[2];
+  const matches = (await listDatasetVersions(store, bucket, prefix)).filter((version) => version.id.startsWith(start));
+  const [only] = matches;
+  if (only && matches.length === 1) return readDatasetVersion(store, bucket, prefix, only.id);
+  if (matches.length === 0)
+    throw new UsageError(
+      `${what}: no version of ${prefix} starts with ${start} (see \`fineflow data versions ${prefix}\`)`,
+    );
+  const shown = matches.slice(0, 5).map((version) => version.id.slice(0, 16));
+  throw new UsageError(
+    `${what}: ${matches.length} versions of ${prefix} start with ${start} ` +
+      `(${shown.join(', ')}${matches.length > shown.length ? ', …' : ''}): give more of the id`,
+  );
 }
 
 /**
@@ -253,25 +293,43 @@ function configuredStore(io: CliIo): { readonly store: ObjectStore; readonly buc
 }
 
 /** `data push DIR s3://bucket/prefix/`: upload, seal a version, print its id. */
-async function pushCommand(rest: readonly string[], io: CliIo, json: boolean): Promise<number> {
+async function pushCommand(rest: readonly string[], io: CliIo, json: boolean, deleteOthers: boolean): Promise<number> {
   const { formatBytes, loadConfig, createObjectStoreFromConfig, bucketCreation } = load();
   const [dirArg, target, extra] = rest;
   if (!dirArg || !target || extra !== undefined) throw new UsageError('push takes DIR and s3://bucket/prefix/');
+  const location = parseS3Uri(target);
   const dir = resolve(io.cwd, dirArg);
   const info = await stat(dir).catch(() => undefined);
   if (!info?.isDirectory()) throw new UsageError(`${dirArg} is not a directory`);
-  parseS3Uri(target);
   const config = loadConfig(io.env);
+  if (deleteOthers && location.key.replace(/\/+$/, '') === '')
+    throw new UsageError(
+      `--delete would delete every other object in bucket ${location.bucket}: push to the dataset's own prefix ` +
+        `(s3://${location.bucket}/<name>/)`,
+    );
+  if (deleteOthers && location.bucket === config.s3.bucket)
+    throw new UsageError(
+      `--delete is for dataset buckets: ${location.bucket} is FINEFLOW_BUCKET, which holds runs, models and ` +
+        'version manifests; push to a dataset bucket (FINEFLOW_DATASET_BUCKETS) or drop --delete',
+    );
   const store = createObjectStoreFromConfig(config);
-  const creation = bucketCreation(parseS3Uri(target).bucket, config.s3, target);
+  const creation = bucketCreation(location.bucket, config.s3, target);
   const write = (line: string): void => void io.stderr.write(`${line}\n`);
-  const result = await pushDirectory(store, config.s3.bucket, dir, target, write, creation);
+  const result = await pushDirectory(store, config.s3.bucket, dir, target, write, creation, PUSH_FILES_IN_FLIGHT, {
+    deleteOthers,
+  });
   if (json) {
     io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return EXIT.ok;
   }
   const others = result.objects - result.files.length;
-  const note = others > 0 ? ` (the prefix holds ${others} other object(s) too: they are part of the version)` : '';
+  const note =
+    others > 0
+      ? ` (the prefix holds ${others} other ${others === 1 ? 'object' : 'objects'} too: ` +
+        'they are part of the version; --delete removes what DIR does not have)'
+      : result.deleted.length > 0
+        ? `; deleted ${result.deleted.length} ${result.deleted.length === 1 ? 'object' : 'objects'} DIR does not have`
+        : '';
   io.stdout.write(
     `pushed ${result.files.length} files (${formatBytes(result.bytes)}) to ${result.prefix}${note}\n` +
       `version ${result.version}\n`,
@@ -349,11 +407,14 @@ export const command: CliCommand = {
   description: `push      streams every file under DIR to the prefix (keeping relative paths), creates the bucket if
           needed (S3 versioning on; only FINEFLOW_BUCKET or one of FINEFLOW_DATASET_BUCKETS, default datasets),
           seals what the prefix then holds into a dataset version and prints its id: sha256 over the sorted
-          "<relative key> <sha256>" lines. The new-data watcher, the run it
-          starts, prepare-data and the model card use the same id.
+          "<relative key> <sha256>" lines. The new-data watcher, the run it starts, prepare-data and the
+          model card use the same id. Objects already under the prefix stay part of the version unless
+          --delete removes those DIR does not have (earlier versions keep them: the bucket keeps object
+          versions; refused on FINEFLOW_BUCKET and on a bucket's root).
 versions  lists the recorded versions of a prefix, oldest first (pushed, seen by a watcher, or read by a run).
 diff      compares two versions, A and B as s3://bucket/prefix/@<version> (B may be a bare id of the same
-          prefix): + added, - removed, ~ changed objects.
+          prefix): + added, - removed, ~ changed objects. Here and in pull a version may be the start of
+          its id (6 or more characters) when only one version of the prefix starts with it.
 pull      writes every object of a version under DIR, checking each against the manifest's sha256.
 ls        lists every object under the prefix now (size, time, URI).
 Pin a version in a pipeline: prepare-data's source: s3://bucket/prefix/@<version>.
@@ -364,6 +425,10 @@ live in FINEFLOW_BUCKET under datasets/<bucket>/<prefix>_versions/.`,
     {
       command: 'fineflow data push ./defects s3://datasets/defects/',
       explanation: 'upload a folder and seal it as a dataset version',
+    },
+    {
+      command: 'fineflow data push --delete ./defects s3://datasets/defects/',
+      explanation: 'the same, removing objects the folder no longer has, so the version is exactly the folder',
     },
     {
       command: 'fineflow data versions s3://datasets/defects/',
@@ -379,11 +444,18 @@ live in FINEFLOW_BUCKET under datasets/<bucket>/<prefix>_versions/.`,
     },
   ],
   json: true,
-  options: [],
+  options: [
+    {
+      name: 'delete',
+      kind: 'boolean',
+      description: 'push: delete objects under the prefix that DIR does not have, so the version is exactly DIR',
+    },
+  ],
   async run(args, io) {
     const [sub, ...rest] = args.positionals;
     const json = args.flags.json === true;
-    if (sub === 'push') return pushCommand(rest, io, json);
+    if (sub !== 'push' && args.flags.delete === true) throw new UsageError('--delete is an option of data push');
+    if (sub === 'push') return pushCommand(rest, io, json, args.flags.delete === true);
     if (sub === 'versions') return versionsCommand(rest, io, json);
     if (sub === 'diff') return diffCommand(rest, io, json);
     if (sub === 'pull') return pullCommand(rest, io, json);

@@ -91,3 +91,61 @@ it(
     assert.equal(unpinned.code, 2);
   },
 );
+
+it(
+  'push --delete makes the version exactly DIR (earlier versions keep their objects); pull and diff take an id start',
+  { timeout: 60_000 },
+  async () => {
+    const set = `s3://${bucket}/mirror/`;
+    const src = join(dir, 'mirror-src');
+    await mkdir(join(src, 'sub'), { recursive: true });
+    await writeFile(join(src, 'a.csv'), 'x,label\n1,a\n');
+    await writeFile(join(src, 'sub', 'b.csv'), 'x,label\n2,b\n');
+    const first = JSON.parse((await fineflow('data', 'push', 'mirror-src', set, '--json')).stdout) as {
+      version: string;
+    };
+    await rm(join(src, 'sub'), { recursive: true });
+    await writeFile(join(src, 'c.csv'), 'x,label\n3,c\n');
+
+    // Without --delete the removed file stays part of the version, and the output says how to drop it.
+    const kept = await fineflow('data', 'push', 'mirror-src', set);
+    assert.equal(kept.code, 0, kept.stderr);
+    assert.match(kept.stdout, /the prefix holds 1 other object too: they are part of the version; --delete removes/);
+    const mirrored = await fineflow('data', 'push', '--delete', 'mirror-src', set, '--json');
+    assert.equal(mirrored.code, 0, mirrored.stderr);
+    const result = JSON.parse(mirrored.stdout) as { version: string; objects: number; deleted: string[] };
+    assert.deepEqual([result.objects, result.deleted], [2, ['sub/b.csv']]);
+    assert.match(mirrored.stderr, /deleted sub\/b\.csv: not in /);
+
+    // Twelve characters, as `data diff` prints them, name a version when only one starts with them.
+    const diff = await fineflow('data', 'diff', `${set}@${first.version.slice(0, 12)}`, result.version.slice(0, 8));
+    assert.equal(diff.code, 0, diff.stderr);
+    assert.match(diff.stdout, /^\+ c\.csv/m);
+    assert.match(diff.stdout, /^- sub\/b\.csv/m);
+    const pulled = await fineflow('data', 'pull', `${set}@${first.version.slice(0, 6)}`, 'mirror-a');
+    assert.equal(pulled.code, 0, pulled.stderr);
+    assert.equal(await readFile(join(dir, 'mirror-a', 'sub', 'b.csv'), 'utf8'), 'x,label\n2,b\n');
+    assert.match(pulled.stdout, new RegExp(`of version ${first.version}`));
+
+    const none = await fineflow('data', 'pull', `${set}@ffffff`, 'nothing');
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, new RegExp(`no version of ${set} starts with ffffff.*fineflow data versions`));
+    const tooShort = await fineflow('data', 'pull', `${set}@${first.version.slice(0, 5)}`, 'nothing');
+    assert.equal(tooShort.code, 2);
+    assert.match(tooShort.stderr, /at least its first 6 characters/);
+
+    // --delete is refused where it could delete what is not the dataset's.
+    const root = await fineflow('data', 'push', '--delete', 'mirror-src', `s3://${bucket}/`);
+    assert.equal(root.code, 2);
+    assert.match(root.stderr, new RegExp(`would delete every other object in bucket ${bucket}`));
+    const home = await runCli(['data', 'push', '--delete', 'mirror-src', 's3://fineflow/data/'], {
+      cwd: dir,
+      env: { FINEFLOW_BUCKET: 'fineflow' },
+    });
+    assert.equal(home.code, 2);
+    assert.match(home.stderr, /--delete is for dataset buckets: fineflow is FINEFLOW_BUCKET/);
+    const elsewhere = await fineflow('data', 'versions', set, '--delete');
+    assert.equal(elsewhere.code, 2);
+    assert.match(elsewhere.stderr, /--delete is an option of data push/);
+  },
+);
