@@ -23,7 +23,7 @@ import {
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { DataWatchActivities } from '../activities/data-watch';
+import type { DataWatchActivities, PrefixFingerprint } from '../activities/data-watch';
 import {
   INITIAL_DATA_WATCH_STATE,
   runIdForDataVersion,
@@ -76,6 +76,12 @@ const REVERTS_PATCH = 'fineflow-19-data-watch-reverts';
  */
 const RUN_TASK_TIMEOUT_PATCH = 'fineflow-17-watcher-run-task-timeout';
 
+/**
+ * An empty look is recorded as no version (no `handledVersion`, no `lastObservation.fingerprint`) instead of the
+ * version id of no objects. It decides nothing differently; histories recorded before it replay with the old state.
+ */
+const EMPTY_NO_VERSION_PATCH = 'fineflow-s18-watch-empty-no-version';
+
 /** patched(): watchers recorded before this started runs without their Fineflow page (memo, details). */
 const RUN_PAGE_LINK_PATCH = 'fineflow-16-watcher-run-page-link';
 
@@ -106,7 +112,7 @@ export async function dataWatcher(input: DataWatcherInput): Promise<void> {
     try {
       const seen = await fingerprintPrefix(watcher.config.path);
       const atMs = Date.now();
-      watcher.lastObservation = { ...seen, observedAt: new Date(atMs).toISOString() };
+      watcher.observed(seen, atMs);
       // Paused: keep looking (describe shows the data), decide nothing; unpausing picks up what changed.
       if (!watcher.paused)
         recheckAtMs = await watcher.apply({ type: 'observed', version: seen.fingerprint, count: seen.count, atMs });
@@ -166,6 +172,7 @@ class WatcherState {
   /** Versions whose start Temporal refused: drained with the finished ones, their count taken back. */
   readonly notStarted = new Set<string>();
   private readonly detectReverts: boolean;
+  private readonly emptyHasNoVersion: boolean;
 
   constructor(input: DataWatcherInput) {
     this.watcherId = input.watcherId;
@@ -176,6 +183,16 @@ class WatcherState {
     this.recentRuns = [...(input.recentRuns ?? [])];
     this.paused = input.paused;
     this.detectReverts = patched(REVERTS_PATCH);
+    this.emptyHasNoVersion = patched(EMPTY_NO_VERSION_PATCH);
+  }
+
+  /** Remember a look at the prefix for `describe`; an empty one names no version. */
+  observed(seen: PrefixFingerprint, atMs: number): void {
+    const observedAt = new Date(atMs).toISOString();
+    if (seen.count === 0 && this.emptyHasNoVersion) {
+      const { fingerprint: _none, ...rest } = seen;
+      this.lastObservation = { ...rest, observedAt };
+    } else this.lastObservation = { ...seen, observedAt };
   }
 
   registerHandlers(): void {
@@ -203,7 +220,11 @@ class WatcherState {
   /** Feed one event to the state machine and start the runs it releases; when to look again, if sooner. */
   async apply(event: DataWatchEvent): Promise<number | undefined> {
     const firstSeenAtMs = this.state.candidate?.sinceMs;
-    const step = stepDataWatch(this.state, event, { ...this.config, detectReverts: this.detectReverts });
+    const step = stepDataWatch(this.state, event, {
+      ...this.config,
+      detectReverts: this.detectReverts,
+      emptyHasNoVersion: this.emptyHasNoVersion,
+    });
     this.state = step.state;
     for (const action of step.actions)
       await this.startRun(action, event.type === 'observed' ? (firstSeenAtMs ?? event.atMs) : undefined);

@@ -564,13 +564,15 @@ stages:
     });
     return runSweepStage(r, 'replay-asha-default', inputs);
   },
-  /** A newData watcher: baseline, a push, the run it starts, and continue-as-new after a few polls. */
+  /**
+   * A newData watcher: an empty prefix as its baseline (no version), a push, the run it starts, and continue-as-new
+   * after a few polls.
+   */
   async 'data-watcher'(r) {
     const name = `replay-watch-${r.suffix}`;
     const bucket = `ffreplay-${r.suffix}`;
     await r.store.ensureBucket(bucket);
     const prefix = `s3://${bucket}/incoming/`;
-    await r.store.putBytes(`${prefix}existing.csv`, 'a,b\n1,2\n');
     await r.schedules.apply(
       r.compile(`apiVersion: fineflow/v1
 kind: Pipeline

@@ -9,7 +9,9 @@
  *   start a run (`fineflow submit` is for that). No change, no run.
  * - A new version must stay unchanged for `debounceMs` (measured between observations) before it
  *   starts a run, so a burst of uploads gives one run for the final version.
- * - An empty prefix never starts a run (a dataset was deleted, not published).
+ * - An empty prefix never starts a run (a dataset was deleted, not published). It is no dataset version either:
+ *   the state records it as `handledCount: 0` with no `handledVersion`, not as the id of no objects, so the
+ *   next upload is new data (a run after the debounce) exactly as when that id was recorded.
  * - With `minObjects` > 1, a version must hold at least that many objects more than the last
  *   handled one (a few stray uploads do not retrain); with 1, any change counts, including an
  *   object overwritten in place.
@@ -37,15 +39,24 @@ export interface DataWatchConfig {
    * the old decisions on replay (the workflow passes `patched(…)`); default true.
    */
   readonly detectReverts?: boolean;
+  /**
+   * Whether an empty look is recorded as no version (`handledCount: 0`, no `handledVersion`) rather than as the
+   * version id of no objects. Decides no run either way; watchers whose history began before this keep
+   * recording the id on replay (the workflow passes `patched(…)`); default true.
+   */
+  readonly emptyHasNoVersion?: boolean;
 }
 
 /** Versions remembered as having run, for revert detection. */
 export const RAN_VERSIONS_KEPT = 100;
 
 export interface DataWatchState {
-  /** Version the watcher is done with: the baseline, the last one a run started for, or a skipped one. */
+  /**
+   * Version the watcher is done with: the baseline, the last one a run started for, or a skipped one. Absent
+   * before the first look, and when the last handled look found the prefix empty (then `handledCount` is 0).
+   */
   readonly handledVersion?: string;
-  /** Object count of `handledVersion`. */
+  /** Object count of `handledVersion` (0: the prefix was empty). Absent before the first look. */
   readonly handledCount?: number;
   /** A version that differs from `handledVersion`, waiting out the debounce since `sinceMs`. */
   readonly candidate?: { readonly version: string; readonly count: number; readonly sinceMs: number };
@@ -62,6 +73,7 @@ export interface DataWatchState {
   readonly reverts?: number;
   readonly lastRevert?: {
     readonly version: string;
+    /** The version it returned from; absent when the prefix was empty before (or, recorded earlier, unknown). */
     readonly from?: string;
     readonly atMs: number;
     readonly retrained: boolean;
@@ -150,16 +162,12 @@ function observe(
   config: DataWatchConfig,
 ): DataWatchStep {
   const { version, count, atMs } = event;
-  if (state.handledVersion === undefined || count === 0) {
+  if ((state.handledVersion === undefined && state.handledCount === undefined) || count === 0) {
     // Baseline, or an emptied prefix: nothing to train on, and the next upload is new data.
-    return {
-      state: {
-        ...without(state, 'candidate', 'queuedVersion', 'queuedCount'),
-        handledVersion: version,
-        handledCount: count,
-      },
-      actions: [],
-    };
+    const cleared = without(state, 'candidate', 'queuedVersion', 'queuedCount');
+    if (count === 0 && config.emptyHasNoVersion !== false)
+      return { state: { ...without(cleared, 'handledVersion'), handledCount: 0 }, actions: [] };
+    return { state: { ...cleared, handledVersion: version, handledCount: count }, actions: [] };
   }
   if (version === state.handledVersion)
     return { state: without(state, 'candidate', 'queuedVersion', 'queuedCount'), actions: [] };

@@ -31,7 +31,11 @@ export interface DataWatcherConfig {
 
 /** Last look at the prefix, for `schedule describe`. */
 export interface DataWatchObservation {
-  readonly fingerprint: string;
+  /**
+   * The dataset version id of what the look found. Absent when the prefix was empty: no objects are no dataset
+   * version (watchers started before patch `fineflow-s18-watch-empty-no-version` recorded sha256 of nothing here).
+   */
+  readonly fingerprint?: string;
   readonly count: number;
   readonly bytes: number;
   readonly newestModified?: string;

@@ -1,8 +1,9 @@
 /**
  * How a data watcher's last look at its prefix reads. A look at an empty prefix (a folder not pushed yet, or emptied)
- * seals nothing and starts no run, but its fingerprint is the version id of no objects (`e3b0c44298fc…`, sha256 of
- * nothing): shown as `version e3b0c44298fc` it read as a dataset version of 0 objects that exists. Every reader (the
- * UI's schedules page, `fineflow schedule list|describe`) asks this one rule. Pure; bundled into the UI's frontend.
+ * seals nothing and starts no run; watchers started before patch `fineflow-s18-watch-empty-no-version` still record
+ * its fingerprint as the version id of no objects (`e3b0c44298fc…`, sha256 of nothing), later ones record none.
+ * Shown as `version e3b0c44298fc` it read as a dataset version of 0 objects that exists. Every reader (the UI's
+ * schedules page, `fineflow schedule list|describe`) asks this one rule. Pure; bundled into the UI's frontend.
  */
 import type { DataWatchObservation } from './data-watch-types';
 
@@ -14,7 +15,7 @@ export function lookText(
   look: Pick<DataWatchObservation, 'fingerprint' | 'count'> & { readonly bytes?: number },
   options: { readonly bytes?: boolean } = {},
 ): string {
-  if (look.count === 0) return EMPTY_LOOK;
+  if (look.count === 0 || look.fingerprint === undefined) return EMPTY_LOOK;
   const size = options.bytes && look.bytes !== undefined ? `, ${look.bytes} bytes` : '';
   return `${look.count} objects${size}, version ${look.fingerprint.slice(0, 12)}`;
 }

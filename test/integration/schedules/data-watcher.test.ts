@@ -6,7 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { datasetVersionId } from '../../../src/datasets/dataset-version';
 import { sealDatasetVersion } from '../../../src/datasets/version-store';
+import type { ScheduleDetails } from '../../../src/schedules/schedule-client';
+import { runCli } from '../../helpers/cli';
 import { InvalidInputError } from '../../../src/core/errors';
 import { RUN_WORKFLOW_TASK_TIMEOUT_MS } from '../../../src/core/run/run-types';
 import type { DataWatcherStatus } from '../../../src/core/schedules/data-watch-types';
@@ -272,6 +275,51 @@ void describe('newData trigger on the real stack', () => {
       const settled = await watcherLookedPastDebounce(() => h.schedules.watchers.status(watcherId), 1000);
       assert.equal(settled.recentRuns.length, 2);
       assert.equal((await h.runs(name, 'new-data')).length, 2);
+    },
+  );
+
+  void it(
+    'an empty prefix: describe --json names no version; the first push starts exactly one run',
+    { timeout: 120_000 },
+    async (t) => {
+      const name = `watch-empty-${h.suffix}`;
+      t.after(() =>
+        h.schedules.delete(name).then(
+          () => undefined,
+          () => undefined,
+        ),
+      );
+      const prefix = `s3://${bucket}/empty-first/`;
+      await h.schedules.apply(h.compile(pipelineYaml(name, prefix, 'debounce: 1s, pollInterval: 1s')));
+      const watcherId = watcherIdFor(name, prefix);
+      // Two looks at the empty prefix, past the debounce: whatever it records for nothing is recorded by now.
+      await watcherLookedPastDebounce(() => h.schedules.watchers.status(watcherId), 1000);
+      const described = await runCli(['schedule', 'describe', name, '--json']);
+      assert.equal(described.code, 0, described.stderr);
+      const watcher = (JSON.parse(described.stdout) as ScheduleDetails).watchers[0];
+      assert.ok(watcher && !('error' in watcher), described.stdout);
+      assert.equal(watcher.lastObservation?.count, 0);
+      assert.equal(watcher.lastObservation?.fingerprint, undefined, 'an empty look is no version');
+      assert.equal(watcher.state.handledVersion, undefined, 'no version handled');
+      assert.equal(watcher.state.handledCount, 0);
+      assert.doesNotMatch(described.stdout, new RegExp(datasetVersionId([]).slice(0, 12)), 'not the id of nothing');
+      assert.equal((await h.runs(name, 'new-data')).length, 0);
+
+      await push(prefix, 'first.csv', 'a,b\n1,2\n');
+      const [run] = await waitFor(
+        'a run for the first data',
+        () => h.runs(name, 'new-data'),
+        (runs) => runs.length >= 1,
+        20_000,
+      );
+      const version = await currentVersion(prefix);
+      assert.equal(run?.workflowId, `${watcherId}-${version.slice(0, 16)}`);
+      assert.equal((await h.result(run?.workflowId as string)).status, 'succeeded');
+      const settled = await watcherLookedPastDebounce(() => h.schedules.watchers.status(watcherId), 1000);
+      assert.equal((await h.runs(name, 'new-data')).length, 1, 'exactly one run for the first data');
+      assert.equal(settled.state.runsStarted, 1);
+      assert.equal(settled.state.handledVersion, version);
+      assert.equal(settled.lastObservation?.fingerprint, version);
     },
   );
 

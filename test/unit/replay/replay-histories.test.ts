@@ -48,6 +48,11 @@ interface Recorded {
       eventType?: string;
       workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } };
       activityTaskScheduledEventAttributes?: { activityType?: { name?: string } };
+      markerRecordedEventAttributes?: {
+        markerName?: string;
+        details?: Record<string, { payloads?: { data?: string }[] }>;
+      };
+      activityTaskCompletedEventAttributes?: { result?: { payloads?: { data?: string }[] } };
     }[];
   };
 }
@@ -76,6 +81,24 @@ function currentWorkflowBundle(): ReturnType<typeof workflowBundle> {
 function schedulesActivity(recorded: Recorded, activityType: string): boolean {
   return recorded.history.events.some(
     (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === activityType,
+  );
+}
+
+/** The JSON payloads of a recording's events of one kind (plain payloads: recorded without the codec). */
+function payloadsOf(recorded: Recorded, pick: (event: Recorded['history']['events'][number]) => unknown): unknown[] {
+  const decoded: unknown[] = [];
+  for (const event of recorded.history.events) {
+    const found = pick(event) as { payloads?: { data?: string }[] } | undefined;
+    for (const payload of found?.payloads ?? [])
+      if (payload.data) decoded.push(JSON.parse(Buffer.from(payload.data, 'base64').toString('utf8')));
+  }
+  return decoded;
+}
+
+/** Whether a recording took the new branch of a patch (its marker is in the history). */
+function takesPatch(recorded: Recorded, patchId: string): boolean {
+  return payloadsOf(recorded, (e) => e.markerRecordedEventAttributes?.details?.['patch-data']).some(
+    (data) => (data as { id?: string }).id === patchId,
   );
 }
 
@@ -114,6 +137,19 @@ test('every recorded workflow history replays against the current workflow code'
   assert.ok(
     recorded.some((r) => r.file.startsWith('hyperparameter-sweep-base-pin--') && schedulesActivity(r, 'pinSweepBase')),
     'a recorded sweep that pins its registry base (pinSweepBase)',
+  );
+
+  // The watcher's empty-look patch has a recording that took its new branch on an empty prefix.
+  assert.ok(
+    recorded.some(
+      (r) =>
+        r.file.startsWith('data-watcher--') &&
+        takesPatch(r, 'fineflow-s18-watch-empty-no-version') &&
+        payloadsOf(r, (e) => e.activityTaskCompletedEventAttributes?.result).some(
+          (seen) => (seen as { count?: number }).count === 0,
+        ),
+    ),
+    'a recorded watcher that looked at an empty prefix with fineflow-s18-watch-empty-no-version',
   );
 
   const failures: string[] = [];

@@ -266,3 +266,77 @@ void describe('reverts, manual triggers and counters (issue 19)', () => {
     assert.match(runIdForRestart('w', 'a'.repeat(64), 'revert', 5), /^w-a{16}-revert-5$/);
   });
 });
+
+void describe('an empty look records no version (session 18)', () => {
+  void it('an empty baseline is no version; the first data starts exactly one run', () => {
+    const baseline = replayDataWatch(polls(['empty', 'empty']), queue);
+    assert.deepEqual(baseline.state, { runsStarted: 0, handledCount: 0 });
+    const { state, started } = replayDataWatch(polls(['empty', 'empty', 'A', 'A', 'A', 'A', 'A']), queue);
+    assert.deepEqual(started, ['A']);
+    assert.equal(state.handledVersion, 'A');
+  });
+
+  void it('an emptied prefix drops the handled version; a return to a version that ran is from nothing', () => {
+    const events = [
+      ...polls(['base', 'A', 'A', 'A']),
+      { type: 'run-finished', version: 'A', atMs: 16_000 } as const,
+      ...polls(['empty', 'empty', 'A', 'A', 'A'], 5000, 20_000),
+    ];
+    const emptied = replayDataWatch(events.slice(0, 6), queue).state;
+    assert.equal(emptied.handledVersion, undefined);
+    assert.equal(emptied.handledCount, 0);
+    const back = replayDataWatch(events, queue).state;
+    assert.equal(back.lastRevert?.version, 'A');
+    assert.equal(back.lastRevert?.from, undefined, 'not from the id of no objects');
+    // Histories recorded before it keep recording that id.
+    const old = replayDataWatch(events, { ...queue, emptyHasNoVersion: false }).state;
+    assert.equal(old.lastRevert?.from, 'empty');
+  });
+
+  void it('property: every decision is the one the id of no objects gave, and no state names it', () => {
+    const versions = fc.constantFrom('A', 'B', 'C', 'empty');
+    const event = fc.oneof(
+      fc.record({
+        type: fc.constant('observed' as const),
+        version: versions,
+        gapMs: fc.integer({ min: 0, max: 20_000 }),
+      }),
+      fc.record({
+        type: fc.constant('triggered' as const),
+        version: versions,
+        gapMs: fc.integer({ min: 0, max: 20_000 }),
+      }),
+      fc.record({ type: fc.constant('run-finished' as const), gapMs: fc.integer({ min: 0, max: 20_000 }) }),
+    );
+    const configs = fc.record({
+      debounceMs: fc.constantFrom(0, 10_000),
+      overlap: fc.constantFrom('queue' as const, 'skip' as const),
+      minObjects: fc.constantFrom(1, 2),
+      onRevert: fc.constantFrom('ignore' as const, 'retrain' as const),
+    });
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 60 }), configs, (script, config) => {
+        let now = 0;
+        let next = INITIAL_DATA_WATCH_STATE;
+        let old = INITIAL_DATA_WATCH_STATE;
+        for (const step of script) {
+          now += step.gapMs;
+          const count = step.type !== 'run-finished' && step.version !== 'empty' ? 1 + (now % 3) : 0;
+          const input = (running: string | undefined): DataWatchEvent =>
+            step.type === 'run-finished'
+              ? { type: 'run-finished', version: running ?? 'none', atMs: now }
+              : { type: step.type, version: step.version, count, atMs: now };
+          // The workflow ignores a trigger on an empty prefix.
+          if (step.type === 'triggered' && count === 0) continue;
+          const a = stepDataWatch(next, input(next.runningVersion), config);
+          const b = stepDataWatch(old, input(old.runningVersion), { ...config, emptyHasNoVersion: false });
+          assert.deepEqual(a.actions, b.actions);
+          assert.equal(a.recheckAtMs, b.recheckAtMs);
+          next = a.state;
+          old = b.state;
+          assert.doesNotMatch(JSON.stringify(next), /"empty"/);
+        }
+      }),
+    );
+  });
+});

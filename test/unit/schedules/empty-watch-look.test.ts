@@ -48,3 +48,14 @@ test('a prefix with objects still names its version, count and size', () => {
   );
   assert.equal(lookText({ fingerprint: id, count: 3, bytes: 30 }), '3 objects, version abababababab');
 });
+
+test('an empty look recorded with no version (watchers since session 18) reads the same', () => {
+  const { fingerprint: _none, ...look } = watcher(0, EMPTY_ID).lastObservation ?? assert.fail('no look');
+  const w: DataWatcherStatus = {
+    ...watcher(0, EMPTY_ID),
+    state: { handledCount: 0, runsStarted: 0 },
+    lastObservation: look,
+  };
+  assert.match(describe(w), /^ {2}last look 2026-12-07T05:00:00.000Z: nothing under the prefix \(no dataset version/m);
+  assert.equal(lookText({ count: 0 }), EMPTY_LOOK);
+});
