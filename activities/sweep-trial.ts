@@ -69,6 +69,7 @@ import { readSweepHistory, writeSweepHistory, type SweepHistoryReadInput } from 
 import type { WarmStart } from '../src/core/sweep/sweep-history';
 import type { ResourceLedger } from '../src/worker/resource-ledger';
 import { startHeartbeatLoop } from './heartbeat-loop';
+import { previousAttemptNote } from './previous-attempt';
 import { firstSegmentHeartbeat, type SegmentHeartbeat, type TrainedOn } from './segment-heartbeat';
 
 export interface SweepTrialDeps {
@@ -117,7 +118,7 @@ function trainedOnOf(progress: TrainingProgress): { trainedOn?: TrainedOn } {
 
 type SegmentCommon = Pick<
   SweepTrialSegmentResult,
-  'trialId' | 'reports' | 'baseModel' | 'worker' | 'startedAtMs' | 'attempt' | 'resumedFromEpoch'
+  'trialId' | 'reports' | 'baseModel' | 'worker' | 'startedAtMs' | 'attempt' | 'resumedFromEpoch' | 'previousAttempt'
 >;
 
 /**
@@ -268,8 +269,13 @@ class TrialSegment {
 
   private async train(): Promise<SweepTrialSegmentResult> {
     const { untilEpoch } = this.input;
+    // A retry: how Temporal ended the attempt before (bounded, quiet on failure), for the sweep log's line.
+    const previous = previousAttemptNote(this.context, this.attempt);
     const trial = await trialRequest(this.env, this.input, this.heartbeat.baseModel);
-    const { resumeFrom, common } = await this.resume(trial);
+    const resumed = await this.resume(trial);
+    const { resumeFrom } = resumed;
+    const previousAttempt = await previous;
+    const common: SegmentCommon = { ...resumed.common, ...(previousAttempt ? { previousAttempt } : {}) };
     const isLastSegment = untilEpoch >= trial.totalEpochs;
     // A previous attempt reached the segment's end but did not get to return it.
     if (!isLastSegment && this.heartbeat.epochsDone >= untilEpoch) return this.unfinished(common);

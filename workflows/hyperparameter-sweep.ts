@@ -110,6 +110,7 @@ import {
   type SweepTrialSegmentResult,
 } from '../src/core/sweep/sweep-types';
 import { taskQueueForPool } from '../src/core/run/task-queues';
+import { trialTimeoutMessage, trialTimeoutOf } from '../src/core/sweep/trial-timeout';
 import type { JsonObject } from '../src/core/spec/plan-types';
 import {
   best,
@@ -180,6 +181,9 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
   return sweep.finish();
 }
 
+/** A segment's heartbeat timeout when the stage sets none. */
+const DEFAULT_SEGMENT_HEARTBEAT_TIMEOUT_MS = 60_000;
+
 /** The activities a sweep calls; trials of either kind share the stage's queue, timeouts and retry policy. */
 function sweepActivities(execution: HyperparameterSweepInput['execution']): {
   readonly trials: SweepTrialActivities;
@@ -190,7 +194,7 @@ function sweepActivities(execution: HyperparameterSweepInput['execution']): {
   const trialOptions = {
     taskQueue: taskQueueForPool(execution.pool),
     startToCloseTimeout: execution.segmentTimeoutMs,
-    heartbeatTimeout: execution.heartbeatTimeoutMs ?? 60_000,
+    heartbeatTimeout: execution.heartbeatTimeoutMs ?? DEFAULT_SEGMENT_HEARTBEAT_TIMEOUT_MS,
     retry: {
       maximumAttempts: retry?.maxAttempts ?? 3,
       initialInterval: retry?.initialIntervalMs ?? 1_000,
@@ -606,7 +610,7 @@ class SweepDriver {
     // trial did not fail, it stays in flight and is recorded as cancelled.
     if (isCancellation(error)) return;
     const trial = this.inFlight.get(trialId);
-    const message = failureMessage(error);
+    const message = this.trialFailureMessage(error);
     this.state = recordResult(this.state, trialId, {
       status: 'failed',
       error: message,
@@ -614,6 +618,22 @@ class SweepDriver {
     });
     this.inFlight.delete(trialId);
     this.log.write(failedLine(trialId, message));
+  }
+
+  /**
+   * A timed-out trial says which timeout, for how long, what it likely means and what to do (as a stage attempt does);
+   * any other failure, the trial's own error.
+   */
+  private trialFailureMessage(error: unknown): string {
+    const timeout = trialTimeoutOf(error);
+    if (!timeout) return failureMessage(error);
+    const { execution } = this;
+    return trialTimeoutMessage(timeout, {
+      maxAttempts: execution.retry?.maxAttempts ?? 3,
+      heartbeatTimeoutMs: execution.heartbeatTimeoutMs ?? DEFAULT_SEGMENT_HEARTBEAT_TIMEOUT_MS,
+      segmentTimeoutMs: execution.segmentTimeoutMs,
+      pool: execution.pool,
+    });
   }
 
   /** A running trialStage trial reported a step: early stopping judges it, and may cancel the trial. */
@@ -854,6 +874,7 @@ function status(
             : {}),
         ...(worker !== undefined ? { worker } : {}),
         ...(trial.status === 'stopped' && trial.stopRequested ? { stopReason: trial.stopRequested.reason } : {}),
+        ...(trial.status === 'failed' && trial.error !== undefined ? { error: trial.error } : {}),
         ...enginesOf(engines.get(trial.trialId)),
       };
     }),

@@ -16,6 +16,10 @@ import { PIPELINE_NAME_PATTERN } from '../core/spec/pipeline-schema';
 import { closest } from '../core/spec/suggest';
 import { quotedInput } from '../core/shown-input';
 import { resolveStageModule } from '../spec/stage-module';
+import { wrapAtSpaces } from '../client/text-table';
+
+/** Help text's wrapping: {@link wrapAtSpaces}. */
+export const wrapHelpLine = wrapAtSpaces;
 
 /** Exit codes mean the same thing for every command. */
 export const EXIT = {
@@ -279,35 +283,15 @@ const USAGE_INDENT = ' '.repeat('usage: fineflow '.length);
 /** Where an option's description starts; a longer flag puts its description on the next line. */
 const OPTION_COLUMN = 33;
 
-/**
- * `text` broken at spaces into lines of at most `width` columns; continuation lines start with `indent` (a word
- * longer than a line stays whole).
- */
-export function wrapHelpLine(text: string, width: number, indent: string): string[] {
-  const lead = /^ */.exec(text)?.[0] ?? '';
-  const lines: string[] = [];
-  let line = lead;
-  for (const word of text.slice(lead.length).split(' ')) {
-    const candidate = line.trim() === '' ? `${line}${word}` : `${line} ${word}`;
-    if (candidate.length <= width || line.trim() === '') line = candidate;
-    else {
-      lines.push(line);
-      line = `${indent}${word}`;
-    }
-  }
-  lines.push(line);
-  return lines;
-}
-
 /** A paragraph of the description: each line kept, broken further only when too long, under its own indent. */
 function wrapDescription(text: string, width: number): string[] {
-  return text.split('\n').flatMap((line) => wrapHelpLine(line, width, /^\s*/.exec(line)?.[0] ?? ''));
+  return text.split('\n').flatMap((line) => wrapAtSpaces(line, width, /^\s*/.exec(line)?.[0] ?? ''));
 }
 
 function optionLines(flag: string, description: string, width: number): string[] {
   const indent = ' '.repeat(OPTION_COLUMN);
   const head = `  ${flag}`;
-  const body = wrapHelpLine(`${indent}${description}`, width, indent);
+  const body = wrapAtSpaces(`${indent}${description}`, width, indent);
   if (head.length >= OPTION_COLUMN) return [head, ...body];
   return [`${head.padEnd(OPTION_COLUMN)}${(body[0] ?? '').trimStart()}`, ...body.slice(1)];
 }

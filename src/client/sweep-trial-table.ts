@@ -9,7 +9,7 @@ import { formatParams } from '../core/sweep/sweep-log';
 import { enginesByTrial, type SweepOutcome, type SweepResultsDocument } from '../core/sweep/sweep-results';
 import { wasClosedWhilePaused } from '../core/sweep/sweep-state';
 import type { SweepStatus } from '../core/sweep/sweep-types';
-import { clipToWidth, renderTable, type TableColumn } from './text-table';
+import { clipToWidth, renderTable, wrapAtSpaces, type TableColumn } from './text-table';
 
 /**
  * A trial's state in words users know from Optuna and Katib, plus promotion-based ASHA's two:
@@ -88,6 +88,7 @@ export function trialTableFromStatus(stageId: string, status: SweepStatus): Swee
       epochs: trial.epochs,
       ...(trial.value !== undefined ? { objective: trial.value } : {}),
       best: trial.trialId === bestTrialId,
+      ...(trial.error !== undefined ? { error: trial.error } : {}),
       ...engineOf(trial.engines),
     })),
   };
@@ -177,7 +178,27 @@ export function renderTrialTable(table: SweepTrialTable, maxWidth = 100): string
   ]);
   const lines = [clipToWidth(header, maxWidth)];
   if (table.warmStart !== undefined) lines.push(clipToWidth(table.warmStart, maxWidth));
-  lines.push(...renderTable(columns, rows, { maxWidth }));
+  const rendered = renderTable(columns, rows, { maxWidth });
+  lines.push(...rendered);
   if (table.bestTrialId !== undefined) lines.push(clipToWidth(`* best trial ${table.bestTrialId}`, maxWidth));
+  lines.push(...clippedErrors(table.rows, renderTable(columns, rows), rendered, maxWidth));
   return lines.join('\n');
+}
+
+/**
+ * A failed trial's error cut by the table's width (a timed-out trial's says which timeout and what to do), whole
+ * under the table, wrapped.
+ */
+function clippedErrors(
+  rows: readonly TrialTableRow[],
+  whole: readonly string[],
+  clipped: readonly string[],
+  maxWidth: number,
+): string[] {
+  // Both renderings start with the header line.
+  return rows.flatMap((row, index) =>
+    row.state === 'failed' && row.error !== undefined && whole[index + 1] !== clipped[index + 1]
+      ? wrapAtSpaces(`trial ${row.trialId} failed: ${row.error}`, maxWidth, '    ')
+      : [],
+  );
 }

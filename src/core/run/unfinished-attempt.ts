@@ -24,7 +24,8 @@ export function timeoutTypeOfStageError(errorType: string | undefined): AttemptT
   return TIMEOUT_TYPES.has(type) ? (type as AttemptTimeoutType) : 'unknown';
 }
 
-function why(timeout: AttemptTimeoutType | 'unknown', limitMs: number | undefined): string {
+/** Why Temporal ended the attempt: which timeout, for how long, what that likely means. */
+export function unfinishedAttemptWhy(timeout: AttemptTimeoutType | 'unknown', limitMs: number | undefined): string {
   const limit = limitMs !== undefined && limitMs > 0 ? formatHumanDuration(limitMs) : undefined;
   switch (timeout) {
     case 'HEARTBEAT':
@@ -55,5 +56,5 @@ export function unfinishedAttemptLine(
   timeout: AttemptTimeoutType | 'unknown',
   limitMs?: number,
 ): string {
-  return `attempt ${attempt} ended without finishing: ${why(timeout, limitMs)}`;
+  return `attempt ${attempt} ended without finishing: ${unfinishedAttemptWhy(timeout, limitMs)}`;
 }

@@ -68,6 +68,11 @@ export function segmentStartedLine(trialId: number, params: JsonObject, fromEpoc
  */
 export function segmentLines(metric: string, fromEpoch: number, result: SweepTrialSegmentResult): string[] {
   const lines = result.reports.map((report) => epochLine(result.trialId, metric, report));
+  // A retried segment's log otherwise shows only that it resumed, not why the attempt before it never returned.
+  if (result.previousAttempt !== undefined)
+    lines.unshift(
+      `trial ${result.trialId} segment epochs ${fromEpoch + 1}-${result.epochsDone}: ${result.previousAttempt}`,
+    );
   const where = `on ${result.worker}${result.attempt > 1 ? ` (attempt ${result.attempt}, resumed from epoch ${result.resumedFromEpoch})` : ''}`;
   const engine =
     result.backend !== undefined

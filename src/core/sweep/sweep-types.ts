@@ -185,6 +185,11 @@ export interface SweepTrialSegmentResult {
   readonly attempt: number;
   /** Epoch this attempt resumed from (see {@link SegmentRecord.resumedFromEpoch}). */
   readonly resumedFromEpoch: number;
+  /**
+   * On a retry that Temporal started because the attempt before timed out (its worker killed, say): how that attempt
+   * ended, `attempt 1 ended without finishing: Temporal heard no heartbeat from it for 60 s (heartbeat timeout): …`.
+   */
+  readonly previousAttempt?: string;
 }
 
 /** Input of the `sweepTrialStage` activity: one whole trial of a sweep whose trials are stages of another type. */
@@ -285,6 +290,8 @@ export interface SweepStatus {
     readonly worker?: string;
     /** Why a stopped trial stopped (early stopping's reason, or the sweep ended while it was paused). */
     readonly stopReason?: string;
+    /** Why a failed trial failed: its error, or for a timed-out one which timeout and what to do. */
+    readonly error?: string;
     /** The engines the trial's segments trained on so far, in the order first used. */
     readonly engines?: readonly string[];
   }[];
