@@ -18,6 +18,7 @@ import { runPrefix } from '../core/storage/layout';
 import { stageReportOf } from '../core/run/stage-producer';
 import { MAX_HTML_REPORT_BYTES, type ObjectStore } from '../storage/object-store';
 import { datasetVersion, listDatasets } from './datasets';
+import { modelMeasures } from './model-measures';
 import { planGraph, readRunInput, readStageInputs, type PlanGraph } from './run-plan';
 import { rerunPreviewOf, stageCache, stageCheckpoints } from './stage-store-info';
 import type { VersionTagsView } from './web/store-info-types';
@@ -302,6 +303,12 @@ export class UiApi {
       details.versions.map(async (card) => [card.version, await versionTagsView(store, bucket, name, card.version)]),
     );
     return { ...details, tags: Object.fromEntries(tags) };
+  }
+
+  /** What a version's numbers measure and which stage of which run measured them; where its lineage leads. */
+  measures(name: string, version: string): Promise<unknown> {
+    if (!/^\d{1,9}$/.test(version)) throw new InvalidInputError(`version ${version.slice(0, 20)} is not a number`);
+    return modelMeasures(this.services, name, Number(version));
   }
 
   async promote(name: string, body: Record<string, unknown>): Promise<unknown> {

@@ -186,7 +186,8 @@ async function serveReport(
 }
 
 function routes(api: UiApi, pollMs: number): Route[] {
-  const name = (pattern: string): string => pattern.split(SEGMENT).join(':id').replace('(\\d+)', ':attempt');
+  const name = (pattern: string): string =>
+    pattern.split(SEGMENT).join(':id').replace('versions/(\\d+)', 'versions/:version').replace('(\\d+)', ':attempt');
   const get = (pattern: string, handler: Handler): Route => ({
     method: 'GET',
     name: name(pattern),
@@ -244,6 +245,7 @@ function routes(api: UiApi, pollMs: number): Route[] {
     post(`/api/runs/${SEGMENT}/rerun`, (body, m) => api.rerun(at(m, 1), body)),
     get('/api/models', () => api.models()),
     get(`/api/models/${SEGMENT}`, (_r, m) => api.model(at(m, 1))),
+    get(`/api/models/${SEGMENT}/versions/(\\d+)/measures`, (_r, m) => api.measures(at(m, 1), at(m, 2))),
     post(`/api/models/${SEGMENT}/promote`, (body, m) => api.promote(at(m, 1), body)),
     get('/api/datasets', () => api.datasets()),
     get('/api/datasets/version', (_r, _m, url) => api.datasetVersion(url.searchParams)),

@@ -2,8 +2,11 @@
 import { readableJson } from '../readable-json';
 import { drawDag } from '../dag';
 import type { ModelCard, ModelSummary, VersionTagsView } from '../types';
+import type { MeasureSource, ModelMeasures } from '../model-measure-types';
+import { datasetVersionHref } from './datasets';
 import {
   confirmAction,
+  errorBox,
   formatNumber,
   formatTime,
   getJson,
@@ -117,38 +120,198 @@ function datasetTail(uri: string): string {
   return parts.length > 2 ? `…/${parts.slice(-2).join('/')}` : parts.join('/');
 }
 
+/** Where a lineage box leads: a page of this UI (a base model outside the registry leads nowhere). */
+export interface LineageLinks {
+  readonly dataset?: string;
+  readonly run?: string;
+  readonly stage?: string;
+  readonly baseModel?: string;
+}
+
+/** A lineage box's target: the dataset version's page, the run, the run at the stage, the base model's page. */
+function lineageLinks(card: ModelCard, datasetPrefix: string | undefined): LineageLinks {
+  const lineage = card.lineage;
+  const runId = lineage.trainedInRun ?? lineage.runId;
+  const trainedBy = lineage.trainedByStage ?? lineage.stage;
+  const base = /^registry:\/\/([^@/]+)/.exec(lineage.baseModel ?? '')?.[1];
+  const run = runId ? `#/runs/${encodeURIComponent(runId)}` : undefined;
+  return {
+    ...(datasetPrefix && lineage.datasetVersion
+      ? { dataset: datasetVersionHref(datasetPrefix, lineage.datasetVersion) }
+      : {}),
+    ...(run ? { run } : {}),
+    ...(run && trainedBy ? { stage: `${run}?stage=${encodeURIComponent(trainedBy)}` } : {}),
+    ...(base ? { baseModel: `#/models/${encodeURIComponent(base)}` } : {}),
+  };
+}
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/**
+ * Each box with a target becomes a link (an SVG `a`: Tab reaches it, Enter follows it, a screen reader says "link"
+ * and where it goes); a box without one is text, out of the tab order.
+ */
+function linkBoxes(root: SVGSVGElement, targets: ReadonlyMap<string, { href: string; label: string }>): void {
+  root.setAttribute('aria-label', 'Model lineage');
+  for (const group of root.querySelectorAll<SVGGElement>('g.node')) {
+    const target = targets.get(group.dataset.stage ?? '');
+    group.removeAttribute('tabindex');
+    group.removeAttribute('role');
+    if (!target) {
+      group.setAttribute('role', 'img');
+      group.setAttribute('aria-label', group.querySelector('title')?.textContent ?? '');
+      group.classList.add('no-link');
+      continue;
+    }
+    group.removeAttribute('aria-label');
+    const link = document.createElementNS(SVG_NS, 'a');
+    link.setAttribute('href', target.href);
+    link.setAttribute('class', 'lineage-link');
+    link.setAttribute('aria-label', target.label);
+    group.replaceWith(link);
+    link.appendChild(group);
+  }
+}
+
 /** dataset version → run → the stage that trained the weights → model; the base model feeds that stage. */
-function lineageGraph(card: ModelCard): SVGSVGElement {
+function lineageGraph(card: ModelCard, links: LineageLinks): SVGSVGElement {
   const nodes: { id: string; uses: string; pool: string }[] = [];
   const edges: { from: string; to: string }[] = [];
-  const chain = (id: string, kind: string, detail: string): void => {
+  const targets = new Map<string, { href: string; label: string }>();
+  const chain = (id: string, kind: string, detail: string, href?: string, label?: string): void => {
     const previous = nodes.filter((n) => n.uses !== 'base model').pop();
     nodes.push({ id, uses: kind, pool: detail });
     if (previous) edges.push({ from: previous.id, to: id });
+    if (href) targets.set(id, { href, label: label ?? id });
   };
   const lineage = card.lineage;
   const trainedBy = lineage.trainedByStage ?? lineage.stage;
-  if (lineage.dataset)
+  if (lineage.dataset) {
+    const id = lineage.datasetVersion ? `dataset ${lineage.datasetVersion.slice(0, 12)}` : 'dataset';
     chain(
-      lineage.datasetVersion ? `dataset ${lineage.datasetVersion.slice(0, 12)}` : 'dataset',
+      id,
       datasetTail(lineage.dataset),
       'dataset',
+      links.dataset,
+      `dataset version ${lineage.datasetVersion ?? ''}`,
     );
+  }
   const runId = lineage.trainedInRun ?? lineage.runId;
-  if (runId) chain(runId, 'run', 'run');
-  if (trainedBy) chain(`stage ${trainedBy}`, trainedBy === lineage.stage ? 'stage' : 'trained by stage', 'stage');
+  if (runId) chain(runId, 'run', 'run', links.run, `run ${runId}`);
+  if (trainedBy)
+    chain(
+      `stage ${trainedBy}`,
+      trainedBy === lineage.stage ? 'stage' : 'trained by stage',
+      'stage',
+      links.stage,
+      `stage ${trainedBy} of run ${runId ?? ''}`,
+    );
   chain(`${card.name}@${card.version}`, 'model', 'registry');
   if (lineage.baseModel) {
     const base = lineage.baseModel.replace(/^registry:\/\//, '').slice(0, 40);
     nodes.unshift({ id: base, uses: 'base model', pool: 'registry' });
+    if (links.baseModel) targets.set(base, { href: links.baseModel, label: `base model ${base}` });
     const target = nodes.find((n) => n.id === `stage ${trainedBy}`) ?? nodes[nodes.length - 1];
     if (target) edges.push({ from: base, to: target.id });
   }
-  const view = drawDag({ nodes, edges }, (id) => {
-    if (id === runId) location.hash = `#/runs/${encodeURIComponent(id)}`;
-  });
+  const view = drawDag({ nodes, edges });
   view.element.classList.add('lineage');
+  linkBoxes(view.element, targets);
   return view.element;
+}
+
+/** Who measured a source's numbers: "evaluate stage evaluate of run R" (linked), and the run that computed a cached one. */
+function sourceByline(source: MeasureSource): Child[] {
+  const stageLink = (runId: string, stage: string): HTMLElement =>
+    h(
+      'a',
+      { href: `#/runs/${encodeURIComponent(runId)}?stage=${encodeURIComponent(stage)}` },
+      `${stage} of run ${runId}`,
+    );
+  const kind = source.kind === 'evaluation' ? 'evaluate stage ' : 'fine-tune stage ';
+  return [
+    'by ',
+    kind,
+    source.runId && source.stage ? stageLink(source.runId, source.stage) : (source.stage ?? '(not recorded)'),
+    source.computedIn
+      ? [' (served from the cache: computed by ', stageLink(source.computedIn.runId, source.computedIn.stage), ')']
+      : '',
+  ].flat();
+}
+
+function metricTable(source: MeasureSource): HTMLElement {
+  return h(
+    'table',
+    { class: 'grid compact measures', 'data-kind': source.kind },
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Metric'), h('th', { scope: 'col' }, 'Value'))),
+    h(
+      'tbody',
+      {},
+      ...source.metrics.map(([name, value]) =>
+        h(
+          'tr',
+          { 'data-metric': name },
+          h('th', { scope: 'row' }, name),
+          h('td', { class: 'num' }, formatNumber(value)),
+        ),
+      ),
+    ),
+  );
+}
+
+function perClassTable(source: MeasureSource): HTMLElement | undefined {
+  if (!source.perClass || source.perClass.length === 0) return undefined;
+  return h(
+    'table',
+    { class: 'grid compact per-class' },
+    h('caption', { class: 'muted' }, `Per class, on the ${source.split ?? 'test'} set`),
+    h(
+      'thead',
+      {},
+      h('tr', {}, ...['Class', 'Precision', 'Recall', 'F1', 'Examples'].map((t) => h('th', { scope: 'col' }, t))),
+    ),
+    h(
+      'tbody',
+      {},
+      ...source.perClass.map((c) =>
+        h(
+          'tr',
+          { 'data-class': c.name },
+          h('th', { scope: 'row' }, c.name),
+          ...[c.precision, c.recall, c.f1, c.support].map((v) => h('td', { class: 'num' }, formatNumber(v))),
+        ),
+      ),
+    ),
+  );
+}
+
+function measureSection(source: MeasureSource): HTMLElement {
+  const title = source.kind === 'evaluation' ? `Evaluation: ${source.what}` : `Training: ${source.what}`;
+  return h(
+    'section',
+    { class: `measure ${source.kind}`, 'data-kind': source.kind },
+    h('h4', {}, title),
+    h(
+      'p',
+      { class: 'muted byline' },
+      ...sourceByline(source),
+      source.examples !== undefined ? `; ${source.examples} ${source.split ?? 'test'} examples` : '',
+      source.passed !== undefined ? `; gate ${source.passed ? 'passed' : 'not passed'}` : '',
+    ),
+    source.problem ? h('p', { class: 'warning' }, source.problem) : metricTable(source),
+    perClassTable(source),
+  );
+}
+
+function drawMeasures(into: HTMLElement, measures: ModelMeasures): void {
+  const sources = [...measures.sources];
+  replace(
+    into,
+    h('h3', {}, 'Metrics'),
+    sources.length === 0 ? h('p', { class: 'muted' }, 'No stage recorded metrics for this version.') : '',
+    h('div', { class: 'measures-grid' }, ...sources.map(measureSection)),
+    measures.problem ? h('p', { class: 'muted', id: 'measures-problem' }, measures.problem) : '',
+  );
 }
 
 export function modelPage(name: string): Page {
@@ -162,14 +325,31 @@ export function modelPage(name: string): Page {
         .map(([a]) => a);
     const metricNames = [...new Set(model.versions.flatMap((v) => Object.keys(v.metrics ?? {})))].slice(0, 6);
     const cardBox = h('div', { class: 'card' });
+    let cardsShown = 0;
     const showCard = (card: ModelCard): void => {
+      const lineageBox = h('div', { class: 'scroll lineage-box' }, lineageGraph(card, lineageLinks(card, undefined)));
+      const measuresBox = h('div', { class: 'measures-box' }, h('p', { class: 'muted' }, 'Loading metrics…'));
+      const shown = ++cardsShown;
+      getJson<ModelMeasures>(`/api/models/${encodeURIComponent(name)}/versions/${card.version}/measures`).then(
+        (measures) => {
+          if (shown !== cardsShown) return;
+          drawMeasures(measuresBox, measures);
+          if (measures.datasetPrefix)
+            lineageBox.replaceChildren(lineageGraph(card, lineageLinks(card, measures.datasetPrefix)));
+        },
+        (error: unknown) => {
+          if (shown !== cardsShown) return;
+          replace(measuresBox, h('h3', {}, 'Metrics'), errorBox(error));
+        },
+      );
       replace(
         cardBox,
         h('h2', {}, `Version ${card.version}`),
         h('h3', {}, 'Lineage'),
         // At its own size in a box that scrolls sideways, as the run page's DAG: shrunk to a phone's width, its
-        // five nodes' text was 4 px high.
-        h('div', { class: 'scroll lineage-box' }, lineageGraph(card)),
+        // five nodes' text was 4 px high. Each box links to what it names.
+        lineageBox,
+        measuresBox,
         card.lineage.runId
           ? h(
               'p',

@@ -1,0 +1,138 @@
+/**
+ * What a model version's numbers measure and where they come from, for the model page: the training and validation
+ * metrics of the fine-tune stage that trained the weights (the card's `train.*` and `validation.*`, copied from its
+ * training record), and the test metrics of the evaluate stage whose `metrics` the register stage put on the card
+ * (read from the registering run: its plan says which evaluate stage, its state holds that stage's outputs). The card
+ * alone flattens both into one list with no word of which stage measured what. Also where each lineage box leads: the
+ * dataset version's prefix, found in one bounded listing of the manifests.
+ */
+import { formatS3Uri } from '../core/storage/uri';
+import { producerOf } from '../core/run/stage-producer';
+import type { JsonObject, JsonValue, PlannedStage } from '../core/spec/plan-types';
+import type { RunState } from '../core/run/run-types';
+import { isDatasetVersionId } from '../datasets/dataset-version';
+import { showModel, type ModelCard } from '../ml/models/registry';
+import { InvalidInputError } from '../core/errors';
+import { readRunInput } from './run-plan';
+import type { UiServices } from './api';
+import type { ClassMeasure, MeasureSource, ModelMeasures } from './web/model-measure-types';
+
+/** Manifests listed to find a dataset version's prefix (the datasets page's bound). */
+const DATASET_LISTING = 20_000;
+/** Classes of a per-class table sent to the page. */
+const MAX_CLASSES = 200;
+
+const TRAINING_PREFIXES = ['train.', 'validation.'];
+
+function numbers(entries: readonly (readonly [string, JsonValue | undefined])[]): [string, number][] {
+  return entries.flatMap(([k, v]) => (typeof v === 'number' && Number.isFinite(v) ? [[k, v] as [string, number]] : []));
+}
+
+/** The card's training and validation metrics, from the training record of the stage that trained the weights. */
+function trainingSource(card: ModelCard): MeasureSource | undefined {
+  const lineage = card.lineage as ModelCard['lineage'] & { trainedInRun?: string; trainedByStage?: string };
+  const metrics = numbers(
+    Object.entries(card.metrics ?? {}).filter(([key]) => TRAINING_PREFIXES.some((p) => key.startsWith(p))),
+  );
+  if (metrics.length === 0) return undefined;
+  const runId = lineage.trainedInRun ?? lineage.runId;
+  const stage = lineage.trainedByStage;
+  const epoch = card.metrics?.weightsEpoch;
+  return {
+    kind: 'training',
+    what: 'training and validation metrics of the saved weights' + (epoch !== undefined ? ` (epoch ${epoch})` : ''),
+    ...(runId ? { runId } : {}),
+    ...(stage ? { stage } : {}),
+    metrics,
+  };
+}
+
+const STAGE_REFERENCE = /stages\.([A-Za-z0-9_-]+)\.outputs/g;
+
+function referencedStages(value: JsonValue | undefined): string[] {
+  return [...JSON.stringify(value ?? null).matchAll(STAGE_REFERENCE)].map((m) => m[1] as string);
+}
+
+/**
+ * The evaluate stages whose numbers are this card's: those the register stage's inputs reference, else those that
+ * evaluated the same model the register stage registered (the same `model:` expression).
+ */
+export function evaluateStagesFor(stages: readonly PlannedStage[], registerStage: string): PlannedStage[] {
+  const register = stages.find((s) => s.id === registerStage);
+  if (!register) return [];
+  const evaluates = stages.filter((s) => s.uses === 'evaluate');
+  const referenced = new Set(referencedStages(register.with));
+  const named = evaluates.filter((s) => referenced.has(s.id));
+  if (named.length > 0) return named;
+  const model = JSON.stringify(register.with.model ?? null);
+  return evaluates.filter((s) => JSON.stringify(s.with.model ?? null) === model);
+}
+
+function perClassOf(value: JsonValue | undefined): ClassMeasure[] {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return [];
+  return Object.entries(value)
+    .slice(0, MAX_CLASSES)
+    .map(([name, m]) => {
+      const o = (m && typeof m === 'object' && !Array.isArray(m) ? m : {}) as JsonObject;
+      const n = (key: string): number | undefined => (typeof o[key] === 'number' ? (o[key] as number) : undefined);
+      return { name, precision: n('precision'), recall: n('recall'), f1: n('f1'), support: n('support') };
+    });
+}
+
+function evaluationSource(bucket: string, runId: string, planned: PlannedStage, state: RunState): MeasureSource {
+  const stage = state.stages.find((s) => s.id === planned.id);
+  const split = typeof planned.with.split === 'string' ? planned.with.split : 'test';
+  const base = { kind: 'evaluation' as const, what: `${split} set metrics`, runId, stage: planned.id, split };
+  const found = stage?.outputs?.metrics;
+  if (!stage || !found || typeof found !== 'object' || Array.isArray(found))
+    return { ...base, metrics: [], problem: `stage ${planned.id} has no metrics (${stage?.status ?? 'not run'})` };
+  const metrics = found as JsonObject;
+  const producer = producerOf(bucket, runId, stage);
+  const count = metrics.count;
+  return {
+    ...base,
+    metrics: numbers(Object.entries(metrics).filter(([key]) => key !== 'count')),
+    ...(typeof count === 'number' ? { examples: count } : {}),
+    perClass: perClassOf(metrics.perClass),
+    ...(typeof stage.outputs?.passed === 'boolean' ? { passed: stage.outputs.passed } : {}),
+    ...(producer.runId !== runId || producer.stageId !== planned.id
+      ? { computedIn: { runId: producer.runId, stage: producer.stageId } }
+      : {}),
+  };
+}
+
+/** The prefix whose recorded versions include `id`, from one bounded listing of `datasets/`. */
+async function datasetPrefixOf(services: UiServices, id: string | undefined): Promise<string | undefined> {
+  if (!id || !isDatasetVersionId(id)) return undefined;
+  const listed = await services.store
+    .list(formatS3Uri({ bucket: services.bucket, key: 'datasets/' }), { maxKeys: DATASET_LISTING })
+    .catch(() => []);
+  for (const info of listed) {
+    const match = /^datasets\/([^/]+)\/(.*)_versions\/([0-9a-f]{64})\.json$/.exec(info.key);
+    if (match?.[3] === id) return formatS3Uri({ bucket: match[1] as string, key: match[2] as string });
+  }
+  return undefined;
+}
+
+/** Where a model version's numbers come from, and where its lineage's dataset version lives. */
+export async function modelMeasures(services: UiServices, name: string, version: number): Promise<ModelMeasures> {
+  const card = (await showModel(services.store, services.bucket, name)).versions.find((v) => v.version === version);
+  if (!card) throw new InvalidInputError(`model ${name} has no version ${version}`, { code: 'not-found' });
+  const sources: MeasureSource[] = [];
+  const training = trainingSource(card);
+  let problem: string | undefined;
+  const { runId, stage } = card.lineage;
+  if (runId && stage) {
+    try {
+      const [input, state] = await Promise.all([readRunInput(services.runs.client, runId), services.runs.state(runId)]);
+      for (const planned of evaluateStagesFor(input.plan.stages, stage))
+        sources.push(evaluationSource(services.bucket, runId, planned, state));
+      if (sources.length === 0) problem = `run ${runId} has no evaluate stage that scored this model`;
+    } catch (thrown) {
+      problem = `the evaluation could not be read from run ${runId}: ${(thrown as Error).message}`;
+    }
+  }
+  if (training) sources.push(training);
+  const datasetPrefix = await datasetPrefixOf(services, card.lineage.datasetVersion);
+  return { sources, ...(problem ? { problem } : {}), ...(datasetPrefix ? { datasetPrefix } : {}) };
+}

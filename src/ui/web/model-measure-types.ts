@@ -1,0 +1,41 @@
+/** What /api/models/NAME/versions/N/measures answers (src/ui/model-measures.ts): shared by the server and the app. */
+
+export interface ClassMeasure {
+  readonly name: string;
+  readonly precision?: number;
+  readonly recall?: number;
+  readonly f1?: number;
+  /** Examples of the class in the evaluated split. */
+  readonly support?: number;
+}
+
+/** One stage's numbers about the model, labelled with what they measure and who measured them. */
+export interface MeasureSource {
+  /** `evaluation`: an evaluate stage on held-out data; `training`: the fine-tune stage that trained the weights. */
+  readonly kind: 'evaluation' | 'training';
+  /** What the numbers are ("test set metrics"). */
+  readonly what: string;
+  readonly runId?: string;
+  readonly stage?: string;
+  /** The evaluated split. */
+  readonly split?: string;
+  /** Examples in the evaluated split. */
+  readonly examples?: number;
+  /** Metric name → value, as the stage named them. */
+  readonly metrics: readonly (readonly [string, number])[];
+  readonly perClass?: readonly ClassMeasure[];
+  /** The evaluate stage's gate. */
+  readonly passed?: boolean;
+  /** A stage served from the cache: the run and stage that computed its numbers. */
+  readonly computedIn?: { readonly runId: string; readonly stage: string };
+  /** Why there are no numbers. */
+  readonly problem?: string;
+}
+
+export interface ModelMeasures {
+  readonly sources: readonly MeasureSource[];
+  /** Why the evaluation could not be found. */
+  readonly problem?: string;
+  /** The prefix of the lineage's dataset version, when its manifest is recorded. */
+  readonly datasetPrefix?: string;
+}
