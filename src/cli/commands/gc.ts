@@ -7,7 +7,7 @@
 import type * as TextTableModule from '../../client/text-table';
 import { EXIT, UsageError, type CliCommand } from '../command';
 import type * as RunSupportModule from '../run-support';
-import { parseDuration } from '../../core/spec/durations';
+import { formatHumanDuration, parseDuration } from '../../core/spec/durations';
 import type * as MinioStoreModule from '../../storage/minio-store';
 import type * as GcModule from '../../retention/gc';
 import type { GcPlan } from '../../retention/gc-plan';
@@ -56,8 +56,24 @@ function keepSweepsOption(value: string | undefined): number {
   return count;
 }
 
-function renderPlan(plan: GcPlan, deleted: boolean): string {
+/** The retention policy, in the words `renderPlan` uses when nothing falls under it. */
+interface PolicyWords {
+  readonly olderThanMs: number;
+  readonly checkpointsAfterMs: number;
+  readonly keepSweeps: number;
+}
+
+export function renderPlan(plan: GcPlan, deleted: boolean, policy: PolicyWords): string {
   const { formatBytes, renderTable } = load();
+  if (plan.remove.length === 0) {
+    const age = formatHumanDuration;
+    return (
+      `nothing to delete: no run ended over ${age(policy.olderThanMs)} ago, no checkpoint of a run ended over ` +
+      `${age(policy.checkpointsAfterMs)} ago, no unused cache entry older than ${age(policy.olderThanMs)}, and no ` +
+      `stage keeps more than ${policy.keepSweeps} sweep history records (--older-than, --checkpoints-after, ` +
+      '--keep-sweeps set these)\n'
+    );
+  }
   const lines = renderTable(
     [
       { title: 'kind' },
@@ -130,7 +146,7 @@ export const command: CliCommand = {
       if (args.flags.json) {
         const items = plan.remove.map(({ objects, ...rest }) => ({ ...rest, objects: objects.length }));
         io.stdout.write(`${JSON.stringify({ dryRun: deleted === undefined, ...plan, remove: items })}\n`);
-      } else io.stdout.write(renderPlan(plan, deleted !== undefined));
+      } else io.stdout.write(renderPlan(plan, deleted !== undefined, policy));
       return EXIT.ok;
     });
   },

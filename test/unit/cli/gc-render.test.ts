@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { renderPlan } from '../../../src/cli/commands/gc';
+
+const policy = { olderThanMs: 14 * 86_400_000, checkpointsAfterMs: 2 * 3_600_000, keepSweeps: 5 };
+
+it('an empty plan says there is nothing to delete and under which policy, not an empty table', () => {
+  const text = renderPlan({ remove: [], bytes: 0, objects: 0 }, false, policy);
+  assert.doesNotMatch(text, /^kind\s+id/m);
+  assert.match(text, /^nothing to delete: no run ended over 14d ago, no checkpoint of a run ended over 2h ago/);
+  assert.match(text, /more than 5 sweep history records/);
+});
+
+it('a plan lists what it would delete and how to delete it', () => {
+  const plan = {
+    remove: [{ kind: 'run' as const, id: 'run-1', reason: 'ended 40d ago', objects: [], bytes: 2048 }],
+    bytes: 2048,
+    objects: 3,
+  };
+  const text = renderPlan(plan, false, policy);
+  assert.match(text, /^kind\s+id\s+objects\s+size\s+why$/m);
+  assert.match(text, /run\s+run-1\s+0\s+2\.0 KiB\s+ended 40d ago/);
+  assert.match(text, /would delete 3 objects, 2\.0 KiB \(run again with --yes to delete\)/);
+});
