@@ -14,8 +14,16 @@ import { isDatasetVersionId } from '../datasets/dataset-version';
 import { showModel, type ModelCard } from '../ml/models/registry';
 import { InvalidInputError } from '../core/errors';
 import { readRunInput } from './run-plan';
-import type { UiServices } from './api';
+import type { RunClient } from '../client/run-client';
+import type { ObjectStore } from '../storage/object-store';
 import type { ClassMeasure, MeasureSource, ModelMeasures } from './web/model-measure-types';
+
+/** What the measures read: the UI server's services (api.ts `UiServices`), named here so api.ts can import this. */
+interface MeasureServices {
+  readonly runs: RunClient;
+  readonly store: ObjectStore;
+  readonly bucket: string;
+}
 
 /** Manifests listed to find a dataset version's prefix (the datasets page's bound). */
 const DATASET_LISTING = 20_000;
@@ -102,7 +110,7 @@ function evaluationSource(bucket: string, runId: string, planned: PlannedStage, 
 }
 
 /** The prefix whose recorded versions include `id`, from one bounded listing of `datasets/`. */
-async function datasetPrefixOf(services: UiServices, id: string | undefined): Promise<string | undefined> {
+async function datasetPrefixOf(services: MeasureServices, id: string | undefined): Promise<string | undefined> {
   if (!id || !isDatasetVersionId(id)) return undefined;
   const listed = await services.store
     .list(formatS3Uri({ bucket: services.bucket, key: 'datasets/' }), { maxKeys: DATASET_LISTING })
@@ -115,7 +123,7 @@ async function datasetPrefixOf(services: UiServices, id: string | undefined): Pr
 }
 
 /** Where a model version's numbers come from, and where its lineage's dataset version lives. */
-export async function modelMeasures(services: UiServices, name: string, version: number): Promise<ModelMeasures> {
+export async function modelMeasures(services: MeasureServices, name: string, version: number): Promise<ModelMeasures> {
   const card = (await showModel(services.store, services.bucket, name)).versions.find((v) => v.version === version);
   if (!card) throw new InvalidInputError(`model ${name} has no version ${version}`, { code: 'not-found' });
   const sources: MeasureSource[] = [];
