@@ -179,7 +179,7 @@ async function versionNamed(
   const short = SHORT_VERSION.exec(ref);
   if (!short?.[1] || !short[2])
     throw new UsageError(
-      `${what} must name a version: s3://bucket/prefix/@<version>, the id or at least its first 6 characters ` +
+      `${what}: name a version as s3://bucket/prefix/@<version>, the id or at least its first 6 characters ` +
         `(see \`fineflow data versions s3://bucket/prefix/\`), got ${ref}`,
     );
   const prefix = asPrefixUri(short[1]);
@@ -260,7 +260,11 @@ function writeVersions(io: CliIo, prefix: string, versions: readonly DatasetVers
   const rows = versions.map((v) => [v.id, v.createdAt, String(v.count), formatBytes(v.bytes), v.createdBy]);
   if (rows.length > 0) io.stdout.write(`${renderTable(columns, rows).join('\n')}\n`);
   io.stderr.write(
-    `${versions.length} version(s) of ${prefix}; pin one in a pipeline with source: ${prefix}@<version>\n`,
+    versions.length === 0
+      ? `no versions of ${prefix} yet: \`fineflow data push DIR ${prefix}\` seals one (so does a run or a data ` +
+          'watcher that reads the prefix)\n'
+      : `${versions.length} ${versions.length === 1 ? 'version' : 'versions'} of ${prefix}; pin one in a pipeline ` +
+          `with source: ${prefix}@<version>\n`,
   );
 }
 
@@ -356,8 +360,8 @@ async function diffCommand(rest: readonly string[], io: CliIo, json: boolean): P
     throw new UsageError(
       'diff takes two versions: s3://bucket/prefix/@<A> and s3://bucket/prefix/@<B> (or a bare <B>)',
     );
-  const before = await versionNamed(store, bucket, a, 'A');
-  const after = await versionNamed(store, bucket, b.startsWith('s3://') ? b : `${before.prefix}@${b}`, 'B');
+  const before = await versionNamed(store, bucket, a, 'diff A');
+  const after = await versionNamed(store, bucket, b.startsWith('s3://') ? b : `${before.prefix}@${b}`, 'diff B');
   return writeDiff(io, before, after, json);
 }
 
@@ -366,7 +370,7 @@ async function pullCommand(rest: readonly string[], io: CliIo, json: boolean): P
   const { store, bucket } = configuredStore(io);
   const [ref, dirArg, extra] = rest;
   if (!ref || !dirArg || extra !== undefined) throw new UsageError('pull takes s3://bucket/prefix/@<version> and DIR');
-  const manifest = await versionNamed(store, bucket, ref, 'the version to pull');
+  const manifest = await versionNamed(store, bucket, ref, 'pull');
   const dir = resolve(io.cwd, dirArg);
   const bytes = await pullDatasetVersion(store, manifest, dir, (line) => io.stderr.write(`${line}\n`));
   if (json) {
