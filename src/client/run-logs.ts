@@ -8,7 +8,7 @@
 import type { ObjectStore } from '../storage/object-store';
 import type { RunState } from '../core/run/run-types';
 import { runPrefix, stageLogPrefix } from '../core/storage/layout';
-import { timeoutTypeOfStageError, unfinishedAttemptLine } from '../core/run/unfinished-attempt';
+import { givenUpAttempt } from '../core/run/unfinished-attempt';
 
 export interface StageLogChunk {
   readonly uri: string;
@@ -164,10 +164,8 @@ export function unfinishedLastAttempts(
   const found: { stageId: string; attempt: number; line: string }[] = [];
   for (const stage of state.stages) {
     if (stageId !== undefined && stage.id !== stageId) continue;
-    if ((stage.status !== 'failed' && stage.status !== 'waiting') || stage.attempts < 1) continue;
-    const timeout = timeoutTypeOfStageError(stage.error?.type);
-    if (timeout === undefined) continue;
-    found.push({ stageId: stage.id, attempt: stage.attempts, line: unfinishedAttemptLine(stage.attempts, timeout) });
+    const givenUp = givenUpAttempt(stage);
+    if (givenUp) found.push({ stageId: stage.id, ...givenUp });
   }
   return found;
 }

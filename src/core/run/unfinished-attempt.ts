@@ -1,9 +1,9 @@
 /**
  * The line a stage log gets when an attempt ended without its stage runner reporting how: Temporal timed
  * it out because its worker was killed (SIGKILL, host lost), stopped heartbeating or ran past the stage's
- * timeout. Said by the next attempt's runner (which learns it from Temporal) and by `fineflow logs` when the
- * run gave up on the stage after such an attempt, so a log that stops at an epoch says whether the worker
- * crashed or the stage hung. Pure: workflow-safe.
+ * timeout. Said by the next attempt's runner (which learns it from Temporal), and by `fineflow logs` and the UI's
+ * stage log when the run gave up on the stage after such an attempt ({@link givenUpAttempt}), so a log that stops at
+ * an epoch says whether the worker crashed or the stage hung. Pure: workflow-safe, and bundled into the web app.
  */
 import { formatHumanDuration } from '../spec/durations';
 
@@ -57,4 +57,23 @@ export function unfinishedAttemptLine(
   limitMs?: number,
 ): string {
   return `attempt ${attempt} ended without finishing: ${unfinishedAttemptWhy(timeout, limitMs)}`;
+}
+
+/** What {@link givenUpAttempt} reads of a stage's state. */
+export interface GivenUpStage {
+  readonly status: string;
+  readonly attempts: number;
+  readonly error?: { readonly type: string };
+}
+
+/**
+ * The stage's last attempt and the line to end its log with, when the run failed (or paused) the stage because
+ * Temporal timed that attempt out: its runner never wrote how it ended (a killed worker's log stops at its last
+ * progress line). An earlier attempt that timed out is said by the next attempt's own log. Else undefined.
+ */
+export function givenUpAttempt(stage: GivenUpStage): { readonly attempt: number; readonly line: string } | undefined {
+  if ((stage.status !== 'failed' && stage.status !== 'waiting') || stage.attempts < 1) return undefined;
+  const timeout = timeoutTypeOfStageError(stage.error?.type);
+  if (timeout === undefined) return undefined;
+  return { attempt: stage.attempts, line: unfinishedAttemptLine(stage.attempts, timeout) };
 }

@@ -8,6 +8,7 @@ import { readableJson } from '../readable-json';
 import type uPlot from 'uplot';
 import { reusedFromOf, reusedReason } from '../../../core/run/reused-stage';
 import { NOT_RUN, notRunStages, type NotRunReason } from '../../../core/run/not-run';
+import { givenUpAttempt } from '../../../core/run/unfinished-attempt';
 import { epochMarkers, type EpochMarkerKind } from '../../../ml/eval/epoch-markers';
 import { lineChart, type Marker } from '../charts';
 import type { RerunPreviewInfo, RunState, StageCacheInfo, StageCheckpoints, StageState, SweepTable } from '../types';
@@ -146,6 +147,9 @@ export class StagePanel {
     'aria-live': 'off',
   });
   private readonly logHeader = h('div', { class: 'log-header' });
+  /** The line `fineflow logs` ends an attempt's log with when the run gave up after Temporal timed it out. */
+  private readonly givenUpLine = h('span', { class: 'give-up', id: 'stage-log-given-up' });
+  private givenUp: { readonly attempt: number; readonly line: string } | undefined;
   private readonly extras = h('div', { class: 'stage-extras' });
 
   constructor(
@@ -195,6 +199,8 @@ export class StagePanel {
     this.shownStage = stage;
     const never = notRunStages(state, this.needsOf).get(stage.id);
     this.drawInfo(state, stage, never);
+    this.givenUp = givenUpAttempt(stage);
+    this.placeGivenUp();
     // A stage that never ran has no log to wait for: "(no log yet)", or nothing, read as one still to come.
     if (never) this.logBox.textContent = '(none: the stage never ran)';
     else if (
@@ -358,7 +364,12 @@ export class StagePanel {
     const { logs } = listed;
     const newest = logs[logs.length - 1];
     if (!newest) {
-      if (this.logAttempt === undefined) this.logBox.textContent = empty;
+      // As `fineflow logs` says it: an attempt Temporal timed out before the store took a line left no log.
+      const none = this.givenUp
+        ? "(no log in the store for this attempt: its worker stopped before the store took any line; see the worker's own output)"
+        : empty;
+      if (this.logAttempt === undefined) this.logBox.textContent = none;
+      this.placeGivenUp();
       return;
     }
     this.drawLogHeader(
@@ -388,13 +399,32 @@ export class StagePanel {
     this.logAttempt = attempt;
     this.logBox.textContent = '';
     this.logBox.dataset.attempt = String(attempt);
+    this.placeGivenUp();
     this.logEvents = new EventSource(`${this.base}/logs/${attempt}/events?from=0`);
     this.logEvents.addEventListener('log', (event) => {
       const chunk = JSON.parse((event as MessageEvent<string>).data) as { text: string };
       const atBottom = this.logBox.scrollTop + this.logBox.clientHeight >= this.logBox.scrollHeight - 8;
-      this.logBox.append(chunk.text);
+      // Before the give-up line, which stays last.
+      const last = this.givenUpLine.parentNode === this.logBox ? this.givenUpLine : null;
+      this.logBox.insertBefore(document.createTextNode(chunk.text), last);
       if (atBottom) this.logBox.scrollTop = this.logBox.scrollHeight;
     });
+  }
+
+  /**
+   * End the shown attempt's log with the give-up line when the run gave up on the stage after Temporal timed that
+   * attempt out (a stage with no log at all gets it after its note), as `fineflow logs` does; else no such line.
+   */
+  private placeGivenUp(): void {
+    const shown = this.logAttempt ?? this.givenUp?.attempt;
+    if (!this.givenUp || shown !== this.givenUp.attempt) {
+      this.givenUpLine.remove();
+      return;
+    }
+    // A block of its own (styles.css): on its own line whether or not the log's last line ended.
+    this.givenUpLine.textContent = `[fineflow] ${this.givenUp.line}`;
+    if (this.givenUpLine.parentNode !== this.logBox || this.logBox.lastChild !== this.givenUpLine)
+      this.logBox.appendChild(this.givenUpLine);
   }
 
   private drawExtras(state: RunState, stage: StageState): void {
