@@ -16,7 +16,7 @@ import { PIPELINE_NAME_PATTERN } from '../core/spec/pipeline-schema';
 import { closest } from '../core/spec/suggest';
 import { quotedInput } from '../core/shown-input';
 import { resolveStageModule } from '../spec/stage-module';
-import { wrapAtSpaces } from '../client/text-table';
+import { wrapAtSpaces } from '../core/wrap-text';
 
 /** Help text's wrapping: {@link wrapAtSpaces}. */
 export const wrapHelpLine = wrapAtSpaces;

@@ -9,7 +9,8 @@ import { formatParams } from '../core/sweep/sweep-log';
 import { enginesByTrial, type SweepOutcome, type SweepResultsDocument } from '../core/sweep/sweep-results';
 import { wasClosedWhilePaused } from '../core/sweep/sweep-state';
 import type { SweepStatus } from '../core/sweep/sweep-types';
-import { clipToWidth, renderTable, wrapAtSpaces, type TableColumn } from './text-table';
+import { wrapAtSpaces } from '../core/wrap-text';
+import { clipToWidth, renderTable, type TableColumn } from './text-table';
 
 /**
  * A trial's state in words users know from Optuna and Katib, plus promotion-based ASHA's two:

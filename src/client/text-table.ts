@@ -82,23 +82,3 @@ export function renderTable(
   const maxWidth = options.maxWidth;
   return maxWidth === undefined ? out : out.map((line) => clipToWidth(line, maxWidth));
 }
-
-/**
- * `text` broken at spaces into lines of at most `width` columns; continuation lines start with `indent` (a word
- * longer than a line stays whole).
- */
-export function wrapAtSpaces(text: string, width: number, indent: string): string[] {
-  const lead = /^ */.exec(text)?.[0] ?? '';
-  const lines: string[] = [];
-  let line = lead;
-  for (const word of text.slice(lead.length).split(' ')) {
-    const candidate = line.trim() === '' ? `${line}${word}` : `${line} ${word}`;
-    if (candidate.length <= width || line.trim() === '') line = candidate;
-    else {
-      lines.push(line);
-      line = `${indent}${word}`;
-    }
-  }
-  lines.push(line);
-  return lines;
-}
