@@ -24,7 +24,7 @@ import {
   type UploadedOutput,
 } from '../src/command/work-dir';
 import { CancelledError, InvalidInputError } from '../src/core/errors';
-import { parseDuration } from '../src/core/spec/durations';
+import { formatHumanDuration, parseDuration } from '../src/core/spec/durations';
 import type { JsonObject, JsonValue } from '../src/core/spec/plan-types';
 import type { StageActivityInput, StageActivityResult } from '../src/core/run/run-types';
 import { outboundPolicy } from '../src/security/outbound';
@@ -235,7 +235,7 @@ export function createCommandStage(config: CommandConfig): StageImplementation {
       if (outcome.stoppedByRunner || runtime.signal.aborted)
         throw new CancelledError(`${program} stopped: the stage was cancelled`, { code: 'command-cancelled' });
       runtime.log(
-        `${program} ended after ${outcome.durationMs} ms: ${outcome.signal ? `signal ${outcome.signal}` : `exit ${outcome.code}`}`,
+        `${program} ended after ${formatHumanDuration(outcome.durationMs)}: ${outcome.signal ? `signal ${outcome.signal}` : `exit ${outcome.code}`}`,
       );
       const failure = exitFailure(outcome, retryExitCodes, program, log.tail);
       if (failure) throw failure;

@@ -57,6 +57,7 @@ import { ownValue } from '../src/core/spec/reserved';
 import { trainingPhaseLabel } from '../src/ml/eval/epoch-markers';
 import { crossValidate, crossValidationSettings } from './cross-validation';
 import { needsPin, readBasePin, writeBasePin } from './base-model-pin';
+import { formatHumanDuration } from '../src/core/spec/durations';
 
 /** Written beside every model this stage trains. */
 export const TRAINING_RECORD_FILE = 'training.json';
@@ -693,7 +694,7 @@ function trainingRecordOf(
 
 function logTrained(runtime: StageRuntime, result: TrainingResult): void {
   runtime.log(
-    `trained ${result.epochs.length - result.resumedFromEpoch} epoch(s)${result.resumedFromEpoch ? ` after resuming at epoch ${result.resumedFromEpoch}` : ''} on ${result.backend} (${result.engine} engine, ${Math.round(result.samplesPerSecond)} examples/s) in ${result.seconds.toFixed(1)} s; model ${result.modelUri}`,
+    `trained ${result.epochs.length - result.resumedFromEpoch} epoch(s)${result.resumedFromEpoch ? ` after resuming at epoch ${result.resumedFromEpoch}` : ''} on ${result.backend} (${result.engine} engine, ${Math.round(result.samplesPerSecond)} examples/s) in ${formatHumanDuration(result.seconds * 1000)}; model ${result.modelUri}`,
   );
   if (result.engineFallbackReason) runtime.log(engineFallbackWarning(result.engineFallbackReason));
   runtime.heartbeat({

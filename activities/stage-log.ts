@@ -16,6 +16,7 @@
  */
 import type { ObjectStore } from '../src/storage/object-store';
 import { stageLogChunkUri } from '../src/core/storage/layout';
+import { formatHumanDuration } from '../src/core/spec/durations';
 
 export interface StageLogTarget {
   readonly bucket: string;
@@ -153,8 +154,8 @@ export class StageLog {
 
   private outageNote(): string | undefined {
     if (this.unavailableSince === undefined) return undefined;
-    const seconds = ((this.now() - this.unavailableSince) / 1000).toFixed(1);
-    return `${new Date(this.now()).toISOString()} [fineflow] the object store was unavailable for ${seconds} s (${this.failedWrites} failed log write(s)); the lines above were buffered by the worker and written late`;
+    const away = formatHumanDuration(this.now() - this.unavailableSince);
+    return `${new Date(this.now()).toISOString()} [fineflow] the object store was unavailable for ${away} (${this.failedWrites} failed log write(s)); the lines above were buffered by the worker and written late`;
   }
 
   private schedule(intervalMs: number): void {

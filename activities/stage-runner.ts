@@ -32,6 +32,7 @@ import type { FineflowMetrics, StageAttemptMetrics } from '../src/observability/
 import type { StageLogRecord } from '../src/observability/json-log';
 import { describeResources } from '../src/core/spec/resources';
 import type { ResourceLedger } from '../src/worker/resource-ledger';
+import { formatHumanDuration } from '../src/core/spec/durations';
 
 /** The services a stage implementation receives next to its input. */
 export interface StageRuntime {
@@ -318,7 +319,9 @@ export function stageActivity(
       // A stage the run asked to cancel never reports success, even if it got to the end.
       if (cancelWatch.signal.aborted) throw new CancelledError(String(cancelWatch.signal.reason), {});
       checkResultSize(typeName, stageId, result);
-      log.append(`${typeName} ${stageId}: attempt ${attempt} succeeded in ${Date.now() - started} ms`);
+      log.append(
+        `${typeName} ${stageId}: attempt ${attempt} succeeded in ${formatHumanDuration(Date.now() - started)}`,
+      );
       measured?.end('succeeded');
       const recorded =
         secrets.values.length > 0
@@ -413,7 +416,7 @@ function attemptFailure(
     failure instanceof ApplicationFailure ? (failure.type ?? undefined) : undefined,
   );
   log.append(
-    `${typeName} ${stageId}: attempt ${attempt} ended after ${Date.now() - attemptOf.started} ms: ${failure.name}: ${failure.message}`,
+    `${typeName} ${stageId}: attempt ${attempt} ended after ${formatHumanDuration(Date.now() - attemptOf.started)}: ${failure.name}: ${failure.message}`,
   );
   return failure;
 }

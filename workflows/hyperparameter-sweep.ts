@@ -128,6 +128,7 @@ import {
   wasClosedWhilePaused,
   type SweepState,
 } from '../src/core/sweep';
+import { formatHumanDuration } from '../src/core/spec/durations';
 
 export const sweepStateQuery = defineQuery<SweepStatus>(SWEEP_QUERIES.state);
 export const trialReportSignal = defineSignal<[TrialReportSignal]>(SWEEP_SIGNALS.trialReport);
@@ -384,7 +385,7 @@ class SweepDriver {
   private armTimeBudget(): void {
     if (this.deadlineMs === undefined) return;
     const closeLaunching = (): void => {
-      this.state = stopLaunching(this.state, `time budget spent (${this.plan.timeBudgetMs ?? 0} ms)`);
+      this.state = stopLaunching(this.state, `time budget spent (${formatHumanDuration(this.plan.timeBudgetMs ?? 0)})`);
       this.changes += 1;
     };
     const remaining = this.deadlineMs - Date.now();

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { parseDatasetSource } from '../datasets/dataset-source';
 import { InvalidInputError, NotFoundError } from '../core/errors';
 import type { JsonObject } from '../core/spec/plan-types';
+import { formatDuration, formatHumanDuration } from '../core/spec/durations';
 import { cachePrefix, modelAliasUri, modelPrefix, modelRootPrefix } from '../core/storage/layout';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store';
 import { asPrefixUri, formatS3Uri, parseS3Uri, type S3Location } from '../core/storage/uri';
@@ -309,17 +310,8 @@ export function tooOld(
   if (Number.isNaN(created)) return `entry has no valid creation time (${entry.createdAt})`;
   const age = now.getTime() - created;
   return age > maxAgeMs
-    ? `entry is ${formatDuration(age)} old, older than maxAge ${formatDuration(maxAgeMs)}`
+    ? `entry is ${formatHumanDuration(age)} old, older than maxAge ${formatDuration(maxAgeMs)}`
     : undefined;
-}
-
-function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  const seconds = Math.round(ms / 1000);
-  if (seconds < 120) return `${seconds}s`;
-  const minutes = Math.round(seconds / 60);
-  if (minutes < 120) return `${minutes}m`;
-  return `${Math.round(minutes / 60)}h`;
 }
 
 /**

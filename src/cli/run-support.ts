@@ -16,6 +16,7 @@ import { renderRunState } from '../client/render';
 import { reusedFromOf, reusedReason } from '../core/run/reused-stage';
 import { RunClient, type WatchOptions } from '../client/run-client';
 import { createObjectStoreFromConfig } from '../storage/minio-store';
+import { formatHumanDuration } from '../core/spec/durations';
 
 export interface OpenedRunClient {
   readonly config: FineflowConfig;
@@ -103,13 +104,13 @@ export function watchNotices(
   return {
     onInterrupted({ message, retryInMs }) {
       io.stderr.write(
-        `fineflow: ${message}, retrying in ${(retryInMs / 1000).toFixed(1)} s… ` +
+        `fineflow: ${message}, retrying in ${formatHumanDuration(retryInMs)}… ` +
           `(run ${runId} goes on; this watch waits)\n`,
       );
       printed();
     },
     onResumed({ downForMs }) {
-      io.stderr.write(`fineflow: reconnected after ${Math.round(downForMs / 1000)} s; watching run ${runId} again\n`);
+      io.stderr.write(`fineflow: reconnected after ${formatHumanDuration(downForMs)}; watching run ${runId} again\n`);
       printed();
     },
   };

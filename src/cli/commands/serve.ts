@@ -11,6 +11,7 @@ import type * as PredictServerModule from '../../serve/predict-server';
 import type * as PredictStageTypeModule from '../../spec/predict-stage-type';
 import type * as MinioStoreModule from '../../storage/minio-store';
 import { EXIT, UsageError, type CliCommand, type CliIo } from '../command';
+import { formatHumanDuration } from '../../core/spec/durations';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
 function load() {
@@ -81,7 +82,7 @@ async function serveUntilStopped(parts: {
   }
   const loaded = await predictor;
   io.stdout.write(
-    `fineflow serve: ${model} ready at ${server.url}/predict in ${((Date.now() - parts.started) / 1000).toFixed(1)} s` +
+    `fineflow serve: ${model} ready at ${server.url}/predict in ${formatHumanDuration(Date.now() - parts.started)}` +
       ` (classes ${loaded.classes.join(', ')})${parts.token ? ' (token required)' : ''}\n`,
   );
   await stopped;

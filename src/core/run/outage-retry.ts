@@ -7,6 +7,7 @@
  * Pure and deterministic (times passed in): workflow-safe.
  */
 import type { PlannedRetry } from '../spec/plan-types';
+import { formatDuration, formatHumanDuration } from '../spec/durations';
 
 /** Used when a plan predates `outageBudget` (the spec's default is the same). */
 export const DEFAULT_OUTAGE_BUDGET_MS = 15 * 60_000;
@@ -39,7 +40,7 @@ export function nextOutageRetry(
   if (spentMs >= budgetMs) {
     return {
       retry: false,
-      message: `a dependency stayed unavailable for ${seconds(spentMs)} (retry.outageBudget ${seconds(budgetMs)}, ${retries} retries): ${lastError}`,
+      message: `a dependency stayed unavailable for ${formatHumanDuration(spentMs)} (retry.outageBudget ${formatDuration(budgetMs)}, ${retries} retries): ${lastError}`,
     };
   }
   const backoff = retry.initialIntervalMs * Math.max(1, retry.backoffCoefficient) ** retries;
@@ -48,15 +49,11 @@ export function nextOutageRetry(
     retry: true,
     waitMs,
     state: { sinceMs, retries: retries + 1 },
-    note: `dependency unavailable (${lastError}); retry ${retries + 1} in ${seconds(waitMs)}, outage budget ${seconds(budgetMs - spentMs)} left`,
+    note: `dependency unavailable (${lastError}); retry ${retries + 1} in ${formatHumanDuration(waitMs)}, outage budget ${formatHumanDuration(budgetMs - spentMs)} left`,
   };
 }
 
 /** How many of the stage's own attempts an activity execution may still use. */
 export function remainingOwnAttempts(retry: PlannedRetry, ownFailures: number): number {
   return Math.max(1, retry.maxAttempts - ownFailures);
-}
-
-function seconds(ms: number): string {
-  return ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
 }

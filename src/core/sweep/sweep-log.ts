@@ -13,6 +13,7 @@
  */
 import { engineFallbackWarning } from '../run/engine-fallback';
 import type { JsonObject, JsonValue } from '../spec/plan-types';
+import { formatHumanDuration } from '../spec/durations';
 import type { SweepTrialSegmentResult, TrialEpochReport } from './sweep-types';
 
 /** `2026-11-26T19:40:00.000Z text`: the same shape as the stage runner's log lines. */
@@ -79,7 +80,7 @@ export function segmentLines(metric: string, fromEpoch: number, result: SweepTri
       ? `, backend ${result.backend}${result.engine !== undefined ? `, engine ${result.engine}` : ''}`
       : '';
   lines.push(
-    `trial ${result.trialId} segment epochs ${fromEpoch + 1}-${result.epochsDone} ran ${where} in ${formatSeconds(result.endedAtMs - result.startedAtMs)}${engine}`,
+    `trial ${result.trialId} segment epochs ${fromEpoch + 1}-${result.epochsDone} ran ${where} in ${formatHumanDuration(Math.max(0, result.endedAtMs - result.startedAtMs))}${engine}`,
   );
   // As fine-tune's stage log: a slower engine is never silent, and the reason names the fix.
   if (result.engine === 'eager' && result.engineFallbackReason !== undefined)
@@ -148,8 +149,4 @@ export function sweepEndedLine(
 
 function optional(value: number | undefined): string {
   return value === undefined ? '-' : formatNumber(value);
-}
-
-function formatSeconds(ms: number): string {
-  return `${(Math.max(0, ms) / 1000).toFixed(1)} s`;
 }

@@ -108,7 +108,7 @@ async function assertNoLogLineLost(runId: string, writeAttempts: number): Promis
     [...talkText.matchAll(/ step (\d+)\/50$/gm)].map((match) => Number(match[1])),
     Array.from({ length: 50 }, (_, i) => i + 1),
   );
-  assert.match(talkText, /\[fineflow\] the object store was unavailable for \d+\.\d s/);
+  assert.match(talkText, /\[fineflow\] the object store was unavailable for (\d+(\.\d)? s|\d+m( \d+s)?) \(/);
   // A failed attempt's last lines are written by the worker after the attempt ended, with backoff.
   const deadline = Date.now() + 90_000;
   for (;;) {

@@ -113,7 +113,7 @@ test(
     assert.match(log, /trial 2 failed/);
     const resumed = new RegExp(
       'trial ([01]) resumed from rung 0 \\(epoch 1\\): the best paused trial of the highest rung, since no new ' +
-        `trial may start and none completed \\(time budget spent \\(${BUDGET_MS} ms\\)\\)`,
+        `trial may start and none completed \\(time budget spent \\(${BUDGET_MS / 1000} s\\)\\)`,
     ).exec(log);
     assert.ok(resumed, log);
     const finisher = Number(resumed[1]);

@@ -206,7 +206,7 @@ void describe('stage cache activities (in-memory store)', () => {
     h.clock.now = new Date('2026-01-01T01:01:00Z');
     const old = await runStage(h, 'r3', aged, {}, (p) => writePrepare(h, p));
     assert.equal(old.hit, false);
-    assert.equal(old.reason, 'entry is 61m old, older than maxAge 60m');
+    assert.equal(old.reason, 'entry is 1h 1m old, older than maxAge 1h');
   });
 
   void it('misses when the external dataset changed in place', async () => {

@@ -25,7 +25,7 @@ test('an outage is retried with a capped backoff until the budget since its firs
     if (!decision.retry) {
       assert.match(
         decision.message,
-        /stayed unavailable for 15 min \(retry.outageBudget 15 min, \d+ retries\): object store unavailable/,
+        /stayed unavailable for 15m \(retry.outageBudget 15m, \d+ retries\): object store unavailable/,
       );
       break;
     }
@@ -41,7 +41,7 @@ test('a 60 s outage needs four retries under the defaults, far inside the budget
   const first = nextOutageRetry(defaults, undefined, 0, 'x');
   assert.ok(first.retry);
   assert.equal(first.state.sinceMs, 0);
-  assert.match(first.note, /retry 1 in 5 s, outage budget 15 min left/);
+  assert.match(first.note, /retry 1 in 5 s, outage budget 15m left/);
 });
 
 test('a plan without outageBudgetMs gets the default; a zero budget never retries', () => {

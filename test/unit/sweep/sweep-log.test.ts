@@ -48,6 +48,13 @@ describe('sweep log lines', () => {
     assert.equal(formatParams({}), '(no parameters)');
   });
 
+  it('a long segment reads in minutes and hours, as every other duration (formatHumanDuration)', () => {
+    const long = { ...segment, startedAtMs: 0, endedAtMs: 2 * 3_600_000 + 5 * 60_000 };
+    assert.match(segmentLines('validation.accuracy', 1, long).at(-1) ?? '', / in 2h 5m, backend tensorflow/);
+    const minutes = { ...segment, startedAtMs: 0, endedAtMs: 125_000 };
+    assert.match(segmentLines('validation.accuracy', 1, minutes).at(-1) ?? '', / in 2m 5s, backend tensorflow/);
+  });
+
   it('a first segment names the params, a later one the checkpoint it resumes', () => {
     assert.equal(segmentStartedLine(3, { lr: 0.01 }, 0, 1), 'trial 3 started with lr=0.01; training epochs 1-1');
     assert.equal(
