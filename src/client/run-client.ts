@@ -32,6 +32,7 @@ import {
   type EndedOutsideStatus,
   type RunStatus,
   type RunTrigger,
+  type StageState,
 } from '../core/run/run-types';
 import { quoteQueryValue } from '../core/schedules/schedule-search-attributes';
 import { CONTROL_POOL, poolOfTaskQueue, taskQueueForPool } from '../core/run/task-queues';
@@ -41,7 +42,7 @@ import { paramsAfterRetries, readRecordedRunInput, readRunInput } from './run-in
 import { paramValues } from '../core/run/params';
 import type { ObjectStore } from '../storage/object-store';
 import { readStoredRunState } from '../storage/run-state-store';
-import type { Plan } from '../core/spec/plan-types';
+import type { Plan, PlannedStage } from '../core/spec/plan-types';
 import { WorkerPresence, workflowQueuePollers } from './worker-presence';
 import {
   cancelledRunResult,
@@ -52,6 +53,9 @@ import {
 } from './run-result';
 import { withLiveStages } from './live-stages';
 import { endedOutside } from '../core/run/ended-outside';
+import { RunTracker } from '../core/run/run-tracker';
+import { stagesAfterExecution } from '../core/run/stages-after-execution';
+import { executionStageEvents } from './execution-stage-events';
 // Started by function reference, so the compiler checks `args` against the workflow's parameters.
 import { pipelineRun } from '../../workflows/pipeline-run';
 
@@ -422,33 +426,48 @@ export class RunClient {
       events,
     );
     const endedAt = description.closeTime?.toISOString();
+    const startedAt = carried?.startedAt ?? startedAtOf(description);
+    const endedOutsideRun = outcome === undefined && (status === 'terminated' || status === 'timed-out');
+    const unknown = (stage: PlannedStage): StageState => ({
+      id: stage.id,
+      uses: stage.uses,
+      pool: stage.pool,
+      status: 'pending' as const,
+      attempts: 0,
+      reason: stored
+        ? `state unknown here: it is in ${stored.uri} (give the run client a store to read it)`
+        : 'state unknown: the run ended before it was recorded',
+    });
+    // Before the events of its latest execution: what that execution began with (its first: the plan's start).
+    const begun =
+      carried?.stages ??
+      (endedOutsideRun && !stored ? new RunTracker(input, runId, startedAt).snapshot().stages : undefined) ??
+      input.plan.stages.map(unknown);
     const state: RunState = {
       runId,
       pipeline: input.plan.pipeline.name,
       status,
       trigger: input.trigger,
-      startedAt: carried?.startedAt ?? startedAtOf(description),
+      startedAt,
       ...(endedAt !== undefined ? { endedAt } : {}),
-      stages:
-        outcome?.stages ??
-        carried?.stages ??
-        input.plan.stages.map((stage) => ({
-          id: stage.id,
-          uses: stage.uses,
-          pool: stage.pool,
-          status: 'pending' as const,
-          attempts: 0,
-          reason: stored
-            ? `state unknown here: it is in ${stored.uri} (give the run client a store to read it)`
-            : 'state unknown: the run ended before it was recorded',
-        })),
+      stages: outcome?.stages ?? begun,
       params,
     };
-    // A run ended without a result (terminated): its query, when a worker answers, has the stages as it ended.
     if (outcome !== undefined) return { state, complete: true };
-    if (status !== 'terminated' && status !== 'timed-out') return { state, complete: false };
+    if (!endedOutsideRun) return { state, complete: false };
+    // Ended by Temporal (terminated, timed out): no result. Its stages are what the latest execution began with, moved
+    // by what its history shows it did; a worker's query, when one answers, replays the same.
+    const stages = stagesAfterExecution(
+      input.plan.stages,
+      begun,
+      await executionStageEvents(this.client, input.plan, events),
+    );
     const ended = { status, ...(endedAt !== undefined ? { endedAt } : {}), ...terminationReason(events) };
-    return { state: endedOutside(state, status, endedAt, ended.reason), complete: false, endedOutside: ended };
+    return {
+      state: endedOutside({ ...state, stages }, status, endedAt, ended.reason),
+      complete: false,
+      endedOutside: ended,
+    };
   }
 
   /** Wait for the run to end; failed and cancelled runs resolve too (with their stages when known). */

@@ -288,3 +288,77 @@ test('the state of a running run describes its workflow once per poll', async ()
     await h.close();
   }
 });
+
+test('a terminated run that continued as new reads without a worker as its last execution left it', async () => {
+  const h = await startRuntimeHarness();
+  const table = (stages: readonly StageState[]) =>
+    stages.map((s) => [s.id, s.status, s.attempts, s.outputs?.value, s.reason ?? '']);
+  const chain = Array.from({ length: 8 }, (_, i) => ({
+    id: `s${i + 1}`,
+    needs: i === 0 ? [] : [`s${i}`],
+    with: { value: i === 0 ? 'seed' : `\${{ stages.s${i}.outputs.value }}` },
+  }));
+  let runId: string;
+  let withWorker: RunState;
+  try {
+    // A 40-event history limit: the run continues as new between the chain's stages (the hook the bounded-history
+    // tests use), then is terminated while `slow` runs in its latest execution.
+    const runs = new RunClient(h.client, {
+      bucket: h.config.s3.bucket,
+      workflowTaskQueue: h.runs.workflowTaskQueue,
+      store: h.store,
+      historyEventLimit: 40,
+    });
+    runId = await runs.submit(
+      h.plan('terminated-continued', [
+        ...chain,
+        { id: 'slow', needs: ['s8'], with: { sleepMs: 60_000, steps: 60 }, heartbeatTimeoutMs: 5_000 },
+        { id: 'after', needs: ['slow'] },
+      ]),
+    );
+    await runs.watch(runId, () => undefined, { until: (s) => s.stages[8]?.progress !== undefined });
+    const handle = h.client.workflow.getHandle(runId);
+    const latest = await handle.describe();
+    assert.notEqual(latest.runId, latest.raw.workflowExecutionInfo?.firstRunId, 'the run continued as new');
+    await handle.terminate('operator stopped it');
+    // While a control worker answers: its query replays the latest execution (the reading to match).
+    withWorker = await runs.state(runId, { timeoutMs: 10_000 });
+  } finally {
+    await h.close();
+  }
+  assert.equal(withWorker.status, 'terminated');
+  assert.deepEqual(
+    table(withWorker.stages).slice(0, 8),
+    chain.map((s) => [s.id, 'succeeded', 1, 'seed', '']),
+  );
+  assert.equal(withWorker.stages[8]?.status, 'cancelled');
+
+  // No control worker from here on: the history and the store answer.
+  const client = await connectClient(h.config.temporal);
+  try {
+    const runs = new RunClient(client, {
+      bucket: h.config.s3.bucket,
+      workflowTaskQueue: taskQueueForPool(`nobody-${randomSuffix()}`),
+      store: h.store,
+    });
+    const state = await runs.state(runId, { timeoutMs: 2_000 });
+    assert.equal(state.status, 'terminated');
+    assert.deepEqual(table(state.stages), table(withWorker.stages), 'the stages as the terminated execution left them');
+    assert.equal(state.stages[8]?.startedAt, withWorker.stages[8]?.startedAt);
+  } finally {
+    await client.connection.close();
+  }
+  const status = await runCli(['status', runId, '--json']);
+  assert.equal(status.code, 0, status.stderr);
+  assert.deepEqual(table((JSON.parse(status.stdout) as RunState).stages), table(withWorker.stages), 'status --json');
+  const text = await runCli(['status', runId]);
+  assert.match(text.stdout, /slow\b.*cancelled/);
+  const listed = await runCli(['runs', '--pipeline', withWorker.pipeline, '--json']);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.ok(
+    (JSON.parse(listed.stdout) as { runId: string; status: string }[]).some(
+      (r) => r.runId === runId && r.status === 'terminated',
+    ),
+    listed.stdout,
+  );
+});

@@ -1,0 +1,252 @@
+/**
+ * The stage events of one execution of a run, decoded from its raw history for src/core/run/stages-after-execution.ts:
+ * which stage each scheduled activity, cache look-up or child workflow belonged to (from its input, decoded through
+ * the client's codecs), and how it ended. Only the event kinds that move a stage are decoded; the run-state hand-over
+ * activities (large payloads) are never read.
+ */
+import type { Client } from '@temporalio/client';
+import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
+import { optionalTsToDate } from '@temporalio/common/lib/time';
+import type { temporal } from '@temporalio/proto';
+import { ERROR_TYPES } from '../core/errors';
+import { describeStageFailure, type DescribedFailure } from '../core/run/failures';
+import {
+  RUN_UPDATES,
+  WORKFLOW_TYPES,
+  type CacheLookupResult,
+  type PipelineRunResult,
+  type StageActivityResult,
+} from '../core/run/run-types';
+import type { StageEvent } from '../core/run/stages-after-execution';
+import { subPipelineOutputs } from '../core/run/sub-pipeline';
+import type { JsonObject, Plan } from '../core/spec/plan-types';
+import { decodeHistoryPayload } from './temporal-connection';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+type Payloads = temporal.api.common.v1.IPayloads | null | undefined;
+
+/** What a scheduled activity or started child was for. */
+interface Started {
+  readonly stageId: string;
+  readonly what: 'stage' | 'cache' | 'sweep' | 'pipeline';
+  /** The attempt within the run its context named (the first of this activity's Temporal attempts). */
+  readonly attempt?: number;
+}
+
+const CACHE_LOOKUP = 'lookupStageCache';
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function key(id: unknown): string {
+  return String(id ?? '');
+}
+
+/** The stage a decoded activity or sweep input names in its context, with the attempt it starts at. */
+function contextOf(input: unknown): { stageId: string; attempt?: number } | undefined {
+  const context = isObject(input) && isObject(input.context) ? input.context : undefined;
+  if (!context || typeof context.stageId !== 'string') return undefined;
+  return { stageId: context.stageId, ...(typeof context.attempt === 'number' ? { attempt: context.attempt } : {}) };
+}
+
+class ExecutionReader {
+  readonly events: StageEvent[] = [];
+  private readonly started = new Map<string, Started>();
+  /** Temporal's attempt number of each started activity, by its ActivityTaskStarted event id. */
+  private readonly temporalAttempts = new Map<string, number>();
+
+  constructor(
+    private readonly client: Client,
+    private readonly stageTypes: ReadonlySet<string>,
+  ) {}
+
+  private decode(payloads: Payloads): Promise<unknown> {
+    const payload = payloads?.payloads?.[0];
+    return payload ? decodeHistoryPayload(this.client, payload) : Promise.resolve(undefined);
+  }
+
+  /** A recorded failure as the workflow described it (its details decoded through the client's codecs). */
+  private async failure(failure: temporal.api.failure.v1.IFailure | null | undefined): Promise<DescribedFailure> {
+    const error = await decodeOptionalFailureToOptionalError(this.client.options.loadedDataConverter, failure);
+    return describeStageFailure(error ?? new Error('no failure recorded'));
+  }
+
+  /**
+   * `times`: the workflow's clock when it issued this event's command (the workflow task it came from) and when it
+   * saw this event (the next workflow task): the times the workflow's tracker wrote.
+   */
+  async read(event: HistoryEvent, times: { readonly issued: string; readonly seen: string }): Promise<void> {
+    const at = times.seen;
+    const id = key(event.eventId);
+    const scheduled = event.activityTaskScheduledEventAttributes;
+    if (scheduled) return this.scheduled(id, times.issued, scheduled);
+    const startedActivity = event.activityTaskStartedEventAttributes;
+    if (startedActivity) {
+      this.temporalAttempts.set(id, startedActivity.attempt ?? 1);
+      return;
+    }
+    const completed = event.activityTaskCompletedEventAttributes;
+    if (completed) return this.completed(this.started.get(key(completed.scheduledEventId)), at, completed.result);
+    const failed = event.activityTaskFailedEventAttributes ?? event.activityTaskTimedOutEventAttributes;
+    if (failed) {
+      const started = this.started.get(key(failed.scheduledEventId));
+      const temporalAttempt = this.temporalAttempts.get(key(failed.startedEventId));
+      return this.failed(started, at, failed.failure, temporalAttempt);
+    }
+    const cancelled = event.activityTaskCanceledEventAttributes;
+    if (cancelled) return this.cancelled(this.started.get(key(cancelled.scheduledEventId)), at);
+    const child = event.startChildWorkflowExecutionInitiatedEventAttributes;
+    if (child) return this.childStarted(id, times.issued, child);
+    const childDone = event.childWorkflowExecutionCompletedEventAttributes;
+    if (childDone) return this.completed(this.started.get(key(childDone.initiatedEventId)), at, childDone.result);
+    const childFailed = event.childWorkflowExecutionFailedEventAttributes;
+    if (childFailed) return this.failed(this.started.get(key(childFailed.initiatedEventId)), at, childFailed.failure);
+    const childEnded =
+      event.childWorkflowExecutionCanceledEventAttributes ??
+      event.childWorkflowExecutionTerminatedEventAttributes ??
+      event.childWorkflowExecutionTimedOutEventAttributes;
+    if (childEnded) return this.cancelled(this.started.get(key(childEnded.initiatedEventId)), at);
+    const update = event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
+    if (update?.name === RUN_UPDATES.retryStage) {
+      const request = await this.decode(update.args);
+      const stageId = isObject(request) && typeof request.stageId === 'string' ? request.stageId : undefined;
+      this.events.push({ kind: 'retried', ...(stageId ? { stageId } : {}) });
+    }
+  }
+
+  private async scheduled(
+    id: string,
+    at: string,
+    attributes: temporal.api.history.v1.IActivityTaskScheduledEventAttributes,
+  ): Promise<void> {
+    const type = attributes.activityType?.name ?? '';
+    if (type !== CACHE_LOOKUP && !this.stageTypes.has(type)) return;
+    const input = await this.decode(attributes.input);
+    if (type === CACHE_LOOKUP) {
+      const stage = isObject(input) && isObject(input.stage) ? input.stage : undefined;
+      if (typeof stage?.id !== 'string') return;
+      this.started.set(id, { stageId: stage.id, what: 'cache' });
+      this.events.push({ kind: 'started', stageId: stage.id, at });
+      return;
+    }
+    const context = contextOf(input);
+    if (!context) return;
+    this.started.set(id, { ...context, what: 'stage' });
+    this.events.push({ kind: 'started', stageId: context.stageId, at });
+  }
+
+  private async childStarted(
+    id: string,
+    at: string,
+    attributes: temporal.api.history.v1.IStartChildWorkflowExecutionInitiatedEventAttributes,
+  ): Promise<void> {
+    const type = attributes.workflowType?.name;
+    if (type === WORKFLOW_TYPES.hyperparameterSweep) {
+      const context = contextOf(await this.decode(attributes.input));
+      if (!context) return;
+      this.started.set(id, { stageId: context.stageId, what: 'sweep' });
+      this.events.push({ kind: 'started', stageId: context.stageId, at });
+    } else if (type === WORKFLOW_TYPES.pipelineRun) {
+      const memo = attributes.memo?.fields?.parentStage;
+      const stageId = memo ? await decodeHistoryPayload(this.client, memo) : undefined;
+      if (typeof stageId !== 'string') return;
+      this.started.set(id, { stageId, what: 'pipeline' });
+      const childRunId = attributes.workflowId ?? undefined;
+      this.events.push({ kind: 'started', stageId, at, ...(childRunId ? { childRunId } : {}) });
+    }
+  }
+
+  private async completed(started: Started | undefined, at: string, result: Payloads): Promise<void> {
+    if (!started) return;
+    const { stageId } = started;
+    const value = await this.decode(result);
+    if (started.what === 'cache') {
+      const found = value as CacheLookupResult | undefined;
+      if (found?.hit)
+        this.events.push({
+          kind: 'cached',
+          stageId,
+          at,
+          outputs: found.outputs,
+          reason: `cache hit from run ${found.fromRunId} (${found.createdAt})`,
+        });
+      return;
+    }
+    if (started.what === 'pipeline') {
+      const stages =
+        isObject(value) && Array.isArray(value.stages) ? (value as unknown as PipelineRunResult).stages : [];
+      this.events.push({ kind: 'succeeded', stageId, at, outputs: subPipelineOutputs(stages), attempt: 1 });
+      return;
+    }
+    const done = value as StageActivityResult | undefined;
+    const outputs: JsonObject = isObject(done?.outputs) ? done.outputs : {};
+    this.events.push({
+      kind: 'succeeded',
+      stageId,
+      at,
+      outputs,
+      ...(typeof done?.attempt === 'number' ? { attempt: done.attempt } : {}),
+      ...(typeof done?.endedAt === 'string' ? { endedAt: done.endedAt } : {}),
+    });
+  }
+
+  private async failed(
+    started: Started | undefined,
+    at: string,
+    failure: temporal.api.failure.v1.IFailure | null | undefined,
+    temporalAttempt?: number,
+  ): Promise<void> {
+    // A cache look-up that fails lets the stage run: nothing to record.
+    if (!started || started.what === 'cache') return;
+    const described = await this.failure(failure);
+    if (described.error.type === ERROR_TYPES.cancelled) return this.cancelled(started, at);
+    const attempt =
+      described.attempt ??
+      (started.attempt !== undefined && temporalAttempt !== undefined
+        ? started.attempt + temporalAttempt - 1
+        : undefined);
+    this.events.push({
+      kind: 'failed',
+      stageId: started.stageId,
+      at,
+      error: described.error,
+      ...(described.endedAt !== undefined ? { endedAt: described.endedAt } : {}),
+      ...(attempt !== undefined ? { attempt } : {}),
+      ...(started.what === 'stage' && described.error.type === ERROR_TYPES.dependencyUnavailable
+        ? { outage: true }
+        : {}),
+    });
+  }
+
+  private cancelled(started: Started | undefined, at: string): void {
+    if (started && started.what !== 'cache') this.events.push({ kind: 'cancelled', stageId: started.stageId, at });
+  }
+}
+
+/** The stage events of one execution's history, in order. */
+export async function executionStageEvents(
+  client: Client,
+  plan: Plan,
+  events: readonly HistoryEvent[],
+): Promise<StageEvent[]> {
+  const reader = new ExecutionReader(client, new Set(plan.stages.map((stage) => stage.uses)));
+  const timeOf = (event: HistoryEvent | undefined): string | undefined =>
+    optionalTsToDate(event?.eventTime)?.toISOString();
+  const taskStarted = (event: HistoryEvent): boolean => event.workflowTaskStartedEventAttributes != null;
+  // The workflow's clock is its workflow task's start: the last one before a command, the first one after an event.
+  const seen: (string | undefined)[] = [];
+  let next: string | undefined;
+  for (let i = events.length - 1; i >= 0; i--) {
+    const event = events[i] as HistoryEvent;
+    if (taskStarted(event)) next = timeOf(event);
+    seen[i] = next ?? timeOf(event);
+  }
+  let issued: string | undefined;
+  for (const [i, event] of events.entries()) {
+    if (taskStarted(event)) issued = timeOf(event);
+    const own = timeOf(event) ?? new Date(0).toISOString();
+    await reader.read(event, { issued: issued ?? own, seen: seen[i] ?? own });
+  }
+  return reader.events;
+}

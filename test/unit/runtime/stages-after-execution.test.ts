@@ -1,0 +1,119 @@
+/**
+ * A terminated run's stages read without a worker: the carried stages moved by what its latest execution's history
+ * shows, as the workflow's tracker moved them.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { RunTracker } from '../../../src/core/run/run-tracker';
+import type { StageState } from '../../../src/core/run/run-types';
+import { stagesAfterExecution, type StageEvent } from '../../../src/core/run/stages-after-execution';
+import { makePlan } from '../../fixtures/runtime/plans';
+
+const plan = makePlan('p', [
+  { id: 'a' },
+  { id: 'b', needs: ['a'], onFailure: 'pause' },
+  { id: 'c', needs: ['b'] },
+  { id: 'd', needs: ['c'] },
+]);
+const begun = (): StageState[] => [
+  ...new RunTracker({ plan, trigger: { kind: 'manual' } }, 'r', 'T0').snapshot().stages,
+];
+const row = (s: StageState | undefined) => [
+  s?.status,
+  s?.attempts,
+  s?.startedAt,
+  s?.endedAt,
+  s?.reason,
+  s?.error?.type,
+];
+
+test('started, then succeeded: running from the start, then the result, its attempt and end', () => {
+  const [a] = stagesAfterExecution(plan.stages, begun(), [
+    { kind: 'started', stageId: 'a', at: 'T1' },
+    { kind: 'started', stageId: 'a', at: 'T2' },
+  ]);
+  assert.deepEqual(row(a), ['running', 0, 'T1', undefined, undefined, undefined]);
+  const [done] = stagesAfterExecution(plan.stages, begun(), [
+    { kind: 'started', stageId: 'a', at: '2026-12-07T08:00:00.000Z' },
+    {
+      kind: 'succeeded',
+      stageId: 'a',
+      at: '2026-12-07T08:00:05.000Z',
+      outputs: { value: 1 },
+      attempt: 2,
+      endedAt: '2026-12-07T08:00:04.000Z',
+    },
+  ]);
+  assert.deepEqual(row(done), [
+    'succeeded',
+    2,
+    '2026-12-07T08:00:00.000Z',
+    '2026-12-07T08:00:04.000Z',
+    undefined,
+    undefined,
+  ]);
+  assert.deepEqual(done?.outputs, { value: 1 });
+});
+
+test('a failure waits (onFailure: pause) or fails; a retry makes it pending again and it runs on', () => {
+  const error = { type: 'FineflowInvalidInput', message: 'bad' };
+  const events: StageEvent[] = [
+    { kind: 'started', stageId: 'b', at: '2026-12-07T08:00:00.000Z' },
+    { kind: 'failed', stageId: 'b', at: '2026-12-07T08:00:01.000Z', error, attempt: 1 },
+  ];
+  const waiting = stagesAfterExecution(plan.stages, begun(), events)[1];
+  assert.deepEqual(row(waiting), [
+    'waiting',
+    1,
+    '2026-12-07T08:00:00.000Z',
+    '2026-12-07T08:00:01.000Z',
+    undefined,
+    error.type,
+  ]);
+  const retried = stagesAfterExecution(plan.stages, begun(), [...events, { kind: 'retried' }])[1];
+  assert.deepEqual(row(retried).slice(0, 2), ['pending', 1]);
+  assert.equal(retried?.reason, 'retried after 1 attempt(s)');
+  const ran = stagesAfterExecution(plan.stages, begun(), [
+    ...events,
+    { kind: 'retried', stageId: 'b' },
+    { kind: 'started', stageId: 'b', at: '2026-12-07T08:01:00.000Z' },
+  ])[1];
+  assert.deepEqual(row(ran), ['running', 1, '2026-12-07T08:01:00.000Z', undefined, undefined, undefined]);
+  const failed = stagesAfterExecution(plan.stages, begun(), [
+    { kind: 'started', stageId: 'c', at: 'T1' },
+    { kind: 'failed', stageId: 'c', at: '2026-12-07T08:00:01.000Z', error },
+  ])[2];
+  assert.deepEqual(row(failed).slice(0, 2), ['failed', 1]);
+});
+
+test('a cache hit, a cancel, an outage ridden out, a stage the carried state lacks', () => {
+  const stages = stagesAfterExecution(plan.stages, begun(), [
+    { kind: 'started', stageId: 'a', at: 'T1' },
+    { kind: 'cached', stageId: 'a', at: 'T2', outputs: { value: 3 }, reason: 'cache hit from run x (T0)' },
+    { kind: 'started', stageId: 'b', at: 'T3' },
+    {
+      kind: 'failed',
+      stageId: 'b',
+      at: 'T4',
+      error: { type: 'FineflowDependencyUnavailable', message: 'MinIO down' },
+      outage: true,
+    },
+    { kind: 'started', stageId: 'b', at: 'T5' },
+    { kind: 'started', stageId: 'c', at: 'T6' },
+    { kind: 'cancelled', stageId: 'c', at: 'T7' },
+    { kind: 'started', stageId: 'gone[0]', at: 'T8' },
+  ]);
+  assert.deepEqual(stages.map(row), [
+    ['cached', 0, 'T1', 'T2', 'cache hit from run x (T0)', undefined],
+    ['running', 0, 'T3', undefined, undefined, undefined],
+    ['cancelled', 1, 'T6', 'T7', undefined, undefined],
+    ['pending', 0, undefined, undefined, undefined, undefined],
+  ]);
+});
+
+test('the carried stages are not changed in place', () => {
+  const carried = begun();
+  const copy = structuredClone(carried);
+  stagesAfterExecution(plan.stages, carried, [{ kind: 'started', stageId: 'a', at: 'T1' }]);
+  assert.deepEqual(carried, copy);
+});
