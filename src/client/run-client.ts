@@ -391,9 +391,8 @@ export class RunClient {
       if (isTemporalUnreachable(thrown)) throw this.unreachable(runId, thrown);
       if (recorded) return recorded.state;
       if (historyError !== undefined) throw historyError;
-      // A query cut off as Temporal goes down fails with its own code, not the UNAVAILABLE the next call gets: ask
-      // Temporal itself before blaming a control worker (a watch told the user to start one while Temporal stopped).
-      if (!(await this.temporalAnswers())) throw this.unreachable(runId, thrown);
+      // A query cut off as Temporal goes down fails with its own code, not the UNAVAILABLE the next call gets: one
+      // call of Temporal's own (who polls the run's queue) says whether it answers before any control worker is blamed.
       throw await this.queryUnanswered(runId, description?.taskQueue ?? this.workflowTaskQueue, thrown);
     }
     // Temporal ended it (terminated, timed out): the query replays the run as it stood, still `running`.
@@ -668,22 +667,11 @@ export class RunClient {
     return { runId, bucket: this.options.bucket, ...(this.options.store ? { store: this.options.store } : {}) };
   }
 
-  /** Whether Temporal answers a cheap call (GetSystemInfo) within TEMPORAL_ANSWERS_WITHIN_MS; asked on failure only. */
-  private async temporalAnswers(): Promise<boolean> {
-    try {
-      await this.client.withDeadline(Date.now() + TEMPORAL_ANSWERS_WITHIN_MS, () =>
-        this.client.workflowService.getSystemInfo({}),
-      );
-      return true;
-    } catch (thrown) {
-      return !isTemporalUnreachable(thrown);
-    }
-  }
-
   /**
-   * A running run's state query failed while Temporal answers: blame a control worker only when Temporal lists none
-   * polling the run's task queue. A query cut off as Temporal shuts down fails while its frontend still answers, and
-   * the control worker is still listed then; a failed lookup is no evidence against a worker either.
+   * A running run's state query failed: ask Temporal who polls the run's task queue. Unreachable → Temporal is blamed
+   * (the error every watch handles); a control worker is blamed only when Temporal answers and lists none. A query cut
+   * off as Temporal shuts down fails while its frontend still answers, and the control worker is still listed then; a
+   * failed lookup is no evidence against a worker either.
    */
   private async queryUnanswered(
     runId: string,

@@ -2,9 +2,10 @@
  * Who `RunClient.state()` blames when a running run's state query fails: Temporal itself when it does not answer a
  * call of its own; a control worker only when Temporal answers and lists nobody polling the run's task queue. A query
  * cut off as Temporal stopped failed with a code other than UNAVAILABLE while its frontend still answered, and a watch
- * told the user to start a control worker while Temporal was the one going away (CI, twice). The client here stands in
- * for Temporal's: describe answers RUNNING on the run's queue, the query fails, GetSystemInfo and DescribeTaskQueue
- * answer as each test says.
+ * told the user to start a control worker while Temporal was the one going away (CI, twice). One call decides: who
+ * polls the run's task queue (DescribeTaskQueue); GetSystemInfo before it said nothing more and is never asked. The
+ * client here stands in for Temporal's: describe answers RUNNING on the run's queue, the query fails,
+ * DescribeTaskQueue answers as each test says.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -24,7 +25,7 @@ const pollers = (count: number) => (): Promise<unknown> =>
   });
 
 /** A client whose run is RUNNING on `fineflow-ops`, whose state query fails as cut off. */
-function clientWhere(answers: { systemInfo: () => Promise<unknown>; describeTaskQueue?: () => Promise<unknown> }): {
+function clientWhere(answers: { describeTaskQueue: () => Promise<unknown> }): {
   client: Client;
   calls: { systemInfo: number; describeTaskQueue: { name?: string; type?: number }[] };
 } {
@@ -42,11 +43,11 @@ function clientWhere(answers: { systemInfo: () => Promise<unknown>; describeTask
     workflowService: {
       getSystemInfo: () => {
         calls.systemInfo++;
-        return answers.systemInfo();
+        return Promise.resolve({});
       },
       describeTaskQueue: (request: { taskQueue: { name: string }; taskQueueType: number }) => {
         calls.describeTaskQueue.push({ name: request.taskQueue.name, type: request.taskQueueType });
-        return (answers.describeTaskQueue ?? pollers(0))();
+        return answers.describeTaskQueue();
       },
     },
   } as unknown as Client;
@@ -55,8 +56,8 @@ function clientWhere(answers: { systemInfo: () => Promise<unknown>; describeTask
 
 type Details = Error & { details?: { code?: string; taskQueue?: string } };
 
-test('a failed state query while Temporal does not answer blames Temporal, not a control worker', async () => {
-  const { client, calls } = clientWhere({ systemInfo: unavailable });
+test('a failed state query while Temporal does not answer blames Temporal, not a control worker, in one call', async () => {
+  const { client, calls } = clientWhere({ describeTaskQueue: unavailable });
   await assert.rejects(
     new RunClient(client, { bucket: 'fineflow' }).state('r-1', { timeoutMs: 1_000 }),
     (error: Details) => {
@@ -67,12 +68,13 @@ test('a failed state query while Temporal does not answer blames Temporal, not a
       return true;
     },
   );
-  assert.equal(calls.systemInfo, 1);
-  assert.deepEqual(calls.describeTaskQueue, [], 'nothing else is asked of a Temporal that does not answer');
+  // One call of Temporal's own told: the run's queue, asked once, and no GetSystemInfo before it.
+  assert.deepEqual(calls.describeTaskQueue, [{ name: 'fineflow-ops', type: 1 }]);
+  assert.equal(calls.systemInfo, 0, 'GetSystemInfo is not asked');
 });
 
 test('Temporal answers and lists nobody on the run’s queue: the control pool of that queue is named', async () => {
-  const { client, calls } = clientWhere({ systemInfo: () => Promise.resolve({}), describeTaskQueue: pollers(0) });
+  const { client, calls } = clientWhere({ describeTaskQueue: pollers(0) });
   await assert.rejects(
     new RunClient(client, { bucket: 'fineflow' }).state('r-2', { timeoutMs: 1_000 }),
     (error: Details) => {
@@ -86,12 +88,13 @@ test('Temporal answers and lists nobody on the run’s queue: the control pool o
       return true;
     },
   );
-  // The workflow task queue is the one a control worker polls (type 1), not the activity queue.
+  // The workflow task queue is the one a control worker polls (type 1), not the activity queue; asked once, alone.
   assert.deepEqual(calls.describeTaskQueue, [{ name: 'fineflow-ops', type: 1 }]);
+  assert.equal(calls.systemInfo, 0);
 });
 
 test('a query cut off while Temporal still lists the control worker blames no worker', async () => {
-  const { client } = clientWhere({ systemInfo: () => Promise.resolve({}), describeTaskQueue: pollers(1) });
+  const { client, calls } = clientWhere({ describeTaskQueue: pollers(1) });
   await assert.rejects(
     new RunClient(client, { bucket: 'fineflow' }).state('r-3', { timeoutMs: 1_000 }),
     (error: Details) => {
@@ -101,11 +104,11 @@ test('a query cut off while Temporal still lists the control worker blames no wo
       return true;
     },
   );
+  assert.equal(calls.systemInfo, 0);
 });
 
 test('the poller lookup failing says so; going unreachable blames Temporal', async () => {
   const failed = clientWhere({
-    systemInfo: () => Promise.resolve({}),
     describeTaskQueue: () => Promise.reject(grpcError(13, 'INTERNAL: shutting down')),
   });
   await assert.rejects(
@@ -116,7 +119,7 @@ test('the poller lookup failing says so; going unreachable blames Temporal', asy
       return true;
     },
   );
-  const gone = clientWhere({ systemInfo: () => Promise.resolve({}), describeTaskQueue: unavailable });
+  const gone = clientWhere({ describeTaskQueue: unavailable });
   await assert.rejects(
     new RunClient(gone.client, { bucket: 'fineflow' }).state('r-5', { timeoutMs: 1_000 }),
     (error: Details) => {
