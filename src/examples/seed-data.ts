@@ -9,6 +9,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeBaseDataset, writeTargetDataset, type DemoDataset } from '../demo/datasets';
 import { generateDefects } from '../ml/generators/defects';
+import { generateRingsBars } from '../ml/generators/rings-bars';
 import { generateShapes } from '../ml/generators/shapes';
 import { csvFile, imageFolderFiles, writeFilesToDirectory, type RawFile } from '../ml/generators/writers';
 import { InvalidInputError } from '../core/errors';
@@ -31,6 +32,8 @@ export const CHURN_ROWS = 600;
 export const INCOMING_ROWS = 150;
 /** Loan applications for loan-default. */
 export const LOAN_ROWS = 600;
+/** Rings and bars per class for ring-or-bar (docs/your-own-data.md's image example). */
+export const RING_BAR_PER_CLASS = 150;
 
 /** One seeded input: where it goes and how to write its files. */
 export interface SeedData extends DemoDataset {
@@ -98,6 +101,14 @@ const CATALOGUE: Readonly<Record<string, DemoDataset>> = {
   's3://datasets/loans/': files(`loan applications (${LOAN_ROWS}, some cells missing)`, () => [
     csvFile(generateLoans(LOAN_ROWS, 42), 'loans.csv'),
   ]),
+  's3://datasets/ringbar/': files(
+    `camera crops of rings and bars (${RING_BAR_PER_CLASS} per class), and a note someone left in ring/`,
+    () => [
+      ...imageFolderFiles(generateRingsBars({ perClass: RING_BAR_PER_CLASS, seed: 11 })),
+      // The stray file docs/your-own-data.md's `quality: {unsupportedFiles: warn}` is there for.
+      { path: 'ring/notes.txt', bytes: Buffer.from('crops from line 2, week 49; lighting changed on Tuesday\n') },
+    ],
+  ),
   's3://datasets/code/sweep-command/': files('the command stages’ code (pipelines/python)', pythonCode),
   's3://datasets/code/sklearn-baseline/sklearn_baseline.py': files(
     'the command stages’ code (pipelines/python)',

@@ -42,6 +42,7 @@ import {
   pushDefects,
   pushDigits,
   pushLoanCsv,
+  pushRingsBars,
   pushShapes,
 } from './helpers/example-data';
 import {
@@ -64,6 +65,7 @@ const TESTED = [
   'pretrain-shapes.yaml',
   'pretrain-surface.yaml',
   'quickstart.yaml',
+  'ring-or-bar.yaml',
   'scheduled-retrain.yaml',
   'sklearn-baseline.yaml',
   'sub-pipeline.yaml',
@@ -550,6 +552,38 @@ test(
       assertStages(run, { register: 'skipped' });
       assert.equal(champion, before);
     }
+  },
+);
+
+test(
+  "ring-or-bar (docs/your-own-data.md's image example): a small CNN from scratch on a folder with a stray file",
+  TIMEOUT,
+  async () => {
+    const dataset = `s3://${rt.bucket}/datasets/ringbar/`;
+    await pushRingsBars(rt.harness.store, dataset);
+    const run = await rt.run(rt.plan({ file: 'pipelines/ring-or-bar.yaml' }, { dataset }));
+    assertSucceeded(run);
+    assertStages(run, {
+      prepare: 'succeeded',
+      sweep: 'succeeded',
+      train: 'succeeded',
+      evaluate: 'succeeded',
+      register: 'succeeded',
+    });
+    assert.deepEqual(run.stage('prepare').outputs?.classes, ['bar', 'ring']);
+    const [prepareLog] = await listStageLogs(rt.harness.store, rt.bucket, run.runId, 'prepare');
+    assert.ok(prepareLog, 'prepare has a log');
+    // `quality: {unsupportedFiles: warn}`: the note is skipped and named, not a failed run.
+    assert.match(await stageLogText(rt.harness.store, prepareLog), /ring\/notes\.txt: is \.txt, not PNG or JPEG/);
+    const trials = run.stage('sweep').outputs?.trials as { status: string }[];
+    assert.deepEqual(
+      trials.map((trial) => trial.status),
+      new Array<string>(6).fill('completed'),
+    );
+    const metrics = run.stage('evaluate').outputs?.metrics as { accuracy: number; count: number };
+    assert.ok(metrics.accuracy >= 0.8, `the gate's 0.8: ${JSON.stringify(metrics)}`);
+    assert.equal(run.stage('evaluate').outputs?.passed, true);
+    assert.equal((run.stage('register').outputs as { model: string }).model, 'registry://ring-or-bar@1');
   },
 );
 

@@ -20,7 +20,7 @@ export interface ShapeOptions {
   readonly noise?: number;
 }
 
-type Point = readonly [number, number];
+export type Point = readonly [number, number];
 
 function outline(kind: ShapeClass, random: Random): Point[][] {
   switch (kind) {
@@ -94,6 +94,18 @@ function drawSegment(pixels: Float32Array, a: Point, b: Point, width: number): v
 }
 
 export function renderShape(kind: ShapeClass, random: Random, noise = 0.03): Float32Array {
+  return renderStrokes((draw) => outline(kind, draw), random, noise);
+}
+
+/**
+ * Strokes in [-1, 1] (`strokesOf`, called once the placement is drawn, so the seeded shapes stay byte-identical)
+ * drawn jittered, scaled, rotated and sheared, with a pen of random width and occasional gaps, on a 28×28 canvas.
+ */
+export function renderStrokes(
+  strokesOf: (random: Random) => readonly (readonly Point[])[],
+  random: Random,
+  noise = 0.03,
+): Float32Array {
   const pixels = new Float32Array(SIZE * SIZE);
   const scale = 6 + random() * 4;
   const aspect = 0.8 + random() * 0.4;
@@ -112,7 +124,7 @@ export function renderShape(kind: ShapeClass, random: Random, noise = 0.03): Flo
       cy + sx * sin + sy * cos + randomNormal(random) * 0.35,
     ];
   };
-  for (const stroke of outline(kind, random)) {
+  for (const stroke of strokesOf(random)) {
     const points = stroke.map(place);
     for (let i = 0; i + 1 < points.length; i += 1) {
       // An occasional gap, as in a quick pen stroke.

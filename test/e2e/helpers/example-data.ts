@@ -7,7 +7,9 @@
  */
 import { generateDefects } from '../../../src/ml/generators/defects';
 import { loadMnist } from '../../../src/ml/generators/mnist';
+import { generateRingsBars } from '../../../src/ml/generators/rings-bars';
 import { generateShapes } from '../../../src/ml/generators/shapes';
+import { RING_BAR_PER_CLASS } from '../../../src/examples/seed-data';
 import { csvFile, imageFolderFiles, writeFilesToStore } from '../../../src/ml/generators/writers';
 import type { ChurnRow, LoanRow } from '../../../src/examples/tabular-exports';
 import type { ObjectStore } from '../../../src/storage/object-store';
@@ -24,6 +26,19 @@ export {
 /** Push MNIST digits (digit folders `0`…`9`) under `prefixUri`; resolves to the file count. */
 export async function pushDigits(store: ObjectStore, prefixUri: string, perClass: number): Promise<number> {
   const files = imageFolderFiles(loadMnist({ perClass, seed: 1 }));
+  await writeFilesToStore(store, prefixUri, files);
+  return files.length;
+}
+
+/**
+ * Push what `fineflow dev seed ring-or-bar` pushes (rings and bars, and the stray ring/notes.txt) under `prefixUri`;
+ * resolves to the file count.
+ */
+export async function pushRingsBars(store: ObjectStore, prefixUri: string): Promise<number> {
+  const files = [
+    ...imageFolderFiles(generateRingsBars({ perClass: RING_BAR_PER_CLASS, seed: 11 })),
+    { path: 'ring/notes.txt', bytes: Buffer.from('crops from line 2, week 49; lighting changed on Tuesday\n') },
+  ];
   await writeFilesToStore(store, prefixUri, files);
   return files.length;
 }
