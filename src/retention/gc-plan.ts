@@ -10,12 +10,18 @@
  *    only while the run can still be retried).
  * 5. A sweep stage's history (`sweeps/<pipeline>/<stageId>/`) keeps its newest `keepSweeps` records (by end time,
  *    which starts the key); older records go. Anything else under `sweeps/` is not a record and stays.
+ * 6. Only with `keepDatasetVersions` (absent: dataset versions are never collected): a dataset prefix keeps its newest
+ *    `keepDatasetVersions` versions, every version a registered model's lineage names and every version sealed within
+ *    `olderThanMs`. Another version loses its manifest and the S3 object versions only it names: never an object's
+ *    current version (what the prefix holds now), never one a kept version of any prefix names.
  */
 import { parseSweepHistoryKey } from '../core/storage/layout';
 import { parseS3Uri } from '../core/storage/uri';
 
 export interface GcPolicy {
-  /** Age after which an ended run's prefix and an unindexed cache entry are removed. */
+  /** Dataset versions kept per prefix, newest first (rule 6); absent = no dataset version is collected. */
+  readonly keepDatasetVersions?: number;
+  /** Age after which an ended run's prefix, an unindexed cache entry and an unneeded dataset version are removed. */
   readonly olderThanMs: number;
   /** Age after which an ended run's checkpoints are removed. */
   readonly checkpointsAfterMs: number;
@@ -27,6 +33,32 @@ export interface GcObject {
   readonly uri: string;
   readonly size: number;
   readonly lastModifiedMs: number;
+  /** One S3 version of the object (rule 6): that version is deleted for good, not the object. */
+  readonly versionId?: string;
+}
+
+/** A sealed dataset version, as rule 6 needs it. */
+export interface GcDatasetVersion {
+  /** The data's prefix, `s3://bucket/prefix/`. */
+  readonly prefix: string;
+  readonly id: string;
+  readonly createdAtMs: number;
+  /** Its manifest (in Fineflow's bucket, `datasets/<bucket>/<prefix>_versions/<id>.json`). */
+  readonly manifest: GcObject;
+  /** The objects it names: key relative to the prefix, and the S3 version when the bucket was versioned. */
+  readonly objects: readonly { readonly key: string; readonly versionId?: string }[];
+}
+
+/** One S3 object version under a dataset prefix (rule 6). */
+export interface GcObjectVersion {
+  readonly isLatest: boolean;
+  readonly size: number;
+  readonly lastModifiedMs: number;
+}
+
+/** `uri` + version id: how rule 6 names one object version. */
+export function objectVersionKey(uri: string, versionId: string): string {
+  return `${uri}\n${versionId}`;
 }
 
 /** What Temporal says about a run; `unknown` when it has no record (its history expired or it never existed). */
@@ -49,11 +81,17 @@ export interface GcFacts {
   }[];
   /** Objects under `sweeps/`. */
   readonly sweepObjects: readonly GcObject[];
+  /** Rule 6 only (gathered when the policy sets `keepDatasetVersions`): every sealed dataset version. */
+  readonly datasetVersions?: readonly GcDatasetVersion[];
+  /** Rule 6: dataset version ids a registered model's lineage names. */
+  readonly modelDatasetVersions?: ReadonlySet<string>;
+  /** Rule 6: the object versions under the prefixes that have a version to drop, by {@link objectVersionKey}. */
+  readonly datasetObjectVersions?: ReadonlyMap<string, GcObjectVersion>;
 }
 
 export interface GcItem {
-  readonly kind: 'run' | 'checkpoints' | 'cache-entry' | 'sweep-history';
-  /** Run id, cache key, or `<pipeline>/<stageId>` of a sweep history. */
+  readonly kind: 'run' | 'checkpoints' | 'cache-entry' | 'sweep-history' | 'dataset-version';
+  /** Run id, cache key, `<pipeline>/<stageId>` of a sweep history, or `<prefix>@<id start>` of a dataset version. */
   readonly id: string;
   readonly reason: string;
   readonly objects: readonly GcObject[];
@@ -120,6 +158,7 @@ export function planGc(facts: GcFacts, policy: GcPolicy): GcPlan {
     }
   }
   remove.push(...sweepHistoryItems(facts.sweepObjects, policy.keepSweeps));
+  remove.push(...datasetVersionItems(facts, policy));
   return {
     remove,
     bytes: remove.reduce((sum, entry) => sum + entry.bytes, 0),
@@ -147,6 +186,64 @@ function sweepHistoryItems(objects: readonly GcObject[], keep: number): GcItem[]
       .map((record) => record.object);
     const reason = `sweep records older than this stage's newest ${keep} (of ${records.length})`;
     const removed = item('sweep-history', stage, reason, oldest);
+    if (removed) items.push(removed);
+  }
+  return items;
+}
+
+/**
+ * Rule 6, per dataset prefix: the versions to keep (newest `keepDatasetVersions`, named by a model, or sealed within
+ * `olderThanMs`) and those to drop. `gatherGcFacts` (gc.ts) lists object versions only under the prefixes with a
+ * version to drop.
+ */
+export function datasetVersionsToDrop(
+  versions: readonly GcDatasetVersion[],
+  policy: Pick<GcPolicy, 'keepDatasetVersions' | 'olderThanMs'>,
+  modelVersions: ReadonlySet<string>,
+  nowMs: number,
+): { readonly kept: GcDatasetVersion[]; readonly dropped: { version: GcDatasetVersion; rank: number; of: number }[] } {
+  const keep = policy.keepDatasetVersions;
+  if (keep === undefined) return { kept: [...versions], dropped: [] };
+  const byPrefix = new Map<string, GcDatasetVersion[]>();
+  for (const version of versions) byPrefix.set(version.prefix, [...(byPrefix.get(version.prefix) ?? []), version]);
+  const kept: GcDatasetVersion[] = [];
+  const dropped: { version: GcDatasetVersion; rank: number; of: number }[] = [];
+  for (const [, list] of [...byPrefix].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const newestFirst = [...list].sort((a, b) => b.createdAtMs - a.createdAtMs || (a.id < b.id ? -1 : 1));
+    newestFirst.forEach((version, rank) => {
+      const young = nowMs - version.createdAtMs <= policy.olderThanMs;
+      if (rank < keep || young || modelVersions.has(version.id)) kept.push(version);
+      else dropped.push({ version, rank, of: newestFirst.length });
+    });
+  }
+  return { kept, dropped };
+}
+
+function datasetVersionItems(facts: GcFacts, policy: GcPolicy): GcItem[] {
+  if (policy.keepDatasetVersions === undefined || !facts.datasetVersions) return [];
+  const models = facts.modelDatasetVersions ?? new Set<string>();
+  const { kept, dropped } = datasetVersionsToDrop(facts.datasetVersions, policy, models, facts.nowMs);
+  const needed = new Set<string>();
+  for (const version of kept)
+    for (const object of version.objects)
+      if (object.versionId) needed.add(objectVersionKey(`${version.prefix}${object.key}`, object.versionId));
+  const scheduled = new Set<string>();
+  const items: GcItem[] = [];
+  for (const { version, rank, of } of dropped) {
+    const objects: GcObject[] = [version.manifest];
+    for (const object of version.objects) {
+      if (!object.versionId) continue; // an unversioned bucket: the object is the prefix's current data
+      const uri = `${version.prefix}${object.key}`;
+      const key = objectVersionKey(uri, object.versionId);
+      const listed = facts.datasetObjectVersions?.get(key);
+      if (!listed || listed.isLatest || needed.has(key) || scheduled.has(key)) continue;
+      scheduled.add(key);
+      objects.push({ uri, size: listed.size, lastModifiedMs: listed.lastModifiedMs, versionId: object.versionId });
+    }
+    const reason =
+      `dataset version sealed ${age(facts.nowMs, version.createdAtMs)} ago, number ${rank + 1} of ${of} by age ` +
+      `(the prefix keeps its newest ${policy.keepDatasetVersions}); no registered model names it`;
+    const removed = item('dataset-version', `${version.prefix}@${version.id.slice(0, 12)}`, reason, objects);
     if (removed) items.push(removed);
   }
   return items;

@@ -10,7 +10,19 @@ import { readCacheEntry, readJsonIfExists, type CacheIndexPointer } from '../cac
 import { listModels, showModel } from '../ml/models/registry';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store';
 import type { RunClient } from '../client/run-client';
-import { planGc, type GcFacts, type GcObject, type GcPlan, type GcPolicy, type GcRunStatus } from './gc-plan';
+import { checkDatasetManifest } from '../datasets/dataset-version';
+import {
+  datasetVersionsToDrop,
+  objectVersionKey,
+  planGc,
+  type GcDatasetVersion,
+  type GcFacts,
+  type GcObject,
+  type GcObjectVersion,
+  type GcPlan,
+  type GcPolicy,
+  type GcRunStatus,
+} from './gc-plan';
 
 const toGcObject = (info: ObjectInfo): GcObject => ({
   uri: formatS3Uri(info),
@@ -60,14 +72,62 @@ async function cacheFacts(store: ObjectStore, bucket: string): Promise<GcFacts['
   return entries;
 }
 
-async function modelRuns(store: ObjectStore, bucket: string): Promise<Set<string>> {
-  const runIds = new Set<string>();
+/** The runs and dataset versions registered models name in their lineage. */
+async function modelLineage(
+  store: ObjectStore,
+  bucket: string,
+): Promise<{ readonly runs: Set<string>; readonly datasetVersions: Set<string> }> {
+  const runs = new Set<string>();
+  const datasetVersions = new Set<string>();
   for (const model of await listModels(store, bucket)) {
     for (const card of (await showModel(store, bucket, model.name)).versions) {
-      if (card.lineage.runId) runIds.add(card.lineage.runId);
+      if (card.lineage.runId) runs.add(card.lineage.runId);
+      if (card.lineage.datasetVersion) datasetVersions.add(card.lineage.datasetVersion);
     }
   }
-  return runIds;
+  return { runs, datasetVersions };
+}
+
+const MANIFEST_KEY = /^datasets\/.+_versions\/[0-9a-f]{64}\.json$/;
+
+/** Every sealed dataset version: the manifests under `datasets/` in Fineflow's bucket. */
+async function datasetVersionFacts(store: ObjectStore, bucket: string): Promise<GcDatasetVersion[]> {
+  const versions: GcDatasetVersion[] = [];
+  for (const info of await store.list(formatS3Uri({ bucket, key: 'datasets/' }))) {
+    if (!MANIFEST_KEY.test(info.key)) continue;
+    const uri = formatS3Uri(info);
+    const manifest = checkDatasetManifest(await store.getJson(uri), uri);
+    versions.push({
+      prefix: manifest.prefix,
+      id: manifest.id,
+      createdAtMs: Date.parse(manifest.createdAt),
+      manifest: toGcObject(info),
+      objects: manifest.objects.map(({ key, versionId }) => ({ key, ...(versionId ? { versionId } : {}) })),
+    });
+  }
+  return versions;
+}
+
+/** The object versions under each prefix that has a version to drop (rule 6 never guesses which one is current). */
+async function objectVersionFacts(
+  store: ObjectStore,
+  prefixes: ReadonlySet<string>,
+): Promise<Map<string, GcObjectVersion>> {
+  const found = new Map<string, GcObjectVersion>();
+  if (prefixes.size === 0) return found;
+  if (!store.listVersions)
+    throw new InvalidInputError('this object store cannot list object versions, so gc cannot collect dataset versions');
+  for (const prefix of [...prefixes].sort()) {
+    for (const version of await store.listVersions(prefix)) {
+      if (version.isDeleteMarker) continue;
+      found.set(objectVersionKey(formatS3Uri(version), version.versionId), {
+        isLatest: version.isLatest,
+        size: version.size,
+        lastModifiedMs: version.lastModified.getTime(),
+      });
+    }
+  }
+  return found;
 }
 
 /** Every fact the plan needs, read now. */
@@ -76,17 +136,29 @@ export async function gatherGcFacts(
   bucket: string,
   runs: Pick<RunClient, 'execution'>,
   nowMs: number,
+  /** With `keepDatasetVersions`, the facts of rule 6 too (dataset manifests and object versions). */
+  policy?: Pick<GcPolicy, 'keepDatasetVersions' | 'olderThanMs'>,
 ): Promise<GcFacts> {
   const runObjects = groupBy(await store.list(formatS3Uri({ bucket, key: 'runs/' })), /^runs\/([^/]+)\//);
   const runStatusById = new Map<string, GcRunStatus>();
   for (const runId of runObjects.keys()) runStatusById.set(runId, await runStatus(runs, runId));
-  return {
+  const lineage = await modelLineage(store, bucket);
+  const facts: GcFacts = {
     nowMs,
     runObjects,
     runStatus: runStatusById,
-    modelRuns: await modelRuns(store, bucket),
+    modelRuns: lineage.runs,
     cacheEntries: await cacheFacts(store, bucket),
     sweepObjects: (await store.list(formatS3Uri({ bucket, key: 'sweeps/' }))).map(toGcObject),
+  };
+  if (policy?.keepDatasetVersions === undefined) return facts;
+  const datasetVersions = await datasetVersionFacts(store, bucket);
+  const { dropped } = datasetVersionsToDrop(datasetVersions, policy, lineage.datasetVersions, nowMs);
+  return {
+    ...facts,
+    datasetVersions,
+    modelDatasetVersions: lineage.datasetVersions,
+    datasetObjectVersions: await objectVersionFacts(store, new Set(dropped.map((entry) => entry.version.prefix))),
   };
 }
 
@@ -97,19 +169,19 @@ export async function planCollection(
   policy: GcPolicy,
   nowMs = Date.now(),
 ): Promise<GcPlan> {
-  return planGc(await gatherGcFacts(store, bucket, runs, nowMs), policy);
+  return planGc(await gatherGcFacts(store, bucket, runs, nowMs, policy), policy);
 }
 
 /** Delete what the plan lists, a few objects at a time; returns how many were deleted. */
 export async function executeGc(store: ObjectStore, plan: GcPlan, concurrency = 8): Promise<number> {
-  const uris = plan.remove.flatMap((entry) => entry.objects.map((object) => object.uri));
+  const objects = plan.remove.flatMap((entry) => entry.objects);
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < uris.length) {
-      const uri = uris[next++] as string;
-      await store.remove(uri);
+    while (next < objects.length) {
+      const object = objects[next++] as GcObject;
+      await store.remove(object.uri, object.versionId ? { versionId: object.versionId } : undefined);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, uris.length) }, worker));
-  return uris.length;
+  await Promise.all(Array.from({ length: Math.min(concurrency, objects.length) }, worker));
+  return objects.length;
 }

@@ -35,6 +35,7 @@ import {
   type BucketOptions,
   type ListOptions,
   type ObjectInfo,
+  type ObjectVersionInfo,
   type ObjectStore,
   type PutOptions,
   type PutResult,
@@ -466,10 +467,38 @@ class MinioObjectStore implements ObjectStore {
     return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
-  async remove(uri: string): Promise<void> {
+  async listVersions(prefixUri: string): Promise<ObjectVersionInfo[]> {
+    const prefix = parseS3Uri(prefixUri);
+    const found: ObjectVersionInfo[] = [];
+    try {
+      const stream = this.client.listObjects(prefix.bucket, prefix.key, true, { IncludeVersion: true });
+      for await (const raw of stream as AsyncIterable<Record<string, unknown>>) {
+        const key = typeof raw.name === 'string' ? raw.name : undefined;
+        if (!key) continue;
+        found.push({
+          bucket: prefix.bucket,
+          key,
+          versionId: typeof raw.versionId === 'string' ? raw.versionId : 'null',
+          isLatest: raw.isLatest === true || raw.isLatest === 'true',
+          isDeleteMarker: raw.isDeleteMarker === true || raw.isDeleteMarker === 'true',
+          size: typeof raw.size === 'number' ? raw.size : Number(raw.size ?? 0),
+          lastModified: raw.lastModified instanceof Date ? raw.lastModified : new Date(String(raw.lastModified ?? 0)),
+        });
+      }
+    } catch (thrown) {
+      throw mapS3Error(thrown, prefixUri, 'list versions');
+    }
+    return found;
+  }
+
+  async remove(uri: string, options: { readonly versionId?: string } = {}): Promise<void> {
     const location = objectKey(uri);
     try {
-      await this.client.removeObject(location.bucket, location.key);
+      await this.client.removeObject(
+        location.bucket,
+        location.key,
+        options.versionId ? { versionId: options.versionId } : undefined,
+      );
     } catch (thrown) {
       throw mapS3Error(thrown, uri, 'remove');
     }

@@ -19,6 +19,18 @@ export interface ObjectInfo {
   readonly versionId?: string;
 }
 
+/** One version of an object in a versioned bucket, as `listVersions` returns it. */
+export interface ObjectVersionInfo {
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId: string;
+  /** The version a plain GET reads (a delete marker can be the latest: then the object reads as deleted). */
+  readonly isLatest: boolean;
+  readonly isDeleteMarker: boolean;
+  readonly size: number;
+  readonly lastModified: Date;
+}
+
 export interface PutResult {
   readonly uri: string;
   readonly size: number;
@@ -123,7 +135,13 @@ export interface ObjectStore {
    * Entries carry no `sha256`: S3 listings do not return user metadata; `stat` an object for it.
    */
   list(prefixUri: string, options?: ListOptions): Promise<ObjectInfo[]>;
-  remove(uri: string): Promise<void>;
+  /**
+   * Every version of every object under a prefix URI, delete markers included (a bucket without versioning lists
+   * each object once, with version id `null`). Optional: stores without versions (test doubles) omit it.
+   */
+  listVersions?(prefixUri: string): Promise<ObjectVersionInfo[]>;
+  /** Removes an object (in a versioned bucket: adds a delete marker); with `versionId`, that version for good. */
+  remove(uri: string, options?: { readonly versionId?: string }): Promise<void>;
   /** Remove every object under a prefix. */
   removePrefix(prefixUri: string): Promise<void>;
   /**
@@ -151,5 +169,6 @@ export function plainObjectStore<S extends ObjectStore>(store: S): ObjectStore {
     remove: store.remove.bind(store),
     removePrefix: store.removePrefix.bind(store),
     ...(store.presignGet ? { presignGet: store.presignGet.bind(store) } : {}),
+    ...(store.listVersions ? { listVersions: store.listVersions.bind(store) } : {}),
   };
 }

@@ -171,6 +171,7 @@ async function versionNamed(
   store: ObjectStore,
   bucket: string,
   ref: string,
+  /** What the message starts with: `A: ` or `B: ` for diff, empty for pull (the CLI names the command). */
   what: string,
 ): Promise<DatasetVersionManifest> {
   const { parseDatasetSource, readDatasetVersion, listDatasetVersions } = load();
@@ -179,7 +180,7 @@ async function versionNamed(
   const short = SHORT_VERSION.exec(ref);
   if (!short?.[1] || !short[2])
     throw new UsageError(
-      `${what}: name a version as s3://bucket/prefix/@<version>, the id or at least its first 6 characters ` +
+      `${what}name a version as s3://bucket/prefix/@<version>, the id or at least its first 6 characters ` +
         `(see \`fineflow data versions s3://bucket/prefix/\`), got ${ref}`,
     );
   const prefix = asPrefixUri(short[1]);
@@ -189,11 +190,11 @@ async function versionNamed(
   if (only && matches.length === 1) return readDatasetVersion(store, bucket, prefix, only.id);
   if (matches.length === 0)
     throw new UsageError(
-      `${what}: no version of ${prefix} starts with ${start} (see \`fineflow data versions ${prefix}\`)`,
+      `${what}no version of ${prefix} starts with ${start} (see \`fineflow data versions ${prefix}\`)`,
     );
   const shown = matches.slice(0, 5).map((version) => version.id.slice(0, 16));
   throw new UsageError(
-    `${what}: ${matches.length} versions of ${prefix} start with ${start} ` +
+    `${what}${matches.length} versions of ${prefix} start with ${start} ` +
       `(${shown.join(', ')}${matches.length > shown.length ? ', …' : ''}): give more of the id`,
   );
 }
@@ -360,8 +361,8 @@ async function diffCommand(rest: readonly string[], io: CliIo, json: boolean): P
     throw new UsageError(
       'diff takes two versions: s3://bucket/prefix/@<A> and s3://bucket/prefix/@<B> (or a bare <B>)',
     );
-  const before = await versionNamed(store, bucket, a, 'diff A');
-  const after = await versionNamed(store, bucket, b.startsWith('s3://') ? b : `${before.prefix}@${b}`, 'diff B');
+  const before = await versionNamed(store, bucket, a, 'A: ');
+  const after = await versionNamed(store, bucket, b.startsWith('s3://') ? b : `${before.prefix}@${b}`, 'B: ');
   return writeDiff(io, before, after, json);
 }
 
@@ -370,7 +371,7 @@ async function pullCommand(rest: readonly string[], io: CliIo, json: boolean): P
   const { store, bucket } = configuredStore(io);
   const [ref, dirArg, extra] = rest;
   if (!ref || !dirArg || extra !== undefined) throw new UsageError('pull takes s3://bucket/prefix/@<version> and DIR');
-  const manifest = await versionNamed(store, bucket, ref, 'pull');
+  const manifest = await versionNamed(store, bucket, ref, '');
   const dir = resolve(io.cwd, dirArg);
   const bytes = await pullDatasetVersion(store, manifest, dir, (line) => io.stderr.write(`${line}\n`));
   if (json) {

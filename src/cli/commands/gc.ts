@@ -1,8 +1,9 @@
 /**
- * `fineflow gc [--older-than D] [--checkpoints-after D] [--keep-sweeps N] [--yes]`: retention. Lists (by default)
- * or deletes (`--yes`) old run prefixes, checkpoints of ended runs, cache entries nothing points at and sweep
- * history records past a stage's newest N; never what a running or waiting run, a cache entry in use or a
- * registered model's lineage needs (rules: src/retention/gc-plan.ts).
+ * `fineflow gc [--older-than D] [--checkpoints-after D] [--keep-sweeps N] [--keep-dataset-versions N] [--yes]`:
+ * retention. Lists (by default) or deletes (`--yes`) old run prefixes, checkpoints of ended runs, cache entries
+ * nothing points at, sweep history records past a stage's newest N and, when asked, dataset versions past a prefix's
+ * newest N; never what a running or waiting run, a cache entry in use or a registered model's lineage needs (rules:
+ * src/retention/gc-plan.ts).
  */
 import type * as TextTableModule from '../../client/text-table';
 import { EXIT, UsageError, type CliCommand } from '../command';
@@ -56,11 +57,26 @@ function keepSweepsOption(value: string | undefined): number {
   return count;
 }
 
+/** Bounds of `--keep-dataset-versions`. */
+const KEEP_DATASET_VERSIONS = { min: 1, max: 100_000 } as const;
+
+function keepDatasetVersionsOption(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const count = /^\d{1,7}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(count >= KEEP_DATASET_VERSIONS.min && count <= KEEP_DATASET_VERSIONS.max))
+    throw new UsageError(
+      `--keep-dataset-versions ${value}: expected a whole number of versions from ${KEEP_DATASET_VERSIONS.min} to ` +
+        `${KEEP_DATASET_VERSIONS.max}`,
+    );
+  return count;
+}
+
 /** The retention policy, in the words `renderPlan` uses when nothing falls under it. */
 interface PolicyWords {
   readonly olderThanMs: number;
   readonly checkpointsAfterMs: number;
   readonly keepSweeps: number;
+  readonly keepDatasetVersions?: number;
 }
 
 export function renderPlan(plan: GcPlan, deleted: boolean, policy: PolicyWords): string {
@@ -70,8 +86,13 @@ export function renderPlan(plan: GcPlan, deleted: boolean, policy: PolicyWords):
     return (
       `nothing to delete: no run ended over ${age(policy.olderThanMs)} ago, no checkpoint of a run ended over ` +
       `${age(policy.checkpointsAfterMs)} ago, no unused cache entry older than ${age(policy.olderThanMs)}, and no ` +
-      `stage keeps more than ${policy.keepSweeps} sweep history records (--older-than, --checkpoints-after, ` +
-      '--keep-sweeps set these)\n'
+      `stage keeps more than ${policy.keepSweeps} sweep history records` +
+      (policy.keepDatasetVersions === undefined
+        ? ' (--older-than, --checkpoints-after, --keep-sweeps set these; dataset versions are collected only with ' +
+          '--keep-dataset-versions)\n'
+        : `, and no dataset prefix has more than ${policy.keepDatasetVersions} versions sealed over ` +
+          `${age(policy.olderThanMs)} ago that no model names (--older-than, --checkpoints-after, --keep-sweeps, ` +
+          '--keep-dataset-versions set these)\n')
     );
   }
   const lines = renderTable(
@@ -94,9 +115,14 @@ export function renderPlan(plan: GcPlan, deleted: boolean, policy: PolicyWords):
 export const command: CliCommand = {
   name: 'gc',
   summary: 'delete old runs, checkpoints, unused cache entries and old sweep history (dry run unless --yes)',
-  usage: 'gc [--older-than 30d] [--checkpoints-after 1d] [--keep-sweeps 20] [--yes] [--json]',
+  usage:
+    'gc [--older-than 30d] [--checkpoints-after 1d] [--keep-sweeps 20] [--keep-dataset-versions N] [--yes] [--json]',
   examples: [
     { command: 'fineflow gc', explanation: 'list what would be deleted (dry run)' },
+    {
+      command: 'fineflow gc --keep-dataset-versions 10',
+      explanation: 'also list dataset versions past the newest 10 of each prefix (sealed over 30 days ago, no model)',
+    },
     {
       command: 'fineflow gc --older-than 14d --checkpoints-after 2d --yes',
       explanation: 'delete runs ended over 14 days ago and older checkpoints',
@@ -129,6 +155,16 @@ export const command: CliCommand = {
         `keep the newest N sweep history records of each pipeline stage (default ${KEEP_SWEEPS.default}, ` +
         `the most a warm start reads; ${KEEP_SWEEPS.min}-${KEEP_SWEEPS.max})`,
     },
+    {
+      name: 'keep-dataset-versions',
+      kind: 'string',
+      valueName: 'N',
+      description:
+        'also collect dataset versions: keep the newest N of each prefix, every version a registered model names and ' +
+        'every version sealed within --older-than; drop the others and the object versions only they name (never the ' +
+        `data a prefix holds now). A pipeline pinned to a dropped version then fails: keep what pipelines pin ` +
+        `(${KEEP_DATASET_VERSIONS.min}-${KEEP_DATASET_VERSIONS.max}; absent: dataset versions are kept)`,
+    },
     { name: 'yes', kind: 'boolean', description: 'delete; without it gc only lists what it would delete' },
   ],
   async run(args, io) {
@@ -138,6 +174,9 @@ export const command: CliCommand = {
       olderThanMs: durationOption(args.values['older-than'], 'older-than', 30 * 86_400_000),
       checkpointsAfterMs: durationOption(args.values['checkpoints-after'], 'checkpoints-after', 86_400_000),
       keepSweeps: keepSweepsOption(args.values['keep-sweeps']),
+      ...(args.values['keep-dataset-versions'] !== undefined
+        ? { keepDatasetVersions: keepDatasetVersionsOption(args.values['keep-dataset-versions']) }
+        : {}),
     };
     return withRunClient(io, async ({ config, runs }) => {
       const store = createObjectStoreFromConfig(config);

@@ -132,7 +132,7 @@ it(
     assert.match(none.stderr, new RegExp(`no version of ${set} starts with ffffff.*fineflow data versions`));
     const tooShort = await fineflow('data', 'pull', `${set}@${first.version.slice(0, 5)}`, 'nothing');
     assert.equal(tooShort.code, 2);
-    assert.match(tooShort.stderr, /pull: name a version as .*at least its first 6 characters/);
+    assert.match(tooShort.stderr, /fineflow data pull: name a version as .*at least its first 6 characters/);
     const empty = await fineflow('data', 'versions', `s3://${bucket}/never-pushed/`);
     assert.equal(empty.code, 0, empty.stderr);
     assert.match(empty.stderr, new RegExp(`no versions of s3://${bucket}/never-pushed/ yet: .fineflow data push DIR`));

@@ -7,6 +7,11 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { RunState } from '../../../src/core/run/run-types';
 import { sweepHistoryUri } from '../../../src/core/storage/layout';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pushDirectory } from '../../../src/cli/commands/data';
+import { listDatasetVersions, readDatasetVersion, readVersionedObject } from '../../../src/datasets/version-store';
 import { executeGc, planCollection } from '../../../src/retention/gc';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { registerTestStageTypes } from '../../stage-types';
@@ -124,4 +129,60 @@ test('gc keeps the newest records of each sweep stage on real MinIO and deletes 
   await executeGc(h.store, { remove: sweeps, bytes: 0, objects: 3 });
   const left = (await h.store.list(`s3://${bucket}/sweeps/gc-sweeps/`)).map((o) => `s3://${bucket}/${o.key}`).sort();
   assert.deepEqual(left, [...busy.slice(3), notRecord, ...quiet].sort());
+});
+
+test('gc --keep-dataset-versions drops old versions and their object versions, never the data a prefix holds now', async () => {
+  const bucket = h.config.s3.bucket;
+  const prefix = `s3://ffgcdata-${randomSuffix()}/lines/`;
+  const dir = await mkdtemp(join(tmpdir(), 'ff-gc-data-'));
+  const bytesOf = async (stream: NodeJS.ReadableStream): Promise<string> => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+    return Buffer.concat(chunks).toString('utf8');
+  };
+  try {
+    // Three versions: a.csv rewritten each time, b.csv the same bytes throughout.
+    const ids: string[] = [];
+    await writeFile(join(dir, 'b.csv'), 'kept,always\n');
+    for (const n of [1, 2, 3]) {
+      await writeFile(join(dir, 'a.csv'), `x,label\n${n},v${n}\n`);
+      ids.push((await pushDirectory(h.store, bucket, dir, prefix, () => undefined)).version);
+    }
+    const [first, second, newest] = ids as [string, string, string];
+    const oldA = (await readDatasetVersion(h.store, bucket, prefix, first)).objects.find((o) => o.key === 'a.csv');
+    assert.ok(oldA?.versionId, 'a versioned dataset bucket records S3 versions');
+
+    const policy = { olderThanMs: 0, checkpointsAfterMs: 3650 * 24 * HOUR, keepSweeps: 20, keepDatasetVersions: 1 };
+    const withoutFlag = await planCollection(h.store, bucket, h.runs, { ...policy, keepDatasetVersions: undefined });
+    assert.ok(!withoutFlag.remove.some((item) => item.kind === 'dataset-version'), 'off unless asked for');
+    const plan = await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR);
+    const datasets = plan.remove.filter((item) => item.kind === 'dataset-version');
+    assert.deepEqual(
+      datasets.map((item) => [item.id, item.objects.length]),
+      [
+        [`${prefix}@${second.slice(0, 12)}`, 3],
+        [`${prefix}@${first.slice(0, 12)}`, 3],
+      ],
+      'each: its manifest and the S3 versions of a.csv and b.csv it named (every push wrote b.csv anew)',
+    );
+    assert.equal((await listDatasetVersions(h.store, bucket, prefix)).length, 3, 'the dry run deleted nothing');
+
+    await executeGc(h.store, { remove: datasets, bytes: 0, objects: 6 });
+    assert.deepEqual(
+      (await listDatasetVersions(h.store, bucket, prefix)).map((v) => v.id),
+      [newest],
+    );
+    await assert.rejects(
+      h.store.getStream(`${prefix}a.csv`, { versionId: oldA.versionId }),
+      /not found|no longer|does not exist/i,
+    );
+    const kept = await readDatasetVersion(h.store, bucket, prefix, newest);
+    for (const object of kept.objects) await bytesOf(await readVersionedObject(h.store, kept, object));
+    assert.equal(await bytesOf(await h.store.getStream(`${prefix}a.csv`)), 'x,label\n3,v3\n');
+    assert.equal(await bytesOf(await h.store.getStream(`${prefix}b.csv`)), 'kept,always\n');
+    const again = await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR);
+    assert.ok(!again.remove.some((item) => item.kind === 'dataset-version'), 'nothing left to drop');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -1,0 +1,130 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  objectVersionKey,
+  planGc,
+  type GcDatasetVersion,
+  type GcFacts,
+  type GcObjectVersion,
+} from '../../../src/retention/gc-plan';
+
+const DAY = 86_400_000;
+const NOW = Date.parse('2026-12-05T00:00:00Z');
+const PREFIX = 's3://datasets/defects/';
+const policy = { olderThanMs: 30 * DAY, checkpointsAfterMs: DAY, keepSweeps: 20, keepDatasetVersions: 2 };
+
+const id = (n: number): string => n.toString(16).padStart(64, '0');
+
+/** Version n of the prefix, sealed `daysAgo` days ago, naming `a.csv` at S3 version `a<n>` and `b.csv` at `b1`. */
+function version(n: number, daysAgo: number, prefix = PREFIX): GcDatasetVersion {
+  return {
+    prefix,
+    id: id(n),
+    createdAtMs: NOW - daysAgo * DAY,
+    manifest: { uri: `s3://fineflow/datasets/x/${n}.json`, size: 1, lastModifiedMs: NOW - daysAgo * DAY },
+    objects: [
+      { key: 'a.csv', versionId: `a${n}` },
+      { key: 'b.csv', versionId: 'b1' },
+    ],
+  };
+}
+
+/** S3 versions: a1…a5 of a.csv (a5 current), b1 of b.csv (current). */
+function objectVersions(prefix = PREFIX): Map<string, GcObjectVersion> {
+  const listed = new Map<string, GcObjectVersion>();
+  for (let n = 1; n <= 5; n++)
+    listed.set(objectVersionKey(`${prefix}a.csv`, `a${n}`), { isLatest: n === 5, size: 100, lastModifiedMs: 0 });
+  listed.set(objectVersionKey(`${prefix}b.csv`, 'b1'), { isLatest: true, size: 7, lastModifiedMs: 0 });
+  return listed;
+}
+
+function facts(overrides: Partial<GcFacts> = {}): GcFacts {
+  return {
+    nowMs: NOW,
+    runObjects: new Map(),
+    runStatus: new Map(),
+    modelRuns: new Set(),
+    cacheEntries: [],
+    sweepObjects: [],
+    // Five versions, 90, 80, 70, 60 and 1 days old.
+    datasetVersions: [version(1, 90), version(2, 80), version(3, 70), version(4, 60), version(5, 1)],
+    modelDatasetVersions: new Set(),
+    datasetObjectVersions: objectVersions(),
+    ...overrides,
+  };
+}
+
+const removed = (plan: ReturnType<typeof planGc>) =>
+  plan.remove.map((item) => [item.id, item.objects.map((o) => o.versionId ?? o.uri)]);
+
+test('without --keep-dataset-versions no dataset version is collected', () => {
+  const { keepDatasetVersions: _keep, ...withoutKeep } = policy;
+  assert.deepEqual(planGc(facts(), withoutKeep).remove, []);
+});
+
+test('a prefix keeps its newest N; older versions lose their manifest and the object versions only they name', () => {
+  const plan = planGc(facts(), policy);
+  assert.deepEqual(removed(plan), [
+    [`${PREFIX}@${id(3).slice(0, 12)}`, ['s3://fineflow/datasets/x/3.json', 'a3']],
+    [`${PREFIX}@${id(2).slice(0, 12)}`, ['s3://fineflow/datasets/x/2.json', 'a2']],
+    [`${PREFIX}@${id(1).slice(0, 12)}`, ['s3://fineflow/datasets/x/1.json', 'a1']],
+  ]);
+  // b1 is named by every version, the kept ones too; a5 is what the prefix holds now; a4 belongs to a kept version.
+  assert.match(plan.remove[0]?.reason ?? '', /sealed 70\.0 days ago, number 3 of 5 by age \(the prefix keeps its newest 2\)/);
+  assert.equal(plan.remove[0]?.kind, 'dataset-version');
+  assert.equal(plan.bytes, 3 * 1 + 3 * 100);
+});
+
+test('a version a registered model names is kept, and so is one sealed within --older-than', () => {
+  const plan = planGc(facts({ modelDatasetVersions: new Set([id(2)]) }), { ...policy, olderThanMs: 75 * DAY });
+  assert.deepEqual(
+    removed(plan).map(([name]) => name),
+    [`${PREFIX}@${id(1).slice(0, 12)}`],
+  );
+});
+
+test("an object's current version is never deleted, nor one a kept version of the same data names", () => {
+  // Version 1 names a5 (the current a.csv) as well; version 3 (kept by a model) names a1.
+  const v1 = { ...version(1, 90), objects: [{ key: 'a.csv', versionId: 'a5' }] };
+  const v3 = { ...version(3, 70), objects: [{ key: 'a.csv', versionId: 'a1' }] };
+  const plan = planGc(
+    facts({
+      datasetVersions: [v1, version(2, 80), v3, version(4, 60), version(5, 1)],
+      modelDatasetVersions: new Set([id(3)]),
+    }),
+    policy,
+  );
+  assert.deepEqual(removed(plan), [
+    [`${PREFIX}@${id(2).slice(0, 12)}`, ['s3://fineflow/datasets/x/2.json', 'a2']],
+    [`${PREFIX}@${id(1).slice(0, 12)}`, ['s3://fineflow/datasets/x/1.json']],
+  ]);
+});
+
+test('an object version named by no listing (already gone) or without a version id (unversioned bucket) is skipped', () => {
+  const unversioned = { ...version(1, 90), objects: [{ key: 'a.csv' }] };
+  const listed = objectVersions();
+  listed.delete(objectVersionKey(`${PREFIX}a.csv`, 'a2'));
+  const plan = planGc(
+    facts({
+      datasetVersions: [unversioned, version(2, 80), version(4, 60), version(5, 1)],
+      datasetObjectVersions: listed,
+    }),
+    policy,
+  );
+  assert.deepEqual(removed(plan), [
+    [`${PREFIX}@${id(2).slice(0, 12)}`, ['s3://fineflow/datasets/x/2.json']],
+    [`${PREFIX}@${id(1).slice(0, 12)}`, ['s3://fineflow/datasets/x/1.json']],
+  ]);
+});
+
+test('prefixes count apart: each keeps its own newest N', () => {
+  const other = 's3://datasets/loans/';
+  const plan = planGc(
+    facts({
+      datasetVersions: [version(1, 90), version(2, 80), version(6, 90, other), version(7, 80, other)],
+      datasetObjectVersions: new Map([...objectVersions(), ...objectVersions(other)]),
+    }),
+    policy,
+  );
+  assert.deepEqual(plan.remove, []);
+});
