@@ -418,6 +418,51 @@ export function loadInto<T>(
   };
 }
 
+let scrollHints = 0;
+
+/**
+ * A box that scrolls sideways inside the page says so (a phone: the run's DAG, a model's lineage, compare's runs, a
+ * sweep's parallel plot): `scroller` goes into a frame whose edge shows a shadow on each side where more of it lies
+ * beyond, gone at that end (styles.css: .scroll-frame). While it overflows, the box is a named region in the tab order
+ * (the arrow keys scroll it), and its description says on which side more lies; a box that fits is plain. Place the
+ * frame this returns where `scroller` would go.
+ */
+export function scrollHint(scroller: HTMLElement, label: string): HTMLElement {
+  const hint = h('span', { class: 'sr-only', id: `scroll-hint-${++scrollHints}` });
+  const frame = h('div', { class: 'scroll-frame' }, scroller, hint);
+  const update = (): void => {
+    const max = scroller.scrollWidth - scroller.clientWidth;
+    const overflowing = max > 1;
+    const left = overflowing && scroller.scrollLeft > 1;
+    const right = overflowing && scroller.scrollLeft < max - 1;
+    frame.toggleAttribute('data-more-left', left);
+    frame.toggleAttribute('data-more-right', right);
+    const side = left && right ? 'on both sides' : left ? 'to the left' : 'to the right';
+    const text = overflowing ? `More ${side}: scroll sideways, or use the arrow keys.` : '';
+    if (hint.textContent !== text) hint.textContent = text;
+    if (overflowing) {
+      scroller.tabIndex = 0;
+      scroller.setAttribute('role', 'region');
+      scroller.setAttribute('aria-label', `${label} (scrolls sideways)`);
+      scroller.setAttribute('aria-describedby', hint.id);
+    } else if (scroller.hasAttribute('aria-describedby')) {
+      for (const name of ['tabindex', 'role', 'aria-label', 'aria-describedby']) scroller.removeAttribute(name);
+    }
+  };
+  scroller.addEventListener('scroll', update, { passive: true });
+  // The box's size (the window, the layout) and its content's (a DAG drawn, a table filled) both change what overflows.
+  const sizes = new ResizeObserver(update);
+  const observeContent = (): void => {
+    sizes.disconnect();
+    sizes.observe(scroller);
+    for (const child of scroller.children) sizes.observe(child);
+    update();
+  };
+  new MutationObserver(observeContent).observe(scroller, { childList: true });
+  observeContent();
+  return frame;
+}
+
 /** A live view is torn down when the route changes: EventSources, timers, charts. */
 export interface Page {
   readonly element: HTMLElement;

@@ -15,7 +15,7 @@ import { compareCurves, swatch } from './compare-curves';
 import { rowMarks, type RowMarks } from './compare-marks';
 import type { RunState } from '../types';
 import type { ComparedRun } from './compare-curves';
-import { formatNumber, getJson, h, loadInto, statusBadge, type Page } from '../util';
+import { formatNumber, getJson, h, loadInto, scrollHint, statusBadge, type Page } from '../util';
 
 /** `metrics` outputs flattened to `stage.path` → number. */
 function metricsOf(details: ComparedRun): Map<string, number> {
@@ -302,7 +302,7 @@ export function comparePage(params: URLSearchParams): Page {
             ),
           ]
         : []),
-      table,
+      scrollHint(table, 'Compared runs'),
       h('h2', {}, 'Training curves'),
       curvesBox,
     );

@@ -19,6 +19,7 @@ import {
   toast,
   type Child,
   type Page,
+  scrollHint,
 } from '../util';
 
 /** What a slow registry read waits for: the object store holds the registry. */
@@ -348,7 +349,7 @@ export function modelPage(name: string): Page {
         h('h3', {}, 'Lineage'),
         // At its own size in a box that scrolls sideways, as the run page's DAG: shrunk to a phone's width, its
         // five nodes' text was 4 px high. Each box links to what it names.
-        lineageBox,
+        scrollHint(lineageBox, 'Lineage'),
         measuresBox,
         card.lineage.runId
           ? h(

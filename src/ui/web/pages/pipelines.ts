@@ -4,7 +4,7 @@
  */
 import { drawDag, type GraphData } from '../dag';
 import type { Diagnostic } from '../types';
-import { confirmAction, errorBox, h, postJson, settings, toast, type Page } from '../util';
+import { confirmAction, errorBox, h, postJson, scrollHint, settings, toast, type Page } from '../util';
 
 interface ValidateAnswer {
   readonly valid: boolean;
@@ -155,7 +155,7 @@ export function pipelinesPage(): Page {
         submit,
       ),
       h('div', { class: 'split' }, editor, result),
-      dagBox,
+      scrollHint(dagBox, 'Plan'),
     ),
     dispose: () => window.clearTimeout(debounce),
   };

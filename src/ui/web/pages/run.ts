@@ -19,6 +19,7 @@ import {
   toast,
   type LoadText,
   type Page,
+  scrollHint,
 } from '../util';
 import { StagePanel } from './stage-panel';
 import { quotedInput } from '../../../core/shown-input';
@@ -233,7 +234,7 @@ export function runPage(runId: string, params: URLSearchParams): Page {
       header,
       problem,
       h('h2', { class: 'sr-only' }, 'Stages'),
-      dagBox,
+      scrollHint(dagBox, 'Pipeline stages'),
       panelBox,
     ),
     dispose() {

@@ -606,6 +606,8 @@ export class StagePanel {
         () => {
           getJson<{ sweeps: SweepTable[] }>(`/api/runs/${encodeURIComponent(this.runId)}/sweeps`)
             .then((body) => {
+              // The same trials again (an ended sweep's one refresh): left as drawn, where the reader scrolled it.
+              if (JSON.stringify(body.sweeps) === JSON.stringify(this.sweeps)) return;
               this.sweeps = body.sweeps;
               if (this.stageId === stage.id) draw();
             })

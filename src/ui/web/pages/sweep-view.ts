@@ -2,7 +2,7 @@
 import type uPlot from 'uplot';
 import { bestSoFar, lineChart, parallelCoordinates, parallelKey } from '../charts';
 import type { SweepTable } from '../types';
-import { formatNumber, h } from '../util';
+import { formatNumber, h, scrollHint } from '../util';
 
 /** A trial's param: a number to 4 significant digits, a choice as written (it read "all", in JSON quotes). */
 function paramText(value: unknown): string {
@@ -62,13 +62,16 @@ export function sweepView(table: SweepTable, charts: uPlot[]): (HTMLElement | un
   );
   const plot = parallelCoordinates(table.rows, metric);
   const plotBox = h('div', { class: 'chart parallel-box' }, plot, parallelKey(table.rows));
+  // The frame is the charts row's item (it carries .chart's flex sizing); the plot scrolls inside it on a phone.
+  const plotFrame = scrollHint(plotBox, `Parallel coordinates of ${metric}`);
+  plotFrame.classList.add('chart-frame');
   // The box starts from the plot's own width (150 px an axis), beside the other chart where the row has room, on a row
   // of its own where not: from the charts' 420 px it grew to 597 px in a run page at 1280 px, and the 600 px plot
   // scrolled 3 px sideways in it. A phone still scrolls it. Set through the CSSOM: the CSP refuses style attributes.
   const plotWidth = Number(plot.getAttribute('width'));
   if (plotWidth > 0) {
-    plotBox.style.flexBasis = `${plotWidth}px`;
-    plotBox.style.maxWidth = 'none';
+    plotFrame.style.flexBasis = `${plotWidth}px`;
+    plotFrame.style.maxWidth = 'none';
   }
   const progressBox = h('div', { class: 'chart', 'data-chart': 'best-so-far' });
   const curve = bestSoFar(table.rows, table.goal);
@@ -101,7 +104,7 @@ export function sweepView(table: SweepTable, charts: uPlot[]): (HTMLElement | un
       `${table.rows.length} trials: ${summary || 'none yet'}${table.bestTrialId !== undefined ? `; best trial ${table.bestTrialId}` : ''}`,
     ),
     table.warmStart !== undefined ? h('p', { class: 'muted', 'data-warm-start': '' }, table.warmStart) : undefined,
-    h('div', { class: 'charts' }, plotBox, progressBox),
+    h('div', { class: 'charts' }, plotFrame, progressBox),
     h('div', { class: 'scroll' }, trialTable),
   ];
 }
