@@ -70,7 +70,10 @@ test('a prefix keeps its newest N; older versions lose their manifest and the ob
     [`${PREFIX}@${id(1).slice(0, 12)}`, ['s3://fineflow/datasets/x/1.json', 'a1']],
   ]);
   // b1 is named by every version, the kept ones too; a5 is what the prefix holds now; a4 belongs to a kept version.
-  assert.match(plan.remove[0]?.reason ?? '', /sealed 70\.0 days ago, number 3 of 5 by age \(the prefix keeps its newest 2\)/);
+  assert.match(
+    plan.remove[0]?.reason ?? '',
+    /sealed 70\.0 days ago, number 3 of 5 by age \(the prefix keeps its newest 2\)/,
+  );
   assert.equal(plan.remove[0]?.kind, 'dataset-version');
   assert.equal(plan.bytes, 3 * 1 + 3 * 100);
 });
