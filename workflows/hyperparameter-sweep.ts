@@ -144,6 +144,11 @@ export const SWEEP_BASE_PIN_PATCH = 'fineflow-sweep-base-pin';
 export const AUDIT_LOG_PATCH = 'fineflow-sweep-audit-log';
 /** Marks sweeps closed (time budget) with every trial paused: the best paused one finishes, so there is a result. */
 export const FINISH_PAUSED_AFTER_CLOSE_PATCH = 'fineflow-sweep-finish-paused-after-close';
+/**
+ * Marks sweeps that tell the run how far they are after starting the next trials, not between a trial's end and the
+ * next start: before, every report counted one trial fewer running than ran (`1 running` for `parallelism: 2`).
+ */
+export const PROGRESS_AFTER_LAUNCH_PATCH = 'fineflow-sweep-progress-after-launch';
 
 /** The trials' `model` when it is a `registry://` reference (an alias, or none, can move; a pin is needed). */
 function registryAlias(plan: SweepPlan): string | undefined {
@@ -297,6 +302,10 @@ class SweepDriver {
   /** Bumped by every event the main loop waits for. */
   private changes = 0;
   private draining = false;
+  /** {@link PROGRESS_AFTER_LAUNCH_PATCH}: known once the trials start. */
+  private progressAfterLaunch: boolean | undefined;
+  /** A trial ended or started since the run last heard how far the sweep is. */
+  private progressChanged = false;
   private outcome: SweepOutcome | undefined;
   private bestOutputs: SweepCarry['bestOutputs'];
   /** What the warm start took from earlier sweeps, when `warmStart` is on (carried across continue-as-new). */
@@ -399,9 +408,13 @@ class SweepDriver {
    * new; returns when no trial needs to run any more.
    */
   async runTrials(): Promise<void> {
+    this.progressAfterLaunch ??= patched(PROGRESS_AFTER_LAUNCH_PATCH);
     for (;;) {
-      if (this.failedCount() > this.plan.toleratedFailures) return;
+      if (this.failedCount() > this.plan.toleratedFailures) return this.reportProgress();
+      const running = this.running.size;
       if (!this.draining) this.launchTrials();
+      if (this.running.size !== running) this.progressChanged = true;
+      this.reportProgress();
       if (this.running.size === 0) {
         if (isDone(this.state)) return;
         if (this.draining) await this.continueAsNew();
@@ -442,6 +455,13 @@ class SweepDriver {
       this.inFlight.set(trial.trialId, { trialId: trial.trialId, epochsDone: 0, durationMs: 0 });
       this.startTrial(trial.trialId);
     }
+  }
+
+  /** Tells the run how far the sweep is, once per change, with the trials just started counted as running. */
+  private reportProgress(): void {
+    if (!this.progressAfterLaunch || !this.progressChanged) return;
+    this.progressChanged = false;
+    reportToParent(this.input, this.state);
   }
 
   private async continueAsNew(): Promise<never> {
@@ -489,7 +509,9 @@ class SweepDriver {
       .finally(() => {
         this.running.delete(trialId);
         this.changes += 1;
-        reportToParent(this.input, this.state);
+        // Sweeps recorded before the patch told the run here, before the next trial started.
+        if (this.progressAfterLaunch) this.progressChanged = true;
+        else reportToParent(this.input, this.state);
       });
     this.running.set(trialId, { scope, done });
   }
