@@ -141,18 +141,21 @@ export async function listDatasets(store: ObjectStore, bucket: string): Promise<
     .filter((d) => d.sealed.length > 0)
     .sort((a, b) => newestFirst(a.sealed[0]?.manifest as ObjectInfo, b.sealed[0]?.manifest as ObjectInfo))
     .slice(0, DATASET_LIMITS.datasets);
-  const views = await Promise.all(
-    datasets.map(async ({ prefix, sealed }) => {
-      const shown = sealed.slice(0, DATASET_LIMITS.versionsPerDataset);
-      const rows: DatasetVersionRow[] = new Array<DatasetVersionRow>(shown.length);
-      await forEachInFlight(shown, DATASET_LIMITS.inFlight, async (entry, index) => {
-        rows[index] = await versionRow(store, entry);
-      });
-      // Newest first by when each was sealed (the listing's order is when each manifest was written).
-      rows.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
-      return { prefix, versions: rows, omitted: sealed.length - shown.length };
-    }),
-  );
+  // One queue for every dataset's versions: the store sees at most `inFlight` reads at once, however many prefixes.
+  const shown = datasets.map(({ sealed }) => sealed.slice(0, DATASET_LIMITS.versionsPerDataset));
+  const rows = shown.map((entries) => new Array<DatasetVersionRow>(entries.length));
+  const work = shown.flatMap((entries, d) => entries.map((entry, v) => ({ entry, d, v })));
+  await forEachInFlight(work, DATASET_LIMITS.inFlight, async ({ entry, d, v }) => {
+    (rows[d] as DatasetVersionRow[])[v] = await versionRow(store, entry);
+  });
+  const views = datasets.map(({ prefix, sealed }, d) => ({
+    prefix,
+    // Newest first by when each was sealed (the listing's order is when each manifest was written).
+    versions: (rows[d] as DatasetVersionRow[]).sort((a, b) =>
+      a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0,
+    ),
+    omitted: sealed.length - (shown[d] as VersionEntry[]).length,
+  }));
   return {
     datasets: views,
     truncated: listed.length >= DATASET_LIMITS.listing || byPrefix.size > DATASET_LIMITS.datasets,

@@ -76,39 +76,42 @@ const givenUpLine = (): string => {
   return `[fineflow] ${found.line}`;
 };
 
-for (const colorScheme of ['light', 'dark'] as const)
-  test(`the log of an attempt Temporal timed out ends with fineflow logs' give-up line (${colorScheme})`, async () => {
-    const page = await chartPage(web.browser, web.script, {
-      body: '<div id="panel"></div>',
-      colorScheme,
-      viewport: { width: 390, height: 844 },
+for (const width of [390, 1280])
+  for (const colorScheme of ['light', 'dark'] as const)
+    test(`the log of an attempt Temporal timed out ends with fineflow logs' give-up line (${width}, ${colorScheme})`, async () => {
+      const page = await chartPage(web.browser, web.script, {
+        body: '<div id="panel"></div>',
+        colorScheme,
+        viewport: { width, height: 844 },
+      });
+      try {
+        await showPanel(page, TIMED_OUT, [1, 2], ['epoch 3/10 loss 0.41\n']);
+        const line = page.locator('#stage-log .give-up');
+        await line.waitFor();
+        assert.equal(await line.textContent(), givenUpLine());
+        assert.match(givenUpLine(), /^\[fineflow\] attempt 2 ended without finishing: .*\(heartbeat timeout\)/);
+        // More of the log arrives (a chunk the store took late): the line stays last.
+        await page.evaluate(() =>
+          (globalThis as unknown as { sendLog: (t: string) => void }).sendLog('2: epoch 4/10\n'),
+        );
+        const text = (await page.locator('#stage-log').textContent()) ?? '';
+        assert.equal(text, `2: epoch 3/10 loss 0.41\n2: epoch 4/10\n${givenUpLine()}`);
+        assert.equal(
+          await page.locator('#stage-log').evaluate((pre) => pre.lastElementChild === pre.lastChild),
+          true,
+          'the line is the last node of the log box',
+        );
+        await screenshot(page, `stage-log-given-up-${width}-${colorScheme}`);
+        // Attempt 1's log: its end was said by attempt 2's own log, not here.
+        await page.locator('#log-attempt').selectOption('1');
+        await page.locator('#stage-log', { hasText: '1: epoch 3/10' }).waitFor();
+        assert.equal(await line.count(), 0);
+        await page.locator('#log-attempt').selectOption('2');
+        await line.waitFor();
+      } finally {
+        await page.context().close();
+      }
     });
-    try {
-      await showPanel(page, TIMED_OUT, [1, 2], ['epoch 3/10 loss 0.41\n']);
-      const line = page.locator('#stage-log .give-up');
-      await line.waitFor();
-      assert.equal(await line.textContent(), givenUpLine());
-      assert.match(givenUpLine(), /^\[fineflow\] attempt 2 ended without finishing: .*\(heartbeat timeout\)/);
-      // More of the log arrives (a chunk the store took late): the line stays last.
-      await page.evaluate(() => (globalThis as unknown as { sendLog: (t: string) => void }).sendLog('2: epoch 4/10\n'));
-      const text = (await page.locator('#stage-log').textContent()) ?? '';
-      assert.equal(text, `2: epoch 3/10 loss 0.41\n2: epoch 4/10\n${givenUpLine()}`);
-      assert.equal(
-        await page.locator('#stage-log').evaluate((pre) => pre.lastElementChild === pre.lastChild),
-        true,
-        'the line is the last node of the log box',
-      );
-      await screenshot(page, `stage-log-given-up-390-${colorScheme}`);
-      // Attempt 1's log: its end was said by attempt 2's own log, not here.
-      await page.locator('#log-attempt').selectOption('1');
-      await page.locator('#stage-log', { hasText: '1: epoch 3/10' }).waitFor();
-      assert.equal(await line.count(), 0);
-      await page.locator('#log-attempt').selectOption('2');
-      await line.waitFor();
-    } finally {
-      await page.context().close();
-    }
-  });
 
 test('an attempt that wrote no log still gets the line; a stage failed by its own error gets none', async () => {
   const page = await chartPage(web.browser, web.script, {
