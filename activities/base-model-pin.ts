@@ -6,7 +6,8 @@
  * The heartbeat details carry the pin only across Temporal's own retries. A dependency-unavailable failure is retried
  * by the run workflow as a new activity, and `fineflow retry` starts a new activity too: both start without the
  * previous heartbeat. Had they pinned again after the alias moved, they would train on another model than the one
- * the stage's checkpoints came from, from epoch 1. A new run (`fineflow rerun`, a new submit) has a new prefix, so it pins afresh.
+ * the stage's checkpoints came from, from epoch 1. A new run (`fineflow rerun`, a new submit) has a new prefix, so it
+ * pins afresh.
  *
  * The record sits in the store, which pipeline code can reach: it is untrusted data, bounded and checked before use.
  */

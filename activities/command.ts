@@ -76,8 +76,10 @@ function allowedExecutable(config: CommandConfig, name: string): string {
   const names = Object.keys(config.allow);
   throw new InvalidInputError(
     names.length === 0
-      ? `run[0] ${JSON.stringify(name)}: this worker runs no command stages; its operator allows executables with FINEFLOW_COMMAND_ALLOW (docs/security.md)`
-      : `run[0] ${JSON.stringify(name)} is not allowed on this worker; allowed: ${names.join(', ')} (FINEFLOW_COMMAND_ALLOW)`,
+      ? `run[0] ${JSON.stringify(name)}: this worker runs no command stages; its operator allows executables with ` +
+          `FINEFLOW_COMMAND_ALLOW (docs/security.md)`
+      : `run[0] ${JSON.stringify(name)} is not allowed on this worker; allowed: ${names.join(', ')} ` +
+          `(FINEFLOW_COMMAND_ALLOW)`,
     { code: 'command-not-allowed', field: 'run.0' },
   );
 }
@@ -235,7 +237,8 @@ export function createCommandStage(config: CommandConfig): StageImplementation {
       if (outcome.stoppedByRunner || runtime.signal.aborted)
         throw new CancelledError(`${program} stopped: the stage was cancelled`, { code: 'command-cancelled' });
       runtime.log(
-        `${program} ended after ${formatHumanDuration(outcome.durationMs)}: ${outcome.signal ? `signal ${outcome.signal}` : `exit ${outcome.code}`}`,
+        `${program} ended after ${formatHumanDuration(outcome.durationMs)}: ` +
+          `${outcome.signal ? `signal ${outcome.signal}` : `exit ${outcome.code}`}`,
       );
       const failure = exitFailure(outcome, retryExitCodes, program, log.tail);
       if (failure) throw failure;

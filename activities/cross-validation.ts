@@ -73,7 +73,9 @@ async function runRound(
   if (found) runtime.log(`${label}: resuming from ${found.directory} at epoch ${found.state.epochsDone}`);
   const onProgress = (progress: TrainingProgress): void => {
     const m = progress.metrics;
-    const message = `${label} epoch ${progress.epoch}/${progress.totalEpochs} ${formatMetrics({ loss: m.trainLoss, acc: m.trainAccuracy, val_loss: m.validationLoss, val_acc: m.validationAccuracy })}`;
+    const message =
+      `${label} epoch ${progress.epoch}/${progress.totalEpochs} ` +
+      `${formatMetrics({ loss: m.trainLoss, acc: m.trainAccuracy, val_loss: m.validationLoss, val_acc: m.validationAccuracy })}`;
     runtime.log(message);
     runtime.heartbeat({ message, fraction: fraction(progress.epoch / Math.max(1, progress.totalEpochs)) });
   };
@@ -113,7 +115,8 @@ export async function crossValidate(
   const rounds: RoundResult[] = [];
   const total = settings.folds * settings.repeats;
   runtime.log(
-    `cross-validation: ${settings.folds} folds × ${settings.repeats} repeat(s) of the train and validation examples, then the final model`,
+    `cross-validation: ${settings.folds} folds × ${settings.repeats} repeat(s) of the train and validation ` +
+      `examples, then the final model`,
   );
   for (let repeat = 1; repeat <= settings.repeats; repeat += 1) {
     for (let fold = 1; fold <= settings.folds; fold += 1) {
@@ -154,7 +157,8 @@ export async function crossValidate(
   const accuracy = summary(rounds.map((round) => round.accuracy));
   const loss = summary(rounds.map((round) => round.loss));
   runtime.log(
-    `cross-validation accuracy ${accuracy.mean.toFixed(4)} (${Math.round(settings.confidence * 100)}% interval ${accuracy.low.toFixed(4)}–${accuracy.high.toFixed(4)}, sd ${accuracy.std.toFixed(4)}, ${rounds.length} rounds)`,
+    `cross-validation accuracy ${accuracy.mean.toFixed(4)} (${Math.round(settings.confidence * 100)}% interval ` +
+      `${accuracy.low.toFixed(4)}–${accuracy.high.toFixed(4)}, sd ${accuracy.std.toFixed(4)}, ${rounds.length} rounds)`,
   );
   return toJsonValue({
     folds: settings.folds,

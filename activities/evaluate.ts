@@ -149,7 +149,9 @@ async function baselineExists(
 export interface EvaluateStageOptions {
   /** Trains the from-scratch comparison; default: in a child process. */
   readonly runTraining?: TrainingRunner;
-  /** TensorFlow backend of the from-scratch training and the scoring. Default: the worker's (`runtime.ml.tfBackend`). */
+  /**
+   * TensorFlow backend of the from-scratch training and the scoring. Default: the worker's (`runtime.ml.tfBackend`).
+   */
   readonly tfBackend?: TfBackendPreference;
 }
 
@@ -215,12 +217,15 @@ async function trainFromScratch(job: EvaluateJob): Promise<TrainingResult | unde
   // A retry continues the from-scratch training where the failed attempt left it.
   const resumeFrom = await findCheckpoint(runtime.store, checkpointPrefix);
   runtime.log(
-    `training the from-scratch comparison model: ${settings.epochs} epochs${resumeFrom ? `, resuming from ${resumeFrom}` : ''}`,
+    `training the from-scratch comparison model: ${settings.epochs} ` +
+      `epochs${resumeFrom ? `, resuming from ${resumeFrom}` : ''}`,
   );
   const runOptions = {
     onProgress: (progress: TrainingProgress): void => {
       const m = progress.metrics;
-      const message = `from-scratch epoch ${progress.epoch}/${progress.totalEpochs} ${formatMetrics({ loss: m.trainLoss, acc: m.trainAccuracy, val_acc: m.validationAccuracy })}`;
+      const message =
+        `from-scratch epoch ${progress.epoch}/${progress.totalEpochs} ` +
+        `${formatMetrics({ loss: m.trainLoss, acc: m.trainAccuracy, val_acc: m.validationAccuracy })}`;
       runtime.log(message);
       runtime.heartbeat({
         message,
@@ -397,7 +402,8 @@ async function evaluate(job: EvaluateJob): Promise<StageActivityResult> {
   comparison.gate = toJsonValue({ passed: result.passed, reasons: result.reasons });
   for (const reason of result.reasons) runtime.log(`gate: ${reason}`);
   runtime.log(
-    `${modelUri}: ${formatMetrics({ accuracy: result.metrics.accuracy, f1: result.metrics.f1Macro })} on ${result.metrics.count} ${split} examples; gate ${result.passed ? 'passed' : 'not passed'}; report ${result.htmlUri}`,
+    `${modelUri}: ${formatMetrics({ accuracy: result.metrics.accuracy, f1: result.metrics.f1Macro })} on ` +
+      `${result.metrics.count} ${split} examples; gate ${result.passed ? 'passed' : 'not passed'}; report ${result.htmlUri}`,
   );
   runtime.heartbeat({
     message: `accuracy ${result.metrics.accuracy.toFixed(3)}; gate ${result.passed ? 'passed' : 'not passed'}`,

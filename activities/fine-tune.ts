@@ -212,7 +212,8 @@ function layerSelection(settings: FineTuneSettings, context: TrainingPlanContext
   if (typeof freeze === 'number') {
     if (!context.baseLayers)
       throw new InvalidInputError(
-        'freeze: a layer count needs a base model in the store (s3:// or registry://) to count its layers; give layer names instead',
+        'freeze: a layer count needs a base model in the store (s3:// or registry://) to count its layers; give ' +
+          'layer names instead',
         { field: 'freeze' },
       );
     return { unfreezeLayers: Math.max(0, context.baseLayers.length - freeze) };
@@ -220,7 +221,8 @@ function layerSelection(settings: FineTuneSettings, context: TrainingPlanContext
   const unknown = context.baseLayers ? freeze.filter((name) => !context.baseLayers?.includes(name)) : [];
   if (unknown.length > 0)
     throw new InvalidInputError(
-      `freeze: the base model has no weight layer ${unknown.join(', ')}; its layers are ${context.baseLayers?.join(', ')}`,
+      `freeze: the base model has no weight layer ${unknown.join(', ')}; its layers are ` +
+        `${context.baseLayers?.join(', ')}`,
       { field: 'freeze', unknown },
     );
   return { freezeLayers: freeze, unfreezeLayers: ALL_LAYERS };
@@ -459,7 +461,8 @@ export function architectureFor(
   const [height, width, channels] = manifest.featureShape;
   if (manifest.featureShape.length !== 3 || height === undefined || width === undefined || channels === undefined) {
     throw new InvalidInputError(
-      `architecture ${architecture} needs image data ([height, width, channels]); ${datasetUri} has examples of shape [${manifest.featureShape.join(', ')}]`,
+      `architecture ${architecture} needs image data ([height, width, channels]); ${datasetUri} has examples of ` +
+        `shape [${manifest.featureShape.join(', ')}]`,
       { field: 'architecture' },
     );
   }
@@ -618,7 +621,9 @@ class FineTuneProgress {
       ...this.pinned,
       ...(this.lastCheckpoint ? { checkpoint: this.lastCheckpoint } : {}),
     };
-    const message = `epoch ${progress.epoch}/${progress.totalEpochs} (${trainingPhaseLabel(progress.phase)}) ${formatMetrics({ loss: m.trainLoss, acc: m.trainAccuracy, val_loss: m.validationLoss, val_acc: m.validationAccuracy })}`;
+    const message =
+      `epoch ${progress.epoch}/${progress.totalEpochs} (${trainingPhaseLabel(progress.phase)}) ` +
+      `${formatMetrics({ loss: m.trainLoss, acc: m.trainAccuracy, val_loss: m.validationLoss, val_acc: m.validationAccuracy })}`;
     this.runtime.log(message + (progress.checkpointUri ? ` checkpoint ${progress.checkpointUri}` : ''));
     this.runtime.heartbeat({
       message,
@@ -694,11 +699,14 @@ function trainingRecordOf(
 
 function logTrained(runtime: StageRuntime, result: TrainingResult): void {
   runtime.log(
-    `trained ${result.epochs.length - result.resumedFromEpoch} epoch(s)${result.resumedFromEpoch ? ` after resuming at epoch ${result.resumedFromEpoch}` : ''} on ${result.backend} (${result.engine} engine, ${Math.round(result.samplesPerSecond)} examples/s) in ${formatHumanDuration(result.seconds * 1000)}; model ${result.modelUri}`,
+    `trained ${result.epochs.length - result.resumedFromEpoch} ` +
+      `epoch(s)${result.resumedFromEpoch ? ` after resuming at epoch ${result.resumedFromEpoch}` : ''} on ${result.backend} (${result.engine} engine, ${Math.round(result.samplesPerSecond)} examples/s) in ${formatHumanDuration(result.seconds * 1000)}; model ${result.modelUri}`,
   );
   if (result.engineFallbackReason) runtime.log(engineFallbackWarning(result.engineFallbackReason));
   runtime.heartbeat({
-    message: `trained on ${result.backend}: ${formatMetrics({ val_acc: result.final.validationAccuracy, val_loss: result.final.validationLoss })}`,
+    message:
+      `trained on ${result.backend}: ` +
+      `${formatMetrics({ val_acc: result.final.validationAccuracy, val_loss: result.final.validationLoss })}`,
     fraction: 1,
   });
 }

@@ -57,7 +57,9 @@ export function stageTypeNames(deps: Pick<ActivityDeps, 'extraStages'>): string[
   return Object.keys({ ...STAGE_IMPLEMENTATIONS, command: true, ...deps.extraStages }).sort();
 }
 
-/** Stage activities (and the sweep's trial segments, which run on a stage's pool): what every pool's worker registers. */
+/**
+ * Stage activities (and the sweep's trial segments, which run on a stage's pool): what every pool's worker registers.
+ */
 export function createStageActivities(deps: ActivityDeps): Record<string, (...args: never[]) => Promise<unknown>> {
   const command = createCommandStage(deps.command ?? NO_COMMANDS);
   const all: { readonly [typeName: string]: StageImplementation } = {

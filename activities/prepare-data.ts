@@ -46,7 +46,8 @@ export function prepareOptions(inputs: StageInputValues['prepare-data'], outputP
   const { source, format } = inputs;
   if (!source.startsWith('s3://')) {
     throw new InvalidInputError(
-      `source ${source}: prepare-data reads raw data from the object store; push local files with \`fineflow data push DIR s3://bucket/prefix/\``,
+      `source ${source}: prepare-data reads raw data from the object store; push local files with \`fineflow data ` +
+        `push DIR s3://bucket/prefix/\``,
       { field: 'source', source },
     );
   }
@@ -56,7 +57,8 @@ export function prepareOptions(inputs: StageInputValues['prepare-data'], outputP
     .find((segment) => segment === '..' || segment === '.');
   if (dotSegment !== undefined)
     throw new InvalidInputError(
-      `source ${source}: a '${dotSegment}' segment is not allowed in a dataset path; name the prefix itself, e.g. s3://bucket/datasets/defects/`,
+      `source ${source}: a '${dotSegment}' segment is not allowed in a dataset path; name the prefix itself, e.g. ` +
+        `s3://bucket/datasets/defects/`,
       { field: 'source', source },
     );
   const { split, clean, image, normalize } = inputs;
@@ -142,7 +144,8 @@ function logDataSummary(runtime: StageRuntime, report: DataReport): void {
   for (const result of report.quality) {
     const first = result.examples[0];
     runtime.log(
-      `quality ${result.check}: ${result.count} (${result.policy}${result.count > 0 ? `, ${result.outcome}` : ''})${first ? `; e.g. ${first.where}: ${first.reason}` : ''}`,
+      `quality ${result.check}: ${result.count} ` +
+        `(${result.policy}${result.count > 0 ? `, ${result.outcome}` : ''})${first ? `; e.g. ${first.where}: ${first.reason}` : ''}`,
     );
   }
   const missing = Object.entries(report.missing).filter(([, count]) => count > 0);
@@ -252,7 +255,8 @@ async function pinSources(
     store = pinnedDatasetStore(store, fixedPin.manifest);
     fixedSets[name] = { source: fixedPin.source, version: fixedPin.manifest.id };
     runtime.log(
-      `fixed ${name} set: dataset version ${fixedPin.manifest.id} of ${fixedPin.manifest.prefix} (${PIN_WORDS[fixedPin.how]}): ${fixedPin.manifest.count} object(s)`,
+      `fixed ${name} set: dataset version ${fixedPin.manifest.id} of ${fixedPin.manifest.prefix} ` +
+        `(${PIN_WORDS[fixedPin.how]}): ${fixedPin.manifest.count} object(s)`,
     );
   }
   const options: PrepareDatasetOptions = {
@@ -345,7 +349,9 @@ function progressReporter(runtime: StageRuntime, sourceBytes: number): (progress
     // Scan and write each cover every record once: the scan is the first half of the work.
     const fraction = progress.total ? 0.5 + (0.5 * progress.records) / progress.total : undefined;
     runtime.heartbeat({
-      message: `${progress.pass === 'scan' ? 'scanned' : 'wrote'} ${progress.records}${progress.total ? `/${progress.total}` : ''} records of ${formatBytes(sourceBytes)}`,
+      message:
+        `${progress.pass === 'scan' ? 'scanned' : 'wrote'} ` +
+        `${progress.records}${progress.total ? `/${progress.total}` : ''} records of ${formatBytes(sourceBytes)}`,
       ...(fraction !== undefined ? { fraction } : {}),
       detail: {
         pass: progress.pass,
@@ -373,7 +379,8 @@ async function limitPrepared(
     shardSize,
   );
   runtime.log(
-    `limitPerClass ${limitPerClass}: kept ${manifest.splits.train.count} of ${prepared.manifest.splits.train.count} training examples`,
+    `limitPerClass ${limitPerClass}: kept ${manifest.splits.train.count} of ${prepared.manifest.splits.train.count} ` +
+      `training examples`,
   );
   return manifest;
 }

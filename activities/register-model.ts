@@ -106,7 +106,8 @@ export const registerModelStage: StageImplementation = async (
   } else {
     runtime.heartbeat({ message: `registered ${name} version ${version}${aliasNote}`, fraction: 1 });
     runtime.log(
-      `registered registry://${name}@${version} from ${sourceJson}; aliases: ${aliases.join(', ') || 'none'}; card lineage ${JSON.stringify(card.lineage)}`,
+      `registered registry://${name}@${version} from ${sourceJson}; aliases: ${aliases.join(', ') || 'none'}; card ` +
+        `lineage ${JSON.stringify(card.lineage)}`,
     );
   }
   return {

@@ -139,10 +139,12 @@ async function rankCandidate(
     ...transfer,
   }) as JsonObject;
   const gain = scored.transferGain
-    ? `; random weights ${scored.fromScratchScore?.toFixed(3)}, transfer gain ${scored.transferGain.estimate.toFixed(3)} [${scored.transferGain.low.toFixed(3)}, ${scored.transferGain.high.toFixed(3)}]`
+    ? `; random weights ${scored.fromScratchScore?.toFixed(3)}, transfer gain ` +
+      `${scored.transferGain.estimate.toFixed(3)} [${scored.transferGain.low.toFixed(3)}, ${scored.transferGain.high.toFixed(3)}]`
     : '';
   runtime.log(
-    `candidate ${uri}: ${method} accuracy ${scored.score.toFixed(3)} on a sample of ${result.sampleSize} (${scored.featureDimension} features, ${scored.seconds.toFixed(1)} s)${gain}`,
+    `candidate ${uri}: ${method} accuracy ${scored.score.toFixed(3)} on a sample of ${result.sampleSize} ` +
+      `(${scored.featureDimension} features, ${scored.seconds.toFixed(1)} s)${gain}`,
   );
   return { ranked: { entry, uri, model, score: scored.score, ...transfer }, sampleSize: result.sampleSize };
 }

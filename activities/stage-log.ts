@@ -124,7 +124,8 @@ export class StageLog {
     const dropped = this.dropped;
     if (dropped > 0) {
       lines.push(
-        `${new Date(this.now()).toISOString()} [fineflow] ${dropped} log line(s) dropped: the object store was unavailable and the worker's log buffer (${this.maxBufferBytes} bytes) was full`,
+        `${new Date(this.now()).toISOString()} [fineflow] ${dropped} log line(s) dropped: the object store was ` +
+          `unavailable and the worker's log buffer (${this.maxBufferBytes} bytes) was full`,
       );
     }
     const note = this.outageNote();
@@ -155,7 +156,10 @@ export class StageLog {
   private outageNote(): string | undefined {
     if (this.unavailableSince === undefined) return undefined;
     const away = formatHumanDuration(this.now() - this.unavailableSince);
-    return `${new Date(this.now()).toISOString()} [fineflow] the object store was unavailable for ${away} (${this.failedWrites} failed log write(s)); the lines above were buffered by the worker and written late`;
+    return (
+      `${new Date(this.now()).toISOString()} [fineflow] the object store was unavailable for ${away} ` +
+      `(${this.failedWrites} failed log write(s)); the lines above were buffered by the worker and written late`
+    );
   }
 
   private schedule(intervalMs: number): void {

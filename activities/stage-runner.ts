@@ -40,7 +40,10 @@ export interface StageRuntime {
   readonly store: ObjectStore;
   /** `register-model` only: the store with writes confined to the registry (`s3://<bucket>/models/`). */
   readonly registry?: ObjectStore;
-  /** `prepare-data` and `predict` only: the store with writes confined to dataset version manifests (`s3://<bucket>/datasets/`). */
+  /**
+   * `prepare-data` and `predict` only: the store with writes confined to dataset version manifests
+   * (`s3://<bucket>/datasets/`).
+   */
   readonly datasetVersions?: ObjectStore;
   /**
    * Report liveness and progress; cheap to call often (throttled here and by Temporal). A progress without a
@@ -97,9 +100,15 @@ export interface StageRunnerDeps {
   readonly metrics?: FineflowMetrics;
   /** Every stage log line also goes here, with its ids (FINEFLOW_LOG_FORMAT=json); default: only the store. */
   readonly logEcho?: (record: StageLogRecord) => void;
-  /** Sees every progress report, unthrottled: a sweep trial forwards its intermediate values (activities/sweep-trial-stage.ts). */
+  /**
+   * Sees every progress report, unthrottled: a sweep trial forwards its intermediate values
+   * (activities/sweep-trial-stage.ts).
+   */
   readonly onProgress?: (progress: StageProgress) => void;
-  /** The worker's declared capacity; a stage's `resources` are held from it while it runs (src/worker/resource-ledger.ts). */
+  /**
+   * The worker's declared capacity; a stage's `resources` are held from it while it runs
+   * (src/worker/resource-ledger.ts).
+   */
   readonly resources?: ResourceLedger;
 }
 
@@ -191,7 +200,8 @@ function checkResultSize(typeName: string, stageId: string, result: StageActivit
   const bytes = Buffer.byteLength(JSON.stringify(result), 'utf8');
   if (bytes > MAX_STAGE_RESULT_BYTES) {
     throw new ResourceLimitError(
-      `stage ${stageId} (${typeName}) returned ${bytes} bytes of outputs; Temporal refuses payloads over 2 MB, and stage results are capped at ${MAX_STAGE_RESULT_BYTES} bytes: write large values to the store and return their s3:// URI`,
+      `stage ${stageId} (${typeName}) returned ${bytes} bytes of outputs; Temporal refuses payloads over 2 MB, and ` +
+        `stage results are capped at ${MAX_STAGE_RESULT_BYTES} bytes: write large values to the store and return their s3:// URI`,
       { code: 'payload-too-large', bytes, limit: MAX_STAGE_RESULT_BYTES },
     );
   }
@@ -289,7 +299,8 @@ export function stageActivity(
     const measured = attemptMetrics(deps.metrics, typeName, context, started);
     const secrets: { values: readonly string[] } = { values: [] };
     log.append(
-      `${typeName} ${stageId}: attempt ${attempt} started on ${context.info.taskQueue} (activity ${context.info.activityId})`,
+      `${typeName} ${stageId}: attempt ${attempt} started on ${context.info.taskQueue} (activity ` +
+        `${context.info.activityId})`,
     );
     // A retry after a timeout: the previous attempt's log stops where its worker did; say why here.
     const previous = await previousAttemptNote(context, attempt);
@@ -416,7 +427,8 @@ function attemptFailure(
     failure instanceof ApplicationFailure ? (failure.type ?? undefined) : undefined,
   );
   log.append(
-    `${typeName} ${stageId}: attempt ${attempt} ended after ${formatHumanDuration(Date.now() - attemptOf.started)}: ${failure.name}: ${failure.message}`,
+    `${typeName} ${stageId}: attempt ${attempt} ended after ${formatHumanDuration(Date.now() - attemptOf.started)}: ` +
+      `${failure.name}: ${failure.message}`,
   );
   return failure;
 }

@@ -5,7 +5,8 @@
  *   sweep under `s3://<bucket>/sweeps/<pipeline>/<stageId>/`. Best effort: a failure is logged on the worker and
  *   returned as a message, never thrown, so the stage's outcome never depends on it.
  * - `readSweepHistory` (a sweep activity, registered with the trial activities): the newest records of the same
- *   pipeline stage, found by a few bounded listings (`newestHistoryObjects`, which `fineflow sweep-history` shares), each refused unread when it is larger than
+ *   pipeline stage, found by a few bounded listings (`newestHistoryObjects`, which `fineflow sweep-history` shares),
+ * each refused unread when it is larger than
  *   the cap, parsed and checked by `warmStartFromHistory`. An object that cannot be read is one more ignored
  *   record; only a failing listing (the store is down) throws, and the workflow then starts cold.
  *
