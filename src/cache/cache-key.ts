@@ -32,7 +32,10 @@ export const CACHE_FORMAT_VERSION = 1;
 export interface UpstreamMarker {
   /** The template string as written, e.g. `${{ stages.prepare.outputs.dataset }}`. */
   readonly $fromUpstream: string;
-  /** Values of the params the same string references (a mixed template such as `${{ stages.a.outputs.x }}-${{ params.p }}`). */
+  /**
+   * Values of the params the same string references (a mixed template such as `${{ stages.a.outputs.x }}-${{ params.p
+   * }}`).
+   */
   readonly params?: { readonly [name: string]: JsonValue };
 }
 
@@ -84,7 +87,9 @@ function normaliseTemplate(template: string): string {
 
 export interface KeyInputs {
   readonly inputs: JsonObject;
-  /** Param values seen where a string is exactly one `${{ params.x }}`, for when the caller does not pass the params. */
+  /**
+   * Param values seen where a string is exactly one `${{ params.x }}`, for when the caller does not pass the params.
+   */
   readonly observedParams: { readonly [name: string]: JsonValue };
 }
 
@@ -135,7 +140,10 @@ export function substituteUpstreamInputs(
   return { inputs: visit(template, resolved) as JsonObject, observedParams };
 }
 
-/** URIs whose content lives outside the run: `s3://`, `registry://`, `file://` and `http(s)://` strings of the (substituted) inputs. */
+/**
+ * URIs whose content lives outside the run: `s3://`, `registry://`, `file://` and `http(s)://` strings of the
+ * (substituted) inputs.
+ */
 export function externalUrisOf(inputs: JsonValue): string[] {
   const found = new Set<string>();
   const visit = (value: JsonValue): void => {
@@ -236,7 +244,10 @@ export function s3UrisIn(value: JsonValue): string[] {
 
 /** One part of a key that differs between two key documents. */
 export interface KeyChange {
-  /** `stage type`, `stage type version`, `with.<path>`, `params.<name>`, `upstream <id>`, `dataset version`, `input <uri>`, `cache format`. */
+  /**
+   * `stage type`, `stage type version`, `with.<path>`, `params.<name>`, `upstream <id>`, `dataset version`, `input
+   * <uri>`, `cache format`.
+   */
   readonly part: string;
   readonly before?: JsonValue;
   readonly after?: JsonValue;

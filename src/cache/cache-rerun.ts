@@ -92,7 +92,8 @@ function requireKnownStage({ plan, fromRunId, fromStage }: RerunRequest): void {
   if (ids.includes(fromStage)) return;
   const near = closest(fromStage, ids);
   throw new InvalidInputError(
-    `--from ${shownInput(fromStage)}: run ${fromRunId} (pipeline ${plan.pipeline.name}) has no stage ${shownInput(fromStage)}${near ? `; did you mean ${near}?` : ''} (stages: ${ids.join(', ')})`,
+    `--from ${shownInput(fromStage)}: run ${fromRunId} (pipeline ${plan.pipeline.name}) has no stage ` +
+      `${shownInput(fromStage)}${near ? `; did you mean ${near}?` : ''} (stages: ${ids.join(', ')})`,
     {
       code: 'unknown-stage',
       stage: fromStage,
@@ -168,7 +169,8 @@ function partitionStages(
       const stale = paramsReferencedBy(stage).filter((name) => Object.prototype.hasOwnProperty.call(overrides, name));
       if (stale.length > 0) {
         notes.push(
-          `stage ${stage.id} is reused from run ${fromRunId} but reads ${stale.map((n) => `params.${n}`).join(', ')}, which --set changes; rerun --from ${stage.id} to apply it there too`,
+          `stage ${stage.id} is reused from run ${fromRunId} but reads ` +
+            `${stale.map((n) => `params.${n}`).join(', ')}, which --set changes; rerun --from ${stage.id} to apply it there too`,
         );
       }
       continue;

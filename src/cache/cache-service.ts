@@ -201,7 +201,9 @@ export async function recordCacheEntry(
   return entry;
 }
 
-/** Store the key document next to where the entry will go, so the recorder can copy it. Idempotent: content-addressed. */
+/**
+ * Store the key document next to where the entry will go, so the recorder can copy it. Idempotent: content-addressed.
+ */
 export async function storeKeyDocument(store: ObjectStore, bucket: string, stageKey: StageKey): Promise<void> {
   await store.putJson(cacheKeyDocumentUri(bucket, stageKey.key), stageKey.document);
 }

@@ -51,7 +51,10 @@ export function staleAfterMs(everyMs: number): number {
 }
 
 export function staleProgressReason(staleForMs: number, worker: string | undefined): string {
-  return `progress stale: no heartbeat for ${formatHumanDuration(staleForMs)}${worker ? ` from worker ${worker}` : ''}; the worker may have stopped (Temporal retries the attempt once its heartbeat or start-to-close timeout passes)`;
+  return (
+    `progress stale: no heartbeat for ` +
+    `${formatHumanDuration(staleForMs)}${worker ? ` from worker ${worker}` : ''}; the worker may have stopped (Temporal retries the attempt once its heartbeat or start-to-close timeout passes)`
+  );
 }
 
 /** The pending stage activities of a run, keyed by stage id (activities without a stage heartbeat are left out). */

@@ -104,7 +104,9 @@ export function renderRunState(
   maxWidth = 120,
   needsOf?: (stageId: string) => readonly string[] | undefined,
 ): string {
-  const header = `run ${state.runId}  pipeline ${state.pipeline}  ${state.status.toUpperCase()}  ${formatElapsed(state.startedAt, state.endedAt, now.getTime())}`;
+  const header =
+    `run ${state.runId}  pipeline ${state.pipeline}  ${state.status.toUpperCase()}  ` +
+    `${formatElapsed(state.startedAt, state.endedAt, now.getTime())}`;
   const notRun: ReadonlyMap<string, NotRunReason> = notRunStages(state, needsOf);
   const row = (stage: StageState): TableLine => {
     const never = notRun.get(stage.id);

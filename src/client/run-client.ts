@@ -568,7 +568,8 @@ export class RunClient {
     const { ended, taskQueue } = await this.execution(runId);
     if (ended) {
       throw new InvalidInputError(
-        `cannot retry ${shownInput(runId)}: the run already ended ${ended}; only a run with a waiting stage can be retried. Run it again from a stage with \`fineflow rerun ${shownInput(runId)} --from STAGE\``,
+        `cannot retry ${shownInput(runId)}: the run already ended ${ended}; only a run with a waiting stage can be ` +
+          `retried. Run it again from a stage with \`fineflow rerun ${shownInput(runId)} --from STAGE\``,
         { runId, code: 'run-ended', status: ended },
       );
     }
@@ -583,7 +584,8 @@ export class RunClient {
       if (thrown instanceof WorkflowNotFoundError) throw this.mapNotFound(thrown, runId);
       if (isDeadlineExceeded(thrown, deadline)) {
         throw new DependencyUnavailableError(
-          `run ${runId} did not take the retry within ${Math.round(timeoutMs / 1000)} s: no control worker polls ${taskQueue}? Start one with \`fineflow worker --pool control\`; the retry was not applied`,
+          `run ${runId} did not take the retry within ${Math.round(timeoutMs / 1000)} s: no control worker polls ` +
+            `${taskQueue}? Start one with \`fineflow worker --pool control\`; the retry was not applied`,
           { runId, taskQueue },
           { cause: thrown },
         );
@@ -644,7 +646,8 @@ export class RunClient {
         const budgetMs = options.reconnectForMs ?? WATCH_RECONNECT_FOR_MS;
         if (Date.now() - since >= budgetMs)
           throw new DependencyUnavailableError(
-            `${thrown.message}; stopped watching run ${runId} after ${Math.round(budgetMs / 1000)} s of retrying (the run itself goes on: \`fineflow status ${runId} --watch\` follows it again)`,
+            `${thrown.message}; stopped watching run ${runId} after ${Math.round(budgetMs / 1000)} s of retrying ` +
+              `(the run itself goes on: \`fineflow status ${runId} --watch\` follows it again)`,
             { runId },
             { cause: thrown },
           );
@@ -690,7 +693,8 @@ export class RunClient {
     const pool = poolOfTaskQueue(taskQueue) ?? CONTROL_POOL;
     const advice =
       pollers === 0
-        ? `no worker polls its task queue ${taskQueue}: is a control worker running? Start one with \`fineflow worker --pool ${pool}\``
+        ? `no worker polls its task queue ${taskQueue}: is a control worker running? Start one with \`fineflow ` +
+          `worker --pool ${pool}\``
         : pollers === undefined
           ? `Temporal did not say whether a worker polls its task queue ${taskQueue}`
           : `a worker polls its task queue ${taskQueue}, so that worker is busy or Temporal is restarting`;

@@ -147,7 +147,8 @@ export function printMissingLogs(
     cursor.notedMissing.add(id);
     write(header(stageId, attempt));
     write(
-      "[fineflow] no log in the store for this attempt: its worker stopped before the store took any line (see the worker's own output)\n",
+      '[fineflow] no log in the store for this attempt: its worker stopped before the store took any line (see the ' +
+        "worker's own output)\n",
     );
   }
 }

@@ -26,7 +26,10 @@ const TASK_QUEUE_TYPE_ACTIVITY = 2;
 
 /** Status text of a running stage no worker can pick up. */
 export function waitingForWorkerReason(pool: string): string {
-  return `waiting for a worker on pool ${pool}: nothing polls task queue ${taskQueueForPool(pool)}; start one with \`fineflow worker --pool ${pool}\``;
+  return (
+    `waiting for a worker on pool ${pool}: nothing polls task queue ${taskQueueForPool(pool)}; start one with ` +
+    `\`fineflow worker --pool ${pool}\``
+  );
 }
 
 /** Pools of the running stages, in first-seen order. */
@@ -40,7 +43,10 @@ export function poolsOfRunningStages(state: RunState): string[] {
  */
 export const POLLER_GONE_AFTER_MS = 90_000;
 
-/** Status text of a stage that asks for more than any worker of its pool declares (`fineflow worker --cpu/--memory/--gpu`). */
+/**
+ * Status text of a stage that asks for more than any worker of its pool declares (`fineflow worker
+ * --cpu/--memory/--gpu`).
+ */
 export function noWorkerFitsReason(
   pool: string,
   request: PlannedResources,

@@ -61,7 +61,8 @@ export class ByteBudget {
     this.used += bytes;
     if (this.used > this.limit)
       throw new ResourceLimitError(
-        `the command stage's ${this.what} exceed ${this.limit} bytes; the operator raises FINEFLOW_COMMAND_MAX_BYTES on the worker`,
+        `the command stage's ${this.what} exceed ${this.limit} bytes; the operator raises ` +
+          `FINEFLOW_COMMAND_MAX_BYTES on the worker`,
         { code: 'command-bytes-exceeded', limit: this.limit },
       );
   }
@@ -262,7 +263,8 @@ export async function uploadOutput(
   const wanted = output.type === 'folder' ? info.isDirectory() : info.isFile();
   if (!wanted)
     throw new InvalidInputError(
-      `output ${output.name} (${output.path}) is ${info.isSymbolicLink() ? 'a symlink' : info.isDirectory() ? 'a folder' : 'not a regular file'}, declared as a ${output.type}`,
+      `output ${output.name} (${output.path}) is ` +
+        `${info.isSymbolicLink() ? 'a symlink' : info.isDirectory() ? 'a folder' : 'not a regular file'}, declared as a ${output.type}`,
       { code: 'command-output-type', output: output.name },
     );
   if (output.type === 'file') {
@@ -304,7 +306,8 @@ export async function readResults(path: string): Promise<CommandResults> {
     });
   if (info.size > MAX_RESULTS_BYTES)
     throw new ResourceLimitError(
-      `${where} is ${info.size} bytes; at most ${MAX_RESULTS_BYTES}: write large results as a declared output and return its name`,
+      `${where} is ${info.size} bytes; at most ${MAX_RESULTS_BYTES}: write large results as a declared output and ` +
+        `return its name`,
       { code: 'command-results' },
     );
   let parsed: unknown;

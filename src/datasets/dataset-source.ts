@@ -32,7 +32,10 @@ export function pinnedSourceProblem(source: string): string | undefined {
   // A pin is `@` + hex at the very end; an `@` elsewhere in a key (`img@2x.png`) is not one.
   const pin = /@([0-9A-Fa-f]+)$/.exec(source);
   if (!source.startsWith('s3://') || !pin?.[1] || isDatasetVersionId(pin[1])) return undefined;
-  return `'@${pin[1]}' is not a dataset version id: use the 64 lowercase hex characters that \`fineflow data push\` or \`fineflow data versions\` print`;
+  return (
+    `'@${pin[1]}' is not a dataset version id: use the 64 lowercase hex characters that \`fineflow data push\` ` +
+    `or \`fineflow data versions\` print`
+  );
 }
 
 /** `uri` relative to `prefix` when it lies strictly under it. */

@@ -12,7 +12,9 @@ import { checkDatasetManifest } from './dataset-version';
 
 export interface NeededDatasetObject {
   readonly uri: string;
-  /** The S3 version the dataset version names, in a versioned bucket: keep that version, not only the current object. */
+  /**
+   * The S3 version the dataset version names, in a versioned bucket: keep that version, not only the current object.
+   */
   readonly versionId?: string;
 }
 

@@ -21,7 +21,10 @@ import {
   type DatasetVersionManifest,
 } from './dataset-version';
 
-/** sha256 of objects already hashed, by `<uri>\0<etag>\0<size>`: a watcher re-seals without re-reading unchanged objects. */
+/**
+ * sha256 of objects already hashed, by `<uri>\0<etag>\0<size>`: a watcher re-seals without re-reading unchanged
+ * objects.
+ */
 export type Sha256Memo = Map<string, string>;
 
 export interface SealOptions {
@@ -113,7 +116,8 @@ export async function readDatasetVersion(
   const uri = datasetManifestUri(bucket, prefix, id);
   if (!(await store.stat(uri))) {
     throw new NotFoundError(
-      `dataset version ${id} of ${asPrefixUri(prefix)} does not exist (no ${uri}); list the versions with \`fineflow data versions ${asPrefixUri(prefix)}\``,
+      `dataset version ${id} of ${asPrefixUri(prefix)} does not exist (no ${uri}); list the versions with ` +
+        `\`fineflow data versions ${asPrefixUri(prefix)}\``,
       { code: 'dataset-version-not-found', prefix: asPrefixUri(prefix), id },
     );
   }
@@ -255,7 +259,10 @@ export interface ResolvedDatasetSource {
   /** The source without its `@<version>`. */
   readonly source: string;
   readonly manifest: DatasetVersionManifest;
-  /** `pinned`: `@<version>` in the pipeline; `trigger`: the new-data trigger's version; `sealed`: the prefix as it is now. */
+  /**
+   * `pinned`: `@<version>` in the pipeline; `trigger`: the new-data trigger's version; `sealed`: the prefix as it is
+   * now.
+   */
   readonly how: DatasetPin;
 }
 

@@ -138,7 +138,8 @@ export function loadTf(options: LoadTfOptions): LoadedTf {
     const reason = nativeFailure ?? 'unknown error';
     if (options.preference === 'native') {
       throw new DependencyUnavailableError(
-        `FINEFLOW_TF_BACKEND=native but the native TensorFlow binding does not load (${reason}); run \`fineflow setup\` (\`npm run setup:tf\` in a clone)`,
+        `FINEFLOW_TF_BACKEND=native but the native TensorFlow binding does not load (${reason}); run \`fineflow ` +
+          `setup\` (\`npm run setup:tf\` in a clone)`,
         { reason },
       );
     }

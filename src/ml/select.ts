@@ -472,13 +472,17 @@ export function transferVerdict(candidate: string, gain: TransferGain, sampleSiz
   if (gain.estimate <= 0) {
     return {
       recommendation: 'from-scratch',
-      warning: `no candidate base is expected to beat training from scratch on this data: the best, ${candidate}, probes ${stated} against the same architecture with random weights. Consider architecture: (from scratch), another base, or evaluate's fromScratch comparison before spending the compute`,
+      warning:
+        `no candidate base is expected to beat training from scratch on this data: the best, ${candidate}, ` +
+        `probes ${stated} against the same architecture with random weights. Consider architecture: (from scratch), another base, or evaluate's fromScratch comparison before spending the compute`,
     };
   }
   if (gain.low <= 0) {
     return {
       recommendation: 'fine-tune',
-      warning: `the transfer gain of ${candidate} over training from scratch is ${stated}: not distinguishable from zero on a sample of ${sampleSize}; raise sampleSize for a tighter estimate, or compare with evaluate's fromScratch`,
+      warning:
+        `the transfer gain of ${candidate} over training from scratch is ${stated}: not distinguishable from ` +
+        `zero on a sample of ${sampleSize}; raise sampleSize for a tighter estimate, or compare with evaluate's fromScratch`,
     };
   }
   return { recommendation: 'fine-tune' };

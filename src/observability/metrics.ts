@@ -21,7 +21,10 @@ export type StoreOperation = 'put' | 'get' | 'stat' | 'list' | 'remove';
 
 const KNOWN_ERROR_TYPES = new Set<string>(Object.values(ERROR_TYPES));
 
-/** An error type label from a bounded set: Fineflow's types, else `other` (a stage module's own types stay out of labels). */
+/**
+ * An error type label from a bounded set: Fineflow's types, else `other` (a stage module's own types stay out of
+ * labels).
+ */
 export function errorTypeLabel(type: string | undefined): string {
   return type !== undefined && KNOWN_ERROR_TYPES.has(type) ? type : 'other';
 }
@@ -103,7 +106,9 @@ function metricsFor(registry: Registry) {
     }),
     cache: new Counter({
       name: 'fineflow_cache_lookups_total',
-      help: 'Stage cache lookups by stage type and result (hit, miss, bypassed by refresh/unfingerprintable input, disabled)',
+      help:
+        'Stage cache lookups by stage type and result (hit, miss, bypassed by refresh/unfingerprintable ' +
+        'input, disabled)',
       labelNames: ['stage_type', 'result'],
       registers,
     }),

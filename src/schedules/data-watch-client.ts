@@ -198,7 +198,10 @@ export class DataWatchClient {
     return stopped;
   }
 
-  /** Stop the watchers of the triggers in `plan` by id (visibility may not list a just-started one yet), then any others. */
+  /**
+   * Stop the watchers of the triggers in `plan` by id (visibility may not list a just-started one yet), then any
+   * others.
+   */
   async stopForPlan(plan: Plan | undefined, pipeline: string): Promise<WatcherChange[]> {
     const stopped: WatcherChange[] = [];
     for (const trigger of plan ? readNewDataTriggers(plan) : []) {
@@ -268,7 +271,8 @@ export class DataWatchClient {
       if (thrown instanceof WorkflowNotFoundError) throw thrown;
       const reason = thrown instanceof Error ? thrown.message : String(thrown);
       throw new DependencyUnavailableError(
-        `watcher ${watcherId} did not answer in ${timeoutMs} ms (is a control worker running? \`fineflow worker --pool control\`): ${reason}`,
+        `watcher ${watcherId} did not answer in ${timeoutMs} ms (is a control worker running? \`fineflow worker ` +
+          `--pool control\`): ${reason}`,
         { watcherId },
         { cause: thrown },
       );

@@ -220,7 +220,10 @@ function checkCronList(problems: ScheduleProblems, value: JsonValue | undefined,
   return crons;
 }
 
-/** The block-level `offset` (already checked: `ms` is absent when it is missing or refused), for intervals without their own. */
+/**
+ * The block-level `offset` (already checked: `ms` is absent when it is missing or refused), for intervals without their
+ * own.
+ */
 interface TopOffset {
   readonly value: JsonValue | undefined;
   readonly ms: number | undefined;
@@ -387,7 +390,8 @@ function checkCalendarRange(
       'bad-calendar',
       `${describe(value)} ends before it starts (${field} ${end} < ${start})`,
       field === 'dayOfWeek'
-        ? 'write [FRIDAY-SATURDAY, SUNDAY] instead of FRIDAY-SUNDAY: Temporal counts days from SUNDAY (0) to SATURDAY (6)'
+        ? 'write [FRIDAY-SATURDAY, SUNDAY] instead of FRIDAY-SUNDAY: Temporal counts days from SUNDAY (0) ' +
+            'to SATURDAY (6)'
         : `write the smaller value first, or a list of two ranges that wraps around`,
     );
   return { start: calendarValue(start, field), end: calendarValue(end, field), step: parts.step };
@@ -613,7 +617,8 @@ function readNewDataOverlap(value: JsonValue | undefined, path: string): NewData
   throw invalid(
     path,
     `${describe(value)} is not an overlap policy for new data`,
-    'allowed: buffer-one / queue (run the newest version after the current run), skip (drop versions that land during a run)',
+    'allowed: buffer-one / queue (run the newest version after the current run), skip (drop versions that ' +
+      'land during a run)',
   );
 }
 

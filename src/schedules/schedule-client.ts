@@ -138,7 +138,8 @@ function writtenBlockOf(action: ScheduleDescription['action']): { written?: Sche
 
 function notFound(pipeline: string, cause?: unknown): InvalidInputError {
   return new InvalidInputError(
-    `no schedule for pipeline ${shownInput(pipeline)} (id ${shownInput(scheduleIdForPipeline(pipeline))}); create it with \`fineflow schedule apply FILE\``,
+    `no schedule for pipeline ${shownInput(pipeline)} (id ${shownInput(scheduleIdForPipeline(pipeline))}); create ` +
+      `it with \`fineflow schedule apply FILE\``,
     { code: 'not-found', pipeline },
     cause ? { cause } : undefined,
   );
@@ -205,7 +206,8 @@ export class ScheduleService {
     const hasTriggers = readNewDataTriggers(plan).length > 0;
     if (!hasSchedule && !hasTriggers) {
       throw new InvalidInputError(
-        `pipeline ${plan.pipeline.name} has neither a schedule: block nor a newData trigger; add one, or remove an existing schedule with \`fineflow schedule delete ${plan.pipeline.name}\``,
+        `pipeline ${plan.pipeline.name} has neither a schedule: block nor a newData trigger; add one, or remove an ` +
+          `existing schedule with \`fineflow schedule delete ${plan.pipeline.name}\``,
         { code: 'nothing-to-schedule', pipeline: plan.pipeline.name },
       );
     }
@@ -264,7 +266,9 @@ export class ScheduleService {
     return listings.sort((a, b) => (a.pipeline < b.pipeline ? -1 : a.pipeline > b.pipeline ? 1 : 0));
   }
 
-  /** How a run ended, in lower case (`completed`, `failed`, `running`, …), or `unknown` when Temporal no longer has it. */
+  /**
+   * How a run ended, in lower case (`completed`, `failed`, `running`, …), or `unknown` when Temporal no longer has it.
+   */
   async runResult(runId: string): Promise<string> {
     try {
       return (await this.client.workflow.getHandle(runId).describe()).status.name.toLowerCase();
@@ -339,7 +343,10 @@ export class ScheduleService {
     return { ...(schedule ? { schedule } : {}), watcherIds: [...watcherIds].sort() };
   }
 
-  /** Pause the schedule and the data watchers: no new run starts (watchers keep looking; `describe` shows what they see). */
+  /**
+   * Pause the schedule and the data watchers: no new run starts (watchers keep looking; `describe` shows what they
+   * see).
+   */
   async pause(pipeline: string, note?: string, plan?: Plan): Promise<void> {
     const { schedule, watcherIds } = await this.targets(pipeline, plan);
     const text = note ?? 'paused with fineflow schedule pause';

@@ -124,12 +124,14 @@ export function generateStageIoTypes(
   const inputs = (side: TypeSide): string[] =>
     sorted.map(
       (d) =>
-        `  /** ${d.name}@${d.version}: ${d.description} */\n  readonly ${key(d.name)}: ${objectType(d.inputs, '  ', side)};`,
+        `  /** ${d.name}@${d.version}: ${d.description} */\n  readonly ${key(d.name)}: ` +
+        `${objectType(d.inputs, '  ', side)};`,
     );
   const outputs = sorted.map((d) => {
     const fields = Object.entries(d.outputs).map(
       ([name, output]) =>
-        `    ${output.description ? `/** ${output.description.replace(/\*\//g, '* /')} */\n    ` : ''}readonly ${key(name)}: ${outputType(output.type)};`,
+        `    ${output.description ? `/** ${output.description.replace(/\*\//g, '* /')} */\n    ` : ''}readonly ` +
+        `${key(name)}: ${outputType(output.type)};`,
     );
     // No declared outputs: a `pipeline` stage's are named at validate time (its child's stage ids).
     if (fields.length === 0) return `  readonly ${key(d.name)}: { readonly [name: string]: JsonObject };`;

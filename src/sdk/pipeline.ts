@@ -124,7 +124,9 @@ export interface Params<P extends { readonly [name: string]: ParamValue }> {
   readonly ref: { readonly [K in keyof P]: Ref<ParamType<P[K]>> };
 }
 
-/** The value type of a param: its literal's type, or the `type:` of a declared param (`{type: integer, default: 12}`). */
+/**
+ * The value type of a param: its literal's type, or the `type:` of a declared param (`{type: integer, default: 12}`).
+ */
 export type ParamType<V> = V extends string
   ? string
   : V extends number

@@ -245,7 +245,8 @@ class ConfiguredOutboundPolicy implements OutboundPolicy {
     }
     if (!config.allowUrlPrefixes.some((prefix) => isUnder(prefix, parsed.href))) {
       throw refused(
-        `${redactUri(url)} is not under a URL prefix that FINEFLOW_OUTBOUND_ALLOW allows (${config.allowUrlPrefixes.join(', ')})`,
+        `${redactUri(url)} is not under a URL prefix that FINEFLOW_OUTBOUND_ALLOW allows ` +
+          `(${config.allowUrlPrefixes.join(', ')})`,
         url,
       );
     }

@@ -92,7 +92,8 @@ function parseEntry(entry: string, position: number, source: string): CodecKey {
   const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(raw) ? Buffer.from(raw, 'base64') : Buffer.alloc(0);
   if (bytes.length !== KEY_BYTES) {
     throw new InvalidInputError(
-      `${source}: key '${id}' must be ${KEY_BYTES} bytes in base64 (e.g. \`head -c 32 /dev/urandom | base64\`), got ${bytes.length}`,
+      `${source}: key '${id}' must be ${KEY_BYTES} bytes in base64 (e.g. \`head -c 32 /dev/urandom | base64\`), got ` +
+        `${bytes.length}`,
       { source },
     );
   }

@@ -54,7 +54,8 @@ export function createSecretResolver(
     if (typeof reference.env === 'string') {
       if (!envAllowed(config, reference.env)) {
         throw new InvalidInputError(
-          `secret \`${sealed.$secret}\` names environment variable ${reference.env}, which this worker does not expose to pipelines; the operator lists allowed ones in FINEFLOW_SECRET_ENV`,
+          `secret \`${sealed.$secret}\` names environment variable ${reference.env}, which this worker does not ` +
+            `expose to pipelines; the operator lists allowed ones in FINEFLOW_SECRET_ENV`,
           { secret: sealed.$secret },
         );
       }
@@ -69,7 +70,8 @@ export function createSecretResolver(
     if (typeof reference.file === 'string') {
       if (config.fileRoots.length === 0) {
         throw new InvalidInputError(
-          `secret \`${sealed.$secret}\` names a file, but this worker reads no secret files; the operator allows directories with FINEFLOW_SECRET_FILE_ROOTS`,
+          `secret \`${sealed.$secret}\` names a file, but this worker reads no secret files; the operator allows ` +
+            `directories with FINEFLOW_SECRET_FILE_ROOTS`,
           { secret: sealed.$secret },
         );
       }

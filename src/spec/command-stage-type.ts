@@ -56,7 +56,8 @@ const INPUT_ENTRY: InputSchema = {
           values: ['file', 'folder', 'dataset'],
           default: 'file',
           description:
-            'file: one object; folder: every object under an s3:// prefix; dataset: a prepare-data manifest and its shards (sha256 verified)',
+            'file: one object; folder: every object under an s3:// prefix; dataset: a prepare-data manifest and its ' +
+            'shards (sha256 verified)',
         },
         path: path('where it lands in the work directory (default inputs/<name>)'),
       },
@@ -86,7 +87,8 @@ export const COMMAND_STAGE_TYPE: StageTypeDefinition = {
   name: 'command',
   version: '1.0.0',
   description:
-    'Run a program on the worker (e.g. python train.py) in a fresh work directory: declared inputs downloaded, declared outputs uploaded with their sha256, results and metrics read from $FINEFLOW_RESULTS, progress from `::fineflow::` lines on stdout.',
+    'Run a program on the worker (e.g. python train.py) in a fresh work directory: declared inputs downloaded, ' +
+    'declared outputs uploaded with their sha256, results and metrics read from $FINEFLOW_RESULTS, progress from `::fineflow::` lines on stdout.',
   inputs: {
     type: 'object',
     properties: {
@@ -96,7 +98,8 @@ export const COMMAND_STAGE_TYPE: StageTypeDefinition = {
         minItems: 1,
         maxItems: COMMAND_LIMITS.argvItems,
         description:
-          'argv: run[0] is a name the worker allows (FINEFLOW_COMMAND_ALLOW), the rest its arguments; no shell is involved',
+          'argv: run[0] is a name the worker allows (FINEFLOW_COMMAND_ALLOW), the rest its arguments; no ' +
+          'shell is involved',
       },
       inputs: {
         type: 'object',
@@ -112,7 +115,8 @@ export const COMMAND_STAGE_TYPE: StageTypeDefinition = {
         type: 'object',
         additionalProperties: { type: 'any' },
         description:
-          'values for the program, written as JSON to the file $FINEFLOW_PARAMS names (a sweep lays its sampled values here: space `params.NAME`)',
+          'values for the program, written as JSON to the file $FINEFLOW_PARAMS names (a sweep lays its sampled ' +
+          'values here: space `params.NAME`)',
       },
       env: {
         type: 'object',
@@ -155,7 +159,8 @@ export const COMMAND_STAGE_TYPE: StageTypeDefinition = {
         maxItems: 255,
         default: [...DEFAULT_RETRY_EXIT_CODES],
         description:
-          "exit codes that mean 'try again' (retryable under the stage's retry policy); any other non-zero code fails the stage for good",
+          "exit codes that mean 'try again' (retryable under the stage's retry policy); any other non-zero code " +
+          'fails the stage for good',
       },
       killGracePeriod: {
         type: 'duration',
@@ -230,7 +235,9 @@ function checkEnv(inputs: JsonObject, problems: StageInputProblem[]): void {
       problems.push({
         path: `${key}.${name}`,
         message: `${key}.${name}: ${name} is set by the worker, or changes how executables load, and cannot be set here`,
-        hint: 'choose another name (LD_*, DYLD_*, FINEFLOW_*, PATH, HOME, TMPDIR, BASH_ENV, ENV, NODE_OPTIONS, PYTHONSTARTUP are reserved)',
+        hint:
+          'choose another name (LD_*, DYLD_*, FINEFLOW_*, PATH, HOME, TMPDIR, BASH_ENV, ENV, NODE_OPTIONS, ' +
+          'PYTHONSTARTUP are reserved)',
       });
     bytes += byteLength(name) + (typeof value === 'string' ? byteLength(value) : 0) + 2;
   }

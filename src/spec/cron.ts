@@ -19,7 +19,8 @@ const FIELDS: readonly { name: string; min: number; max: number; names?: readonl
 ];
 
 export const CRON_HINT =
-  'write five fields "minute hour day-of-month month day-of-week", e.g. "0 3 * * *" (03:00 daily), or @hourly / @daily / @weekly';
+  'write five fields "minute hour day-of-month month day-of-week", e.g. "0 3 * * *" (03:00 daily), or @hourly / ' +
+  '@daily / @weekly';
 
 function value(text: string, field: (typeof FIELDS)[number]): number | undefined {
   if (/^\d+$/.test(text)) return Number(text);

@@ -99,7 +99,8 @@ export function formatDiagnostics(
       lines.push(`${' '.repeat(gutter)} |`);
       lines.push(`${d.line} | ${shown}`);
       lines.push(
-        `${' '.repeat(gutter)} | ${' '.repeat(Math.max(0, column - 1))}${paint(d.severity === 'error' ? '31' : '33', '^'.repeat(width))}`,
+        `${' '.repeat(gutter)} | ` +
+          `${' '.repeat(Math.max(0, column - 1))}${paint(d.severity === 'error' ? '31' : '33', '^'.repeat(width))}`,
       );
     }
     if (d.hint) lines.push(`  ${paint('36', 'hint')}: ${d.hint}`);

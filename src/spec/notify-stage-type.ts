@@ -21,7 +21,8 @@ export const NOTIFY_STAGE_TYPE: StageTypeDefinition = {
   name: 'notify',
   version: '1.0.0',
   description:
-    "Post a message about the run to a webhook (allowed by the operator's outbound policy); typically a `finally:` stage reading ${{ run.status }}.",
+    "Post a message about the run to a webhook (allowed by the operator's outbound policy); typically a `finally:` " +
+    'stage reading ${{ run.status }}.',
   inputs: {
     type: 'object',
     properties: {
@@ -41,7 +42,8 @@ export const NOTIFY_STAGE_TYPE: StageTypeDefinition = {
         values: ['json', 'slack'],
         default: 'json',
         description:
-          '`json`: {pipeline, runId, stage, message, data}; `slack`: {text} (Slack, Mattermost and other incoming webhooks)',
+          '`json`: {pipeline, runId, stage, message, data}; `slack`: {text} (Slack, Mattermost and other ' +
+          'incoming webhooks)',
       },
       data: {
         type: 'any',

@@ -32,7 +32,8 @@ export const PREDICT_STAGE_TYPE: StageTypeDefinition = {
   name: 'predict',
   version: '1.0.0',
   description:
-    'Score raw records (images, CSV rows, JSONL objects) of a dataset with a model and its stored preprocessing; write the predictions with class probabilities.',
+    'Score raw records (images, CSV rows, JSONL objects) of a dataset with a model and its stored preprocessing; ' +
+    'write the predictions with class probabilities.',
   inputs: {
     type: 'object',
     properties: {
@@ -40,20 +41,23 @@ export const PREDICT_STAGE_TYPE: StageTypeDefinition = {
         type: 'uri',
         schemes: MODEL_SCHEMES,
         description:
-          "model to score with: an upstream stage's `model`, registry://NAME@ALIAS|VERSION, or s3:// (its preprocessing.json is applied)",
+          "model to score with: an upstream stage's `model`, registry://NAME@ALIAS|VERSION, or s3:// (its " +
+          'preprocessing.json is applied)',
       },
       source: {
         type: 'uri',
         schemes: ['s3'],
         description:
-          'records to score: an s3:// prefix (every .png/.jpg/.jpeg, .csv, .jsonl under it) or one object; pin a dataset version with s3://bucket/prefix/@<version> (`fineflow data versions`), else the prefix is sealed into a version first',
+          'records to score: an s3:// prefix (every .png/.jpg/.jpeg, .csv, .jsonl under it) or one object; pin a ' +
+          'dataset version with s3://bucket/prefix/@<version> (`fineflow data versions`), else the prefix is sealed into a version first',
       },
       format: {
         type: 'enum',
         values: ['csv', 'jsonl'],
         default: 'csv',
         description:
-          'predictions file: csv (`input,predicted,confidence,p_<class>…`) or jsonl (one object per record with `probabilities`)',
+          'predictions file: csv (`input,predicted,confidence,p_<class>…`) or jsonl (one object per record with ' +
+          '`probabilities`)',
       },
       batchSize: {
         type: 'integer',

@@ -17,7 +17,8 @@ export function readPipelineFile(path: string): ParsedPipeline {
   } catch (error) {
     if (error instanceof PipelineFileNotFoundError) throw error;
     throw new PipelineFileNotFoundError(
-      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
+      `cannot read ${path}: ` +
+        `${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
     );
   }
   if (size > MAX_PIPELINE_BYTES) {
@@ -32,7 +33,9 @@ export function readPipelineFile(path: string): ParsedPipeline {
           path: '',
           line: 1,
           column: 1,
-          message: `the file is ${(size / 1024 / 1024).toFixed(1)} MiB; pipelines are limited to ${MAX_PIPELINE_BYTES / 1024} KiB`,
+          message:
+            `the file is ${(size / 1024 / 1024).toFixed(1)} MiB; pipelines are limited to ` +
+            `${MAX_PIPELINE_BYTES / 1024} KiB`,
           hint: 'is this the right file? Keep data out of the pipeline: reference it by URI',
           file: path,
         },

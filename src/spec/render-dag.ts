@@ -52,7 +52,8 @@ export function renderDag(plan: Plan, options: RenderOptions = {}): string {
       const fan = stage.fanOut ? `  ${describeFanOut(stage.fanOut)}` : '';
       const extra = options.annotate?.(id);
       lines.push(
-        `│  ● ${id.padEnd(width)}  ${`${stage.uses}@${stage.typeVersion}`.padEnd(typeWidth)}  [${stage.pool}, ${formatDuration(stage.timeoutMs)}]${waits}${when}${fan}${extra ? `  ${extra}` : ''}`,
+        `│  ● ${id.padEnd(width)}  ${`${stage.uses}@${stage.typeVersion}`.padEnd(typeWidth)}  [${stage.pool}, ` +
+          `${formatDuration(stage.timeoutMs)}]${waits}${when}${fan}${extra ? `  ${extra}` : ''}`,
       );
     }
     if (!last) lines.push('│  ↓');

@@ -138,7 +138,8 @@ export interface SchemaIssue {
 }
 
 export const SECRET_HINT =
-  'declare the secret under `secrets:` (e.g. `secrets: {modelToken: {env: MODEL_TOKEN}}`) and write `${{ secrets.modelToken }}`';
+  'declare the secret under `secrets:` (e.g. `secrets: {modelToken: {env: MODEL_TOKEN}}`) and write `${{ ' +
+  'secrets.modelToken }}`';
 
 /** Called for every string containing `${{`; the checker does not look at it further. */
 export type ExpressionCallback = (node: LocatedNode & { kind: 'scalar' }, schema: InputSchema, path: string) => void;
@@ -567,7 +568,10 @@ function typeHint(schema: InputSchema, node: LocatedNode): string {
     return 'write a whole number';
   const yaml11 = node.kind === 'scalar' && typeof node.value === 'string' ? YAML11_BOOLEANS[node.value] : undefined;
   if (yaml11 !== undefined && acceptsOutputType(schema, 'boolean'))
-    return `write \`${String(yaml11)}\` instead of \`${String((node as { value: string }).value)}\` (YAML 1.2 reads it as a string)`;
+    return (
+      `write \`${String(yaml11)}\` instead of \`${String((node as { value: string }).value)}\` (YAML 1.2 reads ` +
+      `it as a string)`
+    );
   if (node.kind === 'scalar' && node.value === null) return 'the value is empty; write one or remove the key';
   if (schema.type === 'array' && node.kind !== 'seq') return 'write a list, e.g. [a, b] or one `- item` per line';
   return `write ${describeSchema(schema)}, e.g. ${exampleValue(schema)}`;

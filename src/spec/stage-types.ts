@@ -141,7 +141,8 @@ const TRAINING_PROPERTIES: { readonly [name: string]: InputSchema } = {
         minimum: 0,
         maximum: 10,
         description:
-          "floor the decayed learning rate never goes below (capped at the phase's starting rate; default: 1% of it for cosine, none otherwise)",
+          "floor the decayed learning rate never goes below (capped at the phase's starting rate; default: 1% of it " +
+          'for cosine, none otherwise)',
       },
     },
   },
@@ -186,7 +187,8 @@ const TRAINING_PROPERTIES: { readonly [name: string]: InputSchema } = {
   earlyStopping: {
     type: 'object',
     description:
-      'stop when the monitored metric stops improving; with two phases, per phase (a plateau in the head phase moves on to unfreezing)',
+      'stop when the monitored metric stops improving; with two phases, per phase (a plateau in the head phase moves ' +
+      'on to unfreezing)',
     properties: {
       monitor: {
         type: 'enum',
@@ -262,7 +264,8 @@ const TRAINING_PROPERTIES: { readonly [name: string]: InputSchema } = {
       },
       translate: fraction('maximum shift as a fraction of the image size', 0),
       zoom: fraction(
-        'maximum zoom in or out as a fraction: scale in [1 - zoom, 1 + zoom] about the centre (bilinear, edges replicated)',
+        'maximum zoom in or out as a fraction: scale in [1 - zoom, 1 + zoom] about the centre (bilinear, ' +
+          'edges replicated)',
         0,
       ),
       brightness: fraction(
@@ -286,7 +289,8 @@ const TRAINING_PROPERTIES: { readonly [name: string]: InputSchema } = {
     maxItems: 8,
     default: [],
     description:
-      'hidden relu layer sizes of the new head (head_hidden1, …), trained with it (empty: a single dense softmax layer)',
+      'hidden relu layer sizes of the new head (head_hidden1, …), trained with it (empty: a single ' +
+      'dense softmax layer)',
   },
   seed: {
     type: 'integer',
@@ -341,7 +345,8 @@ const ARCHITECTURE_INPUT: InputSchema = {
   type: 'enum',
   values: ['small-cnn', 'small-cnn-global-pool', 'mlp'],
   description:
-    'train from random weights with this built-in architecture instead of a base model (pretraining); give this or `model`. small-cnn-global-pool ends in global max pooling, so its features do not depend on where a pattern sits (defects, textures)',
+    'train from random weights with this built-in architecture instead of a base model (pretraining); give this or ' +
+    '`model`. small-cnn-global-pool ends in global max pooling, so its features do not depend on where a pattern sits (defects, textures)',
 };
 
 const SPACE_ENTRY: InputSchema = {
@@ -457,7 +462,9 @@ function checkCrossValidation(inputs: JsonObject): StageInputProblem[] {
   return [
     {
       path: stopping.monitor === undefined ? 'earlyStopping' : 'earlyStopping.monitor',
-      message: `crossValidation scores every round on its held-out fold, and earlyStopping (monitor ${monitor}) would choose the epochs on that same fold, so the estimate would be too optimistic`,
+      message:
+        `crossValidation scores every round on its held-out fold, and earlyStopping (monitor ${monitor}) ` +
+        `would choose the epochs on that same fold, so the estimate would be too optimistic`,
       hint: 'remove earlyStopping (fix epochs), or write earlyStopping.monitor: train.loss, or drop crossValidation',
     },
   ];
@@ -608,7 +615,9 @@ function checkSweepSpace(inputs: JsonObject): StageInputProblem[] {
     problems.push({
       path: 'space.epochs',
       message: 'space.epochs: the trial budget cannot be searched',
-      hint: 'remove space.epochs and set trial.epochs (or earlyStopping.maxEpochs); early stopping shortens weak trials',
+      hint:
+        'remove space.epochs and set trial.epochs (or earlyStopping.maxEpochs); early stopping ' +
+        'shortens weak trials',
     });
   const trial = ownObject(inputs.trial) ?? {};
   const budget = ownObject(inputs.earlyStopping)?.maxEpochs ?? trial.epochs ?? 10;
@@ -712,7 +721,9 @@ function fineTuneTrialProblems(inputs: JsonObject): StageInputProblem[] {
       problems.push({
         path: key,
         code: 'missing-input',
-        message: `${key} is required: the ${key === 'model' ? 'base model' : 'prepared dataset'} every fine-tune trial trains on`,
+        message:
+          `${key} is required: the ${key === 'model' ? 'base model' : 'prepared dataset'} every fine-tune ` +
+          `trial trains on`,
         hint:
           `add ${key}: ${key === 'model' ? '${{ stages.select.outputs.model }}' : '${{ stages.prepare.outputs.dataset }}'} under with:, or make the trials another stage type with trialStage: {uses: command, with: {…}}` +
           (key === 'model' ? `; ${NO_BASE_MODEL_HINT}` : ''),
@@ -800,7 +811,8 @@ const MODEL_AUTH_INPUT: InputSchema = {
   type: 'string',
   secret: true,
   description:
-    'Authorization header value (e.g. `Bearer …`) for http(s):// models of this stage, sent only to their origin; must be ${{ secrets.NAME }}',
+    'Authorization header value (e.g. `Bearer …`) for http(s):// models of this stage, sent only to their origin; ' +
+    'must be ${{ secrets.NAME }}',
 };
 
 export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
@@ -808,7 +820,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
     name: 'select-model',
     version: '1.0.0',
     description:
-      'Rank candidate pre-trained models for the target data (linear probe or kNN on frozen features) and pick the best.',
+      'Rank candidate pre-trained models for the target data (linear probe or kNN on frozen features) ' +
+      'and pick the best.',
     inputs: {
       type: 'object',
       properties: {
@@ -819,7 +832,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           description: 'base models to choose from: registry://NAME@ALIAS, s3://, file://, http(s)://',
         },
         data: datasetUri(
-          'prepared dataset (a prepare-data `dataset`) to rank the candidates on; without it the first loadable candidate wins',
+          'prepared dataset (a prepare-data `dataset`) to rank the candidates on; without it the first ' +
+            'loadable candidate wins',
         ),
         rankBy: {
           type: 'enum',
@@ -847,13 +861,15 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           type: 'boolean',
           default: true,
           description:
-            'also probe each architecture with fresh random weights (training from scratch) and estimate the transfer gain; needs `data`',
+            'also probe each architecture with fresh random weights (training from scratch) and estimate the ' +
+            'transfer gain; needs `data`',
         },
         requireTransferGain: {
           type: 'boolean',
           default: false,
           description:
-            'fail the stage when the winner is not expected to beat training from scratch (gain estimate at or below zero), before fine-tuning spends the compute',
+            'fail the stage when the winner is not expected to beat training from scratch (gain estimate at or below ' +
+            'zero), before fine-tuning spends the compute',
         },
       },
       required: ['candidates'],
@@ -863,7 +879,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
       ranking: {
         type: 'array',
         description:
-          'every candidate with its score (and fromScratchScore, transferGain), or the reason it failed to load, best first',
+          'every candidate with its score (and fromScratchScore, transferGain), or the reason it failed to ' +
+          'load, best first',
       },
       fromScratch: {
         type: 'object',
@@ -872,7 +889,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
       transferGain: {
         type: 'object',
         description:
-          "the winner's probe accuracy minus the from-scratch candidate's on the same examples: {candidate, estimate, low, high, confidence}",
+          "the winner's probe accuracy minus the from-scratch candidate's on the same examples: {candidate, " +
+          'estimate, low, high, confidence}',
       },
       recommendation: {
         type: 'string',
@@ -896,7 +914,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           type: 'uri',
           schemes: ['s3'],
           description:
-            'where the raw data lives, e.g. s3://datasets/defects/ (push local files with `fineflow data push DIR s3://…`); pin a dataset version with s3://datasets/defects/@<version> (`fineflow data versions`)',
+            'where the raw data lives, e.g. s3://datasets/defects/ (push local files with `fineflow data push DIR ' +
+            's3://…`); pin a dataset version with s3://datasets/defects/@<version> (`fineflow data versions`)',
         },
         format: {
           type: 'enum',
@@ -936,7 +955,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
         split: {
           type: 'object',
           description:
-            'train / validation / test fractions of the source, summing to 1; or fixed validation / test sets from their own sources',
+            'train / validation / test fractions of the source, summing to 1; or fixed validation / test sets from ' +
+            'their own sources',
           properties: {
             // No schema defaults: they depend on the fixed sets (src/datasets/split-sources.ts splitFractionsOf).
             train: fraction(
@@ -953,19 +973,22 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
               minLength: 1,
               maxLength: 200,
               description:
-                "csv/jsonl column naming each row's split (train, validation or test): your own split; fractions are then ignored and the column is not a feature",
+                "csv/jsonl column naming each row's split (train, validation or test): your own split; fractions are " +
+                'then ignored and the column is not a feature',
             },
             validationSource: {
               type: 'uri',
               schemes: ['s3'],
               description:
-                'a fixed validation set: a prefix or object of the same format, read as a dataset version like `source` (pin it with @<version>); the source then gives no validation fraction',
+                'a fixed validation set: a prefix or object of the same format, read as a dataset version like ' +
+                '`source` (pin it with @<version>); the source then gives no validation fraction',
             },
             testSource: {
               type: 'uri',
               schemes: ['s3'],
               description:
-                'a fixed test set (the one you report on, whatever the training data becomes): read like validationSource; the source then gives no test fraction',
+                'a fixed test set (the one you report on, whatever the training data becomes): read like ' +
+                'validationSource; the source then gives no test fraction',
             },
           },
         },
@@ -997,7 +1020,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           type: 'boolean',
           default: true,
           description:
-            'standardise numeric features (tables) or pixels per channel (images) with statistics of the training split; stored with the model',
+            'standardise numeric features (tables) or pixels per channel (images) with statistics of the training ' +
+            'split; stored with the model',
         },
         delimiter: {
           type: 'enum',
@@ -1007,7 +1031,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
         quality: {
           type: 'object',
           description:
-            'data-quality checks: fail stops the stage listing every finding; warn counts and lists them in the data report and the log',
+            'data-quality checks: fail stops the stage listing every finding; warn counts and lists them in the data ' +
+            'report and the log',
           properties: {
             headerMismatch: policyEnum(
               ['fail', 'warn'],
@@ -1024,7 +1049,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
               type: 'enum',
               values: ['fail', 'warn'],
               description:
-                'undecodable images and unparseable rows; default warn (quarantined and listed), fail when clean.dropInvalid is false',
+                'undecodable images and unparseable rows; default warn (quarantined and listed), fail when ' +
+                'clean.dropInvalid is false',
             },
             nestedFolders: policyEnum(
               ['fail', 'flatten'],
@@ -1127,7 +1153,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
     // 1.1: early stopping ends only the phase it triggers in; 1.2: `head: auto` keeps a base's head for its own classes
     version: '1.2.0',
     description:
-      "Adapt a base model to a prepared dataset: a new head (or the base's own for the same classes), freeze/unfreeze, optional two phases, early stopping, checkpoints that survive retries.",
+      "Adapt a base model to a prepared dataset: a new head (or the base's own for the same classes), " +
+      'freeze/unfreeze, optional two phases, early stopping, checkpoints that survive retries.',
     inputs: {
       type: 'object',
       properties: {
@@ -1144,7 +1171,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
         crossValidation: {
           type: 'object',
           description:
-            'before the final model, train once per fold of a stratified k-fold split of the train and validation examples and score each held-out fold: the mean and interval go to output `crossValidation`',
+            'before the final model, train once per fold of a stratified k-fold split of the train and validation ' +
+            'examples and score each held-out fold: the mean and interval go to output `crossValidation`',
           properties: {
             folds: { type: 'integer', minimum: 2, maximum: 20, default: 5, description: 'folds (k)' },
             repeats: {
@@ -1177,7 +1205,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
       metrics: {
         type: 'object',
         description:
-          'train and validation metrics of the saved weights (epoch weightsEpoch: the best one when early stopping restores it, else the last); bestEpoch is the best by the monitored metric',
+          'train and validation metrics of the saved weights (epoch weightsEpoch: the best one when early stopping ' +
+          'restores it, else the last); bestEpoch is the best by the monitored metric',
       },
       history: { type: 'array', description: 'metrics per epoch' },
       backend: { type: 'string', description: 'tfjs backend that trained the model (tensorflow or cpu)' },
@@ -1189,7 +1218,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
       crossValidation: {
         type: 'object',
         description:
-          'with input crossValidation: accuracy and loss on the held-out folds ({mean, std, low, high, confidence, scores}) and every round',
+          'with input crossValidation: accuracy and loss on the held-out folds ({mean, std, low, high, confidence, ' +
+          'scores}) and every round',
       },
     },
     checkInputs(inputs) {
@@ -1243,7 +1273,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           type: 'object',
           additionalProperties: { type: 'uri', schemes: ['s3'] },
           description:
-            'name → s3:// predictions file (fineflow-predictions/v1) of another model on the same split, e.g. a scikit-learn baseline run by a `command` stage; scored with the same metrics into `comparison.predictions.<name>`',
+            'name → s3:// predictions file (fineflow-predictions/v1) of another model on the same split, e.g. a ' +
+            'scikit-learn baseline run by a `command` stage; scored with the same metrics into `comparison.predictions.<name>`',
         },
         auth: MODEL_AUTH_INPUT,
         classicBaselines: {
@@ -1251,7 +1282,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           items: { type: 'enum', values: ['majority', 'logistic-regression'] },
           default: ['majority', 'logistic-regression'],
           description:
-            'classic baselines trained on the training split and scored on the same examples ([] for none); a gate names them in `beat`',
+            'classic baselines trained on the training split and scored on the same examples ([] for none); a gate ' +
+            'names them in `beat`',
         },
         bootstrap: {
           type: 'object',
@@ -1346,7 +1378,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
               type: 'array',
               items: { type: 'enum', values: ['baseline', 'from-scratch', 'majority', 'logistic-regression'] },
               description:
-                'baselines that must be beaten on `metric` (by `minImprovement`); one that was not evaluated fails the gate',
+                'baselines that must be beaten on `metric` (by `minImprovement`); one that was not ' +
+                'evaluated fails the gate',
             },
           },
         },
@@ -1387,7 +1420,9 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
               type: 'string',
               pattern: TRIAL_METRIC_PATTERN.source,
               maxLength: 128,
-              description: `fine-tune trials: what every trial measures each epoch (${OBJECTIVE_METRICS.join(', ')}); trialStage trials: a key of the trial's outputs.metrics or a dotted path into its outputs`,
+              description:
+                `fine-tune trials: what every trial measures each epoch ` +
+                `(${OBJECTIVE_METRICS.join(', ')}); trialStage trials: a key of the trial's outputs.metrics or a dotted path into its outputs`,
             },
             goal: { type: 'enum', values: ['maximize', 'minimize'], default: 'maximize', description: 'direction' },
             target: {
@@ -1395,7 +1430,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
               minimum: -1_000_000_000,
               maximum: 1_000_000_000,
               description:
-                'stop starting trials once a completed trial reaches this value (≥ when maximizing, ≤ when minimizing) and minTrials have completed; running trials finish (Katib calls it the objective goal)',
+                'stop starting trials once a completed trial reaches this value (≥ when maximizing, ≤ when ' +
+                'minimizing) and minTrials have completed; running trials finish (Katib calls it the objective goal)',
             },
           },
           required: ['metric'],
@@ -1458,7 +1494,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
               type: 'boolean',
               default: false,
               description:
-                'model the parameters jointly (one kernel per trial over all parameters, as Optuna multivariate=True): values that worked together are proposed together',
+                'model the parameters jointly (one kernel per trial over all parameters, as Optuna ' +
+                'multivariate=True): values that worked together are proposed together',
             },
           },
         },
@@ -1498,7 +1535,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
               minimum: 2,
               maximum: 100,
               description:
-                'asha: every N-th trial a rung would stop (after the startup trials) goes on to the next rung; a rung whose stopped trials keep passing it stops nobody (opt-in)',
+                'asha: every N-th trial a rung would stop (after the startup trials) goes on to the next rung; a ' +
+                'rung whose stopped trials keep passing it stops nobody (opt-in)',
             },
             promotion: {
               type: 'boolean',
@@ -1568,7 +1606,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
           additionalProperties: SPACE_ENTRY,
           minProperties: 1,
           description:
-            'training setting → distribution: {uniform: [a, b]}, {logUniform: [a, b]}, {int: [a, b]}, {choice: [...]}, {fixed: v} or a value',
+            'training setting → distribution: {uniform: [a, b]}, {logUniform: [a, b]}, {int: [a, b]}, {choice: ' +
+            '[...]}, {fixed: v} or a value',
         },
         trial: {
           type: 'object',
@@ -1581,7 +1620,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
         trialStage: {
           type: 'object',
           description:
-            'make every trial a stage of another type instead of a fine-tune (then omit model, data and trial): `space` names are dotted paths into `with` (e.g. params.C)',
+            'make every trial a stage of another type instead of a fine-tune (then omit model, data and trial): ' +
+            '`space` names are dotted paths into `with` (e.g. params.C)',
           properties: {
             uses: {
               type: 'string',

@@ -259,7 +259,9 @@ export function childParamProblems(child: ValidatedSubPipeline, params: JsonValu
     problem.params.map((name) => ({
       path: `params.${name}`,
       code: 'param-value-invalid',
-      message: `params.${name} = ${JSON.stringify(given[name])} flows into ${problem.path} of ${child.file}: ${problem.message}`,
+      message:
+        `params.${name} = ${JSON.stringify(given[name])} flows into ${problem.path} of ${child.file}: ` +
+        `${problem.message}`,
       hint: paramFlowHint(problem.hint, `pass a value of \`${name}\` that fits`),
     })),
   );

@@ -170,7 +170,9 @@ export function checkTrialStageSweep(
       problems.push({
         path: `space.${name}`,
         message: `space.${name}${where}: a ${stage.uses} trial given ${JSON.stringify(value)} fails: ${refusal}`,
-        hint: `change space.${name} so every value it can take is a valid ${name} of ${stage.uses} (see its inputs in docs/pipeline-reference.md)`,
+        hint:
+          `change space.${name} so every value it can take is a valid ${name} of ${stage.uses} (see its inputs ` +
+          `in docs/pipeline-reference.md)`,
       });
       break;
     }

@@ -96,7 +96,11 @@ export function finallyReferenceProblem(
   if (nullSafe || guarded.has(ref)) return undefined;
   return {
     code: 'finally-unsafe-output',
-    message: `a \`finally:\` stage runs also when \`${classified.stage}\` failed, was skipped or cancelled, and then it has no output \`${classified.output}\``,
-    hint: `write \`stages.${classified.stage}.outputs?.${classified.output}\` (null when missing) or \`default(stages.${classified.stage}.outputs?.${classified.output}, …)\``,
+    message:
+      `a \`finally:\` stage runs also when \`${classified.stage}\` failed, was skipped or cancelled, and ` +
+      `then it has no output \`${classified.output}\``,
+    hint:
+      `write \`stages.${classified.stage}.outputs?.${classified.output}\` (null when missing) or ` +
+      `\`default(stages.${classified.stage}.outputs?.${classified.output}, …)\``,
   };
 }

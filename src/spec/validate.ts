@@ -651,7 +651,8 @@ function checkParamDefaults(
         'param-value-invalid',
         `params.${name}`,
         param.span,
-        `param \`${name}\` defaults to ${JSON.stringify(param.default)}, which flows into ${problem.path}: ${problem.message}`,
+        `param \`${name}\` defaults to ${JSON.stringify(param.default)}, which flows into ${problem.path}: ` +
+          `${problem.message}`,
         paramFlowHint(problem.hint, `change the default of \`${name}\``),
       );
     }

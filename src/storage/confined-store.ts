@@ -1,7 +1,8 @@
 /**
  * An {@link ObjectStore} view whose writes and removals must stay under one prefix (a stage's
  * run directory), so a stage input such as `output: ../other-run/x` cannot overwrite another
- * run (a violation rejects with InvalidInputError `outside-prefix`). Reads are not confined: a stage reads datasets and upstream outputs from anywhere.
+ * run (a violation rejects with InvalidInputError `outside-prefix`). Reads are not confined: a stage reads datasets and
+ * upstream outputs from anywhere.
  */
 import type { ObjectStore } from './object-store';
 import { asPrefixUri, confineToPrefix, formatS3Uri } from '../core/storage/uri';

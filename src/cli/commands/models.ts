@@ -155,7 +155,8 @@ async function exportCommand(io: CliIo, target: string, format: string, output: 
         signal: interrupted.signal,
       });
       const check = record.verification
-        ? ` (reloaded by Keras ${record.verification.keras}: probabilities within ${record.verification.maxAbsDifference.toExponential(1)} of Fineflow's on ${record.verification.probeExamples} probe inputs)`
+        ? ` (reloaded by Keras ${record.verification.keras}: probabilities within ` +
+          `${record.verification.maxAbsDifference.toExponential(1)} of Fineflow's on ${record.verification.probeExamples} probe inputs)`
         : '';
       io.stdout.write(
         `exported ${record.model} (${record.resolved}) as ${format} to ${directory}${check}: ` +
@@ -185,7 +186,8 @@ export const command: CliCommand = {
   name: 'models',
   summary: 'list registered models, show a model card, or move an alias',
   usage:
-    'models list | models show NAME[@VERSION|@ALIAS] | models promote NAME VERSION --alias A | models export MODEL --format tfjs|keras|savedmodel --output DIR',
+    'models list | models show NAME[@VERSION|@ALIAS] | models promote NAME VERSION --alias A | models export MODEL ' +
+    '--format tfjs|keras|savedmodel --output DIR',
   description: `list     every registered model: versions, latest, aliases.
 show     every version of NAME; with @VERSION or @ALIAS, that version's model card (lineage,
          metrics, hyperparameters, backend) and its tags.

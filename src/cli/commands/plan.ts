@@ -82,13 +82,15 @@ function stageLines(plan: Plan, indent: string): string[] {
     if (s.subPipeline) {
       const child = s.subPipeline.plan;
       lines.push(
-        `${indent}${s.id}${s.finally ? ' (finally)' : ''}: ${s.uses}@${s.typeVersion} runs ${s.subPipeline.file} (${child.pipeline.name}, ${child.stages.length} stage${child.stages.length === 1 ? '' : 's'}) as a child run, on failure ${s.onFailure}`,
+        `${indent}${s.id}${s.finally ? ' (finally)' : ''}: ${s.uses}@${s.typeVersion} runs ${s.subPipeline.file} ` +
+          `(${child.pipeline.name}, ${child.stages.length} stage${child.stages.length === 1 ? '' : 's'}) as a child run, on failure ${s.onFailure}`,
         ...stageLines(child, `${indent}  ${s.id} › `),
       );
       continue;
     }
     lines.push(
-      `${indent}${s.id}${s.finally ? ' (finally)' : ''}: ${s.uses}@${s.typeVersion} on ${s.pool}, timeout ${formatDuration(s.timeoutMs)}${heartbeat}, ${retry}, on failure ${s.onFailure}, ${cache}`,
+      `${indent}${s.id}${s.finally ? ' (finally)' : ''}: ${s.uses}@${s.typeVersion} on ${s.pool}, timeout ` +
+        `${formatDuration(s.timeoutMs)}${heartbeat}, ${retry}, on failure ${s.onFailure}, ${cache}`,
     );
   }
   return lines;

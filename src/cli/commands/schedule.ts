@@ -320,7 +320,8 @@ export const command: CliCommand = {
   name: 'schedule',
   summary: 'retrain on a schedule or when new data lands (Temporal Schedules + data watchers)',
   usage:
-    'schedule apply FILE [--set NAME=VALUE]… | list | describe NAME | pause NAME [--note T] | unpause NAME | trigger NAME | backfill NAME --from ISO --to ISO [--overlap P] | delete NAME',
+    'schedule apply FILE [--set NAME=VALUE]… | list | describe NAME | pause NAME [--note T] | unpause NAME | trigger ' +
+    'NAME | backfill NAME --from ISO --to ISO [--overlap P] | delete NAME',
   description: [
     'apply FILE     validate FILE, then create or update in place the schedule of its `schedule:` block',
     '               (id fineflow-<pipeline>) and the data watchers of its `newData` triggers. Applying the',

@@ -31,7 +31,8 @@ export const command: CliCommand = {
   summary: 'print the JSON Schema of pipeline files (for editors)',
   usage: 'schema [--stage-module PATH]… [--list | --markdown | --typescript]',
   description:
-    'Save it and point the yaml-language-server modeline at it:\n  # yaml-language-server: $schema=../schema/pipeline.schema.json',
+    'Save it and point the yaml-language-server modeline at it:\n  # yaml-language-server: ' +
+    '$schema=../schema/pipeline.schema.json',
   examples: [
     {
       command: 'fineflow schema > schema/pipeline.schema.json',

@@ -116,7 +116,9 @@ Exit codes: 0 stopped, 1 could not start (bad model, port in use), 2 usage, 3 Mi
   examples: [
     { command: 'fineflow serve registry://churn-mlp@champion', explanation: 'serve the champion on 127.0.0.1:8095' },
     {
-      command: `curl -s localhost:${DEFAULT_SERVE_PORT}/predict -H 'content-type: application/json' -d '{"instances": [{"tenureMonths": 3, "plan": "basic"}]}'`,
+      command:
+        `curl -s localhost:${DEFAULT_SERVE_PORT}/predict -H 'content-type: application/json' -d ` +
+        `'{"instances": [{"tenureMonths": 3, "plan": "basic"}]}'`,
       explanation: 'one prediction (a missing column is named in a 400 answer)',
     },
     {

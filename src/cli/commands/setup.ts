@@ -55,7 +55,8 @@ Exit codes: 0 the native backend loads, 1 it does not (training falls back to pu
     if (json) io.stdout.write(`${JSON.stringify(result)}\n`);
     else if (result.native)
       io.stdout.write(
-        `native TensorFlow backend: ready; graph addon: ${result.graphAddon ? 'ready' : `missing (${result.reason})`}\n`,
+        `native TensorFlow backend: ready; graph addon: ` +
+          `${result.graphAddon ? 'ready' : `missing (${result.reason})`}\n`,
       );
     else io.stdout.write(`native TensorFlow backend: unavailable (${result.reason}); training runs on pure JS\n`);
     return result.native ? EXIT.ok : EXIT.failure;

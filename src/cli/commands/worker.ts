@@ -341,7 +341,8 @@ export const command: CliCommand = {
       kind: 'string',
       valueName: 'HOST:PORT',
       description:
-        'serve Prometheus /metrics, and /healthz and /readyz for probes, here (default FINEFLOW_METRICS_ADDRESS; port 0 = any free port)',
+        'serve Prometheus /metrics, and /healthz and /readyz for probes, here (default FINEFLOW_METRICS_ADDRESS; ' +
+        'port 0 = any free port)',
     },
     {
       name: 'health-file',

@@ -21,7 +21,8 @@ export function instanceId(stageId: string, index: number): string {
 function listAt(value: JsonValue, what: string, stageId: string): readonly JsonValue[] {
   if (!Array.isArray(value))
     throw new InvalidInputError(
-      `stage ${stageId}: ${what} must yield a list, got ${value === null ? 'null' : typeof value === 'object' ? 'an object' : `a ${typeof value}`}`,
+      `stage ${stageId}: ${what} must yield a list, got ` +
+        `${value === null ? 'null' : typeof value === 'object' ? 'an object' : `a ${typeof value}`}`,
       { stageId, field: what },
     );
   return value as readonly JsonValue[];
@@ -91,7 +92,9 @@ export function nextFanOutStep(fanOut: PlannedFanOut, statuses: readonly StageSt
   const needed = requiredSuccesses(fanOut, total);
   if (total - failed < needed) {
     const failedIndexes = statuses.flatMap((s, i) => (FAILED.has(s) ? [i] : []));
-    const message = `${failed} of ${total} instance(s) failed (items ${failedIndexes.join(', ')}); minSuccessRatio ${fanOut.minSuccessRatio} needs ${needed} to succeed`;
+    const message =
+      `${failed} of ${total} instance(s) failed (items ${failedIndexes.join(', ')}); minSuccessRatio ` +
+      `${fanOut.minSuccessRatio} needs ${needed} to succeed`;
     return {
       start: [],
       cancelRunning: fanOut.failFast && running > 0,

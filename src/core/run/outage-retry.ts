@@ -40,7 +40,9 @@ export function nextOutageRetry(
   if (spentMs >= budgetMs) {
     return {
       retry: false,
-      message: `a dependency stayed unavailable for ${formatHumanDuration(spentMs)} (retry.outageBudget ${formatDuration(budgetMs)}, ${retries} retries): ${lastError}`,
+      message:
+        `a dependency stayed unavailable for ${formatHumanDuration(spentMs)} (retry.outageBudget ` +
+        `${formatDuration(budgetMs)}, ${retries} retries): ${lastError}`,
     };
   }
   const backoff = retry.initialIntervalMs * Math.max(1, retry.backoffCoefficient) ** retries;
@@ -49,7 +51,9 @@ export function nextOutageRetry(
     retry: true,
     waitMs,
     state: { sinceMs, retries: retries + 1 },
-    note: `dependency unavailable (${lastError}); retry ${retries + 1} in ${formatHumanDuration(waitMs)}, outage budget ${formatHumanDuration(budgetMs - spentMs)} left`,
+    note:
+      `dependency unavailable (${lastError}); retry ${retries + 1} in ${formatHumanDuration(waitMs)}, outage ` +
+      `budget ${formatHumanDuration(budgetMs - spentMs)} left`,
   };
 }
 

@@ -311,7 +311,10 @@ export class RunTracker {
     this.update(stageId, { childRunId }, false);
   }
 
-  /** Why a running stage runs although it could have been cached (refresh, unfingerprintable input); kept when it succeeds. */
+  /**
+   * Why a running stage runs although it could have been cached (refresh, unfingerprintable input); kept when it
+   * succeeds.
+   */
   noteReason(stageId: string, reason: string): void {
     this.update(stageId, { reason });
   }

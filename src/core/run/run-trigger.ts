@@ -52,6 +52,9 @@ export function describeTrigger(trigger: RunTrigger): string {
       return `${why} at ${trigger.path} (dataset version ${trigger.datasetVersion})`;
     }
     case 'rerun':
-      return `rerun of ${trigger.fromRunId} from ${trigger.fromStage}${trigger.origin ? `; originally ${describeTrigger(trigger.origin)}` : ''}`;
+      return (
+        `rerun of ${trigger.fromRunId} from ` +
+        `${trigger.fromStage}${trigger.origin ? `; originally ${describeTrigger(trigger.origin)}` : ''}`
+      );
   }
 }

@@ -78,7 +78,9 @@ export function subPipelineOutputs(stages: readonly StageState[]): JsonObject {
   return outputs;
 }
 
-/** Params each stage of a plan depends on: those its `with`, `when` and fan-out read, and those of every stage it needs. */
+/**
+ * Params each stage of a plan depends on: those its `with`, `when` and fan-out read, and those of every stage it needs.
+ */
 function paramDependencies(plan: Plan): Map<string, Set<string>> {
   const deps = new Map<string, Set<string>>();
   // Plan stages are in topological order: a stage's needs are settled before it.

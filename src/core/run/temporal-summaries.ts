@@ -34,7 +34,10 @@ function detailRow(stage: DetailStage): string {
       : stage.status === 'waiting' || stage.status === 'failed'
         ? (stage.error?.message ?? '')
         : (stage.reason ?? '');
-  return `| ${cell(stage.id)} | ${cell(stage.uses)} | ${cell(stage.pool)} | ${stage.status} | ${stage.attempts} | ${cell(progress)} |`;
+  return (
+    `| ${cell(stage.id)} | ${cell(stage.uses)} | ${cell(stage.pool)} | ${stage.status} | ${stage.attempts} | ` +
+    `${cell(progress)} |`
+  );
 }
 
 /** Stages that need a look first when not all fit: failed and waiting, then running. */

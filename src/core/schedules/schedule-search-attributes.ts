@@ -27,10 +27,16 @@ export function quoteQueryValue(value: string): string {
 
 /** Visibility query for the runs of one pipeline started by one kind of trigger. */
 export function runsQuery(pipeline: string, trigger: RunTrigger['kind']): string {
-  return `WorkflowType = ${quoteQueryValue(WORKFLOW_TYPES.pipelineRun)} AND ${SEARCH_ATTRIBUTES.pipeline} = ${quoteQueryValue(pipeline)} AND ${SEARCH_ATTRIBUTES.trigger} = ${quoteQueryValue(trigger)}`;
+  return (
+    `WorkflowType = ${quoteQueryValue(WORKFLOW_TYPES.pipelineRun)} AND ${SEARCH_ATTRIBUTES.pipeline} = ` +
+    `${quoteQueryValue(pipeline)} AND ${SEARCH_ATTRIBUTES.trigger} = ${quoteQueryValue(trigger)}`
+  );
 }
 
 /** Visibility query for the running data watchers of one pipeline. */
 export function runningWatchersQuery(pipeline: string): string {
-  return `WorkflowType = ${quoteQueryValue(WORKFLOW_TYPES.dataWatcher)} AND ${SEARCH_ATTRIBUTES.pipeline} = ${quoteQueryValue(pipeline)} AND ExecutionStatus = 'Running'`;
+  return (
+    `WorkflowType = ${quoteQueryValue(WORKFLOW_TYPES.dataWatcher)} AND ${SEARCH_ATTRIBUTES.pipeline} = ` +
+    `${quoteQueryValue(pipeline)} AND ExecutionStatus = 'Running'`
+  );
 }

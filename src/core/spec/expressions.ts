@@ -130,7 +130,10 @@ export interface ExpressionReference {
   readonly subpath: readonly PathSegment[];
   /** The reference as written, e.g. `stages.select.outputs.model`. */
   readonly text: string;
-  /** Where in the scanned value the string holding the reference sits, e.g. `gate.min`, `candidates[0]` (empty for the root). */
+  /**
+   * Where in the scanned value the string holding the reference sits, e.g. `gate.min`, `candidates[0]` (empty for the
+   * root).
+   */
   readonly path: string;
   /** True when the string is exactly this one reference, so it resolves to the referenced value with its type. */
   readonly whole: boolean;
@@ -888,7 +891,8 @@ function numbersOrStrings(
   if (!numbers && (argmax || !strings))
     fail(
       source,
-      `\`${name}\` takes ${argmax ? 'a list of numbers' : 'numbers or strings (not mixed)'}, got ${present.map((v) => typeName(v)).join(', ')}`,
+      `\`${name}\` takes ${argmax ? 'a list of numbers' : 'numbers or strings (not mixed)'}, got ` +
+        `${present.map((v) => typeName(v)).join(', ')}`,
     );
   return list as readonly (number | string | null)[];
 }
@@ -1167,7 +1171,8 @@ export function evaluateExpression(node: ExpressionNode, ctx: ExpressionContext,
       const bothStrings = typeof left === 'string' && typeof right === 'string';
       if (!bothNumbers && !bothStrings) {
         throw new InvalidInputError(
-          `\`${source.trim()}\`: \`${node.operator}\` compares two numbers or two strings, got ${typeName(left)} and ${typeName(right)}`,
+          `\`${source.trim()}\`: \`${node.operator}\` compares two numbers or two strings, got ${typeName(left)} ` +
+            `and ${typeName(right)}`,
           { expression: source.trim() },
         );
       }

@@ -64,7 +64,8 @@ export const RETRY_SCHEMA: ObjectSchema = {
     outageBudget: {
       type: 'duration',
       description:
-        'how long failures because a dependency is unavailable (object store, Temporal, worker shutdown) are retried, apart from maxAttempts; 0–24h',
+        'how long failures because a dependency is unavailable (object store, Temporal, worker shutdown) are ' +
+        'retried, apart from maxAttempts; 0–24h',
       default: STAGE_DEFAULTS.retry.outageBudget,
     },
   },
@@ -73,7 +74,8 @@ export const RETRY_SCHEMA: ObjectSchema = {
 const CACHE_SCHEMA: InputSchema = {
   type: 'oneOf',
   description:
-    'reuse a previous result with the same content key (stage type + version, resolved inputs, upstream digests): true, false, or {maxAge: 7d}',
+    'reuse a previous result with the same content key (stage type + version, resolved inputs, upstream digests): ' +
+    'true, false, or {maxAge: 7d}',
   variants: [
     { type: 'boolean' },
     {
@@ -92,7 +94,8 @@ export const MAX_PIPELINE_PARALLELISM = 10_000;
 export const RESOURCES_SCHEMA: ObjectSchema = {
   type: 'object',
   description:
-    'what one attempt needs on its worker; a worker runs it only when that much of its declared capacity is free (`fineflow worker --cpu/--memory/--gpu`)',
+    'what one attempt needs on its worker; a worker runs it only when that much of its declared capacity is free ' +
+    '(`fineflow worker --cpu/--memory/--gpu`)',
   properties: {
     cpu: {
       type: 'number',
@@ -148,13 +151,17 @@ const FAN_OUT_LIST: InputSchema = {
 export const FAN_OUT_SETTINGS: { readonly [name: string]: InputSchema } = {
   forEach: {
     ...FAN_OUT_LIST,
-    description: `run the stage once per item (\${{ item }} in its inputs): a list, or \${{ }} yielding one (a param, an upstream output); at most ${MAX_FAN_OUT_ITEMS} items`,
+    description:
+      `run the stage once per item (\${{ item }} in its inputs): a list, or \${{ }} yielding one (a ` +
+      `param, an upstream output); at most ${MAX_FAN_OUT_ITEMS} items`,
   },
   matrix: {
     type: 'object',
     additionalProperties: FAN_OUT_LIST,
     minProperties: 1,
-    description: `run the stage once per combination of the lists (\${{ item.<key> }}); at most ${MAX_FAN_OUT_ITEMS} combinations`,
+    description:
+      `run the stage once per combination of the lists (\${{ item.<key> }}); at most ` +
+      `${MAX_FAN_OUT_ITEMS} combinations`,
   },
   parallelism: {
     type: 'integer',
@@ -361,7 +368,8 @@ export const TRIGGER_SCHEMA: ObjectSchema = {
           values: ['ignore', 'retrain'],
           default: 'ignore',
           description:
-            'when objects are deleted and the prefix returns to a version that already ran: record it (ignore) or run again (retrain)',
+            'when objects are deleted and the prefix returns to a version that already ran: record it (ignore) or ' +
+            'run again (retrain)',
         },
       },
       required: ['path'],
@@ -374,7 +382,8 @@ export const TRIGGER_SCHEMA: ObjectSchema = {
 export const SECRET_REFERENCE_SCHEMA: ObjectSchema = {
   type: 'object',
   description:
-    'where the worker reads the secret: {env: VARIABLE} or {file: /mounted/path}; the operator allows which (FINEFLOW_SECRET_ENV, FINEFLOW_SECRET_FILE_ROOTS)',
+    'where the worker reads the secret: {env: VARIABLE} or {file: /mounted/path}; the operator allows which ' +
+    '(FINEFLOW_SECRET_ENV, FINEFLOW_SECRET_FILE_ROOTS)',
   properties: {
     env: {
       type: 'string',
@@ -427,14 +436,16 @@ export const PIPELINE_SCHEMA: ObjectSchema = {
       type: 'object',
       additionalProperties: SECRET_REFERENCE_SCHEMA,
       description:
-        'secret name → where the worker reads it; usable only as ${{ secrets.NAME }} in stage inputs marked secret (e.g. `auth`); values never enter the plan, history, logs or cache keys',
+        'secret name → where the worker reads it; usable only as ${{ secrets.NAME }} in stage inputs marked secret ' +
+        '(e.g. `auth`); values never enter the plan, history, logs or cache keys',
     },
     parallelism: {
       type: 'integer',
       minimum: 1,
       maximum: MAX_PIPELINE_PARALLELISM,
       description:
-        'most stages of one run running at once, fan-out instances and sweeps included (default: no limit); ready stages wait, in plan order',
+        'most stages of one run running at once, fan-out instances and sweeps included (default: no limit); ready ' +
+        'stages wait, in plan order',
     },
     schedule: SCHEDULE_SCHEMA,
     triggers: { type: 'array', items: TRIGGER_SCHEMA, description: 'events that start runs' },
@@ -444,7 +455,8 @@ export const PIPELINE_SCHEMA: ObjectSchema = {
       additionalProperties: STAGE_SCHEMA,
       minProperties: 1,
       description:
-        'stage id → stage that runs after all `stages` settled, whatever happened (success, failure, cancel); reads ${{ run.status }}, ${{ run.failedStages }}, ${{ stages.X.status }}',
+        'stage id → stage that runs after all `stages` settled, whatever happened (success, failure, cancel); reads ' +
+        '${{ run.status }}, ${{ run.failedStages }}, ${{ stages.X.status }}',
     },
   },
   required: ['apiVersion', 'kind', 'metadata', 'stages'],

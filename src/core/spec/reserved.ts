@@ -10,7 +10,9 @@
 
 export const RESERVED_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
 
-export const RESERVED_KEY_HINT = `rename it: ${RESERVED_KEYS.map((k) => `\`${k}\``).join(', ')} are reserved in Fineflow (they would change how objects behave)`;
+export const RESERVED_KEY_HINT =
+  `rename it: ${RESERVED_KEYS.map((k) => `\`${k}\``).join(', ')} are reserved in ` +
+  `Fineflow (they would change how objects behave)`;
 
 export function isReservedKey(name: string): boolean {
   return RESERVED_KEYS.includes(name);

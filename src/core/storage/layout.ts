@@ -17,7 +17,10 @@
 import { InvalidInputError } from '../errors';
 import { formatS3Uri, parseS3Uri } from './uri';
 
-/** A path segment: letters, digits, `.`, `_`, `-`, `@`, `=`, `:` (Temporal names scheduled runs `…-2026-11-27T02:00:00Z`); not `.`/`..`; at most 200 characters. */
+/**
+ * A path segment: letters, digits, `.`, `_`, `-`, `@`, `=`, `:` (Temporal names scheduled runs
+ * `…-2026-11-27T02:00:00Z`); not `.`/`..`; at most 200 characters.
+ */
 const SEGMENT = /^[A-Za-z0-9_@=][A-Za-z0-9._@=:-]{0,199}$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 

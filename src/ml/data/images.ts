@@ -31,7 +31,10 @@ export const MAX_IMAGE_FILE_BYTES = 64 * 1024 * 1024;
 
 /** Largest image accepted, so a hostile file cannot exhaust memory while decoding. */
 export const MAX_IMAGE_PIXELS = 4096 * 4096;
-/** Largest inflated PNG data (pixels × channels × bytes per sample, plus a filter byte per row): 16-bit RGBA at the pixel cap. */
+/**
+ * Largest inflated PNG data (pixels × channels × bytes per sample, plus a filter byte per row): 16-bit RGBA at the
+ * pixel cap.
+ */
 const MAX_PNG_RAW_BYTES = MAX_IMAGE_PIXELS * 8 + 4096;
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -56,7 +59,8 @@ function checkPngHeader(bytes: Uint8Array): void {
   const { width, height, channels, rawBytes } = pngHeader(bytes);
   if (width * height > MAX_IMAGE_PIXELS || rawBytes > MAX_PNG_RAW_BYTES) {
     throw new ResourceLimitError(
-      `image is ${width}×${height} with ${channels} channel(s) (${rawBytes} bytes inflated); at most ${MAX_IMAGE_PIXELS} pixels (4096×4096) are decoded: resize it before pushing the dataset`,
+      `image is ${width}×${height} with ${channels} channel(s) (${rawBytes} bytes inflated); at most ` +
+        `${MAX_IMAGE_PIXELS} pixels (4096×4096) are decoded: resize it before pushing the dataset`,
       { code: 'image-too-large', width, height, channels },
     );
   }

@@ -455,7 +455,8 @@ function checkClasses(
     quality.record(
       'imbalance',
       'classes',
-      `largest ${largest.name} (${largest.count}) / smallest ${smallest.name} (${smallest.count}) = ${(largest.count / smallest.count).toFixed(1)} > maxImbalance ${quality.policy.maxImbalance}`,
+      `largest ${largest.name} (${largest.count}) / smallest ${smallest.name} (${smallest.count}) = ` +
+        `${(largest.count / smallest.count).toFixed(1)} > maxImbalance ${quality.policy.maxImbalance}`,
     );
 }
 

@@ -128,7 +128,10 @@ export function rowProblem(layout: TableLayout, cells: Readonly<Record<string, u
     if (column.kind !== 'numeric') continue;
     const value = cells[column.name];
     if (!isMissingCell(value, layout.naValues) && numericCell(value) === undefined)
-      return `column ${column.name} is ${JSON.stringify(String(value).slice(0, 80))}, not a number (add it to naValues if it means missing)`;
+      return (
+        `column ${column.name} is ${JSON.stringify(String(value).slice(0, 80))}, not a number (add it to ` +
+        `naValues if it means missing)`
+      );
   }
   return undefined;
 }
@@ -263,7 +266,8 @@ export function applyToRows(
     const absent = preprocessing.columns.find((column) => !(column.name in cells));
     if (absent)
       throw new InvalidInputError(
-        `${where(index)}: column ${absent.name} is absent; the model takes columns ${preprocessing.columns.map((c) => c.name).join(', ')} (leave a cell empty to have it imputed)`,
+        `${where(index)}: column ${absent.name} is absent; the model takes columns ` +
+          `${preprocessing.columns.map((c) => c.name).join(', ')} (leave a cell empty to have it imputed)`,
         { where: where(index), column: absent.name },
       );
     const problem = rowProblem(layout, cells);
@@ -434,7 +438,8 @@ export function reencodeFeatures(from: TableLayout, to: TableLayout, features: F
     if (column.kind === 'numeric') {
       if (!found || found.categories)
         throw new InvalidInputError(
-          `the model takes numeric column ${column.name}, which the data ${found ? 'has as categorical' : 'lacks'}; prepare the data with the columns the model was trained on`,
+          `the model takes numeric column ${column.name}, which the data ${found ? 'has as categorical' : 'lacks'}; ` +
+            `prepare the data with the columns the model was trained on`,
           { column: column.name },
         );
       sourceOf.push(found.offset);

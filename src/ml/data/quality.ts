@@ -175,7 +175,9 @@ export function smallClassFindings(
     return [
       {
         where: `class ${name}`,
-        reason: `has ${count} example(s): none reach ${empty.join(' and ')} (every split with a fraction needs one; at least ${needed} in all, more for small fractions)`,
+        reason:
+          `has ${count} example(s): none reach ${empty.join(' and ')} (every split with a fraction needs one; ` +
+          `at least ${needed} in all, more for small fractions)`,
       },
     ];
   });

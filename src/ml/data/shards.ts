@@ -235,13 +235,15 @@ export function modelInputsOf(
 ): Float32Array {
   if (preprocessing.classes.join('\u0000') !== manifest.classes.join('\u0000'))
     throw new InvalidInputError(
-      `model ${model} was trained on classes ${preprocessing.classes.join(', ')}; the dataset has ${manifest.classes.join(', ')} (prepare it with classes: in the model's order)`,
+      `model ${model} was trained on classes ${preprocessing.classes.join(', ')}; the dataset has ` +
+        `${manifest.classes.join(', ')} (prepare it with classes: in the model's order)`,
       { model },
     );
   if (preprocessing.kind === 'image') {
     if (preprocessing.featureShape.join('x') !== manifest.featureShape.join('x'))
       throw new InvalidInputError(
-        `model ${model} takes images of shape [${preprocessing.featureShape.join(', ')}]; the dataset has [${manifest.featureShape.join(', ')}] (set image.size and image.channels to match)`,
+        `model ${model} takes images of shape [${preprocessing.featureShape.join(', ')}]; the dataset has ` +
+          `[${manifest.featureShape.join(', ')}] (set image.size and image.channels to match)`,
         { model },
       );
     return applyToFeatures(preprocessing, Float32Array.from(raw));

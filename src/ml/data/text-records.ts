@@ -105,7 +105,8 @@ function csvFailure(error: unknown, limits: CsvOptions, maxRecordChars: number):
     return limitError(limits, line, `a record longer than ${maxRecordChars} characters`, 'maxRecordChars');
   const where = `${limits.source ? `${limits.source}:` : 'line '}${line}`;
   return new InvalidInputError(
-    `${where}: ${error.message.replace(/^Invalid Record Length: |\.$/g, '')}; a field holding the delimiter, a quote or a newline must be wrapped in "…" with its quotes doubled`,
+    `${where}: ${error.message.replace(/^Invalid Record Length: |\.$/g, '')}; a field holding the delimiter, a ` +
+      `quote or a newline must be wrapped in "…" with its quotes doubled`,
     { code: 'csv-syntax', line, csvCode: error.code, ...(limits.source ? { source: limits.source } : {}) },
   );
 }

@@ -22,7 +22,9 @@ export interface WriteDatasetOptions {
   readonly source?: string;
 }
 
-/** Writes `<prefixUri>/manifest.json` and shards under `<prefixUri>/<split>/`; returns the manifest URI and manifest. */
+/**
+ * Writes `<prefixUri>/manifest.json` and shards under `<prefixUri>/<split>/`; returns the manifest URI and manifest.
+ */
 export async function writeDataset(
   store: ObjectStore,
   prefixUri: string,

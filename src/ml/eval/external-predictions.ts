@@ -21,7 +21,8 @@ export interface ExpectedSplit {
 
 function invalid(uri: string, problem: string): InvalidInputError {
   return new InvalidInputError(
-    `${uri}: ${problem}; write {"format": "${PREDICTIONS_FORMAT}", "split", "classes", "labels", "probabilities"} for every example of the split, in the manifest's order`,
+    `${uri}: ${problem}; write {"format": "${PREDICTIONS_FORMAT}", "split", "classes", "labels", "probabilities"} ` +
+      `for every example of the split, in the manifest's order`,
     { code: 'bad-predictions', uri },
   );
 }

@@ -276,7 +276,8 @@ export function applyGate(
     const ok = higher ? value >= gate.min : value <= gate.min;
     passed &&= ok;
     reasons.push(
-      `${gate.metric} ${value.toFixed(4)} ${ok ? (higher ? '>=' : '<=') : higher ? '<' : '>'} ${higher ? 'min' : 'max'} ${gate.min}`,
+      `${gate.metric} ${value.toFixed(4)} ${ok ? (higher ? '>=' : '<=') : higher ? '<' : '>'} ` +
+        `${higher ? 'min' : 'max'} ${gate.min}`,
     );
   }
   if (gate.beatBaseline) {
@@ -289,7 +290,8 @@ export function applyGate(
       const ok = higher ? value > baselineValue + margin : value < baselineValue - margin;
       passed &&= ok;
       reasons.push(
-        `${gate.metric} ${value.toFixed(4)} ${beatVerb(ok, value, baselineValue)} ${baselineName(name)} (${baselineValue.toFixed(4)}${margin ? ` + margin ${margin}` : ''})`,
+        `${gate.metric} ${value.toFixed(4)} ${beatVerb(ok, value, baselineValue)} ${baselineName(name)} ` +
+          `(${baselineValue.toFixed(4)}${margin ? ` + margin ${margin}` : ''})`,
       );
     }
   }
@@ -299,7 +301,8 @@ export function applyGate(
     if (baselineValue === undefined) {
       passed = false;
       reasons.push(
-        `beat: baseline ${name} was not evaluated (evaluated: ${Object.keys(named).join(', ') || 'none'}), so the gate cannot say it is beaten`,
+        `beat: baseline ${name} was not evaluated (evaluated: ${Object.keys(named).join(', ') || 'none'}), so the ` +
+          `gate cannot say it is beaten`,
       );
       continue;
     }
@@ -307,7 +310,8 @@ export function applyGate(
     const ok = higher ? value > baselineValue + margin : value < baselineValue - margin;
     passed &&= ok;
     reasons.push(
-      `${gate.metric} ${value.toFixed(4)} ${beatVerb(ok, value, baselineValue)} ${name} (${baselineValue.toFixed(4)}${margin ? ` + margin ${margin}` : ''})`,
+      `${gate.metric} ${value.toFixed(4)} ${beatVerb(ok, value, baselineValue)} ${name} ` +
+        `(${baselineValue.toFixed(4)}${margin ? ` + margin ${margin}` : ''})`,
     );
   }
   return { passed, reasons };

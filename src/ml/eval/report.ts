@@ -287,7 +287,10 @@ export function lineChartSvg(title: string, series: readonly Series[], options: 
   const transformX = (x: number): number => (options.logX ? Math.log10(Math.max(x, 1e-12)) : x);
   const all = series.flatMap((entry) => entry.points);
   if (all.length === 0)
-    return `<svg xmlns="http://www.w3.org/2000/svg" width="${CHART_WIDTH}" height="40">${svgText(8, 24, '', `${title}: no data`)}</svg>`;
+    return (
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${CHART_WIDTH}" ` +
+      `height="40">${svgText(8, 24, '', `${title}: no data`)}</svg>`
+    );
   const xs = all.map(([x]) => transformX(x));
   const ys = all.map(([, y]) => y);
   let [minX, maxX, minY, maxY] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
@@ -406,8 +409,10 @@ export function confusionMatrixSvg(matrix: readonly (readonly number[])[], class
   labels.forEach(({ text, title }, i) => {
     const column = left + i * cell + cell / 2;
     parts.push(
-      `<text x="${left - 6}" y="${top + i * cell + cell / 2 + 4}" text-anchor="end" font-size="11">${escapeHtml(text)}${title}</text>`,
-      `<text x="${column}" y="${top - 6}" text-anchor="start" font-size="11" transform="rotate(-45 ${column} ${top - 6})">${escapeHtml(text)}${title}</text>`,
+      `<text x="${left - 6}" y="${top + i * cell + cell / 2 + 4}" text-anchor="end" ` +
+        `font-size="11">${escapeHtml(text)}${title}</text>`,
+      `<text x="${column}" y="${top - 6}" text-anchor="start" font-size="11" transform="rotate(-45 ${column} ` +
+        `${top - 6})">${escapeHtml(text)}${title}</text>`,
     );
   });
   matrix.forEach((row, actual) =>
@@ -443,7 +448,9 @@ function metricsTable(metrics: ClassificationMetrics): string {
   return `<table><thead><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>ROC-AUC</th><th>support</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
-/** Series colours; each reads at least 3:1 on the light page (#fff) and on the dark one (#0d1117), as its legend's text. */
+/**
+ * Series colours; each reads at least 3:1 on the light page (#fff) and on the dark one (#0d1117), as its legend's text.
+ */
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#c8620a', '#9467bd', '#8c564b', '#c2539f', '#138d99', '#7f7f7f'];
 
 function intervalText(interval: Interval | undefined): string {
@@ -483,7 +490,8 @@ function headlineSection(report: EvaluationReport): string {
   ];
   const level = report.bootstrap ? `${Math.round(report.bootstrap.confidence * 100)}% interval` : 'interval';
   const note = report.bootstrap
-    ? `<p class="note">Intervals: percentile bootstrap over the ${m.count} evaluated examples, ${report.bootstrap.resamples} resamples.</p>`
+    ? `<p class="note">Intervals: percentile bootstrap over the ${m.count} evaluated examples, ` +
+      `${report.bootstrap.resamples} resamples.</p>`
     : '';
   return (
     `<h2>Metrics</h2><table><thead><tr><th>metric</th><th>value</th><th>${level}</th></tr></thead><tbody>` +
@@ -508,7 +516,10 @@ const RELIABILITY_KEY = [
 function keyMarkSvg(mark: 'bar' | 'dot' | 'dash', swatch: Box, color: string): string {
   const { left, top, bottom } = swatch;
   if (mark === 'bar')
-    return `<rect x="${left}" y="${top}" width="${LEGEND.swatch}" height="${LEGEND.swatch}" fill="${color}" fill-opacity="0.7"/>`;
+    return (
+      `<rect x="${left}" y="${top}" width="${LEGEND.swatch}" height="${LEGEND.swatch}" fill="${color}" ` +
+      `fill-opacity="0.7"/>`
+    );
   if (mark === 'dot')
     return `<circle cx="${left + LEGEND.swatch / 2}" cy="${(top + bottom) / 2}" r="3" fill="${color}"/>`;
   return svgLine([left, bottom], [left + LEGEND.swatch, top], `stroke="${color}" stroke-dasharray="4 3"`);
@@ -542,25 +553,31 @@ export function reliabilitySvg(bins: readonly ReliabilityBin[]): string {
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="reliability diagram">`,
     `<text x="${width / 2}" y="16" text-anchor="middle" font-size="13" font-weight="bold">reliability diagram</text>`,
-    `<line x1="${px(0)}" y1="${py(0)}" x2="${px(1)}" y2="${py(0)}" stroke="#444"/><line x1="${px(0)}" y1="${py(0)}" x2="${px(0)}" y2="${py(1)}" stroke="#444"/>`,
+    `<line x1="${px(0)}" y1="${py(0)}" x2="${px(1)}" y2="${py(0)}" stroke="#444"/><line x1="${px(0)}" y1="${py(0)}" ` +
+      `x2="${px(0)}" y2="${py(1)}" stroke="#444"/>`,
     `<line x1="${px(0)}" y1="${py(0)}" x2="${px(1)}" y2="${py(1)}" stroke="#777" stroke-dasharray="4 3"/>`,
-    `<text x="${width / 2}" y="${axisBottom - 6}" text-anchor="middle" font-size="11">confidence (top-class probability)</text>`,
-    `<text x="12" y="${axisBottom / 2}" text-anchor="middle" font-size="11" transform="rotate(-90 12 ${axisBottom / 2})">accuracy</text>`,
+    `<text x="${width / 2}" y="${axisBottom - 6}" text-anchor="middle" font-size="11">confidence (top-class ` +
+      `probability)</text>`,
+    `<text x="12" y="${axisBottom / 2}" text-anchor="middle" font-size="11" transform="rotate(-90 12 ` +
+      `${axisBottom / 2})">accuracy</text>`,
   ];
   for (let tick = 0; tick <= 4; tick += 1) {
     const value = tick / 4;
     parts.push(
       `<text x="${margin.left - 4}" y="${py(value) + 4}" text-anchor="end" font-size="10">${format(value, 2)}</text>`,
-      `<text x="${px(value)}" y="${axisBottom - margin.bottom + 14}" text-anchor="middle" font-size="10">${format(value, 2)}</text>`,
+      `<text x="${px(value)}" y="${axisBottom - margin.bottom + 14}" text-anchor="middle" ` +
+        `font-size="10">${format(value, 2)}</text>`,
     );
   }
   for (const bin of bins) {
     const x = px(bin.low) + 1;
     const barWidth = Math.max(1, px(bin.high) - px(bin.low) - 2);
     parts.push(
-      `<rect x="${x.toFixed(1)}" y="${py(bin.accuracy).toFixed(1)}" width="${barWidth.toFixed(1)}" height="${(py(0) - py(bin.accuracy)).toFixed(1)}" fill="#1f77b4" fill-opacity="0.7"><title>${bin.count} examples, confidence ${format(bin.confidence)}, accuracy ${format(bin.accuracy)}</title></rect>`,
+      `<rect x="${x.toFixed(1)}" y="${py(bin.accuracy).toFixed(1)}" width="${barWidth.toFixed(1)}" ` +
+        `height="${(py(0) - py(bin.accuracy)).toFixed(1)}" fill="#1f77b4" fill-opacity="0.7"><title>${bin.count} examples, confidence ${format(bin.confidence)}, accuracy ${format(bin.accuracy)}</title></rect>`,
       `<circle cx="${px(bin.confidence).toFixed(1)}" cy="${py(bin.confidence).toFixed(1)}" r="3" fill="#d62728"/>`,
-      `<text x="${(x + barWidth / 2).toFixed(1)}" y="${(py(bin.accuracy) - 3).toFixed(1)}" text-anchor="middle" font-size="9">${bin.count}</text>`,
+      `<text x="${(x + barWidth / 2).toFixed(1)}" y="${(py(bin.accuracy) - 3).toFixed(1)}" text-anchor="middle" ` +
+        `font-size="9">${bin.count}</text>`,
     );
   }
   parts.push(...key.parts, '</svg>');
@@ -634,12 +651,16 @@ function baselinesSection(report: EvaluationReport): string {
       return (baseline.comparison ?? [])
         .map(
           (entry) =>
-            `<tr><td>${escapeHtml(name)}</td><td>${escapeHtml(entry.metric)}</td><td>${format(entry.candidate)}</td><td>${format(entry.baseline)}</td><td class="${entry.better ? 'pass' : 'fail'}">${entry.delta >= 0 ? '+' : ''}${format(entry.delta)}</td><td>${intervalText(baseline.differences?.[entry.metric])}</td></tr>`,
+            `<tr><td>${escapeHtml(name)}</td><td>${escapeHtml(entry.metric)}</td><td>${format(entry.candidate)}</td><td>${format(entry.baseline)}</td><td ` +
+            `class="${entry.better ? 'pass' : 'fail'}">${entry.delta >= 0 ? '+' : ''}${format(entry.delta)}</td><td>${intervalText(baseline.differences?.[entry.metric])}</td></tr>`,
         )
         .join('');
     })
     .join('');
-  return `<h2>Against baselines</h2><table><thead><tr><th>baseline</th><th>metric</th><th>this model</th><th>baseline</th><th>Δ</th><th>Δ interval (paired bootstrap)</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return (
+    `<h2>Against baselines</h2><table><thead><tr><th>baseline</th><th>metric</th><th>this ` +
+    `model</th><th>baseline</th><th>Δ</th><th>Δ interval (paired bootstrap)</th></tr></thead><tbody>${rows}</tbody></table>`
+  );
 }
 
 function misclassifiedSection(report: EvaluationReport): string {
@@ -647,15 +668,20 @@ function misclassifiedSection(report: EvaluationReport): string {
   if (!examples) return '';
   if (examples.length === 0) return '<h2>Misclassified examples</h2><p>none: every evaluated example is right.</p>';
   const caption = (example: MisclassifiedExample): string =>
-    `#${example.index}: ${escapeHtml(example.actual)} → ${escapeHtml(example.predicted)} (${format(example.confidence, 2)})`;
+    `#${example.index}: ${escapeHtml(example.actual)} → ${escapeHtml(example.predicted)} ` +
+    `(${format(example.confidence, 2)})`;
   if (examples.every((example) => example.thumbnail)) {
     const figures = examples
       .map(
         (example) =>
-          `<figure><img src="${escapeHtml(example.thumbnail ?? '')}" alt="example ${example.index}" width="64"><figcaption>${caption(example)}</figcaption></figure>`,
+          `<figure><img src="${escapeHtml(example.thumbnail ?? '')}" alt="example ${example.index}" ` +
+          `width="64"><figcaption>${caption(example)}</figcaption></figure>`,
       )
       .join('');
-    return `<h2>Misclassified examples</h2><p class="note">Most confident mistakes first: actual → predicted (probability of the prediction).</p><div class="thumbs">${figures}</div>`;
+    return (
+      `<h2>Misclassified examples</h2><p class="note">Most confident mistakes first: actual → predicted ` +
+      `(probability of the prediction).</p><div class="thumbs">${figures}</div>`
+    );
   }
   const columns = [...new Set(examples.flatMap((example) => Object.keys(example.values ?? {})))];
   const cell = (value: string | number | undefined): string =>
@@ -666,7 +692,10 @@ function misclassifiedSection(report: EvaluationReport): string {
         `<tr><td>${example.index}</td><td>${escapeHtml(example.actual)}</td><td>${escapeHtml(example.predicted)}</td><td>${format(example.confidence)}</td>${columns.map((column) => `<td>${cell(example.values?.[column])}</td>`).join('')}</tr>`,
     )
     .join('');
-  return `<h2>Misclassified examples</h2><p class="note">Most confident mistakes first; values before scaling.</p><table><thead><tr><th>#</th><th>actual</th><th>predicted</th><th>probability</th>${columns.map((column) => `<th>${escapeHtml(column)}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table>`;
+  return (
+    `<h2>Misclassified examples</h2><p class="note">Most confident mistakes first; values before ` +
+    `scaling.</p><table><thead><tr><th>#</th><th>actual</th><th>predicted</th><th>probability</th>${columns.map((column) => `<th>${escapeHtml(column)}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table>`
+  );
 }
 
 function slicesSection(report: EvaluationReport): string {
@@ -720,7 +749,8 @@ function trialsSection(report: EvaluationReport): string {
 const REPORT_STYLE = [
   ':root{color-scheme:light dark}',
   'body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;background:#fff;color:#1b1f24}',
-  'table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #d0d7de;padding:3px 8px;text-align:right}',
+  'table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #d0d7de;padding:3px ' +
+    '8px;text-align:right}',
   'td:first-child,th:first-child{text-align:left}.pass{color:#1a7f37}.fail{color:#cf222e}a{color:#0a58ca}',
   'svg{margin:0.5em 1em 0.5em 0;vertical-align:top}.note{color:#57606a;font-size:0.9em}',
   '.thumbs{display:flex;flex-wrap:wrap;gap:8px}figure{margin:0;width:120px;font-size:11px}',
@@ -742,7 +772,8 @@ export function renderReportHtml(report: EvaluationReport): string {
     gate,
     headlineSection(report),
     metricsTable(m),
-    `<h2>Confusion matrix</h2><p>rows: actual, columns: predicted</p>${confusionMatrixSvg(m.confusionMatrix, m.classes)}`,
+    `<h2>Confusion matrix</h2><p>rows: actual, columns: ` +
+      `predicted</p>${confusionMatrixSvg(m.confusionMatrix, m.classes)}`,
     calibrationAndCurvesSection(report),
     learningCurvesSection(report),
     baselinesSection(report),

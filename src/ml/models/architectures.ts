@@ -43,7 +43,9 @@ export interface HeadOptions {
   readonly numClasses: number;
   /** Seeds the weight initialisers, so a run with the same seed starts from the same weights. */
   readonly seed?: number;
-  /** Dropout before the softmax `head` layer; 0 = none. (L2 is applied by the training loop, not stored in the model.) */
+  /**
+   * Dropout before the softmax `head` layer; 0 = none. (L2 is applied by the training loop, not stored in the model.)
+   */
   readonly dropout?: number;
   /** Units of hidden dense relu layers between the features and the softmax (`head_hidden1`, …). Default none. */
   readonly headUnits?: readonly number[];

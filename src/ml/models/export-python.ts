@@ -98,7 +98,8 @@ export async function runKerasExport(request: KerasExportRequest): Promise<Keras
     throw new InvalidInputError(
       reason
         ? `cannot export as ${request.format}: ${reason.slice('keras-export: '.length)}`
-        : `the Keras converter (${request.python}) exited with ${outcome.code ?? outcome.signal}:\n${stderr.join('\n')}`,
+        : `the Keras converter (${request.python}) exited with ` +
+            `${outcome.code ?? outcome.signal}:\n${stderr.join('\n')}`,
       { format: request.format },
     );
   }

@@ -82,7 +82,8 @@ export function checkWeightsPath(relativePath: unknown, where: string): string {
     segments.some((segment) => segment === '..' || segment === '.' || segment === '');
   if (bad) {
     throw new InvalidInputError(
-      `${redactUri(where)}: weights path ${JSON.stringify(text.slice(0, 200))} must be a relative path next to model.json (no scheme, no leading /, no ..)`,
+      `${redactUri(where)}: weights path ${JSON.stringify(text.slice(0, 200))} must be a relative path next to ` +
+        `model.json (no scheme, no leading /, no ..)`,
       {
         uri: redactUri(where),
         code: OUTBOUND_REFUSED,

@@ -5,7 +5,8 @@
  * s3://<bucket>/models/<name>/<version>/claim.json   who took this version number (written first)
  * s3://<bucket>/models/<name>/<version>/model.json   tfjs LayersModel
  * s3://<bucket>/models/<name>/<version>/weights.bin
- * s3://<bucket>/models/<name>/<version>/preprocessing.json  raw input → tensor (src/ml/data/preprocessing.ts), when known
+ * s3://<bucket>/models/<name>/<version>/preprocessing.json  raw input → tensor (src/ml/data/preprocessing.ts), when
+ * known
  * s3://<bucket>/models/<name>/<version>/card.json    model card: lineage, metrics, hyperparameters (written last)
  * s3://<bucket>/models/<name>/<version>/tags.json    key/value labels of the registrations of this version
  * s3://<bucket>/models/<name>/aliases.json           {"champion": 3, …}
@@ -95,7 +96,8 @@ function checkName(name: string): void {
 function checkAlias(alias: string): void {
   if (!ALIAS_PATTERN.test(alias) || alias === 'latest') {
     throw new InvalidInputError(
-      `alias ${JSON.stringify(alias)} must start with a letter, use lowercase letters, digits, '.', '_' or '-', and not be "latest"`,
+      `alias ${JSON.stringify(alias)} must start with a letter, use lowercase letters, digits, '.', '_' or '-', and ` +
+        `not be "latest"`,
       { alias },
     );
   }
@@ -234,7 +236,8 @@ export async function resolveVersion(
   if (version === undefined) {
     const known = Object.keys(aliases);
     throw new NotFoundError(
-      `model ${reference.name} has no alias ${reference.selector}; aliases: ${known.length ? known.join(', ') : 'none'}`,
+      `model ${reference.name} has no alias ${reference.selector}; aliases: ` +
+        `${known.length ? known.join(', ') : 'none'}`,
       {
         name: reference.name,
         alias: reference.selector,

@@ -47,7 +47,8 @@ export function fileKindOf(name: string): FileKind | undefined {
 
 function unsupported(where: string): InvalidInputError {
   return new InvalidInputError(
-    `${where}: cannot predict on this file type; give .png/.jpg/.jpeg images, .csv with a header row, or .jsonl objects (one per line)`,
+    `${where}: cannot predict on this file type; give .png/.jpg/.jpeg images, .csv with a header row, or .jsonl ` +
+      `objects (one per line)`,
     { where },
   );
 }

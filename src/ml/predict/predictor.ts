@@ -42,7 +42,8 @@ export async function loadPredictor(
   signal?.throwIfAborted();
   if (resolvedUri.startsWith('s3://') && !(await store.stat(modelJsonUri(resolvedUri))))
     throw new NotFoundError(
-      `model ${uri} does not exist (no ${modelJsonUri(resolvedUri)}); name a model a fine-tune stage wrote, or registry://NAME@VERSION (fineflow models list)`,
+      `model ${uri} does not exist (no ${modelJsonUri(resolvedUri)}); name a model a fine-tune stage wrote, or ` +
+        `registry://NAME@VERSION (fineflow models list)`,
       { uri },
     );
   const preprocessing = await readPreprocessingBeside(store, resolvedUri);
@@ -75,7 +76,8 @@ export function inputsOf(predictor: Predictor, records: readonly PredictionRecor
   const wrong = records.find((record) => (record.kind === 'row') !== (preprocessing.kind === 'table'));
   if (wrong)
     throw new InvalidInputError(
-      `${wrong.where}: ${predictor.uri} takes ${preprocessing.kind === 'table' ? 'table rows (CSV or JSONL)' : 'images (PNG or JPEG)'}, not ${wrong.kind === 'row' ? 'table rows' : 'images'}`,
+      `${wrong.where}: ${predictor.uri} takes ` +
+        `${preprocessing.kind === 'table' ? 'table rows (CSV or JSONL)' : 'images (PNG or JPEG)'}, not ${wrong.kind === 'row' ? 'table rows' : 'images'}`,
       { where: wrong.where },
     );
   if (preprocessing.kind === 'table') {

@@ -71,7 +71,8 @@ const OUT_OF_MEMORY = new RegExp(
 
 function outOfMemory(limitMb: number, evidence: string): ResourceLimitError {
   return new ResourceLimitError(
-    `training ran out of memory (limit ${limitMb} MiB: ${evidence}); reduce batchSize, the image size (prepare-data image.size) or headUnits, or raise FINEFLOW_TRAIN_MEMORY_MB on the worker`,
+    `training ran out of memory (limit ${limitMb} MiB: ${evidence}); reduce batchSize, the image size (prepare-data ` +
+      `image.size) or headUnits, or raise FINEFLOW_TRAIN_MEMORY_MB on the worker`,
     { code: 'out-of-memory', limitMb },
   );
 }
@@ -134,7 +135,9 @@ function errorFrom(error: {
   );
 }
 
-/** Each non-blank line of `stream` to `onLog` (the stage log), but for libtensorflow's start-up notices (../tf-notices). */
+/**
+ * Each non-blank line of `stream` to `onLog` (the stage log), but for libtensorflow's start-up notices (../tf-notices).
+ */
 export function forwardLines(
   stream: NodeJS.ReadableStream | null,
   onLog: ((line: string) => void) | undefined,
@@ -172,7 +175,8 @@ function exitError(
   // the newest checkpoint (issue 13: kill -9 of training redoes at most one epoch).
   if (signal === 'SIGKILL')
     return new InternalError(
-      `training process was killed (SIGKILL: by an operator, or the kernel's out-of-memory killer if the machine ran out of memory below the ${limitMb} MiB cap); the retry resumes from the newest checkpoint`,
+      `training process was killed (SIGKILL: by an operator, or the kernel's out-of-memory killer if the machine ` +
+        `ran out of memory below the ${limitMb} MiB cap); the retry resumes from the newest checkpoint`,
       { code, signal },
     );
   return new InternalError(

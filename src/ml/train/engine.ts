@@ -109,7 +109,10 @@ class EagerStepEngine implements StepEngine {
   private readonly kernels: TfModule.Variable[];
   private readonly weightTensor: TfModule.Tensor1D | undefined;
   private currentLearningRate: number;
-  /** Dropout's seed for this phase ({@link dropoutSeedOf}): with the step and a layer's position, what a mask is drawn from. */
+  /**
+   * Dropout's seed for this phase ({@link dropoutSeedOf}): with the step and a layer's position, what a mask is drawn
+   * from.
+   */
   private readonly seed: number;
 
   constructor(options: EngineOptions) {

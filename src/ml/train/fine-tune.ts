@@ -94,7 +94,8 @@ async function crossValidationSources(
     (manifest.splits.train.count + manifest.splits.validation.count) * featureLength(manifest.featureShape) * 4;
   if (bytes > IN_MEMORY_LIMIT_BYTES)
     throw new InvalidInputError(
-      `cross-validation holds the train and validation splits in memory; together they are ${Math.round(bytes / 2 ** 20)} MiB, above ${IN_MEMORY_LIMIT_BYTES / 2 ** 20} MiB. Use labelsPerClass or a smaller dataset, or drop crossValidation`,
+      `cross-validation holds the train and validation splits in memory; together they are ` +
+        `${Math.round(bytes / 2 ** 20)} MiB, above ${IN_MEMORY_LIMIT_BYTES / 2 ** 20} MiB. Use labelsPerClass or a smaller dataset, or drop crossValidation`,
       { field: 'crossValidation' },
     );
   const splits = [await loadSplit(store, manifest, 'train')];
@@ -202,7 +203,8 @@ export function planPhases(
     const unknown = unfreeze.filter((name) => !base.includes(name));
     if (unknown.length > 0)
       throw new InvalidInputError(
-        `unfreezeLayers names ${unknown.join(', ')}, which the base model does not have; its weight layers are ${base.join(', ')}`,
+        `unfreezeLayers names ${unknown.join(', ')}, which the base model does not have; its weight layers are ` +
+          `${base.join(', ')}`,
         { unknown },
       );
     unfrozen = [...unfreeze];
@@ -344,7 +346,8 @@ async function checkpointToResume(
   const resume = await readCheckpoint(store, directory);
   if (resume.requestKey !== requestKey) {
     throw new InvalidInputError(
-      `checkpoint ${directory} belongs to a different training request (inputs or hyperparameters changed); start without resumeFrom`,
+      `checkpoint ${directory} belongs to a different training request (inputs or hyperparameters changed); start ` +
+        `without resumeFrom`,
       { uri: directory },
     );
   }
