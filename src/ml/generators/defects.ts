@@ -128,8 +128,18 @@ function drawSpot(pixels: Float32Array, random: Random, contrast: number): void 
   }
 }
 
-function drawCrack(pixels: Float32Array, random: Random, contrast: number): void {
-  const amount = contrast * (0.8 + random() * 0.4);
+/** A crack's segments keep this far from the edge: the stroke's half-width and its anti-aliased fringe, inside. */
+const CRACK_MARGIN = 2;
+
+type Segment = readonly [number, number, number, number];
+
+/**
+ * A jagged walk with one branch, then moved (and, when wider than the frame, shrunk about its middle) so every
+ * segment lies inside the image: a walk started near an edge used to run off it, leaving a stub that reads as a
+ * spot or a scratch. The random draws are the same as before, so the other images of a seeded set are unchanged.
+ */
+function crackSegments(random: Random): Segment[] {
+  const segments: Segment[] = [];
   const walk = (startX: number, startY: number, heading: number, steps: number, branch: boolean): void => {
     let x = startX;
     let y = startY;
@@ -138,7 +148,7 @@ function drawCrack(pixels: Float32Array, random: Random, contrast: number): void
       direction += (random() - 0.5) * 1.4;
       const nx = x + Math.cos(direction) * 2.5;
       const ny = y + Math.sin(direction) * 2.5;
-      strokeSegment(pixels, x, y, nx, ny, 0.45, amount);
+      segments.push([x, y, nx, ny]);
       if (branch && step === Math.floor(steps / 2))
         walk(nx, ny, direction + (random() < 0.5 ? 1 : -1) * (0.7 + random() * 0.6), 3, false);
       x = nx;
@@ -146,6 +156,31 @@ function drawCrack(pixels: Float32Array, random: Random, contrast: number): void
     }
   };
   walk(6 + random() * 16, 6 + random() * 16, random() * Math.PI * 2, 5 + Math.floor(random() * 3), true);
+  return fitInside(segments, CRACK_MARGIN, SIZE - 1 - CRACK_MARGIN);
+}
+
+/** The segments moved into [low, high], shrunk about their middle by one factor (the shape holds) when needed. */
+function fitInside(segments: readonly Segment[], low: number, high: number): Segment[] {
+  const xs = segments.flatMap(([x0, , x1]) => [x0, x1]);
+  const ys = segments.flatMap(([, y0, , y1]) => [y0, y1]);
+  const [minX, maxX, minY, maxY] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const span = high - low;
+  const scale = Math.min(1, span / Math.max(maxX - minX, 1e-9), span / Math.max(maxY - minY, 1e-9));
+  const axis = (min: number, max: number) => {
+    const middle = (min + max) / 2;
+    const half = ((max - min) * scale) / 2;
+    // The least shift that brings both ends inside (none for a crack that already is).
+    const shift = Math.max(low - (middle - half), Math.min(0, high - (middle + half)));
+    return (value: number): number => middle + (value - middle) * scale + shift;
+  };
+  const fx = axis(minX, maxX);
+  const fy = axis(minY, maxY);
+  return segments.map(([x0, y0, x1, y1]) => [fx(x0), fy(y0), fx(x1), fy(y1)] as const);
+}
+
+function drawCrack(pixels: Float32Array, random: Random, contrast: number): void {
+  const amount = contrast * (0.8 + random() * 0.4);
+  for (const [x0, y0, x1, y1] of crackSegments(random)) strokeSegment(pixels, x0, y0, x1, y1, 0.45, amount);
 }
 
 /** One image of the given class. */

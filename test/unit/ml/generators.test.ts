@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { DEFECT_CLASSES, generateDefects } from '../../../src/ml/generators/defects';
+import { DEFECT_CLASSES, generateDefects, renderDefect } from '../../../src/ml/generators/defects';
 import { loadMnist, mnistAvailablePerDigit } from '../../../src/ml/generators/mnist';
 import { generateShapes, SHAPE_CLASSES } from '../../../src/ml/generators/shapes';
 import { generateTabular, TABULAR_NUMERIC_COLUMNS } from '../../../src/ml/generators/tabular';
@@ -36,6 +36,27 @@ describe('generators', () => {
       () => loadMnist({ digits: [5], perClass: 10, offset: 900, seed: 1 }),
       /cannot take 10 from index 900/,
     );
+  });
+
+  it('draws every crack inside the image, on both lines, and keeps the classes balanced', () => {
+    // A crack rendered from a generator in the same state as an `ok` image differs from it by the crack alone
+    // (same surface, same polarity draw); a crack that runs off the frame leaves its stroke on the outermost pixels.
+    const offFrame: number[] = [];
+    for (const surface of ['brushed', 'cast'] as const) {
+      for (let seed = 1; seed <= 400; seed += 1) {
+        const crack = renderDefect('crack', mulberry32(seed), { surface, noise: 0 });
+        const plain = renderDefect('ok', mulberry32(seed), { surface, noise: 0 });
+        const touches = crack.some((value, index) => {
+          const [x, y] = [index % 28, Math.floor(index / 28)];
+          return (x === 0 || y === 0 || x === 27 || y === 27) && Math.abs(value - (plain[index] ?? 0)) > 1e-6;
+        });
+        if (touches) offFrame.push(seed);
+      }
+    }
+    assert.deepEqual(offFrame, [], `cracks that reach the image's edge: seeds ${offFrame.slice(0, 10).join(', ')}`);
+    const set = generateDefects({ perClass: 50, seed: 5 });
+    for (let classIndex = 0; classIndex < DEFECT_CLASSES.length; classIndex += 1)
+      assert.equal(set.labels.filter((label) => label === classIndex).length, 50);
   });
 
   it('generates the same defect images for the same seed, and distinct classes', () => {
