@@ -63,11 +63,13 @@ function referencedStages(value: JsonValue | undefined): string[] {
 
 /**
  * The evaluate stages whose numbers are this card's: those the register stage's inputs reference, else those that
- * evaluated the same model the register stage registered (the same `model:` expression).
+ * evaluated the same model the register stage registered (the same `model:` expression); none when the card's stage
+ * is not a register-model stage.
  */
 export function evaluateStagesFor(stages: readonly PlannedStage[], registerStage: string): PlannedStage[] {
   const register = stages.find((s) => s.id === registerStage);
-  if (!register) return [];
+  // Only a register-model stage's inputs say which model it registered (a fine-tune stage's `model` is its base).
+  if (register?.uses !== 'register-model') return [];
   const evaluates = stages.filter((s) => s.uses === 'evaluate');
   const referenced = new Set(referencedStages(register.with));
   const named = evaluates.filter((s) => referenced.has(s.id));

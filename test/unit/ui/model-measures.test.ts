@@ -36,3 +36,13 @@ test('without a reference: the evaluate stages that scored the registered model,
   );
   assert.deepEqual(evaluateStagesFor(plan.stages, 'no-such-stage'), []);
 });
+
+test('a card whose stage is not a register-model stage: no evaluation (the model of a fine-tune stage is its base)', () => {
+  const base = '${{ stages.select.outputs.model }}';
+  const plan = makePlan('p', [
+    { id: 'select', uses: 'select-model' },
+    { id: 'finetune', uses: 'fine-tune', with: { model: base } },
+    { id: 'evaluate-base', uses: 'evaluate', with: { model: base } },
+  ]);
+  assert.deepEqual(evaluateStagesFor(plan.stages, 'finetune'), []);
+});
