@@ -45,6 +45,8 @@ export interface GcDatasetVersion {
   readonly createdAtMs: number;
   /** Its manifest (in Fineflow's bucket, `datasets/<bucket>/<prefix>_versions/<id>.json`). */
   readonly manifest: GcObject;
+  /** Records of the runs that read it, beside the manifest (`<id>.reads/…`, src/datasets/version-reads.ts). */
+  readonly readRecords?: readonly GcObject[];
   /** The objects it names: key relative to the prefix, and the S3 version when the bucket was versioned. */
   readonly objects: readonly { readonly key: string; readonly versionId?: string }[];
 }
@@ -230,7 +232,7 @@ function datasetVersionItems(facts: GcFacts, policy: GcPolicy): GcItem[] {
   const scheduled = new Set<string>();
   const items: GcItem[] = [];
   for (const { version, rank, of } of dropped) {
-    const objects: GcObject[] = [version.manifest];
+    const objects: GcObject[] = [version.manifest, ...(version.readRecords ?? [])];
     for (const object of version.objects) {
       if (!object.versionId) continue; // an unversioned bucket: the object is the prefix's current data
       const uri = `${version.prefix}${object.key}`;

@@ -93,8 +93,10 @@ const MANIFEST_KEY = /^datasets\/.+_versions\/[0-9a-f]{64}\.json$/;
 /** Every sealed dataset version: the manifests under `datasets/` in Fineflow's bucket. */
 async function datasetVersionFacts(store: ObjectStore, bucket: string): Promise<GcDatasetVersion[]> {
   const versions: GcDatasetVersion[] = [];
-  for (const info of await store.list(formatS3Uri({ bucket, key: 'datasets/' }))) {
+  const listed = await store.list(formatS3Uri({ bucket, key: 'datasets/' }));
+  for (const info of listed) {
     if (!MANIFEST_KEY.test(info.key)) continue;
+    const reads = `${info.key.slice(0, -'.json'.length)}.reads/`;
     const uri = formatS3Uri(info);
     const manifest = checkDatasetManifest(await store.getJson(uri), uri);
     versions.push({
@@ -102,6 +104,7 @@ async function datasetVersionFacts(store: ObjectStore, bucket: string): Promise<
       id: manifest.id,
       createdAtMs: Date.parse(manifest.createdAt),
       manifest: toGcObject(info),
+      readRecords: listed.filter((other) => other.key.startsWith(reads)).map(toGcObject),
       objects: manifest.objects.map(({ key, versionId }) => ({ key, ...(versionId ? { versionId } : {}) })),
     });
   }

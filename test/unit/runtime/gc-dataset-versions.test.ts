@@ -120,6 +120,15 @@ test('an object version named by no listing (already gone) or without a version 
   ]);
 });
 
+test("a dropped version's read records go with its manifest", () => {
+  const read = { uri: 's3://fineflow/datasets/x/1.reads/run-1/prepare.json', size: 2, lastModifiedMs: 0 };
+  const withReads = { ...version(1, 90), readRecords: [read] };
+  const plan = planGc(facts({ datasetVersions: [withReads, version(4, 60), version(5, 1)] }), policy);
+  assert.deepEqual(removed(plan), [
+    [`${PREFIX}@${id(1).slice(0, 12)}`, ['s3://fineflow/datasets/x/1.json', read.uri, 'a1']],
+  ]);
+});
+
 test('prefixes count apart: each keeps its own newest N', () => {
   const other = 's3://datasets/loans/';
   const plan = planGc(
