@@ -96,6 +96,12 @@ export async function seedExamples(
   requested: readonly string[],
   io: CliIo,
   say: (line: string) => void,
+  /**
+   * Push even where a version holds the input: what this Fineflow's generators write replaces what an older one wrote
+   * (a whole seeded prefix is mirrored, so files an older generator wrote and this one does not are deleted; a seeded
+   * single file is written over, its prefix's other objects kept).
+   */
+  refresh = false,
 ): Promise<SeedReport> {
   const m = load();
   const { all, wanted } = m.loadExamples(requested);
@@ -119,8 +125,11 @@ export async function seedExamples(
     const seed = m.seedDataFor(uri);
     if (!seed) continue; // checked above
     const present = await versionHolding(store, bucket, seed.prefix, seed.key);
-    if (present) {
-      say(`${uri}: already has version ${present.slice(0, 12)}, left alone`);
+    if (present && !refresh) {
+      say(
+        `${uri}: already has version ${present.slice(0, 12)}, left alone ` +
+          "(`fineflow dev seed --refresh` pushes this Fineflow's seeded data over it)",
+      );
       inputs.push({ uri, examples, status: 'present', version: present, prefix: seed.prefix });
       continue;
     }
@@ -129,8 +138,13 @@ export async function seedExamples(
       const written = await seed.write(directory);
       say(`${uri}: pushing ${seed.description} (${written} files) to ${seed.prefix}`);
       const creation = m.bucketCreation(parseS3Uri(seed.prefix).bucket, config.s3, seed.prefix);
-      const pushed = await pushDirectory(store, bucket, directory, seed.prefix, () => undefined, creation);
-      say(`${uri}: version ${pushed.version.slice(0, 12)} (${pushed.objects} objects)`);
+      const pushed = await pushDirectory(store, bucket, directory, seed.prefix, () => undefined, creation, undefined, {
+        deleteOthers: refresh && seed.key === undefined,
+      });
+      const same = present === pushed.version ? ', the same as before' : '';
+      const deleted =
+        pushed.deleted.length > 0 ? `; deleted ${pushed.deleted.length} the generator no longer writes` : '';
+      say(`${uri}: version ${pushed.version.slice(0, 12)} (${pushed.objects} objects${same}${deleted})`);
       inputs.push({ uri, examples, status: 'pushed', version: pushed.version, prefix: pushed.prefix });
     } finally {
       await rm(directory, { recursive: true, force: true });
@@ -269,15 +283,18 @@ async function registerMissingModels(
   return registered;
 }
 
-/** `dev seed [EXAMPLE…] [--with-models]`: progress on stderr (or stdout without --json), the report on stdout. */
+/**
+ * `dev seed [EXAMPLE…] [--with-models] [--refresh]`: progress on stderr (or stdout without --json), the report on
+ * stdout.
+ */
 export async function devSeedCommand(
   requested: readonly string[],
   io: CliIo,
-  options: { readonly json: boolean; readonly withModels: boolean },
+  options: { readonly json: boolean; readonly withModels: boolean; readonly refresh?: boolean },
 ): Promise<number> {
   const out = options.json ? io.stderr : io.stdout;
   const say = (line: string): void => void out.write(`${line}\n`);
-  let report = await seedExamples(requested, io, say);
+  let report = await seedExamples(requested, io, say, options.refresh === true);
   if (options.withModels) {
     const registered = await registerMissingModels(report, io, out, say);
     // The pipelines just run need not be submitted again, unless they were asked for.

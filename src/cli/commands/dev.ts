@@ -109,9 +109,10 @@ is logs/ui.log in the state dir); \`status\` shows its URL, \`down\` stops it wi
 Ports: FINEFLOW_TEMPORAL_PORT (7233), FINEFLOW_TEMPORAL_UI_PORT (8233), FINEFLOW_MINIO_PORT (9000),
 FINEFLOW_MINIO_CONSOLE_PORT (9001), FINEFLOW_UI_PORT (${DEFAULT_UI_PORT}); state dir FINEFLOW_STACK_DIR.
 \`seed [EXAMPLE…]\` pushes the data the examples in pipelines/ name (default: all of them) from the repo's
-seeded generators as dataset versions (a prefix that has one is left alone), then names the base models
-they need and the order to submit them in (needs the stack's S3 settings, as \`data push\`); with
-\`--with-models\` it submits the pipelines that register the missing ones and watches each to its end.
+seeded generators as dataset versions (a prefix that has one is left alone; \`--refresh\` pushes over it,
+for data an older Fineflow generated), then names the base models they need and the order to submit them
+in (needs the stack's S3 settings, as \`data push\`); with \`--with-models\` it submits the pipelines that
+register the missing ones and watches each to its end.
 Exit codes: 0 ok / healthy, 1 not healthy, 3 the stack could not be started.`,
   subcommands: ['up', 'down', 'status', 'logs', 'seed'],
   examples: [
@@ -136,6 +137,12 @@ Exit codes: 0 ok / healthy, 1 not healthy, 3 the stack could not be started.`,
       kind: 'boolean',
       description: 'seed: also submit the pretrain pipelines of missing base models and watch them (needs workers)',
     },
+    {
+      name: 'refresh',
+      kind: 'boolean',
+      description:
+        "seed: push the seeded data even where a version exists, replacing what an older Fineflow's generators wrote",
+    },
   ],
   async run(args, io) {
     const [sub, ...rest] = args.positionals;
@@ -143,7 +150,13 @@ Exit codes: 0 ok / healthy, 1 not healthy, 3 the stack could not be started.`,
       throw subcommandError(sub, SUBCOMMANDS);
     }
     const json = args.flags.json === true;
-    if (sub === 'seed') return devSeedCommand(rest, io, { json, withModels: args.flags['with-models'] === true });
+    if (sub !== 'seed' && args.flags.refresh === true) throw new UsageError('--refresh is an option of dev seed');
+    if (sub === 'seed')
+      return devSeedCommand(rest, io, {
+        json,
+        withModels: args.flags['with-models'] === true,
+        refresh: args.flags.refresh === true,
+      });
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { devUiStatus, startDevUi, stopDevUi } = require('../dev-ui') as typeof DevUiModule;
     const endpoints = stackEndpoints(io.env, io.cwd);

@@ -81,6 +81,38 @@ it(
 );
 
 it(
+  'dev seed --refresh pushes a seeded file again (the same generator: the same version); without it the input is left',
+  { timeout: 120_000 },
+  async () => {
+    const plain = await runCli(['dev', 'seed', 'pretrain-churn']);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(
+      plain.stdout,
+      /2026-q2\.csv: already has version \w+, left alone \(`fineflow dev seed --refresh` pushes/,
+    );
+    // A refresh seals what the prefix holds after the push (churn/ also holds incoming/, seeded on its own), so the
+    // first may seal a new version; a second refresh of the same generator's bytes seals that one again.
+    const refresh = async (): Promise<{ report: SeedReport; stderr: string }> => {
+      const result = await runCli(['dev', 'seed', 'pretrain-churn', '--refresh', '--json']);
+      assert.equal(result.code, 0, result.stderr);
+      return { report: JSON.parse(result.stdout) as SeedReport, stderr: result.stderr };
+    };
+    const first = await refresh();
+    assert.ok(first.report.inputs.every((input) => input.status === 'pushed'));
+    const second = await refresh();
+    assert.deepEqual(
+      second.report.inputs.map((input) => [input.uri, input.status, input.version]),
+      first.report.inputs.map((input) => [input.uri, 'pushed', input.version]),
+      'pushed again; the same bytes seal the same version',
+    );
+    assert.match(second.stderr, /2026-q2\.csv: version \w+ \(\d+ objects?, the same as before\)/);
+    const misplaced = await runCli(['dev', 'status', '--refresh']);
+    assert.equal(misplaced.code, 2);
+    assert.match(misplaced.stderr, /--refresh is an option of dev seed/);
+  },
+);
+
+it(
   'dev seed NAME seeds that example and the pipeline registering its base model, and refuses a name outside pipelines/',
   { timeout: 120_000 },
   async () => {
