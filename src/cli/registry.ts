@@ -43,7 +43,7 @@ export const COMMAND_SUMMARIES: { readonly [name: string]: string } = {
   completion: 'print a bash, zsh or fish completion script for fineflow',
   data: 'push data as an immutable dataset version; list, compare and pull versions',
   dev: 'start, stop or check the local Temporal + MinIO stack',
-  gc: 'delete old runs, checkpoints, unused cache entries and old sweep history (dry run unless --yes)',
+  gc: 'delete old runs, checkpoints, unused cache, sweep history and dataset versions (dry run unless --yes)',
   logs: "print a run's stage logs (every attempt)",
   models: 'list registered models, show a model card, or move an alias',
   predict: 'class probabilities for images, CSV or JSONL files (local or s3://) from a model',

@@ -114,7 +114,7 @@ export function renderPlan(plan: GcPlan, deleted: boolean, policy: PolicyWords):
 
 export const command: CliCommand = {
   name: 'gc',
-  summary: 'delete old runs, checkpoints, unused cache entries and old sweep history (dry run unless --yes)',
+  summary: 'delete old runs, checkpoints, unused cache, sweep history and dataset versions (dry run unless --yes)',
   usage:
     'gc [--older-than 30d] [--checkpoints-after 1d] [--keep-sweeps 20] [--keep-dataset-versions N] [--yes] [--json]',
   examples: [
