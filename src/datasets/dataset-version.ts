@@ -92,6 +92,19 @@ export function datasetVersionsPrefix(bucket: string, dataPrefix: string): strin
   return formatS3Uri(parseS3Uri(formatS3Uri({ bucket, key: `datasets/${data.bucket}/${data.key}_versions/` })));
 }
 
+/**
+ * A key under Fineflow's `datasets/` that belongs to a version: its manifest (`…/<prefix>_versions/<id>.json`) or one
+ * of its read records (`…/<id>.reads/<run>/<stage>.json`, src/datasets/version-reads.ts); undefined for anything else.
+ */
+export function parseDatasetVersionKey(
+  key: string,
+): { readonly prefix: string; readonly id: string; readonly kind: 'manifest' | 'read' } | undefined {
+  const match = /^datasets\/([^/]+)\/(.*)_versions\/([0-9a-f]{64})(\.json|\.reads\/[^/]+\/[^/]+\.json)$/.exec(key);
+  if (!match) return undefined;
+  const [, bucket = '', prefixKey = '', id = '', tail = ''] = match;
+  return { prefix: formatS3Uri({ bucket, key: prefixKey }), id, kind: tail === '.json' ? 'manifest' : 'read' };
+}
+
 export function datasetManifestUri(bucket: string, dataPrefix: string, id: string): string {
   if (!isDatasetVersionId(id)) {
     throw new InvalidInputError(

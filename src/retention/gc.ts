@@ -10,7 +10,7 @@ import { readCacheEntry, readJsonIfExists, type CacheIndexPointer } from '../cac
 import { listModels, showModel } from '../ml/models/registry';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store';
 import type { RunClient } from '../client/run-client';
-import { checkDatasetManifest } from '../datasets/dataset-version';
+import { checkDatasetManifest, parseDatasetVersionKey } from '../datasets/dataset-version';
 import {
   datasetVersionsToDrop,
   objectVersionKey,
@@ -88,14 +88,12 @@ async function modelLineage(
   return { runs, datasetVersions };
 }
 
-const MANIFEST_KEY = /^datasets\/.+_versions\/[0-9a-f]{64}\.json$/;
-
 /** Every sealed dataset version: the manifests under `datasets/` in Fineflow's bucket. */
 async function datasetVersionFacts(store: ObjectStore, bucket: string): Promise<GcDatasetVersion[]> {
   const versions: GcDatasetVersion[] = [];
   const listed = await store.list(formatS3Uri({ bucket, key: 'datasets/' }));
   for (const info of listed) {
-    if (!MANIFEST_KEY.test(info.key)) continue;
+    if (parseDatasetVersionKey(info.key)?.kind !== 'manifest') continue;
     const reads = `${info.key.slice(0, -'.json'.length)}.reads/`;
     const uri = formatS3Uri(info);
     const manifest = checkDatasetManifest(await store.getJson(uri), uri);

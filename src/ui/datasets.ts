@@ -14,6 +14,7 @@ import {
   datasetVersionsPrefix,
   diffDatasetVersions,
   isDatasetVersionId,
+  parseDatasetVersionKey,
   type DatasetObject,
   type DatasetVersionManifest,
 } from '../datasets/dataset-version';
@@ -52,8 +53,6 @@ export const DATASET_LIMITS = {
   /** Reads of the store at once. */
   inFlight: 4,
 } as const;
-
-const MANIFEST_KEY = /^datasets\/([^/]+)\/(.*)_versions\/([0-9a-f]{64})(\.json|\.reads\/[^/]+\/[^/]+\.json)$/;
 
 interface VersionEntry {
   readonly id: string;
@@ -120,15 +119,14 @@ export async function listDatasets(store: ObjectStore, bucket: string): Promise<
   const listed = await listBounded(store, formatS3Uri({ bucket, key: 'datasets/' }), DATASET_LIMITS.listing);
   const byPrefix = new Map<string, Map<string, VersionEntry>>();
   for (const info of listed) {
-    const match = MANIFEST_KEY.exec(info.key);
-    if (!match) continue;
-    const [, dataBucket = '', key = '', id = '', kind = ''] = match;
-    const prefix = formatS3Uri({ bucket: dataBucket, key });
+    const parsed = parseDatasetVersionKey(info.key);
+    if (!parsed) continue;
+    const { prefix, id, kind } = parsed;
     const versions = byPrefix.get(prefix) ?? new Map<string, VersionEntry>();
     byPrefix.set(prefix, versions);
     const entry = versions.get(id) ?? { id, reads: [] };
     versions.set(id, entry);
-    if (kind === '.json') entry.manifest = info;
+    if (kind === 'manifest') entry.manifest = info;
     else entry.reads.push(info);
   }
   const datasets = [...byPrefix.entries()]

@@ -10,7 +10,7 @@ import { formatS3Uri } from '../core/storage/uri';
 import { producerOf } from '../core/run/stage-producer';
 import type { JsonObject, JsonValue, PlannedStage } from '../core/spec/plan-types';
 import type { RunState } from '../core/run/run-types';
-import { isDatasetVersionId } from '../datasets/dataset-version';
+import { isDatasetVersionId, parseDatasetVersionKey } from '../datasets/dataset-version';
 import { showModel, type ModelCard } from '../ml/models/registry';
 import { InvalidInputError } from '../core/errors';
 import { readRunInput } from './run-plan';
@@ -118,8 +118,8 @@ async function datasetPrefixOf(services: MeasureServices, id: string | undefined
     .list(formatS3Uri({ bucket: services.bucket, key: 'datasets/' }), { maxKeys: DATASET_LISTING })
     .catch(() => []);
   for (const info of listed) {
-    const match = /^datasets\/([^/]+)\/(.*)_versions\/([0-9a-f]{64})\.json$/.exec(info.key);
-    if (match?.[3] === id) return formatS3Uri({ bucket: match[1] as string, key: match[2] as string });
+    const parsed = parseDatasetVersionKey(info.key);
+    if (parsed?.kind === 'manifest' && parsed.id === id) return parsed.prefix;
   }
   return undefined;
 }

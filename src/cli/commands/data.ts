@@ -187,7 +187,7 @@ async function versionNamed(
   const start = short[2];
   const matches = (await listDatasetVersions(store, bucket, prefix)).filter((version) => version.id.startsWith(start));
   const [only] = matches;
-  if (only && matches.length === 1) return readDatasetVersion(store, bucket, prefix, only.id);
+  if (only && matches.length === 1) return only; // listDatasetVersions read and checked it
   if (matches.length === 0)
     throw new UsageError(
       `${what}no version of ${prefix} starts with ${start} (see \`fineflow data versions ${prefix}\`)`,
