@@ -208,6 +208,38 @@ export function sampleDomain(domain: ParameterDomain, random: RandomSource): Jso
   }
 }
 
+/**
+ * The value at quantile `u` ∈ [0, 1) of the distribution {@link sampleDomain} draws from: uniform on a linear
+ * domain, on the log scale for a log domain, equal shares of the values for a categorical or a linear integer.
+ * A design (tpe.ts's Latin hypercube) places its points with it.
+ */
+export function sampleDomainAt(domain: ParameterDomain, u: number): JsonValue {
+  const q = clamp(u, 0, 1);
+  const share = (count: number): number => Math.min(count - 1, Math.floor(q * count));
+  switch (domain.kind) {
+    case 'fixed':
+      return domain.value;
+    case 'choice':
+      return domain.values[share(domain.values.length)] ?? null;
+    case 'uniform':
+      return clamp(domain.low + (domain.high - domain.low) * q, domain.low, domain.high);
+    case 'logUniform':
+      return clamp(
+        Math.exp(Math.log(domain.low) + (Math.log(domain.high) - Math.log(domain.low)) * q),
+        domain.low,
+        domain.high,
+      );
+    case 'int': {
+      if (domain.log) {
+        const low = Math.log(domain.low - 0.5);
+        const raw = Math.exp(low + (Math.log(domain.high + 0.5) - low) * q);
+        return clamp(Math.round(raw), domain.low, domain.high);
+      }
+      return domain.low + share(Math.floor((domain.high - domain.low) / domain.step) + 1) * domain.step;
+    }
+  }
+}
+
 /** The values a grid takes for one parameter; continuous domains become `points` evenly spaced values. */
 export function gridValues(domain: ParameterDomain, points = DEFAULT_GRID_POINTS): readonly JsonValue[] {
   if (!Number.isInteger(points) || points < 1)

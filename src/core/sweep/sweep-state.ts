@@ -39,7 +39,7 @@ import {
 } from './searchers';
 import { DEFAULT_GRID_POINTS, gridSize, parseSearchSpace, type ParameterValues, type SearchSpace } from './space';
 import { DEFAULT_GP_OPTIONS, GP_LIMITS, type GpOptions } from './gp';
-import { DEFAULT_TPE_OPTIONS, tpeScore, type TpeOptions } from './tpe';
+import { DEFAULT_TPE_OPTIONS, STARTUP_DESIGNS, tpeScore, type StartupDesign, type TpeOptions } from './tpe';
 import { priorObservations, type PriorTrial } from './warm-start';
 
 export type EarlyStoppingConfig =
@@ -246,6 +246,9 @@ export function parseSweepConfig(input: unknown): SweepConfig {
       ? { multivariate: boolean(tpeRaw.multivariate, 'tpe.multivariate', false) }
       : {}),
     ...(tpeRaw.gamma !== undefined && tpeRaw.gamma !== null ? { gamma: fraction(tpeRaw.gamma, 'tpe.gamma') } : {}),
+    ...(tpeRaw.startupDesign !== undefined && tpeRaw.startupDesign !== null
+      ? { startupDesign: startupDesign(tpeRaw.startupDesign) }
+      : {}),
   };
   return {
     algorithm: algorithm as SearchAlgorithm,
@@ -974,6 +977,12 @@ function number(value: unknown, path: string, min: number, fallback: number): nu
 }
 
 /** A number strictly between 0 and 1. */
+function startupDesign(value: unknown): StartupDesign {
+  if (typeof value === 'string' && (STARTUP_DESIGNS as readonly string[]).includes(value))
+    return value as StartupDesign;
+  throw invalid('tpe.startupDesign', `must be one of ${STARTUP_DESIGNS.join(', ')}, got ${JSON.stringify(value)}`);
+}
+
 function fraction(value: unknown, path: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value >= 1)
     throw invalid(path, `must be a number > 0 and < 1 (e.g. 0.1 or 0.25), got ${JSON.stringify(value)}`);

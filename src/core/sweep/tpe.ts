@@ -15,6 +15,8 @@
  * suggestions spreads out instead of piling onto the same point.
  * Finished trials of earlier sweeps (`priors`, ./warm-start.ts) are observations like this sweep's finished
  * ones in steps 1 and 2: they count toward the startup trials and are ranked into l and g.
+ * With `startupDesign: 'latin-hypercube'` the startup trials are the rows of one Latin hypercube instead of
+ * independent draws (see {@link latinHypercubeRow}); an opt-in measured by the sweep benchmark.
  */
 import type { JsonValue } from '../spec/plan-types';
 import { RandomSource, seedRandomState, type RandomState } from './random-source';
@@ -27,7 +29,7 @@ import {
   sampleCategorical,
   sampleNumeric,
 } from './parzen-estimators';
-import { sampleDomain, type ParameterDomain, type ParameterValues, type SearchSpace } from './space';
+import { sampleDomain, sampleDomainAt, type ParameterDomain, type ParameterValues, type SearchSpace } from './space';
 import { suggestJointly } from './tpe-multivariate';
 
 export interface TpeOptions {
@@ -50,7 +52,20 @@ export interface TpeOptions {
    * Optuna's default; absent in states created before it existed, which therefore split as before.
    */
   readonly gamma?: number;
+  /**
+   * How the startup trials are drawn: `random` (independent draws from the prior, Optuna's way) or
+   * `latin-hypercube` (the first {@link MAX_DESIGN_ROWS} startup trials are the rows of one Latin hypercube over the
+   * space: each parameter's range cut into as many equal slices as there are startup trials, every slice used
+   * once). Absent = random, and absent in states created before it existed.
+   */
+  readonly startupDesign?: StartupDesign;
 }
+
+export const STARTUP_DESIGNS = ['random', 'latin-hypercube'] as const;
+export type StartupDesign = (typeof STARTUP_DESIGNS)[number];
+
+/** Rows a Latin hypercube startup design has at most; later startup trials are random draws. */
+export const MAX_DESIGN_ROWS = 256;
 
 export const DEFAULT_TPE_OPTIONS: TpeOptions = {
   nStartupTrials: 10,
@@ -78,6 +93,11 @@ export interface TpeSearchState extends SearcherStateBase {
    * `trials`, never suggested here. Absent when the sweep has none, and in states created before warm start.
    */
   readonly priors?: readonly TpeTrial[];
+  /**
+   * Seed of the Latin hypercube the startup trials take their values from (`startupDesign: 'latin-hypercube'`);
+   * a stream of its own, so the design does not move the draws TPE makes afterwards. Absent otherwise.
+   */
+  readonly designSeed?: RandomState;
 }
 
 export function createTpeSearch(
@@ -97,7 +117,41 @@ export function createTpeSearch(
     trials: [],
     // Only present when there are priors, so a sweep without them has exactly the state it had before.
     ...(priors.length > 0 ? { priors } : {}),
+    ...(options.startupDesign === 'latin-hypercube' ? { designSeed: designSeedFor(seed) } : {}),
   };
+}
+
+/** A generator state for the startup design, unrelated to the stream `seedRandomState(seed)` starts. */
+function designSeedFor(seed: number): RandomState {
+  const word = new RandomSource(seedRandomState(seed)).nextUint32();
+  return seedRandomState((word ^ 0x4c48_5344) >>> 0);
+}
+
+/**
+ * Row `row` of the Latin hypercube `designSeed` names, with `rows` rows over `space`: per parameter, a random
+ * permutation assigns row r the slice [p(r), p(r) + 1) / rows of the unit interval and a uniform draw places it
+ * inside that slice; {@link sampleDomainAt} maps it into the domain (log scale for log domains, equal shares of
+ * the choices for a categorical). Every row is computed from the seed alone, so a sweep resumed from its state
+ * (or replayed) proposes the same rows. O(rows · parameters) per call; rows ≤ {@link MAX_DESIGN_ROWS}.
+ */
+export function latinHypercubeRow(
+  space: SearchSpace,
+  designSeed: RandomState,
+  rows: number,
+  row: number,
+): ParameterValues {
+  const random = new RandomSource(designSeed);
+  const values: Record<string, JsonValue> = {};
+  for (const { name, domain } of space.parameters) {
+    const slices = Array.from({ length: rows }, (_, i) => i);
+    for (let i = rows - 1; i > 0; i--) {
+      const j = random.index(i + 1);
+      [slices[i], slices[j]] = [slices[j] as number, slices[i] as number];
+    }
+    const offsets = Array.from({ length: rows }, () => random.uniform());
+    values[name] = sampleDomainAt(domain, ((slices[row] as number) + (offsets[row] as number)) / rows);
+  }
+  return values;
 }
 
 export { defaultWeights } from './parzen-estimators';
@@ -163,6 +217,10 @@ function suggestOne(state: TpeSearchState, trials: readonly TpeTrial[], random: 
   ];
   const values: Record<string, JsonValue> = {};
   if (finished.length < state.options.nStartupTrials) {
+    const rows = Math.min(state.options.nStartupTrials, MAX_DESIGN_ROWS);
+    // This sweep's k-th trial takes row k; trials past the design (many running at once) are random draws.
+    if (state.designSeed !== undefined && trials.length < rows)
+      return latinHypercubeRow(state.space, state.designSeed, rows, trials.length);
     for (const { name, domain } of state.space.parameters) values[name] = sampleDomain(domain, random);
     return values;
   }
