@@ -540,6 +540,14 @@ export class RunClient {
     return runs;
   }
 
+  /** Every run that has not ended (running or waiting), however many: `fineflow gc` keeps what they read. */
+  async openRunIds(): Promise<string[]> {
+    const query = `WorkflowType = ${quoteQueryValue(WORKFLOW_TYPES.pipelineRun)} AND ExecutionStatus = 'Running'`;
+    const ids: string[] = [];
+    for await (const info of this.client.workflow.list({ query, pageSize: 100 })) ids.push(info.workflowId);
+    return ids;
+  }
+
   /**
    * Whether the run exists and how it stands, from Temporal alone (no worker needed): `ended` is
    * its final status once it closed. Unknown ids throw InvalidInputError ("no run X").

@@ -43,3 +43,28 @@ export function relativeKey(prefix: string, uri: string): string | undefined {
   const base = formatS3Uri(parseS3Uri(asPrefixUri(prefix)));
   return uri.startsWith(base) && uri.length > base.length ? uri.slice(base.length) : undefined;
 }
+
+/** How deep {@link datasetPinsIn} looks into a value: a plan nests a few levels; anything deeper is not a plan. */
+const PIN_SEARCH_DEPTH = 64;
+
+/**
+ * Every pinned source (`s3://bucket/prefix/@<id>`) written anywhere in `value` (a plan: stage inputs, params, fixed
+ * validation / test sets, any stage type), each once, in the order found. gc keeps what they name, so it looks at
+ * every string rather than at the inputs it knows today: a pin it missed would let gc drop a version a pipeline reads.
+ * Throws past {@link PIN_SEARCH_DEPTH} levels rather than keep what it could not read.
+ */
+export function datasetPinsIn(
+  value: unknown,
+): { readonly prefix: string; readonly id: string; readonly source: string }[] {
+  const found = new Map<string, { prefix: string; id: string; source: string }>();
+  const visit = (node: unknown, depth: number): void => {
+    if (depth > PIN_SEARCH_DEPTH) throw new Error(`a value nests deeper than ${PIN_SEARCH_DEPTH} levels`);
+    if (typeof node === 'string') {
+      const { uri, version } = parseDatasetSource(node);
+      if (version !== undefined && !found.has(node)) found.set(node, { prefix: uri, id: version, source: node });
+    } else if (Array.isArray(node)) for (const item of node) visit(item, depth + 1);
+    else if (node !== null && typeof node === 'object') for (const item of Object.values(node)) visit(item, depth + 1);
+  };
+  visit(value, 0);
+  return [...found.values()];
+}

@@ -41,6 +41,17 @@ export function versionReadUri(bucket: string, dataPrefix: string, id: string, r
   return `${versionReadsPrefix(bucket, dataPrefix, id)}${encodeURIComponent(runId)}/${encodeURIComponent(stage)}.json`;
 }
 
+/** The run and stage of a read record's URI (`…/<id>.reads/<run>/<stage>.json`); undefined for any other key. */
+export function parseVersionReadUri(uri: string): { readonly runId: string; readonly stage: string } | undefined {
+  const match = /\.reads\/([^/]+)\/([^/]+)\.json$/.exec(uri);
+  if (!match?.[1] || !match[2]) return undefined;
+  try {
+    return { runId: decodeURIComponent(match[1]), stage: decodeURIComponent(match[2]) };
+  } catch {
+    return undefined; // not percent-encoded as versionReadUri writes it: not a record
+  }
+}
+
 /** The verdict a data report's checks give (a failed check stops the stage, so a finished one has none). */
 export function qualityVerdict(checks: readonly VersionReadCheck[]): VersionRead['verdict'] {
   return checks.some((check) => check.outcome !== 'ok') ? 'warnings' : 'passed';

@@ -11,12 +11,16 @@
  * 5. A sweep stage's history (`sweeps/<pipeline>/<stageId>/`) keeps its newest `keepSweeps` records (by end time,
  *    which starts the key); older records go. Anything else under `sweeps/` is not a record and stays.
  * 6. Only with `keepDatasetVersions` (absent: dataset versions are never collected): a dataset prefix keeps its newest
- *    `keepDatasetVersions` versions, every version a registered model's lineage names and every version sealed within
- *    `olderThanMs`. Another version loses its manifest and the S3 object versions only it names: never an object's
- *    current version (what the prefix holds now), never one a kept version of any prefix names.
+ *    `keepDatasetVersions` versions, every version a registered model's lineage names, every version sealed within
+ *    `olderThanMs`, every version a live schedule's or data watcher's pipeline pins, every version a run that has not
+ *    ended pins, was triggered by or has a read record of. Another version loses its manifest and the S3 object
+ *    versions only it names: never an object's current version (what the prefix holds now), never one a kept version
+ *    of any prefix names. When gc could not learn what schedules, watchers and open runs need, no version is dropped.
+ *    Every version kept past its prefix's newest N is listed with why.
  */
 import { parseSweepHistoryKey } from '../core/storage/layout';
 import { parseS3Uri } from '../core/storage/uri';
+import { parseVersionReadUri } from '../datasets/version-reads';
 
 export interface GcPolicy {
   /** Dataset versions kept per prefix, newest first (rule 6); absent = no dataset version is collected. */
@@ -89,6 +93,15 @@ export interface GcFacts {
   readonly modelDatasetVersions?: ReadonlySet<string>;
   /** Rule 6: the object versions under the prefixes that have a version to drop, by {@link objectVersionKey}. */
   readonly datasetObjectVersions?: ReadonlyMap<string, GcObjectVersion>;
+  /**
+   * Rule 6: why a live schedule, data watcher or open run needs a dataset version (each a sentence naming it), by
+   * version id (src/retention/dataset-needs.ts).
+   */
+  readonly datasetVersionNeeds?: ReadonlyMap<string, readonly string[]>;
+  /** Rule 6: runs that have not ended; a version with a read record of one of them is being read. */
+  readonly openRuns?: ReadonlySet<string>;
+  /** Rule 6: why gc could not learn what schedules, watchers and open runs need; then no dataset version is dropped. */
+  readonly datasetNeedsUnknown?: string;
 }
 
 export interface GcItem {
@@ -100,8 +113,20 @@ export interface GcItem {
   readonly bytes: number;
 }
 
+/** Something a rule kept although its age or rank alone would have let it go, and why. */
+export interface GcKept {
+  readonly kind: 'dataset-version';
+  /** `<prefix>@<id start>`, as {@link GcItem} names a dataset version. */
+  readonly id: string;
+  readonly reason: string;
+}
+
 export interface GcPlan {
   readonly remove: readonly GcItem[];
+  /** Dataset versions kept past their prefix's newest N (rule 6), each with every reason it is kept. */
+  readonly kept: readonly GcKept[];
+  /** Set when rule 6 dropped no dataset version because it could not learn what needs them: why. */
+  readonly datasetVersionsRefused?: string;
   readonly bytes: number;
   readonly objects: number;
 }
@@ -160,9 +185,14 @@ export function planGc(facts: GcFacts, policy: GcPolicy): GcPlan {
     }
   }
   remove.push(...sweepHistoryItems(facts.sweepObjects, policy.keepSweeps));
-  remove.push(...datasetVersionItems(facts, policy));
+  const datasets = datasetVersionItems(facts, policy);
+  remove.push(...datasets.remove);
   return {
     remove,
+    kept: datasets.kept,
+    ...(policy.keepDatasetVersions !== undefined && facts.datasetNeedsUnknown !== undefined
+      ? { datasetVersionsRefused: facts.datasetNeedsUnknown }
+      : {}),
     bytes: remove.reduce((sum, entry) => sum + entry.bytes, 0),
     objects: remove.reduce((sum, entry) => sum + entry.objects.length, 0),
   };
@@ -193,40 +223,89 @@ function sweepHistoryItems(objects: readonly GcObject[], keep: number): GcItem[]
   return items;
 }
 
+/** What rule 6 knows needs a dataset version, besides its rank and age. */
+export interface DatasetVersionNeeds {
+  /** Version ids a registered model's lineage names. */
+  readonly models: ReadonlySet<string>;
+  /** Why a live schedule, watcher or open run needs a version, by version id. */
+  readonly pins?: ReadonlyMap<string, readonly string[]>;
+  /** Runs that have not ended (their read records mark a version being read). */
+  readonly openRuns?: ReadonlySet<string>;
+  /** Set when the pins and open runs could not be learned: nothing is dropped, and this says why. */
+  readonly unknown?: string;
+}
+
+/** One version of a prefix, ranked newest first (0 = newest) among the `of` versions of its prefix. */
+export interface RankedDatasetVersion {
+  readonly version: GcDatasetVersion;
+  readonly rank: number;
+  readonly of: number;
+}
+
+/** Every reason, beyond rank, that `version` must stay (none: it may go). */
+function whyKeep(version: GcDatasetVersion, needs: DatasetVersionNeeds, olderThanMs: number, nowMs: number): string[] {
+  const why: string[] = [];
+  if (nowMs - version.createdAtMs <= olderThanMs)
+    why.push(`sealed ${age(nowMs, version.createdAtMs)} ago, within --older-than`);
+  if (needs.models.has(version.id)) why.push("a registered model's lineage names it");
+  why.push(...(needs.pins?.get(version.id) ?? []));
+  for (const record of version.readRecords ?? []) {
+    const read = parseVersionReadUri(record.uri);
+    if (read && needs.openRuns?.has(read.runId))
+      why.push(`run ${read.runId} (not ended) read it in stage ${read.stage}`);
+  }
+  if (needs.unknown !== undefined) why.push('what schedules, data watchers and open runs need is unknown (below)');
+  return why;
+}
+
 /**
- * Rule 6, per dataset prefix: the versions to keep (newest `keepDatasetVersions`, named by a model, or sealed within
- * `olderThanMs`) and those to drop. `gatherGcFacts` (gc.ts) lists object versions only under the prefixes with a
+ * Rule 6, per dataset prefix: the versions to keep (newest `keepDatasetVersions`, or with a reason from
+ * {@link whyKeep}) and those to drop. `gatherGcFacts` (gc.ts) lists object versions only under the prefixes with a
  * version to drop.
  */
 export function datasetVersionsToDrop(
   versions: readonly GcDatasetVersion[],
   policy: Pick<GcPolicy, 'keepDatasetVersions' | 'olderThanMs'>,
-  modelVersions: ReadonlySet<string>,
+  needs: DatasetVersionNeeds,
   nowMs: number,
-): { readonly kept: GcDatasetVersion[]; readonly dropped: { version: GcDatasetVersion; rank: number; of: number }[] } {
+): {
+  readonly kept: (RankedDatasetVersion & { readonly why: readonly string[] })[];
+  readonly dropped: RankedDatasetVersion[];
+} {
   const keep = policy.keepDatasetVersions;
-  if (keep === undefined) return { kept: [...versions], dropped: [] };
   const byPrefix = new Map<string, GcDatasetVersion[]>();
   for (const version of versions) byPrefix.set(version.prefix, [...(byPrefix.get(version.prefix) ?? []), version]);
-  const kept: GcDatasetVersion[] = [];
-  const dropped: { version: GcDatasetVersion; rank: number; of: number }[] = [];
+  const kept: (RankedDatasetVersion & { readonly why: readonly string[] })[] = [];
+  const dropped: RankedDatasetVersion[] = [];
   for (const [, list] of [...byPrefix].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const newestFirst = [...list].sort((a, b) => b.createdAtMs - a.createdAtMs || (a.id < b.id ? -1 : 1));
     newestFirst.forEach((version, rank) => {
-      const young = nowMs - version.createdAtMs <= policy.olderThanMs;
-      if (rank < keep || young || modelVersions.has(version.id)) kept.push(version);
-      else dropped.push({ version, rank, of: newestFirst.length });
+      const ranked = { version, rank, of: newestFirst.length };
+      if (keep === undefined || rank < keep) return void kept.push({ ...ranked, why: [] });
+      const why = whyKeep(version, needs, policy.olderThanMs, nowMs);
+      if (why.length > 0) kept.push({ ...ranked, why });
+      else dropped.push(ranked);
     });
   }
   return { kept, dropped };
 }
 
-function datasetVersionItems(facts: GcFacts, policy: GcPolicy): GcItem[] {
-  if (policy.keepDatasetVersions === undefined || !facts.datasetVersions) return [];
-  const models = facts.modelDatasetVersions ?? new Set<string>();
-  const { kept, dropped } = datasetVersionsToDrop(facts.datasetVersions, policy, models, facts.nowMs);
+/** `<prefix>@<id start>`: how the table names a dataset version. */
+function datasetVersionName(version: GcDatasetVersion): string {
+  return `${version.prefix}@${version.id.slice(0, 12)}`;
+}
+
+function datasetVersionItems(facts: GcFacts, policy: GcPolicy): { remove: GcItem[]; kept: GcKept[] } {
+  if (policy.keepDatasetVersions === undefined || !facts.datasetVersions) return { remove: [], kept: [] };
+  const needs: DatasetVersionNeeds = {
+    models: facts.modelDatasetVersions ?? new Set<string>(),
+    ...(facts.datasetVersionNeeds ? { pins: facts.datasetVersionNeeds } : {}),
+    ...(facts.openRuns ? { openRuns: facts.openRuns } : {}),
+    ...(facts.datasetNeedsUnknown !== undefined ? { unknown: facts.datasetNeedsUnknown } : {}),
+  };
+  const { kept, dropped } = datasetVersionsToDrop(facts.datasetVersions, policy, needs, facts.nowMs);
   const needed = new Set<string>();
-  for (const version of kept)
+  for (const { version } of kept)
     for (const object of version.objects)
       if (object.versionId) needed.add(objectVersionKey(`${version.prefix}${object.key}`, object.versionId));
   const scheduled = new Set<string>();
@@ -244,9 +323,17 @@ function datasetVersionItems(facts: GcFacts, policy: GcPolicy): GcItem[] {
     }
     const reason =
       `dataset version sealed ${age(facts.nowMs, version.createdAtMs)} ago, number ${rank + 1} of ${of} by age ` +
-      `(the prefix keeps its newest ${policy.keepDatasetVersions}); no registered model names it`;
-    const removed = item('dataset-version', `${version.prefix}@${version.id.slice(0, 12)}`, reason, objects);
+      `(the prefix keeps its newest ${policy.keepDatasetVersions}); no registered model, live schedule, data ` +
+      'watcher or open run needs it';
+    const removed = item('dataset-version', datasetVersionName(version), reason, objects);
     if (removed) items.push(removed);
   }
-  return items;
+  const keptRows = kept
+    .filter(({ why }) => why.length > 0)
+    .map(({ version, rank, of, why }) => ({
+      kind: 'dataset-version' as const,
+      id: datasetVersionName(version),
+      reason: `number ${rank + 1} of ${of} by age, kept: ${why.join('; ')}`,
+    }));
+  return { remove: items, kept: keptRows };
 }

@@ -2,7 +2,9 @@
  * `fineflow gc`: gathers the facts the retention rules need (src/retention/gc-plan.ts) from the
  * object store (runs, cache entries, sweep history), Temporal and the model registry, and deletes
  * what the plan lists. Any failure to learn a fact (Temporal unreachable, an unreadable cache entry)
- * fails the whole collection: nothing is deleted on a guess.
+ * fails the whole collection: nothing is deleted on a guess. One exception keeps the rest of a collection going:
+ * when what schedules, watchers and open runs need of dataset versions cannot be learned, the plan drops no dataset
+ * version and says why (rule 6).
  */
 import { InvalidInputError } from '../core/errors';
 import { formatS3Uri } from '../core/storage/uri';
@@ -11,6 +13,8 @@ import { listModels, showModel } from '../ml/models/registry';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store';
 import type { RunClient } from '../client/run-client';
 import { checkDatasetManifest, parseDatasetVersionKey } from '../datasets/dataset-version';
+import { ensureError } from '../core/errors';
+import { gatherDatasetNeeds, type DatasetNeeds } from './dataset-needs';
 import {
   datasetVersionsToDrop,
   objectVersionKey,
@@ -40,7 +44,7 @@ function groupBy(objects: readonly ObjectInfo[], pattern: RegExp): Map<string, G
   return groups;
 }
 
-async function runStatus(runs: Pick<RunClient, 'execution'>, runId: string): Promise<GcRunStatus> {
+async function runStatus(runs: GcRuns, runId: string): Promise<GcRunStatus> {
   try {
     return (await runs.execution(runId)).ended === undefined ? 'active' : 'ended';
   } catch (thrown) {
@@ -131,11 +135,25 @@ async function objectVersionFacts(
   return found;
 }
 
+/** What gc-plan needs to know from Temporal: how runs stand and, for rule 6, what schedules and open runs need. */
+export type GcRuns = Pick<RunClient, 'execution' | 'openRunIds' | 'client'>;
+
+/** The needs of rule 6, or why they could not be learned. */
+async function datasetNeedsOrWhyNot(
+  runs: GcRuns,
+): Promise<{ readonly needs?: DatasetNeeds; readonly unknown?: string }> {
+  try {
+    return { needs: await gatherDatasetNeeds(runs.client, runs) };
+  } catch (thrown) {
+    return { unknown: `listing schedules, data watchers and open runs failed: ${ensureError(thrown).message}` };
+  }
+}
+
 /** Every fact the plan needs, read now. */
 export async function gatherGcFacts(
   store: ObjectStore,
   bucket: string,
-  runs: Pick<RunClient, 'execution'>,
+  runs: GcRuns,
   nowMs: number,
   /** With `keepDatasetVersions`, the facts of rule 6 too (dataset manifests and object versions). */
   policy?: Pick<GcPolicy, 'keepDatasetVersions' | 'olderThanMs'>,
@@ -154,11 +172,23 @@ export async function gatherGcFacts(
   };
   if (policy?.keepDatasetVersions === undefined) return facts;
   const datasetVersions = await datasetVersionFacts(store, bucket);
-  const { dropped } = datasetVersionsToDrop(datasetVersions, policy, lineage.datasetVersions, nowMs);
+  const { needs, unknown } = await datasetNeedsOrWhyNot(runs);
+  const { dropped } = datasetVersionsToDrop(
+    datasetVersions,
+    policy,
+    {
+      models: lineage.datasetVersions,
+      ...(needs ? { pins: needs.pins, openRuns: needs.openRuns } : {}),
+      ...(unknown !== undefined ? { unknown } : {}),
+    },
+    nowMs,
+  );
   return {
     ...facts,
     datasetVersions,
     modelDatasetVersions: lineage.datasetVersions,
+    ...(needs ? { datasetVersionNeeds: needs.pins, openRuns: needs.openRuns } : {}),
+    ...(unknown !== undefined ? { datasetNeedsUnknown: unknown } : {}),
     datasetObjectVersions: await objectVersionFacts(store, new Set(dropped.map((entry) => entry.version.prefix))),
   };
 }
@@ -166,7 +196,7 @@ export async function gatherGcFacts(
 export async function planCollection(
   store: ObjectStore,
   bucket: string,
-  runs: Pick<RunClient, 'execution'>,
+  runs: GcRuns,
   policy: GcPolicy,
   nowMs = Date.now(),
 ): Promise<GcPlan> {
@@ -174,7 +204,7 @@ export async function planCollection(
 }
 
 /** Delete what the plan lists, a few objects at a time; returns how many were deleted. */
-export async function executeGc(store: ObjectStore, plan: GcPlan, concurrency = 8): Promise<number> {
+export async function executeGc(store: ObjectStore, plan: Pick<GcPlan, 'remove'>, concurrency = 8): Promise<number> {
   const objects = plan.remove.flatMap((entry) => entry.objects);
   let next = 0;
   const worker = async (): Promise<void> => {

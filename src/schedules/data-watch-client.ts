@@ -23,6 +23,7 @@ import { WORKFLOW_TYPES } from '../core/run/run-types';
 import { runningWatchersQuery, searchAttributesForWatcher } from '../core/schedules/schedule-search-attributes';
 import { canonicalJson, sha256Hex } from '../canonical-json';
 import { planDigest } from './schedules';
+import { decodeHistoryPayload } from '../client/temporal-connection';
 import { CONTROL_POOL, taskQueueForPool } from '../core/run/task-queues';
 // Started by function reference, so the compiler checks `args` against the workflow's parameters.
 import { dataWatcher } from '../../workflows/data-watcher';
@@ -211,6 +212,32 @@ export class DataWatchClient {
       stopped.push({ watcherId, path: trigger.path, outcome: 'stopped' });
     }
     return [...stopped, ...(await this.stopAll(pipeline))];
+  }
+
+  /**
+   * The config a watcher works with now, read from its latest execution's history without a worker: the input it
+   * started (or continued as new) with, then each `configure` signal it received since, the last one winning.
+   * Undefined when the watcher no longer exists.
+   */
+  async appliedConfig(watcherId: string): Promise<DataWatcherConfig | undefined> {
+    let events;
+    try {
+      events = (await this.client.workflow.getHandle(watcherId).fetchHistory()).events ?? [];
+    } catch (thrown) {
+      if (thrown instanceof WorkflowNotFoundError) return undefined;
+      throw thrown;
+    }
+    const started = events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    if (!started) throw new DependencyUnavailableError(`watcher ${watcherId} has no recorded input`, { watcherId });
+    let config = ((await decodeHistoryPayload(this.client, started)) as Partial<DataWatcherInput> | undefined)?.config;
+    for (const event of events) {
+      const signal = event.workflowExecutionSignaledEventAttributes;
+      const payload = signal?.signalName === DATA_WATCHER_SIGNALS.configure ? signal.input?.payloads?.[0] : undefined;
+      if (payload) config = (await decodeHistoryPayload(this.client, payload)) as DataWatcherConfig;
+    }
+    if (!config?.plan)
+      throw new DependencyUnavailableError(`watcher ${watcherId} has no plan in its history`, { watcherId });
+    return config;
   }
 
   /** Running watchers (of one pipeline, or all). */

@@ -267,6 +267,30 @@ export class ScheduleService {
   }
 
   /**
+   * The plan each of Fineflow's schedules starts its runs with (its action's input), for `fineflow gc` (the dataset
+   * versions they pin). A schedule deleted since the listing is left out; one whose action carries no plan throws,
+   * since what it runs cannot be known.
+   */
+  async appliedPlans(): Promise<{ readonly scheduleId: string; readonly pipeline: string; readonly plan: Plan }[]> {
+    const found: { scheduleId: string; pipeline: string; plan: Plan }[] = [];
+    for await (const summary of this.client.schedule.list()) {
+      const pipeline = pipelineOfScheduleId(summary.scheduleId);
+      if (pipeline === undefined) continue;
+      const description = await this.describeOrUndefined(pipeline);
+      if (!description) continue;
+      const input: unknown = description.action.type === 'startWorkflow' ? description.action.args?.[0] : undefined;
+      const plan = typeof input === 'object' && input !== null ? (input as Partial<PipelineRunInput>).plan : undefined;
+      if (!plan || !Array.isArray(plan.stages))
+        throw new InvalidInputError(`schedule ${summary.scheduleId} does not start a pipeline run with a plan`, {
+          code: 'not-a-run-schedule',
+          scheduleId: summary.scheduleId,
+        });
+      found.push({ scheduleId: summary.scheduleId, pipeline, plan });
+    }
+    return found;
+  }
+
+  /**
    * How a run ended, in lower case (`completed`, `failed`, `running`, …), or `unknown` when Temporal no longer has it.
    */
   async runResult(runId: string): Promise<string> {

@@ -2,8 +2,8 @@
  * `fineflow gc [--older-than D] [--checkpoints-after D] [--keep-sweeps N] [--keep-dataset-versions N] [--yes]`:
  * retention. Lists (by default) or deletes (`--yes`) old run prefixes, checkpoints of ended runs, cache entries
  * nothing points at, sweep history records past a stage's newest N and, when asked, dataset versions past a prefix's
- * newest N; never what a running or waiting run, a cache entry in use or a registered model's lineage needs (rules:
- * src/retention/gc-plan.ts).
+ * newest N; never what a running or waiting run, a cache entry in use, a registered model's lineage or (dataset
+ * versions) a live schedule or data watcher needs (rules: src/retention/gc-plan.ts).
  */
 import type * as TextTableModule from '../../client/text-table';
 import { EXIT, UsageError, type CliCommand } from '../command';
@@ -79,36 +79,63 @@ interface PolicyWords {
   readonly keepDatasetVersions?: number;
 }
 
+function nothingToDelete(policy: PolicyWords): string {
+  const age = formatHumanDuration;
+  return (
+    `nothing to delete: no run ended over ${age(policy.olderThanMs)} ago, no checkpoint of a run ended over ` +
+    `${age(policy.checkpointsAfterMs)} ago, no unused cache entry older than ${age(policy.olderThanMs)}, and no ` +
+    `stage keeps more than ${policy.keepSweeps} sweep history records` +
+    (policy.keepDatasetVersions === undefined
+      ? ' (--older-than, --checkpoints-after, --keep-sweeps set these; dataset versions are collected only with ' +
+        '--keep-dataset-versions)\n'
+      : `, and no dataset prefix has more than ${policy.keepDatasetVersions} versions sealed over ` +
+        `${age(policy.olderThanMs)} ago that nothing needs (--older-than, --checkpoints-after, --keep-sweeps, ` +
+        '--keep-dataset-versions set these)\n')
+  );
+}
+
 export function renderPlan(plan: GcPlan, deleted: boolean, policy: PolicyWords): string {
   const { formatBytes, renderTable } = load();
-  if (plan.remove.length === 0) {
-    const age = formatHumanDuration;
-    return (
-      `nothing to delete: no run ended over ${age(policy.olderThanMs)} ago, no checkpoint of a run ended over ` +
-      `${age(policy.checkpointsAfterMs)} ago, no unused cache entry older than ${age(policy.olderThanMs)}, and no ` +
-      `stage keeps more than ${policy.keepSweeps} sweep history records` +
-      (policy.keepDatasetVersions === undefined
-        ? ' (--older-than, --checkpoints-after, --keep-sweeps set these; dataset versions are collected only with ' +
-          '--keep-dataset-versions)\n'
-        : `, and no dataset prefix has more than ${policy.keepDatasetVersions} versions sealed over ` +
-          `${age(policy.olderThanMs)} ago that no model names (--older-than, --checkpoints-after, --keep-sweeps, ` +
-          '--keep-dataset-versions set these)\n')
+  const lines: string[] = [];
+  if (plan.remove.length === 0) lines.push(nothingToDelete(policy).trimEnd());
+  else {
+    lines.push(
+      ...renderTable(
+        [
+          { title: 'kind' },
+          { title: 'id' },
+          { title: 'objects', align: 'right' },
+          { title: 'size', align: 'right' },
+          { title: 'why' },
+        ],
+        plan.remove.map((item) => [
+          item.kind,
+          item.id,
+          String(item.objects.length),
+          formatBytes(item.bytes),
+          item.reason,
+        ]),
+      ),
+    );
+    const verb = deleted ? 'deleted' : 'would delete';
+    const hint = deleted ? '' : ' (run again with --yes to delete)';
+    lines.push(`${verb} ${plan.objects} objects, ${formatBytes(plan.bytes)}${hint}`);
+  }
+  if (plan.kept.length > 0) {
+    lines.push('', `kept past their prefix's newest ${policy.keepDatasetVersions ?? 0}:`);
+    lines.push(
+      ...renderTable(
+        [{ title: 'kind' }, { title: 'id' }, { title: 'why' }],
+        plan.kept.map((kept) => [kept.kind, kept.id, kept.reason]),
+      ),
     );
   }
-  const lines = renderTable(
-    [
-      { title: 'kind' },
-      { title: 'id' },
-      { title: 'objects', align: 'right' },
-      { title: 'size', align: 'right' },
-      { title: 'why' },
-    ],
-    plan.remove.map((item) => [item.kind, item.id, String(item.objects.length), formatBytes(item.bytes), item.reason]),
-  );
-  const verb = deleted ? 'deleted' : 'would delete';
-  lines.push(
-    `${verb} ${plan.objects} objects, ${formatBytes(plan.bytes)}${deleted ? '' : ' (run again with --yes to delete)'}`,
-  );
+  if (plan.datasetVersionsRefused !== undefined)
+    lines.push(
+      '',
+      `no dataset version ${deleted ? 'was' : 'would be'} dropped: ${plan.datasetVersionsRefused}. gc drops a ` +
+        'dataset version only when it can see every schedule, data watcher and open run that could need it',
+    );
   return `${lines.join('\n')}\n`;
 }
 
@@ -160,10 +187,13 @@ export const command: CliCommand = {
       kind: 'string',
       valueName: 'N',
       description:
-        'also collect dataset versions: keep the newest N of each prefix, every version a registered model names and ' +
-        'every version sealed within --older-than; drop the others and the object versions only they name (never the ' +
-        `data a prefix holds now). A pipeline pinned to a dropped version then fails: keep what pipelines pin ` +
-        `(${KEEP_DATASET_VERSIONS.min}-${KEEP_DATASET_VERSIONS.max}; absent: dataset versions are kept)`,
+        'also collect dataset versions: keep the newest N of each prefix, every version a registered model names, ' +
+        'every version sealed within --older-than and every version a schedule, data watcher or run not yet ended ' +
+        'pins or reads; drop the others and the object versions only they name (never the data a prefix holds ' +
+        'now). A pipeline submitted by hand and pinned to a dropped version then fails. Exits 1, dropping no ' +
+        `version, when it cannot list schedules, watchers or open runs (${KEEP_DATASET_VERSIONS.min}-` +
+        `${KEEP_DATASET_VERSIONS.max}; ` +
+        'absent: dataset versions are kept)',
     },
     { name: 'yes', kind: 'boolean', description: 'delete; without it gc only lists what it would delete' },
   ],
@@ -186,7 +216,8 @@ export const command: CliCommand = {
         const items = plan.remove.map(({ objects, ...rest }) => ({ ...rest, objects: objects.length }));
         io.stdout.write(`${JSON.stringify({ dryRun: deleted === undefined, ...plan, remove: items })}\n`);
       } else io.stdout.write(renderPlan(plan, deleted !== undefined, policy));
-      return EXIT.ok;
+      // Asked to collect dataset versions and could not: a nightly script must not take that for success.
+      return plan.datasetVersionsRefused === undefined ? EXIT.ok : EXIT.failure;
     });
   },
 };

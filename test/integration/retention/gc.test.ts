@@ -16,6 +16,11 @@ import { executeGc, planCollection } from '../../../src/retention/gc';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { registerTestStageTypes } from '../../stage-types';
 import { waitForRunState } from '../../helpers/run-state';
+import { compilePlan } from '../../../src/spec/compile';
+import type { Plan } from '../../../src/core/spec/plan-types';
+import { ScheduleService } from '../../../src/schedules/schedule-client';
+import { scheduleIdForPipeline } from '../../../src/schedules/schedules';
+import { runCli } from '../../helpers/cli';
 
 let h: RuntimeHarness;
 before(async () => {
@@ -126,7 +131,7 @@ test('gc keeps the newest records of each sweep stage on real MinIO and deletes 
   assert.match(sweeps[0]?.reason ?? '', /newest 20 \(of 23\)/);
   assert.ok((await h.store.stat(busy[0] as string)) !== undefined, 'the dry run deleted nothing');
 
-  await executeGc(h.store, { remove: sweeps, bytes: 0, objects: 3 });
+  await executeGc(h.store, { remove: sweeps });
   const left = (await h.store.list(`s3://${bucket}/sweeps/gc-sweeps/`)).map((o) => `s3://${bucket}/${o.key}`).sort();
   assert.deepEqual(left, [...busy.slice(3), notRecord, ...quiet].sort());
 });
@@ -167,7 +172,7 @@ test('gc --keep-dataset-versions drops old versions and their object versions, n
     );
     assert.equal((await listDatasetVersions(h.store, bucket, prefix)).length, 3, 'the dry run deleted nothing');
 
-    await executeGc(h.store, { remove: datasets, bytes: 0, objects: 6 });
+    await executeGc(h.store, { remove: datasets });
     assert.deepEqual(
       (await listDatasetVersions(h.store, bucket, prefix)).map((v) => v.id),
       [newest],
@@ -186,3 +191,161 @@ test('gc --keep-dataset-versions drops old versions and their object versions, n
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+/** Pushes `count` versions of a prefix of its own (a.csv rewritten each time); their ids, oldest first. */
+async function pushVersions(count: number): Promise<{ prefix: string; ids: string[]; done(): Promise<void> }> {
+  const prefix = `s3://ffgcpin-${randomSuffix()}/lines/`;
+  const dir = await mkdtemp(join(tmpdir(), 'ff-gc-pins-'));
+  const ids: string[] = [];
+  for (let n = 1; n <= count; n++) {
+    await writeFile(join(dir, 'a.csv'), `x,label\n${n},v${n}\n`);
+    ids.push((await pushDirectory(h.store, h.config.s3.bucket, dir, prefix, () => undefined)).version);
+  }
+  return { prefix, ids, done: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A pipeline reading `params.data` with prepare-data; a yearly schedule and/or a newData trigger when asked. */
+function pinningPlan(name: string, data: string, extra = ''): Plan {
+  const yaml = `apiVersion: fineflow/v1
+kind: Pipeline
+metadata: {name: ${name}}
+params: {data: "${data}"}
+${extra}
+stages:
+  prepare:
+    uses: prepare-data
+    with: {source: "\${{ params.data }}", format: csv, labelColumn: label}
+`;
+  const compiled = compilePlan(yaml, `${name}.yaml`);
+  if (!compiled.plan) throw new Error(JSON.stringify(compiled.diagnostics));
+  return compiled.plan;
+}
+
+test(
+  'gc --keep-dataset-versions keeps the versions a schedule, a data watcher and an open run pin, and says why',
+  { timeout: 120_000 },
+  async (t) => {
+    const bucket = h.config.s3.bucket;
+    const { prefix, ids, done } = await pushVersions(4);
+    t.after(done);
+    const [v1, v2, v3] = ids as [string, string, string, string];
+    const suffix = randomSuffix();
+    // Nothing polls this queue: the schedule never runs, the watcher never looks, the run stays open.
+    const schedules = new ScheduleService(h.client, { workflowTaskQueue: `gc-nobody-${suffix}` });
+    const scheduled = `gcpin-sched-${suffix}`;
+    const watched = `gcpin-watch-${suffix}`;
+    t.after(async () => {
+      await schedules.delete(scheduled).catch(() => undefined);
+      await schedules.delete(watched).catch(() => undefined);
+    });
+    await schedules.apply(pinningPlan(scheduled, `${prefix}@${v1}`, 'schedule: {cron: "0 3 1 1 *"}'));
+    const watcher = await schedules.apply(
+      pinningPlan(watched, `${prefix}@${v2}`, `triggers: [{newData: {path: "s3://ffgcpin-${suffix}/in/"}}]`),
+    );
+    const openRun = await h.runs.submit(pinningPlan(`gcpin-run-${suffix}`, `${prefix}@${v3}`), {
+      taskQueue: `gc-nobody-${suffix}`,
+    });
+    t.after(() =>
+      h.client.workflow
+        .getHandle(openRun)
+        .terminate('test over')
+        .catch(() => undefined),
+    );
+    // Temporal's listings are eventually consistent: wait until they show all three.
+    const listed = async (): Promise<boolean> => {
+      const plans = await schedules.appliedPlans();
+      const watchers = await schedules.watchers.list(watched);
+      return (
+        plans.some((p) => p.pipeline === scheduled) &&
+        watchers.length > 0 &&
+        (await h.runs.openRunIds()).includes(openRun)
+      );
+    };
+    while (!(await listed())) await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const policy = { olderThanMs: 0, checkpointsAfterMs: 3650 * 24 * HOUR, keepSweeps: 20, keepDatasetVersions: 1 };
+    const plan = await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR);
+    const mine = (name: string) => name.startsWith(prefix);
+    assert.deepEqual(
+      plan.remove.filter((item) => mine(item.id)),
+      [],
+      'every old version is pinned by something live',
+    );
+    assert.equal(plan.datasetVersionsRefused, undefined);
+    const kept = new Map(plan.kept.filter((k) => mine(k.id)).map((k) => [k.id.slice(prefix.length + 1), k.reason]));
+    assert.match(kept.get(v1.slice(0, 12)) ?? '', new RegExp(`schedule ${scheduleIdForPipeline(scheduled)} pins it`));
+    assert.match(kept.get(v2.slice(0, 12)) ?? '', new RegExp(`data watcher ${watcher.watchers[0]?.watcherId} pins it`));
+    assert.match(kept.get(v3.slice(0, 12)) ?? '', new RegExp(`run ${openRun} \\(not ended\\) pins it`));
+
+    // The command's dry-run table says the same.
+    const cli = await runCli(['gc', '--keep-dataset-versions', '1', '--older-than', '1ms'], {
+      env: { FINEFLOW_BUCKET: bucket },
+    });
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, /^kept past their prefix's newest 1:$/m);
+    assert.match(cli.stdout, new RegExp(`${prefix}@${v1.slice(0, 12)}\\s+number 4 of 4 by age, kept: .*schedule`));
+
+    // Once the schedule is gone, its version may go; the watcher's and the run's still stay.
+    await schedules.delete(scheduled);
+    let after = await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR);
+    while ((await schedules.appliedPlans()).some((p) => p.pipeline === scheduled)) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      after = await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR);
+    }
+    assert.deepEqual(
+      after.remove.filter((item) => mine(item.id)).map((item) => item.id),
+      [`${prefix}@${v1.slice(0, 12)}`],
+    );
+  },
+);
+
+test(
+  'gc drops no dataset version when it cannot read what a schedule runs, and says why',
+  { timeout: 60_000 },
+  async (t) => {
+    const bucket = h.config.s3.bucket;
+    const { prefix, done } = await pushVersions(2);
+    t.after(done);
+    // A Fineflow-named schedule whose action carries no plan: gc cannot know what it pins.
+    const scheduleId = scheduleIdForPipeline(`gcpin-bad-${randomSuffix()}`);
+    await h.client.schedule.create({
+      scheduleId,
+      spec: { cronExpressions: ['0 3 1 1 *'] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'pipelineRun',
+        taskQueue: `gc-nobody-${randomSuffix()}`,
+        args: [],
+      },
+      state: { paused: true },
+    });
+    t.after(() =>
+      h.client.schedule
+        .getHandle(scheduleId)
+        .delete()
+        .catch(() => undefined),
+    );
+    // Temporal's schedule listing is eventually consistent: wait until it shows this one.
+    const listed = async (): Promise<boolean> => {
+      for await (const summary of h.client.schedule.list()) if (summary.scheduleId === scheduleId) return true;
+      return false;
+    };
+    while (!(await listed())) await new Promise((resolve) => setTimeout(resolve, 200));
+    const policy = { olderThanMs: 0, checkpointsAfterMs: 3650 * 24 * HOUR, keepSweeps: 20, keepDatasetVersions: 1 };
+    const plan = await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR);
+    assert.match(plan.datasetVersionsRefused ?? '', new RegExp(`schedule ${scheduleId} does not start a pipeline run`));
+    assert.deepEqual(
+      plan.remove.filter((item) => item.id.startsWith(prefix)),
+      [],
+    );
+    assert.ok(plan.kept.some((k) => k.id.startsWith(prefix) && /unknown/.test(k.reason)));
+    const cli = await runCli(['gc', '--keep-dataset-versions', '1', '--older-than', '1ms'], {
+      env: { FINEFLOW_BUCKET: bucket },
+    });
+    assert.equal(cli.code, 1, 'asked to collect dataset versions and could not: not a success');
+    assert.match(
+      cli.stdout,
+      /no dataset version would be dropped: listing schedules, data watchers and open runs failed/,
+    );
+  },
+);

@@ -5,7 +5,7 @@ import { renderPlan } from '../../../src/cli/commands/gc';
 const policy = { olderThanMs: 14 * 86_400_000, checkpointsAfterMs: 2 * 3_600_000, keepSweeps: 5 };
 
 it('an empty plan says there is nothing to delete and under which policy, not an empty table', () => {
-  const text = renderPlan({ remove: [], bytes: 0, objects: 0 }, false, policy);
+  const text = renderPlan({ remove: [], kept: [], bytes: 0, objects: 0 }, false, policy);
   assert.doesNotMatch(text, /^kind\s+id/m);
   assert.match(text, /^nothing to delete: no run ended over 14d ago, no checkpoint of a run ended over 2h ago/);
   assert.match(text, /more than 5 sweep history records/);
@@ -14,6 +14,7 @@ it('an empty plan says there is nothing to delete and under which policy, not an
 it('a plan lists what it would delete and how to delete it', () => {
   const plan = {
     remove: [{ kind: 'run' as const, id: 'run-1', reason: 'ended 40d ago', objects: [], bytes: 2048 }],
+    kept: [],
     bytes: 2048,
     objects: 3,
   };
@@ -21,4 +22,19 @@ it('a plan lists what it would delete and how to delete it', () => {
   assert.match(text, /^kind\s+id\s+objects\s+size\s+why$/m);
   assert.match(text, /run\s+run-1\s+0\s+2\.0 KiB\s+ended 40d ago/);
   assert.match(text, /would delete 3 objects, 2\.0 KiB \(run again with --yes to delete\)/);
+});
+
+it('a plan lists the dataset versions it kept past the newest N and why, and says when it dropped none', () => {
+  const plan = {
+    remove: [],
+    kept: [{ kind: 'dataset-version' as const, id: 's3://d/p/@0123456789ab', reason: 'number 3 of 3 by age, kept: x' }],
+    bytes: 0,
+    objects: 0,
+    datasetVersionsRefused: 'listing schedules, data watchers and open runs failed: no answer',
+  };
+  const text = renderPlan(plan, false, { ...policy, keepDatasetVersions: 2 });
+  assert.match(text, /^nothing to delete:/);
+  assert.match(text, /^kept past their prefix's newest 2:\nkind\s+id\s+why$/m);
+  assert.match(text, /^dataset-version\s+s3:\/\/d\/p\/@0123456789ab\s+number 3 of 3 by age, kept: x$/m);
+  assert.match(text, /no dataset version would be dropped: listing schedules, data watchers and open runs failed/);
 });

@@ -140,3 +140,87 @@ test('prefixes count apart: each keeps its own newest N', () => {
   );
   assert.deepEqual(plan.remove, []);
 });
+
+test('a version a live schedule, watcher or open run needs is kept, and the plan says why', () => {
+  const read = {
+    uri: `s3://fineflow/datasets/x/_versions/${id(2)}.reads/run%2Fopen/prepare.json`,
+    size: 2,
+    lastModifiedMs: 0,
+  };
+  const ended = {
+    uri: `s3://fineflow/datasets/x/_versions/${id(1)}.reads/run-ended/prepare.json`,
+    size: 2,
+    lastModifiedMs: 0,
+  };
+  const plan = planGc(
+    facts({
+      datasetVersions: [
+        { ...version(1, 90), readRecords: [ended] },
+        { ...version(2, 80), readRecords: [read] },
+        version(3, 70),
+        version(4, 60),
+        version(5, 1),
+      ],
+      datasetVersionNeeds: new Map([
+        [id(3), ['schedule fineflow-nightly pins it (s3://datasets/defects/@000000000000)']],
+      ]),
+      openRuns: new Set(['run/open', 'run-other']),
+    }),
+    policy,
+  );
+  assert.deepEqual(
+    removed(plan).map(([name]) => name),
+    [`${PREFIX}@${id(1).slice(0, 12)}`],
+    'only the version whose reader has ended goes',
+  );
+  assert.deepEqual(
+    plan.kept.map((kept) => [kept.id, kept.reason]),
+    [
+      [
+        `${PREFIX}@${id(3).slice(0, 12)}`,
+        'number 3 of 5 by age, kept: schedule fineflow-nightly pins it (s3://datasets/defects/@000000000000)',
+      ],
+      [
+        `${PREFIX}@${id(2).slice(0, 12)}`,
+        'number 4 of 5 by age, kept: run run/open (not ended) read it in stage prepare',
+      ],
+    ],
+  );
+  assert.equal(plan.datasetVersionsRefused, undefined);
+  // a2 and a3 stay: kept versions name them; a1 (only the dropped version names it) goes.
+  assert.deepEqual(
+    plan.remove[0]?.objects.map((o) => o.versionId ?? o.uri),
+    ['s3://fineflow/datasets/x/1.json', ended.uri, 'a1'],
+  );
+});
+
+test('a kept version lists every reason: young, named by a model and pinned', () => {
+  const plan = planGc(
+    facts({
+      modelDatasetVersions: new Set([id(3)]),
+      datasetVersionNeeds: new Map([[id(3), ['data watcher w pins it (x)', 'run r (not ended) pins it (x)']]]),
+    }),
+    { ...policy, olderThanMs: 75 * DAY },
+  );
+  assert.deepEqual(
+    plan.kept.map((kept) => kept.reason),
+    [
+      "number 3 of 5 by age, kept: sealed 70.0 days ago, within --older-than; a registered model's lineage names it; " +
+        'data watcher w pins it (x); run r (not ended) pins it (x)',
+    ],
+  );
+});
+
+test('when what schedules and open runs need is unknown, no dataset version is dropped, and the plan says why', () => {
+  const plan = planGc(facts({ datasetNeedsUnknown: 'listing schedules failed: no answer' }), policy);
+  assert.deepEqual(plan.remove, []);
+  assert.equal(plan.datasetVersionsRefused, 'listing schedules failed: no answer');
+  assert.deepEqual(
+    plan.kept.map((kept) => kept.id),
+    [3, 2, 1].map((n) => `${PREFIX}@${id(n).slice(0, 12)}`),
+  );
+  assert.match(plan.kept[0]?.reason ?? '', /need is unknown/);
+  // Without --keep-dataset-versions nothing was asked of rule 6, so nothing was refused.
+  const { keepDatasetVersions: _keep, ...withoutKeep } = policy;
+  assert.equal(planGc(facts({ datasetNeedsUnknown: 'x' }), withoutKeep).datasetVersionsRefused, undefined);
+});

@@ -84,7 +84,7 @@ test('artifacts of a cache entry in use are kept; an old unindexed entry goes wi
 
 test('nothing to collect gives an empty plan', () => {
   const plan = planGc(facts({ runObjects: new Map() }), policy);
-  assert.deepEqual(plan, { remove: [], bytes: 0, objects: 0 });
+  assert.deepEqual(plan, { remove: [], kept: [], bytes: 0, objects: 0 });
 });
 
 /** `count` history records of one stage, newest first, ended an hour apart (the newest an hour ago). */

@@ -1,0 +1,76 @@
+/**
+ * What `fineflow gc --keep-dataset-versions` must not drop because something in Temporal still needs it (rule 6 of
+ * src/retention/gc-plan.ts): the versions the pipelines of Fineflow's schedules and running data watchers pin, and
+ * the versions runs that have not ended pin, were triggered by or are reading (their read records, which gc-plan
+ * matches against the open runs listed here). Read from Temporal without a worker: schedules' actions, watchers'
+ * and runs' histories. Any failure throws; gc then drops no dataset version (gc.ts).
+ */
+import { WorkflowNotFoundError, isGrpcServiceError, type Client } from '@temporalio/client';
+import { datasetPinsIn } from '../datasets/dataset-source';
+import { datasetVersionOf } from '../core/run/run-trigger';
+import { paramsAfterRetries, readRecordedRunInput } from '../client/run-input';
+import { paramValues } from '../core/run/params';
+import { ScheduleService } from '../schedules/schedule-client';
+import type { RunClient } from '../client/run-client';
+
+export interface DatasetNeeds {
+  /** Why a version is needed (sentences naming the schedule, watcher or run), by version id. */
+  readonly pins: ReadonlyMap<string, readonly string[]>;
+  /** Runs that have not ended. */
+  readonly openRuns: ReadonlySet<string>;
+}
+
+const GRPC_NOT_FOUND = 5;
+
+/** `s3://b/p/@0123456789ab…`: a pin as the reasons show it. */
+function shortPin(prefix: string, id: string): string {
+  return `${prefix}@${id.slice(0, 12)}`;
+}
+
+export async function gatherDatasetNeeds(client: Client, runs: Pick<RunClient, 'openRunIds'>): Promise<DatasetNeeds> {
+  const pins = new Map<string, string[]>();
+  const need = (id: string, why: string): void => {
+    const reasons = pins.get(id) ?? [];
+    if (!reasons.includes(why)) pins.set(id, [...reasons, why]);
+  };
+  const schedules = new ScheduleService(client);
+  for (const { scheduleId, plan } of await schedules.appliedPlans())
+    for (const pin of datasetPinsIn(plan))
+      need(pin.id, `schedule ${scheduleId} pins it (${shortPin(pin.prefix, pin.id)})`);
+  for (const { watcherId } of await schedules.watchers.list()) {
+    const config = await schedules.watchers.appliedConfig(watcherId);
+    for (const pin of datasetPinsIn(config?.plan))
+      need(pin.id, `data watcher ${watcherId} pins it (${shortPin(pin.prefix, pin.id)})`);
+  }
+  const openRuns = new Set<string>();
+  for (const runId of await runs.openRunIds()) {
+    const found = await openRunPins(client, runId);
+    if (!found) continue; // ended and gone since the listing
+    openRuns.add(runId);
+    for (const pin of found.pins) need(pin.id, `run ${runId} (not ended) pins it (${shortPin(pin.prefix, pin.id)})`);
+    if (found.triggeredBy) need(found.triggeredBy, `run ${runId} (not ended) was triggered by it`);
+  }
+  return { pins, openRuns };
+}
+
+/**
+ * The versions an open run pins (in its plan, its params as `retry --set` left them, or the state it continued with)
+ * and the one that triggered it; undefined when the run no longer exists.
+ */
+async function openRunPins(
+  client: Client,
+  runId: string,
+): Promise<{ pins: ReturnType<typeof datasetPinsIn>; triggeredBy?: string } | undefined> {
+  try {
+    const { input } = await readRecordedRunInput(client, runId);
+    const events = (await client.workflow.getHandle(runId).fetchHistory()).events ?? [];
+    const params = await paramsAfterRetries(client, input.plan, paramValues(input.plan), events);
+    const triggeredBy = datasetVersionOf(input.trigger);
+    return { pins: datasetPinsIn([input, params]), ...(triggeredBy ? { triggeredBy } : {}) };
+  } catch (thrown) {
+    // gRPC NOT_FOUND: the raw history call's way of saying the same.
+    if (thrown instanceof WorkflowNotFoundError || (isGrpcServiceError(thrown) && thrown.code === GRPC_NOT_FOUND))
+      return undefined;
+    throw thrown;
+  }
+}
