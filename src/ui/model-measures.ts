@@ -16,7 +16,7 @@ import { InvalidInputError } from '../core/errors';
 import { readRunInput } from './run-plan';
 import type { RunClient } from '../client/run-client';
 import type { ObjectStore } from '../storage/object-store';
-import type { ClassMeasure, MeasureSource, ModelMeasures } from './web/model-measure-types';
+import { MEASURE_WORDING, type ClassMeasure, type MeasureSource, type ModelMeasures } from './web/model-measure-types';
 
 /** What the measures read: the UI server's services (api.ts `UiServices`), named here so api.ts can import this. */
 interface MeasureServices {
@@ -48,7 +48,7 @@ function trainingSource(card: ModelCard): MeasureSource | undefined {
   const epoch = card.metrics?.weightsEpoch;
   return {
     kind: 'training',
-    what: 'training and validation metrics of the saved weights' + (epoch !== undefined ? ` (epoch ${epoch})` : ''),
+    what: MEASURE_WORDING.trainingMetrics + (epoch !== undefined ? ` (epoch ${epoch})` : ''),
     ...(runId ? { runId } : {}),
     ...(stage ? { stage } : {}),
     metrics,
@@ -92,7 +92,13 @@ function perClassOf(value: JsonValue | undefined): ClassMeasure[] {
 function evaluationSource(bucket: string, runId: string, planned: PlannedStage, state: RunState): MeasureSource {
   const stage = state.stages.find((s) => s.id === planned.id);
   const split = typeof planned.with.split === 'string' ? planned.with.split : 'test';
-  const base = { kind: 'evaluation' as const, what: `${split} set metrics`, runId, stage: planned.id, split };
+  const base = {
+    kind: 'evaluation' as const,
+    what: MEASURE_WORDING.splitMetrics(split),
+    runId,
+    stage: planned.id,
+    split,
+  };
   const found = stage?.outputs?.metrics;
   if (!stage || !found || typeof found !== 'object' || Array.isArray(found))
     return { ...base, metrics: [], problem: `stage ${planned.id} has no metrics (${stage?.status ?? 'not run'})` };

@@ -39,3 +39,15 @@ export interface ModelMeasures {
   /** The prefix of the lineage's dataset version, when its manifest is recorded. */
   readonly datasetPrefix?: string;
 }
+
+/**
+ * What each kind of number measures, as the model page's Metrics section heads them and its versions table labels
+ * its columns: one wording for both.
+ */
+export const MEASURE_WORDING = {
+  evaluation: 'Evaluation',
+  training: 'Training',
+  /** An evaluate stage's numbers, on the split it scored (`test` unless it says otherwise). */
+  splitMetrics: (split: string): string => `${split} set metrics`,
+  trainingMetrics: 'training and validation metrics of the saved weights',
+} as const;

@@ -2,7 +2,8 @@
 import { readableJson } from '../readable-json';
 import { drawDag } from '../dag';
 import type { ModelCard, ModelSummary, VersionTagsView } from '../types';
-import type { MeasureSource, ModelMeasures } from '../model-measure-types';
+import { MEASURE_WORDING, type MeasureSource, type ModelMeasures } from '../model-measure-types';
+import { GATE_KEY, groupHead, hasEvaluation, versionColumns, type VersionColumn } from '../version-columns';
 import { datasetVersionHref } from './datasets';
 import {
   confirmAction,
@@ -287,7 +288,7 @@ function perClassTable(source: MeasureSource): HTMLElement | undefined {
 }
 
 function measureSection(source: MeasureSource): HTMLElement {
-  const title = source.kind === 'evaluation' ? `Evaluation: ${source.what}` : `Training: ${source.what}`;
+  const title = `${MEASURE_WORDING[source.kind]}: ${source.what}`;
   return h(
     'section',
     { class: `measure ${source.kind}`, 'data-kind': source.kind },
@@ -315,6 +316,86 @@ function drawMeasures(into: HTMLElement, measures: ModelMeasures): void {
   );
 }
 
+/** Versions whose gate the table reads from their registering runs (newest first); older ones say where to look. */
+const GATES_READ = 10;
+
+/** One version's measures, read once per page (the table's gate and the version's Metrics section share it). */
+function versionMeasures(name: string): (version: number) => Promise<ModelMeasures> {
+  const read = new Map<number, Promise<ModelMeasures>>();
+  return (version) => {
+    let measures = read.get(version);
+    if (!measures) {
+      measures = getJson<ModelMeasures>(`/api/models/${encodeURIComponent(name)}/versions/${version}/measures`);
+      read.set(version, measures);
+    }
+    return measures;
+  };
+}
+
+/** The versions table's head: each metric column under what it measures (the Metrics section's words). */
+function versionsHead(columns: readonly VersionColumn[]): HTMLElement[] {
+  const span = columns.length > 0 ? 2 : 1;
+  const fixed = (text: string): HTMLElement => h('th', { scope: 'col', rowspan: span }, text);
+  const groups = [...new Set(columns.map((c) => c.group))].map((group) =>
+    h(
+      'th',
+      { scope: 'colgroup', colspan: columns.filter((c) => c.group === group).length, class: `group ${group}` },
+      groupHead(group),
+    ),
+  );
+  const top = h('tr', {}, fixed('Version'), fixed('Aliases'), fixed('Created'), ...groups, fixed('Tags'), fixed(''));
+  if (columns.length === 0) return [top];
+  return [top, h('tr', {}, ...columns.map((c) => h('th', { scope: 'col', title: c.label }, c.head)))];
+}
+
+/** A version's number in a column; a gate cell waits for the registering run's verdict (fillGates). */
+function versionCell(column: VersionColumn, card: ModelCard, gates: Map<number, HTMLElement>): HTMLElement {
+  if (column.key !== GATE_KEY)
+    return h('td', { class: 'num', 'data-label': column.label }, formatNumber(card.metrics?.[column.key]));
+  const cell = h('td', { class: 'gate nowrap', 'data-label': column.label });
+  if (hasEvaluation(card)) gates.set(card.version, cell);
+  return cell;
+}
+
+/** What a version's registering run says of its gate: "passed", "not passed", or why it cannot say. */
+function gateVerdict(measures: ModelMeasures): { text: string; title?: string } {
+  const evaluation = measures.sources.find((s) => s.kind === 'evaluation' && s.passed !== undefined);
+  if (evaluation?.passed !== undefined)
+    return { text: evaluation.passed ? 'passed' : 'not passed', title: `by evaluate stage ${evaluation.stage ?? ''}` };
+  return { text: 'unknown', title: measures.problem ?? 'the registering run recorded no gate for this version' };
+}
+
+/** Each gate cell of the newest versions, one registering run at a time (each is a read of that run's history). */
+async function fillGates(
+  gates: ReadonlyMap<number, HTMLElement>,
+  measuresOf: (version: number) => Promise<ModelMeasures>,
+): Promise<void> {
+  const versions = [...gates.keys()].sort((a, b) => b - a);
+  for (const [index, version] of versions.entries()) {
+    const cell = gates.get(version);
+    if (!cell) continue;
+    if (index >= GATES_READ) {
+      cell.append(h('span', { class: 'muted', title: "open the version's card: its Metrics say" }, 'not read'));
+      continue;
+    }
+    cell.setAttribute('aria-busy', 'true');
+    cell.textContent = '…';
+    const verdict = await measuresOf(version).then(gateVerdict, (error: unknown) => ({
+      text: 'unknown',
+      title: error instanceof Error ? error.message : String(error),
+    }));
+    cell.removeAttribute('aria-busy');
+    replace(
+      cell,
+      h(
+        'span',
+        { class: `verdict ${verdict.text.replace(' ', '-')}`, ...(verdict.title ? { title: verdict.title } : {}) },
+        verdict.text,
+      ),
+    );
+  }
+}
+
 export function modelPage(name: string): Page {
   const status = h('div');
   const content = h('div');
@@ -324,14 +405,15 @@ export function modelPage(name: string): Page {
       Object.entries(model.aliases)
         .filter(([, v]) => v === version)
         .map(([a]) => a);
-    const metricNames = [...new Set(model.versions.flatMap((v) => Object.keys(v.metrics ?? {})))].slice(0, 6);
+    const columns = versionColumns(model.versions);
+    const measuresOf = versionMeasures(name);
     const cardBox = h('div', { class: 'card' });
     let cardsShown = 0;
     const showCard = (card: ModelCard): void => {
       const lineageBox = h('div', { class: 'scroll lineage-box' }, lineageGraph(card, lineageLinks(card, undefined)));
       const measuresBox = h('div', { class: 'measures-box' }, h('p', { class: 'muted' }, 'Loading metrics…'));
       const shown = ++cardsShown;
-      getJson<ModelMeasures>(`/api/models/${encodeURIComponent(name)}/versions/${card.version}/measures`).then(
+      measuresOf(card.version).then(
         (measures) => {
           if (shown !== cardsShown) return;
           drawMeasures(measuresBox, measures);
@@ -364,6 +446,7 @@ export function modelPage(name: string): Page {
         h('pre', { class: 'json' }, readableJson(card)),
       );
     };
+    const gates = new Map<number, HTMLElement>();
     const rows = [...model.versions].reverse().map((card) => {
       const show = h('button', { type: 'button', 'aria-label': `show card of version ${card.version}` }, 'Card');
       show.addEventListener('click', () => showCard(card));
@@ -373,7 +456,7 @@ export function modelPage(name: string): Page {
         h('td', { class: 'num card-title', 'data-label': 'version' }, card.version),
         h('td', { class: 'aliases', 'data-label': 'aliases' }, aliasesOf(card.version).join(', ')),
         h('td', { class: 'nowrap', 'data-label': 'created' }, formatTime(card.createdAt)),
-        ...metricNames.map((m) => h('td', { class: 'num', 'data-label': m }, formatNumber(card.metrics?.[m]))),
+        ...columns.map((column) => versionCell(column, card, gates)),
         h('td', { class: 'tags card-wide', 'data-label': 'tags' }, tagList(model.tags[card.version])),
         h('td', {}, show),
       );
@@ -403,20 +486,13 @@ export function modelPage(name: string): Page {
         'table',
         // On a phone, a card per version (styles.css: table.grid.cards).
         { class: 'grid compact cards' },
-        h(
-          'thead',
-          {},
-          h(
-            'tr',
-            {},
-            ...['Version', 'Aliases', 'Created', ...metricNames, 'Tags', ''].map((t) => h('th', { scope: 'col' }, t)),
-          ),
-        ),
+        h('thead', {}, ...versionsHead(columns)),
         h('tbody', {}, ...rows),
       ),
       cardBox,
     );
     if (latest) showCard(latest);
+    void fillGates(gates, measuresOf);
   };
   const reading = loadInto(
     status,
