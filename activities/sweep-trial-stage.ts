@@ -24,6 +24,7 @@ import {
   type TrialReportSignal,
 } from '../src/core/sweep/sweep-types';
 import { toActivityFailure } from './stage-runner';
+import { announceTrialStart } from './trial-started';
 
 type StageActivity = (input: StageActivityInput) => Promise<StageActivityResult>;
 
@@ -79,6 +80,7 @@ export function createSweepTrialStageActivities(activityFor: TrialStageActivityF
   async function sweepTrialStage(input: SweepTrialStageInput): Promise<SweepTrialStageResult> {
     const context = Context.current();
     const startedAtMs = Date.now();
+    const started = announceTrialStart(context, { trialId: input.trialId, fromEpoch: 0 });
     const reporter = trialReporter(context, input);
     const activity = activityFor(input.uses, reporter.onProgress);
     if (!activity)
@@ -99,7 +101,7 @@ export function createSweepTrialStageActivities(activityFor: TrialStageActivityF
       inputs: input.inputs,
       ...(input.resources ? { resources: input.resources } : {}),
     });
-    await reporter.flushed();
+    await Promise.all([started.sent, reporter.flushed()]);
     return {
       trialId: input.trialId,
       outputs: result.outputs,

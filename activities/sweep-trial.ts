@@ -69,6 +69,7 @@ import { readSweepHistory, writeSweepHistory, type SweepHistoryReadInput } from 
 import type { WarmStart } from '../src/core/sweep/sweep-history';
 import type { ResourceLedger } from '../src/worker/resource-ledger';
 import { startHeartbeatLoop } from './heartbeat-loop';
+import { announceTrialStart } from './trial-started';
 import { previousAttemptNote } from './previous-attempt';
 import { firstSegmentHeartbeat, type SegmentHeartbeat, type TrainedOn } from './segment-heartbeat';
 
@@ -251,13 +252,16 @@ class TrialSegment {
     // The first beat at once (set-up on a starved worker may outlast the heartbeat timeout); it carries the
     // previous attempt's pin, so an attempt that dies before pinning again does not erase it.
     const keepAlive = startHeartbeatLoop(context, { details: () => this.heartbeat });
+    const started = announceTrialStart(context, { trialId: this.input.trialId, fromEpoch: this.input.fromEpoch });
     const onCancel = (): void => this.segment.abort(context.cancellationSignal.reason);
     context.cancellationSignal.addEventListener('abort', onCancel, { once: true });
     let releaseResources = (): void => undefined;
     try {
       if (this.input.resources && this.env.resources)
         releaseResources = await this.env.resources.acquire(this.input.resources, this.segment.signal);
-      return await this.train();
+      const result = await this.train();
+      await started.sent;
+      return result;
     } catch (thrown) {
       throw toActivityFailure(thrown, context, this.attempt);
     } finally {

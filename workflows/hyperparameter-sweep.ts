@@ -21,7 +21,9 @@
  *   the workflow stops starting segments, lets the running ones finish, and continues as new
  *   with the controller state and each running trial's epoch: finished trials never rerun.
  * - The `sweepState` query answers live progress; each finished segment also signals the parent
- *   run (`stageProgress`), so `fineflow status` shows the trial counts.
+ *   run (`stageProgress`), so `fineflow status` shows the trial counts. A trial's activity signals
+ *   `sweepTrialStarted` once a worker takes it: until then the trial counts as waiting for a worker,
+ *   not running (WAITING_FOR_WORKER_PATCH).
  * - The workflow writes the stage log (src/core/sweep/sweep-log.ts): it is the only writer, one
  *   `appendSweepLog` at a time, so concurrent trials never interleave or clobber lines.
  * - Cancelled (the run or the sweep), it still records what it learned: running segments are
@@ -108,7 +110,9 @@ import {
   type SweepCarry,
   type SweepStatus,
   type SweepTrialSegmentResult,
+  type TrialStartedSignal,
 } from '../src/core/sweep/sweep-types';
+import { splitWaitingTrials, sweepProgressMessage } from '../src/core/sweep/trials-waiting';
 import { taskQueueForPool } from '../src/core/run/task-queues';
 import { trialTimeoutMessage, trialTimeoutOf } from '../src/core/sweep/trial-timeout';
 import type { JsonObject } from '../src/core/spec/plan-types';
@@ -132,6 +136,7 @@ import { formatHumanDuration } from '../src/core/spec/durations';
 
 export const sweepStateQuery = defineQuery<SweepStatus>(SWEEP_QUERIES.state);
 export const trialReportSignal = defineSignal<[TrialReportSignal]>(SWEEP_SIGNALS.trialReport);
+export const trialStartedSignal = defineSignal<[TrialStartedSignal]>(SWEEP_SIGNALS.trialStarted);
 
 const DEFAULT_CONTINUE_AS_NEW_EVENTS = 4_000;
 /** The workflow change that reads the sweep history before the first trial (`warmStart`). */
@@ -149,6 +154,12 @@ export const FINISH_PAUSED_AFTER_CLOSE_PATCH = 'fineflow-sweep-finish-paused-aft
  * next start: before, every report counted one trial fewer running than ran (`1 running` for `parallelism: 2`).
  */
 export const PROGRESS_AFTER_LAUNCH_PATCH = 'fineflow-sweep-progress-after-launch';
+/**
+ * Marks sweeps that tell a trial waiting for a worker (its activity queued behind a full pool) from a running one:
+ * they heed `sweepTrialStarted` and tell the run again when a worker takes a trial. Before, every trial the sweep had
+ * started counted as running, also while no worker held it.
+ */
+export const WAITING_FOR_WORKER_PATCH = 'fineflow-sweep-waiting-for-worker';
 
 /** The trials' `model` when it is a `registry://` reference (an alias, or none, can move; a pin is needed). */
 function registryAlias(plan: SweepPlan): string | undefined {
@@ -176,6 +187,7 @@ export async function hyperparameterSweep(input: HyperparameterSweepInput): Prom
   if (alias !== undefined && !input.carry && patched(SWEEP_BASE_PIN_PATCH)) await sweep.pinBase(alias);
   sweep.start();
   setHandler(trialReportSignal, (report: TrialReportSignal): void => sweep.onTrialReport(report));
+  setHandler(trialStartedSignal, (started: TrialStartedSignal): void => sweep.onTrialStarted(started));
   try {
     await sweep.runTrials();
   } catch (error) {
@@ -306,6 +318,12 @@ class SweepDriver {
   private progressAfterLaunch: boolean | undefined;
   /** A trial ended or started since the run last heard how far the sweep is. */
   private progressChanged = false;
+  /** {@link WAITING_FOR_WORKER_PATCH}: known once the trials start. */
+  private tellsWaiting: boolean | undefined;
+  /** The epoch each running trial's activity resumes from, as launched: a start signal must name it. */
+  private readonly launchedFrom = new Map<number, number>();
+  /** Running trials whose current activity a worker took (its start signal came); the others wait in the queue. */
+  private readonly heldByWorker = new Set<number>();
   private outcome: SweepOutcome | undefined;
   private bestOutputs: SweepCarry['bestOutputs'];
   /** What the warm start took from earlier sweeps, when `warmStart` is on (carried across continue-as-new). */
@@ -339,7 +357,15 @@ class SweepDriver {
   }
 
   status(): SweepStatus {
-    const current = status(this.state, this.generation, this.lastWorker, this.inFlight, this.outcome, this.segments);
+    const current = status(
+      this.state,
+      this.generation,
+      this.lastWorker,
+      this.inFlight,
+      this.outcome,
+      this.segments,
+      this.waitingTrials(),
+    );
     return this.warmStarted ? { ...current, warmStart: warmStartLine(this.warmStarted) } : current;
   }
 
@@ -409,6 +435,7 @@ class SweepDriver {
    */
   async runTrials(): Promise<void> {
     this.progressAfterLaunch ??= patched(PROGRESS_AFTER_LAUNCH_PATCH);
+    this.tellsWaiting ??= patched(WAITING_FOR_WORKER_PATCH);
     for (;;) {
       if (this.failedCount() > this.plan.toleratedFailures) return this.reportProgress();
       const running = this.running.size;
@@ -461,7 +488,34 @@ class SweepDriver {
   private reportProgress(): void {
     if (!this.progressAfterLaunch || !this.progressChanged) return;
     this.progressChanged = false;
-    reportToParent(this.input, this.state);
+    reportToParent(this.input, this.state, this.waitingTrials());
+  }
+
+  /**
+   * The running trials no worker holds yet, for sweeps that tell them apart ({@link WAITING_FOR_WORKER_PATCH});
+   * undefined for those recorded before, which count every started trial as running.
+   */
+  private waitingTrials(): ReadonlySet<number> | undefined {
+    if (!this.tellsWaiting) return undefined;
+    return new Set([...this.running.keys()].filter((trialId) => !this.heldByWorker.has(trialId)));
+  }
+
+  /**
+   * A worker took a trial's activity: it runs now, no longer waits in the queue. Only the activity the sweep is
+   * waiting on counts (a late signal of a segment that already ended names another epoch). Sweeps recorded before
+   * the split ignore the signal, so their histories replay unchanged.
+   */
+  onTrialStarted(started: TrialStartedSignal): void {
+    if (!this.tellsWaiting || !Number.isSafeInteger(started.trialId)) return;
+    this.markHeld(started.trialId, started.fromEpoch);
+  }
+
+  private markHeld(trialId: number, fromEpoch: number | undefined): void {
+    if (!this.running.has(trialId) || this.heldByWorker.has(trialId)) return;
+    if (fromEpoch !== undefined && this.launchedFrom.get(trialId) !== fromEpoch) return;
+    this.heldByWorker.add(trialId);
+    this.progressChanged = true;
+    this.changes += 1;
   }
 
   private async continueAsNew(): Promise<never> {
@@ -498,16 +552,21 @@ class SweepDriver {
   /** Runs one trial activity in its own cancellation scope, so pruning or aborting can cancel it alone. */
   private track<T>(
     trialId: number,
+    fromEpoch: number,
     run: () => Promise<T>,
     onEnd: (result: T) => void,
     onFailure: (error: unknown) => void,
   ): void {
     const scope = new CancellationScope();
+    this.launchedFrom.set(trialId, fromEpoch);
+    this.heldByWorker.delete(trialId);
     const done = scope
       .run(run)
       .then(onEnd, onFailure)
       .finally(() => {
         this.running.delete(trialId);
+        this.launchedFrom.delete(trialId);
+        this.heldByWorker.delete(trialId);
         this.changes += 1;
         // Sweeps recorded before the patch told the run here, before the next trial started.
         if (this.progressAfterLaunch) this.progressChanged = true;
@@ -524,6 +583,7 @@ class SweepDriver {
     this.log.write(segmentStartedLine(trialId, params as JsonObject, trial.epochsDone, untilEpoch));
     this.track(
       trialId,
+      trial.epochsDone,
       () =>
         this.activities.trials.sweepTrialSegment({
           context: this.context,
@@ -664,6 +724,8 @@ class SweepDriver {
     const trial = this.inFlight.get(report.trialId);
     if (!this.plan.trialStage || !trial || !this.running.has(report.trialId)) return;
     if (!Number.isSafeInteger(report.step) || report.step < 0 || typeof report.value !== 'number') return;
+    // A trial that reports runs, whether or not its start signal came first.
+    if (this.tellsWaiting) this.markHeld(report.trialId, undefined);
     const metric = this.state.config.objective.metric;
     const decision = recordIntermediate(this.state, report.trialId, report.step, report.value);
     this.state = decision.state;
@@ -682,6 +744,7 @@ class SweepDriver {
     this.log.write(`trial ${trialId} started with ${JSON.stringify(params)}: a ${trialStage.uses} stage`);
     this.track(
       trialId,
+      0,
       () =>
         this.activities.stageTrials.sweepTrialStage({
           context: this.context,
@@ -874,10 +937,11 @@ function status(
   inFlight: ReadonlyMap<number, InFlightTrial>,
   outcome: SweepOutcome | undefined,
   segments: readonly SegmentRecord[],
+  waiting: ReadonlySet<number> | undefined,
 ): SweepStatus {
   const engines = enginesByTrial(segments);
   return {
-    progress: sweepProgress(state),
+    progress: splitWaitingTrials(sweepProgress(state), waiting?.size),
     ...(state.closedReason !== undefined ? { closedReason: state.closedReason } : {}),
     generation,
     metric: state.config.objective.metric,
@@ -899,6 +963,7 @@ function status(
         ...(trial.status === 'stopped' && trial.stopRequested ? { stopReason: trial.stopRequested.reason } : {}),
         ...(trial.status === 'failed' && trial.error !== undefined ? { error: trial.error } : {}),
         ...enginesOf(engines.get(trial.trialId)),
+        ...(trial.status === 'running' && waiting?.has(trial.trialId) ? { waitingForWorker: true as const } : {}),
       };
     }),
   };
@@ -910,21 +975,19 @@ function enginesOf(trained: TrialEngines | undefined): { engines?: readonly stri
 }
 
 /** Best effort: tell the parent run how far the sweep is, for `fineflow status`. */
-function reportToParent(input: HyperparameterSweepInput, state: SweepState): void {
+function reportToParent(
+  input: HyperparameterSweepInput,
+  state: SweepState,
+  waiting: ReadonlySet<number> | undefined = undefined,
+): void {
   const parent = workflowInfo().parent;
   if (!parent) return;
-  const counts = sweepProgress(state);
+  const counts = splitWaitingTrials(sweepProgress(state), waiting?.size);
   const signal: StageProgressSignal = {
     stageId: input.context.stageId,
     attempt: input.context.attempt,
     progress: {
-      message:
-        `trials ${counts.completed + counts.stopped + counts.failed}/${counts.maxTrials} done ` +
-        `(${counts.running} running, ${counts.stopped} pruned, ${counts.failed} failed)` +
-        (counts.bestValue !== undefined
-          ? ` best ${state.config.objective.metric}=${Number(counts.bestValue.toPrecision(4))}` +
-            ` (trial ${counts.bestTrialId})`
-          : ''),
+      message: sweepProgressMessage(counts, state.config.objective.metric),
       fraction: (counts.completed + counts.stopped + counts.failed) / Math.max(1, counts.maxTrials),
       detail: { ...counts },
     },

@@ -13,12 +13,14 @@ import { wrapAtSpaces } from '../core/wrap-text';
 import { clipToWidth, renderTable, type TableColumn } from './text-table';
 
 /**
- * A trial's state in words users know from Optuna and Katib, plus promotion-based ASHA's two:
+ * A trial's state in words users know from Optuna and Katib, plus promotion-based ASHA's two and the queue's one:
+ * - `waiting`: started by the sweep, but no worker holds it yet (its activity waits for a free slot in the pool);
  * - `paused`: waiting at a rung for a promotion, while the sweep runs (it holds no worker slot);
  * - `stopped-while-paused`: still waiting at a rung when the sweep ended, so never promoted. Early stopping did not
  *   judge it (as it does a `pruned` trial): the sweep ran out of trials, time or target first.
  */
-export type TrialState = 'running' | 'paused' | 'stopped-while-paused' | 'finished' | 'pruned' | 'failed' | 'cancelled';
+export type TrialState =
+  'running' | 'waiting' | 'paused' | 'stopped-while-paused' | 'finished' | 'pruned' | 'failed' | 'cancelled';
 
 export interface TrialTableRow {
   readonly trialId: number;
@@ -49,6 +51,11 @@ export interface SweepTrialTable {
   readonly fromRunId?: string;
   /** `warm start: 37 trials from 2 earlier sweeps, …` when the sweep was warm-started (`warmStart`). */
   readonly warmStart?: string;
+}
+
+/** A state as a count reads in prose: `1 waiting for a worker`, `2 running`. */
+export function trialStateLabel(state: TrialState): string {
+  return state === 'waiting' ? 'waiting for a worker' : state;
 }
 
 /** Controller statuses (src/core/sweep) and recorded ones (with their `stopReason`) → table states. */
@@ -84,7 +91,10 @@ export function trialTableFromStatus(stageId: string, status: SweepStatus): Swee
     ...(bestTrialId !== undefined ? { bestTrialId } : {}),
     rows: status.trials.map((trial) => ({
       trialId: trial.trialId,
-      state: trialState(trial.status, status.outcome, trial.stopReason),
+      state:
+        trial.waitingForWorker === true && status.outcome === undefined
+          ? 'waiting'
+          : trialState(trial.status, status.outcome, trial.stopReason),
       params: trial.params,
       epochs: trial.epochs,
       ...(trial.value !== undefined ? { objective: trial.value } : {}),
@@ -150,7 +160,7 @@ export function renderTrialTable(table: SweepTrialTable, maxWidth = 100): string
   const metric = table.metric ?? 'objective';
   const counts = new Map<TrialState, number>();
   for (const row of table.rows) counts.set(row.state, (counts.get(row.state) ?? 0) + 1);
-  const tally = [...counts.entries()].map(([state, count]) => `${count} ${state}`).join(', ');
+  const tally = [...counts.entries()].map(([state, count]) => `${count} ${trialStateLabel(state)}`).join(', ');
   const source = table.fromRunId ? ` (cached: the sweep of run ${table.fromRunId})` : '';
   const partial = table.partial ? ` (PARTIAL: sweep ${table.outcome ?? 'ended'})` : '';
   const header = `trials of ${table.stageId}${source}${partial}: ${tally || 'none yet'}`;

@@ -229,6 +229,17 @@ export interface TrialReportSignal {
   readonly value: number;
 }
 
+/**
+ * Signal a trial's activity sends its sweep once a worker holds it (every attempt, best effort): until then the trial
+ * is queued behind a full worker pool, and `status` says "waiting for a worker" instead of counting it as running.
+ * A segment names the epoch it resumes from, so a late signal of an ended segment does not mark the next one.
+ */
+export interface TrialStartedSignal {
+  readonly trialId: number;
+  /** The segment's `fromEpoch`; 0 for a trialStage trial (one activity per trial). */
+  readonly fromEpoch: number;
+}
+
 /** Input of the `writeSweepResults` activity. */
 export interface SweepResultsInput {
   readonly context: StageContext;
@@ -268,9 +279,16 @@ export interface SweepLogOutput {
   readonly lineCount: number;
 }
 
+/** The counts a sweep shows: the controller's, with trials queued for a worker split out of `running`. */
+export interface ShownSweepProgress extends SweepProgress {
+  /** Started trials no worker holds yet (queued behind a full pool); absent from sweeps recorded before the split. */
+  readonly waitingForWorker?: number;
+}
+
 /** What the `sweepState` query answers: counts for `fineflow status` plus each trial's line. */
 export interface SweepStatus {
-  readonly progress: SweepProgress;
+  /** `running` counts the trials a worker holds; `waitingForWorker` those queued for a free slot (when known). */
+  readonly progress: ShownSweepProgress;
   /** Why no more trials start, once that is so. */
   readonly closedReason?: string;
   readonly generation: number;
@@ -294,6 +312,8 @@ export interface SweepStatus {
     readonly error?: string;
     /** The engines the trial's segments trained on so far, in the order first used. */
     readonly engines?: readonly string[];
+    /** A running trial whose activity no worker holds yet: it waits in the pool's queue for a free slot. */
+    readonly waitingForWorker?: true;
   }[];
 }
 
@@ -309,4 +329,4 @@ export const SWEEP_ACTIVITIES = {
 
 export const SWEEP_QUERIES = { state: 'sweepState' } as const;
 
-export const SWEEP_SIGNALS = { trialReport: 'sweepTrialReport' } as const;
+export const SWEEP_SIGNALS = { trialReport: 'sweepTrialReport', trialStarted: 'sweepTrialStarted' } as const;

@@ -53,6 +53,7 @@ interface Recorded {
         details?: Record<string, { payloads?: { data?: string }[] }>;
       };
       activityTaskCompletedEventAttributes?: { result?: { payloads?: { data?: string }[] } };
+      workflowExecutionSignaledEventAttributes?: { signalName?: string };
     }[];
   };
 }
@@ -137,6 +138,17 @@ test('every recorded workflow history replays against the current workflow code'
   assert.ok(
     recorded.some((r) => r.file.startsWith('hyperparameter-sweep-base-pin--') && schedulesActivity(r, 'pinSweepBase')),
     'a recorded sweep that pins its registry base (pinSweepBase)',
+  );
+
+  // The waiting-for-worker patch has a sweep recording that took its new branch and heard a trial start.
+  assert.ok(
+    recorded.some(
+      (r) =>
+        r.file.startsWith('hyperparameter-sweep--') &&
+        takesPatch(r, 'fineflow-sweep-waiting-for-worker') &&
+        r.history.events.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'sweepTrialStarted'),
+    ),
+    'a recorded sweep with fineflow-sweep-waiting-for-worker that heard sweepTrialStarted',
   );
 
   // The watcher's empty-look patch has a recording that took its new branch on an empty prefix.

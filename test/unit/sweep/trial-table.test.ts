@@ -55,6 +55,33 @@ describe('sweep trial table', () => {
     assert.equal(trialState('running', 'cancelled'), 'cancelled');
   });
 
+  it('shows a running trial no worker holds yet as waiting, counted as waiting for a worker', () => {
+    const queued: SweepStatus = {
+      ...live,
+      progress: { ...live.progress, running: 1, waitingForWorker: 1 },
+      trials: [
+        ...live.trials,
+        {
+          trialId: 4,
+          status: 'running',
+          params: { learningRate: 0.02, batchSize: 16 },
+          epochs: 0,
+          waitingForWorker: true,
+        },
+      ],
+    };
+    const table = trialTableFromStatus('sweep', queued);
+    assert.deepEqual(
+      table.rows.map((row) => row.state),
+      ['finished', 'pruned', 'failed', 'running', 'waiting'],
+    );
+    const header = renderTrialTable(table).split('\n')[0] ?? '';
+    assert.match(header, /: 1 finished, 1 pruned, 1 failed, 1 running, 1 waiting for a worker$/);
+    // A closed sweep cancelled what was still queued, as it did what ran.
+    const closed = trialTableFromStatus('sweep', { ...queued, outcome: 'cancelled' });
+    assert.equal(closed.rows.at(-1)?.state, 'cancelled');
+  });
+
   it('shows a trial waiting at a rung (promotion-based ASHA) as paused while it runs, stopped-while-paused after', () => {
     assert.equal(trialState('paused'), 'paused');
     assert.equal(trialState('paused', 'completed'), 'stopped-while-paused');

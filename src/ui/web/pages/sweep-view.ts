@@ -15,7 +15,10 @@ export function sweepView(table: SweepTable, charts: uPlot[]): (HTMLElement | un
   const names = [...new Set(table.rows.flatMap((row) => Object.keys(row.params)))].sort();
   const counts = new Map<string, number>();
   for (const row of table.rows) counts.set(row.state, (counts.get(row.state) ?? 0) + 1);
-  const summary = [...counts.entries()].map(([state, n]) => `${n} ${state}`).join(', ');
+  // A trial queued behind a full pool reads as `fineflow status` says it (src/client/sweep-trial-table.ts).
+  const summary = [...counts.entries()]
+    .map(([state, n]) => `${n} ${state === 'waiting' ? 'waiting for a worker' : state}`)
+    .join(', ');
   const trialTable = h(
     'table',
     // On a phone each trial is a card (styles.css: table.grid.cards), every value after its column's name.
