@@ -6,6 +6,7 @@
  * alone flattens both into one list with no word of which stage measured what. Also where each lineage box leads: the
  * dataset version's prefix, found in one bounded listing of the manifests.
  */
+import { isGrpcServiceError } from '@temporalio/client';
 import { formatS3Uri } from '../core/storage/uri';
 import { producerOf } from '../core/run/stage-producer';
 import type { JsonObject, JsonValue, PlannedStage } from '../core/spec/plan-types';
@@ -31,6 +32,21 @@ const DATASET_LISTING = 20_000;
 const MAX_CLASSES = 200;
 
 const TRAINING_PREFIXES = ['train.', 'validation.'];
+/** What a training record adds to a card beside `train.*` and `validation.*` (fine-tune's `metrics` output). */
+const TRAINING_BOOKKEEPING = new Set([
+  'weightsEpoch',
+  'bestEpoch',
+  'epochs',
+  'epochsTrained',
+  'resumedFromEpoch',
+  'stoppedEarly',
+  'trainExamples',
+  'trainSeconds',
+  'seconds',
+  'samplesPerSecond',
+]);
+/** gRPC's NOT_FOUND: what Temporal answers for a workflow whose history it no longer has. */
+const GRPC_NOT_FOUND = 5;
 
 function numbers(entries: readonly (readonly [string, JsonValue | undefined])[]): [string, number][] {
   return entries.flatMap(([k, v]) => (typeof v === 'number' && Number.isFinite(v) ? [[k, v] as [string, number]] : []));
@@ -117,6 +133,41 @@ function evaluationSource(bucket: string, runId: string, planned: PlannedStage, 
   };
 }
 
+/** Whether Temporal no longer has the run: deleted, or past the namespace's retention period. */
+function runIsGone(thrown: unknown): boolean {
+  if (thrown instanceof InvalidInputError && thrown.details.code === 'no-run') return true;
+  return isGrpcServiceError(thrown) && thrown.code === GRPC_NOT_FOUND;
+}
+
+/**
+ * The evaluation's numbers as the card records them (register-model copied the evaluate stage's `metrics` beside the
+ * training record's), for a version whose registering run is gone: what is still known of how it scored.
+ */
+function cardEvaluation(card: ModelCard, runId: string, stage: string): MeasureSource | undefined {
+  const entries = Object.entries(card.metrics ?? {}).filter(
+    ([key]) => !TRAINING_PREFIXES.some((p) => key.startsWith(p)) && !TRAINING_BOOKKEEPING.has(key),
+  );
+  const metrics = numbers(entries.filter(([key]) => !key.includes('.') && key !== 'count'));
+  if (metrics.length === 0) return undefined;
+  const perClass = new Map<string, Record<string, number>>();
+  for (const [key, value] of entries) {
+    const match = /^perClass\.(.+)\.(precision|recall|f1|support)$/.exec(key);
+    if (match?.[1] && match[2]) perClass.set(match[1], { ...perClass.get(match[1]), [match[2]]: value });
+  }
+  const count = card.metrics?.count;
+  return {
+    kind: 'evaluation',
+    what: MEASURE_WORDING.cardMetrics,
+    runId,
+    stage,
+    metrics,
+    ...(typeof count === 'number' ? { examples: count } : {}),
+    perClass: perClassOf(Object.fromEntries(perClass)),
+    fromCard: true,
+    runGone: true,
+  };
+}
+
 /** The prefix whose recorded versions include `id`, from one bounded listing of `datasets/`. */
 async function datasetPrefixOf(services: MeasureServices, id: string | undefined): Promise<string | undefined> {
   if (!id || !isDatasetVersionId(id)) return undefined;
@@ -137,6 +188,7 @@ export async function modelMeasures(services: MeasureServices, name: string, ver
   const sources: MeasureSource[] = [];
   const training = trainingSource(card);
   let problem: string | undefined;
+  let runGone: string | undefined;
   const { runId, stage } = card.lineage;
   if (runId && stage) {
     try {
@@ -145,10 +197,20 @@ export async function modelMeasures(services: MeasureServices, name: string, ver
         sources.push(evaluationSource(services.bucket, runId, planned, state));
       if (sources.length === 0) problem = `run ${runId} has no evaluate stage that scored this model`;
     } catch (thrown) {
-      problem = `the evaluation could not be read from run ${runId}: ${(thrown as Error).message}`;
+      if (runIsGone(thrown)) {
+        runGone = runId;
+        problem = MEASURE_WORDING.runGone(runId);
+        const kept = cardEvaluation(card, runId, stage);
+        if (kept) sources.push(kept);
+      } else problem = `the evaluation could not be read from run ${runId}: ${(thrown as Error).message}`;
     }
   }
-  if (training) sources.push(training);
+  if (training) sources.push(training.runId === runGone ? { ...training, runGone: true } : training);
   const datasetPrefix = await datasetPrefixOf(services, card.lineage.datasetVersion);
-  return { sources, ...(problem ? { problem } : {}), ...(datasetPrefix ? { datasetPrefix } : {}) };
+  return {
+    sources,
+    ...(problem ? { problem } : {}),
+    ...(runGone ? { runGone } : {}),
+    ...(datasetPrefix ? { datasetPrefix } : {}),
+  };
 }

@@ -30,12 +30,18 @@ export interface MeasureSource {
   readonly computedIn?: { readonly runId: string; readonly stage: string };
   /** Why there are no numbers. */
   readonly problem?: string;
+  /** The numbers are the card's own, kept after the run that measured them lost its history. */
+  readonly fromCard?: boolean;
+  /** `runId` is no longer in Temporal: its stage is named, not linked. */
+  readonly runGone?: boolean;
 }
 
 export interface ModelMeasures {
   readonly sources: readonly MeasureSource[];
-  /** Why the evaluation could not be found. */
+  /** Why the evaluation could not be found, in the page's words. */
   readonly problem?: string;
+  /** The registering run, when Temporal no longer has its history (deleted, or past the namespace's retention). */
+  readonly runGone?: string;
   /** The prefix of the lineage's dataset version, when its manifest is recorded. */
   readonly datasetPrefix?: string;
 }
@@ -50,4 +56,12 @@ export const MEASURE_WORDING = {
   /** An evaluate stage's numbers, on the split it scored (`test` unless it says otherwise). */
   splitMetrics: (split: string): string => `${split} set metrics`,
   trainingMetrics: 'training and validation metrics of the saved weights',
+  /** The evaluation's numbers kept on the card, when the run that measured them is gone. */
+  cardMetrics: 'metrics the card records',
+  /** Why a version's evaluation can no longer be read from its registering run. */
+  runGone: (runId: string): string =>
+    `Run ${runId} that registered this version is no longer in Temporal: its history was deleted (Temporal ` +
+    'deletes an ended run once the namespace’s retention period has passed, or when someone deletes it). Which ' +
+    'evaluate stage scored the version, on which split, and whether its gate passed went with it; what the card ' +
+    'itself records is below.',
 } as const;

@@ -130,13 +130,31 @@ export interface LineageLinks {
   readonly baseModel?: string;
 }
 
-/** A lineage box's target: the dataset version's page, the run, the run at the stage, the base model's page. */
-function lineageLinks(card: ModelCard, datasetPrefix: string | undefined): LineageLinks {
+/** "Produced by RUN (stage S)": the run linked, unless Temporal no longer has it (`gone`). */
+function producedByLine(card: ModelCard, gone: string | undefined): HTMLElement {
+  const { runId, stage } = card.lineage;
+  if (!runId) return h('p', { hidden: true });
+  return h(
+    'p',
+    { class: 'produced-by' },
+    'Produced by ',
+    runId === gone
+      ? `run ${runId}, whose history is gone`
+      : h('a', { href: `#/runs/${encodeURIComponent(runId)}` }, runId),
+    stage ? ` (stage ${stage})` : '',
+  );
+}
+
+/**
+ * A lineage box's target: the dataset version's page, the run, the run at the stage, the base model's page; none for
+ * the run and its stage when Temporal no longer has that run (`goneRun`).
+ */
+function lineageLinks(card: ModelCard, datasetPrefix: string | undefined, goneRun?: string): LineageLinks {
   const lineage = card.lineage;
   const runId = lineage.trainedInRun ?? lineage.runId;
   const trainedBy = lineage.trainedByStage ?? lineage.stage;
   const base = /^registry:\/\/([^@/]+)/.exec(lineage.baseModel ?? '')?.[1];
-  const run = runId ? `#/runs/${encodeURIComponent(runId)}` : undefined;
+  const run = runId && runId !== goneRun ? `#/runs/${encodeURIComponent(runId)}` : undefined;
   return {
     ...(datasetPrefix && lineage.datasetVersion
       ? { dataset: datasetVersionHref(datasetPrefix, lineage.datasetVersion) }
@@ -230,6 +248,11 @@ function sourceByline(source: MeasureSource): Child[] {
       { href: `#/runs/${encodeURIComponent(runId)}?stage=${encodeURIComponent(stage)}` },
       `${stage} of run ${runId}`,
     );
+  // A run Temporal no longer has: named, not linked (its page would only say there is no such run).
+  if (source.runGone && source.runId) {
+    const of = `${source.stage ?? '(not recorded)'} of run ${source.runId}, whose history is gone`;
+    return source.fromCard ? [`recorded on the card by register stage ${of}`] : [`by fine-tune stage ${of}`];
+  }
   const kind = source.kind === 'evaluation' ? 'evaluate stage ' : 'fine-tune stage ';
   return [
     'by ',
@@ -239,6 +262,11 @@ function sourceByline(source: MeasureSource): Child[] {
       ? [' (served from the cache: computed by ', stageLink(source.computedIn.runId, source.computedIn.stage), ')']
       : '',
   ].flat();
+}
+
+/** The evaluated split and a space ("test "); none for numbers kept on a card, which does not record it. */
+function splitOf(source: MeasureSource): string {
+  return source.fromCard ? '' : `${source.split ?? 'test'} `;
 }
 
 function metricTable(source: MeasureSource): HTMLElement {
@@ -266,7 +294,7 @@ function perClassTable(source: MeasureSource): HTMLElement | undefined {
   return h(
     'table',
     { class: 'grid compact per-class' },
-    h('caption', { class: 'muted' }, `Per class, on the ${source.split ?? 'test'} set`),
+    h('caption', { class: 'muted' }, source.fromCard ? 'Per class' : `Per class, on the ${splitOf(source)}set`),
     h(
       'thead',
       {},
@@ -297,7 +325,7 @@ function measureSection(source: MeasureSource): HTMLElement {
       'p',
       { class: 'muted byline' },
       ...sourceByline(source),
-      source.examples !== undefined ? `; ${source.examples} ${source.split ?? 'test'} examples` : '',
+      source.examples !== undefined ? `; ${source.examples} ${splitOf(source)}examples` : '',
       source.passed !== undefined ? `; gate ${source.passed ? 'passed' : 'not passed'}` : '',
     ),
     source.problem ? h('p', { class: 'warning' }, source.problem) : metricTable(source),
@@ -307,12 +335,17 @@ function measureSection(source: MeasureSource): HTMLElement {
 
 function drawMeasures(into: HTMLElement, measures: ModelMeasures): void {
   const sources = [...measures.sources];
+  // A gone run is news about every number below, so it comes first; another problem is a footnote.
+  const problem = measures.problem
+    ? h('p', { class: measures.runGone ? 'notice run-gone' : 'muted', id: 'measures-problem' }, measures.problem)
+    : '';
   replace(
     into,
     h('h3', {}, 'Metrics'),
+    measures.runGone ? problem : '',
     sources.length === 0 ? h('p', { class: 'muted' }, 'No stage recorded metrics for this version.') : '',
     h('div', { class: 'measures-grid' }, ...sources.map(measureSection)),
-    measures.problem ? h('p', { class: 'muted', id: 'measures-problem' }, measures.problem) : '',
+    measures.runGone ? '' : problem,
   );
 }
 
@@ -412,13 +445,18 @@ export function modelPage(name: string): Page {
     const showCard = (card: ModelCard): void => {
       const lineageBox = h('div', { class: 'scroll lineage-box' }, lineageGraph(card, lineageLinks(card, undefined)));
       const measuresBox = h('div', { class: 'measures-box' }, h('p', { class: 'muted' }, 'Loading metrics…'));
+      const producedBy = producedByLine(card, undefined);
       const shown = ++cardsShown;
       measuresOf(card.version).then(
         (measures) => {
           if (shown !== cardsShown) return;
           drawMeasures(measuresBox, measures);
-          if (measures.datasetPrefix)
-            lineageBox.replaceChildren(lineageGraph(card, lineageLinks(card, measures.datasetPrefix)));
+          if (measures.datasetPrefix || measures.runGone)
+            lineageBox.replaceChildren(
+              lineageGraph(card, lineageLinks(card, measures.datasetPrefix, measures.runGone)),
+            );
+          // A run Temporal no longer has is named, not linked: its page would only say there is no such run.
+          if (measures.runGone) producedBy.replaceWith(producedByLine(card, measures.runGone));
         },
         (error: unknown) => {
           if (shown !== cardsShown) return;
@@ -433,15 +471,7 @@ export function modelPage(name: string): Page {
         // five nodes' text was 4 px high. Each box links to what it names.
         scrollHint(lineageBox, 'Lineage'),
         measuresBox,
-        card.lineage.runId
-          ? h(
-              'p',
-              {},
-              'Produced by ',
-              h('a', { href: `#/runs/${encodeURIComponent(card.lineage.runId)}` }, card.lineage.runId),
-              card.lineage.stage ? ` (stage ${card.lineage.stage})` : '',
-            )
-          : undefined,
+        producedBy,
         h('h3', {}, 'Card'),
         h('pre', { class: 'json' }, readableJson(card)),
       );
