@@ -10,7 +10,7 @@
 import { pinnedSourceProblem } from '../src/datasets/dataset-source';
 import { fixedSourcesOf, splitFractionsOf, type FixedSplit } from '../src/datasets/split-sources';
 import { pinnedDatasetStore, resolveDatasetSource, type DatasetPin } from '../src/datasets/version-store';
-import { qualityVerdict, versionReadUri, type VersionRead } from '../src/datasets/version-reads';
+import { qualityVerdict, versionReadUri, type VersionRead, type VersionReadCheck } from '../src/datasets/version-reads';
 import { CancelledError, InternalError, InvalidInputError } from '../src/core/errors';
 import {
   prepareDataset,
@@ -19,7 +19,7 @@ import {
   type PrepareProgress,
 } from '../src/ml/data/prepare';
 import { ShardWriter, streamBatches, type DatasetManifest } from '../src/ml/data/shards';
-import { qualityPolicyOf } from '../src/ml/data/quality';
+import { qualityFailureOf, qualityPolicyOf } from '../src/ml/data/quality';
 import type { JsonObject } from '../src/core/spec/plan-types';
 import type { StageInputValues } from '../src/sdk/stage-io.generated';
 import { originOf } from '../src/core/run/run-trigger';
@@ -197,7 +197,25 @@ export const prepareDataStage: StageImplementation = async (
   if (pinProblem) throw new InvalidInputError(`source ${inputs.source}: ${pinProblem}`, { field: 'source' });
   const { store, options, version, prefix } = await pinSources(input, runtime, inputs);
   const sourceBytes = await announceSource(store, options, runtime);
-  const prepared = await prepareDataset(store, options, progressReporter(runtime, sourceBytes));
+  const prepared = await prepareDataset(store, options, progressReporter(runtime, sourceBytes)).catch(
+    async (thrown: unknown) => {
+      // Stopped by its quality checks: the version's page must show that this run read it and what failed.
+      const failure = qualityFailureOf(thrown);
+      if (failure)
+        await recordRead(
+          input,
+          runtime,
+          { prefix, version },
+          {
+            checks: failure.results,
+            records: failure.counts?.records ?? 0,
+            kept: failure.counts?.kept ?? 0,
+            classes: failure.counts?.classes ?? 0,
+          },
+        );
+      throw thrown;
+    },
+  );
   const { limitPerClass } = inputs;
   const manifest =
     limitPerClass === undefined
@@ -211,7 +229,19 @@ export const prepareDataStage: StageImplementation = async (
       splits: { ...prepared.report.splits, train: manifest.splits.train.count },
     });
   }
-  await recordRead(input, runtime, { prefix, version, reportUri: prepared.reportUri, report: prepared.report });
+  const { report } = prepared;
+  await recordRead(
+    input,
+    runtime,
+    { prefix, version },
+    {
+      reportUri: prepared.reportUri,
+      checks: report.quality,
+      records: report.records,
+      kept: report.kept,
+      classes: report.classes.length,
+    },
+  );
   runtime.heartbeat({
     message: `prepared ${manifest.splits.train.count + manifest.splits.validation.count + manifest.splits.test.count} examples in ${manifest.classes.length} classes`,
     fraction: 1,
@@ -270,26 +300,33 @@ async function pinSources(
 
 /**
  * Record beside the version's manifest that this run's stage read it and what the quality checks said
- * (src/datasets/version-reads.ts: the datasets page lists a version's readers from it). A record that cannot be
- * written costs the page a line, not the run its data: logged, not thrown.
+ * (src/datasets/version-reads.ts: the datasets page lists a version's readers from it), when it finished or when its
+ * checks stopped it. A record that cannot be written costs the page a line, not the run its data: logged, not thrown.
  */
 async function recordRead(
   input: StageActivityInput,
   runtime: StageRuntime,
-  read: { prefix: string; version: string; reportUri: string; report: DataReport },
+  read: { prefix: string; version: string },
+  found: {
+    reportUri?: string;
+    checks: readonly Pick<VersionReadCheck, 'check' | 'outcome' | 'count'>[];
+    records: number;
+    kept: number;
+    classes: number;
+  },
 ): Promise<void> {
   const { runId, stageId, bucket } = input.context;
-  const checks = read.report.quality.map(({ check, outcome, count }) => ({ check, outcome, count }));
+  const checks = found.checks.map(({ check, outcome, count }) => ({ check, outcome, count }));
   const record: VersionRead = {
     runId,
     stage: stageId,
     at: new Date().toISOString(),
-    report: read.reportUri,
+    ...(found.reportUri !== undefined ? { report: found.reportUri } : {}),
     verdict: qualityVerdict(checks),
     checks,
-    records: read.report.records,
-    kept: read.report.kept,
-    classes: read.report.classes.length,
+    records: found.records,
+    kept: found.kept,
+    classes: found.classes,
   };
   try {
     await runtime.datasetVersions?.putJson(versionReadUri(bucket, read.prefix, read.version, runId, stageId), record);

@@ -46,10 +46,16 @@ export interface DatasetVersionManifest {
   readonly id: string;
   /** The prefix the keys are relative to, `s3://bucket/prefix/`. */
   readonly prefix: string;
-  /** When it was sealed, ISO 8601. */
+  /** When it was last sealed, ISO 8601 (sealing the same contents again rewrites the manifest). */
   readonly createdAt: string;
-  /** Who sealed it: `data push`, `watcher`, `prepare-data`. */
+  /** Who sealed it last: `data push`, `watcher`, `prepare-data`. */
   readonly createdBy: string;
+  /**
+   * When and by whom the version was first sealed, kept when the same contents are sealed again (the watcher re-seals
+   * what `data push` just sealed). Absent in manifests written before Fineflow kept them: then only the last is known.
+   */
+  readonly firstSealedAt?: string;
+  readonly firstSealedBy?: string;
   readonly count: number;
   readonly bytes: number;
   /** In key order. */
@@ -158,6 +164,8 @@ export function checkDatasetManifest(value: unknown, uri: string): DatasetVersio
     if (typeof object?.key !== 'string' || typeof object.sha256 !== 'string' || typeof object.size !== 'number')
       bad('an object lacks key, size or sha256');
   }
+  for (const field of ['firstSealedAt', 'firstSealedBy'] as const)
+    if (manifest[field] !== undefined && typeof manifest[field] !== 'string') bad(`${field} is not text`);
   if (datasetVersionId(objects) !== manifest.id)
     bad(`its objects hash to ${datasetVersionId(objects)}, not its id ${String(manifest.id)}`);
   return manifest as DatasetVersionManifest;

@@ -1,6 +1,6 @@
 /**
  * Which runs read a dataset version, and what prepare-data's quality checks said of it: one small record per run
- * and stage, written beside the version's manifest when a prepare-data stage finishes
+ * and stage, written beside the version's manifest when a prepare-data stage finishes or its quality checks stop it
  * (`…/_versions/<id>.reads/<runId>/<stage>.json`), so the UI's datasets page lists a version's readers by listing
  * one prefix instead of scanning every run. A stage served from the cache writes none (it read nothing).
  * Records are data written by stage code: {@link checkVersionRead} checks their shape before anyone shows them.
@@ -19,12 +19,15 @@ export interface VersionReadCheck {
 export interface VersionRead {
   readonly runId: string;
   readonly stage: string;
-  /** When the stage finished, ISO 8601. */
+  /** When the stage finished (or its checks stopped it), ISO 8601. */
   readonly at: string;
-  /** The stage's data report (prepare-data's `report` output). */
-  readonly report: string;
-  /** `passed`: every check found nothing; `warnings`: some found something the policy let through. */
-  readonly verdict: 'passed' | 'warnings';
+  /** The stage's data report (prepare-data's `report` output); absent when the checks stopped it before one. */
+  readonly report?: string;
+  /**
+   * `passed`: every check found nothing; `warnings`: some found something the policy let through; `failed`: a check
+   * whose policy is `fail` found something, and the stage stopped.
+   */
+  readonly verdict: 'passed' | 'warnings' | 'failed';
   readonly checks: readonly VersionReadCheck[];
   /** Records read and kept, and the classes found. */
   readonly records: number;
@@ -52,12 +55,14 @@ export function parseVersionReadUri(uri: string): { readonly runId: string; read
   }
 }
 
-/** The verdict a data report's checks give (a failed check stops the stage, so a finished one has none). */
+/** The verdict of a data report's checks: any failed check fails it. */
 export function qualityVerdict(checks: readonly VersionReadCheck[]): VersionRead['verdict'] {
+  if (checks.some((check) => check.outcome === 'failed')) return 'failed';
   return checks.some((check) => check.outcome !== 'ok') ? 'warnings' : 'passed';
 }
 
 const OUTCOMES = new Set(['ok', 'warned', 'failed']);
+const VERDICTS = new Set<string>(['passed', 'warnings', 'failed']);
 
 /** A record read from the store, checked (it is data, not code). */
 export function checkVersionRead(value: unknown, uri: string): VersionRead {
@@ -69,11 +74,12 @@ export function checkVersionRead(value: unknown, uri: string): VersionRead {
   };
   if (value === null || typeof value !== 'object') return bad('not a JSON object');
   const read = value as Partial<VersionRead>;
-  for (const field of ['runId', 'stage', 'at', 'report'] as const)
+  for (const field of ['runId', 'stage', 'at'] as const)
     if (typeof read[field] !== 'string') bad(`${field} is not text`);
+  if (read.report !== undefined && typeof read.report !== 'string') bad('report is not text');
   for (const field of ['records', 'kept', 'classes'] as const)
     if (typeof read[field] !== 'number') bad(`${field} is not a number`);
-  if (read.verdict !== 'passed' && read.verdict !== 'warnings') bad('verdict is neither passed nor warnings');
+  if (!VERDICTS.has(String(read.verdict))) bad('verdict is not passed, warnings or failed');
   if (!Array.isArray(read.checks)) return bad('checks is not a list');
   for (const check of read.checks as unknown[]) {
     const c = check as Partial<VersionReadCheck> | null;

@@ -99,11 +99,33 @@ export async function sealDatasetVersion(
     if (object) objects.push(object);
   }
   if (objects.length === 0 && options.whenEmpty) throw options.whenEmpty();
-  const manifest = buildDatasetManifest(dataPrefix, objects, options.createdBy, options.now ?? new Date());
-  const uri = datasetManifestUri(bucket, dataPrefix, manifest.id);
-  // Same id = same contents; the newer manifest's version ids are the current ones, so it replaces the old.
+  const built = buildDatasetManifest(dataPrefix, objects, options.createdBy, options.now ?? new Date());
+  const uri = datasetManifestUri(bucket, dataPrefix, built.id);
+  // Same id = same contents; the newer manifest's version ids are the current ones, so it replaces the old, keeping
+  // who sealed the version first.
+  const first = (await firstSeal(store, uri)) ?? { firstSealedAt: built.createdAt, firstSealedBy: built.createdBy };
+  const manifest: DatasetVersionManifest = { ...built, ...first };
   await store.putJson(uri, manifest);
   return manifest;
+}
+
+/**
+ * When and by whom the version at `uri` was first sealed, from its manifest: undefined when there is none (or it is
+ * unreadable: it is replaced), nothing when it was written before Fineflow kept the first seal (its own seal may have
+ * been a re-seal, so the first stays unknown rather than guessed).
+ */
+async function firstSeal(
+  store: ObjectStore,
+  uri: string,
+): Promise<Pick<DatasetVersionManifest, 'firstSealedAt' | 'firstSealedBy'> | undefined> {
+  if (!(await store.stat(uri))) return undefined;
+  try {
+    const { firstSealedAt, firstSealedBy } = checkDatasetManifest(await store.getJson(uri), uri);
+    return firstSealedAt !== undefined && firstSealedBy !== undefined ? { firstSealedAt, firstSealedBy } : {};
+  } catch (thrown) {
+    if (thrown instanceof InvalidInputError || thrown instanceof NotFoundError) return undefined; // replaced below
+    throw thrown;
+  }
 }
 
 /** The manifest of `id` under `prefix`; NotFoundError `dataset-version-not-found` when there is none. */

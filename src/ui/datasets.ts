@@ -84,7 +84,13 @@ async function readManifest(store: ObjectStore, uri: string): Promise<DatasetVer
 
 function readView(read: VersionRead): DatasetReadView {
   const { runId, stage, at, verdict, checks, records, kept, classes } = read;
-  return { runId, stage, at, verdict, checks, records, kept, classes };
+  return { runId, stage, at, verdict, hasReport: read.report !== undefined, checks, records, kept, classes };
+}
+
+/** Who sealed a version first and when, when its manifest records it. */
+function firstSeal(manifest: DatasetVersionManifest): { firstSealedAt?: string; firstSealedBy?: string } {
+  const { firstSealedAt, firstSealedBy } = manifest;
+  return firstSealedAt !== undefined && firstSealedBy !== undefined ? { firstSealedAt, firstSealedBy } : {};
 }
 
 /** The newest read records among `listed`, read and checked (a record that is not one is left out). */
@@ -103,12 +109,17 @@ async function readRecords(store: ObjectStore, listed: readonly ObjectInfo[], sh
 
 async function versionRow(store: ObjectStore, entry: VersionEntry): Promise<DatasetVersionRow> {
   const manifestInfo = entry.manifest as ObjectInfo;
-  const [newest] = await readRecords(store, entry.reads, 1);
+  // Records written within a clock tick of the newest may be newer by their own time: read those (a few) too.
+  const newestWritten = Math.max(0, ...entry.reads.map((info) => info.lastModified.getTime()));
+  const recent = entry.reads.filter(
+    (info) => info.lastModified.getTime() >= newestWritten - DATASET_LIMITS.clockTickMs,
+  ).length;
+  const [newest] = await readRecords(store, entry.reads, Math.min(Math.max(recent, 1), DATASET_LIMITS.inFlight));
   const common = { id: entry.id, reads: entry.reads.length, ...(newest ? { verdict: newest.verdict } : {}) };
   try {
     const manifest = await readManifest(store, formatS3Uri(manifestInfo));
     const { createdAt, createdBy, count, bytes } = manifest;
-    return { ...common, createdAt, createdBy, count, bytes };
+    return { ...common, createdAt, createdBy, ...firstSeal(manifest), count, bytes };
   } catch (thrown) {
     return { ...common, createdAt: manifestInfo.lastModified.toISOString(), problem: problemOf(thrown) };
   }
@@ -252,6 +263,7 @@ export async function datasetVersion(
     id: manifest.id,
     createdAt: manifest.createdAt,
     createdBy: manifest.createdBy,
+    ...firstSeal(manifest),
     count: manifest.count,
     bytes: manifest.bytes,
     offset,

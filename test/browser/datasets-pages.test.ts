@@ -1,8 +1,8 @@
 /**
  * The datasets pages, served by the real UI server from an in-memory store and drawn by the real app in Chromium: the
- * list shows every prefix's versions newest first (id, sealed, objects, size, who sealed it, the quality verdict of the
- * run that read it); a version's page shows its manifest a page at a time, the run that read it (linked) with its
- * checks, and what changed since the version before it. With no versions, the page says how to push one. 390 and
+ * list shows every prefix's versions newest first (id, sealed, objects, size, who sealed it first and again, the
+ * quality verdict of the newest run that read it, failed included); a version's page shows its manifest a page at a
+ * time, the runs that read it (linked) with their checks, and what changed since the version before it. With no versions, the page says how to push one. 390 and
  * 1280 px, light and dark; on a phone every value is on screen and labelled, and nothing scrolls the page sideways.
  *
  * No stack needed. Run with: bash scripts/test.sh integration --quick test/browser/datasets-pages.test.ts
@@ -26,6 +26,7 @@ let ui: RunningUi;
 let emptyUi: RunningUi;
 let first = '';
 let second = '';
+const FAILED_RUN = 'defects-20261206-0300';
 
 before(async () => {
   const store = createMemoryObjectStore({ buckets: ['fineflow', 'datasets'] });
@@ -38,8 +39,15 @@ before(async () => {
   await store.remove(`${PREFIX}${key(1)}`);
   await store.putBytes(`${PREFIX}new/a.png`, 'a');
   await store.putBytes(`${PREFIX}new/b.png`, 'b');
-  second = (await sealDatasetVersion(store, 'fineflow', PREFIX, { createdBy: 'watcher', now: new Date('2026-12-05') }))
-    .id;
+  second = (
+    await sealDatasetVersion(store, 'fineflow', PREFIX, { createdBy: 'data push', now: new Date('2026-12-05') })
+  ).id;
+  // The watcher sees the push and seals the same contents again: the page must still name the push as the sealer.
+  const resealed = await sealDatasetVersion(store, 'fineflow', PREFIX, {
+    createdBy: 'watcher',
+    now: new Date('2026-12-05T00:00:05Z'),
+  });
+  assert.equal(resealed.id, second);
   const checks = [
     { check: 'blankImages', outcome: 'warned' as const, count: 3 },
     { check: 'imbalance', outcome: 'ok' as const, count: 0 },
@@ -56,6 +64,22 @@ before(async () => {
     classes: 2,
   };
   await store.putJson(versionReadUri('fineflow', PREFIX, second, read.runId, read.stage), read);
+  // A later run whose stricter checks stopped its prepare-data: no data report, a failed verdict.
+  const failedChecks = [
+    { check: 'smallClasses', outcome: 'failed' as const, count: 1 },
+    { check: 'blankImages', outcome: 'warned' as const, count: 3 },
+  ];
+  const failed: VersionRead = {
+    runId: FAILED_RUN,
+    stage: 'prepare',
+    at: '2026-12-06T03:01:00.000Z',
+    verdict: qualityVerdict(failedChecks),
+    checks: failedChecks,
+    records: OBJECTS + 1,
+    kept: OBJECTS - 2,
+    classes: 2,
+  };
+  await store.putJson(versionReadUri('fineflow', PREFIX, second, failed.runId, failed.stage), failed);
   ({ ui, browser } = await startBrowserUi({ runs: {}, store, bucket: 'fineflow' }));
   ({ ui: emptyUi } = await startBrowserUi({
     runs: {},
@@ -101,11 +125,16 @@ for (const viewport of VIEWPORTS) {
           r.cells.map((c) => c.replace(/^(sealed|objects|size|by|quality|read by) /, '')),
         );
         assert.equal(newest?.[0], second.slice(0, 12));
-        assert.equal(newest?.[1], '2026-12-05 00:00:00');
+        assert.equal(newest?.[1], '2026-12-05 00:00:05', 'when it was last sealed');
         assert.equal(newest?.[2], String(OBJECTS + 1));
-        assert.equal(newest?.[4], 'watcher');
-        assert.equal(newest?.[5], 'warnings');
-        assert.equal(newest?.[6], '1 run stage');
+        assert.equal(newest?.[4], 'data push (re-sealed by watcher)', 'who sealed it first, then who sealed it again');
+        assert.equal(
+          (await page.locator('section.dataset thead th').allTextContents())[4],
+          'Sealed by',
+          'a watcher or a stage seals versions too: not "Pushed by"',
+        );
+        assert.equal(newest?.[5], 'checks failed', "the newest reader's verdict: its checks stopped it");
+        assert.equal(newest?.[6], '2 run stages');
         assert.equal(oldest?.[4], 'data push');
         assert.equal(oldest?.[5], '–', 'no run read the first version');
         if (viewport.width === 390) await assertCards(page, 'section.dataset tbody tr', 2);
@@ -124,7 +153,17 @@ for (const viewport of VIEWPORTS) {
         await page.locator(`tr[data-version="${second}"] a`).click();
         await page.locator('#compare-summary').waitFor();
         assert.equal(await page.locator('dd[data-fact="version"]').textContent(), second);
-        assert.equal(await page.locator('dd[data-fact="by"]').textContent(), 'watcher');
+        assert.equal(await page.locator('dd[data-fact="by"]').textContent(), 'data push');
+        assert.equal(await page.locator('dd[data-fact="sealed"]').textContent(), '2026-12-05 00:00:00');
+        assert.equal(
+          await page.locator('dd[data-fact="re-sealed"]').textContent(),
+          '2026-12-05 00:00:05 by watcher (the same contents)',
+        );
+        const stopped = page.locator(`table.reads tr[data-run="${FAILED_RUN}"]`);
+        assert.match(await stopped.innerText(), /checks failed/);
+        assert.match(await stopped.innerText(), /smallClasses: 1 \(failed\), blankImages: 3 \(warned\)/);
+        assert.match(await stopped.innerText(), /none: the checks stopped the stage/);
+        assert.equal(await stopped.locator('a[href*="/report"]').count(), 0, 'no report to link to');
         const run = page.locator('table.reads tr[data-run="defects-20261205-0300"]');
         assert.equal(await run.locator('a').first().getAttribute('href'), '#/runs/defects-20261205-0300?stage=prepare');
         assert.match(await run.innerText(), /blankImages: 3 \(warned\)/);
@@ -148,7 +187,7 @@ for (const viewport of VIEWPORTS) {
         );
         assert.equal(await page.locator('table.objects tbody tr').count(), DATASET_LIMITS.objectsPerPage);
         if (viewport.width === 390) {
-          await assertCards(page, 'table.reads tbody tr', 1);
+          await assertCards(page, 'table.reads tbody tr', 2);
           await assertCards(page, 'table.compare-objects tbody tr', 4);
         }
         await screenshot(page, `dataset-version-${size}`);

@@ -1058,7 +1058,7 @@ function keptRecords(
     splitColumn ? scan.recordSplits : undefined,
   );
   if (hasFixedSets) checkFixedSetClasses(quality, classes, kept, scan.recordLabels, scan.recordSplits);
-  quality.enforce(options.source);
+  quality.enforce(options.source, { records: scan.recordCount, kept: kept.length, classes: classes.length });
   if (kept.length === 0)
     throw new InvalidInputError(`no usable examples in ${options.source} (${scan.quarantine.length} quarantined)`, {
       source: options.source,

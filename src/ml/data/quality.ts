@@ -115,9 +115,14 @@ export class QualityTracker {
     });
   }
 
-  /** Throw one error listing every failing check (5 examples each) and its fix. */
-  enforce(source: string): void {
-    const failed = this.results().filter((result) => result.outcome === 'failed');
+  /**
+   * Throw one error listing every failing check (5 examples each) and its fix. Its details carry every check's
+   * outcome (`results`) and `counts` (records read and kept, classes found), so prepare-data can record the failed
+   * read beside the dataset version (src/datasets/version-reads.ts).
+   */
+  enforce(source: string, counts?: QualityFailureCounts): void {
+    const results = this.results();
+    const failed = results.filter((result) => result.outcome === 'failed');
     if (failed.length === 0) return;
     const lines = failed.map((result) => {
       const shown = result.examples
@@ -130,8 +135,33 @@ export class QualityTracker {
     throw new InvalidInputError(`data quality checks failed for ${source}:\n${lines.join('\n')}`, {
       code: 'data-quality',
       checks: Object.fromEntries(failed.map((result) => [result.check, result.count])),
+      results: results.map(({ check, outcome, count }) => ({ check, outcome, count })),
+      ...(counts ? { counts } : {}),
     });
   }
+}
+
+/** What a scan had found when a quality check stopped it. */
+export interface QualityFailureCounts {
+  readonly records: number;
+  readonly kept: number;
+  readonly classes: number;
+}
+
+/** The outcomes and counts of a `data-quality` failure ({@link QualityTracker.enforce}); undefined for any other. */
+export function qualityFailureOf(thrown: unknown):
+  | {
+      readonly results: readonly Pick<QualityCheckResult, 'check' | 'outcome' | 'count'>[];
+      readonly counts?: QualityFailureCounts;
+    }
+  | undefined {
+  if (!(thrown instanceof InvalidInputError) || thrown.details.code !== 'data-quality') return undefined;
+  const { results, counts } = thrown.details as { results?: unknown; counts?: QualityFailureCounts };
+  if (!Array.isArray(results)) return undefined;
+  return {
+    results: results as Pick<QualityCheckResult, 'check' | 'outcome' | 'count'>[],
+    ...(counts ? { counts } : {}),
+  };
 }
 
 /** Whether every pixel of an image, composited onto `background`, has the same colour. */

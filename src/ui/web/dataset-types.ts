@@ -15,7 +15,10 @@ export interface DatasetReadView {
   readonly runId: string;
   readonly stage: string;
   readonly at: string;
-  readonly verdict: 'passed' | 'warnings';
+  /** `failed`: a check stopped the stage (it wrote no data report). */
+  readonly verdict: 'passed' | 'warnings' | 'failed';
+  /** The stage wrote a data report (served at /api/runs/<run>/stages/<stage>/report). */
+  readonly hasReport: boolean;
   readonly checks: readonly DatasetCheckView[];
   readonly records: number;
   readonly kept: number;
@@ -25,9 +28,13 @@ export interface DatasetReadView {
 /** One version in a dataset's list: its manifest's header, or why it could not be read. */
 export interface DatasetVersionRow {
   readonly id: string;
-  /** When sealed (the manifest's createdAt; when unreadable, when the manifest was written). */
+  /** When last sealed (the manifest's createdAt; when unreadable, when the manifest was written). */
   readonly createdAt: string;
+  /** Who sealed it last. */
   readonly createdBy?: string;
+  /** When and by whom it was first sealed; absent when its manifest predates that record (only the last is known). */
+  readonly firstSealedAt?: string;
+  readonly firstSealedBy?: string;
   readonly count?: number;
   readonly bytes?: number;
   /** The newest read's quality verdict, when a prepare-data stage read it. */
@@ -80,8 +87,11 @@ export interface DatasetCompareView {
 export interface DatasetVersionView {
   readonly prefix: string;
   readonly id: string;
+  /** When and by whom it was last sealed, and first (absent: not recorded, see {@link DatasetVersionRow}). */
   readonly createdAt: string;
   readonly createdBy: string;
+  readonly firstSealedAt?: string;
+  readonly firstSealedBy?: string;
   readonly count: number;
   readonly bytes: number;
   /** Objects `offset` … `offset + objects.length - 1` of `count`, in key order. */

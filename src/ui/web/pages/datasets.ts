@@ -25,13 +25,38 @@ function slowStore(what: string): Child[] {
   return slowDependency(what, 'the object store that holds the dataset manifests has not answered');
 }
 
+const VERDICT_WORDS: Readonly<Record<DatasetReadView['verdict'], string>> = {
+  passed: 'checks passed',
+  warnings: 'warnings',
+  failed: 'checks failed',
+};
+
 function verdictBadge(verdict: DatasetReadView['verdict'] | undefined): HTMLElement {
   if (!verdict) return h('span', { class: 'muted', title: 'no prepare-data stage has read this version' }, '–');
   return h(
     'span',
     { class: `badge verdict-${verdict}`, title: 'quality checks of the newest prepare-data stage that read it' },
-    verdict === 'passed' ? 'checks passed' : 'warnings',
+    VERDICT_WORDS[verdict],
   );
+}
+
+type Seals = Pick<DatasetVersionRow, 'createdAt' | 'createdBy' | 'firstSealedAt' | 'firstSealedBy'>;
+
+/** Sealed again after its first seal (by someone, or at a time, other than the first). */
+function resealed(v: Seals): boolean {
+  return v.firstSealedBy !== undefined && (v.firstSealedBy !== v.createdBy || v.firstSealedAt !== v.createdAt);
+}
+
+/**
+ * Who sealed a version: the first sealer, and the last when another sealed the same contents again (the watcher after
+ * a push); a manifest that predates the first-seal record names only its last sealer, and says so.
+ */
+function sealersText(v: Seals): string {
+  if (v.createdBy === undefined) return '';
+  if (v.firstSealedBy === undefined) return `${v.createdBy} (last to seal it)`;
+  return resealed(v) && v.firstSealedBy !== v.createdBy
+    ? `${v.firstSealedBy} (re-sealed by ${v.createdBy})`
+    : v.firstSealedBy;
 }
 
 function versionRow(prefix: string, v: DatasetVersionRow): HTMLElement {
@@ -47,7 +72,7 @@ function versionRow(prefix: string, v: DatasetVersionRow): HTMLElement {
     h('td', { class: 'nowrap', 'data-label': 'sealed' }, formatTime(v.createdAt)),
     h('td', { class: 'num', 'data-label': 'objects' }, v.count ?? ''),
     h('td', { class: 'num nowrap', 'data-label': 'size' }, v.bytes === undefined ? '' : formatBytes(v.bytes)),
-    h('td', { 'data-label': 'by' }, v.createdBy ?? ''),
+    h('td', { 'data-label': 'by' }, sealersText(v)),
     h('td', { 'data-label': 'quality' }, verdictBadge(v.verdict)),
     h(
       'td',
@@ -71,7 +96,7 @@ function datasetSection(dataset: DatasetView): HTMLElement {
         h(
           'tr',
           {},
-          ...['Version', 'Sealed', 'Objects', 'Size', 'Pushed by', 'Quality', 'Read by'].map((t) =>
+          ...['Version', 'Sealed', 'Objects', 'Size', 'Sealed by', 'Quality', 'Read by'].map((t) =>
             h('th', { scope: 'col' }, t),
           ),
         ),
@@ -185,6 +210,21 @@ function checksText(read: DatasetReadView): string {
   return found.map((c) => `${c.check}: ${c.count} (${c.outcome})`).join(', ');
 }
 
+/** The stage's data report, or why there is none (its checks stopped it first). */
+function reportLink(read: DatasetReadView): HTMLElement {
+  if (!read.hasReport)
+    return h('span', { class: 'muted' }, 'none: the checks stopped the stage (its log lists the findings)');
+  return h(
+    'a',
+    {
+      href: `/api/runs/${encodeURIComponent(read.runId)}/stages/${encodeURIComponent(read.stage)}/report`,
+      target: '_blank',
+      rel: 'noopener',
+    },
+    'data report',
+  );
+}
+
 function readsSection(version: DatasetVersionView): Child[] {
   if (version.reads.length === 0)
     return [
@@ -216,19 +256,7 @@ function readsSection(version: DatasetVersionView): Child[] {
         { class: 'num', 'data-label': 'kept' },
         `${read.kept} of ${read.records} records, ${read.classes} classes`,
       ),
-      h(
-        'td',
-        { 'data-label': 'report' },
-        h(
-          'a',
-          {
-            href: `/api/runs/${encodeURIComponent(read.runId)}/stages/${encodeURIComponent(read.stage)}/report`,
-            target: '_blank',
-            rel: 'noopener',
-          },
-          'data report',
-        ),
-      ),
+      h('td', { 'data-label': 'report' }, reportLink(read)),
     ),
   );
   return [
@@ -322,8 +350,14 @@ export function datasetVersionPage(prefix: string, id: string, params: URLSearch
         { class: 'facts' },
         ...fact('prefix', h('span', { class: 'mono' }, version.prefix)),
         ...fact('version', h('span', { class: 'mono' }, version.id)),
-        ...fact('sealed', formatTime(version.createdAt)),
-        ...fact('by', version.createdBy),
+        ...fact('sealed', formatTime(version.firstSealedAt ?? version.createdAt)),
+        ...fact(
+          'by',
+          version.firstSealedBy ?? `${version.createdBy} (the last to seal it; the first was not recorded)`,
+        ),
+        ...(resealed(version)
+          ? fact('re-sealed', `${formatTime(version.createdAt)} by ${version.createdBy} (the same contents)`)
+          : []),
         ...fact('objects', String(version.count)),
         ...fact('size', formatBytes(version.bytes)),
         ...fact('pin it', h('code', {}, `source: ${version.prefix}@${version.id}`)),

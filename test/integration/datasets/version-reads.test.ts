@@ -1,0 +1,99 @@
+/**
+ * What the datasets page says of a version, on the real Temporal dev server and MinIO: a prepare-data stage whose
+ * quality checks stop it still records that its run read the version, with the failed checks (the page shows the
+ * failed verdict and the run among the readers); and a version sealed again with the same contents (here by the
+ * stage itself, reading the prefix as it is) still names who sealed it first.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { pushDirectory } from '../../../src/cli/commands/data';
+import { readDatasetVersion } from '../../../src/datasets/version-store';
+import { checkVersionRead, versionReadsPrefix } from '../../../src/datasets/version-reads';
+import { compilePlan } from '../../../src/spec/compile';
+import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
+import { startUiFor } from '../../e2e/helpers/ui-browser';
+import type { DatasetsView, DatasetVersionView } from '../../../src/ui/web/dataset-types';
+
+let h: RuntimeHarness;
+let dir: string;
+before(async () => {
+  h = await startRuntimeHarness();
+  dir = await mkdtemp(join(tmpdir(), 'ff-version-reads-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+  await h?.close();
+});
+
+test('a prepare-data stopped by its quality checks records the failed read; the first sealer stays named', async (t) => {
+  const prefix = `s3://ffreads-${randomSuffix()}/churn/`;
+  // Class c has one example: too few to reach every split, and smallClasses fails by default.
+  const rows = ['x,y,label', ...Array.from({ length: 30 }, (_, i) => `${i},${i % 3},${i % 2 === 0 ? 'a' : 'b'}`)];
+  await writeFile(join(dir, 'data.csv'), `${[...rows, '99,9,c'].join('\n')}\n`);
+  const pushed = await pushDirectory(h.store, h.config.s3.bucket, dir, prefix, () => undefined);
+  const name = `reads-${randomSuffix()}`;
+  const compiled = compilePlan(
+    `apiVersion: fineflow/v1
+kind: Pipeline
+metadata: {name: ${name}}
+defaults: {pool: ${h.pools.cpu}, timeout: 2m, retry: {maxAttempts: 1}, onFailure: fail}
+stages:
+  prepare:
+    uses: prepare-data
+    cache: false
+    with: {source: "${prefix}", format: csv, labelColumn: label}
+`,
+    `${name}.yaml`,
+  );
+  assert.ok(compiled.plan, JSON.stringify(compiled.diagnostics));
+  const runId = await h.runs.submit(compiled.plan);
+  const result = await h.runs.result(runId);
+  assert.equal(result.status, 'failed');
+  assert.match(result.stages[0]?.error?.message ?? '', /quality\.smallClasses/);
+
+  // The record beside the version: the run, the failed check among all the checks, no data report.
+  const listed = await h.store.list(versionReadsPrefix(h.config.s3.bucket, prefix, pushed.version));
+  assert.equal(listed.length, 1, 'one record: this run read the version');
+  const uri = `s3://${h.config.s3.bucket}/${listed[0]?.key}`;
+  const read = checkVersionRead(await h.store.getJson(uri), uri);
+  assert.equal(read.runId, runId);
+  assert.equal(read.verdict, 'failed');
+  assert.equal(read.report, undefined);
+  assert.deepEqual(
+    read.checks.filter((c) => c.outcome !== 'ok'),
+    [
+      { check: 'smallClasses', outcome: 'failed', count: 1 },
+      { check: 'imbalance', outcome: 'warned', count: 1 },
+    ],
+  );
+  assert.equal(read.checks.length, 8, 'every check, as a finished stage records them');
+  assert.equal(read.records, 31);
+
+  // prepare-data sealed the prefix as it was (the same contents): the version still names `data push` first.
+  const manifest = await readDatasetVersion(h.store, h.config.s3.bucket, prefix, pushed.version);
+  assert.equal(manifest.createdBy, 'prepare-data');
+  assert.equal(manifest.firstSealedBy, 'data push');
+
+  const ui = await startUiFor(h);
+  t.after(() => ui.close());
+  const api = async <T>(path: string): Promise<T> => {
+    const response = await fetch(`${ui.url}${path}`);
+    assert.equal(response.status, 200, path);
+    return (await response.json()) as T;
+  };
+  const row = (await api<DatasetsView>('/api/datasets')).datasets.find((d) => d.prefix === prefix)?.versions[0];
+  assert.deepEqual(
+    [row?.id, row?.verdict, row?.reads, row?.firstSealedBy, row?.createdBy],
+    [pushed.version, 'failed', 1, 'data push', 'prepare-data'],
+  );
+  const view = await api<DatasetVersionView>(
+    `/api/datasets/version?prefix=${encodeURIComponent(prefix)}&id=${pushed.version}`,
+  );
+  assert.deepEqual(
+    view.reads.map((r) => [r.runId, r.verdict, r.hasReport]),
+    [[runId, 'failed', false]],
+  );
+});

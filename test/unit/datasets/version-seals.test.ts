@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sealDatasetVersion } from '../../../src/datasets/version-store';
+import { datasetManifestUri } from '../../../src/datasets/dataset-version';
+import { checkVersionRead, qualityVerdict } from '../../../src/datasets/version-reads';
+import { QualityTracker, DEFAULT_QUALITY_POLICY, qualityFailureOf } from '../../../src/ml/data/quality';
+import { createMemoryObjectStore } from '../../../src/storage/memory-store';
+
+const PREFIX = 's3://datasets/p/';
+
+test('sealing the same contents again keeps who sealed the version first; new contents start afresh', async () => {
+  const store = createMemoryObjectStore({ buckets: ['fineflow', 'datasets'] });
+  await store.putBytes(`${PREFIX}a.csv`, 'x\n1\n');
+  const at = (s: string) => new Date(`2026-12-0${s}T00:00:00Z`);
+  const pushed = await sealDatasetVersion(store, 'fineflow', PREFIX, { createdBy: 'data push', now: at('1') });
+  assert.deepEqual([pushed.firstSealedBy, pushed.firstSealedAt], ['data push', at('1').toISOString()]);
+  const again = await sealDatasetVersion(store, 'fineflow', PREFIX, { createdBy: 'watcher', now: at('2') });
+  assert.equal(again.id, pushed.id);
+  assert.deepEqual(
+    [again.createdBy, again.createdAt, again.firstSealedBy, again.firstSealedAt],
+    ['watcher', at('2').toISOString(), 'data push', at('1').toISOString()],
+  );
+  await store.putBytes(`${PREFIX}a.csv`, 'x\n2\n');
+  const changed = await sealDatasetVersion(store, 'fineflow', PREFIX, { createdBy: 'watcher', now: at('3') });
+  assert.notEqual(changed.id, pushed.id);
+  assert.equal(changed.firstSealedBy, 'watcher');
+});
+
+test('a manifest written before the first seal was kept stays without one: the first sealer is not guessed', async () => {
+  const store = createMemoryObjectStore({ buckets: ['fineflow', 'datasets'] });
+  await store.putBytes(`${PREFIX}a.csv`, 'x\n1\n');
+  const sealed = await sealDatasetVersion(store, 'fineflow', PREFIX, { createdBy: 'watcher' });
+  const { firstSealedAt: _at, firstSealedBy: _by, ...legacy } = sealed;
+  await store.putJson(datasetManifestUri('fineflow', PREFIX, sealed.id), legacy);
+  const again = await sealDatasetVersion(store, 'fineflow', PREFIX, { createdBy: 'data push' });
+  assert.equal(again.firstSealedBy, undefined);
+  assert.equal(again.createdBy, 'data push');
+});
+
+test('a failed check fails the verdict, and a failed read record needs no data report', () => {
+  assert.equal(qualityVerdict([{ check: 'smallClasses', outcome: 'failed', count: 1 }]), 'failed');
+  assert.equal(qualityVerdict([{ check: 'imbalance', outcome: 'warned', count: 1 }]), 'warnings');
+  assert.equal(qualityVerdict([{ check: 'imbalance', outcome: 'ok', count: 0 }]), 'passed');
+  const read = { runId: 'r', stage: 's', at: 'now', verdict: 'failed', checks: [], records: 3, kept: 2, classes: 1 };
+  assert.equal(checkVersionRead(read, 'u').verdict, 'failed');
+  assert.throws(
+    () => checkVersionRead({ ...read, verdict: 'maybe' }, 'u'),
+    /verdict is not passed, warnings or failed/,
+  );
+  assert.throws(() => checkVersionRead({ ...read, report: 7 }, 'u'), /report is not text/);
+});
+
+test("a quality failure carries every check's outcome and the scan's counts", () => {
+  const tracker = new QualityTracker(DEFAULT_QUALITY_POLICY);
+  tracker.record('smallClasses', 'class c', '1 example');
+  let thrown: unknown;
+  try {
+    tracker.enforce('s3://d/p/', { records: 31, kept: 31, classes: 3 });
+  } catch (error) {
+    thrown = error;
+  }
+  const failure = qualityFailureOf(thrown);
+  assert.equal(failure?.results.length, 8);
+  assert.deepEqual(
+    failure?.results.filter((r) => r.outcome !== 'ok'),
+    [{ check: 'smallClasses', outcome: 'failed', count: 1 }],
+  );
+  assert.deepEqual(failure?.counts, { records: 31, kept: 31, classes: 3 });
+  assert.equal(qualityFailureOf(new Error('other')), undefined);
+});
