@@ -90,7 +90,12 @@ export function indexHtml(settings: PageSettings): string {
     '</head>',
     '<body>',
     '<a class="skip" href="#main">Skip to content</a>',
-    '<header class="top"><a class="brand" href="#/runs">Fineflow</a><nav aria-label="Main">',
+    '<header class="top"><a class="brand" href="#/runs">Fineflow</a>',
+    // On a phone the six sections do not fit one line: the nav folds behind this button (main.ts: navMenu). It comes
+    // before the nav, so Tab goes from it into the opened list.
+    '<button type="button" class="nav-toggle" aria-expanded="false" aria-controls="main-nav">',
+    '<span class="nav-toggle-icon" aria-hidden="true">☰</span>Menu</button>',
+    '<nav id="main-nav" aria-label="Main">',
     '<a href="#/runs">Runs</a><a href="#/compare">Compare</a><a href="#/models">Models</a>',
     '<a href="#/datasets">Datasets</a><a href="#/schedules">Schedules</a><a href="#/pipelines">Pipelines</a>',
     '</nav><span id="mode"></span></header>',

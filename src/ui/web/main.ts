@@ -50,8 +50,35 @@ function render(): void {
   }
 }
 
+/**
+ * The nav's menu button on a phone (styles.css hides it on a wider screen, where the nav is always shown): a
+ * disclosure that shows the nav below the header. Escape closes it and gives the focus back to the button; following
+ * a link, or a click outside the header, closes it too.
+ */
+function navMenu(): void {
+  const header = document.querySelector<HTMLElement>('header.top');
+  const button = header?.querySelector<HTMLButtonElement>('button.nav-toggle');
+  if (!header || !button) return;
+  const isOpen = (): boolean => button.getAttribute('aria-expanded') === 'true';
+  const setOpen = (open: boolean): void => {
+    button.setAttribute('aria-expanded', String(open));
+    header.classList.toggle('nav-open', open);
+  };
+  button.addEventListener('click', () => setOpen(!isOpen()));
+  header.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape' || !isOpen()) return;
+    setOpen(false);
+    button.focus();
+  });
+  document.addEventListener('click', (event) => {
+    if (isOpen() && !header.contains(event.target as Node)) setOpen(false);
+  });
+  window.addEventListener('hashchange', () => setOpen(false));
+}
+
 window.addEventListener('hashchange', render);
 window.addEventListener('DOMContentLoaded', () => {
+  navMenu();
   if (settings.readOnly)
     document.getElementById('mode')?.appendChild(h('span', { class: 'badge read-only' }, 'read-only'));
   render();
