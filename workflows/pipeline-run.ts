@@ -30,7 +30,7 @@ import { ERROR_TYPES, NON_RETRYABLE_ERROR_TYPES } from '../src/core/errors';
 import { nextSchedulingStep, type SchedulingPhase } from '../src/core/run/dag';
 import { finallyDeadlineMs, finallyStages, hasFinallyStages, singleAttempt } from '../src/core/run/finally';
 import { describeStageFailure, type DescribedFailure } from '../src/core/run/failures';
-import { nextFanOutStep, resolveFanOutItems } from '../src/core/run/fan-out';
+import { fanOutFailure, nextFanOutStep, resolveFanOutItems } from '../src/core/run/fan-out';
 import { nextOutageRetry, remainingOwnAttempts, type OutageState } from '../src/core/run/outage-retry';
 import { checkParamOverrides, paramValues, type ParamValues } from '../src/core/run/params';
 import {
@@ -634,11 +634,10 @@ function advanceFanOuts(
       for (const instance of instances) if (run.stage(instance.id).status === 'running') cancelStage(instance.id);
     if (step.outcome?.ok === true) run.completeFanOut(stageId, now());
     else if (step.outcome) {
-      // The fan-out fails with the type of its first failed instance (retryable or not), and says which.
-      const first = instances.map((i) => run.stage(i.id)).find((state) => state.error !== undefined);
-      const error = first?.error
-        ? { type: first.error.type, message: `${step.outcome.message}; ${first.id}: ${first.error.message}` }
-        : { type: ERROR_TYPES.cancelled, message: step.outcome.message };
+      const error = fanOutFailure(
+        step.outcome.message,
+        instances.map((i) => run.stage(i.id)),
+      );
       run.markFailed(stageId, now(), stage.onFailure === 'pause' ? 'waiting' : 'failed', error, 0);
     }
     if (step.outcome) changed = true;

@@ -34,6 +34,15 @@ interface Started {
 }
 
 const CACHE_LOOKUP = 'lookupStageCache';
+/** The activity a continued execution reads its carried state back with, before it decides anything. */
+const READ_RUN_STATE_PART = 'readRunStatePart';
+
+/** The activity type of a completed activity event (its scheduled event, found by id). */
+function scheduledType(events: readonly HistoryEvent[], completed: HistoryEvent): string | undefined {
+  const scheduledId = key(completed.activityTaskCompletedEventAttributes?.scheduledEventId);
+  const scheduled = events.find((event) => key(event.eventId) === scheduledId);
+  return scheduled?.activityTaskScheduledEventAttributes?.activityType?.name ?? undefined;
+}
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -231,6 +240,9 @@ export async function executionStageEvents(
   events: readonly HistoryEvent[],
 ): Promise<StageEvent[]> {
   const reader = new ExecutionReader(client, new Set(plan.stages.map((stage) => stage.uses)));
+  // When the execution took its first decisions: its first workflow task, or a continued run's once its state was
+  // read back (the task after the last part of it arrived).
+  let began: string | undefined;
   const timeOf = (event: HistoryEvent | undefined): string | undefined =>
     optionalTsToDate(event?.eventTime)?.toISOString();
   const taskStarted = (event: HistoryEvent): boolean => event.workflowTaskStartedEventAttributes != null;
@@ -246,7 +258,12 @@ export async function executionStageEvents(
   for (const [i, event] of events.entries()) {
     if (taskStarted(event)) issued = timeOf(event);
     const own = timeOf(event) ?? new Date(0).toISOString();
+    if (reader.events.length === 0) {
+      if (began === undefined && taskStarted(event)) began = own;
+      if (event.activityTaskCompletedEventAttributes && scheduledType(events, event) === READ_RUN_STATE_PART)
+        began = seen[i] ?? own;
+    }
     await reader.read(event, { issued: issued ?? own, seen: seen[i] ?? own });
   }
-  return reader.events;
+  return began === undefined ? reader.events : [{ kind: 'began', at: began }, ...reader.events];
 }

@@ -55,6 +55,7 @@ import { withLiveStages } from './live-stages';
 import { endedOutside } from '../core/run/ended-outside';
 import { RunTracker } from '../core/run/run-tracker';
 import { stagesAfterExecution } from '../core/run/stages-after-execution';
+import { unrecordedDecisions } from '../core/run/unrecorded-decisions';
 import { executionStageEvents } from './execution-stage-events';
 // Started by function reference, so the compiler checks `args` against the workflow's parameters.
 import { pipelineRun } from '../../workflows/pipeline-run';
@@ -460,6 +461,7 @@ export class RunClient {
       input.plan.stages,
       begun,
       await executionStageEvents(this.client, input.plan, events),
+      unrecordedDecisions(input, runId, params),
     );
     const ended = { status, ...(endedAt !== undefined ? { endedAt } : {}), ...terminationReason(events) };
     return {

@@ -8,11 +8,11 @@
  * with the id `<stage>.<index>` (stage ids cannot contain a dot, so no clash) and `${{ item }}`
  * in their expression context. The parent stage stays `running` until its instances settled.
  */
-import { InvalidInputError } from '../errors';
+import { ERROR_TYPES, InvalidInputError } from '../errors';
 import { resolveStageInputs, type ExpressionContext } from '../spec/expressions';
 import { MAX_FAN_OUT_ITEMS } from '../spec/pipeline-schema';
 import type { JsonObject, JsonValue, PlannedFanOut, PlannedStage } from '../spec/plan-types';
-import type { StageStatus } from './run-types';
+import type { StageState, StageStatus } from './run-types';
 
 export function instanceId(stageId: string, index: number): string {
   return `${stageId}.${index}`;
@@ -123,4 +123,18 @@ export function gatherInstanceOutputs(
     );
   if (!('items' in gathered)) gathered.items = [...items];
   return gathered;
+}
+
+/**
+ * The error a fan-out fails with: the type of its first failed instance (retryable or not) and which one it was, or
+ * a cancellation when no instance recorded an error.
+ */
+export function fanOutFailure(
+  message: string,
+  instances: readonly Pick<StageState, 'id' | 'error'>[],
+): { readonly type: string; readonly message: string } {
+  const first = instances.find((state) => state.error !== undefined);
+  return first?.error
+    ? { type: first.error.type, message: `${message}; ${first.id}: ${first.error.message}` }
+    : { type: ERROR_TYPES.cancelled, message };
 }

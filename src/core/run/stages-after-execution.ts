@@ -6,16 +6,22 @@
  * (src/client/execution-stage-events.ts); this applies them to the carried stages the way the workflow's tracker
  * (src/core/run/run-tracker.ts) did. Pure; no Node built-ins.
  *
- * What history does not show stays as carried: a stage skipped by `when:` or failed on an unresolvable input (no
- * event), fan-out instances created in that execution (their items are not in history), a dependency outage being
- * ridden out (the stage reads running).
+ * What history does not show, the workflow decided from what it does show, and so does this: a stage skipped by
+ * `when:` or failed on an unresolvable input, fan-out instances created from their items and the fan-in once they
+ * settled (src/core/run/unrecorded-decisions.ts, after the execution began and after every event that ends a
+ * stage), and a dependency outage that ran out its budget (the outage rule, src/core/run/outage-retry.ts, applied to
+ * the failures' workflow times).
  */
 import type { JsonObject, PlannedStage } from '../spec/plan-types';
 import { stageEndTime, type StageState } from './run-types';
 import type { StageError } from './run-tracker';
+import { nextOutageRetry, type OutageState } from './outage-retry';
+import type { DecideUnrecorded } from './unrecorded-decisions';
 
 /** One event of the latest execution that moved a stage, in history order; `at` is the event's time (ISO 8601). */
 export type StageEvent =
+  /** The execution took its first scheduling decisions (after reading back a continued run's state). */
+  | { readonly kind: 'began'; readonly at: string }
   /** The workflow started the stage: scheduled its activity or cache look-up, or started its child workflow. */
   | { readonly kind: 'started'; readonly stageId: string; readonly at: string; readonly childRunId?: string }
   /** Its activity or child ended with a result; `attempt` (within the run) and `endedAt` as the stage runner set them. */
@@ -111,30 +117,96 @@ function applyEvent(state: StageState, event: StageEvent, planned: PlannedStage 
     case 'retried':
       if (state.status !== 'waiting' || (event.stageId !== undefined && event.stageId !== state.id)) return state;
       return patched(state, { status: 'pending', reason: `retried after ${state.attempts} attempt(s)` });
+    case 'began':
+      return state;
   }
 }
 
 /**
+ * A dependency-outage failure as the workflow took it: tried again while the stage's outage budget lasts (the stage
+ * stays running, noting the retry), else the stage's failure, saying how long the dependency stayed unavailable.
+ */
+function outageOutcome(
+  event: Extract<StageEvent, { kind: 'failed' }>,
+  planned: PlannedStage | undefined,
+  outages: Map<string, OutageState>,
+): { readonly note: string } | { readonly failed: Extract<StageEvent, { kind: 'failed' }> } {
+  const nowMs = Date.parse(event.at);
+  if (!planned || Number.isNaN(nowMs)) return { note: '' };
+  const decision = nextOutageRetry(
+    planned.retry,
+    outages.get(event.stageId),
+    Date.parse(event.at),
+    event.error.message,
+  );
+  if (decision.retry) {
+    outages.set(event.stageId, decision.state);
+    return { note: decision.note };
+  }
+  outages.delete(event.stageId);
+  const { outage: _outage, ...rest } = event;
+  return { failed: { ...rest, error: { type: event.error.type, message: decision.message } } };
+}
+
+function endsStage(event: StageEvent): boolean {
+  return event.kind === 'succeeded' || event.kind === 'cached' || event.kind === 'failed' || event.kind === 'cancelled';
+}
+
+/**
  * The carried `stages` after the latest execution's `events`. `plan` gives each stage's `onFailure` (an instance
- * follows the stage it belongs to). Events of stages the carried state does not have are left out.
+ * follows the stage it belongs to). `decide` takes the decisions the workflow took without an event (after `began`
+ * and after each event that ends a stage); without it, stages no event names stay as they were. Events of stages
+ * the state does not have (then) are left out.
  */
 export function stagesAfterExecution(
   plannedStages: readonly PlannedStage[],
   stages: readonly StageState[],
   events: readonly StageEvent[],
+  decide?: DecideUnrecorded,
 ): StageState[] {
   const planned = new Map(plannedStages.map((stage) => [stage.id, stage]));
-  const index = new Map(stages.map((stage, i) => [stage.id, i]));
-  const next = [...stages];
-  for (const event of events) {
-    if (event.kind === 'retried') {
-      for (let i = 0; i < next.length; i++) next[i] = applyEvent(next[i] as StageState, event, undefined);
+  let next = [...stages];
+  let index = new Map(next.map((stage, i) => [stage.id, i]));
+  const outages = new Map<string, OutageState>();
+  const decideAt = (at: string): void => {
+    if (!decide) return;
+    const decided = decide(next, at);
+    if (decided === next) return;
+    next = [...decided];
+    index = new Map(next.map((stage, i) => [stage.id, i]));
+  };
+  for (const original of events) {
+    if (original.kind === 'began') {
+      decideAt(original.at);
       continue;
     }
-    const at = index.get(event.stageId);
+    if (original.kind === 'retried') {
+      for (let i = 0; i < next.length; i++) next[i] = applyEvent(next[i] as StageState, original, undefined);
+      continue;
+    }
+    const at = index.get(original.stageId);
     if (at === undefined) continue;
     const state = next[at] as StageState;
-    next[at] = applyEvent(state, event, planned.get(state.instanceOf ?? state.id));
+    const plannedStage = planned.get(state.instanceOf ?? state.id);
+    let event: StageEvent = original;
+    if (event.kind === 'started' && state.status !== 'running') outages.delete(state.id);
+    if (event.kind === 'failed' && event.outage) {
+      const outcome = outageOutcome(event, plannedStage, outages);
+      if ('note' in outcome) {
+        if (outcome.note) next[at] = patched(state, { reason: outcome.note });
+        continue;
+      }
+      event = outcome.failed;
+    }
+    next[at] = applyEvent(state, event, plannedStage);
+    const outage = outages.get(state.id);
+    if (event.kind === 'succeeded' && outage) {
+      next[at] = patched(next[at] as StageState, {
+        reason: `rode out a dependency outage (${outage.retries} retries)`,
+      });
+      outages.delete(state.id);
+    }
+    if (endsStage(event)) decideAt(event.at);
   }
   return next;
 }

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { RunTracker } from '../../../src/core/run/run-tracker';
 import type { StageState } from '../../../src/core/run/run-types';
 import { stagesAfterExecution, type StageEvent } from '../../../src/core/run/stages-after-execution';
+import { unrecordedDecisions } from '../../../src/core/run/unrecorded-decisions';
 import { makePlan } from '../../fixtures/runtime/plans';
 
 const plan = makePlan('p', [
@@ -116,4 +117,113 @@ test('the carried stages are not changed in place', () => {
   const copy = structuredClone(carried);
   stagesAfterExecution(plan.stages, carried, [{ kind: 'started', stageId: 'a', at: 'T1' }]);
   assert.deepEqual(carried, copy);
+});
+
+test('a dependency outage past its budget fails the stage as the workflow does; within it the stage runs on', () => {
+  const outagePlan = makePlan('p', [
+    {
+      id: 'o',
+      onFailure: 'pause',
+      retry: {
+        maxAttempts: 1,
+        initialIntervalMs: 200,
+        backoffCoefficient: 1,
+        maximumIntervalMs: 200,
+        outageBudgetMs: 500,
+      },
+    },
+  ]);
+  const start = new RunTracker({ plan: outagePlan, trigger: { kind: 'manual' } }, 'r', 'T0').snapshot().stages;
+  const error = { type: 'FineflowDependencyUnavailable', message: 'store down' };
+  const failed = (at: string, attempt: number): StageEvent => ({
+    kind: 'failed',
+    stageId: 'o',
+    at,
+    error,
+    attempt,
+    outage: true,
+  });
+  const within: StageEvent[] = [
+    { kind: 'started', stageId: 'o', at: '2026-12-07T08:00:00.000Z' },
+    failed('2026-12-07T08:00:00.100Z', 1),
+    { kind: 'started', stageId: 'o', at: '2026-12-07T08:00:00.300Z' },
+    failed('2026-12-07T08:00:00.400Z', 2),
+  ];
+  const [riding] = stagesAfterExecution(outagePlan.stages, start, within);
+  assert.equal(riding?.status, 'running');
+  assert.equal(riding?.reason, 'dependency unavailable (store down); retry 2 in 200 ms, outage budget 200 ms left');
+  const [spent] = stagesAfterExecution(outagePlan.stages, start, [
+    ...within,
+    { kind: 'started', stageId: 'o', at: '2026-12-07T08:00:00.600Z' },
+    failed('2026-12-07T08:00:00.700Z', 3),
+  ]);
+  assert.deepEqual(row(spent), [
+    'waiting',
+    3,
+    '2026-12-07T08:00:00.000Z',
+    '2026-12-07T08:00:00.700Z',
+    riding?.reason,
+    'FineflowDependencyUnavailable',
+  ]);
+  assert.match(
+    spent?.error?.message ?? '',
+    /^a dependency stayed unavailable for 600 ms \(retry.outageBudget 500ms, 2 retries\): store down$/,
+  );
+});
+
+test('with the workflow decisions: a false `when` skips, a fan-out expands and gathers, at the events times', () => {
+  const decisionsPlan = makePlan(
+    'p',
+    [
+      { id: 'a' },
+      { id: 'deploy', needs: ['a'], when: '${{ params.deploy }}' },
+      { id: 'after', needs: ['deploy'], with: { value: '${{ stages.deploy.outputs.value }}' } },
+      { id: 'fan', needs: ['a'], fanOut: { forEach: ['x', 'y'], failFast: false, minSuccessRatio: 1 } },
+    ],
+    { deploy: false },
+  );
+  const input = { plan: decisionsPlan, trigger: { kind: 'manual' as const } };
+  const start = new RunTracker(input, 'r', 'T0').snapshot().stages;
+  const done = (stageId: string, at: string, value: string): StageEvent => ({
+    kind: 'succeeded',
+    stageId,
+    at,
+    outputs: { value },
+    attempt: 1,
+  });
+  const events: StageEvent[] = [
+    { kind: 'began', at: 'T0' },
+    { kind: 'started', stageId: 'a', at: 'T0' },
+    done('a', 'T1', 'v'),
+    { kind: 'started', stageId: 'fan.0', at: 'T1' },
+    { kind: 'started', stageId: 'fan.1', at: 'T1' },
+    done('fan.1', 'T2', 'y'),
+    done('fan.0', 'T3', 'x'),
+  ];
+  const stages = stagesAfterExecution(
+    decisionsPlan.stages,
+    start,
+    events,
+    unrecordedDecisions(input, 'r', { deploy: false }),
+  );
+  const byId = new Map(stages.map((s) => [s.id, s]));
+  assert.deepEqual(
+    ['deploy', 'after'].map((id) => [byId.get(id)?.status, byId.get(id)?.reason, byId.get(id)?.endedAt]),
+    [
+      ['skipped', 'when was false: ${{ params.deploy }}', 'T1'],
+      ['skipped', 'reads outputs of skipped stage deploy', 'T1'],
+    ],
+  );
+  assert.deepEqual(
+    stages.map((s) => s.id),
+    ['a', 'deploy', 'after', 'fan', 'fan.0', 'fan.1'],
+  );
+  assert.deepEqual(row(byId.get('fan')), ['succeeded', 1, 'T1', 'T3', undefined, undefined]);
+  assert.deepEqual(byId.get('fan')?.outputs?.value, ['x', 'y']);
+  // Without the decisions (before): none of that shows.
+  const before = stagesAfterExecution(decisionsPlan.stages, start, events);
+  assert.deepEqual(
+    before.map((s) => s.status),
+    ['succeeded', 'pending', 'pending', 'pending'],
+  );
 });
