@@ -4,7 +4,9 @@
  * recorded the version id of no objects (watchers started before patch `fineflow-s18-watch-empty-no-version`:
  * `e3b0c44298fc…`, which the page showed as "0 objects, version e3b0c44298fc", a dataset version that does not exist)
  * or none (later ones); a look that found data still reads as its count and version. Served by the real UI server,
- * drawn by the real app in Chromium; 390 and 1280 px, light and dark.
+ * drawn by the real app in Chromium; 390 and 1280 px, light and dark. A look whose JSON says `fingerprint: null` reads
+ * the same, nothing on the page reads "null" or "undefined", and Trigger now says beforehand that an empty prefix
+ * starts no run (the watcher ignores the trigger), offering no "Start run" when no watcher of the pipeline has data.
  *
  * No stack needed. Run with: bash scripts/test.sh integration --quick test/browser/schedules-empty-look.test.ts
  */
@@ -24,11 +26,16 @@ const NOTHING = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85
 const VERSION = '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef';
 const OBSERVED = '2026-12-06T20:59:18.000Z';
 
-function watcher(id: string, path: string, look: { fingerprint?: string; count: number; bytes: number }) {
+function watcher(
+  id: string,
+  path: string,
+  look: { fingerprint?: string | null; count: number; bytes: number },
+  pipeline = 'defect-retrain',
+) {
   return {
-    pipeline: 'defect-retrain',
+    pipeline,
     row: {
-      watcherId: `fineflow-defect-retrain-newdata-${id}`,
+      watcherId: `fineflow-${pipeline}-newdata-${id}`,
       path,
       pollIntervalMs: 30_000,
       debounceMs: 600_000,
@@ -50,6 +57,8 @@ before(async () => {
         watcher('legacy', 's3://datasets/line-a/', { fingerprint: NOTHING, count: 0, bytes: 0 }),
         watcher('empty', 's3://datasets/line-b/', { count: 0, bytes: 0 }),
         watcher('data', 's3://datasets/line-c/', { fingerprint: VERSION, count: 12, bytes: 4096 }),
+        // A pipeline whose only watcher looks at a prefix nobody pushed to yet; its JSON says null for no fingerprint.
+        watcher('empty', 's3://datasets/line-d/', { fingerprint: null, count: 0, bytes: 0 }, 'line-d-retrain'),
       ],
     },
   } as unknown as Partial<ScheduleService>;
@@ -64,7 +73,7 @@ for (const width of [390, 1280])
       const { page, errors } = await openPage(browser, colorScheme, { width, height: 844 });
       try {
         await page.goto(`${ui.url}/#/schedules`);
-        await page.locator('tr[data-watcher]').nth(2).waitFor();
+        await page.locator('tr[data-watcher]').nth(3).waitFor();
         const looks = await page
           .locator('table[aria-label="Data watchers"] tbody tr')
           .evaluateAll((rows) => rows.map((row) => [row.getAttribute('data-watcher'), row.children[3]?.textContent]));
@@ -72,11 +81,35 @@ for (const width of [390, 1280])
           ['fineflow-defect-retrain-newdata-legacy', `2026-12-06 20:59:18: ${EMPTY_LOOK}`],
           ['fineflow-defect-retrain-newdata-empty', `2026-12-06 20:59:18: ${EMPTY_LOOK}`],
           ['fineflow-defect-retrain-newdata-data', '2026-12-06 20:59:18: 12 objects, version 0123456789ab'],
+          ['fineflow-line-d-retrain-newdata-empty', `2026-12-06 20:59:18: ${EMPTY_LOOK}`],
         ]);
         assert.equal(await page.getByText('e3b0c44298fc').count(), 0, 'no version of no objects anywhere on the page');
-        if (width === 390) await assertCards(page, 'table[aria-label="Data watchers"] tbody tr', 3);
+        assert.doesNotMatch(await page.locator('main').innerText(), /\bnull\b|\bundefined\b/);
+        if (width === 390) await assertCards(page, 'table[aria-label="Data watchers"] tbody tr', 4);
         await assertNoSideScroll(page);
         await screenshot(page, `schedules-empty-look-${width}-${colorScheme}`);
+
+        // Trigger now: the watcher ignores a trigger on an empty prefix, and the confirmation says so beforehand,
+        // with no button that claims to start a run; beside a watcher with data, that one still runs.
+        const trigger = async (pipeline: string): Promise<string> => {
+          await page.locator(`tr[data-pipeline="${pipeline}"] button[data-action="trigger"]`).first().click();
+          const dialog = page.locator('dialog.confirm');
+          await dialog.waitFor();
+          return (await dialog.locator('.confirm-detail').innerText()).replace(/\s+/g, ' ');
+        };
+        assert.equal(
+          await trigger('line-d-retrain'),
+          'Nothing was under s3://datasets/line-d/ at the last look: no run starts there until data arrives.',
+        );
+        assert.equal(await page.locator('dialog.confirm [data-action="confirm"]').count(), 0);
+        await page.locator('dialog.confirm button', { hasText: 'Close' }).click();
+        assert.equal(
+          await trigger('defect-retrain'),
+          'Each data watcher of defect-retrain runs the dataset version its prefix holds now: s3://datasets/line-c/. ' +
+            'Nothing was under s3://datasets/line-a/, s3://datasets/line-b/ at the last look: no run starts there ' +
+            'until data arrives.',
+        );
+        await page.locator('dialog.confirm button', { hasText: 'Cancel' }).click();
         assert.deepEqual(errors, []);
       } finally {
         await page.context().close();

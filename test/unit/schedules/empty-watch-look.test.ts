@@ -8,7 +8,7 @@ import { describeText } from '../../../src/cli/commands/schedule';
 import type { ScheduleDetails } from '../../../src/schedules/schedule-client';
 import type { DataWatcherStatus } from '../../../src/core/schedules/data-watch-types';
 import { datasetVersionId } from '../../../src/datasets/dataset-version';
-import { EMPTY_LOOK, lookText } from '../../../src/core/schedules/watch-look';
+import { EMPTY_LOOK, isEmptyLook, lookText } from '../../../src/core/schedules/watch-look';
 
 const EMPTY_ID = datasetVersionId([]);
 
@@ -38,6 +38,12 @@ test('an empty prefix: describe says nothing is there, and names no version', ()
   assert.match(text, /^ {2}last look 2026-12-07T05:00:00.000Z: nothing under the prefix \(no dataset version/m);
   assert.doesNotMatch(text, /e3b0c44298fc/);
   assert.equal(lookText({ fingerprint: EMPTY_ID, count: 0 }), EMPTY_LOOK);
+  // A later watcher records no fingerprint; its JSON, read by the web app, may carry null for it.
+  assert.equal(lookText({ count: 0 }), EMPTY_LOOK);
+  assert.equal(lookText({ fingerprint: null, count: 0 }), EMPTY_LOOK);
+  assert.equal(isEmptyLook({ fingerprint: null, count: 0 }), true);
+  assert.equal(isEmptyLook({ fingerprint: EMPTY_ID, count: 0 }), true);
+  assert.equal(isEmptyLook({ fingerprint: EMPTY_ID.replace('e', 'f'), count: 1 }), false);
 });
 
 test('a prefix with objects still names its version, count and size', () => {
