@@ -159,6 +159,12 @@ for (const width of [390, 1280])
             ['scratch', '0.9167', '0.9565', '0.9362', '46'],
           ],
         );
+        // Every column of the per-class table on screen, none behind a sideways scroll inside its box.
+        const perClass = await evaluation.locator('table.per-class').evaluate((table) => ({
+          scroll: table.scrollWidth - table.clientWidth,
+          right: table.getBoundingClientRect().right,
+        }));
+        assert.ok(perClass.scroll <= 0 && perClass.right <= width, `per-class table: ${JSON.stringify(perClass)}`);
         const training = page.locator('section.measure[data-kind="training"]');
         assert.equal(
           await training.locator('h4').textContent(),
