@@ -17,6 +17,9 @@
  *    versions only it names: never an object's current version (what the prefix holds now), never one a kept version
  *    of any prefix names. When gc could not learn what schedules, watchers and open runs need, no version is dropped.
  *    Every version kept past its prefix's newest N is listed with why.
+ * 7. With `keepDatasetVersions`, under each dataset prefix: the noncurrent S3 object versions no kept version names,
+ *    uploaded more than `olderThanMs` ago (a file overwritten twice between two seals left one no manifest ever
+ *    named), never an object's current version.
  */
 import { parseSweepHistoryKey } from '../core/storage/layout';
 import { parseS3Uri } from '../core/storage/uri';
@@ -67,6 +70,12 @@ export function objectVersionKey(uri: string, versionId: string): string {
   return `${uri}\n${versionId}`;
 }
 
+/** The uri and version id of an {@link objectVersionKey} (a uri holds no newline: S3 keys given it are refused). */
+function parseObjectVersionKey(key: string): { readonly uri: string; readonly versionId: string } {
+  const cut = key.lastIndexOf('\n');
+  return { uri: key.slice(0, cut), versionId: key.slice(cut + 1) };
+}
+
 /** What Temporal says about a run; `unknown` when it has no record (its history expired or it never existed). */
 export type GcRunStatus = 'active' | 'ended' | 'unknown';
 
@@ -91,7 +100,7 @@ export interface GcFacts {
   readonly datasetVersions?: readonly GcDatasetVersion[];
   /** Rule 6: dataset version ids a registered model's lineage names. */
   readonly modelDatasetVersions?: ReadonlySet<string>;
-  /** Rule 6: the object versions under the prefixes that have a version to drop, by {@link objectVersionKey}. */
+  /** Rules 6 and 7: the object versions under every dataset prefix, by {@link objectVersionKey}. */
   readonly datasetObjectVersions?: ReadonlyMap<string, GcObjectVersion>;
   /**
    * Rule 6: why a live schedule, data watcher or open run needs a dataset version (each a sentence naming it), by
@@ -105,8 +114,11 @@ export interface GcFacts {
 }
 
 export interface GcItem {
-  readonly kind: 'run' | 'checkpoints' | 'cache-entry' | 'sweep-history' | 'dataset-version';
-  /** Run id, cache key, `<pipeline>/<stageId>` of a sweep history, or `<prefix>@<id start>` of a dataset version. */
+  readonly kind: 'run' | 'checkpoints' | 'cache-entry' | 'sweep-history' | 'dataset-version' | 'dataset-objects';
+  /**
+   * Run id, cache key, `<pipeline>/<stageId>` of a sweep history, `<prefix>@<id start>` of a dataset version, or the
+   * prefix whose unnamed object versions go (`dataset-objects`).
+   */
   readonly id: string;
   readonly reason: string;
   readonly objects: readonly GcObject[];
@@ -328,6 +340,7 @@ function datasetVersionItems(facts: GcFacts, policy: GcPolicy): { remove: GcItem
     const removed = item('dataset-version', datasetVersionName(version), reason, objects);
     if (removed) items.push(removed);
   }
+  items.push(...unnamedObjectVersionItems(facts, policy, needed, scheduled));
   const keptRows = kept
     .filter(({ why }) => why.length > 0)
     .map(({ version, rank, of, why }) => ({
@@ -336,4 +349,41 @@ function datasetVersionItems(facts: GcFacts, policy: GcPolicy): { remove: GcItem
       reason: `number ${rank + 1} of ${of} by age, kept: ${why.join('; ')}`,
     }));
   return { remove: items, kept: keptRows };
+}
+
+/**
+ * Rule 7, per dataset prefix (the innermost holding the object): its noncurrent object versions that no kept version
+ * names and no dropped version already lists, uploaded over `olderThanMs` ago.
+ */
+function unnamedObjectVersionItems(
+  facts: GcFacts,
+  policy: GcPolicy,
+  needed: ReadonlySet<string>,
+  scheduled: ReadonlySet<string>,
+): GcItem[] {
+  const prefixes = [...new Set((facts.datasetVersions ?? []).map((version) => version.prefix))].sort(
+    (a, b) => b.length - a.length,
+  );
+  const byPrefix = new Map<string, GcObject[]>();
+  for (const [key, listed] of facts.datasetObjectVersions ?? []) {
+    if (listed.isLatest || needed.has(key) || scheduled.has(key)) continue;
+    if (facts.nowMs - listed.lastModifiedMs <= policy.olderThanMs) continue;
+    const { uri, versionId } = parseObjectVersionKey(key);
+    const prefix = prefixes.find((candidate) => uri.startsWith(candidate));
+    if (prefix === undefined) continue; // not under a dataset prefix: not Fineflow's to collect
+    const objects = byPrefix.get(prefix) ?? [];
+    objects.push({ uri, size: listed.size, lastModifiedMs: listed.lastModifiedMs, versionId });
+    byPrefix.set(prefix, objects);
+  }
+  const items: GcItem[] = [];
+  for (const [prefix, objects] of [...byPrefix].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    objects.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : a.lastModifiedMs - b.lastModifiedMs));
+    const newest = Math.max(...objects.map((object) => object.lastModifiedMs));
+    const reason =
+      'replaced object versions no dataset version names (overwritten before a seal named them), the newest ' +
+      `uploaded ${age(facts.nowMs, newest)} ago; never what the prefix holds now`;
+    const removed = item('dataset-objects', prefix, reason, objects);
+    if (removed) items.push(removed);
+  }
+  return items;
 }

@@ -16,7 +16,6 @@ import { checkDatasetManifest, parseDatasetVersionKey } from '../datasets/datase
 import { ensureError } from '../core/errors';
 import { gatherDatasetNeeds, type DatasetNeeds } from './dataset-needs';
 import {
-  datasetVersionsToDrop,
   objectVersionKey,
   planGc,
   type GcDatasetVersion,
@@ -113,7 +112,16 @@ async function datasetVersionFacts(store: ObjectStore, bucket: string): Promise<
   return versions;
 }
 
-/** The object versions under each prefix that has a version to drop (rule 6 never guesses which one is current). */
+/** The prefixes not under another of them: listing those lists every object version of them all, once. */
+function outermostPrefixes(prefixes: readonly string[]): Set<string> {
+  const sorted = [...new Set(prefixes)].sort();
+  return new Set(sorted.filter((prefix) => !sorted.some((other) => other !== prefix && prefix.startsWith(other))));
+}
+
+/**
+ * The object versions under each dataset prefix (rule 6 never guesses which one is current; rule 7 collects those no
+ * kept version names).
+ */
 async function objectVersionFacts(
   store: ObjectStore,
   prefixes: ReadonlySet<string>,
@@ -173,23 +181,13 @@ export async function gatherGcFacts(
   if (policy?.keepDatasetVersions === undefined) return facts;
   const datasetVersions = await datasetVersionFacts(store, bucket);
   const { needs, unknown } = await datasetNeedsOrWhyNot(runs);
-  const { dropped } = datasetVersionsToDrop(
-    datasetVersions,
-    policy,
-    {
-      models: lineage.datasetVersions,
-      ...(needs ? { pins: needs.pins, openRuns: needs.openRuns } : {}),
-      ...(unknown !== undefined ? { unknown } : {}),
-    },
-    nowMs,
-  );
   return {
     ...facts,
     datasetVersions,
     modelDatasetVersions: lineage.datasetVersions,
     ...(needs ? { datasetVersionNeeds: needs.pins, openRuns: needs.openRuns } : {}),
     ...(unknown !== undefined ? { datasetNeedsUnknown: unknown } : {}),
-    datasetObjectVersions: await objectVersionFacts(store, new Set(dropped.map((entry) => entry.version.prefix))),
+    datasetObjectVersions: await objectVersionFacts(store, outermostPrefixes(datasetVersions.map((v) => v.prefix))),
   };
 }
 

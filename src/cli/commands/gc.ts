@@ -89,7 +89,8 @@ function nothingToDelete(policy: PolicyWords): string {
       ? ' (--older-than, --checkpoints-after, --keep-sweeps set these; dataset versions are collected only with ' +
         '--keep-dataset-versions)\n'
       : `, and no dataset prefix has more than ${policy.keepDatasetVersions} versions sealed over ` +
-        `${age(policy.olderThanMs)} ago that nothing needs (--older-than, --checkpoints-after, --keep-sweeps, ` +
+        `${age(policy.olderThanMs)} ago that nothing needs, nor an object version no version names uploaded over ` +
+        `${age(policy.olderThanMs)} ago (--older-than, --checkpoints-after, --keep-sweeps, ` +
         '--keep-dataset-versions set these)\n')
   );
 }
@@ -189,8 +190,9 @@ export const command: CliCommand = {
       description:
         'also collect dataset versions: keep the newest N of each prefix, every version a registered model names, ' +
         'every version sealed within --older-than and every version a schedule, data watcher or run not yet ended ' +
-        'pins or reads; drop the others and the object versions only they name (never the data a prefix holds ' +
-        'now). A pipeline submitted by hand and pinned to a dropped version then fails. Exits 1, dropping no ' +
+        'pins or reads; drop the others and the object versions only they name, and replaced object versions no ' +
+        'version ever named, uploaded before --older-than (never the data a prefix holds now). A pipeline ' +
+        'submitted by hand and pinned to a dropped version then fails. Exits 1, dropping no ' +
         `version, when it cannot list schedules, watchers or open runs (${KEEP_DATASET_VERSIONS.min}-` +
         `${KEEP_DATASET_VERSIONS.max}; ` +
         'absent: dataset versions are kept)',

@@ -349,3 +349,54 @@ test(
     );
   },
 );
+
+test('gc --keep-dataset-versions collects object versions no manifest ever named, on real MinIO', async (t) => {
+  const bucket = h.config.s3.bucket;
+  const { prefix, ids, done } = await pushVersions(1);
+  t.after(done);
+  // a.csv overwritten twice before the next push: neither of those bytes was ever sealed.
+  await h.store.putBytes(`${prefix}a.csv`, 'x,label\n7,never sealed\n');
+  await h.store.putBytes(`${prefix}a.csv`, 'x,label\n8,never sealed either\n');
+  const dir = await mkdtemp(join(tmpdir(), 'ff-gc-unnamed-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'a.csv'), 'x,label\n9,v9\n');
+  const second = (await pushDirectory(h.store, bucket, dir, prefix, () => undefined)).version;
+  const named = new Set(
+    (
+      await Promise.all([ids[0] as string, second].map((id) => readDatasetVersion(h.store, bucket, prefix, id)))
+    ).flatMap((manifest) => manifest.objects.map((object) => object.versionId)),
+  );
+  const listed = (await h.store.listVersions?.(prefix)) ?? [];
+  const orphans = listed.filter((v) => !v.isLatest && !named.has(v.versionId)).map((v) => v.versionId);
+  assert.equal(orphans.length, 2, 'the two overwritten versions no manifest names');
+
+  const policy = { olderThanMs: 0, checkpointsAfterMs: 3650 * 24 * HOUR, keepSweeps: 20, keepDatasetVersions: 2 };
+  const young = await planCollection(h.store, bucket, h.runs, { ...policy, olderThanMs: 24 * HOUR });
+  assert.ok(!young.remove.some((item) => item.id === prefix), 'uploaded within --older-than: kept');
+  const plan = await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR);
+  const mine = plan.remove.filter((item) => item.id.startsWith(prefix));
+  assert.deepEqual(
+    mine.map((item) => [item.kind, item.id, item.objects.map((o) => o.versionId).sort()]),
+    [['dataset-objects', prefix, [...orphans].sort()]],
+    'both versions kept (keep 2); only the unnamed object versions go',
+  );
+  assert.equal(mine[0]?.bytes, 'x,label\n7,never sealed\n'.length + 'x,label\n8,never sealed either\n'.length);
+
+  const cli = await runCli(['gc', '--keep-dataset-versions', '2', '--older-than', '1ms'], {
+    env: { FINEFLOW_BUCKET: bucket },
+  });
+  assert.match(cli.stdout, new RegExp(`^dataset-objects\\s+${prefix}\\s+2\\s+\\d+ B\\s+replaced object versions`, 'm'));
+
+  await executeGc(h.store, { remove: mine });
+  for (const versionId of orphans)
+    await assert.rejects(h.store.getStream(`${prefix}a.csv`, { versionId }), /not found|no longer|does not exist/i);
+  for (const id of [ids[0] as string, second]) {
+    const manifest = await readDatasetVersion(h.store, bucket, prefix, id);
+    for (const object of manifest.objects) {
+      const stream = await readVersionedObject(h.store, manifest, object);
+      for await (const _chunk of stream) void _chunk; // reads whole and sha256-checked
+    }
+  }
+  const again = await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR);
+  assert.ok(!again.remove.some((item) => item.id.startsWith(prefix)), 'nothing left to collect');
+});

@@ -54,8 +54,11 @@ function facts(overrides: Partial<GcFacts> = {}): GcFacts {
   };
 }
 
+/** The dataset versions a plan drops (rule 6), each with what it deletes. */
 const removed = (plan: ReturnType<typeof planGc>) =>
-  plan.remove.map((item) => [item.id, item.objects.map((o) => o.versionId ?? o.uri)]);
+  plan.remove
+    .filter((item) => item.kind === 'dataset-version')
+    .map((item) => [item.id, item.objects.map((o) => o.versionId ?? o.uri)]);
 
 test('without --keep-dataset-versions no dataset version is collected', () => {
   const { keepDatasetVersions: _keep, ...withoutKeep } = policy;
@@ -138,7 +141,7 @@ test('prefixes count apart: each keeps its own newest N', () => {
     }),
     policy,
   );
-  assert.deepEqual(plan.remove, []);
+  assert.deepEqual(removed(plan), []);
 });
 
 test('a version a live schedule, watcher or open run needs is kept, and the plan says why', () => {
@@ -223,4 +226,51 @@ test('when what schedules and open runs need is unknown, no dataset version is d
   // Without --keep-dataset-versions nothing was asked of rule 6, so nothing was refused.
   const { keepDatasetVersions: _keep, ...withoutKeep } = policy;
   assert.equal(planGc(facts({ datasetNeedsUnknown: 'x' }), withoutKeep).datasetVersionsRefused, undefined);
+});
+
+test('object versions no manifest names go when older than --older-than; current and named ones stay', () => {
+  // a.csv was overwritten twice between seals 4 and 5: x1 (old) and x2 (young) were never sealed.
+  const listed = objectVersions();
+  listed.set(objectVersionKey(`${PREFIX}a.csv`, 'x1'), { isLatest: false, size: 40, lastModifiedMs: NOW - 50 * DAY });
+  listed.set(objectVersionKey(`${PREFIX}a.csv`, 'x2'), { isLatest: false, size: 50, lastModifiedMs: NOW - 5 * DAY });
+  // A file deleted long ago: its only version was never sealed and is not current any more.
+  listed.set(objectVersionKey(`${PREFIX}gone.csv`, 'g1'), { isLatest: false, size: 9, lastModifiedMs: NOW - 90 * DAY });
+  // Not under a dataset prefix: never Fineflow's to collect.
+  listed.set(objectVersionKey('s3://datasets/other/z.csv', 'z1'), { isLatest: false, size: 1, lastModifiedMs: 0 });
+  // Under a nested dataset prefix: counted there.
+  const nested = `${PREFIX}holdout/`;
+  listed.set(objectVersionKey(`${nested}h.csv`, 'h1'), { isLatest: false, size: 3, lastModifiedMs: 0 });
+  listed.set(objectVersionKey(`${nested}h.csv`, 'h2'), { isLatest: true, size: 3, lastModifiedMs: 0 });
+  const holdout = { ...version(9, 40, nested), objects: [{ key: 'h.csv', versionId: 'h2' }] };
+  const plan = planGc(
+    facts({
+      datasetVersions: [version(1, 90), version(2, 80), version(3, 70), version(4, 60), version(5, 1), holdout],
+      datasetObjectVersions: listed,
+    }),
+    { ...policy, olderThanMs: 30 * DAY },
+  );
+  const unnamed = plan.remove.filter((item) => item.kind === 'dataset-objects');
+  assert.deepEqual(
+    unnamed.map((item) => [
+      item.id,
+      item.objects.map((o) => `${o.uri.slice(PREFIX.length)}@${o.versionId}`),
+      item.bytes,
+    ]),
+    [
+      [PREFIX, ['a.csv@x1', 'gone.csv@g1'], 49],
+      [nested, ['holdout/h.csv@h1'], 3],
+    ],
+  );
+  assert.match(unnamed[0]?.reason ?? '', /no dataset version names .* the newest uploaded 50\.0 days ago/);
+  // Rule 6 still drops versions 1-3 with their own object versions, listed once.
+  assert.deepEqual(
+    removed(plan).map(([name]) => name),
+    [3, 2, 1].map((n) => `${PREFIX}@${id(n).slice(0, 12)}`),
+  );
+  // Without --keep-dataset-versions nothing under a dataset prefix is collected.
+  const { keepDatasetVersions: _keep, ...withoutKeep } = policy;
+  assert.deepEqual(
+    planGc(facts({ datasetObjectVersions: listed }), withoutKeep).remove.filter((i) => i.kind === 'dataset-objects'),
+    [],
+  );
 });
