@@ -38,6 +38,8 @@ const TEST_METRICS = {
   perClass: {
     ok: { precision: 0.96, recall: 0.92, f1: 0.9388, support: 50 },
     scratch: { precision: 0.9167, recall: 0.9565, f1: 0.9362, support: 46 },
+    // A perfect score reads with the decimals of the rest, not as "1" (a count, at a glance).
+    spot: { precision: 1, recall: 1, f1: 1, support: 4 },
   },
 };
 const BASELINE_METRICS = { count: 96, accuracy: 0.61, f1: 0.5 };
@@ -157,6 +159,7 @@ for (const width of [390, 1280])
           [
             ['ok', '0.9600', '0.9200', '0.9388', '50'],
             ['scratch', '0.9167', '0.9565', '0.9362', '46'],
+            ['spot', '1.0000', '1.0000', '1.0000', '4'],
           ],
         );
         // Every column of the per-class table on screen, none behind a sideways scroll inside its box.

@@ -269,6 +269,14 @@ function splitOf(source: MeasureSource): string {
   return source.fromCard ? '' : `${source.split ?? 'test'} `;
 }
 
+/**
+ * A metric's value: a whole number (a perfect 1 for precision, recall or F1) with the decimals of the values beside
+ * it, so "1" does not read as a count among "0.8000"s; examples and other counts use formatNumber.
+ */
+function metricText(value: number | undefined): string {
+  return value !== undefined && Number.isInteger(value) ? value.toFixed(4) : formatNumber(value);
+}
+
 function metricTable(source: MeasureSource): HTMLElement {
   return h(
     'table',
@@ -278,12 +286,7 @@ function metricTable(source: MeasureSource): HTMLElement {
       'tbody',
       {},
       ...source.metrics.map(([name, value]) =>
-        h(
-          'tr',
-          { 'data-metric': name },
-          h('th', { scope: 'row' }, name),
-          h('td', { class: 'num' }, formatNumber(value)),
-        ),
+        h('tr', { 'data-metric': name }, h('th', { scope: 'row' }, name), h('td', { class: 'num' }, metricText(value))),
       ),
     ),
   );
@@ -308,7 +311,8 @@ function perClassTable(source: MeasureSource): HTMLElement | undefined {
           'tr',
           { 'data-class': c.name },
           h('th', { scope: 'row' }, c.name),
-          ...[c.precision, c.recall, c.f1, c.support].map((v) => h('td', { class: 'num' }, formatNumber(v))),
+          ...[c.precision, c.recall, c.f1].map((v) => h('td', { class: 'num' }, metricText(v))),
+          h('td', { class: 'num' }, formatNumber(c.support)),
         ),
       ),
     ),
@@ -384,7 +388,7 @@ function versionsHead(columns: readonly VersionColumn[]): HTMLElement[] {
 /** A version's number in a column; a gate cell waits for the registering run's verdict (fillGates). */
 function versionCell(column: VersionColumn, card: ModelCard, gates: Map<number, HTMLElement>): HTMLElement {
   if (column.key !== GATE_KEY)
-    return h('td', { class: 'num', 'data-label': column.label }, formatNumber(card.metrics?.[column.key]));
+    return h('td', { class: 'num', 'data-label': column.label }, metricText(card.metrics?.[column.key]));
   const cell = h('td', { class: 'gate nowrap', 'data-label': column.label });
   if (hasEvaluation(card)) gates.set(card.version, cell);
   return cell;
