@@ -446,7 +446,13 @@ export function modelPage(name: string): Page {
     const measuresOf = versionMeasures(name);
     const cardBox = h('div', { class: 'card' });
     let cardsShown = 0;
-    const showCard = (card: ModelCard): void => {
+    const rowsByVersion = new Map<number, HTMLElement>();
+    // `reveal`: a reader asked for this version (its Card button): the focus and the screen move to what it shows,
+    // below the table, where on a phone a click seemed to do nothing.
+    const showCard = (card: ModelCard, reveal = false): void => {
+      for (const [version, row] of rowsByVersion)
+        if (version === card.version) row.setAttribute('aria-current', 'true');
+        else row.removeAttribute('aria-current');
       const lineageBox = h('div', { class: 'scroll lineage-box' }, lineageGraph(card, lineageLinks(card, undefined)));
       const measuresBox = h('div', { class: 'measures-box' }, h('p', { class: 'muted' }, 'Loading metrics…'));
       const producedBy = producedByLine(card, undefined);
@@ -467,9 +473,11 @@ export function modelPage(name: string): Page {
           replace(measuresBox, h('h3', {}, 'Metrics'), errorBox(error));
         },
       );
+      const heading = h('h2', { tabindex: -1 }, `Version ${card.version}`);
       replace(
         cardBox,
-        h('h2', {}, `Version ${card.version}`),
+        heading,
+        card.description ? h('p', { class: 'description' }, card.description) : '',
         h('h3', {}, 'Lineage'),
         // At its own size in a box that scrolls sideways, as the run page's DAG: shrunk to a phone's width, its
         // five nodes' text was 4 px high. Each box links to what it names.
@@ -479,12 +487,16 @@ export function modelPage(name: string): Page {
         h('h3', {}, 'Card'),
         h('pre', { class: 'json' }, readableJson(card)),
       );
+      if (reveal) {
+        heading.focus({ preventScroll: true });
+        heading.scrollIntoView({ block: 'start' });
+      }
     };
     const gates = new Map<number, HTMLElement>();
     const rows = [...model.versions].reverse().map((card) => {
       const show = h('button', { type: 'button', 'aria-label': `show card of version ${card.version}` }, 'Card');
-      show.addEventListener('click', () => showCard(card));
-      return h(
+      show.addEventListener('click', () => showCard(card, true));
+      const row = h(
         'tr',
         { 'data-version': card.version },
         h('td', { class: 'num card-title', 'data-label': 'version' }, card.version),
@@ -494,6 +506,8 @@ export function modelPage(name: string): Page {
         h('td', { class: 'tags card-wide', 'data-label': 'tags' }, tagList(model.tags[card.version])),
         h('td', {}, show),
       );
+      rowsByVersion.set(card.version, row);
+      return row;
     });
     const latest = model.versions[model.versions.length - 1];
     content.replaceChildren(
