@@ -542,12 +542,13 @@ export class RunClient {
     return runs;
   }
 
-  /** Every run that has not ended (running or waiting), however many: `fineflow gc` keeps what they read. */
-  async openRunIds(): Promise<string[]> {
+  /** Every run that has not ended (running or waiting), however many, with when it started: gc keeps what they read. */
+  async openRuns(): Promise<{ readonly runId: string; readonly startedAtMs: number }[]> {
     const query = `WorkflowType = ${quoteQueryValue(WORKFLOW_TYPES.pipelineRun)} AND ExecutionStatus = 'Running'`;
-    const ids: string[] = [];
-    for await (const info of this.client.workflow.list({ query, pageSize: 100 })) ids.push(info.workflowId);
-    return ids;
+    const runs: { runId: string; startedAtMs: number }[] = [];
+    for await (const info of this.client.workflow.list({ query, pageSize: 100 }))
+      runs.push({ runId: info.workflowId, startedAtMs: Date.parse(startedAtOf(info)) });
+    return runs;
   }
 
   /**

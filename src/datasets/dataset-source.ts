@@ -68,3 +68,20 @@ export function datasetPinsIn(
   visit(value, 0);
   return [...found.values()];
 }
+
+/**
+ * Every unpinned `s3://` location written anywhere in `value` (a plan's inputs and params), each once: what a stage
+ * may seal and read as it is when it starts. Bounded as {@link datasetPinsIn} is.
+ */
+export function unpinnedLocationsIn(value: unknown): string[] {
+  const found = new Set<string>();
+  const visit = (node: unknown, depth: number): void => {
+    if (depth > PIN_SEARCH_DEPTH) throw new Error(`a value nests deeper than ${PIN_SEARCH_DEPTH} levels`);
+    if (typeof node === 'string') {
+      if (node.startsWith('s3://') && parseDatasetSource(node).version === undefined) found.add(node);
+    } else if (Array.isArray(node)) for (const item of node) visit(item, depth + 1);
+    else if (node !== null && typeof node === 'object') for (const item of Object.values(node)) visit(item, depth + 1);
+  };
+  visit(value, 0);
+  return [...found];
+}

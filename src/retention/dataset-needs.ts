@@ -6,7 +6,7 @@
  * and runs' histories. Any failure throws; gc then drops no dataset version (gc.ts).
  */
 import { WorkflowNotFoundError, isGrpcServiceError, type Client } from '@temporalio/client';
-import { datasetPinsIn } from '../datasets/dataset-source';
+import { datasetPinsIn, unpinnedLocationsIn } from '../datasets/dataset-source';
 import { datasetVersionOf } from '../core/run/run-trigger';
 import { paramsAfterRetries, readRecordedRunInput } from '../client/run-input';
 import { paramValues } from '../core/run/params';
@@ -18,6 +18,17 @@ export interface DatasetNeeds {
   readonly pins: ReadonlyMap<string, readonly string[]>;
   /** Runs that have not ended. */
   readonly openRuns: ReadonlySet<string>;
+  /**
+   * What each open run reads unpinned (a prefix or object as it is when its stage starts): the version it reads is
+   * sealed then, so every version of those prefixes sealed since the run started may be the one.
+   */
+  readonly unpinnedReads: readonly OpenRunReads[];
+}
+
+export interface OpenRunReads {
+  readonly runId: string;
+  readonly startedAtMs: number;
+  readonly locations: readonly string[];
 }
 
 const GRPC_NOT_FOUND = 5;
@@ -27,7 +38,7 @@ function shortPin(prefix: string, id: string): string {
   return `${prefix}@${id.slice(0, 12)}`;
 }
 
-export async function gatherDatasetNeeds(client: Client, runs: Pick<RunClient, 'openRunIds'>): Promise<DatasetNeeds> {
+export async function gatherDatasetNeeds(client: Client, runs: Pick<RunClient, 'openRuns'>): Promise<DatasetNeeds> {
   const pins = new Map<string, string[]>();
   const need = (id: string, why: string): void => {
     const reasons = pins.get(id) ?? [];
@@ -43,30 +54,36 @@ export async function gatherDatasetNeeds(client: Client, runs: Pick<RunClient, '
       need(pin.id, `data watcher ${watcherId} pins it (${shortPin(pin.prefix, pin.id)})`);
   }
   const openRuns = new Set<string>();
-  for (const runId of await runs.openRunIds()) {
+  const unpinnedReads: OpenRunReads[] = [];
+  for (const { runId, startedAtMs } of await runs.openRuns()) {
     const found = await openRunPins(client, runId);
     if (!found) continue; // ended and gone since the listing
     openRuns.add(runId);
     for (const pin of found.pins) need(pin.id, `run ${runId} (not ended) pins it (${shortPin(pin.prefix, pin.id)})`);
     if (found.triggeredBy) need(found.triggeredBy, `run ${runId} (not ended) was triggered by it`);
+    if (found.locations.length > 0) unpinnedReads.push({ runId, startedAtMs, locations: found.locations });
   }
-  return { pins, openRuns };
+  return { pins, openRuns, unpinnedReads };
 }
 
 /**
- * The versions an open run pins (in its plan, its params as `retry --set` left them, or the state it continued with)
- * and the one that triggered it; undefined when the run no longer exists.
+ * The versions an open run pins (in its plan, its params as `retry --set` left them, or the state it continued with),
+ * the one that triggered it and the locations it names unpinned; undefined when the run no longer exists.
  */
 async function openRunPins(
   client: Client,
   runId: string,
-): Promise<{ pins: ReturnType<typeof datasetPinsIn>; triggeredBy?: string } | undefined> {
+): Promise<{ pins: ReturnType<typeof datasetPinsIn>; locations: string[]; triggeredBy?: string } | undefined> {
   try {
     const { input } = await readRecordedRunInput(client, runId);
     const events = (await client.workflow.getHandle(runId).fetchHistory()).events ?? [];
     const params = await paramsAfterRetries(client, input.plan, paramValues(input.plan), events);
     const triggeredBy = datasetVersionOf(input.trigger);
-    return { pins: datasetPinsIn([input, params]), ...(triggeredBy ? { triggeredBy } : {}) };
+    return {
+      pins: datasetPinsIn([input, params]),
+      locations: unpinnedLocationsIn([input.plan, params]),
+      ...(triggeredBy ? { triggeredBy } : {}),
+    };
   } catch (thrown) {
     // gRPC NOT_FOUND: the raw history call's way of saying the same.
     if (thrown instanceof WorkflowNotFoundError || (isGrpcServiceError(thrown) && thrown.code === GRPC_NOT_FOUND))

@@ -13,10 +13,11 @@
  * 6. Only with `keepDatasetVersions` (absent: dataset versions are never collected): a dataset prefix keeps its newest
  *    `keepDatasetVersions` versions, every version a registered model's lineage names, every version sealed within
  *    `olderThanMs`, every version a live schedule's or data watcher's pipeline pins, every version a run that has not
- *    ended pins, was triggered by or has a read record of. Another version loses its manifest and the S3 object
- *    versions only it names: never an object's current version (what the prefix holds now), never one a kept version
- *    of any prefix names. When gc could not learn what schedules, watchers and open runs need, no version is dropped.
- *    Every version kept past its prefix's newest N is listed with why.
+ *    ended pins, was triggered by or has a read record of, and every version sealed since such a run started of a
+ *    prefix it reads unpinned (it seals what it reads when its stage starts). Another version loses its manifest and
+ *    the S3 object versions only it names: never an object's current version (what the prefix holds now), never one
+ *    a kept version of any prefix names. When gc could not learn what schedules, watchers and open runs need, no
+ *    version is dropped. Every version kept past its prefix's newest N is listed with why.
  * 7. With `keepDatasetVersions`, under each dataset prefix: the noncurrent S3 object versions no kept version names,
  *    uploaded more than `olderThanMs` ago (a file overwritten twice between two seals left one no manifest ever
  *    named), never an object's current version.
@@ -109,6 +110,8 @@ export interface GcFacts {
   readonly datasetVersionNeeds?: ReadonlyMap<string, readonly string[]>;
   /** Rule 6: runs that have not ended; a version with a read record of one of them is being read. */
   readonly openRuns?: ReadonlySet<string>;
+  /** Rule 6: what open runs read unpinned, and since when (a version of it sealed since may be theirs). */
+  readonly openRunUnpinnedReads?: readonly OpenRunUnpinnedReads[];
   /** Rule 6: why gc could not learn what schedules, watchers and open runs need; then no dataset version is dropped. */
   readonly datasetNeedsUnknown?: string;
 }
@@ -235,6 +238,16 @@ function sweepHistoryItems(objects: readonly GcObject[], keep: number): GcItem[]
   return items;
 }
 
+/** An open run and the `s3://` locations it reads unpinned (src/retention/dataset-needs.ts). */
+export interface OpenRunUnpinnedReads {
+  readonly runId: string;
+  readonly startedAtMs: number;
+  readonly locations: readonly string[];
+}
+
+/** Seals this close before a run's start may still be its own (clocks of the worker and Temporal differ). */
+const CLOCK_SKEW_MS = 60_000;
+
 /** What rule 6 knows needs a dataset version, besides its rank and age. */
 export interface DatasetVersionNeeds {
   /** Version ids a registered model's lineage names. */
@@ -243,6 +256,8 @@ export interface DatasetVersionNeeds {
   readonly pins?: ReadonlyMap<string, readonly string[]>;
   /** Runs that have not ended (their read records mark a version being read). */
   readonly openRuns?: ReadonlySet<string>;
+  /** What open runs read unpinned: each version of such a prefix sealed since the run started is kept. */
+  readonly unpinnedReads?: readonly OpenRunUnpinnedReads[];
   /** Set when the pins and open runs could not be learned: nothing is dropped, and this says why. */
   readonly unknown?: string;
 }
@@ -265,6 +280,13 @@ function whyKeep(version: GcDatasetVersion, needs: DatasetVersionNeeds, olderTha
     const read = parseVersionReadUri(record.uri);
     if (read && needs.openRuns?.has(read.runId))
       why.push(`run ${read.runId} (not ended) read it in stage ${read.stage}`);
+  }
+  for (const run of needs.unpinnedReads ?? []) {
+    const location = run.locations.find((uri) => uri.startsWith(version.prefix));
+    if (location !== undefined && version.createdAtMs >= run.startedAtMs - CLOCK_SKEW_MS)
+      why.push(
+        `run ${run.runId} (not ended) reads ${location} unpinned and may have sealed it (sealed since it started)`,
+      );
   }
   if (needs.unknown !== undefined) why.push('what schedules, data watchers and open runs need is unknown (below)');
   return why;
@@ -313,6 +335,7 @@ function datasetVersionItems(facts: GcFacts, policy: GcPolicy): { remove: GcItem
     models: facts.modelDatasetVersions ?? new Set<string>(),
     ...(facts.datasetVersionNeeds ? { pins: facts.datasetVersionNeeds } : {}),
     ...(facts.openRuns ? { openRuns: facts.openRuns } : {}),
+    ...(facts.openRunUnpinnedReads ? { unpinnedReads: facts.openRunUnpinnedReads } : {}),
     ...(facts.datasetNeedsUnknown !== undefined ? { unknown: facts.datasetNeedsUnknown } : {}),
   };
   const { kept, dropped } = datasetVersionsToDrop(facts.datasetVersions, policy, needs, facts.nowMs);

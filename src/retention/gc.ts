@@ -144,7 +144,7 @@ async function objectVersionFacts(
 }
 
 /** What gc-plan needs to know from Temporal: how runs stand and, for rule 6, what schedules and open runs need. */
-export type GcRuns = Pick<RunClient, 'execution' | 'openRunIds' | 'client'>;
+export type GcRuns = Pick<RunClient, 'execution' | 'openRuns' | 'client'>;
 
 /** The needs of rule 6, or why they could not be learned. */
 async function datasetNeedsOrWhyNot(
@@ -185,7 +185,9 @@ export async function gatherGcFacts(
     ...facts,
     datasetVersions,
     modelDatasetVersions: lineage.datasetVersions,
-    ...(needs ? { datasetVersionNeeds: needs.pins, openRuns: needs.openRuns } : {}),
+    ...(needs
+      ? { datasetVersionNeeds: needs.pins, openRuns: needs.openRuns, openRunUnpinnedReads: needs.unpinnedReads }
+      : {}),
     ...(unknown !== undefined ? { datasetNeedsUnknown: unknown } : {}),
     datasetObjectVersions: await objectVersionFacts(store, outermostPrefixes(datasetVersions.map((v) => v.prefix))),
   };

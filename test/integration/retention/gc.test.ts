@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pushDirectory } from '../../../src/cli/commands/data';
 import { listDatasetVersions, readDatasetVersion, readVersionedObject } from '../../../src/datasets/version-store';
+import { datasetManifestUri } from '../../../src/datasets/dataset-version';
 import { executeGc, planCollection } from '../../../src/retention/gc';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { registerTestStageTypes } from '../../stage-types';
@@ -258,7 +259,7 @@ test(
       return (
         plans.some((p) => p.pipeline === scheduled) &&
         watchers.length > 0 &&
-        (await h.runs.openRunIds()).includes(openRun)
+        (await h.runs.openRuns()).some((run) => run.runId === openRun)
       );
     };
     while (!(await listed())) await new Promise((resolve) => setTimeout(resolve, 200));
@@ -399,4 +400,59 @@ test('gc --keep-dataset-versions collects object versions no manifest ever named
   }
   const again = await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR);
   assert.ok(!again.remove.some((item) => item.id.startsWith(prefix)), 'nothing left to collect');
+});
+
+test('gc keeps the versions a run not yet ended may be reading unpinned: those sealed since it started', async (t) => {
+  const bucket = h.config.s3.bucket;
+  const { prefix, ids, done } = await pushVersions(2);
+  t.after(done);
+  // Sealed ten minutes ago, well before the run starts (beyond the minute of clock skew gc allows).
+  for (const id of ids) {
+    const manifest = await readDatasetVersion(h.store, bucket, prefix, id);
+    const earlier = new Date(Date.parse(manifest.createdAt) - 10 * 60_000).toISOString();
+    await h.store.putJson(datasetManifestUri(bucket, prefix, id), { ...manifest, createdAt: earlier });
+  }
+  const suffix = randomSuffix();
+  // Reads the prefix as it is when its stage starts; nothing polls its queue, so it stays open.
+  const openRun = await h.runs.submit(pinningPlan(`gcread-${suffix}`, prefix), { taskQueue: `gc-nobody-${suffix}` });
+  t.after(() =>
+    h.client.workflow
+      .getHandle(openRun)
+      .terminate('test over')
+      .catch(() => undefined),
+  );
+  const dir = await mkdtemp(join(tmpdir(), 'ff-gc-reading-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const later: string[] = [];
+  for (const n of [3, 4]) {
+    await writeFile(join(dir, 'a.csv'), `x,label\n${n},v${n}\n`);
+    later.push((await pushDirectory(h.store, bucket, dir, prefix, () => undefined)).version);
+  }
+  while (!(await h.runs.openRuns()).some((run) => run.runId === openRun))
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+  const policy = { olderThanMs: 0, checkpointsAfterMs: 3650 * 24 * HOUR, keepSweeps: 20, keepDatasetVersions: 1 };
+  const plan = await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR);
+  const dropped = plan.remove.filter((item) => item.kind === 'dataset-version' && item.id.startsWith(prefix));
+  const kept = plan.kept.filter((item) => item.id.startsWith(prefix));
+  // Versions 1 and 2 were sealed before the run started: not what it reads. 3 was sealed since (4 is the newest).
+  assert.deepEqual(
+    dropped.map((item) => item.id.slice(prefix.length + 1)).sort(),
+    [ids[0], ids[1]].map((id) => (id as string).slice(0, 12)).sort(),
+  );
+  assert.deepEqual(
+    kept.map((item) => item.id.slice(prefix.length + 1)),
+    [(later[0] as string).slice(0, 12)],
+  );
+  assert.match(kept[0]?.reason ?? '', new RegExp(`run ${openRun} \\(not ended\\) reads ${prefix} unpinned`));
+  // Once the run has ended, nothing keeps them.
+  await h.client.workflow.getHandle(openRun).terminate('test over');
+  while ((await h.runs.openRuns()).some((run) => run.runId === openRun))
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  const after = await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR);
+  assert.equal(
+    after.remove.filter((item) => item.kind === 'dataset-version' && item.id.startsWith(prefix)).length,
+    3,
+    'versions 1, 2 and 3 go once the run has ended',
+  );
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { datasetPinsIn } from '../../../src/datasets/dataset-source';
+import { datasetPinsIn, unpinnedLocationsIn } from '../../../src/datasets/dataset-source';
 import { parseVersionReadUri, versionReadUri } from '../../../src/datasets/version-reads';
 
 const A = 'a'.repeat(64);
@@ -32,4 +32,15 @@ test("a read record's URI gives back its run and stage", () => {
   assert.deepEqual(parseVersionReadUri(uri), { runId: 'run/with slash', stage: 'prep%are' });
   assert.equal(parseVersionReadUri('s3://fineflow/datasets/data/p/_versions/x.json'), undefined);
   assert.equal(parseVersionReadUri('s3://f/d/_versions/x.reads/%E0%A4%A/s.json'), undefined);
+});
+
+test('every unpinned s3:// location in a plan is found once; pins and other strings are not', () => {
+  assert.deepEqual(
+    unpinnedLocationsIn({
+      params: { data: { value: 's3://data/p/' } },
+      stages: [{ with: { source: 's3://data/p/', test: `s3://data/h/@${A}`, model: 'registry://m@latest' } }],
+      extra: ['s3://data/q/file.csv'],
+    }),
+    ['s3://data/p/', 's3://data/q/file.csv'],
+  );
 });

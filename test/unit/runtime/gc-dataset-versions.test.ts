@@ -274,3 +274,26 @@ test('object versions no manifest names go when older than --older-than; current
     [],
   );
 });
+
+test('a run not yet ended that reads a prefix unpinned keeps the versions of it sealed since it started', () => {
+  const reads = (locations: string[], startedDaysAgo: number) => ({
+    runId: 'run-open',
+    startedAtMs: NOW - startedDaysAgo * DAY,
+    locations,
+  });
+  // Started 75 days ago: versions 3 (70) and 4 (60) may be what it sealed; 1 (90) and 2 (80) are older.
+  const plan = planGc(facts({ openRunUnpinnedReads: [reads([`${PREFIX}train.csv`, 's3://other/x/'], 75)] }), policy);
+  assert.deepEqual(
+    removed(plan).map(([name]) => name),
+    [2, 1].map((n) => `${PREFIX}@${id(n).slice(0, 12)}`),
+  );
+  assert.deepEqual(
+    plan.kept.map((kept) => kept.reason),
+    [
+      `number 3 of 5 by age, kept: run run-open (not ended) reads ${PREFIX}train.csv unpinned and may have sealed it ` +
+        '(sealed since it started)',
+    ],
+  );
+  // A location under no version's prefix keeps nothing.
+  assert.equal(removed(planGc(facts({ openRunUnpinnedReads: [reads(['s3://other/x/'], 75)] }), policy)).length, 3);
+});
