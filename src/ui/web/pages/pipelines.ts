@@ -3,6 +3,7 @@
  * validate` and `plan`, on the server) and the plan's DAG; submit when valid.
  */
 import { drawDag, type GraphData } from '../dag';
+import { EXAMPLE_PIPELINE } from '../pipeline-example';
 import type { Diagnostic } from '../types';
 import { confirmAction, errorBox, h, postJson, scrollHint, settings, toast, type Page } from '../util';
 
@@ -12,15 +13,6 @@ interface ValidateAnswer {
   readonly graph?: GraphData;
   readonly params?: Record<string, unknown>;
 }
-
-const EXAMPLE = `apiVersion: fineflow/v1
-kind: Pipeline
-metadata: {name: my-pipeline}
-stages:
-  prepare:
-    uses: prepare-data
-    with: {source: "s3://datasets/digits/", format: image-folder, image: {size: [28, 28], channels: 1}}
-`;
 
 /** The source with line numbers; lines with diagnostics marked, each diagnostic right under its line. */
 function annotatedSource(text: string, diagnostics: readonly Diagnostic[]): HTMLElement {
@@ -68,7 +60,7 @@ function annotatedSource(text: string, diagnostics: readonly Diagnostic[]): HTML
 
 export function pipelinesPage(): Page {
   const editor = h('textarea', { id: 'pipeline-yaml', spellcheck: 'false', rows: 18, 'aria-label': 'Pipeline YAML' });
-  editor.value = sessionStorage.getItem('fineflow-pipeline') ?? EXAMPLE;
+  editor.value = sessionStorage.getItem('fineflow-pipeline') ?? EXAMPLE_PIPELINE;
   const result = h('div', { class: 'validation', 'aria-live': 'polite' });
   const dagBox = h('div', { class: 'dag-box' });
   const submit = h('button', { type: 'button', id: 'submit-pipeline', disabled: true }, 'Submit run');
