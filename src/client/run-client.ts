@@ -292,10 +292,34 @@ async function queryOnceRegistered(handle: WorkflowHandle, deadline: number): Pr
   }
 }
 
+/** How long a queue a worker polled is taken as still polled without asking again. */
+const POLLED_QUEUE_TTL_MS = 5_000;
+
+/** What DescribeTaskQueue said of a run's workflow task queue. */
+interface QueuePollers {
+  readonly pollers?: number;
+  readonly unreachable?: true;
+}
+
+/** Whether a worker polls the run's queue, and what to do about it. */
+function queueAdvice(taskQueue: string, pollers: number | undefined): string {
+  const pool = poolOfTaskQueue(taskQueue) ?? CONTROL_POOL;
+  if (pollers === 0)
+    return (
+      `no worker polls its task queue ${taskQueue}: is a control worker running? Start one with \`fineflow ` +
+      `worker --pool ${pool}\``
+    );
+  return pollers === undefined
+    ? `Temporal did not say whether a worker polls its task queue ${taskQueue}`
+    : `a worker polls its task queue ${taskQueue}, so that worker is busy or Temporal is restarting`;
+}
+
 export class RunClient {
   readonly workflowTaskQueue: string;
   /** Marks running stages of pools without a worker (`waiting for a worker on pool X`). */
   private readonly workers: WorkerPresence;
+  /** Workflow task queues a worker polled lately, so `watch` (twice a second) asks Temporal every few seconds. */
+  private readonly polledQueues = new Map<string, { readonly at: number; readonly pollers: number }>();
 
   constructor(
     readonly client: Client,
@@ -362,8 +386,9 @@ export class RunClient {
   /**
    * A run's state. An ended run's is read from its history (input, result, `retry --set` updates) and the
    * store, which needs no worker; a running run's, and an ended one's without a result (terminated), from
-   * the workflow's `runState` query. A query needs a control worker; when none answers
-   * within `timeoutMs`, an ended run shows what its history holds and a running one is reported as unavailable.
+   * the workflow's `runState` query. A query needs a control worker: when Temporal lists none polling the run's
+   * queue (asked first; a polled queue is remembered a few seconds) no query is sent, and when none answers within
+   * `timeoutMs`, an ended run shows what its history holds and a running one is reported as unavailable.
    * Running stages get their live progress, a stale-heartbeat note and "waiting for a worker" from Temporal
    * (src/client/live-stages.ts).
    */
@@ -382,6 +407,15 @@ export class RunClient {
     }
     if (recorded?.complete) return recorded.state;
     const endedOutsideAs = recorded?.endedOutside;
+    const taskQueue = description?.taskQueue ?? this.workflowTaskQueue;
+    // Who polls the run's queue, asked first (one DescribeTaskQueue): with nobody there the query could only wait out
+    // its timeout, so a terminated run reads from its history at once and a running one says which worker to start.
+    const polled = await this.queuePollers(taskQueue);
+    if (polled.pollers === 0) {
+      if (recorded) return recorded.state;
+      if (historyError !== undefined) throw historyError;
+      throw this.noWorkerAsked(runId, taskQueue);
+    }
     const handle = this.client.workflow.getHandle(runId);
     let state: RunState;
     const deadline = Date.now() + (options.timeoutMs ?? 15_000);
@@ -394,7 +428,7 @@ export class RunClient {
       if (historyError !== undefined) throw historyError;
       // A query cut off as Temporal goes down fails with its own code, not the UNAVAILABLE the next call gets: one
       // call of Temporal's own (who polls the run's queue) says whether it answers before any control worker is blamed.
-      throw await this.queryUnanswered(runId, description?.taskQueue ?? this.workflowTaskQueue, thrown);
+      throw await this.queryUnanswered(runId, taskQueue, thrown, polled);
     }
     // Temporal ended it (terminated, timed out): the query replays the run as it stood, still `running`.
     if (endedOutsideAs)
@@ -687,30 +721,49 @@ export class RunClient {
    * off as Temporal shuts down fails while its frontend still answers, and the control worker is still listed then; a
    * failed lookup is no evidence against a worker either.
    */
+  /**
+   * How many workers poll the run's workflow task queue (one DescribeTaskQueue): `unreachable` when Temporal did not
+   * answer, no count when it answered otherwise.
+   */
+  private async queuePollers(taskQueue: string, options: { readonly fresh?: boolean } = {}): Promise<QueuePollers> {
+    const seen = this.polledQueues.get(taskQueue);
+    if (!options.fresh && seen && Date.now() - seen.at < POLLED_QUEUE_TTL_MS) return { pollers: seen.pollers };
+    try {
+      const pollers = await this.client.withDeadline(Date.now() + TEMPORAL_ANSWERS_WITHIN_MS, () =>
+        workflowQueuePollers(this.client, taskQueue, Date.now(), this.options.pollerGoneAfterMs),
+      );
+      // Only a polled queue is remembered: a worker that starts is seen at the next call.
+      if (pollers > 0) this.polledQueues.set(taskQueue, { at: Date.now(), pollers });
+      else this.polledQueues.delete(taskQueue);
+      return { pollers };
+    } catch (lookup) {
+      return isTemporalUnreachable(lookup) ? { unreachable: true } : {};
+    }
+  }
+
+  /** No worker polls the run's queue, so the state query was not sent (it could only have timed out). */
+  private noWorkerAsked(runId: string, taskQueue: string): DependencyUnavailableError {
+    return new DependencyUnavailableError(
+      `run ${runId} cannot answer its state query now; ${queueAdvice(taskQueue, 0)}`,
+      { runId, taskQueue },
+    );
+  }
+
+  /**
+   * The query failed: who to blame. A lookup before it that Temporal did not answer blames Temporal; one that counted
+   * pollers is asked again (the worker may have gone meanwhile); otherwise Temporal did not say.
+   */
   private async queryUnanswered(
     runId: string,
     taskQueue: string,
     thrown: unknown,
+    before: QueuePollers,
   ): Promise<DependencyUnavailableError> {
     const reason = ensureError(thrown).message.split('\n')[0];
-    let pollers: number | undefined;
-    try {
-      pollers = await this.client.withDeadline(Date.now() + TEMPORAL_ANSWERS_WITHIN_MS, () =>
-        workflowQueuePollers(this.client, taskQueue),
-      );
-    } catch (lookup) {
-      if (isTemporalUnreachable(lookup)) return this.unreachable(runId, thrown);
-    }
-    const pool = poolOfTaskQueue(taskQueue) ?? CONTROL_POOL;
-    const advice =
-      pollers === 0
-        ? `no worker polls its task queue ${taskQueue}: is a control worker running? Start one with \`fineflow ` +
-          `worker --pool ${pool}\``
-        : pollers === undefined
-          ? `Temporal did not say whether a worker polls its task queue ${taskQueue}`
-          : `a worker polls its task queue ${taskQueue}, so that worker is busy or Temporal is restarting`;
+    const after = before.pollers !== undefined ? await this.queuePollers(taskQueue, { fresh: true }) : before;
+    if (after.unreachable) return this.unreachable(runId, thrown);
     return new DependencyUnavailableError(
-      `run ${runId} did not answer its state query (${reason}); ${advice}`,
+      `run ${runId} did not answer its state query (${reason}); ${queueAdvice(taskQueue, after.pollers)}`,
       { runId, taskQueue },
       { cause: thrown },
     );

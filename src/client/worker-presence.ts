@@ -280,8 +280,13 @@ async function pollersOfPool(client: Client, pool: string, nowMs = Date.now()): 
  * How many workers polled a workflow task queue (a run's control queue) within POLLER_GONE_AFTER_MS, by its full name:
  * a run may have been submitted to any control pool.
  */
-export async function workflowQueuePollers(client: Client, taskQueue: string, nowMs = Date.now()): Promise<number> {
-  return (await recentPollers(client, taskQueue, TASK_QUEUE_TYPE_WORKFLOW, nowMs)).length;
+export async function workflowQueuePollers(
+  client: Client,
+  taskQueue: string,
+  nowMs = Date.now(),
+  goneAfterMs = POLLER_GONE_AFTER_MS,
+): Promise<number> {
+  return (await recentPollers(client, taskQueue, TASK_QUEUE_TYPE_WORKFLOW, nowMs, goneAfterMs)).length;
 }
 
 /** What `fineflow dev up` / `dev status` learn about the workers of a stack's pools. */

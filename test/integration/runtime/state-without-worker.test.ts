@@ -13,6 +13,7 @@ import { CANCELLED_RESULT_MEMO } from '../../../src/core/run/run-result';
 import { DependencyUnavailableError } from '../../../src/core/errors';
 import { connectClient } from '../../../src/client/temporal-connection';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
+import { workflowQueuePollers } from '../../../src/client/worker-presence';
 import { makePlan } from '../../fixtures/runtime/plans';
 import { randomSuffix, startRuntimeHarness } from '../../fixtures/runtime/harness';
 import { runCli } from '../../helpers/cli';
@@ -450,15 +451,34 @@ test('a terminated continued run reads its skipped stage, new fan-out and spent 
   assert.equal(byId.get('outage')?.status, 'cancelled');
   assert.match(byId.get('outage')?.error?.message ?? '', /a dependency stayed unavailable for/);
 
-  const client = await connectClient(h.config.temporal);
+  // Nobody polls the run's queue any more (Temporal lists a stopped worker's poller for a while: this client takes
+  // one unseen for 1 s as gone): the state is read from history, no query waits out its timeout.
+  const queries: string[] = [];
+  const client = await connectClient(h.config.temporal, {
+    interceptors: {
+      workflow: [
+        {
+          async query(input, next) {
+            queries.push(input.queryType);
+            return next(input);
+          },
+        },
+      ],
+    },
+  });
   try {
     const runs = new RunClient(client, {
       bucket: h.config.s3.bucket,
       workflowTaskQueue: taskQueueForPool(`nobody-${randomSuffix()}`),
       store: h.store,
+      pollerGoneAfterMs: 1_000,
     });
-    const state = await runs.state(runId, { timeoutMs: 2_000 });
+    // The precondition, awaited: Temporal no longer lists the stopped control worker as polling within that second.
+    while ((await workflowQueuePollers(client, h.runs.workflowTaskQueue, Date.now(), 1_000)) > 0)
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    const state = await runs.state(runId, { timeoutMs: 10_000 });
     assert.equal(state.status, 'terminated');
+    assert.deepEqual(queries, [], 'no state query is sent when no worker polls the run');
     assert.deepEqual(table(state.stages), table(withWorker.stages), 'the stages as the terminated execution left them');
   } finally {
     await client.connection.close();

@@ -27,12 +27,13 @@ const pollers = (count: number) => (): Promise<unknown> =>
 /** A client whose run is RUNNING on `fineflow-ops`, whose state query fails as cut off. */
 function clientWhere(answers: { describeTaskQueue: () => Promise<unknown> }): {
   client: Client;
-  calls: { systemInfo: number; describeTaskQueue: { name?: string; type?: number }[] };
+  calls: { systemInfo: number; query: number; describeTaskQueue: { name?: string; type?: number }[] };
 } {
-  const calls = { systemInfo: 0, describeTaskQueue: [] as { name?: string; type?: number }[] };
+  const calls = { systemInfo: 0, query: 0, describeTaskQueue: [] as { name?: string; type?: number }[] };
   const handle = {
     describe: async () => ({ status: { name: 'RUNNING' }, taskQueue: 'fineflow-ops' }),
     query: async () => {
+      calls.query++;
       throw new ServiceError('Failed to query Workflow', { cause: grpcError(1, 'CANCELLED: Call cancelled') });
     },
   };
@@ -73,24 +74,36 @@ test('a failed state query while Temporal does not answer blames Temporal, not a
   assert.equal(calls.systemInfo, 0, 'GetSystemInfo is not asked');
 });
 
-test('Temporal answers and lists nobody on the run’s queue: the control pool of that queue is named', async () => {
+test('Temporal lists nobody on the run’s queue: no query waits out its timeout, the control pool is named', async () => {
   const { client, calls } = clientWhere({ describeTaskQueue: pollers(0) });
   await assert.rejects(
     new RunClient(client, { bucket: 'fineflow' }).state('r-2', { timeoutMs: 1_000 }),
     (error: Details) => {
+      assert.ok(error instanceof DependencyUnavailableError, 'a watch retries it');
       assert.notEqual(error.details?.code, TEMPORAL_UNREACHABLE);
       assert.equal(error.details?.taskQueue, 'fineflow-ops');
       assert.equal(
         error.message,
-        'run r-2 did not answer its state query (Failed to query Workflow); no worker polls its task queue ' +
+        'run r-2 cannot answer its state query now; no worker polls its task queue ' +
           'fineflow-ops: is a control worker running? Start one with `fineflow worker --pool ops`',
       );
       return true;
     },
   );
+  // Asked first: nobody polls, so the query (which could only time out) is never sent.
+  assert.equal(calls.query, 0, 'no state query without a worker to answer it');
   // The workflow task queue is the one a control worker polls (type 1), not the activity queue; asked once, alone.
   assert.deepEqual(calls.describeTaskQueue, [{ name: 'fineflow-ops', type: 1 }]);
   assert.equal(calls.systemInfo, 0);
+});
+
+test('a queue a worker polls is asked about once in a while, not before every state query', async () => {
+  const { client, calls } = clientWhere({ describeTaskQueue: pollers(1) });
+  const runs = new RunClient(client, { bucket: 'fineflow' });
+  for (let i = 0; i < 3; i++) await assert.rejects(runs.state('r-6', { timeoutMs: 1_000 }));
+  assert.equal(calls.query, 3, 'a worker polls: the query is sent');
+  // The first state() asked before its query; each failed query asks again (the worker may have gone meanwhile).
+  assert.equal(calls.describeTaskQueue.length, 4, JSON.stringify(calls.describeTaskQueue));
 });
 
 test('a query cut off while Temporal still lists the control worker blames no worker', async () => {
