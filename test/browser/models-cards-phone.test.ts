@@ -34,6 +34,9 @@ before(async () => {
         source: `s3://${BUCKET}/runs/r-${version}/finetune/model/model.json`,
         lineage: { runId: `quickstart-20261206-084900-q15${version}` },
         metrics: { accuracy: 0.8 + version / 100, f1: 0.7 + version / 100, calibrationError: 0.05 },
+        ...(name === MODELS[0]
+          ? { description: `flags surface defects on line B, retrained weekly (v${version})` }
+          : {}),
       });
       await store.putJson(`${dir}/tags.json`, { ...TAGS, version: String(version) });
     }
@@ -50,6 +53,11 @@ for (const colorScheme of ['light', 'dark'] as const) {
       await page.locator(`tr[data-model="${MODELS[0]}"] td.tags li.tag`).first().waitFor();
       await screenshot(page, `models-cards-390-${colorScheme}`);
       await assertCards(page, 'tr[data-model]', MODELS.length);
+      // What each model is for (its latest version's description), none where its author gave none; by name.
+      assert.deepEqual(await page.locator('tr[data-model] td.description').allInnerTexts(), [
+        '',
+        'flags surface defects on line B, retrained weekly (v3)',
+      ]);
       assert.equal(await page.locator('tr[data-model] td.tags li.tag').count(), MODELS.length * 5);
 
       await page.goto(`${ui.url}/#/models/${MODELS[0]}`);

@@ -710,6 +710,8 @@ export interface ModelSummary {
   readonly latest: number;
   readonly aliases: Aliases;
   readonly latestCreatedAt?: string;
+  /** The latest version's description (register-model's `description`), what the model is for. */
+  readonly latestDescription?: string;
 }
 
 export async function listModels(store: ObjectStore, bucket: string): Promise<ModelSummary[]> {
@@ -729,6 +731,9 @@ export async function listModels(store: ObjectStore, bucket: string): Promise<Mo
       latest,
       aliases: await readAliases(store, bucket, name),
       latestCreatedAt: card.createdAt,
+      ...(typeof card.description === 'string' && card.description !== ''
+        ? { latestDescription: card.description }
+        : {}),
     });
   }
   return summaries;

@@ -75,6 +75,8 @@ export interface ModelSummary {
   readonly latest: number;
   readonly aliases: Record<string, number>;
   readonly latestCreatedAt?: string;
+  /** The latest version's description: what the model is for. */
+  readonly latestDescription?: string;
   readonly latestTags: VersionTagsView;
 }
 

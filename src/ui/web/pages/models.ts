@@ -55,7 +55,7 @@ export function modelsPage(): Page {
       h(
         'tr',
         {},
-        ...['Model', 'Versions', 'Latest', 'Aliases', 'Latest created', 'Latest tags'].map((t) =>
+        ...['Model', 'Description', 'Versions', 'Latest', 'Aliases', 'Latest created', 'Latest tags'].map((t) =>
           h('th', { scope: 'col' }, t),
         ),
       ),
@@ -71,6 +71,13 @@ export function modelsPage(): Page {
           'tr',
           { 'data-model': m.name },
           h('td', { class: 'nowrap card-title' }, h('a', { href: `#/models/${encodeURIComponent(m.name)}` }, m.name)),
+          // What the model is for, in its author's words (the latest version's); a long one is cut, whole in its title; none
+          // leaves the cell empty (a phone's card then drops it).
+          h(
+            'td',
+            { class: 'description card-wide', 'data-label': 'description' },
+            m.latestDescription ? h('div', { class: 'clamp', title: m.latestDescription }, m.latestDescription) : '',
+          ),
           h('td', { class: 'num', 'data-label': 'versions' }, m.versions),
           h('td', { class: 'num', 'data-label': 'latest' }, m.latest),
           h(
@@ -90,7 +97,7 @@ export function modelsPage(): Page {
         h(
           'tr',
           {},
-          h('td', { colspan: 6, class: 'empty' }, 'The registry is empty: a register-model stage adds versions.'),
+          h('td', { colspan: 7, class: 'empty' }, 'The registry is empty: a register-model stage adds versions.'),
         ),
       );
   };
