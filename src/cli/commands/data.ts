@@ -25,6 +25,7 @@ import type * as MinioStoreModule from '../../storage/minio-store';
 import type { BucketOptions, ObjectStore } from '../../storage/object-store';
 import type * as BucketGuardModule from '../../storage/bucket-guard';
 import { asPrefixUri, confineToPrefix, formatS3Uri, parseS3Uri } from '../../core/storage/uri';
+import { sealedByWords } from '../../core/datasets/sealed-by';
 import { EXIT, UsageError, subcommandError, type CliCommand, type CliIo } from '../command';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
@@ -258,7 +259,7 @@ function writeVersions(io: CliIo, prefix: string, versions: readonly DatasetVers
     { title: 'size', align: 'right' as const },
     { title: 'by' },
   ];
-  const rows = versions.map((v) => [v.id, v.createdAt, String(v.count), formatBytes(v.bytes), v.createdBy]);
+  const rows = versions.map((v) => [v.id, v.createdAt, String(v.count), formatBytes(v.bytes), sealedByWords(v)]);
   if (rows.length > 0) io.stdout.write(`${renderTable(columns, rows).join('\n')}\n`);
   io.stderr.write(
     versions.length === 0

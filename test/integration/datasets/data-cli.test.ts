@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { loadConfig } from '../../../src/config';
 import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
+import { sealDatasetVersion } from '../../../src/datasets/version-store';
 import { requireStack } from '../../helpers/stack';
 import { runCli, type CliResult } from '../../helpers/cli';
 
@@ -68,6 +69,11 @@ it(
       rows.map((line) => line.split(/\s+/)[0]),
       [versionA, second.version],
     );
+    // A watcher that sees the push seals the same contents again: the push stays named as the sealer.
+    await sealDatasetVersion(s3, loadConfig(process.env).s3.bucket, prefix, { createdBy: 'watcher' });
+    const resealed = (await fineflow('data', 'versions', prefix)).stdout.trim().split('\n');
+    assert.match(resealed[1] ?? '', /\sdata push$/);
+    assert.match(resealed[2] ?? '', /\sdata push \(re-sealed by watcher\)$/);
 
     const diff = JSON.parse(
       (await fineflow('data', 'diff', `${prefix}@${versionA}`, second.version, '--json')).stdout,

@@ -12,6 +12,7 @@ import type {
   DatasetView,
   DatasetsView,
 } from '../dataset-types';
+import { sealedByWords, wasResealed } from '../../../core/datasets/sealed-by';
 import { formatBytes, formatTime, getJson, h, loadInto, replace, slowDependency, type Child, type Page } from '../util';
 
 const short = (id: string): string => id.slice(0, 12);
@@ -40,25 +41,6 @@ function verdictBadge(verdict: DatasetReadView['verdict'] | undefined): HTMLElem
   );
 }
 
-type Seals = Pick<DatasetVersionRow, 'createdAt' | 'createdBy' | 'firstSealedAt' | 'firstSealedBy'>;
-
-/** Sealed again after its first seal (by someone, or at a time, other than the first). */
-function resealed(v: Seals): boolean {
-  return v.firstSealedBy !== undefined && (v.firstSealedBy !== v.createdBy || v.firstSealedAt !== v.createdAt);
-}
-
-/**
- * Who sealed a version: the first sealer, and the last when another sealed the same contents again (the watcher after
- * a push); a manifest that predates the first-seal record names only its last sealer, and says so.
- */
-function sealersText(v: Seals): string {
-  if (v.createdBy === undefined) return '';
-  if (v.firstSealedBy === undefined) return `${v.createdBy} (last to seal it)`;
-  return resealed(v) && v.firstSealedBy !== v.createdBy
-    ? `${v.firstSealedBy} (re-sealed by ${v.createdBy})`
-    : v.firstSealedBy;
-}
-
 function versionRow(prefix: string, v: DatasetVersionRow): HTMLElement {
   return h(
     'tr',
@@ -72,7 +54,7 @@ function versionRow(prefix: string, v: DatasetVersionRow): HTMLElement {
     h('td', { class: 'nowrap', 'data-label': 'sealed' }, formatTime(v.createdAt)),
     h('td', { class: 'num', 'data-label': 'objects' }, v.count ?? ''),
     h('td', { class: 'num nowrap', 'data-label': 'size' }, v.bytes === undefined ? '' : formatBytes(v.bytes)),
-    h('td', { 'data-label': 'by' }, sealersText(v)),
+    h('td', { 'data-label': 'by' }, sealedByWords(v)),
     h('td', { 'data-label': 'quality' }, verdictBadge(v.verdict)),
     h(
       'td',
@@ -355,7 +337,7 @@ export function datasetVersionPage(prefix: string, id: string, params: URLSearch
           'by',
           version.firstSealedBy ?? `${version.createdBy} (the last to seal it; the first was not recorded)`,
         ),
-        ...(resealed(version)
+        ...(wasResealed(version)
           ? fact('re-sealed', `${formatTime(version.createdAt)} by ${version.createdBy} (the same contents)`)
           : []),
         ...fact('objects', String(version.count)),
