@@ -22,6 +22,7 @@
  *    uploaded more than `olderThanMs` ago (a file overwritten twice between two seals left one no manifest ever
  *    named), never an object's current version.
  */
+import { formatHumanDuration } from '../core/spec/durations';
 import { parseSweepHistoryKey } from '../core/storage/layout';
 import { parseS3Uri } from '../core/storage/uri';
 import { parseVersionReadUri } from '../datasets/version-reads';
@@ -160,8 +161,10 @@ function item(kind: GcItem['kind'], id: string, reason: string, objects: readonl
   return { kind, id, reason, objects, bytes: objects.reduce((sum, object) => sum + object.size, 0) };
 }
 
+/** `40.0 days`; under a day, as people write it (`3h 5m`, `12 s`), not `0.0 days`. */
 function age(nowMs: number, thenMs: number): string {
-  return `${((nowMs - thenMs) / DAY_MS).toFixed(1)} days`;
+  const ms = nowMs - thenMs;
+  return ms < DAY_MS ? formatHumanDuration(ms) : `${(ms / DAY_MS).toFixed(1)} days`;
 }
 
 export function planGc(facts: GcFacts, policy: GcPolicy): GcPlan {

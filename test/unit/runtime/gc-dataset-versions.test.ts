@@ -297,3 +297,20 @@ test('a run not yet ended that reads a prefix unpinned keeps the versions of it 
   // A location under no version's prefix keeps nothing.
   assert.equal(removed(planGc(facts({ openRunUnpinnedReads: [reads(['s3://other/x/'], 75)] }), policy)).length, 3);
 });
+
+test('an age under a day reads as people write it, not 0.0 days', () => {
+  const young = { ...version(2, 0), createdAtMs: NOW - 3 * 3_600_000 - 5 * 60_000 };
+  const plan = planGc(facts({ datasetVersions: [version(1, 90), young, version(5, 0)] }), {
+    ...policy,
+    keepDatasetVersions: 1,
+    olderThanMs: 60_000,
+  });
+  assert.deepEqual(
+    removedVersions(plan).map((item) => /sealed (.+?) ago/.exec(item.reason)?.[1]),
+    ['3h 5m', '90.0 days'],
+  );
+});
+
+function removedVersions(plan: ReturnType<typeof planGc>) {
+  return plan.remove.filter((item) => item.kind === 'dataset-version');
+}
