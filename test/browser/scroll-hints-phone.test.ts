@@ -153,12 +153,23 @@ async function assertScrollHint(page: Page, frame: string, label: string): Promi
   });
   const box = page.locator(`${frame} > :first-child`);
   await box.focus();
-  // The key scrolls smoothly: the test goes on once that scroll has ended (a later scroll would race it).
-  const scrolled = box.evaluate(
-    (element) => new Promise<number>((done) => element.addEventListener('scrollend', () => done(element.scrollLeft))),
-  );
+  // The key scrolls smoothly: the test goes on once that scroll has ended (a later scroll would race it). It waits
+  // for the position to move and then hold still for two frames rather than for a `scrollend` event, which a loaded
+  // machine could fire before a listener was in place (the test then hung).
   await page.keyboard.press('ArrowRight');
-  assert.ok((await scrolled) > 0, 'the arrow key scrolls the box');
+  // (No named function inside: tsx would wrap it in a helper the page does not have.)
+  const scrolled = await box.evaluate(async (element) => {
+    let last = -1;
+    let still = 0;
+    while (still < 2) {
+      await new Promise((frame) => requestAnimationFrame(frame));
+      const now = element.scrollLeft;
+      still = now > 0 && now === last ? still + 1 : 0;
+      last = now;
+    }
+    return last;
+  });
+  assert.ok(scrolled > 0, 'the arrow key scrolls the box');
   await page.locator(`${frame}[data-more-left]`).waitFor();
   await box.evaluate((element) => {
     element.scrollLeft = element.scrollWidth;
