@@ -159,10 +159,11 @@ async function assertScrollHint(page: Page, frame: string, label: string): Promi
   await page.keyboard.press('ArrowRight');
   // (No named function inside: tsx would wrap it in a helper the page does not have.)
   const scrolled = await box.evaluate(async (element) => {
+    const page = globalThis as unknown as { requestAnimationFrame(then: () => void): void };
     let last = -1;
     let still = 0;
     while (still < 2) {
-      await new Promise((frame) => requestAnimationFrame(frame));
+      await new Promise<void>((frame) => page.requestAnimationFrame(frame));
       const now = element.scrollLeft;
       still = now > 0 && now === last ? still + 1 : 0;
       last = now;
