@@ -8,40 +8,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { SegmentRecord } from '../../../src/core/sweep/sweep-types';
-import type { Plan } from '../../../src/core/spec/plan-types';
-import { compilePlan } from '../../../src/spec/compile';
-import { generateLoans, pushLoanCsv } from '../../e2e/helpers/example-data';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
+import { loanSweepPlan } from '../../fixtures/runtime/loan-sweep';
 import { spawnWorker, type WorkerProcess } from '../../fixtures/runtime/worker-process';
-
-const PIPELINE = `
-apiVersion: fineflow/v1
-kind: Pipeline
-metadata: {name: sweep-parallel-one-worker}
-params:
-  dataset: s3://datasets/loans/
-defaults: {pool: cpu, onFailure: fail}
-stages:
-  prepare:
-    uses: prepare-data
-    with:
-      source: \${{ params.dataset }}
-      format: csv
-      labelColumn: default
-      split: {train: 0.7, validation: 0.15, test: 0.15, stratify: true, seed: 1}
-  sweep:
-    uses: hyperparameter-sweep
-    pool: trials
-    with:
-      data: \${{ stages.prepare.outputs.dataset }}
-      objective: {metric: validation.loss, goal: minimize}
-      algorithm: grid
-      maxTrials: 4
-      parallelism: 2
-      trial: {architecture: mlp, epochs: 30, batchSize: 8, learningRate: 0.01, seed: 3}
-      space:
-        hiddenUnits: {choice: [4, 6, 8, 10]}
-`;
 
 void describe('a sweep with parallelism 2 on one worker (Temporal + MinIO)', () => {
   let h: RuntimeHarness;
@@ -58,15 +27,11 @@ void describe('a sweep with parallelism 2 on one worker (Temporal + MinIO)', () 
   });
 
   void it('trains two trials at once, and the run reads 2 running while they do', { timeout: 240_000 }, async () => {
-    const dataset = `s3://${h.config.s3.bucket}/datasets/parallel-${randomSuffix()}/`;
-    await pushLoanCsv(h.store, `${dataset}loans.csv`, generateLoans(300, 42));
-    const compiled = compilePlan(PIPELINE, 'sweep-parallel-one-worker.yaml', { set: { dataset } });
-    assert.ok(compiled.plan, JSON.stringify(compiled.diagnostics));
-    const pools: Record<string, string> = { cpu: h.pools.cpu, trials: pool };
-    const plan: Plan = {
-      ...compiled.plan,
-      stages: compiled.plan.stages.map((stage) => ({ ...stage, pool: pools[stage.pool] ?? stage.pool })),
-    };
+    const plan = await loanSweepPlan(h, {
+      name: 'sweep-parallel-one-worker',
+      hiddenUnits: [4, 6, 8, 10],
+      trialsPool: pool,
+    });
     // One worker, with `fineflow worker`'s default of 4 stages at once.
     worker = await spawnWorker({ pool, concurrency: 4 });
     const runId = await h.runs.submit(plan);

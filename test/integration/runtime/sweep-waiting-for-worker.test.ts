@@ -7,42 +7,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { SegmentRecord } from '../../../src/core/sweep/sweep-types';
-import type { Plan } from '../../../src/core/spec/plan-types';
-import { compilePlan } from '../../../src/spec/compile';
 import { sweepTrialTables } from '../../../src/client/sweep-trials-lookup';
 import { renderTrialTable } from '../../../src/client/sweep-trial-table';
-import { generateLoans, pushLoanCsv } from '../../e2e/helpers/example-data';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
+import { loanSweepPlan } from '../../fixtures/runtime/loan-sweep';
 import { spawnWorker, type WorkerProcess } from '../../fixtures/runtime/worker-process';
-
-const PIPELINE = `
-apiVersion: fineflow/v1
-kind: Pipeline
-metadata: {name: sweep-waiting-for-worker}
-params:
-  dataset: s3://datasets/loans/
-defaults: {pool: cpu, onFailure: fail}
-stages:
-  prepare:
-    uses: prepare-data
-    with:
-      source: \${{ params.dataset }}
-      format: csv
-      labelColumn: default
-      split: {train: 0.7, validation: 0.15, test: 0.15, stratify: true, seed: 1}
-  sweep:
-    uses: hyperparameter-sweep
-    pool: trials
-    with:
-      data: \${{ stages.prepare.outputs.dataset }}
-      objective: {metric: validation.loss, goal: minimize}
-      algorithm: grid
-      maxTrials: 3
-      parallelism: 2
-      trial: {architecture: mlp, epochs: 30, batchSize: 8, learningRate: 0.01, seed: 3}
-      space:
-        hiddenUnits: {choice: [4, 6, 8]}
-`;
 
 void describe('a sweep with parallelism 2 on a pool of one slot (Temporal + MinIO)', () => {
   let h: RuntimeHarness;
@@ -59,15 +28,7 @@ void describe('a sweep with parallelism 2 on a pool of one slot (Temporal + MinI
   });
 
   void it('reads 1 running, 1 waiting for a worker, never 2 running', { timeout: 240_000 }, async () => {
-    const dataset = `s3://${h.config.s3.bucket}/datasets/waiting-${randomSuffix()}/`;
-    await pushLoanCsv(h.store, `${dataset}loans.csv`, generateLoans(300, 42));
-    const compiled = compilePlan(PIPELINE, 'sweep-waiting-for-worker.yaml', { set: { dataset } });
-    assert.ok(compiled.plan, JSON.stringify(compiled.diagnostics));
-    const pools: Record<string, string> = { cpu: h.pools.cpu, trials: pool };
-    const plan: Plan = {
-      ...compiled.plan,
-      stages: compiled.plan.stages.map((stage) => ({ ...stage, pool: pools[stage.pool] ?? stage.pool })),
-    };
+    const plan = await loanSweepPlan(h, { name: 'sweep-waiting-for-worker', hiddenUnits: [4, 6, 8], trialsPool: pool });
     worker = await spawnWorker({ pool, concurrency: 1 });
     const runId = await h.runs.submit(plan);
 
