@@ -86,8 +86,15 @@ export interface RunClientOptions {
   readonly historyEventLimit?: number;
   /** Characters of stages a run's result holds inline (PipelineRunInput.resultInlineChars); tests make it small. */
   readonly resultInlineChars?: number;
-  /** A task-queue poller not seen for this long counts as gone (default POLLER_GONE_AFTER_MS, 90 s). */
+  /** A stage pool's poller not seen for this long counts as gone (default POLLER_GONE_AFTER_MS, 90 s). */
   readonly pollerGoneAfterMs?: number;
+  /**
+   * A poller of the run's own workflow queue (its control worker) not seen for this long counts as gone, and `state`
+   * then skips the query (default POLLER_GONE_AFTER_MS, 90 s). Separate from `pollerGoneAfterMs` because an idle
+   * control worker shows Temporal a poll only about once a minute (its long poll): a window of seconds, which finds
+   * a killed stage worker quickly, would take a live but idle control worker for gone and fail `status`.
+   */
+  readonly controlPollerGoneAfterMs?: number;
   /**
    * Reads what runs keep in the store: the whole stage table of a result too large to hold it
    * (src/core/run/run-result.ts; `result` fails without a store for such a run), and the state a run
@@ -730,7 +737,7 @@ export class RunClient {
     if (!options.fresh && seen && Date.now() - seen.at < POLLED_QUEUE_TTL_MS) return { pollers: seen.pollers };
     try {
       const pollers = await this.client.withDeadline(Date.now() + TEMPORAL_ANSWERS_WITHIN_MS, () =>
-        workflowQueuePollers(this.client, taskQueue, Date.now(), this.options.pollerGoneAfterMs),
+        workflowQueuePollers(this.client, taskQueue, Date.now(), this.options.controlPollerGoneAfterMs),
       );
       // Only a polled queue is remembered: a worker that starts is seen at the next call.
       if (pollers > 0) this.polledQueues.set(taskQueue, { at: Date.now(), pollers });

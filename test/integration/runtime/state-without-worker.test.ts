@@ -471,7 +471,7 @@ test('a terminated continued run reads its skipped stage, new fan-out and spent 
       bucket: h.config.s3.bucket,
       workflowTaskQueue: taskQueueForPool(`nobody-${randomSuffix()}`),
       store: h.store,
-      pollerGoneAfterMs: 1_000,
+      controlPollerGoneAfterMs: 1_000,
     });
     // The precondition, awaited: Temporal no longer lists the stopped control worker as polling within that second.
     while ((await workflowQueuePollers(client, h.runs.workflowTaskQueue, Date.now(), 1_000)) > 0)
