@@ -10,7 +10,13 @@
 import { pinnedSourceProblem } from '../src/datasets/dataset-source';
 import { fixedSourcesOf, splitFractionsOf, type FixedSplit } from '../src/datasets/split-sources';
 import { pinnedDatasetStore, resolveDatasetSource, type DatasetPin } from '../src/datasets/version-store';
-import { qualityVerdict, versionReadUri, type VersionRead, type VersionReadCheck } from '../src/datasets/version-reads';
+import {
+  qualityVerdict,
+  versionReadUri,
+  type VersionRead,
+  type VersionReadCheck,
+  type VersionReadRecord,
+} from '../src/datasets/version-reads';
 import { CancelledError, InternalError, InvalidInputError } from '../src/core/errors';
 import {
   prepareDataset,
@@ -195,24 +201,21 @@ export const prepareDataStage: StageImplementation = async (
   const inputs = checkStageInputs('prepare-data', input.inputs);
   const pinProblem = pinnedSourceProblem(inputs.source);
   if (pinProblem) throw new InvalidInputError(`source ${inputs.source}: ${pinProblem}`, { field: 'source' });
-  const { store, options, version, prefix } = await pinSources(input, runtime, inputs);
+  const { store, options, version, reads } = await pinSources(input, runtime, inputs);
+  const startedAt = await recordReading(input, runtime, reads);
   const sourceBytes = await announceSource(store, options, runtime);
   const prepared = await prepareDataset(store, options, progressReporter(runtime, sourceBytes)).catch(
     async (thrown: unknown) => {
       // Stopped by its quality checks: the version's page must show that this run read it and what failed.
       const failure = qualityFailureOf(thrown);
       if (failure)
-        await recordRead(
-          input,
-          runtime,
-          { prefix, version },
-          {
-            checks: failure.results,
-            records: failure.counts?.records ?? 0,
-            kept: failure.counts?.kept ?? 0,
-            classes: failure.counts?.classes ?? 0,
-          },
-        );
+        await recordRead(input, runtime, reads, {
+          startedAt,
+          checks: failure.results,
+          records: failure.counts?.records ?? 0,
+          kept: failure.counts?.kept ?? 0,
+          classes: failure.counts?.classes ?? 0,
+        });
       throw thrown;
     },
   );
@@ -230,18 +233,14 @@ export const prepareDataStage: StageImplementation = async (
     });
   }
   const { report } = prepared;
-  await recordRead(
-    input,
-    runtime,
-    { prefix, version },
-    {
-      reportUri: prepared.reportUri,
-      checks: report.quality,
-      records: report.records,
-      kept: report.kept,
-      classes: report.classes.length,
-    },
-  );
+  await recordRead(input, runtime, reads, {
+    startedAt,
+    reportUri: prepared.reportUri,
+    checks: report.quality,
+    records: report.records,
+    kept: report.kept,
+    classes: report.classes.length,
+  });
   runtime.heartbeat({
     message: `prepared ${manifest.splits.train.count + manifest.splits.validation.count + manifest.splits.test.count} examples in ${manifest.classes.length} classes`,
     fraction: 1,
@@ -266,7 +265,7 @@ async function pinSources(
   input: StageActivityInput,
   runtime: StageRuntime,
   inputs: StageInputValues['prepare-data'],
-): Promise<{ store: ObjectStore; options: PrepareDatasetOptions; version: string; prefix: string }> {
+): Promise<{ store: ObjectStore; options: PrepareDatasetOptions; version: string; reads: VersionsRead }> {
   const requested = prepareOptions(inputs, input.context.outputPrefix);
   if (!runtime.datasetVersions)
     throw new InternalError(
@@ -280,10 +279,12 @@ async function pinSources(
     `dataset version ${pin.manifest.id} of ${pin.manifest.prefix} (${PIN_WORDS[pin.how]}): ${pin.manifest.count} object(s)`,
   );
   const fixedSets: Partial<Record<FixedSplit, { source: string; version: string }>> = {};
+  const reads: { prefix: string; version: string }[] = [{ prefix: pin.manifest.prefix, version: pin.manifest.id }];
   for (const [name, source] of Object.entries(fixedSourcesOf(inputs.split ?? {})) as [FixedSplit, string][]) {
     const fixedPin = await resolveDatasetSource(versions, input.context.bucket, source, trigger);
     store = pinnedDatasetStore(store, fixedPin.manifest);
     fixedSets[name] = { source: fixedPin.source, version: fixedPin.manifest.id };
+    reads.push({ prefix: fixedPin.manifest.prefix, version: fixedPin.manifest.id });
     runtime.log(
       `fixed ${name} set: dataset version ${fixedPin.manifest.id} of ${fixedPin.manifest.prefix} ` +
         `(${PIN_WORDS[fixedPin.how]}): ${fixedPin.manifest.count} object(s)`,
@@ -295,19 +296,52 @@ async function pinSources(
     sourceVersion: pin.manifest.id,
     ...(Object.keys(fixedSets).length > 0 ? { fixedSets } : {}),
   };
-  return { store, options, version: pin.manifest.id, prefix: pin.manifest.prefix };
+  return { store, options, version: pin.manifest.id, reads };
+}
+
+/** The versions a stage reads: its source's first, then its fixed validation / test sets'. */
+type VersionsRead = readonly { readonly prefix: string; readonly version: string }[];
+
+/** Write `record` beside each version read; a write that fails is logged (see {@link recordRead}). */
+async function writeReadRecords(
+  input: StageActivityInput,
+  runtime: StageRuntime,
+  reads: VersionsRead,
+  record: VersionReadRecord,
+): Promise<void> {
+  const { runId, stageId, bucket } = input.context;
+  for (const read of reads) {
+    try {
+      await runtime.datasetVersions?.putJson(versionReadUri(bucket, read.prefix, read.version, runId, stageId), record);
+    } catch (thrown) {
+      runtime.log(`could not record that this run reads version ${read.version}: ${(thrown as Error).message}`);
+    }
+  }
 }
 
 /**
- * Record beside the version's manifest that this run's stage read it and what the quality checks said
+ * Before reading an object, record beside each version that this run's stage is reading it: gc keeps what open runs'
+ * records name, and until this record exists it can only keep every version sealed since the run started. Returns
+ * when the read started.
+ */
+async function recordReading(input: StageActivityInput, runtime: StageRuntime, reads: VersionsRead): Promise<string> {
+  const at = new Date().toISOString();
+  const { runId, stageId } = input.context;
+  await writeReadRecords(input, runtime, reads, { state: 'reading', runId, stage: stageId, at });
+  return at;
+}
+
+/**
+ * Complete the records beside the versions read: this run's stage read them and what the quality checks said
  * (src/datasets/version-reads.ts: the datasets page lists a version's readers from it), when it finished or when its
  * checks stopped it. A record that cannot be written costs the page a line, not the run its data: logged, not thrown.
  */
 async function recordRead(
   input: StageActivityInput,
   runtime: StageRuntime,
-  read: { prefix: string; version: string },
+  reads: VersionsRead,
   found: {
+    startedAt: string;
     reportUri?: string;
     checks: readonly Pick<VersionReadCheck, 'check' | 'outcome' | 'count'>[];
     records: number;
@@ -315,12 +349,14 @@ async function recordRead(
     classes: number;
   },
 ): Promise<void> {
-  const { runId, stageId, bucket } = input.context;
+  const { runId, stageId } = input.context;
   const checks = found.checks.map(({ check, outcome, count }) => ({ check, outcome, count }));
   const record: VersionRead = {
+    state: 'read',
     runId,
     stage: stageId,
     at: new Date().toISOString(),
+    startedAt: found.startedAt,
     ...(found.reportUri !== undefined ? { report: found.reportUri } : {}),
     verdict: qualityVerdict(checks),
     checks,
@@ -328,11 +364,7 @@ async function recordRead(
     kept: found.kept,
     classes: found.classes,
   };
-  try {
-    await runtime.datasetVersions?.putJson(versionReadUri(bucket, read.prefix, read.version, runId, stageId), record);
-  } catch (thrown) {
-    runtime.log(`could not record that this run read version ${read.version}: ${(thrown as Error).message}`);
-  }
+  await writeReadRecords(input, runtime, reads, record);
 }
 
 /** The objects of a csv/jsonl prefix that prepare-data does not read (by their key's ending), by base name. */

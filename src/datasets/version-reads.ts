@@ -1,9 +1,13 @@
 /**
  * Which runs read a dataset version, and what prepare-data's quality checks said of it: one small record per run
- * and stage, written beside the version's manifest when a prepare-data stage finishes or its quality checks stop it
- * (`…/_versions/<id>.reads/<runId>/<stage>.json`), so the UI's datasets page lists a version's readers by listing
- * one prefix instead of scanning every run. A stage served from the cache writes none (it read nothing).
- * Records are data written by stage code: {@link checkVersionRead} checks their shape before anyone shows them.
+ * and stage beside the version's manifest (`…/_versions/<id>.reads/<runId>/<stage>.json`), so the UI's datasets page
+ * lists a version's readers by listing one prefix instead of scanning every run. prepare-data writes it twice: as
+ * soon as it has resolved the version, before it reads an object (state `reading`: gc keeps a version an open run's
+ * record names, so it must see the read before it happens), and again when it finishes or its quality checks stop it
+ * (state `read`, with the verdict). A record still `reading` whose run has ended was left by a killed worker: it pins
+ * nothing (gc judges it by the run's state) and the page says the read stopped. A stage served from the cache writes
+ * none (it read nothing). Records are data written by stage code: {@link checkVersionRead} checks their shape before
+ * anyone shows them.
  */
 import { InvalidInputError } from '../core/errors';
 import { datasetVersionsPrefix } from './dataset-version';
@@ -15,12 +19,25 @@ export interface VersionReadCheck {
   readonly count: number;
 }
 
+/** A prepare-data stage that has resolved the version and is reading it (or was, when its run has ended since). */
+export interface VersionReading {
+  readonly state: 'reading';
+  readonly runId: string;
+  readonly stage: string;
+  /** When the stage resolved the version and began to read it, ISO 8601. */
+  readonly at: string;
+}
+
 /** A prepare-data stage that read the version. */
 export interface VersionRead {
+  /** Absent in records written before prepare-data recorded its reads as they started. */
+  readonly state?: 'read';
   readonly runId: string;
   readonly stage: string;
   /** When the stage finished (or its checks stopped it), ISO 8601. */
   readonly at: string;
+  /** When it began to read (its `reading` record's time). */
+  readonly startedAt?: string;
   /** The stage's data report (prepare-data's `report` output); absent when the checks stopped it before one. */
   readonly report?: string;
   /**
@@ -61,11 +78,19 @@ export function qualityVerdict(checks: readonly VersionReadCheck[]): VersionRead
   return checks.some((check) => check.outcome !== 'ok') ? 'warnings' : 'passed';
 }
 
+/** A record of either state. */
+export type VersionReadRecord = VersionReading | VersionRead;
+
+/** The record is of a read still under way (or cut short: its run's state says which). */
+export function isReading(record: VersionReadRecord): record is VersionReading {
+  return record.state === 'reading';
+}
+
 const OUTCOMES = new Set(['ok', 'warned', 'failed']);
 const VERDICTS = new Set<string>(['passed', 'warnings', 'failed']);
 
 /** A record read from the store, checked (it is data, not code). */
-export function checkVersionRead(value: unknown, uri: string): VersionRead {
+export function checkVersionRead(value: unknown, uri: string): VersionReadRecord {
   const bad = (why: string): never => {
     throw new InvalidInputError(`${uri} is not a dataset version read record: ${why}`, {
       uri,
@@ -76,6 +101,11 @@ export function checkVersionRead(value: unknown, uri: string): VersionRead {
   const read = value as Partial<VersionRead>;
   for (const field of ['runId', 'stage', 'at'] as const)
     if (typeof read[field] !== 'string') bad(`${field} is not text`);
+  const state = (value as { state?: unknown }).state;
+  if (state === 'reading')
+    return { state, runId: read.runId as string, stage: read.stage as string, at: read.at as string };
+  if (state !== undefined && state !== 'read') bad('state is not reading or read');
+  if (read.startedAt !== undefined && typeof read.startedAt !== 'string') bad('startedAt is not text');
   if (read.report !== undefined && typeof read.report !== 'string') bad('report is not text');
   for (const field of ['records', 'kept', 'classes'] as const)
     if (typeof read[field] !== 'number') bad(`${field} is not a number`);

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { InvalidInputError, NotFoundError } from '../core/errors';
+import { InvalidInputError, NotFoundError, ResourceLimitError } from '../core/errors';
 import { Sha256Verifier } from '../storage/minio-store';
 import type { ObjectInfo, ObjectStore, ReadOptions } from '../storage/object-store';
 import { asPrefixUri, formatS3Uri, parseS3Uri } from '../core/storage/uri';
@@ -20,6 +20,7 @@ import {
   type DatasetObject,
   type DatasetVersionManifest,
 } from './dataset-version';
+import { checkVersionRead, isReading, parseVersionReadUri } from './version-reads';
 
 /**
  * sha256 of objects already hashed, by `<uri>\0<etag>\0<size>`: a watcher re-seals without re-reading unchanged
@@ -168,6 +169,59 @@ export async function listDatasetVersions(
     manifests.push(checkDatasetManifest(await store.getJson(formatS3Uri(info)), formatS3Uri(info)));
   }
   return manifests.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+}
+
+/** Who has read a version, as `fineflow data versions` counts it (src/datasets/version-reads.ts). */
+export interface VersionReadCounts {
+  /** Read records: run stages that read it or are reading it. */
+  readonly reads: number;
+  /** Of those, records still `reading` (a run's stage reading it now, or one whose run ended before it finished). */
+  readonly reading: number;
+}
+
+/** Read records read at most per listing (each is a small GET); beyond it, `reading` counts only those read. */
+export const READ_RECORDS_READ = 200;
+
+/**
+ * The read records of every version of `prefix`, counted, by version id: every record is listed, the newest
+ * {@link READ_RECORDS_READ} read to tell reading from read (a record that is not one counts as read).
+ */
+export async function countVersionReads(
+  store: ObjectStore,
+  bucket: string,
+  prefix: string,
+): Promise<Map<string, VersionReadCounts>> {
+  const versionsPrefix = datasetVersionsPrefix(bucket, prefix);
+  let listed: ObjectInfo[];
+  try {
+    listed = await store.list(versionsPrefix);
+  } catch (thrown) {
+    if (thrown instanceof NotFoundError) return new Map();
+    throw thrown;
+  }
+  const records = listed
+    .map((info) => {
+      const name = relativeKey(versionsPrefix, formatS3Uri(info)) ?? '';
+      return { info, id: /^([0-9a-f]{64})\.reads\/[^/]+\/[^/]+\.json$/.exec(name)?.[1] };
+    })
+    .filter((record): record is { info: ObjectInfo; id: string } => record.id !== undefined)
+    .sort((a, b) => b.info.lastModified.getTime() - a.info.lastModified.getTime());
+  const counts = new Map<string, { reads: number; reading: number }>();
+  for (const [index, { info, id }] of records.entries()) {
+    const count = counts.get(id) ?? { reads: 0, reading: 0 };
+    counts.set(id, count);
+    count.reads += 1;
+    const uri = formatS3Uri(info);
+    if (index >= READ_RECORDS_READ || !parseVersionReadUri(uri)) continue;
+    try {
+      if (isReading(checkVersionRead(await store.getJson(uri, { maxBytes: 64 * 1024 }), uri))) count.reading += 1;
+    } catch (thrown) {
+      const notARecord =
+        thrown instanceof InvalidInputError || thrown instanceof NotFoundError || thrown instanceof ResourceLimitError;
+      if (!notARecord) throw thrown;
+    }
+  }
+  return counts;
 }
 
 function objectGone(manifest: DatasetVersionManifest, object: DatasetObject, why: string): NotFoundError {

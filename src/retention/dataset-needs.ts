@@ -20,7 +20,8 @@ export interface DatasetNeeds {
   readonly openRuns: ReadonlySet<string>;
   /**
    * What each open run reads unpinned (a prefix or object as it is when its stage starts): the version it reads is
-   * sealed then, so every version of those prefixes sealed since the run started may be the one.
+   * sealed then, so until the run has a read record under the prefix (gc-plan), every version sealed since it started
+   * may be the one.
    */
   readonly unpinnedReads: readonly OpenRunReads[];
 }

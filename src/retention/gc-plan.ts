@@ -13,11 +13,13 @@
  * 6. Only with `keepDatasetVersions` (absent: dataset versions are never collected): a dataset prefix keeps its newest
  *    `keepDatasetVersions` versions, every version a registered model's lineage names, every version sealed within
  *    `olderThanMs`, every version a live schedule's or data watcher's pipeline pins, every version a run that has not
- *    ended pins, was triggered by or has a read record of, and every version sealed since such a run started of a
- *    prefix it reads unpinned (it seals what it reads when its stage starts). Another version loses its manifest and
- *    the S3 object versions only it names: never an object's current version (what the prefix holds now), never one
- *    a kept version of any prefix names. When gc could not learn what schedules, watchers and open runs need, no
- *    version is dropped. Every version kept past its prefix's newest N is listed with why.
+ *    ended pins, was triggered by or has a read record of (prepare-data writes one as soon as it has resolved the
+ *    version, before it reads: src/datasets/version-reads.ts), and, while such a run reads a prefix unpinned and has
+ *    no record under it yet (it has not resolved its version), every version of it sealed since the run started.
+ *    Another version loses its manifest and the S3 object versions only it names: never an object's current version
+ *    (what the prefix holds now), never one a kept version of any prefix names. When gc could not learn what
+ *    schedules, watchers and open runs need, no version is dropped. Every version kept past its prefix's newest N is
+ *    listed with why.
  * 7. With `keepDatasetVersions`, under each dataset prefix: the noncurrent S3 object versions no kept version names,
  *    uploaded more than `olderThanMs` ago (a file overwritten twice between two seals left one no manifest ever
  *    named), never an object's current version.
@@ -257,7 +259,7 @@ export interface DatasetVersionNeeds {
   readonly models: ReadonlySet<string>;
   /** Why a live schedule, watcher or open run needs a version, by version id. */
   readonly pins?: ReadonlyMap<string, readonly string[]>;
-  /** Runs that have not ended (their read records mark a version being read). */
+  /** Runs that have not ended (their read records, `reading` or `read`, mark a version they need). */
   readonly openRuns?: ReadonlySet<string>;
   /** What open runs read unpinned: each version of such a prefix sealed since the run started is kept. */
   readonly unpinnedReads?: readonly OpenRunUnpinnedReads[];
@@ -272,8 +274,28 @@ export interface RankedDatasetVersion {
   readonly of: number;
 }
 
-/** Every reason, beyond rank, that `version` must stay (none: it may go). */
-function whyKeep(version: GcDatasetVersion, needs: DatasetVersionNeeds, olderThanMs: number, nowMs: number): string[] {
+/** The prefixes under which each run has a read record: the versions it resolved there are named exactly. */
+function recordedReads(versions: readonly GcDatasetVersion[]): Map<string, string[]> {
+  const byRun = new Map<string, string[]>();
+  for (const version of versions)
+    for (const record of version.readRecords ?? []) {
+      const read = parseVersionReadUri(record.uri);
+      if (read) byRun.set(read.runId, [...(byRun.get(read.runId) ?? []), version.prefix]);
+    }
+  return byRun;
+}
+
+/**
+ * Every reason, beyond rank, that `version` must stay (none: it may go). `resolved`: the prefixes under which each
+ * open run has a read record ({@link recordedReads}).
+ */
+function whyKeep(
+  version: GcDatasetVersion,
+  needs: DatasetVersionNeeds,
+  resolved: ReadonlyMap<string, readonly string[]>,
+  olderThanMs: number,
+  nowMs: number,
+): string[] {
   const why: string[] = [];
   if (nowMs - version.createdAtMs <= olderThanMs)
     why.push(`sealed ${age(nowMs, version.createdAtMs)} ago, within --older-than`);
@@ -282,13 +304,18 @@ function whyKeep(version: GcDatasetVersion, needs: DatasetVersionNeeds, olderTha
   for (const record of version.readRecords ?? []) {
     const read = parseVersionReadUri(record.uri);
     if (read && needs.openRuns?.has(read.runId))
-      why.push(`run ${read.runId} (not ended) read it in stage ${read.stage}`);
+      why.push(`run ${read.runId} (not ended) has a read record of it (stage ${read.stage}: reading or read)`);
   }
   for (const run of needs.unpinnedReads ?? []) {
-    const location = run.locations.find((uri) => uri.startsWith(version.prefix));
+    const recorded = resolved.get(run.runId) ?? [];
+    // Resolved: its records under the location name what it reads. Not yet: any version sealed since it started may be.
+    const location = run.locations.find(
+      (uri) => uri.startsWith(version.prefix) && !recorded.some((prefix) => uri.startsWith(prefix)),
+    );
     if (location !== undefined && version.createdAtMs >= run.startedAtMs - CLOCK_SKEW_MS)
       why.push(
-        `run ${run.runId} (not ended) reads ${location} unpinned and may have sealed it (sealed since it started)`,
+        `run ${run.runId} (not ended) reads ${location} unpinned and has not resolved its version yet: every ` +
+          'version sealed since it started is kept',
       );
   }
   if (needs.unknown !== undefined) why.push('what schedules, data watchers and open runs need is unknown (below)');
@@ -314,12 +341,13 @@ export function datasetVersionsToDrop(
   for (const version of versions) byPrefix.set(version.prefix, [...(byPrefix.get(version.prefix) ?? []), version]);
   const kept: (RankedDatasetVersion & { readonly why: readonly string[] })[] = [];
   const dropped: RankedDatasetVersion[] = [];
+  const resolved = recordedReads(versions);
   for (const [, list] of [...byPrefix].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const newestFirst = [...list].sort((a, b) => b.createdAtMs - a.createdAtMs || (a.id < b.id ? -1 : 1));
     newestFirst.forEach((version, rank) => {
       const ranked = { version, rank, of: newestFirst.length };
       if (keep === undefined || rank < keep) return void kept.push({ ...ranked, why: [] });
-      const why = whyKeep(version, needs, policy.olderThanMs, nowMs);
+      const why = whyKeep(version, needs, resolved, policy.olderThanMs, nowMs);
       if (why.length > 0) kept.push({ ...ranked, why });
       else dropped.push(ranked);
     });

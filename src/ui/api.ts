@@ -17,7 +17,7 @@ import type { JsonValue, Plan } from '../core/spec/plan-types';
 import { runPrefix } from '../core/storage/layout';
 import { stageReportOf } from '../core/run/stage-producer';
 import { MAX_HTML_REPORT_BYTES, type ObjectStore } from '../storage/object-store';
-import { datasetVersion, listDatasets } from './datasets';
+import { datasetVersion, listDatasets, runEndedIn } from './datasets';
 import { modelMeasures } from './model-measures';
 import { planGraph, readRunInput, readStageInputs, type PlanGraph } from './run-plan';
 import { rerunPreviewOf, stageCache, stageCheckpoints } from './stage-store-info';
@@ -321,13 +321,14 @@ export class UiApi {
 
   /** Every dataset prefix with versions, newest first (src/ui/datasets.ts bounds what is read). */
   datasets(): Promise<unknown> {
-    return listDatasets(this.services.store, this.services.bucket);
+    return listDatasets(this.services.store, this.services.bucket, runEndedIn(this.services.runs));
   }
 
   /** One version (`?prefix=s3://…/&id=<version>&offset=N`): a page of its objects, its readers, its diff. */
   datasetVersion(query: URLSearchParams): Promise<unknown> {
     const { store, bucket } = this.services;
-    return datasetVersion(store, bucket, query.get('prefix'), query.get('id'), query.get('offset'));
+    const ended = runEndedIn(this.services.runs);
+    return datasetVersion(store, bucket, query.get('prefix'), query.get('id'), query.get('offset'), ended);
   }
 
   async schedules(): Promise<unknown> {

@@ -18,8 +18,9 @@ import {
   type DatasetObject,
   type DatasetVersionManifest,
 } from '../datasets/dataset-version';
-import { checkVersionRead, versionReadsPrefix, type VersionRead } from '../datasets/version-reads';
+import { checkVersionRead, isReading, versionReadsPrefix, type VersionReadRecord } from '../datasets/version-reads';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store';
+import type { RunClient } from '../client/run-client';
 import type {
   DatasetObjectView,
   DatasetReadView,
@@ -82,9 +83,35 @@ async function readManifest(store: ObjectStore, uri: string): Promise<DatasetVer
   return checkDatasetManifest(await store.getJson(uri, { maxBytes: DATASET_LIMITS.manifestBytes }), uri);
 }
 
-function readView(read: VersionRead): DatasetReadView {
-  const { runId, stage, at, verdict, checks, records, kept, classes } = read;
-  return { runId, stage, at, verdict, hasReport: read.report !== undefined, checks, records, kept, classes };
+/**
+ * Whether a run has ended (Temporal's answer; a run Temporal has no record of has ended too). A read record still
+ * `reading` of an ended run never finished: the page says it stopped.
+ */
+export type RunEnded = (runId: string) => Promise<boolean>;
+
+/**
+ * {@link RunEnded} from Temporal: a run it has no record of has ended; when Temporal cannot answer, the record is
+ * shown as it says (reading), never as stopped on a guess.
+ */
+export function runEndedIn(runs: Pick<RunClient, 'execution'>): RunEnded {
+  return async (runId) => {
+    try {
+      return (await runs.execution(runId)).ended !== undefined;
+    } catch (thrown) {
+      return thrown instanceof InvalidInputError; // "no run X"
+    }
+  };
+}
+
+async function readView(read: VersionReadRecord, runEnded: RunEnded | undefined): Promise<DatasetReadView> {
+  const { runId, stage, at } = read;
+  if (isReading(read)) {
+    const state = (await runEnded?.(runId)) ? 'stopped' : 'reading';
+    return { runId, stage, at, state, hasReport: false, checks: [], records: 0, kept: 0, classes: 0 };
+  }
+  const { verdict, checks, records, kept, classes } = read;
+  const hasReport = read.report !== undefined;
+  return { runId, stage, at, state: 'read', verdict, hasReport, checks, records, kept, classes };
 }
 
 /** Who sealed a version first and when, when its manifest records it. */
@@ -94,8 +121,12 @@ function firstSeal(manifest: DatasetVersionManifest): { firstSealedAt?: string; 
 }
 
 /** The newest read records among `listed`, read and checked (a record that is not one is left out). */
-async function readRecords(store: ObjectStore, listed: readonly ObjectInfo[], shown: number): Promise<VersionRead[]> {
-  const reads: VersionRead[] = [];
+async function readRecords(
+  store: ObjectStore,
+  listed: readonly ObjectInfo[],
+  shown: number,
+): Promise<VersionReadRecord[]> {
+  const reads: VersionReadRecord[] = [];
   await forEachInFlight([...listed].sort(newestFirst).slice(0, shown), DATASET_LIMITS.inFlight, async (info) => {
     const uri = formatS3Uri(info);
     try {
@@ -107,7 +138,11 @@ async function readRecords(store: ObjectStore, listed: readonly ObjectInfo[], sh
   return reads.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
 }
 
-async function versionRow(store: ObjectStore, entry: VersionEntry): Promise<DatasetVersionRow> {
+async function versionRow(
+  store: ObjectStore,
+  entry: VersionEntry,
+  runEnded: RunEnded | undefined,
+): Promise<DatasetVersionRow> {
   const manifestInfo = entry.manifest as ObjectInfo;
   // Records written within a clock tick of the newest may be newer by their own time: read those (a few) too.
   const newestWritten = Math.max(0, ...entry.reads.map((info) => info.lastModified.getTime()));
@@ -115,7 +150,13 @@ async function versionRow(store: ObjectStore, entry: VersionEntry): Promise<Data
     (info) => info.lastModified.getTime() >= newestWritten - DATASET_LIMITS.clockTickMs,
   ).length;
   const [newest] = await readRecords(store, entry.reads, Math.min(Math.max(recent, 1), DATASET_LIMITS.inFlight));
-  const common = { id: entry.id, reads: entry.reads.length, ...(newest ? { verdict: newest.verdict } : {}) };
+  const view = newest ? await readView(newest, runEnded) : undefined;
+  const common = {
+    id: entry.id,
+    reads: entry.reads.length,
+    ...(view?.verdict ? { verdict: view.verdict } : {}),
+    ...(view ? { readState: view.state } : {}),
+  };
   try {
     const manifest = await readManifest(store, formatS3Uri(manifestInfo));
     const { createdAt, createdBy, count, bytes } = manifest;
@@ -126,7 +167,7 @@ async function versionRow(store: ObjectStore, entry: VersionEntry): Promise<Data
 }
 
 /** Every dataset prefix with a recorded version, and its newest versions, newest first. */
-export async function listDatasets(store: ObjectStore, bucket: string): Promise<DatasetsView> {
+export async function listDatasets(store: ObjectStore, bucket: string, runEnded?: RunEnded): Promise<DatasetsView> {
   const listed = await listBounded(store, formatS3Uri({ bucket, key: 'datasets/' }), DATASET_LIMITS.listing);
   const byPrefix = new Map<string, Map<string, VersionEntry>>();
   for (const info of listed) {
@@ -155,7 +196,7 @@ export async function listDatasets(store: ObjectStore, bucket: string): Promise<
   const rows = shown.map((entries) => new Array<DatasetVersionRow>(entries.length));
   const work = shown.flatMap((entries, d) => entries.map((entry, v) => ({ entry, d, v })));
   await forEachInFlight(work, DATASET_LIMITS.inFlight, async ({ entry, d, v }) => {
-    (rows[d] as DatasetVersionRow[])[v] = await versionRow(store, entry);
+    (rows[d] as DatasetVersionRow[])[v] = await versionRow(store, entry, runEnded);
   });
   const views = datasets.map(({ prefix, sealed }, d) => ({
     prefix,
@@ -236,6 +277,7 @@ export async function datasetVersion(
   prefixValue: string | null,
   idValue: string | null,
   offsetValue: string | null,
+  runEnded?: RunEnded,
 ): Promise<DatasetVersionView> {
   const prefix = checkDatasetPrefix(prefixValue);
   const id = idValue ?? '';
@@ -268,7 +310,7 @@ export async function datasetVersion(
     bytes: manifest.bytes,
     offset,
     objects: manifest.objects.slice(offset, offset + DATASET_LIMITS.objectsPerPage).map(objectView),
-    reads: reads.map(readView),
+    reads: await Promise.all(reads.map((read) => readView(read, runEnded))),
     readCount: readsListed.length,
     ...compare,
   };

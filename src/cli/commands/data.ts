@@ -19,6 +19,7 @@ import type * as ConfigModule from '../../config';
 import type * as DatasetVersionModule from '../../datasets/dataset-version';
 import type { DatasetVersionManifest } from '../../datasets/dataset-version';
 import type * as VersionStoreModule from '../../datasets/version-store';
+import type { VersionReadCounts } from '../../datasets/version-store';
 import { InvalidInputError } from '../../core/errors';
 import { forEachInFlight } from '../../core/in-flight';
 import type * as MinioStoreModule from '../../storage/minio-store';
@@ -49,6 +50,7 @@ function load() {
     parseDatasetSource: m2.parseDatasetSource,
     relativeKey: m2.relativeKey,
     listDatasetVersions: m3.listDatasetVersions,
+    countVersionReads: m3.countVersionReads,
     readDatasetVersion: m3.readDatasetVersion,
     readVersionedObject: m3.readVersionedObject,
     sealDatasetVersion: m3.sealDatasetVersion,
@@ -239,12 +241,28 @@ function shortId(id: string): string {
   return id.slice(0, 12);
 }
 
-function writeVersions(io: CliIo, prefix: string, versions: readonly DatasetVersionManifest[], json: boolean): void {
+/** `3 run stages (1 reading)`: who read a version, and who is reading it still (by their records). */
+function readersWords(counts: VersionReadCounts | undefined): string {
+  if (!counts || counts.reads === 0) return '';
+  const stages = `${counts.reads} run stage${counts.reads === 1 ? '' : 's'}`;
+  return counts.reading > 0 ? `${stages} (${counts.reading} reading)` : stages;
+}
+
+function writeVersions(
+  io: CliIo,
+  prefix: string,
+  versions: readonly DatasetVersionManifest[],
+  reads: ReadonlyMap<string, VersionReadCounts>,
+  json: boolean,
+): void {
   const { formatBytes } = load();
   if (json) {
     io.stdout.write(
       `${JSON.stringify(
-        versions.map(({ objects: _objects, ...header }) => header),
+        versions.map(({ objects: _objects, ...header }) => ({
+          ...header,
+          reads: reads.get(header.id) ?? { reads: 0, reading: 0 },
+        })),
         null,
         2,
       )}\n`,
@@ -258,8 +276,16 @@ function writeVersions(io: CliIo, prefix: string, versions: readonly DatasetVers
     { title: 'objects', align: 'right' as const },
     { title: 'size', align: 'right' as const },
     { title: 'by' },
+    { title: 'read by' },
   ];
-  const rows = versions.map((v) => [v.id, v.createdAt, String(v.count), formatBytes(v.bytes), sealedByWords(v)]);
+  const rows = versions.map((v) => [
+    v.id,
+    v.createdAt,
+    String(v.count),
+    formatBytes(v.bytes),
+    sealedByWords(v),
+    readersWords(reads.get(v.id)),
+  ]);
   if (rows.length > 0) io.stdout.write(`${renderTable(columns, rows).join('\n')}\n`);
   io.stderr.write(
     versions.length === 0
@@ -346,11 +372,12 @@ async function pushCommand(rest: readonly string[], io: CliIo, json: boolean, de
 /** `data versions s3://bucket/prefix/`: the recorded versions, oldest first. */
 async function versionsCommand(rest: readonly string[], io: CliIo, json: boolean): Promise<number> {
   const { store, bucket } = configuredStore(io);
-  const { parseDatasetSource, listDatasetVersions } = load();
+  const { parseDatasetSource, listDatasetVersions, countVersionReads } = load();
   const [target, extra] = rest;
   if (!target || extra !== undefined) throw new UsageError('versions takes one s3://bucket/prefix/');
   const prefix = asPrefixUri(parseDatasetSource(target).uri);
-  writeVersions(io, prefix, await listDatasetVersions(store, bucket, prefix), json);
+  const versions = await listDatasetVersions(store, bucket, prefix);
+  writeVersions(io, prefix, versions, await countVersionReads(store, bucket, prefix), json);
   return EXIT.ok;
 }
 
@@ -418,7 +445,9 @@ export const command: CliCommand = {
           model card use the same id. Objects already under the prefix stay part of the version unless
           --delete removes those DIR does not have (earlier versions keep them: the bucket keeps object
           versions; refused on FINEFLOW_BUCKET and on a bucket's root).
-versions  lists the recorded versions of a prefix, oldest first (pushed, seen by a watcher, or read by a run).
+versions  lists the recorded versions of a prefix, oldest first (pushed, seen by a watcher, or read by a run),
+          and the run stages that read each one ("reading": a stage reading it now, by its record; if its run
+          has ended, the read stopped unfinished).
 diff      compares two versions, A and B as s3://bucket/prefix/@<version> (B may be a bare id of the same
           prefix): + added, - removed, ~ changed objects. Here and in pull a version may be the start of
           its id (6 or more characters) when only one version of the prefix starts with it.

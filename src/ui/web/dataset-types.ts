@@ -14,9 +14,15 @@ export interface DatasetCheckView {
 export interface DatasetReadView {
   readonly runId: string;
   readonly stage: string;
+  /** When it finished reading; while `reading` or `stopped`, when it began. */
   readonly at: string;
-  /** `failed`: a check stopped the stage (it wrote no data report). */
-  readonly verdict: 'passed' | 'warnings' | 'failed';
+  /**
+   * `read`: finished, with a verdict; `reading`: it has resolved this version and is reading it now; `stopped`: its
+   * record says reading but its run has ended (a killed worker, a cancelled run), so it never finished.
+   */
+  readonly state: 'read' | 'reading' | 'stopped';
+  /** `failed`: a check stopped the stage. Absent until it has finished reading. */
+  readonly verdict?: 'passed' | 'warnings' | 'failed';
   /** The stage wrote a data report (served at /api/runs/<run>/stages/<stage>/report). */
   readonly hasReport: boolean;
   readonly checks: readonly DatasetCheckView[];
@@ -39,6 +45,8 @@ export interface DatasetVersionRow {
   readonly bytes?: number;
   /** The newest read's quality verdict, when a prepare-data stage read it. */
   readonly verdict?: DatasetReadView['verdict'];
+  /** The newest read is still under way (or stopped: its run ended first); then there is no verdict. */
+  readonly readState?: DatasetReadView['state'];
   /** Runs' stages that read it (records found). */
   readonly reads: number;
   /** The manifest could not be shown (too large, not a manifest). */

@@ -64,7 +64,7 @@ it(
     const listed = await fineflow('data', 'versions', prefix);
     assert.equal(listed.code, 0, listed.stderr);
     const [titles, ...rows] = listed.stdout.trim().split('\n');
-    assert.match(titles ?? '', /^version\s+created\s+objects\s+size\s+by$/);
+    assert.match(titles ?? '', /^version\s+created\s+objects\s+size\s+by\s+read by$/);
     assert.deepEqual(
       rows.map((line) => line.split(/\s+/)[0]),
       [versionA, second.version],

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pushDirectory } from '../../../src/cli/commands/data';
 import { readDatasetVersion } from '../../../src/datasets/version-store';
-import { checkVersionRead, versionReadsPrefix } from '../../../src/datasets/version-reads';
+import { checkVersionRead, isReading, versionReadsPrefix } from '../../../src/datasets/version-reads';
 import { compilePlan } from '../../../src/spec/compile';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { startUiFor } from '../../e2e/helpers/ui-browser';
@@ -58,8 +58,12 @@ stages:
   const listed = await h.store.list(versionReadsPrefix(h.config.s3.bucket, prefix, pushed.version));
   assert.equal(listed.length, 1, 'one record: this run read the version');
   const uri = `s3://${h.config.s3.bucket}/${listed[0]?.key}`;
-  const read = checkVersionRead(await h.store.getJson(uri), uri);
+  const record = checkVersionRead(await h.store.getJson(uri), uri);
+  assert.ok(!isReading(record), 'the record written before the read was completed');
+  const read = record;
   assert.equal(read.runId, runId);
+  assert.equal(read.state, 'read');
+  assert.ok(read.startedAt !== undefined && read.startedAt <= read.at, 'when it began to read, before it stopped');
   assert.equal(read.verdict, 'failed');
   assert.equal(read.report, undefined);
   assert.deepEqual(

@@ -22,6 +22,10 @@ import type { Plan } from '../../../src/core/spec/plan-types';
 import { ScheduleService } from '../../../src/schedules/schedule-client';
 import { scheduleIdForPipeline } from '../../../src/schedules/schedules';
 import { runCli } from '../../helpers/cli';
+import { versionReadUri } from '../../../src/datasets/version-reads';
+import type { ObjectStore } from '../../../src/storage/object-store';
+import type { DatasetVersionView } from '../../../src/ui/web/dataset-types';
+import { startUiFor } from '../../e2e/helpers/ui-browser';
 
 let h: RuntimeHarness;
 before(async () => {
@@ -456,3 +460,120 @@ test('gc keeps the versions a run not yet ended may be reading unpinned: those s
     'versions 1, 2 and 3 go once the run has ended',
   );
 });
+
+/**
+ * A store whose reads of objects under `prefix` wait until released: a prepare-data stage reading through it is paused
+ * mid-read, after it has resolved its version and before it has read a byte of it.
+ */
+function pausedReads(store: ObjectStore, prefix: string) {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let reached!: () => void;
+  const reading = new Promise<void>((resolve) => (reached = resolve));
+  const paused: ObjectStore = {
+    ...store,
+    async getStream(uri, options) {
+      if (uri.startsWith(prefix)) {
+        reached();
+        await released;
+      }
+      return store.getStream(uri, options);
+    },
+  };
+  return { store: paused, reading, release };
+}
+
+test(
+  'an open run paused mid-read keeps exactly the version it reads; the version sealed next to it goes',
+  { timeout: 120_000 },
+  async (t) => {
+    const bucket = h.config.s3.bucket;
+    const { prefix, ids, done } = await pushVersions(2);
+    t.after(done);
+    // Sealed ten minutes ago, well before the run starts (beyond the minute of clock skew gc allows).
+    for (const id of ids) {
+      const manifest = await readDatasetVersion(h.store, bucket, prefix, id);
+      const earlier = new Date(Date.parse(manifest.createdAt) - 10 * 60_000).toISOString();
+      await h.store.putJson(datasetManifestUri(bucket, prefix, id), { ...manifest, createdAt: earlier });
+    }
+    const suffix = randomSuffix();
+    const pool = `gcread-${suffix}`;
+    const gate = pausedReads(h.store, prefix);
+    t.after(gate.release);
+    await h.addWorker({ pool, store: gate.store, concurrency: 1 });
+    const extra = `defaults: {pool: ${pool}, retry: {maxAttempts: 1}, cache: false}`;
+    const runId = await h.runs.submit(pinningPlan(`gcmidread-${suffix}`, prefix, extra));
+    t.after(() =>
+      h.client.workflow
+        .getHandle(runId)
+        .terminate('test over')
+        .catch(() => undefined),
+    );
+    await gate.reading;
+    // The stage resolved the prefix as it is (version 2's contents) and is reading it; two pushes land meanwhile.
+    const reading = ids[1] as string;
+    const dir = await mkdtemp(join(tmpdir(), 'ff-gc-midread-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const later: string[] = [];
+    for (const n of [3, 4]) {
+      await writeFile(join(dir, 'a.csv'), `x,label\n${n},v${n}\n`);
+      later.push((await pushDirectory(h.store, bucket, dir, prefix, () => undefined)).version);
+    }
+    const record = await h.store.getJson(versionReadUri(bucket, prefix, reading, runId, 'prepare'));
+    assert.deepEqual(
+      [(record as { state?: string }).state, (record as { runId?: string }).runId],
+      ['reading', runId],
+      'recorded before a byte was read',
+    );
+
+    const policy = { olderThanMs: 0, checkpointsAfterMs: 3650 * 24 * HOUR, keepSweeps: 20, keepDatasetVersions: 1 };
+    const short = (id: string): string => id.slice(0, 12);
+    const versionsOf = (plan: Awaited<ReturnType<typeof planCollection>>) => ({
+      dropped: plan.remove
+        .filter((item) => item.kind === 'dataset-version' && item.id.startsWith(prefix))
+        .map((item) => item.id.slice(prefix.length + 1))
+        .sort(),
+      kept: plan.kept.filter((item) => item.id.startsWith(prefix)),
+    });
+    const during = versionsOf(await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR));
+    // Version 3 was sealed since the run started, but its record names version 2: 3 goes (so does 1).
+    assert.deepEqual(during.dropped, [short(ids[0] as string), short(later[0] as string)].sort());
+    assert.deepEqual(
+      during.kept.map((item) => [item.id.slice(prefix.length + 1), item.reason]),
+      [
+        [
+          short(reading),
+          `number 3 of 4 by age, kept: run ${runId} (not ended) has a read record of it ` +
+            '(stage prepare: reading or read)',
+        ],
+      ],
+    );
+
+    // The page and `data versions` show the reader as reading.
+    const ui = await startUiFor(h);
+    t.after(() => ui.close());
+    const versionView = async (): Promise<DatasetVersionView> => {
+      const response = await fetch(`${ui.url}/api/datasets/version?prefix=${encodeURIComponent(prefix)}&id=${reading}`);
+      assert.equal(response.status, 200);
+      return (await response.json()) as DatasetVersionView;
+    };
+    assert.deepEqual(
+      (await versionView()).reads.map((r) => [r.runId, r.state, r.verdict]),
+      [[runId, 'reading', undefined]],
+    );
+    const cli = await runCli(['data', 'versions', prefix], { env: { FINEFLOW_BUCKET: bucket } });
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, new RegExp(`^${reading}\\s.*\\s1 run stage \\(1 reading\\)$`, 'm'));
+
+    // The worker dies mid-read (the run is ended for it): the record stays `reading`, and pins nothing any more.
+    await h.client.workflow.getHandle(runId).terminate('worker killed mid-read');
+    while ((await h.runs.openRuns()).some((run) => run.runId === runId))
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(
+      (await versionView()).reads.map((r) => [r.runId, r.state]),
+      [[runId, 'stopped']],
+    );
+    const after = versionsOf(await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR));
+    assert.deepEqual(after.dropped, [short(ids[0] as string), short(reading), short(later[0] as string)].sort());
+  },
+);

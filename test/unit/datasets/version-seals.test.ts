@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sealDatasetVersion } from '../../../src/datasets/version-store';
 import { datasetManifestUri } from '../../../src/datasets/dataset-version';
-import { checkVersionRead, qualityVerdict } from '../../../src/datasets/version-reads';
+import { checkVersionRead, isReading, qualityVerdict } from '../../../src/datasets/version-reads';
 import { QualityTracker, DEFAULT_QUALITY_POLICY, qualityFailureOf } from '../../../src/ml/data/quality';
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
 
@@ -42,12 +42,27 @@ test('a failed check fails the verdict, and a failed read record needs no data r
   assert.equal(qualityVerdict([{ check: 'imbalance', outcome: 'warned', count: 1 }]), 'warnings');
   assert.equal(qualityVerdict([{ check: 'imbalance', outcome: 'ok', count: 0 }]), 'passed');
   const read = { runId: 'r', stage: 's', at: 'now', verdict: 'failed', checks: [], records: 3, kept: 2, classes: 1 };
-  assert.equal(checkVersionRead(read, 'u').verdict, 'failed');
+  const checked = checkVersionRead(read, 'u');
+  assert.equal(isReading(checked) ? undefined : checked.verdict, 'failed');
   assert.throws(
     () => checkVersionRead({ ...read, verdict: 'maybe' }, 'u'),
     /verdict is not passed, warnings or failed/,
   );
   assert.throws(() => checkVersionRead({ ...read, report: 7 }, 'u'), /report is not text/);
+});
+
+test('a record written before the read begins says reading, and only reading or read are states', () => {
+  const reading = { state: 'reading', runId: 'r', stage: 's', at: '2026-12-07T10:00:00Z' };
+  const checked = checkVersionRead(reading, 'u');
+  assert.ok(isReading(checked));
+  assert.deepEqual(checked, reading);
+  const done = { state: 'read', startedAt: 'then', runId: 'r', stage: 's', at: 'now', verdict: 'passed', checks: [] };
+  assert.ok(!isReading(checkVersionRead({ ...done, records: 1, kept: 1, classes: 1 }, 'u')));
+  assert.throws(() => checkVersionRead({ ...reading, state: 'done' }, 'u'), /state is not reading or read/);
+  assert.throws(() => checkVersionRead({ ...reading, runId: 3 }, 'u'), /runId is not text/);
+  assert.throws(() => checkVersionRead({ ...done, records: 1, kept: 1, classes: 1, startedAt: 1 }, 'u'), /startedAt/);
+  // A reading record with no verdict is not a finished one.
+  assert.throws(() => checkVersionRead({ ...reading, state: undefined }, 'u'), /records is not a number/);
 });
 
 test("a quality failure carries every check's outcome and the scan's counts", () => {

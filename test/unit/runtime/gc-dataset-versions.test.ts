@@ -185,7 +185,7 @@ test('a version a live schedule, watcher or open run needs is kept, and the plan
       ],
       [
         `${PREFIX}@${id(2).slice(0, 12)}`,
-        'number 4 of 5 by age, kept: run run/open (not ended) read it in stage prepare',
+        'number 4 of 5 by age, kept: run run/open (not ended) has a read record of it (stage prepare: reading or read)',
       ],
     ],
   );
@@ -290,12 +290,86 @@ test('a run not yet ended that reads a prefix unpinned keeps the versions of it 
   assert.deepEqual(
     plan.kept.map((kept) => kept.reason),
     [
-      `number 3 of 5 by age, kept: run run-open (not ended) reads ${PREFIX}train.csv unpinned and may have sealed it ` +
-        '(sealed since it started)',
+      `number 3 of 5 by age, kept: run run-open (not ended) reads ${PREFIX}train.csv unpinned and has not resolved ` +
+        'its version yet: every version sealed since it started is kept',
     ],
   );
   // A location under no version's prefix keeps nothing.
   assert.equal(removed(planGc(facts({ openRunUnpinnedReads: [reads(['s3://other/x/'], 75)] }), policy)).length, 3);
+});
+
+test('once an open run has a read record under the prefix it reads unpinned, only the version it names is kept', () => {
+  const record = (n: number, prefix = 'datasets/defects') => ({
+    uri: `s3://fineflow/datasets/${prefix}/_versions/${id(n)}.reads/run-open/prepare.json`,
+    size: 2,
+    lastModifiedMs: 0,
+  });
+  const unpinned = { runId: 'run-open', startedAtMs: NOW - 75 * DAY, locations: [`${PREFIX}train.csv`] };
+  const other = 's3://datasets/other/';
+  // Version 4 (60 days) is what it resolved (its record says reading); 3 (70) was sealed since it started, unread.
+  const plan = planGc(
+    facts({
+      datasetVersions: [
+        version(1, 90),
+        version(2, 80),
+        version(3, 70),
+        { ...version(4, 60), readRecords: [record(4)] },
+        version(5, 1),
+        version(6, 50, other),
+        { ...version(7, 40, other), readRecords: [record(7, 'datasets/other')] },
+        version(8, 1, other),
+      ],
+      openRuns: new Set(['run-open']),
+      openRunUnpinnedReads: [unpinned],
+    }),
+    { ...policy, keepDatasetVersions: 1 },
+  );
+  assert.deepEqual(
+    removed(plan).map(([name]) => name),
+    [3, 2, 1, 6].map((n) => `${n === 6 ? other : PREFIX}@${id(n).slice(0, 12)}`),
+    'the version sealed since it started goes: its record names another',
+  );
+  assert.deepEqual(
+    plan.kept.map((kept) => [kept.id, kept.reason]),
+    [
+      [
+        `${PREFIX}@${id(4).slice(0, 12)}`,
+        'number 2 of 5 by age, kept: run run-open (not ended) has a read record of it (stage prepare: reading or read)',
+      ],
+      [
+        `${other}@${id(7).slice(0, 12)}`,
+        'number 2 of 3 by age, kept: run run-open (not ended) has a read record of it (stage prepare: reading or read)',
+      ],
+    ],
+  );
+  // A record under another prefix resolves nothing here: the stand-in still keeps 3 and 4 of the prefix it reads.
+  const elsewhere = planGc(
+    facts({
+      datasetVersions: [version(1, 90), version(2, 80), version(3, 70), version(4, 60), version(5, 1)].concat([
+        { ...version(7, 40, other), readRecords: [record(7, 'datasets/other')] },
+      ]),
+      openRuns: new Set(['run-open']),
+      openRunUnpinnedReads: [unpinned],
+    }),
+    { ...policy, keepDatasetVersions: 1 },
+  );
+  assert.deepEqual(
+    elsewhere.kept.filter((kept) => kept.id.startsWith(PREFIX)).map((kept) => kept.id),
+    [3, 4].map((n) => `${PREFIX}@${id(n).slice(0, 12)}`),
+  );
+  assert.match(elsewhere.kept[0]?.reason ?? '', /has not resolved its version yet/);
+  // Once the run has ended, its record (even one left `reading` by a killed worker) keeps nothing.
+  const ended = planGc(
+    facts({
+      datasetVersions: [version(1, 90), { ...version(4, 60), readRecords: [record(4)] }, version(5, 1)],
+      openRuns: new Set(),
+    }),
+    { ...policy, keepDatasetVersions: 1 },
+  );
+  assert.deepEqual(
+    removed(ended).map(([name]) => name),
+    [4, 1].map((n) => `${PREFIX}@${id(n).slice(0, 12)}`),
+  );
 });
 
 test('an age under a day reads as people write it, not 0.0 days', () => {

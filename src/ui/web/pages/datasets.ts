@@ -26,13 +26,24 @@ function slowStore(what: string): Child[] {
   return slowDependency(what, 'the object store that holds the dataset manifests has not answered');
 }
 
-const VERDICT_WORDS: Readonly<Record<DatasetReadView['verdict'], string>> = {
+const VERDICT_WORDS: Readonly<Record<NonNullable<DatasetReadView['verdict']>, string>> = {
   passed: 'checks passed',
   warnings: 'warnings',
   failed: 'checks failed',
 };
 
-function verdictBadge(verdict: DatasetReadView['verdict'] | undefined): HTMLElement {
+/** A read without a verdict yet: still reading, or stopped (its run ended before it finished). */
+const UNFINISHED: Readonly<Record<'reading' | 'stopped', { readonly words: string; readonly title: string }>> = {
+  reading: { words: 'reading', title: 'a prepare-data stage is reading it now: no verdict yet' },
+  stopped: { words: 'stopped reading', title: 'its run ended before the stage finished reading: no verdict' },
+};
+
+function verdictBadge(
+  verdict: DatasetReadView['verdict'] | undefined,
+  state: DatasetReadView['state'] | undefined,
+): HTMLElement {
+  if (state === 'reading' || state === 'stopped')
+    return h('span', { class: `badge read-${state}`, title: UNFINISHED[state].title }, UNFINISHED[state].words);
   if (!verdict) return h('span', { class: 'muted', title: 'no prepare-data stage has read this version' }, '–');
   return h(
     'span',
@@ -55,7 +66,7 @@ function versionRow(prefix: string, v: DatasetVersionRow): HTMLElement {
     h('td', { class: 'num', 'data-label': 'objects' }, v.count ?? ''),
     h('td', { class: 'num nowrap', 'data-label': 'size' }, v.bytes === undefined ? '' : formatBytes(v.bytes)),
     h('td', { 'data-label': 'by' }, sealedByWords(v)),
-    h('td', { 'data-label': 'quality' }, verdictBadge(v.verdict)),
+    h('td', { 'data-label': 'quality' }, verdictBadge(v.verdict, v.readState)),
     h(
       'td',
       { class: 'num', 'data-label': 'read by' },
@@ -187,6 +198,7 @@ function objectsTable(version: DatasetVersionView): HTMLElement[] {
 }
 
 function checksText(read: DatasetReadView): string {
+  if (read.state !== 'read') return read.state === 'reading' ? 'not run yet' : 'never run: the read stopped';
   const found = read.checks.filter((c) => c.outcome !== 'ok');
   if (found.length === 0) return `all ${read.checks.length} checks found nothing`;
   return found.map((c) => `${c.check}: ${c.count} (${c.outcome})`).join(', ');
@@ -194,6 +206,8 @@ function checksText(read: DatasetReadView): string {
 
 /** The stage's data report, or why there is none (its checks stopped it first). */
 function reportLink(read: DatasetReadView): HTMLElement {
+  if (read.state === 'reading') return h('span', { class: 'muted' }, 'not yet: the stage is reading');
+  if (read.state === 'stopped') return h('span', { class: 'muted' }, 'none: the run ended before the stage finished');
   if (!read.hasReport)
     return h('span', { class: 'muted' }, 'none: the checks stopped the stage (its log lists the findings)');
   return h(
@@ -230,13 +244,17 @@ function readsSection(version: DatasetVersionView): Child[] {
         ),
       ),
       h('td', { 'data-label': 'stage' }, read.stage),
-      h('td', { class: 'nowrap', 'data-label': 'read' }, formatTime(read.at)),
-      h('td', { 'data-label': 'quality' }, verdictBadge(read.verdict)),
+      h(
+        'td',
+        { class: 'nowrap', 'data-label': 'read' },
+        read.state === 'read' ? formatTime(read.at) : `began ${formatTime(read.at)}`,
+      ),
+      h('td', { 'data-label': 'quality' }, verdictBadge(read.verdict, read.state)),
       h('td', { class: 'card-wide', 'data-label': 'checks' }, checksText(read)),
       h(
         'td',
         { class: 'num', 'data-label': 'kept' },
-        `${read.kept} of ${read.records} records, ${read.classes} classes`,
+        read.state === 'read' ? `${read.kept} of ${read.records} records, ${read.classes} classes` : '',
       ),
       h('td', { 'data-label': 'report' }, reportLink(read)),
     ),
