@@ -19,6 +19,7 @@ import {
   type ModelLineage,
 } from '../src/ml/models/registry';
 import type { JsonValue } from '../src/core/spec/plan-types';
+import { parseRecordedEvaluations } from '../src/core/run/register-evaluations';
 import type { ObjectStore } from '../src/storage/object-store';
 import type { StageActivityInput, StageActivityResult } from '../src/core/run/run-types';
 import type { StageImplementation, StageRuntime } from './stage-runner';
@@ -193,6 +194,9 @@ async function registerVersion(
     ...(training?.classes ? { classes: training.classes } : {}),
     ...(training?.inputShape ? { inputShape: training.inputShape } : {}),
     ...(training?.backend ? { backend: training.backend } : {}),
+    // The gate verdict outlives the run's history on the card (the run hands it over: a retry of an older run's
+    // stage, or a direct call, has none, and the card then records none).
+    ...(context.evaluations?.length ? { evaluations: parseRecordedEvaluations(context.evaluations) ?? [] } : {}),
     // The registry's card has no tag field: tags live beside the card, in the version's tags.json.
     ...(inputs.tags ? { tags: inputs.tags } : {}),
     unlessUnchanged: true,

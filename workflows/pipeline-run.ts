@@ -67,6 +67,7 @@ import {
   type StoredRunStateRef,
 } from '../src/core/run/stored-run-state';
 import { datasetVersionOf, stageTriggerOf } from '../src/core/run/run-trigger';
+import { recordedEvaluations, type RecordedEvaluation } from '../src/core/run/register-evaluations';
 import {
   DEFAULT_HISTORY_EVENT_LIMIT,
   DEFAULT_STAGE_HEARTBEAT_TIMEOUT_MS,
@@ -821,7 +822,16 @@ class StageExecution {
       outputPrefix: runPrefix(bucket, run.runId, stage.id),
       bucket,
       ...stageTriggerOf(this.input.trigger),
+      ...this.registeredEvaluations(),
     };
+  }
+
+  /** For a register-model stage: the gate verdicts of the evaluate stages that scored its model, for its card. */
+  private registeredEvaluations(): { evaluations?: RecordedEvaluation[] } {
+    const { run, stage } = this;
+    if (stage.uses !== 'register-model') return {};
+    const evaluations = recordedEvaluations(run.plan.stages, stage.id, (id) => run.stage(id).outputs);
+    return evaluations.length > 0 ? { evaluations } : {};
   }
 
   /**

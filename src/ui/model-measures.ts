@@ -9,6 +9,7 @@
 import { isGrpcServiceError } from '@temporalio/client';
 import { formatS3Uri } from '../core/storage/uri';
 import { producerOf } from '../core/run/stage-producer';
+import { evaluateStagesFor, parseRecordedEvaluations } from '../core/run/register-evaluations';
 import type { JsonObject, JsonValue, PlannedStage } from '../core/spec/plan-types';
 import type { RunState } from '../core/run/run-types';
 import { isDatasetVersionId, parseDatasetVersionKey } from '../datasets/dataset-version';
@@ -69,29 +70,6 @@ function trainingSource(card: ModelCard): MeasureSource | undefined {
     ...(stage ? { stage } : {}),
     metrics,
   };
-}
-
-const STAGE_REFERENCE = /stages\.([A-Za-z0-9_-]+)\.outputs/g;
-
-function referencedStages(value: JsonValue | undefined): string[] {
-  return [...JSON.stringify(value ?? null).matchAll(STAGE_REFERENCE)].map((m) => m[1] as string);
-}
-
-/**
- * The evaluate stages whose numbers are this card's: those the register stage's inputs reference, else those that
- * evaluated the same model the register stage registered (the same `model:` expression); none when the card's stage
- * is not a register-model stage.
- */
-export function evaluateStagesFor(stages: readonly PlannedStage[], registerStage: string): PlannedStage[] {
-  const register = stages.find((s) => s.id === registerStage);
-  // Only a register-model stage's inputs say which model it registered (a fine-tune stage's `model` is its base).
-  if (register?.uses !== 'register-model') return [];
-  const evaluates = stages.filter((s) => s.uses === 'evaluate');
-  const referenced = new Set(referencedStages(register.with));
-  const named = evaluates.filter((s) => referenced.has(s.id));
-  if (named.length > 0) return named;
-  const model = JSON.stringify(register.with.model ?? null);
-  return evaluates.filter((s) => JSON.stringify(s.with.model ?? null) === model);
 }
 
 function perClassOf(value: JsonValue | undefined): ClassMeasure[] {
@@ -155,11 +133,17 @@ function cardEvaluation(card: ModelCard, runId: string, stage: string): MeasureS
     if (match?.[1] && match[2]) perClass.set(match[1], { ...perClass.get(match[1]), [match[2]]: value });
   }
   const count = card.metrics?.count;
+  // Cards written since register-model records the evaluation say which stage scored the model, on which split, and
+  // the gate's verdict; older ones only the numbers.
+  const recorded = parseRecordedEvaluations(card.evaluations)?.[0];
   return {
     kind: 'evaluation',
-    what: MEASURE_WORDING.cardMetrics,
+    what: recorded ? MEASURE_WORDING.splitMetrics(recorded.split) : MEASURE_WORDING.cardMetrics,
     runId,
     stage,
+    ...(recorded
+      ? { evaluatedBy: recorded.stage, split: recorded.split, passed: recorded.passed, gateReasons: recorded.reasons }
+      : {}),
     metrics,
     ...(typeof count === 'number' ? { examples: count } : {}),
     perClass: perClassOf(Object.fromEntries(perClass)),
@@ -199,7 +183,10 @@ export async function modelMeasures(services: MeasureServices, name: string, ver
     } catch (thrown) {
       if (runIsGone(thrown)) {
         runGone = runId;
-        problem = MEASURE_WORDING.runGone(runId);
+        problem = MEASURE_WORDING.runGone(
+          runId,
+          parseRecordedEvaluations(card.evaluations)?.length ? 'gate' : 'numbers',
+        );
         const kept = cardEvaluation(card, runId, stage);
         if (kept) sources.push(kept);
       } else problem = `the evaluation could not be read from run ${runId}: ${(thrown as Error).message}`;

@@ -3,9 +3,12 @@
  * what the browser tests that load whole pages (not single charts, ./web-page.ts) start before and close after.
  */
 import type { Browser } from 'playwright-core';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { launchChromium } from '../../scripts/chromium';
 import type { RunClient } from '../../src/client/run-client';
 import type { RunState } from '../../src/core/run/run-types';
+import type { Plan } from '../../src/core/spec/plan-types';
+import { InvalidInputError } from '../../src/core/errors';
 import { createMemoryObjectStore } from '../../src/storage/memory-store';
 import type { ScheduleService } from '../../src/schedules/schedule-client';
 import type { ObjectStore } from '../../src/storage/object-store';
@@ -56,4 +59,40 @@ export async function startRunStatesUi(
     },
   };
   return startBrowserUi({ runs, store, bucket });
+}
+
+/** What the real run client throws for a run Temporal does not have (deleted, past retention, never started). */
+function noRun(runId: string): InvalidInputError {
+  return new InvalidInputError(`no run ${runId}`, { runId, code: 'no-run' });
+}
+
+/**
+ * The run client of pages that read a run's plan from its recorded start (the first event of its history, decoded as
+ * src/client/run-input.ts decodes it) and its state (the model page's Metrics): every run in `states` was started
+ * with `plan`; any other id is a run Temporal does not have, as the real client says.
+ */
+export function recordedRunsClient(plan: Plan, states: ReadonlyMap<string, RunState>): Partial<RunClient> {
+  const started = { plan, trigger: { kind: 'manual' } };
+  const client = {
+    options: {
+      namespace: 'default',
+      loadedDataConverter: { payloadCodecs: [], payloadConverter: defaultPayloadConverter },
+    },
+    workflowService: {
+      getWorkflowExecutionHistory: async (request: { execution?: { workflowId?: string } }) => {
+        const runId = request.execution?.workflowId ?? '';
+        if (!states.has(runId)) throw noRun(runId);
+        const input = { payloads: [defaultPayloadConverter.toPayload(started)] };
+        return { history: { events: [{ workflowExecutionStartedEventAttributes: { input } }] } };
+      },
+    },
+  };
+  return {
+    client: client as unknown as RunClient['client'],
+    state: async (runId: string) => {
+      const state = states.get(runId);
+      if (!state) throw noRun(runId);
+      return state;
+    },
+  };
 }

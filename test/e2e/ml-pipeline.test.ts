@@ -195,6 +195,18 @@ test(
     assert.equal(card?.lineage.dataset, prepare.outputs?.dataset);
     assert.equal(card?.metrics?.accuracy, (evaluate.outputs?.metrics as { accuracy: number }).accuracy);
     assert.equal(card?.backend, finetune.outputs?.backend);
+    // The gate's verdict and what it judged are on the card, so the model page needs no read of the run's history.
+    assert.deepEqual(card?.evaluations, [
+      {
+        stage: evaluate.id,
+        split: 'test',
+        passed: true,
+        reasons: comparison.gate.reasons,
+        metrics: Object.fromEntries(
+          Object.entries(evaluate.outputs?.metrics as Record<string, unknown>).filter(([, v]) => typeof v === 'number'),
+        ),
+      },
+    ]);
 
     // The CLI reads the same registry.
     const shown = JSON.parse((await cli(['models', 'show', 'surface-defects@champion', '--json'])).stdout) as {

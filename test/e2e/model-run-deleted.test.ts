@@ -121,10 +121,10 @@ test(
         // Nowhere on the page a link to the run (lineage box, "Produced by"): it would open a page saying "no run".
         await page.locator('p.produced-by', { hasText: 'whose history is gone' }).waitFor();
         assert.equal(await page.locator(`a[href^="#/runs/${runId}"]`).count(), 0);
-        // The versions table cannot read the gate either, and says why on hover.
+        // No evaluate stage scored it, so the card records no gate verdict and the run cannot say: why, on hover.
         const gate = page.locator('tr[data-version="1"] td.gate .verdict');
         await gate.waitFor();
-        assert.equal(await gate.textContent(), 'unknown');
+        assert.equal(await gate.textContent(), 'not recorded');
         assert.equal(await gate.getAttribute('title'), gone.problem);
         await screenshot(page, `model-run-deleted-${width}-${colorScheme}`);
         await assertNoSideScroll(page);

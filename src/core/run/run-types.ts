@@ -4,6 +4,7 @@
  */
 import type { JsonObject, JsonValue, Plan, PlannedStage } from '../spec/plan-types';
 import type { PlannedResources } from '../spec/resources';
+import type { RecordedEvaluation } from './register-evaluations';
 
 /** Temporal workflow type names, in one place. */
 export const WORKFLOW_TYPES = {
@@ -296,6 +297,11 @@ export interface StageContext {
   readonly trigger: RunTrigger;
   /** Set when the run is a `fineflow rerun`: the run and stage it reruns from. */
   readonly rerunOf?: { readonly fromRunId: string; readonly fromStage: string };
+  /**
+   * Set for a register-model stage: the verdicts of this run's evaluate stages that scored the model it registers
+   * (register-evaluations.ts), which it writes on the model card.
+   */
+  readonly evaluations?: readonly RecordedEvaluation[];
 }
 
 /** What every stage activity receives. */

@@ -47,7 +47,8 @@ import type { JsonObject } from '../../core/spec/plan-types';
 import type { ObjectStore, WriteCondition } from '../../storage/object-store';
 import { joinUri, parseS3Uri, uriOf } from '../uri';
 import { MODEL_JSON, modelJsonUri, WEIGHTS_BIN } from './model-io';
-import { redactUrisDeep } from '../../security/redact';
+import { redactUrisDeep, redactUrisIn } from '../../security/redact';
+import type { RecordedEvaluation } from '../../core/run/register-evaluations';
 import { readPreprocessingBeside, writePreprocessingBeside } from '../data/preprocessing-file';
 import type { Preprocessing } from '../data/preprocessing';
 
@@ -78,6 +79,11 @@ export interface ModelCard {
   readonly backend?: string;
   /** How raw inputs become the model's tensors (also in preprocessing.json beside model.json). */
   readonly preprocessing?: Preprocessing;
+  /**
+   * The registering run's evaluate stages that scored these weights: gate verdict, reasons and headline numbers
+   * (register-evaluations.ts). Cards written before it was recorded have none: their verdict is in the run only.
+   */
+  readonly evaluations?: readonly RecordedEvaluation[];
 }
 
 export type Aliases = Readonly<Record<string, number>>;
@@ -268,6 +274,8 @@ export interface RegisterModelOptions {
   readonly classes?: readonly string[];
   readonly inputShape?: readonly number[];
   readonly backend?: string;
+  /** The evaluations that let the model in, recorded on the card (their reasons' URIs redacted). */
+  readonly evaluations?: readonly RecordedEvaluation[];
   /** Key/value labels, merged into the version's tags.json (also on an unchanged registration: the newest wins). */
   readonly tags?: Readonly<Record<string, string>>;
   /** Timestamp written in the card; default now. */
@@ -661,6 +669,10 @@ async function writeVersion(
     ...(options.inputShape ? { inputShape: options.inputShape } : {}),
     ...(options.backend ? { backend: options.backend } : {}),
     ...(preprocessing ? { preprocessing } : {}),
+    // A gate reason names the baselines it compared with, as the author wrote them: never record credentials.
+    ...(options.evaluations?.length
+      ? { evaluations: options.evaluations.map((e) => ({ ...e, reasons: e.reasons.map(redactUrisIn) })) }
+      : {}),
   };
   const tags = await mergeVersionTags(store, target, options.tags ?? {});
   try {

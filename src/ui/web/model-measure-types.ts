@@ -26,6 +26,10 @@ export interface MeasureSource {
   readonly perClass?: readonly ClassMeasure[];
   /** The evaluate stage's gate. */
   readonly passed?: boolean;
+  /** The gate's reasons as the card records them ("accuracy 0.9312 >= min 0.9"). */
+  readonly gateReasons?: readonly string[];
+  /** Numbers kept on the card: the evaluate stage that measured them, when the card records it (`stage` registered). */
+  readonly evaluatedBy?: string;
   /** A stage served from the cache: the run and stage that computed its numbers. */
   readonly computedIn?: { readonly runId: string; readonly stage: string };
   /** Why there are no numbers. */
@@ -59,9 +63,11 @@ export const MEASURE_WORDING = {
   /** The evaluation's numbers kept on the card, when the run that measured them is gone. */
   cardMetrics: 'metrics the card records',
   /** Why a version's evaluation can no longer be read from its registering run. */
-  runGone: (runId: string): string =>
+  runGone: (runId: string, card: 'gate' | 'numbers'): string =>
     `Run ${runId} that registered this version is no longer in Temporal: its history was deleted (Temporal ` +
-    'deletes an ended run once the namespace’s retention period has passed, or when someone deletes it). Which ' +
-    'evaluate stage scored the version, on which split, and whether its gate passed went with it; what the card ' +
-    'itself records is below.',
+    'deletes an ended run once the namespace’s retention period has passed, or when someone deletes it). ' +
+    (card === 'gate'
+      ? 'The card records its evaluation and gate verdict: they are below; the run’s pages went with it.'
+      : 'Which evaluate stage scored the version, on which split, and whether its gate passed went with it; what ' +
+        'the card itself records is below.'),
 } as const;

@@ -67,6 +67,8 @@ export interface ModelCard {
   readonly hyperparameters?: Record<string, unknown>;
   readonly classes?: readonly string[];
   readonly backend?: string;
+  /** The registering run's evaluations and gate verdicts (src/core/run/register-evaluations.ts); older cards have none. */
+  readonly evaluations?: unknown;
 }
 
 export interface ModelSummary {

@@ -206,3 +206,47 @@ test('a version whose weights.bin has the same size but other bytes is not the s
   );
   assert.deepEqual(result.outputs, { model: 'registry://same-size@2', version: 2, unchanged: false });
 });
+
+test('the card records the gate verdict the run hands over, bounded and with no credential in a reason', async () => {
+  const model = await trainedModelFixture(store, 'gate-1');
+  const evaluations = [
+    {
+      stage: 'evaluate',
+      split: 'test',
+      passed: true,
+      reasons: [
+        'accuracy 0.9312 >= min 0.9',
+        'accuracy 0.9312 > baseline https://user:token@models.example/base.json?sig=abc (0.8800)',
+        ...Array.from({ length: 20 }, (_, i) => `extra reason ${i} ${'x'.repeat(400)}`),
+      ],
+      metrics: { accuracy: 0.9312, f1: 0.92, count: 80 },
+    },
+  ];
+  await runStage(
+    'register-model',
+    registerModelStage,
+    store,
+    stageContext('register', { runId: 'gate-1', evaluations }),
+    { model, name: 'gated', metrics: { accuracy: 0.9312 } },
+  );
+  const card = (await showModel(store, BUCKET, 'gated')).versions[0];
+  const recorded = card?.evaluations?.[0];
+  assert.ok(recorded, 'the card records the evaluation');
+  assert.equal(recorded.stage, 'evaluate');
+  assert.equal(recorded.split, 'test');
+  assert.equal(recorded.passed, true);
+  assert.deepEqual(recorded.metrics, { accuracy: 0.9312, f1: 0.92, count: 80 });
+  assert.equal(recorded.reasons[0], 'accuracy 0.9312 >= min 0.9');
+  assert.doesNotMatch(recorded.reasons[1] ?? '', /token|sig=abc/);
+  assert.match(recorded.reasons[1] ?? '', /models\.example\/base\.json/);
+  assert.equal(recorded.reasons.length, 8);
+  assert.ok(recorded.reasons.every((r) => r.length <= 300));
+
+  // A registration the run hands no evaluation (an older run's retry, a direct call) records none.
+  const plain = await trainedModelFixture(store, 'gate-2');
+  await runStage('register-model', registerModelStage, store, stageContext('register', { runId: 'gate-2' }), {
+    model: plain,
+    name: 'ungated',
+  });
+  assert.equal((await showModel(store, BUCKET, 'ungated')).versions[0]?.evaluations, undefined);
+});

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { evaluateStagesFor } from '../../../src/ui/model-measures';
+import { evaluateStagesFor } from '../../../src/core/run/register-evaluations';
 import { makePlan } from '../../fixtures/runtime/plans';
 
 const model = '${{ stages.finetune.outputs.model }}';

@@ -5,6 +5,7 @@ import type { ModelCard, ModelSummary, VersionTagsView } from '../types';
 import { MEASURE_WORDING, type MeasureSource, type ModelMeasures } from '../model-measure-types';
 import { GATE_KEY, groupHead, hasEvaluation, versionColumns, type VersionColumn } from '../version-columns';
 import { datasetVersionHref } from './datasets';
+import { parseRecordedEvaluations } from '../../../core/run/register-evaluations';
 import {
   confirmAction,
   errorBox,
@@ -257,7 +258,12 @@ function sourceByline(source: MeasureSource): Child[] {
     );
   // A run Temporal no longer has: named, not linked (its page would only say there is no such run).
   if (source.runGone && source.runId) {
-    const of = `${source.stage ?? '(not recorded)'} of run ${source.runId}, whose history is gone`;
+    const gone = `of run ${source.runId}, whose history is gone`;
+    if (source.fromCard && source.evaluatedBy)
+      return [
+        `by evaluate stage ${source.evaluatedBy} ${gone}; recorded on the card by register stage ${source.stage}`,
+      ];
+    const of = `${source.stage ?? '(not recorded)'} ${gone}`;
     return source.fromCard ? [`recorded on the card by register stage ${of}`] : [`by fine-tune stage ${of}`];
   }
   const kind = source.kind === 'evaluation' ? 'evaluate stage ' : 'fine-tune stage ';
@@ -273,7 +279,15 @@ function sourceByline(source: MeasureSource): Child[] {
 
 /** The evaluated split and a space ("test "); none for numbers kept on a card, which does not record it. */
 function splitOf(source: MeasureSource): string {
-  return source.fromCard ? '' : `${source.split ?? 'test'} `;
+  return source.fromCard && !source.split ? '' : `${source.split ?? 'test'} `;
+}
+
+/** "; gate passed", with the gate's reasons on hover when the card records them. */
+function gateNote(source: MeasureSource): Child[] {
+  if (source.passed === undefined) return [];
+  const text = `gate ${source.passed ? 'passed' : 'not passed'}`;
+  const reasons = source.gateReasons?.join('; ');
+  return ['; ', reasons ? h('span', { class: 'gate-note', title: reasons }, text) : text];
 }
 
 /**
@@ -337,7 +351,7 @@ function measureSection(source: MeasureSource): HTMLElement {
       { class: 'muted byline' },
       ...sourceByline(source),
       source.examples !== undefined ? `; ${source.examples} ${splitOf(source)}examples` : '',
-      source.passed !== undefined ? `; gate ${source.passed ? 'passed' : 'not passed'}` : '',
+      ...gateNote(source),
     ),
     source.problem ? h('p', { class: 'warning' }, source.problem) : metricTable(source),
     perClassTable(source),
@@ -360,7 +374,10 @@ function drawMeasures(into: HTMLElement, measures: ModelMeasures): void {
   );
 }
 
-/** Versions whose gate the table reads from their registering runs (newest first); older ones say where to look. */
+/**
+ * Versions whose gate the table reads from their registering runs, for cards that do not record it (written before
+ * register-model did), newest first; older ones say where to look.
+ */
 const GATES_READ = 10;
 
 /** One version's measures, read once per page (the table's gate and the version's Metrics section share it). */
@@ -392,21 +409,47 @@ function versionsHead(columns: readonly VersionColumn[]): HTMLElement[] {
   return [top, h('tr', {}, ...columns.map((c) => h('th', { scope: 'col', title: c.label }, c.head)))];
 }
 
-/** A version's number in a column; a gate cell waits for the registering run's verdict (fillGates). */
+/** A gate verdict's text and what it rests on, for a versions table cell. */
+interface GateVerdict {
+  readonly text: 'passed' | 'not passed' | 'not recorded';
+  readonly title: string;
+}
+
+function verdictSpan(verdict: GateVerdict): HTMLElement {
+  return h('span', { class: `verdict ${verdict.text.replace(' ', '-')}`, title: verdict.title }, verdict.text);
+}
+
+/** The gate verdict the card records (register-model writes it since cards carry `evaluations`), if it does. */
+function cardGate(card: ModelCard): GateVerdict | undefined {
+  const recorded = parseRecordedEvaluations(card.evaluations)?.[0];
+  if (!recorded) return undefined;
+  const why = recorded.reasons.length > 0 ? `: ${recorded.reasons.join('; ')}` : ' (no gate: it passes)';
+  return { text: recorded.passed ? 'passed' : 'not passed', title: `by evaluate stage ${recorded.stage}${why}` };
+}
+
+/**
+ * A version's number in a column. A gate cell shows the verdict its card records; for a card written before cards
+ * recorded it, the cell waits for the registering run's verdict (fillGates).
+ */
 function versionCell(column: VersionColumn, card: ModelCard, gates: Map<number, HTMLElement>): HTMLElement {
   if (column.key !== GATE_KEY)
     return h('td', { class: 'num', 'data-label': column.label }, metricText(card.metrics?.[column.key]));
   const cell = h('td', { class: 'gate nowrap', 'data-label': column.label });
-  if (hasEvaluation(card)) gates.set(card.version, cell);
+  const recorded = cardGate(card);
+  if (recorded) cell.append(verdictSpan(recorded));
+  else if (hasEvaluation(card)) gates.set(card.version, cell);
   return cell;
 }
 
-/** What a version's registering run says of its gate: "passed", "not passed", or why it cannot say. */
-function gateVerdict(measures: ModelMeasures): { text: string; title?: string } {
+/** What a version's registering run says of its gate: "passed", "not passed", or "not recorded" and why. */
+function gateVerdict(measures: ModelMeasures): GateVerdict {
   const evaluation = measures.sources.find((s) => s.kind === 'evaluation' && s.passed !== undefined);
   if (evaluation?.passed !== undefined)
     return { text: evaluation.passed ? 'passed' : 'not passed', title: `by evaluate stage ${evaluation.stage ?? ''}` };
-  return { text: 'unknown', title: measures.problem ?? 'the registering run recorded no gate for this version' };
+  return {
+    text: 'not recorded',
+    title: measures.problem ?? 'neither the card nor its registering run records a gate verdict for this version',
+  };
 }
 
 /** Each gate cell of the newest versions, one registering run at a time (each is a read of that run's history). */
@@ -424,19 +467,14 @@ async function fillGates(
     }
     cell.setAttribute('aria-busy', 'true');
     cell.textContent = '…';
-    const verdict = await measuresOf(version).then(gateVerdict, (error: unknown) => ({
-      text: 'unknown',
-      title: error instanceof Error ? error.message : String(error),
+    const verdict = await measuresOf(version).then(gateVerdict, (error: unknown): GateVerdict => ({
+      text: 'not recorded',
+      title: `the card records no gate verdict and its registering run could not be read: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
     }));
     cell.removeAttribute('aria-busy');
-    replace(
-      cell,
-      h(
-        'span',
-        { class: `verdict ${verdict.text.replace(' ', '-')}`, ...(verdict.title ? { title: verdict.title } : {}) },
-        verdict.text,
-      ),
-    );
+    replace(cell, verdictSpan(verdict));
   }
 }
 

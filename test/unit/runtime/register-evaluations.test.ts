@@ -1,0 +1,83 @@
+/**
+ * What a register-model stage is handed to record on the card (src/core/run/register-evaluations.ts): the verdict of
+ * each evaluate stage that scored its model, the gate's reasons and the headline numbers, bounded; nothing for an
+ * evaluate stage that has not settled, a baseline's evaluation, or a stage that is not a register-model stage.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { JsonObject } from '../../../src/core/spec/plan-types';
+import {
+  MAX_RECORDED_METRICS,
+  parseRecordedEvaluations,
+  recordedEvaluations,
+} from '../../../src/core/run/register-evaluations';
+import { makePlan } from '../../fixtures/runtime/plans';
+
+const model = '${{ stages.finetune.outputs.model }}';
+const plan = makePlan('p', [
+  { id: 'finetune', uses: 'fine-tune' },
+  { id: 'baseline', uses: 'evaluate', with: { model: 'registry://base@1' } },
+  { id: 'evaluate', uses: 'evaluate', with: { model, split: 'validation' } },
+  { id: 'register', uses: 'register-model', with: { model } },
+]);
+const evaluated: JsonObject = {
+  passed: false,
+  metrics: { accuracy: 0.81, f1: 0.8, count: 80, perClass: { a: { f1: 0.7 } }, confusionMatrix: [[1]] },
+  report: 's3://fineflow/runs/r/evaluate/report.html',
+  comparison: { gate: { passed: false, reasons: ['accuracy 0.8100 < min 0.9'] } },
+};
+
+test('the register stage is handed the verdict of the evaluate stage that scored its model, not the baseline', () => {
+  const outputs: Record<string, JsonObject> = {
+    baseline: { passed: true, metrics: { accuracy: 0.5 } },
+    evaluate: evaluated,
+  };
+  assert.deepEqual(
+    recordedEvaluations(plan.stages, 'register', (id) => outputs[id]),
+    [
+      {
+        stage: 'evaluate',
+        split: 'validation',
+        passed: false,
+        reasons: ['accuracy 0.8100 < min 0.9'],
+        metrics: { accuracy: 0.81, f1: 0.8, count: 80 },
+      },
+    ],
+  );
+  // Not settled yet (or skipped): nothing to record.
+  assert.deepEqual(
+    recordedEvaluations(plan.stages, 'register', () => undefined),
+    [],
+  );
+  assert.deepEqual(
+    recordedEvaluations(plan.stages, 'finetune', (id) => outputs[id]),
+    [],
+  );
+});
+
+test('what an author controls is bounded: numbers, reasons and their length', () => {
+  const metrics = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`m${i}`, i]));
+  const reasons = Array.from({ length: 50 }, () => 'r'.repeat(5000));
+  const [recorded] = recordedEvaluations(plan.stages, 'register', () => ({
+    passed: true,
+    metrics,
+    comparison: { gate: { reasons: [...reasons, 7] } },
+  }));
+  assert.ok(recorded);
+  assert.equal(Object.keys(recorded.metrics).length, MAX_RECORDED_METRICS);
+  assert.equal(recorded.reasons.length, 8);
+  assert.ok(recorded.reasons.every((r) => r.length === 300 && r.endsWith('…')));
+});
+
+test('a card read back: only well-formed evaluations, bounded again', () => {
+  assert.equal(parseRecordedEvaluations(undefined), undefined);
+  assert.equal(parseRecordedEvaluations({ stage: 'x' }), undefined);
+  assert.deepEqual(
+    parseRecordedEvaluations([
+      'junk',
+      { stage: 'evaluate', passed: 'yes' },
+      { stage: 'evaluate', passed: true, reasons: ['ok', 3], metrics: { accuracy: 0.9, name: 'x' } },
+    ]),
+    [{ stage: 'evaluate', split: 'test', passed: true, reasons: ['ok'], metrics: { accuracy: 0.9 } }],
+  );
+});
