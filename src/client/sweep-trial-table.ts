@@ -18,9 +18,21 @@ import { clipToWidth, renderTable, type TableColumn } from './text-table';
  * - `paused`: waiting at a rung for a promotion, while the sweep runs (it holds no worker slot);
  * - `stopped-while-paused`: still waiting at a rung when the sweep ended, so never promoted. Early stopping did not
  *   judge it (as it does a `pruned` trial): the sweep ran out of trials, time or target first.
+ * And two only Temporal knows of (src/client/trial-attempts.ts), each with a row `note` saying what happened:
+ * - `unresponsive`: a worker holds its attempt but no heartbeat came for a while (the worker may be lost);
+ * - `retrying`: its attempt ended (its worker was lost, it crashed) and the next one waits for its backoff or a worker.
  */
 export type TrialState =
-  'running' | 'waiting' | 'paused' | 'stopped-while-paused' | 'finished' | 'pruned' | 'failed' | 'cancelled';
+  | 'running'
+  | 'waiting'
+  | 'retrying'
+  | 'unresponsive'
+  | 'paused'
+  | 'stopped-while-paused'
+  | 'finished'
+  | 'pruned'
+  | 'failed'
+  | 'cancelled';
 
 export interface TrialTableRow {
   readonly trialId: number;
@@ -33,6 +45,8 @@ export interface TrialTableRow {
   readonly error?: string;
   /** The engine that trained it (`graph`, `eager`; `graph/eager` when its segments differed), once one reported. */
   readonly engine?: string;
+  /** What Temporal knows of a live trial's attempt and the sweep does not (`worker lost: …; attempt 2 of 3 …`). */
+  readonly note?: string;
 }
 
 /** The trials of one sweep stage: what `status` renders and what `status --json` carries. */
@@ -193,6 +207,9 @@ export function renderTrialTable(table: SweepTrialTable, maxWidth = 100): string
   lines.push(...rendered);
   if (table.bestTrialId !== undefined) lines.push(clipToWidth(`* best trial ${table.bestTrialId}`, maxWidth));
   lines.push(...clippedErrors(table.rows, renderTable(columns, rows), rendered, maxWidth));
+  for (const row of table.rows)
+    if (row.note !== undefined)
+      lines.push(...wrapAtSpaces(`trial ${row.trialId} ${row.state}: ${row.note}`, maxWidth, '    '));
   return lines.join('\n');
 }
 

@@ -2,15 +2,18 @@
  * Where `fineflow status` finds the trials of a run's sweep stages: a running sweep answers its
  * `sweepState` query (child workflow `<runId>.<stageId>.sweep-<attempt>`); an ended one left
  * `results.json` in its stage prefix (partial when it was cancelled), and the query of its
- * closed workflow is the fallback. Client-side only (Temporal client, object store).
+ * closed workflow is the fallback. A running sweep's trials are then read against what Temporal knows of their
+ * activities (src/client/trial-attempts.ts: a lost worker, a retry waiting). Client-side only (Temporal client,
+ * object store).
  */
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { ObjectStore } from '../storage/object-store';
 import { runPrefix, runStageOfUri } from '../core/storage/layout';
 import type { RunState, StageState } from '../core/run/run-types';
 import type { SweepResultsDocument } from '../core/sweep/sweep-results';
 import { trialTableFromResults, trialTableFromStatus, type SweepTrialTable } from './sweep-trial-table';
 import { SWEEP_QUERIES, type SweepStatus } from '../core/sweep/sweep-types';
+import { readPendingTrialAttempts, withTrialAttempts } from './trial-attempts';
 
 const SWEEP_STAGE_TYPE = 'hyperparameter-sweep';
 
@@ -70,16 +73,34 @@ async function fromQuery(
 ): Promise<SweepTrialTable | undefined> {
   for (const workflowId of sweepWorkflowIds(runId, stage)) {
     try {
-      const status = await client.withDeadline(Date.now() + (options.queryTimeoutMs ?? 5_000), () =>
-        client.workflow.getHandle(workflowId).query<SweepStatus>(SWEEP_QUERIES.state),
-      );
-      return trialTableFromStatus(stage.id, status);
+      const handle = client.workflow.getHandle(workflowId);
+      const deadline = Date.now() + (options.queryTimeoutMs ?? 5_000);
+      const status = await client.withDeadline(deadline, () => handle.query<SweepStatus>(SWEEP_QUERIES.state));
+      return await withLiveAttempts(client, handle, stage.pool, trialTableFromStatus(stage.id, status), deadline);
     } catch (thrown) {
       if (thrown instanceof WorkflowNotFoundError) continue;
       return undefined; // no worker answered: the stage table still shows the counts
     }
   }
   return undefined;
+}
+
+/** The live table with its trials' pending activities read in; best effort: without them, as the sweep said. */
+async function withLiveAttempts(
+  client: Client,
+  handle: WorkflowHandle,
+  pool: string,
+  table: SweepTrialTable,
+  deadline: number,
+): Promise<SweepTrialTable> {
+  if (table.outcome !== undefined || !table.rows.some((row) => row.state === 'running' || row.state === 'waiting'))
+    return table;
+  try {
+    const description = await client.withDeadline(deadline, () => handle.describe());
+    return withTrialAttempts(table, await readPendingTrialAttempts(client, description), pool, Date.now());
+  } catch {
+    return table;
+  }
 }
 
 /**

@@ -8,7 +8,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { trialTableFromResults } from '../../src/client/sweep-trial-table';
+import { trialTableFromResults, trialTableFromStatus } from '../../src/client/sweep-trial-table';
+import { withTrialAttempts } from '../../src/client/trial-attempts';
 import type { SweepResultsDocument } from '../../src/core/sweep/sweep-results';
 import { chartPage, usePageModule } from './web-page';
 import { assertCards, assertNoSideScroll } from './page-layout';
@@ -237,6 +238,63 @@ test('at 1280 px in the stage panel the trials plot has the room it needs: its b
           return { plot: plot.getBoundingClientRect().width, scroll: box.scrollWidth - box.clientWidth }; })()`,
       )) as { plot: number; scroll: number };
       assert.equal(seen.scroll, 0, `a ${seen.plot} px plot scrolls in its box (${JSON.stringify(params)})`);
+      await assertNoSideScroll(page);
+    } finally {
+      await page.context().close();
+    }
+  }
+});
+
+// A trial whose worker was killed read "running" until its retry ended; the table now says what Temporal knows of it
+// (src/client/trial-attempts.ts), as `fineflow status` does under its table, and the note wraps on a phone.
+test('a trial whose worker was lost reads retrying, with what happened under its state, on a phone too', async () => {
+  const live = withTrialAttempts(
+    trialTableFromStatus('sweep', {
+      progress: { started: 2, running: 1, completed: 1, stopped: 0, failed: 0, maxTrials: 2, bestTrialId: 0 },
+      generation: 0,
+      metric: 'validation.loss',
+      goal: 'minimize',
+      trials: [
+        { trialId: 0, status: 'completed', params: { units: 4 }, epochs: 9, value: 0.3 },
+        { trialId: 1, status: 'running', params: { units: 6 }, epochs: 3 },
+      ],
+    }),
+    new Map([
+      [
+        1,
+        {
+          trialId: 1,
+          attempt: 2,
+          maximumAttempts: 3,
+          started: false,
+          lastFailure: { timeout: 'HEARTBEAT' as const, message: 'activity Heartbeat timeout' },
+          heartbeatTimeoutMs: 60_000,
+        },
+      ],
+    ]),
+    'trials',
+    Date.now(),
+  );
+  const note =
+    'worker lost: Temporal heard no heartbeat from attempt 1 for 1m (heartbeat timeout); attempt 2 of 3 waits for a ' +
+    'worker of pool trials';
+  for (const width of [1280, 390]) {
+    const page = await chartPage(web.browser, web.script, {
+      body: '<div id="box"></div>',
+      colorScheme: 'light',
+      viewport: { width, height: 900 },
+    });
+    try {
+      await page.evaluate(
+        `document.getElementById('box').append(...sweepView(${JSON.stringify(live)}, []).filter(Boolean))`,
+      );
+      assert.equal(await page.locator('p.muted').first().innerText(), '2 trials: 1 finished, 1 retrying; best trial 0');
+      const cell = page.locator('table.trials tr[data-trial="1"] td.state');
+      assert.equal(
+        await cell.evaluate((td: unknown) => (td as { firstChild: { textContent: string } }).firstChild.textContent),
+        'retrying',
+      );
+      assert.equal(await cell.locator('.trial-note').innerText(), note);
       await assertNoSideScroll(page);
     } finally {
       await page.context().close();

@@ -23,6 +23,8 @@ export interface TrialRow {
   readonly objective?: number;
   readonly best: boolean;
   readonly error?: string;
+  /** What Temporal knows of a live trial's attempt (`worker lost: …`), src/client/trial-attempts.ts. */
+  readonly note?: string;
 }
 
 export interface SweepTable {

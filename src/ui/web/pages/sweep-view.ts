@@ -51,7 +51,13 @@ export function sweepView(table: SweepTable, charts: uPlot[]): (HTMLElement | un
             row.best ? h('span', { title: 'best trial', 'aria-label': 'best trial' }, '★') : '',
           ),
           h('td', { class: 'num card-title' }, row.trialId),
-          h('td', { class: 'state', 'data-label': 'State' }, row.state),
+          // A trial Temporal knows more of (its worker lost, a retry waiting) says what under its state.
+          h(
+            'td',
+            { class: 'state', 'data-label': 'State' },
+            row.state,
+            row.note !== undefined ? h('div', { class: 'trial-note muted' }, row.note) : '',
+          ),
           h('td', { class: 'num', 'data-label': 'Epochs' }, row.epochs),
           h(
             'td',
