@@ -22,7 +22,7 @@ import type * as TemporalConnectionModule from '../../client/temporal-connection
 import type * as CompileModule from '../../spec/compile';
 import type * as DiagnosticsModule from '../../spec/diagnostics';
 import { formatHumanDuration } from '../../core/spec/durations';
-import { lookText } from '../../core/schedules/watch-look';
+import { lookText, triggerReach, type TriggerReach, type TriggeredWatcher } from '../../core/schedules/watch-look';
 import type * as ScheduleWordsModule from '../../schedules/schedule-words';
 import type { WatcherRow } from '../../schedules/data-watch-client';
 import type { Plan } from '../../core/spec/plan-types';
@@ -59,6 +59,9 @@ function load() {
     startTimeInWords: m9.startTimeInWords,
   };
 }
+
+/** How long `trigger` waits for a watcher's status (its last look) before naming it by its id. */
+const WATCHER_STATUS_TIMEOUT_MS = 5000;
 
 const SUBCOMMANDS = ['apply', 'list', 'describe', 'pause', 'unpause', 'trigger', 'backfill', 'delete'] as const;
 type Subcommand = (typeof SUBCOMMANDS)[number];
@@ -238,6 +241,56 @@ export function describeText(details: ScheduleDetails): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Each triggered watcher's prefix and last look; one whose status could not be read is named by its id. */
+async function triggeredWatchers(service: ScheduleService, watcherIds: readonly string[]): Promise<TriggeredWatcher[]> {
+  return Promise.all(
+    watcherIds.map((watcherId) =>
+      service.watchers.status(watcherId, WATCHER_STATUS_TIMEOUT_MS).then(
+        (status): TriggeredWatcher => ({
+          path: status.path,
+          ...(status.lastObservation ? { lastObservation: status.lastObservation } : {}),
+        }),
+        (): TriggeredWatcher => ({ path: watcherId }),
+      ),
+    ),
+  );
+}
+
+/** What `schedule trigger` prints after asking a pipeline's data watchers: what each will do, in the UI's words. */
+export function watcherTriggerText(name: string, watcherIds: readonly string[], reach: TriggerReach): string {
+  return [
+    `asked ${watcherIds.length} data watcher(s) of ${name}: ${watcherIds.join(', ')}`,
+    ...reach.lines,
+    `(see \`fineflow schedule describe ${name}\`)`,
+    '',
+  ].join('\n');
+}
+
+/** `trigger NAME`: a run of the schedule, or the watchers asked, with what each does (the UI's words). */
+async function triggerSubcommand(args: ParsedArgs, io: CliIo, service: ScheduleService, name: string): Promise<number> {
+  const { parseOverlapName } = load();
+  const json = Boolean(args.flags.json);
+  const overlap = args.values.overlap ? parseOverlapName(args.values.overlap) : undefined;
+  const started = await service.trigger(name, overlap);
+  if (started.runIds.length > 0) {
+    if (json) writeJson(io, { pipeline: name, triggered: true, ...started });
+    else io.stdout.write(`started manual run ${started.runIds.join(', ')} of ${name}\n`);
+    return EXIT.ok;
+  }
+  // Asked the watchers: what each does with it is what its last look found (the UI's confirmation says the same).
+  const reach = triggerReach(name, false, await triggeredWatchers(service, started.watcherIds));
+  if (json)
+    writeJson(io, {
+      pipeline: name,
+      triggered: true,
+      ...started,
+      startsNothing: reach.startsNothing,
+      emptyPrefixes: reach.emptyPaths,
+    });
+  else io.stdout.write(watcherTriggerText(name, started.watcherIds, reach));
+  return EXIT.ok;
+}
+
 async function runSubcommand(
   sub: Subcommand,
   args: ParsedArgs,
@@ -275,19 +328,8 @@ async function runSubcommand(
       else io.stdout.write(`${sub}d ${name}\n`);
       return EXIT.ok;
     }
-    case 'trigger': {
-      const overlap = args.values.overlap ? parseOverlapName(args.values.overlap) : undefined;
-      const started = await service.trigger(name, overlap);
-      if (json) writeJson(io, { pipeline: name, triggered: true, ...started });
-      else if (started.runIds.length > 0)
-        io.stdout.write(`started manual run ${started.runIds.join(', ')} of ${name}\n`);
-      else
-        io.stdout.write(
-          `asked ${started.watcherIds.join(', ')} to run the version its prefix holds now ` +
-            `(see \`fineflow schedule describe ${name}\`)\n`,
-        );
-      return EXIT.ok;
-    }
+    case 'trigger':
+      return triggerSubcommand(args, io, service, name);
     case 'backfill': {
       const from = parseInstant(args.values.from, 'from');
       const to = parseInstant(args.values.to, 'to');
@@ -336,7 +378,8 @@ export const command: CliCommand = {
     '               without catching up the pause (a watcher then runs the newest version if it changed)',
     'trigger NAME   start one run now, named and labelled manual (<schedule id>-manual-<time>); refused while a',
     '               scheduled run is going unless --overlap allow-all. Without a schedule, each data watcher runs',
-    '               the version its prefix holds now (after the going run, if any)',
+    '               the version its prefix holds now (after the going run, if any); one whose last look found',
+    '               nothing starts no run until data arrives, and says so (--json: startsNothing, emptyPrefixes)',
     'backfill NAME  start the runs the schedule would have started between --from and --to (overlap allow-all',
     '               unless --overlap says otherwise)',
     'delete NAME    delete the schedule and stop the watchers; runs already started go on',

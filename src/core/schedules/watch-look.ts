@@ -30,3 +30,45 @@ export function lookText(look: LookRecord, options: { readonly bytes?: boolean }
   const size = options.bytes && look.bytes !== undefined ? `, ${look.bytes} bytes` : '';
   return `${look.count} objects${size}, version ${look.fingerprint.slice(0, 12)}`;
 }
+
+/** A data watcher a trigger reaches: its prefix (or its id, when its status could not be read) and its last look. */
+export interface TriggeredWatcher {
+  readonly path: string;
+  readonly lastObservation?: LookRecord;
+}
+
+/** What a trigger of a pipeline starts, in the words the UI's confirmation and `fineflow schedule trigger` share. */
+export interface TriggerReach {
+  /** One sentence per kind of outcome. */
+  readonly lines: readonly string[];
+  /** Prefixes whose last look found nothing: their watcher ignores the trigger (it only logs a warning). */
+  readonly emptyPaths: readonly string[];
+  /** No schedule, and every watcher's last look found nothing: the trigger starts no run at all. */
+  readonly startsNothing: boolean;
+}
+
+/**
+ * What a trigger starts: one run of the schedule, or per watcher the version its prefix holds; a watcher whose last
+ * look found nothing starts none. A watcher with no look yet (or whose status could not be read) is counted as one
+ * that runs: it looks again when triggered.
+ */
+export function triggerReach(pipeline: string, schedule: boolean, watchers: readonly TriggeredWatcher[]): TriggerReach {
+  if (schedule)
+    return {
+      lines: ['Starts one run of the schedule’s plan now; the schedule’s overlap policy applies.'],
+      emptyPaths: [],
+      startsNothing: false,
+    };
+  const isEmpty = (w: TriggeredWatcher): boolean => w.lastObservation !== undefined && isEmptyLook(w.lastObservation);
+  const emptyPaths = watchers.filter(isEmpty).map((w) => w.path);
+  const others = watchers.filter((w) => !isEmpty(w)).map((w) => w.path);
+  const lines = [
+    others.length > 0
+      ? `Each data watcher of ${pipeline} runs the dataset version its prefix holds now: ${others.join(', ')}.`
+      : undefined,
+    emptyPaths.length > 0
+      ? `Nothing was under ${emptyPaths.join(', ')} at the last look: no run starts there until data arrives.`
+      : undefined,
+  ].filter((line): line is string => line !== undefined);
+  return { lines, emptyPaths, startsNothing: watchers.length > 0 && others.length === 0 };
+}

@@ -16,7 +16,7 @@ import {
   toast,
   type Page,
 } from '../util';
-import { isEmptyLook, lookText, type LookRecord } from '../../../core/schedules/watch-look';
+import { lookText, triggerReach, type LookRecord, type TriggeredWatcher } from '../../../core/schedules/watch-look';
 
 interface ScheduleListing {
   readonly pipeline: string;
@@ -61,30 +61,19 @@ function actionDetail(
     schedule ? 'its schedule' : undefined,
     paths.length > 0 ? `${paths.length} data watcher(s): ${paths.join(', ')}` : undefined,
   ].filter((part): part is string => part !== undefined);
-  if (action === 'trigger') return triggerDetail(pipeline, schedule, watchers);
+  if (action === 'trigger') return [...triggerReach(pipeline, schedule, triggeredWatchers(watchers)).lines];
   if (action === 'pause')
     return [`Pauses ${reach.join(' and ')}. Watchers keep looking at their prefix but start no run until unpaused.`];
   return [`Unpauses ${reach.join(' and ')}. A watcher then runs the newest version if it changed while paused.`];
 }
 
-/**
- * What Trigger now starts: one run of the schedule, or per watcher the version its prefix holds; a watcher whose last
- * look found nothing starts none (the watcher ignores a trigger on an empty prefix), and says so before it is asked.
- */
-function triggerDetail(pipeline: string, schedule: boolean, watchers: readonly WatcherListing[]): string[] {
-  if (schedule) return [`Starts one run of the schedule’s plan now; the schedule’s overlap policy applies.`];
-  const empty = watchers.flatMap((w) =>
-    'path' in w && w.lastObservation && isEmptyLook(w.lastObservation) ? [w.path] : [],
+/** The watchers a trigger of this pipeline reaches, as the shared rule reads them (an unreadable one: its id). */
+function triggeredWatchers(watchers: readonly WatcherListing[]): TriggeredWatcher[] {
+  return watchers.map((w) =>
+    'path' in w
+      ? { path: w.path, ...(w.lastObservation ? { lastObservation: w.lastObservation } : {}) }
+      : { path: w.watcherId },
   );
-  const others = watchers.map((w) => ('path' in w ? w.path : w.watcherId)).filter((path) => !empty.includes(path));
-  return [
-    others.length > 0
-      ? `Each data watcher of ${pipeline} runs the dataset version its prefix holds now: ${others.join(', ')}.`
-      : undefined,
-    empty.length > 0
-      ? `Nothing was under ${empty.join(', ')} at the last look: no run starts there until data arrives.`
-      : undefined,
-  ].filter((line): line is string => line !== undefined);
 }
 
 function actionButtons(
@@ -203,10 +192,7 @@ export function schedulesPage(): Page {
         : `${action === 'pause' ? 'Pause' : 'Unpause'} ${pipeline}?`;
     // A trigger that can start nothing (every watched prefix empty, no schedule) offers no button that says it does.
     const nothingToStart =
-      action === 'trigger' &&
-      !schedule &&
-      watchers.length > 0 &&
-      watchers.every((w) => 'path' in w && w.lastObservation !== undefined && isEmptyLook(w.lastObservation));
+      action === 'trigger' && triggerReach(pipeline, schedule, triggeredWatchers(watchers)).startsNothing;
     const label = nothingToStart ? null : { pause: 'Pause', unpause: 'Unpause', trigger: 'Start run' }[action];
     const detail = actionDetail(action, pipeline, schedule, watchers).map((line) => h('p', {}, line));
     if (!(await confirmAction(title, detail, label))) return;
