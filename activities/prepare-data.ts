@@ -206,11 +206,13 @@ export const prepareDataStage: StageImplementation = async (
   const sourceBytes = await announceSource(store, options, runtime);
   const prepared = await prepareDataset(store, options, progressReporter(runtime, sourceBytes)).catch(
     async (thrown: unknown) => {
-      // Stopped by its quality checks: the version's page must show that this run read it and what failed.
+      // Stopped by its quality checks: the version's page must show that this run read it, what failed and the data
+      // report prepareDataset wrote before it threw.
       const failure = qualityFailureOf(thrown);
       if (failure)
         await recordRead(input, runtime, reads, {
           startedAt,
+          ...(failure.report !== undefined ? { reportUri: failure.report } : {}),
           checks: failure.results,
           records: failure.counts?.records ?? 0,
           kept: failure.counts?.kept ?? 0,

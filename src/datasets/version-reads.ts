@@ -38,7 +38,10 @@ export interface VersionRead {
   readonly at: string;
   /** When it began to read (its `reading` record's time). */
   readonly startedAt?: string;
-  /** The stage's data report (prepare-data's `report` output); absent when the checks stopped it before one. */
+  /**
+   * The stage's data report (prepare-data's `report` output; when its checks stopped it, the report it wrote first).
+   * Absent in records of stopped reads written before such a stage left a report.
+   */
   readonly report?: string;
   /**
    * `passed`: every check found nothing; `warnings`: some found something the policy let through; `failed`: a check

@@ -11,7 +11,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { sealDatasetVersion } from '../../src/datasets/version-store';
-import { qualityVerdict, versionReadUri, type VersionRead } from '../../src/datasets/version-reads';
+import {
+  qualityVerdict,
+  versionReadUri,
+  type VersionRead,
+  type VersionReading,
+} from '../../src/datasets/version-reads';
 import { DATASET_LIMITS } from '../../src/ui/datasets';
 import { createMemoryObjectStore } from '../../src/storage/memory-store';
 import type { RunningUi } from '../../src/ui/server';
@@ -27,6 +32,8 @@ let emptyUi: RunningUi;
 let first = '';
 let second = '';
 const FAILED_RUN = 'defects-20261206-0300';
+const REPORTED_RUN = 'defects-20261206-0400';
+const READING_RUN = 'defects-20261207-0300';
 
 before(async () => {
   const store = createMemoryObjectStore({ buckets: ['fineflow', 'datasets'] });
@@ -80,6 +87,24 @@ before(async () => {
     classes: 2,
   };
   await store.putJson(versionReadUri('fineflow', PREFIX, second, failed.runId, failed.stage), failed);
+  // Since checks that stop the stage leave a data report, the record names it.
+  const reported: VersionRead = {
+    ...failed,
+    state: 'read',
+    runId: REPORTED_RUN,
+    at: '2026-12-06T04:01:00.000Z',
+    startedAt: '2026-12-06T04:00:00.000Z',
+    report: `s3://fineflow/runs/${REPORTED_RUN}/prepare/dataset/data-report.json`,
+  };
+  await store.putJson(versionReadUri('fineflow', PREFIX, second, reported.runId, reported.stage), reported);
+  // And a run whose stage has resolved the version and is reading it now: no verdict yet.
+  const reading: VersionReading = {
+    state: 'reading',
+    runId: READING_RUN,
+    stage: 'prepare',
+    at: '2026-12-07T03:00:00Z',
+  };
+  await store.putJson(versionReadUri('fineflow', PREFIX, second, reading.runId, reading.stage), reading);
   ({ ui, browser } = await startBrowserUi({ runs: {}, store, bucket: 'fineflow' }));
   ({ ui: emptyUi } = await startBrowserUi({
     runs: {},
@@ -133,8 +158,8 @@ for (const viewport of VIEWPORTS) {
           'Sealed by',
           'a watcher or a stage seals versions too: not "Pushed by"',
         );
-        assert.equal(newest?.[5], 'checks failed', "the newest reader's verdict: its checks stopped it");
-        assert.equal(newest?.[6], '2 run stages');
+        assert.equal(newest?.[5], 'reading', 'the newest reader is reading it now: no verdict yet');
+        assert.equal(newest?.[6], '4 run stages');
         assert.equal(oldest?.[4], 'data push');
         assert.equal(oldest?.[5], '–', 'no run read the first version');
         if (viewport.width === 390) await assertCards(page, 'section.dataset tbody tr', 2);
@@ -164,6 +189,17 @@ for (const viewport of VIEWPORTS) {
         assert.match(await stopped.innerText(), /smallClasses: 1 \(failed\), blankImages: 3 \(warned\)/);
         assert.match(await stopped.innerText(), /none: the checks stopped the stage/);
         assert.equal(await stopped.locator('a[href*="/report"]').count(), 0, 'no report to link to');
+        // Checks that stop the stage now leave a data report: the failed read links to it.
+        const reported = page.locator(`table.reads tr[data-run="${REPORTED_RUN}"]`);
+        assert.match(await reported.innerText(), /checks failed/);
+        assert.equal(
+          await reported.locator('a', { hasText: 'data report' }).getAttribute('href'),
+          `/api/runs/${REPORTED_RUN}/stages/prepare/report`,
+        );
+        const reading = page.locator(`table.reads tr[data-run="${READING_RUN}"]`);
+        assert.match(await reading.innerText(), /began 2026-12-07 03:00:00/);
+        assert.match(await reading.innerText(), /reading/);
+        assert.match(await reading.innerText(), /not yet: the stage is reading/);
         const run = page.locator('table.reads tr[data-run="defects-20261205-0300"]');
         assert.equal(await run.locator('a').first().getAttribute('href'), '#/runs/defects-20261205-0300?stage=prepare');
         assert.match(await run.innerText(), /blankImages: 3 \(warned\)/);
@@ -187,7 +223,7 @@ for (const viewport of VIEWPORTS) {
         );
         assert.equal(await page.locator('table.objects tbody tr').count(), DATASET_LIMITS.objectsPerPage);
         if (viewport.width === 390) {
-          await assertCards(page, 'table.reads tbody tr', 2);
+          await assertCards(page, 'table.reads tbody tr', 4);
           await assertCards(page, 'table.compare-objects tbody tr', 4);
         }
         await screenshot(page, `dataset-version-${size}`);

@@ -9,7 +9,16 @@ import type { StageState } from './run-types';
 import { reusedFromOf } from './reused-stage';
 import { runPrefix, runStageOfUri } from '../storage/layout';
 
-type ProducedStage = Pick<StageState, 'id' | 'status' | 'attempts' | 'outputs' | 'reason' | 'reusedFrom'>;
+type ProducedStage = Pick<StageState, 'id' | 'status' | 'attempts' | 'outputs' | 'reason' | 'reusedFrom'> &
+  Partial<Pick<StageState, 'uses'>>;
+
+/**
+ * Where a prepare-data stage stopped by its quality checks wrote its data report (src/ml/data/prepare.ts): where a
+ * finished one writes it, under its own stage prefix. A failed stage has no outputs to name it.
+ */
+export function failedDataReportUri(bucket: string, runId: string, stageId: string): string {
+  return `${runPrefix(bucket, runId, stageId)}dataset/data-report.json`;
+}
 
 /** The run and stage that produced a stage's outputs: itself, or for a cached/reused stage the run its outputs name. */
 export function producerOf(bucket: string, runId: string, stage: ProducedStage): { runId: string; stageId: string } {
@@ -23,13 +32,16 @@ export function producerOf(bucket: string, runId: string, stage: ProducedStage):
 
 /**
  * The stage's `report` output when it lies under the producer's stage prefix (its own for a stage that ran, the
- * computing run's for a cached or reused one), with the run that holds it; else undefined.
+ * computing run's for a cached or reused one), with the run that holds it; for a failed prepare-data stage, where the
+ * report its quality checks left would be (it may not exist: the stage failed otherwise); else undefined.
  */
 export function stageReportOf(
   bucket: string,
   runId: string,
   stage: ProducedStage,
 ): { readonly uri: string; readonly fromRunId: string } | undefined {
+  if (stage.status === 'failed' && stage.uses === 'prepare-data' && stage.outputs?.report === undefined)
+    return { uri: failedDataReportUri(bucket, runId, stage.id), fromRunId: runId };
   const uri = stage.outputs?.report;
   if (typeof uri !== 'string' || uri.includes('/../') || uri.includes('/./')) return undefined;
   const producer = producerOf(bucket, runId, stage);

@@ -177,6 +177,12 @@ export interface DataReport {
     readonly sizes: Readonly<Record<string, number>>;
     readonly modes: Readonly<Record<string, number>>;
   };
+  /**
+   * The checks whose policy is `fail` that found something and stopped the stage after its scan, before it split or
+   * wrote the data: then every split count is 0, each class's count is what the scan kept, and `quality` holds the
+   * findings (a few examples per check).
+   */
+  readonly stoppedBy?: readonly string[];
 }
 
 export interface PrepareProgress {
@@ -1036,8 +1042,8 @@ function fixedSetsReport(options: PrepareDatasetOptions, scan: RecordScanner): N
 }
 
 /**
- * The classes (given, or the labels seen, sorted) and the records kept under them; checks every split
- * can hold each class and enforces the quality policy before anything is written.
+ * The classes (given, or the labels seen, sorted) and the records kept under them; checks every split can hold each
+ * class ({@link enforceQuality} then applies the policy, before anything is written).
  */
 function keptRecords(
   options: PrepareDatasetOptions,
@@ -1058,12 +1064,57 @@ function keptRecords(
     splitColumn ? scan.recordSplits : undefined,
   );
   if (hasFixedSets) checkFixedSetClasses(quality, classes, kept, scan.recordLabels, scan.recordSplits);
-  quality.enforce(options.source, { records: scan.recordCount, kept: kept.length, classes: classes.length });
+  return { classes, kept, mainKept };
+}
+
+/**
+ * Enforce the quality policy on what the scan kept. When a check stops the stage, its data report is written first,
+ * as a finished stage's is (its findings, counts and classes; no splits), and the error names it (`report`), so the
+ * run's stage and the dataset version's page link to what stopped it rather than only to the log.
+ */
+async function enforceQuality(
+  store: ObjectStore,
+  options: PrepareDatasetOptions,
+  scan: RecordScanner,
+  quality: QualityTracker,
+  found: { readonly classes: readonly string[]; readonly kept: readonly number[]; readonly hasFixedSets: boolean },
+): Promise<void> {
+  const { classes, kept } = found;
+  try {
+    quality.enforce(options.source, { records: scan.recordCount, kept: kept.length, classes: classes.length });
+  } catch (thrown) {
+    if (!(thrown instanceof InvalidInputError) || thrown.details.code !== 'data-quality') throw thrown;
+    const quarantineUri = await writeQuarantine(store, options.outputPrefix, scan.quarantine);
+    const counts = new Array<number>(classes.length).fill(0);
+    for (const i of kept) counts[scan.recordLabels[i] ?? 0] = (counts[scan.recordLabels[i] ?? 0] ?? 0) + 1;
+    const empty = (classCounts: number[]): SplitManifest => ({ count: 0, classCounts, shards: [] });
+    const report: DataReport = {
+      ...dataReport(options, scan, {
+        classes,
+        kept: kept.length,
+        splits: [empty(counts), empty([]), empty([])],
+        inputTransform: { kind: 'none', mean: [], std: [] },
+        quality,
+        quarantineUri,
+        hasFixedSets: found.hasFixedSets,
+      }),
+      splits: { train: 0, validation: 0, test: 0 },
+      stoppedBy: quality
+        .results()
+        .filter((result) => result.outcome === 'failed')
+        .map((result) => result.check),
+    };
+    const reportUri = joinUri(options.outputPrefix, 'data-report.json');
+    await store.putJson(reportUri, report);
+    throw new InvalidInputError(`${thrown.message}\ndata report: ${reportUri}`, {
+      ...thrown.details,
+      report: reportUri,
+    });
+  }
   if (kept.length === 0)
     throw new InvalidInputError(`no usable examples in ${options.source} (${scan.quarantine.length} quarantined)`, {
       source: options.source,
     });
-  return { classes, kept, mainKept };
 }
 
 function datasetManifest(
@@ -1113,6 +1164,7 @@ export async function prepareDataset(
 
   const hasFixedSets = sets.some((set) => set.fixed !== undefined);
   const { classes, kept, mainKept } = keptRecords(options, scan, quality, hasFixedSets);
+  await enforceQuality(store, options, scan, quality, { classes, kept, hasFixedSets });
   const assignment = assignSplits(scan, options, classes, kept, mainKept, hasFixedSets, random);
   const encoding = encodingOf(options, settings, schema, scan.categories, classes);
 

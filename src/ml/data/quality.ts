@@ -153,14 +153,21 @@ export function qualityFailureOf(thrown: unknown):
   | {
       readonly results: readonly Pick<QualityCheckResult, 'check' | 'outcome' | 'count'>[];
       readonly counts?: QualityFailureCounts;
+      /** The data report written before the stage failed (src/ml/data/prepare.ts), when it was. */
+      readonly report?: string;
     }
   | undefined {
   if (!(thrown instanceof InvalidInputError) || thrown.details.code !== 'data-quality') return undefined;
-  const { results, counts } = thrown.details as { results?: unknown; counts?: QualityFailureCounts };
+  const { results, counts, report } = thrown.details as {
+    results?: unknown;
+    counts?: QualityFailureCounts;
+    report?: unknown;
+  };
   if (!Array.isArray(results)) return undefined;
   return {
     results: results as Pick<QualityCheckResult, 'check' | 'outcome' | 'count'>[],
     ...(counts ? { counts } : {}),
+    ...(typeof report === 'string' ? { report } : {}),
   };
 }
 

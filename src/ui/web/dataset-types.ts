@@ -21,7 +21,7 @@ export interface DatasetReadView {
    * record says reading but its run has ended (a killed worker, a cancelled run), so it never finished.
    */
   readonly state: 'read' | 'reading' | 'stopped';
-  /** `failed`: a check stopped the stage. Absent until it has finished reading. */
+  /** `failed`: a check stopped the stage (after it wrote its data report). Absent until it has finished reading. */
   readonly verdict?: 'passed' | 'warnings' | 'failed';
   /** The stage wrote a data report (served at /api/runs/<run>/stages/<stage>/report). */
   readonly hasReport: boolean;

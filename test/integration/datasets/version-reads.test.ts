@@ -1,7 +1,8 @@
 /**
  * What the datasets page says of a version, on the real Temporal dev server and MinIO: a prepare-data stage whose
- * quality checks stop it still records that its run read the version, with the failed checks (the page shows the
- * failed verdict and the run among the readers); and a version sealed again with the same contents (here by the
+ * quality checks stop it still records that its run read the version, with the failed checks, and leaves the data
+ * report a passing read writes, with the failing examples (the page shows the failed verdict, the run among the
+ * readers and the report, which the run's stage serves too); and a version sealed again with the same contents (here by the
  * stage itself, reading the prefix as it is) still names who sealed it first.
  */
 import assert from 'node:assert/strict';
@@ -16,6 +17,8 @@ import { compilePlan } from '../../../src/spec/compile';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { startUiFor } from '../../e2e/helpers/ui-browser';
 import type { DatasetsView, DatasetVersionView } from '../../../src/ui/web/dataset-types';
+import type { DataReport } from '../../../src/ml/data/prepare';
+import { failedDataReportUri } from '../../../src/core/run/stage-producer';
 
 let h: RuntimeHarness;
 let dir: string;
@@ -65,7 +68,30 @@ stages:
   assert.equal(read.state, 'read');
   assert.ok(read.startedAt !== undefined && read.startedAt <= read.at, 'when it began to read, before it stopped');
   assert.equal(read.verdict, 'failed');
-  assert.equal(read.report, undefined);
+  const reportUri = failedDataReportUri(h.config.s3.bucket, runId, 'prepare');
+  assert.equal(read.report, reportUri, 'the data report its checks left');
+  assert.match(result.stages[0]?.error?.message ?? '', new RegExp(`\ndata report: ${reportUri}$`));
+  // The same data report a passing read writes, with the failed check's examples, before the stage failed.
+  const report = (await h.store.getJson(reportUri)) as DataReport;
+  assert.deepEqual(report.stoppedBy, ['smallClasses']);
+  assert.deepEqual(
+    [report.records, report.kept, report.splits, report.classes.map((c) => [c.name, c.count])],
+    [
+      31,
+      31,
+      { train: 0, validation: 0, test: 0 },
+      [
+        ['a', 15],
+        ['b', 15],
+        ['c', 1],
+      ],
+    ],
+  );
+  const smallClasses = report.quality.find((q) => q.check === 'smallClasses');
+  assert.deepEqual(
+    [smallClasses?.outcome, smallClasses?.count, smallClasses?.examples.map((e) => e.where)],
+    ['failed', 1, ['class c']],
+  );
   assert.deepEqual(
     read.checks.filter((c) => c.outcome !== 'ok'),
     [
@@ -98,6 +124,9 @@ stages:
   );
   assert.deepEqual(
     view.reads.map((r) => [r.runId, r.verdict, r.hasReport]),
-    [[runId, 'failed', false]],
+    [[runId, 'failed', true]],
   );
+  // The link the Datasets page and the run page follow serves it.
+  const served = await api<DataReport>(`/api/runs/${runId}/stages/prepare/report`);
+  assert.deepEqual(served.stoppedBy, ['smallClasses']);
 });

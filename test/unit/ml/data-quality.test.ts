@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PNG } from 'pngjs';
 import { prepareDataset, type DataReport, type PrepareDatasetOptions } from '../../../src/ml/data/prepare';
+import { qualityFailureOf } from '../../../src/ml/data/quality';
 import { DEFAULT_QUALITY_POLICY, type QualityCheck, type QualityPolicy } from '../../../src/ml/data/quality';
 import { loadSplit } from '../../../src/ml/data/shards';
 import { createMemoryObjectStore } from './helpers/memory-object-store';
@@ -163,6 +164,32 @@ describe('data quality: tables', () => {
         message: /quality\.imbalance: 1 found/,
       },
     );
+  });
+
+  it('checks that stop the stage leave the data report first: findings bounded, counts kept, no splits', async () => {
+    const store = createMemoryObjectStore();
+    // 30 conflicting duplicates: more findings than a report keeps examples of.
+    const conflicting = (i: number): string => `${i % 30},${i % 30},${i < 30 ? 'x' : 'y'}`;
+    await store.putBytes('s3://raw/conflict.csv', rows(60, 'a,b,label', conflicting));
+    const failure = await prepareDataset(store, options('s3://raw/conflict.csv')).then(
+      () => assert.fail('conflictingLabels fails by default'),
+      (thrown: unknown) => thrown,
+    );
+    const found = qualityFailureOf(failure);
+    assert.equal(found?.report, 's3://out/q/data-report.json');
+    assert.match((failure as Error).message, /\ndata report: s3:\/\/out\/q\/data-report\.json$/);
+    const report = (await store.getJson('s3://out/q/data-report.json')) as DataReport;
+    assert.deepEqual(
+      report.stoppedBy,
+      report.quality.filter((q) => q.outcome === 'failed').map((q) => q.check),
+    );
+    assert.ok(report.stoppedBy?.includes('conflictingLabels'));
+    assert.deepEqual(report.splits, { train: 0, validation: 0, test: 0 });
+    assert.equal(report.records, 60);
+    const conflicts = finding(report, 'conflictingLabels');
+    assert.deepEqual([conflicts.outcome, conflicts.count], ['failed', 30]);
+    assert.ok(conflicts.examples.length > 0 && conflicts.examples.length < 30, 'examples are bounded');
+    assert.equal(await store.stat('s3://out/q/manifest.json'), undefined, 'nothing was split or written');
   });
 
   it('CSV through csv-parse: a byte-order mark, semicolons and quoted delimiters; broken quoting names the line', async () => {

@@ -129,6 +129,15 @@ function jsonReport(uri: string, text: string): HTMLElement[] {
   }
 }
 
+/**
+ * The data report a prepare-data stage wrote before its quality checks stopped it: its error's last line names it
+ * (src/ml/data/prepare.ts), and /report serves it from the stage's own prefix (stageReportOf).
+ */
+function stoppedDataReport(stage: StageState): string | undefined {
+  if (stage.status !== 'failed' || stage.uses !== 'prepare-data') return undefined;
+  return /\ndata report: (s3:\/\/\S+\.json)$/.exec(stage.error?.message ?? '')?.[1];
+}
+
 export class StagePanel {
   private stageId: string | undefined;
   private shownJson = '';
@@ -434,7 +443,7 @@ export class StagePanel {
     if (stage.uses === 'hyperparameter-sweep') sections.push(this.sweepSection(stage));
     const records = epochRecords(stage.outputs);
     if (records.length > 0) sections.push(this.curves(records, bestEpochOf(stage.outputs)));
-    const report = stage.outputs?.report;
+    const report = stage.outputs?.report ?? stoppedDataReport(stage);
     if (typeof report === 'string') sections.push(this.reportSection(stage.id, report));
     if (stage.outputs)
       sections.push(h('details', { open: records.length === 0 }, h('summary', {}, 'Outputs'), json(stage.outputs)));
