@@ -23,7 +23,8 @@
  * - The `sweepState` query answers live progress; each finished segment also signals the parent
  *   run (`stageProgress`), so `fineflow status` shows the trial counts. A trial's activity signals
  *   `sweepTrialStarted` once a worker takes it: until then the trial counts as waiting for a worker,
- *   not running (WAITING_FOR_WORKER_PATCH).
+ *   not running (WAITING_FOR_WORKER_PATCH). While it drains toward continue-as-new, a trial whose segment ended has no
+ *   activity: it counts as resuming, not running (only the counts and the query's answer change, not the commands).
  * - The workflow writes the stage log (src/core/sweep/sweep-log.ts): it is the only writer, one
  *   `appendSweepLog` at a time, so concurrent trials never interleave or clobber lines.
  * - Cancelled (the run or the sweep), it still records what it learned: running segments are
@@ -365,6 +366,7 @@ class SweepDriver {
       this.outcome,
       this.segments,
       this.waitingTrials(),
+      this.resumingTrials(),
     );
     return this.warmStarted ? { ...current, warmStart: warmStartLine(this.warmStarted) } : current;
   }
@@ -488,7 +490,7 @@ class SweepDriver {
   private reportProgress(): void {
     if (!this.progressAfterLaunch || !this.progressChanged) return;
     this.progressChanged = false;
-    reportToParent(this.input, this.state, this.waitingTrials());
+    reportToParent(this.input, this.state, this.waitingTrials(), this.resumingTrials());
   }
 
   /**
@@ -498,6 +500,17 @@ class SweepDriver {
   private waitingTrials(): ReadonlySet<number> | undefined {
     if (!this.tellsWaiting) return undefined;
     return new Set([...this.running.keys()].filter((trialId) => !this.heldByWorker.has(trialId)));
+  }
+
+  /**
+   * The trials the controller runs that have no activity: a sweep draining toward continue-as-new starts no segment,
+   * so a trial whose segment ended waits for the next execution. Not running, nor waiting for a worker.
+   */
+  private resumingTrials(): ReadonlySet<number> {
+    if (!this.draining) return new Set();
+    return new Set(
+      [...this.inFlight.keys()].filter((trialId) => !this.running.has(trialId) && !this.isPaused(trialId)),
+    );
   }
 
   /**
@@ -938,10 +951,11 @@ function status(
   outcome: SweepOutcome | undefined,
   segments: readonly SegmentRecord[],
   waiting: ReadonlySet<number> | undefined,
+  resuming: ReadonlySet<number>,
 ): SweepStatus {
   const engines = enginesByTrial(segments);
   return {
-    progress: splitWaitingTrials(sweepProgress(state), waiting?.size),
+    progress: splitWaitingTrials(sweepProgress(state), waiting?.size, resuming.size),
     ...(state.closedReason !== undefined ? { closedReason: state.closedReason } : {}),
     generation,
     metric: state.config.objective.metric,
@@ -964,6 +978,7 @@ function status(
         ...(trial.status === 'failed' && trial.error !== undefined ? { error: trial.error } : {}),
         ...enginesOf(engines.get(trial.trialId)),
         ...(trial.status === 'running' && waiting?.has(trial.trialId) ? { waitingForWorker: true as const } : {}),
+        ...(trial.status === 'running' && resuming.has(trial.trialId) ? { resuming: true as const } : {}),
       };
     }),
   };
@@ -979,10 +994,11 @@ function reportToParent(
   input: HyperparameterSweepInput,
   state: SweepState,
   waiting: ReadonlySet<number> | undefined = undefined,
+  resuming: ReadonlySet<number> = new Set(),
 ): void {
   const parent = workflowInfo().parent;
   if (!parent) return;
-  const counts = splitWaitingTrials(sweepProgress(state), waiting?.size);
+  const counts = splitWaitingTrials(sweepProgress(state), waiting?.size, resuming.size);
   const signal: StageProgressSignal = {
     stageId: input.context.stageId,
     attempt: input.context.attempt,

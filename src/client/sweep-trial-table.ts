@@ -15,6 +15,7 @@ import { clipToWidth, renderTable, type TableColumn } from './text-table';
 /**
  * A trial's state in words users know from Optuna and Katib, plus promotion-based ASHA's two and the queue's one:
  * - `waiting`: started by the sweep, but no worker holds it yet (its activity waits for a free slot in the pool);
+ * - `resuming`: between two segments while the sweep continues as new; the next execution starts its next segment;
  * - `paused`: waiting at a rung for a promotion, while the sweep runs (it holds no worker slot);
  * - `stopped-while-paused`: still waiting at a rung when the sweep ended, so never promoted. Early stopping did not
  *   judge it (as it does a `pruned` trial): the sweep ran out of trials, time or target first.
@@ -27,6 +28,7 @@ export type TrialState =
   | 'waiting'
   | 'retrying'
   | 'unresponsive'
+  | 'resuming'
   | 'paused'
   | 'stopped-while-paused'
   | 'finished'
@@ -69,6 +71,7 @@ export interface SweepTrialTable {
 
 /** A state as a count reads in prose: `1 waiting for a worker`, `2 running`. */
 export function trialStateLabel(state: TrialState): string {
+  if (state === 'resuming') return 'resuming after continue-as-new';
   return state === 'waiting' ? 'waiting for a worker' : state;
 }
 
@@ -92,6 +95,13 @@ export function trialState(status: string, sweepOutcome?: SweepOutcome, stopReas
   }
 }
 
+/** A trial of the live query: the sweep knows whether a worker holds it, or whether it has no activity at all. */
+function liveTrialState(trial: SweepStatus['trials'][number], outcome: SweepOutcome | undefined): TrialState {
+  if (outcome === undefined && trial.waitingForWorker === true) return 'waiting';
+  if (outcome === undefined && trial.resuming === true) return 'resuming';
+  return trialState(trial.status, outcome, trial.stopReason);
+}
+
 export function trialTableFromStatus(stageId: string, status: SweepStatus): SweepTrialTable {
   const bestTrialId = status.progress.bestTrialId;
   return {
@@ -105,10 +115,7 @@ export function trialTableFromStatus(stageId: string, status: SweepStatus): Swee
     ...(bestTrialId !== undefined ? { bestTrialId } : {}),
     rows: status.trials.map((trial) => ({
       trialId: trial.trialId,
-      state:
-        trial.waitingForWorker === true && status.outcome === undefined
-          ? 'waiting'
-          : trialState(trial.status, status.outcome, trial.stopReason),
+      state: liveTrialState(trial, status.outcome),
       params: trial.params,
       epochs: trial.epochs,
       ...(trial.value !== undefined ? { objective: trial.value } : {}),

@@ -283,6 +283,11 @@ export interface SweepLogOutput {
 export interface ShownSweepProgress extends SweepProgress {
   /** Started trials no worker holds yet (queued behind a full pool); absent from sweeps recorded before the split. */
   readonly waitingForWorker?: number;
+  /**
+   * Trials the controller runs that have no activity: their segment ended while the sweep drained toward
+   * continue-as-new, and the next one starts in the next execution. Absent when none.
+   */
+  readonly resuming?: number;
 }
 
 /** What the `sweepState` query answers: counts for `fineflow status` plus each trial's line. */
@@ -314,6 +319,8 @@ export interface SweepStatus {
     readonly engines?: readonly string[];
     /** A running trial whose activity no worker holds yet: it waits in the pool's queue for a free slot. */
     readonly waitingForWorker?: true;
+    /** A running trial with no activity: the sweep continues as new before its next segment starts. */
+    readonly resuming?: true;
   }[];
 }
 

@@ -115,6 +115,8 @@ export interface SweepTestStack {
 export function sweepTestStack(
   name: string,
   ready: (stack: SweepTestStack) => void,
+  /** How the train worker trains a trial's segment; default in-process, as a worker would. */
+  runTraining?: (store: ObjectStore) => TrainingRunner,
 ): {
   readonly suffix: string;
   readonly pools: { control: string; train: string };
@@ -134,7 +136,7 @@ export function sweepTestStack(
     const data = await writeSweepData(store, config.s3.bucket, `sweep-${name}-${suffix}`);
     client = await connectClient(config.temporal);
     bucket = config.s3.bucket;
-    workers = await startSweepWorkers(config, store, pools);
+    workers = await startSweepWorkers(config, store, pools, runTraining?.(store));
     ready({ config, store, client, data });
   });
   after(async () => {

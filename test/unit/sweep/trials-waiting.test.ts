@@ -34,3 +34,19 @@ describe('trials waiting for a worker', () => {
     assert.equal(sweepProgressMessage(counts, 'validation.loss'), 'trials 2/8 done (2 running, 1 pruned, 0 failed)');
   });
 });
+
+void describe('trials with no activity while the sweep drains toward continue-as-new', () => {
+  const counts = { started: 3, running: 3, completed: 0, stopped: 0, failed: 0, maxTrials: 4 };
+  void it('count as resuming, out of running, before the queued ones are split out', () => {
+    assert.deepEqual(splitWaitingTrials(counts, 1, 1), { ...counts, running: 1, resuming: 1, waitingForWorker: 1 });
+    assert.deepEqual(splitWaitingTrials(counts, undefined, 2), { ...counts, running: 1, resuming: 2 });
+    assert.deepEqual(splitWaitingTrials(counts, 0, 0), { ...counts, waitingForWorker: 0 });
+    assert.deepEqual(splitWaitingTrials(counts, 5, 5), { ...counts, running: 0, resuming: 3, waitingForWorker: 0 });
+  });
+  void it('read so in the progress line', () => {
+    assert.equal(
+      sweepProgressMessage(splitWaitingTrials(counts, 1, 1), 'validation.loss'),
+      'trials 0/4 done (1 running, 1 waiting for a worker, 1 resuming after continue-as-new, 0 pruned, 0 failed)',
+    );
+  });
+});
