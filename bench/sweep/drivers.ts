@@ -34,6 +34,7 @@ import {
 } from '../../src/core/sweep/sweep-state';
 import type { GpOptions } from '../../src/core/sweep/gp';
 import type { PriorTrial } from '../../src/core/sweep/warm-start';
+import { warmStartStops, withStoppingAsha } from '../../src/core/sweep/warm-stopping';
 import { chooseActions, createDyhpo, recordEpoch, type DyhpoOptions } from './dyhpo';
 import type { SweepRun } from './sweep-stats';
 
@@ -82,6 +83,11 @@ export type FineflowMethod =
       readonly tpe?: Readonly<Record<string, unknown>>;
       /** ASHA settings laid over the bench's `{reductionFactor: 3, minEpochs: 1}` (a variant, e.g. `{graceEpochs: 'adaptive'}`). */
       readonly asha?: Readonly<Record<string, unknown>>;
+      /**
+       * A warm sweep whose priors fill TPE's startup runs stopping-based ASHA, as the sweep stage decides it
+       * (src/core/sweep/warm-start.ts `warmStartStops`).
+       */
+      readonly warmStops?: boolean;
     };
 
 /**
@@ -149,28 +155,30 @@ function fineflowSweep(
   budget: SweepBudget,
   priorTrials?: readonly PriorTrial[],
 ): SweepState {
+  const config = parseSweepConfig({
+    algorithm: method.algorithm,
+    space,
+    objective: { metric: 'validation.accuracy', goal: 'maximize' },
+    maxTrials: budget.maxEpochs,
+    parallelism: budget.parallelism,
+    epochsPerTrial: budget.epochsPerTrial,
+    // ASHA as a sweep stage gets it today: promotion-based unless the method says otherwise (sweep-plan.ts).
+    earlyStopping:
+      method.earlyStopping === 'asha'
+        ? withDefaultPromotion({
+            type: 'asha',
+            reductionFactor: 3,
+            minEpochs: 1,
+            ...((method.algorithm === 'tpe' ? method.asha : {}) as JsonObject),
+          })
+        : { type: 'none' },
+    ...(method.algorithm === 'tpe' && method.tpe ? { tpe: method.tpe } : {}),
+    ...(method.algorithm === 'gp' && method.gp ? { gp: method.gp } : {}),
+    seed,
+  });
+  const stops = method.algorithm === 'tpe' && method.warmStops === true && priorTrials !== undefined;
   return createSweep(
-    parseSweepConfig({
-      algorithm: method.algorithm,
-      space,
-      objective: { metric: 'validation.accuracy', goal: 'maximize' },
-      maxTrials: budget.maxEpochs,
-      parallelism: budget.parallelism,
-      epochsPerTrial: budget.epochsPerTrial,
-      // ASHA as a sweep stage gets it today: promotion-based unless the method says otherwise (sweep-plan.ts).
-      earlyStopping:
-        method.earlyStopping === 'asha'
-          ? withDefaultPromotion({
-              type: 'asha',
-              reductionFactor: 3,
-              minEpochs: 1,
-              ...((method.algorithm === 'tpe' ? method.asha : {}) as JsonObject),
-            })
-          : { type: 'none' },
-      ...(method.algorithm === 'tpe' && method.tpe ? { tpe: method.tpe } : {}),
-      ...(method.algorithm === 'gp' && method.gp ? { gp: method.gp } : {}),
-      seed,
-    }),
+    stops && warmStartStops(config, priorTrials) ? withStoppingAsha(config) : config,
     priorTrials ? { priorTrials } : undefined,
   );
 }

@@ -64,7 +64,8 @@ export type MethodId =
   | 'fineflow-tpe-asha-warm'
   | 'fineflow-tpe-asha-stopping-warm'
   | 'optuna-tpe-sha-warm'
-  | 'optuna-tpe-sha-warm-stopping';
+  | 'optuna-tpe-sha-warm-stopping'
+  | 'fineflow-tpe-asha-warm-sweep-stopping';
 
 export interface MethodSpec {
   readonly id: MethodId;
@@ -182,6 +183,16 @@ export const RETRAIN_METHODS: readonly MethodSpec[] = [
     fineflow: { algorithm: 'tpe', earlyStopping: 'asha', asha: { promotion: false } },
     warm: true,
     historyFrom: 'fineflow-tpe-asha-stopping',
+    onRequest: true,
+  },
+  {
+    // Session 20: the default's history (promotion-based), the new sweep with stopping-based ASHA: does a sweep whose
+    // first proposal already comes from the model lose epochs to promotion's pauses (a first trial waits at rung 0
+    // until two more arrive)?
+    id: 'fineflow-tpe-asha-warm-sweep-stopping',
+    label: 'Fineflow TPE+ASHA warm, stopping-based sweep',
+    fineflow: { algorithm: 'tpe', earlyStopping: 'asha', warmStops: true },
+    warm: true,
     onRequest: true,
   },
   ...METHODS.filter((method) =>
@@ -723,6 +734,16 @@ const RETRAIN_PAIRS: readonly (readonly [MethodId, MethodId, string])[] = [
     'stopping-based: Fineflow warm / Optuna SHA warm',
   ],
   ['fineflow-tpe-asha-warm', 'fineflow-tpe-asha-stopping-warm', 'Fineflow warm, promotion / stopping-based'],
+  [
+    'fineflow-tpe-asha-warm-sweep-stopping',
+    'fineflow-tpe-asha-warm',
+    'Fineflow warm, stopping-based sweep / promotion',
+  ],
+  [
+    'fineflow-tpe-asha-warm-sweep-stopping',
+    'optuna-tpe-sha-warm',
+    'Fineflow warm, stopping-based sweep / Optuna SHA warm',
+  ],
   ['fineflow-tpe-asha', 'fineflow-tpe-asha-stopping', 'Fineflow cold, promotion / stopping-based'],
   ['optuna-tpe-sha-warm', 'optuna-tpe-sha-warm-stopping', 'Optuna SHA warm, promotion / stopping-based history'],
 ];
@@ -743,7 +764,8 @@ export function formatRetrainTable(result: ObjectiveResult, horizon: number): st
     const compare = (other: MethodId): string =>
       method.id === other || (method.optuna && other.startsWith('optuna')) ? '' : formatRatio(list, runs[other]);
     // A stopping-based row is set against Optuna warm from the same (stopping-based) history.
-    const optunaWarm = method.id.includes('stopping') ? 'optuna-tpe-sha-warm-stopping' : 'optuna-tpe-sha-warm';
+    const optunaWarm =
+      method.historyFrom === 'fineflow-tpe-asha-stopping' ? 'optuna-tpe-sha-warm-stopping' : 'optuna-tpe-sha-warm';
     lines.push(
       `| ${method.label} | ${list.filter((run) => run.reached).length}/${list.length} | ${epochs.median} [${epochs.q1}, ${epochs.q3}] | ${trials.median} | ${area.median.toFixed(3)} | ${method.id === 'random' ? '1' : formatRatio(list, runs.random)} | ${compare('optuna-tpe-sha')} | ${compare(optunaWarm)} |`,
     );

@@ -79,3 +79,4 @@ export {
 export type { StopDecision } from './early-stopping';
 export { RandomSource, seedRandomState, type RandomState } from './random-source';
 export { priorTrialProblem, priorObservations, MAX_PRIOR_TRIALS, type PriorTrial } from './warm-start';
+export { warmStartStops, withStoppingAsha } from './warm-stopping';

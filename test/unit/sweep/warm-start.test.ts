@@ -21,6 +21,7 @@ import {
   priorTrialProblem,
   type PriorTrial,
 } from '../../../src/core/sweep/warm-start';
+import { warmStartStops, withStoppingAsha } from '../../../src/core/sweep/warm-stopping';
 
 const oneParameter = (extra: Record<string, unknown> = {}): ReturnType<typeof parseSweepConfig> =>
   parseSweepConfig({
@@ -276,3 +277,64 @@ void describe('warm start: TPE seeded from earlier trials', () => {
     assert.match(priorTrialProblem(ints, { ...good, params: { n: 4, act: 'tanh', k: 4 } }) ?? '', /params\.k = 4/);
   });
 });
+
+describe('a warm start that fills TPE startup runs stopping-based ASHA (warmStartStops)', () => {
+  const promotion = (extra: Record<string, unknown> = {}) =>
+    oneParameter({ earlyStopping: { type: 'asha', promotion: true, ...extra } });
+
+  it('stops once the usable priors fill the startup, keeps promotion below it', () => {
+    assert.equal(warmStartStops(promotion(), spreadPriors(10)), true);
+    assert.equal(warmStartStops(promotion(), spreadPriors(9)), false);
+    assert.equal(warmStartStops(promotion({}), []), false);
+    // The startup is the sweep's own setting: with 5 startup trials, 5 priors are enough.
+    assert.equal(warmStartStops(promotion(), spreadPriors(5)), false);
+    const fiveStartup = parseSweepConfig({ ...rawPromotion(), tpe: { nStartupTrials: 5 } });
+    assert.equal(warmStartStops(fiveStartup, spreadPriors(5)), true);
+  });
+
+  it('counts priors as TPE would take them: ones outside the space throw, as the warm start itself does', () => {
+    const outside: PriorTrial[] = [...spreadPriors(10), { params: { x: 2 }, status: 'completed', value: 1, epochs: 9 }];
+    assert.throws(() => warmStartStops(promotion(), outside), InvalidInputError);
+  });
+
+  it('leaves stopping-based ASHA, other algorithms and promotion-only options alone', () => {
+    const priors = spreadPriors(12);
+    assert.equal(warmStartStops(oneParameter(), priors), false); // already stopping-based
+    assert.equal(warmStartStops(oneParameter({ earlyStopping: { type: 'none' } }), priors), false);
+    assert.equal(
+      warmStartStops(parseSweepConfig({ ...rawPromotion(), algorithm: 'random', tpe: undefined }), priors),
+      false,
+    );
+    assert.equal(warmStartStops(promotion({ brackets: true }), priors), false);
+    assert.equal(warmStartStops(promotion({ lossAtRungs: 'tie-break' }), priors), false);
+  });
+
+  it('withStoppingAsha drops promotion and nothing else; a trial past rung 0 then runs on instead of pausing', () => {
+    const config = promotion({ reductionFactor: 3, minEpochs: 1 });
+    const stopped = withStoppingAsha(config);
+    assert.deepEqual(stopped.earlyStopping, { type: 'asha', reductionFactor: 3, minEpochs: 1 });
+    assert.deepEqual({ ...stopped, earlyStopping: undefined }, { ...config, earlyStopping: undefined });
+    // The first trial to reach rung 0: promotion pauses it (no peers yet), stopping-based lets it go on.
+    const firstAtRung = (sweep: SweepState) => {
+      const started = nextTrials(sweep);
+      const id = started.trials[0]!.trialId;
+      const after = recordIntermediate(started.state, id, 1, 0.9);
+      return { stop: after.stop, status: after.state.trials.find((t) => t.trialId === id)!.status };
+    };
+    const priors = spreadPriors(10);
+    assert.equal(firstAtRung(createSweep(config, { priorTrials: priors })).status, 'paused');
+    const going = firstAtRung(createSweep(stopped, { priorTrials: priors }));
+    assert.deepEqual(going, { stop: false, status: 'running' });
+  });
+});
+
+function rawPromotion(): Record<string, unknown> {
+  return {
+    algorithm: 'tpe',
+    objective: { metric: 'acc', goal: 'maximize' },
+    space: { x: { uniform: [0, 1] } },
+    maxTrials: 20,
+    epochsPerTrial: 9,
+    earlyStopping: { type: 'asha', promotion: true },
+  };
+}
