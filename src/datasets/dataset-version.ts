@@ -72,6 +72,20 @@ export function datasetVersionId(objects: readonly { readonly key: string; reado
   return createHash('sha256').update(lines.join('')).digest('hex');
 }
 
+/**
+ * The longest a seal may take, from its first look at the prefix to writing its manifest (sealDatasetVersion seals
+ * again, with what it has hashed, when it took longer): so a seal that names an object version saw it current no
+ * longer than this before its manifest exists.
+ */
+export const SEAL_TIME_BOUND_MS = 30 * 60_000;
+
+/**
+ * An object version replaced longer ago than this (its successor uploaded, or a delete marker put) is named by no
+ * seal still in progress: any seal that saw it current has written its manifest, or given up. The seal bound, plus
+ * room for writing the manifest and for the clocks of the store and gc to differ.
+ */
+export const SEAL_SETTLED_MS = SEAL_TIME_BOUND_MS + 10 * 60_000;
+
 /** A manifest for `objects` under `prefix` (sorted, totals and id computed). */
 export function buildDatasetManifest(
   prefix: string,

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { InvalidInputError, NotFoundError, ResourceLimitError } from '../core/errors';
+import { DependencyUnavailableError, InvalidInputError, NotFoundError, ResourceLimitError } from '../core/errors';
 import { Sha256Verifier } from '../storage/minio-store';
 import type { ObjectInfo, ObjectStore, ReadOptions } from '../storage/object-store';
 import { asPrefixUri, formatS3Uri, parseS3Uri } from '../core/storage/uri';
@@ -16,6 +16,7 @@ import {
   datasetManifestUri,
   datasetVersionsPrefix,
   parseDatasetSource,
+  SEAL_TIME_BOUND_MS,
   relativeKey,
   type DatasetObject,
   type DatasetVersionManifest,
@@ -42,7 +43,12 @@ export interface SealOptions {
    * a missing folder must fail without leaving a version of it behind). Default: an empty version is recorded.
    */
   readonly whenEmpty?: () => Error;
+  /** Milliseconds on a monotonic clock (tests); default `performance.now()`. */
+  readonly clock?: () => number;
 }
+
+/** Seals tried before giving up when each takes longer than {@link SEAL_TIME_BOUND_MS}. */
+const SEAL_ATTEMPTS = 3;
 
 function memoKey(info: Pick<ObjectInfo, 'bucket' | 'key' | 'etag' | 'size'>): string {
   return `${formatS3Uri(info)}\0${info.etag}\0${info.size}`;
@@ -89,7 +95,39 @@ export async function sealDatasetVersion(
   prefix: string,
   options: SealOptions,
 ): Promise<DatasetVersionManifest> {
-  const dataPrefix = asPrefixUri(prefix);
+  const clock = options.clock ?? (() => performance.now());
+  // Hashes carry over to the next attempt: a seal again after a slow one only looks at the objects.
+  const memo = options.memo ?? new Map<string, string>();
+  const { listed: callerListed, ...rest } = options;
+  for (let attempt = 1; ; attempt += 1) {
+    const startedAt = clock();
+    // A caller's listing is as old as the first attempt: later ones list again.
+    const listed = attempt === 1 && callerListed ? { listed: callerListed } : {};
+    const inTime = (): boolean => clock() - startedAt <= SEAL_TIME_BOUND_MS;
+    const sealed = await sealOnce(store, bucket, asPrefixUri(prefix), { ...rest, memo, ...listed }, inTime);
+    if (sealed) return sealed;
+    if (attempt >= SEAL_ATTEMPTS)
+      throw new DependencyUnavailableError(
+        `sealing ${asPrefixUri(prefix)} took longer than ${SEAL_TIME_BOUND_MS / 60_000} minutes ${attempt} times: ` +
+          'gc may have collected an object version it saw, so no version was recorded; try again when the store is ' +
+          'less busy',
+        { code: 'seal-too-slow', prefix: asPrefixUri(prefix) },
+      );
+  }
+}
+
+/**
+ * One seal: undefined, writing nothing, when `inTime` says it took longer than {@link SEAL_TIME_BOUND_MS} (gc collects
+ * a replaced object version no manifest names once `SEAL_SETTLED_MS` has passed: a manifest written later could
+ * name a version gone).
+ */
+async function sealOnce(
+  store: ObjectStore,
+  bucket: string,
+  dataPrefix: string,
+  options: SealOptions,
+  inTime: () => boolean,
+): Promise<DatasetVersionManifest | undefined> {
   const listed = (options.listed ?? (await store.list(dataPrefix))).filter((info) => {
     const key = relativeKey(dataPrefix, formatS3Uri(info));
     return key !== undefined && !key.endsWith('/') && (!options.only || options.only.has(key));
@@ -106,6 +144,7 @@ export async function sealDatasetVersion(
   // who sealed the version first.
   const first = (await firstSeal(store, uri)) ?? { firstSealedAt: built.createdAt, firstSealedBy: built.createdBy };
   const manifest: DatasetVersionManifest = { ...built, ...first };
+  if (!inTime()) return undefined;
   await store.putJson(uri, manifest);
   return manifest;
 }

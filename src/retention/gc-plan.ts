@@ -22,12 +22,17 @@
  *    listed with why.
  * 7. With `keepDatasetVersions`, under each dataset prefix: the noncurrent S3 object versions no kept version names,
  *    uploaded more than `olderThanMs` ago (a file overwritten twice between two seals left one no manifest ever
- *    named), never an object's current version.
+ *    named), never an object's current version. Rules 6 and 7 delete a noncurrent object version only once it was
+ *    replaced more than `SEAL_SETTLED_MS` ago, whatever `olderThanMs` says: a seal in progress that saw it current
+ *    could still write a manifest naming it until then (seals are time-bounded, src/datasets/version-store.ts). Rule 7
+ *    needs nothing from Temporal (no schedule, watcher or run can pin an object version no version names), so it
+ *    collects even when rule 6 drops nothing because Temporal could not be read.
  */
 import { formatHumanDuration } from '../core/spec/durations';
 import { parseSweepHistoryKey } from '../core/storage/layout';
 import { parseS3Uri } from '../core/storage/uri';
 import { parseVersionReadUri } from '../datasets/version-reads';
+import { SEAL_SETTLED_MS } from '../datasets/dataset-version';
 
 export interface GcPolicy {
   /** Dataset versions kept per prefix, newest first (rule 6); absent = no dataset version is collected. */
@@ -67,6 +72,20 @@ export interface GcObjectVersion {
   readonly isLatest: boolean;
   readonly size: number;
   readonly lastModifiedMs: number;
+  /**
+   * A noncurrent version: when the next upload or delete marker replaced it (absent: unknown, taken as just now). A
+   * seal in progress may name it until {@link SEAL_SETTLED_MS} after that, so it is never deleted sooner.
+   */
+  readonly replacedAtMs?: number;
+}
+
+/**
+ * A noncurrent object version that no seal in progress can name any more: any seal that saw it current began before
+ * it was replaced, and has written its manifest (gc listed manifests after `nowMs`) or given up
+ * (src/datasets/version-store.ts bounds a seal's time). Whatever `--older-than` says.
+ */
+function settled(listed: GcObjectVersion, nowMs: number): boolean {
+  return !listed.isLatest && listed.replacedAtMs !== undefined && nowMs - listed.replacedAtMs > SEAL_SETTLED_MS;
 }
 
 /** `uri` + version id: how rule 6 names one object version. */
@@ -383,7 +402,7 @@ function datasetVersionItems(facts: GcFacts, policy: GcPolicy): { remove: GcItem
       const uri = `${version.prefix}${object.key}`;
       const key = objectVersionKey(uri, object.versionId);
       const listed = facts.datasetObjectVersions?.get(key);
-      if (!listed || listed.isLatest || needed.has(key) || scheduled.has(key)) continue;
+      if (!listed || !settled(listed, facts.nowMs) || needed.has(key) || scheduled.has(key)) continue;
       scheduled.add(key);
       objects.push({ uri, size: listed.size, lastModifiedMs: listed.lastModifiedMs, versionId: object.versionId });
     }
@@ -420,7 +439,7 @@ function unnamedObjectVersionItems(
   );
   const byPrefix = new Map<string, GcObject[]>();
   for (const [key, listed] of facts.datasetObjectVersions ?? []) {
-    if (listed.isLatest || needed.has(key) || scheduled.has(key)) continue;
+    if (!settled(listed, facts.nowMs) || needed.has(key) || scheduled.has(key)) continue;
     if (facts.nowMs - listed.lastModifiedMs <= policy.olderThanMs) continue;
     const { uri, versionId } = parseObjectVersionKey(key);
     const prefix = prefixes.find((candidate) => uri.startsWith(candidate));
@@ -435,7 +454,8 @@ function unnamedObjectVersionItems(
     const newest = Math.max(...objects.map((object) => object.lastModifiedMs));
     const reason =
       'replaced object versions no dataset version names (overwritten before a seal named them), the newest ' +
-      `uploaded ${age(facts.nowMs, newest)} ago; never what the prefix holds now`;
+      `uploaded ${age(facts.nowMs, newest)} ago; each replaced over ${formatHumanDuration(SEAL_SETTLED_MS)} ago, ` +
+      'so no seal in progress can name it; never what the prefix holds now';
     const removed = item('dataset-objects', prefix, reason, objects);
     if (removed) items.push(removed);
   }

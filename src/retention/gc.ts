@@ -131,16 +131,38 @@ async function objectVersionFacts(
   if (!store.listVersions)
     throw new InvalidInputError('this object store cannot list object versions, so gc cannot collect dataset versions');
   for (const prefix of [...prefixes].sort()) {
-    for (const version of await store.listVersions(prefix)) {
+    const listed = await store.listVersions(prefix);
+    const byUri = new Map<string, number[]>();
+    for (const version of listed) {
+      const uri = formatS3Uri(version);
+      byUri.set(uri, [...(byUri.get(uri) ?? []), version.lastModified.getTime()]);
+    }
+    for (const version of listed) {
       if (version.isDeleteMarker) continue;
+      const lastModifiedMs = version.lastModified.getTime();
+      const replacedAtMs = version.isLatest
+        ? undefined
+        : replacedAt(byUri.get(formatS3Uri(version)) ?? [], lastModifiedMs);
       found.set(objectVersionKey(formatS3Uri(version), version.versionId), {
         isLatest: version.isLatest,
         size: version.size,
-        lastModifiedMs: version.lastModified.getTime(),
+        lastModifiedMs,
+        ...(replacedAtMs !== undefined ? { replacedAtMs } : {}),
       });
     }
   }
   return found;
+}
+
+/**
+ * When a noncurrent version stopped being current: the upload (or delete marker) that came next, i.e. the earliest of
+ * the key's versions written at or after it other than itself (with a tie, its own time: the latest it can be).
+ * Undefined when none is listed (then gc takes it as replaced just now).
+ */
+function replacedAt(times: readonly number[], ownMs: number): number | undefined {
+  const later = [...times].sort((a, b) => a - b).filter((time) => time >= ownMs);
+  // `later` holds its own time once; a second entry is the next write (or a tie).
+  return later.length > 1 ? later[1] : undefined;
 }
 
 /** What gc-plan needs to know from Temporal: how runs stand and, for rule 6, what schedules and open runs need. */

@@ -131,12 +131,22 @@ export function renderPlan(plan: GcPlan, deleted: boolean, policy: PolicyWords):
       ),
     );
   }
-  if (plan.datasetVersionsRefused !== undefined)
+  if (plan.datasetVersionsRefused !== undefined) {
+    const unnamed = plan.remove.filter((item) => item.kind === 'dataset-objects');
+    const count = unnamed.reduce((sum, item) => sum + item.objects.length, 0);
     lines.push(
       '',
       `no dataset version ${deleted ? 'was' : 'would be'} dropped: ${plan.datasetVersionsRefused}. gc drops a ` +
-        'dataset version only when it can see every schedule, data watcher and open run that could need it',
+        'dataset version only when it can see every schedule, data watcher and open run that could need it.',
+      count > 0
+        ? `Replaced object versions no dataset version names ${deleted ? 'were still' : 'would still be'} collected ` +
+            `(${count} in ${unnamed.length} dataset-objects ${unnamed.length === 1 ? 'row' : 'rows'} above): nothing ` +
+            'in Temporal can pin an object version no version names. Everything else listed above is not about ' +
+            'dataset versions.'
+        : 'No replaced object version was found to collect either; everything else listed above is not about ' +
+            'dataset versions.',
     );
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -193,7 +203,8 @@ export const command: CliCommand = {
         'pins or reads; drop the others and the object versions only they name, and replaced object versions no ' +
         'version ever named, uploaded before --older-than (never the data a prefix holds now). A pipeline ' +
         'submitted by hand and pinned to a dropped version then fails. Exits 1, dropping no ' +
-        `version, when it cannot list schedules, watchers or open runs (${KEEP_DATASET_VERSIONS.min}-` +
+        'version (it still collects replaced object versions no version names: they need nothing from Temporal), ' +
+        `when it cannot list schedules, watchers or open runs (${KEEP_DATASET_VERSIONS.min}-` +
         `${KEEP_DATASET_VERSIONS.max}; ` +
         'absent: dataset versions are kept)',
     },

@@ -38,3 +38,26 @@ it('a plan lists the dataset versions it kept past the newest N and why, and say
   assert.match(text, /^dataset-version\s+s3:\/\/d\/p\/@0123456789ab\s+number 3 of 3 by age, kept: x$/m);
   assert.match(text, /no dataset version would be dropped: listing schedules, data watchers and open runs failed/);
 });
+
+it('when Temporal could not be read, it says plainly that replaced object versions were still collected', () => {
+  const objects = [1, 2].map((n) => ({ uri: `s3://d/p/a.csv`, size: 5, lastModifiedMs: 0, versionId: `v${n}` }));
+  const refused = 'listing schedules, data watchers and open runs failed: no answer';
+  const plan = {
+    remove: [{ kind: 'dataset-objects' as const, id: 's3://d/p/', reason: 'replaced', objects, bytes: 10 }],
+    kept: [],
+    bytes: 10,
+    objects: 2,
+    datasetVersionsRefused: refused,
+  };
+  const text = renderPlan(plan, true, { ...policy, keepDatasetVersions: 2 });
+  assert.match(text, /no dataset version was dropped: listing schedules/);
+  assert.match(
+    text,
+    /^Replaced object versions no dataset version names were still collected \(2 in 1 dataset-objects row above\): nothing in Temporal can pin an object version no version names\./m,
+  );
+  const none = renderPlan({ remove: [], kept: [], bytes: 0, objects: 0, datasetVersionsRefused: refused }, false, {
+    ...policy,
+    keepDatasetVersions: 2,
+  });
+  assert.match(none, /^No replaced object version was found to collect either/m);
+});

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sealDatasetVersion } from '../../../src/datasets/version-store';
-import { datasetManifestUri } from '../../../src/datasets/dataset-version';
+import { listDatasetVersions, sealDatasetVersion } from '../../../src/datasets/version-store';
+import { datasetManifestUri, SEAL_TIME_BOUND_MS } from '../../../src/datasets/dataset-version';
+import { DependencyUnavailableError } from '../../../src/core/errors';
 import { checkVersionRead, isReading, qualityVerdict } from '../../../src/datasets/version-reads';
 import { QualityTracker, DEFAULT_QUALITY_POLICY, qualityFailureOf } from '../../../src/ml/data/quality';
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
@@ -82,4 +83,27 @@ test("a quality failure carries every check's outcome and the scan's counts", ()
   );
   assert.deepEqual(failure?.counts, { records: 31, kept: 31, classes: 3 });
   assert.equal(qualityFailureOf(new Error('other')), undefined);
+});
+
+test('a seal that took longer than its bound writes nothing and seals again; one always too slow gives up', async () => {
+  const store = createMemoryObjectStore({ buckets: ['fineflow', 'datasets'] });
+  await store.putBytes(`${PREFIX}a.csv`, 'x\n1\n');
+  // The clock jumps past the bound while the first attempt runs, then stands still.
+  const times = [0, SEAL_TIME_BOUND_MS + 1];
+  let now = 0;
+  const clock = (): number => (times.length > 0 ? (now = times.shift() as number) : now);
+  const sealed = await sealDatasetVersion(store, 'fineflow', PREFIX, { createdBy: 'data push', clock });
+  assert.equal(sealed.count, 1, 'sealed by the second attempt');
+  const slow = createMemoryObjectStore({ buckets: ['fineflow', 'datasets'] });
+  await slow.putBytes(`${PREFIX}a.csv`, 'x\n1\n');
+  let tick = 0;
+  await assert.rejects(
+    sealDatasetVersion(slow, 'fineflow', PREFIX, {
+      createdBy: 'data push',
+      clock: () => (tick += SEAL_TIME_BOUND_MS + 1),
+    }),
+    (thrown: unknown) =>
+      thrown instanceof DependencyUnavailableError && /took longer than 30 minutes 3 times/.test(thrown.message),
+  );
+  assert.deepEqual(await listDatasetVersions(slow, 'fineflow', PREFIX), [], 'no manifest a gc may have outrun');
 });

@@ -29,11 +29,16 @@ function version(n: number, daysAgo: number, prefix = PREFIX): GcDatasetVersion 
   };
 }
 
-/** S3 versions: a1…a5 of a.csv (a5 current), b1 of b.csv (current). */
+/** S3 versions: a1…a5 of a.csv (a5 current, the others replaced long ago), b1 of b.csv (current). */
 function objectVersions(prefix = PREFIX): Map<string, GcObjectVersion> {
   const listed = new Map<string, GcObjectVersion>();
   for (let n = 1; n <= 5; n++)
-    listed.set(objectVersionKey(`${prefix}a.csv`, `a${n}`), { isLatest: n === 5, size: 100, lastModifiedMs: 0 });
+    listed.set(objectVersionKey(`${prefix}a.csv`, `a${n}`), {
+      isLatest: n === 5,
+      size: 100,
+      lastModifiedMs: 0,
+      ...(n === 5 ? {} : { replacedAtMs: 0 }),
+    });
   listed.set(objectVersionKey(`${prefix}b.csv`, 'b1'), { isLatest: true, size: 7, lastModifiedMs: 0 });
   return listed;
 }
@@ -231,15 +236,40 @@ test('when what schedules and open runs need is unknown, no dataset version is d
 test('object versions no manifest names go when older than --older-than; current and named ones stay', () => {
   // a.csv was overwritten twice between seals 4 and 5: x1 (old) and x2 (young) were never sealed.
   const listed = objectVersions();
-  listed.set(objectVersionKey(`${PREFIX}a.csv`, 'x1'), { isLatest: false, size: 40, lastModifiedMs: NOW - 50 * DAY });
-  listed.set(objectVersionKey(`${PREFIX}a.csv`, 'x2'), { isLatest: false, size: 50, lastModifiedMs: NOW - 5 * DAY });
+  listed.set(objectVersionKey(`${PREFIX}a.csv`, 'x1'), {
+    isLatest: false,
+    size: 40,
+    lastModifiedMs: NOW - 50 * DAY,
+    replacedAtMs: NOW - 50 * DAY,
+  });
+  listed.set(objectVersionKey(`${PREFIX}a.csv`, 'x2'), {
+    isLatest: false,
+    size: 50,
+    lastModifiedMs: NOW - 5 * DAY,
+    replacedAtMs: NOW - 5 * DAY,
+  });
   // A file deleted long ago: its only version was never sealed and is not current any more.
-  listed.set(objectVersionKey(`${PREFIX}gone.csv`, 'g1'), { isLatest: false, size: 9, lastModifiedMs: NOW - 90 * DAY });
+  listed.set(objectVersionKey(`${PREFIX}gone.csv`, 'g1'), {
+    isLatest: false,
+    size: 9,
+    lastModifiedMs: NOW - 90 * DAY,
+    replacedAtMs: NOW - 90 * DAY,
+  });
   // Not under a dataset prefix: never Fineflow's to collect.
-  listed.set(objectVersionKey('s3://datasets/other/z.csv', 'z1'), { isLatest: false, size: 1, lastModifiedMs: 0 });
+  listed.set(objectVersionKey('s3://datasets/other/z.csv', 'z1'), {
+    isLatest: false,
+    size: 1,
+    lastModifiedMs: 0,
+    replacedAtMs: 0,
+  });
   // Under a nested dataset prefix: counted there.
   const nested = `${PREFIX}holdout/`;
-  listed.set(objectVersionKey(`${nested}h.csv`, 'h1'), { isLatest: false, size: 3, lastModifiedMs: 0 });
+  listed.set(objectVersionKey(`${nested}h.csv`, 'h1'), {
+    isLatest: false,
+    size: 3,
+    lastModifiedMs: 0,
+    replacedAtMs: 0,
+  });
   listed.set(objectVersionKey(`${nested}h.csv`, 'h2'), { isLatest: true, size: 3, lastModifiedMs: 0 });
   const holdout = { ...version(9, 40, nested), objects: [{ key: 'h.csv', versionId: 'h2' }] };
   const plan = planGc(
@@ -388,3 +418,27 @@ test('an age under a day reads as people write it, not 0.0 days', () => {
 function removedVersions(plan: ReturnType<typeof planGc>) {
   return plan.remove.filter((item) => item.kind === 'dataset-version');
 }
+
+test('no noncurrent object version replaced within the seal bound goes, whatever --older-than says', () => {
+  // a1 was replaced 10 minutes ago: a seal that saw it current may still be writing a manifest naming it.
+  const recent = objectVersions();
+  recent.set(objectVersionKey(`${PREFIX}a.csv`, 'a1'), {
+    isLatest: false,
+    size: 100,
+    lastModifiedMs: 0,
+    replacedAtMs: NOW - 10 * 60_000,
+  });
+  // x1 (named by no version) replaced 10 minutes ago; x2 replaced an hour ago; x3's replacement is not listed.
+  const unnamed = (versionId: string, replacedAtMs?: number): [string, GcObjectVersion] => [
+    objectVersionKey(`${PREFIX}x.csv`, versionId),
+    { isLatest: false, size: 3, lastModifiedMs: 0, ...(replacedAtMs !== undefined ? { replacedAtMs } : {}) },
+  ];
+  for (const [key, value] of [unnamed('x1', NOW - 10 * 60_000), unnamed('x2', NOW - 60 * 60_000), unnamed('x3')])
+    recent.set(key, value);
+  const plan = planGc(facts({ datasetObjectVersions: recent }), { ...policy, olderThanMs: 1 });
+  const deleted = plan.remove.flatMap((item) => item.objects.map((o) => o.versionId)).filter(Boolean);
+  assert.ok(!deleted.includes('a1'), 'the dropped version names it, but a seal in progress may too');
+  assert.ok(!deleted.includes('x1') && !deleted.includes('x3'));
+  assert.ok(deleted.includes('x2'), 'replaced over the seal bound ago: no seal in progress can name it');
+  assert.match(plan.remove.find((item) => item.kind === 'dataset-objects')?.reason ?? '', /replaced over 40m ago/);
+});
