@@ -90,9 +90,10 @@ export interface RunClientOptions {
   readonly pollerGoneAfterMs?: number;
   /**
    * A poller of the run's own workflow queue (its control worker) not seen for this long counts as gone, and `state`
-   * then skips the query (default POLLER_GONE_AFTER_MS, 90 s). Separate from `pollerGoneAfterMs` because an idle
-   * control worker shows Temporal a poll only about once a minute (its long poll): a window of seconds, which finds
-   * a killed stage worker quickly, would take a live but idle control worker for gone and fail `status`.
+   * then skips the query (default WORKFLOW_POLLER_GONE_AFTER_MS, 70 s: a long poll and a margin; a poller of this
+   * host whose process ended is gone at once). Separate from `pollerGoneAfterMs` because an idle control worker shows
+   * Temporal a poll only about once a minute (its long poll): a window of seconds, which finds a killed stage worker
+   * quickly, would take a live but idle control worker for gone and fail `status`.
    */
   readonly controlPollerGoneAfterMs?: number;
   /**

@@ -277,16 +277,57 @@ async function pollersOfPool(client: Client, pool: string, nowMs = Date.now()): 
 }
 
 /**
- * How many workers polled a workflow task queue (a run's control queue) within POLLER_GONE_AFTER_MS, by its full name:
- * a run may have been submitted to any control pool.
+ * How long Temporal holds an idle worker's poll before it answers it empty (the matching service's long-poll
+ * expiration, 1 min); the worker polls again at once. So a live worker's poller was seen at most this long ago: an
+ * idle control worker's `lastAccessTime` runs from 0 to ~60 s and back (measured on the dev server).
+ */
+export const LONG_POLL_MS = 60_000;
+
+/**
+ * A workflow-queue poller not seen for this long has stopped: a long poll and a margin for a slow network. Temporal
+ * itself keeps listing it for minutes, and until session 20 a poller counted for POLLER_GONE_AFTER_MS (90 s).
+ */
+export const WORKFLOW_POLLER_GONE_AFTER_MS = LONG_POLL_MS + 10_000;
+
+/**
+ * How many of a workflow queue's pollers are live (pure): seen within `goneAfterMs`, and when the poller is a process
+ * of this host (`name@host:pid`), that process still exists, so a worker stopped here is gone at once, not once its
+ * poll ages out. A poller elsewhere can only be judged by its age.
+ */
+export function liveWorkflowPollers(
+  pollers: readonly { readonly identity: string; readonly lastAccessMs?: number }[],
+  nowMs: number,
+  goneAfterMs: number,
+  localHost: string,
+  isAlive: (pid: number) => boolean,
+): number {
+  return pollers.filter((poller) => {
+    if (poller.lastAccessMs !== undefined && nowMs - poller.lastAccessMs > goneAfterMs) return false;
+    const local = pollerProcess(poller.identity);
+    return local?.host !== localHost || isAlive(local.pid);
+  }).length;
+}
+
+/**
+ * How many live workers poll a workflow task queue (a run's control queue), by its full name: a run may have been
+ * submitted to any control pool. See {@link liveWorkflowPollers}.
  */
 export async function workflowQueuePollers(
   client: Client,
   taskQueue: string,
   nowMs = Date.now(),
-  goneAfterMs = POLLER_GONE_AFTER_MS,
+  goneAfterMs = WORKFLOW_POLLER_GONE_AFTER_MS,
 ): Promise<number> {
-  return (await recentPollers(client, taskQueue, TASK_QUEUE_TYPE_WORKFLOW, nowMs, goneAfterMs)).length;
+  const response = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name: taskQueue, kind: TASK_QUEUE_KIND_NORMAL },
+    taskQueueType: TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  const pollers = (response.pollers ?? []).map((poller) => {
+    const lastAccessMs = optionalTsToDate(poller.lastAccessTime)?.getTime();
+    return { identity: poller.identity ?? '', ...(lastAccessMs !== undefined ? { lastAccessMs } : {}) };
+  });
+  return liveWorkflowPollers(pollers, nowMs, goneAfterMs, hostname(), processAlive);
 }
 
 /** What `fineflow dev up` / `dev status` learn about the workers of a stack's pools. */
