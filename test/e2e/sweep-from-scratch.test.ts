@@ -12,6 +12,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SweepResultsDocument } from '../../src/core/sweep/sweep-results';
+import { loanPrepareYaml } from '../fixtures/runtime/loan-sweep';
 import { generateLoans, pushLoanCsv } from './helpers/example-data';
 import { assertStages, assertSucceeded, startExampleRuntime, type ExampleRuntime } from './helpers/example-runtime';
 
@@ -25,23 +26,7 @@ after(async () => {
   await rt?.close();
 });
 
-const PIPELINE = `
-apiVersion: fineflow/v1
-kind: Pipeline
-metadata: {name: sweep-from-scratch}
-params:
-  dataset: s3://datasets/loans/
-defaults: {pool: cpu, onFailure: fail}
-stages:
-  prepare:
-    uses: prepare-data
-    with:
-      source: \${{ params.dataset }}
-      format: csv
-      labelColumn: default
-      split: {train: 0.7, validation: 0.15, test: 0.15, stratify: true, seed: 1}
-      clean: {missing: impute}
-  sweep:
+const PIPELINE = `${loanPrepareYaml({ name: 'sweep-from-scratch', imputeMissing: true })}  sweep:
     uses: hyperparameter-sweep
     pool: train
     with:

@@ -8,47 +8,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RunState } from '../../../src/core/run/run-types';
-import type { Plan } from '../../../src/core/spec/plan-types';
-import { compilePlan } from '../../../src/spec/compile';
-import { generateLoans, pushLoanCsv } from '../../e2e/helpers/example-data';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
+import { loanSweepPlan } from '../../fixtures/runtime/loan-sweep';
 import { spawnWorker, type WorkerProcess } from '../../fixtures/runtime/worker-process';
 import { runCli } from '../../helpers/cli';
 
 const LOST = String.raw`Temporal heard no heartbeat from it for 4 s \(heartbeat timeout\): its worker was killed, stopped or lost Temporal`;
-
-const PIPELINE = `
-apiVersion: fineflow/v1
-kind: Pipeline
-metadata: {name: killed-trial-log}
-params:
-  dataset: s3://datasets/loans/
-defaults: {pool: cpu, onFailure: fail}
-stages:
-  prepare:
-    uses: prepare-data
-    with:
-      source: \${{ params.dataset }}
-      format: csv
-      labelColumn: default
-      split: {train: 0.7, validation: 0.15, test: 0.15, stratify: true, seed: 1}
-      clean: {missing: impute}
-  sweep:
-    uses: hyperparameter-sweep
-    pool: trials
-    heartbeatTimeout: 4s
-    retry: {maxAttempts: 2, initialInterval: 1s, backoffCoefficient: 1}
-    with:
-      data: \${{ stages.prepare.outputs.dataset }}
-      objective: {metric: validation.loss, goal: minimize}
-      algorithm: grid
-      maxTrials: 2
-      parallelism: 1
-      maxFailedTrials: 1
-      trial: {architecture: mlp, epochs: 120, batchSize: 8, learningRate: 0.01, seed: 3}
-      space:
-        hiddenUnits: {choice: [4, 6]}
-`;
 
 async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, ms: number): Promise<T> {
   const deadline = Date.now() + ms;
@@ -88,15 +53,17 @@ void describe('the sweep log of a trial whose worker was killed (Temporal + MinI
     'says which timeout ended the killed attempt in the retried segment, and in the trial that failed',
     { timeout: 300_000 },
     async () => {
-      const dataset = `s3://${h.config.s3.bucket}/datasets/killed-trial-${randomSuffix()}/`;
-      await pushLoanCsv(h.store, `${dataset}loans.csv`, generateLoans(300, 42));
-      const compiled = compilePlan(PIPELINE, 'killed-trial-log.yaml', { set: { dataset } });
-      assert.ok(compiled.plan, JSON.stringify(compiled.diagnostics));
-      const pools: Record<string, string> = { cpu: h.pools.cpu, trials: pool };
-      const plan: Plan = {
-        ...compiled.plan,
-        stages: compiled.plan.stages.map((stage) => ({ ...stage, pool: pools[stage.pool] ?? stage.pool })),
-      };
+      const plan = await loanSweepPlan(h, {
+        name: 'killed-trial-log',
+        hiddenUnits: [4, 6],
+        trialsPool: pool,
+        parallelism: 1,
+        epochs: 120,
+        heartbeatTimeout: '4s',
+        maxAttempts: 2,
+        maxFailedTrials: 1,
+        imputeMissing: true,
+      });
       const spawn = async (): Promise<WorkerProcess> => {
         const worker = await spawnWorker({ pool });
         workers.push(worker);
