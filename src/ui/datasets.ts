@@ -20,6 +20,7 @@ import {
 } from '../datasets/dataset-version';
 import { checkVersionRead, isReading, versionReadsPrefix, type VersionReadRecord } from '../datasets/version-reads';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store';
+import { firstSealTime } from '../core/datasets/sealed-by';
 import type { RunClient } from '../client/run-client';
 import type {
   DatasetObjectView,
@@ -200,10 +201,12 @@ export async function listDatasets(store: ObjectStore, bucket: string, runEnded?
   });
   const views = datasets.map(({ prefix, sealed }, d) => ({
     prefix,
-    // Newest first by when each was sealed (the listing's order is when each manifest was written).
-    versions: (rows[d] as DatasetVersionRow[]).sort((a, b) =>
-      a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0,
-    ),
+    // Newest first by when each was first sealed, the time the page shows (the listing's order is when each manifest
+    // was last written).
+    versions: (rows[d] as DatasetVersionRow[]).sort((a, b) => {
+      const [first, second] = [firstSealTime(a), firstSealTime(b)];
+      return first < second ? 1 : first > second ? -1 : 0;
+    }),
     omitted: sealed.length - (shown[d] as VersionEntry[]).length,
   }));
   return {

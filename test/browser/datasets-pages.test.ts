@@ -150,9 +150,13 @@ for (const viewport of VIEWPORTS) {
           r.cells.map((c) => c.replace(/^(sealed|objects|size|by|quality|read by) /, '')),
         );
         assert.equal(newest?.[0], second.slice(0, 12));
-        assert.equal(newest?.[1], '2026-12-05 00:00:05', 'when it was last sealed');
+        assert.equal(newest?.[1], '2026-12-05 00:00:00', 'when it was first sealed, as the version page says');
         assert.equal(newest?.[2], String(OBJECTS + 1));
-        assert.equal(newest?.[4], 'data push (re-sealed by watcher)', 'who sealed it first, then who sealed it again');
+        assert.equal(
+          newest?.[4],
+          'data push (re-sealed 2026-12-05 00:00:05 by watcher)',
+          'who sealed it first, then when and who sealed it again',
+        );
         assert.equal(
           (await page.locator('section.dataset thead th').allTextContents())[4],
           'Sealed by',

@@ -26,7 +26,7 @@ import type * as MinioStoreModule from '../../storage/minio-store';
 import type { BucketOptions, ObjectStore } from '../../storage/object-store';
 import type * as BucketGuardModule from '../../storage/bucket-guard';
 import { asPrefixUri, confineToPrefix, formatS3Uri, parseS3Uri } from '../../core/storage/uri';
-import { sealedByWords } from '../../core/datasets/sealed-by';
+import { firstSealTime, sealedByWords } from '../../core/datasets/sealed-by';
 import { EXIT, UsageError, subcommandError, type CliCommand, type CliIo } from '../command';
 
 /** What the command needs to run, loaded then rather than when `--help` or completion lists it. */
@@ -272,15 +272,17 @@ function writeVersions(
   const { renderTable } = load();
   const columns = [
     { title: 'version' },
-    { title: 'created' },
+    { title: 'sealed' },
     { title: 'objects', align: 'right' as const },
     { title: 'size', align: 'right' as const },
     { title: 'by' },
     { title: 'read by' },
   ];
-  const rows = versions.map((v) => [
+  // By first seal, as shown (the store lists them by their last).
+  const shown = [...versions].sort((a, b) => (firstSealTime(a) < firstSealTime(b) ? -1 : 1));
+  const rows = shown.map((v) => [
     v.id,
-    v.createdAt,
+    firstSealTime(v),
     String(v.count),
     formatBytes(v.bytes),
     sealedByWords(v),

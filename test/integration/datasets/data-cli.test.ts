@@ -64,7 +64,7 @@ it(
     const listed = await fineflow('data', 'versions', prefix);
     assert.equal(listed.code, 0, listed.stderr);
     const [titles, ...rows] = listed.stdout.trim().split('\n');
-    assert.match(titles ?? '', /^version\s+created\s+objects\s+size\s+by\s+read by$/);
+    assert.match(titles ?? '', /^version\s+sealed\s+objects\s+size\s+by\s+read by$/);
     assert.deepEqual(
       rows.map((line) => line.split(/\s+/)[0]),
       [versionA, second.version],
@@ -73,7 +73,10 @@ it(
     await sealDatasetVersion(s3, loadConfig(process.env).s3.bucket, prefix, { createdBy: 'watcher' });
     const resealed = (await fineflow('data', 'versions', prefix)).stdout.trim().split('\n');
     assert.match(resealed[1] ?? '', /\sdata push$/);
-    assert.match(resealed[2] ?? '', /\sdata push \(re-sealed by watcher\)$/);
+    // Its time is the first seal's (the push), with the re-seal's time and sealer after the sealer.
+    const pushedAt = (listed.stdout.trim().split('\n')[2] ?? '').split(/\s+/)[1];
+    assert.equal((resealed[2] ?? '').split(/\s+/)[1], pushedAt, "sealed: the first seal, not the watcher's");
+    assert.match(resealed[2] ?? '', /\sdata push \(re-sealed \d{4}-\d\d-\d\dT[\d:.]+Z by watcher\)$/);
 
     const diff = JSON.parse(
       (await fineflow('data', 'diff', `${prefix}@${versionA}`, second.version, '--json')).stdout,

@@ -12,7 +12,7 @@ import type {
   DatasetView,
   DatasetsView,
 } from '../dataset-types';
-import { sealedByWords, wasResealed } from '../../../core/datasets/sealed-by';
+import { firstSealTime, resealedWords, sealedByWords } from '../../../core/datasets/sealed-by';
 import { formatBytes, formatTime, getJson, h, loadInto, replace, slowDependency, type Child, type Page } from '../util';
 
 const short = (id: string): string => id.slice(0, 12);
@@ -62,10 +62,10 @@ function versionRow(prefix: string, v: DatasetVersionRow): HTMLElement {
       h('a', { href: datasetVersionHref(prefix, v.id), title: v.id }, short(v.id)),
       v.problem ? h('span', { class: 'warning', title: v.problem }, ' manifest unreadable') : undefined,
     ),
-    h('td', { class: 'nowrap', 'data-label': 'sealed' }, formatTime(v.createdAt)),
+    h('td', { class: 'nowrap', 'data-label': 'sealed' }, formatTime(firstSealTime(v))),
     h('td', { class: 'num', 'data-label': 'objects' }, v.count ?? ''),
     h('td', { class: 'num nowrap', 'data-label': 'size' }, v.bytes === undefined ? '' : formatBytes(v.bytes)),
-    h('td', { 'data-label': 'by' }, sealedByWords(v)),
+    h('td', { 'data-label': 'by' }, sealedByWords(v, formatTime)),
     h('td', { 'data-label': 'quality' }, verdictBadge(v.verdict, v.readState)),
     h(
       'td',
@@ -350,12 +350,12 @@ export function datasetVersionPage(prefix: string, id: string, params: URLSearch
         { class: 'facts' },
         ...fact('prefix', h('span', { class: 'mono' }, version.prefix)),
         ...fact('version', h('span', { class: 'mono' }, version.id)),
-        ...fact('sealed', formatTime(version.firstSealedAt ?? version.createdAt)),
+        ...fact('sealed', formatTime(firstSealTime(version))),
         ...fact(
           'by',
           version.firstSealedBy ?? `${version.createdBy} (the last to seal it; the first was not recorded)`,
         ),
-        ...(wasResealed(version)
+        ...(resealedWords(version)
           ? fact('re-sealed', `${formatTime(version.createdAt)} by ${version.createdBy} (the same contents)`)
           : []),
         ...fact('objects', String(version.count)),
