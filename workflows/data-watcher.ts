@@ -47,6 +47,7 @@ import {
 import { RUN_WORKFLOW_TASK_TIMEOUT_MS, type PipelineRunInput } from '../src/core/run/run-types';
 import { pipelineRun } from './pipeline-run';
 import { searchAttributesForRun } from '../src/core/schedules/schedule-search-attributes';
+import { lookFailureText } from '../src/core/schedules/watch-look';
 import { RUN_PAGE_MEMO, runPageDetails, runPageUrl } from '../src/core/run/run-links';
 
 const { fingerprintPrefix } = proxyActivities<DataWatchActivities>({
@@ -123,6 +124,8 @@ export async function dataWatcher(input: DataWatcherInput): Promise<void> {
         else log.warn('trigger ignored: the watched prefix is empty', { path: watcher.config.path });
       }
     } catch (error) {
+      // Said in the state too: the last look stays the old one, and its reader is told why.
+      watcher.lastLookFailure = { at: new Date(Date.now()).toISOString(), error: lookFailureText(String(error)) };
       log.warn('could not list the watched prefix; trying again at the next poll', {
         path: watcher.config.path,
         error: String(error),
@@ -168,6 +171,8 @@ class WatcherState {
   reconfigured = false;
   paused: DataWatcherInput['paused'];
   triggerRequested = false;
+  /** The newest failed look since the last good one (status only). */
+  lastLookFailure: DataWatcherStatus['lastLookFailure'];
   readonly finishedVersions: string[] = [];
   /** Versions whose start Temporal refused: drained with the finished ones, their count taken back. */
   readonly notStarted = new Set<string>();
@@ -189,6 +194,7 @@ class WatcherState {
   /** Remember a look at the prefix for `describe`; an empty one names no version. */
   observed(seen: PrefixFingerprint, atMs: number): void {
     const observedAt = new Date(atMs).toISOString();
+    this.lastLookFailure = undefined;
     if (seen.count === 0 && this.emptyHasNoVersion) {
       const { fingerprint: _none, ...rest } = seen;
       this.lastObservation = { ...rest, observedAt };
@@ -269,6 +275,7 @@ class WatcherState {
       ...(config.appliedAt ? { appliedAt: config.appliedAt } : {}),
       ...(config.onRevert ? { onRevert: config.onRevert } : {}),
       ...(paused ? { paused } : {}),
+      ...(this.lastLookFailure ? { lastLookFailure: this.lastLookFailure } : {}),
     };
   }
 

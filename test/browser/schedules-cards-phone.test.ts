@@ -38,12 +38,13 @@ before(async () => {
           row: {
             watcherId: 'fineflow-defect-retrain-newdata-35ffee42',
             path: 's3://datasets/defects/',
-            pollIntervalMs: 30_000,
+            pollIntervalMs: 600_000,
             debounceMs: 600_000,
             lastObservation: {
               fingerprint: 'e3b0c44298fc1c149afbf4c8996fb924',
               count: 0,
-              observedAt: '2026-12-06T20:59:18.000Z',
+              // A current look: an old one would also carry the stale-look note (schedules-stale-look.test.ts).
+              observedAt: new Date().toISOString(),
             },
             state: {},
             recentRuns: [],

@@ -24,7 +24,9 @@ import { assertCards, assertNoSideScroll } from './page-layout';
 /** sha256 of no bytes: what an older watcher recorded as the "version" of an empty prefix. */
 const NOTHING = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const VERSION = '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef';
-const OBSERVED = '2026-12-06T20:59:18.000Z';
+/** A look of now (whole seconds), as a watcher that keeps looking has: an old one reads as stale (schedules-stale-look). */
+const OBSERVED = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
+const OBSERVED_TEXT = `${OBSERVED.slice(0, 10)} ${OBSERVED.slice(11, 19)}`;
 
 function watcher(
   id: string,
@@ -37,7 +39,7 @@ function watcher(
     row: {
       watcherId: `fineflow-${pipeline}-newdata-${id}`,
       path,
-      pollIntervalMs: 30_000,
+      pollIntervalMs: 600_000,
       debounceMs: 600_000,
       lastObservation: { ...look, observedAt: OBSERVED },
       state: {},
@@ -78,10 +80,10 @@ for (const width of [390, 1280])
           .locator('table[aria-label="Data watchers"] tbody tr')
           .evaluateAll((rows) => rows.map((row) => [row.getAttribute('data-watcher'), row.children[3]?.textContent]));
         assert.deepEqual(looks, [
-          ['fineflow-defect-retrain-newdata-legacy', `2026-12-06 20:59:18: ${EMPTY_LOOK}`],
-          ['fineflow-defect-retrain-newdata-empty', `2026-12-06 20:59:18: ${EMPTY_LOOK}`],
-          ['fineflow-defect-retrain-newdata-data', '2026-12-06 20:59:18: 12 objects, version 0123456789ab'],
-          ['fineflow-line-d-retrain-newdata-empty', `2026-12-06 20:59:18: ${EMPTY_LOOK}`],
+          ['fineflow-defect-retrain-newdata-legacy', `${OBSERVED_TEXT}: ${EMPTY_LOOK}`],
+          ['fineflow-defect-retrain-newdata-empty', `${OBSERVED_TEXT}: ${EMPTY_LOOK}`],
+          ['fineflow-defect-retrain-newdata-data', `${OBSERVED_TEXT}: 12 objects, version 0123456789ab`],
+          ['fineflow-line-d-retrain-newdata-empty', `${OBSERVED_TEXT}: ${EMPTY_LOOK}`],
         ]);
         assert.equal(await page.getByText('e3b0c44298fc').count(), 0, 'no version of no objects anywhere on the page');
         assert.doesNotMatch(await page.locator('main').innerText(), /\bnull\b|\bundefined\b/);

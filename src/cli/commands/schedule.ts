@@ -22,7 +22,13 @@ import type * as TemporalConnectionModule from '../../client/temporal-connection
 import type * as CompileModule from '../../spec/compile';
 import type * as DiagnosticsModule from '../../spec/diagnostics';
 import { formatHumanDuration } from '../../core/spec/durations';
-import { lookText, triggerReach, type TriggerReach, type TriggeredWatcher } from '../../core/schedules/watch-look';
+import {
+  lookText,
+  staleLookText,
+  triggerReach,
+  type TriggerReach,
+  type TriggeredWatcher,
+} from '../../core/schedules/watch-look';
 import type * as ScheduleWordsModule from '../../schedules/schedule-words';
 import type { WatcherRow } from '../../schedules/data-watch-client';
 import type { Plan } from '../../core/spec/plan-types';
@@ -129,8 +135,9 @@ function lastRunText(
 
 function watcherLine(w: WatcherRow): string {
   if ('error' in w) return `watcher ${w.watcherId}: state unavailable (${w.error})`;
+  const stale = staleLookText(w, Date.now());
   const look = w.lastObservation
-    ? `last look ${w.lastObservation.observedAt} (${lookText(w.lastObservation)})`
+    ? `last look ${w.lastObservation.observedAt} (${lookText(w.lastObservation)}${stale ? `; ${stale}` : ''})`
     : 'no look yet';
   const paused = w.paused ? 'paused ' : 'active ';
   const lastRun = lastRunText(w.recentRuns[w.recentRuns.length - 1]);
@@ -200,6 +207,8 @@ function watcherLines(w: ScheduleDetails['watchers'][number]): string[] {
   ];
   const look = w.lastObservation;
   if (look) lines.push(`  last look ${look.observedAt}: ${lookText(look, { bytes: true })}`);
+  const stale = staleLookText(w, Date.now());
+  if (stale) lines.push(`  ${stale}`);
   const candidate = w.state.candidate;
   if (candidate) {
     const since = new Date(candidate.sinceMs).toISOString();

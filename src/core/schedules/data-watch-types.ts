@@ -90,6 +90,11 @@ export interface DataWatcherStatus {
   readonly onRevert?: DataWatchRevertPolicy;
   /** Present while paused: it looks but starts no run (a manual trigger still runs). */
   readonly paused?: { readonly note?: string };
+  /**
+   * The newest look that failed since the last one that succeeded (the listing refused, MinIO down): while it lasts,
+   * `lastObservation` is older than the poll interval says it should be. Not carried across continue-as-new.
+   */
+  readonly lastLookFailure?: { readonly at: string; readonly error: string };
 }
 
 /** Memo key holding the config digest; the watcher rewrites it when a `configure` signal lands. */

@@ -6,6 +6,7 @@
  * schedules page, `fineflow schedule list|describe`) asks this one rule. Pure; bundled into the UI's frontend.
  */
 import type { DataWatchObservation } from './data-watch-types';
+import { formatHumanDuration } from '../spec/durations';
 
 /** What an empty look says instead of a version. */
 export const EMPTY_LOOK = 'nothing under the prefix (no dataset version; no run starts until data arrives)';
@@ -71,4 +72,42 @@ export function triggerReach(pipeline: string, schedule: boolean, watchers: read
       : undefined,
   ].filter((line): line is string => line !== undefined);
   return { lines, emptyPaths, startsNothing: watchers.length > 0 && others.length === 0 };
+}
+
+/** Characters of a failed look's error kept in the watcher's state. */
+const LOOK_FAILURE_CHARS = 300;
+
+/** A failed look's error as the watcher keeps it: bounded, a URL's user info and query left out. */
+export function lookFailureText(error: string): string {
+  const redacted = error.replace(/\b(https?:\/\/)[^\s/@]*@/gi, '$1').replace(/(\bhttps?:\/\/[^\s?]*)\?\S*/gi, '$1?…');
+  return redacted.length > LOOK_FAILURE_CHARS ? `${redacted.slice(0, LOOK_FAILURE_CHARS - 1)}…` : redacted;
+}
+
+/** Looks a watcher may miss before its last one reads as stale: a slow listing, a retry, a worker restart. */
+const MISSED_LOOKS = 2;
+/** Slack beyond the missed looks (a loaded control worker takes its time). */
+const STALE_SLACK_MS = 30_000;
+
+/**
+ * Why a watcher's last look is older than its poll interval allows, in words, or undefined while it is current. A
+ * watcher's state is what its last finished workflow task left: a look that failed (it says why), a look no worker
+ * ran, or a workflow task that keeps failing leave the old look in place while the state still answers.
+ */
+export function staleLookText(
+  watcher: {
+    readonly pollIntervalMs: number;
+    readonly lastObservation?: { readonly observedAt: string };
+    readonly lastLookFailure?: { readonly at: string; readonly error: string };
+  },
+  nowMs: number,
+): string | undefined {
+  if (watcher.lastLookFailure) return `the last look failed: ${watcher.lastLookFailure.error}`;
+  const at = watcher.lastObservation ? Date.parse(watcher.lastObservation.observedAt) : Number.NaN;
+  if (!Number.isFinite(at)) return undefined;
+  const lateMs = nowMs - at;
+  if (lateMs <= MISSED_LOOKS * watcher.pollIntervalMs + STALE_SLACK_MS) return undefined;
+  return (
+    `no look for ${formatHumanDuration(lateMs)} (it looks every ${formatHumanDuration(watcher.pollIntervalMs)}): ` +
+    'is a control worker running and keeping up? `fineflow dev status` lists the pools with a worker'
+  );
 }

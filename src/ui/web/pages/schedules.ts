@@ -16,7 +16,13 @@ import {
   toast,
   type Page,
 } from '../util';
-import { lookText, triggerReach, type LookRecord, type TriggeredWatcher } from '../../../core/schedules/watch-look';
+import {
+  lookText,
+  staleLookText,
+  triggerReach,
+  type LookRecord,
+  type TriggeredWatcher,
+} from '../../../core/schedules/watch-look';
 
 interface ScheduleListing {
   readonly pipeline: string;
@@ -39,6 +45,8 @@ type WatcherListing = {
       readonly paused?: { readonly note?: string };
       /** The last look; no fingerprint (absent, or null) when the prefix held nothing (src/core/schedules/watch-look.ts). */
       readonly lastObservation?: LookRecord & { readonly observedAt: string };
+      /** The newest failed look since the last good one. */
+      readonly lastLookFailure?: { readonly at: string; readonly error: string };
       readonly state: { readonly queuedVersion?: string };
       readonly recentRuns: readonly { readonly runId: string; readonly status: string; readonly startedAt: string }[];
     }
@@ -139,11 +147,25 @@ function watcherRow(w: WatcherListing, act: (pipeline: string, action: Action) =
     h('td', {}, h('code', {}, w.path)),
     h('td', {}, h('a', { href: `#/runs?pipeline=${encodeURIComponent(w.pipeline)}` }, w.pipeline)),
     h('td', { class: 'watcher-state' }, w.paused ? `paused${w.paused.note ? ` (${w.paused.note})` : ''}` : 'active'),
-    h('td', {}, look ? `${formatTime(look.observedAt)}: ${lookText(look)}` : 'no look yet'),
+    h(
+      'td',
+      { class: 'last-look' },
+      look ? `${formatTime(look.observedAt)}: ${lookText(look)}` : 'no look yet',
+      staleNote(w),
+    ),
     h('td', {}, w.state.queuedVersion ? w.state.queuedVersion.slice(0, 12) : '–'),
     h('td', {}, lastRun ? h('span', {}, runLink(lastRun.runId), ` ${lastRun.status}`) : 'no run yet'),
     h('td', { class: 'actions' }, ...actionButtons(`watcher:${w.watcherId}`, w.pipeline, w.paused !== undefined, act)),
   );
+}
+
+/**
+ * Why the last look is older than the watcher's poll interval allows (its state is what its last finished workflow
+ * task left: a failed look, one no worker ran, a failing task leave the old look while the state still answers).
+ */
+function staleNote(w: Extract<WatcherListing, { path: string }>): HTMLElement | undefined {
+  const why = staleLookText(w, Date.now());
+  return why ? h('div', { class: 'warning stale-look', role: 'note' }, why) : undefined;
 }
 
 /**

@@ -1,0 +1,42 @@
+/**
+ * When a data watcher's last look is older than its poll interval allows, and what a failed look keeps of its error
+ * (src/core/schedules/watch-look.ts): the schedules page and `fineflow schedule list|describe` say it from one rule.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { lookFailureText, staleLookText } from '../../../src/core/schedules/watch-look';
+
+const NOW = Date.parse('2026-12-07T11:43:00.000Z');
+const look = (iso: string) => ({ observedAt: iso });
+
+test('a look within two polls and 30 s is current; an older one says how old and what to check', () => {
+  const every = { pollIntervalMs: 60_000 };
+  assert.equal(staleLookText({ ...every, lastObservation: look('2026-12-07T11:41:00.000Z') }, NOW), undefined);
+  assert.equal(staleLookText({ ...every, lastObservation: look('2026-12-07T11:40:31.000Z') }, NOW), undefined);
+  assert.equal(
+    staleLookText({ ...every, lastObservation: look('2026-12-07T11:32:51.000Z') }, NOW),
+    'no look for 10m 9s (it looks every 1m): is a control worker running and keeping up? `fineflow dev status` ' +
+      'lists the pools with a worker',
+  );
+  assert.equal(staleLookText(every, NOW), undefined, 'no look yet is said elsewhere');
+});
+
+test('a failed look says why, whatever its age', () => {
+  const failure = { at: '2026-12-07T11:42:00.000Z', error: 'S3 AccessDenied' };
+  assert.equal(
+    staleLookText(
+      { pollIntervalMs: 60_000, lastObservation: look('2026-12-07T11:42:00.000Z'), lastLookFailure: failure },
+      NOW,
+    ),
+    'the last look failed: S3 AccessDenied',
+  );
+});
+
+test("a failed look's error is bounded and names no credential", () => {
+  const text = lookFailureText(
+    `fetch https://user:secret@minio.example/datasets?X-Amz-Signature=abc failed ${'x'.repeat(500)}`,
+  );
+  assert.ok(text.length <= 300);
+  assert.doesNotMatch(text, /secret|X-Amz-Signature|abc/);
+  assert.match(text, /^fetch https:\/\/minio\.example\/datasets\?… failed/);
+});
