@@ -12,6 +12,7 @@ import { paramsAfterRetries, readRecordedRunInput } from '../client/run-input';
 import { paramValues } from '../core/run/params';
 import { ScheduleService } from '../schedules/schedule-client';
 import type { RunClient } from '../client/run-client';
+import { forEachInFlight } from '../core/in-flight';
 
 export interface DatasetNeeds {
   /** Why a version is needed (sentences naming the schedule, watcher or run), by version id. */
@@ -33,6 +34,9 @@ export interface OpenRunReads {
 }
 
 const GRPC_NOT_FOUND = 5;
+
+/** Open runs whose input and history are read at once. */
+const HISTORIES_IN_FLIGHT = 8;
 
 /** `s3://b/p/@0123456789ab…`: a pin as the reasons show it. */
 function shortPin(prefix: string, id: string): string {
@@ -56,13 +60,19 @@ export async function gatherDatasetNeeds(client: Client, runs: Pick<RunClient, '
   }
   const openRuns = new Set<string>();
   const unpinnedReads: OpenRunReads[] = [];
-  for (const { runId, startedAtMs } of await runs.openRuns()) {
-    const found = await openRunPins(client, runId);
-    if (!found) continue; // ended and gone since the listing
+  const open = await runs.openRuns();
+  // A few histories at a time: one after another, gc waited out a round trip per open run in turn.
+  const found = new Array<Awaited<ReturnType<typeof openRunPins>>>(open.length);
+  await forEachInFlight(open, HISTORIES_IN_FLIGHT, async ({ runId }, index) => {
+    found[index] = await openRunPins(client, runId);
+  });
+  for (const [index, { runId, startedAtMs }] of open.entries()) {
+    const pins = found[index];
+    if (!pins) continue; // ended and gone since the listing
     openRuns.add(runId);
-    for (const pin of found.pins) need(pin.id, `run ${runId} (not ended) pins it (${shortPin(pin.prefix, pin.id)})`);
-    if (found.triggeredBy) need(found.triggeredBy, `run ${runId} (not ended) was triggered by it`);
-    if (found.locations.length > 0) unpinnedReads.push({ runId, startedAtMs, locations: found.locations });
+    for (const pin of pins.pins) need(pin.id, `run ${runId} (not ended) pins it (${shortPin(pin.prefix, pin.id)})`);
+    if (pins.triggeredBy) need(pins.triggeredBy, `run ${runId} (not ended) was triggered by it`);
+    if (pins.locations.length > 0) unpinnedReads.push({ runId, startedAtMs, locations: pins.locations });
   }
   return { pins, openRuns, unpinnedReads };
 }
