@@ -7,10 +7,13 @@
  * given the same stages at the same workflow time they come out the same. Starting a stage is not decided here: that
  * leaves an event of its own. Pure; no Node built-ins.
  *
- * Not mirrored: the `finally:` phase (a run terminated in it keeps its finally stages as the events left them) and
- * an execution draining towards continue-as-new (it decides nothing; here its ready stages may be decided anyway).
+ * The `finally:` phase too: once the normal stages succeeded or failed (and, after a failure, the ones it cancelled
+ * settled), the finally stages a `when:` skips or a failed finally `needs` rules out are decided as the workflow's
+ * `runFinallyPhase` does. Not mirrored: the finally phase of a cancelled run, and an execution draining towards
+ * continue-as-new (it decides nothing; here its ready stages may be decided anyway).
  */
-import { nextSchedulingStep, SETTLED_OK } from './dag';
+import { nextSchedulingStep, SETTLED_OK, type SchedulingPhase } from './dag';
+import { hasFinallyStages } from './finally';
 import { describeStageFailure } from './failures';
 import { fanOutFailure, nextFanOutStep, resolveFanOutItems } from './fan-out';
 import { RunTracker } from './run-tracker';
@@ -31,21 +34,38 @@ export function unrecordedDecisions(
   params: CarriedRunState['params'],
 ): DecideUnrecorded {
   let mainEnded = false;
+  const withFinally = hasFinallyStages(input.plan);
   return (stages, at) => {
-    if (mainEnded || !mayDecide(input, stages)) return stages;
+    const mainMayDecide = !mainEnded && mayDecide(input, stages, 'main');
+    // The finally phase comes only once no normal stage runs: a cheap scan before the tracker is built.
+    const finallyMayDecide = withFinally && !normalStageRunning(input, stages) && mayDecide(input, stages, 'finally');
+    if (!mainMayDecide && !finallyMayDecide) return stages;
     const run = new RunTracker({ ...input, carried: carriedOf(input, stages, params, at) }, runId, at);
-    const changed = decide(run, at);
+    let changed = mainMayDecide && decide(run, at, 'main');
     const status = run.mainStatus();
     if (status === 'succeeded' || status === 'failed') mainEnded = true;
+    // The workflow enters its finally phase once the normal stages ended and, after a failure, the others it
+    // cancelled settled; in the same workflow task it decides the finally stages that are ready.
+    if (withFinally && mainEnded && !normalStageRunning(input, run.snapshot().stages)) {
+      run.enterFinally(status === 'succeeded' ? 'succeeded' : 'failed');
+      changed = decide(run, at, 'finally') || changed;
+    }
     return changed ? mergeStages(stages, run.snapshot().stages) : stages;
   };
 }
 
+/** A normal (not `finally:`) stage still runs: a failed run's finally phase waits for it to be cancelled. */
+function normalStageRunning(input: PipelineRunInput, stages: readonly StageState[]): boolean {
+  const finallyIds = new Set(input.plan.stages.filter((stage) => stage.finally === true).map((stage) => stage.id));
+  return stages.some((stage) => stage.status === 'running' && !finallyIds.has(stage.instanceOf ?? stage.id));
+}
+
 /**
- * Cheap test first (this runs after every event, also each of a wide fan-out's instances): is a normal stage pending
- * with every `needs` settled, or a running fan-out with no instance left pending or running?
+ * Cheap test first (this runs after every event, also each of a wide fan-out's instances): is a stage of the phase
+ * pending with every `needs` settled (in the finally phase, any pending finally stage), or a running fan-out with no
+ * instance left pending or running?
  */
-function mayDecide(input: PipelineRunInput, stages: readonly StageState[]): boolean {
+function mayDecide(input: PipelineRunInput, stages: readonly StageState[], phase: SchedulingPhase): boolean {
   const status = new Map<string, StageState['status']>();
   const open = new Set<string>();
   for (const stage of stages) {
@@ -54,9 +74,10 @@ function mayDecide(input: PipelineRunInput, stages: readonly StageState[]): bool
       open.add(stage.instanceOf);
   }
   return input.plan.stages.some((planned) => {
-    if (planned.finally === true) return false;
+    if ((planned.finally === true) !== (phase === 'finally')) return false;
     const own = status.get(planned.id) ?? 'pending';
     if (own === 'running') return planned.fanOut !== undefined && !open.has(planned.id);
+    if (phase === 'finally') return own === 'pending';
     return own === 'pending' && planned.needs.every((need) => SETTLED_OK.has(status.get(need) ?? 'pending'));
   });
 }
@@ -82,12 +103,12 @@ function mergeStages(before: readonly StageState[], after: readonly StageState[]
   });
 }
 
-/** One pass of the workflow's main scheduling, starting nothing; true when it decided anything. */
-function decide(run: RunTracker, at: string): boolean {
+/** One pass of the workflow's scheduling in `phase`, starting nothing; true when it decided anything. */
+function decide(run: RunTracker, at: string, phase: SchedulingPhase): boolean {
   let any = false;
   for (let changed = true; changed;) {
     changed = settleFanOuts(run, at);
-    const step = nextSchedulingStep(run.plan, run.statuses(), 'main');
+    const step = nextSchedulingStep(run.plan, run.statuses(), phase);
     for (const { stageId, reason } of step.skip) {
       run.markSkipped(stageId, at, reason);
       changed = true;

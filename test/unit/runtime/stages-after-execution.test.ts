@@ -227,3 +227,45 @@ test('with the workflow decisions: a false `when` skips, a fan-out expands and g
     ['succeeded', 'pending', 'pending', 'pending'],
   );
 });
+
+test('the finally phase: once the normal stages ended, a false `when` skips a finally stage, not before', () => {
+  const finallyPlan = makePlan(
+    'p',
+    [
+      { id: 'a' },
+      { id: 'b', needs: ['a'] },
+      { id: 'notify', finally: true, when: '${{ params.notify }}' },
+      { id: 'cleanup', finally: true },
+    ],
+    { notify: false },
+  );
+  const input = { plan: finallyPlan, trigger: { kind: 'manual' as const } };
+  const start = new RunTracker(input, 'r', 'T0').snapshot().stages;
+  const error = { type: 'FineflowInvalidInput', message: 'bad' };
+  const read = (events: StageEvent[]) =>
+    new Map(
+      stagesAfterExecution(finallyPlan.stages, start, events, unrecordedDecisions(input, 'r', { notify: false })).map(
+        (s) => [s.id, s],
+      ),
+    );
+  // While a normal stage runs, the finally stages wait.
+  const running = read([
+    { kind: 'began', at: 'T0' },
+    { kind: 'started', stageId: 'a', at: 'T0' },
+  ]);
+  assert.equal(running.get('notify')?.status, 'pending');
+  // `a` failed: the run's normal stages ended; `notify` is skipped then, `cleanup` left to start.
+  const ended = read([
+    { kind: 'began', at: 'T0' },
+    { kind: 'started', stageId: 'a', at: 'T0' },
+    { kind: 'failed', stageId: 'a', at: 'T1', error, attempt: 1 },
+    { kind: 'started', stageId: 'cleanup', at: 'T1' },
+  ]);
+  assert.deepEqual(
+    ['notify', 'cleanup'].map((id) => [ended.get(id)?.status, ended.get(id)?.reason, ended.get(id)?.endedAt]),
+    [
+      ['skipped', 'when was false: ${{ params.notify }}', 'T1'],
+      ['running', undefined, undefined],
+    ],
+  );
+});
