@@ -44,15 +44,31 @@ async function readExecutionInput(
     execution: { workflowId: runId, ...(execution ? { runId: execution } : {}) },
     maximumPageSize: 1,
   });
-  const started = response.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
+  return executionInputOf(client, runId, response.history?.events?.[0]);
+}
+
+/** The input and first execution's id recorded in an execution's first history event. */
+async function executionInputOf(
+  client: Client,
+  runId: string,
+  startedEvent: temporal.api.history.v1.IHistoryEvent | undefined,
+): Promise<{ input: unknown; firstExecutionRunId?: string }> {
+  const started = startedEvent?.workflowExecutionStartedEventAttributes;
   const payload = started?.input?.payloads?.[0];
   if (!payload) throw new InvalidInputError(`run ${runId} has no recorded input`, { runId });
   const first = started.firstExecutionRunId || undefined;
   return { input: await decodeHistoryPayload(client, payload), ...(first ? { firstExecutionRunId: first } : {}) };
 }
 
-export async function readRecordedRunInput(client: Client, runId: string): Promise<RecordedRunInput> {
-  const latest = await readExecutionInput(client, runId, undefined);
+export async function readRecordedRunInput(
+  client: Client,
+  runId: string,
+  /** The latest execution's history, when the caller has fetched it already: its first event is read, not fetched. */
+  latestEvents?: readonly temporal.api.history.v1.IHistoryEvent[],
+): Promise<RecordedRunInput> {
+  const latest = latestEvents
+    ? await executionInputOf(client, runId, latestEvents[0])
+    : await readExecutionInput(client, runId, undefined);
   if (hasPlan(latest.input)) return { input: latest.input };
   const stored = isObject(latest.input) && isObject(latest.input.stored) ? latest.input.stored : undefined;
   if (stored && latest.firstExecutionRunId) {

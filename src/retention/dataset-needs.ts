@@ -86,8 +86,9 @@ async function openRunPins(
   runId: string,
 ): Promise<{ pins: ReturnType<typeof datasetPinsIn>; locations: string[]; triggeredBy?: string } | undefined> {
   try {
-    const { input } = await readRecordedRunInput(client, runId);
+    // One fetch of the latest execution's history gives both its input (first event) and its retries.
     const events = (await client.workflow.getHandle(runId).fetchHistory()).events ?? [];
+    const { input } = await readRecordedRunInput(client, runId, events);
     const params = await paramsAfterRetries(client, input.plan, paramValues(input.plan), events);
     const triggeredBy = datasetVersionOf(input.trigger);
     return {
