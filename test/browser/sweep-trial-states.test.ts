@@ -12,7 +12,7 @@ import { trialTableFromResults, trialTableFromStatus } from '../../src/client/sw
 import { withTrialAttempts } from '../../src/client/trial-attempts';
 import type { SweepResultsDocument } from '../../src/core/sweep/sweep-results';
 import { chartPage, usePageModule } from './web-page';
-import { assertCards, assertNoSideScroll } from './page-layout';
+import { assertNoSideScroll } from './page-layout';
 import { screenshot } from '../e2e/helpers/ui-browser';
 
 const web = usePageModule('./pages/sweep-view', ['sweepView']);
@@ -167,8 +167,9 @@ test('on a 390 px phone a trial’s state stays on one line and the page does no
 });
 
 // At 390 px the trials table kept its columns in a box that scrolled sideways: a trial's objective and its params were
-// off the screen's right edge. Each trial is now a card, every value after its column's name, within the screen.
-test('on a 390 px phone each trial is a card: every value on screen after its name, the box does not scroll', async () => {
+// off the screen's right edge. Each trial is now one line (★, id, state, objective) with its epochs and params behind a
+// tap, every value after its name, within the screen (sweep-trials-phone.test.ts has the rest).
+test('on a 390 px phone each trial is one line, its params after their names behind a tap; the box does not scroll', async () => {
   const wide: SweepResultsDocument = {
     ...document,
     rows: document.rows.map((row, i) => ({
@@ -192,10 +193,11 @@ test('on a 390 px phone each trial is a card: every value on screen after its na
       await page.evaluate(
         `document.getElementById('box').append(...sweepView(${JSON.stringify(trialTableFromResults('sweep', wide))}, []).filter(Boolean))`,
       );
-      await assertCards(page, 'table.trials tbody tr', 5);
+      assert.equal(await page.locator('table.trials tbody tr').count(), 5);
+      await page.locator('table.trials tr.best button.more-toggle').click();
       // A choice param reads as written, a number to 4 significant digits ("all" was shown in JSON quotes).
-      const cells = await page.locator('table.trials tr.best td').allTextContents();
-      assert.deepEqual(cells.slice(5), ['32', 'all', '0', '3', '0.01000']);
+      const cells = await page.locator('table.trials tr.best td.param:visible').allTextContents();
+      assert.deepEqual(cells, ['32', 'all', '0', '3', '0.01000']);
       const box = (await page.evaluate(
         `(() => { const t = document.querySelector('table.trials'); const b = t.closest('.scroll');
           return { box: b.scrollWidth - b.clientWidth, table: t.scrollWidth - t.clientWidth }; })()`,
@@ -204,10 +206,10 @@ test('on a 390 px phone each trial is a card: every value on screen after its na
       const title = (await page.evaluate(
         `(() => { const row = document.querySelector('table.trials tr.best');
           const [mark, title] = [row.querySelector('td.card-mark'), row.querySelector('td.card-title')];
-          return { before: getComputedStyle(title, '::before').content, id: title.textContent, mark: mark.textContent,
+          return { id: title.textContent, mark: mark.textContent,
             oneLine: Math.round(mark.getBoundingClientRect().top) === Math.round(title.getBoundingClientRect().top) }; })()`,
-      )) as { before: string; id: string; mark: string; oneLine: boolean };
-      assert.deepEqual(title, { before: '"Trial "', id: '0', mark: '★', oneLine: true }, 'the best card: ★ Trial 0');
+      )) as { id: string; mark: string; oneLine: boolean };
+      assert.deepEqual(title, { id: '0', mark: '★', oneLine: true }, 'the best row: ★ 0');
       await screenshot(page, `sweep-trials-phone-${colorScheme}`);
     } finally {
       await page.context().close();
