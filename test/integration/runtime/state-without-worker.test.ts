@@ -13,9 +13,9 @@ import { CANCELLED_RESULT_MEMO } from '../../../src/core/run/run-result';
 import { DependencyUnavailableError } from '../../../src/core/errors';
 import { connectClient } from '../../../src/client/temporal-connection';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
-import { workflowQueuePollers } from '../../../src/client/worker-presence';
 import { makePlan } from '../../fixtures/runtime/plans';
 import { randomSuffix, startRuntimeHarness } from '../../fixtures/runtime/harness';
+import { readWithoutWorker, stageTable, terminateContinuedRun } from '../../fixtures/runtime/terminated-run';
 import { runCli } from '../../helpers/cli';
 
 test('an ended run shows its stages from history once its workers are gone; a running one fails fast', async () => {
@@ -366,82 +366,50 @@ test('a terminated run that continued as new reads without a worker as its last 
 
 test('a terminated continued run reads its skipped stage, new fan-out and spent outage without a worker', async () => {
   const h = await startRuntimeHarness();
-  // Everything a reader shows of a stage, times included: they are the workflow's own clock in both readings.
-  const table = (stages: readonly StageState[]) =>
-    stages.map((s) => [
-      s.id,
-      s.status,
-      s.attempts,
-      JSON.stringify(s.outputs ?? null),
-      s.reason ?? '',
-      s.error?.message ?? '',
-      s.startedAt ?? '',
-      s.endedAt ?? '',
-      s.instanceOf ?? '',
-      JSON.stringify(s.item ?? null),
-    ]);
   // A chain long enough that the run continues as new before the stages under test begin (100-event limit).
   const chain = Array.from({ length: 18 }, (_, i) => ({ id: `c${i + 1}`, needs: i === 0 ? [] : [`c${i}`] }));
   const last = chain[chain.length - 1]?.id as string;
-  let runId: string;
-  let withWorker: RunState;
-  try {
-    const runs = new RunClient(h.client, {
-      bucket: h.config.s3.bucket,
-      workflowTaskQueue: h.runs.workflowTaskQueue,
-      store: h.store,
-      historyEventLimit: 100,
-    });
-    runId = await runs.submit(
-      h.plan(
-        'terminated-decisions',
-        [
-          ...chain,
-          // Skipped by its condition: no event says so.
-          { id: 'deploy', needs: [last], when: '${{ params.deploy }}' },
-          // Instances made from items in the latest execution; the fan-in is no event either.
-          {
-            id: 'fan',
-            needs: [last],
-            fanOut: { forEach: ['a', 'b'], failFast: false, minSuccessRatio: 1 },
-            with: { value: '${{ item }}' },
-          },
-          { id: 'gather', needs: ['fan'], with: { value: '${{ stages.fan.outputs.value }}' } },
-          // A dependency that stays down past the stage's outage budget: the stage waits for a retry.
-          {
-            id: 'outage',
-            needs: [last],
-            uses: 'test-flaky',
-            with: { failTimes: 1000, outage: true },
-            onFailure: 'pause',
-            retry: {
-              maxAttempts: 1,
-              initialIntervalMs: 200,
-              backoffCoefficient: 1,
-              maximumIntervalMs: 200,
-              outageBudgetMs: 500,
-            },
-          },
-          { id: 'slow', needs: [last], with: { sleepMs: 60_000, steps: 60 }, heartbeatTimeoutMs: 5_000 },
-        ],
-        { deploy: false },
-      ),
-    );
-    const stageOf = (s: RunState, id: string) => s.stages.find((stage) => stage.id === id);
-    await runs.watch(runId, () => undefined, {
-      until: (s) =>
-        stageOf(s, 'outage')?.status === 'waiting' &&
-        stageOf(s, 'gather')?.status === 'succeeded' &&
-        stageOf(s, 'slow')?.progress !== undefined,
-    });
-    const handle = h.client.workflow.getHandle(runId);
-    const latest = await handle.describe();
-    assert.notEqual(latest.runId, latest.raw.workflowExecutionInfo?.firstRunId, 'the run continued as new');
-    await handle.terminate('operator stopped it');
-    withWorker = await runs.state(runId, { timeoutMs: 10_000 });
-  } finally {
-    await h.close();
-  }
+  const plan = h.plan(
+    'terminated-decisions',
+    [
+      ...chain,
+      // Skipped by its condition: no event says so.
+      { id: 'deploy', needs: [last], when: '${{ params.deploy }}' },
+      // Instances made from items in the latest execution; the fan-in is no event either.
+      {
+        id: 'fan',
+        needs: [last],
+        fanOut: { forEach: ['a', 'b'], failFast: false, minSuccessRatio: 1 },
+        with: { value: '${{ item }}' },
+      },
+      { id: 'gather', needs: ['fan'], with: { value: '${{ stages.fan.outputs.value }}' } },
+      // A dependency that stays down past the stage's outage budget: the stage waits for a retry.
+      {
+        id: 'outage',
+        needs: [last],
+        uses: 'test-flaky',
+        with: { failTimes: 1000, outage: true },
+        onFailure: 'pause',
+        retry: {
+          maxAttempts: 1,
+          initialIntervalMs: 200,
+          backoffCoefficient: 1,
+          maximumIntervalMs: 200,
+          outageBudgetMs: 500,
+        },
+      },
+      { id: 'slow', needs: [last], with: { sleepMs: 60_000, steps: 60 }, heartbeatTimeoutMs: 5_000 },
+    ],
+    { deploy: false },
+  );
+  const stageOf = (s: RunState, id: string) => s.stages.find((stage) => stage.id === id);
+  const { runId, withWorker } = await terminateContinuedRun(h, plan, {
+    historyEventLimit: 100,
+    until: (s) =>
+      stageOf(s, 'outage')?.status === 'waiting' &&
+      stageOf(s, 'gather')?.status === 'succeeded' &&
+      stageOf(s, 'slow')?.progress !== undefined,
+  });
   assert.equal(withWorker.status, 'terminated');
   const byId = new Map(withWorker.stages.map((s) => [s.id, s]));
   assert.equal(byId.get('deploy')?.status, 'skipped');
@@ -451,39 +419,19 @@ test('a terminated continued run reads its skipped stage, new fan-out and spent 
   assert.equal(byId.get('outage')?.status, 'cancelled');
   assert.match(byId.get('outage')?.error?.message ?? '', /a dependency stayed unavailable for/);
 
-  // Nobody polls the run's queue any more (Temporal lists a stopped worker's poller for a while: this client takes
-  // one unseen for 1 s as gone): the state is read from history, no query waits out its timeout.
-  const queries: string[] = [];
-  const client = await connectClient(h.config.temporal, {
-    interceptors: {
-      workflow: [
-        {
-          async query(input, next) {
-            queries.push(input.queryType);
-            return next(input);
-          },
-        },
-      ],
-    },
-  });
-  try {
-    const runs = new RunClient(client, {
-      bucket: h.config.s3.bucket,
-      workflowTaskQueue: taskQueueForPool(`nobody-${randomSuffix()}`),
-      store: h.store,
-      controlPollerGoneAfterMs: 1_000,
-    });
-    // The precondition, awaited: Temporal no longer lists the stopped control worker as polling within that second.
-    while ((await workflowQueuePollers(client, h.runs.workflowTaskQueue, Date.now(), 1_000)) > 0)
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    const state = await runs.state(runId, { timeoutMs: 10_000 });
-    assert.equal(state.status, 'terminated');
-    assert.deepEqual(queries, [], 'no state query is sent when no worker polls the run');
-    assert.deepEqual(table(state.stages), table(withWorker.stages), 'the stages as the terminated execution left them');
-  } finally {
-    await client.connection.close();
-  }
+  const { state, queries } = await readWithoutWorker(h, runId);
+  assert.equal(state.status, 'terminated');
+  assert.deepEqual(queries, [], 'no state query is sent when no worker polls the run');
+  assert.deepEqual(
+    stageTable(state.stages),
+    stageTable(withWorker.stages),
+    'the stages as the terminated execution left them',
+  );
   const status = await runCli(['status', runId, '--json']);
   assert.equal(status.code, 0, status.stderr);
-  assert.deepEqual(table((JSON.parse(status.stdout) as RunState).stages), table(withWorker.stages), 'status --json');
+  assert.deepEqual(
+    stageTable((JSON.parse(status.stdout) as RunState).stages),
+    stageTable(withWorker.stages),
+    'status --json',
+  );
 });
