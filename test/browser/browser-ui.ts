@@ -2,6 +2,7 @@
  * The real UI server on an in-memory store, with only the run-client calls a test's pages make, and Debian's Chromium:
  * what the browser tests that load whole pages (not single charts, ./web-page.ts) start before and close after.
  */
+import { after, before } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { launchChromium } from '../../scripts/chromium';
@@ -40,6 +41,30 @@ export async function startBrowserUi(options: {
 export async function closeBrowserUi(started: Partial<BrowserUi>): Promise<void> {
   await started.browser?.close();
   await started.ui?.close();
+}
+
+/**
+ * The UI server with no runs and an empty in-memory store, and Chromium, started before the file's tests and closed
+ * after them: for pages that need no data (the header, the pipelines page, a run the page is handed). Read `ui` and
+ * `browser` inside a test.
+ */
+export function useEmptyBrowserUi(): BrowserUi {
+  const started: Partial<BrowserUi> = {};
+  before(async () => {
+    const store = createMemoryObjectStore({ buckets: ['fineflow'] });
+    Object.assign(started, await startBrowserUi({ runs: {}, store, bucket: 'fineflow' }));
+  });
+  after(() => closeBrowserUi(started));
+  return {
+    get ui(): RunningUi {
+      if (!started.ui) throw new Error('useEmptyBrowserUi: not started yet (read it inside a test)');
+      return started.ui;
+    },
+    get browser(): Browser {
+      if (!started.browser) throw new Error('useEmptyBrowserUi: not started yet (read it inside a test)');
+      return started.browser;
+    },
+  };
 }
 
 /**

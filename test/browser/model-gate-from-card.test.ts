@@ -14,9 +14,8 @@ import type { Browser } from 'playwright-core';
 import type { RunState } from '../../src/core/run/run-types';
 import { createMemoryObjectStore } from '../../src/storage/memory-store';
 import type { RunningUi } from '../../src/ui/server';
-import { makePlan } from '../fixtures/runtime/plans';
 import { closeBrowserUi, recordedRunsClient, startBrowserUi } from './browser-ui';
-import { manualRun, succeededStage } from './run-fixtures';
+import { manualRun, registeringPlan, succeededStage } from './run-fixtures';
 import { openPage, screenshot } from '../e2e/helpers/ui-browser';
 import { assertNoSideScroll } from './page-layout';
 
@@ -60,17 +59,7 @@ before(async () => {
         : {}),
     });
   }
-  const model = '${{ stages.finetune.outputs.model }}';
-  const plan = makePlan('gated', [
-    { id: 'finetune', uses: 'fine-tune' },
-    { id: 'evaluate', uses: 'evaluate', with: { model, split: 'test' }, needs: ['finetune'] },
-    {
-      id: 'register',
-      uses: 'register-model',
-      with: { model, metrics: '${{ stages.evaluate.outputs.metrics }}' },
-      needs: ['evaluate'],
-    },
-  ]);
+  const plan = registeringPlan('gated');
   // Only the run of the card that records no verdict is still in Temporal; every other one is gone.
   const kept = runOf(OLD_CARD_RUN_KEPT);
   const states = new Map<string, RunState>([

@@ -11,13 +11,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { defaultPayloadConverter } from '@temporalio/common';
-import type { RunClient } from '../../src/client/run-client';
 import { sealDatasetVersion } from '../../src/datasets/version-store';
 import { createMemoryObjectStore } from '../../src/storage/memory-store';
 import type { RunningUi } from '../../src/ui/server';
 import { makePlan } from '../fixtures/runtime/plans';
-import { closeBrowserUi, startBrowserUi } from './browser-ui';
+import { closeBrowserUi, recordedRunsClient, startBrowserUi } from './browser-ui';
 import { manualRun, succeededStage } from './run-fixtures';
 import { openPage, screenshot } from '../e2e/helpers/ui-browser';
 import { assertNoSideScroll } from './page-layout';
@@ -96,34 +94,8 @@ before(async () => {
       succeededStage('register', 'register-model', 'cpu', { version: 1 }),
     ],
   });
-  // The run's recorded start, as Temporal's history holds it (read by src/client/run-input.ts).
-  const started = { plan, trigger: { kind: 'manual' } };
-  const client = {
-    options: {
-      namespace: 'default',
-      loadedDataConverter: { payloadCodecs: [], payloadConverter: defaultPayloadConverter },
-    },
-    workflowService: {
-      getWorkflowExecutionHistory: async () => ({
-        history: {
-          events: [
-            {
-              workflowExecutionStartedEventAttributes: {
-                input: { payloads: [defaultPayloadConverter.toPayload(started)] },
-              },
-            },
-          ],
-        },
-      }),
-    },
-  };
-  const runs = {
-    client,
-    state: async (runId: string) => {
-      if (runId !== RUN) throw new Error(`no run ${runId}`);
-      return state;
-    },
-  } as unknown as Partial<RunClient>;
+  // The run's plan comes from its recorded start, its state from the run client (browser-ui.ts).
+  const runs = recordedRunsClient(plan, new Map([[RUN, state]]));
   ({ ui, browser } = await startBrowserUi({ runs, store, bucket: BUCKET }));
 });
 after(() => closeBrowserUi({ ui, browser }));

@@ -11,14 +11,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { defaultPayloadConverter } from '@temporalio/common';
-import type { RunClient } from '../../src/client/run-client';
 import type { RunState } from '../../src/core/run/run-types';
 import { createMemoryObjectStore } from '../../src/storage/memory-store';
 import type { RunningUi } from '../../src/ui/server';
-import { makePlan } from '../fixtures/runtime/plans';
-import { closeBrowserUi, startBrowserUi } from './browser-ui';
-import { manualRun, succeededStage } from './run-fixtures';
+import { closeBrowserUi, recordedRunsClient, startBrowserUi } from './browser-ui';
+import { manualRun, registeringPlan, succeededStage } from './run-fixtures';
 import { openPage, screenshot } from '../e2e/helpers/ui-browser';
 import { assertCards, assertNoSideScroll } from './page-layout';
 
@@ -57,17 +54,7 @@ let ui: RunningUi;
 
 before(async () => {
   const store = createMemoryObjectStore({ buckets: [BUCKET] });
-  const model = '${{ stages.finetune.outputs.model }}';
-  const plan = makePlan('quickstart', [
-    { id: 'finetune', uses: 'fine-tune' },
-    { id: 'evaluate', uses: 'evaluate', with: { model, split: 'test' }, needs: ['finetune'] },
-    {
-      id: 'register',
-      uses: 'register-model',
-      with: { model, metrics: '${{ stages.evaluate.outputs.metrics }}' },
-      needs: ['evaluate'],
-    },
-  ]);
+  const plan = registeringPlan('quickstart');
   const states = new Map<string, RunState>();
   for (const { version, run, passed, metrics } of REGISTERED) {
     await store.putJson(`s3://${BUCKET}/models/${MODEL}/${version}/card.json`, {
@@ -95,34 +82,8 @@ before(async () => {
         }),
       );
   }
-  const started = { plan, trigger: { kind: 'manual' } };
-  const client = {
-    options: {
-      namespace: 'default',
-      loadedDataConverter: { payloadCodecs: [], payloadConverter: defaultPayloadConverter },
-    },
-    workflowService: {
-      getWorkflowExecutionHistory: async () => ({
-        history: {
-          events: [
-            {
-              workflowExecutionStartedEventAttributes: {
-                input: { payloads: [defaultPayloadConverter.toPayload(started)] },
-              },
-            },
-          ],
-        },
-      }),
-    },
-  };
-  const runs = {
-    client,
-    state: async (runId: string) => {
-      const state = states.get(runId);
-      if (!state) throw new Error(`no run ${runId}`);
-      return state;
-    },
-  } as unknown as Partial<RunClient>;
+  // Each run's plan comes from its recorded start, its state from the run client (browser-ui.ts).
+  const runs = recordedRunsClient(plan, states);
   ({ ui, browser } = await startBrowserUi({ runs, store, bucket: BUCKET }));
 });
 after(() => closeBrowserUi({ ui, browser }));

@@ -7,12 +7,10 @@
  *
  * No stack needed. Run with: bash scripts/test.sh integration --quick test/browser/nav-phone.test.ts
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import { createMemoryObjectStore } from '../../src/storage/memory-store';
-import type { RunningUi } from '../../src/ui/server';
-import { closeBrowserUi, startBrowserUi } from './browser-ui';
+import type { Page } from 'playwright-core';
+import { useEmptyBrowserUi } from './browser-ui';
 import { openPage, screenshot } from '../e2e/helpers/ui-browser';
 import { assertNoSideScroll } from './page-layout';
 
@@ -20,14 +18,8 @@ const SECTIONS = ['Runs', 'Compare', 'Models', 'Datasets', 'Schedules', 'Pipelin
 /** A header of one line: the brand's and the button's height plus its padding, well under two lines of links. */
 const ONE_LINE = 56;
 
-let browser: Browser;
-let ui: RunningUi;
-
-before(async () => {
-  const store = createMemoryObjectStore({ buckets: ['fineflow'] });
-  ({ ui, browser } = await startBrowserUi({ runs: {}, store, bucket: 'fineflow' }));
-});
-after(() => closeBrowserUi({ ui, browser }));
+/** The UI server with no data, and Chromium (browser-ui.ts). */
+const web = useEmptyBrowserUi();
 
 async function header(page: Page): Promise<{ height: number; overflow: number }> {
   return page.locator('header.top').evaluate((el) => ({
@@ -56,9 +48,9 @@ async function visibleLinks(page: Page): Promise<[string, boolean][]> {
 
 for (const colorScheme of ['light', 'dark'] as const) {
   test(`390 px: the header is one line; Menu opens the sections, by keyboard too (${colorScheme})`, async () => {
-    const { page, errors } = await openPage(browser, colorScheme, { width: 390, height: 844 });
+    const { page, errors } = await openPage(web.browser, colorScheme, { width: 390, height: 844 });
     try {
-      await page.goto(`${ui.url}/#/models`);
+      await page.goto(`${web.ui.url}/#/models`);
       await page.locator('main h1').waitFor();
       const closed = await header(page);
       assert.ok(closed.height <= ONE_LINE, `the header is ${closed.height} px high`);
@@ -114,9 +106,9 @@ for (const colorScheme of ['light', 'dark'] as const) {
   });
 
   test(`1280 px: the sections on one line, no menu button (${colorScheme})`, async () => {
-    const { page, errors } = await openPage(browser, colorScheme, { width: 1280, height: 800 });
+    const { page, errors } = await openPage(web.browser, colorScheme, { width: 1280, height: 800 });
     try {
-      await page.goto(`${ui.url}/#/models`);
+      await page.goto(`${web.ui.url}/#/models`);
       await page.locator('main h1').waitFor();
       const shown = await header(page);
       assert.ok(shown.height <= ONE_LINE, `the header is ${shown.height} px high`);

@@ -10,26 +10,18 @@
  *
  * No stack needed. Run with: bash scripts/test.sh integration --quick test/browser/no-page-side-scroll.test.ts
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { RunState } from '../../src/core/run/run-types';
-import { createMemoryObjectStore } from '../../src/storage/memory-store';
-import type { RunningUi } from '../../src/ui/server';
-import { closeBrowserUi, startBrowserUi } from './browser-ui';
+import { useEmptyBrowserUi } from './browser-ui';
 import { openPage, screenshot } from '../e2e/helpers/ui-browser';
 import { assertNoSideScroll } from './page-layout';
 import { manualRun, succeededStage } from './run-fixtures';
 
-let browser: Browser;
-let ui: RunningUi;
-
-before(async () => {
-  const store = createMemoryObjectStore({ buckets: ['fineflow'] });
-  ({ ui, browser } = await startBrowserUi({ runs: {}, store, bucket: 'fineflow' }));
-});
-after(() => closeBrowserUi({ ui, browser }));
+/** The UI server with no data, and Chromium (browser-ui.ts). */
+const web = useEmptyBrowserUi();
 
 const SWEEP_RUN = 'ui-sweep-demo-20261207-041500-sw2p';
 /** A run whose graph the test gives: every stage succeeded. */
@@ -57,7 +49,7 @@ async function openRun(
   await page.route(`**/api/runs/${runId}/stages/*/**`, (route) =>
     route.fulfill({ status: 200, contentType: 'application/json', body: '{"logs":[],"attempts":[]}' }),
   );
-  await page.goto(`${ui.url}/#/runs/${runId}`);
+  await page.goto(`${web.ui.url}/#/runs/${runId}`);
   await page.locator('#run-status[data-status="succeeded"]').waitFor();
   await page.locator('svg.dag g.node[data-status="succeeded"]').first().waitFor();
 }
@@ -83,7 +75,7 @@ const TWO_STAGES = {
 
 for (const colorScheme of ['light', 'dark'] as const)
   test(`a two-stage run at 390 px fits its DAG without any sideways scroll (${colorScheme})`, async () => {
-    const { page, errors } = await openPage(browser, colorScheme, { width: 390, height: 844 });
+    const { page, errors } = await openPage(web.browser, colorScheme, { width: 390, height: 844 });
     try {
       await openRun(page, SWEEP_RUN, TWO_STAGES);
       const fit = await dagFit(page);
@@ -103,7 +95,7 @@ test('a DAG too wide for a phone even at 12 px titles scrolls inside its box, no
     nodes: chain.map((id) => ({ id, uses: 'test-echo', pool: 'cpu' })),
     edges: chain.slice(1).map((id, i) => ({ from: chain[i] ?? '', to: id })),
   };
-  const { page } = await openPage(browser, 'light', { width: 390, height: 844 });
+  const { page } = await openPage(web.browser, 'light', { width: 390, height: 844 });
   try {
     await openRun(page, 'chain-20261207-041600-ch6n', graph);
     const fit = await dagFit(page);
@@ -125,9 +117,9 @@ const LONG_YAML = readFileSync('pipelines/quickstart.yaml', 'utf8').replace(
 for (const width of [1280, 390])
   for (const colorScheme of ['light', 'dark'] as const)
     test(`pipelines at ${width} px: a long YAML line never scrolls the page sideways (${colorScheme})`, async () => {
-      const { page, errors } = await openPage(browser, colorScheme, { width, height: 900 });
+      const { page, errors } = await openPage(web.browser, colorScheme, { width, height: 900 });
       try {
-        await page.goto(`${ui.url}/#/pipelines`);
+        await page.goto(`${web.ui.url}/#/pipelines`);
         await page.locator('#pipeline-yaml').fill(LONG_YAML);
         await page.locator('#validate-pipeline').click();
         await page.locator('.source .src-line').first().waitFor();

@@ -6,24 +6,15 @@
  *
  * No stack needed. Run with: bash scripts/test.sh integration --quick test/browser/pipelines-listing-phone.test.ts
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { Browser } from 'playwright-core';
-import { createMemoryObjectStore } from '../../src/storage/memory-store';
-import type { RunningUi } from '../../src/ui/server';
-import { closeBrowserUi, startBrowserUi } from './browser-ui';
+import { useEmptyBrowserUi } from './browser-ui';
 import { openPage, screenshot } from '../e2e/helpers/ui-browser';
 import { assertNoSideScroll } from './page-layout';
 
-let browser: Browser;
-let ui: RunningUi;
-
-before(async () => {
-  const store = createMemoryObjectStore({ buckets: ['fineflow'] });
-  ({ ui, browser } = await startBrowserUi({ runs: {}, store, bucket: 'fineflow' }));
-});
-after(() => closeBrowserUi({ ui, browser }));
+/** The UI server with no data, and Chromium (browser-ui.ts). */
+const web = useEmptyBrowserUi();
 
 /** The quickstart with a mistyped stage type: an error (with its hint) under line 28. */
 const YAML = readFileSync('pipelines/quickstart.yaml', 'utf8').replace('uses: select-model', 'uses: select-modle');
@@ -45,9 +36,9 @@ const LISTING = `(() => {
 
 for (const colorScheme of ['light', 'dark'] as const)
   test(`pipelines at 390 px: the numbered listing wraps its long lines in its box, no sideways scroll (${colorScheme})`, async () => {
-    const { page, errors } = await openPage(browser, colorScheme, { width: 390, height: 844 });
+    const { page, errors } = await openPage(web.browser, colorScheme, { width: 390, height: 844 });
     try {
-      await page.goto(`${ui.url}/#/pipelines`);
+      await page.goto(`${web.ui.url}/#/pipelines`);
       await page.locator('#pipeline-yaml').fill(YAML);
       await page.locator('#validate-pipeline').click();
       await page.locator('.source .diag[data-line="28"]').waitFor();
