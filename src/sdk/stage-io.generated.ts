@@ -578,7 +578,7 @@ export interface StageInputs {
     readonly normalize?: In<boolean>;
     /** CSV field delimiter (default: sniffed from the header line) */
     readonly delimiter?: In<',' | ';' | 'tab' | '|'>;
-    /** data-quality checks: fail stops the stage listing every finding; warn counts and lists them in the data report and the log */
+    /** data-quality checks: fail stops the stage listing every finding, after writing the data report with them (`stoppedBy`, no splits); warn counts and lists them in the data report and the log */
     readonly quality?: In<{
       /** CSV files with other columns than the first (warn: skipped) */
       readonly headerMismatch?: In<'fail' | 'warn'>;
@@ -1219,7 +1219,7 @@ export interface StageInputValues {
     readonly normalize: boolean;
     /** CSV field delimiter (default: sniffed from the header line) */
     readonly delimiter?: ',' | ';' | 'tab' | '|';
-    /** data-quality checks: fail stops the stage listing every finding; warn counts and lists them in the data report and the log */
+    /** data-quality checks: fail stops the stage listing every finding, after writing the data report with them (`stoppedBy`, no splits); warn counts and lists them in the data report and the log */
     readonly quality?: {
       /** CSV files with other columns than the first (warn: skipped) */
       readonly headerMismatch: 'fail' | 'warn';

@@ -1031,8 +1031,8 @@ export const BUILTIN_STAGE_TYPES: readonly StageTypeDefinition[] = [
         quality: {
           type: 'object',
           description:
-            'data-quality checks: fail stops the stage listing every finding; warn counts and lists them in the data ' +
-            'report and the log',
+            'data-quality checks: fail stops the stage listing every finding, after writing the data report ' +
+            'with them (`stoppedBy`, no splits); warn counts and lists them in the data report and the log',
           properties: {
             headerMismatch: policyEnum(
               ['fail', 'warn'],
