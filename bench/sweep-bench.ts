@@ -30,6 +30,7 @@ import {
   parseMethods,
   parseScenario,
   parseSeedRange,
+  selectObjectives,
 } from './sweep/real-bench';
 import { withDefaultPromotion } from '../src/core/sweep/sweep-plan';
 import {
@@ -245,6 +246,17 @@ if (require.main === module) {
   // The real section trains for tens of minutes on a machine others share: lowest CPU priority
   // (inherited by the Optuna subprocess). Epoch counts do not depend on it.
   os.setPriority(19);
+  try {
+    main(argv);
+  } catch (error) {
+    // A mistyped flag is said in one line before anything runs, not as a stack trace after the simulated section.
+    if (!(error instanceof RangeError)) throw error;
+    console.error(`sweep bench: ${error.message}`);
+    process.exitCode = 2;
+  }
+}
+
+function main(argv: readonly string[]): void {
   const objectives = flag(argv, '--objectives');
   const seeds = flag(argv, '--seeds');
   const methods = flag(argv, '--methods');
@@ -258,37 +270,39 @@ if (require.main === module) {
   if (argv.includes('--check-cache')) {
     // Reads the shared curve caches and trains nothing, so it can run beside a bench that is writing them.
     process.exitCode = checkCurveCaches((line) => console.log(line)) > 0 ? 1 : 0;
-  } else {
-    benchSweep()
-      .then(() =>
-        argv.includes('--simulated-only')
-          ? undefined
-          : benchRealSweeps({
-              calibrate: argv.includes('--calibrate'),
-              fresh: argv.includes('--fresh'),
-              scenario,
-              ...(argv.includes('--progress') ? { progress: (line: string) => console.log(line) } : {}),
-              firstSeed: range.first,
-              ...(objectives ? { objectives: objectives.split(',') } : {}),
-              seeds: range.count,
-              ...(gp ? { gp } : {}),
-              ...(dyhpo ? { dyhpo } : {}),
-              ...(tpe || asha ? { variant: { ...(tpe ? { tpe } : {}), ...(asha ? { asha } : {}) } } : {}),
-              ...(methods || argv.includes('--no-optuna')
-                ? {
-                    methods: parseMethods(
-                      methods ??
-                        METHODS.filter((m) => !m.onRequest)
-                          .map((method) => method.id)
-                          .join(','),
-                    ).filter((id) => !argv.includes('--no-optuna') || !id.startsWith('optuna-')),
-                  }
-                : {}),
-            }),
-      )
-      .catch((error: unknown) => {
-        console.error(error);
-        process.exitCode = 1;
-      });
+    return;
   }
+  const objectiveIds = objectives ? objectives.split(',') : undefined;
+  selectObjectives(objectiveIds);
+  const methodIds =
+    methods || argv.includes('--no-optuna')
+      ? parseMethods(
+          methods ??
+            METHODS.filter((m) => !m.onRequest)
+              .map((method) => method.id)
+              .join(','),
+        ).filter((id) => !argv.includes('--no-optuna') || !id.startsWith('optuna-'))
+      : undefined;
+  benchSweep()
+    .then(() =>
+      argv.includes('--simulated-only')
+        ? undefined
+        : benchRealSweeps({
+            calibrate: argv.includes('--calibrate'),
+            fresh: argv.includes('--fresh'),
+            scenario,
+            ...(argv.includes('--progress') ? { progress: (line: string) => console.log(line) } : {}),
+            firstSeed: range.first,
+            ...(objectiveIds ? { objectives: objectiveIds } : {}),
+            seeds: range.count,
+            ...(gp ? { gp } : {}),
+            ...(dyhpo ? { dyhpo } : {}),
+            ...(tpe || asha ? { variant: { ...(tpe ? { tpe } : {}), ...(asha ? { asha } : {}) } } : {}),
+            ...(methodIds ? { methods: methodIds } : {}),
+          }),
+    )
+    .catch((error: unknown) => {
+      console.error(error instanceof RangeError ? `sweep bench: ${error.message}` : error);
+      process.exitCode = error instanceof RangeError ? 2 : 1;
+    });
 }
