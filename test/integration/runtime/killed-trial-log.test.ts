@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { RunState } from '../../../src/core/run/run-types';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { loanSweepPlan } from '../../fixtures/runtime/loan-sweep';
-import { spawnWorker, type WorkerProcess } from '../../fixtures/runtime/worker-process';
+import { killWorkerGroup, poolWorkers, type WorkerProcess } from '../../fixtures/runtime/worker-process';
 import { runCli } from '../../helpers/cli';
 
 const LOST = String.raw`Temporal heard no heartbeat from it for 4 s \(heartbeat timeout\): its worker was killed, stopped or lost Temporal`;
@@ -25,27 +25,17 @@ async function until<T>(what: string, read: () => Promise<T>, done: (value: T) =
   }
 }
 
-/** Kill the worker and the training children of its process group at once, as a lost host would. */
-async function killHard(worker: WorkerProcess): Promise<void> {
-  try {
-    process.kill(-worker.pid, 'SIGKILL');
-  } catch {
-    worker.child.kill('SIGKILL');
-  }
-  await worker.exited;
-}
-
 void describe('the sweep log of a trial whose worker was killed (Temporal + MinIO, kill -9)', () => {
   let h: RuntimeHarness;
-  const workers: WorkerProcess[] = [];
   const pool = `trials-${randomSuffix()}`;
+  const workers = poolWorkers(pool);
 
   before(async () => {
     h = await startRuntimeHarness();
   });
 
   after(async () => {
-    for (const worker of workers) if (worker.child.exitCode === null) await killHard(worker);
+    await workers.killAll();
     await h?.close();
   });
 
@@ -64,11 +54,7 @@ void describe('the sweep log of a trial whose worker was killed (Temporal + MinI
         maxFailedTrials: 1,
         imputeMissing: true,
       });
-      const spawn = async (): Promise<WorkerProcess> => {
-        const worker = await spawnWorker({ pool });
-        workers.push(worker);
-        return worker;
-      };
+      const spawn = (): Promise<WorkerProcess> => workers.spawn();
       const runId = await h.runs.submit(plan);
       /** The newest epoch of a trial with a checkpoint in the store. */
       const newestEpoch = async (trialId: number): Promise<number> => {
@@ -86,7 +72,7 @@ void describe('the sweep log of a trial whose worker was killed (Temporal + MinI
         (epoch) => epoch >= 2,
         120_000,
       );
-      await killHard(first);
+      await killWorkerGroup(first);
       const second = await spawn();
       // Trial 1 starts once trial 0 finished (parallelism 1); kill both of its attempts.
       await until(
@@ -95,7 +81,7 @@ void describe('the sweep log of a trial whose worker was killed (Temporal + MinI
         (epoch) => epoch >= 2,
         180_000,
       );
-      await killHard(second);
+      await killWorkerGroup(second);
       // Read once its group is dead: a checkpoint newer than this is attempt 2's.
       const killedAt = await newestEpoch(1);
       const third = await spawn();
@@ -105,7 +91,7 @@ void describe('the sweep log of a trial whose worker was killed (Temporal + MinI
         (epoch) => epoch > killedAt,
         120_000,
       );
-      await killHard(third);
+      await killWorkerGroup(third);
       // The sweep's bookkeeping (its log, its results) runs on the pool too.
       await spawn();
 

@@ -12,32 +12,22 @@ import { sweepTrialTables } from '../../../src/client/sweep-trials-lookup';
 import type { SweepTrialTable, TrialTableRow } from '../../../src/client/sweep-trial-table';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { loanSweepPlan } from '../../fixtures/runtime/loan-sweep';
-import { spawnWorker, type WorkerProcess } from '../../fixtures/runtime/worker-process';
+import { killWorkerGroup, poolWorkers, type WorkerProcess } from '../../fixtures/runtime/worker-process';
 import { runCli } from '../../helpers/cli';
 
 const LOST = String.raw`worker lost: Temporal heard no heartbeat from attempt 1 for 4 s \(heartbeat timeout\)`;
 
-/** Kill the worker and the training children of its process group at once, as a lost host would. */
-async function killHard(worker: WorkerProcess): Promise<void> {
-  try {
-    process.kill(-worker.pid, 'SIGKILL');
-  } catch {
-    worker.child.kill('SIGKILL');
-  }
-  await worker.exited;
-}
-
 void describe('a sweep trial whose worker was killed (Temporal + MinIO, kill -9)', () => {
   let h: RuntimeHarness;
-  const workers: WorkerProcess[] = [];
   const pool = `trials-${randomSuffix()}`;
+  const workers = poolWorkers(pool);
 
   before(async () => {
     h = await startRuntimeHarness();
   });
 
   after(async () => {
-    for (const worker of workers) if (worker.child.exitCode === null) await killHard(worker);
+    await workers.killAll();
     await h?.close();
   });
 
@@ -51,11 +41,7 @@ void describe('a sweep trial whose worker was killed (Temporal + MinIO, kill -9)
       heartbeatTimeout: '4s',
       maxAttempts: 2,
     });
-    const spawn = async (): Promise<WorkerProcess> => {
-      const worker = await spawnWorker({ pool });
-      workers.push(worker);
-      return worker;
-    };
+    const spawn = (): Promise<WorkerProcess> => workers.spawn();
     const first = await spawn();
     const runId = await h.runs.submit(plan);
     const seen: string[] = [];
@@ -82,7 +68,7 @@ void describe('a sweep trial whose worker was killed (Temporal + MinIO, kill -9)
     await trialRow('a worker to hold trial 0', (row) => row.state === 'running');
     const checkpoints = `s3://${h.config.s3.bucket}/runs/${runId}/sweep/trials/trial-0000/checkpoints/`;
     while ((await h.store.list(checkpoints)).length === 0) await new Promise((resolve) => setTimeout(resolve, 200));
-    await killHard(first);
+    await killWorkerGroup(first);
 
     // No worker polls the pool now: once Temporal timed the attempt out, the retry waits for one.
     const retrying = await trialRow('trial 0 to read retrying', (row) => row.state === 'retrying');
