@@ -49,6 +49,10 @@ async function openRun(
   await page.route(`**/api/runs/${runId}/stages/*/**`, (route) =>
     route.fulfill({ status: 200, contentType: 'application/json', body: '{"logs":[],"attempts":[]}' }),
   );
+  // A finished run opens on its sweep, whose panel reads the run's sweep tables.
+  await page.route(`**/api/runs/${runId}/sweeps`, (route) =>
+    route.fulfill({ status: 200, contentType: 'application/json', body: '{"sweeps":[]}' }),
+  );
   await page.goto(`${web.ui.url}/#/runs/${runId}`);
   await page.locator('#run-status[data-status="succeeded"]').waitFor();
   await page.locator('svg.dag g.node[data-status="succeeded"]').first().waitFor();

@@ -22,6 +22,7 @@ import {
   scrollHint,
 } from '../util';
 import { StagePanel } from './stage-panel';
+import { defaultStage } from '../default-stage';
 import { quotedInput } from '../../../core/shown-input';
 import { NOT_RUN, needsFromEdges, notRunStages } from '../../../core/run/not-run';
 
@@ -33,12 +34,6 @@ function triggerText(state: RunState): string {
   if (trigger.kind === 'schedule') return `schedule ${trigger.scheduleId}`;
   if (trigger.kind === 'new-data') return `new data at ${trigger.path}`;
   return 'manual';
-}
-
-/** The stage to show first: one that needs attention, else the one running, else the first. */
-function defaultStage(state: RunState): string | undefined {
-  const pick = (status: string): string | undefined => state.stages.find((s) => s.status === status)?.id;
-  return pick('waiting') ?? pick('failed') ?? pick('running') ?? state.stages[0]?.id;
 }
 
 /**
