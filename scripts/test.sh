@@ -13,6 +13,8 @@ usage: scripts/test.sh [all|unit|integration|security] [--quick] [--list] [--nam
 environment:
   FINEFLOW_PROPERTY_SEED=N|random  property tests' seed (default: one fixed seed, the same on every run)
   FINEFLOW_TEST_TIMINGS=FILE       write each file's time (JSON lines) to FILE and its before-hook times to FILE.hooks
+  FINEFLOW_TEST_LANES=1            one process for every file; by default the files that need the test stack run on
+                                   it while the checks and the files that need none run beside them
 examples:
   scripts/test.sh unit test/unit/cache                  # the cache unit tests, after the checks
   scripts/test.sh unit --quick test/unit/cache/rerun-selection.test.ts
@@ -117,39 +119,137 @@ source infra/stack-env.sh
 # Set it empty to bundle in each process as `fineflow worker` does (FINEFLOW_WORKFLOW_BUNDLE_CACHE= scripts/test.sh …).
 export FINEFLOW_WORKFLOW_BUNDLE_CACHE="${FINEFLOW_WORKFLOW_BUNDLE_CACHE-$repo_dir/.fineflow/workflow-bundles}"
 
-if [[ "$scope" != "integration" && $quick == 0 ]]; then
-  echo "== typecheck"; npx tsc -p . && npx tsc -p src/ui/web
-  echo "== lint"; npx eslint --max-warnings 0 .
-  echo "== format (prettier, 120 columns; fix with npm run format)"; npx prettier --check --log-level warn .
-  echo "== imports (cycles, layers)"; npx depcruise --config .dependency-cruiser.cjs src workflows activities bench test
+checks=0
+if [[ "$scope" != "integration" && $quick == 0 ]]; then checks=1; fi
+run_checks() {
+  echo "== typecheck"; npx tsc -p . && npx tsc -p src/ui/web || return
+  echo "== lint"; npx eslint --max-warnings 0 . || return
+  echo "== format (prettier, 120 columns; fix with npm run format)"; npx prettier --check --log-level warn . || return
+  echo "== imports (cycles, layers)"; npx depcruise --config .dependency-cruiser.cjs src workflows activities bench test || return
   echo "== code metrics (only go down: scripts/lint-metrics-ceiling.json)"; node --import tsx scripts/lint-metrics.ts --check
-fi
+}
 
-needs_stack=0 needs_chromium=0
-for f in "${files[@]}"; do [[ "$f" == test/integration/* || "$f" == test/security/* || "$f" == test/e2e/* ]] && needs_stack=1; done
+# Two lanes: the files that need the stack (integration, security, e2e) run one at a time on it, since some stop
+# Temporal or MinIO mid-test; the files that need none (unit, browser) and the checks run beside them in a second
+# process, so the whole suite takes about as long as the stack's files alone. FINEFLOW_TEST_LANES=1 runs everything
+# in one process, one file at a time, in the order given.
+stack_files=() free_files=()
+for f in "${files[@]}"; do
+  case "$f" in
+    test/integration/* | test/security/* | test/e2e/*) stack_files+=("$f") ;;
+    *) free_files+=("$f") ;;
+  esac
+done
+lanes=0
+if [[ ${#stack_files[@]} -gt 0 && ${#free_files[@]} -gt 0 && ${FINEFLOW_TEST_LANES:-2} != 1 ]]; then lanes=1; fi
+needs_chromium=0
 # test/browser: the web app's code in Chromium, on no stack.
 for f in "${files[@]}"; do [[ "$f" == test/e2e/* || "$f" == test/browser/* ]] && needs_chromium=1; done
 if [[ $needs_chromium == 1 ]]; then bash scripts/ensure-chromium.sh; fi
-if [[ $needs_stack == 1 ]]; then
-  echo "== starting test stack (Temporal :$FINEFLOW_TEMPORAL_PORT, MinIO :$FINEFLOW_MINIO_PORT)"
-  bash infra/stack.sh up 9>&- # the servers outlive this script: they must not hold the run lock
-  started=1
-fi
 
-echo "== tests (${#files[@]} files)"
-status=0
 name_args=()
 if [[ -n $name_pattern ]]; then name_args=(--test-name-pattern "$name_pattern"); fi
 # FINEFLOW_TEST_TIMINGS=FILE: per-file times and before-hook times as JSON lines in FILE (measuring the suite).
-timing_args=()
 if [[ -n ${FINEFLOW_TEST_TIMINGS:-} ]]; then
   FINEFLOW_TEST_TIMINGS=$(cd "$caller_dir" && realpath -m -- "$FINEFLOW_TEST_TIMINGS")
   export FINEFLOW_TEST_TIMINGS
-  timing_args=(--import ./test/helpers/hook-timing.mjs --test-reporter=./test/helpers/timing-reporter.mjs
-    --test-reporter-destination="$FINEFLOW_TEST_TIMINGS")
 fi
-node --import tsx --import ./test/helpers/property-seed.mjs "${timing_args[@]}" --test --test-concurrency=1 \
-  --test-reporter=./test/helpers/quiet-spec-reporter.mjs --test-reporter-destination=stdout "${name_args[@]}" "${files[@]}" 9>&- || status=$?
-if [[ $started == 1 ]]; then bash infra/stack.sh down >/dev/null 2>&1 || true; fi
+# run_tests TIMINGS_FILE FILE…: node's runner over the files, one at a time (TIMINGS_FILE empty: no timings).
+run_tests() {
+  local timings=$1 timing_args=()
+  shift
+  if [[ -n $timings ]]; then
+    timing_args=(--import ./test/helpers/hook-timing.mjs --test-reporter=./test/helpers/timing-reporter.mjs
+      --test-reporter-destination="$timings")
+  fi
+  if [[ -n ${COUNTS_FILE:-} ]]; then
+    timing_args+=(--test-reporter=./test/helpers/lane-counts.mjs --test-reporter-destination="$COUNTS_FILE")
+  fi
+  local -x FINEFLOW_TEST_TIMINGS=$timings
+  node --import tsx --import ./test/helpers/property-seed.mjs "${timing_args[@]}" --test --test-concurrency=1 \
+    --test-reporter=./test/helpers/quiet-spec-reporter.mjs --test-reporter-destination=stdout "${name_args[@]}" "$@" 9>&-
+}
+start_stack() {
+  echo "== starting test stack (Temporal :$FINEFLOW_TEMPORAL_PORT, MinIO :$FINEFLOW_MINIO_PORT)"
+  bash infra/stack.sh up 9>&- # the servers outlive this script: they must not hold the run lock
+  started=1
+}
+
+if [[ $lanes == 0 ]]; then
+  if [[ $checks == 1 ]]; then run_checks || exit 1; fi
+  if [[ ${#stack_files[@]} -gt 0 ]]; then start_stack; fi
+  echo "== tests (${#files[@]} files)"
+  status=0
+  run_tests "${FINEFLOW_TEST_TIMINGS:-}" "${files[@]}" || status=$?
+  if [[ $started == 1 ]]; then bash infra/stack.sh down >/dev/null 2>&1 || true; fi
+  started=0
+  exit $status
+fi
+
+# The second lane's whole output is kept in a file and printed after the stack's lane, then both lanes' counts.
+lane_dir=.fineflow/test-lanes
+mkdir -p "$lane_dir"
+free_log="$lane_dir/without-stack.$$.log"
+free_timings=${FINEFLOW_TEST_TIMINGS:+$FINEFLOW_TEST_TIMINGS.without-stack}
+stack_counts="$lane_dir/stack.$$.counts.json" free_counts="$lane_dir/without-stack.$$.counts.json"
+rm -f "$stack_counts" "$free_counts"
+stack_pid='' free_pid=''
+# Each lane is its own process group (set -m), so a failed check, Ctrl-C or an exit stops a lane with all its files.
+# A test process with a Temporal worker shuts it down gracefully on SIGTERM: give the group 15 s, then SIGKILL.
+stop_lane() {
+  local group=$1 tries=0
+  kill -TERM -- "-$group" 2>/dev/null || return 0
+  while kill -0 -- "-$group" 2>/dev/null && ((tries++ < 30)); do sleep 0.5; done
+  kill -KILL -- "-$group" 2>/dev/null || true
+}
+stop_lanes() {
+  local pid
+  for pid in $stack_pid $free_pid; do stop_lane "$pid"; done
+}
+trap 'stop_lanes; cleanup; rm -f "$free_log" "$stack_counts" "$free_counts"' EXIT
+trap 'exit 130' INT TERM
+lanes_started=$(date +%s%3N)
+beside=''
+if [[ $checks == 1 ]]; then beside='the checks and '; fi
+set -m
+(
+  if [[ $checks == 1 ]]; then run_checks || exit 90; fi
+  echo "== tests without the stack (${#free_files[@]} files)"
+  COUNTS_FILE=$free_counts run_tests "$free_timings" "${free_files[@]}"
+) >"$free_log" 2>&1 9>&- &
+free_pid=$!
+set +m
+echo "== beside the stack's tests: $beside${#free_files[@]} files that need no stack (their log follows)"
+start_stack
+echo "== tests on the stack (${#stack_files[@]} files)"
+set -m
+COUNTS_FILE=$stack_counts run_tests "${FINEFLOW_TEST_TIMINGS:-}" "${stack_files[@]}" 9>&- &
+stack_pid=$!
+set +m
+stack_status='' free_status=''
+while [[ -z $stack_status || -z $free_status ]]; do
+  finished='' code=0 running=()
+  if [[ -z $stack_status ]]; then running+=("$stack_pid"); fi
+  if [[ -z $free_status ]]; then running+=("$free_pid"); fi
+  wait -n -p finished "${running[@]}" || code=$?
+  if [[ $finished == "$stack_pid" ]]; then stack_status=$code; elif [[ $finished == "$free_pid" ]]; then free_status=$code; fi
+  if [[ $free_status == 90 && -z $stack_status ]]; then
+    echo "== the checks failed (their output follows): stopping the stack's tests"
+    stop_lane "$stack_pid"
+    wait "$stack_pid" 2>/dev/null || true
+    stack_status=1
+  fi
+done
+stack_pid='' free_pid=''
+bash infra/stack.sh down >/dev/null 2>&1 || true
 started=0
-exit $status
+echo
+echo "== the lane beside the stack's: $beside${#free_files[@]} files"
+cat "$free_log"
+if [[ -n $free_timings && -f $free_timings ]]; then
+  cat "$free_timings" >>"$FINEFLOW_TEST_TIMINGS" && rm -f "$free_timings"
+  if [[ -f $free_timings.hooks ]]; then cat "$free_timings.hooks" >>"$FINEFLOW_TEST_TIMINGS.hooks" && rm -f "$free_timings.hooks"; fi
+fi
+# The log ends with both lanes' counts added up, in the form node's runner prints one run's.
+node test/helpers/lane-counts.mjs --since "$lanes_started" "$stack_counts" "$free_counts"
+if [[ $stack_status != 0 || $free_status != 0 ]]; then exit 1; fi
