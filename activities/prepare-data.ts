@@ -12,12 +12,23 @@ import { fixedSourcesOf, splitFractionsOf, type FixedSplit } from '../src/datase
 import { pinnedDatasetStore, resolveDatasetSource, type DatasetPin } from '../src/datasets/version-store';
 import {
   qualityVerdict,
+  READ_ERROR_TYPE_CHARS,
+  readErrorLine,
   versionReadUri,
   type VersionRead,
   type VersionReadCheck,
+  type VersionReadFailed,
   type VersionReadRecord,
 } from '../src/datasets/version-reads';
-import { CancelledError, InternalError, InvalidInputError } from '../src/core/errors';
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  CancelledError,
+  ensureError,
+  ERROR_TYPES,
+  FineflowError,
+  InternalError,
+  InvalidInputError,
+} from '../src/core/errors';
 import {
   prepareDataset,
   type DataReport,
@@ -203,6 +214,33 @@ export const prepareDataStage: StageImplementation = async (
   if (pinProblem) throw new InvalidInputError(`source ${inputs.source}: ${pinProblem}`, { field: 'source' });
   const { store, options, version, reads } = await pinSources(input, runtime, inputs);
   const startedAt = await recordReading(input, runtime, reads);
+  try {
+    return await prepareVersion(input, runtime, { inputs, store, options, version, reads, startedAt });
+  } catch (thrown) {
+    // Stopped by its quality checks: completed as a read with the failed verdict (prepareVersion). Any other failure
+    // it sees (the store, a file it cannot parse, a cancel, the worker shutting down) completes the record too: left
+    // `reading`, the page showed a reader that was not reading until the run ended.
+    if (!qualityFailureOf(thrown)) await recordFailedRead(input, runtime, reads, startedAt, thrown);
+    throw thrown;
+  }
+};
+
+/** What prepare-data has once it has pinned its versions and recorded that it reads them. */
+interface PinnedRead {
+  readonly inputs: StageInputValues['prepare-data'];
+  readonly store: ObjectStore;
+  readonly options: PrepareDatasetOptions;
+  readonly version: string;
+  readonly reads: VersionsRead;
+  readonly startedAt: string;
+}
+
+/** Read the pinned versions into the prepared dataset, and complete the read records with what the checks said. */
+async function prepareVersion(
+  input: StageActivityInput,
+  runtime: StageRuntime,
+  { inputs, store, options, version, reads, startedAt }: PinnedRead,
+): Promise<StageActivityResult> {
   const sourceBytes = await announceSource(store, options, runtime);
   const prepared = await prepareDataset(store, options, progressReporter(runtime, sourceBytes)).catch(
     async (thrown: unknown) => {
@@ -257,7 +295,7 @@ export const prepareDataStage: StageImplementation = async (
     },
     artifacts: await listStageArtifacts(store, input.context.outputPrefix),
   };
-};
+}
 
 /**
  * Pin the source and each fixed validation / test set to one dataset version, whatever is written to their
@@ -367,6 +405,66 @@ async function recordRead(
     classes: found.classes,
   };
   await writeReadRecords(input, runtime, reads, record);
+}
+
+/** What a failed read's record says when Temporal stopped the attempt, by the SDK's cancel reason. */
+const STOPPED_WORDS: Readonly<Record<string, Pick<VersionReadFailed, 'errorType' | 'error'>>> = {
+  WORKER_SHUTDOWN: {
+    errorType: ERROR_TYPES.dependencyUnavailable,
+    error: 'the worker shut down before the stage finished; the stage is retried on another worker',
+  },
+  TIMED_OUT: { errorType: ERROR_TYPES.cancelled, error: 'the attempt timed out (Temporal stopped it)' },
+  NOT_FOUND: { errorType: ERROR_TYPES.cancelled, error: 'the run no longer waits for this attempt' },
+};
+
+/**
+ * The error type and first line a failed read's record keeps: redacted as the log is, then bounded. An attempt that
+ * was stopped (a cancel, the worker shutting down) says so, whatever the throw that ended the read looked like.
+ */
+export function readFailureOf(
+  thrown: unknown,
+  runtime: Pick<StageRuntime, 'redact' | 'signal'>,
+): Pick<VersionReadFailed, 'errorType' | 'error'> {
+  if (runtime.signal.aborted) {
+    const reason: unknown = runtime.signal.reason;
+    const why = reason instanceof Error ? reason.message : reason === undefined ? '' : String(reason);
+    const known = STOPPED_WORDS[why];
+    if (known) return known;
+    const words = why && why !== 'CANCELLED' ? `the stage was cancelled: ${why}` : 'the stage was cancelled';
+    return { errorType: ERROR_TYPES.cancelled, error: readErrorLine(runtime.redact(words)) };
+  }
+  const error = ensureError(thrown);
+  const type =
+    error instanceof FineflowError || error instanceof ApplicationFailure ? (error.type ?? error.name) : error.name;
+  return {
+    errorType: readErrorLine(type, READ_ERROR_TYPE_CHARS),
+    error: readErrorLine(runtime.redact(error.message)) || '(no message)',
+  };
+}
+
+/**
+ * Complete the records beside the versions read as failed, for a reason other than the quality checks: the error's
+ * type and first line (redacted, bounded; the stage log has the rest). Logged, not thrown, as {@link recordRead}.
+ */
+async function recordFailedRead(
+  input: StageActivityInput,
+  runtime: StageRuntime,
+  reads: VersionsRead,
+  startedAt: string,
+  thrown: unknown,
+): Promise<void> {
+  const { runId, stageId, attempt } = input.context;
+  const at = new Date().toISOString();
+  const failure = readFailureOf(thrown, runtime);
+  await writeReadRecords(input, runtime, reads, {
+    state: 'failed',
+    runId,
+    stage: stageId,
+    at,
+    startedAt,
+    attempt,
+    ...failure,
+  });
 }
 
 /** The objects of a csv/jsonl prefix that prepare-data does not read (by their key's ending), by base name. */

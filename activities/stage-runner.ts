@@ -54,6 +54,11 @@ export interface StageRuntime {
   readonly signal: AbortSignal;
   /** Append a line to this attempt's log (`fineflow logs RUN --stage S`). */
   log(line: string): void;
+  /**
+   * `text` as the log records it: URIs without credentials or query strings, opened secret values scrubbed. For text
+   * a stage writes anywhere else a reader sees it (prepare-data's read records).
+   */
+  redact(text: string): string;
   /** Attempt number within the run (1-based, counting attempts before a `fineflow retry`). */
   readonly attempt: number;
   /** The worker's training settings (FINEFLOW_TF_BACKEND, FINEFLOW_TRAIN_ENGINE). */
@@ -388,6 +393,7 @@ function attemptRuntime(
   parts: AttemptParts,
 ): StageRuntime {
   const { log, heartbeats, measured, secrets } = parts;
+  const redact = (text: string): string => scrubSecrets(redactUrisIn(text), secrets.values);
   return {
     store: confineWrites(deps.store, input.context.outputPrefix),
     ...privilegedWriters(typeName, deps.store, input.context.bucket),
@@ -395,7 +401,8 @@ function attemptRuntime(
     attempt,
     ml: deps.ml ?? DEFAULT_ML_SETTINGS,
     // URIs lose credentials and query strings; secret values (once opened) are scrubbed.
-    log: (line) => log.append(scrubSecrets(redactUrisIn(line), secrets.values)),
+    log: (line) => log.append(redact(line)),
+    redact,
     heartbeat(progress) {
       if (progress) {
         deps.onProgress?.(progress);

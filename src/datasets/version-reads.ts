@@ -4,9 +4,11 @@
  * lists a version's readers by listing one prefix instead of scanning every run. prepare-data writes it twice: as
  * soon as it has resolved the version, before it reads an object (state `reading`: gc keeps a version an open run's
  * record names, so it must see the read before it happens), and again when it finishes or its quality checks stop it
- * (state `read`, with the verdict). A record still `reading` whose run has ended was left by a killed worker: it pins
- * nothing (gc judges it by the run's state) and the page says the read stopped. A stage served from the cache writes
- * none (it read nothing). Records are data written by stage code: {@link checkVersionRead} checks their shape before
+ * (state `read`, with the verdict), or when it fails for any other reason it can see: the store, a file it cannot
+ * parse, a cancel, its worker shutting down (state `failed`, with the error's first line, redacted and bounded). A
+ * record still `reading` whose run has ended was left by a worker that died without a word: it pins nothing (gc
+ * judges it by the run's state) and the page says the read stopped. A stage served from the cache writes none (it read
+ * nothing). Records are data written by stage code: {@link checkVersionRead} checks their shape before
  * anyone shows them.
  */
 import { InvalidInputError } from '../core/errors';
@@ -55,6 +57,39 @@ export interface VersionRead {
   readonly classes: number;
 }
 
+/**
+ * A prepare-data stage that began to read the version and failed for a reason other than its quality checks (those
+ * complete a {@link VersionRead} with the `failed` verdict). A retry of the stage writes `reading` over it.
+ */
+export interface VersionReadFailed {
+  readonly state: 'failed';
+  readonly runId: string;
+  readonly stage: string;
+  /** When it failed, ISO 8601. */
+  readonly at: string;
+  /** When it began to read (its `reading` record's time). */
+  readonly startedAt: string;
+  /** The attempt that failed (1-based, within the run). */
+  readonly attempt: number;
+  /** The error's type (`NotFound`, `Cancelled`, …; src/core/errors.ts), at most {@link READ_ERROR_TYPE_CHARS}. */
+  readonly errorType: string;
+  /** The error's first line, redacted as the stage log is, at most {@link READ_ERROR_CHARS} characters. */
+  readonly error: string;
+}
+
+/** Characters of a failed read's error kept in its record (the stage log has the whole of it). */
+export const READ_ERROR_CHARS = 300;
+export const READ_ERROR_TYPE_CHARS = 64;
+
+/**
+ * What a failed read's record says of its error: the first non-empty line, cut to `chars` with an ellipsis. The text
+ * must already be redacted (the stage runtime's `redact`): cutting first could leave half a secret unrecognised.
+ */
+export function readErrorLine(text: string, chars: number = READ_ERROR_CHARS): string {
+  const line = (text.split('\n').find((l) => l.trim() !== '') ?? '').trim();
+  return line.length <= chars ? line : `${line.slice(0, chars - 1)}…`;
+}
+
 /** Where the read records of version `id` of `dataPrefix` live. */
 export function versionReadsPrefix(bucket: string, dataPrefix: string, id: string): string {
   return `${datasetVersionsPrefix(bucket, dataPrefix)}${id}.reads/`;
@@ -81,12 +116,17 @@ export function qualityVerdict(checks: readonly VersionReadCheck[]): VersionRead
   return checks.some((check) => check.outcome !== 'ok') ? 'warnings' : 'passed';
 }
 
-/** A record of either state. */
-export type VersionReadRecord = VersionReading | VersionRead;
+/** A record of any state. */
+export type VersionReadRecord = VersionReading | VersionRead | VersionReadFailed;
 
 /** The record is of a read still under way (or cut short: its run's state says which). */
 export function isReading(record: VersionReadRecord): record is VersionReading {
   return record.state === 'reading';
+}
+
+/** The record is of a read that failed for a reason other than its quality checks. */
+export function isFailedRead(record: VersionReadRecord): record is VersionReadFailed {
+  return record.state === 'failed';
 }
 
 const OUTCOMES = new Set(['ok', 'warned', 'failed']);
@@ -107,7 +147,8 @@ export function checkVersionRead(value: unknown, uri: string): VersionReadRecord
   const state = (value as { state?: unknown }).state;
   if (state === 'reading')
     return { state, runId: read.runId as string, stage: read.stage as string, at: read.at as string };
-  if (state !== undefined && state !== 'read') bad('state is not reading or read');
+  if (state === 'failed') return checkFailedRead(value as Partial<VersionReadFailed>, bad);
+  if (state !== undefined && state !== 'read') bad('state is not reading, read or failed');
   if (read.startedAt !== undefined && typeof read.startedAt !== 'string') bad('startedAt is not text');
   if (read.report !== undefined && typeof read.report !== 'string') bad('report is not text');
   for (const field of ['records', 'kept', 'classes'] as const)
@@ -120,4 +161,16 @@ export function checkVersionRead(value: unknown, uri: string): VersionReadRecord
       bad('a check lacks check, outcome or count');
   }
   return read as VersionRead;
+}
+
+function checkFailedRead(read: Partial<VersionReadFailed>, bad: (why: string) => never): VersionReadFailed {
+  if (typeof read.startedAt !== 'string') bad('startedAt is not text');
+  if (typeof read.attempt !== 'number' || !Number.isSafeInteger(read.attempt) || read.attempt < 1)
+    bad('attempt is not a whole number from 1');
+  if (typeof read.errorType !== 'string' || read.errorType.length > READ_ERROR_TYPE_CHARS)
+    bad(`errorType is not text of at most ${READ_ERROR_TYPE_CHARS} characters`);
+  if (typeof read.error !== 'string' || read.error.length > READ_ERROR_CHARS || read.error.includes('\n'))
+    bad(`error is not one line of at most ${READ_ERROR_CHARS} characters`);
+  const { runId, stage, at, startedAt, attempt, errorType, error } = read as VersionReadFailed;
+  return { state: 'failed', runId, stage, at, startedAt, attempt, errorType, error };
 }

@@ -21,7 +21,7 @@ import {
   type DatasetObject,
   type DatasetVersionManifest,
 } from './dataset-version';
-import { checkVersionRead, isReading, parseVersionReadUri } from './version-reads';
+import { checkVersionRead, isFailedRead, isReading, parseVersionReadUri } from './version-reads';
 
 /**
  * sha256 of objects already hashed, by `<uri>\0<etag>\0<size>`: a watcher re-seals without re-reading unchanged
@@ -216,9 +216,13 @@ export interface VersionReadCounts {
   readonly reads: number;
   /** Of those, records still `reading` (a run's stage reading it now, or one whose run ended before it finished). */
   readonly reading: number;
+  /** Of those, reads that failed for a reason other than their quality checks (the store, a file, a cancel). */
+  readonly failed: number;
 }
 
-/** Read records read at most per listing (each is a small GET); beyond it, `reading` counts only those read. */
+/**
+ * Read records read at most per listing (each is a small GET); beyond it, `reading` and `failed` count only those read.
+ */
 export const READ_RECORDS_READ = 200;
 
 /**
@@ -245,15 +249,17 @@ export async function countVersionReads(
     })
     .filter((record): record is { info: ObjectInfo; id: string } => record.id !== undefined)
     .sort((a, b) => b.info.lastModified.getTime() - a.info.lastModified.getTime());
-  const counts = new Map<string, { reads: number; reading: number }>();
+  const counts = new Map<string, { reads: number; reading: number; failed: number }>();
   for (const [index, { info, id }] of records.entries()) {
-    const count = counts.get(id) ?? { reads: 0, reading: 0 };
+    const count = counts.get(id) ?? { reads: 0, reading: 0, failed: 0 };
     counts.set(id, count);
     count.reads += 1;
     const uri = formatS3Uri(info);
     if (index >= READ_RECORDS_READ || !parseVersionReadUri(uri)) continue;
     try {
-      if (isReading(checkVersionRead(await store.getJson(uri, { maxBytes: 64 * 1024 }), uri))) count.reading += 1;
+      const record = checkVersionRead(await store.getJson(uri, { maxBytes: 64 * 1024 }), uri);
+      if (isReading(record)) count.reading += 1;
+      else if (isFailedRead(record)) count.failed += 1;
     } catch (thrown) {
       const notARecord =
         thrown instanceof InvalidInputError || thrown instanceof NotFoundError || thrown instanceof ResourceLimitError;

@@ -14,7 +14,8 @@
  *    `keepDatasetVersions` versions, every version a registered model's lineage names, every version sealed within
  *    `olderThanMs`, every version a live schedule's or data watcher's pipeline pins, every version a run that has not
  *    ended pins, was triggered by or has a read record of (prepare-data writes one as soon as it has resolved the
- *    version, before it reads: src/datasets/version-reads.ts), and, while such a run reads a prefix unpinned and has
+ *    version, before it reads, and completes as read or failed: src/datasets/version-reads.ts; a failed read's stage
+ *    may still be retried while its run is open), and, while such a run reads a prefix unpinned and has
  *    no record under it yet (it has not resolved its version), every version of it sealed since the run started.
  *    Another version loses its manifest and the S3 object versions only it names: never an object's current version
  *    (what the prefix holds now), never one a kept version of any prefix names. When gc could not learn what
@@ -278,7 +279,7 @@ export interface DatasetVersionNeeds {
   readonly models: ReadonlySet<string>;
   /** Why a live schedule, watcher or open run needs a version, by version id. */
   readonly pins?: ReadonlyMap<string, readonly string[]>;
-  /** Runs that have not ended (their read records, `reading` or `read`, mark a version they need). */
+  /** Runs that have not ended (their read records, `reading`, `read` or `failed`, mark a version they need). */
   readonly openRuns?: ReadonlySet<string>;
   /** What open runs read unpinned: each version of such a prefix sealed since the run started is kept. */
   readonly unpinnedReads?: readonly OpenRunUnpinnedReads[];
@@ -323,7 +324,7 @@ function whyKeep(
   for (const record of version.readRecords ?? []) {
     const read = parseVersionReadUri(record.uri);
     if (read && needs.openRuns?.has(read.runId))
-      why.push(`run ${read.runId} (not ended) has a read record of it (stage ${read.stage}: reading or read)`);
+      why.push(`run ${read.runId} (not ended) has a read record of it (stage ${read.stage}: reading, read or failed)`);
   }
   for (const run of needs.unpinnedReads ?? []) {
     const recorded = resolved.get(run.runId) ?? [];

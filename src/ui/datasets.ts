@@ -18,7 +18,13 @@ import {
   type DatasetObject,
   type DatasetVersionManifest,
 } from '../datasets/dataset-version';
-import { checkVersionRead, isReading, versionReadsPrefix, type VersionReadRecord } from '../datasets/version-reads';
+import {
+  checkVersionRead,
+  isFailedRead,
+  isReading,
+  versionReadsPrefix,
+  type VersionReadRecord,
+} from '../datasets/version-reads';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store';
 import { firstSealTime } from '../core/datasets/sealed-by';
 import type { RunClient } from '../client/run-client';
@@ -109,6 +115,11 @@ async function readView(read: VersionReadRecord, runEnded: RunEnded | undefined)
   if (isReading(read)) {
     const state = (await runEnded?.(runId)) ? 'stopped' : 'reading';
     return { runId, stage, at, state, hasReport: false, checks: [], records: 0, kept: 0, classes: 0 };
+  }
+  if (isFailedRead(read)) {
+    const { error, errorType, attempt } = read;
+    const failed = { state: 'failed' as const, error, errorType, attempt };
+    return { runId, stage, at, ...failed, hasReport: false, checks: [], records: 0, kept: 0, classes: 0 };
   }
   const { verdict, checks, records, kept, classes } = read;
   const hasReport = read.report !== undefined;

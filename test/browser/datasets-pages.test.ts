@@ -15,6 +15,7 @@ import {
   qualityVerdict,
   versionReadUri,
   type VersionRead,
+  type VersionReadFailed,
   type VersionReading,
 } from '../../src/datasets/version-reads';
 import { DATASET_LIMITS } from '../../src/ui/datasets';
@@ -34,6 +35,8 @@ let second = '';
 const FAILED_RUN = 'defects-20261206-0300';
 const REPORTED_RUN = 'defects-20261206-0400';
 const READING_RUN = 'defects-20261207-0300';
+// Sorts after the others by key: the list reads the newest few records, by write time and then key.
+const FAILED_READ_RUN = 'defects-retry-0500';
 
 before(async () => {
   const store = createMemoryObjectStore({ buckets: ['fineflow', 'datasets'] });
@@ -97,6 +100,18 @@ before(async () => {
     report: `s3://fineflow/runs/${REPORTED_RUN}/prepare/dataset/data-report.json`,
   };
   await store.putJson(versionReadUri('fineflow', PREFIX, second, reported.runId, reported.stage), reported);
+  // A run whose stage failed reading it, not by its checks: the store failed on its second attempt.
+  const failedRead: VersionReadFailed = {
+    state: 'failed',
+    runId: FAILED_READ_RUN,
+    stage: 'prepare',
+    at: '2026-12-06T05:02:00.000Z',
+    startedAt: '2026-12-06T05:00:00.000Z',
+    attempt: 2,
+    errorType: 'FineflowDependencyUnavailable',
+    error: 'object store unavailable: GET s3://datasets/surface-defects/ok/img-0002.png: connection reset',
+  };
+  await store.putJson(versionReadUri('fineflow', PREFIX, second, failedRead.runId, failedRead.stage), failedRead);
   // And a run whose stage has resolved the version and is reading it now: no verdict yet.
   const reading: VersionReading = {
     state: 'reading',
@@ -163,7 +178,7 @@ for (const viewport of VIEWPORTS) {
           'a watcher or a stage seals versions too: not "Pushed by"',
         );
         assert.equal(newest?.[5], 'reading', 'the newest reader is reading it now: no verdict yet');
-        assert.equal(newest?.[6], '4 run stages');
+        assert.equal(newest?.[6], '5 run stages');
         assert.equal(oldest?.[4], 'data push');
         assert.equal(oldest?.[5], '–', 'no run read the first version');
         if (viewport.width === 390) await assertCards(page, 'section.dataset tbody tr', 2);
@@ -204,6 +219,19 @@ for (const viewport of VIEWPORTS) {
         assert.match(await reading.innerText(), /began 2026-12-07 03:00:00/);
         assert.match(await reading.innerText(), /reading/);
         assert.match(await reading.innerText(), /not yet: the stage is reading/);
+        // Failed for a reason other than its checks: says so, when, on which attempt and why.
+        const failedRead = page.locator(`table.reads tr[data-run="${FAILED_READ_RUN}"]`);
+        const failedText = (await failedRead.innerText()).replace(/\s+/g, ' ');
+        assert.match(failedText, /failed 2026-12-06 05:02:00/);
+        assert.equal(await failedRead.locator('.badge.read-failed').innerText(), 'read failed');
+        assert.ok(
+          failedText.includes(
+            'never run: attempt 2 failed first (FineflowDependencyUnavailable): object store unavailable: ' +
+              'GET s3://datasets/surface-defects/ok/img-0002.png: connection reset',
+          ),
+          failedText,
+        );
+        assert.match(failedText, /none: the stage failed before it finished/);
         const run = page.locator('table.reads tr[data-run="defects-20261205-0300"]');
         assert.equal(await run.locator('a').first().getAttribute('href'), '#/runs/defects-20261205-0300?stage=prepare');
         assert.match(await run.innerText(), /blankImages: 3 \(warned\)/);
@@ -227,7 +255,7 @@ for (const viewport of VIEWPORTS) {
         );
         assert.equal(await page.locator('table.objects tbody tr').count(), DATASET_LIMITS.objectsPerPage);
         if (viewport.width === 390) {
-          await assertCards(page, 'table.reads tbody tr', 4);
+          await assertCards(page, 'table.reads tbody tr', 5);
           await assertCards(page, 'table.compare-objects tbody tr', 4);
         }
         await screenshot(page, `dataset-version-${size}`);

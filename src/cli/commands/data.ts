@@ -241,11 +241,18 @@ function shortId(id: string): string {
   return id.slice(0, 12);
 }
 
-/** `3 run stages (1 reading)`: who read a version, and who is reading it still (by their records). */
+/**
+ * `3 run stages (1 reading, 1 failed)`: who read a version, who is reading it still and whose read failed for a reason
+ * other than its quality checks (by their records).
+ */
 function readersWords(counts: VersionReadCounts | undefined): string {
   if (!counts || counts.reads === 0) return '';
   const stages = `${counts.reads} run stage${counts.reads === 1 ? '' : 's'}`;
-  return counts.reading > 0 ? `${stages} (${counts.reading} reading)` : stages;
+  const states = [
+    ...(counts.reading > 0 ? [`${counts.reading} reading`] : []),
+    ...(counts.failed > 0 ? [`${counts.failed} failed`] : []),
+  ];
+  return states.length > 0 ? `${stages} (${states.join(', ')})` : stages;
 }
 
 function writeVersions(
@@ -261,7 +268,7 @@ function writeVersions(
       `${JSON.stringify(
         versions.map(({ objects: _objects, ...header }) => ({
           ...header,
-          reads: reads.get(header.id) ?? { reads: 0, reading: 0 },
+          reads: reads.get(header.id) ?? { reads: 0, reading: 0, failed: 0 },
         })),
         null,
         2,
@@ -449,7 +456,8 @@ export const command: CliCommand = {
           versions; refused on FINEFLOW_BUCKET and on a bucket's root).
 versions  lists the recorded versions of a prefix, oldest first (pushed, seen by a watcher, or read by a run),
           and the run stages that read each one ("reading": a stage reading it now, by its record; if its run
-          has ended, the read stopped unfinished).
+          has ended, the read stopped unfinished; "failed": the stage failed before its checks could finish,
+          e.g. an object it could not read or a cancel; \`fineflow logs RUN --stage S\` says why).
 diff      compares two versions, A and B as s3://bucket/prefix/@<version> (B may be a bare id of the same
           prefix): + added, - removed, ~ changed objects. Here and in pull a version may be the start of
           its id (6 or more characters) when only one version of the prefix starts with it.

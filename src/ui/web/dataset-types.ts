@@ -14,13 +14,18 @@ export interface DatasetCheckView {
 export interface DatasetReadView {
   readonly runId: string;
   readonly stage: string;
-  /** When it finished reading; while `reading` or `stopped`, when it began. */
+  /** When it finished reading or failed; while `reading` or `stopped`, when it began. */
   readonly at: string;
   /**
-   * `read`: finished, with a verdict; `reading`: it has resolved this version and is reading it now; `stopped`: its
-   * record says reading but its run has ended (a killed worker, a cancelled run), so it never finished.
+   * `read`: finished, with a verdict; `reading`: it has resolved this version and is reading it now; `failed`: it
+   * failed for a reason other than its quality checks (the store, a file it could not parse, a cancel), see `error`;
+   * `stopped`: its record says reading but its run has ended (a killed worker), so it never finished.
    */
-  readonly state: 'read' | 'reading' | 'stopped';
+  readonly state: 'read' | 'reading' | 'failed' | 'stopped';
+  /** `failed`: the error's first line (redacted, bounded), its type and the attempt that failed. */
+  readonly error?: string;
+  readonly errorType?: string;
+  readonly attempt?: number;
   /** `failed`: a check stopped the stage (after it wrote its data report). Absent until it has finished reading. */
   readonly verdict?: 'passed' | 'warnings' | 'failed';
   /** The stage wrote a data report (served at /api/runs/<run>/stages/<stage>/report). */
@@ -45,7 +50,7 @@ export interface DatasetVersionRow {
   readonly bytes?: number;
   /** The newest read's quality verdict, when a prepare-data stage read it. */
   readonly verdict?: DatasetReadView['verdict'];
-  /** The newest read is still under way (or stopped: its run ended first); then there is no verdict. */
+  /** The newest read's state: no verdict unless `read` (failed: see the version's reads for the error). */
   readonly readState?: DatasetReadView['state'];
   /** Runs' stages that read it (records found). */
   readonly reads: number;

@@ -3,7 +3,8 @@
  * quality checks stop it still records that its run read the version, with the failed checks, and leaves the data
  * report a passing read writes, with the failing examples (the page shows the failed verdict, the run among the
  * readers and the report, which the run's stage serves too); and a version sealed again with the same contents (here by the
- * stage itself, reading the prefix as it is) still names who sealed it first.
+ * stage itself, reading the prefix as it is) still names who sealed it first. A stage that fails for another reason
+ * (a file it cannot read as asked) completes its record as failed, with its error, on the page and in `data versions`.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -19,6 +20,7 @@ import { startUiFor } from '../../e2e/helpers/ui-browser';
 import type { DatasetsView, DatasetVersionView } from '../../../src/ui/web/dataset-types';
 import type { DataReport } from '../../../src/ml/data/prepare';
 import { failedDataReportUri } from '../../../src/core/run/stage-producer';
+import { runCli } from '../../helpers/cli';
 
 let h: RuntimeHarness;
 let dir: string;
@@ -129,4 +131,65 @@ stages:
   // The link the Datasets page and the run page follow serves it.
   const served = await api<DataReport>(`/api/runs/${runId}/stages/prepare/report`);
   assert.deepEqual(served.stoppedBy, ['smallClasses']);
+});
+
+test('a prepare-data that fails for another reason than its checks completes its record as failed', async (t) => {
+  const prefix = `s3://ffreads-${randomSuffix()}/nolabel/`;
+  const sub = await mkdtemp(join(tmpdir(), 'ff-version-reads-failed-'));
+  t.after(() => rm(sub, { recursive: true, force: true }));
+  // No label column: a file prepare-data cannot read as asked, found while it reads (not a quality check).
+  await writeFile(join(sub, 'rows.csv'), 'x,kind\n1,a\n2,b\n');
+  const pushed = await pushDirectory(h.store, h.config.s3.bucket, sub, prefix, () => undefined);
+  const name = `readfail-${randomSuffix()}`;
+  const compiled = compilePlan(
+    `apiVersion: fineflow/v1
+kind: Pipeline
+metadata: {name: ${name}}
+defaults: {pool: ${h.pools.cpu}, timeout: 2m, retry: {maxAttempts: 1}, onFailure: fail}
+stages:
+  prepare:
+    uses: prepare-data
+    cache: false
+    with: {source: "${prefix}", format: csv, labelColumn: label}
+`,
+    `${name}.yaml`,
+  );
+  assert.ok(compiled.plan, JSON.stringify(compiled.diagnostics));
+  const runId = await h.runs.submit(compiled.plan);
+  const result = await h.runs.result(runId);
+  assert.equal(result.status, 'failed');
+
+  const listed = await h.store.list(versionReadsPrefix(h.config.s3.bucket, prefix, pushed.version));
+  assert.equal(listed.length, 1);
+  const uri = `s3://${h.config.s3.bucket}/${listed[0]?.key}`;
+  const record = checkVersionRead(await h.store.getJson(uri), uri);
+  assert.equal(record.state, 'failed', 'completed, not left reading');
+  if (record.state !== 'failed') return;
+  assert.deepEqual(
+    [record.runId, record.stage, record.attempt, record.errorType],
+    [runId, 'prepare', 1, 'FineflowInvalidInput'],
+  );
+  assert.match(record.error, /rows\.csv:1: no label column label/);
+
+  const ui = await startUiFor(h);
+  t.after(() => ui.close());
+  const api = async <T>(path: string): Promise<T> => {
+    const response = await fetch(`${ui.url}${path}`);
+    assert.equal(response.status, 200, path);
+    return (await response.json()) as T;
+  };
+  const row = (await api<DatasetsView>('/api/datasets')).datasets.find((d) => d.prefix === prefix)?.versions[0];
+  assert.deepEqual([row?.readState, row?.verdict, row?.reads], ['failed', undefined, 1]);
+  const view = await api<DatasetVersionView>(
+    `/api/datasets/version?prefix=${encodeURIComponent(prefix)}&id=${pushed.version}`,
+  );
+  assert.deepEqual(
+    view.reads.map((r) => [r.runId, r.state, r.errorType, r.attempt, /no label column label/.test(r.error ?? '')]),
+    [[runId, 'failed', 'FineflowInvalidInput', 1, true]],
+  );
+  const cli = await runCli(['data', 'versions', prefix], { env: { FINEFLOW_BUCKET: h.config.s3.bucket } });
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.match(cli.stdout, new RegExp(`^${pushed.version}\\s.*\\s1 run stage \\(1 failed\\)$`, 'm'));
+  const json = await runCli(['data', 'versions', prefix, '--json'], { env: { FINEFLOW_BUCKET: h.config.s3.bucket } });
+  assert.deepEqual((JSON.parse(json.stdout) as { reads: unknown }[])[0]?.reads, { reads: 1, reading: 0, failed: 1 });
 });

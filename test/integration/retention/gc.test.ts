@@ -556,7 +556,7 @@ test(
         [
           short(reading),
           `number 3 of 4 by age, kept: run ${runId} (not ended) has a read record of it ` +
-            '(stage prepare: reading or read)',
+            '(stage prepare: reading, read or failed)',
         ],
       ],
     );

@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { listDatasetVersions, sealDatasetVersion } from '../../../src/datasets/version-store';
 import { datasetManifestUri, SEAL_TIME_BOUND_MS } from '../../../src/datasets/dataset-version';
 import { DependencyUnavailableError } from '../../../src/core/errors';
-import { checkVersionRead, isReading, qualityVerdict } from '../../../src/datasets/version-reads';
+import {
+  checkVersionRead,
+  isFailedRead,
+  isReading,
+  qualityVerdict,
+  READ_ERROR_CHARS,
+  readErrorLine,
+} from '../../../src/datasets/version-reads';
 import { QualityTracker, DEFAULT_QUALITY_POLICY, qualityFailureOf } from '../../../src/ml/data/quality';
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
 
@@ -44,7 +51,7 @@ test('a failed check fails the verdict, and a failed read record needs no data r
   assert.equal(qualityVerdict([{ check: 'imbalance', outcome: 'ok', count: 0 }]), 'passed');
   const read = { runId: 'r', stage: 's', at: 'now', verdict: 'failed', checks: [], records: 3, kept: 2, classes: 1 };
   const checked = checkVersionRead(read, 'u');
-  assert.equal(isReading(checked) ? undefined : checked.verdict, 'failed');
+  assert.equal(isReading(checked) || isFailedRead(checked) ? undefined : checked.verdict, 'failed');
   assert.throws(
     () => checkVersionRead({ ...read, verdict: 'maybe' }, 'u'),
     /verdict is not passed, warnings or failed/,
@@ -52,18 +59,48 @@ test('a failed check fails the verdict, and a failed read record needs no data r
   assert.throws(() => checkVersionRead({ ...read, report: 7 }, 'u'), /report is not text/);
 });
 
-test('a record written before the read begins says reading, and only reading or read are states', () => {
+test('a record written before the read begins says reading, and only reading, read or failed are states', () => {
   const reading = { state: 'reading', runId: 'r', stage: 's', at: '2026-12-07T10:00:00Z' };
   const checked = checkVersionRead(reading, 'u');
   assert.ok(isReading(checked));
   assert.deepEqual(checked, reading);
   const done = { state: 'read', startedAt: 'then', runId: 'r', stage: 's', at: 'now', verdict: 'passed', checks: [] };
   assert.ok(!isReading(checkVersionRead({ ...done, records: 1, kept: 1, classes: 1 }, 'u')));
-  assert.throws(() => checkVersionRead({ ...reading, state: 'done' }, 'u'), /state is not reading or read/);
+  assert.throws(() => checkVersionRead({ ...reading, state: 'done' }, 'u'), /state is not reading, read or failed/);
   assert.throws(() => checkVersionRead({ ...reading, runId: 3 }, 'u'), /runId is not text/);
   assert.throws(() => checkVersionRead({ ...done, records: 1, kept: 1, classes: 1, startedAt: 1 }, 'u'), /startedAt/);
   // A reading record with no verdict is not a finished one.
   assert.throws(() => checkVersionRead({ ...reading, state: undefined }, 'u'), /records is not a number/);
+});
+
+test('a read that failed keeps its error: one line, bounded, with its type and attempt', () => {
+  const failed = {
+    state: 'failed',
+    runId: 'r',
+    stage: 's',
+    at: '2026-12-07T10:01:00Z',
+    startedAt: '2026-12-07T10:00:00Z',
+    attempt: 2,
+    errorType: 'FineflowNotFound',
+    error: 'dataset version abc of s3://d/p/ cannot be read: a.csv (S3 version v1) no longer exists.',
+  };
+  const checked = checkVersionRead(failed, 'u');
+  assert.ok(isFailedRead(checked) && !isReading(checked));
+  assert.deepEqual(checked, failed);
+  // Extra fields a writer added are not carried to the page.
+  assert.deepEqual(checkVersionRead({ ...failed, stack: 'at x' }, 'u'), failed);
+  assert.throws(() => checkVersionRead({ ...failed, error: 'two\nlines' }, 'u'), /error is not one line/);
+  assert.throws(() => checkVersionRead({ ...failed, error: 'x'.repeat(READ_ERROR_CHARS + 1) }, 'u'), /at most 300/);
+  assert.throws(() => checkVersionRead({ ...failed, attempt: 0 }, 'u'), /attempt is not a whole number/);
+  assert.throws(() => checkVersionRead({ ...failed, errorType: 5 }, 'u'), /errorType is not text/);
+  assert.throws(() => checkVersionRead({ ...failed, startedAt: undefined }, 'u'), /startedAt is not text/);
+
+  // The first line that says something, cut with an ellipsis within the bound.
+  assert.equal(readErrorLine('\n  object store unavailable  \nat stack'), 'object store unavailable');
+  const long = readErrorLine('y'.repeat(1000));
+  assert.equal(long.length, READ_ERROR_CHARS);
+  assert.ok(long.endsWith('…'));
+  assert.equal(readErrorLine('abcdef', 4), 'abc…');
 });
 
 test("a quality failure carries every check's outcome and the scan's counts", () => {

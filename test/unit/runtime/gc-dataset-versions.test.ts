@@ -190,7 +190,7 @@ test('a version a live schedule, watcher or open run needs is kept, and the plan
       ],
       [
         `${PREFIX}@${id(2).slice(0, 12)}`,
-        'number 4 of 5 by age, kept: run run/open (not ended) has a read record of it (stage prepare: reading or read)',
+        'number 4 of 5 by age, kept: run run/open (not ended) has a read record of it (stage prepare: reading, read or failed)',
       ],
     ],
   );
@@ -364,11 +364,11 @@ test('once an open run has a read record under the prefix it reads unpinned, onl
     [
       [
         `${PREFIX}@${id(4).slice(0, 12)}`,
-        'number 2 of 5 by age, kept: run run-open (not ended) has a read record of it (stage prepare: reading or read)',
+        'number 2 of 5 by age, kept: run run-open (not ended) has a read record of it (stage prepare: reading, read or failed)',
       ],
       [
         `${other}@${id(7).slice(0, 12)}`,
-        'number 2 of 3 by age, kept: run run-open (not ended) has a read record of it (stage prepare: reading or read)',
+        'number 2 of 3 by age, kept: run run-open (not ended) has a read record of it (stage prepare: reading, read or failed)',
       ],
     ],
   );

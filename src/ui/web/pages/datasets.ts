@@ -32,9 +32,15 @@ const VERDICT_WORDS: Readonly<Record<NonNullable<DatasetReadView['verdict']>, st
   failed: 'checks failed',
 };
 
-/** A read without a verdict yet: still reading, or stopped (its run ended before it finished). */
-const UNFINISHED: Readonly<Record<'reading' | 'stopped', { readonly words: string; readonly title: string }>> = {
+/** A read without a verdict: still reading, failed (not by its checks), or stopped (its run ended first). */
+const UNFINISHED: Readonly<
+  Record<'reading' | 'failed' | 'stopped', { readonly words: string; readonly title: string }>
+> = {
   reading: { words: 'reading', title: 'a prepare-data stage is reading it now: no verdict yet' },
+  failed: {
+    words: 'read failed',
+    title: 'the prepare-data stage failed before its checks could finish (the store, a file, a cancel): no verdict',
+  },
   stopped: { words: 'stopped reading', title: 'its run ended before the stage finished reading: no verdict' },
 };
 
@@ -42,7 +48,7 @@ function verdictBadge(
   verdict: DatasetReadView['verdict'] | undefined,
   state: DatasetReadView['state'] | undefined,
 ): HTMLElement {
-  if (state === 'reading' || state === 'stopped')
+  if (state === 'reading' || state === 'failed' || state === 'stopped')
     return h('span', { class: `badge read-${state}`, title: UNFINISHED[state].title }, UNFINISHED[state].words);
   if (!verdict) return h('span', { class: 'muted', title: 'no prepare-data stage has read this version' }, '–');
   return h(
@@ -197,7 +203,16 @@ function objectsTable(version: DatasetVersionView): HTMLElement[] {
   ];
 }
 
+/** When it finished reading, failed, or (still reading, or stopped) began. */
+function readTime(read: DatasetReadView): string {
+  if (read.state === 'read') return formatTime(read.at);
+  return read.state === 'failed' ? `failed ${formatTime(read.at)}` : `began ${formatTime(read.at)}`;
+}
+
 function checksText(read: DatasetReadView): string {
+  // Its error's first line, as the record keeps it (redacted, bounded): the stage log has the rest.
+  if (read.state === 'failed')
+    return `never run: attempt ${read.attempt ?? '?'} failed first (${read.errorType ?? 'error'}): ${read.error ?? ''}`;
   if (read.state !== 'read') return read.state === 'reading' ? 'not run yet' : 'never run: the read stopped';
   const found = read.checks.filter((c) => c.outcome !== 'ok');
   if (found.length === 0) return `all ${read.checks.length} checks found nothing`;
@@ -208,6 +223,7 @@ function checksText(read: DatasetReadView): string {
 function reportLink(read: DatasetReadView): HTMLElement {
   if (read.state === 'reading') return h('span', { class: 'muted' }, 'not yet: the stage is reading');
   if (read.state === 'stopped') return h('span', { class: 'muted' }, 'none: the run ended before the stage finished');
+  if (read.state === 'failed') return h('span', { class: 'muted' }, 'none: the stage failed before it finished');
   if (!read.hasReport)
     return h('span', { class: 'muted' }, 'none: the checks stopped the stage (its log lists the findings)');
   return h(
@@ -244,11 +260,7 @@ function readsSection(version: DatasetVersionView): Child[] {
         ),
       ),
       h('td', { 'data-label': 'stage' }, read.stage),
-      h(
-        'td',
-        { class: 'nowrap', 'data-label': 'read' },
-        read.state === 'read' ? formatTime(read.at) : `began ${formatTime(read.at)}`,
-      ),
+      h('td', { class: 'nowrap', 'data-label': 'read' }, readTime(read)),
       h('td', { 'data-label': 'quality' }, verdictBadge(read.verdict, read.state)),
       h('td', { class: 'card-wide', 'data-label': 'checks' }, checksText(read)),
       h(
