@@ -3,7 +3,17 @@
  * src/retention/gc-plan.ts): the versions the pipelines of Fineflow's schedules and running data watchers pin, and
  * the versions runs that have not ended pin, were triggered by or are reading (their read records, which gc-plan
  * matches against the open runs listed here). Read from Temporal without a worker: schedules' actions, watchers'
- * and runs' histories. Any failure throws; gc then drops no dataset version (gc.ts).
+ * and runs' histories, and the state a continued-as-new run carries in the store. Any failure throws; gc then drops no
+ * dataset version (gc.ts).
+ *
+ * What a run can still read, in every execution of its chain: its plan, its trigger and its params as they stand now.
+ * Each execution starts with the params the one before it ended with (CarriedRunState.params: the start's, with every
+ * `retry --set` applied), so the latest execution's carried params plus its own retries are the whole chain's; a
+ * value a later `retry --set` replaced is read by no stage any more (a stage that read it holds a read record). The
+ * carried params are inline in the latest input (runs continued before the state moved to the store) or in the stored
+ * state it names. Bound: one stored state per open run that continued as new, at most MAX_RUN_STATE_BYTES (the most
+ * the run itself reads back to go on), read one at a time (so gc holds one in memory, however many runs it reads in
+ * parallel); the earlier executions' histories are not read at all (their number grows with the run's age).
  */
 import { WorkflowNotFoundError, isGrpcServiceError, type Client } from '@temporalio/client';
 import { datasetPinsIn, unpinnedLocationsIn } from '../datasets/dataset-source';
@@ -13,6 +23,17 @@ import { paramValues } from '../core/run/params';
 import { ScheduleService } from '../schedules/schedule-client';
 import type { RunClient } from '../client/run-client';
 import { forEachInFlight } from '../core/in-flight';
+import type { ParamValues } from '../core/run/params';
+import type { ObjectStore } from '../storage/object-store';
+import { readStoredRunState } from '../storage/run-state-store';
+import type { RecordedRunInput } from '../client/run-input';
+
+/** Where continued-as-new runs keep their state (src/core/run/stored-run-state.ts). */
+export interface RunStateSource {
+  readonly store: ObjectStore;
+  /** Fineflow's bucket (the runs'). */
+  readonly bucket: string;
+}
 
 export interface DatasetNeeds {
   /** Why a version is needed (sentences naming the schedule, watcher or run), by version id. */
@@ -43,7 +64,11 @@ function shortPin(prefix: string, id: string): string {
   return `${prefix}@${id.slice(0, 12)}`;
 }
 
-export async function gatherDatasetNeeds(client: Client, runs: Pick<RunClient, 'openRuns'>): Promise<DatasetNeeds> {
+export async function gatherDatasetNeeds(
+  client: Client,
+  runs: Pick<RunClient, 'openRuns'>,
+  states: RunStateSource,
+): Promise<DatasetNeeds> {
   const pins = new Map<string, string[]>();
   const need = (id: string, why: string): void => {
     const reasons = pins.get(id) ?? [];
@@ -63,8 +88,9 @@ export async function gatherDatasetNeeds(client: Client, runs: Pick<RunClient, '
   const open = await runs.openRuns();
   // A few histories at a time: one after another, gc waited out a round trip per open run in turn.
   const found = new Array<Awaited<ReturnType<typeof openRunPins>>>(open.length);
+  const carried = carriedParamsOneAtATime(states);
   await forEachInFlight(open, HISTORIES_IN_FLIGHT, async ({ runId }, index) => {
-    found[index] = await openRunPins(client, runId);
+    found[index] = await openRunPins(client, runId, carried);
   });
   for (const [index, { runId, startedAtMs }] of open.entries()) {
     const pins = found[index];
@@ -77,19 +103,37 @@ export async function gatherDatasetNeeds(client: Client, runs: Pick<RunClient, '
   return { pins, openRuns, unpinnedReads };
 }
 
+/** The params a run's latest execution started with: its start's, or those the execution before it carried. */
+type CarriedParams = (runId: string, recorded: RecordedRunInput) => Promise<ParamValues>;
+
+/** {@link CarriedParams}, reading a stored state only after the one before it was read and let go. */
+function carriedParamsOneAtATime({ store, bucket }: RunStateSource): CarriedParams {
+  let previous: Promise<unknown> = Promise.resolve();
+  return async (runId, { input, stored }) => {
+    if (input.carried) return input.carried.params;
+    if (!stored) return paramValues(input.plan);
+    const read = previous.then(async () => (await readStoredRunState(store, bucket, runId, stored)).carried.params);
+    previous = read.catch(() => undefined);
+    return read;
+  };
+}
+
 /**
- * The versions an open run pins (in its plan, its params as `retry --set` left them, or the state it continued with),
- * the one that triggered it and the locations it names unpinned; undefined when the run no longer exists.
+ * The versions an open run pins (in its plan, or its params as they stand now: carried across continue-as-new and
+ * changed by `retry --set`), the one that triggered it and the locations it names unpinned; undefined when the run no
+ * longer exists.
  */
 async function openRunPins(
   client: Client,
   runId: string,
+  carriedParams: CarriedParams,
 ): Promise<{ pins: ReturnType<typeof datasetPinsIn>; locations: string[]; triggeredBy?: string } | undefined> {
   try {
     // One fetch of the latest execution's history gives both its input (first event) and its retries.
     const events = (await client.workflow.getHandle(runId).fetchHistory()).events ?? [];
-    const { input } = await readRecordedRunInput(client, runId, events);
-    const params = await paramsAfterRetries(client, input.plan, paramValues(input.plan), events);
+    const recorded = await readRecordedRunInput(client, runId, events);
+    const { input } = recorded;
+    const params = await paramsAfterRetries(client, input.plan, await carriedParams(runId, recorded), events);
     const triggeredBy = datasetVersionOf(input.trigger);
     return {
       pins: datasetPinsIn([input, params]),

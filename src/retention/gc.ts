@@ -171,9 +171,11 @@ export type GcRuns = Pick<RunClient, 'execution' | 'openRuns' | 'client'>;
 /** The needs of rule 6, or why they could not be learned. */
 async function datasetNeedsOrWhyNot(
   runs: GcRuns,
+  store: ObjectStore,
+  bucket: string,
 ): Promise<{ readonly needs?: DatasetNeeds; readonly unknown?: string }> {
   try {
-    return { needs: await gatherDatasetNeeds(runs.client, runs) };
+    return { needs: await gatherDatasetNeeds(runs.client, runs, { store, bucket }) };
   } catch (thrown) {
     return { unknown: `listing schedules, data watchers and open runs failed: ${ensureError(thrown).message}` };
   }
@@ -202,7 +204,7 @@ export async function gatherGcFacts(
   };
   if (policy?.keepDatasetVersions === undefined) return facts;
   const datasetVersions = await datasetVersionFacts(store, bucket);
-  const { needs, unknown } = await datasetNeedsOrWhyNot(runs);
+  const { needs, unknown } = await datasetNeedsOrWhyNot(runs, store, bucket);
   return {
     ...facts,
     datasetVersions,

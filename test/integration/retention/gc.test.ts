@@ -26,6 +26,8 @@ import { versionReadUri } from '../../../src/datasets/version-reads';
 import type { ObjectStore } from '../../../src/storage/object-store';
 import type { DatasetVersionView } from '../../../src/ui/web/dataset-types';
 import { startUiFor } from '../../e2e/helpers/ui-browser';
+import { RunClient } from '../../../src/client/run-client';
+import { readRecordedRunInput } from '../../../src/client/run-input';
 
 let h: RuntimeHarness;
 before(async () => {
@@ -587,5 +589,65 @@ test(
     );
     const after = versionsOf(await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR));
     assert.deepEqual(after.dropped, [short(ids[0] as string), short(reading), short(later[0] as string)].sort());
+  },
+);
+
+test(
+  'gc keeps the version a retry --set pinned before the run continued as new, read from the state it carries',
+  { timeout: 120_000 },
+  async (t) => {
+    const bucket = h.config.s3.bucket;
+    const { prefix, ids, done } = await pushVersions(3);
+    t.after(done);
+    const [v1, v2, v3] = ids as [string, string, string];
+    // A short history: the run continues as new after its second attempt, once the first has waited for a retry.
+    const runs = new RunClient(h.client, {
+      bucket,
+      workflowTaskQueue: h.runs.workflowTaskQueue,
+      store: h.store,
+      historyEventLimit: 20,
+    });
+    const plan = h.plan(
+      `gccan-${randomSuffix()}`,
+      [{ id: 'flaky', uses: 'test-flaky', with: { failTimes: 1000, value: '${{ params.data }}' }, onFailure: 'pause' }],
+      { data: `${prefix}@${v3}` },
+    );
+    const runId = await runs.submit(plan);
+    t.after(() =>
+      h.client.workflow
+        .getHandle(runId)
+        .terminate('test over')
+        .catch(() => undefined),
+    );
+    const handle = h.client.workflow.getHandle(runId);
+    const firstExecution = (await handle.describe()).runId;
+    const waitingAfter = (attempts: number) =>
+      waitForState(runId, (s) => s.stages[0]?.status === 'waiting' && (s.stages[0]?.attempts ?? 0) >= attempts);
+    await waitingAfter(1);
+    assert.equal((await handle.describe()).runId, firstExecution, 'not continued yet: the retry lands in the first');
+    await runs.retry(runId, { params: { data: `${prefix}@${v1}` } });
+    // The retry's attempt fails too, and by then the history is past its limit: the run continues as new, the retry's
+    // update left in the first execution's history. (No further retry: one sent while it drains could race the
+    // continue-as-new.)
+    await waitingAfter(2);
+    const continued = async (): Promise<boolean> => (await handle.describe()).runId !== firstExecution;
+    const deadline = Date.now() + 30_000;
+    while (!(await continued())) {
+      if (Date.now() > deadline) assert.fail('the run did not continue as new after its second attempt');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const latestEvents = (await handle.fetchHistory()).events ?? [];
+    assert.ok((await readRecordedRunInput(h.client, runId, latestEvents)).stored, 'its state is in the store');
+
+    const policy = { olderThanMs: 0, checkpointsAfterMs: 3650 * 24 * HOUR, keepSweeps: 20, keepDatasetVersions: 1 };
+    const plan1 = await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR);
+    const short = (id: string): string => `${prefix}@${id.slice(0, 12)}`;
+    assert.deepEqual(
+      plan1.remove.filter((item) => item.id.startsWith(prefix)).map((item) => item.id),
+      [short(v2)],
+      'the version the retry pinned stays; the one nothing reads goes',
+    );
+    const kept = plan1.kept.find((k) => k.id === short(v1));
+    assert.match(kept?.reason ?? '', new RegExp(`run ${runId} \\(not ended\\) pins it`));
   },
 );
