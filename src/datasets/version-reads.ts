@@ -99,15 +99,34 @@ export function versionReadUri(bucket: string, dataPrefix: string, id: string, r
   return `${versionReadsPrefix(bucket, dataPrefix, id)}${encodeURIComponent(runId)}/${encodeURIComponent(stage)}.json`;
 }
 
+/** The run and stage of a record's last two segments, decoded as versionReadUri encodes them. */
+function decodeRunAndStage(run: string, stage: string): { readonly runId: string; readonly stage: string } | undefined {
+  try {
+    return { runId: decodeURIComponent(run), stage: decodeURIComponent(stage) };
+  } catch {
+    return undefined; // not percent-encoded as versionReadUri writes it: not a record
+  }
+}
+
 /** The run and stage of a read record's URI (`…/<id>.reads/<run>/<stage>.json`); undefined for any other key. */
 export function parseVersionReadUri(uri: string): { readonly runId: string; readonly stage: string } | undefined {
   const match = /\.reads\/([^/]+)\/([^/]+)\.json$/.exec(uri);
   if (!match?.[1] || !match[2]) return undefined;
-  try {
-    return { runId: decodeURIComponent(match[1]), stage: decodeURIComponent(match[2]) };
-  } catch {
-    return undefined; // not percent-encoded as versionReadUri writes it: not a record
-  }
+  return decodeRunAndStage(match[1], match[2]);
+}
+
+/**
+ * The version, run and stage of a read record named relative to its prefix's versions folder
+ * (`<id>.reads/<run>/<stage>.json`, as {@link versionReadUri} writes it); undefined for any other name: a manifest, a
+ * record of a deeper prefix (`sub/_versions/…`), a name that is not encoded as written.
+ */
+export function parseVersionReadName(
+  name: string,
+): { readonly id: string; readonly runId: string; readonly stage: string } | undefined {
+  const match = /^([0-9a-f]{64})\.reads\/([^/]+)\/([^/]+)\.json$/.exec(name);
+  if (!match?.[1] || !match[2] || !match[3]) return undefined;
+  const read = decodeRunAndStage(match[2], match[3]);
+  return read && { id: match[1], ...read };
 }
 
 /** The verdict of a data report's checks: any failed check fails it. */

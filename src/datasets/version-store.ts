@@ -21,7 +21,8 @@ import {
   type DatasetObject,
   type DatasetVersionManifest,
 } from './dataset-version';
-import { checkVersionRead, isFailedRead, isReading, parseVersionReadUri } from './version-reads';
+import { checkVersionRead, isFailedRead, isReading, parseVersionReadName } from './version-reads';
+import { forEachInFlight } from '../core/in-flight';
 
 /**
  * sha256 of objects already hashed, by `<uri>\0<etag>\0<size>`: a watcher re-seals without re-reading unchanged
@@ -225,9 +226,13 @@ export interface VersionReadCounts {
  */
 export const READ_RECORDS_READ = 200;
 
+/** Read records read at once: as gc reads a few histories at a time, never one round trip after another. */
+export const READ_RECORDS_IN_FLIGHT = 8;
+
 /**
  * The read records of every version of `prefix`, counted, by version id: every record is listed, the newest
- * {@link READ_RECORDS_READ} read to tell reading from read (a record that is not one counts as read).
+ * {@link READ_RECORDS_READ} read ({@link READ_RECORDS_IN_FLIGHT} at a time) to tell reading, failed and read apart (a
+ * record that is not one counts as read).
  */
 export async function countVersionReads(
   store: ObjectStore,
@@ -243,29 +248,29 @@ export async function countVersionReads(
     throw thrown;
   }
   const records = listed
-    .map((info) => {
-      const name = relativeKey(versionsPrefix, formatS3Uri(info)) ?? '';
-      return { info, id: /^([0-9a-f]{64})\.reads\/[^/]+\/[^/]+\.json$/.exec(name)?.[1] };
+    .flatMap((info) => {
+      const read = parseVersionReadName(relativeKey(versionsPrefix, formatS3Uri(info)) ?? '');
+      return read ? [{ uri: formatS3Uri(info), id: read.id, written: info.lastModified.getTime() }] : [];
     })
-    .filter((record): record is { info: ObjectInfo; id: string } => record.id !== undefined)
-    .sort((a, b) => b.info.lastModified.getTime() - a.info.lastModified.getTime());
+    .sort((a, b) => b.written - a.written);
   const counts = new Map<string, { reads: number; reading: number; failed: number }>();
-  for (const [index, { info, id }] of records.entries()) {
+  const countOf = (id: string): { reads: number; reading: number; failed: number } => {
     const count = counts.get(id) ?? { reads: 0, reading: 0, failed: 0 };
     counts.set(id, count);
-    count.reads += 1;
-    const uri = formatS3Uri(info);
-    if (index >= READ_RECORDS_READ || !parseVersionReadUri(uri)) continue;
+    return count;
+  };
+  for (const { id } of records) countOf(id).reads += 1;
+  await forEachInFlight(records.slice(0, READ_RECORDS_READ), READ_RECORDS_IN_FLIGHT, async ({ uri, id }) => {
     try {
       const record = checkVersionRead(await store.getJson(uri, { maxBytes: 64 * 1024 }), uri);
-      if (isReading(record)) count.reading += 1;
-      else if (isFailedRead(record)) count.failed += 1;
+      if (isReading(record)) countOf(id).reading += 1;
+      else if (isFailedRead(record)) countOf(id).failed += 1;
     } catch (thrown) {
       const notARecord =
         thrown instanceof InvalidInputError || thrown instanceof NotFoundError || thrown instanceof ResourceLimitError;
       if (!notARecord) throw thrown;
     }
-  }
+  });
   return counts;
 }
 
