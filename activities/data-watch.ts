@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { datasetVersionId } from '../src/datasets/dataset-version';
 import { sealDatasetVersion, type Sha256Memo } from '../src/datasets/version-store';
-import { NotFoundError } from '../src/core/errors';
+import { NotFoundError, ensureError } from '../src/core/errors';
+import { redactError } from '../src/core/security/redact';
 import type { ObjectInfo, ObjectStore } from '../src/storage/object-store';
 import { asPrefixUri } from '../src/core/storage/uri';
 import { whileHeartbeating } from './heartbeat-loop';
@@ -80,7 +81,14 @@ export function createDataWatchActivities(store: ObjectStore, bucket: string): D
   const lastSeal = new Map<string, { listing: string; seen: PrefixFingerprint }>();
   const memo: Sha256Memo = new Map();
   return {
-    fingerprintPrefix: (prefixUri: string): Promise<PrefixFingerprint> => withHeartbeats(() => fingerprint(prefixUri)),
+    // A listing's error may quote a presigned URL or a key: redacted before Temporal records it and the worker logs it.
+    fingerprintPrefix: async (prefixUri: string): Promise<PrefixFingerprint> => {
+      try {
+        return await withHeartbeats(() => fingerprint(prefixUri));
+      } catch (thrown) {
+        throw redactError(ensureError(thrown));
+      }
+    },
   };
 
   async function fingerprint(prefixUri: string): Promise<PrefixFingerprint> {

@@ -11,7 +11,7 @@ import { DependencyUnavailableError, InvalidInputError, ResourceLimitError } fro
 import type { JsonObject, JsonValue } from '../src/core/spec/plan-types';
 import type { StageActivityInput, StageActivityResult, StageContext } from '../src/core/run/run-types';
 import { outboundPolicy } from '../src/security/outbound';
-import { redactUri } from '../src/security/redact';
+import { redactUri } from '../src/core/security/redact';
 import { NOTIFY_LIMITS } from '../src/spec/notify-stage-type';
 import type { StageImplementation, StageRuntime } from './stage-runner';
 import { checkStageInputs } from './ml-stage-support';

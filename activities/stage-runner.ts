@@ -26,7 +26,7 @@ import { StageLog } from './stage-log';
 import { watchCancelRequest } from './cancel-watch';
 import { previousAttemptNote } from './previous-attempt';
 import { startHeartbeatLoop } from './heartbeat-loop';
-import { redactUrisIn } from '../src/security/redact';
+import { redactUrisIn } from '../src/core/security/redact';
 import { createSecretResolver, scrubError, scrubSecrets, type SecretResolver } from '../src/security/secrets';
 import type { FineflowMetrics, StageAttemptMetrics } from '../src/observability/metrics';
 import type { StageLogRecord } from '../src/observability/json-log';

@@ -48,6 +48,8 @@ import { RUN_WORKFLOW_TASK_TIMEOUT_MS, type PipelineRunInput } from '../src/core
 import { pipelineRun } from './pipeline-run';
 import { searchAttributesForRun } from '../src/core/schedules/schedule-search-attributes';
 import { lookFailureText } from '../src/core/schedules/watch-look';
+import { describeStageFailure } from '../src/core/run/failures';
+import { redactUrisIn } from '../src/core/security/redact';
 import { RUN_PAGE_MEMO, runPageDetails, runPageUrl } from '../src/core/run/run-links';
 
 const { fingerprintPrefix } = proxyActivities<DataWatchActivities>({
@@ -102,6 +104,11 @@ function withRunPageLink(
   };
 }
 
+/** An error as the watcher logs it: the innermost failure's message, redacted (src/core/security/redact.ts). */
+function errorText(error: unknown): string {
+  return redactUrisIn(describeStageFailure(error).error.message);
+}
+
 /** Stop polling (and only wait for the running child) when the history grows past this. */
 const HISTORY_EVENTS_SOFT_LIMIT = 10_000;
 
@@ -124,11 +131,13 @@ export async function dataWatcher(input: DataWatcherInput): Promise<void> {
         else log.warn('trigger ignored: the watched prefix is empty', { path: watcher.config.path });
       }
     } catch (error) {
-      // Said in the state too: the last look stays the old one, and its reader is told why.
-      watcher.lastLookFailure = { at: new Date(Date.now()).toISOString(), error: lookFailureText(String(error)) };
+      // Said in the state too: the last look stays the old one, and its reader is told why. The activity's own
+      // error, not the ActivityFailure around it ("Activity task failed" says nothing).
+      const why = lookFailureText(describeStageFailure(error).error.message);
+      watcher.lastLookFailure = { at: new Date(Date.now()).toISOString(), error: why };
       log.warn('could not list the watched prefix; trying again at the next poll', {
         path: watcher.config.path,
-        error: String(error),
+        error: why,
       });
     }
     watcher.polls++;
@@ -310,7 +319,7 @@ class WatcherState {
           this.finishedVersions.push(version);
         },
         (error: unknown) => {
-          log.warn('run for new data did not succeed', { runId, error: String(error) });
+          log.warn('run for new data did not succeed', { runId, error: errorText(error) });
           this.record({ ...base, status: 'failed' });
           this.finishedVersions.push(version);
         },
@@ -320,7 +329,7 @@ class WatcherState {
       // watcher): it is not started twice. Any other start failure also frees the slot.
       const already = error instanceof WorkflowExecutionAlreadyStartedError;
       if (already) log.info('run for this dataset version already exists', { runId });
-      else log.error('could not start run for new data', { runId, error: String(error) });
+      else log.error('could not start run for new data', { runId, error: errorText(error) });
       this.record({ ...base, status: already ? 'already-started' : 'failed' });
       this.notStarted.add(version);
       this.finishedVersions.push(version);

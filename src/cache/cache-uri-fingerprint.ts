@@ -20,7 +20,7 @@ import { lstat, readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { ensureError, NotFoundError } from '../core/errors';
 import { outboundPolicy, type OutboundPolicy } from '../security/outbound';
-import { redactUri } from '../security/redact';
+import { redactUri } from '../core/security/redact';
 
 /** Prefix of a fingerprint that cannot vouch for the content; such a key is never a hit. */
 export const UNFINGERPRINTABLE = 'unfingerprintable:';

@@ -14,7 +14,7 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { TracingConfig } from '../config';
 import { ensureError } from '../core/errors';
 import { TRACE_ATTRIBUTES } from '../core/run/trace-attributes';
-import { redactUrisIn } from '../security/redact';
+import { redactUrisIn } from '../core/security/redact';
 import { createTracing } from './tracing';
 
 export interface SubmitTracing {

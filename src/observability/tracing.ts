@@ -42,7 +42,7 @@ import type { OpenTelemetryWorkflowExporter } from '@temporalio/interceptors-ope
 import path from 'node:path';
 import type { TracingConfig } from '../config';
 import { stageSpanAttributes, TRACE_ATTRIBUTES } from '../core/run/trace-attributes';
-import { redactUrisIn } from '../security/redact';
+import { redactUrisIn } from '../core/security/redact';
 
 /** The workflow interceptor module a tracing worker's bundle must include. */
 export const TRACING_WORKFLOW_MODULE = path.resolve(

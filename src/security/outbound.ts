@@ -35,7 +35,7 @@ import {
   NotFoundError,
   ResourceLimitError,
 } from '../core/errors';
-import { redactUri } from './redact';
+import { redactUri } from '../core/security/redact';
 
 /** `details.code` of every refusal, so callers and tests can tell it from other invalid input. */
 export const OUTBOUND_REFUSED = 'outbound-refused';

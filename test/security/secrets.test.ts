@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadSecretsConfig } from '../../src/config';
-import { redactUri, redactUrisIn } from '../../src/security/redact';
+import { redactUri, redactUrisIn } from '../../src/core/security/redact';
 import { createSecretResolver, scrubError, scrubSecrets } from '../../src/security/secrets';
 import { compilePlan, validatePipeline } from '../../src/spec';
 import { resolveStageInputs } from '../../src/core/spec/expressions';
@@ -158,6 +158,10 @@ void describe('URI redaction', () => {
     assert.equal(
       redactUrisIn('loading http://u:p@h:8080/x?token=t failed'),
       'loading http://redacted@h:8080/x?redacted failed',
+    );
+    assert.equal(
+      redactUrisIn('key AKIAIOSFODNN7EXAMPLE, secret_access_key = abc123 and {"password": "p w"}; AKIA is a word'),
+      'key redacted, secret_access_key = redacted and {"password": "redacted"}; AKIA is a word',
     );
   });
 });

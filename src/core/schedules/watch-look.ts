@@ -7,6 +7,7 @@
  */
 import type { DataWatchObservation } from './data-watch-types';
 import { formatHumanDuration } from '../spec/durations';
+import { redactUrisIn } from '../security/redact';
 
 /** What an empty look says instead of a version. */
 export const EMPTY_LOOK = 'nothing under the prefix (no dataset version; no run starts until data arrives)';
@@ -77,9 +78,13 @@ export function triggerReach(pipeline: string, schedule: boolean, watchers: read
 /** Characters of a failed look's error kept in the watcher's state. */
 const LOOK_FAILURE_CHARS = 300;
 
-/** A failed look's error as the watcher keeps it: bounded, a URL's user info and query left out. */
+/**
+ * A failed look's error as the watcher keeps it in its state (and logs it): redacted by the one rule every recorded
+ * error text follows (src/core/security/redact.ts: a URI's user info and query, access keys, credential pairs), then
+ * bounded. Redacted first, so a credential cut by the bound cannot slip through half-matched.
+ */
 export function lookFailureText(error: string): string {
-  const redacted = error.replace(/\b(https?:\/\/)[^\s/@]*@/gi, '$1').replace(/(\bhttps?:\/\/[^\s?]*)\?\S*/gi, '$1?…');
+  const redacted = redactUrisIn(error);
   return redacted.length > LOOK_FAILURE_CHARS ? `${redacted.slice(0, LOOK_FAILURE_CHARS - 1)}…` : redacted;
 }
 

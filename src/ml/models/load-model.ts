@@ -4,7 +4,7 @@
  */
 import { FineflowError, InvalidInputError } from '../../core/errors';
 import { outboundPolicy, type OutboundPolicy } from '../../security/outbound';
-import { redactUri } from '../../security/redact';
+import { redactUri } from '../../core/security/redact';
 import type { ObjectStore } from '../../storage/object-store';
 import type { Tf } from '../backend';
 import type { LayersModel } from './architectures';

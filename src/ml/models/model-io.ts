@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import type * as TfModule from '@tensorflow/tfjs';
 import { InvalidInputError } from '../../core/errors';
 import { OUTBOUND_REFUSED, outboundPolicy, type OutboundPolicy } from '../../security/outbound';
-import { redactUri } from '../../security/redact';
+import { redactUri } from '../../core/security/redact';
 import type { ObjectStore } from '../../storage/object-store';
 import type { Tf } from '../backend';
 import { joinUri } from '../uri';

@@ -47,7 +47,7 @@ import type { JsonObject } from '../../core/spec/plan-types';
 import type { ObjectStore, WriteCondition } from '../../storage/object-store';
 import { joinUri, parseS3Uri, uriOf } from '../uri';
 import { MODEL_JSON, modelJsonUri, WEIGHTS_BIN } from './model-io';
-import { redactUrisDeep, redactUrisIn } from '../../security/redact';
+import { redactUrisDeep, redactUrisIn } from '../../core/security/redact';
 import type { RecordedEvaluation } from '../../core/run/register-evaluations';
 import { readPreprocessingBeside, writePreprocessingBeside } from '../data/preprocessing-file';
 import type { Preprocessing } from '../data/preprocessing';
