@@ -196,6 +196,7 @@ class WatcherState {
     this.lastObservation = input.lastObservation;
     this.recentRuns = [...(input.recentRuns ?? [])];
     this.paused = input.paused;
+    this.lastLookFailure = input.lastLookFailure;
     this.detectReverts = patched(REVERTS_PATCH);
     this.emptyHasNoVersion = patched(EMPTY_NO_VERSION_PATCH);
   }
@@ -248,7 +249,7 @@ class WatcherState {
 
   /** The input of the next execution (continue-as-new carries the state). */
   carried(): DataWatcherInput {
-    const { lastObservation, paused } = this;
+    const { lastObservation, paused, lastLookFailure } = this;
     return {
       watcherId: this.watcherId,
       config: this.config,
@@ -257,6 +258,9 @@ class WatcherState {
       pollsPerExecution: this.pollsPerExecution,
       ...(lastObservation ? { lastObservation } : {}),
       ...(paused ? { paused } : {}),
+      // Until the next execution's first look ends (a failing one retries for seconds, a hanging one for minutes),
+      // its status would show the old look with no word of why.
+      ...(lastLookFailure ? { lastLookFailure } : {}),
     };
   }
 

@@ -66,6 +66,8 @@ export interface DataWatcherInput {
   readonly recentRuns?: readonly DataWatchRunRecord[];
   /** `fineflow schedule pause` (carried across continue-as-new): look, but start no run. */
   readonly paused?: { readonly note?: string };
+  /** The newest failed look since the last good one (carried across continue-as-new; bounded and redacted). */
+  readonly lastLookFailure?: DataWatcherStatus['lastLookFailure'];
   /** Polls per workflow execution before continue-as-new (history stays small). Default 200. */
   readonly pollsPerExecution?: number;
 }
@@ -92,7 +94,7 @@ export interface DataWatcherStatus {
   readonly paused?: { readonly note?: string };
   /**
    * The newest look that failed since the last one that succeeded (the listing refused, MinIO down): while it lasts,
-   * `lastObservation` is older than the poll interval says it should be. Not carried across continue-as-new.
+   * `lastObservation` is older than the poll interval says it should be. Carried across continue-as-new.
    */
   readonly lastLookFailure?: { readonly at: string; readonly error: string };
 }

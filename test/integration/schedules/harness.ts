@@ -48,9 +48,13 @@ export interface ScheduleHarness {
 
 let runtimeInstalled = false;
 
-export async function startScheduleHarness(
-  options: Pick<DataWatchClientOptions, 'pollsPerExecution' | 'uiUrl'> = {},
-): Promise<ScheduleHarness> {
+export interface ScheduleHarnessOptions extends Pick<DataWatchClientOptions, 'pollsPerExecution' | 'uiUrl'> {
+  /** The store the control worker's activities (the watcher's looks) use, made from the real one: a fault to inject. */
+  readonly controlStore?: (store: ObjectStore) => ObjectStore;
+}
+
+export async function startScheduleHarness(options: ScheduleHarnessOptions = {}): Promise<ScheduleHarness> {
+  const { controlStore, ...clientOptions } = options;
   const config = await requireStack(loadConfig(process.env));
   if (!runtimeInstalled) {
     runtimeInstalled = true;
@@ -74,7 +78,7 @@ export async function startScheduleHarness(
       pool: pools.control,
       runsWorkflows: true,
       config,
-      store,
+      store: controlStore ? controlStore(store) : store,
       connection,
       extraStages: testStages,
       shutdownGraceMs: 2_000,
@@ -110,7 +114,7 @@ export async function startScheduleHarness(
     schedules: new ScheduleService(client, {
       bucket: config.s3.bucket,
       workflowTaskQueue: taskQueueForPool(pools.control),
-      ...options,
+      ...clientOptions,
     }),
     compile(yaml, set = []) {
       const compiled = compilePlan(yaml, 'test.yaml', { set });
