@@ -30,6 +30,11 @@ export const EXIT = {
   usage: 2,
   /** A service (Temporal, MinIO) could not be reached. */
   unavailable: 3,
+  /**
+   * Nothing was wrong, and nothing was done: `schedule trigger` started no run (every data watcher it reached last saw
+   * an empty prefix). A script can tell it from a trigger that started one.
+   */
+  nothingStarted: 4,
 } as const;
 
 export interface OptionSpec {

@@ -297,7 +297,7 @@ async function triggerSubcommand(args: ParsedArgs, io: CliIo, service: ScheduleS
       emptyPrefixes: reach.emptyPaths,
     });
   else io.stdout.write(watcherTriggerText(name, started.watcherIds, reach));
-  return EXIT.ok;
+  return reach.startsNothing ? EXIT.nothingStarted : EXIT.ok;
 }
 
 async function runSubcommand(
@@ -388,13 +388,15 @@ export const command: CliCommand = {
     'trigger NAME   start one run now, named and labelled manual (<schedule id>-manual-<time>); refused while a',
     '               scheduled run is going unless --overlap allow-all. Without a schedule, each data watcher runs',
     '               the version its prefix holds now (after the going run, if any); one whose last look found',
-    '               nothing starts no run until data arrives, and says so (--json: startsNothing, emptyPrefixes)',
+    '               nothing starts no run until data arrives, and says so (--json: startsNothing, emptyPrefixes);',
+    '               when no watcher starts one, the exit code is 4',
     'backfill NAME  start the runs the schedule would have started between --from and --to (overlap allow-all',
     '               unless --overlap says otherwise)',
     'delete NAME    delete the schedule and stop the watchers; runs already started go on',
     '',
     'NAME is the pipeline name (metadata.name). Connection settings come from TEMPORAL_ADDRESS etc.',
-    'exit codes: 0 ok, 1 invalid pipeline or unknown schedule, 2 usage error, 3 Temporal unreachable',
+    'exit codes: 0 ok, 1 invalid pipeline or unknown schedule, 2 usage error, 3 Temporal unreachable, 4 trigger',
+    '            started no run (each data watcher last saw an empty prefix; the output and --json say which)',
   ].join('\n'),
   subcommands: ['apply', 'list', 'describe', 'pause', 'unpause', 'trigger', 'backfill', 'delete'],
   examples: [
@@ -406,6 +408,10 @@ export const command: CliCommand = {
     {
       command: "fineflow schedule pause defect-detector --note 'label fix in progress'",
       explanation: 'stop starting runs, saying why',
+    },
+    {
+      command: 'fineflow schedule trigger defect-detector || [ $? -eq 4 ]',
+      explanation: 'start a run now; exit code 4 says no run started (nothing under the watched prefix yet)',
     },
     {
       command: 'fineflow schedule backfill defect-detector --from 2026-12-01T00:00:00Z --to 2026-12-04T00:00:00Z',

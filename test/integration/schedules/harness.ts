@@ -21,6 +21,8 @@ import type { ObjectStore } from '../../../src/storage/object-store';
 import { createWorker, type FineflowWorker } from '../../../src/worker/run-worker';
 import { registerTestStageTypes, stages as testStages } from '../../stage-types';
 import { requireStack } from '../../helpers/stack';
+import { watcherIdFor } from '../../../src/schedules/data-watch-client';
+import type { DataWatcherStatus } from '../../../src/core/schedules/data-watch-types';
 
 export interface ScheduleHarness {
   readonly config: FineflowConfig;
@@ -160,6 +162,47 @@ export async function startScheduleHarness(options: ScheduleHarnessOptions = {})
       await connection.close();
       await client.connection.close();
     },
+  };
+}
+
+/** A pipeline applied with one `newData` trigger on `prefix` (1 s debounce and poll), its watcher's id and status. */
+export interface WatchedPipeline {
+  readonly plan: Plan;
+  readonly watcherId: string;
+  /** The watcher's status; undefined when a query the loaded machine did not answer in time (ask again). */
+  status(): Promise<DataWatcherStatus | undefined>;
+}
+
+/**
+ * Apply a pipeline whose only trigger watches `prefix` (one `test-echo` stage on the harness's cpu pool, failing at
+ * once): the fixture the watcher tests share. Deleted, with its runs stopped, when `t` ends.
+ */
+export async function applyWatchedPipeline(
+  h: ScheduleHarness,
+  t: { after(fn: () => Promise<void>): void },
+  name: string,
+  prefix: string,
+): Promise<WatchedPipeline> {
+  t.after(async () => {
+    await h.schedules.delete(name).catch(() => undefined);
+    await h.terminateRuns(name).catch(() => undefined);
+  });
+  const plan = h.compile(`apiVersion: fineflow/v1
+kind: Pipeline
+metadata: {name: ${name}}
+params: {dataset: ${prefix}}
+defaults: {pool: ${h.pools.cpu}, timeout: 1m, retry: {maxAttempts: 1}, onFailure: fail}
+triggers:
+  - newData: {path: "\${{ params.dataset }}", debounce: 1s, pollInterval: 1s}
+stages:
+  echo: {uses: test-echo, cache: false, with: {value: x}}
+`);
+  await h.schedules.apply(plan);
+  const watcherId = watcherIdFor(name, prefix);
+  return {
+    plan,
+    watcherId,
+    status: () => h.schedules.watchers.status(watcherId).catch(() => undefined),
   };
 }
 

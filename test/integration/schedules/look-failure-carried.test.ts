@@ -11,10 +11,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
-import { watcherIdFor } from '../../../src/schedules/data-watch-client';
-import type { DataWatcherStatus } from '../../../src/core/schedules/data-watch-types';
 import type { ObjectStore } from '../../../src/storage/object-store';
-import { startScheduleHarness, waitFor, type ScheduleHarness } from './harness';
+import { applyWatchedPipeline, startScheduleHarness, waitFor, type ScheduleHarness } from './harness';
 
 let h: ScheduleHarness;
 let bucket: string;
@@ -62,27 +60,9 @@ void describe('a failed look across continue-as-new', () => {
     { timeout: 120_000 },
     async (t) => {
       const name = `lookfail-${h.suffix}`;
-      const prefix = `s3://${bucket}/in/`;
-      t.after(async () => {
-        releaseLook();
-        await h.schedules.delete(name).catch(() => undefined);
-      });
-      const plan = h.compile(`apiVersion: fineflow/v1
-kind: Pipeline
-metadata: {name: ${name}}
-params: {dataset: ${prefix}}
-defaults: {pool: ${h.pools.cpu}, timeout: 1m, retry: {maxAttempts: 1}, onFailure: fail}
-triggers:
-  - newData: {path: "\${{ params.dataset }}", debounce: 1s, pollInterval: 1s}
-stages:
-  echo: {uses: test-echo, cache: false, with: {value: x}}
-`);
-      await h.schedules.apply(plan);
-      const watcherId = watcherIdFor(name, prefix);
+      t.after(() => releaseLook());
+      const { watcherId, status } = await applyWatchedPipeline(h, t, name, `s3://${bucket}/in/`);
       const handle = h.client.workflow.getHandle(watcherId);
-      // A query the loaded machine did not answer in time is asked again (the watcher is there all along).
-      const status = (): Promise<DataWatcherStatus | undefined> =>
-        h.schedules.watchers.status(watcherId).catch(() => undefined);
 
       const failed = await waitFor('a failed look', status, (s) => s?.lastLookFailure !== undefined, 60_000);
       const failure = failed?.lastLookFailure;
