@@ -119,15 +119,73 @@ export function watchNotices(
 export interface FollowOptions {
   /**
    * Extra sections drawn under the stage table on a TTY (e.g. sweep trial tables), fetched at
-   * most once per `sectionsEveryMs` while the run is live, and once more when it ends.
+   * most once per `sectionsEveryMs` while the run is live, and once more when it ends. Without a TTY their lines are
+   * not printed, but what they know better of the stages (`restate`) still goes into each stage's line.
    */
-  readonly sections?: (state: RunState, width: number) => Promise<readonly string[]>;
+  readonly sections?: (state: RunState, width: number) => Promise<FollowSections>;
   readonly sectionsEveryMs?: number;
   /**
    * The run's plan, when the caller has it (`submit`); else it is read from the run's history. The waiting-run advice
    * tells a file's value from a param with it.
    */
   readonly plan?: Plan;
+}
+
+/** What the extra sections of a followed run found. */
+export interface FollowSections {
+  readonly lines: readonly string[];
+  /**
+   * The run's state as the sections read it: a sweep stage's progress line counts a trial whose worker died as
+   * `retrying`, as its trial table does (src/client/sweep-trials-lookup.ts `withTrialCounts`).
+   */
+  readonly restate?: (state: RunState) => RunState;
+}
+
+/**
+ * The last sections fetched for a followed run, refreshed in the background at most once per `sectionsEveryMs`; a
+ * failed fetch keeps the last ones. `fetched` is told of each new set.
+ */
+class FollowedSections {
+  private last: FollowSections = { lines: [] };
+  private fetchedAt = 0;
+  private fetching: Promise<void> | undefined;
+
+  constructor(
+    private readonly options: FollowOptions,
+    private readonly width: () => number,
+    private readonly fetched: () => void,
+  ) {}
+
+  get lines(): readonly string[] {
+    return this.last.lines;
+  }
+
+  restate(state: RunState): RunState {
+    return this.last.restate ? this.last.restate(state) : state;
+  }
+
+  refresh(state: RunState, force = false): Promise<void> | undefined {
+    const { sections, sectionsEveryMs = 2_000 } = this.options;
+    if (!sections || this.fetching || (!force && Date.now() - this.fetchedAt < sectionsEveryMs)) return this.fetching;
+    this.fetchedAt = Date.now();
+    this.fetching = sections(state, this.width())
+      .then((fetched) => {
+        this.last = fetched;
+        this.fetched();
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.fetching = undefined;
+      });
+    return this.fetching;
+  }
+
+  /** The final view: sections as the run ended (a fetch in flight may predate the end). */
+  async final(state: RunState): Promise<void> {
+    if (!this.options.sections) return;
+    await this.fetching;
+    await this.refresh(state, true);
+  }
 }
 
 /** How a followed run is shown: redrawn in place on a TTY, one line per change otherwise. */
@@ -148,24 +206,32 @@ class LiveRunView implements RunView {
   readonly intervalMs = 250;
   private readonly region: LiveRegion;
   private shown: RunState | undefined;
-  private sections: readonly string[] = [];
-  private sectionsFetchedAt = 0;
-  private fetching: Promise<void> | undefined;
+  private readonly sections: FollowedSections;
   private readonly ticker: NodeJS.Timeout;
 
   constructor(
-    private readonly io: CliIo,
+    io: CliIo,
     private readonly options: FollowOptions,
   ) {
     this.region = new LiveRegion(io.stdout as LiveStream);
-    // Between changes, redraw once a second so elapsed times keep counting.
-    this.ticker = setInterval(() => this.shown && this.shown.endedAt === undefined && this.draw(this.shown), 1_000);
+    this.sections = new FollowedSections(
+      options,
+      () => Number((io.stdout as { columns?: number }).columns ?? 120),
+      () => this.shown && this.draw(this.shown),
+    );
+    // Between changes, redraw once a second so elapsed times keep counting, and read the sections again when due: a
+    // sweep's trials change (a worker lost, a retry waiting) while the run's own state does not.
+    this.ticker = setInterval(() => {
+      if (!this.shown || this.shown.endedAt !== undefined) return;
+      this.draw(this.shown);
+      void this.sections.refresh(this.shown);
+    }, 1_000);
   }
 
   show(state: RunState): void {
     this.shown = state;
     this.draw(state);
-    void this.refreshSections(state);
+    void this.sections.refresh(state);
   }
 
   keepFrame(): void {
@@ -178,49 +244,70 @@ class LiveRunView implements RunView {
   }
 
   async showFinal(final: RunState): Promise<void> {
-    if (!this.options.sections) return;
-    // The final view: trials as the run ended (a fetch in flight may predate the end).
-    await this.fetching;
     this.shown = final;
-    await this.refreshSections(final, true);
+    await this.sections.final(final);
   }
 
   private draw(state: RunState): void {
     const needs = planNeeds(this.options.plan);
-    this.region.draw((columns) => [renderRunState(state, new Date(), columns, needs), ...this.sections].join('\n\n'));
-  }
-
-  /** Refreshes the extra sections in the background; a failed fetch keeps the last ones. */
-  private refreshSections(state: RunState, force = false): Promise<void> | undefined {
-    const { sections, sectionsEveryMs = 2_000 } = this.options;
-    if (!sections || this.fetching || (!force && Date.now() - this.sectionsFetchedAt < sectionsEveryMs))
-      return this.fetching;
-    this.sectionsFetchedAt = Date.now();
-    const width = Number((this.io.stdout as { columns?: number }).columns ?? 120);
-    this.fetching = sections(state, width)
-      .then((fetched) => {
-        this.sections = fetched;
-        if (this.shown) this.draw(this.shown);
-      })
-      .catch(() => undefined)
-      .finally(() => {
-        this.fetching = undefined;
-      });
-    return this.fetching;
+    const shown = this.sections.restate(state);
+    this.region.draw((columns) =>
+      [renderRunState(shown, new Date(), columns, needs), ...this.sections.lines].join('\n\n'),
+    );
   }
 }
 
-/** One timestamped line per stage change and per run status change (logs stay readable). */
+/**
+ * One timestamped line per stage change and per run status change (logs stay readable). The sections' lines are not
+ * printed, but each stage's line reads the state as they know it (a sweep's trials retrying after a lost worker).
+ */
 class LineRunView implements RunView {
   readonly intervalMs = 500;
   private readonly seen = new Map<string, string>();
   private lastRunStatus = '';
+  private shown: RunState | undefined;
+  private readonly sections: FollowedSections;
+  private readonly ticker: NodeJS.Timeout | undefined;
 
-  constructor(private readonly io: CliIo) {}
+  constructor(
+    private readonly io: CliIo,
+    options: FollowOptions,
+  ) {
+    this.sections = new FollowedSections(
+      options,
+      () => 120,
+      () => this.shown && this.print(this.shown),
+    );
+    // The sections are read again when due, changed run state or not: a sweep's trials change (a worker lost, a retry
+    // waiting) while the run's own state does not.
+    if (options.sections)
+      this.ticker = setInterval(() => {
+        if (this.shown && this.live(this.shown)) void this.sections.refresh(this.shown);
+      }, 1_000);
+  }
 
   show(state: RunState): void {
+    this.shown = state;
+    this.print(state);
+    if (this.live(state)) void this.sections.refresh(state);
+  }
+
+  keepFrame(): void {}
+
+  stop(): void {
+    clearInterval(this.ticker);
+  }
+
+  /** A stage runs: what the sections know better of it may change. */
+  private live(state: RunState): boolean {
+    return state.endedAt === undefined && state.stages.some((stage) => stage.status === 'running');
+  }
+
+  async showFinal(): Promise<void> {}
+
+  private print(state: RunState): void {
     const at = new Date().toISOString().slice(11, 19);
-    for (const stage of state.stages) {
+    for (const stage of this.sections.restate(state).stages) {
       const line = stageLine(stage);
       if (this.seen.get(stage.id) !== line) {
         this.seen.set(stage.id, line);
@@ -232,12 +319,6 @@ class LineRunView implements RunView {
       this.io.stdout.write(`${at} run ${state.status}\n`);
     }
   }
-
-  keepFrame(): void {}
-
-  stop(): void {}
-
-  async showFinal(): Promise<void> {}
 }
 
 /**
@@ -250,7 +331,7 @@ export async function followRun(
   io: CliIo,
   options: FollowOptions = {},
 ): Promise<RunState> {
-  const view: RunView = io.stdout.isTTY ? new LiveRunView(io, options) : new LineRunView(io);
+  const view: RunView = io.stdout.isTTY ? new LiveRunView(io, options) : new LineRunView(io, options);
   const final = await runs
     .watch(runId, (state) => view.show(state), {
       intervalMs: view.intervalMs,

@@ -3,8 +3,8 @@
  * `sweepState` query (child workflow `<runId>.<stageId>.sweep-<attempt>`); an ended one left
  * `results.json` in its stage prefix (partial when it was cancelled), and the query of its
  * closed workflow is the fallback. A running sweep's trials are then read against what Temporal knows of their
- * activities (src/client/trial-attempts.ts: a lost worker, a retry waiting). Client-side only (Temporal client,
- * object store).
+ * activities (src/client/trial-attempts.ts: a lost worker, a retry waiting), and the stage's progress line is counted
+ * the same way ({@link withTrialCounts}). Client-side only (Temporal client, object store).
  */
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { ObjectStore } from '../storage/object-store';
@@ -13,6 +13,7 @@ import type { RunState, StageState } from '../core/run/run-types';
 import type { SweepResultsDocument } from '../core/sweep/sweep-results';
 import { trialTableFromResults, trialTableFromStatus, type SweepTrialTable } from './sweep-trial-table';
 import { SWEEP_QUERIES, type SweepStatus } from '../core/sweep/sweep-types';
+import { sweepStageProgress } from '../core/sweep/trials-waiting';
 import { readPendingTrialAttempts, withTrialAttempts } from './trial-attempts';
 
 const SWEEP_STAGE_TYPE = 'hyperparameter-sweep';
@@ -46,6 +47,27 @@ export async function sweepTrialTables(
     if (table) tables.push(table);
   }
   return tables;
+}
+
+/**
+ * The run's state with each running sweep stage's progress line counted as its trial table reads it: the sweep sent
+ * `1 running` for a trial whose worker died; its table knows the trial is `retrying` (or `unresponsive`), and so does
+ * the line then. `status` (text and --json) and the watches show this state.
+ */
+export function withTrialCounts(state: RunState, tables: readonly SweepTrialTable[]): RunState {
+  if (!tables.some((table) => table.rows.some((row) => row.state === 'retrying' || row.state === 'unresponsive')))
+    return state;
+  return {
+    ...state,
+    stages: state.stages.map((stage) => {
+      if (stage.uses !== SWEEP_STAGE_TYPE || stage.status !== 'running' || !stage.progress) return stage;
+      const progress = sweepStageProgress(
+        stage.progress,
+        tables.find((table) => table.stageId === stage.id),
+      );
+      return progress === stage.progress ? stage : { ...stage, progress };
+    }),
+  };
 }
 
 /**

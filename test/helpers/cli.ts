@@ -88,3 +88,46 @@ export function startServeProcess(
     void exited.then((code) => reject(new Error(`fineflow serve exited with ${code} before it was ready: ${stderr}`)));
   });
 }
+
+export interface CliProcess {
+  /** What it printed so far. */
+  output(): { stdout: string; stderr: string };
+  /** Resolves once its stdout matches `pattern`; rejects, with what it printed, if it exits first. */
+  stdoutMatches(pattern: RegExp): Promise<void>;
+  /** SIGTERM (a watch's Ctrl-C), then its exit. */
+  stop(): Promise<number | null>;
+}
+
+/** `fineflow ARGV…` as its own process (a watch that runs until it is stopped), its output collected. */
+export function startCliProcess(argv: readonly string[], env: Readonly<Record<string, string>> = {}): CliProcess {
+  const child = spawn(process.execPath, [path.join(__dirname, '../../bin/fineflow.js'), ...argv], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const text = { stdout: '', stderr: '' };
+  child.stderr.on('data', (chunk: Buffer) => (text.stderr += chunk.toString('utf8')));
+  child.stdout.on('data', (chunk: Buffer) => (text.stdout += chunk.toString('utf8')));
+  return {
+    output: () => ({ ...text }),
+    stdoutMatches: (pattern) =>
+      new Promise<void>((resolve, reject) => {
+        const check = (): void => {
+          if (pattern.test(text.stdout)) resolve();
+        };
+        child.stdout.on('data', check);
+        check();
+        void exited.then((code) =>
+          reject(
+            new Error(
+              `fineflow ${argv[0]} exited (${code}) before printing ${pattern}:\n${text.stdout}\n${text.stderr}`,
+            ),
+          ),
+        );
+      }),
+    stop: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}

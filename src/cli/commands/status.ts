@@ -35,6 +35,7 @@ function load() {
     TRIAL_TABLE_MAX_WIDTH: m2.TRIAL_TABLE_MAX_WIDTH,
     renderTrialTable: m3.renderTrialTable,
     sweepTrialTables: m4.sweepTrialTables,
+    withTrialCounts: m4.withTrialCounts,
     createObjectStoreFromConfig: m5.createObjectStoreFromConfig,
     withChildRuns: m6.withChildRuns,
   };
@@ -77,6 +78,7 @@ export const command: CliCommand = {
       TRIAL_TABLE_MAX_WIDTH,
       renderTrialTable,
       sweepTrialTables,
+      withTrialCounts,
       createObjectStoreFromConfig,
       withChildRuns,
     } = load();
@@ -85,13 +87,15 @@ export const command: CliCommand = {
     return withRunClient(io, async ({ config, runs }) => {
       if (args.flags.watch && !args.flags.json)
         return exitCodeForRun(await followRun(runs, runId, io, { sections: sweepSections(runs, config) }));
-      const state = args.flags.watch
+      const read = args.flags.watch
         ? await runs.watch(runId, () => undefined, {
             until: (s) => s.status === 'waiting',
             ...watchNotices(io, runId),
           })
         : await withChildRuns(await runs.state(runId), (id) => runs.state(id));
-      const sweeps = await sweepTrialTables(runs.client, createObjectStoreFromConfig(config), config.s3.bucket, state);
+      const sweeps = await sweepTrialTables(runs.client, createObjectStoreFromConfig(config), config.s3.bucket, read);
+      // A sweep stage's progress line counts its trials as their table does (a trial whose worker died: retrying).
+      const state = withTrialCounts(read, sweeps);
       // An ended run's stages that never ran say which upstream kept them from it: the plan has the `needs`.
       const plan =
         !args.flags.json && state.stages.some((s) => s.status === 'pending') && state.endedAt !== undefined

@@ -288,6 +288,12 @@ export interface ShownSweepProgress extends SweepProgress {
    * continue-as-new, and the next one starts in the next execution. Absent when none.
    */
   readonly resuming?: number;
+  /**
+   * Set by readers, never by the sweep (src/core/sweep/trials-waiting.ts `sweepStageProgress`): trials whose attempt
+   * Temporal ended (worker lost) and retries, and trials whose worker stopped heartbeating. Absent when none.
+   */
+  readonly retrying?: number;
+  readonly unresponsive?: number;
 }
 
 /** What the `sweepState` query answers: counts for `fineflow status` plus each trial's line. */

@@ -3,8 +3,10 @@
  * in `status` (table and --json, which the UI's trial table serves): once the heartbeat timeout ended the attempt,
  * `retrying` with "worker lost: … heartbeat timeout; attempt 2 of 2 waits for a worker of pool P"; once a new worker
  * holds the retry, `running` with "attempt 2 of 2 after worker lost …". Before, the trial read `running` from the
- * kill until its retry ended: the sweep hears of an attempt only when it starts and when it ends. Real Temporal dev server
- * and MinIO; the trial runs on `fineflow worker` processes of a pool of the test's own.
+ * kill until its retry ended: the sweep hears of an attempt only when it starts and when it ends. The stage's progress
+ * line counts it the same way (`0 running, 1 retrying`) in `status`, `status --json` and a `status --watch` that was
+ * following the run since its start. Real Temporal dev server and MinIO; the trial runs on `fineflow worker`
+ * processes of a pool of the test's own.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -13,7 +15,8 @@ import type { SweepTrialTable, TrialTableRow } from '../../../src/client/sweep-t
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { loanSweepPlan } from '../../fixtures/runtime/loan-sweep';
 import { killWorkerGroup, poolWorkers, type WorkerProcess } from '../../fixtures/runtime/worker-process';
-import { runCli } from '../../helpers/cli';
+import type { RunState } from '../../../src/core/run/run-types';
+import { runCli, startCliProcess, type CliProcess } from '../../helpers/cli';
 
 const LOST = String.raw`worker lost: Temporal heard no heartbeat from attempt 1 for 4 s \(heartbeat timeout\)`;
 
@@ -21,12 +24,14 @@ void describe('a sweep trial whose worker was killed (Temporal + MinIO, kill -9)
   let h: RuntimeHarness;
   const pool = `trials-${randomSuffix()}`;
   const workers = poolWorkers(pool);
+  let watch: CliProcess | undefined;
 
   before(async () => {
     h = await startRuntimeHarness();
   });
 
   after(async () => {
+    await watch?.stop();
     await workers.killAll();
     await h?.close();
   });
@@ -44,6 +49,8 @@ void describe('a sweep trial whose worker was killed (Temporal + MinIO, kill -9)
     const spawn = (): Promise<WorkerProcess> => workers.spawn();
     const first = await spawn();
     const runId = await h.runs.submit(plan);
+    // A watch that follows the run from its start, off a TTY: one line per change of a stage's line.
+    watch = startCliProcess(['status', runId, '--watch']);
     const seen: string[] = [];
     /** Trial 0's row as `status` reads it, once `done` holds; every state on the way is kept in `seen`. */
     const trialRow = async (what: string, done: (row: TrialTableRow) => boolean): Promise<TrialTableRow> => {
@@ -90,15 +97,25 @@ void describe('a sweep trial whose worker was killed (Temporal + MinIO, kill -9)
     const status = await runCli(['status', runId]);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout.replace(/\n {4}/g, ' '), new RegExp(`trial 0 retrying: ${LOST}; attempt 2 of 2 waits`));
+    // The stage's progress line counts the trial as the table does, not as `1 running` (the text table clips it to
+    // its column: --json and the watch's lines carry it whole).
+    const line = /trials 0\/\d+ done \(0 running, 1 retrying, 0 pruned, 0 failed\)/;
     const json = await runCli(['status', runId, '--json']);
-    const sweeps = (JSON.parse(json.stdout) as { sweeps: SweepTrialTable[] }).sweeps;
-    assert.equal(sweeps[0]?.rows[0]?.state, 'retrying', json.stdout);
-    assert.equal(sweeps[0]?.rows[0]?.note?.startsWith(waiting.note?.split(';')[0] ?? '?'), true, json.stdout);
+    const read = JSON.parse(json.stdout) as RunState & { sweeps: SweepTrialTable[] };
+    assert.equal(read.sweeps[0]?.rows[0]?.state, 'retrying', json.stdout);
+    assert.equal(read.sweeps[0]?.rows[0]?.note?.startsWith(waiting.note?.split(';')[0] ?? '?'), true, json.stdout);
+    const progress = read.stages.find((stage) => stage.id === 'sweep')?.progress;
+    assert.match(progress?.message ?? '', line, json.stdout);
+    assert.equal(progress?.detail?.retrying, 1, json.stdout);
+    assert.equal(progress?.detail?.running, 0, json.stdout);
+    await watch.stdoutMatches(new RegExp(`sweep running ${line.source}`));
 
     // A new worker takes the retry: it runs, and says it is the retry of a lost attempt.
     await spawn();
     const resumed = await trialRow('the retry to run', (row) => row.state === 'running' && row.note !== undefined);
     assert.match(resumed.note ?? '', new RegExp(`^attempt 2 of 2 after ${LOST}$`));
+    // Once it runs again, so does the watch's line.
+    await watch.stdoutMatches(new RegExp(`${line.source}[^]*sweep running trials 0/\\d+ done \\(1 running, `));
     await h.runs.cancel(runId);
   });
 });

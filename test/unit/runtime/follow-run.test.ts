@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { followRun } from '../../../src/cli/run-support';
 import type { RunClient } from '../../../src/client/run-client';
+import { withTrialCounts } from '../../../src/client/sweep-trials-lookup';
 import type { CliIo } from '../../../src/cli/command';
 import type { RunState } from '../../../src/core/run/run-types';
 
@@ -65,7 +66,7 @@ test('on a TTY, the trial tables are drawn under the stage table and redrawn as 
     sectionsEveryMs: 0,
     sections: async (state, width) => {
       fetched.push(state.stages[0]?.status ?? '');
-      return [`trials of sweep (${state.stages[0]?.status}) width ${width}`];
+      return { lines: [`trials of sweep (${state.stages[0]?.status}) width ${width}`] };
     },
   });
   assert.equal(final.status, 'succeeded');
@@ -160,3 +161,70 @@ test('off a TTY, one line per change: a stage a rerun reused reads "reused from 
     '',
   ]);
 });
+
+test(
+  "off a TTY, a sweep stage's line counts a trial whose worker died as its trial table does",
+  { timeout: 20_000 },
+  async () => {
+    const running = runState('running', 'running');
+    const live: RunState = {
+      ...running,
+      stages: running.stages.map((stage) => ({
+        ...stage,
+        progress: {
+          message: 'trials 0/2 done (1 running, 0 pruned, 0 failed)',
+          fraction: 0,
+          detail: { started: 1, running: 1, completed: 0, stopped: 0, failed: 0, maxTrials: 2 },
+        },
+      })),
+    };
+    const chunks: string[] = [];
+    let printedRetrying: () => void = () => undefined;
+    const retrying = new Promise<void>((resolve) => (printedRetrying = resolve));
+    const stdout = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        chunks.push(chunk.toString());
+        if (chunk.toString().includes('1 retrying')) printedRetrying();
+        callback();
+      },
+    });
+    const trials: { state: 'running' | 'retrying' }[] = [{ state: 'running' }];
+    const runs = {
+      async watch(_runId: string, onState: (state: RunState) => void): Promise<RunState> {
+        // The run's own state does not change while its trial's worker is lost: the watch hears it once.
+        onState(live);
+        trials[0] = { state: 'retrying' };
+        await retrying;
+        const ended = runState('cancelled', 'succeeded');
+        onState(ended);
+        return ended;
+      },
+    } as unknown as RunClient;
+    const stderr = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+    await followRun(
+      runs,
+      'r-1',
+      { stdout, stderr, env: {}, cwd: '/' },
+      {
+        sectionsEveryMs: 0,
+        sections: async () => {
+          const rows = trials.map((trial, trialId) => ({ trialId, ...trial, params: {}, epochs: 1, best: false }));
+          return {
+            lines: ['not printed off a TTY'],
+            restate: (state) => withTrialCounts(state, [{ stageId: 'sweep', source: 'live', partial: false, rows }]),
+          };
+        },
+      },
+    );
+    const lines = chunks
+      .join('')
+      .split('\n')
+      .map((line) => line.replace(/^\d\d:\d\d:\d\d /, ''));
+    assert.deepEqual(lines.slice(0, 3), [
+      'sweep running trials 0/2 done (1 running, 0 pruned, 0 failed) (0%)',
+      'run running',
+      'sweep running trials 0/2 done (0 running, 1 retrying, 0 pruned, 0 failed) (0%)',
+    ]);
+    assert.ok(!lines.includes('not printed off a TTY'));
+  },
+);

@@ -9,6 +9,7 @@ import type uPlot from 'uplot';
 import { reusedFromOf, reusedReason } from '../../../core/run/reused-stage';
 import { NOT_RUN, notRunStages, type NotRunReason } from '../../../core/run/not-run';
 import { givenUpAttempt } from '../../../core/run/unfinished-attempt';
+import { sweepStageProgress } from '../../../core/sweep/trials-waiting';
 import { epochMarkers, type EpochMarkerKind } from '../../../ml/eval/epoch-markers';
 import { lineChart, type Marker } from '../charts';
 import type { RerunPreviewInfo, RunState, StageCacheInfo, StageCheckpoints, StageState, SweepTable } from '../types';
@@ -142,6 +143,8 @@ export class StagePanel {
   private stageId: string | undefined;
   private shownJson = '';
   private shownStage: StageState | undefined;
+  /** The run state the panel last drew, so a refreshed trial table can redraw the stage's progress line. */
+  private shownState: RunState | undefined;
   private logEvents: EventSource | undefined;
   private logAttempt: number | undefined;
   private charts: uPlot[] = [];
@@ -206,6 +209,7 @@ export class StagePanel {
     const before = this.shownStage;
     this.shownJson = text;
     this.shownStage = stage;
+    this.shownState = state;
     const never = notRunStages(state, this.needsOf).get(stage.id);
     this.drawInfo(state, stage, never);
     this.givenUp = givenUpAttempt(stage);
@@ -223,7 +227,14 @@ export class StagePanel {
   }
 
   private drawInfo(state: RunState, stage: StageState, never: NotRunReason | undefined): void {
-    const progress = stage.status === 'running' && stage.progress;
+    // A sweep's line counts its trials as their table does: a trial whose worker died reads `retrying`, not running.
+    const progress =
+      stage.status === 'running' && stage.progress
+        ? sweepStageProgress(
+            stage.progress,
+            this.sweeps.find((table) => table.stageId === stage.id),
+          )
+        : undefined;
     const status = never ? 'not-run' : stage.status;
     replace(
       this.info,
@@ -618,7 +629,11 @@ export class StagePanel {
               // The same trials again (an ended sweep's one refresh): left as drawn, where the reader scrolled it.
               if (JSON.stringify(body.sweeps) === JSON.stringify(this.sweeps)) return;
               this.sweeps = body.sweeps;
-              if (this.stageId === stage.id) draw();
+              if (this.stageId !== stage.id) return;
+              draw();
+              const shown = this.shownState;
+              if (shown && this.shownStage)
+                this.drawInfo(shown, this.shownStage, notRunStages(shown, this.needsOf).get(stage.id));
             })
             .catch(() => undefined);
         },
