@@ -43,7 +43,7 @@ import { paramValues } from '../core/run/params';
 import type { ObjectStore } from '../storage/object-store';
 import { readStoredRunState } from '../storage/run-state-store';
 import type { Plan, PlannedStage } from '../core/spec/plan-types';
-import { WorkerPresence, workflowQueuePollers } from './worker-presence';
+import { WorkerPresence, processAlive, workflowQueuePollerSet } from './worker-presence';
 import {
   cancelledRunResult,
   queryRunStatePages,
@@ -167,6 +167,8 @@ export interface WatchOptions {
   readonly onResumed?: (event: { downForMs: number }) => void;
   /** Retry one interruption this long before giving up with its error (default {@link WATCH_RECONNECT_FOR_MS}). */
   readonly reconnectForMs?: number;
+  /** How long each read's state query may wait for a control worker (`state`'s `timeoutMs`, default 15 s). */
+  readonly stateTimeoutMs?: number;
 }
 
 /** `details.code` of the error `state` throws when Temporal itself did not answer. */
@@ -300,8 +302,26 @@ async function queryOnceRegistered(handle: WorkflowHandle, deadline: number): Pr
   }
 }
 
-/** How long a queue a worker polled is taken as still polled without asking again. */
+/**
+ * How long a queue a worker polled is taken as still polled without asking again, unless every poller was a process
+ * of this host and all of them ended since (checked at each use, and while a query waits).
+ */
 const POLLED_QUEUE_TTL_MS = 5_000;
+
+/** How often a state query in flight checks that the control workers of this host it was sent to still run. */
+const QUERY_WORKER_CHECK_MS = 250;
+
+/** A queue a worker polled lately: when it was asked, how many polled, and which of them were processes here. */
+interface PolledQueue {
+  readonly at: number;
+  readonly pollers: number;
+  readonly localPids: readonly number[];
+}
+
+/** Every poller of the queue was a process of this host, and all of them ended: nobody polls it any more. */
+function pollersEnded(polled: PolledQueue): boolean {
+  return polled.localPids.length === polled.pollers && !polled.localPids.some((pid) => processAlive(pid));
+}
 
 /** What DescribeTaskQueue said of a run's workflow task queue. */
 interface QueuePollers {
@@ -327,7 +347,7 @@ export class RunClient {
   /** Marks running stages of pools without a worker (`waiting for a worker on pool X`). */
   private readonly workers: WorkerPresence;
   /** Workflow task queues a worker polled lately, so `watch` (twice a second) asks Temporal every few seconds. */
-  private readonly polledQueues = new Map<string, { readonly at: number; readonly pollers: number }>();
+  private readonly polledQueues = new Map<string, PolledQueue>();
 
   constructor(
     readonly client: Client,
@@ -427,9 +447,18 @@ export class RunClient {
     const handle = this.client.workflow.getHandle(runId);
     let state: RunState;
     const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+    const workersEnded = new AbortController();
     try {
-      state = await this.client.withDeadline(deadline, () => queryOnceRegistered(handle, deadline));
+      state = await this.queryUnlessWorkersEnd(taskQueue, workersEnded, () =>
+        this.client.withDeadline(deadline, () => queryOnceRegistered(handle, deadline)),
+      );
     } catch (thrown) {
+      // The control workers of this host it went to ended while it waited: read as if nobody had polled.
+      if (workersEnded.signal.aborted && (await this.queuePollers(taskQueue, { fresh: true })).pollers === 0) {
+        if (recorded) return recorded.state;
+        if (historyError !== undefined) throw historyError;
+        throw this.noWorkerAsked(runId, taskQueue);
+      }
       if (thrown instanceof WorkflowNotFoundError) throw this.mapNotFound(thrown, runId);
       if (isTemporalUnreachable(thrown)) throw this.unreachable(runId, thrown);
       if (recorded) return recorded.state;
@@ -442,6 +471,28 @@ export class RunClient {
     if (endedOutsideAs)
       return endedOutside(state, endedOutsideAs.status, state.endedAt ?? endedOutsideAs.endedAt, endedOutsideAs.reason);
     return withLiveStages(this.client, this.workers, state, { description });
+  }
+
+  /**
+   * `query()`, cut short (`ended` aborted) once every control worker this client last saw polling `taskQueue` was a
+   * process of this host and all of them ended: a killed worker never answers, and the query would wait out its whole
+   * timeout. Workers elsewhere are judged by Temporal's listing alone, so a query sent to them runs its course.
+   */
+  private async queryUnlessWorkersEnd<T>(
+    taskQueue: string,
+    ended: AbortController,
+    query: () => Promise<T>,
+  ): Promise<T> {
+    const polled = this.polledQueues.get(taskQueue);
+    if (!polled || polled.localPids.length !== polled.pollers) return query();
+    const check = setInterval(() => {
+      if (pollersEnded(polled)) ended.abort();
+    }, QUERY_WORKER_CHECK_MS);
+    try {
+      return await this.client.withAbortSignal(ended.signal, query);
+    } finally {
+      clearInterval(check);
+    }
   }
 
   /**
@@ -690,7 +741,10 @@ export class RunClient {
     let temporalWasDown = false;
     for (let attempt = 0; ; attempt++) {
       try {
-        const state = await this.state(runId);
+        const state = await this.state(
+          runId,
+          options.stateTimeoutMs !== undefined ? { timeoutMs: options.stateTimeoutMs } : {},
+        );
         if (since !== undefined) options.onResumed?.({ downForMs: Date.now() - since });
         return state;
       } catch (thrown) {
@@ -735,13 +789,16 @@ export class RunClient {
    */
   private async queuePollers(taskQueue: string, options: { readonly fresh?: boolean } = {}): Promise<QueuePollers> {
     const seen = this.polledQueues.get(taskQueue);
-    if (!options.fresh && seen && Date.now() - seen.at < POLLED_QUEUE_TTL_MS) return { pollers: seen.pollers };
+    // A watch that asked just before its control worker here was killed asks again at once, not 5 s later.
+    if (!options.fresh && seen && Date.now() - seen.at < POLLED_QUEUE_TTL_MS && !pollersEnded(seen))
+      return { pollers: seen.pollers };
     try {
-      const pollers = await this.client.withDeadline(Date.now() + TEMPORAL_ANSWERS_WITHIN_MS, () =>
-        workflowQueuePollers(this.client, taskQueue, Date.now(), this.options.controlPollerGoneAfterMs),
+      const { count: pollers, localPids } = await this.client.withDeadline(
+        Date.now() + TEMPORAL_ANSWERS_WITHIN_MS,
+        () => workflowQueuePollerSet(this.client, taskQueue, Date.now(), this.options.controlPollerGoneAfterMs),
       );
       // Only a polled queue is remembered: a worker that starts is seen at the next call.
-      if (pollers > 0) this.polledQueues.set(taskQueue, { at: Date.now(), pollers });
+      if (pollers > 0) this.polledQueues.set(taskQueue, { at: Date.now(), pollers, localPids });
       else this.polledQueues.delete(taskQueue);
       return { pollers };
     } catch (lookup) {

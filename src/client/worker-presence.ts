@@ -308,16 +308,26 @@ export function liveWorkflowPollers(
   }).length;
 }
 
+/** The live pollers of a workflow task queue: how many, and the pids of those that are processes of this host. */
+export interface WorkflowQueuePollers {
+  readonly count: number;
+  /**
+   * A client that remembers the queue as polled checks these again before trusting its memory: when all of them
+   * ended (a killed control worker), the queue is no longer polled, which Temporal's listing says only a minute later.
+   */
+  readonly localPids: readonly number[];
+}
+
 /**
- * How many live workers poll a workflow task queue (a run's control queue), by its full name: a run may have been
- * submitted to any control pool. See {@link liveWorkflowPollers}.
+ * Who polls a workflow task queue (a run's control queue), by its full name: a run may have been submitted to any
+ * control pool. See {@link liveWorkflowPollers}.
  */
-export async function workflowQueuePollers(
+export async function workflowQueuePollerSet(
   client: Client,
   taskQueue: string,
   nowMs = Date.now(),
   goneAfterMs = WORKFLOW_POLLER_GONE_AFTER_MS,
-): Promise<number> {
+): Promise<WorkflowQueuePollers> {
   const response = await client.workflowService.describeTaskQueue({
     namespace: client.options.namespace,
     taskQueue: { name: taskQueue, kind: TASK_QUEUE_KIND_NORMAL },
@@ -327,7 +337,23 @@ export async function workflowQueuePollers(
     const lastAccessMs = optionalTsToDate(poller.lastAccessTime)?.getTime();
     return { identity: poller.identity ?? '', ...(lastAccessMs !== undefined ? { lastAccessMs } : {}) };
   });
-  return liveWorkflowPollers(pollers, nowMs, goneAfterMs, hostname(), processAlive);
+  const localHost = hostname();
+  const live = pollers.filter((poller) => liveWorkflowPollers([poller], nowMs, goneAfterMs, localHost, processAlive));
+  const localPids = live.flatMap((poller) => {
+    const local = pollerProcess(poller.identity);
+    return local?.host === localHost ? [local.pid] : [];
+  });
+  return { count: live.length, localPids };
+}
+
+/** How many live workers poll a workflow task queue: {@link workflowQueuePollerSet}'s count. */
+export async function workflowQueuePollers(
+  client: Client,
+  taskQueue: string,
+  nowMs = Date.now(),
+  goneAfterMs = WORKFLOW_POLLER_GONE_AFTER_MS,
+): Promise<number> {
+  return (await workflowQueuePollerSet(client, taskQueue, nowMs, goneAfterMs)).count;
 }
 
 /** What `fineflow dev up` / `dev status` learn about the workers of a stack's pools. */

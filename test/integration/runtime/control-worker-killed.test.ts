@@ -94,4 +94,59 @@ void describe('status after the control worker was killed (Temporal + MinIO, kil
       assert.ok(Date.now() - terminated < AT_ONCE_MS, `a terminated run answered after ${Date.now() - terminated} ms`);
     },
   );
+
+  // A watch reads twice a second and remembers for 5 s that the queue was polled: the read after the kill sent the
+  // query anyway and waited until it failed (its 15 s timeout, or Temporal giving up on the dead worker's sticky queue
+  // first), and only then said nobody polls. It now knows at once that the worker it remembered ended, and says so
+  // without a query; a query in flight at the kill is cut short. Its timeout here is longer than the test's.
+  void it(
+    'a watch that read just before the kill says no worker polls, then reads the terminated run, with no query wait',
+    { timeout: 120_000 },
+    async () => {
+      const pool = `watch-killed-${randomSuffix()}`;
+      const own = await spawnWorker({ pool, workflows: true });
+      worker = own;
+      const runs = new RunClient(h.client, {
+        bucket: h.config.s3.bucket,
+        workflowTaskQueue: taskQueueForPool(pool),
+        store: h.store,
+      });
+      const sketch = h.plan('watch-worker-killed', [{ id: 'a' }]);
+      const runId = await runs.submit({
+        ...sketch,
+        stages: sketch.stages.map((stage) => ({ ...stage, pool: `nobody-${randomSuffix()}` })),
+      });
+      let answered: () => void = () => undefined;
+      const firstAnswer = new Promise<void>((resolve) => (answered = resolve));
+      let noticed: (message: string) => void = () => undefined;
+      const notice = new Promise<string>((resolve) => (noticed = resolve));
+      const stopWatching = new AbortController();
+      const watching = runs.watch(runId, () => answered(), {
+        stateTimeoutMs: 600_000,
+        onInterrupted: ({ message }) => noticed(message),
+        signal: stopWatching.signal,
+      });
+      void watching.catch(() => undefined); // its failure is awaited below
+      try {
+        await firstAnswer;
+        process.kill(-own.pid, 'SIGKILL');
+        await own.exited;
+        // Said without waiting for an answer ("cannot answer … now"), not after a query that went unanswered.
+        assert.match(
+          await notice,
+          new RegExp(`^run ${runId} cannot answer its state query now; no worker polls its task queue`),
+        );
+        await h.client.workflow.getHandle(runId).terminate('watch-worker-killed test');
+        const final = await watching;
+        assert.equal(final.status, 'terminated');
+        assert.deepEqual(
+          final.stages.map((stage) => [stage.id, stage.status]),
+          [['a', 'cancelled']],
+        );
+      } finally {
+        stopWatching.abort();
+        await watching.catch(() => undefined);
+      }
+    },
+  );
 });
