@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import { pushDirectory } from '../../../src/cli/commands/data';
 import { readDatasetVersion } from '../../../src/datasets/version-store';
 import { checkVersionRead, isReading, versionReadsPrefix } from '../../../src/datasets/version-reads';
@@ -33,13 +33,19 @@ after(async () => {
   await h?.close();
 });
 
-test('a prepare-data stopped by its quality checks records the failed read; the first sealer stays named', async (t) => {
-  const prefix = `s3://ffreads-${randomSuffix()}/churn/`;
-  // Class c has one example: too few to reach every split, and smallClasses fails by default.
-  const rows = ['x,y,label', ...Array.from({ length: 30 }, (_, i) => `${i},${i % 3},${i % 2 === 0 ? 'a' : 'b'}`)];
-  await writeFile(join(dir, 'data.csv'), `${[...rows, '99,9,c'].join('\n')}\n`);
-  const pushed = await pushDirectory(h.store, h.config.s3.bucket, dir, prefix, () => undefined);
-  const name = `reads-${randomSuffix()}`;
+/** The UI's JSON API on the harness (closed when the test ends): GET `path`, which must answer 200. */
+async function uiApi(t: TestContext): Promise<<T>(path: string) => Promise<T>> {
+  const ui = await startUiFor(h);
+  t.after(() => ui.close());
+  return async <T>(path: string): Promise<T> => {
+    const response = await fetch(`${ui.url}${path}`);
+    assert.equal(response.status, 200, path);
+    return (await response.json()) as T;
+  };
+}
+
+/** Submits a one-stage pipeline whose prepare-data reads `prefix` (a CSV labelled by `label`), uncached, once. */
+async function submitPrepare(prefix: string, name: string): Promise<string> {
   const compiled = compilePlan(
     `apiVersion: fineflow/v1
 kind: Pipeline
@@ -54,7 +60,16 @@ stages:
     `${name}.yaml`,
   );
   assert.ok(compiled.plan, JSON.stringify(compiled.diagnostics));
-  const runId = await h.runs.submit(compiled.plan);
+  return h.runs.submit(compiled.plan);
+}
+
+test('a prepare-data stopped by its quality checks records the failed read; the first sealer stays named', async (t) => {
+  const prefix = `s3://ffreads-${randomSuffix()}/churn/`;
+  // Class c has one example: too few to reach every split, and smallClasses fails by default.
+  const rows = ['x,y,label', ...Array.from({ length: 30 }, (_, i) => `${i},${i % 3},${i % 2 === 0 ? 'a' : 'b'}`)];
+  await writeFile(join(dir, 'data.csv'), `${[...rows, '99,9,c'].join('\n')}\n`);
+  const pushed = await pushDirectory(h.store, h.config.s3.bucket, dir, prefix, () => undefined);
+  const runId = await submitPrepare(prefix, `reads-${randomSuffix()}`);
   const result = await h.runs.result(runId);
   assert.equal(result.status, 'failed');
   assert.match(result.stages[0]?.error?.message ?? '', /quality\.smallClasses/);
@@ -109,13 +124,7 @@ stages:
   assert.equal(manifest.createdBy, 'prepare-data');
   assert.equal(manifest.firstSealedBy, 'data push');
 
-  const ui = await startUiFor(h);
-  t.after(() => ui.close());
-  const api = async <T>(path: string): Promise<T> => {
-    const response = await fetch(`${ui.url}${path}`);
-    assert.equal(response.status, 200, path);
-    return (await response.json()) as T;
-  };
+  const api = await uiApi(t);
   const row = (await api<DatasetsView>('/api/datasets')).datasets.find((d) => d.prefix === prefix)?.versions[0];
   assert.deepEqual(
     [row?.id, row?.verdict, row?.reads, row?.firstSealedBy, row?.createdBy],
@@ -140,22 +149,7 @@ test('a prepare-data that fails for another reason than its checks completes its
   // No label column: a file prepare-data cannot read as asked, found while it reads (not a quality check).
   await writeFile(join(sub, 'rows.csv'), 'x,kind\n1,a\n2,b\n');
   const pushed = await pushDirectory(h.store, h.config.s3.bucket, sub, prefix, () => undefined);
-  const name = `readfail-${randomSuffix()}`;
-  const compiled = compilePlan(
-    `apiVersion: fineflow/v1
-kind: Pipeline
-metadata: {name: ${name}}
-defaults: {pool: ${h.pools.cpu}, timeout: 2m, retry: {maxAttempts: 1}, onFailure: fail}
-stages:
-  prepare:
-    uses: prepare-data
-    cache: false
-    with: {source: "${prefix}", format: csv, labelColumn: label}
-`,
-    `${name}.yaml`,
-  );
-  assert.ok(compiled.plan, JSON.stringify(compiled.diagnostics));
-  const runId = await h.runs.submit(compiled.plan);
+  const runId = await submitPrepare(prefix, `readfail-${randomSuffix()}`);
   const result = await h.runs.result(runId);
   assert.equal(result.status, 'failed');
 
@@ -171,13 +165,7 @@ stages:
   );
   assert.match(record.error, /rows\.csv:1: no label column label/);
 
-  const ui = await startUiFor(h);
-  t.after(() => ui.close());
-  const api = async <T>(path: string): Promise<T> => {
-    const response = await fetch(`${ui.url}${path}`);
-    assert.equal(response.status, 200, path);
-    return (await response.json()) as T;
-  };
+  const api = await uiApi(t);
   const row = (await api<DatasetsView>('/api/datasets')).datasets.find((d) => d.prefix === prefix)?.versions[0];
   assert.deepEqual([row?.readState, row?.verdict, row?.reads], ['failed', undefined, 1]);
   const view = await api<DatasetVersionView>(

@@ -1,18 +1,14 @@
 /**
  * `fineflow gc` against the real test stack: a dry run deletes nothing; `--yes` deletes exactly what
  * the dry run listed, and never what a running run or a cache entry in use needs, nor a sweep stage's newest
- * history records.
+ * history records. The dataset-version tests (rule 6 and 7) share their setup through dataset-versions-fixture.ts: each
+ * pushes a prefix of its own and ends the runs it starts, so each passes alone and in this order.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { RunState } from '../../../src/core/run/run-types';
 import { sweepHistoryUri } from '../../../src/core/storage/layout';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pushDirectory } from '../../../src/cli/commands/data';
 import { listDatasetVersions, readDatasetVersion, readVersionedObject } from '../../../src/datasets/version-store';
-import { datasetManifestUri } from '../../../src/datasets/dataset-version';
 import { executeGc, planCollection } from '../../../src/retention/gc';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { registerTestStageTypes } from '../../stage-types';
@@ -26,6 +22,16 @@ import { versionReadUri } from '../../../src/datasets/version-reads';
 import type { ObjectStore } from '../../../src/storage/object-store';
 import type { DatasetVersionView } from '../../../src/ui/web/dataset-types';
 import { startUiFor } from '../../e2e/helpers/ui-browser';
+import {
+  HOUR,
+  planAnHourLater,
+  pushVersions,
+  short,
+  terminateAtEnd,
+  untilListedOpen,
+  versionPolicy,
+  versionsOf,
+} from './dataset-versions-fixture';
 import { RunClient } from '../../../src/client/run-client';
 import { readRecordedRunInput } from '../../../src/client/run-input';
 
@@ -42,8 +48,6 @@ after(async () => {
 
 const waitForState = (runId: string, predicate: (state: RunState) => boolean) =>
   waitForRunState(h.runs, runId, predicate, { timeoutMs: 60_000, pollMs: 200 });
-
-const HOUR = 3_600_000;
 
 test(
   'gc lists, then deletes old runs and checkpoints, keeping a running run and cached outputs',
@@ -143,73 +147,49 @@ test('gc keeps the newest records of each sweep stage on real MinIO and deletes 
   assert.deepEqual(left, [...busy.slice(3), notRecord, ...quiet].sort());
 });
 
-test('gc --keep-dataset-versions drops old versions and their object versions, never the data a prefix holds now', async () => {
+test('gc --keep-dataset-versions drops old versions and their object versions, never the data a prefix holds now', async (t) => {
   const bucket = h.config.s3.bucket;
-  const prefix = `s3://ffgcdata-${randomSuffix()}/lines/`;
-  const dir = await mkdtemp(join(tmpdir(), 'ff-gc-data-'));
   const bytesOf = async (stream: NodeJS.ReadableStream): Promise<string> => {
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
     return Buffer.concat(chunks).toString('utf8');
   };
-  try {
-    // Three versions: a.csv rewritten each time, b.csv the same bytes throughout.
-    const ids: string[] = [];
-    await writeFile(join(dir, 'b.csv'), 'kept,always\n');
-    for (const n of [1, 2, 3]) {
-      await writeFile(join(dir, 'a.csv'), `x,label\n${n},v${n}\n`);
-      ids.push((await pushDirectory(h.store, bucket, dir, prefix, () => undefined)).version);
-    }
-    const [first, second, newest] = ids as [string, string, string];
-    const oldA = (await readDatasetVersion(h.store, bucket, prefix, first)).objects.find((o) => o.key === 'a.csv');
-    assert.ok(oldA?.versionId, 'a versioned dataset bucket records S3 versions');
+  // Three versions: a.csv rewritten each time, b.csv the same bytes throughout.
+  const { prefix, ids } = await pushVersions(h, t, 3, { 'b.csv': 'kept,always\n' });
+  const [first, second, newest] = ids as [string, string, string];
+  const oldA = (await readDatasetVersion(h.store, bucket, prefix, first)).objects.find((o) => o.key === 'a.csv');
+  assert.ok(oldA?.versionId, 'a versioned dataset bucket records S3 versions');
 
-    const policy = { olderThanMs: 0, checkpointsAfterMs: 3650 * 24 * HOUR, keepSweeps: 20, keepDatasetVersions: 1 };
-    const withoutFlag = await planCollection(h.store, bucket, h.runs, { ...policy, keepDatasetVersions: undefined });
-    assert.ok(!withoutFlag.remove.some((item) => item.kind === 'dataset-version'), 'off unless asked for');
-    const plan = await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR);
-    const datasets = plan.remove.filter((item) => item.kind === 'dataset-version');
-    assert.deepEqual(
-      datasets.map((item) => [item.id, item.objects.length]),
-      [
-        [`${prefix}@${second.slice(0, 12)}`, 3],
-        [`${prefix}@${first.slice(0, 12)}`, 3],
-      ],
-      'each: its manifest and the S3 versions of a.csv and b.csv it named (every push wrote b.csv anew)',
-    );
-    assert.equal((await listDatasetVersions(h.store, bucket, prefix)).length, 3, 'the dry run deleted nothing');
+  const policy = versionPolicy(1);
+  const withoutFlag = await planCollection(h.store, bucket, h.runs, { ...policy, keepDatasetVersions: undefined });
+  assert.ok(!withoutFlag.remove.some((item) => item.kind === 'dataset-version'), 'off unless asked for');
+  const plan = await planAnHourLater(h, policy);
+  const datasets = plan.remove.filter((item) => item.kind === 'dataset-version' && item.id.startsWith(prefix));
+  assert.deepEqual(
+    datasets.map((item) => [item.id, item.objects.length]),
+    [
+      [`${prefix}@${short(second)}`, 3],
+      [`${prefix}@${short(first)}`, 3],
+    ],
+    'each: its manifest and the S3 versions of a.csv and b.csv it named (every push wrote b.csv anew)',
+  );
+  assert.equal((await listDatasetVersions(h.store, bucket, prefix)).length, 3, 'the dry run deleted nothing');
 
-    await executeGc(h.store, { remove: datasets });
-    assert.deepEqual(
-      (await listDatasetVersions(h.store, bucket, prefix)).map((v) => v.id),
-      [newest],
-    );
-    await assert.rejects(
-      h.store.getStream(`${prefix}a.csv`, { versionId: oldA.versionId }),
-      /not found|no longer|does not exist/i,
-    );
-    const kept = await readDatasetVersion(h.store, bucket, prefix, newest);
-    for (const object of kept.objects) await bytesOf(await readVersionedObject(h.store, kept, object));
-    assert.equal(await bytesOf(await h.store.getStream(`${prefix}a.csv`)), 'x,label\n3,v3\n');
-    assert.equal(await bytesOf(await h.store.getStream(`${prefix}b.csv`)), 'kept,always\n');
-    const again = await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR);
-    assert.ok(!again.remove.some((item) => item.kind === 'dataset-version'), 'nothing left to drop');
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  await executeGc(h.store, { remove: datasets });
+  assert.deepEqual(
+    (await listDatasetVersions(h.store, bucket, prefix)).map((v) => v.id),
+    [newest],
+  );
+  await assert.rejects(
+    h.store.getStream(`${prefix}a.csv`, { versionId: oldA.versionId }),
+    /not found|no longer|does not exist/i,
+  );
+  const kept = await readDatasetVersion(h.store, bucket, prefix, newest);
+  for (const object of kept.objects) await bytesOf(await readVersionedObject(h.store, kept, object));
+  assert.equal(await bytesOf(await h.store.getStream(`${prefix}a.csv`)), 'x,label\n3,v3\n');
+  assert.equal(await bytesOf(await h.store.getStream(`${prefix}b.csv`)), 'kept,always\n');
+  assert.deepEqual(versionsOf(await planAnHourLater(h, policy), prefix).dropped, [], 'nothing left to drop');
 });
-
-/** Pushes `count` versions of a prefix of its own (a.csv rewritten each time); their ids, oldest first. */
-async function pushVersions(count: number): Promise<{ prefix: string; ids: string[]; done(): Promise<void> }> {
-  const prefix = `s3://ffgcpin-${randomSuffix()}/lines/`;
-  const dir = await mkdtemp(join(tmpdir(), 'ff-gc-pins-'));
-  const ids: string[] = [];
-  for (let n = 1; n <= count; n++) {
-    await writeFile(join(dir, 'a.csv'), `x,label\n${n},v${n}\n`);
-    ids.push((await pushDirectory(h.store, h.config.s3.bucket, dir, prefix, () => undefined)).version);
-  }
-  return { prefix, ids, done: () => rm(dir, { recursive: true, force: true }) };
-}
 
 /** A pipeline reading `params.data` with prepare-data; a yearly schedule and/or a newData trigger when asked. */
 function pinningPlan(name: string, data: string, extra = ''): Plan {
@@ -233,8 +213,7 @@ test(
   { timeout: 120_000 },
   async (t) => {
     const bucket = h.config.s3.bucket;
-    const { prefix, ids, done } = await pushVersions(4);
-    t.after(done);
+    const { prefix, ids } = await pushVersions(h, t, 4);
     const [v1, v2, v3] = ids as [string, string, string, string];
     const suffix = randomSuffix();
     // Nothing polls this queue: the schedule never runs, the watcher never looks, the run stays open.
@@ -252,12 +231,7 @@ test(
     const openRun = await h.runs.submit(pinningPlan(`gcpin-run-${suffix}`, `${prefix}@${v3}`), {
       taskQueue: `gc-nobody-${suffix}`,
     });
-    t.after(() =>
-      h.client.workflow
-        .getHandle(openRun)
-        .terminate('test over')
-        .catch(() => undefined),
-    );
+    terminateAtEnd(h, t, openRun);
     // Temporal's listings are eventually consistent: wait until they show all three.
     const listed = async (): Promise<boolean> => {
       const plans = await schedules.appliedPlans();
@@ -270,19 +244,18 @@ test(
     };
     while (!(await listed())) await new Promise((resolve) => setTimeout(resolve, 200));
 
-    const policy = { olderThanMs: 0, checkpointsAfterMs: 3650 * 24 * HOUR, keepSweeps: 20, keepDatasetVersions: 1 };
-    const plan = await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR);
-    const mine = (name: string) => name.startsWith(prefix);
+    const policy = versionPolicy(1);
+    const plan = await planAnHourLater(h, policy);
     assert.deepEqual(
-      plan.remove.filter((item) => mine(item.id)),
+      plan.remove.filter((item) => item.id.startsWith(prefix)),
       [],
       'every old version is pinned by something live',
     );
     assert.equal(plan.datasetVersionsRefused, undefined);
-    const kept = new Map(plan.kept.filter((k) => mine(k.id)).map((k) => [k.id.slice(prefix.length + 1), k.reason]));
-    assert.match(kept.get(v1.slice(0, 12)) ?? '', new RegExp(`schedule ${scheduleIdForPipeline(scheduled)} pins it`));
-    assert.match(kept.get(v2.slice(0, 12)) ?? '', new RegExp(`data watcher ${watcher.watchers[0]?.watcherId} pins it`));
-    assert.match(kept.get(v3.slice(0, 12)) ?? '', new RegExp(`run ${openRun} \\(not ended\\) pins it`));
+    const kept = new Map(versionsOf(plan, prefix).kept.map((k) => [k.id, k.reason]));
+    assert.match(kept.get(short(v1)) ?? '', new RegExp(`schedule ${scheduleIdForPipeline(scheduled)} pins it`));
+    assert.match(kept.get(short(v2)) ?? '', new RegExp(`data watcher ${watcher.watchers[0]?.watcherId} pins it`));
+    assert.match(kept.get(short(v3)) ?? '', new RegExp(`run ${openRun} \\(not ended\\) pins it`));
 
     // The command's dry-run table says the same.
     const cli = await runCli(['gc', '--keep-dataset-versions', '1', '--older-than', '1ms'], {
@@ -290,19 +263,13 @@ test(
     });
     assert.equal(cli.code, 0, cli.stderr);
     assert.match(cli.stdout, /^kept past their prefix's newest 1:$/m);
-    assert.match(cli.stdout, new RegExp(`${prefix}@${v1.slice(0, 12)}\\s+number 4 of 4 by age, kept: .*schedule`));
+    assert.match(cli.stdout, new RegExp(`${prefix}@${short(v1)}\\s+number 4 of 4 by age, kept: .*schedule`));
 
     // Once the schedule is gone, its version may go; the watcher's and the run's still stay.
     await schedules.delete(scheduled);
-    let after = await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR);
-    while ((await schedules.appliedPlans()).some((p) => p.pipeline === scheduled)) {
+    while ((await schedules.appliedPlans()).some((p) => p.pipeline === scheduled))
       await new Promise((resolve) => setTimeout(resolve, 200));
-      after = await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR);
-    }
-    assert.deepEqual(
-      after.remove.filter((item) => mine(item.id)).map((item) => item.id),
-      [`${prefix}@${v1.slice(0, 12)}`],
-    );
+    assert.deepEqual(versionsOf(await planAnHourLater(h, policy), prefix).dropped, [short(v1)]);
   },
 );
 
@@ -311,8 +278,7 @@ test(
   { timeout: 60_000 },
   async (t) => {
     const bucket = h.config.s3.bucket;
-    const { prefix, done } = await pushVersions(2);
-    t.after(done);
+    const { prefix } = await pushVersions(h, t, 2);
     // A Fineflow-named schedule whose action carries no plan: gc cannot know what it pins.
     const scheduleId = scheduleIdForPipeline(`gcpin-bad-${randomSuffix()}`);
     await h.client.schedule.create({
@@ -338,8 +304,8 @@ test(
       return false;
     };
     while (!(await listed())) await new Promise((resolve) => setTimeout(resolve, 200));
-    const policy = { olderThanMs: 0, checkpointsAfterMs: 3650 * 24 * HOUR, keepSweeps: 20, keepDatasetVersions: 1 };
-    const plan = await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR);
+    const policy = versionPolicy(1);
+    const plan = await planAnHourLater(h, policy);
     assert.match(plan.datasetVersionsRefused ?? '', new RegExp(`schedule ${scheduleId} does not start a pipeline run`));
     assert.deepEqual(
       plan.remove.filter((item) => item.id.startsWith(prefix)),
@@ -361,7 +327,7 @@ test(
     );
     await h.store.putBytes(`${prefix}a.csv`, 'x,label\n7,never sealed\n');
     await h.store.putBytes(`${prefix}a.csv`, 'x,label\n8,never sealed either\n');
-    const later = await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR);
+    const later = await planAnHourLater(h, policy);
     assert.ok(later.datasetVersionsRefused !== undefined);
     assert.deepEqual(
       later.remove.filter((item) => item.id.startsWith(prefix)).map((item) => [item.kind, item.objects.length]),
@@ -373,15 +339,11 @@ test(
 
 test('gc --keep-dataset-versions collects object versions no manifest ever named, on real MinIO', async (t) => {
   const bucket = h.config.s3.bucket;
-  const { prefix, ids, done } = await pushVersions(1);
-  t.after(done);
+  const { prefix, ids, push } = await pushVersions(h, t, 1);
   // a.csv overwritten twice before the next push: neither of those bytes was ever sealed.
   await h.store.putBytes(`${prefix}a.csv`, 'x,label\n7,never sealed\n');
   await h.store.putBytes(`${prefix}a.csv`, 'x,label\n8,never sealed either\n');
-  const dir = await mkdtemp(join(tmpdir(), 'ff-gc-unnamed-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(join(dir, 'a.csv'), 'x,label\n9,v9\n');
-  const second = (await pushDirectory(h.store, bucket, dir, prefix, () => undefined)).version;
+  const [second] = (await push([9])) as [string];
   const named = new Set(
     (
       await Promise.all([ids[0] as string, second].map((id) => readDatasetVersion(h.store, bucket, prefix, id)))
@@ -391,13 +353,13 @@ test('gc --keep-dataset-versions collects object versions no manifest ever named
   const orphans = listed.filter((v) => !v.isLatest && !named.has(v.versionId)).map((v) => v.versionId);
   assert.equal(orphans.length, 2, 'the two overwritten versions no manifest names');
 
-  const policy = { olderThanMs: 0, checkpointsAfterMs: 3650 * 24 * HOUR, keepSweeps: 20, keepDatasetVersions: 2 };
+  const policy = versionPolicy(2);
   const young = await planCollection(h.store, bucket, h.runs, { ...policy, olderThanMs: 24 * HOUR });
   assert.ok(!young.remove.some((item) => item.id === prefix), 'uploaded within --older-than: kept');
   // Even with --older-than 0: replaced seconds ago, a seal in progress may have seen them current and name them.
   const racing = await planCollection(h.store, bucket, h.runs, policy);
   assert.ok(!racing.remove.some((item) => item.id === prefix), 'replaced within the seal bound: kept');
-  const plan = await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR);
+  const plan = await planAnHourLater(h, policy);
   const mine = plan.remove.filter((item) => item.id.startsWith(prefix));
   assert.deepEqual(
     mine.map((item) => [item.kind, item.id, item.objects.map((o) => o.versionId).sort()]),
@@ -416,60 +378,36 @@ test('gc --keep-dataset-versions collects object versions no manifest ever named
       for await (const _chunk of stream) void _chunk; // reads whole and sha256-checked
     }
   }
-  const again = await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR);
+  const again = await planAnHourLater(h, policy);
   assert.ok(!again.remove.some((item) => item.id.startsWith(prefix)), 'nothing left to collect');
 });
 
 test('gc keeps the versions a run not yet ended may be reading unpinned: those sealed since it started', async (t) => {
-  const bucket = h.config.s3.bucket;
-  const { prefix, ids, done } = await pushVersions(2);
-  t.after(done);
+  const versions = await pushVersions(h, t, 2);
+  const { prefix, ids } = versions;
   // Sealed ten minutes ago, well before the run starts (beyond the minute of clock skew gc allows).
-  for (const id of ids) {
-    const manifest = await readDatasetVersion(h.store, bucket, prefix, id);
-    const earlier = new Date(Date.parse(manifest.createdAt) - 10 * 60_000).toISOString();
-    await h.store.putJson(datasetManifestUri(bucket, prefix, id), { ...manifest, createdAt: earlier });
-  }
+  await versions.sealedEarlier(10);
   const suffix = randomSuffix();
   // Reads the prefix as it is when its stage starts; nothing polls its queue, so it stays open.
   const openRun = await h.runs.submit(pinningPlan(`gcread-${suffix}`, prefix), { taskQueue: `gc-nobody-${suffix}` });
-  t.after(() =>
-    h.client.workflow
-      .getHandle(openRun)
-      .terminate('test over')
-      .catch(() => undefined),
-  );
-  const dir = await mkdtemp(join(tmpdir(), 'ff-gc-reading-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const later: string[] = [];
-  for (const n of [3, 4]) {
-    await writeFile(join(dir, 'a.csv'), `x,label\n${n},v${n}\n`);
-    later.push((await pushDirectory(h.store, bucket, dir, prefix, () => undefined)).version);
-  }
-  while (!(await h.runs.openRuns()).some((run) => run.runId === openRun))
-    await new Promise((resolve) => setTimeout(resolve, 200));
+  terminateAtEnd(h, t, openRun);
+  const [sinceStart] = (await versions.push([3, 4])) as [string, string];
+  await untilListedOpen(h, openRun, true);
 
-  const policy = { olderThanMs: 0, checkpointsAfterMs: 3650 * 24 * HOUR, keepSweeps: 20, keepDatasetVersions: 1 };
-  const plan = await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR);
-  const dropped = plan.remove.filter((item) => item.kind === 'dataset-version' && item.id.startsWith(prefix));
-  const kept = plan.kept.filter((item) => item.id.startsWith(prefix));
+  const policy = versionPolicy(1);
+  const { dropped, kept } = versionsOf(await planAnHourLater(h, policy), prefix);
   // Versions 1 and 2 were sealed before the run started: not what it reads. 3 was sealed since (4 is the newest).
+  assert.deepEqual(dropped, [ids[0], ids[1]].map((id) => short(id as string)).sort());
   assert.deepEqual(
-    dropped.map((item) => item.id.slice(prefix.length + 1)).sort(),
-    [ids[0], ids[1]].map((id) => (id as string).slice(0, 12)).sort(),
-  );
-  assert.deepEqual(
-    kept.map((item) => item.id.slice(prefix.length + 1)),
-    [(later[0] as string).slice(0, 12)],
+    kept.map((item) => item.id),
+    [short(sinceStart)],
   );
   assert.match(kept[0]?.reason ?? '', new RegExp(`run ${openRun} \\(not ended\\) reads ${prefix} unpinned`));
   // Once the run has ended, nothing keeps them.
   await h.client.workflow.getHandle(openRun).terminate('test over');
-  while ((await h.runs.openRuns()).some((run) => run.runId === openRun))
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  const after = await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR);
+  await untilListedOpen(h, openRun, false);
   assert.equal(
-    after.remove.filter((item) => item.kind === 'dataset-version' && item.id.startsWith(prefix)).length,
+    versionsOf(await planAnHourLater(h, policy), prefix).dropped.length,
     3,
     'versions 1, 2 and 3 go once the run has ended',
   );
@@ -502,14 +440,10 @@ test(
   { timeout: 120_000 },
   async (t) => {
     const bucket = h.config.s3.bucket;
-    const { prefix, ids, done } = await pushVersions(2);
-    t.after(done);
+    const versions = await pushVersions(h, t, 2);
+    const { prefix, ids } = versions;
     // Sealed ten minutes ago, well before the run starts (beyond the minute of clock skew gc allows).
-    for (const id of ids) {
-      const manifest = await readDatasetVersion(h.store, bucket, prefix, id);
-      const earlier = new Date(Date.parse(manifest.createdAt) - 10 * 60_000).toISOString();
-      await h.store.putJson(datasetManifestUri(bucket, prefix, id), { ...manifest, createdAt: earlier });
-    }
+    await versions.sealedEarlier(10);
     const suffix = randomSuffix();
     const pool = `gcread-${suffix}`;
     const gate = pausedReads(h.store, prefix);
@@ -517,22 +451,11 @@ test(
     await h.addWorker({ pool, store: gate.store, concurrency: 1 });
     const extra = `defaults: {pool: ${pool}, retry: {maxAttempts: 1}, cache: false}`;
     const runId = await h.runs.submit(pinningPlan(`gcmidread-${suffix}`, prefix, extra));
-    t.after(() =>
-      h.client.workflow
-        .getHandle(runId)
-        .terminate('test over')
-        .catch(() => undefined),
-    );
+    terminateAtEnd(h, t, runId);
     await gate.reading;
     // The stage resolved the prefix as it is (version 2's contents) and is reading it; two pushes land meanwhile.
     const reading = ids[1] as string;
-    const dir = await mkdtemp(join(tmpdir(), 'ff-gc-midread-'));
-    t.after(() => rm(dir, { recursive: true, force: true }));
-    const later: string[] = [];
-    for (const n of [3, 4]) {
-      await writeFile(join(dir, 'a.csv'), `x,label\n${n},v${n}\n`);
-      later.push((await pushDirectory(h.store, bucket, dir, prefix, () => undefined)).version);
-    }
+    const [sinceStart] = (await versions.push([3, 4])) as [string, string];
     const record = await h.store.getJson(versionReadUri(bucket, prefix, reading, runId, 'prepare'));
     assert.deepEqual(
       [(record as { state?: string }).state, (record as { runId?: string }).runId],
@@ -540,20 +463,12 @@ test(
       'recorded before a byte was read',
     );
 
-    const policy = { olderThanMs: 0, checkpointsAfterMs: 3650 * 24 * HOUR, keepSweeps: 20, keepDatasetVersions: 1 };
-    const short = (id: string): string => id.slice(0, 12);
-    const versionsOf = (plan: Awaited<ReturnType<typeof planCollection>>) => ({
-      dropped: plan.remove
-        .filter((item) => item.kind === 'dataset-version' && item.id.startsWith(prefix))
-        .map((item) => item.id.slice(prefix.length + 1))
-        .sort(),
-      kept: plan.kept.filter((item) => item.id.startsWith(prefix)),
-    });
-    const during = versionsOf(await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR));
+    const policy = versionPolicy(1);
+    const during = versionsOf(await planAnHourLater(h, policy), prefix);
     // Version 3 was sealed since the run started, but its record names version 2: 3 goes (so does 1).
-    assert.deepEqual(during.dropped, [short(ids[0] as string), short(later[0] as string)].sort());
+    assert.deepEqual(during.dropped, [short(ids[0] as string), short(sinceStart)].sort());
     assert.deepEqual(
-      during.kept.map((item) => [item.id.slice(prefix.length + 1), item.reason]),
+      during.kept.map((item) => [item.id, item.reason]),
       [
         [
           short(reading),
@@ -581,14 +496,13 @@ test(
 
     // The worker dies mid-read (the run is ended for it): the record stays `reading`, and pins nothing any more.
     await h.client.workflow.getHandle(runId).terminate('worker killed mid-read');
-    while ((await h.runs.openRuns()).some((run) => run.runId === runId))
-      await new Promise((resolve) => setTimeout(resolve, 200));
+    await untilListedOpen(h, runId, false);
     assert.deepEqual(
       (await versionView()).reads.map((r) => [r.runId, r.state]),
       [[runId, 'stopped']],
     );
-    const after = versionsOf(await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR));
-    assert.deepEqual(after.dropped, [short(ids[0] as string), short(reading), short(later[0] as string)].sort());
+    const after = versionsOf(await planAnHourLater(h, policy), prefix);
+    assert.deepEqual(after.dropped, [short(ids[0] as string), short(reading), short(sinceStart)].sort());
   },
 );
 
@@ -597,8 +511,7 @@ test(
   { timeout: 120_000 },
   async (t) => {
     const bucket = h.config.s3.bucket;
-    const { prefix, ids, done } = await pushVersions(3);
-    t.after(done);
+    const { prefix, ids } = await pushVersions(h, t, 3);
     const [v1, v2, v3] = ids as [string, string, string];
     // A short history: the run continues as new after its second attempt, once the first has waited for a retry.
     const runs = new RunClient(h.client, {
@@ -613,12 +526,7 @@ test(
       { data: `${prefix}@${v3}` },
     );
     const runId = await runs.submit(plan);
-    t.after(() =>
-      h.client.workflow
-        .getHandle(runId)
-        .terminate('test over')
-        .catch(() => undefined),
-    );
+    terminateAtEnd(h, t, runId);
     const handle = h.client.workflow.getHandle(runId);
     const firstExecution = (await handle.describe()).runId;
     const waitingAfter = (attempts: number) =>
@@ -639,15 +547,9 @@ test(
     const latestEvents = (await handle.fetchHistory()).events ?? [];
     assert.ok((await readRecordedRunInput(h.client, runId, latestEvents)).stored, 'its state is in the store');
 
-    const policy = { olderThanMs: 0, checkpointsAfterMs: 3650 * 24 * HOUR, keepSweeps: 20, keepDatasetVersions: 1 };
-    const plan1 = await planCollection(h.store, bucket, h.runs, policy, Date.now() + HOUR);
-    const short = (id: string): string => `${prefix}@${id.slice(0, 12)}`;
-    assert.deepEqual(
-      plan1.remove.filter((item) => item.id.startsWith(prefix)).map((item) => item.id),
-      [short(v2)],
-      'the version the retry pinned stays; the one nothing reads goes',
-    );
-    const kept = plan1.kept.find((k) => k.id === short(v1));
-    assert.match(kept?.reason ?? '', new RegExp(`run ${runId} \\(not ended\\) pins it`));
+    const { dropped, kept } = versionsOf(await planAnHourLater(h, versionPolicy(1)), prefix);
+    assert.deepEqual(dropped, [short(v2)], 'the version the retry pinned stays; the one nothing reads goes');
+    const pinned = kept.find((k) => k.id === short(v1));
+    assert.match(pinned?.reason ?? '', new RegExp(`run ${runId} \\(not ended\\) pins it`));
   },
 );
