@@ -9,7 +9,7 @@
 import { isGrpcServiceError } from '@temporalio/client';
 import { formatS3Uri } from '../core/storage/uri';
 import { producerOf } from '../core/run/stage-producer';
-import { evaluateStagesFor, parseRecordedEvaluations } from '../core/run/register-evaluations';
+import { evaluateStagesFor, gateReasons, parseRecordedEvaluations } from '../core/run/register-evaluations';
 import type { JsonObject, JsonValue, PlannedStage } from '../core/spec/plan-types';
 import type { RunState } from '../core/run/run-types';
 import { isDatasetVersionId, parseDatasetVersionKey } from '../datasets/dataset-version';
@@ -104,7 +104,9 @@ function evaluationSource(bucket: string, runId: string, planned: PlannedStage, 
     metrics: numbers(Object.entries(metrics).filter(([key]) => key !== 'count')),
     ...(typeof count === 'number' ? { examples: count } : {}),
     perClass: perClassOf(metrics.perClass),
-    ...(typeof stage.outputs?.passed === 'boolean' ? { passed: stage.outputs.passed } : {}),
+    ...(typeof stage.outputs?.passed === 'boolean'
+      ? { passed: stage.outputs.passed, gateReasons: gateReasons(stage.outputs) }
+      : {}),
     ...(producer.runId !== runId || producer.stageId !== planned.id
       ? { computedIn: { runId: producer.runId, stage: producer.stageId } }
       : {}),
@@ -119,23 +121,26 @@ function runIsGone(thrown: unknown): boolean {
 
 /**
  * The evaluation's numbers as the card records them (register-model copied the evaluate stage's `metrics` beside the
- * training record's), for a version whose registering run is gone: what is still known of how it scored.
+ * training record's), for a version whose registering run is gone, or whose evaluate stage ran inside a sub-pipeline
+ * (the run's own stages do not include it): what the card knows of how it scored.
  */
-function cardEvaluation(card: ModelCard, runId: string, stage: string): MeasureSource | undefined {
+function cardEvaluation(card: ModelCard, runId: string, stage: string, runGone: boolean): MeasureSource | undefined {
   const entries = Object.entries(card.metrics ?? {}).filter(
     ([key]) => !TRAINING_PREFIXES.some((p) => key.startsWith(p)) && !TRAINING_BOOKKEEPING.has(key),
   );
-  const metrics = numbers(entries.filter(([key]) => !key.includes('.') && key !== 'count'));
-  if (metrics.length === 0) return undefined;
+  const recorded = parseRecordedEvaluations(card.evaluations)?.[0];
+  // A card whose register stage was given no `metrics:` still records the evaluation's headline numbers.
+  const kept = entries.length > 0 ? entries : Object.entries(recorded?.metrics ?? {});
+  const metrics = numbers(kept.filter(([key]) => !key.includes('.') && key !== 'count'));
+  if (metrics.length === 0 && !recorded) return undefined;
   const perClass = new Map<string, Record<string, number>>();
   for (const [key, value] of entries) {
     const match = /^perClass\.(.+)\.(precision|recall|f1|support)$/.exec(key);
     if (match?.[1] && match[2]) perClass.set(match[1], { ...perClass.get(match[1]), [match[2]]: value });
   }
-  const count = card.metrics?.count;
+  const count = card.metrics?.count ?? recorded?.metrics.count;
   // Cards written since register-model records the evaluation say which stage scored the model, on which split, and
   // the gate's verdict; older ones only the numbers.
-  const recorded = parseRecordedEvaluations(card.evaluations)?.[0];
   return {
     kind: 'evaluation',
     what: recorded ? MEASURE_WORDING.splitMetrics(recorded.split) : MEASURE_WORDING.cardMetrics,
@@ -148,7 +153,7 @@ function cardEvaluation(card: ModelCard, runId: string, stage: string): MeasureS
     ...(typeof count === 'number' ? { examples: count } : {}),
     perClass: perClassOf(Object.fromEntries(perClass)),
     fromCard: true,
-    runGone: true,
+    ...(runGone ? { runGone: true } : {}),
   };
 }
 
@@ -179,7 +184,9 @@ export async function modelMeasures(services: MeasureServices, name: string, ver
       const [input, state] = await Promise.all([readRunInput(services.runs.client, runId), services.runs.state(runId)]);
       for (const planned of evaluateStagesFor(input.plan.stages, stage))
         sources.push(evaluationSource(services.bucket, runId, planned, state));
-      if (sources.length === 0) problem = `run ${runId} has no evaluate stage that scored this model`;
+      const recorded = sources.length === 0 ? cardEvaluation(card, runId, stage, false) : undefined;
+      if (recorded?.evaluatedBy) sources.push(recorded);
+      else if (sources.length === 0) problem = `run ${runId} has no evaluate stage that scored this model`;
     } catch (thrown) {
       if (runIsGone(thrown)) {
         runGone = runId;
@@ -187,7 +194,7 @@ export async function modelMeasures(services: MeasureServices, name: string, ver
           runId,
           parseRecordedEvaluations(card.evaluations)?.length ? 'gate' : 'numbers',
         );
-        const kept = cardEvaluation(card, runId, stage);
+        const kept = cardEvaluation(card, runId, stage, true);
         if (kept) sources.push(kept);
       } else problem = `the evaluation could not be read from run ${runId}: ${(thrown as Error).message}`;
     }

@@ -5,8 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { compilePlan } from '../../../src/spec/compile';
+import { pipelineFileSource } from '../../../src/spec/pipeline-files';
 import type { JsonObject } from '../../../src/core/spec/plan-types';
 import {
+  evaluateStagesFor,
   MAX_RECORDED_METRICS,
   parseRecordedEvaluations,
   recordedEvaluations,
@@ -80,4 +84,34 @@ test('a card read back: only well-formed evaluations, bounded again', () => {
     ]),
     [{ stage: 'evaluate', split: 'test', passed: true, reasons: ['ok'], metrics: { accuracy: 0.9 } }],
   );
+});
+
+test("a register stage resting on a sub-pipeline's evaluate stage records its verdict (sub-pipeline.yaml)", () => {
+  const file = 'pipelines/sub-pipeline.yaml';
+  const compiled = compilePlan(readFileSync(file, 'utf8'), file, { pipelineFiles: pipelineFileSource(file) });
+  assert.ok(compiled.plan, JSON.stringify(compiled.diagnostics));
+  // A pipeline stage's outputs are its child's stages' outputs, by child stage id (subPipelineOutputs).
+  const outputs: Record<string, JsonObject> = {
+    train: { finetune: { model: 's3://fineflow/runs/r/train/model.json' }, evaluate: evaluated },
+  };
+  const recorded = recordedEvaluations(compiled.plan.stages, 'register', (id) => outputs[id]);
+  assert.deepEqual(recorded, [
+    {
+      stage: 'train.evaluate',
+      split: 'test',
+      passed: false,
+      reasons: ['accuracy 0.8100 < min 0.9'],
+      metrics: { accuracy: 0.81, f1: 0.8, count: 80 },
+    },
+  ]);
+  // Its `when` names the child's evaluate stage too; without any reference, the same model expression finds it.
+  const unreferenced = compiled.plan.stages.map((s) =>
+    s.id === 'register' ? { ...s, with: { model: '${{ stages.train.outputs.finetune.model }}' }, when: undefined } : s,
+  );
+  assert.deepEqual(
+    recordedEvaluations(unreferenced, 'register', (id) => outputs[id]).map((e) => e.stage),
+    ['train.evaluate'],
+  );
+  // The run page's Metrics read the run's own stages: a sub-pipeline's evaluate is not one of them.
+  assert.deepEqual(evaluateStagesFor(compiled.plan.stages, 'register'), []);
 });

@@ -266,6 +266,13 @@ function sourceByline(source: MeasureSource): Child[] {
     const of = `${source.stage ?? '(not recorded)'} ${gone}`;
     return source.fromCard ? [`recorded on the card by register stage ${of}`] : [`by fine-tune stage ${of}`];
   }
+  // A sub-pipeline's evaluate stage, recorded on the card: the run is there, its own stages do not include it.
+  if (source.fromCard && source.evaluatedBy && source.runId)
+    return [
+      `by evaluate stage ${source.evaluatedBy} of `,
+      h('a', { href: `#/runs/${encodeURIComponent(source.runId)}` }, `run ${source.runId}`),
+      `; recorded on the card by register stage ${source.stage ?? '(not recorded)'}`,
+    ];
   const kind = source.kind === 'evaluation' ? 'evaluate stage ' : 'fine-tune stage ';
   return [
     'by ',
@@ -282,12 +289,22 @@ function splitOf(source: MeasureSource): string {
   return source.fromCard && !source.split ? '' : `${source.split ?? 'test'} `;
 }
 
-/** "; gate passed", with the gate's reasons on hover when the card records them. */
+/** What a verdict rests on, in the gate's words; said when none were recorded rather than left blank. */
+function gateReasonsText(reasons: readonly string[] | undefined): string {
+  return reasons && reasons.length > 0 ? reasons.join('; ') : 'no reasons recorded';
+}
+
+/** "; gate passed", with the gate's reasons on hover. */
 function gateNote(source: MeasureSource): Child[] {
   if (source.passed === undefined) return [];
   const text = `gate ${source.passed ? 'passed' : 'not passed'}`;
-  const reasons = source.gateReasons?.join('; ');
-  return ['; ', reasons ? h('span', { class: 'gate-note', title: reasons }, text) : text];
+  return ['; ', h('span', { class: 'gate-note', title: gateReasonsText(source.gateReasons) }, text)];
+}
+
+/** The gate's reasons under the byline ("Gate: accuracy 0.93 >= min 0.9", or that none were recorded). */
+function gateReasonsLine(source: MeasureSource): HTMLElement | '' {
+  if (source.passed === undefined) return '';
+  return h('p', { class: 'muted gate-reasons' }, `Gate: ${gateReasonsText(source.gateReasons)}`);
 }
 
 /**
@@ -353,6 +370,7 @@ function measureSection(source: MeasureSource): HTMLElement {
       source.examples !== undefined ? `; ${source.examples} ${splitOf(source)}examples` : '',
       ...gateNote(source),
     ),
+    gateReasonsLine(source),
     source.problem ? h('p', { class: 'warning' }, source.problem) : metricTable(source),
     perClassTable(source),
   );
@@ -423,8 +441,8 @@ function verdictSpan(verdict: GateVerdict): HTMLElement {
 function cardGate(card: ModelCard): GateVerdict | undefined {
   const recorded = parseRecordedEvaluations(card.evaluations)?.[0];
   if (!recorded) return undefined;
-  const why = recorded.reasons.length > 0 ? `: ${recorded.reasons.join('; ')}` : ' (no gate: it passes)';
-  return { text: recorded.passed ? 'passed' : 'not passed', title: `by evaluate stage ${recorded.stage}${why}` };
+  const title = `by evaluate stage ${recorded.stage}: ${gateReasonsText(recorded.reasons)}`;
+  return { text: recorded.passed ? 'passed' : 'not passed', title };
 }
 
 /**
