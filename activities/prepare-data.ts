@@ -10,6 +10,7 @@
 import { pinnedSourceProblem } from '../src/datasets/dataset-source';
 import { fixedSourcesOf, splitFractionsOf, type FixedSplit } from '../src/datasets/split-sources';
 import { pinnedDatasetStore, resolveDatasetSource, type DatasetPin } from '../src/datasets/version-store';
+import { datasetManifestUri, type DatasetVersionManifest } from '../src/datasets/dataset-version';
 import {
   qualityVerdict,
   READ_ERROR_TYPE_CHARS,
@@ -212,7 +213,7 @@ export const prepareDataStage: StageImplementation = async (
   const inputs = checkStageInputs('prepare-data', input.inputs);
   const pinProblem = pinnedSourceProblem(inputs.source);
   if (pinProblem) throw new InvalidInputError(`source ${inputs.source}: ${pinProblem}`, { field: 'source' });
-  const { store, options, version, reads } = await pinSources(input, runtime, inputs);
+  const { store, options, version, reads } = await pinSourcesRecorded(input, runtime, inputs);
   const startedAt = await recordReading(input, runtime, reads);
   try {
     return await prepareVersion(input, runtime, { inputs, store, options, version, reads, startedAt });
@@ -305,6 +306,7 @@ async function pinSources(
   input: StageActivityInput,
   runtime: StageRuntime,
   inputs: StageInputValues['prepare-data'],
+  beforeSeal: (manifest: DatasetVersionManifest) => Promise<void>,
 ): Promise<{ store: ObjectStore; options: PrepareDatasetOptions; version: string; reads: VersionsRead }> {
   const requested = prepareOptions(inputs, input.context.outputPrefix);
   if (!runtime.datasetVersions)
@@ -313,7 +315,7 @@ async function pinSources(
     );
   const versions = runtime.datasetVersions;
   const trigger = newDataTrigger(input.context.trigger);
-  const pin = await resolveDatasetSource(versions, input.context.bucket, requested.source, trigger);
+  const pin = await resolveDatasetSource(versions, input.context.bucket, requested.source, trigger, beforeSeal);
   let store = pinnedDatasetStore(runtime.store, pin.manifest);
   runtime.log(
     `dataset version ${pin.manifest.id} of ${pin.manifest.prefix} (${PIN_WORDS[pin.how]}): ${pin.manifest.count} object(s)`,
@@ -321,7 +323,7 @@ async function pinSources(
   const fixedSets: Partial<Record<FixedSplit, { source: string; version: string }>> = {};
   const reads: { prefix: string; version: string }[] = [{ prefix: pin.manifest.prefix, version: pin.manifest.id }];
   for (const [name, source] of Object.entries(fixedSourcesOf(inputs.split ?? {})) as [FixedSplit, string][]) {
-    const fixedPin = await resolveDatasetSource(versions, input.context.bucket, source, trigger);
+    const fixedPin = await resolveDatasetSource(versions, input.context.bucket, source, trigger, beforeSeal);
     store = pinnedDatasetStore(store, fixedPin.manifest);
     fixedSets[name] = { source: fixedPin.source, version: fixedPin.manifest.id };
     reads.push({ prefix: fixedPin.manifest.prefix, version: fixedPin.manifest.id });
@@ -357,6 +359,60 @@ async function writeReadRecords(
       runtime.log(`could not record that this run reads version ${read.version}: ${(thrown as Error).message}`);
     }
   }
+}
+
+/**
+ * {@link pinSources}, recording the read of each version it seals before the version's manifest is written. A version
+ * read unpinned is sealed now: once its manifest exists, gc sees it, and from the first record this run has under
+ * the prefix gc keeps only the versions the run's records name (src/retention/gc-plan.ts rule 6). Recorded after the
+ * manifest, a second stage of the run reading the same prefix (or a retry of this one) left its new version without a
+ * record for as long as the record took to write; recorded first, gc never sees the version without it. A failure
+ * after a record was written completes it as failed.
+ */
+async function pinSourcesRecorded(
+  input: StageActivityInput,
+  runtime: StageRuntime,
+  inputs: StageInputValues['prepare-data'],
+): ReturnType<typeof pinSources> {
+  const { runId, stageId } = input.context;
+  const sealed: { prefix: string; version: string }[] = [];
+  const startedAt = new Date().toISOString();
+  const beforeSeal = async (manifest: DatasetVersionManifest): Promise<void> => {
+    const read = { prefix: manifest.prefix, version: manifest.id };
+    sealed.push(read);
+    await writeReadRecords(input, runtime, [read], { state: 'reading', runId, stage: stageId, at: startedAt });
+  };
+  try {
+    return await pinSources(input, runtime, inputs, beforeSeal);
+  } catch (thrown) {
+    await endSealedReads(input, runtime, sealed, startedAt, thrown);
+    throw thrown;
+  }
+}
+
+/**
+ * After pinning failed: a version whose manifest was written keeps its record, completed as failed; one whose
+ * manifest never was (the write failed) loses the record it would have had, so none is left beside nothing.
+ */
+async function endSealedReads(
+  input: StageActivityInput,
+  runtime: StageRuntime,
+  sealed: VersionsRead,
+  startedAt: string,
+  thrown: unknown,
+): Promise<void> {
+  const { bucket, runId, stageId } = input.context;
+  const written: { prefix: string; version: string }[] = [];
+  for (const read of sealed) {
+    try {
+      if (await runtime.datasetVersions?.stat(datasetManifestUri(bucket, read.prefix, read.version)))
+        written.push(read);
+      else await runtime.datasetVersions?.remove(versionReadUri(bucket, read.prefix, read.version, runId, stageId));
+    } catch (error) {
+      runtime.log(`could not end the record of version ${read.version}: ${(error as Error).message}`);
+    }
+  }
+  if (written.length > 0) await recordFailedRead(input, runtime, written, startedAt, thrown);
 }
 
 /**

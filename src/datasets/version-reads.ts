@@ -2,8 +2,9 @@
  * Which runs read a dataset version, and what prepare-data's quality checks said of it: one small record per run
  * and stage beside the version's manifest (`…/_versions/<id>.reads/<runId>/<stage>.json`), so the UI's datasets page
  * lists a version's readers by listing one prefix instead of scanning every run. prepare-data writes it twice: as
- * soon as it has resolved the version, before it reads an object (state `reading`: gc keeps a version an open run's
- * record names, so it must see the read before it happens), and again when it finishes or its quality checks stop it
+ * soon as it has resolved the version, before it reads an object, and for a version it seals, before its manifest
+ * (state `reading`: gc keeps a version an open run's record names, so it must see the read before it happens), and
+ * again when it finishes or its quality checks stop it
  * (state `read`, with the verdict), or when it fails for any other reason it can see: the store, a file it cannot
  * parse, a cancel, its worker shutting down (state `failed`, with the error's first line, redacted and bounded). A
  * record still `reading` whose run has ended was left by a worker that died without a word: it pins nothing (gc

@@ -46,6 +46,12 @@ export interface SealOptions {
   readonly whenEmpty?: () => Error;
   /** Milliseconds on a monotonic clock (tests); default `performance.now()`. */
   readonly clock?: () => number;
+  /**
+   * Called with the manifest just before it is written, once the seal is known to be in time: a stage that will read
+   * the version records its read here, so gc never sees the version without the record (src/retention/gc-plan.ts
+   * rule 6). A throw stops the seal before the manifest is written.
+   */
+  readonly beforeWrite?: (manifest: DatasetVersionManifest) => Promise<void>;
 }
 
 /** Seals tried before giving up when each takes longer than {@link SEAL_TIME_BOUND_MS}. */
@@ -146,6 +152,7 @@ async function sealOnce(
   const first = (await firstSeal(store, uri)) ?? { firstSealedAt: built.createdAt, firstSealedBy: built.createdBy };
   const manifest: DatasetVersionManifest = { ...built, ...first };
   if (!inTime()) return undefined;
+  await options.beforeWrite?.(manifest);
   await store.putJson(uri, manifest);
   return manifest;
 }
@@ -402,7 +409,10 @@ export async function resolveDatasetSource(
   bucket: string,
   source: string,
   trigger: { readonly path: string; readonly datasetVersion: string } | undefined,
+  /** When the source is sealed now: called before its manifest is written ({@link SealOptions.beforeWrite}). */
+  beforeSeal?: (manifest: DatasetVersionManifest) => Promise<void>,
 ): Promise<ResolvedDatasetSource> {
+  const seal = beforeSeal ? { beforeWrite: beforeSeal } : {};
   const parsed = parseDatasetSource(source);
   if (parsed.version)
     return {
@@ -426,7 +436,7 @@ export async function resolveDatasetSource(
       );
     return {
       source,
-      manifest: await sealDatasetVersion(store, bucket, source, { createdBy: 'prepare-data', whenEmpty }),
+      manifest: await sealDatasetVersion(store, bucket, source, { createdBy: 'prepare-data', whenEmpty, ...seal }),
       how: 'sealed',
     };
   }
@@ -434,6 +444,11 @@ export async function resolveDatasetSource(
   const folder = source.slice(0, source.lastIndexOf('/') + 1);
   const only = new Set([source.slice(folder.length)]);
   const whenEmpty = (): Error => new NotFoundError(`${source} does not exist`, { code: 'not-found', uri: source });
-  const manifest = await sealDatasetVersion(store, bucket, folder, { createdBy: 'prepare-data', only, whenEmpty });
+  const manifest = await sealDatasetVersion(store, bucket, folder, {
+    createdBy: 'prepare-data',
+    only,
+    whenEmpty,
+    ...seal,
+  });
   return { source, manifest, how: 'sealed' };
 }

@@ -14,8 +14,10 @@
  *    `keepDatasetVersions` versions, every version a registered model's lineage names, every version sealed within
  *    `olderThanMs`, every version a live schedule's or data watcher's pipeline pins, every version a run that has not
  *    ended pins, was triggered by or has a read record of (prepare-data writes one as soon as it has resolved the
- *    version, before it reads, and completes as read or failed: src/datasets/version-reads.ts; a failed read's stage
- *    may still be retried while its run is open), and, while such a run reads a prefix unpinned and has
+ *    version, before it reads; for a version it seals, before the manifest, so gc never sees that version without
+ *    it and a second stage of the run reading the same prefix leaves no gap; the record completes as read or failed:
+ *    src/datasets/version-reads.ts; a failed read's stage may still be retried while its run is open), and, while
+ *    such a run reads a prefix unpinned and has
  *    no record under it yet (it has not resolved its version), every version of it sealed since the run started.
  *    Another version loses its manifest and the S3 object versions only it names: never an object's current version
  *    (what the prefix holds now), never one a kept version of any prefix names. When gc could not learn what
