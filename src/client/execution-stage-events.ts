@@ -116,6 +116,10 @@ class ExecutionReader {
       event.childWorkflowExecutionTerminatedEventAttributes ??
       event.childWorkflowExecutionTimedOutEventAttributes;
     if (childEnded) return this.cancelled(this.started.get(key(childEnded.initiatedEventId)), at);
+    if (event.workflowExecutionCancelRequestedEventAttributes) {
+      this.events.push({ kind: 'cancel-requested', at });
+      return;
+    }
     const update = event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
     if (update?.name === RUN_UPDATES.retryStage) {
       const request = await this.decode(update.args);

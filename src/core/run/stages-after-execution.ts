@@ -56,7 +56,12 @@ export type StageEvent =
     }
   | { readonly kind: 'cancelled'; readonly stageId: string; readonly at: string }
   /** An accepted `retry` update: the named stage, or every waiting one. */
-  | { readonly kind: 'retried'; readonly stageId?: string };
+  | { readonly kind: 'retried'; readonly stageId?: string }
+  /**
+   * The run was asked to cancel (`fineflow cancel`): it starts nothing more, and once its running stages settled it
+   * runs its `finally:` phase as a cancelled run.
+   */
+  | { readonly kind: 'cancel-requested'; readonly at: string };
 
 type Mutable = { -readonly [K in keyof StageState]?: StageState[K] };
 
@@ -118,6 +123,7 @@ function applyEvent(state: StageState, event: StageEvent, planned: PlannedStage 
       if (state.status !== 'waiting' || (event.stageId !== undefined && event.stageId !== state.id)) return state;
       return patched(state, { status: 'pending', reason: `retried after ${state.attempts} attempt(s)` });
     case 'began':
+    case 'cancel-requested':
       return state;
   }
 }
@@ -168,15 +174,21 @@ export function stagesAfterExecution(
   let next = [...stages];
   let index = new Map(next.map((stage, i) => [stage.id, i]));
   const outages = new Map<string, OutageState>();
+  let cancelRequested = false;
   const decideAt = (at: string): void => {
     if (!decide) return;
-    const decided = decide(next, at);
+    const decided = decide(next, at, cancelRequested);
     if (decided === next) return;
     next = [...decided];
     index = new Map(next.map((stage, i) => [stage.id, i]));
   };
   for (const original of events) {
     if (original.kind === 'began') {
+      decideAt(original.at);
+      continue;
+    }
+    if (original.kind === 'cancel-requested') {
+      cancelRequested = true;
       decideAt(original.at);
       continue;
     }

@@ -7,9 +7,9 @@
  * given the same stages at the same workflow time they come out the same. Starting a stage is not decided here: that
  * leaves an event of its own. Pure; no Node built-ins.
  *
- * The `finally:` phase too: once the normal stages succeeded or failed (and, after a failure, the ones it cancelled
- * settled), the finally stages a `when:` skips or a failed finally `needs` rules out are decided as the workflow's
- * `runFinallyPhase` does. Not mirrored: the finally phase of a cancelled run, and an execution draining towards
+ * The `finally:` phase too: once the normal stages succeeded or failed, or the run was asked to cancel (and, after a
+ * failure or the cancel, once the stages it cancelled settled), the finally stages a `when:` skips or a failed finally
+ * `needs` rules out are decided as the workflow's `runFinallyPhase` does. Not mirrored: an execution draining towards
  * continue-as-new (it decides nothing; here its ready stages may be decided anyway).
  */
 import { nextSchedulingStep, SETTLED_OK, type SchedulingPhase } from './dag';
@@ -21,8 +21,15 @@ import type { CarriedRunState, PipelineRunInput, StageState } from './run-types'
 import { evaluateCondition, resolveStageInputs } from '../spec/expressions';
 import type { JsonValue, PlannedStage } from '../spec/plan-types';
 
-/** The stages after the decisions the workflow took at workflow time `at` (ISO 8601); the same array when none. */
-export type DecideUnrecorded = (stages: readonly StageState[], at: string) => readonly StageState[];
+/**
+ * The stages after the decisions the workflow took at workflow time `at` (ISO 8601); the same array when none.
+ * `cancelRequested`: the run was asked to cancel by then (its main loop decides nothing more).
+ */
+export type DecideUnrecorded = (
+  stages: readonly StageState[],
+  at: string,
+  cancelRequested?: boolean,
+) => readonly StageState[];
 
 /**
  * The decisions of run `runId` (its first execution's `input`; `params` as the latest execution had them). Once the
@@ -33,21 +40,23 @@ export function unrecordedDecisions(
   runId: string,
   params: CarriedRunState['params'],
 ): DecideUnrecorded {
-  let mainEnded = false;
+  let mainEnded: 'succeeded' | 'failed' | 'cancelled' | undefined;
   const withFinally = hasFinallyStages(input.plan);
-  return (stages, at) => {
-    const mainMayDecide = !mainEnded && mayDecide(input, stages, 'main');
+  return (stages, at, cancelRequested = false) => {
+    // A cancel ends the workflow's main loop where it stands: it starts and decides nothing more there.
+    if (cancelRequested) mainEnded ??= 'cancelled';
+    const mainMayDecide = mainEnded === undefined && mayDecide(input, stages, 'main');
     // The finally phase comes only once no normal stage runs: a cheap scan before the tracker is built.
     const finallyMayDecide = withFinally && !normalStageRunning(input, stages) && mayDecide(input, stages, 'finally');
     if (!mainMayDecide && !finallyMayDecide) return stages;
     const run = new RunTracker({ ...input, carried: carriedOf(input, stages, params, at) }, runId, at);
     let changed = mainMayDecide && decide(run, at, 'main');
     const status = run.mainStatus();
-    if (status === 'succeeded' || status === 'failed') mainEnded = true;
-    // The workflow enters its finally phase once the normal stages ended and, after a failure, the others it
-    // cancelled settled; in the same workflow task it decides the finally stages that are ready.
-    if (withFinally && mainEnded && !normalStageRunning(input, run.snapshot().stages)) {
-      run.enterFinally(status === 'succeeded' ? 'succeeded' : 'failed');
+    if (mainEnded === undefined && (status === 'succeeded' || status === 'failed')) mainEnded = status;
+    // The workflow enters its finally phase once the normal stages ended and, after a failure or a cancel, the others
+    // it cancelled settled; in the same workflow task it decides the finally stages that are ready.
+    if (withFinally && mainEnded !== undefined && !normalStageRunning(input, run.snapshot().stages)) {
+      run.enterFinally(mainEnded);
       changed = decide(run, at, 'finally') || changed;
     }
     return changed ? mergeStages(stages, run.snapshot().stages) : stages;

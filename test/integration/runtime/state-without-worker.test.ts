@@ -15,7 +15,13 @@ import { connectClient } from '../../../src/client/temporal-connection';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import { makePlan } from '../../fixtures/runtime/plans';
 import { randomSuffix, startRuntimeHarness } from '../../fixtures/runtime/harness';
-import { readWithoutWorker, stageTable, terminateContinuedRun } from '../../fixtures/runtime/terminated-run';
+import {
+  assertReadsAsWorkerDid,
+  CHAIN_HISTORY_EVENT_LIMIT,
+  continuedChain,
+  stageTable,
+  terminateContinuedRun,
+} from '../../fixtures/runtime/terminated-run';
 import { runCli } from '../../helpers/cli';
 
 test('an ended run shows its stages from history once its workers are gone; a running one fails fast', async () => {
@@ -366,9 +372,8 @@ test('a terminated run that continued as new reads without a worker as its last 
 
 test('a terminated continued run reads its skipped stage, new fan-out and spent outage without a worker', async () => {
   const h = await startRuntimeHarness();
-  // A chain long enough that the run continues as new before the stages under test begin (100-event limit).
-  const chain = Array.from({ length: 18 }, (_, i) => ({ id: `c${i + 1}`, needs: i === 0 ? [] : [`c${i}`] }));
-  const last = chain[chain.length - 1]?.id as string;
+  // The stages under test begin after the run continued as new.
+  const { stages: chain, last } = continuedChain();
   const plan = h.plan(
     'terminated-decisions',
     [
@@ -404,7 +409,7 @@ test('a terminated continued run reads its skipped stage, new fan-out and spent 
   );
   const stageOf = (s: RunState, id: string) => s.stages.find((stage) => stage.id === id);
   const { runId, withWorker } = await terminateContinuedRun(h, plan, {
-    historyEventLimit: 100,
+    historyEventLimit: CHAIN_HISTORY_EVENT_LIMIT,
     until: (s) =>
       stageOf(s, 'outage')?.status === 'waiting' &&
       stageOf(s, 'gather')?.status === 'succeeded' &&
@@ -419,14 +424,7 @@ test('a terminated continued run reads its skipped stage, new fan-out and spent 
   assert.equal(byId.get('outage')?.status, 'cancelled');
   assert.match(byId.get('outage')?.error?.message ?? '', /a dependency stayed unavailable for/);
 
-  const { state, queries } = await readWithoutWorker(h, runId);
-  assert.equal(state.status, 'terminated');
-  assert.deepEqual(queries, [], 'no state query is sent when no worker polls the run');
-  assert.deepEqual(
-    stageTable(state.stages),
-    stageTable(withWorker.stages),
-    'the stages as the terminated execution left them',
-  );
+  await assertReadsAsWorkerDid(h, runId, withWorker);
   const status = await runCli(['status', runId, '--json']);
   assert.equal(status.code, 0, status.stderr);
   assert.deepEqual(

@@ -269,3 +269,48 @@ test('the finally phase: once the normal stages ended, a false `when` skips a fi
     ],
   );
 });
+
+test('the finally phase of a cancelled run: once the stages it stopped settled, a false `when` skips', () => {
+  const finallyPlan = makePlan(
+    'p',
+    [
+      { id: 'a' },
+      { id: 'b', needs: ['a'] },
+      { id: 'notify', finally: true, when: '${{ params.notify }}' },
+      { id: 'cleanup', finally: true },
+    ],
+    { notify: false },
+  );
+  const input = { plan: finallyPlan, trigger: { kind: 'manual' as const } };
+  const start = new RunTracker(input, 'r', 'T0').snapshot().stages;
+  const read = (events: StageEvent[]) =>
+    new Map(
+      stagesAfterExecution(finallyPlan.stages, start, events, unrecordedDecisions(input, 'r', { notify: false })).map(
+        (s) => [s.id, s],
+      ),
+    );
+  const began: StageEvent[] = [
+    { kind: 'began', at: 'T0' },
+    { kind: 'started', stageId: 'a', at: 'T0' },
+    { kind: 'cancel-requested', at: 'T1' },
+  ];
+  // Asked to cancel while `a` runs: the finally phase waits for `a` to stop.
+  assert.equal(read(began).get('notify')?.status, 'pending');
+  const stopped = read([
+    ...began,
+    { kind: 'cancelled', stageId: 'a', at: 'T2' },
+    { kind: 'started', stageId: 'cleanup', at: 'T2' },
+  ]);
+  assert.deepEqual(
+    ['b', 'notify', 'cleanup'].map((id) => [
+      stopped.get(id)?.status,
+      stopped.get(id)?.reason,
+      stopped.get(id)?.endedAt,
+    ]),
+    [
+      ['pending', undefined, undefined],
+      ['skipped', 'when was false: ${{ params.notify }}', 'T2'],
+      ['running', undefined, undefined],
+    ],
+  );
+});
