@@ -20,7 +20,10 @@ import { endWithParent, loadsNativeTf, runDroppingTfNotices } from './native-not
 
 function usageOfFineflow(): string {
   const lines = ['usage: fineflow <command> [options]', '', 'commands:'];
-  for (const [name, summary] of commandSummaries()) lines.push(`  ${name.padEnd(13)} ${summary}`);
+  const summaries = commandSummaries();
+  // Two spaces after the longest name (`sweep-history`), so every summary starts in one column.
+  const width = Math.max(...summaries.map(([name]) => name.length)) + 2;
+  for (const [name, summary] of summaries) lines.push(`  ${name.padEnd(width)}${summary}`);
   lines.push(
     '',
     'Run `fineflow <command> --help` (or `fineflow help <command>`) for the options and examples of one command.',

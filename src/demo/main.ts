@@ -230,8 +230,9 @@ export async function runDemo(env: NodeJS.ProcessEnv = process.env): Promise<num
     }
     process.stdout.write(`\nDemo finished in ${((Date.now() - started) / 1000).toFixed(0)} s.\n`);
     process.stdout.write(
-      'The other examples in pipelines/ need their own data and base models: `npx fineflow dev seed` pushes the data ' +
-        'and lists what to submit first (README.md, "Trying the other examples").\n',
+      'The other examples in pipelines/ need their own data and base models: ' +
+        '`source infra/stack-env.sh && npx fineflow dev seed` pushes the data (to this stack: stack-env.sh sets its ' +
+        'endpoints and CLI credentials) and lists what to submit first (README.md, "Trying the other examples").\n',
     );
     return 0;
   } catch (thrown) {
