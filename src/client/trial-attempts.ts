@@ -10,7 +10,7 @@
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import { optionalTsToDate, optionalTsToMs } from '@temporalio/common/lib/time';
 import { formatHumanDuration } from '../core/spec/durations';
-import type { AttemptTimeoutType } from '../core/run/unfinished-attempt';
+import { attemptEnd, type AttemptTimeoutType } from '../core/run/unfinished-attempt';
 import { SWEEP_ACTIVITIES } from '../core/sweep/sweep-types';
 import { staleAfterMs } from './live-stages';
 import type { SweepTrialTable, TrialTableRow } from './sweep-trial-table';
@@ -136,27 +136,23 @@ export async function readPendingTrialAttempts(
   return found;
 }
 
-/** `worker lost: no heartbeat for 4 s (heartbeat timeout)`, `attempt 1 failed: …`: how the previous attempt ended. */
+/**
+ * How the previous attempt ended: `worker lost: Temporal heard no heartbeat from attempt 1 for 4 s (heartbeat
+ * timeout)`, `attempt 1 failed: …`. A timeout is said by the one rule a stage's log uses
+ * (src/core/run/unfinished-attempt.ts `attemptEnd`), about `attempt N` and the segment.
+ */
 export function previousAttemptEnd(
   attempt: number,
   failure: PreviousAttemptFailure | undefined,
   heartbeatTimeoutMs: number | undefined,
 ): string {
   const previous = `attempt ${attempt - 1}`;
-  switch (failure?.timeout) {
-    case undefined:
-      return failure?.message ? `${previous} failed: ${failure.message}` : `${previous} failed`;
-    case 'HEARTBEAT': {
-      const limit = heartbeatTimeoutMs !== undefined ? ` for ${formatHumanDuration(heartbeatTimeoutMs)}` : '';
-      return `worker lost: Temporal heard no heartbeat from ${previous}${limit} (heartbeat timeout)`;
-    }
-    case 'START_TO_CLOSE':
-      return `${previous} ran past the segment's timeout (start-to-close timeout)`;
-    case 'SCHEDULE_TO_START':
-      return `no worker took ${previous} in time (schedule-to-start timeout)`;
-    default:
-      return `Temporal timed ${previous} out`;
-  }
+  if (failure?.timeout === undefined)
+    return failure?.message ? `${previous} failed: ${failure.message}` : `${previous} failed`;
+  // Only the heartbeat timeout's limit is known here (the pending activity's options).
+  const limitMs = failure.timeout === 'HEARTBEAT' ? heartbeatTimeoutMs : undefined;
+  const { cause } = attemptEnd(failure.timeout, limitMs, { subject: previous, timeoutOf: 'segment' });
+  return failure.timeout === 'HEARTBEAT' ? `worker lost: ${cause}` : cause;
 }
 
 function howPreviousEnded(attempt: PendingTrialAttempt): string {

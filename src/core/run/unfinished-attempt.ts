@@ -24,27 +24,54 @@ export function timeoutTypeOfStageError(errorType: string | undefined): AttemptT
   return TIMEOUT_TYPES.has(type) ? (type as AttemptTimeoutType) : 'unknown';
 }
 
-/** Why Temporal ended the attempt: which timeout, for how long, what that likely means. */
-export function unfinishedAttemptWhy(timeout: AttemptTimeoutType | 'unknown', limitMs: number | undefined): string {
+/** Why Temporal ended an attempt, in words: the timeout that passed and, when known, what that likely means. */
+export interface AttemptEnd {
+  /** `Temporal heard no heartbeat from it for 30 s (heartbeat timeout)`. */
+  readonly cause: string;
+  /** `its worker was killed, stopped or lost Temporal`. */
+  readonly meaning?: string;
+}
+
+/** Who the sentence is about (`it`, `attempt 1`) and whose timeout it ran past (`stage`, `segment`). */
+export interface AttemptEndWording {
+  readonly subject: string;
+  readonly timeoutOf: string;
+}
+
+/**
+ * The one rule for why Temporal ended an attempt (which timeout, for how long, what that likely means), read by a
+ * stage's log line ({@link unfinishedAttemptWhy}) and by a sweep trial's note (src/client/trial-attempts.ts).
+ */
+export function attemptEnd(
+  timeout: AttemptTimeoutType | 'unknown',
+  limitMs: number | undefined,
+  { subject, timeoutOf }: AttemptEndWording = { subject: 'it', timeoutOf: 'stage' },
+): AttemptEnd {
   const limit = limitMs !== undefined && limitMs > 0 ? formatHumanDuration(limitMs) : undefined;
   switch (timeout) {
     case 'HEARTBEAT':
-      return (
-        `Temporal heard no heartbeat from it${limit ? ` for ${limit}` : ''} (heartbeat timeout): ` +
-        'its worker was killed, stopped or lost Temporal'
-      );
+      return {
+        cause: `Temporal heard no heartbeat from ${subject}${limit ? ` for ${limit}` : ''} (heartbeat timeout)`,
+        meaning: 'its worker was killed, stopped or lost Temporal',
+      };
     case 'START_TO_CLOSE':
-      return (
-        `it ran past the stage's timeout${limit ? ` of ${limit}` : ''} (start-to-close timeout): ` +
-        'the stage hung or was too slow'
-      );
+      return {
+        cause: `${subject} ran past the ${timeoutOf}'s timeout${limit ? ` of ${limit}` : ''} (start-to-close timeout)`,
+        meaning: `the ${timeoutOf} hung or was too slow`,
+      };
     case 'SCHEDULE_TO_CLOSE':
-      return `the stage's overall timeout passed (schedule-to-close timeout)`;
+      return { cause: `the ${timeoutOf}'s overall timeout passed (schedule-to-close timeout)` };
     case 'SCHEDULE_TO_START':
-      return 'no worker took it in time (schedule-to-start timeout)';
+      return { cause: `no worker took ${subject} in time (schedule-to-start timeout)` };
     case 'unknown':
-      return 'Temporal timed it out';
+      return { cause: `Temporal timed ${subject} out` };
   }
+}
+
+/** Why Temporal ended the attempt: which timeout, for how long, what that likely means ({@link attemptEnd}). */
+export function unfinishedAttemptWhy(timeout: AttemptTimeoutType | 'unknown', limitMs: number | undefined): string {
+  const end = attemptEnd(timeout, limitMs);
+  return end.meaning !== undefined ? `${end.cause}: ${end.meaning}` : end.cause;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { msNumberToTs } from '@temporalio/common/lib/time';
 import {
   pendingTrialAttempt,
+  previousAttemptEnd,
   trialAttemptReading,
   trialOfHeartbeat,
   withTrialAttempts,
@@ -11,6 +12,7 @@ import {
 } from '../../../src/client/trial-attempts';
 import { renderTrialTable, trialTableFromStatus } from '../../../src/client/sweep-trial-table';
 import type { SweepStatus } from '../../../src/core/sweep/sweep-types';
+import { unfinishedAttemptWhy } from '../../../src/core/run/unfinished-attempt';
 
 type RawPending = NonNullable<WorkflowExecutionDescription['raw']['pendingActivities']>[number];
 
@@ -150,5 +152,23 @@ void describe('the trial table with Temporal’s view of its trials', () => {
   void it('leaves an ended sweep’s table as it is', () => {
     const ended = trialTableFromStatus('sweep', { ...status, outcome: 'cancelled' });
     assert.equal(withTrialAttempts(ended, attempts, 'gpu', NOW), ended);
+  });
+});
+
+void describe("how a trial's previous attempt ended", () => {
+  void it("is said by the stage log's rule, about the attempt and its segment", () => {
+    const said = (timeout?: 'HEARTBEAT' | 'START_TO_CLOSE' | 'SCHEDULE_TO_CLOSE' | 'SCHEDULE_TO_START' | 'unknown') =>
+      previousAttemptEnd(2, timeout ? { timeout, message: 'timed out' } : { message: 'boom' }, 4_000);
+    assert.equal(
+      said('HEARTBEAT'),
+      'worker lost: Temporal heard no heartbeat from attempt 1 for 4 s (heartbeat timeout)',
+    );
+    assert.ok(unfinishedAttemptWhy('HEARTBEAT', 4_000).startsWith('Temporal heard no heartbeat from it for 4 s'));
+    assert.equal(said('START_TO_CLOSE'), "attempt 1 ran past the segment's timeout (start-to-close timeout)");
+    // Before, "Temporal timed attempt 1 out": the stage log's rule names the timeout.
+    assert.equal(said('SCHEDULE_TO_CLOSE'), "the segment's overall timeout passed (schedule-to-close timeout)");
+    assert.equal(said('SCHEDULE_TO_START'), 'no worker took attempt 1 in time (schedule-to-start timeout)');
+    assert.equal(said('unknown'), 'Temporal timed attempt 1 out');
+    assert.equal(said(), 'attempt 1 failed: boom');
   });
 });
