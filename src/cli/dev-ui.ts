@@ -31,6 +31,11 @@ export interface DevUiStatus {
   readonly url: string;
   readonly running: boolean;
   readonly pid?: number;
+  /**
+   * Not running, and another program listens on its port (a `fineflow ui` started by hand, another checkout's UI):
+   * `dev up` would refuse to start one there.
+   */
+  readonly portHeld?: boolean;
 }
 
 function recordFile(stackDir: string): string {
@@ -90,7 +95,8 @@ function portHeldError(port: number, variable: string): InvalidInputError {
 export async function devUiStatus(stackDir: string, port: number): Promise<DevUiStatus> {
   const record = readRecord(stackDir);
   const url = record?.url ?? `http://127.0.0.1:${port}`;
-  if (!record || !isOurUi(record.pid)) return { url, running: false };
+  if (!record || !isOurUi(record.pid))
+    return { url, running: false, ...((await portHeld(port)) ? { portHeld: true } : {}) };
   return { url, running: await answers(record.url), pid: record.pid };
 }
 

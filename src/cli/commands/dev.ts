@@ -90,6 +90,20 @@ export function workersLine(found: PoolPollers): string {
   return `Workers polling: ${polled.join(', ')}${missing}`;
 }
 
+/**
+ * The UI line of `dev status`. A port another program holds (a `fineflow ui` started by hand answers there too) is not
+ * "not running (dev up starts it)": `dev up` would refuse that port.
+ */
+export function devUiStatusText(ui: DevUiStatus, port: number): string {
+  if (ui.running) return 'up';
+  if (ui.portHeld)
+    return (
+      `not started by \`fineflow dev up\`: another program (a \`fineflow ui\` you started?) holds port ${port}, ` +
+      'where `dev up` would start it; stop that program, or set FINEFLOW_UI_PORT to a free port'
+    );
+  return 'not running (fineflow dev up starts it)';
+}
+
 /** Runs the stack script; the state dir is always passed, so an installed package never keeps state beside its code. */
 function runStackScript(args: readonly string[], io: CliIo, out: NodeJS.WritableStream): Promise<number> {
   const env = { ...io.env, FINEFLOW_STACK_DIR: stackDirOf(io.env, io.cwd) } as NodeJS.ProcessEnv;
@@ -182,10 +196,10 @@ Exit codes: 0 ok / healthy, 1 not healthy, 3 the stack could not be started.`,
       ui = started;
     } else if (sub === 'status') {
       ui = await devUiStatus(stackDir, endpoints.ui.port);
-      out.write(`  UI        ${ui.url}  ${ui.running ? 'up' : 'not running (fineflow dev up starts it)'}\n`);
+      out.write(`  UI        ${ui.url}  ${devUiStatusText(ui, endpoints.ui.port)}\n`);
     }
     const uiJson = ui
-      ? { url: ui.url, running: ui.running }
+      ? { url: ui.url, running: ui.running, ...(ui.portHeld ? { portHeld: true } : {}) }
       : { url: `http://127.0.0.1:${endpoints.ui.port}`, running: false };
     // Bounded (POOL_POLLERS_TIMEOUT_MS) and asked only of a healthy stack.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
