@@ -20,6 +20,7 @@ import {
 import type { StageEvent } from '../core/run/stages-after-execution';
 import { subPipelineOutputs } from '../core/run/sub-pipeline';
 import type { JsonObject, Plan } from '../core/spec/plan-types';
+import { checkParamOverrides, type ParamValues } from '../core/run/params';
 import { decodeHistoryPayload } from './temporal-connection';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -65,10 +66,14 @@ class ExecutionReader {
   /** Temporal's attempt number of each started activity, by its ActivityTaskStarted event id. */
   private readonly temporalAttempts = new Map<string, number>();
 
+  private readonly stageTypes: ReadonlySet<string>;
+
   constructor(
     private readonly client: Client,
-    private readonly stageTypes: ReadonlySet<string>,
-  ) {}
+    private readonly plan: Plan,
+  ) {
+    this.stageTypes = new Set(plan.stages.map((stage) => stage.uses));
+  }
 
   private decode(payloads: Payloads): Promise<unknown> {
     const payload = payloads?.payloads?.[0];
@@ -124,7 +129,16 @@ class ExecutionReader {
     if (update?.name === RUN_UPDATES.retryStage) {
       const request = await this.decode(update.args);
       const stageId = isObject(request) && typeof request.stageId === 'string' ? request.stageId : undefined;
-      this.events.push({ kind: 'retried', ...(stageId ? { stageId } : {}) });
+      // Its `--set` params, as the workflow applied them (after the same check): decisions after it read them.
+      const checked =
+        isObject(request) && isObject(request.params)
+          ? checkParamOverrides(this.plan, request.params as ParamValues)
+          : undefined;
+      this.events.push({
+        kind: 'retried',
+        ...(stageId ? { stageId } : {}),
+        ...(checked?.ok ? { params: checked.values } : {}),
+      });
     }
   }
 
@@ -243,7 +257,7 @@ export async function executionStageEvents(
   plan: Plan,
   events: readonly HistoryEvent[],
 ): Promise<StageEvent[]> {
-  const reader = new ExecutionReader(client, new Set(plan.stages.map((stage) => stage.uses)));
+  const reader = new ExecutionReader(client, plan);
   // When the execution took its first decisions: its first workflow task, or a continued run's once its state was
   // read back (the task after the last part of it arrived).
   let began: string | undefined;

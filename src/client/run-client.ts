@@ -512,12 +512,8 @@ export class RunClient {
     const status = statusFromExecution(description, undefined);
     // The latest execution's updates: the carried params hold those of the executions before it.
     const events = (await handle.fetchHistory()).events ?? [];
-    const params = await paramsAfterRetries(
-      this.client,
-      input.plan,
-      carried?.params ?? paramValues(input.plan),
-      events,
-    );
+    const begunParams = carried?.params ?? paramValues(input.plan);
+    const params = await paramsAfterRetries(this.client, input.plan, begunParams, events);
     const endedAt = description.closeTime?.toISOString();
     const startedAt = carried?.startedAt ?? startedAtOf(description);
     const endedOutsideRun = outcome === undefined && (status === 'terminated' || status === 'timed-out');
@@ -554,7 +550,8 @@ export class RunClient {
       input.plan.stages,
       begun,
       await executionStageEvents(this.client, input.plan, events),
-      unrecordedDecisions(input, runId, params),
+      // Decisions before a `retry --set` of this execution read the params it began with (the set comes as an event).
+      unrecordedDecisions(input, runId, begunParams),
     );
     const ended = { status, ...(endedAt !== undefined ? { endedAt } : {}), ...terminationReason(events) };
     return {

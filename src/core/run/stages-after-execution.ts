@@ -17,6 +17,7 @@ import { stageEndTime, type StageState } from './run-types';
 import type { StageError } from './run-tracker';
 import { nextOutageRetry, type OutageState } from './outage-retry';
 import type { DecideUnrecorded } from './unrecorded-decisions';
+import type { ParamValues } from './params';
 
 /** One event of the latest execution that moved a stage, in history order; `at` is the event's time (ISO 8601). */
 export type StageEvent =
@@ -55,8 +56,8 @@ export type StageEvent =
       readonly outage?: boolean;
     }
   | { readonly kind: 'cancelled'; readonly stageId: string; readonly at: string }
-  /** An accepted `retry` update: the named stage, or every waiting one. */
-  | { readonly kind: 'retried'; readonly stageId?: string }
+  /** An accepted `retry` update: the named stage, or every waiting one; `params`: what its `--set` changed. */
+  | { readonly kind: 'retried'; readonly stageId?: string; readonly params?: ParamValues }
   /**
    * The run was asked to cancel (`fineflow cancel`): it starts nothing more, and once its running stages settled it
    * runs its `finally:` phase as a cancelled run.
@@ -175,9 +176,10 @@ export function stagesAfterExecution(
   let index = new Map(next.map((stage, i) => [stage.id, i]));
   const outages = new Map<string, OutageState>();
   let cancelRequested = false;
+  let paramsSet: ParamValues = {};
   const decideAt = (at: string): void => {
     if (!decide) return;
-    const decided = decide(next, at, cancelRequested);
+    const decided = decide(next, at, { cancelRequested, paramsSet });
     if (decided === next) return;
     next = [...decided];
     index = new Map(next.map((stage, i) => [stage.id, i]));
@@ -193,6 +195,7 @@ export function stagesAfterExecution(
       continue;
     }
     if (original.kind === 'retried') {
+      if (original.params) paramsSet = { ...paramsSet, ...original.params };
       for (let i = 0; i < next.length; i++) next[i] = applyEvent(next[i] as StageState, original, undefined);
       continue;
     }

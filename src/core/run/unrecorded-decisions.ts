@@ -17,23 +17,26 @@ import { hasFinallyStages } from './finally';
 import { describeStageFailure } from './failures';
 import { fanOutFailure, nextFanOutStep, resolveFanOutItems } from './fan-out';
 import { RunTracker } from './run-tracker';
+import type { ParamValues } from './params';
 import type { CarriedRunState, PipelineRunInput, StageState } from './run-types';
 import { evaluateCondition, resolveStageInputs } from '../spec/expressions';
 import type { JsonValue, PlannedStage } from '../spec/plan-types';
 
-/**
- * The stages after the decisions the workflow took at workflow time `at` (ISO 8601); the same array when none.
- * `cancelRequested`: the run was asked to cancel by then (its main loop decides nothing more).
- */
-export type DecideUnrecorded = (
-  stages: readonly StageState[],
-  at: string,
-  cancelRequested?: boolean,
-) => readonly StageState[];
+/** What the execution's history showed of the run by then, besides its stages. */
+export interface RunSoFar {
+  /** The run was asked to cancel (its main loop decides nothing more). */
+  readonly cancelRequested: boolean;
+  /** The params `retry --set` changed in this execution so far, over those it began with. */
+  readonly paramsSet: ParamValues;
+}
+
+/** The stages after the decisions the workflow took at workflow time `at` (ISO 8601); the same array when none. */
+export type DecideUnrecorded = (stages: readonly StageState[], at: string, soFar?: RunSoFar) => readonly StageState[];
 
 /**
- * The decisions of run `runId` (its first execution's `input`; `params` as the latest execution had them). Once the
- * normal stages ended (succeeded or failed) the workflow's main loop stops deciding, and so does this.
+ * The decisions of run `runId` (its first execution's `input`; `params` as the latest execution began with them, a
+ * `retry --set` in it applied from then on). Once the normal stages ended (succeeded or failed) or the run was asked
+ * to cancel, the workflow's main loop stops deciding, and so does this.
  */
 export function unrecordedDecisions(
   input: PipelineRunInput,
@@ -42,14 +45,15 @@ export function unrecordedDecisions(
 ): DecideUnrecorded {
   let mainEnded: 'succeeded' | 'failed' | 'cancelled' | undefined;
   const withFinally = hasFinallyStages(input.plan);
-  return (stages, at, cancelRequested = false) => {
+  return (stages, at, soFar = { cancelRequested: false, paramsSet: {} }) => {
     // A cancel ends the workflow's main loop where it stands: it starts and decides nothing more there.
-    if (cancelRequested) mainEnded ??= 'cancelled';
+    if (soFar.cancelRequested) mainEnded ??= 'cancelled';
     const mainMayDecide = mainEnded === undefined && mayDecide(input, stages, 'main');
     // The finally phase comes only once no normal stage runs: a cheap scan before the tracker is built.
     const finallyMayDecide = withFinally && !normalStageRunning(input, stages) && mayDecide(input, stages, 'finally');
     if (!mainMayDecide && !finallyMayDecide) return stages;
-    const run = new RunTracker({ ...input, carried: carriedOf(input, stages, params, at) }, runId, at);
+    const now = { ...params, ...soFar.paramsSet };
+    const run = new RunTracker({ ...input, carried: carriedOf(input, stages, now, at) }, runId, at);
     let changed = mainMayDecide && decide(run, at, 'main');
     const status = run.mainStatus();
     if (mainEnded === undefined && (status === 'succeeded' || status === 'failed')) mainEnded = status;

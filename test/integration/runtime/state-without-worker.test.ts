@@ -433,3 +433,39 @@ test('a terminated continued run reads its skipped stage, new fan-out and spent 
     'status --json',
   );
 });
+
+test('a terminated continued run reads a stage its `when` skipped before a `retry --set` changed the param', async () => {
+  const h = await startRuntimeHarness();
+  const { stages: chain, last } = continuedChain();
+  const plan = h.plan(
+    'terminated-retry-set',
+    [
+      ...chain,
+      // Skipped while `deploy` was false; the retry below sets it true, which must not undo that.
+      { id: 'deploy', needs: [last], when: '${{ params.deploy }}' },
+      {
+        id: 'check',
+        needs: [last],
+        uses: 'test-fail-until-param',
+        with: { value: '${{ params.fixed }}', expected: true },
+        onFailure: 'pause',
+      },
+      { id: 'slow', needs: ['check'], with: { sleepMs: 60_000, steps: 60 }, heartbeatTimeoutMs: 5_000 },
+    ],
+    { deploy: false, fixed: false },
+  );
+  const stageOf = (s: RunState, id: string) => s.stages.find((stage) => stage.id === id);
+  const { runId, withWorker } = await terminateContinuedRun(h, plan, {
+    historyEventLimit: CHAIN_HISTORY_EVENT_LIMIT,
+    midway: {
+      when: (s) => stageOf(s, 'check')?.status === 'waiting',
+      act: (runs, id) => runs.retry(id, { stageId: 'check', params: { fixed: true, deploy: true } }),
+    },
+    until: (s) => stageOf(s, 'slow')?.progress !== undefined,
+  });
+  assert.equal(stageOf(withWorker, 'deploy')?.status, 'skipped');
+  assert.equal(stageOf(withWorker, 'check')?.status, 'succeeded');
+  assert.deepEqual(withWorker.params, { deploy: true, fixed: true });
+  const state = await assertReadsAsWorkerDid(h, runId, withWorker);
+  assert.deepEqual(state.params, { deploy: true, fixed: true });
+});

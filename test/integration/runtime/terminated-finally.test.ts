@@ -60,7 +60,10 @@ test('a continued run cancelled, then terminated in its finally phase, reads its
   );
   const { runId, withWorker } = await terminateContinuedRun(h, plan, {
     historyEventLimit: CHAIN_HISTORY_EVENT_LIMIT,
-    cancelWhen: (s) => s.stages.find((stage) => stage.id === 'slow')?.progress !== undefined,
+    midway: {
+      when: (s) => s.stages.find((stage) => stage.id === 'slow')?.progress !== undefined,
+      act: (runs, id) => runs.cancel(id),
+    },
     until: cleanupRuns,
   });
   assert.equal(withWorker.status, 'terminated');

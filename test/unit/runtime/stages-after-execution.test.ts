@@ -314,3 +314,44 @@ test('the finally phase of a cancelled run: once the stages it stopped settled, 
     ],
   );
 });
+
+test('a decision before a `retry --set` reads the params as they were; one after it, the new ones', () => {
+  const setPlan = makePlan(
+    'p',
+    [
+      { id: 'a' },
+      { id: 'deploy', needs: ['a'], when: '${{ params.deploy }}' },
+      { id: 'check', needs: ['a'], onFailure: 'pause' },
+      { id: 'late', needs: ['check'], when: '${{ params.deploy }}' },
+    ],
+    { deploy: false },
+  );
+  const input = { plan: setPlan, trigger: { kind: 'manual' as const } };
+  const start = new RunTracker(input, 'r', 'T0').snapshot().stages;
+  const error = { type: 'FineflowInvalidInput', message: 'bad' };
+  const read = new Map(
+    stagesAfterExecution(
+      setPlan.stages,
+      start,
+      [
+        { kind: 'began', at: 'T0' },
+        { kind: 'started', stageId: 'a', at: 'T0' },
+        { kind: 'succeeded', stageId: 'a', at: 'T1', outputs: {} },
+        { kind: 'started', stageId: 'check', at: 'T1' },
+        { kind: 'failed', stageId: 'check', at: 'T2', error, attempt: 1 },
+        { kind: 'retried', stageId: 'check', params: { deploy: true } },
+        { kind: 'started', stageId: 'check', at: 'T3' },
+        { kind: 'succeeded', stageId: 'check', at: 'T4', outputs: {} },
+      ],
+      // The params the execution began with; the set comes as the `retried` event's.
+      unrecordedDecisions(input, 'r', { deploy: false }),
+    ).map((s) => [s.id, s]),
+  );
+  assert.deepEqual(
+    ['deploy', 'late'].map((id) => [read.get(id)?.status, read.get(id)?.reason]),
+    [
+      ['skipped', 'when was false: ${{ params.deploy }}'],
+      ['pending', undefined],
+    ],
+  );
+});
