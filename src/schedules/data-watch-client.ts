@@ -78,6 +78,8 @@ export interface WatcherListing {
   readonly watcherId: string;
   readonly pipeline: string;
   readonly startTime: string;
+  /** The watched prefix, from the watcher's memo (known without a control worker to answer its query). */
+  readonly path?: string;
 }
 
 /**
@@ -85,7 +87,8 @@ export interface WatcherListing {
  * visibility knows.
  */
 export type WatcherRow =
-  DataWatcherStatus | { readonly watcherId: string; readonly pipeline: string; readonly error: string };
+  | DataWatcherStatus
+  | { readonly watcherId: string; readonly pipeline: string; readonly path?: string; readonly error: string };
 
 export interface DataWatchClientOptions {
   /** Task queue of the watcher workflows; default the control pool's. Tests use their own. */
@@ -248,10 +251,12 @@ export class DataWatchClient {
     const found: WatcherListing[] = [];
     for await (const info of this.client.workflow.list({ query })) {
       const memoPipeline = info.memo?.pipeline;
+      const memoPath = info.memo?.path;
       found.push({
         watcherId: info.workflowId,
         pipeline: typeof memoPipeline === 'string' ? memoPipeline : '',
         startTime: info.startTime.toISOString(),
+        ...(typeof memoPath === 'string' ? { path: memoPath } : {}),
       });
     }
     return found;
@@ -268,6 +273,7 @@ export class DataWatchClient {
           (thrown: unknown): WatcherRow => ({
             watcherId: w.watcherId,
             pipeline: w.pipeline,
+            ...(w.path !== undefined ? { path: w.path } : {}),
             error: thrown instanceof Error ? thrown.message : String(thrown),
           }),
         ),

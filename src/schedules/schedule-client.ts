@@ -110,7 +110,9 @@ export interface ScheduleDetails {
     }[];
     readonly runningRuns: readonly string[];
   };
-  readonly watchers: readonly (DataWatcherStatus | { readonly watcherId: string; readonly error: string })[];
+  readonly watchers: readonly (
+    DataWatcherStatus | { readonly watcherId: string; readonly path?: string; readonly error: string }
+  )[];
 }
 
 export function parseOverlapName(text: string): OverlapPolicyName {
@@ -304,15 +306,27 @@ export class ScheduleService {
 
   async describe(pipeline: string, plan?: Plan): Promise<ScheduleDetails> {
     const description = await this.describeOrUndefined(pipeline);
-    const watcherIds = new Set((await this.watchers.list(pipeline)).map((w) => w.watcherId));
-    for (const trigger of plan ? readNewDataTriggers(plan) : []) watcherIds.add(watcherIdFor(pipeline, trigger.path));
+    const listed = await this.watchers.list(pipeline);
+    const watcherIds = new Set(listed.map((w) => w.watcherId));
+    // A watcher's prefix without its query: its memo, or the plan's trigger it was made for.
+    const paths = new Map(listed.flatMap((w) => (w.path !== undefined ? [[w.watcherId, w.path] as const] : [])));
+    for (const trigger of plan ? readNewDataTriggers(plan) : []) {
+      watcherIds.add(watcherIdFor(pipeline, trigger.path));
+      if (!paths.has(watcherIdFor(pipeline, trigger.path)))
+        paths.set(watcherIdFor(pipeline, trigger.path), trigger.path);
+    }
     if (!description && watcherIds.size === 0) throw notFound(pipeline);
     const watchers = await Promise.all(
       [...watcherIds].sort().map(async (watcherId) => {
         try {
           return await this.watchers.status(watcherId);
         } catch (thrown) {
-          return { watcherId, error: thrown instanceof Error ? thrown.message : String(thrown) };
+          const path = paths.get(watcherId);
+          return {
+            watcherId,
+            ...(path !== undefined ? { path } : {}),
+            error: thrown instanceof Error ? thrown.message : String(thrown),
+          };
         }
       }),
     );

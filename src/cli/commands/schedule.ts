@@ -134,7 +134,7 @@ function lastRunText(
 }
 
 function watcherLine(w: WatcherRow): string {
-  if ('error' in w) return `watcher ${w.watcherId}: state unavailable (${w.error})`;
+  if ('error' in w) return `watcher ${w.watcherId}${w.path ? ` (${w.path})` : ''}: state unavailable (${w.error})`;
   const stale = staleLookText(w, Date.now());
   const look = w.lastObservation
     ? `last look ${w.lastObservation.observedAt} (${lookText(w.lastObservation)}${stale ? `; ${stale}` : ''})`
@@ -200,7 +200,7 @@ function scheduleLines(scheduleId: string, s: NonNullable<ScheduleDetails['sched
 
 /** `describe`'s lines about one data watcher. */
 function watcherLines(w: ScheduleDetails['watchers'][number]): string[] {
-  if ('error' in w) return [`watcher ${w.watcherId}: state unavailable (${w.error})`];
+  if ('error' in w) return [`watcher ${w.watcherId}${w.path ? ` (${w.path})` : ''}: state unavailable (${w.error})`];
   const every = `every ${formatHumanDuration(w.pollIntervalMs)}, debounce ${formatHumanDuration(w.debounceMs)}`;
   const lines = [
     `watcher ${w.watcherId}: ${w.path} ${every}, overlap ${w.overlap}${w.appliedAt ? `, applied ${w.appliedAt}` : ''}`,

@@ -50,7 +50,7 @@ type WatcherListing = {
       readonly state: { readonly queuedVersion?: string };
       readonly recentRuns: readonly { readonly runId: string; readonly status: string; readonly startedAt: string }[];
     }
-  | { readonly error: string }
+  | { readonly error: string; readonly path?: string }
 );
 
 type Action = 'pause' | 'unpause' | 'trigger';
@@ -64,7 +64,7 @@ function actionDetail(
   schedule: boolean,
   watchers: readonly WatcherListing[],
 ): string[] {
-  const paths = watchers.map((w) => ('path' in w ? w.path : w.watcherId));
+  const paths = watchers.map(watchedPath);
   const reach = [
     schedule ? 'its schedule' : undefined,
     paths.length > 0 ? `${paths.length} data watcher(s): ${paths.join(', ')}` : undefined,
@@ -75,12 +75,17 @@ function actionDetail(
   return [`Unpauses ${reach.join(' and ')}. A watcher then runs the newest version if it changed while paused.`];
 }
 
-/** The watchers a trigger of this pipeline reaches, as the shared rule reads them (an unreadable one: its id). */
+/** The prefix a watcher watches, or its id when its state did not answer and its memo does not name one. */
+function watchedPath(w: WatcherListing): string {
+  return w.path ?? w.watcherId;
+}
+
+/** The watchers a trigger of this pipeline reaches, as the shared rule reads them (an unreadable one: no look). */
 function triggeredWatchers(watchers: readonly WatcherListing[]): TriggeredWatcher[] {
   return watchers.map((w) =>
-    'path' in w
-      ? { path: w.path, ...(w.lastObservation ? { lastObservation: w.lastObservation } : {}) }
-      : { path: w.watcherId },
+    'error' in w
+      ? { path: watchedPath(w) }
+      : { path: w.path, ...(w.lastObservation ? { lastObservation: w.lastObservation } : {}) },
   );
 }
 
@@ -134,7 +139,8 @@ function watcherRow(w: WatcherListing, act: (pipeline: string, action: Action) =
     return h(
       'tr',
       { 'data-watcher': w.watcherId },
-      h('td', {}, w.watcherId),
+      // The prefix from the watcher's memo, as a live row shows it; its id (in the title) before memos carried it.
+      h('td', { title: w.watcherId }, watchedPath(w)),
       h('td', {}, w.pipeline),
       h('td', { colspan: 4, class: 'muted' }, `state unavailable: ${w.error}`),
       h('td', { class: 'actions' }, ...actionButtons(`watcher:${w.watcherId}`, w.pipeline, false, act)),
