@@ -17,8 +17,8 @@
  *
  * The tests of this file share one runtime (its own bucket). The base models digits-cnn and surface-cnn are made once
  * by the first case that needs them (`madeOnce`), so a case that reads them also passes alone:
- * `bash scripts/test.sh integration --quick test/e2e/pipelines.test.ts --name defect-detection`. The churn chain
- * (tabular → batch-predict, serve, sklearn-baseline, candidate-fan-out, sub-pipeline) still runs in file order.
+ * `bash scripts/test.sh integration --quick test/e2e/pipelines.test.ts --name defect-detection`. So are churn-mlp
+ * (pretrain-churn, then tabular) and the customer export batch-predict and serve read: any churn case runs alone.
  * Run with: bash scripts/test.sh integration test/e2e/pipelines.test.ts
  */
 import { after, before, test } from 'node:test';
@@ -669,18 +669,40 @@ test(
   },
 );
 
+/** A made churn model and the diagnostic lines its pretrain printed. */
+interface MadeChurn {
+  readonly run: FinishedRun;
+  readonly notes: readonly string[];
+}
+
+/**
+ * churn-mlp@1 from pipelines/pretrain-churn.yaml on last quarter (registered directly when it stays below its gate),
+ * then @2 (alias q3) from pipelines/tabular.yaml, fine-tuned on this quarter's shifted CSV: what every churn case reads.
+ */
+const churnMlp = madeOnce(async (): Promise<MadeChurn> => {
+  const notes: string[] = [];
+  await runPretrainExample(
+    { diagnostic: (note) => notes.push(note) },
+    'pipelines/pretrain-churn.yaml',
+    datasets.churnQ2,
+    'churn-mlp',
+    {
+      metric: 'rocAuc',
+      min: 0.7,
+    },
+  );
+  const run = await rt.run(rt.plan({ file: 'pipelines/tabular.yaml' }, { dataset: datasets.churnQ3, minF1: '0' }));
+  assertSucceeded(run);
+  assertStages(run, { prepare: 'succeeded', finetune: 'succeeded', evaluate: 'succeeded', register: 'succeeded' });
+  return { run, notes };
+});
+
 test(
   "tabular: fine-tunes the churn MLP pretrained on last quarter on this quarter's shifted CSV, with per-region metrics",
   TIMEOUT,
   async (t) => {
-    await runPretrainExample(t, 'pipelines/pretrain-churn.yaml', datasets.churnQ2, 'churn-mlp', {
-      metric: 'rocAuc',
-      min: 0.7,
-    });
-
-    const run = await rt.run(rt.plan({ file: 'pipelines/tabular.yaml' }, { dataset: datasets.churnQ3, minF1: '0' }));
-    assertSucceeded(run);
-    assertStages(run, { prepare: 'succeeded', finetune: 'succeeded', evaluate: 'succeeded', register: 'succeeded' });
+    const { run, notes } = await churnMlp();
+    for (const note of notes) t.diagnostic(note);
     assert.deepEqual(run.stage('prepare').outputs?.classes, ['no', 'yes']);
     const metrics = metricsOf(run);
     assert.equal(typeof metrics.f1, 'number', JSON.stringify(metrics));
@@ -696,13 +718,19 @@ test(
   },
 );
 
+/** This week's customer export (150 rows) under `prefix`, which batch-predict scores and serve answers for. */
+const churnExport = madeOnce(async (): Promise<{ readonly prefix: string; readonly file: string }> => {
+  const prefix = `s3://${rt.bucket}/datasets/churn/incoming/`;
+  await pushChurnCsv(rt.harness.store, `${prefix}week49.csv`, generateChurn(150, 23, 1));
+  return { prefix, file: `${prefix}week49.csv` };
+});
+
 test(
   'batch-predict: scores a customer export with the registered churn model, the same numbers as `fineflow predict`',
   TIMEOUT,
   async () => {
-    assert.ok(await latestVersion('churn-mlp'), 'tabular registered churn-mlp');
-    const records = `s3://${rt.bucket}/datasets/churn/incoming/`;
-    await pushChurnCsv(rt.harness.store, `${records}week49.csv`, generateChurn(150, 23, 1));
+    await churnMlp();
+    const records = (await churnExport()).prefix;
     const run = await rt.run(rt.plan({ file: 'pipelines/batch-predict.yaml' }, { records }));
     assertSucceeded(run);
     const outputs = run.stage('predict').outputs as {
@@ -731,7 +759,8 @@ test(
   'serve: `fineflow serve` on the registered churn model answers single and batched requests with the batch-predict numbers',
   TIMEOUT,
   async () => {
-    const records = `s3://${rt.bucket}/datasets/churn/incoming/week49.csv`;
+    await churnMlp();
+    const records = (await churnExport()).file;
     const [header, ...lines] = (await rt.harness.store.getBytes(records)).toString('utf8').trim().split('\n');
     const columns = (header ?? '').split(',');
     const instances = lines.map((line) => Object.fromEntries(line.split(',').map((cell, i) => [columns[i], cell])));
@@ -782,7 +811,7 @@ test(
   'sklearn-baseline: a command stage runs a scikit-learn baseline in Python beside the tfjs fine-tune, and evaluate scores both on the same split',
   TIMEOUT,
   async (t) => {
-    assert.ok(await latestVersion('churn-mlp'), 'tabular registered churn-mlp');
+    await churnMlp();
     const code = `s3://${rt.bucket}/datasets/code/sklearn-baseline/sklearn_baseline.py`;
     await rt.harness.store.putBytes(code, readFileSync(path.join(REPO, 'pipelines/python/sklearn_baseline.py')));
     const run = await rt.run(rt.plan({ file: 'pipelines/sklearn-baseline.yaml' }, { dataset: datasets.churnQ3, code }));
@@ -813,7 +842,7 @@ test(
   'candidate-fan-out: fine-tunes every ranked candidate (forEach over an upstream output), evaluates the best, and a finally stage notifies a webhook',
   TIMEOUT,
   async () => {
-    assert.ok(await latestVersion('churn-mlp'), 'tabular registered churn-mlp');
+    await churnMlp();
     // As an operator would: the worker may post to this webhook, on a loopback address.
     const receiver = await startWebhookReceiver('/services/churn');
     const { url: webhook, bodies } = receiver;
@@ -855,6 +884,7 @@ test(
   'sub-pipeline: ranks base models, runs parts/train-and-evaluate.yaml as a child run with params from upstream outputs, registers from its outputs',
   TIMEOUT,
   async (t) => {
+    await churnMlp();
     const before = await latestVersion('churn-mlp');
     assert.ok(before, 'tabular registered churn-mlp');
     const candidates = JSON.stringify(['registry://churn-mlp@1', 'registry://churn-mlp@latest']);
