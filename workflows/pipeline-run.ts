@@ -74,6 +74,7 @@ import {
   stageEndTime,
   type CacheLookupInput,
   type CacheLookupResult,
+  type CarriedRunState,
   type CacheRecordInput,
   type CacheRecordResult,
   type PipelineRunInput,
@@ -140,6 +141,11 @@ const RUN_PAGE_MEMO_PATCH = 'fineflow-16-run-page-memo';
 const CANCELLED_RESULT_PATCH = 'fineflow-13-cancelled-result';
 /** patched(): runs cancelled before this left their waiting stages `waiting` in their final state. */
 const CANCEL_ENDS_WAITING_PATCH = 'fineflow-cancel-ends-waiting-stages';
+/**
+ * patched(): runs that continued as new before this carried the state taken before writing it to the store, so a
+ * `retry` accepted during that write was lost.
+ */
+const RECARRY_AFTER_UPDATE_PATCH = 'fineflow-recarry-after-update';
 
 /**
  * `maxAttempts` is what is left of the stage's own retry budget. Dependency-unavailable failures
@@ -477,17 +483,25 @@ function historyIsLong(input: PipelineRunInput, eventsBefore: number): boolean {
 /**
  * Hand the run's state to a fresh execution of the same workflow id (so `status`, `retry`, `cancel`
  * and `--watch` keep working by run id). Called with no stage in flight: an activity or sweep child
- * of a closed execution could not report back. Handlers finish first so no update is lost.
+ * of a closed execution could not report back. Handlers finish first so no update is lost, and an
+ * update accepted while the state was being written to the store (a `retry`: its caller was told it was
+ * accepted) has the state taken and written again, so the next execution knows of it.
  */
 async function continueRunAsNew(run: RunTracker, input: PipelineRunInput): Promise<never> {
-  await condition(allHandlersFinished);
-  const carried = run.carry();
-  log.info('pipeline run continues as new', { runId: run.runId, continuations: carried.continuations });
+  let carried: CarriedRunState;
+  let next: PipelineRunInput | ContinuedRunInput;
+  for (;;) {
+    await condition(allHandlersFinished);
+    const version = run.changeCount;
+    carried = run.carry();
+    log.info('pipeline run continues as new', { runId: run.runId, continuations: carried.continuations });
+    next = patched(STATE_IN_STORE_PATCH)
+      ? await storeRunState(input, { plan: run.plan, carried }, run.runId)
+      : { ...input, carried };
+    if (run.changeCount === version || !patched(RECARRY_AFTER_UPDATE_PATCH)) break;
+  }
   // The memo keeps the run's first start for `fineflow runs`; status and pipeline stay searchable.
   const info = workflowInfo();
-  const next = patched(STATE_IN_STORE_PATCH)
-    ? await storeRunState(input, { plan: run.plan, carried }, run.runId)
-    : { ...input, carried };
   return makeContinueAsNewFunc<typeof pipelineRun>({
     memo: { ...info.memo, startedAt: carried.startedAt },
     typedSearchAttributes: info.typedSearchAttributes,

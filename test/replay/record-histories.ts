@@ -31,7 +31,9 @@ import type { JsonObject, Plan } from '../../src/core/spec/plan-types';
 import { registerModel } from '../../src/ml/models/registry';
 import { createObjectStoreFromConfig } from '../../src/storage/minio-store';
 import type { ObjectStore } from '../../src/storage/object-store';
-import { createWorker, type FineflowWorker } from '../../src/worker/run-worker';
+import { createWorker, type FineflowWorker, type WorkerOptions } from '../../src/worker/run-worker';
+import type { RunStatePartInput } from '../../src/core/run/stored-run-state';
+import { writeRunStatePart } from '../../src/storage/run-state-store';
 import { makePlan, type StageSketch } from '../fixtures/runtime/plans';
 import { requireStack } from '../helpers/stack';
 import { writeSweepData } from '../integration/sweep/sweep-fixture';
@@ -50,7 +52,7 @@ interface Recorder {
   plan(name: string, stages: readonly StageSketch[], params?: JsonObject): Plan;
   compile(yaml: string): Plan;
   /** Start one more worker (running) for a pool of the scenario's own; `stop` drains it. */
-  startWorker(pool: string, runsWorkflows: boolean): Promise<{ stop(): Promise<void> }>;
+  startWorker(pool: string, runsWorkflows: boolean, extra?: Partial<WorkerOptions>): Promise<{ stop(): Promise<void> }>;
 }
 
 type Scenario = (r: Recorder) => Promise<readonly string[]>;
@@ -218,6 +220,47 @@ const scenarios: Record<string, Scenario> = {
     await r.runs.retry(runId, { params: { threshold: '7' } });
     await settled(r, runId);
     return [runId];
+  },
+  /**
+   * A retry accepted while the run continues as new: the state write is held until the retry was accepted, so the
+   * execution takes the state again (the `fineflow-recarry-after-update` marker) and the next one runs the retry.
+   */
+  async 'pipeline-run-retry-at-continue-as-new'(r) {
+    let writing!: () => void;
+    const written = new Promise<void>((resolve) => (writing = resolve));
+    let retried!: () => void;
+    const accepted = new Promise<void>((resolve) => (retried = resolve));
+    const control = `replay-recarry-${r.suffix}`;
+    const worker = await r.startWorker(control, true, {
+      extraActivities: {
+        writeRunStatePart: async (input: RunStatePartInput): Promise<void> => {
+          if (input.continuation === 1) {
+            writing();
+            await accepted;
+          }
+          await writeRunStatePart(r.store, input);
+        },
+      },
+    });
+    try {
+      const runs = new RunClient(r.client, {
+        bucket: r.bucket,
+        workflowTaskQueue: taskQueueForPool(control),
+        historyEventLimit: 10,
+      });
+      const plan = r.plan('replay-retry-at-continue-as-new', [
+        { id: 'flaky', uses: 'test-flaky', with: { failTimes: 1, value: 'second time' }, onFailure: 'pause' },
+      ]);
+      const runId = await runs.submit(plan);
+      await written;
+      await runs.retry(runId);
+      retried();
+      const result = (await r.client.workflow.getHandle(runId).result()) as RunState;
+      if (result.status !== 'succeeded') throw new Error(`the retried run ended ${result.status}`);
+      return [runId];
+    } finally {
+      await worker.stop();
+    }
   },
   /** The same cacheable stage twice: a miss that records, then a hit. */
   async 'pipeline-run-cache'(r) {
@@ -692,8 +735,8 @@ async function main(): Promise<void> {
         stages.map((s) => ({ pool: pools.cpu, ...s })),
         params,
       ),
-    async startWorker(pool, runsWorkflows) {
-      const worker = await createWorker({ ...common, pool, runsWorkflows, concurrency: 4 });
+    async startWorker(pool, runsWorkflows, extra = {}) {
+      const worker = await createWorker({ ...extra, ...common, pool, runsWorkflows, concurrency: 4 });
       const running = worker.run();
       return {
         async stop() {
