@@ -15,6 +15,8 @@ environment:
   FINEFLOW_TEST_TIMINGS=FILE       write each file's time (JSON lines) to FILE and its before-hook times to FILE.hooks
   FINEFLOW_TEST_LANES=1            one process for every file; by default the files that need the test stack run on
                                    it while the checks and the files that need none run beside them
+  FINEFLOW_TEST_STACKS=1           the stack's files on one test stack; by default every other one runs on a second
+                                   stack (state dir <first>-2, the first stack's ports + 4)
 examples:
   scripts/test.sh unit test/unit/cache                  # the cache unit tests, after the checks
   scripts/test.sh unit --quick test/unit/cache/rerun-selection.test.ts
@@ -186,14 +188,35 @@ if [[ $lanes == 0 ]]; then
   exit $status
 fi
 
-# The second lane's whole output is kept in a file and printed after the stack's lane, then both lanes' counts.
+# The stack's files are split over two test stacks (the second on its own state dir and on the first's ports + 4),
+# each stack's files one at a time: the stack's lane waits far more than it computes, and a file that stops Temporal
+# or MinIO stops only its own stack. FINEFLOW_TEST_STACKS=1 keeps them on one stack. The first stack's lane prints as
+# it goes; the others' logs are kept in files and printed after it, then every lane's failures and counts.
 lane_dir=.fineflow/test-lanes
 mkdir -p "$lane_dir"
-free_log="$lane_dir/without-stack.$$.log"
+free_log="$lane_dir/without-stack.$$.log" second_log="$lane_dir/second-stack.$$.log"
 free_timings=${FINEFLOW_TEST_TIMINGS:+$FINEFLOW_TEST_TIMINGS.without-stack}
+second_timings=${FINEFLOW_TEST_TIMINGS:+$FINEFLOW_TEST_TIMINGS.second-stack}
 stack_counts="$lane_dir/stack.$$.counts.json" free_counts="$lane_dir/without-stack.$$.counts.json"
-rm -f "$stack_counts" "$free_counts"
-stack_pid='' free_pid=''
+second_counts="$lane_dir/second-stack.$$.counts.json"
+rm -f "$stack_counts" "$free_counts" "$second_counts"
+first_files=() second_files=()
+if [[ ${FINEFLOW_TEST_STACKS:-2} == 1 || ${#stack_files[@]} -lt 2 ]]; then
+  first_files=("${stack_files[@]}")
+else
+  for i in "${!stack_files[@]}"; do
+    if ((i % 2 == 0)); then first_files+=("${stack_files[$i]}"); else second_files+=("${stack_files[$i]}"); fi
+  done
+fi
+second_dir="$FINEFLOW_STACK_DIR-2"
+second_env() {
+  export FINEFLOW_STACK_DIR=$second_dir FINEFLOW_TEMPORAL_PORT=$((FINEFLOW_TEMPORAL_PORT + 4))
+  export FINEFLOW_TEMPORAL_UI_PORT=$((FINEFLOW_TEMPORAL_UI_PORT + 4)) FINEFLOW_MINIO_PORT=$((FINEFLOW_MINIO_PORT + 4))
+  export FINEFLOW_MINIO_CONSOLE_PORT=$((FINEFLOW_MINIO_CONSOLE_PORT + 4))
+  # shellcheck source=../infra/stack-env.sh
+  source infra/stack-env.sh
+}
+stack_pid='' free_pid='' second_pid=''
 # Each lane is its own process group (set -m), so a failed check, Ctrl-C or an exit stops a lane with all its files.
 # A test process with a Temporal worker shuts it down gracefully on SIGTERM: give the group 15 s, then SIGKILL.
 stop_lane() {
@@ -204,9 +227,10 @@ stop_lane() {
 }
 stop_lanes() {
   local pid
-  for pid in $stack_pid $free_pid; do stop_lane "$pid"; done
+  for pid in $stack_pid $second_pid $free_pid; do stop_lane "$pid"; done
+  if [[ ${#second_files[@]} -gt 0 ]]; then (second_env && bash infra/stack.sh down >/dev/null 2>&1) || true; fi
 }
-trap 'stop_lanes; cleanup; rm -f "$free_log" "$stack_counts" "$free_counts"' EXIT
+trap 'stop_lanes; cleanup; rm -f "$free_log" "$second_log" "$stack_counts" "$free_counts" "$second_counts"' EXIT
 trap 'exit 130' INT TERM
 lanes_started=$(date +%s%3N)
 beside=''
@@ -218,38 +242,66 @@ set -m
   COUNTS_FILE=$free_counts run_tests "$free_timings" "${free_files[@]}"
 ) >"$free_log" 2>&1 9>&- &
 free_pid=$!
+if [[ ${#second_files[@]} -gt 0 ]]; then
+  (
+    second_env
+    echo "== starting a second test stack (Temporal :$FINEFLOW_TEMPORAL_PORT, MinIO :$FINEFLOW_MINIO_PORT)"
+    bash infra/stack.sh up || exit 1
+    echo "== tests on the second stack (${#second_files[@]} files)"
+    status=0
+    COUNTS_FILE=$second_counts run_tests "$second_timings" "${second_files[@]}" || status=$?
+    bash infra/stack.sh down >/dev/null 2>&1 || true
+    exit $status
+  ) >"$second_log" 2>&1 9>&- &
+  second_pid=$!
+fi
 set +m
-echo "== beside the stack's tests: $beside${#free_files[@]} files that need no stack (their log follows)"
+echo "== beside the stack's tests: $beside${#free_files[@]} files that need no stack${second_pid:+, and ${#second_files[@]} files on a second stack} (their logs follow)"
 start_stack
-echo "== tests on the stack (${#stack_files[@]} files)"
+echo "== tests on the stack (${#first_files[@]} files)"
 set -m
-COUNTS_FILE=$stack_counts run_tests "${FINEFLOW_TEST_TIMINGS:-}" "${stack_files[@]}" 9>&- &
+COUNTS_FILE=$stack_counts run_tests "${FINEFLOW_TEST_TIMINGS:-}" "${first_files[@]}" 9>&- &
 stack_pid=$!
 set +m
-stack_status='' free_status=''
-while [[ -z $stack_status || -z $free_status ]]; do
+declare -A lane_status=()
+lane_pids=("$stack_pid" "$free_pid" ${second_pid:+"$second_pid"})
+while [[ ${#lane_status[@]} -lt ${#lane_pids[@]} ]]; do
   finished='' code=0 running=()
-  if [[ -z $stack_status ]]; then running+=("$stack_pid"); fi
-  if [[ -z $free_status ]]; then running+=("$free_pid"); fi
+  for pid in "${lane_pids[@]}"; do [[ -n ${lane_status[$pid]:-} ]] || running+=("$pid"); done
   wait -n -p finished "${running[@]}" || code=$?
-  if [[ $finished == "$stack_pid" ]]; then stack_status=$code; elif [[ $finished == "$free_pid" ]]; then free_status=$code; fi
-  if [[ $free_status == 90 && -z $stack_status ]]; then
-    echo "== the checks failed (their output follows): stopping the stack's tests"
-    stop_lane "$stack_pid"
-    wait "$stack_pid" 2>/dev/null || true
-    stack_status=1
+  if [[ -n $finished ]]; then lane_status[$finished]=$code; fi
+  if [[ ${lane_status[$free_pid]:-} == 90 ]]; then
+    for pid in "$stack_pid" $second_pid; do
+      if [[ -z ${lane_status[$pid]:-} ]]; then
+        echo "== the checks failed (their output follows): stopping the stack's tests"
+        stop_lane "$pid"
+        wait "$pid" 2>/dev/null || true
+        lane_status[$pid]=1
+      fi
+    done
   fi
 done
-stack_pid='' free_pid=''
+stack_status=${lane_status[$stack_pid]} free_status=${lane_status[$free_pid]} second_status=${second_pid:+${lane_status[$second_pid]}}
+stack_pid='' free_pid='' second_pid=''
 bash infra/stack.sh down >/dev/null 2>&1 || true
 started=0
+if [[ ${#second_files[@]} -gt 0 ]]; then
+  (second_env && bash infra/stack.sh down >/dev/null 2>&1) || true
+  echo
+  echo "== the lane on the second stack: ${#second_files[@]} files"
+  cat "$second_log"
+fi
 echo
 echo "== the lane beside the stack's: $beside${#free_files[@]} files"
 cat "$free_log"
-if [[ -n $free_timings && -f $free_timings ]]; then
-  cat "$free_timings" >>"$FINEFLOW_TEST_TIMINGS" && rm -f "$free_timings"
-  if [[ -f $free_timings.hooks ]]; then cat "$free_timings.hooks" >>"$FINEFLOW_TEST_TIMINGS.hooks" && rm -f "$free_timings.hooks"; fi
-fi
-# The log ends with both lanes' counts added up, in the form node's runner prints one run's.
-node test/helpers/lane-counts.mjs --since "$lanes_started" "$stack_counts" "$free_counts"
-if [[ $stack_status != 0 || $free_status != 0 ]]; then exit 1; fi
+for extra in "$free_timings" "$second_timings"; do
+  if [[ -n $extra && -f $extra ]]; then
+    cat "$extra" >>"$FINEFLOW_TEST_TIMINGS" && rm -f "$extra"
+    if [[ -f $extra.hooks ]]; then cat "$extra.hooks" >>"$FINEFLOW_TEST_TIMINGS.hooks" && rm -f "$extra.hooks"; fi
+  fi
+done
+# The log ends with every lane's failing tests and their counts added up, in the form node's runner prints one run's.
+counts=("$stack_counts" "$free_counts")
+if [[ ${#second_files[@]} -gt 0 ]]; then counts+=("$second_counts"); fi
+node test/helpers/lane-counts.mjs --since "$lanes_started" "${counts[@]}"
+if [[ $stack_status != 0 || $free_status != 0 || ${second_status:-0} != 0 ]]; then exit 1; fi
