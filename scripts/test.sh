@@ -131,10 +131,10 @@ run_checks() {
   echo "== code metrics (only go down: scripts/lint-metrics-ceiling.json)"; node --import tsx scripts/lint-metrics.ts --check
 }
 
-# Two lanes: the files that need the stack (integration, security, e2e) run one at a time on it, since some stop
-# Temporal or MinIO mid-test; the files that need none (unit, browser) and the checks run beside them in a second
-# process, so the whole suite takes about as long as the stack's files alone. FINEFLOW_TEST_LANES=1 runs everything
-# in one process, one file at a time, in the order given.
+# Lanes: the files that need a stack (integration, security, e2e) run one at a time per test stack, since some stop
+# Temporal or MinIO mid-test (split over two stacks below); the files that need none (unit, browser) and the checks
+# run beside them in another process, so the whole suite takes about as long as one stack's files.
+# FINEFLOW_TEST_LANES=1 runs everything in one process, one file at a time, in the order given.
 stack_files=() free_files=()
 for f in "${files[@]}"; do
   case "$f" in
@@ -158,17 +158,17 @@ if [[ -n ${FINEFLOW_TEST_TIMINGS:-} ]]; then
 fi
 # run_tests TIMINGS_FILE FILE…: node's runner over the files, one at a time (TIMINGS_FILE empty: no timings).
 run_tests() {
-  local timings=$1 timing_args=()
+  local timings=$1 reporter_args=()
   shift
   if [[ -n $timings ]]; then
-    timing_args=(--import ./test/helpers/hook-timing.mjs --test-reporter=./test/helpers/timing-reporter.mjs
+    reporter_args=(--import ./test/helpers/hook-timing.mjs --test-reporter=./test/helpers/timing-reporter.mjs
       --test-reporter-destination="$timings")
   fi
   if [[ -n ${COUNTS_FILE:-} ]]; then
-    timing_args+=(--test-reporter=./test/helpers/lane-counts.mjs --test-reporter-destination="$COUNTS_FILE")
+    reporter_args+=(--test-reporter=./test/helpers/lane-counts.mjs --test-reporter-destination="$COUNTS_FILE")
   fi
   local -x FINEFLOW_TEST_TIMINGS=$timings
-  node --import tsx --import ./test/helpers/property-seed.mjs "${timing_args[@]}" --test --test-concurrency=1 \
+  node --import tsx --import ./test/helpers/property-seed.mjs "${reporter_args[@]}" --test --test-concurrency=1 \
     --test-reporter=./test/helpers/quiet-spec-reporter.mjs --test-reporter-destination=stdout "${name_args[@]}" "$@" 9>&-
 }
 start_stack() {
