@@ -68,8 +68,8 @@ import {
 } from '../src/core/run/stored-run-state';
 import { datasetVersionOf, stageTriggerOf } from '../src/core/run/run-trigger';
 import { recordedEvaluations, type RecordedEvaluation } from '../src/core/run/register-evaluations';
+import { CONTINUE_AS_NEW_PATCH, historyPastLimit } from '../src/core/run/history-limit';
 import {
-  DEFAULT_HISTORY_EVENT_LIMIT,
   DEFAULT_STAGE_HEARTBEAT_TIMEOUT_MS,
   stageEndTime,
   type CacheLookupInput,
@@ -122,8 +122,6 @@ const now = (): string => new Date().toISOString();
 
 /** patched(): histories recorded before it replay with TRY_CANCEL (docs/operations.md, versioning). */
 const CANCEL_WAITS_FOR_STAGES_PATCH = 'fineflow-13-cancel-waits-for-stages';
-/** patched(): runs recorded before bounded histories never continue as new. */
-const CONTINUE_AS_NEW_PATCH = 'fineflow-13-continue-as-new';
 /** patched(): runs recorded before this carried their plan and state inline in the continue-as-new input. */
 const STATE_IN_STORE_PATCH = 'fineflow-13-state-in-store';
 /**
@@ -470,14 +468,11 @@ async function runFinallyPhase(
 }
 
 /**
- * Bounded histories: true once this execution's history passes the run's event threshold or
- * Temporal suggests continuing as new (history size). Runs recorded before this existed never got
- * there (replay: docs/operations.md); the caller's `patched` marks the executions that did.
+ * Bounded histories: true once this execution's history passes the run's event threshold or Temporal suggests
+ * continuing as new (src/core/run/history-limit.ts, the rule a reader without a worker applies too).
  */
 function historyIsLong(input: PipelineRunInput, eventsBefore: number): boolean {
-  const info = workflowInfo();
-  const limit = input.historyEventLimit ?? DEFAULT_HISTORY_EVENT_LIMIT;
-  return info.continueAsNewSuggested || info.historyLength - eventsBefore >= limit;
+  return historyPastLimit(workflowInfo(), eventsBefore, input.historyEventLimit);
 }
 
 /**

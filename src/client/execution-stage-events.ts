@@ -18,6 +18,7 @@ import {
   type StageActivityResult,
 } from '../core/run/run-types';
 import type { StageEvent } from '../core/run/stages-after-execution';
+import { CONTINUE_AS_NEW_PATCH, historyPastLimit, type WorkflowTaskHistory } from '../core/run/history-limit';
 import { subPipelineOutputs } from '../core/run/sub-pipeline';
 import type { JsonObject, Plan } from '../core/spec/plan-types';
 import { checkParamOverrides, type ParamValues } from '../core/run/params';
@@ -251,37 +252,80 @@ class ExecutionReader {
   }
 }
 
-/** The stage events of one execution's history, in order. */
+/** The facts the workflow's drain rule reads off a WorkflowTaskStarted event (src/core/run/history-limit.ts). */
+function taskHistory(event: HistoryEvent): WorkflowTaskHistory {
+  return {
+    historyLength: Number(event.eventId ?? 0),
+    continueAsNewSuggested: event.workflowTaskStartedEventAttributes?.suggestContinueAsNew === true,
+  };
+}
+
+/** Whether the execution took the bounded-history branch: the workflow records its patch at its first long task. */
+async function tookContinueAsNewPatch(client: Client, events: readonly HistoryEvent[]): Promise<boolean> {
+  for (const event of events) {
+    const payload = event.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0];
+    if (!payload) continue;
+    const data = await decodeHistoryPayload(client, payload);
+    if (isObject(data) && data.id === CONTINUE_AS_NEW_PATCH) return true;
+  }
+  return false;
+}
+
+/**
+ * The stage events of one execution's history, in order. `historyEventLimit`: the run's threshold, to mark the events
+ * a task draining towards continue-as-new saw, as the workflow decided (src/core/run/history-limit.ts).
+ */
 export async function executionStageEvents(
   client: Client,
   plan: Plan,
   events: readonly HistoryEvent[],
+  historyEventLimit?: number,
 ): Promise<StageEvent[]> {
   const reader = new ExecutionReader(client, plan);
   // When the execution took its first decisions: its first workflow task, or a continued run's once its state was
   // read back (the task after the last part of it arrived).
-  let began: string | undefined;
+  let began: { at: string; task: WorkflowTaskHistory | undefined } | undefined;
   const timeOf = (event: HistoryEvent | undefined): string | undefined =>
     optionalTsToDate(event?.eventTime)?.toISOString();
   const taskStarted = (event: HistoryEvent): boolean => event.workflowTaskStartedEventAttributes != null;
   // The workflow's clock is its workflow task's start: the last one before a command, the first one after an event.
+  // That first task after an event is also the one that decided on it.
   const seen: (string | undefined)[] = [];
-  let next: string | undefined;
+  const seenBy: (HistoryEvent | undefined)[] = [];
+  let next: HistoryEvent | undefined;
   for (let i = events.length - 1; i >= 0; i--) {
     const event = events[i] as HistoryEvent;
-    if (taskStarted(event)) next = timeOf(event);
-    seen[i] = next ?? timeOf(event);
+    if (taskStarted(event)) next = event;
+    seen[i] = timeOf(next) ?? timeOf(event);
+    seenBy[i] = next;
   }
+  // The history length a continued execution had once it read its state back: the threshold counts from there.
+  let eventsBefore = 0;
+  const bounded = await tookContinueAsNewPatch(client, events);
+  // An event no task saw yet (the execution ended first) is judged by its own place in the history.
+  const draining = (i: number): boolean => {
+    const task = seenBy[i];
+    const facts = taskHistory(task ?? (events[i] as HistoryEvent));
+    return bounded && historyPastLimit(facts, eventsBefore, historyEventLimit);
+  };
   let issued: string | undefined;
   for (const [i, event] of events.entries()) {
     if (taskStarted(event)) issued = timeOf(event);
     const own = timeOf(event) ?? new Date(0).toISOString();
     if (reader.events.length === 0) {
-      if (began === undefined && taskStarted(event)) began = own;
-      if (event.activityTaskCompletedEventAttributes && scheduledType(events, event) === READ_RUN_STATE_PART)
-        began = seen[i] ?? own;
+      if (began === undefined && taskStarted(event)) began = { at: own, task: taskHistory(event) };
+      if (event.activityTaskCompletedEventAttributes && scheduledType(events, event) === READ_RUN_STATE_PART) {
+        const task = seenBy[i];
+        began = { at: seen[i] ?? own, task: task ? taskHistory(task) : undefined };
+        eventsBefore = taskHistory(task ?? event).historyLength;
+      }
     }
+    const from = reader.events.length;
     await reader.read(event, { issued: issued ?? own, seen: seen[i] ?? own });
+    if (draining(i)) reader.events.push(...reader.events.splice(from).map((e) => ({ ...e, draining: true as const })));
   }
-  return began === undefined ? reader.events : [{ kind: 'began', at: began }, ...reader.events];
+  if (began === undefined) return reader.events;
+  const beganDraining =
+    bounded && began.task !== undefined && historyPastLimit(began.task, eventsBefore, historyEventLimit);
+  return [{ kind: 'began', at: began.at, ...(beganDraining ? { draining: true as const } : {}) }, ...reader.events];
 }

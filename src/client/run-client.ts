@@ -549,7 +549,7 @@ export class RunClient {
     const stages = stagesAfterExecution(
       input.plan.stages,
       begun,
-      await executionStageEvents(this.client, input.plan, events),
+      await executionStageEvents(this.client, input.plan, events, input.historyEventLimit),
       // Decisions before a `retry --set` of this execution read the params it began with (the set comes as an event).
       unrecordedDecisions(input, runId, begunParams),
     );

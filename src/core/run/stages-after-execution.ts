@@ -10,7 +10,8 @@
  * `when:` or failed on an unresolvable input, fan-out instances created from their items and the fan-in once they
  * settled (src/core/run/unrecorded-decisions.ts, after the execution began and after every event that ends a
  * stage), and a dependency outage that ran out its budget (the outage rule, src/core/run/outage-retry.ts, applied to
- * the failures' workflow times).
+ * the failures' workflow times). An execution draining towards continue-as-new decides none of its main phase, and
+ * neither does this after an event marked `draining`.
  */
 import type { JsonObject, PlannedStage } from '../spec/plan-types';
 import { stageEndTime, type StageState } from './run-types';
@@ -19,8 +20,14 @@ import { nextOutageRetry, type OutageState } from './outage-retry';
 import type { DecideUnrecorded } from './unrecorded-decisions';
 import type { ParamValues } from './params';
 
-/** One event of the latest execution that moved a stage, in history order; `at` is the event's time (ISO 8601). */
-export type StageEvent =
+/**
+ * One event of the latest execution that moved a stage, in history order; `at` is the event's time (ISO 8601).
+ * `draining`: the workflow task that saw it was past the history threshold (src/core/run/history-limit.ts), so the
+ * execution, draining towards continue-as-new, decided nothing of its main phase there.
+ */
+export type StageEvent = StageEventOf & { readonly draining?: true };
+
+type StageEventOf =
   /** The execution took its first scheduling decisions (after reading back a continued run's state). */
   | { readonly kind: 'began'; readonly at: string }
   /** The workflow started the stage: scheduled its activity or cache look-up, or started its child workflow. */
@@ -177,21 +184,21 @@ export function stagesAfterExecution(
   const outages = new Map<string, OutageState>();
   let cancelRequested = false;
   let paramsSet: ParamValues = {};
-  const decideAt = (at: string): void => {
+  const decideAt = (at: string, draining: boolean): void => {
     if (!decide) return;
-    const decided = decide(next, at, { cancelRequested, paramsSet });
+    const decided = decide(next, at, { cancelRequested, paramsSet, draining });
     if (decided === next) return;
     next = [...decided];
     index = new Map(next.map((stage, i) => [stage.id, i]));
   };
   for (const original of events) {
     if (original.kind === 'began') {
-      decideAt(original.at);
+      decideAt(original.at, original.draining === true);
       continue;
     }
     if (original.kind === 'cancel-requested') {
       cancelRequested = true;
-      decideAt(original.at);
+      decideAt(original.at, original.draining === true);
       continue;
     }
     if (original.kind === 'retried') {
@@ -221,7 +228,7 @@ export function stagesAfterExecution(
       });
       outages.delete(state.id);
     }
-    if (endsStage(event)) decideAt(event.at);
+    if (endsStage(event)) decideAt(event.at, original.draining === true);
   }
   return next;
 }

@@ -9,8 +9,8 @@
  *
  * The `finally:` phase too: once the normal stages succeeded or failed, or the run was asked to cancel (and, after a
  * failure or the cancel, once the stages it cancelled settled), the finally stages a `when:` skips or a failed finally
- * `needs` rules out are decided as the workflow's `runFinallyPhase` does. Not mirrored: an execution draining towards
- * continue-as-new (it decides nothing; here its ready stages may be decided anyway).
+ * `needs` rules out are decided as the workflow's `runFinallyPhase` does. An execution draining towards
+ * continue-as-new decides nothing of its main phase (`RunSoFar.draining`), and neither does this then.
  */
 import { nextSchedulingStep, SETTLED_OK, type SchedulingPhase } from './dag';
 import { hasFinallyStages } from './finally';
@@ -28,6 +28,12 @@ export interface RunSoFar {
   readonly cancelRequested: boolean;
   /** The params `retry --set` changed in this execution so far, over those it began with. */
   readonly paramsSet: ParamValues;
+  /**
+   * The workflow task deciding is past the history threshold (src/core/run/history-limit.ts): the execution drains
+   * towards continue-as-new and decides nothing of its main phase, though its finally phase still comes once the
+   * normal stages ended.
+   */
+  readonly draining?: boolean;
 }
 
 /** The stages after the decisions the workflow took at workflow time `at` (ISO 8601); the same array when none. */
@@ -48,7 +54,7 @@ export function unrecordedDecisions(
   return (stages, at, soFar = { cancelRequested: false, paramsSet: {} }) => {
     // A cancel ends the workflow's main loop where it stands: it starts and decides nothing more there.
     if (soFar.cancelRequested) mainEnded ??= 'cancelled';
-    const mainMayDecide = mainEnded === undefined && mayDecide(input, stages, 'main');
+    const mainMayDecide = mainEnded === undefined && soFar.draining !== true && mayDecide(input, stages, 'main');
     // The finally phase comes only once no normal stage runs: a cheap scan before the tracker is built.
     const finallyMayDecide = withFinally && !normalStageRunning(input, stages) && mayDecide(input, stages, 'finally');
     if (!mainMayDecide && !finallyMayDecide) return stages;

@@ -469,3 +469,41 @@ test('a terminated continued run reads a stage its `when` skipped before a `retr
   const state = await assertReadsAsWorkerDid(h, runId, withWorker);
   assert.deepEqual(state.params, { deploy: true, fixed: true });
 });
+
+test('a run terminated while it drains towards continue-as-new reads without a worker as the draining execution left it', async () => {
+  const h = await startRuntimeHarness();
+  const { stages: chain, last } = continuedChain();
+  // After the chain, in the latest execution: `slow` keeps it from continuing as new, while `d1`…`d30` grow its history
+  // past the limit. Each `dN` has a sibling `kN` a false `when` skips, a decision no event records: the task that sees
+  // `dN` end takes it, unless that task is draining, which decides nothing.
+  const links = Array.from({ length: 30 }, (_, i) => i + 1);
+  const plan = h.plan(
+    'terminated-draining',
+    [
+      ...chain,
+      { id: 'slow', needs: [last], with: { sleepMs: 120_000, steps: 120 }, heartbeatTimeoutMs: 5_000 },
+      ...links.flatMap((n) => [
+        { id: `d${n}`, needs: [n === 1 ? last : `d${n - 1}`] },
+        { id: `k${n}`, needs: [`d${n}`], when: '${{ params.deploy }}' },
+      ]),
+    ],
+    { deploy: false },
+  );
+  const stageOf = (s: RunState, id: string) => s.stages.find((stage) => stage.id === id);
+  // Draining: a link ended and its sibling was left undecided (a deciding task would have skipped it at once).
+  const undecided = (s: RunState): string[] =>
+    links
+      .filter((n) => stageOf(s, `d${n}`)?.status === 'succeeded' && stageOf(s, `k${n}`)?.status === 'pending')
+      .map((n) => `k${n}`);
+  const { runId, withWorker } = await terminateContinuedRun(h, plan, {
+    historyEventLimit: CHAIN_HISTORY_EVENT_LIMIT,
+    until: (s) => undecided(s).length > 0 && stageOf(s, 'slow')?.progress !== undefined,
+  });
+  assert.equal(withWorker.status, 'terminated');
+  assert.equal(undecided(withWorker).length, 1, 'one link ended while the execution drained');
+  assert.equal(stageOf(withWorker, 'k1')?.status, 'skipped', 'the links before the drain were decided');
+  assert.equal(stageOf(withWorker, 'slow')?.status, 'cancelled');
+
+  const state = await assertReadsAsWorkerDid(h, runId, withWorker);
+  assert.deepEqual(undecided(state), undecided(withWorker));
+});

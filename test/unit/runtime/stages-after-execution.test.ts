@@ -355,3 +355,62 @@ test('a decision before a `retry --set` reads the params as they were; one after
     ],
   );
 });
+
+test('an execution draining towards continue-as-new decides nothing of its main phase; its finally phase still comes', () => {
+  const drainPlan = makePlan(
+    'p',
+    [
+      { id: 'a' },
+      { id: 'slow' },
+      { id: 'deploy', needs: ['a'], when: '${{ params.deploy }}' },
+      { id: 'fan', needs: ['a'], fanOut: { forEach: ['x'], failFast: false, minSuccessRatio: 1 } },
+      { id: 'notify', finally: true, when: '${{ params.deploy }}' },
+    ],
+    { deploy: false },
+  );
+  const input = { plan: drainPlan, trigger: { kind: 'manual' as const } };
+  const start = new RunTracker(input, 'r', 'T0').snapshot().stages;
+  const read = (events: StageEvent[]) =>
+    new Map(
+      stagesAfterExecution(drainPlan.stages, start, events, unrecordedDecisions(input, 'r', { deploy: false })).map(
+        (s) => [s.id, s.status],
+      ),
+    );
+  const began: StageEvent[] = [
+    { kind: 'began', at: 'T0' },
+    { kind: 'started', stageId: 'a', at: 'T0' },
+    { kind: 'started', stageId: 'slow', at: 'T0' },
+  ];
+  const aDone: StageEvent = { kind: 'succeeded', stageId: 'a', at: 'T1', outputs: {}, attempt: 1 };
+  // Not draining: `a`'s end skips `deploy` and expands `fan` in the task that saw it.
+  const deciding = read([...began, aDone]);
+  assert.deepEqual(
+    ['deploy', 'fan', 'fan.0'].map((id) => deciding.get(id)),
+    ['skipped', 'running', 'pending'],
+  );
+  // Draining: the task that saw `a` end started and decided nothing; `slow` keeps the execution from continuing.
+  const draining = read([...began, { ...aDone, draining: true }]);
+  assert.deepEqual(
+    ['deploy', 'fan', 'fan.0'].map((id) => draining.get(id)),
+    ['pending', 'pending', undefined],
+  );
+  // A stage failing for good still ends the main phase while draining: the finally phase decides `notify`.
+  const error = { type: 'FineflowInvalidInput', message: 'bad' };
+  const failed = read([
+    ...began,
+    { ...aDone, draining: true },
+    { kind: 'failed', stageId: 'slow', at: 'T2', error, attempt: 1, draining: true },
+  ]);
+  assert.deepEqual(
+    ['deploy', 'slow', 'notify'].map((id) => failed.get(id)),
+    ['pending', 'failed', 'skipped'],
+  );
+  // A continued execution that began draining (Temporal suggested it at once) decides nothing at its start either.
+  const continued = stagesAfterExecution(
+    drainPlan.stages,
+    start.map((s) => (s.id === 'a' ? { ...s, status: 'succeeded' as const } : s)),
+    [{ kind: 'began', at: 'T0', draining: true }],
+    unrecordedDecisions(input, 'r', { deploy: false }),
+  );
+  assert.equal(continued.find((s) => s.id === 'deploy')?.status, 'pending');
+});
