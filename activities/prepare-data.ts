@@ -12,9 +12,11 @@ import { fixedSourcesOf, splitFractionsOf, type FixedSplit } from '../src/datase
 import { pinnedDatasetStore, resolveDatasetSource, type DatasetPin } from '../src/datasets/version-store';
 import { datasetManifestUri, type DatasetVersionManifest } from '../src/datasets/dataset-version';
 import {
+  putVersionRead,
   qualityVerdict,
   READ_ERROR_TYPE_CHARS,
   readErrorLine,
+  removeVersionRead,
   versionReadUri,
   type VersionRead,
   type VersionReadCheck,
@@ -344,21 +346,43 @@ async function pinSources(
 /** The versions a stage reads: its source's first, then its fixed validation / test sets'. */
 type VersionsRead = readonly { readonly prefix: string; readonly version: string }[];
 
-/** Write `record` beside each version read; a write that fails is logged (see {@link recordRead}). */
+/**
+ * Write `record` beside each version read, unless a newer attempt of the stage owns the record there (this one was
+ * given up on by Temporal and kept running: what it writes now must not replace what the retry did). A refused or
+ * failed write is logged (see {@link recordRead}).
+ */
 async function writeReadRecords(
   input: StageActivityInput,
   runtime: StageRuntime,
   reads: VersionsRead,
-  record: VersionReadRecord,
+  record: VersionReadRecord & { readonly attempt: number },
 ): Promise<void> {
   const { runId, stageId, bucket } = input.context;
+  if (!runtime.datasetVersions) return;
   for (const read of reads) {
     try {
-      await runtime.datasetVersions?.putJson(versionReadUri(bucket, read.prefix, read.version, runId, stageId), record);
+      const uri = versionReadUri(bucket, read.prefix, read.version, runId, stageId);
+      const written = await putVersionRead(runtime.datasetVersions, uri, record);
+      if (!written.written)
+        runtime.log(
+          supersededWords(
+            `record version ${read.version} as ${record.state ?? 'read'}`,
+            record.attempt,
+            written.ownedBy,
+          ),
+        );
     } catch (thrown) {
       runtime.log(`could not record that this run reads version ${read.version}: ${(thrown as Error).message}`);
     }
   }
+}
+
+/** The log line of a record write (or removal) refused because a newer attempt of the stage owns the record. */
+function supersededWords(what: string, attempt: number, ownedBy: number): string {
+  return (
+    `attempt ${attempt} did not ${what}: attempt ${ownedBy} of this stage owns the record now (Temporal gave up on ` +
+    `attempt ${attempt} and retried the stage while this attempt ran on)`
+  );
 }
 
 /**
@@ -374,13 +398,14 @@ async function pinSourcesRecorded(
   runtime: StageRuntime,
   inputs: StageInputValues['prepare-data'],
 ): ReturnType<typeof pinSources> {
-  const { runId, stageId } = input.context;
+  const { runId, stageId, attempt } = input.context;
   const sealed: { prefix: string; version: string }[] = [];
   const startedAt = new Date().toISOString();
   const beforeSeal = async (manifest: DatasetVersionManifest): Promise<void> => {
     const read = { prefix: manifest.prefix, version: manifest.id };
     sealed.push(read);
-    await writeReadRecords(input, runtime, [read], { state: 'reading', runId, stage: stageId, at: startedAt });
+    const record = { state: 'reading', runId, stage: stageId, at: startedAt, attempt } as const;
+    await writeReadRecords(input, runtime, [read], record);
   };
   try {
     return await pinSources(input, runtime, inputs, beforeSeal);
@@ -401,13 +426,18 @@ async function endSealedReads(
   startedAt: string,
   thrown: unknown,
 ): Promise<void> {
-  const { bucket, runId, stageId } = input.context;
+  const { bucket, runId, stageId, attempt } = input.context;
   const written: { prefix: string; version: string }[] = [];
   for (const read of sealed) {
     try {
       if (await runtime.datasetVersions?.stat(datasetManifestUri(bucket, read.prefix, read.version)))
         written.push(read);
-      else await runtime.datasetVersions?.remove(versionReadUri(bucket, read.prefix, read.version, runId, stageId));
+      else if (runtime.datasetVersions) {
+        const uri = versionReadUri(bucket, read.prefix, read.version, runId, stageId);
+        const removed = await removeVersionRead(runtime.datasetVersions, uri, attempt);
+        if (!removed.written)
+          runtime.log(supersededWords(`remove the record of version ${read.version}`, attempt, removed.ownedBy));
+      }
     } catch (error) {
       runtime.log(`could not end the record of version ${read.version}: ${(error as Error).message}`);
     }
@@ -422,8 +452,8 @@ async function endSealedReads(
  */
 async function recordReading(input: StageActivityInput, runtime: StageRuntime, reads: VersionsRead): Promise<string> {
   const at = new Date().toISOString();
-  const { runId, stageId } = input.context;
-  await writeReadRecords(input, runtime, reads, { state: 'reading', runId, stage: stageId, at });
+  const { runId, stageId, attempt } = input.context;
+  await writeReadRecords(input, runtime, reads, { state: 'reading', runId, stage: stageId, at, attempt });
   return at;
 }
 
@@ -445,14 +475,15 @@ async function recordRead(
     classes: number;
   },
 ): Promise<void> {
-  const { runId, stageId } = input.context;
+  const { runId, stageId, attempt } = input.context;
   const checks = found.checks.map(({ check, outcome, count }) => ({ check, outcome, count }));
-  const record: VersionRead = {
+  const record: VersionRead & { readonly attempt: number } = {
     state: 'read',
     runId,
     stage: stageId,
     at: new Date().toISOString(),
     startedAt: found.startedAt,
+    attempt,
     ...(found.reportUri !== undefined ? { report: found.reportUri } : {}),
     verdict: qualityVerdict(checks),
     checks,

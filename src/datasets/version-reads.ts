@@ -11,8 +11,14 @@
  * judges it by the run's state) and the page says the read stopped. A stage served from the cache writes none (it read
  * nothing). Records are data written by stage code: {@link checkVersionRead} checks their shape before
  * anyone shows them.
+ *
+ * A record belongs to the attempt that wrote it last ({@link putVersionRead}): an attempt Temporal has given up on (its
+ * heartbeats stopped, and a retry now reads) may still be running on its worker, and whatever it writes later must not
+ * replace what the newer attempt wrote. Its write is refused (the caller logs it), so the record says what the newest
+ * attempt did.
  */
-import { InvalidInputError } from '../core/errors';
+import type { ObjectStore } from '../storage/object-store';
+import { ConflictError, InvalidInputError, NotFoundError, ResourceLimitError } from '../core/errors';
 import { datasetVersionsPrefix } from './dataset-version';
 
 /** One quality check's outcome, as the data report has it (src/ml/data/quality.ts). */
@@ -29,6 +35,8 @@ export interface VersionReading {
   readonly stage: string;
   /** When the stage resolved the version and began to read it, ISO 8601. */
   readonly at: string;
+  /** The attempt reading (1-based, within the run); absent in records written before records were fenced. */
+  readonly attempt?: number;
 }
 
 /** A prepare-data stage that read the version. */
@@ -41,6 +49,8 @@ export interface VersionRead {
   readonly at: string;
   /** When it began to read (its `reading` record's time). */
   readonly startedAt?: string;
+  /** The attempt that read it (1-based, within the run); absent in records written before records were fenced. */
+  readonly attempt?: number;
   /**
    * The stage's data report (prepare-data's `report` output; when its checks stopped it, the report it wrote first).
    * Absent in records of stopped reads written before such a stage left a report.
@@ -165,9 +175,12 @@ export function checkVersionRead(value: unknown, uri: string): VersionReadRecord
   for (const field of ['runId', 'stage', 'at'] as const)
     if (typeof read[field] !== 'string') bad(`${field} is not text`);
   const state = (value as { state?: unknown }).state;
-  if (state === 'reading')
-    return { state, runId: read.runId as string, stage: read.stage as string, at: read.at as string };
   if (state === 'failed') return checkFailedRead(value as Partial<VersionReadFailed>, bad);
+  if (read.attempt !== undefined && !isAttempt(read.attempt)) bad('attempt is not a whole number from 1');
+  if (state === 'reading') {
+    const { runId, stage, at, attempt } = value as VersionReading;
+    return { state, runId, stage, at, ...(attempt !== undefined ? { attempt } : {}) };
+  }
   if (state !== undefined && state !== 'read') bad('state is not reading, read or failed');
   if (read.startedAt !== undefined && typeof read.startedAt !== 'string') bad('startedAt is not text');
   if (read.report !== undefined && typeof read.report !== 'string') bad('report is not text');
@@ -185,12 +198,93 @@ export function checkVersionRead(value: unknown, uri: string): VersionReadRecord
 
 function checkFailedRead(read: Partial<VersionReadFailed>, bad: (why: string) => never): VersionReadFailed {
   if (typeof read.startedAt !== 'string') bad('startedAt is not text');
-  if (typeof read.attempt !== 'number' || !Number.isSafeInteger(read.attempt) || read.attempt < 1)
-    bad('attempt is not a whole number from 1');
+  if (!isAttempt(read.attempt)) bad('attempt is not a whole number from 1');
   if (typeof read.errorType !== 'string' || read.errorType.length > READ_ERROR_TYPE_CHARS)
     bad(`errorType is not text of at most ${READ_ERROR_TYPE_CHARS} characters`);
   if (typeof read.error !== 'string' || read.error.length > READ_ERROR_CHARS || read.error.includes('\n'))
     bad(`error is not one line of at most ${READ_ERROR_CHARS} characters`);
   const { runId, stage, at, startedAt, attempt, errorType, error } = read as VersionReadFailed;
   return { state: 'failed', runId, stage, at, startedAt, attempt, errorType, error };
+}
+
+function isAttempt(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
+}
+
+/**
+ * The newer attempt that owns `current`, when an attempt `attempt` may not write over it; undefined when it may: no
+ * record yet, one of its own or of an earlier attempt, or one written before records carried their attempt.
+ */
+export function newerOwnerOf(current: VersionReadRecord | undefined, attempt: number): number | undefined {
+  return current?.attempt !== undefined && current.attempt > attempt ? current.attempt : undefined;
+}
+
+/** What became of a fenced write: written, or refused because a newer attempt owns the record. */
+export type VersionReadWrite = { readonly written: true } | { readonly written: false; readonly ownedBy: number };
+
+/** Most read-check-write rounds when other writers keep changing the record in between. */
+const FENCED_WRITE_ROUNDS = 5;
+/** A record is a few hundred bytes (its checks are a short list); anything larger is not one. */
+const READ_RECORD_MAX_BYTES = 64 * 1024;
+
+/** A record as a fenced writer read it: its etag (absent: no object) and content (absent: none, or not a record). */
+interface CurrentRead {
+  readonly etag?: string;
+  readonly record?: VersionReadRecord;
+}
+
+/**
+ * The record at `uri` as a fenced writer sees it, with the etag a conditional write must match. A record that is not
+ * one (broken, too large) is no owner: it may be written over.
+ */
+async function currentRead(store: ObjectStore, uri: string): Promise<CurrentRead> {
+  // stat first: a record replaced between the stat and the get fails the write's condition, so no decision is made on
+  // one record and written over another.
+  const info = await store.stat(uri);
+  if (!info) return {};
+  try {
+    const record = checkVersionRead(await store.getJson(uri, { maxBytes: READ_RECORD_MAX_BYTES }), uri);
+    return { etag: info.etag, record };
+  } catch (thrown) {
+    if (thrown instanceof NotFoundError) return {}; // removed since the stat: absent (a write then expects none)
+    if (thrown instanceof InvalidInputError || thrown instanceof ResourceLimitError) return { etag: info.etag };
+    throw thrown;
+  }
+}
+
+/**
+ * Write `record` at `uri` unless an attempt newer than the record's own owns what is there. The write is conditional
+ * on what was read (S3 If-Match / If-None-Match), so one that lands in between is read and judged again. A store
+ * error throws; a refusal is the caller's to log, not an error of the run.
+ */
+export async function putVersionRead(
+  store: ObjectStore,
+  uri: string,
+  record: VersionReadRecord & { readonly attempt: number },
+): Promise<VersionReadWrite> {
+  for (let round = 1; ; round += 1) {
+    const current = await currentRead(store, uri);
+    const ownedBy = newerOwnerOf(current.record, record.attempt);
+    if (ownedBy !== undefined) return { written: false, ownedBy };
+    try {
+      await store.putJson(uri, record, {
+        condition: current.etag !== undefined ? { ifMatch: current.etag } : { ifNoneMatch: '*' },
+      });
+      return { written: true };
+    } catch (thrown) {
+      if (!(thrown instanceof ConflictError) || round >= FENCED_WRITE_ROUNDS) throw thrown;
+    }
+  }
+}
+
+/**
+ * Remove the record at `uri` unless an attempt newer than `attempt` owns it. S3 has no conditional delete here: a
+ * newer attempt's write landing between the read and the removal is lost, a window of one request.
+ */
+export async function removeVersionRead(store: ObjectStore, uri: string, attempt: number): Promise<VersionReadWrite> {
+  const current = await currentRead(store, uri);
+  const ownedBy = newerOwnerOf(current.record, attempt);
+  if (ownedBy !== undefined) return { written: false, ownedBy };
+  if (current.etag !== undefined) await store.remove(uri);
+  return { written: true };
 }

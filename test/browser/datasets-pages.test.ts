@@ -97,6 +97,7 @@ before(async () => {
     runId: REPORTED_RUN,
     at: '2026-12-06T04:01:00.000Z',
     startedAt: '2026-12-06T04:00:00.000Z',
+    attempt: 1,
     report: `s3://fineflow/runs/${REPORTED_RUN}/prepare/dataset/data-report.json`,
   };
   await store.putJson(versionReadUri('fineflow', PREFIX, second, reported.runId, reported.stage), reported);
@@ -118,6 +119,7 @@ before(async () => {
     runId: READING_RUN,
     stage: 'prepare',
     at: '2026-12-07T03:00:00Z',
+    attempt: 1,
   };
   await store.putJson(versionReadUri('fineflow', PREFIX, second, reading.runId, reading.stage), reading);
   ({ ui, browser } = await startBrowserUi({ runs: {}, store, bucket: 'fineflow' }));

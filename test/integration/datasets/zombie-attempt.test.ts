@@ -1,0 +1,167 @@
+/**
+ * A prepare-data attempt Temporal gave up on (its worker froze past the heartbeat timeout) that runs on once its
+ * worker wakes, after a retry on another worker has read the version: the version's read record still says what the
+ * retry did, and the late attempt's log says why it wrote nothing. Real Temporal dev server and MinIO; the workers
+ * are `fineflow worker` processes. The first worker reaches MinIO through a TCP proxy that stops it (SIGSTOP, its
+ * process group) as it asks for the first object of the version, after its `reading` record, before its last one.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { pushDirectory } from '../../../src/cli/commands/data';
+import { listStageLogs, stageLogText } from '../../../src/client/run-logs';
+import { checkVersionRead, versionReadUri, type VersionReadRecord } from '../../../src/datasets/version-reads';
+import { compilePlan } from '../../../src/spec/compile';
+import type { DatasetsView } from '../../../src/ui/web/dataset-types';
+import { startUiFor } from '../../e2e/helpers/ui-browser';
+import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
+import { killWorkerGroup, spawnWorker, type WorkerProcess } from '../../fixtures/runtime/worker-process';
+
+let h: RuntimeHarness;
+let dir: string;
+const workers: WorkerProcess[] = [];
+const servers: Server[] = [];
+before(async () => {
+  h = await startRuntimeHarness({ cpuWorker: false });
+  dir = await mkdtemp(join(tmpdir(), 'ff-zombie-read-'));
+});
+after(async () => {
+  for (const worker of workers) if (worker.child.exitCode === null) await killWorkerGroup(worker);
+  for (const server of servers) await new Promise((resolve) => server.close(resolve));
+  await rm(dir, { recursive: true, force: true });
+  await h?.close();
+});
+
+/**
+ * A TCP proxy to MinIO that calls `onRequest` with each request line before passing the request on (Node's HTTP agent
+ * writes a request after the previous response, so a request line starts a chunk).
+ */
+async function startWatchingProxy(onRequest: (line: string) => void): Promise<string> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(h.config.s3.port, h.config.s3.endPoint);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+    }
+    client.on('data', (chunk: Buffer) => {
+      const line = /^([A-Z]+ \S+) HTTP\/1\.1\r\n/.exec(chunk.subarray(0, 512).toString('latin1'))?.[1];
+      if (line) onRequest(line);
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  server.on('close', () => sockets.forEach((socket) => socket.destroy()));
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('proxy has no port');
+  return `http://127.0.0.1:${address.port}`;
+}
+
+/** What `read` returns once it returns something; checked every 250 ms, at most `ms`. */
+async function until<T>(what: string, read: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not after ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+test(
+  'a frozen attempt that wakes after the retry read writes nothing over the retry’s record',
+  { timeout: 240_000 },
+  async () => {
+    const suffix = randomSuffix();
+    const pool = `zombie-${suffix}`;
+    const dataBucket = `ffzombie-${suffix}`;
+    const prefix = `s3://${dataBucket}/rows/`;
+    const rows = ['x,y,label', ...Array.from({ length: 60 }, (_, i) => `${i},${i % 7},${i % 2 === 0 ? 'a' : 'b'}`)];
+    await writeFile(join(dir, 'rows.csv'), `${rows.join('\n')}\n`);
+    const pushed = await pushDirectory(h.store, h.config.s3.bucket, dir, prefix, () => undefined);
+
+    // The first worker stops (as a paused VM or a stalled host would) when it asks for the data itself.
+    let frozen: WorkerProcess | undefined;
+    let markFrozen!: () => void;
+    const isFrozen = new Promise<void>((resolve) => (markFrozen = resolve));
+    const endpoint = await startWatchingProxy((line) => {
+      if (!frozen || !line.startsWith(`GET /${dataBucket}/rows/rows.csv`)) return;
+      process.kill(-frozen.pid, 'SIGSTOP');
+      frozen = undefined;
+      markFrozen();
+    });
+    // One stage at a time: a worker busy with attempt 1 does not poll for attempt 2 while it is frozen.
+    const first = await spawnWorker({ pool, concurrency: 1, env: { FINEFLOW_S3_ENDPOINT: endpoint } });
+    workers.push(first);
+    frozen = first;
+
+    const name = `zombie-${suffix}`;
+    const compiled = compilePlan(
+      `apiVersion: fineflow/v1
+kind: Pipeline
+metadata: {name: ${name}}
+defaults: {pool: ${pool}, timeout: 3m, heartbeatTimeout: 5s, onFailure: fail}
+stages:
+  prepare:
+    uses: prepare-data
+    cache: false
+    retry: {maxAttempts: 3, initialInterval: 100ms, backoffCoefficient: 1}
+    with: {source: "${prefix}", format: csv, labelColumn: label}
+`,
+      `${name}.yaml`,
+    );
+    assert.ok(compiled.plan, JSON.stringify(compiled.diagnostics));
+    const runId = await h.runs.submit(compiled.plan);
+    await isFrozen;
+    const uri = versionReadUri(h.config.s3.bucket, prefix, pushed.version, runId, 'prepare');
+    const recordNow = async (): Promise<VersionReadRecord> => checkVersionRead(await h.store.getJson(uri), uri);
+    assert.deepEqual(
+      [(await recordNow()).state, (await recordNow()).attempt],
+      ['reading', 1],
+      'attempt 1 recorded its read, then froze',
+    );
+
+    // Temporal gives attempt 1 up at its heartbeat timeout and retries the stage on a second worker: it reads it all.
+    workers.push(await spawnWorker({ pool, concurrency: 1 }));
+    const result = await h.runs.result(runId);
+    assert.equal(result.status, 'succeeded', JSON.stringify(result.stages));
+    const retried = await recordNow();
+    const owner = result.stages[0]?.attempts;
+    assert.ok(owner !== undefined && owner >= 2, `retried: ${owner}`);
+    assert.deepEqual([retried.state, retried.attempt], ['read', owner]);
+
+    // Attempt 1 wakes and runs on: it reads the rest, or hears from Temporal that it was given up on, then ends.
+    process.kill(-first.pid, 'SIGCONT');
+    const zombieLog = await until('attempt 1 ended', async () => {
+      const log = (await listStageLogs(h.store, h.config.s3.bucket, runId, 'prepare')).find((l) => l.attempt === 1);
+      const text = log && (await stageLogText(h.store, log));
+      return text && /: attempt 1 (succeeded|ended)/.test(text) ? text : undefined;
+    });
+    assert.deepEqual(await recordNow(), retried, 'the record still says what the retry did');
+    assert.match(
+      zombieLog,
+      new RegExp(
+        `attempt 1 did not record version ${pushed.version} as (read|failed): ` +
+          `attempt ${owner} of this stage owns the record now`,
+      ),
+    );
+
+    // The Datasets page reads it as the retry left it.
+    const ui = await startUiFor(h);
+    try {
+      const response = await fetch(`${ui.url}/api/datasets`);
+      const row = ((await response.json()) as DatasetsView).datasets.find((d) => d.prefix === prefix)?.versions[0];
+      assert.deepEqual([row?.id, row?.readState, row?.reads], [pushed.version, 'read', 1]);
+    } finally {
+      await ui.close();
+    }
+  },
+);
