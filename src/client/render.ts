@@ -8,7 +8,8 @@ import { describeTrigger } from '../core/run/run-trigger';
 import type { RunState, StageState } from '../core/run/run-types';
 import { formatElapsed, formatHumanDuration } from '../core/spec/durations';
 import type { RunSummary } from './run-client';
-import { renderTable, type TableColumn, type TableLine } from './text-table';
+import { wrapAtSpaces } from '../core/wrap-text';
+import { displayWidth, renderTable, type TableColumn, type TableLine } from './text-table';
 
 const SYMBOL: { readonly [status: string]: string } = {
   pending: '·',
@@ -43,11 +44,16 @@ function livenessNote(stage: StageState): string {
   return notes.length > 0 ? ` (${notes.join('; ')})` : '';
 }
 
+/** A running stage's progress: its bar (when it reports a fraction) and its message with what the client learned. */
+function progressParts(stage: StageState): { readonly bar: string; readonly message: string } | undefined {
+  if (stage.status !== 'running' || !stage.progress) return undefined;
+  const bar = stage.progress.fraction !== undefined ? progressBar(stage.progress.fraction) : '';
+  return { bar, message: `${stage.progress.message ?? ''}${livenessNote(stage)}`.trim() };
+}
+
 function stageDetail(stage: StageState): string {
-  if (stage.status === 'running' && stage.progress) {
-    const bar = stage.progress.fraction !== undefined ? `${progressBar(stage.progress.fraction)} ` : '';
-    return `${bar}${stage.progress.message ?? ''}`.trimEnd() + livenessNote(stage);
-  }
+  const progress = progressParts(stage);
+  if (progress) return `${progress.bar} ${progress.message}`.trim();
   if (stage.error) return `${stage.error.type}: ${stage.error.message}`;
   return [stage.reason, trainedOnNote(stage)].filter((part) => part !== undefined && part !== '').join('; ');
 }
@@ -108,18 +114,22 @@ export function renderRunState(
     `run ${state.runId}  pipeline ${state.pipeline}  ${state.status.toUpperCase()}  ` +
     `${formatElapsed(state.startedAt, state.endedAt, now.getTime())}`;
   const notRun: ReadonlyMap<string, NotRunReason> = notRunStages(state, needsOf);
-  const row = (stage: StageState): TableLine => {
+  // Rows whose progress message may go on lines of its own, when the row would not fit.
+  const withProgress = new Map<TableLine, StageState>();
+  const row = (stage: StageState, detail?: string): TableLine => {
     const never = notRun.get(stage.id);
     const status = never ? NOT_RUN : shownStatus(stage);
-    const detail = never ? never.text : stageDetail(stage);
-    return [
+    const shown = detail ?? (never ? never.text : stageDetail(stage));
+    const line = [
       `${SYMBOL[never ? NOT_RUN : stage.status] ?? '?'} ${stage.id}`,
       stage.uses,
       status,
       String(stage.attempts || ''),
       formatElapsed(stage.startedAt, stage.endedAt, now.getTime()),
-      stage.instanceOf !== undefined ? `item ${JSON.stringify(stage.item ?? null)} ${detail}`.trim() : detail,
+      stage.instanceOf !== undefined ? `item ${JSON.stringify(stage.item ?? null)} ${shown}`.trim() : shown,
     ];
+    if (detail === undefined && !never && progressParts(stage)?.message) withProgress.set(line, stage);
+    return line;
   };
   // A stage, its fan-out instances, then the stages of its sub-pipeline run (src/client/child-runs.ts).
   const rowsOf = (stage: StageState): TableLine[] => {
@@ -128,7 +138,7 @@ export function renderRunState(
       state.stages.filter((s) => s.parentStage === parent.id && s.instanceOf === undefined),
     );
     const statusOf = (s: StageState): string => (notRun.has(s.id) ? NOT_RUN : s.status);
-    return [row(stage), ...compactInstances(instances, row, statusOf), ...nested.flatMap(rowsOf)];
+    return [row(stage), ...compactInstances(instances, (s) => row(s), statusOf), ...nested.flatMap(rowsOf)];
   };
   const lines = state.stages
     .filter((s) => s.instanceOf === undefined && s.parentStage === undefined)
@@ -139,9 +149,44 @@ export function renderRunState(
     });
   return [
     header,
-    ...renderTable(STAGE_COLUMNS, lines, { maxWidth }),
+    ...renderTable(STAGE_COLUMNS, progressUnderRows(lines, withProgress, row, maxWidth), { maxWidth }),
     `trigger: ${describeTrigger(state.trigger)}`,
   ].join('\n');
+}
+
+/** Where a progress message that does not fit its row goes: indented under it, under the stage's name. */
+const PROGRESS_INDENT = '    ';
+
+/**
+ * The table's lines with every progress message that would be cut at `maxWidth` moved under its row: the row keeps the
+ * bar (when that fits, else the bar leads the message), the message follows whole, broken at spaces into indented
+ * lines that fit (a sweep's trial counts, a training stage's epoch and loss). The other columns are as wide on every
+ * row, so one unclipped rendering tells how wide each row's detail may be.
+ */
+function progressUnderRows(
+  lines: readonly TableLine[],
+  withProgress: ReadonlyMap<TableLine, StageState>,
+  row: (stage: StageState, detail: string) => TableLine,
+  maxWidth: number,
+): TableLine[] {
+  if (withProgress.size === 0) return [...lines];
+  const whole = renderTable(STAGE_COLUMNS, lines, { header: false });
+  const detailOf = (line: TableLine): string => (Array.isArray(line) ? (line.at(-1) ?? '') : '');
+  return lines.flatMap((line, index): TableLine[] => {
+    const stage = withProgress.get(line);
+    const progress = stage && progressParts(stage);
+    const width = displayWidth(whole[index] ?? '');
+    if (!stage || !progress || width <= maxWidth) return [line];
+    const before = width - displayWidth(detailOf(line));
+    const withBar = row(stage, progress.bar);
+    const barFits = before + displayWidth(detailOf(withBar)) <= maxWidth;
+    const indent = stage.instanceOf !== undefined ? `${PROGRESS_INDENT}  ` : PROGRESS_INDENT;
+    const under = barFits ? progress.message : `${progress.bar} ${progress.message}`.trim();
+    return [
+      barFits ? withBar : row(stage, ''),
+      ...wrapAtSpaces(`${indent}${under}`, maxWidth, indent).map((text) => ({ text })),
+    ];
+  });
 }
 
 const RUN_COLUMNS: readonly TableColumn[] = [

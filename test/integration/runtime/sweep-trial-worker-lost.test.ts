@@ -97,9 +97,10 @@ void describe('a sweep trial whose worker was killed (Temporal + MinIO, kill -9)
     const status = await runCli(['status', runId]);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout.replace(/\n {4}/g, ' '), new RegExp(`trial 0 retrying: ${LOST}; attempt 2 of 2 waits`));
-    // The stage's progress line counts the trial as the table does, not as `1 running` (the text table clips it to
-    // its column: --json and the watch's lines carry it whole).
+    // The stage's progress line counts the trial as the table does, not as `1 running`: whole in the text table too
+    // (under the stage's row when the row cannot hold it), in --json and in the watch's lines.
     const line = /trials 0\/\d+ done \(0 running, 1 retrying, 0 pruned, 0 failed\)/;
+    assert.match(status.stdout.replace(/\n {4}/g, ' '), line, status.stdout);
     const json = await runCli(['status', runId, '--json']);
     const read = JSON.parse(json.stdout) as RunState & { sweeps: SweepTrialTable[] };
     assert.equal(read.sweeps[0]?.rows[0]?.state, 'retrying', json.stdout);

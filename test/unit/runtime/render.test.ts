@@ -193,3 +193,63 @@ test('a finished training stage names the engine it trained on in its detail', (
   assert.match(row('cached'), /cache hit; eager engine$/);
   assert.doesNotMatch(row('odd'), /engine/);
 });
+
+test("a sweep's progress line that does not fit its row shows whole under it, at 80 and at 100 columns", () => {
+  const message =
+    'trials 3/16 done (1 running, 1 retrying, 1 unresponsive, 1 waiting for a worker, 1 pruned, 0 failed) ' +
+    'best validation.accuracy=0.9123 (trial 2)';
+  const state: RunState = {
+    runId: 'p-1',
+    pipeline: 'p',
+    status: 'running',
+    trigger: { kind: 'manual' },
+    startedAt: '2026-01-01T00:00:00.000Z',
+    params: {},
+    stages: [
+      {
+        id: 'sweep',
+        uses: 'hyperparameter-sweep',
+        pool: 'cpu',
+        status: 'running',
+        attempts: 0,
+        startedAt: '2026-01-01T00:00:03.000Z',
+        progress: { message, fraction: 3 / 16 },
+      },
+      {
+        id: 'train',
+        uses: 'fine-tune',
+        pool: 'train',
+        status: 'running',
+        attempts: 0,
+        startedAt: '2026-01-01T00:00:03.000Z',
+        progress: { message: 'epoch 3/10', fraction: 0.3 },
+      },
+      { id: 'register', uses: 'register-model', pool: 'cpu', status: 'pending', attempts: 0 },
+    ],
+  };
+  const now = new Date('2026-01-01T00:00:10.000Z');
+  for (const width of [80, 100]) {
+    const lines = renderRunState(state, now, width).split('\n');
+    for (const line of lines) assert.ok(line.length <= width, `${width} columns: ${line}`);
+    assert.ok(!lines.some((line) => line.includes('…')), `nothing is cut at ${width} columns:\n${lines.join('\n')}`);
+    // The message follows its row, indented, and reads whole once its lines are joined; the bar stays in the row
+    // when it fits there, else it leads the message.
+    const row = lines.findIndex((line) => /▶ sweep /.test(line));
+    const under: string[] = [];
+    for (const line of lines.slice(row + 1)) {
+      if (!line.startsWith('    ')) break;
+      under.push(line.trim());
+    }
+    assert.ok(under.length > 0, `${width} columns`);
+    assert.ok(under.join(' ').endsWith(message), `${width} columns: ${under.join(' ')}`);
+    assert.match([lines[row], ...under].join(' '), /running .*\[###-------------\] {2}19% trials 3\/16/);
+    if (width === 100) {
+      assert.match(lines[row] ?? '', /running .*\[###-------------\] {2}19%$/);
+      // A message that fits stays on its row.
+      assert.match(lines[row + 1 + under.length] ?? '', /▶ train .*\[#####-----------\] {2}30% epoch 3\/10$/);
+    }
+  }
+  // Wide enough: one row, as before.
+  const wide = renderRunState(state, now, 250).split('\n');
+  assert.match(wide[2] ?? '', new RegExp(`▶ sweep .*19% ${message.replace(/[().]/g, '\\$&')}$`));
+});
