@@ -281,7 +281,7 @@ function statusFromExecution(
  * When the run started: a run that continued as new carries its first start in its memo
  * (workflows/pipeline-run.ts), since each execution has its own start time.
  */
-function startedAtOf(info: Pick<WorkflowExecutionInfo, 'startTime' | 'memo'>): string {
+export function startedAtOf(info: Pick<WorkflowExecutionInfo, 'startTime' | 'memo'>): string {
   const carried = info.memo?.startedAt;
   return typeof carried === 'string' && !Number.isNaN(Date.parse(carried)) ? carried : info.startTime.toISOString();
 }

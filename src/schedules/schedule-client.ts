@@ -22,7 +22,8 @@ import type { JsonValue, Plan } from '../core/spec/plan-types';
 import { DataWatchClient, watcherIdFor, type DataWatchClientOptions, type WatcherChange } from './data-watch-client';
 import { DATA_WATCHER_SIGNALS, type DataWatcherStatus } from '../core/schedules/data-watch-types';
 import { RUN_WORKFLOW_TASK_TIMEOUT_MS, type PipelineRunInput } from '../core/run/run-types';
-import { searchAttributesForRun } from '../core/schedules/schedule-search-attributes';
+import { quoteQueryValue, runsQuery, searchAttributesForRun } from '../core/schedules/schedule-search-attributes';
+import { startedAtOf } from '../client/run-client';
 import {
   appliedDigestOf,
   applyDigestOf,
@@ -65,17 +66,39 @@ export interface ScheduleListing {
   readonly note?: string;
   /** Future start times; none while paused (Temporal still computes them). */
   readonly nextRuns: readonly string[];
-  readonly recentRuns: readonly { readonly runId: string; readonly scheduledAt: string; readonly startedAt: string }[];
+  /** The newest runs, oldest first: the schedule's own and those triggered by hand ({@link ScheduleRecentRun}). */
+  readonly recentRuns: readonly ScheduleRecentRun[];
   /** When the schedule was last applied (created or updated), ISO 8601. */
   readonly appliedAt?: string;
   /** The newest run and how it ended (`running`, `completed`, `failed`, …), when there is one. */
   readonly lastRun?: RunOutcome;
 }
 
+/**
+ * One of a schedule's recent runs. `schedule`: Temporal started it at a time of the spec, or of a backfill;
+ * `manual`: triggered by hand (`fineflow schedule trigger`, the UI's Trigger now), started outside the Temporal
+ * Schedule with the schedule's plan, so Temporal's recent actions never hold it and the visibility store is read.
+ */
+export interface ScheduleRecentRun {
+  readonly runId: string;
+  readonly trigger: 'schedule' | 'manual';
+  /** The time the spec (or backfill) gave the run; absent for a run triggered by hand. */
+  readonly scheduledAt?: string;
+  /** When the run started (Temporal's `takenAt` for a scheduled one). */
+  readonly startedAt: string;
+  /** startedAt − scheduledAt: how late the schedule started it; absent for a run triggered by hand. */
+  readonly delayMs?: number;
+}
+
+/** How many recent runs a schedule shows: as many as Temporal keeps of its own recent actions. */
+export const SCHEDULE_RECENT_RUNS = 10;
+
 export interface RunOutcome {
   readonly runId: string;
   readonly startedAt: string;
   readonly result: string;
+  /** What started it: the schedule, or a trigger by hand. */
+  readonly trigger: ScheduleRecentRun['trigger'];
 }
 
 export interface ScheduleDetails {
@@ -101,13 +124,11 @@ export interface ScheduleDetails {
     readonly createdAt: string;
     readonly lastUpdatedAt?: string;
     readonly nextRuns: readonly string[];
-    /** scheduledAt = the spec's time; startedAt = when Temporal started the run: the difference is the start delay. */
-    readonly recentRuns: readonly {
-      readonly runId: string;
-      readonly scheduledAt: string;
-      readonly startedAt: string;
-      readonly delayMs: number;
-    }[];
+    /**
+     * The newest runs, oldest first, scheduled and triggered by hand ({@link ScheduleRecentRun}): for a scheduled
+     * one, scheduledAt = the spec's time, startedAt = when Temporal started it, and delayMs the difference.
+     */
+    readonly recentRuns: readonly ScheduleRecentRun[];
     readonly runningRuns: readonly string[];
   };
   readonly watchers: readonly (
@@ -152,15 +173,34 @@ function futureTimes(times: readonly Date[], now = Date.now()): string[] {
   return times.filter((t) => t.getTime() > now).map((t) => t.toISOString());
 }
 
-function recentRunsOf(
-  description: Pick<ScheduleDescription, 'info'>,
-): { runId: string; scheduledAt: string; startedAt: string; delayMs: number }[] {
-  return description.info.recentActions.map((action) => ({
+function scheduledRunsOf(info: Pick<ScheduleDescription['info'], 'recentActions'>): ScheduleRecentRun[] {
+  return info.recentActions.map((action) => ({
     runId: action.action.workflow.workflowId,
+    trigger: 'schedule',
     scheduledAt: action.scheduledAt.toISOString(),
     startedAt: action.takenAt.toISOString(),
     delayMs: action.takenAt.getTime() - action.scheduledAt.getTime(),
   }));
+}
+
+/**
+ * The schedule's runs and the runs triggered by hand, as one list ordered by start, oldest first, keeping the newest
+ * `keep`; a run in both (never expected: their ids differ) is listed once, as scheduled.
+ */
+export function mergeRecentRuns(
+  scheduled: readonly ScheduleRecentRun[],
+  manual: readonly ScheduleRecentRun[],
+  keep = SCHEDULE_RECENT_RUNS,
+): ScheduleRecentRun[] {
+  const ids = new Set(scheduled.map((r) => r.runId));
+  const all = [...scheduled, ...manual.filter((r) => !ids.has(r.runId))];
+  const at = (r: ScheduleRecentRun): number => Date.parse(r.startedAt);
+  return all.sort((a, b) => at(a) - at(b)).slice(Math.max(0, all.length - keep));
+}
+
+/** The id every run triggered by hand of this schedule starts with (see {@link ScheduleService.trigger}). */
+export function manualRunIdPrefix(scheduleId: string): string {
+  return `${scheduleId}-manual-`;
 }
 
 export class ScheduleService {
@@ -241,25 +281,31 @@ export class ScheduleService {
     for await (const summary of this.client.schedule.list()) {
       const pipeline = pipelineOfScheduleId(summary.scheduleId);
       if (pipeline === undefined) continue;
-      const recentRuns = summary.info.recentActions.map((a) => ({
-        runId: a.action.workflow.workflowId,
-        scheduledAt: a.scheduledAt.toISOString(),
-        startedAt: a.takenAt.toISOString(),
-      }));
       const description = await this.describeOrUndefined(pipeline);
+      // The listing comes from the visibility store, which may still say a schedule paused a moment ago is active.
+      const current = description ?? summary;
+      const recentRuns = mergeRecentRuns(
+        scheduledRunsOf(current.info),
+        await this.manualRuns(pipeline, summary.scheduleId),
+      );
       const appliedAt = description
         ? (description.info.lastUpdatedAt ?? description.info.createdAt).toISOString()
         : undefined;
       const newest = recentRuns[recentRuns.length - 1];
       const lastRun = newest
-        ? { runId: newest.runId, startedAt: newest.startedAt, result: await this.runResult(newest.runId) }
+        ? {
+            runId: newest.runId,
+            startedAt: newest.startedAt,
+            result: await this.runResult(newest.runId),
+            trigger: newest.trigger,
+          }
         : undefined;
       listings.push({
         pipeline,
         scheduleId: summary.scheduleId,
-        paused: summary.state.paused,
-        ...(summary.state.note ? { note: summary.state.note } : {}),
-        nextRuns: summary.state.paused ? [] : futureTimes(summary.info.nextActionTimes),
+        paused: current.state.paused,
+        ...(current.state.note ? { note: current.state.note } : {}),
+        nextRuns: current.state.paused ? [] : futureTimes(current.info.nextActionTimes),
         recentRuns,
         ...(appliedAt ? { appliedAt } : {}),
         ...(lastRun ? { lastRun } : {}),
@@ -290,6 +336,22 @@ export class ScheduleService {
       found.push({ scheduleId: summary.scheduleId, pipeline, plan });
     }
     return found;
+  }
+
+  /**
+   * The newest runs triggered by hand of this schedule, newest first, from the visibility store: labelled manual and
+   * named `<schedule id>-manual-…` (a `fineflow submit` of the same pipeline is manual too, but not the schedule's).
+   */
+  private async manualRuns(pipeline: string, scheduleId: string): Promise<ScheduleRecentRun[]> {
+    const query =
+      `${runsQuery(pipeline, 'manual')} AND WorkflowId STARTS_WITH ${quoteQueryValue(manualRunIdPrefix(scheduleId))}` +
+      ` AND ExecutionStatus != 'ContinuedAsNew'`;
+    const runs: ScheduleRecentRun[] = [];
+    for await (const info of this.client.workflow.list({ query, pageSize: SCHEDULE_RECENT_RUNS })) {
+      runs.push({ runId: info.workflowId, trigger: 'manual', startedAt: startedAtOf(info) });
+      if (runs.length >= SCHEDULE_RECENT_RUNS) break;
+    }
+    return runs;
   }
 
   /**
@@ -355,7 +417,10 @@ export class ScheduleService {
                 ? { lastUpdatedAt: description.info.lastUpdatedAt.toISOString() }
                 : {}),
               nextRuns: description.state.paused ? [] : futureTimes(description.info.nextActionTimes),
-              recentRuns: recentRunsOf(description),
+              recentRuns: mergeRecentRuns(
+                scheduledRunsOf(description.info),
+                await this.manualRuns(pipeline, description.scheduleId),
+              ),
               runningRuns: description.info.runningActions.map((a) => a.workflow.workflowId),
             },
           }
@@ -434,7 +499,7 @@ export class ScheduleService {
         code: 'not-a-run-schedule',
       });
     const now = new Date();
-    const runId = `${schedule.scheduleId}-manual-${now.toISOString().replace(/[:.]/g, '-')}-${Math.random().toString(16).slice(2, 6)}`;
+    const runId = `${manualRunIdPrefix(schedule.scheduleId)}${now.toISOString().replace(/[:.]/g, '-')}-${Math.random().toString(16).slice(2, 6)}`;
     const input: PipelineRunInput = { ...scheduled, trigger: { kind: 'manual', scheduleId: schedule.scheduleId } };
     await this.client.workflow.start(pipelineRun, {
       workflowId: runId,

@@ -592,6 +592,58 @@ test(
   },
 );
 
+test('a run triggered from the schedules page is among the schedule’s recent runs, marked by hand', LONG, async (t) => {
+  registerTestStageTypes();
+  const name = `ui-sched-${randomSuffix()}`;
+  const compiled = compilePlan(
+    [
+      'apiVersion: fineflow/v1',
+      'kind: Pipeline',
+      `metadata: {name: ${name}}`,
+      `defaults: {pool: ${h.pools.cpu}, timeout: 1m, retry: {maxAttempts: 1}, onFailure: fail}`,
+      // A yearly start: only the trigger starts a run while the test runs.
+      'schedule: {cron: "0 3 1 1 *"}',
+      'stages:',
+      '  echo: {uses: test-echo, cache: false, with: {value: x}}',
+      '',
+    ].join('\n'),
+    'scheduled.yaml',
+  );
+  assert.ok(compiled.plan, JSON.stringify(compiled.diagnostics));
+  const schedules = new ScheduleService(h.client, {
+    bucket: h.config.s3.bucket,
+    workflowTaskQueue: taskQueueForPool(h.pools.control),
+  });
+  t.after(() => schedules.delete(name).catch(() => undefined));
+  await schedules.apply(compiled.plan);
+
+  for (const width of [1280, 390]) {
+    const { page, errors } = await openPage(browser, 'light', { width, height: 844 });
+    await page.goto(`${ui.url}/#/schedules`);
+    const row = page.locator(`tr[data-schedule="${name}"]`);
+    await row.waitFor({ timeout: 30_000 });
+    const manual = row.locator('[data-trigger="manual"]');
+    if (width === 1280) {
+      assert.match((await row.textContent()) ?? '', /none yet/);
+      await row.locator('button[data-action="trigger"]').click();
+      await page.locator('dialog.confirm [data-action="confirm"]').click();
+    }
+    // The page refreshes itself; the run is listed once the visibility store has it.
+    await manual.first().waitFor({ timeout: 30_000 });
+    assert.equal(await manual.count(), 1);
+    assert.match((await manual.textContent()) ?? '', /triggered by hand$/);
+    const href = (await manual.locator('a').getAttribute('href')) ?? '';
+    assert.match(href, new RegExp(`^#/runs/fineflow-${name}-manual-`));
+    await screenshot(page, `schedules-triggered-run-${width}`);
+    assert.deepEqual(errors, []);
+    await page.context().close();
+    if (width === 390) {
+      const runId = decodeURIComponent(href.replace('#/runs/', ''));
+      assert.equal((await h.runs.result(runId)).status, 'succeeded');
+    }
+  }
+});
+
 test('a data watcher is paused, triggered and unpaused from the schedules page, each confirmed', LONG, async (t) => {
   registerTestStageTypes();
   const name = `ui-watch-${randomSuffix()}`;

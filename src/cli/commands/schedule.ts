@@ -127,10 +127,17 @@ function short(version: string | undefined): string {
   return version ? version.slice(0, 12) : 'none';
 }
 
+/** How a run was started, in `describe` and `list`: by hand, or by the schedule (said by its times instead). */
+export const TRIGGERED_BY_HAND = 'triggered by hand';
+
 function lastRunText(
-  run: { readonly runId: string; readonly result?: string; readonly status?: string } | undefined,
+  run:
+    | { readonly runId: string; readonly result?: string; readonly status?: string; readonly trigger?: string }
+    | undefined,
 ): string {
-  return run ? `last run ${run.runId} ${run.result ?? run.status ?? ''}`.trimEnd() : 'no run yet';
+  if (!run) return 'no run yet';
+  const by = run.trigger === 'manual' ? ` (${TRIGGERED_BY_HAND})` : '';
+  return `last run ${run.runId} ${run.result ?? run.status ?? ''}`.trimEnd() + by;
 }
 
 function watcherLine(w: WatcherRow): string {
@@ -191,9 +198,14 @@ function scheduleLines(scheduleId: string, s: NonNullable<ScheduleDetails['sched
     for (const time of s.nextRuns.slice(0, 3))
       lines.push(`  next ${load().startTimeInWords(time, s.written?.timezone)}`);
   for (const r of s.recentRuns) {
-    const delay = formatHumanDuration(r.delayMs);
-    lines.push(`  run ${r.runId}: scheduled ${r.scheduledAt}, started ${r.startedAt} (${delay} after its time)`);
+    if (r.scheduledAt === undefined || r.delayMs === undefined)
+      lines.push(`  run ${r.runId}: ${TRIGGERED_BY_HAND}, started ${r.startedAt}`);
+    else {
+      const delay = formatHumanDuration(r.delayMs);
+      lines.push(`  run ${r.runId}: scheduled ${r.scheduledAt}, started ${r.startedAt} (${delay} after its time)`);
+    }
   }
+  if (s.recentRuns.length === 0) lines.push('  recent runs: none yet');
   for (const id of s.runningRuns) lines.push(`  running ${id}`);
   return lines;
 }
@@ -381,8 +393,8 @@ export const command: CliCommand = {
     'list           schedules (applied, next run, last run and its result) and data watchers (applied, last look,',
     '               queued version, last run and its result)',
     'describe NAME  when it starts runs, as the file says it (next starts in UTC and its timezone), policies, plan',
-    '               digest and params, recent runs with scheduled vs. actual start, watchers (--json: also',
-    "               Temporal's compiled spec)",
+    '               digest and params, recent runs (scheduled vs. actual start, or triggered by hand), watchers',
+    "               (--json: also Temporal's compiled spec)",
     'pause NAME     stop starting runs, schedule and data watchers alike (--note says why); unpause NAME resumes',
     '               without catching up the pause (a watcher then runs the newest version if it changed)',
     'trigger NAME   start one run now, named and labelled manual (<schedule id>-manual-<time>); refused while a',

@@ -9,6 +9,9 @@ import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { requireStack } from '../../helpers/stack';
 import { runCli, type CliResult } from '../../helpers/cli';
+import { connectClient } from '../../../src/client/temporal-connection';
+import { loadConfig } from '../../../src/config';
+import { waitFor } from './harness';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ff-schedule-cli-'));
 const suffix = Math.random().toString(36).slice(2, 8);
@@ -35,8 +38,20 @@ stages:
 `,
   );
 });
+
+/** Runs the test triggered: ended when it ends, whatever worker (if any) picked them up. */
+const triggered: string[] = [];
+
 after(async () => {
   await fineflow('schedule', 'delete', name);
+  if (triggered.length === 0) return;
+  const client = await connectClient(loadConfig(process.env).temporal);
+  for (const runId of triggered)
+    await client.workflow
+      .getHandle(runId)
+      .terminate('schedule cli test cleanup')
+      .catch(() => undefined);
+  await client.connection.close();
 });
 
 void it(
@@ -70,6 +85,24 @@ void it(
     assert.match(text.stdout, /^ {2}cron "0 3 \* \* \*" \(Europe\/Berlin time\)$/m);
     assert.match(text.stdout, /^ {2}next \d{4}-\d\d-\d\dT0[12]:00:00Z \(\w{3} \d+ \w{3} 03:00 Europe\/Berlin\)$/m);
     assert.doesNotMatch(text.stdout, /calendars/);
+
+    // A run triggered by hand is among the schedule's recent runs, said so (it read as if no run had started).
+    const none = await fineflow('schedule', 'describe', name);
+    assert.match(none.stdout, /^ {2}recent runs: none yet$/m);
+    const trigger = await fineflow('schedule', 'trigger', name, '--json');
+    assert.equal(trigger.code, 0, trigger.stderr);
+    const [runId] = JSON.parse(trigger.stdout).runIds as string[];
+    triggered.push(runId as string);
+    const manualLine = new RegExp(`^ {2}run ${runId}: triggered by hand, started \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z$`, 'm');
+    const shown = await waitFor(
+      'the triggered run in describe',
+      () => fineflow('schedule', 'describe', name),
+      (r) => manualLine.test(r.stdout),
+      15_000,
+    );
+    assert.doesNotMatch(shown.stdout, /recent runs: none yet/);
+    const listText = await fineflow('schedule', 'list');
+    assert.match(listText.stdout, new RegExp(`last run ${runId} \\w+ \\(triggered by hand\\)`));
 
     assert.equal((await fineflow('schedule', 'pause', name, '--note', 'data migration')).code, 0);
     const described = await fineflow('schedule', 'describe', name, '--json');

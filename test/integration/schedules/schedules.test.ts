@@ -11,6 +11,8 @@ import { InvalidInputError } from '../../../src/core/errors';
 import { RUN_WORKFLOW_TASK_TIMEOUT_MS } from '../../../src/core/run/run-types';
 import { taskQueueForPool } from '../../../src/core/run/task-queues';
 import { buildScheduleOptions, planDigest, scheduleIdForPipeline } from '../../../src/schedules/schedules';
+import { searchAttributesForRun } from '../../../src/core/schedules/schedule-search-attributes';
+import { pipelineRun } from '../../../workflows/pipeline-run';
 import { startScheduleHarness, sleep, waitFor, type ScheduleHarness } from './harness';
 
 let h: ScheduleHarness;
@@ -94,7 +96,8 @@ void describe('schedule apply on the real stack', () => {
       // Scheduled time → start time, as recorded by the schedule.
       const described = await h.schedules.describe(name);
       assert.ok(described.schedule && described.schedule.recentRuns.length >= 2);
-      const delays = described.schedule.recentRuns.map((r) => r.delayMs);
+      assert.ok(described.schedule.recentRuns.every((r) => r.trigger === 'schedule'));
+      const delays = described.schedule.recentRuns.map((r) => r.delayMs ?? -1);
       console.log(`scheduled time → run start (ms): ${JSON.stringify(delays)}`);
       assert.ok(
         delays.every((d) => d >= 0 && d < 3000),
@@ -239,6 +242,38 @@ void describe('schedule apply on the real stack', () => {
       scheduleId: `fineflow-${name}`,
     });
     assert.equal((await h.runInput(runs[0]?.workflowId as string)).plan.params.tag?.value, 'first');
+    // A run of the same pipeline submitted by hand, not by the schedule (`fineflow submit`): never one of its runs.
+    const submitted = `${name}-submitted`;
+    await h.client.workflow.start(pipelineRun, {
+      workflowId: submitted,
+      taskQueue: `nobody-${h.suffix}`,
+      args: [{ ...(await h.runInput(first.runIds[0] as string)), trigger: { kind: 'manual' } }],
+      typedSearchAttributes: searchAttributesForRun(name, 'manual'),
+    });
+    await waitFor(
+      'the submitted run in the visibility store',
+      () => h.runs(name, 'manual'),
+      (found) => found.some((r) => r.workflowId === submitted),
+      15_000,
+    );
+    // Started outside the Temporal Schedule, they are still the schedule's recent runs, marked as triggered by hand.
+    const triggered = [...first.runIds, ...second.runIds].sort();
+    const described = await waitFor(
+      'the triggered runs among the schedule’s recent runs',
+      () => h.schedules.describe(name),
+      (d) => (d.schedule?.recentRuns.length ?? 0) >= 2,
+      15_000,
+    );
+    assert.deepEqual(described.schedule?.recentRuns.map((r) => r.runId).sort(), triggered);
+    for (const run of described.schedule?.recentRuns ?? []) {
+      assert.equal(run.trigger, 'manual');
+      assert.equal(run.scheduledAt, undefined, 'no time of the spec');
+      assert.ok(Date.parse(run.startedAt) > 0, run.startedAt);
+    }
+    const listed = (await h.schedules.list()).find((l) => l.pipeline === name);
+    assert.deepEqual(listed?.recentRuns.map((r) => r.runId).sort(), triggered);
+    assert.equal(listed?.lastRun?.trigger, 'manual');
+    assert.ok(triggered.includes(listed?.lastRun?.runId as string));
     await h.schedules.delete(name);
     await h.terminateRuns(name);
     await assert.rejects(() => h.schedules.pause(`nope-${h.suffix}`), /no schedule for pipeline nope-/);

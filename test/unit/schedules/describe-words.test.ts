@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { describeText } from '../../../src/cli/commands/schedule';
-import type { ScheduleDetails } from '../../../src/schedules/schedule-client';
+import { mergeRecentRuns, type ScheduleDetails } from '../../../src/schedules/schedule-client';
 import { readScheduleBlock } from '../../../src/schedules/schedule-block';
 import { calendarInWords, scheduleInWords, startTimeInWords } from '../../../src/schedules/schedule-words';
 
@@ -72,4 +72,44 @@ test('intervals, calendars, skips and bounds in words; UTC times alone without a
 
 test('a schedule whose plan cannot be read still shows Temporal’s spec', () => {
   assert.match(describeText(details({})), /^ {2}spec \{"calendars"/m);
+});
+
+test('a run triggered by hand is listed among the recent runs as such; no run at all says none yet', () => {
+  const recentRuns = [
+    {
+      runId: 'fineflow-nightly-2026-12-06T02:00:00Z',
+      trigger: 'schedule' as const,
+      scheduledAt: '2026-12-06T02:00:00.000Z',
+      startedAt: '2026-12-06T02:00:00.200Z',
+      delayMs: 200,
+    },
+    {
+      runId: 'fineflow-nightly-manual-2026-12-06T09-00-00-000Z-ab12',
+      trigger: 'manual' as const,
+      startedAt: '2026-12-06T09:00:00.000Z',
+    },
+  ];
+  const text = describeText(details({ recentRuns }));
+  assert.match(
+    text,
+    /^ {2}run fineflow-nightly-manual-2026-12-06T09-00-00-000Z-ab12: triggered by hand, started 2026-12-06T09:00:00.000Z$/m,
+  );
+  assert.match(text, /^ {2}run fineflow-nightly-2026-12-06T02:00:00Z: scheduled 2026-12-06T02:00:00.000Z, started /m);
+  assert.doesNotMatch(text, /none yet/);
+  assert.match(describeText(details({})), /^ {2}recent runs: none yet$/m);
+});
+
+test('recent runs: scheduled and triggered by hand in one list by start, oldest first, the newest kept', () => {
+  const run = (id: string, at: string, trigger: 'schedule' | 'manual') => ({ runId: id, trigger, startedAt: at });
+  const scheduled = [run('s1', '2026-12-01T03:00:00Z', 'schedule'), run('s2', '2026-12-03T03:00:00Z', 'schedule')];
+  const manual = [run('m2', '2026-12-04T10:00:00Z', 'manual'), run('m1', '2026-12-02T10:00:00Z', 'manual')];
+  assert.deepEqual(
+    mergeRecentRuns(scheduled, manual).map((r) => r.runId),
+    ['s1', 'm1', 's2', 'm2'],
+  );
+  assert.deepEqual(
+    mergeRecentRuns(scheduled, manual, 2).map((r) => r.runId),
+    ['s2', 'm2'],
+  );
+  assert.deepEqual(mergeRecentRuns([], []), []);
 });

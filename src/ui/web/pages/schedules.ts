@@ -30,7 +30,8 @@ interface ScheduleListing {
   readonly paused: boolean;
   readonly note?: string;
   readonly nextRuns: readonly string[];
-  readonly recentRuns: readonly { readonly runId: string; readonly scheduledAt: string }[];
+  /** Oldest first; `manual`: triggered by hand, started outside the Temporal Schedule (src/schedules/schedule-client.ts). */
+  readonly recentRuns: readonly { readonly runId: string; readonly trigger: 'schedule' | 'manual' }[];
 }
 
 /** A watcher's live state (`watcherState` query), or why it did not answer. */
@@ -115,6 +116,11 @@ function runLink(runId: string): HTMLElement {
   return h('a', { href: `#/runs/${encodeURIComponent(runId)}` }, runId);
 }
 
+/** A run the schedule did not start itself is marked, as `fineflow schedule describe` marks it. */
+function triggerNote(run: ScheduleListing['recentRuns'][number]): HTMLElement | undefined {
+  return run.trigger === 'manual' ? h('span', { class: 'muted' }, ' triggered by hand') : undefined;
+}
+
 function scheduleRow(s: ScheduleListing, act: (pipeline: string, action: Action) => void): HTMLElement {
   return h(
     'tr',
@@ -127,7 +133,7 @@ function scheduleRow(s: ScheduleListing, act: (pipeline: string, action: Action)
       'td',
       {},
       ...(s.recentRuns.length > 0
-        ? s.recentRuns.slice(-3).map((r) => h('div', {}, runLink(r.runId)))
+        ? s.recentRuns.slice(-3).map((r) => h('div', { 'data-trigger': r.trigger }, runLink(r.runId), triggerNote(r)))
         : [h('span', { class: 'muted' }, 'none yet')]),
     ),
     h('td', { class: 'actions' }, ...actionButtons(`schedule:${s.pipeline}`, s.pipeline, s.paused, act)),
