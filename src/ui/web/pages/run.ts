@@ -22,6 +22,7 @@ import {
   scrollHint,
 } from '../util';
 import { StagePanel } from './stage-panel';
+import { RunSweeps } from './run-sweeps';
 import { defaultStage } from '../default-stage';
 import { quotedInput } from '../../../core/shown-input';
 import { NOT_RUN, needsFromEdges, notRunStages } from '../../../core/run/not-run';
@@ -97,6 +98,7 @@ export function runPage(runId: string, params: URLSearchParams): Page {
   let selected = params.get('stage') || undefined;
   let events: EventSource | undefined;
   let latest: RunState | undefined;
+  let sweeps: RunSweeps | undefined;
 
   const select = (stageId: string): void => {
     selected = stageId;
@@ -160,9 +162,7 @@ export function runPage(runId: string, params: URLSearchParams): Page {
 
   let needsOf: ((stageId: string) => readonly string[]) | undefined;
 
-  const apply = (state: RunState): void => {
-    latest = state;
-    drawHeader(state);
+  const drawNodes = (state: RunState): void => {
     // An ended run's stages that never ran are drawn as such, with why, not as `pending` (still to come).
     const notRun = notRunStages(state, needsOf);
     dag?.update(
@@ -170,10 +170,20 @@ export function runPage(runId: string, params: URLSearchParams): Page {
         state.stages.map((s) => {
           const never = notRun.get(s.id);
           if (never) return [s.id, { status: 'not-run', label: NOT_RUN, detail: never.text }];
-          return [s.id, { status: s.status, ...(s.progress?.message ? { detail: s.progress.message } : {}) }];
+          // A sweep's line as the stage panel and `fineflow status` count it: from its trial table.
+          const message = sweeps?.progressOf(s)?.message;
+          return [s.id, { status: s.status, ...(message ? { detail: message } : {}) }];
         }),
       ),
     );
+  };
+
+  const apply = (state: RunState): void => {
+    latest = state;
+    drawHeader(state);
+    drawNodes(state);
+    // The nodes count a running sweep's trials whichever stage the panel shows: its table is read again meanwhile.
+    if (state.stages.some((s) => s.uses === 'hyperparameter-sweep' && s.status === 'running')) sweeps?.refresh(true);
     if (selected) panel?.update(state);
   };
 
@@ -182,10 +192,14 @@ export function runPage(runId: string, params: URLSearchParams): Page {
     dag = drawDag(details.graph, select);
     dagBox.replaceChildren(dag.element);
     needsOf = needsFromEdges(details.graph.edges);
+    sweeps = new RunSweeps(runId, details.sweeps);
+    sweeps.onChange(() => {
+      if (latest) drawNodes(latest);
+    });
     panel = new StagePanel(
       runId,
       panelBox,
-      details.sweeps,
+      sweeps,
       new Set(details.graph.nodes.filter((node) => node.checkpoints).map((node) => node.id)),
       needsOf,
     );
@@ -236,6 +250,7 @@ export function runPage(runId: string, params: URLSearchParams): Page {
       reading.dispose();
       events?.close();
       panel?.dispose();
+      sweeps?.dispose();
     },
   };
 }

@@ -9,7 +9,6 @@ import type uPlot from 'uplot';
 import { reusedFromOf, reusedReason } from '../../../core/run/reused-stage';
 import { NOT_RUN, notRunStages, type NotRunReason } from '../../../core/run/not-run';
 import { givenUpAttempt } from '../../../core/run/unfinished-attempt';
-import { sweepStageProgress } from '../../../core/sweep/trials-waiting';
 import { epochMarkers, type EpochMarkerKind } from '../../../ml/eval/epoch-markers';
 import { lineChart, type Marker } from '../charts';
 import type { RerunPreviewInfo, RunState, StageCacheInfo, StageCheckpoints, StageState, SweepTable } from '../types';
@@ -28,10 +27,10 @@ import {
   toast,
 } from '../util';
 import { sweepView } from './sweep-view';
+import { RunSweeps } from './run-sweeps';
 import { cacheSection, checkpointsSection, rerunPlanDetail } from './stage-store-sections';
 
 const RUN_ENDED = ['succeeded', 'failed', 'cancelled', 'terminated', 'timed-out'];
-const SWEEP_REFRESH_MS = 2_000;
 
 interface EpochRecord {
   readonly epoch: number;
@@ -148,8 +147,9 @@ export class StagePanel {
   private logEvents: EventSource | undefined;
   private logAttempt: number | undefined;
   private charts: uPlot[] = [];
-  private sweepTimer: number | undefined;
-  private sweepFetchedAt = 0;
+  /** The run's sweep tables, shared with the run page's DAG (./run-sweeps.ts), and the section drawing them. */
+  private readonly sweeps: RunSweeps;
+  private redrawSweep: (() => void) | undefined;
   private readonly info = h('div', { class: 'stage-info' });
   private readonly logBox = h('pre', {
     class: 'log',
@@ -167,12 +167,21 @@ export class StagePanel {
   constructor(
     private readonly runId: string,
     private readonly root: HTMLElement,
-    private sweeps: readonly SweepTable[],
+    sweeps: RunSweeps | readonly SweepTable[],
     /** Stages whose type writes training checkpoints. */
     private readonly checkpointStages: ReadonlySet<string> = new Set(),
     /** A stage's direct upstreams (the DAG's edges): which one kept a stage of an ended run from running. */
     private readonly needsOf?: (stageId: string) => readonly string[],
-  ) {}
+  ) {
+    this.sweeps = sweeps instanceof RunSweeps ? sweeps : new RunSweeps(runId, sweeps);
+    // Tables read again (by this panel or by the page): the shown sweep's trials and its progress line follow.
+    this.sweeps.onChange(() => {
+      this.redrawSweep?.();
+      const [shown, stage] = [this.shownState, this.shownStage];
+      if (shown && stage?.uses === 'hyperparameter-sweep')
+        this.drawInfo(shown, stage, notRunStages(shown, this.needsOf).get(stage.id));
+    });
+  }
 
   private get base(): string {
     return `/api/runs/${encodeURIComponent(this.runId)}/stages/${encodeURIComponent(this.stageId ?? '')}`;
@@ -228,13 +237,7 @@ export class StagePanel {
 
   private drawInfo(state: RunState, stage: StageState, never: NotRunReason | undefined): void {
     // A sweep's line counts its trials as their table does: a trial whose worker died reads `retrying`, not running.
-    const progress =
-      stage.status === 'running' && stage.progress
-        ? sweepStageProgress(
-            stage.progress,
-            this.sweeps.find((table) => table.stageId === stage.id),
-          )
-        : undefined;
+    const progress = stage.status === 'running' ? this.sweeps.progressOf(stage) : undefined;
     const status = never ? 'not-run' : stage.status;
     replace(
       this.info,
@@ -614,39 +617,19 @@ export class StagePanel {
     const draw = (): void => {
       for (const chart of this.charts) chart.destroy();
       this.charts = [];
-      const table = this.sweeps.find((s) => s.stageId === stage.id);
+      const table = this.sweeps.of(stage.id);
       replace(box, ...(table ? sweepView(table, this.charts) : [h('p', { class: 'muted' }, 'No trials yet.')]));
     };
     draw();
-    // A live sweep's trials come from its workflow's query: refresh them at most every 2 s.
-    if (Date.now() - this.sweepFetchedAt > SWEEP_REFRESH_MS || stage.status !== 'running') {
-      this.sweepFetchedAt = Date.now();
-      window.clearTimeout(this.sweepTimer);
-      this.sweepTimer = window.setTimeout(
-        () => {
-          getJson<{ sweeps: SweepTable[] }>(`/api/runs/${encodeURIComponent(this.runId)}/sweeps`)
-            .then((body) => {
-              // The same trials again (an ended sweep's one refresh): left as drawn, where the reader scrolled it.
-              if (JSON.stringify(body.sweeps) === JSON.stringify(this.sweeps)) return;
-              this.sweeps = body.sweeps;
-              if (this.stageId !== stage.id) return;
-              draw();
-              const shown = this.shownState;
-              if (shown && this.shownStage)
-                this.drawInfo(shown, this.shownStage, notRunStages(shown, this.needsOf).get(stage.id));
-            })
-            .catch(() => undefined);
-        },
-        stage.status === 'running' ? SWEEP_REFRESH_MS : 0,
-      );
-    }
+    this.redrawSweep = draw;
+    this.sweeps.refresh(stage.status === 'running');
     return box;
   }
 
   dispose(): void {
     this.logEvents?.close();
     this.logEvents = undefined;
-    window.clearTimeout(this.sweepTimer);
+    this.redrawSweep = undefined;
     for (const chart of this.charts) chart.destroy();
     this.charts = [];
   }
