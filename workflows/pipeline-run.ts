@@ -61,6 +61,7 @@ import {
   type ContinuedRunInput,
   type PipelineRunArgs,
   type ReadRunStatePartInput,
+  type RemoveRunStateInput,
   type RunStatePartInput,
   type SealRunStateInput,
   type StoredRunState,
@@ -116,6 +117,7 @@ interface RunStateActivities {
   writeRunStatePart(input: RunStatePartInput): Promise<void>;
   sealRunState(input: SealRunStateInput): Promise<StoredRunStateRef>;
   readRunStatePart(input: ReadRunStatePartInput): Promise<string>;
+  removeRunState(input: RemoveRunStateInput): Promise<void>;
 }
 
 const now = (): string => new Date().toISOString();
@@ -144,6 +146,11 @@ const CANCEL_ENDS_WAITING_PATCH = 'fineflow-cancel-ends-waiting-stages';
  * `retry` accepted during that write was lost.
  */
 const RECARRY_AFTER_UPDATE_PATCH = 'fineflow-recarry-after-update';
+/**
+ * patched(): runs that wrote their state again after an update (RECARRY_AFTER_UPDATE_PATCH) before this left the
+ * first write's `@state/` object, which no execution reads, until gc removed the run.
+ */
+const REMOVE_SUPERSEDED_STATE_PATCH = 'fineflow-remove-superseded-state';
 
 /**
  * `maxAttempts` is what is left of the stage's own retry budget. Dependency-unavailable failures
@@ -204,6 +211,18 @@ const runState = proxyActivities<RunStateActivities>({
     initialInterval: '1 second',
     backoffCoefficient: 2,
     maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+  },
+});
+
+/** Removing a superseded state is tidying: a few tries, then the run goes on (the object stays until gc). */
+const runStateCleanup = proxyActivities<Pick<RunStateActivities, 'removeRunState'>>({
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '10 seconds',
+    maximumAttempts: 5,
     nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
   },
 });
@@ -494,6 +513,8 @@ async function continueRunAsNew(run: RunTracker, input: PipelineRunInput): Promi
       ? await storeRunState(input, { plan: run.plan, carried }, run.runId)
       : { ...input, carried };
     if (run.changeCount === version || !patched(RECARRY_AFTER_UPDATE_PATCH)) break;
+    if (isContinuedRunInput(next) && patched(REMOVE_SUPERSEDED_STATE_PATCH))
+      await removeSupersededState(next.bucket ?? 'fineflow', run.runId, next.stored);
   }
   // The memo keeps the run's first start for `fineflow runs`; status and pipeline stay searchable.
   const info = workflowInfo();
@@ -501,6 +522,20 @@ async function continueRunAsNew(run: RunTracker, input: PipelineRunInput): Promi
     memo: { ...info.memo, startedAt: carried.startedAt },
     typedSearchAttributes: info.typedSearchAttributes,
   })(next);
+}
+
+/**
+ * Remove a state written for the next execution and then superseded (an update changed the run during the write),
+ * before the state is written again: no execution reads it, and a state written again with the same digest is written
+ * after the removal, so the object the next execution reads is never the one removed. A removal that fails is logged,
+ * not a failure of the run: the object stays until gc removes the run, as before.
+ */
+async function removeSupersededState(bucket: string, runId: string, superseded: StoredRunStateRef): Promise<void> {
+  try {
+    await runStateCleanup.removeRunState({ bucket, runId, sha256: superseded.sha256 });
+  } catch (error) {
+    log.warn('could not remove a superseded run state', { runId, uri: superseded.uri, error: String(error) });
+  }
 }
 
 /** Write the plan and carried state to the store in parts; the next execution gets only their reference. */

@@ -9,6 +9,7 @@ import {
   MAX_RUN_STATE_BYTES,
   RUN_STATE_PART_CHARS,
   type ReadRunStatePartInput,
+  type RemoveRunStateInput,
   type RunStatePartInput,
   type SealRunStateInput,
   type StoredRunState,
@@ -62,6 +63,15 @@ export async function sealRunState(store: ObjectStore, input: SealRunStateInput)
   for (let part = 0; part < input.parts; part++)
     await store.remove(runStatePartUri(input.bucket, input.runId, input.continuation, part));
   return { uri, sha256, bytes: body.length, chars: text.length, partChars: input.partChars, parts: input.parts };
+}
+
+/**
+ * Remove a sealed state no execution reads: continue-as-new wrote it, then an update changed the run and the state
+ * was taken and written again. Only `@state/<sha256>.json` of this run can be named (the digest is checked); the
+ * workflow removes it before it writes the state again, so a new state with the same digest is written after this.
+ */
+export async function removeRunState(store: ObjectStore, input: RemoveRunStateInput): Promise<void> {
+  await store.remove(runStateUri(input.bucket, input.runId, input.sha256));
 }
 
 /**

@@ -186,6 +186,48 @@ function stageEndsPerTask(history: temporal.api.history.v1.IHistory): string[][]
   return [...tasks, pending];
 }
 
+/**
+ * A run continues as new while its stage waits for a retry; its state write is held until a `retry` was accepted, so
+ * the execution writes its state again. Returns the run and how many `@state/` objects it keeps at the end.
+ */
+async function retryAtContinueAsNew(r: Recorder, name: string): Promise<{ runId: string; states: number }> {
+  let writing!: () => void;
+  const written = new Promise<void>((resolve) => (writing = resolve));
+  let retried!: () => void;
+  const accepted = new Promise<void>((resolve) => (retried = resolve));
+  const control = `replay-recarry-${r.suffix}`;
+  const worker = await r.startWorker(control, true, {
+    extraActivities: {
+      writeRunStatePart: async (input: RunStatePartInput): Promise<void> => {
+        if (input.continuation === 1) {
+          writing();
+          await accepted;
+        }
+        await writeRunStatePart(r.store, input);
+      },
+    },
+  });
+  try {
+    const runs = new RunClient(r.client, {
+      bucket: r.bucket,
+      workflowTaskQueue: taskQueueForPool(control),
+      historyEventLimit: 10,
+    });
+    const plan = r.plan(name, [
+      { id: 'flaky', uses: 'test-flaky', with: { failTimes: 1, value: 'second time' }, onFailure: 'pause' },
+    ]);
+    const runId = await runs.submit(plan);
+    await written;
+    await runs.retry(runId);
+    retried();
+    const result = (await r.client.workflow.getHandle(runId).result()) as RunState;
+    if (result.status !== 'succeeded') throw new Error(`the retried run ended ${result.status}`);
+    return { runId, states: (await r.store.list(`s3://${r.bucket}/runs/${runId}/@state/`)).length };
+  } finally {
+    await worker.stop();
+  }
+}
+
 const scenarios: Record<string, Scenario> = {
   /** Parallel branches, a stage that fails twice then succeeds, live progress signals, `when: false` skips. */
   async 'pipeline-run-retries-when'(r) {
@@ -224,43 +266,19 @@ const scenarios: Record<string, Scenario> = {
   /**
    * A retry accepted while the run continues as new: the state write is held until the retry was accepted, so the
    * execution takes the state again (the `fineflow-recarry-after-update` marker) and the next one runs the retry.
+   * Recorded before the superseded state was removed: no removal in its commands.
    */
   async 'pipeline-run-retry-at-continue-as-new'(r) {
-    let writing!: () => void;
-    const written = new Promise<void>((resolve) => (writing = resolve));
-    let retried!: () => void;
-    const accepted = new Promise<void>((resolve) => (retried = resolve));
-    const control = `replay-recarry-${r.suffix}`;
-    const worker = await r.startWorker(control, true, {
-      extraActivities: {
-        writeRunStatePart: async (input: RunStatePartInput): Promise<void> => {
-          if (input.continuation === 1) {
-            writing();
-            await accepted;
-          }
-          await writeRunStatePart(r.store, input);
-        },
-      },
-    });
-    try {
-      const runs = new RunClient(r.client, {
-        bucket: r.bucket,
-        workflowTaskQueue: taskQueueForPool(control),
-        historyEventLimit: 10,
-      });
-      const plan = r.plan('replay-retry-at-continue-as-new', [
-        { id: 'flaky', uses: 'test-flaky', with: { failTimes: 1, value: 'second time' }, onFailure: 'pause' },
-      ]);
-      const runId = await runs.submit(plan);
-      await written;
-      await runs.retry(runId);
-      retried();
-      const result = (await r.client.workflow.getHandle(runId).result()) as RunState;
-      if (result.status !== 'succeeded') throw new Error(`the retried run ended ${result.status}`);
-      return [runId];
-    } finally {
-      await worker.stop();
-    }
+    return [(await retryAtContinueAsNew(r, 'replay-retry-at-continue-as-new')).runId];
+  },
+  /**
+   * The same, recorded since the state written first is removed before it is written again (the
+   * `fineflow-remove-superseded-state` marker and a `removeRunState` activity): the run keeps one `@state/` object.
+   */
+  async 'pipeline-run-superseded-state-removed'(r) {
+    const { runId, states } = await retryAtContinueAsNew(r, 'replay-superseded-state-removed');
+    if (states !== 1) throw new Error(`the run keeps ${states} @state objects, not the one the next execution read`);
+    return [runId];
   },
   /** The same cacheable stage twice: a miss that records, then a hit. */
   async 'pipeline-run-cache'(r) {

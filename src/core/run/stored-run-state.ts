@@ -66,6 +66,14 @@ export interface SealRunStateInput {
   readonly partChars: number;
 }
 
+/** A state an execution wrote and then wrote again (an update changed the run meanwhile): no execution reads it. */
+export interface RemoveRunStateInput {
+  readonly bucket: string;
+  readonly runId: string;
+  /** The superseded object's digest (`@state/<sha256>.json`). */
+  readonly sha256: string;
+}
+
 export interface ReadRunStatePartInput {
   readonly bucket: string;
   readonly runId: string;

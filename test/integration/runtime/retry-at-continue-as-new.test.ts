@@ -5,11 +5,14 @@
  * it to the store (activities) and hands it to the next execution. A retry update that arrives while the state is being
  * written is accepted by the old execution (the caller is told so) and changes its state after the carried copy was
  * taken. Before, the next execution started from that copy: the stage went on waiting for a retry its caller had been
- * told was accepted. Here the state write is held until the retry has been accepted, then let go.
+ * told was accepted. Here the state write is held until the retry has been accepted, then let go. The state written
+ * first, superseded by the one written again, is removed before the next write: the run's `@state/` keeps only what
+ * the next execution read (it stayed until gc removed the run).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RunClient } from '../../../src/client/run-client';
+import { readRecordedRunInput } from '../../../src/client/run-input';
 import { loadConfig } from '../../../src/config';
 import type { RunState } from '../../../src/core/run/run-types';
 import { createObjectStoreFromConfig } from '../../../src/storage/minio-store';
@@ -96,5 +99,14 @@ test(
     assert.equal(result.stages[0]?.status, 'succeeded');
     assert.equal(result.stages[0]?.attempts, 2, 'the retry ran: one failed attempt, then the retried one');
     assert.equal(result.stages[0]?.outputs?.value, 'second time');
+
+    const { stored } = await readRecordedRunInput(h.client, runId);
+    assert.ok(stored, 'the next execution read its state from the store');
+    const states = await store.list(`s3://${h.config.s3.bucket}/runs/${runId}/@state/`);
+    assert.deepEqual(
+      states.map((object) => `s3://${object.bucket}/${object.key}`),
+      [stored.uri],
+      'only the state the next execution read: the superseded first write is gone',
+    );
   },
 );

@@ -30,6 +30,7 @@ const REQUIRED = [
   'pipeline-run-fan-out',
   'pipeline-run-wide-fan-out',
   'pipeline-run-continue-as-new',
+  'pipeline-run-superseded-state-removed',
   'pipeline-run-bounded-result',
   'hyperparameter-sweep',
   'hyperparameter-sweep-warm-start',

@@ -10,6 +10,7 @@ import { runStatePartUri } from '../../../src/core/storage/layout';
 import {
   readRunStatePart,
   readStoredRunState,
+  removeRunState,
   sealRunState,
   writeRunStatePart,
 } from '../../../src/storage/run-state-store';
@@ -79,6 +80,17 @@ void describe('stored run state', () => {
       (e: unknown) => e instanceof InvalidInputError && /where run .* keeps its state/.test(e.message),
     );
     await assert.rejects(readRunStatePart(s, { bucket: BUCKET, runId: RUN, ref, part: ref.parts }), InvalidInputError);
+  });
+
+  void it('a superseded state is removed by its digest, in this run only; the others stay', async () => {
+    const { s, ref } = await store('{"first":1}');
+    const kept = (await store('{"second":2}')).ref;
+    await s.putBytes(kept.uri, '{"second":2}');
+    await removeRunState(s, { bucket: BUCKET, runId: RUN, sha256: ref.sha256 });
+    assert.equal(await s.stat(ref.uri), undefined);
+    assert.ok(await s.stat(kept.uri), 'another state of the run stays');
+    for (const sha256 of ['../x', `${ref.sha256.slice(1)}/`, ref.sha256.toUpperCase()])
+      await assert.rejects(removeRunState(s, { bucket: BUCKET, runId: RUN, sha256 }), InvalidInputError, sha256);
   });
 
   void it('sealing fails when a staged part is missing or cut short', async () => {
