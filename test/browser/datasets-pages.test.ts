@@ -1,9 +1,10 @@
 /**
  * The datasets pages, served by the real UI server from an in-memory store and drawn by the real app in Chromium: the
  * list shows every prefix's versions newest first (id, sealed, objects, size, who sealed it first and again, the
- * quality verdict of the newest run that read it, failed included); a version's page shows its manifest a page at a
- * time, the runs that read it (linked) with their checks, and what changed since the version before it. With no versions, the page says how to push one. 390 and
- * 1280 px, light and dark; on a phone every value is on screen and labelled, and nothing scrolls the page sideways.
+ * quality verdict of the newest run that read it: failed checks, still reading, or the read failed); a version's page
+ * shows its manifest a page at a time, the runs that read it (linked) with their checks, and what changed since the
+ * version before it. With no versions, the page says how to push one. 390 and 1280 px, light and dark; on a phone
+ * every value is on screen and labelled, and nothing scrolls the page sideways.
  *
  * No stack needed. Run with: bash scripts/test.sh integration --quick test/browser/datasets-pages.test.ts
  */
@@ -32,11 +33,13 @@ let ui: RunningUi;
 let emptyUi: RunningUi;
 let first = '';
 let second = '';
+let third = '';
 const FAILED_RUN = 'defects-20261206-0300';
 const REPORTED_RUN = 'defects-20261206-0400';
 const READING_RUN = 'defects-20261207-0300';
 // Sorts after the others by key: the list reads the newest few records, by write time and then key.
 const FAILED_READ_RUN = 'defects-retry-0500';
+const THIRD_FAILED_RUN = 'defects-20261207-0400';
 
 before(async () => {
   const store = createMemoryObjectStore({ buckets: ['fineflow', 'datasets'] });
@@ -122,6 +125,19 @@ before(async () => {
     attempt: 1,
   };
   await store.putJson(versionReadUri('fineflow', PREFIX, second, reading.runId, reading.stage), reading);
+  // A third push, whose only reader so far failed reading it: the list's quality cell says so, not "–".
+  await store.putBytes(`${PREFIX}new/c.png`, 'c');
+  third = (
+    await sealDatasetVersion(store, 'fineflow', PREFIX, { createdBy: 'data push', now: new Date('2026-12-07T04:00Z') })
+  ).id;
+  const thirdFailed: VersionReadFailed = {
+    ...failedRead,
+    runId: THIRD_FAILED_RUN,
+    at: '2026-12-07T04:02:00.000Z',
+    startedAt: '2026-12-07T04:01:00.000Z',
+    attempt: 1,
+  };
+  await store.putJson(versionReadUri('fineflow', PREFIX, third, thirdFailed.runId, thirdFailed.stage), thirdFailed);
   ({ ui, browser } = await startBrowserUi({ runs: {}, store, bucket: 'fineflow' }));
   ({ ui: emptyUi } = await startBrowserUi({
     runs: {},
@@ -149,7 +165,7 @@ for (const viewport of VIEWPORTS) {
       const { page, errors } = await openPage(browser, colorScheme, viewport);
       try {
         await page.goto(`${ui.url}/#/datasets`);
-        await page.locator('section.dataset tbody tr').nth(1).waitFor();
+        await page.locator('section.dataset tbody tr').nth(2).waitFor();
         assert.equal(await page.locator('header nav a[aria-current="page"]').textContent(), 'Datasets');
         assert.equal(await page.locator('section.dataset h2').textContent(), PREFIX);
         const rows = await page.locator('section.dataset tbody tr').evaluateAll((trs) =>
@@ -160,17 +176,20 @@ for (const viewport of VIEWPORTS) {
         );
         assert.deepEqual(
           rows.map((r) => r.version),
-          [second, first],
+          [third, second, first],
           'newest first',
         );
-        const [newest, oldest] = rows.map((r) =>
+        const [ofThird, ofSecond, ofFirst] = rows.map((r) =>
           r.cells.map((c) => c.replace(/^(sealed|objects|size|by|quality|read by) /, '')),
         );
-        assert.equal(newest?.[0], second.slice(0, 12));
-        assert.equal(newest?.[1], '2026-12-05 00:00:00', 'when it was first sealed, as the version page says');
-        assert.equal(newest?.[2], String(OBJECTS + 1));
+        assert.equal(ofThird?.[5], 'read failed', 'its only reader failed reading it: no verdict');
+        assert.equal(ofThird?.[6], '1 run stage');
+        assert.equal(await page.locator(`tr[data-version="${third}"] .badge.read-failed`).count(), 1);
+        assert.equal(ofSecond?.[0], second.slice(0, 12));
+        assert.equal(ofSecond?.[1], '2026-12-05 00:00:00', 'when it was first sealed, as the version page says');
+        assert.equal(ofSecond?.[2], String(OBJECTS + 1));
         assert.equal(
-          newest?.[4],
+          ofSecond?.[4],
           'data push (re-sealed 2026-12-05 00:00:05 by watcher)',
           'who sealed it first, then when and who sealed it again',
         );
@@ -179,11 +198,11 @@ for (const viewport of VIEWPORTS) {
           'Sealed by',
           'a watcher or a stage seals versions too: not "Pushed by"',
         );
-        assert.equal(newest?.[5], 'reading', 'the newest reader is reading it now: no verdict yet');
-        assert.equal(newest?.[6], '5 run stages');
-        assert.equal(oldest?.[4], 'data push');
-        assert.equal(oldest?.[5], '–', 'no run read the first version');
-        if (viewport.width === 390) await assertCards(page, 'section.dataset tbody tr', 2);
+        assert.equal(ofSecond?.[5], 'reading', 'the newest reader is reading it now: no verdict yet');
+        assert.equal(ofSecond?.[6], '5 run stages');
+        assert.equal(ofFirst?.[4], 'data push');
+        assert.equal(ofFirst?.[5], '–', 'no run read the first version');
+        if (viewport.width === 390) await assertCards(page, 'section.dataset tbody tr', 3);
         await assertNoSideScroll(page);
         await screenshot(page, `datasets-list-${size}`);
         assert.deepEqual(errors, []);
