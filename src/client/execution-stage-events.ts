@@ -252,6 +252,15 @@ class ExecutionReader {
   }
 }
 
+/** Events the workflow decides on in the task after them (a stage ended, the run was asked to cancel). */
+const SEEN_KINDS: ReadonlySet<StageEvent['kind']> = new Set([
+  'succeeded',
+  'cached',
+  'failed',
+  'cancelled',
+  'cancel-requested',
+]);
+
 /** The facts the workflow's drain rule reads off a WorkflowTaskStarted event (src/core/run/history-limit.ts). */
 function taskHistory(event: HistoryEvent): WorkflowTaskHistory {
   return {
@@ -322,7 +331,11 @@ export async function executionStageEvents(
     }
     const from = reader.events.length;
     await reader.read(event, { issued: issued ?? own, seen: seen[i] ?? own });
-    if (draining(i)) reader.events.push(...reader.events.splice(from).map((e) => ({ ...e, draining: true as const })));
+    // What the task after an event decided on (a command the workflow issued was decided before it: no mark).
+    if (draining(i))
+      reader.events.push(
+        ...reader.events.splice(from).map((e) => (SEEN_KINDS.has(e.kind) ? { ...e, draining: true as const } : e)),
+      );
   }
   if (began === undefined) return reader.events;
   const beganDraining =
