@@ -286,6 +286,14 @@ export const LONG_POLL_MS = 60_000;
 /**
  * A workflow-queue poller not seen for this long has stopped: a long poll and a margin for a slow network. Temporal
  * itself keeps listing it for minutes, and until session 20 a poller counted for POLLER_GONE_AFTER_MS (90 s).
+ *
+ * Why no sooner for a worker elsewhere: DescribeTaskQueue tells only when each poller last began or ended a poll
+ * (matching's poller history is written at both, server v1.29.1 `task_queue_partition_manager.go`), never whether a
+ * poll is open now (the server's count of open polls is not in the answer; its `stats` are backlog estimates). A
+ * worker killed mid-poll ends its poll as its connection drops, so it reads as just seen: measured on the dev server,
+ * a `kill -9` at 75 s set the poller's `lastAccessTime` to 75 s, the same reading a live idle worker gives when its
+ * minute-long poll ends and it polls again. From that answer alone a dead worker and a live idle one look alike for a
+ * long poll; only a process of this host can be checked at once (its pid).
  */
 export const WORKFLOW_POLLER_GONE_AFTER_MS = LONG_POLL_MS + 10_000;
 
