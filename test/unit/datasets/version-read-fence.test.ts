@@ -18,37 +18,25 @@ import type { ObjectStore } from '../../../src/storage/object-store';
 
 const URI = `s3://fineflow/datasets/d/_versions/${'a'.repeat(64)}.reads/run-1/prepare.json`;
 
-function reading(attempt: number, at = '2026-12-07T21:00:00.000Z'): VersionReadRecord & { attempt: number } {
-  return { state: 'reading', runId: 'run-1', stage: 'prepare', at, attempt };
+/** The run's stage every record here is of. */
+const OF = { runId: 'run-1', stage: 'prepare' } as const;
+
+type Owned = VersionReadRecord & { attempt: number };
+
+function reading(attempt: number, at = '2026-12-07T21:00:00.000Z'): Owned {
+  return { state: 'reading', ...OF, at, attempt };
 }
 
-function failed(attempt: number): VersionReadRecord & { attempt: number } {
-  return {
-    state: 'failed',
-    runId: 'run-1',
-    stage: 'prepare',
-    at: '2026-12-07T21:05:00.000Z',
-    startedAt: '2026-12-07T21:00:00.000Z',
-    attempt,
-    errorType: 'FineflowCancelled',
-    error: 'the attempt timed out (Temporal stopped it)',
-  };
+function failed(attempt: number): Owned {
+  const error = 'the attempt timed out (Temporal stopped it)';
+  const when = { at: '2026-12-07T21:05:00.000Z', startedAt: '2026-12-07T21:00:00.000Z' };
+  return { state: 'failed', ...OF, ...when, attempt, errorType: 'FineflowCancelled', error };
 }
 
-function read(attempt: number): VersionReadRecord & { attempt: number } {
-  return {
-    state: 'read',
-    runId: 'run-1',
-    stage: 'prepare',
-    at: '2026-12-07T21:06:00.000Z',
-    startedAt: '2026-12-07T21:01:00.000Z',
-    attempt,
-    verdict: 'passed',
-    checks: [{ check: 'corruptFiles', outcome: 'ok', count: 0 }],
-    records: 10,
-    kept: 10,
-    classes: 2,
-  };
+function read(attempt: number): Owned {
+  const checks = [{ check: 'corruptFiles', outcome: 'ok' as const, count: 0 }];
+  const when = { at: '2026-12-07T21:06:00.000Z', startedAt: '2026-12-07T21:01:00.000Z' };
+  return { state: 'read', ...OF, ...when, attempt, verdict: 'passed', checks, records: 10, kept: 10, classes: 2 };
 }
 
 async function recordAt(store: ObjectStore): Promise<VersionReadRecord> {
@@ -60,7 +48,7 @@ test('the rule: only a record of a newer attempt refuses a write', () => {
   assert.equal(newerOwnerOf(reading(1), 1), undefined, 'its own record: reading, then read or failed');
   assert.equal(newerOwnerOf(failed(1), 2), undefined, 'a retry writes over a failed attempt');
   assert.equal(newerOwnerOf(read(2), 3), undefined);
-  const legacy: VersionReadRecord = { state: 'reading', runId: 'run-1', stage: 'prepare', at: 'x' };
+  const legacy: VersionReadRecord = { state: 'reading', ...OF, at: 'x' };
   assert.equal(newerOwnerOf(legacy, 1), undefined, 'a record written before records carried their attempt');
   assert.equal(newerOwnerOf(reading(2), 1), 2);
   assert.equal(newerOwnerOf(read(3), 2), 3);

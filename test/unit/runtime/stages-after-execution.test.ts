@@ -8,7 +8,8 @@ import { RunTracker } from '../../../src/core/run/run-tracker';
 import type { StageState } from '../../../src/core/run/run-types';
 import { stagesAfterExecution, type StageEvent } from '../../../src/core/run/stages-after-execution';
 import { unrecordedDecisions } from '../../../src/core/run/unrecorded-decisions';
-import { makePlan } from '../../fixtures/runtime/plans';
+import type { JsonValue } from '../../../src/core/spec/plan-types';
+import { makePlan, type StageSketch } from '../../fixtures/runtime/plans';
 
 const plan = makePlan('p', [
   { id: 'a' },
@@ -19,6 +20,22 @@ const plan = makePlan('p', [
 const begun = (): StageState[] => [
   ...new RunTracker({ plan, trigger: { kind: 'manual' } }, 'r', 'T0').snapshot().stages,
 ];
+
+/**
+ * A run of `stages` with `params` as a terminated run's reader sees it: its stages at the start, and what an
+ * execution's events make of them with the workflow's own decisions (`when`, fan-outs, the finally phase).
+ */
+function decidingRun(stages: readonly StageSketch[], params: { readonly [name: string]: JsonValue }) {
+  const decidingPlan = makePlan('p', stages, params);
+  const input = { plan: decidingPlan, trigger: { kind: 'manual' as const } };
+  const start = new RunTracker(input, 'r', 'T0').snapshot().stages;
+  const after = (events: readonly StageEvent[], from: readonly StageState[] = start): StageState[] =>
+    stagesAfterExecution(decidingPlan.stages, from, events, unrecordedDecisions(input, 'r', params));
+  /** The stages after `events`, by id. */
+  const read = (events: readonly StageEvent[]): Map<string, StageState> => new Map(after(events).map((s) => [s.id, s]));
+  return { plan: decidingPlan, start, after, read };
+}
+
 const row = (s: StageState | undefined) => [
   s?.status,
   s?.attempts,
@@ -172,8 +189,7 @@ test('a dependency outage past its budget fails the stage as the workflow does; 
 });
 
 test('with the workflow decisions: a false `when` skips, a fan-out expands and gathers, at the events times', () => {
-  const decisionsPlan = makePlan(
-    'p',
+  const run = decidingRun(
     [
       { id: 'a' },
       { id: 'deploy', needs: ['a'], when: '${{ params.deploy }}' },
@@ -182,8 +198,6 @@ test('with the workflow decisions: a false `when` skips, a fan-out expands and g
     ],
     { deploy: false },
   );
-  const input = { plan: decisionsPlan, trigger: { kind: 'manual' as const } };
-  const start = new RunTracker(input, 'r', 'T0').snapshot().stages;
   const done = (stageId: string, at: string, value: string): StageEvent => ({
     kind: 'succeeded',
     stageId,
@@ -200,12 +214,7 @@ test('with the workflow decisions: a false `when` skips, a fan-out expands and g
     done('fan.1', 'T2', 'y'),
     done('fan.0', 'T3', 'x'),
   ];
-  const stages = stagesAfterExecution(
-    decisionsPlan.stages,
-    start,
-    events,
-    unrecordedDecisions(input, 'r', { deploy: false }),
-  );
+  const stages = run.after(events);
   const byId = new Map(stages.map((s) => [s.id, s]));
   assert.deepEqual(
     ['deploy', 'after'].map((id) => [byId.get(id)?.status, byId.get(id)?.reason, byId.get(id)?.endedAt]),
@@ -221,33 +230,24 @@ test('with the workflow decisions: a false `when` skips, a fan-out expands and g
   assert.deepEqual(row(byId.get('fan')), ['succeeded', 1, 'T1', 'T3', undefined, undefined]);
   assert.deepEqual(byId.get('fan')?.outputs?.value, ['x', 'y']);
   // Without the decisions (before): none of that shows.
-  const before = stagesAfterExecution(decisionsPlan.stages, start, events);
+  const before = stagesAfterExecution(run.plan.stages, run.start, events);
   assert.deepEqual(
     before.map((s) => s.status),
     ['succeeded', 'pending', 'pending', 'pending'],
   );
 });
 
+/** Two normal stages, then a finally stage under a `when` and one without. */
+const FINALLY_STAGES: readonly StageSketch[] = [
+  { id: 'a' },
+  { id: 'b', needs: ['a'] },
+  { id: 'notify', finally: true, when: '${{ params.notify }}' },
+  { id: 'cleanup', finally: true },
+];
+
 test('the finally phase: once the normal stages ended, a false `when` skips a finally stage, not before', () => {
-  const finallyPlan = makePlan(
-    'p',
-    [
-      { id: 'a' },
-      { id: 'b', needs: ['a'] },
-      { id: 'notify', finally: true, when: '${{ params.notify }}' },
-      { id: 'cleanup', finally: true },
-    ],
-    { notify: false },
-  );
-  const input = { plan: finallyPlan, trigger: { kind: 'manual' as const } };
-  const start = new RunTracker(input, 'r', 'T0').snapshot().stages;
+  const { read } = decidingRun(FINALLY_STAGES, { notify: false });
   const error = { type: 'FineflowInvalidInput', message: 'bad' };
-  const read = (events: StageEvent[]) =>
-    new Map(
-      stagesAfterExecution(finallyPlan.stages, start, events, unrecordedDecisions(input, 'r', { notify: false })).map(
-        (s) => [s.id, s],
-      ),
-    );
   // While a normal stage runs, the finally stages wait.
   const running = read([
     { kind: 'began', at: 'T0' },
@@ -271,24 +271,7 @@ test('the finally phase: once the normal stages ended, a false `when` skips a fi
 });
 
 test('the finally phase of a cancelled run: once the stages it stopped settled, a false `when` skips', () => {
-  const finallyPlan = makePlan(
-    'p',
-    [
-      { id: 'a' },
-      { id: 'b', needs: ['a'] },
-      { id: 'notify', finally: true, when: '${{ params.notify }}' },
-      { id: 'cleanup', finally: true },
-    ],
-    { notify: false },
-  );
-  const input = { plan: finallyPlan, trigger: { kind: 'manual' as const } };
-  const start = new RunTracker(input, 'r', 'T0').snapshot().stages;
-  const read = (events: StageEvent[]) =>
-    new Map(
-      stagesAfterExecution(finallyPlan.stages, start, events, unrecordedDecisions(input, 'r', { notify: false })).map(
-        (s) => [s.id, s],
-      ),
-    );
+  const { read } = decidingRun(FINALLY_STAGES, { notify: false });
   const began: StageEvent[] = [
     { kind: 'began', at: 'T0' },
     { kind: 'started', stageId: 'a', at: 'T0' },
@@ -316,8 +299,8 @@ test('the finally phase of a cancelled run: once the stages it stopped settled, 
 });
 
 test('a decision before a `retry --set` reads the params as they were; one after it, the new ones', () => {
-  const setPlan = makePlan(
-    'p',
+  // The params the execution began with; the set comes as the `retried` event's.
+  const run = decidingRun(
     [
       { id: 'a' },
       { id: 'deploy', needs: ['a'], when: '${{ params.deploy }}' },
@@ -326,27 +309,17 @@ test('a decision before a `retry --set` reads the params as they were; one after
     ],
     { deploy: false },
   );
-  const input = { plan: setPlan, trigger: { kind: 'manual' as const } };
-  const start = new RunTracker(input, 'r', 'T0').snapshot().stages;
   const error = { type: 'FineflowInvalidInput', message: 'bad' };
-  const read = new Map(
-    stagesAfterExecution(
-      setPlan.stages,
-      start,
-      [
-        { kind: 'began', at: 'T0' },
-        { kind: 'started', stageId: 'a', at: 'T0' },
-        { kind: 'succeeded', stageId: 'a', at: 'T1', outputs: {} },
-        { kind: 'started', stageId: 'check', at: 'T1' },
-        { kind: 'failed', stageId: 'check', at: 'T2', error, attempt: 1 },
-        { kind: 'retried', stageId: 'check', params: { deploy: true } },
-        { kind: 'started', stageId: 'check', at: 'T3' },
-        { kind: 'succeeded', stageId: 'check', at: 'T4', outputs: {} },
-      ],
-      // The params the execution began with; the set comes as the `retried` event's.
-      unrecordedDecisions(input, 'r', { deploy: false }),
-    ).map((s) => [s.id, s]),
-  );
+  const read = run.read([
+    { kind: 'began', at: 'T0' },
+    { kind: 'started', stageId: 'a', at: 'T0' },
+    { kind: 'succeeded', stageId: 'a', at: 'T1', outputs: {} },
+    { kind: 'started', stageId: 'check', at: 'T1' },
+    { kind: 'failed', stageId: 'check', at: 'T2', error, attempt: 1 },
+    { kind: 'retried', stageId: 'check', params: { deploy: true } },
+    { kind: 'started', stageId: 'check', at: 'T3' },
+    { kind: 'succeeded', stageId: 'check', at: 'T4', outputs: {} },
+  ]);
   assert.deepEqual(
     ['deploy', 'late'].map((id) => [read.get(id)?.status, read.get(id)?.reason]),
     [
@@ -357,8 +330,7 @@ test('a decision before a `retry --set` reads the params as they were; one after
 });
 
 test('an execution draining towards continue-as-new decides nothing of its main phase; its finally phase still comes', () => {
-  const drainPlan = makePlan(
-    'p',
+  const run = decidingRun(
     [
       { id: 'a' },
       { id: 'slow' },
@@ -368,14 +340,7 @@ test('an execution draining towards continue-as-new decides nothing of its main 
     ],
     { deploy: false },
   );
-  const input = { plan: drainPlan, trigger: { kind: 'manual' as const } };
-  const start = new RunTracker(input, 'r', 'T0').snapshot().stages;
-  const read = (events: StageEvent[]) =>
-    new Map(
-      stagesAfterExecution(drainPlan.stages, start, events, unrecordedDecisions(input, 'r', { deploy: false })).map(
-        (s) => [s.id, s.status],
-      ),
-    );
+  const read = (events: StageEvent[]) => new Map(run.after(events).map((s) => [s.id, s.status]));
   const began: StageEvent[] = [
     { kind: 'began', at: 'T0' },
     { kind: 'started', stageId: 'a', at: 'T0' },
@@ -406,11 +371,9 @@ test('an execution draining towards continue-as-new decides nothing of its main 
     ['pending', 'failed', 'skipped'],
   );
   // A continued execution that began draining (Temporal suggested it at once) decides nothing at its start either.
-  const continued = stagesAfterExecution(
-    drainPlan.stages,
-    start.map((s) => (s.id === 'a' ? { ...s, status: 'succeeded' as const } : s)),
+  const continued = run.after(
     [{ kind: 'began', at: 'T0', draining: true }],
-    unrecordedDecisions(input, 'r', { deploy: false }),
+    run.start.map((s) => (s.id === 'a' ? { ...s, status: 'succeeded' as const } : s)),
   );
   assert.equal(continued.find((s) => s.id === 'deploy')?.status, 'pending');
 });
