@@ -237,8 +237,14 @@ function defaultArchitecture(shape: readonly number[]): ModelArchitecture {
   return { kind: 'mlp', inputShape: [featureLength(shape)] };
 }
 
+/** Where an `inheritFrom` request started: the other request's key and the epoch its checkpoint ended. */
+export interface InheritedStart {
+  readonly requestKey: string;
+  readonly epoch: number;
+}
+
 /** Fingerprint of what determines a run's trajectory; a checkpoint only resumes into the same request. */
-export function requestKeyOf(request: TrainingRequest): string {
+export function requestKeyOf(request: TrainingRequest, inherited?: InheritedStart): string {
   const identity = {
     mode: request.mode,
     baseModelUri: request.baseModelUri ?? null,
@@ -249,6 +255,7 @@ export function requestKeyOf(request: TrainingRequest): string {
     // Only when set, so the keys (and checkpoints) of ordinary requests stay as they were.
     ...(request.crossValidationFold ? { crossValidationFold: request.crossValidationFold } : {}),
     ...(request.keepHead ? { keepHead: request.keepHead } : {}),
+    ...(inherited ? { inheritedFrom: { requestKey: inherited.requestKey, epoch: inherited.epoch } } : {}),
   };
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
 }
@@ -354,6 +361,52 @@ async function checkpointToResume(
   return resume;
 }
 
+/**
+ * The start an `inheritFrom` request takes from another request's checkpoint: its weights, its best weights and its
+ * place in training, with a fresh optimizer and fresh early-stopping counters. Refused, naming the checkpoint, when
+ * this request's model or phases cannot take it.
+ */
+async function checkpointToInherit(
+  store: ObjectStore,
+  request: TrainingRequest,
+  model: LayersModel,
+  hyperparameters: Hyperparameters,
+): Promise<{ readonly origin: InheritedStart; readonly start: Omit<Checkpoint, 'requestKey'> } | undefined> {
+  if (!request.inheritFrom) return undefined;
+  const directory = await findCheckpoint(store, request.inheritFrom);
+  if (!directory)
+    throw new InvalidInputError(`inheritFrom names ${request.inheritFrom}, where no checkpoint is`, {
+      uri: request.inheritFrom,
+    });
+  const parent = await readCheckpoint(store, directory);
+  const refuse = (why: string) =>
+    new InvalidInputError(`checkpoint ${directory} cannot start this request: ${why}`, { uri: directory });
+  const saved = new Map(parent.weights.map((array) => [array.name, array.shape.join('x')]));
+  for (const weight of model.weights) {
+    const shape = saved.get(weight.originalName);
+    if (shape === undefined) throw refuse(`it has no weights ${weight.originalName} (another architecture)`);
+    if (shape !== weight.shape.join('x'))
+      throw refuse(`its ${weight.originalName} is ${shape}, this model's is ${weight.shape.join('x')}`);
+  }
+  if (saved.size !== model.weights.length) throw refuse('it holds weights this model does not have');
+  const phases = planPhases(model, request.mode, hyperparameters);
+  const phase = phases[parent.state.phaseIndex];
+  if (!phase || parent.state.epochsDoneInPhase >= phase.epochs)
+    throw refuse(
+      `it ended epoch ${parent.state.epochsDone} (phase ${parent.state.phaseIndex + 1}), where this request's ` +
+        `${phases.reduce((sum, each) => sum + each.epochs, 0)} epochs leave nothing to train`,
+    );
+  return {
+    origin: { requestKey: parent.requestKey, epoch: parent.state.epochsDone },
+    start: {
+      state: { ...parent.state, epochsWithoutImprovement: 0, stoppedEarly: false },
+      weights: parent.weights,
+      optimizer: request.inheritOptimizer === true ? parent.optimizer : [],
+      ...(parent.bestWeights ? { bestWeights: parent.bestWeights } : {}),
+    },
+  };
+}
+
 /** The loop's checkpoint settings for the request's `checkpoint` option. */
 function loopCheckpointOf(store: ObjectStore, request: TrainingRequest): Pick<LoopOptions, 'checkpoint'> {
   if (!request.checkpoint) return {};
@@ -381,8 +434,10 @@ export async function trainModel(
   const manifest = await readManifest(store, request.datasetUri);
   const { train, validation } = await trainingSources(store, request, manifest);
   const model = await initialModel(tf, store, request, manifest);
-  const requestKey = requestKeyOf(request);
-  const resume = await checkpointToResume(store, request, requestKey);
+  const inherited = await checkpointToInherit(store, request, model, hyperparameters);
+  const requestKey = requestKeyOf(request, inherited?.origin);
+  const inheritedResume = inherited && { ...inherited.start, requestKey };
+  const resume = (await checkpointToResume(store, request, requestKey)) ?? inheritedResume;
 
   const loop = await runTrainingLoop({
     tf,
@@ -394,6 +449,7 @@ export async function trainModel(
     numClasses: manifest.classes.length,
     requestKey,
     ...(resume ? { resume } : {}),
+    ...(resume && resume === inheritedResume ? { resumeOptimizerIfItFits: true } : {}),
     ...loopCheckpointOf(store, request),
     ...(callbacks.onEpoch ? { onEpoch: callbacks.onEpoch } : {}),
     ...(callbacks.signal ? { signal: callbacks.signal } : {}),

@@ -87,6 +87,11 @@ export interface LoopOptions {
   readonly numClasses: number;
   readonly requestKey: string;
   readonly resume?: Checkpoint;
+  /**
+   * `resume` came from another request (`inheritFrom`): its optimizer state is taken only when this phase's optimizer
+   * has the same slots (same optimizer, same trainable weights), else the optimizer starts fresh.
+   */
+  readonly resumeOptimizerIfItFits?: boolean;
   /** `keepLast`: after each checkpoint, remove all but the newest N and the best epoch's; absent = keep all. */
   readonly checkpoint?: {
     readonly store: ObjectStore;
@@ -399,7 +404,7 @@ class TrainingRun {
     this.engineFallbackReason = fallbackReason;
     try {
       if (resumingThisPhase && options.resume && options.resume.optimizer.length > 0)
-        await engine.setOptimizerWeights(options.resume.optimizer);
+        await this.resumeOptimizer(engine, options.resume.optimizer);
       const phaseAlreadyEnded = resumingThisPhase && this.state.stoppedEarly; // resumed from its last checkpoint
       for (
         let epochInPhase = this.state.epochsDoneInPhase;
@@ -414,6 +419,15 @@ class TrainingRun {
       engine.dispose();
     }
     this.endPhase(phaseIndex);
+  }
+
+  private async resumeOptimizer(engine: StepEngine, arrays: readonly NamedArray[]): Promise<void> {
+    if (!this.options.resumeOptimizerIfItFits) return engine.setOptimizerWeights(arrays);
+    const fresh = await engine.optimizerWeights();
+    const fits =
+      fresh.length === arrays.length &&
+      fresh.every((slot, i) => slot.shape.join('x') === (arrays[i] as NamedArray).shape.join('x'));
+    if (fits) await engine.setOptimizerWeights(arrays);
   }
 
   /**

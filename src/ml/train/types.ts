@@ -166,6 +166,22 @@ export interface TrainingRequest {
   readonly checkpoint?: CheckpointOptions;
   /** A checkpoint directory, or the checkpoint prefix (its latest.json is followed). */
   readonly resumeFrom?: string;
+  /**
+   * Start from another request's checkpoint (a directory, or a prefix whose latest.json is followed): its weights
+   * and its place in training (epoch, phase, step) carry over and these hyperparameters train the rest; the
+   * optimizer starts fresh unless `inheritOptimizer` says otherwise. What a population-based search's "exploit"
+   * step does. The model must have the same weights (names and shapes); the phases must have the same lengths. Part
+   * of the request key, so this run's own checkpoints never resume a run that started elsewhere; with `resumeFrom`
+   * too, a checkpoint of this very request is resumed when there is one.
+   */
+  readonly inheritFrom?: string;
+  /**
+   * With `inheritFrom`: carry the checkpoint's optimizer state too (its moments and step count) when this request's
+   * optimizer has the same slots (the same optimizer over the same trainable weights); otherwise it starts fresh.
+   * The graph engine checks the fit; the eager engine's optimizers make their slots at the first step, so there it
+   * always starts fresh.
+   */
+  readonly inheritOptimizer?: boolean;
   readonly hyperparameters: Hyperparameters;
   /** Bucket of the model registry, for `registry://` base models. */
   readonly registryBucket: string;

@@ -168,6 +168,102 @@ describe('training', () => {
     );
   });
 
+  it("starts from another request's checkpoint with inheritFrom: its weights and epoch, new hyperparameters", async () => {
+    const store = createMemoryObjectStore();
+    const { manifestUri } = await writeDataset(store, 's3://b/blobs', {
+      train: blobs(64, 1),
+      validation: blobs(16, 2),
+    });
+    const request = (
+      outputUri: string,
+      learningRate: number,
+      extra: Partial<TrainingRequest> = {},
+    ): TrainingRequest => ({
+      mode: 'from-scratch',
+      architecture: { kind: 'mlp', inputShape: [6], hidden: [8] },
+      datasetUri: manifestUri,
+      outputUri,
+      registryBucket: 'b',
+      hyperparameters: { epochs: 4, batchSize: 16, learningRate, seed: 3 },
+      ...extra,
+    });
+    const parent = await trainModel(
+      store,
+      request('s3://b/parent', 0.05, { checkpoint: { uri: 's3://b/parent-ckpt', everyEpochs: 1 } }),
+    );
+    const seen: number[] = [];
+    const child = await trainModel(
+      store,
+      request('s3://b/child', 0.01, {
+        inheritFrom: 's3://b/parent-ckpt/epoch-0002',
+        checkpoint: { uri: 's3://b/child-ckpt', everyEpochs: 1 },
+      }),
+      { onEpoch: (progress) => void seen.push(progress.epoch) },
+    );
+    // Epochs 3 and 4 only, under the child's learning rate; the first two are the parent's.
+    assert.deepEqual(seen, [3, 4]);
+    assert.equal(child.resumedFromEpoch, 2);
+    assert.deepEqual(
+      child.epochs.slice(0, 2).map((epoch) => epoch.validationAccuracy),
+      parent.epochs.slice(0, 2).map((epoch) => epoch.validationAccuracy),
+    );
+    assert.ok(child.epochs.slice(2).every((epoch) => Math.abs(epoch.learningRate - 0.01) < 1e-9));
+    // Started from epoch 2's weights, not a fresh init: its first epoch continues the parent's loss.
+    const [, second, third] = child.epochs;
+    assert.ok(
+      third && second && third.trainLoss <= second.trainLoss * 1.2,
+      `${third?.trainLoss} vs ${second?.trainLoss}`,
+    );
+    // Its own checkpoints are keyed by where it started: resuming the child resumes it, never a fresh run's.
+    const own = await readCheckpoint(store, (await findCheckpoint(store, 's3://b/child-ckpt')) as string);
+    const parentKey = (await readCheckpoint(store, 's3://b/parent-ckpt/epoch-0002')).requestKey;
+    assert.notEqual(own.requestKey, parentKey);
+    await assert.rejects(
+      trainModel(store, { ...request('s3://b/x', 0.01), resumeFrom: 's3://b/child-ckpt' }),
+      /different training request/,
+    );
+    const resumed = await trainModel(
+      store,
+      request('s3://b/child-again', 0.01, {
+        inheritFrom: 's3://b/parent-ckpt/epoch-0002',
+        resumeFrom: 's3://b/child-ckpt',
+      }),
+    );
+    assert.equal(resumed.resumedFromEpoch, 4);
+    // With the optimizer's state carried too and the same hyperparameters, the run is the parent's, epoch for epoch.
+    const again = await trainModel(
+      store,
+      request('s3://b/same', 0.05, { inheritFrom: 's3://b/parent-ckpt/epoch-0002', inheritOptimizer: true }),
+    );
+    const restarted = await trainModel(
+      store,
+      request('s3://b/restarted', 0.05, { inheritFrom: 's3://b/parent-ckpt/epoch-0002' }),
+    );
+    assert.notEqual(restarted.epochs[2]?.trainLoss, parent.epochs[2]?.trainLoss, 'a fresh optimizer steps differently');
+    // The graph engine's optimizer names its slots up front, so a fit is checked; tfjs's eager optimizers make theirs
+    // at the first step, so there the optimizer starts fresh, as documented.
+    assert.deepEqual(
+      again.epochs.map((epoch) => epoch.validationLoss),
+      (again.engine === 'graph' ? parent : restarted).epochs.map((epoch) => epoch.validationLoss),
+    );
+    // Refused, naming the checkpoint: another architecture, or nothing left to train.
+    await assert.rejects(
+      trainModel(store, {
+        ...request('s3://b/y', 0.01, { inheritFrom: 's3://b/parent-ckpt/epoch-0002' }),
+        architecture: { kind: 'mlp', inputShape: [6], hidden: [5] },
+      }),
+      /checkpoint s3:\/\/b\/parent-ckpt\/epoch-0002 cannot start this request: its .* is 6x8, this model's is 6x5/,
+    );
+    await assert.rejects(
+      trainModel(store, request('s3://b/z', 0.01, { inheritFrom: 's3://b/parent-ckpt/epoch-0004' })),
+      /cannot start this request: it ended epoch 4 .* leave nothing to train/,
+    );
+    await assert.rejects(
+      trainModel(store, request('s3://b/w', 0.01, { inheritFrom: 's3://b/nowhere' })),
+      /inheritFrom names s3:\/\/b\/nowhere, where no checkpoint is/,
+    );
+  });
+
   it('stops early on a plateau and restores the best weights', async () => {
     const store = createMemoryObjectStore();
     const { manifestUri } = await writeDataset(store, 's3://b/blobs', {
