@@ -265,6 +265,7 @@ function main(argv: readonly string[]): void {
   const asha = flag(argv, '--asha');
   const gp = flag(argv, '--gp');
   const dyhpo = flag(argv, '--dyhpo');
+  const inherit = flag(argv, '--inherit');
   const scenario = parseScenario(flag(argv, '--scenario'));
   const range = parseSeedRange(firstSeed, seeds);
   if (argv.includes('--check-cache')) {
@@ -297,6 +298,7 @@ function main(argv: readonly string[]): void {
             seeds: range.count,
             ...(gp ? { gp } : {}),
             ...(dyhpo ? { dyhpo } : {}),
+            ...(inherit ? { inherit } : {}),
             ...(tpe || asha ? { variant: { ...(tpe ? { tpe } : {}), ...(asha ? { asha } : {}) } } : {}),
             ...(methodIds ? { methods: methodIds } : {}),
           }),

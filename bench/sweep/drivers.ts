@@ -148,7 +148,8 @@ export async function fineflowHistory(
     .reverse();
 }
 
-function fineflowSweep(
+/** The controller's state at the start of a Fineflow method's sweep (the sweep stage's defaults, as the bench runs it). */
+export function fineflowSweep(
   method: FineflowMethod,
   space: Readonly<Record<string, unknown>>,
   seed: number,

@@ -12,7 +12,8 @@
  * seeds 1…N), `--first-seed F`, `--methods m1,m2` (`fineflow-gp-asha`, the GP searcher, `fineflow-dyhpo`, the
  * DyHPO-style comparison scheduler of ./dyhpo.ts, `fineflow-tpe-asha-brackets`, Hyperband brackets over promotion, and
  * `fineflow-tpe-asha-tpe-score`, promotion's second chance by TPE's score, and `fineflow-tpe-asha-adaptive-rung`, the
- * adaptive first rung, run only when named), `--gp JSON`, `--dyhpo JSON`, `--tpe JSON` and `--asha JSON` (a variant of Fineflow
+ * adaptive first rung, `fineflow-tpe-asha-inherit`, checkpoint inheritance of ./inherit.ts, run only when named),
+ * `--gp JSON`, `--dyhpo JSON`, `--inherit JSON`, `--tpe JSON` and `--asha JSON` (a variant of Fineflow
  * TPE+ASHA, run beside the default and compared with it seed by seed), `--no-optuna`, `--progress`,
  * `--scenario retrain` (sweeps seeded from an earlier sweep's trials: {@link RETRAIN_METHODS}), `--scenario
  * retrain-moved` (the earlier sweep ran on data that moved since: `moved` in ./objectives.ts),
@@ -33,6 +34,7 @@ import type { PriorTrial } from '../../src/core/sweep/warm-start';
 import {
   fineflowHistory,
   runDyhpoSweep,
+  fineflowSweep,
   runFineflowSweep,
   OptunaDriver,
   type FineflowMethod,
@@ -44,6 +46,7 @@ import { conflictingKeys, formatConflict, readNumberedCurves } from './curve-cac
 import { preparedFromSnapshot } from './prepared-snapshot';
 import { anytimeArea, bestAt, ratioOfMedians, spread, type SweepRun } from './sweep-stats';
 import type { DyhpoOptions } from './dyhpo';
+import { DEFAULT_INHERIT_OPTIONS, parseInheritOptions, runInheritSweep, type InheritOptions } from './inherit';
 import { TrialEvaluator } from './trial-evaluator';
 
 export type MethodId =
@@ -58,6 +61,7 @@ export type MethodId =
   | 'fineflow-variant'
   | 'fineflow-gp-asha'
   | 'fineflow-dyhpo'
+  | 'fineflow-tpe-asha-inherit'
   | 'random'
   | 'optuna-tpe-sha'
   | 'optuna-tpe-hyperband'
@@ -74,6 +78,8 @@ export interface MethodSpec {
   readonly optuna?: OptunaPruner;
   /** The DyHPO-style scheduler of ./dyhpo.ts (a comparison method, not a sweep-stage algorithm) and its settings. */
   readonly dyhpo?: Partial<DyhpoOptions>;
+  /** Checkpoint inheritance beside the default (./inherit.ts, a bench prototype): its settings. */
+  readonly inherit?: InheritOptions;
   /** Retrain scenario: the sweep starts from the history of an earlier sweep (see {@link RETRAIN_METHODS}). */
   readonly warm?: boolean;
   /**
@@ -148,6 +154,14 @@ export const METHODS: readonly MethodSpec[] = [
     id: 'fineflow-dyhpo',
     label: 'DyHPO-style scheduler (comparison)',
     dyhpo: {},
+    onRequest: true,
+  },
+  {
+    // Session 22's prototype (./inherit.ts): children trained from the best trials' checkpoints, PBT-style.
+    id: 'fineflow-tpe-asha-inherit',
+    label: 'Fineflow TPE+ASHA + checkpoint inheritance',
+    fineflow: { algorithm: 'tpe', earlyStopping: 'asha' },
+    inherit: DEFAULT_INHERIT_OPTIONS,
     onRequest: true,
   },
   { id: 'random', label: 'random (no stopping)', fineflow: { algorithm: 'random', earlyStopping: 'none' } },
@@ -350,6 +364,16 @@ export function withDyhpoSettings(method: MethodSpec, json: string): MethodSpec 
   return { ...method, label: `${method.label} ${json}`, dyhpo: { ...method.dyhpo, ...dyhpo } };
 }
 
+/**
+ * `--inherit JSON`: settings of checkpoint inheritance (./inherit.ts `InheritOptions`, e.g. `{"share":0.3}`) for the
+ * `fineflow-tpe-asha-inherit` row, whose label then shows them. Throws naming the flag when not valid.
+ */
+export function withInheritSettings(method: MethodSpec, json: string): MethodSpec {
+  if (!method.inherit) return method;
+  const inherit = parseInheritOptions({ ...method.inherit, ...jsonObjectFlag('--inherit', json, '{"share":0.3}') });
+  return { ...method, label: `${method.label} ${json}`, inherit };
+}
+
 /** Trials running at once in every method. */
 const PARALLELISM = 2;
 /** A sweep that spends this many trial budgets of epochs without reaching the target gives up. */
@@ -371,6 +395,8 @@ export interface RealBenchOptions {
   readonly gp?: string;
   /** Settings of the DyHPO-style scheduler for the `fineflow-dyhpo` row (`--dyhpo JSON`, see {@link withDyhpoSettings}). */
   readonly dyhpo?: string;
+  /** Settings of checkpoint inheritance for its row (`--inherit JSON`, see {@link withInheritSettings}). */
+  readonly inherit?: string;
   readonly calibrate?: boolean;
   readonly fresh?: boolean;
   /** cold (default): every sweep starts from nothing; retrain: see {@link RETRAIN_METHODS}. */
@@ -576,7 +602,16 @@ async function benchObjective(
           evaluator.valueAt(params, seed, epoch);
         const priors = method.warm ? await history(seed, method.historyFrom) : undefined;
         let last: SweepRun;
-        if (method.fineflow)
+        if (method.fineflow && method.inherit)
+          last = await runInheritSweep(
+            fineflowSweep(method.fineflow, objective.space, seed, budget),
+            objective.space,
+            seed,
+            budget,
+            (lineage, epoch) => evaluator.lineageValueAt(lineage, seed, epoch),
+            method.inherit,
+          );
+        else if (method.fineflow)
           last = await runFineflowSweep(
             method.fineflow,
             objective.space,
@@ -692,6 +727,7 @@ export function formatObjectiveTable(result: ObjectiveResult, horizon: number): 
     ['fineflow-tpe-asha-loss-rank', 'rungs ranked by loss'],
     ['fineflow-gp-asha', 'Fineflow GP+ASHA'],
     ['fineflow-dyhpo', 'DyHPO-style scheduler'],
+    ['fineflow-tpe-asha-inherit', 'checkpoint inheritance'],
   ] as const) {
     const runs = result.runs[id];
     if (runs && base)
@@ -805,9 +841,9 @@ export async function benchRealSweeps(options: RealBenchOptions = {}): Promise<O
   const chosen = pool.filter((m) => (options.methods ? options.methods.includes(m.id) : !m.onRequest));
   if (warm && options.variant)
     throw new RangeError(`--tpe/--asha: variants run in the cold scenario only; drop --scenario ${scenario}`);
-  const withGp = (
-    options.gp === undefined ? chosen : chosen.map((method) => withGpSettings(method, options.gp ?? ''))
-  ).map((method) => (options.dyhpo === undefined ? method : withDyhpoSettings(method, options.dyhpo)));
+  const withGp = (options.gp === undefined ? chosen : chosen.map((method) => withGpSettings(method, options.gp ?? '')))
+    .map((method) => (options.dyhpo === undefined ? method : withDyhpoSettings(method, options.dyhpo)))
+    .map((method) => (options.inherit === undefined ? method : withInheritSettings(method, options.inherit)));
   const methods = options.variant ? withVariant(withGp, options.variant) : withGp;
   if (scenario === 'retrain')
     log(

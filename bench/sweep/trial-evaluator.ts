@@ -26,13 +26,17 @@
  * written with the full budget, a process picks up the lines others appended before it trains a key and adopts one
  * that arrived while it trained, and every line records the engine that trained it ({@link BENCH_TRAIN_ENGINE}).
  */
+import { createHash } from 'node:crypto';
 import type { ParameterValues } from '../../src/core/sweep/space';
 import { canonicalJson } from '../../src/canonical-json';
+import { checkpointDirectory, listCheckpointEpochs } from '../../src/ml/train/checkpoint';
 import { trainModel } from '../../src/ml/train/fine-tune';
+import type { TrainingRequest } from '../../src/ml/train/types';
 import type { ObjectStore } from '../../src/storage/object-store';
 import { CurveCacheFile, type CachedCurve } from './curve-cache';
 import type { BenchObjective, PreparedObjective } from './objectives';
 import { BENCH_TRAIN_ENGINE } from './train-engine';
+import type { LineageStep } from './inherit';
 
 export { readCurveCache, type CachedCurve } from './curve-cache';
 export { BENCH_TRAIN_ENGINE } from './train-engine';
@@ -100,6 +104,88 @@ export class TrialEvaluator {
     }
     this.curves.set(key, curve);
     return curve[epoch - 1] as number;
+  }
+
+  /**
+   * Validation accuracy after `epoch` of a lineage (./inherit.ts): its first segment trained from the start, each
+   * later one from the checkpoint the previous segments reached at its `fromEpoch`, with its own hyperparameters.
+   * A one-segment lineage is a plain trial ({@link valueAt}, the same cache line). A lineage's curve holds the
+   * inherited epochs' values too, so it is a full-budget line like any other; its key names every segment.
+   */
+  async lineageValueAt(lineage: readonly LineageStep[], seed: number, epoch: number): Promise<number> {
+    const last = lineage[lineage.length - 1];
+    if (!last) throw new RangeError('a lineage has at least one segment');
+    if (lineage.length === 1) return this.valueAt(last.params, seed, epoch);
+    if (!Number.isInteger(epoch) || epoch <= last.fromEpoch || epoch > this.objective.epochsPerTrial)
+      throw new RangeError(`epoch ${epoch} is outside ${last.fromEpoch + 1}..${this.objective.epochsPerTrial}`);
+    this.stats.requests++;
+    const key = this.lineageKey(lineage, seed);
+    let curve = this.known(key);
+    if (!curve) {
+      const line: CachedCurve = { key, ...(await this.trainLineage(lineage, seed)) };
+      const used = this.cache ? this.cache.record(line) : line;
+      if (used !== line) this.stats.adopted++;
+      curve = used.curve;
+    }
+    this.curves.set(key, curve);
+    return curve[epoch - 1] as number;
+  }
+
+  private lineageKey(lineage: readonly LineageStep[], seed: number): string {
+    if (lineage.length === 1) return this.key((lineage[0] as LineageStep).params, seed);
+    return canonicalJson([
+      this.objective.id,
+      this.objective.version,
+      'lineage',
+      lineage.map((step) => [step.params, step.fromEpoch]),
+      seed,
+    ]);
+  }
+
+  /** Where a lineage's checkpoints live in the evaluator's store (every epoch's, so any point can be inherited). */
+  private checkpointPrefix(lineage: readonly LineageStep[], seed: number): string {
+    const digest = createHash('sha256').update(this.lineageKey(lineage, seed)).digest('hex').slice(0, 32);
+    return `s3://bench/lineages/${digest}`;
+  }
+
+  /**
+   * Trains a lineage's last segment from its parent's checkpoint, training the parent again (with checkpoints) when
+   * this process does not hold that checkpoint: training is deterministic, so the parent's weights are the ones its
+   * cached curve came from.
+   */
+  private async trainLineage(
+    lineage: readonly LineageStep[],
+    seed: number,
+  ): Promise<Pick<CachedCurve, 'curve' | 'validationLoss' | 'engine'>> {
+    const last = lineage[lineage.length - 1] as LineageStep;
+    let inheritFrom: string | undefined;
+    if (lineage.length > 1) {
+      const parent = lineage.slice(0, -1);
+      const prefix = this.checkpointPrefix(parent, seed);
+      if (!(await listCheckpointEpochs(this.store, prefix)).includes(last.fromEpoch))
+        await this.trainLineage(parent, seed);
+      inheritFrom = checkpointDirectory(prefix, last.fromEpoch);
+    }
+    const request: TrainingRequest = {
+      ...this.objective.request(this.prepared, last.params, seed, 's3://bench/trial/model'),
+      engine: BENCH_TRAIN_ENGINE,
+      checkpoint: { uri: this.checkpointPrefix(lineage, seed), everyEpochs: 1 },
+      ...(inheritFrom ? { inheritFrom } : {}),
+    };
+    const curve: number[] = [];
+    const validationLoss: (number | null)[] = [];
+    const started = performance.now();
+    const result = await trainModel(this.store, request);
+    // The history holds the inherited epochs too (the parent's), then this segment's.
+    for (const metrics of result.epochs) {
+      curve[metrics.epoch - 1] = metrics.validationAccuracy ?? 0;
+      const loss = metrics.validationLoss;
+      validationLoss[metrics.epoch - 1] = loss !== undefined && Number.isFinite(loss) ? loss : null;
+    }
+    this.stats.trials++;
+    this.stats.epochsTrained += result.epochs.length - result.resumedFromEpoch;
+    this.stats.trainingSeconds += (performance.now() - started) / 1000;
+    return { curve, validationLoss, engine: result.engine };
   }
 
   /**

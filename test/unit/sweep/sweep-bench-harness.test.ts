@@ -140,6 +140,7 @@ void describe('sweep bench drivers', () => {
         'fineflow-tpe-mv-asha',
         'fineflow-gp-asha',
         'fineflow-dyhpo',
+        'fineflow-tpe-asha-inherit',
         'random',
         'optuna-tpe-sha',
         'optuna-tpe-hyperband',
