@@ -236,7 +236,7 @@ function triggerLabel(trigger: RunTrigger): string {
  * A gRPC call cut by `withDeadline`, however the SDK wrapped it: DEADLINE_EXCEEDED (4), or, once the
  * deadline has passed, CANCELLED (1, "Call cancelled"), which the client reports when it cut the call itself.
  */
-function isDeadlineExceeded(thrown: unknown, deadline: number): boolean {
+export function isDeadlineExceeded(thrown: unknown, deadline: number): boolean {
   for (let current: unknown = thrown; current instanceof Error; current = current.cause) {
     const code = (current as { code?: unknown }).code;
     if (code === 4 || /deadline exceeded/i.test(current.message)) return true;

@@ -7,7 +7,15 @@
  * watcher with the `configure` signal (it keeps its state: the versions it already ran); a
  * changed path is a different watcher (the old one is stopped, the new one takes a baseline).
  */
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import {
+  QueryNotRegisteredError,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client,
+} from '@temporalio/client';
+import { formatHumanDuration } from '../core/spec/durations';
+import { redactUrisIn } from '../core/security/redact';
+import { isDeadlineExceeded } from '../client/run-client';
 import { DependencyUnavailableError } from '../core/errors';
 import type { Plan } from '../core/spec/plan-types';
 import { readNewDataTriggers, type NewDataTrigger } from './schedule-block';
@@ -86,9 +94,72 @@ export interface WatcherListing {
  * A watcher as `schedule list` and the UI show it: its live state when a control worker answers, else what
  * visibility knows.
  */
-export type WatcherRow =
-  | DataWatcherStatus
-  | { readonly watcherId: string; readonly pipeline: string; readonly path?: string; readonly error: string };
+export type WatcherRow = DataWatcherStatus | UnansweredWatcher;
+
+/** A watcher whose state query got no answer: why in plain words, and what Temporal said. */
+export interface UnansweredWatcher {
+  readonly watcherId: string;
+  readonly pipeline: string;
+  readonly path?: string;
+  /** What is wrong and what to do (see {@link unansweredWatcherText}). */
+  readonly error: string;
+  /** Temporal's own words (gRPC status and message), for an operator: `--verbose`, the UI server's log. */
+  readonly detail?: string;
+}
+
+/** A failed {@link DataWatchClient.status} as a row's `error` and `detail` (another error: its message). */
+export function unansweredOf(thrown: unknown): { readonly error: string; readonly detail?: string } {
+  const details = (thrown as { details?: { reason?: unknown; detail?: unknown } } | undefined)?.details;
+  if (thrown instanceof DependencyUnavailableError && typeof details?.reason === 'string')
+    return { error: details.reason, ...(typeof details.detail === 'string' ? { detail: details.detail } : {}) };
+  return { error: thrown instanceof Error ? thrown.message : String(thrown) };
+}
+
+/** Characters of Temporal's error text kept as a row's `detail`. */
+const DETAIL_CHARS = 500;
+
+/** An error and its causes' messages, as one line: what Temporal said about a query. */
+function errorChainText(thrown: unknown): string {
+  const parts: string[] = [];
+  for (let current: unknown = thrown; current !== undefined && parts.length < 5;) {
+    const message = current instanceof Error ? current.message : String(current);
+    if (message && !parts.includes(message)) parts.push(message);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  const text = redactUrisIn(parts.join(': '));
+  return text.length > DETAIL_CHARS ? `${text.slice(0, DETAIL_CHARS - 1)}…` : text;
+}
+
+/**
+ * Why a watcher's state query failed, in plain words (what is wrong, what to do), and Temporal's text apart: the
+ * message ended in the SDK's gRPC text ("Failed to query Workflow"), which says neither.
+ */
+export function unansweredWatcherText(
+  thrown: unknown,
+  timeoutMs: number,
+  deadline: number,
+): { readonly error: string; readonly detail: string } {
+  const detail = errorChainText(thrown);
+  const codes: unknown[] = [];
+  for (let current: unknown = thrown; current instanceof Error; current = current.cause)
+    codes.push((current as { code?: unknown }).code);
+  let error: string;
+  if (codes.includes(14))
+    error =
+      'Temporal did not answer: is the stack up? `fineflow dev status` checks it ' +
+      '(`fineflow dev up` starts a local one)';
+  else if (isDeadlineExceeded(thrown, deadline))
+    error =
+      `no control worker answered within ${formatHumanDuration(timeoutMs)}: none is running, or it is busy. Start ` +
+      'one with `fineflow worker --pool control`; `fineflow dev status` says which pools have workers';
+  else if (thrown instanceof QueryNotRegisteredError)
+    error =
+      'the watcher refused its state query: its control worker may run another Fineflow version. Restart it on ' +
+      'this one (`fineflow worker --pool control`); its log says more';
+  else
+    error = 'the watcher could not say its state (its workflow task may be failing): the control worker’s log says why';
+  return { error, detail };
+}
 
 export interface DataWatchClientOptions {
   /** Task queue of the watcher workflows; default the control pool's. Tests use their own. */
@@ -274,7 +345,7 @@ export class DataWatchClient {
             watcherId: w.watcherId,
             pipeline: w.pipeline,
             ...(w.path !== undefined ? { path: w.path } : {}),
-            error: thrown instanceof Error ? thrown.message : String(thrown),
+            ...unansweredOf(thrown),
           }),
         ),
       })),
@@ -296,17 +367,17 @@ export class DataWatchClient {
    */
   async status(watcherId: string, timeoutMs = 5000): Promise<DataWatcherStatus> {
     const handle = this.client.workflow.getHandle(watcherId);
+    const deadline = Date.now() + timeoutMs;
     try {
-      return await this.client.connection.withDeadline(Date.now() + timeoutMs, () =>
+      return await this.client.connection.withDeadline(deadline, () =>
         handle.query<DataWatcherStatus>(DATA_WATCHER_QUERIES.status),
       );
     } catch (thrown) {
       if (thrown instanceof WorkflowNotFoundError) throw thrown;
-      const reason = thrown instanceof Error ? thrown.message : String(thrown);
+      const { error, detail } = unansweredWatcherText(thrown, timeoutMs, deadline);
       throw new DependencyUnavailableError(
-        `watcher ${watcherId} did not answer in ${timeoutMs} ms (is a control worker running? \`fineflow worker ` +
-          `--pool control\`): ${reason}`,
-        { watcherId },
+        `watcher ${watcherId}: state unavailable: ${error}`,
+        { watcherId, reason: error, detail },
         { cause: thrown },
       );
     }

@@ -19,7 +19,13 @@ import {
 import { InvalidInputError } from '../core/errors';
 import { shownInput } from '../core/shown-input';
 import type { JsonValue, Plan } from '../core/spec/plan-types';
-import { DataWatchClient, watcherIdFor, type DataWatchClientOptions, type WatcherChange } from './data-watch-client';
+import {
+  DataWatchClient,
+  unansweredOf,
+  watcherIdFor,
+  type DataWatchClientOptions,
+  type WatcherChange,
+} from './data-watch-client';
 import { DATA_WATCHER_SIGNALS, type DataWatcherStatus } from '../core/schedules/data-watch-types';
 import { RUN_WORKFLOW_TASK_TIMEOUT_MS, type PipelineRunInput } from '../core/run/run-types';
 import { quoteQueryValue, runsQuery, searchAttributesForRun } from '../core/schedules/schedule-search-attributes';
@@ -132,7 +138,14 @@ export interface ScheduleDetails {
     readonly runningRuns: readonly string[];
   };
   readonly watchers: readonly (
-    DataWatcherStatus | { readonly watcherId: string; readonly path?: string; readonly error: string }
+    | DataWatcherStatus
+    | {
+        readonly watcherId: string;
+        readonly path?: string;
+        /** Why its state did not answer, in plain words; `detail`: Temporal's text. */
+        readonly error: string;
+        readonly detail?: string;
+      }
   )[];
 }
 
@@ -384,11 +397,7 @@ export class ScheduleService {
           return await this.watchers.status(watcherId);
         } catch (thrown) {
           const path = paths.get(watcherId);
-          return {
-            watcherId,
-            ...(path !== undefined ? { path } : {}),
-            error: thrown instanceof Error ? thrown.message : String(thrown),
-          };
+          return { watcherId, ...(path !== undefined ? { path } : {}), ...unansweredOf(thrown) };
         }
       }),
     );
@@ -499,7 +508,8 @@ export class ScheduleService {
         code: 'not-a-run-schedule',
       });
     const now = new Date();
-    const runId = `${manualRunIdPrefix(schedule.scheduleId)}${now.toISOString().replace(/[:.]/g, '-')}-${Math.random().toString(16).slice(2, 6)}`;
+    const stamp = `${now.toISOString().replace(/[:.]/g, '-')}-${Math.random().toString(16).slice(2, 6)}`;
+    const runId = `${manualRunIdPrefix(schedule.scheduleId)}${stamp}`;
     const input: PipelineRunInput = { ...scheduled, trigger: { kind: 'manual', scheduleId: schedule.scheduleId } };
     await this.client.workflow.start(pipelineRun, {
       workflowId: runId,

@@ -10,6 +10,7 @@ import { listStageLogs, readStageLog } from '../client/run-logs';
 import { startRerun } from '../client/rerun';
 import { listModels, promoteModel, readVersionTags, showModel } from '../ml/models/registry';
 import type { ScheduleService } from '../schedules/schedule-client';
+import type { WatcherRow } from '../schedules/data-watch-client';
 import type { RunState } from '../core/run/run-types';
 import { sweepTrialTables } from '../client/sweep-trials-lookup';
 import { compilePlan } from '../spec';
@@ -31,6 +32,8 @@ export interface UiServices {
   readonly namespace: string;
   /** Base URL of the Temporal UI, for links to a run's workflow; absent = no links. */
   readonly temporalUiUrl?: string;
+  /** The operator's log (`fineflow ui`: stderr): what the pages leave out, such as Temporal's words for a query. */
+  readonly log?: (line: string) => void;
 }
 
 /** Bounds on what a request may ask for. */
@@ -109,6 +112,8 @@ export function temporalWorkflowUrl(
 export class UiApi {
   /** Plans never change during a run; the DAG of a run page is read once. */
   private readonly graphs = new Map<string, PlanGraph>();
+  /** Why each unanswered watcher's query last failed, as logged: a refreshing page logs a change only. */
+  private readonly loggedWatcherFailures = new Map<string, string>();
 
   constructor(readonly services: UiServices) {}
 
@@ -336,7 +341,25 @@ export class UiApi {
       this.services.schedules.list(),
       this.services.schedules.watchers.listWithState(3_000),
     ]);
-    return { schedules, watchers: watchers.map((w) => ({ ...w.row, pipeline: w.pipeline })) };
+    return { schedules, watchers: watchers.map((w) => ({ ...this.withoutDetail(w.row), pipeline: w.pipeline })) };
+  }
+
+  /**
+   * A watcher row as the page gets it: an unanswered one says why in plain words; Temporal's own text goes to the
+   * operator's log (`fineflow schedule describe --verbose` prints it too), not to every viewer of the page.
+   */
+  private withoutDetail(row: WatcherRow): WatcherRow {
+    if (!('error' in row)) {
+      this.loggedWatcherFailures.delete(row.watcherId);
+      return row;
+    }
+    const { detail, ...shown } = row;
+    // Keyed on the plain reason: Temporal's text for the same cause varies (a deadline is CANCELLED or EXCEEDED).
+    if (detail !== undefined && this.loggedWatcherFailures.get(row.watcherId) !== row.error) {
+      this.loggedWatcherFailures.set(row.watcherId, row.error);
+      this.services.log?.(`watcher ${row.watcherId}: state unavailable: ${row.error}; Temporal said: ${detail}`);
+    }
+    return shown;
   }
 
   async scheduleAction(pipeline: string, action: string): Promise<unknown> {

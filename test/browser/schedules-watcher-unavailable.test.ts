@@ -18,8 +18,8 @@ import { assertNoSideScroll } from './page-layout';
 const WATCHER = 'fineflow-defect-retrain-newdata-35ffee42';
 const PREFIX = 's3://datasets/defects/';
 const UNANSWERED =
-  `watcher ${WATCHER} did not answer in 3000 ms (is a control worker running? \`fineflow worker --pool control\`): ` +
-  'Failed to query Workflow';
+  'no control worker answered within 3 s: none is running, or it is busy. Start one with `fineflow worker --pool ' +
+  'control`; `fineflow dev status` says which pools have workers';
 
 let browser: Browser;
 let ui: RunningUi;
@@ -51,7 +51,7 @@ for (const width of [390, 1280])
       const named = row.locator('td').first();
       assert.equal((await named.textContent())?.trim(), PREFIX);
       assert.equal(await named.getAttribute('title'), WATCHER);
-      assert.match((await row.textContent()) ?? '', /state unavailable: watcher .* did not answer in 3000 ms/);
+      assert.match((await row.textContent()) ?? '', /state unavailable: no control worker answered within 3 s/);
       await assertNoSideScroll(page);
       await screenshot(page, `schedules-watcher-unavailable-${width}`);
       assert.deepEqual(errors, []);

@@ -140,8 +140,19 @@ function lastRunText(
   return `last run ${run.runId} ${run.result ?? run.status ?? ''}`.trimEnd() + by;
 }
 
+/**
+ * A watcher whose state did not answer: why and what to do; with --verbose, Temporal's own words on the next line.
+ */
+function unavailableText(
+  w: { readonly watcherId: string; readonly path?: string; readonly error: string; readonly detail?: string },
+  verbose: boolean,
+): string {
+  const line = `watcher ${w.watcherId}${w.path ? ` (${w.path})` : ''}: state unavailable: ${w.error}`;
+  return verbose && w.detail ? `${line}\n  Temporal said: ${w.detail}` : line;
+}
+
 function watcherLine(w: WatcherRow): string {
-  if ('error' in w) return `watcher ${w.watcherId}${w.path ? ` (${w.path})` : ''}: state unavailable (${w.error})`;
+  if ('error' in w) return unavailableText(w, false);
   const stale = staleLookText(w, Date.now());
   const look = w.lastObservation
     ? `last look ${w.lastObservation.observedAt} (${lookText(w.lastObservation)}${stale ? `; ${stale}` : ''})`
@@ -155,6 +166,7 @@ function watcherLine(w: WatcherRow): string {
 function listText(
   schedules: readonly ScheduleListing[],
   watchers: readonly { readonly pipeline: string; readonly row: WatcherRow }[],
+  verbose = false,
 ): string {
   if (schedules.length === 0 && watchers.length === 0) return 'no schedules or data watchers\n';
   const rows = schedules.map((s) => {
@@ -168,7 +180,14 @@ function listText(
     { title: 'pipeline', minWidth: 24 },
     { title: '', separator: ' ' },
   ];
-  return `${load().renderTable(columns, rows, { header: false }).join('\n')}\n`;
+  const table = load().renderTable(columns, rows, { header: false });
+  // Temporal's words under the table: a second line inside a row would break its columns.
+  const said = verbose
+    ? watchers.flatMap(({ row }) =>
+        'error' in row && row.detail ? [`watcher ${row.watcherId}: Temporal said: ${row.detail}`] : [],
+      )
+    : [];
+  return `${[...table, ...said].join('\n')}\n`;
 }
 
 /** `describe`'s lines about the Temporal Schedule. */
@@ -211,8 +230,8 @@ function scheduleLines(scheduleId: string, s: NonNullable<ScheduleDetails['sched
 }
 
 /** `describe`'s lines about one data watcher. */
-function watcherLines(w: ScheduleDetails['watchers'][number]): string[] {
-  if ('error' in w) return [`watcher ${w.watcherId}${w.path ? ` (${w.path})` : ''}: state unavailable (${w.error})`];
+function watcherLines(w: ScheduleDetails['watchers'][number], verbose: boolean): string[] {
+  if ('error' in w) return unavailableText(w, verbose).split('\n');
   const every = `every ${formatHumanDuration(w.pollIntervalMs)}, debounce ${formatHumanDuration(w.debounceMs)}`;
   const lines = [
     `watcher ${w.watcherId}: ${w.path} ${every}, overlap ${w.overlap}${w.appliedAt ? `, applied ${w.appliedAt}` : ''}`,
@@ -253,11 +272,11 @@ function watcherLines(w: ScheduleDetails['watchers'][number]): string[] {
   return lines;
 }
 
-export function describeText(details: ScheduleDetails): string {
+export function describeText(details: ScheduleDetails, verbose = false): string {
   const lines = [
     `pipeline ${details.pipeline}`,
     ...(details.schedule ? scheduleLines(details.scheduleId, details.schedule) : []),
-    ...details.watchers.flatMap((w) => watcherLines(w)),
+    ...details.watchers.flatMap((w) => watcherLines(w, verbose)),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -332,13 +351,13 @@ async function runSubcommand(
     case 'list': {
       const [schedules, watchers] = await Promise.all([service.list(), service.watchers.listWithState(3000)]);
       if (json) writeJson(io, { schedules, watchers: watchers.map((w) => ({ pipeline: w.pipeline, ...w.row })) });
-      else io.stdout.write(listText(schedules, watchers));
+      else io.stdout.write(listText(schedules, watchers, Boolean(args.flags.verbose)));
       return EXIT.ok;
     }
     case 'describe': {
       const details = await service.describe(name);
       if (json) writeJson(io, details);
-      else io.stdout.write(describeText(details));
+      else io.stdout.write(describeText(details, Boolean(args.flags.verbose)));
       return EXIT.ok;
     }
     case 'pause':
@@ -435,6 +454,11 @@ export const command: CliCommand = {
     { name: 'set', kind: 'multi', valueName: 'NAME=VALUE', description: 'apply: override a param (type-checked)' },
     { ...STAGE_MODULE_OPTION, description: `apply: ${STAGE_MODULE_OPTION.description}` },
     { name: 'note', kind: 'string', valueName: 'TEXT', description: 'pause/unpause: why' },
+    {
+      name: 'verbose',
+      kind: 'boolean',
+      description: 'list/describe: under a watcher whose state did not answer, what Temporal said (--json has it)',
+    },
     { name: 'from', kind: 'string', valueName: 'ISO', description: 'backfill: start of the window' },
     { name: 'to', kind: 'string', valueName: 'ISO', description: 'backfill: end of the window' },
     {

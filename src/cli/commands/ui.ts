@@ -91,6 +91,7 @@ export const command: CliCommand = {
         }),
         namespace: config.temporal.namespace,
         ...(config.ui.temporalUiUrl ? { temporalUiUrl: config.ui.temporalUiUrl } : {}),
+        log: (line) => io.stderr.write(`fineflow ui: ${line}\n`),
       },
       {
         host: args.values.host ?? '127.0.0.1',
