@@ -169,6 +169,8 @@ export function toast(message: string, kind: 'ok' | 'error' = 'ok'): void {
 export function formatTime(iso: string | undefined): string {
   if (!iso) return '';
   const date = new Date(iso);
+  // A value that reads as no time (a hand-edited card): toISOString threw, and the whole page was left undrawn.
+  if (Number.isNaN(date.getTime())) return 'unknown';
   return `${date.toISOString().slice(0, 10)} ${date.toISOString().slice(11, 19)}`;
 }
 

@@ -412,6 +412,25 @@ function versionMeasures(name: string): (version: number) => Promise<ModelMeasur
 }
 
 /** The versions table's head: each metric column under what it measures (the Metrics section's words). */
+/** What is wrong with a card's `createdAt`, or undefined when it reads as a time (register-model writes one). */
+function createdAtProblem(createdAt: unknown): string | undefined {
+  if (typeof createdAt === 'string' && !Number.isNaN(Date.parse(createdAt))) return undefined;
+  if (createdAt === undefined || createdAt === null) return 'has no createdAt';
+  const text = JSON.stringify(createdAt);
+  return `has a createdAt that is not a time (${text.length > 60 ? `${text.slice(0, 59)}…` : text})`;
+}
+
+/**
+ * A version's Created cell: a card whose createdAt is no time says `unknown`, the problem in its title; the card, when
+ * shown, names it. One such card threw while its row was drawn and hid every version of the model.
+ */
+function createdCell(createdAt: unknown): HTMLElement {
+  const problem = createdAtProblem(createdAt);
+  return problem
+    ? h('td', { class: 'nowrap warning', 'data-label': 'created', title: `this card ${problem}` }, 'unknown')
+    : h('td', { class: 'nowrap', 'data-label': 'created' }, formatTime(createdAt as string));
+}
+
 function versionsHead(columns: readonly VersionColumn[]): HTMLElement[] {
   const span = columns.length > 0 ? 2 : 1;
   const fixed = (text: string): HTMLElement => h('th', { scope: 'col', rowspan: span }, text);
@@ -537,9 +556,17 @@ export function modelPage(name: string): Page {
         },
       );
       const heading = h('h2', { tabindex: -1 }, `Version ${card.version}`);
+      const createdProblem = createdAtProblem(card.createdAt);
       replace(
         cardBox,
         heading,
+        createdProblem
+          ? h(
+              'p',
+              { class: 'warning card-problem', role: 'note' },
+              `This card ${createdProblem}: when it was made is unknown.`,
+            )
+          : '',
         card.description ? h('p', { class: 'description' }, card.description) : '',
         h('h3', {}, 'Lineage'),
         // At its own size in a box that scrolls sideways, as the run page's DAG: shrunk to a phone's width, its
@@ -564,7 +591,7 @@ export function modelPage(name: string): Page {
         { 'data-version': card.version },
         h('td', { class: 'num card-title', 'data-label': 'version' }, card.version),
         h('td', { class: 'aliases', 'data-label': 'aliases' }, aliasesOf(card.version).join(', ')),
-        h('td', { class: 'nowrap', 'data-label': 'created' }, formatTime(card.createdAt)),
+        createdCell(card.createdAt),
         ...columns.map((column) => versionCell(column, card, gates)),
         h('td', { class: 'tags card-wide', 'data-label': 'tags' }, tagList(model.tags[card.version])),
         h('td', {}, show),
