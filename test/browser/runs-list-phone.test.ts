@@ -103,3 +103,29 @@ for (const colorScheme of ['light', 'dark'] as const) {
     }
   });
 }
+
+/** What a run's Started value says at this width: the card's label (a phone hides the headings) or the column's. */
+const STARTED_SAYS = `(() => {
+  const cell = document.querySelector('tr[data-run-id] td[data-label^="started"]');
+  const label = getComputedStyle(cell, '::before').content;
+  const heading = [...document.querySelectorAll('table.runs thead th')].find((th) => th.offsetParent !== null && /Started/.test(th.textContent));
+  return { label: label === 'none' ? '' : label, heading: heading ? heading.textContent : '', value: cell.textContent };
+})()`;
+
+for (const width of [390, 1280])
+  test(`the runs list says its start times are UTC (${width})`, async () => {
+    const { page, errors } = await openPage(browser, 'light', { width, height: 844 });
+    try {
+      await page.goto(`${ui.url}/#/runs`);
+      await page.locator('tr[data-run-id]').first().waitFor();
+      const says = (await page.evaluate(STARTED_SAYS)) as { label: string; heading: string; value: string };
+      assert.equal(says.value, '2026-12-06 08:01:21');
+      // At 390 px each run is a card: its label is all there is; at 1280 px the column's heading says it.
+      if (width === 390) assert.equal(says.label, '"started (UTC) "');
+      else assert.equal(says.heading, 'Started (UTC)');
+      await screenshot(page, `runs-started-utc-${width}`);
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.context().close();
+    }
+  });

@@ -141,7 +141,7 @@ export function runPage(runId: string, params: URLSearchParams): Page {
         h('dd', {}, h('a', { href: `#/runs?pipeline=${encodeURIComponent(state.pipeline)}` }, state.pipeline)),
         h('dt', {}, 'Trigger'),
         h('dd', {}, triggerText(state)),
-        h('dt', {}, 'Started'),
+        h('dt', {}, 'Started (UTC)'),
         h('dd', {}, formatTime(state.startedAt)),
         h('dt', {}, 'Duration'),
         h('dd', {}, formatDuration(state.startedAt, state.endedAt)),

@@ -89,7 +89,8 @@ export function runsPage(params: URLSearchParams): Page {
           h('td', { 'data-label': 'pipeline' }, run.pipeline),
           h('td', { class: 'status' }, statusBadge(run.status)),
           h('td', { 'data-label': 'trigger' }, run.trigger),
-          h('td', { 'data-label': 'started' }, formatTime(run.startedAt)),
+          // A phone's card has no column heading: its label says the zone the heading says.
+          h('td', { 'data-label': 'started (UTC)' }, formatTime(run.startedAt)),
           h('td', { class: 'num', 'data-label': 'took' }, formatDuration(run.startedAt, run.endedAt)),
         );
       }),

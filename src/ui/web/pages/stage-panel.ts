@@ -262,7 +262,7 @@ export class StagePanel {
           { id: 'stage-attempts' },
           stage.status === 'running' ? `${stage.attempts + 1} (running)` : String(stage.attempts),
         ),
-        h('dt', {}, 'Started'),
+        h('dt', {}, 'Started (UTC)'),
         h('dd', {}, formatTime(stage.startedAt)),
         h('dt', {}, 'Duration'),
         h('dd', {}, formatDuration(stage.startedAt, stage.endedAt)),
