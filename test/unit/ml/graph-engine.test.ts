@@ -8,12 +8,13 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { loadConfig } from '../../../src/config';
-import { currentBackend, loadTf } from '../../../src/ml/backend';
+import { loadTf } from '../../../src/ml/backend';
 import { writeDataset } from '../../../src/ml/data/write-dataset';
 import { generateDefects } from '../../../src/ml/generators/defects';
 import type { LabelledSet } from '../../../src/ml/generators/image-set';
 import { graphEngineSupport, graphEngineUnsupportedReason } from '../../../src/ml/graph/train-graph';
-import { createGraph, loadGraphAddon, sessionConfig } from '../../../src/ml/graph/tf-graph';
+import { createGraph, sessionConfig } from '../../../src/ml/graph/tf-graph';
+import { graphEngineMissing, skipWithoutGraph as skipGraph } from './helpers/graph-engine';
 import { buildModel, type ModelArchitecture } from '../../../src/ml/models/architectures';
 import { loadModel } from '../../../src/ml/models/load-model';
 import { mulberry32, randomNormal } from '../../../src/ml/random';
@@ -27,18 +28,7 @@ import { createMemoryObjectStore } from './helpers/memory-object-store';
 
 const { tf } = loadTf({ preference: 'auto' });
 
-/** Why the numeric tests cannot run here, or undefined when they can. */
-function graphUnavailable(): string | undefined {
-  if (currentBackend(tf) !== 'tensorflow') return 'the native binding is not built';
-  const { error } = loadGraphAddon();
-  return error;
-}
-
-function skipWithoutGraph(t: TestContext): boolean {
-  const reason = graphUnavailable();
-  if (reason !== undefined) t.skip(`${reason}; run npm run setup:tf to compare the graph engine with the eager one`);
-  return reason !== undefined;
-}
+const skipWithoutGraph = (t: TestContext): boolean => skipGraph(t, 'to compare the graph engine with the eager one');
 
 /** Three classes, each a different pattern plus Gaussian noise. */
 function patterns(count: number, shape: readonly number[], seed: number): LabelledSet {
@@ -207,10 +197,7 @@ describe('graph engine: what it compiles', () => {
     };
     const auto = createEngine('auto', options);
     assert.equal(auto.engine.kind, 'eager');
-    assert.match(
-      auto.fallbackReason ?? '',
-      currentBackend(tf) === 'tensorflow' && graphUnavailable() === undefined ? /SimpleRNN/ : /./,
-    );
+    assert.match(auto.fallbackReason ?? '', graphEngineMissing() === undefined ? /SimpleRNN/ : /./);
     auto.engine.dispose();
     assert.throws(
       () => createEngine('graph', options),

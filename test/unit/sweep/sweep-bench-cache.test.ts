@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, it, type TestContext } from 'node:test';
+import { after, describe, it } from 'node:test';
 import {
   conflictingKeys,
   CurveCacheFile,
@@ -14,22 +14,11 @@ import {
 import { BENCH_OBJECTIVES, movedObjective, type BenchObjective } from '../../../bench/sweep/objectives';
 import { checkCurveCaches } from '../../../bench/sweep/real-bench';
 import { BENCH_TRAIN_ENGINE, readCurveCache, TrialEvaluator } from '../../../bench/sweep/trial-evaluator';
-import { currentBackend, loadTf } from '../../../src/ml/backend';
-import { loadGraphAddon } from '../../../src/ml/graph/tf-graph';
+import { skipWithoutGraph } from '../ml/helpers/graph-engine';
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'fineflow-sweep-cache-'));
 after(() => rmSync(root, { recursive: true, force: true }));
-
-/** The bench trains with the graph engine only (BENCH_TRAIN_ENGINE); without the addon these tests cannot run. */
-function skipWithoutGraph(t: TestContext): boolean {
-  const reason =
-    currentBackend(loadTf({ preference: 'auto' }).tf) !== 'tensorflow'
-      ? 'the native binding is not built'
-      : loadGraphAddon().error;
-  if (reason !== undefined) t.skip(`${reason}; run npm run setup:tf (the sweep bench trains with the graph engine)`);
-  return reason !== undefined;
-}
 
 /** The real tabular objective, with a 3-epoch budget so a trial trains in well under a second. */
 async function smallTabular() {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, it, type TestContext } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { fineflowSweep, runFineflowSweep, type SweepBudget } from '../../../bench/sweep/drivers';
 import {
   bestPoint,
@@ -15,8 +15,7 @@ import {
 import { BENCH_OBJECTIVES, type BenchObjective } from '../../../bench/sweep/objectives';
 import { METHODS, withInheritSettings } from '../../../bench/sweep/real-bench';
 import { readCurveCache, TrialEvaluator } from '../../../bench/sweep/trial-evaluator';
-import { currentBackend, loadTf } from '../../../src/ml/backend';
-import { loadGraphAddon } from '../../../src/ml/graph/tf-graph';
+import { skipWithoutGraph } from '../ml/helpers/graph-engine';
 import { RandomSource, seedRandomState } from '../../../src/core/sweep/random-source';
 import { parseSearchSpace, type ParameterValues } from '../../../src/core/sweep/space';
 import { createMemoryObjectStore } from '../../../src/storage/memory-store';
@@ -160,15 +159,6 @@ void describe('checkpoint inheritance (bench prototype)', () => {
 void describe('lineage curves (bench evaluator)', () => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'fineflow-lineage-'));
   after(() => rmSync(root, { recursive: true, force: true }));
-
-  function skipWithoutGraph(t: TestContext): boolean {
-    const reason =
-      currentBackend(loadTf({ preference: 'auto' }).tf) !== 'tensorflow'
-        ? 'the native binding is not built'
-        : loadGraphAddon().error;
-    if (reason !== undefined) t.skip(`${reason}; run npm run setup:tf (the sweep bench trains with the graph engine)`);
-    return reason !== undefined;
-  }
 
   void it("trains a child from its parent's checkpoint: the inherited epochs are the parent's, then its own", async (t) => {
     if (skipWithoutGraph(t)) return;
