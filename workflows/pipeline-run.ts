@@ -41,7 +41,7 @@ import {
 } from '../src/core/run/run-definitions';
 import { RunTracker } from '../src/core/run/run-tracker';
 import { RUN_PAGE_MEMO, runPageUrl } from '../src/core/run/run-links';
-import { startSlots, type StartSlots } from '../src/core/run/start-slots';
+import { BATCH_TURN_MS, START_BATCH_PATCH, startSlots, type StartSlots } from '../src/core/run/start-slots';
 import {
   CANCELLED_RESULT_INLINE_CHARS,
   CANCELLED_RESULT_MEMO,
@@ -131,8 +131,6 @@ const STATE_IN_STORE_PATCH = 'fineflow-13-state-in-store';
  * `timeout`).
  */
 const DEFAULT_HEARTBEAT_PATCH = 'fineflow-13-default-heartbeat-timeout';
-/** patched(): runs recorded before this started every ready stage in one workflow task (core/run/start-slots.ts). */
-const START_BATCH_PATCH = 'fineflow-17-start-batch';
 /** patched(): runs that ended before this returned every stage inline, however large (over 2 MB at 5,000 instances). */
 const BOUNDED_RESULT_PATCH = 'fineflow-13-bounded-result';
 /** patched(): runs started before this (a schedule's, with `uiUrl`) never wrote their Fineflow page to their memo. */
@@ -264,7 +262,7 @@ export async function pipelineRun(args: PipelineRunArgs): Promise<PipelineRunRes
       if (draining && tasks.size === 0) await continueRunAsNew(run, input);
       // Ready stages beyond this task's batch: a 1 ms timer ends the task, the next one starts them.
       if (deferred) {
-        await sleep(1);
+        await sleep(BATCH_TURN_MS);
         continue;
       }
       const seen = run.changeCount;

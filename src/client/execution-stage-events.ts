@@ -6,7 +6,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
-import { optionalTsToDate } from '@temporalio/common/lib/time';
+import { optionalTsToDate, optionalTsToMs } from '@temporalio/common/lib/time';
 import type { temporal } from '@temporalio/proto';
 import { ERROR_TYPES } from '../core/errors';
 import { describeStageFailure, type DescribedFailure } from '../core/run/failures';
@@ -19,6 +19,7 @@ import {
 } from '../core/run/run-types';
 import type { StageEvent } from '../core/run/stages-after-execution';
 import { CONTINUE_AS_NEW_PATCH, historyPastLimit, type WorkflowTaskHistory } from '../core/run/history-limit';
+import { BATCH_TURN_MS, START_BATCH_PATCH } from '../core/run/start-slots';
 import { subPipelineOutputs } from '../core/run/sub-pipeline';
 import type { JsonObject, Plan } from '../core/spec/plan-types';
 import { checkParamOverrides, type ParamValues } from '../core/run/params';
@@ -252,13 +253,14 @@ class ExecutionReader {
   }
 }
 
-/** Events the workflow decides on in the task after them (a stage ended, the run was asked to cancel). */
+/** Events the workflow decides on in the task after them (a stage ended, the run was asked to cancel, a batch turn). */
 const SEEN_KINDS: ReadonlySet<StageEvent['kind']> = new Set([
   'succeeded',
   'cached',
   'failed',
   'cancelled',
   'cancel-requested',
+  'batch-turn',
 ]);
 
 /** The facts the workflow's drain rule reads off a WorkflowTaskStarted event (src/core/run/history-limit.ts). */
@@ -269,15 +271,40 @@ function taskHistory(event: HistoryEvent): WorkflowTaskHistory {
   };
 }
 
-/** Whether the execution took the bounded-history branch: the workflow records its patch at its first long task. */
-async function tookContinueAsNewPatch(client: Client, events: readonly HistoryEvent[]): Promise<boolean> {
+/**
+ * The patches the execution took (their markers): the workflow records one where it first asks it, so the bounded-
+ * history marker means its first long task took that branch, and the start-batch one that its passes start at most a
+ * batch of stages each.
+ */
+async function patchesTaken(client: Client, events: readonly HistoryEvent[]): Promise<Set<string>> {
+  const taken = new Set<string>();
   for (const event of events) {
     const payload = event.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0];
     if (!payload) continue;
     const data = await decodeHistoryPayload(client, payload);
-    if (isObject(data) && data.id === CONTINUE_AS_NEW_PATCH) return true;
+    if (isObject(data) && typeof data.id === 'string') taken.add(data.id);
   }
-  return false;
+  return taken;
+}
+
+/**
+ * The timers that can be batch turns, by their TimerStarted event id, with the task that started each (its
+ * WorkflowTaskStarted event id): the last 1 ms timer a task started. The workflow starts its batch turn after the
+ * pass, so after any outage wait that task also started (those begin before the pass, when the task's events are
+ * applied).
+ */
+function batchTurnTimers(events: readonly HistoryEvent[]): Map<string, number> {
+  const taskOfCompletion = new Map<string, number>();
+  const lastByTask = new Map<number, string>();
+  for (const event of events) {
+    const completed = event.workflowTaskCompletedEventAttributes;
+    if (completed) taskOfCompletion.set(key(event.eventId), Number(completed.startedEventId ?? 0));
+    const timer = event.timerStartedEventAttributes;
+    if (!timer || optionalTsToMs(timer.startToFireTimeout) !== BATCH_TURN_MS) continue;
+    const task = taskOfCompletion.get(key(timer.workflowTaskCompletedEventId));
+    if (task !== undefined) lastByTask.set(task, key(event.eventId));
+  }
+  return new Map([...lastByTask].map(([task, timerId]) => [timerId, task]));
 }
 
 /**
@@ -310,7 +337,9 @@ export async function executionStageEvents(
   }
   // The history length a continued execution had once it read its state back: the threshold counts from there.
   let eventsBefore = 0;
-  const bounded = await tookContinueAsNewPatch(client, events);
+  const patches = await patchesTaken(client, events);
+  const bounded = patches.has(CONTINUE_AS_NEW_PATCH);
+  const batchTurns = batchTurnTimers(events);
   // An event no task saw yet (the execution ended first) is judged by its own place in the history.
   const draining = (i: number): boolean => {
     const task = seenBy[i];
@@ -331,14 +360,31 @@ export async function executionStageEvents(
     }
     const from = reader.events.length;
     await reader.read(event, { issued: issued ?? own, seen: seen[i] ?? own });
-    // What the task after an event decided on (a command the workflow issued was decided before it: no mark).
-    if (draining(i))
+    const fired = event.timerFiredEventAttributes;
+    const after = fired ? batchTurns.get(key(fired.startedEventId)) : undefined;
+    if (after !== undefined) reader.events.push({ kind: 'batch-turn', at: seen[i] ?? own, after });
+    // The task that saw each event (it decides once, after all of them), and whether it drained: what it decided on
+    // (a command the workflow issued was decided before it: no mark).
+    const task = seenBy[i] ? Number(seenBy[i]?.eventId) : undefined;
+    const marked = draining(i);
+    if (task !== undefined || marked)
       reader.events.push(
-        ...reader.events.splice(from).map((e) => (SEEN_KINDS.has(e.kind) ? { ...e, draining: true as const } : e)),
+        ...reader.events.splice(from).map((e) => ({
+          ...e,
+          ...(task !== undefined ? { task } : {}),
+          ...(marked && SEEN_KINDS.has(e.kind) ? { draining: true as const } : {}),
+        })),
       );
   }
   if (began === undefined) return reader.events;
   const beganDraining =
     bounded && began.task !== undefined && historyPastLimit(began.task, eventsBefore, historyEventLimit);
-  return [{ kind: 'began', at: began.at, ...(beganDraining ? { draining: true as const } : {}) }, ...reader.events];
+  const first: StageEvent = {
+    kind: 'began',
+    at: began.at,
+    ...(patches.has(START_BATCH_PATCH) ? { startBatch: true as const } : {}),
+    ...(beganDraining ? { draining: true as const } : {}),
+    ...(began.task !== undefined ? { task: began.task.historyLength } : {}),
+  };
+  return [first, ...reader.events];
 }

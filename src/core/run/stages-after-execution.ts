@@ -7,11 +7,13 @@
  * (src/core/run/run-tracker.ts) did. Pure; no Node built-ins.
  *
  * What history does not show, the workflow decided from what it does show, and so does this: a stage skipped by
- * `when:` or failed on an unresolvable input, fan-out instances created from their items and the fan-in once they
- * settled (src/core/run/unrecorded-decisions.ts, after the execution began and after every event that ends a
- * stage), and a dependency outage that ran out its budget (the outage rule, src/core/run/outage-retry.ts, applied to
- * the failures' workflow times). An execution draining towards continue-as-new decides none of its main phase, and
- * neither does this after an event marked `draining`.
+ * `when:` or failed on an unresolvable input once it got a start slot, fan-out instances created from their items and
+ * the fan-in once they settled (src/core/run/unrecorded-decisions.ts, once per workflow task that woke the workflow's
+ * main loop: the one the execution began with, each that saw a stage end or the cancel, and the batch turn a task that
+ * used up its start batch left for the next), and a dependency outage that ran out its budget (the outage rule,
+ * src/core/run/outage-retry.ts, applied to the failures' workflow times). Until its batch turn the workflow decides
+ * nothing, and neither does this. An execution draining towards continue-as-new decides none of its main phase, and
+ * neither does this at a task marked `draining`.
  */
 import type { JsonObject, PlannedStage } from '../spec/plan-types';
 import { stageEndTime, type StageState } from './run-types';
@@ -23,13 +25,17 @@ import type { ParamValues } from './params';
 /**
  * One event of the latest execution that moved a stage, in history order; `at` is the event's time (ISO 8601).
  * `draining`: the workflow task that saw it was past the history threshold (src/core/run/history-limit.ts), so the
- * execution, draining towards continue-as-new, decided nothing of its main phase there.
+ * execution, draining towards continue-as-new, decided nothing of its main phase there. `task`: that workflow task
+ * (its WorkflowTaskStarted event id), when one saw it: the workflow decides once per task, after all it saw.
  */
-export type StageEvent = StageEventOf & { readonly draining?: true };
+export type StageEvent = StageEventOf & { readonly draining?: true; readonly task?: number };
 
 type StageEventOf =
-  /** The execution took its first scheduling decisions (after reading back a continued run's state). */
-  | { readonly kind: 'began'; readonly at: string }
+  /**
+   * The execution took its first scheduling decisions (after reading back a continued run's state). `startBatch`: its
+   * history holds the start-batch patch marker (src/core/run/unrecorded-decisions.ts, `RunSoFar.startBatch`).
+   */
+  | { readonly kind: 'began'; readonly at: string; readonly startBatch?: true }
   /** The workflow started the stage: scheduled its activity or cache look-up, or started its child workflow. */
   | { readonly kind: 'started'; readonly stageId: string; readonly at: string; readonly childRunId?: string }
   /** Its activity or child ended with a result; `attempt` (within the run) and `endedAt` as the stage runner set them. */
@@ -69,7 +75,12 @@ type StageEventOf =
    * The run was asked to cancel (`fineflow cancel`): it starts nothing more, and once its running stages settled it
    * runs its `finally:` phase as a cancelled run.
    */
-  | { readonly kind: 'cancel-requested'; readonly at: string };
+  | { readonly kind: 'cancel-requested'; readonly at: string }
+  /**
+   * A 1 ms timer the workflow task `after` started fired: the batch turn of that task's pass, if its start batch ran
+   * out (the workflow then sleeps 1 ms and starts the rest in the task this wakes).
+   */
+  | { readonly kind: 'batch-turn'; readonly at: string; readonly after: number };
 
 type Mutable = { -readonly [K in keyof StageState]?: StageState[K] };
 
@@ -132,6 +143,7 @@ function applyEvent(state: StageState, event: StageEvent, planned: PlannedStage 
       return patched(state, { status: 'pending', reason: `retried after ${state.attempts} attempt(s)` });
     case 'began':
     case 'cancel-requested':
+    case 'batch-turn':
       return state;
   }
 }
@@ -166,11 +178,61 @@ function endsStage(event: StageEvent): boolean {
   return event.kind === 'succeeded' || event.kind === 'cached' || event.kind === 'failed' || event.kind === 'cancelled';
 }
 
+/** The workflow task whose decisions are due once every event it saw is applied. */
+interface DueDecision {
+  readonly task: number | undefined;
+  readonly at: string;
+  readonly draining: boolean;
+}
+
+/**
+ * When the workflow ran its scheduling pass: once per workflow task that woke its main loop, after every event that
+ * task saw (those with its `task`; an event without one is a task of its own), and not while it slept towards the batch
+ * turn of a task that used up its start batch. `pass` takes the decisions and says whether it used up its batch.
+ */
+class WorkflowPasses {
+  private due: DueDecision | undefined;
+  /** The task whose pass used up its start batch: the workflow sleeps until that task's batch turn. */
+  private deferredBy: number | undefined;
+
+  constructor(private readonly pass: (due: DueDecision) => boolean) {}
+
+  /** Before `event`: the pass of the task before it, once every event that task saw was applied. */
+  before(event: StageEvent): void {
+    if (this.due && (event.task === undefined || event.task !== this.due.task)) this.flush();
+  }
+
+  flush(): void {
+    const due = this.due;
+    if (!due) return;
+    this.due = undefined;
+    this.deferredBy = this.pass(due) ? due.task : undefined;
+  }
+
+  /** The execution began, or a stage ended: the main loop wakes, unless it sleeps towards a batch turn. */
+  wake(event: StageEvent): void {
+    if (this.deferredBy === undefined)
+      this.due = { task: event.task, at: 'at' in event ? event.at : '', draining: event.draining === true };
+  }
+
+  /** A cancel ends the main loop, a batch turn's sleep too; the finally phase is decided from here. */
+  cancel(event: StageEvent): void {
+    this.deferredBy = undefined;
+    this.wake(event);
+  }
+
+  batchTurn(event: Extract<StageEvent, { kind: 'batch-turn' }>): void {
+    if (this.deferredBy === undefined || event.after !== this.deferredBy) return;
+    this.deferredBy = undefined;
+    this.wake(event);
+  }
+}
+
 /**
  * The carried `stages` after the latest execution's `events`. `plan` gives each stage's `onFailure` (an instance
- * follows the stage it belongs to). `decide` takes the decisions the workflow took without an event (after `began`
- * and after each event that ends a stage); without it, stages no event names stay as they were. Events of stages
- * the state does not have (then) are left out.
+ * follows the stage it belongs to). `decide` takes the decisions the workflow took without an event, once per task
+ * that woke it (`began`, a stage's end, the cancel, the batch turn; {@link WorkflowPasses}); without it, stages no
+ * event names stay as they were. Events of stages the state does not have (then) are left out.
  */
 export function stagesAfterExecution(
   plannedStages: readonly PlannedStage[],
@@ -184,51 +246,61 @@ export function stagesAfterExecution(
   const outages = new Map<string, OutageState>();
   let cancelRequested = false;
   let paramsSet: ParamValues = {};
-  const decideAt = (at: string, draining: boolean): void => {
-    if (!decide) return;
-    const decided = decide(next, at, { cancelRequested, paramsSet, draining });
-    if (decided === next) return;
-    next = [...decided];
-    index = new Map(next.map((stage, i) => [stage.id, i]));
-  };
+  let startBatch = false;
+  const passes = new WorkflowPasses(({ at, draining }) => {
+    if (!decide) return false;
+    const decided = decide(next, at, { cancelRequested, paramsSet, draining, startBatch });
+    if (decided.stages !== next) {
+      next = [...decided.stages];
+      index = new Map(next.map((stage, i) => [stage.id, i]));
+    }
+    return decided.deferred;
+  });
   for (const original of events) {
+    passes.before(original);
     if (original.kind === 'began') {
-      decideAt(original.at, original.draining === true);
-      continue;
-    }
-    if (original.kind === 'cancel-requested') {
+      startBatch = original.startBatch === true;
+      passes.wake(original);
+    } else if (original.kind === 'cancel-requested') {
       cancelRequested = true;
-      decideAt(original.at, original.draining === true);
-      continue;
-    }
-    if (original.kind === 'retried') {
+      passes.cancel(original);
+    } else if (original.kind === 'batch-turn') passes.batchTurn(original);
+    else if (original.kind === 'retried') {
       if (original.params) paramsSet = { ...paramsSet, ...original.params };
       for (let i = 0; i < next.length; i++) next[i] = applyEvent(next[i] as StageState, original, undefined);
-      continue;
+    } else {
+      const at = index.get(original.stageId);
+      if (at === undefined) continue;
+      const state = next[at] as StageState;
+      const applied = applyStageEvent(state, original, planned.get(state.instanceOf ?? state.id), outages);
+      next[at] = applied.state;
+      if (applied.ended) passes.wake(original);
     }
-    const at = index.get(original.stageId);
-    if (at === undefined) continue;
-    const state = next[at] as StageState;
-    const plannedStage = planned.get(state.instanceOf ?? state.id);
-    let event: StageEvent = original;
-    if (event.kind === 'started' && state.status !== 'running') outages.delete(state.id);
-    if (event.kind === 'failed' && event.outage) {
-      const outcome = outageOutcome(event, plannedStage, outages);
-      if ('note' in outcome) {
-        if (outcome.note) next[at] = patched(state, { reason: outcome.note });
-        continue;
-      }
-      event = outcome.failed;
-    }
-    next[at] = applyEvent(state, event, plannedStage);
-    const outage = outages.get(state.id);
-    if (event.kind === 'succeeded' && outage) {
-      next[at] = patched(next[at] as StageState, {
-        reason: `rode out a dependency outage (${outage.retries} retries)`,
-      });
-      outages.delete(state.id);
-    }
-    if (endsStage(event)) decideAt(event.at, original.draining === true);
   }
+  passes.flush();
   return next;
+}
+
+/** One event of a stage applied to it, with the outage rule; `ended`: the workflow took it as the stage's end. */
+function applyStageEvent(
+  state: StageState,
+  original: Exclude<StageEvent, { kind: 'began' | 'cancel-requested' | 'batch-turn' | 'retried' }>,
+  plannedStage: PlannedStage | undefined,
+  outages: Map<string, OutageState>,
+): { readonly state: StageState; readonly ended: boolean } {
+  let event: StageEvent = original;
+  if (event.kind === 'started' && state.status !== 'running') outages.delete(state.id);
+  if (event.kind === 'failed' && event.outage) {
+    const outcome = outageOutcome(event, plannedStage, outages);
+    if ('note' in outcome)
+      return { state: outcome.note ? patched(state, { reason: outcome.note }) : state, ended: false };
+    event = outcome.failed;
+  }
+  let next = applyEvent(state, event, plannedStage);
+  const outage = outages.get(state.id);
+  if (event.kind === 'succeeded' && outage) {
+    next = patched(next, { reason: `rode out a dependency outage (${outage.retries} retries)` });
+    outages.delete(state.id);
+  }
+  return { state: next, ended: endsStage(event) };
 }

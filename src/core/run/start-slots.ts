@@ -10,6 +10,16 @@
 /** Stages (fan-out instances, sweeps, sub-pipelines) started in one workflow task at most. */
 export const STAGE_START_BATCH = 100;
 
+/**
+ * patched(): runs recorded before this started every ready stage in one workflow task. Its marker in an execution's
+ * history tells a reader without a worker (src/core/run/unrecorded-decisions.ts) that the execution's passes were
+ * batched.
+ */
+export const START_BATCH_PATCH = 'fineflow-17-start-batch';
+
+/** The timer (ms) a pass that left ready stages for the next task sleeps: that task is the batch turn. */
+export const BATCH_TURN_MS = 1;
+
 export interface StartSlots {
   /** Take a slot for one stage start; false when parallelism or the batch says wait. */
   take(): boolean;

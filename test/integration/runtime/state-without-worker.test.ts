@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { fetchOriginalRun } from '../../../src/client/rerun';
 import { RunClient } from '../../../src/client/run-client';
 import type { PipelineRunResult, RunState, StageState } from '../../../src/core/run/run-types';
+import type { Plan } from '../../../src/core/spec/plan-types';
 import { CANCELLED_RESULT_MEMO } from '../../../src/core/run/run-result';
 import { DependencyUnavailableError } from '../../../src/core/errors';
 import { connectClient } from '../../../src/client/temporal-connection';
@@ -506,4 +507,29 @@ test('a run terminated while it drains towards continue-as-new reads without a w
 
   const state = await assertReadsAsWorkerDid(h, runId, withWorker);
   assert.deepEqual(undecided(state), undecided(withWorker));
+});
+
+test('a terminated run reads a stage waiting for a `parallelism:` slot as pending, though its inputs do not resolve', async () => {
+  const h = await startRuntimeHarness();
+  const { stages: chain, last } = continuedChain();
+  // One stage at a time: `slow` takes the slot, and `bad`, ready beside it, waits for it. Its input names an output
+  // `last` never produced: the workflow fails it once it gets the slot, which `slow` holds until the run is stopped.
+  const plan: Plan = {
+    ...h.plan('terminated-slot', [
+      ...chain,
+      { id: 'slow', needs: [last], with: { sleepMs: 120_000, steps: 120 }, heartbeatTimeoutMs: 5_000 },
+      { id: 'bad', needs: [last], with: { value: `\${{ stages.${last}.outputs.missing }}` } },
+    ]),
+    parallelism: 1,
+  };
+  const stageOf = (s: RunState, id: string) => s.stages.find((stage) => stage.id === id);
+  const { runId, withWorker } = await terminateContinuedRun(h, plan, {
+    historyEventLimit: CHAIN_HISTORY_EVENT_LIMIT,
+    until: (s) => stageOf(s, 'slow')?.progress !== undefined,
+  });
+  assert.equal(withWorker.status, 'terminated');
+  assert.equal(stageOf(withWorker, 'slow')?.status, 'cancelled');
+  assert.equal(stageOf(withWorker, 'bad')?.status, 'pending', 'no slot came free for it');
+  const state = await assertReadsAsWorkerDid(h, runId, withWorker);
+  assert.equal(stageOf(state, 'bad')?.status, 'pending');
 });
