@@ -592,22 +592,29 @@ test(
   },
 );
 
-test('a run triggered from the schedules page is among the schedule’s recent runs, marked by hand', LONG, async (t) => {
+/**
+ * Apply a one-stage pipeline (`test-echo` on the harness's cpu pool) whose `when` lines say when it runs: a
+ * `schedule:` block or `triggers:`. Through the same schedule service as the UI's (the harness's control queue runs
+ * schedules and watchers); deleted when `t` ends.
+ */
+async function applyOnHarness(
+  t: { after(fn: () => Promise<unknown>): void },
+  name: string,
+  when: readonly string[],
+): Promise<ScheduleService> {
   registerTestStageTypes();
-  const name = `ui-sched-${randomSuffix()}`;
   const compiled = compilePlan(
     [
       'apiVersion: fineflow/v1',
       'kind: Pipeline',
       `metadata: {name: ${name}}`,
       `defaults: {pool: ${h.pools.cpu}, timeout: 1m, retry: {maxAttempts: 1}, onFailure: fail}`,
-      // A yearly start: only the trigger starts a run while the test runs.
-      'schedule: {cron: "0 3 1 1 *"}',
+      ...when,
       'stages:',
       '  echo: {uses: test-echo, cache: false, with: {value: x}}',
       '',
     ].join('\n'),
-    'scheduled.yaml',
+    `${name}.yaml`,
   );
   assert.ok(compiled.plan, JSON.stringify(compiled.diagnostics));
   const schedules = new ScheduleService(h.client, {
@@ -616,6 +623,13 @@ test('a run triggered from the schedules page is among the schedule’s recent r
   });
   t.after(() => schedules.delete(name).catch(() => undefined));
   await schedules.apply(compiled.plan);
+  return schedules;
+}
+
+test('a run triggered from the schedules page is among the schedule’s recent runs, marked by hand', LONG, async (t) => {
+  const name = `ui-sched-${randomSuffix()}`;
+  // A yearly start: only the trigger starts a run while the test runs.
+  await applyOnHarness(t, name, ['schedule: {cron: "0 3 1 1 *"}']);
 
   for (const width of [1280, 390]) {
     const { page, errors } = await openPage(browser, 'light', { width, height: 844 });
@@ -645,33 +659,13 @@ test('a run triggered from the schedules page is among the schedule’s recent r
 });
 
 test('a data watcher is paused, triggered and unpaused from the schedules page, each confirmed', LONG, async (t) => {
-  registerTestStageTypes();
   const name = `ui-watch-${randomSuffix()}`;
   const prefix = `s3://${h.config.s3.bucket}/test-ui/${name}/in/`;
   await h.store.putBytes(`${prefix}a.csv`, 'a\n1\n');
-  const compiled = compilePlan(
-    [
-      'apiVersion: fineflow/v1',
-      'kind: Pipeline',
-      `metadata: {name: ${name}}`,
-      `params: {dataset: "${prefix}"}`,
-      `defaults: {pool: ${h.pools.cpu}, timeout: 1m, retry: {maxAttempts: 1}, onFailure: fail}`,
-      'triggers:',
-      '  - newData: {path: "${{ params.dataset }}", debounce: 1s, pollInterval: 1s}',
-      'stages:',
-      '  echo: {uses: test-echo, cache: false, with: {value: x}}',
-      '',
-    ].join('\n'),
-    'watch.yaml',
-  );
-  assert.ok(compiled.plan, JSON.stringify(compiled.diagnostics));
-  // The same schedule service as the UI's (the harness's control queue runs the watcher).
-  const schedules = new ScheduleService(h.client, {
-    bucket: h.config.s3.bucket,
-    workflowTaskQueue: taskQueueForPool(h.pools.control),
-  });
-  t.after(() => schedules.delete(name).catch(() => undefined));
-  await schedules.apply(compiled.plan);
+  const schedules = await applyOnHarness(t, name, [
+    'triggers:',
+    `  - newData: {path: "${prefix}", debounce: 1s, pollInterval: 1s}`,
+  ]);
   const watcherId = watcherIdFor(name, prefix);
 
   const { page, errors } = await openPage(browser);
