@@ -274,6 +274,20 @@ interface Served {
 }
 
 /** Answers requests in order: token exchange, probes, access checks, then the page, assets, metrics and the API. */
+
+/** The web app's pages (src/ui/web/main.ts routes them after `#`). */
+const PAGE_SECTIONS = new Set(['runs', 'compare', 'models', 'datasets', 'schedules', 'pipelines']);
+
+/**
+ * `/runs/RUN` and the like, typed or pasted without the `#` the app routes on: the page's own address (`/#/runs/RUN`),
+ * so the link opens the page instead of a JSON "no route". Undefined for any other path (the API, assets, unknown).
+ */
+export function pageRouteOf(url: URL): string | undefined {
+  const [, section] = url.pathname.split('/');
+  if (section === undefined || !PAGE_SECTIONS.has(section)) return undefined;
+  return `/#${url.pathname}${url.search}`;
+}
+
 class UiRequestHandler {
   constructor(
     private readonly policy: MutablePolicy,
@@ -332,6 +346,11 @@ class UiRequestHandler {
     if (method === 'GET' && url.pathname === '/metrics') {
       served.route = url.pathname;
       return send(response, 200, await this.metrics.text(), this.metrics.registry.contentType);
+    }
+    const pageRoute = method === 'GET' ? pageRouteOf(url) : undefined;
+    if (pageRoute !== undefined) {
+      served.route = 'page-redirect';
+      return send(response, 303, '', 'text/plain', { Location: pageRoute });
     }
     for (const route of this.table) {
       if (route.method !== method) continue;
