@@ -71,6 +71,9 @@ for (const colorScheme of ['light', 'dark'] as const)
       const recent = page.locator('table[aria-label="Schedules"] tbody tr td[data-label="Recent runs"]');
       assert.equal((await recent.textContent())?.trim(), 'none yet');
       assert.ok(await recent.isVisible(), 'the card shows it');
+      // A card has no column heading to say its times are UTC: its labels say it ('Next runs (UTC)' did already).
+      const look = page.locator('table[aria-label="Data watchers"] tbody tr td.last-look');
+      assert.equal(await look.getAttribute('data-label'), 'Last look (UTC)');
       assert.deepEqual(errors, []);
     } finally {
       await page.context().close();

@@ -253,7 +253,7 @@ export function schedulesPage(): Page {
       h('h2', {}, 'Data watchers'),
       table(
         'Data watchers',
-        ['Watched prefix', 'Pipeline', 'State', 'Last look', 'Queued version', 'Last run', 'Actions'],
+        ['Watched prefix', 'Pipeline', 'State', 'Last look (UTC)', 'Queued version', 'Last run', 'Actions'],
         listing.watchers.map((w) => watcherRow(w, onAction)),
         'No data watchers running: `fineflow schedule apply FILE` starts one per newData trigger.',
       ),
