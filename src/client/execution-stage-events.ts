@@ -307,6 +307,63 @@ function batchTurnTimers(events: readonly HistoryEvent[]): Map<string, number> {
   return new Map([...lastByTask].map(([task, timerId]) => [timerId, task]));
 }
 
+const timeOf = (event: HistoryEvent | undefined): string | undefined =>
+  optionalTsToDate(event?.eventTime)?.toISOString();
+const taskStarted = (event: HistoryEvent): boolean => event.workflowTaskStartedEventAttributes != null;
+
+/** The workflow task that decided on an event, as a worker's replay of the ended execution (its query) runs it. */
+interface DecidingTask {
+  /** Its workflow clock. */
+  readonly at: string | undefined;
+  /** Which task (its WorkflowTaskStarted event id; the final activation's: the history's last event id). */
+  readonly id: number;
+  /** What its drain rule reads (src/core/run/history-limit.ts). */
+  readonly history: WorkflowTaskHistory;
+  /** Replay is over there (the ended run's final activation): the workflow takes a patch history does not record. */
+  readonly replayOver: boolean;
+}
+
+/** A workflow task that is one of the history's own (completed or not): its own start. */
+function ownTask(started: HistoryEvent): DecidingTask {
+  return { at: timeOf(started), id: Number(started.eventId), history: taskHistory(started), replayOver: false };
+}
+
+/**
+ * The task that decided on each event, as a worker's replay of the ended execution (a query of it) runs them: the first
+ * workflow task started after the event. Except the events after the last completed task of a run Temporal ended: a
+ * replay applies them all in one final activation (sdk-core, worker/workflow/history_update.rs: a task started and then
+ * failed by the termination ends no sequence of its own, the terminal event ends the last one). Its clock is the
+ * latest task's start, its history length the whole history's (workflow_machines.rs: `history_length` is the last
+ * event processed), `suggestContinueAsNew` that latest start's, and replay is over there (the query's
+ * `previous_started_event_id` is the last completed task's), so the workflow takes a patch it asks for the first time
+ * (the bounded-history one of a first long task that never completed).
+ */
+function decidingTasks(events: readonly HistoryEvent[]): (DecidingTask | undefined)[] {
+  const deciding: (DecidingTask | undefined)[] = [];
+  let next: DecidingTask | undefined;
+  for (let i = events.length - 1; i >= 0; i--) {
+    const event = events[i] as HistoryEvent;
+    if (taskStarted(event)) next = ownTask(event);
+    deciding[i] = next;
+  }
+  const last = events.at(-1);
+  if (!last?.workflowExecutionTerminatedEventAttributes && !last?.workflowExecutionTimedOutEventAttributes)
+    return deciding;
+  let lastCompleted = -1;
+  let latest: HistoryEvent | undefined;
+  for (const [i, event] of events.entries()) {
+    if (!taskStarted(event)) continue;
+    latest = event;
+    if (events[i + 1]?.workflowTaskCompletedEventAttributes) lastCompleted = i;
+  }
+  if (lastCompleted < 0 || !latest) return deciding;
+  const id = Number(last.eventId);
+  const history = { historyLength: id, continueAsNewSuggested: taskHistory(latest).continueAsNewSuggested };
+  const final: DecidingTask = { at: timeOf(latest), id, history, replayOver: true };
+  for (let i = lastCompleted + 1; i < events.length; i++) deciding[i] = final;
+  return deciding;
+}
+
 /**
  * The stage events of one execution's history, in order. `historyEventLimit`: the run's threshold, to mark the events
  * a task draining towards continue-as-new saw, as the workflow decided (src/core/run/history-limit.ts).
@@ -320,71 +377,55 @@ export async function executionStageEvents(
   const reader = new ExecutionReader(client, plan);
   // When the execution took its first decisions: its first workflow task, or a continued run's once its state was
   // read back (the task after the last part of it arrived).
-  let began: { at: string; task: WorkflowTaskHistory | undefined } | undefined;
-  const timeOf = (event: HistoryEvent | undefined): string | undefined =>
-    optionalTsToDate(event?.eventTime)?.toISOString();
-  const taskStarted = (event: HistoryEvent): boolean => event.workflowTaskStartedEventAttributes != null;
-  // The workflow's clock is its workflow task's start: the last one before a command, the first one after an event.
-  // That first task after an event is also the one that decided on it.
-  const seen: (string | undefined)[] = [];
-  const seenBy: (HistoryEvent | undefined)[] = [];
-  let next: HistoryEvent | undefined;
-  for (let i = events.length - 1; i >= 0; i--) {
-    const event = events[i] as HistoryEvent;
-    if (taskStarted(event)) next = event;
-    seen[i] = timeOf(next) ?? timeOf(event);
-    seenBy[i] = next;
-  }
+  let began: { at: string; task: DecidingTask | undefined } | undefined;
+  const deciding = decidingTasks(events);
   // The history length a continued execution had once it read its state back: the threshold counts from there.
   let eventsBefore = 0;
   const patches = await patchesTaken(client, events);
   const bounded = patches.has(CONTINUE_AS_NEW_PATCH);
   const batchTurns = batchTurnTimers(events);
-  // An event no task saw yet (the execution ended first) is judged by its own place in the history.
-  const draining = (i: number): boolean => {
-    const task = seenBy[i];
-    const facts = taskHistory(task ?? (events[i] as HistoryEvent));
-    return bounded && historyPastLimit(facts, eventsBefore, historyEventLimit);
-  };
+  // Past the limit in a task that took the bounded-history patch: recorded, or asked where replay was over.
+  const drains = (task: DecidingTask | undefined, own: HistoryEvent): boolean =>
+    (bounded || task?.replayOver === true) &&
+    historyPastLimit(task?.history ?? taskHistory(own), eventsBefore, historyEventLimit);
   let issued: string | undefined;
   for (const [i, event] of events.entries()) {
     if (taskStarted(event)) issued = timeOf(event);
     const own = timeOf(event) ?? new Date(0).toISOString();
+    const task = deciding[i];
+    const seen = task?.at ?? own;
     if (reader.events.length === 0) {
-      if (began === undefined && taskStarted(event)) began = { at: own, task: taskHistory(event) };
+      if (began === undefined && taskStarted(event)) began = { at: own, task: ownTask(event) };
       if (event.activityTaskCompletedEventAttributes && scheduledType(events, event) === READ_RUN_STATE_PART) {
-        const task = seenBy[i];
-        began = { at: seen[i] ?? own, task: task ? taskHistory(task) : undefined };
-        eventsBefore = taskHistory(task ?? event).historyLength;
+        began = { at: seen, task };
+        eventsBefore = (task?.history ?? taskHistory(event)).historyLength;
       }
     }
     const from = reader.events.length;
-    await reader.read(event, { issued: issued ?? own, seen: seen[i] ?? own });
+    await reader.read(event, { issued: issued ?? own, seen });
     const fired = event.timerFiredEventAttributes;
     const after = fired ? batchTurns.get(key(fired.startedEventId)) : undefined;
-    if (after !== undefined) reader.events.push({ kind: 'batch-turn', at: seen[i] ?? own, after });
+    if (after !== undefined) reader.events.push({ kind: 'batch-turn', at: seen, after });
     // The task that saw each event (it decides once, after all of them), and whether it drained: what it decided on
     // (a command the workflow issued was decided before it: no mark).
-    const task = seenBy[i] ? Number(seenBy[i]?.eventId) : undefined;
-    const marked = draining(i);
+    const marked = drains(task, event);
     if (task !== undefined || marked)
       reader.events.push(
         ...reader.events.splice(from).map((e) => ({
           ...e,
-          ...(task !== undefined ? { task } : {}),
+          ...(task !== undefined ? { task: task.id } : {}),
           ...(marked && SEEN_KINDS.has(e.kind) ? { draining: true as const } : {}),
         })),
       );
   }
   if (began === undefined) return reader.events;
-  const beganDraining =
-    bounded && began.task !== undefined && historyPastLimit(began.task, eventsBefore, historyEventLimit);
+  const beganDraining = began.task !== undefined && drains(began.task, events[0] as HistoryEvent);
   const first: StageEvent = {
     kind: 'began',
     at: began.at,
     ...(patches.has(START_BATCH_PATCH) ? { startBatch: true as const } : {}),
     ...(beganDraining ? { draining: true as const } : {}),
-    ...(began.task !== undefined ? { task: began.task.historyLength } : {}),
+    ...(began.task !== undefined ? { task: began.task.id } : {}),
   };
   return [first, ...reader.events];
 }

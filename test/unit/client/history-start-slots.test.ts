@@ -7,125 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Client } from '@temporalio/client';
-import { defaultFailureConverter, defaultPayloadConverter } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
-import { executionStageEvents } from '../../../src/client/execution-stage-events';
 import { CONTINUE_AS_NEW_PATCH } from '../../../src/core/run/history-limit';
-import { RunTracker } from '../../../src/core/run/run-tracker';
 import type { StageState } from '../../../src/core/run/run-types';
 import { START_BATCH_PATCH, STAGE_START_BATCH } from '../../../src/core/run/start-slots';
-import { stagesAfterExecution } from '../../../src/core/run/stages-after-execution';
-import { unrecordedDecisions } from '../../../src/core/run/unrecorded-decisions';
 import type { Plan } from '../../../src/core/spec/plan-types';
+import { HistoryWriter, readStages, timeOf, type HistoryEvent } from '../../fixtures/runtime/hand-written-history';
 import { makePlan, type StageSketch } from '../../fixtures/runtime/plans';
-
-type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
-
-const client = {
-  options: {
-    loadedDataConverter: {
-      payloadCodecs: [],
-      payloadConverter: defaultPayloadConverter,
-      failureConverter: defaultFailureConverter,
-    },
-  },
-} as unknown as Client;
-
-const payloads = (value: unknown) => ({ payloads: [defaultPayloadConverter.toPayload(value)] });
-const T0 = 1_800_000_000;
-/** The workflow time of history event `id` (each event one second after the one before). */
-const timeOf = (id: number): string => new Date((T0 + id - 1) * 1000).toISOString();
-
-/** A history written event by event; each method returns the id of the event it added. */
-class HistoryWriter {
-  private readonly events: Record<string, unknown>[] = [{ workflowExecutionStartedEventAttributes: {} }];
-  private lastCompleted = 0;
-
-  private add(event: Record<string, unknown>): number {
-    this.events.push(event);
-    return this.events.length;
-  }
-
-  /** A workflow task that completes; returns its WorkflowTaskStarted event id. */
-  task(options: { readonly suggest?: boolean; readonly completed?: boolean } = {}): number {
-    this.add({ workflowTaskScheduledEventAttributes: {} });
-    const started = this.add({
-      workflowTaskStartedEventAttributes: { suggestContinueAsNew: options.suggest === true },
-    });
-    if (options.completed !== false)
-      this.lastCompleted = this.add({ workflowTaskCompletedEventAttributes: { startedEventId: started } });
-    return started;
-  }
-
-  /** The last task's command: a stage's activity. */
-  schedule(plan: Plan, stageId: string): number {
-    const uses = plan.stages.find((s) => s.id === stageId.split('.')[0])?.uses ?? '?';
-    return this.add({
-      activityTaskScheduledEventAttributes: {
-        activityType: { name: uses },
-        input: payloads({ context: { stageId, attempt: 1 } }),
-        workflowTaskCompletedEventId: this.lastCompleted,
-      },
-    });
-  }
-
-  succeed(scheduled: number, outputs: Record<string, unknown> = {}): number {
-    const started = this.add({ activityTaskStartedEventAttributes: { scheduledEventId: scheduled, attempt: 1 } });
-    return this.add({
-      activityTaskCompletedEventAttributes: {
-        scheduledEventId: scheduled,
-        startedEventId: started,
-        result: payloads({ outputs, attempt: 1 }),
-      },
-    });
-  }
-
-  /** The last task's command: a patch marker. */
-  marker(patchId: string): number {
-    return this.add({
-      markerRecordedEventAttributes: {
-        markerName: 'core_patch',
-        details: { 'patch-data': payloads({ id: patchId, deprecated: false }) },
-        workflowTaskCompletedEventId: this.lastCompleted,
-      },
-    });
-  }
-
-  /** The last task's command: a timer of `ms`. */
-  timer(ms: number): number {
-    return this.add({
-      timerStartedEventAttributes: {
-        timerId: String(this.events.length),
-        startToFireTimeout: { seconds: 0, nanos: ms * 1_000_000 },
-        workflowTaskCompletedEventId: this.lastCompleted,
-      },
-    });
-  }
-
-  fired(timerStarted: number): number {
-    return this.add({ timerFiredEventAttributes: { timerId: String(timerStarted - 1), startedEventId: timerStarted } });
-  }
-
-  /** As the client gets them: protobuf messages (ids and times as Long). */
-  terminated(): HistoryEvent[] {
-    this.add({ workflowExecutionTerminatedEventAttributes: {} });
-    const events = this.events.map((event, i) => ({ ...event, eventId: i + 1, eventTime: { seconds: T0 + i } }));
-    return temporal.api.history.v1.History.fromObject({ events }).events;
-  }
-}
-
-/** The run's stages as a reader without a worker makes them, from its first execution's history. */
-async function readStages(plan: Plan, events: HistoryEvent[], historyEventLimit?: number): Promise<StageState[]> {
-  const input = { plan, trigger: { kind: 'manual' as const } };
-  const start = new RunTracker(input, 'r', timeOf(3)).snapshot().stages;
-  return stagesAfterExecution(
-    plan.stages,
-    start,
-    await executionStageEvents(client, plan, events, historyEventLimit),
-    unrecordedDecisions(input, 'r', {}),
-  );
-}
 
 const byId = (stages: readonly StageState[]) => new Map(stages.map((s) => [s.id, s]));
 /** A stage's status and, once it ended, when and why. */
