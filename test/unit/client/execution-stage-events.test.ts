@@ -7,29 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Client } from '@temporalio/client';
-import { defaultFailureConverter, defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { executionStageEvents } from '../../../src/client/execution-stage-events';
 import { CONTINUE_AS_NEW_PATCH } from '../../../src/core/run/history-limit';
 import type { StageEvent } from '../../../src/core/run/stages-after-execution';
+import { decodingClient, payloads, type HistoryEvent } from '../../fixtures/runtime/hand-written-history';
 import { makePlan } from '../../fixtures/runtime/plans';
-
-type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
-
-const client = {
-  options: {
-    loadedDataConverter: {
-      payloadCodecs: [],
-      payloadConverter: defaultPayloadConverter,
-      failureConverter: defaultFailureConverter,
-    },
-  },
-} as unknown as Client;
 
 const plan = makePlan('p', [{ id: 'a' }, { id: 'b' }]);
 const uses = plan.stages[0]?.uses ?? '?';
-const payloads = (value: unknown) => ({ payloads: [defaultPayloadConverter.toPayload(value)] });
 
 /**
  * A continued execution: it reads its state back (task 9 sees the part arrive), starts `a` and `b`, and the task that
@@ -77,7 +63,7 @@ function history(options: { readonly marker: boolean; readonly suggest?: boolean
 
 /** Each event's kind (with its stage), and `draining` where the reader marked it. */
 const read = async (events: HistoryEvent[], limit: number): Promise<string[]> =>
-  (await executionStageEvents(client, plan, events, limit)).map(
+  (await executionStageEvents(decodingClient, plan, events, limit)).map(
     (e: StageEvent) => `${e.kind}${'stageId' in e ? ` ${e.stageId}` : ''}${e.draining ? ' draining' : ''}`,
   );
 
