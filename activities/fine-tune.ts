@@ -22,6 +22,7 @@ import { readManifest, type DatasetManifest } from '../src/ml/data/shards';
 import { modelJsonUri } from '../src/ml/models/model-io';
 import { parseRegistryUri, resolveVersion } from '../src/ml/models/registry';
 import { newestVerifiedCheckpoint, resumeLogLine } from '../src/ml/train/checkpoint';
+import { listStageLogs, readStageLog } from '../src/client/run-logs';
 import { runTrainingInChildProcess, type TrainingRunner } from '../src/ml/train/child-runner';
 import { requestKeyOf } from '../src/ml/train/fine-tune';
 import { decideHead } from '../src/ml/train/head-choice';
@@ -30,6 +31,7 @@ import { engineFallbackWarning } from '../src/ml/graph/graph-addon';
 import type {
   Augmentation,
   EarlyStopping,
+  EpochMetrics,
   Hyperparameters,
   LearningRateDecay,
   OptimizerName,
@@ -577,12 +579,86 @@ async function resumePointOf(job: FineTuneJob, hint: string | undefined): Promis
     runtime.log(
       resumeLogLine(found.directory, found.state.epochsDone, `the newest verified checkpoint in the store${hinted}`),
     );
+    await logUnreportedEpochs(job, found.state.history);
   } else if (hint) {
     runtime.log(
       `not resuming from ${hint}: no checkpoint in the store verifies for these inputs; training from the start`,
     );
   }
   return found?.directory;
+}
+
+/** How much of the previous attempt's log a retry reads for its last epoch line: its tail, where that line is. */
+const PREVIOUS_LOG_TAIL_BYTES = 64 * 1024;
+
+/** Where the newest earlier attempt's log leaves off: its last epoch, and that epoch's metrics as the line shows them. */
+export interface LastLogged {
+  /** The last epoch its log accounts for: an epoch line, or the epoch it resumed at; 0 when it started from nothing. */
+  readonly epoch: number;
+  /** The metrics text of that epoch's line (absent for a resume or start line). */
+  readonly metrics?: string;
+}
+
+/** Where an attempt's log (its tail) leaves off; undefined when the tail holds no epoch, resume or start line. */
+export function lastEpochLogged(tail: string): LastLogged | undefined {
+  let last: LastLogged | undefined;
+  for (const line of tail.split('\n')) {
+    const epochLine = / epoch (\d{1,7})\/\d{1,7} \([^)]*\) (.*?)(?: checkpoint s3:\/\/\S+)?$/.exec(line);
+    const resumed = /resuming from checkpoint \S+ at epoch (\d{1,7}) \(/.exec(line);
+    if (epochLine) last = { epoch: Number(epochLine[1]), metrics: epochLine[2] ?? '' };
+    else if (resumed) last = { epoch: Number(resumed[1]) };
+    else if (/ started on /.test(line) && last === undefined) last = { epoch: 0 };
+  }
+  return last;
+}
+
+const epochMetricsText = (epoch: EpochMetrics): string =>
+  formatMetrics({
+    loss: epoch.trainLoss,
+    acc: epoch.trainAccuracy,
+    val_loss: epoch.validationLoss,
+    val_acc: epoch.validationAccuracy,
+  });
+
+/**
+ * Epochs an earlier attempt trained and checkpointed but never reported. The training child writes an epoch's
+ * checkpoint before it reports the epoch, so a child killed between the two leaves that epoch in the checkpoint the
+ * retry resumes after and in no attempt's log (seen as epochs 1…6, then 8…16). The retry logs such epochs from the
+ * checkpoint's history, saying where the line comes from. It reads the tail of the newest earlier attempt's log only
+ * (each retry mends its predecessor's gap), and fills nothing when that log's last epoch line shows other metrics than
+ * the checkpoint has for that epoch (it trained other settings, as after a `retry --set`) or cannot be read.
+ */
+async function logUnreportedEpochs(job: FineTuneJob, history: readonly EpochMetrics[]): Promise<void> {
+  const { runtime, input, request } = job;
+  const { context } = input;
+  let previous: { readonly attempt: number; readonly last: LastLogged | undefined };
+  try {
+    const logs = (await listStageLogs(runtime.store, context.bucket, context.runId, context.stageId)).filter(
+      (log) => log.attempt < runtime.attempt,
+    );
+    const newest = logs.reduce<(typeof logs)[number] | undefined>(
+      (latest, log) => (latest === undefined || log.attempt > latest.attempt ? log : latest),
+      undefined,
+    );
+    if (!newest) return;
+    const { text } = await readStageLog(runtime.store, newest, 0, PREVIOUS_LOG_TAIL_BYTES);
+    previous = { attempt: newest.attempt, last: lastEpochLogged(text) };
+  } catch (error) {
+    runtime.log(`could not read the previous attempt's log to check its last epoch: ${runtime.redact(String(error))}`);
+    return;
+  }
+  const { last } = previous;
+  if (last === undefined) return;
+  const atLast = history.find((epoch) => epoch.epoch === last.epoch);
+  if (last.metrics !== undefined && (atLast === undefined || epochMetricsText(atLast) !== last.metrics)) return;
+  for (const epoch of history) {
+    if (epoch.epoch <= last.epoch) continue;
+    runtime.log(
+      `epoch ${epoch.epoch}/${request.hyperparameters.epochs} (${trainingPhaseLabel(epoch.phase)}) ` +
+        `${epochMetricsText(epoch)} (trained by attempt ${previous.attempt}, which checkpointed it and was stopped ` +
+        `before reporting it; from the checkpoint)`,
+    );
+  }
 }
 
 /** Per-epoch log lines and heartbeats; remembers the newest checkpoint so every heartbeat names it. */
@@ -622,8 +698,7 @@ class FineTuneProgress {
       ...(this.lastCheckpoint ? { checkpoint: this.lastCheckpoint } : {}),
     };
     const message =
-      `epoch ${progress.epoch}/${progress.totalEpochs} (${trainingPhaseLabel(progress.phase)}) ` +
-      `${formatMetrics({ loss: m.trainLoss, acc: m.trainAccuracy, val_loss: m.validationLoss, val_acc: m.validationAccuracy })}`;
+      `epoch ${progress.epoch}/${progress.totalEpochs} (${trainingPhaseLabel(progress.phase)}) ` + epochMetricsText(m);
     this.runtime.log(message + (progress.checkpointUri ? ` checkpoint ${progress.checkpointUri}` : ''));
     this.runtime.heartbeat({
       message,

@@ -117,6 +117,72 @@ test('a cancelled attempt stops at once; the retry resumes from the checkpoint i
   assert.equal((result.outputs.history as unknown[]).length, 5, 'the history still covers every epoch');
 });
 
+test('an epoch checkpointed but not reported before the attempt died is logged by the retry, from the checkpoint', async () => {
+  // The training child writes an epoch's checkpoint, then reports the epoch: a kill between the two left that epoch
+  // in no attempt's log while the retry resumed after it (e2e fine-tune-resume saw epochs 1…6, then 8…16).
+  const runId = 'ft-unreported';
+  const context = stageContext('finetune', { runId });
+  const inputs = { ...baseInputs(), epochs: 5, model: base };
+  const dies: TrainingRunner = (request, options) =>
+    inProcess(store)(request, {
+      ...options,
+      onProgress: (progress) => {
+        if (progress.epoch === 3) throw new Error('training process was killed (SIGKILL)');
+        options.onProgress?.(progress);
+      },
+    });
+  await stageFailure(runStage('fine-tune', createFineTuneStage({ runTraining: dies }), store, context, inputs));
+  const { result } = await runStage(
+    'fine-tune',
+    createFineTuneStage({ runTraining: inProcess(store) }),
+    store,
+    context,
+    inputs,
+    { info: { attempt: 2 } },
+  );
+  assert.equal((result.outputs.metrics as Record<string, number>).resumedFromEpoch, 3);
+  const logs = await listStageLogs(store, BUCKET, runId, 'finetune');
+  const epochsOf = async (attempt: number): Promise<string[]> => {
+    const log = logs.find((each) => each.attempt === attempt);
+    assert.ok(log, `attempt ${attempt} wrote a log`);
+    return (await stageLogText(store, log)).split('\n').filter((line) => / epoch \d+\/5 /.test(line));
+  };
+  const [first, second] = [await epochsOf(1), await epochsOf(2)];
+  assert.deepEqual(
+    first.map((line) => / epoch (\d+)\//.exec(line)?.[1]),
+    ['1', '2'],
+  );
+  assert.deepEqual(
+    second.map((line) => / epoch (\d+)\//.exec(line)?.[1]),
+    ['3', '4', '5'],
+  );
+  assert.match(
+    second[0] ?? '',
+    /epoch 3\/5 \(.*\) loss=.* val_acc=.* \(trained by attempt 1, which checkpointed it and was stopped before reporting it; from the checkpoint\)$/,
+  );
+  const history = result.outputs.history as { validationAccuracy: number }[];
+  assert.match(second[0] ?? '', new RegExp(`val_acc=${String(history[2]?.validationAccuracy).slice(0, 4)}`));
+
+  // A retry whose predecessor reported every epoch it checkpointed adds nothing.
+  const again = 'ft-all-reported';
+  const ctx = stageContext('finetune', { runId: again });
+  const stops: TrainingRunner = (request, options) =>
+    inProcess(store)(request, {
+      ...options,
+      onProgress: (progress) => {
+        options.onProgress?.(progress);
+        if (progress.epoch === 3) throw new Error('training process was killed (SIGKILL)');
+      },
+    });
+  await stageFailure(runStage('fine-tune', createFineTuneStage({ runTraining: stops }), store, ctx, inputs));
+  await runStage('fine-tune', createFineTuneStage({ runTraining: inProcess(store) }), store, ctx, inputs, {
+    info: { attempt: 2 },
+  });
+  const secondOfAgain = (await listStageLogs(store, BUCKET, again, 'finetune')).find((each) => each.attempt === 2);
+  assert.ok(secondOfAgain);
+  assert.doesNotMatch(await stageLogText(store, secondOfAgain), /from the checkpoint\)/);
+});
+
 test('a checkpoint written for other settings is not resumed (a retry with --set epochs=… starts over)', async () => {
   const stage = createFineTuneStage({ runTraining: inProcess(store) });
   const context = stageContext('finetune', { runId: 'ft-resume' });
