@@ -33,6 +33,7 @@ import type { StageLogRecord } from '../src/observability/json-log';
 import { describeResources } from '../src/core/spec/resources';
 import type { ResourceLedger } from '../src/worker/resource-ledger';
 import { formatHumanDuration } from '../src/core/spec/durations';
+import { attemptFence, claimStageOutputs, fenceWrites, type AttemptFence } from './attempt-fence';
 
 /** The services a stage implementation receives next to its input. */
 export interface StageRuntime {
@@ -312,15 +313,20 @@ export function stageActivity(
     if (previous) log.append(`${typeName} ${stageId}: ${previous}`);
     // The run's history tells a cancel at once; the SDK only at the next (throttled) heartbeat.
     const cancelWatch = watchCancelRequest(context);
+    const fence = claimedFence(deps.store, input.context.outputPrefix, attempt, context, (line) =>
+      log.append(`${typeName} ${stageId}: ${line}`),
+    );
     const runtime = attemptRuntime(typeName, input, deps, attempt, {
       signal: AbortSignal.any([context.cancellationSignal, cancelWatch.signal]),
       log,
       heartbeats,
       measured,
       secrets,
+      fence,
     });
     let releaseResources = (): void => undefined;
     try {
+      await fence.check('start');
       if (input.resources && deps.resources) {
         releaseResources = await deps.resources.acquire(input.resources, runtime.signal);
         log.append(`${typeName} ${stageId}: holds ${describeResources(input.resources)} of this worker`);
@@ -361,6 +367,19 @@ export function stageActivity(
   };
 }
 
+/** This attempt's claim on the stage's outputs: once a retry claims them, this attempt writes nothing more. */
+function claimedFence(
+  store: ObjectStore,
+  outputPrefix: string,
+  attempt: number,
+  context: Context,
+  log: (line: string) => void,
+): AttemptFence {
+  const claimed = claimStageOutputs(store, outputPrefix, attempt);
+  claimed.catch(() => undefined); // awaited by the fence's first check; a failed claim fails the attempt there
+  return attemptFence(store, outputPrefix, attempt, claimed, { log, context });
+}
+
 /** The attempt's log in the store, flushed in chunks, echoed to the worker's own log when asked. */
 function attemptLog(typeName: string, input: StageActivityInput, deps: StageRunnerDeps, attempt: number): StageLog {
   const { runId, stageId, bucket } = input.context;
@@ -382,6 +401,8 @@ interface AttemptParts {
   readonly measured: ReturnType<typeof attemptMetrics>;
   /** Secret values once opened: every log line is scrubbed of them. */
   readonly secrets: { readonly values: readonly string[] };
+  /** Refuses the stage's writes once a newer attempt claimed its outputs (activities/attempt-fence.ts). */
+  readonly fence: AttemptFence;
 }
 
 /** What the stage implementation gets: its confined store, signal, log and heartbeat. */
@@ -392,11 +413,14 @@ function attemptRuntime(
   attempt: number,
   parts: AttemptParts,
 ): StageRuntime {
-  const { log, heartbeats, measured, secrets } = parts;
+  const { log, heartbeats, measured, secrets, fence } = parts;
   const redact = (text: string): string => scrubSecrets(redactUrisIn(text), secrets.values);
+  // Dataset read records carry their own, finer fence (src/datasets/version-reads.ts); registry writes get this one.
+  const { registry, datasetVersions } = privilegedWriters(typeName, deps.store, input.context.bucket);
   return {
-    store: confineWrites(deps.store, input.context.outputPrefix),
-    ...privilegedWriters(typeName, deps.store, input.context.bucket),
+    store: fenceWrites(confineWrites(deps.store, input.context.outputPrefix), fence),
+    ...(registry ? { registry: fenceWrites(registry, fence) } : {}),
+    ...(datasetVersions ? { datasetVersions } : {}),
     signal: parts.signal,
     attempt,
     ml: deps.ml ?? DEFAULT_ML_SETTINGS,

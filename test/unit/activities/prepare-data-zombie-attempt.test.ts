@@ -36,7 +36,8 @@ async function attemptLog(store: ObjectStore, runId: string, attempt: number): P
 
 /**
  * `store`, whose first read of the source waits until `release` is called, then ends as `ending` says: the attempt
- * that made it is the zombie (frozen past its heartbeat timeout, then running on).
+ * that made it is the zombie (frozen past its heartbeat timeout, then running on). `written` lists what it wrote or
+ * removed after it was released, its own log aside.
  */
 function heldFirstRead(store: ObjectStore, ending: 'goes on' | 'fails') {
   let release = (): void => undefined;
@@ -44,6 +45,11 @@ function heldFirstRead(store: ObjectStore, ending: 'goes on' | 'fails') {
   let reached = (): void => undefined;
   const held = new Promise<void>((resolve) => (reached = resolve));
   let first = true;
+  let woken = false;
+  const written: string[] = [];
+  const note = (uri: string): void => {
+    if (woken && !uri.includes('/logs/')) written.push(uri);
+  };
   const holding: ObjectStore = {
     ...store,
     async getStream(uri, options) {
@@ -51,12 +57,18 @@ function heldFirstRead(store: ObjectStore, ending: 'goes on' | 'fails') {
         first = false;
         reached();
         await released;
+        woken = true;
         if (ending === 'fails') throw new DependencyUnavailableError('the connection to the store was reset');
       }
       return store.getStream(uri, options);
     },
+    putStream: async (uri, body, options) => (note(uri), store.putStream(uri, body, options)),
+    putBytes: async (uri, body, options) => (note(uri), store.putBytes(uri, body, options)),
+    putJson: async (uri, value, options) => (note(uri), store.putJson(uri, value, options)),
+    remove: async (uri, options) => (note(uri), store.remove(uri, options)),
+    removePrefix: async (uri) => (note(uri), store.removePrefix(uri)),
   };
-  return { store: holding, held, release };
+  return { store: holding, held, release, written };
 }
 
 for (const ending of ['goes on', 'fails'] as const) {
@@ -88,12 +100,15 @@ for (const ending of ['goes on', 'fails'] as const) {
     await zombieEnd;
     const records = await recordsOf(store, runId);
     assert.deepEqual(records, [retried], 'the record still says what attempt 2 did');
-    const state = ending === 'goes on' ? 'read' : 'failed';
+    const outputs = hold.written.filter((uri) => uri.includes(`/runs/${runId}/`));
+    assert.deepEqual(outputs, [], "the zombie wrote nothing over attempt 2's dataset");
+    const log = await attemptLog(store, runId, 1);
+    // Woken, the zombie is refused its first output write and ends; the failed read it then records is refused too.
+    if (ending === 'goes on')
+      assert.match(log, /attempt 1 did not write s3:\/\/\S+: attempt 2 of this stage owns its outputs now/);
     assert.match(
-      await attemptLog(store, runId, 1),
-      new RegExp(
-        `attempt 1 did not record version [0-9a-f]{64} as ${state}: attempt 2 of this stage owns the record now`,
-      ),
+      log,
+      /attempt 1 did not record version [0-9a-f]{64} as failed: attempt 2 of this stage owns the record now/,
     );
   });
 }
