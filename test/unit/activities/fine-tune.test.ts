@@ -185,7 +185,8 @@ test('an epoch checkpointed but not reported before the attempt died is logged b
 
 test('a checkpoint written for other settings is not resumed (a retry with --set epochs=… starts over)', async () => {
   const stage = createFineTuneStage({ runTraining: inProcess(store) });
-  const context = stageContext('finetune', { runId: 'ft-resume' });
+  // `fineflow retry` after the two attempts above: a new activity execution whose run-wide attempts start at 3.
+  const context = stageContext('finetune', { runId: 'ft-resume', attempt: 3 });
   const { result } = await runStage('fine-tune', stage, store, context, {
     ...baseInputs(),
     epochs: 2,
