@@ -1,13 +1,14 @@
 /**
  * A prepare-data attempt Temporal gave up on (its worker froze past the heartbeat timeout) that runs on once its
- * worker wakes, after a retry on another worker has read the version: the version's read record still says what the
- * retry did, and the late attempt's log says why it wrote nothing. Real Temporal dev server and MinIO; the workers
- * are `fineflow worker` processes. The first worker reaches MinIO through a TCP proxy that stops it (SIGSTOP, its
- * process group) as it asks for the first object of the version, after its `reading` record, before its last one.
+ * worker wakes, after a retry on another worker has read the version and written the dataset: the version's read
+ * record still says what the retry did, the late attempt wrote nothing under the stage's outputs, and its log says
+ * why. Real Temporal dev server and MinIO; the workers are `fineflow worker` processes. The first worker reaches MinIO
+ * and Temporal through TCP proxies (test/fixtures/runtime/tcp-proxy.ts): it is stopped (SIGSTOP, its process group) as
+ * it asks for the first object of the version, after its `reading` record, and its Temporal link is held from then on,
+ * so once woken it cannot hear from Temporal that it was given up on: only the stage's claim in the store stops it.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -19,51 +20,22 @@ import type { DatasetsView } from '../../../src/ui/web/dataset-types';
 import { startUiFor } from '../../e2e/helpers/ui-browser';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { killWorkerGroup, spawnWorker, type WorkerProcess } from '../../fixtures/runtime/worker-process';
+import { startTcpProxy, type TcpProxy } from '../../fixtures/runtime/tcp-proxy';
 
 let h: RuntimeHarness;
 let dir: string;
 const workers: WorkerProcess[] = [];
-const servers: Server[] = [];
+const proxies: TcpProxy[] = [];
 before(async () => {
   h = await startRuntimeHarness({ cpuWorker: false });
   dir = await mkdtemp(join(tmpdir(), 'ff-zombie-read-'));
 });
 after(async () => {
   for (const worker of workers) if (worker.child.exitCode === null) await killWorkerGroup(worker);
-  for (const server of servers) await new Promise((resolve) => server.close(resolve));
+  for (const proxy of proxies) await proxy.close();
   await rm(dir, { recursive: true, force: true });
   await h?.close();
 });
-
-/**
- * A TCP proxy to MinIO that calls `onRequest` with each request line before passing the request on (Node's HTTP agent
- * writes a request after the previous response, so a request line starts a chunk).
- */
-async function startWatchingProxy(onRequest: (line: string) => void): Promise<string> {
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connect(h.config.s3.port, h.config.s3.endPoint);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => undefined);
-    }
-    client.on('data', (chunk: Buffer) => {
-      const line = /^([A-Z]+ \S+) HTTP\/1\.1\r\n/.exec(chunk.subarray(0, 512).toString('latin1'))?.[1];
-      if (line) onRequest(line);
-      upstream.write(chunk);
-    });
-    upstream.on('data', (chunk: Buffer) => client.write(chunk));
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  server.on('close', () => sockets.forEach((socket) => socket.destroy()));
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('proxy has no port');
-  return `http://127.0.0.1:${address.port}`;
-}
 
 /** What `read` returns once it returns something; checked every 250 ms, at most `ms`. */
 async function until<T>(what: string, read: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
@@ -88,18 +60,34 @@ test(
     await writeFile(join(dir, 'rows.csv'), `${rows.join('\n')}\n`);
     const pushed = await pushDirectory(h.store, h.config.s3.bucket, dir, prefix, () => undefined);
 
-    // The first worker stops (as a paused VM or a stalled host would) when it asks for the data itself.
+    // The first worker stops (as a paused VM or a stalled host would) when it asks for the data itself. Its link to
+    // Temporal stays held after it wakes, so it cannot hear that Temporal gave it up: only the store can tell it.
     let frozen: WorkerProcess | undefined;
+    let woken = false;
+    const wokenWrites: string[] = [];
     let markFrozen!: () => void;
     const isFrozen = new Promise<void>((resolve) => (markFrozen = resolve));
-    const endpoint = await startWatchingProxy((line) => {
-      if (!frozen || !line.startsWith(`GET /${dataBucket}/rows/rows.csv`)) return;
-      process.kill(-frozen.pid, 'SIGSTOP');
-      frozen = undefined;
-      markFrozen();
-    });
+    const temporal = await startTcpProxy(h.config.temporal.address);
+    const minio = await startTcpProxy(
+      { host: h.config.s3.endPoint, port: h.config.s3.port },
+      {
+        onRequest(line) {
+          if (woken && /^(PUT|POST|DELETE) /.test(line)) wokenWrites.push(line);
+          if (!frozen || !line.startsWith(`GET /${dataBucket}/rows/rows.csv`)) return;
+          process.kill(-frozen.pid, 'SIGSTOP');
+          temporal.hold('now');
+          frozen = undefined;
+          markFrozen();
+        },
+      },
+    );
+    proxies.push(temporal, minio);
     // One stage at a time: a worker busy with attempt 1 does not poll for attempt 2 while it is frozen.
-    const first = await spawnWorker({ pool, concurrency: 1, env: { FINEFLOW_S3_ENDPOINT: endpoint } });
+    const first = await spawnWorker({
+      pool,
+      concurrency: 1,
+      env: { FINEFLOW_S3_ENDPOINT: minio.url, TEMPORAL_ADDRESS: temporal.address },
+    });
     workers.push(first);
     frozen = first;
 
@@ -138,7 +126,8 @@ stages:
     assert.ok(owner !== undefined && owner >= 2, `retried: ${owner}`);
     assert.deepEqual([retried.state, retried.attempt], ['read', owner]);
 
-    // Attempt 1 wakes and runs on: it reads the rest, or hears from Temporal that it was given up on, then ends.
+    // Attempt 1 wakes and runs on: it reads the rest, tries to write the dataset, is refused, and ends.
+    woken = true;
     process.kill(-first.pid, 'SIGCONT');
     const zombieLog = await until('attempt 1 ended', async () => {
       const log = (await listStageLogs(h.store, h.config.s3.bucket, runId, 'prepare')).find((l) => l.attempt === 1);
@@ -146,6 +135,13 @@ stages:
       return text && /: attempt 1 (succeeded|ended)/.test(text) ? text : undefined;
     });
     assert.deepEqual(await recordNow(), retried, 'the record still says what the retry did');
+    const outputs = `/${h.config.s3.bucket}/runs/${runId}/prepare/`;
+    assert.deepEqual(
+      wokenWrites.filter((line) => line.includes(outputs) && !line.includes(`${outputs}logs/`)),
+      [],
+      "the woken attempt wrote nothing over the retry's dataset",
+    );
+    assert.match(zombieLog, /attempt 1 did not write s3:\/\/\S+: attempt \d+ of this stage owns its outputs now/);
     assert.match(
       zombieLog,
       new RegExp(
