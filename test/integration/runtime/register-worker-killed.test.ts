@@ -14,7 +14,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { listStageLogs, stageLogText } from '../../../src/client/run-logs';
 import { loadTf } from '../../../src/ml/backend';
 import { buildModel } from '../../../src/ml/models/architectures';
@@ -22,68 +21,42 @@ import { saveModel } from '../../../src/ml/models/load-model';
 import { CLAIM_STALE_AFTER_MS, listVersions, readAliases, versionPrefix } from '../../../src/ml/models/registry';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { spawnWorker, type WorkerProcess } from '../../fixtures/runtime/worker-process';
+import { startTcpProxy, type TcpProxy } from '../../fixtures/runtime/tcp-proxy';
 
 const { tf } = loadTf({ preference: 'cpu' });
 let h: RuntimeHarness;
-const proxies: FreezingProxy[] = [];
+const proxies: TcpProxy[] = [];
 const workers: WorkerProcess[] = [];
 const suffix = randomSuffix();
 const name = `killed-${suffix}`;
 const pool = `register-${suffix}`;
 
 interface FreezingProxy {
-  readonly endpoint: string;
+  readonly proxy: TcpProxy;
   /** Resolves once a request matching the pattern was passed on; every later request is held. */
   readonly frozen: Promise<void>;
-  close(): Promise<void>;
 }
 
 /**
- * A TCP proxy to `target` that passes requests on until one whose request line matches `freezeAfter`, then holds
- * every request that starts after it (on any connection) without answering: the store stops responding to the
- * proxied process as a frozen network would. Node's HTTP agent writes each request after the previous response, so a
- * request line starts a chunk.
+ * A TCP proxy to MinIO that passes requests on until one whose request line (`PUT /bucket/key?query`) matches
+ * `freezeAfter`, then holds every request that starts after it (on any connection) without answering: the store
+ * stops responding to the proxied process as a frozen network would.
  */
-async function startFreezingProxy(target: { host: string; port: number }, freezeAfter: RegExp): Promise<FreezingProxy> {
-  const sockets = new Set<Socket>();
-  let isFrozen = false;
+async function startFreezingProxy(freezeAfter: RegExp): Promise<FreezingProxy> {
   let markFrozen!: () => void;
   const frozen = new Promise<void>((resolve) => (markFrozen = resolve));
-  const server: Server = createServer((client) => {
-    const upstream = connect(target.port, target.host);
-    for (const socket of [client, upstream]) sockets.add(socket);
-    let holding = false;
-    client.on('data', (chunk: Buffer) => {
-      const head = chunk.subarray(0, 512).toString('latin1');
-      const startsRequest = /^[A-Z]+ \S+ HTTP\/1\.1\r\n/.test(head);
-      if (isFrozen && startsRequest) holding = true;
-      if (holding) return;
-      upstream.write(chunk);
-      if (startsRequest && freezeAfter.test(head.split('\r\n', 1)[0] ?? '')) {
-        isFrozen = true;
+  const proxy: TcpProxy = await startTcpProxy(
+    { host: h.config.s3.endPoint, port: h.config.s3.port },
+    {
+      onRequest(line) {
+        if (!freezeAfter.test(line)) return;
+        proxy.hold('next-request');
         markFrozen();
-      }
-    });
-    upstream.on('data', (chunk: Buffer) => client.write(chunk));
-    const end = (): void => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    for (const socket of [client, upstream]) socket.on('close', end).on('error', end);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('proxy has no port');
-  return {
-    endpoint: `http://127.0.0.1:${address.port}`,
-    frozen,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      },
     },
-  };
+  );
+  proxies.push(proxy);
+  return { proxy, frozen };
 }
 
 /** Ask `probe` every 50 ms until it returns something, for at most `ms`. */
@@ -127,12 +100,8 @@ test(
     await saveModel(tf, h.store, model, source);
     model.dispose();
 
-    const proxy = await startFreezingProxy(
-      { host: h.config.s3.endPoint, port: h.config.s3.port },
-      new RegExp(`^PUT \\S*/models/${name}/1/claim\\.json[ ?]`),
-    );
-    proxies.push(proxy);
-    const doomed = await spawnWorker({ pool, env: { FINEFLOW_S3_ENDPOINT: proxy.endpoint } });
+    const { proxy, frozen } = await startFreezingProxy(new RegExp(`^PUT \\S*/models/${name}/1/claim\\.json(\\?|$)`));
+    const doomed = await spawnWorker({ pool, env: { FINEFLOW_S3_ENDPOINT: proxy.url } });
     workers.push(doomed);
     const runId = await h.runs.submit(
       h.plan(name, [
@@ -150,7 +119,7 @@ test(
 
     const directory = versionPrefix(bucket, name, 1);
     const claimed = await until('the claim in MinIO', () => h.store.stat(`${directory}/claim.json`), 60_000);
-    await proxy.frozen;
+    await frozen;
     const deadClaim = await h.store.getJson<StoredClaim>(`${directory}/claim.json`);
     assert.equal(deadClaim.runId, runId);
     assert.equal(deadClaim.stage, 'register');
@@ -242,17 +211,13 @@ test(
 
     // Run A: its worker freezes after the claim of version 1 and is killed holding it. One attempt only, so no retry
     // of run A can take its own claim over: run B is the only one that may.
-    const proxy = await startFreezingProxy(
-      { host: h.config.s3.endPoint, port: h.config.s3.port },
-      new RegExp(`^PUT \\S*/models/${other}/1/claim\\.json[ ?]`),
-    );
-    proxies.push(proxy);
-    const doomed = await spawnWorker({ pool: poolA, env: { FINEFLOW_S3_ENDPOINT: proxy.endpoint } });
+    const { proxy, frozen } = await startFreezingProxy(new RegExp(`^PUT \\S*/models/${other}/1/claim\\.json(\\?|$)`));
+    const doomed = await spawnWorker({ pool: poolA, env: { FINEFLOW_S3_ENDPOINT: proxy.url } });
     workers.push(doomed);
     const runA = await h.runs.submit(register(poolA, 1));
     const first = versionPrefix(bucket, other, 1);
     const claimedByA = await until('run A’s claim in MinIO', () => h.store.stat(`${first}/claim.json`), 60_000);
-    await proxy.frozen;
+    await frozen;
     assert.equal((await h.store.getJson<StoredClaim>(`${first}/claim.json`)).runId, runA);
     doomed.child.kill('SIGKILL');
     assert.equal(await doomed.exited, 'SIGKILL');

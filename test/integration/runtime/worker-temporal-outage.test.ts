@@ -6,60 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { EXIT } from '../../../src/cli/command';
 import { requireStack } from '../../helpers/stack';
 import { randomSuffix } from '../../fixtures/runtime/harness';
 import { spawnWorker, type WorkerProcess } from '../../fixtures/runtime/worker-process';
-
-/** A TCP proxy to Temporal that can be cut (every connection dropped, new ones closed at once) and restored. */
-interface CuttableProxy {
-  readonly address: string;
-  cut(): void;
-  restore(): void;
-  close(): Promise<void>;
-}
-
-async function startProxy(target: string): Promise<CuttableProxy> {
-  const [host = '127.0.0.1', port = ''] = target.split(/:(?=\d+$)/);
-  const sockets = new Set<Socket>();
-  let isCut = false;
-  const server: Server = createServer((client) => {
-    if (isCut) {
-      client.destroy();
-      return;
-    }
-    const upstream = connect(Number(port), host);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => undefined);
-    }
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('proxy has no port');
-  return {
-    address: `127.0.0.1:${address.port}`,
-    cut() {
-      isCut = true;
-      for (const socket of sockets) socket.destroy();
-    },
-    restore() {
-      isCut = false;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
+import { startTcpProxy, type TcpProxy } from '../../fixtures/runtime/tcp-proxy';
 
 /**
  * The first stdout line of `worker` from now on matching `pattern`, parsed; rejects if the worker exits or `ms` pass
@@ -94,12 +47,12 @@ function nextJsonLine(worker: WorkerProcess, pattern: RegExp, ms: number): Promi
   });
 }
 
-let proxy: CuttableProxy;
+let proxy: TcpProxy;
 const workers: WorkerProcess[] = [];
 
 before(async () => {
   const config = await requireStack();
-  proxy = await startProxy(config.temporal.address);
+  proxy = await startTcpProxy(config.temporal.address);
 });
 
 after(async () => {
