@@ -28,7 +28,12 @@ import type { ParamValues } from './params';
  * execution, draining towards continue-as-new, decided nothing of its main phase there. `task`: that workflow task
  * (its WorkflowTaskStarted event id), when one saw it: the workflow decides once per task, after all it saw.
  */
-export type StageEvent = StageEventOf & { readonly draining?: true; readonly task?: number };
+export type StageEvent = StageEventOf & {
+  readonly draining?: true;
+  readonly task?: number;
+  /** Seen by a task whose commands never reached history (RunSoFar.startsUnrecorded). */
+  readonly startsUnrecorded?: true;
+};
 
 type StageEventOf =
   /**
@@ -183,6 +188,7 @@ interface DueDecision {
   readonly task: number | undefined;
   readonly at: string;
   readonly draining: boolean;
+  readonly startsUnrecorded: boolean;
 }
 
 /**
@@ -212,7 +218,12 @@ class WorkflowPasses {
   /** The execution began, or a stage ended: the main loop wakes, unless it sleeps towards a batch turn. */
   wake(event: StageEvent): void {
     if (this.deferredBy === undefined)
-      this.due = { task: event.task, at: 'at' in event ? event.at : '', draining: event.draining === true };
+      this.due = {
+        task: event.task,
+        at: 'at' in event ? event.at : '',
+        draining: event.draining === true,
+        startsUnrecorded: event.startsUnrecorded === true,
+      };
   }
 
   /** A cancel ends the main loop, a batch turn's sleep too; the finally phase is decided from here. */
@@ -247,9 +258,9 @@ export function stagesAfterExecution(
   let cancelRequested = false;
   let paramsSet: ParamValues = {};
   let startBatch = false;
-  const passes = new WorkflowPasses(({ at, draining }) => {
+  const passes = new WorkflowPasses(({ at, draining, startsUnrecorded }) => {
     if (!decide) return false;
-    const decided = decide(next, at, { cancelRequested, paramsSet, draining, startBatch });
+    const decided = decide(next, at, { cancelRequested, paramsSet, draining, startBatch, startsUnrecorded });
     if (decided.stages !== next) {
       next = [...decided.stages];
       index = new Map(next.map((stage, i) => [stage.id, i]));

@@ -43,6 +43,11 @@ export interface RunSoFar {
    * with a `parallelism:` slot started at once.
    */
   readonly startBatch?: boolean;
+  /**
+   * The task's commands never reached history (the last activation of a worker's replay of an ended run, after its
+   * last completed task): a stage it starts has no event to come, so it is started here.
+   */
+  readonly startsUnrecorded?: boolean;
 }
 
 /** What one pass of the workflow's scheduling decided at a workflow task. */
@@ -102,8 +107,9 @@ export function unrecordedDecisions(
       );
     }
     // A pass that ended the main phase sleeps no batch turn: the workflow leaves its loop.
+    const unstarted = soFar.startsUnrecorded === true ? new Map<string, StageState>() : starting;
     return {
-      stages: mergeStages(stages, run.snapshot().stages, starting),
+      stages: mergeStages(stages, run.snapshot().stages, unstarted),
       deferred: deferred && mainEnded === undefined,
     };
   };

@@ -62,3 +62,15 @@ test('events after the last completed task with no task after them: the replay d
   assert.ok(ended > last);
   assert.deepEqual([k?.status, k?.endedAt], ['skipped', timeOf(last)]);
 });
+
+test('a stage the never-completed task started reads as started at its clock, though no event records it', async () => {
+  // Seen on the real stack: the worker's query of such a run shows `d` started by that task (then stopped by the
+  // termination), with no ActivityTaskScheduled in history.
+  const h = new HistoryWriter();
+  h.task();
+  h.succeed(h.schedule(plan, 'a'), { value: 1 });
+  const started = h.task({ completed: false });
+  h.forceClosed();
+  const d = stage(await readStages(plan, h.terminated()), 'd');
+  assert.deepEqual([d?.status, d?.startedAt], ['running', timeOf(started)]);
+});
