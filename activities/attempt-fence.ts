@@ -19,6 +19,7 @@ import {
   ResourceLimitError,
 } from '../src/core/errors';
 import type { ObjectStore } from '../src/storage/object-store';
+import { STAGE_OWNER_FILE } from '../src/core/storage/layout';
 
 /** The claim on a stage's outputs: which attempt (within the run) owns them, since when. */
 export interface StageOwner {
@@ -28,7 +29,7 @@ export interface StageOwner {
 
 /** Where the claim on the outputs under `outputPrefix` lives. */
 export function stageOwnerUri(outputPrefix: string): string {
-  return `${outputPrefix.endsWith('/') ? outputPrefix : `${outputPrefix}/`}@attempt.json`;
+  return `${outputPrefix.endsWith('/') ? outputPrefix : `${outputPrefix}/`}${STAGE_OWNER_FILE}`;
 }
 
 /** A claim is a few dozen bytes; anything larger, or of another shape, owns nothing. */

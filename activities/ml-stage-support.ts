@@ -4,6 +4,7 @@
  * declared schema (the plan was validated before `${{ }}` values existed), and the objects a
  * stage wrote are listed with their sha256 for the stage cache.
  */
+import { STAGE_OWNER_FILE } from '../src/core/storage/layout';
 import { InvalidInputError } from '../src/core/errors';
 import { fromJson } from '../src/spec/located';
 import type { JsonObject, JsonValue } from '../src/core/spec/plan-types';
@@ -73,7 +74,7 @@ export function modelHttpOptions(inputs: JsonObject): { headers: { authorization
  * Sub-prefixes of a stage's directory that are not outputs: logs are rewritten while it runs; checkpoints and the
  * pinned base model's record (activities/base-model-pin.ts) are working state of the run's attempts.
  */
-const NOT_ARTIFACTS = ['logs/', 'checkpoints/', 'base-model-pin.json'];
+const NOT_ARTIFACTS = ['logs/', 'checkpoints/', 'base-model-pin.json', STAGE_OWNER_FILE];
 
 /**
  * Every object under `prefixUri` (minus the excluded sub-prefixes) with the sha256 the store

@@ -15,7 +15,7 @@ import type { RunState } from '../core/run/run-types';
 import { sweepTrialTables } from '../client/sweep-trials-lookup';
 import { compilePlan } from '../spec';
 import type { JsonValue, Plan } from '../core/spec/plan-types';
-import { runPrefix } from '../core/storage/layout';
+import { runPrefix, STAGE_OWNER_FILE } from '../core/storage/layout';
 import { stageReportOf } from '../core/run/stage-producer';
 import { MAX_HTML_REPORT_BYTES, type ObjectStore } from '../storage/object-store';
 import { datasetVersion, listDatasets, runEndedIn } from './datasets';
@@ -230,7 +230,10 @@ export class UiApi {
 
   async artifacts(runId: string, stageId: string): Promise<unknown> {
     const prefix = runPrefix(this.services.bucket, checkId(runId, 'run'), checkId(stageId, 'stage'));
-    const objects = (await this.services.store.list(prefix)).slice(0, LIMITS.artifacts);
+    // The attempt fence's claim is bookkeeping, not something the stage made.
+    const objects = (await this.services.store.list(prefix))
+      .filter((object) => !object.key.endsWith(`/${STAGE_OWNER_FILE}`))
+      .slice(0, LIMITS.artifacts);
     const presign = this.services.store.presignGet?.bind(this.services.store);
     const artifacts = await Promise.all(
       objects.map(async (object) => {

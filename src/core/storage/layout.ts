@@ -72,6 +72,12 @@ function checkAttempt(attempt: number): number {
 }
 
 /**
+ * The attempt fence's claim on a stage's outputs, directly under the stage's prefix (activities/attempt-fence.ts):
+ * bookkeeping of which attempt may write them, never an output or an artifact.
+ */
+export const STAGE_OWNER_FILE = '@attempt.json';
+
+/**
  * The single-object log of one attempt, as releases before chunked logs wrote it. Still read
  * (as the attempt's first chunk, line 0), never written.
  */

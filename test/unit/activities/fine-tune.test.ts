@@ -84,6 +84,7 @@ test('fine-tunes a registry base: outputs, history, backend, checkpoint, trainin
   assert.ok(uris.some((u) => u.endsWith('/model/weights.bin')));
   assert.ok(!uris.some((u) => u.includes('/checkpoints/') || u.includes('/logs/')));
   assert.ok(!uris.some((u) => u.endsWith('/base-model-pin.json')), 'the pin record is working state, not an output');
+  assert.ok(!uris.some((u) => u.endsWith('/@attempt.json')), 'the attempt claim is the fence, not an output');
 });
 
 test('a cancelled attempt stops at once; the retry resumes from the checkpoint in its heartbeat details and trains only the rest', async () => {

@@ -1,7 +1,8 @@
 /**
  * The web app routes its pages after `#` (`/#/runs/RUN`); an address without it (`/runs/RUN`, typed, pasted from a
  * chat, or cut by a tool that drops fragments) got a JSON "no route" from the server. Page addresses now redirect to
- * the page; the API, assets and unknown paths answer as before.
+ * the page; the API, assets and unknown paths answer as before. Also the stage artifacts list, which shows what a
+ * stage made and not the attempt fence's claim.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,11 +12,12 @@ import { createMemoryObjectStore } from '../../../src/storage/memory-store';
 import { pageRouteOf, startUiServer, type RunningUi } from '../../../src/ui/server';
 
 let ui: RunningUi;
+const store = createMemoryObjectStore({ buckets: ['fineflow'] });
 
 before(async () => {
   ui = await startUiServer({
     runs: {} as RunClient,
-    store: createMemoryObjectStore({ buckets: ['fineflow'] }),
+    store,
     bucket: 'fineflow',
     schedules: {} as ScheduleService,
     namespace: 'default',
@@ -50,4 +52,16 @@ test('the API, unknown paths and other methods answer as before', async () => {
   // A path cannot smuggle a header or another origin: the URL parser encodes it, and the location stays on this host.
   assert.equal(pageRouteOf(new URL('http://ui.invalid/runs/a%0d%0aSet-Cookie:x')), '/#/runs/a%0d%0aSet-Cookie:x');
   assert.equal(pageRouteOf(new URL('http://ui.invalid//evil.example/runs')), undefined);
+});
+
+test("a stage's artifacts list what it made, not the attempt fence's claim", async () => {
+  await store.putBytes('s3://fineflow/runs/r1/finetune/model/weights.bin', 'w');
+  await store.putJson('s3://fineflow/runs/r1/finetune/@attempt.json', { attempt: 2, at: '2026-12-07T22:00:00Z' });
+  const response = await fetch(`${ui.url}/api/runs/r1/stages/finetune/artifacts`);
+  assert.equal(response.status, 200);
+  const { artifacts } = (await response.json()) as { artifacts: { path: string }[] };
+  assert.deepEqual(
+    artifacts.map((artifact) => artifact.path),
+    ['model/weights.bin'],
+  );
 });
