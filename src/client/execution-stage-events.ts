@@ -336,8 +336,8 @@ function ownTask(started: HistoryEvent): DecidingTask {
  * latest task's start, its history length the whole history's (workflow_machines.rs: `history_length` is the last
  * event processed), `suggestContinueAsNew` that latest start's, and replay is over there (the query's
  * `previous_started_event_id` is the last completed task's), so the workflow takes a patch it asks for the first time
- * (the bounded-history one of a first long task that never completed). Read from sdk-core's sources and checked against a
- * worker's query (test/integration/runtime/terminated-mid-task.test.ts); the SDK's offline replayer
+ * (the bounded-history one of a first long task that never completed). Read from sdk-core's sources and checked
+ * against a worker's query (test/integration/runtime/terminated-mid-task.test.ts); the SDK's offline replayer
  * (`Worker.runReplayHistory`) stops before that live activation, so it cannot show it. What it starts has no event:
  * its events say so (`startsUnrecorded`).
  */

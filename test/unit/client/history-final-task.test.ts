@@ -1,6 +1,6 @@
 /**
- * A run terminated in a workflow task that never completed, read without a worker as a worker's replay (its query of the
- * ended run) reads it. sdk-core applies every event after the last completed task in one final activation (a task
+ * A run terminated in a workflow task that never completed, read without a worker as a worker's replay (its query of
+ * the ended run) reads it. sdk-core applies every event after the last completed task in one final activation (a task
  * started and then failed by the termination ends no sequence of its own), with replay over there: at the latest task's
  * start, its history length the whole history's, and a patch history does not record taken when asked (so the
  * bounded-history patch of a first long task that never completed drains it). Hand-written histories through the real
