@@ -94,23 +94,27 @@ interface Child {
 export function parseInheritOptions(input: unknown): InheritOptions {
   if (input === undefined) return DEFAULT_INHERIT_OPTIONS;
   if (typeof input !== 'object' || input === null || Array.isArray(input))
-    throw new Error(`--inherit takes a JSON object of ${Object.keys(DEFAULT_INHERIT_OPTIONS).join(', ')}`);
+    throw new RangeError(`--inherit takes a JSON object of ${Object.keys(DEFAULT_INHERIT_OPTIONS).join(', ')}`);
   const options: Record<string, number> = { ...DEFAULT_INHERIT_OPTIONS };
   for (const [key, value] of Object.entries(input)) {
     if (!(key in DEFAULT_INHERIT_OPTIONS))
-      throw new Error(`--inherit: unknown option ${key}; known: ${Object.keys(DEFAULT_INHERIT_OPTIONS).join(', ')}`);
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`--inherit: ${key} must be a number`);
+      throw new RangeError(
+        `--inherit: unknown option ${key}; known: ${Object.keys(DEFAULT_INHERIT_OPTIONS).join(', ')}`,
+      );
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw new RangeError(`--inherit: ${key} must be a number`);
     options[key] = value;
   }
   const parsed = options as unknown as InheritOptions;
-  if (!(parsed.share >= 0 && parsed.share <= 1)) throw new Error('--inherit: share must be in [0, 1]');
-  if (!(parsed.factor > 1 && parsed.factor <= 10)) throw new Error('--inherit: factor must be in (1, 10]');
+  if (!(parsed.share >= 0 && parsed.share <= 1)) throw new RangeError('--inherit: share must be in [0, 1]');
+  if (!(parsed.factor > 1 && parsed.factor <= 10)) throw new RangeError('--inherit: factor must be in (1, 10]');
   if (!Number.isInteger(parsed.afterTrials) || parsed.afterTrials < 0 || parsed.afterTrials > 1000)
-    throw new Error('--inherit: afterTrials must be an integer in 0…1000');
+    throw new RangeError('--inherit: afterTrials must be an integer in 0…1000');
   if (!Number.isInteger(parsed.childrenPerCheckpoint) || parsed.childrenPerCheckpoint < 1)
-    throw new Error('--inherit: childrenPerCheckpoint must be a positive integer');
-  if (!(parsed.frontierGap >= 0)) throw new Error('--inherit: frontierGap must be at least 0');
-  if (parsed.mustImprove !== 0 && parsed.mustImprove !== 1) throw new Error('--inherit: mustImprove must be 0 or 1');
+    throw new RangeError('--inherit: childrenPerCheckpoint must be a positive integer');
+  if (!(parsed.frontierGap >= 0)) throw new RangeError('--inherit: frontierGap must be at least 0');
+  if (parsed.mustImprove !== 0 && parsed.mustImprove !== 1)
+    throw new RangeError('--inherit: mustImprove must be 0 or 1');
   return parsed;
 }
 
