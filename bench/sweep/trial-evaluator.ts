@@ -166,26 +166,12 @@ export class TrialEvaluator {
         await this.trainLineage(parent, seed);
       inheritFrom = checkpointDirectory(prefix, last.fromEpoch);
     }
-    const request: TrainingRequest = {
+    return this.trainCurve({
       ...this.objective.request(this.prepared, last.params, seed, 's3://bench/trial/model'),
       engine: BENCH_TRAIN_ENGINE,
       checkpoint: { uri: this.checkpointPrefix(lineage, seed), everyEpochs: 1 },
       ...(inheritFrom ? { inheritFrom } : {}),
-    };
-    const curve: number[] = [];
-    const validationLoss: (number | null)[] = [];
-    const started = performance.now();
-    const result = await trainModel(this.store, request);
-    // The history holds the inherited epochs too (the parent's), then this segment's.
-    for (const metrics of result.epochs) {
-      curve[metrics.epoch - 1] = metrics.validationAccuracy ?? 0;
-      const loss = metrics.validationLoss;
-      validationLoss[metrics.epoch - 1] = loss !== undefined && Number.isFinite(loss) ? loss : null;
-    }
-    this.stats.trials++;
-    this.stats.epochsTrained += result.epochs.length - result.resumedFromEpoch;
-    this.stats.trainingSeconds += (performance.now() - started) / 1000;
-    return { curve, validationLoss, engine: result.engine };
+    });
   }
 
   /**
@@ -198,27 +184,35 @@ export class TrialEvaluator {
   }
 
   /** Validation accuracy and loss after every epoch of the trial budget. */
-  private async train(
+  private train(
     params: ParameterValues,
     seed: number,
-  ): Promise<Pick<CachedCurve, 'curve' | 'validationLoss' | 'engine'> & { validationLoss: (number | null)[] }> {
-    const request = {
+  ): Promise<Pick<CachedCurve, 'curve' | 'validationLoss' | 'engine'>> {
+    return this.trainCurve({
       ...this.objective.request(this.prepared, params, seed, 's3://bench/trial/model'),
       engine: BENCH_TRAIN_ENGINE,
-    } as const;
+    });
+  }
+
+  /**
+   * One `trainModel` call: validation accuracy and loss after every epoch of its history (an inherited start's
+   * epochs too), counting as trained only the epochs this call ran.
+   */
+  private async trainCurve(
+    request: TrainingRequest,
+  ): Promise<Pick<CachedCurve, 'curve' | 'validationLoss' | 'engine'>> {
     const curve: number[] = [];
     const validationLoss: (number | null)[] = [];
     const started = performance.now();
-    const result = await trainModel(this.store, request, {
-      onEpoch: (progress) => {
-        curve[progress.epoch - 1] = progress.metrics.validationAccuracy ?? 0;
-        // A diverged run reports NaN or Infinity; JSON has no such numbers, so they are kept as null.
-        const loss = progress.metrics.validationLoss;
-        validationLoss[progress.epoch - 1] = loss !== undefined && Number.isFinite(loss) ? loss : null;
-      },
-    });
+    const result = await trainModel(this.store, request);
+    for (const metrics of result.epochs) {
+      curve[metrics.epoch - 1] = metrics.validationAccuracy ?? 0;
+      // A diverged run reports NaN or Infinity; JSON has no such numbers, so they are kept as null.
+      const loss = metrics.validationLoss;
+      validationLoss[metrics.epoch - 1] = loss !== undefined && Number.isFinite(loss) ? loss : null;
+    }
     this.stats.trials++;
-    this.stats.epochsTrained += curve.length;
+    this.stats.epochsTrained += result.epochs.length - result.resumedFromEpoch;
     this.stats.trainingSeconds += (performance.now() - started) / 1000;
     return { curve, validationLoss, engine: result.engine };
   }
