@@ -5,6 +5,7 @@
 import type { JsonObject, Plan } from '../../src/core/spec/plan-types';
 import { makePlan } from '../fixtures/runtime/plans';
 import type { RunState, StageState } from '../../src/core/run/run-types';
+import type { SweepTrialTable } from '../../src/client/sweep-trial-table';
 
 /** The pipeline a run id names (`quickstart-20261206-080121-yn0l` → `quickstart`, see newRunId). */
 export function pipelineOfRunId(runId: string): string {
@@ -51,4 +52,57 @@ export function registeringPlan(pipeline: string): Plan {
       needs: ['evaluate'],
     },
   ]);
+}
+
+/** The line a two-trial sweep sends its run while trial 0 finished (0.3) and trial 1 runs. */
+export const TWO_TRIAL_SWEEP_LINE =
+  'trials 1/2 done (1 running, 0 pruned, 0 failed) best validation.loss=0.3 (trial 0)';
+
+/** A two-trial sweep stage `sweep` that started at `startedAt`, as it reports itself: one trial done, one running. */
+export function twoTrialSweepStage(startedAt: string): StageState {
+  return {
+    id: 'sweep',
+    uses: 'hyperparameter-sweep',
+    pool: 'cpu',
+    status: 'running',
+    attempts: 0,
+    startedAt,
+    progress: {
+      message: TWO_TRIAL_SWEEP_LINE,
+      fraction: 0.5,
+      detail: {
+        started: 2,
+        running: 1,
+        completed: 1,
+        stopped: 0,
+        failed: 0,
+        maxTrials: 2,
+        bestValue: 0.3,
+        bestTrialId: 0,
+      },
+    },
+  };
+}
+
+/** That sweep's live trial table: trial 0 finished and best, trial 1 in `trialState` (with `note` when retrying). */
+export function twoTrialSweepTable(trialState: 'running' | 'retrying', note: string): SweepTrialTable {
+  return {
+    stageId: 'sweep',
+    source: 'live',
+    metric: 'validation.loss',
+    goal: 'minimize',
+    partial: false,
+    bestTrialId: 0,
+    rows: [
+      { trialId: 0, state: 'finished', params: { units: 4 }, epochs: 9, objective: 0.3, best: true },
+      {
+        trialId: 1,
+        state: trialState,
+        params: { units: 6 },
+        epochs: 3,
+        best: false,
+        ...(trialState === 'retrying' ? { note } : {}),
+      },
+    ],
+  };
 }

@@ -11,13 +11,13 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import type { RunState } from '../../src/core/run/run-types';
 import type { SweepTrialTable } from '../../src/client/sweep-trial-table';
-import { manualRun } from './run-fixtures';
+import { manualRun, TWO_TRIAL_SWEEP_LINE, twoTrialSweepStage, twoTrialSweepTable } from './run-fixtures';
 import { chartPage, usePageModule } from './web-page';
 
 const web = usePageModule('./pages/run', ['runPage']);
 
 const RUN = 'loan-sweep-20261207-220121-yn0m';
-const OWN_LINE = 'trials 1/2 done (1 running, 0 pruned, 0 failed) best validation.loss=0.3 (trial 0)';
+const OWN_LINE = TWO_TRIAL_SWEEP_LINE;
 const RECOUNTED = 'trials 1/2 done (0 running, 1 retrying, 0 pruned, 0 failed) best validation.loss=0.3 (trial 0)';
 
 const state: RunState = manualRun({
@@ -34,28 +34,7 @@ const state: RunState = manualRun({
       startedAt: '2026-12-07T22:01:22.000Z',
       endedAt: '2026-12-07T22:01:24.000Z',
     },
-    {
-      id: 'sweep',
-      uses: 'hyperparameter-sweep',
-      pool: 'cpu',
-      status: 'running',
-      attempts: 0,
-      startedAt: '2026-12-07T22:01:25.000Z',
-      progress: {
-        message: OWN_LINE,
-        fraction: 0.5,
-        detail: {
-          started: 2,
-          running: 1,
-          completed: 1,
-          stopped: 0,
-          failed: 0,
-          maxTrials: 2,
-          bestValue: 0.3,
-          bestTrialId: 0,
-        },
-      },
-    },
+    twoTrialSweepStage('2026-12-07T22:01:25.000Z'),
   ],
 });
 
@@ -67,27 +46,8 @@ const graph = {
   edges: [{ from: 'prepare', to: 'sweep' }],
 };
 
-const table = (trialState: 'running' | 'retrying'): SweepTrialTable => ({
-  stageId: 'sweep',
-  source: 'live',
-  metric: 'validation.loss',
-  goal: 'minimize',
-  partial: false,
-  bestTrialId: 0,
-  rows: [
-    { trialId: 0, state: 'finished', params: { units: 4 }, epochs: 9, objective: 0.3, best: true },
-    {
-      trialId: 1,
-      state: trialState,
-      params: { units: 6 },
-      epochs: 3,
-      best: false,
-      ...(trialState === 'retrying'
-        ? { note: 'worker lost: Temporal heard no heartbeat from attempt 1 for 4 s (heartbeat timeout)' }
-        : {}),
-    },
-  ],
-});
+const table = (trialState: 'running' | 'retrying'): SweepTrialTable =>
+  twoTrialSweepTable(trialState, 'worker lost: Temporal heard no heartbeat from attempt 1 for 4 s (heartbeat timeout)');
 
 /**
  * The run page of RUN showing `stage` in its panel: the run's details carry `first` as the sweep's trial table, and

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunState } from '../../src/core/run/run-types';
 import type { SweepTrialTable } from '../../src/client/sweep-trial-table';
-import { manualRun } from './run-fixtures';
+import { manualRun, TWO_TRIAL_SWEEP_LINE, twoTrialSweepStage, twoTrialSweepTable } from './run-fixtures';
 import { chartPage, usePageModule } from './web-page';
 
 const web = usePageModule('./pages/stage-panel', ['StagePanel']);
@@ -19,57 +19,15 @@ const RUN = 'loan-sweep-20261207-180121-yn0l';
 const state: RunState = manualRun({
   runId: RUN,
   startedAt: '2026-12-07T18:01:21.000Z',
-  stages: [
-    {
-      id: 'sweep',
-      uses: 'hyperparameter-sweep',
-      pool: 'cpu',
-      status: 'running',
-      attempts: 0,
-      startedAt: '2026-12-07T18:01:25.000Z',
-      progress: {
-        message: 'trials 1/2 done (1 running, 0 pruned, 0 failed) best validation.loss=0.3 (trial 0)',
-        fraction: 0.5,
-        detail: {
-          started: 2,
-          running: 1,
-          completed: 1,
-          stopped: 0,
-          failed: 0,
-          maxTrials: 2,
-          bestValue: 0.3,
-          bestTrialId: 0,
-        },
-      },
-    },
-  ],
+  stages: [twoTrialSweepStage('2026-12-07T18:01:25.000Z')],
 });
 
-const table = (trialState: 'running' | 'retrying'): SweepTrialTable => ({
-  stageId: 'sweep',
-  source: 'live',
-  metric: 'validation.loss',
-  goal: 'minimize',
-  partial: false,
-  bestTrialId: 0,
-  rows: [
-    { trialId: 0, state: 'finished', params: { units: 4 }, epochs: 9, objective: 0.3, best: true },
-    {
-      trialId: 1,
-      state: trialState,
-      params: { units: 6 },
-      epochs: 3,
-      best: false,
-      ...(trialState === 'retrying'
-        ? {
-            note:
-              'worker lost: Temporal heard no heartbeat from attempt 1 for 4 s (heartbeat timeout); ' +
-              'attempt 2 of 2 waits for a worker of pool cpu',
-          }
-        : {}),
-    },
-  ],
-});
+const table = (trialState: 'running' | 'retrying'): SweepTrialTable =>
+  twoTrialSweepTable(
+    trialState,
+    'worker lost: Temporal heard no heartbeat from attempt 1 for 4 s (heartbeat timeout); ' +
+      'attempt 2 of 2 waits for a worker of pool cpu',
+  );
 
 async function progressLine(trialState: 'running' | 'retrying'): Promise<string> {
   const page = await chartPage(web.browser, web.script, {
@@ -103,8 +61,5 @@ test("a sweep stage's progress line counts a trial whose worker died as its tria
     (await progressLine('retrying')).trim(),
     'trials 1/2 done (0 running, 1 retrying, 0 pruned, 0 failed) best validation.loss=0.3 (trial 0)',
   );
-  assert.equal(
-    (await progressLine('running')).trim(),
-    'trials 1/2 done (1 running, 0 pruned, 0 failed) best validation.loss=0.3 (trial 0)',
-  );
+  assert.equal((await progressLine('running')).trim(), TWO_TRIAL_SWEEP_LINE);
 });
