@@ -6,7 +6,8 @@
  * printed: the output shows the command that reads it (`infra/stack.sh secret-key cli`).
  */
 import { runBashScript } from '../run-script';
-import { resolve } from 'node:path';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path, { resolve } from 'node:path';
 import { EXIT, UsageError, subcommandError, type CliCommand, type CliIo } from '../command';
 import { packageFile, stackDir as stackDirOf } from '../../package-paths';
 import type * as DevUiModule from '../dev-ui';
@@ -55,6 +56,62 @@ export function stackEndpoints(env: CliIo['env'], cwd = process.cwd()) {
     /** A shell command that prints the secret key of FINEFLOW_S3_ACCESS_KEY (the key itself is never shown). */
     secretKeyCommand: `bash ${STACK_SCRIPT} secret-key cli`,
   };
+}
+
+/** The port variables `dev up` records in the state dir, so a shell that did not set them still finds the stack. */
+export const STACK_PORT_VARIABLES = [
+  'FINEFLOW_TEMPORAL_PORT',
+  'FINEFLOW_TEMPORAL_UI_PORT',
+  'FINEFLOW_MINIO_PORT',
+  'FINEFLOW_MINIO_CONSOLE_PORT',
+  'FINEFLOW_UI_PORT',
+] as const;
+
+/** `<state dir>/ports.json`: the ports the last `dev up` of that state dir started the stack on. */
+export function stackPortsFile(stackDir: string): string {
+  return path.join(stackDir, 'ports.json');
+}
+
+/** Records the ports `dev up` used (explicit or default), after the stack came up. */
+export function recordStackPorts(env: CliIo['env'], stackDir: string, cwd = process.cwd()): void {
+  const endpoints = stackEndpoints(env, cwd);
+  const portOf = (url: string): number => Number(new URL(url.includes('://') ? url : `tcp://${url}`).port);
+  const ports: Record<(typeof STACK_PORT_VARIABLES)[number], number> = {
+    FINEFLOW_TEMPORAL_PORT: portOf(endpoints.temporal.address),
+    FINEFLOW_TEMPORAL_UI_PORT: portOf(endpoints.temporal.ui),
+    FINEFLOW_MINIO_PORT: portOf(endpoints.minio.endpoint),
+    FINEFLOW_MINIO_CONSOLE_PORT: portOf(endpoints.minio.console),
+    FINEFLOW_UI_PORT: endpoints.ui.port,
+  };
+  writeFileSync(stackPortsFile(stackDir), `${JSON.stringify(ports, null, 2)}\n`);
+}
+
+/**
+ * The environment a `dev` command works with: a port variable this shell did not set takes the value `dev up` recorded
+ * for the state dir (a new shell after `FINEFLOW_MINIO_PORT=19000 fineflow dev up` checked 9000). A variable the
+ * shell sets wins. `recorded` names the variables taken from the record; a missing or damaged record adds nothing.
+ */
+export function withRecordedPorts(
+  env: CliIo['env'],
+  stackDir: string,
+): { readonly env: CliIo['env']; readonly recorded: readonly string[] } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(stackPortsFile(stackDir), 'utf8'));
+  } catch {
+    return { env, recorded: [] };
+  }
+  if (typeof parsed !== 'object' || parsed === null) return { env, recorded: [] };
+  const record = parsed as Record<string, unknown>;
+  const merged: Record<string, string | undefined> = { ...env };
+  const recorded: string[] = [];
+  for (const name of STACK_PORT_VARIABLES) {
+    const value = record[name];
+    if (env[name]?.trim() || !Number.isInteger(value) || (value as number) < 1 || (value as number) > 65_535) continue;
+    merged[name] = String(value);
+    recorded.push(name);
+  }
+  return { env: merged, recorded };
 }
 
 /** The pools a stack needs workers for: `control` runs the workflows, `cpu` is the pool a stage gets by default. */
@@ -122,6 +179,8 @@ MinIO data, logs, the payload encryption key \`codec-keys\`) lives in .fineflow/
 is logs/ui.log in the state dir); \`status\` shows its URL, \`down\` stops it with the stack.
 Ports: FINEFLOW_TEMPORAL_PORT (7233), FINEFLOW_TEMPORAL_UI_PORT (8233), FINEFLOW_MINIO_PORT (9000),
 FINEFLOW_MINIO_CONSOLE_PORT (9001), FINEFLOW_UI_PORT (${DEFAULT_UI_PORT}); state dir FINEFLOW_STACK_DIR.
+\`up\` records its ports in ports.json in the state dir: \`status\`, \`logs\`, \`down\` and \`up\` in a shell that does
+not set those variables use the recorded ports (a variable the shell sets wins).
 \`seed [EXAMPLE…]\` pushes the data the examples in pipelines/ name (default: all of them) from the repo's
 seeded generators as dataset versions (a prefix that has one is left alone; \`--refresh\` pushes over it,
 for data an older Fineflow generated), then names the base models they need and the order to submit them
@@ -173,11 +232,22 @@ Exit codes: 0 ok / healthy, 1 not healthy, 3 the stack could not be started.`,
       });
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { devUiStatus, startDevUi, stopDevUi } = require('../dev-ui') as typeof DevUiModule;
-    const endpoints = stackEndpoints(io.env, io.cwd);
     const stackDir = stackDirOf(io.env, io.cwd);
     const out = json ? io.stderr : io.stdout;
+    const { env, recorded } = withRecordedPorts(io.env, stackDir);
+    if (recorded.length > 0) {
+      const unset =
+        recorded.length === STACK_PORT_VARIABLES.length ? 'no FINEFLOW_*_PORT' : `not ${recorded.join(', ')}`;
+      out.write(
+        `stack: ports as \`fineflow dev up\` recorded them in ${stackPortsFile(stackDir)} (this shell sets ${unset})\n`,
+      );
+    }
+    io = { ...io, env };
+    const endpoints = stackEndpoints(io.env, io.cwd);
     if (sub === 'down' && (await stopDevUi(stackDir))) out.write('stack: ui stopped\n');
     const code = await runStackScript([sub as Subcommand, ...rest], io, out);
+    if (sub === 'down' && code === 0 && rest.length === 0) rmSync(stackPortsFile(stackDir), { force: true });
+    if (sub === 'up' && code === 0) recordStackPorts(io.env, stackDir, io.cwd);
     if (sub === 'logs' || sub === 'down') {
       if (json) io.stdout.write(`${JSON.stringify({ ok: code === 0 })}\n`); // only `down`: logs refuses --json
       return code === 0 ? EXIT.ok : EXIT.failure;
