@@ -138,6 +138,7 @@ class ExecutionReader {
           : undefined;
       this.events.push({
         kind: 'retried',
+        at,
         ...(stageId ? { stageId } : {}),
         ...(checked?.ok ? { params: checked.values } : {}),
       });
@@ -253,7 +254,10 @@ class ExecutionReader {
   }
 }
 
-/** Events the workflow decides on in the task after them (a stage ended, the run was asked to cancel, a batch turn). */
+/**
+ * Events the workflow decides on in the task that saw them (a stage ended, the run was asked to cancel, a batch turn, a
+ * `retry` accepted).
+ */
 const SEEN_KINDS: ReadonlySet<StageEvent['kind']> = new Set([
   'succeeded',
   'cached',
@@ -261,6 +265,7 @@ const SEEN_KINDS: ReadonlySet<StageEvent['kind']> = new Set([
   'cancelled',
   'cancel-requested',
   'batch-turn',
+  'retried',
 ]);
 
 /** The facts the workflow's drain rule reads off a WorkflowTaskStarted event (src/core/run/history-limit.ts). */
@@ -351,7 +356,7 @@ function decidingTasks(events: readonly HistoryEvent[]): (DecidingTask | undefin
   }
   const last = events.at(-1);
   if (!last?.workflowExecutionTerminatedEventAttributes && !last?.workflowExecutionTimedOutEventAttributes)
-    return deciding;
+    return withUpdateTasks(events, deciding);
   let lastCompleted = -1;
   let latest: HistoryEvent | undefined;
   for (const [i, event] of events.entries()) {
@@ -359,11 +364,38 @@ function decidingTasks(events: readonly HistoryEvent[]): (DecidingTask | undefin
     latest = event;
     if (events[i + 1]?.workflowTaskCompletedEventAttributes) lastCompleted = i;
   }
-  if (lastCompleted < 0 || !latest) return deciding;
+  if (lastCompleted < 0 || !latest) return withUpdateTasks(events, deciding);
   const id = Number(last.eventId);
   const history = { historyLength: id, continueAsNewSuggested: taskHistory(latest).continueAsNewSuggested };
   const final: DecidingTask = { at: timeOf(latest), id, history, replayOver: true };
   for (let i = lastCompleted + 1; i < events.length; i++) deciding[i] = final;
+  return withUpdateTasks(events, deciding);
+}
+
+/**
+ * An accepted update (a `retry`) is no input of the task after it: the task that ran its handler accepted it, and the
+ * event comes after that task's WorkflowTaskCompleted, among its commands (the worker's replay delivers it there too:
+ * `acceptedRequestSequencingEventId` names that task's WorkflowTaskScheduled). The handler wakes the main loop, whose
+ * pass decides in that same task, on everything else it saw. Read as the first task after it, a retried stage that no
+ * event moves (skipped by a `--set` that turns its `when:` false, failed on an input that no longer resolves) was
+ * decided a task late, at that task's clock, or never when no task came.
+ */
+function withUpdateTasks(
+  events: readonly HistoryEvent[],
+  deciding: (DecidingTask | undefined)[],
+): (DecidingTask | undefined)[] {
+  const starts = new Map<string, HistoryEvent>();
+  let lastStarted: HistoryEvent | undefined;
+  let lastCompleted: HistoryEvent | undefined;
+  for (const [i, event] of events.entries()) {
+    if (taskStarted(event)) {
+      starts.set(key(event.eventId), event);
+      lastStarted = event;
+    }
+    const completed = event.workflowTaskCompletedEventAttributes;
+    if (completed) lastCompleted = starts.get(key(completed.startedEventId)) ?? lastStarted;
+    if (event.workflowExecutionUpdateAcceptedEventAttributes && lastCompleted) deciding[i] = ownTask(lastCompleted);
+  }
   return deciding;
 }
 

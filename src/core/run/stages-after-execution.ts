@@ -9,11 +9,11 @@
  * What history does not show, the workflow decided from what it does show, and so does this: a stage skipped by
  * `when:` or failed on an unresolvable input once it got a start slot, fan-out instances created from their items and
  * the fan-in once they settled (src/core/run/unrecorded-decisions.ts, once per workflow task that woke the workflow's
- * main loop: the one the execution began with, each that saw a stage end or the cancel, and the batch turn a task that
- * used up its start batch left for the next), and a dependency outage that ran out its budget (the outage rule,
- * src/core/run/outage-retry.ts, applied to the failures' workflow times). Until its batch turn the workflow decides
- * nothing, and neither does this. An execution draining towards continue-as-new decides none of its main phase, and
- * neither does this at a task marked `draining`.
+ * main loop: the one the execution began with, each that saw a stage end or the cancel or accepted a `retry`, and the
+ * batch turn a task that used up its start batch left for the next), and a dependency outage that ran out its budget
+ * (the outage rule, src/core/run/outage-retry.ts, applied to the failures' workflow times). Until its batch turn the
+ * workflow decides nothing, and neither does this. An execution draining towards continue-as-new decides none of its
+ * main phase, and neither does this at a task marked `draining`.
  */
 import type { JsonObject, PlannedStage } from '../spec/plan-types';
 import { stageEndTime, type StageState } from './run-types';
@@ -74,8 +74,11 @@ type StageEventOf =
       readonly outage?: boolean;
     }
   | { readonly kind: 'cancelled'; readonly stageId: string; readonly at: string }
-  /** An accepted `retry` update: the named stage, or every waiting one; `params`: what its `--set` changed. */
-  | { readonly kind: 'retried'; readonly stageId?: string; readonly params?: ParamValues }
+  /**
+   * An accepted `retry` update: the named stage, or every waiting one; `params`: what its `--set` changed. It wakes the
+   * main loop in the task that accepted it (`at`: that task's clock), which decides the retried stages there.
+   */
+  | { readonly kind: 'retried'; readonly at: string; readonly stageId?: string; readonly params?: ParamValues }
   /**
    * The run was asked to cancel (`fineflow cancel`): it starts nothing more, and once its running stages settled it
    * runs its `finally:` phase as a cancelled run.
@@ -220,7 +223,7 @@ class WorkflowPasses {
     if (this.deferredBy === undefined)
       this.due = {
         task: event.task,
-        at: 'at' in event ? event.at : '',
+        at: event.at,
         draining: event.draining === true,
         startsUnrecorded: event.startsUnrecorded === true,
       };
@@ -242,8 +245,8 @@ class WorkflowPasses {
 /**
  * The carried `stages` after the latest execution's `events`. `plan` gives each stage's `onFailure` (an instance
  * follows the stage it belongs to). `decide` takes the decisions the workflow took without an event, once per task
- * that woke it (`began`, a stage's end, the cancel, the batch turn; {@link WorkflowPasses}); without it, stages no
- * event names stay as they were. Events of stages the state does not have (then) are left out.
+ * that woke it (`began`, a stage's end, the cancel, a `retry`, the batch turn; {@link WorkflowPasses}); without it,
+ * stages no event names stay as they were. Events of stages the state does not have (then) are left out.
  */
 export function stagesAfterExecution(
   plannedStages: readonly PlannedStage[],
@@ -279,6 +282,7 @@ export function stagesAfterExecution(
     else if (original.kind === 'retried') {
       if (original.params) paramsSet = { ...paramsSet, ...original.params };
       for (let i = 0; i < next.length; i++) next[i] = applyEvent(next[i] as StageState, original, undefined);
+      passes.wake(original);
     } else {
       const at = index.get(original.stageId);
       if (at === undefined) continue;

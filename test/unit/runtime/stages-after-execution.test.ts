@@ -88,12 +88,15 @@ test('a failure waits (onFailure: pause) or fails; a retry makes it pending agai
     undefined,
     error.type,
   ]);
-  const retried = stagesAfterExecution(plan.stages, begun(), [...events, { kind: 'retried' }])[1];
+  const retried = stagesAfterExecution(plan.stages, begun(), [
+    ...events,
+    { kind: 'retried', at: '2026-12-07T08:00:30.000Z' },
+  ])[1];
   assert.deepEqual(row(retried).slice(0, 2), ['pending', 1]);
   assert.equal(retried?.reason, 'retried after 1 attempt(s)');
   const ran = stagesAfterExecution(plan.stages, begun(), [
     ...events,
-    { kind: 'retried', stageId: 'b' },
+    { kind: 'retried', stageId: 'b', at: '2026-12-07T08:00:30.000Z' },
     { kind: 'started', stageId: 'b', at: '2026-12-07T08:01:00.000Z' },
   ])[1];
   assert.deepEqual(row(ran), ['running', 1, '2026-12-07T08:01:00.000Z', undefined, undefined, undefined]);
@@ -316,7 +319,7 @@ test('a decision before a `retry --set` reads the params as they were; one after
     { kind: 'succeeded', stageId: 'a', at: 'T1', outputs: {} },
     { kind: 'started', stageId: 'check', at: 'T1' },
     { kind: 'failed', stageId: 'check', at: 'T2', error, attempt: 1 },
-    { kind: 'retried', stageId: 'check', params: { deploy: true } },
+    { kind: 'retried', stageId: 'check', at: 'T2', params: { deploy: true } },
     { kind: 'started', stageId: 'check', at: 'T3' },
     { kind: 'succeeded', stageId: 'check', at: 'T4', outputs: {} },
   ]);
