@@ -109,9 +109,22 @@ export function supersededWriteWords(what: string, attempt: number, ownedBy: num
   );
 }
 
+/**
+ * What a process the attempt starts needs to fence its own writes with the attempt's claim: the training child opens
+ * its own store and writes `model/` and `checkpoints/` itself (src/ml/train/training-worker.ts).
+ */
+export interface OutputsClaim {
+  readonly outputPrefix: string;
+  readonly attempt: number;
+  /** The etag of this attempt's claim: a claim with another etag was written since. */
+  readonly etag: string;
+}
+
 /** Checks, before a write, that this attempt still owns the stage's outputs; throws CancelledError when not. */
 export interface AttemptFence {
   check(what: string): Promise<void>;
+  /** This attempt's claim, for a child process to fence its writes with; refused (as `check`) once superseded. */
+  claim(what: string): Promise<OutputsClaim>;
 }
 
 /** The ways the SDK tells an activity Temporal no longer waits for it (its heartbeat was refused). */
@@ -139,17 +152,33 @@ export function attemptFence(
     refused = true;
     throw new CancelledError(line, { code: 'superseded-attempt', attempt, ...(ownedBy ? { ownedBy } : {}) });
   };
+  const check = async (what: string): Promise<string> => {
+    const claim = await claimed;
+    if (!claim.owned) refuse(what, claim.ownedBy);
+    if (supersededBySdk(options.context)) refuse(what, undefined);
+    const current = await currentOwner(store, uri, claim.etag);
+    if (current.etag === claim.etag) return claim.etag;
+    const ownedBy = newerStageOwner(current.owner, attempt);
+    if (ownedBy !== undefined) refuse(what, ownedBy);
+    return claim.etag;
+  };
   return {
     async check(what) {
-      const claim = await claimed;
-      if (!claim.owned) refuse(what, claim.ownedBy);
-      if (supersededBySdk(options.context)) refuse(what, undefined);
-      const current = await currentOwner(store, uri, claim.etag);
-      if (current.etag === claim.etag) return;
-      const ownedBy = newerStageOwner(current.owner, attempt);
-      if (ownedBy !== undefined) refuse(what, ownedBy);
+      await check(what);
+    },
+    async claim(what) {
+      return { outputPrefix, attempt, etag: await check(what) };
     },
   };
+}
+
+/**
+ * The fence of a claim handed to another process (the training child): the same rule, without the Temporal context
+ * (the parent's stage runner hears Temporal; the child hears only the store).
+ */
+export function fenceOfClaim(store: ObjectStore, claim: OutputsClaim, log: (line: string) => void): AttemptFence {
+  const settled: StageClaim = { owned: true, etag: claim.etag };
+  return attemptFence(store, claim.outputPrefix, claim.attempt, Promise.resolve(settled), { log });
 }
 
 /** `store` whose writes and removals each pass `fence` first; reads are untouched. */

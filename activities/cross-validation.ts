@@ -18,7 +18,7 @@ import { newestVerifiedCheckpoint } from '../src/ml/train/checkpoint';
 import type { TrainingRunner } from '../src/ml/train/child-runner';
 import { requestKeyOf } from '../src/ml/train/fine-tune';
 import type { TrainingProgress, TrainingRequest } from '../src/ml/train/types';
-import { formatMetrics, memoryLimit, toJsonValue } from './ml-stage-support';
+import { formatMetrics, memoryLimit, toJsonValue, trainingFence } from './ml-stage-support';
 import type { StageRuntime } from './stage-runner';
 
 interface RoundResult {
@@ -91,6 +91,7 @@ async function runRound(
       signal: runtime.signal,
       onLog: (line: string) => runtime.log(`[${label}] ${line}`),
       ...memoryLimit(runtime.ml),
+      ...(await trainingFence(runtime, `start ${label}`)),
     },
   );
   return {

@@ -43,6 +43,7 @@ import {
   listStageArtifacts,
   modelHttpOptions,
   memoryLimit,
+  trainingFence,
   toJsonValue,
 } from './ml-stage-support';
 
@@ -236,6 +237,7 @@ async function trainFromScratch(job: EvaluateJob): Promise<TrainingResult | unde
     signal: runtime.signal,
     onLog: (line: string) => runtime.log(`[from-scratch] ${line}`),
     ...memoryLimit(runtime.ml),
+    ...(await trainingFence(runtime, 'start the from-scratch comparison')),
   };
   // An `auto` engine that fell back to eager says so, as fine-tune's log does: the comparison trained slower.
   const warned = (result: TrainingResult): TrainingResult => {

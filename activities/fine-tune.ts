@@ -53,6 +53,7 @@ import {
   listStageArtifacts,
   modelHttpOptions,
   memoryLimit,
+  trainingFence,
   toJsonValue,
 } from './ml-stage-support';
 import { ownValue } from '../src/core/spec/reserved';
@@ -811,6 +812,7 @@ async function fineTune(
       signal: runtime.signal,
       onLog: (line: string) => runtime.log(`[training] ${line}`),
       ...memoryLimit(runtime.ml),
+      ...(await trainingFence(runtime, 'start training')),
     },
   );
   // Cancelled as training returned: write nothing more (the run is ending).

@@ -14,6 +14,8 @@ import type { StageTypeDefinition } from '../src/spec/stage-type-definition';
 import type { BuiltinStageType, StageInputValues } from '../src/sdk/stage-io.generated';
 import type { ObjectStore } from '../src/storage/object-store';
 import { asPrefixUri, formatS3Uri } from '../src/core/storage/uri';
+import type { OutputsClaim } from './attempt-fence';
+import type { StageRuntime } from './stage-runner';
 
 /** One written object, as `StageActivityResult.artifacts` lists it. */
 export interface StageArtifact {
@@ -115,6 +117,17 @@ export function formatMetrics(metrics: Readonly<Record<string, number | undefine
     .filter((entry): entry is [string, number] => typeof entry[1] === 'number' && Number.isFinite(entry[1]))
     .map(([name, value]) => `${name}=${Number(value.toPrecision(3))}`)
     .join(' ');
+}
+
+/**
+ * The attempt's claim for the training child to fence its own writes with (activities/attempt-fence.ts), as
+ * child-runner options; refused at once when a newer attempt holds the outputs already.
+ */
+export async function trainingFence(
+  runtime: Pick<StageRuntime, 'outputsClaim'>,
+  what: string,
+): Promise<{ fence?: OutputsClaim }> {
+  return runtime.outputsClaim ? { fence: await runtime.outputsClaim(what) } : {};
 }
 
 /** The training child's memory cap from the worker's settings, as child-runner options. */

@@ -33,7 +33,7 @@ import type { StageLogRecord } from '../src/observability/json-log';
 import { describeResources } from '../src/core/spec/resources';
 import type { ResourceLedger } from '../src/worker/resource-ledger';
 import { formatHumanDuration } from '../src/core/spec/durations';
-import { attemptFence, claimStageOutputs, fenceWrites, type AttemptFence } from './attempt-fence';
+import { attemptFence, claimStageOutputs, fenceWrites, type AttemptFence, type OutputsClaim } from './attempt-fence';
 
 /** The services a stage implementation receives next to its input. */
 export interface StageRuntime {
@@ -64,6 +64,11 @@ export interface StageRuntime {
   readonly attempt: number;
   /** The worker's training settings (FINEFLOW_TF_BACKEND, FINEFLOW_TRAIN_ENGINE). */
   readonly ml: MlSettings;
+  /**
+   * This attempt's claim on the stage's outputs, for a process it starts that writes them itself (the training
+   * child: ChildRunOptions.fence). Refused, as a write is, once a newer attempt holds them.
+   */
+  readonly outputsClaim?: (what: string) => Promise<OutputsClaim>;
 }
 
 /** How this worker trains: from its config (FineflowConfig), passed to every training request. */
@@ -424,6 +429,7 @@ function attemptRuntime(
     signal: parts.signal,
     attempt,
     ml: deps.ml ?? DEFAULT_ML_SETTINGS,
+    outputsClaim: (what) => fence.claim(what),
     // URIs lose credentials and query strings; secret values (once opened) are scrubbed.
     log: (line) => log.append(redact(line)),
     redact,

@@ -21,6 +21,7 @@ import { outboundPolicy } from '../../security/outbound';
 import { RUNNING_FROM_SOURCE } from '../../package-paths';
 import { createTfNoticeFilter } from '../tf-notices';
 import type { TrainingProgress, TrainingRequest, TrainingResult } from './types';
+import type { OutputsClaim } from '../../../activities/attempt-fence';
 
 /**
  * How the child opens the object store: `require(modulePath)[exportName](options)` must return
@@ -44,6 +45,11 @@ export interface ChildRunOptions {
   readonly memoryLimitMb?: number;
   /** Called with the forked child (tests await its `exit` event). */
   readonly onSpawn?: (child: ChildProcess) => void;
+  /**
+   * The stage attempt's claim on its outputs (activities/attempt-fence.ts): the child checks it before each of its
+   * writes and removals, and ends with a CancelledError once a newer attempt holds the outputs.
+   */
+  readonly fence?: OutputsClaim;
 }
 
 /** Runs a training request to completion: {@link runTrainingInChildProcess} in production, in-process in tests. */
@@ -113,6 +119,8 @@ export type ParentMessage = {
   readonly store?: StoreFactoryReference;
   /** The parent's outbound policy (src/security/outbound.ts): the child loads base models under the same rules. */
   readonly outbound?: OutboundConfig;
+  /** The attempt's claim its writes are fenced with ({@link ChildRunOptions.fence}). */
+  readonly fence?: OutputsClaim;
 };
 export type ChildMessage =
   | { readonly type: 'progress'; readonly progress: TrainingProgress }
@@ -226,6 +234,7 @@ class TrainingChild {
       type: 'start',
       request,
       ...(options.store ? { store: options.store } : {}),
+      ...(options.fence ? { fence: options.fence } : {}),
       outbound: outboundPolicy().config,
     };
     this.child.send(start);

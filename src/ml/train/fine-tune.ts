@@ -27,6 +27,7 @@ import { findCheckpoint, readCheckpoint, type Checkpoint } from './checkpoint';
 import { memorySource, runTrainingLoop, type ExampleSource, type LoopOptions, type PhasePlan } from './loop';
 import type { Hyperparameters, TrainingProgress, TrainingRequest, TrainingResult } from './types';
 import type { TrainingRunner } from './child-runner';
+import { fencedTrainingStore } from './training-fence';
 
 type Layer = TfModule.layers.Layer;
 
@@ -280,7 +281,7 @@ function checkShape(model: LayersModel, shape: readonly number[], where: string)
 export function inProcessTrainingRunner(store: ObjectStore, overrides: Partial<TrainingRequest> = {}): TrainingRunner {
   return (request, options) =>
     trainModel(
-      store,
+      fencedTrainingStore(store, options.fence, options.onLog ?? (() => undefined)),
       { ...request, ...overrides },
       {
         ...(options.onProgress ? { onEpoch: options.onProgress } : {}),

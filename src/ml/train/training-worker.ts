@@ -10,6 +10,7 @@ import { createOutboundPolicy, installOutboundPolicy } from '../../security/outb
 import type { ObjectStore } from '../../storage/object-store';
 import type { ChildMessage, ParentMessage, StoreFactoryReference } from './child-runner';
 import { trainModel } from './fine-tune';
+import { fencedTrainingStore } from './training-fence';
 
 function send(message: ChildMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -35,7 +36,7 @@ async function run(message: ParentMessage): Promise<void> {
   try {
     // The parent's policy, else this process's config: never an open one by default.
     installOutboundPolicy(createOutboundPolicy(message.outbound ?? loadConfig().outbound));
-    const store = await openStore(message.store);
+    const store = fencedTrainingStore(await openStore(message.store), message.fence, (line) => console.error(line));
     const result = await trainModel(store, message.request, {
       onEpoch: (progress) => send({ type: 'progress', progress }),
     });
