@@ -9,7 +9,10 @@
 #
 # Usage: FINEFLOW_STACK_PROFILE=prod infra/stack.sh up|down|status|env
 #        infra/stack-prod.sh host-down|host-up|host-kill HOST    (chaos helpers: unplug, replug, kill a host)
+#        infra/stack-prod.sh host-stop|host-start HOST           (drain a host's workers; start them, wait until they poll)
+#        infra/stack-prod.sh roll [HOST…]                        (rolling restart: drain and start one host at a time)
 #        infra/stack-prod.sh restart temporal|postgresql|minio
+#        infra/stack-prod.sh heal                                (rebuild a replaced drive's shards)
 #
 # Environment (all optional):
 #   FINEFLOW_STACK_DIR          state dir (default <repo>/.fineflow/prod)
@@ -325,18 +328,38 @@ start_host() {
   done
 }
 
-wait_hosts() {
-  local host pool name
-  for host in $(host_names); do
-    for pool in $(host_pools "$host"); do
-      name="worker-$host-$pool"
-      wait_for "worker $name" "$name" test -f "$STATE_DIR/$name.health"
-    done
+# A worker writes its health file once it polls (--health-file), so this waits for every pool of the host to poll.
+wait_host() {
+  local pool name
+  for pool in $(host_pools "$1"); do
+    name="worker-$1-$pool"
+    wait_for "worker $name" "$name" test -f "$STATE_DIR/$name.health"
   done
+}
+
+wait_hosts() {
+  local host
+  for host in $(host_names); do wait_host "$host"; done
   log "workers up: $(for h in $(host_names); do printf '%s[%s] ' "$h" "$(host_pools "$h" | xargs | tr ' ' ,)"; done)"
 }
 
+# SIGTERM: each worker drains (takes no new work; a running stage gets --grace, then is retried elsewhere).
 stop_host() { local pool; for pool in $(host_pools "$1"); do stop "worker-$1-$pool"; rm -f "$STATE_DIR/worker-$1-$pool.health"; done; }
+
+# A rolling restart (an upgrade: new code in the checkout, then this): one host at a time is drained, started
+# again and waited for until its workers poll, so every pool that has a second host keeps polling throughout.
+roll_hosts() {
+  local host hosts=("$@")
+  (( ${#hosts[@]} )) || mapfile -t hosts < <(host_names)
+  for host in "${hosts[@]}"; do host_index "$host" >/dev/null; done
+  for host in "${hosts[@]}"; do
+    log "roll: draining $host ($(host_pools "$host" | xargs | tr ' ' ,))"
+    stop_host "$host"
+    start_host "$host"
+    wait_host "$host"
+    log "roll: $host polls again"
+  done
+}
 
 # ---------------------------------------------------------------- commands
 
@@ -397,7 +420,10 @@ case "${1:-}" in
   host-down) host_index "${2:-}" >/dev/null; ip link set "$(veth_name "$2")" down ;;
   host-up) host_index "${2:-}" >/dev/null; ip link set "$(veth_name "$2")" up ;;
   host-kill) host_index "${2:-}" >/dev/null; for p in $(host_pools "$2"); do f="$(pid_file "worker-$2-$p")"; [[ -f "$f" ]] && kill -KILL -- "-$(<"$f")" 2>/dev/null; rm -f "$f"; done ;;
-  host-start) host_index "${2:-}" >/dev/null; start_host "$2" ;;
+  host-start) host_index "${2:-}" >/dev/null; start_host "$2"; wait_host "$2" ;;
+  # Drain a host's workers (SIGTERM, as a Deployment's rollout or a node drain does), or all of them in turn.
+  host-stop) host_index "${2:-}" >/dev/null; stop_host "$2" ;;
+  roll) shift; roll_hosts "$@" ;;
   # After a drive was replaced: rebuild its shards from the other three (erasure coding).
   heal) mc_root admin heal -r --quiet "fineflow/$BUCKET" >/dev/null ;;
   restart)
@@ -407,5 +433,5 @@ case "${1:-}" in
       minio) stop minio; start_minio ;;
       *) die "restart: expected temporal, postgresql or minio" ;;
     esac ;;
-  *) echo "usage: FINEFLOW_STACK_PROFILE=prod infra/stack.sh up|down|status|env; infra/stack-prod.sh host-down|host-up|host-kill|host-start HOST | restart temporal|postgresql|minio" >&2; exit 2 ;;
+  *) echo "usage: FINEFLOW_STACK_PROFILE=prod infra/stack.sh up|down|status|env; infra/stack-prod.sh host-down|host-up|host-kill|host-start|host-stop HOST | roll [HOST…] | restart temporal|postgresql|minio | heal" >&2; exit 2 ;;
 esac

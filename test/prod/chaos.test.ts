@@ -12,20 +12,15 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import path from 'node:path';
 import {
   STATE_DIR,
-  epochOf,
-  epochsByAttempt,
-  epochsRedone,
-  fineTunePlan,
   hostTraining,
   report,
   sleep,
   stackProd,
   startProdHarness,
-  waitForState,
+  underChaos,
   type ProdHarness,
 } from './harness';
 
-const EPOCHS = 12;
 let h: ProdHarness;
 
 before(async () => {
@@ -35,38 +30,12 @@ after(async () => {
   await h?.close();
 });
 
-/** Submits a fine-tune, waits for `atEpoch`, runs `disrupt`, and returns the result with the scenario's figures. */
-async function underChaos(name: string, disrupt: () => Promise<void> | void, atEpoch = 2) {
-  const runId = await h.runs.submit(fineTunePlan(name, h.dataset, EPOCHS));
-  const before = await waitForState(h, runId, (state) => epochOf(state) >= atEpoch, 300_000);
-  const disruptedAt = Date.now();
-  const epochAtDisruption = epochOf(before);
-  await disrupt();
-  // Time lost: from the disruption until training is past the epoch it had reached.
-  await waitForState(h, runId, (state) => epochOf(state) > epochAtDisruption || state.endedAt !== undefined, 300_000);
-  const timeLostMs = Date.now() - disruptedAt;
-  const result = await h.runs.result(runId);
-  assert.equal(result.status, 'succeeded', JSON.stringify(result.stages));
-  const byAttempt = await epochsByAttempt(h, runId);
-  return {
-    runId,
-    result,
-    byAttempt,
-    figures: {
-      epochAtDisruption,
-      epochsRedone: epochsRedone(byAttempt),
-      timeLostMs,
-      attempts: result.stages[0]?.attempts ?? 0,
-    },
-  };
-}
-
 test(
   'a worker host taken off the network mid fine-tune: the stage moves to the other host and resumes',
   { timeout: 600_000 },
   async () => {
     let host: string | undefined;
-    const { figures, byAttempt } = await underChaos('chaos-host-off', () => {
+    const { figures, byAttempt } = await underChaos(h, 'chaos-host-off', () => {
       host = hostTraining();
       assert.ok(host, 'a train worker runs the stage');
       stackProd('host-down', host);
@@ -82,12 +51,12 @@ test(
 );
 
 test('the Temporal server restarted mid-run: the run finishes', { timeout: 600_000 }, async () => {
-  const { figures } = await underChaos('chaos-temporal', () => stackProd('restart', 'temporal'));
+  const { figures } = await underChaos(h, 'chaos-temporal', () => stackProd('restart', 'temporal'));
   report('Temporal server restart', figures);
 });
 
 test('PostgreSQL restarted mid-run: the run finishes', { timeout: 600_000 }, async () => {
-  const { figures } = await underChaos('chaos-postgresql', () => stackProd('restart', 'postgresql'));
+  const { figures } = await underChaos(h, 'chaos-postgresql', () => stackProd('restart', 'postgresql'));
   report('PostgreSQL restart', figures);
 });
 
@@ -99,7 +68,7 @@ test(
     const drive = drives[2] ?? '';
     assert.ok(existsSync(drive), `drive ${drive}`);
     const removed = `${drive}.removed`;
-    const { runId, figures } = await underChaos('chaos-drive', () => renameSync(drive, removed));
+    const { runId, figures } = await underChaos(h, 'chaos-drive', () => renameSync(drive, removed));
     const objects = await h.store.list(`s3://${h.config.s3.bucket}/runs/${runId}/`);
     assert.ok(objects.length > 0);
     let verified = 0;
@@ -145,7 +114,7 @@ test(
   "the control worker's host killed mid-run: the other host's control worker carries on",
   { timeout: 600_000 },
   async () => {
-    const { figures } = await underChaos('chaos-control', () => stackProd('host-kill', 'h1'));
+    const { figures } = await underChaos(h, 'chaos-control', () => stackProd('host-kill', 'h1'));
     try {
       report("control worker's host killed", figures);
     } finally {

@@ -4,6 +4,7 @@
  * connects a client and a store (as the CLI user) from the root namespace, writes a dataset, and
  * drives the chaos helpers of infra/stack-prod.sh. Run by scripts/test-prod.sh.
  */
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -75,6 +76,37 @@ export function fineTunePlan(name: string, dataset: string, epochs: number, hear
       retry: { maxAttempts: 4, initialIntervalMs: 500, backoffCoefficient: 1, maximumIntervalMs: 1_000 },
     },
   ]);
+}
+
+/** Submits a fine-tune of `epochs`, waits for `atEpoch`, runs `disrupt`, and returns the result with the scenario's figures. */
+export async function underChaos(
+  h: ProdHarness,
+  name: string,
+  disrupt: () => Promise<void> | void,
+  { atEpoch = 2, epochs = 12 }: { atEpoch?: number; epochs?: number } = {},
+) {
+  const runId = await h.runs.submit(fineTunePlan(name, h.dataset, epochs));
+  const before = await waitForState(h, runId, (state) => epochOf(state) >= atEpoch, 300_000);
+  const disruptedAt = Date.now();
+  const epochAtDisruption = epochOf(before);
+  await disrupt();
+  // Time lost: from the disruption until training is past the epoch it had reached.
+  await waitForState(h, runId, (state) => epochOf(state) > epochAtDisruption || state.endedAt !== undefined, 300_000);
+  const timeLostMs = Date.now() - disruptedAt;
+  const result = await h.runs.result(runId);
+  assert.equal(result.status, 'succeeded', JSON.stringify(result.stages));
+  const byAttempt = await epochsByAttempt(h, runId);
+  return {
+    runId,
+    result,
+    byAttempt,
+    figures: {
+      epochAtDisruption,
+      epochsRedone: epochsRedone(byAttempt),
+      timeLostMs,
+      attempts: result.stages[0]?.attempts ?? 0,
+    },
+  };
 }
 
 /** infra/stack-prod.sh with the stack's environment (chaos helpers). */
