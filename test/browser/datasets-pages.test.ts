@@ -180,7 +180,7 @@ for (const viewport of VIEWPORTS) {
           'newest first',
         );
         const [ofThird, ofSecond, ofFirst] = rows.map((r) =>
-          r.cells.map((c) => c.replace(/^(sealed|objects|size|by|quality|read by) /, '')),
+          r.cells.map((c) => c.replace(/^(sealed \(UTC\)|objects|size|by|quality|read by) /, '')),
         );
         assert.equal(ofThird?.[5], 'read failed', 'its only reader failed reading it: no verdict');
         assert.equal(ofThird?.[6], '1 run stage');
@@ -190,7 +190,7 @@ for (const viewport of VIEWPORTS) {
         assert.equal(ofSecond?.[2], String(OBJECTS + 1));
         assert.equal(
           ofSecond?.[4],
-          'data push (re-sealed 2026-12-05 00:00:05 by watcher)',
+          'data push (re-sealed 2026-12-05 00:00:05 UTC by watcher)',
           'who sealed it first, then when and who sealed it again',
         );
         assert.equal(
@@ -222,7 +222,7 @@ for (const viewport of VIEWPORTS) {
         assert.equal(await page.locator('dd[data-fact="sealed"]').textContent(), '2026-12-05 00:00:00');
         assert.equal(
           await page.locator('dd[data-fact="re-sealed"]').textContent(),
-          '2026-12-05 00:00:05 by watcher (the same contents)',
+          '2026-12-05 00:00:05 UTC by watcher (the same contents)',
         );
         const stopped = page.locator(`table.reads tr[data-run="${FAILED_RUN}"]`);
         assert.match(await stopped.innerText(), /checks failed/);

@@ -47,11 +47,11 @@ for (const width of [390, 1280])
         await page.locator('tr[data-version]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-version'))),
         ['3', '2', '1'],
       );
-      const created = page.locator('tr[data-version="3"] td[data-label="created"]');
+      const created = page.locator('tr[data-version="3"] td[data-label="created (UTC)"]');
       assert.equal((await created.textContent())?.trim(), 'unknown');
       assert.equal(await created.getAttribute('title'), `this card has a createdAt that is not a time ("${BAD}")`);
       assert.equal(
-        (await page.locator('tr[data-version="2"] td[data-label="created"]').textContent())?.trim(),
+        (await page.locator('tr[data-version="2"] td[data-label="created (UTC)"]').textContent())?.trim(),
         '2026-12-06 08:55:00',
       );
       // The latest card is shown first, and says what is wrong with it.
@@ -65,7 +65,7 @@ for (const width of [390, 1280])
 
       // The models list, whose latest-version time is that card's.
       await page.goto(`${ui.url}/#/models`);
-      const listed = page.locator(`tr[data-model="${MODEL}"] td[data-label="created"]`);
+      const listed = page.locator(`tr[data-model="${MODEL}"] td[data-label="created (UTC)"]`);
       await listed.waitFor({ timeout: 10_000 });
       assert.equal((await listed.textContent())?.trim(), 'unknown');
       assert.deepEqual(errors, []);

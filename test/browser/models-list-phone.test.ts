@@ -65,7 +65,7 @@ for (const colorScheme of ['light', 'dark'] as const) {
       await screenshot(page, `models-list-390-${colorScheme}`);
       // A name and a date (the latest version's) per model.
       await assertOneLineEach(
-        'tr[data-model] td:first-child, tr[data-model] td[data-label="created"]',
+        'tr[data-model] td:first-child, tr[data-model] td[data-label="created (UTC)"]',
         page,
         MODELS.length * 2,
       );

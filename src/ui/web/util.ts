@@ -166,12 +166,22 @@ export function toast(message: string, kind: 'ok' | 'error' = 'ok'): void {
   setTimeout(() => item.remove(), kind === 'error' ? 10_000 : 4_000);
 }
 
+/**
+ * A time as every page shows it, in UTC: `2026-12-08 00:20:05`. Its column heading or label says `(UTC)`; a time inside
+ * running text, with no heading of its own, is written with {@link formatTimeInText}.
+ */
 export function formatTime(iso: string | undefined): string {
   if (!iso) return '';
   const date = new Date(iso);
   // A value that reads as no time (a hand-edited card): toISOString threw, and the whole page was left undrawn.
   if (Number.isNaN(date.getTime())) return 'unknown';
   return `${date.toISOString().slice(0, 10)} ${date.toISOString().slice(11, 19)}`;
+}
+
+/** A time inside a sentence (`re-sealed 2026-12-08 00:20:05 UTC by watcher`), where no heading says its zone. */
+export function formatTimeInText(iso: string | undefined): string {
+  const time = formatTime(iso);
+  return time === '' || time === 'unknown' ? time : `${time} UTC`;
 }
 
 /** A run's or stage's duration, written as `fineflow status` writes it (`17h 45m`, `2m 5s`, `3.5 s`). */

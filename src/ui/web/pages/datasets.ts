@@ -13,7 +13,18 @@ import type {
   DatasetsView,
 } from '../dataset-types';
 import { firstSealTime, resealedWords, sealedByWords } from '../../../core/datasets/sealed-by';
-import { formatBytes, formatTime, getJson, h, loadInto, replace, slowDependency, type Child, type Page } from '../util';
+import {
+  formatBytes,
+  formatTime,
+  formatTimeInText,
+  getJson,
+  h,
+  loadInto,
+  replace,
+  slowDependency,
+  type Child,
+  type Page,
+} from '../util';
 
 const short = (id: string): string => id.slice(0, 12);
 
@@ -68,10 +79,10 @@ function versionRow(prefix: string, v: DatasetVersionRow): HTMLElement {
       h('a', { href: datasetVersionHref(prefix, v.id), title: v.id }, short(v.id)),
       v.problem ? h('span', { class: 'warning', title: v.problem }, ' manifest unreadable') : undefined,
     ),
-    h('td', { class: 'nowrap', 'data-label': 'sealed' }, formatTime(firstSealTime(v))),
+    h('td', { class: 'nowrap', 'data-label': 'sealed (UTC)' }, formatTime(firstSealTime(v))),
     h('td', { class: 'num', 'data-label': 'objects' }, v.count ?? ''),
     h('td', { class: 'num nowrap', 'data-label': 'size' }, v.bytes === undefined ? '' : formatBytes(v.bytes)),
-    h('td', { 'data-label': 'by' }, sealedByWords(v, formatTime)),
+    h('td', { 'data-label': 'by' }, sealedByWords(v, formatTimeInText)),
     h('td', { 'data-label': 'quality' }, verdictBadge(v.verdict, v.readState)),
     h(
       'td',
@@ -95,7 +106,7 @@ function datasetSection(dataset: DatasetView): HTMLElement {
         h(
           'tr',
           {},
-          ...['Version', 'Sealed', 'Objects', 'Size', 'Sealed by', 'Quality', 'Read by'].map((t) =>
+          ...['Version', 'Sealed (UTC)', 'Objects', 'Size', 'Sealed by', 'Quality', 'Read by'].map((t) =>
             h('th', { scope: 'col' }, t),
           ),
         ),
@@ -155,8 +166,9 @@ export function datasetsPage(): Page {
   return { element, dispose: reading.dispose };
 }
 
+/** A term and its value; `data-fact` is the term without its zone (`sealed (UTC)` → `sealed`). */
 function fact(term: string, ...value: Child[]): HTMLElement[] {
-  return [h('dt', {}, term), h('dd', { 'data-fact': term }, ...value)];
+  return [h('dt', {}, term), h('dd', { 'data-fact': term.replace(/ \(UTC\)$/, '') }, ...value)];
 }
 
 function objectRow(o: DatasetObjectView, mark?: string): HTMLElement {
@@ -260,7 +272,7 @@ function readsSection(version: DatasetVersionView): Child[] {
         ),
       ),
       h('td', { 'data-label': 'stage' }, read.stage),
-      h('td', { class: 'nowrap', 'data-label': 'read' }, readTime(read)),
+      h('td', { class: 'nowrap', 'data-label': 'read (UTC)' }, readTime(read)),
       h('td', { 'data-label': 'quality' }, verdictBadge(read.verdict, read.state)),
       h('td', { class: 'card-wide', 'data-label': 'checks' }, checksText(read)),
       h(
@@ -281,7 +293,7 @@ function readsSection(version: DatasetVersionView): Child[] {
         h(
           'tr',
           {},
-          ...['Run', 'Stage', 'Read', 'Quality', 'Checks', 'Kept', ''].map((t) => h('th', { scope: 'col' }, t)),
+          ...['Run', 'Stage', 'Read (UTC)', 'Quality', 'Checks', 'Kept', ''].map((t) => h('th', { scope: 'col' }, t)),
         ),
       ),
       h('tbody', {}, ...rows),
@@ -362,13 +374,13 @@ export function datasetVersionPage(prefix: string, id: string, params: URLSearch
         { class: 'facts' },
         ...fact('prefix', h('span', { class: 'mono' }, version.prefix)),
         ...fact('version', h('span', { class: 'mono' }, version.id)),
-        ...fact('sealed', formatTime(firstSealTime(version))),
+        ...fact('sealed (UTC)', formatTime(firstSealTime(version))),
         ...fact(
           'by',
           version.firstSealedBy ?? `${version.createdBy} (the last to seal it; the first was not recorded)`,
         ),
         ...(resealedWords(version)
-          ? fact('re-sealed', `${formatTime(version.createdAt)} by ${version.createdBy} (the same contents)`)
+          ? fact('re-sealed', `${formatTimeInText(version.createdAt)} by ${version.createdBy} (the same contents)`)
           : []),
         ...fact('objects', String(version.count)),
         ...fact('size', formatBytes(version.bytes)),

@@ -56,7 +56,7 @@ export function modelsPage(): Page {
       h(
         'tr',
         {},
-        ...['Model', 'Description', 'Versions', 'Latest', 'Aliases', 'Latest created', 'Latest tags'].map((t) =>
+        ...['Model', 'Description', 'Versions', 'Latest', 'Aliases', 'Latest created (UTC)', 'Latest tags'].map((t) =>
           h('th', { scope: 'col' }, t),
         ),
       ),
@@ -88,7 +88,7 @@ export function modelsPage(): Page {
               .map(([alias, v]) => `${alias} → ${v}`)
               .join(', '),
           ),
-          h('td', { class: 'nowrap', 'data-label': 'created' }, formatTime(m.latestCreatedAt)),
+          h('td', { class: 'nowrap', 'data-label': 'created (UTC)' }, formatTime(m.latestCreatedAt)),
           h('td', { class: 'tags card-wide', 'data-label': 'tags' }, tagList(m.latestTags)),
         ),
       ),
@@ -427,8 +427,8 @@ function createdAtProblem(createdAt: unknown): string | undefined {
 function createdCell(createdAt: unknown): HTMLElement {
   const problem = createdAtProblem(createdAt);
   return problem
-    ? h('td', { class: 'nowrap warning', 'data-label': 'created', title: `this card ${problem}` }, 'unknown')
-    : h('td', { class: 'nowrap', 'data-label': 'created' }, formatTime(createdAt as string));
+    ? h('td', { class: 'nowrap warning', 'data-label': 'created (UTC)', title: `this card ${problem}` }, 'unknown')
+    : h('td', { class: 'nowrap', 'data-label': 'created (UTC)' }, formatTime(createdAt as string));
 }
 
 function versionsHead(columns: readonly VersionColumn[]): HTMLElement[] {
@@ -441,7 +441,16 @@ function versionsHead(columns: readonly VersionColumn[]): HTMLElement[] {
       groupHead(group),
     ),
   );
-  const top = h('tr', {}, fixed('Version'), fixed('Aliases'), fixed('Created'), ...groups, fixed('Tags'), fixed(''));
+  const top = h(
+    'tr',
+    {},
+    fixed('Version'),
+    fixed('Aliases'),
+    fixed('Created (UTC)'),
+    ...groups,
+    fixed('Tags'),
+    fixed(''),
+  );
   if (columns.length === 0) return [top];
   return [top, h('tr', {}, ...columns.map((c) => h('th', { scope: 'col', title: c.label }, c.head)))];
 }

@@ -3,7 +3,7 @@
  * (src/ui/stage-store-info.ts). Runs named here are links to their pages.
  */
 import type { RerunPreviewInfo, StageCacheInfo, StageCheckpoints } from '../types';
-import { formatBytes, formatTime, h } from '../util';
+import { formatBytes, formatTimeInText, h } from '../util';
 
 function runLink(runId: string): HTMLElement {
   return h('a', { href: `#/runs/${encodeURIComponent(runId)}`, 'data-run-link': runId }, runId);
@@ -109,7 +109,7 @@ function lookupText(lookup: StageCacheInfo['lookups'][number]): (string | HTMLEl
     return [
       'hit: reused the result of run ',
       runLink(lookup.fromRunId ?? ''),
-      lookup.createdAt ? ` (recorded ${formatTime(lookup.createdAt)})` : '',
+      lookup.createdAt ? ` (recorded ${formatTimeInText(lookup.createdAt)})` : '',
     ];
   return [lookup.bypassed ? 'bypassed: ' : 'miss: ', lookup.reason ?? ''];
 }
