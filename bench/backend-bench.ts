@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadTf, type Tf } from '../src/ml/backend';
 import { memorySource, runTrainingLoop } from '../src/ml/train/loop';
+import { guardSectionArgs } from './bench-flags';
 
 export type BenchModelName = 'mlp' | 'cnn';
 export type BenchBackendName = 'native' | 'native-eager' | 'pure-js' | 'keras';
@@ -542,6 +543,7 @@ async function main(argv: readonly string[]): Promise<void> {
     await runWorker(argv.slice(1));
     return;
   }
+  guardSectionArgs('backend', argv);
   const report = await benchBackends();
   process.stdout.write(`${report.table}\n`);
   const resultsDir = path.join(__dirname, 'results');

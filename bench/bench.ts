@@ -5,7 +5,8 @@
  *
  *   npm run bench                       # all sections
  *   npm run bench -- --only spec,sweep  # some sections
- *   npm run bench -- --only scale -- --full   # arguments after a second `--` go to each section's script
+ *   npm run bench -- --only scale -- --full   # arguments after a second `--` go to the sections that take them
+ *   npm run bench -- --help             # the sections, and each one's flags (bench/bench-flags.ts)
  *   FINEFLOW_STACK_PROFILE=prod npm run bench -- --only scale   # on the production-shaped stack (root)
  *
  * A section's prerequisites (npm dependencies, the native TensorFlow binding, the stack) are prepared right
@@ -17,6 +18,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { argsForSection, positionalFor, sectionArgsProblem, sectionHelp } from './bench-flags';
 import { benchSteps, type SectionNeeds } from './bench-plan';
 import { benchStackEnv } from './bench-stack-env';
 import { snapshotSource } from './source-snapshot';
@@ -153,25 +155,81 @@ function runSection(
   if (section.before && run(process.execPath, ['--import', 'tsx', section.before], env, source) !== 0)
     return { name: section.name, status: 1, seconds: 0 };
   const started = process.hrtime.bigint();
-  const args = [...(section.args ?? []), ...sectionArgs];
+  // A positional given after the second `--` replaces the section's own (the cache section's pipeline).
+  const args = positionalFor(section.name, sectionArgs) ? sectionArgs : [...(section.args ?? []), ...sectionArgs];
   const status = run(process.execPath, ['--import', 'tsx', section.script, ...args], env, source);
   return { name: section.name, status, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+}
+
+function usage(sections: readonly Section[]): string {
+  return [
+    'usage: npm run bench [-- [--only SECTION,…] [-- SECTION FLAGS…]]',
+    '',
+    'Every section, one after another, each in its own process; each prints ratios against a baseline it measures in',
+    'the same run. Arguments after a second `--` go to the sections that take them.',
+    '',
+    'sections:',
+    ...SECTIONS.map((s) => `  ${s.name.padEnd(14)} ${s.what}`),
+    '',
+    'flags of the sections' + (sections.length < SECTIONS.length ? ' chosen' : '') + ':',
+    ...sections.map((s) => sectionHelp(s.name)),
+    '',
+    'examples:',
+    '  npm run bench -- --only spec,sweep',
+    '  npm run bench -- --only sweep -- --objectives tabular-mlp --seeds 20 --methods random,fineflow-tpe-asha',
+    '  npm run bench -- --only scale -- --full',
+  ].join('\n');
+}
+
+/** The sections `own` (the arguments before a second `--`) chooses, or the line that says what is wrong with them. */
+function chooseSections(own: readonly string[]): { sections: Section[]; help: boolean } | { problem: string } {
+  let only: Set<string> | undefined;
+  let help = false;
+  for (let i = 0; i < own.length; i++) {
+    const arg = own[i] as string;
+    if (arg === '--help' || arg === '-h') help = true;
+    else if (arg === '--only') {
+      const value = own[i + 1];
+      if (value === undefined || value.startsWith('-'))
+        return { problem: `--only needs a list of sections, e.g. --only spec,sweep` };
+      only = new Set(value.split(',').filter(Boolean));
+      i += 1;
+    } else
+      return {
+        problem:
+          `unknown argument ${JSON.stringify(arg.slice(0, 80))}; npm run bench takes --only and --help, and a ` +
+          `section's flags after a second \`--\` (npm run bench -- --only sweep -- --seeds 5)`,
+      };
+  }
+  const unknown = only ? [...only].filter((n) => !SECTIONS.some((s) => s.name === n)) : [];
+  if (unknown.length > 0)
+    return { problem: `unknown section(s) ${unknown.join(', ')}; known: ${SECTIONS.map((s) => s.name).join(', ')}` };
+  return { sections: SECTIONS.filter((s) => !only || only.has(s.name)), help };
 }
 
 function main(argv: readonly string[]): number {
   const separator = argv.indexOf('--');
   const sectionArgs = separator >= 0 ? argv.slice(separator + 1) : [];
   const own = separator >= 0 ? argv.slice(0, separator) : argv;
-  const onlyIndex = own.indexOf('--only');
-  const only = onlyIndex >= 0 ? new Set((own[onlyIndex + 1] ?? '').split(',').filter(Boolean)) : undefined;
-  const unknown = only ? [...only].filter((n) => !SECTIONS.some((s) => s.name === n)) : [];
-  if (unknown.length > 0) {
-    process.stderr.write(
-      `bench: unknown section(s) ${unknown.join(', ')}; known: ${SECTIONS.map((s) => s.name).join(', ')}\n`,
-    );
+  const choice = chooseSections(own);
+  if ('problem' in choice) {
+    process.stderr.write(`bench: ${choice.problem}\n`);
     return 2;
   }
-  const chosen = SECTIONS.filter((s) => !only || only.has(s.name));
+  const chosen = choice.sections;
+  if (choice.help || sectionArgs.includes('--help') || sectionArgs.includes('-h')) {
+    process.stdout.write(`${usage(chosen)}\n`);
+    return 0;
+  }
+  // Checked before anything is prepared: a typo must not start an hour of training with the defaults.
+  const problem = sectionArgsProblem(
+    chosen.map((s) => s.name),
+    sectionArgs,
+  );
+  if (problem) {
+    process.stderr.write(`bench: ${problem} (npm run bench -- --help lists every section's flags)\n`);
+    return 2;
+  }
   const env = stackEnv();
   const source = snapshotSource(root);
   process.stdout.write(
@@ -188,7 +246,7 @@ function main(argv: readonly string[]): number {
         if (!startStack(env)) return 1;
       }
       const section = step.kind === 'section' ? chosen.find((s) => s.name === step.name) : undefined;
-      if (section) outcomes.push(runSection(section, sectionArgs, env, source.directory));
+      if (section) outcomes.push(runSection(section, argsForSection(section.name, sectionArgs), env, source.directory));
     }
   } finally {
     source.remove();

@@ -25,6 +25,7 @@ import { compilePlan, formatDiagnostics } from '../src/spec';
 import type { Plan } from '../src/core/spec/plan-types';
 import { createObjectStoreFromConfig } from '../src/storage/minio-store';
 import { createWorker, type FineflowWorker } from '../src/worker/run-worker';
+import { guardSectionArgs } from './bench-flags';
 
 /** The pipeline the issue asks about; any pipeline file can be given instead. */
 export const DEFAULT_CACHE_BENCH_PIPELINE = path.resolve(__dirname, '../pipelines/quickstart.yaml');
@@ -155,6 +156,7 @@ export async function benchCache(options: CacheBenchOptions = {}): Promise<Cache
 
 if (require.main === module) {
   const args = process.argv.slice(2);
+  guardSectionArgs('cache', args);
   const set: string[] = [];
   let pipelineFile: string | undefined;
   for (let i = 0; i < args.length; i++) {

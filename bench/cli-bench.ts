@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
+import { guardSectionArgs } from './bench-flags';
 
 const ROOT = path.resolve(__dirname, '..');
 const OUT = path.join(ROOT, '.fineflow', 'bench-cli');
@@ -100,4 +101,5 @@ function main(): void {
   rmSync(OUT, { recursive: true, force: true });
 }
 
+guardSectionArgs('cli', process.argv.slice(2));
 main();

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { PUSH_FILES_IN_FLIGHT, pushDirectory } from '../src/cli/commands/data';
 import { loadConfig } from '../src/config';
 import { createObjectStoreFromConfig } from '../src/storage/minio-store';
+import { guardSectionArgs } from './bench-flags';
 
 function option(argv: readonly string[], name: string, fallback: number, max: number): number {
   const at = argv.indexOf(name);
@@ -70,6 +71,7 @@ async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
+guardSectionArgs('data', process.argv.slice(2));
 main(process.argv.slice(2)).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exitCode = 1;

@@ -23,6 +23,7 @@ import { generateTabular } from '../src/ml/generators/tabular';
 import type { ModelArchitecture } from '../src/ml/models/architectures';
 import { trainModel } from '../src/ml/train/fine-tune';
 import { createMemoryObjectStore } from '../src/storage/memory-store';
+import { guardSectionArgs } from './bench-flags';
 
 const BUCKET = 'bench';
 
@@ -170,6 +171,7 @@ if (oneIndex >= 0) {
     },
   );
 } else if (require.main === module) {
+  guardSectionArgs('memory', process.argv.slice(2));
   try {
     main(process.argv.slice(2));
   } catch (error) {

@@ -17,6 +17,7 @@ import { loadSplit } from '../src/ml/data/shards';
 import { trainModel } from '../src/ml/train/fine-tune';
 import type { Hyperparameters, TrainingResult } from '../src/ml/train/types';
 import { createMemoryObjectStore } from '../src/storage/memory-store';
+import { guardSectionArgs } from './bench-flags';
 
 export interface BenchFineTuneOptions {
   /** Labelled target examples per class to compare at. Default [10, 50, 200] (native backend) or [10, 50] (pure JS). */
@@ -193,6 +194,7 @@ export async function benchFineTune(options: BenchFineTuneOptions = {}): Promise
 }
 
 if (require.main === module) {
+  guardSectionArgs('ml', process.argv.slice(2));
   void benchFineTune({ log: (line) => process.stdout.write(`${line}\n`) }).then((result) =>
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`),
   );

@@ -20,6 +20,7 @@ import { createObjectStoreFromConfig } from '../src/storage/minio-store';
 import { createWorker } from '../src/worker/run-worker';
 import type { HandWrittenInput } from './orchestration-workflows';
 import type { StageImplementation } from '../activities/stage-runner';
+import { guardSectionArgs } from './bench-flags';
 
 export interface OrchestrationBenchOptions {
   /** Timed runs of each variant per shape (after one warm-up). Default 5. */
@@ -235,6 +236,7 @@ export async function benchOrchestration(options: OrchestrationBenchOptions = {}
 }
 
 if (require.main === module) {
+  guardSectionArgs('orchestration', process.argv.slice(2));
   benchOrchestration().then(
     (result) => {
       process.exitCode = result.worstRatio <= result.target ? 0 : 1;

@@ -36,6 +36,7 @@ import { createWorker } from '../src/worker/run-worker';
 import type { HandWrittenInput } from './orchestration-workflows';
 import { benchPlan } from './orchestration-bench';
 import type { StageImplementation } from '../activities/stage-runner';
+import { guardSectionArgs } from './bench-flags';
 
 /**
  * `bare` is the hand-written workflow calling an activity that returns at once (no stage runner):
@@ -508,6 +509,7 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  guardSectionArgs('scale', process.argv.slice(2));
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -5,6 +5,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { compilePlan, validatePipeline } from '../src/spec';
+import { guardSectionArgs } from './bench-flags';
 
 export interface SpecBenchResult {
   readonly name: string;
@@ -127,6 +128,7 @@ export async function benchSpec(): Promise<SpecBenchResult[]> {
 }
 
 if (require.main === module) {
+  guardSectionArgs('spec', process.argv.slice(2));
   benchSpec()
     .then((results) => {
       const baseline = results[0]?.ms ?? 1;

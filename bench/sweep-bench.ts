@@ -43,6 +43,7 @@ import {
   runningTrials,
   type SweepConfig,
 } from '../src/core/sweep/sweep-state';
+import { guardSectionArgs } from './bench-flags';
 
 export interface SweepBenchOptions {
   /** Seeds, one sweep per algorithm each. Default 1…40 (SIMULATED_SEEDS). */
@@ -243,6 +244,7 @@ function flag(argv: readonly string[], name: string): string | undefined {
 if (require.main === module) {
   // `--simulated-only` skips the real-training section (a second instead of tens of minutes).
   const argv = process.argv.slice(2);
+  guardSectionArgs('sweep', argv);
   // The real section trains for tens of minutes on a machine others share: lowest CPU priority
   // (inherited by the Optuna subprocess). Epoch counts do not depend on it.
   os.setPriority(19);
