@@ -202,8 +202,19 @@ export function renderRunList(runs: readonly RunSummary[]): string {
   if (runs.length === 0) return 'no runs';
   return renderTable(
     RUN_COLUMNS,
-    runs.map((run) => [run.runId, run.pipeline, run.status, run.startedAt, run.trigger]),
+    runs.map((run) => [run.runId, run.pipeline, run.status, formatUtcTime(run.startedAt), run.trigger]),
   ).join('\n');
+}
+
+/**
+ * A stored ISO 8601 time as the CLI's text output writes it, its zone said: `2026-12-08 00:41:38 UTC` (the web app's
+ * headings say `(UTC)` instead). JSON output keeps the stored ISO text; a value that is no time is shown as it is.
+ */
+export function formatUtcTime(iso: string): string {
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime())) return iso;
+  const text = at.toISOString();
+  return `${text.slice(0, 10)} ${text.slice(11, 19)} UTC`;
 }
 
 /** `1.5 MiB`: sizes for people. */

@@ -44,6 +44,7 @@ function load() {
   return {
     renderTable: mt.renderTable,
     formatBytes: m0.formatBytes,
+    formatUtcTime: m0.formatUtcTime,
     loadConfig: m1.loadConfig,
     bucketCreation: mb.bucketCreation,
     diffDatasetVersions: m2.diffDatasetVersions,
@@ -262,7 +263,7 @@ function writeVersions(
   reads: ReadonlyMap<string, VersionReadCounts>,
   json: boolean,
 ): void {
-  const { formatBytes } = load();
+  const { formatBytes, formatUtcTime } = load();
   if (json) {
     io.stdout.write(
       `${JSON.stringify(
@@ -289,10 +290,10 @@ function writeVersions(
   const shown = [...versions].sort((a, b) => (firstSealTime(a) < firstSealTime(b) ? -1 : 1));
   const rows = shown.map((v) => [
     v.id,
-    firstSealTime(v),
+    formatUtcTime(firstSealTime(v)),
     String(v.count),
     formatBytes(v.bytes),
-    sealedByWords(v),
+    sealedByWords(v, formatUtcTime),
     readersWords(reads.get(v.id)),
   ]);
   if (rows.length > 0) io.stdout.write(`${renderTable(columns, rows).join('\n')}\n`);
@@ -423,7 +424,7 @@ async function pullCommand(rest: readonly string[], io: CliIo, json: boolean): P
 
 /** `data ls s3://bucket/prefix/`: the objects under a prefix (not a version: what is there now). */
 async function lsCommand(rest: readonly string[], io: CliIo, json: boolean): Promise<number> {
-  const { formatBytes, loadConfig, createObjectStoreFromConfig, renderTable } = load();
+  const { formatBytes, formatUtcTime, loadConfig, createObjectStoreFromConfig, renderTable } = load();
   const [target, extra] = rest;
   if (!target || extra !== undefined) throw new UsageError('ls takes one s3://bucket/prefix/');
   parseS3Uri(target);
@@ -435,7 +436,7 @@ async function lsCommand(rest: readonly string[], io: CliIo, json: boolean): Pro
     return EXIT.ok;
   }
   const columns = [{ title: 'size', align: 'right' as const }, { title: 'modified' }, { title: 'uri' }];
-  const rows = objects.map((o) => [formatBytes(o.size), o.lastModified.toISOString(), formatS3Uri(o)]);
+  const rows = objects.map((o) => [formatBytes(o.size), formatUtcTime(o.lastModified.toISOString()), formatS3Uri(o)]);
   if (rows.length > 0) io.stdout.write(`${renderTable(columns, rows).join('\n')}\n`);
   io.stderr.write(`${objects.length} objects, ${formatBytes(objects.reduce((sum, o) => sum + o.size, 0))}\n`);
   return EXIT.ok;

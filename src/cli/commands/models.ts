@@ -4,6 +4,7 @@
  * (s3://<FINEFLOW_BUCKET>/models/), as register-model writes it, and models as files other runtimes load.
  */
 import type * as TextTableModule from '../../client/text-table';
+import type * as RenderModule from '../../client/render';
 import type * as ConfigModule from '../../config';
 import { NotFoundError } from '../../core/errors';
 import type * as RegistryModule from '../../ml/models/registry';
@@ -25,9 +26,11 @@ function load() {
   const m1 = require('../../ml/models/registry') as typeof RegistryModule;
   const m2 = require('../../storage/minio-store') as typeof MinioStoreModule;
   const mt = require('../../client/text-table') as typeof TextTableModule;
+  const mr = require('../../client/render') as typeof RenderModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     renderTable: mt.renderTable,
+    formatUtcTime: mr.formatUtcTime,
     loadConfig: m0.loadConfig,
     listModels: m1.listModels,
     parseRegistryUri: m1.parseRegistryUri,
@@ -81,7 +84,7 @@ export function renderCard(
 ): string {
   const lines = [
     `${card.name} version ${card.version}${aliases.length ? ` (${aliases.join(', ')})` : ''}`,
-    `  created     ${card.createdAt}`,
+    `  created     ${load().formatUtcTime(card.createdAt)}`,
   ];
   if (card.description) lines.push(`  description ${card.description}`);
   lines.push(`  source      ${card.source}`);
@@ -104,13 +107,14 @@ export function renderCard(
   return lines.join('\n');
 }
 
-function renderVersions(details: ModelDetails): string {
+export function renderVersions(details: ModelDetails): string {
+  const { formatUtcTime } = load();
   const rows = [['VERSION', 'ALIASES', 'CREATED', 'METRIC', 'RUN']];
   for (const card of details.versions) {
     rows.push([
       String(card.version),
       aliasesOf(details, card.version).join(',') || '-',
-      card.createdAt,
+      formatUtcTime(card.createdAt),
       headlineMetric(card) || '-',
       card.lineage.runId ?? '-',
     ]);
@@ -257,7 +261,7 @@ no Python with TensorFlow for keras|savedmodel.`,
               String(m.versions),
               String(m.latest),
               aliases.join(',') || '-',
-              m.latestCreatedAt ?? '-',
+              m.latestCreatedAt ? load().formatUtcTime(m.latestCreatedAt) : '-',
             ]);
           }
           io.stdout.write(`${table(rows)}\n`);

@@ -76,7 +76,9 @@ it(
     // Its time is the first seal's (the push), with the re-seal's time and sealer after the sealer.
     const pushedAt = (listed.stdout.trim().split('\n')[2] ?? '').split(/\s+/)[1];
     assert.equal((resealed[2] ?? '').split(/\s+/)[1], pushedAt, "sealed: the first seal, not the watcher's");
-    assert.match(resealed[2] ?? '', /\sdata push \(re-sealed \d{4}-\d\d-\d\dT[\d:.]+Z by watcher\)$/);
+    // Both times say their zone, as `runs` and `models` do.
+    assert.match(resealed[2] ?? '', /^\S+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\s/);
+    assert.match(resealed[2] ?? '', /\sdata push \(re-sealed \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC by watcher\)$/);
 
     const diff = JSON.parse(
       (await fineflow('data', 'diff', `${prefix}@${versionA}`, second.version, '--json')).stdout,
