@@ -222,6 +222,13 @@ system.forceSearchAttributesCacheRefreshOnRead:
 EOF
 }
 
+# Whether database $1 has Temporal's schema: asked of the database itself, so a cluster created afresh (its files
+# lost, or removed to restore a backup into) gets its schema again, and one restored from a dump keeps it.
+schema_initialised() {
+  PGPASSWORD="$(pg_password)" "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U temporal -d "$1" -tAq \
+    -c "SELECT to_regclass('schema_version') IS NOT NULL" 2>/dev/null | grep -qx t
+}
+
 # Creates both databases and applies the embedded schemas (idempotent: update-schema skips applied versions).
 setup_temporal_schema() {
   local sql pw db schema
@@ -230,9 +237,8 @@ setup_temporal_schema() {
     schema="${db#*:}"; db="${db%%:*}"
     local base=("$sql" --plugin postgres12 --ep 127.0.0.1 -p "$PG_PORT" -u temporal --pw "$pw" --db "$db")
     "${base[@]}" create-database >/dev/null 2>&1 || true
-    if [[ ! -f "$STATE_DIR/temporal/$db.schema-initialised" ]]; then
+    if ! schema_initialised "$db"; then
       "${base[@]}" setup-schema -v 0.0 >>"$(log_file temporal-schema)" 2>&1 || die "setup-schema $db failed (see $(log_file temporal-schema))"
-      touch "$STATE_DIR/temporal/$db.schema-initialised"
     fi
     "${base[@]}" update-schema --schema-name "postgresql/v12/$schema" >>"$(log_file temporal-schema)" 2>&1 \
       || die "update-schema $db failed (see $(log_file temporal-schema))"
@@ -375,6 +381,8 @@ export FINEFLOW_WORKER_S3_ACCESS_KEY=$FINEFLOW_STACK_WORKER_USER
 export FINEFLOW_WORKER_S3_SECRET_KEY=$(fineflow_stack_user_secret "$FINEFLOW_STACK_WORKER_USER")
 export FINEFLOW_CODEC_KEY_FILE=$STATE_DIR/codec-keys
 export FINEFLOW_PROD_STATE_DIR=$STATE_DIR
+export FINEFLOW_PROD_PG_PORT=$PG_PORT
+export FINEFLOW_PROD_PG_DATA=$(pg_root)/postgresql
 export FINEFLOW_PROD_MINIO_DRIVES="$(printf '%s ' "$STATE_DIR"/minio/d{1,2,3,4} | sed 's/ $//')"
 EOF
 }

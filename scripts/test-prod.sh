@@ -12,7 +12,7 @@ export FINEFLOW_STACK_DIR="${FINEFLOW_PROD_STACK_DIR:-$PWD/.fineflow/prod-test}"
 # The chaos scenarios act at an epoch and measure time lost from the run's live progress.
 export FINEFLOW_PROD_PROGRESS_INTERVAL=500ms
 files=("$@")
-(( ${#files[@]} )) || files=(test/prod/prod-stack.test.ts test/prod/chaos.test.ts test/prod/rolling-restart.test.ts)
+(( ${#files[@]} )) || files=(test/prod/prod-stack.test.ts test/prod/chaos.test.ts test/prod/rolling-restart.test.ts test/prod/restore.test.ts)
 
 cleanup() { bash infra/stack.sh down >/dev/null 2>&1 || true; }
 trap cleanup EXIT
