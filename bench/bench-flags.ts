@@ -83,6 +83,14 @@ export const SECTION_FLAGS: Readonly<Record<string, SectionFlags>> = {
       { name: '--rounds', value: 'N', help: 'rounds (default 3, at most 20)' },
     ],
   },
+  fence: {
+    flags: [
+      { name: '--checkpoints', value: 'N', help: 'epochs of checkpoints written per round (default 10, at most 500)' },
+      { name: '--weights-kib', value: 'N', help: 'KiB of weights per checkpoint (default 1024; the optimizer twice)' },
+      { name: '--small', value: 'N', help: 'small objects of 4 KiB written per round (default 200, at most 20,000)' },
+      { name: '--rounds', value: 'N', help: 'rounds (default 5, at most 20)' },
+    ],
+  },
   cache: {
     positional: {
       name: 'PIPELINE',

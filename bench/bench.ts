@@ -96,6 +96,13 @@ const SECTIONS: readonly Section[] = [
     what: '`data push` of a folder of small files: files in flight vs one at a time, in the same run',
   },
   {
+    name: 'fence',
+    script: 'bench/fence-bench.ts',
+    needsTf: false,
+    needsStack: true,
+    what: "the attempt fence's HEAD per write: checkpoints and small objects through a fenced vs an unfenced store",
+  },
+  {
     name: 'cache',
     script: 'bench/cache-bench.ts',
     needsTf: true,
