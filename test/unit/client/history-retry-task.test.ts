@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { CONTINUE_AS_NEW_PATCH } from '../../../src/core/run/history-limit';
 import type { StageState } from '../../../src/core/run/run-types';
 import { HistoryWriter, readStages, timeOf } from '../../fixtures/runtime/hand-written-history';
 import { makePlan } from '../../fixtures/runtime/plans';
@@ -74,4 +75,27 @@ test('a retried stage the accepting task started is started there, with no secon
   h.schedule(plan, 'check');
   const stage = (await readStages(plan, h.terminated())).find((s) => s.id === 'check');
   assert.deepEqual([stage?.status, stage?.startedAt, stage?.attempts], ['running', timeOf(accepting), 1]);
+});
+
+test('a retry accepted by a task draining towards continue-as-new decides nothing there: the stage stays pending', async () => {
+  // The accepting task is the first past the limit: it records the bounded-history patch and drains.
+  const h = new HistoryWriter();
+  h.task();
+  h.schedule(plan, 'slow');
+  h.fail(h.schedule(plan, 'check'), 'not yet');
+  h.task();
+  const accepting = h.task();
+  h.retried({ stageId: 'check', params: { go: false } });
+  h.marker(CONTINUE_AS_NEW_PATCH);
+  const events = h.terminated();
+  assert.deepEqual(check(await readStages(plan, events, accepting)).slice(0, 2), [
+    'pending',
+    'retried after 1 attempt(s)',
+  ]);
+  // One event short of the limit, the same task decides it.
+  assert.deepEqual(check(await readStages(plan, events, accepting + 1)), [
+    'skipped',
+    'when was false: ${{ params.go }}',
+    timeOf(accepting),
+  ]);
 });
