@@ -45,7 +45,7 @@ export const COMMAND_SUMMARIES: { readonly [name: string]: string } = {
   dev: 'start, stop or check the local Temporal + MinIO stack',
   gc: 'delete old runs, checkpoints, unused cache, sweep history and dataset versions (dry run unless --yes)',
   logs: "print a run's stage logs (every attempt)",
-  models: 'list registered models, show a model card, or move an alias',
+  models: 'list registered models, show a model card, move an alias, or export a model for other runtimes',
   predict: 'class probabilities for images, CSV or JSONL files (local or s3://) from a model',
   plan: 'show the normalised plan and DAG a run of a pipeline would execute',
   report: "write a run's evaluation report (HTML) to a local file",

@@ -446,7 +446,7 @@ export const command: CliCommand = {
   name: 'data',
   summary: 'push data as an immutable dataset version; list, compare and pull versions',
   usage:
-    'data push DIR s3://bucket/prefix/ | versions s3://bucket/prefix/ | diff A B | pull s3://bucket/prefix/@V DIR | ' +
+    'data push DIR s3://bucket/prefix/ [--delete] | versions s3://bucket/prefix/ | diff A B | pull s3://bucket/prefix/@V DIR | ' +
     'ls s3://bucket/prefix/',
   description: `push      streams every file under DIR to the prefix (keeping relative paths), creates the bucket if
           needed (S3 versioning on; only FINEFLOW_BUCKET or one of FINEFLOW_DATASET_BUCKETS, default datasets),

@@ -188,7 +188,7 @@ async function withStore(io: CliIo, work: (store: ObjectStore, bucket: string) =
 
 export const command: CliCommand = {
   name: 'models',
-  summary: 'list registered models, show a model card, or move an alias',
+  summary: 'list registered models, show a model card, move an alias, or export a model for other runtimes',
   usage:
     'models list | models show NAME[@VERSION|@ALIAS] | models promote NAME VERSION --alias A | models export MODEL ' +
     '--format tfjs|keras|savedmodel --output DIR',

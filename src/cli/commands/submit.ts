@@ -81,7 +81,7 @@ function lazySubmitTracing() {
 export const command: CliCommand = {
   name: 'submit',
   summary: 'validate a pipeline and start a run',
-  usage: 'submit FILE [--set NAME=VALUE]… [--watch] [--json]',
+  usage: 'submit FILE [--set NAME=VALUE]… [--watch] [--json] [--stage-module PATH]… [--control-pool P]',
   description: [
     'Validates FILE (the same checks as `fineflow validate`), then starts a run on the control',
     'pool and prints its run id. With --watch, shows the live stage table until the run ends:',

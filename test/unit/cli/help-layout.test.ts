@@ -49,6 +49,22 @@ it('a command with sub-commands shows one usage line per form, each a full comma
   );
 });
 
+it('submit and data push name every option they take in their usage line', () => {
+  // submit's usage left out --stage-module and --control-pool (plan's and validate's name theirs), data's --delete.
+  for (const [name, form] of [
+    ['submit', 'fineflow submit'],
+    ['data', 'fineflow data push'],
+  ] as const) {
+    const command = allCommands().find((c) => c.name === name);
+    assert.ok(command);
+    const usage = (formatHelp(command).split('\n\n')[0] ?? '').replace(/\n +/g, ' ');
+    const line = usage.split(/(?=fineflow )/).find((l) => l.startsWith(form)) ?? '';
+    const options = (command.options ?? []).map((o) => o.name).filter((o) => o !== 'help' && o !== 'json');
+    for (const option of name === 'data' ? ['delete'] : options)
+      assert.ok(line.includes(`--${option}`), `${form}: --${option} missing from its usage: ${line}`);
+  }
+});
+
 it('alternatives inside brackets are one form, not sub-commands: every usage line’s brackets balance', () => {
   for (const command of allCommands()) {
     for (const line of formatHelp(command).split('\n\n')[0]?.split('\n') ?? []) {
