@@ -423,6 +423,30 @@ function checkArray(schema: SchemaOf<'array'>, context: CheckContext): SchemaIss
   return issues;
 }
 
+/**
+ * A mapping none of whose keys belongs to any of several object variants (`{choise: [16, 32]}` for a sweep's space
+ * entry): each key is unknown, with the keys of every variant as the fix. Checked against the first variant alone, it
+ * was "missing required key `uniform`" and "allowed keys: `uniform`", though `choice` was what it meant.
+ */
+function keysOfNoVariant(
+  node: LocatedNode & { kind: 'map' },
+  candidates: readonly InputSchema[],
+  context: CheckContext,
+): SchemaIssue[] | undefined {
+  const objects = candidates.filter((v): v is ObjectSchema => v.type === 'object');
+  const known = [...new Set(objects.flatMap((v) => Object.keys(v.properties ?? {})))];
+  if (objects.length < 2 || node.entries.length === 0 || node.entries.some((e) => known.includes(e.key)))
+    return undefined;
+  return node.entries.map((e) => ({
+    code: 'unknown-key' as const,
+    path: joinPath(context.path, e.key),
+    span: e.keySpan,
+    depth: context.depth,
+    message: `unknown key \`${e.key}\` in ${context.path || 'the mapping'}`,
+    hint: unknownNameHint(e.key, known, 'allowed keys'),
+  }));
+}
+
 /** The variant the value fits best decides the issues: by keys for a mapping, else the first it passes. */
 function checkOneOf(schema: SchemaOf<'oneOf'>, context: CheckContext): SchemaIssue[] {
   const { node, path, onExpression, depth } = context;
@@ -430,6 +454,8 @@ function checkOneOf(schema: SchemaOf<'oneOf'>, context: CheckContext): SchemaIss
   if (candidates.length === 0) return [wrongTypeIssue(schema, context)];
   let best = candidates[0] as InputSchema;
   if (node.kind === 'map' && candidates.length > 1) {
+    const unfitting = keysOfNoVariant(node, candidates, context);
+    if (unfitting) return unfitting;
     best = candidates.reduce((a, b) => (objectFit(b, node) > objectFit(a, node) ? b : a));
   } else if (candidates.length > 1) {
     for (const candidate of candidates) {

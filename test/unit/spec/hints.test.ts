@@ -378,3 +378,33 @@ test("Keras' metric names (val_loss, val_accuracy) get the name Fineflow measure
   assert.equal(objective?.line, 10);
   assert.equal(objective?.hint, "write `validation.accuracy` (Fineflow's name for `val_accuracy`)");
 });
+
+test("a sweep space entry's mistyped distribution is an unknown key with the fix, not a missing `uniform`", () => {
+  const sweep = (entry: string): string => `${HEAD}stages:
+  sweep:
+    uses: hyperparameter-sweep
+    with:
+      model: registry://digits-cnn@latest
+      data: s3://data/d/manifest.json
+      objective: {metric: validation.accuracy, goal: maximize}
+      space:
+        batchSize: ${entry}
+`;
+  const found = (entry: string) =>
+    validatePipeline(sweep(entry), 'h.yaml').diagnostics.map((d) => [d.code, d.path, d.line, d.column, d.hint]);
+  // Checked against the first variant only, this was missing-key `uniform` and "allowed keys: `uniform`".
+  assert.deepEqual(found('{choise: [16, 32]}'), [
+    ['unknown-key', 'stages.sweep.with.space.batchSize.choise', 12, 21, 'did you mean `choice`?'],
+  ]);
+  assert.deepEqual(found('{logUnifrom: [0.001, 0.1]}'), [
+    ['unknown-key', 'stages.sweep.with.space.batchSize.logUnifrom', 12, 21, 'did you mean `logUniform`?'],
+  ]);
+  const unlike = found('{between: [1, 2]}');
+  assert.equal(unlike.length, 1);
+  assert.match(String(unlike[0]?.[4]), /uniform.*logUniform.*int.*choice.*fixed/);
+  // A known key still picks its variant: its own problems, as before.
+  assert.deepEqual(
+    found('{choice: 16}').map(([code, path]) => [code, path]),
+    [['wrong-type', 'stages.sweep.with.space.batchSize.choice']],
+  );
+});
