@@ -67,6 +67,7 @@ export const SECTION_FLAGS: Readonly<Record<string, SectionFlags>> = {
       { name: '--epochs', value: 'N', help: 'epochs (default 2)' },
     ],
   },
+  serve: { flags: [] },
   orchestration: { flags: [] },
   scale: {
     flags: [
@@ -89,6 +90,13 @@ export const SECTION_FLAGS: Readonly<Record<string, SectionFlags>> = {
       { name: '--weights-kib', value: 'N', help: 'KiB of weights per checkpoint (default 1024; the optimizer twice)' },
       { name: '--small', value: 'N', help: 'small objects of 4 KiB written per round (default 200, at most 20,000)' },
       { name: '--rounds', value: 'N', help: 'rounds (default 5, at most 20)' },
+    ],
+  },
+  ui: {
+    flags: [
+      { name: '--stages', value: 'N', help: 'stages of the run (default 500)' },
+      { name: '--repeats', value: 'N', help: 'timed page loads, API answers and CLI calls (default 5)' },
+      { name: '--screenshot', value: 'FILE', help: 'the run page as the last timed load left it' },
     ],
   },
   cache: {

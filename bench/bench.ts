@@ -75,6 +75,14 @@ const SECTIONS: readonly Section[] = [
     what: 'peak RSS of a training process by model and batch size (capacity planning)',
   },
   {
+    // Back since session 23: a concurrent edit (c3356e8) dropped it with `ui`, while the docs kept pointing to it.
+    name: 'serve',
+    script: 'bench/serve-bench.ts',
+    needsTf: true,
+    needsStack: false,
+    what: 'fineflow serve requests/s and p50/p99 latency, single and batched, vs in-process model.predict',
+  },
+  {
     name: 'orchestration',
     script: 'bench/orchestration-bench.ts',
     needsTf: true,
@@ -101,6 +109,13 @@ const SECTIONS: readonly Section[] = [
     needsTf: false,
     needsStack: true,
     what: "the attempt fence's HEAD per write: checkpoints and small objects through a fenced vs an unfenced store",
+  },
+  {
+    name: 'ui',
+    script: 'bench/ui-bench.ts',
+    needsTf: false,
+    needsStack: true,
+    what: "fineflow ui: a 500-stage run's page load and API answer vs the CLI's status --json",
   },
   {
     name: 'cache',

@@ -15,6 +15,7 @@ import { saveModel } from '../src/ml/models/load-model';
 import { inputsOf, loadPredictor, type Predictor } from '../src/ml/predict/predictor';
 import { startPredictServer } from '../src/serve/predict-server';
 import { createMemoryObjectStore } from '../src/storage/memory-store';
+import { guardSectionArgs } from './bench-flags';
 
 const MODEL = 's3://fineflow/models/churn/model.json';
 const PLANS = ['basic', 'plus', 'pro'];
@@ -152,6 +153,7 @@ async function main(): Promise<void> {
   }
 }
 
+guardSectionArgs('serve', process.argv.slice(2));
 main().catch((error: unknown) => {
   process.stderr.write(
     `serve bench: ${String(error instanceof Error ? error.stack : error)} ${String((error as { cause?: unknown }).cause)}\n`,

@@ -34,6 +34,7 @@ import { gatedPlan } from './ui-bench-plan';
 import type { Plan } from '../src/core/spec/plan-types';
 import { LARGE_GRAPH, layeredLayout } from '../src/ui/web/layered-layout';
 import dagre from '@dagrejs/dagre';
+import { guardSectionArgs } from './bench-flags';
 
 const root = path.resolve(__dirname, '..');
 const execFileAsync = promisify(execFile);
@@ -197,6 +198,7 @@ async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
+guardSectionArgs('ui', process.argv.slice(2));
 main(process.argv.slice(2)).catch((error: unknown) => {
   console.error(error);
   process.exitCode = 1;

@@ -54,6 +54,7 @@ const INTERNAL: Readonly<Record<string, readonly string[]>> = {
   backend: ['--worker', '--import', '--model', '--batch-size', '--batches', '--warmup-batches', '--threads'],
   memory: ['--one', '--import'],
   cli: ['--help'],
+  ui: ['--json'],
 };
 
 test("the table names every flag each section's script reads, and nothing it does not", () => {
