@@ -7,12 +7,13 @@
 #     runs its pools and reaches Temporal and MinIO only over that bridge (its loopback is its own).
 # Needs root (namespaces, the bridge, PostgreSQL's system user). Installs PostgreSQL with apt when missing.
 #
-# Usage: FINEFLOW_STACK_PROFILE=prod infra/stack.sh up|down|status|env
+# Usage: FINEFLOW_STACK_PROFILE=prod infra/stack.sh up|down|status|env|logs
 #        infra/stack-prod.sh host-down|host-up|host-kill HOST    (chaos helpers: unplug, replug, kill a host)
 #        infra/stack-prod.sh host-stop|host-start HOST           (drain a host's workers; start them, wait until they poll)
 #        infra/stack-prod.sh roll [HOST…]                        (rolling restart: drain and start one host at a time)
 #        infra/stack-prod.sh restart temporal|postgresql|minio
 #        infra/stack-prod.sh heal                                (rebuild a replaced drive's shards)
+#        infra/stack-prod.sh logs [SERVICE|HOST|worker-HOST-POOL]… [-f]
 #
 # Environment (all optional):
 #   FINEFLOW_STACK_DIR          state dir (default <repo>/.fineflow/prod)
@@ -418,8 +419,32 @@ cmd_status() {
   return $ok
 }
 
+# The last 50 lines of the stack's logs (`-f` follows them): services by name, a host's workers by the host's
+# name, one worker as worker-HOST-POOL; all of them by default.
+cmd_logs() {
+  local follow=0 arg names=() all h p
+  all=(postgresql temporal minio)
+  for h in $(host_names); do for p in $(host_pools "$h"); do all+=("worker-$h-$p"); done; done
+  for arg in "$@"; do
+    case "$arg" in
+      -f|--follow) follow=1 ;;
+      *)
+        if [[ " ${all[*]} " == *" $arg "* ]]; then names+=("$arg")
+        elif [[ " $(host_names | xargs) " == *" $arg "* ]]; then
+          for p in $(host_pools "$arg"); do names+=("worker-$arg-$p"); done
+        else die "logs: unknown argument $arg (expected -f, a host: $(host_names | xargs), or one of: ${all[*]})"; fi ;;
+    esac
+  done
+  (( ${#names[@]} )) || names=("${all[@]}")
+  local files=() name
+  for name in "${names[@]}"; do [[ -f "$(log_file "$name")" ]] && files+=("$(log_file "$name")"); done
+  (( ${#files[@]} )) || die "no logs of ${names[*]} in $STATE_DIR/logs"
+  if (( follow )); then exec tail -n 50 -F "${files[@]}"; else tail -n 50 "${files[@]}"; fi
+}
+
 case "${1:-}" in
   up) cmd_up ;;
+  logs) shift; cmd_logs "$@" ;;
   down) cmd_down ;;
   status) cmd_status ;;
   env) cmd_env ;;
@@ -441,5 +466,5 @@ case "${1:-}" in
       minio) stop minio; start_minio ;;
       *) die "restart: expected temporal, postgresql or minio" ;;
     esac ;;
-  *) echo "usage: FINEFLOW_STACK_PROFILE=prod infra/stack.sh up|down|status|env; infra/stack-prod.sh host-down|host-up|host-kill|host-start|host-stop HOST | roll [HOST…] | restart temporal|postgresql|minio | heal" >&2; exit 2 ;;
+  *) echo "usage: FINEFLOW_STACK_PROFILE=prod infra/stack.sh up|down|status|env|logs [NAME…] [-f]; infra/stack-prod.sh host-down|host-up|host-kill|host-start|host-stop HOST | roll [HOST…] | restart temporal|postgresql|minio | heal" >&2; exit 2 ;;
 esac

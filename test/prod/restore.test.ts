@@ -2,8 +2,8 @@
  * Backup and restore of the production-shaped stack as docs/operations.md ("Backups") tells an operator:
  * pg_dump of both Temporal databases, the PostgreSQL cluster lost, `up` on a fresh cluster, workers drained,
  * pg_restore, Temporal restarted, workers started. The run recorded before the loss is back (history and
- * visibility) and a new run succeeds. Stops and starts the whole stack, so scripts/test-prod.sh runs it last
- * (alone: `bash scripts/test-prod.sh test/prod/restore.test.ts`).
+ * visibility) and a new run succeeds. Stops and starts the whole stack; the files after it run on the restored
+ * stack (alone: `bash scripts/test-prod.sh test/prod/restore.test.ts`).
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
