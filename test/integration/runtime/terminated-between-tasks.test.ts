@@ -11,7 +11,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { temporal } from '@temporalio/proto';
-import { connectWorker } from '../../../src/client/temporal-connection';
+import { RunClient } from '../../../src/client/run-client';
+import { connectClient, connectWorker } from '../../../src/client/temporal-connection';
 import { loadConfig } from '../../../src/config';
 import type { RunState } from '../../../src/core/run/run-types';
 import { startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
@@ -39,12 +40,16 @@ async function awaitEvent(h: RuntimeHarness, workflowId: string, match: (e: Hist
 const stageOf = (s: RunState, id: string) => s.stages.find((stage) => stage.id === id);
 
 /**
- * Submits `a`, then `d` and `k` (both need `a`); once `a` runs, takes the control worker off Temporal (`answering`
+ * Submits `a`, then `d` and `k` (both need `a`), with `historyEventLimit`; once `a` runs, takes the control worker off Temporal (`answering`
  * 'fresh worker': stops it; 'cached worker': cuts the TCP proxy it reaches Temporal through, so it keeps the run in its
  * cache), waits for `a`'s end, terminates the run and reads it through a control worker (a new one; the same one, its
- * link restored). Checks the history's tail, then that a client without a worker reads the run the same.
+ * link restored). Checks the history's tail, then that a client without a worker reads the run the same. Returns that
+ * reading and the history's length.
  */
-async function terminatedBetweenTasks(answering: 'fresh worker' | 'cached worker'): Promise<RunState> {
+async function terminatedBetweenTasks(
+  answering: 'fresh worker' | 'cached worker',
+  historyEventLimit = 10_000,
+): Promise<{ readonly withWorker: RunState; readonly historyLength: number }> {
   const config = await requireStack(loadConfig(process.env));
   const proxy = await startTcpProxy(config.temporal.address);
   const proxied = await connectWorker({ ...config.temporal, address: proxy.address });
@@ -52,8 +57,30 @@ async function terminatedBetweenTasks(answering: 'fresh worker' | 'cached worker
   let runId = '';
   let withWorker: RunState | undefined;
   let tail: string[] = [];
+  let historyLength = 0;
+  // The state queries a worker answered: the reading below must be one, not the history reader's fallback.
+  const answered: string[] = [];
+  const client = await connectClient(h.config.temporal, {
+    interceptors: {
+      workflow: [
+        {
+          async query(input, next) {
+            const answer = await next(input);
+            answered.push(input.queryType);
+            return answer;
+          },
+        },
+      ],
+    },
+  });
   try {
-    runId = await h.runs.submit(
+    const runs = new RunClient(client, {
+      bucket: h.config.s3.bucket,
+      workflowTaskQueue: h.runs.workflowTaskQueue,
+      store: h.store,
+      historyEventLimit,
+    });
+    runId = await runs.submit(
       h.plan(
         `terminated-between-tasks`,
         [
@@ -64,8 +91,8 @@ async function terminatedBetweenTasks(answering: 'fresh worker' | 'cached worker
         { deploy: false },
       ),
     );
-    await h.runs.watch(runId, () => undefined, { until: (s) => stageOf(s, 'a')?.progress !== undefined });
-    const control = h.workers.find((w) => w.taskQueue === h.runs.workflowTaskQueue);
+    await runs.watch(runId, () => undefined, { until: (s) => stageOf(s, 'a')?.progress !== undefined });
+    const control = h.workers.find((w) => w.taskQueue === runs.workflowTaskQueue);
     assert.ok(control);
     if (answering === 'fresh worker') await control.shutdown();
     else proxy.cut();
@@ -74,14 +101,18 @@ async function terminatedBetweenTasks(answering: 'fresh worker' | 'cached worker
     const handle = h.client.workflow.getHandle(runId);
     await handle.terminate('operator stopped it between tasks');
     const events = (await handle.fetchHistory()).events ?? [];
+    historyLength = events.length;
     tail = events.slice(-3).map((e) => temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? '?');
     if (answering === 'fresh worker') await h.addWorker({ pool: h.pools.control, runsWorkflows: true });
     else {
       assert.equal(control.worker.getStatus().numCachedWorkflows, 1, 'the worker holds the run when it is asked');
       proxy.restore();
     }
-    withWorker = await h.runs.state(runId, { timeoutMs: 30_000 });
+    answered.length = 0;
+    withWorker = await runs.state(runId, { timeoutMs: 30_000 });
+    assert.deepEqual(answered, ['runState'], `${answering} answered the state query`);
   } finally {
+    await client.connection.close();
     await h.close();
     await proxied.close();
     await proxy.close();
@@ -92,7 +123,12 @@ async function terminatedBetweenTasks(answering: 'fresh worker' | 'cached worker
     'EVENT_TYPE_WORKFLOW_TASK_SCHEDULED',
     'EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED',
   ]);
-  // `a`'s end decided at the clock of the last completed task (the one that started `a`).
+  await assertReadsAsWorkerDid(h, runId, withWorker);
+  return { withWorker, historyLength };
+}
+
+/** `a`'s end decided at the clock of the last completed task (the one that started `a`): `d` started, `k` skipped. */
+function assertDecidedAtLastTask(withWorker: RunState, answering: string): void {
   const clock = stageOf(withWorker, 'a')?.startedAt;
   const d = stageOf(withWorker, 'd');
   const k = stageOf(withWorker, 'k');
@@ -102,14 +138,21 @@ async function terminatedBetweenTasks(answering: 'fresh worker' | 'cached worker
     answering,
   );
   assert.deepEqual([k?.status, k?.endedAt], ['skipped', clock], answering);
-  await assertReadsAsWorkerDid(h, runId, withWorker);
-  return withWorker;
 }
 
 test('a run terminated after a stage ended, before a task saw it, reads as a fresh worker’s replay decides that end', async () => {
-  await terminatedBetweenTasks('fresh worker');
+  const far = await terminatedBetweenTasks('fresh worker');
+  assertDecidedAtLastTask(far.withWorker, 'fresh worker');
+  // The same run with the limit at the whole history's length: the last activation's history length is that, so the
+  // replay drains there and decides nothing of `a`'s end.
+  const drained = await terminatedBetweenTasks('fresh worker', far.historyLength);
+  assert.equal(drained.historyLength, far.historyLength, 'the same history');
+  assert.deepEqual(
+    ['d', 'k'].map((id) => stageOf(drained.withWorker, id)?.status),
+    ['pending', 'pending'],
+  );
 });
 
 test('the worker that held that run in its cache answers as the replay and the reader do', async () => {
-  await terminatedBetweenTasks('cached worker');
+  assertDecidedAtLastTask((await terminatedBetweenTasks('cached worker')).withWorker, 'cached worker');
 });
