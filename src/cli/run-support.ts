@@ -13,6 +13,7 @@ import type { RunState, StageState } from '../core/run/run-types';
 import type { Plan } from '../core/spec/plan-types';
 import { connectClient } from '../client/temporal-connection';
 import { renderRunState } from '../client/render';
+import { withoutStaleAge } from '../client/live-stages';
 import { reusedFromOf, reusedReason } from '../core/run/reused-stage';
 import { RunClient, type WatchOptions } from '../client/run-client';
 import { createObjectStoreFromConfig } from '../storage/minio-store';
@@ -309,8 +310,10 @@ class LineRunView implements RunView {
     const at = new Date().toISOString().slice(11, 19);
     for (const stage of this.sections.restate(state).stages) {
       const line = stageLine(stage);
-      if (this.seen.get(stage.id) !== line) {
-        this.seen.set(stage.id, line);
+      // A stale heartbeat's age grows every second: the line is printed once it goes stale, not once a second.
+      const unchanged = withoutStaleAge(line);
+      if (this.seen.get(stage.id) !== unchanged) {
+        this.seen.set(stage.id, unchanged);
         if (stage.status !== 'pending') this.io.stdout.write(`${at} ${line}\n`);
       }
     }

@@ -57,6 +57,14 @@ export function staleProgressReason(staleForMs: number, worker: string | undefin
   );
 }
 
+/**
+ * A line without the age of a stale heartbeat ({@link staleProgressReason}): the same stale attempt, whatever its age.
+ * A follower that prints a line per change printed it once a second while the age counted up.
+ */
+export function withoutStaleAge(line: string): string {
+  return line.replace(/(progress stale: no heartbeat for )[^;]*?(?= from worker |;)/, '$1…');
+}
+
 /** The pending stage activities of a run, keyed by stage id (activities without a stage heartbeat are left out). */
 export async function readPendingStageActivities(
   client: Client,

@@ -228,3 +228,37 @@ test(
     assert.ok(!lines.includes('not printed off a TTY'));
   },
 );
+
+test('without a TTY, a stale heartbeat is one line when it goes stale, not one a second while its age counts', async () => {
+  const running = (reason?: string): RunState => {
+    const state = runState('running', 'running');
+    const [stage] = state.stages;
+    const live = { ...(stage as RunState['stages'][number]), attempts: 1, live: {}, ...(reason ? { reason } : {}) };
+    return { ...state, stages: [live] };
+  };
+  const stale = (seconds: number): string =>
+    `progress stale: no heartbeat for ${seconds} s from worker cpu@vm:2106; the worker may have stopped`;
+  const states = [running(), running(stale(22)), running(stale(23)), running(stale(24)), running()];
+  const runs = {
+    async watch(_runId: string, onState: (state: RunState) => void): Promise<RunState> {
+      for (const state of states) onState(state);
+      return runState('succeeded', 'succeeded');
+    },
+  } as unknown as RunClient;
+  const chunks: string[] = [];
+  const stdout = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk.toString());
+      callback();
+    },
+  });
+  const stderr = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+  await followRun(runs, 'r-1', { stdout, stderr, env: {}, cwd: '/' }, { sectionsEveryMs: 0 });
+  const lines = chunks
+    .join('')
+    .split('\n')
+    .filter((line) => / sweep running/.test(line));
+  assert.equal(lines.length, 3, lines.join('\n'));
+  assert.match(lines[1] ?? '', /no heartbeat for 22 s from worker cpu@vm:2106/);
+  assert.doesNotMatch(lines[2] ?? '', /stale/, 'the heartbeat came back: said once');
+});
