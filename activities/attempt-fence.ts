@@ -118,6 +118,8 @@ export interface OutputsClaim {
   readonly attempt: number;
   /** The etag of this attempt's claim: a claim with another etag was written since. */
   readonly etag: string;
+  /** A sweep trial segment's claim (./trial-fence.ts): `attempt` is the segment attempt's order, refusals name it. */
+  readonly trialId?: number;
 }
 
 /** Checks, before a write, that this attempt still owns the stage's outputs; throws CancelledError when not. */
@@ -142,12 +144,17 @@ export function attemptFence(
   outputPrefix: string,
   attempt: number,
   claimed: Promise<StageClaim>,
-  options: { readonly log: (line: string) => void; readonly context?: Pick<Context, 'cancellationDetails'> },
+  options: {
+    readonly log: (line: string) => void;
+    readonly context?: Pick<Context, 'cancellationDetails'>;
+    /** The refusal's words; default {@link supersededWriteWords} (a trial segment names its own: ./trial-fence.ts). */
+    readonly words?: (what: string, ownedBy: number | undefined) => string;
+  },
 ): AttemptFence {
   const uri = stageOwnerUri(outputPrefix);
   let refused = false;
   const refuse: (what: string, ownedBy: number | undefined) => never = (what, ownedBy) => {
-    const line = supersededWriteWords(what, attempt, ownedBy);
+    const line = options.words ? options.words(what, ownedBy) : supersededWriteWords(what, attempt, ownedBy);
     if (!refused) options.log(line);
     refused = true;
     throw new CancelledError(line, { code: 'superseded-attempt', attempt, ...(ownedBy ? { ownedBy } : {}) });
@@ -176,9 +183,17 @@ export function attemptFence(
  * The fence of a claim handed to another process (the training child): the same rule, without the Temporal context
  * (the parent's stage runner hears Temporal; the child hears only the store).
  */
-export function fenceOfClaim(store: ObjectStore, claim: OutputsClaim, log: (line: string) => void): AttemptFence {
+export function fenceOfClaim(
+  store: ObjectStore,
+  claim: OutputsClaim,
+  log: (line: string) => void,
+  words?: (what: string, ownedBy: number | undefined) => string,
+): AttemptFence {
   const settled: StageClaim = { owned: true, etag: claim.etag };
-  return attemptFence(store, claim.outputPrefix, claim.attempt, Promise.resolve(settled), { log });
+  return attemptFence(store, claim.outputPrefix, claim.attempt, Promise.resolve(settled), {
+    log,
+    ...(words ? { words } : {}),
+  });
 }
 
 /** `store` whose writes and removals each pass `fence` first; reads are untouched. */

@@ -26,7 +26,9 @@
  * trained its whole budget, `…/trial-NNNN/model/model.json`. A trial keeps its newest
  * `trial.checkpoint.keepLast` checkpoints (default 2), its best epoch's and the running segment's last epoch's while
  * the sweep runs; `fineflow gc`
- * removes the rest with the run.
+ * removes the rest with the run. Each segment attempt claims the trial's prefix first (./trial-fence.ts), and its
+ * training child writes only while the claim is its own: a segment attempt Temporal gave up on writes nothing over a
+ * newer one's checkpoints.
  */
 import { hostname } from 'node:os';
 import { Context } from '@temporalio/activity';
@@ -72,6 +74,7 @@ import { startHeartbeatLoop } from './heartbeat-loop';
 import { announceTrialStart } from './trial-started';
 import { previousAttemptNote } from './previous-attempt';
 import { firstSegmentHeartbeat, type SegmentHeartbeat, type TrainedOn } from './segment-heartbeat';
+import { claimTrialSegment, isSupersededSegment } from './trial-fence';
 
 export interface SweepTrialDeps {
   readonly store: ObjectStore;
@@ -273,6 +276,11 @@ class TrialSegment {
 
   private async train(): Promise<SweepTrialSegmentResult> {
     const { untilEpoch } = this.input;
+    // The trial's outputs are this attempt's until a newer segment attempt claims them (./trial-fence.ts); the
+    // training child checks the claim before each write.
+    const fence = await claimTrialSegment(this.env.store, this.input, this.attempt, (line) =>
+      this.context.log.warn(line),
+    );
     // A retry: how Temporal ended the attempt before (bounded, quiet on failure), for the sweep log's line.
     const previous = previousAttemptNote(this.context, this.attempt);
     const trial = await trialRequest(this.env, this.input, this.heartbeat.baseModel);
@@ -293,9 +301,12 @@ class TrialSegment {
           signal: this.segment.signal,
           onLog: (line) => this.context.log.debug(line),
           ...(this.env.ml ? memoryLimit(this.env.ml) : {}),
+          fence,
         },
       );
     } catch (error) {
+      // The child's refusal (its own line went to the debug log with its other output).
+      if (isSupersededSegment(error)) this.context.log.warn(String((error as Error).message));
       if (!this.reachedSegmentEnd || this.context.cancellationSignal.aborted) throw error;
     }
     return result ? this.finished(common, result) : this.unfinished(common);

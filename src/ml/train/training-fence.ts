@@ -7,6 +7,7 @@
  * stderr, which the parent copies into the attempt's own log).
  */
 import { fenceOfClaim, fenceWrites, type OutputsClaim } from '../../../activities/attempt-fence';
+import { claimWords } from '../../../activities/trial-fence';
 import type { ObjectStore } from '../../storage/object-store';
 
 /** `store` with its writes fenced by `claim`; unchanged without one (a runner outside a stage attempt). */
@@ -15,5 +16,5 @@ export function fencedTrainingStore(
   claim: OutputsClaim | undefined,
   log: (line: string) => void,
 ): ObjectStore {
-  return claim ? fenceWrites(store, fenceOfClaim(store, claim, log)) : store;
+  return claim ? fenceWrites(store, fenceOfClaim(store, claim, log, claimWords(claim))) : store;
 }
