@@ -126,7 +126,8 @@ stages:
     assert.ok(owner !== undefined && owner >= 2, `retried: ${owner}`);
     assert.deepEqual([retried.state, retried.attempt], ['read', owner]);
 
-    // Attempt 1 wakes and runs on: it reads the rest, tries to write the dataset, is refused, and ends.
+    // Attempt 1 wakes and runs on: it reads the rest, tries to write the dataset (or to record a failed read), is
+    // refused, and ends.
     woken = true;
     process.kill(-first.pid, 'SIGCONT');
     const zombieLog = await until('attempt 1 ended', async () => {
@@ -141,7 +142,6 @@ stages:
       [],
       "the woken attempt wrote nothing over the retry's dataset",
     );
-    assert.match(zombieLog, /attempt 1 did not write s3:\/\/\S+: attempt \d+ of this stage owns its outputs now/);
     assert.match(
       zombieLog,
       new RegExp(
@@ -149,6 +149,11 @@ stages:
           `attempt ${owner} of this stage owns the record now`,
       ),
     );
+    // Its read usually completes and it reaches the dataset's first write, which the claim refuses. Under load its
+    // own read can fail instead (its MinIO request gave up while it was stopped): it then records the read as failed,
+    // is refused there, and never reaches an output write (CI run A of session 23 on a loaded machine).
+    if (!new RegExp(`did not record version ${pushed.version} as failed`).test(zombieLog))
+      assert.match(zombieLog, /attempt 1 did not write s3:\/\/\S+: attempt \d+ of this stage owns its outputs now/);
 
     // The Datasets page reads it as the retry left it.
     const ui = await startUiFor(h);
