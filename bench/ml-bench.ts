@@ -124,7 +124,7 @@ export async function benchFineTune(options: BenchFineTuneOptions = {}): Promise
     const test = await loadSplit(store, target.manifest, 'test');
     const arm = async (result: TrainingResult): Promise<BenchArm> => {
       const model = await loadModel(tf, store, result.modelUri, { registryBucket: BUCKET });
-      const metrics = classificationMetrics(predictProbabilities(tf, model, test), test.labels, test.classes);
+      const metrics = classificationMetrics(await predictProbabilities(tf, model, test), test.labels, test.classes);
       model.dispose();
       return {
         accuracy: metrics.accuracy,

@@ -201,7 +201,7 @@ async function scoreModel(
       { modelUri: options.modelUri },
     );
   }
-  const probabilities = predictProbabilities(tf, model, set);
+  const probabilities = await predictProbabilities(tf, model, set);
   model.dispose();
   return { set, preprocessing, probabilities };
 }
@@ -272,7 +272,7 @@ class BaselineScores {
             `predicts ${baseline.outputs[0]?.shape[1]} classes, the dataset has ${manifest.classes.length}`,
             {},
           );
-        const scores = predictProbabilities(tf, baseline, inputs.set);
+        const scores = await predictProbabilities(tf, baseline, inputs.set);
         baseline.dispose();
         this.modelMetrics[name] = this.score(name, uri, scores);
       } catch (thrown) {
