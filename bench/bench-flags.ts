@@ -237,3 +237,12 @@ export function guardSectionArgs(section: string, argv: readonly string[]): void
     process.exit(2);
   }
 }
+
+/** The whole number after `name` in a section's arguments, 1…`max`, else `fallback`; a bad value throws. */
+export function wholeNumberFlag(argv: readonly string[], name: string, fallback: number, max: number): number {
+  const at = argv.indexOf(name);
+  if (at < 0) return fallback;
+  const value = Number(argv[at + 1]);
+  if (!Number.isInteger(value) || value < 1 || value > max) throw new Error(`${name} must be a whole number 1…${max}`);
+  return value;
+}

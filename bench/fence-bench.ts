@@ -15,23 +15,8 @@ import { attemptFence, claimStageOutputs, fenceWrites } from '../activities/atte
 import { loadConfig } from '../src/config';
 import { createObjectStoreFromConfig } from '../src/storage/minio-store';
 import type { ObjectStore } from '../src/storage/object-store';
-import { guardSectionArgs } from './bench-flags';
-
-function option(argv: readonly string[], name: string, fallback: number, max: number): number {
-  const at = argv.indexOf(name);
-  if (at < 0) return fallback;
-  const value = Number(argv[at + 1]);
-  if (!Number.isInteger(value) || value < 1 || value > max) throw new Error(`${name} must be a whole number 1…${max}`);
-  return value;
-}
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
+import { guardSectionArgs, wholeNumberFlag as option } from './bench-flags';
+import { median } from '../src/core/sweep/median';
 
 /** One object a workload writes: its name under the round's prefix and its bytes. */
 interface Write {
