@@ -20,6 +20,7 @@ import type { DatasetsView } from '../../../src/ui/web/dataset-types';
 import { startUiFor } from '../../e2e/helpers/ui-browser';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { killWorkerGroup, spawnWorker, type WorkerProcess } from '../../fixtures/runtime/worker-process';
+import { until } from '../../fixtures/runtime/until';
 import { startTcpProxy, type TcpProxy } from '../../fixtures/runtime/tcp-proxy';
 
 let h: RuntimeHarness;
@@ -36,17 +37,6 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
   await h?.close();
 });
-
-/** What `read` returns once it returns something; checked every 250 ms, at most `ms`. */
-async function until<T>(what: string, read: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 test(
   'a frozen attempt that wakes after the retry read writes nothing over the retry’s record',

@@ -18,6 +18,7 @@ import { formatS3Uri } from '../../../src/core/storage/uri';
 import { checkpointedFineTuneStage } from '../../helpers/fine-tune-stage';
 import { randomSuffix, startRuntimeHarness, type RuntimeHarness } from '../../fixtures/runtime/harness';
 import { killWorkerGroup, spawnWorker, type WorkerProcess } from '../../fixtures/runtime/worker-process';
+import { until } from '../../fixtures/runtime/until';
 import { startTcpProxy, type TcpProxy } from '../../fixtures/runtime/tcp-proxy';
 import { writeSweepData } from '../sweep/sweep-fixture';
 
@@ -81,17 +82,6 @@ function hasEnded(pid: number): boolean {
     return /\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return true;
-  }
-}
-
-/** What `read` returns once it returns something; checked every 250 ms, at most `ms`. */
-async function until<T>(what: string, read: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 
@@ -189,13 +179,17 @@ test(
     const child = frozenTree.find((pid) => commandLine(pid).includes('training-worker'));
     assert.ok(child, `a training child among ${frozenTree.join(' ')}`);
     signal(child, 'SIGCONT');
-    await until('the woken training child ended', async () => (hasEnded(child) ? true : undefined));
+    await until('the woken training child ended', async () => (hasEnded(child) ? true : undefined), 90_000);
     for (const pid of frozenTree) if (pid !== child) signal(pid, 'SIGCONT');
-    const zombieLog = await until('attempt 1 ended', async () => {
-      const log = (await listStageLogs(h.store, bucket, runId, 'finetune')).find((l) => l.attempt === 1);
-      const text = log && (await stageLogText(h.store, log));
-      return text && /: attempt 1 (succeeded|ended)/.test(text) ? text : undefined;
-    });
+    const zombieLog = await until(
+      'attempt 1 ended',
+      async () => {
+        const log = (await listStageLogs(h.store, bucket, runId, 'finetune')).find((l) => l.attempt === 1);
+        const text = log && (await stageLogText(h.store, log));
+        return text && /: attempt 1 (succeeded|ended)/.test(text) ? text : undefined;
+      },
+      90_000,
+    );
     assert.deepEqual(
       wokenWrites.filter((line) => line.includes(`/${bucket}/runs/${runId}/finetune/`) && !line.includes('/logs/')),
       [],
